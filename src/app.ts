@@ -1,0 +1,103 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createAuditRepository } from './platform/audit.repository.ts';
+import { registerAuditHook } from './platform/audit.hook.ts';
+import { registerAuthHooks } from './platform/auth.hook.ts';
+import type { Config } from './platform/config.ts';
+import type { Database } from './platform/database.ts';
+import { registerErrorHandler } from './platform/error-handler.ts';
+import { newId } from './platform/ids.ts';
+import { createJobQueue, type JobQueue } from './platform/jobs.queue.ts';
+import { loggerOptions } from './platform/logger.ts';
+import { createMetrics } from './platform/metrics.ts';
+import { registerOpenApi } from './platform/openapi.ts';
+import { platformRoutes } from './platform/platform.routes.ts';
+import { createRateLimiter } from './platform/rate-limit.ts';
+import { ensureSecret } from './platform/secrets.ts';
+import { createSecurityEventRepository } from './platform/security-events.ts';
+import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
+import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
+import path from 'node:path';
+
+export const VERSION = '0.1.0';
+
+export interface AppDeps {
+  database: Database;
+  /** Shared Redis client for rate limits and caches across replicas (from REDIS_URL when not given). */
+  redis?: Redis;
+  storage?: ObjectStorage;
+  clock?: () => Date;
+}
+
+export interface LoupeApp {
+  app: FastifyInstance;
+  jobs: JobQueue;
+  tenancy: TenancyModule;
+  storage: ObjectStorage;
+  /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the whole application without listening: platform hooks, every module's routes and jobs.
+ * `main.ts` listens and runs workers; tests call `app.inject()`.
+ */
+export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp> {
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : newId();
+    },
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false } },
+    // Route params longer than this are refused before any handler runs.
+    maxParamLength: 500,
+  }).withTypeProvider();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+  });
+
+  const { database } = deps;
+  const db = database.db;
+  const redis = deps.redis ?? (config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false }) : undefined);
+  const ownsRedis = !deps.redis && !!redis;
+  redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis error'));
+  const metrics = createMetrics();
+  metrics.install(app);
+  const audit = createAuditRepository(db);
+  const security = createSecurityEventRepository(db);
+  const storage = deps.storage ?? createLocalStorage(path.join(config.dataDir, 'objects'));
+  const jobs = createJobQueue({ db, logger: app.log as unknown as Logger, pollMs: config.jobs.pollMs, onJobFinished: metrics.jobFinished });
+  const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
+  const tenancy = createTenancyModule({ db, config, jwtSecret, security, ...(deps.clock ? { clock: deps.clock } : {}) });
+
+  registerErrorHandler(app);
+  registerAuthHooks(app, { authenticator: tenancy.authenticator, rateLimiter: createRateLimiter(redis), limits: config.rateLimits });
+  registerAuditHook(app, audit);
+  await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1_000_000, parts: 25 } });
+  await registerOpenApi(app, VERSION);
+
+  await platformRoutes(app, { database, metrics, audit, jobs });
+  await tenancy.routes(app);
+
+  await app.ready();
+  return {
+    app,
+    jobs,
+    tenancy,
+    storage,
+    async close() {
+      await jobs.stop();
+      await app.close();
+      if (ownsRedis) redis?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import {
+  type Actor,
+  AppError,
+  type Authenticator,
+  type RateLimit,
+  type Role,
+  type SecurityEventRepository,
+  randomToken,
+  sha256Hex,
+} from '../../platform/index.ts';
+import { ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, API_KEY_PREFIX, isLocked, normalizeEmail, onLoginFailure } from './auth.core.ts';
+import type { TenancyRepository, UserRow } from './tenancy.repository.ts';
+import type { TokenSigner } from './tokens.ts';
+import { TtlCache } from './ttl-cache.ts';
+
+export interface ClientMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface AuthServiceDeps {
+  repo: TenancyRepository;
+  security: SecurityEventRepository;
+  tokens: TokenSigner;
+  clock: () => Date;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  sessionId: string;
+}
+
+// argon2id with the OWASP-recommended minimum (19 MiB, t=2, p=1): about 20 ms here.
+const ARGON = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+export const hashPassword = (password: string): Promise<string> => argonHash(password, ARGON);
+
+const invalidCredentials = () => new AppError('unauthenticated', 'INVALID_CREDENTIALS', 'The e-mail or password is incorrect.');
+
+/**
+ * Sign-in, token rotation, step-up, and the Authenticator the platform's access hook calls for every
+ * request (access tokens and API keys).
+ */
+export function createAuthService(deps: AuthServiceDeps) {
+  const { repo, security, tokens, clock } = deps;
+  // A real hash to verify against when the e-mail is unknown, so both cases take the same time.
+  const dummyHash = hashPassword(randomToken(24));
+  const apiKeyCache = new TtlCache<string, { tenantId: string; id: string; scopes: string[]; expiresAt: Date | null; revoked: boolean } | null>(10_000, 30_000);
+  const tenantCache = new TtlCache<string, { status: string; rateLimit: RateLimit | undefined } | null>(10_000, 5_000);
+  const roleCache = new TtlCache<string, Role | null>(10_000, 5_000);
+  const keyTouched = new TtlCache<string, true>(10_000, 60_000);
+
+  async function issue(user: UserRow, sessionId: string, authTime: number): Promise<IssuedTokens> {
+    const now = clock();
+    const accessToken = await tokens.sign({ sub: user.id, sid: sessionId, auth_time: authTime, adm: user.isPlatformAdmin }, Math.floor(now.getTime() / 1000));
+    const refreshToken = `rt_${randomToken(48)}`;
+    await repo.insertRefreshToken(sessionId, sha256Hex(refreshToken), new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000));
+    return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_SECONDS, sessionId };
+  }
+
+  async function verifyPasswordOf(user: UserRow | undefined, password: string): Promise<boolean> {
+    if (!user) {
+      await argonVerify(await dummyHash, password).catch(() => false);
+      return false;
+    }
+    return argonVerify(user.passwordHash, password).catch(() => false);
+  }
+
+  const authenticator: Authenticator = {
+    async authenticate(credential: string): Promise<Actor> {
+      if (credential.startsWith(API_KEY_PREFIX)) {
+        const keyHash = sha256Hex(credential);
+        let key = apiKeyCache.get(keyHash);
+        if (key === undefined) {
+          const row = await repo.findApiKeyByHash(keyHash);
+          key = row ? { tenantId: row.tenantId, id: row.id, scopes: row.scopes, expiresAt: row.expiresAt, revoked: !!row.revokedAt } : null;
+          apiKeyCache.set(keyHash, key);
+        }
+        if (!key) throw new AppError('unauthenticated', 'API_KEY_INVALID', 'The API key is not valid.');
+        if (key.revoked) throw new AppError('unauthenticated', 'API_KEY_REVOKED', 'This API key has been revoked. Create a new one in Settings → API keys.');
+        if (key.expiresAt && key.expiresAt.getTime() <= clock().getTime()) {
+          throw new AppError('unauthenticated', 'API_KEY_EXPIRED', 'This API key has expired. Create a new one in Settings → API keys.');
+        }
+        if (!keyTouched.get(key.id)) {
+          keyTouched.set(key.id, true);
+          void repo.touchApiKey(key.tenantId, key.id).catch(() => undefined); // last-used time, at most once a minute
+        }
+        return { type: 'api_key', id: key.id, tenantId: key.tenantId, scopes: key.scopes };
+      }
+      const claims = await tokens.verify(credential);
+      const s = await repo.getSessionWithUser(claims.sid);
+      if (!s || s.userId !== claims.sub || s.revokedAt || s.expiresAt.getTime() <= clock().getTime()) {
+        throw new AppError('unauthenticated', 'SESSION_ENDED', 'This session has ended. Sign in again.');
+      }
+      if (s.userStatus !== 'active') throw new AppError('unauthenticated', 'USER_DISABLED', 'This account is disabled.');
+      return { type: 'user', id: claims.sub, isPlatformAdmin: s.isPlatformAdmin, authTime: claims.auth_time, sessionId: claims.sid };
+    },
+    async membershipRole(userId, tenantId) {
+      const k = `${userId}:${tenantId}`;
+      let role = roleCache.get(k);
+      if (role === undefined) {
+        role = (await repo.getRole(tenantId, userId)) ?? null;
+        roleCache.set(k, role);
+      }
+      return role ?? undefined;
+    },
+    defaultTenant: (userId) => repo.firstTenantOf(userId),
+    async tenantInfo(tenantId) {
+      let info = tenantCache.get(tenantId);
+      if (info === undefined) {
+        const t = await repo.getTenant(tenantId);
+        info = t ? { status: t.status, rateLimit: rateLimitOf(t.settings) } : null;
+        tenantCache.set(tenantId, info);
+      }
+      return info ?? undefined;
+    },
+  };
+
+  return {
+    authenticator,
+    /** Drops cached access facts after a change (revoked key, suspended tenant, changed role). */
+    invalidate(what: { apiKeyHash?: string; tenantId?: string; membership?: { userId: string; tenantId: string } }): void {
+      if (what.apiKeyHash) apiKeyCache.delete(what.apiKeyHash);
+      if (what.tenantId) tenantCache.delete(what.tenantId);
+      if (what.membership) roleCache.delete(`${what.membership.userId}:${what.membership.tenantId}`);
+    },
+
+    async login(emailIn: string, password: string, meta: ClientMeta) {
+      const email = normalizeEmail(emailIn);
+      const subjectHash = sha256Hex(email);
+      const user = await repo.getUserByEmail(email);
+      const now = clock();
+      if (user && isLocked(user.lockedUntil, now)) {
+        await security.record({ type: 'login_locked', userId: user.id, subjectHash, ...meta });
+        const retry = Math.ceil((user.lockedUntil!.getTime() - now.getTime()) / 1000);
+        throw new AppError('locked', 'ACCOUNT_LOCKED', `Too many failed sign-ins. The account is locked for ${Math.ceil(retry / 60)} more minute(s).`, {
+          retryAfterSeconds: retry,
+        });
+      }
+      const ok = await verifyPasswordOf(user, password);
+      if (!ok || !user || user.status !== 'active') {
+        if (user) {
+          const o = onLoginFailure(user.failedLoginCount, now);
+          await repo.recordLoginFailure(user.id, o.failedCount, o.lockedUntil);
+          await security.record({ type: o.lockedUntil ? 'account_locked' : 'login_failed', userId: user.id, subjectHash, ...meta, details: { failures: o.failedCount } });
+          if (o.delayMs) await deps.sleep(o.delayMs);
+        } else {
+          await security.record({ type: 'login_failed', userId: null, subjectHash, ...meta, details: { reason: 'unknown_email' } });
+        }
+        throw invalidCredentials();
+      }
+      await repo.recordLoginSuccess(user.id);
+      const tenantId = (await repo.firstTenantOf(user.id)) ?? null;
+      const sessionId = await repo.insertSession({ userId: user.id, tenantId, ...meta, expiresAt: new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000) });
+      await security.record({ type: 'login_succeeded', userId: user.id, subjectHash, ...meta });
+      const issued = await issue(user, sessionId, Math.floor(now.getTime() / 1000));
+      const role = tenantId ? ((await repo.getRole(tenantId, user.id)) ?? null) : null;
+      return { ...issued, user, tenantId, role };
+    },
+
+    /**
+     * Rotates a refresh token. A token presented twice means it leaked (or a client raced itself):
+     * the whole family (session) is revoked and every token of it stops working.
+     */
+    async refresh(refreshToken: string, meta: ClientMeta) {
+      const state = refreshToken.startsWith('rt_') ? await repo.useRefreshToken(sha256Hex(refreshToken)) : undefined;
+      if (!state) throw new AppError('unauthenticated', 'REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Sign in again.');
+      const session = await repo.getSession(state.sessionId);
+      if (!state.firstUse) {
+        await repo.revokeSession(state.sessionId, 'refresh_token_reuse');
+        await security.record({ type: 'refresh_reuse_detected', userId: session?.userId ?? null, subjectHash: null, ...meta, details: { session_id: state.sessionId } });
+        throw new AppError('unauthenticated', 'REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended for safety. Sign in again.');
+      }
+      const now = clock();
+      if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime() || state.expiresAt.getTime() <= now.getTime()) {
+        throw new AppError('unauthenticated', 'SESSION_ENDED', 'This session has ended. Sign in again.');
+      }
+      const user = await repo.getUser(session.userId);
+      if (!user || user.status !== 'active') throw new AppError('unauthenticated', 'USER_DISABLED', 'This account is disabled.');
+      await repo.touchSession(session.id);
+      // Keep the original auth_time: only a password (login or step-up) makes a session elevated.
+      const authTime = Math.floor(session.createdAt.getTime() / 1000);
+      return { ...(await issue(user, session.id, authTime)), user };
+    },
+
+    async logout(sessionId: string, meta: ClientMeta, userId: string) {
+      await repo.revokeSession(sessionId, 'logout');
+      await security.record({ type: 'logout', userId, subjectHash: null, ...meta });
+    },
+
+    /** Re-checks the password and issues an access token whose auth_time is now (elevated for a few minutes). */
+    async stepUp(userId: string, sessionId: string, password: string, meta: ClientMeta) {
+      const user = await repo.getUser(userId);
+      const ok = await verifyPasswordOf(user, password);
+      if (!ok || !user) {
+        await security.record({ type: 'step_up_failed', userId, subjectHash: null, ...meta });
+        const o = onLoginFailure(user?.failedLoginCount ?? 0, clock());
+        if (user) await repo.recordLoginFailure(user.id, o.failedCount, o.lockedUntil);
+        if (o.lockedUntil) await repo.revokeSession(sessionId, 'step_up_lockout');
+        throw new AppError('unauthenticated', 'INVALID_CREDENTIALS', 'The password is incorrect.');
+      }
+      await security.record({ type: 'step_up_succeeded', userId, subjectHash: null, ...meta });
+      const now = Math.floor(clock().getTime() / 1000);
+      const accessToken = await tokens.sign({ sub: user.id, sid: sessionId, auth_time: now, adm: user.isPlatformAdmin }, now);
+      return { accessToken, expiresIn: ACCESS_TOKEN_SECONDS, authTime: now };
+    },
+  };
+}
+export type AuthService = ReturnType<typeof createAuthService>;
+
+/** A tenant's own rate limit from its settings (`rate_limit: { requests_per_minute, burst }`), if set. */
+export function rateLimitOf(settings: Record<string, unknown>): RateLimit | undefined {
+  const rl = settings.rate_limit as { requests_per_minute?: unknown; burst?: unknown } | undefined;
+  if (!rl || typeof rl.requests_per_minute !== 'number') return undefined;
+  return { perMinute: rl.requests_per_minute, burst: typeof rl.burst === 'number' ? rl.burst : 0 };
+}

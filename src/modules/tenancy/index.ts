@@ -1,0 +1,52 @@
+/**
+ * Tenancy: tenants, users, memberships and roles, sessions and tokens, API keys and scopes.
+ * Public entry: the module factory (its routes and the platform Authenticator) and bootstrap helpers.
+ */
+import type { FastifyInstance } from 'fastify';
+import { type Config, type Db, type SecurityEventRepository, randomToken } from '../../platform/index.ts';
+import { createApiKeysService } from './api-keys.service.ts';
+import { createAuthService } from './auth.service.ts';
+import { createTenancyRepository } from './tenancy.repository.ts';
+import { tenancyRoutes } from './tenancy.routes.ts';
+import { createTenantsService } from './tenants.service.ts';
+import { createTokenSigner } from './tokens.ts';
+
+export interface TenancyModuleDeps {
+  db: Db;
+  config: Config;
+  jwtSecret: string;
+  security: SecurityEventRepository;
+  clock?: () => Date;
+}
+
+export function createTenancyModule(deps: TenancyModuleDeps) {
+  const repo = createTenancyRepository(deps.db);
+  const clock = deps.clock ?? (() => new Date());
+  const auth = createAuthService({
+    repo,
+    security: deps.security,
+    tokens: createTokenSigner(deps.jwtSecret),
+    clock,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  });
+  const tenants = createTenantsService({ repo, invalidate: (w) => auth.invalidate(w) });
+  const apiKeys = createApiKeysService({ repo, security: deps.security, invalidateKey: (h) => auth.invalidate({ apiKeyHash: h }) });
+  return {
+    authenticator: auth.authenticator,
+    tenants,
+    apiKeys,
+    auth,
+    async routes(app: FastifyInstance): Promise<void> {
+      await tenancyRoutes(app, { auth, tenants, apiKeys, repo, registration: deps.config.registration });
+    },
+    /** Creates the first platform administrator when none exists. Returns the password only when generated. */
+    async ensurePlatformAdmin(email: string | undefined, password: string | undefined): Promise<{ created: boolean; email: string; generatedPassword?: string }> {
+      if ((await repo.countPlatformAdmins()) > 0) return { created: false, email: email ?? '' };
+      const pw = password ?? randomToken(20);
+      const out = await tenants.createUser({ email: email ?? 'admin@loupe.local', password: pw, name: 'Platform admin', isPlatformAdmin: true });
+      return { created: true, email: out.user.email, ...(password ? {} : { generatedPassword: pw }) };
+    },
+  };
+}
+export type TenancyModule = ReturnType<typeof createTenancyModule>;
+export { normalizeEmail } from './auth.core.ts';

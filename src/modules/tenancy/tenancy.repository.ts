@@ -1,0 +1,201 @@
+import { sql } from 'drizzle-orm';
+import type { Role } from '../../platform/index.ts';
+import { type Db, newId, queryOne, queryRows } from '../../platform/index.ts';
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  slug: string;
+  status: string;
+  settings: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  passwordHash: string;
+  isPlatformAdmin: boolean;
+  status: string;
+  failedLoginCount: number;
+  lockedUntil: Date | null;
+  lastLoginAt: Date | null;
+  createdAt: Date;
+}
+export interface MembershipRow {
+  tenantId: string;
+  userId: string;
+  role: Role;
+  createdAt: Date;
+}
+export interface SessionRow {
+  id: string;
+  userId: string;
+  tenantId: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+export interface ApiKeyRow {
+  tenantId: string;
+  id: string;
+  name: string;
+  keyPrefix: string;
+  keyHash: string;
+  scopes: string[];
+  createdBy: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const TENANT = sql`id, name, slug, status, settings, created_at AS "createdAt", updated_at AS "updatedAt"`;
+const USER = sql`id, email, name, password_hash AS "passwordHash", is_platform_admin AS "isPlatformAdmin", status,
+  failed_login_count AS "failedLoginCount", locked_until AS "lockedUntil", last_login_at AS "lastLoginAt", created_at AS "createdAt"`;
+const KEY = sql`tenant_id AS "tenantId", id, name, key_prefix AS "keyPrefix", key_hash AS "keyHash", scopes, created_by AS "createdBy",
+  created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"`;
+
+/** All SQL of the tenancy module. Tenant-owned queries always filter on tenant_id. */
+export function createTenancyRepository(db: Db) {
+  return {
+    // ---- tenants (platform scope) ----
+    async insertTenant(t: { name: string; slug: string; settings: Record<string, unknown> }): Promise<TenantRow | undefined> {
+      // ON CONFLICT DO NOTHING: a taken slug is an expected outcome (409), not an exception.
+      return queryOne<TenantRow>(
+        db,
+        sql`INSERT INTO tenants (id, name, slug, settings) VALUES (${newId()}, ${t.name}, ${t.slug}, ${JSON.stringify(t.settings)}::jsonb)
+            ON CONFLICT (slug) DO NOTHING RETURNING ${TENANT}`,
+      );
+    },
+    getTenant: (id: string) => queryOne<TenantRow>(db, sql`SELECT ${TENANT} FROM tenants WHERE id = ${id}`),
+    getTenantBySlug: (slug: string) => queryOne<TenantRow>(db, sql`SELECT ${TENANT} FROM tenants WHERE slug = ${slug}`),
+    listTenants: (f: { status?: string | undefined; q?: string | undefined; cursor?: string | undefined; limit: number }) => {
+      const conds = [sql`true`];
+      if (f.status) conds.push(sql`status = ${f.status}`);
+      if (f.q) conds.push(sql`(name ILIKE ${'%' + f.q.replace(/[%_\\]/g, '\\$&') + '%'} OR slug ILIKE ${'%' + f.q.replace(/[%_\\]/g, '\\$&') + '%'})`);
+      if (f.cursor) conds.push(sql`id < ${f.cursor}`);
+      return queryRows<TenantRow>(db, sql`SELECT ${TENANT} FROM tenants WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`);
+    },
+    async updateTenant(id: string, patch: { name?: string | undefined; slug?: string | undefined; settings?: Record<string, unknown> | undefined; status?: string | undefined }) {
+      return queryOne<TenantRow>(
+        db,
+        sql`UPDATE tenants SET name = coalesce(${patch.name ?? null}, name), slug = coalesce(${patch.slug ?? null}, slug),
+               settings = CASE WHEN ${patch.settings ? JSON.stringify(patch.settings) : null}::jsonb IS NULL THEN settings
+                               ELSE settings || ${patch.settings ? JSON.stringify(patch.settings) : null}::jsonb END,
+               status = coalesce(${patch.status ?? null}, status), updated_at = now()
+            WHERE id = ${id} RETURNING ${TENANT}`,
+      );
+    },
+    slugTaken: async (slug: string, exceptId?: string) =>
+      !!(await queryOne(db, sql`SELECT 1 FROM tenants WHERE slug = ${slug} AND id IS DISTINCT FROM ${exceptId ?? null}::uuid`)),
+
+    // ---- users ----
+    async insertUser(u: { email: string; name: string | null; passwordHash: string; isPlatformAdmin: boolean }): Promise<UserRow | undefined> {
+      return queryOne<UserRow>(
+        db,
+        sql`INSERT INTO users (id, email, name, password_hash, is_platform_admin) VALUES (${newId()}, ${u.email}, ${u.name}, ${u.passwordHash}, ${u.isPlatformAdmin})
+            ON CONFLICT (email) DO NOTHING RETURNING ${USER}`,
+      );
+    },
+    getUser: (id: string) => queryOne<UserRow>(db, sql`SELECT ${USER} FROM users WHERE id = ${id}`),
+    getUserByEmail: (email: string) => queryOne<UserRow>(db, sql`SELECT ${USER} FROM users WHERE email = ${email}`),
+    countPlatformAdmins: async () => Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM users WHERE is_platform_admin`))!.n),
+    async recordLoginFailure(userId: string, failedCount: number, lockedUntil: Date | null) {
+      await db.execute(sql`UPDATE users SET failed_login_count = ${failedCount}, locked_until = coalesce(${lockedUntil?.toISOString() ?? null}::timestamptz, locked_until), updated_at = now() WHERE id = ${userId}`);
+    },
+    async recordLoginSuccess(userId: string) {
+      await db.execute(sql`UPDATE users SET failed_login_count = 0, locked_until = NULL, last_login_at = now(), updated_at = now() WHERE id = ${userId}`);
+    },
+
+    // ---- memberships (tenant-owned) ----
+    async upsertMembership(tenantId: string, userId: string, role: Role) {
+      await db.execute(sql`INSERT INTO memberships (tenant_id, user_id, role) VALUES (${tenantId}, ${userId}, ${role})
+                           ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role`);
+    },
+    getRole: async (tenantId: string, userId: string) =>
+      (await queryOne<{ role: Role }>(db, sql`SELECT role FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId}`))?.role,
+    firstTenantOf: async (userId: string) =>
+      (await queryOne<{ tenantId: string }>(db, sql`SELECT m.tenant_id AS "tenantId" FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                                                   WHERE m.user_id = ${userId} ORDER BY (t.status = 'active') DESC, m.created_at LIMIT 1`))?.tenantId,
+    tenantsOfUser: (userId: string) =>
+      queryRows<{ id: string; name: string; slug: string; status: string; role: Role }>(
+        db,
+        sql`SELECT t.id, t.name, t.slug, t.status, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = ${userId} ORDER BY m.created_at`,
+      ),
+    membersOfTenant: (tenantId: string) =>
+      queryRows<{ userId: string; email: string; name: string | null; role: Role; status: string; createdAt: Date; lastLoginAt: Date | null }>(
+        db,
+        sql`SELECT u.id AS "userId", u.email, u.name, m.role, u.status, m.created_at AS "createdAt", u.last_login_at AS "lastLoginAt"
+            FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = ${tenantId} ORDER BY m.created_at`,
+      ),
+    deleteMembership: async (tenantId: string, userId: string) =>
+      (await queryRows(db, sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id`)).length > 0,
+    countOwners: async (tenantId: string) =>
+      Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM memberships WHERE tenant_id = ${tenantId} AND role = 'owner'`))!.n),
+
+    // ---- sessions and refresh tokens ----
+    async insertSession(s: { userId: string; tenantId: string | null; ip: string | null; userAgent: string | null; expiresAt: Date }): Promise<string> {
+      const id = newId();
+      await db.execute(sql`INSERT INTO sessions (id, user_id, tenant_id, ip, user_agent, expires_at)
+                           VALUES (${id}, ${s.userId}, ${s.tenantId}, ${s.ip}, ${s.userAgent}, ${s.expiresAt.toISOString()})`);
+      return id;
+    },
+    getSessionWithUser: (sessionId: string) =>
+      queryOne<{ revokedAt: Date | null; expiresAt: Date; userStatus: string; isPlatformAdmin: boolean; userId: string }>(
+        db,
+        sql`SELECT s.revoked_at AS "revokedAt", s.expires_at AS "expiresAt", u.status AS "userStatus", u.is_platform_admin AS "isPlatformAdmin", u.id AS "userId"
+            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${sessionId}`,
+      ),
+    getSession: (sessionId: string) =>
+      queryOne<SessionRow>(db, sql`SELECT id, user_id AS "userId", tenant_id AS "tenantId", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM sessions WHERE id = ${sessionId}`),
+    async revokeSession(sessionId: string, reason: string) {
+      await db.execute(sql`UPDATE sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, ${reason}) WHERE id = ${sessionId}`);
+    },
+    async insertRefreshToken(sessionId: string, tokenHash: string, expiresAt: Date) {
+      await db.execute(sql`INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES (${newId()}, ${sessionId}, ${tokenHash}, ${expiresAt.toISOString()})`);
+    },
+    /**
+     * Marks a refresh token used, atomically: exactly one of two racing refreshes wins. Returns the token
+     * state so the caller can tell "unknown" from "already used" (reuse: the family must be revoked).
+     */
+    async useRefreshToken(tokenHash: string): Promise<{ sessionId: string; firstUse: boolean; expiresAt: Date } | undefined> {
+      const won = await queryOne<{ sessionId: string; expiresAt: Date }>(
+        db,
+        sql`UPDATE refresh_tokens SET used_at = now() WHERE token_hash = ${tokenHash} AND used_at IS NULL RETURNING session_id AS "sessionId", expires_at AS "expiresAt"`,
+      );
+      if (won) return { ...won, firstUse: true };
+      const seen = await queryOne<{ sessionId: string; expiresAt: Date }>(
+        db,
+        sql`SELECT session_id AS "sessionId", expires_at AS "expiresAt" FROM refresh_tokens WHERE token_hash = ${tokenHash}`,
+      );
+      return seen ? { ...seen, firstUse: false } : undefined;
+    },
+    async touchSession(sessionId: string) {
+      await db.execute(sql`UPDATE sessions SET last_used_at = now() WHERE id = ${sessionId}`);
+    },
+
+    // ---- API keys (tenant-owned) ----
+    async insertApiKey(k: { tenantId: string; name: string; keyPrefix: string; keyHash: string; scopes: string[]; createdBy: string | null; expiresAt: Date | null }) {
+      return (await queryOne<ApiKeyRow>(
+        db,
+        sql`INSERT INTO api_keys (tenant_id, id, name, key_prefix, key_hash, scopes, created_by, expires_at)
+            VALUES (${k.tenantId}, ${newId()}, ${k.name}, ${k.keyPrefix}, ${k.keyHash}, ${sql.param(k.scopes)}::text[], ${k.createdBy}, ${k.expiresAt?.toISOString() ?? null})
+            RETURNING ${KEY}`,
+      ))!;
+    },
+    findApiKeyByHash: (keyHash: string) => queryOne<ApiKeyRow>(db, sql`SELECT ${KEY} FROM api_keys WHERE key_hash = ${keyHash}`),
+    listApiKeys: (tenantId: string, includeRevoked: boolean) =>
+      queryRows<ApiKeyRow>(
+        db,
+        sql`SELECT ${KEY} FROM api_keys WHERE tenant_id = ${tenantId} ${includeRevoked ? sql`` : sql`AND revoked_at IS NULL`} ORDER BY id DESC`,
+      ),
+    revokeApiKey: (tenantId: string, id: string) =>
+      queryOne<ApiKeyRow>(db, sql`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${KEY}`),
+    async touchApiKey(tenantId: string, id: string) {
+      await db.execute(sql`UPDATE api_keys SET last_used_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+  };
+}
+export type TenancyRepository = ReturnType<typeof createTenancyRepository>;

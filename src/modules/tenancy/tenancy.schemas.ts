@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { API_KEY_SCOPES, ROLES } from '../../platform/index.ts';
+
+/** Request and response schemas of the tenancy module (JSON in snake_case; seeds 003 and 004). */
+const email = z.string().trim().max(254).pipe(z.email({ message: 'must be a valid e-mail address' }));
+const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
+const role = z.enum(ROLES);
+
+export const rateLimitSettings = z
+  .object({ requests_per_minute: z.number().int().min(1).max(1_000_000), burst: z.number().int().min(0).max(1_000_000).default(0) })
+  .strict();
+export const tenantSettings = z.record(z.string().max(100), z.unknown()).refine((s) => JSON.stringify(s).length <= 64_000, 'settings must be under 64 kB');
+
+export const slug = z
+  .string()
+  .min(2)
+  .max(48)
+  .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'must be lower-case letters, digits and dashes');
+
+export const createTenantBody = z.object({ name: z.string().trim().min(1).max(200), slug: slug.optional(), settings: tenantSettings.optional() }).strict();
+export const updateTenantBody = z
+  .object({ name: z.string().trim().min(1).max(200).optional(), slug: slug.optional(), settings: tenantSettings.optional(), status: z.enum(['active', 'suspended']).optional() })
+  .strict();
+export const tenantResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  slug: z.string(),
+  status: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const createUserBody = z
+  .object({
+    email,
+    password,
+    name: z.string().trim().max(200).optional(),
+    tenant_id: z.uuid().optional(),
+    role: role.optional(),
+    is_platform_admin: z.boolean().optional(),
+  })
+  .strict();
+export const userResponse = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  tenant_id: z.string().nullable(),
+  role: z.string().nullable(),
+  status: z.string(),
+  is_platform_admin: z.boolean(),
+});
+
+export const registerBody = z
+  .object({ email, password, name: z.string().trim().max(200).optional(), tenant_name: z.string().trim().min(1).max(200).optional() })
+  .strict();
+export const loginBody = z.object({ email: z.string().max(254), password: z.string().max(256) }).strict();
+export const refreshBody = z.object({ refresh_token: z.string().min(1).max(200) }).strict();
+export const logoutBody = z.object({ refresh_token: z.string().max(200).optional() }).strict().nullish();
+export const stepUpBody = z.object({ password: z.string().max(256) }).strict();
+
+export const tokenResponse = z.object({
+  access_token: z.string(),
+  refresh_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number(),
+  user: z.object({ id: z.string(), email: z.string(), tenant_id: z.string().nullable(), role: z.string().nullable(), is_platform_admin: z.boolean() }),
+});
+
+export const sessionResponse = z.object({
+  user: z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), is_platform_admin: z.boolean() }),
+  session: z.object({ id: z.string(), created_at: z.string(), expires_at: z.string(), auth_time: z.string(), elevated_until: z.string() }),
+  tenants: z.array(z.object({ id: z.string(), name: z.string(), slug: z.string(), status: z.string(), role: z.string() })),
+  active_tenant_id: z.string().nullable(),
+});
+
+export const createApiKeyBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    scopes: z.array(z.enum(API_KEY_SCOPES)).min(1, 'give at least one scope').max(API_KEY_SCOPES.length),
+    expires_at: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+export const apiKeyResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  key_prefix: z.string(),
+  scopes: z.array(z.string()),
+  created_at: z.string(),
+  last_used_at: z.string().nullable(),
+  expires_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
+});
+export const createdApiKeyResponse = apiKeyResponse.extend({ api_key: z.string().describe('The secret. Shown only once: store it now.') });
+
+export const memberResponse = z.object({
+  user_id: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  role: z.string(),
+  status: z.string(),
+  created_at: z.string(),
+  last_login_at: z.string().nullable(),
+});
+export const addMemberBody = z.object({ email, role, password: password.optional(), name: z.string().trim().max(200).optional() }).strict();
+export const changeRoleBody = z.object({ role }).strict();

@@ -1,0 +1,105 @@
+import { AppError } from './errors.ts';
+
+/**
+ * The one deny-by-default access model. Every tenant route names the permission it needs; a user's role
+ * or an API key's scopes grant permissions; anything not granted here is refused.
+ */
+export const PERMISSIONS = [
+  'catalog:read',
+  'catalog:write',
+  'interactions:write',
+  'recommendations:read',
+  'analytics:read',
+  'profiles:read',
+  'profiles:write',
+  'models:manage',
+  'integrations:manage',
+  'imports:write',
+  'jobs:read',
+  'jobs:manage',
+  'apikeys:manage',
+  'members:manage',
+  'tenant:manage',
+  'audit:read',
+  'data:delete',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLES = ['owner', 'admin', 'analyst', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+const READ: Permission[] = ['catalog:read', 'recommendations:read', 'analytics:read', 'profiles:read', 'jobs:read'];
+
+export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
+  owner: new Set(PERMISSIONS),
+  admin: new Set(PERMISSIONS.filter((p) => p !== 'tenant:manage')),
+  analyst: new Set<Permission>([...READ, 'jobs:manage', 'models:manage', 'imports:write', 'catalog:write', 'interactions:write']),
+  viewer: new Set<Permission>(READ),
+};
+
+/** API key scopes (seed 003). `admin` grants every tenant permission but key and member management. */
+export const API_KEY_SCOPES = [
+  'recommendations:read',
+  'interactions:write',
+  'catalog:read',
+  'catalog:write',
+  'analytics:read',
+  'profiles:read',
+  'profiles:write',
+  'models:manage',
+  'admin',
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export function permissionsForScopes(scopes: readonly string[]): ReadonlySet<Permission> {
+  const out = new Set<Permission>();
+  for (const s of scopes) {
+    if (s === 'admin') {
+      for (const p of PERMISSIONS) if (p !== 'apikeys:manage' && p !== 'members:manage' && p !== 'tenant:manage') out.add(p);
+    } else if ((PERMISSIONS as readonly string[]).includes(s)) {
+      out.add(s as Permission);
+      if (s === 'catalog:write' || s === 'interactions:write') out.add('imports:write');
+      if (s === 'catalog:write') out.add('jobs:read');
+    }
+  }
+  return out;
+}
+
+export type Actor =
+  | { readonly type: 'user'; readonly id: string; readonly isPlatformAdmin: boolean; readonly authTime: number; readonly sessionId: string }
+  | { readonly type: 'api_key'; readonly id: string; readonly tenantId: string; readonly scopes: readonly string[] }
+  | { readonly type: 'system'; readonly id: string };
+
+/**
+ * The tenant context every service function takes first. Built once per request by the auth hook (or by
+ * a job runner for background work); never optional.
+ */
+export interface TenantContext {
+  readonly tenantId: string;
+  readonly actor: Actor;
+  readonly role: Role | undefined;
+  readonly permissions: ReadonlySet<Permission>;
+  readonly requestId: string;
+  readonly ip: string | undefined;
+}
+
+export function can(ctx: TenantContext, permission: Permission): boolean {
+  return ctx.permissions.has(permission);
+}
+
+export function requirePermission(ctx: TenantContext, permission: Permission): void {
+  if (!can(ctx, permission)) {
+    throw new AppError(
+      'forbidden',
+      'PERMISSION_DENIED',
+      ctx.actor.type === 'api_key'
+        ? `This API key lacks the scope needed here (${permission}). Create a key with that scope.`
+        : `Your role does not allow this action (${permission}). Ask an owner or admin of the tenant.`,
+    );
+  }
+}
+
+/** A context for background work on behalf of a tenant (jobs, webhooks after verification). */
+export function systemContext(tenantId: string, id = 'system', requestId = 'job'): TenantContext {
+  return { tenantId, actor: { type: 'system', id }, role: undefined, permissions: new Set(PERMISSIONS), requestId, ip: undefined };
+}

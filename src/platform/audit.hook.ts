@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuditRepository } from './audit.repository.ts';
+import { PLATFORM_TENANT_ID } from './platform.tables.ts';
+
+/**
+ * Records every route that declares `config.audit` once its response is sent: actor, tenant, action,
+ * resource, ip, outcome. Failures (4xx/5xx) are recorded too, as `failure`, when a tenant is known.
+ */
+export function registerAuditHook(app: FastifyInstance, repo: AuditRepository): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const audit = request.routeOptions.config?.audit;
+    if (!audit) return;
+    const target = request.auditTarget;
+    const tenantId = target?.tenantId ?? request.tenantCtx?.tenantId ?? PLATFORM_TENANT_ID;
+    const actor = request.actor;
+    const ok = reply.statusCode < 400;
+    if (!ok && !actor && audit.action.startsWith('auth.')) return; // security events cover anonymous auth failures
+    try {
+      await repo.insert({
+        tenantId,
+        actorType: actor?.type ?? 'anonymous',
+        actorId: actor?.id ?? null,
+        action: audit.action,
+        resourceType: audit.resourceType,
+        resourceId: target?.resourceId ?? ((request.params as Record<string, string> | undefined)?.id ?? null),
+        outcome: ok ? 'success' : 'failure',
+        statusCode: reply.statusCode,
+        ip: request.ip,
+        userAgent: request.headers['user-agent']?.slice(0, 300) ?? null,
+        requestId: String(request.id),
+        details: target?.details ?? null,
+      });
+    } catch (err) {
+      request.log.error({ err }, 'audit log write failed');
+    }
+  });
+}

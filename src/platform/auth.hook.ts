@@ -1,0 +1,178 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Actor, Role, TenantContext } from './access.ts';
+import { ROLE_PERMISSIONS, permissionsForScopes, PERMISSIONS } from './access.ts';
+import { AppError } from './errors.ts';
+import { isUuid } from './ids.ts';
+import type { RateLimit, RateLimiter } from './rate-limit.ts';
+import type { RateGroup } from './http.types.ts';
+
+/** What the platform needs from the tenancy module to authenticate; tenancy implements it. */
+export interface Authenticator {
+  /** Verifies a bearer credential (access token or API key); throws AppError('unauthenticated') when invalid. */
+  authenticate(credential: string): Promise<Actor>;
+  /** The user's role in the tenant, or undefined when not a member. */
+  membershipRole(userId: string, tenantId: string): Promise<Role | undefined>;
+  /** The tenant a user acts in when a key-scoped route names none (the first membership). */
+  defaultTenant(userId: string): Promise<string | undefined>;
+  /** Status and rate limit of a tenant, or undefined when it does not exist. */
+  tenantInfo(tenantId: string): Promise<{ status: string; rateLimit: RateLimit | undefined } | undefined>;
+}
+
+export interface AuthHookDeps {
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
+  limits: { global: RateLimit; tenant: RateLimit; auth: RateLimit };
+}
+
+/** Minutes after a password login (or a step-up) during which sensitive actions are allowed. */
+export const STEP_UP_WINDOW_SECONDS = 5 * 60;
+
+const GROUP_LIMIT_MULTIPLIER: Record<RateGroup, number> = { auth: 1, api: 1, ingest: 10, admin: 1, webhooks: 10 };
+
+function bearer(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization;
+  if (h) {
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    if (!m) throw new AppError('unauthenticated', 'AUTH_MALFORMED', 'Send the credential as "Authorization: Bearer <token or API key>".');
+    return m[1];
+  }
+  return undefined;
+}
+
+/** Segment-style HTTP basic auth: the write key is the user name, the password is empty. */
+function basicWriteKey(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization;
+  const m = h ? /^Basic\s+(\S+)$/i.exec(h) : null;
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const user = decoded.split(':')[0];
+  return user || undefined;
+}
+
+/**
+ * Installs the deny-by-default access hooks: every route under /api must declare `config.auth`, and the
+ * onRequest hook authenticates, resolves the tenant, checks the permission and applies rate limits before
+ * any body is parsed.
+ */
+export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): void {
+  app.decorateRequest('actor', undefined);
+  app.decorateRequest('tenantCtx', undefined);
+  app.decorateRequest('auditTarget', undefined);
+
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    if ((url.startsWith('/api') || url.startsWith('/v1/') || url.startsWith('/audit')) && !route.config?.auth) {
+      throw new Error(`Route ${route.method} ${url} declares no config.auth: every API route must say who may call it.`);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const auth = request.routeOptions.config?.auth;
+    if (!auth) return;
+    const group: RateGroup = request.routeOptions.config.rateGroup ?? (auth.kind === 'public' ? 'auth' : 'api');
+    const ip = request.ip;
+
+    const globalLimit = deps.limits.global;
+    const groupLimit =
+      group === 'auth' ? deps.limits.auth : { perMinute: globalLimit.perMinute * GROUP_LIMIT_MULTIPLIER[group], burst: globalLimit.burst * GROUP_LIMIT_MULTIPLIER[group] };
+    const d = await deps.rateLimiter.consume(`group:${group}`, ip, groupLimit);
+    if (!d.allowed) {
+      reply.header('x-ratelimit-limit', String(d.limit)).header('x-ratelimit-remaining', '0').header('x-ratelimit-reset', String(d.resetSeconds));
+      throw new AppError('rate_limited', 'RATE_LIMITED', `Too many requests from this address. Retry after ${d.resetSeconds} s.`, { retryAfterSeconds: d.resetSeconds });
+    }
+
+    if (auth.kind === 'public') return;
+
+    const credential = bearer(request) ?? (request.url.startsWith('/v1/') ? basicWriteKey(request) : undefined);
+    if (!credential) {
+      throw new AppError('unauthenticated', 'AUTH_REQUIRED', 'This endpoint needs a credential: "Authorization: Bearer <access token or API key>".');
+    }
+    const actor = await deps.authenticator.authenticate(credential);
+    request.actor = actor;
+
+    if (auth.kind === 'user') {
+      if (actor.type !== 'user') throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users, not API keys.');
+      return;
+    }
+    if (auth.kind === 'platform_admin') {
+      if (actor.type !== 'user' || !actor.isPlatformAdmin) {
+        throw new AppError('forbidden', 'PLATFORM_ADMIN_REQUIRED', 'Only a platform administrator may do this.');
+      }
+      if (auth.stepUp) requireRecentAuth(actor);
+      return;
+    }
+
+    // Tenant routes: the tenant comes from the path (seed 004 style) or from the credential (key-scoped).
+    const params = (request.params ?? {}) as Record<string, string | undefined>;
+    const pathTenant = params.tenantId;
+    let tenantId: string | undefined;
+    let role: Role | undefined;
+    let permissions;
+    if (actor.type === 'api_key') {
+      if (auth.usersOnly) throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This action needs a signed-in user; API keys cannot perform it.');
+      if (pathTenant !== undefined && pathTenant !== actor.tenantId) throw tenantNotFound();
+      const headerTenant = request.headers['x-tenant-id'];
+      if (typeof headerTenant === 'string' && headerTenant !== actor.tenantId) throw tenantNotFound();
+      tenantId = actor.tenantId;
+      permissions = permissionsForScopes(actor.scopes);
+    } else if (actor.type === 'user') {
+      const headerTenant = typeof request.headers['x-tenant-id'] === 'string' ? request.headers['x-tenant-id'] : undefined;
+      if (pathTenant !== undefined && headerTenant !== undefined && pathTenant !== headerTenant) throw tenantNotFound();
+      tenantId = pathTenant ?? headerTenant ?? (await deps.authenticator.defaultTenant(actor.id));
+      if (!tenantId) throw new AppError('not_found', 'TENANT_NOT_FOUND', 'You are not a member of any tenant. Ask an administrator to add you, or name one with X-Tenant-Id.');
+      if (!isUuid(tenantId)) throw tenantNotFound();
+      role = await deps.authenticator.membershipRole(actor.id, tenantId);
+      if (!role && actor.isPlatformAdmin) role = 'owner';
+      if (!role) throw tenantNotFound();
+      permissions = ROLE_PERMISSIONS[role];
+      if (auth.stepUp) requireRecentAuth(actor);
+    } else {
+      permissions = new Set(PERMISSIONS);
+    }
+    if (!isUuid(tenantId!)) throw tenantNotFound();
+    const info = await deps.authenticator.tenantInfo(tenantId!);
+    if (!info) throw tenantNotFound();
+    if (info.status !== 'active') {
+      throw new AppError('forbidden', 'TENANT_SUSPENDED', 'This tenant is suspended. Contact the platform administrator.');
+    }
+
+    const ctx: TenantContext = { tenantId: tenantId!, actor, role, permissions, requestId: String(request.id), ip };
+    request.tenantCtx = ctx;
+    if (!permissions.has(auth.permission)) {
+      throw new AppError(
+        'forbidden',
+        'PERMISSION_DENIED',
+        actor.type === 'api_key'
+          ? `This API key lacks the scope this endpoint needs (${auth.permission}).`
+          : `Your role does not allow this action (${auth.permission}).`,
+      );
+    }
+
+    const tenantLimit = info.rateLimit ?? deps.limits.tenant;
+    const t = await deps.rateLimiter.consume('tenant', tenantId!, tenantLimit);
+    reply.header('x-ratelimit-limit', String(t.limit)).header('x-ratelimit-remaining', String(t.remaining)).header('x-ratelimit-reset', String(t.resetSeconds));
+    if (!t.allowed) {
+      throw new AppError('rate_limited', 'RATE_LIMITED', `This tenant's rate limit of ${t.limit} requests per minute is spent. Retry after ${t.resetSeconds} s.`, {
+        retryAfterSeconds: t.resetSeconds,
+      });
+    }
+  });
+}
+
+function tenantNotFound(): AppError {
+  return new AppError('not_found', 'TENANT_NOT_FOUND', 'Tenant was not found.');
+}
+
+function requireRecentAuth(actor: Actor): void {
+  if (actor.type !== 'user') return;
+  const age = Date.now() / 1000 - actor.authTime;
+  if (age > STEP_UP_WINDOW_SECONDS) {
+    throw new AppError('forbidden', 'STEP_UP_REQUIRED', 'This is a sensitive action: confirm your password with POST /api/v1/auth/step-up, then retry with the new access token.');
+  }
+}
+
+/** The tenant context of a tenant route. Throws if a handler is mounted without `auth.kind: 'tenant'`. */
+export function tenantContext(request: FastifyRequest): TenantContext {
+  if (!request.tenantCtx) throw new Error(`route ${request.routeOptions.url} reads a tenant context but is not a tenant route`);
+  return request.tenantCtx;
+}

@@ -1,0 +1,102 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Loupe's configuration: parsed once from the environment at start, validated, frozen and passed in.
+ * Nothing reads `process.env` after this. A bad variable is reported by name, never by value.
+ */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.string().url().optional(),
+  LOUPE_DATA_DIR: z.string().min(1).default('./.loupe'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  LOUPE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOUPE_ADMIN_EMAIL: z.string().email().optional(),
+  LOUPE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  LOUPE_REGISTRATION: z.enum(['open', 'closed']).default('open'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOUPE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  LOUPE_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
+  LOUPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  // Rate limits (seed 004): global per client address, per route group, per tenant.
+  RATE_LIMIT_GLOBAL_PER_MINUTE: z.coerce.number().int().min(1).default(1000),
+  RATE_LIMIT_GLOBAL_BURST: z.coerce.number().int().min(0).default(100),
+  RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+  RATE_LIMIT_TENANT_BURST: z.coerce.number().int().min(0).default(20),
+  RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).default(500),
+  LOUPE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  LOUPE_JOB_POLL_MS: z.coerce.number().int().min(10).default(1000),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string | undefined;
+  readonly dataDir: string;
+  readonly database: { readonly kind: 'pglite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+  readonly redisUrl: string | undefined;
+  readonly jwtSecret: string | undefined;
+  readonly admin: { readonly email: string | undefined; readonly password: string | undefined };
+  readonly registration: 'open' | 'closed';
+  readonly logLevel: string;
+  readonly bodyLimitBytes: number;
+  readonly uploadLimitBytes: number;
+  readonly trustProxy: boolean;
+  readonly rateLimits: {
+    readonly global: { readonly perMinute: number; readonly burst: number };
+    readonly tenant: { readonly perMinute: number; readonly burst: number };
+    readonly auth: { readonly perMinute: number; readonly burst: number };
+  };
+  readonly jobs: { readonly concurrency: number; readonly pollMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment. Throws ConfigError naming each bad variable (never echoing its value). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') picked[key] = v;
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.LOUPE_DATA_DIR);
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
+    dataDir,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'db') },
+    redisUrl: e.REDIS_URL,
+    jwtSecret: e.LOUPE_JWT_SECRET,
+    admin: { email: e.LOUPE_ADMIN_EMAIL, password: e.LOUPE_ADMIN_PASSWORD },
+    registration: e.LOUPE_REGISTRATION,
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.LOUPE_BODY_LIMIT_BYTES,
+    uploadLimitBytes: e.LOUPE_UPLOAD_LIMIT_BYTES,
+    trustProxy: e.LOUPE_TRUST_PROXY === 'true',
+    rateLimits: {
+      global: { perMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE, burst: e.RATE_LIMIT_GLOBAL_BURST },
+      tenant: { perMinute: e.RATE_LIMIT_TENANT_PER_MINUTE, burst: e.RATE_LIMIT_TENANT_BURST },
+      auth: { perMinute: e.RATE_LIMIT_AUTH_PER_MINUTE, burst: 0 },
+    },
+    jobs: { concurrency: e.LOUPE_WORKER_CONCURRENCY, pollMs: e.LOUPE_JOB_POLL_MS },
+  });
+}

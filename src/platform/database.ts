@@ -1,0 +1,114 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
+import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+
+/** Drizzle over either target; a transaction has the same surface. */
+export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+/** Anything that can run a query: the database or an open transaction. */
+export type Queryable = Pick<Db, 'execute' | 'select' | 'insert' | 'update' | 'delete'> & {
+  transaction: Db['transaction'];
+};
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  readonly db: Db;
+  /** The embedded instance when kind is 'pglite' (tests dump and clone it). */
+  readonly pglite: PGlite | undefined;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
+  | { kind: 'postgres'; url: string; poolSize?: number };
+
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+/** Extensions loaded into the embedded database; the server gets them from `CREATE EXTENSION` in migrations. */
+const pgliteExtensions = { pg_trgm, unaccent, fuzzystrmatch };
+
+// int8 as text: ids and counters beyond 2^53 must stay exact; numeric stays text for the same reason.
+pg.types.setTypeParser(20, (v) => v);
+
+/** Opens the embedded database (a folder, or memory) or a PostgreSQL pool. */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.kind === 'pglite') {
+    if (opts.dataDir) await fs.mkdir(opts.dataDir, { recursive: true });
+    const client = await PGlite.create({
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+      extensions: pgliteExtensions,
+      parsers: { [pgliteTypes.INT8]: (v: string) => v },
+    });
+    const db = drizzlePglite(client) as unknown as Db;
+    return { kind: 'pglite', db, pglite: client, close: () => client.close() };
+  }
+  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+  pool.on('error', () => {
+    /* idle client errors are surfaced on the next query; never crash the process here */
+  });
+  const db = drizzlePg(pool) as unknown as Db;
+  return { kind: 'postgres', db, pglite: undefined, close: () => pool.end() };
+}
+
+/** Applies the one migration folder to either target. Idempotent. */
+export async function migrateDatabase(database: Database): Promise<void> {
+  if (database.kind === 'pglite') {
+    await migratePglite(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+  } else {
+    // Serialize concurrent migrators (several replicas starting at once).
+    await database.db.execute(sql`SELECT pg_advisory_lock(727274)`);
+    try {
+      await migratePg(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+    } finally {
+      await database.db.execute(sql`SELECT pg_advisory_unlock(727274)`);
+    }
+  }
+}
+
+/**
+ * Runs a raw SQL statement and returns its rows, the same on both targets.
+ * Convention: a column aliased to a camelCase name ending in `At` or `Until` (createdAt, lockedUntil ...) is a
+ * timestamp and comes back as a Date (both drivers hand drizzle timestamps as text).
+ */
+export async function queryRows<T>(q: Pick<Db, 'execute'>, query: SQL): Promise<T[]> {
+  const res = (await q.execute(query)) as unknown as { rows: Record<string, unknown>[] };
+  const rows = res.rows;
+  if (rows.length) {
+    const dateKeys = Object.keys(rows[0]!).filter((k) => k.endsWith('At') || k.endsWith('Until'));
+    if (dateKeys.length) {
+      for (const row of rows) {
+        for (const k of dateKeys) {
+          const v = row[k];
+          if (typeof v === 'string') row[k] = new Date(v.includes('T') ? v : v.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+        }
+      }
+    }
+  }
+  return rows as T[];
+}
+
+/** First row or undefined. */
+export async function queryOne<T>(q: Pick<Db, 'execute'>, query: SQL): Promise<T | undefined> {
+  const rows = await queryRows<T>(q, query);
+  return rows[0];
+}
+
+/** Binds a JavaScript array as ONE array parameter (for `unnest($1::text[])` bulk SQL). */
+export function arrayParam(values: readonly unknown[]): SQL {
+  return sql`${sql.param(values)}`;
+}
+
+export async function pingDatabase(database: Database): Promise<void> {
+  await database.db.execute(sql`SELECT 1`);
+}

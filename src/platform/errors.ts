@@ -1,0 +1,48 @@
+/**
+ * Typed domain errors. Domain code throws these with a stable code; the HTTP layer maps `kind` to a
+ * status once (http/error-handler.ts). Messages are written for the client: never put secrets,
+ * identifiers of other tenants or internal details in them.
+ */
+export type ErrorKind =
+  | 'validation'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'gone'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'locked'
+  | 'unavailable'
+  | 'internal';
+
+export interface ErrorDetail {
+  field?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+export class AppError extends Error {
+  readonly kind: ErrorKind;
+  readonly code: string;
+  readonly details: ErrorDetail[] | undefined;
+  /** Seconds after which a retry may succeed (rate limits, lockouts, overload). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(kind: ErrorKind, code: string, message: string, opts: { details?: ErrorDetail[]; retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.kind = kind;
+    this.code = code;
+    this.details = opts.details;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
+}
+
+export const notFound = (code: string, what: string): AppError => new AppError('not_found', code, `${what} was not found.`);
+export const validation = (code: string, message: string, details?: ErrorDetail[]): AppError =>
+  new AppError('validation', code, message, details ? { details } : {});
+export const forbidden = (code: string, message: string): AppError => new AppError('forbidden', code, message);
+export const conflict = (code: string, message: string): AppError => new AppError('conflict', code, message);
+export const unauthenticated = (code: string, message: string): AppError => new AppError('unauthenticated', code, message);

@@ -1,0 +1,39 @@
+import type { Permission, TenantContext, Actor } from './access.ts';
+
+/**
+ * Per-route declarations read by the platform hooks. Every route under /api must declare `auth`
+ * (checked at start-up: a route without it refuses to boot), so access is deny-by-default.
+ */
+export type RouteAuth =
+  /** No credential (login, health, public webhooks verified by signature). */
+  | { readonly kind: 'public' }
+  /** A signed-in dashboard user; no tenant needed (session, tenant list). */
+  | { readonly kind: 'user' }
+  /** A platform administrator (tenant and user administration). */
+  | { readonly kind: 'platform_admin'; readonly stepUp?: boolean }
+  /** A tenant resource: a user with a membership or an API key of that tenant, holding `permission`. */
+  | { readonly kind: 'tenant'; readonly permission: Permission; readonly stepUp?: boolean; readonly usersOnly?: boolean };
+
+export type RateGroup = 'auth' | 'api' | 'ingest' | 'admin' | 'webhooks';
+
+export interface RouteAudit {
+  /** e.g. `api_key.create` */
+  readonly action: string;
+  readonly resourceType: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+    rateGroup?: RateGroup;
+    audit?: RouteAudit;
+  }
+  interface FastifyRequest {
+    /** Who is calling, once authenticated. */
+    actor: Actor | undefined;
+    /** The tenant context, on tenant routes. Use `tenantContext(request)` to read it. */
+    tenantCtx: TenantContext | undefined;
+    /** Set by a handler to name what an audited action touched. */
+    auditTarget: { tenantId?: string; resourceId?: string; details?: Record<string, unknown> } | undefined;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The platform's public entry: what domain modules may use. Modules import from here only.
+ */
+export { API_KEY_SCOPES, PERMISSIONS, ROLES, ROLE_PERMISSIONS, can, permissionsForScopes, requirePermission, systemContext } from './access.ts';
+export type { Actor, ApiKeyScope, Permission, Role, TenantContext } from './access.ts';
+export { STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';
+export type { Authenticator } from './auth.hook.ts';
+export type { Config } from './config.ts';
+export { arrayParam, queryOne, queryRows } from './database.ts';
+export type { Database, Db, Queryable } from './database.ts';
+export { AppError, conflict, forbidden, notFound, unauthenticated, validation } from './errors.ts';
+export type { ErrorDetail, ErrorKind } from './errors.ts';
+export { constantTimeEqual, isUuid, newId, randomToken, sha256Hex } from './ids.ts';
+export { PermanentJobError } from './jobs.queue.ts';
+export type { JobDefinition, JobQueue, JobRecord, JobRun } from './jobs.queue.ts';
+export { iso, paginate, paginationQuery } from './pagination.ts';
+export { PLATFORM_TENANT_ID } from './platform.tables.ts';
+export { jobSchema, toJob } from './platform.routes.ts';
+export type { RateLimit } from './rate-limit.ts';
+export { redactPii } from './redact.ts';
+export { errorBody, errorResponses } from './schemas.ts';
+export type { ObjectStorage } from './storage.ts';
+export type { RouteAuth, RateGroup, RouteAudit } from './http.types.ts';
+export { createSecurityEventRepository } from './security-events.ts';
+export type { SecurityEventRepository, SecurityEventType } from './security-events.ts';

@@ -1,0 +1,339 @@
+import { hostname } from 'node:os';
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { systemContext, type TenantContext } from './access.ts';
+import { type Db, queryOne, queryRows } from './database.ts';
+import { AppError } from './errors.ts';
+import { newId } from './ids.ts';
+
+/**
+ * A durable job queue in PostgreSQL that works the same on the embedded database and on a server.
+ * Claiming uses `FOR UPDATE SKIP LOCKED` (on PGlite's single session that degrades to plain serialization,
+ * which is correct there too). Leases expire: a job whose worker died is picked up again. Retries back off
+ * exponentially. Handlers report progress and observe cancellation through an AbortSignal.
+ */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobRecord {
+  id: string;
+  tenantId: string;
+  type: string;
+  status: JobStatus;
+  payload: unknown;
+  attempts: number;
+  maxAttempts: number;
+  progress: Record<string, unknown> | null;
+  result: unknown;
+  lastError: string | null;
+  cancelRequested: boolean;
+  runAt: Date;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface JobRun<P> {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly payload: P;
+  readonly attempt: number;
+  readonly ctx: TenantContext;
+  /** Aborted when the job is cancelled or the worker shuts down. */
+  readonly signal: AbortSignal;
+  /** Merges `progress` into the job's progress (written at most every 250 ms unless `force`). */
+  progress(progress: Record<string, unknown>, force?: boolean): Promise<void>;
+}
+
+export interface JobDefinition<P> {
+  readonly type: string;
+  readonly payload: z.ZodType<P>;
+  readonly maxAttempts?: number;
+  /** Returns the job's result (stored as JSON). Throw to fail the attempt; it is retried with backoff. */
+  handle(run: JobRun<P>): Promise<unknown>;
+}
+
+/** Thrown by a handler to fail at once, without retries (bad input will not get better). */
+export class PermanentJobError extends Error {}
+
+export interface EnqueueOptions {
+  runAt?: Date;
+  priority?: number;
+  maxAttempts?: number;
+  /** While a job with this key is queued or running for the tenant, enqueue returns it instead of a new one. */
+  dedupeKey?: string;
+}
+
+export interface JobQueueDeps {
+  db: Db;
+  logger: Logger;
+  pollMs: number;
+  onJobFinished?: (type: string, status: JobStatus, seconds: number) => void;
+}
+
+const SELECT = sql`id, tenant_id AS "tenantId", type, status, payload, attempts, max_attempts AS "maxAttempts", progress, result,
+  last_error AS "lastError", cancel_requested AS "cancelRequested", run_at AS "runAt", created_at AS "createdAt",
+  started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
+
+const LEASE_SECONDS = 60;
+const isShutdown = (signal: AbortSignal): boolean => signal.aborted && (signal.reason as Error | undefined)?.message === 'shutdown';
+
+/** Backoff before attempt n+1 after n failed attempts: 2 s, 4 s, 8 s ... capped at 10 minutes, ±20% jitter. */
+export function retryDelayMs(attempts: number, random: number): number {
+  const base = Math.min(600_000, 2000 * 2 ** Math.max(0, attempts - 1));
+  return Math.round(base * (0.8 + 0.4 * random));
+}
+
+export function createJobQueue(deps: JobQueueDeps) {
+  const { db, logger } = deps;
+  const definitions = new Map<string, JobDefinition<unknown>>();
+  const workerId = `${hostname()}:${process.pid}:${newId().slice(-6)}`;
+  const running = new Map<string, AbortController>();
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let concurrency = 0;
+  let types: string[] = [];
+  let polling = false;
+  let repoll = false;
+  let idle: Promise<void> = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
+
+  async function get(tenantId: string, id: string): Promise<JobRecord | undefined> {
+    return queryOne<JobRecord>(db, sql`SELECT ${SELECT} FROM jobs WHERE tenant_id = ${tenantId} AND id = ${id}`);
+  }
+
+  async function claim(limit: number): Promise<JobRecord[]> {
+    return queryRows<JobRecord>(
+      db,
+      sql`UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ${workerId},
+                 locked_until = now() + make_interval(secs => ${LEASE_SECONDS}), started_at = coalesce(started_at, now()), updated_at = now()
+          WHERE (tenant_id, id) IN (
+            SELECT tenant_id, id FROM jobs
+            WHERE ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))
+              AND type = ANY(${sql.param(types)}::text[]) AND cancel_requested = false
+            ORDER BY priority DESC, run_at
+            LIMIT ${limit}
+            FOR UPDATE SKIP LOCKED)
+          RETURNING ${SELECT}`,
+    );
+  }
+
+  async function finish(job: JobRecord, status: JobStatus, fields: { result?: unknown; error?: string; runAt?: Date }): Promise<void> {
+    await db.execute(sql`
+      UPDATE jobs SET status = ${status}, locked_by = NULL, locked_until = NULL, updated_at = now(),
+             result = coalesce(${fields.result === undefined ? null : JSON.stringify(fields.result)}::jsonb, result),
+             last_error = coalesce(${fields.error ?? null}, last_error),
+             run_at = coalesce(${fields.runAt?.toISOString() ?? null}::timestamptz, run_at),
+             finished_at = CASE WHEN ${status} IN ('succeeded', 'failed', 'cancelled') THEN now() ELSE NULL END
+      WHERE tenant_id = ${job.tenantId} AND id = ${job.id} AND locked_by = ${workerId}`);
+  }
+
+  /** A job interrupted by this worker's shutdown goes back to the queue without spending an attempt. */
+  async function requeueAfterShutdown(job: JobRecord): Promise<void> {
+    await db.execute(sql`UPDATE jobs SET status = 'queued', attempts = greatest(0, attempts - 1), locked_by = NULL, locked_until = NULL, updated_at = now()
+                         WHERE tenant_id = ${job.tenantId} AND id = ${job.id} AND locked_by = ${workerId}`);
+  }
+
+  async function execute(job: JobRecord): Promise<void> {
+    const def = definitions.get(job.type);
+    const started = Date.now();
+    const controller = new AbortController();
+    running.set(job.id, controller);
+    let lastWrite = 0;
+    let pending: Record<string, unknown> = {};
+    const heartbeat = setInterval(() => {
+      void queryOne<{ cancel: boolean }>(
+        db,
+        sql`UPDATE jobs SET locked_until = now() + make_interval(secs => ${LEASE_SECONDS}), updated_at = now()
+            WHERE tenant_id = ${job.tenantId} AND id = ${job.id} AND locked_by = ${workerId} RETURNING cancel_requested AS cancel`,
+      )
+        .then((r) => {
+          if (!r || r.cancel) controller.abort(new Error('cancelled'));
+        })
+        .catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'job heartbeat failed'));
+    }, 5000);
+    heartbeat.unref();
+    let status: JobStatus = 'succeeded';
+    try {
+      if (!def) throw new PermanentJobError(`no handler registered for job type ${job.type}`);
+      const parsed = def.payload.safeParse(job.payload);
+      if (!parsed.success) throw new PermanentJobError(`invalid payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+      const run: JobRun<unknown> = {
+        id: job.id,
+        tenantId: job.tenantId,
+        payload: parsed.data,
+        attempt: job.attempts,
+        ctx: systemContext(job.tenantId, `job:${job.type}`, job.id),
+        signal: controller.signal,
+        async progress(p, force = false) {
+          pending = { ...pending, ...p };
+          const now = Date.now();
+          if (!force && now - lastWrite < 250) return;
+          lastWrite = now;
+          const toWrite = pending;
+          const row = await queryOne<{ cancel: boolean }>(
+            db,
+            sql`UPDATE jobs SET progress = coalesce(progress, '{}'::jsonb) || ${JSON.stringify(toWrite)}::jsonb, updated_at = now()
+                WHERE tenant_id = ${job.tenantId} AND id = ${job.id} RETURNING cancel_requested AS cancel`,
+          );
+          if (row?.cancel) controller.abort(new Error('cancelled'));
+        },
+      };
+      const result = await def.handle(run);
+      if (Object.keys(pending).length) await run.progress({}, true);
+      if (isShutdown(controller.signal)) {
+        status = 'queued';
+        await requeueAfterShutdown(job);
+      } else if (controller.signal.aborted) {
+        status = 'cancelled';
+        await finish(job, 'cancelled', { error: 'cancelled' });
+      } else {
+        await finish(job, 'succeeded', { result: result ?? null });
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (isShutdown(controller.signal)) {
+        status = 'queued';
+        await requeueAfterShutdown(job).catch(() => undefined);
+      } else if (controller.signal.aborted) {
+        status = 'cancelled';
+        await finish(job, 'cancelled', { error: 'cancelled' }).catch(() => undefined);
+      } else if (err instanceof PermanentJobError || job.attempts >= job.maxAttempts) {
+        status = 'failed';
+        logger.warn({ jobId: job.id, type: job.type, attempt: job.attempts, err: message }, 'job failed');
+        await finish(job, 'failed', { error: message.slice(0, 2000) }).catch(() => undefined);
+      } else {
+        status = 'queued';
+        const delay = retryDelayMs(job.attempts, Math.random());
+        logger.info({ jobId: job.id, type: job.type, attempt: job.attempts, retryInMs: delay }, 'job attempt failed; retrying');
+        await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(Date.now() + delay) }).catch(() => undefined);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      running.delete(job.id);
+      deps.onJobFinished?.(job.type, status, (Date.now() - started) / 1000);
+    }
+  }
+
+  async function poll(): Promise<void> {
+    if (stopped) return;
+    if (polling) {
+      repoll = true;
+      return;
+    }
+    polling = true;
+    try {
+      do {
+        repoll = false;
+        const free = concurrency - running.size;
+        if (free <= 0 || !types.length) break;
+        let claimed: JobRecord[] = [];
+        try {
+          claimed = await claim(free);
+        } catch (err) {
+          logger.error({ err }, 'job claim failed');
+          break;
+        }
+        for (const job of claimed) {
+          const p = execute(job).finally(() => {
+            inFlight.delete(p);
+            void poll();
+          });
+          inFlight.add(p);
+        }
+        if (claimed.length === free) repoll = true;
+      } while (repoll && !stopped);
+    } finally {
+      polling = false;
+    }
+  }
+
+  return {
+    workerId,
+    register<P>(def: JobDefinition<P>): void {
+      if (definitions.has(def.type)) throw new Error(`job type ${def.type} registered twice`);
+      definitions.set(def.type, def as JobDefinition<unknown>);
+    },
+
+    registeredTypes(): string[] {
+      return [...definitions.keys()];
+    },
+
+    async enqueue<P>(tenantId: string, type: string, payload: P, opts: EnqueueOptions = {}): Promise<JobRecord> {
+      const def = definitions.get(type);
+      if (!def) throw new Error(`unknown job type ${type}`);
+      const parsed = def.payload.safeParse(payload);
+      if (!parsed.success) throw new AppError('validation', 'JOB_PAYLOAD_INVALID', `Invalid payload for ${type}.`);
+      if (opts.dedupeKey) {
+        const existing = await queryOne<JobRecord>(
+          db,
+          sql`SELECT ${SELECT} FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND dedupe_key = ${opts.dedupeKey}
+              AND status IN ('queued', 'running') LIMIT 1`,
+        );
+        if (existing) return existing;
+      }
+      const row = await queryOne<JobRecord>(
+        db,
+        sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key)
+            VALUES (${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
+                    ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${opts.dedupeKey ?? null})
+            RETURNING ${SELECT}`,
+      );
+      if (!stopped && types.includes(type)) setImmediate(() => void poll());
+      return row!;
+    },
+
+    get,
+
+    async list(tenantId: string, f: { type?: string | undefined; status?: JobStatus | undefined; cursor?: string | undefined; limit: number }): Promise<JobRecord[]> {
+      const conds = [sql`tenant_id = ${tenantId}`];
+      if (f.type) conds.push(sql`type = ${f.type}`);
+      if (f.status) conds.push(sql`status = ${f.status}`);
+      if (f.cursor) conds.push(sql`id < ${f.cursor}`);
+      return queryRows<JobRecord>(db, sql`SELECT ${SELECT} FROM jobs WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`);
+    },
+
+    /** Queued jobs are cancelled at once; running ones are asked to stop (their signal aborts). */
+    async cancel(tenantId: string, id: string): Promise<JobRecord | undefined> {
+      const row = await queryOne<JobRecord>(
+        db,
+        sql`UPDATE jobs SET cancel_requested = true, updated_at = now(),
+                   status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+                   finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END
+            WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${SELECT}`,
+      );
+      running.get(id)?.abort(new Error('cancelled'));
+      return row;
+    },
+
+    /** Starts polling for jobs of the given types (default: every registered type). */
+    start(opts: { concurrency: number; types?: string[] }): void {
+      stopped = false;
+      concurrency = opts.concurrency;
+      types = opts.types ?? [...definitions.keys()];
+      const loop = (): void => {
+        if (stopped) return;
+        idle = poll();
+        timer = setTimeout(loop, deps.pollMs);
+        timer.unref();
+      };
+      loop();
+    },
+
+    /** Stops claiming, aborts running handlers and waits for them to record their outcome. */
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await idle;
+      for (const c of running.values()) c.abort(new Error('shutdown'));
+      await Promise.allSettled([...inFlight]);
+    },
+
+    /** Waits until no job of this process is running (tests). */
+    async drain(): Promise<void> {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+export type JobQueue = ReturnType<typeof createJobQueue>;

@@ -1,0 +1,39 @@
+import type { FastifyServerOptions } from 'fastify';
+import { redactPii, redactValue } from './redact.ts';
+
+/**
+ * Pino options for JSON logs in which e-mail addresses, phone numbers and secrets never appear in clear:
+ * credentials headers are removed, URLs and every logged string are scrubbed (hashes stand in for PII).
+ */
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["x-shopify-hmac-sha256"]'], censor: '[redacted]' },
+    serializers: {
+      req(req: { method: string; url: string; id: string; ip?: string }) {
+        return { method: req.method, url: redactUrl(req.url), id: req.id };
+      },
+      res(res: { statusCode: number }) {
+        return { statusCode: res.statusCode };
+      },
+    },
+    hooks: {
+      logMethod(args, method) {
+        const scrubbed = args.map((a) => (typeof a === 'string' ? redactPii(a) : redactValue(a))) as Parameters<typeof method>;
+        return method.apply(this, scrubbed);
+      },
+    },
+  };
+}
+
+/** Query-string values are hashed or dropped: `/profiles/lookup?email=...` must not leak into logs. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return redactPii(url);
+  const params = new URLSearchParams(url.slice(q + 1));
+  const out: string[] = [];
+  for (const [k, v] of params) {
+    out.push(`${encodeURIComponent(k)}=${/email|phone|token|key|secret|password|q$/i.test(k) ? '[redacted]' : encodeURIComponent(redactPii(v))}`);
+  }
+  return `${redactPii(url.slice(0, q))}?${out.join('&')}`;
+}
