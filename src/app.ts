@@ -20,6 +20,12 @@ import { ensureSecret } from './platform/secrets.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
+import { createIdentityModule } from './modules/identity/index.ts';
+import { createEventsModule } from './modules/events/index.ts';
+import { createCatalogModule } from './modules/catalog/index.ts';
+import { createRecsModule } from './modules/recs/index.ts';
+import { registerDashboard } from './platform/dashboard.ts';
+import type { PlatformServices } from './platform/services.ts';
 import path from 'node:path';
 
 export const VERSION = '0.1.0';
@@ -36,6 +42,7 @@ export interface LoupeApp {
   app: FastifyInstance;
   jobs: JobQueue;
   tenancy: TenancyModule;
+  modules: { identity: ReturnType<typeof createIdentityModule>; events: ReturnType<typeof createEventsModule>; catalog: ReturnType<typeof createCatalogModule>; recs: ReturnType<typeof createRecsModule> };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
   close(): Promise<void>;
@@ -78,6 +85,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const jobs = createJobQueue({ db, logger: app.log as unknown as Logger, pollMs: config.jobs.pollMs, onJobFinished: metrics.jobFinished });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const tenancy = createTenancyModule({ db, config, jwtSecret, security, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const platform: PlatformServices = { db, config, jobs, storage, log: app.log, clock: deps.clock ?? (() => new Date()), databaseKind: database.kind };
+  // Domain modules, wired by their public entries only (dependencies flow one way: identity <- events <- catalog <- recs).
+  const identity = createIdentityModule(platform);
+  const events = createEventsModule(platform, { identity });
+  const catalog = createCatalogModule(platform, { interactions: events.interactions });
+  const recs = createRecsModule(platform, { catalog, interactions: events.interactions });
 
   registerErrorHandler(app);
   registerAuthHooks(app, { authenticator: tenancy.authenticator, rateLimiter: createRateLimiter(redis), limits: config.rateLimits });
@@ -87,12 +100,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   await platformRoutes(app, { database, metrics, audit, jobs });
   await tenancy.routes(app);
+  await identity.routes(app);
+  await events.routes(app);
+  await catalog.routes(app);
+  await recs.routes(app);
+  await registerDashboard(app);
 
   await app.ready();
   return {
     app,
     jobs,
     tenancy,
+    modules: { identity, events, catalog, recs },
     storage,
     async close() {
       await jobs.stop();

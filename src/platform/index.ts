@@ -23,3 +23,4 @@ export type { ObjectStorage } from './storage.ts';
 export type { RouteAuth, RateGroup, RouteAudit } from './http.types.ts';
 export { createSecurityEventRepository } from './security-events.ts';
 export type { SecurityEventRepository, SecurityEventType } from './security-events.ts';
+export type { PlatformServices } from './services.ts';

@@ -1,0 +1,121 @@
+import { sql } from 'drizzle-orm';
+import { type Db, arrayParam, newId, queryRows } from '../../platform/index.ts';
+import { type NewInteraction, dedupeKeyOf } from './interactions.core.ts';
+
+export interface AppendResult {
+  /** Rows written now. */
+  inserted: number;
+  /** Rows already present (same dedupe key): a retry or a re-import, not an error. */
+  duplicates: number;
+  /** Id of each input row in order (the existing id for duplicates). */
+  ids: string[];
+}
+
+export interface StoredInteraction {
+  id: string;
+  userId: string | null;
+  anonymousId: string | null;
+  profileId: string | null;
+  itemId: string | null;
+  type: string;
+  value: number | null;
+  quantity: number | null;
+  priceMinor: string | null;
+  currency: string | null;
+  orderId: string | null;
+  sessionId: string | null;
+  recommendationId: string | null;
+  source: string;
+  context: Record<string, unknown> | null;
+  metadata: Record<string, unknown> | null;
+  occurredAt: Date;
+  receivedAt: Date;
+}
+
+const COLUMNS = sql`id, user_id AS "userId", anonymous_id AS "anonymousId", profile_id AS "profileId", item_id AS "itemId", type, value, quantity,
+  price_minor::text AS "priceMinor", currency, order_id AS "orderId", session_id AS "sessionId", recommendation_id AS "recommendationId",
+  source, context, metadata, occurred_at AS "occurredAt", received_at AS "receivedAt"`;
+
+/**
+ * The one repository of the interactions table, shared by the events API, file uploads and connectors.
+ * Writes are set-based (`INSERT ... SELECT FROM unnest(...)`) and idempotent on the dedupe key.
+ */
+export function createInteractionsRepository(db: Db) {
+  return {
+    /** Appends a batch in one statement. Safe to retry: duplicates are counted, not re-inserted. */
+    async appendMany(tenantId: string, rows: readonly NewInteraction[], q: Pick<Db, 'execute'> = db): Promise<AppendResult> {
+      if (!rows.length) return { inserted: 0, duplicates: 0, ids: [] };
+      // Duplicates inside the batch collapse to the first occurrence.
+      const keys = rows.map(dedupeKeyOf);
+      const firstIndex = new Map<string, number>();
+      keys.forEach((k, i) => {
+        if (!firstIndex.has(k)) firstIndex.set(k, i);
+      });
+      const uniq = [...firstIndex.values()].map((i) => rows[i]!);
+      const ukeys = uniq.map(dedupeKeyOf);
+      const ids = uniq.map(() => newId());
+      const col = <T>(f: (r: NewInteraction) => T) => arrayParam(uniq.map(f));
+      const inserted = await queryRows<{ dedupeKey: string; id: string }>(
+        q,
+        sql`INSERT INTO interactions (tenant_id, id, dedupe_key, user_id, anonymous_id, profile_id, item_id, type, value, quantity, price_minor,
+                                      currency, order_id, session_id, recommendation_id, source, context, metadata, occurred_at)
+            SELECT ${tenantId}::uuid, t.* FROM unnest(
+              ${arrayParam(ids)}::uuid[], ${arrayParam(ukeys)}::text[], ${col((r) => r.userId ?? null)}::text[], ${col((r) => r.anonymousId ?? null)}::text[],
+              ${col((r) => r.profileId ?? null)}::uuid[], ${col((r) => r.itemId ?? null)}::text[], ${col((r) => r.type)}::text[],
+              ${col((r) => r.value ?? null)}::float8[], ${col((r) => r.quantity ?? null)}::int[], ${col((r) => (r.priceMinor == null ? null : r.priceMinor.toString()))}::bigint[],
+              ${col((r) => r.currency ?? null)}::text[], ${col((r) => r.orderId ?? null)}::text[], ${col((r) => r.sessionId ?? null)}::text[],
+              ${col((r) => r.recommendationId ?? null)}::text[], ${col((r) => r.source)}::text[],
+              ${col((r) => (r.context ? JSON.stringify(r.context) : null))}::jsonb[], ${col((r) => (r.metadata ? JSON.stringify(r.metadata) : null))}::jsonb[],
+              ${col((r) => r.occurredAt.toISOString())}::timestamptz[]
+            ) AS t
+            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+            RETURNING dedupe_key AS "dedupeKey", id`,
+      );
+      const idByKey = new Map(inserted.map((r) => [r.dedupeKey, r.id]));
+      const missing = ukeys.filter((k) => !idByKey.has(k));
+      if (missing.length) {
+        const existing = await queryRows<{ dedupeKey: string; id: string }>(
+          q,
+          sql`SELECT dedupe_key AS "dedupeKey", id FROM interactions WHERE tenant_id = ${tenantId} AND dedupe_key = ANY(${arrayParam(missing)}::text[])`,
+        );
+        for (const e of existing) idByKey.set(e.dedupeKey, e.id);
+      }
+      return { inserted: inserted.length, duplicates: rows.length - inserted.length, ids: keys.map((k) => idByKey.get(k)!) };
+    },
+
+    /** Most recent first. */
+    listForUser: (tenantId: string, userId: string, limit: number) =>
+      queryRows<StoredInteraction>(db, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`),
+
+    listForProfile: (tenantId: string, profileId: string, limit: number) =>
+      queryRows<StoredInteraction>(db, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${profileId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`),
+
+    get: async (tenantId: string, id: string) =>
+      (await queryRows<StoredInteraction>(db, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND id = ${id}`))[0],
+
+    /** Streams the training snapshot in keyset pages (user, item, type, time) so memory stays bounded. */
+    async *scanForTraining(tenantId: string, opts: { since?: Date; pageSize?: number } = {}): AsyncGenerator<{ userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[]> {
+      const pageSize = opts.pageSize ?? 50_000;
+      let after: string | null = null;
+      for (;;) {
+        const page: { id: string; userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[] = await queryRows(
+          db,
+          sql`SELECT id, coalesce(profile_id::text, user_id, anonymous_id) AS "userId", item_id AS "itemId", type, value, occurred_at AS "occurredAt"
+              FROM interactions
+              WHERE tenant_id = ${tenantId} AND item_id IS NOT NULL AND coalesce(profile_id::text, user_id, anonymous_id) IS NOT NULL
+                ${opts.since ? sql`AND occurred_at >= ${opts.since.toISOString()}` : sql``}
+                ${after ? sql`AND id > ${after}` : sql``}
+              ORDER BY id LIMIT ${pageSize}`,
+        );
+        if (!page.length) return;
+        yield page;
+        after = page[page.length - 1]!.id;
+        if (page.length < pageSize) return;
+      }
+    },
+
+    count: async (tenantId: string) =>
+      Number((await queryRows<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId}`))[0]!.n),
+  };
+}
+export type InteractionsRepository = ReturnType<typeof createInteractionsRepository>;

@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+
+export const DASHBOARD_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dashboard/dist');
+
+/**
+ * Serves the dashboard's production build at `/` (single-page app: unknown non-API GET paths get
+ * index.html so that deep links work). Without a build, `/` says how to make one.
+ */
+export async function registerDashboard(app: FastifyInstance, dist = DASHBOARD_DIST): Promise<void> {
+  const built = fs.existsSync(path.join(dist, 'index.html'));
+  if (!built) {
+    app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('text/html; charset=utf-8').send('<!doctype html><title>Loupe</title><p>The dashboard is not built. Run <code>npm run build:dashboard</code>, or use the API: <a href="/docs">/docs</a>.</p>'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, { root: dist, prefix: '/', wildcard: false, index: ['index.html'], cacheControl: false });
+  app.get('/assets/*', { schema: { hide: true } }, async (request, reply) => {
+    const rel = (request.params as { '*': string })['*'];
+    return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(path.join('assets', rel));
+  });
+  app.get('/*', { schema: { hide: true } }, async (request, reply) => {
+    const url = request.url.split('?')[0]!;
+    if (url.startsWith('/api/') || url.startsWith('/docs') || url.startsWith('/v1/') || url.startsWith('/health') || url.startsWith('/audit/')) {
+      return reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `No route GET ${url}. See /docs for the API.`, request_id: String(request.id) } });
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+  });
+}

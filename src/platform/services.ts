@@ -1,0 +1,17 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.ts';
+import type { Db } from './database.ts';
+import type { JobQueue } from './jobs.queue.ts';
+import type { ObjectStorage } from './storage.ts';
+
+/** What every domain module receives from the platform (small and explicit; no base class). */
+export interface PlatformServices {
+  readonly db: Db;
+  readonly config: Config;
+  readonly jobs: JobQueue;
+  readonly storage: ObjectStorage;
+  readonly log: FastifyBaseLogger;
+  readonly clock: () => Date;
+  /** 'pglite' (embedded, single connection) or 'postgres'. */
+  readonly databaseKind: 'pglite' | 'postgres';
+}
