@@ -24,6 +24,7 @@ import { createIdentityModule } from './modules/identity/index.ts';
 import { createEventsModule } from './modules/events/index.ts';
 import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
+import { createImportsModule } from './modules/imports/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import type { PlatformServices } from './platform/services.ts';
 import path from 'node:path';
@@ -42,7 +43,7 @@ export interface LoupeApp {
   app: FastifyInstance;
   jobs: JobQueue;
   tenancy: TenancyModule;
-  modules: { identity: ReturnType<typeof createIdentityModule>; events: ReturnType<typeof createEventsModule>; catalog: ReturnType<typeof createCatalogModule>; recs: ReturnType<typeof createRecsModule> };
+  modules: { identity: ReturnType<typeof createIdentityModule>; events: ReturnType<typeof createEventsModule>; catalog: ReturnType<typeof createCatalogModule>; recs: ReturnType<typeof createRecsModule>; imports: ReturnType<typeof createImportsModule> };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
   close(): Promise<void>;
@@ -90,6 +91,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const identity = createIdentityModule(platform);
   const events = createEventsModule(platform, { identity });
   const catalog = createCatalogModule(platform, { interactions: events.interactions });
+  const imports = createImportsModule(platform, { catalog, events });
   const recs = createRecsModule(platform, { catalog, interactions: events.interactions });
 
   registerErrorHandler(app);
@@ -103,6 +105,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await identity.routes(app);
   await events.routes(app);
   await catalog.routes(app);
+  await imports.routes(app);
   await recs.routes(app);
   await registerDashboard(app);
 
@@ -111,7 +114,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs },
+    modules: { identity, events, catalog, recs, imports },
     storage,
     async close() {
       await jobs.stop();

@@ -1,0 +1,268 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { csrFromCoo, csrTranspose, type Csr } from './csr.ts';
+import {
+  factorGram,
+  fitIals,
+  ialsFoldIn,
+  ialsInitFactors,
+  ialsLoss,
+  ialsUpdateRows,
+  scoreDotBatch,
+} from './ials.ts';
+
+/** Dense Gaussian elimination with partial pivoting, the reference solver. */
+function solveDense(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[piv]![c]!)) piv = r;
+    [m[c], m[piv]] = [m[piv]!, m[c]!];
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const k = m[r]![c]! / m[c]![c]!;
+      for (let j = c; j <= n; j++) m[r]![j]! -= k * m[c]![j]!;
+    }
+  }
+  return m.map((row, i) => row[n]! / row[i]!);
+}
+
+/** λ_r = λ (Σ_all c)^ν, written out. */
+function rowReg(reg: number, nu: number, alpha: number, nOther: number, weights: number[]): number {
+  const total = nOther + alpha * weights.reduce((a, b) => a + b, 0);
+  return reg * total ** nu;
+}
+
+/** Naive normal equations of one user: (YᵀCY + λ_u I) x = YᵀC p over ALL items. */
+function naiveUserSolve(y: Float32Array, nItems: number, f: number, items: number[], weights: number[], reg: number, alpha: number, nu: number): number[] {
+  const lu = rowReg(reg, nu, alpha, nItems, weights);
+  const a = Array.from({ length: f }, (_, r) => Array.from({ length: f }, (_, c) => (r === c ? lu : 0)));
+  const b = new Array<number>(f).fill(0);
+  for (let i = 0; i < nItems; i++) {
+    const t = items.indexOf(i);
+    const c = t >= 0 ? 1 + alpha * weights[t]! : 1;
+    const p = t >= 0 ? 1 : 0;
+    for (let r = 0; r < f; r++) {
+      b[r]! += c * p * y[i * f + r]!;
+      for (let s = 0; s < f; s++) a[r]![s]! += c * y[i * f + r]! * y[i * f + s]!;
+    }
+  }
+  return solveDense(a, b);
+}
+
+function naiveLoss(x: Float32Array, y: Float32Array, f: number, train: Csr, reg: number, alpha: number, nu: number): number {
+  let loss = 0;
+  const userW: number[][] = Array.from({ length: train.rows }, () => []);
+  const itemW: number[][] = Array.from({ length: train.cols }, () => []);
+  for (let u = 0; u < train.rows; u++) {
+    for (let i = 0; i < train.cols; i++) {
+      let s = 0;
+      for (let k = 0; k < f; k++) s += x[u * f + k]! * y[i * f + k]!;
+      let w = -1;
+      for (let p = train.indptr[u]!; p < train.indptr[u + 1]!; p++) if (train.indices[p] === i) w = train.data[p]!;
+      loss += w >= 0 ? (1 + alpha * w) * (1 - s) ** 2 : s * s;
+      if (w >= 0) {
+        userW[u]!.push(w);
+        itemW[i]!.push(w);
+      }
+    }
+  }
+  for (let u = 0; u < train.rows; u++) for (let k = 0; k < f; k++) loss += rowReg(reg, nu, alpha, train.cols, userW[u]!) * x[u * f + k]! ** 2;
+  for (let i = 0; i < train.cols; i++) for (let k = 0; k < f; k++) loss += rowReg(reg, nu, alpha, train.rows, itemW[i]!) * y[i * f + k]! ** 2;
+  return loss;
+}
+
+const matrixArb = fc
+  .record({ users: fc.integer({ min: 1, max: 10 }), items: fc.integer({ min: 1, max: 9 }) })
+  .chain(({ users, items }) =>
+    fc.record({
+      users: fc.constant(users),
+      items: fc.constant(items),
+      triples: fc.array(
+        fc.tuple(fc.integer({ min: 0, max: users - 1 }), fc.integer({ min: 0, max: items - 1 }), fc.constantFrom(1, 2, 5)),
+        { minLength: 1, maxLength: 40 },
+      ),
+    }),
+  );
+
+function build(arb: { users: number; items: number; triples: Array<[number, number, number]> }): Csr {
+  // a pair seen twice keeps a single weight: deduplicate before building
+  const seen = new Map<number, [number, number, number]>();
+  for (const t of arb.triples) seen.set(t[0] * 1000 + t[1], t);
+  const ts = [...seen.values()];
+  return csrFromCoo(arb.users, arb.items, ts.map((t) => t[0]), ts.map((t) => t[1]), ts.map((t) => t[2]));
+}
+
+describe('iALS kernels', () => {
+  it('factorGram equals FᵀF + λI', () => {
+    const f = 5;
+    const fac = ialsInitFactors(7, f, 3, 1);
+    const g = factorGram(fac, 7, f, 0.3);
+    for (let a = 0; a < f; a++) {
+      for (let b = 0; b < f; b++) {
+        let s = a === b ? 0.3 : 0;
+        for (let r = 0; r < 7; r++) s += fac[r * f + a]! * fac[r * f + b]!;
+        expect(g[a * f + b]).toBeCloseTo(s, 10);
+      }
+    }
+  });
+
+  it('ialsLoss equals the dense double sum', () => {
+    fc.assert(
+      fc.property(matrixArb, fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, 0.5, 1), (arb, f, nu) => {
+        const train = build(arb);
+        const x = ialsInitFactors(arb.users, f, 1, 1);
+        const y = ialsInitFactors(arb.items, f, 2, 1);
+        const expected = naiveLoss(x, y, f, train, 0.1, 3, nu);
+        expect(ialsLoss(x, y, f, train, { regularization: 0.1, alpha: 3, regularizationExponent: nu })).toBeCloseTo(expected, 6);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('fold-in equals the exact ALS user step (naive normal equations over all items)', () => {
+    fc.assert(
+      fc.property(matrixArb, fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, 1), (arb, f, nu) => {
+        const train = build(arb);
+        const y = ialsInitFactors(arb.items, f, 5, 1);
+        const reg = nu === 0 ? 0.2 : 0.02;
+        const alpha = 4;
+        const gram = factorGram(y, arb.items, f, 0);
+        for (let u = 0; u < arb.users; u++) {
+          const items = [...train.indices.subarray(train.indptr[u]!, train.indptr[u + 1]!)];
+          const weights = [...train.data.subarray(train.indptr[u]!, train.indptr[u + 1]!)];
+          const got = ialsFoldIn(y, f, gram, items, weights, { regularization: reg, alpha, regularizationExponent: nu });
+          const expected = naiveUserSolve(y, arb.items, f, items, weights, reg, alpha, nu);
+          for (let k = 0; k < f; k++) expect(got[k]).toBeCloseTo(expected[k]!, 4);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('the CG user step converges to the fold-in solution when given f steps', () => {
+    fc.assert(
+      fc.property(matrixArb, fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, 1), (arb, f, nu) => {
+        const train = build(arb);
+        const x = ialsInitFactors(arb.users, f, 9, 0.5);
+        const y = ialsInitFactors(arb.items, f, 8, 1);
+        const gram = factorGram(y, arb.items, f, 0);
+        const objective = { regularization: nu === 0 ? 0.5 : 0.05, alpha: 2, regularizationExponent: nu };
+        ialsUpdateRows(x, y, f, gram, train, objective, f + 2);
+        for (let u = 0; u < arb.users; u++) {
+          const s = train.indptr[u]!;
+          const e = train.indptr[u + 1]!;
+          const folded = ialsFoldIn(y, f, gram, train.indices.subarray(s, e), train.data.subarray(s, e), objective);
+          for (let k = 0; k < f; k++) expect(x[u * f + k]).toBeCloseTo(folded[k]!, 3);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('the loss never rises across ALS sweeps (few CG steps, warm starts)', () => {
+    fc.assert(
+      fc.property(
+        matrixArb,
+        fc.record({
+          f: fc.integer({ min: 1, max: 6 }),
+          cg: fc.integer({ min: 1, max: 3 }),
+          reg: fc.constantFrom(0.01, 0.1, 1),
+          alpha: fc.constantFrom(0, 1, 10),
+          nu: fc.constantFrom(0, 1),
+        }),
+        (arb, p) => {
+          const train = build(arb);
+          const objective = { regularization: p.reg, alpha: p.alpha, regularizationExponent: p.nu };
+          const model = fitIals(train, { factors: p.f, ...objective, iterations: 6, cgSteps: p.cg, seed: 1, initScale: 0.5, computeLoss: true });
+          const initial = ialsLoss(ialsInitFactors(arb.users, p.f, 1, 0.5), ialsInitFactors(arb.items, p.f, (1 ^ 0x9e3779b9) >>> 0, 0.5), p.f, train, objective);
+          const losses = [initial, ...model.losses];
+          for (let t = 1; t < losses.length; t++) expect(losses[t]!).toBeLessThanOrEqual(losses[t - 1]! * (1 + 1e-5) + 1e-9);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('scoreDotBatch equals naive dot products (all tails of the 4-row tiling)', () => {
+    const f = 3;
+    const x = ialsInitFactors(6, f, 1, 1);
+    const y = ialsInitFactors(5, f, 2, 1);
+    for (const ids of [[0], [5, 1], [2, 2, 3, 0, 4, 1, 5], [1, 2, 3, 4]]) {
+      const userIds = Int32Array.from(ids);
+      const out = new Float32Array(ids.length * 5);
+      scoreDotBatch(x, y, f, userIds, out);
+      ids.forEach((u, b) => {
+        for (let j = 0; j < 5; j++) {
+          let s = 0;
+          for (let k = 0; k < f; k++) s += x[u * f + k]! * y[j * f + k]!;
+          expect(out[b * 5 + j]).toBeCloseTo(s, 6);
+        }
+      });
+    }
+  });
+});
+
+describe('fitIals', () => {
+  // two communities of 20 users x 10 items; each user has seen all of their community's items but one
+  const users = 40;
+  const items = 20;
+  const rows: number[] = [];
+  const cols: number[] = [];
+  for (let u = 0; u < users; u++) {
+    const block = u < 20 ? 0 : 10;
+    for (let i = 0; i < 10; i++) {
+      if (i === u % 10) continue;
+      rows.push(u);
+      cols.push(block + i);
+    }
+  }
+  const train = csrFromCoo(users, items, rows, cols);
+
+  it('ranks the held-out in-community item above every other-community item', () => {
+    const model = fitIals(train, { factors: 4, regularization: 0.1, alpha: 10, iterations: 8, cgSteps: 3, seed: 7 });
+    const out = new Float32Array(users * items);
+    model.scoreBatch(Int32Array.from({ length: users }, (_, u) => u), out);
+    for (let u = 0; u < users; u++) {
+      const block = u < 20 ? 0 : 10;
+      const held = out[u * items + block + (u % 10)]!;
+      for (let i = 0; i < items; i++) if (i < block || i >= block + 10) expect(held).toBeGreaterThan(out[u * items + i]!);
+    }
+    // fold-in of a new user who saw items 0..3 prefers community 0
+    const v = model.foldInUser([0, 1, 2, 3], null);
+    const scores = model.scoreVector(v, new Float32Array(items));
+    expect(Math.max(...scores.subarray(4, 10))).toBeGreaterThan(Math.max(...scores.subarray(10, 20)));
+    // item neighbours stay inside the community
+    const similar = model.similarItems(3, 5);
+    expect([...similar.indices]).not.toContain(3);
+    for (const j of similar.indices) expect(j).toBeLessThan(10);
+  });
+
+  it('is deterministic given the seed and stops when onIteration returns false', () => {
+    let calls = 0;
+    const a = fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 5, cgSteps: 2, seed: 11, onIteration: () => ++calls < 2 });
+    const b = fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 2, cgSteps: 2, seed: 11 });
+    expect(calls).toBe(2);
+    expect([...a.userFactors]).toEqual([...b.userFactors]);
+    expect(csrTranspose(train).rows).toBe(items);
+  });
+
+  // Wall-clock bound kept loose (shared CI machines); ~0.3 ms is typical, the models-smoke bench prints it.
+  // A fold-in that touched every item (O(I f^2)) would take ~20 ms here and fail.
+  it('folds in a 64-factor user with 50 items without touching the other items', () => {
+    const f = 64;
+    const nItems = 2000;
+    const y = ialsInitFactors(nItems, f, 3, 0.1);
+    const gram = factorGram(y, nItems, f, 0);
+    const ids = Int32Array.from({ length: 50 }, (_, t) => t * 37);
+    const out = new Float32Array(f);
+    const objective = { regularization: 0.1, alpha: 10 };
+    for (let w = 0; w < 200; w++) ialsFoldIn(y, f, gram, ids, null, objective, out); // warm up the JIT
+    const reps = 500;
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) ialsFoldIn(y, f, gram, ids, null, objective, out);
+    const ms = (performance.now() - t0) / reps;
+    expect(ms).toBeLessThan(5);
+  });
+});
