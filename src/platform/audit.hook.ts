@@ -3,18 +3,19 @@ import type { AuditRepository } from './audit.repository.ts';
 import { PLATFORM_TENANT_ID } from './platform.tables.ts';
 
 /**
- * Records every route that declares `config.audit` once its response is sent: actor, tenant, action,
- * resource, ip, outcome. Failures (4xx/5xx) are recorded too, as `failure`, when a tenant is known.
+ * Records every route that declares `config.audit`: actor, tenant, action, resource, ip, outcome.
+ * Written in onSend, before the response leaves: when a client sees the answer, its audit entry exists.
+ * Failures (4xx/5xx) are recorded too, as `failure`.
  */
 export function registerAuditHook(app: FastifyInstance, repo: AuditRepository): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     const audit = request.routeOptions.config?.audit;
-    if (!audit) return;
+    if (!audit) return payload;
     const target = request.auditTarget;
     const tenantId = target?.tenantId ?? request.tenantCtx?.tenantId ?? PLATFORM_TENANT_ID;
     const actor = request.actor;
     const ok = reply.statusCode < 400;
-    if (!ok && !actor && audit.action.startsWith('auth.')) return; // security events cover anonymous auth failures
+    if (!ok && !actor && audit.action.startsWith('auth.')) return payload; // security events cover anonymous auth failures
     try {
       await repo.insert({
         tenantId,
@@ -33,5 +34,6 @@ export function registerAuditHook(app: FastifyInstance, repo: AuditRepository): 
     } catch (err) {
       request.log.error({ err }, 'audit log write failed');
     }
+    return payload;
   });
 }

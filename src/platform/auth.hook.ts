@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Actor, Role, TenantContext } from './access.ts';
+import type { Actor, Permission, Role, TenantContext } from './access.ts';
 import { ROLE_PERMISSIONS, permissionsForScopes, PERMISSIONS } from './access.ts';
 import { AppError } from './errors.ts';
 import { isUuid } from './ids.ts';
@@ -23,6 +23,17 @@ export interface AuthHookDeps {
   rateLimiter: RateLimiter;
   limits: { global: RateLimit; tenant: RateLimit; auth: RateLimit };
 }
+
+/** Permissions whose mutating routes are administrative actions: each must declare `config.audit`. */
+const ADMINISTRATIVE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
+  'apikeys:manage',
+  'members:manage',
+  'tenant:manage',
+  'data:delete',
+  'integrations:manage',
+  'models:manage',
+  'jobs:manage',
+]);
 
 /** Minutes after a password login (or a step-up) during which sensitive actions are allowed. */
 export const STEP_UP_WINDOW_SECONDS = 5 * 60;
@@ -61,8 +72,15 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
 
   app.addHook('onRoute', (route) => {
     const url = route.url;
-    if ((url.startsWith('/api') || url.startsWith('/v1/') || url.startsWith('/audit')) && !route.config?.auth) {
+    const auth = route.config?.auth;
+    if ((url.startsWith('/api') || url.startsWith('/v1/') || url.startsWith('/audit')) && !auth) {
       throw new Error(`Route ${route.method} ${url} declares no config.auth: every API route must say who may call it.`);
+    }
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const mutating = methods.some((m) => m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS');
+    const administrative = auth?.kind === 'platform_admin' || (auth?.kind === 'tenant' && ADMINISTRATIVE_PERMISSIONS.has(auth.permission));
+    if (mutating && administrative && !route.config?.audit) {
+      throw new Error(`Route ${methods.join(',')} ${url} is an administrative action but declares no config.audit: every such action is audited.`);
     }
   });
 

@@ -59,11 +59,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const where = (err as FastifyError).validationContext ?? 'body';
       const details: ErrorDetail[] = err.validation.map((v) => {
-        const params = v.params as { issue?: { path?: PropertyKey[]; code?: string; keys?: string[]; message?: string } };
-        const issue = params.issue;
-        const base = issue?.path?.length ? issue.path.map(String).join('.') : zodPath('', v.instancePath);
-        if (issue?.code === 'unrecognized_keys' && issue.keys?.length) {
-          return { field: [base, issue.keys[0]].filter(Boolean).join('.'), message: `Unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}. Remove it; see /docs for the accepted fields.`, location: where };
+        const base = zodPath('', v.instancePath);
+        const keys = (v.params as { keys?: string[] }).keys;
+        if (v.keyword === 'unrecognized_keys' && keys?.length) {
+          return {
+            field: [base, keys[0]].filter(Boolean).join('.'),
+            message: `Unknown field${keys.length > 1 ? 's' : ''}: ${keys.join(', ')}. Remove it; see /docs for the accepted fields.`,
+            location: where,
+          };
         }
         return { field: base || where, message: v.message ?? 'Invalid value', location: where };
       });
