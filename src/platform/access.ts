@@ -5,6 +5,7 @@ import { AppError } from './errors.ts';
  * or an API key's scopes grant permissions; anything not granted here is refused.
  */
 export const PERMISSIONS = [
+  'tenant:read',
   'catalog:read',
   'catalog:write',
   'interactions:write',
@@ -28,7 +29,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLES = ['owner', 'admin', 'analyst', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-const READ: Permission[] = ['catalog:read', 'recommendations:read', 'analytics:read', 'profiles:read', 'jobs:read'];
+const READ: Permission[] = ['tenant:read', 'catalog:read', 'recommendations:read', 'analytics:read', 'profiles:read', 'jobs:read'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
@@ -52,7 +53,8 @@ export const API_KEY_SCOPES = [
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export function permissionsForScopes(scopes: readonly string[]): ReadonlySet<Permission> {
-  const out = new Set<Permission>();
+  // Every valid key may read its own tenant's identity (whoami, tenant info).
+  const out = new Set<Permission>(['tenant:read']);
   for (const s of scopes) {
     if (s === 'admin') {
       for (const p of PERMISSIONS) if (p !== 'apikeys:manage' && p !== 'members:manage' && p !== 'tenant:manage') out.add(p);

@@ -130,10 +130,13 @@ describe('API keys', () => {
 
   it('a key used outside its scopes gets 403 naming the scope', async () => {
     const key = await a.apiKey(['recommendations:read']);
-    const r = await t.request('GET', '/api/v1/tenant', { token: key });
+    const r = await t.request('GET', '/api/v1/audit/logs', { token: key });
     expect(r.status).toBe(403);
     expectErrorShape(r.body, 'PERMISSION_DENIED');
-    expect(r.body.error.message).toContain('catalog:read');
+    expect(r.body.error.message).toContain('audit:read');
+    const me = await t.request('GET', '/api/v1/whoami', { token: key });
+    expect(me.body).toMatchObject({ actor_type: 'api_key', tenant_id: a.tenantId, role: null, scopes: ['recommendations:read'] });
+    expect(me.body.permissions).toEqual(['recommendations:read', 'tenant:read']);
     // Keys never manage keys, members or the platform.
     const admin = await a.apiKey(['admin']);
     expect((await t.request('POST', '/api/v1/api-keys', { token: admin, body: { name: 'x', scopes: ['admin'] } })).status).toBe(403);

@@ -50,8 +50,11 @@ describe("seed 003's onboarding flow, as written", () => {
 
     // The key authenticates as its tenant.
     const me = await t.request('GET', '/api/v1/tenant', { token: key.body.api_key });
-    expect(me.status).toBe(403); // recommendations:read + interactions:write do not include catalog:read
-    expect(me.body.error.code).toBe('PERMISSION_DENIED');
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ id: tenant.body.id, slug: 'sarahs-electronics' });
+    const audit = await t.request('GET', '/api/v1/audit/logs', { token: key.body.api_key });
+    expect(audit.status).toBe(403); // recommendations:read + interactions:write do not include audit:read
+    expect(audit.body.error.code).toBe('PERMISSION_DENIED');
   });
 });
 

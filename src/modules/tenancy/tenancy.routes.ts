@@ -271,8 +271,30 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   // ---------------- the current tenant, members ----------------
   r.get(
     '/api/v1/tenant',
-    { schema: { tags: ['tenancy'], summary: 'The tenant of this credential', response: { 200: s.tenantResponse, ...errorResponses } }, config: { auth: { kind: 'tenant', permission: 'catalog:read' } } },
+    { schema: { tags: ['tenancy'], summary: 'The tenant of this credential', response: { 200: s.tenantResponse, ...errorResponses } }, config: { auth: { kind: 'tenant', permission: 'tenant:read' } } },
     async (request) => toTenant(await deps.tenants.getTenant(tenantContext(request).tenantId)),
+  );
+  r.get(
+    '/api/v1/whoami',
+    {
+      schema: {
+        tags: ['tenancy'],
+        summary: 'Who this credential is: actor, tenant, role or scopes, and effective permissions (check an API key before going live)',
+        response: { 200: s.whoamiResponse, ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'tenant:read' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      return {
+        actor_type: ctx.actor.type,
+        actor_id: ctx.actor.id,
+        tenant_id: ctx.tenantId,
+        role: ctx.role ?? null,
+        scopes: ctx.actor.type === 'api_key' ? [...ctx.actor.scopes] : null,
+        permissions: [...ctx.permissions].sort(),
+      };
+    },
   );
   r.get(
     '/api/v1/members',

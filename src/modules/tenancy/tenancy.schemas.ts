@@ -104,3 +104,12 @@ export const memberResponse = z.object({
 });
 export const addMemberBody = z.object({ email, role, password: password.optional(), name: z.string().trim().max(200).optional() }).strict();
 export const changeRoleBody = z.object({ role }).strict();
+
+export const whoamiResponse = z.object({
+  actor_type: z.enum(['user', 'api_key', 'system']),
+  actor_id: z.string(),
+  tenant_id: z.string(),
+  role: z.string().nullable(),
+  scopes: z.array(z.string()).nullable(),
+  permissions: z.array(z.string()),
+});
