@@ -9,7 +9,7 @@ import { registerAuthHooks } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
 import { registerErrorHandler } from './platform/error-handler.ts';
-import { newId } from './platform/ids.ts';
+import { randomToken } from './platform/ids.ts';
 import { createJobQueue, type JobQueue } from './platform/jobs.queue.ts';
 import { loggerOptions } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
@@ -30,6 +30,12 @@ import type { PlatformServices } from './platform/services.ts';
 import path from 'node:path';
 
 export const VERSION = '0.1.0';
+
+// Request ids: a random per-process prefix and a counter: unique across replicas and restarts, and far
+// cheaper on the hot path than a UUID per request.
+const requestIdPrefix = randomToken(8);
+let requestCounter = 0;
+const nextRequestId = (): string => `${requestIdPrefix}-${(++requestCounter).toString(36)}`;
 
 export interface AppDeps {
   database: Database;
@@ -60,12 +66,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     trustProxy: config.trustProxy,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : newId();
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : nextRequestId();
     },
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
     // Route params longer than this are refused before any handler runs.
-    maxParamLength: 500,
+    routerOptions: { maxParamLength: 500 },
   }).withTypeProvider();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
