@@ -33,7 +33,7 @@ export function redactUrl(url: string): string {
   const params = new URLSearchParams(url.slice(q + 1));
   const out: string[] = [];
   for (const [k, v] of params) {
-    out.push(`${encodeURIComponent(k)}=${/email|phone|token|key|secret|password|q$/i.test(k) ? '[redacted]' : encodeURIComponent(redactPii(v))}`);
+    out.push(`${encodeURIComponent(k)}=${/email|phone|whatsapp|user_id|customer_id|loyalty|device_id|anonymous_id|cookie|identifier|token|key|secret|password|^q$/i.test(k) ? '[redacted]' : encodeURIComponent(redactPii(v))}`);
   }
   return `${redactPii(url.slice(0, q))}?${out.join('&')}`;
 }

@@ -177,6 +177,7 @@ describe('logs never carry PII or secrets in clear', () => {
     const opts = loggerOptions('info') as pino.LoggerOptions;
     const log = pino(opts, sink);
     log.info({ req: { method: 'GET', url: '/api/v1/profiles/lookup?email=jane.doe@example.com&phone=%2B14155550123', id: '1' } }, 'request');
+    log.info({ req: { method: 'GET', url: '/api/v1/profiles?user_id=cust-8812&loyalty_id=LOY-77&limit=5', id: '2' } }, 'request');
     log.info('user jane.doe@example.com called from +1 (415) 555-0123 with sk_live_abcdefghijklmnop and Bearer eyJhbGciOiJIUzI1NiJ9.x.y');
     log.warn({ detail: { email: 'JANE.DOE@example.com', password: 'hunter22', nested: ['+44 20 7946 0958'] } }, 'oops');
     const out = lines.join('\n');
@@ -185,6 +186,9 @@ describe('logs never carry PII or secrets in clear', () => {
     expect(out).not.toContain('7946 0958');
     expect(out).not.toContain('abcdefghijklmnop');
     expect(out).not.toContain('hunter22');
+    expect(out).not.toContain('cust-8812');
+    expect(out).not.toContain('LOY-77');
+    expect(out).toContain('limit=5');
     expect(out).not.toContain('eyJhbGciOiJIUzI1NiJ9');
     expect(out).toContain('<email:');
     expect(out).toContain('<phone:');

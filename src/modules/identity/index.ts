@@ -3,53 +3,26 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
+import { createIdentityRepository } from './identity.repository.ts';
+import { identityRoutes } from './identity.routes.ts';
+import { createProfilesService } from './profiles.service.ts';
+import { createResolutionService } from './resolution.service.ts';
+import { createSettingsStore } from './settings.ts';
 
-/** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
-export interface IdentifierInput {
-  type: string;
-  value: string;
-}
+export type { IdentifierInput, IdentityApi, ProfileActivity, ResolveInput } from './identity.types.ts';
+import type { IdentityApi } from './identity.types.ts';
 
-export interface ResolveInput {
-  identifiers: IdentifierInput[];
-  /** Channel the event came from (api, web, shopify, woocommerce, stripe, whatsapp, pos, upload ...). */
-  channel: string;
-  occurredAt: Date;
-  /** Profile attributes carried by the event (name, ...), merged into the profile. */
-  traits?: Record<string, unknown>;
-  /** Id of the event that caused the resolution, kept in the merge history. */
-  eventRef?: string;
-}
-
-/** What a recorded interaction contributes to its profile's aggregates. */
-export interface ProfileActivity {
-  profileId: string;
-  type: string;
-  /** Revenue of a purchase (positive) or refund (positive amount refunded), minor units. */
-  revenueMinor?: bigint | null;
-  currency?: string | null;
-  orderId?: string | null;
-  channel: string;
-  occurredAt: Date;
-}
-
-export interface IdentityApi {
-  /**
-   * Resolves each input to a profile id (creating, attaching or merging as the rules say), in input order.
-   * Inputs with no usable identifier (all blocked or empty) resolve to null.
-   */
-  resolveMany(tenantId: string, inputs: ResolveInput[]): Promise<(string | null)[]>;
-  /** Updates profile aggregates (first/last seen, orders, revenue net of refunds, channels) after interactions are stored. */
-  recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void>;
-}
-
-export function createIdentityModule(_platform: PlatformServices): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
+export function createIdentityModule(platform: PlatformServices): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
+  const repo = createIdentityRepository(platform.db);
+  const settings = createSettingsStore(repo);
+  const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get, concurrency: platform.databaseKind === 'postgres' ? 4 : 1 });
+  const profiles = createProfilesService({ db: platform.db, repo, settings });
   return {
-    async resolveMany(_tenantId, inputs) {
-      return inputs.map(() => null); // replaced by the identity resolution service
+    resolveMany: (tenantId, inputs) => resolution.resolveMany(tenantId, inputs),
+    recordActivity: (tenantId, activity) => resolution.recordActivity(tenantId, activity),
+    async routes(app: FastifyInstance): Promise<void> {
+      await identityRoutes(app, profiles);
     },
-    async recordActivity() {},
-    async routes(_app: FastifyInstance): Promise<void> {},
   };
 }
 export type IdentityModule = ReturnType<typeof createIdentityModule>;

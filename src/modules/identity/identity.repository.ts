@@ -1,0 +1,493 @@
+import { sql } from 'drizzle-orm';
+import { arrayParam, queryOne, queryRows, type Db } from '../../platform/index.ts';
+import type { NormalizedIdentifier } from './identity.core.ts';
+
+/** Anything that runs SQL: the database or an open transaction. */
+export type Q = Pick<Db, 'execute'>;
+
+export interface ProfileRow {
+  id: string;
+  status: string;
+  mergedInto: string | null;
+  traits: Record<string, unknown>;
+  firstSeenAt: Date | null;
+  lastSeenAt: Date | null;
+  totalOrders: number;
+  revenueMinor: string;
+  refundedMinor: string;
+  currency: string | null;
+  eventCount: number;
+  channels: string[];
+  profileStrength: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface IdentifierRow {
+  profileId: string;
+  type: string;
+  value: string;
+  matchKey: string;
+  originProfileId: string;
+  confidence: number;
+  channel: string | null;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+}
+
+export interface MergeRow {
+  id: string;
+  kind: string;
+  survivorId: string;
+  mergedId: string;
+  rule: string;
+  identifierType: string | null;
+  identifierHash: string | null;
+  eventRef: string | null;
+  actor: string;
+  revertsMergeId: string | null;
+  movedEvents: number;
+  createdAt: Date;
+}
+
+export interface ReviewRow {
+  id: string;
+  status: string;
+  reason: string;
+  profileIds: string[];
+  eventRef: string | null;
+  occurrences: number;
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EventRow {
+  id: string;
+  type: string;
+  itemId: string | null;
+  source: string;
+  orderId: string | null;
+  value: number | null;
+  quantity: number | null;
+  priceMinor: string | null;
+  currency: string | null;
+  userId: string | null;
+  anonymousId: string | null;
+  sessionId: string | null;
+  context: unknown;
+  metadata: unknown;
+  occurredAt: Date;
+}
+
+const PROFILE_COLS = sql`id, status, merged_into AS "mergedInto", traits, first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt",
+  total_orders AS "totalOrders", revenue_minor::text AS "revenueMinor", refunded_minor::text AS "refundedMinor", currency,
+  event_count AS "eventCount", channels, profile_strength AS "profileStrength", created_at AS "createdAt", updated_at AS "updatedAt"`;
+const IDENT_COLS = sql`profile_id AS "profileId", type, value, match_key AS "matchKey", origin_profile_id AS "originProfileId",
+  confidence, channel, first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt"`;
+const MERGE_COLS = sql`id, kind, survivor_id AS "survivorId", merged_id AS "mergedId", rule, identifier_type AS "identifierType",
+  identifier_hash AS "identifierHash", event_ref AS "eventRef", actor, reverts_merge_id AS "revertsMergeId",
+  cardinality(moved_event_ids)::int AS "movedEvents", created_at AS "createdAt"`;
+const REVIEW_COLS = sql`id, status, reason, profile_ids::text[] AS "profileIds", event_ref AS "eventRef", occurrences, decided_by AS "decidedBy",
+  decided_at AS "decidedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
+const EVENT_COLS = sql`id, type, item_id AS "itemId", source, order_id AS "orderId", value, quantity, price_minor::text AS "priceMinor", currency,
+  user_id AS "userId", anonymous_id AS "anonymousId", session_id AS "sessionId", context, metadata, occurred_at AS "occurredAt"`;
+
+/**
+ * All SQL of the identity module; every statement filters on tenant_id. Statements on `interactions` (owned by
+ * the events module) are here too, limited to re-linking, reading and anonymizing one person's rows.
+ */
+export function createIdentityRepository(db: Db) {
+  return {
+    db,
+
+    async getSettings(tenantId: string): Promise<Record<string, unknown> | undefined> {
+      const row = await queryOne<{ settings: Record<string, unknown> }>(db, sql`SELECT settings FROM identity_settings WHERE tenant_id = ${tenantId}`);
+      return row?.settings;
+    },
+    async putSettings(tenantId: string, settings: Record<string, unknown>): Promise<void> {
+      await db.execute(sql`INSERT INTO identity_settings (tenant_id, settings, updated_at) VALUES (${tenantId}, ${JSON.stringify(settings)}::jsonb, now())
+        ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings, updated_at = now()`);
+    },
+
+    /** Identifiers sharing a blocking key with the given ones, on active profiles only. */
+    identifiersByMatchKeys(q: Q, tenantId: string, keys: readonly string[]): Promise<IdentifierRow[]> {
+      if (!keys.length) return Promise.resolve([]);
+      return queryRows<IdentifierRow>(
+        q,
+        sql`SELECT ${IDENT_COLS} FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(keys)}::text[])`,
+      );
+    },
+
+    /** Transaction-scoped advisory locks on the blocking keys, in a fixed order (no deadlock between resolvers). */
+    async lockKeys(q: Q, tenantId: string, keys: readonly string[]): Promise<void> {
+      if (!keys.length) return;
+      await q.execute(
+        sql`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT DISTINCT ${tenantId}::text || '|' || x AS k FROM unnest(${arrayParam(keys)}::text[]) x ORDER BY 1) s`,
+      );
+    },
+
+    /** Locks the profiles (FOR UPDATE, id order) and returns their state. */
+    lockProfiles(
+      q: Q,
+      tenantId: string,
+      ids: readonly string[],
+    ): Promise<{ id: string; status: string; mergedInto: string | null; totalOrders: number; eventCount: number; channelCount: number; profileStrength: number }[]> {
+      if (!ids.length) return Promise.resolve([]);
+      return queryRows(
+        q,
+        sql`SELECT id, status, merged_into AS "mergedInto", total_orders AS "totalOrders", event_count AS "eventCount",
+                   cardinality(channels)::int AS "channelCount", profile_strength AS "profileStrength"
+            FROM profiles WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(ids)}::uuid[]) ORDER BY id FOR UPDATE`,
+      );
+    },
+
+    /** Per profile: identifier counts per type and its user ids (the planner's view). */
+    candidateStats(q: Q, tenantId: string, ids: readonly string[]): Promise<{ profileId: string; type: string; n: number; userIds: string[] | null }[]> {
+      if (!ids.length) return Promise.resolve([]);
+      return queryRows(
+        q,
+        sql`SELECT profile_id AS "profileId", type, count(*)::int AS n, array_agg(value ORDER BY value) FILTER (WHERE type = 'user_id') AS "userIds"
+            FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(ids)}::uuid[]) GROUP BY profile_id, type`,
+      );
+    },
+
+    async createProfile(q: Q, tenantId: string, p: { id: string; traits: Record<string, unknown>; at: Date; channel: string; strength: number }): Promise<void> {
+      await q.execute(sql`INSERT INTO profiles (tenant_id, id, traits, first_seen_at, last_seen_at, channels, profile_strength)
+        VALUES (${tenantId}, ${p.id}, ${JSON.stringify(p.traits)}::jsonb, ${p.at.toISOString()}, ${p.at.toISOString()}, ARRAY[${p.channel}]::text[], ${p.strength})`);
+    },
+
+    async mergeTraits(q: Q, tenantId: string, profileId: string, traits: Record<string, unknown>): Promise<void> {
+      await q.execute(sql`UPDATE profiles SET traits = traits || ${JSON.stringify(traits)}::jsonb, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${profileId}`);
+    },
+
+    /**
+     * Attaches identifiers to a profile. ON CONFLICT: an identifier already held (by this or any profile) is only
+     * touched (last_seen_at), never moved: the unique index is the last line against duplicates under races.
+     * Returns how many rows were newly inserted.
+     */
+    async attachIdentifiers(q: Q, tenantId: string, profileId: string, ids: readonly NormalizedIdentifier[], at: Date, channel: string): Promise<number> {
+      if (!ids.length) return 0;
+      const rows = await queryRows<{ inserted: boolean }>(
+        q,
+        sql`INSERT INTO profile_identifiers (tenant_id, type, value, match_key, profile_id, origin_profile_id, confidence, channel, first_seen_at, last_seen_at)
+            SELECT ${tenantId}::uuid, t.type, t.value, t.mk, ${profileId}::uuid, ${profileId}::uuid, t.c, ${channel}, ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz
+            FROM unnest(${arrayParam(ids.map((i) => i.type))}::text[], ${arrayParam(ids.map((i) => i.value))}::text[], ${arrayParam(ids.map((i) => i.matchKey))}::text[],
+                        ${arrayParam(ids.map((i) => i.confidence))}::real[]) AS t(type, value, mk, c)
+            ON CONFLICT (tenant_id, type, value) DO UPDATE SET last_seen_at = greatest(profile_identifiers.last_seen_at, excluded.last_seen_at)
+            RETURNING (xmax = 0) AS inserted`,
+      );
+      return rows.filter((r) => r.inserted).length;
+    },
+
+    async touchIdentifiers(q: Q, tenantId: string, keys: readonly { type: string; value: string }[], at: Date): Promise<void> {
+      if (!keys.length) return;
+      await q.execute(sql`UPDATE profile_identifiers SET last_seen_at = ${at.toISOString()}::timestamptz
+        WHERE tenant_id = ${tenantId} AND last_seen_at < ${at.toISOString()}::timestamptz
+          AND (type, value) IN (SELECT * FROM unnest(${arrayParam(keys.map((k) => k.type))}::text[], ${arrayParam(keys.map((k) => k.value))}::text[]))`);
+    },
+
+    /**
+     * Moves everything of `mergedId` to `survivorId` (identifiers, orders, interactions), marks it merged,
+     * combines first/last seen, channels, event counts and traits (the survivor's traits win), and appends the
+     * merge to the log. Returns the log row id.
+     */
+    async merge(
+      q: Q,
+      tenantId: string,
+      m: { id: string; survivorId: string; mergedId: string; rule: string; identifierType: string | null; identifierHash: string | null; eventRef: string | null; actor: string },
+    ): Promise<void> {
+      await q.execute(sql`UPDATE profile_identifiers SET profile_id = ${m.survivorId} WHERE tenant_id = ${tenantId} AND profile_id = ${m.mergedId}`);
+      await q.execute(sql`UPDATE profile_orders SET profile_id = ${m.survivorId} WHERE tenant_id = ${tenantId} AND profile_id = ${m.mergedId}`);
+      const moved = await queryRows<{ id: string }>(
+        q,
+        sql`UPDATE interactions SET profile_id = ${m.survivorId} WHERE tenant_id = ${tenantId} AND profile_id = ${m.mergedId} RETURNING id`,
+      );
+      await q.execute(sql`UPDATE profiles s SET
+            first_seen_at = least(s.first_seen_at, a.first_seen_at), last_seen_at = greatest(s.last_seen_at, a.last_seen_at),
+            event_count = s.event_count + a.event_count,
+            channels = ARRAY(SELECT DISTINCT c FROM unnest(s.channels || a.channels) c ORDER BY c),
+            traits = a.traits || s.traits, updated_at = now()
+          FROM profiles a WHERE s.tenant_id = ${tenantId} AND s.id = ${m.survivorId} AND a.tenant_id = ${tenantId} AND a.id = ${m.mergedId}`);
+      await q.execute(sql`UPDATE profiles SET status = 'merged', merged_into = ${m.survivorId}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${m.mergedId}`);
+      await q.execute(sql`INSERT INTO profile_merges (tenant_id, id, kind, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor, moved_event_ids)
+        VALUES (${tenantId}, ${m.id}, 'merge', ${m.survivorId}, ${m.mergedId}, ${m.rule}, ${m.identifierType}, ${m.identifierHash}, ${m.eventRef}, ${m.actor},
+                ${arrayParam(moved.map((r) => r.id))}::uuid[])`);
+    },
+
+    /** Opens (or counts again) a review case; a case already decided is not reopened by the same profiles. */
+    async upsertReview(q: Q, tenantId: string, r: { id: string; caseKey: string; reason: string; profileIds: string[]; eventRef: string | null }): Promise<void> {
+      await q.execute(sql`INSERT INTO profile_review_queue (tenant_id, id, case_key, reason, profile_ids, event_ref)
+        VALUES (${tenantId}, ${r.id}, ${r.caseKey}, ${r.reason}, ${arrayParam(r.profileIds)}::uuid[], ${r.eventRef})
+        ON CONFLICT (tenant_id, case_key) DO UPDATE SET occurrences = profile_review_queue.occurrences + 1, updated_at = now()`);
+    },
+
+    getProfile(q: Q, tenantId: string, id: string): Promise<ProfileRow | undefined> {
+      return queryOne<ProfileRow>(q, sql`SELECT ${PROFILE_COLS} FROM profiles WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /** Follows merged_into to the active survivor (bounded depth). */
+    async resolveSurvivor(q: Q, tenantId: string, id: string): Promise<ProfileRow | undefined> {
+      let cur = await this.getProfile(q, tenantId, id);
+      for (let depth = 0; cur && cur.status === 'merged' && cur.mergedInto && depth < 50; depth++) cur = await this.getProfile(q, tenantId, cur.mergedInto);
+      return cur;
+    },
+
+    /** Maps profile ids to their active survivors (for activity recorded against a merged-away id). */
+    async survivorsOf(q: Q, tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
+      const rows = await queryRows<{ id: string; survivor: string | null }>(
+        q,
+        sql`WITH RECURSIVE chain(start, id, status, next, depth) AS (
+              SELECT p.id, p.id, p.status, p.merged_into, 0 FROM profiles p WHERE p.tenant_id = ${tenantId} AND p.id = ANY(${arrayParam(ids)}::uuid[])
+              UNION ALL
+              SELECT c.start, p.id, p.status, p.merged_into, c.depth + 1 FROM chain c JOIN profiles p ON p.tenant_id = ${tenantId} AND p.id = c.next
+              WHERE c.status = 'merged' AND c.depth < 50)
+            SELECT start::text AS id, (SELECT id::text FROM chain c2 WHERE c2.start = c.start AND c2.status = 'active' LIMIT 1) AS survivor
+            FROM chain c GROUP BY start`,
+      );
+      return new Map(rows.filter((r) => r.survivor).map((r) => [r.id, r.survivor!]));
+    },
+
+    /** A profile and every profile merged into it, directly or through a chain (not unmerged). */
+    async family(q: Q, tenantId: string, id: string): Promise<string[]> {
+      const rows = await queryRows<{ id: string }>(
+        q,
+        sql`WITH RECURSIVE f(id, depth) AS (SELECT ${id}::uuid, 0 UNION ALL
+              SELECT p.id, f.depth + 1 FROM profiles p JOIN f ON p.tenant_id = ${tenantId} AND p.merged_into = f.id AND p.status IN ('merged', 'erased') WHERE f.depth < 50)
+            SELECT DISTINCT id::text AS id FROM f`,
+      );
+      return rows.map((r) => r.id);
+    },
+
+    identifiersOf(q: Q, tenantId: string, profileIds: readonly string[]): Promise<IdentifierRow[]> {
+      if (!profileIds.length) return Promise.resolve([]);
+      return queryRows<IdentifierRow>(
+        q,
+        sql`SELECT ${IDENT_COLS} FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])
+            ORDER BY confidence DESC, first_seen_at, type, value`,
+      );
+    },
+
+    /** Active profiles, newest first, optionally restricted to those holding an identifier with a blocking key. */
+    listProfiles(
+      tenantId: string,
+      f: { matchKey?: string; minStrength?: number; channel?: string; minOrders?: number; seenSince?: Date; cursor?: string; limit: number },
+    ): Promise<ProfileRow[]> {
+      return queryRows<ProfileRow>(
+        db,
+        sql`SELECT ${PROFILE_COLS} FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active'
+            ${f.matchKey !== undefined ? sql`AND id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ${f.matchKey})` : sql``}
+            ${f.minStrength !== undefined ? sql`AND profile_strength >= ${f.minStrength}` : sql``}
+            ${f.channel !== undefined ? sql`AND ${f.channel} = ANY(channels)` : sql``}
+            ${f.minOrders !== undefined ? sql`AND total_orders >= ${f.minOrders}` : sql``}
+            ${f.seenSince !== undefined ? sql`AND last_seen_at >= ${f.seenSince.toISOString()}::timestamptz` : sql``}
+            ${f.cursor !== undefined ? sql`AND id < ${f.cursor}::uuid` : sql``}
+            ORDER BY id DESC LIMIT ${f.limit + 1}`,
+      );
+    },
+
+    mergesOf(q: Q, tenantId: string, profileIds: readonly string[], limit = 200): Promise<MergeRow[]> {
+      return queryRows<MergeRow>(
+        q,
+        sql`SELECT ${MERGE_COLS} FROM profile_merges WHERE tenant_id = ${tenantId}
+              AND (survivor_id = ANY(${arrayParam(profileIds)}::uuid[]) OR merged_id = ANY(${arrayParam(profileIds)}::uuid[]))
+            ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
+      );
+    },
+
+    /** The latest merge of `mergedId` that no unmerge has reverted. */
+    activeMergeOf(q: Q, tenantId: string, mergedId: string): Promise<(MergeRow & { movedEventIds: string[] }) | undefined> {
+      return queryOne(
+        q,
+        sql`SELECT ${MERGE_COLS}, moved_event_ids::text[] AS "movedEventIds" FROM profile_merges m WHERE tenant_id = ${tenantId} AND kind = 'merge' AND merged_id = ${mergedId}
+              AND NOT EXISTS (SELECT 1 FROM profile_merges u WHERE u.tenant_id = ${tenantId} AND u.reverts_merge_id = m.id)
+            ORDER BY created_at DESC, id DESC LIMIT 1`,
+      );
+    },
+    getMerge(q: Q, tenantId: string, id: string): Promise<MergeRow | undefined> {
+      return queryOne(q, sql`SELECT ${MERGE_COLS} FROM profile_merges WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /**
+     * Splits a merge: the merged profile (and profiles merged into it before) becomes active again and takes back
+     * its identifiers (by origin), the events the merge moved, later events carrying its user or anonymous ids,
+     * and the orders of those events.
+     */
+    async unmerge(q: Q, tenantId: string, u: { id: string; merge: MergeRow & { movedEventIds: string[] }; holderId: string; familyIds: string[]; actor: string }): Promise<void> {
+      const a = u.merge.mergedId;
+      await q.execute(sql`UPDATE profiles SET status = 'active', merged_into = NULL, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${a}`);
+      await q.execute(sql`UPDATE profile_identifiers SET profile_id = ${a}
+        WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId} AND origin_profile_id = ANY(${arrayParam(u.familyIds)}::uuid[])`);
+      await q.execute(sql`UPDATE interactions SET profile_id = ${a}
+        WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId}
+          AND (id = ANY(${arrayParam(u.merge.movedEventIds)}::uuid[])
+               OR user_id IN (SELECT value FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ${a} AND type = 'user_id')
+               OR anonymous_id IN (SELECT value FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ${a} AND type = 'anonymous_id'))`);
+      await q.execute(sql`UPDATE profile_orders SET profile_id = ${a}
+        WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId}
+          AND order_id IN (SELECT order_id FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${a} AND order_id IS NOT NULL)`);
+      await q.execute(sql`INSERT INTO profile_merges (tenant_id, id, kind, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor, reverts_merge_id)
+        VALUES (${tenantId}, ${u.id}, 'unmerge', ${u.holderId}, ${a}, 'manual:unmerge', ${u.merge.identifierType}, ${u.merge.identifierHash}, NULL, ${u.actor}, ${u.merge.id})`);
+    },
+
+    /** Rebuilds first/last seen, event count and channels of profiles from their events and identifiers. */
+    async recomputeActivity(q: Q, tenantId: string, ids: readonly string[]): Promise<void> {
+      await q.execute(sql`UPDATE profiles p SET
+            event_count = coalesce(e.n, 0),
+            first_seen_at = coalesce(least(e.first_at, i.first_at), p.first_seen_at),
+            last_seen_at = coalesce(greatest(e.last_at, i.last_at), p.last_seen_at),
+            channels = ARRAY(SELECT DISTINCT c FROM unnest(coalesce(e.ch, '{}'::text[]) || coalesce(i.ch, '{}'::text[])) c WHERE c IS NOT NULL ORDER BY c),
+            updated_at = now()
+          FROM unnest(${arrayParam(ids)}::uuid[]) x(id)
+          LEFT JOIN LATERAL (SELECT count(*)::int n, min(occurred_at) first_at, max(occurred_at) last_at, array_agg(DISTINCT source) ch
+                             FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = x.id) e ON true
+          LEFT JOIN LATERAL (SELECT min(first_seen_at) first_at, max(last_seen_at) last_at, array_agg(DISTINCT channel) ch
+                             FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = x.id) i ON true
+          WHERE p.tenant_id = ${tenantId} AND p.id = x.id`);
+    },
+
+    /** Adds a batch of activity (per profile: count, first/last time, channels) to the profiles. */
+    async addActivity(q: Q, tenantId: string, rows: { profileId: string; n: number; firstAt: Date; lastAt: Date; channels: string[] }[]): Promise<void> {
+      if (!rows.length) return;
+      await q.execute(sql`UPDATE profiles p SET
+            event_count = p.event_count + a.n,
+            first_seen_at = least(p.first_seen_at, a.first_at), last_seen_at = greatest(p.last_seen_at, a.last_at),
+            channels = ARRAY(SELECT DISTINCT c FROM unnest(p.channels || string_to_array(a.ch, ',')) c ORDER BY c),
+            updated_at = now()
+          FROM unnest(${arrayParam(rows.map((r) => r.profileId))}::uuid[], ${arrayParam(rows.map((r) => r.n))}::int[],
+                      ${arrayParam(rows.map((r) => r.firstAt.toISOString()))}::timestamptz[], ${arrayParam(rows.map((r) => r.lastAt.toISOString()))}::timestamptz[],
+                      ${arrayParam(rows.map((r) => r.channels.join(',')))}::text[]) AS a(id, n, first_at, last_at, ch)
+          WHERE p.tenant_id = ${tenantId} AND p.id = a.id`);
+    },
+
+    /**
+     * Records purchases and refunds per order id: line items of one order add up into one order; refunds add up.
+     * Not idempotent by itself: callers send each stored interaction once.
+     */
+    async upsertOrders(
+      q: Q,
+      tenantId: string,
+      rows: { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }[],
+    ): Promise<void> {
+      if (!rows.length) return;
+      await q.execute(sql`INSERT INTO profile_orders (tenant_id, order_id, profile_id, revenue_minor, refunded_minor, currency, occurred_at)
+        SELECT ${tenantId}::uuid, t.* FROM unnest(${arrayParam(rows.map((r) => r.orderId))}::text[], ${arrayParam(rows.map((r) => r.profileId))}::uuid[],
+          ${arrayParam(rows.map((r) => r.revenueMinor.toString()))}::bigint[], ${arrayParam(rows.map((r) => r.refundedMinor.toString()))}::bigint[],
+          ${arrayParam(rows.map((r) => r.currency))}::text[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[]) AS t
+        ON CONFLICT (tenant_id, order_id) DO UPDATE SET
+          revenue_minor = profile_orders.revenue_minor + excluded.revenue_minor,
+          refunded_minor = profile_orders.refunded_minor + excluded.refunded_minor,
+          currency = coalesce(profile_orders.currency, excluded.currency)`);
+    },
+
+    /** Rebuilds order aggregates from profile_orders: orders with revenue, net revenue in the main currency. */
+    async recomputeOrders(q: Q, tenantId: string, ids: readonly string[]): Promise<void> {
+      if (!ids.length) return;
+      await q.execute(sql`WITH o AS (
+            SELECT profile_id, currency, count(*) FILTER (WHERE revenue_minor > 0) AS n, sum(revenue_minor) AS rev, sum(refunded_minor) AS ref
+            FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(ids)}::uuid[]) GROUP BY profile_id, currency),
+          tot AS (SELECT profile_id, sum(n)::int AS n FROM o GROUP BY profile_id),
+          main AS (SELECT DISTINCT ON (profile_id) profile_id, currency, rev, ref FROM o ORDER BY profile_id, rev DESC, currency)
+          UPDATE profiles p SET total_orders = coalesce(tot.n, 0),
+            revenue_minor = greatest(0, coalesce(main.rev, 0) - coalesce(main.ref, 0)), refunded_minor = coalesce(main.ref, 0),
+            currency = coalesce(main.currency, p.currency), updated_at = now()
+          FROM unnest(${arrayParam(ids)}::uuid[]) x(id) LEFT JOIN tot ON tot.profile_id = x.id LEFT JOIN main ON main.profile_id = x.id
+          WHERE p.tenant_id = ${tenantId} AND p.id = x.id`);
+    },
+
+    /** What profile_strength needs: per profile its aggregates and best confidence per identifier type. */
+    strengthInputs(q: Q, tenantId: string, ids: readonly string[]) {
+      return queryRows<{ id: string; totalOrders: number; eventCount: number; channelCount: number; idents: { type: string; confidence: number }[] | null }>(
+        q,
+        sql`SELECT p.id::text AS id, p.total_orders AS "totalOrders", p.event_count AS "eventCount", cardinality(p.channels)::int AS "channelCount",
+                   (SELECT json_agg(json_build_object('type', i.type, 'confidence', i.confidence)) FROM profile_identifiers i
+                     WHERE i.tenant_id = ${tenantId} AND i.profile_id = p.id) AS idents
+            FROM profiles p WHERE p.tenant_id = ${tenantId} AND p.id = ANY(${arrayParam(ids)}::uuid[])`,
+      );
+    },
+    async setStrength(q: Q, tenantId: string, rows: { id: string; strength: number }[]): Promise<void> {
+      if (!rows.length) return;
+      await q.execute(sql`UPDATE profiles p SET profile_strength = s.v FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.strength))}::int[]) s(id, v)
+        WHERE p.tenant_id = ${tenantId} AND p.id = s.id AND p.profile_strength IS DISTINCT FROM s.v`);
+    },
+
+    /** Interactions re-linked from merged-away ids to their survivors (events stored while a merge ran). */
+    async relinkInteractions(q: Q, tenantId: string, pairs: { from: string; to: string }[]): Promise<void> {
+      if (!pairs.length) return;
+      await q.execute(sql`UPDATE interactions i SET profile_id = m.to_id FROM unnest(${arrayParam(pairs.map((p) => p.from))}::uuid[], ${arrayParam(pairs.map((p) => p.to))}::uuid[]) m(from_id, to_id)
+        WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.from_id`);
+    },
+
+    recentEvents(q: Q, tenantId: string, profileIds: readonly string[], limit: number): Promise<EventRow[]> {
+      return queryRows<EventRow>(
+        q,
+        sql`SELECT ${EVENT_COLS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])
+            ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`,
+      );
+    },
+
+    ordersOf(q: Q, tenantId: string, profileIds: readonly string[]) {
+      return queryRows<{ orderId: string; revenueMinor: string; refundedMinor: string; currency: string | null; occurredAt: Date }>(
+        q,
+        sql`SELECT order_id AS "orderId", revenue_minor::text AS "revenueMinor", refunded_minor::text AS "refundedMinor", currency, occurred_at AS "occurredAt"
+            FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[]) ORDER BY occurred_at, order_id`,
+      );
+    },
+
+    reviewsOf(q: Q, tenantId: string, profileIds: readonly string[]): Promise<ReviewRow[]> {
+      return queryRows<ReviewRow>(
+        q,
+        sql`SELECT ${REVIEW_COLS} FROM profile_review_queue WHERE tenant_id = ${tenantId} AND profile_ids && ${arrayParam(profileIds)}::uuid[] ORDER BY id DESC LIMIT 200`,
+      );
+    },
+
+    listReviews(tenantId: string, f: { status?: string; cursor?: string; limit: number }): Promise<ReviewRow[]> {
+      return queryRows<ReviewRow>(
+        db,
+        sql`SELECT ${REVIEW_COLS} FROM profile_review_queue WHERE tenant_id = ${tenantId}
+            ${f.status ? sql`AND status = ${f.status}` : sql``} ${f.cursor ? sql`AND id < ${f.cursor}::uuid` : sql``}
+            ORDER BY id DESC LIMIT ${f.limit + 1}`,
+      );
+    },
+    getReviewForUpdate(q: Q, tenantId: string, id: string): Promise<ReviewRow | undefined> {
+      return queryOne<ReviewRow>(q, sql`SELECT ${REVIEW_COLS} FROM profile_review_queue WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`);
+    },
+    async decideReview(q: Q, tenantId: string, id: string, status: 'approved' | 'rejected', actor: string): Promise<void> {
+      await q.execute(sql`UPDATE profile_review_queue SET status = ${status}, decided_by = ${actor}, decided_at = now(), updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /**
+     * Erasure: anonymizes the person's interactions (their profile, user, anonymous, session and order ids and
+     * free-form context go; item, type, amounts and time stay for anonymous aggregates), deletes identifiers and
+     * orders, empties traits, drops identifier hashes from the merge log.
+     */
+    async erase(q: Q, tenantId: string, familyIds: string[], userIds: string[], anonymousIds: string[]): Promise<{ events: number; identifiers: number }> {
+      const ev = await queryRows<{ id: string }>(
+        q,
+        sql`UPDATE interactions SET profile_id = NULL, user_id = NULL, anonymous_id = NULL, session_id = NULL, order_id = NULL, recommendation_id = NULL,
+              context = NULL, metadata = NULL, dedupe_key = 'erased:' || id::text
+            WHERE tenant_id = ${tenantId} AND (profile_id = ANY(${arrayParam(familyIds)}::uuid[])
+              OR user_id = ANY(${arrayParam(userIds)}::text[]) OR anonymous_id = ANY(${arrayParam(anonymousIds)}::text[]))
+            RETURNING id`,
+      );
+      const ids = await queryRows<{ type: string }>(
+        q,
+        sql`DELETE FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(familyIds)}::uuid[]) RETURNING type`,
+      );
+      await q.execute(sql`DELETE FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(familyIds)}::uuid[])`);
+      await q.execute(sql`UPDATE profiles SET status = 'erased', traits = '{}'::jsonb, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(familyIds)}::uuid[])`);
+      await q.execute(sql`UPDATE profile_merges SET identifier_hash = NULL, event_ref = NULL
+        WHERE tenant_id = ${tenantId} AND (survivor_id = ANY(${arrayParam(familyIds)}::uuid[]) OR merged_id = ANY(${arrayParam(familyIds)}::uuid[]))`);
+      return { events: ev.length, identifiers: ids.length };
+    },
+
+    allEvents(q: Q, tenantId: string, profileIds: readonly string[], limit: number): Promise<EventRow[]> {
+      return queryRows<EventRow>(
+        q,
+        sql`SELECT ${EVENT_COLS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[]) ORDER BY occurred_at, id LIMIT ${limit}`,
+      );
+    },
+  };
+}
+export type IdentityRepository = ReturnType<typeof createIdentityRepository>;

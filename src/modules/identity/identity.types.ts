@@ -1,0 +1,43 @@
+/** The identity module's public types (re-exported by index.ts; kept apart so internal files need not import the entry). */
+/** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
+export interface IdentifierInput {
+  type: string;
+  value: string;
+}
+
+export interface ResolveInput {
+  identifiers: IdentifierInput[];
+  /** Channel the event came from (api, web, shopify, woocommerce, stripe, whatsapp, pos, upload ...). */
+  channel: string;
+  occurredAt: Date;
+  /** Profile attributes carried by the event (name, ...), merged into the profile. */
+  traits?: Record<string, unknown>;
+  /** Id of the event that caused the resolution, kept in the merge history. */
+  eventRef?: string;
+}
+
+/** What a recorded interaction contributes to its profile's aggregates. */
+export interface ProfileActivity {
+  profileId: string;
+  type: string;
+  /**
+   * Revenue of a purchase (positive) or refund (positive amount refunded), minor units. Purchases with the same
+   * order id (one per line item) add up and count as ONE order; refunds add up; net revenue never goes below 0.
+   * Send each stored interaction once (the caller dedupes retries, as the events module does with `created`).
+   */
+  revenueMinor?: bigint | null;
+  currency?: string | null;
+  orderId?: string | null;
+  channel: string;
+  occurredAt: Date;
+}
+
+export interface IdentityApi {
+  /**
+   * Resolves each input to a profile id (creating, attaching or merging as the rules say), in input order.
+   * Inputs with no usable identifier (all blocked or empty) resolve to null.
+   */
+  resolveMany(tenantId: string, inputs: ResolveInput[]): Promise<(string | null)[]>;
+  /** Updates profile aggregates (first/last seen, orders, revenue net of refunds, channels) after interactions are stored. */
+  recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void>;
+}
