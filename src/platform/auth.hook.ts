@@ -101,7 +101,8 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
 
     if (auth.kind === 'public') return;
 
-    const credential = bearer(request) ?? (request.url.startsWith('/v1/') ? basicWriteKey(request) : undefined);
+    // Segment-compatible endpoints take the write key as HTTP basic auth, as Segment's and RudderStack's libraries send it.
+    const credential = (request.url.startsWith('/v1/') ? basicWriteKey(request) : undefined) ?? bearer(request);
     if (!credential) {
       throw new AppError('unauthenticated', 'AUTH_REQUIRED', 'This endpoint needs a credential: "Authorization: Bearer <access token or API key>".');
     }

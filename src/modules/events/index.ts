@@ -3,24 +3,48 @@
  * Segment-compatible endpoints. Public entry.
  */
 export { createInteractionsRepository } from './interactions.repository.ts';
-export type { AppendResult, InteractionsRepository, StoredInteraction } from './interactions.repository.ts';
+export type { AppendResult, DetailedAppendResult, InteractionsRepository, StoredInteraction } from './interactions.repository.ts';
 export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES, dedupeKeyOf } from './interactions.core.ts';
 export type { BuiltInInteractionType, NewInteraction } from './interactions.core.ts';
 
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import type { IdentityModule } from '../identity/index.ts';
+import { createIngestService } from './ingest.service.ts';
+import { createIntegrationsRepository } from './integrations.repository.ts';
+import { integrationsRoutes } from './integrations.routes.ts';
+import { interactionsRoutes } from './interactions.routes.ts';
+import { segmentRoutes } from './segment.routes.ts';
+import { createTrackingRepository } from './tracking.repository.ts';
+import { trackingRoutes } from './tracking.routes.ts';
+import { createWebhooksService } from './webhooks.service.ts';
 import { createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
 
 export interface EventsModuleDeps {
   identity: IdentityModule;
 }
 
-export function createEventsModule(platform: PlatformServices, _deps: EventsModuleDeps) {
+export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
   const interactions = makeInteractions(platform.db);
+  const ingest = createIngestService({
+    repo: interactions,
+    identity: deps.identity,
+    log: platform.log,
+    // Group commit: a few ms of waiting buys one set-based insert for many concurrent requests.
+    batching: { maxBatch: 1000, maxWaitMs: 4, maxPending: 20_000, concurrency: platform.databaseKind === 'pglite' ? 1 : 4 },
+  });
+  const integrationsRepo = createIntegrationsRepository(platform.db);
+  const webhooks = createWebhooksService({ db: platform.db, repo: integrationsRepo, ingest, identity: deps.identity, clock: platform.clock, log: platform.log });
   return {
     interactions,
-    async routes(_app: FastifyInstance): Promise<void> {},
+    /** The events write path (identity resolution, idempotent set-based insert, profile aggregates). */
+    ingest,
+    async routes(app: FastifyInstance): Promise<void> {
+      await interactionsRoutes(app, { ingest, clock: platform.clock });
+      await trackingRoutes(app, { repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
+      await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
+      await integrationsRoutes(app, { repo: integrationsRepo, webhooks, config: platform.config });
+    },
   };
 }
 export type EventsModule = ReturnType<typeof createEventsModule>;

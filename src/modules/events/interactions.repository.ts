@@ -11,6 +11,15 @@ export interface AppendResult {
   ids: string[];
 }
 
+export interface DetailedAppendResult {
+  /** Id of each input row in order (the existing id for duplicates). */
+  ids: string[];
+  /** True where the row was written by this call (false for retries and in-batch repeats). */
+  created: boolean[];
+  /** When each stored row was first received. */
+  receivedAt: Date[];
+}
+
 export interface StoredInteraction {
   id: string;
   userId: string | null;
@@ -81,6 +90,55 @@ export function createInteractionsRepository(db: Db) {
         for (const e of existing) idByKey.set(e.dedupeKey, e.id);
       }
       return { inserted: inserted.length, duplicates: rows.length - inserted.length, ids: keys.map((k) => idByKey.get(k)!) };
+    },
+
+    /**
+     * Like `appendMany`, and tells per input row whether it was written now (`created`) and when the stored row
+     * was received (`receivedAt`, the first acknowledgment's time for retries): idempotent writers answer a
+     * retry with exactly the first answer, and profile aggregates count each event once.
+     */
+    async appendManyDetailed(tenantId: string, rows: readonly NewInteraction[], q: Pick<Db, 'execute'> = db): Promise<DetailedAppendResult> {
+      if (!rows.length) return { ids: [], created: [], receivedAt: [] };
+      const keys = rows.map(dedupeKeyOf);
+      const firstIndex = new Map<string, number>();
+      keys.forEach((k, i) => {
+        if (!firstIndex.has(k)) firstIndex.set(k, i);
+      });
+      const uniq = [...firstIndex.values()].map((i) => rows[i]!);
+      const ukeys = uniq.map(dedupeKeyOf);
+      const ids = uniq.map(() => newId());
+      const col = <T>(f: (r: NewInteraction) => T) => arrayParam(uniq.map(f));
+      const inserted = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(
+        q,
+        sql`INSERT INTO interactions (tenant_id, id, dedupe_key, user_id, anonymous_id, profile_id, item_id, type, value, quantity, price_minor,
+                                      currency, order_id, session_id, recommendation_id, source, context, metadata, occurred_at)
+            SELECT ${tenantId}::uuid, t.* FROM unnest(
+              ${arrayParam(ids)}::uuid[], ${arrayParam(ukeys)}::text[], ${col((r) => r.userId ?? null)}::text[], ${col((r) => r.anonymousId ?? null)}::text[],
+              ${col((r) => r.profileId ?? null)}::uuid[], ${col((r) => r.itemId ?? null)}::text[], ${col((r) => r.type)}::text[],
+              ${col((r) => r.value ?? null)}::float8[], ${col((r) => r.quantity ?? null)}::int[], ${col((r) => (r.priceMinor == null ? null : r.priceMinor.toString()))}::bigint[],
+              ${col((r) => r.currency ?? null)}::text[], ${col((r) => r.orderId ?? null)}::text[], ${col((r) => r.sessionId ?? null)}::text[],
+              ${col((r) => r.recommendationId ?? null)}::text[], ${col((r) => r.source)}::text[],
+              ${col((r) => (r.context ? JSON.stringify(r.context) : null))}::jsonb[], ${col((r) => (r.metadata ? JSON.stringify(r.metadata) : null))}::jsonb[],
+              ${col((r) => r.occurredAt.toISOString())}::timestamptz[]
+            ) AS t
+            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+            RETURNING dedupe_key AS "dedupeKey", id, received_at AS "receivedAt"`,
+      );
+      const byKey = new Map(inserted.map((r) => [r.dedupeKey, { id: r.id, receivedAt: r.receivedAt }]));
+      const fresh = new Set(byKey.keys());
+      const missing = ukeys.filter((k) => !byKey.has(k));
+      if (missing.length) {
+        const existing = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(
+          q,
+          sql`SELECT dedupe_key AS "dedupeKey", id, received_at AS "receivedAt" FROM interactions WHERE tenant_id = ${tenantId} AND dedupe_key = ANY(${arrayParam(missing)}::text[])`,
+        );
+        for (const e of existing) byKey.set(e.dedupeKey, { id: e.id, receivedAt: e.receivedAt });
+      }
+      return {
+        ids: keys.map((k) => byKey.get(k)!.id),
+        created: keys.map((k, i) => fresh.has(k) && firstIndex.get(k) === i),
+        receivedAt: keys.map((k) => byKey.get(k)!.receivedAt),
+      };
     },
 
     /** Most recent first. */

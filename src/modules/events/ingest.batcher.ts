@@ -1,0 +1,114 @@
+import { AppError } from '../../platform/index.ts';
+
+export interface BatcherOptions<I, O> {
+  /** Flush as soon as this many items wait (a submission is never split, so a flush may hold one larger submission). */
+  maxBatch: number;
+  /** Flush items that waited this long even when the batch is not full. */
+  maxWaitMs: number;
+  /** Items queued plus in flight past which new submissions are refused (503 with Retry-After). */
+  maxPending: number;
+  /** Flushes running at once (1 on the single-connection embedded database). */
+  concurrency: number;
+  /** Writes items durably and returns one result per item, in order. Rejecting fails every submission of the flush. */
+  flush(items: I[]): Promise<O[]>;
+}
+
+export interface Batcher<I, O> {
+  /** Queues a submission; resolves once its flush has committed, with its items' results in order. */
+  submit(items: I[]): Promise<O[]>;
+  /** Items queued or being written. */
+  pending(): number;
+  /** Resolves when nothing is queued or in flight. */
+  drain(): Promise<void>;
+}
+
+interface Submission<I, O> {
+  items: I[];
+  resolve(out: O[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A small in-process group-commit batcher: concurrent requests are coalesced into one set-based write;
+ * each request awaits its own commit, so a 2xx still means "durable". Bounded: past `maxPending` it refuses
+ * new work instead of queueing without limit; what it accepted is either committed or reported failed to
+ * its caller, never silently dropped.
+ */
+export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
+  const queue: Submission<I, O>[] = [];
+  let queued = 0;
+  let inflight = 0;
+  let running = 0;
+  let due = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  const pump = (): void => {
+    while (running < opts.concurrency && queue.length > 0 && (due || queued >= opts.maxBatch)) {
+      const take: Submission<I, O>[] = [];
+      let n = 0;
+      while (queue.length > 0 && (take.length === 0 || n + queue[0]!.items.length <= opts.maxBatch)) {
+        const s = queue.shift()!;
+        take.push(s);
+        n += s.items.length;
+      }
+      queued -= n;
+      inflight += n;
+      running++;
+      void run(take, n);
+    }
+    if (queue.length === 0) due = false;
+    else if (!due && !timer) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        due = true;
+        pump();
+      }, opts.maxWaitMs);
+      timer.unref?.();
+    }
+    if (queue.length === 0 && running === 0) {
+      const w = idleWaiters;
+      idleWaiters = [];
+      for (const f of w) f();
+    }
+  };
+
+  const run = async (take: Submission<I, O>[], n: number): Promise<void> => {
+    try {
+      const out = await opts.flush(take.flatMap((s) => s.items));
+      let k = 0;
+      for (const s of take) {
+        s.resolve(out.slice(k, k + s.items.length));
+        k += s.items.length;
+      }
+    } catch (err) {
+      for (const s of take) s.reject(err);
+    } finally {
+      running--;
+      inflight -= n;
+      // Whatever queued during this flush has already waited: write it now.
+      due = true;
+      pump();
+    }
+  };
+
+  return {
+    submit(items) {
+      if (!items.length) return Promise.resolve([]);
+      if (queued + inflight + items.length > opts.maxPending) {
+        return Promise.reject(
+          new AppError('unavailable', 'INGEST_OVERLOADED', 'Loupe is receiving more events than it can write right now. Nothing of this request was stored; retry after the delay.', {
+            retryAfterSeconds: 1,
+          }),
+        );
+      }
+      return new Promise<O[]>((resolve, reject) => {
+        queue.push({ items, resolve, reject });
+        queued += items.length;
+        pump();
+      });
+    },
+    pending: () => queued + inflight,
+    drain: () => (queue.length === 0 && running === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+  };
+}

@@ -1,0 +1,251 @@
+import type { IdentifierInput, ResolveInput } from '../identity/index.ts';
+import { CUSTOM_TYPE_PATTERN, type NewInteraction } from './interactions.core.ts';
+import type { InteractionBody } from './interactions.schemas.ts';
+
+/**
+ * Pure helpers shared by every ingestion edge (API, tracking, Segment, webhooks): money in minor units,
+ * lossless JSON, custom type names, user agents and UTM parameters. No I/O, no clock.
+ */
+
+/** Currencies without minor units (ISO 4217 exponent 0); three-decimal ones have exponent 3. */
+const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
+
+export function currencyExponent(currency: string | null | undefined): number {
+  const c = (currency ?? '').toUpperCase();
+  return ZERO_DECIMAL.has(c) ? 0 : THREE_DECIMAL.has(c) ? 3 : 2;
+}
+
+/**
+ * A decimal amount ("1575.90", 99.99, "-5.00") in minor units of `currency`, exactly (no float
+ * arithmetic; digits past the exponent are rounded half away from zero). Null when not a number.
+ */
+export function toMinorUnits(amount: string | number | null | undefined, currency?: string | null): bigint | null {
+  if (amount == null) return null;
+  const s = typeof amount === 'number' ? (Number.isFinite(amount) ? numberToPlainString(amount) : '') : amount.trim();
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(s);
+  if (!m || (!m[2] && !m[3])) return null;
+  const exp = currencyExponent(currency);
+  const frac = (m[3] ?? '').padEnd(exp + 1, '0');
+  let minor = BigInt((m[2] || '0') + frac.slice(0, exp));
+  if (Number(frac[exp]) >= 5) minor += 1n;
+  return m[1] === '-' ? -minor : minor;
+}
+
+function numberToPlainString(n: number): string {
+  const s = String(n);
+  return /e/i.test(s) ? n.toFixed(20).replace(/\.?0+$/, '') : s;
+}
+
+/**
+ * JSON.parse that keeps integers beyond 2^53 exact: integer literals of 16 or more digits outside strings
+ * become strings before parsing (Shopify ids such as 820982911946154508). Throws SyntaxError like JSON.parse.
+ */
+export function parseJsonLossless(text: string): unknown {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) {
+      inString = true;
+      continue;
+    }
+    if ((c >= 48 && c <= 57) || c === 45) {
+      let j = i + (c === 45 ? 1 : 0);
+      while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+      const next = text[j];
+      const digits = j - i - (c === 45 ? 1 : 0);
+      if (digits >= 16 && next !== '.' && next !== 'e' && next !== 'E') {
+        out += text.slice(last, i) + '"' + text.slice(i, j) + '"';
+        last = j;
+      }
+      i = j - 1;
+    }
+  }
+  return JSON.parse(last === 0 ? text : out + text.slice(last));
+}
+
+/** A vendor id (number, big-integer string, string) as text; null when absent. */
+export function idText(v: unknown): string | null {
+  if (v == null || v === '') return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return null;
+}
+
+/** An arbitrary event name ("Signed Up", "Video Played") as a valid custom interaction type ("signed_up"). */
+export function customTypeOf(name: string): string {
+  let s = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (!/^[a-z]/.test(s)) s = `event_${s}`;
+  s = s.slice(0, 50).replace(/_+$/, '');
+  return CUSTOM_TYPE_PATTERN.test(s) ? s : 'custom_event';
+}
+
+export interface UserAgentInfo {
+  deviceType: 'mobile' | 'tablet' | 'desktop' | 'bot' | 'other';
+  browser: string | null;
+  os: string | null;
+}
+
+/** A coarse, dependency-free user agent classification (device type, browser family, OS family). */
+export function parseUserAgent(ua: string | null | undefined): UserAgentInfo {
+  const s = ua ?? '';
+  if (!s) return { deviceType: 'other', browser: null, os: null };
+  const bot = /bot|crawler|spider|slurp|headless|lighthouse/i.test(s);
+  const tablet = /ipad|tablet|(android(?!.*mobile))|kindle|silk/i.test(s);
+  const mobile = !tablet && /mobi|iphone|ipod|android|windows phone/i.test(s);
+  const browser = /edg(e|a|ios)?\//i.test(s)
+    ? 'Edge'
+    : /opr\/|opera/i.test(s)
+      ? 'Opera'
+      : /samsungbrowser/i.test(s)
+        ? 'Samsung Internet'
+        : /firefox|fxios/i.test(s)
+          ? 'Firefox'
+          : /chrome|crios|chromium/i.test(s)
+            ? 'Chrome'
+            : /safari/i.test(s)
+              ? 'Safari'
+              : null;
+  const os = /windows/i.test(s)
+    ? 'Windows'
+    : /iphone|ipad|ipod|ios/i.test(s)
+      ? 'iOS'
+      : /android/i.test(s)
+        ? 'Android'
+        : /mac os x|macintosh/i.test(s)
+          ? 'macOS'
+          : /cros/i.test(s)
+            ? 'ChromeOS'
+            : /linux/i.test(s)
+              ? 'Linux'
+              : null;
+  return { deviceType: bot ? 'bot' : tablet ? 'tablet' : mobile ? 'mobile' : browser || os ? 'desktop' : 'other', browser, os };
+}
+
+export interface UtmParams {
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  term: string | null;
+  content: string | null;
+}
+
+/** UTM parameters of a landing URL (absolute or relative); all null when absent or unparsable. */
+export function utmFromUrl(url: string | null | undefined): UtmParams {
+  const none: UtmParams = { source: null, medium: null, campaign: null, term: null, content: null };
+  if (!url) return none;
+  let params: URLSearchParams;
+  try {
+    params = new URL(url, 'http://relative.invalid').searchParams;
+  } catch {
+    return none;
+  }
+  const get = (k: string) => params.get(`utm_${k}`)?.slice(0, 200) || null;
+  return { source: get('source'), medium: get('medium'), campaign: get('campaign'), term: get('term'), content: get('content') };
+}
+
+/** The path of a URL, or null. */
+export function pathOf(url: string): string | null {
+  try {
+    return new URL(url, 'http://relative.invalid').pathname.slice(0, 2000);
+  } catch {
+    return null;
+  }
+}
+
+/** An event on its way in: the row to store, who it is about (for identity resolution), and what it is worth. */
+export interface PendingEvent {
+  row: NewInteraction;
+  /** Identifiers and traits for identity resolution; null when the event names nobody. */
+  identity: ResolveInput | null;
+  /** Revenue of a purchase, or amount of a refund, in minor units (profile aggregates). */
+  revenueMinor?: bigint | null;
+}
+
+/** The identity input of an event from its identifiers (empty values dropped); null when none is left. */
+export function identityInput(
+  identifiers: readonly (IdentifierInput | null | undefined)[],
+  channel: string,
+  occurredAt: Date,
+  extra: { traits?: Record<string, unknown>; eventRef?: string } = {},
+): ResolveInput | null {
+  const seen = new Set<string>();
+  const list: IdentifierInput[] = [];
+  for (const i of identifiers) {
+    if (!i || !i.value || !i.value.trim()) continue;
+    const k = `${i.type}\u0000${i.value}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    list.push({ type: i.type, value: i.value.trim() });
+  }
+  if (!list.length) return null;
+  return { identifiers: list, channel, occurredAt, ...(extra.traits && Object.keys(extra.traits).length ? { traits: extra.traits } : {}), ...(extra.eventRef ? { eventRef: extra.eventRef } : {}) };
+}
+
+/** Revenue that a purchase or refund row carries (unit price x quantity), minor units; null for other types. */
+export function revenueOf(row: NewInteraction): bigint | null {
+  if ((row.type !== 'purchase' && row.type !== 'refund') || row.priceMinor == null) return null;
+  const amount = row.priceMinor * BigInt(row.quantity ?? 1);
+  return amount < 0n ? -amount : amount;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 200) : typeof v === 'number' ? String(v) : null);
+
+/**
+ * Maps one `POST /api/v1/interactions` body (seed 003) to a pending event. `eventId` is the client's
+ * event_id or the request's Idempotency-Key; `now` stands in for a missing timestamp.
+ */
+export function fromApiInteraction(body: InteractionBody, opts: { now: Date; eventId?: string | undefined; source?: string }): PendingEvent {
+  const occurredAt = body.timestamp ? new Date(body.timestamp) : opts.now;
+  const meta = body.metadata ?? {};
+  const ctx = body.context ?? {};
+  const currency = typeof meta.currency === 'string' ? meta.currency.toUpperCase() : null;
+  const source = opts.source ?? str(ctx.source) ?? 'api';
+  const row: NewInteraction = {
+    eventId: body.event_id ?? opts.eventId ?? null,
+    userId: body.user_id ?? null,
+    anonymousId: body.anonymous_id ?? null,
+    itemId: body.item_id ?? null,
+    type: body.interaction_type,
+    value: body.value ?? null,
+    quantity: meta.quantity ?? null,
+    priceMinor: meta.price == null ? null : toMinorUnits(meta.price, currency),
+    currency,
+    orderId: meta.order_id ?? null,
+    sessionId: body.session_id ?? str(ctx.session_id),
+    recommendationId: body.recommendation_id ?? meta.recommendation_id ?? str(ctx.recommendation_id),
+    source: source.slice(0, 100),
+    context: body.context ?? null,
+    metadata: body.metadata ?? null,
+    occurredAt,
+  };
+  const ids: IdentifierInput[] = [];
+  if (body.user_id) ids.push({ type: 'user_id', value: body.user_id });
+  if (body.anonymous_id) ids.push({ type: 'anonymous_id', value: body.anonymous_id });
+  for (const [type, value] of Object.entries(body.identifiers ?? {})) ids.push({ type, value });
+  return { row, identity: identityInput(ids, 'api', occurredAt, { ...(row.eventId ? { eventRef: row.eventId } : {}) }), revenueMinor: revenueOf(row) };
+}
+
+const EARLIEST = Date.UTC(2000, 0, 1);
+const MAX_FUTURE_MS = 24 * 3600 * 1000;
+
+/** Why an event time is refused (before 2000, or more than a day ahead of `now`), or null when it is acceptable. Late events are fine. */
+export function checkOccurredAt(at: Date, now: Date): string | null {
+  const t = at.getTime();
+  if (!Number.isFinite(t)) return 'is not a valid date-time';
+  if (t < EARLIEST) return 'is before 2000-01-01';
+  if (t > now.getTime() + MAX_FUTURE_MS) return 'is more than 24 hours in the future';
+  return null;
+}

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../test/helpers.ts';
+import type { Database } from '../../platform/database.ts';
+import type { ProfileActivity, ResolveInput } from '../identity/index.ts';
+import { fromApiInteraction } from './ingest.core.ts';
+import { createIngestService } from './ingest.service.ts';
+import { createInteractionsRepository } from './interactions.repository.ts';
+
+let database: Database;
+const T = '0190a000-0000-7000-8000-0000000000c1';
+const PROFILE = '0190a000-0000-7000-8000-0000000000f1';
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => database?.close());
+
+const silent = { error: () => undefined } as never;
+const ev = (id: string, type = 'view', price?: string) => fromApiInteraction({ event_id: id, user_id: 'u1', item_id: 'i1', interaction_type: type, ...(price ? { metadata: { price, quantity: 2, currency: 'USD' } } : {}) }, { now: new Date('2026-01-01T00:00:00Z') });
+
+describe('ingest service (the events write path) against a scripted identity module', () => {
+  it('sets the resolved profile on rows, and reports activity for rows written now only (a retry never counts revenue twice)', async () => {
+    const calls: ResolveInput[][] = [];
+    const activity: ProfileActivity[][] = [];
+    const ingest = createIngestService({
+      repo: createInteractionsRepository(database.db),
+      identity: { resolveMany: async (_t, inputs) => (calls.push(inputs), inputs.map(() => PROFILE)), recordActivity: async (_t, a) => void activity.push(a) },
+      log: silent,
+      batching: { maxBatch: 100, maxWaitMs: 2, maxPending: 1000, concurrency: 1 },
+    });
+    const first = await Promise.all([ingest.track(T, [ev('s-1', 'purchase', '10.00')]), ingest.track(T, [ev('s-2')])]);
+    expect(calls).toHaveLength(1); // one resolution call for the coalesced batch
+    expect(calls[0]!.map((c) => c.identifiers)).toEqual([[{ type: 'user_id', value: 'u1' }], [{ type: 'user_id', value: 'u1' }]]);
+    expect(activity.flat().map((a) => [a.type, a.revenueMinor])).toEqual([
+      ['purchase', 2000n],
+      ['view', null],
+    ]);
+    const stored = await createInteractionsRepository(database.db).get(T, first[0]![0]!.interactionId);
+    expect(stored?.profileId).toBe(PROFILE);
+    const retry = await ingest.track(T, [ev('s-1', 'purchase', '10.00')]);
+    expect(retry[0]).toMatchObject({ interactionId: first[0]![0]!.interactionId, created: false });
+    expect(activity.flat()).toHaveLength(2);
+  });
+
+  it('stores events without a profile when identity fails, instead of losing them', async () => {
+    const ingest = createIngestService({
+      repo: createInteractionsRepository(database.db),
+      identity: { resolveMany: async () => Promise.reject(new Error('identity down')), recordActivity: async () => undefined },
+      log: silent,
+      batching: { maxBatch: 100, maxWaitMs: 1, maxPending: 1000, concurrency: 1 },
+    });
+    const [out] = await ingest.track(T, [ev('s-down')]);
+    expect(out!.created).toBe(true);
+    expect((await createInteractionsRepository(database.db).get(T, out!.interactionId))?.profileId).toBeNull();
+  });
+
+  it('under overload answers INGEST_OVERLOADED (503) and every acknowledged event is in the database', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const ingest = createIngestService({
+      repo: createInteractionsRepository(database.db),
+      identity: { resolveMany: async (_t, inputs) => (await gate, inputs.map(() => null)), recordActivity: async () => undefined },
+      log: silent,
+      batching: { maxBatch: 10, maxWaitMs: 1, maxPending: 20, concurrency: 1 },
+    });
+    const sent = Array.from({ length: 40 }, (_, i) => ingest.track(T, [ev(`load-${i}`)]).then((o) => ({ ok: true as const, id: o[0]!.interactionId }), (e: { code?: string }) => ({ ok: false as const, code: e.code })));
+    release();
+    const results = await Promise.all(sent);
+    const acked = results.filter((r) => r.ok);
+    const refused = results.filter((r) => !r.ok);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((r) => r.code === 'INGEST_OVERLOADED')).toBe(true);
+    const repo = createInteractionsRepository(database.db);
+    for (const a of acked) expect(await repo.get(T, a.id!)).toBeDefined();
+  });
+});

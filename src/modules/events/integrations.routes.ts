@@ -1,0 +1,239 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError, type Config, errorResponses, iso, isUuid, notFound, paginate, paginationQuery, randomToken, tenantContext, validation } from '../../platform/index.ts';
+import { CONNECTOR_TYPES } from './connectors/connector.types.ts';
+import { verifyHmacSha256Base64 } from './connectors/signatures.core.ts';
+import type { ConnectionRow, DeliveryRow, IntegrationsRepository } from './integrations.repository.ts';
+import type { WebhooksService } from './webhooks.service.ts';
+
+export interface IntegrationsRouteDeps {
+  repo: IntegrationsRepository;
+  webhooks: WebhooksService;
+  config: Config;
+}
+
+const shopDomain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9][a-z0-9.-]{0,250}\.[a-z]{2,}$/, 'must be a host name such as my-store.myshopify.com');
+
+const createBody = z
+  .object({
+    type: z.enum(CONNECTOR_TYPES),
+    name: z.string().trim().min(1).max(200),
+    settings: z
+      .object({ shop_domain: shopDomain.optional(), account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio Account SID (AC...)').optional(), store_url: z.string().url().max(500).optional() })
+      .strict()
+      .optional(),
+    /** The signing secret the vendor shows (Shopify app secret, Stripe whsec_..., Twilio auth token); generated when absent (WooCommerce). */
+    secret: z.string().min(8).max(500).optional(),
+  })
+  .strict()
+  .refine((b) => b.type !== 'shopify' || b.settings?.shop_domain, { message: 'a Shopify connection needs settings.shop_domain', path: ['settings', 'shop_domain'] });
+
+const connectionResponse = z.object({
+  id: z.string(),
+  type: z.string(),
+  name: z.string(),
+  status: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  webhook_url: z.string(),
+  /** The full secret, in the creation answer only. */
+  secret: z.string().optional(),
+  secret_masked: z.string(),
+  created_at: z.string(),
+  last_delivery_at: z.string().nullable(),
+});
+
+const deliveryResponse = z.object({
+  id: z.string(),
+  delivery_id: z.string().nullable(),
+  topic: z.string().nullable(),
+  status: z.string(),
+  reason: z.string().nullable(),
+  http_status: z.number(),
+  events_written: z.number(),
+  received_at: z.string(),
+});
+
+const webhookAnswer = z.object({ status: z.enum(['processed', 'duplicate', 'ignored']), delivery_id: z.string().nullable(), events_written: z.number() });
+
+const mask = (secret: string) => `${'*'.repeat(8)}${secret.slice(-4)}`;
+
+const idParams = z.object({ id: z.string().max(100) });
+
+/** The base URL vendors call: PUBLIC_URL when configured (proxies change the host), else this request's origin. */
+const publicBase = (config: Config, r: FastifyRequest) => (config.publicUrl ?? `${r.protocol}://${r.host}`).replace(/\/+$/, '');
+
+export async function integrationsRoutes(app: FastifyInstance, deps: IntegrationsRouteDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const toConnection = (c: ConnectionRow, base: string, withSecret = false) => ({
+    id: c.id,
+    type: c.type,
+    name: c.name,
+    status: c.status,
+    settings: c.settings,
+    webhook_url: `${base}/api/v1/webhooks/${c.type}/${c.id}`,
+    ...(withSecret ? { secret: c.signingSecret } : {}),
+    secret_masked: mask(c.signingSecret),
+    created_at: iso(c.createdAt)!,
+    last_delivery_at: iso(c.lastDeliveryAt),
+  });
+  const toDelivery = (d: DeliveryRow) => ({
+    id: d.id,
+    delivery_id: d.deliveryId,
+    topic: d.topic,
+    status: d.status,
+    reason: d.reason,
+    http_status: Number(d.httpStatus),
+    events_written: Number(d.eventsWritten),
+    received_at: iso(d.receivedAt)!,
+  });
+  const load = async (tenantId: string, id: string) => {
+    const c = isUuid(id) ? await deps.repo.get(tenantId, id) : undefined;
+    if (!c) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
+    return c;
+  };
+  const cursorOf = (cursor: string | undefined) => {
+    if (cursor !== undefined && !isUuid(cursor)) throw validation('CURSOR_INVALID', 'The cursor is not one this API returned.');
+    return cursor;
+  };
+
+  r.post(
+    '/api/v1/integrations',
+    {
+      schema: { tags: ['integrations'], summary: 'Connect a Shopify, WooCommerce, Stripe or Twilio account; the answer carries the webhook URL and, once, the secret', body: createBody, response: { 201: connectionResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' }, audit: { action: 'integration.create', resourceType: 'integration' } },
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      const b = request.body;
+      const settings = Object.fromEntries(Object.entries(b.settings ?? {}).filter(([, v]) => v !== undefined));
+      const c = await deps.repo.create(ctx.tenantId, {
+        type: b.type,
+        name: b.name,
+        settings,
+        shopDomain: b.settings?.shop_domain ?? null,
+        signingSecret: b.secret ?? `whsec_${randomToken(40)}`,
+      });
+      request.auditTarget = { resourceId: c.id, details: { type: c.type } };
+      return reply.code(201).send(toConnection(c, publicBase(deps.config, request), true));
+    },
+  );
+
+  r.get(
+    '/api/v1/integrations',
+    {
+      schema: { tags: ['integrations'], summary: 'List connections (secrets masked)', querystring: z.object(paginationQuery).strict(), response: { 200: z.object({ data: z.array(connectionResponse), next_cursor: z.string().nullable() }), ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const rows = await deps.repo.list(ctx.tenantId, request.query.limit + 1, cursorOf(request.query.cursor));
+      const page = paginate(rows, request.query.limit, (c) => c.id);
+      const base = publicBase(deps.config, request);
+      return { data: page.data.map((c) => toConnection(c, base)), next_cursor: page.next_cursor };
+    },
+  );
+
+  r.get(
+    '/api/v1/integrations/:id',
+    {
+      schema: { tags: ['integrations'], summary: 'One connection (secret masked)', params: idParams, response: { 200: connectionResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
+    },
+    async (request) => toConnection(await load(tenantContext(request).tenantId, request.params.id), publicBase(deps.config, request)),
+  );
+
+  r.delete(
+    '/api/v1/integrations/:id',
+    {
+      schema: { tags: ['integrations'], summary: 'Disconnect: its webhook URL stops accepting deliveries', params: idParams, response: { 204: z.null(), ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' }, audit: { action: 'integration.delete', resourceType: 'integration' } },
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      const c = await load(ctx.tenantId, request.params.id);
+      await deps.repo.delete(ctx.tenantId, c.id);
+      request.auditTarget = { resourceId: c.id };
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.get(
+    '/api/v1/integrations/:id/deliveries',
+    {
+      schema: {
+        tags: ['integrations'],
+        summary: 'The delivery log of a connection, newest first: every webhook received with its outcome',
+        params: idParams,
+        querystring: z.object(paginationQuery).strict(),
+        response: { 200: z.object({ data: z.array(deliveryResponse), next_cursor: z.string().nullable() }), ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const c = await load(ctx.tenantId, request.params.id);
+      const rows = await deps.repo.listDeliveries(ctx.tenantId, c.id, request.query.limit + 1, cursorOf(request.query.cursor));
+      const page = paginate(rows, request.query.limit, (d) => d.id);
+      return { data: page.data.map(toDelivery), next_cursor: page.next_cursor };
+    },
+  );
+
+  // Webhooks: public (the vendor signature is the credential), verified over the raw bytes. The content type
+  // parser below keeps the body as a Buffer in this encapsulated scope only.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    const w = scope.withTypeProvider<ZodTypeProvider>();
+    const rawOf = (request: FastifyRequest) => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
+    const webhookResponses = { 200: z.union([webhookAnswer, z.string()]), ...errorResponses };
+
+    w.post(
+      '/api/v1/webhooks/:type/:connectionId',
+      {
+        schema: {
+          tags: ['integrations'],
+          summary: 'Vendor webhook endpoint (Shopify, WooCommerce, Stripe, Twilio): signature-verified, deduplicated on the delivery id',
+          params: z.object({ type: z.string().max(40), connectionId: z.string().max(100) }),
+          response: webhookResponses,
+        },
+        config: { auth: { kind: 'public' }, rateGroup: 'webhooks' },
+      },
+      async (request, reply) => {
+        const { type, connectionId } = request.params;
+        const c = isUuid(connectionId) ? await deps.repo.findForWebhook(connectionId) : undefined;
+        if (!c || c.type !== type) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
+        const answer = await deps.webhooks.receive(c, { headers: request.headers, rawBody: rawOf(request), url: `${publicBase(deps.config, request)}${request.url}` });
+        if (c.type === 'twilio') {
+          // Twilio reads the answer as TwiML: an empty <Response/> sends no reply message.
+          return reply.type('text/xml').serializer((p) => String(p)).send('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
+        }
+        return answer;
+      },
+    );
+
+    // Seed 002's path: the shop is named by X-Shopify-Shop-Domain; the connection whose secret verifies is the one.
+    w.post(
+      '/api/integrations/shopify',
+      {
+        schema: { tags: ['integrations'], summary: 'Shopify webhooks on seed 002’s path; the connection is found by X-Shopify-Shop-Domain', response: webhookResponses },
+        config: { auth: { kind: 'public' }, rateGroup: 'webhooks' },
+      },
+      async (request) => {
+        const domain = request.headers['x-shopify-shop-domain'];
+        const raw = rawOf(request);
+        const candidates = typeof domain === 'string' && domain.length <= 255 ? await deps.repo.findShopifyByDomain(domain.trim().toLowerCase()) : [];
+        const hmac = request.headers['x-shopify-hmac-sha256'];
+        const match = candidates.find((c) => verifyHmacSha256Base64(c.signingSecret, raw, typeof hmac === 'string' ? hmac : undefined).ok);
+        // No verifying connection: let the first candidate's verification log and refuse it; unknown shops get the same 401.
+        const c = match ?? candidates[0];
+        if (!c) throw new AppError('unauthenticated', 'WEBHOOK_SIGNATURE_INVALID', 'The webhook signature does not match this connection’s secret and the request body.');
+        return deps.webhooks.receive(c, { headers: request.headers, rawBody: raw, url: `${publicBase(deps.config, request)}${request.url}` });
+      },
+    );
+  });
+}
