@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
   { ignores: ['**/*.cjs', 'node_modules/**', 'dist/**', 'dashboard/dist/**', 'migrations/**', '.loupe/**', 'coverage/**', 'test-artifacts/**', 'bench/results/**'] },
@@ -26,5 +27,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration from the Config passed in (platform/config.ts), never process.env.' }],
     },
+  },
+  {
+    // The dashboard (React): the classic rules of hooks.
+    files: ['dashboard/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' },
   },
 );

@@ -17,7 +17,6 @@ export interface InteractionShape {
 const SPACE = 32;
 const TAB = 9;
 const CR = 13;
-const LF = 10;
 const ZERO = 48;
 const NINE = 57;
 

@@ -60,7 +60,9 @@ export function fitGraphFilter(
   train: Csr,
   options: GraphFilterOptions & { workers?: number } = {},
 ): ParallelScorer & { model: GraphFilterModel } {
-  const model = fitGraphFilterModel(train, options);
+  const fitted = fitGraphFilterModel(train, options);
+  // keep one (shared) copy of the big arrays: the workers read them, the caller may too
+  const model: GraphFilterModel = { ...fitted, linear: shareCsr(fitted.linear), left: shareArray(fitted.left), right: shareArray(fitted.right) };
   const workers = options.workers;
   return { model, ...createGraphFilterScorer(model, train, workers === undefined ? {} : { workers }) };
 }

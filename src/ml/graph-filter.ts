@@ -7,14 +7,15 @@ import { svdTruncatedSparse, type TruncatedSvd } from './svd.ts';
  * matrix, D_U and D_I its degree matrices and the normalized R̃ = D_U^-a R D_I^-b, a user's scores
  * are the graph signal r_u (its row of R) passed through an item-item filter:
  *
- *   s_u = w_lin · r_u P̃  +  r_u D_I^-e V_k diag(g(σ)) V_kᵀ D_I^e
+ *   s_u = w_lin · r_u P̃  +  alpha · r_u D_I^-e V_k V_kᵀ D_I^e  −  T · r_u V_k' diag(σ⁴) V_k'ᵀ
  *
  * where P̃ = R̃ᵀR̃ is the normalized item-item co-occurrence (a linear low-pass filter, kept exact
- * and sparse) and V_k, σ are the top-k right singular vectors and values of R̃. With g ≡ alpha and
- * e = 1/2 this is GF-CF's "linear + ideal low-pass" filter; a g that falls with σ
- * (g(σ) = alpha − beta σ^4, BSPM's sharpening of P̃² restricted to the top-k band) subtracts the
- * most popular directions again. Everything here is pure; `graph-filter.model.ts` runs it in
- * worker threads.
+ * and sparse) and V, σ are the top right singular vectors and values of R̃ (P̃ = V diag(σ²) Vᵀ).
+ * The first two terms are GF-CF's "linear + ideal low-pass" filter (e = 1/2). The third is
+ * BSPM's sharpening step r ← r − T r P̃ applied to the linear term, with P̃² = V diag(σ⁴) Vᵀ
+ * truncated to its k' strongest directions (σ⁴ decays fast, so a few hundred carry nearly all of
+ * it); it pushes back the most popular directions that the low-pass terms over-smooth.
+ * Everything here is pure; `graph-filter.scorer.ts` runs the scoring in worker threads.
  */
 
 export interface GraphFilterOptions {
@@ -28,10 +29,12 @@ export interface GraphFilterOptions {
   readonly linearWeight?: number;
   /** Exponent e of the degree rescaling around the low-rank term. Default 0.5 (GF-CF). */
   readonly idealExponent?: number;
-  /** Ideal low-pass weight alpha: g(σ) = alpha − sharpen · σ^4. Default 0.3. */
+  /** Ideal low-pass weight alpha. Default 0.3. */
   readonly idealWeight?: number;
-  /** BSPM-style sharpening of the low-rank band (beta above). Default 0. */
+  /** Sharpening strength T (0 turns the term off). Default 0. */
   readonly sharpen?: number;
+  /** Directions k' kept in the σ⁴ sharpening term (at most rank). Default rank. */
+  readonly sharpenRank?: number;
   /** Randomized SVD settings. */
   readonly oversample?: number;
   readonly powerIterations?: number;
@@ -48,6 +51,7 @@ export interface GraphFilterParams {
   readonly idealExponent: number;
   readonly idealWeight: number;
   readonly sharpen: number;
+  readonly sharpenRank: number;
   readonly oversample: number;
   readonly powerIterations: number;
   readonly seed: number;
@@ -62,6 +66,7 @@ export function graphFilterParams(o: GraphFilterOptions = {}): GraphFilterParams
     idealExponent: o.idealExponent ?? 0.5,
     idealWeight: o.idealWeight ?? 0.3,
     sharpen: o.sharpen ?? 0,
+    sharpenRank: Math.min(o.sharpenRank ?? o.rank ?? 256, o.rank ?? 256),
     oversample: o.oversample ?? 32,
     powerIterations: o.powerIterations ?? 4,
     seed: o.seed ?? 1,
@@ -71,8 +76,8 @@ export function graphFilterParams(o: GraphFilterOptions = {}): GraphFilterParams
 /**
  * The fitted filter as flat arrays (all shareable between threads):
  * - `linear`: items x items sparse, w_lin P̃ (symmetric, rows ascending);
- * - `left`: items x k row-major, D_I^-e V diag(g(σ));
- * - `right`: k x items row-major, V_kᵀ D_I^e.
+ * - `left`: items x rank row-major, [alpha D_I^-e V_k | −T V_k' diag(σ⁴)];
+ * - `right`: rank x items row-major, [V_kᵀ D_I^e ; V_k'ᵀ], with rank = k (+ k' when sharpening).
  * Scores of user u: r_u · linear + (r_u · left) · right.
  */
 export interface GraphFilterModel {
@@ -161,38 +166,41 @@ export function csrGramSparse(m: Csr, scale = 1): Csr {
 }
 
 /**
- * Builds the low-rank factors from a truncated SVD of R̃ (right vectors V, values σ):
- * left = D_I^-e V diag(g(σ)) (items x k), right = Vᵀ D_I^e (k x items), with
- * g(σ) = idealWeight − sharpen · σ^4. O(items x k).
+ * Builds the low-rank factors from a truncated SVD of R̃ (right vectors V, values σ): the ideal
+ * low-pass block (alpha D_I^-e V_k, V_kᵀ D_I^e) and, when sharpen ≠ 0, the sharpening block
+ * (−T V_k' diag(σ⁴), V_k'ᵀ), side by side. Returns left (items x rank), right (rank x items).
+ * O(items x rank).
  */
 export function graphFilterLowRank(
   svd: TruncatedSvd,
   itemDegree: Float64Array,
-  idealExponent: number,
-  idealWeight: number,
-  sharpen: number,
-): { left: Float32Array; right: Float32Array } {
+  p: Pick<GraphFilterParams, 'idealExponent' | 'idealWeight' | 'sharpen' | 'sharpenRank'>,
+): { left: Float32Array; right: Float32Array; rank: number } {
   const n = svd.cols;
   const k = svd.k;
   if (itemDegree.length !== n) throw new RangeError('graphFilterLowRank: itemDegree length differs from SVD columns');
-  const g = new Float64Array(k);
-  for (let j = 0; j < k; j++) {
-    const s2 = svd.s[j]! * svd.s[j]!;
-    g[j] = idealWeight - sharpen * s2 * s2;
-  }
-  const left = new Float32Array(n * k);
-  const right = new Float32Array(k * n);
+  const ks = p.sharpen !== 0 ? Math.min(p.sharpenRank, k) : 0;
+  const rank = k + ks;
+  const left = new Float32Array(n * rank);
+  const right = new Float32Array(rank * n);
   for (let i = 0; i < n; i++) {
     const d = itemDegree[i]!;
-    const up = d > 0 ? Math.pow(d, idealExponent) : 0;
+    const up = d > 0 ? Math.pow(d, p.idealExponent) : 0;
     const down = d > 0 ? 1 / up : 0;
+    const lo = i * rank;
     for (let j = 0; j < k; j++) {
       const v = svd.v[i * k + j]!;
-      left[i * k + j] = down * v * g[j]!;
+      left[lo + j] = p.idealWeight * down * v;
       right[j * n + i] = up * v;
     }
+    for (let j = 0; j < ks; j++) {
+      const v = svd.v[i * k + j]!;
+      const s2 = svd.s[j]! * svd.s[j]!;
+      left[lo + k + j] = -p.sharpen * s2 * s2 * v;
+      right[(k + j) * n + i] = v;
+    }
   }
-  return { left, right };
+  return { left, right, rank };
 }
 
 /**
@@ -218,8 +226,8 @@ export function fitGraphFilterModel(train: Csr, options: GraphFilterOptions = {}
     seed: p.seed,
   });
   mark('svd');
-  const { left, right } = graphFilterLowRank(svd, itemDegree, p.idealExponent, p.idealWeight, p.sharpen);
-  return { items: train.cols, rank, linear, left, right, singularValues: svd.s };
+  const lowRank = graphFilterLowRank(svd, itemDegree, p);
+  return { items: train.cols, rank: lowRank.rank, linear, left: lowRank.left, right: lowRank.right, singularValues: svd.s };
 }
 
 /**

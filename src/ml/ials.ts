@@ -12,11 +12,12 @@
 import { csrTranspose, type Csr } from './csr.ts';
 import { topN, type Ranked } from './item-knn.ts';
 import { rngMulberry32 } from './random.ts';
+import { createSimdKernels } from './simd.ts';
 
 export interface IalsParams {
   /** Latent dimension f. */
   readonly factors: number;
-  /** λ, added to the diagonal of every normal equation. */
+  /** λ, added to the diagonal of every normal equation (per row, see `regularizationExponent`). */
   readonly regularization: number;
   /** Confidence slope: c = 1 + alpha · weight. */
   readonly alpha: number;
@@ -30,6 +31,8 @@ export interface IalsParams {
   readonly seed: number;
   /** Initial factors are uniform in [0, initScale) (default 0.01, as implicit). */
   readonly initScale?: number;
+  /** Warm start from a previous model on the same users and items (copied, not modified). */
+  readonly initialFactors?: { readonly userFactors: Float32Array; readonly itemFactors: Float32Array };
   /** Called after every sweep; return false to stop early. `loss` is given when `computeLoss`. */
   readonly onIteration?: (progress: { iteration: number; loss: number | null; seconds: number }) => boolean | void;
   /** Compute the full loss after each sweep (costs about one extra CG step). Default false. */
@@ -480,6 +483,67 @@ export function scoreDotBatch(
 }
 
 /**
+ * A faster `scoreDotBatch` for fixed item factors: the item factors are packed once into 8-item
+ * panels inside a WebAssembly memory and every group of up to 32 rows is scored with the SIMD GEMM
+ * of `simd.ts` (several times the scalar loop's speed). Returns a scorer with `scoreDotBatch`'s
+ * contract: out[b, j] = vectors[rowIds[b]] · itemFactors[j], row-major rowIds.length x I; `vectors`
+ * may be any n x f matrix (user factors, or a single folded-in vector with rowIds = [0]).
+ * Memory: I x f floats of panels plus 32 x I floats, in one WebAssembly memory.
+ */
+export function createDotScorer(
+  itemFactors: Float32Array,
+  f: number,
+): (vectors: Float32Array, rowIds: Int32Array, out: Float32Array) => void {
+  const nItems = itemFactors.length / f;
+  const chunks = Math.ceil(nItems / 8);
+  const group = 32;
+  const panelFloats = chunks * 8 * f;
+  const aFloats = group * f;
+  const ldc = chunks * 8; // floats per C row
+  const kern = createSimdKernels((panelFloats + aFloats + group * ldc) * 4);
+  const wPtr = 0;
+  const aPtr = panelFloats * 4;
+  const cPtr = aPtr + aFloats * 4;
+  const mem = new Float32Array(kern.memory.buffer);
+  // panel q holds items 8q .. 8q + 7 as f x 8, factor-major; missing items are zero
+  for (let q = 0; q < chunks; q++) {
+    const base = q * 8 * f;
+    for (let j = 0; j < 8; j++) {
+      const item = q * 8 + j;
+      if (item >= nItems) continue;
+      const ib = item * f;
+      for (let p = 0; p < f; p++) mem[base + p * 8 + j] = itemFactors[ib + p]!;
+    }
+  }
+  const aOff = aPtr / 4;
+  const cOff = cPtr / 4;
+  return (vectors, rowIds, out) => {
+    if (out.length !== rowIds.length * nItems) throw new RangeError(`dot scorer: out has ${out.length}, expected ${rowIds.length * nItems}`);
+    const nVec = Math.floor(vectors.length / f);
+    for (let start = 0; start < rowIds.length; start += group) {
+      const g = Math.min(group, rowIds.length - start);
+      const quads = Math.ceil(g / 4);
+      // A for row group t (4 rows) is f x 4, factor-major; padding rows are zero
+      for (let r = 0; r < quads * 4; r++) {
+        const t = r >> 2;
+        const lane = r & 3;
+        const dst = aOff + t * f * 4 + lane;
+        if (r < g) {
+          const row = rowIds[start + r]!;
+          if (row < 0 || row >= nVec) throw new RangeError(`dot scorer: row ${row} outside ${nVec}`);
+          const vb = row * f;
+          for (let p = 0; p < f; p++) mem[dst + p * 4] = vectors[vb + p]!;
+        } else {
+          for (let p = 0; p < f; p++) mem[dst + p * 4] = 0;
+        }
+      }
+      kern.gemmPanel4x8(aPtr, wPtr, cPtr, f, chunks, ldc * 4, quads);
+      for (let r = 0; r < g; r++) out.set(mem.subarray(cOff + r * ldc, cOff + r * ldc + nItems), (start + r) * nItems);
+    }
+  };
+}
+
+/**
  * Items closest to `item` by cosine of their factor vectors, best first, never the item itself.
  * O(I f + I log n).
  */
@@ -537,8 +601,12 @@ export function fitIals(train: Csr, params: IalsParams): IalsModel {
   const nItems = train.cols;
   const trainT = csrTranspose(train);
   const scale = params.initScale ?? 0.01;
-  const userFactors = ialsInitFactors(nUsers, f, params.seed, scale);
-  const itemFactors = ialsInitFactors(nItems, f, (params.seed ^ 0x9e3779b9) >>> 0, scale);
+  const init = params.initialFactors;
+  if (init && (init.userFactors.length !== nUsers * f || init.itemFactors.length !== nItems * f)) {
+    throw new RangeError('fitIals: initialFactors do not match the training matrix and factors');
+  }
+  const userFactors = init ? Float32Array.from(init.userFactors) : ialsInitFactors(nUsers, f, params.seed, scale);
+  const itemFactors = init ? Float32Array.from(init.itemFactors) : ialsInitFactors(nItems, f, (params.seed ^ 0x9e3779b9) >>> 0, scale);
   const gram = new Float64Array(f * f);
   const losses: number[] = [];
   const t0 = performance.now();
@@ -556,16 +624,18 @@ export function fitIals(train: Csr, params: IalsParams): IalsModel {
     if (keepGoing === false) break;
   }
   const itemGram = factorGram(itemFactors, nItems, f, 0);
+  const score = createDotScorer(itemFactors, f);
   return {
     factors: f,
     userFactors,
     itemFactors,
     itemGram,
     losses,
-    scoreBatch: (userIds, out) => scoreDotBatch(userFactors, itemFactors, f, userIds, out),
+    scoreBatch: (userIds, out) => score(userFactors, userIds, out),
     foldInUser: (itemIds, weights, out) => ialsFoldIn(itemFactors, f, itemGram, itemIds, weights, params, out),
     scoreVector: (vector, out) => {
-      scoreDotBatch(vector, itemFactors, f, ZERO_ROW, out);
+      if (vector.length !== f) throw new RangeError(`scoreVector: vector has ${vector.length}, expected ${f}`);
+      score(vector, ZERO_ROW, out);
       return out;
     },
     similarItems: (item, n) => factorSimilarItems(itemFactors, f, item, n),

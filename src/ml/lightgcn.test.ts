@@ -6,6 +6,8 @@ import {
   lightGcnGraph,
   lightGcnLossAndGrad,
   lightGcnPropagate,
+  lightGcnSimdWorkspace,
+  lightGcnWorkspace,
   sampleNegatives,
   type BprBatch,
 } from './lightgcn.ts';
@@ -148,6 +150,35 @@ describe('lightGcnLossAndGrad', () => {
   });
 });
 
+describe('SIMD propagation', () => {
+  it('gives the same loss and gradient as the scalar loops', () => {
+    fc.assert(
+      fc.property(graphArb, fc.constantFrom(4, 8, 6), fc.integer({ min: 0, max: 3 }), (arb, d, layers) => {
+        const g = lightGcnGraph(build(arb));
+        const n = (arb.users + arb.items) * d;
+        const batch: BprBatch = {
+          users: Int32Array.from([0, arb.users - 1]),
+          pos: Int32Array.from([0, arb.items - 1]),
+          neg: Int32Array.from([arb.items - 1, 0]),
+          negatives: 1,
+        };
+        const e0 = randomEmbeddings(n, 8);
+        const grad = new Float32Array(n);
+        const loss = lightGcnLossAndGrad(g, e0, d, layers, batch, 0.01, grad, lightGcnWorkspace(g, d));
+        const simd = lightGcnSimdWorkspace(g, d);
+        simd.e0.set(e0);
+        const simdLoss = lightGcnLossAndGrad(g, simd.e0, d, layers, batch, 0.01, simd.grad, simd.ws);
+        expect(simdLoss).toBeCloseTo(loss, 5);
+        for (let t = 0; t < n; t++) expect(simd.grad[t]).toBeCloseTo(grad[t]!, 5);
+        const out = lightGcnPropagate(g, simd.e0, d, layers, new Float32Array(n), simd.ws.propagation, simd.ws.engine);
+        const ref = lightGcnPropagate(g, e0, d, layers, new Float32Array(n));
+        for (let t = 0; t < n; t++) expect(out[t]).toBeCloseTo(ref[t]!, 5);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('sampleNegatives', () => {
   it('never returns a seen item when unseen ones exist', () => {
     const train = build({ users: 2, items: 6, pairs: [[0, 0], [0, 2], [0, 5], [1, 1]] });
@@ -208,6 +239,11 @@ describe('fitLightGcn', () => {
     expect(calls).toBe(3);
     expect(a.epochsRun).toBe(3);
     expect([...a.egoEmbeddings]).toEqual([...b.egoEmbeddings]);
+    // a warm start copies E0 (zero epochs leave it as given)
+    const warm = fitLightGcn(train, { ...params, epochs: 0, initialEmbeddings: b.egoEmbeddings });
+    expect(warm.egoEmbeddings).not.toBe(b.egoEmbeddings);
+    expect([...warm.egoEmbeddings]).toEqual([...b.egoEmbeddings]);
+    expect([...warm.finalEmbeddings]).toEqual([...b.finalEmbeddings]);
     const signal = { aborted: true };
     const c = fitLightGcn(train, { ...params, epochs: 10, signal });
     expect(c.epochsRun).toBe(1);

@@ -36,10 +36,22 @@ export function defaultPoolSize(): number {
   return Math.max(1, availableParallelism());
 }
 
+let tsxApiUrl: string | undefined;
+
+/** File URL of tsx's ESM register API (its `import` export; `require.resolve` would give the CJS one). */
+function tsxEsmApiUrl(): string {
+  if (tsxApiUrl) return tsxApiUrl;
+  const require = createRequire(import.meta.url);
+  const pkgPath = require.resolve('tsx/package.json');
+  const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
+  tsxApiUrl = new URL(pkg.exports['./esm/api']!.import.default, pathToFileURL(pkgPath)).href;
+  return tsxApiUrl;
+}
+
 function startWorker(url: URL, workerData: unknown): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
   // Worker threads do not inherit tsx's loader hooks: register them first, then import the module.
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const tsxApi = tsxEsmApiUrl();
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { eval: true, workerData });
 }

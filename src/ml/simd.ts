@@ -21,10 +21,12 @@ const op = {
   brIf: 0x0d,
   localGet: 0x20,
   localSet: 0x21,
+  i32Load: 0x28,
   i32Const: 0x41,
   i32Eqz: 0x45,
   i32GeS: 0x4e,
   i32Add: 0x6a,
+  i32Mul: 0x6c,
   i32Shl: 0x74,
 } as const;
 
@@ -108,6 +110,8 @@ function assembleModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
   ]);
 }
 
+const i32Load = (offset: number): number[] => [op.i32Load, 2, ...uleb(offset)];
+
 // --- kernels -------------------------------------------------------------------------------------
 
 /**
@@ -185,11 +189,54 @@ function axpyF32(): FuncDef {
   return { name: 'axpyF32', params: [I32, I32, F32, I32], locals: [V128, I32], body };
 }
 
+/**
+ * spmmAccumulate(indptr, indices, data, rows, x, y, width) with CSR arrays (int32, int32, f32):
+ * - spmmRows:       y[r, :]          += sum_p data[p] * x[indices[p], :]   (y = A x)
+ * - spmmRowsScatter: y[indices[p], :] += data[p] * x[r, :]                  (y = Aᵀ x)
+ * x and y are row-major with `width` floats per row (a multiple of 4); pointers in bytes.
+ */
+function spmm(name: string, scatter: boolean): FuncDef {
+  // params: 0 indptr, 1 indices, 2 data, 3 rows, 4 x, 5 y, 6 width
+  // locals: 7 r, 8 p, 9 pend, 10 own (row of the walked side), 11 other, 12 j, 13 wb, 14 v (v128)
+  const [IP, IX, DA, ROWS, X, Y, WID, R, P, PEND, OWN, OTHER, J, WB, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const body: number[] = [];
+  body.push(...get(WID), ...i32c(2), op.i32Shl, ...set(WB));
+  body.push(...i32c(0), ...set(R));
+  body.push(...get(scatter ? X : Y), ...set(OWN));
+  body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK); // rows
+  body.push(...get(R), ...get(ROWS), op.i32GeS, op.brIf, 1);
+  body.push(...get(IP), ...get(R), ...i32c(2), op.i32Shl, op.i32Add, ...set(P));
+  body.push(...get(P), ...i32Load(4), ...set(PEND));
+  body.push(...get(P), ...i32Load(0), ...set(P));
+  body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK); // entries
+  body.push(...get(P), ...get(PEND), op.i32GeS, op.brIf, 1);
+  body.push(...get(DA), ...get(P), ...i32c(2), op.i32Shl, op.i32Add, ...v128Load32Splat(0), ...set(V));
+  // other = (scatter ? y : x) + indices[p] * wb
+  body.push(...get(scatter ? Y : X), ...get(IX), ...get(P), ...i32c(2), op.i32Shl, op.i32Add, ...i32Load(0), ...get(WB), op.i32Mul, op.i32Add, ...set(OTHER));
+  body.push(...i32c(0), ...set(J));
+  body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK); // columns
+  body.push(...get(J), ...get(WB), op.i32GeS, op.brIf, 1);
+  const dst = scatter ? OTHER : OWN;
+  const src = scatter ? OWN : OTHER;
+  // dst[j] += v * src[j]
+  body.push(...get(dst), ...get(J), op.i32Add);
+  body.push(...get(dst), ...get(J), op.i32Add, ...v128Load(0));
+  body.push(...get(src), ...get(J), op.i32Add, ...v128Load(0), ...get(V), ...f32x4Mul, ...f32x4Add, ...v128Store(0));
+  body.push(...incr(J, 16));
+  body.push(op.br, 0, op.end, op.end);
+  body.push(...incr(P, 1));
+  body.push(op.br, 0, op.end, op.end);
+  body.push(...get(OWN), ...get(WB), op.i32Add, ...set(OWN));
+  body.push(...incr(R, 1));
+  body.push(op.br, 0, op.end, op.end);
+  return { name, params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, V128], body };
+}
+
 let cachedModule: WebAssembly.Module | undefined;
 
 /** The compiled SIMD module (compiled once per thread). */
 export function simdModule(): WebAssembly.Module {
-  cachedModule ??= new WebAssembly.Module(assembleModule([gemmPanel4x8(), axpyF32()]));
+  cachedModule ??= new WebAssembly.Module(assembleModule([gemmPanel4x8(), axpyF32(), spmm('spmmRows', false), spmm('spmmRowsScatter', true)]));
   return cachedModule;
 }
 
@@ -198,6 +245,10 @@ export interface SimdKernels {
   /** See gemmPanel4x8 above: C = A x W over packed panels; byte pointers into `memory`. */
   readonly gemmPanel4x8: (a: number, w: number, c: number, k: number, chunks: number, ldc: number, quads: number) => void;
   readonly axpyF32: (y: number, x: number, alpha: number, n: number) => void;
+  /** y += A x for CSR A (int32 indptr and indices, f32 data), dense rows of `width` floats. */
+  readonly spmmRows: (indptr: number, indices: number, data: number, rows: number, x: number, y: number, width: number) => void;
+  /** y += Aᵀ x (scatter form; walks A's rows). */
+  readonly spmmRowsScatter: (indptr: number, indices: number, data: number, rows: number, x: number, y: number, width: number) => void;
 }
 
 /**
@@ -210,7 +261,7 @@ export function createSimdKernels(bytes: number): SimdKernels {
   const memory = new WebAssembly.Memory({ initial: pages });
   const instance = new WebAssembly.Instance(simdModule(), { env: { memory } });
   const ex = instance.exports as unknown as Omit<SimdKernels, 'memory'>;
-  return { memory, gemmPanel4x8: ex.gemmPanel4x8, axpyF32: ex.axpyF32 };
+  return { memory, gemmPanel4x8: ex.gemmPanel4x8, axpyF32: ex.axpyF32, spmmRows: ex.spmmRows, spmmRowsScatter: ex.spmmRowsScatter };
 }
 
 /**

@@ -1,5 +1,6 @@
-import { csrMatMulDense, csrTransposeMatMulDense, type Csr } from './csr.ts';
+import type { Csr } from './csr.ts';
 import { fillNormal, rngMulberry32 } from './random.ts';
+import { createSimdKernels, packPanels8 } from './simd.ts';
 
 /** Top-k singular triplets of an m x n matrix: A ≈ U diag(s) Vᵀ. Dense factors are row-major. */
 export interface TruncatedSvd {
@@ -26,33 +27,56 @@ export interface SvdOptions {
 
 /**
  * Randomized truncated SVD of a sparse matrix (Halko, Martinsson and Tropp 2011, subspace iteration
- * with a Rayleigh-Ritz step), in float64. With l = k + oversample and q power iterations:
- * Y = (A Aᵀ)^q A Ω (columns rescaled each step), Z = Aᵀ Y; the Ritz values come from the l x l
- * pencil (ZᵀZ, YᵀY), so Y is never orthogonalized explicitly (rank-deficient directions are
- * dropped). Accuracy of the i-th triplet improves like (s_{l+1} / s_i)^(2q+1).
- * Cost: O((2q + 2) nnz l + (m + n) l² + l³). Memory: O((m + n) l).
+ * with a Rayleigh-Ritz step). With l = k + oversample (rounded up to a multiple of 4) and q power
+ * iterations: Y = (A Aᵀ)^q A Ω and Z = Aᵀ Y, computed in float32 with the SIMD sparse kernels and
+ * columns rescaled each step; the Ritz values come from the l x l pencil (ZᵀZ, YᵀY) in float64, so
+ * Y is never orthogonalized explicitly (rank-deficient directions are dropped).
+ * Accuracy of the i-th triplet improves like (σ_{l+1} / σ_i)^(2q+1); since Y is stored in float32,
+ * keep (σ_1 / σ_l)^(2q+1) well below 1e4 (q = 2 to 4 for spectra like a normalized rating matrix).
+ * Cost: O((2q + 2) nnz l + (m + n) l² + n l k + l³). Memory: O(nnz + (m + n) l).
  */
 export function svdTruncatedSparse(a: Csr, k: number, options: SvdOptions): TruncatedSvd {
   const m = a.rows;
   const n = a.cols;
   const maxRank = Math.min(m, n);
   if (!(k >= 1 && k <= maxRank)) throw new RangeError(`svdTruncatedSparse: k = ${k} outside [1, ${maxRank}]`);
-  const l = Math.min(maxRank, k + (options.oversample ?? 32));
+  // l is a multiple of 4 for the SIMD kernels; the extra columns are just more oversampling
+  const l = Math.ceil(Math.min(maxRank, k + (options.oversample ?? 32)) / 4) * 4;
   const q = options.powerIterations ?? 4;
-  const omega = fillNormal(new Float64Array(n * l), rngMulberry32(options.seed)) as Float64Array;
-  const y: Float64Array = csrMatMulDense(a, omega, l);
-  let z: Float64Array = new Float64Array(n * l);
-  for (let it = 0; it < q; it++) {
+  const nnz = a.indices.length;
+  const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+  const ipPtr = 0;
+  const ixPtr = align((m + 1) * 4);
+  const daPtr = align(ixPtr + nnz * 4);
+  const xPtr = align(daPtr + nnz * 4); // n x l
+  const yPtr = align(xPtr + n * l * 4); // m x l
+  const kern = createSimdKernels(align(yPtr + m * l * 4));
+  const i32 = new Int32Array(kern.memory.buffer);
+  const f32 = new Float32Array(kern.memory.buffer);
+  i32.set(a.indptr, ipPtr / 4);
+  i32.set(a.indices, ixPtr / 4);
+  f32.set(a.data, daPtr / 4);
+  const x = f32.subarray(xPtr / 4, xPtr / 4 + n * l);
+  const y = f32.subarray(yPtr / 4, yPtr / 4 + m * l);
+  fillNormal(x, rngMulberry32(options.seed));
+  const multiply = (): void => {
+    y.fill(0);
+    kern.spmmRows(ipPtr, ixPtr, daPtr, m, xPtr, yPtr, l); // Y = A X
     normalizeColumns(y, m, l);
-    csrTransposeMatMulDense(a, y, l, z);
-    normalizeColumns(z, n, l);
-    csrMatMulDense(a, z, l, y);
+  };
+  const multiplyT = (): void => {
+    x.fill(0);
+    kern.spmmRowsScatter(ipPtr, ixPtr, daPtr, m, yPtr, xPtr, l); // X = Aᵀ Y
+  };
+  multiply();
+  for (let it = 0; it < q; it++) {
+    multiplyT();
+    normalizeColumns(x, n, l);
+    multiply();
   }
-  normalizeColumns(y, m, l);
-  z = csrTransposeMatMulDense(a, y, l, z);
-  // Y = Q Ry with Q orthonormal; Qᵀ A Aᵀ Q = C ᵀ (ZᵀZ) C where C whitens YᵀY.
-  const gy = gramDense(y, m, l);
-  const ey = symmetricEigen(gy, l);
+  multiplyT(); // Z = Aᵀ Y, in x
+  // Y = Q Ry with Q orthonormal; Qᵀ A Aᵀ Q = Cᵀ (ZᵀZ) C where C whitens YᵀY.
+  const ey = symmetricEigen(gramDense(y, m, l), l);
   const tol = Math.max(ey.values[0]!, 0) * 1e-12;
   let r = 0;
   while (r < l && ey.values[r]! > tol) r++;
@@ -60,8 +84,7 @@ export function svdTruncatedSparse(a: Csr, k: number, options: SvdOptions): Trun
   for (let i = 0; i < l; i++) {
     for (let j = 0; j < r; j++) c[i * r + j] = ey.vectors[i * l + j]! / Math.sqrt(ey.values[j]!);
   }
-  const zc = denseMatMul(z, c, n, l, r); // n x r: Aᵀ Q
-  const h = gramDense(zc, n, r); // Qᵀ A Aᵀ Q
+  const h = denseMatMul(transposeDense(c, l, r), denseMatMul(gramDense(x, n, l), c, l, l, r), r, l, r);
   const eh = symmetricEigen(h, r);
   const kk = Math.min(k, r);
   const s = new Float64Array(k);
@@ -72,17 +95,49 @@ export function svdTruncatedSparse(a: Csr, k: number, options: SvdOptions): Trun
     const inv = sv > 0 ? 1 / sv : 0;
     for (let i = 0; i < r; i++) w[i * k + j] = eh.vectors[i * r + j]! * inv;
   }
-  const v = denseMatMul(zc, w, n, r, k); // Aᵀ Q W / s
+  const v = denseMatMulF32Simd(x, n, l, denseMatMul(c, w, l, r, k), k); // Aᵀ Q W / s
   let u: Float64Array | undefined;
   if (options.computeU) {
     const wu = new Float64Array(r * k);
     for (let i = 0; i < r; i++) for (let j = 0; j < kk; j++) wu[i * k + j] = eh.vectors[i * r + j]!;
-    u = denseMatMul(denseMatMul(y, c, m, l, r), wu, m, r, k); // Q W
+    u = denseMatMulF32Simd(y, m, l, denseMatMul(c, wu, l, r, k), k); // Q W
   }
   return { k, rows: m, cols: n, s, u, v };
 }
 
-function normalizeColumns(x: Float64Array, rows: number, cols: number): void {
+/**
+ * (rows x inner, float32) times (inner x cols, float64 rounded to float32) with the SIMD panel
+ * GEMM; inner must be a multiple of 4. Returns rows x cols in float64. O(rows x inner x cols).
+ */
+function denseMatMulF32Simd(a: Float32Array, rows: number, inner: number, b: Float64Array, cols: number): Float64Array {
+  const quads = Math.ceil(rows / 4);
+  const chunks = Math.ceil(cols / 8);
+  const ldc = chunks * 8;
+  const panelFloats = chunks * inner * 8;
+  const aFloats = quads * inner * 4;
+  const kern = createSimdKernels((panelFloats + aFloats + quads * 4 * ldc) * 4);
+  const mem = new Float32Array(kern.memory.buffer);
+  packPanels8(b, inner, cols, 0, chunks, mem, 0);
+  for (let r = 0; r < rows; r++) {
+    const base = panelFloats + (r >> 2) * inner * 4 + (r & 3);
+    const o = r * inner;
+    for (let p = 0; p < inner; p++) mem[base + p * 4] = a[o + p]!;
+  }
+  const cOff = panelFloats + aFloats;
+  kern.gemmPanel4x8(panelFloats * 4, 0, cOff * 4, inner, chunks, ldc * 4, quads);
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) out[r * cols + j] = mem[cOff + r * ldc + j]!;
+  return out;
+}
+
+/** Transpose of a rows x cols row-major matrix. */
+function transposeDense(a: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
+  return out;
+}
+
+function normalizeColumns(x: Float32Array | Float64Array, rows: number, cols: number): void {
   const norms = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
@@ -102,7 +157,7 @@ function normalizeColumns(x: Float64Array, rows: number, cols: number): void {
  * XᵀX for row-major X (rows x cols), as a full symmetric cols x cols row-major matrix.
  * Four rows per pass so each accumulator load serves four products. O(rows x cols²/2).
  */
-export function gramDense(x: Float64Array, rows: number, cols: number): Float64Array {
+export function gramDense(x: Float32Array | Float64Array, rows: number, cols: number): Float64Array {
   const g = new Float64Array(cols * cols);
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
@@ -151,69 +206,167 @@ export function denseMatMul(a: Float64Array, b: Float64Array, rows: number, inne
 }
 
 /**
- * Eigen-decomposition of a symmetric n x n row-major matrix by cyclic Jacobi rotations.
- * Returns eigenvalues descending and the matching unit eigenvectors as the COLUMNS of a row-major
- * n x n matrix. The input is not modified. O(n³) per sweep, typically 6 to 10 sweeps.
+ * Eigen-decomposition of a symmetric n x n row-major matrix: Householder reduction to tridiagonal
+ * form, then the implicit QL algorithm (EISPACK tred2/tql2, as in JAMA). Returns eigenvalues
+ * descending and the matching unit eigenvectors as the COLUMNS of a row-major n x n matrix.
+ * The input is not modified. O(n³).
  */
 export function symmetricEigen(sym: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   if (sym.length < n * n) throw new RangeError('symmetricEigen: matrix shorter than n x n');
-  const a = sym.slice(0, n * n);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < n; i++) {
-      diag += a[i * n + i]! * a[i * n + i]!;
-      for (let j = i + 1; j < n; j++) off += a[i * n + j]! * a[i * n + j]!;
-    }
-    if (off <= 1e-30 * diag || off === 0) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (apq === 0) continue;
-        const app = a[p * n + p]!;
-        const aqq = a[q * n + q]!;
-        if (Math.abs(apq) < 1e-300 || Math.abs(apq) <= 1e-17 * Math.sqrt(Math.abs(app * aqq))) {
-          a[p * n + q] = 0;
-          a[q * n + p] = 0;
-          continue;
-        }
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        // rotate rows/columns p and q of a (symmetric: update both)
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        a[p * n + q] = 0;
-        a[q * n + p] = 0;
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
+  const v = sym.slice(0, n * n);
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n > 0) {
+    tridiagonalize(v, d, e, n);
+    tridiagonalQl(v, d, e, n);
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => a[y * n + y]! - a[x * n + x]!);
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[y]! - d[x]!);
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     const src = order[j]!;
-    values[j] = a[src * n + src]!;
+    values[j] = d[src]!;
     for (let i = 0; i < n; i++) vectors[i * n + j] = v[i * n + src]!;
   }
   return { values, vectors };
+}
+
+/** Householder tridiagonalization (tred2): on exit v holds the orthogonal transform, d the
+ * diagonal and e the sub-diagonal (e[0] = 0). */
+function tridiagonalize(v: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) d[j] = v[(n - 1) * n + j]!;
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]!);
+    if (scale === 0) {
+      e[i] = d[i - 1]!;
+      for (let j = 0; j < i; j++) {
+        d[j] = v[(i - 1) * n + j]!;
+        v[i * n + j] = 0;
+        v[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k] = d[k]! / scale;
+        h += d[k]! * d[k]!;
+      }
+      let f = d[i - 1]!;
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        v[j * n + i] = f;
+        g = e[j]! + v[j * n + j]! * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += v[k * n + j]! * d[k]!;
+          e[k] = e[k]! + v[k * n + j]! * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] = e[j]! / h;
+        f += e[j]! * d[j]!;
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] = e[j]! - hh * d[j]!;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        g = e[j]!;
+        for (let k = j; k <= i - 1; k++) v[k * n + j] = v[k * n + j]! - (f * e[k]! + g * d[k]!);
+        d[j] = v[(i - 1) * n + j]!;
+        v[i * n + j] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    v[(n - 1) * n + i] = v[i * n + i]!;
+    v[i * n + i] = 1;
+    const h = d[i + 1]!;
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = v[k * n + i + 1]! / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += v[k * n + i + 1]! * v[k * n + j]!;
+        for (let k = 0; k <= i; k++) v[k * n + j] = v[k * n + j]! - g * d[k]!;
+      }
+    }
+    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = v[(n - 1) * n + j]!;
+    v[(n - 1) * n + j] = 0;
+  }
+  v[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+}
+
+/** Implicit QL iterations on the tridiagonal (d, e) (tql2), accumulating into v. */
+function tridiagonalQl(v: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]!) + Math.abs(e[l]!));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]!) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 100) throw new Error('symmetricEigen: QL did not converge');
+        let g = d[l]!;
+        let p = (d[l + 1]! - g) / (2 * e[l]!);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l]! / (p + r);
+        d[l + 1] = e[l]! * (p + r);
+        const dl1 = d[l + 1]!;
+        let h = g - d[l]!;
+        for (let i = l + 2; i < n; i++) d[i] = d[i]! - h;
+        f += h;
+        p = d[m]!;
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1]!;
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i]!;
+          h = c * p;
+          r = Math.hypot(p, e[i]!);
+          e[i + 1] = s * r;
+          s = e[i]! / r;
+          c = p / r;
+          p = c * d[i]! - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]!);
+          for (let k = 0; k < n; k++) {
+            const o = k * n;
+            h = v[o + i + 1]!;
+            v[o + i + 1] = s * v[o + i]! + c * h;
+            v[o + i] = c * v[o + i]! - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]!) > eps * tst1);
+    }
+    d[l] = d[l]! + f;
+    e[l] = 0;
+  }
 }

@@ -10,8 +10,8 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
     level,
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["x-shopify-hmac-sha256"]'], censor: '[redacted]' },
     serializers: {
-      req(req: { method: string; url: string; id: string; ip?: string }) {
-        return { method: req.method, url: redactUrl(req.url), id: req.id };
+      req(req: { method?: string; url?: string; id?: string }) {
+        return { method: req.method, url: typeof req.url === 'string' ? redactUrl(req.url) : undefined, id: req.id };
       },
       res(res: { statusCode: number }) {
         return { statusCode: res.statusCode };

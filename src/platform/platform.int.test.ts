@@ -180,7 +180,17 @@ describe('logs never carry PII or secrets in clear', () => {
     log.info({ req: { method: 'GET', url: '/api/v1/profiles?user_id=cust-8812&loyalty_id=LOY-77&limit=5', id: '2' } }, 'request');
     log.info('user jane.doe@example.com called from +1 (415) 555-0123 with sk_live_abcdefghijklmnop and Bearer eyJhbGciOiJIUzI1NiJ9.x.y');
     log.warn({ detail: { email: 'JANE.DOE@example.com', password: 'hunter22', nested: ['+44 20 7946 0958'] } }, 'oops');
+    // What Fastify itself logs: a request object whose url is a getter on its prototype.
+    class FakeRequest {
+      get url() {
+        return '/api/v1/profiles/lookup?email=jane.doe@example.com';
+      }
+      method = 'GET';
+      id = 'r-1';
+    }
+    log.info({ req: new FakeRequest() }, 'incoming request');
     const out = lines.join('\n');
+    expect(out).toContain('"url":"/api/v1/profiles/lookup?email=[redacted]"');
     expect(out).not.toMatch(/jane\.doe@example\.com/i);
     expect(out).not.toContain('555-0123');
     expect(out).not.toContain('7946 0958');

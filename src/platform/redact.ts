@@ -31,7 +31,9 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[depth]';
   if (typeof value === 'string') return redactPii(value);
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
-  if (value && typeof value === 'object' && !(value instanceof Error)) {
+  // Only plain objects and arrays are copied: class instances (requests, replies, errors) keep their
+  // prototype so that pino's serializers (which scrub them) still see their getters.
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       out[k] = /password|secret|token|authorization|cookie|api[_-]?key/i.test(k) ? '[redacted]' : redactValue(v, depth + 1);

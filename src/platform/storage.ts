@@ -32,9 +32,14 @@ export function createLocalStorage(root: string): ObjectStorage {
       const file = resolve(tenantId, key);
       await fs.mkdir(path.dirname(file), { recursive: true });
       const tmp = `${file}.${process.pid}.${Date.now()}.part`;
-      if (Buffer.isBuffer(body)) await fs.writeFile(tmp, body);
-      else await pipeline(body, createWriteStream(tmp));
-      await fs.rename(tmp, file); // atomic: readers never see a half-written object
+      try {
+        if (Buffer.isBuffer(body)) await fs.writeFile(tmp, body);
+        else await pipeline(body, createWriteStream(tmp));
+        await fs.rename(tmp, file); // atomic: readers never see a half-written object
+      } catch (err) {
+        await fs.rm(tmp, { force: true }); // a cut-off upload leaves nothing behind
+        throw err;
+      }
       const st = await fs.stat(file);
       return { key, bytes: st.size };
     },

@@ -1,5 +1,12 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/** PostgreSQL full-text document; written by the catalog repository on every item write. */
+const tsvector = customType<{ data: string }>({
+  dataType() {
+    return 'tsvector';
+  },
+});
 
 /**
  * Catalog tables. `item_id` is the store's own id (text, exact beyond 2^53); `id` is Loupe's time-ordered
@@ -29,6 +36,12 @@ export const items = pgTable(
     mpn: text('mpn'),
     attributes: jsonb('attributes').notNull().default({}),
     isActive: boolean('is_active').notNull().default(true),
+    /** Weighted document: name (A), brand and tags (B), description (C); 'english' stemming. */
+    searchVector: tsvector('search_vector'),
+    /** lower(unaccent(name)): prefix autocomplete (text_pattern_ops) and typo fallback (trigram). */
+    nameNorm: text('name_norm').notNull().default(''),
+    /** lower(unaccent(brand)): brand facet and brand autocomplete. */
+    brandNorm: text('brand_norm'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -37,6 +50,10 @@ export const items = pgTable(
     uniqueIndex('items_tenant_item_id_key').on(t.tenantId, t.itemId),
     index('items_tenant_category_idx').on(t.tenantId, t.categoryId),
     index('items_tenant_updated_idx').on(t.tenantId, t.updatedAt),
+    index('items_tenant_name_prefix_idx').on(t.tenantId, t.nameNorm.op('text_pattern_ops')),
+    index('items_tenant_brand_prefix_idx').on(t.tenantId, t.brandNorm.op('text_pattern_ops')),
+    index('items_search_vector_idx').using('gin', t.searchVector),
+    index('items_name_trgm_idx').using('gin', t.nameNorm.op('gin_trgm_ops')),
   ],
 );
 
@@ -61,4 +78,40 @@ export const categories = pgTable(
     uniqueIndex('categories_tenant_path_key').on(t.tenantId, t.path),
     index('categories_tenant_parent_idx').on(t.tenantId, t.parentId),
   ],
+);
+
+/**
+ * Google's product taxonomy (taxonomy-with-ids.en-US.txt): a platform-wide reference table, not tenant
+ * data, so it has no tenant_id. Reloading a newer file upserts by Google's id.
+ */
+export const googleTaxonomy = pgTable(
+  'google_taxonomy',
+  {
+    id: integer('id').primaryKey(),
+    name: text('name').notNull(),
+    /** Full path as Google publishes it: 'Electronics > Audio > Audio Components > Headphones'. */
+    path: text('path').notNull(),
+    parentId: integer('parent_id'),
+    depth: integer('depth').notNull(),
+    /** lower(unaccent(path)) for trigram similarity. */
+    pathNorm: text('path_norm').notNull(),
+  },
+  (t) => [index('google_taxonomy_path_trgm_idx').using('gin', t.pathNorm.op('gin_trgm_ops'))],
+);
+
+/** Every change of a category's Google alignment: who, when, from what to what. Append-only. */
+export const categoryAlignmentAudit = pgTable(
+  'category_alignment_audit',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    categoryId: uuid('category_id').notNull(),
+    oldGoogleCategoryId: integer('old_google_category_id'),
+    newGoogleCategoryId: integer('new_google_category_id'),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id').notNull(),
+    requestId: text('request_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('category_alignment_audit_category_idx').on(t.tenantId, t.categoryId, t.createdAt)],
 );

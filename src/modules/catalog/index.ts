@@ -4,43 +4,66 @@
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import type { InteractionsRepository } from '../events/index.ts';
+import type { ItemUpsert } from './catalog.types.ts';
+import { createCategoriesRepository } from './categories.repository.ts';
+import { categoryRoutes } from './categories.routes.ts';
+import { createCategoriesService } from './categories.service.ts';
+import { createItemsRepository } from './items.repository.ts';
+import { itemRoutes } from './items.routes.ts';
+import { createItemsService } from './items.service.ts';
+import { createSearchRepository } from './search.repository.ts';
+import { searchRoutes } from './search.routes.ts';
+import { createSearchService } from './search.service.ts';
+import { createTaxonomyRepository } from './taxonomy.repository.ts';
+import { taxonomyRoutes } from './taxonomy.routes.ts';
+import { createTaxonomyService } from './taxonomy.service.ts';
 
 export interface CatalogModuleDeps {
   interactions: InteractionsRepository;
 }
 
-/** One item as bulk writers (uploads, connectors) hand it over; money in integer minor units. */
-export interface ItemUpsert {
-  itemId: string;
-  name: string;
-  description?: string | null;
-  /** Category path ('Electronics > Audio') or name; missing categories are created. */
-  category?: string | null;
-  brand?: string | null;
-  tags?: string[] | null;
-  priceMinor?: bigint | null;
-  salePriceMinor?: bigint | null;
-  currency?: string | null;
-  imageUrl?: string | null;
-  url?: string | null;
-  availability?: 'in_stock' | 'out_of_stock' | 'preorder' | 'discontinued' | null;
-  stock?: number | null;
-  gtin?: string | null;
-  mpn?: string | null;
-  attributes?: Record<string, unknown> | null;
-}
+export type { ItemUpsert } from './catalog.types.ts';
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */
   upsertItems(tenantId: string, rows: ItemUpsert[]): Promise<{ inserted: number; updated: number }>;
 }
 
-export function createCatalogModule(_platform: PlatformServices, _deps: CatalogModuleDeps): CatalogApi & { routes(app: FastifyInstance): Promise<void> } {
-  return {
-    async upsertItems() {
-      throw new Error('catalog.upsertItems is being implemented');
+export { currencyExponent, formatMoney, parseMoney } from './catalog.core.ts';
+export { parseTaxonomy } from './taxonomy.core.ts';
+export { SAMPLE_TAXONOMY_PATH } from './taxonomy.service.ts';
+
+export function createCatalogModule(platform: PlatformServices, _deps: CatalogModuleDeps) {
+  const itemsRepo = createItemsRepository(platform.db);
+  const categoriesRepo = createCategoriesRepository(platform.db);
+  const taxonomyRepo = createTaxonomyRepository(platform.db);
+  const items = createItemsService({ db: platform.db, items: itemsRepo, categories: categoriesRepo, clock: platform.clock });
+  const taxonomy = createTaxonomyService({ repo: taxonomyRepo });
+  const categories = createCategoriesService({ db: platform.db, repo: categoriesRepo, taxonomyRepo, taxonomy, clock: platform.clock });
+  const search = createSearchService({ repo: createSearchRepository(platform.db) });
+  const api: CatalogApi = {
+    /**
+     * Upserts items by (tenant, item_id) in set-based statements (10k rows per statement). Within one call
+     * the last row of a repeated item_id wins, and counts are per distinct item_id. Categories given as a
+     * path or a name are created as needed. Callers validate rows first (money in minor units, a currency
+     * code of three letters; USD is assumed when a price comes without one).
+     */
+    async upsertItems(tenantId: string, rows: ItemUpsert[]): Promise<{ inserted: number; updated: number }> {
+      const out = await items.upsert(tenantId, rows);
+      return { inserted: out.inserted, updated: out.updated };
     },
-    async routes(_app: FastifyInstance): Promise<void> {},
+  };
+  return {
+    ...api,
+    /** Loads Google's taxonomy-with-ids file from a path or an http(s) URL (CLI, admin endpoint). */
+    loadGoogleTaxonomy: (source: string) => taxonomy.loadFrom(source),
+    async routes(app: FastifyInstance): Promise<void> {
+      // Search first: its static paths (/items/search) sit beside the parametric /items/:item_id.
+      await searchRoutes(app, { search });
+      await itemRoutes(app, { items, categories: categoriesRepo });
+      await categoryRoutes(app, { categories });
+      await taxonomyRoutes(app, { taxonomy });
+    },
   };
 }
 export type CatalogModule = ReturnType<typeof createCatalogModule>;

@@ -61,7 +61,7 @@ export function createInteractionsRepository(db: Db) {
         if (!firstIndex.has(k)) firstIndex.set(k, i);
       });
       const uniq = [...firstIndex.values()].map((i) => rows[i]!);
-      const ukeys = uniq.map(dedupeKeyOf);
+      const ukeys = [...firstIndex.keys()]; // same order as uniq: keys are hashed once per row
       const ids = uniq.map(() => newId());
       const col = <T>(f: (r: NewInteraction) => T) => arrayParam(uniq.map(f));
       const inserted = await queryRows<{ dedupeKey: string; id: string }>(
@@ -105,7 +105,7 @@ export function createInteractionsRepository(db: Db) {
         if (!firstIndex.has(k)) firstIndex.set(k, i);
       });
       const uniq = [...firstIndex.values()].map((i) => rows[i]!);
-      const ukeys = uniq.map(dedupeKeyOf);
+      const ukeys = [...firstIndex.keys()]; // same order as uniq: keys are hashed once per row
       const ids = uniq.map(() => newId());
       const col = <T>(f: (r: NewInteraction) => T) => arrayParam(uniq.map(f));
       const inserted = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(

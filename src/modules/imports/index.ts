@@ -6,15 +6,39 @@ import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import type { CatalogModule } from '../catalog/index.ts';
 import type { EventsModule } from '../events/index.ts';
+import { createImportPipeline } from './imports.pipeline.ts';
+import { createImportsRepository } from './imports.repository.ts';
+import { importsRoutes } from './imports.routes.ts';
+import { createImportsService } from './imports.service.ts';
+
+export { IMPORT_JOB, SYNC_MAX_BYTES } from './imports.service.ts';
+export type { ImportKind } from './imports.columns.ts';
 
 export interface ImportsModuleDeps {
   catalog: CatalogModule;
   events: EventsModule;
 }
 
-export function createImportsModule(_platform: PlatformServices, _deps: ImportsModuleDeps) {
+export function createImportsModule(platform: PlatformServices, deps: ImportsModuleDeps) {
+  const repo = createImportsRepository(platform.db);
+  const pipeline = createImportPipeline({
+    repo,
+    catalog: deps.catalog,
+    interactions: deps.events.interactions,
+    storage: platform.storage,
+    clock: platform.clock,
+    log: platform.log,
+    maxDecompressedBytes: Math.max(platform.config.uploadLimitBytes * 64, 1024 ** 4),
+    maxConcurrentBatches: platform.databaseKind === 'postgres' ? 3 : 1,
+  });
+  const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs });
+  service.registerJobs();
   return {
-    async routes(_app: FastifyInstance): Promise<void> {},
+    /** Starts an import of a local file for a tenant (the CLI): same pipeline and records as an upload. */
+    service,
+    async routes(app: FastifyInstance): Promise<void> {
+      await importsRoutes(app, { service, repo, clock: platform.clock });
+    },
   };
 }
 export type ImportsModule = ReturnType<typeof createImportsModule>;

@@ -5,15 +5,38 @@ import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import type { CatalogModule } from '../catalog/index.ts';
 import type { InteractionsRepository } from '../events/index.ts';
+import { createRecsRepository } from './recs.repository.ts';
+import { recsRoutes } from './recs.routes.ts';
+import { createServingService } from './recs.serving.ts';
+import { createTrainingService } from './recs.training.ts';
+
+export { MODEL_TYPES, type ModelType } from './recs.core.ts';
+export { trainModel, evaluateHoldout } from './recs.train.ts';
 
 export interface RecsModuleDeps {
   catalog: CatalogModule;
   interactions: InteractionsRepository;
 }
 
-export function createRecsModule(_platform: PlatformServices, _deps: RecsModuleDeps) {
+export function createRecsModule(platform: PlatformServices, deps: RecsModuleDeps) {
+  const repo = createRecsRepository(platform.db);
+  const serving = createServingService({ repo, interactions: deps.interactions, storage: platform.storage, log: platform.log });
+  const training = createTrainingService({
+    repo,
+    interactions: deps.interactions,
+    jobs: platform.jobs,
+    storage: platform.storage,
+    clock: platform.clock,
+    onDeploymentChanged: (tenantId) => serving.invalidate(tenantId),
+  });
+  training.register();
   return {
-    async routes(_app: FastifyInstance): Promise<void> {},
+    /** Serving statistics of this process (cache hits and misses). */
+    servingStats: serving.stats,
+    async routes(app: FastifyInstance): Promise<void> {
+      await recsRoutes(app, { training, serving, repo });
+    },
   };
 }
 export type RecsModule = ReturnType<typeof createRecsModule>;
+export { EVAL_MODELS, evaluateDataset, type EvalModel } from './recs.eval.ts';

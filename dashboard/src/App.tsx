@@ -1,0 +1,71 @@
+import { lazy, Suspense } from 'react';
+import { createTheme, MantineProvider } from '@mantine/core';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
+import { ApiError } from './api/client.ts';
+import { SessionProvider, useSession } from './session.tsx';
+import { Layout } from './components/Layout.tsx';
+import { Loading } from './components/states.tsx';
+import { SignInPage } from './pages/SignIn.tsx';
+import { HomePage } from './pages/Home.tsx';
+
+// Home and sign-in are in the first load; every other page is its own chunk, fetched on first visit.
+const CatalogPage = lazy(() => import('./pages/Catalog.tsx'));
+const ImportPage = lazy(() => import('./pages/Import.tsx'));
+const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
+const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
+const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
+const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
+const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 10_000,
+      refetchOnWindowFocus: false,
+      // Never retry answers the server gave on purpose (404, 403, 400): only network trouble and 5xx.
+      retry: (count, error) => count < 2 && !(error instanceof ApiError && error.status < 500),
+    },
+  },
+});
+
+const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'md', fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' });
+
+function Protected() {
+  const { signedIn } = useSession();
+  if (!signedIn) return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  return (
+    <Layout>
+      <Suspense fallback={<Loading label="Loading page" />}>
+        <Routes>
+          <Route index element={<HomePage />} />
+          <Route path="catalog/*" element={<CatalogPage />} />
+          <Route path="import" element={<ImportPage />} />
+          <Route path="customers/*" element={<CustomersPage />} />
+          <Route path="recommendations" element={<RecommendationsPage />} />
+          <Route path="integrations" element={<IntegrationsPage />} />
+          <Route path="settings/*" element={<SettingsPage />} />
+          <Route path="admin/*" element={<AdminPage />} />
+          <Route path="*" element={<Navigate to="/" replace />} />
+        </Routes>
+      </Suspense>
+    </Layout>
+  );
+}
+
+export function App() {
+  return (
+    <MantineProvider theme={theme} defaultColorScheme="light">
+      <QueryClientProvider client={queryClient}>
+        <BrowserRouter>
+          <SessionProvider>
+            <Routes>
+              <Route path="/sign-in" element={<SignInPage />} />
+              <Route path="/*" element={<Protected />} />
+            </Routes>
+          </SessionProvider>
+        </BrowserRouter>
+      </QueryClientProvider>
+    </MantineProvider>
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * The dashboard's one door to the API. It holds the session's tokens, sends `X-Tenant-Id` for the chosen
+ * tenant, refreshes the access token once on 401 TOKEN_EXPIRED (refresh tokens rotate, so concurrent
+ * requests share one refresh), and on 403 STEP_UP_REQUIRED asks the person for their password, calls
+ * POST /api/v1/auth/step-up and retries the request with the elevated token.
+ */
+import type { ApiErrorBody, SessionResponse, TokenResponse } from './types.ts';
+
+const STORAGE_KEY = 'loupe.session';
+const TENANT_KEY = 'loupe.tenant';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown[] = [],
+    readonly requestId?: string,
+  ) {
+    super(message);
+  }
+  /** The route does not exist on this server yet (a module that has not landed). */
+  get notAvailable(): boolean {
+    return this.status === 404 && this.code === 'ROUTE_NOT_FOUND';
+  }
+}
+
+interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+type Listener = () => void;
+/** Asks the person for their password; resolves null if they cancel. */
+export type StepUpPrompt = (submit: (password: string) => Promise<void>) => Promise<boolean>;
+
+let tokens: Tokens | null = readTokens();
+let tenantId: string | null = safeStorage()?.getItem(TENANT_KEY) ?? null;
+let refreshing: Promise<boolean> | null = null;
+let stepUpPrompt: StepUpPrompt | null = null;
+const listeners = new Set<Listener>();
+
+function safeStorage(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}
+function readTokens(): Tokens | null {
+  try {
+    const raw = safeStorage()?.getItem(STORAGE_KEY);
+    return raw ? (JSON.parse(raw) as Tokens) : null;
+  } catch {
+    return null;
+  }
+}
+function saveTokens(next: Tokens | null): void {
+  tokens = next;
+  if (next) safeStorage()?.setItem(STORAGE_KEY, JSON.stringify(next));
+  else safeStorage()?.removeItem(STORAGE_KEY);
+  for (const l of listeners) l();
+}
+
+export const session = {
+  isSignedIn: (): boolean => tokens !== null,
+  tenantId: (): string | null => tenantId,
+  setTenant(id: string | null): void {
+    tenantId = id;
+    if (id) safeStorage()?.setItem(TENANT_KEY, id);
+    else safeStorage()?.removeItem(TENANT_KEY);
+  },
+  subscribe(l: Listener): () => void {
+    listeners.add(l);
+    return () => listeners.delete(l);
+  },
+  setStepUpPrompt(p: StepUpPrompt | null): void {
+    stepUpPrompt = p;
+  },
+};
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined | null>;
+  signal?: AbortSignal;
+  /** Send no credentials (sign in, register). */
+  anonymous?: boolean;
+  headers?: Record<string, string>;
+}
+
+export function withQuery(path: string, query?: RequestOptions['query']): string {
+  if (!query) return path;
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
+  const s = qs.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+async function send(method: string, path: string, opts: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json', ...(opts.headers ?? {}) };
+  if (!opts.anonymous && tokens) headers.authorization = `Bearer ${tokens.accessToken}`;
+  if (!opts.anonymous && tenantId) headers['x-tenant-id'] = tenantId;
+  let body: BodyInit | undefined;
+  if (opts.body instanceof FormData) body = opts.body;
+  else if (opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(opts.body);
+  }
+  return fetch(withQuery(path, opts.query), { method, headers, body, signal: opts.signal });
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  let parsed: Partial<ApiErrorBody> | undefined;
+  try {
+    parsed = (await res.json()) as Partial<ApiErrorBody>;
+  } catch {
+    /* not JSON */
+  }
+  const e = parsed?.error;
+  return new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `The server answered ${res.status}.`, e?.details ?? [], e?.request_id);
+}
+
+async function refreshTokens(): Promise<boolean> {
+  if (!tokens) return false;
+  if (!refreshing) {
+    const refreshToken = tokens.refreshToken;
+    refreshing = (async () => {
+      try {
+        const res = await send('POST', '/api/v1/auth/refresh', { body: { refresh_token: refreshToken }, anonymous: true });
+        if (!res.ok) {
+          saveTokens(null);
+          return false;
+        }
+        const out = (await res.json()) as TokenResponse;
+        saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        refreshing = null;
+      }
+    })();
+  }
+  return refreshing;
+}
+
+async function stepUp(): Promise<boolean> {
+  if (!stepUpPrompt) return false;
+  return stepUpPrompt(async (password) => {
+    const res = await send('POST', '/api/v1/auth/step-up', { body: { password } });
+    if (!res.ok) throw await toError(res);
+    const out = (await res.json()) as { access_token: string };
+    if (tokens) saveTokens({ ...tokens, accessToken: out.access_token });
+  });
+}
+
+/** Sends a request and returns the raw response after the session's refresh and step-up handling. */
+export async function requestRaw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+  let res = await send(method, path, opts);
+  if (res.status === 401 && !opts.anonymous) {
+    const err = await toError(res.clone());
+    if (err.code === 'TOKEN_EXPIRED' && (await refreshTokens())) res = await send(method, path, opts);
+    else if (err.code !== 'TOKEN_EXPIRED' || !tokens) saveTokens(null);
+  }
+  if (res.status === 403) {
+    const err = await toError(res.clone());
+    if (err.code === 'STEP_UP_REQUIRED' && (await stepUp())) res = await send(method, path, opts);
+  }
+  return res;
+}
+
+/** JSON request; throws ApiError with the server's stable code on any non-2xx answer. */
+export async function api<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const res = await requestRaw(method, path, opts);
+  if (!res.ok) throw await toError(res);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export const get = <T>(path: string, query?: RequestOptions['query'], signal?: AbortSignal): Promise<T> => api<T>('GET', path, { query, signal });
+export const post = <T>(path: string, body?: unknown): Promise<T> => api<T>('POST', path, { body });
+
+export async function signIn(email: string, password: string): Promise<TokenResponse> {
+  const out = await api<TokenResponse>('POST', '/api/v1/auth/login', { body: { email, password }, anonymous: true });
+  saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
+  if (out.user.tenant_id && !tenantId) session.setTenant(out.user.tenant_id);
+  return out;
+}
+
+export async function signOut(): Promise<void> {
+  const refreshToken = tokens?.refreshToken;
+  try {
+    if (tokens) await send('POST', '/api/v1/auth/logout', { body: { refresh_token: refreshToken } });
+  } finally {
+    session.setTenant(null);
+    saveTokens(null);
+  }
+}
+
+export const fetchSession = (): Promise<SessionResponse> => get<SessionResponse>('/api/v1/auth/session');

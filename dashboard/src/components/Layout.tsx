@@ -1,0 +1,76 @@
+import type { ReactNode } from 'react';
+import { AppShell, Burger, Button, Group, NavLink, Select, Text, Title } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { Link, useLocation, useNavigate } from 'react-router';
+import { useSession } from '../session.tsx';
+
+const NAV = [
+  { to: '/', label: 'Home' },
+  { to: '/catalog', label: 'Catalog' },
+  { to: '/import', label: 'Import' },
+  { to: '/customers', label: 'Customers' },
+  { to: '/recommendations', label: 'Recommendations' },
+  { to: '/integrations', label: 'Integrations' },
+  { to: '/settings', label: 'Settings' },
+];
+
+export function Layout({ children }: { children: ReactNode }) {
+  const [opened, { toggle, close }] = useDisclosure();
+  const { data, tenantId, setTenant, signOut } = useSession();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const items = data?.user.is_platform_admin ? [...NAV, { to: '/admin', label: 'Platform admin' }] : NAV;
+  const active = (to: string) => (to === '/' ? location.pathname === '/' : location.pathname.startsWith(to));
+
+  return (
+    <AppShell header={{ height: 60 }} navbar={{ width: 230, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={opened ? 'Close navigation' : 'Open navigation'} />
+            <Title order={1} size="h3">
+              Loupe
+            </Title>
+          </Group>
+          <Group gap="sm" wrap="nowrap">
+            {data && data.tenants.length > 0 && (
+              <Select
+                aria-label="Tenant"
+                data-testid="tenant-switcher"
+                size="xs"
+                w={{ base: 140, sm: 220 }}
+                data={data.tenants.map((t) => ({ value: t.id, label: `${t.name} (${t.role})` }))}
+                value={tenantId}
+                allowDeselect={false}
+                onChange={(v) => v && setTenant(v)}
+                comboboxProps={{ withinPortal: true }}
+              />
+            )}
+            <Text size="sm" visibleFrom="md" c="dimmed">
+              {data?.user.email}
+            </Text>
+            <Button
+              size="xs"
+              variant="default"
+              onClick={async () => {
+                await signOut();
+                navigate('/sign-in');
+              }}
+            >
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" aria-label="Main navigation">
+        {items.map((item) => (
+          <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={active(item.to)} onClick={close} aria-current={active(item.to) ? 'page' : undefined} />
+        ))}
+      </AppShell.Navbar>
+      <AppShell.Main id="main">{children}</AppShell.Main>
+    </AppShell>
+  );
+}

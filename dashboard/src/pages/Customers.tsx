@@ -1,0 +1,246 @@
+import { useState } from 'react';
+import { Alert, Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Tabs, Text, TextInput, Timeline, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, Route, Routes, useLocation, useNavigate, useParams as useRouteParams } from 'react-router';
+import { api, get } from '../api/client.ts';
+import { DataTable } from '../components/DataTable.tsx';
+import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { fmtDate, fmtMoney, fmtNumber, str } from '../lib/format.ts';
+import { useParams } from '../lib/params.ts';
+import type { MergeHistory, Profile, ProfileDetail, ProfileList, ProfileQuery, ReviewList } from '../api/types.ts';
+import { useSession } from '../session.tsx';
+
+/** Which query parameter a typed search goes to: an e-mail, a phone number, or any identifier. */
+function searchQuery(q: string): Pick<ProfileQuery, 'email' | 'phone' | 'identifier'> {
+  if (!q) return {};
+  if (/^\S+@\S+$/.test(q)) return { email: q };
+  if (/^\+?[\d\s().-]{6,}$/.test(q)) return { phone: q };
+  return { identifier: q };
+}
+const name = (p: Profile): string => str(p.traits.name ?? p.identifiers.email ?? p.identifiers.user_id ?? p.id);
+
+export default function CustomersPage() {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const tab = location.pathname.startsWith('/customers/review') ? 'review' : 'profiles';
+  return (
+    <Stack>
+      <Title order={2}>Customers</Title>
+      <Tabs value={tab} onChange={(v) => navigate(v === 'review' ? '/customers/review' : '/customers')}>
+        <Tabs.List>
+          <Tabs.Tab value="profiles">Profiles</Tabs.Tab>
+          <Tabs.Tab value="review">Review queue</Tabs.Tab>
+        </Tabs.List>
+      </Tabs>
+      <Routes>
+        <Route index element={<Profiles />} />
+        <Route path="review" element={<ReviewQueue />} />
+        <Route path=":id" element={<Profile />} />
+      </Routes>
+    </Stack>
+  );
+}
+
+function Profiles() {
+  const { tenantId } = useSession();
+  const navigate = useNavigate();
+  const [f, setF] = useParams(['q'] as const);
+  const [typed, setTyped] = useState(f.q);
+  const list = useQuery({ queryKey: ['profiles', tenantId, f.q], queryFn: ({ signal }) => get<ProfileList>('/api/v1/profiles', { ...searchQuery(f.q), limit: 50 }, signal) });
+  const rows = list.data?.data ?? [];
+  return (
+    <Stack>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setF({ q: typed.trim() });
+        }}
+      >
+        <Group align="flex-end">
+          <TextInput label="Find a customer" description="By e-mail, phone, user id, loyalty id or any identifier" value={typed} onChange={(e) => setTyped(e.currentTarget.value)} w={{ base: '100%', sm: 380 }} />
+          <Button type="submit">Search</Button>
+        </Group>
+      </form>
+      {list.isLoading ? (
+        <Loading label="Loading profiles" />
+      ) : list.error ? (
+        <ErrorState error={list.error} feature="Customer profiles" />
+      ) : rows.length === 0 ? (
+        <EmptyState title={f.q ? 'No customer matches' : 'No customers yet'}>{f.q ? 'Check the spelling, or search by another identifier.' : 'Profiles appear as events and orders arrive.'}</EmptyState>
+      ) : (
+        <DataTable
+          testId="profiles-table"
+          rows={rows}
+          rowKey={(r) => r.id}
+          onRowClick={(r) => navigate(`/customers/${encodeURIComponent(r.id)}`)}
+          columns={[
+            { key: 'id', label: 'Profile', render: (r) => <Anchor component={Link} to={`/customers/${encodeURIComponent(r.id)}`} onClick={(e) => e.stopPropagation()}>{name(r)}</Anchor> },
+            { key: 'identifiers', label: 'Identifiers', render: (r) => r.identifier_list.slice(0, 3).map((i) => `${i.type}: ${i.value}`).join(', ') || '—' },
+            { key: 'total_orders', label: 'Orders', render: (r) => fmtNumber(r.total_orders) },
+            { key: 'lifetime_value', label: 'Lifetime value', render: (r) => fmtMoney(r.lifetime_value, r.currency ?? 'USD') },
+            { key: 'profile_strength', label: 'Strength' },
+            { key: 'last_seen_at', label: 'Last seen', render: (r) => fmtDate(r.last_seen_at) },
+          ]}
+        />
+      )}
+    </Stack>
+  );
+}
+
+function Profile() {
+  const { id = '' } = useRouteParams();
+  const { tenantId } = useSession();
+  const qc = useQueryClient();
+  const profile = useQuery({ queryKey: ['profile', tenantId, id], queryFn: ({ signal }) => get<ProfileDetail>(`/api/v1/profiles/${encodeURIComponent(id)}`, { events: 50 }, signal) });
+  const history = useQuery({ queryKey: ['merge-history', tenantId, id], queryFn: ({ signal }) => get<MergeHistory>(`/api/v1/profiles/${encodeURIComponent(id)}/merge-history`, undefined, signal), enabled: profile.isSuccess });
+  const unmerge = useMutation({
+    mutationFn: (mergeId: string) => api('POST', `/api/v1/profiles/${encodeURIComponent(id)}/unmerge`, { body: { merge_id: mergeId } }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['merge-history'] }).then(() => qc.invalidateQueries({ queryKey: ['profile'] })),
+  });
+  if (profile.isLoading) return <Loading label="Loading profile" />;
+  if (profile.error) return <ErrorState error={profile.error} feature="Customer profiles" />;
+  const p = profile.data!;
+  const events = p.recent_events;
+  const merges = history.data?.merges ?? [];
+  const undone = new Set(merges.map((m) => m.reverts_merge_id).filter(Boolean));
+  return (
+    <Stack>
+      <Anchor component={Link} to="/customers">
+        ← All customers
+      </Anchor>
+      <Title order={3}>{name(p)}</Title>
+      {p.redirected && <Alert color="blue">Profile {id} was merged into this one.</Alert>}
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <Card withBorder>
+          <Title order={4} size="h5" mb="xs">
+            Identifiers
+          </Title>
+          <Stack gap={4} data-testid="identifiers">
+            {p.identifier_list.map((i, n) => (
+              <Text component="div" size="sm" key={n} title={`confidence ${i.confidence}, last seen ${fmtDate(i.last_seen_at)}`}>
+                <Badge variant="light" mr="xs">
+                  {i.type}
+                </Badge>
+                {i.value}
+              </Text>
+            ))}
+          </Stack>
+        </Card>
+        <Card withBorder>
+          <Title order={4} size="h5" mb="xs">
+            Aggregates
+          </Title>
+          <SimpleGrid cols={2}>
+            <Text size="sm">Orders: {fmtNumber(p.total_orders)}</Text>
+            <Text size="sm">Lifetime value: {fmtMoney(p.lifetime_value, p.currency ?? 'USD')}</Text>
+            <Text size="sm">Average order: {p.average_order_value === null ? '—' : fmtMoney(p.average_order_value, p.currency ?? 'USD')}</Text>
+            <Text size="sm">Strength: {fmtNumber(p.profile_strength)} / 100</Text>
+            <Text size="sm">Events: {fmtNumber(p.event_count)}</Text>
+            <Text size="sm">First seen: {fmtDate(p.first_seen_at)}</Text>
+            <Text size="sm">Last seen: {fmtDate(p.last_seen_at)}</Text>
+            <Text size="sm">Channels: {p.channels.join(', ') || '—'}</Text>
+          </SimpleGrid>
+        </Card>
+        <Card withBorder>
+          <Title order={4} size="h5" mb="xs">
+            Timeline
+          </Title>
+          {events.length === 0 ? (
+            <Text size="sm" c="dimmed">No events yet.</Text>
+          ) : (
+            <Timeline bulletSize={12} lineWidth={2}>
+              {events.slice(0, 20).map((e, n) => (
+                <Timeline.Item key={e.id ?? n} title={e.type}>
+                  <Text size="xs" c="dimmed">
+                    {fmtDate(e.occurred_at)} · {e.source}
+                    {e.item_id ? ` · item ${e.item_id}` : ''}
+                    {e.order_id ? ` · order ${e.order_id}` : ''}
+                  </Text>
+                </Timeline.Item>
+              ))}
+            </Timeline>
+          )}
+        </Card>
+        <Card withBorder>
+          <Title order={4} size="h5" mb="xs">
+            Merge history
+          </Title>
+          {history.isLoading ? (
+            <Loading />
+          ) : history.error ? (
+            <ErrorState error={history.error} feature="Merge history" />
+          ) : merges.length === 0 ? (
+            <Text size="sm" c="dimmed">This profile was never merged.</Text>
+          ) : (
+            <Stack gap="xs">
+              {merges.map((m, n) => (
+                <Group key={n} justify="space-between" wrap="nowrap">
+                  <Text size="sm">
+                    {fmtDate(m.created_at)}: {m.kind === 'merge' ? 'merged' : 'split'} <span className="mono">{m.merged_profile_id.slice(-8)}</span> via {m.identifier_type ?? m.rule} ({m.events_moved} events, by {m.actor})
+                  </Text>
+                  {m.kind === 'merge' && !undone.has(m.id) && (
+                    <Button size="xs" variant="light" color="orange" loading={unmerge.isPending} onClick={() => confirm('Split this merge and move its events back?') && unmerge.mutate(m.id)}>
+                      Unmerge
+                    </Button>
+                  )}
+                </Group>
+              ))}
+            </Stack>
+          )}
+          {unmerge.error && <ErrorState error={unmerge.error} />}
+        </Card>
+      </SimpleGrid>
+      <Card withBorder>
+        <Title order={4} size="h5">
+          Predictions
+        </Title>
+        <Text size="sm" c="dimmed">
+          Churn risk, lifetime value and next purchase are not set up yet on this server.
+        </Text>
+      </Card>
+    </Stack>
+  );
+}
+
+function ReviewQueue() {
+  const { tenantId } = useSession();
+  const qc = useQueryClient();
+  const list = useQuery({ queryKey: ['review', tenantId], queryFn: ({ signal }) => get<ReviewList>('/api/v1/profiles/review-queue', { status: 'pending', limit: 100 }, signal) });
+  const decide = useMutation({
+    mutationFn: (v: { id: string; decision: 'approve' | 'reject' }) => api('POST', `/api/v1/profiles/review-queue/${encodeURIComponent(v.id)}/${v.decision}`),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['review'] }),
+  });
+  if (list.isLoading) return <Loading label="Loading the review queue" />;
+  if (list.error) return <ErrorState error={list.error} feature="The review queue" />;
+  const rows = list.data!.data;
+  if (rows.length === 0) return <EmptyState title="Nothing to review">Merges the rules refused to make on their own (more than 3 profiles, conflicting user ids) wait here.</EmptyState>;
+  return (
+    <Stack>
+      {decide.error && (
+        <Alert color="red" role="alert">
+          {decide.error.message}
+        </Alert>
+      )}
+      <DataTable
+        rows={rows}
+        rowKey={(r) => r.id}
+        columns={[
+          { key: 'reason', label: 'Reason', render: (r) => r.reason.replaceAll('_', ' ') },
+          { key: 'profile_ids', label: 'Profiles', render: (r) => r.profile_ids.map((pid) => <Anchor key={pid} component={Link} to={`/customers/${encodeURIComponent(pid)}`} mr="xs" className="mono">{pid.slice(-8)}</Anchor>) },
+          { key: 'occurrences', label: 'Seen' },
+          { key: 'created_at', label: 'Opened', render: (r) => fmtDate(r.created_at) },
+          {
+            key: 'actions',
+            label: 'Decision',
+            render: (r) => (
+              <Group gap="xs" wrap="nowrap">
+                <Button size="xs" onClick={() => decide.mutate({ id: r.id, decision: 'approve' })}>Merge</Button>
+                <Button size="xs" variant="default" onClick={() => decide.mutate({ id: r.id, decision: 'reject' })}>Keep apart</Button>
+              </Group>
+            ),
+          },
+        ]}
+      />
+    </Stack>
+  );
+}

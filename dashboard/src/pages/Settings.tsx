@@ -1,0 +1,405 @@
+import { useState } from 'react';
+import { Alert, Badge, Button, Checkbox, Code, CopyButton, Group, Modal, PasswordInput, Select, SimpleGrid, Stack, Switch, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useLocation, useNavigate } from 'react-router';
+import { api, ApiError, get } from '../api/client.ts';
+import { ROLE_NAMES, SCOPES, type ApiKey, type AuditEntry, type CreatedApiKey, type Member, type Page, type Tenant } from '../api/types.ts';
+import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { fmtDate, str } from '../lib/format.ts';
+import { useParams } from '../lib/params.ts';
+import { useSession } from '../session.tsx';
+
+const TABS = [
+  { value: 'api-keys', label: 'API keys' },
+  { value: 'members', label: 'Members and roles' },
+  { value: 'rate-limits', label: 'Rate limits' },
+  { value: 'audit', label: 'Audit log' },
+];
+
+export default function SettingsPage() {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const tab = TABS.find((t) => location.pathname.endsWith(`/${t.value}`))?.value ?? 'api-keys';
+  return (
+    <Stack>
+      <Title order={2}>Settings</Title>
+      <Tabs value={tab} onChange={(v) => v && navigate(`/settings/${v}`)} keepMounted={false}>
+        <Tabs.List>
+          {TABS.map((t) => (
+            <Tabs.Tab key={t.value} value={t.value}>
+              {t.label}
+            </Tabs.Tab>
+          ))}
+        </Tabs.List>
+        <Tabs.Panel value="api-keys" pt="md">
+          <ApiKeys />
+        </Tabs.Panel>
+        <Tabs.Panel value="members" pt="md">
+          <Members />
+        </Tabs.Panel>
+        <Tabs.Panel value="rate-limits" pt="md">
+          <RateLimits />
+        </Tabs.Panel>
+        <Tabs.Panel value="audit" pt="md">
+          <AuditLog />
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.details.length ? `${e.message} ${e.details.map((d) => str(d)).join('; ')}` : e.message;
+  return 'Something went wrong.';
+}
+
+function ApiKeys() {
+  const { tenantId } = useSession();
+  const qc = useQueryClient();
+  const [f, setF] = useParams(['revoked'] as const);
+  const includeRevoked = f.revoked === '1';
+  const keys = useQuery({
+    queryKey: ['api-keys', tenantId, includeRevoked],
+    queryFn: ({ signal }) => get<{ data: ApiKey[] }>('/api/v1/api-keys', { include_revoked: includeRevoked ? 'true' : 'false' }, signal),
+  });
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<string[]>(['recommendations:read', 'interactions:write']);
+  const [created, setCreated] = useState<CreatedApiKey | null>(null);
+  const create = useMutation({
+    mutationFn: () => api<CreatedApiKey>('POST', '/api/v1/api-keys', { body: { name, scopes } }),
+    onSuccess: (k) => {
+      setCreated(k);
+      setName('');
+      void qc.invalidateQueries({ queryKey: ['api-keys'] });
+    },
+  });
+  const revoke = useMutation({
+    mutationFn: (id: string) => api<void>('DELETE', `/api/v1/api-keys/${id}`),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['api-keys'] }),
+  });
+
+  return (
+    <Stack>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <Stack gap="sm" maw={640}>
+          <Title order={3} size="h4">
+            Create an API key
+          </Title>
+          <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} required maxLength={100} placeholder="Storefront" />
+          <Checkbox.Group label="Scopes" value={scopes} onChange={setScopes} description="What the key may do. `admin` grants every tenant permission but key and member management.">
+            <SimpleGrid cols={{ base: 1, xs: 2, md: 3 }} mt="xs">
+              {SCOPES.map((s) => (
+                <Checkbox key={s} value={s} label={s} />
+              ))}
+            </SimpleGrid>
+          </Checkbox.Group>
+          {create.error && (
+            <Alert color="red" role="alert">
+              {errorText(create.error)}
+            </Alert>
+          )}
+          <Group>
+            <Button type="submit" loading={create.isPending} disabled={!name || scopes.length === 0}>
+              Create key
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+      <Modal opened={created !== null} onClose={() => setCreated(null)} title="Your new API key" centered size="lg">
+        {created && (
+          <Stack>
+            <Alert color="yellow" title="Copy it now">
+              This secret is shown only once. Store it somewhere safe: Loupe keeps only a hash.
+            </Alert>
+            <Code block data-testid="new-api-key" className="mono">
+              {created.api_key}
+            </Code>
+            <Text size="sm">Scopes: {created.scopes.join(', ')}</Text>
+            <Group justify="flex-end">
+              <CopyButton value={created.api_key}>{({ copied, copy }) => <Button onClick={copy} variant="light">{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
+              <Button onClick={() => setCreated(null)}>I have stored it</Button>
+            </Group>
+          </Stack>
+        )}
+      </Modal>
+      <Group justify="space-between">
+        <Title order={3} size="h4">
+          Keys
+        </Title>
+        <Switch label="Show revoked keys" checked={includeRevoked} onChange={(e) => setF({ revoked: e.currentTarget.checked ? '1' : null })} />
+      </Group>
+      {keys.isLoading ? (
+        <Loading />
+      ) : keys.error ? (
+        <ErrorState error={keys.error} />
+      ) : keys.data!.data.length === 0 ? (
+        <EmptyState title="No API keys yet">Create one above to send events and ask for recommendations from your store.</EmptyState>
+      ) : (
+        <div className="table-scroll">
+          <Table striped data-testid="api-keys-table">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Name</Table.Th>
+                <Table.Th>Prefix</Table.Th>
+                <Table.Th>Scopes</Table.Th>
+                <Table.Th>Created</Table.Th>
+                <Table.Th>Last used</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th>
+                  <span className="visually-hidden">Actions</span>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {keys.data!.data.map((k) => (
+                <Table.Tr key={k.id}>
+                  <Table.Td>{k.name}</Table.Td>
+                  <Table.Td className="mono">{k.key_prefix}…</Table.Td>
+                  <Table.Td>{k.scopes.join(', ')}</Table.Td>
+                  <Table.Td>{fmtDate(k.created_at)}</Table.Td>
+                  <Table.Td>{fmtDate(k.last_used_at)}</Table.Td>
+                  <Table.Td>{k.revoked_at ? <Badge color="gray">revoked</Badge> : <Badge color="green">active</Badge>}</Table.Td>
+                  <Table.Td>
+                    {!k.revoked_at && (
+                      <Button
+                        size="xs"
+                        color="red"
+                        variant="light"
+                        aria-label={`Revoke ${k.name}`}
+                        loading={revoke.isPending && revoke.variables === k.id}
+                        onClick={() => {
+                          if (confirm(`Revoke the key "${k.name}"? Requests using it stop working at once.`)) revoke.mutate(k.id);
+                        }}
+                      >
+                        Revoke
+                      </Button>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </div>
+      )}
+      {revoke.error && (
+        <Alert color="red" role="alert">
+          {errorText(revoke.error)}
+        </Alert>
+      )}
+    </Stack>
+  );
+}
+
+function Members() {
+  const { tenantId, data } = useSession();
+  const qc = useQueryClient();
+  const members = useQuery({ queryKey: ['members', tenantId], queryFn: ({ signal }) => get<{ data: Member[] }>('/api/v1/members', undefined, signal) });
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<string>('viewer');
+  const [password, setPassword] = useState('');
+  const invalidate = () => void qc.invalidateQueries({ queryKey: ['members'] });
+  const add = useMutation({
+    mutationFn: () => api('POST', '/api/v1/members', { body: { email, role, ...(password ? { password } : {}) } }),
+    onSuccess: () => {
+      setEmail('');
+      setPassword('');
+      invalidate();
+    },
+  });
+  const change = useMutation({ mutationFn: (v: { id: string; role: string }) => api('PATCH', `/api/v1/members/${v.id}`, { body: { role: v.role } }), onSuccess: invalidate });
+  const remove = useMutation({ mutationFn: (id: string) => api('DELETE', `/api/v1/members/${id}`), onSuccess: invalidate });
+  const roles = ROLE_NAMES.map((r) => ({ value: r, label: r }));
+
+  return (
+    <Stack>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          add.mutate();
+        }}
+      >
+        <Stack gap="sm" maw={640}>
+          <Title order={3} size="h4">
+            Add a member
+          </Title>
+          <SimpleGrid cols={{ base: 1, sm: 3 }}>
+            <TextInput label="E-mail" type="email" value={email} onChange={(e) => setEmail(e.currentTarget.value)} required />
+            <Select label="Role" data={roles} value={role} onChange={(v) => v && setRole(v)} allowDeselect={false} />
+            <PasswordInput label="Password (new users only)" value={password} onChange={(e) => setPassword(e.currentTarget.value)} autoComplete="new-password" />
+          </SimpleGrid>
+          {(add.error || change.error || remove.error) && (
+            <Alert color="red" role="alert">
+              {errorText(add.error ?? change.error ?? remove.error)}
+            </Alert>
+          )}
+          <Group>
+            <Button type="submit" loading={add.isPending}>
+              Add member
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+      {members.isLoading ? (
+        <Loading />
+      ) : members.error ? (
+        <ErrorState error={members.error} />
+      ) : (
+        <div className="table-scroll">
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>E-mail</Table.Th>
+                <Table.Th>Role</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th>Last sign-in</Table.Th>
+                <Table.Th>
+                  <span className="visually-hidden">Actions</span>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {members.data!.data.map((m) => (
+                <Table.Tr key={m.user_id}>
+                  <Table.Td>{m.email}</Table.Td>
+                  <Table.Td>
+                    <Select
+                      aria-label={`Role of ${m.email}`}
+                      size="xs"
+                      w={120}
+                      data={roles}
+                      value={m.role}
+                      allowDeselect={false}
+                      disabled={m.user_id === data?.user.id}
+                      onChange={(v) => v && v !== m.role && change.mutate({ id: m.user_id, role: v })}
+                    />
+                  </Table.Td>
+                  <Table.Td>{m.status}</Table.Td>
+                  <Table.Td>{fmtDate(m.last_login_at)}</Table.Td>
+                  <Table.Td>
+                    {m.user_id !== data?.user.id && (
+                      <Button size="xs" color="red" variant="light" aria-label={`Remove ${m.email}`} onClick={() => confirm(`Remove ${m.email} from this tenant?`) && remove.mutate(m.user_id)}>
+                        Remove
+                      </Button>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </div>
+      )}
+    </Stack>
+  );
+}
+
+function RateLimits() {
+  const { tenantId } = useSession();
+  const tenant = useQuery({ queryKey: ['tenant', tenantId], queryFn: ({ signal }) => get<Tenant>('/api/v1/tenant', undefined, signal) });
+  if (tenant.isLoading) return <Loading />;
+  if (tenant.error) return <ErrorState error={tenant.error} />;
+  const rl = tenant.data!.settings.rate_limit as { requests_per_minute?: number; burst?: number } | undefined;
+  return (
+    <Stack gap="xs">
+      <Text>
+        {rl?.requests_per_minute
+          ? `This tenant may make ${rl.requests_per_minute} requests per minute${rl.burst ? `, with bursts of ${rl.burst}` : ''}.`
+          : 'This tenant uses the server’s default rate limit.'}
+      </Text>
+      <Text size="sm" c="dimmed">
+        A platform administrator changes it under Platform admin → Tenants. Requests over the limit are answered 429 with a Retry-After header.
+      </Text>
+    </Stack>
+  );
+}
+
+const AUDIT_FILTERS = ['action', 'resource_type', 'outcome', 'actor_id', 'from', 'to'] as const;
+
+function AuditLog() {
+  const { tenantId } = useSession();
+  const [f, setF] = useParams(AUDIT_FILTERS);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const query = {
+    action: f.action,
+    resource_type: f.resource_type,
+    outcome: f.outcome,
+    actor_id: f.actor_id,
+    from: f.from ? new Date(f.from).toISOString() : undefined,
+    to: f.to ? new Date(f.to).toISOString() : undefined,
+    limit: 50,
+    cursor,
+  };
+  const logs = useQuery({ queryKey: ['audit', tenantId, query], queryFn: ({ signal }) => get<Page<AuditEntry>>('/api/v1/audit/logs', query, signal) });
+  const set = (patch: Partial<Record<(typeof AUDIT_FILTERS)[number], string | null>>) => {
+    setCursors([]);
+    setF(patch);
+  };
+  return (
+    <Stack>
+      <SimpleGrid cols={{ base: 1, xs: 2, md: 6 }}>
+        <TextInput label="Action" placeholder="api_key.create" value={f.action} onChange={(e) => set({ action: e.currentTarget.value })} />
+        <TextInput label="Resource type" placeholder="api_key" value={f.resource_type} onChange={(e) => set({ resource_type: e.currentTarget.value })} />
+        <Select label="Outcome" data={[{ value: 'success', label: 'success' }, { value: 'failure', label: 'failure' }]} value={f.outcome || null} onChange={(v) => set({ outcome: v })} clearable placeholder="any" />
+        <TextInput label="Actor id" value={f.actor_id} onChange={(e) => set({ actor_id: e.currentTarget.value })} />
+        <TextInput label="From" type="datetime-local" value={f.from} onChange={(e) => set({ from: e.currentTarget.value })} />
+        <TextInput label="To" type="datetime-local" value={f.to} onChange={(e) => set({ to: e.currentTarget.value })} />
+      </SimpleGrid>
+      {logs.isLoading ? (
+        <Loading />
+      ) : logs.error ? (
+        <ErrorState error={logs.error} />
+      ) : logs.data!.data.length === 0 ? (
+        <EmptyState title="No audit entries match">Sensitive actions (keys, members, imports, deployments) are recorded here.</EmptyState>
+      ) : (
+        <div className="table-scroll">
+          <Table striped data-testid="audit-table">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>When</Table.Th>
+                <Table.Th>Action</Table.Th>
+                <Table.Th>Resource</Table.Th>
+                <Table.Th>Actor</Table.Th>
+                <Table.Th>Outcome</Table.Th>
+                <Table.Th>IP</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {logs.data!.data.map((e) => (
+                <Table.Tr key={e.id}>
+                  <Table.Td>{fmtDate(e.created_at)}</Table.Td>
+                  <Table.Td>{e.action}</Table.Td>
+                  <Table.Td className="mono">
+                    {e.resource_type ?? '—'} {e.resource_id ?? ''}
+                  </Table.Td>
+                  <Table.Td className="mono">
+                    {e.actor_type} {e.actor_id ?? ''}
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge color={e.outcome === 'success' ? 'green' : 'red'} variant="light">
+                      {e.outcome}
+                    </Badge>{' '}
+                    {e.status_code ?? ''}
+                  </Table.Td>
+                  <Table.Td>{e.ip ?? '—'}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </div>
+      )}
+      <Group>
+        <Button variant="default" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
+          Newer
+        </Button>
+        <Button variant="default" disabled={!logs.data?.next_cursor} onClick={() => logs.data?.next_cursor && setCursors((c) => [...c, logs.data!.next_cursor!])}>
+          Older
+        </Button>
+      </Group>
+    </Stack>
+  );
+}

@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorResponses, tenantContext, validation } from '../../platform/index.ts';
+import { PRICE_BANDS, decodeCursor, encodeCursor } from './catalog.core.ts';
+import * as s from './catalog.schemas.ts';
+import { toFilters } from './items.routes.ts';
+import type { SearchService } from './search.service.ts';
+
+const searchQuery = z
+  .object({
+    q: z.string().trim().min(1, 'q must not be empty').max(200),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(100).optional(),
+    ...s.itemFilterQuery,
+  })
+  .strict();
+const searchResponse = z.object({
+  query: z.string(),
+  mode: z.enum(['fulltext', 'fuzzy']).describe('fuzzy: full text found too little, typo-tolerant name matching answered'),
+  total: z.number(),
+  data: z.array(s.itemResponse.extend({ score: z.number() })),
+  facets: z.object({
+    categories: z.array(z.object({ id: z.string(), path: z.string(), count: z.number() })),
+    brands: z.array(z.object({ value: z.string(), count: z.number() })),
+    price_bands: z.array(z.object({ key: z.string(), from: z.number(), to: z.number().nullable(), count: z.number() })),
+  }),
+  next_cursor: z.string().nullable(),
+});
+const autocompleteQuery = z.object({ q: z.string().max(100), limit: z.coerce.number().int().min(1).max(20).default(8) }).strict();
+const autocompleteResponse = z.object({
+  query: z.string(),
+  suggestions: z.array(z.object({ type: z.enum(['item', 'brand']), text: z.string(), item_id: z.string().nullable() })),
+});
+const isOffset = (v: unknown): v is { o: number } => typeof v === 'object' && v !== null && Number.isInteger((v as { o: unknown }).o) && (v as { o: number }).o >= 0 && (v as { o: number }).o <= 10_000;
+
+/** Search (seed 001) under the key-scoped items namespace and the seed 004 tenant path. */
+export async function searchRoutes(app: FastifyInstance, deps: { search: SearchService }): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const read = { auth: { kind: 'tenant', permission: 'catalog:read' } } as const;
+  const params = z.object({ tenantId: z.string().max(100).optional() });
+
+  for (const base of ['/api/v1/items', '/api/v1/tenants/:tenantId/inventory']) {
+    r.get(
+      `${base}/search`,
+      {
+        schema: { tags: ['catalog'], summary: 'Full-text item search with typo tolerance, facets and filters', params, querystring: searchQuery, response: { 200: searchResponse, ...errorResponses } },
+        config: read,
+      },
+      async (request) => {
+        const q = request.query;
+        const cur = q.cursor === undefined ? { o: 0 } : decodeCursor(q.cursor, isOffset);
+        if (!cur) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
+        const out = await deps.search.search(tenantContext(request), q.q, toFilters(q), { offset: cur.o, limit: q.limit });
+        const next = cur.o + out.rows.length;
+        const counts = new Map(out.facets.priceBands.map((b) => [b.key, b.count]));
+        return {
+          query: q.q,
+          mode: out.mode,
+          total: out.total,
+          data: out.rows.map((row) => ({ ...s.toItem(row), score: row.score })),
+          facets: {
+            categories: out.facets.categories,
+            brands: out.facets.brands,
+            price_bands: PRICE_BANDS.filter((b) => counts.has(b.key)).map((b) => ({ key: b.key, from: b.from, to: b.to, count: counts.get(b.key)! })),
+          },
+          next_cursor: next < out.total && next <= 10_000 ? encodeCursor({ o: next }) : null,
+        };
+      },
+    );
+    r.get(
+      `${base}/autocomplete`,
+      {
+        schema: { tags: ['catalog'], summary: 'Prefix autocomplete over item names and brands', params, querystring: autocompleteQuery, response: { 200: autocompleteResponse, ...errorResponses } },
+        config: read,
+      },
+      async (request) => {
+        const out = await deps.search.autocomplete(tenantContext(request), request.query.q, request.query.limit);
+        return {
+          query: request.query.q,
+          suggestions: [
+            ...out.brands.map((b) => ({ type: 'brand' as const, text: b, item_id: null })),
+            ...out.names.map((n) => ({ type: 'item' as const, text: n.name, item_id: n.itemId })),
+          ],
+        };
+      },
+    );
+  }
+}

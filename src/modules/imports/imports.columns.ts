@@ -1,0 +1,173 @@
+/**
+ * Pure column planning for imports: which source column (or constant) feeds which Loupe field, header
+ * aliases, and CSV delimiter sniffing.
+ */
+export type ImportKind = 'items' | 'interactions';
+
+export const ITEM_FIELDS = [
+  'item_id', 'name', 'description', 'category', 'brand', 'tags', 'price', 'sale_price', 'currency', 'image_url', 'url', 'availability', 'stock', 'gtin', 'mpn',
+] as const;
+export const INTERACTION_FIELDS = [
+  'user_id', 'anonymous_id', 'item_id', 'type', 'timestamp', 'value', 'quantity', 'price', 'currency', 'order_id', 'session_id', 'event_id', 'recommendation_id',
+] as const;
+export type LoupeField = (typeof ITEM_FIELDS)[number] | (typeof INTERACTION_FIELDS)[number];
+
+/** Header aliases in normalized form (lower case, letters and digits only), first match wins. */
+const ALIASES: Record<ImportKind, Record<string, readonly string[]>> = {
+  items: {
+    item_id: ['itemid', 'sku', 'id', 'stockcode', 'productid', 'product', 'variantid'],
+    name: ['name', 'title', 'productname', 'itemname'],
+    description: ['description', 'body', 'bodyhtml', 'longdescription', 'details'],
+    category: ['category', 'categorypath', 'producttype', 'categories'],
+    brand: ['brand', 'vendor', 'manufacturer'],
+    tags: ['tags', 'keywords', 'labels'],
+    price: ['price', 'unitprice', 'amount', 'listprice', 'regularprice'],
+    sale_price: ['saleprice', 'specialprice', 'discountprice'],
+    currency: ['currency', 'currencycode'],
+    image_url: ['imageurl', 'image', 'imagelink', 'img'],
+    url: ['url', 'link', 'producturl'],
+    availability: ['availability', 'status', 'instock'],
+    stock: ['stock', 'quantity', 'inventory', 'qty', 'inventoryquantity'],
+    gtin: ['gtin', 'ean', 'upc', 'barcode', 'isbn'],
+    mpn: ['mpn'],
+  },
+  interactions: {
+    user_id: ['userid', 'customerid', 'user', 'customer', 'clientid'],
+    anonymous_id: ['anonymousid', 'visitorid', 'deviceid'],
+    item_id: ['itemid', 'sku', 'productid', 'stockcode', 'product', 'item'],
+    type: ['interactiontype', 'type', 'event', 'eventtype', 'action'],
+    timestamp: ['timestamp', 'time', 'occurredat', 'date', 'datetime', 'invoicedate', 'eventtime', 'createdat'],
+    value: ['rating', 'value', 'score'],
+    quantity: ['quantity', 'qty'],
+    price: ['price', 'unitprice', 'amount'],
+    currency: ['currency', 'currencycode'],
+    order_id: ['orderid', 'invoiceno', 'invoice', 'invoiceid', 'ordernumber', 'order'],
+    session_id: ['sessionid', 'session'],
+    event_id: ['eventid', 'messageid'],
+    recommendation_id: ['recommendationid'],
+  },
+};
+
+export const normalizeHeader = (h: string): string => h.replace(/^\uFEFF/, '').toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/** Where each Loupe field's value comes from: a source column, or a constant. */
+export type FieldSource = { column: string } | { constant: string };
+export interface ColumnPlan {
+  fields: Partial<Record<LoupeField, FieldSource>>;
+  /** Source columns a field uses (or the mapping ignores); every other column is kept as item attributes / interaction metadata. */
+  used: ReadonlySet<string>;
+}
+
+/** Prefix of a mapping key that gives a constant instead of a column: `{"const:purchase": "type"}`. */
+export const CONST_PREFIX = 'const:';
+
+/**
+ * Resolves which column feeds which field. An explicit mapping (source column → Loupe field, matched
+ * case-insensitively) wins; remaining fields are matched by alias. For items, 'Description' feeds `name`
+ * when the file has no name/title column (Online Retail), and `description` otherwise.
+ */
+export function planColumns(kind: ImportKind, headers: readonly string[], mapping: Record<string, string> = {}): { plan: ColumnPlan; problems: string[] } {
+  const fields: Partial<Record<LoupeField, FieldSource>> = {};
+  const problems: string[] = [];
+  const allowed = new Set<string>(kind === 'items' ? ITEM_FIELDS : INTERACTION_FIELDS);
+  const used = new Set<string>();
+  const byNorm = new Map<string, string>();
+  for (const h of headers) if (!byNorm.has(normalizeHeader(h))) byNorm.set(normalizeHeader(h), h);
+  for (const [src, target] of Object.entries(mapping)) {
+    const field = target.trim().toLowerCase();
+    if (field === 'ignore' || field === '') {
+      const col = byNorm.get(normalizeHeader(src));
+      if (col) used.add(col);
+      continue;
+    }
+    if (!allowed.has(field)) {
+      problems.push(`mapping target "${target}" is not a ${kind} field (one of ${[...allowed].join(', ')})`);
+      continue;
+    }
+    if (src.startsWith(CONST_PREFIX)) {
+      fields[field as LoupeField] = { constant: src.slice(CONST_PREFIX.length) };
+      continue;
+    }
+    const col = byNorm.get(normalizeHeader(src));
+    if (!col) {
+      problems.push(`mapping source column "${src}" is not in the file (columns: ${headers.join(', ')})`);
+      continue;
+    }
+    fields[field as LoupeField] = { column: col };
+    used.add(col);
+  }
+  const aliases = ALIASES[kind];
+  const hasNameColumn = kind === 'items' && (fields.name || aliases.name!.some((a) => byNorm.has(a) && !used.has(byNorm.get(a)!)));
+  for (const [field, names] of Object.entries(aliases)) {
+    if (fields[field as LoupeField]) continue;
+    const candidates = [normalizeHeader(field), ...names];
+    if (kind === 'items' && field === 'name' && !hasNameColumn) candidates.push('description');
+    for (const n of candidates) {
+      const col = byNorm.get(n);
+      if (col && !used.has(col)) {
+        if (kind === 'items' && field === 'description' && !hasNameColumn && n === 'description') continue;
+        fields[field as LoupeField] = { column: col };
+        used.add(col);
+        break;
+      }
+    }
+  }
+  const required: LoupeField[] = kind === 'items' ? ['item_id'] : ['item_id', 'timestamp'];
+  for (const f of required) {
+    if (!fields[f]) problems.push(`no column maps to ${f} (columns found: ${headers.join(', ') || 'none'}); give a mapping such as {"YourColumn": "${f}"}`);
+  }
+  if (kind === 'interactions' && !fields.user_id && !fields.anonymous_id) {
+    problems.push(`no column maps to user_id (columns found: ${headers.join(', ') || 'none'})`);
+  }
+  return { plan: { fields, used }, problems };
+}
+
+/**
+ * Guesses the CSV delimiter from the first lines: the candidate that splits the header into the most
+ * columns and gives the same count on the following lines (quotes respected).
+ */
+export function sniffDelimiter(sample: string): string {
+  const lines = splitLinesOutsideQuotes(sample).slice(0, 6).filter((l) => l.trim() !== '');
+  // The last line of a sample may be cut short.
+  if (lines.length > 2) lines.pop();
+  let best = ',';
+  let bestScore = -1;
+  for (const d of [',', ';', '\t', '|']) {
+    const counts = lines.map((l) => countOutsideQuotes(l, d));
+    const first = counts[0] ?? 0;
+    if (first === 0) continue;
+    const consistent = counts.filter((c) => c === first).length;
+    const score = consistent * 1000 + first;
+    if (score > bestScore) {
+      bestScore = score;
+      best = d;
+    }
+  }
+  return best;
+}
+
+function splitLinesOutsideQuotes(s: string): string[] {
+  const out: string[] = [];
+  let inQ = false;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '"') inQ = !inQ;
+    else if (c === '\n' && !inQ) {
+      out.push(s.slice(start, i).replace(/\r$/, ''));
+      start = i + 1;
+    }
+  }
+  if (start < s.length) out.push(s.slice(start));
+  return out;
+}
+
+function countOutsideQuotes(line: string, d: string): number {
+  let n = 0;
+  let inQ = false;
+  for (const c of line) {
+    if (c === '"') inQ = !inQ;
+    else if (c === d && !inQ) n++;
+  }
+  return n;
+}

@@ -1,0 +1,365 @@
+/**
+ * Pure core of file imports: per-row validation and conversion (column planning in imports.columns.ts),
+ * statistics, and export escaping. No I/O; `now` is passed in.
+ */
+import { createHash } from 'node:crypto';
+import { CUSTOM_TYPE_PATTERN, INTERACTION_TYPES, type NewInteraction } from '../events/index.ts';
+import type { ItemUpsert } from '../catalog/index.ts';
+import type { ColumnPlan, LoupeField } from './imports.columns.ts';
+
+// ---------------- values ----------------
+
+/** One problem with one row: reported to the user with the row number, the field and the reason. */
+export interface RowIssue {
+  row: number;
+  field: string;
+  code: string;
+  reason: string;
+  value?: string | null;
+  itemId?: string | null;
+  severity: 'error' | 'warning';
+}
+
+export const MAX_ID_CHARS = 256;
+export const MAX_CELL_CHARS = 65_536;
+export const MAX_DESCRIPTION_CHARS = 1_048_576;
+/** Timestamps this far past `now` are still accepted (clock skew between the source and Loupe). */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; code: string; reason: string };
+const bad = (code: string, reason: string): { ok: false; code: string; reason: string } => ({ ok: false, code, reason });
+
+/**
+ * A decimal amount as integer minor units (2 decimals), exactly: string arithmetic, no float.
+ * Accepts an optional currency symbol and thousands separators ("1,299.99"); refuses negatives and
+ * more precision than a minor unit ("0.001" would need rounding, which would not be exact).
+ */
+export function parsePriceMinor(raw: string): Parsed<bigint> {
+  let s = raw.trim().replace(/^[$£€¥]\s*/, '');
+  if (/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
+  const m = /^([+-])?(\d*)(?:\.(\d*))?$/.exec(s);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return bad('PRICE_NOT_A_NUMBER', `price "${truncate(raw, 40)}" is not a number`);
+  const sign = m[1] === '-' ? -1n : 1n;
+  const whole = m[2] || '0';
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  if (frac.length > 2) return bad('PRICE_TOO_PRECISE', `price "${truncate(raw, 40)}" has more than 2 decimal places`);
+  if (whole.length > 16) return bad('PRICE_OUT_OF_RANGE', `price "${truncate(raw, 40)}" is too large`);
+  const minor = sign * (BigInt(whole) * 100n + BigInt(frac.padEnd(2, '0')));
+  if (minor < 0n) return bad('PRICE_NEGATIVE', `price ${truncate(raw, 40)} is negative`);
+  return { ok: true, value: minor };
+}
+
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/**
+ * Parses ISO 8601 ('2024-01-10T14:23:00Z'), 'YYYY-MM-DD HH:MM[:SS]' (no zone: read as UTC), a date alone,
+ * or Unix epoch seconds (10 digits) / milliseconds (13 digits). Refuses dates before 1970 or more than
+ * FUTURE_SKEW_MS past `now`.
+ */
+export function parseTimestamp(raw: string, now: Date): Parsed<Date> {
+  const s = raw.trim();
+  let ms: number;
+  if (/^\d{9,10}(\.\d+)?$/.test(s)) ms = Math.round(Number(s) * 1000);
+  else if (/^\d{12,13}$/.test(s)) ms = Number(s);
+  else {
+    const m = ISO_RE.exec(s);
+    if (!m) return bad('TIMESTAMP_INVALID', `timestamp "${truncate(raw, 40)}" is not a date (use ISO 8601, e.g. 2024-01-10T14:23:00Z)`);
+    const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
+    const month = Number(mo);
+    const day = Number(d);
+    if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 60) {
+      return bad('TIMESTAMP_INVALID', `timestamp "${truncate(raw, 40)}" is not a valid date`);
+    }
+    ms = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(sec), Number(frac.slice(0, 3).padEnd(3, '0')));
+    if (new Date(ms).getUTCDate() !== day) return bad('TIMESTAMP_INVALID', `timestamp "${truncate(raw, 40)}" is not a valid date`);
+    if (zone && zone.toUpperCase() !== 'Z') {
+      const zm = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+      const off = (Number(zm[2]) * 60 + Number(zm[3] ?? 0)) * 60_000;
+      ms -= zm[1] === '+' ? off : -off;
+    }
+  }
+  if (!Number.isFinite(ms)) return bad('TIMESTAMP_INVALID', `timestamp "${truncate(raw, 40)}" is not a date`);
+  if (ms < 0) return bad('TIMESTAMP_BEFORE_1970', `timestamp ${truncate(raw, 40)} is before 1970`);
+  if (ms > now.getTime() + FUTURE_SKEW_MS) return bad('TIMESTAMP_IN_FUTURE', `timestamp ${truncate(raw, 40)} is in the future`);
+  return { ok: true, value: new Date(ms) };
+}
+
+function parseId(raw: string): Parsed<string> {
+  const s = raw.trim();
+  if (s === '') return bad('MISSING_ID', 'is empty');
+  if (s.length > MAX_ID_CHARS) return bad('ID_TOO_LONG', `is longer than ${MAX_ID_CHARS} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(s)) return bad('ID_INVALID', 'contains control characters');
+  return { ok: true, value: s };
+}
+
+function parseInteger(raw: string, what: string): Parsed<number> {
+  const s = raw.trim().replace(/\.0+$/, '');
+  if (!/^[+-]?\d{1,9}$/.test(s)) return bad(`${what.toUpperCase()}_INVALID`, `${what} "${truncate(raw, 40)}" is not a whole number`);
+  return { ok: true, value: Number(s) };
+}
+
+export const truncate = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** A record as it comes from the file: column → raw value (strings from CSV; any JSON value from JSON). */
+export type RawRecord = Record<string, unknown>;
+
+/** Text of a raw value: strings as they are (never trimmed of content), numbers and booleans as text. */
+export function textOf(v: unknown): string | null {
+  if (v == null) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+class RowCheck {
+  readonly issues: RowIssue[] = [];
+  constructor(
+    readonly row: number,
+    readonly record: RawRecord,
+    readonly plan: ColumnPlan,
+  ) {}
+  raw(field: LoupeField): unknown {
+    const src = this.plan.fields[field];
+    if (!src) return undefined;
+    return 'constant' in src ? src.constant : this.record[src.column];
+  }
+  /** The field's text, or null when absent or blank. Records an issue (and returns undefined) when invalid. */
+  text(field: LoupeField, max = MAX_CELL_CHARS): string | null | undefined {
+    const v = textOf(this.raw(field));
+    if (v == null || v.trim() === '') return null;
+    if (v.length > max) return this.fail(field, 'VALUE_TOO_LONG', `${field} is ${v.length} characters long; the limit is ${max}`, v);
+    if (v.includes('\uFFFD')) return this.fail(field, 'INVALID_UTF8', `${field} is not valid UTF-8 text (save the file as UTF-8)`, v);
+    return v;
+  }
+  fail(field: string, code: string, reason: string, value?: string | null): undefined {
+    this.issues.push({ row: this.row, field, code, reason, value: value == null ? null : truncate(value, 200), severity: 'error' });
+    return undefined;
+  }
+  check<T>(field: LoupeField, p: Parsed<T>, value: string): T | undefined {
+    if (p.ok) return p.value;
+    return this.fail(field, p.code, p.reason, value);
+  }
+  id(field: LoupeField, required: boolean): string | null | undefined {
+    const v = this.text(field, MAX_CELL_CHARS);
+    if (v === undefined) return undefined;
+    if (v === null) return required ? this.fail(field, 'MISSING_ID', `${field} is missing`) : null;
+    const p = parseId(v);
+    return p.ok ? p.value : this.fail(field, p.code, `${field} ${p.reason}`, v);
+  }
+  extras(): Record<string, unknown> | null {
+    let out: Record<string, unknown> | null = null;
+    for (const c of Object.keys(this.record)) {
+      if (this.plan.used.has(c) || c.trim() === '') continue;
+      const v = this.record[c];
+      if (v == null || v === '') continue;
+      if (typeof v === 'string' && v.length > MAX_CELL_CHARS) {
+        this.fail(c, 'VALUE_TOO_LONG', `${c} is ${v.length} characters long; the limit is ${MAX_CELL_CHARS}`, v);
+        continue;
+      }
+      if (typeof v === 'string' && v.includes('\uFFFD')) {
+        this.fail(c, 'INVALID_UTF8', `${c} is not valid UTF-8 text (save the file as UTF-8)`, v);
+        continue;
+      }
+      (out ??= {})[c] = v;
+    }
+    return out;
+  }
+}
+
+export type RowResult<T> = { ok: true; value: T; itemId: string | null } | { ok: false; issues: RowIssue[]; itemId: string | null };
+
+const AVAILABILITY: Record<string, ItemUpsert['availability']> = {
+  in_stock: 'in_stock', instock: 'in_stock', available: 'in_stock', true: 'in_stock', yes: 'in_stock', '1': 'in_stock',
+  out_of_stock: 'out_of_stock', outofstock: 'out_of_stock', sold_out: 'out_of_stock', false: 'out_of_stock', no: 'out_of_stock', '0': 'out_of_stock',
+  preorder: 'preorder', pre_order: 'preorder', backorder: 'preorder', discontinued: 'discontinued',
+};
+
+/** Splits a tags cell: JSON array, or text separated by '|', ';' or ','. */
+export function parseTags(v: unknown): string[] {
+  const list = Array.isArray(v) ? v.map((x) => textOf(x) ?? '') : (textOf(v) ?? '').split(/[|;,]/);
+  return [...new Set(list.map((t) => t.trim()).filter((t) => t !== '' && t.length <= 200))].slice(0, 100);
+}
+
+/** Validates and converts one items row. */
+export function validateItemRow(row: number, record: RawRecord, plan: ColumnPlan): RowResult<ItemUpsert> {
+  const c = new RowCheck(row, record, plan);
+  const itemId = c.id('item_id', true);
+  const name = c.text('name', 1000);
+  if (name === null) c.fail('name', 'MISSING_NAME', 'name is missing');
+  const description = c.text('description', MAX_DESCRIPTION_CHARS);
+  const category = c.text('category', 1000);
+  const brand = c.text('brand', 1000);
+  const currency = c.text('currency', 10);
+  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim())) c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
+  const priceText = c.text('price', 100);
+  const price = priceText ? c.check('price', parsePriceMinor(priceText), priceText) : null;
+  const saleText = c.text('sale_price', 100);
+  const sale = saleText ? c.check('sale_price', parsePriceMinor(saleText), saleText) : null;
+  const stockText = c.text('stock', 100);
+  const stock = stockText ? c.check('stock', parseInteger(stockText, 'stock'), stockText) : null;
+  const availText = c.text('availability', 100);
+  let availability: ItemUpsert['availability'] = null;
+  if (availText) {
+    availability = AVAILABILITY[availText.trim().toLowerCase().replace(/[\s-]+/g, '_')] ?? null;
+    if (!availability) c.fail('availability', 'AVAILABILITY_INVALID', `availability "${truncate(availText, 40)}" is not one of in_stock, out_of_stock, preorder, discontinued`, availText);
+  }
+  const imageUrl = c.text('image_url', 4000);
+  const url = c.text('url', 4000);
+  const gtin = c.text('gtin', 100);
+  const mpn = c.text('mpn', 200);
+  const tagsRaw = c.raw('tags');
+  const attributes = c.extras();
+  const id = itemId ?? null;
+  if (c.issues.length || !itemId || !name) return { ok: false, issues: c.issues.map((i) => ({ ...i, itemId: id })), itemId: id };
+  const value: ItemUpsert = {
+    itemId,
+    name,
+    description: description ?? null,
+    category: category?.trim() ?? null,
+    brand: brand ?? null,
+    tags: tagsRaw == null || tagsRaw === '' ? null : parseTags(tagsRaw),
+    priceMinor: price ?? null,
+    salePriceMinor: sale ?? null,
+    currency: currency ? currency.trim().toUpperCase() : null,
+    imageUrl: imageUrl ?? null,
+    url: url ?? null,
+    availability,
+    stock: stock ?? null,
+    gtin: gtin ?? null,
+    mpn: mpn ?? null,
+    attributes,
+  };
+  return { ok: true, value, itemId };
+}
+
+const BUILT_IN = new Set<string>(INTERACTION_TYPES);
+const TYPE_ALIASES: Record<string, string> = { addtocart: 'add_to_cart', cart: 'add_to_cart', order: 'purchase', buy: 'purchase', transaction: 'purchase', pageview: 'view', page_view: 'view', rate: 'rating' };
+
+/**
+ * Validates and converts one interactions row. Types: the built-ins, or the tenant's custom types
+ * (lower_snake_case, listed in `customTypes`). A purchase with a negative quantity (a cancellation line,
+ * as Online Retail's 'C…' invoices) is recorded as a `refund` of the positive quantity.
+ */
+export function validateInteractionRow(
+  row: number,
+  record: RawRecord,
+  plan: ColumnPlan,
+  opts: { now: Date; customTypes?: ReadonlySet<string>; defaultType?: string },
+): RowResult<NewInteraction> {
+  const c = new RowCheck(row, record, plan);
+  const userId = c.id('user_id', false);
+  const anonymousId = c.id('anonymous_id', false);
+  if (userId === null && anonymousId === null) c.fail(plan.fields.user_id ? 'user_id' : 'anonymous_id', 'MISSING_USER', 'user_id is missing');
+  const itemId = c.id('item_id', true);
+  const typeText = c.text('type', 100);
+  let type: string | undefined;
+  if (typeText === null) {
+    if (opts.defaultType) type = opts.defaultType;
+    else c.fail('type', 'MISSING_TYPE', 'interaction type is missing');
+  } else if (typeText !== undefined) {
+    const t = typeText.trim().toLowerCase().replace(/[\s-]+/g, '_');
+    const canon = TYPE_ALIASES[t] ?? t;
+    if (BUILT_IN.has(canon) || (CUSTOM_TYPE_PATTERN.test(canon) && opts.customTypes?.has(canon))) type = canon;
+    else c.fail('type', 'UNKNOWN_TYPE', `interaction type "${truncate(typeText, 40)}" is unknown (built-ins: ${INTERACTION_TYPES.join(', ')})`, typeText);
+  }
+  const tsText = c.text('timestamp', 100);
+  let occurredAt: Date | undefined;
+  if (tsText === null) c.fail('timestamp', 'MISSING_TIMESTAMP', 'timestamp is missing');
+  else if (tsText !== undefined) occurredAt = c.check('timestamp', parseTimestamp(tsText, opts.now), tsText);
+  const valueText = c.text('value', 100);
+  let value: number | null = null;
+  if (valueText) {
+    const n = Number(valueText.trim());
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(valueText.trim()) || !Number.isFinite(n)) c.fail('value', 'VALUE_INVALID', `value "${truncate(valueText, 40)}" is not a number`, valueText);
+    else value = n;
+  }
+  const qtyText = c.text('quantity', 100);
+  let quantity = qtyText ? c.check('quantity', parseInteger(qtyText, 'quantity'), qtyText) ?? null : null;
+  if (quantity != null && quantity < 0) {
+    if (type === 'purchase') {
+      type = 'refund';
+      quantity = -quantity;
+    } else if (type !== undefined) {
+      c.fail('quantity', 'QUANTITY_NEGATIVE', `quantity ${quantity} is negative`, qtyText);
+    }
+  }
+  const priceText = c.text('price', 100);
+  const price = priceText ? c.check('price', parsePriceMinor(priceText), priceText) : null;
+  const currency = c.text('currency', 10);
+  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim())) c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
+  const orderId = c.id('order_id', false);
+  const sessionId = c.id('session_id', false);
+  const eventId = c.id('event_id', false);
+  const recommendationId = c.id('recommendation_id', false);
+  const metadata = c.extras();
+  const id = itemId ?? null;
+  if (c.issues.length || !itemId || !type || !occurredAt || (!userId && !anonymousId)) {
+    return { ok: false, issues: c.issues.map((i) => ({ ...i, itemId: id })), itemId: id };
+  }
+  return {
+    ok: true,
+    itemId,
+    value: {
+      eventId: eventId ?? null,
+      userId: userId ?? null,
+      anonymousId: anonymousId ?? null,
+      itemId,
+      type,
+      value,
+      quantity,
+      priceMinor: price ?? null,
+      currency: currency ? currency.trim().toUpperCase() : null,
+      orderId: orderId ?? null,
+      sessionId: sessionId ?? null,
+      recommendationId: recommendationId ?? null,
+      source: 'upload',
+      metadata,
+      occurredAt,
+    },
+  };
+}
+
+// ---------------- statistics ----------------
+
+/** Seed 003's interaction statistics, accumulated over accepted rows. */
+export function createInteractionStats() {
+  const users = new Set<string>();
+  const items = new Set<string>();
+  const types: Record<string, number> = {};
+  return {
+    add(i: NewInteraction): void {
+      users.add(i.userId ?? `anon:${i.anonymousId ?? ''}`);
+      if (i.itemId) items.add(i.itemId);
+      types[i.type] = (types[i.type] ?? 0) + 1;
+    },
+    snapshot: () => ({ unique_users: users.size, unique_items: items.size, interaction_types: { ...types } }),
+  };
+}
+
+/** A short digest of an item's content, to tell a harmless repeat from a conflicting duplicate (memory: 27 chars per id). */
+export function itemFingerprint(i: ItemUpsert): string {
+  return createHash('sha1')
+    .update(JSON.stringify(i, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+    .digest('base64url');
+}
+
+// ---------------- export ----------------
+
+/**
+ * Escapes a cell for spreadsheet export: text starting with = + - @ tab or CR is prefixed with a quote
+ * so Excel/Sheets show it instead of evaluating it (OWASP CSV injection).
+ */
+export function escapeFormula(v: string | null | undefined): string {
+  if (v == null) return '';
+  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+}
+
+/** Progress figures from counts and time: rate in rows/s, ETA from the fraction of bytes read. */
+export function progressFigures(p: { rowsRead: number; bytesRead: number; totalBytes: number; startedAt: Date | null }, now: Date) {
+  const elapsed = p.startedAt ? Math.max(0.001, (now.getTime() - p.startedAt.getTime()) / 1000) : 0;
+  const fraction = p.totalBytes > 0 ? Math.min(1, p.bytesRead / p.totalBytes) : 0;
+  const rate = elapsed > 0 ? p.rowsRead / elapsed : 0;
+  const eta = fraction > 0 && fraction < 1 && elapsed > 0 ? (elapsed * (1 - fraction)) / fraction : fraction >= 1 ? 0 : null;
+  return { fraction: Math.round(fraction * 10_000) / 10_000, rowsPerSecond: Math.round(rate), etaSeconds: eta == null ? null : Math.round(eta) };
+}

@@ -1,0 +1,159 @@
+import { sql } from 'drizzle-orm';
+import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import type { ImportKind } from './imports.columns.ts';
+import type { RowIssue } from './imports.core.ts';
+
+export type ImportStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface ImportRunRow {
+  id: string;
+  kind: ImportKind;
+  status: ImportStatus;
+  mode: 'sync' | 'async';
+  fileName: string;
+  storageKey: string | null;
+  fileBytes: number;
+  compressed: string | null;
+  format: string | null;
+  delimiter: string | null;
+  options: ImportOptionsStored;
+  jobId: string | null;
+  rowsRead: number;
+  rowsAccepted: number;
+  rowsRejected: number;
+  rowsDuplicate: number;
+  warnings: number;
+  bytesRead: number;
+  checkpointRow: number;
+  statistics: Record<string, unknown> | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface ImportOptionsStored {
+  mapping?: Record<string, string>;
+  format?: 'csv' | 'json' | 'ndjson';
+  delimiter?: string;
+  customTypes?: string[];
+}
+
+export interface ImportCounters {
+  rowsRead: number;
+  rowsAccepted: number;
+  rowsRejected: number;
+  rowsDuplicate: number;
+  warnings: number;
+  bytesRead: number;
+  checkpointRow: number;
+  statistics: Record<string, unknown> | null;
+}
+
+const COLUMNS = sql`id, kind, status, mode, file_name AS "fileName", storage_key AS "storageKey", file_bytes::float8 AS "fileBytes", compressed, format, delimiter,
+  options, job_id AS "jobId", rows_read AS "rowsRead", rows_accepted AS "rowsAccepted", rows_rejected AS "rowsRejected", rows_duplicate AS "rowsDuplicate",
+  warnings, bytes_read::float8 AS "bytesRead", checkpoint_row AS "checkpointRow", statistics, error_code AS "errorCode", error_message AS "errorMessage",
+  created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
+
+/** Stored row problems per import are capped; the counters still count every rejected row. */
+export const MAX_STORED_ISSUES = 1_000_000;
+
+/** All SQL of imports. Every statement filters on tenant_id. */
+export function createImportsRepository(db: Db) {
+  return {
+    async create(tenantId: string, r: { id: string; kind: ImportKind; mode: 'sync' | 'async'; fileName: string; options: ImportOptionsStored; createdBy: string }): Promise<ImportRunRow> {
+      return (await queryOne<ImportRunRow>(
+        db,
+        sql`INSERT INTO import_runs (tenant_id, id, kind, mode, status, file_name, options, created_by)
+            VALUES (${tenantId}, ${r.id}, ${r.kind}, ${r.mode}, 'queued', ${r.fileName}, ${JSON.stringify(r.options)}::jsonb, ${r.createdBy})
+            RETURNING ${COLUMNS}`,
+      ))!;
+    },
+
+    async setStored(tenantId: string, id: string, f: { storageKey: string; fileBytes: number }): Promise<void> {
+      await db.execute(sql`UPDATE import_runs SET storage_key = ${f.storageKey}, file_bytes = ${f.fileBytes}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    async setJob(tenantId: string, id: string, jobId: string): Promise<void> {
+      await db.execute(sql`UPDATE import_runs SET job_id = ${jobId}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    async start(tenantId: string, id: string, f: { compressed: string | null; format: string | null; delimiter: string | null }): Promise<void> {
+      await db.execute(sql`UPDATE import_runs SET status = 'running', started_at = coalesce(started_at, now()), compressed = ${f.compressed}, format = ${f.format},
+                                  delimiter = ${f.delimiter}, updated_at = now()
+                           WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /** Advances counters and the checkpoint together (after a batch is committed). */
+    async checkpoint(tenantId: string, id: string, c: ImportCounters): Promise<void> {
+      await db.execute(sql`UPDATE import_runs SET rows_read = ${c.rowsRead}, rows_accepted = ${c.rowsAccepted}, rows_rejected = ${c.rowsRejected},
+                                  rows_duplicate = ${c.rowsDuplicate}, warnings = ${c.warnings}, bytes_read = ${Math.round(c.bytesRead)}, checkpoint_row = ${c.checkpointRow},
+                                  statistics = ${c.statistics ? JSON.stringify(c.statistics) : null}::jsonb, updated_at = now()
+                           WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    async finish(tenantId: string, id: string, f: { status: 'succeeded' | 'failed'; errorCode?: string | null; errorMessage?: string | null }): Promise<void> {
+      await db.execute(sql`UPDATE import_runs SET status = ${f.status}, error_code = ${f.errorCode ?? null}, error_message = ${f.errorMessage ?? null},
+                                  finished_at = now(), updated_at = now()
+                           WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    get: (tenantId: string, id: string) => queryOne<ImportRunRow>(db, sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId} AND id = ${id}`),
+
+    list: (tenantId: string, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
+      queryRows<ImportRunRow>(
+        db,
+        sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId}
+            ${f.kind ? sql`AND kind = ${f.kind}` : sql``} ${f.cursor ? sql`AND id < ${f.cursor}` : sql``}
+            ORDER BY id DESC LIMIT ${f.limit}`,
+      ),
+
+    /** Set-based; a replayed batch's issues are already there and are skipped. */
+    async addIssues(tenantId: string, importId: string, issues: readonly RowIssue[]): Promise<void> {
+      if (!issues.length) return;
+      const col = <T>(f: (i: RowIssue) => T) => arrayParam(issues.map(f));
+      await db.execute(sql`
+        INSERT INTO import_errors (tenant_id, import_id, row, field, code, severity, reason, value, item_id)
+        SELECT ${tenantId}::uuid, ${importId}::uuid, t.* FROM unnest(${col((i) => i.row)}::int[], ${col((i) => i.field)}::text[], ${col((i) => i.code)}::text[],
+               ${col((i) => i.severity)}::text[], ${col((i) => i.reason)}::text[], ${col((i) => i.value ?? null)}::text[], ${col((i) => i.itemId ?? null)}::text[]) AS t
+        ON CONFLICT DO NOTHING`);
+    },
+
+    /** Issues in row order, keyset-paged by (row, field, code). */
+    issues: (tenantId: string, importId: string, f: { after?: { row: number; field: string; code: string } | undefined; limit: number }) =>
+      queryRows<RowIssue>(
+        db,
+        sql`SELECT row, field, code, severity, reason, value, item_id AS "itemId" FROM import_errors
+            WHERE tenant_id = ${tenantId} AND import_id = ${importId}
+            ${f.after ? sql`AND (row, field, code) > (${f.after.row}, ${f.after.field}, ${f.after.code})` : sql``}
+            ORDER BY row, field, code LIMIT ${f.limit}`,
+      ),
+
+    /**
+     * Data quality of a tenant (seed 003 dashboard). Reads the catalog and interaction tables directly
+     * (read-only aggregates, tenant-filtered): the catalog module offers no statistics entry yet.
+     */
+    async quality(tenantId: string, since: Date) {
+      const items = await queryOne<{ total: number; withName: number; withDescription: number; withCategory: number; withBrand: number; withPrice: number; withImage: number; lastItemUpdateAt: Date | null }>(
+        db,
+        sql`SELECT count(*)::int AS total, count(*) FILTER (WHERE name <> '')::int AS "withName", count(description)::int AS "withDescription",
+                   count(category_path)::int AS "withCategory", count(brand)::int AS "withBrand", count(price_minor)::int AS "withPrice",
+                   count(image_url)::int AS "withImage", max(updated_at) AS "lastItemUpdateAt"
+            FROM items WHERE tenant_id = ${tenantId}`,
+      );
+      const last = await queryOne<{ lastInteractionAt: Date | null }>(
+        db,
+        sql`SELECT max(occurred_at) AS "lastInteractionAt" FROM interactions WHERE tenant_id = ${tenantId}`,
+      );
+      const imports = await queryOne<{ accepted: number; rejected: number; runs: number }>(
+        db,
+        sql`SELECT coalesce(sum(rows_accepted), 0)::int AS accepted, coalesce(sum(rows_rejected), 0)::int AS rejected, count(*)::int AS runs
+            FROM import_runs WHERE tenant_id = ${tenantId} AND created_at >= ${since.toISOString()}`,
+      );
+      return { items: items!, lastInteractionAt: last?.lastInteractionAt ?? null, imports: imports! };
+    },
+  };
+}
+export type ImportsRepository = ReturnType<typeof createImportsRepository>;

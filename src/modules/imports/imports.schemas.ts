@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+export const importKind = z.enum(['items', 'interactions']);
+
+/** Multipart text fields accepted next to the file (anything else is refused, naming the field). */
+export const UPLOAD_FIELDS = ['mapping', 'delimiter', 'format', 'mode', 'tenant_id', 'custom_types'] as const;
+
+export const uploadFields = z
+  .object({
+    mapping: z.record(z.string().min(1).max(300), z.string().max(100)).optional(),
+    delimiter: z
+      .string()
+      .transform((d) => (d === 'tab' || d === '\\t' ? '\t' : d))
+      .pipe(z.string().length(1, 'delimiter must be one character (or "tab")'))
+      .optional(),
+    format: z.enum(['csv', 'json', 'ndjson']).optional(),
+    mode: z.enum(['sync', 'async']).optional(),
+    tenant_id: z.string().max(100).optional(),
+    custom_types: z.array(z.string().max(60)).max(100).optional(),
+  })
+  .strict();
+
+export const validationError = z.object({
+  row: z.number(),
+  field: z.string(),
+  code: z.string(),
+  severity: z.enum(['error', 'warning']),
+  error: z.string(),
+  value: z.string().nullable(),
+  item_id: z.string().nullable(),
+});
+
+export const interactionStatistics = z.object({
+  unique_users: z.number(),
+  unique_items: z.number(),
+  interaction_types: z.record(z.string(), z.number()),
+});
+
+/** Seed 003 steps 4 and 5, plus the import's id and links. */
+export const uploadSyncResponse = z.object({
+  status: z.literal('success'),
+  import_id: z.string(),
+  rows_accepted: z.number(),
+  rows_rejected: z.number(),
+  rows_duplicate: z.number().describe('Rows already stored (same dedupe key): a re-import, not an error'),
+  warnings: z.number(),
+  validation_errors: z.array(validationError).describe('The first 100 problems; all of them at validation_errors_url'),
+  validation_errors_url: z.string(),
+  storage_location: z.string(),
+  statistics: z.union([interactionStatistics, z.object({ items_inserted: z.number(), items_updated: z.number() })]).optional(),
+});
+
+export const uploadAsyncResponse = z.object({
+  status: z.literal('queued'),
+  import_id: z.string(),
+  job_id: z.string().nullable(),
+  progress_url: z.string(),
+  validation_errors_url: z.string(),
+  storage_location: z.string(),
+});
+
+export const importRun = z.object({
+  id: z.string(),
+  kind: importKind,
+  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  mode: z.enum(['sync', 'async']),
+  file_name: z.string(),
+  file_bytes: z.number(),
+  compressed: z.string().nullable(),
+  format: z.string().nullable(),
+  delimiter: z.string().nullable(),
+  job_id: z.string().nullable(),
+  rows_read: z.number(),
+  rows_accepted: z.number(),
+  rows_rejected: z.number(),
+  rows_duplicate: z.number(),
+  warnings: z.number(),
+  progress: z.object({ fraction: z.number(), rows_per_second: z.number(), eta_seconds: z.number().nullable() }),
+  statistics: z.record(z.string(), z.unknown()).nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  validation_errors_url: z.string(),
+  storage_location: z.string().nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+});
+
+export const importDetail = importRun.extend({ validation_errors: z.array(validationError) });
+
+export const importListQuery = z.object({
+  kind: importKind.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(100).optional(),
+});
+
+export const errorsQuery = z.object({ format: z.enum(['csv', 'ndjson']).default('csv') });
+
+export const dataQualityResponse = z.object({
+  data_quality: z.object({ freshness_hours: z.number().nullable(), completeness_percent: z.number().nullable(), validity_percent: z.number().nullable() }),
+  completeness: z.object({ items: z.number(), fields: z.record(z.string(), z.number()) }),
+  validity: z.object({ window_days: z.number(), imports: z.number(), rows_accepted: z.number(), rows_rejected: z.number() }),
+  freshness: z.object({ last_item_update_at: z.string().nullable(), last_interaction_at: z.string().nullable() }),
+});

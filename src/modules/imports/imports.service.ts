@@ -1,0 +1,160 @@
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { AppError, PermanentJobError, newId, notFound, type JobQueue, type ObjectStorage, type TenantContext } from '../../platform/index.ts';
+import { CUSTOM_TYPE_PATTERN } from '../events/index.ts';
+import type { ImportKind } from './imports.columns.ts';
+import type { ImportPipeline, RunOutcome } from './imports.pipeline.ts';
+import type { ImportCounters, ImportOptionsStored, ImportRunRow, ImportsRepository } from './imports.repository.ts';
+
+export const IMPORT_JOB = 'imports.process';
+/** Uploads up to this size are processed during the request unless `mode=async`. */
+export const SYNC_MAX_BYTES = 32 * 1024 * 1024;
+
+export interface ImportsServiceDeps {
+  repo: ImportsRepository;
+  pipeline: ImportPipeline;
+  storage: ObjectStorage;
+  jobs: JobQueue;
+}
+
+/** Upload options as given in the multipart fields (already parsed from text). */
+export interface UploadOptions {
+  mapping?: Record<string, string> | undefined;
+  delimiter?: string | undefined;
+  format?: 'csv' | 'json' | 'ndjson' | undefined;
+  mode?: 'sync' | 'async' | undefined;
+  customTypes?: string[] | undefined;
+}
+
+export type UploadResult = { mode: 'sync'; run: ImportRunRow; outcome: RunOutcome } | { mode: 'async'; run: ImportRunRow };
+
+const safeName = (name: string): string => {
+  const base = (name.split(/[\\/]/).pop() ?? '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(-120);
+  return base || 'upload';
+};
+
+const jobPayload = z.object({ importId: z.string().uuid() });
+
+export function createImportsService(deps: ImportsServiceDeps) {
+  const { repo, pipeline, storage, jobs } = deps;
+
+  /**
+   * Runs a stored import to its end. File-level problems (AppError) fail the run for good; other errors
+   * (database down) fail a synchronous run, but leave a job's run resumable for its next attempt.
+   */
+  async function runToEnd(tenantId: string, run: ImportRunRow, signal?: AbortSignal, onProgress?: (c: ImportCounters) => Promise<void> | void): Promise<RunOutcome> {
+    try {
+      const outcome = await pipeline.process(tenantId, run, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+      await repo.finish(tenantId, run.id, { status: 'succeeded' });
+      return outcome;
+    } catch (err) {
+      if (err instanceof AppError && err.kind !== 'internal') {
+        await repo.finish(tenantId, run.id, { status: 'failed', errorCode: err.code, errorMessage: err.message });
+      } else if (run.mode === 'sync') {
+        await repo
+          .finish(tenantId, run.id, { status: 'failed', errorCode: 'IMPORT_INTERRUPTED', errorMessage: 'The import stopped on an internal error; the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).' })
+          .catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  return {
+    /** Registers the background import job (idempotent handler: resumes after the last committed batch). */
+    registerJobs(): void {
+      jobs.register({
+        type: IMPORT_JOB,
+        payload: jobPayload,
+        maxAttempts: 3,
+        async handle(job) {
+          const run = await repo.get(job.tenantId, job.payload.importId);
+          if (!run) throw new PermanentJobError('import run not found');
+          if (run.status === 'succeeded' || run.status === 'failed') return { import_id: run.id, status: run.status };
+          try {
+            const out = await runToEnd(job.tenantId, run, job.signal, (c) =>
+              job.progress({ rows_read: c.rowsRead, rows_accepted: c.rowsAccepted, rows_rejected: c.rowsRejected, bytes_read: c.bytesRead, total_bytes: run.fileBytes }),
+            );
+            return { import_id: run.id, rows_accepted: out.rowsAccepted, rows_rejected: out.rowsRejected };
+          } catch (err) {
+            if (err instanceof AppError && err.kind !== 'internal') throw new PermanentJobError(`${err.code}: ${err.message}`);
+            if (job.attempt >= 3) await repo.finish(job.tenantId, run.id, { status: 'failed', errorCode: 'IMPORT_FAILED', errorMessage: 'The import failed after several attempts.' });
+            throw err;
+          }
+        },
+      });
+    },
+
+    /** Keeps the raw upload in the tenant's object storage (`uploads/<id>/<name>`), streaming. */
+    async storeUpload(ctx: TenantContext, id: string, fileName: string, stream: Readable): Promise<{ key: string; bytes: number }> {
+      const key = `uploads/${id}/${safeName(fileName)}`;
+      try {
+        return await storage.put(ctx.tenantId, key, stream);
+      } catch (err) {
+        await storage.delete(ctx.tenantId, key).catch(() => undefined);
+        throw err;
+      }
+    },
+
+    /** Removes a kept upload that was refused before it became an import. */
+    async discardUpload(ctx: TenantContext, key: string): Promise<void> {
+      await storage.delete(ctx.tenantId, key).catch(() => undefined);
+    },
+
+    /** Creates the import run for a stored upload and processes it now (small files) or as a job. */
+    async start(ctx: TenantContext, kind: ImportKind, u: { id: string; fileName: string; key: string; bytes: number }, o: UploadOptions): Promise<UploadResult> {
+      if (o.customTypes?.some((t) => !CUSTOM_TYPE_PATTERN.test(t))) {
+        throw new AppError('validation', 'IMPORT_CUSTOM_TYPE_INVALID', 'custom_types must be lower_snake_case names (2 to 50 characters).');
+      }
+      const options: ImportOptionsStored = {
+        ...(o.mapping ? { mapping: o.mapping } : {}),
+        ...(o.format ? { format: o.format } : {}),
+        ...(o.delimiter ? { delimiter: o.delimiter } : {}),
+        ...(o.customTypes?.length ? { customTypes: o.customTypes } : {}),
+      };
+      const mode = o.mode ?? (u.bytes > SYNC_MAX_BYTES ? 'async' : 'sync');
+      const actor = ctx.actor.type === 'system' ? `system:${ctx.actor.id}` : `${ctx.actor.type}:${ctx.actor.id}`;
+      await repo.create(ctx.tenantId, { id: u.id, kind, mode, fileName: u.fileName.slice(0, 300), options, createdBy: actor });
+      await repo.setStored(ctx.tenantId, u.id, { storageKey: u.key, fileBytes: u.bytes });
+      if (mode === 'async') {
+        const job = await jobs.enqueue(ctx.tenantId, IMPORT_JOB, { importId: u.id });
+        await repo.setJob(ctx.tenantId, u.id, job.id);
+        return { mode, run: (await repo.get(ctx.tenantId, u.id))! };
+      }
+      const outcome = await runToEnd(ctx.tenantId, (await repo.get(ctx.tenantId, u.id))!);
+      return { mode, run: (await repo.get(ctx.tenantId, u.id))!, outcome };
+    },
+
+    /**
+     * Imports a local file (the CLI): kept in object storage like an upload, processed now, with
+     * progress reported after every committed batch.
+     */
+    async importFile(ctx: TenantContext, kind: ImportKind, file: { name: string; stream: Readable }, o: UploadOptions, onProgress?: (c: ImportCounters, totalBytes: number) => void): Promise<{ run: ImportRunRow; outcome: RunOutcome }> {
+      const id = newId();
+      const stored = await this.storeUpload(ctx, id, file.name, file.stream);
+      const actor = `${ctx.actor.type}:${ctx.actor.id}`;
+      const options: ImportOptionsStored = {
+        ...(o.mapping ? { mapping: o.mapping } : {}),
+        ...(o.format ? { format: o.format } : {}),
+        ...(o.delimiter ? { delimiter: o.delimiter } : {}),
+        ...(o.customTypes?.length ? { customTypes: o.customTypes } : {}),
+      };
+      await repo.create(ctx.tenantId, { id, kind, mode: 'sync', fileName: file.name.slice(0, 300), options, createdBy: actor });
+      await repo.setStored(ctx.tenantId, id, { storageKey: stored.key, fileBytes: stored.bytes });
+      const outcome = await runToEnd(ctx.tenantId, (await repo.get(ctx.tenantId, id))!, undefined, (c) => onProgress?.(c, stored.bytes));
+      return { run: (await repo.get(ctx.tenantId, id))!, outcome };
+    },
+
+    async get(ctx: TenantContext, id: string): Promise<ImportRunRow> {
+      const run = z.string().uuid().safeParse(id).success ? await repo.get(ctx.tenantId, id) : undefined;
+      if (!run) throw notFound('IMPORT_NOT_FOUND', 'Import');
+      return run;
+    },
+
+    list: (ctx: TenantContext, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) => repo.list(ctx.tenantId, f),
+
+    issues: (ctx: TenantContext, id: string, f: Parameters<ImportsRepository['issues']>[2]) => repo.issues(ctx.tenantId, id, f),
+
+    newId,
+  };
+}
+export type ImportsService = ReturnType<typeof createImportsService>;

@@ -1,0 +1,68 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CANARY_MIN_SERVED, canaryBucket, canaryDecision, decodeArtifact, encodeArtifact, latestHoldout, reasonFor, validateHyperparameters } from './recs.core.ts';
+
+describe('artifact codec', () => {
+  it('round-trips typed arrays and metadata exactly', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ noNaN: true }), { maxLength: 50 }), fc.array(fc.integer(), { maxLength: 50 }), fc.array(fc.double({ noNaN: true }), { maxLength: 9 }), (f, i, d) => {
+        const buf = encodeArtifact({ type: 'x', items: 3 }, { a: Float32Array.from(f), b: Int32Array.from(i), c: Float64Array.from(d) });
+        const out = decodeArtifact(buf);
+        expect(out.meta).toEqual({ type: 'x', items: 3 });
+        expect(Array.from(out.arrays.a!)).toEqual(Array.from(Float32Array.from(f)));
+        expect(Array.from(out.arrays.b!)).toEqual(i);
+        expect(Array.from(out.arrays.c!)).toEqual(d);
+      }),
+    );
+  });
+  it('is compact (raw bytes, not text) and refuses foreign files', () => {
+    const buf = encodeArtifact({}, { a: new Float32Array(10_000) });
+    expect(buf.length).toBeLessThan(40_000 + 200);
+    expect(() => decodeArtifact(Buffer.from('hello world'))).toThrow(/not a Loupe model artifact/);
+  });
+});
+
+describe('latestHoldout', () => {
+  it('holds out the most recent item of each user with two or more items', () => {
+    const s = { users: 3, items: 4, u: Int32Array.of(0, 0, 0, 1, 2, 2), i: Int32Array.of(0, 1, 2, 3, 1, 2), w: new Float32Array(6).fill(1), t: Float64Array.of(5, 9, 1, 3, 7, 2) };
+    const { train, test } = latestHoldout(s);
+    expect(Array.from(test)).toEqual([1, 4]);
+    expect(Array.from(train)).toEqual([0, 2, 3, 5]);
+  });
+});
+
+describe('validateHyperparameters', () => {
+  it('names every out-of-range or unknown field', () => {
+    const r = validateHyperparameters('lightgcn', { embedding_dim: 0, num_layers: 9, learning_rate: 0.01, nope: 1 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.details.map((d) => d.field).sort()).toEqual(['hyperparameters.embedding_dim', 'hyperparameters.nope', 'hyperparameters.num_layers']);
+  });
+  it('fills defaults', () => {
+    const r = validateHyperparameters('ials', {});
+    expect(r.ok && r.params.factors).toBe(64);
+  });
+});
+
+describe('canary', () => {
+  it('buckets users stickily and roughly uniformly', () => {
+    expect(canaryBucket('t', 'u1')).toBe(canaryBucket('t', 'u1'));
+    let inTen = 0;
+    for (let k = 0; k < 5000; k++) if (canaryBucket('t', `user-${k}`) < 10) inTen++;
+    expect(inTen / 5000).toBeGreaterThan(0.08);
+    expect(inTen / 5000).toBeLessThan(0.12);
+  });
+  it('waits for the minimum sample, promotes a better canary, rolls back a clearly worse one', () => {
+    expect(canaryDecision({ served: CANARY_MIN_SERVED - 1, conversions: 100 }, { served: 5000, conversions: 0 }, true)).toBe('wait');
+    expect(canaryDecision({ served: 1000, conversions: 80 }, { served: 9000, conversions: 450 }, false)).toBe('promote');
+    expect(canaryDecision({ served: 1000, conversions: 10 }, { served: 9000, conversions: 450 }, true)).toBe('rollback');
+    expect(canaryDecision({ served: 1000, conversions: 50 }, { served: 9000, conversions: 450 }, true)).toBe('wait');
+  });
+});
+
+describe('reasonFor', () => {
+  it('explains by the anchor item, or by popularity', () => {
+    expect(reasonFor({ personalized: true, anchorName: 'Wireless Headphones', anchorType: 'purchase' })).toBe('Because you bought Wireless Headphones');
+    expect(reasonFor({ personalized: false, category: 'Audio' })).toBe('Popular in Audio');
+    expect(reasonFor({ personalized: false, trending: true })).toBe('Trending');
+  });
+});

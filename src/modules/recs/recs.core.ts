@@ -1,0 +1,207 @@
+/**
+ * Pure rules of the recommender: hyperparameter validation per model, the held-out split of a tenant's
+ * snapshot, the compact artifact codec, canary bucketing and the promotion rule. No I/O, no clock.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const MODEL_TYPES = ['popularity', 'item_knn', 'ials', 'lightgcn', 'graph_filter', 'content'] as const;
+export type ModelType = (typeof MODEL_TYPES)[number];
+
+/** Per-model hyperparameters (snake_case as in seed 003) with their ranges and defaults. */
+export const HYPERPARAMETER_SCHEMAS = {
+  popularity: z.object({ weighted: z.boolean().default(true) }).strict(),
+  item_knn: z
+    .object({
+      k: z.number().int().min(1).max(1000).default(100),
+      shrink: z.number().min(0).max(10_000).default(10),
+      measure: z.enum(['cosine', 'cooccurrence']).default('cosine'),
+    })
+    .strict(),
+  ials: z
+    .object({
+      factors: z.number().int().min(2).max(512).default(64),
+      regularization: z.number().gt(0).max(10_000).default(1),
+      alpha: z.number().gt(0).max(10_000).default(2),
+      iterations: z.number().int().min(1).max(100).default(12),
+      cg_steps: z.number().int().min(1).max(20).default(3),
+    })
+    .strict(),
+  lightgcn: z
+    .object({
+      embedding_dim: z.number().int().min(2).max(512).default(64),
+      num_layers: z.number().int().min(0).max(6).default(3),
+      learning_rate: z.number().gt(0).max(1).default(0.001),
+      batch_size: z.number().int().min(16).max(65_536).default(2048),
+      epochs: z.number().int().min(1).max(1000).default(50),
+      negative_samples: z.number().int().min(1).max(64).default(1),
+      reg: z.number().min(0).max(1).default(1e-4),
+      /** Early stopping: training stops after `patience` epochs whose loss fell by less than 0.1%. */
+      patience: z.number().int().min(1).max(100).default(3),
+    })
+    .strict(),
+  graph_filter: z
+    .object({
+      rank: z.number().int().min(1).max(1024).default(256),
+      ideal_weight: z.number().min(0).max(10).default(0.3),
+      sharpen: z.number().min(0).max(10).default(0),
+      linear_weight: z.number().min(0).max(10).default(1),
+    })
+    .strict(),
+  content: z.object({ weighted: z.boolean().default(true) }).strict(),
+} as const;
+
+export type Hyperparameters<T extends ModelType> = z.output<(typeof HYPERPARAMETER_SCHEMAS)[T]>;
+
+export type ParamsResult = { ok: true; params: Record<string, unknown> } | { ok: false; details: { field: string; message: string }[] };
+
+/** Validates `raw` for `type`; every bad field is named (`hyperparameters.<name>`). */
+export function validateHyperparameters(type: ModelType, raw: unknown): ParamsResult {
+  const parsed = HYPERPARAMETER_SCHEMAS[type].safeParse(raw ?? {});
+  if (parsed.success) return { ok: true, params: parsed.data as Record<string, unknown> };
+  const details: { field: string; message: string }[] = [];
+  for (const issue of parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) details.push({ field: `hyperparameters.${k}`, message: `unknown hyperparameter for ${type}` });
+    } else {
+      details.push({ field: ['hyperparameters', ...issue.path.map(String)].join('.'), message: issue.message });
+    }
+  }
+  return { ok: false, details };
+}
+
+/** Implicit-feedback weight of an interaction type (unknown types carry no signal). */
+export function interactionWeight(type: string, weights: Readonly<Record<string, number>>): number {
+  const w = weights[type];
+  return typeof w === 'number' && Number.isFinite(w) && w > 0 ? w : 0;
+}
+
+/** A tenant's snapshot as dense indices: user u interacted with item i with weight w, last at time t (ms). */
+export interface Snapshot {
+  users: number;
+  items: number;
+  u: Int32Array;
+  i: Int32Array;
+  w: Float32Array;
+  t: Float64Array;
+}
+
+/**
+ * Leave-latest-out split: for every user with at least two distinct items, the item they touched last
+ * goes to test; everything else stays in train. Returns index arrays into the snapshot's pairs.
+ * O(pairs).
+ */
+export function latestHoldout(s: Snapshot): { train: Int32Array; test: Int32Array } {
+  const n = s.u.length;
+  const count = new Int32Array(s.users);
+  const latest = new Int32Array(s.users).fill(-1);
+  for (let p = 0; p < n; p++) {
+    const u = s.u[p]!;
+    count[u]!++;
+    const l = latest[u]!;
+    if (l < 0 || s.t[p]! > s.t[l]! || (s.t[p] === s.t[l] && p > l)) latest[u] = p;
+  }
+  const test: number[] = [];
+  const isTest = new Uint8Array(n);
+  for (let u = 0; u < s.users; u++) {
+    if (count[u]! >= 2) {
+      isTest[latest[u]!] = 1;
+      test.push(latest[u]!);
+    }
+  }
+  const train: number[] = [];
+  for (let p = 0; p < n; p++) if (!isTest[p]) train.push(p);
+  return { train: Int32Array.from(train), test: Int32Array.from(test) };
+}
+
+/** Sticky canary bucket of a user in [0, 100): the same user always lands in the same bucket. */
+export function canaryBucket(tenantId: string, userKey: string): number {
+  const h = createHash('sha1').update(`${tenantId}\u0000${userKey}`).digest();
+  return h.readUInt32BE(0) % 100;
+}
+
+export interface ArmStats {
+  served: number;
+  conversions: number;
+}
+
+/** Minimum responses served by the canary before it can be promoted. */
+export const CANARY_MIN_SERVED = 200;
+
+/**
+ * Promotion rule: the canary wins when it has served at least `CANARY_MIN_SERVED` responses and its
+ * conversion rate (purchases citing its recommendation ids / responses) is at least the incumbent's, with a
+ * one-sided two-proportion z-test above 1.0 (about 84% confidence) or an exact tie at zero conversions
+ * for both but a higher offline NDCG. Returns 'promote', 'rollback' (clearly worse, z < -1.64) or 'wait'.
+ */
+export function canaryDecision(canary: ArmStats, incumbent: ArmStats, offlineBetter: boolean): 'promote' | 'rollback' | 'wait' {
+  if (canary.served < CANARY_MIN_SERVED || incumbent.served < CANARY_MIN_SERVED) return 'wait';
+  const p1 = canary.conversions / canary.served;
+  const p0 = incumbent.conversions / incumbent.served;
+  const pooled = (canary.conversions + incumbent.conversions) / (canary.served + incumbent.served);
+  if (pooled === 0) return offlineBetter ? 'promote' : 'wait';
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / canary.served + 1 / incumbent.served));
+  const z = se > 0 ? (p1 - p0) / se : 0;
+  if (z >= 1) return 'promote';
+  if (z <= -1.64) return 'rollback';
+  return 'wait';
+}
+
+// ---------------------------------------------------------------- artifact codec
+
+type Typed = Float32Array | Float64Array | Int32Array;
+const DTYPES = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
+type DType = keyof typeof DTYPES;
+const dtypeOf = (a: Typed): DType => (a instanceof Float32Array ? 'f32' : a instanceof Float64Array ? 'f64' : 'i32');
+
+/**
+ * Encodes a model artifact: magic `LRM1`, a u32 JSON header length, the JSON header (metadata and a table
+ * of arrays), then every typed array's raw little-endian bytes, each aligned to 8 bytes. No per-number text.
+ */
+export function encodeArtifact(meta: Record<string, unknown>, arrays: Record<string, Typed>): Buffer {
+  const table: { name: string; dtype: DType; offset: number; length: number }[] = [];
+  let offset = 0;
+  for (const [name, a] of Object.entries(arrays)) {
+    table.push({ name, dtype: dtypeOf(a), offset, length: a.length });
+    offset += Math.ceil(a.byteLength / 8) * 8;
+  }
+  const header = Buffer.from(JSON.stringify({ meta, arrays: table }), 'utf8');
+  const headLen = Math.ceil((8 + header.length) / 8) * 8;
+  const out = Buffer.alloc(headLen + offset);
+  out.write('LRM1', 0, 'ascii');
+  out.writeUInt32LE(header.length, 4);
+  header.copy(out, 8);
+  for (const entry of table) {
+    const a = arrays[entry.name]!;
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, headLen + entry.offset);
+  }
+  return out;
+}
+
+export function decodeArtifact(buf: Buffer): { meta: Record<string, unknown>; arrays: Record<string, Typed> } {
+  if (buf.length < 8 || buf.toString('ascii', 0, 4) !== 'LRM1') throw new Error('not a Loupe model artifact');
+  const len = buf.readUInt32LE(4);
+  const head = JSON.parse(buf.toString('utf8', 8, 8 + len)) as { meta: Record<string, unknown>; arrays: { name: string; dtype: DType; offset: number; length: number }[] };
+  const headLen = Math.ceil((8 + len) / 8) * 8;
+  const arrays: Record<string, Typed> = {};
+  for (const e of head.arrays) {
+    const C = DTYPES[e.dtype];
+    const bytes = e.length * C.BYTES_PER_ELEMENT;
+    // copy into an aligned buffer of its own: typed views need aligned offsets
+    const copy = new ArrayBuffer(bytes);
+    buf.copy(Buffer.from(copy), 0, headLen + e.offset, headLen + e.offset + bytes);
+    arrays[e.name] = new C(copy);
+  }
+  return { meta: head.meta, arrays };
+}
+
+/** The human reason attached to a recommended item. */
+export function reasonFor(r: { anchorName?: string | null; anchorType?: string | null; category?: string | null; personalized: boolean; trending?: boolean }): string {
+  if (r.personalized && r.anchorName) {
+    const verb = r.anchorType === 'purchase' ? 'bought' : r.anchorType === 'add_to_cart' ? 'added' : 'viewed';
+    return `Because you ${verb} ${r.anchorName}`;
+  }
+  if (r.personalized) return 'Popular with customers like you';
+  if (r.trending) return 'Trending';
+  return r.category ? `Popular in ${r.category}` : 'Popular right now';
+}

@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+
+/**
+ * Seed 003's journey and the recommender's bad-input cases, on the real app and database.
+ * Catalog: three categories of 12 items; shoppers who stay mostly within one category.
+ */
+const CATS = ['Audio', 'Computers', 'Wearables'] as const;
+const itemId = (c: number, k: number) => `P_${CATS[c]}_${k}`;
+
+async function seedTenant(t: TestApp, tenantId: string, opts: { users?: number; outOfStock?: string[] } = {}) {
+  const items = CATS.flatMap((cat, c) =>
+    Array.from({ length: 12 }, (_, k) => ({
+      itemId: itemId(c, k),
+      name: `${cat} thing ${k}`,
+      category: cat,
+      brand: k % 2 ? 'Acme' : 'Globex',
+      priceMinor: BigInt(1000 + k * 500),
+      currency: 'USD',
+      imageUrl: `https://cdn.test/${itemId(c, k)}.jpg`,
+      availability: (opts.outOfStock?.includes(itemId(c, k)) ? 'out_of_stock' : 'in_stock') as 'in_stock' | 'out_of_stock',
+    })),
+  );
+  await t.modules.catalog.upsertItems(tenantId, items);
+  const rows = [];
+  const base = Date.parse('2026-10-01T00:00:00Z');
+  const users = opts.users ?? 45;
+  for (let u = 0; u < users; u++) {
+    const c = u % 3;
+    for (let j = 0; j < 6; j++) {
+      const k = (u * 7 + j * 5) % 12;
+      rows.push({ userId: `U${u}`, itemId: itemId(c, k), type: j % 3 === 0 ? 'purchase' : 'view', source: 'test', occurredAt: new Date(base + (u * 10 + j) * 60_000) });
+    }
+    rows.push({ userId: `U${u}`, itemId: itemId((c + 1) % 3, u % 12), type: 'view', source: 'test', occurredAt: new Date(base + (u * 10 + 7) * 60_000) });
+  }
+  await t.modules.events.interactions.appendMany(tenantId, rows);
+}
+
+async function waitJob(t: TestApp, token: string, jobId: string, until: (b: any) => boolean = (b) => ['completed', 'failed', 'cancelled'].includes(b.status)) {
+  for (let i = 0; i < 600; i++) {
+    const r = await t.request('GET', `/api/v1/training/${jobId}/progress`, { token });
+    if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+    if (until(r.body)) return r.body;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('job did not finish');
+}
+
+describe('recommendations (seed 003 journey)', () => {
+  let t: TestApp;
+  let a: Awaited<ReturnType<TestApp['createTenant']>>;
+  let b: Awaited<ReturnType<TestApp['createTenant']>>;
+  let key: string;
+  let firstJob: string;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    t.jobs.start({ concurrency: 1 });
+    a = await t.createTenant('Sarah Electronics');
+    b = await t.createTenant('Other Store');
+    await seedTenant(t, a.tenantId, { outOfStock: [itemId(0, 3)] });
+    key = await a.apiKey(['recommendations:read', 'interactions:write', 'models:manage', 'analytics:read']);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('trains with model_type auto in a worker, reports progress and keeps a model card', async () => {
+    const start = await t.request('POST', '/api/v1/train', { token: key, body: { tenant_id: a.tenantId, model_type: 'auto' } });
+    expect(start.status).toBe(202);
+    expect(start.body.progress_url).toBe(`/api/v1/training/${start.body.job_id}/progress`);
+    firstJob = start.body.job_id;
+    const done = await waitJob(t, key, firstJob);
+    expect(done.status).toBe('completed');
+    expect(done.progress).toBe(1);
+    expect(done.deployment_status).toBe('deployed');
+    expect(done.model_version).toMatch(/^v1_\d{8}$/);
+    for (const m of ['ndcg@10', 'recall@20', 'precision@10', 'coverage', 'lift_over_popularity']) expect(typeof done.final_metrics[m]).toBe('number');
+    const models = await t.request('GET', '/api/v1/models', { token: key });
+    expect(models.status).toBe(200);
+    const v = models.body.data[0];
+    expect(v.status).toBe('active');
+    expect(v.model_card.selected_by).toMatch(/auto/);
+    expect(v.model_card.reason).toMatch(/best NDCG@10/);
+    expect(v.model_card.candidates.length).toBeGreaterThanOrEqual(4);
+    expect(v.snapshot.users).toBe(45);
+    expect(v.artifact.location).toBe(`models/${v.id}/model.bin`);
+  }, 120_000);
+
+  it('recommends with catalog fields and reasons, excluding purchases and unavailable items; real time and attributed', async () => {
+    const r = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } } });
+    expect(r.status).toBe(200);
+    expect(r.body.recommendations).toHaveLength(5);
+    expect(r.body.metadata.model_version).toMatch(/^v1_/);
+    expect(typeof r.body.metadata.latency_ms).toBe('number');
+    const purchased = new Set((await t.modules.events.interactions.listForUser(a.tenantId, 'U0', 100)).filter((x) => x.type === 'purchase').map((x) => x.itemId));
+    for (const item of r.body.recommendations) {
+      expect(purchased.has(item.item_id)).toBe(false);
+      expect(item.item_id).not.toBe(itemId(0, 3)); // out of stock
+      expect(item.name).toBeTruthy();
+      expect(item.price).toBeGreaterThan(0);
+      expect(item.score).toBeGreaterThanOrEqual(0);
+      expect(item.score).toBeLessThanOrEqual(1);
+    }
+    // U0 shops Audio: most recommendations are Audio, explained by an item they touched
+    expect(r.body.recommendations.filter((i: any) => i.category === 'Audio').length).toBeGreaterThanOrEqual(3);
+    expect(r.body.recommendations.some((i: any) => /^Because you (bought|viewed|added) Audio thing/.test(i.reason))).toBe(true);
+
+    // the same request again is served from the cache; a new interaction invalidates it at once
+    const again = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } } });
+    expect(again.body.metadata.cache_hit).toBe(true);
+    const first = r.body.recommendations[0].item_id;
+    const track = await t.request('POST', '/api/v1/interactions', {
+      token: key,
+      body: { user_id: 'U0', item_id: first, interaction_type: 'purchase', timestamp: new Date().toISOString(), recommendation_id: r.body.recommendation_id, metadata: { order_id: 'ORD_1', price: 25.5, quantity: 2 } },
+    });
+    expect([200, 201, 202]).toContain(track.status);
+    const after = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } } });
+    expect(after.body.metadata.cache_hit).toBe(false);
+    expect(after.body.recommendations.map((i: any) => i.item_id)).not.toContain(first);
+
+    const dash = await t.request('GET', `/api/v1/analytics/tenant/${a.tenantId}/dashboard`, { token: key });
+    expect(dash.status).toBe(200);
+    expect(dash.body.metrics.total_api_calls).toBeGreaterThanOrEqual(3);
+    expect(dash.body.metrics.revenue_impact.attributed_orders).toBe(1);
+    expect(dash.body.metrics.revenue_impact.attributed_revenue).toBeCloseTo(51, 2);
+    expect(dash.body.metrics.conversion_rate).toBeGreaterThan(0);
+    expect(dash.body.metrics.cache_hit_rate).toBeGreaterThan(0);
+    expect(dash.body.metrics.model_performance['ndcg@10']).toBeTypeOf('number');
+    expect(dash.body.top_recommended_items.find((x: any) => x.item_id === first)?.purchases).toBe(1);
+    expect(dash.body.data_quality.items).toBe(36);
+  }, 60_000);
+
+  it('similar items: same filters, unknown item 404, cold anonymous and unknown users are served', async () => {
+    const sim = await t.request('POST', '/api/v1/recommendations/similar', { token: key, body: { item_id: itemId(1, 0), count: 4, tenant_id: a.tenantId, filters: { max_price: 50 } } });
+    expect(sim.status).toBe(200);
+    expect(sim.body.similar_items.length).toBeGreaterThan(0);
+    for (const s of sim.body.similar_items) {
+      expect(s.item_id).not.toBe(itemId(1, 0));
+      expect(s.price).toBeLessThanOrEqual(50);
+    }
+    const missing = await t.request('POST', '/api/v1/recommendations/similar', { token: key, body: { item_id: 'NOPE' } });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('RECS_ITEM_NOT_FOUND');
+
+    const cold = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'NEW_USER', count: 3, filters: { category: 'Wearables' } } });
+    expect(cold.status).toBe(200);
+    expect(cold.body.recommendations).toHaveLength(3);
+    for (const i of cold.body.recommendations) {
+      expect(i.category).toBe('Wearables');
+      expect(i.reason).toBe('Popular in Wearables');
+    }
+    const anon = await t.request('POST', '/api/v1/recommendations', { token: key, body: { recent_items: [itemId(2, 1), itemId(2, 2)], count: 4 } });
+    expect(anon.status).toBe(200);
+    expect(anon.body.recommendations.filter((i: any) => i.category === 'Wearables').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rejects bad input with clear 400s', async () => {
+    for (const count of [0, 10_000, 'ten']) {
+      const r = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U1', count } });
+      expect(r.status).toBe(400);
+    }
+    const f = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U1', filters: { in_stock: 'yes', category: 7 } } });
+    expect(f.status).toBe(400);
+    const h = await t.request('POST', '/api/v1/train', { token: key, body: { model_type: 'lightgcn', hyperparameters: { embedding_dim: 0, learning_rate: 5, epochs: 3, bogus: 1 } } });
+    expect(h.status).toBe(400);
+    expect(h.body.error.code).toBe('RECS_HYPERPARAMETERS_INVALID');
+    const fields = h.body.error.details.map((d: any) => d.field).sort();
+    expect(fields).toEqual(['hyperparameters.bogus', 'hyperparameters.embedding_dim', 'hyperparameters.learning_rate']);
+    const wrongType = await t.request('POST', '/api/v1/train', { token: key, body: { model_type: 'transformer' } });
+    expect(wrongType.status).toBe(400);
+    const readOnly = await a.apiKey(['recommendations:read']);
+    expect((await t.request('POST', '/api/v1/train', { token: readOnly, body: {} })).status).toBe(403);
+  });
+
+  it('isolates tenants: B cannot see A’s jobs, versions, dashboard or items', async () => {
+    const bKey = await b.apiKey(['recommendations:read', 'models:manage', 'analytics:read']);
+    const missingJob = await t.request('GET', `/api/v1/training/00000000-0000-7000-8000-000000000000/progress`, { token: bKey });
+    const aJob = await t.request('GET', `/api/v1/training/${firstJob}/progress`, { token: bKey });
+    expect(aJob.status).toBe(404);
+    expect(aJob.body.error.code).toBe(missingJob.body.error.code);
+    expect((await t.request('POST', `/api/v1/training/${firstJob}/cancel`, { token: bKey })).status).toBe(404);
+    const aVersions = await t.request('GET', '/api/v1/models', { token: key });
+    const vid = aVersions.body.data[0].id;
+    expect((await t.request('GET', `/api/v1/models/${vid}`, { token: bKey })).status).toBe(404);
+    expect((await t.request('POST', `/api/v1/models/${vid}/deploy`, { token: bKey, body: {} })).status).toBe(404);
+    expect((await t.request('GET', `/api/v1/analytics/tenant/${a.tenantId}/dashboard`, { token: bKey })).status).toBe(404);
+    expect((await t.request('POST', '/api/v1/recommendations', { token: bKey, body: { tenant_id: a.tenantId, user_id: 'U0' } })).status).toBe(404);
+    const bRecs = await t.request('POST', '/api/v1/recommendations', { token: bKey, body: { user_id: 'U0' } });
+    expect(bRecs.status).toBe(200);
+    expect(bRecs.body.recommendations).toEqual([]); // B has no data: an empty answer, not A's items
+    expect((await t.request('POST', '/api/v1/recommendations/similar', { token: bKey, body: { item_id: itemId(0, 0) } })).status).toBe(404);
+  });
+
+  it('fails training on an empty snapshot with a clear message', async () => {
+    const bKey = await b.apiKey(['models:manage']);
+    const start = await t.request('POST', '/api/v1/train', { token: bKey, body: { model_type: 'item_knn' } });
+    expect(start.status).toBe(202);
+    const done = await waitJob(t, bKey, start.body.job_id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/snapshot is empty/);
+  }, 60_000);
+
+  it('cancels a running job (the worker is terminated)', async () => {
+    const start = await t.request('POST', '/api/v1/train', { token: key, body: { model_type: 'lightgcn', hyperparameters: { epochs: 1000, batch_size: 16, patience: 100 } } });
+    expect(start.status).toBe(202);
+    await waitJob(t, key, start.body.job_id, (x) => x.status === 'training' && x.current_epoch !== null);
+    const c = await t.request('POST', `/api/v1/training/${start.body.job_id}/cancel`, { token: key });
+    expect(c.status).toBe(200);
+    const done = await waitJob(t, key, start.body.job_id);
+    expect(done.status).toBe('cancelled');
+    expect((await t.request('GET', '/api/v1/models', { token: key })).body.data).toHaveLength(1);
+  }, 120_000);
+
+  it('keeps serving the previous version when the new artifact is deleted, and shows the error', async () => {
+    const start = await t.request('POST', '/api/v1/train', { token: key, body: { model_type: 'item_knn', hyperparameters: { k: 20 } } });
+    const done = await waitJob(t, key, start.body.job_id);
+    expect(done.status).toBe('completed');
+    // a second version goes to a 10% canary by default; deploy it to everyone
+    const dep = await t.request('POST', `/api/v1/models/${done.model_version_id}/deploy`, { token: key, body: {} });
+    expect(dep.status).toBe(200);
+    expect(dep.body.active_version_id).toBe(done.model_version_id);
+    await t.storage.delete(a.tenantId, done.model_location);
+    const r = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U4', count: 3 } });
+    expect(r.status).toBe(200);
+    expect(r.body.recommendations).toHaveLength(3);
+    expect(r.body.metadata.model_version).toMatch(/^v1_/);
+    const v = await t.request('GET', `/api/v1/models/${done.model_version_id}`, { token: key });
+    expect(v.body.load_error).toMatch(/artifact could not be loaded/);
+    const rb = await t.request('POST', '/api/v1/models/rollback', { token: key });
+    expect(rb.status).toBe(200);
+    expect(rb.body.active_version_id).not.toBe(done.model_version_id);
+  }, 60_000);
+
+  it('trains on a tenant with one user and one item', async () => {
+    const c = await t.createTenant('Tiny');
+    await t.modules.catalog.upsertItems(c.tenantId, [{ itemId: 'ONLY', name: 'Only thing', priceMinor: 100n, currency: 'USD' }]);
+    await t.modules.events.interactions.appendMany(c.tenantId, [{ userId: 'SOLO', itemId: 'ONLY', type: 'purchase', source: 'test', occurredAt: new Date('2026-01-01T00:00:00Z') }]);
+    for (const model_type of ['auto', 'graph_filter', 'ials', 'lightgcn']) {
+      const start = await t.request('POST', '/api/v1/train', { token: c.ownerToken, body: { model_type, ...(model_type === 'lightgcn' ? { hyperparameters: { epochs: 2 } } : {}) } });
+      const done = await waitJob(t, c.ownerToken, start.body.job_id);
+      expect(done.status, `${model_type}: ${done.error}`).toBe('completed');
+    }
+    const r = await t.request('POST', '/api/v1/recommendations', { token: c.ownerToken, body: { user_id: 'SOLO' } });
+    expect(r.status).toBe(200);
+    expect(r.body.recommendations).toEqual([]); // the only item was bought
+    const other = await t.request('POST', '/api/v1/recommendations', { token: c.ownerToken, body: { user_id: 'SOMEONE' } });
+    expect(other.body.recommendations.map((i: any) => i.item_id)).toEqual(['ONLY']);
+  }, 120_000);
+});

@@ -1,0 +1,317 @@
+/**
+ * Fitting a model into a serving artifact, and the serving model built from an artifact. Every model is
+ * served the same way: a user is the list of items they touched (re-read at request time, so a new
+ * interaction changes the next response without retraining), scored against every item; similar items
+ * come from the model's item-item relation. Pure CPU work (runs in the training worker or on load).
+ */
+import { csrFromCoo, type Csr } from '../../ml/csr.ts';
+import { buildContentIndex, contentSimilarItems, type ItemAttributes } from '../../ml/content.ts';
+import { fitGraphFilterModel, scoreGraphFilter } from '../../ml/graph-filter.ts';
+import { factorGram, factorSimilarItems, fitIals, ialsFoldIn } from '../../ml/ials.ts';
+import { fitItemKnn, scoreItemKnnUser, type Ranked } from '../../ml/item-knn.ts';
+import { fitLightGcn } from '../../ml/lightgcn.ts';
+import { itemPopularity } from '../../ml/popularity.ts';
+import type { ModelType } from './recs.core.ts';
+
+type Arrays = Record<string, Float32Array | Float64Array | Int32Array>;
+
+export interface FitProgress {
+  epoch?: number;
+  totalEpochs?: number;
+  loss?: number | null;
+  progress: number;
+  validation?: Record<string, number>;
+}
+
+export interface FitOptions {
+  /** Content attributes of each item (index = item index), for `content`. */
+  attributes?: ItemAttributes[];
+  onProgress?: (p: FitProgress) => void;
+  shouldStop?: () => boolean;
+}
+
+const csrArrays = (prefix: string, m: Csr): Arrays => ({ [`${prefix}Indptr`]: m.indptr, [`${prefix}Indices`]: m.indices, [`${prefix}Data`]: m.data });
+const csrFrom = (a: Arrays, prefix: string, n: number): Csr => ({
+  rows: n,
+  cols: n,
+  indptr: a[`${prefix}Indptr`] as Int32Array,
+  indices: a[`${prefix}Indices`] as Int32Array,
+  data: a[`${prefix}Data`] as Float32Array,
+});
+
+/** Item-item neighbours from per-item ranked lists, as a Csr (columns ascending). */
+function csrFromRanked(n: number, lists: Ranked[]): Csr {
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const vals: number[] = [];
+  lists.forEach((r, i) => {
+    for (let t = 0; t < r.indices.length; t++) {
+      if (r.scores[t]! > 0) {
+        rows.push(i);
+        cols.push(r.indices[t]!);
+        vals.push(r.scores[t]!);
+      }
+    }
+  });
+  return csrFromCoo(n, n, rows, cols, vals);
+}
+
+/**
+ * Fits `type` on `train` (users x items, values = interaction weights) and returns the artifact arrays
+ * and metadata. `params` are validated snake_case hyperparameters.
+ */
+export function fitArtifact(type: ModelType, train: Csr, params: Record<string, number | string | boolean>, opts: FitOptions = {}): { meta: Record<string, unknown>; arrays: Arrays } {
+  const n = train.cols;
+  const popularity = itemPopularity(train, { weighted: params.weighted !== false });
+  const meta: Record<string, unknown> = { type, items: n };
+  const arrays: Arrays = { popularity };
+  const binary: Csr = { ...train, data: new Float32Array(train.data.length).fill(1) };
+  switch (type) {
+    case 'popularity':
+      break;
+    case 'item_knn': {
+      const m = fitItemKnn(train, { k: Number(params.k), shrink: Number(params.shrink), measure: params.measure as 'cosine' | 'cooccurrence', binary: true });
+      Object.assign(arrays, csrArrays('sim', m.similarity));
+      break;
+    }
+    case 'content': {
+      const index = buildContentIndex(opts.attributes ?? Array.from({ length: n }, () => ({})));
+      const lists: Ranked[] = [];
+      for (let i = 0; i < n; i++) lists.push(contentSimilarItems(index, i, 50));
+      Object.assign(arrays, csrArrays('sim', csrFromRanked(n, lists)));
+      break;
+    }
+    case 'graph_filter': {
+      const m = fitGraphFilterModel(binary, {
+        rank: Math.min(Number(params.rank), Math.max(1, Math.min(train.rows, n) - 1)),
+        idealWeight: Number(params.ideal_weight),
+        sharpen: Number(params.sharpen),
+        linearWeight: Number(params.linear_weight),
+      });
+      meta.rank = m.rank;
+      Object.assign(arrays, csrArrays('lin', m.linear), { left: m.left, right: m.right });
+      break;
+    }
+    case 'ials': {
+      const iterations = Number(params.iterations);
+      const m = fitIals(train, {
+        factors: Number(params.factors),
+        regularization: Number(params.regularization),
+        alpha: Number(params.alpha),
+        iterations,
+        cgSteps: Number(params.cg_steps),
+        seed: 7,
+        onIteration: (p) => {
+          opts.onProgress?.({ epoch: p.iteration, totalEpochs: iterations, loss: p.loss, progress: p.iteration / iterations });
+          return !opts.shouldStop?.();
+        },
+      });
+      meta.factors = m.factors;
+      meta.regularization = Number(params.regularization);
+      meta.alpha = Number(params.alpha);
+      Object.assign(arrays, { itemFactors: m.itemFactors, itemGram: m.itemGram });
+      break;
+    }
+    case 'lightgcn': {
+      const epochs = Number(params.epochs);
+      const patience = Number(params.patience);
+      const d = Number(params.embedding_dim);
+      // Early stopping on the training loss: the kernel does not expose its embeddings between epochs, so a
+      // validation metric cannot be computed mid-training; a loss that stops falling (< 0.1% per epoch for
+      // `patience` epochs) ends training.
+      let bestLoss = Infinity;
+      let misses = 0;
+      const m = fitLightGcn(binary, {
+        embeddingDim: d,
+        numLayers: Number(params.num_layers),
+        learningRate: Number(params.learning_rate),
+        batchSize: Number(params.batch_size),
+        epochs,
+        negativeSamples: Number(params.negative_samples),
+        reg: Number(params.reg),
+        seed: 11,
+        signal: { get aborted() { return opts.shouldStop?.() ?? false; } },
+        onEpoch: (p) => {
+          if (p.loss < bestLoss * 0.999) {
+            bestLoss = p.loss;
+            misses = 0;
+          } else misses++;
+          opts.onProgress?.({ epoch: p.epoch, totalEpochs: epochs, loss: p.loss, progress: p.epoch / epochs });
+          if (opts.shouldStop?.()) return false;
+          return misses < patience;
+        },
+      });
+      meta.dim = d;
+      meta.epochsRun = m.epochsRun;
+      meta.earlyStopped = m.epochsRun < epochs;
+      arrays.itemEmb = m.finalEmbeddings.slice(train.rows * d);
+      break;
+    }
+  }
+  return { meta, arrays };
+}
+
+/** A loaded model: scores for one user from their items, and item neighbours. */
+export interface ServingModel {
+  readonly type: ModelType;
+  readonly items: number;
+  readonly popularity: Float32Array;
+  /** Fills `out` (length items) with scores for a user who touched `itemIds` with `weights`. */
+  scoreUser(itemIds: Int32Array, weights: Float32Array, out: Float32Array): Float32Array;
+  /** Scores of every item as a neighbour of `item` (the item itself is -Infinity). */
+  scoreSimilar(item: number, out: Float32Array): Float32Array;
+  /** Affinity between two items (used to explain a recommendation by the user's closest item). */
+  pair(a: number, b: number): number;
+}
+
+function csrLookup(m: Csr, row: number, col: number): number {
+  let lo = m.indptr[row]!;
+  let hi = m.indptr[row + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = m.indices[mid]!;
+    if (c === col) return m.data[mid]!;
+    if (c < col) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return 0;
+}
+
+function dotRows(f: Float32Array, d: number, a: number, b: number): number {
+  let s = 0;
+  let na = 0;
+  let nb = 0;
+  for (let k = 0; k < d; k++) {
+    const x = f[a * d + k]!;
+    const y = f[b * d + k]!;
+    s += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na > 0 && nb > 0 ? s / Math.sqrt(na * nb) : 0;
+}
+
+/** Builds the serving model of an artifact's metadata and arrays. */
+export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingModel {
+  const type = meta.type as ModelType;
+  const n = Number(meta.items);
+  const popularity = a.popularity as Float32Array;
+  const base = { type, items: n, popularity };
+  const popScores = (out: Float32Array): Float32Array => {
+    out.set(popularity);
+    return out;
+  };
+  switch (type) {
+    case 'item_knn':
+    case 'content': {
+      const sim = csrFrom(a, 'sim', n);
+      return {
+        ...base,
+        scoreUser: (ids, w, out) => (ids.length ? scoreItemKnnUser(sim, ids, w, out) : popScores(out)),
+        scoreSimilar: (item, out) => {
+          out.fill(-Infinity);
+          for (let p = sim.indptr[item]!; p < sim.indptr[item + 1]!; p++) out[sim.indices[p]!] = sim.data[p]!;
+          return out;
+        },
+        pair: (x, y) => csrLookup(sim, x, y),
+      };
+    }
+    case 'graph_filter': {
+      const rank = Number(meta.rank);
+      const model = { items: n, rank, linear: csrFrom(a, 'lin', n), left: a.left as Float32Array, right: a.right as Float32Array, singularValues: new Float64Array(0) };
+      const score = (ids: Int32Array, w: Float32Array, out: Float32Array): Float32Array => {
+        const order = Array.from(ids.keys()).sort((x, y) => ids[x]! - ids[y]!);
+        const user: Csr = { rows: 1, cols: n, indptr: Int32Array.of(0, ids.length), indices: Int32Array.from(order, (k) => ids[k]!), data: Float32Array.from(order, (k) => (w[k]! > 0 ? 1 : 0)) };
+        scoreGraphFilter(model, user, ZERO, out);
+        return out;
+      };
+      return {
+        ...base,
+        scoreUser: (ids, w, out) => (ids.length ? score(ids, w, out) : popScores(out)),
+        scoreSimilar: (item, out) => {
+          score(Int32Array.of(item), ONE, out);
+          out[item] = -Infinity;
+          return out;
+        },
+        pair: (x, y) => csrLookup(model.linear, x, y),
+      };
+    }
+    case 'ials': {
+      const f = Number(meta.factors);
+      const itemFactors = a.itemFactors as Float32Array;
+      const gram = (a.itemGram as Float64Array | undefined) ?? factorGram(itemFactors, n, f, 0);
+      const objective = { regularization: Number(meta.regularization), alpha: Number(meta.alpha) };
+      const vec = new Float32Array(f);
+      const dot = (v: Float32Array, out: Float32Array): Float32Array => {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let k = 0; k < f; k++) s += v[k]! * itemFactors[j * f + k]!;
+          out[j] = s;
+        }
+        return out;
+      };
+      return {
+        ...base,
+        scoreUser: (ids, w, out) => (ids.length ? dot(ialsFoldIn(itemFactors, f, gram, ids, w, objective, vec), out) : popScores(out)),
+        scoreSimilar: (item, out) => {
+          const r = factorSimilarItems(itemFactors, f, item, n);
+          out.fill(-Infinity);
+          for (let t = 0; t < r.indices.length; t++) out[r.indices[t]!] = r.scores[t]!;
+          return out;
+        },
+        pair: (x, y) => dotRows(itemFactors, f, x, y),
+      };
+    }
+    case 'lightgcn': {
+      const d = Number(meta.dim);
+      const emb = a.itemEmb as Float32Array;
+      const vec = new Float32Array(d);
+      const dot = (v: Float32Array, out: Float32Array): Float32Array => {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let k = 0; k < d; k++) s += v[k]! * emb[j * d + k]!;
+          out[j] = s;
+        }
+        return out;
+      };
+      return {
+        ...base,
+        // A user's embedding is the weighted mean of their items' propagated embeddings (fold-in without training).
+        scoreUser: (ids, w, out) => {
+          if (!ids.length) return popScores(out);
+          vec.fill(0);
+          let total = 0;
+          for (let t = 0; t < ids.length; t++) {
+            const i = ids[t]!;
+            total += w[t]!;
+            for (let k = 0; k < d; k++) vec[k]! += w[t]! * emb[i * d + k]!;
+          }
+          if (total > 0) for (let k = 0; k < d; k++) vec[k]! /= total;
+          return dot(vec, out);
+        },
+        scoreSimilar: (item, out) => {
+          const r = factorSimilarItems(emb, d, item, n);
+          out.fill(-Infinity);
+          for (let t = 0; t < r.indices.length; t++) out[r.indices[t]!] = r.scores[t]!;
+          return out;
+        },
+        pair: (x, y) => dotRows(emb, d, x, y),
+      };
+    }
+    default:
+      return {
+        ...base,
+        scoreUser: (_ids, _w, out) => popScores(out),
+        scoreSimilar: (item, out) => {
+          popScores(out);
+          out[item] = -Infinity;
+          return out;
+        },
+        pair: () => 0,
+      };
+  }
+}
+
+const ZERO = Int32Array.of(0);
+const ONE = Float32Array.of(1);
+

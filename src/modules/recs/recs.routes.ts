@@ -1,0 +1,291 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { type JobRecord, type TenantContext, errorResponses, iso, notFound, tenantContext } from '../../platform/index.ts';
+import type { DeploymentRow, RecsRepository, VersionRow } from './recs.repository.ts';
+import * as s from './recs.schemas.ts';
+import type { ServingService } from './recs.serving.ts';
+import type { TrainingService } from './recs.training.ts';
+
+export interface RecsRouteDeps {
+  training: TrainingService;
+  serving: ServingService;
+  repo: RecsRepository;
+}
+
+/** Seed bodies carry `tenant_id`; another tenant's id answers exactly like a missing resource. */
+function checkTenant(ctx: TenantContext, tenantId: string | undefined): void {
+  if (tenantId !== undefined && tenantId !== ctx.tenantId) throw notFound('TENANT_NOT_FOUND', 'Tenant');
+}
+
+/** Prices in the request are major units (99.99); the catalog stores minor units (2 decimals assumed). */
+const minor = (v: number | undefined): bigint | undefined => (v === undefined ? undefined : BigInt(Math.round(v * 100)));
+function itemFilters(f: z.infer<typeof s.recommendBody>['filters']) {
+  return {
+    category: f.category,
+    brand: f.brand,
+    minPriceMinor: minor(f.price_range?.min ?? f.min_price),
+    maxPriceMinor: minor(f.price_range?.max ?? f.max_price),
+    inStock: f.in_stock,
+    excludeIds: f.exclude_ids,
+  };
+}
+
+const toDeployment = (d: DeploymentRow | undefined) => ({
+  active_version_id: d?.activeVersionId ?? null,
+  previous_version_id: d?.previousVersionId ?? null,
+  canary_version_id: d?.canaryVersionId ?? null,
+  canary_percent: d?.canaryPercent ?? 0,
+});
+
+const toVersion = (v: VersionRow, d: DeploymentRow | undefined) => ({
+  id: v.id,
+  version: v.version,
+  model_type: v.modelType,
+  hyperparameters: v.hyperparameters,
+  metrics: Object.fromEntries(Object.entries(v.metrics).filter(([, x]) => typeof x === 'number' && Number.isFinite(x))) as Record<string, number>,
+  model_card: v.modelCard,
+  snapshot: { users: v.snapshotUsers, items: v.snapshotItems, interactions: v.snapshotInteractions },
+  artifact: { location: v.artifactKey, bytes: Number(v.artifactBytes) },
+  training_seconds: v.trainingSeconds,
+  load_error: v.loadError,
+  status: (d?.activeVersionId === v.id ? 'active' : d?.canaryVersionId === v.id ? 'canary' : d?.previousVersionId === v.id ? 'previous' : 'inactive') as 'active' | 'canary' | 'previous' | 'inactive',
+  created_at: iso(v.createdAt)!,
+  deployed_at: iso(v.deployedAt),
+  expires_at: iso(v.expiresAt)!,
+});
+
+function toProgress(job: JobRecord, version: VersionRow | undefined, dep: DeploymentRow | undefined) {
+  const p = (job.progress ?? {}) as Record<string, unknown>;
+  const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  const status = job.status === 'succeeded' ? 'completed' : job.status === 'running' ? 'training' : job.status;
+  const metrics: Record<string, number> = {};
+  if (num(p.train_loss) !== null) metrics.train_loss = num(p.train_loss)!;
+  for (const [k, v] of Object.entries((p.validation ?? {}) as Record<string, unknown>)) if (num(v) !== null) metrics[k] = num(v)!;
+  const eta = num(p.eta_seconds);
+  const result = (job.result ?? {}) as Record<string, unknown>;
+  return {
+    job_id: job.id,
+    status: status as 'queued' | 'training' | 'completed' | 'failed' | 'cancelled',
+    progress: job.status === 'succeeded' ? 1 : (num(p.progress) ?? 0),
+    phase: typeof p.phase === 'string' ? p.phase : null,
+    current_epoch: num(p.epoch),
+    total_epochs: num(p.total_epochs),
+    metrics,
+    estimated_completion: job.status === 'running' && eta !== null ? new Date(Date.now() + eta * 1000).toISOString() : null,
+    model_version: version?.version ?? null,
+    model_version_id: version?.id ?? null,
+    final_metrics: version ? toVersion(version, dep).metrics : null,
+    model_location: version?.artifactKey ?? null,
+    deployment_status: version ? (dep?.activeVersionId === version.id ? 'deployed' : dep?.canaryVersionId === version.id ? 'canary' : String(result.deployment_status ?? 'not_deployed')) : null,
+    training_duration_seconds: num(result.training_duration_seconds),
+    error: job.status === 'failed' ? (job.lastError ?? 'training failed') : null,
+  };
+}
+
+export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { training, serving, repo } = deps;
+
+  r.post(
+    '/api/v1/train',
+    {
+      schema: { tags: ['recommendations'], summary: 'Start a training job (seed 003 step 6)', body: s.trainBody, response: { 202: s.trainResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.train', resourceType: 'training_job' } },
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      const b = request.body;
+      checkTenant(ctx, b.tenant_id);
+      const job = await training.startTraining(ctx, { modelType: b.model_type, hyperparameters: b.hyperparameters, trainingMode: b.training_mode, autoDeploy: b.auto_deploy });
+      request.auditTarget = { resourceId: job.id, details: { model_type: b.model_type } };
+      reply.code(202);
+      return { job_id: job.id, status: 'started', estimated_duration_minutes: b.model_type === 'lightgcn' ? 10 : 1, progress_url: `/api/v1/training/${job.id}/progress` };
+    },
+  );
+
+  r.get(
+    '/api/v1/training/:job_id/progress',
+    {
+      schema: { tags: ['recommendations'], summary: 'Training progress, metrics and ETA', params: s.jobParams, response: { 200: s.progressResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'models:manage' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      if (!/^[0-9a-f-]{36}$/.test(request.params.job_id)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
+      const { job, version, deployment } = await training.job(ctx, request.params.job_id);
+      return toProgress(job, version, deployment);
+    },
+  );
+
+  r.post(
+    '/api/v1/training/:job_id/cancel',
+    {
+      schema: { tags: ['recommendations'], summary: 'Cancel a training job (its worker thread is terminated)', params: s.jobParams, response: { 200: s.progressResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.train.cancel', resourceType: 'training_job' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      if (!/^[0-9a-f-]{36}$/.test(request.params.job_id)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
+      const job = await training.cancel(ctx, request.params.job_id);
+      request.auditTarget = { resourceId: job.id };
+      return toProgress(job, undefined, undefined);
+    },
+  );
+
+  r.get(
+    '/api/v1/models',
+    {
+      schema: { tags: ['recommendations'], summary: 'Model versions, newest first, and what is deployed', response: { 200: s.versionsResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const [versions, dep] = await Promise.all([training.listVersions(ctx, 100), training.deployment(ctx)]);
+      return { data: versions.map((v) => toVersion(v, dep)), deployment: toDeployment(dep) };
+    },
+  );
+
+  r.get(
+    '/api/v1/models/:version_id',
+    {
+      schema: { tags: ['recommendations'], summary: 'One model version with its metrics and model card', params: s.versionParams, response: { 200: s.versionSchema, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const v = await training.getVersion(ctx, request.params.version_id);
+      return toVersion(v, await training.deployment(ctx));
+    },
+  );
+
+  r.post(
+    '/api/v1/models/:version_id/deploy',
+    {
+      schema: { tags: ['recommendations'], summary: 'Deploy a version to everyone, or as a canary to canary_percent of users', params: s.versionParams, body: s.deployBody, response: { 200: s.deploymentSchema, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.deploy', resourceType: 'model_version' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const dep = await training.deploy(ctx, request.params.version_id, request.body.canary_percent);
+      request.auditTarget = { resourceId: request.params.version_id, details: { canary_percent: request.body.canary_percent ?? 100 } };
+      return toDeployment(dep);
+    },
+  );
+
+  r.post(
+    '/api/v1/models/rollback',
+    {
+      schema: { tags: ['recommendations'], summary: 'Stop the canary, or go back to the previous version', response: { 200: s.deploymentSchema, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.rollback', resourceType: 'model_version' } },
+    },
+    async (request) => toDeployment(await training.rollback(tenantContext(request))),
+  );
+
+  r.post(
+    '/api/v1/recommendations',
+    {
+      schema: { tags: ['recommendations'], summary: 'Recommendations for a user (seed 003 step 8a)', body: s.recommendBody, response: { 200: s.recommendResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'recommendations:read' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const b = request.body;
+      checkTenant(ctx, b.tenant_id);
+      const out = await serving.recommend(ctx, {
+        userId: b.user_id,
+        recentItems: b.recent_items,
+        count: b.count,
+        filters: itemFilters(b.filters),
+        context: { page: b.context.page, device: b.context.device, currentItem: b.context.current_item },
+      });
+      return {
+        recommendation_id: out.recommendationId,
+        recommendations: out.items.map((i) => ({
+          item_id: i.itemId,
+          name: i.name,
+          category: i.category,
+          brand: i.brand,
+          price: i.price,
+          currency: i.currency,
+          image_url: i.imageUrl,
+          availability: i.availability,
+          score: i.score,
+          reason: i.reason,
+        })),
+        metadata: { model_version: out.model?.version ?? null, latency_ms: out.latencyMs, algorithm: out.algorithm, cache_hit: out.cacheHit },
+      };
+    },
+  );
+
+  r.post(
+    '/api/v1/recommendations/similar',
+    {
+      schema: { tags: ['recommendations'], summary: 'Items similar to an item (seed 003 step 8c)', body: s.similarBody, response: { 200: s.similarResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'recommendations:read' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const b = request.body;
+      checkTenant(ctx, b.tenant_id);
+      const out = await serving.similar(ctx, { itemId: b.item_id, count: b.count, filters: itemFilters(b.filters) });
+      return {
+        recommendation_id: out.recommendationId,
+        similar_items: out.items.map((i) => ({
+          item_id: i.itemId,
+          name: i.name,
+          category: i.category,
+          brand: i.brand,
+          price: i.price,
+          currency: i.currency,
+          image_url: i.imageUrl,
+          availability: i.availability,
+          similarity_score: i.similarityScore,
+        })),
+        metadata: { model_version: out.model?.version ?? null, latency_ms: out.latencyMs, algorithm: out.model ? `${out.model.model.type} item similarity` : 'category popularity' },
+      };
+    },
+  );
+
+  r.get(
+    '/api/v1/analytics/tenant/:tenantId/dashboard',
+    {
+      schema: { tags: ['recommendations'], summary: 'Recommendation usage and impact (seed 003 step 9)', params: s.dashboardParams, querystring: s.dashboardQuery, response: { 200: s.dashboardResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      checkTenant(ctx, request.params.tenantId);
+      const days = request.query.days;
+      const since = new Date(Date.now() - days * 86_400_000);
+      const d = await repo.dashboard(ctx.tenantId, since);
+      const dep = await repo.deployment(ctx.tenantId);
+      const active = dep?.activeVersionId ? await repo.getVersion(ctx.tenantId, dep.activeVersionId) : undefined;
+      const calls = d.served.calls;
+      const revenue = Number(d.outcomes.revenueMinor ?? 0) / 100;
+      const orders = d.outcomes.orders;
+      const rate = (x: number) => (calls ? Math.round((x / calls) * 10_000) / 10_000 : 0);
+      return {
+        period: `last_${days}_days`,
+        metrics: {
+          total_api_calls: calls,
+          total_recommendations_served: d.served.items,
+          click_through_rate: rate(d.outcomes.clicked),
+          conversion_rate: rate(d.outcomes.converted),
+          average_latency_ms: Math.round((d.served.avgLatency ?? 0) * 100) / 100,
+          cache_hit_rate: rate(d.served.cacheHits),
+          model_performance: active ? toVersion(active, dep).metrics : {},
+          revenue_impact: { attributed_revenue: Math.round(revenue * 100) / 100, attributed_orders: orders, average_order_value: orders ? Math.round((revenue / orders) * 100) / 100 : 0 },
+        },
+        model_version: active?.version ?? null,
+        top_recommended_items: d.top.map((t) => ({ item_id: t.itemId, impressions: t.impressions, clicks: t.clicks, purchases: t.purchases })),
+        data_quality: {
+          items: d.quality.items,
+          interactions: d.quality.interactions,
+          users: d.quality.users,
+          freshness_hours: d.quality.lastAt ? Math.round(((Date.now() - new Date(d.quality.lastAt).getTime()) / 3_600_000) * 100) / 100 : null,
+        },
+      };
+    },
+  );
+}

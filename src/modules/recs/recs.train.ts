@@ -1,0 +1,145 @@
+/**
+ * One training run, start to finish, as a pure function of the snapshot: held-out split (latest item of each
+ * user), fit, offline evaluation against popularity, refit on everything, artifact. Runs inside the training
+ * worker thread (`recs.worker.ts`); `loupe eval` and tests may call it directly.
+ */
+import { csrFromCoo, type Csr } from '../../ml/csr.ts';
+import type { ItemAttributes } from '../../ml/content.ts';
+import { topN } from '../../ml/item-knn.ts';
+import { encodeArtifact, latestHoldout, type ModelType, type Snapshot, validateHyperparameters } from './recs.core.ts';
+import { fitArtifact, servingModel, type FitProgress, type ServingModel } from './recs.models.ts';
+
+export interface OfflineMetrics {
+  'ndcg@10': number;
+  'recall@20': number;
+  'precision@10': number;
+  coverage: number;
+  /** (NDCG@10 + 0.001) / (NDCG@10 of popularity + 0.001) on the same split (1 = no better). */
+  lift_over_popularity: number;
+  evaluated_users: number;
+}
+
+export interface TrainInput {
+  modelType: ModelType | 'auto';
+  hyperparameters: Record<string, unknown>;
+  snapshot: Snapshot;
+  attributes?: ItemAttributes[];
+  /** Users evaluated at most (a seeded sample beyond that). */
+  maxEvalUsers?: number;
+}
+
+export interface TrainOutput {
+  modelType: ModelType;
+  hyperparameters: Record<string, unknown>;
+  metrics: OfflineMetrics;
+  card: Record<string, unknown>;
+  artifact: Buffer;
+}
+
+const rowsToCsr = (s: Snapshot, pick: Int32Array): Csr =>
+  csrFromCoo(
+    s.users,
+    s.items,
+    Int32Array.from(pick, (p) => s.u[p]!),
+    Int32Array.from(pick, (p) => s.i[p]!),
+    Float32Array.from(pick, (p) => s.w[p]!),
+  );
+
+/** Leave-latest-out metrics of `model` for the users of `test` (one held-out item each). */
+export function evaluateHoldout(model: ServingModel, train: Csr, testUsers: Int32Array, testItems: Int32Array): Omit<OfflineMetrics, 'lift_over_popularity'> {
+  const n = train.cols;
+  const scores = new Float32Array(n);
+  const seen = new Uint8Array(n);
+  let ndcg = 0;
+  let recall = 0;
+  let precision = 0;
+  for (let t = 0; t < testUsers.length; t++) {
+    const u = testUsers[t]!;
+    const s = train.indptr[u]!;
+    const e = train.indptr[u + 1]!;
+    model.scoreUser(train.indices.subarray(s, e), train.data.subarray(s, e), scores);
+    for (let p = s; p < e; p++) scores[train.indices[p]!] = -Infinity;
+    const top = topN(scores, 20);
+    for (let r = 0; r < top.indices.length; r++) {
+      if (r < 10) seen[top.indices[r]!] = 1;
+      if (top.indices[r] === testItems[t]) {
+        recall += 1;
+        if (r < 10) {
+          ndcg += 1 / Math.log2(r + 2);
+          precision += 0.1;
+        }
+      }
+    }
+  }
+  const users = testUsers.length;
+  let covered = 0;
+  for (let i = 0; i < n; i++) covered += seen[i]!;
+  return {
+    'ndcg@10': users ? ndcg / users : 0,
+    'recall@20': users ? recall / users : 0,
+    'precision@10': users ? precision / users : 0,
+    coverage: n ? covered / n : 0,
+    evaluated_users: users,
+  };
+}
+
+const CANDIDATES: ModelType[] = ['popularity', 'item_knn', 'ials', 'graph_filter'];
+
+/** Trains, evaluates and packages a model (or, for `auto`, the best candidate by offline NDCG@10). */
+export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { phase: string }) => void, shouldStop: () => boolean): TrainOutput {
+  const s = input.snapshot;
+  if (s.u.length === 0 || s.items === 0) throw new Error('The training snapshot is empty: send items and interactions first.');
+  const split = latestHoldout(s);
+  const train = rowsToCsr(s, split.train);
+  // a seeded, evenly spaced sample of the held-out users keeps evaluation bounded on large tenants
+  const maxEval = input.maxEvalUsers ?? 2000;
+  const stride = Math.max(1, Math.ceil(split.test.length / maxEval));
+  const picked = split.test.filter((_, k) => k % stride === 0);
+  const testUsers = Int32Array.from(picked, (p) => s.u[p]!);
+  const testItems = Int32Array.from(picked, (p) => s.i[p]!);
+
+  const popularity = servingModel(...Object.values(fitArtifact('popularity', train, { weighted: true })) as [Record<string, unknown>, never]);
+  const popMetrics = evaluateHoldout(popularity, train, testUsers, testItems);
+  const withLift = (m: Omit<OfflineMetrics, 'lift_over_popularity'>): OfflineMetrics => ({
+    ...m,
+    // smoothed so that a tenant where popularity scores 0 still gets a finite, comparable number
+    lift_over_popularity: (m['ndcg@10'] + 1e-3) / (popMetrics['ndcg@10'] + 1e-3),
+  });
+
+  const candidates: ModelType[] = input.modelType === 'auto' ? [...CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])] : [input.modelType];
+  const tried: { type: ModelType; params: Record<string, unknown>; metrics: OfflineMetrics; fitted?: ReturnType<typeof fitArtifact> }[] = [];
+  candidates.forEach((type, c) => {
+    if (shouldStop()) throw new Error('cancelled');
+    const v = validateHyperparameters(type, input.modelType === 'auto' ? {} : input.hyperparameters);
+    if (!v.ok) throw new Error(`invalid hyperparameters: ${v.details.map((d) => d.field).join(', ')}`);
+    const params = v.params as Record<string, number | string | boolean>;
+    const fitted = fitArtifact(type, train, params, {
+      ...(input.attributes ? { attributes: input.attributes } : {}),
+      onProgress: (p) => onProgress({ ...p, phase: `training ${type}`, progress: (c + p.progress * 0.8) / candidates.length }),
+      shouldStop,
+    });
+    onProgress({ phase: `evaluating ${type}`, progress: (c + 0.85) / candidates.length });
+    const metrics = withLift(evaluateHoldout(servingModel(fitted.meta, fitted.arrays), train, testUsers, testItems));
+    onProgress({ phase: `evaluated ${type}`, progress: (c + 0.9) / candidates.length, validation: { 'val_ndcg@10': metrics['ndcg@10'], 'val_recall@20': metrics['recall@20'] } });
+    tried.push({ type, params, metrics, fitted });
+  });
+  if (shouldStop()) throw new Error('cancelled');
+  const best = tried.reduce((a, b) => (b.metrics['ndcg@10'] > a.metrics['ndcg@10'] ? b : a));
+  // Refit on every interaction for serving (the held-out items are real signal). LightGCN is costly: its
+  // split-trained embeddings are served as they are.
+  onProgress({ phase: 'final fit', progress: 0.95 });
+  const full = best.type === 'lightgcn' ? best.fitted! : fitArtifact(best.type, rowsToCsr(s, Int32Array.from({ length: s.u.length }, (_, k) => k)), best.params as Record<string, number | string | boolean>, input.attributes ? { attributes: input.attributes } : {});
+  const card = {
+    model_type: best.type,
+    selected_by: input.modelType === 'auto' ? 'auto: highest offline NDCG@10 on the leave-latest-out split' : 'requested',
+    reason:
+      input.modelType === 'auto'
+        ? `${best.type} had the best NDCG@10 (${best.metrics['ndcg@10'].toFixed(4)}) of ${tried.map((t) => `${t.type} ${t.metrics['ndcg@10'].toFixed(4)}`).join(', ')}`
+        : `${best.type} was requested; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
+    candidates: tried.map((t) => ({ model_type: t.type, metrics: t.metrics })),
+    popularity_baseline: popMetrics,
+    evaluation: { protocol: 'leave-latest-out: the most recent item of every user with 2+ items is held out', evaluated_users: best.metrics.evaluated_users },
+    ...(full.meta.epochsRun !== undefined ? { epochs_run: full.meta.epochsRun, early_stopped: full.meta.earlyStopped } : {}),
+  };
+  return { modelType: best.type, hyperparameters: best.params, metrics: best.metrics, card, artifact: encodeArtifact(full.meta, full.arrays) };
+}

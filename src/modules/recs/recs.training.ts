@@ -1,0 +1,307 @@
+/**
+ * Training jobs, the model registry (deploy, rollback, canary, retention) and automatic retraining.
+ * Heavy work runs in a worker thread (`recs.runner.ts`); this file only moves data and records outcomes.
+ */
+import { z } from 'zod';
+import type { ItemAttributes } from '../../ml/content.ts';
+import { type JobQueue, type JobRun, type ObjectStorage, type TenantContext, PermanentJobError, newId, notFound, validation } from '../../platform/index.ts';
+import { DEFAULT_INTERACTION_WEIGHTS, type InteractionsRepository } from '../events/index.ts';
+import { MODEL_TYPES, type ModelType, type Snapshot, canaryDecision, interactionWeight, validateHyperparameters } from './recs.core.ts';
+import type { RecsRepository, VersionRow } from './recs.repository.ts';
+import { trainInWorker } from './recs.runner.ts';
+
+export const TRAIN_JOB = 'recs.train';
+export const MAINTENANCE_JOB = 'recs.maintenance';
+const RETENTION_DAYS = 30;
+const HOUR = 3_600_000;
+
+export const trainPayload = z.object({
+  modelType: z.enum([...MODEL_TYPES, 'auto']),
+  hyperparameters: z.record(z.string(), z.unknown()),
+  trainingMode: z.enum(['full', 'incremental']),
+  autoDeploy: z.boolean(),
+  trigger: z.string().default('api'),
+});
+export type TrainPayload = z.infer<typeof trainPayload>;
+
+/** Retraining policy (tenant settings `recommendations.retrain`), seed 003 step 10 defaults. */
+export interface RetrainPolicy {
+  enabled: boolean;
+  everyDays: number;
+  newInteractions: number;
+  /** Retrain when the active version's 7-day click-through falls below this (0 = off). */
+  minClickThrough: number;
+  modelType: ModelType | 'auto';
+}
+
+export function recsSettings(settings: Record<string, unknown>) {
+  const r = (settings.recommendations ?? {}) as Record<string, unknown>;
+  const retrain = (r.retrain ?? {}) as Record<string, unknown>;
+  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+  const weights = { ...DEFAULT_INTERACTION_WEIGHTS, ...((settings.interaction_weights ?? r.interaction_weights ?? {}) as Record<string, number>) };
+  return {
+    weights,
+    excludePurchased: r.exclude_purchased !== false,
+    canaryPercent: Math.min(100, Math.max(0, num(r.canary_percent, 10))),
+    retrain: {
+      enabled: retrain.enabled !== false,
+      everyDays: num(retrain.every_days, 7),
+      newInteractions: num(retrain.new_interactions, 10_000),
+      minClickThrough: num(retrain.min_click_through, 0),
+      modelType: (typeof retrain.model_type === 'string' && ([...MODEL_TYPES, 'auto'] as string[]).includes(retrain.model_type) ? retrain.model_type : 'auto') as ModelType | 'auto',
+    } satisfies RetrainPolicy,
+  };
+}
+
+export interface TrainingDeps {
+  repo: RecsRepository;
+  interactions: InteractionsRepository;
+  jobs: JobQueue;
+  storage: ObjectStorage;
+  clock: () => Date;
+  /** Called after a deploy, rollback or canary change so the serving layer drops cached models. */
+  onDeploymentChanged: (tenantId: string) => void;
+}
+
+export function createTrainingService(deps: TrainingDeps) {
+  const { repo, jobs, storage, clock } = deps;
+
+  /** Streams the tenant's interactions into dense indices (weights summed per user and item, latest time kept). */
+  async function loadSnapshot(tenantId: string, weights: Record<string, number>, extraItems: string[]): Promise<{ snapshot: Snapshot; itemIds: string[]; interactions: number }> {
+    const userIndex = new Map<string, number>();
+    const itemIndex = new Map<string, number>();
+    const pair = new Map<number, number>();
+    const us: number[] = [];
+    const is: number[] = [];
+    const ws: number[] = [];
+    const ts: number[] = [];
+    let interactions = 0;
+    for await (const page of deps.interactions.scanForTraining(tenantId)) {
+      for (const row of page) {
+        const w = interactionWeight(row.type, weights);
+        if (w <= 0) continue;
+        interactions++;
+        let u = userIndex.get(row.userId);
+        if (u === undefined) userIndex.set(row.userId, (u = userIndex.size));
+        let i = itemIndex.get(row.itemId);
+        if (i === undefined) itemIndex.set(row.itemId, (i = itemIndex.size));
+        const key = u * 4_194_304 + i;
+        const at = new Date(row.occurredAt).getTime();
+        const p = pair.get(key);
+        if (p === undefined) {
+          pair.set(key, us.length);
+          us.push(u);
+          is.push(i);
+          ws.push(w);
+          ts.push(at);
+        } else {
+          ws[p]! += w;
+          if (at > ts[p]!) ts[p] = at;
+        }
+      }
+    }
+    for (const id of extraItems) if (!itemIndex.has(id)) itemIndex.set(id, itemIndex.size);
+    const snapshot: Snapshot = { users: userIndex.size, items: itemIndex.size, u: Int32Array.from(us), i: Int32Array.from(is), w: Float32Array.from(ws, (x) => Math.log1p(x)), t: Float64Array.from(ts) };
+    return { snapshot, itemIds: [...itemIndex.keys()], interactions };
+  }
+
+  async function runTraining(run: JobRun<TrainPayload>): Promise<unknown> {
+    const started = Date.now();
+    const { tenantId } = run;
+    const p = run.payload;
+    const settings = recsSettings(await repo.tenantSettings(tenantId));
+    await run.progress({ status: 'loading', phase: 'loading snapshot', progress: 0 }, true);
+    const wantsContent = p.modelType === 'content' || p.modelType === 'auto';
+    const catalog = wantsContent ? await repo.catalogForContent(tenantId) : [];
+    const { snapshot, itemIds, interactions } = await loadSnapshot(tenantId, settings.weights, catalog.map((c) => c.itemId));
+    if (snapshot.u.length === 0) throw new PermanentJobError('The training snapshot is empty: this tenant has no interactions with a positive weight yet.');
+    let attributes: ItemAttributes[] | undefined;
+    if (wantsContent) {
+      const byId = new Map(catalog.map((c) => [c.itemId, c]));
+      attributes = itemIds.map((id) => {
+        const c = byId.get(id);
+        return c ? { category: c.categoryPath, brand: c.brand, tags: c.tags, text: `${c.name} ${c.description ?? ''}` } : {};
+      });
+    }
+    await run.progress({ status: 'training', phase: 'training', progress: 0.02, snapshot: { users: snapshot.users, items: snapshot.items, interactions } }, true);
+    let out;
+    try {
+      out = await trainInWorker(
+        { modelType: p.modelType, hyperparameters: p.hyperparameters, snapshot, ...(attributes ? { attributes } : {}) },
+        (pr) => {
+          const elapsed = (Date.now() - started) / 1000;
+          const frac = Math.max(0.02, Math.min(0.99, pr.progress));
+          void run.progress({
+            status: 'training',
+            phase: pr.phase,
+            progress: frac,
+            ...(pr.epoch !== undefined ? { epoch: pr.epoch, total_epochs: pr.totalEpochs } : {}),
+            ...(pr.loss != null ? { train_loss: pr.loss } : {}),
+            ...(pr.validation ? { validation: pr.validation } : {}),
+            eta_seconds: (elapsed / frac) * (1 - frac),
+          });
+        },
+        run.signal,
+      );
+    } catch (err) {
+      if (run.signal.aborted) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw message.startsWith('invalid hyperparameters') || message.startsWith('The training snapshot') ? new PermanentJobError(message) : err;
+    }
+    const id = newId();
+    const now = clock();
+    const n = (await repo.countVersions(tenantId)) + 1;
+    const version = `v${n}_${now.toISOString().slice(0, 10).replaceAll('-', '')}`;
+    const key = `models/${id}/model.bin`;
+    // the item id table travels with the artifact: a version is self-contained
+    const idsBuf = Buffer.from(JSON.stringify(itemIds), 'utf8');
+    const body = Buffer.concat([Buffer.from(Uint32Array.of(idsBuf.length).buffer), idsBuf, out.artifact]);
+    const stored = await storage.put(tenantId, key, body);
+    await repo.insertVersion(tenantId, {
+      id,
+      version,
+      modelType: out.modelType,
+      hyperparameters: out.hyperparameters,
+      metrics: out.metrics as unknown as Record<string, number>,
+      modelCard: { ...out.card, trigger: p.trigger, training_mode: p.trainingMode, interaction_weights: settings.weights },
+      snapshotUsers: snapshot.users,
+      snapshotItems: snapshot.items,
+      snapshotInteractions: interactions,
+      artifactKey: key,
+      artifactBytes: stored.bytes,
+      jobId: run.id,
+      trainingSeconds: (Date.now() - started) / 1000,
+      expiresAt: new Date(now.getTime() + RETENTION_DAYS * 24 * HOUR),
+    });
+    let deployment = 'not_deployed';
+    if (p.autoDeploy) {
+      const current = await repo.deployment(tenantId);
+      if (current?.activeVersionId && settings.canaryPercent > 0 && settings.canaryPercent < 100) {
+        await repo.setCanary(tenantId, id, settings.canaryPercent, now);
+        deployment = 'canary';
+      } else {
+        await repo.activate(tenantId, id, now);
+        deployment = 'deployed';
+      }
+      deps.onDeploymentChanged(tenantId);
+    }
+    await scheduleMaintenance(tenantId);
+    return { model_version_id: id, model_version: version, deployment_status: deployment, model_type: out.modelType, metrics: out.metrics, training_duration_seconds: (Date.now() - started) / 1000 };
+  }
+
+  async function scheduleMaintenance(tenantId: string): Promise<void> {
+    const next = new Date(Math.ceil((clock().getTime() + 1) / HOUR) * HOUR);
+    await jobs.enqueue(tenantId, MAINTENANCE_JOB, {}, { runAt: next, dedupeKey: `maintenance:${next.toISOString()}` });
+  }
+
+  /**
+   * Hourly per tenant: retention (versions older than 30 days that are not serving are deleted with their
+   * artifacts), canary promotion or rollback (`canaryDecision`), and automatic retraining when the schedule,
+   * the count of new interactions or a click-through drop says so.
+   */
+  async function runMaintenance(run: JobRun<Record<string, never>>): Promise<unknown> {
+    const { tenantId } = run;
+    const now = clock();
+    const outcome: Record<string, unknown> = {};
+    for (const v of await repo.expiredVersions(tenantId, now)) {
+      await storage.delete(tenantId, v.artifactKey);
+      await repo.deleteVersion(tenantId, v.id);
+    }
+    const dep = await repo.deployment(tenantId);
+    const settings = recsSettings(await repo.tenantSettings(tenantId));
+    if (dep?.canaryVersionId && dep.activeVersionId && dep.canaryStartedAt) {
+      const stats = await repo.armStats(tenantId, dep.canaryStartedAt);
+      const arm = (id: string) => stats.find((s) => s.versionId === id) ?? { served: 0, conversions: 0 };
+      const [canary, active] = await Promise.all([repo.getVersion(tenantId, dep.canaryVersionId), repo.getVersion(tenantId, dep.activeVersionId)]);
+      const offlineBetter = (canary?.metrics['ndcg@10'] ?? 0) > (active?.metrics['ndcg@10'] ?? 0);
+      const decision = canaryDecision(arm(dep.canaryVersionId), arm(dep.activeVersionId), offlineBetter);
+      outcome.canary = decision;
+      if (decision === 'promote') await repo.activate(tenantId, dep.canaryVersionId, now);
+      if (decision === 'rollback') await repo.setCanary(tenantId, null, 0, now);
+      if (decision !== 'wait') deps.onDeploymentChanged(tenantId);
+    }
+    const policy = settings.retrain;
+    if (policy.enabled && dep?.activeVersionId) {
+      const active = await repo.getVersion(tenantId, dep.activeVersionId);
+      const why: string[] = [];
+      if (active) {
+        if (now.getTime() - active.createdAt.getTime() >= policy.everyDays * 24 * HOUR) why.push('schedule');
+        if ((await repo.interactionsSince(tenantId, active.createdAt)) >= policy.newInteractions) why.push('new_interactions');
+        if (policy.minClickThrough > 0) {
+          const s = (await repo.armStats(tenantId, new Date(now.getTime() - 7 * 24 * HOUR))).find((x) => x.versionId === active.id);
+          if (s && s.served >= 100 && s.clicks / s.served < policy.minClickThrough) why.push('metric_drop');
+        }
+      }
+      if (why.length) {
+        await jobs.enqueue(tenantId, TRAIN_JOB, { modelType: policy.modelType, hyperparameters: {}, trainingMode: 'full', autoDeploy: true, trigger: `auto:${why.join('+')}` }, { dedupeKey: 'recs.train' });
+        outcome.retrain = why;
+      }
+    }
+    await scheduleMaintenance(tenantId);
+    return outcome;
+  }
+
+  return {
+    register(): void {
+      jobs.register({ type: TRAIN_JOB, payload: trainPayload, maxAttempts: 2, handle: runTraining });
+      jobs.register({ type: MAINTENANCE_JOB, payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>, maxAttempts: 3, handle: runMaintenance });
+    },
+
+    /** Validates and enqueues a training job (400 naming each bad hyperparameter). */
+    async startTraining(ctx: TenantContext, body: { modelType: ModelType | 'auto'; hyperparameters: Record<string, unknown>; trainingMode: 'full' | 'incremental'; autoDeploy: boolean }) {
+      if (body.modelType !== 'auto') {
+        const v = validateHyperparameters(body.modelType, body.hyperparameters);
+        if (!v.ok) throw validation('RECS_HYPERPARAMETERS_INVALID', `Invalid hyperparameters for ${body.modelType}: ${v.details.map((d) => d.field).join(', ')}.`, v.details);
+      } else if (Object.keys(body.hyperparameters).length) {
+        throw validation('RECS_HYPERPARAMETERS_INVALID', 'model_type auto picks its own hyperparameters; omit hyperparameters.', [{ field: 'hyperparameters', message: 'not accepted with auto' }]);
+      }
+      return jobs.enqueue(ctx.tenantId, TRAIN_JOB, { ...body, trigger: 'api' } satisfies TrainPayload);
+    },
+
+    async job(ctx: TenantContext, jobId: string) {
+      const job = await jobs.get(ctx.tenantId, jobId);
+      if (!job || (job.type !== TRAIN_JOB)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
+      const version = job.status === 'succeeded' ? await repo.versionByJob(ctx.tenantId, jobId) : undefined;
+      const dep = version ? await repo.deployment(ctx.tenantId) : undefined;
+      return { job, version, deployment: dep };
+    },
+
+    async cancel(ctx: TenantContext, jobId: string) {
+      const job = await jobs.get(ctx.tenantId, jobId);
+      if (!job || job.type !== TRAIN_JOB) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
+      await jobs.cancel(ctx.tenantId, jobId);
+      return (await jobs.get(ctx.tenantId, jobId))!;
+    },
+
+    listVersions: (ctx: TenantContext, limit: number) => repo.listVersions(ctx.tenantId, limit),
+    deployment: (ctx: TenantContext) => repo.deployment(ctx.tenantId),
+
+    async getVersion(ctx: TenantContext, id: string): Promise<VersionRow> {
+      const v = /^[0-9a-f-]{36}$/.test(id) ? await repo.getVersion(ctx.tenantId, id) : undefined;
+      if (!v) throw notFound('RECS_MODEL_VERSION_NOT_FOUND', 'Model version');
+      return v;
+    },
+
+    /** Deploys a version to everyone, or as a canary to `canaryPercent` of users (sticky per user). */
+    async deploy(ctx: TenantContext, id: string, canaryPercent?: number) {
+      const v = await this.getVersion(ctx, id);
+      if (!(await storage.exists(ctx.tenantId, v.artifactKey))) throw validation('RECS_ARTIFACT_MISSING', 'The artifact of this version is missing from storage; it cannot be deployed.');
+      if (canaryPercent !== undefined && canaryPercent < 100) await repo.setCanary(ctx.tenantId, v.id, canaryPercent, clock());
+      else await repo.activate(ctx.tenantId, v.id, clock());
+      deps.onDeploymentChanged(ctx.tenantId);
+      return repo.deployment(ctx.tenantId);
+    },
+
+    async rollback(ctx: TenantContext) {
+      const dep = await repo.deployment(ctx.tenantId);
+      if (dep?.canaryVersionId) await repo.setCanary(ctx.tenantId, null, 0, clock());
+      else if (dep?.previousVersionId) await repo.activate(ctx.tenantId, dep.previousVersionId, clock());
+      else throw validation('RECS_NOTHING_TO_ROLL_BACK', 'There is no canary and no previous version to roll back to.');
+      deps.onDeploymentChanged(ctx.tenantId);
+      return repo.deployment(ctx.tenantId);
+    },
+
+    runMaintenance,
+  };
+}
+export type TrainingService = ReturnType<typeof createTrainingService>;

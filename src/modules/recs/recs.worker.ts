@@ -1,0 +1,17 @@
+/**
+ * The training worker thread: receives a snapshot, runs `trainModel` off the API's event loop, streams
+ * progress messages and returns the artifact bytes (transferred, not copied). Terminated on cancel.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { trainModel, type TrainInput } from './recs.train.ts';
+
+const port = parentPort;
+if (port) {
+  try {
+    const out = trainModel(workerData as TrainInput, (p) => port.postMessage({ kind: 'progress', progress: p }), () => false);
+    const bytes = new Uint8Array(out.artifact.buffer, out.artifact.byteOffset, out.artifact.byteLength).slice();
+    port.postMessage({ kind: 'done', result: { ...out, artifact: bytes } }, [bytes.buffer]);
+  } catch (err) {
+    port.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+}

@@ -1,0 +1,394 @@
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, createTestApp, type TestApp } from '../helpers.ts';
+import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, ROOT, launchBrowser, openPage, screenshot, signIn, type WatchedPage } from './harness.ts';
+
+/**
+ * The dashboard in a real browser against the real server (embedded database): sign-in, tenant
+ * switching, API keys, every page rendering without console errors, and the data flows whose APIs exist.
+ * Skipped, with a printed reason, on a machine without chromium.
+ */
+const JWT_SECRET = 'browser-tests-signing-secret-0123456789abcdef0123456789';
+
+describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let owner: Awaited<ReturnType<TestApp['createTenant']>>;
+
+  /** Whether the server has a route (a module may not have landed yet): ROUTE_NOT_FOUND means no. */
+  async function hasRoute(method: string, url: string): Promise<boolean> {
+    const r = await t.request(method, url, { token: owner.ownerToken, body: method === 'GET' ? undefined : {} });
+    return !(r.status === 404 && r.body?.error?.code === 'ROUTE_NOT_FOUND');
+  }
+
+  async function ownerPage(viewport?: { width: number; height: number }): Promise<WatchedPage> {
+    const w = await openPage(browser, viewport ? { viewport } : {});
+    await signIn(w.page, base, owner.ownerEmail, 'Owner-Password-1');
+    return w;
+  }
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    t = await createTestApp({ LOUPE_JWT_SECRET: JWT_SECRET });
+    t.jobs.start({ concurrency: 1 });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    owner = await t.createTenant('Acme Store');
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('signs in, shows Home with its KPI area, and signs out', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}/settings/api-keys`);
+    // Not signed in: sent to sign-in, and back to the deep link afterwards.
+    await page.waitForURL(/\/sign-in\?next=/);
+    await page.getByLabel('E-mail').fill(owner.ownerEmail);
+    await page.getByLabel('Password').fill('wrong-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/.+/);
+    await page.getByLabel('Password').fill('Owner-Password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/settings/api-keys`);
+    await page.getByRole('link', { name: 'Home' }).click();
+    await page.getByTestId('kpis').waitFor();
+    expect(await page.getByRole('heading', { name: 'Acme Store' }).isVisible()).toBe(true);
+    await screenshot(page, 'home');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in/);
+    // The session is over: reloading a page asks to sign in again.
+    await page.goto(`${base}/settings`);
+    await page.waitForURL(/\/sign-in/);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  /** Replaces the dashboard's stored access token by one signed for the same session at another time. */
+  async function forgeAccessToken(page: WatchedPage['page'], o: { issuedSecondsAgo: number; authSecondsAgo: number }): Promise<void> {
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string; refreshToken: string });
+    const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as { sub: string; sid: string; adm: boolean };
+    const now = Math.floor(Date.now() / 1000);
+    const token = await createTokenSigner(JWT_SECRET).sign({ sub: claims.sub, sid: claims.sid, adm: claims.adm, auth_time: now - o.authSecondsAgo }, now - o.issuedSecondsAgo);
+    await page.evaluate((tok) => {
+      const s = JSON.parse(localStorage.getItem('loupe.session')!);
+      localStorage.setItem('loupe.session', JSON.stringify({ ...s, accessToken: tok }));
+    }, token);
+  }
+
+  it('refreshes an expired access token (rotating the refresh token) and asks for the password on STEP_UP_REQUIRED', async () => {
+    const { page, errors } = await ownerPage();
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { refreshToken: string });
+    // An access token that expired an hour ago: the page still loads, through one refresh.
+    await forgeAccessToken(page, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
+    await page.goto(`${base}/settings/members`);
+    await page.getByRole('cell', { name: owner.ownerEmail }).waitFor();
+    const after = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { refreshToken: string });
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+
+    // A valid token whose password check is an hour old: creating a key needs a step-up.
+    await forgeAccessToken(page, { issuedSecondsAgo: 0, authSecondsAgo: 3600 });
+    await page.goto(`${base}/settings/api-keys`);
+    await page.getByLabel('Name').fill('Needs step-up');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Confirm your password' });
+    await dialog.waitFor();
+    await screenshot(page, 'step-up-prompt');
+    await dialog.getByLabel('Password').fill('not-my-password');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.getByRole('alert').waitFor();
+    await dialog.getByLabel('Password').fill('Owner-Password-1');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByTestId('new-api-key').waitFor();
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+
+    // The refresh token is used elsewhere (rotated away): reuse ends the session and the dashboard signs out.
+    const current = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { refreshToken: string });
+    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: current.refreshToken } })).status).toBe(200);
+    await forgeAccessToken(page, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
+    await page.goto(`${base}/settings/members`);
+    await page.waitForURL(/\/sign-in/, { timeout: 15_000 });
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('creates an API key whose secret is shown once, and revokes it', async () => {
+    const { page, errors } = await ownerPage();
+    await page.goto(`${base}/settings/api-keys`);
+    await page.getByLabel('Name').fill('Storefront widget');
+    await page.getByLabel('catalog:read').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secretEl = page.getByTestId('new-api-key');
+    await secretEl.waitFor();
+    const secret = (await secretEl.textContent())!.trim();
+    expect(secret).toMatch(/^sk_/);
+    await screenshot(page, 'settings-api-key-created');
+    // The key works against the API with the scopes chosen.
+    expect((await t.request('GET', '/api/v1/tenant', { token: secret })).status).toBe(200);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    const table = page.getByTestId('api-keys-table');
+    await table.getByText('Storefront widget').waitFor();
+    expect(await page.content()).not.toContain(secret);
+    await page.reload();
+    await table.getByText('Storefront widget').waitFor();
+    expect(await page.content()).not.toContain(secret);
+    await page.getByRole('button', { name: 'Revoke Storefront widget' }).click();
+    // Revoked keys leave the list, and come back, marked, with "Show revoked keys" (kept in the URL).
+    await table.getByText('Storefront widget').waitFor({ state: 'detached' });
+    await page.getByLabel('Show revoked keys').click();
+    await page.waitForURL(/revoked=1/);
+    await page.getByTestId('api-keys-table').getByText('revoked').waitFor();
+    expect((await t.request('GET', '/api/v1/tenant', { token: secret })).status).toBe(401);
+    await screenshot(page, 'settings-api-keys');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('adds a member, filters the audit log from the URL, and switches tenants', async () => {
+    const { page, errors } = await ownerPage();
+    await page.goto(`${base}/settings/members`);
+    await page.getByLabel('E-mail').fill('analyst@acme.test');
+    await page.getByLabel('Password (new users only)').fill('Analyst-Password-1');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByText('analyst@acme.test').waitFor();
+    await screenshot(page, 'settings-members');
+    // Bookmarkable filters: the URL carries them and the table obeys.
+    await page.goto(`${base}/settings/audit?action=member.add`);
+    const audit = page.getByTestId('audit-table');
+    await audit.getByText('member.add').first().waitFor();
+    expect(await audit.getByText('api_key.create').count()).toBe(0);
+    expect(await page.getByLabel('Action').inputValue()).toBe('member.add');
+    await screenshot(page, 'settings-audit');
+    await page.goto(`${base}/settings/rate-limits`);
+    await page.getByText(/rate limit|requests per minute/).first().waitFor();
+    expect(errors).toEqual([]);
+    await page.context().close();
+
+    // The platform admin belongs to two tenants: the switcher changes what the pages show.
+    const a = await t.request('POST', '/api/v1/admin/users', { token: await t.adminToken(), body: { email: 'multi@loupe.test', password: 'Multi-Password-1', tenant_id: owner.tenantId, role: 'admin' } });
+    expect(a.status).toBe(201);
+    const other = await t.request('POST', '/api/v1/admin/tenants', { token: await t.adminToken(), body: { name: 'Second Shop' } });
+    const m = await t.request('POST', '/api/v1/members', { token: owner.ownerToken, headers: { 'x-tenant-id': owner.tenantId }, body: { email: 'multi@loupe.test', role: 'viewer' } });
+    expect(m.status).toBe(201);
+    const adminTok = await t.adminToken();
+    const m2 = await t.request('POST', '/api/v1/admin/users', { token: adminTok, body: { email: 'owner2@second.test', password: 'Owner-Password-2', tenant_id: other.body.id, role: 'owner' } });
+    expect(m2.status).toBe(201);
+    const login2 = await t.request('POST', '/api/v1/auth/login', { body: { email: 'owner2@second.test', password: 'Owner-Password-2' } });
+    const add2 = await t.request('POST', '/api/v1/members', { token: login2.body.access_token, body: { email: 'multi@loupe.test', role: 'analyst' } });
+    expect(add2.status).toBe(201);
+    const w = await openPage(browser);
+    await signIn(w.page, base, 'multi@loupe.test', 'Multi-Password-1');
+    const switcher = w.page.getByTestId('tenant-switcher');
+    await switcher.click();
+    await w.page.getByRole('option', { name: /Second Shop/ }).click();
+    await w.page.getByRole('heading', { name: 'Second Shop' }).waitFor();
+    await w.page.reload();
+    await w.page.getByRole('heading', { name: 'Second Shop' }).waitFor();
+    expect(w.errors).toEqual([]);
+    await w.page.context().close();
+  });
+
+  it('lets the platform admin create a tenant and a user', async () => {
+    const { page, errors } = await openPage(browser);
+    await signIn(page, base, ADMIN.email, ADMIN.password);
+    await page.getByRole('link', { name: 'Platform admin' }).click();
+    await page.getByLabel('New tenant name').fill('Gamma Goods');
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    await page.getByTestId('tenants-table').getByText('Gamma Goods').waitFor();
+    await screenshot(page, 'admin-tenants');
+    await page.goto(`${base}/admin/tenants?q=gamma`);
+    await page.getByTestId('tenants-table').getByText('Gamma Goods').waitFor();
+    expect(await page.getByTestId('tenants-table').getByText('Acme Store').count()).toBe(0);
+    await page.getByRole('tab', { name: 'Users' }).click();
+    await page.getByLabel('E-mail').fill('new.person@gamma.test');
+    await page.getByLabel(/^Password/).fill('Person-Password-1');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('cell', { name: 'new.person@gamma.test' }).waitFor();
+    await screenshot(page, 'admin-users');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  const PAGES: { path: string; name: string; heading: string; feature?: RegExp }[] = [
+    { path: '/', name: 'home', heading: 'Acme Store' },
+    { path: '/catalog', name: 'catalog', heading: 'Catalog' },
+    { path: '/catalog/categories', name: 'catalog-categories', heading: 'Catalog' },
+    { path: '/import', name: 'import', heading: 'Import' },
+    { path: '/customers', name: 'customers', heading: 'Customers' },
+    { path: '/customers/review', name: 'customers-review', heading: 'Customers' },
+    { path: '/recommendations', name: 'recommendations', heading: 'Recommendations' },
+    { path: '/integrations', name: 'integrations', heading: 'Integrations' },
+    { path: '/settings/api-keys', name: 'settings', heading: 'Settings' },
+  ];
+  for (const p of PAGES) {
+    it(`renders ${p.path} without console errors`, async () => {
+      const { page, errors, serverErrors } = await ownerPage();
+      await page.goto(`${base}${p.path}`);
+      await page.getByRole('heading', { name: p.heading, level: 2 }).waitFor();
+      // Wait until no loading indicator is left: the page settled on data, an empty state or an error.
+      await page.waitForFunction(() => !document.querySelector('[role="status"]'), undefined, { timeout: 15_000 });
+      expect(await page.locator('[role="alert"]').count()).toBe(0);
+      await screenshot(page, `page-${p.name}`);
+      expect(errors).toEqual([]);
+      expect(serverErrors).toEqual([]);
+      await page.context().close();
+    });
+  }
+
+  it('works on a phone-sized screen with the navigation behind a menu button', async () => {
+    const { page, errors } = await ownerPage({ width: 390, height: 844 });
+    const nav = page.getByRole('link', { name: 'Customers' });
+    // The collapsed navigation is moved off-screen.
+    const off = await nav.boundingBox();
+    expect(off === null || off.x + off.width <= 0).toBe(true);
+    await page.getByRole('button', { name: 'Open navigation' }).click();
+    await nav.click();
+    await page.getByRole('heading', { name: 'Customers', level: 2 }).waitFor();
+    await page.goto(`${base}/`);
+    await page.getByTestId('kpis').waitFor();
+    await screenshot(page, 'phone-home');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('previews, maps and uploads a CSV, then shows the import finishing', async () => {
+    const { page, errors } = await ownerPage();
+    await page.goto(`${base}/import?kind=items`);
+    const csv = 'sku;title;price;category\nA-1;Brass lamp;49.90;Lighting\nA-2;"Oak desk; large";399;Furniture\nA-3;Bad price;abc;Furniture\n';
+    await page.getByLabel('File to import').setInputFiles({ name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    const preview = page.getByTestId('import-preview');
+    await preview.getByText('Oak desk; large').waitFor();
+    expect(await preview.locator('tbody tr').count()).toBe(3);
+    // Map the columns whose names Loupe does not know.
+    await page.getByRole('textbox', { name: 'Loupe field for column sku' }).click();
+    await page.getByRole('option', { name: 'item_id', exact: true }).click();
+    await page.getByRole('textbox', { name: 'Loupe field for column title' }).click();
+    await page.getByRole('option', { name: 'name', exact: true }).click();
+    await screenshot(page, 'import-preview');
+    await page.getByRole('button', { name: 'Upload items.csv' }).click();
+    if (await hasRoute('POST', '/api/v1/upload/items')) {
+      const done = page.locator('[data-testid="import-result"], [data-testid="import-progress"][data-status="succeeded"], [data-testid="import-progress"][data-status="completed"]');
+      await done.first().waitFor({ timeout: 30_000 });
+      await page.getByText(/Accepted: 2/).waitFor();
+      await page.getByText(/Rejected: 1/).waitFor();
+    } else {
+      await page.getByText('File imports are not set up yet').waitFor();
+      console.warn('[browser tests] /api/v1/upload/items is not on this server yet: checked the empty state instead of a finished import.');
+    }
+    await screenshot(page, 'import-done');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('finds a customer by e-mail and opens the profile', async () => {
+    const key = await owner.apiKey(['interactions:write', 'catalog:write']);
+    const ev = await t.request('POST', '/api/v1/interactions', {
+      token: key,
+      body: { user_id: 'cust-42', item_id: 'A-1', interaction_type: 'purchase', identifiers: { email: 'jane@example.com' }, metadata: { price: 49.9, order_id: 'o-1' } },
+    });
+    expect([200, 201, 202]).toContain(ev.status);
+    const { page, errors } = await ownerPage();
+    await page.goto(`${base}/customers`);
+    if (await hasRoute('GET', '/api/v1/profiles')) {
+      await page.getByLabel('Find a customer').fill('jane@example.com');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.waitForURL(/q=jane%40example\.com/);
+      const table = page.getByTestId('profiles-table');
+      await table.locator('tbody tr').first().waitFor({ timeout: 15_000 });
+      await table.locator('tbody tr a').first().click();
+      await page.getByTestId('identifiers').getByText('jane@example.com').waitFor();
+      await screenshot(page, 'customer-profile');
+    } else {
+      await page.getByText('Customer profiles are not set up yet').waitFor();
+      console.warn('[browser tests] /api/v1/profiles is not on this server yet: checked the empty state instead of a profile.');
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('connects Shopify, shows the webhook URL and secret once, and lists a signed delivery', async () => {
+    const { page, errors } = await ownerPage();
+    await page.goto(`${base}/integrations`);
+    await page.getByLabel('Shop domain').fill('acme-store.myshopify.com');
+    await page.getByLabel('Signing secret').fill('shpss_browser_test_secret_123');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    const url = (await page.getByTestId('webhook-url').textContent())!.trim();
+    expect(url).toMatch(/\/api\/v1\/webhooks\/shopify\/[0-9a-f-]{36}$/);
+    expect((await page.getByTestId('webhook-secret').textContent())!.trim()).toBe('shpss_browser_test_secret_123');
+    await screenshot(page, 'integrations-created');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.getByTestId('integrations-table').getByText('acme-store', { exact: false }).or(page.getByTestId('integrations-table').getByText('Shopify')).first().waitFor();
+    expect(await page.content()).not.toContain('shpss_browser_test_secret_123');
+
+    // The vendor sends an order, signed with the secret, to the URL the page showed.
+    const body = fs.readFileSync(path.join(ROOT, '..', 'shared', 'fixtures', 'shopify', 'orders_create.json'));
+    const hmac = createHmac('sha256', 'shpss_browser_test_secret_123').update(body).digest('base64');
+    const res = await fetch(url.replace(/^https?:\/\/[^/]+/, base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': hmac, 'x-shopify-topic': 'orders/create', 'x-shopify-webhook-id': 'wh-browser-1', 'x-shopify-shop-domain': 'acme-store.myshopify.com' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    await page.getByRole('button', { name: /^Deliveries of/ }).first().click();
+    await page.waitForURL(/connection=/);
+    await page.getByTestId('deliveries-table').getByText('orders/create').waitFor();
+    await page.getByTestId('deliveries-table').getByText(/processed/).waitFor();
+    await screenshot(page, 'integrations-deliveries');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('trains a model with live progress, then shows it in service and recommends', async () => {
+    if (await hasRoute('POST', '/api/v1/train')) {
+      // A small shop: 8 items, 24 customers who viewed and bought some of them.
+      const key = await owner.apiKey(['interactions:write', 'catalog:write']);
+      const items = Array.from({ length: 8 }, (_, i) => ({ item_id: `P-${i}`, name: `Product ${i}`, category: i < 4 ? 'Lamps' : 'Desks', price: 10 + i }));
+      expect((await t.request('POST', '/api/v1/items/bulk', { token: key, body: items })).status).toBeLessThan(300);
+      const events = [];
+      for (let u = 0; u < 24; u++) {
+        for (let k = 0; k < 4; k++) events.push({ user_id: `u-${u}`, item_id: `P-${(u + k * (1 + (u % 3))) % 8}`, interaction_type: k === 0 ? 'purchase' : 'view', timestamp: new Date(Date.now() - (u * 4 + k) * 60_000).toISOString() });
+      }
+      expect((await t.request('POST', '/api/v1/interactions/batch', { token: key, body: { events } })).status).toBeLessThan(300);
+    }
+    const { page, errors } = await ownerPage();
+    await page.goto(`${base}/recommendations`);
+    await page.getByRole('button', { name: 'Start training' }).click();
+    if (await hasRoute('POST', '/api/v1/train')) {
+      await page.waitForURL(/job=/);
+      const progress = page.getByTestId('training-progress');
+      await progress.waitFor();
+      await page.locator('[data-testid="training-progress"][data-status="completed"]').waitFor({ timeout: 90_000 });
+      await page.getByTestId('final-metrics').waitFor();
+      await page.getByTestId('versions-table').getByText('active').waitFor({ timeout: 15_000 });
+      await screenshot(page, 'recommendations-trained');
+      await page.getByLabel('Recommendations for user').fill('u-3');
+      await page.getByRole('button', { name: 'Recommend' }).click();
+      await page.waitForURL(/user=u-3/);
+      const recs = page.getByTestId('recs-table');
+      await recs.waitFor({ timeout: 15_000 });
+      expect(await recs.locator('tbody tr').count()).toBeGreaterThan(0);
+      await page.getByLabel('Items similar to').fill('P-1');
+      await page.getByRole('button', { name: 'Find similar' }).click();
+      await page.getByTestId('similar-table').or(page.getByText('No recommendation for this one yet.')).first().waitFor({ timeout: 15_000 });
+      await screenshot(page, 'recommendations-try-it');
+      // Home now names the model in service.
+      await page.getByRole('link', { name: 'Home' }).click();
+      await page.getByText(/deployed/).first().waitFor();
+      await screenshot(page, 'home-with-model');
+    } else {
+      await page.getByText('Recommendations are not set up yet').first().waitFor();
+      console.warn('[browser tests] /api/v1/train is not on this server yet: checked the empty state instead of a trained model.');
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 180_000);
+});

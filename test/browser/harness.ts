@@ -1,0 +1,96 @@
+/**
+ * Shared pieces of the dashboard's browser tests: build the dashboard once (when missing or stale),
+ * start the real server in-process on an embedded database, drive Debian's chromium with playwright-core,
+ * collect console errors, and save screenshots under test-artifacts/screenshots/.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHROMIUM = process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium';
+export const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
+export const SCREENSHOTS = path.join(ROOT, 'test-artifacts', 'screenshots');
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+if (!HAS_CHROMIUM) {
+  console.warn(`\n[browser tests] SKIPPED: no chromium at ${CHROMIUM}. Install Debian's \`chromium\` package (or set LOUPE_CHROMIUM) to run the dashboard's browser tests.\n`);
+}
+
+/**
+ * Builds dashboard/dist when it is missing or older than its sources; a lock keeps parallel files from
+ * building twice. Asynchronous: a blocked worker would miss vitest's RPC heartbeats during the build.
+ */
+export async function ensureDashboardBuilt(): Promise<void> {
+  const lock = path.join(ROOT, 'dashboard', '.build-lock');
+  const started = Date.now();
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - started > 180_000) throw new Error(`timed out waiting for another dashboard build (remove ${lock} if no build is running)`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    const out = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'build-dashboard.mjs')], { cwd: ROOT });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    if (out.code !== 0) throw new Error(`dashboard build failed:\n${out.output}`);
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dashboard', 'dist', 'index.html'))) throw new Error('dashboard/dist/index.html is missing after the build');
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  // launch() gives every browser a fresh temporary profile (user-data-dir), removed on close.
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export interface WatchedPage {
+  page: Page;
+  /** Console errors and uncaught exceptions, except the browser's own line for each HTTP 4xx answer. */
+  errors: string[];
+  /** API answers with a 5xx status. */
+  serverErrors: string[];
+}
+
+export async function openPage(browser: Browser, opts: { viewport?: { width: number; height: number } } = {}): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  const serverErrors: string[] = [];
+  page.on('console', (msg) => {
+    // Chromium logs every non-2xx fetch as "Failed to load resource"; expected 4xx answers (a 404 for a
+    // feature the server lacks, a 401 before refresh) are asserted on by the tests themselves.
+    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('response', (res) => {
+    if (res.status() >= 500) serverErrors.push(`${res.status()} ${res.request().method()} ${res.url()}`);
+  });
+  page.on('dialog', (d) => void d.accept());
+  return { page, errors, serverErrors };
+}
+
+export async function signIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/sign-in`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
