@@ -50,46 +50,12 @@ const COLUMNS = sql`id, user_id AS "userId", anonymous_id AS "anonymousId", prof
  * Writes are set-based (`INSERT ... SELECT FROM unnest(...)`) and idempotent on the dedupe key.
  */
 export function createInteractionsRepository(db: Db) {
-  return {
+  const repo = {
     /** Appends a batch in one statement. Safe to retry: duplicates are counted, not re-inserted. */
     async appendMany(tenantId: string, rows: readonly NewInteraction[], q: Pick<Db, 'execute'> = db): Promise<AppendResult> {
-      if (!rows.length) return { inserted: 0, duplicates: 0, ids: [] };
-      // Duplicates inside the batch collapse to the first occurrence.
-      const keys = rows.map(dedupeKeyOf);
-      const firstIndex = new Map<string, number>();
-      keys.forEach((k, i) => {
-        if (!firstIndex.has(k)) firstIndex.set(k, i);
-      });
-      const uniq = [...firstIndex.values()].map((i) => rows[i]!);
-      const ukeys = [...firstIndex.keys()]; // same order as uniq: keys are hashed once per row
-      const ids = uniq.map(() => newId());
-      const col = <T>(f: (r: NewInteraction) => T) => arrayParam(uniq.map(f));
-      const inserted = await queryRows<{ dedupeKey: string; id: string }>(
-        q,
-        sql`INSERT INTO interactions (tenant_id, id, dedupe_key, user_id, anonymous_id, profile_id, item_id, type, value, quantity, price_minor,
-                                      currency, order_id, session_id, recommendation_id, source, context, metadata, occurred_at)
-            SELECT ${tenantId}::uuid, t.* FROM unnest(
-              ${arrayParam(ids)}::uuid[], ${arrayParam(ukeys)}::text[], ${col((r) => r.userId ?? null)}::text[], ${col((r) => r.anonymousId ?? null)}::text[],
-              ${col((r) => r.profileId ?? null)}::uuid[], ${col((r) => r.itemId ?? null)}::text[], ${col((r) => r.type)}::text[],
-              ${col((r) => r.value ?? null)}::float8[], ${col((r) => r.quantity ?? null)}::int[], ${col((r) => (r.priceMinor == null ? null : r.priceMinor.toString()))}::bigint[],
-              ${col((r) => r.currency ?? null)}::text[], ${col((r) => r.orderId ?? null)}::text[], ${col((r) => r.sessionId ?? null)}::text[],
-              ${col((r) => r.recommendationId ?? null)}::text[], ${col((r) => r.source)}::text[],
-              ${col((r) => (r.context ? JSON.stringify(r.context) : null))}::jsonb[], ${col((r) => (r.metadata ? JSON.stringify(r.metadata) : null))}::jsonb[],
-              ${col((r) => r.occurredAt.toISOString())}::timestamptz[]
-            ) AS t
-            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-            RETURNING dedupe_key AS "dedupeKey", id`,
-      );
-      const idByKey = new Map(inserted.map((r) => [r.dedupeKey, r.id]));
-      const missing = ukeys.filter((k) => !idByKey.has(k));
-      if (missing.length) {
-        const existing = await queryRows<{ dedupeKey: string; id: string }>(
-          q,
-          sql`SELECT dedupe_key AS "dedupeKey", id FROM interactions WHERE tenant_id = ${tenantId} AND dedupe_key = ANY(${arrayParam(missing)}::text[])`,
-        );
-        for (const e of existing) idByKey.set(e.dedupeKey, e.id);
-      }
-      return { inserted: inserted.length, duplicates: rows.length - inserted.length, ids: keys.map((k) => idByKey.get(k)!) };
+      const d = await repo.appendManyDetailed(tenantId, rows, q);
+      const inserted = d.created.filter(Boolean).length;
+      return { inserted, duplicates: rows.length - inserted, ids: d.ids };
     },
 
     /**
@@ -175,5 +141,6 @@ export function createInteractionsRepository(db: Db) {
     count: async (tenantId: string) =>
       Number((await queryRows<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId}`))[0]!.n),
   };
+  return repo;
 }
 export type InteractionsRepository = ReturnType<typeof createInteractionsRepository>;
