@@ -24,3 +24,4 @@ export type { RouteAuth, RateGroup, RouteAudit } from './http.types.ts';
 export { createSecurityEventRepository } from './security-events.ts';
 export type { SecurityEventRepository, SecurityEventType } from './security-events.ts';
 export type { PlatformServices } from './services.ts';
+export { parseJsonLossless, quoteBigIntegers } from './json.ts';

@@ -37,39 +37,7 @@ function numberToPlainString(n: number): string {
   return /e/i.test(s) ? n.toFixed(20).replace(/\.?0+$/, '') : s;
 }
 
-/**
- * JSON.parse that keeps integers beyond 2^53 exact: integer literals of 16 or more digits outside strings
- * become strings before parsing (Shopify ids such as 820982911946154508). Throws SyntaxError like JSON.parse.
- */
-export function parseJsonLossless(text: string): unknown {
-  let out = '';
-  let last = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c === 34) {
-      inString = true;
-      continue;
-    }
-    if ((c >= 48 && c <= 57) || c === 45) {
-      let j = i + (c === 45 ? 1 : 0);
-      while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
-      const next = text[j];
-      const digits = j - i - (c === 45 ? 1 : 0);
-      if (digits >= 16 && next !== '.' && next !== 'e' && next !== 'E') {
-        out += text.slice(last, i) + '"' + text.slice(i, j) + '"';
-        last = j;
-      }
-      i = j - 1;
-    }
-  }
-  return JSON.parse(last === 0 ? text : out + text.slice(last));
-}
+export { parseJsonLossless } from '../../platform/index.ts';
 
 /** A vendor id (number, big-integer string, string) as text; null when absent. */
 export function idText(v: unknown): string | null {

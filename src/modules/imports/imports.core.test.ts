@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planColumns, sniffDelimiter } from './imports.columns.ts';
 import { escapeFormula, parsePriceMinor, parseTimestamp, progressFigures, validateInteractionRow } from './imports.core.ts';
-import { quoteBigIntegers } from './imports.parse.ts';
+import { quoteBigIntegers } from '../../platform/index.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
 

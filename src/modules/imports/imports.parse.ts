@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { parse as csvParse, type CsvError } from 'csv-parse';
-import { AppError } from '../../platform/index.ts';
+import { AppError, quoteBigIntegers } from '../../platform/index.ts';
 import { sniffDelimiter } from './imports.columns.ts';
 import type { RawRecord } from './imports.core.ts';
 
@@ -187,36 +187,6 @@ async function* readCsv(source: AsyncIterable<Buffer>, delimiter: string): Async
   if (!headers) throw new AppError('validation', 'IMPORT_EMPTY_FILE', 'The file is empty.');
 }
 
-/** Quotes integer literals of 16+ digits outside strings so JSON.parse keeps them exact (as text). */
-export function quoteBigIntegers(text: string): string {
-  let out = '';
-  let last = 0;
-  let inStr = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inStr) {
-      if (c === 92) i++;
-      else if (c === 34) inStr = false;
-      continue;
-    }
-    if (c === 34) {
-      inStr = true;
-      continue;
-    }
-    if ((c >= 48 && c <= 57) || c === 45) {
-      let j = i + (c === 45 ? 1 : 0);
-      while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
-      const next = text[j];
-      const digits = j - i - (c === 45 ? 1 : 0);
-      if (digits >= 16 && next !== '.' && next !== 'e' && next !== 'E') {
-        out += `${text.slice(last, i)}"${text.slice(i, j)}"`;
-        last = j;
-      }
-      i = j - 1;
-    }
-  }
-  return last === 0 ? text : out + text.slice(last);
-}
 
 function parseElement(text: string, row: number): ParseEvent {
   try {
