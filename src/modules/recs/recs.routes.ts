@@ -7,6 +7,29 @@ import * as s from './recs.schemas.ts';
 import type { ServingService } from './recs.serving.ts';
 import type { TrainingService } from './recs.training.ts';
 
+/** The catalog fields every recommended or similar item carries in responses (seed 003 shape). */
+function catalogFields(i: {
+  itemId: string;
+  name: string;
+  category: string | null;
+  brand: string | null;
+  price: number | null;
+  currency: string | null;
+  imageUrl: string | null;
+  availability: string;
+}) {
+  return {
+    item_id: i.itemId,
+    name: i.name,
+    category: i.category,
+    brand: i.brand,
+    price: i.price,
+    currency: i.currency,
+    image_url: i.imageUrl,
+    availability: i.availability,
+  };
+}
+
 export interface RecsRouteDeps {
   training: TrainingService;
   serving: ServingService;
@@ -202,14 +225,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       return {
         recommendation_id: out.recommendationId,
         recommendations: out.items.map((i) => ({
-          item_id: i.itemId,
-          name: i.name,
-          category: i.category,
-          brand: i.brand,
-          price: i.price,
-          currency: i.currency,
-          image_url: i.imageUrl,
-          availability: i.availability,
+          ...catalogFields(i),
           score: i.score,
           reason: i.reason,
         })),
@@ -232,14 +248,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       return {
         recommendation_id: out.recommendationId,
         similar_items: out.items.map((i) => ({
-          item_id: i.itemId,
-          name: i.name,
-          category: i.category,
-          brand: i.brand,
-          price: i.price,
-          currency: i.currency,
-          image_url: i.imageUrl,
-          availability: i.availability,
+          ...catalogFields(i),
           similarity_score: i.similarityScore,
         })),
         metadata: { model_version: out.model?.version ?? null, latency_ms: out.latencyMs, algorithm: out.model ? `${out.model.model.type} item similarity` : 'category popularity' },
