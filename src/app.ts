@@ -17,6 +17,7 @@ import { registerOpenApi } from './platform/openapi.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { createRateLimiter } from './platform/rate-limit.ts';
 import { ensureSecret } from './platform/secrets.ts';
+import { loadSecretBox } from './platform/secret-box.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
@@ -92,10 +93,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const jobs = createJobQueue({ db, logger: app.log as unknown as Logger, pollMs: config.jobs.pollMs, onJobFinished: metrics.jobFinished });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const tenancy = createTenancyModule({ db, config, jwtSecret, security, ...(deps.clock ? { clock: deps.clock } : {}) });
-  const platform: PlatformServices = { db, config, jobs, storage, log: app.log, clock: deps.clock ?? (() => new Date()), databaseKind: database.kind };
+  const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
+  const platform: PlatformServices = { db, config, jobs, storage, secrets, log: app.log, clock: deps.clock ?? (() => new Date()), databaseKind: database.kind };
   // Domain modules, wired by their public entries only (dependencies flow one way: identity <- events <- catalog <- recs).
   const identity = createIdentityModule(platform);
   const events = createEventsModule(platform, { identity });
+  await events.resealSecrets();
   const catalog = createCatalogModule(platform, { interactions: events.interactions });
   const imports = createImportsModule(platform, { catalog, events });
   const recs = createRecsModule(platform, { catalog, interactions: events.interactions });

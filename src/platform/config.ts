@@ -17,6 +17,8 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   LOUPE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOUPE_SECRETS_KEY: z.string().min(32, 'must be at least 32 characters (64 hex digits recommended)').optional(),
+  LOUPE_SECRETS_KEY_PREVIOUS: z.string().min(32, 'must be at least 32 characters').optional(),
   LOUPE_ADMIN_EMAIL: z.string().email().optional(),
   LOUPE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   LOUPE_REGISTRATION: z.enum(['open', 'closed']).default('open'),
@@ -42,6 +44,8 @@ export interface Config {
   readonly database: { readonly kind: 'pglite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
   readonly redisUrl: string | undefined;
   readonly jwtSecret: string | undefined;
+  /** Key for secrets stored encrypted (vendor signing secrets), and the previous one during a rotation. */
+  readonly secretsKey: { readonly current: string | undefined; readonly previous: string | undefined };
   readonly admin: { readonly email: string | undefined; readonly password: string | undefined };
   readonly registration: 'open' | 'closed';
   readonly logLevel: string;
@@ -86,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'db') },
     redisUrl: e.REDIS_URL,
     jwtSecret: e.LOUPE_JWT_SECRET,
+    secretsKey: { current: e.LOUPE_SECRETS_KEY, previous: e.LOUPE_SECRETS_KEY_PREVIOUS },
     admin: { email: e.LOUPE_ADMIN_EMAIL, password: e.LOUPE_ADMIN_PASSWORD },
     registration: e.LOUPE_REGISTRATION,
     logLevel: e.LOG_LEVEL,

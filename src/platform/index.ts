@@ -20,6 +20,8 @@ export type { RateLimit } from './rate-limit.ts';
 export { redactPii } from './redact.ts';
 export { errorBody, errorResponses } from './schemas.ts';
 export type { ObjectStorage } from './storage.ts';
+export { SecretUnreadableError } from './secret-box.ts';
+export type { SecretBox } from './secret-box.ts';
 export type { RouteAuth, RateGroup, RouteAudit } from './http.types.ts';
 export { createSecurityEventRepository } from './security-events.ts';
 export type { SecurityEventRepository, SecurityEventType } from './security-events.ts';

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import type { Db } from './database.ts';
 import type { JobQueue } from './jobs.queue.ts';
+import type { SecretBox } from './secret-box.ts';
 import type { ObjectStorage } from './storage.ts';
 
 /** What every domain module receives from the platform (small and explicit; no base class). */
@@ -10,6 +11,8 @@ export interface PlatformServices {
   readonly config: Config;
   readonly jobs: JobQueue;
   readonly storage: ObjectStorage;
+  /** Encryption at rest for secrets that must be read back in clear. */
+  readonly secrets: SecretBox;
   readonly log: FastifyBaseLogger;
   readonly clock: () => Date;
   /** 'pglite' (embedded, single connection) or 'postgres'. */

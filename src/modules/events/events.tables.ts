@@ -136,7 +136,7 @@ export const integrationConnections = pgTable(
     settings: jsonb('settings').notNull().default({}),
     /** Normalized shop domain (Shopify) for the seed-002 path that finds the connection by X-Shopify-Shop-Domain. */
     shopDomain: text('shop_domain'),
-    /** The vendor's signing secret. Needed in clear to compute HMACs; never returned after creation. */
+    /** The vendor's signing secret, sealed (AES-256-GCM, `enc:v1:<key id>:...`): HMACs need it in clear, so it is encrypted, not hashed. */
     signingSecret: text('signing_secret').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

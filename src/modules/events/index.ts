@@ -33,12 +33,18 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     // Group commit: a few ms of waiting buys one set-based insert for many concurrent requests.
     batching: { maxBatch: 1000, maxWaitMs: 4, maxPending: 20_000, concurrency: platform.databaseKind === 'pglite' ? 1 : 4 },
   });
-  const integrationsRepo = createIntegrationsRepository(platform.db);
+  const integrationsRepo = createIntegrationsRepository(platform.db, platform.secrets);
   const webhooks = createWebhooksService({ db: platform.db, repo: integrationsRepo, ingest, identity: deps.identity, clock: platform.clock, log: platform.log });
   return {
     interactions,
     /** The events write path (identity resolution, idempotent set-based insert, profile aggregates). */
     ingest,
+    /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */
+    async resealSecrets(): Promise<void> {
+      const r = await integrationsRepo.resealAll();
+      if (r.resealed) platform.log.info({ resealed: r.resealed }, 'integration secrets sealed with the current key');
+      if (r.unreadable) platform.log.error({ unreadable: r.unreadable }, 'integration secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or set new secrets with PATCH /api/v1/integrations/:id');
+    },
     async routes(app: FastifyInstance): Promise<void> {
       await interactionsRoutes(app, { ingest, clock: platform.clock });
       await trackingRoutes(app, { repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Db, type SecretBox, SecretUnreadableError, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface ConnectionRow {
   tenantId: string;
@@ -9,7 +9,8 @@ export interface ConnectionRow {
   status: string;
   settings: Record<string, unknown>;
   shopDomain: string | null;
-  signingSecret: string;
+  /** In clear (stored sealed); null when no configured key opens the stored value. */
+  signingSecret: string | null;
   createdAt: Date;
   updatedAt: Date;
   lastDeliveryAt: Date | null;
@@ -46,26 +47,91 @@ const CONNECTION = sql`tenant_id AS "tenantId", id, type, name, status, settings
 const DELIVERY = sql`id, connection_id AS "connectionId", delivery_id AS "deliveryId", topic, status, reason, http_status AS "httpStatus",
   events_written AS "eventsWritten", received_at AS "receivedAt"`;
 
-/** Connections and their delivery log. Every tenant-facing query filters on tenant_id. */
-export function createIntegrationsRepository(db: Db) {
+/** Where a connection's secret is stored: the sealed value opens only in this row. */
+const secretContext = (tenantId: string, id: string) => `integration:${tenantId}:${id}`;
+
+/**
+ * Connections and their delivery log. Every tenant-facing query filters on tenant_id. Signing secrets are
+ * sealed (AES-256-GCM, platform/secret-box.ts) on the way in and opened on the way out.
+ */
+export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
+  const opened = (row: ConnectionRow | undefined): ConnectionRow | undefined => {
+    if (!row || row.signingSecret === null) return row;
+    try {
+      return { ...row, signingSecret: secrets.open(row.signingSecret, secretContext(row.tenantId, row.id)) };
+    } catch (err) {
+      if (err instanceof SecretUnreadableError) return { ...row, signingSecret: null };
+      throw err;
+    }
+  };
+  const openedAll = (rows: ConnectionRow[]) => rows.map((r) => opened(r)!);
+
   return {
     async create(tenantId: string, c: { type: string; name: string; settings: Record<string, unknown>; shopDomain: string | null; signingSecret: string }): Promise<ConnectionRow> {
-      return (await queryOne<ConnectionRow>(
-        db,
-        sql`INSERT INTO integration_connections (tenant_id, id, type, name, settings, shop_domain, signing_secret)
-            VALUES (${tenantId}, ${newId()}, ${c.type}, ${c.name}, ${JSON.stringify(c.settings)}::jsonb, ${c.shopDomain}, ${c.signingSecret})
-            RETURNING ${CONNECTION}`,
-      ))!;
+      const id = newId();
+      return opened(
+        await queryOne<ConnectionRow>(
+          db,
+          sql`INSERT INTO integration_connections (tenant_id, id, type, name, settings, shop_domain, signing_secret)
+              VALUES (${tenantId}, ${id}, ${c.type}, ${c.name}, ${JSON.stringify(c.settings)}::jsonb, ${c.shopDomain}, ${secrets.seal(c.signingSecret, secretContext(tenantId, id))})
+              RETURNING ${CONNECTION}`,
+        ),
+      )!;
     },
 
-    get: (tenantId: string, id: string) => queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    get: async (tenantId: string, id: string) => opened(await queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id}`)),
+
+    /** Renames, pauses/resumes, or replaces the signing secret (a vendor-side rotation). */
+    async update(tenantId: string, id: string, patch: { name?: string | undefined; status?: 'active' | 'paused' | undefined; signingSecret?: string | undefined }): Promise<ConnectionRow | undefined> {
+      const sealed = patch.signingSecret === undefined ? null : secrets.seal(patch.signingSecret, secretContext(tenantId, id));
+      return opened(
+        await queryOne<ConnectionRow>(
+          db,
+          sql`UPDATE integration_connections SET name = COALESCE(${patch.name ?? null}, name), status = COALESCE(${patch.status ?? null}, status),
+                signing_secret = COALESCE(${sealed}, signing_secret), updated_at = now()
+              WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${CONNECTION}`,
+        ),
+      );
+    },
 
     /** Newest first, keyset on id (UUIDv7). */
-    list: (tenantId: string, limit: number, before?: string) =>
-      queryRows<ConnectionRow>(
-        db,
-        sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} ${before ? sql`AND id < ${before}` : sql``} ORDER BY id DESC LIMIT ${limit}`,
+    list: async (tenantId: string, limit: number, before?: string) =>
+      openedAll(
+        await queryRows<ConnectionRow>(
+          db,
+          sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} ${before ? sql`AND id < ${before}` : sql``} ORDER BY id DESC LIMIT ${limit}`,
+        ),
       ),
+
+    /**
+     * Seals every stored secret that is still in clear (written before encryption) or sealed with a previous
+     * key, across tenants (a start-up step). Compare-and-set per row, so a concurrent update wins.
+     * Returns how many were re-sealed and how many no configured key opens.
+     */
+    async resealAll(): Promise<{ resealed: number; unreadable: number }> {
+      const rows = await queryRows<{ tenantId: string; id: string; signingSecret: string }>(
+        db,
+        sql`SELECT tenant_id AS "tenantId", id, signing_secret AS "signingSecret" FROM integration_connections WHERE signing_secret NOT LIKE ${`enc:v1:${secrets.keyId}:%`}`,
+      );
+      let resealed = 0;
+      let unreadable = 0;
+      for (const r of rows) {
+        const context = secretContext(r.tenantId, r.id);
+        let plain: string;
+        try {
+          plain = secrets.open(r.signingSecret, context);
+        } catch (err) {
+          if (!(err instanceof SecretUnreadableError)) throw err;
+          unreadable++;
+          continue;
+        }
+        await db.execute(
+          sql`UPDATE integration_connections SET signing_secret = ${secrets.seal(plain, context)} WHERE tenant_id = ${r.tenantId} AND id = ${r.id} AND signing_secret = ${r.signingSecret}`,
+        );
+        resealed++;
+      }
+      return { resealed, unreadable };
+    },
 
     async delete(tenantId: string, id: string): Promise<boolean> {
       const rows = await queryRows<{ id: string }>(db, sql`DELETE FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`);
@@ -76,11 +142,13 @@ export function createIntegrationsRepository(db: Db) {
      * A webhook's connection by its id alone: webhook URLs carry no credential, the tenant comes from the
      * connection, and the vendor signature (checked next) proves the caller holds the connection's secret.
      */
-    findForWebhook: (id: string) => queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE id = ${id} AND status = 'active'`),
+    findForWebhook: async (id: string) => opened(await queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE id = ${id} AND status = 'active'`)),
 
     /** Shopify connections claiming a shop domain (several tenants may; the signature decides which one is meant). */
-    findShopifyByDomain: (shopDomain: string) =>
-      queryRows<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE shop_domain = ${shopDomain} AND type = 'shopify' AND status = 'active' ORDER BY id LIMIT 20`),
+    findShopifyByDomain: async (shopDomain: string) =>
+      openedAll(
+        await queryRows<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE shop_domain = ${shopDomain} AND type = 'shopify' AND status = 'active' ORDER BY id LIMIT 20`),
+      ),
 
     async deliveryExists(tenantId: string, connectionId: string, dedupeKey: string): Promise<boolean> {
       const row = await queryOne<{ id: string }>(

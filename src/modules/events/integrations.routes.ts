@@ -42,6 +42,7 @@ const connectionResponse = z.object({
   webhook_url: z.string(),
   /** The full secret, in the creation answer only. */
   secret: z.string().optional(),
+  /** The secret's last 4 characters, or a note that this server cannot decrypt it (see LOUPE_SECRETS_KEY). */
   secret_masked: z.string(),
   created_at: z.string(),
   last_delivery_at: z.string().nullable(),
@@ -60,7 +61,18 @@ const deliveryResponse = z.object({
 
 const webhookAnswer = z.object({ status: z.enum(['processed', 'duplicate', 'ignored']), delivery_id: z.string().nullable(), events_written: z.number() });
 
-const mask = (secret: string) => `${'*'.repeat(8)}${secret.slice(-4)}`;
+const mask = (secret: string | null) => (secret === null ? 'unreadable: LOUPE_SECRETS_KEY changed; set a new secret' : `${'*'.repeat(8)}${secret.slice(-4)}`);
+
+const updateBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    /** paused: the webhook URL answers 404 (vendors retry later) until resumed. */
+    status: z.enum(['active', 'paused']).optional(),
+    /** A new signing secret after rotating it at the vendor. */
+    secret: z.string().min(8).max(500).optional(),
+  })
+  .strict()
+  .refine((b) => b.name !== undefined || b.status !== undefined || b.secret !== undefined, { message: 'give at least one of name, status, secret' });
 
 const idParams = z.object({ id: z.string().max(100) });
 
@@ -76,7 +88,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     status: c.status,
     settings: c.settings,
     webhook_url: `${base}/api/v1/webhooks/${c.type}/${c.id}`,
-    ...(withSecret ? { secret: c.signingSecret } : {}),
+    ...(withSecret && c.signingSecret !== null ? { secret: c.signingSecret } : {}),
     secret_masked: mask(c.signingSecret),
     created_at: iso(c.createdAt)!,
     last_delivery_at: iso(c.lastDeliveryAt),
@@ -145,6 +157,24 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
     },
     async (request) => toConnection(await load(tenantContext(request).tenantId, request.params.id), publicBase(deps.config, request)),
+  );
+
+  r.patch(
+    '/api/v1/integrations/:id',
+    {
+      schema: { tags: ['integrations'], summary: 'Rename, pause or resume a connection, or replace its signing secret after a rotation at the vendor', params: idParams, body: updateBody, response: { 200: connectionResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' }, audit: { action: 'integration.update', resourceType: 'integration' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const c = await load(ctx.tenantId, request.params.id);
+      const b = request.body;
+      const updated = await deps.repo.update(ctx.tenantId, c.id, { name: b.name, status: b.status, signingSecret: b.secret });
+      if (!updated) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
+      // The audit log names what changed, never the secret.
+      request.auditTarget = { resourceId: c.id, details: { changed: Object.keys(b).sort() } };
+      return toConnection(updated, publicBase(deps.config, request));
+    },
   );
 
   r.delete(
@@ -228,7 +258,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         const raw = rawOf(request);
         const candidates = typeof domain === 'string' && domain.length <= 255 ? await deps.repo.findShopifyByDomain(domain.trim().toLowerCase()) : [];
         const hmac = request.headers['x-shopify-hmac-sha256'];
-        const match = candidates.find((c) => verifyHmacSha256Base64(c.signingSecret, raw, typeof hmac === 'string' ? hmac : undefined).ok);
+        const match = candidates.find((c) => c.signingSecret !== null && verifyHmacSha256Base64(c.signingSecret, raw, typeof hmac === 'string' ? hmac : undefined).ok);
         // No verifying connection: let the first candidate's verification log and refuse it; unknown shops get the same 401.
         const c = match ?? candidates[0];
         if (!c) throw new AppError('unauthenticated', 'WEBHOOK_SIGNATURE_INVALID', 'The webhook signature does not match this connection’s secret and the request body.');

@@ -63,12 +63,12 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
   const log = (c: ConnectionRow, d: Omit<NewDelivery, 'connectionId'>) => deps.repo.logDelivery(c.tenantId, { ...d, connectionId: c.id });
 
   type Failure = Exclude<Verification, { ok: true }>;
-  function verifyAndParse(c: ConnectionRow, req: WebhookRequest, now: Date): Failure | (Parsed & { ok: true }) {
+  function verifyAndParse(c: ConnectionRow, secret: string, req: WebhookRequest, now: Date): Failure | (Parsed & { ok: true }) {
     const h = req.headers;
     const json = () => parseJsonLossless(req.rawBody.toString('utf8'));
     switch (c.type) {
       case 'shopify': {
-        const v = verifyHmacSha256Base64(c.signingSecret, req.rawBody, header(h, 'x-shopify-hmac-sha256'));
+        const v = verifyHmacSha256Base64(secret, req.rawBody, header(h, 'x-shopify-hmac-sha256'));
         if (!v.ok) return v as Failure;
         const topic = header(h, 'x-shopify-topic') ?? null;
         const body = json();
@@ -80,14 +80,14 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         if (!sig && /^webhook_id=\d+$/.test(req.rawBody.toString('utf8').trim())) {
           return { ok: true, topic: 'ping', deliveryId: null, map: () => ({ events: [], profiles: [], ignored: 'ping' }) };
         }
-        const v = verifyHmacSha256Base64(c.signingSecret, req.rawBody, sig);
+        const v = verifyHmacSha256Base64(secret, req.rawBody, sig);
         if (!v.ok) return v as Failure;
         const topic = header(h, 'x-wc-webhook-topic') ?? null;
         const body = json();
         return { ok: true, topic, deliveryId: header(h, 'x-wc-webhook-delivery-id') ?? null, map: (n) => mapWooCommerce(topic ?? '', body, n) };
       }
       case 'stripe': {
-        const v = verifyStripe(c.signingSecret, req.rawBody, header(h, 'stripe-signature'), now);
+        const v = verifyStripe(secret, req.rawBody, header(h, 'stripe-signature'), now);
         if (!v.ok) return v as Failure;
         const body = json();
         const env = stripeEnvelope(body);
@@ -95,7 +95,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       }
       case 'twilio': {
         const params = new URLSearchParams(req.rawBody.toString('utf8'));
-        const v = verifyTwilio(c.signingSecret, req.url, params, header(h, 'x-twilio-signature'));
+        const v = verifyTwilio(secret, req.url, params, header(h, 'x-twilio-signature'));
         if (!v.ok) return v as Failure;
         const expectedAccount = typeof c.settings.account_sid === 'string' ? c.settings.account_sid : null;
         if (expectedAccount && params.get('AccountSid') !== expectedAccount) return { ok: false, reason: 'bad_signature' };
@@ -111,9 +111,20 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     const now = deps.clock();
     const bodySha256 = createHash('sha256').update(req.rawBody).digest('hex');
     const base = { bodySha256, bodyBytes: req.rawBody.length };
+    if (c.signingSecret === null) {
+      // Not the sender's fault: answer 503 so the vendor retries once the operator restores the key.
+      await log(c, { ...base, deliveryId: null, dedupeKey: null, topic: null, status: 'failed', reason: 'secret_unreadable', httpStatus: 503, eventsWritten: 0 });
+      throw new AppError(
+        'unavailable',
+        'INTEGRATION_SECRET_UNREADABLE',
+        'This connection’s signing secret cannot be decrypted with the server’s key. The operator must restore the key (LOUPE_SECRETS_KEY_PREVIOUS) or set a new secret with PATCH /api/v1/integrations/:id.',
+        { retryAfterSeconds: 300 },
+      );
+    }
+    const secret = c.signingSecret;
     let parsed: ReturnType<typeof verifyAndParse>;
     try {
-      parsed = verifyAndParse(c, req, now);
+      parsed = verifyAndParse(c, secret, req, now);
     } catch {
       // Signed by the vendor but not JSON: refuse, log; a retry of the same bytes would fail the same way.
       await log(c, { ...base, deliveryId: null, dedupeKey: null, topic: null, status: 'rejected', reason: 'malformed_json', httpStatus: 400, eventsWritten: 0 });
