@@ -108,7 +108,8 @@ for (const kind of ['items', 'interactions'] as const) {
     .option('--map <col=field...>', 'column mapping, e.g. --map StockCode=item_id --map const:purchase=type')
     .option('--delimiter <char>', 'CSV delimiter (sniffed when omitted; "tab" for tabs)')
     .option('--format <format>', 'csv | json | ndjson (detected when omitted)')
-    .action(async (file: string, opts: { tenant: string; map?: string[]; delimiter?: string; format?: 'csv' | 'json' | 'ndjson' }) => {
+    .option('--source <channel>', 'channel of the rows, e.g. pos for a point-of-sale export (default upload)')
+    .action(async (file: string, opts: { tenant: string; map?: string[]; delimiter?: string; format?: 'csv' | 'json' | 'ndjson'; source?: string }) => {
       const [{ createReadStream }, pathMod, { sql }, { systemContext, queryOne }] = await Promise.all([import('node:fs'), import('node:path'), import('drizzle-orm'), import('./platform/index.ts')]);
       const mapping: Record<string, string> = {};
       for (const m of opts.map ?? []) {
@@ -135,7 +136,7 @@ for (const kind of ['items', 'interactions'] as const) {
           systemContext(tenant.id, 'cli'),
           kind,
           { name: pathMod.basename(file), stream: createReadStream(file) },
-          { mapping: Object.keys(mapping).length ? mapping : undefined, delimiter: opts.delimiter === 'tab' ? '\t' : opts.delimiter, format: opts.format },
+          { mapping: Object.keys(mapping).length ? mapping : undefined, delimiter: opts.delimiter === 'tab' ? '\t' : opts.delimiter, format: opts.format, source: opts.source },
           (c, total) => bar(c.bytesRead, total, c.rowsRead, c.rowsAccepted, c.rowsRejected),
         );
         bar(1, 1, outcome.rowsRead, outcome.rowsAccepted, outcome.rowsRejected);

@@ -206,6 +206,18 @@ export function fromApiInteraction(body: InteractionBody, opts: { now: Date; eve
   return { row, identity: identityInput(ids, 'api', occurredAt, { ...(row.eventId ? { eventRef: row.eventId } : {}) }), revenueMinor: revenueOf(row) };
 }
 
+/**
+ * A row in stored form (an uploaded file, a POS export) with the customer's other identifiers (e-mail, phone,
+ * loyalty id ...) as a pending event, so imported purchases land on the same unified profiles as live events.
+ */
+export function fromImportedRow(row: NewInteraction, identifiers: readonly IdentifierInput[]): PendingEvent {
+  const ids: IdentifierInput[] = [];
+  if (row.userId) ids.push({ type: 'user_id', value: row.userId });
+  if (row.anonymousId) ids.push({ type: 'anonymous_id', value: row.anonymousId });
+  ids.push(...identifiers);
+  return { row, identity: identityInput(ids, row.source, row.occurredAt, row.eventId ? { eventRef: row.eventId } : {}), revenueMinor: revenueOf(row) };
+}
+
 const EARLIEST = Date.UTC(2000, 0, 1);
 const MAX_FUTURE_MS = 24 * 3600 * 1000;
 

@@ -8,7 +8,7 @@ export const ITEM_FIELDS = [
   'item_id', 'name', 'description', 'category', 'brand', 'tags', 'price', 'sale_price', 'currency', 'image_url', 'url', 'availability', 'stock', 'gtin', 'mpn',
 ] as const;
 export const INTERACTION_FIELDS = [
-  'user_id', 'anonymous_id', 'item_id', 'type', 'timestamp', 'value', 'quantity', 'price', 'currency', 'order_id', 'session_id', 'event_id', 'recommendation_id',
+  'user_id', 'anonymous_id', 'email', 'phone', 'loyalty_id', 'item_id', 'type', 'timestamp', 'value', 'quantity', 'price', 'currency', 'order_id', 'session_id', 'event_id', 'recommendation_id',
 ] as const;
 export type LoupeField = (typeof ITEM_FIELDS)[number] | (typeof INTERACTION_FIELDS)[number];
 
@@ -34,6 +34,9 @@ const ALIASES: Record<ImportKind, Record<string, readonly string[]>> = {
   interactions: {
     user_id: ['userid', 'customerid', 'user', 'customer', 'clientid'],
     anonymous_id: ['anonymousid', 'visitorid', 'deviceid'],
+    email: ['email', 'emailaddress', 'customeremail', 'mail', 'billingemail'],
+    phone: ['phone', 'phonenumber', 'mobile', 'mobilephone', 'telephone', 'customerphone', 'billingphone'],
+    loyalty_id: ['loyaltyid', 'loyaltynumber', 'loyaltycard', 'membernumber', 'memberid', 'cardnumber'],
     item_id: ['itemid', 'sku', 'productid', 'stockcode', 'product', 'item'],
     type: ['interactiontype', 'type', 'event', 'eventtype', 'action'],
     timestamp: ['timestamp', 'time', 'occurredat', 'date', 'datetime', 'invoicedate', 'eventtime', 'createdat'],
@@ -41,7 +44,7 @@ const ALIASES: Record<ImportKind, Record<string, readonly string[]>> = {
     quantity: ['quantity', 'qty'],
     price: ['price', 'unitprice', 'amount'],
     currency: ['currency', 'currencycode'],
-    order_id: ['orderid', 'invoiceno', 'invoice', 'invoiceid', 'ordernumber', 'order'],
+    order_id: ['orderid', 'invoiceno', 'invoice', 'invoiceid', 'ordernumber', 'order', 'receipt', 'receiptno', 'receiptnumber', 'receiptid', 'transactionid', 'ticketnumber'],
     session_id: ['sessionid', 'session'],
     event_id: ['eventid', 'messageid'],
     recommendation_id: ['recommendationid'],
@@ -116,8 +119,8 @@ export function planColumns(kind: ImportKind, headers: readonly string[], mappin
   for (const f of required) {
     if (!fields[f]) problems.push(`no column maps to ${f} (columns found: ${headers.join(', ') || 'none'}); give a mapping such as {"YourColumn": "${f}"}`);
   }
-  if (kind === 'interactions' && !fields.user_id && !fields.anonymous_id) {
-    problems.push(`no column maps to user_id (columns found: ${headers.join(', ') || 'none'})`);
+  if (kind === 'interactions' && !fields.user_id && !fields.anonymous_id && !fields.email && !fields.phone && !fields.loyalty_id) {
+    problems.push(`no column names the customer: map one to user_id, anonymous_id, email, phone or loyalty_id (columns found: ${headers.join(', ') || 'none'})`);
   }
   return { plan: { fields, used }, problems };
 }

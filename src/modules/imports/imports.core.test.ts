@@ -69,7 +69,23 @@ describe('validateInteractionRow', () => {
   const plan = planColumns('interactions', ['user_id', 'item_id', 'type', 'timestamp', 'quantity']).plan;
   it('turns a negative-quantity purchase into a refund', () => {
     const r = validateInteractionRow(2, { user_id: 'u', item_id: 'i', type: 'purchase', timestamp: '2024-01-01', quantity: '-3' }, plan, { now });
-    expect(r).toMatchObject({ ok: true, value: { type: 'refund', quantity: 3 } });
+    expect(r).toMatchObject({ ok: true, value: { row: { type: 'refund', quantity: 3 } } });
+  });
+  it('accepts a point-of-sale row that names its customer only by e-mail, phone or loyalty card, and keeps those out of metadata', () => {
+    const pos = planColumns('interactions', ['Receipt', 'SKU', 'Customer Email', 'Mobile', 'Loyalty Number', 'Date', 'Qty', 'Unit Price', 'Store'], { 'const:purchase': 'type' }).plan;
+    const r = validateInteractionRow(2, { Receipt: 'R-1', SKU: 'MUG', 'Customer Email': 'Ann@Shop.com', Mobile: '', 'Loyalty Number': 'L-77', Date: '2024-03-01 10:00', Qty: '2', 'Unit Price': '4.50', Store: 'Leeds' }, pos, { now, source: 'pos' });
+    expect(r).toMatchObject({
+      ok: true,
+      value: {
+        identifiers: [
+          { type: 'email', value: 'Ann@Shop.com' },
+          { type: 'loyalty_id', value: 'L-77' },
+        ],
+        row: { userId: null, orderId: 'R-1', itemId: 'MUG', type: 'purchase', quantity: 2, priceMinor: 450n, source: 'pos', metadata: { Store: 'Leeds' } },
+      },
+    });
+    const nobody = validateInteractionRow(3, { Receipt: 'R-2', SKU: 'MUG', 'Customer Email': '', Mobile: '', 'Loyalty Number': '', Date: '2024-03-01', Qty: '1', 'Unit Price': '4.50', Store: 'Leeds' }, pos, { now });
+    expect(nobody).toMatchObject({ ok: false, issues: [{ code: 'MISSING_USER' }] });
   });
   it('accepts custom types only when declared', () => {
     const rec = { user_id: 'u', item_id: 'i', type: 'wishlist_add', timestamp: '2024-01-01' };

@@ -233,6 +233,12 @@ export function validateItemRow(row: number, record: RawRecord, plan: ColumnPlan
   return { ok: true, value, itemId };
 }
 
+/** An accepted interactions row, and the customer identifiers it carries besides user and anonymous ids. */
+export interface ImportedInteraction {
+  row: NewInteraction;
+  identifiers: { type: string; value: string }[];
+}
+
 const BUILT_IN = new Set<string>(INTERACTION_TYPES);
 const TYPE_ALIASES: Record<string, string> = { addtocart: 'add_to_cart', cart: 'add_to_cart', order: 'purchase', buy: 'purchase', transaction: 'purchase', pageview: 'view', page_view: 'view', rate: 'rating' };
 
@@ -245,12 +251,22 @@ export function validateInteractionRow(
   row: number,
   record: RawRecord,
   plan: ColumnPlan,
-  opts: { now: Date; customTypes?: ReadonlySet<string>; defaultType?: string },
-): RowResult<NewInteraction> {
+  opts: { now: Date; customTypes?: ReadonlySet<string>; defaultType?: string; source?: string },
+): RowResult<ImportedInteraction> {
   const c = new RowCheck(row, record, plan);
   const userId = c.id('user_id', false);
   const anonymousId = c.id('anonymous_id', false);
-  if (userId === null && anonymousId === null) c.fail(plan.fields.user_id ? 'user_id' : 'anonymous_id', 'MISSING_USER', 'user_id is missing');
+  // A POS sale may name its customer only by e-mail, phone or loyalty card: identity links it to the profile.
+  const identifiers: { type: string; value: string }[] = [];
+  for (const [field, type] of [['email', 'email'], ['phone', 'phone'], ['loyalty_id', 'loyalty_id']] as const) {
+    const v = c.text(field, 320);
+    if (v) identifiers.push({ type, value: v.trim() });
+  }
+  const someone = userId || anonymousId || identifiers.length > 0;
+  if (userId === null && anonymousId === null && !identifiers.length) {
+    const field = (['user_id', 'anonymous_id', 'email', 'phone', 'loyalty_id'] as const).find((f) => plan.fields[f]) ?? 'user_id';
+    c.fail(field, 'MISSING_USER', 'user_id is missing (a row names its customer by user_id, anonymous_id, email, phone or loyalty_id)');
+  }
   const itemId = c.id('item_id', true);
   const typeText = c.text('type', 100);
   let type: string | undefined;
@@ -294,28 +310,31 @@ export function validateInteractionRow(
   const recommendationId = c.id('recommendation_id', false);
   const metadata = c.extras();
   const id = itemId ?? null;
-  if (c.issues.length || !itemId || !type || !occurredAt || (!userId && !anonymousId)) {
+  if (c.issues.length || !itemId || !type || !occurredAt || !someone) {
     return { ok: false, issues: c.issues.map((i) => ({ ...i, itemId: id })), itemId: id };
   }
   return {
     ok: true,
     itemId,
     value: {
-      eventId: eventId ?? null,
-      userId: userId ?? null,
-      anonymousId: anonymousId ?? null,
-      itemId,
-      type,
-      value,
-      quantity,
-      priceMinor: price ?? null,
-      currency: currency ? currency.trim().toUpperCase() : null,
-      orderId: orderId ?? null,
-      sessionId: sessionId ?? null,
-      recommendationId: recommendationId ?? null,
-      source: 'upload',
-      metadata,
-      occurredAt,
+      identifiers,
+      row: {
+        eventId: eventId ?? null,
+        userId: userId ?? null,
+        anonymousId: anonymousId ?? null,
+        itemId,
+        type,
+        value,
+        quantity,
+        priceMinor: price ?? null,
+        currency: currency ? currency.trim().toUpperCase() : null,
+        orderId: orderId ?? null,
+        sessionId: sessionId ?? null,
+        recommendationId: recommendationId ?? null,
+        source: opts.source ?? 'upload',
+        metadata,
+        occurredAt,
+      },
     },
   };
 }
@@ -328,8 +347,9 @@ export function createInteractionStats() {
   const items = new Set<string>();
   const types: Record<string, number> = {};
   return {
-    add(i: NewInteraction): void {
-      users.add(i.userId ?? `anon:${i.anonymousId ?? ''}`);
+    add({ row: i, identifiers }: ImportedInteraction): void {
+      const other = identifiers[0];
+      users.add(i.userId ?? (i.anonymousId !== null ? `anon:${i.anonymousId}` : `${other?.type}:${other?.value}`));
       if (i.itemId) items.add(i.itemId);
       types[i.type] = (types[i.type] ?? 0) + 1;
     },

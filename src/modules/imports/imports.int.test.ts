@@ -161,6 +161,51 @@ describe('formats', () => {
   });
 });
 
+describe('point-of-sale purchases', () => {
+  it('a POS export joins the customers’ unified profiles by e-mail, phone or loyalty card, with orders and revenue; tenants stay apart', async () => {
+    const A = await t.createTenant('POS store');
+    const B = await t.createTenant('Other POS store');
+    // The shopper is already known online: user id and e-mail on one profile.
+    const online = await t.request('POST', '/api/v1/interactions', {
+      token: await A.apiKey(['interactions:write']),
+      body: { user_id: 'web-42', item_id: 'MUG', interaction_type: 'view', identifiers: { email: 'ann@shop.test' } },
+    });
+    expect(online.status).toBe(201);
+    const pos = [
+      'Receipt,SKU,Customer Email,Mobile,Loyalty Number,Date,Qty,Unit Price,Currency,Store',
+      'R-1,MUG,ANN@shop.test,,,2026-01-10 10:00,2,4.50,GBP,Leeds',
+      'R-1,TEA,ANN@shop.test,,,2026-01-10 10:00,1,3.00,GBP,Leeds',
+      'R-2,MUG,,+44 7700 900123,L-77,2026-01-11 12:00,1,4.50,GBP,York',
+      'R-3,TEA,,+44 7700-900-123,,2026-01-12 12:00,-1,3.00,GBP,York',
+      'R-4,TEA,,,,2026-01-12 12:00,1,3.00,GBP,York',
+    ].join('\n');
+    const res = await upload('interactions', pos, { mapping: JSON.stringify({ 'const:purchase': 'type' }), source: 'pos' }, { token: await A.apiKey(['interactions:write']), fileName: 'pos.csv' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ status: 'success', rows_accepted: 4, rows_rejected: 1, statistics: { unique_users: 3, interaction_types: { purchase: 3, refund: 1 } } });
+    expect(res.body.validation_errors[0]).toMatchObject({ row: 6, field: 'email', code: 'MISSING_USER' });
+
+    const lookup = async (q: string, token = A.ownerToken) => t.request('GET', `/api/v1/profiles/lookup?${q}`, { token });
+    const ann = await lookup('email=ann@shop.test');
+    expect(ann.status).toBe(200);
+    const profile = (await t.request('GET', `/api/v1/profiles/${ann.body.id}`, { token: A.ownerToken })).body;
+    expect(profile).toMatchObject({ identifiers: { user_id: 'web-42', email: 'ann@shop.test' }, total_orders: 1, lifetime_value_minor: '1200', currency: 'GBP' });
+    expect(profile.channels).toEqual(expect.arrayContaining(['api', 'pos']));
+    // The phone-only shopper: loyalty card and phone on one profile; the return (R-3) is a refund netted off.
+    const phone = await lookup(`phone=${encodeURIComponent('+447700900123')}`);
+    expect(phone.status).toBe(200);
+    expect((await lookup('loyalty_id=L-77')).body.id).toBe(phone.body.id);
+    const shopper = (await t.request('GET', `/api/v1/profiles/${phone.body.id}`, { token: A.ownerToken })).body;
+    expect(shopper).toMatchObject({ total_orders: 1, lifetime_value_minor: '150' });
+    // E-mails and phones are identity data, not event metadata.
+    const stored = await queryRows<{ metadata: Record<string, unknown> | null; source: string }>(t.database.db, sql`SELECT metadata, source FROM interactions WHERE tenant_id = ${A.tenantId} AND source = 'pos'`);
+    expect(stored).toHaveLength(4);
+    expect(JSON.stringify(stored)).not.toMatch(/ann@|7700/i);
+    // Another tenant never sees these customers.
+    expect((await lookup('email=ann@shop.test', B.ownerToken)).status).toBe(404);
+    expect((await upload('interactions', pos, { source: 'Point of Sale!' }, { token: await A.apiKey(['interactions:write']) })).status).toBe(400);
+  });
+});
+
 describe('bad input', () => {
   it('an empty file is refused', async () => {
     const res = await upload('items', '');

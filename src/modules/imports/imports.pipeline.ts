@@ -7,9 +7,9 @@ import { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type ObjectStorage } from '../../platform/index.ts';
 import type { CatalogApi, ItemUpsert } from '../catalog/index.ts';
-import type { InteractionsRepository, NewInteraction } from '../events/index.ts';
+import { fromImportedRow, type IngestService } from '../events/index.ts';
 import { planColumns, type ColumnPlan } from './imports.columns.ts';
-import { createInteractionStats, itemFingerprint, validateInteractionRow, validateItemRow, type RowIssue } from './imports.core.ts';
+import { createInteractionStats, itemFingerprint, validateInteractionRow, validateItemRow, type ImportedInteraction, type RowIssue } from './imports.core.ts';
 import { gzipCap, maybeGunzip, readRecords } from './imports.parse.ts';
 import { MAX_STORED_ISSUES, type ImportCounters, type ImportRunRow, type ImportsRepository } from './imports.repository.ts';
 
@@ -20,7 +20,8 @@ const MAX_TRACKED_ITEM_IDS = 2_000_000;
 export interface PipelineDeps {
   repo: ImportsRepository;
   catalog: Pick<CatalogApi, 'upsertItems'>;
-  interactions: Pick<InteractionsRepository, 'appendMany'>;
+  /** The events write path: identity resolution, idempotent insert, profile aggregates. */
+  ingest: Pick<IngestService, 'resolve' | 'append' | 'afterCommit'>;
   storage: ObjectStorage;
   clock: () => Date;
   log: FastifyBaseLogger;
@@ -99,7 +100,7 @@ export function createImportPipeline(deps: PipelineDeps) {
       // Batches are written while the next ones are parsed (several at once on PostgreSQL's pool); checkpoints
       // still advance strictly in file order, so the checkpoint never passes a batch that is not committed.
       let itemBatch = new Map<string, ItemUpsert>();
-      let interactionBatch: NewInteraction[] = [];
+      let interactionBatch: ImportedInteraction[] = [];
       let issues: RowIssue[] = [];
       let batchRows = 0;
       let lastRow = resumeAfter;
@@ -108,7 +109,7 @@ export function createImportPipeline(deps: PipelineDeps) {
       const maxInflight = Math.max(1, deps.maxConcurrentBatches ?? 1);
 
       const commit = async (
-        b: { items: ItemUpsert[]; interactions: NewInteraction[]; issues: RowIssue[]; types: Record<string, number>; lastRow: number; counters: ImportCounters },
+        b: { items: ItemUpsert[]; interactions: ImportedInteraction[]; issues: RowIssue[]; types: Record<string, number>; lastRow: number; counters: ImportCounters },
         prev: Promise<void>,
       ): Promise<void> => {
         let duplicates = 0;
@@ -119,7 +120,15 @@ export function createImportPipeline(deps: PipelineDeps) {
           items.inserted += r.inserted;
           items.updated += r.updated;
         }
-        if (b.interactions.length) duplicates = (await deps.interactions.appendMany(tenantId, b.interactions)).duplicates;
+        if (b.interactions.length) {
+          // Through the events write path, so imported purchases (a POS export, an order history) land on the
+          // customers' unified profiles and count in their aggregates, as live events do.
+          const events = b.interactions.map((i) => fromImportedRow(i.row, i.identifiers));
+          await deps.ingest.resolve(tenantId, events);
+          const outcomes = await deps.ingest.append(tenantId, events);
+          for (const o of outcomes) if (!o.created) duplicates++;
+          await deps.ingest.afterCommit(tenantId, events, outcomes);
+        }
         await prev;
         const room = Math.max(0, MAX_STORED_ISSUES - storedIssues);
         if (room && b.issues.length) {
@@ -192,14 +201,14 @@ export function createImportPipeline(deps: PipelineDeps) {
               itemBatch.set(r.value.itemId, r.value);
             }
           } else {
-            const r = validateInteractionRow(ev.row, ev.record, plan!, { now, customTypes });
+            const r = validateInteractionRow(ev.row, ev.record, plan!, { now, customTypes, ...(run.options.source ? { source: run.options.source } : {}) });
             if (!r.ok) {
               c.rowsRejected++;
               issues.push(...r.issues);
             } else {
               c.rowsAccepted++;
               stats.add(r.value);
-              batchTypes[r.value.type] = (batchTypes[r.value.type] ?? 0) + 1;
+              batchTypes[r.value.row.type] = (batchTypes[r.value.row.type] ?? 0) + 1;
               interactionBatch.push(r.value);
             }
           }

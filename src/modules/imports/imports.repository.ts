@@ -39,6 +39,8 @@ export interface ImportOptionsStored {
   format?: 'csv' | 'json' | 'ndjson';
   delimiter?: string;
   customTypes?: string[];
+  /** Channel of the rows (`pos`, `upload` ...): the interactions' source and the profiles' channels. */
+  source?: string;
 }
 
 export interface ImportCounters {

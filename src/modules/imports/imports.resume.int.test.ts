@@ -17,16 +17,19 @@ describe('a crash mid-import', () => {
     const { tenantId } = await t.createTenant();
     const repo = createImportsRepository(t.database.db);
     const real = t.modules.events.interactions;
+    const ingest = t.modules.events.ingest;
     let calls = 0;
     let crash = true;
     const flaky = {
-      appendMany: async (tid: string, rows: Parameters<typeof real.appendMany>[1]) => {
+      resolve: ingest.resolve,
+      afterCommit: ingest.afterCommit,
+      append: async (tid: string, events: Parameters<typeof ingest.append>[1]) => {
         calls++;
         if (crash && calls === 2) throw new Error('simulated crash while writing batch 2');
-        return real.appendMany(tid, rows);
+        return ingest.append(tid, events);
       },
     };
-    const pipeline = createImportPipeline({ repo, catalog: t.modules.catalog, interactions: flaky, storage: t.storage, clock: () => new Date(), log: t.app.log, maxDecompressedBytes: 1024 ** 3 });
+    const pipeline = createImportPipeline({ repo, catalog: t.modules.catalog, ingest: flaky, storage: t.storage, clock: () => new Date(), log: t.app.log, maxDecompressedBytes: 1024 ** 3 });
     const lines = Array.from({ length: 12_000 }, (_, i) => `u${i % 500},i${i % 90},view,2024-01-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`);
     const id = newId();
     const key = `uploads/${id}/crash.csv`;

@@ -122,6 +122,7 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
     mode: raw.mode || undefined,
     tenant_id: raw.tenant_id || undefined,
     custom_types: jsonField('custom_types'),
+    source: raw.source || undefined,
   });
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));
@@ -136,6 +137,7 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
     format: parsed.data.format,
     mode: parsed.data.mode,
     customTypes: parsed.data.custom_types,
+    source: parsed.data.source,
   };
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const importKind = z.enum(['items', 'interactions']);
 
 /** Multipart text fields accepted next to the file (anything else is refused, naming the field). */
-export const UPLOAD_FIELDS = ['mapping', 'delimiter', 'format', 'mode', 'tenant_id', 'custom_types'] as const;
+export const UPLOAD_FIELDS = ['mapping', 'delimiter', 'format', 'mode', 'tenant_id', 'custom_types', 'source'] as const;
 
 export const uploadFields = z
   .object({
@@ -17,6 +17,8 @@ export const uploadFields = z
     mode: z.enum(['sync', 'async']).optional(),
     tenant_id: z.string().max(100).optional(),
     custom_types: z.array(z.string().max(60)).max(100).optional(),
+    /** Channel of the rows, e.g. `pos` for a point-of-sale export (default `upload`). */
+    source: z.string().max(40).optional(),
   })
   .strict();
 

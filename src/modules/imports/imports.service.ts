@@ -24,7 +24,27 @@ export interface UploadOptions {
   format?: 'csv' | 'json' | 'ndjson' | undefined;
   mode?: 'sync' | 'async' | undefined;
   customTypes?: string[] | undefined;
+  /** Channel of the rows, e.g. `pos` for a point-of-sale export (default `upload`). */
+  source?: string | undefined;
 }
+
+/** Options as stored on the run (checked here once, for uploads and the CLI alike). */
+function storedOptions(o: UploadOptions): ImportOptionsStored {
+  if (o.customTypes?.some((t) => !CUSTOM_TYPE_PATTERN.test(t))) {
+    throw new AppError('validation', 'IMPORT_CUSTOM_TYPE_INVALID', 'custom_types must be lower_snake_case names (2 to 50 characters).');
+  }
+  if (o.source !== undefined && !SOURCE_PATTERN.test(o.source)) {
+    throw new AppError('validation', 'IMPORT_SOURCE_INVALID', 'source must be a lower-case channel name such as "pos" (letters, digits, _ and -, at most 40).');
+  }
+  return {
+    ...(o.mapping ? { mapping: o.mapping } : {}),
+    ...(o.format ? { format: o.format } : {}),
+    ...(o.delimiter ? { delimiter: o.delimiter } : {}),
+    ...(o.customTypes?.length ? { customTypes: o.customTypes } : {}),
+    ...(o.source ? { source: o.source } : {}),
+  };
+}
+const SOURCE_PATTERN = /^[a-z][a-z0-9_-]{0,39}$/;
 
 export type UploadResult = { mode: 'sync'; run: ImportRunRow; outcome: RunOutcome } | { mode: 'async'; run: ImportRunRow };
 
@@ -102,15 +122,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
 
     /** Creates the import run for a stored upload and processes it now (small files) or as a job. */
     async start(ctx: TenantContext, kind: ImportKind, u: { id: string; fileName: string; key: string; bytes: number }, o: UploadOptions): Promise<UploadResult> {
-      if (o.customTypes?.some((t) => !CUSTOM_TYPE_PATTERN.test(t))) {
-        throw new AppError('validation', 'IMPORT_CUSTOM_TYPE_INVALID', 'custom_types must be lower_snake_case names (2 to 50 characters).');
-      }
-      const options: ImportOptionsStored = {
-        ...(o.mapping ? { mapping: o.mapping } : {}),
-        ...(o.format ? { format: o.format } : {}),
-        ...(o.delimiter ? { delimiter: o.delimiter } : {}),
-        ...(o.customTypes?.length ? { customTypes: o.customTypes } : {}),
-      };
+      const options = storedOptions(o);
       const mode = o.mode ?? (u.bytes > SYNC_MAX_BYTES ? 'async' : 'sync');
       const actor = ctx.actor.type === 'system' ? `system:${ctx.actor.id}` : `${ctx.actor.type}:${ctx.actor.id}`;
       await repo.create(ctx.tenantId, { id: u.id, kind, mode, fileName: u.fileName.slice(0, 300), options, createdBy: actor });
@@ -132,12 +144,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
       const id = newId();
       const stored = await this.storeUpload(ctx, id, file.name, file.stream);
       const actor = `${ctx.actor.type}:${ctx.actor.id}`;
-      const options: ImportOptionsStored = {
-        ...(o.mapping ? { mapping: o.mapping } : {}),
-        ...(o.format ? { format: o.format } : {}),
-        ...(o.delimiter ? { delimiter: o.delimiter } : {}),
-        ...(o.customTypes?.length ? { customTypes: o.customTypes } : {}),
-      };
+      const options = storedOptions(o);
       await repo.create(ctx.tenantId, { id, kind, mode: 'sync', fileName: file.name.slice(0, 300), options, createdBy: actor });
       await repo.setStored(ctx.tenantId, id, { storageKey: stored.key, fileBytes: stored.bytes });
       const outcome = await runToEnd(ctx.tenantId, (await repo.get(ctx.tenantId, id))!, undefined, (c) => onProgress?.(c, stored.bytes));

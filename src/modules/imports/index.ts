@@ -24,7 +24,7 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
   const pipeline = createImportPipeline({
     repo,
     catalog: deps.catalog,
-    interactions: deps.events.interactions,
+    ingest: deps.events.ingest,
     storage: platform.storage,
     clock: platform.clock,
     log: platform.log,
