@@ -1,6 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CANARY_MIN_SERVED, canaryBucket, canaryDecision, decodeArtifact, encodeArtifact, latestHoldout, reasonFor, validateHyperparameters } from './recs.core.ts';
+import { CANARY_MIN_SERVED, alignItemRows, canaryBucket, canaryDecision, decodeArtifact, encodeArtifact, latestHoldout, packVersion, reasonFor, unpackVersion, validateHyperparameters } from './recs.core.ts';
+
+describe('incremental training inputs', () => {
+  it('a stored version round-trips its item ids with the artifact', () => {
+    const out = unpackVersion(packVersion(['a', 'é', '9007199254740993'], encodeArtifact({ type: 'ials' }, { itemFactors: Float32Array.of(1, 2) })));
+    expect(out.itemIds).toEqual(['a', 'é', '9007199254740993']);
+    expect(out.meta).toEqual({ type: 'ials' });
+    expect(Array.from(out.arrays.itemFactors!)).toEqual([1, 2]);
+  });
+  it('re-indexes item rows to the new catalog: known items keep their row, new ones start fresh, gone ones drop', () => {
+    const prev = Float32Array.of(1, 1, 2, 2, 3, 3); // items a, b, c; dim 2
+    const { rows, carried } = alignItemRows(['a', 'b', 'c'], prev, 2, ['c', 'new', 'a'], (row) => row.fill(-1));
+    expect(Array.from(rows)).toEqual([3, 3, -1, -1, 1, 1]);
+    expect(carried).toBe(2);
+    expect(() => alignItemRows(['a'], prev, 2, ['a'], () => undefined)).toThrow(RangeError);
+  });
+});
 
 describe('artifact codec', () => {
   it('round-trips typed arrays and metadata exactly', () => {

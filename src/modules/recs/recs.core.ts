@@ -195,6 +195,44 @@ export function decodeArtifact(buf: Buffer): { meta: Record<string, unknown>; ar
   return { meta: head.meta, arrays };
 }
 
+/**
+ * A stored model version: a u32 length, the item id table as JSON (a version is self-contained: index i of
+ * every array is the item `itemIds[i]`), then the artifact.
+ */
+export function packVersion(itemIds: readonly string[], artifact: Buffer): Buffer {
+  const ids = Buffer.from(JSON.stringify(itemIds), 'utf8');
+  return Buffer.concat([Buffer.from(Uint32Array.of(ids.length).buffer), ids, artifact]);
+}
+
+export function unpackVersion(buf: Buffer): { itemIds: string[]; meta: Record<string, unknown>; arrays: Record<string, Typed> } {
+  if (buf.length < 4) throw new Error('not a Loupe model version');
+  const idsLen = buf.readUInt32LE(0);
+  const itemIds = JSON.parse(buf.toString('utf8', 4, 4 + idsLen)) as string[];
+  return { itemIds, ...decodeArtifact(buf.subarray(4 + idsLen)) };
+}
+
+/**
+ * Rows of a previous model's item matrix (`prev`, one row of `dim` floats per id of `prevIds`) re-indexed to
+ * today's items: known items keep their learned row, new items get `fresh(i)` (a small random start).
+ * Returns the matrix and how many rows were carried over.
+ */
+export function alignItemRows(prevIds: readonly string[], prev: Float32Array, dim: number, currentIds: readonly string[], fresh: (row: Float32Array) => void): { rows: Float32Array; carried: number } {
+  if (prev.length !== prevIds.length * dim) throw new RangeError('alignItemRows: the previous matrix does not match its ids');
+  const at = new Map(prevIds.map((id, i) => [id, i]));
+  const rows = new Float32Array(currentIds.length * dim);
+  let carried = 0;
+  currentIds.forEach((id, i) => {
+    const p = at.get(id);
+    const row = rows.subarray(i * dim, (i + 1) * dim);
+    if (p === undefined) fresh(row);
+    else {
+      row.set(prev.subarray(p * dim, (p + 1) * dim));
+      carried++;
+    }
+  });
+  return { rows, carried };
+}
+
 /** The human reason attached to a recommended item. */
 export function reasonFor(r: { anchorName?: string | null; anchorType?: string | null; category?: string | null; personalized: boolean; trending?: boolean }): string {
   if (r.personalized && r.anchorName) {

@@ -11,6 +11,7 @@ import { factorGram, factorSimilarItems, fitIals, ialsFoldIn } from '../../ml/ia
 import { fitItemKnn, scoreItemKnnUser, type Ranked } from '../../ml/item-knn.ts';
 import { fitLightGcn } from '../../ml/lightgcn.ts';
 import { itemPopularity } from '../../ml/popularity.ts';
+import { fillNormal, rngMulberry32 } from '../../ml/random.ts';
 import type { ModelType } from './recs.core.ts';
 
 type Arrays = Record<string, Float32Array | Float64Array | Int32Array>;
@@ -28,6 +29,12 @@ export interface FitOptions {
   attributes?: ItemAttributes[];
   onProgress?: (p: FitProgress) => void;
   shouldStop?: () => boolean;
+  /**
+   * Incremental training: the previous version's item rows re-indexed to this matrix's items (iALS item
+   * factors, LightGCN item ego embeddings). Users start fresh: iALS solves them from the items in its first
+   * half-sweep; LightGCN draws them as a cold start does.
+   */
+  warmStart?: { itemRows: Float32Array };
 }
 
 const csrArrays = (prefix: string, m: Csr): Arrays => ({ [`${prefix}Indptr`]: m.indptr, [`${prefix}Indices`]: m.indices, [`${prefix}Data`]: m.data });
@@ -101,6 +108,7 @@ export function fitArtifact(type: ModelType, train: Csr, params: Record<string, 
         iterations,
         cgSteps: Number(params.cg_steps),
         seed: 7,
+        ...(opts.warmStart ? { initialFactors: { userFactors: new Float32Array(train.rows * Number(params.factors)), itemFactors: opts.warmStart.itemRows } } : {}),
         onIteration: (p) => {
           opts.onProgress?.({ epoch: p.iteration, totalEpochs: iterations, loss: p.loss, progress: p.iteration / iterations });
           return !opts.shouldStop?.();
@@ -130,6 +138,7 @@ export function fitArtifact(type: ModelType, train: Csr, params: Record<string, 
         negativeSamples: Number(params.negative_samples),
         reg: Number(params.reg),
         seed: 11,
+        ...(opts.warmStart ? { initialEmbeddings: lightGcnWarmStart(train.rows, d, opts.warmStart.itemRows) } : {}),
         signal: { get aborted() { return opts.shouldStop?.() ?? false; } },
         onEpoch: (p) => {
           if (p.loss < bestLoss * 0.999) {
@@ -145,10 +154,22 @@ export function fitArtifact(type: ModelType, train: Csr, params: Record<string, 
       meta.epochsRun = m.epochsRun;
       meta.earlyStopped = m.epochsRun < epochs;
       arrays.itemEmb = m.finalEmbeddings.slice(train.rows * d);
+      // E0 of the items, so that a later incremental run can start from it.
+      arrays.itemEgo = m.egoEmbeddings.slice(train.rows * d);
       break;
     }
   }
   return { meta, arrays };
+}
+
+/** E0 for a warm LightGCN run: users drawn N(0, 0.1²) as a cold start does, items from the previous run. */
+function lightGcnWarmStart(users: number, d: number, itemRows: Float32Array): Float32Array {
+  const e0 = new Float32Array(users * d + itemRows.length);
+  const userPart = e0.subarray(0, users * d);
+  fillNormal(userPart, rngMulberry32(11));
+  for (let k = 0; k < userPart.length; k++) userPart[k]! *= 0.1;
+  e0.set(itemRows, users * d);
+  return e0;
 }
 
 /** A loaded model: scores for one user from their items, and item neighbours. */

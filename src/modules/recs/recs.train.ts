@@ -26,6 +26,12 @@ export interface TrainInput {
   attributes?: ItemAttributes[];
   /** Users evaluated at most (a seeded sample beyond that). */
   maxEvalUsers?: number;
+  /**
+   * Incremental training: continue from the deployed version, with its model type and hyperparameters.
+   * `itemRows` are its learned item rows re-indexed to this snapshot's items (iALS, LightGCN); null for
+   * closed-form models, which are simply recomputed.
+   */
+  warmStart?: { version: string; modelType: ModelType; hyperparameters: Record<string, unknown>; itemRows: Float32Array | null; itemsCarried: number };
 }
 
 export interface TrainOutput {
@@ -85,6 +91,16 @@ export function evaluateHoldout(model: ServingModel, train: Csr, testUsers: Int3
 
 const CANDIDATES: ModelType[] = ['popularity', 'item_knn', 'ials', 'graph_filter'];
 
+/**
+ * A warm start needs a fraction of a cold run's sweeps: a third of the iALS iterations (at least 2) or of the
+ * LightGCN epochs (at least 3), unless the request names them.
+ */
+function incrementalSchedule(type: ModelType, params: Record<string, number | string | boolean>, given: Record<string, unknown>): Record<string, number | string | boolean> {
+  if (type === 'ials' && given.iterations === undefined) return { ...params, iterations: Math.max(2, Math.ceil(Number(params.iterations) / 3)) };
+  if (type === 'lightgcn' && given.epochs === undefined) return { ...params, epochs: Math.max(3, Math.ceil(Number(params.epochs) / 3)) };
+  return params;
+}
+
 /** Trains, evaluates and packages a model (or, for `auto`, the best candidate by offline NDCG@10). */
 export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { phase: string }) => void, shouldStop: () => boolean): TrainOutput {
   const s = input.snapshot;
@@ -106,14 +122,19 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
     lift_over_popularity: (m['ndcg@10'] + 1e-3) / (popMetrics['ndcg@10'] + 1e-3),
   });
 
-  const candidates: ModelType[] = input.modelType === 'auto' ? [...CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])] : [input.modelType];
+  const warm = input.warmStart;
+  const candidates: ModelType[] = warm ? [warm.modelType] : input.modelType === 'auto' ? [...CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])] : [input.modelType];
   const tried: { type: ModelType; params: Record<string, unknown>; metrics: OfflineMetrics; fitted?: ReturnType<typeof fitArtifact> }[] = [];
+  let fitParams: Record<string, number | string | boolean> = {};
   candidates.forEach((type, c) => {
     if (shouldStop()) throw new Error('cancelled');
-    const v = validateHyperparameters(type, input.modelType === 'auto' ? {} : input.hyperparameters);
+    const given = input.modelType === 'auto' ? {} : input.hyperparameters;
+    const v = validateHyperparameters(type, warm ? { ...warm.hyperparameters, ...given } : given);
     if (!v.ok) throw new Error(`invalid hyperparameters: ${v.details.map((d) => d.field).join(', ')}`);
     const params = v.params as Record<string, number | string | boolean>;
-    const fitted = fitArtifact(type, train, params, {
+    fitParams = warm?.itemRows ? incrementalSchedule(type, params, given) : params;
+    const fitted = fitArtifact(type, train, fitParams, {
+      ...(warm?.itemRows ? { warmStart: { itemRows: warm.itemRows } } : {}),
       ...(input.attributes ? { attributes: input.attributes } : {}),
       onProgress: (p) => onProgress({ ...p, phase: `training ${type}`, progress: (c + p.progress * 0.8) / candidates.length }),
       shouldStop,
@@ -128,14 +149,32 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
   // Refit on every interaction for serving (the held-out items are real signal). LightGCN is costly: its
   // split-trained embeddings are served as they are.
   onProgress({ phase: 'final fit', progress: 0.95 });
-  const full = best.type === 'lightgcn' ? best.fitted! : fitArtifact(best.type, rowsToCsr(s, Int32Array.from({ length: s.u.length }, (_, k) => k)), best.params as Record<string, number | string | boolean>, input.attributes ? { attributes: input.attributes } : {});
+  const full =
+    best.type === 'lightgcn'
+      ? best.fitted!
+      : fitArtifact(best.type, rowsToCsr(s, Int32Array.from({ length: s.u.length }, (_, k) => k)), warm ? fitParams : (best.params as Record<string, number | string | boolean>), {
+          ...(input.attributes ? { attributes: input.attributes } : {}),
+          ...(warm?.itemRows ? { warmStart: { itemRows: warm.itemRows } } : {}),
+        });
   const card = {
     model_type: best.type,
-    selected_by: input.modelType === 'auto' ? 'auto: highest offline NDCG@10 on the leave-latest-out split' : 'requested',
+    selected_by: warm ? `incremental: the deployed version's model (${warm.version})` : input.modelType === 'auto' ? 'auto: highest offline NDCG@10 on the leave-latest-out split' : 'requested',
+    ...(warm
+      ? {
+          incremental: {
+            from_version: warm.version,
+            warm_started: warm.itemRows !== null,
+            items_carried: warm.itemsCarried,
+            new_items: s.items - warm.itemsCarried,
+            ...(warm.itemRows ? { schedule: { iterations: fitParams.iterations, epochs: fitParams.epochs } } : { note: 'closed-form model: recomputed from the whole snapshot, which is as fast as an update' }),
+            ...(warm.itemRows ? { evaluation_caveat: 'the held-out interactions the previous version had already seen make its offline metrics slightly optimistic' } : {}),
+          },
+        }
+      : {}),
     reason:
-      input.modelType === 'auto'
+      input.modelType === 'auto' && !warm
         ? `${best.type} had the best NDCG@10 (${best.metrics['ndcg@10'].toFixed(4)}) of ${tried.map((t) => `${t.type} ${t.metrics['ndcg@10'].toFixed(4)}`).join(', ')}`
-        : `${best.type} was requested; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
+        : `${warm ? `${best.type}, incremental update of ${warm.version}` : `${best.type} was requested`}; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
     candidates: tried.map((t) => ({ model_type: t.type, metrics: t.metrics })),
     popularity_baseline: popMetrics,
     evaluation: { protocol: 'leave-latest-out: the most recent item of every user with 2+ items is held out', evaluated_users: best.metrics.evaluated_users },

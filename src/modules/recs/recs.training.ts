@@ -6,9 +6,11 @@ import { z } from 'zod';
 import type { ItemAttributes } from '../../ml/content.ts';
 import { type JobQueue, type JobRun, type ObjectStorage, type TenantContext, PermanentJobError, newId, notFound, validation } from '../../platform/index.ts';
 import { DEFAULT_INTERACTION_WEIGHTS, type InteractionsRepository } from '../events/index.ts';
-import { MODEL_TYPES, type ModelType, type Snapshot, canaryDecision, interactionWeight, validateHyperparameters } from './recs.core.ts';
+import { fillNormal, rngMulberry32 } from '../../ml/random.ts';
+import { MODEL_TYPES, type ModelType, type Snapshot, alignItemRows, canaryDecision, interactionWeight, packVersion, unpackVersion, validateHyperparameters } from './recs.core.ts';
 import type { RecsRepository, VersionRow } from './recs.repository.ts';
 import { trainInWorker } from './recs.runner.ts';
+import type { TrainInput } from './recs.train.ts';
 
 export const TRAIN_JOB = 'recs.train';
 export const MAINTENANCE_JOB = 'recs.maintenance';
@@ -105,6 +107,42 @@ export function createTrainingService(deps: TrainingDeps) {
     return { snapshot, itemIds: [...itemIndex.keys()], interactions };
   }
 
+  /**
+   * What an incremental run starts from: the deployed version, when its model can continue (same type as
+   * requested, or any with `auto`), with its learned item rows re-indexed to today's items. Returns the
+   * reason instead when the run must be a full one.
+   */
+  async function warmStartFor(tenantId: string, requested: ModelType | 'auto', itemIds: readonly string[]): Promise<TrainInput['warmStart'] | string> {
+    const dep = await repo.deployment(tenantId);
+    const active = dep?.activeVersionId ? await repo.getVersion(tenantId, dep.activeVersionId) : undefined;
+    if (!active) return 'no deployed version to continue from: trained in full';
+    const type = active.modelType as ModelType;
+    if (requested !== 'auto' && requested !== type) return `the deployed version is ${type}, not ${requested}: trained in full`;
+    const base = { version: active.version, modelType: type, hyperparameters: active.hyperparameters };
+    if (type !== 'ials' && type !== 'lightgcn') return { ...base, itemRows: null, itemsCarried: 0 };
+    let stored;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await storage.get(tenantId, active.artifactKey)) chunks.push(c as Buffer);
+      stored = unpackVersion(Buffer.concat(chunks));
+    } catch {
+      return `the artifact of ${active.version} cannot be read: trained in full`;
+    }
+    const prev = type === 'ials' ? stored.arrays.itemFactors : stored.arrays.itemEgo;
+    const dim = Number(type === 'ials' ? stored.meta.factors : stored.meta.dim);
+    if (!(prev instanceof Float32Array) || !(dim > 0)) return `${active.version} keeps no item rows to start from: trained in full`;
+    const rng = rngMulberry32(17);
+    const aligned = alignItemRows(stored.itemIds, prev, dim, itemIds, (row) => {
+      // New items start as a cold run would: iALS uniform [0, 0.01), LightGCN N(0, 0.1²).
+      if (type === 'ials') for (let k = 0; k < row.length; k++) row[k] = rng() * 0.01;
+      else {
+        fillNormal(row, rng);
+        for (let k = 0; k < row.length; k++) row[k]! *= 0.1;
+      }
+    });
+    return { ...base, hyperparameters: { ...active.hyperparameters, ...(type === 'ials' ? { factors: dim } : { embedding_dim: dim }) }, itemRows: aligned.rows, itemsCarried: aligned.carried };
+  }
+
   async function runTraining(run: JobRun<TrainPayload>): Promise<unknown> {
     const started = Date.now();
     const { tenantId } = run;
@@ -123,11 +161,12 @@ export function createTrainingService(deps: TrainingDeps) {
         return c ? { category: c.categoryPath, brand: c.brand, tags: c.tags, text: `${c.name} ${c.description ?? ''}` } : {};
       });
     }
+    const warm = p.trainingMode === 'incremental' ? await warmStartFor(tenantId, p.modelType, itemIds) : undefined;
     await run.progress({ status: 'training', phase: 'training', progress: 0.02, snapshot: { users: snapshot.users, items: snapshot.items, interactions } }, true);
     let out;
     try {
       out = await trainInWorker(
-        { modelType: p.modelType, hyperparameters: p.hyperparameters, snapshot, ...(attributes ? { attributes } : {}) },
+        { modelType: p.modelType, hyperparameters: p.hyperparameters, snapshot, ...(attributes ? { attributes } : {}), ...(typeof warm === 'object' ? { warmStart: warm } : {}) },
         (pr) => {
           const elapsed = (Date.now() - started) / 1000;
           const frac = Math.max(0.02, Math.min(0.99, pr.progress));
@@ -153,17 +192,14 @@ export function createTrainingService(deps: TrainingDeps) {
     const n = (await repo.countVersions(tenantId)) + 1;
     const version = `v${n}_${now.toISOString().slice(0, 10).replaceAll('-', '')}`;
     const key = `models/${id}/model.bin`;
-    // the item id table travels with the artifact: a version is self-contained
-    const idsBuf = Buffer.from(JSON.stringify(itemIds), 'utf8');
-    const body = Buffer.concat([Buffer.from(Uint32Array.of(idsBuf.length).buffer), idsBuf, out.artifact]);
-    const stored = await storage.put(tenantId, key, body);
+    const stored = await storage.put(tenantId, key, packVersion(itemIds, out.artifact));
     await repo.insertVersion(tenantId, {
       id,
       version,
       modelType: out.modelType,
       hyperparameters: out.hyperparameters,
       metrics: out.metrics as unknown as Record<string, number>,
-      modelCard: { ...out.card, trigger: p.trigger, training_mode: p.trainingMode, interaction_weights: settings.weights },
+      modelCard: { ...out.card, trigger: p.trigger, training_mode: typeof warm === 'string' ? 'full' : p.trainingMode, ...(typeof warm === 'string' ? { incremental: { note: warm } } : {}), interaction_weights: settings.weights },
       snapshotUsers: snapshot.users,
       snapshotItems: snapshot.items,
       snapshotInteractions: interactions,
@@ -186,7 +222,15 @@ export function createTrainingService(deps: TrainingDeps) {
       deps.onDeploymentChanged(tenantId);
     }
     await scheduleMaintenance(tenantId);
-    return { model_version_id: id, model_version: version, deployment_status: deployment, model_type: out.modelType, metrics: out.metrics, training_duration_seconds: (Date.now() - started) / 1000 };
+    return {
+      model_version_id: id,
+      model_version: version,
+      deployment_status: deployment,
+      model_type: out.modelType,
+      training_mode: typeof warm === 'string' ? 'full' : p.trainingMode,
+      metrics: out.metrics,
+      training_duration_seconds: (Date.now() - started) / 1000,
+    };
   }
 
   async function scheduleMaintenance(tenantId: string): Promise<void> {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { csrFromCoo } from '../../ml/csr.ts';
+import { rngMulberry32 } from '../../ml/random.ts';
+import { fitArtifact } from './recs.models.ts';
+
+/** 60 users in 3 taste groups over 30 items: enough structure for factors to converge to something. */
+function groups() {
+  const rng = rngMulberry32(5);
+  const us: number[] = [];
+  const is: number[] = [];
+  for (let u = 0; u < 60; u++) {
+    const g = u % 3;
+    for (let k = 0; k < 8; k++) {
+      us.push(u);
+      is.push(g * 10 + Math.floor(rng() * 10));
+    }
+  }
+  return csrFromCoo(60, 30, Int32Array.from(us), Int32Array.from(is), new Float32Array(us.length).fill(1));
+}
+
+const distance = (a: Float32Array, b: Float32Array) => {
+  let d = 0;
+  let n = 0;
+  for (let k = 0; k < a.length; k++) {
+    d += (a[k]! - b[k]!) ** 2;
+    n += a[k]! ** 2;
+  }
+  return Math.sqrt(d / n);
+};
+
+describe('incremental iALS', () => {
+  it('a warm start from converged item factors stays at the optimum in one sweep; a cold sweep is far from it', () => {
+    const train = groups();
+    const params = { factors: 8, regularization: 0.1, alpha: 2, iterations: 20, cg_steps: 3 };
+    const converged = fitArtifact('ials', train, params).arrays.itemFactors as Float32Array;
+    const warm = fitArtifact('ials', train, { ...params, iterations: 1 }, { warmStart: { itemRows: converged } }).arrays.itemFactors as Float32Array;
+    const cold = fitArtifact('ials', train, { ...params, iterations: 1 }).arrays.itemFactors as Float32Array;
+    expect(distance(converged, warm)).toBeLessThan(0.1);
+    expect(distance(converged, cold)).toBeGreaterThan(0.5);
+  });
+});
+
+describe('incremental LightGCN', () => {
+  it('keeps the item ego embeddings in the artifact and starts from them', () => {
+    const train = groups();
+    const params = { embedding_dim: 8, num_layers: 2, learning_rate: 0.01, batch_size: 64, epochs: 2, negative_samples: 1, reg: 1e-4, patience: 5 };
+    const first = fitArtifact('lightgcn', train, params);
+    const ego = first.arrays.itemEgo as Float32Array;
+    expect(ego).toHaveLength(30 * 8);
+    // With a negligible learning rate a run ends where it starts: the warm one at the previous embeddings,
+    // a cold one at a fresh random draw.
+    const still = { ...params, epochs: 1, learning_rate: 1e-7 };
+    const warm = fitArtifact('lightgcn', train, still, { warmStart: { itemRows: ego } }).arrays.itemEgo as Float32Array;
+    const cold = fitArtifact('lightgcn', train, still).arrays.itemEgo as Float32Array;
+    expect(distance(ego, warm)).toBeLessThan(0.01);
+    expect(distance(ego, cold)).toBeGreaterThan(0.1);
+  });
+});
