@@ -4,7 +4,7 @@
  * run and on the same database, a raw batched `INSERT ... SELECT FROM unnest(...)` of the same rows as the ceiling.
  *
  *   npm run bench:ingest                     # embedded database (PGlite)
- *   DATABASE_URL=postgres://... npm run bench:ingest
+ *   DATABASE_URL=postgres://... npm run bench:ingest   # runs in a throwaway database created on that server
  *   BENCH_EVENTS=40000 BENCH_BATCH=100 BENCH_CONNECTIONS=8 npm run bench:ingest
  *
  * The event mix is realistic for identity: 70% known visitors (seen during warm-up), 20% new visitors, 10% events
@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { arrayParam } from '../../src/platform/database.ts';
 import { openDatabase, type Database } from '../../src/platform/database.ts';
 import { fromApiInteraction } from '../../src/modules/events/ingest.core.ts';
@@ -72,6 +73,28 @@ function event(i: number, warm = false): Ev {
 const root = path.resolve(import.meta.dirname, '../..');
 const port = await freePort();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-ingest-'));
+// On PostgreSQL the run gets its own database (created, migrated by the server, dropped at the end), so the
+// figures never depend on what an earlier run or a test left in the database DATABASE_URL names.
+const benchDbName = `loupe_bench_ingest_${Date.now().toString(36)}${process.pid.toString(36)}`;
+const adminQuery = async (text: string) => {
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  try {
+    await admin.query(text);
+  } finally {
+    await admin.end();
+  }
+};
+let databaseUrl: string | undefined;
+if (process.env.DATABASE_URL) {
+  await adminQuery(`CREATE DATABASE ${benchDbName}`);
+  const u = new URL(process.env.DATABASE_URL);
+  u.pathname = `/${benchDbName}`;
+  databaseUrl = u.toString();
+}
+const dropBenchDb = async () => {
+  if (databaseUrl) await adminQuery(`DROP DATABASE IF EXISTS ${benchDbName} WITH (FORCE)`);
+};
 const admin = { email: 'bench@loupe.local', password: 'Bench-Password-123' };
 const env = {
   PORT: String(port),
@@ -82,9 +105,14 @@ const env = {
   LOUPE_ADMIN_PASSWORD: admin.password,
   RATE_LIMIT_GLOBAL_PER_MINUTE: '100000000',
   RATE_LIMIT_TENANT_PER_MINUTE: '100000000',
+  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
 };
 const base = `http://127.0.0.1:${port}`;
-const server = await startServer('node', [path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'], env, `${base}/health/ready`, 180_000);
+const server = await startServer('node', [path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'], env, `${base}/health/ready`, 180_000).catch(async (err: unknown) => {
+  await fs.rm(dataDir, { recursive: true, force: true });
+  await dropBenchDb();
+  throw err;
+});
 
 let http: { seconds: number; events: number; p50: number; p99: number; non2xx: number; errors: number; stored: number } | undefined;
 let allRows: Ev[] = [];
@@ -127,12 +155,16 @@ try {
   const counted = await post('/api/v1/interactions/batch', { events: [allRows[0]!] }, key); // a replay: must be a duplicate
   if (counted.duplicates !== 1) throw new Error('the first measured event was not stored');
   http = { seconds, events: EVENTS, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, stored: 0 };
+} catch (err) {
+  await stopServer(server);
+  await dropBenchDb();
+  throw err;
 } finally {
   await stopServer(server);
 }
 
 // The ceiling: the same rows, raw, set-based, on the same database (the server is stopped: PGlite has one owner).
-const database: Database = process.env.DATABASE_URL ? await openDatabase({ kind: 'postgres', url: process.env.DATABASE_URL }) : await openDatabase({ kind: 'pglite', dataDir: path.join(dataDir, 'db') });
+const database: Database = databaseUrl ? await openDatabase({ kind: 'postgres', url: databaseUrl }) : await openDatabase({ kind: 'pglite', dataDir: path.join(dataDir, 'db') });
 let rawSeconds = 0;
 let pathSeconds = 0;
 try {
@@ -178,13 +210,14 @@ try {
 } finally {
   await database.close();
   await fs.rm(dataDir, { recursive: true, force: true });
+  await dropBenchDb();
 }
 
 const h = http!;
 const httpRate = h.events / h.seconds;
 const rawRate = allRows.length / rawSeconds;
 const ratio = httpRate / rawRate;
-const dbName = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
+const dbName = databaseUrl ? 'PostgreSQL' : 'embedded PGlite';
 console.log(`\nbench/ingest — ${EVENTS} events in batches of ${BATCH}, ${CONNECTIONS} concurrent clients, ${os.cpus().length} cores, ${dbName}`);
 console.log('mix: 70% known visitors, 20% new visitors, 10% two-identifier events (merges); identity resolution on\n');
 console.log(`HTTP  POST /api/v1/interactions/batch : ${httpRate.toFixed(0).padStart(8)} events/s  (${h.seconds.toFixed(1)} s; ack latency per request p50 ${h.p50.toFixed(0)} ms, p99 ${h.p99.toFixed(0)} ms; non-2xx ${h.non2xx}, errors ${h.errors}; rows stored ${h.stored}/${h.events})`);

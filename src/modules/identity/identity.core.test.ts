@@ -9,6 +9,7 @@ import {
   normalizePhone,
   planResolution,
   profileStrength,
+  strengthAfterActivity,
   type CandidateProfile,
   type IdentifierMatch,
   type NormalizedIdentifier,
@@ -192,5 +193,21 @@ describe('profileStrength', () => {
       }),
     );
     expect(profileStrength({ identifierConfidences: [{ type: 'anonymous_id', confidence: 0.3 }], totalOrders: 0, eventCount: 0, channelCount: 1 })).toBe(12);
+  });
+
+  it('property: after activity alone, the stored strength moves exactly as a full recomputation says', () => {
+    const activity = fc.record({ totalOrders: fc.nat(6), eventCount: fc.nat(8), channelCount: fc.integer({ min: 1, max: 4 }) });
+    const confidences = fc.array(
+      fc.record({ type: fc.constantFrom('email', 'phone', 'user_id', 'device_id', 'crm_id'), confidence: fc.integer({ min: 0, max: 1000 }).map((k) => k / 1000) }),
+      { maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(confidences, activity, fc.nat(3), fc.nat(6), fc.nat(2), (identifierConfidences, before, orders, events, channels) => {
+        const after = { totalOrders: before.totalOrders + orders, eventCount: before.eventCount + events, channelCount: before.channelCount + channels };
+        const next = strengthAfterActivity(profileStrength({ identifierConfidences, ...before }), before, after);
+        if (channels === 0) expect(next).not.toBeNull();
+        if (next !== null) expect(next).toBe(profileStrength({ identifierConfidences, ...after }));
+      }),
+    );
   });
 });

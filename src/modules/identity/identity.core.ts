@@ -482,8 +482,23 @@ export function profileStrength(s: StrengthInput): number {
   let identity = 0;
   for (const c of best.values()) identity += c * 40;
   identity = Math.min(70, identity);
-  const activity = Math.min(15, 5 * Math.max(0, s.totalOrders)) + Math.min(10, 2 * Math.max(0, s.eventCount)) + Math.min(5, 2.5 * Math.max(0, s.channelCount - 1));
-  return Math.max(0, Math.min(100, Math.round(identity + activity)));
+  return Math.max(0, Math.min(100, Math.round(identity + activityPoints(s))));
+}
+
+type ActivityInput = Omit<StrengthInput, 'identifierConfidences'>;
+
+function activityPoints(s: ActivityInput): number {
+  return Math.min(15, 5 * Math.max(0, s.totalOrders)) + Math.min(10, 2 * Math.max(0, s.eventCount)) + Math.min(5, 2.5 * Math.max(0, s.channelCount - 1));
+}
+
+/**
+ * profile_strength once only activity changed (events, orders, channels; identifiers unchanged), from the stored
+ * strength, without reading identifiers: the identity part stays and round(x + k) = round(x) + k for a whole k.
+ * Null when the activity part moved by a fraction (a second channel, +2.5): then recompute in full.
+ */
+export function strengthAfterActivity(stored: number, before: ActivityInput, after: ActivityInput): number | null {
+  const delta = activityPoints(after) - activityPoints(before);
+  return Number.isInteger(delta) ? stored + delta : null;
 }
 
 /** Digits after the decimal point of a currency (JPY 0, USD 2, KWD 3); 2 when unknown. */

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { arrayParam, queryOne, queryRows, type Db } from '../../platform/index.ts';
-import type { NormalizedIdentifier } from './identity.core.ts';
+import type { IdentifierMatch } from './identity.core.ts';
+import type { IdentifierWrite } from './resolution.core.ts';
 
 /** Anything that runs SQL: the database or an open transaction. */
 export type Q = Pick<Db, 'execute'>;
@@ -111,34 +112,38 @@ export function createIdentityRepository(db: Db) {
         ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings, updated_at = now()`);
     },
 
-    /** Identifiers sharing a blocking key with the given ones, on active profiles only. */
-    identifiersByMatchKeys(q: Q, tenantId: string, keys: readonly string[]): Promise<IdentifierRow[]> {
+    /** Identifiers sharing a blocking key with the given ones (they are only ever held by active profiles). */
+    identifiersByMatchKeys(q: Q, tenantId: string, keys: readonly string[]): Promise<IdentifierMatch[]> {
       if (!keys.length) return Promise.resolve([]);
-      return queryRows<IdentifierRow>(
+      return queryRows<IdentifierMatch>(
         q,
-        sql`SELECT ${IDENT_COLS} FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(keys)}::text[])`,
+        sql`SELECT profile_id AS "profileId", type, value, match_key AS "matchKey", confidence
+            FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(keys)}::text[])`,
       );
     },
 
     /** Transaction-scoped advisory locks on the blocking keys, in a fixed order (no deadlock between resolvers). */
     async lockKeys(q: Q, tenantId: string, keys: readonly string[]): Promise<void> {
       if (!keys.length) return;
-      await q.execute(
+      await queryRows(
+        q,
         sql`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT DISTINCT ${tenantId}::text || '|' || x AS k FROM unnest(${arrayParam(keys)}::text[]) x ORDER BY 1) s`,
       );
     },
 
-    /** Locks the profiles (FOR UPDATE, id order) and returns their state. */
+    /**
+     * Locks the profiles and returns their state. Every writer of profile rows in bulk locks them this way first, in
+     * id order, so concurrent batches wait for each other instead of deadlocking.
+     */
     lockProfiles(
       q: Q,
       tenantId: string,
       ids: readonly string[],
-    ): Promise<{ id: string; status: string; mergedInto: string | null; totalOrders: number; eventCount: number; channelCount: number; profileStrength: number }[]> {
+    ): Promise<{ id: string; status: string; totalOrders: number; eventCount: number; channels: string[]; profileStrength: number }[]> {
       if (!ids.length) return Promise.resolve([]);
       return queryRows(
         q,
-        sql`SELECT id, status, merged_into AS "mergedInto", total_orders AS "totalOrders", event_count AS "eventCount",
-                   cardinality(channels)::int AS "channelCount", profile_strength AS "profileStrength"
+        sql`SELECT id, status, total_orders AS "totalOrders", event_count AS "eventCount", channels, profile_strength AS "profileStrength"
             FROM profiles WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(ids)}::uuid[]) ORDER BY id FOR UPDATE`,
       );
     },
@@ -153,74 +158,100 @@ export function createIdentityRepository(db: Db) {
       );
     },
 
-    async createProfile(q: Q, tenantId: string, p: { id: string; traits: Record<string, unknown>; at: Date; channel: string; strength: number }): Promise<void> {
-      await q.execute(sql`INSERT INTO profiles (tenant_id, id, traits, first_seen_at, last_seen_at, channels, profile_strength)
-        VALUES (${tenantId}, ${p.id}, ${JSON.stringify(p.traits)}::jsonb, ${p.at.toISOString()}, ${p.at.toISOString()}, ARRAY[${p.channel}]::text[], ${p.strength})`);
+    async createProfiles(q: Q, tenantId: string, rows: readonly { id: string; traits: Record<string, unknown>; at: Date; channel: string; strength: number }[]): Promise<void> {
+      if (!rows.length) return;
+      await queryRows(
+        q,
+        sql`INSERT INTO profiles (tenant_id, id, traits, first_seen_at, last_seen_at, channels, profile_strength)
+            SELECT ${tenantId}::uuid, t.id, t.traits, t.at, t.at, ARRAY[t.channel], t.strength
+            FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => JSON.stringify(r.traits)))}::jsonb[],
+                        ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[], ${arrayParam(rows.map((r) => r.channel))}::text[],
+                        ${arrayParam(rows.map((r) => r.strength))}::int[]) AS t(id, traits, at, channel, strength)`,
+      );
     },
 
-    async mergeTraits(q: Q, tenantId: string, profileId: string, traits: Record<string, unknown>): Promise<void> {
-      await q.execute(sql`UPDATE profiles SET traits = traits || ${JSON.stringify(traits)}::jsonb, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${profileId}`);
+    /** Merges each patch into its profile's traits (the patch's keys win). */
+    async patchTraits(q: Q, tenantId: string, rows: readonly { profileId: string; traits: Record<string, unknown> }[]): Promise<void> {
+      if (!rows.length) return;
+      await queryRows(
+        q,
+        sql`UPDATE profiles p SET traits = p.traits || t.patch, updated_at = now()
+            FROM unnest(${arrayParam(rows.map((r) => r.profileId))}::uuid[], ${arrayParam(rows.map((r) => JSON.stringify(r.traits)))}::jsonb[]) AS t(id, patch)
+            WHERE p.tenant_id = ${tenantId} AND p.id = t.id`,
+      );
     },
 
     /**
-     * Attaches identifiers to a profile. ON CONFLICT: an identifier already held (by this or any profile) is only
-     * touched (last_seen_at), never moved: the unique index is the last line against duplicates under races.
-     * Returns how many rows were newly inserted.
+     * Inserts identifiers (unique on type and value in one call). ON CONFLICT: an identifier already held (by this or
+     * any profile) only gets its last_seen_at raised, it is never moved: the unique index is the last line against
+     * duplicates under races.
      */
-    async attachIdentifiers(q: Q, tenantId: string, profileId: string, ids: readonly NormalizedIdentifier[], at: Date, channel: string): Promise<number> {
-      if (!ids.length) return 0;
-      const rows = await queryRows<{ inserted: boolean }>(
+    async upsertIdentifiers(q: Q, tenantId: string, rows: readonly IdentifierWrite[]): Promise<void> {
+      if (!rows.length) return;
+      const col = <T>(f: (r: IdentifierWrite) => T) => arrayParam(rows.map(f));
+      await queryRows(
         q,
         sql`INSERT INTO profile_identifiers (tenant_id, type, value, match_key, profile_id, origin_profile_id, confidence, channel, first_seen_at, last_seen_at)
-            SELECT ${tenantId}::uuid, t.type, t.value, t.mk, ${profileId}::uuid, ${profileId}::uuid, t.c, ${channel}, ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz
-            FROM unnest(${arrayParam(ids.map((i) => i.type))}::text[], ${arrayParam(ids.map((i) => i.value))}::text[], ${arrayParam(ids.map((i) => i.matchKey))}::text[],
-                        ${arrayParam(ids.map((i) => i.confidence))}::real[]) AS t(type, value, mk, c)
-            ON CONFLICT (tenant_id, type, value) DO UPDATE SET last_seen_at = greatest(profile_identifiers.last_seen_at, excluded.last_seen_at)
-            RETURNING (xmax = 0) AS inserted`,
+            SELECT ${tenantId}::uuid, t.* FROM unnest(${col((r) => r.type)}::text[], ${col((r) => r.value)}::text[], ${col((r) => r.matchKey)}::text[],
+              ${col((r) => r.profileId)}::uuid[], ${col((r) => r.originProfileId)}::uuid[], ${col((r) => r.confidence)}::real[], ${col((r) => r.channel)}::text[],
+              ${col((r) => r.firstSeenAt.toISOString())}::timestamptz[], ${col((r) => r.lastSeenAt.toISOString())}::timestamptz[]) AS t
+            ON CONFLICT (tenant_id, type, value) DO UPDATE SET last_seen_at = greatest(profile_identifiers.last_seen_at, excluded.last_seen_at)`,
       );
-      return rows.filter((r) => r.inserted).length;
-    },
-
-    async touchIdentifiers(q: Q, tenantId: string, keys: readonly { type: string; value: string }[], at: Date): Promise<void> {
-      if (!keys.length) return;
-      await q.execute(sql`UPDATE profile_identifiers SET last_seen_at = ${at.toISOString()}::timestamptz
-        WHERE tenant_id = ${tenantId} AND last_seen_at < ${at.toISOString()}::timestamptz
-          AND (type, value) IN (SELECT * FROM unnest(${arrayParam(keys.map((k) => k.type))}::text[], ${arrayParam(keys.map((k) => k.value))}::text[]))`);
     },
 
     /**
-     * Moves everything of `mergedId` to `survivorId` (identifiers, orders, interactions), marks it merged,
-     * combines first/last seen, channels, event counts and traits (the survivor's traits win), and appends the
-     * merge to the log. Returns the log row id.
+     * Merges each `mergedId` into its `survivorId`; no profile may appear twice in one call (see mergeRounds), so the
+     * sub-statements touch disjoint rows. Moves identifiers, orders and interactions, combines first/last seen,
+     * channels, event counts and traits (the survivor's traits win), marks the merged profiles, and logs each merge
+     * with the events it moved. Returns the survivors that received orders (their order aggregates are stale).
      */
-    async merge(
+    async mergeMany(
       q: Q,
       tenantId: string,
-      m: { id: string; survivorId: string; mergedId: string; rule: string; identifierType: string | null; identifierHash: string | null; eventRef: string | null; actor: string },
-    ): Promise<void> {
-      await q.execute(sql`UPDATE profile_identifiers SET profile_id = ${m.survivorId} WHERE tenant_id = ${tenantId} AND profile_id = ${m.mergedId}`);
-      await q.execute(sql`UPDATE profile_orders SET profile_id = ${m.survivorId} WHERE tenant_id = ${tenantId} AND profile_id = ${m.mergedId}`);
-      const moved = await queryRows<{ id: string }>(
+      rows: readonly { id: string; survivorId: string; mergedId: string; rule: string; identifierType: string | null; identifierHash: string | null; eventRef: string | null; actor: string }[],
+    ): Promise<string[]> {
+      if (!rows.length) return [];
+      const col = <T>(f: (r: (typeof rows)[number]) => T) => arrayParam(rows.map(f));
+      const withOrders = await queryRows<{ survivorId: string }>(
         q,
-        sql`UPDATE interactions SET profile_id = ${m.survivorId} WHERE tenant_id = ${tenantId} AND profile_id = ${m.mergedId} RETURNING id`,
+        sql`WITH m AS (
+              SELECT * FROM unnest(${col((r) => r.id)}::uuid[], ${col((r) => r.survivorId)}::uuid[], ${col((r) => r.mergedId)}::uuid[], ${col((r) => r.rule)}::text[],
+                                   ${col((r) => r.identifierType)}::text[], ${col((r) => r.identifierHash)}::text[], ${col((r) => r.eventRef)}::text[], ${col((r) => r.actor)}::text[])
+                AS m(id, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor)),
+            identifiers AS (UPDATE profile_identifiers i SET profile_id = m.survivor_id FROM m WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.merged_id),
+            orders AS (UPDATE profile_orders o SET profile_id = m.survivor_id FROM m WHERE o.tenant_id = ${tenantId} AND o.profile_id = m.merged_id RETURNING m.survivor_id),
+            moved AS (UPDATE interactions i SET profile_id = m.survivor_id FROM m WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.merged_id RETURNING i.id, m.merged_id),
+            survivors AS (
+              UPDATE profiles s SET
+                first_seen_at = least(s.first_seen_at, a.first_seen_at), last_seen_at = greatest(s.last_seen_at, a.last_seen_at),
+                event_count = s.event_count + a.event_count,
+                channels = ARRAY(SELECT DISTINCT c FROM unnest(s.channels || a.channels) c ORDER BY c),
+                traits = a.traits || s.traits, updated_at = now()
+              FROM m JOIN profiles a ON a.tenant_id = ${tenantId} AND a.id = m.merged_id
+              WHERE s.tenant_id = ${tenantId} AND s.id = m.survivor_id),
+            retired AS (UPDATE profiles p SET status = 'merged', merged_into = m.survivor_id, updated_at = now() FROM m WHERE p.tenant_id = ${tenantId} AND p.id = m.merged_id),
+            logged AS (
+              INSERT INTO profile_merges (tenant_id, id, kind, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor, moved_event_ids)
+              SELECT ${tenantId}::uuid, m.id, 'merge', m.survivor_id, m.merged_id, m.rule, m.identifier_type, m.identifier_hash, m.event_ref, m.actor,
+                     coalesce((SELECT array_agg(moved.id) FROM moved WHERE moved.merged_id = m.merged_id), '{}'::uuid[])
+              FROM m)
+            SELECT DISTINCT survivor_id::text AS "survivorId" FROM orders`,
       );
-      await q.execute(sql`UPDATE profiles s SET
-            first_seen_at = least(s.first_seen_at, a.first_seen_at), last_seen_at = greatest(s.last_seen_at, a.last_seen_at),
-            event_count = s.event_count + a.event_count,
-            channels = ARRAY(SELECT DISTINCT c FROM unnest(s.channels || a.channels) c ORDER BY c),
-            traits = a.traits || s.traits, updated_at = now()
-          FROM profiles a WHERE s.tenant_id = ${tenantId} AND s.id = ${m.survivorId} AND a.tenant_id = ${tenantId} AND a.id = ${m.mergedId}`);
-      await q.execute(sql`UPDATE profiles SET status = 'merged', merged_into = ${m.survivorId}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${m.mergedId}`);
-      await q.execute(sql`INSERT INTO profile_merges (tenant_id, id, kind, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor, moved_event_ids)
-        VALUES (${tenantId}, ${m.id}, 'merge', ${m.survivorId}, ${m.mergedId}, ${m.rule}, ${m.identifierType}, ${m.identifierHash}, ${m.eventRef}, ${m.actor},
-                ${arrayParam(moved.map((r) => r.id))}::uuid[])`);
+      return withOrders.map((r) => r.survivorId);
     },
 
-    /** Opens (or counts again) a review case; a case already decided is not reopened by the same profiles. */
-    async upsertReview(q: Q, tenantId: string, r: { id: string; caseKey: string; reason: string; profileIds: string[]; eventRef: string | null }): Promise<void> {
-      await q.execute(sql`INSERT INTO profile_review_queue (tenant_id, id, case_key, reason, profile_ids, event_ref)
-        VALUES (${tenantId}, ${r.id}, ${r.caseKey}, ${r.reason}, ${arrayParam(r.profileIds)}::uuid[], ${r.eventRef})
-        ON CONFLICT (tenant_id, case_key) DO UPDATE SET occurrences = profile_review_queue.occurrences + 1, updated_at = now()`);
+    /** Opens (or counts again) review cases, unique on case key in one call; a decided case is not reopened. */
+    async upsertReviews(q: Q, tenantId: string, rows: readonly { id: string; caseKey: string; reason: string; profileIds: string[]; eventRef: string | null; occurrences: number }[]): Promise<void> {
+      if (!rows.length) return;
+      const col = <T>(f: (r: (typeof rows)[number]) => T) => arrayParam(rows.map(f));
+      await queryRows(
+        q,
+        sql`INSERT INTO profile_review_queue (tenant_id, id, case_key, reason, profile_ids, event_ref, occurrences)
+            SELECT ${tenantId}::uuid, r.id, r.case_key, r.reason, string_to_array(r.profile_ids, ',')::uuid[], r.event_ref, r.n
+            FROM unnest(${col((r) => r.id)}::uuid[], ${col((r) => r.caseKey)}::text[], ${col((r) => r.reason)}::text[], ${col((r) => r.profileIds.join(','))}::text[],
+                        ${col((r) => r.eventRef)}::text[], ${col((r) => r.occurrences)}::int[]) AS r(id, case_key, reason, profile_ids, event_ref, n)
+            ON CONFLICT (tenant_id, case_key) DO UPDATE SET occurrences = profile_review_queue.occurrences + excluded.occurrences, updated_at = now()`,
+      );
     },
 
     getProfile(q: Q, tenantId: string, id: string): Promise<ProfileRow | undefined> {
@@ -234,19 +265,20 @@ export function createIdentityRepository(db: Db) {
       return cur;
     },
 
-    /** Maps profile ids to their active survivors (for activity recorded against a merged-away id). */
+    /** Maps profile ids to their active survivors (for activity recorded against a merged-away id); erased and unknown ids are absent. */
     async survivorsOf(q: Q, tenantId: string, ids: readonly string[]): Promise<Map<string, string>> {
-      const rows = await queryRows<{ id: string; survivor: string | null }>(
+      if (!ids.length) return new Map();
+      // A chain only continues past merged profiles, so its one active row (if any) is its end.
+      const rows = await queryRows<{ id: string; survivor: string }>(
         q,
         sql`WITH RECURSIVE chain(start, id, status, next, depth) AS (
               SELECT p.id, p.id, p.status, p.merged_into, 0 FROM profiles p WHERE p.tenant_id = ${tenantId} AND p.id = ANY(${arrayParam(ids)}::uuid[])
               UNION ALL
               SELECT c.start, p.id, p.status, p.merged_into, c.depth + 1 FROM chain c JOIN profiles p ON p.tenant_id = ${tenantId} AND p.id = c.next
               WHERE c.status = 'merged' AND c.depth < 50)
-            SELECT start::text AS id, (SELECT id::text FROM chain c2 WHERE c2.start = c.start AND c2.status = 'active' LIMIT 1) AS survivor
-            FROM chain c GROUP BY start`,
+            SELECT start::text AS id, id::text AS survivor FROM chain WHERE status = 'active'`,
       );
-      return new Map(rows.filter((r) => r.survivor).map((r) => [r.id, r.survivor!]));
+      return new Map(rows.map((r) => [r.id, r.survivor]));
     },
 
     /** A profile and every profile merged into it, directly or through a chain (not unmerged). */
@@ -347,17 +379,18 @@ export function createIdentityRepository(db: Db) {
           WHERE p.tenant_id = ${tenantId} AND p.id = x.id`);
     },
 
-    /** Adds a batch of activity (per profile: count, first/last time, channels) to the profiles. */
-    async addActivity(q: Q, tenantId: string, rows: { profileId: string; n: number; firstAt: Date; lastAt: Date; channels: string[] }[]): Promise<void> {
+    /** Adds a batch of activity (per profile: count, first/last time, channels, and the new strength when known) to the profiles. */
+    async addActivity(q: Q, tenantId: string, rows: { profileId: string; n: number; firstAt: Date; lastAt: Date; channels: string[]; strength: number | null }[]): Promise<void> {
       if (!rows.length) return;
-      await q.execute(sql`UPDATE profiles p SET
-            event_count = p.event_count + a.n,
+      await queryRows(q, sql`UPDATE profiles p SET
+            event_count = p.event_count + a.n, profile_strength = coalesce(a.strength, p.profile_strength),
             first_seen_at = least(p.first_seen_at, a.first_at), last_seen_at = greatest(p.last_seen_at, a.last_at),
-            channels = ARRAY(SELECT DISTINCT c FROM unnest(p.channels || string_to_array(a.ch, ',')) c ORDER BY c),
+            channels = CASE WHEN string_to_array(a.ch, ',') <@ p.channels THEN p.channels
+                            ELSE ARRAY(SELECT DISTINCT c FROM unnest(p.channels || string_to_array(a.ch, ',')) c ORDER BY c) END,
             updated_at = now()
           FROM unnest(${arrayParam(rows.map((r) => r.profileId))}::uuid[], ${arrayParam(rows.map((r) => r.n))}::int[],
                       ${arrayParam(rows.map((r) => r.firstAt.toISOString()))}::timestamptz[], ${arrayParam(rows.map((r) => r.lastAt.toISOString()))}::timestamptz[],
-                      ${arrayParam(rows.map((r) => r.channels.join(',')))}::text[]) AS a(id, n, first_at, last_at, ch)
+                      ${arrayParam(rows.map((r) => r.channels.join(',')))}::text[], ${arrayParam(rows.map((r) => r.strength))}::int[]) AS a(id, n, first_at, last_at, ch, strength)
           WHERE p.tenant_id = ${tenantId} AND p.id = a.id`);
     },
 
@@ -371,7 +404,7 @@ export function createIdentityRepository(db: Db) {
       rows: { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }[],
     ): Promise<void> {
       if (!rows.length) return;
-      await q.execute(sql`INSERT INTO profile_orders (tenant_id, order_id, profile_id, revenue_minor, refunded_minor, currency, occurred_at)
+      await queryRows(q, sql`INSERT INTO profile_orders (tenant_id, order_id, profile_id, revenue_minor, refunded_minor, currency, occurred_at)
         SELECT ${tenantId}::uuid, t.* FROM unnest(${arrayParam(rows.map((r) => r.orderId))}::text[], ${arrayParam(rows.map((r) => r.profileId))}::uuid[],
           ${arrayParam(rows.map((r) => r.revenueMinor.toString()))}::bigint[], ${arrayParam(rows.map((r) => r.refundedMinor.toString()))}::bigint[],
           ${arrayParam(rows.map((r) => r.currency))}::text[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[]) AS t
@@ -381,10 +414,12 @@ export function createIdentityRepository(db: Db) {
           currency = coalesce(profile_orders.currency, excluded.currency)`);
     },
 
-    /** Rebuilds order aggregates from profile_orders: orders with revenue, net revenue in the main currency. */
-    async recomputeOrders(q: Q, tenantId: string, ids: readonly string[]): Promise<void> {
-      if (!ids.length) return;
-      await q.execute(sql`WITH o AS (
+    /** Rebuilds order aggregates from profile_orders: orders with revenue, net revenue in the main currency. Returns the new order counts. */
+    async recomputeOrders(q: Q, tenantId: string, ids: readonly string[]): Promise<{ id: string; totalOrders: number }[]> {
+      if (!ids.length) return [];
+      return queryRows(
+        q,
+        sql`WITH o AS (
             SELECT profile_id, currency, count(*) FILTER (WHERE revenue_minor > 0) AS n, sum(revenue_minor) AS rev, sum(refunded_minor) AS ref
             FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(ids)}::uuid[]) GROUP BY profile_id, currency),
           tot AS (SELECT profile_id, sum(n)::int AS n FROM o GROUP BY profile_id),
@@ -393,7 +428,9 @@ export function createIdentityRepository(db: Db) {
             revenue_minor = greatest(0, coalesce(main.rev, 0) - coalesce(main.ref, 0)), refunded_minor = coalesce(main.ref, 0),
             currency = coalesce(main.currency, p.currency), updated_at = now()
           FROM unnest(${arrayParam(ids)}::uuid[]) x(id) LEFT JOIN tot ON tot.profile_id = x.id LEFT JOIN main ON main.profile_id = x.id
-          WHERE p.tenant_id = ${tenantId} AND p.id = x.id`);
+          WHERE p.tenant_id = ${tenantId} AND p.id = x.id
+          RETURNING p.id, p.total_orders AS "totalOrders"`,
+      );
     },
 
     /** What profile_strength needs: per profile its aggregates and best confidence per identifier type. */
@@ -408,14 +445,14 @@ export function createIdentityRepository(db: Db) {
     },
     async setStrength(q: Q, tenantId: string, rows: { id: string; strength: number }[]): Promise<void> {
       if (!rows.length) return;
-      await q.execute(sql`UPDATE profiles p SET profile_strength = s.v FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.strength))}::int[]) s(id, v)
+      await queryRows(q, sql`UPDATE profiles p SET profile_strength = s.v FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.strength))}::int[]) s(id, v)
         WHERE p.tenant_id = ${tenantId} AND p.id = s.id AND p.profile_strength IS DISTINCT FROM s.v`);
     },
 
     /** Interactions re-linked from merged-away ids to their survivors (events stored while a merge ran). */
     async relinkInteractions(q: Q, tenantId: string, pairs: { from: string; to: string }[]): Promise<void> {
       if (!pairs.length) return;
-      await q.execute(sql`UPDATE interactions i SET profile_id = m.to_id FROM unnest(${arrayParam(pairs.map((p) => p.from))}::uuid[], ${arrayParam(pairs.map((p) => p.to))}::uuid[]) m(from_id, to_id)
+      await queryRows(q, sql`UPDATE interactions i SET profile_id = m.to_id FROM unnest(${arrayParam(pairs.map((p) => p.from))}::uuid[], ${arrayParam(pairs.map((p) => p.to))}::uuid[]) m(from_id, to_id)
         WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.from_id`);
     },
 

@@ -34,8 +34,10 @@ export interface ProfileActivity {
 
 export interface IdentityApi {
   /**
-   * Resolves each input to a profile id (creating, attaching or merging as the rules say), in input order.
-   * Inputs with no usable identifier (all blocked or empty) resolve to null.
+   * Resolves each input to a profile id (creating, attaching or merging as the rules say), in input order, as if
+   * the inputs were resolved one after the other. Inputs with no usable identifier (all blocked or empty) resolve
+   * to null. A returned profile was active when resolved; a concurrent merge may retire it at any time after, and
+   * recordActivity then counts the activity on (and moves the events to) its survivor.
    */
   resolveMany(tenantId: string, inputs: ResolveInput[]): Promise<(string | null)[]>;
   /** Updates profile aggregates (first/last seen, orders, revenue net of refunds, channels) after interactions are stored. */

@@ -15,7 +15,7 @@ import type { IdentityApi } from './identity.types.ts';
 export function createIdentityModule(platform: PlatformServices): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
   const repo = createIdentityRepository(platform.db);
   const settings = createSettingsStore(repo);
-  const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get, concurrency: platform.databaseKind === 'postgres' ? 4 : 1 });
+  const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const profiles = createProfilesService({ db: platform.db, repo, settings });
   return {
     resolveMany: (tenantId, inputs) => resolution.resolveMany(tenantId, inputs),

@@ -1,21 +1,11 @@
 import { newId, sha256Hex, type Db } from '../../platform/index.ts';
-import {
-  confidenceOf,
-  normalizeIdentifiers,
-  planResolution,
-  profileStrength,
-  type CandidateProfile,
-  type IdentifierMatch,
-  type IdentitySettings,
-  type NormalizedIdentifier,
-} from './identity.core.ts';
+import { normalizeIdentifiers, profileStrength, strengthAfterActivity, type IdentitySettings } from './identity.core.ts';
 import type { IdentityRepository, Q } from './identity.repository.ts';
+import { chunkByKeys, mergeRounds, planBatch, type BatchInput, type MergeWrite } from './resolution.core.ts';
 import type { ProfileActivity, ResolveInput } from './identity.types.ts';
 
 export interface ResolutionDeps {
   db: Db;
-  /** Independent groups of a batch resolved at once (PostgreSQL: a few; PGlite: 1). */
-  concurrency?: number;
   repo: IdentityRepository;
   settings: (tenantId: string) => Promise<IdentitySettings>;
 }
@@ -31,41 +21,51 @@ function isRetryable(err: unknown): boolean {
 
 class ProfileMovedError extends Error {}
 
-/** Connected components of items linked by shared keys, each in input order; components ordered by first item. */
-export function groupByKeys(items: readonly number[], keysOf: (n: number) => readonly string[]): number[][] {
-  const parent = new Map<number, number>();
-  const find = (x: number): number => {
-    let r = x;
-    while (parent.get(r)! !== r) r = parent.get(r)!;
-    parent.set(x, r);
-    return r;
-  };
-  const owner = new Map<string, number>();
-  for (const n of items) {
-    parent.set(n, n);
-    for (const k of keysOf(n)) {
-      const o = owner.get(k);
-      if (o === undefined) owner.set(k, n);
-      else {
-        const a = find(o);
-        const b = find(n);
-        if (a !== b) parent.set(Math.max(a, b), Math.min(a, b));
+/**
+ * Most blocking keys one transaction locks: advisory locks share PostgreSQL's lock table, sized for
+ * max_locks_per_transaction (64) x max_connections, and past it every transaction fails ("out of shared memory").
+ */
+const MAX_KEYS_PER_TRANSACTION = 1000;
+
+/** Runs `work` again (after a short random pause) while it fails with a retryable error, up to `attempts` times. */
+async function withRetry<T>(attempts: number, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if ((err instanceof ProfileMovedError || isRetryable(err)) && attempt < attempts) {
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+        continue;
       }
+      throw err;
     }
   }
-  const groups = new Map<number, number[]>();
-  for (const n of items) {
-    const r = find(n);
-    const g = groups.get(r) ?? [];
-    g.push(n);
-    groups.set(r, g);
-  }
-  return [...groups.values()];
 }
 
 const hashIdentifier = (tenantId: string, value: string): string => sha256Hex(`${tenantId}|${value}`).slice(0, 32);
 
-/** Merges `mergeIds` into `survivorId`, one log row each. */
+/**
+ * Applies merges in order, by rounds of merges that share no profile (one statement per round). Returns the
+ * survivors that received orders.
+ */
+export async function applyMerges(repo: IdentityRepository, q: Q, tenantId: string, merges: readonly MergeWrite[], meta: { rule: string; actor: string }): Promise<Set<string>> {
+  // Log ids are taken in event order (UUIDv7): the history lists one transaction's merges in the order they happened.
+  const rows = merges.map((m) => ({
+    id: newId(),
+    survivorId: m.survivorId,
+    mergedId: m.mergedId,
+    rule: meta.rule,
+    identifierType: m.via?.type ?? null,
+    identifierHash: m.via ? hashIdentifier(tenantId, m.via.value) : null,
+    eventRef: m.eventRef,
+    actor: meta.actor,
+  }));
+  const withOrders = new Set<string>();
+  for (const round of mergeRounds(rows)) for (const id of await repo.mergeMany(q, tenantId, round)) withOrders.add(id);
+  return withOrders;
+}
+
+/** Merges `mergeIds` into `survivorId`, one log row each. Returns the survivors that received orders. */
 export async function mergeInto(
   repo: IdentityRepository,
   q: Q,
@@ -73,20 +73,14 @@ export async function mergeInto(
   survivorId: string,
   mergeIds: readonly string[],
   meta: { rule: string; actor: string; eventRef: string | null; via?: Record<string, { type: string; value: string }> },
-): Promise<void> {
-  for (const mergedId of mergeIds) {
-    const via = meta.via?.[mergedId];
-    await repo.merge(q, tenantId, {
-      id: newId(),
-      survivorId,
-      mergedId,
-      rule: meta.rule,
-      identifierType: via?.type ?? null,
-      identifierHash: via ? hashIdentifier(tenantId, via.value) : null,
-      eventRef: meta.eventRef,
-      actor: meta.actor,
-    });
-  }
+): Promise<Set<string>> {
+  return applyMerges(
+    repo,
+    q,
+    tenantId,
+    mergeIds.map((mergedId) => ({ survivorId, mergedId, via: meta.via?.[mergedId] ?? null, eventRef: meta.eventRef })),
+    meta,
+  );
 }
 
 /** Recomputes order aggregates and profile_strength (the formula lives in identity.core.ts). */
@@ -106,16 +100,20 @@ export async function refreshAggregates(repo: IdentityRepository, q: Q, tenantId
 }
 
 /**
- * Identity resolution per event. Each input runs in its own transaction that takes advisory locks on the
- * event's blocking keys (so two events of one person serialize, on PostgreSQL; PGlite serializes all
- * transactions anyway), then locks the matched profiles FOR UPDATE and re-checks they are still active.
- * The unique index on (tenant, type, value) backs both up; a lost race is retried.
+ * Identity resolution, set-wise per batch. The inputs that need more than a lookup run in ONE transaction: it
+ * takes advisory locks on all their blocking keys at once, in sorted order (two batches touching one person
+ * serialize on PostgreSQL without deadlocking; PGlite serializes all transactions anyway), reads their stored
+ * identifiers, locks the profiles involved FOR UPDATE and checks they are still active, then plans the inputs in
+ * order in memory (resolution.core.ts) and writes the outcome with a few set-based statements. The unique index
+ * on (tenant, type, value) backs the locks up. A large batch is cut into runs of at most MAX_KEYS_PER_TRANSACTION
+ * keys; a run that keeps losing races is resolved input by input. Inputs whose identifiers are all stored on one
+ * profile (known visitors) take no lock: one lookup for the whole batch answers them.
  */
 export function createResolutionService(deps: ResolutionDeps) {
   const { db, repo } = deps;
 
-  async function resolveOne(tenantId: string, input: ResolveInput, settings: IdentitySettings, identifiers: NormalizedIdentifier[]): Promise<string> {
-    const keys = [...new Set(identifiers.map((i) => i.matchKey))];
+  async function resolveBatch(tenantId: string, inputs: readonly BatchInput[], settings: IdentitySettings): Promise<string[]> {
+    const keys = [...new Set(inputs.flatMap((i) => i.identifiers.map((x) => x.matchKey)))];
     return db.transaction(async (tx) => {
       await repo.lockKeys(tx, tenantId, keys);
       const found = await repo.identifiersByMatchKeys(tx, tenantId, keys);
@@ -123,70 +121,48 @@ export function createResolutionService(deps: ResolutionDeps) {
       const locked = await repo.lockProfiles(tx, tenantId, profileIds);
       if (locked.some((p) => p.status !== 'active') || locked.length !== profileIds.length) throw new ProfileMovedError();
       const stats = await repo.candidateStats(tx, tenantId, profileIds);
-      const candidates: CandidateProfile[] = profileIds.map((id) => {
-        const counts: Record<string, number> = {};
-        let userIds: string[] = [];
-        for (const s of stats.filter((x) => x.profileId === id)) {
-          counts[s.type] = s.n;
-          if (s.type === 'user_id') userIds = s.userIds ?? [];
-        }
-        return { id, createdRank: id, userIds, counts };
-      });
-      // A stored identifier matches through its blocking key; its confidence is the event identifier's.
-      const byKey = new Map(identifiers.map((i) => [i.matchKey, i]));
-      const matches: IdentifierMatch[] = found.map((f) => ({
-        type: f.type,
-        value: f.value,
-        matchKey: f.matchKey,
-        profileId: f.profileId,
-        confidence: byKey.get(f.matchKey)?.confidence ?? f.confidence,
-      }));
-      // Event identifiers whose exact (type, value) is already stored are "matched"; variants (same key) are new rows.
-      const plan = planResolution(identifiers, matches, candidates, settings);
-      const at = input.occurredAt;
-      let targetId: string;
-      if (plan.kind === 'create') {
-        targetId = newId();
-        const strength = profileStrength({ identifierConfidences: plan.attach, totalOrders: 0, eventCount: 0, channelCount: 1 });
-        await repo.createProfile(tx, tenantId, { id: targetId, traits: input.traits ?? {}, at, channel: input.channel, strength });
-      } else {
-        targetId = plan.targetId;
-        if (plan.mergeIds.length) {
-          await mergeInto(repo, tx, tenantId, targetId, plan.mergeIds, { rule: 'auto:shared_identifier', actor: 'system:identity', eventRef: input.eventRef ?? null, via: plan.mergeVia });
-        }
-        if (input.traits && Object.keys(input.traits).length) await repo.mergeTraits(tx, tenantId, targetId, input.traits);
+      const profiles = new Map(profileIds.map((id) => [id, { id, counts: {} as Record<string, number>, userIds: [] as string[] }]));
+      for (const st of stats) {
+        const p = profiles.get(st.profileId)!;
+        p.counts[st.type] = st.n;
+        if (st.type === 'user_id') p.userIds = st.userIds ?? [];
       }
-      if (plan.review) {
-        const ids = [...new Set([...plan.review.profileIds, targetId])].sort();
-        await repo.upsertReview(tx, tenantId, { id: newId(), caseKey: `${plan.review.reason}:${ids.join(',')}`, reason: plan.review.reason, profileIds: ids, eventRef: input.eventRef ?? null });
-      }
-      // New identifiers are inserted; the event's identifiers already stored get their last_seen_at touched.
-      const exact = identifiers.filter((i) => found.some((f) => f.type === i.type && f.value === i.value));
-      const inserted = await repo.attachIdentifiers(tx, tenantId, targetId, [...plan.attach, ...exact], at, input.channel);
-      if (plan.kind === 'attach' && plan.mergeIds.length) await refreshAggregates(repo, tx, tenantId, [targetId], true);
-      else if (plan.kind === 'attach' && inserted > 0) {
-        // Strength from what is known in memory: the target's identifier counts plus the new ones.
-        const p = locked.find((l) => l.id === targetId)!;
-        const confidences = Object.entries(candidates.find((c) => c.id === targetId)!.counts).map(([type]) => ({ type, confidence: confidenceOf(type, settings) }));
-        const strength = profileStrength({ identifierConfidences: [...confidences, ...plan.attach], totalOrders: p.totalOrders, eventCount: p.eventCount, channelCount: p.channelCount });
-        if (strength !== p.profileStrength) await repo.setStrength(tx, tenantId, [{ id: targetId, strength }]);
-      }
-      return targetId;
+      const plan = planBatch(inputs, { identifiers: found, profiles: [...profiles.values()] }, settings, newId);
+      await repo.createProfiles(tx, tenantId, plan.newProfiles);
+      await repo.patchTraits(tx, tenantId, plan.traitPatches);
+      const gotOrders = await applyMerges(repo, tx, tenantId, plan.merges, { rule: 'auto:shared_identifier', actor: 'system:identity' });
+      await repo.upsertIdentifiers(tx, tenantId, plan.identifiers);
+      await repo.upsertReviews(
+        tx,
+        tenantId,
+        plan.reviews.map((r) => ({ id: newId(), ...r })),
+      );
+      await repo.recomputeOrders(
+        tx,
+        tenantId,
+        plan.survivors.filter((id) => gotOrders.has(id)),
+      );
+      await refreshAggregates(repo, tx, tenantId, plan.refresh, false);
+      return plan.profileIds;
     });
   }
 
-  async function resolveWithRetry(tenantId: string, input: ResolveInput, settings: IdentitySettings, ids: NormalizedIdentifier[]): Promise<string> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await resolveOne(tenantId, input, settings, ids);
-      } catch (err) {
-        if ((err instanceof ProfileMovedError || isRetryable(err)) && attempt < 8) {
-          await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
-          continue;
-        }
-        throw err;
-      }
+  /** A run of inputs in one transaction; when it keeps losing races, each input in its own (in order). */
+  async function resolveRun(tenantId: string, inputs: readonly BatchInput[], settings: IdentitySettings): Promise<string[]> {
+    try {
+      return await withRetry(inputs.length > 1 ? 3 : 8, () => resolveBatch(tenantId, inputs, settings));
+    } catch (err) {
+      if (inputs.length === 1 || !(err instanceof ProfileMovedError || isRetryable(err))) throw err;
+      const out: string[] = [];
+      for (const input of inputs) out.push((await withRetry(8, () => resolveBatch(tenantId, [input], settings)))[0]!);
+      return out;
     }
+  }
+
+  async function resolveSlow(tenantId: string, inputs: readonly BatchInput[], settings: IdentitySettings): Promise<string[]> {
+    const out: string[] = [];
+    for (const run of chunkByKeys(inputs, MAX_KEYS_PER_TRANSACTION)) out.push(...(await resolveRun(tenantId, run, settings)));
+    return out;
   }
 
   return {
@@ -198,10 +174,10 @@ export function createResolutionService(deps: ResolutionDeps) {
       // Fast path: every identifier of the event is already stored, exactly, on one active profile.
       const allKeys = [...new Set(normalized.flat().map((i) => i.matchKey))];
       const known = await repo.identifiersByMatchKeys(db, tenantId, allKeys);
-      const byKey = new Map<string, { profileId: string; exact: Set<string> }[]>();
+      const byKey = new Map<string, { profileId: string; exact: string }[]>();
       for (const k of known) {
         const list = byKey.get(k.matchKey) ?? [];
-        list.push({ profileId: k.profileId, exact: new Set([`${k.type}\u0000${k.value}`]) });
+        list.push({ profileId: k.profileId, exact: `${k.type}\u0000${k.value}` });
         byKey.set(k.matchKey, list);
       }
       const out: (string | null)[] = new Array<string | null>(inputs.length).fill(null);
@@ -215,7 +191,7 @@ export function createResolutionService(deps: ResolutionDeps) {
         for (const i of ids) {
           if (dirty.has(i.matchKey)) allExact = false;
           const rows = byKey.get(i.matchKey) ?? [];
-          if (!rows.some((r) => r.exact.has(`${i.type}\u0000${i.value}`))) allExact = false;
+          if (!rows.some((r) => r.exact === `${i.type}\u0000${i.value}`)) allExact = false;
           for (const r of rows) owners.add(r.profileId);
         }
         const hasTraits = !!inputs[n]!.traits && Object.keys(inputs[n]!.traits!).length > 0;
@@ -226,58 +202,80 @@ export function createResolutionService(deps: ResolutionDeps) {
         slow.push(n);
         for (const i of ids) dirty.add(i.matchKey);
       }
-      // Inputs sharing a blocking key (directly or through others) run in order; unrelated groups run side by side
-      // on PostgreSQL (PGlite has one connection, so there they simply run one after the other).
-      const groups = groupByKeys(slow, (n) => normalized[n]!.map((i) => i.matchKey));
-      const runGroup = async (group: number[]) => {
-        for (const n of group) out[n] = await resolveWithRetry(tenantId, inputs[n]!, settings, normalized[n]!);
-      };
-      const width = deps.concurrency ?? 1;
-      for (let g = 0; g < groups.length; g += width) await Promise.all(groups.slice(g, g + width).map(runGroup));
-      // The fast path may have read a profile a concurrent merge just retired: point to its survivor.
-      const seen = [...new Set(out.filter((x): x is string => x !== null))];
-      if (!seen.length) return out;
-      const survivors = await repo.survivorsOf(db, tenantId, seen);
-      return out.map((id) => (id === null ? null : (survivors.get(id) ?? id)));
+      if (slow.length) {
+        const resolved = await resolveSlow(
+          tenantId,
+          slow.map((n) => ({ ...inputs[n]!, identifiers: normalized[n]! })),
+          settings,
+        );
+        slow.forEach((n, k) => (out[n] = resolved[k]!));
+      }
+      return out;
     },
 
-    /** See IdentityApi.recordActivity. Activity on a merged-away id is counted on (and its events moved to) the survivor. */
+    /**
+     * See IdentityApi.recordActivity. The profiles are locked in id order first, as resolution locks them, so two
+     * batches of one person's events wait for each other instead of deadlocking. Activity on a merged-away id is
+     * counted on (and its events moved to) the survivor.
+     */
     async recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void> {
       if (!activity.length) return;
-      await db.transaction(async (tx) => {
-        const survivors = await repo.survivorsOf(tx, tenantId, [...new Set(activity.map((a) => a.profileId))]);
-        const relink: { from: string; to: string }[] = [];
-        for (const [from, to] of survivors) if (from !== to) relink.push({ from, to });
-        await repo.relinkInteractions(tx, tenantId, relink);
-        const perProfile = new Map<string, { n: number; firstAt: Date; lastAt: Date; channels: Set<string> }>();
-        const orders = new Map<string, { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }>();
-        for (const a of activity) {
-          const pid = survivors.get(a.profileId);
-          if (!pid) continue; // unknown or erased profile
-          const agg = perProfile.get(pid) ?? { n: 0, firstAt: a.occurredAt, lastAt: a.occurredAt, channels: new Set<string>() };
-          agg.n++;
-          if (a.occurredAt < agg.firstAt) agg.firstAt = a.occurredAt;
-          if (a.occurredAt > agg.lastAt) agg.lastAt = a.occurredAt;
-          agg.channels.add(a.channel);
-          perProfile.set(pid, agg);
-          const amount = a.revenueMinor != null && a.revenueMinor > 0n ? a.revenueMinor : 0n;
-          if (a.type === 'purchase' || a.type === 'refund') {
-            const orderId = a.orderId ?? `~${newId()}`;
-            const o = orders.get(orderId) ?? { orderId, profileId: pid, revenueMinor: 0n, refundedMinor: 0n, currency: a.currency?.toUpperCase() ?? null, at: a.occurredAt };
-            // Line items of one order add up; the order counts once.
-            if (a.type === 'purchase') o.revenueMinor += amount;
-            else o.refundedMinor += amount;
-            orders.set(orderId, o);
+      const ids = [...new Set(activity.map((a) => a.profileId))];
+      await withRetry(4, () =>
+        db.transaction(async (tx) => {
+          const locked = new Map((await repo.lockProfiles(tx, tenantId, ids)).map((p) => [p.id, p]));
+          const survivors = new Map(ids.filter((id) => locked.get(id)?.status === 'active').map((id) => [id, id]));
+          const moved = ids.filter((id) => !survivors.has(id));
+          if (moved.length) {
+            const found = await repo.survivorsOf(tx, tenantId, moved);
+            await repo.relinkInteractions(
+              tx,
+              tenantId,
+              [...found].map(([from, to]) => ({ from, to })),
+            );
+            for (const [from, to] of found) survivors.set(from, to);
           }
-        }
-        await repo.addActivity(
-          tx,
-          tenantId,
-          [...perProfile].map(([profileId, a]) => ({ profileId, n: a.n, firstAt: a.firstAt, lastAt: a.lastAt, channels: [...a.channels].map((c) => c.replace(/,/g, ' ')) })),
-        );
-        await repo.upsertOrders(tx, tenantId, [...orders.values()]);
-        await refreshAggregates(repo, tx, tenantId, [...perProfile.keys()], orders.size > 0);
-      });
+          const perProfile = new Map<string, { n: number; firstAt: Date; lastAt: Date; channels: Set<string> }>();
+          const orders = new Map<string, { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }>();
+          for (const a of activity) {
+            const pid = survivors.get(a.profileId);
+            if (!pid) continue; // unknown or erased profile
+            const agg = perProfile.get(pid) ?? { n: 0, firstAt: a.occurredAt, lastAt: a.occurredAt, channels: new Set<string>() };
+            agg.n++;
+            if (a.occurredAt < agg.firstAt) agg.firstAt = a.occurredAt;
+            if (a.occurredAt > agg.lastAt) agg.lastAt = a.occurredAt;
+            agg.channels.add(a.channel.replace(/,/g, ' '));
+            perProfile.set(pid, agg);
+            const amount = a.revenueMinor != null && a.revenueMinor > 0n ? a.revenueMinor : 0n;
+            if (a.type === 'purchase' || a.type === 'refund') {
+              const orderId = a.orderId ?? `~${newId()}`;
+              const o = orders.get(orderId) ?? { orderId, profileId: pid, revenueMinor: 0n, refundedMinor: 0n, currency: a.currency?.toUpperCase() ?? null, at: a.occurredAt };
+              // Line items of one order add up; the order counts once.
+              if (a.type === 'purchase') o.revenueMinor += amount;
+              else o.refundedMinor += amount;
+              orders.set(orderId, o);
+            }
+          }
+          await repo.upsertOrders(tx, tenantId, [...orders.values()]);
+          const ordersNow = new Map((await repo.recomputeOrders(tx, tenantId, [...new Set([...orders.values()].map((o) => o.profileId))])).map((r) => [r.id, r.totalOrders]));
+          // Strength follows from the stored one when only activity moved; otherwise it is recomputed in full below.
+          const rows = [...perProfile].map(([profileId, a]) => {
+            const p = locked.get(profileId);
+            const strength =
+              p?.status === 'active'
+                ? strengthAfterActivity(
+                    p.profileStrength,
+                    { eventCount: p.eventCount, totalOrders: p.totalOrders, channelCount: p.channels.length },
+                    { eventCount: p.eventCount + a.n, totalOrders: ordersNow.get(profileId) ?? p.totalOrders, channelCount: new Set([...p.channels, ...a.channels]).size },
+                  )
+                : null;
+            return { profileId, n: a.n, firstAt: a.firstAt, lastAt: a.lastAt, channels: [...a.channels], strength };
+          });
+          await repo.addActivity(tx, tenantId, rows);
+          const refresh = rows.filter((r) => r.strength === null).map((r) => r.profileId);
+          await refreshAggregates(repo, tx, tenantId, refresh, false);
+        }),
+      );
     },
   };
 }
