@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './platform/config.ts';
-import { migrateDatabase, openDatabase, type Database } from './platform/database.ts';
+import { keepStatisticsFresh, migrateDatabase, openDatabase, type Database } from './platform/database.ts';
 
 /**
  * Process entry: parses the CLI, loads config, opens and migrates the database, then serves HTTP and/or
@@ -49,6 +49,7 @@ program
     const loupe = await buildApp(config, { database });
     const admin = await loupe.tenancy.ensurePlatformAdmin(config.admin.email, config.admin.password);
     if (opts.worker) loupe.jobs.start({ concurrency: config.jobs.concurrency });
+    const stopStatistics = keepStatisticsFresh(database, loupe.app.log);
     const address = await loupe.app.listen({ port: config.port, host: config.host });
     const base = config.publicUrl ?? address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
     const lines = [
@@ -64,6 +65,7 @@ program
     }
     process.stdout.write(`${lines.join('\n')}\n\n`);
     onShutdown(async () => {
+      stopStatistics();
       await loupe.close();
       await database.close();
     });

@@ -61,6 +61,28 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return { kind: 'postgres', db, pglite: undefined, close: () => pool.end() };
 }
 
+/**
+ * The embedded database runs no autovacuum, so the planner would keep the statistics of an empty database
+ * while tables grow to millions of rows (identifier lookups and locks then scan whole tenants). Refreshes
+ * them with ANALYZE soon after start and then every `everyMs`. A server has autovacuum: nothing to do.
+ * Returns a function that stops the refresh.
+ */
+export function keepStatisticsFresh(database: Database, log: { warn(obj: unknown, msg: string): void }, opts: { everyMs?: number; firstAfterMs?: number } = {}): () => void {
+  const client = database.pglite;
+  if (database.kind !== 'pglite' || !client) return () => undefined;
+  const run = () => {
+    client.exec('ANALYZE').catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'ANALYZE of the embedded database failed'));
+  };
+  const first = setTimeout(run, opts.firstAfterMs ?? 30_000);
+  const timer = setInterval(run, opts.everyMs ?? 5 * 60_000);
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}
+
 /** Applies the one migration folder to either target. Idempotent. */
 export async function migrateDatabase(database: Database): Promise<void> {
   if (database.kind === 'pglite') {
