@@ -39,6 +39,38 @@ describe('ingest batcher', () => {
     expect(sizes).toContain(6); // the oversize submission went whole
   });
 
+  it('runs one flush per lane at a time, in queue order, while other lanes flush beside it', async () => {
+    const active = new Map<string, number>();
+    let overlapSameLane = false;
+    let overlapOtherLanes = false;
+    const order: string[] = [];
+    const b = createBatcher<string, string>({
+      maxBatch: 2,
+      maxWaitMs: 1,
+      maxPending: 1000,
+      concurrency: 3,
+      laneOf: (items) => items[0]!.split(':')[0]!,
+      flush: async (xs) => {
+        const lanes = [...new Set(xs.map((x) => x.split(':')[0]!))];
+        for (const l of lanes) {
+          if (active.get(l)) overlapSameLane = true;
+          active.set(l, 1);
+        }
+        if ([...active.values()].filter(Boolean).length > lanes.length) overlapOtherLanes = true;
+        order.push(...xs);
+        await sleep(5);
+        for (const l of lanes) active.set(l, 0);
+        return xs;
+      },
+    });
+    const subs = ['a:1', 'a:2', 'a:3', 'b:1', 'a:4', 'b:2', 'b:3', 'c:1'].map((x) => b.submit([x]));
+    expect((await Promise.all(subs)).flat()).toEqual(['a:1', 'a:2', 'a:3', 'b:1', 'a:4', 'b:2', 'b:3', 'c:1']);
+    expect(overlapSameLane).toBe(false);
+    expect(overlapOtherLanes).toBe(true);
+    // Within a lane, writes keep submission order.
+    for (const lane of ['a', 'b']) expect(order.filter((x) => x.startsWith(lane))).toEqual(order.filter((x) => x.startsWith(lane)).sort());
+  });
+
   it('refuses work past maxPending with a 503-kind error and loses nothing it accepted', async () => {
     const stored: number[] = [];
     let release!: () => void;

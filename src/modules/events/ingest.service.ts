@@ -91,6 +91,8 @@ export function createIngestService(deps: IngestServiceDeps) {
 
   const batcher: Batcher<{ tenantId: string; event: PendingEvent }, IngestOutcome> = createBatcher({
     ...deps.batching,
+    // One flush per tenant at a time: big batches, no two flushes of a tenant waiting on each other's locks.
+    laneOf: (items) => items[0]!.tenantId,
     async flush(items) {
       // One resolution call and one insert per tenant present in the flush.
       const byTenant = new Map<string, number[]>();
