@@ -101,7 +101,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await events.resealSecrets();
   const catalog = createCatalogModule(platform, { interactions: events.interactions });
   const imports = createImportsModule(platform, { catalog, events });
-  const recs = createRecsModule(platform, { catalog, interactions: events.interactions });
+  const recs = createRecsModule(platform, { catalog, interactions: events.interactions, onInteractionsAppended: events.onInteractionsAppended });
 
   registerErrorHandler(app);
   registerAuthHooks(app, { authenticator: tenancy.authenticator, rateLimiter: createRateLimiter(redis), limits: config.rateLimits });

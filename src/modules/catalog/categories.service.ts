@@ -10,6 +10,8 @@ export interface CategoriesServiceDeps {
   taxonomyRepo: TaxonomyRepository;
   taxonomy: TaxonomyService;
   clock: () => Date;
+  /** Told after a write that moved items of unknown ids (a deleted category's items go to its parent). */
+  onItemsMoved?: (tenantId: string) => void;
 }
 
 const childPath = (parent: CategoryRow | null, name: string) => (parent ? `${parent.path}${PATH_SEPARATOR}${name}` : name);
@@ -101,6 +103,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
         await repo.reparentContents(ctx.tenantId, id, parent?.id ?? null, tx);
         await repo.delete(ctx.tenantId, id, tx);
       });
+      deps.onItemsMoved?.(ctx.tenantId);
       return cur;
     },
 

@@ -33,13 +33,20 @@ export { currencyExponent, formatMoney, parseMoney } from './catalog.core.ts';
 export { parseTaxonomy } from './taxonomy.core.ts';
 export { SAMPLE_TAXONOMY_PATH } from './taxonomy.service.ts';
 
+/** Items written in this process: their ids, or null when a write touched items of unknown ids. */
+export type ItemsChangedListener = (tenantId: string, itemIds: readonly string[] | null) => void;
+
 export function createCatalogModule(platform: PlatformServices, _deps: CatalogModuleDeps) {
   const itemsRepo = createItemsRepository(platform.db);
   const categoriesRepo = createCategoriesRepository(platform.db);
   const taxonomyRepo = createTaxonomyRepository(platform.db);
-  const items = createItemsService({ db: platform.db, items: itemsRepo, categories: categoriesRepo, clock: platform.clock });
+  const listeners: ItemsChangedListener[] = [];
+  const changed = (tenantId: string, itemIds: readonly string[] | null) => {
+    for (const l of listeners) l(tenantId, itemIds);
+  };
+  const items = createItemsService({ db: platform.db, items: itemsRepo, categories: categoriesRepo, clock: platform.clock, onChanged: changed });
   const taxonomy = createTaxonomyService({ repo: taxonomyRepo });
-  const categories = createCategoriesService({ db: platform.db, repo: categoriesRepo, taxonomyRepo, taxonomy, clock: platform.clock });
+  const categories = createCategoriesService({ db: platform.db, repo: categoriesRepo, taxonomyRepo, taxonomy, clock: platform.clock, onItemsMoved: (tenantId) => changed(tenantId, null) });
   const search = createSearchService({ repo: createSearchRepository(platform.db) });
   const api: CatalogApi = {
     /**
@@ -55,6 +62,10 @@ export function createCatalogModule(platform: PlatformServices, _deps: CatalogMo
   };
   return {
     ...api,
+    /** Calls `listener` after every committed item write in this process (serving caches keep fresh with it). */
+    onItemsChanged(listener: ItemsChangedListener): void {
+      listeners.push(listener);
+    },
     /** Loads Google's taxonomy-with-ids file from a path or an http(s) URL (CLI, admin endpoint). */
     loadGoogleTaxonomy: (source: string) => taxonomy.loadFrom(source),
     async routes(app: FastifyInstance): Promise<void> {

@@ -9,6 +9,8 @@ export interface ItemsServiceDeps {
   items: ItemsRepository;
   categories: CategoriesRepository;
   clock: () => Date;
+  /** Told after every committed item write (ids of the items written or deleted). */
+  onChanged?: (tenantId: string, itemIds: readonly string[]) => void;
 }
 
 export interface UpsertOutcome {
@@ -64,6 +66,7 @@ export function createItemsService(deps: ItemsServiceDeps) {
       });
       return items.upsertMany(tenantId, writes, now, tx);
     });
+    deps.onChanged?.(tenantId, uniq.map((r) => r.itemId));
     const byItemId = new Map(written.map((w) => [w.itemId, w]));
     const results = uniq.map((r) => {
       const w = byItemId.get(r.itemId)!;
@@ -133,6 +136,7 @@ export function createItemsService(deps: ItemsServiceDeps) {
     async remove(ctx: TenantContext, ref: string, by: 'any' | 'item_id'): Promise<ItemRow> {
       const cur = by === 'any' ? await items.getByIdOrItemId(ctx.tenantId, ref) : await items.getByItemId(ctx.tenantId, ref);
       if (!cur || !(await items.delete(ctx.tenantId, cur.id))) throw notFound('CATALOG_ITEM_NOT_FOUND', 'Item');
+      deps.onChanged?.(ctx.tenantId, [cur.itemId]);
       return cur;
     },
 

@@ -28,7 +28,12 @@ export interface EventsModuleDeps {
 }
 
 export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
-  const interactions = makeInteractions(platform.db);
+  const appendListeners: ((tenantId: string, userIds: readonly string[]) => void)[] = [];
+  const interactions = makeInteractions(platform.db, {
+    onAppended: (tenantId, userIds) => {
+      for (const l of appendListeners) l(tenantId, userIds);
+    },
+  });
   const ingest = createIngestService({
     repo: interactions,
     identity: deps.identity,
@@ -40,6 +45,10 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   const webhooks = createWebhooksService({ db: platform.db, repo: integrationsRepo, ingest, identity: deps.identity, clock: platform.clock, log: platform.log });
   return {
     interactions,
+    /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
+    onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
+      appendListeners.push(listener);
+    },
     /** The events write path (identity resolution, idempotent set-based insert, profile aggregates). */
     ingest,
     /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */

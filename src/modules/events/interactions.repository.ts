@@ -49,7 +49,7 @@ const COLUMNS = sql`id, user_id AS "userId", anonymous_id AS "anonymousId", prof
  * The one repository of the interactions table, shared by the events API, file uploads and connectors.
  * Writes are set-based (`INSERT ... SELECT FROM unnest(...)`) and idempotent on the dedupe key.
  */
-export function createInteractionsRepository(db: Db) {
+export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tenantId: string, userIds: readonly string[]) => void } = {}) {
   const repo = {
     /** Appends a batch in one statement. Safe to retry: duplicates are counted, not re-inserted. */
     async appendMany(tenantId: string, rows: readonly NewInteraction[], q: Pick<Db, 'execute'> = db): Promise<AppendResult> {
@@ -92,6 +92,12 @@ export function createInteractionsRepository(db: Db) {
       );
       const byKey = new Map(inserted.map((r) => [r.dedupeKey, { id: r.id, receivedAt: r.receivedAt }]));
       const fresh = new Set(byKey.keys());
+      // Inside a caller's transaction this runs before its commit: listeners only drop caches, and re-read later.
+      if (hooks.onAppended && fresh.size) {
+        const users = new Set<string>();
+        uniq.forEach((r, k) => r.userId && fresh.has(ukeys[k]!) && users.add(r.userId));
+        if (users.size) hooks.onAppended(tenantId, [...users]);
+      }
       const missing = ukeys.filter((k) => !byKey.has(k));
       if (missing.length) {
         const existing = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(

@@ -16,11 +16,16 @@ export { trainModel, evaluateHoldout } from './recs.train.ts';
 export interface RecsModuleDeps {
   catalog: CatalogModule;
   interactions: InteractionsRepository;
+  /** Interactions written in this process, so serving re-reads those users' histories at once. */
+  onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void;
 }
 
 export function createRecsModule(platform: PlatformServices, deps: RecsModuleDeps) {
   const repo = createRecsRepository(platform.db);
-  const serving = createServingService({ repo, interactions: deps.interactions, storage: platform.storage, log: platform.log });
+  // On PostgreSQL another process (a replica, a worker) may write too: serving caches then also read change markers.
+  const serving = createServingService({ repo, storage: platform.storage, log: platform.log, shared: platform.databaseKind === 'postgres' });
+  deps.catalog.onItemsChanged((tenantId, itemIds) => serving.itemsChanged(tenantId, itemIds));
+  deps.onInteractionsAppended((tenantId, userIds) => serving.interactionsAppended(tenantId, userIds));
   const training = createTrainingService({
     repo,
     interactions: deps.interactions,
@@ -33,6 +38,8 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   return {
     /** Serving statistics of this process (cache hits and misses). */
     servingStats: serving.stats,
+    /** Resolves once every response served so far has its recs_served row (written in batches). */
+    flushServed: serving.flushServed,
     async routes(app: FastifyInstance): Promise<void> {
       await recsRoutes(app, { training, serving, repo });
     },

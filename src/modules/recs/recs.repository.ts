@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import type { ServingItemRow } from './recs.snapshot.ts';
 
 export interface VersionRow {
   id: string;
@@ -42,13 +43,20 @@ export interface CatalogRow {
   availability: string;
 }
 
-export interface ItemFilters {
-  category?: string | undefined;
-  brand?: string | undefined;
-  minPriceMinor?: bigint | undefined;
-  maxPriceMinor?: bigint | undefined;
-  inStock?: boolean | undefined;
+/** One recommendation response, as attribution needs it: clients cite `id` as the recommendation_id. */
+export interface ServedRow {
+  id: string;
+  kind: 'user' | 'similar';
+  userId: string | null;
+  modelVersionId: string | null;
+  itemIds: string[];
+  latencyMs: number;
+  cacheHit: boolean;
+  createdAt: Date;
 }
+
+/** A PostgreSQL array literal of `values`, every element quoted (exact for any text). */
+const textArrayLiteral = (values: readonly string[]) => `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 
 const VERSION_COLUMNS = sql`id, version, model_type AS "modelType", hyperparameters, metrics, model_card AS "modelCard", snapshot_users AS "snapshotUsers",
   snapshot_items AS "snapshotItems", snapshot_interactions AS "snapshotInteractions", artifact_key AS "artifactKey", artifact_bytes AS "artifactBytes",
@@ -63,32 +71,62 @@ export function createRecsRepository(db: Db) {
       return row?.settings ?? {};
     },
 
-    /** Content attributes of the given items (missing ones are simply absent). */
-    itemsByIds: (tenantId: string, itemIds: readonly string[]) =>
-      queryRows<CatalogRow>(
+    /**
+     * Serving columns of the tenant's items: all of them, the given `itemIds` (ids absent from the result were
+     * deleted), or those updated at or after `updatedSince`. Inactive and unavailable items are included with
+     * their flags: the snapshot must know them to refuse them.
+     */
+    servingItems: (tenantId: string, only: { itemIds?: readonly string[]; updatedSince?: Date } = {}) =>
+      queryRows<ServingItemRow>(
         db,
-        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, tags, description, price_minor::text AS "priceMinor", currency,
-                   image_url AS "imageUrl", availability
-            FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(itemIds)}::text[])`,
+        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency, image_url AS "imageUrl",
+                   availability, stock, is_active AS "isActive", updated_at AS "updatedAt"
+            FROM items WHERE tenant_id = ${tenantId}
+              ${only.itemIds ? sql`AND item_id = ANY(${arrayParam(only.itemIds)}::text[])` : sql``}
+              ${only.updatedSince ? sql`AND updated_at >= ${only.updatedSince.toISOString()}::timestamptz` : sql``}`,
       ),
 
+    /** Change marker of the catalog (one index-only scan): a delta is due when either value moved. */
+    catalogMarker: async (tenantId: string) => {
+      const row = await queryOne<{ items: number; updatedAt: Date | null }>(db, sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`);
+      return { items: row?.items ?? 0, updatedAt: row?.updatedAt ? new Date(row.updatedAt).getTime() : 0 };
+    },
+
     /**
-     * Candidates that may be shown: active, available (never out of stock or discontinued), matching the filters.
-     * Returns only ids among `itemIds`, with their display fields.
+     * Each user's most recent interactions with an item (at most `limit` each), newest first per user. One
+     * index scan for all of them (a LATERAL per user planned several times slower on PGlite, which has no statistics).
      */
-    servable: (tenantId: string, itemIds: readonly string[], f: ItemFilters) =>
-      queryRows<CatalogRow>(
+    userHistories: (tenantId: string, userIds: readonly string[], limit: number) =>
+      queryRows<{ userId: string; id: string; itemId: string; type: string }>(
         db,
-        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, tags, NULL AS description, price_minor::text AS "priceMinor", currency,
-                   image_url AS "imageUrl", availability
-            FROM items
-            WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(itemIds)}::text[]) AND is_active
-              AND availability NOT IN ('out_of_stock', 'discontinued')
-              ${f.inStock ? sql`AND availability = 'in_stock' AND (stock IS NULL OR stock > 0)` : sql``}
-              ${f.category ? sql`AND (lower(category_path) = lower(${f.category}) OR lower(category_path) LIKE lower(${f.category}) || ' >%')` : sql``}
-              ${f.brand ? sql`AND lower(brand) = lower(${f.brand})` : sql``}
-              ${f.minPriceMinor !== undefined ? sql`AND price_minor >= ${f.minPriceMinor.toString()}::bigint` : sql``}
-              ${f.maxPriceMinor !== undefined ? sql`AND price_minor <= ${f.maxPriceMinor.toString()}::bigint` : sql``}`,
+        sql`SELECT "userId", id, "itemId", type FROM (
+              SELECT user_id AS "userId", id::text AS id, item_id AS "itemId", type,
+                     row_number() OVER (PARTITION BY user_id ORDER BY occurred_at DESC, id DESC) AS rn
+              FROM interactions
+              WHERE tenant_id = ${tenantId} AND user_id = ANY(${arrayParam(userIds)}::text[]) AND item_id IS NOT NULL
+            ) h
+            WHERE rn <= ${limit} ORDER BY "userId", rn`,
+      ),
+
+    /** The users who interacted most recently (up to `limit`): whose histories serving reads ahead. One pass. */
+    recentUsers: async (tenantId: string, limit: number) =>
+      (
+        await queryRows<{ userId: string }>(
+          db,
+          sql`SELECT user_id AS "userId" FROM interactions WHERE tenant_id = ${tenantId} AND user_id IS NOT NULL AND item_id IS NOT NULL
+              GROUP BY user_id ORDER BY max(received_at) DESC LIMIT ${limit}`,
+        )
+      ).map((r) => r.userId),
+
+    /**
+     * Users with interactions whose id is at or after `fromId` (ids are UUIDv7, so this is "written since a
+     * time"), with the newest id of each: how a serving process learns of interactions another process wrote.
+     */
+    usersWithInteractionsSince: (tenantId: string, fromId: string) =>
+      queryRows<{ userId: string; newestId: string }>(
+        db,
+        sql`SELECT user_id AS "userId", max(id::text) AS "newestId" FROM interactions
+            WHERE tenant_id = ${tenantId} AND id >= ${fromId}::uuid AND user_id IS NOT NULL GROUP BY user_id`,
       ),
 
     /** Every catalog item with its content fields, for the content model (ordered by item id). */
@@ -150,10 +188,20 @@ export function createRecsRepository(db: Db) {
           canary_started_at = EXCLUDED.canary_started_at, updated_at = EXCLUDED.updated_at`);
     },
 
-    async recordServed(tenantId: string, r: { id: string; kind: string; userId: string | null; modelVersionId: string | null; itemIds: string[]; latencyMs: number; cacheHit: boolean }): Promise<void> {
+    /** Served responses of one tenant in one statement (the serving log writes them in batches). */
+    async recordServedMany(tenantId: string, rows: readonly ServedRow[]): Promise<void> {
+      if (!rows.length) return;
+      const col = <T>(f: (r: ServedRow) => T) => arrayParam(rows.map(f));
+      // item_ids travel as array literals ('{"a","b"}'): unnest cannot take an array of arrays of different
+      // lengths, and array_in parses a literal several times faster than a JSON round trip
       await db.execute(sql`
-        INSERT INTO recs_served (tenant_id, id, kind, user_id, model_version_id, item_ids, latency_ms, cache_hit)
-        VALUES (${tenantId}, ${r.id}, ${r.kind}, ${r.userId}, ${r.modelVersionId}, ${arrayParam(r.itemIds)}::text[], ${r.latencyMs}, ${r.cacheHit})`);
+        INSERT INTO recs_served (tenant_id, id, kind, user_id, model_version_id, item_ids, latency_ms, cache_hit, created_at)
+        SELECT ${tenantId}::uuid, s.id, s.kind, s.user_id, s.model_version_id, s.item_ids::text[], s.latency_ms, s.cache_hit, s.created_at
+        FROM unnest(${col((r) => r.id)}::uuid[], ${col((r) => r.kind)}::text[], ${col((r) => r.userId)}::text[], ${col((r) => r.modelVersionId)}::uuid[],
+                    ${col((r) => textArrayLiteral(r.itemIds))}::text[], ${col((r) => r.latencyMs)}::real[], ${col((r) => r.cacheHit)}::boolean[],
+                    ${col((r) => r.createdAt.toISOString())}::timestamptz[])
+          AS s(id, kind, user_id, model_version_id, item_ids, latency_ms, cache_hit, created_at)
+        ON CONFLICT (tenant_id, id) DO NOTHING`);
     },
 
     /** Served responses and attributed outcomes per model version since `since` (clicks = view/click citing a served item). */

@@ -109,6 +109,8 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
 export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { training, serving, repo } = deps;
+  // served rows still in the buffer are written before the database closes
+  app.addHook('onClose', async () => serving.close());
 
   r.post(
     '/api/v1/train',
@@ -267,6 +269,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       checkTenant(ctx, request.params.tenantId);
       const days = request.query.days;
       const since = new Date(Date.now() - days * 86_400_000);
+      await serving.flushServed();
       const d = await repo.dashboard(ctx.tenantId, since);
       const dep = await repo.deployment(ctx.tenantId);
       const active = dep?.activeVersionId ? await repo.getVersion(ctx.tenantId, dep.activeVersionId) : undefined;

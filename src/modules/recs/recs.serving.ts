@@ -1,18 +1,28 @@
 /**
- * Serving: models loaded per tenant (LRU across tenants), a user's history re-read per request (real time
- * without retraining), precise response caching, catalog filters applied in SQL on the ranked candidates, and
- * a `recommendation_id` per response for attribution.
+ * Serving: models loaded per tenant (LRU across tenants), scored against the tenant's in-memory catalog snapshot
+ * and the user's cached recent history (`recs.cache.ts`, kept fresh by change announcements and markers), so a
+ * response needs no SQL in the steady state. Filters are masks over the model's items; the served log is
+ * written in batches (`recs.served.ts`); each response carries a `recommendation_id` for attribution.
  */
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { type ObjectStorage, type TenantContext, newId, notFound } from '../../platform/index.ts';
 import { currencyExponent } from '../catalog/index.ts';
-import type { InteractionsRepository, StoredInteraction } from '../events/index.ts';
-import { topN } from '../../ml/item-knn.ts';
-import { canaryBucket, decodeArtifact, interactionWeight, reasonFor } from './recs.core.ts';
+import { type UserHistory, createServingCache } from './recs.cache.ts';
+import { canaryBucket, interactionWeight, reasonFor, unpackVersion } from './recs.core.ts';
 import { type ServingModel, servingModel } from './recs.models.ts';
-import type { CatalogRow, DeploymentRow, ItemFilters, RecsRepository } from './recs.repository.ts';
+import type { DeploymentRow, RecsRepository } from './recs.repository.ts';
+import { createServedLog } from './recs.served.ts';
+import { type CatalogSnapshot, type ItemFilters, filterKey, isPresent, positionsOf, servableMask, topAllowed } from './recs.snapshot.ts';
 import { recsSettings } from './recs.training.ts';
+
+/** A model aligned with one catalog snapshot: where each model item sits in it, and masks per filter. */
+interface Alignment {
+  snapshot: CatalogSnapshot;
+  size: number;
+  positions: Int32Array;
+  revision: number;
+  masks: Map<string, Uint8Array>;
+}
 
 export interface LoadedModel {
   versionId: string;
@@ -20,7 +30,10 @@ export interface LoadedModel {
   model: ServingModel;
   itemIds: string[];
   itemIndex: Map<string, number>;
+  /** Score buffer reused by every request: scoring and ranking are synchronous, so requests never share it mid-use. */
   scratch: Float32Array;
+  maxPopularity: number;
+  alignment: Alignment | undefined;
 }
 
 export interface RecommendRequest {
@@ -31,7 +44,7 @@ export interface RecommendRequest {
   context: { page?: string | undefined; device?: string | undefined; currentItem?: string | undefined };
 }
 
-export interface RecommendedItem {
+export interface CatalogFields {
   itemId: string;
   name: string;
   category: string | null;
@@ -40,15 +53,19 @@ export interface RecommendedItem {
   currency: string | null;
   imageUrl: string | null;
   availability: string;
+}
+
+export interface RecommendedItem extends CatalogFields {
   score: number;
   reason: string;
 }
 
 export interface ServingDeps {
   repo: RecsRepository;
-  interactions: InteractionsRepository;
   storage: ObjectStorage;
-  log: { warn(obj: unknown, msg: string): void };
+  log: { warn(obj: unknown, msg: string): void; error(obj: unknown, msg: string): void };
+  /** True on PostgreSQL, where other processes may write: caches also read change markers. */
+  shared: boolean;
   maxModels?: number;
 }
 
@@ -56,49 +73,74 @@ const HISTORY = 200;
 const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 20_000;
 const DEPLOYMENT_TTL_MS = 2000;
+const MASKS_PER_MODEL = 64;
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+
+function fieldsAt(s: CatalogSnapshot, p: number): CatalogFields {
+  const minor = s.priceMinor[p]!;
+  const currency = s.currency[p]!;
+  return {
+    itemId: s.ids[p]!,
+    name: s.name[p]!,
+    category: s.category[p]!,
+    brand: s.brand[p]!,
+    price: Number.isNaN(minor) ? null : minor / 10 ** currencyExponent(currency ?? 'USD'),
+    currency,
+    imageUrl: s.imageUrl[p]!,
+    availability: s.availability[p]!,
+  };
 }
 
-const priceOf = (r: CatalogRow): number | null => (r.priceMinor == null ? null : Number(r.priceMinor) / 10 ** currencyExponent(r.currency ?? 'USD'));
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+/** A value read at most every `ttlMs`; concurrent readers share one load. */
+function ttlCache<T>(ttlMs: number, load: (key: string) => Promise<T>) {
+  const entries = new Map<string, { at: number; value: Promise<T> }>();
+  return {
+    get(key: string): Promise<T> {
+      const e = entries.get(key);
+      if (e && Date.now() - e.at < ttlMs) return e.value;
+      const value = load(key);
+      entries.set(key, { at: Date.now(), value });
+      value.catch(() => entries.get(key)?.value === value && entries.delete(key));
+      return value;
+    },
+    delete: (key: string) => entries.delete(key),
+  };
+}
 
 export function createServingService(deps: ServingDeps) {
   const { repo } = deps;
   const models = new Map<string, LoadedModel | Promise<LoadedModel>>(); // key tenant:version, insertion order = LRU
-  const deployments = new Map<string, { at: number; row: DeploymentRow | undefined }>();
-  const cache = new Map<string, { at: number; value: { items: RecommendedItem[]; algorithm: string } }>();
-  const settingsCache = new Map<string, { at: number; value: ReturnType<typeof recsSettings> }>();
+  const responses = new Map<string, { at: number; value: { items: RecommendedItem[]; algorithm: string } }>();
   const stats = { cacheHits: 0, cacheMisses: 0 };
-
-  async function settingsOf(tenantId: string) {
-    const c = settingsCache.get(tenantId);
-    if (c && Date.now() - c.at < DEPLOYMENT_TTL_MS) return c.value;
+  const cache = createServingCache({ repo, shared: deps.shared, log: deps.log, historyLength: HISTORY });
+  // On PGlite a write costs tens of ms on the serving thread whatever its size (commit to disk): fewer, larger batches.
+  const served = createServedLog({ write: (tenantId, rows) => repo.recordServedMany(tenantId, rows), log: deps.log, ...(deps.shared ? {} : { flushMs: 1000, maxRows: 5000 }) });
+  const deployments = ttlCache(DEPLOYMENT_TTL_MS, (tenantId) => repo.deployment(tenantId));
+  const settings = ttlCache(DEPLOYMENT_TTL_MS, async (tenantId) => {
     const value = recsSettings(await repo.tenantSettings(tenantId));
-    settingsCache.set(tenantId, { at: Date.now(), value });
-    return value;
-  }
-
-  async function deploymentOf(tenantId: string): Promise<DeploymentRow | undefined> {
-    const c = deployments.get(tenantId);
-    if (c && Date.now() - c.at < DEPLOYMENT_TTL_MS) return c.row;
-    const row = await repo.deployment(tenantId);
-    deployments.set(tenantId, { at: Date.now(), row });
-    return row;
-  }
+    return { ...value, key: JSON.stringify([value.weights, value.excludePurchased]) };
+  });
 
   async function load(tenantId: string, versionId: string): Promise<LoadedModel> {
     const v = await repo.getVersion(tenantId, versionId);
     if (!v) throw new Error('model version not found');
-    const buf = await readAll(await deps.storage.get(tenantId, v.artifactKey));
-    const idsLen = buf.readUInt32LE(0);
-    const itemIds = JSON.parse(buf.toString('utf8', 4, 4 + idsLen)) as string[];
-    const { meta, arrays } = decodeArtifact(buf.subarray(4 + idsLen));
+    const { itemIds, meta, arrays } = unpackVersion(await streamToBuffer(await deps.storage.get(tenantId, v.artifactKey)));
     const model = servingModel(meta, arrays);
     if (v.loadError) await repo.setLoadError(tenantId, v.id, null);
-    return { versionId: v.id, version: v.version, model, itemIds, itemIndex: new Map(itemIds.map((id, i) => [id, i])), scratch: new Float32Array(itemIds.length) };
+    let maxPopularity = 0;
+    for (const x of model.popularity) if (x > maxPopularity) maxPopularity = x;
+    return {
+      versionId: v.id,
+      version: v.version,
+      model,
+      itemIds,
+      itemIndex: new Map(itemIds.map((id, i) => [id, i])),
+      scratch: new Float32Array(itemIds.length),
+      maxPopularity,
+      alignment: undefined,
+    };
   }
 
   /** The loaded model of a version, or undefined when its artifact cannot be read (the error is recorded on the version). */
@@ -129,7 +171,7 @@ export function createServingService(deps: ServingDeps) {
 
   /** Picks the version for a user (sticky canary bucket), falling back to the previous version when one fails to load. */
   async function resolveModel(tenantId: string, userKey: string | null): Promise<LoadedModel | undefined> {
-    const dep = await deploymentOf(tenantId);
+    const dep: DeploymentRow | undefined = await deployments.get(tenantId);
     if (!dep) return undefined;
     const order: string[] = [];
     if (dep.canaryVersionId && dep.canaryPercent > 0 && userKey && canaryBucket(tenantId, userKey) < dep.canaryPercent) order.push(dep.canaryVersionId);
@@ -142,195 +184,178 @@ export function createServingService(deps: ServingDeps) {
     return undefined;
   }
 
-  /** Keeps ranked candidates that are servable (available, filters), in rank order. */
-  async function hydrate(tenantId: string, ranked: string[], filters: ItemFilters, count: number): Promise<CatalogRow[]> {
-    const rows = await repo.servable(tenantId, ranked, filters);
-    const byId = new Map(rows.map((r) => [r.itemId, r]));
-    const out: CatalogRow[] = [];
-    for (const id of ranked) {
-      const r = byId.get(id);
-      if (r) out.push(r);
-      if (out.length >= count) break;
+  /** Which model items `filters` allow in this snapshot (cached per model, snapshot revision and filters). */
+  function maskOf(m: LoadedModel, s: CatalogSnapshot, filters: ItemFilters): { mask: Uint8Array; positions: Int32Array } {
+    let a = m.alignment;
+    if (!a || a.snapshot !== s || a.size !== s.ids.length) {
+      a = { snapshot: s, size: s.ids.length, positions: positionsOf(s, m.itemIds), revision: s.revision, masks: new Map() };
+      m.alignment = a;
+    }
+    if (a.revision !== s.revision) {
+      a.masks.clear();
+      a.revision = s.revision;
+    }
+    const key = filterKey(filters);
+    let mask = a.masks.get(key);
+    if (!mask) {
+      mask = servableMask(s, a.positions, filters);
+      a.masks.set(key, mask);
+      if (a.masks.size > MASKS_PER_MODEL) a.masks.delete(a.masks.keys().next().value!);
+    }
+    return { mask, positions: a.positions };
+  }
+
+  function exclusions(m: LoadedModel, ids: Iterable<string>): number[] {
+    const out: number[] = [];
+    for (const id of ids) {
+      const i = m.itemIndex.get(id);
+      if (i !== undefined) out.push(i);
     }
     return out;
   }
 
-  function rankIndices(m: LoadedModel, scores: Float32Array, exclude: Set<number>, want: number): number[] {
-    for (const i of exclude) scores[i] = -Infinity;
-    const top = topN(scores, Math.min(want, scores.length));
-    return Array.from(top.indices);
-  }
-
-  async function recordServed(ctx: TenantContext, kind: string, userId: string | null, model: LoadedModel | undefined, itemIds: string[], started: number, cacheHit: boolean) {
+  function recordServed(ctx: TenantContext, kind: 'user' | 'similar', userId: string | null, model: LoadedModel | undefined, itemIds: string[], started: number, cacheHit: boolean) {
     const id = newId();
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    await repo.recordServed(ctx.tenantId, { id, kind, userId, modelVersionId: model?.versionId ?? null, itemIds, latencyMs, cacheHit });
+    served.record(ctx.tenantId, { id, kind, userId, modelVersionId: model?.versionId ?? null, itemIds, latencyMs, cacheHit, createdAt: new Date() });
     return { id, latencyMs };
+  }
+
+  function personalize(req: RecommendRequest, history: UserHistory | undefined, s: { weights: Record<string, number>; excludePurchased: boolean }) {
+    const exclude = new Set<string>(req.filters.excludeIds ?? []);
+    if (req.context.currentItem) exclude.add(req.context.currentItem);
+    const weightByItem = new Map<string, number>();
+    const lastType = new Map<string, string>();
+    if (history) {
+      for (let k = 0; k < history.itemIds.length; k++) {
+        const itemId = history.itemIds[k]!;
+        const type = history.types[k]!;
+        if (type === 'purchase' && s.excludePurchased) exclude.add(itemId);
+        const w = interactionWeight(type, s.weights);
+        if (w > 0) weightByItem.set(itemId, (weightByItem.get(itemId) ?? 0) + w);
+        const prev = lastType.get(itemId);
+        if (!prev || (s.weights[type] ?? 0) > (s.weights[prev] ?? 0)) lastType.set(itemId, type);
+      }
+    }
+    for (const id of req.recentItems ?? []) if (!weightByItem.has(id)) weightByItem.set(id, s.weights.view ?? 1);
+    if (req.context.currentItem && !weightByItem.has(req.context.currentItem)) weightByItem.set(req.context.currentItem, s.weights.view ?? 1);
+    return { exclude, weightByItem, lastType };
   }
 
   return {
     stats,
-    /** Drops cached deployments, models' responses and settings of a tenant (after deploy, rollback, canary). */
+    /** Drops cached deployments, settings and responses of a tenant (after deploy, rollback, canary). */
     invalidate(tenantId: string): void {
       deployments.delete(tenantId);
-      settingsCache.delete(tenantId);
-      for (const k of cache.keys()) if (k.startsWith(`${tenantId}|`)) cache.delete(k);
+      settings.delete(tenantId);
+      for (const k of responses.keys()) if (k.startsWith(`${tenantId}|`)) responses.delete(k);
     },
+    itemsChanged: cache.itemsChanged,
+    interactionsAppended: cache.interactionsAppended,
+    /** Resolves once every response served so far has its recs_served row. */
+    flushServed: served.flush,
+    close: served.close,
 
     async recommend(ctx: TenantContext, req: RecommendRequest) {
       const started = performance.now();
       const tenantId = ctx.tenantId;
-      const history: StoredInteraction[] = req.userId ? await deps.interactions.listForUser(tenantId, req.userId, HISTORY) : [];
-      const model = await resolveModel(tenantId, req.userId ?? null);
-      const settings = await settingsOf(tenantId);
-      // Precise invalidation: the key holds the user's newest interaction id, so any new interaction misses.
-      const key = `${tenantId}|${model?.versionId ?? '-'}|${createHash('sha1')
-        .update(JSON.stringify([req.userId ?? null, history[0]?.id ?? null, history.length, req.recentItems, req.count, req.filters, req.context.currentItem]))
-        .digest('base64url')}`;
-      const hit = cache.get(key);
+      const [snapshot, history, model, s] = await Promise.all([
+        cache.catalog(tenantId),
+        req.userId ? cache.history(tenantId, req.userId) : undefined,
+        resolveModel(tenantId, req.userId ?? null),
+        settings.get(tenantId),
+      ]);
+      // Precise invalidation: the key names the snapshot revision and the history read, so any change misses.
+      const key = `${tenantId}|${model?.versionId ?? '-'}|${snapshot.revision}|${history?.gen ?? '-'}|${s.key}|${JSON.stringify([
+        req.userId ?? null,
+        req.recentItems,
+        req.count,
+        filterKey(req.filters),
+        req.filters.excludeIds,
+        req.context.currentItem,
+      ])}`;
+      const hit = responses.get(key);
       if (hit && Date.now() - hit.at < CACHE_TTL_MS) {
         stats.cacheHits++;
-        const served = await recordServed(ctx, 'user', req.userId ?? null, model, hit.value.items.map((i) => i.itemId), started, true);
-        return { ...hit.value, model, recommendationId: served.id, latencyMs: served.latencyMs, cacheHit: true };
+        const out = recordServed(ctx, 'user', req.userId ?? null, model, hit.value.items.map((i) => i.itemId), started, true);
+        return { ...hit.value, model, recommendationId: out.id, latencyMs: out.latencyMs, cacheHit: true };
       }
       stats.cacheMisses++;
 
-      const exclude = new Set<string>(req.filters.excludeIds ?? []);
-      if (req.context.currentItem) exclude.add(req.context.currentItem);
-      const weightByItem = new Map<string, number>();
-      const lastType = new Map<string, string>();
-      for (const h of history) {
-        if (!h.itemId) continue;
-        if (h.type === 'purchase' && settings.excludePurchased) exclude.add(h.itemId);
-        const w = interactionWeight(h.type, settings.weights);
-        if (w > 0) weightByItem.set(h.itemId, (weightByItem.get(h.itemId) ?? 0) + w);
-        const prev = lastType.get(h.itemId);
-        if (!prev || (settings.weights[h.type] ?? 0) > (settings.weights[prev] ?? 0)) lastType.set(h.itemId, h.type);
-      }
-      for (const id of req.recentItems ?? []) if (!weightByItem.has(id)) weightByItem.set(id, settings.weights.view ?? 1);
-      if (req.context.currentItem && !weightByItem.has(req.context.currentItem)) weightByItem.set(req.context.currentItem, settings.weights.view ?? 1);
-
-      let rows: CatalogRow[] = [];
-      const scoreOf = new Map<string, number>();
-      const anchorOf = new Map<string, string>();
+      const { exclude, weightByItem, lastType } = personalize(req, history, s);
+      const items: RecommendedItem[] = [];
       let algorithm = 'none';
-      let personalized = false;
       if (model) {
         const known = [...weightByItem].filter(([id]) => model.itemIndex.has(id));
         const ids = Int32Array.from(known, ([id]) => model.itemIndex.get(id)!);
         const ws = Float32Array.from(known, ([, w]) => Math.log1p(w));
-        personalized = ids.length > 0 && model.model.type !== 'popularity';
+        const personalized = ids.length > 0 && model.model.type !== 'popularity';
         algorithm = personalized ? `${model.model.type} + real-time history` : `popularity (cold start, ${model.model.type} model)`;
-        let scores = model.scratch;
-        if (ids.length) scores = model.model.scoreUser(ids, ws, model.scratch);
-        else scores.set(model.model.popularity);
+        const scores = ids.length ? model.model.scoreUser(ids, ws, model.scratch) : model.model.popularity;
+        const { mask, positions } = maskOf(model, snapshot, req.filters);
         // a small popularity prior breaks ties among items the model scores equally (often 0)
-        const pop = model.model.popularity;
-        let maxPop = 0;
-        for (let i = 0; i < pop.length; i++) if (pop[i]! > maxPop) maxPop = pop[i]!;
-        if (maxPop > 0 && ids.length) for (let i = 0; i < scores.length; i++) scores[i]! += (1e-6 * pop[i]!) / maxPop;
-        const ex = new Set<number>();
-        for (const id of exclude) {
-          const i = model.itemIndex.get(id);
-          if (i !== undefined) ex.add(i);
-        }
-        const snapshot = Float32Array.from(scores);
-        for (const want of [req.count * 4 + 20, 2000, model.itemIds.length]) {
-          const ranked = rankIndices(model, Float32Array.from(snapshot), ex, want);
-          rows = await hydrate(tenantId, ranked.map((i) => model.itemIds[i]!), req.filters, req.count);
-          if (rows.length >= req.count || want >= model.itemIds.length) break;
-        }
-        const maxScore = Math.max(...rows.map((r) => snapshot[model.itemIndex.get(r.itemId)!]!), 1e-12);
-        for (const r of rows) {
-          const i = model.itemIndex.get(r.itemId)!;
-          scoreOf.set(r.itemId, Math.max(0, snapshot[i]! / maxScore));
+        const prior = model.maxPopularity > 0 && ids.length ? { values: model.model.popularity, scale: 1e-6 / model.maxPopularity } : undefined;
+        const top = topAllowed(scores, mask, req.count, exclusions(model, exclude), prior);
+        const maxScore = Math.max(top.scores[0] ?? 0, 1e-12);
+        for (let r = 0; r < top.indices.length; r++) {
+          const i = top.indices[r]!;
+          let anchor: string | undefined;
           if (personalized) {
             let best = 0;
-            let anchor: string | undefined;
-            for (const [hid] of known) {
-              const a = model.model.pair(i, model.itemIndex.get(hid)!);
+            for (let k = 0; k < known.length; k++) {
+              const a = model.model.pair(i, ids[k]!);
               if (a > best) {
                 best = a;
-                anchor = hid;
+                anchor = known[k]![0];
               }
             }
-            if (anchor) anchorOf.set(r.itemId, anchor);
           }
+          const fields = fieldsAt(snapshot, positions[i]!);
+          const anchorAt = anchor === undefined ? undefined : snapshot.index.get(anchor);
+          items.push({
+            ...fields,
+            score: round4(Math.max(0, top.scores[r]! / maxScore)),
+            reason: reasonFor({
+              personalized,
+              anchorName: anchor === undefined ? null : anchorAt !== undefined && isPresent(snapshot, anchorAt) ? snapshot.name[anchorAt]! : anchor,
+              anchorType: anchor ? (lastType.get(anchor) ?? 'view') : null,
+              category: req.filters.category ?? fields.category,
+              trending: !req.filters.category && r < 3,
+            }),
+          });
         }
       }
-      const anchors = [...new Set(anchorOf.values())];
-      const anchorNames = new Map((anchors.length ? await repo.itemsByIds(tenantId, anchors) : []).map((r) => [r.itemId, r.name]));
-      const items: RecommendedItem[] = rows.map((r, rank) => {
-        const anchor = anchorOf.get(r.itemId);
-        return {
-          itemId: r.itemId,
-          name: r.name,
-          category: r.categoryPath,
-          brand: r.brand,
-          price: priceOf(r),
-          currency: r.currency,
-          imageUrl: r.imageUrl,
-          availability: r.availability,
-          score: Math.round((scoreOf.get(r.itemId) ?? 0) * 10_000) / 10_000,
-          reason: reasonFor({
-            personalized,
-            anchorName: anchor ? (anchorNames.get(anchor) ?? anchor) : null,
-            anchorType: anchor ? (lastType.get(anchor) ?? 'view') : null,
-            category: req.filters.category ?? r.categoryPath,
-            trending: !req.filters.category && rank < 3,
-          }),
-        };
-      });
       const value = { items, algorithm };
-      cache.set(key, { at: Date.now(), value });
-      if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value!);
-      const served = await recordServed(ctx, 'user', req.userId ?? null, model, items.map((i) => i.itemId), started, false);
-      return { ...value, model, recommendationId: served.id, latencyMs: served.latencyMs, cacheHit: false };
+      responses.set(key, { at: Date.now(), value });
+      if (responses.size > CACHE_MAX) responses.delete(responses.keys().next().value!);
+      const out = recordServed(ctx, 'user', req.userId ?? null, model, items.map((i) => i.itemId), started, false);
+      return { ...value, model, recommendationId: out.id, latencyMs: out.latencyMs, cacheHit: false };
     },
 
     async similar(ctx: TenantContext, req: { itemId: string; count: number; filters: ItemFilters & { excludeIds?: string[] | undefined } }) {
       const started = performance.now();
       const tenantId = ctx.tenantId;
-      const model = await resolveModel(tenantId, null);
+      const [snapshot, model] = await Promise.all([cache.catalog(tenantId), resolveModel(tenantId, null)]);
       const index = model?.itemIndex.get(req.itemId);
-      let rows: CatalogRow[] = [];
-      const scoreOf = new Map<string, number>();
+      const items: (CatalogFields & { similarityScore: number })[] = [];
       if (model && index !== undefined) {
         const scores = model.model.scoreSimilar(index, model.scratch);
-        const ex = new Set<number>([index]);
-        for (const id of req.filters.excludeIds ?? []) {
-          const i = model.itemIndex.get(id);
-          if (i !== undefined) ex.add(i);
-        }
-        const snapshot = Float32Array.from(scores);
-        for (const want of [req.count * 4 + 20, 2000]) {
-          const ranked = rankIndices(model, Float32Array.from(snapshot), ex, want).filter((i) => snapshot[i]! > -Infinity);
-          rows = await hydrate(tenantId, ranked.map((i) => model.itemIds[i]!), req.filters, req.count);
-          if (rows.length >= req.count || ranked.length < want) break;
-        }
-        for (const r of rows) scoreOf.set(r.itemId, snapshot[model.itemIndex.get(r.itemId)!]!);
+        const { mask, positions } = maskOf(model, snapshot, req.filters);
+        const top = topAllowed(scores, mask, req.count, [index, ...exclusions(model, req.filters.excludeIds ?? [])]);
+        for (let r = 0; r < top.indices.length; r++) items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: round4(top.scores[r]!) });
       } else {
-        const [item] = await repo.itemsByIds(tenantId, [req.itemId]);
-        if (!item) throw notFound('RECS_ITEM_NOT_FOUND', 'Item');
+        const at = snapshot.index.get(req.itemId);
+        if (at === undefined || !isPresent(snapshot, at)) throw notFound('RECS_ITEM_NOT_FOUND', 'Item');
         // A cold item (no interactions in the model): the most popular items of its category.
-        if (model && item.categoryPath) {
-          const ranked = rankIndices(model, Float32Array.from(model.model.popularity), new Set(), 2000).map((i) => model.itemIds[i]!).filter((id) => id !== req.itemId);
-          rows = await hydrate(tenantId, ranked, { ...req.filters, category: req.filters.category ?? item.categoryPath }, req.count);
+        const category = snapshot.category[at];
+        if (model && category) {
+          const { mask, positions } = maskOf(model, snapshot, { ...req.filters, category: req.filters.category ?? category });
+          const top = topAllowed(model.model.popularity, mask, req.count, exclusions(model, req.filters.excludeIds ?? []));
+          for (let r = 0; r < top.indices.length; r++) items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: 0 });
         }
       }
-      const items = rows.map((r) => ({
-        itemId: r.itemId,
-        name: r.name,
-        category: r.categoryPath,
-        brand: r.brand,
-        price: priceOf(r),
-        currency: r.currency,
-        imageUrl: r.imageUrl,
-        availability: r.availability,
-        similarityScore: Math.round((scoreOf.get(r.itemId) ?? 0) * 10_000) / 10_000,
-      }));
-      const served = await recordServed(ctx, 'similar', null, model, items.map((i) => i.itemId), started, false);
-      return { items, model, recommendationId: served.id, latencyMs: served.latencyMs };
+      const out = recordServed(ctx, 'similar', null, model, items.map((i) => i.itemId), started, false);
+      return { items, model, recommendationId: out.id, latencyMs: out.latencyMs };
     },
   };
 }

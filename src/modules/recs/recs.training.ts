@@ -2,6 +2,7 @@
  * Training jobs, the model registry (deploy, rollback, canary, retention) and automatic retraining.
  * Heavy work runs in a worker thread (`recs.runner.ts`); this file only moves data and records outcomes.
  */
+import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { z } from 'zod';
 import type { ItemAttributes } from '../../ml/content.ts';
 import { type JobQueue, type JobRun, type ObjectStorage, type TenantContext, PermanentJobError, newId, notFound, validation } from '../../platform/index.ts';
@@ -122,9 +123,7 @@ export function createTrainingService(deps: TrainingDeps) {
     if (type !== 'ials' && type !== 'lightgcn') return { ...base, itemRows: null, itemsCarried: 0 };
     let stored;
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of await storage.get(tenantId, active.artifactKey)) chunks.push(c as Buffer);
-      stored = unpackVersion(Buffer.concat(chunks));
+      stored = unpackVersion(await streamToBuffer(await storage.get(tenantId, active.artifactKey)));
     } catch {
       return `the artifact of ${active.version} cannot be read: trained in full`;
     }

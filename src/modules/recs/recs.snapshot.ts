@@ -1,0 +1,255 @@
+/**
+ * The serving copy of a tenant's catalog: every item's display fields and the flags the filters need, held in
+ * parallel arrays indexed by a stable position, so that ranking filters whole score vectors without SQL.
+ * Pure: built from rows, changed by rows, read by masks.
+ */
+
+/** The catalog columns serving needs, as the repository reads them. */
+export interface ServingItemRow {
+  itemId: string;
+  name: string;
+  categoryPath: string | null;
+  brand: string | null;
+  priceMinor: string | null;
+  currency: string | null;
+  imageUrl: string | null;
+  availability: string;
+  stock: number | null;
+  isActive: boolean;
+  updatedAt: Date;
+}
+
+export interface ItemFilters {
+  category?: string | undefined;
+  brand?: string | undefined;
+  minPriceMinor?: bigint | undefined;
+  maxPriceMinor?: bigint | undefined;
+  inStock?: boolean | undefined;
+}
+
+/** Flag bits per position. */
+const PRESENT = 1;
+/** Active, and neither out of stock nor discontinued: the only items ever served. */
+const SERVABLE = 2;
+/** In stock now (availability in_stock and stock unknown or positive): the `in_stock` filter. */
+const IN_STOCK = 4;
+
+/**
+ * Positions never move: a new item is appended, a deleted one keeps its slot with no flags. `revision` grows
+ * with every change, so anything derived from a snapshot (masks, cached responses) can be keyed on it.
+ */
+export interface CatalogSnapshot {
+  readonly ids: string[];
+  readonly index: Map<string, number>;
+  readonly name: string[];
+  readonly category: (string | null)[];
+  /** Lower-cased category path, for the case-insensitive category filter. */
+  readonly categoryKey: (string | null)[];
+  readonly brand: (string | null)[];
+  readonly brandKey: (string | null)[];
+  /** Minor units; NaN when the item has no price (it then matches no price filter). */
+  readonly priceMinor: number[];
+  readonly currency: (string | null)[];
+  readonly imageUrl: (string | null)[];
+  readonly availability: string[];
+  readonly flags: number[];
+  revision: number;
+  /** Items present (not deleted): compared with the database's count to notice deletions elsewhere. */
+  present: number;
+  /** Newest `updated_at` seen (ms since epoch), the lower bound of the next delta read. */
+  maxUpdatedAt: number;
+}
+
+export function emptySnapshot(): CatalogSnapshot {
+  return {
+    ids: [],
+    index: new Map(),
+    name: [],
+    category: [],
+    categoryKey: [],
+    brand: [],
+    brandKey: [],
+    priceMinor: [],
+    currency: [],
+    imageUrl: [],
+    availability: [],
+    flags: [],
+    revision: 0,
+    present: 0,
+    maxUpdatedAt: 0,
+  };
+}
+
+function flagsOf(r: ServingItemRow): number {
+  let f = PRESENT;
+  if (r.isActive && r.availability !== 'out_of_stock' && r.availability !== 'discontinued') f |= SERVABLE;
+  if (r.availability === 'in_stock' && (r.stock === null || r.stock > 0)) f |= IN_STOCK;
+  return f;
+}
+
+function sameItem(s: CatalogSnapshot, p: number, r: ServingItemRow, flags: number): boolean {
+  const price = r.priceMinor === null ? Number.NaN : Number(r.priceMinor);
+  return (
+    s.flags[p] === flags &&
+    s.name[p] === r.name &&
+    s.category[p] === r.categoryPath &&
+    s.brand[p] === r.brand &&
+    (s.priceMinor[p] === price || (Number.isNaN(price) && Number.isNaN(s.priceMinor[p]!))) &&
+    s.currency[p] === r.currency &&
+    s.imageUrl[p] === r.imageUrl &&
+    s.availability[p] === r.availability
+  );
+}
+
+/**
+ * Writes `rows` into the snapshot (new items appended, known ones overwritten) and removes `deleted` item ids.
+ * Returns true when anything visible changed (the revision then moved on); rows equal to what is held change
+ * nothing, so re-reading an overlap window costs no cache invalidation.
+ */
+export function applyItemRows(s: CatalogSnapshot, rows: readonly ServingItemRow[], deleted: Iterable<string> = []): boolean {
+  let changed = false;
+  for (const r of rows) {
+    const at = new Date(r.updatedAt).getTime();
+    if (at > s.maxUpdatedAt) s.maxUpdatedAt = at;
+    let p = s.index.get(r.itemId);
+    if (p === undefined) {
+      p = s.ids.length;
+      s.ids.push(r.itemId);
+      s.index.set(r.itemId, p);
+      s.flags.push(0);
+      s.name.push('');
+      s.category.push(null);
+      s.categoryKey.push(null);
+      s.brand.push(null);
+      s.brandKey.push(null);
+      s.priceMinor.push(Number.NaN);
+      s.currency.push(null);
+      s.imageUrl.push(null);
+      s.availability.push('');
+    }
+    const flags = flagsOf(r);
+    if (sameItem(s, p, r, flags)) continue;
+    if (!(s.flags[p]! & PRESENT)) s.present++;
+    s.flags[p] = flags;
+    s.name[p] = r.name;
+    s.category[p] = r.categoryPath;
+    s.categoryKey[p] = r.categoryPath?.toLowerCase() ?? null;
+    s.brand[p] = r.brand;
+    s.brandKey[p] = r.brand?.toLowerCase() ?? null;
+    s.priceMinor[p] = r.priceMinor === null ? Number.NaN : Number(r.priceMinor);
+    s.currency[p] = r.currency;
+    s.imageUrl[p] = r.imageUrl;
+    s.availability[p] = r.availability;
+    changed = true;
+  }
+  for (const id of deleted) {
+    const p = s.index.get(id);
+    if (p === undefined || !(s.flags[p]! & PRESENT)) continue;
+    s.flags[p] = 0;
+    s.present--;
+    changed = true;
+  }
+  if (changed) s.revision++;
+  return changed;
+}
+
+export function snapshotOf(rows: readonly ServingItemRow[]): CatalogSnapshot {
+  const s = emptySnapshot();
+  applyItemRows(s, rows);
+  return s;
+}
+
+export const isPresent = (s: CatalogSnapshot, p: number): boolean => (s.flags[p]! & PRESENT) !== 0;
+
+/** Stable text key of the filters that shape a mask (exclusions are applied per request). */
+export function filterKey(f: ItemFilters): string {
+  return `${f.category?.toLowerCase() ?? ''}\u0001${f.brand?.toLowerCase() ?? ''}\u0001${f.minPriceMinor ?? ''}\u0001${f.maxPriceMinor ?? ''}\u0001${f.inStock ? 1 : 0}`;
+}
+
+/**
+ * For each entry of `positions` (model index -> snapshot position, -1 when the item is not in the catalog),
+ * 1 when that item may be served under `f`: present, servable, and matching category (the path itself or
+ * anything under it, case-insensitive), brand (case-insensitive), price range (minor units; unpriced items
+ * never match a price filter) and `inStock`. O(positions).
+ */
+export function servableMask(s: CatalogSnapshot, positions: Int32Array, f: ItemFilters, out = new Uint8Array(positions.length)): Uint8Array {
+  const need = SERVABLE | (f.inStock ? IN_STOCK : 0);
+  const cat = f.category?.toLowerCase();
+  const catPrefix = cat === undefined ? undefined : `${cat} >`;
+  const brand = f.brand?.toLowerCase();
+  const min = f.minPriceMinor === undefined ? undefined : Number(f.minPriceMinor);
+  const max = f.maxPriceMinor === undefined ? undefined : Number(f.maxPriceMinor);
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i]!;
+    let ok = p >= 0 && (s.flags[p]! & need) === need;
+    if (ok && cat !== undefined) {
+      const c = s.categoryKey[p];
+      ok = c != null && (c === cat || c.startsWith(catPrefix!));
+    }
+    if (ok && brand !== undefined) ok = s.brandKey[p] === brand;
+    if (ok && min !== undefined) ok = s.priceMinor[p]! >= min;
+    if (ok && max !== undefined) ok = s.priceMinor[p]! <= max;
+    out[i] = ok ? 1 : 0;
+  }
+  return out;
+}
+
+/** Snapshot position of every item id (-1 for ids the catalog does not hold). */
+export function positionsOf(s: CatalogSnapshot, itemIds: readonly string[]): Int32Array {
+  return Int32Array.from(itemIds, (id) => s.index.get(id) ?? -1);
+}
+
+/** Min-heap order on (value asc, index desc): the root is the worst entry kept. */
+const worse = (va: number, ia: number, vb: number, ib: number) => va < vb || (va === vb && ia > ib);
+
+/**
+ * The `n` best entries of `scores` that `mask` allows and `exclude` does not name, best first, ties to the lower
+ * index; `prior.scale * prior.values[i]` is added to each score first (to order items a model scores equally).
+ * NaN and -Infinity are never returned. One pass without writing `scores`: O(length + kept · log n).
+ */
+export function topAllowed(
+  scores: Float32Array,
+  mask: Uint8Array,
+  n: number,
+  exclude: readonly number[] = [],
+  prior?: { values: Float32Array; scale: number },
+): { indices: Int32Array; scores: Float32Array } {
+  if (mask.length !== scores.length) throw new RangeError(`topAllowed: mask has ${mask.length}, scores ${scores.length}`);
+  const cap = Math.max(0, n);
+  const idx = new Int32Array(cap);
+  const val = new Float64Array(cap);
+  let size = 0;
+  for (let i = 0; i < scores.length; i++) {
+    if (mask[i] === 0) continue;
+    const v = prior ? scores[i]! + prior.scale * prior.values[i]! : scores[i]!;
+    if (!(v > -Infinity)) continue;
+    if (size === cap && !(v > val[0]!)) continue; // an equal score keeps the lower index already held
+    if (exclude.length && exclude.includes(i)) continue;
+    let pos: number;
+    if (size < cap) {
+      pos = size++;
+      while (pos > 0) {
+        const parent = (pos - 1) >> 1;
+        if (!worse(v, i, val[parent]!, idx[parent]!)) break;
+        idx[pos] = idx[parent]!;
+        val[pos] = val[parent]!;
+        pos = parent;
+      }
+    } else {
+      pos = 0;
+      for (;;) {
+        let child = 2 * pos + 1;
+        if (child >= size) break;
+        if (child + 1 < size && worse(val[child + 1]!, idx[child + 1]!, val[child]!, idx[child]!)) child++;
+        if (!worse(val[child]!, idx[child]!, v, i)) break;
+        idx[pos] = idx[child]!;
+        val[pos] = val[child]!;
+        pos = child;
+      }
+    }
+    idx[pos] = i;
+    val[pos] = v;
+  }
+  const order = Array.from({ length: size }, (_, k) => k).sort((a, b) => val[b]! - val[a]! || idx[a]! - idx[b]!);
+  return { indices: Int32Array.from(order, (k) => idx[k]!), scores: Float32Array.from(order, (k) => val[k]!) };
+}
