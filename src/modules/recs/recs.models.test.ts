@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { csrFromCoo } from '../../ml/csr.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
-import { fitArtifact } from './recs.models.ts';
+import { ialsFoldIn } from '../../ml/ials.ts';
+import { fitArtifact, servingModel } from './recs.models.ts';
 
 /** 60 users in 3 taste groups over 30 items: enough structure for factors to converge to something. */
 function groups() {
@@ -54,5 +55,35 @@ describe('incremental LightGCN', () => {
     const cold = fitArtifact('lightgcn', train, still).arrays.itemEgo as Float32Array;
     expect(distance(ego, warm)).toBeLessThan(0.01);
     expect(distance(ego, cold)).toBeGreaterThan(0.1);
+  });
+});
+
+describe('serving factor models', () => {
+  it('iALS scores users (fold-in) and similar items (cosine) exactly as the naive formulas', () => {
+    const train = groups();
+    const fitted = fitArtifact('ials', train, { factors: 8, regularization: 0.1, alpha: 2, iterations: 5, cg_steps: 3 });
+    const model = servingModel(fitted.meta, fitted.arrays);
+    const Y = fitted.arrays.itemFactors as Float32Array;
+    const f = 8;
+    const ids = Int32Array.of(2, 5, 17);
+    const w = Float32Array.of(1, 2, 1);
+    const vec = ialsFoldIn(Y, f, fitted.arrays.itemGram as Float64Array, ids, w, { regularization: 0.1, alpha: 2 });
+    const got = model.scoreUser(ids, w, new Float32Array(30));
+    for (let j = 0; j < 30; j++) {
+      let dot = 0;
+      for (let k = 0; k < f; k++) dot += vec[k]! * Y[j * f + k]!;
+      expect(got[j]).toBeCloseTo(dot, 4);
+    }
+    const sim = model.scoreSimilar(4, new Float32Array(30));
+    const norm = (j: number) => Math.sqrt(Array.from(Y.subarray(j * f, j * f + f)).reduce((a, x) => a + x * x, 0));
+    for (let j = 0; j < 30; j++) {
+      if (j === 4) {
+        expect(sim[j]).toBe(-Infinity);
+        continue;
+      }
+      let dot = 0;
+      for (let k = 0; k < f; k++) dot += Y[4 * f + k]! * Y[j * f + k]!;
+      expect(sim[j]).toBeCloseTo(dot / (norm(4) * norm(j)), 4);
+    }
   });
 });

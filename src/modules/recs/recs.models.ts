@@ -7,7 +7,7 @@
 import { csrFromCoo, type Csr } from '../../ml/csr.ts';
 import { buildContentIndex, contentSimilarItems, type ItemAttributes } from '../../ml/content.ts';
 import { fitGraphFilterModel, scoreGraphFilter } from '../../ml/graph-filter.ts';
-import { factorGram, factorSimilarItems, fitIals, ialsFoldIn } from '../../ml/ials.ts';
+import { createDotScorer, factorGram, fitIals, ialsFoldIn } from '../../ml/ials.ts';
 import { fitItemKnn, scoreItemKnnUser, type Ranked } from '../../ml/item-knn.ts';
 import { fitLightGcn } from '../../ml/lightgcn.ts';
 import { itemPopularity } from '../../ml/popularity.ts';
@@ -172,6 +172,37 @@ function lightGcnWarmStart(users: number, d: number, itemRows: Float32Array): Fl
   return e0;
 }
 
+/**
+ * Scoring against a factor matrix (I x f) with the SIMD dot kernel: `dot` scores one vector against every
+ * item; `cosine` scores an item's neighbours by cosine (rows normalized once at load, zero rows never match).
+ */
+function dotScorer(factors: Float32Array, f: number) {
+  const n = factors.length / f;
+  const unit = new Float32Array(factors.length);
+  const empty: number[] = [];
+  for (let j = 0; j < n; j++) {
+    let norm = 0;
+    for (let k = 0; k < f; k++) norm += factors[j * f + k]! ** 2;
+    if (norm === 0) empty.push(j);
+    else for (let k = 0; k < f; k++) unit[j * f + k] = factors[j * f + k]! / Math.sqrt(norm);
+  }
+  const raw = createDotScorer(factors, f);
+  const cos = createDotScorer(unit, f);
+  const first = Int32Array.of(0);
+  return {
+    dot(vector: Float32Array, out: Float32Array): Float32Array {
+      raw(vector, first, out);
+      return out;
+    },
+    cosine(item: number, out: Float32Array): Float32Array {
+      cos(unit, Int32Array.of(item), out);
+      for (const j of empty) out[j] = -Infinity;
+      out[item] = -Infinity;
+      return out;
+    },
+  };
+}
+
 /** A loaded model: scores for one user from their items, and item neighbours. */
 export interface ServingModel {
   readonly type: ModelType;
@@ -263,23 +294,11 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
       const gram = (a.itemGram as Float64Array | undefined) ?? factorGram(itemFactors, n, f, 0);
       const objective = { regularization: Number(meta.regularization), alpha: Number(meta.alpha) };
       const vec = new Float32Array(f);
-      const dot = (v: Float32Array, out: Float32Array): Float32Array => {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let k = 0; k < f; k++) s += v[k]! * itemFactors[j * f + k]!;
-          out[j] = s;
-        }
-        return out;
-      };
+      const factorScorer = dotScorer(itemFactors, f);
       return {
         ...base,
-        scoreUser: (ids, w, out) => (ids.length ? dot(ialsFoldIn(itemFactors, f, gram, ids, w, objective, vec), out) : popScores(out)),
-        scoreSimilar: (item, out) => {
-          const r = factorSimilarItems(itemFactors, f, item, n);
-          out.fill(-Infinity);
-          for (let t = 0; t < r.indices.length; t++) out[r.indices[t]!] = r.scores[t]!;
-          return out;
-        },
+        scoreUser: (ids, w, out) => (ids.length ? factorScorer.dot(ialsFoldIn(itemFactors, f, gram, ids, w, objective, vec), out) : popScores(out)),
+        scoreSimilar: (item, out) => factorScorer.cosine(item, out),
         pair: (x, y) => dotRows(itemFactors, f, x, y),
       };
     }
@@ -287,14 +306,7 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
       const d = Number(meta.dim);
       const emb = a.itemEmb as Float32Array;
       const vec = new Float32Array(d);
-      const dot = (v: Float32Array, out: Float32Array): Float32Array => {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let k = 0; k < d; k++) s += v[k]! * emb[j * d + k]!;
-          out[j] = s;
-        }
-        return out;
-      };
+      const embScorer = dotScorer(emb, d);
       return {
         ...base,
         // A user's embedding is the weighted mean of their items' propagated embeddings (fold-in without training).
@@ -308,14 +320,9 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
             for (let k = 0; k < d; k++) vec[k]! += w[t]! * emb[i * d + k]!;
           }
           if (total > 0) for (let k = 0; k < d; k++) vec[k]! /= total;
-          return dot(vec, out);
+          return embScorer.dot(vec, out);
         },
-        scoreSimilar: (item, out) => {
-          const r = factorSimilarItems(emb, d, item, n);
-          out.fill(-Infinity);
-          for (let t = 0; t < r.indices.length; t++) out[r.indices[t]!] = r.scores[t]!;
-          return out;
-        },
+        scoreSimilar: (item, out) => embScorer.cosine(item, out),
         pair: (x, y) => dotRows(emb, d, x, y),
       };
     }
