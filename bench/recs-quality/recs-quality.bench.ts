@@ -2,7 +2,7 @@
  * Recommendation quality benchmark on Yelp2018 with the LightGCN protocol (see
  * ../shared/datasets/README.md): Recall@20 and NDCG@20 over all items, train items excluded.
  *
- *   npx tsx bench/recs-quality/recs-quality.bench.ts [--models gf-cf,loupe-gf] [--validation]
+ *   npx tsx bench/recs-quality/recs-quality.bench.ts [--models gf-cf,loupe-gf-asym] [--validation]
  *
  * Each model runs in its own child process so its peak RSS is its own. `--validation` evaluates on
  * a random 20% hold-out of the train split instead of the test split (for tuning without touching
@@ -18,7 +18,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Csr } from '../../src/ml/csr.ts';
 import { parseUserItemText, splitRandomHoldout } from '../../src/ml/dataset.ts';
 import { evaluateTopK, type BatchScorer } from '../../src/ml/eval.ts';
-import { BENCH_MODELS } from './models.ts';
+import { BENCH_MODELS, VALIDATION_NOTES } from './models.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -152,6 +152,7 @@ async function main(): Promise<void> {
   for (const [name, rec, nd] of PUBLISHED) console.log(`${pad(name, 26)}${pad(rec.toFixed(4), 11)}${pad(nd.toFixed(4), 10)}(published)`);
   if (results.length > 0) {
     const best = results.reduce((a, b) => (b.recall > a.recall ? b : a));
+    console.log(`\n${VALIDATION_NOTES.join('\n')}`);
     console.log(`\nbest Loupe model: ${best.name}, Recall@20 ${best.recall.toFixed(4)} = ${(best.recall / BSPM_RECALL).toFixed(3)} x BSPM-EM's 0.0720` + (validation ? ' (validation split: not comparable to the published test numbers)' : ''));
   }
 }

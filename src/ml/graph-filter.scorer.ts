@@ -17,9 +17,11 @@ function shareCsr(m: Csr): Csr {
 /**
  * Scores with a fitted graph filter on `workers` threads: each batch is split into contiguous
  * user ranges, one per worker; a worker computes groups of `group` users (a multiple of 4) with the
- * SIMD GEMM for the low-rank term and a sparse scatter for the linear term. The output passed to
- * `scoreBatch` must be backed by a SharedArrayBuffer (as `evaluateTopK` allocates it).
- * Per batch of B users: O(B x k x items) for the GEMM plus O(sum over their items of nnz(P̃ row)).
+ * SIMD GEMM for the low-rank term, a sparse scatter for the linear term and, with exact sharpening,
+ * two SIMD sparse products with R̃. The output passed to `scoreBatch` must be backed by a
+ * SharedArrayBuffer (as `evaluateTopK` allocates it).
+ * Per batch of B users: O(B x k x items) for the GEMM plus O(sum over their items of nnz(P̃ row)),
+ * plus O(B x 2 nnz(R̃)) with exact sharpening.
  */
 export function createGraphFilterScorer(
   model: GraphFilterModel,
@@ -43,6 +45,7 @@ export function createGraphFilterScorer(
     linear: shareCsr(model.linear),
     left: shareArray(model.left),
     rightPanels: panels,
+    exact: model.exact ? { weight: model.exact.weight, normalized: shareCsr(model.exact.normalized) } : undefined,
   });
   const scoreBatch: BatchScorer = async (userIds, out) => {
     if (!(out.buffer instanceof SharedArrayBuffer)) throw new TypeError('graph-filter scoreBatch: out must be SharedArrayBuffer-backed');
@@ -62,7 +65,13 @@ export function fitGraphFilter(
 ): ParallelScorer & { model: GraphFilterModel } {
   const fitted = fitGraphFilterModel(train, options);
   // keep one (shared) copy of the big arrays: the workers read them, the caller may too
-  const model: GraphFilterModel = { ...fitted, linear: shareCsr(fitted.linear), left: shareArray(fitted.left), right: shareArray(fitted.right) };
+  const model: GraphFilterModel = {
+    ...fitted,
+    linear: shareCsr(fitted.linear),
+    left: shareArray(fitted.left),
+    right: shareArray(fitted.right),
+    ...(fitted.exact ? { exact: { weight: fitted.exact.weight, normalized: shareCsr(fitted.exact.normalized) } } : {}),
+  };
   const workers = options.workers;
   return { model, ...createGraphFilterScorer(model, train, workers === undefined ? {} : { workers }) };
 }

@@ -1,11 +1,13 @@
 import { workerData } from 'node:worker_threads';
 import type { Csr } from './csr.ts';
+import { createGramProduct } from './graph-filter.ts';
 import { serveKernelTasks } from './parallel.ts';
 import { createSimdKernels } from './simd.ts';
 
 /**
  * Worker side of the graph-filter scorer: scores groups of users with the SIMD GEMM for the
- * low-rank term and a sparse scatter for the linear term, then copies each row into the shared
+ * low-rank term, a sparse scatter for the linear term and, when the model has exact sharpening, two
+ * SIMD sparse products with R̃ over the group's linear scores; then copies each row into the shared
  * output. See `graph-filter.scorer.ts` for the data it receives.
  */
 interface GraphFilterWorkerData {
@@ -17,6 +19,7 @@ interface GraphFilterWorkerData {
   readonly linear: Csr;
   readonly left: Float32Array;
   readonly rightPanels: Float32Array;
+  readonly exact: { readonly weight: number; readonly normalized: Csr } | undefined;
 }
 
 interface ScoreTask {
@@ -39,6 +42,9 @@ const mem = new Float32Array(kern.memory.buffer);
 mem.set(d.rightPanels, W_PTR / 4);
 const aView = mem.subarray(A_PTR / 4, A_PTR / 4 + aBytes / 4);
 const cView = mem.subarray(C_PTR / 4, C_PTR / 4 + cBytes / 4);
+// the group's linear scores, items x group (user slot s in column s), for the exact sharpening
+const gram = d.exact ? createGramProduct(d.exact.normalized, group) : undefined;
+const exactWeight = d.exact?.weight ?? 0;
 
 function scoreGroup(userIds: Int32Array, from: number, to: number, out: Float32Array): void {
   const g = to - from;
@@ -58,6 +64,26 @@ function scoreGroup(userIds: Int32Array, from: number, to: number, out: Float32A
   const lp = linear.indptr;
   const li = linear.indices;
   const ld = linear.data;
+  if (gram) {
+    const lin = gram.input;
+    lin.fill(0);
+    for (let s = 0; s < g; s++) {
+      const u = userIds[from + s]!;
+      for (let p = indptr[u]!; p < indptr[u + 1]!; p++) {
+        const x = data[p]!;
+        const i = indices[p]!;
+        for (let q = lp[i]!; q < lp[i + 1]!; q++) lin[li[q]! * group + s]! += x * ld[q]!;
+      }
+    }
+    gram.apply();
+    const sharp = gram.output;
+    for (let s = 0; s < g; s++) {
+      const row = s * ldc;
+      for (let i = 0; i < n; i++) cView[row + i]! += lin[i * group + s]! - exactWeight * sharp[i * group + s]!;
+      out.set(cView.subarray(row, row + n), (from + s) * n);
+    }
+    return;
+  }
   for (let s = 0; s < g; s++) {
     const u = userIds[from + s]!;
     const row = s * ldc;

@@ -83,4 +83,27 @@ describe('svdTruncatedSparse', () => {
       expect(Math.abs(dot)).toBeCloseTo(1, 3);
     }
   });
+
+  it('stays accurate with many power iterations on a wide spectrum (float32 columns re-orthonormalized)', () => {
+    // A = U diag(σ) Vᵀ with σ_i = 0.85^i: (σ_1 / σ_l)^(2q+1) is about 1e30 for q = 12
+    const rows = 50;
+    const cols = 36;
+    const rng = rngMulberry32(5);
+    const orthonormal = (n: number, r: number): Float64Array => {
+      const x = fillNormal(new Float64Array(n * r), rng) as Float64Array;
+      const e = symmetricEigen(gramDense(x, n, r), r);
+      const w = new Float64Array(r * r);
+      for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) w[i * r + j] = e.vectors[i * r + j]! / Math.sqrt(e.values[j]!);
+      return denseMatMul(x, w, n, r, r);
+    };
+    const r = 30;
+    const u = orthonormal(rows, r);
+    const v = orthonormal(cols, r);
+    const sigma = Array.from({ length: r }, (_, i) => 0.85 ** i);
+    const a = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) for (let t = 0; t < r; t++) a[i * cols + j]! += u[i * r + t]! * sigma[t]! * v[j * r + t]!;
+    const k = 12;
+    const svd = svdTruncatedSparse(denseToCsr(a, rows, cols), k, { seed: 9, oversample: 8, powerIterations: 12 });
+    for (let t = 0; t < k; t++) expect(svd.s[t]!).toBeCloseTo(sigma[t]!, 3);
+  });
 });

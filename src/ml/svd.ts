@@ -28,12 +28,13 @@ export interface SvdOptions {
 /**
  * Randomized truncated SVD of a sparse matrix (Halko, Martinsson and Tropp 2011, subspace iteration
  * with a Rayleigh-Ritz step). With l = k + oversample (rounded up to a multiple of 4) and q power
- * iterations: Y = (A Aᵀ)^q A Ω and Z = Aᵀ Y, computed in float32 with the SIMD sparse kernels and
- * columns rescaled each step; the Ritz values come from the l x l pencil (ZᵀZ, YᵀY) in float64, so
- * Y is never orthogonalized explicitly (rank-deficient directions are dropped).
- * Accuracy of the i-th triplet improves like (σ_{l+1} / σ_i)^(2q+1); since Y is stored in float32,
- * keep (σ_1 / σ_l)^(2q+1) well below 1e4 (q = 2 to 4 for spectra like a normalized rating matrix).
- * Cost: O((2q + 2) nnz l + (m + n) l² + n l k + l³). Memory: O(nnz + (m + n) l).
+ * iterations: Y = (A Aᵀ)^q A Ω and Z = Aᵀ Y, computed in float32 with the SIMD sparse kernels; the
+ * Ritz values come from the l x l pencil (ZᵀZ, YᵀY) in float64.
+ * Accuracy of the i-th triplet improves like (σ_{l+1} / σ_i)^(2q+1). Each power iteration
+ * re-orthonormalizes Y (whitening by the eigen-decomposition of YᵀY, rank-deficient directions
+ * dropped): without it the float32 columns all drift towards the top singular vector once
+ * (σ_1 / σ_l)^(2q+1) nears 1e4, and the smaller triplets are lost.
+ * Cost: O((2q + 2) nnz l + (q + 1) (m l² + l³) + n l² + n l k). Memory: O(nnz + (m + n) l).
  */
 export function svdTruncatedSparse(a: Csr, k: number, options: SvdOptions): TruncatedSvd {
   const m = a.rows;
@@ -62,7 +63,7 @@ export function svdTruncatedSparse(a: Csr, k: number, options: SvdOptions): Trun
   const multiply = (): void => {
     y.fill(0);
     kern.spmmRows(ipPtr, ixPtr, daPtr, m, xPtr, yPtr, l); // Y = A X
-    normalizeColumns(y, m, l);
+    orthonormalizeColumns(y, m, l);
   };
   const multiplyT = (): void => {
     x.fill(0);
@@ -151,6 +152,24 @@ function normalizeColumns(x: Float32Array | Float64Array, rows: number, cols: nu
     const o = r * cols;
     for (let j = 0; j < cols; j++) x[o + j] = x[o + j]! * norms[j]!;
   }
+}
+
+/**
+ * Replaces the columns of row-major X (rows x cols, float32) by an orthonormal basis of their span:
+ * X ← X W with W = Q Λ^-1/2 from XᵀX = Q Λ Qᵀ, columns of negligible Λ set to zero.
+ * O(rows x cols² + cols³).
+ */
+function orthonormalizeColumns(x: Float32Array, rows: number, cols: number): void {
+  const e = symmetricEigen(gramDense(x, rows, cols), cols);
+  const tol = Math.max(e.values[0]!, 0) * 1e-10;
+  const w = new Float64Array(cols * cols);
+  for (let j = 0; j < cols; j++) {
+    const lambda = e.values[j]!;
+    if (!(lambda > tol)) continue;
+    const inv = 1 / Math.sqrt(lambda);
+    for (let i = 0; i < cols; i++) w[i * cols + j] = e.vectors[i * cols + j]! * inv;
+  }
+  x.set(denseMatMulF32Simd(x, rows, cols, w, cols));
 }
 
 /**
