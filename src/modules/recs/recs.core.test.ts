@@ -48,6 +48,13 @@ describe('latestHoldout', () => {
 });
 
 describe('validateHyperparameters', () => {
+  it('accepts the graph filter’s degree exponents and SVD iterations, naming out-of-range ones', () => {
+    expect(validateHyperparameters('graph_filter', { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6, sharpen: 1.25 })).toMatchObject({ ok: true, params: { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6 } });
+    expect(validateHyperparameters('graph_filter', {})).toMatchObject({ ok: true, params: { user_exponent: 0.5, item_exponent: 0.5, power_iterations: 4 } });
+    const bad = validateHyperparameters('graph_filter', { user_exponent: 1.5, power_iterations: 0 });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.details.map((d) => d.field).sort()).toEqual(['hyperparameters.power_iterations', 'hyperparameters.user_exponent']);
+  });
   it('names every out-of-range or unknown field', () => {
     const r = validateHyperparameters('lightgcn', { embedding_dim: 0, num_layers: 9, learning_rate: 0.01, nope: 1 });
     expect(r.ok).toBe(false);

@@ -87,3 +87,17 @@ describe('serving factor models', () => {
     }
   });
 });
+
+describe('graph filter hyperparameters', () => {
+  it('the degree exponents reach the kernel: an asymmetric normalization ranks differently', () => {
+    const train = groups();
+    const base = { rank: 8, ideal_weight: 0.3, sharpen: 0, linear_weight: 1 };
+    const symmetric = servingModel(...(Object.values(fitArtifact('graph_filter', train, base)) as [Record<string, unknown>, never]));
+    const asym = servingModel(...(Object.values(fitArtifact('graph_filter', train, { ...base, user_exponent: 0.6, item_exponent: 0.4 })) as [Record<string, unknown>, never]));
+    const ids = Int32Array.of(1, 4);
+    const w = Float32Array.of(1, 1);
+    const a = Array.from(symmetric.scoreUser(ids, w, new Float32Array(30)));
+    const b = Array.from(asym.scoreUser(ids, w, new Float32Array(30)));
+    expect(b.some((x, j) => Math.abs(x - a[j]!) > 1e-4)).toBe(true);
+  });
+});

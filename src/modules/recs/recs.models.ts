@@ -94,6 +94,9 @@ export function fitArtifact(type: ModelType, train: Csr, params: Record<string, 
         idealWeight: Number(params.ideal_weight),
         sharpen: Number(params.sharpen),
         linearWeight: Number(params.linear_weight),
+        userExponent: Number(params.user_exponent ?? 0.5),
+        itemExponent: Number(params.item_exponent ?? 0.5),
+        powerIterations: Number(params.power_iterations ?? 4),
       });
       meta.rank = m.rank;
       Object.assign(arrays, csrArrays('lin', m.linear), { left: m.left, right: m.right });
