@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import autocannon from 'autocannon';
-import { freePort, startServer, stopServer } from '../lib/process.ts';
+import { BENCH_ADMIN, freePort, postJson, startLoupe, startServer, stopServer } from '../lib/process.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -46,35 +46,11 @@ try {
   await stopServer(bare);
 }
 
-const port = await freePort();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-http-'));
-const admin = { email: 'bench@loupe.local', password: 'Bench-Password-123' };
-const loupe = await startServer(
-  'node',
-  [path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'],
-  {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOUPE_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    LOUPE_ADMIN_EMAIL: admin.email,
-    LOUPE_ADMIN_PASSWORD: admin.password,
-    // The limiter runs on every request; the limits are set above the offered load so that we measure its cost, not 429s.
-    RATE_LIMIT_GLOBAL_PER_MINUTE: '100000000',
-    RATE_LIMIT_TENANT_PER_MINUTE: '100000000',
-  },
-  `http://127.0.0.1:${port}/health/ready`,
-  120_000,
-);
+const { server: loupe, base } = await startLoupe({ dataDir, timeoutMs: 120_000 });
 try {
-  const base = `http://127.0.0.1:${port}`;
-  const post = async (p: string, body: unknown, token?: string) => {
-    const r = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
-    const json = (await r.json()) as Record<string, any>;
-    if (!r.ok) throw new Error(`${p}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  const adminToken = (await post('/api/v1/auth/login', admin)).access_token as string;
+  const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
+  const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
   const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
   await post('/api/v1/admin/users', { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
   const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;

@@ -23,7 +23,7 @@ import { openDatabase, type Database } from '../../src/platform/database.ts';
 import { fromApiInteraction } from '../../src/modules/events/ingest.core.ts';
 import { createIngestService } from '../../src/modules/events/ingest.service.ts';
 import { createInteractionsRepository } from '../../src/modules/events/interactions.repository.ts';
-import { freePort, startServer, stopServer } from '../lib/process.ts';
+import { BENCH_ADMIN, postJson, startLoupe, stopServer } from '../lib/process.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -70,8 +70,6 @@ function event(i: number, warm = false): Ev {
   return { ...base, user_id: pick(knownUsers).user, anonymous_id: pick(anonymousVisitors) };
 }
 
-const root = path.resolve(import.meta.dirname, '../..');
-const port = await freePort();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-ingest-'));
 // On PostgreSQL the run gets its own database (created, migrated by the server, dropped at the end), so the
 // figures never depend on what an earlier run or a test left in the database DATABASE_URL names.
@@ -95,20 +93,7 @@ if (process.env.DATABASE_URL) {
 const dropBenchDb = async () => {
   if (databaseUrl) await adminQuery(`DROP DATABASE IF EXISTS ${benchDbName} WITH (FORCE)`);
 };
-const admin = { email: 'bench@loupe.local', password: 'Bench-Password-123' };
-const env = {
-  PORT: String(port),
-  HOST: '127.0.0.1',
-  LOUPE_DATA_DIR: dataDir,
-  LOG_LEVEL: 'warn',
-  LOUPE_ADMIN_EMAIL: admin.email,
-  LOUPE_ADMIN_PASSWORD: admin.password,
-  RATE_LIMIT_GLOBAL_PER_MINUTE: '100000000',
-  RATE_LIMIT_TENANT_PER_MINUTE: '100000000',
-  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-};
-const base = `http://127.0.0.1:${port}`;
-const server = await startServer('node', [path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'], env, `${base}/health/ready`, 180_000).catch(async (err: unknown) => {
+const { server, base } = await startLoupe({ dataDir, env: databaseUrl ? { DATABASE_URL: databaseUrl } : {} }).catch(async (err: unknown) => {
   await fs.rm(dataDir, { recursive: true, force: true });
   await dropBenchDb();
   throw err;
@@ -118,13 +103,8 @@ let http: { seconds: number; events: number; p50: number; p99: number; non2xx: n
 let allRows: Ev[] = [];
 let tenantId = '';
 try {
-  const post = async (p: string, body: unknown, token?: string) => {
-    const r = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
-    const json = (await r.json()) as Record<string, any>;
-    if (!r.ok) throw new Error(`${p}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  const adminToken = (await post('/api/v1/auth/login', admin)).access_token as string;
+  const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
+  const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
   const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
   tenantId = tenant.id as string;
   await post('/api/v1/admin/users', { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);

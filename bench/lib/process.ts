@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import net from 'node:net';
 
 /** A free TCP port on loopback. */
@@ -47,4 +48,38 @@ export async function stopServer(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** The platform admin every benchmark server is started with. */
+export const BENCH_ADMIN = { email: 'bench@loupe.local', password: 'Bench-Password-123' };
+
+/**
+ * Starts `loupe serve --no-worker` on a free port with the bench admin and rate limits far above the offered load
+ * (the limiter still runs on every request: its cost is measured, not 429s). `env` adds to or overrides that.
+ */
+export async function startLoupe(opts: { dataDir: string; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number }): Promise<{ server: ChildProcess; base: string }> {
+  const port = await freePort();
+  const root = path.resolve(import.meta.dirname, '../..');
+  const env = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOUPE_DATA_DIR: opts.dataDir,
+    LOG_LEVEL: 'warn',
+    LOUPE_ADMIN_EMAIL: BENCH_ADMIN.email,
+    LOUPE_ADMIN_PASSWORD: BENCH_ADMIN.password,
+    RATE_LIMIT_GLOBAL_PER_MINUTE: '100000000',
+    RATE_LIMIT_TENANT_PER_MINUTE: '100000000',
+    ...opts.env,
+  };
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer('node', [...(opts.nodeArgs ?? []), path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'], env, `${base}/health/ready`, opts.timeoutMs ?? 180_000);
+  return { server, base };
+}
+
+/** POSTs JSON (with an optional bearer token) and returns the parsed answer; a non-2xx answer throws with its body. */
+export async function postJson(base: string, p: string, body: unknown, token?: string): Promise<Record<string, any>> {
+  const r = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const json = (await r.json()) as Record<string, any>;
+  if (!r.ok) throw new Error(`${p}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
 }
