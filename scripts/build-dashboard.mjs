@@ -27,13 +27,34 @@ function newest(p) {
   for (const e of fs.readdirSync(p)) if (e !== 'dist' && e !== 'node_modules') max = Math.max(max, newest(path.join(p, e)));
   return max;
 }
-const sources = Math.max(newest(path.join(dashboard, 'src')), newest(path.join(dashboard, 'index.html')), newest(path.join(dashboard, 'vite.config.ts')));
+const sources = Math.max(
+  newest(path.join(dashboard, 'src')),
+  newest(path.join(dashboard, 'index.html')),
+  newest(path.join(dashboard, 'vite.config.ts')),
+);
 
 if (!process.argv.includes('--force') && builtAt > 0 && builtAt >= sources) process.exit(0);
 if (!fs.existsSync(path.join(root, 'node_modules', 'vite'))) {
   process.stderr.write('The dashboard is not built and vite is not installed (run `npm install`); the API still starts without it.\n');
   process.exit(0);
 }
-process.stdout.write(!builtAt ? 'Building the dashboard (first start)…\n' : process.argv.includes('--force') ? 'Building the dashboard…\n' : 'Dashboard sources changed: rebuilding…\n');
-const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(dashboard, 'vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'production' } });
+process.stdout.write(
+  !builtAt
+    ? 'Building the dashboard (first start)…\n'
+    : process.argv.includes('--force')
+      ? 'Building the dashboard…\n'
+      : 'Dashboard sources changed: rebuilding…\n',
+);
+const r = spawnSync(
+  process.execPath,
+  [
+    path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+    'build',
+    '--config',
+    path.join(dashboard, 'vite.config.ts'),
+    '--logLevel',
+    'warn',
+  ],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
+);
 process.exit(r.status ?? 1);

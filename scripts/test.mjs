@@ -28,6 +28,8 @@ run('tests on the embedded database (PGlite)', 'npx', ['vitest', 'run', ...extra
 if (process.env.TEST_DATABASE_URL) {
   run('database integration tests on PostgreSQL', 'npx', ['vitest', 'run', '.int.test.', ...extra], { LOUPE_TEST_DB: 'postgres' });
 } else {
-  process.stdout.write('\nPostgreSQL pass skipped: set TEST_DATABASE_URL=postgres://user@host:5432/db to run the integration tests on a server too.\n');
+  process.stdout.write(
+    '\nPostgreSQL pass skipped: set TEST_DATABASE_URL=postgres://user@host:5432/db to run the integration tests on a server too.\n',
+  );
 }
 summary();

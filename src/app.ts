@@ -50,7 +50,13 @@ export interface LoupeApp {
   app: FastifyInstance;
   jobs: JobQueue;
   tenancy: TenancyModule;
-  modules: { identity: ReturnType<typeof createIdentityModule>; events: ReturnType<typeof createEventsModule>; catalog: ReturnType<typeof createCatalogModule>; recs: ReturnType<typeof createRecsModule>; imports: ReturnType<typeof createImportsModule> };
+  modules: {
+    identity: ReturnType<typeof createIdentityModule>;
+    events: ReturnType<typeof createEventsModule>;
+    catalog: ReturnType<typeof createCatalogModule>;
+    recs: ReturnType<typeof createRecsModule>;
+    imports: ReturnType<typeof createImportsModule>;
+  };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
   close(): Promise<void>;
@@ -82,7 +88,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   const { database } = deps;
   const db = database.db;
-  const redis = deps.redis ?? (config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false }) : undefined);
+  const redis =
+    deps.redis ??
+    (config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false }) : undefined);
   const ownsRedis = !deps.redis && !!redis;
   redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis error'));
   const metrics = createMetrics();
@@ -94,14 +102,27 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const tenancy = createTenancyModule({ db, config, jwtSecret, security, ...(deps.clock ? { clock: deps.clock } : {}) });
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
-  const platform: PlatformServices = { db, config, jobs, storage, secrets, log: app.log, clock: deps.clock ?? (() => new Date()), databaseKind: database.kind };
+  const platform: PlatformServices = {
+    db,
+    config,
+    jobs,
+    storage,
+    secrets,
+    log: app.log,
+    clock: deps.clock ?? (() => new Date()),
+    databaseKind: database.kind,
+  };
   // Domain modules, wired by their public entries only (dependencies flow one way: identity <- events <- catalog <- recs).
   const identity = createIdentityModule(platform);
   const events = createEventsModule(platform, { identity });
   await events.resealSecrets();
   const catalog = createCatalogModule(platform, { interactions: events.interactions });
   const imports = createImportsModule(platform, { catalog, events });
-  const recs = createRecsModule(platform, { catalog, interactions: events.interactions, onInteractionsAppended: events.onInteractionsAppended });
+  const recs = createRecsModule(platform, {
+    catalog,
+    interactions: events.interactions,
+    onInteractionsAppended: events.onInteractionsAppended,
+  });
 
   registerErrorHandler(app);
   registerAuthHooks(app, { authenticator: tenancy.authenticator, rateLimiter: createRateLimiter(redis), limits: config.rateLimits });

@@ -9,7 +9,9 @@ import { keepStatisticsFresh, migrateDatabase, openDatabase, type Database } fro
  */
 async function open(config: Config): Promise<Database> {
   const database = await openDatabase(
-    config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize },
+    config.database.kind === 'pglite'
+      ? { kind: 'pglite', dataDir: config.database.dataDir }
+      : { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize },
   );
   await migrateDatabase(database);
   return database;
@@ -61,7 +63,8 @@ program
     ];
     if (admin.created) {
       lines.push('', `  Platform admin created: ${admin.email}`);
-      if (admin.generatedPassword) lines.push(`  Generated password (shown once, change it or set LOUPE_ADMIN_PASSWORD): ${admin.generatedPassword}`);
+      if (admin.generatedPassword)
+        lines.push(`  Generated password (shown once, change it or set LOUPE_ADMIN_PASSWORD): ${admin.generatedPassword}`);
     }
     process.stdout.write(`${lines.join('\n')}\n\n`);
     onShutdown(async () => {
@@ -78,7 +81,9 @@ program
   .action(async (opts: { concurrency?: string }) => {
     const config = loadConfig(opts.concurrency ? { ...process.env, LOUPE_WORKER_CONCURRENCY: opts.concurrency } : process.env);
     if (config.database.kind === 'pglite') {
-      process.stderr.write('Note: on the embedded database only one process can open the data folder; `loupe serve` already runs workers. Use DATABASE_URL for separate workers.\n');
+      process.stderr.write(
+        'Note: on the embedded database only one process can open the data folder; `loupe serve` already runs workers. Use DATABASE_URL for separate workers.\n',
+      );
     }
     const database = await open(config);
     const loupe = await buildApp(config, { database });
@@ -101,7 +106,9 @@ program
   });
 
 // `loupe import items|interactions FILE --tenant SLUG`: the upload pipeline on a local file, with a progress bar on stderr.
-const importCommand = program.command('import').description('Import a catalog or interactions file (CSV, JSON, NDJSON, gzip) into a tenant');
+const importCommand = program
+  .command('import')
+  .description('Import a catalog or interactions file (CSV, JSON, NDJSON, gzip) into a tenant');
 for (const kind of ['items', 'interactions'] as const) {
   importCommand
     .command(`${kind} <file>`)
@@ -111,47 +118,67 @@ for (const kind of ['items', 'interactions'] as const) {
     .option('--delimiter <char>', 'CSV delimiter (sniffed when omitted; "tab" for tabs)')
     .option('--format <format>', 'csv | json | ndjson (detected when omitted)')
     .option('--source <channel>', 'channel of the rows, e.g. pos for a point-of-sale export (default upload)')
-    .action(async (file: string, opts: { tenant: string; map?: string[]; delimiter?: string; format?: 'csv' | 'json' | 'ndjson'; source?: string }) => {
-      const [{ createReadStream }, pathMod, { sql }, { systemContext, queryOne }] = await Promise.all([import('node:fs'), import('node:path'), import('drizzle-orm'), import('./platform/index.ts')]);
-      const mapping: Record<string, string> = {};
-      for (const m of opts.map ?? []) {
-        const at = m.lastIndexOf('=');
-        if (at <= 0) throw new Error(`--map ${m}: expected column=field`);
-        mapping[m.slice(0, at)] = m.slice(at + 1);
-      }
-      const config = loadConfig();
-      const database = await open(config);
-      const loupe = await buildApp({ ...config, logLevel: 'warn' }, { database });
-      try {
-        const tenant = await queryOne<{ id: string }>(database.db, sql`SELECT id FROM tenants WHERE slug = ${opts.tenant} OR id::text = ${opts.tenant} LIMIT 1`);
-        if (!tenant) throw new Error(`no tenant with slug ${opts.tenant}`);
-        const started = Date.now();
-        const bar = (done: number, total: number, rows: number, accepted: number, rejected: number): void => {
-          const f = total > 0 ? Math.min(1, done / total) : 0;
-          const width = 30;
-          const secs = (Date.now() - started) / 1000;
-          const rate = secs > 0 ? Math.round(rows / secs) : 0;
-          const eta = f > 0 && f < 1 ? `${Math.round((secs * (1 - f)) / f)}s` : '-';
-          process.stderr.write(`\r[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${(f * 100).toFixed(1).padStart(5)}%  ${rows} rows  ${accepted} ok  ${rejected} rejected  ${rate} rows/s  ETA ${eta}   `);
-        };
-        const { run, outcome } = await loupe.modules.imports.service.importFile(
-          systemContext(tenant.id, 'cli'),
-          kind,
-          { name: pathMod.basename(file), stream: createReadStream(file) },
-          { mapping: Object.keys(mapping).length ? mapping : undefined, delimiter: opts.delimiter === 'tab' ? '\t' : opts.delimiter, format: opts.format, source: opts.source },
-          (c, total) => bar(c.bytesRead, total, c.rowsRead, c.rowsAccepted, c.rowsRejected),
-        );
-        bar(1, 1, outcome.rowsRead, outcome.rowsAccepted, outcome.rowsRejected);
-        process.stderr.write('\n');
-        process.stdout.write(
-          `Import ${run.id}: ${outcome.rowsAccepted} accepted, ${outcome.rowsRejected} rejected, ${outcome.rowsDuplicate} already present, ${outcome.warnings} warnings in ${((Date.now() - started) / 1000).toFixed(1)} s.\n` +
-            (outcome.rowsRejected + outcome.warnings ? `Problems: GET /api/v1/imports/${run.id}/errors\n` : ''),
-        );
-      } finally {
-        await loupe.close();
-        await database.close();
-      }
-    });
+    .action(
+      async (
+        file: string,
+        opts: { tenant: string; map?: string[]; delimiter?: string; format?: 'csv' | 'json' | 'ndjson'; source?: string },
+      ) => {
+        const [{ createReadStream }, pathMod, { sql }, { systemContext, queryOne }] = await Promise.all([
+          import('node:fs'),
+          import('node:path'),
+          import('drizzle-orm'),
+          import('./platform/index.ts'),
+        ]);
+        const mapping: Record<string, string> = {};
+        for (const m of opts.map ?? []) {
+          const at = m.lastIndexOf('=');
+          if (at <= 0) throw new Error(`--map ${m}: expected column=field`);
+          mapping[m.slice(0, at)] = m.slice(at + 1);
+        }
+        const config = loadConfig();
+        const database = await open(config);
+        const loupe = await buildApp({ ...config, logLevel: 'warn' }, { database });
+        try {
+          const tenant = await queryOne<{ id: string }>(
+            database.db,
+            sql`SELECT id FROM tenants WHERE slug = ${opts.tenant} OR id::text = ${opts.tenant} LIMIT 1`,
+          );
+          if (!tenant) throw new Error(`no tenant with slug ${opts.tenant}`);
+          const started = Date.now();
+          const bar = (done: number, total: number, rows: number, accepted: number, rejected: number): void => {
+            const f = total > 0 ? Math.min(1, done / total) : 0;
+            const width = 30;
+            const secs = (Date.now() - started) / 1000;
+            const rate = secs > 0 ? Math.round(rows / secs) : 0;
+            const eta = f > 0 && f < 1 ? `${Math.round((secs * (1 - f)) / f)}s` : '-';
+            process.stderr.write(
+              `\r[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${(f * 100).toFixed(1).padStart(5)}%  ${rows} rows  ${accepted} ok  ${rejected} rejected  ${rate} rows/s  ETA ${eta}   `,
+            );
+          };
+          const { run, outcome } = await loupe.modules.imports.service.importFile(
+            systemContext(tenant.id, 'cli'),
+            kind,
+            { name: pathMod.basename(file), stream: createReadStream(file) },
+            {
+              mapping: Object.keys(mapping).length ? mapping : undefined,
+              delimiter: opts.delimiter === 'tab' ? '\t' : opts.delimiter,
+              format: opts.format,
+              source: opts.source,
+            },
+            (c, total) => bar(c.bytesRead, total, c.rowsRead, c.rowsAccepted, c.rowsRejected),
+          );
+          bar(1, 1, outcome.rowsRead, outcome.rowsAccepted, outcome.rowsRejected);
+          process.stderr.write('\n');
+          process.stdout.write(
+            `Import ${run.id}: ${outcome.rowsAccepted} accepted, ${outcome.rowsRejected} rejected, ${outcome.rowsDuplicate} already present, ${outcome.warnings} warnings in ${((Date.now() - started) / 1000).toFixed(1)} s.\n` +
+              (outcome.rowsRejected + outcome.warnings ? `Problems: GET /api/v1/imports/${run.id}/errors\n` : ''),
+          );
+        } finally {
+          await loupe.close();
+          await database.close();
+        }
+      },
+    );
 }
 
 const admin = program.command('admin').description('Administration');
@@ -168,7 +195,9 @@ admin
     const password = opts.password ?? randomToken(20);
     try {
       await loupe.tenancy.tenants.createUser({ email: opts.email, password, isPlatformAdmin: true, name: 'Platform admin' });
-      process.stdout.write(`Platform admin ${opts.email} created.${opts.password ? '' : `\nGenerated password (shown once): ${password}`}\n`);
+      process.stdout.write(
+        `Platform admin ${opts.email} created.${opts.password ? '' : `\nGenerated password (shown once): ${password}`}\n`,
+      );
     } finally {
       await loupe.close();
       await database.close();

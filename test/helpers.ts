@@ -42,10 +42,16 @@ export interface TestApp extends LoupeApp {
   config: Config;
   dataDir: string;
   /** Requests as JSON with an optional bearer credential; returns status, headers and parsed body. */
-  request(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  request(
+    method: string,
+    url: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   adminToken(): Promise<string>;
   /** A tenant with an owner user signed in, and helpers to mint API keys for it. */
-  createTenant(name?: string): Promise<{ tenantId: string; ownerToken: string; ownerEmail: string; apiKey(scopes: string[]): Promise<string> }>;
+  createTenant(
+    name?: string,
+  ): Promise<{ tenantId: string; ownerToken: string; ownerEmail: string; apiKey(scopes: string[]): Promise<string> }>;
   close(): Promise<void>;
 }
 

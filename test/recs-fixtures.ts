@@ -28,15 +28,32 @@ export async function seedTenant(t: TestApp, tenantId: string, opts: { users?: n
     const c = u % 3;
     for (let j = 0; j < 6; j++) {
       const k = (u * 7 + j * 5) % 12;
-      rows.push({ userId: `U${u}`, itemId: itemId(c, k), type: j % 3 === 0 ? 'purchase' : 'view', source: 'test', occurredAt: new Date(base + (u * 10 + j) * 60_000) });
+      rows.push({
+        userId: `U${u}`,
+        itemId: itemId(c, k),
+        type: j % 3 === 0 ? 'purchase' : 'view',
+        source: 'test',
+        occurredAt: new Date(base + (u * 10 + j) * 60_000),
+      });
     }
-    rows.push({ userId: `U${u}`, itemId: itemId((c + 1) % 3, u % 12), type: 'view', source: 'test', occurredAt: new Date(base + (u * 10 + 7) * 60_000) });
+    rows.push({
+      userId: `U${u}`,
+      itemId: itemId((c + 1) % 3, u % 12),
+      type: 'view',
+      source: 'test',
+      occurredAt: new Date(base + (u * 10 + 7) * 60_000),
+    });
   }
   await t.modules.events.interactions.appendMany(tenantId, rows);
 }
 
 /** Polls a training job's progress until `until` (by default: finished). */
-export async function waitJob(t: TestApp, token: string, jobId: string, until: (b: any) => boolean = (b) => ['completed', 'failed', 'cancelled'].includes(b.status)) {
+export async function waitJob(
+  t: TestApp,
+  token: string,
+  jobId: string,
+  until: (b: any) => boolean = (b) => ['completed', 'failed', 'cancelled'].includes(b.status),
+) {
   for (let i = 0; i < 600; i++) {
     const r = await t.request('GET', `/api/v1/training/${jobId}/progress`, { token });
     if (r.status !== 200) throw new Error(JSON.stringify(r.body));

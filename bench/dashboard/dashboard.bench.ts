@@ -33,7 +33,10 @@ await ensureDashboardBuilt();
 const jsFiles = fs.readdirSync(ASSETS).filter((f) => f.endsWith('.js'));
 const sizes = new Map(jsFiles.map((f) => [f, gz(fs.readFileSync(path.join(ASSETS, f)))]));
 const totalJs = [...sizes.values()].reduce((a, b) => a + b, 0);
-const css = fs.readdirSync(ASSETS).filter((f) => f.endsWith('.css')).reduce((a, f) => a + gz(fs.readFileSync(path.join(ASSETS, f))), 0);
+const css = fs
+  .readdirSync(ASSETS)
+  .filter((f) => f.endsWith('.css'))
+  .reduce((a, f) => a + gz(fs.readFileSync(path.join(ASSETS, f))), 0);
 
 console.log(`dashboard build: ${jsFiles.length} JS files, all JS ${kb(totalJs)} kB gzip, CSS ${kb(css)} kB gzip`);
 if (!HAS_CHROMIUM) {
@@ -44,16 +47,32 @@ if (!HAS_CHROMIUM) {
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-dashboard-'));
 const database = await openDatabase({ kind: 'pglite' });
 await migrateDatabase(database);
-const config = loadConfig({ LOUPE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000', RATE_LIMIT_TENANT_PER_MINUTE: '1000000', RATE_LIMIT_AUTH_PER_MINUTE: '1000000' });
+const config = loadConfig({
+  LOUPE_DATA_DIR: dataDir,
+  LOG_LEVEL: 'silent',
+  RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000',
+  RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
+  RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+});
 const loupe = await buildApp(config, { database });
 await loupe.tenancy.ensurePlatformAdmin('admin@bench.test', 'Bench-Admin-Password-1');
 const call = async (method: string, url: string, body?: unknown, token?: string) => {
-  const res = await loupe.app.inject({ method: method as 'POST', url, payload: body as object, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await loupe.app.inject({
+    method: method as 'POST',
+    url,
+    payload: body as object,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   return res.json();
 };
 const admin = await call('POST', '/api/v1/auth/login', { email: 'admin@bench.test', password: 'Bench-Admin-Password-1' });
 const tenant = await call('POST', '/api/v1/admin/tenants', { name: 'Bench Store' }, admin.access_token);
-await call('POST', '/api/v1/admin/users', { email: 'owner@bench.test', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, admin.access_token);
+await call(
+  'POST',
+  '/api/v1/admin/users',
+  { email: 'owner@bench.test', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+  admin.access_token,
+);
 await loupe.app.listen({ port: 0, host: '127.0.0.1' });
 const addr = loupe.app.server.address();
 const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -83,7 +102,12 @@ try {
     await page.waitForFunction(
       () => {
         const k = document.querySelector('[data-testid="kpis"]');
-        return !!k && (k as HTMLElement).offsetParent !== null && !k.querySelector('[role="status"]') && k.querySelectorAll('.kpi-value').length > 0;
+        return (
+          !!k &&
+          (k as HTMLElement).offsetParent !== null &&
+          !k.querySelector('[role="status"]') &&
+          k.querySelectorAll('.kpi-value').length > 0
+        );
       },
       undefined,
       { polling: 'raf', timeout: 30_000 },
@@ -105,5 +129,7 @@ times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
 console.log(`first-load JS (files fetched to render Home: ${[...firstLoad].sort().join(', ')})`);
 console.log(`  ${kb(firstLoadBytes)} kB gzip   goal < ${GOAL_KB} kB   ratio to goal ${(firstLoadBytes / 1024 / GOAL_KB).toFixed(2)}`);
-console.log(`time to rendered Home (cold cache, median of ${times.length}; min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms)`);
+console.log(
+  `time to rendered Home (cold cache, median of ${times.length}; min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms)`,
+);
 console.log(`  ${median.toFixed(0)} ms   goal < ${GOAL_MS} ms   ratio to goal ${(median / GOAL_MS).toFixed(2)}`);

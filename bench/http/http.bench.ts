@@ -39,7 +39,12 @@ const root = path.resolve(import.meta.dirname, '../..');
 const results: Result[] = [];
 
 const barePort = await freePort();
-const bare = await startServer('node', ['--import', 'tsx', path.join(root, 'bench/http/bare-server.ts'), String(barePort)], {}, `http://127.0.0.1:${barePort}/`);
+const bare = await startServer(
+  'node',
+  ['--import', 'tsx', path.join(root, 'bench/http/bare-server.ts'), String(barePort)],
+  {},
+  `http://127.0.0.1:${barePort}/`,
+);
 try {
   results.push(await load('bare Fastify hello-world', `http://127.0.0.1:${barePort}/`));
 } finally {
@@ -52,7 +57,11 @@ try {
   const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
   const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
   const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
-  await post('/api/v1/admin/users', { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
+  await post(
+    '/api/v1/admin/users',
+    { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+    adminToken,
+  );
   const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
   for (let i = 0; i < 5; i++) await post('/api/v1/api-keys', { name: `k${i}`, scopes: ['admin'] }, owner);
   const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'analytics:read'] }, owner)).api_key as string;
@@ -67,7 +76,15 @@ try {
 const baseline = results[0]!;
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
 console.log(`\nbench/http — ${CONNECTIONS} connections, ${DURATION} s per endpoint, ${os.cpus().length} cores, ${db}\n`);
-console.log('endpoint'.padEnd(52), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'errors'.padStart(7), 'non-2xx'.padStart(8), 'vs bare'.padStart(8));
+console.log(
+  'endpoint'.padEnd(52),
+  'req/s'.padStart(9),
+  'p50 ms'.padStart(8),
+  'p99 ms'.padStart(8),
+  'errors'.padStart(7),
+  'non-2xx'.padStart(8),
+  'vs bare'.padStart(8),
+);
 for (const r of results) {
   console.log(
     r.name.padEnd(52),
@@ -80,6 +97,13 @@ for (const r of results) {
   );
 }
 const ratio = results[1]!.rps / baseline.rps;
-console.log(`\nThe authenticated, rate-limited stack keeps ${(ratio * 100).toFixed(1)}% of the bare server's throughput (goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`);
+console.log(
+  `\nThe authenticated, rate-limited stack keeps ${(ratio * 100).toFixed(1)}% of the bare server's throughput (goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`,
+);
 console.log(`With one database read per request: ${((results[2]!.rps / baseline.rps) * 100).toFixed(1)}% (${db}).`);
-console.log(`Load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine lowers every row alike).`);
+console.log(
+  `Load average during the run: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (other work on the machine lowers every row alike).`,
+);

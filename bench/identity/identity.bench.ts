@@ -20,7 +20,13 @@ import { migrateDatabase, openDatabase, queryRows } from '../../src/platform/dat
 import { newId } from '../../src/platform/ids.ts';
 import type { PlatformServices } from '../../src/platform/services.ts';
 
-const opts = new Map(process.argv.slice(2).map((a) => /^--([^=]+)=(.*)$/.exec(a)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!]));
+const opts = new Map(
+  process.argv
+    .slice(2)
+    .map((a) => /^--([^=]+)=(.*)$/.exec(a))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => [m[1]!, m[2]!]),
+);
 const PEOPLE = Number(opts.get('people') ?? 2000);
 const BATCH = Number(opts.get('batch') ?? 100);
 let seed = Number(opts.get('seed') ?? 7) >>> 0;
@@ -37,10 +43,47 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const chance = (p: number) => rand() < p;
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 
-const FIRST = ['anna', 'ben', 'chloe', 'david', 'emma', 'felix', 'grace', 'hugo', 'iris', 'jack', 'kate', 'liam', 'mia', 'noah', 'olga', 'paul', 'rosa', 'sam', 'tara', 'victor'];
+const FIRST = [
+  'anna',
+  'ben',
+  'chloe',
+  'david',
+  'emma',
+  'felix',
+  'grace',
+  'hugo',
+  'iris',
+  'jack',
+  'kate',
+  'liam',
+  'mia',
+  'noah',
+  'olga',
+  'paul',
+  'rosa',
+  'sam',
+  'tara',
+  'victor',
+];
 const LAST = ['smith', 'jones', 'martin', 'garcia', 'muller', 'rossi', 'dubois', 'silva', 'kim', 'chen', 'novak', 'berg'];
-const DOMAINS = ['gmail.com', 'gmail.com', 'gmail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'icloud.com', 'proton.me', 'shop-mail.fr'];
-const DOMAIN_TYPO: Record<string, string> = { 'gmail.com': 'gmial.com', 'yahoo.com': 'yahooo.com', 'hotmail.com': 'hotmial.com', 'outlook.com': 'outlok.com', 'icloud.com': 'iclod.com' };
+const DOMAINS = [
+  'gmail.com',
+  'gmail.com',
+  'gmail.com',
+  'yahoo.com',
+  'hotmail.com',
+  'outlook.com',
+  'icloud.com',
+  'proton.me',
+  'shop-mail.fr',
+];
+const DOMAIN_TYPO: Record<string, string> = {
+  'gmail.com': 'gmial.com',
+  'yahoo.com': 'yahooo.com',
+  'hotmail.com': 'hotmial.com',
+  'outlook.com': 'outlok.com',
+  'icloud.com': 'iclod.com',
+};
 
 interface Person {
   id: number;
@@ -96,7 +139,10 @@ function generate(): { events: { input: ResolveInput; person: number; rawEmail: 
     const nEmails = pick([1, 1, 1, 2, 2, 3]);
     const mail = Array.from({ length: nEmails }, (_, k) => ({ base: makeEmailBase(p * 10 + k), domain: pick(DOMAINS) }));
     const phone = chance(0.75) ? `${int(201, 989)}${int(200, 999)}${String(int(0, 9999)).padStart(4, '0')}` : null;
-    const devices = Array.from({ length: pick([1, 1, 2, 2, 3]) }, (_, k) => ({ device: `dev-${p}-${k}-${newId().slice(-6)}`, cookie: `ck-${p}-${k}-${newId().slice(-8)}` }));
+    const devices = Array.from({ length: pick([1, 1, 2, 2, 3]) }, (_, k) => ({
+      device: `dev-${p}-${k}-${newId().slice(-6)}`,
+      cookie: `ck-${p}-${k}-${newId().slice(-8)}`,
+    }));
     people.push({ id: p, userId: chance(0.6) ? `cust-${100000 + p}` : null, emails: [], phone, devices, mail });
   }
   // Households: 8% of people share a family tablet with one to three others.
@@ -138,7 +184,12 @@ function generate(): { events: { input: ResolveInput; person: number; rawEmail: 
       } else {
         ids.push(['anonymous_id', dev.cookie]);
       }
-      events.push({ input: { identifiers: ids.map(([type, value]) => ({ type, value })), channel, occurredAt: new Date(t) }, person: person.id, rawEmail, t });
+      events.push({
+        input: { identifiers: ids.map(([type, value]) => ({ type, value })), channel, occurredAt: new Date(t) },
+        person: person.id,
+        rawEmail,
+        t,
+      });
     }
   }
   events.sort((a, b) => a.t - b.t);
@@ -175,7 +226,9 @@ async function main(): Promise<void> {
   const platform = { db: database.db, databaseKind: database.kind } as unknown as PlatformServices;
   const identity = createIdentityModule(platform);
   if (opts.get('protect-weak-links') === 'false') {
-    await database.db.execute(sql`INSERT INTO identity_settings (tenant_id, settings) VALUES (${tenantId}, '{"protect_weak_links": false}'::jsonb)`);
+    await database.db.execute(
+      sql`INSERT INTO identity_settings (tenant_id, settings) VALUES (${tenantId}, '{"protect_weak_links": false}'::jsonb)`,
+    );
   }
 
   const { events, people } = generate();
@@ -215,13 +268,22 @@ async function main(): Promise<void> {
   const ours = pairwise(truth, predicted);
   const naive = pairwise(truth, baseline);
   const f = (x: number) => x.toFixed(4);
-  console.log(`loupe    precision ${f(ours.precision)}  recall ${f(ours.recall)}  F1 ${f(ours.f1)}   (${profiles} profiles for ${people} people, ${merges} merges, ${reviews} review cases)`);
+  console.log(
+    `loupe    precision ${f(ours.precision)}  recall ${f(ours.recall)}  F1 ${f(ours.f1)}   (${profiles} profiles for ${people} people, ${merges} merges, ${reviews} review cases)`,
+  );
   console.log(`baseline precision ${f(naive.precision)}  recall ${f(naive.recall)}  F1 ${f(naive.f1)}   (exact raw e-mail string only)`);
   console.log(`recall ratio loupe/baseline ${(ours.recall / naive.recall).toFixed(2)}x, F1 ratio ${(ours.f1 / naive.f1).toFixed(2)}x`);
   console.log(`throughput ${Math.round(events.length / seconds)} events/s through resolveMany (${seconds.toFixed(1)} s)`);
 
   if (url) {
-    for (const table of ['profile_identifiers', 'profile_orders', 'profile_merges', 'profile_review_queue', 'profiles', 'identity_settings']) {
+    for (const table of [
+      'profile_identifiers',
+      'profile_orders',
+      'profile_merges',
+      'profile_review_queue',
+      'profiles',
+      'identity_settings',
+    ]) {
       await database.db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
     }
   }

@@ -42,7 +42,9 @@ const config = loadConfig({
   RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
   RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
 });
-const database = await openDatabase(databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize: 10 } : { kind: 'pglite', dataDir: path.join(dataDir, 'db') });
+const database = await openDatabase(
+  databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize: 10 } : { kind: 'pglite', dataDir: path.join(dataDir, 'db') },
+);
 await migrateDatabase(database);
 const loupe = await buildApp(config, { database });
 await loupe.tenancy.ensurePlatformAdmin(admin.email, admin.password);
@@ -85,11 +87,16 @@ try {
   const email = `owner-${tenant.id.slice(-12)}@bench.local`;
   await api('POST', '/api/v1/admin/users', adminToken, { email, password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' });
   const owner = (await api('POST', '/api/v1/auth/login', undefined, { email, password: 'Owner-Password-1' })).access_token as string;
-  const key = (await api('POST', '/api/v1/api-keys', owner, { name: 'bench', scopes: ['catalog:write', 'interactions:write'] })).api_key as string;
+  const key = (await api('POST', '/api/v1/api-keys', owner, { name: 'bench', scopes: ['catalog:write', 'interactions:write'] }))
+    .api_key as string;
 
   // Distinct StockCodes (for the items upload); the lines themselves are not held, so RSS reflects the server.
   type Line = [string, string, string, string, string, string, string, string];
-  const readLines = () => fs.createReadStream(FILE).pipe(createGunzip()).pipe(parse({ from_line: 2 })) as unknown as AsyncIterable<Line>;
+  const readLines = () =>
+    fs
+      .createReadStream(FILE)
+      .pipe(createGunzip())
+      .pipe(parse({ from_line: 2 })) as unknown as AsyncIterable<Line>;
   const stock = new Map<string, { name: string; price: string }>();
   let lineCount = 0;
   for await (const rec of readLines()) {
@@ -99,16 +106,31 @@ try {
   }
   const itemsCsv = `StockCode,Description,UnitPrice\n${[...stock].map(([code, v]) => `"${code.replace(/"/g, '""')}","${v.name.replace(/"/g, '""')}",${v.price}`).join('\n')}\n`;
   const gz = await fsp.readFile(FILE);
-  process.stdout.write(`Online Retail: ${lineCount} lines (${mb(gz.length)} gzip), ${stock.size} distinct StockCodes; database ${database.kind}\n`);
+  process.stdout.write(
+    `Online Retail: ${lineCount} lines (${mb(gz.length)} gzip), ${stock.size} distinct StockCodes; database ${database.kind}\n`,
+  );
 
   peakRss = process.memoryUsage().rss;
   const baseRss = peakRss;
   let t0 = performance.now();
-  const items = await upload('items', key, new Blob([itemsCsv]), 'stockcodes.csv', { mapping: JSON.stringify({ StockCode: 'item_id', Description: 'name', UnitPrice: 'price' }) });
+  const items = await upload('items', key, new Blob([itemsCsv]), 'stockcodes.csv', {
+    mapping: JSON.stringify({ StockCode: 'item_id', Description: 'name', UnitPrice: 'price' }),
+  });
   const itemsSecs = (performance.now() - t0) / 1000;
-  process.stdout.write(`items upload:        ${stock.size} rows in ${itemsSecs.toFixed(2)} s = ${Math.round(stock.size / itemsSecs)} rows/s (${items.rows_accepted} accepted, ${items.rows_rejected} rejected)\n`);
+  process.stdout.write(
+    `items upload:        ${stock.size} rows in ${itemsSecs.toFixed(2)} s = ${Math.round(stock.size / itemsSecs)} rows/s (${items.rows_accepted} accepted, ${items.rows_rejected} rejected)\n`,
+  );
 
-  const mapping = { InvoiceNo: 'order_id', StockCode: 'item_id', CustomerID: 'user_id', InvoiceDate: 'timestamp', UnitPrice: 'price', Quantity: 'quantity', 'const:purchase': 'type', Description: 'ignore' };
+  const mapping = {
+    InvoiceNo: 'order_id',
+    StockCode: 'item_id',
+    CustomerID: 'user_id',
+    InvoiceDate: 'timestamp',
+    UnitPrice: 'price',
+    Quantity: 'quantity',
+    'const:purchase': 'type',
+    Description: 'ignore',
+  };
   t0 = performance.now();
   const res = await upload('interactions', key, new Blob([gz]), 'online_retail.csv.gz', { mapping: JSON.stringify(mapping), mode: 'sync' });
   const upSecs = (performance.now() - t0) / 1000;
@@ -120,7 +142,11 @@ try {
       `  accepted ${res.rows_accepted} (${written} stored after in-file duplicates collapse), rejected ${res.rows_rejected}; types ${JSON.stringify(res.statistics?.interaction_types)}\n` +
       `  rejections by reason: ${JSON.stringify(
         Object.fromEntries(
-          (await database.db.execute(sql`SELECT code, count(*)::int AS n FROM import_errors WHERE tenant_id = ${tenant.id} GROUP BY code ORDER BY n DESC`) as unknown as { rows: { code: string; n: number }[] }).rows.map((r) => [r.code, r.n]),
+          (
+            (await database.db.execute(
+              sql`SELECT code, count(*)::int AS n FROM import_errors WHERE tenant_id = ${tenant.id} GROUP BY code ORDER BY n DESC`,
+            )) as unknown as { rows: { code: string; n: number }[] }
+          ).rows.map((r) => [r.code, r.n]),
         ),
       )}\n` +
       `  peak RSS ${mb(peakRss)} (at start of uploads ${mb(baseRss)})\n`,
@@ -134,7 +160,9 @@ try {
   for await (const l of readLines()) {
     const dedupe = `h:${createHash('sha256').update(`${n++}`).digest('base64url').slice(0, 32)}`;
     const price = /^-?\d+(\.\d+)?$/.test(l[5]) ? String(Math.round(Number(l[5]) * 100)) : '';
-    copyLines.push([copyTenant, randomUUID(), dedupe, esc(l[6]), esc(l[1]), 'purchase', esc(l[3]), price, esc(l[0]), 'upload', `${l[4]}+00`].join('\t'));
+    copyLines.push(
+      [copyTenant, randomUUID(), dedupe, esc(l[6]), esc(l[1]), 'purchase', esc(l[3]), price, esc(l[0]), 'upload', `${l[4]}+00`].join('\t'),
+    );
   }
   const copyText = copyLines.join('\n');
   copyLines.length = 0;

@@ -57,11 +57,19 @@ let newCounter = 0;
 const baseTime = Date.now() - 3600_000;
 function event(i: number, warm = false): Ev {
   const type = rand() < 0.05 ? 'purchase' : rand() < 0.2 ? 'add_to_cart' : 'view';
-  const base: Ev = { event_id: `${warm ? 'warm' : 'ev'}-${i}`, item_id: `item-${Math.floor(rand() * 5000)}`, interaction_type: type, timestamp: new Date(baseTime + i).toISOString() };
-  if (type === 'purchase') base.metadata = { price: (rand() * 200).toFixed(2), quantity: 1 + Math.floor(rand() * 3), currency: 'USD', order_id: `o-${i}` };
+  const base: Ev = {
+    event_id: `${warm ? 'warm' : 'ev'}-${i}`,
+    item_id: `item-${Math.floor(rand() * 5000)}`,
+    interaction_type: type,
+    timestamp: new Date(baseTime + i).toISOString(),
+  };
+  if (type === 'purchase')
+    base.metadata = { price: (rand() * 200).toFixed(2), quantity: 1 + Math.floor(rand() * 3), currency: 'USD', order_id: `o-${i}` };
   if (warm) {
     const k = knownUsers[i % knownUsers.length]!;
-    return i < knownUsers.length ? { ...base, user_id: k.user, anonymous_id: k.anon } : { ...base, anonymous_id: anonymousVisitors[i - knownUsers.length]! };
+    return i < knownUsers.length
+      ? { ...base, user_id: k.user, anonymous_id: k.anon }
+      : { ...base, anonymous_id: anonymousVisitors[i - knownUsers.length]! };
   }
   const r = rand();
   if (r < 0.7) return { ...base, user_id: pick(knownUsers).user };
@@ -93,11 +101,13 @@ if (process.env.DATABASE_URL) {
 const dropBenchDb = async () => {
   if (databaseUrl) await adminQuery(`DROP DATABASE IF EXISTS ${benchDbName} WITH (FORCE)`);
 };
-const { server, base } = await startLoupe({ dataDir, env: databaseUrl ? { DATABASE_URL: databaseUrl } : {} }).catch(async (err: unknown) => {
-  await fs.rm(dataDir, { recursive: true, force: true });
-  await dropBenchDb();
-  throw err;
-});
+const { server, base } = await startLoupe({ dataDir, env: databaseUrl ? { DATABASE_URL: databaseUrl } : {} }).catch(
+  async (err: unknown) => {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await dropBenchDb();
+    throw err;
+  },
+);
 
 let http: { seconds: number; events: number; p50: number; p99: number; non2xx: number; errors: number; stored: number } | undefined;
 let allRows: Ev[] = [];
@@ -107,7 +117,11 @@ try {
   const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
   const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
   tenantId = tenant.id as string;
-  await post('/api/v1/admin/users', { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
+  await post(
+    '/api/v1/admin/users',
+    { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+    adminToken,
+  );
   const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
   const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['interactions:write'] }, owner)).api_key as string;
 
@@ -130,7 +144,9 @@ try {
       await c.end();
     }
   }
-  console.log(`warm-up: ${warm.length} events (population of ${knownUsers.length} known and ${anonymousVisitors.length} anonymous visitors) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `warm-up: ${warm.length} events (population of ${knownUsers.length} known and ${anonymousVisitors.length} anonymous visitors) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   allRows = Array.from({ length: EVENTS }, (_, i) => event(i));
   const bodies: string[] = [];
@@ -160,7 +176,15 @@ try {
   const seconds = (lastAck - started) / 1000;
   const counted = await post('/api/v1/interactions/batch', { events: [allRows[0]!] }, key); // a replay: must be a duplicate
   if (counted.duplicates !== 1) throw new Error('the first measured event was not stored');
-  http = { seconds, events: EVENTS, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, stored: 0 };
+  http = {
+    seconds,
+    events: EVENTS,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    stored: 0,
+  };
 } catch (err) {
   await stopServer(server);
   await dropBenchDb();
@@ -170,11 +194,15 @@ try {
 }
 
 // The ceiling: the same rows, raw, set-based, on the same database (the server is stopped: PGlite has one owner).
-const database: Database = databaseUrl ? await openDatabase({ kind: 'postgres', url: databaseUrl }) : await openDatabase({ kind: 'pglite', dataDir: path.join(dataDir, 'db') });
+const database: Database = databaseUrl
+  ? await openDatabase({ kind: 'postgres', url: databaseUrl })
+  : await openDatabase({ kind: 'pglite', dataDir: path.join(dataDir, 'db') });
 let rawSeconds = 0;
 let pathSeconds = 0;
 try {
-  const stored = (await database.db.execute(sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND dedupe_key LIKE 'e:ev-%'`)) as unknown as { rows: { n: number }[] };
+  const stored = (await database.db.execute(
+    sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND dedupe_key LIKE 'e:ev-%'`,
+  )) as unknown as { rows: { n: number }[] };
   http!.stored = Number(stored.rows[0]!.n);
   const rawTenant = randomUUID();
   const t0 = performance.now();
@@ -224,10 +252,23 @@ const httpRate = h.events / h.seconds;
 const rawRate = allRows.length / rawSeconds;
 const ratio = httpRate / rawRate;
 const dbName = databaseUrl ? 'PostgreSQL' : 'embedded PGlite';
-console.log(`\nbench/ingest — ${EVENTS} events in batches of ${BATCH}, ${CONNECTIONS} concurrent clients, ${os.cpus().length} cores, ${dbName}`);
+console.log(
+  `\nbench/ingest — ${EVENTS} events in batches of ${BATCH}, ${CONNECTIONS} concurrent clients, ${os.cpus().length} cores, ${dbName}`,
+);
 console.log('mix: 70% known visitors, 20% new visitors, 10% two-identifier events (merges); identity resolution on\n');
-console.log(`HTTP  POST /api/v1/interactions/batch : ${httpRate.toFixed(0).padStart(8)} events/s  (${h.seconds.toFixed(1)} s; ack latency per request p50 ${h.p50.toFixed(0)} ms, p99 ${h.p99.toFixed(0)} ms; non-2xx ${h.non2xx}, errors ${h.errors}; rows stored ${h.stored}/${h.events})`);
-console.log(`raw   INSERT ... SELECT FROM unnest   : ${rawRate.toFixed(0).padStart(8)} rows/s    (${rawSeconds.toFixed(1)} s, batches of 1000, no identity)`);
-console.log(`path  ingest service, identity stubbed : ${(allRows.length / pathSeconds).toFixed(0).padStart(8)} rows/s    (${pathSeconds.toFixed(1)} s, in-process, batches of ${BATCH}: ${((allRows.length / pathSeconds / rawRate) * 100).toFixed(0)}% of raw)`);
+console.log(
+  `HTTP  POST /api/v1/interactions/batch : ${httpRate.toFixed(0).padStart(8)} events/s  (${h.seconds.toFixed(1)} s; ack latency per request p50 ${h.p50.toFixed(0)} ms, p99 ${h.p99.toFixed(0)} ms; non-2xx ${h.non2xx}, errors ${h.errors}; rows stored ${h.stored}/${h.events})`,
+);
+console.log(
+  `raw   INSERT ... SELECT FROM unnest   : ${rawRate.toFixed(0).padStart(8)} rows/s    (${rawSeconds.toFixed(1)} s, batches of 1000, no identity)`,
+);
+console.log(
+  `path  ingest service, identity stubbed : ${(allRows.length / pathSeconds).toFixed(0).padStart(8)} rows/s    (${pathSeconds.toFixed(1)} s, in-process, batches of ${BATCH}: ${((allRows.length / pathSeconds / rawRate) * 100).toFixed(0)}% of raw)`,
+);
 console.log(`\nratio: ${(ratio * 100).toFixed(1)}% of the raw insert ceiling (goal >= 30%): ${ratio >= 0.3 ? 'MET' : 'NOT MET'}`);
-console.log(`Load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine lowers both rows).`);
+console.log(
+  `Load average during the run: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (other work on the machine lowers both rows).`,
+);

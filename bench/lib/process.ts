@@ -15,7 +15,13 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a child process and resolves once `url` answers 200 (or rejects after `timeoutMs`). */
-export async function startServer(cmd: string, args: string[], env: Record<string, string>, url: string, timeoutMs = 60_000): Promise<ChildProcess> {
+export async function startServer(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  url: string,
+  timeoutMs = 60_000,
+): Promise<ChildProcess> {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += String(d)));
@@ -57,7 +63,12 @@ export const BENCH_ADMIN = { email: 'bench@loupe.local', password: 'Bench-Passwo
  * Starts `loupe serve --no-worker` on a free port with the bench admin and rate limits far above the offered load
  * (the limiter still runs on every request: its cost is measured, not 429s). `env` adds to or overrides that.
  */
-export async function startLoupe(opts: { dataDir: string; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number }): Promise<{ server: ChildProcess; base: string }> {
+export async function startLoupe(opts: {
+  dataDir: string;
+  env?: Record<string, string>;
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}): Promise<{ server: ChildProcess; base: string }> {
   const port = await freePort();
   const root = path.resolve(import.meta.dirname, '../..');
   const env = {
@@ -72,13 +83,23 @@ export async function startLoupe(opts: { dataDir: string; env?: Record<string, s
     ...opts.env,
   };
   const base = `http://127.0.0.1:${port}`;
-  const server = await startServer('node', [...(opts.nodeArgs ?? []), path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'], env, `${base}/health/ready`, opts.timeoutMs ?? 180_000);
+  const server = await startServer(
+    'node',
+    [...(opts.nodeArgs ?? []), path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'],
+    env,
+    `${base}/health/ready`,
+    opts.timeoutMs ?? 180_000,
+  );
   return { server, base };
 }
 
 /** POSTs JSON (with an optional bearer token) and returns the parsed answer; a non-2xx answer throws with its body. */
 export async function postJson(base: string, p: string, body: unknown, token?: string): Promise<Record<string, any>> {
-  const r = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const r = await fetch(base + p, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
   const json = (await r.json()) as Record<string, any>;
   if (!r.ok) throw new Error(`${p}: ${r.status} ${JSON.stringify(json)}`);
   return json;

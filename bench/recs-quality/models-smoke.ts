@@ -52,7 +52,9 @@ if (num('val', 0) === 1) {
 }
 const evalUsers = num('evalUsers', 0);
 if (evalUsers > 0) test = sampleRows(test, evalUsers, 7);
-console.log(`loaded ${train.rows} users x ${train.cols} items, ${train.indices.length} train / ${test.indices.length} test in ${((performance.now() - t) / 1000).toFixed(1)}s`);
+console.log(
+  `loaded ${train.rows} users x ${train.cols} items, ${train.indices.length} train / ${test.indices.length} test in ${((performance.now() - t) / 1000).toFixed(1)}s`,
+);
 
 /** The same matrix with only `n` seeded random non-empty rows kept. */
 function sampleRows(m: Csr, n: number, seed: number): Csr {
@@ -156,7 +158,10 @@ for (const name of models) {
     const signal = {
       get aborted(): boolean {
         batchesSeen++;
-        if (batchesSeen % 25 === 0) console.log(`  LightGCN batch ${batchesSeen}: ${((performance.now() - t) / 1000).toFixed(1)}s wall, ${(cpuSeconds() - cpuAtFit).toFixed(1)}s cpu`);
+        if (batchesSeen % 25 === 0)
+          console.log(
+            `  LightGCN batch ${batchesSeen}: ${((performance.now() - t) / 1000).toFixed(1)}s wall, ${(cpuSeconds() - cpuAtFit).toFixed(1)}s cpu`,
+          );
         return maxBatches > 0 && batchesSeen >= maxBatches;
       },
     };
@@ -166,7 +171,9 @@ for (const name of models) {
       ...params,
       signal,
       onEpoch: ({ epoch, loss, seconds }) => {
-        console.log(`  LightGCN epoch ${epoch} loss ${loss.toFixed(4)} at ${seconds.toFixed(1)}s wall, ${(cpuSeconds() - cpuAtFit).toFixed(1)}s cpu`);
+        console.log(
+          `  LightGCN epoch ${epoch} loss ${loss.toFixed(4)} at ${seconds.toFixed(1)}s wall, ${(cpuSeconds() - cpuAtFit).toFixed(1)}s cpu`,
+        );
       },
     });
     if (maxBatches > 0) {

@@ -30,19 +30,29 @@ export const BENCH_MODELS: BenchModel[] = [
     name: 'lightgcn',
     byDefault: false,
     fit: async (train) =>
-      fitLightGcn(train, { epochs: 50, seed: 11, onEpoch: (p) => void console.error(`    epoch ${p.epoch} loss ${p.loss.toFixed(4)} (${p.seconds.toFixed(0)} s)`) }),
+      fitLightGcn(train, {
+        epochs: 50,
+        seed: 11,
+        onEpoch: (p) => void console.error(`    epoch ${p.epoch} loss ${p.loss.toFixed(4)} (${p.seconds.toFixed(0)} s)`),
+      }),
   },
   // GF-CF as published: linear filter + 0.3 x ideal low-pass on the top 256 singular vectors
   { name: 'gf-cf', byDefault: true, fit: async (train) => fitGraphFilter(train, { rank: 256, idealWeight: 0.3, onPhase: logPhase }) },
   // The previous best: GF-CF (alpha 0.2) minus T = 1 times P̃² truncated to its top 128 directions
   // (BSPM-style sharpening), symmetric normalization D_U^-1/2 R D_I^-1/2.
-  { name: 'loupe-gf-sharp', byDefault: true, fit: async (train) => fitGraphFilter(train, { rank: 256, idealWeight: 0.2, sharpen: 1, sharpenRank: 128, oversample: 64, onPhase: logPhase }) },
+  {
+    name: 'loupe-gf-sharp',
+    byDefault: true,
+    fit: async (train) =>
+      fitGraphFilter(train, { rank: 256, idealWeight: 0.2, sharpen: 1, sharpenRank: 128, oversample: 64, onPhase: logPhase }),
+  },
   // BSPM-EM with the paper's Yelp2018 settings (k = 384, beta = 0.3, one Euler step T_s = 1.2, blurred and
   // sharpened outputs averaged): s = l + 0.15 r D^-1/2 V Vᵀ D^1/2 (I − 1.2 P̃) − 0.6 l P̃, with l = r P̃.
   {
     name: 'bspm',
     byDefault: true,
-    fit: async (train) => fitGraphFilter(train, { rank: 384, idealWeight: 0.15, idealSharpen: 1.2, exactSharpen: 0.6, oversample: 64, onPhase: logPhase }),
+    fit: async (train) =>
+      fitGraphFilter(train, { rank: 384, idealWeight: 0.15, idealSharpen: 1.2, exactSharpen: 0.6, oversample: 64, onPhase: logPhase }),
   },
   // Loupe's filter: loupe-gf-sharp on R̃ = D_U^-0.6 R D_I^-0.4 (Turbo-CF's asymmetric normalization), T = 1.25,
   // SVD with 6 (re-orthonormalized) power iterations. Every setting was chosen on the 20% validation hold-out of

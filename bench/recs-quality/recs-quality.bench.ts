@@ -115,21 +115,35 @@ async function main(): Promise<void> {
     console.log(`RESULT ${JSON.stringify(result)}`);
     return;
   }
-  const wanted = argValue('--models')?.split(',').map((s) => s.trim()).filter(Boolean) ?? BENCH_MODELS.filter((m) => m.byDefault).map((m) => m.name);
+  const wanted =
+    argValue('--models')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? BENCH_MODELS.filter((m) => m.byDefault).map((m) => m.name);
   const unknown = wanted.filter((w) => !BENCH_MODELS.some((m) => m.name === w));
   if (unknown.length > 0) {
     console.error(`recs-quality: unknown model(s) ${unknown.join(', ')}; known: ${BENCH_MODELS.map((m) => m.name).join(', ')}`);
     process.exit(2);
   }
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
-  console.log(`Yelp2018, ${validation ? 'VALIDATION (20% of train held out)' : 'test split'}, Recall@20 / NDCG@20, all items ranked, train items excluded`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} at start`,
+  );
+  console.log(
+    `Yelp2018, ${validation ? 'VALIDATION (20% of train held out)' : 'test split'}, Recall@20 / NDCG@20, all items ranked, train items excluded`,
+  );
   const results: RunResult[] = [];
   for (const name of wanted) {
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--run-one', name, ...(validation ? ['--validation'] : [])], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 64 << 20,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--run-one', name, ...(validation ? ['--validation'] : [])],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 64 << 20,
+      },
+    );
     const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (child.status !== 0 || !line) {
       console.error(`recs-quality: ${name} failed (exit ${child.status})`);
@@ -153,7 +167,10 @@ async function main(): Promise<void> {
   if (results.length > 0) {
     const best = results.reduce((a, b) => (b.recall > a.recall ? b : a));
     console.log(`\n${VALIDATION_NOTES.join('\n')}`);
-    console.log(`\nbest Loupe model: ${best.name}, Recall@20 ${best.recall.toFixed(4)} = ${(best.recall / BSPM_RECALL).toFixed(3)} x BSPM-EM's 0.0720` + (validation ? ' (validation split: not comparable to the published test numbers)' : ''));
+    console.log(
+      `\nbest Loupe model: ${best.name}, Recall@20 ${best.recall.toFixed(4)} = ${(best.recall / BSPM_RECALL).toFixed(3)} x BSPM-EM's 0.0720` +
+        (validation ? ' (validation split: not comparable to the published test numbers)' : ''),
+    );
   }
 }
 

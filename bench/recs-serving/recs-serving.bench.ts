@@ -46,10 +46,17 @@ if (!existsSync(DATA)) {
   process.exit(0);
 }
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 // ---------------------------------------------------------------- dataset
-const lines = gunzipSync(await fs.readFile(DATA)).toString('utf8').split('\n').filter(Boolean);
+const lines = gunzipSync(await fs.readFile(DATA))
+  .toString('utf8')
+  .split('\n')
+  .filter(Boolean);
 const users = lines.slice(0, Number(process.env.BENCH_USERS ?? lines.length)).map((l) => {
   const [u, ...items] = l.trim().split(/\s+/);
   return { id: `U${u}`, items: items.map((i) => `I${i}`) };
@@ -83,7 +90,14 @@ const cleanup = async () => {
   await dropDatabase();
   await fs.rm(dataDir, { recursive: true, force: true });
 };
-const env: Record<string, string> = { LOUPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOUPE_ADMIN_EMAIL: ADMIN.email, LOUPE_ADMIN_PASSWORD: ADMIN.password, ...LIMITS, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
+const env: Record<string, string> = {
+  LOUPE_DATA_DIR: dataDir,
+  LOG_LEVEL: 'warn',
+  LOUPE_ADMIN_EMAIL: ADMIN.email,
+  LOUPE_ADMIN_PASSWORD: ADMIN.password,
+  ...LIMITS,
+  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+};
 const config = loadConfig({ ...env, LOG_LEVEL: 'silent', LOUPE_JOB_POLL_MS: '200' });
 
 // ---------------------------------------------------------------- the tenant, loaded through the modules' own bulk paths
@@ -103,29 +117,52 @@ const catalogRow = (id: string, k: number): ItemUpsert => ({
 /** Builds the tenant, trains its model through the real training job, and closes the database for the server. */
 async function prepare(): Promise<{ apiKey: string; modelType: string }> {
   let t0 = performance.now();
-  const database = await openDatabase(config.database.kind === 'pglite' ? { kind: 'pglite', dataDir: config.database.dataDir } : { kind: 'postgres', url: config.database.url, poolSize: 4 });
+  const database = await openDatabase(
+    config.database.kind === 'pglite'
+      ? { kind: 'pglite', dataDir: config.database.dataDir }
+      : { kind: 'postgres', url: config.database.url, poolSize: 4 },
+  );
   await migrateDatabase(database);
   const loupe = await buildApp(config, { database });
   await loupe.tenancy.ensurePlatformAdmin(ADMIN.email, ADMIN.password);
   const call = async (method: string, url: string, body?: unknown, token?: string) => {
-    const r = await loupe.app.inject({ method: method as 'GET', url, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(body ? { payload: body as object } : {}) });
+    const r = await loupe.app.inject({
+      method: method as 'GET',
+      url,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      ...(body ? { payload: body as object } : {}),
+    });
     const json = JSON.parse(r.body || '{}');
     if (r.statusCode >= 400) throw new Error(`${method} ${url}: ${r.statusCode} ${r.body}`);
     return json;
   };
   const adminToken = (await call('POST', '/api/v1/auth/login', ADMIN)).access_token as string;
   const tenant = await call('POST', '/api/v1/admin/tenants', { name: 'Yelp-size store' }, adminToken);
-  await call('POST', '/api/v1/admin/users', { email: 'owner@bench.test', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
-  const owner = (await call('POST', '/api/v1/auth/login', { email: 'owner@bench.test', password: 'Owner-Password-1' })).access_token as string;
-  const apiKey = (await call('POST', '/api/v1/api-keys', { name: 'bench', scopes: ['recommendations:read', 'models:manage', 'analytics:read'] }, owner)).api_key as string;
+  await call(
+    'POST',
+    '/api/v1/admin/users',
+    { email: 'owner@bench.test', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+    adminToken,
+  );
+  const owner = (await call('POST', '/api/v1/auth/login', { email: 'owner@bench.test', password: 'Owner-Password-1' }))
+    .access_token as string;
+  const apiKey = (
+    await call('POST', '/api/v1/api-keys', { name: 'bench', scopes: ['recommendations:read', 'models:manage', 'analytics:read'] }, owner)
+  ).api_key as string;
 
-  for (let s = 0; s < itemIds.length; s += 10_000) await loupe.modules.catalog.upsertItems(tenant.id, itemIds.slice(s, s + 10_000).map((id, k) => catalogRow(id, s + k)));
+  for (let s = 0; s < itemIds.length; s += 10_000)
+    await loupe.modules.catalog.upsertItems(
+      tenant.id,
+      itemIds.slice(s, s + 10_000).map((id, k) => catalogRow(id, s + k)),
+    );
   console.log(`catalog: ${itemIds.length} items in ${seconds(t0)} s`);
   t0 = performance.now();
   const base = Date.parse('2018-01-01T00:00:00Z');
   let batch: NewInteraction[] = [];
   for (const u of users) {
-    u.items.forEach((item, k) => batch.push({ userId: u.id, itemId: item, type: 'view', source: 'bench', occurredAt: new Date(base + k * 60_000) }));
+    u.items.forEach((item, k) =>
+      batch.push({ userId: u.id, itemId: item, type: 'view', source: 'bench', occurredAt: new Date(base + k * 60_000) }),
+    );
     if (batch.length >= 20_000) {
       await loupe.modules.events.interactions.appendMany(tenant.id, batch);
       batch = [];
@@ -145,10 +182,12 @@ async function prepare(): Promise<{ apiKey: string; modelType: string }> {
   }
   if (progress.status !== 'completed') throw new Error(`training ${progress.status}: ${progress.error}`);
   const version = await call('GET', `/api/v1/models/${progress.model_version_id}`, undefined, apiKey);
-  console.log(`trained ${MODEL} -> ${version.model_type} (${progress.model_version}, ${(version.artifact.bytes / 1e6).toFixed(1)} MB) in ${seconds(t0)} s; ndcg@10 ${progress.final_metrics['ndcg@10']?.toFixed(4)}`);
+  console.log(
+    `trained ${MODEL} -> ${version.model_type} (${progress.model_version}, ${(version.artifact.bytes / 1e6).toFixed(1)} MB) in ${seconds(t0)} s; ndcg@10 ${progress.final_metrics['ndcg@10']?.toFixed(4)}`,
+  );
   await loupe.close();
   await database.close();
-    return { apiKey, modelType: version.model_type as string };
+  return { apiKey, modelType: version.model_type as string };
 }
 const { apiKey, modelType } = await prepare().catch(async (err: unknown) => {
   await cleanup();
@@ -173,12 +212,24 @@ async function measure(scenario: string, url: string, body?: () => string, rate?
     connections: CONNECTIONS,
     ...(rate ? { overallRate: rate } : {}),
     ...(body
-      ? { method: 'POST' as const, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] }
+      ? {
+          method: 'POST' as const,
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }],
+        }
       : {}),
   };
   await autocannon({ ...opts, duration: 3 }); // warm-up: JIT, model load, caches
   const r = await autocannon({ ...opts, duration: SECONDS });
-  const row = { scenario, rps: Math.round(r.requests.average), p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts, load: load() };
+  const row = {
+    scenario,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    errors: r.non2xx + r.errors + r.timeouts,
+    load: load(),
+  };
   console.log(JSON.stringify(row));
   return row;
 }
@@ -203,7 +254,12 @@ async function settle(pid: number): Promise<number> {
 
 const rows: Row[] = [];
 const barePort = await freePort();
-const bare = await startServer('node', ['--import', 'tsx', path.join(root, 'bench/http/bare-server.ts'), String(barePort)], {}, `http://127.0.0.1:${barePort}/`);
+const bare = await startServer(
+  'node',
+  ['--import', 'tsx', path.join(root, 'bench/http/bare-server.ts'), String(barePort)],
+  {},
+  `http://127.0.0.1:${barePort}/`,
+);
 try {
   rows.push(await measure('bare Fastify hello-world', `http://127.0.0.1:${barePort}/`));
 } finally {
@@ -211,7 +267,13 @@ try {
 }
 const port = await freePort();
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const server = await startServer('node', [...nodeArgs, path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, `http://127.0.0.1:${port}/health/ready`, 180_000);
+const server = await startServer(
+  'node',
+  [...nodeArgs, path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'],
+  { ...env, PORT: String(port), HOST: '127.0.0.1' },
+  `http://127.0.0.1:${port}/health/ready`,
+  180_000,
+);
 try {
   const url = `http://127.0.0.1:${port}/api/v1/recommendations`;
   const recsBody = () => JSON.stringify({ user_id: users[Math.floor(rand() * users.length)]!.id, count: 10 });
@@ -219,7 +281,14 @@ try {
   rows.push(await measure('/recommendations/similar', `${url}/similar`, similarBody));
   // The first recommendation requests of a tenant start reading its users' histories ahead (on PGlite that work
   // shares the server's thread): measured once the server is idle again, i.e. in the steady state.
-  await autocannon({ url, connections: CONNECTIONS, duration: 3, method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: recsBody() }) }] });
+  await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: 3,
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: recsBody() }) }],
+  });
   const settled = await settle(server.pid!);
   console.log(`histories read ahead: server idle again ${settled.toFixed(1)} s after the first recommendation requests ended`);
   rows.push(await measure('/recommendations', url, recsBody));

@@ -142,7 +142,14 @@ function StepUpPrompt() {
               {error}
             </Alert>
           )}
-          <PasswordInput label="Password" value={password} onChange={(e) => setPassword(e.currentTarget.value)} autoComplete="current-password" data-autofocus required />
+          <PasswordInput
+            label="Password"
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+            autoComplete="current-password"
+            data-autofocus
+            required
+          />
           <Group justify="flex-end">
             <Button variant="default" onClick={() => close(false)}>
               Cancel

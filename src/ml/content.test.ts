@@ -31,7 +31,15 @@ function denseRow(m: Csr, r: number): number[] {
 
 describe('tokenizeText', () => {
   it('lower-cases, splits on non-alphanumerics, keeps unicode letters, drops 1-char tokens', () => {
-    expect(tokenizeText('Non-stick Frying PAN, 28cm — crème brûlée a')).toEqual(['non', 'stick', 'frying', 'pan', '28cm', 'crème', 'brûlée']);
+    expect(tokenizeText('Non-stick Frying PAN, 28cm — crème brûlée a')).toEqual([
+      'non',
+      'stick',
+      'frying',
+      'pan',
+      '28cm',
+      'crème',
+      'brûlée',
+    ]);
   });
 });
 
@@ -39,12 +47,20 @@ describe('tfIdf', () => {
   it('equals the textbook formula (smoothed idf, sublinear tf, L2 rows) and drops out-of-range df', { timeout: 20_000 }, () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 4 })), { maxLength: 30 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 4 })), {
+          maxLength: 30,
+        }),
         fc.boolean(),
         fc.integer({ min: 1, max: 2 }),
         fc.constantFrom(1, 0.5),
         (triples, sublinear, minDf, maxDfRatio) => {
-          const counts = csrFromCoo(6, 7, triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]));
+          const counts = csrFromCoo(
+            6,
+            7,
+            triples.map((t) => t[0]),
+            triples.map((t) => t[1]),
+            triples.map((t) => t[2]),
+          );
           const { vectors } = tfIdf(counts, { sublinearTf: sublinear, minDf, maxDfRatio });
           for (let r = 0; r < 6; r++) {
             const c = denseRow(counts, r);
@@ -105,7 +121,11 @@ describe('content index', () => {
   it('profiles a user by their liked items and scores like a dense reference', () => {
     const profile = contentUserProfile(index.vectors, [0, 2], [1, 3]);
     const dense = new Array<number>(index.vectors.cols).fill(0);
-    for (const [i, w] of [[0, 1], [2, 3]] as const) denseRow(index.vectors, i).forEach((v, t) => (dense[t]! += w * v));
+    for (const [i, w] of [
+      [0, 1],
+      [2, 3],
+    ] as const)
+      denseRow(index.vectors, i).forEach((v, t) => (dense[t]! += w * v));
     const norm = Math.hypot(...dense);
     const got = new Array<number>(index.vectors.cols).fill(0);
     profile.indices.forEach((t, k) => (got[t] = profile.values[k]!));

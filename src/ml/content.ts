@@ -48,7 +48,10 @@ export interface SparseVector {
  */
 export function tokenizeText(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.toLowerCase().normalize('NFKC').matchAll(/[\p{L}\p{N}]+/gu)) {
+  for (const m of text
+    .toLowerCase()
+    .normalize('NFKC')
+    .matchAll(/[\p{L}\p{N}]+/gu)) {
     if (m[0].length >= 2) out.push(m[0]);
   }
   return out;
@@ -262,7 +265,8 @@ export function fitContent(train: Csr, index: ContentIndex, params: FitContentPa
   return {
     index,
     scoreBatch: (userIds, out) => {
-      if (out.length !== userIds.length * nItems) throw new RangeError(`scoreBatch: out has ${out.length}, expected ${userIds.length * nItems}`);
+      if (out.length !== userIds.length * nItems)
+        throw new RangeError(`scoreBatch: out has ${out.length}, expected ${userIds.length * nItems}`);
       for (let b = 0; b < userIds.length; b++) {
         const u = userIds[b]!;
         const s = train.indptr[u]!;

@@ -24,26 +24,32 @@ function randomCsr(rows: number, cols: number, seed: number): { m: Csr; dense: F
 describe('csr dense products', () => {
   it('csrMatMulDense and csrTransposeMatMulDense equal dense products', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (rows, cols, w, seed) => {
-        const { m, dense } = randomCsr(rows, cols, seed);
-        const rng = rngMulberry32(seed + 1);
-        const x = new Float64Array(cols * w).map(() => rng());
-        const y = csrMatMulDense(m, x, w);
-        for (let i = 0; i < rows; i++)
-          for (let j = 0; j < w; j++) {
-            let s = 0;
-            for (let p = 0; p < cols; p++) s += dense[i * cols + p]! * x[p * w + j]!;
-            expect(y[i * w + j]!).toBeCloseTo(s, 10);
-          }
-        const x2 = new Float64Array(rows * w).map(() => rng());
-        const z = csrTransposeMatMulDense(m, x2, w);
-        for (let i = 0; i < cols; i++)
-          for (let j = 0; j < w; j++) {
-            let s = 0;
-            for (let p = 0; p < rows; p++) s += dense[p * cols + i]! * x2[p * w + j]!;
-            expect(z[i * w + j]!).toBeCloseTo(s, 10);
-          }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer(),
+        (rows, cols, w, seed) => {
+          const { m, dense } = randomCsr(rows, cols, seed);
+          const rng = rngMulberry32(seed + 1);
+          const x = new Float64Array(cols * w).map(() => rng());
+          const y = csrMatMulDense(m, x, w);
+          for (let i = 0; i < rows; i++)
+            for (let j = 0; j < w; j++) {
+              let s = 0;
+              for (let p = 0; p < cols; p++) s += dense[i * cols + p]! * x[p * w + j]!;
+              expect(y[i * w + j]!).toBeCloseTo(s, 10);
+            }
+          const x2 = new Float64Array(rows * w).map(() => rng());
+          const z = csrTransposeMatMulDense(m, x2, w);
+          for (let i = 0; i < cols; i++)
+            for (let j = 0; j < w; j++) {
+              let s = 0;
+              for (let p = 0; p < rows; p++) s += dense[p * cols + i]! * x2[p * w + j]!;
+              expect(z[i * w + j]!).toBeCloseTo(s, 10);
+            }
+        },
+      ),
       { numRuns: 40 },
     );
   });

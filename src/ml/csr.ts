@@ -95,7 +95,7 @@ export function csrTranspose(m: Csr): Csr {
  */
 export function csrMatMulDense<T extends Float32Array | Float64Array>(m: Csr, x: T, width: number, out?: T): T {
   if (x.length < m.cols * width) throw new RangeError(`csrMatMulDense: x has ${x.length} values, needs ${m.cols} x ${width}`);
-  const y = out ?? (new (x.constructor as new (n: number) => T)(m.rows * width));
+  const y = out ?? new (x.constructor as new (n: number) => T)(m.rows * width);
   if (y.length < m.rows * width) throw new RangeError('csrMatMulDense: out too short');
   y.fill(0, 0, m.rows * width);
   const { indptr, indices, data } = m;
@@ -116,7 +116,7 @@ export function csrMatMulDense<T extends Float32Array | Float64Array>(m: Csr, x:
  */
 export function csrTransposeMatMulDense<T extends Float32Array | Float64Array>(m: Csr, x: T, width: number, out?: T): T {
   if (x.length < m.rows * width) throw new RangeError(`csrTransposeMatMulDense: x has ${x.length} values, needs ${m.rows} x ${width}`);
-  const y = out ?? (new (x.constructor as new (n: number) => T)(m.cols * width));
+  const y = out ?? new (x.constructor as new (n: number) => T)(m.cols * width);
   if (y.length < m.cols * width) throw new RangeError('csrTransposeMatMulDense: out too short');
   y.fill(0, 0, m.cols * width);
   const { indptr, indices, data } = m;

@@ -24,7 +24,7 @@ describe('parseUserItemText', () => {
 });
 
 describe('splitLatestPerUser', () => {
-  it('puts each user\'s latest distinct items in test, keeps minTrain, dedupes to the latest time', () => {
+  it("puts each user's latest distinct items in test, keeps minTrain, dedupes to the latest time", () => {
     const split = splitLatestPerUser(
       {
         users: 3,
@@ -43,21 +43,32 @@ describe('splitLatestPerUser', () => {
 
   it('train and test partition the distinct pairs (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 50 })), { maxLength: 60 }), (events) => {
-        const split = splitLatestPerUser({ users: 5, items: 7, userIds: events.map((e) => e[0]), itemIds: events.map((e) => e[1]), timestamps: events.map((e) => e[2]) });
-        const distinct = new Set(events.map((e) => `${e[0]}:${e[1]}`));
-        let total = 0;
-        for (let u = 0; u < 5; u++) {
-          const tr = csrRowToDense(split.train, u);
-          const te = csrRowToDense(split.test, u);
-          for (let i = 0; i < 7; i++) {
-            expect(tr[i]! + te[i]!).toBe(distinct.has(`${u}:${i}`) ? 1 : 0);
-            total += tr[i]! + te[i]!;
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 50 })), {
+          maxLength: 60,
+        }),
+        (events) => {
+          const split = splitLatestPerUser({
+            users: 5,
+            items: 7,
+            userIds: events.map((e) => e[0]),
+            itemIds: events.map((e) => e[1]),
+            timestamps: events.map((e) => e[2]),
+          });
+          const distinct = new Set(events.map((e) => `${e[0]}:${e[1]}`));
+          let total = 0;
+          for (let u = 0; u < 5; u++) {
+            const tr = csrRowToDense(split.train, u);
+            const te = csrRowToDense(split.test, u);
+            for (let i = 0; i < 7; i++) {
+              expect(tr[i]! + te[i]!).toBe(distinct.has(`${u}:${i}`) ? 1 : 0);
+              total += tr[i]! + te[i]!;
+            }
+            if (te.some((x) => x > 0)) expect(tr.some((x) => x > 0)).toBe(true);
           }
-          if (te.some((x) => x > 0)) expect(tr.some((x) => x > 0)).toBe(true);
-        }
-        expect(total).toBe(distinct.size);
-      }),
+          expect(total).toBe(distinct.size);
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -108,10 +108,7 @@ export interface TrainTestSplit {
  * by item id, so the split is deterministic. Both outputs are users x items with value 1.
  * O(n log n).
  */
-export function splitLatestPerUser(
-  data: TimedInteractions,
-  options: { testFraction?: number; minTrain?: number } = {},
-): TrainTestSplit {
+export function splitLatestPerUser(data: TimedInteractions, options: { testFraction?: number; minTrain?: number } = {}): TrainTestSplit {
   const testFraction = options.testFraction ?? 0.2;
   const minTrain = options.minTrain ?? 1;
   const n = data.userIds.length;

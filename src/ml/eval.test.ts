@@ -16,10 +16,12 @@ function randomBinary(rows: number, cols: number, density: number, seed: number)
   const rng = rngMulberry32(seed);
   const r: number[] = [];
   const c: number[] = [];
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) if (rng() < density) {
-          r.push(i);
-          c.push(j);
-        }
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++)
+      if (rng() < density) {
+        r.push(i);
+        c.push(j);
+      }
   return csrFromCoo(rows, cols, r, c);
 }
 
@@ -67,7 +69,12 @@ describe('accumulateTopKSums', () => {
     const items = 40;
     const testItems = Array.from({ length: 25 }, (_, i) => i);
     const train = csrFromCoo(1, items, [], []);
-    const test = csrFromCoo(1, items, testItems.map(() => 0), testItems);
+    const test = csrFromCoo(
+      1,
+      items,
+      testItems.map(() => 0),
+      testItems,
+    );
     const scores = new Float32Array(items).map((_, i) => (i < 25 ? 1 : 0));
     const m = topKMetricsFromSums(accumulateTopKSums(train, test, Int32Array.of(0), scores, emptyTopKSums(20, items)));
     expect(m.recall).toBeCloseTo(0.8, 12);
@@ -86,7 +93,8 @@ describe('evaluateTopK', () => {
         const c: number[] = [];
         for (let u = 0; u < 12; u++) {
           const tr = new Set(Array.from(train.indices.subarray(train.indptr[u]!, train.indptr[u + 1]!)));
-          for (let p = testAll.indptr[u]!; p < testAll.indptr[u + 1]!; p++) if (!tr.has(testAll.indices[p]!)) {
+          for (let p = testAll.indptr[u]!; p < testAll.indptr[u + 1]!; p++)
+            if (!tr.has(testAll.indices[p]!)) {
               r.push(u);
               c.push(testAll.indices[p]!);
             }
@@ -109,7 +117,13 @@ describe('evaluateTopK', () => {
           expect(perfect.recall).toBeLessThanOrEqual(1 + 1e-12);
         }
         const rng = rngMulberry32(seed);
-        const random = await evaluateTopK({ train, test, k: 5, batchSize: 4, scoreBatch: async (_ids, out) => void out.forEach((_, i) => (out[i] = rng())) });
+        const random = await evaluateTopK({
+          train,
+          test,
+          k: 5,
+          batchSize: 4,
+          scoreBatch: async (_ids, out) => void out.forEach((_, i) => (out[i] = rng())),
+        });
         for (const v of [random.recall, random.ndcg, random.precision, random.coverage]) {
           expect(v).toBeGreaterThanOrEqual(0);
           expect(v).toBeLessThanOrEqual(1);

@@ -150,13 +150,7 @@ function discount(rank: number): number {
  * userIds.length x items and is modified: the users' train items are set to -Infinity.
  * Users without test items are skipped. O(block x items) plus O(nnz of the block).
  */
-export function accumulateTopKSums(
-  train: Csr,
-  test: Csr,
-  userIds: Int32Array,
-  scores: Float32Array,
-  sums: TopKSums,
-): TopKSums {
+export function accumulateTopKSums(train: Csr, test: Csr, userIds: Int32Array, scores: Float32Array, sums: TopKSums): TopKSums {
   const items = train.cols;
   const k = sums.k;
   if (scores.length < userIds.length * items) throw new RangeError('accumulateTopKSums: scores shorter than users x items');

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csrFromCoo, csrRowToDense, type Csr } from './csr.ts';
-import { createGramProduct, csrGramSparse, fitGraphFilterModel, graphFilterLowRank, normalizeBipartite, scoreGraphFilter } from './graph-filter.ts';
+import {
+  createGramProduct,
+  csrGramSparse,
+  fitGraphFilterModel,
+  graphFilterLowRank,
+  normalizeBipartite,
+  scoreGraphFilter,
+} from './graph-filter.ts';
 import { createGraphFilterScorer } from './graph-filter.scorer.ts';
 import { rngMulberry32 } from './random.ts';
 import { svdTruncatedSparse } from './svd.ts';
@@ -51,23 +58,29 @@ describe('csrGramSparse', () => {
 describe('createGramProduct', () => {
   it('equals the dense R̃ᵀ R̃ X and leaves the input unchanged', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 3 }), fc.integer(), (rows, cols, quads, seed) => {
-        const width = quads * 4;
-        const m = normalizeBipartite(randomBinary(rows, cols, 0.3, seed), 0.6, 0.4).normalized;
-        const gram = createGramProduct(m, width);
-        const rng = rngMulberry32(seed ^ 0x5bd1);
-        for (let i = 0; i < gram.input.length; i++) gram.input[i] = rng() - 0.5;
-        const x = gram.input.slice();
-        gram.apply();
-        const md = toDense(m);
-        for (let i = 0; i < cols; i++)
-          for (let c = 0; c < width; c++) {
-            let s = 0;
-            for (let u = 0; u < rows; u++) for (let j = 0; j < cols; j++) s += md[u * cols + i]! * md[u * cols + j]! * x[j * width + c]!;
-            expect(gram.output[i * width + c]!).toBeCloseTo(s, 4);
-          }
-        expect(Array.from(gram.input)).toEqual(Array.from(x));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 11 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer(),
+        (rows, cols, quads, seed) => {
+          const width = quads * 4;
+          const m = normalizeBipartite(randomBinary(rows, cols, 0.3, seed), 0.6, 0.4).normalized;
+          const gram = createGramProduct(m, width);
+          const rng = rngMulberry32(seed ^ 0x5bd1);
+          for (let i = 0; i < gram.input.length; i++) gram.input[i] = rng() - 0.5;
+          const x = gram.input.slice();
+          gram.apply();
+          const md = toDense(m);
+          for (let i = 0; i < cols; i++)
+            for (let c = 0; c < width; c++) {
+              let s = 0;
+              for (let u = 0; u < rows; u++) for (let j = 0; j < cols; j++) s += md[u * cols + i]! * md[u * cols + j]! * x[j * width + c]!;
+              expect(gram.output[i * width + c]!).toBeCloseTo(s, 4);
+            }
+          expect(Array.from(gram.input)).toEqual(Array.from(x));
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -79,7 +92,20 @@ describe('createGramProduct', () => {
  */
 function denseScores(
   r: Csr,
-  o: { rank: number; userExponent: number; itemExponent: number; idealExponent: number; idealWeight: number; idealSharpen: number; exactSharpen: number; sharpen: number; sharpenRank: number; oversample: number; powerIterations: number; seed: number },
+  o: {
+    rank: number;
+    userExponent: number;
+    itemExponent: number;
+    idealExponent: number;
+    idealWeight: number;
+    idealSharpen: number;
+    exactSharpen: number;
+    sharpen: number;
+    sharpenRank: number;
+    oversample: number;
+    powerIterations: number;
+    seed: number;
+  },
 ): Float64Array {
   const users = r.rows;
   const items = r.cols;
@@ -91,7 +117,8 @@ function denseScores(
   const sv = svd.s.map((x) => x / top);
   const rd = toDense(r);
   const pt = new Float64Array(items * items);
-  for (let i = 0; i < items; i++) for (let j = 0; j < items; j++) for (let v = 0; v < users; v++) pt[i * items + j]! += nd[v * items + i]! * nd[v * items + j]!;
+  for (let i = 0; i < items; i++)
+    for (let j = 0; j < items; j++) for (let v = 0; v < users; v++) pt[i * items + j]! += nd[v * items + i]! * nd[v * items + j]!;
   // filter F = P̃ + alpha D^-e V Vᵀ D^e (I − T_i P̃) − T_x P̃² − T V_k' σ⁴ V_k'ᵀ, then s_u = r_u F
   const ideal = new Float64Array(items * items);
   for (let i = 0; i < items; i++)
@@ -126,10 +153,28 @@ function denseScores(
 }
 
 describe('graph filter scores', () => {
-  const base = { rank: 4, idealWeight: 0.3, idealExponent: 0.5, sharpen: 0, sharpenRank: 3, idealSharpen: 0, exactSharpen: 0, oversample: 10, powerIterations: 3, seed: 5 };
+  const base = {
+    rank: 4,
+    idealWeight: 0.3,
+    idealExponent: 0.5,
+    sharpen: 0,
+    sharpenRank: 3,
+    idealSharpen: 0,
+    exactSharpen: 0,
+    oversample: 10,
+    powerIterations: 3,
+    seed: 5,
+  };
   const cases = {
     'GF-CF with truncated sharpening (a = b = 1/2)': { ...base, userExponent: 0.5, itemExponent: 0.5, sharpen: 0.5 },
-    'BSPM-style ideal and exact sharpening, a = 0.6, b = 0.4': { ...base, userExponent: 0.6, itemExponent: 0.4, idealSharpen: 0.8, exactSharpen: 0.3, idealExponent: 0.3 },
+    'BSPM-style ideal and exact sharpening, a = 0.6, b = 0.4': {
+      ...base,
+      userExponent: 0.6,
+      itemExponent: 0.4,
+      idealSharpen: 0.8,
+      exactSharpen: 0.3,
+      idealExponent: 0.3,
+    },
     'every term at once': { ...base, userExponent: 0.7, itemExponent: 0.45, idealSharpen: 0.5, exactSharpen: 0.4, sharpen: 0.2 },
   };
   for (const [name, opts] of Object.entries(cases)) {
@@ -141,7 +186,12 @@ describe('graph filter scores', () => {
       expect(model.exact !== undefined).toBe(opts.exactSharpen !== 0);
       expect(model.singularValues[0]!).toBeCloseTo(1, 12);
       const out = new Float32Array(users * items);
-      scoreGraphFilter(model, r, Int32Array.from({ length: users }, (_, i) => i), out);
+      scoreGraphFilter(
+        model,
+        r,
+        Int32Array.from({ length: users }, (_, i) => i),
+        out,
+      );
       const expected = denseScores(r, opts);
       for (let i = 0; i < out.length; i++) expect(out[i]!).toBeCloseTo(expected[i]!, 4);
     });
@@ -166,7 +216,17 @@ describe('graph filter scores', () => {
       const users = 37;
       const items = 29; // not a multiple of 8: exercises panel padding
       const r = randomBinary(users, items, 0.2, 7);
-      const model = fitGraphFilterModel(r, { rank: 6, oversample: 8, powerIterations: 2, seed: 1, sharpen: 0.2, idealSharpen: 0.5, exactSharpen, userExponent: 0.6, itemExponent: 0.4 });
+      const model = fitGraphFilterModel(r, {
+        rank: 6,
+        oversample: 8,
+        powerIterations: 2,
+        seed: 1,
+        sharpen: 0.2,
+        idealSharpen: 0.5,
+        exactSharpen,
+        userExponent: 0.6,
+        itemExponent: 0.4,
+      });
       const ids = Int32Array.from([3, 0, 36, 5, 5, 12, 20, 21, 22, 30, 1]);
       const expected = new Float32Array(ids.length * items);
       scoreGraphFilter(model, r, ids, expected);

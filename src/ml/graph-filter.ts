@@ -266,7 +266,8 @@ export function graphFilterLowRank(
     const gram = createGramProduct(normalized, width);
     for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) gram.input[i * width + j] = right[j * n + i]!;
     gram.apply();
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) right[j * n + i] = right[j * n + i]! - p.idealSharpen * gram.output[i * width + j]!;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < k; j++) right[j * n + i] = right[j * n + i]! - p.idealSharpen * gram.output[i * width + j]!;
   }
   return { left, right, rank };
 }

@@ -37,7 +37,16 @@ function rowReg(reg: number, nu: number, alpha: number, nOther: number, weights:
 }
 
 /** Naive normal equations of one user: (YᵀCY + λ_u I) x = YᵀC p over ALL items. */
-function naiveUserSolve(y: Float32Array, nItems: number, f: number, items: number[], weights: number[], reg: number, alpha: number, nu: number): number[] {
+function naiveUserSolve(
+  y: Float32Array,
+  nItems: number,
+  f: number,
+  items: number[],
+  weights: number[],
+  reg: number,
+  alpha: number,
+  nu: number,
+): number[] {
   const lu = rowReg(reg, nu, alpha, nItems, weights);
   const a = Array.from({ length: f }, (_, r) => Array.from({ length: f }, (_, c) => (r === c ? lu : 0)));
   const b = new Array<number>(f).fill(0);
@@ -70,30 +79,36 @@ function naiveLoss(x: Float32Array, y: Float32Array, f: number, train: Csr, reg:
       }
     }
   }
-  for (let u = 0; u < train.rows; u++) for (let k = 0; k < f; k++) loss += rowReg(reg, nu, alpha, train.cols, userW[u]!) * x[u * f + k]! ** 2;
-  for (let i = 0; i < train.cols; i++) for (let k = 0; k < f; k++) loss += rowReg(reg, nu, alpha, train.rows, itemW[i]!) * y[i * f + k]! ** 2;
+  for (let u = 0; u < train.rows; u++)
+    for (let k = 0; k < f; k++) loss += rowReg(reg, nu, alpha, train.cols, userW[u]!) * x[u * f + k]! ** 2;
+  for (let i = 0; i < train.cols; i++)
+    for (let k = 0; k < f; k++) loss += rowReg(reg, nu, alpha, train.rows, itemW[i]!) * y[i * f + k]! ** 2;
   return loss;
 }
 
-const matrixArb = fc
-  .record({ users: fc.integer({ min: 1, max: 10 }), items: fc.integer({ min: 1, max: 9 }) })
-  .chain(({ users, items }) =>
-    fc.record({
-      users: fc.constant(users),
-      items: fc.constant(items),
-      triples: fc.array(
-        fc.tuple(fc.integer({ min: 0, max: users - 1 }), fc.integer({ min: 0, max: items - 1 }), fc.constantFrom(1, 2, 5)),
-        { minLength: 1, maxLength: 40 },
-      ),
+const matrixArb = fc.record({ users: fc.integer({ min: 1, max: 10 }), items: fc.integer({ min: 1, max: 9 }) }).chain(({ users, items }) =>
+  fc.record({
+    users: fc.constant(users),
+    items: fc.constant(items),
+    triples: fc.array(fc.tuple(fc.integer({ min: 0, max: users - 1 }), fc.integer({ min: 0, max: items - 1 }), fc.constantFrom(1, 2, 5)), {
+      minLength: 1,
+      maxLength: 40,
     }),
-  );
+  }),
+);
 
 function build(arb: { users: number; items: number; triples: Array<[number, number, number]> }): Csr {
   // a pair seen twice keeps a single weight: deduplicate before building
   const seen = new Map<number, [number, number, number]>();
   for (const t of arb.triples) seen.set(t[0] * 1000 + t[1], t);
   const ts = [...seen.values()];
-  return csrFromCoo(arb.users, arb.items, ts.map((t) => t[0]), ts.map((t) => t[1]), ts.map((t) => t[2]));
+  return csrFromCoo(
+    arb.users,
+    arb.items,
+    ts.map((t) => t[0]),
+    ts.map((t) => t[1]),
+    ts.map((t) => t[2]),
+  );
 }
 
 describe('iALS kernels', () => {
@@ -177,8 +192,22 @@ describe('iALS kernels', () => {
         (arb, p) => {
           const train = build(arb);
           const objective = { regularization: p.reg, alpha: p.alpha, regularizationExponent: p.nu };
-          const model = fitIals(train, { factors: p.f, ...objective, iterations: 6, cgSteps: p.cg, seed: 1, initScale: 0.5, computeLoss: true });
-          const initial = ialsLoss(ialsInitFactors(arb.users, p.f, 1, 0.5), ialsInitFactors(arb.items, p.f, (1 ^ 0x9e3779b9) >>> 0, 0.5), p.f, train, objective);
+          const model = fitIals(train, {
+            factors: p.f,
+            ...objective,
+            iterations: 6,
+            cgSteps: p.cg,
+            seed: 1,
+            initScale: 0.5,
+            computeLoss: true,
+          });
+          const initial = ialsLoss(
+            ialsInitFactors(arb.users, p.f, 1, 0.5),
+            ialsInitFactors(arb.items, p.f, (1 ^ 0x9e3779b9) >>> 0, 0.5),
+            p.f,
+            train,
+            objective,
+          );
           const losses = [initial, ...model.losses];
           for (let t = 1; t < losses.length; t++) expect(losses[t]!).toBeLessThanOrEqual(losses[t - 1]! * (1 + 1e-5) + 1e-9);
         },
@@ -244,7 +273,10 @@ describe('factorSimilarItems', () => {
       }
       return dot / Math.sqrt(na * nb);
     };
-    const expected = [...Array(12).keys()].filter((j) => j !== 5).sort((a, b) => cos(5, b) - cos(5, a)).slice(0, 4);
+    const expected = [...Array(12).keys()]
+      .filter((j) => j !== 5)
+      .sort((a, b) => cos(5, b) - cos(5, a))
+      .slice(0, 4);
     const got = factorSimilarItems(y, f, 5, 4);
     expect([...got.indices]).toEqual(expected);
     got.scores.forEach((v, t) => expect(v).toBeCloseTo(cos(5, expected[t]!), 5));
@@ -270,7 +302,10 @@ describe('fitIals', () => {
   it('ranks the held-out in-community item above every other-community item', () => {
     const model = fitIals(train, { factors: 4, regularization: 0.1, alpha: 10, iterations: 8, cgSteps: 3, seed: 7 });
     const out = new Float32Array(users * items);
-    model.scoreBatch(Int32Array.from({ length: users }, (_, u) => u), out);
+    model.scoreBatch(
+      Int32Array.from({ length: users }, (_, u) => u),
+      out,
+    );
     for (let u = 0; u < users; u++) {
       const block = u < 20 ? 0 : 10;
       const held = out[u * items + block + (u % 10)]!;
@@ -288,7 +323,15 @@ describe('fitIals', () => {
 
   it('is deterministic given the seed and stops when onIteration returns false', () => {
     let calls = 0;
-    const a = fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 5, cgSteps: 2, seed: 11, onIteration: () => ++calls < 2 });
+    const a = fitIals(train, {
+      factors: 3,
+      regularization: 0.1,
+      alpha: 2,
+      iterations: 5,
+      cgSteps: 2,
+      seed: 11,
+      onIteration: () => ++calls < 2,
+    });
     const b = fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 2, cgSteps: 2, seed: 11 });
     expect(calls).toBe(2);
     expect([...a.userFactors]).toEqual([...b.userFactors]);

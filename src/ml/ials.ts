@@ -227,13 +227,7 @@ function sumRange(v: Float32Array, start: number, end: number): number {
 /**
  * The iALS objective L (see the file header) in float64. O(U f^2 + I f^2 + nnz f).
  */
-export function ialsLoss(
-  userFactors: Float32Array,
-  itemFactors: Float32Array,
-  f: number,
-  train: Csr,
-  objective: IalsObjective,
-): number {
+export function ialsLoss(userFactors: Float32Array, itemFactors: Float32Array, f: number, train: Csr, objective: IalsObjective): number {
   const alpha = objective.alpha;
   const nUsers = train.rows;
   const nItems = train.cols;
@@ -391,15 +385,10 @@ function choleskySolveLower(a: Float64Array, f: number, b: Float64Array): void {
  * rowIds.length x I. Register-tiled 4 rows x 2 items (eight accumulators share six loads per step).
  * O(batch · I · f).
  */
-export function scoreDotBatch(
-  vectors: Float32Array,
-  itemFactors: Float32Array,
-  f: number,
-  rowIds: Int32Array,
-  out: Float32Array,
-): void {
+export function scoreDotBatch(vectors: Float32Array, itemFactors: Float32Array, f: number, rowIds: Int32Array, out: Float32Array): void {
   const nItems = itemFactors.length / f;
-  if (out.length !== rowIds.length * nItems) throw new RangeError(`scoreDotBatch: out has ${out.length}, expected ${rowIds.length * nItems}`);
+  if (out.length !== rowIds.length * nItems)
+    throw new RangeError(`scoreDotBatch: out has ${out.length}, expected ${rowIds.length * nItems}`);
   const nVec = vectors.length / f;
   for (let b = 0; b < rowIds.length; b++) {
     if (rowIds[b]! < 0 || rowIds[b]! >= nVec) throw new RangeError(`scoreDotBatch: row ${rowIds[b]} outside ${nVec}`);
@@ -518,7 +507,8 @@ export function createDotScorer(
   const aOff = aPtr / 4;
   const cOff = cPtr / 4;
   return (vectors, rowIds, out) => {
-    if (out.length !== rowIds.length * nItems) throw new RangeError(`dot scorer: out has ${out.length}, expected ${rowIds.length * nItems}`);
+    if (out.length !== rowIds.length * nItems)
+      throw new RangeError(`dot scorer: out has ${out.length}, expected ${rowIds.length * nItems}`);
     const nVec = Math.floor(vectors.length / f);
     for (let start = 0; start < rowIds.length; start += group) {
       const g = Math.min(group, rowIds.length - start);

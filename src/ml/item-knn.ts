@@ -149,7 +149,8 @@ export function itemSimilarityTopK(userItem: Csr, params: ItemSimilarityParams, 
   const minCount = params.minCount ?? 1;
   const nItems = userItem.cols;
   const iu = itemUser ?? csrTranspose(userItem);
-  if (iu.rows !== nItems || iu.cols !== userItem.rows) throw new RangeError('itemSimilarityTopK: itemUser is not the transpose of userItem');
+  if (iu.rows !== nItems || iu.cols !== userItem.rows)
+    throw new RangeError('itemSimilarityTopK: itemUser is not the transpose of userItem');
 
   const uiPtr = userItem.indptr;
   const uiIdx = userItem.indices;
@@ -319,15 +320,10 @@ export function scoreItemKnnUser(
  * row-major. Uses the stored interaction values as weights unless `binary`.
  * O(sum over the batch of nnz(u) · K + batch · I).
  */
-export function scoreItemKnnBatch(
-  userItem: Csr,
-  similarity: Csr,
-  userIds: Int32Array,
-  out: Float32Array,
-  binary = false,
-): void {
+export function scoreItemKnnBatch(userItem: Csr, similarity: Csr, userIds: Int32Array, out: Float32Array, binary = false): void {
   const nItems = similarity.cols;
-  if (out.length !== userIds.length * nItems) throw new RangeError(`scoreItemKnnBatch: out has ${out.length}, expected ${userIds.length * nItems}`);
+  if (out.length !== userIds.length * nItems)
+    throw new RangeError(`scoreItemKnnBatch: out has ${out.length}, expected ${userIds.length * nItems}`);
   out.fill(0);
   const uiPtr = userItem.indptr;
   const uiIdx = userItem.indices;

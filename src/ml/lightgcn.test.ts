@@ -47,18 +47,24 @@ function matVec(a: number[][], x: Float32Array, d: number): Float32Array {
   return out;
 }
 
-const graphArb = fc
-  .record({ users: fc.integer({ min: 1, max: 6 }), items: fc.integer({ min: 2, max: 6 }) })
-  .chain(({ users, items }) =>
-    fc.record({
-      users: fc.constant(users),
-      items: fc.constant(items),
-      pairs: fc.array(fc.tuple(fc.integer({ min: 0, max: users - 1 }), fc.integer({ min: 0, max: items - 1 })), { minLength: 1, maxLength: 20 }),
+const graphArb = fc.record({ users: fc.integer({ min: 1, max: 6 }), items: fc.integer({ min: 2, max: 6 }) }).chain(({ users, items }) =>
+  fc.record({
+    users: fc.constant(users),
+    items: fc.constant(items),
+    pairs: fc.array(fc.tuple(fc.integer({ min: 0, max: users - 1 }), fc.integer({ min: 0, max: items - 1 })), {
+      minLength: 1,
+      maxLength: 20,
     }),
-  );
+  }),
+);
 
 function build(arb: { users: number; items: number; pairs: Array<[number, number]> }): Csr {
-  const m = csrFromCoo(arb.users, arb.items, arb.pairs.map((p) => p[0]), arb.pairs.map((p) => p[1]));
+  const m = csrFromCoo(
+    arb.users,
+    arb.items,
+    arb.pairs.map((p) => p[0]),
+    arb.pairs.map((p) => p[1]),
+  );
   m.data.fill(1);
   return m;
 }
@@ -121,7 +127,21 @@ describe('lightGcnLossAndGrad', () => {
     [2, 0],
   ])('matches central finite differences on a tiny graph (d = %i, K = %i)', (d, layers) => {
     // 4 users x 5 items
-    const train = build({ users: 4, items: 5, pairs: [[0, 0], [0, 1], [1, 1], [1, 2], [2, 3], [2, 0], [3, 4], [3, 2], [1, 4]] });
+    const train = build({
+      users: 4,
+      items: 5,
+      pairs: [
+        [0, 0],
+        [0, 1],
+        [1, 1],
+        [1, 2],
+        [2, 3],
+        [2, 0],
+        [3, 4],
+        [3, 2],
+        [1, 4],
+      ],
+    });
     const g = lightGcnGraph(train);
     const reg = 0.05;
     const n = (4 + 5) * d;
@@ -181,7 +201,16 @@ describe('SIMD propagation', () => {
 
 describe('sampleNegatives', () => {
   it('never returns a seen item when unseen ones exist', () => {
-    const train = build({ users: 2, items: 6, pairs: [[0, 0], [0, 2], [0, 5], [1, 1]] });
+    const train = build({
+      users: 2,
+      items: 6,
+      pairs: [
+        [0, 0],
+        [0, 2],
+        [0, 5],
+        [1, 1],
+      ],
+    });
     const users = Int32Array.from({ length: 200 }, (_, t) => t % 2);
     const neg = new Int32Array(400);
     sampleNegatives(train, users, 2, rngMulberry32(5), neg);
@@ -223,7 +252,10 @@ describe('fitLightGcn', () => {
     expect(losses.length).toBe(30);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.5);
     const out = new Float32Array(30 * 16);
-    model.scoreBatch(Int32Array.from({ length: 30 }, (_, u) => u), out);
+    model.scoreBatch(
+      Int32Array.from({ length: 30 }, (_, u) => u),
+      out,
+    );
     for (let u = 0; u < 30; u++) {
       const block = u < 15 ? 0 : 8;
       const held = out[u * 16 + block + (u % 8)]!;

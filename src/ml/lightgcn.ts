@@ -394,7 +394,8 @@ export function lightGcnLossAndGrad(
 ): number {
   const nUsers = graph.users;
   const n = e0.length;
-  if (n !== (nUsers + graph.items) * d || grad.length !== n) throw new RangeError('lightGcnLossAndGrad: buffers must be (users + items) x d');
+  if (n !== (nUsers + graph.items) * d || grad.length !== n)
+    throw new RangeError('lightGcnLossAndGrad: buffers must be (users + items) x d');
   const count = batchNodes(batch, nUsers, ws);
   const nodes = ws.nodes;
   const inv = 1 / (layers + 1);
@@ -564,7 +565,8 @@ export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
   const e0 = simd.e0;
   const grad = simd.grad;
   if (params.initialEmbeddings) {
-    if (params.initialEmbeddings.length !== e0.length) throw new RangeError(`fitLightGcn: initialEmbeddings must have (users + items) x d = ${e0.length} entries`);
+    if (params.initialEmbeddings.length !== e0.length)
+      throw new RangeError(`fitLightGcn: initialEmbeddings must have (users + items) x d = ${e0.length} entries`);
     e0.set(params.initialEmbeddings);
   } else {
     fillNormal(e0, rng);

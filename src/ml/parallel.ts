@@ -130,7 +130,6 @@ export function splitRange(n: number, parts: number): Array<[number, number]> {
   return out;
 }
 
-
 type SharedCapable = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 /**

@@ -1,14 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { csrFromCoo } from './csr.ts';
-import {
-  categoryTopItems,
-  decayScores,
-  fitPopularity,
-  itemPopularity,
-  topNPerCategory,
-  trendingScores,
-} from './popularity.ts';
+import { categoryTopItems, decayScores, fitPopularity, itemPopularity, topNPerCategory, trendingScores } from './popularity.ts';
 
 describe('itemPopularity', () => {
   const train = csrFromCoo(3, 4, [0, 0, 1, 2, 2], [0, 1, 1, 1, 3], [1, 2, 5, 1, 1]);
@@ -41,7 +34,9 @@ describe('trendingScores', () => {
   it('equals the naive sum, and decaying then adding new events equals recomputing', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 5 })), { maxLength: 40 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 5 })), {
+          maxLength: 40,
+        }),
         fc.integer({ min: 500, max: 1000 }),
         fc.integer({ min: 1, max: 400 }),
         fc.integer({ min: 1, max: 300 }),
@@ -60,7 +55,11 @@ describe('trendingScores', () => {
           const newer = evs.filter((e) => e[1] > now && e[1] <= now + later);
           const inc = decayScores(Float32Array.from(s), later, halfLife);
           const add = trendingScores(
-            { itemIds: Int32Array.from(newer, (e) => e[0]), timestamps: Float64Array.from(newer, (e) => e[1]), weights: Float32Array.from(newer, (e) => e[2]) },
+            {
+              itemIds: Int32Array.from(newer, (e) => e[0]),
+              timestamps: Float64Array.from(newer, (e) => e[1]),
+              weights: Float32Array.from(newer, (e) => e[2]),
+            },
             5,
             now + later,
             halfLife,

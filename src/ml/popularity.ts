@@ -84,7 +84,8 @@ export function decayScores(scores: Float32Array, elapsed: number, halfLife: num
  */
 export function topNPerCategory(scores: Float32Array, itemCategory: Int32Array, numCategories: number, n: number): Csr {
   const numItems = scores.length;
-  if (itemCategory.length !== numItems) throw new RangeError(`topNPerCategory: itemCategory has ${itemCategory.length}, expected ${numItems}`);
+  if (itemCategory.length !== numItems)
+    throw new RangeError(`topNPerCategory: itemCategory has ${itemCategory.length}, expected ${numItems}`);
   // group items by category (counting sort), then select within each group
   const counts = new Int32Array(numCategories + 1);
   for (let i = 0; i < numItems; i++) {
@@ -133,7 +134,8 @@ export function topNPerCategory(scores: Float32Array, itemCategory: Int32Array, 
 
 /** The `n` best items of one category from a `topNPerCategory` matrix, best first. O(n log n). */
 export function categoryTopItems(perCategory: Csr, category: number, n: number): Ranked {
-  if (category < 0 || category >= perCategory.rows) throw new RangeError(`categoryTopItems: category ${category} outside ${perCategory.rows}`);
+  if (category < 0 || category >= perCategory.rows)
+    throw new RangeError(`categoryTopItems: category ${category} outside ${perCategory.rows}`);
   const s = perCategory.indptr[category]!;
   const e = perCategory.indptr[category + 1]!;
   const ranked = topN(perCategory.data.subarray(s, e), n);

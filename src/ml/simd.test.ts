@@ -6,28 +6,34 @@ import { rngMulberry32 } from './random.ts';
 describe('gemmPanel4x8', () => {
   it('equals a naive product C = A W for random shapes (ragged columns padded)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 37 }), fc.integer(), (rows, k, n, seed) => {
-        const rng = rngMulberry32(seed);
-        const a = new Float32Array(rows * k).map(() => rng() - 0.5);
-        const w = new Float32Array(k * n).map(() => rng() - 0.5);
-        const chunks = Math.ceil(n / 8);
-        const quads = Math.ceil(rows / 4);
-        const ldc = chunks * 8;
-        const panelFloats = chunks * k * 8;
-        const aFloats = quads * k * 4;
-        const kern = createSimdKernels((panelFloats + aFloats + quads * 4 * ldc) * 4);
-        const mem = new Float32Array(kern.memory.buffer);
-        packPanels8(w, k, n, 0, chunks, mem, 0);
-        for (let r = 0; r < rows; r++) for (let p = 0; p < k; p++) mem[panelFloats + (r >> 2) * k * 4 + p * 4 + (r & 3)] = a[r * k + p]!;
-        const cOff = panelFloats + aFloats;
-        kern.gemmPanel4x8(panelFloats * 4, 0, cOff * 4, k, chunks, ldc * 4, quads);
-        for (let r = 0; r < rows; r++)
-          for (let j = 0; j < n; j++) {
-            let s = 0;
-            for (let p = 0; p < k; p++) s += a[r * k + p]! * w[p * n + j]!;
-            expect(mem[cOff + r * ldc + j]!).toBeCloseTo(s, 4);
-          }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 13 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 37 }),
+        fc.integer(),
+        (rows, k, n, seed) => {
+          const rng = rngMulberry32(seed);
+          const a = new Float32Array(rows * k).map(() => rng() - 0.5);
+          const w = new Float32Array(k * n).map(() => rng() - 0.5);
+          const chunks = Math.ceil(n / 8);
+          const quads = Math.ceil(rows / 4);
+          const ldc = chunks * 8;
+          const panelFloats = chunks * k * 8;
+          const aFloats = quads * k * 4;
+          const kern = createSimdKernels((panelFloats + aFloats + quads * 4 * ldc) * 4);
+          const mem = new Float32Array(kern.memory.buffer);
+          packPanels8(w, k, n, 0, chunks, mem, 0);
+          for (let r = 0; r < rows; r++) for (let p = 0; p < k; p++) mem[panelFloats + (r >> 2) * k * 4 + p * 4 + (r & 3)] = a[r * k + p]!;
+          const cOff = panelFloats + aFloats;
+          kern.gemmPanel4x8(panelFloats * 4, 0, cOff * 4, k, chunks, ldc * 4, quads);
+          for (let r = 0; r < rows; r++)
+            for (let j = 0; j < n; j++) {
+              let s = 0;
+              for (let p = 0; p < k; p++) s += a[r * k + p]! * w[p * n + j]!;
+              expect(mem[cOff + r * ldc + j]!).toBeCloseTo(s, 4);
+            }
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -49,54 +55,60 @@ describe('axpyF32', () => {
 describe('spmmRows / spmmRowsScatter', () => {
   it('equal dense A x and Aᵀ x', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.integer(), (rows, cols, w4, seed) => {
-        const rng = rngMulberry32(seed);
-        const width = w4 * 4;
-        const dense = new Float32Array(rows * cols);
-        const indptr = new Int32Array(rows + 1);
-        const idx: number[] = [];
-        const val: number[] = [];
-        for (let r = 0; r < rows; r++) {
-          for (let c = 0; c < cols; c++) {
-            if (rng() < 0.4) {
-              idx.push(c);
-              val.push((dense[r * cols + c] = Math.fround(rng() - 0.5)));
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer(),
+        (rows, cols, w4, seed) => {
+          const rng = rngMulberry32(seed);
+          const width = w4 * 4;
+          const dense = new Float32Array(rows * cols);
+          const indptr = new Int32Array(rows + 1);
+          const idx: number[] = [];
+          const val: number[] = [];
+          for (let r = 0; r < rows; r++) {
+            for (let c = 0; c < cols; c++) {
+              if (rng() < 0.4) {
+                idx.push(c);
+                val.push((dense[r * cols + c] = Math.fround(rng() - 0.5)));
+              }
             }
+            indptr[r + 1] = idx.length;
           }
-          indptr[r + 1] = idx.length;
-        }
-        const nnz = idx.length;
-        const kern = createSimdKernels(1 << 16);
-        const i32 = new Int32Array(kern.memory.buffer);
-        const f32 = new Float32Array(kern.memory.buffer);
-        const align = (b: number): number => Math.ceil(b / 16) * 16;
-        const ip = 0;
-        const ix = align((rows + 1) * 4);
-        const da = align(ix + nnz * 4);
-        const x = align(da + nnz * 4);
-        const y = align(x + cols * width * 4);
-        const x2 = align(y + rows * width * 4);
-        const y2 = align(x2 + rows * width * 4);
-        i32.set(indptr, ip / 4);
-        i32.set(idx, ix / 4);
-        f32.set(val, da / 4);
-        for (let i = 0; i < cols * width; i++) f32[x / 4 + i] = rng();
-        for (let i = 0; i < rows * width; i++) f32[x2 / 4 + i] = rng();
-        kern.spmmRows(ip, ix, da, rows, x, y, width);
-        kern.spmmRowsScatter(ip, ix, da, rows, x2, y2, width);
-        for (let r = 0; r < rows; r++)
-          for (let j = 0; j < width; j++) {
-            let s = 0;
-            for (let c = 0; c < cols; c++) s += dense[r * cols + c]! * f32[x / 4 + c * width + j]!;
-            expect(f32[y / 4 + r * width + j]!).toBeCloseTo(s, 5);
-          }
-        for (let c = 0; c < cols; c++)
-          for (let j = 0; j < width; j++) {
-            let s = 0;
-            for (let r = 0; r < rows; r++) s += dense[r * cols + c]! * f32[x2 / 4 + r * width + j]!;
-            expect(f32[y2 / 4 + c * width + j]!).toBeCloseTo(s, 5);
-          }
-      }),
+          const nnz = idx.length;
+          const kern = createSimdKernels(1 << 16);
+          const i32 = new Int32Array(kern.memory.buffer);
+          const f32 = new Float32Array(kern.memory.buffer);
+          const align = (b: number): number => Math.ceil(b / 16) * 16;
+          const ip = 0;
+          const ix = align((rows + 1) * 4);
+          const da = align(ix + nnz * 4);
+          const x = align(da + nnz * 4);
+          const y = align(x + cols * width * 4);
+          const x2 = align(y + rows * width * 4);
+          const y2 = align(x2 + rows * width * 4);
+          i32.set(indptr, ip / 4);
+          i32.set(idx, ix / 4);
+          f32.set(val, da / 4);
+          for (let i = 0; i < cols * width; i++) f32[x / 4 + i] = rng();
+          for (let i = 0; i < rows * width; i++) f32[x2 / 4 + i] = rng();
+          kern.spmmRows(ip, ix, da, rows, x, y, width);
+          kern.spmmRowsScatter(ip, ix, da, rows, x2, y2, width);
+          for (let r = 0; r < rows; r++)
+            for (let j = 0; j < width; j++) {
+              let s = 0;
+              for (let c = 0; c < cols; c++) s += dense[r * cols + c]! * f32[x / 4 + c * width + j]!;
+              expect(f32[y / 4 + r * width + j]!).toBeCloseTo(s, 5);
+            }
+          for (let c = 0; c < cols; c++)
+            for (let j = 0; j < width; j++) {
+              let s = 0;
+              for (let r = 0; r < rows; r++) s += dense[r * cols + c]! * f32[x2 / 4 + r * width + j]!;
+              expect(f32[y2 / 4 + c * width + j]!).toBeCloseTo(s, 5);
+            }
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -101,7 +101,14 @@ function assembleModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
     return [...uleb(body.length), ...body];
   });
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(2, vec(imports)),
     ...section(3, vec(funcIdx)),
@@ -212,7 +219,19 @@ function spmm(name: string, scatter: boolean): FuncDef {
   body.push(...get(P), ...get(PEND), op.i32GeS, op.brIf, 1);
   body.push(...get(DA), ...get(P), ...i32c(2), op.i32Shl, op.i32Add, ...v128Load32Splat(0), ...set(V));
   // other = (scatter ? y : x) + indices[p] * wb
-  body.push(...get(scatter ? Y : X), ...get(IX), ...get(P), ...i32c(2), op.i32Shl, op.i32Add, ...i32Load(0), ...get(WB), op.i32Mul, op.i32Add, ...set(OTHER));
+  body.push(
+    ...get(scatter ? Y : X),
+    ...get(IX),
+    ...get(P),
+    ...i32c(2),
+    op.i32Shl,
+    op.i32Add,
+    ...i32Load(0),
+    ...get(WB),
+    op.i32Mul,
+    op.i32Add,
+    ...set(OTHER),
+  );
   body.push(...i32c(0), ...set(J));
   body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK); // columns
   body.push(...get(J), ...get(WB), op.i32GeS, op.brIf, 1);
@@ -236,7 +255,9 @@ let cachedModule: WebAssembly.Module | undefined;
 
 /** The compiled SIMD module (compiled once per thread). */
 export function simdModule(): WebAssembly.Module {
-  cachedModule ??= new WebAssembly.Module(assembleModule([gemmPanel4x8(), axpyF32(), spmm('spmmRows', false), spmm('spmmRowsScatter', true)]));
+  cachedModule ??= new WebAssembly.Module(
+    assembleModule([gemmPanel4x8(), axpyF32(), spmm('spmmRows', false), spmm('spmmRowsScatter', true)]),
+  );
   return cachedModule;
 }
 

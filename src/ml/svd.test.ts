@@ -8,7 +8,9 @@ function denseToCsr(a: Float64Array, rows: number, cols: number): Csr {
   const r: number[] = [];
   const c: number[] = [];
   const v: number[] = [];
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) if (a[i * cols + j] !== 0) {
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++)
+      if (a[i * cols + j] !== 0) {
         r.push(i);
         c.push(j);
         v.push(a[i * cols + j]!);
@@ -101,7 +103,8 @@ describe('svdTruncatedSparse', () => {
     const v = orthonormal(cols, r);
     const sigma = Array.from({ length: r }, (_, i) => 0.85 ** i);
     const a = new Float64Array(rows * cols);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) for (let t = 0; t < r; t++) a[i * cols + j]! += u[i * r + t]! * sigma[t]! * v[j * r + t]!;
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) for (let t = 0; t < r; t++) a[i * cols + j]! += u[i * r + t]! * sigma[t]! * v[j * r + t]!;
     const k = 12;
     const svd = svdTruncatedSparse(denseToCsr(a, rows, cols), k, { seed: 9, oversample: 8, powerIterations: 12 });
     for (let t = 0; t < k; t++) expect(svd.s[t]!).toBeCloseTo(sigma[t]!, 3);

@@ -23,7 +23,7 @@ export function registerAuditHook(app: FastifyInstance, repo: AuditRepository): 
         actorId: actor?.id ?? null,
         action: audit.action,
         resourceType: audit.resourceType,
-        resourceId: target?.resourceId ?? ((request.params as Record<string, string> | undefined)?.id ?? null),
+        resourceId: target?.resourceId ?? (request.params as Record<string, string> | undefined)?.id ?? null,
         outcome: ok ? 'success' : 'failure',
         statusCode: reply.statusCode,
         ip: request.ip,

@@ -47,7 +47,10 @@ export function createAuditRepository(db: Db) {
     /** Newest first, keyset-paginated on the time-ordered id. Always filtered by tenant. */
     async list(tenantId: string, f: AuditFilter): Promise<AuditRow[]> {
       const conds = [sql`tenant_id = ${tenantId}`];
-      if (f.action) conds.push(f.action.endsWith('*') ? sql`action LIKE ${f.action.slice(0, -1).replace(/[%_\\]/g, '\\$&') + '%'}` : sql`action = ${f.action}`);
+      if (f.action)
+        conds.push(
+          f.action.endsWith('*') ? sql`action LIKE ${f.action.slice(0, -1).replace(/[%_\\]/g, '\\$&') + '%'}` : sql`action = ${f.action}`,
+        );
       if (f.actorId) conds.push(sql`actor_id = ${f.actorId}`);
       if (f.resourceType) conds.push(sql`resource_type = ${f.resourceType}`);
       if (f.resourceId) conds.push(sql`resource_id = ${f.resourceId}`);

@@ -80,7 +80,9 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     const mutating = methods.some((m) => m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS');
     const administrative = auth?.kind === 'platform_admin' || (auth?.kind === 'tenant' && ADMINISTRATIVE_PERMISSIONS.has(auth.permission));
     if (mutating && administrative && !route.config?.audit) {
-      throw new Error(`Route ${methods.join(',')} ${url} is an administrative action but declares no config.audit: every such action is audited.`);
+      throw new Error(
+        `Route ${methods.join(',')} ${url} is an administrative action but declares no config.audit: every such action is audited.`,
+      );
     }
   });
 
@@ -92,11 +94,18 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
 
     const globalLimit = deps.limits.global;
     const groupLimit =
-      group === 'auth' ? deps.limits.auth : { perMinute: globalLimit.perMinute * GROUP_LIMIT_MULTIPLIER[group], burst: globalLimit.burst * GROUP_LIMIT_MULTIPLIER[group] };
+      group === 'auth'
+        ? deps.limits.auth
+        : { perMinute: globalLimit.perMinute * GROUP_LIMIT_MULTIPLIER[group], burst: globalLimit.burst * GROUP_LIMIT_MULTIPLIER[group] };
     const d = await deps.rateLimiter.consume(`group:${group}`, ip, groupLimit);
     if (!d.allowed) {
-      reply.header('x-ratelimit-limit', String(d.limit)).header('x-ratelimit-remaining', '0').header('x-ratelimit-reset', String(d.resetSeconds));
-      throw new AppError('rate_limited', 'RATE_LIMITED', `Too many requests from this address. Retry after ${d.resetSeconds} s.`, { retryAfterSeconds: d.resetSeconds });
+      reply
+        .header('x-ratelimit-limit', String(d.limit))
+        .header('x-ratelimit-remaining', '0')
+        .header('x-ratelimit-reset', String(d.resetSeconds));
+      throw new AppError('rate_limited', 'RATE_LIMITED', `Too many requests from this address. Retry after ${d.resetSeconds} s.`, {
+        retryAfterSeconds: d.resetSeconds,
+      });
     }
 
     if (auth.kind === 'public') return;
@@ -104,13 +113,18 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     // Segment-compatible endpoints take the write key as HTTP basic auth, as Segment's and RudderStack's libraries send it.
     const credential = (request.url.startsWith('/v1/') ? basicWriteKey(request) : undefined) ?? bearer(request);
     if (!credential) {
-      throw new AppError('unauthenticated', 'AUTH_REQUIRED', 'This endpoint needs a credential: "Authorization: Bearer <access token or API key>".');
+      throw new AppError(
+        'unauthenticated',
+        'AUTH_REQUIRED',
+        'This endpoint needs a credential: "Authorization: Bearer <access token or API key>".',
+      );
     }
     const actor = await deps.authenticator.authenticate(credential);
     request.actor = actor;
 
     if (auth.kind === 'user') {
-      if (actor.type !== 'user') throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users, not API keys.');
+      if (actor.type !== 'user')
+        throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users, not API keys.');
       return;
     }
     if (auth.kind === 'platform_admin') {
@@ -128,7 +142,8 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     let role: Role | undefined;
     let permissions;
     if (actor.type === 'api_key') {
-      if (auth.usersOnly) throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This action needs a signed-in user; API keys cannot perform it.');
+      if (auth.usersOnly)
+        throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This action needs a signed-in user; API keys cannot perform it.');
       if (pathTenant !== undefined && pathTenant !== actor.tenantId) throw tenantNotFound();
       const headerTenant = request.headers['x-tenant-id'];
       if (typeof headerTenant === 'string' && headerTenant !== actor.tenantId) throw tenantNotFound();
@@ -138,7 +153,12 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
       const headerTenant = typeof request.headers['x-tenant-id'] === 'string' ? request.headers['x-tenant-id'] : undefined;
       if (pathTenant !== undefined && headerTenant !== undefined && pathTenant !== headerTenant) throw tenantNotFound();
       tenantId = pathTenant ?? headerTenant ?? (await deps.authenticator.defaultTenant(actor.id));
-      if (!tenantId) throw new AppError('not_found', 'TENANT_NOT_FOUND', 'You are not a member of any tenant. Ask an administrator to add you, or name one with X-Tenant-Id.');
+      if (!tenantId)
+        throw new AppError(
+          'not_found',
+          'TENANT_NOT_FOUND',
+          'You are not a member of any tenant. Ask an administrator to add you, or name one with X-Tenant-Id.',
+        );
       if (!isUuid(tenantId)) throw tenantNotFound();
       role = await deps.authenticator.membershipRole(actor.id, tenantId);
       if (!role && actor.isPlatformAdmin) role = 'owner';
@@ -169,11 +189,19 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
 
     const tenantLimit = info.rateLimit ?? deps.limits.tenant;
     const t = await deps.rateLimiter.consume('tenant', tenantId!, tenantLimit);
-    reply.header('x-ratelimit-limit', String(t.limit)).header('x-ratelimit-remaining', String(t.remaining)).header('x-ratelimit-reset', String(t.resetSeconds));
+    reply
+      .header('x-ratelimit-limit', String(t.limit))
+      .header('x-ratelimit-remaining', String(t.remaining))
+      .header('x-ratelimit-reset', String(t.resetSeconds));
     if (!t.allowed) {
-      throw new AppError('rate_limited', 'RATE_LIMITED', `This tenant's rate limit of ${t.limit} requests per minute is spent. Retry after ${t.resetSeconds} s.`, {
-        retryAfterSeconds: t.resetSeconds,
-      });
+      throw new AppError(
+        'rate_limited',
+        'RATE_LIMITED',
+        `This tenant's rate limit of ${t.limit} requests per minute is spent. Retry after ${t.resetSeconds} s.`,
+        {
+          retryAfterSeconds: t.resetSeconds,
+        },
+      );
     }
   });
 }
@@ -186,7 +214,11 @@ function requireRecentAuth(actor: Actor): void {
   if (actor.type !== 'user') return;
   const age = Date.now() / 1000 - actor.authTime;
   if (age > STEP_UP_WINDOW_SECONDS) {
-    throw new AppError('forbidden', 'STEP_UP_REQUIRED', 'This is a sensitive action: confirm your password with POST /api/v1/auth/step-up, then retry with the new access token.');
+    throw new AppError(
+      'forbidden',
+      'STEP_UP_REQUIRED',
+      'This is a sensitive action: confirm your password with POST /api/v1/auth/step-up, then retry with the new access token.',
+    );
   }
 }
 

@@ -15,7 +15,10 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
   LOUPE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOUPE_SECRETS_KEY: z.string().min(32, 'must be at least 32 characters (64 hex digits recommended)').optional(),
   LOUPE_SECRETS_KEY_PREVIOUS: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -24,7 +27,11 @@ const envSchema = z.object({
   LOUPE_REGISTRATION: z.enum(['open', 'closed']).default('open'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOUPE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
-  LOUPE_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
+  LOUPE_UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 ** 3),
   LOUPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   // Rate limits (seed 004): global per client address, per route group, per tenant.
   RATE_LIMIT_GLOBAL_PER_MINUTE: z.coerce.number().int().min(1).default(1000),
@@ -41,7 +48,9 @@ export interface Config {
   readonly host: string;
   readonly publicUrl: string | undefined;
   readonly dataDir: string;
-  readonly database: { readonly kind: 'pglite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+  readonly database:
+    | { readonly kind: 'pglite'; readonly dataDir: string }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
   readonly redisUrl: string | undefined;
   readonly jwtSecret: string | undefined;
   /** Key for secrets stored encrypted (vendor signing secrets), and the previous one during a rotation. */

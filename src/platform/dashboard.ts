@@ -14,7 +14,11 @@ export async function registerDashboard(app: FastifyInstance, dist = DASHBOARD_D
   const built = fs.existsSync(path.join(dist, 'index.html'));
   if (!built) {
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>
-      reply.type('text/html; charset=utf-8').send('<!doctype html><title>Loupe</title><p>The dashboard is not built. Run <code>npm run build:dashboard</code>, or use the API: <a href="/docs">/docs</a>.</p>'),
+      reply
+        .type('text/html; charset=utf-8')
+        .send(
+          '<!doctype html><title>Loupe</title><p>The dashboard is not built. Run <code>npm run build:dashboard</code>, or use the API: <a href="/docs">/docs</a>.</p>',
+        ),
     );
     return;
   }
@@ -25,8 +29,16 @@ export async function registerDashboard(app: FastifyInstance, dist = DASHBOARD_D
   });
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const url = request.url.split('?')[0]!;
-    if (url.startsWith('/api/') || url.startsWith('/docs') || url.startsWith('/v1/') || url.startsWith('/health') || url.startsWith('/audit/')) {
-      return reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `No route GET ${url}. See /docs for the API.`, request_id: String(request.id) } });
+    if (
+      url.startsWith('/api/') ||
+      url.startsWith('/docs') ||
+      url.startsWith('/v1/') ||
+      url.startsWith('/health') ||
+      url.startsWith('/audit/')
+    ) {
+      return reply.code(404).send({
+        error: { code: 'ROUTE_NOT_FOUND', message: `No route GET ${url}. See /docs for the API.`, request_id: String(request.id) },
+      });
     }
     return reply.header('cache-control', 'no-cache').sendFile('index.html');
   });

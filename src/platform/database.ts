@@ -67,11 +67,19 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
  * them with ANALYZE soon after start and then every `everyMs`. A server has autovacuum: nothing to do.
  * Returns a function that stops the refresh.
  */
-export function keepStatisticsFresh(database: Database, log: { warn(obj: unknown, msg: string): void }, opts: { everyMs?: number; firstAfterMs?: number } = {}): () => void {
+export function keepStatisticsFresh(
+  database: Database,
+  log: { warn(obj: unknown, msg: string): void },
+  opts: { everyMs?: number; firstAfterMs?: number } = {},
+): () => void {
   const client = database.pglite;
   if (database.kind !== 'pglite' || !client) return () => undefined;
   const run = () => {
-    client.exec('ANALYZE').catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'ANALYZE of the embedded database failed'));
+    client
+      .exec('ANALYZE')
+      .catch((err: unknown) =>
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'ANALYZE of the embedded database failed'),
+      );
   };
   const first = setTimeout(run, opts.firstAfterMs ?? 30_000);
   const timer = setInterval(run, opts.everyMs ?? 5 * 60_000);

@@ -21,16 +21,35 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: ErrorDetail[]; request_id: string };
 }
 
-export function sendError(reply: FastifyReply, request: FastifyRequest, status: number, code: string, message: string, details?: ErrorDetail[]): FastifyReply {
+export function sendError(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  status: number,
+  code: string,
+  message: string,
+  details?: ErrorDetail[],
+): FastifyReply {
   const body: ErrorBody = { error: { code, message, ...(details && details.length ? { details } : {}), request_id: String(request.id) } };
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
 /** Fastify's own error codes that are the client's fault, with what to tell them. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as application/json (or multipart/form-data for uploads).' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than this endpoint accepts. Split it into smaller batches or use the upload endpoints.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: 'The body is empty but declared as JSON. Send a JSON object.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'Send the body as application/json (or multipart/form-data for uploads).',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'The request body is larger than this endpoint accepts. Split it into smaller batches or use the upload endpoints.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'MALFORMED_JSON',
+    message: 'The body is empty but declared as JSON. Send a JSON object.',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: 'The body is not valid JSON.' },
   FST_ERR_INVALID_URL: { status: 400, code: 'BAD_REQUEST', message: 'The URL is not valid.' },
@@ -70,7 +89,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
         }
         return { field: base || where, message: v.message ?? 'Invalid value', location: where };
       });
-      return sendError(reply, request, 400, 'VALIDATION_ERROR', `The request ${where} is invalid: ${details.map((d) => d.field).join(', ')}.`, details);
+      return sendError(
+        reply,
+        request,
+        400,
+        'VALIDATION_ERROR',
+        `The request ${where} is invalid: ${details.map((d) => d.field).join(', ')}.`,
+        details,
+      );
     }
     if (isResponseSerializationError(err)) {
       request.log.error({ err: { message: err.message, cause: err.cause } }, 'response did not match its schema');
@@ -85,8 +111,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       // Other client errors raised by plugins: keep the status, not the internal wording.
       const status = fe.statusCode;
-      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST';
-      return sendError(reply, request, status, code, status === 413 ? 'The request is too large.' : 'The request could not be processed. Check it against /docs.');
+      const code =
+        status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST';
+      return sendError(
+        reply,
+        request,
+        status,
+        code,
+        status === 413 ? 'The request is too large.' : 'The request could not be processed. Check it against /docs.',
+      );
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, request, 500, 'INTERNAL_ERROR', 'An unexpected error occurred. Quote the request id when reporting it.');

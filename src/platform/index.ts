@@ -1,7 +1,16 @@
 /**
  * The platform's public entry: what domain modules may use. Modules import from here only.
  */
-export { API_KEY_SCOPES, PERMISSIONS, ROLES, ROLE_PERMISSIONS, can, permissionsForScopes, requirePermission, systemContext } from './access.ts';
+export {
+  API_KEY_SCOPES,
+  PERMISSIONS,
+  ROLES,
+  ROLE_PERMISSIONS,
+  can,
+  permissionsForScopes,
+  requirePermission,
+  systemContext,
+} from './access.ts';
 export type { Actor, ApiKeyScope, Permission, Role, TenantContext } from './access.ts';
 export { STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';
 export type { Authenticator } from './auth.hook.ts';

@@ -286,12 +286,18 @@ export function createJobQueue(deps: JobQueueDeps) {
 
     get,
 
-    async list(tenantId: string, f: { type?: string | undefined; status?: JobStatus | undefined; cursor?: string | undefined; limit: number }): Promise<JobRecord[]> {
+    async list(
+      tenantId: string,
+      f: { type?: string | undefined; status?: JobStatus | undefined; cursor?: string | undefined; limit: number },
+    ): Promise<JobRecord[]> {
       const conds = [sql`tenant_id = ${tenantId}`];
       if (f.type) conds.push(sql`type = ${f.type}`);
       if (f.status) conds.push(sql`status = ${f.status}`);
       if (f.cursor) conds.push(sql`id < ${f.cursor}`);
-      return queryRows<JobRecord>(db, sql`SELECT ${SELECT} FROM jobs WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`);
+      return queryRows<JobRecord>(
+        db,
+        sql`SELECT ${SELECT} FROM jobs WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`,
+      );
     },
 
     /** Queued jobs are cancelled at once; running ones are asked to stop (their signal aborts). */

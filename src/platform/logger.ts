@@ -8,7 +8,10 @@ import { redactPii, redactValue } from './redact.ts';
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   return {
     level,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["x-shopify-hmac-sha256"]'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["x-shopify-hmac-sha256"]'],
+      censor: '[redacted]',
+    },
     serializers: {
       req(req: { method?: string; url?: string; id?: string }) {
         return { method: req.method, url: typeof req.url === 'string' ? redactUrl(req.url) : undefined, id: req.id };
@@ -33,7 +36,9 @@ export function redactUrl(url: string): string {
   const params = new URLSearchParams(url.slice(q + 1));
   const out: string[] = [];
   for (const [k, v] of params) {
-    out.push(`${encodeURIComponent(k)}=${/email|phone|whatsapp|user_id|customer_id|loyalty|device_id|anonymous_id|cookie|identifier|token|key|secret|password|^q$/i.test(k) ? '[redacted]' : encodeURIComponent(redactPii(v))}`);
+    out.push(
+      `${encodeURIComponent(k)}=${/email|phone|whatsapp|user_id|customer_id|loyalty|device_id|anonymous_id|cookie|identifier|token|key|secret|password|^q$/i.test(k) ? '[redacted]' : encodeURIComponent(redactPii(v))}`,
+    );
   }
   return `${redactPii(url.slice(0, q))}?${out.join('&')}`;
 }

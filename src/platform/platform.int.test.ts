@@ -31,7 +31,9 @@ describe('health, metrics and docs', () => {
     const doc = await t.request('GET', '/docs/json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/auth/login', '/api/v1/api-keys', '/api/v1/admin/tenants', '/api/v1/audit/logs']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/auth/login', '/api/v1/api-keys', '/api/v1/admin/tenants', '/api/v1/audit/logs']),
+    );
     expect(doc.body.paths['/api/v1/api-keys'].post.requestBody.content['application/json'].schema.properties.scopes).toBeDefined();
     const html = await t.app.inject({ method: 'GET', url: '/docs/' });
     expect(html.statusCode).toBe(200);
@@ -48,9 +50,15 @@ describe('health, metrics and docs', () => {
       return app;
     };
     expect(() => mk().get('/api/v1/open', async () => 'x')).toThrow(/declares no config.auth/);
-    expect(() => mk().post('/api/v1/keys2', { config: { auth: { kind: 'tenant', permission: 'apikeys:manage' } } }, async () => 'x')).toThrow(/declares no config.audit/);
-    expect(() => mk().delete('/api/v1/admin/x', { config: { auth: { kind: 'platform_admin' } } }, async () => 'x')).toThrow(/declares no config.audit/);
-    expect(() => mk().get('/api/v1/keys3', { config: { auth: { kind: 'tenant', permission: 'apikeys:manage' } } }, async () => 'x')).not.toThrow();
+    expect(() =>
+      mk().post('/api/v1/keys2', { config: { auth: { kind: 'tenant', permission: 'apikeys:manage' } } }, async () => 'x'),
+    ).toThrow(/declares no config.audit/);
+    expect(() => mk().delete('/api/v1/admin/x', { config: { auth: { kind: 'platform_admin' } } }, async () => 'x')).toThrow(
+      /declares no config.audit/,
+    );
+    expect(() =>
+      mk().get('/api/v1/keys3', { config: { auth: { kind: 'tenant', permission: 'apikeys:manage' } } }, async () => 'x'),
+    ).not.toThrow();
   });
 });
 
@@ -67,7 +75,13 @@ describe('audit log', () => {
     const actions = all.body.data.map((e: { action: string }) => e.action);
     expect(actions.filter((a: string) => a === 'api_key.create')).toHaveLength(3);
     const created = all.body.data.find((e: { action: string }) => e.action === 'api_key.create');
-    expect(created).toMatchObject({ tenant_id: s.tenantId, actor_type: 'user', resource_type: 'api_key', outcome: 'success', status_code: 201 });
+    expect(created).toMatchObject({
+      tenant_id: s.tenantId,
+      actor_type: 'user',
+      resource_type: 'api_key',
+      outcome: 'success',
+      status_code: 201,
+    });
     expect(created.resource_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.ip).toBeTruthy();
     const failed = await t.request('GET', '/api/v1/audit/logs?outcome=failure', { token: s.ownerToken });
@@ -75,7 +89,9 @@ describe('audit log', () => {
     const prefix = await t.request('GET', '/api/v1/audit/logs?action=api_key.*&limit=2', { token: s.ownerToken });
     expect(prefix.body.data).toHaveLength(2);
     expect(prefix.body.next_cursor).toBeTruthy();
-    const page2 = await t.request('GET', `/api/v1/audit/logs?action=api_key.*&limit=2&cursor=${prefix.body.next_cursor}`, { token: s.ownerToken });
+    const page2 = await t.request('GET', `/api/v1/audit/logs?action=api_key.*&limit=2&cursor=${prefix.body.next_cursor}`, {
+      token: s.ownerToken,
+    });
     expect(page2.body.data.length).toBeGreaterThan(0);
     expect(page2.body.data[0].id < prefix.body.data[1].id).toBe(true);
     // seed 004's path gives the same log; another tenant's log is not visible
@@ -118,12 +134,18 @@ describe('rate limits', () => {
       const other = await r.createTenant();
       expect((await r.request('GET', '/api/v1/tenant', { token: other.ownerToken })).status).toBe(200);
       // A platform admin raises this tenant's limit: requests flow again.
-      const patched = await r.request('PATCH', `/api/v1/admin/tenants/${s.tenantId}`, { token: await r.adminToken(), body: { settings: { rate_limit: { requests_per_minute: 1000, burst: 0 } } } });
+      const patched = await r.request('PATCH', `/api/v1/admin/tenants/${s.tenantId}`, {
+        token: await r.adminToken(),
+        body: { settings: { rate_limit: { requests_per_minute: 1000, burst: 0 } } },
+      });
       expect(patched.status).toBe(200);
       const again = await r.request('GET', '/api/v1/tenant', { token: key });
       expect(again.status).toBe(200);
       expect(again.headers['x-ratelimit-limit']).toBe('1000');
-      const bad = await r.request('PATCH', `/api/v1/admin/tenants/${s.tenantId}`, { token: await r.adminToken(), body: { settings: { rate_limit: { requests_per_minute: -1 } } } });
+      const bad = await r.request('PATCH', `/api/v1/admin/tenants/${s.tenantId}`, {
+        token: await r.adminToken(),
+        body: { settings: { rate_limit: { requests_per_minute: -1 } } },
+      });
       expect(bad.status).toBe(400);
       expect(bad.body.error.details[0].field).toBe('settings.rate_limit.requests_per_minute');
     } finally {
@@ -154,7 +176,8 @@ describe('rate limits', () => {
     try {
       const s = await r1.createTenant();
       const key = await s.apiKey(['catalog:read']);
-      const hit = async (app: typeof r2.app) => (await app.inject({ method: 'GET', url: '/api/v1/tenant', headers: { authorization: `Bearer ${key}` } })).statusCode;
+      const hit = async (app: typeof r2.app) =>
+        (await app.inject({ method: 'GET', url: '/api/v1/tenant', headers: { authorization: `Bearer ${key}` } })).statusCode;
       const codes = [await hit(r1.app), await hit(r2.app), await hit(r1.app), await hit(r2.app), await hit(r1.app), await hit(r2.app)];
       expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(2);
     } finally {
@@ -176,7 +199,10 @@ describe('logs never carry PII or secrets in clear', () => {
     const { loggerOptions } = await import('./logger.ts');
     const opts = loggerOptions('info') as pino.LoggerOptions;
     const log = pino(opts, sink);
-    log.info({ req: { method: 'GET', url: '/api/v1/profiles/lookup?email=jane.doe@example.com&phone=%2B14155550123', id: '1' } }, 'request');
+    log.info(
+      { req: { method: 'GET', url: '/api/v1/profiles/lookup?email=jane.doe@example.com&phone=%2B14155550123', id: '1' } },
+      'request',
+    );
     log.info({ req: { method: 'GET', url: '/api/v1/profiles?user_id=cust-8812&loyalty_id=LOY-77&limit=5', id: '2' } }, 'request');
     log.info('user jane.doe@example.com called from +1 (415) 555-0123 with sk_live_abcdefghijklmnop and Bearer eyJhbGciOiJIUzI1NiJ9.x.y');
     log.warn({ detail: { email: 'JANE.DOE@example.com', password: 'hunter22', nested: ['+44 20 7946 0958'] } }, 'oops');
@@ -308,7 +334,9 @@ describe('job queue (durable, on this database)', () => {
     const job = await q.enqueue(tenantId, 'test.resume', {});
     const { sql } = await import('drizzle-orm');
     // Simulate a worker that claimed the job and died: running, lease in the past.
-    await t.database.db.execute(sql`UPDATE jobs SET status = 'running', attempts = 1, locked_by = 'dead-worker', locked_until = now() - interval '1 minute' WHERE id = ${job.id}`);
+    await t.database.db.execute(
+      sql`UPDATE jobs SET status = 'running', attempts = 1, locked_by = 'dead-worker', locked_until = now() - interval '1 minute' WHERE id = ${job.id}`,
+    );
     q.start({ concurrency: 1 });
     try {
       for (let i = 0; i < 200; i++) {

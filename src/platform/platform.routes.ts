@@ -134,7 +134,12 @@ export async function platformRoutes(app: FastifyInstance, deps: PlatformRouteDe
   r.get(
     '/api/v1/audit/logs',
     {
-      schema: { tags: ['audit'], summary: 'Audit log of the tenant (newest first)', querystring: auditQuery, response: { 200: auditPage, ...errorResponses } },
+      schema: {
+        tags: ['audit'],
+        summary: 'Audit log of the tenant (newest first)',
+        querystring: auditQuery,
+        response: { 200: auditPage, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'audit:read' } },
     },
     async (request) => listAudit(tenantContext(request).tenantId, request.query),
@@ -175,14 +180,24 @@ export async function platformRoutes(app: FastifyInstance, deps: PlatformRouteDe
     },
     async (request) => {
       const q = request.query;
-      const rows = await deps.jobs.list(tenantContext(request).tenantId, { type: q.type, status: q.status, cursor: q.cursor, limit: q.limit + 1 });
+      const rows = await deps.jobs.list(tenantContext(request).tenantId, {
+        type: q.type,
+        status: q.status,
+        cursor: q.cursor,
+        limit: q.limit + 1,
+      });
       return paginate(rows.map(toJob), q.limit, (j) => j.id);
     },
   );
   r.get(
     '/api/v1/jobs/:id',
     {
-      schema: { tags: ['jobs'], summary: 'One job with its live progress', params: jobParams, response: { 200: jobSchema, ...errorResponses } },
+      schema: {
+        tags: ['jobs'],
+        summary: 'One job with its live progress',
+        params: jobParams,
+        response: { 200: jobSchema, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'jobs:read' } },
     },
     async (request) => {
@@ -194,7 +209,12 @@ export async function platformRoutes(app: FastifyInstance, deps: PlatformRouteDe
   r.post(
     '/api/v1/jobs/:id/cancel',
     {
-      schema: { tags: ['jobs'], summary: 'Cancel a queued or running job', params: jobParams, response: { 200: jobSchema, ...errorResponses } },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued or running job',
+        params: jobParams,
+        response: { 200: jobSchema, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'jobs:manage' }, audit: { action: 'job.cancel', resourceType: 'job' } },
     },
     async (request) => {

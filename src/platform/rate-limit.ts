@@ -50,7 +50,12 @@ export function createRateLimiter(redis?: Redis): RateLimiter {
       const limiter = limiterFor(bucket, limit);
       try {
         const res = await limiter.consume(key);
-        return { allowed: true, limit: limit.perMinute, remaining: Math.max(0, res.remainingPoints), resetSeconds: Math.ceil(res.msBeforeNext / 1000) };
+        return {
+          allowed: true,
+          limit: limit.perMinute,
+          remaining: Math.max(0, res.remainingPoints),
+          resetSeconds: Math.ceil(res.msBeforeNext / 1000),
+        };
       } catch (e) {
         if (e instanceof RateLimiterRes) {
           return { allowed: false, limit: limit.perMinute, remaining: 0, resetSeconds: Math.max(1, Math.ceil(e.msBeforeNext / 1000)) };

@@ -24,7 +24,9 @@ export interface SecretBox {
 
 export class SecretUnreadableError extends Error {
   constructor(reason: string) {
-    super(`a stored secret cannot be decrypted (${reason}); was LOUPE_SECRETS_KEY changed without setting LOUPE_SECRETS_KEY_PREVIOUS to the old key?`);
+    super(
+      `a stored secret cannot be decrypted (${reason}); was LOUPE_SECRETS_KEY changed without setting LOUPE_SECRETS_KEY_PREVIOUS to the old key?`,
+    );
     this.name = 'SecretUnreadableError';
   }
 }
@@ -103,6 +105,7 @@ export function loadSecretBox(opts: { configured: string | undefined; previous: 
     }
   }
   const text = fs.readFileSync(file, 'utf8').trim();
-  if (!/^[0-9a-f]{64}$/.test(text)) throw new Error(`${file} does not hold a 64-hex-digit key; restore it from a backup or set LOUPE_SECRETS_KEY`);
+  if (!/^[0-9a-f]{64}$/.test(text))
+    throw new Error(`${file} does not hold a 64-hex-digit key; restore it from a backup or set LOUPE_SECRETS_KEY`);
   return createSecretBox(keyFromText(text), previous);
 }

@@ -22,13 +22,23 @@ const expectErrorShape = (body: any, code: string) => {
 
 describe('malformed requests', () => {
   it('malformed JSON gets 400 MALFORMED_JSON without internals', async () => {
-    const r = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"email": "x@y.z", "password": ' });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email": "x@y.z", "password": ',
+    });
     expect(r.statusCode).toBe(400);
     expectErrorShape(r.json(), 'MALFORMED_JSON');
   });
 
   it('a wrong content type gets 415', async () => {
-    const r = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'content-type': 'text/xml' }, payload: '<login/>' });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'content-type': 'text/xml' },
+      payload: '<login/>',
+    });
     expect(r.statusCode).toBe(415);
     expectErrorShape(r.json(), 'UNSUPPORTED_MEDIA_TYPE');
   });
@@ -52,7 +62,10 @@ describe('malformed requests', () => {
   });
 
   it('validation errors name each bad field', async () => {
-    const r = await t.request('POST', '/api/v1/admin/users', { token: await t.adminToken(), body: { email: 'not-an-email', password: 'short', role: 'emperor' } });
+    const r = await t.request('POST', '/api/v1/admin/users', {
+      token: await t.adminToken(),
+      body: { email: 'not-an-email', password: 'short', role: 'emperor' },
+    });
     expect(r.status).toBe(400);
     const fields = r.body.error.details.map((d: { field: string }) => d.field).sort();
     expect(fields).toEqual(['email', 'password', 'role']);
@@ -62,7 +75,8 @@ describe('malformed requests', () => {
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const res = await fetch(`${address}/health/live`, { headers: { 'x-padding': 'a'.repeat(100_000) } }).catch((e: Error) => e);
-      if (res instanceof Error) expect(res).toBeInstanceOf(Error); // the socket may be closed outright
+      if (res instanceof Error)
+        expect(res).toBeInstanceOf(Error); // the socket may be closed outright
       else expect(res.status).toBe(431);
       const ok = await fetch(`${address}/health/live`);
       expect(ok.status).toBe(200);
@@ -79,7 +93,13 @@ describe('malformed requests', () => {
 });
 
 describe('forged, expired and unsigned tokens', () => {
-  const claims = (sub: string) => ({ sid: '0190a000-0000-7000-8000-000000000000', auth_time: Math.floor(Date.now() / 1000), adm: true, typ: 'access', sub });
+  const claims = (sub: string) => ({
+    sid: '0190a000-0000-7000-8000-000000000000',
+    auth_time: Math.floor(Date.now() / 1000),
+    adm: true,
+    typ: 'access',
+    sub,
+  });
 
   it('refuses alg=none', async () => {
     const token = new UnsecuredJWT(claims('x')).setIssuer('loupe').setAudience('loupe-api').setIssuedAt().setExpirationTime('10m').encode();
@@ -89,17 +109,33 @@ describe('forged, expired and unsigned tokens', () => {
   });
 
   it('refuses a token signed with another key', async () => {
-    const token = await new SignJWT(claims('x')).setProtectedHeader({ alg: 'HS256' }).setIssuer('loupe').setAudience('loupe-api').setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode('a'.repeat(64)));
+    const token = await new SignJWT(claims('x'))
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('loupe')
+      .setAudience('loupe-api')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode('a'.repeat(64)));
     const r = await t.request('GET', '/api/v1/admin/tenants', { token });
     expect(r.status).toBe(401);
     expectErrorShape(r.body, 'TOKEN_INVALID');
   });
 
   it('refuses an expired token with a hint to refresh', async () => {
-    const secret = (await t.database.db.execute((await import('drizzle-orm')).sql`SELECT value FROM platform_settings WHERE key = 'secret:jwt'`)) as unknown as { rows: { value: string }[] };
+    const secret = (await t.database.db.execute(
+      (
+        await import('drizzle-orm')
+      ).sql`SELECT value FROM platform_settings WHERE key = 'secret:jwt'`,
+    )) as unknown as { rows: { value: string }[] };
     const key = new TextEncoder().encode(secret.rows[0]!.value);
     const past = Math.floor(Date.now() / 1000) - 3600;
-    const token = await new SignJWT(claims('x')).setProtectedHeader({ alg: 'HS256' }).setIssuer('loupe').setAudience('loupe-api').setIssuedAt(past).setExpirationTime(past + 900).sign(key);
+    const token = await new SignJWT(claims('x'))
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('loupe')
+      .setAudience('loupe-api')
+      .setIssuedAt(past)
+      .setExpirationTime(past + 900)
+      .sign(key);
     const r = await t.request('GET', '/api/v1/admin/tenants', { token });
     expect(r.status).toBe(401);
     expectErrorShape(r.body, 'TOKEN_EXPIRED');
@@ -151,11 +187,20 @@ describe('API keys', () => {
 
   it('creating keys needs a recent password (step-up)', async () => {
     // A token whose password check is older than the step-up window is refused with a clear next step.
-    const secret = (await t.database.db.execute((await import('drizzle-orm')).sql`SELECT value FROM platform_settings WHERE key = 'secret:jwt'`)) as unknown as { rows: { value: string }[] };
+    const secret = (await t.database.db.execute(
+      (
+        await import('drizzle-orm')
+      ).sql`SELECT value FROM platform_settings WHERE key = 'secret:jwt'`,
+    )) as unknown as { rows: { value: string }[] };
     const session = await t.request('GET', '/api/v1/auth/session', { token: a.ownerToken });
     const old = Math.floor(Date.now() / 1000) - 3600;
     const stale = await new SignJWT({ sid: session.body.session.id, auth_time: old, adm: false, typ: 'access' })
-      .setProtectedHeader({ alg: 'HS256' }).setSubject(session.body.user.id).setIssuer('loupe').setAudience('loupe-api').setIssuedAt().setExpirationTime('10m')
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(session.body.user.id)
+      .setIssuer('loupe')
+      .setAudience('loupe-api')
+      .setIssuedAt()
+      .setExpirationTime('10m')
       .sign(new TextEncoder().encode(secret.rows[0]!.value));
     const refused = await t.request('POST', '/api/v1/api-keys', { token: stale, body: { name: 'k', scopes: ['catalog:read'] } });
     expect(refused.status).toBe(403);
@@ -206,7 +251,9 @@ describe('tenant isolation', () => {
   it('a suspended tenant is refused, and works again once re-activated', async () => {
     const c = await t.createTenant('To Suspend');
     const key = await c.apiKey(['catalog:read']);
-    expect((await t.request('POST', `/api/v1/admin/tenants/${c.tenantId}/suspend`, { token: await t.adminToken() })).body.status).toBe('suspended');
+    expect((await t.request('POST', `/api/v1/admin/tenants/${c.tenantId}/suspend`, { token: await t.adminToken() })).body.status).toBe(
+      'suspended',
+    );
     const r = await t.request('GET', '/api/v1/tenant', { token: key });
     expect(r.status).toBe(403);
     expectErrorShape(r.body, 'TENANT_SUSPENDED');
@@ -217,21 +264,32 @@ describe('tenant isolation', () => {
 
 describe('SQL metacharacters in every string field', () => {
   it('are stored and returned verbatim', async () => {
-    const hostile = `Robert'); DROP TABLE tenants;-- \\ % _ " $1 ${"\u0000".slice(1)}\\x00`;
+    const hostile = `Robert'); DROP TABLE tenants;-- \\ % _ " $1 ${'\u0000'.slice(1)}\\x00`;
     const admin = await t.adminToken();
-    const tenant = await t.request('POST', '/api/v1/admin/tenants', { token: admin, body: { name: hostile, settings: { [hostile]: hostile } } });
+    const tenant = await t.request('POST', '/api/v1/admin/tenants', {
+      token: admin,
+      body: { name: hostile, settings: { [hostile]: hostile } },
+    });
     expect(tenant.status).toBe(201);
     expect(tenant.body.name).toBe(hostile);
     expect(tenant.body.settings[hostile]).toBe(hostile);
-    const user = await t.request('POST', '/api/v1/admin/users', { token: admin, body: { email: "o'brien+x@example.com", password: hostile, name: hostile, tenant_id: tenant.body.id, role: 'owner' } });
+    const user = await t.request('POST', '/api/v1/admin/users', {
+      token: admin,
+      body: { email: "o'brien+x@example.com", password: hostile, name: hostile, tenant_id: tenant.body.id, role: 'owner' },
+    });
     expect(user.status).toBe(201);
     const login = await t.request('POST', '/api/v1/auth/login', { body: { email: "o'brien+x@example.com", password: hostile } });
     expect(login.status).toBe(200);
     const search = await t.request('GET', `/api/v1/admin/tenants?q=${encodeURIComponent("'; DROP TABLE tenants;--%_")}`, { token: admin });
     expect(search.status).toBe(200);
-    const key = await t.request('POST', '/api/v1/api-keys', { token: login.body.access_token, body: { name: hostile, scopes: ['catalog:read'] } });
+    const key = await t.request('POST', '/api/v1/api-keys', {
+      token: login.body.access_token,
+      body: { name: hostile, scopes: ['catalog:read'] },
+    });
     expect(key.body.name).toBe(hostile);
-    const logs = await t.request('GET', `/api/v1/audit/logs?action=${encodeURIComponent("x' OR '1'='1")}`, { token: login.body.access_token });
+    const logs = await t.request('GET', `/api/v1/audit/logs?action=${encodeURIComponent("x' OR '1'='1")}`, {
+      token: login.body.access_token,
+    });
     expect(logs.status).toBe(200);
     expect(logs.body.data).toEqual([]);
     expect((await t.request('GET', '/api/v1/admin/tenants', { token: admin })).body.data.length).toBeGreaterThan(2);

@@ -12,20 +12,29 @@ afterAll(async () => {
 });
 
 describe('planner statistics on the embedded database', () => {
-  it.runIf(process.env.LOUPE_TEST_DB !== 'postgres')('are refreshed by ANALYZE after start, so a grown table is planned as grown', async () => {
-    const warnings: unknown[] = [];
-    await database.db.execute(sql`CREATE TABLE stats_probe (id int PRIMARY KEY, v text)`);
-    await database.db.execute(sql`INSERT INTO stats_probe SELECT g, 'x' || g FROM generate_series(1, 20000) g`);
-    const before = await queryOne<{ n: number }>(database.db, sql`SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'stats_probe'`);
-    expect(before!.n).toBeLessThanOrEqual(0); // never analyzed: the planner knows nothing
-    const stop = keepStatisticsFresh(database, { warn: (o) => warnings.push(o) }, { firstAfterMs: 10, everyMs: 60_000 });
-    let after = before!.n;
-    for (let i = 0; i < 100 && after <= 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      after = (await queryOne<{ n: number }>(database.db, sql`SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'stats_probe'`))!.n;
-    }
-    stop();
-    expect(after).toBe(20000);
-    expect(warnings).toEqual([]);
-  });
+  it.runIf(process.env.LOUPE_TEST_DB !== 'postgres')(
+    'are refreshed by ANALYZE after start, so a grown table is planned as grown',
+    async () => {
+      const warnings: unknown[] = [];
+      await database.db.execute(sql`CREATE TABLE stats_probe (id int PRIMARY KEY, v text)`);
+      await database.db.execute(sql`INSERT INTO stats_probe SELECT g, 'x' || g FROM generate_series(1, 20000) g`);
+      const before = await queryOne<{ n: number }>(
+        database.db,
+        sql`SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'stats_probe'`,
+      );
+      expect(before!.n).toBeLessThanOrEqual(0); // never analyzed: the planner knows nothing
+      const stop = keepStatisticsFresh(database, { warn: (o) => warnings.push(o) }, { firstAfterMs: 10, everyMs: 60_000 });
+      let after = before!.n;
+      for (let i = 0; i < 100 && after <= 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        after = (await queryOne<{ n: number }>(
+          database.db,
+          sql`SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'stats_probe'`,
+        ))!.n;
+      }
+      stop();
+      expect(after).toBe(20000);
+      expect(warnings).toEqual([]);
+    },
+  );
 });

@@ -75,10 +75,19 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
 
   /** Replaces the dashboard's stored access token by one signed for the same session at another time. */
   async function forgeAccessToken(page: WatchedPage['page'], o: { issuedSecondsAgo: number; authSecondsAgo: number }): Promise<void> {
-    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string; refreshToken: string });
-    const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as { sub: string; sid: string; adm: boolean };
+    const stored = await page.evaluate(
+      () => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string; refreshToken: string },
+    );
+    const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as {
+      sub: string;
+      sid: string;
+      adm: boolean;
+    };
     const now = Math.floor(Date.now() / 1000);
-    const token = await createTokenSigner(JWT_SECRET).sign({ sub: claims.sub, sid: claims.sid, adm: claims.adm, auth_time: now - o.authSecondsAgo }, now - o.issuedSecondsAgo);
+    const token = await createTokenSigner(JWT_SECRET).sign(
+      { sub: claims.sub, sid: claims.sid, adm: claims.adm, auth_time: now - o.authSecondsAgo },
+      now - o.issuedSecondsAgo,
+    );
     await page.evaluate((tok) => {
       const s = JSON.parse(localStorage.getItem('loupe.session')!);
       localStorage.setItem('loupe.session', JSON.stringify({ ...s, accessToken: tok }));
@@ -169,21 +178,37 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     expect(await page.getByLabel('Action').inputValue()).toBe('member.add');
     await screenshot(page, 'settings-audit');
     await page.goto(`${base}/settings/rate-limits`);
-    await page.getByText(/rate limit|requests per minute/).first().waitFor();
+    await page
+      .getByText(/rate limit|requests per minute/)
+      .first()
+      .waitFor();
     expect(errors).toEqual([]);
     await page.context().close();
 
     // The platform admin belongs to two tenants: the switcher changes what the pages show.
-    const a = await t.request('POST', '/api/v1/admin/users', { token: await t.adminToken(), body: { email: 'multi@loupe.test', password: 'Multi-Password-1', tenant_id: owner.tenantId, role: 'admin' } });
+    const a = await t.request('POST', '/api/v1/admin/users', {
+      token: await t.adminToken(),
+      body: { email: 'multi@loupe.test', password: 'Multi-Password-1', tenant_id: owner.tenantId, role: 'admin' },
+    });
     expect(a.status).toBe(201);
     const other = await t.request('POST', '/api/v1/admin/tenants', { token: await t.adminToken(), body: { name: 'Second Shop' } });
-    const m = await t.request('POST', '/api/v1/members', { token: owner.ownerToken, headers: { 'x-tenant-id': owner.tenantId }, body: { email: 'multi@loupe.test', role: 'viewer' } });
+    const m = await t.request('POST', '/api/v1/members', {
+      token: owner.ownerToken,
+      headers: { 'x-tenant-id': owner.tenantId },
+      body: { email: 'multi@loupe.test', role: 'viewer' },
+    });
     expect(m.status).toBe(201);
     const adminTok = await t.adminToken();
-    const m2 = await t.request('POST', '/api/v1/admin/users', { token: adminTok, body: { email: 'owner2@second.test', password: 'Owner-Password-2', tenant_id: other.body.id, role: 'owner' } });
+    const m2 = await t.request('POST', '/api/v1/admin/users', {
+      token: adminTok,
+      body: { email: 'owner2@second.test', password: 'Owner-Password-2', tenant_id: other.body.id, role: 'owner' },
+    });
     expect(m2.status).toBe(201);
     const login2 = await t.request('POST', '/api/v1/auth/login', { body: { email: 'owner2@second.test', password: 'Owner-Password-2' } });
-    const add2 = await t.request('POST', '/api/v1/members', { token: login2.body.access_token, body: { email: 'multi@loupe.test', role: 'analyst' } });
+    const add2 = await t.request('POST', '/api/v1/members', {
+      token: login2.body.access_token,
+      body: { email: 'multi@loupe.test', role: 'analyst' },
+    });
     expect(add2.status).toBe(201);
     const w = await openPage(browser);
     await signIn(w.page, base, 'multi@loupe.test', 'Multi-Password-1');
@@ -263,7 +288,8 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   it('previews, maps and uploads a CSV, then shows the import finishing', async () => {
     const { page, errors } = await ownerPage();
     await page.goto(`${base}/import?kind=items`);
-    const csv = 'sku;title;price;category\nA-1;Brass lamp;49.90;Lighting\nA-2;"Oak desk; large";399;Furniture\nA-3;Bad price;abc;Furniture\n';
+    const csv =
+      'sku;title;price;category\nA-1;Brass lamp;49.90;Lighting\nA-2;"Oak desk; large";399;Furniture\nA-3;Bad price;abc;Furniture\n';
     await page.getByLabel('File to import').setInputFiles({ name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     const preview = page.getByTestId('import-preview');
     await preview.getByText('Oak desk; large').waitFor();
@@ -276,7 +302,9 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     await screenshot(page, 'import-preview');
     await page.getByRole('button', { name: 'Upload items.csv' }).click();
     if (await hasRoute('POST', '/api/v1/upload/items')) {
-      const done = page.locator('[data-testid="import-result"], [data-testid="import-progress"][data-status="succeeded"], [data-testid="import-progress"][data-status="completed"]');
+      const done = page.locator(
+        '[data-testid="import-result"], [data-testid="import-progress"][data-status="succeeded"], [data-testid="import-progress"][data-status="completed"]',
+      );
       await done.first().waitFor({ timeout: 30_000 });
       await page.getByText(/Accepted: 2/).waitFor();
       await page.getByText(/Rejected: 1/).waitFor();
@@ -293,7 +321,13 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     const key = await owner.apiKey(['interactions:write', 'catalog:write']);
     const ev = await t.request('POST', '/api/v1/interactions', {
       token: key,
-      body: { user_id: 'cust-42', item_id: 'A-1', interaction_type: 'purchase', identifiers: { email: 'jane@example.com' }, metadata: { price: 49.9, order_id: 'o-1' } },
+      body: {
+        user_id: 'cust-42',
+        item_id: 'A-1',
+        interaction_type: 'purchase',
+        identifiers: { email: 'jane@example.com' },
+        metadata: { price: 49.9, order_id: 'o-1' },
+      },
     });
     expect([200, 201, 202]).toContain(ev.status);
     const { page, errors } = await ownerPage();
@@ -326,7 +360,12 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     expect((await page.getByTestId('webhook-secret').textContent())!.trim()).toBe('shpss_browser_test_secret_123');
     await screenshot(page, 'integrations-created');
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.getByTestId('integrations-table').getByText('acme-store', { exact: false }).or(page.getByTestId('integrations-table').getByText('Shopify')).first().waitFor();
+    await page
+      .getByTestId('integrations-table')
+      .getByText('acme-store', { exact: false })
+      .or(page.getByTestId('integrations-table').getByText('Shopify'))
+      .first()
+      .waitFor();
     expect(await page.content()).not.toContain('shpss_browser_test_secret_123');
 
     // The vendor sends an order, signed with the secret, to the URL the page showed.
@@ -334,14 +373,26 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     const hmac = createHmac('sha256', 'shpss_browser_test_secret_123').update(body).digest('base64');
     const res = await fetch(url.replace(/^https?:\/\/[^/]+/, base), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': hmac, 'x-shopify-topic': 'orders/create', 'x-shopify-webhook-id': 'wh-browser-1', 'x-shopify-shop-domain': 'acme-store.myshopify.com' },
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-hmac-sha256': hmac,
+        'x-shopify-topic': 'orders/create',
+        'x-shopify-webhook-id': 'wh-browser-1',
+        'x-shopify-shop-domain': 'acme-store.myshopify.com',
+      },
       body,
     });
     expect(res.status).toBe(200);
-    await page.getByRole('button', { name: /^Deliveries of/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Deliveries of/ })
+      .first()
+      .click();
     await page.waitForURL(/connection=/);
     await page.getByTestId('deliveries-table').getByText('orders/create').waitFor();
-    await page.getByTestId('deliveries-table').getByText(/processed/).waitFor();
+    await page
+      .getByTestId('deliveries-table')
+      .getByText(/processed/)
+      .waitFor();
     await screenshot(page, 'integrations-deliveries');
     expect(errors).toEqual([]);
     await page.context().close();
@@ -351,11 +402,22 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     if (await hasRoute('POST', '/api/v1/train')) {
       // A small shop: 8 items, 24 customers who viewed and bought some of them.
       const key = await owner.apiKey(['interactions:write', 'catalog:write']);
-      const items = Array.from({ length: 8 }, (_, i) => ({ item_id: `P-${i}`, name: `Product ${i}`, category: i < 4 ? 'Lamps' : 'Desks', price: 10 + i }));
+      const items = Array.from({ length: 8 }, (_, i) => ({
+        item_id: `P-${i}`,
+        name: `Product ${i}`,
+        category: i < 4 ? 'Lamps' : 'Desks',
+        price: 10 + i,
+      }));
       expect((await t.request('POST', '/api/v1/items/bulk', { token: key, body: items })).status).toBeLessThan(300);
       const events = [];
       for (let u = 0; u < 24; u++) {
-        for (let k = 0; k < 4; k++) events.push({ user_id: `u-${u}`, item_id: `P-${(u + k * (1 + (u % 3))) % 8}`, interaction_type: k === 0 ? 'purchase' : 'view', timestamp: new Date(Date.now() - (u * 4 + k) * 60_000).toISOString() });
+        for (let k = 0; k < 4; k++)
+          events.push({
+            user_id: `u-${u}`,
+            item_id: `P-${(u + k * (1 + (u % 3))) % 8}`,
+            interaction_type: k === 0 ? 'purchase' : 'view',
+            timestamp: new Date(Date.now() - (u * 4 + k) * 60_000).toISOString(),
+          });
       }
       expect((await t.request('POST', '/api/v1/interactions/batch', { token: key, body: { events } })).status).toBeLessThan(300);
     }
@@ -378,11 +440,18 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
       expect(await recs.locator('tbody tr').count()).toBeGreaterThan(0);
       await page.getByLabel('Items similar to').fill('P-1');
       await page.getByRole('button', { name: 'Find similar' }).click();
-      await page.getByTestId('similar-table').or(page.getByText('No recommendation for this one yet.')).first().waitFor({ timeout: 15_000 });
+      await page
+        .getByTestId('similar-table')
+        .or(page.getByText('No recommendation for this one yet.'))
+        .first()
+        .waitFor({ timeout: 15_000 });
       await screenshot(page, 'recommendations-try-it');
       // Home now names the model in service.
       await page.getByRole('link', { name: 'Home' }).click();
-      await page.getByText(/deployed/).first().waitFor();
+      await page
+        .getByText(/deployed/)
+        .first()
+        .waitFor();
       await screenshot(page, 'home-with-model');
     } else {
       await page.getByText('Recommendations are not set up yet').first().waitFor();

@@ -13,10 +13,21 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const CHROMIUM = process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium';
 export const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
 export const SCREENSHOTS = path.join(ROOT, 'test-artifacts', 'screenshots');
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 if (!HAS_CHROMIUM) {
-  console.warn(`\n[browser tests] SKIPPED: no chromium at ${CHROMIUM}. Install Debian's \`chromium\` package (or set LOUPE_CHROMIUM) to run the dashboard's browser tests.\n`);
+  console.warn(
+    `\n[browser tests] SKIPPED: no chromium at ${CHROMIUM}. Install Debian's \`chromium\` package (or set LOUPE_CHROMIUM) to run the dashboard's browser tests.\n`,
+  );
 }
 
 /**
@@ -31,7 +42,8 @@ export async function ensureDashboardBuilt(): Promise<void> {
       fs.mkdirSync(lock);
       break;
     } catch {
-      if (Date.now() - started > 180_000) throw new Error(`timed out waiting for another dashboard build (remove ${lock} if no build is running)`);
+      if (Date.now() - started > 180_000)
+        throw new Error(`timed out waiting for another dashboard build (remove ${lock} if no build is running)`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -47,7 +59,8 @@ export async function ensureDashboardBuilt(): Promise<void> {
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }
-  if (!fs.existsSync(path.join(ROOT, 'dashboard', 'dist', 'index.html'))) throw new Error('dashboard/dist/index.html is missing after the build');
+  if (!fs.existsSync(path.join(ROOT, 'dashboard', 'dist', 'index.html')))
+    throw new Error('dashboard/dist/index.html is missing after the build');
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -72,7 +85,8 @@ export async function openPage(browser: Browser, opts: { viewport?: { width: num
   page.on('console', (msg) => {
     // Chromium logs every non-2xx fetch as "Failed to load resource"; expected 4xx answers (a 404 for a
     // feature the server lacks, a 401 before refresh) are asserted on by the tests themselves.
-    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) errors.push(msg.text());
+    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+      errors.push(msg.text());
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('response', (res) => {

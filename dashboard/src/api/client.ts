@@ -117,7 +117,13 @@ async function toError(res: Response): Promise<ApiError> {
     /* not JSON */
   }
   const e = parsed?.error;
-  return new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `The server answered ${res.status}.`, e?.details ?? [], e?.request_id);
+  return new ApiError(
+    res.status,
+    e?.code ?? `HTTP_${res.status}`,
+    e?.message ?? `The server answered ${res.status}.`,
+    e?.details ?? [],
+    e?.request_id,
+  );
 }
 
 async function refreshTokens(): Promise<boolean> {
@@ -178,7 +184,8 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-export const get = <T>(path: string, query?: RequestOptions['query'], signal?: AbortSignal): Promise<T> => api<T>('GET', path, { query, signal });
+export const get = <T>(path: string, query?: RequestOptions['query'], signal?: AbortSignal): Promise<T> =>
+  api<T>('GET', path, { query, signal });
 export const post = <T>(path: string, body?: unknown): Promise<T> => api<T>('POST', path, { body });
 
 export async function signIn(email: string, password: string): Promise<TokenResponse> {

@@ -161,4 +161,11 @@ export type Deployment = z.infer<typeof recs.deploymentSchema>;
 export type VersionsResponse = z.infer<typeof recs.versionsResponse>;
 export type DeployBody = NonNullable<z.input<typeof recs.deployBody>>;
 export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
-export const MODEL_TYPE_NAMES = ['popularity', 'item_knn', 'ials', 'lightgcn', 'graph_filter', 'content'] as const satisfies readonly ModelType[];
+export const MODEL_TYPE_NAMES = [
+  'popularity',
+  'item_knn',
+  'ials',
+  'lightgcn',
+  'graph_filter',
+  'content',
+] as const satisfies readonly ModelType[];

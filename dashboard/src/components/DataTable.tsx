@@ -8,7 +8,19 @@ export interface Column<T> {
 }
 
 /** A plain, horizontally scrollable table; cells default to the row's field of the column's key. */
-export function DataTable<T extends object>({ rows, columns, rowKey, testId, onRowClick }: { rows: T[]; columns: Column<T>[]; rowKey: (r: T, i: number) => string; testId?: string; onRowClick?: (r: T) => void }) {
+export function DataTable<T extends object>({
+  rows,
+  columns,
+  rowKey,
+  testId,
+  onRowClick,
+}: {
+  rows: T[];
+  columns: Column<T>[];
+  rowKey: (r: T, i: number) => string;
+  testId?: string;
+  onRowClick?: (r: T) => void;
+}) {
   return (
     <div className="table-scroll">
       <Table striped highlightOnHover={!!onRowClick} data-testid={testId}>
@@ -21,10 +33,18 @@ export function DataTable<T extends object>({ rows, columns, rowKey, testId, onR
         </Table.Thead>
         <Table.Tbody>
           {rows.map((r, i) => (
-            <Table.Tr key={rowKey(r, i)} onClick={onRowClick ? () => onRowClick(r) : undefined} style={onRowClick ? { cursor: 'pointer' } : undefined}>
+            <Table.Tr
+              key={rowKey(r, i)}
+              onClick={onRowClick ? () => onRowClick(r) : undefined}
+              style={onRowClick ? { cursor: 'pointer' } : undefined}
+            >
               {columns.map((c) => {
                 const v = (r as Record<string, unknown>)[c.key];
-                return <Table.Td key={c.key}>{c.render ? c.render(r) : v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)}</Table.Td>;
+                return (
+                  <Table.Td key={c.key}>
+                    {c.render ? c.render(r) : v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)}
+                  </Table.Td>
+                );
               })}
             </Table.Tr>
           ))}

@@ -30,7 +30,13 @@ export function Layout({ children }: { children: ReactNode }) {
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
-            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={opened ? 'Close navigation' : 'Open navigation'} />
+            <Burger
+              opened={opened}
+              onClick={toggle}
+              hiddenFrom="sm"
+              size="sm"
+              aria-label={opened ? 'Close navigation' : 'Open navigation'}
+            />
             <Title order={1} size="h3">
               Loupe
             </Title>
@@ -67,7 +73,15 @@ export function Layout({ children }: { children: ReactNode }) {
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
         {items.map((item) => (
-          <NavLink key={item.to} component={Link} to={item.to} label={item.label} active={active(item.to)} onClick={close} aria-current={active(item.to) ? 'page' : undefined} />
+          <NavLink
+            key={item.to}
+            component={Link}
+            to={item.to}
+            label={item.label}
+            active={active(item.to)}
+            onClick={close}
+            aria-current={active(item.to) ? 'page' : undefined}
+          />
         ))}
       </AppShell.Navbar>
       <AppShell.Main id="main">{children}</AppShell.Main>

@@ -33,7 +33,11 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 /** An error from the API, or the empty state of a feature whose API is not on this server yet. */
 export function ErrorState({ error, feature }: { error: unknown; feature?: string }) {
   if (error instanceof ApiError && error.notAvailable && feature) {
-    return <EmptyState title={`${feature} ${feature.endsWith('s') ? 'are' : 'is'} not set up yet`}>This Loupe server does not offer this feature yet. It appears here as soon as the server is updated.</EmptyState>;
+    return (
+      <EmptyState title={`${feature} ${feature.endsWith('s') ? 'are' : 'is'} not set up yet`}>
+        This Loupe server does not offer this feature yet. It appears here as soon as the server is updated.
+      </EmptyState>
+    );
   }
   if (error instanceof ApiError && error.status === 403) {
     return (

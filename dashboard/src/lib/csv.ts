@@ -6,7 +6,11 @@ export const DELIMITERS = [',', ';', '\t', '|'] as const;
 
 /** The delimiter that splits the first lines into the most, equal, columns. */
 export function sniffDelimiter(text: string): string {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '').slice(0, 10);
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 10);
   let best = ',';
   let bestScore = 0;
   for (const d of DELIMITERS) {

@@ -1,6 +1,11 @@
 const num = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 
-export const fmtNumber = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n) ? num.format(n) : typeof n === 'string' && n !== '' && !Number.isNaN(Number(n)) ? num.format(Number(n)) : '—');
+export const fmtNumber = (n: unknown): string =>
+  typeof n === 'number' && Number.isFinite(n)
+    ? num.format(n)
+    : typeof n === 'string' && n !== '' && !Number.isNaN(Number(n))
+      ? num.format(Number(n))
+      : '—';
 export const fmtPercent = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : '—');
 export const fmtMoney = (n: unknown, currency = 'USD'): string =>
   typeof n === 'number' && Number.isFinite(n) ? new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(n) : '—';

@@ -1,5 +1,21 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Checkbox, Group, NumberInput, PasswordInput, Select, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Checkbox,
+  Group,
+  NumberInput,
+  PasswordInput,
+  Select,
+  SimpleGrid,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useLocation, useNavigate } from 'react-router';
 import { api, ApiError, get } from '../api/client.ts';
@@ -9,13 +25,15 @@ import { fmtDate, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 
-const errorText = (e: unknown) => (e instanceof ApiError ? `${e.message}${e.details.length ? ` ${e.details.map(str).join('; ')}` : ''}` : 'Something went wrong.');
+const errorText = (e: unknown) =>
+  e instanceof ApiError ? `${e.message}${e.details.length ? ` ${e.details.map(str).join('; ')}` : ''}` : 'Something went wrong.';
 
 export default function AdminPage() {
   const { data } = useSession();
   const location = useLocation();
   const navigate = useNavigate();
-  if (data && !data.user.is_platform_admin) return <EmptyState title="Platform administrators only">Your account does not administer this Loupe server.</EmptyState>;
+  if (data && !data.user.is_platform_admin)
+    return <EmptyState title="Platform administrators only">Your account does not administer this Loupe server.</EmptyState>;
   const tab = location.pathname.endsWith('/users') ? 'users' : 'tenants';
   return (
     <Stack>
@@ -39,7 +57,10 @@ export default function AdminPage() {
 function Tenants() {
   const qc = useQueryClient();
   const [f, setF] = useParams(['q', 'status'] as const);
-  const list = useQuery({ queryKey: ['admin-tenants', f], queryFn: ({ signal }) => get<Page<Tenant>>('/api/v1/admin/tenants', { q: f.q, status: f.status, limit: 100 }, signal) });
+  const list = useQuery({
+    queryKey: ['admin-tenants', f],
+    queryFn: ({ signal }) => get<Page<Tenant>>('/api/v1/admin/tenants', { q: f.q, status: f.status, limit: 100 }, signal),
+  });
   const [name, setName] = useState('');
   const [slug, setSlug] = useState('');
   const invalidate = () => {
@@ -47,16 +68,23 @@ function Tenants() {
     void qc.invalidateQueries({ queryKey: ['session'] });
   };
   const create = useMutation({
-    mutationFn: () => api<Tenant>('POST', '/api/v1/admin/tenants', { body: { name, ...(slug ? { slug } : {}) } satisfies CreateTenantBody }),
+    mutationFn: () =>
+      api<Tenant>('POST', '/api/v1/admin/tenants', { body: { name, ...(slug ? { slug } : {}) } satisfies CreateTenantBody }),
     onSuccess: () => {
       setName('');
       setSlug('');
       invalidate();
     },
   });
-  const setStatus = useMutation({ mutationFn: (v: { id: string; action: 'suspend' | 'activate' }) => api('POST', `/api/v1/admin/tenants/${v.id}/${v.action}`), onSuccess: invalidate });
+  const setStatus = useMutation({
+    mutationFn: (v: { id: string; action: 'suspend' | 'activate' }) => api('POST', `/api/v1/admin/tenants/${v.id}/${v.action}`),
+    onSuccess: invalidate,
+  });
   const setLimit = useMutation({
-    mutationFn: (v: { t: Tenant; rpm: number }) => api('PATCH', `/api/v1/admin/tenants/${v.t.id}`, { body: { settings: { ...v.t.settings, rate_limit: { requests_per_minute: v.rpm, burst: 0 } } } }),
+    mutationFn: (v: { t: Tenant; rpm: number }) =>
+      api('PATCH', `/api/v1/admin/tenants/${v.t.id}`, {
+        body: { settings: { ...v.t.settings, rate_limit: { requests_per_minute: v.rpm, burst: 0 } } },
+      }),
     onSuccess: invalidate,
   });
 
@@ -83,7 +111,14 @@ function Tenants() {
       )}
       <Group align="flex-end">
         <TextInput label="Search" value={f.q} onChange={(e) => setF({ q: e.currentTarget.value })} placeholder="name or slug" />
-        <Select label="Status" data={['active', 'suspended']} value={f.status || null} onChange={(v) => setF({ status: v })} clearable placeholder="any" />
+        <Select
+          label="Status"
+          data={['active', 'suspended']}
+          value={f.status || null}
+          onChange={(v) => setF({ status: v })}
+          clearable
+          placeholder="any"
+        />
       </Group>
       {list.isLoading ? (
         <Loading />
@@ -134,7 +169,12 @@ function Tenants() {
                     </Table.Td>
                     <Table.Td>{fmtDate(t.created_at)}</Table.Td>
                     <Table.Td>
-                      <Button size="xs" variant="light" color={t.status === 'active' ? 'orange' : 'green'} onClick={() => setStatus.mutate({ id: t.id, action: t.status === 'active' ? 'suspend' : 'activate' })}>
+                      <Button
+                        size="xs"
+                        variant="light"
+                        color={t.status === 'active' ? 'orange' : 'green'}
+                        onClick={() => setStatus.mutate({ id: t.id, action: t.status === 'active' ? 'suspend' : 'activate' })}
+                      >
                         {t.status === 'active' ? 'Suspend' : 'Activate'}
                       </Button>
                     </Table.Td>
@@ -150,7 +190,10 @@ function Tenants() {
 }
 
 function Users() {
-  const tenants = useQuery({ queryKey: ['admin-tenants', 'all'], queryFn: ({ signal }) => get<Page<Tenant>>('/api/v1/admin/tenants', { limit: 200 }, signal) });
+  const tenants = useQuery({
+    queryKey: ['admin-tenants', 'all'],
+    queryFn: ({ signal }) => get<Page<Tenant>>('/api/v1/admin/tenants', { limit: 200 }, signal),
+  });
   const [form, setForm] = useState({ email: '', password: '', name: '', tenant_id: '', role: 'admin', is_platform_admin: false });
   const [created, setCreated] = useState<User[]>([]);
   const create = useMutation({
@@ -182,8 +225,21 @@ function Users() {
             Create a user
           </Title>
           <SimpleGrid cols={{ base: 1, sm: 3 }}>
-            <TextInput label="E-mail" type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.currentTarget.value })} required />
-            <PasswordInput label="Password" value={form.password} onChange={(e) => setForm({ ...form, password: e.currentTarget.value })} required autoComplete="new-password" description="At least 8 characters" />
+            <TextInput
+              label="E-mail"
+              type="email"
+              value={form.email}
+              onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
+              required
+            />
+            <PasswordInput
+              label="Password"
+              value={form.password}
+              onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+              required
+              autoComplete="new-password"
+              description="At least 8 characters"
+            />
             <TextInput label="Name" value={form.name} onChange={(e) => setForm({ ...form, name: e.currentTarget.value })} />
             <Select
               label="Tenant"
@@ -194,8 +250,20 @@ function Users() {
               clearable
               searchable
             />
-            <Select label="Role in that tenant" data={[...ROLE_NAMES]} value={form.role} onChange={(v) => v && setForm({ ...form, role: v })} disabled={!form.tenant_id} allowDeselect={false} />
-            <Checkbox mt="xl" label="Platform administrator" checked={form.is_platform_admin} onChange={(e) => setForm({ ...form, is_platform_admin: e.currentTarget.checked })} />
+            <Select
+              label="Role in that tenant"
+              data={[...ROLE_NAMES]}
+              value={form.role}
+              onChange={(v) => v && setForm({ ...form, role: v })}
+              disabled={!form.tenant_id}
+              allowDeselect={false}
+            />
+            <Checkbox
+              mt="xl"
+              label="Platform administrator"
+              checked={form.is_platform_admin}
+              onChange={(e) => setForm({ ...form, is_platform_admin: e.currentTarget.checked })}
+            />
           </SimpleGrid>
           {create.error && (
             <Alert color="red" role="alert">
@@ -210,7 +278,8 @@ function Users() {
         </Stack>
       </form>
       <Text size="sm" c="dimmed">
-        This server has no endpoint that lists every user yet; each tenant’s members are under Settings → Members. Users created in this session:
+        This server has no endpoint that lists every user yet; each tenant’s members are under Settings → Members. Users created in this
+        session:
       </Text>
       {created.length === 0 ? (
         <Text size="sm">None yet.</Text>

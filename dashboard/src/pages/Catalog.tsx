@@ -54,9 +54,16 @@ function Items() {
   });
   const items = useQuery({
     queryKey: ['items', tenantId, f],
-    queryFn: ({ signal }) => (f.q ? get<unknown>('/api/v1/items/search', { q: f.q, category: f.category, limit: 50 }, signal) : get<ItemList>('/api/v1/items', { category: f.category, limit: 50 }, signal)),
+    queryFn: ({ signal }) =>
+      f.q
+        ? get<unknown>('/api/v1/items/search', { q: f.q, category: f.category, limit: 50 }, signal)
+        : get<ItemList>('/api/v1/items', { category: f.category, limit: 50 }, signal),
   });
-  const options = [...new Set(listOf<Dict | string>(suggest.data, 'suggestions').map((s) => (typeof s === 'string' ? s : str(s.name ?? s.text ?? s.item_id))))];
+  const options = [
+    ...new Set(
+      listOf<Dict | string>(suggest.data, 'suggestions').map((s) => (typeof s === 'string' ? s : str(s.name ?? s.text ?? s.item_id))),
+    ),
+  ];
   const rows = listOf<Item>(items.data);
 
   return (
@@ -68,7 +75,15 @@ function Items() {
         }}
       >
         <Group align="flex-end">
-          <Autocomplete label="Search items" placeholder="name, brand, tag…" data={options} value={typed} onChange={setTyped} onOptionSubmit={(v) => setF({ q: v })} w={{ base: '100%', sm: 360 }} />
+          <Autocomplete
+            label="Search items"
+            placeholder="name, brand, tag…"
+            data={options}
+            value={typed}
+            onChange={setTyped}
+            onOptionSubmit={(v) => setF({ q: v })}
+            w={{ base: '100%', sm: 360 }}
+          />
           <Button type="submit">Search</Button>
           {f.category && (
             <Button variant="subtle" onClick={() => setF({ category: null })}>
@@ -83,7 +98,17 @@ function Items() {
         <ErrorState error={items.error} feature={f.q ? 'Catalog search' : 'The catalog'} />
       ) : rows.length === 0 ? (
         <EmptyState title={f.q ? 'No items match' : 'No items yet'}>
-          {f.q ? 'Try another word.' : <>Upload a catalog file on the <Anchor component={Link} to="/import">Import</Anchor> page.</>}
+          {f.q ? (
+            'Try another word.'
+          ) : (
+            <>
+              Upload a catalog file on the{' '}
+              <Anchor component={Link} to="/import">
+                Import
+              </Anchor>{' '}
+              page.
+            </>
+          )}
         </EmptyState>
       ) : (
         <DataTable
@@ -92,7 +117,15 @@ function Items() {
           rowKey={(r) => r.item_id}
           onRowClick={(r) => navigate(`/catalog/items/${encodeURIComponent(r.item_id)}`)}
           columns={[
-            { key: 'item_id', label: 'Item id', render: (r) => <Anchor component={Link} to={`/catalog/items/${encodeURIComponent(r.item_id)}`}>{r.item_id}</Anchor> },
+            {
+              key: 'item_id',
+              label: 'Item id',
+              render: (r) => (
+                <Anchor component={Link} to={`/catalog/items/${encodeURIComponent(r.item_id)}`}>
+                  {r.item_id}
+                </Anchor>
+              ),
+            },
             { key: 'name', label: 'Name' },
             { key: 'category', label: 'Category' },
             { key: 'brand', label: 'Brand' },
@@ -108,8 +141,13 @@ function Items() {
 function ItemDetail() {
   const { id = '' } = useRouteParams();
   const { tenantId } = useSession();
-  const item = useQuery({ queryKey: ['item', tenantId, id], queryFn: ({ signal }) => get<Item>(`/api/v1/items/${encodeURIComponent(id)}`, undefined, signal) });
-  const similar = useMutation({ mutationFn: () => api<unknown>('POST', '/api/v1/recommendations/similar', { body: { item_id: id, count: 6 } }) });
+  const item = useQuery({
+    queryKey: ['item', tenantId, id],
+    queryFn: ({ signal }) => get<Item>(`/api/v1/items/${encodeURIComponent(id)}`, undefined, signal),
+  });
+  const similar = useMutation({
+    mutationFn: () => api<unknown>('POST', '/api/v1/recommendations/similar', { body: { item_id: id, count: 6 } }),
+  });
   if (item.isLoading) return <Loading />;
   if (item.error) return <ErrorState error={item.error} feature="The catalog" />;
   const d = item.data!;
@@ -150,7 +188,16 @@ function ItemDetail() {
       </Group>
       {similar.error && <ErrorState error={similar.error} feature="Recommendations" />}
       {similar.data !== undefined && (
-        <DataTable rows={listOf<Dict>(similar.data, 'similar_items')} rowKey={(r) => str(r.item_id)} columns={[{ key: 'item_id', label: 'Item' }, { key: 'name', label: 'Name' }, { key: 'similarity_score', label: 'Similarity' }, { key: 'reason', label: 'Reason' }]} />
+        <DataTable
+          rows={listOf<Dict>(similar.data, 'similar_items')}
+          rowKey={(r) => str(r.item_id)}
+          columns={[
+            { key: 'item_id', label: 'Item' },
+            { key: 'name', label: 'Name' },
+            { key: 'similarity_score', label: 'Similarity' },
+            { key: 'reason', label: 'Reason' },
+          ]}
+        />
       )}
     </Stack>
   );
@@ -160,20 +207,26 @@ function Categories() {
   const { tenantId } = useSession();
   const qc = useQueryClient();
   const [f, setF] = useParams(['category'] as const);
-  const cats = useQuery({ queryKey: ['categories', tenantId, 'tree'], queryFn: ({ signal }) => get<{ data: CategoryTreeNode[] }>('/api/v1/categories', { format: 'tree' }, signal) });
+  const cats = useQuery({
+    queryKey: ['categories', tenantId, 'tree'],
+    queryFn: ({ signal }) => get<{ data: CategoryTreeNode[] }>('/api/v1/categories', { format: 'tree' }, signal),
+  });
   const suggestions = useQuery({
     queryKey: ['align-suggestions', tenantId, f.category],
-    queryFn: ({ signal }) => get<AlignSuggestions>(`/api/v1/categories/${encodeURIComponent(f.category)}/align/suggestions`, { limit: 8 }, signal),
+    queryFn: ({ signal }) =>
+      get<AlignSuggestions>(`/api/v1/categories/${encodeURIComponent(f.category)}/align/suggestions`, { limit: 8 }, signal),
     enabled: !!f.category,
   });
   const align = useMutation({
-    mutationFn: (googleId: number | null) => api<AlignResponse>('POST', `/api/v1/categories/${encodeURIComponent(f.category)}/align`, { body: { google_category_id: googleId } }),
+    mutationFn: (googleId: number | null) =>
+      api<AlignResponse>('POST', `/api/v1/categories/${encodeURIComponent(f.category)}/align`, { body: { google_category_id: googleId } }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['categories'] }),
   });
   if (cats.isLoading) return <Loading label="Loading categories" />;
   if (cats.error) return <ErrorState error={cats.error} feature="Categories" />;
   const roots = cats.data!.data;
-  if (roots.length === 0) return <EmptyState title="No categories yet">Categories come from your catalog imports or can be created through the API.</EmptyState>;
+  if (roots.length === 0)
+    return <EmptyState title="No categories yet">Categories come from your catalog imports or can be created through the API.</EmptyState>;
   const find = (nodes: CategoryTreeNode[]): CategoryTreeNode | undefined => {
     for (const n of nodes) {
       if (n.id === f.category) return n;
@@ -187,7 +240,13 @@ function Categories() {
     <ul>
       {nodes.map((c) => (
         <li key={c.id}>
-          <Anchor component="button" type="button" onClick={() => setF({ category: c.id })} fw={selected?.id === c.id ? 700 : 400} aria-current={selected?.id === c.id ? 'true' : undefined}>
+          <Anchor
+            component="button"
+            type="button"
+            onClick={() => setF({ category: c.id })}
+            fw={selected?.id === c.id ? 700 : 400}
+            aria-current={selected?.id === c.id ? 'true' : undefined}
+          >
             {c.name}
           </Anchor>{' '}
           <Text span size="xs" c="dimmed">
@@ -217,7 +276,8 @@ function Categories() {
         ) : (
           <Stack gap="xs">
             <Text size="sm">
-              <strong>{selected.path}</strong> {selected.google_category_id ? `is aligned to Google #${selected.google_category_id}.` : 'is not aligned yet.'}
+              <strong>{selected.path}</strong>{' '}
+              {selected.google_category_id ? `is aligned to Google #${selected.google_category_id}.` : 'is not aligned yet.'}
             </Text>
             {suggestions.isLoading ? (
               <Loading />
@@ -240,7 +300,12 @@ function Categories() {
                       r.id === selected.google_category_id ? (
                         <Badge color="green">aligned</Badge>
                       ) : (
-                        <Button size="xs" variant="light" loading={align.isPending && align.variables === r.id} onClick={() => align.mutate(r.id)}>
+                        <Button
+                          size="xs"
+                          variant="light"
+                          loading={align.isPending && align.variables === r.id}
+                          onClick={() => align.mutate(r.id)}
+                        >
                           Use
                         </Button>
                       ),

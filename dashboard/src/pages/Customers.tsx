@@ -46,7 +46,10 @@ function Profiles() {
   const navigate = useNavigate();
   const [f, setF] = useParams(['q'] as const);
   const [typed, setTyped] = useState(f.q);
-  const list = useQuery({ queryKey: ['profiles', tenantId, f.q], queryFn: ({ signal }) => get<ProfileList>('/api/v1/profiles', { ...searchQuery(f.q), limit: 50 }, signal) });
+  const list = useQuery({
+    queryKey: ['profiles', tenantId, f.q],
+    queryFn: ({ signal }) => get<ProfileList>('/api/v1/profiles', { ...searchQuery(f.q), limit: 50 }, signal),
+  });
   const rows = list.data?.data ?? [];
   return (
     <Stack>
@@ -57,7 +60,13 @@ function Profiles() {
         }}
       >
         <Group align="flex-end">
-          <TextInput label="Find a customer" description="By e-mail, phone, user id, loyalty id or any identifier" value={typed} onChange={(e) => setTyped(e.currentTarget.value)} w={{ base: '100%', sm: 380 }} />
+          <TextInput
+            label="Find a customer"
+            description="By e-mail, phone, user id, loyalty id or any identifier"
+            value={typed}
+            onChange={(e) => setTyped(e.currentTarget.value)}
+            w={{ base: '100%', sm: 380 }}
+          />
           <Button type="submit">Search</Button>
         </Group>
       </form>
@@ -66,7 +75,9 @@ function Profiles() {
       ) : list.error ? (
         <ErrorState error={list.error} feature="Customer profiles" />
       ) : rows.length === 0 ? (
-        <EmptyState title={f.q ? 'No customer matches' : 'No customers yet'}>{f.q ? 'Check the spelling, or search by another identifier.' : 'Profiles appear as events and orders arrive.'}</EmptyState>
+        <EmptyState title={f.q ? 'No customer matches' : 'No customers yet'}>
+          {f.q ? 'Check the spelling, or search by another identifier.' : 'Profiles appear as events and orders arrive.'}
+        </EmptyState>
       ) : (
         <DataTable
           testId="profiles-table"
@@ -74,8 +85,24 @@ function Profiles() {
           rowKey={(r) => r.id}
           onRowClick={(r) => navigate(`/customers/${encodeURIComponent(r.id)}`)}
           columns={[
-            { key: 'id', label: 'Profile', render: (r) => <Anchor component={Link} to={`/customers/${encodeURIComponent(r.id)}`} onClick={(e) => e.stopPropagation()}>{name(r)}</Anchor> },
-            { key: 'identifiers', label: 'Identifiers', render: (r) => r.identifier_list.slice(0, 3).map((i) => `${i.type}: ${i.value}`).join(', ') || '—' },
+            {
+              key: 'id',
+              label: 'Profile',
+              render: (r) => (
+                <Anchor component={Link} to={`/customers/${encodeURIComponent(r.id)}`} onClick={(e) => e.stopPropagation()}>
+                  {name(r)}
+                </Anchor>
+              ),
+            },
+            {
+              key: 'identifiers',
+              label: 'Identifiers',
+              render: (r) =>
+                r.identifier_list
+                  .slice(0, 3)
+                  .map((i) => `${i.type}: ${i.value}`)
+                  .join(', ') || '—',
+            },
             { key: 'total_orders', label: 'Orders', render: (r) => fmtNumber(r.total_orders) },
             { key: 'lifetime_value', label: 'Lifetime value', render: (r) => fmtMoney(r.lifetime_value, r.currency ?? 'USD') },
             { key: 'profile_strength', label: 'Strength' },
@@ -91,8 +118,15 @@ function Profile() {
   const { id = '' } = useRouteParams();
   const { tenantId } = useSession();
   const qc = useQueryClient();
-  const profile = useQuery({ queryKey: ['profile', tenantId, id], queryFn: ({ signal }) => get<ProfileDetail>(`/api/v1/profiles/${encodeURIComponent(id)}`, { events: 50 }, signal) });
-  const history = useQuery({ queryKey: ['merge-history', tenantId, id], queryFn: ({ signal }) => get<MergeHistory>(`/api/v1/profiles/${encodeURIComponent(id)}/merge-history`, undefined, signal), enabled: profile.isSuccess });
+  const profile = useQuery({
+    queryKey: ['profile', tenantId, id],
+    queryFn: ({ signal }) => get<ProfileDetail>(`/api/v1/profiles/${encodeURIComponent(id)}`, { events: 50 }, signal),
+  });
+  const history = useQuery({
+    queryKey: ['merge-history', tenantId, id],
+    queryFn: ({ signal }) => get<MergeHistory>(`/api/v1/profiles/${encodeURIComponent(id)}/merge-history`, undefined, signal),
+    enabled: profile.isSuccess,
+  });
   const unmerge = useMutation({
     mutationFn: (mergeId: string) => api('POST', `/api/v1/profiles/${encodeURIComponent(id)}/unmerge`, { body: { merge_id: mergeId } }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['merge-history'] }).then(() => qc.invalidateQueries({ queryKey: ['profile'] })),
@@ -133,7 +167,9 @@ function Profile() {
           <SimpleGrid cols={2}>
             <Text size="sm">Orders: {fmtNumber(p.total_orders)}</Text>
             <Text size="sm">Lifetime value: {fmtMoney(p.lifetime_value, p.currency ?? 'USD')}</Text>
-            <Text size="sm">Average order: {p.average_order_value === null ? '—' : fmtMoney(p.average_order_value, p.currency ?? 'USD')}</Text>
+            <Text size="sm">
+              Average order: {p.average_order_value === null ? '—' : fmtMoney(p.average_order_value, p.currency ?? 'USD')}
+            </Text>
             <Text size="sm">Strength: {fmtNumber(p.profile_strength)} / 100</Text>
             <Text size="sm">Events: {fmtNumber(p.event_count)}</Text>
             <Text size="sm">First seen: {fmtDate(p.first_seen_at)}</Text>
@@ -146,7 +182,9 @@ function Profile() {
             Timeline
           </Title>
           {events.length === 0 ? (
-            <Text size="sm" c="dimmed">No events yet.</Text>
+            <Text size="sm" c="dimmed">
+              No events yet.
+            </Text>
           ) : (
             <Timeline bulletSize={12} lineWidth={2}>
               {events.slice(0, 20).map((e, n) => (
@@ -170,16 +208,26 @@ function Profile() {
           ) : history.error ? (
             <ErrorState error={history.error} feature="Merge history" />
           ) : merges.length === 0 ? (
-            <Text size="sm" c="dimmed">This profile was never merged.</Text>
+            <Text size="sm" c="dimmed">
+              This profile was never merged.
+            </Text>
           ) : (
             <Stack gap="xs">
               {merges.map((m, n) => (
                 <Group key={n} justify="space-between" wrap="nowrap">
                   <Text size="sm">
-                    {fmtDate(m.created_at)}: {m.kind === 'merge' ? 'merged' : 'split'} <span className="mono">{m.merged_profile_id.slice(-8)}</span> via {m.identifier_type ?? m.rule} ({m.events_moved} events, by {m.actor})
+                    {fmtDate(m.created_at)}: {m.kind === 'merge' ? 'merged' : 'split'}{' '}
+                    <span className="mono">{m.merged_profile_id.slice(-8)}</span> via {m.identifier_type ?? m.rule} ({m.events_moved}{' '}
+                    events, by {m.actor})
                   </Text>
                   {m.kind === 'merge' && !undone.has(m.id) && (
-                    <Button size="xs" variant="light" color="orange" loading={unmerge.isPending} onClick={() => confirm('Split this merge and move its events back?') && unmerge.mutate(m.id)}>
+                    <Button
+                      size="xs"
+                      variant="light"
+                      color="orange"
+                      loading={unmerge.isPending}
+                      onClick={() => confirm('Split this merge and move its events back?') && unmerge.mutate(m.id)}
+                    >
                       Unmerge
                     </Button>
                   )}
@@ -205,15 +253,24 @@ function Profile() {
 function ReviewQueue() {
   const { tenantId } = useSession();
   const qc = useQueryClient();
-  const list = useQuery({ queryKey: ['review', tenantId], queryFn: ({ signal }) => get<ReviewList>('/api/v1/profiles/review-queue', { status: 'pending', limit: 100 }, signal) });
+  const list = useQuery({
+    queryKey: ['review', tenantId],
+    queryFn: ({ signal }) => get<ReviewList>('/api/v1/profiles/review-queue', { status: 'pending', limit: 100 }, signal),
+  });
   const decide = useMutation({
-    mutationFn: (v: { id: string; decision: 'approve' | 'reject' }) => api('POST', `/api/v1/profiles/review-queue/${encodeURIComponent(v.id)}/${v.decision}`),
+    mutationFn: (v: { id: string; decision: 'approve' | 'reject' }) =>
+      api('POST', `/api/v1/profiles/review-queue/${encodeURIComponent(v.id)}/${v.decision}`),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['review'] }),
   });
   if (list.isLoading) return <Loading label="Loading the review queue" />;
   if (list.error) return <ErrorState error={list.error} feature="The review queue" />;
   const rows = list.data!.data;
-  if (rows.length === 0) return <EmptyState title="Nothing to review">Merges the rules refused to make on their own (more than 3 profiles, conflicting user ids) wait here.</EmptyState>;
+  if (rows.length === 0)
+    return (
+      <EmptyState title="Nothing to review">
+        Merges the rules refused to make on their own (more than 3 profiles, conflicting user ids) wait here.
+      </EmptyState>
+    );
   return (
     <Stack>
       {decide.error && (
@@ -226,7 +283,16 @@ function ReviewQueue() {
         rowKey={(r) => r.id}
         columns={[
           { key: 'reason', label: 'Reason', render: (r) => r.reason.replaceAll('_', ' ') },
-          { key: 'profile_ids', label: 'Profiles', render: (r) => r.profile_ids.map((pid) => <Anchor key={pid} component={Link} to={`/customers/${encodeURIComponent(pid)}`} mr="xs" className="mono">{pid.slice(-8)}</Anchor>) },
+          {
+            key: 'profile_ids',
+            label: 'Profiles',
+            render: (r) =>
+              r.profile_ids.map((pid) => (
+                <Anchor key={pid} component={Link} to={`/customers/${encodeURIComponent(pid)}`} mr="xs" className="mono">
+                  {pid.slice(-8)}
+                </Anchor>
+              )),
+          },
           { key: 'occurrences', label: 'Seen' },
           { key: 'created_at', label: 'Opened', render: (r) => fmtDate(r.created_at) },
           {
@@ -234,8 +300,12 @@ function ReviewQueue() {
             label: 'Decision',
             render: (r) => (
               <Group gap="xs" wrap="nowrap">
-                <Button size="xs" onClick={() => decide.mutate({ id: r.id, decision: 'approve' })}>Merge</Button>
-                <Button size="xs" variant="default" onClick={() => decide.mutate({ id: r.id, decision: 'reject' })}>Keep apart</Button>
+                <Button size="xs" onClick={() => decide.mutate({ id: r.id, decision: 'approve' })}>
+                  Merge
+                </Button>
+                <Button size="xs" variant="default" onClick={() => decide.mutate({ id: r.id, decision: 'reject' })}>
+                  Keep apart
+                </Button>
               </Group>
             ),
           },

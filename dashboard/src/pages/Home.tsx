@@ -35,7 +35,12 @@ function seriesOf(body: Dict): { x: number[]; series: Series[] } | null {
   const x = rows.map((r) => Date.parse(String(r.date ?? r.day)) / 1000);
   if (x.some((v) => Number.isNaN(v))) return null;
   const keys = Object.keys(rows[0]!).filter((k) => typeof rows[0]![k] === 'number');
-  return { x, series: keys.slice(0, 4).map((k) => ({ label: k.replaceAll('_', ' '), values: rows.map((r) => (typeof r[k] === 'number' ? (r[k] as number) : null)) })) };
+  return {
+    x,
+    series: keys
+      .slice(0, 4)
+      .map((k) => ({ label: k.replaceAll('_', ' '), values: rows.map((r) => (typeof r[k] === 'number' ? (r[k] as number) : null)) })),
+  };
 }
 
 const statusColor: Record<string, string> = { succeeded: 'green', running: 'blue', queued: 'gray', failed: 'red', cancelled: 'orange' };
@@ -49,13 +54,35 @@ export function HomePage() {
     queryFn: ({ signal }) => get<AnalyticsDashboard>(`/api/v1/analytics/tenant/${tenantId}/dashboard`, { days: period }, signal),
     enabled: !!tenantId,
   });
-  const models = useQuery({ queryKey: ['models', tenantId], queryFn: ({ signal }) => get<VersionsResponse>('/api/v1/models', undefined, signal), enabled: !!tenantId });
-  const jobs = useQuery({ queryKey: ['jobs', tenantId, 'recent'], queryFn: ({ signal }) => get<Page<Job>>('/api/v1/jobs', { limit: 20 }, signal), enabled: !!tenantId, refetchInterval: 10_000 });
-  const imports = useQuery({ queryKey: ['imports', tenantId, 'last'], queryFn: ({ signal }) => get<Page<ImportRun>>('/api/v1/imports', { limit: 1 }, signal), enabled: !!tenantId });
-  const quality = useQuery({ queryKey: ['data-quality', tenantId], queryFn: ({ signal }) => get<DataQuality>('/api/v1/data-quality', undefined, signal), enabled: !!tenantId });
+  const models = useQuery({
+    queryKey: ['models', tenantId],
+    queryFn: ({ signal }) => get<VersionsResponse>('/api/v1/models', undefined, signal),
+    enabled: !!tenantId,
+  });
+  const jobs = useQuery({
+    queryKey: ['jobs', tenantId, 'recent'],
+    queryFn: ({ signal }) => get<Page<Job>>('/api/v1/jobs', { limit: 20 }, signal),
+    enabled: !!tenantId,
+    refetchInterval: 10_000,
+  });
+  const imports = useQuery({
+    queryKey: ['imports', tenantId, 'last'],
+    queryFn: ({ signal }) => get<Page<ImportRun>>('/api/v1/imports', { limit: 1 }, signal),
+    enabled: !!tenantId,
+  });
+  const quality = useQuery({
+    queryKey: ['data-quality', tenantId],
+    queryFn: ({ signal }) => get<DataQuality>('/api/v1/data-quality', undefined, signal),
+    enabled: !!tenantId,
+  });
   const chart = useMemo(() => (analytics.data ? seriesOf(analytics.data as unknown as Dict) : null), [analytics.data]);
 
-  if (!tenantId) return <EmptyState title="No tenant yet">You are not a member of any tenant. A platform administrator can create one under Platform admin.</EmptyState>;
+  if (!tenantId)
+    return (
+      <EmptyState title="No tenant yet">
+        You are not a member of any tenant. A platform administrator can create one under Platform admin.
+      </EmptyState>
+    );
 
   const kpis = kpisOf(analytics.data);
   const active = models.data?.data.find((v) => v.id === models.data?.deployment.active_version_id);
@@ -101,14 +128,24 @@ export function HomePage() {
         <Title order={3} size="h4" mb="xs">
           Over time
         </Title>
-        {chart ? <LineChart x={chart.x} series={chart.series} label="Key figures over the chosen period" /> : <Text c="dimmed" size="sm">No data over time for this period yet.</Text>}
+        {chart ? (
+          <LineChart x={chart.x} series={chart.series} label="Key figures over the chosen period" />
+        ) : (
+          <Text c="dimmed" size="sm">
+            No data over time for this period yet.
+          </Text>
+        )}
       </Card>
       <SimpleGrid cols={{ base: 1, md: 3 }}>
         <Card withBorder>
           <Title order={3} size="h5">
             Jobs
           </Title>
-          {jobs.isLoading ? <Loading /> : jobs.error ? <ErrorState error={jobs.error} /> : (
+          {jobs.isLoading ? (
+            <Loading />
+          ) : jobs.error ? (
+            <ErrorState error={jobs.error} />
+          ) : (
             <Group gap="xs" mt="xs">
               {['running', 'queued', 'failed', 'succeeded'].map((s) => (
                 <Badge key={s} color={statusColor[s]} variant="light">
@@ -124,13 +161,18 @@ export function HomePage() {
           </Title>
           <Text size="sm" mt="xs">
             {imports.error ? (
-              isNotAvailable(imports.error) ? 'Imports are not set up yet.' : 'Could not load imports.'
+              isNotAvailable(imports.error) ? (
+                'Imports are not set up yet.'
+              ) : (
+                'Could not load imports.'
+              )
             ) : lastImport ? (
               <>
                 <Anchor component={Link} to={`/import?kind=${lastImport.kind}&import=${lastImport.id}`}>
                   {lastImport.file_name}
                 </Anchor>
-                : {lastImport.status}, {fmtNumber(lastImport.rows_accepted)} accepted, {fmtNumber(lastImport.rows_rejected)} rejected ({fmtDate(lastImport.finished_at ?? lastImport.created_at)})
+                : {lastImport.status}, {fmtNumber(lastImport.rows_accepted)} accepted, {fmtNumber(lastImport.rows_rejected)} rejected (
+                {fmtDate(lastImport.finished_at ?? lastImport.created_at)})
               </>
             ) : (
               <>
@@ -166,9 +208,22 @@ export function HomePage() {
             Data quality
           </Title>
           <Group gap="xl">
-            <Text size="sm">Completeness: {quality.data.data_quality.completeness_percent === null ? '—' : `${fmtNumber(quality.data.data_quality.completeness_percent)} %`}</Text>
-            <Text size="sm">Validity: {quality.data.data_quality.validity_percent === null ? '—' : `${fmtNumber(quality.data.data_quality.validity_percent)} %`}</Text>
-            <Text size="sm">Freshness: {quality.data.data_quality.freshness_hours === null ? 'no data yet' : `${fmtNumber(quality.data.data_quality.freshness_hours)} h`}</Text>
+            <Text size="sm">
+              Completeness:{' '}
+              {quality.data.data_quality.completeness_percent === null
+                ? '—'
+                : `${fmtNumber(quality.data.data_quality.completeness_percent)} %`}
+            </Text>
+            <Text size="sm">
+              Validity:{' '}
+              {quality.data.data_quality.validity_percent === null ? '—' : `${fmtNumber(quality.data.data_quality.validity_percent)} %`}
+            </Text>
+            <Text size="sm">
+              Freshness:{' '}
+              {quality.data.data_quality.freshness_hours === null
+                ? 'no data yet'
+                : `${fmtNumber(quality.data.data_quality.freshness_hours)} h`}
+            </Text>
             <Text size="sm">Items: {fmtNumber(quality.data.completeness.items)}</Text>
           </Group>
         </Card>
@@ -177,7 +232,11 @@ export function HomePage() {
         <Title order={3} size="h5" mb="xs">
           Recent jobs
         </Title>
-        {jobs.data && jobs.data.data.length === 0 && <Text size="sm" c="dimmed">No jobs have run for this tenant yet.</Text>}
+        {jobs.data && jobs.data.data.length === 0 && (
+          <Text size="sm" c="dimmed">
+            No jobs have run for this tenant yet.
+          </Text>
+        )}
         {jobs.data && jobs.data.data.length > 0 && (
           <div className="table-scroll">
             <Table striped>

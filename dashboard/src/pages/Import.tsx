@@ -1,5 +1,19 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { Alert, Anchor, Button, Card, Group, Progress, SegmentedControl, Select, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Button,
+  Card,
+  Group,
+  Progress,
+  SegmentedControl,
+  Select,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { api, get, requestRaw } from '../api/client.ts';
 import { ErrorState } from '../components/states.tsx';
@@ -13,8 +27,38 @@ type Kind = 'items' | 'interactions' | 'purchases';
 
 /** Loupe's fields per kind (src/modules/imports/imports.core.ts). */
 const FIELDS: Record<'items' | 'interactions', string[]> = {
-  items: ['item_id', 'name', 'description', 'category', 'brand', 'tags', 'price', 'sale_price', 'currency', 'image_url', 'url', 'availability', 'stock', 'gtin', 'mpn'],
-  interactions: ['user_id', 'anonymous_id', 'item_id', 'type', 'timestamp', 'value', 'quantity', 'price', 'currency', 'order_id', 'session_id', 'event_id', 'recommendation_id'],
+  items: [
+    'item_id',
+    'name',
+    'description',
+    'category',
+    'brand',
+    'tags',
+    'price',
+    'sale_price',
+    'currency',
+    'image_url',
+    'url',
+    'availability',
+    'stock',
+    'gtin',
+    'mpn',
+  ],
+  interactions: [
+    'user_id',
+    'anonymous_id',
+    'item_id',
+    'type',
+    'timestamp',
+    'value',
+    'quantity',
+    'price',
+    'currency',
+    'order_id',
+    'session_id',
+    'event_id',
+    'recommendation_id',
+  ],
 };
 const DELIMITER_LABELS: Record<string, string> = { ',': 'Comma', ';': 'Semicolon', '\t': 'Tab', '|': 'Pipe' };
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -102,7 +146,13 @@ export default function ImportPage() {
           }
         }}
       >
-        <input type="file" className="visually-hidden" aria-label="File to import" accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.gz" onChange={(e) => void choose(e.currentTarget.files?.[0])} />
+        <input
+          type="file"
+          className="visually-hidden"
+          aria-label="File to import"
+          accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.gz"
+          onChange={(e) => void choose(e.currentTarget.files?.[0])}
+        />
         <Text fw={600}>{file ? file.name : 'Drop a CSV, JSON or NDJSON file here, or press to choose one'}</Text>
         <Text size="sm" c="dimmed">
           {file ? `${fmtNumber(file.size)} bytes` : 'Any delimiter, quoted fields, gzip-compressed or not.'}
@@ -118,7 +168,10 @@ export default function ImportPage() {
               label="Delimiter"
               size="xs"
               w={200}
-              data={[{ value: 'auto', label: `Detect (${DELIMITER_LABELS[effective] ?? effective})` }, ...DELIMITERS.map((d) => ({ value: d, label: DELIMITER_LABELS[d]! }))]}
+              data={[
+                { value: 'auto', label: `Detect (${DELIMITER_LABELS[effective] ?? effective})` },
+                ...DELIMITERS.map((d) => ({ value: d, label: DELIMITER_LABELS[d]! })),
+              ]}
               value={delimiter}
               onChange={(v) => v && setDelimiter(v)}
               allowDeselect={false}
@@ -243,7 +296,14 @@ function ImportProgress({ id }: { id: string }) {
           {d.kind} · {d.format ?? '?'} · {fmtNumber(d.file_bytes)} bytes
         </Text>
       </Group>
-      <Progress value={pct} mt="sm" size="lg" animated={!done} aria-label="Import progress" color={d.status === 'failed' ? 'red' : 'blue'} />
+      <Progress
+        value={pct}
+        mt="sm"
+        size="lg"
+        animated={!done}
+        aria-label="Import progress"
+        color={d.status === 'failed' ? 'red' : 'blue'}
+      />
       <SimpleGrid cols={{ base: 2, sm: 3, md: 6 }} mt="sm">
         <Text size="sm">Read: {fmtNumber(d.rows_read)}</Text>
         <Text size="sm">Accepted: {fmtNumber(d.rows_accepted)}</Text>

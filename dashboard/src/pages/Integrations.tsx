@@ -1,5 +1,20 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Card, Code, CopyButton, Group, Modal, Select, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  Select,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get } from '../api/client.ts';
 import type { Connection, ConnectorType, CreateConnectionBody, Delivery, Page } from '../api/types.ts';
@@ -9,11 +24,39 @@ import { fmtDate } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 
-const TYPES: { value: ConnectorType; label: string; setting?: 'shop_domain' | 'store_url' | 'account_sid'; settingLabel?: string; hint?: string; secretHint: string }[] = [
-  { value: 'shopify', label: 'Shopify', setting: 'shop_domain', settingLabel: 'Shop domain', hint: 'your-store.myshopify.com', secretHint: 'The app’s API secret key' },
-  { value: 'woocommerce', label: 'WooCommerce', setting: 'store_url', settingLabel: 'Store URL', hint: 'https://shop.example.com', secretHint: 'Leave empty to generate one, then paste it into WooCommerce' },
+const TYPES: {
+  value: ConnectorType;
+  label: string;
+  setting?: 'shop_domain' | 'store_url' | 'account_sid';
+  settingLabel?: string;
+  hint?: string;
+  secretHint: string;
+}[] = [
+  {
+    value: 'shopify',
+    label: 'Shopify',
+    setting: 'shop_domain',
+    settingLabel: 'Shop domain',
+    hint: 'your-store.myshopify.com',
+    secretHint: 'The app’s API secret key',
+  },
+  {
+    value: 'woocommerce',
+    label: 'WooCommerce',
+    setting: 'store_url',
+    settingLabel: 'Store URL',
+    hint: 'https://shop.example.com',
+    secretHint: 'Leave empty to generate one, then paste it into WooCommerce',
+  },
   { value: 'stripe', label: 'Stripe', secretHint: 'The endpoint’s signing secret (whsec_…)' },
-  { value: 'twilio', label: 'Twilio WhatsApp', setting: 'account_sid', settingLabel: 'Account SID', hint: 'AC…', secretHint: 'Your Twilio auth token' },
+  {
+    value: 'twilio',
+    label: 'Twilio WhatsApp',
+    setting: 'account_sid',
+    settingLabel: 'Account SID',
+    hint: 'AC…',
+    secretHint: 'Your Twilio auth token',
+  },
 ];
 const absolute = (u: string) => (u.startsWith('/') ? `${location.origin}${u}` : u);
 const deliveryColor: Record<string, string> = { processed: 'green', duplicate: 'gray', ignored: 'yellow', rejected: 'red' };
@@ -22,7 +65,10 @@ export default function IntegrationsPage() {
   const { tenantId } = useSession();
   const qc = useQueryClient();
   const [params, setParams] = useParams(['connection'] as const);
-  const list = useQuery({ queryKey: ['integrations', tenantId], queryFn: ({ signal }) => get<Page<Connection>>('/api/v1/integrations', { limit: 100 }, signal) });
+  const list = useQuery({
+    queryKey: ['integrations', tenantId],
+    queryFn: ({ signal }) => get<Page<Connection>>('/api/v1/integrations', { limit: 100 }, signal),
+  });
   const [type, setType] = useState<ConnectorType>('shopify');
   const [name, setName] = useState('');
   const [setting, setSetting] = useState('');
@@ -32,7 +78,12 @@ export default function IntegrationsPage() {
   const invalidate = () => void qc.invalidateQueries({ queryKey: ['integrations'] });
   const create = useMutation({
     mutationFn: () => {
-      const body: CreateConnectionBody = { type, name: name || meta.label, ...(meta.setting && setting ? { settings: { [meta.setting]: setting } } : {}), ...(secret ? { secret } : {}) };
+      const body: CreateConnectionBody = {
+        type,
+        name: name || meta.label,
+        ...(meta.setting && setting ? { settings: { [meta.setting]: setting } } : {}),
+        ...(secret ? { secret } : {}),
+      };
       return api<Connection>('POST', '/api/v1/integrations', { body });
     },
     onSuccess: (c) => {
@@ -43,7 +94,10 @@ export default function IntegrationsPage() {
       invalidate();
     },
   });
-  const remove = useMutation({ mutationFn: (id: string) => api('DELETE', `/api/v1/integrations/${encodeURIComponent(id)}`), onSuccess: invalidate });
+  const remove = useMutation({
+    mutationFn: (id: string) => api('DELETE', `/api/v1/integrations/${encodeURIComponent(id)}`),
+    onSuccess: invalidate,
+  });
   const rows = list.data?.data ?? [];
 
   return (
@@ -60,10 +114,30 @@ export default function IntegrationsPage() {
           }}
         >
           <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
-            <Select label="Connector" data={TYPES.map(({ value, label }) => ({ value, label }))} value={type} onChange={(v) => v && setType(v as ConnectorType)} allowDeselect={false} />
+            <Select
+              label="Connector"
+              data={TYPES.map(({ value, label }) => ({ value, label }))}
+              value={type}
+              onChange={(v) => v && setType(v as ConnectorType)}
+              allowDeselect={false}
+            />
             <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} placeholder={meta.label} />
-            {meta.setting && <TextInput label={meta.settingLabel} value={setting} onChange={(e) => setSetting(e.currentTarget.value)} placeholder={meta.hint} required={type === 'shopify'} />}
-            <TextInput label="Signing secret" description={meta.secretHint} value={secret} onChange={(e) => setSecret(e.currentTarget.value)} autoComplete="off" />
+            {meta.setting && (
+              <TextInput
+                label={meta.settingLabel}
+                value={setting}
+                onChange={(e) => setSetting(e.currentTarget.value)}
+                placeholder={meta.hint}
+                required={type === 'shopify'}
+              />
+            )}
+            <TextInput
+              label="Signing secret"
+              description={meta.secretHint}
+              value={secret}
+              onChange={(e) => setSecret(e.currentTarget.value)}
+              autoComplete="off"
+            />
           </SimpleGrid>
           <Group mt="sm">
             <Button type="submit" loading={create.isPending}>
@@ -80,7 +154,9 @@ export default function IntegrationsPage() {
       <Modal opened={created !== null} onClose={() => setCreated(null)} title="Connection created" size="lg" centered>
         {created && (
           <Stack>
-            <Text size="sm">Paste this webhook URL into the {TYPES.find((t) => t.value === created.type)?.label ?? created.type} console:</Text>
+            <Text size="sm">
+              Paste this webhook URL into the {TYPES.find((t) => t.value === created.type)?.label ?? created.type} console:
+            </Text>
             <Code block className="mono" data-testid="webhook-url">
               {absolute(created.webhook_url)}
             </Code>
@@ -93,7 +169,13 @@ export default function IntegrationsPage() {
               </>
             )}
             <Group justify="flex-end">
-              <CopyButton value={absolute(created.webhook_url)}>{({ copied, copy }) => <Button variant="light" onClick={copy}>{copied ? 'Copied' : 'Copy URL'}</Button>}</CopyButton>
+              <CopyButton value={absolute(created.webhook_url)}>
+                {({ copied, copy }) => (
+                  <Button variant="light" onClick={copy}>
+                    {copied ? 'Copied' : 'Copy URL'}
+                  </Button>
+                )}
+              </CopyButton>
               <Button onClick={() => setCreated(null)}>Done</Button>
             </Group>
           </Stack>
@@ -104,7 +186,9 @@ export default function IntegrationsPage() {
       ) : list.error ? (
         <ErrorState error={list.error} feature="Integrations" />
       ) : rows.length === 0 ? (
-        <EmptyState title="No connections yet">Connect Shopify, WooCommerce, Stripe or Twilio above to receive orders, customers and messages as events.</EmptyState>
+        <EmptyState title="No connections yet">
+          Connect Shopify, WooCommerce, Stripe or Twilio above to receive orders, customers and messages as events.
+        </EmptyState>
       ) : (
         <DataTable
           testId="integrations-table"
@@ -124,7 +208,13 @@ export default function IntegrationsPage() {
                   <Button size="xs" variant="subtle" onClick={() => setParams({ connection: r.id })} aria-label={`Deliveries of ${r.name}`}>
                     Deliveries
                   </Button>
-                  <Button size="xs" variant="subtle" color="red" onClick={() => confirm(`Disconnect ${r.name}? Its webhooks stop being accepted.`) && remove.mutate(r.id)} aria-label={`Disconnect ${r.name}`}>
+                  <Button
+                    size="xs"
+                    variant="subtle"
+                    color="red"
+                    onClick={() => confirm(`Disconnect ${r.name}? Its webhooks stop being accepted.`) && remove.mutate(r.id)}
+                    aria-label={`Disconnect ${r.name}`}
+                  >
                     Disconnect
                   </Button>
                 </Group>
@@ -141,7 +231,11 @@ export default function IntegrationsPage() {
 
 function Deliveries({ id }: { id: string }) {
   const { tenantId } = useSession();
-  const q = useQuery({ queryKey: ['deliveries', tenantId, id], queryFn: ({ signal }) => get<Page<Delivery>>(`/api/v1/integrations/${encodeURIComponent(id)}/deliveries`, { limit: 50 }, signal), refetchInterval: 10_000 });
+  const q = useQuery({
+    queryKey: ['deliveries', tenantId, id],
+    queryFn: ({ signal }) => get<Page<Delivery>>(`/api/v1/integrations/${encodeURIComponent(id)}/deliveries`, { limit: 50 }, signal),
+    refetchInterval: 10_000,
+  });
   return (
     <Card withBorder>
       <Title order={3} size="h5" mb="sm">
@@ -163,7 +257,15 @@ function Deliveries({ id }: { id: string }) {
           columns={[
             { key: 'received_at', label: 'Received', render: (r) => fmtDate(r.received_at) },
             { key: 'topic', label: 'Topic' },
-            { key: 'status', label: 'Outcome', render: (r) => <Badge color={deliveryColor[r.status] ?? 'gray'} variant="light">{r.status} ({r.http_status})</Badge> },
+            {
+              key: 'status',
+              label: 'Outcome',
+              render: (r) => (
+                <Badge color={deliveryColor[r.status] ?? 'gray'} variant="light">
+                  {r.status} ({r.http_status})
+                </Badge>
+              ),
+            },
             { key: 'events_written', label: 'Events' },
             { key: 'reason', label: 'Reason' },
           ]}

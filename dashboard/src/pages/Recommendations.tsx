@@ -1,5 +1,20 @@
 import { useEffect, useMemo, useState } from 'react';
-import { Alert, Badge, Button, Card, Checkbox, Group, NumberInput, Progress, Select, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Group,
+  NumberInput,
+  Progress,
+  Select,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get } from '../api/client.ts';
 import {
@@ -52,7 +67,11 @@ function Train({ job, onStarted }: { job: string; onStarted: (id: string) => voi
   const [autoDeploy, setAutoDeploy] = useState(true);
   const start = useMutation({
     mutationFn: () => {
-      const body: TrainBody = { model_type: modelType as TrainBody['model_type'], auto_deploy: autoDeploy, ...(Number(epochs) > 0 ? { hyperparameters: { epochs: Number(epochs) } } : {}) };
+      const body: TrainBody = {
+        model_type: modelType as TrainBody['model_type'],
+        auto_deploy: autoDeploy,
+        ...(Number(epochs) > 0 ? { hyperparameters: { epochs: Number(epochs) } } : {}),
+      };
       return api<TrainResponse>('POST', '/api/v1/train', { body });
     },
     onSuccess: (out) => onStarted(out.job_id),
@@ -69,7 +88,14 @@ function Train({ job, onStarted }: { job: string; onStarted: (id: string) => voi
         }}
       >
         <Group align="flex-end">
-          <Select label="Model" data={['auto', ...MODEL_TYPE_NAMES].map((v) => ({ value: v, label: MODEL_LABELS[v] ?? v }))} value={modelType} onChange={(v) => v && setModelType(v)} allowDeselect={false} w={240} />
+          <Select
+            label="Model"
+            data={['auto', ...MODEL_TYPE_NAMES].map((v) => ({ value: v, label: MODEL_LABELS[v] ?? v }))}
+            value={modelType}
+            onChange={(v) => v && setModelType(v)}
+            allowDeselect={false}
+            w={240}
+          />
           <NumberInput label="Epochs" placeholder="default" min={1} max={1000} value={epochs} onChange={setEpochs} w={110} />
           <Checkbox label="Deploy when done" checked={autoDeploy} onChange={(e) => setAutoDeploy(e.currentTarget.checked)} mb={8} />
           <Button type="submit" loading={start.isPending}>
@@ -130,7 +156,13 @@ function TrainingProgressPanel({ id }: { id: string }) {
           {d.current_epoch !== null ? `epoch ${d.current_epoch}${d.total_epochs ? ` / ${d.total_epochs}` : ''}` : ''} {pct} %
         </Text>
       </Group>
-      <Progress value={pct} size="lg" animated={!DONE.has(d.status)} aria-label="Training progress" color={d.status === 'failed' ? 'red' : 'blue'} />
+      <Progress
+        value={pct}
+        size="lg"
+        animated={!DONE.has(d.status)}
+        aria-label="Training progress"
+        color={d.status === 'failed' ? 'red' : 'blue'}
+      />
       {chart ? (
         <LineChart x={chart.x} series={chart.series} time={false} label="Validation metrics by epoch" />
       ) : (
@@ -164,7 +196,10 @@ function TrainingProgressPanel({ id }: { id: string }) {
 function Versions() {
   const { tenantId } = useSession();
   const qc = useQueryClient();
-  const models = useQuery({ queryKey: ['models', tenantId], queryFn: ({ signal }) => get<VersionsResponse>('/api/v1/models', undefined, signal) });
+  const models = useQuery({
+    queryKey: ['models', tenantId],
+    queryFn: ({ signal }) => get<VersionsResponse>('/api/v1/models', undefined, signal),
+  });
   const act = useMutation({
     mutationFn: (v: { path: string; body?: DeployBody }) => api('POST', v.path, { body: v.body ?? {} }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['models'] }),
@@ -195,7 +230,15 @@ function Versions() {
             columns={[
               { key: 'version', label: 'Version', render: (r) => <span className="mono">{r.version}</span> },
               { key: 'model_type', label: 'Model' },
-              { key: 'status', label: 'Status', render: (r) => <Badge variant="light" color={statusColor[r.status]}>{r.status}</Badge> },
+              {
+                key: 'status',
+                label: 'Status',
+                render: (r) => (
+                  <Badge variant="light" color={statusColor[r.status]}>
+                    {r.status}
+                  </Badge>
+                ),
+              },
               ...metricKeys.map((k) => ({ key: k, label: k, render: (r: (typeof rows)[number]) => fmtNumber(r.metrics[k]) })),
               { key: 'created_at', label: 'Trained', render: (r) => fmtDate(r.created_at) },
               {
@@ -204,10 +247,25 @@ function Versions() {
                 render: (r) =>
                   r.status === 'active' ? null : (
                     <Group gap={4} wrap="nowrap">
-                      <Button size="xs" variant="light" onClick={() => act.mutate({ path: `/api/v1/models/${encodeURIComponent(r.id)}/deploy` })} aria-label={`Deploy ${r.version}`}>
+                      <Button
+                        size="xs"
+                        variant="light"
+                        onClick={() => act.mutate({ path: `/api/v1/models/${encodeURIComponent(r.id)}/deploy` })}
+                        aria-label={`Deploy ${r.version}`}
+                      >
                         Deploy
                       </Button>
-                      <Button size="xs" variant="default" onClick={() => act.mutate({ path: `/api/v1/models/${encodeURIComponent(r.id)}/deploy`, body: { canary_percent: Number(canary) } })} aria-label={`Canary ${r.version}`}>
+                      <Button
+                        size="xs"
+                        variant="default"
+                        onClick={() =>
+                          act.mutate({
+                            path: `/api/v1/models/${encodeURIComponent(r.id)}/deploy`,
+                            body: { canary_percent: Number(canary) },
+                          })
+                        }
+                        aria-label={`Canary ${r.version}`}
+                      >
                         Canary
                       </Button>
                     </Group>
@@ -217,7 +275,11 @@ function Versions() {
           />
           <Group align="flex-end">
             <NumberInput label="Canary traffic %" min={1} max={99} value={canary} onChange={setCanary} w={140} />
-            <Button variant="default" onClick={() => act.mutate({ path: '/api/v1/models/rollback' })} disabled={!dep?.previous_version_id && !dep?.canary_version_id}>
+            <Button
+              variant="default"
+              onClick={() => act.mutate({ path: '/api/v1/models/rollback' })}
+              disabled={!dep?.previous_version_id && !dep?.canary_version_id}
+            >
               {dep?.canary_version_id ? 'Stop the canary' : 'Roll back to the previous version'}
             </Button>
           </Group>
@@ -228,18 +290,28 @@ function Versions() {
   );
 }
 
-function TryIt({ user, item, setParams }: { user: string; item: string; setParams: (p: Partial<Record<'user' | 'item', string | null>>) => void }) {
+function TryIt({
+  user,
+  item,
+  setParams,
+}: {
+  user: string;
+  item: string;
+  setParams: (p: Partial<Record<'user' | 'item', string | null>>) => void;
+}) {
   const { tenantId } = useSession();
   const [u, setU] = useState(user);
   const [i, setI] = useState(item);
   const recs = useQuery({
     queryKey: ['recs', tenantId, user],
-    queryFn: () => api<RecommendResponse>('POST', '/api/v1/recommendations', { body: { user_id: user, count: 10 } satisfies RecommendBody }),
+    queryFn: () =>
+      api<RecommendResponse>('POST', '/api/v1/recommendations', { body: { user_id: user, count: 10 } satisfies RecommendBody }),
     enabled: !!user,
   });
   const similar = useQuery({
     queryKey: ['similar', tenantId, item],
-    queryFn: () => api<SimilarResponse>('POST', '/api/v1/recommendations/similar', { body: { item_id: item, count: 10 } satisfies SimilarBody }),
+    queryFn: () =>
+      api<SimilarResponse>('POST', '/api/v1/recommendations/similar', { body: { item_id: item, count: 10 } satisfies SimilarBody }),
     enabled: !!item,
   });
   return (
@@ -265,7 +337,9 @@ function TryIt({ user, item, setParams }: { user: string; item: string; setParam
           ) : recs.error ? (
             <ErrorState error={recs.error} feature="Recommendations" />
           ) : (
-            recs.data && <RecTable testId="recs-table" rows={recs.data.recommendations.map((r) => ({ ...r, why: r.reason, value: r.score }))} />
+            recs.data && (
+              <RecTable testId="recs-table" rows={recs.data.recommendations.map((r) => ({ ...r, why: r.reason, value: r.score }))} />
+            )
           )}
         </Stack>
         <Stack>
@@ -285,7 +359,12 @@ function TryIt({ user, item, setParams }: { user: string; item: string; setParam
           ) : similar.error ? (
             <ErrorState error={similar.error} feature="Recommendations" />
           ) : (
-            similar.data && <RecTable testId="similar-table" rows={similar.data.similar_items.map((r) => ({ ...r, why: 'similar to the chosen item', value: r.similarity_score }))} />
+            similar.data && (
+              <RecTable
+                testId="similar-table"
+                rows={similar.data.similar_items.map((r) => ({ ...r, why: 'similar to the chosen item', value: r.similarity_score }))}
+              />
+            )
           )}
         </Stack>
       </SimpleGrid>

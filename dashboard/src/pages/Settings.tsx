@@ -1,5 +1,24 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Checkbox, Code, CopyButton, Group, Modal, PasswordInput, Select, SimpleGrid, Stack, Switch, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Checkbox,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  PasswordInput,
+  Select,
+  SimpleGrid,
+  Stack,
+  Switch,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useLocation, useNavigate } from 'react-router';
 import { api, ApiError, get } from '../api/client.ts';
@@ -90,8 +109,20 @@ function ApiKeys() {
           <Title order={3} size="h4">
             Create an API key
           </Title>
-          <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} required maxLength={100} placeholder="Storefront" />
-          <Checkbox.Group label="Scopes" value={scopes} onChange={setScopes} description="What the key may do. `admin` grants every tenant permission but key and member management.">
+          <TextInput
+            label="Name"
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            required
+            maxLength={100}
+            placeholder="Storefront"
+          />
+          <Checkbox.Group
+            label="Scopes"
+            value={scopes}
+            onChange={setScopes}
+            description="What the key may do. `admin` grants every tenant permission but key and member management."
+          >
             <SimpleGrid cols={{ base: 1, xs: 2, md: 3 }} mt="xs">
               {SCOPES.map((s) => (
                 <Checkbox key={s} value={s} label={s} />
@@ -121,7 +152,13 @@ function ApiKeys() {
             </Code>
             <Text size="sm">Scopes: {created.scopes.join(', ')}</Text>
             <Group justify="flex-end">
-              <CopyButton value={created.api_key}>{({ copied, copy }) => <Button onClick={copy} variant="light">{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
+              <CopyButton value={created.api_key}>
+                {({ copied, copy }) => (
+                  <Button onClick={copy} variant="light">
+                    {copied ? 'Copied' : 'Copy'}
+                  </Button>
+                )}
+              </CopyButton>
               <Button onClick={() => setCreated(null)}>I have stored it</Button>
             </Group>
           </Stack>
@@ -131,7 +168,11 @@ function ApiKeys() {
         <Title order={3} size="h4">
           Keys
         </Title>
-        <Switch label="Show revoked keys" checked={includeRevoked} onChange={(e) => setF({ revoked: e.currentTarget.checked ? '1' : null })} />
+        <Switch
+          label="Show revoked keys"
+          checked={includeRevoked}
+          onChange={(e) => setF({ revoked: e.currentTarget.checked ? '1' : null })}
+        />
       </Group>
       {keys.isLoading ? (
         <Loading />
@@ -198,7 +239,10 @@ function ApiKeys() {
 function Members() {
   const { tenantId, data } = useSession();
   const qc = useQueryClient();
-  const members = useQuery({ queryKey: ['members', tenantId], queryFn: ({ signal }) => get<{ data: Member[] }>('/api/v1/members', undefined, signal) });
+  const members = useQuery({
+    queryKey: ['members', tenantId],
+    queryFn: ({ signal }) => get<{ data: Member[] }>('/api/v1/members', undefined, signal),
+  });
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<string>('viewer');
   const [password, setPassword] = useState('');
@@ -211,7 +255,10 @@ function Members() {
       invalidate();
     },
   });
-  const change = useMutation({ mutationFn: (v: { id: string; role: string }) => api('PATCH', `/api/v1/members/${v.id}`, { body: { role: v.role } }), onSuccess: invalidate });
+  const change = useMutation({
+    mutationFn: (v: { id: string; role: string }) => api('PATCH', `/api/v1/members/${v.id}`, { body: { role: v.role } }),
+    onSuccess: invalidate,
+  });
   const remove = useMutation({ mutationFn: (id: string) => api('DELETE', `/api/v1/members/${id}`), onSuccess: invalidate });
   const roles = ROLE_NAMES.map((r) => ({ value: r, label: r }));
 
@@ -230,7 +277,12 @@ function Members() {
           <SimpleGrid cols={{ base: 1, sm: 3 }}>
             <TextInput label="E-mail" type="email" value={email} onChange={(e) => setEmail(e.currentTarget.value)} required />
             <Select label="Role" data={roles} value={role} onChange={(v) => v && setRole(v)} allowDeselect={false} />
-            <PasswordInput label="Password (new users only)" value={password} onChange={(e) => setPassword(e.currentTarget.value)} autoComplete="new-password" />
+            <PasswordInput
+              label="Password (new users only)"
+              value={password}
+              onChange={(e) => setPassword(e.currentTarget.value)}
+              autoComplete="new-password"
+            />
           </SimpleGrid>
           {(add.error || change.error || remove.error) && (
             <Alert color="red" role="alert">
@@ -282,7 +334,13 @@ function Members() {
                   <Table.Td>{fmtDate(m.last_login_at)}</Table.Td>
                   <Table.Td>
                     {m.user_id !== data?.user.id && (
-                      <Button size="xs" color="red" variant="light" aria-label={`Remove ${m.email}`} onClick={() => confirm(`Remove ${m.email} from this tenant?`) && remove.mutate(m.user_id)}>
+                      <Button
+                        size="xs"
+                        color="red"
+                        variant="light"
+                        aria-label={`Remove ${m.email}`}
+                        onClick={() => confirm(`Remove ${m.email} from this tenant?`) && remove.mutate(m.user_id)}
+                      >
                         Remove
                       </Button>
                     )}
@@ -311,7 +369,8 @@ function RateLimits() {
           : 'This tenant uses the server’s default rate limit.'}
       </Text>
       <Text size="sm" c="dimmed">
-        A platform administrator changes it under Platform admin → Tenants. Requests over the limit are answered 429 with a Retry-After header.
+        A platform administrator changes it under Platform admin → Tenants. Requests over the limit are answered 429 with a Retry-After
+        header.
       </Text>
     </Stack>
   );
@@ -334,7 +393,10 @@ function AuditLog() {
     limit: 50,
     cursor,
   };
-  const logs = useQuery({ queryKey: ['audit', tenantId, query], queryFn: ({ signal }) => get<Page<AuditEntry>>('/api/v1/audit/logs', query, signal) });
+  const logs = useQuery({
+    queryKey: ['audit', tenantId, query],
+    queryFn: ({ signal }) => get<Page<AuditEntry>>('/api/v1/audit/logs', query, signal),
+  });
   const set = (patch: Partial<Record<(typeof AUDIT_FILTERS)[number], string | null>>) => {
     setCursors([]);
     setF(patch);
@@ -343,8 +405,23 @@ function AuditLog() {
     <Stack>
       <SimpleGrid cols={{ base: 1, xs: 2, md: 6 }}>
         <TextInput label="Action" placeholder="api_key.create" value={f.action} onChange={(e) => set({ action: e.currentTarget.value })} />
-        <TextInput label="Resource type" placeholder="api_key" value={f.resource_type} onChange={(e) => set({ resource_type: e.currentTarget.value })} />
-        <Select label="Outcome" data={[{ value: 'success', label: 'success' }, { value: 'failure', label: 'failure' }]} value={f.outcome || null} onChange={(v) => set({ outcome: v })} clearable placeholder="any" />
+        <TextInput
+          label="Resource type"
+          placeholder="api_key"
+          value={f.resource_type}
+          onChange={(e) => set({ resource_type: e.currentTarget.value })}
+        />
+        <Select
+          label="Outcome"
+          data={[
+            { value: 'success', label: 'success' },
+            { value: 'failure', label: 'failure' },
+          ]}
+          value={f.outcome || null}
+          onChange={(v) => set({ outcome: v })}
+          clearable
+          placeholder="any"
+        />
         <TextInput label="Actor id" value={f.actor_id} onChange={(e) => set({ actor_id: e.currentTarget.value })} />
         <TextInput label="From" type="datetime-local" value={f.from} onChange={(e) => set({ from: e.currentTarget.value })} />
         <TextInput label="To" type="datetime-local" value={f.to} onChange={(e) => set({ to: e.currentTarget.value })} />
@@ -396,7 +473,11 @@ function AuditLog() {
         <Button variant="default" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
           Newer
         </Button>
-        <Button variant="default" disabled={!logs.data?.next_cursor} onClick={() => logs.data?.next_cursor && setCursors((c) => [...c, logs.data!.next_cursor!])}>
+        <Button
+          variant="default"
+          disabled={!logs.data?.next_cursor}
+          onClick={() => logs.data?.next_cursor && setCursors((c) => [...c, logs.data!.next_cursor!])}
+        >
           Older
         </Button>
       </Group>

@@ -52,7 +52,19 @@ describe('category paths', () => {
 
 describe('helpers', () => {
   it('lastWins keeps the last occurrence of each key', () => {
-    expect(lastWins([{ k: 'a', v: 1 }, { k: 'b', v: 2 }, { k: 'a', v: 3 }], (r) => r.k)).toEqual([{ k: 'b', v: 2 }, { k: 'a', v: 3 }]);
+    expect(
+      lastWins(
+        [
+          { k: 'a', v: 1 },
+          { k: 'b', v: 2 },
+          { k: 'a', v: 3 },
+        ],
+        (r) => r.k,
+      ),
+    ).toEqual([
+      { k: 'b', v: 2 },
+      { k: 'a', v: 3 },
+    ]);
   });
   it('prefixUpper bounds exactly the strings with the prefix (code point order)', () => {
     fc.assert(

@@ -3,7 +3,25 @@
  */
 
 /** ISO 4217 currencies whose minor unit is not 1/100. Everything else has two decimals. */
-const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const ZERO_DECIMAL = new Set([
+  'BIF',
+  'CLP',
+  'DJF',
+  'GNF',
+  'ISK',
+  'JPY',
+  'KMF',
+  'KRW',
+  'PYG',
+  'RWF',
+  'UGX',
+  'UYI',
+  'VND',
+  'VUV',
+  'XAF',
+  'XOF',
+  'XPF',
+]);
 const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
 
 /** Number of decimals of a currency's minor unit (JPY 0, USD 2, KWD 3). */
@@ -86,7 +104,8 @@ export function categoryNodesFor(paths: Iterable<string>): CategoryNodeSpec[] {
     const segs = splitCategoryPath(p);
     for (let i = 0; i < segs.length; i++) {
       const path = joinCategoryPath(segs.slice(0, i + 1));
-      if (!seen.has(path)) seen.set(path, { path, name: segs[i]!, parentPath: i === 0 ? null : joinCategoryPath(segs.slice(0, i)), depth: i });
+      if (!seen.has(path))
+        seen.set(path, { path, name: segs[i]!, parentPath: i === 0 ? null : joinCategoryPath(segs.slice(0, i)), depth: i });
     }
   }
   return [...seen.values()].sort((a, b) => a.depth - b.depth);

@@ -44,8 +44,15 @@ const itemFields = {
   attributes: z.record(z.string().max(200), z.unknown()).nullable(),
 };
 
-export const itemCreateBody = z.object({ item_id: itemIdField, ...itemFields, name: itemFields.name }).partial().required({ item_id: true, name: true }).strict();
-export const itemUpdateBody = z.object({ item_id: itemIdField, ...itemFields }).partial().strict();
+export const itemCreateBody = z
+  .object({ item_id: itemIdField, ...itemFields, name: itemFields.name })
+  .partial()
+  .required({ item_id: true, name: true })
+  .strict();
+export const itemUpdateBody = z
+  .object({ item_id: itemIdField, ...itemFields })
+  .partial()
+  .strict();
 export type ItemCreateBody = z.infer<typeof itemCreateBody>;
 export type ItemUpdateBody = z.infer<typeof itemUpdateBody>;
 
@@ -54,7 +61,11 @@ export type ItemUpdateBody = z.infer<typeof itemUpdateBody>;
  * (prefixed, e.g. `[3].price`, for bulk rows). A price without a currency is in `defaultCurrency` (the item's
  * current one on updates, USD otherwise).
  */
-export function toItemUpsert(b: ItemUpdateBody, prefix = '', defaultCurrency = 'USD'): { ok: true; value: Partial<ItemUpsert> & { categoryId?: string | null } } | { ok: false; errors: ErrorDetail[] } {
+export function toItemUpsert(
+  b: ItemUpdateBody,
+  prefix = '',
+  defaultCurrency = 'USD',
+): { ok: true; value: Partial<ItemUpsert> & { categoryId?: string | null } } | { ok: false; errors: ErrorDetail[] } {
   const errors: ErrorDetail[] = [];
   const currency = b.currency ?? defaultCurrency;
   const v: Partial<ItemUpsert> & { categoryId?: string | null } = {};
@@ -185,7 +196,11 @@ export const categoryCreateBody = z
   .object({ name: categoryName, parent_id: z.uuid().nullable().optional(), external_id: z.string().max(255).nullable().optional() })
   .strict();
 export const categoryUpdateBody = z
-  .object({ name: categoryName.optional(), parent_id: z.uuid().nullable().optional(), external_id: z.string().max(255).nullable().optional() })
+  .object({
+    name: categoryName.optional(),
+    parent_id: z.uuid().nullable().optional(),
+    external_id: z.string().max(255).nullable().optional(),
+  })
   .strict();
 export const categoryResponse = z.object({
   id: z.string(),

@@ -38,7 +38,10 @@ describe('categories as a tree', () => {
 
     const moved = await t.request('PUT', cats(tenantId, `/${audio.id}`), { token, body: { parent_id: home.id } });
     expect(moved.body).toMatchObject({ path: 'Home > Sound', depth: 1, parent_id: home.id });
-    expect((await t.request('GET', `/api/v1/categories/${phones.id}`, { token })).body).toMatchObject({ path: 'Home > Sound > Headphones', depth: 2 });
+    expect((await t.request('GET', `/api/v1/categories/${phones.id}`, { token })).body).toMatchObject({
+      path: 'Home > Sound > Headphones',
+      depth: 2,
+    });
     expect((await t.request('GET', '/api/v1/items/H1', { token })).body.category).toBe('Home > Sound > Headphones');
     expect((await t.request('GET', `/api/v1/items?category=${encodeURIComponent('Home')}`, { token })).body.data).toHaveLength(1);
 
@@ -61,7 +64,12 @@ describe('categories as a tree', () => {
     const roots = await t.request('GET', cats(tenantId, '?parent_id=root'), { token });
     expect(roots.body.data.map((c: { name: string }) => c.name)).toEqual(['Electronics', 'Home', 'Sound']);
     const tree = await t.request('GET', '/api/v1/categories?format=tree', { token });
-    expect(tree.body.data.map((c: { name: string; children: { name: string; item_count: number }[] }) => [c.name, c.children.map((k) => [k.name, k.item_count])])).toEqual([
+    expect(
+      tree.body.data.map((c: { name: string; children: { name: string; item_count: number }[] }) => [
+        c.name,
+        c.children.map((k) => [k.name, k.item_count]),
+      ]),
+    ).toEqual([
       ['Electronics', []],
       ['Home', []],
       ['Sound', [['Headphones', 1]]],
@@ -104,12 +112,19 @@ describe('Google taxonomy alignment', () => {
     const c = (await t.request('POST', cats(tenantId), { token, body: { name: 'Headphones' } })).body;
     const sug = await t.request('GET', cats(tenantId, `/${c.id}/align/suggestions?limit=5`), { token });
     expect(sug.status).toBe(200);
-    expect(sug.body.suggestions[0]).toMatchObject({ id: 543626, path: 'Electronics > Audio > Audio Components > Headphones & Headsets > Headphones' });
+    expect(sug.body.suggestions[0]).toMatchObject({
+      id: 543626,
+      path: 'Electronics > Audio > Audio Components > Headphones & Headsets > Headphones',
+    });
     expect(sug.body.suggestions.map((s: { id: number }) => s.id)).toContain(505771);
 
     const set = await t.request('POST', cats(tenantId, `/${c.id}/align`), { token, body: { google_category_id: 543626 } });
     expect(set.status).toBe(200);
-    expect(set.body).toMatchObject({ category: { google_category_id: 543626 }, previous_google_category_id: null, google_category: { id: 543626, name: 'Headphones' } });
+    expect(set.body).toMatchObject({
+      category: { google_category_id: 543626 },
+      previous_google_category_id: null,
+      google_category: { id: 543626, name: 'Headphones' },
+    });
     const change = await t.request('POST', `/api/v1/categories/${c.id}/align`, { token, body: { google_category_id: 505771 } });
     expect(change.body.previous_google_category_id).toBe(543626);
     const unknown = await t.request('POST', cats(tenantId, `/${c.id}/align`), { token, body: { google_category_id: 999999999 } });
@@ -117,7 +132,12 @@ describe('Google taxonomy alignment', () => {
     expect(unknown.body.error.code).toBe('GOOGLE_CATEGORY_NOT_FOUND');
 
     const hist = await t.request('GET', cats(tenantId, `/${c.id}/align/history`), { token });
-    expect(hist.body.data.map((h: { old_google_category_id: number | null; new_google_category_id: number }) => [h.old_google_category_id, h.new_google_category_id])).toEqual([
+    expect(
+      hist.body.data.map((h: { old_google_category_id: number | null; new_google_category_id: number }) => [
+        h.old_google_category_id,
+        h.new_google_category_id,
+      ]),
+    ).toEqual([
       [543626, 505771],
       [null, 543626],
     ]);
@@ -128,12 +148,18 @@ describe('Google taxonomy alignment', () => {
     const ok = audit.body.data.filter((e: { outcome: string }) => e.outcome === 'success');
     expect(ok).toHaveLength(2);
     expect(audit.body.data.filter((e: { outcome: string }) => e.outcome === 'failure')).toHaveLength(1);
-    expect(ok[0]).toMatchObject({ resource_type: 'category', resource_id: c.id, details: { old_google_category_id: 543626, new_google_category_id: 505771 } });
+    expect(ok[0]).toMatchObject({
+      resource_type: 'category',
+      resource_id: c.id,
+      details: { old_google_category_id: 543626, new_google_category_id: 505771 },
+    });
   });
 
   it('loads a taxonomy file in the published format, reporting bad lines', async () => {
     const { parseTaxonomy } = await import('./taxonomy.core.ts');
-    const out = parseTaxonomy('\uFEFF# Google_Product_Taxonomy_Version: 2021-09-21\r\n1 - Animals & Pet Supplies\r\n3237 - Animals & Pet Supplies > Live Animals\r\nnonsense\r\n1 - Dup\r\n');
+    const out = parseTaxonomy(
+      '\uFEFF# Google_Product_Taxonomy_Version: 2021-09-21\r\n1 - Animals & Pet Supplies\r\n3237 - Animals & Pet Supplies > Live Animals\r\nnonsense\r\n1 - Dup\r\n',
+    );
     expect(out.nodes).toEqual([
       { id: 1, name: 'Animals & Pet Supplies', path: 'Animals & Pet Supplies', parentPath: '', depth: 0 },
       { id: 3237, name: 'Live Animals', path: 'Animals & Pet Supplies > Live Animals', parentPath: 'Animals & Pet Supplies', depth: 1 },
@@ -174,6 +200,9 @@ describe('category tenant isolation', () => {
     const asParent = await t.request('POST', cats(B.tenantId), { token: B.ownerToken, body: { name: 'child', parent_id: a.id } });
     expect(asParent.status).toBe(400);
     expect((await t.request('GET', cats(B.tenantId), { token: B.ownerToken })).body.data).toEqual([]);
-    expect((await t.request('GET', cats(A.tenantId, `/${a.id}`), { token: A.ownerToken })).body).toMatchObject({ name: 'Secret', google_category_id: null });
+    expect((await t.request('GET', cats(A.tenantId, `/${a.id}`), { token: A.ownerToken })).body).toMatchObject({
+      name: 'Secret',
+      google_category_id: null,
+    });
   });
 });

@@ -106,10 +106,17 @@ export function createCategoriesRepository(db: Db) {
       if (f.after !== undefined) conds.push(sql`c.path > ${f.after}`);
       if (f.parentId === null) conds.push(sql`c.parent_id IS NULL`);
       else if (f.parentId !== undefined) conds.push(sql`c.parent_id = ${f.parentId}`);
-      return queryRows<CategoryRow>(q, sql`SELECT ${CATEGORY} FROM categories c WHERE ${sql.join(conds, sql` AND `)} ORDER BY c.path LIMIT ${f.limit}`);
+      return queryRows<CategoryRow>(
+        q,
+        sql`SELECT ${CATEGORY} FROM categories c WHERE ${sql.join(conds, sql` AND `)} ORDER BY c.path LIMIT ${f.limit}`,
+      );
     },
 
-    async insert(tenantId: string, c: { name: string; parentId: string | null; path: string; depth: number; externalId: string | null; now: Date }, q: Q = db) {
+    async insert(
+      tenantId: string,
+      c: { name: string; parentId: string | null; path: string; depth: number; externalId: string | null; now: Date },
+      q: Q = db,
+    ) {
       const id = newId();
       const row = await queryOne<{ id: string }>(
         q,
@@ -124,8 +131,15 @@ export function createCategoriesRepository(db: Db) {
      * Renames and/or moves a category: its own row and the path and depth of every descendant change in one
      * statement. Returns false when the new path is taken.
      */
-    async moveSubtree(tenantId: string, c: { id: string; oldPath: string; newPath: string; name: string; parentId: string | null; depthDelta: number; now: Date }, q: Q = db) {
-      const taken = await queryOne<{ id: string }>(q, sql`SELECT id FROM categories WHERE tenant_id = ${tenantId} AND path = ${c.newPath} AND id <> ${c.id}`);
+    async moveSubtree(
+      tenantId: string,
+      c: { id: string; oldPath: string; newPath: string; name: string; parentId: string | null; depthDelta: number; now: Date },
+      q: Q = db,
+    ) {
+      const taken = await queryOne<{ id: string }>(
+        q,
+        sql`SELECT id FROM categories WHERE tenant_id = ${tenantId} AND path = ${c.newPath} AND id <> ${c.id}`,
+      );
       if (taken) return false;
       await q.execute(
         sql`UPDATE categories SET
@@ -143,7 +157,10 @@ export function createCategoriesRepository(db: Db) {
       q.execute(sql`UPDATE categories SET external_id = ${externalId} WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
     countChildren: async (tenantId: string, id: string, q: Q = db) =>
-      (await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM categories WHERE tenant_id = ${tenantId} AND parent_id = ${id}`))!.n,
+      (await queryOne<{ n: number }>(
+        q,
+        sql`SELECT count(*)::int AS n FROM categories WHERE tenant_id = ${tenantId} AND parent_id = ${id}`,
+      ))!.n,
 
     /** Moves the items of `id` to `newParentId` (null: uncategorized). Children are moved with moveSubtree. */
     async reparentContents(tenantId: string, id: string, newParentId: string | null, q: Q = db) {
@@ -154,10 +171,13 @@ export function createCategoriesRepository(db: Db) {
       );
     },
 
-    delete: (tenantId: string, id: string, q: Q = db) => q.execute(sql`DELETE FROM categories WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    delete: (tenantId: string, id: string, q: Q = db) =>
+      q.execute(sql`DELETE FROM categories WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
     setGoogleCategory: (tenantId: string, id: string, googleId: number | null, now: Date, q: Q = db) =>
-      q.execute(sql`UPDATE categories SET google_category_id = ${googleId}, updated_at = ${now.toISOString()} WHERE tenant_id = ${tenantId} AND id = ${id}`),
+      q.execute(
+        sql`UPDATE categories SET google_category_id = ${googleId}, updated_at = ${now.toISOString()} WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      ),
   };
   return repo;
 }

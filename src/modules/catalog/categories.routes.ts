@@ -10,12 +10,34 @@ import type { CategoryRow } from './categories.repository.ts';
 const listParams = z.object({ tenantId: z.string().max(100).optional() });
 const idParams = z.object({ tenantId: z.string().max(100).optional(), id: z.string().max(100) });
 const alignBody = z.object({ google_category_id: z.number().int().min(1).nullable() }).strict();
-const googleCategory = z.object({ id: z.number(), name: z.string(), path: z.string(), parent_id: z.number().nullable(), depth: z.number() });
-const alignResponse = z.object({ category: s.categoryResponse, previous_google_category_id: z.number().nullable(), google_category: googleCategory.nullable() });
-const suggestionsResponse = z.object({ category_id: z.string(), query: z.string(), suggestions: z.array(googleCategory.extend({ score: z.number() })) });
+const googleCategory = z.object({
+  id: z.number(),
+  name: z.string(),
+  path: z.string(),
+  parent_id: z.number().nullable(),
+  depth: z.number(),
+});
+const alignResponse = z.object({
+  category: s.categoryResponse,
+  previous_google_category_id: z.number().nullable(),
+  google_category: googleCategory.nullable(),
+});
+const suggestionsResponse = z.object({
+  category_id: z.string(),
+  query: z.string(),
+  suggestions: z.array(googleCategory.extend({ score: z.number() })),
+});
 const historyResponse = z.object({
   data: z.array(
-    z.object({ id: z.string(), old_google_category_id: z.number().nullable(), new_google_category_id: z.number().nullable(), actor_type: z.string(), actor_id: z.string(), request_id: z.string().nullable(), created_at: z.string() }),
+    z.object({
+      id: z.string(),
+      old_google_category_id: z.number().nullable(),
+      new_google_category_id: z.number().nullable(),
+      actor_type: z.string(),
+      actor_id: z.string(),
+      request_id: z.string().nullable(),
+      created_at: z.string(),
+    }),
   ),
 });
 
@@ -31,7 +53,8 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
   const r = app.withTypeProvider<ZodTypeProvider>();
   const svc = deps.categories;
   const read = { auth: { kind: 'tenant', permission: 'catalog:read' } } as const;
-  const write = (action: string) => ({ auth: { kind: 'tenant', permission: 'catalog:write' }, audit: { action, resourceType: 'category' } }) as const;
+  const write = (action: string) =>
+    ({ auth: { kind: 'tenant', permission: 'catalog:write' }, audit: { action, resourceType: 'category' } }) as const;
 
   for (const base of ['/api/v1/tenants/:tenantId/categories', '/api/v1/categories']) {
     r.get(
@@ -51,7 +74,8 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
         const q = request.query;
         if (q.format === 'tree') return { data: (buildTree(await svc.listAll(ctx)) as TreeNode[]).map(toTree) };
         const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, isString);
-        if (q.cursor !== undefined && after === undefined) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
+        if (q.cursor !== undefined && after === undefined)
+          throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
         const parentId = q.parent_id === undefined ? undefined : q.parent_id === 'root' ? null : idOf(q.parent_id);
         const rows = await svc.listPage(ctx, { after, parentId, limit: q.limit + 1 });
         const page = paginate(rows, q.limit, (c) => encodeCursor(c.path));
@@ -60,7 +84,16 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
     );
     r.post(
       base,
-      { schema: { tags: ['catalog'], summary: 'Create a category (top level, or under parent_id)', params: listParams, body: s.categoryCreateBody, response: { 201: s.categoryResponse, ...errorResponses } }, config: write('catalog.category.create') },
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Create a category (top level, or under parent_id)',
+          params: listParams,
+          body: s.categoryCreateBody,
+          response: { 201: s.categoryResponse, ...errorResponses },
+        },
+        config: write('catalog.category.create'),
+      },
       async (request, reply) => {
         const b = request.body;
         const c = await svc.create(tenantContext(request), { name: b.name, parentId: b.parent_id, externalId: b.external_id });
@@ -70,18 +103,38 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
     );
     r.get(
       `${base}/:id`,
-      { schema: { tags: ['catalog'], summary: 'Get a category', params: idParams, response: { 200: s.categoryResponse, ...errorResponses } }, config: read },
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Get a category',
+          params: idParams,
+          response: { 200: s.categoryResponse, ...errorResponses },
+        },
+        config: read,
+      },
       async (request) => s.toCategory(await svc.get(tenantContext(request), idOf(request.params.id))),
     );
     r.put(
       `${base}/:id`,
       {
-        schema: { tags: ['catalog'], summary: 'Rename and/or move a category; descendant paths follow', params: idParams, body: s.categoryUpdateBody, response: { 200: s.categoryResponse, ...errorResponses } },
+        schema: {
+          tags: ['catalog'],
+          summary: 'Rename and/or move a category; descendant paths follow',
+          params: idParams,
+          body: s.categoryUpdateBody,
+          response: { 200: s.categoryResponse, ...errorResponses },
+        },
         config: write('catalog.category.update'),
       },
       async (request) => {
         const b = request.body;
-        return s.toCategory(await svc.update(tenantContext(request), idOf(request.params.id), { name: b.name, parentId: b.parent_id, externalId: b.external_id }));
+        return s.toCategory(
+          await svc.update(tenantContext(request), idOf(request.params.id), {
+            name: b.name,
+            parentId: b.parent_id,
+            externalId: b.external_id,
+          }),
+        );
       },
     );
     r.delete(
@@ -104,12 +157,20 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
     r.post(
       `${base}/:id/align`,
       {
-        schema: { tags: ['catalog'], summary: 'Align a category to a Google product category (null clears); audited', params: idParams, body: alignBody, response: { 200: alignResponse, ...errorResponses } },
+        schema: {
+          tags: ['catalog'],
+          summary: 'Align a category to a Google product category (null clears); audited',
+          params: idParams,
+          body: alignBody,
+          response: { 200: alignResponse, ...errorResponses },
+        },
         config: write('catalog.category.align'),
       },
       async (request) => {
         const out = await svc.align(tenantContext(request), idOf(request.params.id), request.body.google_category_id);
-        request.auditTarget = { details: { old_google_category_id: out.oldGoogleCategoryId, new_google_category_id: request.body.google_category_id } };
+        request.auditTarget = {
+          details: { old_google_category_id: out.oldGoogleCategoryId, new_google_category_id: request.body.google_category_id },
+        };
         const g = out.google;
         return {
           category: s.toCategory(out.category),
@@ -135,13 +196,28 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
         return {
           category_id: out.category.id,
           query: out.category.path,
-          suggestions: out.suggestions.map((g) => ({ id: g.id, name: g.name, path: g.path, parent_id: g.parentId, depth: g.depth, score: g.score })),
+          suggestions: out.suggestions.map((g) => ({
+            id: g.id,
+            name: g.name,
+            path: g.path,
+            parent_id: g.parentId,
+            depth: g.depth,
+            score: g.score,
+          })),
         };
       },
     );
     r.get(
       `${base}/:id/align/history`,
-      { schema: { tags: ['catalog'], summary: "The category's alignment audit trail, newest first", params: idParams, response: { 200: historyResponse, ...errorResponses } }, config: read },
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: "The category's alignment audit trail, newest first",
+          params: idParams,
+          response: { 200: historyResponse, ...errorResponses },
+        },
+        config: read,
+      },
       async (request) => ({
         data: (await svc.alignmentHistory(tenantContext(request), idOf(request.params.id))).map((a) => ({
           id: a.id,

@@ -41,36 +41,67 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
   };
   const parentOf = async (ctx: TenantContext, parentId: string) => {
     const p = await repo.get(ctx.tenantId, parentId);
-    if (!p) throw validation('CATEGORY_PARENT_NOT_FOUND', 'parent_id names no category of this tenant.', [{ field: 'parent_id', message: 'not found' }]);
+    if (!p)
+      throw validation('CATEGORY_PARENT_NOT_FOUND', 'parent_id names no category of this tenant.', [
+        { field: 'parent_id', message: 'not found' },
+      ]);
     return p;
   };
 
   return {
     get: mustGet,
     listAll: (ctx: TenantContext) => repo.listAll(ctx.tenantId),
-    listPage: (ctx: TenantContext, f: { after?: string | undefined; parentId?: string | null | undefined; limit: number }) => repo.listPage(ctx.tenantId, f),
+    listPage: (ctx: TenantContext, f: { after?: string | undefined; parentId?: string | null | undefined; limit: number }) =>
+      repo.listPage(ctx.tenantId, f),
 
-    async create(ctx: TenantContext, c: { name: string; parentId?: string | null | undefined; externalId?: string | null | undefined }): Promise<CategoryRow> {
+    async create(
+      ctx: TenantContext,
+      c: { name: string; parentId?: string | null | undefined; externalId?: string | null | undefined },
+    ): Promise<CategoryRow> {
       const parent = c.parentId ? await parentOf(ctx, c.parentId) : null;
       const path = childPath(parent, c.name);
-      const id = await repo.insert(ctx.tenantId, { name: c.name, parentId: parent?.id ?? null, path, depth: parent ? parent.depth + 1 : 0, externalId: c.externalId ?? null, now: deps.clock() });
+      const id = await repo.insert(ctx.tenantId, {
+        name: c.name,
+        parentId: parent?.id ?? null,
+        path,
+        depth: parent ? parent.depth + 1 : 0,
+        externalId: c.externalId ?? null,
+        now: deps.clock(),
+      });
       if (!id) throw exists(path);
       return (await repo.get(ctx.tenantId, id))!;
     },
 
     /** Renames and/or moves (parent_id; null = top level); every descendant's path follows in one statement. */
-    async update(ctx: TenantContext, id: string, c: { name?: string | undefined; parentId?: string | null | undefined; externalId?: string | null | undefined }): Promise<CategoryRow> {
+    async update(
+      ctx: TenantContext,
+      id: string,
+      c: { name?: string | undefined; parentId?: string | null | undefined; externalId?: string | null | undefined },
+    ): Promise<CategoryRow> {
       const cur = await mustGet(ctx, id);
-      const parent = c.parentId === undefined ? (cur.parentId ? ((await repo.get(ctx.tenantId, cur.parentId)) ?? null) : null) : c.parentId === null ? null : await parentOf(ctx, c.parentId);
+      const parent =
+        c.parentId === undefined
+          ? cur.parentId
+            ? ((await repo.get(ctx.tenantId, cur.parentId)) ?? null)
+            : null
+          : c.parentId === null
+            ? null
+            : await parentOf(ctx, c.parentId);
       if (parent && isUnder(parent.path, cur.path)) {
-        throw validation('CATEGORY_CYCLE', 'A category cannot be moved under itself or one of its descendants.', [{ field: 'parent_id', message: 'would create a cycle' }]);
+        throw validation('CATEGORY_CYCLE', 'A category cannot be moved under itself or one of its descendants.', [
+          { field: 'parent_id', message: 'would create a cycle' },
+        ]);
       }
       const name = c.name ?? cur.name;
       const newPath = childPath(parent, name);
       const depthDelta = (parent ? parent.depth + 1 : 0) - cur.depth;
       await deps.db.transaction(async (tx) => {
         if (newPath !== cur.path || (parent?.id ?? null) !== cur.parentId) {
-          const ok = await repo.moveSubtree(ctx.tenantId, { id, oldPath: cur.path, newPath, name, parentId: parent?.id ?? null, depthDelta, now: deps.clock() }, tx);
+          const ok = await repo.moveSubtree(
+            ctx.tenantId,
+            { id, oldPath: cur.path, newPath, name, parentId: parent?.id ?? null, depthDelta, now: deps.clock() },
+            tx,
+          );
           if (!ok) throw exists(newPath);
         }
         if (c.externalId !== undefined) await repo.setExternalId(ctx.tenantId, id, c.externalId, tx);
@@ -87,16 +118,33 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
       const cur = await mustGet(ctx, id);
       const children = await repo.countChildren(ctx.tenantId, id);
       if (strategy === 'refuse' && (children > 0 || cur.itemCount > 0)) {
-        throw new AppError('conflict', 'CATEGORY_NOT_EMPTY', `This category has ${children} subcategories and ${cur.itemCount} items. Move them first, or delete with ?strategy=reparent.`, {
-          details: [{ message: `${children} subcategories` }, { message: `${cur.itemCount} items` }],
-        });
+        throw new AppError(
+          'conflict',
+          'CATEGORY_NOT_EMPTY',
+          `This category has ${children} subcategories and ${cur.itemCount} items. Move them first, or delete with ?strategy=reparent.`,
+          {
+            details: [{ message: `${children} subcategories` }, { message: `${cur.itemCount} items` }],
+          },
+        );
       }
       const parent = cur.parentId ? ((await repo.get(ctx.tenantId, cur.parentId)) ?? null) : null;
       await deps.db.transaction(async (tx) => {
         if (children > 0) {
           const kids = (await repo.listAll(ctx.tenantId, tx)).filter((k) => k.parentId === id);
           for (const k of kids) {
-            const ok = await repo.moveSubtree(ctx.tenantId, { id: k.id, oldPath: k.path, newPath: childPath(parent, k.name), name: k.name, parentId: parent?.id ?? null, depthDelta: -1, now: deps.clock() }, tx);
+            const ok = await repo.moveSubtree(
+              ctx.tenantId,
+              {
+                id: k.id,
+                oldPath: k.path,
+                newPath: childPath(parent, k.name),
+                name: k.name,
+                parentId: parent?.id ?? null,
+                depthDelta: -1,
+                now: deps.clock(),
+              },
+              tx,
+            );
             if (!ok) throw exists(childPath(parent, k.name));
           }
         }
@@ -108,18 +156,32 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
     },
 
     /** Sets (or clears, with null) the Google category of a tenant category and records who changed it. */
-    async align(ctx: TenantContext, id: string, googleId: number | null): Promise<{ category: CategoryRow; oldGoogleCategoryId: number | null; google: GoogleCategoryRow | null }> {
+    async align(
+      ctx: TenantContext,
+      id: string,
+      googleId: number | null,
+    ): Promise<{ category: CategoryRow; oldGoogleCategoryId: number | null; google: GoogleCategoryRow | null }> {
       const cur = await mustGet(ctx, id);
       await deps.taxonomy.ensureLoaded();
       if (googleId !== null && !(await deps.taxonomyRepo.get(googleId))) {
-        throw validation('GOOGLE_CATEGORY_NOT_FOUND', 'google_category_id is not in the loaded Google taxonomy.', [{ field: 'google_category_id', message: 'unknown id' }]);
+        throw validation('GOOGLE_CATEGORY_NOT_FOUND', 'google_category_id is not in the loaded Google taxonomy.', [
+          { field: 'google_category_id', message: 'unknown id' },
+        ]);
       }
       const now = deps.clock();
       await deps.db.transaction(async (tx) => {
         await repo.setGoogleCategory(ctx.tenantId, id, googleId, now, tx);
         await deps.taxonomyRepo.insertAudit(
           ctx.tenantId,
-          { categoryId: id, oldId: cur.googleCategoryId, newId: googleId, actorType: ctx.actor.type, actorId: ctx.actor.id, requestId: ctx.requestId ?? null, now },
+          {
+            categoryId: id,
+            oldId: cur.googleCategoryId,
+            newId: googleId,
+            actorType: ctx.actor.type,
+            actorId: ctx.actor.id,
+            requestId: ctx.requestId ?? null,
+            now,
+          },
           tx,
         );
       });

@@ -44,9 +44,22 @@ export function createCatalogModule(platform: PlatformServices, _deps: CatalogMo
   const changed = (tenantId: string, itemIds: readonly string[] | null) => {
     for (const l of listeners) l(tenantId, itemIds);
   };
-  const items = createItemsService({ db: platform.db, items: itemsRepo, categories: categoriesRepo, clock: platform.clock, onChanged: changed });
+  const items = createItemsService({
+    db: platform.db,
+    items: itemsRepo,
+    categories: categoriesRepo,
+    clock: platform.clock,
+    onChanged: changed,
+  });
   const taxonomy = createTaxonomyService({ repo: taxonomyRepo });
-  const categories = createCategoriesService({ db: platform.db, repo: categoriesRepo, taxonomyRepo, taxonomy, clock: platform.clock, onItemsMoved: (tenantId) => changed(tenantId, null) });
+  const categories = createCategoriesService({
+    db: platform.db,
+    repo: categoriesRepo,
+    taxonomyRepo,
+    taxonomy,
+    clock: platform.clock,
+    onItemsMoved: (tenantId) => changed(tenantId, null),
+  });
   const search = createSearchService({ repo: createSearchRepository(platform.db) });
   const api: CatalogApi = {
     /**

@@ -19,19 +19,47 @@ describe('items in both URL styles', () => {
   it('seed 004: create, read by Loupe id and by item_id, update, delete', async () => {
     const created = await t.request('POST', inv(A.tenantId), {
       token: A.ownerToken,
-      body: { item_id: 'SKU-1', name: 'Wireless Headphones', price: 99.99, currency: 'usd', category: 'Electronics > Audio', brand: 'Sony', tags: ['audio'], stock: 5 },
+      body: {
+        item_id: 'SKU-1',
+        name: 'Wireless Headphones',
+        price: 99.99,
+        currency: 'usd',
+        category: 'Electronics > Audio',
+        brand: 'Sony',
+        tags: ['audio'],
+        stock: 5,
+      },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ item_id: 'SKU-1', price: '99.99', price_minor: '9999', currency: 'USD', category: 'Electronics > Audio', availability: 'in_stock', stock: 5 });
+    expect(created.body).toMatchObject({
+      item_id: 'SKU-1',
+      price: '99.99',
+      price_minor: '9999',
+      currency: 'USD',
+      category: 'Electronics > Audio',
+      availability: 'in_stock',
+      stock: 5,
+    });
     expect(created.body.category_id).toMatch(/^[0-9a-f-]{36}$/);
     const id = created.body.id as string;
 
     expect((await t.request('GET', inv(A.tenantId, `/${id}`), { token: A.ownerToken })).body.item_id).toBe('SKU-1');
     expect((await t.request('GET', inv(A.tenantId, '/SKU-1'), { token: A.ownerToken })).body.id).toBe(id);
 
-    const upd = await t.request('PUT', inv(A.tenantId, '/SKU-1'), { token: A.ownerToken, body: { price: '79.5', availability: 'out_of_stock', brand: null } });
+    const upd = await t.request('PUT', inv(A.tenantId, '/SKU-1'), {
+      token: A.ownerToken,
+      body: { price: '79.5', availability: 'out_of_stock', brand: null },
+    });
     expect(upd.status).toBe(200);
-    expect(upd.body).toMatchObject({ id, name: 'Wireless Headphones', price: '79.50', brand: null, availability: 'out_of_stock', category: 'Electronics > Audio', tags: ['audio'] });
+    expect(upd.body).toMatchObject({
+      id,
+      name: 'Wireless Headphones',
+      price: '79.50',
+      brand: null,
+      availability: 'out_of_stock',
+      category: 'Electronics > Audio',
+      tags: ['audio'],
+    });
     expect(Date.parse(upd.body.updated_at)).toBeGreaterThanOrEqual(Date.parse(created.body.updated_at));
 
     const dup = await t.request('POST', inv(A.tenantId), { token: A.ownerToken, body: { item_id: 'SKU-1', name: 'again' } });
@@ -53,7 +81,11 @@ describe('items in both URL styles', () => {
     const big = await t.request('POST', '/api/v1/items', { token: rw, body: { item_id: '9007199254740993', name: 'Beyond 2^53' } });
     expect(big.body.item_id).toBe('9007199254740993');
     expect((await t.request('GET', '/api/v1/items/9007199254740993', { token: ro })).body.name).toBe('Beyond 2^53');
-    const inexact = await t.request('POST', '/api/v1/items', { token: rw, body: `{"item_id": 9007199254740993, "name": "x"}`, headers: { 'content-type': 'application/json' } });
+    const inexact = await t.request('POST', '/api/v1/items', {
+      token: rw,
+      body: `{"item_id": 9007199254740993, "name": "x"}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(inexact.status).toBe(400);
     expect(JSON.stringify(inexact.body.error)).toContain('item_id');
 
@@ -88,13 +120,19 @@ describe('items in both URL styles', () => {
       ['92233720368547758.08', 'USD', 'too large'],
     ];
     for (const [price, currency, reason] of bad) {
-      const r = await t.request('POST', inv(A.tenantId), { token: A.ownerToken, body: { item_id: 'BAD', name: 'p', price, ...(currency ? { currency } : {}) } });
+      const r = await t.request('POST', inv(A.tenantId), {
+        token: A.ownerToken,
+        body: { item_id: 'BAD', name: 'p', price, ...(currency ? { currency } : {}) },
+      });
       expect(r.status).toBe(400);
       expect(r.body.error.details).toEqual([expect.objectContaining({ field: 'price', message: expect.stringContaining(reason) })]);
     }
     const sale = await t.request('POST', inv(A.tenantId), { token: A.ownerToken, body: { item_id: 'BAD', name: 'p', sale_price: 'x' } });
     expect(sale.body.error.details[0].field).toBe('sale_price');
-    const cur = await t.request('POST', inv(A.tenantId), { token: A.ownerToken, body: { item_id: 'BAD', name: 'p', price: 1, currency: 'DOLLARS' } });
+    const cur = await t.request('POST', inv(A.tenantId), {
+      token: A.ownerToken,
+      body: { item_id: 'BAD', name: 'p', price: 1, currency: 'DOLLARS' },
+    });
     expect(cur.status).toBe(400);
     expect(JSON.stringify(cur.body.error)).toContain('currency');
     const unknown = await t.request('POST', inv(A.tenantId), { token: A.ownerToken, body: { item_id: 'BAD', name: 'p', colour: 'red' } });
@@ -108,7 +146,10 @@ describe('items in both URL styles', () => {
   it('stores SQL metacharacters and formula-injection strings verbatim', async () => {
     const hostile = `=cmd|' /C calc'!A0`;
     const itemId = `'; DROP TABLE items; -- %_\\`;
-    const r = await t.request('POST', '/api/v1/items', { token: A.ownerToken, body: { item_id: itemId, name: hostile, brand: '+SUM(1)', description: '@import', tags: ['-2+3', hostile] } });
+    const r = await t.request('POST', '/api/v1/items', {
+      token: A.ownerToken,
+      body: { item_id: itemId, name: hostile, brand: '+SUM(1)', description: '@import', tags: ['-2+3', hostile] },
+    });
     expect(r.status).toBe(201);
     const got = await t.request('GET', `/api/v1/items/${encodeURIComponent(itemId)}`, { token: A.ownerToken });
     expect(got.status).toBe(200);
@@ -131,10 +172,20 @@ describe('bulk upsert', () => {
     });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ inserted: 2, updated: 0, rejected: 3 });
-    expect(r.body.results.map((x: { status: string }) => x.status)).toEqual(['created', 'rejected', 'rejected', 'created', 'rejected', 'created']);
+    expect(r.body.results.map((x: { status: string }) => x.status)).toEqual([
+      'created',
+      'rejected',
+      'rejected',
+      'created',
+      'rejected',
+      'created',
+    ]);
     expect(r.body.results[1].errors).toEqual([expect.objectContaining({ field: '[1].price' })]);
     expect(r.body.results[2].errors[0].field).toBe('[2].item_id');
-    expect((await t.request('GET', '/api/v1/items/B1', { token: A.ownerToken })).body).toMatchObject({ name: 'First, again', price: '12.00' });
+    expect((await t.request('GET', '/api/v1/items/B1', { token: A.ownerToken })).body).toMatchObject({
+      name: 'First, again',
+      price: '12.00',
+    });
     const again = await t.request('POST', '/api/v1/items/bulk', { token: A.ownerToken, body: [{ item_id: 'B1', name: 'Updated' }] });
     expect(again.body).toMatchObject({ inserted: 0, updated: 1, rejected: 0 });
   });
@@ -150,8 +201,23 @@ describe('list: cursor pagination and filters', () => {
   it('pages through every item exactly once and applies each filter', async () => {
     const { tenantId, ownerToken } = await t.createTenant('Filters');
     const rows = [
-      { item_id: 'F1', name: 'Over-ear Headphones', category: 'Electronics > Audio > Headphones', brand: 'Sony', price: '199.00', tags: ['audio', 'wireless'] },
-      { item_id: 'F2', name: 'Bookshelf Speaker', category: 'Electronics > Audio > Speakers', brand: 'Bose', price: '349.00', tags: ['audio'], availability: 'out_of_stock' },
+      {
+        item_id: 'F1',
+        name: 'Over-ear Headphones',
+        category: 'Electronics > Audio > Headphones',
+        brand: 'Sony',
+        price: '199.00',
+        tags: ['audio', 'wireless'],
+      },
+      {
+        item_id: 'F2',
+        name: 'Bookshelf Speaker',
+        category: 'Electronics > Audio > Speakers',
+        brand: 'Bose',
+        price: '349.00',
+        tags: ['audio'],
+        availability: 'out_of_stock',
+      },
       { item_id: 'F3', name: 'USB Cable', category: 'Electronics > Cables', brand: 'Anker', price: '9.99', tags: ['cable'] },
       { item_id: 'F4', name: 'Teapot', category: 'Home > Kitchen', brand: 'Sony', price: '25.00', tags: [] },
       { item_id: 'F5', name: 'Earbuds', category: 'Electronics > Audio > Headphones', brand: 'sony', price: '49.00', tags: ['audio'] },
@@ -161,13 +227,20 @@ describe('list: cursor pagination and filters', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { data: { item_id: string }[]; next_cursor: string | null } } = await t.request('GET', inv(tenantId, `?limit=2${cursor ? `&cursor=${cursor}` : ''}`), { token: ownerToken });
+      const page: { body: { data: { item_id: string }[]; next_cursor: string | null } } = await t.request(
+        'GET',
+        inv(tenantId, `?limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+        { token: ownerToken },
+      );
       seen.push(...page.body.data.map((d) => d.item_id));
       cursor = page.body.next_cursor;
     } while (cursor);
     expect(seen.sort()).toEqual(['F1', 'F2', 'F3', 'F4', 'F5']);
 
-    const ids = async (qs: string) => ((await t.request('GET', `/api/v1/items?${qs}`, { token: ownerToken })).body.data as { item_id: string }[]).map((d) => d.item_id).sort();
+    const ids = async (qs: string) =>
+      ((await t.request('GET', `/api/v1/items?${qs}`, { token: ownerToken })).body.data as { item_id: string }[])
+        .map((d) => d.item_id)
+        .sort();
     expect(await ids(`category=${encodeURIComponent('Electronics > Audio')}`)).toEqual(['F1', 'F2', 'F5']);
     const headphones = (await t.request('GET', '/api/v1/items/F1', { token: ownerToken })).body.category_id;
     expect(await ids(`category=${headphones}`)).toEqual(['F1', 'F5']);
@@ -187,12 +260,18 @@ describe('list: cursor pagination and filters', () => {
 
 describe('tenant isolation', () => {
   it("tenant B addressing A's items by id, item_id or path gets the same 404 as a missing item", async () => {
-    const a = await t.request('POST', inv(A.tenantId), { token: A.ownerToken, body: { item_id: 'SECRET', name: 'A only', category: 'Hidden' } });
+    const a = await t.request('POST', inv(A.tenantId), {
+      token: A.ownerToken,
+      body: { item_id: 'SECRET', name: 'A only', category: 'Hidden' },
+    });
     const missing = await t.request('GET', inv(B.tenantId, '/no-such-item'), { token: B.ownerToken });
     expect(missing.status).toBe(404);
     for (const ref of [a.body.id, 'SECRET']) {
       for (const method of ['GET', 'PUT', 'DELETE']) {
-        const r = await t.request(method, inv(B.tenantId, `/${ref}`), { token: B.ownerToken, ...(method === 'PUT' ? { body: { name: 'stolen' } } : {}) });
+        const r = await t.request(method, inv(B.tenantId, `/${ref}`), {
+          token: B.ownerToken,
+          ...(method === 'PUT' ? { body: { name: 'stolen' } } : {}),
+        });
         expect(r.status).toBe(404);
         expect(r.body.error.code).toBe(missing.body.error.code);
       }
@@ -204,10 +283,15 @@ describe('tenant isolation', () => {
     expect(cross.status).toBe(404);
     expect((await t.request('GET', inv(A.tenantId), { token: bKey })).status).toBe(404);
     // B's category_id pointing at A's category is refused like an unknown category.
-    const bad = await t.request('POST', '/api/v1/items', { token: bKey, body: { item_id: 'X', name: 'x', category_id: a.body.category_id } });
+    const bad = await t.request('POST', '/api/v1/items', {
+      token: bKey,
+      body: { item_id: 'X', name: 'x', category_id: a.body.category_id },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].field).toBe('category_id');
     expect((await t.request('GET', inv(A.tenantId, '/SECRET'), { token: A.ownerToken })).body.name).toBe('A only');
-    expect((await t.request('GET', '/api/v1/items', { token: bKey })).body.data.map((d: { item_id: string }) => d.item_id)).not.toContain('SECRET');
+    expect((await t.request('GET', '/api/v1/items', { token: bKey })).body.data.map((d: { item_id: string }) => d.item_id)).not.toContain(
+      'SECRET',
+    );
   });
 });

@@ -101,7 +101,12 @@ export function createItemsRepository(db: Db) {
      * chunk. Rows must have distinct item ids (the caller keeps the last of duplicates). The search columns
      * are computed in the same statement. Returns Loupe's id of each row and whether it was new.
      */
-    async upsertMany(tenantId: string, rows: readonly ItemWrite[], now: Date, q: Q = db): Promise<{ id: string; itemId: string; inserted: boolean }[]> {
+    async upsertMany(
+      tenantId: string,
+      rows: readonly ItemWrite[],
+      now: Date,
+      q: Q = db,
+    ): Promise<{ id: string; itemId: string; inserted: boolean }[]> {
       const out: { id: string; itemId: string; inserted: boolean }[] = [];
       for (let start = 0; start < rows.length; start += CHUNK) {
         const part = rows.slice(start, start + CHUNK);
@@ -152,13 +157,19 @@ export function createItemsRepository(db: Db) {
       ),
 
     getByItemId: (tenantId: string, itemId: string, q: Q = db) =>
-      queryOne<ItemRow>(q, sql`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM(tenantId)} WHERE i.tenant_id = ${tenantId} AND i.item_id = ${itemId}`),
+      queryOne<ItemRow>(
+        q,
+        sql`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM(tenantId)} WHERE i.tenant_id = ${tenantId} AND i.item_id = ${itemId}`,
+      ),
 
     /** A page ordered by Loupe id (time-ordered); `after` is the last id seen. Fetches `limit` rows. */
     list: (tenantId: string, f: ItemFilters, page: { after?: string | undefined; limit: number }, q: Q = db) => {
       const conds = filterConditions(tenantId, f);
       if (page.after !== undefined) conds.push(sql`i.id > ${page.after}::uuid`);
-      return queryRows<ItemRow>(q, sql`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM(tenantId)} WHERE ${sql.join(conds, sql` AND `)} ORDER BY i.id LIMIT ${page.limit}`);
+      return queryRows<ItemRow>(
+        q,
+        sql`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM(tenantId)} WHERE ${sql.join(conds, sql` AND `)} ORDER BY i.id LIMIT ${page.limit}`,
+      );
     },
 
     async delete(tenantId: string, id: string, q: Q = db): Promise<boolean> {

@@ -41,15 +41,22 @@ const itemIdParams = z.object({ item_id: z.string().min(1).max(255) });
 export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const read = { auth: { kind: 'tenant', permission: 'catalog:read' } } as const;
-  const write = (action: string) => ({ auth: { kind: 'tenant', permission: 'catalog:write' }, audit: { action, resourceType: 'item' } }) as const;
+  const write = (action: string) =>
+    ({ auth: { kind: 'tenant', permission: 'catalog:write' }, audit: { action, resourceType: 'item' } }) as const;
 
   /** Body → ItemUpsert fields; a category_id of another tenant answers exactly like a missing one. */
-  async function convert(ctx: TenantContext, body: s.ItemUpdateBody, prefix = '', defaultCurrency = 'USD'): Promise<{ ok: true; value: Partial<ItemUpsert> } | { ok: false; errors: ErrorDetail[] }> {
+  async function convert(
+    ctx: TenantContext,
+    body: s.ItemUpdateBody,
+    prefix = '',
+    defaultCurrency = 'USD',
+  ): Promise<{ ok: true; value: Partial<ItemUpsert> } | { ok: false; errors: ErrorDetail[] }> {
     const out = s.toItemUpsert(body, prefix, defaultCurrency);
     if (!out.ok) return out;
     const { categoryId, ...value } = out.value;
     if (categoryId !== undefined) {
-      if (value.category !== undefined) return { ok: false, errors: [{ field: `${prefix}category_id`, message: 'send category or category_id, not both' }] };
+      if (value.category !== undefined)
+        return { ok: false, errors: [{ field: `${prefix}category_id`, message: 'send category or category_id, not both' }] };
       if (categoryId === null) value.category = null;
       else {
         const c = await deps.categories.get(ctx.tenantId, categoryId);
@@ -66,7 +73,8 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   };
 
   const listHandler = async (ctx: TenantContext, q: z.infer<typeof s.itemListQuery>) => {
-    if (q.cursor !== undefined && !isUuid(q.cursor)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
+    if (q.cursor !== undefined && !isUuid(q.cursor))
+      throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
     const rows = await deps.items.list(ctx, toFilters(q), { after: q.cursor, limit: q.limit + 1 });
     const page = paginate(rows, q.limit, (row) => row.id);
     return { data: page.data.map(s.toItem), next_cursor: page.next_cursor };
@@ -75,13 +83,28 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   // ---- seed 004: /api/v1/tenants/:tenantId/inventory[/:id] (:id is Loupe's id or the store's item_id) ----
   r.get(
     '/api/v1/tenants/:tenantId/inventory',
-    { schema: { tags: ['catalog'], summary: 'List items (cursor pagination, filters)', params: tenantParams, querystring: s.itemListQuery, response: { 200: s.itemListResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'List items (cursor pagination, filters)',
+        params: tenantParams,
+        querystring: s.itemListQuery,
+        response: { 200: s.itemListResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => listHandler(tenantContext(request), request.query),
   );
   r.post(
     '/api/v1/tenants/:tenantId/inventory',
     {
-      schema: { tags: ['catalog'], summary: 'Create an item', params: tenantParams, body: s.itemCreateBody, response: { 201: s.itemResponse, ...errorResponses } },
+      schema: {
+        tags: ['catalog'],
+        summary: 'Create an item',
+        params: tenantParams,
+        body: s.itemCreateBody,
+        response: { 201: s.itemResponse, ...errorResponses },
+      },
       config: write('catalog.item.create'),
     },
     async (request, reply) => {
@@ -93,13 +116,27 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   );
   r.get(
     '/api/v1/tenants/:tenantId/inventory/:id',
-    { schema: { tags: ['catalog'], summary: "Get an item by Loupe's id or the store's item_id", params: tenantIdParams, response: { 200: s.itemResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: "Get an item by Loupe's id or the store's item_id",
+        params: tenantIdParams,
+        response: { 200: s.itemResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => s.toItem(await deps.items.get(tenantContext(request), request.params.id, 'any')),
   );
   r.put(
     '/api/v1/tenants/:tenantId/inventory/:id',
     {
-      schema: { tags: ['catalog'], summary: 'Update an item (fields left out keep their value; null clears)', params: tenantIdParams, body: s.itemUpdateBody, response: { 200: s.itemResponse, ...errorResponses } },
+      schema: {
+        tags: ['catalog'],
+        summary: 'Update an item (fields left out keep their value; null clears)',
+        params: tenantIdParams,
+        body: s.itemUpdateBody,
+        response: { 200: s.itemResponse, ...errorResponses },
+      },
       config: write('catalog.item.update'),
     },
     async (request) => {
@@ -112,7 +149,10 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   );
   r.delete(
     '/api/v1/tenants/:tenantId/inventory/:id',
-    { schema: { tags: ['catalog'], summary: 'Delete an item', params: tenantIdParams, response: { 204: z.null(), ...errorResponses } }, config: write('catalog.item.delete') },
+    {
+      schema: { tags: ['catalog'], summary: 'Delete an item', params: tenantIdParams, response: { 204: z.null(), ...errorResponses } },
+      config: write('catalog.item.delete'),
+    },
     async (request, reply) => {
       const row = await deps.items.remove(tenantContext(request), request.params.id, 'any');
       request.auditTarget = { resourceId: row.id };
@@ -123,12 +163,28 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   // ---- key-scoped: /api/v1/items[/:item_id] (the tenant comes from the credential) ----
   r.get(
     '/api/v1/items',
-    { schema: { tags: ['catalog'], summary: 'List items (cursor pagination, filters)', querystring: s.itemListQuery, response: { 200: s.itemListResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'List items (cursor pagination, filters)',
+        querystring: s.itemListQuery,
+        response: { 200: s.itemListResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => listHandler(tenantContext(request), request.query),
   );
   r.post(
     '/api/v1/items',
-    { schema: { tags: ['catalog'], summary: 'Create an item', body: s.itemCreateBody, response: { 201: s.itemResponse, ...errorResponses } }, config: write('catalog.item.create') },
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Create an item',
+        body: s.itemCreateBody,
+        response: { 201: s.itemResponse, ...errorResponses },
+      },
+      config: write('catalog.item.create'),
+    },
     async (request, reply) => {
       const ctx = tenantContext(request);
       const row = await deps.items.create(ctx, (await mustConvert(ctx, request.body)) as ItemUpsert);
@@ -155,7 +211,10 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
         const parsed = s.itemCreateBody.safeParse(raw);
         const rawId = typeof raw === 'object' && raw !== null && 'item_id' in raw ? (raw as { item_id: unknown }).item_id : null;
         if (!parsed.success) {
-          const errors = parsed.error.issues.map((i) => ({ field: `[${index}]${i.path.length ? '.' + i.path.join('.') : ''}`, message: i.message }));
+          const errors = parsed.error.issues.map((i) => ({
+            field: `[${index}]${i.path.length ? '.' + i.path.join('.') : ''}`,
+            message: i.message,
+          }));
           results.push({ index, item_id: typeof rawId === 'string' ? rawId : null, status: 'rejected', id: null, errors });
           continue;
         }
@@ -166,7 +225,10 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
         }
         good.push({ index, row: conv.value as ItemUpsert });
       }
-      const out = await deps.items.upsertAsFound(ctx, good.map((g) => g.row));
+      const out = await deps.items.upsertAsFound(
+        ctx,
+        good.map((g) => g.row),
+      );
       for (const g of good) {
         const w = out.byItemId.get(g.row.itemId)!;
         // A repeated item_id: the last row wins; earlier ones report the same outcome and id.
@@ -178,13 +240,27 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   );
   r.get(
     '/api/v1/items/:item_id',
-    { schema: { tags: ['catalog'], summary: "Get an item by the store's item_id", params: itemIdParams, response: { 200: s.itemResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: "Get an item by the store's item_id",
+        params: itemIdParams,
+        response: { 200: s.itemResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => s.toItem(await deps.items.get(tenantContext(request), request.params.item_id, 'item_id')),
   );
   r.put(
     '/api/v1/items/:item_id',
     {
-      schema: { tags: ['catalog'], summary: 'Update an item (fields left out keep their value; null clears)', params: itemIdParams, body: s.itemUpdateBody, response: { 200: s.itemResponse, ...errorResponses } },
+      schema: {
+        tags: ['catalog'],
+        summary: 'Update an item (fields left out keep their value; null clears)',
+        params: itemIdParams,
+        body: s.itemUpdateBody,
+        response: { 200: s.itemResponse, ...errorResponses },
+      },
       config: write('catalog.item.update'),
     },
     async (request) => {
@@ -197,7 +273,10 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   );
   r.delete(
     '/api/v1/items/:item_id',
-    { schema: { tags: ['catalog'], summary: 'Delete an item', params: itemIdParams, response: { 204: z.null(), ...errorResponses } }, config: write('catalog.item.delete') },
+    {
+      schema: { tags: ['catalog'], summary: 'Delete an item', params: itemIdParams, response: { 204: z.null(), ...errorResponses } },
+      config: write('catalog.item.delete'),
+    },
     async (request, reply) => {
       const row = await deps.items.remove(tenantContext(request), request.params.item_id, 'item_id');
       request.auditTarget = { resourceId: row.id };

@@ -66,7 +66,10 @@ export function createItemsService(deps: ItemsServiceDeps) {
       });
       return items.upsertMany(tenantId, writes, now, tx);
     });
-    deps.onChanged?.(tenantId, uniq.map((r) => r.itemId));
+    deps.onChanged?.(
+      tenantId,
+      uniq.map((r) => r.itemId),
+    );
     const byItemId = new Map(written.map((w) => [w.itemId, w]));
     const results = uniq.map((r) => {
       const w = byItemId.get(r.itemId)!;
@@ -87,7 +90,10 @@ export function createItemsService(deps: ItemsServiceDeps) {
 
     async create(ctx: TenantContext, row: ItemUpsert): Promise<ItemRow> {
       if (await items.getByItemId(ctx.tenantId, row.itemId)) {
-        throw conflict('CATALOG_ITEM_EXISTS', `An item with item_id "${row.itemId}" already exists. Update it with PUT, or use POST /api/v1/items/bulk to upsert.`);
+        throw conflict(
+          'CATALOG_ITEM_EXISTS',
+          `An item with item_id "${row.itemId}" already exists. Update it with PUT, or use POST /api/v1/items/bulk to upsert.`,
+        );
       }
       await upsert(ctx.tenantId, [row]);
       return (await items.getByItemId(ctx.tenantId, row.itemId))!;
@@ -119,7 +125,8 @@ export function createItemsService(deps: ItemsServiceDeps) {
         brand: patch.brand !== undefined ? patch.brand : cur.brand,
         tags: patch.tags !== undefined ? patch.tags : cur.tags,
         priceMinor: patch.priceMinor !== undefined ? patch.priceMinor : cur.priceMinor === null ? null : BigInt(cur.priceMinor),
-        salePriceMinor: patch.salePriceMinor !== undefined ? patch.salePriceMinor : cur.salePriceMinor === null ? null : BigInt(cur.salePriceMinor),
+        salePriceMinor:
+          patch.salePriceMinor !== undefined ? patch.salePriceMinor : cur.salePriceMinor === null ? null : BigInt(cur.salePriceMinor),
         currency: patch.currency !== undefined ? patch.currency : cur.currency,
         imageUrl: patch.imageUrl !== undefined ? patch.imageUrl : cur.imageUrl,
         url: patch.url !== undefined ? patch.url : cur.url,

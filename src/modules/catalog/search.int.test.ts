@@ -9,12 +9,53 @@ beforeAll(async () => {
   A = await t.createTenant();
   B = await t.createTenant();
   const items = [
-    { itemId: 'h1', name: 'Sony WH-1000XM5 Wireless Headphones', brand: 'Sony', category: 'Electronics > Audio > Headphones', tags: ['noise cancelling'], priceMinor: 34999n, currency: 'USD', description: 'Industry leading noise cancellation' },
-    { itemId: 'h2', name: 'Bose QuietComfort Headphones', brand: 'Bose', category: 'Electronics > Audio > Headphones', tags: ['wireless'], priceMinor: 29900n, currency: 'USD' },
-    { itemId: 'h3', name: 'Studio Monitor Headphones', brand: 'Audio-Technica', category: 'Electronics > Audio > Headphones', priceMinor: 14900n, currency: 'USD', availability: 'out_of_stock' as const },
-    { itemId: 's1', name: 'Portable Bluetooth Speaker', brand: 'JBL', category: 'Electronics > Audio > Speakers', tags: ['wireless'], priceMinor: 9999n, currency: 'USD' },
+    {
+      itemId: 'h1',
+      name: 'Sony WH-1000XM5 Wireless Headphones',
+      brand: 'Sony',
+      category: 'Electronics > Audio > Headphones',
+      tags: ['noise cancelling'],
+      priceMinor: 34999n,
+      currency: 'USD',
+      description: 'Industry leading noise cancellation',
+    },
+    {
+      itemId: 'h2',
+      name: 'Bose QuietComfort Headphones',
+      brand: 'Bose',
+      category: 'Electronics > Audio > Headphones',
+      tags: ['wireless'],
+      priceMinor: 29900n,
+      currency: 'USD',
+    },
+    {
+      itemId: 'h3',
+      name: 'Studio Monitor Headphones',
+      brand: 'Audio-Technica',
+      category: 'Electronics > Audio > Headphones',
+      priceMinor: 14900n,
+      currency: 'USD',
+      availability: 'out_of_stock' as const,
+    },
+    {
+      itemId: 's1',
+      name: 'Portable Bluetooth Speaker',
+      brand: 'JBL',
+      category: 'Electronics > Audio > Speakers',
+      tags: ['wireless'],
+      priceMinor: 9999n,
+      currency: 'USD',
+    },
     { itemId: 'c1', name: 'Headphone Cable Adapter', brand: 'Anker', category: 'Electronics > Cables', priceMinor: 999n, currency: 'USD' },
-    { itemId: 'k1', name: 'Stainless Steel Kettle', brand: 'Sonya Home', category: 'Home > Kitchen', priceMinor: 4500n, currency: 'USD', description: 'Not headphones, a kettle' },
+    {
+      itemId: 'k1',
+      name: 'Stainless Steel Kettle',
+      brand: 'Sonya Home',
+      category: 'Home > Kitchen',
+      priceMinor: 4500n,
+      currency: 'USD',
+      description: 'Not headphones, a kettle',
+    },
     { itemId: 'k2', name: 'Crème brûlée torch', brand: 'Sony', category: 'Home > Kitchen', priceMinor: 2500n, currency: 'USD' },
   ];
   await t.modules.catalog.upsertItems(A.tenantId, items);
@@ -37,9 +78,19 @@ describe('search', () => {
     expect(ids[4]).toBe('k1');
     expect(ids).not.toContain('b1');
     expect(r.body.total).toBe(ids.length);
-    expect(r.body.facets.brands).toEqual(expect.arrayContaining([{ value: 'Sony', count: 1 }, { value: 'Bose', count: 1 }]));
+    expect(r.body.facets.brands).toEqual(
+      expect.arrayContaining([
+        { value: 'Sony', count: 1 },
+        { value: 'Bose', count: 1 },
+      ]),
+    );
     expect(r.body.facets.categories[0]).toMatchObject({ path: 'Electronics > Audio > Headphones', count: 3 });
-    expect(r.body.facets.price_bands).toEqual(expect.arrayContaining([{ key: '100-250', from: 100, to: 250, count: 1 }, { key: '250-500', from: 250, to: 500, count: 2 }]));
+    expect(r.body.facets.price_bands).toEqual(
+      expect.arrayContaining([
+        { key: '100-250', from: 100, to: 250, count: 1 },
+        { key: '250-500', from: 250, to: 500, count: 2 },
+      ]),
+    );
   });
 
   it('tolerates typos: "hedphones" finds Headphones', async () => {
@@ -67,7 +118,7 @@ describe('search', () => {
   });
 
   it('treats SQL and tsquery metacharacters as plain text', async () => {
-    for (const q of [`'; DROP TABLE items; --`, 'head & | ! (:*', '=cmd|\' /C calc\'!A0', '%_\\']) {
+    for (const q of [`'; DROP TABLE items; --`, 'head & | ! (:*', "=cmd|' /C calc'!A0", '%_\\']) {
       const r = await search(`q=${encodeURIComponent(q)}`);
       expect(r.status, q).toBe(200);
     }
@@ -84,9 +135,13 @@ describe('search', () => {
 
 describe('autocomplete', () => {
   it('completes name prefixes, word prefixes inside names, brands, accents and case', async () => {
-    const ac = async (q: string) => (await t.request('GET', `/api/v1/items/autocomplete?q=${encodeURIComponent(q)}`, { token: A.ownerToken })).body;
+    const ac = async (q: string) =>
+      (await t.request('GET', `/api/v1/items/autocomplete?q=${encodeURIComponent(q)}`, { token: A.ownerToken })).body;
     const son = await ac('Son');
-    expect(son.suggestions.filter((s: { type: string }) => s.type === 'brand').map((s: { text: string }) => s.text)).toEqual(['Sony', 'Sonya Home']);
+    expect(son.suggestions.filter((s: { type: string }) => s.type === 'brand').map((s: { text: string }) => s.text)).toEqual([
+      'Sony',
+      'Sonya Home',
+    ]);
     expect(son.suggestions).toContainEqual({ type: 'item', text: 'Sony WH-1000XM5 Wireless Headphones', item_id: 'h1' });
     expect(son.suggestions.map((s: { text: string }) => s.text).join()).not.toContain('Secret');
     const head = await ac('headph');

@@ -47,10 +47,17 @@ export function createSearchRepository(db: Db) {
       const m = matchOf(mode, q);
       const where = sql.join([...filterConditions(tenantId, f), m.where], sql` AND `);
       const band = sql.join(
-        PRICE_BANDS.map((b) => (b.to === null ? sql`WHEN p >= ${b.from} THEN ${b.key}` : sql`WHEN p >= ${b.from} AND p < ${b.to} THEN ${b.key}`)),
+        PRICE_BANDS.map((b) =>
+          b.to === null ? sql`WHEN p >= ${b.from} THEN ${b.key}` : sql`WHEN p >= ${b.from} AND p < ${b.to} THEN ${b.key}`,
+        ),
         sql` `,
       );
-      const row = await queryOne<{ total: number; categories: Facets['categories']; brands: Facets['brands']; priceBands: Facets['priceBands'] }>(
+      const row = await queryOne<{
+        total: number;
+        categories: Facets['categories'];
+        brands: Facets['brands'];
+        priceBands: Facets['priceBands'];
+      }>(
         qr,
         sql`WITH m AS MATERIALIZED (SELECT i.category_id, i.brand, ${majorPrice} AS p FROM items i WHERE ${where})
             SELECT (SELECT count(*)::int FROM m) AS total,
@@ -62,7 +69,10 @@ export function createSearchRepository(db: Db) {
               (SELECT coalesce(json_agg(json_build_object('key', x.k, 'count', x.n)), '[]'::json)
                  FROM (SELECT CASE ${band} END AS k, count(*)::int AS n FROM m WHERE p IS NOT NULL GROUP BY 1) x) AS "priceBands"`,
       );
-      return { total: row?.total ?? 0, facets: { categories: row?.categories ?? [], brands: row?.brands ?? [], priceBands: row?.priceBands ?? [] } };
+      return {
+        total: row?.total ?? 0,
+        facets: { categories: row?.categories ?? [], brands: row?.brands ?? [], priceBands: row?.priceBands ?? [] },
+      };
     },
 
     /**

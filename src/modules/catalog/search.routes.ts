@@ -32,7 +32,12 @@ const autocompleteResponse = z.object({
   query: z.string(),
   suggestions: z.array(z.object({ type: z.enum(['item', 'brand']), text: z.string(), item_id: z.string().nullable() })),
 });
-const isOffset = (v: unknown): v is { o: number } => typeof v === 'object' && v !== null && Number.isInteger((v as { o: unknown }).o) && (v as { o: number }).o >= 0 && (v as { o: number }).o <= 10_000;
+const isOffset = (v: unknown): v is { o: number } =>
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isInteger((v as { o: unknown }).o) &&
+  (v as { o: number }).o >= 0 &&
+  (v as { o: number }).o <= 10_000;
 
 /** Search (seed 001) under the key-scoped items namespace and the seed 004 tenant path. */
 export async function searchRoutes(app: FastifyInstance, deps: { search: SearchService }): Promise<void> {
@@ -44,7 +49,13 @@ export async function searchRoutes(app: FastifyInstance, deps: { search: SearchS
     r.get(
       `${base}/search`,
       {
-        schema: { tags: ['catalog'], summary: 'Full-text item search with typo tolerance, facets and filters', params, querystring: searchQuery, response: { 200: searchResponse, ...errorResponses } },
+        schema: {
+          tags: ['catalog'],
+          summary: 'Full-text item search with typo tolerance, facets and filters',
+          params,
+          querystring: searchQuery,
+          response: { 200: searchResponse, ...errorResponses },
+        },
         config: read,
       },
       async (request) => {
@@ -62,7 +73,12 @@ export async function searchRoutes(app: FastifyInstance, deps: { search: SearchS
           facets: {
             categories: out.facets.categories,
             brands: out.facets.brands,
-            price_bands: PRICE_BANDS.filter((b) => counts.has(b.key)).map((b) => ({ key: b.key, from: b.from, to: b.to, count: counts.get(b.key)! })),
+            price_bands: PRICE_BANDS.filter((b) => counts.has(b.key)).map((b) => ({
+              key: b.key,
+              from: b.from,
+              to: b.to,
+              count: counts.get(b.key)!,
+            })),
           },
           next_cursor: next < out.total && next <= 10_000 ? encodeCursor({ o: next }) : null,
         };
@@ -71,7 +87,13 @@ export async function searchRoutes(app: FastifyInstance, deps: { search: SearchS
     r.get(
       `${base}/autocomplete`,
       {
-        schema: { tags: ['catalog'], summary: 'Prefix autocomplete over item names and brands', params, querystring: autocompleteQuery, response: { 200: autocompleteResponse, ...errorResponses } },
+        schema: {
+          tags: ['catalog'],
+          summary: 'Prefix autocomplete over item names and brands',
+          params,
+          querystring: autocompleteQuery,
+          response: { 200: autocompleteResponse, ...errorResponses },
+        },
         config: read,
       },
       async (request) => {

@@ -43,7 +43,13 @@ export function parseTaxonomy(text: string): TaxonomyParse {
       return;
     }
     seen.add(id);
-    nodes.push({ id, name: segs[segs.length - 1]!, path: joinCategoryPath(segs), parentPath: joinCategoryPath(segs.slice(0, -1)), depth: segs.length - 1 });
+    nodes.push({
+      id,
+      name: segs[segs.length - 1]!,
+      path: joinCategoryPath(segs),
+      parentPath: joinCategoryPath(segs.slice(0, -1)),
+      depth: segs.length - 1,
+    });
   });
   return { nodes, errors };
 }

@@ -67,7 +67,19 @@ export function createTaxonomyRepository(db: Db) {
             ORDER BY score DESC, g.depth DESC, g.id LIMIT ${limit}`,
       ),
 
-    insertAudit: (tenantId: string, a: { categoryId: string; oldId: number | null; newId: number | null; actorType: string; actorId: string; requestId: string | null; now: Date }, q: Q = db) =>
+    insertAudit: (
+      tenantId: string,
+      a: {
+        categoryId: string;
+        oldId: number | null;
+        newId: number | null;
+        actorType: string;
+        actorId: string;
+        requestId: string | null;
+        now: Date;
+      },
+      q: Q = db,
+    ) =>
       q.execute(
         sql`INSERT INTO category_alignment_audit (tenant_id, id, category_id, old_google_category_id, new_google_category_id, actor_type, actor_id, request_id, created_at)
             VALUES (${tenantId}, ${newId()}, ${a.categoryId}, ${a.oldId}, ${a.newId}, ${a.actorType}, ${a.actorId}, ${a.requestId}, ${a.now.toISOString()})`,

@@ -11,7 +11,9 @@ const loadBody = z
       .max(2000)
       .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
       .optional()
-      .describe("A taxonomy-with-ids file, e.g. https://www.google.com/basepages/producttype/taxonomy-with-ids.en-US.txt; the committed sample when omitted"),
+      .describe(
+        'A taxonomy-with-ids file, e.g. https://www.google.com/basepages/producttype/taxonomy-with-ids.en-US.txt; the committed sample when omitted',
+      ),
   })
   .strict();
 const loadResponse = z.object({ loaded: z.number(), errors: z.array(z.object({ line: z.number(), message: z.string() })) });
@@ -22,7 +24,12 @@ export async function taxonomyRoutes(app: FastifyInstance, deps: { taxonomy: Tax
   r.post(
     '/api/v1/admin/google-taxonomy',
     {
-      schema: { tags: ['catalog'], summary: "Load or reload Google's product taxonomy (taxonomy-with-ids format)", body: loadBody, response: { 200: loadResponse, ...errorResponses } },
+      schema: {
+        tags: ['catalog'],
+        summary: "Load or reload Google's product taxonomy (taxonomy-with-ids format)",
+        body: loadBody,
+        response: { 200: loadResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'platform_admin' }, audit: { action: 'catalog.google_taxonomy.load', resourceType: 'google_taxonomy' } },
     },
     async (request) => {

@@ -1,5 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /**
  * Seed 000's tracking data (sessions, page views, funnel stages, cart events) and the webhook connectors'
@@ -142,7 +155,11 @@ export const integrationConnections = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     lastDeliveryAt: timestamp('last_delivery_at', { withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('integration_connections_id_idx').on(t.id), index('integration_connections_shop_idx').on(t.shopDomain)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('integration_connections_id_idx').on(t.id),
+    index('integration_connections_shop_idx').on(t.shopDomain),
+  ],
 );
 
 /**

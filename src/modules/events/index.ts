@@ -42,7 +42,14 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     batching: { maxBatch: 1000, maxWaitMs: 4, maxPending: 20_000, concurrency: platform.databaseKind === 'pglite' ? 1 : 4 },
   });
   const integrationsRepo = createIntegrationsRepository(platform.db, platform.secrets);
-  const webhooks = createWebhooksService({ db: platform.db, repo: integrationsRepo, ingest, identity: deps.identity, clock: platform.clock, log: platform.log });
+  const webhooks = createWebhooksService({
+    db: platform.db,
+    repo: integrationsRepo,
+    ingest,
+    identity: deps.identity,
+    clock: platform.clock,
+    log: platform.log,
+  });
   return {
     interactions,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
@@ -55,7 +62,11 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     async resealSecrets(): Promise<void> {
       const r = await integrationsRepo.resealAll();
       if (r.resealed) platform.log.info({ resealed: r.resealed }, 'integration secrets sealed with the current key');
-      if (r.unreadable) platform.log.error({ unreadable: r.unreadable }, 'integration secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or set new secrets with PATCH /api/v1/integrations/:id');
+      if (r.unreadable)
+        platform.log.error(
+          { unreadable: r.unreadable },
+          'integration secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or set new secrets with PATCH /api/v1/integrations/:id',
+        );
     },
     async routes(app: FastifyInstance): Promise<void> {
       await interactionsRoutes(app, { ingest, clock: platform.clock });

@@ -7,7 +7,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('ingest batcher', () => {
   it('coalesces concurrent submissions into one flush and answers each in order', async () => {
     const flushes: number[][] = [];
-    const b = createBatcher<number, number>({ maxBatch: 100, maxWaitMs: 5, maxPending: 1000, concurrency: 1, flush: async (xs) => (flushes.push(xs), xs.map((x) => x * 10)) });
+    const b = createBatcher<number, number>({
+      maxBatch: 100,
+      maxWaitMs: 5,
+      maxPending: 1000,
+      concurrency: 1,
+      flush: async (xs) => (flushes.push(xs), xs.map((x) => x * 10)),
+    });
     const out = await Promise.all([b.submit([1, 2]), b.submit([3]), b.submit([4, 5, 6])]);
     expect(out).toEqual([[10, 20], [30], [40, 50, 60]]);
     expect(flushes).toEqual([[1, 2, 3, 4, 5, 6]]);
@@ -75,14 +81,23 @@ describe('ingest batcher', () => {
     const stored: number[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const b = createBatcher<number, number>({ maxBatch: 2, maxWaitMs: 1, maxPending: 4, concurrency: 1, flush: async (xs) => (await gate, stored.push(...xs), xs) });
+    const b = createBatcher<number, number>({
+      maxBatch: 2,
+      maxWaitMs: 1,
+      maxPending: 4,
+      concurrency: 1,
+      flush: async (xs) => (await gate, stored.push(...xs), xs),
+    });
     const accepted = [b.submit([1, 2]), b.submit([3, 4])];
     const refused = b.submit([5]);
     await expect(refused).rejects.toMatchObject({ kind: 'unavailable', code: 'INGEST_OVERLOADED', retryAfterSeconds: 1 });
     await expect(refused).rejects.toBeInstanceOf(AppError);
     expect(b.pending()).toBe(4);
     release();
-    expect(await Promise.all(accepted)).toEqual([[1, 2], [3, 4]]);
+    expect(await Promise.all(accepted)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(stored).toEqual([1, 2, 3, 4]);
     await b.drain();
     expect(b.pending()).toBe(0);
@@ -91,7 +106,16 @@ describe('ingest batcher', () => {
 
   it('fails every submission of a failed flush, and keeps serving later ones', async () => {
     let fail = true;
-    const b = createBatcher<number, number>({ maxBatch: 10, maxWaitMs: 1, maxPending: 100, concurrency: 1, flush: async (xs) => { if (fail) throw new Error('db down'); return xs; } });
+    const b = createBatcher<number, number>({
+      maxBatch: 10,
+      maxWaitMs: 1,
+      maxPending: 100,
+      concurrency: 1,
+      flush: async (xs) => {
+        if (fail) throw new Error('db down');
+        return xs;
+      },
+    });
     const [x, y] = [b.submit([1]), b.submit([2])];
     await expect(x).rejects.toThrow('db down');
     await expect(y).rejects.toThrow('db down');

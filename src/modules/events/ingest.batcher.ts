@@ -118,9 +118,14 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
       if (!items.length) return Promise.resolve([]);
       if (queued + inflight + items.length > opts.maxPending) {
         return Promise.reject(
-          new AppError('unavailable', 'INGEST_OVERLOADED', 'Loupe is receiving more events than it can write right now. Nothing of this request was stored; retry after the delay.', {
-            retryAfterSeconds: 1,
-          }),
+          new AppError(
+            'unavailable',
+            'INGEST_OVERLOADED',
+            'Loupe is receiving more events than it can write right now. Nothing of this request was stored; retry after the delay.',
+            {
+              retryAfterSeconds: 1,
+            },
+          ),
         );
       }
       return new Promise<O[]>((resolve, reject) => {

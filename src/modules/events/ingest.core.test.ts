@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkOccurredAt, customTypeOf, fromApiInteraction, parseJsonLossless, parseUserAgent, toMinorUnits, utmFromUrl } from './ingest.core.ts';
+import {
+  checkOccurredAt,
+  customTypeOf,
+  fromApiInteraction,
+  parseJsonLossless,
+  parseUserAgent,
+  toMinorUnits,
+  utmFromUrl,
+} from './ingest.core.ts';
 import { CUSTOM_TYPE_PATTERN } from './interactions.core.ts';
 
 describe('toMinorUnits', () => {
@@ -30,9 +38,21 @@ describe('toMinorUnits', () => {
 
 describe('parseJsonLossless', () => {
   it('keeps integers beyond 2^53 exact as strings, leaves everything else as JSON.parse would', () => {
-    const v = parseJsonLossless('{"id":820982911946154508,"n":-18446744073709551615,"small":42,"f":1.5,"s":"12345678901234567890","esc":"a\\"1234567890123456789"}') as Record<string, unknown>;
-    expect(v).toEqual({ id: '820982911946154508', n: '-18446744073709551615', small: 42, f: 1.5, s: '12345678901234567890', esc: 'a"1234567890123456789' });
-    expect(parseJsonLossless('[12345678901234567e2, 1234567890123456.5]')).toEqual([JSON.parse('12345678901234567e2'), JSON.parse('1234567890123456.5')]);
+    const v = parseJsonLossless(
+      '{"id":820982911946154508,"n":-18446744073709551615,"small":42,"f":1.5,"s":"12345678901234567890","esc":"a\\"1234567890123456789"}',
+    ) as Record<string, unknown>;
+    expect(v).toEqual({
+      id: '820982911946154508',
+      n: '-18446744073709551615',
+      small: 42,
+      f: 1.5,
+      s: '12345678901234567890',
+      esc: 'a"1234567890123456789',
+    });
+    expect(parseJsonLossless('[12345678901234567e2, 1234567890123456.5]')).toEqual([
+      JSON.parse('12345678901234567e2'),
+      JSON.parse('1234567890123456.5'),
+    ]);
     expect(() => parseJsonLossless('{"id": 1')).toThrow(SyntaxError);
   });
   it('equals JSON.parse on any JSON without long integers', () => {
@@ -57,14 +77,28 @@ describe('customTypeOf', () => {
 
 describe('user agents and UTM', () => {
   it('classifies common user agents', () => {
-    expect(parseUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1')).toEqual({ deviceType: 'mobile', browser: 'Safari', os: 'iOS' });
-    expect(parseUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0')).toEqual({ deviceType: 'desktop', browser: 'Edge', os: 'Windows' });
-    expect(parseUserAgent('Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 Chrome/119.0 Safari/537.36').deviceType).toBe('tablet');
+    expect(
+      parseUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1'),
+    ).toEqual({ deviceType: 'mobile', browser: 'Safari', os: 'iOS' });
+    expect(parseUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0')).toEqual({
+      deviceType: 'desktop',
+      browser: 'Edge',
+      os: 'Windows',
+    });
+    expect(parseUserAgent('Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 Chrome/119.0 Safari/537.36').deviceType).toBe(
+      'tablet',
+    );
     expect(parseUserAgent('Googlebot/2.1 (+http://www.google.com/bot.html)').deviceType).toBe('bot');
     expect(parseUserAgent(undefined)).toEqual({ deviceType: 'other', browser: null, os: null });
   });
   it('reads UTM parameters from absolute and relative URLs, tolerating garbage', () => {
-    expect(utmFromUrl('/landing?utm_source=google&utm_medium=cpc&utm_campaign=x&utm_term=boots&utm_content=a')).toEqual({ source: 'google', medium: 'cpc', campaign: 'x', term: 'boots', content: 'a' });
+    expect(utmFromUrl('/landing?utm_source=google&utm_medium=cpc&utm_campaign=x&utm_term=boots&utm_content=a')).toEqual({
+      source: 'google',
+      medium: 'cpc',
+      campaign: 'x',
+      term: 'boots',
+      content: 'a',
+    });
     expect(utmFromUrl('http://[::1')).toEqual({ source: null, medium: null, campaign: null, term: null, content: null });
   });
 });
@@ -73,10 +107,25 @@ describe('fromApiInteraction', () => {
   const now = new Date('2026-01-01T00:00:00Z');
   it('maps seed 003 step 8e: price to minor units, order id, identity from user and extra identifiers', () => {
     const e = fromApiInteraction(
-      { user_id: 'USER_JOHN_001', item_id: 'PROD_001', interaction_type: 'purchase', timestamp: '2024-01-16T19:30:00Z', metadata: { order_id: 'ORD_98765', price: 99.99, quantity: 2 }, identifiers: { email: 'john@example.com' } },
+      {
+        user_id: 'USER_JOHN_001',
+        item_id: 'PROD_001',
+        interaction_type: 'purchase',
+        timestamp: '2024-01-16T19:30:00Z',
+        metadata: { order_id: 'ORD_98765', price: 99.99, quantity: 2 },
+        identifiers: { email: 'john@example.com' },
+      },
       { now },
     );
-    expect(e.row).toMatchObject({ userId: 'USER_JOHN_001', itemId: 'PROD_001', type: 'purchase', priceMinor: 9999n, quantity: 2, orderId: 'ORD_98765', source: 'api' });
+    expect(e.row).toMatchObject({
+      userId: 'USER_JOHN_001',
+      itemId: 'PROD_001',
+      type: 'purchase',
+      priceMinor: 9999n,
+      quantity: 2,
+      orderId: 'ORD_98765',
+      source: 'api',
+    });
     expect(e.row.occurredAt.toISOString()).toBe('2024-01-16T19:30:00.000Z');
     expect(e.revenueMinor).toBe(19998n);
     expect(e.identity?.identifiers).toEqual([

@@ -8,7 +8,25 @@ import type { InteractionBody } from './interactions.schemas.ts';
  */
 
 /** Currencies without minor units (ISO 4217 exponent 0); three-decimal ones have exponent 3. */
-const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const ZERO_DECIMAL = new Set([
+  'BIF',
+  'CLP',
+  'DJF',
+  'GNF',
+  'ISK',
+  'JPY',
+  'KMF',
+  'KRW',
+  'PYG',
+  'RWF',
+  'UGX',
+  'UYI',
+  'VND',
+  'VUV',
+  'XAF',
+  'XOF',
+  'XPF',
+]);
 const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
 
 export function currencyExponent(currency: string | null | undefined): number {
@@ -159,7 +177,13 @@ export function identityInput(
     list.push({ type: i.type, value: i.value.trim() });
   }
   if (!list.length) return null;
-  return { identifiers: list, channel, occurredAt, ...(extra.traits && Object.keys(extra.traits).length ? { traits: extra.traits } : {}), ...(extra.eventRef ? { eventRef: extra.eventRef } : {}) };
+  return {
+    identifiers: list,
+    channel,
+    occurredAt,
+    ...(extra.traits && Object.keys(extra.traits).length ? { traits: extra.traits } : {}),
+    ...(extra.eventRef ? { eventRef: extra.eventRef } : {}),
+  };
 }
 
 /** Revenue that a purchase or refund row carries (unit price x quantity), minor units; null for other types. */
@@ -169,13 +193,17 @@ export function revenueOf(row: NewInteraction): bigint | null {
   return amount < 0n ? -amount : amount;
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 200) : typeof v === 'number' ? String(v) : null);
+const str = (v: unknown): string | null =>
+  typeof v === 'string' && v.trim() ? v.trim().slice(0, 200) : typeof v === 'number' ? String(v) : null;
 
 /**
  * Maps one `POST /api/v1/interactions` body (seed 003) to a pending event. `eventId` is the client's
  * event_id or the request's Idempotency-Key; `now` stands in for a missing timestamp.
  */
-export function fromApiInteraction(body: InteractionBody, opts: { now: Date; eventId?: string | undefined; source?: string }): PendingEvent {
+export function fromApiInteraction(
+  body: InteractionBody,
+  opts: { now: Date; eventId?: string | undefined; source?: string },
+): PendingEvent {
   const occurredAt = body.timestamp ? new Date(body.timestamp) : opts.now;
   const meta = body.metadata ?? {};
   const ctx = body.context ?? {};
@@ -203,7 +231,11 @@ export function fromApiInteraction(body: InteractionBody, opts: { now: Date; eve
   if (body.user_id) ids.push({ type: 'user_id', value: body.user_id });
   if (body.anonymous_id) ids.push({ type: 'anonymous_id', value: body.anonymous_id });
   for (const [type, value] of Object.entries(body.identifiers ?? {})) ids.push({ type, value });
-  return { row, identity: identityInput(ids, 'api', occurredAt, { ...(row.eventId ? { eventRef: row.eventId } : {}) }), revenueMinor: revenueOf(row) };
+  return {
+    row,
+    identity: identityInput(ids, 'api', occurredAt, { ...(row.eventId ? { eventRef: row.eventId } : {}) }),
+    revenueMinor: revenueOf(row),
+  };
 }
 
 /**
@@ -215,7 +247,11 @@ export function fromImportedRow(row: NewInteraction, identifiers: readonly Ident
   if (row.userId) ids.push({ type: 'user_id', value: row.userId });
   if (row.anonymousId) ids.push({ type: 'anonymous_id', value: row.anonymousId });
   ids.push(...identifiers);
-  return { row, identity: identityInput(ids, row.source, row.occurredAt, row.eventId ? { eventRef: row.eventId } : {}), revenueMinor: revenueOf(row) };
+  return {
+    row,
+    identity: identityInput(ids, row.source, row.occurredAt, row.eventId ? { eventRef: row.eventId } : {}),
+    revenueMinor: revenueOf(row),
+  };
 }
 
 const EARLIEST = Date.UTC(2000, 0, 1);

@@ -15,7 +15,17 @@ beforeAll(async () => {
 afterAll(async () => database?.close());
 
 const silent = { error: () => undefined } as never;
-const ev = (id: string, type = 'view', price?: string) => fromApiInteraction({ event_id: id, user_id: 'u1', item_id: 'i1', interaction_type: type, ...(price ? { metadata: { price, quantity: 2, currency: 'USD' } } : {}) }, { now: new Date('2026-01-01T00:00:00Z') });
+const ev = (id: string, type = 'view', price?: string) =>
+  fromApiInteraction(
+    {
+      event_id: id,
+      user_id: 'u1',
+      item_id: 'i1',
+      interaction_type: type,
+      ...(price ? { metadata: { price, quantity: 2, currency: 'USD' } } : {}),
+    },
+    { now: new Date('2026-01-01T00:00:00Z') },
+  );
 
 describe('ingest service (the events write path) against a scripted identity module', () => {
   it('sets the resolved profile on rows, and reports activity for rows written now only (a retry never counts revenue twice)', async () => {
@@ -23,7 +33,10 @@ describe('ingest service (the events write path) against a scripted identity mod
     const activity: ProfileActivity[][] = [];
     const ingest = createIngestService({
       repo: createInteractionsRepository(database.db),
-      identity: { resolveMany: async (_t, inputs) => (calls.push(inputs), inputs.map(() => PROFILE)), recordActivity: async (_t, a) => void activity.push(a) },
+      identity: {
+        resolveMany: async (_t, inputs) => (calls.push(inputs), inputs.map(() => PROFILE)),
+        recordActivity: async (_t, a) => void activity.push(a),
+      },
       log: silent,
       batching: { maxBatch: 100, maxWaitMs: 2, maxPending: 1000, concurrency: 1 },
     });
@@ -62,7 +75,12 @@ describe('ingest service (the events write path) against a scripted identity mod
       log: silent,
       batching: { maxBatch: 10, maxWaitMs: 1, maxPending: 20, concurrency: 1 },
     });
-    const sent = Array.from({ length: 40 }, (_, i) => ingest.track(T, [ev(`load-${i}`)]).then((o) => ({ ok: true as const, id: o[0]!.interactionId }), (e: { code?: string }) => ({ ok: false as const, code: e.code })));
+    const sent = Array.from({ length: 40 }, (_, i) =>
+      ingest.track(T, [ev(`load-${i}`)]).then(
+        (o) => ({ ok: true as const, id: o[0]!.interactionId }),
+        (e: { code?: string }) => ({ ok: false as const, code: e.code }),
+      ),
+    );
     release();
     const results = await Promise.all(sent);
     const acked = results.filter((r) => r.ok);

@@ -115,7 +115,8 @@ export function createIngestService(deps: IngestServiceDeps) {
 
   return {
     /** Stores events durably through the batcher; resolves after their commit. Throws 503 INGEST_OVERLOADED when saturated. */
-    track: (tenantId: string, events: PendingEvent[]): Promise<IngestOutcome[]> => batcher.submit(events.map((event) => ({ tenantId, event }))),
+    track: (tenantId: string, events: PendingEvent[]): Promise<IngestOutcome[]> =>
+      batcher.submit(events.map((event) => ({ tenantId, event }))),
     writeNow,
     resolve,
     append,

@@ -67,7 +67,10 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
   const openedAll = (rows: ConnectionRow[]) => rows.map((r) => opened(r)!);
 
   return {
-    async create(tenantId: string, c: { type: string; name: string; settings: Record<string, unknown>; shopDomain: string | null; signingSecret: string }): Promise<ConnectionRow> {
+    async create(
+      tenantId: string,
+      c: { type: string; name: string; settings: Record<string, unknown>; shopDomain: string | null; signingSecret: string },
+    ): Promise<ConnectionRow> {
       const id = newId();
       return opened(
         await queryOne<ConnectionRow>(
@@ -79,10 +82,20 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
       )!;
     },
 
-    get: async (tenantId: string, id: string) => opened(await queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id}`)),
+    get: async (tenantId: string, id: string) =>
+      opened(
+        await queryOne<ConnectionRow>(
+          db,
+          sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id}`,
+        ),
+      ),
 
     /** Renames, pauses/resumes, or replaces the signing secret (a vendor-side rotation). */
-    async update(tenantId: string, id: string, patch: { name?: string | undefined; status?: 'active' | 'paused' | undefined; signingSecret?: string | undefined }): Promise<ConnectionRow | undefined> {
+    async update(
+      tenantId: string,
+      id: string,
+      patch: { name?: string | undefined; status?: 'active' | 'paused' | undefined; signingSecret?: string | undefined },
+    ): Promise<ConnectionRow | undefined> {
       const sealed = patch.signingSecret === undefined ? null : secrets.seal(patch.signingSecret, secretContext(tenantId, id));
       return opened(
         await queryOne<ConnectionRow>(
@@ -134,7 +147,10 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
     },
 
     async delete(tenantId: string, id: string): Promise<boolean> {
-      const rows = await queryRows<{ id: string }>(db, sql`DELETE FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`);
+      const rows = await queryRows<{ id: string }>(
+        db,
+        sql`DELETE FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
+      );
       return rows.length > 0;
     },
 
@@ -142,12 +158,18 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
      * A webhook's connection by its id alone: webhook URLs carry no credential, the tenant comes from the
      * connection, and the vendor signature (checked next) proves the caller holds the connection's secret.
      */
-    findForWebhook: async (id: string) => opened(await queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE id = ${id} AND status = 'active'`)),
+    findForWebhook: async (id: string) =>
+      opened(
+        await queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE id = ${id} AND status = 'active'`),
+      ),
 
     /** Shopify connections claiming a shop domain (several tenants may; the signature decides which one is meant). */
     findShopifyByDomain: async (shopDomain: string) =>
       openedAll(
-        await queryRows<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE shop_domain = ${shopDomain} AND type = 'shopify' AND status = 'active' ORDER BY id LIMIT 20`),
+        await queryRows<ConnectionRow>(
+          db,
+          sql`SELECT ${CONNECTION} FROM integration_connections WHERE shop_domain = ${shopDomain} AND type = 'shopify' AND status = 'active' ORDER BY id LIMIT 20`,
+        ),
       ),
 
     async deliveryExists(tenantId: string, connectionId: string, dedupeKey: string): Promise<boolean> {
@@ -170,12 +192,23 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
             ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING
             RETURNING id`,
       );
-      if (rows.length) await q.execute(sql`UPDATE integration_connections SET last_delivery_at = now() WHERE tenant_id = ${tenantId} AND id = ${d.connectionId}`);
+      if (rows.length)
+        await q.execute(
+          sql`UPDATE integration_connections SET last_delivery_at = now() WHERE tenant_id = ${tenantId} AND id = ${d.connectionId}`,
+        );
       return rows.length > 0;
     },
 
-    async setEventsWritten(tenantId: string, connectionId: string, dedupeKey: string, n: number, q: Pick<Db, 'execute'> = db): Promise<void> {
-      await q.execute(sql`UPDATE webhook_deliveries SET events_written = ${n} WHERE tenant_id = ${tenantId} AND connection_id = ${connectionId} AND dedupe_key = ${dedupeKey}`);
+    async setEventsWritten(
+      tenantId: string,
+      connectionId: string,
+      dedupeKey: string,
+      n: number,
+      q: Pick<Db, 'execute'> = db,
+    ): Promise<void> {
+      await q.execute(
+        sql`UPDATE webhook_deliveries SET events_written = ${n} WHERE tenant_id = ${tenantId} AND connection_id = ${connectionId} AND dedupe_key = ${dedupeKey}`,
+      );
     },
 
     listDeliveries: (tenantId: string, connectionId: string, limit: number, before?: string) =>

@@ -1,7 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, type Config, errorResponses, iso, isUuid, notFound, paginate, paginationQuery, randomToken, tenantContext, validation } from '../../platform/index.ts';
+import {
+  AppError,
+  type Config,
+  errorResponses,
+  iso,
+  isUuid,
+  notFound,
+  paginate,
+  paginationQuery,
+  randomToken,
+  tenantContext,
+  validation,
+} from '../../platform/index.ts';
 import { CONNECTOR_TYPES } from './connectors/connector.types.ts';
 import { verifyHmacSha256Base64 } from './connectors/signatures.core.ts';
 import type { ConnectionRow, DeliveryRow, IntegrationsRepository } from './integrations.repository.ts';
@@ -24,14 +36,24 @@ const createBody = z
     type: z.enum(CONNECTOR_TYPES),
     name: z.string().trim().min(1).max(200),
     settings: z
-      .object({ shop_domain: shopDomain.optional(), account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio Account SID (AC...)').optional(), store_url: z.string().url().max(500).optional() })
+      .object({
+        shop_domain: shopDomain.optional(),
+        account_sid: z
+          .string()
+          .regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio Account SID (AC...)')
+          .optional(),
+        store_url: z.string().url().max(500).optional(),
+      })
       .strict()
       .optional(),
     /** The signing secret the vendor shows (Shopify app secret, Stripe whsec_..., Twilio auth token); generated when absent (WooCommerce). */
     secret: z.string().min(8).max(500).optional(),
   })
   .strict()
-  .refine((b) => b.type !== 'shopify' || b.settings?.shop_domain, { message: 'a Shopify connection needs settings.shop_domain', path: ['settings', 'shop_domain'] });
+  .refine((b) => b.type !== 'shopify' || b.settings?.shop_domain, {
+    message: 'a Shopify connection needs settings.shop_domain',
+    path: ['settings', 'shop_domain'],
+  });
 
 const connectionResponse = z.object({
   id: z.string(),
@@ -59,9 +81,14 @@ const deliveryResponse = z.object({
   received_at: z.string(),
 });
 
-const webhookAnswer = z.object({ status: z.enum(['processed', 'duplicate', 'ignored']), delivery_id: z.string().nullable(), events_written: z.number() });
+const webhookAnswer = z.object({
+  status: z.enum(['processed', 'duplicate', 'ignored']),
+  delivery_id: z.string().nullable(),
+  events_written: z.number(),
+});
 
-const mask = (secret: string | null) => (secret === null ? 'unreadable: LOUPE_SECRETS_KEY changed; set a new secret' : `${'*'.repeat(8)}${secret.slice(-4)}`);
+const mask = (secret: string | null) =>
+  secret === null ? 'unreadable: LOUPE_SECRETS_KEY changed; set a new secret' : `${'*'.repeat(8)}${secret.slice(-4)}`;
 
 const updateBody = z
   .object({
@@ -72,7 +99,9 @@ const updateBody = z
     secret: z.string().min(8).max(500).optional(),
   })
   .strict()
-  .refine((b) => b.name !== undefined || b.status !== undefined || b.secret !== undefined, { message: 'give at least one of name, status, secret' });
+  .refine((b) => b.name !== undefined || b.status !== undefined || b.secret !== undefined, {
+    message: 'give at least one of name, status, secret',
+  });
 
 const idParams = z.object({ id: z.string().max(100) });
 
@@ -116,8 +145,16 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
   r.post(
     '/api/v1/integrations',
     {
-      schema: { tags: ['integrations'], summary: 'Connect a Shopify, WooCommerce, Stripe or Twilio account; the answer carries the webhook URL and, once, the secret', body: createBody, response: { 201: connectionResponse, ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'integrations:manage' }, audit: { action: 'integration.create', resourceType: 'integration' } },
+      schema: {
+        tags: ['integrations'],
+        summary: 'Connect a Shopify, WooCommerce, Stripe or Twilio account; the answer carries the webhook URL and, once, the secret',
+        body: createBody,
+        response: { 201: connectionResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'integrations:manage' },
+        audit: { action: 'integration.create', resourceType: 'integration' },
+      },
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
@@ -138,7 +175,12 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
   r.get(
     '/api/v1/integrations',
     {
-      schema: { tags: ['integrations'], summary: 'List connections (secrets masked)', querystring: z.object(paginationQuery).strict(), response: { 200: z.object({ data: z.array(connectionResponse), next_cursor: z.string().nullable() }), ...errorResponses } },
+      schema: {
+        tags: ['integrations'],
+        summary: 'List connections (secrets masked)',
+        querystring: z.object(paginationQuery).strict(),
+        response: { 200: z.object({ data: z.array(connectionResponse), next_cursor: z.string().nullable() }), ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
     },
     async (request) => {
@@ -153,7 +195,12 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
   r.get(
     '/api/v1/integrations/:id',
     {
-      schema: { tags: ['integrations'], summary: 'One connection (secret masked)', params: idParams, response: { 200: connectionResponse, ...errorResponses } },
+      schema: {
+        tags: ['integrations'],
+        summary: 'One connection (secret masked)',
+        params: idParams,
+        response: { 200: connectionResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
     },
     async (request) => toConnection(await load(tenantContext(request).tenantId, request.params.id), publicBase(deps.config, request)),
@@ -162,8 +209,17 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
   r.patch(
     '/api/v1/integrations/:id',
     {
-      schema: { tags: ['integrations'], summary: 'Rename, pause or resume a connection, or replace its signing secret after a rotation at the vendor', params: idParams, body: updateBody, response: { 200: connectionResponse, ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'integrations:manage' }, audit: { action: 'integration.update', resourceType: 'integration' } },
+      schema: {
+        tags: ['integrations'],
+        summary: 'Rename, pause or resume a connection, or replace its signing secret after a rotation at the vendor',
+        params: idParams,
+        body: updateBody,
+        response: { 200: connectionResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'integrations:manage' },
+        audit: { action: 'integration.update', resourceType: 'integration' },
+      },
     },
     async (request) => {
       const ctx = tenantContext(request);
@@ -180,8 +236,16 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
   r.delete(
     '/api/v1/integrations/:id',
     {
-      schema: { tags: ['integrations'], summary: 'Disconnect: its webhook URL stops accepting deliveries', params: idParams, response: { 204: z.null(), ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'integrations:manage' }, audit: { action: 'integration.delete', resourceType: 'integration' } },
+      schema: {
+        tags: ['integrations'],
+        summary: 'Disconnect: its webhook URL stops accepting deliveries',
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'integrations:manage' },
+        audit: { action: 'integration.delete', resourceType: 'integration' },
+      },
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
@@ -237,10 +301,17 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         const { type, connectionId } = request.params;
         const c = isUuid(connectionId) ? await deps.repo.findForWebhook(connectionId) : undefined;
         if (!c || c.type !== type) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
-        const answer = await deps.webhooks.receive(c, { headers: request.headers, rawBody: rawOf(request), url: `${publicBase(deps.config, request)}${request.url}` });
+        const answer = await deps.webhooks.receive(c, {
+          headers: request.headers,
+          rawBody: rawOf(request),
+          url: `${publicBase(deps.config, request)}${request.url}`,
+        });
         if (c.type === 'twilio') {
           // Twilio reads the answer as TwiML: an empty <Response/> sends no reply message.
-          return reply.type('text/xml').serializer((p) => String(p)).send('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
+          return reply
+            .type('text/xml')
+            .serializer((p) => String(p))
+            .send('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
         }
         return answer;
       },
@@ -250,19 +321,35 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     w.post(
       '/api/integrations/shopify',
       {
-        schema: { tags: ['integrations'], summary: 'Shopify webhooks on seed 002’s path; the connection is found by X-Shopify-Shop-Domain', response: webhookResponses },
+        schema: {
+          tags: ['integrations'],
+          summary: 'Shopify webhooks on seed 002’s path; the connection is found by X-Shopify-Shop-Domain',
+          response: webhookResponses,
+        },
         config: { auth: { kind: 'public' }, rateGroup: 'webhooks' },
       },
       async (request) => {
         const domain = request.headers['x-shopify-shop-domain'];
         const raw = rawOf(request);
-        const candidates = typeof domain === 'string' && domain.length <= 255 ? await deps.repo.findShopifyByDomain(domain.trim().toLowerCase()) : [];
+        const candidates =
+          typeof domain === 'string' && domain.length <= 255 ? await deps.repo.findShopifyByDomain(domain.trim().toLowerCase()) : [];
         const hmac = request.headers['x-shopify-hmac-sha256'];
-        const match = candidates.find((c) => c.signingSecret !== null && verifyHmacSha256Base64(c.signingSecret, raw, typeof hmac === 'string' ? hmac : undefined).ok);
+        const match = candidates.find(
+          (c) => c.signingSecret !== null && verifyHmacSha256Base64(c.signingSecret, raw, typeof hmac === 'string' ? hmac : undefined).ok,
+        );
         // No verifying connection: let the first candidate's verification log and refuse it; unknown shops get the same 401.
         const c = match ?? candidates[0];
-        if (!c) throw new AppError('unauthenticated', 'WEBHOOK_SIGNATURE_INVALID', 'The webhook signature does not match this connection’s secret and the request body.');
-        return deps.webhooks.receive(c, { headers: request.headers, rawBody: raw, url: `${publicBase(deps.config, request)}${request.url}` });
+        if (!c)
+          throw new AppError(
+            'unauthenticated',
+            'WEBHOOK_SIGNATURE_INVALID',
+            'The webhook signature does not match this connection’s secret and the request body.',
+          );
+        return deps.webhooks.receive(c, {
+          headers: request.headers,
+          rawBody: raw,
+          url: `${publicBase(deps.config, request)}${request.url}`,
+        });
       },
     );
   });

@@ -20,7 +20,18 @@ afterAll(async () => {
 });
 
 const rows = (tenantId: string, where = sql`true`) =>
-  queryRows<{ id: string; userId: string; itemId: string; type: string; priceMinor: string | null; quantity: number | null; orderId: string | null; profileId: string | null; source: string; recommendationId: string | null }>(
+  queryRows<{
+    id: string;
+    userId: string;
+    itemId: string;
+    type: string;
+    priceMinor: string | null;
+    quantity: number | null;
+    orderId: string | null;
+    profileId: string | null;
+    source: string;
+    recommendationId: string | null;
+  }>(
     t.database.db,
     sql`SELECT id, user_id AS "userId", item_id AS "itemId", type, price_minor::text AS "priceMinor", quantity, order_id AS "orderId", profile_id AS "profileId", source, recommendation_id AS "recommendationId"
         FROM interactions WHERE tenant_id = ${tenantId} AND ${where} ORDER BY occurred_at, id`,
@@ -30,15 +41,34 @@ describe('POST /api/v1/interactions (seed 003 steps 8b, 8d, 8e)', () => {
   it('tracks a view, an add to cart and a purchase as written in the seed', async () => {
     const view = await t.request('POST', '/api/v1/interactions', {
       token: keyA,
-      body: { user_id: 'USER_JOHN_001', item_id: 'PROD_001', interaction_type: 'view', timestamp: '2024-01-16T19:23:45Z', context: { source: 'homepage_recommendations', device: 'mobile' } },
+      body: {
+        user_id: 'USER_JOHN_001',
+        item_id: 'PROD_001',
+        interaction_type: 'view',
+        timestamp: '2024-01-16T19:23:45Z',
+        context: { source: 'homepage_recommendations', device: 'mobile' },
+      },
     });
     expect(view.status).toBe(201);
-    expect(view.body).toEqual({ status: 'tracked', interaction_id: expect.stringMatching(/^[0-9a-f-]{36}$/), processed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
-    const cart = await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: 'USER_JOHN_001', item_id: 'PROD_001', interaction_type: 'add_to_cart', timestamp: '2024-01-16T19:25:30Z' } });
+    expect(view.body).toEqual({
+      status: 'tracked',
+      interaction_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      processed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+    });
+    const cart = await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      body: { user_id: 'USER_JOHN_001', item_id: 'PROD_001', interaction_type: 'add_to_cart', timestamp: '2024-01-16T19:25:30Z' },
+    });
     expect(cart.status).toBe(201);
     const buy = await t.request('POST', '/api/v1/interactions', {
       token: keyA,
-      body: { user_id: 'USER_JOHN_001', item_id: 'PROD_001', interaction_type: 'purchase', timestamp: '2024-01-16T19:30:00Z', metadata: { order_id: 'ORD_98765', price: 99.99, quantity: 1 } },
+      body: {
+        user_id: 'USER_JOHN_001',
+        item_id: 'PROD_001',
+        interaction_type: 'purchase',
+        timestamp: '2024-01-16T19:30:00Z',
+        metadata: { order_id: 'ORD_98765', price: 99.99, quantity: 1 },
+      },
     });
     expect(buy.status).toBe(201);
     const stored = await rows(A.tenantId, sql`user_id = 'USER_JOHN_001'`);
@@ -58,8 +88,16 @@ describe('POST /api/v1/interactions (seed 003 steps 8b, 8d, 8e)', () => {
     expect(again.headers['idempotent-replayed']).toBe('true');
 
     const h = { 'idempotency-key': 'req-42' };
-    const k1 = await t.request('POST', '/api/v1/interactions', { token: keyA, headers: h, body: { user_id: 'u-retry', item_id: 'i2', interaction_type: 'view' } });
-    const k2 = await t.request('POST', '/api/v1/interactions', { token: keyA, headers: h, body: { user_id: 'u-retry', item_id: 'i2', interaction_type: 'view' } });
+    const k1 = await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      headers: h,
+      body: { user_id: 'u-retry', item_id: 'i2', interaction_type: 'view' },
+    });
+    const k2 = await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      headers: h,
+      body: { user_id: 'u-retry', item_id: 'i2', interaction_type: 'view' },
+    });
     expect(k2.body).toEqual(k1.body);
     expect(await rows(A.tenantId, sql`user_id = 'u-retry'`)).toHaveLength(2);
   });
@@ -73,7 +111,14 @@ describe('POST /api/v1/interactions (seed 003 steps 8b, 8d, 8e)', () => {
   });
 
   it('accepts tenant-defined custom types and refuses hostile or malformed input with named fields', async () => {
-    expect((await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: 'u1', interaction_type: 'wishlist_add', item_id: 'i9' } })).status).toBe(201);
+    expect(
+      (
+        await t.request('POST', '/api/v1/interactions', {
+          token: keyA,
+          body: { user_id: 'u1', interaction_type: 'wishlist_add', item_id: 'i9' },
+        })
+      ).status,
+    ).toBe(201);
     const bad = async (body: unknown, field: string) => {
       const res = await t.request('POST', '/api/v1/interactions', { token: keyA, body: body as object });
       expect(res.status, JSON.stringify(body)).toBe(400);
@@ -87,7 +132,11 @@ describe('POST /api/v1/interactions (seed 003 steps 8b, 8d, 8e)', () => {
     await bad({ user_id: 'u1', interaction_type: 'purchase', metadata: { price: '12,50' } }, 'price');
     await bad({ user_id: 'x'.repeat(201), interaction_type: 'view' }, 'user_id');
     await bad({ user_id: 'u1', interaction_type: 'view', context: { blob: 'x'.repeat(9000) } }, 'context');
-    const malformed = await t.request('POST', '/api/v1/interactions', { token: keyA, headers: { 'content-type': 'application/json' }, body: '{"user_id": "u1", "interaction_type": ' });
+    const malformed = await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      headers: { 'content-type': 'application/json' },
+      body: '{"user_id": "u1", "interaction_type": ',
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('MALFORMED_JSON');
   });
@@ -117,7 +166,12 @@ describe('POST /api/v1/interactions/batch', () => {
         events: [
           { event_id: 'b-1', user_id: 'ub', item_id: 'i1', interaction_type: 'view' },
           { event_id: 'b-1', user_id: 'ub', item_id: 'i1', interaction_type: 'view' },
-          { user_id: 'ub', item_id: 'i2', interaction_type: 'purchase', metadata: { price: '9007199254740.99', quantity: 2, currency: 'USD', order_id: 'o1' } },
+          {
+            user_id: 'ub',
+            item_id: 'i2',
+            interaction_type: 'purchase',
+            metadata: { price: '9007199254740.99', quantity: 2, currency: 'USD', order_id: 'o1' },
+          },
           { user_id: 'ub', interaction_type: 'NOT A TYPE' },
           { user_id: 'ub', interaction_type: 'view', surprise: 1 },
           'not an object',
@@ -126,7 +180,14 @@ describe('POST /api/v1/interactions/batch', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: 2, duplicates: 1, rejected: 3 });
-    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['tracked', 'duplicate', 'tracked', 'rejected', 'rejected', 'rejected']);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual([
+      'tracked',
+      'duplicate',
+      'tracked',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
     expect(res.body.results[1].interaction_id).toBe(res.body.results[0].interaction_id);
     expect(res.body.results[3].errors[0].field).toBe('interaction_type');
     expect(res.body.results[4].errors[0].message).toContain('surprise');
@@ -135,8 +196,15 @@ describe('POST /api/v1/interactions/batch', () => {
     // Beyond 2^53 minor units, exact.
     expect(stored.find((r) => r.type === 'purchase')!.priceMinor).toBe('900719925474099');
 
-    const replay = await t.request('POST', '/api/v1/interactions/batch', { token: keyA, body: { events: [{ event_id: 'b-1', user_id: 'ub', item_id: 'i1', interaction_type: 'view' }] } });
-    expect(replay.body).toMatchObject({ accepted: 0, duplicates: 1, results: [{ status: 'duplicate', interaction_id: res.body.results[0].interaction_id }] });
+    const replay = await t.request('POST', '/api/v1/interactions/batch', {
+      token: keyA,
+      body: { events: [{ event_id: 'b-1', user_id: 'ub', item_id: 'i1', interaction_type: 'view' }] },
+    });
+    expect(replay.body).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+      results: [{ status: 'duplicate', interaction_id: res.body.results[0].interaction_id }],
+    });
   });
 
   it('refuses oversize and empty batches as a whole', async () => {
@@ -149,7 +217,12 @@ describe('POST /api/v1/interactions/batch', () => {
   });
 
   it('takes 1,000 events in one request', async () => {
-    const events = Array.from({ length: 1000 }, (_, i) => ({ event_id: `bulk-${i}`, user_id: `bulk-u${i % 50}`, item_id: `i${i % 97}`, interaction_type: i % 10 === 0 ? 'purchase' : 'view' }));
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      event_id: `bulk-${i}`,
+      user_id: `bulk-u${i % 50}`,
+      item_id: `i${i % 97}`,
+      interaction_type: i % 10 === 0 ? 'purchase' : 'view',
+    }));
     const res = await t.request('POST', '/api/v1/interactions/batch', { token: keyA, body: { events } });
     expect(res.status).toBe(200);
     expect(res.body.accepted).toBe(1000);

@@ -18,7 +18,17 @@ describe('interactions repository', () => {
     const rows = [
       { userId: 'u1', itemId: 'i1', type: 'view', source: 'api', occurredAt: at },
       { userId: 'u1', itemId: 'i1', type: 'view', source: 'api', occurredAt: at }, // same event twice in the batch
-      { userId: 'u1', itemId: 'i2', type: 'purchase', quantity: 2, priceMinor: 9007199254740993n, currency: 'USD', source: 'api', occurredAt: at, eventId: 'evt-1' },
+      {
+        userId: 'u1',
+        itemId: 'i2',
+        type: 'purchase',
+        quantity: 2,
+        priceMinor: 9007199254740993n,
+        currency: 'USD',
+        source: 'api',
+        occurredAt: at,
+        eventId: 'evt-1',
+      },
     ];
     const first = await repo.appendMany(A, rows);
     expect(first).toMatchObject({ inserted: 2, duplicates: 1 });

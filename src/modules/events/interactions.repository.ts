@@ -63,7 +63,11 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
      * was received (`receivedAt`, the first acknowledgment's time for retries): idempotent writers answer a
      * retry with exactly the first answer, and profile aggregates count each event once.
      */
-    async appendManyDetailed(tenantId: string, rows: readonly NewInteraction[], q: Pick<Db, 'execute'> = db): Promise<DetailedAppendResult> {
+    async appendManyDetailed(
+      tenantId: string,
+      rows: readonly NewInteraction[],
+      q: Pick<Db, 'execute'> = db,
+    ): Promise<DetailedAppendResult> {
       if (!rows.length) return { ids: [], created: [], receivedAt: [] };
       const keys = rows.map(dedupeKeyOf);
       const firstIndex = new Map<string, number>();
@@ -115,28 +119,38 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
 
     /** Most recent first. */
     listForUser: (tenantId: string, userId: string, limit: number) =>
-      queryRows<StoredInteraction>(db, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`),
+      queryRows<StoredInteraction>(
+        db,
+        sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`,
+      ),
 
     listForProfile: (tenantId: string, profileId: string, limit: number) =>
-      queryRows<StoredInteraction>(db, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${profileId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`),
+      queryRows<StoredInteraction>(
+        db,
+        sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${profileId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`,
+      ),
 
     get: async (tenantId: string, id: string) =>
       (await queryRows<StoredInteraction>(db, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND id = ${id}`))[0],
 
     /** Streams the training snapshot in keyset pages (user, item, type, time) so memory stays bounded. */
-    async *scanForTraining(tenantId: string, opts: { since?: Date; pageSize?: number } = {}): AsyncGenerator<{ userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[]> {
+    async *scanForTraining(
+      tenantId: string,
+      opts: { since?: Date; pageSize?: number } = {},
+    ): AsyncGenerator<{ userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[]> {
       const pageSize = opts.pageSize ?? 50_000;
       let after: string | null = null;
       for (;;) {
-        const page: { id: string; userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[] = await queryRows(
-          db,
-          sql`SELECT id, coalesce(profile_id::text, user_id, anonymous_id) AS "userId", item_id AS "itemId", type, value, occurred_at AS "occurredAt"
+        const page: { id: string; userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[] =
+          await queryRows(
+            db,
+            sql`SELECT id, coalesce(profile_id::text, user_id, anonymous_id) AS "userId", item_id AS "itemId", type, value, occurred_at AS "occurredAt"
               FROM interactions
               WHERE tenant_id = ${tenantId} AND item_id IS NOT NULL AND coalesce(profile_id::text, user_id, anonymous_id) IS NOT NULL
                 ${opts.since ? sql`AND occurred_at >= ${opts.since.toISOString()}` : sql``}
                 ${after ? sql`AND id > ${after}` : sql``}
               ORDER BY id LIMIT ${pageSize}`,
-        );
+          );
         if (!page.length) return;
         yield page;
         after = page[page.length - 1]!.id;

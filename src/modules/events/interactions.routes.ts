@@ -14,7 +14,8 @@ export interface InteractionsRouteDeps {
 const idempotencyKey = (r: FastifyRequest): string | undefined => {
   const h = r.headers['idempotency-key'];
   if (h === undefined) return undefined;
-  if (typeof h !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(h)) throw validation('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 printable ASCII characters.');
+  if (typeof h !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(h))
+    throw validation('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 printable ASCII characters.');
   return h;
 };
 
@@ -36,12 +37,15 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
       const ctx = tenantContext(request);
       const now = deps.clock();
       const problem = request.body.timestamp ? checkOccurredAt(new Date(request.body.timestamp), now) : null;
-      if (problem) throw validation('VALIDATION_ERROR', `The request body is invalid: timestamp.`, [{ field: 'timestamp', message: problem }]);
+      if (problem)
+        throw validation('VALIDATION_ERROR', `The request body is invalid: timestamp.`, [{ field: 'timestamp', message: problem }]);
       const key = idempotencyKey(request);
       const [out] = await deps.ingest.track(ctx.tenantId, [fromApiInteraction(request.body, { now, eventId: key })]);
       if (!out!.created) reply.header('idempotent-replayed', 'true');
       // 201 for a new row and for its retries alike: a retried request gets exactly the first answer.
-      return reply.code(201).send({ status: 'tracked' as const, interaction_id: out!.interactionId, processed_at: out!.receivedAt.toISOString() });
+      return reply
+        .code(201)
+        .send({ status: 'tracked' as const, interaction_id: out!.interactionId, processed_at: out!.receivedAt.toISOString() });
     },
   );
 
@@ -64,7 +68,14 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
       request.body.events.forEach((raw, index) => {
         const parsed = s.interactionBody.safeParse(raw);
         if (!parsed.success) {
-          results[index] = { index, status: 'rejected', errors: parsed.error.issues.slice(0, 10).map((i) => ({ field: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : 'event'), message: issueMessage(i) })) };
+          results[index] = {
+            index,
+            status: 'rejected',
+            errors: parsed.error.issues.slice(0, 10).map((i) => ({
+              field: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : 'event'),
+              message: issueMessage(i),
+            })),
+          };
           return;
         }
         const problem = parsed.data.timestamp ? checkOccurredAt(new Date(parsed.data.timestamp), now) : null;
@@ -84,7 +95,12 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         const o = outcomes[k]!;
         if (o.created) accepted++;
         else duplicates++;
-        results[v.index] = { index: v.index, status: o.created ? 'tracked' : 'duplicate', interaction_id: o.interactionId, processed_at: o.receivedAt.toISOString() };
+        results[v.index] = {
+          index: v.index,
+          status: o.created ? 'tracked' : 'duplicate',
+          interaction_id: o.interactionId,
+          processed_at: o.receivedAt.toISOString(),
+        };
       });
       return { accepted, duplicates, rejected: results.length - valid.length, results };
     },

@@ -14,7 +14,10 @@ const money = z.union([z.number().finite(), z.string().regex(/^-?\d{1,15}(\.\d{1
 
 export const interactionType = z
   .string()
-  .regex(CUSTOM_TYPE_PATTERN, 'must be a built-in type (view, click, add_to_cart, remove_from_cart, purchase, rating, like, search, recommendations_shown, refund) or a custom lower_snake_case type');
+  .regex(
+    CUSTOM_TYPE_PATTERN,
+    'must be a built-in type (view, click, add_to_cart, remove_from_cart, purchase, rating, like, search, recommendations_shown, refund) or a custom lower_snake_case type',
+  );
 
 export const interactionBody = z
   .object({
@@ -29,10 +32,22 @@ export const interactionBody = z
     value: z.number().finite().optional(),
     recommendation_id: id.optional(),
     /** Extra identifiers for identity resolution, e.g. {"email": "...", "phone": "..."}. */
-    identifiers: z.record(z.string().regex(/^[a-z][a-z0-9_]{1,39}$/), z.string().max(320)).refine((o) => Object.keys(o).length <= 10, 'at most 10 identifiers').optional(),
+    identifiers: z
+      .record(z.string().regex(/^[a-z][a-z0-9_]{1,39}$/), z.string().max(320))
+      .refine((o) => Object.keys(o).length <= 10, 'at most 10 identifiers')
+      .optional(),
     context: smallObject.optional(),
     metadata: z
-      .object({ order_id: id.optional(), price: money.optional(), currency: z.string().regex(/^[A-Za-z]{3}$/).optional(), quantity: z.number().int().min(-100000).max(100000).optional(), recommendation_id: id.optional() })
+      .object({
+        order_id: id.optional(),
+        price: money.optional(),
+        currency: z
+          .string()
+          .regex(/^[A-Za-z]{3}$/)
+          .optional(),
+        quantity: z.number().int().min(-100000).max(100000).optional(),
+        recommendation_id: id.optional(),
+      })
       .catchall(z.unknown())
       .refine((o) => JSON.stringify(o).length <= 8192, 'must be at most 8 kB of JSON')
       .optional(),
@@ -46,7 +61,10 @@ export const interactionResponse = z.object({ status: z.literal('tracked'), inte
 export const MAX_BATCH_EVENTS = 1000;
 export const batchBody = z
   .object({
-    events: z.array(z.unknown()).min(1).max(MAX_BATCH_EVENTS, `at most ${MAX_BATCH_EVENTS} events per batch; split larger sets or use the upload endpoints`),
+    events: z
+      .array(z.unknown())
+      .min(1)
+      .max(MAX_BATCH_EVENTS, `at most ${MAX_BATCH_EVENTS} events per batch; split larger sets or use the upload endpoints`),
   })
   .strict();
 

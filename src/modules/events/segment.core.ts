@@ -88,7 +88,12 @@ export function mapSegmentMessage(m: SegmentMessage, opts: { now: Date; batchSen
   if (m.type === 'identify') return { events: [], profiles: identity ? [identity] : [] };
   if (m.type === 'alias') {
     const prev = idOf(m.previousId);
-    const alias = identityInput([...ids, prev ? { type: 'anonymous_id', value: prev } : null], 'segment', occurredAt, m.messageId ? { eventRef: m.messageId } : {});
+    const alias = identityInput(
+      [...ids, prev ? { type: 'anonymous_id', value: prev } : null],
+      'segment',
+      occurredAt,
+      m.messageId ? { eventRef: m.messageId } : {},
+    );
     return { events: [], profiles: alias ? [alias] : [] };
   }
   if (m.type === 'group') return { events: [], profiles: [] };
@@ -101,7 +106,14 @@ export function mapSegmentMessage(m: SegmentMessage, opts: { now: Date; batchSen
       ...base,
       eventId: m.messageId ?? null,
       type: m.type === 'page' ? 'page_view' : 'screen_view',
-      metadata: { name: text(m.name), category: text(m.category), url: text(props.url ?? page.url, 2000), path: text(props.path ?? page.path, 2000), title: text(props.title ?? page.title, 500), referrer: text(props.referrer ?? page.referrer, 2000) },
+      metadata: {
+        name: text(m.name),
+        category: text(m.category),
+        url: text(props.url ?? page.url, 2000),
+        path: text(props.path ?? page.path, 2000),
+        title: text(props.title ?? page.title, 500),
+        referrer: text(props.referrer ?? page.referrer, 2000),
+      },
     };
     return { events: [{ row, identity }], profiles: [] };
   }
@@ -123,7 +135,11 @@ export function mapSegmentMessage(m: SegmentMessage, opts: { now: Date; batchSen
       currency,
       orderId,
       recommendationId: text(p.recommendation_id) ?? recommendationId,
-      metadata: { event: name.slice(0, 200), ...(type === 'search' ? { query: text(props.query, 500) } : {}), ...(text(p.name) ? { name: text(p.name, 300) } : {}) },
+      metadata: {
+        event: name.slice(0, 200),
+        ...(type === 'search' ? { query: text(props.query, 500) } : {}),
+        ...(text(p.name) ? { name: text(p.name, 300) } : {}),
+      },
     };
     return { row, identity, revenueMinor: revenueOf(row) };
   };
@@ -141,6 +157,7 @@ export function mapSegmentMessage(m: SegmentMessage, opts: { now: Date; batchSen
 /** The context fields worth keeping (device, os, page, campaign, locale); never the IP or the full traits. */
 function pickContext(c: Obj): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ['device', 'os', 'page', 'campaign', 'locale', 'library', 'app', 'screen', 'timezone', 'userAgent']) if (c[k] !== undefined) out[k] = c[k];
+  for (const k of ['device', 'os', 'page', 'campaign', 'locale', 'library', 'app', 'screen', 'timezone', 'userAgent'])
+    if (c[k] !== undefined) out[k] = c[k];
   return JSON.stringify(out).length <= 8192 ? out : {};
 }

@@ -41,8 +41,15 @@ const message = z
 type Message = z.infer<typeof message>;
 
 const MAX_SEGMENT_BATCH = 2500;
-const batchBody = z.object({ batch: z.array(z.unknown()).max(MAX_SEGMENT_BATCH), sentAt: z.string().max(50).optional(), context: record.optional() }).loose();
-const answer = z.object({ success: z.literal(true), accepted: z.number().int(), rejected: z.number().int(), errors: z.array(z.object({ index: z.number().int(), message: z.string() })).optional() });
+const batchBody = z
+  .object({ batch: z.array(z.unknown()).max(MAX_SEGMENT_BATCH), sentAt: z.string().max(50).optional(), context: record.optional() })
+  .loose();
+const answer = z.object({
+  success: z.literal(true),
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  errors: z.array(z.object({ index: z.number().int(), message: z.string() })).optional(),
+});
 
 function problemOf(kind: SegmentKind, m: Message): string | null {
   if (kind === 'alias') return m.userId != null && m.previousId != null ? null : 'alias needs userId and previousId';
@@ -65,7 +72,12 @@ export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps
       const parsed = message.safeParse(raw);
       const k = kind ?? (parsed.success ? parsed.data.type : undefined);
       if (!parsed.success || !k) {
-        errors.push({ index, message: parsed.success ? 'type is missing' : parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ') });
+        errors.push({
+          index,
+          message: parsed.success
+            ? 'type is missing'
+            : parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '),
+        });
         return;
       }
       const problem = problemOf(k, parsed.data);
@@ -82,12 +94,25 @@ export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps
     });
     if (profiles.length) await deps.identity.resolveMany(tenantId, profiles);
     await deps.ingest.track(tenantId, events);
-    return { success: true as const, accepted: items.length - errors.length, rejected: errors.length, ...(errors.length ? { errors: errors.slice(0, 100) } : {}) };
+    return {
+      success: true as const,
+      accepted: items.length - errors.length,
+      rejected: errors.length,
+      ...(errors.length ? { errors: errors.slice(0, 100) } : {}),
+    };
   }
 
   r.post(
     '/v1/batch',
-    { schema: { tags: ['segment'], summary: 'Segment-compatible batch (what analytics-node and RudderStack send)', body: batchBody, response: { 200: answer, ...errorResponses, ...overloadResponses } }, config },
+    {
+      schema: {
+        tags: ['segment'],
+        summary: 'Segment-compatible batch (what analytics-node and RudderStack send)',
+        body: batchBody,
+        response: { 200: answer, ...errorResponses, ...overloadResponses },
+      },
+      config,
+    },
     async (request) =>
       ingest(
         tenantContext(request).tenantId,
@@ -99,7 +124,15 @@ export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps
   for (const kind of ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const) {
     r.post(
       `/v1/${kind}`,
-      { schema: { tags: ['segment'], summary: `Segment-compatible ${kind} call`, body: record, response: { 200: answer, ...errorResponses, ...overloadResponses } }, config },
+      {
+        schema: {
+          tags: ['segment'],
+          summary: `Segment-compatible ${kind} call`,
+          body: record,
+          response: { 200: answer, ...errorResponses, ...overloadResponses },
+        },
+        config,
+      },
       async (request) => {
         const out = await ingest(tenantContext(request).tenantId, [{ kind, raw: request.body }], undefined);
         if (out.rejected) throw validation('VALIDATION_ERROR', `The ${kind} message is invalid: ${out.errors![0]!.message}.`);

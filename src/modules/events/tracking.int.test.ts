@@ -22,7 +22,20 @@ afterAll(async () => {
 
 const post = (url: string, body: object, token = keyA) => t.request('POST', url, { token, body });
 const interactions = (tenantId: string, where = sql`true`) =>
-  queryRows<{ type: string; itemId: string | null; userId: string | null; anonymousId: string | null; orderId: string | null; priceMinor: string | null; quantity: number | null; eventKey: string; sessionId: string | null; source: string; occurredAt: Date; metadata: any }>(
+  queryRows<{
+    type: string;
+    itemId: string | null;
+    userId: string | null;
+    anonymousId: string | null;
+    orderId: string | null;
+    priceMinor: string | null;
+    quantity: number | null;
+    eventKey: string;
+    sessionId: string | null;
+    source: string;
+    occurredAt: Date;
+    metadata: any;
+  }>(
     t.database.db,
     sql`SELECT type, item_id AS "itemId", user_id AS "userId", anonymous_id AS "anonymousId", order_id AS "orderId", price_minor::text AS "priceMinor", quantity,
                dedupe_key AS "eventKey", session_id AS "sessionId", source, occurred_at AS "occurredAt", metadata
@@ -31,7 +44,8 @@ const interactions = (tenantId: string, where = sql`true`) =>
 
 describe("seed 000's user journey through /api/v1/analytics", () => {
   it('records session, page views with time on page and scroll depth, funnel stages and cart events; session metrics add up', async () => {
-    const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+    const iphone =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
     const start = await post('/api/v1/analytics/session/start', {
       session_id: 'sess-1',
       user_id: 'muse-user-7',
@@ -41,44 +55,131 @@ describe("seed 000's user journey through /api/v1/analytics", () => {
       started_at: '2026-03-01T10:00:00Z',
     });
     expect(start.status).toBe(201);
-    expect(start.body).toMatchObject({ session_id: 'sess-1', device_type: 'mobile', browser: 'Safari', os: 'iOS', utm_source: 'instagram', utm_medium: 'social', utm_campaign: 'spring_sale', pages_viewed: 0 });
+    expect(start.body).toMatchObject({
+      session_id: 'sess-1',
+      device_type: 'mobile',
+      browser: 'Safari',
+      os: 'iOS',
+      utm_source: 'instagram',
+      utm_medium: 'social',
+      utm_campaign: 'spring_sale',
+      pages_viewed: 0,
+    });
     // A retried start changes nothing.
-    expect((await post('/api/v1/analytics/session/start', { session_id: 'sess-1', started_at: '2026-03-01T10:00:00Z' })).body.started_at).toBe('2026-03-01T10:00:00.000Z');
+    expect(
+      (await post('/api/v1/analytics/session/start', { session_id: 'sess-1', started_at: '2026-03-01T10:00:00Z' })).body.started_at,
+    ).toBe('2026-03-01T10:00:00.000Z');
 
-    const feed = await post('/api/v1/analytics/page-view', { session_id: 'sess-1', page_view_id: 'pv-1', page_url: 'https://muse.example/feed', type: 'feed', viewed_at: '2026-03-01T10:00:01Z' });
+    const feed = await post('/api/v1/analytics/page-view', {
+      session_id: 'sess-1',
+      page_view_id: 'pv-1',
+      page_url: 'https://muse.example/feed',
+      type: 'feed',
+      viewed_at: '2026-03-01T10:00:01Z',
+    });
     expect(feed.status).toBe(201);
-    await post('/api/v1/analytics/page-view', { session_id: 'sess-1', page_view_id: 'pv-1', page_url: 'https://muse.example/feed', viewed_at: '2026-03-01T10:00:01Z' }); // retry
+    await post('/api/v1/analytics/page-view', {
+      session_id: 'sess-1',
+      page_view_id: 'pv-1',
+      page_url: 'https://muse.example/feed',
+      viewed_at: '2026-03-01T10:00:01Z',
+    }); // retry
     await post('/api/v1/analytics/funnel', { session_id: 'sess-1', stage: 'browse', reached_at: '2026-03-01T10:00:01Z' });
-    const end1 = await post('/api/v1/analytics/page-view/end', { page_view_id: 'pv-1', ended_at: '2026-03-01T10:00:46Z', scroll_depth_percent: 62.4 });
+    const end1 = await post('/api/v1/analytics/page-view/end', {
+      page_view_id: 'pv-1',
+      ended_at: '2026-03-01T10:00:46Z',
+      scroll_depth_percent: 62.4,
+    });
     expect(end1.body).toMatchObject({ time_on_page_seconds: 45, scroll_depth_percent: 62 });
-    await post('/api/v1/analytics/page-view', { session_id: 'sess-1', page_view_id: 'pv-2', page_url: 'https://muse.example/p/boots', type: 'product', product_id: 'BOOTS-1', viewed_at: '2026-03-01T10:00:46Z' });
+    await post('/api/v1/analytics/page-view', {
+      session_id: 'sess-1',
+      page_view_id: 'pv-2',
+      page_url: 'https://muse.example/p/boots',
+      type: 'product',
+      product_id: 'BOOTS-1',
+      viewed_at: '2026-03-01T10:00:46Z',
+    });
     await post('/api/v1/analytics/funnel', { session_id: 'sess-1', stage: 'view_product', product_id: 'BOOTS-1', event_id: 'f-2' });
     await post('/api/v1/analytics/funnel', { session_id: 'sess-1', stage: 'view_product', product_id: 'BOOTS-1', event_id: 'f-2' }); // retry
-    const added = await post('/api/v1/analytics/cart-event', { session_id: 'sess-1', type: 'item_added', user_id: 'muse-user-7', product_id: 'BOOTS-1', quantity: 1, price: '45.00', currency: 'USD', event_id: 'c-1', occurred_at: '2026-03-01T10:01:00Z' });
+    const added = await post('/api/v1/analytics/cart-event', {
+      session_id: 'sess-1',
+      type: 'item_added',
+      user_id: 'muse-user-7',
+      product_id: 'BOOTS-1',
+      quantity: 1,
+      price: '45.00',
+      currency: 'USD',
+      event_id: 'c-1',
+      occurred_at: '2026-03-01T10:01:00Z',
+    });
     expect(added.status).toBe(201);
     expect(added.body.interaction_id).toMatch(/^[0-9a-f-]{36}$/);
-    const retried = await post('/api/v1/analytics/cart-event', { session_id: 'sess-1', type: 'item_added', user_id: 'muse-user-7', product_id: 'BOOTS-1', quantity: 1, price: '45.00', currency: 'USD', event_id: 'c-1', occurred_at: '2026-03-01T10:01:00Z' });
+    const retried = await post('/api/v1/analytics/cart-event', {
+      session_id: 'sess-1',
+      type: 'item_added',
+      user_id: 'muse-user-7',
+      product_id: 'BOOTS-1',
+      quantity: 1,
+      price: '45.00',
+      currency: 'USD',
+      event_id: 'c-1',
+      occurred_at: '2026-03-01T10:01:00Z',
+    });
     expect(retried.body).toEqual(added.body);
     await post('/api/v1/analytics/funnel', { session_id: 'sess-1', stage: 'checkout', event_id: 'f-3' });
-    await post('/api/v1/analytics/cart-event', { session_id: 'sess-1', type: 'converted', user_id: 'muse-user-7', value_cents: 4500, currency: 'USD', event_id: 'c-2' });
+    await post('/api/v1/analytics/cart-event', {
+      session_id: 'sess-1',
+      type: 'converted',
+      user_id: 'muse-user-7',
+      value_cents: 4500,
+      currency: 'USD',
+      event_id: 'c-2',
+    });
     const end = await post('/api/v1/analytics/session/end', { session_id: 'sess-1', ended_at: '2026-03-01T10:05:00Z' });
     expect(end.status).toBe(200);
-    expect(end.body).toMatchObject({ pages_viewed: 2, cart_adds: 1, purchases: 1, revenue_cents: 4500, duration_seconds: 300, bounce: false, exit_page_url: 'https://muse.example/p/boots' });
+    expect(end.body).toMatchObject({
+      pages_viewed: 2,
+      cart_adds: 1,
+      purchases: 1,
+      revenue_cents: 4500,
+      duration_seconds: 300,
+      bounce: false,
+      exit_page_url: 'https://muse.example/p/boots',
+    });
 
-    const funnel = await queryRows<{ stage: string }>(t.database.db, sql`SELECT stage FROM funnel_events WHERE tenant_id = ${A.tenantId} ORDER BY reached_at, stage`);
+    const funnel = await queryRows<{ stage: string }>(
+      t.database.db,
+      sql`SELECT stage FROM funnel_events WHERE tenant_id = ${A.tenantId} ORDER BY reached_at, stage`,
+    );
     expect(funnel.map((f) => f.stage).sort()).toEqual(['browse', 'checkout', 'view_product']);
     const rows = await interactions(A.tenantId, sql`session_id = 'sess-1'`);
     expect(rows.map((r) => [r.type, r.itemId, r.priceMinor, r.userId])).toEqual([['add_to_cart', 'BOOTS-1', '4500', 'muse-user-7']]);
   });
 
   it('handles out-of-order and hostile input: page view before session start, unknown ids, bad values, other tenants', async () => {
-    const early = await post('/api/v1/analytics/page-view', { session_id: 'sess-late', page_url: '/home', viewed_at: '2026-03-02T09:00:00Z' });
+    const early = await post('/api/v1/analytics/page-view', {
+      session_id: 'sess-late',
+      page_url: '/home',
+      viewed_at: '2026-03-02T09:00:00Z',
+    });
     expect(early.status).toBe(201);
-    const late = await post('/api/v1/analytics/session/start', { session_id: 'sess-late', device_type: 'desktop', utm: { source: 'newsletter' }, started_at: '2026-03-02T09:00:05Z' });
-    expect(late.body).toMatchObject({ pages_viewed: 1, device_type: 'desktop', utm_source: 'newsletter', started_at: '2026-03-02T09:00:00.000Z' });
+    const late = await post('/api/v1/analytics/session/start', {
+      session_id: 'sess-late',
+      device_type: 'desktop',
+      utm: { source: 'newsletter' },
+      started_at: '2026-03-02T09:00:05Z',
+    });
+    expect(late.body).toMatchObject({
+      pages_viewed: 1,
+      device_type: 'desktop',
+      utm_source: 'newsletter',
+      started_at: '2026-03-02T09:00:00.000Z',
+    });
     expect((await post('/api/v1/analytics/session/end', { session_id: 'nope' })).status).toBe(404);
     expect((await post('/api/v1/analytics/page-view/end', { page_view_id: 'nope' })).status).toBe(404);
-    expect((await post('/api/v1/analytics/page-view/end', { page_view_id: early.body.page_view_id, scroll_depth_percent: 140 })).status).toBe(400);
+    expect(
+      (await post('/api/v1/analytics/page-view/end', { page_view_id: early.body.page_view_id, scroll_depth_percent: 140 })).status,
+    ).toBe(400);
     expect((await post('/api/v1/analytics/funnel', { session_id: 's', stage: 'DROP TABLE' })).status).toBe(400);
     expect((await post('/api/v1/analytics/cart-event', { session_id: 's', type: 'item_added', hacker: true })).status).toBe(400);
     // Tenant B cannot end or see tenant A's session or page view: the same 404 as unknown ids.
@@ -96,13 +197,26 @@ describe('Segment-compatible API', () => {
     const analytics = new Analytics({ writeKey: keyA, host: address, flushAt: 20, flushInterval: 20, maxRetries: 0 });
     analytics.on('error', (e) => errors.push(e));
     analytics.identify({ userId: 'seg-user-1', anonymousId: 'anon-1', traits: { email: 'Seg.User@example.com', name: 'Seg User' } });
-    analytics.track({ userId: 'seg-user-1', event: 'Product Viewed', properties: { product_id: 'SKU-1', price: 19.99, currency: 'usd' }, messageId: 'msg-view-1' });
+    analytics.track({
+      userId: 'seg-user-1',
+      event: 'Product Viewed',
+      properties: { product_id: 'SKU-1', price: 19.99, currency: 'usd' },
+      messageId: 'msg-view-1',
+    });
     analytics.track({ userId: 'seg-user-1', event: 'Product Added', properties: { product_id: 'SKU-1', price: 19.99, quantity: 2 } });
     analytics.track({
       userId: 'seg-user-1',
       event: 'Order Completed',
       messageId: 'msg-order-1',
-      properties: { order_id: 'ORD-1', currency: 'EUR', revenue: 59.97, products: [{ product_id: 'SKU-1', price: 19.99, quantity: 2 }, { sku: 'SKU-2', price: '19.99', quantity: 1 }] },
+      properties: {
+        order_id: 'ORD-1',
+        currency: 'EUR',
+        revenue: 59.97,
+        products: [
+          { product_id: 'SKU-1', price: 19.99, quantity: 2 },
+          { sku: 'SKU-2', price: '19.99', quantity: 1 },
+        ],
+      },
     });
     analytics.track({ anonymousId: 'anon-1', event: 'Products Searched', properties: { query: 'red boots' } });
     analytics.track({ anonymousId: 'anon-1', event: 'Video Played!', properties: { length: 30 } });
@@ -143,9 +257,14 @@ describe('Segment-compatible API', () => {
     expect(await interactions(A.tenantId, sql`user_id = 'u-basic'`)).toHaveLength(0);
     // A message naming nobody, or a track without event, is refused; in a batch it is reported and the rest stored.
     expect((await t.request('POST', '/v1/track', { headers: basic(keyB), body: { event: 'x' } })).status).toBe(400);
-    const mixed = await t.request('POST', '/v1/batch', { headers: basic(keyB), body: { batch: [{ type: 'track', userId: 'u2', event: 'Signed Up' }, { type: 'track', userId: 'u2' }, { type: 'bogus' }] } });
+    const mixed = await t.request('POST', '/v1/batch', {
+      headers: basic(keyB),
+      body: { batch: [{ type: 'track', userId: 'u2', event: 'Signed Up' }, { type: 'track', userId: 'u2' }, { type: 'bogus' }] },
+    });
     expect(mixed.body).toMatchObject({ success: true, accepted: 1, rejected: 2 });
-    expect((await t.request('POST', '/v1/batch', { headers: basic(keyB), body: { batch: Array.from({ length: 2501 }, () => ({})) } })).status).toBe(400);
+    expect(
+      (await t.request('POST', '/v1/batch', { headers: basic(keyB), body: { batch: Array.from({ length: 2501 }, () => ({})) } })).status,
+    ).toBe(400);
   });
 
   it('validates messages and keeps tenants apart (write key as bearer token)', async () => {
@@ -158,12 +277,23 @@ describe('Segment-compatible API', () => {
     expect(await interactions(B.tenantId, sql`user_id = 'u-bearer'`)).toHaveLength(1);
     expect(await interactions(A.tenantId, sql`user_id = 'u-bearer'`)).toHaveLength(0);
     expect((await t.request('POST', '/v1/track', { token: keyB, body: { event: 'x' } })).status).toBe(400);
-    const mixed = await t.request('POST', '/v1/batch', { token: keyB, body: { batch: [{ type: 'track', userId: 'u3', event: 'Signed Up', messageId: 'm-su' }, { type: 'track', userId: 'u3' }, { type: 'bogus' }] } });
+    const mixed = await t.request('POST', '/v1/batch', {
+      token: keyB,
+      body: {
+        batch: [{ type: 'track', userId: 'u3', event: 'Signed Up', messageId: 'm-su' }, { type: 'track', userId: 'u3' }, { type: 'bogus' }],
+      },
+    });
     expect(mixed.body).toMatchObject({ success: true, accepted: 1, rejected: 2 });
     expect(mixed.body.errors.map((e: { index: number }) => e.index)).toEqual([1, 2]);
     expect(await interactions(B.tenantId, sql`type = 'signed_up' AND user_id = 'u3'`)).toHaveLength(1);
-    expect((await t.request('POST', '/v1/batch', { token: keyB, body: { batch: Array.from({ length: 2501 }, () => ({})) } })).status).toBe(400);
-    const malformed = await t.request('POST', '/v1/batch', { token: keyB, headers: { 'content-type': 'application/json' }, body: '{"batch": [' });
+    expect((await t.request('POST', '/v1/batch', { token: keyB, body: { batch: Array.from({ length: 2501 }, () => ({})) } })).status).toBe(
+      400,
+    );
+    const malformed = await t.request('POST', '/v1/batch', {
+      token: keyB,
+      headers: { 'content-type': 'application/json' },
+      body: '{"batch": [',
+    });
     expect(malformed.status).toBe(400);
   });
 });

@@ -80,7 +80,8 @@ export function createTrackingRepository(db: Db) {
       return (await this.getSession(tenantId, s.sessionId))!;
     },
 
-    getSession: (tenantId: string, sessionId: string) => queryOne<SessionRow>(db, sql`SELECT ${SESSION} FROM tracking_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`),
+    getSession: (tenantId: string, sessionId: string) =>
+      queryOne<SessionRow>(db, sql`SELECT ${SESSION} FROM tracking_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`),
 
     /** Creates a bare session when events arrive before (or without) session/start. */
     async ensureSession(tenantId: string, sessionId: string, at: Date, userId: string | null): Promise<void> {
@@ -107,7 +108,18 @@ export function createTrackingRepository(db: Db) {
     /** Records a page view; the session's pages_viewed counts it only when written now. True when new. */
     async pageView(
       tenantId: string,
-      p: { pageViewId: string; sessionId: string; userId: string | null; pageUrl: string; pagePath: string | null; pageType: string | null; pageTitle: string | null; productId: string | null; referrer: string | null; startedAt: Date },
+      p: {
+        pageViewId: string;
+        sessionId: string;
+        userId: string | null;
+        pageUrl: string;
+        pagePath: string | null;
+        pageType: string | null;
+        pageTitle: string | null;
+        productId: string | null;
+        referrer: string | null;
+        startedAt: Date;
+      },
     ): Promise<boolean> {
       const rows = await queryRows<{ n: number }>(
         db,
@@ -121,10 +133,17 @@ export function createTrackingRepository(db: Db) {
       return rows[0]!.n > 0;
     },
 
-    getPageView: (tenantId: string, pageViewId: string) => queryOne<PageViewRow>(db, sql`SELECT ${PAGE_VIEW} FROM page_views WHERE tenant_id = ${tenantId} AND page_view_id = ${pageViewId}`),
+    getPageView: (tenantId: string, pageViewId: string) =>
+      queryOne<PageViewRow>(db, sql`SELECT ${PAGE_VIEW} FROM page_views WHERE tenant_id = ${tenantId} AND page_view_id = ${pageViewId}`),
 
     /** Ends a page view: time on page (given, or from its start) and the deepest scroll reported. */
-    endPageView: (tenantId: string, pageViewId: string, endedAt: Date, timeOnPageSeconds: number | null, scrollDepthPercent: number | null) =>
+    endPageView: (
+      tenantId: string,
+      pageViewId: string,
+      endedAt: Date,
+      timeOnPageSeconds: number | null,
+      scrollDepthPercent: number | null,
+    ) =>
       queryOne<PageViewRow>(
         db,
         sql`UPDATE page_views SET
@@ -136,19 +155,46 @@ export function createTrackingRepository(db: Db) {
       ),
 
     /** Records a funnel stage once per dedupe key; returns the stored row's id. */
-    async funnel(tenantId: string, f: { dedupeKey: string; sessionId: string; userId: string | null; stage: string; productId: string | null; metadata: Record<string, unknown> | null; reachedAt: Date }): Promise<string> {
+    async funnel(
+      tenantId: string,
+      f: {
+        dedupeKey: string;
+        sessionId: string;
+        userId: string | null;
+        stage: string;
+        productId: string | null;
+        metadata: Record<string, unknown> | null;
+        reachedAt: Date;
+      },
+    ): Promise<string> {
       await db.execute(
         sql`INSERT INTO funnel_events (tenant_id, id, dedupe_key, session_id, user_id, stage, product_id, metadata, reached_at)
             VALUES (${tenantId}, ${newId()}, ${f.dedupeKey}, ${f.sessionId}, ${f.userId}, ${f.stage}, ${f.productId}, ${f.metadata ? JSON.stringify(f.metadata) : null}::jsonb, ${f.reachedAt.toISOString()})
             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING`,
       );
-      return (await queryOne<{ id: string }>(db, sql`SELECT id FROM funnel_events WHERE tenant_id = ${tenantId} AND dedupe_key = ${f.dedupeKey}`))!.id;
+      return (await queryOne<{ id: string }>(
+        db,
+        sql`SELECT id FROM funnel_events WHERE tenant_id = ${tenantId} AND dedupe_key = ${f.dedupeKey}`,
+      ))!.id;
     },
 
     /** Records a cart event once; the session's cart_adds / purchases / revenue move only when it is new. */
     async cartEvent(
       tenantId: string,
-      c: { dedupeKey: string; sessionId: string; userId: string | null; eventType: string; productId: string | null; cartItemId: string | null; quantity: number | null; valueMinor: bigint | null; currency: string | null; interactionId: string | null; metadata: Record<string, unknown> | null; occurredAt: Date },
+      c: {
+        dedupeKey: string;
+        sessionId: string;
+        userId: string | null;
+        eventType: string;
+        productId: string | null;
+        cartItemId: string | null;
+        quantity: number | null;
+        valueMinor: bigint | null;
+        currency: string | null;
+        interactionId: string | null;
+        metadata: Record<string, unknown> | null;
+        occurredAt: Date;
+      },
     ): Promise<string> {
       const adds = c.eventType === 'item_added' ? 1 : 0;
       const purchases = c.eventType === 'converted' ? 1 : 0;
@@ -163,7 +209,10 @@ export function createTrackingRepository(db: Db) {
                    currency = coalesce(currency, ${c.currency}::text)
             WHERE tenant_id = ${tenantId} AND session_id = ${c.sessionId} AND EXISTS (SELECT 1 FROM ins)`,
       );
-      return (await queryOne<{ id: string }>(db, sql`SELECT id FROM cart_events WHERE tenant_id = ${tenantId} AND dedupe_key = ${c.dedupeKey}`))!.id;
+      return (await queryOne<{ id: string }>(
+        db,
+        sql`SELECT id FROM cart_events WHERE tenant_id = ${tenantId} AND dedupe_key = ${c.dedupeKey}`,
+      ))!.id;
     },
   };
 }

@@ -45,7 +45,11 @@ const toPageView = (p: PageViewRow) => ({
 /** Cart event types that are also interactions (seed 003's types). */
 const CART_INTERACTION: Record<string, string> = { item_added: 'add_to_cart', item_removed: 'remove_from_cart' };
 
-const hashKey = (parts: (string | null | undefined)[]) => `h:${createHash('sha256').update(parts.map((p) => p ?? '').join('\u0000')).digest('base64url').slice(0, 32)}`;
+const hashKey = (parts: (string | null | undefined)[]) =>
+  `h:${createHash('sha256')
+    .update(parts.map((p) => p ?? '').join('\u0000'))
+    .digest('base64url')
+    .slice(0, 32)}`;
 
 /** Seed 000's tracking calls: sessions, page views (time on page, scroll depth), funnel stages and cart events. */
 export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDeps): Promise<void> {
@@ -61,7 +65,15 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
 
   r.post(
     '/api/v1/analytics/session/start',
-    { schema: { tags: ['analytics'], summary: 'Start a session: device, browser, UTM parameters, referrer (seed 000)', body: s.sessionStartBody, response: { 201: s.sessionResponse, ...errorResponses } }, config },
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'Start a session: device, browser, UTM parameters, referrer (seed 000)',
+        body: s.sessionStartBody,
+        response: { 201: s.sessionResponse, ...errorResponses },
+      },
+      config,
+    },
     async (request, reply) => {
       const ctx = tenantContext(request);
       const b = request.body;
@@ -95,10 +107,23 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
 
   r.post(
     '/api/v1/analytics/session/end',
-    { schema: { tags: ['analytics'], summary: 'End a session: duration, bounce, exit page (seed 000)', body: s.sessionEndBody, response: { 200: s.sessionResponse, ...errorResponses } }, config },
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'End a session: duration, bounce, exit page (seed 000)',
+        body: s.sessionEndBody,
+        response: { 200: s.sessionResponse, ...errorResponses },
+      },
+      config,
+    },
     async (request) => {
       const ctx = tenantContext(request);
-      const row = await deps.repo.endSession(ctx.tenantId, request.body.session_id, when('ended_at', request.body.ended_at, deps.clock()), request.body.exit_page_url ?? null);
+      const row = await deps.repo.endSession(
+        ctx.tenantId,
+        request.body.session_id,
+        when('ended_at', request.body.ended_at, deps.clock()),
+        request.body.exit_page_url ?? null,
+      );
       if (!row) throw notFound('SESSION_NOT_FOUND', 'Session');
       return toSession(row);
     },
@@ -106,7 +131,15 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
 
   r.post(
     '/api/v1/analytics/page-view',
-    { schema: { tags: ['analytics'], summary: 'A page view starts (seed 000); idempotent on page_view_id', body: s.pageViewBody, response: { 201: s.pageViewResponse, ...errorResponses } }, config },
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'A page view starts (seed 000); idempotent on page_view_id',
+        body: s.pageViewBody,
+        response: { 201: s.pageViewResponse, ...errorResponses },
+      },
+      config,
+    },
     async (request, reply) => {
       const ctx = tenantContext(request);
       const b = request.body;
@@ -132,11 +165,25 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
 
   r.post(
     '/api/v1/analytics/page-view/end',
-    { schema: { tags: ['analytics'], summary: 'A page view ends: time on page and scroll depth (seed 000)', body: s.pageViewEndBody, response: { 200: s.pageViewResponse, ...errorResponses } }, config },
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'A page view ends: time on page and scroll depth (seed 000)',
+        body: s.pageViewEndBody,
+        response: { 200: s.pageViewResponse, ...errorResponses },
+      },
+      config,
+    },
     async (request) => {
       const ctx = tenantContext(request);
       const b = request.body;
-      const row = await deps.repo.endPageView(ctx.tenantId, b.page_view_id, when('ended_at', b.ended_at, deps.clock()), b.time_on_page_seconds ?? null, b.scroll_depth_percent == null ? null : Math.round(b.scroll_depth_percent));
+      const row = await deps.repo.endPageView(
+        ctx.tenantId,
+        b.page_view_id,
+        when('ended_at', b.ended_at, deps.clock()),
+        b.time_on_page_seconds ?? null,
+        b.scroll_depth_percent == null ? null : Math.round(b.scroll_depth_percent),
+      );
       if (!row) throw notFound('PAGE_VIEW_NOT_FOUND', 'Page view');
       return toPageView(row);
     },
@@ -144,7 +191,15 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
 
   r.post(
     '/api/v1/analytics/funnel',
-    { schema: { tags: ['analytics'], summary: 'A funnel stage reached (browse, view_product, add_to_cart, view_cart, checkout ...)', body: s.funnelBody, response: { 201: s.funnelResponse, ...errorResponses } }, config },
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'A funnel stage reached (browse, view_product, add_to_cart, view_cart, checkout ...)',
+        body: s.funnelBody,
+        response: { 201: s.funnelResponse, ...errorResponses },
+      },
+      config,
+    },
     async (request, reply) => {
       const ctx = tenantContext(request);
       const b = request.body;
@@ -166,7 +221,12 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
   r.post(
     '/api/v1/analytics/cart-event',
     {
-      schema: { tags: ['analytics'], summary: 'A cart event (item_added, item_removed, converted ...); adds and removals are also interactions', body: s.cartEventBody, response: { 201: s.cartEventResponse, ...errorResponses, ...overloadResponses } },
+      schema: {
+        tags: ['analytics'],
+        summary: 'A cart event (item_added, item_removed, converted ...); adds and removals are also interactions',
+        body: s.cartEventBody,
+        response: { 201: s.cartEventResponse, ...errorResponses, ...overloadResponses },
+      },
       config,
     },
     async (request, reply) => {
@@ -181,7 +241,10 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       let interactionId: string | null = null;
       const type = CART_INTERACTION[b.type];
       if (type && (b.user_id || b.anonymous_id)) {
-        const ids = [b.user_id ? { type: 'user_id', value: b.user_id } : null, b.anonymous_id ? { type: 'anonymous_id', value: b.anonymous_id } : null];
+        const ids = [
+          b.user_id ? { type: 'user_id', value: b.user_id } : null,
+          b.anonymous_id ? { type: 'anonymous_id', value: b.anonymous_id } : null,
+        ];
         const [out] = await deps.ingest.track(ctx.tenantId, [
           {
             row: {

@@ -23,7 +23,16 @@ export const sessionStartBody = z
     utm_campaign: label.optional(),
     utm_term: label.optional(),
     utm_content: label.optional(),
-    utm: z.object({ source: label.optional(), medium: label.optional(), campaign: label.optional(), term: label.optional(), content: label.optional() }).strict().optional(),
+    utm: z
+      .object({
+        source: label.optional(),
+        medium: label.optional(),
+        campaign: label.optional(),
+        term: label.optional(),
+        content: label.optional(),
+      })
+      .strict()
+      .optional(),
     referrer: url.optional(),
     landing_url: url.optional(),
     started_at: timestamp.optional(),
@@ -112,9 +121,16 @@ export const cartEventBody = z
     /** Value in minor units (seed 000's value_cents), or a decimal `price` per unit. */
     value_cents: z.number().int().min(-1e12).max(1e12).optional(),
     price: z.union([z.number().finite(), z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/)]).optional(),
-    currency: z.string().regex(/^[A-Za-z]{3}$/).optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/)
+      .optional(),
     occurred_at: timestamp.optional(),
     metadata: smallObject.optional(),
   })
   .strict();
-export const cartEventResponse = z.object({ status: z.literal('tracked'), cart_event_id: z.string(), interaction_id: z.string().nullable() });
+export const cartEventResponse = z.object({
+  status: z.literal('tracked'),
+  cart_event_id: z.string(),
+  interaction_id: z.string().nullable(),
+});

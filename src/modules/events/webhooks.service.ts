@@ -72,7 +72,12 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         if (!v.ok) return v as Failure;
         const topic = header(h, 'x-shopify-topic') ?? null;
         const body = json();
-        return { ok: true, topic, deliveryId: header(h, 'x-shopify-webhook-id') ?? header(h, 'x-shopify-event-id') ?? null, map: (n) => mapShopify(topic ?? '', body, n) };
+        return {
+          ok: true,
+          topic,
+          deliveryId: header(h, 'x-shopify-webhook-id') ?? header(h, 'x-shopify-event-id') ?? null,
+          map: (n) => mapShopify(topic ?? '', body, n),
+        };
       }
       case 'woocommerce': {
         const sig = header(h, 'x-wc-webhook-signature');
@@ -84,7 +89,12 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         if (!v.ok) return v as Failure;
         const topic = header(h, 'x-wc-webhook-topic') ?? null;
         const body = json();
-        return { ok: true, topic, deliveryId: header(h, 'x-wc-webhook-delivery-id') ?? null, map: (n) => mapWooCommerce(topic ?? '', body, n) };
+        return {
+          ok: true,
+          topic,
+          deliveryId: header(h, 'x-wc-webhook-delivery-id') ?? null,
+          map: (n) => mapWooCommerce(topic ?? '', body, n),
+        };
       }
       case 'stripe': {
         const v = verifyStripe(secret, req.rawBody, header(h, 'stripe-signature'), now);
@@ -100,7 +110,12 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         const expectedAccount = typeof c.settings.account_sid === 'string' ? c.settings.account_sid : null;
         if (expectedAccount && params.get('AccountSid') !== expectedAccount) return { ok: false, reason: 'bad_signature' };
         const topic = params.has('MessageStatus') ? 'message.status' : 'message.inbound';
-        return { ok: true, topic, deliveryId: header(h, 'i-twilio-idempotency-token') ?? twilioDeliveryId(params), map: (n) => mapTwilio(params, n) };
+        return {
+          ok: true,
+          topic,
+          deliveryId: header(h, 'i-twilio-idempotency-token') ?? twilioDeliveryId(params),
+          map: (n) => mapTwilio(params, n),
+        };
       }
       default:
         return { ok: false, reason: 'bad_signature' };
@@ -113,7 +128,16 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     const base = { bodySha256, bodyBytes: req.rawBody.length };
     if (c.signingSecret === null) {
       // Not the sender's fault: answer 503 so the vendor retries once the operator restores the key.
-      await log(c, { ...base, deliveryId: null, dedupeKey: null, topic: null, status: 'failed', reason: 'secret_unreadable', httpStatus: 503, eventsWritten: 0 });
+      await log(c, {
+        ...base,
+        deliveryId: null,
+        dedupeKey: null,
+        topic: null,
+        status: 'failed',
+        reason: 'secret_unreadable',
+        httpStatus: 503,
+        eventsWritten: 0,
+      });
       throw new AppError(
         'unavailable',
         'INTEGRATION_SECRET_UNREADABLE',
@@ -127,12 +151,34 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       parsed = verifyAndParse(c, secret, req, now);
     } catch {
       // Signed by the vendor but not JSON: refuse, log; a retry of the same bytes would fail the same way.
-      await log(c, { ...base, deliveryId: null, dedupeKey: null, topic: null, status: 'rejected', reason: 'malformed_json', httpStatus: 400, eventsWritten: 0 });
+      await log(c, {
+        ...base,
+        deliveryId: null,
+        dedupeKey: null,
+        topic: null,
+        status: 'rejected',
+        reason: 'malformed_json',
+        httpStatus: 400,
+        eventsWritten: 0,
+      });
       throw new AppError('validation', 'MALFORMED_JSON', 'The webhook body is not valid JSON.');
     }
     if (!parsed.ok) {
-      await log(c, { ...base, deliveryId: null, dedupeKey: null, topic: null, status: 'rejected', reason: parsed.reason, httpStatus: 401, eventsWritten: 0 });
-      throw new AppError('unauthenticated', parsed.reason === 'stale_timestamp' ? 'WEBHOOK_TIMESTAMP_STALE' : 'WEBHOOK_SIGNATURE_INVALID', SIGNATURE_MESSAGES[parsed.reason]);
+      await log(c, {
+        ...base,
+        deliveryId: null,
+        dedupeKey: null,
+        topic: null,
+        status: 'rejected',
+        reason: parsed.reason,
+        httpStatus: 401,
+        eventsWritten: 0,
+      });
+      throw new AppError(
+        'unauthenticated',
+        parsed.reason === 'stale_timestamp' ? 'WEBHOOK_TIMESTAMP_STALE' : 'WEBHOOK_SIGNATURE_INVALID',
+        SIGNATURE_MESSAGES[parsed.reason],
+      );
     }
     const deliveryId = parsed.deliveryId?.slice(0, 200) ?? null;
     // Without a vendor delivery id, the exact bytes are the identity of the delivery.
@@ -144,14 +190,25 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     }
     const mapped = parsed.map(now);
     if (!mapped.events.length && !mapped.profiles.length) {
-      const fresh = await log(c, { ...entry, dedupeKey, status: 'ignored', reason: mapped.ignored ?? 'nothing to record', httpStatus: 200, eventsWritten: 0 });
+      const fresh = await log(c, {
+        ...entry,
+        dedupeKey,
+        status: 'ignored',
+        reason: mapped.ignored ?? 'nothing to record',
+        httpStatus: 200,
+        eventsWritten: 0,
+      });
       return { status: fresh ? 'ignored' : 'duplicate', delivery_id: deliveryId, events_written: 0 };
     }
     try {
       await deps.ingest.resolve(c.tenantId, mapped.events);
       if (mapped.profiles.length) await deps.identity.resolveMany(c.tenantId, mapped.profiles);
       const result = await deps.db.transaction(async (tx) => {
-        const fresh = await deps.repo.logDelivery(c.tenantId, { ...entry, connectionId: c.id, dedupeKey, status: 'processed', reason: null, httpStatus: 200, eventsWritten: 0 }, tx);
+        const fresh = await deps.repo.logDelivery(
+          c.tenantId,
+          { ...entry, connectionId: c.id, dedupeKey, status: 'processed', reason: null, httpStatus: 200, eventsWritten: 0 },
+          tx,
+        );
         if (!fresh) return null; // a concurrent copy of this delivery won the race
         const outcomes = await deps.ingest.append(c.tenantId, mapped.events, tx);
         const written = outcomes.filter((o) => o.created).length;
@@ -167,7 +224,9 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       return { status: 'processed', delivery_id: deliveryId, events_written: result.written };
     } catch (err) {
       deps.log.error({ err, connectionId: c.id, tenantId: c.tenantId }, 'webhook delivery failed');
-      await log(c, { ...entry, dedupeKey: null, status: 'failed', reason: 'internal_error', httpStatus: 500, eventsWritten: 0 }).catch(() => undefined);
+      await log(c, { ...entry, dedupeKey: null, status: 'failed', reason: 'internal_error', httpStatus: 500, eventsWritten: 0 }).catch(
+        () => undefined,
+      );
       throw err;
     }
   }

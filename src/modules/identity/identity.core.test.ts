@@ -22,7 +22,12 @@ const ident = (type: string, value: string): NormalizedIdentifier => {
   return n;
 };
 const match = (i: NormalizedIdentifier, profileId: string): IdentifierMatch => ({ ...i, profileId });
-const profile = (id: string, counts: Record<string, number> = {}, userIds: string[] = []): CandidateProfile => ({ id, createdRank: id, counts, userIds });
+const profile = (id: string, counts: Record<string, number> = {}, userIds: string[] = []): CandidateProfile => ({
+  id,
+  createdRank: id,
+  counts,
+  userIds,
+});
 
 describe('e-mail normalization', () => {
   it('trims, lower-cases, strips mailto and refuses non-addresses', () => {
@@ -112,13 +117,28 @@ describe('planResolution', () => {
 
   it('creates when nothing matches, attaches when one profile does', () => {
     expect(planResolution([email, device], [], [], S)).toMatchObject({ kind: 'create', attach: [email, device] });
-    expect(planResolution([email, device], [match(email, 'p1')], [profile('p1', { email: 1 })], S)).toMatchObject({ kind: 'attach', targetId: 'p1', mergeIds: [], attach: [device] });
+    expect(planResolution([email, device], [match(email, 'p1')], [profile('p1', { email: 1 })], S)).toMatchObject({
+      kind: 'attach',
+      targetId: 'p1',
+      mergeIds: [],
+      attach: [device],
+    });
   });
   it('merges up to three profiles into the oldest (a user_id holder first); more go to review', () => {
-    const three = planResolution([email, phone, device], [match(email, 'p2'), match(phone, 'p1'), match(device, 'p3')], [profile('p2'), profile('p1'), profile('p3')], S);
+    const three = planResolution(
+      [email, phone, device],
+      [match(email, 'p2'), match(phone, 'p1'), match(device, 'p3')],
+      [profile('p2'), profile('p1'), profile('p3')],
+      S,
+    );
     expect(three).toMatchObject({ kind: 'attach', targetId: 'p1', review: null });
     if (three.kind === 'attach') expect(three.mergeIds.sort()).toEqual(['p2', 'p3']);
-    const withUser = planResolution([email, loyalty], [match(email, 'p1'), match(loyalty, 'p9')], [profile('p1'), profile('p9', { user_id: 1 }, ['u9'])], { ...S, protectWeakLinks: false });
+    const withUser = planResolution(
+      [email, loyalty],
+      [match(email, 'p1'), match(loyalty, 'p9')],
+      [profile('p1'), profile('p9', { user_id: 1 }, ['u9'])],
+      { ...S, protectWeakLinks: false },
+    );
     expect(withUser).toMatchObject({ targetId: 'p9', mergeIds: ['p1'] });
     const four = planResolution(
       [email, phone, device, loyalty],
@@ -126,18 +146,36 @@ describe('planResolution', () => {
       ['p1', 'p2', 'p3', 'p4'].map((id) => profile(id)),
       S,
     );
-    expect(four).toMatchObject({ kind: 'attach', mergeIds: [], review: { reason: 'too_many_profiles', profileIds: ['p1', 'p2', 'p3', 'p4'] } });
+    expect(four).toMatchObject({
+      kind: 'attach',
+      mergeIds: [],
+      review: { reason: 'too_many_profiles', profileIds: ['p1', 'p2', 'p3', 'p4'] },
+    });
     if (four.kind === 'attach') expect(['p1', 'p2']).toContain(four.targetId);
   });
   it('weak-link protection: a shared device does not join two people who each have their own e-mail', () => {
     const other = ident('email', 'kid@b.io');
     const protectedPlan = planResolution([other, device], [match(device, 'p1')], [profile('p1', { email: 1, device_id: 1 })], S);
     expect(protectedPlan).toMatchObject({ kind: 'create', attach: [other] });
-    const both = planResolution([email, device], [match(email, 'p1'), match(device, 'p2')], [profile('p1', { email: 1 }), profile('p2', { phone: 1, device_id: 1 })], S);
+    const both = planResolution(
+      [email, device],
+      [match(email, 'p1'), match(device, 'p2')],
+      [profile('p1', { email: 1 }), profile('p2', { phone: 1, device_id: 1 })],
+      S,
+    );
     expect(both).toMatchObject({ kind: 'attach', targetId: 'p1', mergeIds: [] });
     // Without a strong identifier on the device's profile, the device links as usual.
-    expect(planResolution([other, device], [match(device, 'p1')], [profile('p1', { device_id: 1 })], S)).toMatchObject({ kind: 'attach', targetId: 'p1', attach: [other] });
-    expect(planResolution([other, device], [match(device, 'p1')], [profile('p1', { email: 1, device_id: 1 })], { ...S, protectWeakLinks: false })).toMatchObject({ kind: 'attach', targetId: 'p1' });
+    expect(planResolution([other, device], [match(device, 'p1')], [profile('p1', { device_id: 1 })], S)).toMatchObject({
+      kind: 'attach',
+      targetId: 'p1',
+      attach: [other],
+    });
+    expect(
+      planResolution([other, device], [match(device, 'p1')], [profile('p1', { email: 1, device_id: 1 })], {
+        ...S,
+        protectWeakLinks: false,
+      }),
+    ).toMatchObject({ kind: 'attach', targetId: 'p1' });
   });
   it('never merges two user ids', () => {
     const u2 = ident('user_id', 'u2');
@@ -145,29 +183,38 @@ describe('planResolution', () => {
     expect(plan).toMatchObject({ kind: 'create', attach: [u2], review: { reason: 'conflicting_user_ids', profileIds: ['p1'] } });
   });
   it('property: a plan never merges profiles holding different user ids, never merges more than maxAutoMerge, never exceeds limits', () => {
-    const arbProfile = fc.record({ user: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }), emails: fc.integer({ min: 0, max: 5 }) });
+    const arbProfile = fc.record({
+      user: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }),
+      emails: fc.integer({ min: 0, max: 5 }),
+    });
     fc.assert(
-      fc.property(fc.array(arbProfile, { minLength: 1, maxLength: 6 }), fc.option(fc.constantFrom('u1', 'u2', 'u4'), { nil: undefined }), (ps, eventUser) => {
-        const profiles = ps.map((p, i) => profile(`p${i}`, { ...(p.user ? { user_id: 1 } : {}), email: p.emails }, p.user ? [p.user] : []));
-        // Unique user ids per profile, as the database guarantees.
-        const seen = new Set<string>();
-        for (const p of profiles) {
-          if (p.userIds[0] && seen.has(p.userIds[0])) (p as unknown as { userIds: string[] }).userIds = [];
-          if (p.userIds[0]) seen.add(p.userIds[0]);
-        }
-        const ids = profiles.map((p, i) => ident('device_id', `d${i}`));
-        const matches = profiles.map((p, i) => match(ids[i]!, p.id));
-        const event = [...ids, ...(eventUser ? [ident('user_id', eventUser)] : [])];
-        const plan = planResolution(event, matches, profiles, S);
-        if (plan.kind === 'attach') {
-          const group = [plan.targetId, ...plan.mergeIds].map((id) => profiles.find((p) => p.id === id)!);
-          expect(new Set(group.flatMap((p) => p.userIds)).size).toBeLessThanOrEqual(1);
-          expect(group.length).toBeLessThanOrEqual(S.maxAutoMerge);
-          const emails = group.reduce((n, p) => n + (p.counts.email ?? 0), 0);
-          if (plan.mergeIds.length) expect(emails).toBeLessThanOrEqual(5);
-        }
-        expect(plan.attach.filter((i) => i.type === 'user_id').length).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        fc.array(arbProfile, { minLength: 1, maxLength: 6 }),
+        fc.option(fc.constantFrom('u1', 'u2', 'u4'), { nil: undefined }),
+        (ps, eventUser) => {
+          const profiles = ps.map((p, i) =>
+            profile(`p${i}`, { ...(p.user ? { user_id: 1 } : {}), email: p.emails }, p.user ? [p.user] : []),
+          );
+          // Unique user ids per profile, as the database guarantees.
+          const seen = new Set<string>();
+          for (const p of profiles) {
+            if (p.userIds[0] && seen.has(p.userIds[0])) (p as unknown as { userIds: string[] }).userIds = [];
+            if (p.userIds[0]) seen.add(p.userIds[0]);
+          }
+          const ids = profiles.map((p, i) => ident('device_id', `d${i}`));
+          const matches = profiles.map((p, i) => match(ids[i]!, p.id));
+          const event = [...ids, ...(eventUser ? [ident('user_id', eventUser)] : [])];
+          const plan = planResolution(event, matches, profiles, S);
+          if (plan.kind === 'attach') {
+            const group = [plan.targetId, ...plan.mergeIds].map((id) => profiles.find((p) => p.id === id)!);
+            expect(new Set(group.flatMap((p) => p.userIds)).size).toBeLessThanOrEqual(1);
+            expect(group.length).toBeLessThanOrEqual(S.maxAutoMerge);
+            const emails = group.reduce((n, p) => n + (p.counts.email ?? 0), 0);
+            if (plan.mergeIds.length) expect(emails).toBeLessThanOrEqual(5);
+          }
+          expect(plan.attach.filter((i) => i.type === 'user_id').length).toBeLessThanOrEqual(1);
+        },
+      ),
     );
   });
 });
@@ -175,7 +222,13 @@ describe('planResolution', () => {
 describe('profileStrength', () => {
   it('is 0..100, and monotone in identifiers, orders, events and channels', () => {
     const arb = fc.record({
-      identifierConfidences: fc.array(fc.record({ type: fc.constantFrom('email', 'phone', 'user_id', 'device_id', 'anonymous_id'), confidence: fc.double({ min: 0, max: 1, noNaN: true }) }), { maxLength: 8 }),
+      identifierConfidences: fc.array(
+        fc.record({
+          type: fc.constantFrom('email', 'phone', 'user_id', 'device_id', 'anonymous_id'),
+          confidence: fc.double({ min: 0, max: 1, noNaN: true }),
+        }),
+        { maxLength: 8 },
+      ),
       totalOrders: fc.nat(50),
       eventCount: fc.nat(500),
       channelCount: fc.nat(8),
@@ -186,24 +239,40 @@ describe('profileStrength', () => {
         expect(v).toBeGreaterThanOrEqual(0);
         expect(v).toBeLessThanOrEqual(100);
         expect(Number.isInteger(v)).toBe(true);
-        expect(profileStrength({ ...s, identifierConfidences: [...s.identifierConfidences, { type: t, confidence: 0.95 }] })).toBeGreaterThanOrEqual(v);
+        expect(
+          profileStrength({ ...s, identifierConfidences: [...s.identifierConfidences, { type: t, confidence: 0.95 }] }),
+        ).toBeGreaterThanOrEqual(v);
         expect(profileStrength({ ...s, totalOrders: s.totalOrders + 1 })).toBeGreaterThanOrEqual(v);
         expect(profileStrength({ ...s, eventCount: s.eventCount + 1 })).toBeGreaterThanOrEqual(v);
         expect(profileStrength({ ...s, channelCount: s.channelCount + 1 })).toBeGreaterThanOrEqual(v);
       }),
     );
-    expect(profileStrength({ identifierConfidences: [{ type: 'anonymous_id', confidence: 0.3 }], totalOrders: 0, eventCount: 0, channelCount: 1 })).toBe(12);
+    expect(
+      profileStrength({
+        identifierConfidences: [{ type: 'anonymous_id', confidence: 0.3 }],
+        totalOrders: 0,
+        eventCount: 0,
+        channelCount: 1,
+      }),
+    ).toBe(12);
   });
 
   it('property: after activity alone, the stored strength moves exactly as a full recomputation says', () => {
     const activity = fc.record({ totalOrders: fc.nat(6), eventCount: fc.nat(8), channelCount: fc.integer({ min: 1, max: 4 }) });
     const confidences = fc.array(
-      fc.record({ type: fc.constantFrom('email', 'phone', 'user_id', 'device_id', 'crm_id'), confidence: fc.integer({ min: 0, max: 1000 }).map((k) => k / 1000) }),
+      fc.record({
+        type: fc.constantFrom('email', 'phone', 'user_id', 'device_id', 'crm_id'),
+        confidence: fc.integer({ min: 0, max: 1000 }).map((k) => k / 1000),
+      }),
       { maxLength: 6 },
     );
     fc.assert(
       fc.property(confidences, activity, fc.nat(3), fc.nat(6), fc.nat(2), (identifierConfidences, before, orders, events, channels) => {
-        const after = { totalOrders: before.totalOrders + orders, eventCount: before.eventCount + events, channelCount: before.channelCount + channels };
+        const after = {
+          totalOrders: before.totalOrders + orders,
+          eventCount: before.eventCount + events,
+          channelCount: before.channelCount + channels,
+        };
         const next = strengthAfterActivity(profileStrength({ identifierConfidences, ...before }), before, after);
         if (channels === 0) expect(next).not.toBeNull();
         if (next !== null) expect(next).toBe(profileStrength({ identifierConfidences, ...after }));

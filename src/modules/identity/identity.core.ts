@@ -130,7 +130,14 @@ export interface IdentitySettings {
 /** Identifiers at or above this confidence are "strong" (user_id, email, phone, whatsapp by default). */
 export const STRONG_CONFIDENCE = 0.9;
 
-export const DEFAULT_SETTINGS: IdentitySettings = { defaultRegion: 'US', blockedValues: [], limits: {}, customTypes: {}, maxAutoMerge: 3, protectWeakLinks: true };
+export const DEFAULT_SETTINGS: IdentitySettings = {
+  defaultRegion: 'US',
+  blockedValues: [],
+  limits: {},
+  customTypes: {},
+  maxAutoMerge: 3,
+  protectWeakLinks: true,
+};
 
 export interface NormalizedIdentifier {
   type: string;
@@ -148,7 +155,10 @@ export interface NormalizeOutcome {
 }
 
 export function canonicalType(type: string): string {
-  const t = type.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const t = type
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   return TYPE_ALIASES[t] ?? t;
 }
 
@@ -240,7 +250,11 @@ export function limitOf(type: string, settings: Pick<IdentitySettings, 'limits'>
 }
 
 /** Normalizes one raw identifier. Returns the identifier or why it was dropped. */
-export function normalizeIdentifier(type: string, raw: unknown, settings: IdentitySettings): NormalizedIdentifier | { dropped: DropReason; type: string } {
+export function normalizeIdentifier(
+  type: string,
+  raw: unknown,
+  settings: IdentitySettings,
+): NormalizedIdentifier | { dropped: DropReason; type: string } {
   const t = canonicalType(type);
   const isBuiltIn = (BUILT_IN_TYPES as readonly string[]).includes(t);
   if (!isBuiltIn && !(CUSTOM_IDENTIFIER_TYPE.test(t) && settings.customTypes[t])) return { dropped: 'unknown_type', type: t };
@@ -263,7 +277,8 @@ export function normalizeIdentifier(type: string, raw: unknown, settings: Identi
     if (value === null) return { dropped: 'invalid', type: t };
     matchKey = `${t}:${value}`;
   }
-  if (isBlockedValue(value, settings) || (t === 'email' && isBlockedValue(canonicalMailbox(value), settings))) return { dropped: 'blocked', type: t };
+  if (isBlockedValue(value, settings) || (t === 'email' && isBlockedValue(canonicalMailbox(value), settings)))
+    return { dropped: 'blocked', type: t };
   return { type: t, value, matchKey, confidence: confidenceOf(t, settings) };
 }
 
@@ -276,7 +291,9 @@ export function normalizeIdentifiers(inputs: readonly { type: string; value: unk
     if ('dropped' in n) dropped.push({ type: n.type, reason: n.dropped });
     else out.set(`${n.type}\u0000${n.value}`, n);
   }
-  const identifiers = [...out.values()].sort((a, b) => b.confidence - a.confidence || a.type.localeCompare(b.type) || a.value.localeCompare(b.value));
+  const identifiers = [...out.values()].sort(
+    (a, b) => b.confidence - a.confidence || a.type.localeCompare(b.type) || a.value.localeCompare(b.value),
+  );
   return { identifiers, dropped };
 }
 
@@ -361,10 +378,20 @@ export function planResolution(
   const eventUserIds = identifiers.filter((i) => i.type === 'user_id').map((i) => i.value);
   const eventUserId = eventUserIds[0];
   // Strongest first: confidence, then the identifier text (deterministic).
-  const ordered = [...matches].filter((m) => byId.has(m.profileId)).sort((a, b) => b.confidence - a.confidence || a.matchKey.localeCompare(b.matchKey));
+  const ordered = [...matches]
+    .filter((m) => byId.has(m.profileId))
+    .sort((a, b) => b.confidence - a.confidence || a.matchKey.localeCompare(b.matchKey));
 
   if (ordered.length === 0) {
-    return { kind: 'create', ...limitAttach(null, fresh.filter((i) => i.type !== 'user_id' || i.value === eventUserId), settings), review: null };
+    return {
+      kind: 'create',
+      ...limitAttach(
+        null,
+        fresh.filter((i) => i.type !== 'user_id' || i.value === eventUserId),
+        settings,
+      ),
+      review: null,
+    };
   }
 
   // The user_id that anchors this event: the event's own, else the strongest matched profile carrying one.
@@ -388,7 +415,9 @@ export function planResolution(
     const strongSide = [...bestLink.values()].some((c) => c >= STRONG_CONFIDENCE) || fresh.some((i) => i.confidence >= STRONG_CONFIDENCE);
     if (strongSide) {
       const weakOwned = new Set(
-        [...bestLink].filter(([id, c]) => c < STRONG_CONFIDENCE && Object.entries(byId.get(id)!.counts).some(([t, n]) => n > 0 && strongType(t))).map(([id]) => id),
+        [...bestLink]
+          .filter(([id, c]) => c < STRONG_CONFIDENCE && Object.entries(byId.get(id)!.counts).some(([t, n]) => n > 0 && strongType(t)))
+          .map(([id]) => id),
       );
       mergeable = mergeable.filter((m) => !weakOwned.has(m.profileId));
       if (mergeable.length === 0 && conflicting.size === 0) {
@@ -402,16 +431,29 @@ export function planResolution(
   if (mergeableIds.length === 0) {
     // Only possible when the event names a user_id no matched profile holds: that user gets its own profile,
     // the shared lower-priority identifiers stay where they are, and the would-be merge goes to review.
-    return { kind: 'create', ...limitAttach(null, fresh, settings), review: { reason: 'conflicting_user_ids', profileIds: [...conflicting].sort() } };
+    return {
+      kind: 'create',
+      ...limitAttach(null, fresh, settings),
+      review: { reason: 'conflicting_user_ids', profileIds: [...conflicting].sort() },
+    };
   }
 
-  const userTarget = eventUserId !== undefined ? mergeable.find((m) => m.type === 'user_id' && m.value === eventUserId)?.profileId : undefined;
+  const userTarget =
+    eventUserId !== undefined ? mergeable.find((m) => m.type === 'user_id' && m.value === eventUserId)?.profileId : undefined;
   const target = userTarget ?? mergeable[0]!.profileId;
-  const conflictReview = conflicting.size > 0 ? { reason: 'conflicting_user_ids' as const, profileIds: [...new Set([target, ...conflicting])].sort() } : null;
+  const conflictReview =
+    conflicting.size > 0 ? { reason: 'conflicting_user_ids' as const, profileIds: [...new Set([target, ...conflicting])].sort() } : null;
 
   if (mergeableIds.length > settings.maxAutoMerge) {
     const attach = limitAttach(byId.get(target)!, fresh, settings);
-    return { ...attach, kind: 'attach', targetId: target, mergeIds: [], mergeVia: {}, review: { reason: 'too_many_profiles', profileIds: [...mergeableIds].sort() } };
+    return {
+      ...attach,
+      kind: 'attach',
+      targetId: target,
+      mergeIds: [],
+      mergeVia: {},
+      review: { reason: 'too_many_profiles', profileIds: [...mergeableIds].sort() },
+    };
   }
 
   if (mergeableIds.length === 1) {
@@ -427,7 +469,14 @@ export function planResolution(
   const overLimit = Object.entries(combined).some(([t, n]) => n > limitOf(t, settings));
   if (overLimit) {
     const plan = limitAttach(byId.get(target)!, fresh, settings);
-    return { ...plan, kind: 'attach', targetId: target, mergeIds: [], mergeVia: {}, review: { reason: 'identifier_limit', profileIds: [...mergeableIds].sort() } };
+    return {
+      ...plan,
+      kind: 'attach',
+      targetId: target,
+      mergeIds: [],
+      mergeVia: {},
+      review: { reason: 'identifier_limit', profileIds: [...mergeableIds].sort() },
+    };
   }
   const mergeIds = group.slice(1).map((p) => p.id);
   const mergeVia: Record<string, { type: string; value: string }> = {};
@@ -488,7 +537,11 @@ export function profileStrength(s: StrengthInput): number {
 type ActivityInput = Omit<StrengthInput, 'identifierConfidences'>;
 
 function activityPoints(s: ActivityInput): number {
-  return Math.min(15, 5 * Math.max(0, s.totalOrders)) + Math.min(10, 2 * Math.max(0, s.eventCount)) + Math.min(5, 2.5 * Math.max(0, s.channelCount - 1));
+  return (
+    Math.min(15, 5 * Math.max(0, s.totalOrders)) +
+    Math.min(10, 2 * Math.max(0, s.eventCount)) +
+    Math.min(5, 2.5 * Math.max(0, s.channelCount - 1))
+  );
 }
 
 /**

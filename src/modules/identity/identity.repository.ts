@@ -104,7 +104,10 @@ export function createIdentityRepository(db: Db) {
     db,
 
     async getSettings(tenantId: string): Promise<Record<string, unknown> | undefined> {
-      const row = await queryOne<{ settings: Record<string, unknown> }>(db, sql`SELECT settings FROM identity_settings WHERE tenant_id = ${tenantId}`);
+      const row = await queryOne<{ settings: Record<string, unknown> }>(
+        db,
+        sql`SELECT settings FROM identity_settings WHERE tenant_id = ${tenantId}`,
+      );
       return row?.settings;
     },
     async putSettings(tenantId: string, settings: Record<string, unknown>): Promise<void> {
@@ -149,7 +152,11 @@ export function createIdentityRepository(db: Db) {
     },
 
     /** Per profile: identifier counts per type and its user ids (the planner's view). */
-    candidateStats(q: Q, tenantId: string, ids: readonly string[]): Promise<{ profileId: string; type: string; n: number; userIds: string[] | null }[]> {
+    candidateStats(
+      q: Q,
+      tenantId: string,
+      ids: readonly string[],
+    ): Promise<{ profileId: string; type: string; n: number; userIds: string[] | null }[]> {
       if (!ids.length) return Promise.resolve([]);
       return queryRows(
         q,
@@ -158,7 +165,11 @@ export function createIdentityRepository(db: Db) {
       );
     },
 
-    async createProfiles(q: Q, tenantId: string, rows: readonly { id: string; traits: Record<string, unknown>; at: Date; channel: string; strength: number }[]): Promise<void> {
+    async createProfiles(
+      q: Q,
+      tenantId: string,
+      rows: readonly { id: string; traits: Record<string, unknown>; at: Date; channel: string; strength: number }[],
+    ): Promise<void> {
       if (!rows.length) return;
       await queryRows(
         q,
@@ -208,7 +219,16 @@ export function createIdentityRepository(db: Db) {
     async mergeMany(
       q: Q,
       tenantId: string,
-      rows: readonly { id: string; survivorId: string; mergedId: string; rule: string; identifierType: string | null; identifierHash: string | null; eventRef: string | null; actor: string }[],
+      rows: readonly {
+        id: string;
+        survivorId: string;
+        mergedId: string;
+        rule: string;
+        identifierType: string | null;
+        identifierHash: string | null;
+        eventRef: string | null;
+        actor: string;
+      }[],
     ): Promise<string[]> {
       if (!rows.length) return [];
       const col = <T>(f: (r: (typeof rows)[number]) => T) => arrayParam(rows.map(f));
@@ -241,7 +261,11 @@ export function createIdentityRepository(db: Db) {
     },
 
     /** Opens (or counts again) review cases, unique on case key in one call; a decided case is not reopened. */
-    async upsertReviews(q: Q, tenantId: string, rows: readonly { id: string; caseKey: string; reason: string; profileIds: string[]; eventRef: string | null; occurrences: number }[]): Promise<void> {
+    async upsertReviews(
+      q: Q,
+      tenantId: string,
+      rows: readonly { id: string; caseKey: string; reason: string; profileIds: string[]; eventRef: string | null; occurrences: number }[],
+    ): Promise<void> {
       if (!rows.length) return;
       const col = <T>(f: (r: (typeof rows)[number]) => T) => arrayParam(rows.map(f));
       await queryRows(
@@ -261,7 +285,8 @@ export function createIdentityRepository(db: Db) {
     /** Follows merged_into to the active survivor (bounded depth). */
     async resolveSurvivor(q: Q, tenantId: string, id: string): Promise<ProfileRow | undefined> {
       let cur = await this.getProfile(q, tenantId, id);
-      for (let depth = 0; cur && cur.status === 'merged' && cur.mergedInto && depth < 50; depth++) cur = await this.getProfile(q, tenantId, cur.mergedInto);
+      for (let depth = 0; cur && cur.status === 'merged' && cur.mergedInto && depth < 50; depth++)
+        cur = await this.getProfile(q, tenantId, cur.mergedInto);
       return cur;
     },
 
@@ -304,7 +329,15 @@ export function createIdentityRepository(db: Db) {
     /** Active profiles, newest first, optionally restricted to those holding an identifier with a blocking key. */
     listProfiles(
       tenantId: string,
-      f: { matchKey?: string; minStrength?: number; channel?: string; minOrders?: number; seenSince?: Date; cursor?: string; limit: number },
+      f: {
+        matchKey?: string;
+        minStrength?: number;
+        channel?: string;
+        minOrders?: number;
+        seenSince?: Date;
+        cursor?: string;
+        limit: number;
+      },
     ): Promise<ProfileRow[]> {
       return queryRows<ProfileRow>(
         db,
@@ -346,9 +379,15 @@ export function createIdentityRepository(db: Db) {
      * its identifiers (by origin), the events the merge moved, later events carrying its user or anonymous ids,
      * and the orders of those events.
      */
-    async unmerge(q: Q, tenantId: string, u: { id: string; merge: MergeRow & { movedEventIds: string[] }; holderId: string; familyIds: string[]; actor: string }): Promise<void> {
+    async unmerge(
+      q: Q,
+      tenantId: string,
+      u: { id: string; merge: MergeRow & { movedEventIds: string[] }; holderId: string; familyIds: string[]; actor: string },
+    ): Promise<void> {
       const a = u.merge.mergedId;
-      await q.execute(sql`UPDATE profiles SET status = 'active', merged_into = NULL, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${a}`);
+      await q.execute(
+        sql`UPDATE profiles SET status = 'active', merged_into = NULL, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${a}`,
+      );
       await q.execute(sql`UPDATE profile_identifiers SET profile_id = ${a}
         WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId} AND origin_profile_id = ANY(${arrayParam(u.familyIds)}::uuid[])`);
       await q.execute(sql`UPDATE interactions SET profile_id = ${a}
@@ -380,9 +419,15 @@ export function createIdentityRepository(db: Db) {
     },
 
     /** Adds a batch of activity (per profile: count, first/last time, channels, and the new strength when known) to the profiles. */
-    async addActivity(q: Q, tenantId: string, rows: { profileId: string; n: number; firstAt: Date; lastAt: Date; channels: string[]; strength: number | null }[]): Promise<void> {
+    async addActivity(
+      q: Q,
+      tenantId: string,
+      rows: { profileId: string; n: number; firstAt: Date; lastAt: Date; channels: string[]; strength: number | null }[],
+    ): Promise<void> {
       if (!rows.length) return;
-      await queryRows(q, sql`UPDATE profiles p SET
+      await queryRows(
+        q,
+        sql`UPDATE profiles p SET
             event_count = p.event_count + a.n, profile_strength = coalesce(a.strength, p.profile_strength),
             first_seen_at = least(p.first_seen_at, a.first_at), last_seen_at = greatest(p.last_seen_at, a.last_at),
             channels = CASE WHEN string_to_array(a.ch, ',') <@ p.channels THEN p.channels
@@ -391,7 +436,8 @@ export function createIdentityRepository(db: Db) {
           FROM unnest(${arrayParam(rows.map((r) => r.profileId))}::uuid[], ${arrayParam(rows.map((r) => r.n))}::int[],
                       ${arrayParam(rows.map((r) => r.firstAt.toISOString()))}::timestamptz[], ${arrayParam(rows.map((r) => r.lastAt.toISOString()))}::timestamptz[],
                       ${arrayParam(rows.map((r) => r.channels.join(',')))}::text[], ${arrayParam(rows.map((r) => r.strength))}::int[]) AS a(id, n, first_at, last_at, ch, strength)
-          WHERE p.tenant_id = ${tenantId} AND p.id = a.id`);
+          WHERE p.tenant_id = ${tenantId} AND p.id = a.id`,
+      );
     },
 
     /**
@@ -404,14 +450,17 @@ export function createIdentityRepository(db: Db) {
       rows: { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }[],
     ): Promise<void> {
       if (!rows.length) return;
-      await queryRows(q, sql`INSERT INTO profile_orders (tenant_id, order_id, profile_id, revenue_minor, refunded_minor, currency, occurred_at)
+      await queryRows(
+        q,
+        sql`INSERT INTO profile_orders (tenant_id, order_id, profile_id, revenue_minor, refunded_minor, currency, occurred_at)
         SELECT ${tenantId}::uuid, t.* FROM unnest(${arrayParam(rows.map((r) => r.orderId))}::text[], ${arrayParam(rows.map((r) => r.profileId))}::uuid[],
           ${arrayParam(rows.map((r) => r.revenueMinor.toString()))}::bigint[], ${arrayParam(rows.map((r) => r.refundedMinor.toString()))}::bigint[],
           ${arrayParam(rows.map((r) => r.currency))}::text[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[]) AS t
         ON CONFLICT (tenant_id, order_id) DO UPDATE SET
           revenue_minor = profile_orders.revenue_minor + excluded.revenue_minor,
           refunded_minor = profile_orders.refunded_minor + excluded.refunded_minor,
-          currency = coalesce(profile_orders.currency, excluded.currency)`);
+          currency = coalesce(profile_orders.currency, excluded.currency)`,
+      );
     },
 
     /** Rebuilds order aggregates from profile_orders: orders with revenue, net revenue in the main currency. Returns the new order counts. */
@@ -435,7 +484,13 @@ export function createIdentityRepository(db: Db) {
 
     /** What profile_strength needs: per profile its aggregates and best confidence per identifier type. */
     strengthInputs(q: Q, tenantId: string, ids: readonly string[]) {
-      return queryRows<{ id: string; totalOrders: number; eventCount: number; channelCount: number; idents: { type: string; confidence: number }[] | null }>(
+      return queryRows<{
+        id: string;
+        totalOrders: number;
+        eventCount: number;
+        channelCount: number;
+        idents: { type: string; confidence: number }[] | null;
+      }>(
         q,
         sql`SELECT p.id::text AS id, p.total_orders AS "totalOrders", p.event_count AS "eventCount", cardinality(p.channels)::int AS "channelCount",
                    (SELECT json_agg(json_build_object('type', i.type, 'confidence', i.confidence)) FROM profile_identifiers i
@@ -445,15 +500,21 @@ export function createIdentityRepository(db: Db) {
     },
     async setStrength(q: Q, tenantId: string, rows: { id: string; strength: number }[]): Promise<void> {
       if (!rows.length) return;
-      await queryRows(q, sql`UPDATE profiles p SET profile_strength = s.v FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.strength))}::int[]) s(id, v)
-        WHERE p.tenant_id = ${tenantId} AND p.id = s.id AND p.profile_strength IS DISTINCT FROM s.v`);
+      await queryRows(
+        q,
+        sql`UPDATE profiles p SET profile_strength = s.v FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.strength))}::int[]) s(id, v)
+        WHERE p.tenant_id = ${tenantId} AND p.id = s.id AND p.profile_strength IS DISTINCT FROM s.v`,
+      );
     },
 
     /** Interactions re-linked from merged-away ids to their survivors (events stored while a merge ran). */
     async relinkInteractions(q: Q, tenantId: string, pairs: { from: string; to: string }[]): Promise<void> {
       if (!pairs.length) return;
-      await queryRows(q, sql`UPDATE interactions i SET profile_id = m.to_id FROM unnest(${arrayParam(pairs.map((p) => p.from))}::uuid[], ${arrayParam(pairs.map((p) => p.to))}::uuid[]) m(from_id, to_id)
-        WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.from_id`);
+      await queryRows(
+        q,
+        sql`UPDATE interactions i SET profile_id = m.to_id FROM unnest(${arrayParam(pairs.map((p) => p.from))}::uuid[], ${arrayParam(pairs.map((p) => p.to))}::uuid[]) m(from_id, to_id)
+        WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.from_id`,
+      );
     },
 
     recentEvents(q: Q, tenantId: string, profileIds: readonly string[], limit: number): Promise<EventRow[]> {
@@ -488,10 +549,15 @@ export function createIdentityRepository(db: Db) {
       );
     },
     getReviewForUpdate(q: Q, tenantId: string, id: string): Promise<ReviewRow | undefined> {
-      return queryOne<ReviewRow>(q, sql`SELECT ${REVIEW_COLS} FROM profile_review_queue WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`);
+      return queryOne<ReviewRow>(
+        q,
+        sql`SELECT ${REVIEW_COLS} FROM profile_review_queue WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
+      );
     },
     async decideReview(q: Q, tenantId: string, id: string, status: 'approved' | 'rejected', actor: string): Promise<void> {
-      await q.execute(sql`UPDATE profile_review_queue SET status = ${status}, decided_by = ${actor}, decided_at = now(), updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+      await q.execute(
+        sql`UPDATE profile_review_queue SET status = ${status}, decided_by = ${actor}, decided_at = now(), updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      );
     },
 
     /**
@@ -499,7 +565,13 @@ export function createIdentityRepository(db: Db) {
      * free-form context go; item, type, amounts and time stay for anonymous aggregates), deletes identifiers and
      * orders, empties traits, drops identifier hashes from the merge log.
      */
-    async erase(q: Q, tenantId: string, familyIds: string[], userIds: string[], anonymousIds: string[]): Promise<{ events: number; identifiers: number }> {
+    async erase(
+      q: Q,
+      tenantId: string,
+      familyIds: string[],
+      userIds: string[],
+      anonymousIds: string[],
+    ): Promise<{ events: number; identifiers: number }> {
       const ev = await queryRows<{ id: string }>(
         q,
         sql`UPDATE interactions SET profile_id = NULL, user_id = NULL, anonymous_id = NULL, session_id = NULL, order_id = NULL, recommendation_id = NULL,
@@ -513,7 +585,9 @@ export function createIdentityRepository(db: Db) {
         sql`DELETE FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(familyIds)}::uuid[]) RETURNING type`,
       );
       await q.execute(sql`DELETE FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(familyIds)}::uuid[])`);
-      await q.execute(sql`UPDATE profiles SET status = 'erased', traits = '{}'::jsonb, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(familyIds)}::uuid[])`);
+      await q.execute(
+        sql`UPDATE profiles SET status = 'erased', traits = '{}'::jsonb, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(familyIds)}::uuid[])`,
+      );
       await q.execute(sql`UPDATE profile_merges SET identifier_hash = NULL, event_ref = NULL
         WHERE tenant_id = ${tenantId} AND (survivor_id = ANY(${arrayParam(familyIds)}::uuid[]) OR merged_id = ANY(${arrayParam(familyIds)}::uuid[]))`);
       return { events: ev.length, identifiers: ids.length };

@@ -106,11 +106,17 @@ function identifierFromQuery(q: Record<string, unknown>, required: boolean): { t
   if (given.length === 1) return { type: given[0] === 'cookie_id' ? 'anonymous_id' : given[0]!, value: q[given[0]!] as string };
   if (generic) {
     if (typeof q.identifier !== 'string' || typeof q.identifier_type !== 'string') {
-      throw validation('IDENTIFIER_TYPE_REQUIRED', 'Give identifier_type and identifier together.', [{ field: 'identifier_type', message: 'required with identifier' }]);
+      throw validation('IDENTIFIER_TYPE_REQUIRED', 'Give identifier_type and identifier together.', [
+        { field: 'identifier_type', message: 'required with identifier' },
+      ]);
     }
     return { type: q.identifier_type, value: q.identifier };
   }
-  if (required) throw validation('IDENTIFIER_REQUIRED', 'Give one of email, phone, user_id, whatsapp, loyalty_id, device_id, anonymous_id, or identifier_type with identifier.');
+  if (required)
+    throw validation(
+      'IDENTIFIER_REQUIRED',
+      'Give one of email, phone, user_id, whatsapp, loyalty_id, device_id, anonymous_id, or identifier_type with identifier.',
+    );
   return undefined;
 }
 
@@ -122,7 +128,12 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
   r.get(
     '/api/v1/profiles',
     {
-      schema: { tags: ['profiles'], summary: 'List and search profiles (by any identifier, strength, channel, orders, recency)', querystring: s.listQuery, response: { 200: s.profileList, ...errorResponses } },
+      schema: {
+        tags: ['profiles'],
+        summary: 'List and search profiles (by any identifier, strength, channel, orders, recency)',
+        querystring: s.listQuery,
+        response: { 200: s.profileList, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {
@@ -145,7 +156,12 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
   r.get(
     '/api/v1/profiles/lookup',
     {
-      schema: { tags: ['profiles'], summary: 'Find the profile holding an identifier (email, phone, user_id ...)', querystring: s.lookupQuery, response: { 200: s.profileDetail, ...errorResponses } },
+      schema: {
+        tags: ['profiles'],
+        summary: 'Find the profile holding an identifier (email, phone, user_id ...)',
+        querystring: s.lookupQuery,
+        response: { 200: s.profileDetail, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {
@@ -157,7 +173,14 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
 
   r.get(
     '/api/v1/profiles/settings',
-    { schema: { tags: ['profiles'], summary: 'Identity resolution settings of the tenant', response: { 200: s.settingsResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: 'Identity resolution settings of the tenant',
+        response: { 200: s.settingsResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => toSettingsView(await svc.getSettings(tenantContext(request))),
   );
   r.put(
@@ -165,7 +188,8 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
     {
       schema: {
         tags: ['profiles'],
-        summary: 'Change identity resolution settings (default phone region, block list, per-type limits, custom identifier types, auto-merge bound)',
+        summary:
+          'Change identity resolution settings (default phone region, block list, per-type limits, custom identifier types, auto-merge bound)',
         body: identitySettingsBody,
         response: { 200: s.settingsResponse, ...errorResponses },
       },
@@ -176,17 +200,34 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
 
   r.get(
     '/api/v1/profiles/review-queue',
-    { schema: { tags: ['profiles'], summary: 'Merge cases waiting for a human decision', querystring: s.reviewListQuery, response: { 200: s.reviewList, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: 'Merge cases waiting for a human decision',
+        querystring: s.reviewListQuery,
+        response: { 200: s.reviewList, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
       const q = request.query;
-      const out = await svc.listReviews(tenantContext(request), { limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) });
+      const out = await svc.listReviews(tenantContext(request), {
+        limit: q.limit,
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
       return { data: out.data.map(toReview), next_cursor: out.nextCursor };
     },
   );
   r.post(
     '/api/v1/profiles/review-queue/:id/approve',
     {
-      schema: { tags: ['profiles'], summary: 'Approve a case: merge its profiles', params: s.idParams, response: { 200: s.reviewDecision, ...errorResponses } },
+      schema: {
+        tags: ['profiles'],
+        summary: 'Approve a case: merge its profiles',
+        params: s.idParams,
+        response: { 200: s.reviewDecision, ...errorResponses },
+      },
       config: { auth: write, audit: { action: 'profile.review.approve', resourceType: 'profile_review' } },
     },
     async (request) => {
@@ -198,7 +239,12 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
   r.post(
     '/api/v1/profiles/review-queue/:id/reject',
     {
-      schema: { tags: ['profiles'], summary: 'Reject a case: the profiles stay apart (the same case is not reopened)', params: s.idParams, response: { 200: s.reviewDecision, ...errorResponses } },
+      schema: {
+        tags: ['profiles'],
+        summary: 'Reject a case: the profiles stay apart (the same case is not reopened)',
+        params: s.idParams,
+        response: { 200: s.reviewDecision, ...errorResponses },
+      },
       config: { auth: write, audit: { action: 'profile.review.reject', resourceType: 'profile_review' } },
     },
     async (request) => {
@@ -229,7 +275,12 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
     r.get(
       path,
       {
-        schema: { tags: ['profiles'], summary: 'Append-only merge log of a profile (seed 002)', params: s.idParams, response: { 200: s.mergeHistoryResponse, ...errorResponses } },
+        schema: {
+          tags: ['profiles'],
+          summary: 'Append-only merge log of a profile (seed 002)',
+          params: s.idParams,
+          response: { 200: s.mergeHistoryResponse, ...errorResponses },
+        },
         config: read,
       },
       async (request) => {
@@ -256,14 +307,23 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
       request.auditTarget = { resourceId: request.params.id };
       const out = await svc.unmerge(ctx, request.params.id, { mergeId: request.body?.merge_id, profileId: request.body?.profile_id });
       const [ri, si] = await Promise.all([svc.get(ctx, out.restored.id, { events: 0 }), svc.get(ctx, out.survivor.id, { events: 0 })]);
-      return { merge_id: out.mergeId, restored: toProfile(ctx.tenantId, ri.profile, ri.identifiers), survivor: toProfile(ctx.tenantId, si.profile, si.identifiers) };
+      return {
+        merge_id: out.mergeId,
+        restored: toProfile(ctx.tenantId, ri.profile, ri.identifiers),
+        survivor: toProfile(ctx.tenantId, si.profile, si.identifiers),
+      };
     },
   );
 
   r.get(
     '/api/v1/profiles/:id/export',
     {
-      schema: { tags: ['profiles'], summary: 'Everything stored about the person (data subject access)', params: s.idParams, response: { 200: s.exportResponse, ...errorResponses } },
+      schema: {
+        tags: ['profiles'],
+        summary: 'Everything stored about the person (data subject access)',
+        params: s.idParams,
+        response: { 200: s.exportResponse, ...errorResponses },
+      },
       config: { ...read, audit: { action: 'profile.export', resourceType: 'profile' } },
     },
     async (request) => {
@@ -272,11 +332,28 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
       const x = await svc.exportProfile(ctx, request.params.id);
       return {
         exported_at: new Date().toISOString(),
-        profile: toProfile(ctx.tenantId, x.profile, x.identifiers.filter((i) => i.profileId === x.profile.id)),
+        profile: toProfile(
+          ctx.tenantId,
+          x.profile,
+          x.identifiers.filter((i) => i.profileId === x.profile.id),
+        ),
         profile_ids: x.profileIds,
         identifiers: x.identifiers.map(toIdentifier),
-        orders: x.orders.map((o) => ({ order_id: o.orderId, revenue_minor: o.revenueMinor, refunded_minor: o.refundedMinor, currency: o.currency, occurred_at: iso(o.occurredAt)! })),
-        events: x.events.map((e) => ({ ...toEvent(e), user_id: e.userId, anonymous_id: e.anonymousId, session_id: e.sessionId, context: e.context, metadata: e.metadata })),
+        orders: x.orders.map((o) => ({
+          order_id: o.orderId,
+          revenue_minor: o.revenueMinor,
+          refunded_minor: o.refundedMinor,
+          currency: o.currency,
+          occurred_at: iso(o.occurredAt)!,
+        })),
+        events: x.events.map((e) => ({
+          ...toEvent(e),
+          user_id: e.userId,
+          anonymous_id: e.anonymousId,
+          session_id: e.sessionId,
+          context: e.context,
+          metadata: e.metadata,
+        })),
         merges: x.merges.map(toMerge),
         review_cases: x.reviews.map(toReview),
       };
@@ -286,14 +363,35 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
   r.delete(
     '/api/v1/profiles/:id',
     {
-      schema: { tags: ['profiles'], summary: "Erase the person: identifiers deleted, events anonymized, anonymous aggregates kept", params: s.idParams, response: { 200: s.eraseResponse, ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'data:delete', stepUp: true }, audit: { action: 'profile.erase', resourceType: 'profile' } },
+      schema: {
+        tags: ['profiles'],
+        summary: 'Erase the person: identifiers deleted, events anonymized, anonymous aggregates kept',
+        params: s.idParams,
+        response: { 200: s.eraseResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'data:delete', stepUp: true },
+        audit: { action: 'profile.erase', resourceType: 'profile' },
+      },
     },
     async (request) => {
       request.auditTarget = { resourceId: request.params.id };
       const out = await svc.erase(tenantContext(request), request.params.id);
-      request.auditTarget = { resourceId: out.profileId, details: { profiles_erased: out.profilesErased, identifiers_deleted: out.identifiersDeleted, events_anonymized: out.eventsAnonymized } };
-      return { profile_id: out.profileId, status: 'erased' as const, profiles_erased: out.profilesErased, identifiers_deleted: out.identifiersDeleted, events_anonymized: out.eventsAnonymized };
+      request.auditTarget = {
+        resourceId: out.profileId,
+        details: {
+          profiles_erased: out.profilesErased,
+          identifiers_deleted: out.identifiersDeleted,
+          events_anonymized: out.eventsAnonymized,
+        },
+      };
+      return {
+        profile_id: out.profileId,
+        status: 'erased' as const,
+        profiles_erased: out.profilesErased,
+        identifiers_deleted: out.identifiersDeleted,
+        events_anonymized: out.eventsAnonymized,
+      };
     },
   );
 }

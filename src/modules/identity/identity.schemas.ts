@@ -17,7 +17,16 @@ const identifierQuery = {
   identifier_type: z.string().max(40).optional(),
   identifier: z.string().max(320).optional(),
 };
-export const IDENTIFIER_QUERY_KEYS = ['email', 'phone', 'user_id', 'whatsapp', 'loyalty_id', 'device_id', 'anonymous_id', 'cookie_id'] as const;
+export const IDENTIFIER_QUERY_KEYS = [
+  'email',
+  'phone',
+  'user_id',
+  'whatsapp',
+  'loyalty_id',
+  'device_id',
+  'anonymous_id',
+  'cookie_id',
+] as const;
 
 export const listQuery = z
   .object({
@@ -103,7 +112,10 @@ export const profileList = z.object({ data: z.array(profileView), next_cursor: z
 
 export const mergeHistoryResponse = z.object({ profile_id: z.string(), merges: z.array(mergeView) });
 
-export const unmergeBody = z.object({ merge_id: z.string().max(100).optional(), profile_id: z.string().max(100).optional() }).strict().nullish();
+export const unmergeBody = z
+  .object({ merge_id: z.string().max(100).optional(), profile_id: z.string().max(100).optional() })
+  .strict()
+  .nullish();
 export const unmergeResponse = z.object({ merge_id: z.string(), restored: profileView, survivor: profileView });
 
 export const reviewView = z.object({
@@ -127,9 +139,23 @@ export const exportResponse = z.object({
   profile: profileView,
   profile_ids: z.array(z.string()),
   identifiers: z.array(identifierView),
-  orders: z.array(z.object({ order_id: z.string(), revenue_minor: z.string(), refunded_minor: z.string(), currency: z.string().nullable(), occurred_at: z.string() })),
+  orders: z.array(
+    z.object({
+      order_id: z.string(),
+      revenue_minor: z.string(),
+      refunded_minor: z.string(),
+      currency: z.string().nullable(),
+      occurred_at: z.string(),
+    }),
+  ),
   events: z.array(
-    eventView.extend({ user_id: z.string().nullable(), anonymous_id: z.string().nullable(), session_id: z.string().nullable(), context: z.unknown(), metadata: z.unknown() }),
+    eventView.extend({
+      user_id: z.string().nullable(),
+      anonymous_id: z.string().nullable(),
+      session_id: z.string().nullable(),
+      context: z.unknown(),
+      metadata: z.unknown(),
+    }),
   ),
   merges: z.array(mergeView),
   review_cases: z.array(reviewView),

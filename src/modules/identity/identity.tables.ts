@@ -119,7 +119,11 @@ export const profileReviewQueue = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('profile_review_case_key').on(t.tenantId, t.caseKey), index('profile_review_status_idx').on(t.tenantId, t.status)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('profile_review_case_key').on(t.tenantId, t.caseKey),
+    index('profile_review_status_idx').on(t.tenantId, t.status),
+  ],
 );
 
 /** Per-tenant identity settings (default phone region, block list, limits, custom types). */

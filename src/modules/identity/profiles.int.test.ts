@@ -25,7 +25,17 @@ const one = async (tenantId: string, identifiers: [string, string][], extra: Par
 async function track(
   tenantId: string,
   profileId: string,
-  events: { type: string; userId?: string; anonymousId?: string; orderId?: string; revenue?: bigint; currency?: string; source?: string; at: string; itemId?: string }[],
+  events: {
+    type: string;
+    userId?: string;
+    anonymousId?: string;
+    orderId?: string;
+    revenue?: bigint;
+    currency?: string;
+    source?: string;
+    at: string;
+    itemId?: string;
+  }[],
 ) {
   const res = await t.modules.events.interactions.appendMany(
     tenantId,
@@ -44,7 +54,15 @@ async function track(
   );
   await t.modules.identity.recordActivity(
     tenantId,
-    events.map((e) => ({ profileId, type: e.type, revenueMinor: e.revenue ?? null, currency: e.currency ?? null, orderId: e.orderId ?? null, channel: e.source ?? 'api', occurredAt: new Date(e.at) })),
+    events.map((e) => ({
+      profileId,
+      type: e.type,
+      revenueMinor: e.revenue ?? null,
+      currency: e.currency ?? null,
+      orderId: e.orderId ?? null,
+      channel: e.source ?? 'api',
+      occurredAt: new Date(e.at),
+    })),
   );
   return res.ids;
 }
@@ -52,7 +70,15 @@ async function track(
 describe('Customer 360', () => {
   it('aggregates: distinct orders, revenue net of refunds, AOV, channels, first/last seen, strength', async () => {
     const { tenantId, ownerToken } = await t.createTenant();
-    const p = await one(tenantId, [['email', 'Buyer@Shop.test'], ['phone', '+1 202 555 0111'], ['user_id', 'b-1']], { channel: 'shopify', traits: { first_name: 'Bea' } });
+    const p = await one(
+      tenantId,
+      [
+        ['email', 'Buyer@Shop.test'],
+        ['phone', '+1 202 555 0111'],
+        ['user_id', 'b-1'],
+      ],
+      { channel: 'shopify', traits: { first_name: 'Bea' } },
+    );
     await track(tenantId, p, [
       { type: 'view', at: '2026-01-01T09:00:00Z', source: 'web' },
       // two line items of one order: one order, revenue adds up
@@ -114,22 +140,70 @@ describe('Customer 360', () => {
 
   it('merge re-links events; merged-away id redirects; merge history on both paths; unmerge splits it back', async () => {
     const { tenantId, ownerToken } = await t.createTenant();
-    const a = await one(tenantId, [['email', 'ann@shop.test'], ['user_id', 'ann']], { channel: 'web' });
-    const b = await one(tenantId, [['phone', '+1 202 555 0177'], ['anonymous_id', 'ck-ann']], { channel: 'pos' });
-    await track(tenantId, a, [{ type: 'purchase', orderId: 'A-1', revenue: 2000n, currency: 'EUR', at: '2026-01-02T10:00:00Z', userId: 'ann', source: 'web' }]);
+    const a = await one(
+      tenantId,
+      [
+        ['email', 'ann@shop.test'],
+        ['user_id', 'ann'],
+      ],
+      { channel: 'web' },
+    );
+    const b = await one(
+      tenantId,
+      [
+        ['phone', '+1 202 555 0177'],
+        ['anonymous_id', 'ck-ann'],
+      ],
+      { channel: 'pos' },
+    );
+    await track(tenantId, a, [
+      { type: 'purchase', orderId: 'A-1', revenue: 2000n, currency: 'EUR', at: '2026-01-02T10:00:00Z', userId: 'ann', source: 'web' },
+    ]);
     const bEvents = await track(tenantId, b, [
-      { type: 'purchase', orderId: 'B-1', revenue: 4000n, currency: 'EUR', at: '2026-01-03T10:00:00Z', anonymousId: 'ck-ann', source: 'pos' },
+      {
+        type: 'purchase',
+        orderId: 'B-1',
+        revenue: 4000n,
+        currency: 'EUR',
+        at: '2026-01-03T10:00:00Z',
+        anonymousId: 'ck-ann',
+        source: 'pos',
+      },
       { type: 'view', at: '2026-01-04T10:00:00Z', anonymousId: 'ck-ann', source: 'pos' },
     ]);
-    const s = await one(tenantId, [['email', 'ann@shop.test'], ['phone', '2025550177']], { eventRef: 'evt-link' });
+    const s = await one(
+      tenantId,
+      [
+        ['email', 'ann@shop.test'],
+        ['phone', '2025550177'],
+      ],
+      { eventRef: 'evt-link' },
+    );
     expect(s).toBe(a);
-    const moved = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${a}`);
+    const moved = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${a}`,
+    );
     expect(moved[0]!.n).toBe(3);
 
     const viaOld = await t.request('GET', `/api/v1/profiles/${b}`, { token: ownerToken });
     expect(viaOld.status).toBe(200);
-    expect(viaOld.body).toMatchObject({ id: a, requested_id: b, redirected: true, total_orders: 2, lifetime_value_minor: '6000', currency: 'EUR' });
-    expect(viaOld.body.merges[0]).toMatchObject({ kind: 'merge', survivor_profile_id: a, merged_profile_id: b, rule: 'auto:shared_identifier', event_ref: 'evt-link', events_moved: 2 });
+    expect(viaOld.body).toMatchObject({
+      id: a,
+      requested_id: b,
+      redirected: true,
+      total_orders: 2,
+      lifetime_value_minor: '6000',
+      currency: 'EUR',
+    });
+    expect(viaOld.body.merges[0]).toMatchObject({
+      kind: 'merge',
+      survivor_profile_id: a,
+      merged_profile_id: b,
+      rule: 'auto:shared_identifier',
+      event_ref: 'evt-link',
+      events_moved: 2,
+    });
     // The identifier that joined them is named by a hash, never in clear (a random hash may contain any
     // three digits, so the check is on the whole number).
     expect(viaOld.body.merges[0].identifier_hash).toMatch(/^[0-9a-f]{32}$/);
@@ -148,14 +222,19 @@ describe('Customer 360', () => {
     expect(un.body.restored.identifiers).toMatchObject({ phone: '+12025550177', anonymous_id: 'ck-ann', cookie_id: 'ck-ann' });
     expect(un.body.survivor).toMatchObject({ id: a, total_orders: 1, lifetime_value_minor: '2000' });
     expect(un.body.survivor.identifiers.phone).toBeUndefined();
-    const bRows = await queryRows<{ id: string }>(t.database.db, sql`SELECT id FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${b} ORDER BY id`);
+    const bRows = await queryRows<{ id: string }>(
+      t.database.db,
+      sql`SELECT id FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${b} ORDER BY id`,
+    );
     expect(bRows.map((r) => r.id).sort()).toEqual([...bEvents].sort());
     // The log is append-only: the merge stays, an unmerge row reverts it.
     const h = await t.request('GET', `/api/v1/profiles/${a}/merge-history`, { token: ownerToken });
     expect(h.body.merges.map((m: { kind: string }) => m.kind).sort()).toEqual(['merge', 'unmerge']);
     const notMerged = await t.request('POST', `/api/v1/profiles/${a}/unmerge`, { token: ownerToken, body: { profile_id: b } });
     expect([notMerged.status, notMerged.body.error.code]).toEqual([409, 'PROFILE_NOT_MERGED']);
-    expect((await t.request('POST', `/api/v1/profiles/${b}/unmerge`, { token: ownerToken, body: {} })).body.error.code).toBe('UNMERGE_TARGET_REQUIRED');
+    expect((await t.request('POST', `/api/v1/profiles/${b}/unmerge`, { token: ownerToken, body: {} })).body.error.code).toBe(
+      'UNMERGE_TARGET_REQUIRED',
+    );
     expect((await t.request('POST', `/api/v1/profiles/${a}/unmerge`, { token: ownerToken, body: { unknown: 1 } })).status).toBe(400);
     // The phone now leads to b again.
     expect(await one(tenantId, [['phone', '202 555 0177']])).toBe(b);
@@ -165,18 +244,32 @@ describe('Customer 360', () => {
     const { tenantId, ownerToken } = await t.createTenant();
     const a = await one(tenantId, [['email', 'late@shop.test']]);
     const b = await one(tenantId, [['phone', '+1 202 555 0166']]);
-    expect(await one(tenantId, [['email', 'late@shop.test'], ['phone', '202-555-0166']])).toBe(a);
-    await track(tenantId, b, [{ type: 'purchase', orderId: 'late-1', revenue: 900n, currency: 'USD', at: '2026-01-05T10:00:00Z', source: 'pos' }]);
+    expect(
+      await one(tenantId, [
+        ['email', 'late@shop.test'],
+        ['phone', '202-555-0166'],
+      ]),
+    ).toBe(a);
+    await track(tenantId, b, [
+      { type: 'purchase', orderId: 'late-1', revenue: 900n, currency: 'USD', at: '2026-01-05T10:00:00Z', source: 'pos' },
+    ]);
     const r = await t.request('GET', `/api/v1/profiles/${a}`, { token: ownerToken });
     expect(r.body).toMatchObject({ total_orders: 1, lifetime_value_minor: '900', event_count: 1 });
     expect(r.body.recent_events).toHaveLength(1);
-    const stale = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${b}`);
+    const stale = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${b}`,
+    );
     expect(stale[0]!.n).toBe(0);
   });
 
   it('export returns everything; erasure removes identifiers and events and keeps anonymous aggregates', async () => {
     const { tenantId, ownerToken, apiKey } = await t.createTenant();
-    const p = await one(tenantId, [['email', 'forget.me@shop.test'], ['user_id', 'fm-1'], ['anonymous_id', 'ck-fm']]);
+    const p = await one(tenantId, [
+      ['email', 'forget.me@shop.test'],
+      ['user_id', 'fm-1'],
+      ['anonymous_id', 'ck-fm'],
+    ]);
     const other = await one(tenantId, [['email', 'keep.me@shop.test']]);
     await track(tenantId, p, [
       { type: 'purchase', orderId: 'F-1', revenue: 1500n, currency: 'USD', at: '2026-01-02T10:00:00Z', userId: 'fm-1', itemId: 'sku-9' },
@@ -184,7 +277,9 @@ describe('Customer 360', () => {
     ]);
     await track(tenantId, other, [{ type: 'view', at: '2026-01-02T11:00:00Z', itemId: 'sku-9' }]);
     // An event of the person stored before resolution (no profile id) is also theirs.
-    await t.modules.events.interactions.appendMany(tenantId, [{ userId: 'fm-1', itemId: 'sku-2', type: 'view', source: 'upload', occurredAt: new Date('2025-12-01T00:00:00Z') }]);
+    await t.modules.events.interactions.appendMany(tenantId, [
+      { userId: 'fm-1', itemId: 'sku-2', type: 'view', source: 'upload', occurredAt: new Date('2025-12-01T00:00:00Z') },
+    ]);
 
     const x = await t.request('GET', `/api/v1/profiles/${p}/export`, { token: ownerToken });
     expect(x.status).toBe(200);
@@ -205,23 +300,46 @@ describe('Customer 360', () => {
       sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND (profile_id = ${p} OR user_id = 'fm-1' OR anonymous_id = 'ck-fm' OR order_id = 'F-1')`,
     );
     expect(left[0]!.n).toBe(0);
-    expect((await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ${p}`))[0]!.n).toBe(0);
+    expect(
+      (
+        await queryRows<{ n: number }>(
+          t.database.db,
+          sql`SELECT count(*)::int AS n FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ${p}`,
+        )
+      )[0]!.n,
+    ).toBe(0);
     // Item-level anonymous aggregates survive: sku-9 still has its three events; the other person is untouched.
-    expect((await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND item_id = 'sku-9'`))[0]!.n).toBe(3);
+    expect(
+      (
+        await queryRows<{ n: number }>(
+          t.database.db,
+          sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${tenantId} AND item_id = 'sku-9'`,
+        )
+      )[0]!.n,
+    ).toBe(3);
     expect((await t.request('GET', `/api/v1/profiles/${other}`, { token: ownerToken })).body.event_count).toBe(1);
     // A new event with the same e-mail starts a new, unrelated profile.
     expect(await one(tenantId, [['email', 'forget.me@shop.test']])).not.toBe(p);
     // Audited.
-    const audit = await queryRows<{ action: string }>(t.database.db, sql`SELECT action FROM audit_logs WHERE tenant_id = ${tenantId} AND action = 'profile.erase' AND outcome = 'success'`);
+    const audit = await queryRows<{ action: string }>(
+      t.database.db,
+      sql`SELECT action FROM audit_logs WHERE tenant_id = ${tenantId} AND action = 'profile.erase' AND outcome = 'success'`,
+    );
     expect(audit).toHaveLength(1);
   });
 
   it('tenant isolation: tenant B cannot read, search, export, unmerge or delete A profiles (404 like a missing id)', async () => {
     const A = await t.createTenant();
     const B = await t.createTenant();
-    const pa = await one(A.tenantId, [['email', 'iso@shop.test'], ['phone', '+1 202 555 0188']]);
+    const pa = await one(A.tenantId, [
+      ['email', 'iso@shop.test'],
+      ['phone', '+1 202 555 0188'],
+    ]);
     const pa2 = await one(A.tenantId, [['device_id', 'iso-dev']]);
-    await one(A.tenantId, [['phone', '+1 202 555 0188'], ['device_id', 'iso-dev']]);
+    await one(A.tenantId, [
+      ['phone', '+1 202 555 0188'],
+      ['device_id', 'iso-dev'],
+    ]);
     const missing = '01900000-0000-7000-8000-000000000000';
     for (const id of [pa, pa2, missing, 'not-a-uuid']) {
       for (const [method, path] of [
@@ -239,7 +357,9 @@ describe('Customer 360', () => {
     }
     expect((await t.request('GET', '/api/v1/profiles/lookup?email=iso@shop.test', { token: B.ownerToken })).status).toBe(404);
     expect((await t.request('GET', '/api/v1/profiles?email=iso@shop.test', { token: B.ownerToken })).body.data).toEqual([]);
-    expect((await t.request('POST', `/api/v1/profiles/${pa}/unmerge`, { token: B.ownerToken, body: { profile_id: pa2 } })).status).toBe(404);
+    expect((await t.request('POST', `/api/v1/profiles/${pa}/unmerge`, { token: B.ownerToken, body: { profile_id: pa2 } })).status).toBe(
+      404,
+    );
     // A's own view is intact.
     expect((await t.request('GET', `/api/v1/profiles/${pa2}`, { token: A.ownerToken })).body.id).toBe(pa);
     const q = await t.request('GET', '/api/v1/profiles/review-queue', { token: B.ownerToken });

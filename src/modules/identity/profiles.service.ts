@@ -1,4 +1,14 @@
-import { AppError, conflict, isUuid, newId, notFound, requirePermission, validation, type Db, type TenantContext } from '../../platform/index.ts';
+import {
+  AppError,
+  conflict,
+  isUuid,
+  newId,
+  notFound,
+  requirePermission,
+  validation,
+  type Db,
+  type TenantContext,
+} from '../../platform/index.ts';
 import { canonicalType, normalizeIdentifier, type IdentitySettings } from './identity.core.ts';
 import type { EventRow, IdentifierRow, IdentityRepository, MergeRow, ProfileRow, ReviewRow } from './identity.repository.ts';
 import { mergeInto, refreshAggregates } from './resolution.service.ts';
@@ -47,7 +57,15 @@ export function createProfilesService(deps: ProfilesDeps) {
 
     async list(
       ctx: TenantContext,
-      f: { identifier?: { type: string; value: string }; minStrength?: number; channel?: string; minOrders?: number; seenSince?: Date; cursor?: string; limit: number },
+      f: {
+        identifier?: { type: string; value: string };
+        minStrength?: number;
+        channel?: string;
+        minOrders?: number;
+        seenSince?: Date;
+        cursor?: string;
+        limit: number;
+      },
     ): Promise<{ data: ProfileView[]; nextCursor: string | null }> {
       requirePermission(ctx, 'profiles:read');
       let matchKey: string | undefined;
@@ -67,7 +85,11 @@ export function createProfilesService(deps: ProfilesDeps) {
         ...(f.cursor !== undefined ? { cursor: f.cursor } : {}),
       });
       const page = rows.slice(0, f.limit);
-      const idents = await repo.identifiersOf(db, ctx.tenantId, page.map((p) => p.id));
+      const idents = await repo.identifiersOf(
+        db,
+        ctx.tenantId,
+        page.map((p) => p.id),
+      );
       return {
         data: page.map((p) => ({ profile: p, identifiers: idents.filter((i) => i.profileId === p.id) })),
         nextCursor: rows.length > f.limit ? page[page.length - 1]!.id : null,
@@ -108,7 +130,11 @@ export function createProfilesService(deps: ProfilesDeps) {
      * Splits a merge. `id` is the merged-away profile, or the survivor with `mergedProfileId`/`mergeId` naming
      * which merge to undo. The merged profile becomes active again with its own identifiers and events.
      */
-    async unmerge(ctx: TenantContext, id: string, body: { mergeId?: string | undefined; profileId?: string | undefined }): Promise<{ restored: ProfileRow; survivor: ProfileRow; mergeId: string }> {
+    async unmerge(
+      ctx: TenantContext,
+      id: string,
+      body: { mergeId?: string | undefined; profileId?: string | undefined },
+    ): Promise<{ restored: ProfileRow; survivor: ProfileRow; mergeId: string }> {
       requirePermission(ctx, 'profiles:write');
       if (!isUuid(id)) throw profileNotFound();
       return db.transaction(async (tx) => {
@@ -122,16 +148,22 @@ export function createProfilesService(deps: ProfilesDeps) {
           const m = await repo.getMerge(tx, ctx.tenantId, body.mergeId);
           if (!m || m.kind !== 'merge') throw notFound('MERGE_NOT_FOUND', 'Merge');
           mergedId = m.mergedId;
-        } else throw validation('UNMERGE_TARGET_REQUIRED', 'This profile was not merged away: give merge_id or profile_id to name the merge to undo.');
+        } else
+          throw validation(
+            'UNMERGE_TARGET_REQUIRED',
+            'This profile was not merged away: give merge_id or profile_id to name the merge to undo.',
+          );
         if (!isUuid(mergedId)) throw notFound('MERGE_NOT_FOUND', 'Merge');
         const merged = await repo.getProfile(tx, ctx.tenantId, mergedId);
         if (!merged || merged.status === 'erased') throw profileNotFound();
         if (merged.status !== 'merged') throw conflict('PROFILE_NOT_MERGED', 'That profile is not merged into another one.');
         const merge = await repo.activeMergeOf(tx, ctx.tenantId, mergedId);
         if (!merge) throw conflict('PROFILE_NOT_MERGED', 'That profile is not merged into another one.');
-        if (body.mergeId !== undefined && body.mergeId !== merge.id) throw conflict('MERGE_NOT_LATEST', 'Only the latest merge of a profile can be undone.');
+        if (body.mergeId !== undefined && body.mergeId !== merge.id)
+          throw conflict('MERGE_NOT_LATEST', 'Only the latest merge of a profile can be undone.');
         const holder = await repo.resolveSurvivor(tx, ctx.tenantId, merge.survivorId);
-        if (!holder || holder.status !== 'active') throw conflict('PROFILE_ERASED', 'The profile this one was merged into no longer exists.');
+        if (!holder || holder.status !== 'active')
+          throw conflict('PROFILE_ERASED', 'The profile this one was merged into no longer exists.');
         // When `id` is a survivor, the merge must belong to it (directly or through a chain).
         if (start.status === 'active' && holder.id !== start.id) throw notFound('MERGE_NOT_FOUND', 'Merge');
         await repo.lockProfiles(tx, ctx.tenantId, [holder.id, mergedId]);
@@ -140,11 +172,18 @@ export function createProfilesService(deps: ProfilesDeps) {
         await repo.unmerge(tx, ctx.tenantId, { id: unmergeId, merge, holderId: holder.id, familyIds, actor: actorName(ctx) });
         await repo.recomputeActivity(tx, ctx.tenantId, [holder.id, mergedId]);
         await refreshAggregates(repo, tx, ctx.tenantId, [holder.id, mergedId], true);
-        return { restored: (await repo.getProfile(tx, ctx.tenantId, mergedId))!, survivor: (await repo.getProfile(tx, ctx.tenantId, holder.id))!, mergeId: merge.id };
+        return {
+          restored: (await repo.getProfile(tx, ctx.tenantId, mergedId))!,
+          survivor: (await repo.getProfile(tx, ctx.tenantId, holder.id))!,
+          mergeId: merge.id,
+        };
       });
     },
 
-    async listReviews(ctx: TenantContext, f: { status?: string; cursor?: string; limit: number }): Promise<{ data: ReviewRow[]; nextCursor: string | null }> {
+    async listReviews(
+      ctx: TenantContext,
+      f: { status?: string; cursor?: string; limit: number },
+    ): Promise<{ data: ReviewRow[]; nextCursor: string | null }> {
       requirePermission(ctx, 'profiles:read');
       if (f.cursor !== undefined && !isUuid(f.cursor)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.');
       const rows = await repo.listReviews(ctx.tenantId, f);
@@ -169,7 +208,11 @@ export function createProfilesService(deps: ProfilesDeps) {
           const withUser = new Set(stats.filter((s) => s.type === 'user_id').map((s) => s.profileId));
           const ordered = [...active].sort((a, b) => (withUser.has(a) ? 0 : 1) - (withUser.has(b) ? 0 : 1) || (a < b ? -1 : 1));
           survivorId = ordered[0]!;
-          await mergeInto(repo, tx, ctx.tenantId, survivorId, ordered.slice(1), { rule: 'manual:review_approved', actor: actorName(ctx), eventRef: r.eventRef });
+          await mergeInto(repo, tx, ctx.tenantId, survivorId, ordered.slice(1), {
+            rule: 'manual:review_approved',
+            actor: actorName(ctx),
+            eventRef: r.eventRef,
+          });
           await refreshAggregates(repo, tx, ctx.tenantId, [survivorId], true);
         }
         await repo.decideReview(tx, ctx.tenantId, id, 'approved', actorName(ctx));
@@ -205,7 +248,10 @@ export function createProfilesService(deps: ProfilesDeps) {
     },
 
     /** Erasure (right to be forgotten) of the person behind `id`, including profiles merged into it. */
-    async erase(ctx: TenantContext, id: string): Promise<{ profileId: string; profilesErased: number; identifiersDeleted: number; eventsAnonymized: number }> {
+    async erase(
+      ctx: TenantContext,
+      id: string,
+    ): Promise<{ profileId: string; profilesErased: number; identifiersDeleted: number; eventsAnonymized: number }> {
       requirePermission(ctx, 'profiles:write');
       requirePermission(ctx, 'data:delete');
       const profile = await resolveActive(ctx.tenantId, id);
@@ -226,10 +272,10 @@ export function createProfilesService(deps: ProfilesDeps) {
     },
     async putSettings(ctx: TenantContext, body: IdentitySettingsBody): Promise<IdentitySettings> {
       requirePermission(ctx, 'profiles:write');
-      if (JSON.stringify(body).length > 64_000) throw new AppError('payload_too_large', 'SETTINGS_TOO_LARGE', 'Identity settings must be under 64 kB.');
+      if (JSON.stringify(body).length > 64_000)
+        throw new AppError('payload_too_large', 'SETTINGS_TOO_LARGE', 'Identity settings must be under 64 kB.');
       return deps.settings.put(ctx.tenantId, body);
     },
   };
 }
 export type ProfilesService = ReturnType<typeof createProfilesService>;
-

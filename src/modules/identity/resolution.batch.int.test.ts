@@ -33,13 +33,26 @@ async function snapshot(tenantId: string, resolved: (string | null)[]) {
   );
   const names = new Map(origins.map((o) => [o.id, o.idents.join(' ')]));
   const name = (id: string | null) => (id === null ? null : (names.get(id) ?? `unnamed:${id}`));
-  const profiles = await queryRows<{ id: string; status: string; mergedInto: string | null; traits: unknown; strength: number; held: string[] | null }>(
+  const profiles = await queryRows<{
+    id: string;
+    status: string;
+    mergedInto: string | null;
+    traits: unknown;
+    strength: number;
+    held: string[] | null;
+  }>(
     db,
     sql`SELECT p.id::text AS id, p.status, p.merged_into::text AS "mergedInto", p.traits, p.profile_strength AS strength,
                (SELECT array_agg(i.type || ':' || i.value ORDER BY i.type, i.value) FROM profile_identifiers i WHERE i.tenant_id = p.tenant_id AND i.profile_id = p.id) AS held
         FROM profiles p WHERE p.tenant_id = ${tenantId}`,
   );
-  const merges = await queryRows<{ survivorId: string; mergedId: string; rule: string; identifierType: string | null; eventRef: string | null }>(
+  const merges = await queryRows<{
+    survivorId: string;
+    mergedId: string;
+    rule: string;
+    identifierType: string | null;
+    eventRef: string | null;
+  }>(
     db,
     sql`SELECT survivor_id::text AS "survivorId", merged_id::text AS "mergedId", rule, identifier_type AS "identifierType", event_ref AS "eventRef"
         FROM profile_merges WHERE tenant_id = ${tenantId}`,
@@ -51,9 +64,18 @@ async function snapshot(tenantId: string, resolved: (string | null)[]) {
   return {
     resolved: resolved.map(name),
     profiles: profiles
-      .map((p) => ({ name: name(p.id), status: p.status, mergedInto: name(p.mergedInto), traits: p.traits, held: p.held ?? [], strength: p.status === 'active' ? p.strength : null }))
+      .map((p) => ({
+        name: name(p.id),
+        status: p.status,
+        mergedInto: name(p.mergedInto),
+        traits: p.traits,
+        held: p.held ?? [],
+        strength: p.status === 'active' ? p.strength : null,
+      }))
       .sort((a, b) => String(a.name).localeCompare(String(b.name))),
-    merges: merges.map((m) => ({ ...m, survivorId: name(m.survivorId), mergedId: name(m.mergedId) })).sort((a, b) => String(a.mergedId).localeCompare(String(b.mergedId))),
+    merges: merges
+      .map((m) => ({ ...m, survivorId: name(m.survivorId), mergedId: name(m.mergedId) }))
+      .sort((a, b) => String(a.mergedId).localeCompare(String(b.mergedId))),
     reviews: reviews.map((r) => ({ ...r, profileIds: r.profileIds.map(name).sort() })).sort((a, b) => a.reason.localeCompare(b.reason)),
   };
 }
@@ -67,22 +89,71 @@ describe('batch resolution', () => {
       ev([['phone', '+1 202 555 0102']]),
       ev([['loyalty_id', 'LOY-4']]),
       ev([['device_id', 'dev-4']]),
-      ev([['user_id', 'u-anna'], ['email', 'family@shop.test']]),
+      ev([
+        ['user_id', 'u-anna'],
+        ['email', 'family@shop.test'],
+      ]),
     ];
     const batch: ResolveInput[] = [
       // A new person, then that person again with one more identifier.
-      ev([['user_id', 'u-nia'], ['anonymous_id', 'cookie-nia']], { traits: { name: 'Nia' }, eventRef: 'e1' }),
-      ev([['user_id', 'u-nia'], ['email', 'nia@shop.test']], { traits: { tier: 'gold' }, eventRef: 'e2' }),
+      ev(
+        [
+          ['user_id', 'u-nia'],
+          ['anonymous_id', 'cookie-nia'],
+        ],
+        { traits: { name: 'Nia' }, eventRef: 'e1' },
+      ),
+      ev(
+        [
+          ['user_id', 'u-nia'],
+          ['email', 'nia@shop.test'],
+        ],
+        { traits: { tier: 'gold' }, eventRef: 'e2' },
+      ),
       // Joins two existing profiles; the next event sees the merge.
-      ev([['email', 'sam@shop.test'], ['phone', '(202) 555-0111']], { eventRef: 'e3' }),
-      ev([['phone', '+12025550111'], ['device_id', 'dev-sam']], { eventRef: 'e4' }),
+      ev(
+        [
+          ['email', 'sam@shop.test'],
+          ['phone', '(202) 555-0111'],
+        ],
+        { eventRef: 'e3' },
+      ),
+      ev(
+        [
+          ['phone', '+12025550111'],
+          ['device_id', 'dev-sam'],
+        ],
+        { eventRef: 'e4' },
+      ),
       // Would join four profiles: review.
-      ev([['device_id', 'dev-4'], ['loyalty_id', 'LOY-4'], ['phone', '2025550102'], ['email', 'four@shop.test']], { eventRef: 'e5' }),
+      ev(
+        [
+          ['device_id', 'dev-4'],
+          ['loyalty_id', 'LOY-4'],
+          ['phone', '2025550102'],
+          ['email', 'four@shop.test'],
+        ],
+        { eventRef: 'e5' },
+      ),
       // Another user id with the same e-mail: never joined, reviewed.
-      ev([['user_id', 'u-ben'], ['email', 'family@shop.test']], { eventRef: 'e6' }),
+      ev(
+        [
+          ['user_id', 'u-ben'],
+          ['email', 'family@shop.test'],
+        ],
+        { eventRef: 'e6' },
+      ),
       // A blocked value links nobody.
       ev([['email', 'test@test.com']], { eventRef: 'e7' }),
-      ev([['device_id', 'dev-4'], ['loyalty_id', 'LOY-4'], ['phone', '2025550102'], ['email', 'four@shop.test']], { eventRef: 'e8' }),
+      ev(
+        [
+          ['device_id', 'dev-4'],
+          ['loyalty_id', 'LOY-4'],
+          ['phone', '2025550102'],
+          ['email', 'four@shop.test'],
+        ],
+        { eventRef: 'e8' },
+      ),
     ];
 
     const a = await t.createTenant();
@@ -109,7 +180,9 @@ describe('batch resolution', () => {
       held: ['anonymous_id:cookie-nia', 'email:nia@shop.test', 'user_id:u-nia'],
       strength: 70, // user id 40 + e-mail 38 + cookie 12, capped at 70; no activity yet
     });
-    expect(got.merges).toEqual([{ survivorId: sam, mergedId: 'phone:+12025550111', rule: 'auto:shared_identifier', identifierType: 'phone', eventRef: 'e3' }]);
+    expect(got.merges).toEqual([
+      { survivorId: sam, mergedId: 'phone:+12025550111', rule: 'auto:shared_identifier', identifierType: 'phone', eventRef: 'e3' },
+    ]);
     expect(got.reviews.map((r) => [r.reason, r.occurrences])).toEqual([
       ['conflicting_user_ids', 1],
       ['too_many_profiles', 2],

@@ -11,7 +11,10 @@ const ident = (type: string, value: string): NormalizedIdentifier => {
 
 /** A tiny model of the store: what the writes of a plan do to the tables, as the repository's SQL does it. */
 interface Store {
-  identifiers: Map<string, { type: string; value: string; matchKey: string; profileId: string; originProfileId: string; confidence: number }>;
+  identifiers: Map<
+    string,
+    { type: string; value: string; matchKey: string; profileId: string; originProfileId: string; confidence: number }
+  >;
   profiles: Map<string, { mergedInto: string | null; traits: Record<string, unknown> }>;
   merges: string[];
   reviews: Map<string, number>;
@@ -20,12 +23,21 @@ const emptyStore = (): Store => ({ identifiers: new Map(), profiles: new Map(), 
 
 function viewOf(store: Store, inputs: readonly BatchInput[]): BatchView {
   const keys = new Set(inputs.flatMap((i) => i.identifiers.map((x) => x.matchKey)));
-  const identifiers = [...store.identifiers.values()].filter((i) => keys.has(i.matchKey)).map(({ type, value, matchKey, profileId, confidence }) => ({ type, value, matchKey, profileId, confidence }));
+  const identifiers = [...store.identifiers.values()]
+    .filter((i) => keys.has(i.matchKey))
+    .map(({ type, value, matchKey, profileId, confidence }) => ({ type, value, matchKey, profileId, confidence }));
   const profiles = [...new Set(identifiers.map((i) => i.profileId))].map((id) => {
     const held = [...store.identifiers.values()].filter((i) => i.profileId === id);
     const counts: Record<string, number> = {};
     for (const i of held) counts[i.type] = (counts[i.type] ?? 0) + 1;
-    return { id, counts, userIds: held.filter((i) => i.type === 'user_id').map((i) => i.value).sort() };
+    return {
+      id,
+      counts,
+      userIds: held
+        .filter((i) => i.type === 'user_id')
+        .map((i) => i.value)
+        .sort(),
+    };
   });
   return { identifiers, profiles };
 }
@@ -45,7 +57,15 @@ function apply(store: Store, plan: BatchPlan): void {
   }
   for (const w of plan.identifiers) {
     const key = `${w.type}\u0000${w.value}`;
-    if (!store.identifiers.has(key)) store.identifiers.set(key, { type: w.type, value: w.value, matchKey: w.matchKey, profileId: w.profileId, originProfileId: w.originProfileId, confidence: w.confidence });
+    if (!store.identifiers.has(key))
+      store.identifiers.set(key, {
+        type: w.type,
+        value: w.value,
+        matchKey: w.matchKey,
+        profileId: w.profileId,
+        originProfileId: w.originProfileId,
+        confidence: w.confidence,
+      });
   }
   for (const r of plan.reviews) store.reviews.set(r.caseKey, (store.reviews.get(r.caseKey) ?? 0) + r.occurrences);
 }
@@ -86,7 +106,13 @@ const snapshot = (store: Store) => ({
 });
 
 const at = new Date('2026-03-01T00:00:00Z');
-const input = (identifiers: NormalizedIdentifier[], traits?: Record<string, unknown>): BatchInput => ({ identifiers, channel: 'api', occurredAt: at, traits, eventRef: `e${Math.random()}` });
+const input = (identifiers: NormalizedIdentifier[], traits?: Record<string, unknown>): BatchInput => ({
+  identifiers,
+  channel: 'api',
+  occurredAt: at,
+  traits,
+  eventRef: `e${Math.random()}`,
+});
 
 describe('planBatch', () => {
   it('later inputs see earlier ones: a new person, then the same person with a new identifier, then a merge', () => {
@@ -133,7 +159,9 @@ describe('planBatch', () => {
     ];
     const arbInput = fc.record({
       picks: fc.uniqueArray(fc.integer({ min: 0, max: pool.length - 1 }), { minLength: 1, maxLength: 4 }),
-      traits: fc.option(fc.dictionary(fc.constantFrom('name', 'tier', 'city'), fc.integer({ min: 0, max: 3 }), { maxKeys: 2 }), { nil: undefined }),
+      traits: fc.option(fc.dictionary(fc.constantFrom('name', 'tier', 'city'), fc.integer({ min: 0, max: 3 }), { maxKeys: 2 }), {
+        nil: undefined,
+      }),
     });
     const arbSettings = fc.record({
       maxAutoMerge: fc.integer({ min: 1, max: 3 }),
@@ -143,7 +171,12 @@ describe('planBatch', () => {
     fc.assert(
       fc.property(fc.array(arbInput, { minLength: 1, maxLength: 25 }), fc.nat(), arbSettings, (raw, split, s) => {
         const settings = { ...DEFAULT_SETTINGS, ...s };
-        const inputs = raw.map((r) => input(r.picks.map((k) => pool[k]!).sort((a, b) => b.confidence - a.confidence || a.type.localeCompare(b.type)), r.traits));
+        const inputs = raw.map((r) =>
+          input(
+            r.picks.map((k) => pool[k]!).sort((a, b) => b.confidence - a.confidence || a.type.localeCompare(b.type)),
+            r.traits,
+          ),
+        );
         const seedCount = split % (inputs.length + 1);
         const a = emptyStore();
         const b = emptyStore();
@@ -164,25 +197,41 @@ describe('planBatch', () => {
 describe('mergeRounds', () => {
   it('puts a merge after every earlier merge sharing a profile with it', () => {
     const m = (mergedId: string, survivorId: string) => ({ mergedId, survivorId });
-    expect(mergeRounds([m('b', 'a'), m('d', 'c'), m('e', 'a'), m('a', 'f'), m('g', 'h')])).toEqual([[m('b', 'a'), m('d', 'c'), m('g', 'h')], [m('e', 'a')], [m('a', 'f')]]);
+    expect(mergeRounds([m('b', 'a'), m('d', 'c'), m('e', 'a'), m('a', 'f'), m('g', 'h')])).toEqual([
+      [m('b', 'a'), m('d', 'c'), m('g', 'h')],
+      [m('e', 'a')],
+      [m('a', 'f')],
+    ]);
   });
   it('property: each merge once, no profile twice in a round, order kept between merges sharing a profile', () => {
     const id = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
     fc.assert(
-      fc.property(fc.array(fc.tuple(id, id).filter(([x, y]) => x !== y), { maxLength: 20 }), (pairs) => {
-        const merges = pairs.map(([mergedId, survivorId], n) => ({ mergedId, survivorId, n }));
-        const rounds = mergeRounds(merges);
-        expect(rounds.flat().map((m) => m.n).sort((x, y) => x - y)).toEqual(merges.map((m) => m.n));
-        const roundOf = new Map<number, number>();
-        rounds.forEach((r, k) => {
-          const ids = r.flatMap((m) => [m.mergedId, m.survivorId]);
-          expect(new Set(ids).size).toBe(ids.length);
-          for (const m of r) roundOf.set(m.n, k);
-        });
-        for (const x of merges)
-          for (const y of merges)
-            if (x.n < y.n && [x.mergedId, x.survivorId].some((p) => p === y.mergedId || p === y.survivorId)) expect(roundOf.get(x.n)!).toBeLessThan(roundOf.get(y.n)!);
-      }),
+      fc.property(
+        fc.array(
+          fc.tuple(id, id).filter(([x, y]) => x !== y),
+          { maxLength: 20 },
+        ),
+        (pairs) => {
+          const merges = pairs.map(([mergedId, survivorId], n) => ({ mergedId, survivorId, n }));
+          const rounds = mergeRounds(merges);
+          expect(
+            rounds
+              .flat()
+              .map((m) => m.n)
+              .sort((x, y) => x - y),
+          ).toEqual(merges.map((m) => m.n));
+          const roundOf = new Map<number, number>();
+          rounds.forEach((r, k) => {
+            const ids = r.flatMap((m) => [m.mergedId, m.survivorId]);
+            expect(new Set(ids).size).toBe(ids.length);
+            for (const m of r) roundOf.set(m.n, k);
+          });
+          for (const x of merges)
+            for (const y of merges)
+              if (x.n < y.n && [x.mergedId, x.survivorId].some((p) => p === y.mergedId || p === y.survivorId))
+                expect(roundOf.get(x.n)!).toBeLessThan(roundOf.get(y.n)!);
+        },
+      ),
     );
   });
 });
@@ -191,16 +240,20 @@ describe('chunkByKeys', () => {
   it('property: keeps the order, and a run holds at most the given number of keys unless one input alone has more', () => {
     const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h');
     fc.assert(
-      fc.property(fc.array(fc.array(key, { minLength: 1, maxLength: 5 }), { maxLength: 30 }), fc.integer({ min: 1, max: 6 }), (keys, max) => {
-        const inputs = keys.map((ks, n) => ({ n, identifiers: ks.map((matchKey) => ({ matchKey })) }));
-        const runs = chunkByKeys(inputs, max);
-        expect(runs.flat().map((i) => i.n)).toEqual(inputs.map((i) => i.n));
-        for (const run of runs) {
-          expect(run.length).toBeGreaterThan(0);
-          const distinct = new Set(run.flatMap((i) => i.identifiers.map((x) => x.matchKey))).size;
-          if (run.length > 1) expect(distinct).toBeLessThanOrEqual(max);
-        }
-      }),
+      fc.property(
+        fc.array(fc.array(key, { minLength: 1, maxLength: 5 }), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 6 }),
+        (keys, max) => {
+          const inputs = keys.map((ks, n) => ({ n, identifiers: ks.map((matchKey) => ({ matchKey })) }));
+          const runs = chunkByKeys(inputs, max);
+          expect(runs.flat().map((i) => i.n)).toEqual(inputs.map((i) => i.n));
+          for (const run of runs) {
+            expect(run.length).toBeGreaterThan(0);
+            const distinct = new Set(run.flatMap((i) => i.identifiers.map((x) => x.matchKey))).size;
+            if (run.length > 1) expect(distinct).toBeLessThanOrEqual(max);
+          }
+        },
+      ),
     );
   });
 });

@@ -4,7 +4,14 @@
  * so each input sees what the earlier ones did exactly as if they had been written one by one; the writes are
  * collected so the service can apply them set-wise. No I/O, ids come from the caller.
  */
-import { planResolution, profileStrength, type CandidateProfile, type IdentifierMatch, type IdentitySettings, type NormalizedIdentifier } from './identity.core.ts';
+import {
+  planResolution,
+  profileStrength,
+  type CandidateProfile,
+  type IdentifierMatch,
+  type IdentitySettings,
+  type NormalizedIdentifier,
+} from './identity.core.ts';
 
 export interface BatchInput {
   /** Normalized identifiers (at least one). */
@@ -98,7 +105,9 @@ export function planBatch(
     if (list) list.push({ ...i });
     else byKey.set(i.matchKey, [{ ...i }]);
   }
-  const profiles = new Map<string, ProfileState>(view.profiles.map((p) => [p.id, { counts: { ...p.counts }, userIds: [...p.userIds], mergedInto: null }]));
+  const profiles = new Map<string, ProfileState>(
+    view.profiles.map((p) => [p.id, { counts: { ...p.counts }, userIds: [...p.userIds], mergedInto: null }]),
+  );
   /** The active profile an id ended in (identifiers keep the id they were read or written with). */
   const alive = (id: string): string => {
     let cur = id;
@@ -118,7 +127,9 @@ export function planBatch(
   for (const input of inputs) {
     const ids = input.identifiers;
     const at = input.occurredAt;
-    const found = [...new Set(ids.map((i) => i.matchKey))].flatMap((k) => (byKey.get(k) ?? []).map((f) => ({ ...f, profileId: alive(f.profileId) })));
+    const found = [...new Set(ids.map((i) => i.matchKey))].flatMap((k) =>
+      (byKey.get(k) ?? []).map((f) => ({ ...f, profileId: alive(f.profileId) })),
+    );
     const candidates: CandidateProfile[] = [...new Set(found.map((f) => f.profileId))].map((id) => {
       const p = profiles.get(id)!;
       return { id, createdRank: id, userIds: p.userIds, counts: p.counts };
@@ -177,7 +188,17 @@ export function planBatch(
       if (w) {
         if (at > w.lastSeenAt) w.lastSeenAt = at;
       } else {
-        writes.set(key, { type: i.type, value: i.value, matchKey: i.matchKey, confidence: i.confidence, profileId: target, originProfileId: target, channel: input.channel, firstSeenAt: at, lastSeenAt: at });
+        writes.set(key, {
+          type: i.type,
+          value: i.value,
+          matchKey: i.matchKey,
+          confidence: i.confidence,
+          profileId: target,
+          originProfileId: target,
+          channel: input.channel,
+          firstSeenAt: at,
+          lastSeenAt: at,
+        });
       }
     }
     out.push(target);

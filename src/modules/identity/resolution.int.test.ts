@@ -20,18 +20,37 @@ const ev = (identifiers: [string, string][], extra: Partial<ResolveInput> = {}):
   ...extra,
 });
 const resolve = (tenantId: string, inputs: ResolveInput[]) => t.modules.identity.resolveMany(tenantId, inputs);
-const one = async (tenantId: string, identifiers: [string, string][], extra: Partial<ResolveInput> = {}) => (await resolve(tenantId, [ev(identifiers, extra)]))[0]!;
+const one = async (tenantId: string, identifiers: [string, string][], extra: Partial<ResolveInput> = {}) =>
+  (await resolve(tenantId, [ev(identifiers, extra)]))[0]!;
 const count = async (q: ReturnType<typeof sql>) => Number((await queryRows<{ n: string | number }>(t.database.db, q))[0]!.n);
-const activeProfiles = (tenantId: string) => count(sql`SELECT count(*) AS n FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active'`);
+const activeProfiles = (tenantId: string) =>
+  count(sql`SELECT count(*) AS n FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active'`);
 
 describe('normalization through resolveMany', () => {
   it('phone numbers in ten formats resolve to one profile', async () => {
     const { tenantId } = await t.createTenant();
-    const formats = ['+1 415 555 2671', '(415) 555-2671', '415-555-2671', '415.555.2671', '4155552671', '+14155552671', '1 (415) 555-2671', 'tel:+1-415-555-2671', '  +1 (415) 555 2671  ', '0014155552671'];
-    const out = await resolve(tenantId, formats.map((f) => ev([['phone', f]])));
+    const formats = [
+      '+1 415 555 2671',
+      '(415) 555-2671',
+      '415-555-2671',
+      '415.555.2671',
+      '4155552671',
+      '+14155552671',
+      '1 (415) 555-2671',
+      'tel:+1-415-555-2671',
+      '  +1 (415) 555 2671  ',
+      '0014155552671',
+    ];
+    const out = await resolve(
+      tenantId,
+      formats.map((f) => ev([['phone', f]])),
+    );
     expect(new Set(out).size).toBe(1);
     expect(out[0]).toMatch(/^[0-9a-f-]{36}$/);
-    const stored = await queryRows<{ value: string }>(t.database.db, sql`SELECT value FROM profile_identifiers WHERE tenant_id = ${tenantId}`);
+    const stored = await queryRows<{ value: string }>(
+      t.database.db,
+      sql`SELECT value FROM profile_identifiers WHERE tenant_id = ${tenantId}`,
+    );
     expect(stored).toEqual([{ value: '+14155552671' }]);
     // A WhatsApp message from the same number finds the same person (seed 002 example 2).
     expect(await one(tenantId, [['whatsapp', 'whatsapp:+14155552671']], { channel: 'whatsapp' })).toBe(out[0]);
@@ -39,8 +58,18 @@ describe('normalization through resolveMany', () => {
 
   it('e-mail case, plus-address and gmail-dot variants are one mailbox', async () => {
     const { tenantId } = await t.createTenant();
-    const variants = ['Jane.Doe@Gmail.com', ' jane.doe@gmail.com ', 'janedoe@gmail.com', 'jane.doe+shop@gmail.com', 'JANE.DOE+NEWS@GOOGLEMAIL.COM', 'jane.doe@gmial.com'];
-    const out = await resolve(tenantId, variants.map((v) => ev([['email', v]])));
+    const variants = [
+      'Jane.Doe@Gmail.com',
+      ' jane.doe@gmail.com ',
+      'janedoe@gmail.com',
+      'jane.doe+shop@gmail.com',
+      'JANE.DOE+NEWS@GOOGLEMAIL.COM',
+      'jane.doe@gmial.com',
+    ];
+    const out = await resolve(
+      tenantId,
+      variants.map((v) => ev([['email', v]])),
+    );
     expect(new Set(out).size).toBe(1);
     // Dots and tags are NOT dropped on other domains' stored values, and different mailboxes stay apart.
     const other = await one(tenantId, [['email', 'jane.doe@example.org']]);
@@ -63,9 +92,17 @@ describe('normalization through resolveMany', () => {
       ['email', ''],
       ['email', 'not-an-email'],
     ];
-    const ids = await resolve(tenantId, Array.from({ length: 20 }, (_, n) => ev([['user_id', `customer-${n}`], junk[n % junk.length]!])));
+    const ids = await resolve(
+      tenantId,
+      Array.from({ length: 20 }, (_, n) => ev([['user_id', `customer-${n}`], junk[n % junk.length]!])),
+    );
     expect(new Set(ids).size).toBe(20);
-    expect(await resolve(tenantId, junk.map((j) => ev([j])))).toEqual(junk.map(() => null));
+    expect(
+      await resolve(
+        tenantId,
+        junk.map((j) => ev([j])),
+      ),
+    ).toEqual(junk.map(() => null));
     expect(await count(sql`SELECT count(*) AS n FROM profile_identifiers WHERE tenant_id = ${tenantId} AND type <> 'user_id'`)).toBe(0);
   });
 
@@ -78,7 +115,10 @@ describe('normalization through resolveMany', () => {
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ default_region: 'FR', blocked_values: ['shared-kiosk'], max_auto_merge: 3 });
     expect((await resolve(tenantId, [ev([['device_id', 'shared-kiosk']])]))[0]).toBeNull();
-    const a = await one(tenantId, [['crm_id', 'C-1'], ['email', 'a@shop.fr']]);
+    const a = await one(tenantId, [
+      ['crm_id', 'C-1'],
+      ['email', 'a@shop.fr'],
+    ]);
     expect(await one(tenantId, [['crm_id', 'C-1']])).toBe(a);
     // National numbers are read in the tenant's region: 06 12 34 56 78 is +33 6 12 34 56 78.
     const p = await one(tenantId, [['phone', '06 12 34 56 78']]);
@@ -97,7 +137,15 @@ describe('merge rules', () => {
     const b = await one(tenantId, [['phone', '+1 202 555 0143']], { channel: 'pos' });
     const c = await one(tenantId, [['device_id', 'dev-sam']], { channel: 'web' });
     expect(new Set([a, b, c]).size).toBe(3);
-    const merged = await one(tenantId, [['email', 'sam@shop.test'], ['phone', '2025550143'], ['device_id', 'dev-sam']], { eventRef: 'evt-merge-1' });
+    const merged = await one(
+      tenantId,
+      [
+        ['email', 'sam@shop.test'],
+        ['phone', '2025550143'],
+        ['device_id', 'dev-sam'],
+      ],
+      { eventRef: 'evt-merge-1' },
+    );
     expect(merged).toBe(a); // the oldest survives
     expect(await activeProfiles(tenantId)).toBe(1);
     const log = await queryRows<{ mergedId: string; rule: string; eventRef: string; identifierType: string }>(
@@ -116,7 +164,16 @@ describe('merge rules', () => {
     const p2 = await one(tenantId, [['phone', '+1 202 555 0101']]);
     const p3 = await one(tenantId, [['loyalty_id', 'LOY-4']]);
     const p4 = await one(tenantId, [['device_id', 'dev-4']]);
-    const target = await one(tenantId, [['device_id', 'dev-4'], ['loyalty_id', 'LOY-4'], ['phone', '2025550101'], ['email', 'four@shop.test']], { eventRef: 'evt-4' });
+    const target = await one(
+      tenantId,
+      [
+        ['device_id', 'dev-4'],
+        ['loyalty_id', 'LOY-4'],
+        ['phone', '2025550101'],
+        ['email', 'four@shop.test'],
+      ],
+      { eventRef: 'evt-4' },
+    );
     expect([p1, p2]).toContain(target); // e-mail / phone rank highest
     expect(await activeProfiles(tenantId)).toBe(4);
     const queue = await t.request('GET', '/api/v1/profiles/review-queue?status=pending', { token: ownerToken });
@@ -125,7 +182,12 @@ describe('merge rules', () => {
     expect(queue.body.data[0]).toMatchObject({ reason: 'too_many_profiles', status: 'pending', event_ref: 'evt-4' });
     expect(queue.body.data[0].profile_ids.sort()).toEqual([p1, p2, p3, p4].sort());
     // The same event again counts as the same case, not a new one.
-    await one(tenantId, [['device_id', 'dev-4'], ['loyalty_id', 'LOY-4'], ['phone', '2025550101'], ['email', 'four@shop.test']]);
+    await one(tenantId, [
+      ['device_id', 'dev-4'],
+      ['loyalty_id', 'LOY-4'],
+      ['phone', '2025550101'],
+      ['email', 'four@shop.test'],
+    ]);
     const again = await t.request('GET', '/api/v1/profiles/review-queue', { token: ownerToken });
     expect(again.body.data).toHaveLength(1);
     expect(again.body.data[0].occurrences).toBe(2);
@@ -140,13 +202,28 @@ describe('merge rules', () => {
 
   it('refuses to merge two different user_ids (review), and a shared family device does not join them', async () => {
     const { tenantId, ownerToken } = await t.createTenant();
-    const mom = await one(tenantId, [['user_id', 'u-mom'], ['device_id', 'family-ipad']]);
-    const kid = await one(tenantId, [['user_id', 'u-kid'], ['device_id', 'family-ipad']]);
+    const mom = await one(tenantId, [
+      ['user_id', 'u-mom'],
+      ['device_id', 'family-ipad'],
+    ]);
+    const kid = await one(tenantId, [
+      ['user_id', 'u-kid'],
+      ['device_id', 'family-ipad'],
+    ]);
     expect(kid).not.toBe(mom);
     // An event naming both user ids' e-mails also stays apart.
-    await one(tenantId, [['user_id', 'u-mom'], ['email', 'mom@family.test']]);
-    await one(tenantId, [['user_id', 'u-kid'], ['email', 'kid@family.test']]);
-    const bridging = await one(tenantId, [['email', 'mom@family.test'], ['email', 'kid@family.test']]);
+    await one(tenantId, [
+      ['user_id', 'u-mom'],
+      ['email', 'mom@family.test'],
+    ]);
+    await one(tenantId, [
+      ['user_id', 'u-kid'],
+      ['email', 'kid@family.test'],
+    ]);
+    const bridging = await one(tenantId, [
+      ['email', 'mom@family.test'],
+      ['email', 'kid@family.test'],
+    ]);
     expect([mom, kid]).toContain(bridging);
     expect(await activeProfiles(tenantId)).toBe(2);
     const ids = await queryRows<{ profileId: string; value: string }>(
@@ -166,7 +243,13 @@ describe('merge rules', () => {
   it('per-profile limits: a sixth e-mail is not attached', async () => {
     const { tenantId } = await t.createTenant();
     const p = await one(tenantId, [['user_id', 'lim-1']]);
-    for (let n = 0; n < 7; n++) expect(await one(tenantId, [['user_id', 'lim-1'], ['email', `box${n}@limit.test`]])).toBe(p);
+    for (let n = 0; n < 7; n++)
+      expect(
+        await one(tenantId, [
+          ['user_id', 'lim-1'],
+          ['email', `box${n}@limit.test`],
+        ]),
+      ).toBe(p);
     expect(await count(sql`SELECT count(*) AS n FROM profile_identifiers WHERE tenant_id = ${tenantId} AND type = 'email'`)).toBe(5);
   });
 });
@@ -191,7 +274,18 @@ describe('concurrency', () => {
 
   it('concurrent events that each bring a new identifier of the same person converge', async () => {
     const { tenantId } = await t.createTenant();
-    const out = (await Promise.all(Array.from({ length: 16 }, (_, n) => resolve(tenantId, [ev([['user_id', 'racer'], ['anonymous_id', `cookie-${n}`]])])))).flat();
+    const out = (
+      await Promise.all(
+        Array.from({ length: 16 }, (_, n) =>
+          resolve(tenantId, [
+            ev([
+              ['user_id', 'racer'],
+              ['anonymous_id', `cookie-${n}`],
+            ]),
+          ]),
+        ),
+      )
+    ).flat();
     expect(new Set(out).size).toBe(1);
     expect(await activeProfiles(tenantId)).toBe(1);
   });

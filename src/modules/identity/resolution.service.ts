@@ -48,7 +48,13 @@ const hashIdentifier = (tenantId: string, value: string): string => sha256Hex(`$
  * Applies merges in order, by rounds of merges that share no profile (one statement per round). Returns the
  * survivors that received orders.
  */
-export async function applyMerges(repo: IdentityRepository, q: Q, tenantId: string, merges: readonly MergeWrite[], meta: { rule: string; actor: string }): Promise<Set<string>> {
+export async function applyMerges(
+  repo: IdentityRepository,
+  q: Q,
+  tenantId: string,
+  merges: readonly MergeWrite[],
+  meta: { rule: string; actor: string },
+): Promise<Set<string>> {
   // Log ids are taken in event order (UUIDv7): the history lists one transaction's merges in the order they happened.
   const rows = merges.map((m) => ({
     id: newId(),
@@ -84,7 +90,13 @@ export async function mergeInto(
 }
 
 /** Recomputes order aggregates and profile_strength (the formula lives in identity.core.ts). */
-export async function refreshAggregates(repo: IdentityRepository, q: Q, tenantId: string, ids: readonly string[], orders = true): Promise<void> {
+export async function refreshAggregates(
+  repo: IdentityRepository,
+  q: Q,
+  tenantId: string,
+  ids: readonly string[],
+  orders = true,
+): Promise<void> {
   const uniq = [...new Set(ids)];
   if (!uniq.length) return;
   if (orders) await repo.recomputeOrders(q, tenantId, uniq);
@@ -94,7 +106,12 @@ export async function refreshAggregates(repo: IdentityRepository, q: Q, tenantId
     tenantId,
     inputs.map((r) => ({
       id: r.id,
-      strength: profileStrength({ identifierConfidences: r.idents ?? [], totalOrders: r.totalOrders, eventCount: r.eventCount, channelCount: r.channelCount }),
+      strength: profileStrength({
+        identifierConfidences: r.idents ?? [],
+        totalOrders: r.totalOrders,
+        eventCount: r.eventCount,
+        channelCount: r.channelCount,
+      }),
     })),
   );
 }
@@ -236,7 +253,10 @@ export function createResolutionService(deps: ResolutionDeps) {
             for (const [from, to] of found) survivors.set(from, to);
           }
           const perProfile = new Map<string, { n: number; firstAt: Date; lastAt: Date; channels: Set<string> }>();
-          const orders = new Map<string, { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }>();
+          const orders = new Map<
+            string,
+            { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }
+          >();
           for (const a of activity) {
             const pid = survivors.get(a.profileId);
             if (!pid) continue; // unknown or erased profile
@@ -249,7 +269,14 @@ export function createResolutionService(deps: ResolutionDeps) {
             const amount = a.revenueMinor != null && a.revenueMinor > 0n ? a.revenueMinor : 0n;
             if (a.type === 'purchase' || a.type === 'refund') {
               const orderId = a.orderId ?? `~${newId()}`;
-              const o = orders.get(orderId) ?? { orderId, profileId: pid, revenueMinor: 0n, refundedMinor: 0n, currency: a.currency?.toUpperCase() ?? null, at: a.occurredAt };
+              const o = orders.get(orderId) ?? {
+                orderId,
+                profileId: pid,
+                revenueMinor: 0n,
+                refundedMinor: 0n,
+                currency: a.currency?.toUpperCase() ?? null,
+                at: a.occurredAt,
+              };
               // Line items of one order add up; the order counts once.
               if (a.type === 'purchase') o.revenueMinor += amount;
               else o.refundedMinor += amount;
@@ -257,7 +284,12 @@ export function createResolutionService(deps: ResolutionDeps) {
             }
           }
           await repo.upsertOrders(tx, tenantId, [...orders.values()]);
-          const ordersNow = new Map((await repo.recomputeOrders(tx, tenantId, [...new Set([...orders.values()].map((o) => o.profileId))])).map((r) => [r.id, r.totalOrders]));
+          const ordersNow = new Map(
+            (await repo.recomputeOrders(tx, tenantId, [...new Set([...orders.values()].map((o) => o.profileId))])).map((r) => [
+              r.id,
+              r.totalOrders,
+            ]),
+          );
           // Strength follows from the stored one when only activity moved; otherwise it is recomputed in full below.
           const rows = [...perProfile].map(([profileId, a]) => {
             const p = locked.get(profileId);
@@ -266,7 +298,11 @@ export function createResolutionService(deps: ResolutionDeps) {
                 ? strengthAfterActivity(
                     p.profileStrength,
                     { eventCount: p.eventCount, totalOrders: p.totalOrders, channelCount: p.channels.length },
-                    { eventCount: p.eventCount + a.n, totalOrders: ordersNow.get(profileId) ?? p.totalOrders, channelCount: new Set([...p.channels, ...a.channels]).size },
+                    {
+                      eventCount: p.eventCount + a.n,
+                      totalOrders: ordersNow.get(profileId) ?? p.totalOrders,
+                      channelCount: new Set([...p.channels, ...a.channels]).size,
+                    },
                   )
                 : null;
             return { profileId, n: a.n, firstAt: a.firstAt, lastAt: a.lastAt, channels: [...a.channels], strength };
@@ -280,4 +316,3 @@ export function createResolutionService(deps: ResolutionDeps) {
   };
 }
 export type ResolutionService = ReturnType<typeof createResolutionService>;
-

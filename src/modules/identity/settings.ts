@@ -5,12 +5,18 @@ import type { IdentityRepository } from './identity.repository.ts';
 /** Tenant identity settings as stored and as the API takes them (snake_case JSON). */
 export const identitySettingsBody = z
   .object({
-    default_region: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 region such as US or FR').optional(),
+    default_region: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 region such as US or FR')
+      .optional(),
     blocked_values: z.array(z.string().max(256)).max(1000).optional(),
     identifier_limits: z.record(z.string().max(40), z.number().int().min(1).max(1000)).optional(),
     custom_types: z
       .record(
-        z.string().regex(CUSTOM_IDENTIFIER_TYPE, 'must be lower_snake_case').refine((t) => !(BUILT_IN_TYPES as readonly string[]).includes(t), 'is a built-in type'),
+        z
+          .string()
+          .regex(CUSTOM_IDENTIFIER_TYPE, 'must be lower_snake_case')
+          .refine((t) => !(BUILT_IN_TYPES as readonly string[]).includes(t), 'is a built-in type'),
         z.object({ confidence: z.number().min(0).max(1) }).strict(),
       )
       .optional(),

@@ -5,10 +5,39 @@
 export type ImportKind = 'items' | 'interactions';
 
 export const ITEM_FIELDS = [
-  'item_id', 'name', 'description', 'category', 'brand', 'tags', 'price', 'sale_price', 'currency', 'image_url', 'url', 'availability', 'stock', 'gtin', 'mpn',
+  'item_id',
+  'name',
+  'description',
+  'category',
+  'brand',
+  'tags',
+  'price',
+  'sale_price',
+  'currency',
+  'image_url',
+  'url',
+  'availability',
+  'stock',
+  'gtin',
+  'mpn',
 ] as const;
 export const INTERACTION_FIELDS = [
-  'user_id', 'anonymous_id', 'email', 'phone', 'loyalty_id', 'item_id', 'type', 'timestamp', 'value', 'quantity', 'price', 'currency', 'order_id', 'session_id', 'event_id', 'recommendation_id',
+  'user_id',
+  'anonymous_id',
+  'email',
+  'phone',
+  'loyalty_id',
+  'item_id',
+  'type',
+  'timestamp',
+  'value',
+  'quantity',
+  'price',
+  'currency',
+  'order_id',
+  'session_id',
+  'event_id',
+  'recommendation_id',
 ] as const;
 export type LoupeField = (typeof ITEM_FIELDS)[number] | (typeof INTERACTION_FIELDS)[number];
 
@@ -44,14 +73,31 @@ const ALIASES: Record<ImportKind, Record<string, readonly string[]>> = {
     quantity: ['quantity', 'qty'],
     price: ['price', 'unitprice', 'amount'],
     currency: ['currency', 'currencycode'],
-    order_id: ['orderid', 'invoiceno', 'invoice', 'invoiceid', 'ordernumber', 'order', 'receipt', 'receiptno', 'receiptnumber', 'receiptid', 'transactionid', 'ticketnumber'],
+    order_id: [
+      'orderid',
+      'invoiceno',
+      'invoice',
+      'invoiceid',
+      'ordernumber',
+      'order',
+      'receipt',
+      'receiptno',
+      'receiptnumber',
+      'receiptid',
+      'transactionid',
+      'ticketnumber',
+    ],
     session_id: ['sessionid', 'session'],
     event_id: ['eventid', 'messageid'],
     recommendation_id: ['recommendationid'],
   },
 };
 
-export const normalizeHeader = (h: string): string => h.replace(/^\uFEFF/, '').toLowerCase().replace(/[^a-z0-9]/g, '');
+export const normalizeHeader = (h: string): string =>
+  h
+    .replace(/^\uFEFF/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 
 /** Where each Loupe field's value comes from: a source column, or a constant. */
 export type FieldSource = { column: string } | { constant: string };
@@ -69,7 +115,11 @@ export const CONST_PREFIX = 'const:';
  * case-insensitively) wins; remaining fields are matched by alias. For items, 'Description' feeds `name`
  * when the file has no name/title column (Online Retail), and `description` otherwise.
  */
-export function planColumns(kind: ImportKind, headers: readonly string[], mapping: Record<string, string> = {}): { plan: ColumnPlan; problems: string[] } {
+export function planColumns(
+  kind: ImportKind,
+  headers: readonly string[],
+  mapping: Record<string, string> = {},
+): { plan: ColumnPlan; problems: string[] } {
   const fields: Partial<Record<LoupeField, FieldSource>> = {};
   const problems: string[] = [];
   const allowed = new Set<string>(kind === 'items' ? ITEM_FIELDS : INTERACTION_FIELDS);
@@ -117,10 +167,15 @@ export function planColumns(kind: ImportKind, headers: readonly string[], mappin
   }
   const required: LoupeField[] = kind === 'items' ? ['item_id'] : ['item_id', 'timestamp'];
   for (const f of required) {
-    if (!fields[f]) problems.push(`no column maps to ${f} (columns found: ${headers.join(', ') || 'none'}); give a mapping such as {"YourColumn": "${f}"}`);
+    if (!fields[f])
+      problems.push(
+        `no column maps to ${f} (columns found: ${headers.join(', ') || 'none'}); give a mapping such as {"YourColumn": "${f}"}`,
+      );
   }
   if (kind === 'interactions' && !fields.user_id && !fields.anonymous_id && !fields.email && !fields.phone && !fields.loyalty_id) {
-    problems.push(`no column names the customer: map one to user_id, anonymous_id, email, phone or loyalty_id (columns found: ${headers.join(', ') || 'none'})`);
+    problems.push(
+      `no column names the customer: map one to user_id, anonymous_id, email, phone or loyalty_id (columns found: ${headers.join(', ') || 'none'})`,
+    );
   }
   return { plan: { fields, used }, problems };
 }
@@ -130,7 +185,9 @@ export function planColumns(kind: ImportKind, headers: readonly string[], mappin
  * columns and gives the same count on the following lines (quotes respected).
  */
 export function sniffDelimiter(sample: string): string {
-  const lines = splitLinesOutsideQuotes(sample).slice(0, 6).filter((l) => l.trim() !== '');
+  const lines = splitLinesOutsideQuotes(sample)
+    .slice(0, 6)
+    .filter((l) => l.trim() !== '');
   // The last line of a sample may be cut short.
   if (lines.length > 2) lines.pop();
   let best = ',';

@@ -51,13 +51,21 @@ describe('planColumns', () => {
   it('matches headers case-insensitively with aliases; Description is the name when there is no name column', () => {
     const { plan, problems } = planColumns('items', ['StockCode', 'Description', 'UnitPrice', 'Country']);
     expect(problems).toEqual([]);
-    expect(plan.fields).toMatchObject({ item_id: { column: 'StockCode' }, name: { column: 'Description' }, price: { column: 'UnitPrice' } });
+    expect(plan.fields).toMatchObject({
+      item_id: { column: 'StockCode' },
+      name: { column: 'Description' },
+      price: { column: 'UnitPrice' },
+    });
     expect(plan.used.has('Country')).toBe(false);
     const withName = planColumns('items', ['id', 'Title', 'Description']).plan.fields;
     expect(withName).toMatchObject({ name: { column: 'Title' }, description: { column: 'Description' } });
   });
   it('an explicit mapping overrides aliases and may give constants; bad targets are named', () => {
-    const { plan, problems } = planColumns('interactions', ['CustomerID', 'StockCode', 'InvoiceDate', 'kind'], { kind: 'ignore', 'const:purchase': 'type', InvoiceDate: 'timestamp' });
+    const { plan, problems } = planColumns('interactions', ['CustomerID', 'StockCode', 'InvoiceDate', 'kind'], {
+      kind: 'ignore',
+      'const:purchase': 'type',
+      InvoiceDate: 'timestamp',
+    });
     expect(problems).toEqual([]);
     expect(plan.fields.type).toEqual({ constant: 'purchase' });
     expect(planColumns('items', ['a'], { a: 'colour' }).problems[0]).toContain('"colour" is not a items field');
@@ -68,12 +76,33 @@ describe('planColumns', () => {
 describe('validateInteractionRow', () => {
   const plan = planColumns('interactions', ['user_id', 'item_id', 'type', 'timestamp', 'quantity']).plan;
   it('turns a negative-quantity purchase into a refund', () => {
-    const r = validateInteractionRow(2, { user_id: 'u', item_id: 'i', type: 'purchase', timestamp: '2024-01-01', quantity: '-3' }, plan, { now });
+    const r = validateInteractionRow(2, { user_id: 'u', item_id: 'i', type: 'purchase', timestamp: '2024-01-01', quantity: '-3' }, plan, {
+      now,
+    });
     expect(r).toMatchObject({ ok: true, value: { row: { type: 'refund', quantity: 3 } } });
   });
   it('accepts a point-of-sale row that names its customer only by e-mail, phone or loyalty card, and keeps those out of metadata', () => {
-    const pos = planColumns('interactions', ['Receipt', 'SKU', 'Customer Email', 'Mobile', 'Loyalty Number', 'Date', 'Qty', 'Unit Price', 'Store'], { 'const:purchase': 'type' }).plan;
-    const r = validateInteractionRow(2, { Receipt: 'R-1', SKU: 'MUG', 'Customer Email': 'Ann@Shop.com', Mobile: '', 'Loyalty Number': 'L-77', Date: '2024-03-01 10:00', Qty: '2', 'Unit Price': '4.50', Store: 'Leeds' }, pos, { now, source: 'pos' });
+    const pos = planColumns(
+      'interactions',
+      ['Receipt', 'SKU', 'Customer Email', 'Mobile', 'Loyalty Number', 'Date', 'Qty', 'Unit Price', 'Store'],
+      { 'const:purchase': 'type' },
+    ).plan;
+    const r = validateInteractionRow(
+      2,
+      {
+        Receipt: 'R-1',
+        SKU: 'MUG',
+        'Customer Email': 'Ann@Shop.com',
+        Mobile: '',
+        'Loyalty Number': 'L-77',
+        Date: '2024-03-01 10:00',
+        Qty: '2',
+        'Unit Price': '4.50',
+        Store: 'Leeds',
+      },
+      pos,
+      { now, source: 'pos' },
+    );
     expect(r).toMatchObject({
       ok: true,
       value: {
@@ -81,10 +110,34 @@ describe('validateInteractionRow', () => {
           { type: 'email', value: 'Ann@Shop.com' },
           { type: 'loyalty_id', value: 'L-77' },
         ],
-        row: { userId: null, orderId: 'R-1', itemId: 'MUG', type: 'purchase', quantity: 2, priceMinor: 450n, source: 'pos', metadata: { Store: 'Leeds' } },
+        row: {
+          userId: null,
+          orderId: 'R-1',
+          itemId: 'MUG',
+          type: 'purchase',
+          quantity: 2,
+          priceMinor: 450n,
+          source: 'pos',
+          metadata: { Store: 'Leeds' },
+        },
       },
     });
-    const nobody = validateInteractionRow(3, { Receipt: 'R-2', SKU: 'MUG', 'Customer Email': '', Mobile: '', 'Loyalty Number': '', Date: '2024-03-01', Qty: '1', 'Unit Price': '4.50', Store: 'Leeds' }, pos, { now });
+    const nobody = validateInteractionRow(
+      3,
+      {
+        Receipt: 'R-2',
+        SKU: 'MUG',
+        'Customer Email': '',
+        Mobile: '',
+        'Loyalty Number': '',
+        Date: '2024-03-01',
+        Qty: '1',
+        'Unit Price': '4.50',
+        Store: 'Leeds',
+      },
+      pos,
+      { now },
+    );
     expect(nobody).toMatchObject({ ok: false, issues: [{ code: 'MISSING_USER' }] });
   });
   it('accepts custom types only when declared', () => {
@@ -111,7 +164,9 @@ describe('helpers', () => {
     expect(escapeFormula('plain')).toBe('plain');
   });
   it('quotes only long integer literals outside strings', () => {
-    expect(quoteBigIntegers('{"a": 12345678901234567890, "b": "12345678901234567890", "c": 1.5, "d": 42}')).toBe('{"a": "12345678901234567890", "b": "12345678901234567890", "c": 1.5, "d": 42}');
+    expect(quoteBigIntegers('{"a": 12345678901234567890, "b": "12345678901234567890", "c": 1.5, "d": 42}')).toBe(
+      '{"a": "12345678901234567890", "b": "12345678901234567890", "c": 1.5, "d": 42}',
+    );
   });
   it('computes rate and ETA from bytes read', () => {
     const p = progressFigures({ rowsRead: 1000, bytesRead: 25, totalBytes: 100, startedAt: new Date(now.getTime() - 10_000) }, now);

@@ -170,9 +170,22 @@ class RowCheck {
 export type RowResult<T> = { ok: true; value: T; itemId: string | null } | { ok: false; issues: RowIssue[]; itemId: string | null };
 
 const AVAILABILITY: Record<string, ItemUpsert['availability']> = {
-  in_stock: 'in_stock', instock: 'in_stock', available: 'in_stock', true: 'in_stock', yes: 'in_stock', '1': 'in_stock',
-  out_of_stock: 'out_of_stock', outofstock: 'out_of_stock', sold_out: 'out_of_stock', false: 'out_of_stock', no: 'out_of_stock', '0': 'out_of_stock',
-  preorder: 'preorder', pre_order: 'preorder', backorder: 'preorder', discontinued: 'discontinued',
+  in_stock: 'in_stock',
+  instock: 'in_stock',
+  available: 'in_stock',
+  true: 'in_stock',
+  yes: 'in_stock',
+  '1': 'in_stock',
+  out_of_stock: 'out_of_stock',
+  outofstock: 'out_of_stock',
+  sold_out: 'out_of_stock',
+  false: 'out_of_stock',
+  no: 'out_of_stock',
+  '0': 'out_of_stock',
+  preorder: 'preorder',
+  pre_order: 'preorder',
+  backorder: 'preorder',
+  discontinued: 'discontinued',
 };
 
 /** Splits a tags cell: JSON array, or text separated by '|', ';' or ','. */
@@ -191,7 +204,8 @@ export function validateItemRow(row: number, record: RawRecord, plan: ColumnPlan
   const category = c.text('category', 1000);
   const brand = c.text('brand', 1000);
   const currency = c.text('currency', 10);
-  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim())) c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
+  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim()))
+    c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
   const priceText = c.text('price', 100);
   const price = priceText ? c.check('price', parsePriceMinor(priceText), priceText) : null;
   const saleText = c.text('sale_price', 100);
@@ -201,8 +215,20 @@ export function validateItemRow(row: number, record: RawRecord, plan: ColumnPlan
   const availText = c.text('availability', 100);
   let availability: ItemUpsert['availability'] = null;
   if (availText) {
-    availability = AVAILABILITY[availText.trim().toLowerCase().replace(/[\s-]+/g, '_')] ?? null;
-    if (!availability) c.fail('availability', 'AVAILABILITY_INVALID', `availability "${truncate(availText, 40)}" is not one of in_stock, out_of_stock, preorder, discontinued`, availText);
+    availability =
+      AVAILABILITY[
+        availText
+          .trim()
+          .toLowerCase()
+          .replace(/[\s-]+/g, '_')
+      ] ?? null;
+    if (!availability)
+      c.fail(
+        'availability',
+        'AVAILABILITY_INVALID',
+        `availability "${truncate(availText, 40)}" is not one of in_stock, out_of_stock, preorder, discontinued`,
+        availText,
+      );
   }
   const imageUrl = c.text('image_url', 4000);
   const url = c.text('url', 4000);
@@ -240,7 +266,16 @@ export interface ImportedInteraction {
 }
 
 const BUILT_IN = new Set<string>(INTERACTION_TYPES);
-const TYPE_ALIASES: Record<string, string> = { addtocart: 'add_to_cart', cart: 'add_to_cart', order: 'purchase', buy: 'purchase', transaction: 'purchase', pageview: 'view', page_view: 'view', rate: 'rating' };
+const TYPE_ALIASES: Record<string, string> = {
+  addtocart: 'add_to_cart',
+  cart: 'add_to_cart',
+  order: 'purchase',
+  buy: 'purchase',
+  transaction: 'purchase',
+  pageview: 'view',
+  page_view: 'view',
+  rate: 'rating',
+};
 
 /**
  * Validates and converts one interactions row. Types: the built-ins, or the tenant's custom types
@@ -258,7 +293,11 @@ export function validateInteractionRow(
   const anonymousId = c.id('anonymous_id', false);
   // A POS sale may name its customer only by e-mail, phone or loyalty card: identity links it to the profile.
   const identifiers: { type: string; value: string }[] = [];
-  for (const [field, type] of [['email', 'email'], ['phone', 'phone'], ['loyalty_id', 'loyalty_id']] as const) {
+  for (const [field, type] of [
+    ['email', 'email'],
+    ['phone', 'phone'],
+    ['loyalty_id', 'loyalty_id'],
+  ] as const) {
     const v = c.text(field, 320);
     if (v) identifiers.push({ type, value: v.trim() });
   }
@@ -274,10 +313,19 @@ export function validateInteractionRow(
     if (opts.defaultType) type = opts.defaultType;
     else c.fail('type', 'MISSING_TYPE', 'interaction type is missing');
   } else if (typeText !== undefined) {
-    const t = typeText.trim().toLowerCase().replace(/[\s-]+/g, '_');
+    const t = typeText
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_');
     const canon = TYPE_ALIASES[t] ?? t;
     if (BUILT_IN.has(canon) || (CUSTOM_TYPE_PATTERN.test(canon) && opts.customTypes?.has(canon))) type = canon;
-    else c.fail('type', 'UNKNOWN_TYPE', `interaction type "${truncate(typeText, 40)}" is unknown (built-ins: ${INTERACTION_TYPES.join(', ')})`, typeText);
+    else
+      c.fail(
+        'type',
+        'UNKNOWN_TYPE',
+        `interaction type "${truncate(typeText, 40)}" is unknown (built-ins: ${INTERACTION_TYPES.join(', ')})`,
+        typeText,
+      );
   }
   const tsText = c.text('timestamp', 100);
   let occurredAt: Date | undefined;
@@ -287,11 +335,12 @@ export function validateInteractionRow(
   let value: number | null = null;
   if (valueText) {
     const n = Number(valueText.trim());
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(valueText.trim()) || !Number.isFinite(n)) c.fail('value', 'VALUE_INVALID', `value "${truncate(valueText, 40)}" is not a number`, valueText);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(valueText.trim()) || !Number.isFinite(n))
+      c.fail('value', 'VALUE_INVALID', `value "${truncate(valueText, 40)}" is not a number`, valueText);
     else value = n;
   }
   const qtyText = c.text('quantity', 100);
-  let quantity = qtyText ? c.check('quantity', parseInteger(qtyText, 'quantity'), qtyText) ?? null : null;
+  let quantity = qtyText ? (c.check('quantity', parseInteger(qtyText, 'quantity'), qtyText) ?? null) : null;
   if (quantity != null && quantity < 0) {
     if (type === 'purchase') {
       type = 'refund';
@@ -303,7 +352,8 @@ export function validateInteractionRow(
   const priceText = c.text('price', 100);
   const price = priceText ? c.check('price', parsePriceMinor(priceText), priceText) : null;
   const currency = c.text('currency', 10);
-  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim())) c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
+  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim()))
+    c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
   const orderId = c.id('order_id', false);
   const sessionId = c.id('session_id', false);
   const eventId = c.id('event_id', false);
@@ -381,5 +431,9 @@ export function progressFigures(p: { rowsRead: number; bytesRead: number; totalB
   const fraction = p.totalBytes > 0 ? Math.min(1, p.bytesRead / p.totalBytes) : 0;
   const rate = elapsed > 0 ? p.rowsRead / elapsed : 0;
   const eta = fraction > 0 && fraction < 1 && elapsed > 0 ? (elapsed * (1 - fraction)) / fraction : fraction >= 1 ? 0 : null;
-  return { fraction: Math.round(fraction * 10_000) / 10_000, rowsPerSecond: Math.round(rate), etaSeconds: eta == null ? null : Math.round(eta) };
+  return {
+    fraction: Math.round(fraction * 10_000) / 10_000,
+    rowsPerSecond: Math.round(rate),
+    etaSeconds: eta == null ? null : Math.round(eta),
+  };
 }

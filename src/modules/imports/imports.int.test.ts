@@ -25,9 +25,14 @@ afterAll(async () => {
 function multipart(file: Buffer | string | null, fields: Record<string, string> = {}, fileName = 'upload.csv') {
   const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
   const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  for (const [k, v] of Object.entries(fields))
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   if (file !== null) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+    );
     parts.push(Buffer.isBuffer(file) ? file : Buffer.from(file));
     parts.push(Buffer.from('\r\n'));
   }
@@ -35,7 +40,12 @@ function multipart(file: Buffer | string | null, fields: Record<string, string> 
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-async function upload(kind: 'items' | 'interactions', file: Buffer | string | null, fields: Record<string, string> = {}, opts: { token?: string; fileName?: string } = {}) {
+async function upload(
+  kind: 'items' | 'interactions',
+  file: Buffer | string | null,
+  fields: Record<string, string> = {},
+  opts: { token?: string; fileName?: string } = {},
+) {
   const m = multipart(file, fields, opts.fileName);
   return t.request('POST', `/api/v1/upload/${kind}`, {
     token: opts.token ?? (kind === 'items' ? itemsKey : eventsKey),
@@ -50,7 +60,9 @@ const items = (tenantId: string) =>
     sql`SELECT item_id AS "itemId", name, price_minor::text AS "priceMinor", description FROM items WHERE tenant_id = ${tenantId} ORDER BY item_id`,
   );
 const interactionCount = async (tenantId: string) =>
-  Number((await queryRows<{ n: string }>(t.database.db, sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId}`))[0]!.n);
+  Number(
+    (await queryRows<{ n: string }>(t.database.db, sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId}`))[0]!.n,
+  );
 
 const PRODUCTS = `item_id,name,category,price,description,brand,tags
 PROD_001,Wireless Headphones,Audio,99.99,Premium noise-canceling headphones,AudioTech,wireless|bluetooth|premium
@@ -124,9 +136,22 @@ describe('formats', () => {
     const semi = await upload('items', '\uFEFFSKU;Title;Price\r\nS1;"Semi; colon";"2,50"\r\nS2;Two;3\r\n', {}, { token: key });
     expect(semi.body.rows_accepted).toBe(1); // "2,50" is not a price (decimal comma): rejected, reported
     expect(semi.body.validation_errors[0]).toMatchObject({ row: 2, field: 'price', code: 'PRICE_NOT_A_NUMBER' });
-    const json = await upload('items', JSON.stringify([{ id: 'J1', name: 'Json', price: 4.25, tags: ['a', 'b'] }, { id: 'J2', name: 'Two', extra: { x: 1 } }]), {}, { token: key, fileName: 'x.json' });
+    const json = await upload(
+      'items',
+      JSON.stringify([
+        { id: 'J1', name: 'Json', price: 4.25, tags: ['a', 'b'] },
+        { id: 'J2', name: 'Two', extra: { x: 1 } },
+      ]),
+      {},
+      { token: key, fileName: 'x.json' },
+    );
     expect(json.body).toMatchObject({ rows_accepted: 2, rows_rejected: 0 });
-    const nd = await upload('items', '{"item_id":"N1","name":"Nd"}\n{"item_id":"N2","name":"Nd2"\n{"item_id":"N3","name":"Nd3"}\n', {}, { token: key, fileName: 'x.ndjson' });
+    const nd = await upload(
+      'items',
+      '{"item_id":"N1","name":"Nd"}\n{"item_id":"N2","name":"Nd2"\n{"item_id":"N3","name":"Nd3"}\n',
+      {},
+      { token: key, fileName: 'x.ndjson' },
+    );
     expect(nd.body).toMatchObject({ rows_accepted: 2, rows_rejected: 1 });
     expect(nd.body.validation_errors[0]).toMatchObject({ row: 2, code: 'INVALID_JSON' });
     expect((await items(tenantId)).map((i) => i.itemId)).toEqual(['G1', 'J1', 'J2', 'N1', 'N3', 'S2']);
@@ -141,7 +166,16 @@ describe('formats', () => {
       '"C536379","D","Discount",-1,"2010-12-01 09:41:00",27.5,14527,"United Kingdom"',
       '"536370","POST","POSTAGE",3,"2010-12-01 08:45:00",0.001,12583,"France"',
     ].join('\n');
-    const mapping = { InvoiceNo: 'order_id', StockCode: 'item_id', CustomerID: 'user_id', InvoiceDate: 'timestamp', UnitPrice: 'price', Quantity: 'quantity', 'const:purchase': 'type', Description: 'ignore' };
+    const mapping = {
+      InvoiceNo: 'order_id',
+      StockCode: 'item_id',
+      CustomerID: 'user_id',
+      InvoiceDate: 'timestamp',
+      UnitPrice: 'price',
+      Quantity: 'quantity',
+      'const:purchase': 'type',
+      Description: 'ignore',
+    };
     const res = await upload('interactions', file, { mapping: JSON.stringify(mapping) }, { token: await apiKey(['interactions:write']) });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ rows_accepted: 2, rows_rejected: 2, statistics: { interaction_types: { purchase: 1, refund: 1 } } });
@@ -149,7 +183,14 @@ describe('formats', () => {
       [3, 'MISSING_USER'],
       [5, 'PRICE_TOO_PRECISE'],
     ]);
-    const rows = await queryRows<{ type: string; quantity: number; orderId: string; priceMinor: string; metadata: unknown; occurredAt: Date }>(
+    const rows = await queryRows<{
+      type: string;
+      quantity: number;
+      orderId: string;
+      priceMinor: string;
+      metadata: unknown;
+      occurredAt: Date;
+    }>(
       t.database.db,
       sql`SELECT type, quantity, order_id AS "orderId", price_minor::text AS "priceMinor", metadata, occurred_at AS "occurredAt" FROM interactions WHERE tenant_id = ${tenantId} ORDER BY order_id`,
     );
@@ -179,16 +220,31 @@ describe('point-of-sale purchases', () => {
       'R-3,TEA,,+44 7700-900-123,,2026-01-12 12:00,-1,3.00,GBP,York',
       'R-4,TEA,,,,2026-01-12 12:00,1,3.00,GBP,York',
     ].join('\n');
-    const res = await upload('interactions', pos, { mapping: JSON.stringify({ 'const:purchase': 'type' }), source: 'pos' }, { token: await A.apiKey(['interactions:write']), fileName: 'pos.csv' });
+    const res = await upload(
+      'interactions',
+      pos,
+      { mapping: JSON.stringify({ 'const:purchase': 'type' }), source: 'pos' },
+      { token: await A.apiKey(['interactions:write']), fileName: 'pos.csv' },
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ status: 'success', rows_accepted: 4, rows_rejected: 1, statistics: { unique_users: 3, interaction_types: { purchase: 3, refund: 1 } } });
+    expect(res.body).toMatchObject({
+      status: 'success',
+      rows_accepted: 4,
+      rows_rejected: 1,
+      statistics: { unique_users: 3, interaction_types: { purchase: 3, refund: 1 } },
+    });
     expect(res.body.validation_errors[0]).toMatchObject({ row: 6, field: 'email', code: 'MISSING_USER' });
 
     const lookup = async (q: string, token = A.ownerToken) => t.request('GET', `/api/v1/profiles/lookup?${q}`, { token });
     const ann = await lookup('email=ann@shop.test');
     expect(ann.status).toBe(200);
     const profile = (await t.request('GET', `/api/v1/profiles/${ann.body.id}`, { token: A.ownerToken })).body;
-    expect(profile).toMatchObject({ identifiers: { user_id: 'web-42', email: 'ann@shop.test' }, total_orders: 1, lifetime_value_minor: '1200', currency: 'GBP' });
+    expect(profile).toMatchObject({
+      identifiers: { user_id: 'web-42', email: 'ann@shop.test' },
+      total_orders: 1,
+      lifetime_value_minor: '1200',
+      currency: 'GBP',
+    });
     expect(profile.channels).toEqual(expect.arrayContaining(['api', 'pos']));
     // The phone-only shopper: loyalty card and phone on one profile; the return (R-3) is a refund netted off.
     const phone = await lookup(`phone=${encodeURIComponent('+447700900123')}`);
@@ -197,12 +253,17 @@ describe('point-of-sale purchases', () => {
     const shopper = (await t.request('GET', `/api/v1/profiles/${phone.body.id}`, { token: A.ownerToken })).body;
     expect(shopper).toMatchObject({ total_orders: 1, lifetime_value_minor: '150' });
     // E-mails and phones are identity data, not event metadata.
-    const stored = await queryRows<{ metadata: Record<string, unknown> | null; source: string }>(t.database.db, sql`SELECT metadata, source FROM interactions WHERE tenant_id = ${A.tenantId} AND source = 'pos'`);
+    const stored = await queryRows<{ metadata: Record<string, unknown> | null; source: string }>(
+      t.database.db,
+      sql`SELECT metadata, source FROM interactions WHERE tenant_id = ${A.tenantId} AND source = 'pos'`,
+    );
     expect(stored).toHaveLength(4);
     expect(JSON.stringify(stored)).not.toMatch(/ann@|7700/i);
     // Another tenant never sees these customers.
     expect((await lookup('email=ann@shop.test', B.ownerToken)).status).toBe(404);
-    expect((await upload('interactions', pos, { source: 'Point of Sale!' }, { token: await A.apiKey(['interactions:write']) })).status).toBe(400);
+    expect(
+      (await upload('interactions', pos, { source: 'Point of Sale!' }, { token: await A.apiKey(['interactions:write']) })).status,
+    ).toBe(400);
   });
 });
 
@@ -228,7 +289,12 @@ describe('bad input', () => {
 
   it('an unterminated quote rejects the row it opens on; the rows before are kept', async () => {
     const { tenantId, apiKey } = await t.createTenant();
-    const res = await upload('items', 'item_id,name\nU1,Fine\nU2,"never closed\nU3,swallowed\n', {}, { token: await apiKey(['catalog:write']) });
+    const res = await upload(
+      'items',
+      'item_id,name\nU1,Fine\nU2,"never closed\nU3,swallowed\n',
+      {},
+      { token: await apiKey(['catalog:write']) },
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ rows_accepted: 1, rows_rejected: 1 });
     expect(res.body.validation_errors[0]).toMatchObject({ row: 3, code: 'UNTERMINATED_QUOTE' });
@@ -254,7 +320,12 @@ describe('bad input', () => {
   it('a 10 MB single field rejects that row only', async () => {
     const { tenantId, apiKey } = await t.createTenant();
     const big = 'x'.repeat(10 * 1024 * 1024);
-    const res = await upload('items', `item_id,name,description\nB1,Big,${big}\nB2,Small,fine\n`, {}, { token: await apiKey(['catalog:write']) });
+    const res = await upload(
+      'items',
+      `item_id,name,description\nB1,Big,${big}\nB2,Small,fine\n`,
+      {},
+      { token: await apiKey(['catalog:write']) },
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ rows_accepted: 1, rows_rejected: 1 });
     expect(res.body.validation_errors[0]).toMatchObject({ row: 2, field: 'description', code: 'VALUE_TOO_LONG' });
@@ -281,7 +352,12 @@ describe('bad input', () => {
 
   it('negative and non-numeric prices are rejected; prices are exact minor units', async () => {
     const { tenantId, apiKey } = await t.createTenant();
-    const res = await upload('items', 'item_id,name,price\nP1,A,-1.00\nP2,B,abc\nP3,C,0.30\nP4,D,"$1,234,567.89"\nP5,E,90071992547409.93\n', {}, { token: await apiKey(['catalog:write']) });
+    const res = await upload(
+      'items',
+      'item_id,name,price\nP1,A,-1.00\nP2,B,abc\nP3,C,0.30\nP4,D,"$1,234,567.89"\nP5,E,90071992547409.93\n',
+      {},
+      { token: await apiKey(['catalog:write']) },
+    );
     expect(res.body.validation_errors.map((e: { row: number; code: string }) => [e.row, e.code])).toEqual([
       [2, 'PRICE_NEGATIVE'],
       [3, 'PRICE_NOT_A_NUMBER'],
@@ -295,7 +371,10 @@ describe('bad input', () => {
 
   it('dates in the future or before 1970 are rejected', async () => {
     const future = new Date(Date.now() + 86_400_000).toISOString();
-    const res = await upload('interactions', `user_id,item_id,type,timestamp\nu1,i1,view,${future}\nu1,i1,view,1969-12-31T23:59:59Z\nu1,i1,view,yesterday\nu1,i1,view,2024-02-30\nu1,i1,teleport,2024-01-01\nu1,i1,view,1700000000\n`);
+    const res = await upload(
+      'interactions',
+      `user_id,item_id,type,timestamp\nu1,i1,view,${future}\nu1,i1,view,1969-12-31T23:59:59Z\nu1,i1,view,yesterday\nu1,i1,view,2024-02-30\nu1,i1,teleport,2024-01-01\nu1,i1,view,1700000000\n`,
+    );
     expect(res.body.rows_accepted).toBe(1);
     expect(res.body.validation_errors.map((e: { row: number; code: string }) => [e.row, e.code])).toEqual([
       [2, 'TIMESTAMP_IN_FUTURE'],
@@ -316,9 +395,16 @@ describe('bad input', () => {
 
   it('duplicate item_ids with conflicting data: the last row wins and it is reported', async () => {
     const { tenantId, apiKey } = await t.createTenant();
-    const res = await upload('items', 'item_id,name,price\nD1,First,1\nD2,Same,2\nD1,Second,3\nD2,Same,2\n', {}, { token: await apiKey(['catalog:write']) });
+    const res = await upload(
+      'items',
+      'item_id,name,price\nD1,First,1\nD2,Same,2\nD1,Second,3\nD2,Same,2\n',
+      {},
+      { token: await apiKey(['catalog:write']) },
+    );
     expect(res.body).toMatchObject({ rows_accepted: 4, rows_rejected: 0, warnings: 1 });
-    expect(res.body.validation_errors).toEqual([expect.objectContaining({ row: 4, field: 'item_id', code: 'DUPLICATE_ITEM_ID', severity: 'warning', item_id: 'D1' })]);
+    expect(res.body.validation_errors).toEqual([
+      expect.objectContaining({ row: 4, field: 'item_id', code: 'DUPLICATE_ITEM_ID', severity: 'warning', item_id: 'D1' }),
+    ]);
     expect((await items(tenantId)).map((i) => [i.itemId, i.name, i.priceMinor])).toEqual([
       ['D1', 'Second', '300'],
       ['D2', 'Same', '200'],
@@ -376,7 +462,13 @@ describe('bad input', () => {
     const port = (t.app.server.address() as AddressInfo).port;
     const m = multipart(`item_id,name\n${Array.from({ length: 50_000 }, (_, i) => `H${i},Half ${i}`).join('\n')}\n`);
     await new Promise<void>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/upload/items', headers: { authorization: `Bearer ${key}`, 'content-type': m.contentType, 'content-length': m.body.length } });
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/upload/items',
+        headers: { authorization: `Bearer ${key}`, 'content-type': m.contentType, 'content-length': m.body.length },
+      });
       req.on('error', () => resolve());
       req.write(m.body.subarray(0, Math.floor(m.body.length / 2)), () => {
         setTimeout(() => {
@@ -407,8 +499,17 @@ describe('import jobs', () => {
   it('mode=async stores the file, runs as a job with progress, and lists it', async () => {
     const { tenantId, apiKey } = await t.createTenant();
     const key = await apiKey(['interactions:write']);
-    const rows = Array.from({ length: 12_000 }, (_, i) => `u${i % 300},i${i % 97},${i % 10 === 0 ? 'purchase' : 'view'},2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z,${i % 5 === 0 ? 'x' : ''}`);
-    const res = await upload('interactions', `user_id,item_id,type,timestamp,rating\n${rows.join('\n')}\n`, { mode: 'async' }, { token: key });
+    const rows = Array.from(
+      { length: 12_000 },
+      (_, i) =>
+        `u${i % 300},i${i % 97},${i % 10 === 0 ? 'purchase' : 'view'},2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z,${i % 5 === 0 ? 'x' : ''}`,
+    );
+    const res = await upload(
+      'interactions',
+      `user_id,item_id,type,timestamp,rating\n${rows.join('\n')}\n`,
+      { mode: 'async' },
+      { token: key },
+    );
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'queued', progress_url: `/api/v1/imports/${res.body.import_id}` });
     t.jobs.start({ concurrency: 1 });
@@ -419,7 +520,13 @@ describe('import jobs', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await t.jobs.stop();
-    expect(run!.body).toMatchObject({ status: 'succeeded', mode: 'async', rows_read: 12_000, rows_rejected: 2400, progress: { fraction: 1 } });
+    expect(run!.body).toMatchObject({
+      status: 'succeeded',
+      mode: 'async',
+      rows_read: 12_000,
+      rows_rejected: 2400,
+      progress: { fraction: 1 },
+    });
     expect(run!.body.validation_errors).toHaveLength(100);
     expect(await interactionCount(tenantId)).toBeGreaterThan(0);
     const nd = await t.request('GET', `/api/v1/imports/${res.body.import_id}/errors?format=ndjson`, { token: key });

@@ -19,7 +19,8 @@ export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 export const GZIP_FLOOR_BYTES = 256 * 1024 * 1024;
 export const GZIP_RATIO = 200;
 
-export const gzipCap = (compressedBytes: number, hardCap: number): number => Math.min(hardCap, Math.max(GZIP_FLOOR_BYTES, GZIP_RATIO * compressedBytes));
+export const gzipCap = (compressedBytes: number, hardCap: number): number =>
+  Math.min(hardCap, Math.max(GZIP_FLOOR_BYTES, GZIP_RATIO * compressedBytes));
 
 export type ParseEvent =
   | { type: 'header'; headers: string[]; format: ImportFormat; delimiter: string | null }
@@ -71,7 +72,11 @@ export async function maybeGunzip(source: AsyncIterable<Buffer>, cap: number): P
       for await (const chunk of gunzip as AsyncIterable<Buffer>) {
         total += chunk.length;
         if (total > cap) {
-          throw new AppError('payload_too_large', 'IMPORT_DECOMPRESSED_TOO_LARGE', `The gzip file expands beyond ${Math.round(cap / 1024 / 1024)} MiB; it looks like a zip bomb and was refused. Upload it uncompressed or split it.`);
+          throw new AppError(
+            'payload_too_large',
+            'IMPORT_DECOMPRESSED_TOO_LARGE',
+            `The gzip file expands beyond ${Math.round(cap / 1024 / 1024)} MiB; it looks like a zip bomb and was refused. Upload it uncompressed or split it.`,
+          );
         }
         yield chunk;
       }
@@ -102,7 +107,10 @@ export function detectFormat(given: ImportFormat | undefined, fileName: string, 
  * the first objects), then each record with its row number (CSV: the file line the row ends on, the
  * header being line 1; JSON: the element's 1-based position; NDJSON: the line), and row-level errors.
  */
-export async function* readRecords(source: AsyncIterable<Buffer>, opts: { format?: ImportFormat | undefined; delimiter?: string | undefined; fileName: string }): AsyncGenerator<ParseEvent> {
+export async function* readRecords(
+  source: AsyncIterable<Buffer>,
+  opts: { format?: ImportFormat | undefined; delimiter?: string | undefined; fileName: string },
+): AsyncGenerator<ParseEvent> {
   const { head, rest } = await peek(source, 64 * 1024);
   const headText = head.toString('utf8');
   if (headText.replace(/^\uFEFF/, '').trim() === '') throw new AppError('validation', 'IMPORT_EMPTY_FILE', 'The file is empty.');
@@ -128,7 +136,11 @@ async function* readCsv(source: AsyncIterable<Buffer>, delimiter: string): Async
       const row = lastLine + 1;
       const code = err?.code ?? 'CSV_INVALID';
       if (code === 'CSV_MAX_RECORD_SIZE') {
-        throw new AppError('payload_too_large', 'IMPORT_RECORD_TOO_LARGE', `Row ${row} is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB; the file was refused.`);
+        throw new AppError(
+          'payload_too_large',
+          'IMPORT_RECORD_TOO_LARGE',
+          `Row ${row} is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB; the file was refused.`,
+        );
       }
       const reason =
         code === 'CSV_QUOTE_NOT_CLOSED'
@@ -154,7 +166,12 @@ async function* readCsv(source: AsyncIterable<Buffer>, delimiter: string): Async
       if (record.length !== headers.length) {
         // A lone trailing delimiter, or a blank line of delimiters, is not worth rejecting a row for.
         if (!(record.length === headers.length + 1 && record[record.length - 1] === '') && !record.every((v) => v === '')) {
-          queue.push({ type: 'row_error', row: line, code: 'RAGGED_ROW', reason: `row has ${record.length} columns; the header has ${headers.length} (check the delimiter and quoting)` });
+          queue.push({
+            type: 'row_error',
+            row: line,
+            code: 'RAGGED_ROW',
+            reason: `row has ${record.length} columns; the header has ${headers.length} (check the delimiter and quoting)`,
+          });
           return null;
         }
         if (record.every((v) => v === '')) return null;
@@ -170,7 +187,14 @@ async function* readCsv(source: AsyncIterable<Buffer>, delimiter: string): Async
   });
   parser.on('data', () => undefined);
   const check = () => {
-    if (failure) throw failure instanceof AppError ? failure : new AppError('validation', 'IMPORT_CSV_INVALID', `The CSV could not be read: ${String((failure as Error).message ?? failure).slice(0, 300)}`);
+    if (failure)
+      throw failure instanceof AppError
+        ? failure
+        : new AppError(
+            'validation',
+            'IMPORT_CSV_INVALID',
+            `The CSV could not be read: ${String((failure as Error).message ?? failure).slice(0, 300)}`,
+          );
   };
   for await (const chunk of source) {
     parser.write(chunk);
@@ -187,11 +211,11 @@ async function* readCsv(source: AsyncIterable<Buffer>, delimiter: string): Async
   if (!headers) throw new AppError('validation', 'IMPORT_EMPTY_FILE', 'The file is empty.');
 }
 
-
 function parseElement(text: string, row: number): ParseEvent {
   try {
     const v: unknown = JSON.parse(/\d{16}/.test(text) ? quoteBigIntegers(text) : text);
-    if (!v || typeof v !== 'object' || Array.isArray(v)) return { type: 'row_error', row, code: 'ROW_NOT_AN_OBJECT', reason: 'each element must be a JSON object' };
+    if (!v || typeof v !== 'object' || Array.isArray(v))
+      return { type: 'row_error', row, code: 'ROW_NOT_AN_OBJECT', reason: 'each element must be a JSON object' };
     return { type: 'record', row, record: v as RawRecord };
   } catch (err) {
     return { type: 'row_error', row, code: 'INVALID_JSON', reason: `invalid JSON (${(err as Error).message.slice(0, 120)})` };
@@ -251,7 +275,12 @@ async function* readJson(source: AsyncIterable<Buffer>, format: 'json' | 'ndjson
       }
       if (!opened) {
         if (c === 0xfeff || c <= 32) continue;
-        if (c !== 91) throw new AppError('validation', 'IMPORT_JSON_INVALID', 'A JSON upload must be an array of objects ([{...}, ...]) or NDJSON (one object per line).');
+        if (c !== 91)
+          throw new AppError(
+            'validation',
+            'IMPORT_JSON_INVALID',
+            'A JSON upload must be an array of objects ([{...}, ...]) or NDJSON (one object per line).',
+          );
         opened = true;
         continue;
       }
@@ -284,7 +313,12 @@ async function* readJson(source: AsyncIterable<Buffer>, format: 'json' | 'ndjson
     }
     // Keep only the unfinished element in memory.
     if (start >= 0) {
-      if (pos - start > MAX_RECORD_BYTES) throw new AppError('payload_too_large', 'IMPORT_RECORD_TOO_LARGE', `Element ${row + 1} is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB; the file was refused.`);
+      if (pos - start > MAX_RECORD_BYTES)
+        throw new AppError(
+          'payload_too_large',
+          'IMPORT_RECORD_TOO_LARGE',
+          `Element ${row + 1} is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB; the file was refused.`,
+        );
       buf = buf.slice(start);
       pos -= start;
       start = 0;
@@ -298,10 +332,18 @@ async function* readJson(source: AsyncIterable<Buffer>, format: 'json' | 'ndjson
           row++;
           yield* emit(parseElement(buf.trim(), elementLine));
         } else {
-          throw new AppError('validation', 'IMPORT_JSON_INVALID', `The JSON array ends in the middle of element ${row + 1} (truncated file?).`);
+          throw new AppError(
+            'validation',
+            'IMPORT_JSON_INVALID',
+            `The JSON array ends in the middle of element ${row + 1} (truncated file?).`,
+          );
         }
       } else if (format === 'json' && !closed) {
-        throw new AppError('validation', 'IMPORT_JSON_INVALID', opened ? 'The JSON array is never closed with ] (truncated file?).' : 'The file is empty.');
+        throw new AppError(
+          'validation',
+          'IMPORT_JSON_INVALID',
+          opened ? 'The JSON array is never closed with ] (truncated file?).' : 'The file is empty.',
+        );
       }
     }
   };

@@ -9,7 +9,14 @@ import { AppError, type ObjectStorage } from '../../platform/index.ts';
 import type { CatalogApi, ItemUpsert } from '../catalog/index.ts';
 import { fromImportedRow, type IngestService } from '../events/index.ts';
 import { planColumns, type ColumnPlan } from './imports.columns.ts';
-import { createInteractionStats, itemFingerprint, validateInteractionRow, validateItemRow, type ImportedInteraction, type RowIssue } from './imports.core.ts';
+import {
+  createInteractionStats,
+  itemFingerprint,
+  validateInteractionRow,
+  validateItemRow,
+  type ImportedInteraction,
+  type RowIssue,
+} from './imports.core.ts';
 import { gzipCap, maybeGunzip, readRecords } from './imports.parse.ts';
 import { MAX_STORED_ISSUES, type ImportCounters, type ImportRunRow, type ImportsRepository } from './imports.repository.ts';
 
@@ -63,7 +70,11 @@ export function createImportPipeline(deps: PipelineDeps) {
      * Processes a stored upload for `tenantId`. Rows up to `run.checkpointRow` were committed by an earlier
      * attempt and are skipped. Throws AppError for file-level problems (empty, unreadable, bomb, mapping).
      */
-    async process(tenantId: string, run: ImportRunRow, opts: { signal?: AbortSignal; onProgress?: (c: ImportCounters) => Promise<void> | void } = {}): Promise<RunOutcome> {
+    async process(
+      tenantId: string,
+      run: ImportRunRow,
+      opts: { signal?: AbortSignal; onProgress?: (c: ImportCounters) => Promise<void> | void } = {},
+    ): Promise<RunOutcome> {
       if (!run.storageKey) throw new AppError('internal', 'IMPORT_FILE_MISSING', 'The uploaded file was not stored.');
       const cap = gzipCap(run.fileBytes, deps.maxDecompressedBytes);
       await precheckGzip(await deps.storage.get(tenantId, run.storageKey), cap);
@@ -82,10 +93,14 @@ export function createImportPipeline(deps: PipelineDeps) {
       // Unique users/items come from the rows read (a resumed run counts only those read since); type counts
       // are advanced with each committed batch so a resume never counts a row twice.
       const stats = createInteractionStats();
-      const committedTypes: Record<string, number> = resumeAfter ? { ...((run.statistics as { interaction_types?: Record<string, number> } | null)?.interaction_types ?? {}) } : {};
+      const committedTypes: Record<string, number> = resumeAfter
+        ? { ...((run.statistics as { interaction_types?: Record<string, number> } | null)?.interaction_types ?? {}) }
+        : {};
       let batchTypes: Record<string, number> = {};
       const statistics = () =>
-        run.kind === 'interactions' ? { ...stats.snapshot(), interaction_types: { ...committedTypes } } : { items_inserted: items.inserted, items_updated: items.updated };
+        run.kind === 'interactions'
+          ? { ...stats.snapshot(), interaction_types: { ...committedTypes } }
+          : { items_inserted: items.inserted, items_updated: items.updated };
       const items = { inserted: 0, updated: 0 };
       let storedIssues = resumeAfter ? Math.min(MAX_STORED_ISSUES, run.rowsRejected + run.warnings) : 0;
       const seenItems = new Map<string, { row: number; fp: string }>();
@@ -109,7 +124,14 @@ export function createImportPipeline(deps: PipelineDeps) {
       const maxInflight = Math.max(1, deps.maxConcurrentBatches ?? 1);
 
       const commit = async (
-        b: { items: ItemUpsert[]; interactions: ImportedInteraction[]; issues: RowIssue[]; types: Record<string, number>; lastRow: number; counters: ImportCounters },
+        b: {
+          items: ItemUpsert[];
+          interactions: ImportedInteraction[];
+          issues: RowIssue[];
+          types: Record<string, number>;
+          lastRow: number;
+          counters: ImportCounters;
+        },
         prev: Promise<void>,
       ): Promise<void> => {
         let duplicates = 0;
@@ -138,7 +160,12 @@ export function createImportPipeline(deps: PipelineDeps) {
         }
         c.rowsDuplicate += duplicates;
         for (const [k, v] of Object.entries(b.types)) committedTypes[k] = (committedTypes[k] ?? 0) + v;
-        const snapshot: ImportCounters = { ...b.counters, rowsDuplicate: c.rowsDuplicate, checkpointRow: b.lastRow, statistics: statistics() };
+        const snapshot: ImportCounters = {
+          ...b.counters,
+          rowsDuplicate: c.rowsDuplicate,
+          checkpointRow: b.lastRow,
+          statistics: statistics(),
+        };
         await deps.repo.checkpoint(tenantId, run.id, snapshot);
         c.checkpointRow = b.lastRow;
         await opts.onProgress?.(snapshot);
@@ -146,7 +173,14 @@ export function createImportPipeline(deps: PipelineDeps) {
 
       const flush = async (): Promise<void> => {
         if (!batchRows && !issues.length) return;
-        const b = { items: [...itemBatch.values()], interactions: interactionBatch, issues, types: batchTypes, lastRow, counters: { ...c, bytesRead: bytes } };
+        const b = {
+          items: [...itemBatch.values()],
+          interactions: interactionBatch,
+          issues,
+          types: batchTypes,
+          lastRow,
+          counters: { ...c, bytesRead: bytes },
+        };
         batchTypes = {};
         itemBatch = new Map();
         interactionBatch = [];
@@ -161,13 +195,22 @@ export function createImportPipeline(deps: PipelineDeps) {
       };
 
       try {
-        for await (const ev of readRecords(stream, { format: run.options.format, delimiter: run.options.delimiter, fileName: run.fileName })) {
+        for await (const ev of readRecords(stream, {
+          format: run.options.format,
+          delimiter: run.options.delimiter,
+          fileName: run.fileName,
+        })) {
           if (ev.type === 'header') {
             const planned = planColumns(run.kind, ev.headers, run.options.mapping ?? {});
             if (planned.problems.length) {
-              throw new AppError('validation', 'IMPORT_COLUMNS_UNMATCHED', `The file's columns do not fit an ${run.kind} import: ${planned.problems[0]}${ev.format === 'csv' && ev.headers.length === 1 ? ` (one column only: is the delimiter "${ev.delimiter}" right?)` : ''}`, {
-                details: planned.problems.map((p) => ({ field: 'file', message: p })),
-              });
+              throw new AppError(
+                'validation',
+                'IMPORT_COLUMNS_UNMATCHED',
+                `The file's columns do not fit an ${run.kind} import: ${planned.problems[0]}${ev.format === 'csv' && ev.headers.length === 1 ? ` (one column only: is the delimiter "${ev.delimiter}" right?)` : ''}`,
+                {
+                  details: planned.problems.map((p) => ({ field: 'file', message: p })),
+                },
+              );
             }
             plan = planned.plan;
             await deps.repo.start(tenantId, run.id, { compressed: gzip ? 'gzip' : null, format: ev.format, delimiter: ev.delimiter });
@@ -192,7 +235,12 @@ export function createImportPipeline(deps: PipelineDeps) {
               if (prev && prev.fp !== fp) {
                 c.warnings++;
                 issues.push({
-                  row: ev.row, field: 'item_id', code: 'DUPLICATE_ITEM_ID', severity: 'warning', itemId: r.value.itemId, value: r.value.itemId,
+                  row: ev.row,
+                  field: 'item_id',
+                  code: 'DUPLICATE_ITEM_ID',
+                  severity: 'warning',
+                  itemId: r.value.itemId,
+                  value: r.value.itemId,
                   reason: `item_id ${r.value.itemId} also appears on row ${prev.row} with different data; the last row wins`,
                 });
               }
@@ -201,7 +249,11 @@ export function createImportPipeline(deps: PipelineDeps) {
               itemBatch.set(r.value.itemId, r.value);
             }
           } else {
-            const r = validateInteractionRow(ev.row, ev.record, plan!, { now, customTypes, ...(run.options.source ? { source: run.options.source } : {}) });
+            const r = validateInteractionRow(ev.row, ev.record, plan!, {
+              now,
+              customTypes,
+              ...(run.options.source ? { source: run.options.source } : {}),
+            });
             if (!r.ok) {
               c.rowsRejected++;
               issues.push(...r.issues);
@@ -222,7 +274,8 @@ export function createImportPipeline(deps: PipelineDeps) {
         throw err;
       }
       if (!plan) throw new AppError('validation', 'IMPORT_EMPTY_FILE', 'The file is empty.');
-      if (c.rowsRead === 0 && !resumeAfter) throw new AppError('validation', 'IMPORT_NO_DATA_ROWS', 'The file has a header but no data rows.');
+      if (c.rowsRead === 0 && !resumeAfter)
+        throw new AppError('validation', 'IMPORT_NO_DATA_ROWS', 'The file has a header but no data rows.');
       c.bytesRead = bytes;
       c.statistics = statistics();
       await deps.repo.checkpoint(tenantId, run.id, c);

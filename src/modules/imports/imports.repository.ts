@@ -65,7 +65,10 @@ export const MAX_STORED_ISSUES = 1_000_000;
 /** All SQL of imports. Every statement filters on tenant_id. */
 export function createImportsRepository(db: Db) {
   return {
-    async create(tenantId: string, r: { id: string; kind: ImportKind; mode: 'sync' | 'async'; fileName: string; options: ImportOptionsStored; createdBy: string }): Promise<ImportRunRow> {
+    async create(
+      tenantId: string,
+      r: { id: string; kind: ImportKind; mode: 'sync' | 'async'; fileName: string; options: ImportOptionsStored; createdBy: string },
+    ): Promise<ImportRunRow> {
       return (await queryOne<ImportRunRow>(
         db,
         sql`INSERT INTO import_runs (tenant_id, id, kind, mode, status, file_name, options, created_by)
@@ -75,14 +78,20 @@ export function createImportsRepository(db: Db) {
     },
 
     async setStored(tenantId: string, id: string, f: { storageKey: string; fileBytes: number }): Promise<void> {
-      await db.execute(sql`UPDATE import_runs SET storage_key = ${f.storageKey}, file_bytes = ${f.fileBytes}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+      await db.execute(
+        sql`UPDATE import_runs SET storage_key = ${f.storageKey}, file_bytes = ${f.fileBytes}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      );
     },
 
     async setJob(tenantId: string, id: string, jobId: string): Promise<void> {
       await db.execute(sql`UPDATE import_runs SET job_id = ${jobId}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
 
-    async start(tenantId: string, id: string, f: { compressed: string | null; format: string | null; delimiter: string | null }): Promise<void> {
+    async start(
+      tenantId: string,
+      id: string,
+      f: { compressed: string | null; format: string | null; delimiter: string | null },
+    ): Promise<void> {
       await db.execute(sql`UPDATE import_runs SET status = 'running', started_at = coalesce(started_at, now()), compressed = ${f.compressed}, format = ${f.format},
                                   delimiter = ${f.delimiter}, updated_at = now()
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
@@ -96,13 +105,18 @@ export function createImportsRepository(db: Db) {
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
 
-    async finish(tenantId: string, id: string, f: { status: 'succeeded' | 'failed'; errorCode?: string | null; errorMessage?: string | null }): Promise<void> {
+    async finish(
+      tenantId: string,
+      id: string,
+      f: { status: 'succeeded' | 'failed'; errorCode?: string | null; errorMessage?: string | null },
+    ): Promise<void> {
       await db.execute(sql`UPDATE import_runs SET status = ${f.status}, error_code = ${f.errorCode ?? null}, error_message = ${f.errorMessage ?? null},
                                   finished_at = now(), updated_at = now()
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
 
-    get: (tenantId: string, id: string) => queryOne<ImportRunRow>(db, sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    get: (tenantId: string, id: string) =>
+      queryOne<ImportRunRow>(db, sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
     list: (tenantId: string, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
       queryRows<ImportRunRow>(
@@ -138,7 +152,16 @@ export function createImportsRepository(db: Db) {
      * (read-only aggregates, tenant-filtered): the catalog module offers no statistics entry yet.
      */
     async quality(tenantId: string, since: Date) {
-      const items = await queryOne<{ total: number; withName: number; withDescription: number; withCategory: number; withBrand: number; withPrice: number; withImage: number; lastItemUpdateAt: Date | null }>(
+      const items = await queryOne<{
+        total: number;
+        withName: number;
+        withDescription: number;
+        withCategory: number;
+        withBrand: number;
+        withPrice: number;
+        withImage: number;
+        lastItemUpdateAt: Date | null;
+      }>(
         db,
         sql`SELECT count(*)::int AS total, count(*) FILTER (WHERE name <> '')::int AS "withName", count(description)::int AS "withDescription",
                    count(category_path)::int AS "withCategory", count(brand)::int AS "withBrand", count(price_minor)::int AS "withPrice",

@@ -29,8 +29,20 @@ describe('a crash mid-import', () => {
         return ingest.append(tid, events);
       },
     };
-    const pipeline = createImportPipeline({ repo, catalog: t.modules.catalog, ingest: flaky, storage: t.storage, clock: () => new Date(), log: t.app.log, maxDecompressedBytes: 1024 ** 3 });
-    const lines = Array.from({ length: 12_000 }, (_, i) => `u${i % 500},i${i % 90},view,2024-01-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`);
+    const pipeline = createImportPipeline({
+      repo,
+      catalog: t.modules.catalog,
+      ingest: flaky,
+      storage: t.storage,
+      clock: () => new Date(),
+      log: t.app.log,
+      maxDecompressedBytes: 1024 ** 3,
+    });
+    const lines = Array.from(
+      { length: 12_000 },
+      (_, i) =>
+        `u${i % 500},i${i % 90},view,2024-01-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`,
+    );
     const id = newId();
     const key = `uploads/${id}/crash.csv`;
     const stored = await t.storage.put(tenantId, key, Buffer.from(`user_id,item_id,type,timestamp\n${lines.join('\n')}\n`));

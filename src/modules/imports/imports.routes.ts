@@ -3,7 +3,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import { AppError, errorBody, errorResponses, iso, newId, paginate, tenantContext, type Permission, type TenantContext } from '../../platform/index.ts';
+import {
+  AppError,
+  errorBody,
+  errorResponses,
+  iso,
+  newId,
+  paginate,
+  tenantContext,
+  type Permission,
+  type TenantContext,
+} from '../../platform/index.ts';
 import type { ImportKind } from './imports.columns.ts';
 import { escapeFormula, progressFigures, type RowIssue } from './imports.core.ts';
 import type { ImportRunRow, ImportsRepository } from './imports.repository.ts';
@@ -31,7 +41,15 @@ const toIssue = (i: RowIssue): z.infer<typeof s.validationError> => ({
 });
 
 function toRun(r: ImportRunRow, tenantId: string, now: Date): z.infer<typeof s.importRun> {
-  const p = progressFigures({ rowsRead: r.rowsRead, bytesRead: r.status === 'succeeded' ? r.fileBytes : r.bytesRead, totalBytes: r.fileBytes, startedAt: r.startedAt }, r.finishedAt ?? now);
+  const p = progressFigures(
+    {
+      rowsRead: r.rowsRead,
+      bytesRead: r.status === 'succeeded' ? r.fileBytes : r.bytesRead,
+      totalBytes: r.fileBytes,
+      startedAt: r.startedAt,
+    },
+    r.finishedAt ?? now,
+  );
   return {
     id: r.id,
     kind: r.kind,
@@ -62,7 +80,11 @@ function toRun(r: ImportRunRow, tenantId: string, now: Date): z.infer<typeof s.i
 /** Reads the multipart request: stores the file as it streams in, collects and validates the text fields. */
 async function receive(request: FastifyRequest, ctx: TenantContext, service: ImportsService) {
   if (!request.isMultipart()) {
-    throw new AppError('unsupported_media_type', 'IMPORT_MULTIPART_REQUIRED', 'Send the file as multipart/form-data in a field named "file".');
+    throw new AppError(
+      'unsupported_media_type',
+      'IMPORT_MULTIPART_REQUIRED',
+      'Send the file as multipart/form-data in a field named "file".',
+    );
   }
   const id = newId();
   const raw: Record<string, string> = {};
@@ -94,7 +116,8 @@ async function receive(request: FastifyRequest, ctx: TenantContext, service: Imp
 }
 
 function checkStored(stored: { key: string; bytes: number; fileName: string } | undefined) {
-  if (!stored) throw new AppError('validation', 'IMPORT_FILE_REQUIRED', 'No file was sent: add the file in a multipart field named "file".');
+  if (!stored)
+    throw new AppError('validation', 'IMPORT_FILE_REQUIRED', 'No file was sent: add the file in a multipart field named "file".');
   return stored;
 }
 
@@ -108,11 +131,17 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
   const jsonField = (name: string): unknown => {
     const v = raw[name];
     if (v === undefined || v.trim() === '') return undefined;
-    if (name === 'custom_types' && !v.trim().startsWith('[')) return v.split(',').map((x) => x.trim()).filter(Boolean);
+    if (name === 'custom_types' && !v.trim().startsWith('['))
+      return v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
     try {
       return JSON.parse(v);
     } catch {
-      throw new AppError('validation', 'VALIDATION_ERROR', `The field ${name} must be JSON.`, { details: [{ field: name, message: 'not valid JSON' }] });
+      throw new AppError('validation', 'VALIDATION_ERROR', `The field ${name} must be JSON.`, {
+        details: [{ field: name, message: 'not valid JSON' }],
+      });
     }
   };
   const parsed = s.uploadFields.safeParse({
@@ -126,7 +155,9 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
   });
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));
-    throw new AppError('validation', 'VALIDATION_ERROR', `The upload fields are invalid: ${details.map((d) => d.field).join(', ')}.`, { details });
+    throw new AppError('validation', 'VALIDATION_ERROR', `The upload fields are invalid: ${details.map((d) => d.field).join(', ')}.`, {
+      details,
+    });
   }
   if (parsed.data.tenant_id && parsed.data.tenant_id !== ctx.tenantId) {
     throw new AppError('forbidden', 'TENANT_MISMATCH', 'tenant_id does not match the tenant of your credential.');
@@ -164,7 +195,14 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
         const out = await service.start(ctx, kind, { id, fileName: stored.fileName, key: stored.key, bytes: stored.bytes }, options);
         const loc = location(ctx.tenantId, stored.key)!;
         if (out.mode === 'async') {
-          return reply.code(202).send({ status: 'queued' as const, import_id: id, job_id: out.run.jobId, progress_url: `/api/v1/imports/${id}`, validation_errors_url: errorsUrl(id), storage_location: loc });
+          return reply.code(202).send({
+            status: 'queued' as const,
+            import_id: id,
+            job_id: out.run.jobId,
+            progress_url: `/api/v1/imports/${id}`,
+            validation_errors_url: errorsUrl(id),
+            storage_location: loc,
+          });
         }
         const issues = await deps.repo.issues(ctx.tenantId, id, { limit: FIRST_ERRORS });
         const statistics = out.run.statistics as z.infer<typeof s.uploadSyncResponse>['statistics'] | null;
@@ -182,13 +220,22 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
         });
       },
     );
-  upload('items', 'catalog:write', 'Upload a product catalog file: CSV (any delimiter), JSON or NDJSON, optionally gzipped (seed 003 step 4)');
+  upload(
+    'items',
+    'catalog:write',
+    'Upload a product catalog file: CSV (any delimiter), JSON or NDJSON, optionally gzipped (seed 003 step 4)',
+  );
   upload('interactions', 'interactions:write', 'Upload historical interactions: CSV, JSON or NDJSON, optionally gzipped (seed 003 step 5)');
 
   r.get(
     '/api/v1/imports',
     {
-      schema: { tags: ['imports'], summary: 'Imports of this tenant, newest first', querystring: s.importListQuery, response: { 200: z.object({ data: z.array(s.importRun), next_cursor: z.string().nullable() }), ...errorResponses } },
+      schema: {
+        tags: ['imports'],
+        summary: 'Imports of this tenant, newest first',
+        querystring: s.importListQuery,
+        response: { 200: z.object({ data: z.array(s.importRun), next_cursor: z.string().nullable() }), ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'imports:write' } },
     },
     async (request) => {
@@ -196,7 +243,11 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
       const q = request.query;
       const rows = await service.list(ctx, { kind: q.kind, cursor: q.cursor, limit: q.limit + 1 });
       const now = deps.clock();
-      return paginate(rows.map((x) => toRun(x, ctx.tenantId, now)), q.limit, (x) => x.id);
+      return paginate(
+        rows.map((x) => toRun(x, ctx.tenantId, now)),
+        q.limit,
+        (x) => x.id,
+      );
     },
   );
 
@@ -204,7 +255,12 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
   r.get(
     '/api/v1/imports/:id',
     {
-      schema: { tags: ['imports'], summary: 'One import with live progress (rows read, accepted, rejected, rate, ETA) and its first problems', params: idParams, response: { 200: s.importDetail, ...errorResponses } },
+      schema: {
+        tags: ['imports'],
+        summary: 'One import with live progress (rows read, accepted, rejected, rate, ETA) and its first problems',
+        params: idParams,
+        response: { 200: s.importDetail, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'imports:write' } },
     },
     async (request) => {
@@ -238,7 +294,17 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
           const page = await service.issues(ctx, run.id, { after, limit: 2000 });
           if (!page.length) return;
           if (csv) {
-            yield stringify(page.map((i) => [String(i.row), escapeFormula(i.field), i.code, i.severity, escapeFormula(i.reason), escapeFormula(i.value), escapeFormula(i.itemId)]));
+            yield stringify(
+              page.map((i) => [
+                String(i.row),
+                escapeFormula(i.field),
+                i.code,
+                i.severity,
+                escapeFormula(i.reason),
+                escapeFormula(i.value),
+                escapeFormula(i.itemId),
+              ]),
+            );
           } else {
             yield page.map((i) => `${JSON.stringify(toIssue(i))}\n`).join('');
           }
@@ -259,7 +325,11 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
   r.get(
     '/api/v1/data-quality',
     {
-      schema: { tags: ['imports'], summary: "The tenant's data quality: completeness of item fields, validity of recent imports, freshness (seed 003 dashboard)", response: { 200: s.dataQualityResponse, ...errorResponses } },
+      schema: {
+        tags: ['imports'],
+        summary: "The tenant's data quality: completeness of item fields, validity of recent imports, freshness (seed 003 dashboard)",
+        response: { 200: s.dataQualityResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'catalog:read' } },
     },
     async (request) => {
@@ -287,7 +357,12 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
           validity_percent: rows ? Math.round((q.imports.accepted / rows) * 1000) / 10 : null,
         },
         completeness: { items: total, fields },
-        validity: { window_days: windowDays, imports: q.imports.runs, rows_accepted: q.imports.accepted, rows_rejected: q.imports.rejected },
+        validity: {
+          window_days: windowDays,
+          imports: q.imports.runs,
+          rows_accepted: q.imports.accepted,
+          rows_rejected: q.imports.rejected,
+        },
         freshness: { last_item_update_at: iso(q.items.lastItemUpdateAt), last_interaction_at: iso(q.lastInteractionAt) },
       };
     },

@@ -98,7 +98,11 @@ export const importListQuery = z.object({
 export const errorsQuery = z.object({ format: z.enum(['csv', 'ndjson']).default('csv') });
 
 export const dataQualityResponse = z.object({
-  data_quality: z.object({ freshness_hours: z.number().nullable(), completeness_percent: z.number().nullable(), validity_percent: z.number().nullable() }),
+  data_quality: z.object({
+    freshness_hours: z.number().nullable(),
+    completeness_percent: z.number().nullable(),
+    validity_percent: z.number().nullable(),
+  }),
   completeness: z.object({ items: z.number(), fields: z.record(z.string(), z.number()) }),
   validity: z.object({ window_days: z.number(), imports: z.number(), rows_accepted: z.number(), rows_rejected: z.number() }),
   freshness: z.object({ last_item_update_at: z.string().nullable(), last_interaction_at: z.string().nullable() }),

@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError, PermanentJobError, newId, notFound, type JobQueue, type ObjectStorage, type TenantContext } from '../../platform/index.ts';
+import {
+  AppError,
+  PermanentJobError,
+  newId,
+  notFound,
+  type JobQueue,
+  type ObjectStorage,
+  type TenantContext,
+} from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN } from '../events/index.ts';
 import type { ImportKind } from './imports.columns.ts';
 import type { ImportPipeline, RunOutcome } from './imports.pipeline.ts';
@@ -34,7 +42,11 @@ function storedOptions(o: UploadOptions): ImportOptionsStored {
     throw new AppError('validation', 'IMPORT_CUSTOM_TYPE_INVALID', 'custom_types must be lower_snake_case names (2 to 50 characters).');
   }
   if (o.source !== undefined && !SOURCE_PATTERN.test(o.source)) {
-    throw new AppError('validation', 'IMPORT_SOURCE_INVALID', 'source must be a lower-case channel name such as "pos" (letters, digits, _ and -, at most 40).');
+    throw new AppError(
+      'validation',
+      'IMPORT_SOURCE_INVALID',
+      'source must be a lower-case channel name such as "pos" (letters, digits, _ and -, at most 40).',
+    );
   }
   return {
     ...(o.mapping ? { mapping: o.mapping } : {}),
@@ -49,7 +61,10 @@ const SOURCE_PATTERN = /^[a-z][a-z0-9_-]{0,39}$/;
 export type UploadResult = { mode: 'sync'; run: ImportRunRow; outcome: RunOutcome } | { mode: 'async'; run: ImportRunRow };
 
 const safeName = (name: string): string => {
-  const base = (name.split(/[\\/]/).pop() ?? '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(-120);
+  const base = (name.split(/[\\/]/).pop() ?? '')
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(-120);
   return base || 'upload';
 };
 
@@ -62,7 +77,12 @@ export function createImportsService(deps: ImportsServiceDeps) {
    * Runs a stored import to its end. File-level problems (AppError) fail the run for good; other errors
    * (database down) fail a synchronous run, but leave a job's run resumable for its next attempt.
    */
-  async function runToEnd(tenantId: string, run: ImportRunRow, signal?: AbortSignal, onProgress?: (c: ImportCounters) => Promise<void> | void): Promise<RunOutcome> {
+  async function runToEnd(
+    tenantId: string,
+    run: ImportRunRow,
+    signal?: AbortSignal,
+    onProgress?: (c: ImportCounters) => Promise<void> | void,
+  ): Promise<RunOutcome> {
     try {
       const outcome = await pipeline.process(tenantId, run, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
       await repo.finish(tenantId, run.id, { status: 'succeeded' });
@@ -72,7 +92,12 @@ export function createImportsService(deps: ImportsServiceDeps) {
         await repo.finish(tenantId, run.id, { status: 'failed', errorCode: err.code, errorMessage: err.message });
       } else if (run.mode === 'sync') {
         await repo
-          .finish(tenantId, run.id, { status: 'failed', errorCode: 'IMPORT_INTERRUPTED', errorMessage: 'The import stopped on an internal error; the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).' })
+          .finish(tenantId, run.id, {
+            status: 'failed',
+            errorCode: 'IMPORT_INTERRUPTED',
+            errorMessage:
+              'The import stopped on an internal error; the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).',
+          })
           .catch(() => undefined);
       }
       throw err;
@@ -92,12 +117,23 @@ export function createImportsService(deps: ImportsServiceDeps) {
           if (run.status === 'succeeded' || run.status === 'failed') return { import_id: run.id, status: run.status };
           try {
             const out = await runToEnd(job.tenantId, run, job.signal, (c) =>
-              job.progress({ rows_read: c.rowsRead, rows_accepted: c.rowsAccepted, rows_rejected: c.rowsRejected, bytes_read: c.bytesRead, total_bytes: run.fileBytes }),
+              job.progress({
+                rows_read: c.rowsRead,
+                rows_accepted: c.rowsAccepted,
+                rows_rejected: c.rowsRejected,
+                bytes_read: c.bytesRead,
+                total_bytes: run.fileBytes,
+              }),
             );
             return { import_id: run.id, rows_accepted: out.rowsAccepted, rows_rejected: out.rowsRejected };
           } catch (err) {
             if (err instanceof AppError && err.kind !== 'internal') throw new PermanentJobError(`${err.code}: ${err.message}`);
-            if (job.attempt >= 3) await repo.finish(job.tenantId, run.id, { status: 'failed', errorCode: 'IMPORT_FAILED', errorMessage: 'The import failed after several attempts.' });
+            if (job.attempt >= 3)
+              await repo.finish(job.tenantId, run.id, {
+                status: 'failed',
+                errorCode: 'IMPORT_FAILED',
+                errorMessage: 'The import failed after several attempts.',
+              });
             throw err;
           }
         },
@@ -121,7 +157,12 @@ export function createImportsService(deps: ImportsServiceDeps) {
     },
 
     /** Creates the import run for a stored upload and processes it now (small files) or as a job. */
-    async start(ctx: TenantContext, kind: ImportKind, u: { id: string; fileName: string; key: string; bytes: number }, o: UploadOptions): Promise<UploadResult> {
+    async start(
+      ctx: TenantContext,
+      kind: ImportKind,
+      u: { id: string; fileName: string; key: string; bytes: number },
+      o: UploadOptions,
+    ): Promise<UploadResult> {
       const options = storedOptions(o);
       const mode = o.mode ?? (u.bytes > SYNC_MAX_BYTES ? 'async' : 'sync');
       const actor = ctx.actor.type === 'system' ? `system:${ctx.actor.id}` : `${ctx.actor.type}:${ctx.actor.id}`;
@@ -140,7 +181,13 @@ export function createImportsService(deps: ImportsServiceDeps) {
      * Imports a local file (the CLI): kept in object storage like an upload, processed now, with
      * progress reported after every committed batch.
      */
-    async importFile(ctx: TenantContext, kind: ImportKind, file: { name: string; stream: Readable }, o: UploadOptions, onProgress?: (c: ImportCounters, totalBytes: number) => void): Promise<{ run: ImportRunRow; outcome: RunOutcome }> {
+    async importFile(
+      ctx: TenantContext,
+      kind: ImportKind,
+      file: { name: string; stream: Readable },
+      o: UploadOptions,
+      onProgress?: (c: ImportCounters, totalBytes: number) => void,
+    ): Promise<{ run: ImportRunRow; outcome: RunOutcome }> {
       const id = newId();
       const stored = await this.storeUpload(ctx, id, file.name, file.stream);
       const actor = `${ctx.actor.type}:${ctx.actor.id}`;
@@ -157,7 +204,8 @@ export function createImportsService(deps: ImportsServiceDeps) {
       return run;
     },
 
-    list: (ctx: TenantContext, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) => repo.list(ctx.tenantId, f),
+    list: (ctx: TenantContext, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
+      repo.list(ctx.tenantId, f),
 
     issues: (ctx: TenantContext, id: string, f: Parameters<ImportsRepository['issues']>[2]) => repo.issues(ctx.tenantId, id, f),
 

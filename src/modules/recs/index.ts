@@ -23,7 +23,12 @@ export interface RecsModuleDeps {
 export function createRecsModule(platform: PlatformServices, deps: RecsModuleDeps) {
   const repo = createRecsRepository(platform.db);
   // On PostgreSQL another process (a replica, a worker) may write too: serving caches then also read change markers.
-  const serving = createServingService({ repo, storage: platform.storage, log: platform.log, shared: platform.databaseKind === 'postgres' });
+  const serving = createServingService({
+    repo,
+    storage: platform.storage,
+    log: platform.log,
+    shared: platform.databaseKind === 'postgres',
+  });
   deps.catalog.onItemsChanged((tenantId, itemIds) => serving.itemsChanged(tenantId, itemIds));
   deps.onInteractionsAppended((tenantId, userIds) => serving.interactionsAppended(tenantId, userIds));
   const training = createTrainingService({

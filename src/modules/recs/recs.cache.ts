@@ -91,7 +91,17 @@ export function createServingCache(deps: ServingCacheDeps) {
       tenants.set(tenantId, t);
       return t;
     }
-    t = { snapshot: undefined, pending: new Set(), syncing: undefined, checkedAt: 0, resyncedAt: 0, users: new Map(), userLoads: new Map(), touched: new Set(), warming: 'not yet' };
+    t = {
+      snapshot: undefined,
+      pending: new Set(),
+      syncing: undefined,
+      checkedAt: 0,
+      resyncedAt: 0,
+      users: new Map(),
+      userLoads: new Map(),
+      touched: new Set(),
+      warming: 'not yet',
+    };
     tenants.set(tenantId, t);
     while (tenants.size > maxTenants) tenants.delete(tenants.keys().next().value!);
     return t;
@@ -121,7 +131,11 @@ export function createServingCache(deps: ServingCacheDeps) {
         const ids = [...pending];
         const rows = await repo.servingItems(tenantId, { itemIds: ids });
         const found = new Set(rows.map((r) => r.itemId));
-        applyItemRows(t.snapshot, rows, ids.filter((id) => !found.has(id)));
+        applyItemRows(
+          t.snapshot,
+          rows,
+          ids.filter((id) => !found.has(id)),
+        );
       }
     } catch (err) {
       // not applied: keep the announcements for the next attempt
@@ -131,7 +145,10 @@ export function createServingCache(deps: ServingCacheDeps) {
       throw err;
     }
     if (!deps.shared || started - t.checkedAt <= CHECK_AHEAD_MS) return;
-    const [marker, users] = await Promise.all([repo.catalogMarker(tenantId), repo.usersWithInteractionsSince(tenantId, uuidv7Floor(started - OVERLAP_MS))]);
+    const [marker, users] = await Promise.all([
+      repo.catalogMarker(tenantId),
+      repo.usersWithInteractionsSince(tenantId, uuidv7Floor(started - OVERLAP_MS)),
+    ]);
     for (const u of users) {
       const h = t.users.get(u.userId);
       if (h && h.newestId < u.newestId) t.users.delete(u.userId);
@@ -140,7 +157,8 @@ export function createServingCache(deps: ServingCacheDeps) {
     }
     const s = t.snapshot!;
     if (marker.items !== s.present) await reload(tenantId, t);
-    else if (marker.updatedAt > s.maxUpdatedAt) applyItemRows(s, await repo.servingItems(tenantId, { updatedSince: new Date(s.maxUpdatedAt - OVERLAP_MS) }));
+    else if (marker.updatedAt > s.maxUpdatedAt)
+      applyItemRows(s, await repo.servingItems(tenantId, { updatedSince: new Date(s.maxUpdatedAt - OVERLAP_MS) }));
     t.checkedAt = started;
   }
 
@@ -155,7 +173,9 @@ export function createServingCache(deps: ServingCacheDeps) {
   async function fresh(tenantId: string, t: TenantCache): Promise<CatalogSnapshot> {
     while (!t.snapshot || hasPending(t) || due(t, MAX_AGE_MS)) await sync(tenantId, t);
     if (due(t, CHECK_AHEAD_MS) && !t.syncing) {
-      sync(tenantId, t).catch((err: unknown) => deps.log.warn({ err, tenantId }, 'serving cache refresh failed; retried on the next request'));
+      sync(tenantId, t).catch((err: unknown) =>
+        deps.log.warn({ err, tenantId }, 'serving cache refresh failed; retried on the next request'),
+      );
     }
     return t.snapshot;
   }
@@ -164,7 +184,9 @@ export function createServingCache(deps: ServingCacheDeps) {
   async function readHistories(tenantId: string, userIds: readonly string[]): Promise<Map<string, UserHistory>> {
     const rows = await repo.userHistories(tenantId, userIds, deps.historyLength);
     const at = now();
-    const out = new Map<string, { itemIds: string[]; types: string[]; newestId: string }>(userIds.map((u) => [u, { itemIds: [], types: [], newestId: '' }]));
+    const out = new Map<string, { itemIds: string[]; types: string[]; newestId: string }>(
+      userIds.map((u) => [u, { itemIds: [], types: [], newestId: '' }]),
+    );
     for (const r of rows) {
       const h = out.get(r.userId)!;
       h.itemIds.push(r.itemId);

@@ -1,10 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CANARY_MIN_SERVED, alignItemRows, canaryBucket, canaryDecision, decodeArtifact, encodeArtifact, latestHoldout, packVersion, reasonFor, unpackVersion, validateHyperparameters } from './recs.core.ts';
+import {
+  CANARY_MIN_SERVED,
+  alignItemRows,
+  canaryBucket,
+  canaryDecision,
+  decodeArtifact,
+  encodeArtifact,
+  latestHoldout,
+  packVersion,
+  reasonFor,
+  unpackVersion,
+  validateHyperparameters,
+} from './recs.core.ts';
 
 describe('incremental training inputs', () => {
   it('a stored version round-trips its item ids with the artifact', () => {
-    const out = unpackVersion(packVersion(['a', 'é', '9007199254740993'], encodeArtifact({ type: 'ials' }, { itemFactors: Float32Array.of(1, 2) })));
+    const out = unpackVersion(
+      packVersion(['a', 'é', '9007199254740993'], encodeArtifact({ type: 'ials' }, { itemFactors: Float32Array.of(1, 2) })),
+    );
     expect(out.itemIds).toEqual(['a', 'é', '9007199254740993']);
     expect(out.meta).toEqual({ type: 'ials' });
     expect(Array.from(out.arrays.itemFactors!)).toEqual([1, 2]);
@@ -21,14 +35,19 @@ describe('incremental training inputs', () => {
 describe('artifact codec', () => {
   it('round-trips typed arrays and metadata exactly', () => {
     fc.assert(
-      fc.property(fc.array(fc.float({ noNaN: true }), { maxLength: 50 }), fc.array(fc.integer(), { maxLength: 50 }), fc.array(fc.double({ noNaN: true }), { maxLength: 9 }), (f, i, d) => {
-        const buf = encodeArtifact({ type: 'x', items: 3 }, { a: Float32Array.from(f), b: Int32Array.from(i), c: Float64Array.from(d) });
-        const out = decodeArtifact(buf);
-        expect(out.meta).toEqual({ type: 'x', items: 3 });
-        expect(Array.from(out.arrays.a!)).toEqual(Array.from(Float32Array.from(f)));
-        expect(Array.from(out.arrays.b!)).toEqual(i);
-        expect(Array.from(out.arrays.c!)).toEqual(d);
-      }),
+      fc.property(
+        fc.array(fc.float({ noNaN: true }), { maxLength: 50 }),
+        fc.array(fc.integer(), { maxLength: 50 }),
+        fc.array(fc.double({ noNaN: true }), { maxLength: 9 }),
+        (f, i, d) => {
+          const buf = encodeArtifact({ type: 'x', items: 3 }, { a: Float32Array.from(f), b: Int32Array.from(i), c: Float64Array.from(d) });
+          const out = decodeArtifact(buf);
+          expect(out.meta).toEqual({ type: 'x', items: 3 });
+          expect(Array.from(out.arrays.a!)).toEqual(Array.from(Float32Array.from(f)));
+          expect(Array.from(out.arrays.b!)).toEqual(i);
+          expect(Array.from(out.arrays.c!)).toEqual(d);
+        },
+      ),
     );
   });
   it('is compact (raw bytes, not text) and refuses foreign files', () => {
@@ -40,7 +59,14 @@ describe('artifact codec', () => {
 
 describe('latestHoldout', () => {
   it('holds out the most recent item of each user with two or more items', () => {
-    const s = { users: 3, items: 4, u: Int32Array.of(0, 0, 0, 1, 2, 2), i: Int32Array.of(0, 1, 2, 3, 1, 2), w: new Float32Array(6).fill(1), t: Float64Array.of(5, 9, 1, 3, 7, 2) };
+    const s = {
+      users: 3,
+      items: 4,
+      u: Int32Array.of(0, 0, 0, 1, 2, 2),
+      i: Int32Array.of(0, 1, 2, 3, 1, 2),
+      w: new Float32Array(6).fill(1),
+      t: Float64Array.of(5, 9, 1, 3, 7, 2),
+    };
     const { train, test } = latestHoldout(s);
     expect(Array.from(test)).toEqual([1, 4]);
     expect(Array.from(train)).toEqual([0, 2, 3, 5]);
@@ -49,16 +75,27 @@ describe('latestHoldout', () => {
 
 describe('validateHyperparameters', () => {
   it('accepts the graph filter’s degree exponents and SVD iterations, naming out-of-range ones', () => {
-    expect(validateHyperparameters('graph_filter', { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6, sharpen: 1.25 })).toMatchObject({ ok: true, params: { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6 } });
-    expect(validateHyperparameters('graph_filter', {})).toMatchObject({ ok: true, params: { user_exponent: 0.5, item_exponent: 0.5, power_iterations: 4 } });
+    expect(
+      validateHyperparameters('graph_filter', { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6, sharpen: 1.25 }),
+    ).toMatchObject({ ok: true, params: { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6 } });
+    expect(validateHyperparameters('graph_filter', {})).toMatchObject({
+      ok: true,
+      params: { user_exponent: 0.5, item_exponent: 0.5, power_iterations: 4 },
+    });
     const bad = validateHyperparameters('graph_filter', { user_exponent: 1.5, power_iterations: 0 });
     expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.details.map((d) => d.field).sort()).toEqual(['hyperparameters.power_iterations', 'hyperparameters.user_exponent']);
+    if (!bad.ok)
+      expect(bad.details.map((d) => d.field).sort()).toEqual(['hyperparameters.power_iterations', 'hyperparameters.user_exponent']);
   });
   it('names every out-of-range or unknown field', () => {
     const r = validateHyperparameters('lightgcn', { embedding_dim: 0, num_layers: 9, learning_rate: 0.01, nope: 1 });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.details.map((d) => d.field).sort()).toEqual(['hyperparameters.embedding_dim', 'hyperparameters.nope', 'hyperparameters.num_layers']);
+    if (!r.ok)
+      expect(r.details.map((d) => d.field).sort()).toEqual([
+        'hyperparameters.embedding_dim',
+        'hyperparameters.nope',
+        'hyperparameters.num_layers',
+      ]);
   });
   it('fills defaults', () => {
     const r = validateHyperparameters('ials', {});
@@ -84,7 +121,9 @@ describe('canary', () => {
 
 describe('reasonFor', () => {
   it('explains by the anchor item, or by popularity', () => {
-    expect(reasonFor({ personalized: true, anchorName: 'Wireless Headphones', anchorType: 'purchase' })).toBe('Because you bought Wireless Headphones');
+    expect(reasonFor({ personalized: true, anchorName: 'Wireless Headphones', anchorType: 'purchase' })).toBe(
+      'Because you bought Wireless Headphones',
+    );
     expect(reasonFor({ personalized: false, category: 'Audio' })).toBe('Popular in Audio');
     expect(reasonFor({ personalized: false, trending: true })).toBe('Trending');
   });

@@ -186,7 +186,10 @@ export function encodeArtifact(meta: Record<string, unknown>, arrays: Record<str
 export function decodeArtifact(buf: Buffer): { meta: Record<string, unknown>; arrays: Record<string, Typed> } {
   if (buf.length < 8 || buf.toString('ascii', 0, 4) !== 'LRM1') throw new Error('not a Loupe model artifact');
   const len = buf.readUInt32LE(4);
-  const head = JSON.parse(buf.toString('utf8', 8, 8 + len)) as { meta: Record<string, unknown>; arrays: { name: string; dtype: DType; offset: number; length: number }[] };
+  const head = JSON.parse(buf.toString('utf8', 8, 8 + len)) as {
+    meta: Record<string, unknown>;
+    arrays: { name: string; dtype: DType; offset: number; length: number }[];
+  };
   const headLen = Math.ceil((8 + len) / 8) * 8;
   const arrays: Record<string, Typed> = {};
   for (const e of head.arrays) {
@@ -221,7 +224,13 @@ export function unpackVersion(buf: Buffer): { itemIds: string[]; meta: Record<st
  * today's items: known items keep their learned row, new items get `fresh(i)` (a small random start).
  * Returns the matrix and how many rows were carried over.
  */
-export function alignItemRows(prevIds: readonly string[], prev: Float32Array, dim: number, currentIds: readonly string[], fresh: (row: Float32Array) => void): { rows: Float32Array; carried: number } {
+export function alignItemRows(
+  prevIds: readonly string[],
+  prev: Float32Array,
+  dim: number,
+  currentIds: readonly string[],
+  fresh: (row: Float32Array) => void,
+): { rows: Float32Array; carried: number } {
   if (prev.length !== prevIds.length * dim) throw new RangeError('alignItemRows: the previous matrix does not match its ids');
   const at = new Map(prevIds.map((id, i) => [id, i]));
   const rows = new Float32Array(currentIds.length * dim);
@@ -239,7 +248,13 @@ export function alignItemRows(prevIds: readonly string[], prev: Float32Array, di
 }
 
 /** The human reason attached to a recommended item. */
-export function reasonFor(r: { anchorName?: string | null; anchorType?: string | null; category?: string | null; personalized: boolean; trending?: boolean }): string {
+export function reasonFor(r: {
+  anchorName?: string | null;
+  anchorType?: string | null;
+  category?: string | null;
+  personalized: boolean;
+  trending?: boolean;
+}): string {
   if (r.personalized && r.anchorName) {
     const verb = r.anchorType === 'purchase' ? 'bought' : r.anchorType === 'add_to_cart' ? 'added' : 'viewed';
     return `Because you ${verb} ${r.anchorName}`;

@@ -23,7 +23,11 @@ async function readText(file: string): Promise<string> {
 }
 
 /** Kernel parameters (camelCase, as the `ml` functions take them) over sensible defaults. */
-async function fit(model: EvalModel, train: Csr, params: Record<string, unknown>): Promise<{ scoreBatch: BatchScorer; close?: () => Promise<void> }> {
+async function fit(
+  model: EvalModel,
+  train: Csr,
+  params: Record<string, unknown>,
+): Promise<{ scoreBatch: BatchScorer; close?: () => Promise<void> }> {
   switch (model) {
     case 'popularity':
       return fitPopularity(train, { ...params });
@@ -32,10 +36,25 @@ async function fit(model: EvalModel, train: Csr, params: Record<string, unknown>
     case 'ials':
       return fitIals(train, { factors: 128, regularization: 1, alpha: 1, iterations: 15, cgSteps: 3, seed: 7, ...params });
     case 'lightgcn':
-      return fitLightGcn(train, { epochs: 50, seed: 11, onEpoch: (p) => void process.stderr.write(`  epoch ${p.epoch} loss ${p.loss.toFixed(4)} (${p.seconds.toFixed(0)} s)\n`), ...params });
+      return fitLightGcn(train, {
+        epochs: 50,
+        seed: 11,
+        onEpoch: (p) => void process.stderr.write(`  epoch ${p.epoch} loss ${p.loss.toFixed(4)} (${p.seconds.toFixed(0)} s)\n`),
+        ...params,
+      });
     case 'graph_filter':
       // bench/recs-quality's loupe-gf-asym (tuned on a validation hold-out of Yelp2018's train split)
-      return fitGraphFilter(train, { rank: 256, idealWeight: 0.2, sharpen: 1.25, sharpenRank: 128, userExponent: 0.6, itemExponent: 0.4, oversample: 64, powerIterations: 6, ...params });
+      return fitGraphFilter(train, {
+        rank: 256,
+        idealWeight: 0.2,
+        sharpen: 1.25,
+        sharpenRank: 128,
+        userExponent: 0.6,
+        itemExponent: 0.4,
+        oversample: 64,
+        powerIterations: 6,
+        ...params,
+      });
   }
 }
 
@@ -50,7 +69,12 @@ export interface EvalReport {
   peakRssMb: number;
 }
 
-export async function evaluateDataset(opts: { train: string; test: string; model: EvalModel; params?: Record<string, unknown> }): Promise<EvalReport> {
+export async function evaluateDataset(opts: {
+  train: string;
+  test: string;
+  model: EvalModel;
+  params?: Record<string, unknown>;
+}): Promise<EvalReport> {
   const train = parseUserItemText(await readText(opts.train));
   const test = parseUserItemText(await readText(opts.test), { users: train.users, items: train.items });
   // test ids beyond train's shape widen it; make both agree

@@ -35,7 +35,8 @@ describe('recommendations (seed 003 journey)', () => {
     expect(done.progress).toBe(1);
     expect(done.deployment_status).toBe('deployed');
     expect(done.model_version).toMatch(/^v1_\d{8}$/);
-    for (const m of ['ndcg@10', 'recall@20', 'precision@10', 'coverage', 'lift_over_popularity']) expect(typeof done.final_metrics[m]).toBe('number');
+    for (const m of ['ndcg@10', 'recall@20', 'precision@10', 'coverage', 'lift_over_popularity'])
+      expect(typeof done.final_metrics[m]).toBe('number');
     const models = await t.request('GET', '/api/v1/models', { token: key });
     expect(models.status).toBe(200);
     const v = models.body.data[0];
@@ -48,12 +49,17 @@ describe('recommendations (seed 003 journey)', () => {
   }, 120_000);
 
   it('recommends with catalog fields and reasons, excluding purchases and unavailable items; real time and attributed', async () => {
-    const r = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } } });
+    const r = await t.request('POST', '/api/v1/recommendations', {
+      token: key,
+      body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } },
+    });
     expect(r.status).toBe(200);
     expect(r.body.recommendations).toHaveLength(5);
     expect(r.body.metadata.model_version).toMatch(/^v1_/);
     expect(typeof r.body.metadata.latency_ms).toBe('number');
-    const purchased = new Set((await t.modules.events.interactions.listForUser(a.tenantId, 'U0', 100)).filter((x) => x.type === 'purchase').map((x) => x.itemId));
+    const purchased = new Set(
+      (await t.modules.events.interactions.listForUser(a.tenantId, 'U0', 100)).filter((x) => x.type === 'purchase').map((x) => x.itemId),
+    );
     for (const item of r.body.recommendations) {
       expect(purchased.has(item.item_id)).toBe(false);
       expect(item.item_id).not.toBe(itemId(0, 3)); // out of stock
@@ -67,15 +73,28 @@ describe('recommendations (seed 003 journey)', () => {
     expect(r.body.recommendations.some((i: any) => /^Because you (bought|viewed|added) Audio thing/.test(i.reason))).toBe(true);
 
     // the same request again is served from the cache; a new interaction invalidates it at once
-    const again = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } } });
+    const again = await t.request('POST', '/api/v1/recommendations', {
+      token: key,
+      body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } },
+    });
     expect(again.body.metadata.cache_hit).toBe(true);
     const first = r.body.recommendations[0].item_id;
     const track = await t.request('POST', '/api/v1/interactions', {
       token: key,
-      body: { user_id: 'U0', item_id: first, interaction_type: 'purchase', timestamp: new Date().toISOString(), recommendation_id: r.body.recommendation_id, metadata: { order_id: 'ORD_1', price: 25.5, quantity: 2 } },
+      body: {
+        user_id: 'U0',
+        item_id: first,
+        interaction_type: 'purchase',
+        timestamp: new Date().toISOString(),
+        recommendation_id: r.body.recommendation_id,
+        metadata: { order_id: 'ORD_1', price: 25.5, quantity: 2 },
+      },
     });
     expect([200, 201, 202]).toContain(track.status);
-    const after = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } } });
+    const after = await t.request('POST', '/api/v1/recommendations', {
+      token: key,
+      body: { user_id: 'U0', count: 5, context: { page: 'homepage', device: 'mobile', time_of_day: 'evening' } },
+    });
     expect(after.body.metadata.cache_hit).toBe(false);
     expect(after.body.recommendations.map((i: any) => i.item_id)).not.toContain(first);
 
@@ -92,7 +111,10 @@ describe('recommendations (seed 003 journey)', () => {
   }, 60_000);
 
   it('similar items: same filters, unknown item 404, cold anonymous and unknown users are served', async () => {
-    const sim = await t.request('POST', '/api/v1/recommendations/similar', { token: key, body: { item_id: itemId(1, 0), count: 4, tenant_id: a.tenantId, filters: { max_price: 50 } } });
+    const sim = await t.request('POST', '/api/v1/recommendations/similar', {
+      token: key,
+      body: { item_id: itemId(1, 0), count: 4, tenant_id: a.tenantId, filters: { max_price: 50 } },
+    });
     expect(sim.status).toBe(200);
     expect(sim.body.similar_items.length).toBeGreaterThan(0);
     for (const s of sim.body.similar_items) {
@@ -103,14 +125,20 @@ describe('recommendations (seed 003 journey)', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('RECS_ITEM_NOT_FOUND');
 
-    const cold = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'NEW_USER', count: 3, filters: { category: 'Wearables' } } });
+    const cold = await t.request('POST', '/api/v1/recommendations', {
+      token: key,
+      body: { user_id: 'NEW_USER', count: 3, filters: { category: 'Wearables' } },
+    });
     expect(cold.status).toBe(200);
     expect(cold.body.recommendations).toHaveLength(3);
     for (const i of cold.body.recommendations) {
       expect(i.category).toBe('Wearables');
       expect(i.reason).toBe('Popular in Wearables');
     }
-    const anon = await t.request('POST', '/api/v1/recommendations', { token: key, body: { recent_items: [itemId(2, 1), itemId(2, 2)], count: 4 } });
+    const anon = await t.request('POST', '/api/v1/recommendations', {
+      token: key,
+      body: { recent_items: [itemId(2, 1), itemId(2, 2)], count: 4 },
+    });
     expect(anon.status).toBe(200);
     expect(anon.body.recommendations.filter((i: any) => i.category === 'Wearables').length).toBeGreaterThanOrEqual(2);
   });
@@ -120,9 +148,15 @@ describe('recommendations (seed 003 journey)', () => {
       const r = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U1', count } });
       expect(r.status).toBe(400);
     }
-    const f = await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'U1', filters: { in_stock: 'yes', category: 7 } } });
+    const f = await t.request('POST', '/api/v1/recommendations', {
+      token: key,
+      body: { user_id: 'U1', filters: { in_stock: 'yes', category: 7 } },
+    });
     expect(f.status).toBe(400);
-    const h = await t.request('POST', '/api/v1/train', { token: key, body: { model_type: 'lightgcn', hyperparameters: { embedding_dim: 0, learning_rate: 5, epochs: 3, bogus: 1 } } });
+    const h = await t.request('POST', '/api/v1/train', {
+      token: key,
+      body: { model_type: 'lightgcn', hyperparameters: { embedding_dim: 0, learning_rate: 5, epochs: 3, bogus: 1 } },
+    });
     expect(h.status).toBe(400);
     expect(h.body.error.code).toBe('RECS_HYPERPARAMETERS_INVALID');
     const fields = h.body.error.details.map((d: any) => d.field).sort();
@@ -145,7 +179,9 @@ describe('recommendations (seed 003 journey)', () => {
     expect((await t.request('GET', `/api/v1/models/${vid}`, { token: bKey })).status).toBe(404);
     expect((await t.request('POST', `/api/v1/models/${vid}/deploy`, { token: bKey, body: {} })).status).toBe(404);
     expect((await t.request('GET', `/api/v1/analytics/tenant/${a.tenantId}/dashboard`, { token: bKey })).status).toBe(404);
-    expect((await t.request('POST', '/api/v1/recommendations', { token: bKey, body: { tenant_id: a.tenantId, user_id: 'U0' } })).status).toBe(404);
+    expect(
+      (await t.request('POST', '/api/v1/recommendations', { token: bKey, body: { tenant_id: a.tenantId, user_id: 'U0' } })).status,
+    ).toBe(404);
     const bRecs = await t.request('POST', '/api/v1/recommendations', { token: bKey, body: { user_id: 'U0' } });
     expect(bRecs.status).toBe(200);
     expect(bRecs.body.recommendations).toEqual([]); // B has no data: an empty answer, not A's items
@@ -162,7 +198,10 @@ describe('recommendations (seed 003 journey)', () => {
   }, 60_000);
 
   it('cancels a running job (the worker is terminated)', async () => {
-    const start = await t.request('POST', '/api/v1/train', { token: key, body: { model_type: 'lightgcn', hyperparameters: { epochs: 1000, batch_size: 16, patience: 100 } } });
+    const start = await t.request('POST', '/api/v1/train', {
+      token: key,
+      body: { model_type: 'lightgcn', hyperparameters: { epochs: 1000, batch_size: 16, patience: 100 } },
+    });
     expect(start.status).toBe(202);
     await waitJob(t, key, start.body.job_id, (x) => x.status === 'training' && x.current_epoch !== null);
     const c = await t.request('POST', `/api/v1/training/${start.body.job_id}/cancel`, { token: key });
@@ -195,9 +234,14 @@ describe('recommendations (seed 003 journey)', () => {
   it('trains on a tenant with one user and one item', async () => {
     const c = await t.createTenant('Tiny');
     await t.modules.catalog.upsertItems(c.tenantId, [{ itemId: 'ONLY', name: 'Only thing', priceMinor: 100n, currency: 'USD' }]);
-    await t.modules.events.interactions.appendMany(c.tenantId, [{ userId: 'SOLO', itemId: 'ONLY', type: 'purchase', source: 'test', occurredAt: new Date('2026-01-01T00:00:00Z') }]);
+    await t.modules.events.interactions.appendMany(c.tenantId, [
+      { userId: 'SOLO', itemId: 'ONLY', type: 'purchase', source: 'test', occurredAt: new Date('2026-01-01T00:00:00Z') },
+    ]);
     for (const model_type of ['auto', 'graph_filter', 'ials', 'lightgcn']) {
-      const start = await t.request('POST', '/api/v1/train', { token: c.ownerToken, body: { model_type, ...(model_type === 'lightgcn' ? { hyperparameters: { epochs: 2 } } : {}) } });
+      const start = await t.request('POST', '/api/v1/train', {
+        token: c.ownerToken,
+        body: { model_type, ...(model_type === 'lightgcn' ? { hyperparameters: { epochs: 2 } } : {}) },
+      });
       const done = await waitJob(t, c.ownerToken, start.body.job_id);
       expect(done.status, `${model_type}: ${done.error}`).toBe('completed');
     }

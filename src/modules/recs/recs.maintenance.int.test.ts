@@ -39,7 +39,11 @@ async function train(modelType: string, autoDeploy = true) {
   return done as { model_version: string; model_version_id: string; deployment_status: string };
 }
 
-const deployment = async () => (await t.request('GET', '/api/v1/models', { token: key })).body as { data: { id: string; version: string; status: string }[]; deployment: Record<string, unknown> };
+const deployment = async () =>
+  (await t.request('GET', '/api/v1/models', { token: key })).body as {
+    data: { id: string; version: string; status: string }[];
+    deployment: Record<string, unknown>;
+  };
 const statusOf = async (id: string) => (await deployment()).data.find((v) => v.id === id)?.status;
 
 /** Serves `n` shoppers; a shopper served by `convertsOn` buys the first item with probability `rate` (deterministic). */
@@ -56,7 +60,12 @@ async function serveAndConvert(n: number, tag: string, rates: Record<string, num
     if ((s * 0.618034) % 1 < rate) {
       const buy = await t.request('POST', '/api/v1/interactions', {
         token: key,
-        body: { user_id: userId, item_id: r.body.recommendations[0].item_id, interaction_type: 'purchase', recommendation_id: r.body.recommendation_id },
+        body: {
+          user_id: userId,
+          item_id: r.body.recommendations[0].item_id,
+          interaction_type: 'purchase',
+          recommendation_id: r.body.recommendation_id,
+        },
       });
       expect(buy.status).toBe(201);
     }
@@ -90,7 +99,11 @@ describe('model registry maintenance', () => {
     expect(canary.body).toMatchObject({ canary_version_id: v2, canary_percent: 50 });
     // Sticky: a shopper sees the same version on every request.
     const versions = new Set<string>();
-    for (let k = 0; k < 3; k++) versions.add((await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'sticky-1', count: 3 } })).body.metadata.model_version);
+    for (let k = 0; k < 3; k++)
+      versions.add(
+        (await t.request('POST', '/api/v1/recommendations', { token: key, body: { user_id: 'sticky-1', count: 3 } })).body.metadata
+          .model_version,
+      );
     expect(versions.size).toBe(1);
 
     const names = Object.fromEntries((await deployment()).data.map((v) => [v.id, v.version]));
@@ -117,7 +130,10 @@ describe('model registry maintenance', () => {
     const admin = await t.adminToken();
     const configure = (retrain: Record<string, unknown>) =>
       // canary_percent 0: a retrained version replaces the active one at once.
-      t.request('PATCH', `/api/v1/admin/tenants/${A.tenantId}`, { token: admin, body: { settings: { recommendations: { canary_percent: 0, retrain: { model_type: 'popularity', ...retrain } } } } });
+      t.request('PATCH', `/api/v1/admin/tenants/${A.tenantId}`, {
+        token: admin,
+        body: { settings: { recommendations: { canary_percent: 0, retrain: { model_type: 'popularity', ...retrain } } } },
+      });
     expect((await configure({ every_days: 7, new_interactions: 1_000_000 })).status).toBe(200);
     expect((await maintenance()).retrain).toBeUndefined();
     now += 8 * DAY;
@@ -130,7 +146,14 @@ describe('model registry maintenance', () => {
     await configure({ every_days: 365, new_interactions: 5 });
     expect((await maintenance()).retrain).toBeUndefined();
     for (let k = 0; k < 5; k++) {
-      expect((await t.request('POST', '/api/v1/interactions', { token: key, body: { user_id: `n-${k}`, item_id: itemId(0, k), interaction_type: 'view' } })).status).toBe(201);
+      expect(
+        (
+          await t.request('POST', '/api/v1/interactions', {
+            token: key,
+            body: { user_id: `n-${k}`, item_id: itemId(0, k), interaction_type: 'view' },
+          })
+        ).status,
+      ).toBe(201);
     }
     expect((await maintenance()).retrain).toEqual(['new_interactions']);
     const again = await t.jobs.list(A.tenantId, { type: 'recs.train', limit: 1 });
@@ -142,7 +165,9 @@ describe('model registry maintenance', () => {
 
   it('deletes versions (and their artifacts) after 30 days unless they are serving', async () => {
     const before = await deployment();
-    const serving = new Set([before.deployment.active_version_id, before.deployment.previous_version_id, before.deployment.canary_version_id].filter(Boolean));
+    const serving = new Set(
+      [before.deployment.active_version_id, before.deployment.previous_version_id, before.deployment.canary_version_id].filter(Boolean),
+    );
     now += 31 * DAY;
     await maintenance();
     const after = await deployment();
@@ -159,7 +184,13 @@ describe('model registry maintenance', () => {
 });
 
 describe('incremental training', () => {
-  const model = async (id: string) => (await t.request('GET', `/api/v1/models/${id}`, { token: bKey })).body as { version: string; model_type: string; model_card: Record<string, any>; metrics: Record<string, number> };
+  const model = async (id: string) =>
+    (await t.request('GET', `/api/v1/models/${id}`, { token: bKey })).body as {
+      version: string;
+      model_type: string;
+      model_card: Record<string, any>;
+      metrics: Record<string, number>;
+    };
   const trainB = async (body: Record<string, unknown>) => {
     const start = await t.request('POST', '/api/v1/train', { token: bKey, body });
     expect(start.status, JSON.stringify(start.body)).toBe(202);
@@ -170,16 +201,24 @@ describe('incremental training', () => {
 
   it('with nothing deployed, trains in full and says why', async () => {
     const v = await trainB({ model_type: 'ials', training_mode: 'incremental', auto_deploy: true });
-    expect((await model(v.model_version_id)).model_card).toMatchObject({ training_mode: 'full', incremental: { note: expect.stringMatching(/no deployed version/) } });
+    expect((await model(v.model_version_id)).model_card).toMatchObject({
+      training_mode: 'full',
+      incremental: { note: expect.stringMatching(/no deployed version/) },
+    });
   }, 60_000);
 
   it('continues the deployed iALS model from its item factors with a third of the sweeps; new items join', async () => {
     const fullId = (await trainB({ model_type: 'ials' })).model_version_id;
     expect((await t.request('POST', `/api/v1/models/${fullId}/deploy`, { token: bKey, body: {} })).body.active_version_id).toBe(fullId);
     const full = await model(fullId);
-    await t.modules.catalog.upsertItems(B.tenantId, [{ itemId: 'P_new', name: 'New arrival', category: 'Audio', priceMinor: 1999n, currency: 'USD', availability: 'in_stock' }]);
+    await t.modules.catalog.upsertItems(B.tenantId, [
+      { itemId: 'P_new', name: 'New arrival', category: 'Audio', priceMinor: 1999n, currency: 'USD', availability: 'in_stock' },
+    ]);
     for (let u = 0; u < 6; u++) {
-      const r = await t.request('POST', '/api/v1/interactions', { token: bKey, body: { user_id: `U${u * 3}`, item_id: 'P_new', interaction_type: 'purchase' } });
+      const r = await t.request('POST', '/api/v1/interactions', {
+        token: bKey,
+        body: { user_id: `U${u * 3}`, item_id: 'P_new', interaction_type: 'purchase' },
+      });
       expect(r.status).toBe(201);
     }
     const inc = await model((await trainB({ model_type: 'auto', training_mode: 'incremental', auto_deploy: true })).model_version_id);
@@ -201,8 +240,14 @@ describe('incremental training', () => {
 
   it('a different model type than the deployed one, or a closed-form model, is trained in full, as the card says', async () => {
     const knn = await model((await trainB({ model_type: 'item_knn', training_mode: 'incremental', auto_deploy: true })).model_version_id);
-    expect(knn.model_card).toMatchObject({ training_mode: 'full', incremental: { note: expect.stringMatching(/deployed version is ials, not item_knn/) } });
-    await t.request('POST', `/api/v1/models/${(await t.request('GET', '/api/v1/models', { token: bKey })).body.data[0].id}/deploy`, { token: bKey, body: {} });
+    expect(knn.model_card).toMatchObject({
+      training_mode: 'full',
+      incremental: { note: expect.stringMatching(/deployed version is ials, not item_knn/) },
+    });
+    await t.request('POST', `/api/v1/models/${(await t.request('GET', '/api/v1/models', { token: bKey })).body.data[0].id}/deploy`, {
+      token: bKey,
+      body: {},
+    });
     const again = await model((await trainB({ model_type: 'auto', training_mode: 'incremental' })).model_version_id);
     expect(again.model_type).toBe('item_knn');
     expect(again.model_card.incremental).toMatchObject({ warm_started: false, note: expect.stringMatching(/closed-form/) });

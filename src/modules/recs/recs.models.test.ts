@@ -34,7 +34,8 @@ describe('incremental iALS', () => {
     const train = groups();
     const params = { factors: 8, regularization: 0.1, alpha: 2, iterations: 20, cg_steps: 3 };
     const converged = fitArtifact('ials', train, params).arrays.itemFactors as Float32Array;
-    const warm = fitArtifact('ials', train, { ...params, iterations: 1 }, { warmStart: { itemRows: converged } }).arrays.itemFactors as Float32Array;
+    const warm = fitArtifact('ials', train, { ...params, iterations: 1 }, { warmStart: { itemRows: converged } }).arrays
+      .itemFactors as Float32Array;
     const cold = fitArtifact('ials', train, { ...params, iterations: 1 }).arrays.itemFactors as Float32Array;
     expect(distance(converged, warm)).toBeLessThan(0.1);
     expect(distance(converged, cold)).toBeGreaterThan(0.5);
@@ -44,7 +45,16 @@ describe('incremental iALS', () => {
 describe('incremental LightGCN', () => {
   it('keeps the item ego embeddings in the artifact and starts from them', () => {
     const train = groups();
-    const params = { embedding_dim: 8, num_layers: 2, learning_rate: 0.01, batch_size: 64, epochs: 2, negative_samples: 1, reg: 1e-4, patience: 5 };
+    const params = {
+      embedding_dim: 8,
+      num_layers: 2,
+      learning_rate: 0.01,
+      batch_size: 64,
+      epochs: 2,
+      negative_samples: 1,
+      reg: 1e-4,
+      patience: 5,
+    };
     const first = fitArtifact('lightgcn', train, params);
     const ego = first.arrays.itemEgo as Float32Array;
     expect(ego).toHaveLength(30 * 8);
@@ -93,7 +103,12 @@ describe('graph filter hyperparameters', () => {
     const train = groups();
     const base = { rank: 8, ideal_weight: 0.3, sharpen: 0, linear_weight: 1 };
     const symmetric = servingModel(...(Object.values(fitArtifact('graph_filter', train, base)) as [Record<string, unknown>, never]));
-    const asym = servingModel(...(Object.values(fitArtifact('graph_filter', train, { ...base, user_exponent: 0.6, item_exponent: 0.4 })) as [Record<string, unknown>, never]));
+    const asym = servingModel(
+      ...(Object.values(fitArtifact('graph_filter', train, { ...base, user_exponent: 0.6, item_exponent: 0.4 })) as [
+        Record<string, unknown>,
+        never,
+      ]),
+    );
     const ids = Int32Array.of(1, 4);
     const w = Float32Array.of(1, 1);
     const a = Array.from(symmetric.scoreUser(ids, w, new Float32Array(30)));

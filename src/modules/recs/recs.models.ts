@@ -37,7 +37,11 @@ export interface FitOptions {
   warmStart?: { itemRows: Float32Array };
 }
 
-const csrArrays = (prefix: string, m: Csr): Arrays => ({ [`${prefix}Indptr`]: m.indptr, [`${prefix}Indices`]: m.indices, [`${prefix}Data`]: m.data });
+const csrArrays = (prefix: string, m: Csr): Arrays => ({
+  [`${prefix}Indptr`]: m.indptr,
+  [`${prefix}Indices`]: m.indices,
+  [`${prefix}Data`]: m.data,
+});
 const csrFrom = (a: Arrays, prefix: string, n: number): Csr => ({
   rows: n,
   cols: n,
@@ -67,7 +71,12 @@ function csrFromRanked(n: number, lists: Ranked[]): Csr {
  * Fits `type` on `train` (users x items, values = interaction weights) and returns the artifact arrays
  * and metadata. `params` are validated snake_case hyperparameters.
  */
-export function fitArtifact(type: ModelType, train: Csr, params: Record<string, number | string | boolean>, opts: FitOptions = {}): { meta: Record<string, unknown>; arrays: Arrays } {
+export function fitArtifact(
+  type: ModelType,
+  train: Csr,
+  params: Record<string, number | string | boolean>,
+  opts: FitOptions = {},
+): { meta: Record<string, unknown>; arrays: Arrays } {
   const n = train.cols;
   const popularity = itemPopularity(train, { weighted: params.weighted !== false });
   const meta: Record<string, unknown> = { type, items: n };
@@ -77,7 +86,12 @@ export function fitArtifact(type: ModelType, train: Csr, params: Record<string, 
     case 'popularity':
       break;
     case 'item_knn': {
-      const m = fitItemKnn(train, { k: Number(params.k), shrink: Number(params.shrink), measure: params.measure as 'cosine' | 'cooccurrence', binary: true });
+      const m = fitItemKnn(train, {
+        k: Number(params.k),
+        shrink: Number(params.shrink),
+        measure: params.measure as 'cosine' | 'cooccurrence',
+        binary: true,
+      });
       Object.assign(arrays, csrArrays('sim', m.similarity));
       break;
     }
@@ -111,7 +125,9 @@ export function fitArtifact(type: ModelType, train: Csr, params: Record<string, 
         iterations,
         cgSteps: Number(params.cg_steps),
         seed: 7,
-        ...(opts.warmStart ? { initialFactors: { userFactors: new Float32Array(train.rows * Number(params.factors)), itemFactors: opts.warmStart.itemRows } } : {}),
+        ...(opts.warmStart
+          ? { initialFactors: { userFactors: new Float32Array(train.rows * Number(params.factors)), itemFactors: opts.warmStart.itemRows } }
+          : {}),
         onIteration: (p) => {
           opts.onProgress?.({ epoch: p.iteration, totalEpochs: iterations, loss: p.loss, progress: p.iteration / iterations });
           return !opts.shouldStop?.();
@@ -142,7 +158,11 @@ export function fitArtifact(type: ModelType, train: Csr, params: Record<string, 
         reg: Number(params.reg),
         seed: 11,
         ...(opts.warmStart ? { initialEmbeddings: lightGcnWarmStart(train.rows, d, opts.warmStart.itemRows) } : {}),
-        signal: { get aborted() { return opts.shouldStop?.() ?? false; } },
+        signal: {
+          get aborted() {
+            return opts.shouldStop?.() ?? false;
+          },
+        },
         onEpoch: (p) => {
           if (p.loss < bestLoss * 0.999) {
             bestLoss = p.loss;
@@ -273,10 +293,23 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
     }
     case 'graph_filter': {
       const rank = Number(meta.rank);
-      const model = { items: n, rank, linear: csrFrom(a, 'lin', n), left: a.left as Float32Array, right: a.right as Float32Array, singularValues: new Float64Array(0) };
+      const model = {
+        items: n,
+        rank,
+        linear: csrFrom(a, 'lin', n),
+        left: a.left as Float32Array,
+        right: a.right as Float32Array,
+        singularValues: new Float64Array(0),
+      };
       const score = (ids: Int32Array, w: Float32Array, out: Float32Array): Float32Array => {
         const order = Array.from(ids.keys()).sort((x, y) => ids[x]! - ids[y]!);
-        const user: Csr = { rows: 1, cols: n, indptr: Int32Array.of(0, ids.length), indices: Int32Array.from(order, (k) => ids[k]!), data: Float32Array.from(order, (k) => (w[k]! > 0 ? 1 : 0)) };
+        const user: Csr = {
+          rows: 1,
+          cols: n,
+          indptr: Int32Array.of(0, ids.length),
+          indices: Int32Array.from(order, (k) => ids[k]!),
+          data: Float32Array.from(order, (k) => (w[k]! > 0 ? 1 : 0)),
+        };
         scoreGraphFilter(model, user, ZERO, out);
         return out;
       };
@@ -300,7 +333,8 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
       const factorScorer = dotScorer(itemFactors, f);
       return {
         ...base,
-        scoreUser: (ids, w, out) => (ids.length ? factorScorer.dot(ialsFoldIn(itemFactors, f, gram, ids, w, objective, vec), out) : popScores(out)),
+        scoreUser: (ids, w, out) =>
+          ids.length ? factorScorer.dot(ialsFoldIn(itemFactors, f, gram, ids, w, objective, vec), out) : popScores(out),
         scoreSimilar: (item, out) => factorScorer.cosine(item, out),
         pair: (x, y) => dotRows(itemFactors, f, x, y),
       };
@@ -345,4 +379,3 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
 
 const ZERO = Int32Array.of(0);
 const ONE = Float32Array.of(1);
-

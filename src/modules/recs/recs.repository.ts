@@ -56,7 +56,8 @@ export interface ServedRow {
 }
 
 /** A PostgreSQL array literal of `values`, every element quoted (exact for any text). */
-const textArrayLiteral = (values: readonly string[]) => `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+const textArrayLiteral = (values: readonly string[]) =>
+  `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 
 const VERSION_COLUMNS = sql`id, version, model_type AS "modelType", hyperparameters, metrics, model_card AS "modelCard", snapshot_users AS "snapshotUsers",
   snapshot_items AS "snapshotItems", snapshot_interactions AS "snapshotInteractions", artifact_key AS "artifactKey", artifact_bytes AS "artifactBytes",
@@ -88,7 +89,10 @@ export function createRecsRepository(db: Db) {
 
     /** Change marker of the catalog (one index-only scan): a delta is due when either value moved. */
     catalogMarker: async (tenantId: string) => {
-      const row = await queryOne<{ items: number; updatedAt: Date | null }>(db, sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`);
+      const row = await queryOne<{ items: number; updatedAt: Date | null }>(
+        db,
+        sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`,
+      );
       return { items: row?.items ?? 0, updatedAt: row?.updatedAt ? new Date(row.updatedAt).getTime() : 0 };
     },
 
@@ -147,14 +151,21 @@ export function createRecsRepository(db: Db) {
     },
 
     countVersions: async (tenantId: string) =>
-      Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM recs_model_versions WHERE tenant_id = ${tenantId}`))!.n),
+      Number(
+        (await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM recs_model_versions WHERE tenant_id = ${tenantId}`))!.n,
+      ),
 
-    getVersion: (tenantId: string, id: string) => queryOne<VersionRow>(db, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    getVersion: (tenantId: string, id: string) =>
+      queryOne<VersionRow>(db, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
-    versionByJob: (tenantId: string, jobId: string) => queryOne<VersionRow>(db, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND job_id = ${jobId}`),
+    versionByJob: (tenantId: string, jobId: string) =>
+      queryOne<VersionRow>(db, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND job_id = ${jobId}`),
 
     listVersions: (tenantId: string, limit: number) =>
-      queryRows<VersionRow>(db, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} ORDER BY created_at DESC, id DESC LIMIT ${limit}`),
+      queryRows<VersionRow>(
+        db,
+        sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
+      ),
 
     setLoadError: (tenantId: string, id: string, error: string | null) =>
       db.execute(sql`UPDATE recs_model_versions SET load_error = ${error} WHERE tenant_id = ${tenantId} AND id = ${id}`),
@@ -177,7 +188,9 @@ export function createRecsRepository(db: Db) {
           canary_version_id = CASE WHEN recs_deployments.canary_version_id = ${versionId} THEN NULL ELSE recs_deployments.canary_version_id END,
           canary_percent = CASE WHEN recs_deployments.canary_version_id = ${versionId} THEN 0 ELSE recs_deployments.canary_percent END,
           updated_at = ${now.toISOString()}`);
-      await db.execute(sql`UPDATE recs_model_versions SET deployed_at = coalesce(deployed_at, ${now.toISOString()}::timestamptz) WHERE tenant_id = ${tenantId} AND id = ${versionId}`);
+      await db.execute(
+        sql`UPDATE recs_model_versions SET deployed_at = coalesce(deployed_at, ${now.toISOString()}::timestamptz) WHERE tenant_id = ${tenantId} AND id = ${versionId}`,
+      );
     },
 
     async setCanary(tenantId: string, versionId: string | null, percent: number, now: Date): Promise<void> {
@@ -258,7 +271,10 @@ export function createRecsRepository(db: Db) {
 
     interactionsSince: async (tenantId: string, since: Date | null) =>
       Number(
-        (await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId} ${since ? sql`AND received_at > ${since.toISOString()}` : sql``}`))!.n,
+        (await queryOne<{ n: string }>(
+          db,
+          sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId} ${since ? sql`AND received_at > ${since.toISOString()}` : sql``}`,
+        ))!.n,
       ),
 
     /** Versions past retention that are not serving (active, previous or canary). */
@@ -271,7 +287,8 @@ export function createRecsRepository(db: Db) {
               AND v.id IS DISTINCT FROM d.active_version_id AND v.id IS DISTINCT FROM d.previous_version_id AND v.id IS DISTINCT FROM d.canary_version_id`,
       ),
 
-    deleteVersion: (tenantId: string, id: string) => db.execute(sql`DELETE FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    deleteVersion: (tenantId: string, id: string) =>
+      db.execute(sql`DELETE FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
   };
 }
 export type RecsRepository = ReturnType<typeof createRecsRepository>;

@@ -66,13 +66,22 @@ const toVersion = (v: VersionRow, d: DeploymentRow | undefined) => ({
   version: v.version,
   model_type: v.modelType,
   hyperparameters: v.hyperparameters,
-  metrics: Object.fromEntries(Object.entries(v.metrics).filter(([, x]) => typeof x === 'number' && Number.isFinite(x))) as Record<string, number>,
+  metrics: Object.fromEntries(Object.entries(v.metrics).filter(([, x]) => typeof x === 'number' && Number.isFinite(x))) as Record<
+    string,
+    number
+  >,
   model_card: v.modelCard,
   snapshot: { users: v.snapshotUsers, items: v.snapshotItems, interactions: v.snapshotInteractions },
   artifact: { location: v.artifactKey, bytes: Number(v.artifactBytes) },
   training_seconds: v.trainingSeconds,
   load_error: v.loadError,
-  status: (d?.activeVersionId === v.id ? 'active' : d?.canaryVersionId === v.id ? 'canary' : d?.previousVersionId === v.id ? 'previous' : 'inactive') as 'active' | 'canary' | 'previous' | 'inactive',
+  status: (d?.activeVersionId === v.id
+    ? 'active'
+    : d?.canaryVersionId === v.id
+      ? 'canary'
+      : d?.previousVersionId === v.id
+        ? 'previous'
+        : 'inactive') as 'active' | 'canary' | 'previous' | 'inactive',
   created_at: iso(v.createdAt)!,
   deployed_at: iso(v.deployedAt),
   expires_at: iso(v.expiresAt)!,
@@ -100,7 +109,13 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
     model_version_id: version?.id ?? null,
     final_metrics: version ? toVersion(version, dep).metrics : null,
     model_location: version?.artifactKey ?? null,
-    deployment_status: version ? (dep?.activeVersionId === version.id ? 'deployed' : dep?.canaryVersionId === version.id ? 'canary' : String(result.deployment_status ?? 'not_deployed')) : null,
+    deployment_status: version
+      ? dep?.activeVersionId === version.id
+        ? 'deployed'
+        : dep?.canaryVersionId === version.id
+          ? 'canary'
+          : String(result.deployment_status ?? 'not_deployed')
+      : null,
     training_duration_seconds: num(result.training_duration_seconds),
     error: job.status === 'failed' ? (job.lastError ?? 'training failed') : null,
   };
@@ -115,24 +130,44 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.post(
     '/api/v1/train',
     {
-      schema: { tags: ['recommendations'], summary: 'Start a training job (seed 003 step 6)', body: s.trainBody, response: { 202: s.trainResponse, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Start a training job (seed 003 step 6)',
+        body: s.trainBody,
+        response: { 202: s.trainResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.train', resourceType: 'training_job' } },
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
       const b = request.body;
       checkTenant(ctx, b.tenant_id);
-      const job = await training.startTraining(ctx, { modelType: b.model_type, hyperparameters: b.hyperparameters, trainingMode: b.training_mode, autoDeploy: b.auto_deploy });
+      const job = await training.startTraining(ctx, {
+        modelType: b.model_type,
+        hyperparameters: b.hyperparameters,
+        trainingMode: b.training_mode,
+        autoDeploy: b.auto_deploy,
+      });
       request.auditTarget = { resourceId: job.id, details: { model_type: b.model_type } };
       reply.code(202);
-      return { job_id: job.id, status: 'started', estimated_duration_minutes: b.model_type === 'lightgcn' ? 10 : 1, progress_url: `/api/v1/training/${job.id}/progress` };
+      return {
+        job_id: job.id,
+        status: 'started',
+        estimated_duration_minutes: b.model_type === 'lightgcn' ? 10 : 1,
+        progress_url: `/api/v1/training/${job.id}/progress`,
+      };
     },
   );
 
   r.get(
     '/api/v1/training/:job_id/progress',
     {
-      schema: { tags: ['recommendations'], summary: 'Training progress, metrics and ETA', params: s.jobParams, response: { 200: s.progressResponse, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Training progress, metrics and ETA',
+        params: s.jobParams,
+        response: { 200: s.progressResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'models:manage' } },
     },
     async (request) => {
@@ -146,8 +181,16 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.post(
     '/api/v1/training/:job_id/cancel',
     {
-      schema: { tags: ['recommendations'], summary: 'Cancel a training job (its worker thread is terminated)', params: s.jobParams, response: { 200: s.progressResponse, ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.train.cancel', resourceType: 'training_job' } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Cancel a training job (its worker thread is terminated)',
+        params: s.jobParams,
+        response: { 200: s.progressResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'models:manage' },
+        audit: { action: 'model.train.cancel', resourceType: 'training_job' },
+      },
     },
     async (request) => {
       const ctx = tenantContext(request);
@@ -161,7 +204,11 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.get(
     '/api/v1/models',
     {
-      schema: { tags: ['recommendations'], summary: 'Model versions, newest first, and what is deployed', response: { 200: s.versionsResponse, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Model versions, newest first, and what is deployed',
+        response: { 200: s.versionsResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
     },
     async (request) => {
@@ -174,7 +221,12 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.get(
     '/api/v1/models/:version_id',
     {
-      schema: { tags: ['recommendations'], summary: 'One model version with its metrics and model card', params: s.versionParams, response: { 200: s.versionSchema, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'One model version with its metrics and model card',
+        params: s.versionParams,
+        response: { 200: s.versionSchema, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
     },
     async (request) => {
@@ -187,7 +239,13 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.post(
     '/api/v1/models/:version_id/deploy',
     {
-      schema: { tags: ['recommendations'], summary: 'Deploy a version to everyone, or as a canary to canary_percent of users', params: s.versionParams, body: s.deployBody, response: { 200: s.deploymentSchema, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Deploy a version to everyone, or as a canary to canary_percent of users',
+        params: s.versionParams,
+        body: s.deployBody,
+        response: { 200: s.deploymentSchema, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.deploy', resourceType: 'model_version' } },
     },
     async (request) => {
@@ -201,7 +259,11 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.post(
     '/api/v1/models/rollback',
     {
-      schema: { tags: ['recommendations'], summary: 'Stop the canary, or go back to the previous version', response: { 200: s.deploymentSchema, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Stop the canary, or go back to the previous version',
+        response: { 200: s.deploymentSchema, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.rollback', resourceType: 'model_version' } },
     },
     async (request) => toDeployment(await training.rollback(tenantContext(request))),
@@ -210,7 +272,12 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.post(
     '/api/v1/recommendations',
     {
-      schema: { tags: ['recommendations'], summary: 'Recommendations for a user (seed 003 step 8a)', body: s.recommendBody, response: { 200: s.recommendResponse, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Recommendations for a user (seed 003 step 8a)',
+        body: s.recommendBody,
+        response: { 200: s.recommendResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'recommendations:read' } },
     },
     async (request) => {
@@ -231,7 +298,12 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           score: i.score,
           reason: i.reason,
         })),
-        metadata: { model_version: out.model?.version ?? null, latency_ms: out.latencyMs, algorithm: out.algorithm, cache_hit: out.cacheHit },
+        metadata: {
+          model_version: out.model?.version ?? null,
+          latency_ms: out.latencyMs,
+          algorithm: out.algorithm,
+          cache_hit: out.cacheHit,
+        },
       };
     },
   );
@@ -239,7 +311,12 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.post(
     '/api/v1/recommendations/similar',
     {
-      schema: { tags: ['recommendations'], summary: 'Items similar to an item (seed 003 step 8c)', body: s.similarBody, response: { 200: s.similarResponse, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Items similar to an item (seed 003 step 8c)',
+        body: s.similarBody,
+        response: { 200: s.similarResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'recommendations:read' } },
     },
     async (request) => {
@@ -253,7 +330,11 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           ...catalogFields(i),
           similarity_score: i.similarityScore,
         })),
-        metadata: { model_version: out.model?.version ?? null, latency_ms: out.latencyMs, algorithm: out.model ? `${out.model.model.type} item similarity` : 'category popularity' },
+        metadata: {
+          model_version: out.model?.version ?? null,
+          latency_ms: out.latencyMs,
+          algorithm: out.model ? `${out.model.model.type} item similarity` : 'category popularity',
+        },
       };
     },
   );
@@ -261,7 +342,13 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
   r.get(
     '/api/v1/analytics/tenant/:tenantId/dashboard',
     {
-      schema: { tags: ['recommendations'], summary: 'Recommendation usage and impact (seed 003 step 9)', params: s.dashboardParams, querystring: s.dashboardQuery, response: { 200: s.dashboardResponse, ...errorResponses } },
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Recommendation usage and impact (seed 003 step 9)',
+        params: s.dashboardParams,
+        querystring: s.dashboardQuery,
+        response: { 200: s.dashboardResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
     },
     async (request) => {
@@ -287,15 +374,26 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           average_latency_ms: Math.round((d.served.avgLatency ?? 0) * 100) / 100,
           cache_hit_rate: rate(d.served.cacheHits),
           model_performance: active ? toVersion(active, dep).metrics : {},
-          revenue_impact: { attributed_revenue: Math.round(revenue * 100) / 100, attributed_orders: orders, average_order_value: orders ? Math.round((revenue / orders) * 100) / 100 : 0 },
+          revenue_impact: {
+            attributed_revenue: Math.round(revenue * 100) / 100,
+            attributed_orders: orders,
+            average_order_value: orders ? Math.round((revenue / orders) * 100) / 100 : 0,
+          },
         },
         model_version: active?.version ?? null,
-        top_recommended_items: d.top.map((t) => ({ item_id: t.itemId, impressions: t.impressions, clicks: t.clicks, purchases: t.purchases })),
+        top_recommended_items: d.top.map((t) => ({
+          item_id: t.itemId,
+          impressions: t.impressions,
+          clicks: t.clicks,
+          purchases: t.purchases,
+        })),
         data_quality: {
           items: d.quality.items,
           interactions: d.quality.interactions,
           users: d.quality.users,
-          freshness_hours: d.quality.lastAt ? Math.round(((Date.now() - new Date(d.quality.lastAt).getTime()) / 3_600_000) * 100) / 100 : null,
+          freshness_hours: d.quality.lastAt
+            ? Math.round(((Date.now() - new Date(d.quality.lastAt).getTime()) / 3_600_000) * 100) / 100
+            : null,
         },
       };
     },

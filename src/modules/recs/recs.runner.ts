@@ -23,10 +23,19 @@ function startWorker(url: URL, options: { workerData: unknown; transferList: Arr
  * Runs `trainModel` in a worker thread (never on the API's event loop). Under tsx the `.ts` worker is started
  * with tsx's loader; compiled builds start the `.js` sibling. Aborting `signal` terminates the thread at once.
  */
-export function trainInWorker(input: TrainInput, onProgress: (p: FitProgress & { phase: string }) => void, signal: AbortSignal): Promise<TrainOutput> {
+export function trainInWorker(
+  input: TrainInput,
+  onProgress: (p: FitProgress & { phase: string }) => void,
+  signal: AbortSignal,
+): Promise<TrainOutput> {
   const isTs = import.meta.url.endsWith('.ts');
   const url = new URL(isTs ? './recs.worker.ts' : './recs.worker.js', import.meta.url);
-  const snapshotArrays = [input.snapshot.u.buffer, input.snapshot.i.buffer, input.snapshot.w.buffer, input.snapshot.t.buffer] as ArrayBuffer[];
+  const snapshotArrays = [
+    input.snapshot.u.buffer,
+    input.snapshot.i.buffer,
+    input.snapshot.w.buffer,
+    input.snapshot.t.buffer,
+  ] as ArrayBuffer[];
   const worker = startWorker(url, { workerData: input, transferList: snapshotArrays });
   return new Promise<TrainOutput>((resolve, reject) => {
     let settled = false;
@@ -42,14 +51,22 @@ export function trainInWorker(input: TrainInput, onProgress: (p: FitProgress & {
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort);
-    worker.on('message', (m: { kind: string; progress?: FitProgress & { phase: string }; result?: TrainOutput & { artifact: Uint8Array }; message?: string }) => {
-      if (m.kind === 'progress' && m.progress) onProgress(m.progress);
-      else if (m.kind === 'done' && m.result) {
-        const r = m.result;
-        finish(() => resolve({ ...r, artifact: Buffer.from(r.artifact.buffer, r.artifact.byteOffset, r.artifact.byteLength) }));
-        void worker.terminate();
-      } else if (m.kind === 'error') finish(() => reject(new Error(m.message ?? 'training failed')));
-    });
+    worker.on(
+      'message',
+      (m: {
+        kind: string;
+        progress?: FitProgress & { phase: string };
+        result?: TrainOutput & { artifact: Uint8Array };
+        message?: string;
+      }) => {
+        if (m.kind === 'progress' && m.progress) onProgress(m.progress);
+        else if (m.kind === 'done' && m.result) {
+          const r = m.result;
+          finish(() => resolve({ ...r, artifact: Buffer.from(r.artifact.buffer, r.artifact.byteOffset, r.artifact.byteLength) }));
+          void worker.terminate();
+        } else if (m.kind === 'error') finish(() => reject(new Error(m.message ?? 'training failed')));
+      },
+    );
     worker.on('error', (err) => finish(() => reject(err)));
     worker.on('exit', (code) => finish(() => reject(new Error(`training worker exited (${code})`))));
   });

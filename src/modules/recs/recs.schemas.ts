@@ -87,7 +87,12 @@ const itemFields = {
   availability: z.string(),
 };
 
-const metadata = z.object({ model_version: z.string().nullable(), latency_ms: z.number(), algorithm: z.string(), cache_hit: z.boolean().optional() });
+const metadata = z.object({
+  model_version: z.string().nullable(),
+  latency_ms: z.number(),
+  algorithm: z.string(),
+  cache_hit: z.boolean().optional(),
+});
 
 export const recommendResponse = z.object({
   recommendation_id: z.string(),
@@ -96,7 +101,12 @@ export const recommendResponse = z.object({
 });
 
 export const similarBody = z
-  .object({ tenant_id: tenantIdField, item_id: z.string().min(1).max(200), count: z.number().int().min(1).max(MAX_COUNT).default(10), filters })
+  .object({
+    tenant_id: tenantIdField,
+    item_id: z.string().min(1).max(200),
+    count: z.number().int().min(1).max(MAX_COUNT).default(10),
+    filters,
+  })
   .strict();
 
 export const similarResponse = z.object({
@@ -130,7 +140,10 @@ export const deploymentSchema = z.object({
 });
 
 export const versionParams = z.object({ version_id: z.string().max(100) });
-export const deployBody = z.object({ canary_percent: z.number().int().min(1).max(100).optional() }).strict().default({});
+export const deployBody = z
+  .object({ canary_percent: z.number().int().min(1).max(100).optional() })
+  .strict()
+  .default({});
 
 export const dashboardParams = z.object({ tenantId: z.string().max(100) });
 export const dashboardQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(7) });

@@ -5,11 +5,25 @@ import { createServedLog } from './recs.served.ts';
 const at = new Date('2026-11-01T00:00:00Z');
 
 describe('served log', () => {
-  const served = (id: string): ServedRow => ({ id, kind: 'user', userId: 'u', modelVersionId: null, itemIds: ['a'], latencyMs: 1, cacheHit: false, createdAt: at });
+  const served = (id: string): ServedRow => ({
+    id,
+    kind: 'user',
+    userId: 'u',
+    modelVersionId: null,
+    itemIds: ['a'],
+    latencyMs: 1,
+    cacheHit: false,
+    createdAt: at,
+  });
 
   it('writes rows in batches per tenant, at once past maxRows, and everything recorded before a flush', async () => {
     const writes: [string, string[]][] = [];
-    const log = createServedLog({ write: async (tenantId, rows) => void writes.push([tenantId, rows.map((r) => r.id)]), log: console, flushMs: 60_000, maxRows: 3 });
+    const log = createServedLog({
+      write: async (tenantId, rows) => void writes.push([tenantId, rows.map((r) => r.id)]),
+      log: console,
+      flushMs: 60_000,
+      maxRows: 3,
+    });
     log.record('t1', served('1'));
     log.record('t2', served('2'));
     expect(writes).toEqual([]);

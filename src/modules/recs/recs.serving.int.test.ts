@@ -26,8 +26,10 @@ async function trainAndDeploy(token: string) {
   expect(done.deployment_status).toBe('deployed');
 }
 
-const recommend = (token: string, body: Record<string, unknown>) => t.request('POST', '/api/v1/recommendations', { token, body: { count: 5, ...body } });
-const similar = (token: string, body: Record<string, unknown>) => t.request('POST', '/api/v1/recommendations/similar', { token, body: { count: 5, ...body } });
+const recommend = (token: string, body: Record<string, unknown>) =>
+  t.request('POST', '/api/v1/recommendations', { token, body: { count: 5, ...body } });
+const similar = (token: string, body: Record<string, unknown>) =>
+  t.request('POST', '/api/v1/recommendations/similar', { token, body: { count: 5, ...body } });
 const ids = (items: { item_id: string }[]) => items.map((i) => i.item_id);
 
 beforeAll(async () => {
@@ -40,11 +42,26 @@ beforeAll(async () => {
   await seedTenant(t, B.tenantId);
   await t.modules.catalog.upsertItems(
     B.tenantId,
-    CATS.flatMap((cat, c) => Array.from({ length: 12 }, (_, k) => ({ itemId: itemId(c, k), name: `B-only ${cat} ${k}`, category: `B ${cat}`, brand: 'Initech', priceMinor: 99_900n, currency: 'EUR' }))),
+    CATS.flatMap((cat, c) =>
+      Array.from({ length: 12 }, (_, k) => ({
+        itemId: itemId(c, k),
+        name: `B-only ${cat} ${k}`,
+        category: `B ${cat}`,
+        brand: 'Initech',
+        priceMinor: 99_900n,
+        currency: 'EUR',
+      })),
+    ),
   );
   await t.modules.events.interactions.appendMany(
     B.tenantId,
-    Array.from({ length: 6 }, (_, k) => ({ userId: 'U0', itemId: itemId(2, k), type: 'purchase', source: 'test', occurredAt: new Date(Date.parse('2026-10-30T00:00:00Z') + k * 60_000) })),
+    Array.from({ length: 6 }, (_, k) => ({
+      userId: 'U0',
+      itemId: itemId(2, k),
+      type: 'purchase',
+      source: 'test',
+      occurredAt: new Date(Date.parse('2026-10-30T00:00:00Z') + k * 60_000),
+    })),
   );
   keyA = await A.apiKey(SCOPES);
   keyB = await B.apiKey(SCOPES);
@@ -70,13 +87,18 @@ describe('serving from memory', () => {
     const sim = await similar(keyA, { item_id: anchor });
     expect(sim.status).toBe(200);
     const neighbour = sim.body.similar_items[0].item_id as string;
-    expect((await t.request('PUT', `/api/v1/items/${neighbour}`, { token: keyA, body: { availability: 'discontinued' } })).status).toBe(200);
+    expect((await t.request('PUT', `/api/v1/items/${neighbour}`, { token: keyA, body: { availability: 'discontinued' } })).status).toBe(
+      200,
+    );
     expect(ids((await similar(keyA, { item_id: anchor })).body.similar_items)).not.toContain(neighbour);
     const deleted = sim.body.similar_items[1].item_id as string;
     expect((await t.request('DELETE', `/api/v1/items/${deleted}`, { token: keyA })).status).toBe(204);
     expect(ids((await similar(keyA, { item_id: anchor })).body.similar_items)).not.toContain(deleted);
 
-    expect((await t.request('PUT', `/api/v1/items/${neighbour}`, { token: keyA, body: { availability: 'in_stock', name: 'Renamed neighbour' } })).status).toBe(200);
+    expect(
+      (await t.request('PUT', `/api/v1/items/${neighbour}`, { token: keyA, body: { availability: 'in_stock', name: 'Renamed neighbour' } }))
+        .status,
+    ).toBe(200);
     const back = (await similar(keyA, { item_id: anchor })).body.similar_items.find((i: { item_id: string }) => i.item_id === neighbour);
     expect(back?.name).toBe('Renamed neighbour');
   });
@@ -85,7 +107,10 @@ describe('serving from memory', () => {
     const cold = await recommend(keyA, { user_id: 'NEWCOMER' });
     expect(cold.body.metadata.algorithm).toMatch(/^popularity \(cold start/);
     const viewed = itemId(2, 5);
-    const post = await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: 'NEWCOMER', item_id: viewed, interaction_type: 'add_to_cart' } });
+    const post = await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      body: { user_id: 'NEWCOMER', item_id: viewed, interaction_type: 'add_to_cart' },
+    });
     expect(post.status).toBe(201);
     const warm = await recommend(keyA, { user_id: 'NEWCOMER' });
     expect(warm.body.metadata.cache_hit).toBe(false);
@@ -94,7 +119,10 @@ describe('serving from memory', () => {
     expect(warm.body.recommendations.some((i: { reason: string }) => i.reason === `Because you added Wearables thing 5`)).toBe(true);
 
     const bought = warm.body.recommendations[0].item_id as string;
-    await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: 'NEWCOMER', item_id: bought, interaction_type: 'purchase' } });
+    await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      body: { user_id: 'NEWCOMER', item_id: bought, interaction_type: 'purchase' },
+    });
     expect(ids((await recommend(keyA, { user_id: 'NEWCOMER' })).body.recommendations)).not.toContain(bought);
   });
 
@@ -117,7 +145,10 @@ describe('serving from memory', () => {
     expect(byId.get(responses[3].recommendation_id)!.kind).toBe('similar');
 
     const clicked = responses[0].recommendations[0].item_id as string;
-    const click = await t.request('POST', '/api/v1/interactions', { token: keyB, body: { user_id: 'U4', item_id: clicked, interaction_type: 'click', recommendation_id: responses[0].recommendation_id } });
+    const click = await t.request('POST', '/api/v1/interactions', {
+      token: keyB,
+      body: { user_id: 'U4', item_id: clicked, interaction_type: 'click', recommendation_id: responses[0].recommendation_id },
+    });
     expect(click.status).toBe(201);
     const dash = await t.request('GET', `/api/v1/analytics/tenant/${B.tenantId}/dashboard`, { token: keyB });
     expect(dash.body.metrics.total_api_calls).toBe(rows.length);
@@ -127,8 +158,13 @@ describe('serving from memory', () => {
   it('stores served item ids exactly, whatever characters they hold', async () => {
     const id = newId();
     const itemIds = ['plain', 'with "quotes"', 'back\\slash', 'comma,{braces}', ' spaced ', 'NULL', ''];
-    await createRecsRepository(t.database.db).recordServedMany(B.tenantId, [{ id, kind: 'similar', userId: null, modelVersionId: null, itemIds, latencyMs: 1.5, cacheHit: false, createdAt: new Date() }]);
-    const [row] = await queryRows<{ itemIds: string[] }>(t.database.db, sql`SELECT item_ids AS "itemIds" FROM recs_served WHERE tenant_id = ${B.tenantId} AND id = ${id}`);
+    await createRecsRepository(t.database.db).recordServedMany(B.tenantId, [
+      { id, kind: 'similar', userId: null, modelVersionId: null, itemIds, latencyMs: 1.5, cacheHit: false, createdAt: new Date() },
+    ]);
+    const [row] = await queryRows<{ itemIds: string[] }>(
+      t.database.db,
+      sql`SELECT item_ids AS "itemIds" FROM recs_served WHERE tenant_id = ${B.tenantId} AND id = ${id}`,
+    );
     expect(row!.itemIds).toEqual(itemIds);
   });
 
@@ -150,9 +186,13 @@ describe('serving from memory', () => {
 
     // A's writes change nothing in B: B's next answer is the same, straight from its response cache
     const bFirst = b.body.recommendations[0].item_id as string;
-    await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: 'U0', item_id: bFirst, interaction_type: 'purchase' } });
+    await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      body: { user_id: 'U0', item_id: bFirst, interaction_type: 'purchase' },
+    });
     let hidden: string | undefined; // one of B's recommendations that A still holds (the first test deleted one of A's items)
-    for (const id of ids(b.body.recommendations).slice(1)) if (!hidden && (await t.request('GET', `/api/v1/items/${id}`, { token: keyA })).status === 200) hidden = id;
+    for (const id of ids(b.body.recommendations).slice(1))
+      if (!hidden && (await t.request('GET', `/api/v1/items/${id}`, { token: keyA })).status === 200) hidden = id;
     expect((await t.request('PUT', `/api/v1/items/${hidden}`, { token: keyA, body: { availability: 'out_of_stock' } })).status).toBe(200);
     const bAgain = await recommend(keyB, { user_id: 'U0' });
     expect(bAgain.body.metadata.cache_hit).toBe(true);
@@ -166,12 +206,15 @@ describe('serving from memory', () => {
     if (t.database.kind !== 'postgres') ctx.skip(); // PGlite is embedded: one process holds the database
     const other = await buildApp(t.config, { database: t.database });
     try {
-      const elsewhere = (method: string, url: string, body: object) => other.app.inject({ method: method as 'PUT', url, headers: { authorization: `Bearer ${keyA}` }, payload: body });
+      const elsewhere = (method: string, url: string, body: object) =>
+        other.app.inject({ method: method as 'PUT', url, headers: { authorization: `Bearer ${keyA}` }, payload: body });
       const first = await recommend(keyA, { user_id: 'U7' });
       const gone = first.body.recommendations[0].item_id as string;
       expect((await elsewhere('PUT', `/api/v1/items/${gone}`, { availability: 'out_of_stock' })).statusCode).toBe(200);
       const bought = first.body.recommendations[1].item_id as string;
-      expect((await elsewhere('POST', '/api/v1/interactions', { user_id: 'U7', item_id: bought, interaction_type: 'purchase' })).statusCode).toBe(201);
+      expect(
+        (await elsewhere('POST', '/api/v1/interactions', { user_id: 'U7', item_id: bought, interaction_type: 'purchase' })).statusCode,
+      ).toBe(201);
       await new Promise((r) => setTimeout(r, 1200));
       const next = ids((await recommend(keyA, { user_id: 'U7' })).body.recommendations);
       expect(next).not.toContain(gone);

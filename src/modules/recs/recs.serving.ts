@@ -75,7 +75,6 @@ const CACHE_MAX = 20_000;
 const DEPLOYMENT_TTL_MS = 2000;
 const MASKS_PER_MODEL = 64;
 
-
 function fieldsAt(s: CatalogSnapshot, p: number): CatalogFields {
   const minor = s.priceMinor[p]!;
   const currency = s.currency[p]!;
@@ -116,7 +115,11 @@ export function createServingService(deps: ServingDeps) {
   const stats = { cacheHits: 0, cacheMisses: 0 };
   const cache = createServingCache({ repo, shared: deps.shared, log: deps.log, historyLength: HISTORY });
   // On PGlite a write costs tens of ms on the serving thread whatever its size (commit to disk): fewer, larger batches.
-  const served = createServedLog({ write: (tenantId, rows) => repo.recordServedMany(tenantId, rows), log: deps.log, ...(deps.shared ? {} : { flushMs: 1000, maxRows: 5000 }) });
+  const served = createServedLog({
+    write: (tenantId, rows) => repo.recordServedMany(tenantId, rows),
+    log: deps.log,
+    ...(deps.shared ? {} : { flushMs: 1000, maxRows: 5000 }),
+  });
   const deployments = ttlCache(DEPLOYMENT_TTL_MS, (tenantId) => repo.deployment(tenantId));
   const settings = ttlCache(DEPLOYMENT_TTL_MS, async (tenantId) => {
     const value = recsSettings(await repo.tenantSettings(tenantId));
@@ -174,7 +177,8 @@ export function createServingService(deps: ServingDeps) {
     const dep: DeploymentRow | undefined = await deployments.get(tenantId);
     if (!dep) return undefined;
     const order: string[] = [];
-    if (dep.canaryVersionId && dep.canaryPercent > 0 && userKey && canaryBucket(tenantId, userKey) < dep.canaryPercent) order.push(dep.canaryVersionId);
+    if (dep.canaryVersionId && dep.canaryPercent > 0 && userKey && canaryBucket(tenantId, userKey) < dep.canaryPercent)
+      order.push(dep.canaryVersionId);
     if (dep.activeVersionId) order.push(dep.activeVersionId);
     if (dep.previousVersionId) order.push(dep.previousVersionId);
     for (const id of order) {
@@ -214,14 +218,35 @@ export function createServingService(deps: ServingDeps) {
     return out;
   }
 
-  function recordServed(ctx: TenantContext, kind: 'user' | 'similar', userId: string | null, model: LoadedModel | undefined, itemIds: string[], started: number, cacheHit: boolean) {
+  function recordServed(
+    ctx: TenantContext,
+    kind: 'user' | 'similar',
+    userId: string | null,
+    model: LoadedModel | undefined,
+    itemIds: string[],
+    started: number,
+    cacheHit: boolean,
+  ) {
     const id = newId();
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    served.record(ctx.tenantId, { id, kind, userId, modelVersionId: model?.versionId ?? null, itemIds, latencyMs, cacheHit, createdAt: new Date() });
+    served.record(ctx.tenantId, {
+      id,
+      kind,
+      userId,
+      modelVersionId: model?.versionId ?? null,
+      itemIds,
+      latencyMs,
+      cacheHit,
+      createdAt: new Date(),
+    });
     return { id, latencyMs };
   }
 
-  function personalize(req: RecommendRequest, history: UserHistory | undefined, s: { weights: Record<string, number>; excludePurchased: boolean }) {
+  function personalize(
+    req: RecommendRequest,
+    history: UserHistory | undefined,
+    s: { weights: Record<string, number>; excludePurchased: boolean },
+  ) {
     const exclude = new Set<string>(req.filters.excludeIds ?? []);
     if (req.context.currentItem) exclude.add(req.context.currentItem);
     const weightByItem = new Map<string, number>();
@@ -238,7 +263,8 @@ export function createServingService(deps: ServingDeps) {
       }
     }
     for (const id of req.recentItems ?? []) if (!weightByItem.has(id)) weightByItem.set(id, s.weights.view ?? 1);
-    if (req.context.currentItem && !weightByItem.has(req.context.currentItem)) weightByItem.set(req.context.currentItem, s.weights.view ?? 1);
+    if (req.context.currentItem && !weightByItem.has(req.context.currentItem))
+      weightByItem.set(req.context.currentItem, s.weights.view ?? 1);
     return { exclude, weightByItem, lastType };
   }
 
@@ -277,7 +303,15 @@ export function createServingService(deps: ServingDeps) {
       const hit = responses.get(key);
       if (hit && Date.now() - hit.at < CACHE_TTL_MS) {
         stats.cacheHits++;
-        const out = recordServed(ctx, 'user', req.userId ?? null, model, hit.value.items.map((i) => i.itemId), started, true);
+        const out = recordServed(
+          ctx,
+          'user',
+          req.userId ?? null,
+          model,
+          hit.value.items.map((i) => i.itemId),
+          started,
+          true,
+        );
         return { ...hit.value, model, recommendationId: out.id, latencyMs: out.latencyMs, cacheHit: true };
       }
       stats.cacheMisses++;
@@ -294,7 +328,8 @@ export function createServingService(deps: ServingDeps) {
         const scores = ids.length ? model.model.scoreUser(ids, ws, model.scratch) : model.model.popularity;
         const { mask, positions } = maskOf(model, snapshot, req.filters);
         // a small popularity prior breaks ties among items the model scores equally (often 0)
-        const prior = model.maxPopularity > 0 && ids.length ? { values: model.model.popularity, scale: 1e-6 / model.maxPopularity } : undefined;
+        const prior =
+          model.maxPopularity > 0 && ids.length ? { values: model.model.popularity, scale: 1e-6 / model.maxPopularity } : undefined;
         const top = topAllowed(scores, mask, req.count, exclusions(model, exclude), prior);
         const maxScore = Math.max(top.scores[0] ?? 0, 1e-12);
         for (let r = 0; r < top.indices.length; r++) {
@@ -317,7 +352,8 @@ export function createServingService(deps: ServingDeps) {
             score: round4(Math.max(0, top.scores[r]! / maxScore)),
             reason: reasonFor({
               personalized,
-              anchorName: anchor === undefined ? null : anchorAt !== undefined && isPresent(snapshot, anchorAt) ? snapshot.name[anchorAt]! : anchor,
+              anchorName:
+                anchor === undefined ? null : anchorAt !== undefined && isPresent(snapshot, anchorAt) ? snapshot.name[anchorAt]! : anchor,
               anchorType: anchor ? (lastType.get(anchor) ?? 'view') : null,
               category: req.filters.category ?? fields.category,
               trending: !req.filters.category && r < 3,
@@ -328,11 +364,22 @@ export function createServingService(deps: ServingDeps) {
       const value = { items, algorithm };
       responses.set(key, { at: Date.now(), value });
       if (responses.size > CACHE_MAX) responses.delete(responses.keys().next().value!);
-      const out = recordServed(ctx, 'user', req.userId ?? null, model, items.map((i) => i.itemId), started, false);
+      const out = recordServed(
+        ctx,
+        'user',
+        req.userId ?? null,
+        model,
+        items.map((i) => i.itemId),
+        started,
+        false,
+      );
       return { ...value, model, recommendationId: out.id, latencyMs: out.latencyMs, cacheHit: false };
     },
 
-    async similar(ctx: TenantContext, req: { itemId: string; count: number; filters: ItemFilters & { excludeIds?: string[] | undefined } }) {
+    async similar(
+      ctx: TenantContext,
+      req: { itemId: string; count: number; filters: ItemFilters & { excludeIds?: string[] | undefined } },
+    ) {
       const started = performance.now();
       const tenantId = ctx.tenantId;
       const [snapshot, model] = await Promise.all([cache.catalog(tenantId), resolveModel(tenantId, null)]);
@@ -342,7 +389,8 @@ export function createServingService(deps: ServingDeps) {
         const scores = model.model.scoreSimilar(index, model.scratch);
         const { mask, positions } = maskOf(model, snapshot, req.filters);
         const top = topAllowed(scores, mask, req.count, [index, ...exclusions(model, req.filters.excludeIds ?? [])]);
-        for (let r = 0; r < top.indices.length; r++) items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: round4(top.scores[r]!) });
+        for (let r = 0; r < top.indices.length; r++)
+          items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: round4(top.scores[r]!) });
       } else {
         const at = snapshot.index.get(req.itemId);
         if (at === undefined || !isPresent(snapshot, at)) throw notFound('RECS_ITEM_NOT_FOUND', 'Item');
@@ -351,10 +399,19 @@ export function createServingService(deps: ServingDeps) {
         if (model && category) {
           const { mask, positions } = maskOf(model, snapshot, { ...req.filters, category: req.filters.category ?? category });
           const top = topAllowed(model.model.popularity, mask, req.count, exclusions(model, req.filters.excludeIds ?? []));
-          for (let r = 0; r < top.indices.length; r++) items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: 0 });
+          for (let r = 0; r < top.indices.length; r++)
+            items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: 0 });
         }
       }
-      const out = recordServed(ctx, 'similar', null, model, items.map((i) => i.itemId), started, false);
+      const out = recordServed(
+        ctx,
+        'similar',
+        null,
+        model,
+        items.map((i) => i.itemId),
+        started,
+        false,
+      );
       return { items, model, recommendationId: out.id, latencyMs: out.latencyMs };
     },
   };

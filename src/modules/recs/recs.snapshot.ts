@@ -172,7 +172,12 @@ export function filterKey(f: ItemFilters): string {
  * anything under it, case-insensitive), brand (case-insensitive), price range (minor units; unpriced items
  * never match a price filter) and `inStock`. O(positions).
  */
-export function servableMask(s: CatalogSnapshot, positions: Int32Array, f: ItemFilters, out = new Uint8Array(positions.length)): Uint8Array {
+export function servableMask(
+  s: CatalogSnapshot,
+  positions: Int32Array,
+  f: ItemFilters,
+  out = new Uint8Array(positions.length),
+): Uint8Array {
   const need = SERVABLE | (f.inStock ? IN_STOCK : 0);
   const cat = f.category?.toLowerCase();
   const catPrefix = cat === undefined ? undefined : `${cat} >`;

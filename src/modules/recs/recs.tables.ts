@@ -29,7 +29,11 @@ export const recsModelVersions = pgTable(
     /** Retention: versions that are not serving are deleted after this time (30 days after training). */
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('recs_model_versions_version_key').on(t.tenantId, t.version), index('recs_model_versions_created_idx').on(t.tenantId, t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('recs_model_versions_version_key').on(t.tenantId, t.version),
+    index('recs_model_versions_created_idx').on(t.tenantId, t.createdAt),
+  ],
 );
 
 /** What each tenant serves: the active version, the one before it (rollback), and an optional canary. */

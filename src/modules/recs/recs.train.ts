@@ -31,7 +31,13 @@ export interface TrainInput {
    * `itemRows` are its learned item rows re-indexed to this snapshot's items (iALS, LightGCN); null for
    * closed-form models, which are simply recomputed.
    */
-  warmStart?: { version: string; modelType: ModelType; hyperparameters: Record<string, unknown>; itemRows: Float32Array | null; itemsCarried: number };
+  warmStart?: {
+    version: string;
+    modelType: ModelType;
+    hyperparameters: Record<string, unknown>;
+    itemRows: Float32Array | null;
+    itemsCarried: number;
+  };
 }
 
 export interface TrainOutput {
@@ -52,7 +58,12 @@ const rowsToCsr = (s: Snapshot, pick: Int32Array): Csr =>
   );
 
 /** Leave-latest-out metrics of `model` for the users of `test` (one held-out item each). */
-export function evaluateHoldout(model: ServingModel, train: Csr, testUsers: Int32Array, testItems: Int32Array): Omit<OfflineMetrics, 'lift_over_popularity'> {
+export function evaluateHoldout(
+  model: ServingModel,
+  train: Csr,
+  testUsers: Int32Array,
+  testItems: Int32Array,
+): Omit<OfflineMetrics, 'lift_over_popularity'> {
   const n = train.cols;
   const scores = new Float32Array(n);
   const seen = new Uint8Array(n);
@@ -95,14 +106,23 @@ const CANDIDATES: ModelType[] = ['popularity', 'item_knn', 'ials', 'graph_filter
  * A warm start needs a fraction of a cold run's sweeps: a third of the iALS iterations (at least 2) or of the
  * LightGCN epochs (at least 3), unless the request names them.
  */
-function incrementalSchedule(type: ModelType, params: Record<string, number | string | boolean>, given: Record<string, unknown>): Record<string, number | string | boolean> {
-  if (type === 'ials' && given.iterations === undefined) return { ...params, iterations: Math.max(2, Math.ceil(Number(params.iterations) / 3)) };
+function incrementalSchedule(
+  type: ModelType,
+  params: Record<string, number | string | boolean>,
+  given: Record<string, unknown>,
+): Record<string, number | string | boolean> {
+  if (type === 'ials' && given.iterations === undefined)
+    return { ...params, iterations: Math.max(2, Math.ceil(Number(params.iterations) / 3)) };
   if (type === 'lightgcn' && given.epochs === undefined) return { ...params, epochs: Math.max(3, Math.ceil(Number(params.epochs) / 3)) };
   return params;
 }
 
 /** Trains, evaluates and packages a model (or, for `auto`, the best candidate by offline NDCG@10). */
-export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { phase: string }) => void, shouldStop: () => boolean): TrainOutput {
+export function trainModel(
+  input: TrainInput,
+  onProgress: (p: FitProgress & { phase: string }) => void,
+  shouldStop: () => boolean,
+): TrainOutput {
   const s = input.snapshot;
   if (s.u.length === 0 || s.items === 0) throw new Error('The training snapshot is empty: send items and interactions first.');
   const split = latestHoldout(s);
@@ -114,7 +134,9 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
   const testUsers = Int32Array.from(picked, (p) => s.u[p]!);
   const testItems = Int32Array.from(picked, (p) => s.i[p]!);
 
-  const popularity = servingModel(...Object.values(fitArtifact('popularity', train, { weighted: true })) as [Record<string, unknown>, never]);
+  const popularity = servingModel(
+    ...(Object.values(fitArtifact('popularity', train, { weighted: true })) as [Record<string, unknown>, never]),
+  );
   const popMetrics = evaluateHoldout(popularity, train, testUsers, testItems);
   const withLift = (m: Omit<OfflineMetrics, 'lift_over_popularity'>): OfflineMetrics => ({
     ...m,
@@ -123,8 +145,13 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
   });
 
   const warm = input.warmStart;
-  const candidates: ModelType[] = warm ? [warm.modelType] : input.modelType === 'auto' ? [...CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])] : [input.modelType];
-  const tried: { type: ModelType; params: Record<string, unknown>; metrics: OfflineMetrics; fitted?: ReturnType<typeof fitArtifact> }[] = [];
+  const candidates: ModelType[] = warm
+    ? [warm.modelType]
+    : input.modelType === 'auto'
+      ? [...CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])]
+      : [input.modelType];
+  const tried: { type: ModelType; params: Record<string, unknown>; metrics: OfflineMetrics; fitted?: ReturnType<typeof fitArtifact> }[] =
+    [];
   let fitParams: Record<string, number | string | boolean> = {};
   candidates.forEach((type, c) => {
     if (shouldStop()) throw new Error('cancelled');
@@ -141,7 +168,11 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
     });
     onProgress({ phase: `evaluating ${type}`, progress: (c + 0.85) / candidates.length });
     const metrics = withLift(evaluateHoldout(servingModel(fitted.meta, fitted.arrays), train, testUsers, testItems));
-    onProgress({ phase: `evaluated ${type}`, progress: (c + 0.9) / candidates.length, validation: { 'val_ndcg@10': metrics['ndcg@10'], 'val_recall@20': metrics['recall@20'] } });
+    onProgress({
+      phase: `evaluated ${type}`,
+      progress: (c + 0.9) / candidates.length,
+      validation: { 'val_ndcg@10': metrics['ndcg@10'], 'val_recall@20': metrics['recall@20'] },
+    });
     tried.push({ type, params, metrics, fitted });
   });
   if (shouldStop()) throw new Error('cancelled');
@@ -152,13 +183,25 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
   const full =
     best.type === 'lightgcn'
       ? best.fitted!
-      : fitArtifact(best.type, rowsToCsr(s, Int32Array.from({ length: s.u.length }, (_, k) => k)), warm ? fitParams : (best.params as Record<string, number | string | boolean>), {
-          ...(input.attributes ? { attributes: input.attributes } : {}),
-          ...(warm?.itemRows ? { warmStart: { itemRows: warm.itemRows } } : {}),
-        });
+      : fitArtifact(
+          best.type,
+          rowsToCsr(
+            s,
+            Int32Array.from({ length: s.u.length }, (_, k) => k),
+          ),
+          warm ? fitParams : (best.params as Record<string, number | string | boolean>),
+          {
+            ...(input.attributes ? { attributes: input.attributes } : {}),
+            ...(warm?.itemRows ? { warmStart: { itemRows: warm.itemRows } } : {}),
+          },
+        );
   const card = {
     model_type: best.type,
-    selected_by: warm ? `incremental: the deployed version's model (${warm.version})` : input.modelType === 'auto' ? 'auto: highest offline NDCG@10 on the leave-latest-out split' : 'requested',
+    selected_by: warm
+      ? `incremental: the deployed version's model (${warm.version})`
+      : input.modelType === 'auto'
+        ? 'auto: highest offline NDCG@10 on the leave-latest-out split'
+        : 'requested',
     ...(warm
       ? {
           incremental: {
@@ -166,8 +209,15 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
             warm_started: warm.itemRows !== null,
             items_carried: warm.itemsCarried,
             new_items: s.items - warm.itemsCarried,
-            ...(warm.itemRows ? { schedule: { iterations: fitParams.iterations, epochs: fitParams.epochs } } : { note: 'closed-form model: recomputed from the whole snapshot, which is as fast as an update' }),
-            ...(warm.itemRows ? { evaluation_caveat: 'the held-out interactions the previous version had already seen make its offline metrics slightly optimistic' } : {}),
+            ...(warm.itemRows
+              ? { schedule: { iterations: fitParams.iterations, epochs: fitParams.epochs } }
+              : { note: 'closed-form model: recomputed from the whole snapshot, which is as fast as an update' }),
+            ...(warm.itemRows
+              ? {
+                  evaluation_caveat:
+                    'the held-out interactions the previous version had already seen make its offline metrics slightly optimistic',
+                }
+              : {}),
           },
         }
       : {}),
@@ -177,8 +227,17 @@ export function trainModel(input: TrainInput, onProgress: (p: FitProgress & { ph
         : `${warm ? `${best.type}, incremental update of ${warm.version}` : `${best.type} was requested`}; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
     candidates: tried.map((t) => ({ model_type: t.type, metrics: t.metrics })),
     popularity_baseline: popMetrics,
-    evaluation: { protocol: 'leave-latest-out: the most recent item of every user with 2+ items is held out', evaluated_users: best.metrics.evaluated_users },
+    evaluation: {
+      protocol: 'leave-latest-out: the most recent item of every user with 2+ items is held out',
+      evaluated_users: best.metrics.evaluated_users,
+    },
     ...(full.meta.epochsRun !== undefined ? { epochs_run: full.meta.epochsRun, early_stopped: full.meta.earlyStopped } : {}),
   };
-  return { modelType: best.type, hyperparameters: best.params, metrics: best.metrics, card, artifact: encodeArtifact(full.meta, full.arrays) };
+  return {
+    modelType: best.type,
+    hyperparameters: best.params,
+    metrics: best.metrics,
+    card,
+    artifact: encodeArtifact(full.meta, full.arrays),
+  };
 }

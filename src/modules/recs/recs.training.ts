@@ -5,10 +5,29 @@
 import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { z } from 'zod';
 import type { ItemAttributes } from '../../ml/content.ts';
-import { type JobQueue, type JobRun, type ObjectStorage, type TenantContext, PermanentJobError, newId, notFound, validation } from '../../platform/index.ts';
+import {
+  type JobQueue,
+  type JobRun,
+  type ObjectStorage,
+  type TenantContext,
+  PermanentJobError,
+  newId,
+  notFound,
+  validation,
+} from '../../platform/index.ts';
 import { DEFAULT_INTERACTION_WEIGHTS, type InteractionsRepository } from '../events/index.ts';
 import { fillNormal, rngMulberry32 } from '../../ml/random.ts';
-import { MODEL_TYPES, type ModelType, type Snapshot, alignItemRows, canaryDecision, interactionWeight, packVersion, unpackVersion, validateHyperparameters } from './recs.core.ts';
+import {
+  MODEL_TYPES,
+  type ModelType,
+  type Snapshot,
+  alignItemRows,
+  canaryDecision,
+  interactionWeight,
+  packVersion,
+  unpackVersion,
+  validateHyperparameters,
+} from './recs.core.ts';
 import type { RecsRepository, VersionRow } from './recs.repository.ts';
 import { trainInWorker } from './recs.runner.ts';
 import type { TrainInput } from './recs.train.ts';
@@ -41,7 +60,10 @@ export function recsSettings(settings: Record<string, unknown>) {
   const r = (settings.recommendations ?? {}) as Record<string, unknown>;
   const retrain = (r.retrain ?? {}) as Record<string, unknown>;
   const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-  const weights = { ...DEFAULT_INTERACTION_WEIGHTS, ...((settings.interaction_weights ?? r.interaction_weights ?? {}) as Record<string, number>) };
+  const weights = {
+    ...DEFAULT_INTERACTION_WEIGHTS,
+    ...((settings.interaction_weights ?? r.interaction_weights ?? {}) as Record<string, number>),
+  };
   return {
     weights,
     excludePurchased: r.exclude_purchased !== false,
@@ -51,7 +73,9 @@ export function recsSettings(settings: Record<string, unknown>) {
       everyDays: num(retrain.every_days, 7),
       newInteractions: num(retrain.new_interactions, 10_000),
       minClickThrough: num(retrain.min_click_through, 0),
-      modelType: (typeof retrain.model_type === 'string' && ([...MODEL_TYPES, 'auto'] as string[]).includes(retrain.model_type) ? retrain.model_type : 'auto') as ModelType | 'auto',
+      modelType: (typeof retrain.model_type === 'string' && ([...MODEL_TYPES, 'auto'] as string[]).includes(retrain.model_type)
+        ? retrain.model_type
+        : 'auto') as ModelType | 'auto',
     } satisfies RetrainPolicy,
   };
 }
@@ -70,7 +94,11 @@ export function createTrainingService(deps: TrainingDeps) {
   const { repo, jobs, storage, clock } = deps;
 
   /** Streams the tenant's interactions into dense indices (weights summed per user and item, latest time kept). */
-  async function loadSnapshot(tenantId: string, weights: Record<string, number>, extraItems: string[]): Promise<{ snapshot: Snapshot; itemIds: string[]; interactions: number }> {
+  async function loadSnapshot(
+    tenantId: string,
+    weights: Record<string, number>,
+    extraItems: string[],
+  ): Promise<{ snapshot: Snapshot; itemIds: string[]; interactions: number }> {
     const userIndex = new Map<string, number>();
     const itemIndex = new Map<string, number>();
     const pair = new Map<number, number>();
@@ -104,7 +132,14 @@ export function createTrainingService(deps: TrainingDeps) {
       }
     }
     for (const id of extraItems) if (!itemIndex.has(id)) itemIndex.set(id, itemIndex.size);
-    const snapshot: Snapshot = { users: userIndex.size, items: itemIndex.size, u: Int32Array.from(us), i: Int32Array.from(is), w: Float32Array.from(ws, (x) => Math.log1p(x)), t: Float64Array.from(ts) };
+    const snapshot: Snapshot = {
+      users: userIndex.size,
+      items: itemIndex.size,
+      u: Int32Array.from(us),
+      i: Int32Array.from(is),
+      w: Float32Array.from(ws, (x) => Math.log1p(x)),
+      t: Float64Array.from(ts),
+    };
     return { snapshot, itemIds: [...itemIndex.keys()], interactions };
   }
 
@@ -113,7 +148,11 @@ export function createTrainingService(deps: TrainingDeps) {
    * requested, or any with `auto`), with its learned item rows re-indexed to today's items. Returns the
    * reason instead when the run must be a full one.
    */
-  async function warmStartFor(tenantId: string, requested: ModelType | 'auto', itemIds: readonly string[]): Promise<TrainInput['warmStart'] | string> {
+  async function warmStartFor(
+    tenantId: string,
+    requested: ModelType | 'auto',
+    itemIds: readonly string[],
+  ): Promise<TrainInput['warmStart'] | string> {
     const dep = await repo.deployment(tenantId);
     const active = dep?.activeVersionId ? await repo.getVersion(tenantId, dep.activeVersionId) : undefined;
     if (!active) return 'no deployed version to continue from: trained in full';
@@ -139,7 +178,12 @@ export function createTrainingService(deps: TrainingDeps) {
         for (let k = 0; k < row.length; k++) row[k]! *= 0.1;
       }
     });
-    return { ...base, hyperparameters: { ...active.hyperparameters, ...(type === 'ials' ? { factors: dim } : { embedding_dim: dim }) }, itemRows: aligned.rows, itemsCarried: aligned.carried };
+    return {
+      ...base,
+      hyperparameters: { ...active.hyperparameters, ...(type === 'ials' ? { factors: dim } : { embedding_dim: dim }) },
+      itemRows: aligned.rows,
+      itemsCarried: aligned.carried,
+    };
   }
 
   async function runTraining(run: JobRun<TrainPayload>): Promise<unknown> {
@@ -150,8 +194,13 @@ export function createTrainingService(deps: TrainingDeps) {
     await run.progress({ status: 'loading', phase: 'loading snapshot', progress: 0 }, true);
     const wantsContent = p.modelType === 'content' || p.modelType === 'auto';
     const catalog = wantsContent ? await repo.catalogForContent(tenantId) : [];
-    const { snapshot, itemIds, interactions } = await loadSnapshot(tenantId, settings.weights, catalog.map((c) => c.itemId));
-    if (snapshot.u.length === 0) throw new PermanentJobError('The training snapshot is empty: this tenant has no interactions with a positive weight yet.');
+    const { snapshot, itemIds, interactions } = await loadSnapshot(
+      tenantId,
+      settings.weights,
+      catalog.map((c) => c.itemId),
+    );
+    if (snapshot.u.length === 0)
+      throw new PermanentJobError('The training snapshot is empty: this tenant has no interactions with a positive weight yet.');
     let attributes: ItemAttributes[] | undefined;
     if (wantsContent) {
       const byId = new Map(catalog.map((c) => [c.itemId, c]));
@@ -161,11 +210,20 @@ export function createTrainingService(deps: TrainingDeps) {
       });
     }
     const warm = p.trainingMode === 'incremental' ? await warmStartFor(tenantId, p.modelType, itemIds) : undefined;
-    await run.progress({ status: 'training', phase: 'training', progress: 0.02, snapshot: { users: snapshot.users, items: snapshot.items, interactions } }, true);
+    await run.progress(
+      { status: 'training', phase: 'training', progress: 0.02, snapshot: { users: snapshot.users, items: snapshot.items, interactions } },
+      true,
+    );
     let out;
     try {
       out = await trainInWorker(
-        { modelType: p.modelType, hyperparameters: p.hyperparameters, snapshot, ...(attributes ? { attributes } : {}), ...(typeof warm === 'object' ? { warmStart: warm } : {}) },
+        {
+          modelType: p.modelType,
+          hyperparameters: p.hyperparameters,
+          snapshot,
+          ...(attributes ? { attributes } : {}),
+          ...(typeof warm === 'object' ? { warmStart: warm } : {}),
+        },
         (pr) => {
           const elapsed = (Date.now() - started) / 1000;
           const frac = Math.max(0.02, Math.min(0.99, pr.progress));
@@ -184,7 +242,9 @@ export function createTrainingService(deps: TrainingDeps) {
     } catch (err) {
       if (run.signal.aborted) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      throw message.startsWith('invalid hyperparameters') || message.startsWith('The training snapshot') ? new PermanentJobError(message) : err;
+      throw message.startsWith('invalid hyperparameters') || message.startsWith('The training snapshot')
+        ? new PermanentJobError(message)
+        : err;
     }
     const id = newId();
     const now = clock();
@@ -198,7 +258,13 @@ export function createTrainingService(deps: TrainingDeps) {
       modelType: out.modelType,
       hyperparameters: out.hyperparameters,
       metrics: out.metrics as unknown as Record<string, number>,
-      modelCard: { ...out.card, trigger: p.trigger, training_mode: typeof warm === 'string' ? 'full' : p.trainingMode, ...(typeof warm === 'string' ? { incremental: { note: warm } } : {}), interaction_weights: settings.weights },
+      modelCard: {
+        ...out.card,
+        trigger: p.trigger,
+        training_mode: typeof warm === 'string' ? 'full' : p.trainingMode,
+        ...(typeof warm === 'string' ? { incremental: { note: warm } } : {}),
+        interaction_weights: settings.weights,
+      },
       snapshotUsers: snapshot.users,
       snapshotItems: snapshot.items,
       snapshotInteractions: interactions,
@@ -255,7 +321,10 @@ export function createTrainingService(deps: TrainingDeps) {
     if (dep?.canaryVersionId && dep.activeVersionId && dep.canaryStartedAt) {
       const stats = await repo.armStats(tenantId, dep.canaryStartedAt);
       const arm = (id: string) => stats.find((s) => s.versionId === id) ?? { served: 0, conversions: 0 };
-      const [canary, active] = await Promise.all([repo.getVersion(tenantId, dep.canaryVersionId), repo.getVersion(tenantId, dep.activeVersionId)]);
+      const [canary, active] = await Promise.all([
+        repo.getVersion(tenantId, dep.canaryVersionId),
+        repo.getVersion(tenantId, dep.activeVersionId),
+      ]);
       const offlineBetter = (canary?.metrics['ndcg@10'] ?? 0) > (active?.metrics['ndcg@10'] ?? 0);
       const decision = canaryDecision(arm(dep.canaryVersionId), arm(dep.activeVersionId), offlineBetter);
       outcome.canary = decision;
@@ -276,7 +345,12 @@ export function createTrainingService(deps: TrainingDeps) {
         }
       }
       if (why.length) {
-        await jobs.enqueue(tenantId, TRAIN_JOB, { modelType: policy.modelType, hyperparameters: {}, trainingMode: 'full', autoDeploy: true, trigger: `auto:${why.join('+')}` }, { dedupeKey: 'recs.train' });
+        await jobs.enqueue(
+          tenantId,
+          TRAIN_JOB,
+          { modelType: policy.modelType, hyperparameters: {}, trainingMode: 'full', autoDeploy: true, trigger: `auto:${why.join('+')}` },
+          { dedupeKey: 'recs.train' },
+        );
         outcome.retrain = why;
       }
     }
@@ -287,23 +361,43 @@ export function createTrainingService(deps: TrainingDeps) {
   return {
     register(): void {
       jobs.register({ type: TRAIN_JOB, payload: trainPayload, maxAttempts: 2, handle: runTraining });
-      jobs.register({ type: MAINTENANCE_JOB, payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>, maxAttempts: 3, handle: runMaintenance });
+      jobs.register({
+        type: MAINTENANCE_JOB,
+        payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+        maxAttempts: 3,
+        handle: runMaintenance,
+      });
     },
 
     /** Validates and enqueues a training job (400 naming each bad hyperparameter). */
-    async startTraining(ctx: TenantContext, body: { modelType: ModelType | 'auto'; hyperparameters: Record<string, unknown>; trainingMode: 'full' | 'incremental'; autoDeploy: boolean }) {
+    async startTraining(
+      ctx: TenantContext,
+      body: {
+        modelType: ModelType | 'auto';
+        hyperparameters: Record<string, unknown>;
+        trainingMode: 'full' | 'incremental';
+        autoDeploy: boolean;
+      },
+    ) {
       if (body.modelType !== 'auto') {
         const v = validateHyperparameters(body.modelType, body.hyperparameters);
-        if (!v.ok) throw validation('RECS_HYPERPARAMETERS_INVALID', `Invalid hyperparameters for ${body.modelType}: ${v.details.map((d) => d.field).join(', ')}.`, v.details);
+        if (!v.ok)
+          throw validation(
+            'RECS_HYPERPARAMETERS_INVALID',
+            `Invalid hyperparameters for ${body.modelType}: ${v.details.map((d) => d.field).join(', ')}.`,
+            v.details,
+          );
       } else if (Object.keys(body.hyperparameters).length) {
-        throw validation('RECS_HYPERPARAMETERS_INVALID', 'model_type auto picks its own hyperparameters; omit hyperparameters.', [{ field: 'hyperparameters', message: 'not accepted with auto' }]);
+        throw validation('RECS_HYPERPARAMETERS_INVALID', 'model_type auto picks its own hyperparameters; omit hyperparameters.', [
+          { field: 'hyperparameters', message: 'not accepted with auto' },
+        ]);
       }
       return jobs.enqueue(ctx.tenantId, TRAIN_JOB, { ...body, trigger: 'api' } satisfies TrainPayload);
     },
 
     async job(ctx: TenantContext, jobId: string) {
       const job = await jobs.get(ctx.tenantId, jobId);
-      if (!job || (job.type !== TRAIN_JOB)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
+      if (!job || job.type !== TRAIN_JOB) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
       const version = job.status === 'succeeded' ? await repo.versionByJob(ctx.tenantId, jobId) : undefined;
       const dep = version ? await repo.deployment(ctx.tenantId) : undefined;
       return { job, version, deployment: dep };
@@ -328,7 +422,8 @@ export function createTrainingService(deps: TrainingDeps) {
     /** Deploys a version to everyone, or as a canary to `canaryPercent` of users (sticky per user). */
     async deploy(ctx: TenantContext, id: string, canaryPercent?: number) {
       const v = await this.getVersion(ctx, id);
-      if (!(await storage.exists(ctx.tenantId, v.artifactKey))) throw validation('RECS_ARTIFACT_MISSING', 'The artifact of this version is missing from storage; it cannot be deployed.');
+      if (!(await storage.exists(ctx.tenantId, v.artifactKey)))
+        throw validation('RECS_ARTIFACT_MISSING', 'The artifact of this version is missing from storage; it cannot be deployed.');
       if (canaryPercent !== undefined && canaryPercent < 100) await repo.setCanary(ctx.tenantId, v.id, canaryPercent, clock());
       else await repo.activate(ctx.tenantId, v.id, clock());
       deps.onDeploymentChanged(ctx.tenantId);

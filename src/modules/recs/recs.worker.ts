@@ -8,7 +8,11 @@ import { trainModel, type TrainInput } from './recs.train.ts';
 const port = parentPort;
 if (port) {
   try {
-    const out = trainModel(workerData as TrainInput, (p) => port.postMessage({ kind: 'progress', progress: p }), () => false);
+    const out = trainModel(
+      workerData as TrainInput,
+      (p) => port.postMessage({ kind: 'progress', progress: p }),
+      () => false,
+    );
     const bytes = new Uint8Array(out.artifact.buffer, out.artifact.byteOffset, out.artifact.byteLength).slice();
     port.postMessage({ kind: 'done', result: { ...out, artifact: bytes } }, [bytes.buffer]);
   } catch (err) {

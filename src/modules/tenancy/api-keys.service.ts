@@ -1,4 +1,11 @@
-import { type SecurityEventRepository, type TenantContext, notFound, randomToken, requirePermission, sha256Hex } from '../../platform/index.ts';
+import {
+  type SecurityEventRepository,
+  type TenantContext,
+  notFound,
+  randomToken,
+  requirePermission,
+  sha256Hex,
+} from '../../platform/index.ts';
 import { API_KEY_PREFIX, keyPrefixOf } from './auth.core.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
 
@@ -27,7 +34,14 @@ export function createApiKeysService(deps: ApiKeysServiceDeps) {
         createdBy: ctx.actor.type === 'user' ? ctx.actor.id : null,
         expiresAt: input.expiresAt ?? null,
       });
-      await deps.security.record({ type: 'api_key_created', userId: ctx.actor.type === 'user' ? ctx.actor.id : null, subjectHash: null, ip: ctx.ip ?? null, userAgent: null, details: { key_id: row.id, tenant_id: ctx.tenantId } });
+      await deps.security.record({
+        type: 'api_key_created',
+        userId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+        subjectHash: null,
+        ip: ctx.ip ?? null,
+        userAgent: null,
+        details: { key_id: row.id, tenant_id: ctx.tenantId },
+      });
       return { row, secret };
     },
     list(ctx: TenantContext, includeRevoked: boolean) {
@@ -39,7 +53,14 @@ export function createApiKeysService(deps: ApiKeysServiceDeps) {
       const row = await repo.revokeApiKey(ctx.tenantId, id);
       if (!row) throw notFound('API_KEY_NOT_FOUND', 'API key');
       deps.invalidateKey(row.keyHash);
-      await deps.security.record({ type: 'api_key_revoked', userId: ctx.actor.type === 'user' ? ctx.actor.id : null, subjectHash: null, ip: ctx.ip ?? null, userAgent: null, details: { key_id: row.id, tenant_id: ctx.tenantId } });
+      await deps.security.record({
+        type: 'api_key_revoked',
+        userId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+        subjectHash: null,
+        ip: ctx.ip ?? null,
+        userAgent: null,
+        details: { key_id: row.id, tenant_id: ctx.tenantId },
+      });
       return row;
     },
   };

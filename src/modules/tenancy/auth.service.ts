@@ -48,14 +48,20 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { repo, security, tokens, clock } = deps;
   // A real hash to verify against when the e-mail is unknown, so both cases take the same time.
   const dummyHash = hashPassword(randomToken(24));
-  const apiKeyCache = new TtlCache<string, { tenantId: string; id: string; scopes: string[]; expiresAt: Date | null; revoked: boolean } | null>(10_000, 30_000);
+  const apiKeyCache = new TtlCache<
+    string,
+    { tenantId: string; id: string; scopes: string[]; expiresAt: Date | null; revoked: boolean } | null
+  >(10_000, 30_000);
   const tenantCache = new TtlCache<string, { status: string; rateLimit: RateLimit | undefined } | null>(10_000, 5_000);
   const roleCache = new TtlCache<string, Role | null>(10_000, 5_000);
   const keyTouched = new TtlCache<string, true>(10_000, 60_000);
 
   async function issue(user: UserRow, sessionId: string, authTime: number): Promise<IssuedTokens> {
     const now = clock();
-    const accessToken = await tokens.sign({ sub: user.id, sid: sessionId, auth_time: authTime, adm: user.isPlatformAdmin }, Math.floor(now.getTime() / 1000));
+    const accessToken = await tokens.sign(
+      { sub: user.id, sid: sessionId, auth_time: authTime, adm: user.isPlatformAdmin },
+      Math.floor(now.getTime() / 1000),
+    );
     const refreshToken = `rt_${randomToken(48)}`;
     await repo.insertRefreshToken(sessionId, sha256Hex(refreshToken), new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000));
     return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_SECONDS, sessionId };
@@ -80,7 +86,12 @@ export function createAuthService(deps: AuthServiceDeps) {
           apiKeyCache.set(keyHash, key);
         }
         if (!key) throw new AppError('unauthenticated', 'API_KEY_INVALID', 'The API key is not valid.');
-        if (key.revoked) throw new AppError('unauthenticated', 'API_KEY_REVOKED', 'This API key has been revoked. Create a new one in Settings → API keys.');
+        if (key.revoked)
+          throw new AppError(
+            'unauthenticated',
+            'API_KEY_REVOKED',
+            'This API key has been revoked. Create a new one in Settings → API keys.',
+          );
         if (key.expiresAt && key.expiresAt.getTime() <= clock().getTime()) {
           throw new AppError('unauthenticated', 'API_KEY_EXPIRED', 'This API key has expired. Create a new one in Settings → API keys.');
         }
@@ -136,16 +147,27 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (user && isLocked(user.lockedUntil, now)) {
         await security.record({ type: 'login_locked', userId: user.id, subjectHash, ...meta });
         const retry = Math.ceil((user.lockedUntil!.getTime() - now.getTime()) / 1000);
-        throw new AppError('locked', 'ACCOUNT_LOCKED', `Too many failed sign-ins. The account is locked for ${Math.ceil(retry / 60)} more minute(s).`, {
-          retryAfterSeconds: retry,
-        });
+        throw new AppError(
+          'locked',
+          'ACCOUNT_LOCKED',
+          `Too many failed sign-ins. The account is locked for ${Math.ceil(retry / 60)} more minute(s).`,
+          {
+            retryAfterSeconds: retry,
+          },
+        );
       }
       const ok = await verifyPasswordOf(user, password);
       if (!ok || !user || user.status !== 'active') {
         if (user) {
           const o = onLoginFailure(user.failedLoginCount, now);
           await repo.recordLoginFailure(user.id, o.failedCount, o.lockedUntil);
-          await security.record({ type: o.lockedUntil ? 'account_locked' : 'login_failed', userId: user.id, subjectHash, ...meta, details: { failures: o.failedCount } });
+          await security.record({
+            type: o.lockedUntil ? 'account_locked' : 'login_failed',
+            userId: user.id,
+            subjectHash,
+            ...meta,
+            details: { failures: o.failedCount },
+          });
           if (o.delayMs) await deps.sleep(o.delayMs);
         } else {
           await security.record({ type: 'login_failed', userId: null, subjectHash, ...meta, details: { reason: 'unknown_email' } });
@@ -154,7 +176,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       await repo.recordLoginSuccess(user.id);
       const tenantId = (await repo.firstTenantOf(user.id)) ?? null;
-      const sessionId = await repo.insertSession({ userId: user.id, tenantId, ...meta, expiresAt: new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000) });
+      const sessionId = await repo.insertSession({
+        userId: user.id,
+        tenantId,
+        ...meta,
+        expiresAt: new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000),
+      });
       await security.record({ type: 'login_succeeded', userId: user.id, subjectHash, ...meta });
       const issued = await issue(user, sessionId, Math.floor(now.getTime() / 1000));
       const role = tenantId ? ((await repo.getRole(tenantId, user.id)) ?? null) : null;
@@ -171,8 +198,18 @@ export function createAuthService(deps: AuthServiceDeps) {
       const session = await repo.getSession(state.sessionId);
       if (!state.firstUse) {
         await repo.revokeSession(state.sessionId, 'refresh_token_reuse');
-        await security.record({ type: 'refresh_reuse_detected', userId: session?.userId ?? null, subjectHash: null, ...meta, details: { session_id: state.sessionId } });
-        throw new AppError('unauthenticated', 'REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended for safety. Sign in again.');
+        await security.record({
+          type: 'refresh_reuse_detected',
+          userId: session?.userId ?? null,
+          subjectHash: null,
+          ...meta,
+          details: { session_id: state.sessionId },
+        });
+        throw new AppError(
+          'unauthenticated',
+          'REFRESH_TOKEN_REUSED',
+          'This refresh token was already used; the session has been ended for safety. Sign in again.',
+        );
       }
       const now = clock();
       if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime() || state.expiresAt.getTime() <= now.getTime()) {

@@ -40,10 +40,18 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
       await tenancyRoutes(app, { auth, tenants, apiKeys, repo, registration: deps.config.registration });
     },
     /** Creates the first platform administrator when none exists. Returns the password only when generated. */
-    async ensurePlatformAdmin(email: string | undefined, password: string | undefined): Promise<{ created: boolean; email: string; generatedPassword?: string }> {
+    async ensurePlatformAdmin(
+      email: string | undefined,
+      password: string | undefined,
+    ): Promise<{ created: boolean; email: string; generatedPassword?: string }> {
       if ((await repo.countPlatformAdmins()) > 0) return { created: false, email: email ?? '' };
       const pw = password ?? randomToken(20);
-      const out = await tenants.createUser({ email: email ?? 'admin@loupe.local', password: pw, name: 'Platform admin', isPlatformAdmin: true });
+      const out = await tenants.createUser({
+        email: email ?? 'admin@loupe.local',
+        password: pw,
+        name: 'Platform admin',
+        isPlatformAdmin: true,
+      });
       return { created: true, email: out.user.email, ...(password ? {} : { generatedPassword: pw }) };
     },
   };

@@ -14,7 +14,11 @@ describe("seed 003's onboarding flow, as written", () => {
     const admin = await t.adminToken();
     const tenant = await t.request('POST', '/api/v1/admin/tenants', {
       token: admin,
-      body: { name: "Sarah's Electronics", slug: 'sarahs-electronics', settings: { recommendation_model: 'lightgcn', max_recommendations: 50, enable_real_time: true } },
+      body: {
+        name: "Sarah's Electronics",
+        slug: 'sarahs-electronics',
+        settings: { recommendation_model: 'lightgcn', max_recommendations: 50, enable_real_time: true },
+      },
     });
     expect(tenant.status).toBe(201);
     expect(tenant.body).toMatchObject({ name: "Sarah's Electronics", slug: 'sarahs-electronics', status: 'active' });
@@ -27,9 +31,14 @@ describe("seed 003's onboarding flow, as written", () => {
     expect(user.status).toBe(201);
     expect(user.body).toMatchObject({ email: 'sarah@electronicsstore.com', tenant_id: tenant.body.id, role: 'admin', status: 'active' });
 
-    const login = await t.request('POST', '/api/v1/auth/login', { body: { email: 'sarah@electronicsstore.com', password: 'SecurePass123!' } });
+    const login = await t.request('POST', '/api/v1/auth/login', {
+      body: { email: 'sarah@electronicsstore.com', password: 'SecurePass123!' },
+    });
     expect(login.status).toBe(200);
-    expect(login.body).toMatchObject({ expires_in: 900, user: { email: 'sarah@electronicsstore.com', tenant_id: tenant.body.id, role: 'admin' } });
+    expect(login.body).toMatchObject({
+      expires_in: 900,
+      user: { email: 'sarah@electronicsstore.com', tenant_id: tenant.body.id, role: 'admin' },
+    });
     expect(login.body.access_token).toMatch(/^eyJ/);
 
     const key = await t.request('POST', '/api/v1/api-keys', {
@@ -45,7 +54,10 @@ describe("seed 003's onboarding flow, as written", () => {
     const list = await t.request('GET', '/api/v1/api-keys', { token: login.body.access_token });
     expect(JSON.stringify(list.body)).not.toContain(key.body.api_key);
     expect(list.body.data[0]).toMatchObject({ id: key.body.id, key_prefix: key.body.key_prefix });
-    const raw = await t.database.pglite?.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE key_hash LIKE '%' || $1 || '%'`, [key.body.api_key]);
+    const raw = await t.database.pglite?.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM api_keys WHERE key_hash LIKE '%' || $1 || '%'`,
+      [key.body.api_key],
+    );
     if (raw) expect(raw.rows[0]!.n).toBe(0);
 
     // The key authenticates as its tenant.
@@ -109,7 +121,8 @@ describe('brute force', () => {
     expect(locked.body.error.code).toBe('ACCOUNT_LOCKED');
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
     const rows = await t.database.db.execute(
-      (await import('drizzle-orm')).sql`SELECT type FROM security_events WHERE type IN ('login_failed', 'account_locked', 'login_locked') ORDER BY id`,
+      (await import('drizzle-orm'))
+        .sql`SELECT type FROM security_events WHERE type IN ('login_failed', 'account_locked', 'login_locked') ORDER BY id`,
     );
     const types = (rows as unknown as { rows: { type: string }[] }).rows.map((r) => r.type);
     expect(types.filter((x) => x === 'login_failed').length).toBeGreaterThanOrEqual(4);

@@ -74,11 +74,25 @@ export function createTenancyRepository(db: Db) {
     listTenants: (f: { status?: string | undefined; q?: string | undefined; cursor?: string | undefined; limit: number }) => {
       const conds = [sql`true`];
       if (f.status) conds.push(sql`status = ${f.status}`);
-      if (f.q) conds.push(sql`(name ILIKE ${'%' + f.q.replace(/[%_\\]/g, '\\$&') + '%'} OR slug ILIKE ${'%' + f.q.replace(/[%_\\]/g, '\\$&') + '%'})`);
+      if (f.q)
+        conds.push(
+          sql`(name ILIKE ${'%' + f.q.replace(/[%_\\]/g, '\\$&') + '%'} OR slug ILIKE ${'%' + f.q.replace(/[%_\\]/g, '\\$&') + '%'})`,
+        );
       if (f.cursor) conds.push(sql`id < ${f.cursor}`);
-      return queryRows<TenantRow>(db, sql`SELECT ${TENANT} FROM tenants WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`);
+      return queryRows<TenantRow>(
+        db,
+        sql`SELECT ${TENANT} FROM tenants WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`,
+      );
     },
-    async updateTenant(id: string, patch: { name?: string | undefined; slug?: string | undefined; settings?: Record<string, unknown> | undefined; status?: string | undefined }) {
+    async updateTenant(
+      id: string,
+      patch: {
+        name?: string | undefined;
+        slug?: string | undefined;
+        settings?: Record<string, unknown> | undefined;
+        status?: string | undefined;
+      },
+    ) {
       return queryOne<TenantRow>(
         db,
         sql`UPDATE tenants SET name = coalesce(${patch.name ?? null}, name), slug = coalesce(${patch.slug ?? null}, slug),
@@ -92,7 +106,12 @@ export function createTenancyRepository(db: Db) {
       !!(await queryOne(db, sql`SELECT 1 FROM tenants WHERE slug = ${slug} AND id IS DISTINCT FROM ${exceptId ?? null}::uuid`)),
 
     // ---- users ----
-    async insertUser(u: { email: string; name: string | null; passwordHash: string; isPlatformAdmin: boolean }): Promise<UserRow | undefined> {
+    async insertUser(u: {
+      email: string;
+      name: string | null;
+      passwordHash: string;
+      isPlatformAdmin: boolean;
+    }): Promise<UserRow | undefined> {
       return queryOne<UserRow>(
         db,
         sql`INSERT INTO users (id, email, name, password_hash, is_platform_admin) VALUES (${newId()}, ${u.email}, ${u.name}, ${u.passwordHash}, ${u.isPlatformAdmin})
@@ -101,12 +120,17 @@ export function createTenancyRepository(db: Db) {
     },
     getUser: (id: string) => queryOne<UserRow>(db, sql`SELECT ${USER} FROM users WHERE id = ${id}`),
     getUserByEmail: (email: string) => queryOne<UserRow>(db, sql`SELECT ${USER} FROM users WHERE email = ${email}`),
-    countPlatformAdmins: async () => Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM users WHERE is_platform_admin`))!.n),
+    countPlatformAdmins: async () =>
+      Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM users WHERE is_platform_admin`))!.n),
     async recordLoginFailure(userId: string, failedCount: number, lockedUntil: Date | null) {
-      await db.execute(sql`UPDATE users SET failed_login_count = ${failedCount}, locked_until = coalesce(${lockedUntil?.toISOString() ?? null}::timestamptz, locked_until), updated_at = now() WHERE id = ${userId}`);
+      await db.execute(
+        sql`UPDATE users SET failed_login_count = ${failedCount}, locked_until = coalesce(${lockedUntil?.toISOString() ?? null}::timestamptz, locked_until), updated_at = now() WHERE id = ${userId}`,
+      );
     },
     async recordLoginSuccess(userId: string) {
-      await db.execute(sql`UPDATE users SET failed_login_count = 0, locked_until = NULL, last_login_at = now(), updated_at = now() WHERE id = ${userId}`);
+      await db.execute(
+        sql`UPDATE users SET failed_login_count = 0, locked_until = NULL, last_login_at = now(), updated_at = now() WHERE id = ${userId}`,
+      );
     },
 
     // ---- memberships (tenant-owned) ----
@@ -117,26 +141,51 @@ export function createTenancyRepository(db: Db) {
     getRole: async (tenantId: string, userId: string) =>
       (await queryOne<{ role: Role }>(db, sql`SELECT role FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId}`))?.role,
     firstTenantOf: async (userId: string) =>
-      (await queryOne<{ tenantId: string }>(db, sql`SELECT m.tenant_id AS "tenantId" FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-                                                   WHERE m.user_id = ${userId} ORDER BY (t.status = 'active') DESC, m.created_at LIMIT 1`))?.tenantId,
+      (
+        await queryOne<{ tenantId: string }>(
+          db,
+          sql`SELECT m.tenant_id AS "tenantId" FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                                                   WHERE m.user_id = ${userId} ORDER BY (t.status = 'active') DESC, m.created_at LIMIT 1`,
+        )
+      )?.tenantId,
     tenantsOfUser: (userId: string) =>
       queryRows<{ id: string; name: string; slug: string; status: string; role: Role }>(
         db,
         sql`SELECT t.id, t.name, t.slug, t.status, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = ${userId} ORDER BY m.created_at`,
       ),
     membersOfTenant: (tenantId: string) =>
-      queryRows<{ userId: string; email: string; name: string | null; role: Role; status: string; createdAt: Date; lastLoginAt: Date | null }>(
+      queryRows<{
+        userId: string;
+        email: string;
+        name: string | null;
+        role: Role;
+        status: string;
+        createdAt: Date;
+        lastLoginAt: Date | null;
+      }>(
         db,
         sql`SELECT u.id AS "userId", u.email, u.name, m.role, u.status, m.created_at AS "createdAt", u.last_login_at AS "lastLoginAt"
             FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = ${tenantId} ORDER BY m.created_at`,
       ),
     deleteMembership: async (tenantId: string, userId: string) =>
-      (await queryRows(db, sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id`)).length > 0,
+      (await queryRows(db, sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id`)).length >
+      0,
     countOwners: async (tenantId: string) =>
-      Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM memberships WHERE tenant_id = ${tenantId} AND role = 'owner'`))!.n),
+      Number(
+        (await queryOne<{ n: string }>(
+          db,
+          sql`SELECT count(*)::text AS n FROM memberships WHERE tenant_id = ${tenantId} AND role = 'owner'`,
+        ))!.n,
+      ),
 
     // ---- sessions and refresh tokens ----
-    async insertSession(s: { userId: string; tenantId: string | null; ip: string | null; userAgent: string | null; expiresAt: Date }): Promise<string> {
+    async insertSession(s: {
+      userId: string;
+      tenantId: string | null;
+      ip: string | null;
+      userAgent: string | null;
+      expiresAt: Date;
+    }): Promise<string> {
       const id = newId();
       await db.execute(sql`INSERT INTO sessions (id, user_id, tenant_id, ip, user_agent, expires_at)
                            VALUES (${id}, ${s.userId}, ${s.tenantId}, ${s.ip}, ${s.userAgent}, ${s.expiresAt.toISOString()})`);
@@ -149,12 +198,19 @@ export function createTenancyRepository(db: Db) {
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${sessionId}`,
       ),
     getSession: (sessionId: string) =>
-      queryOne<SessionRow>(db, sql`SELECT id, user_id AS "userId", tenant_id AS "tenantId", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM sessions WHERE id = ${sessionId}`),
+      queryOne<SessionRow>(
+        db,
+        sql`SELECT id, user_id AS "userId", tenant_id AS "tenantId", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM sessions WHERE id = ${sessionId}`,
+      ),
     async revokeSession(sessionId: string, reason: string) {
-      await db.execute(sql`UPDATE sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, ${reason}) WHERE id = ${sessionId}`);
+      await db.execute(
+        sql`UPDATE sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, ${reason}) WHERE id = ${sessionId}`,
+      );
     },
     async insertRefreshToken(sessionId: string, tokenHash: string, expiresAt: Date) {
-      await db.execute(sql`INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES (${newId()}, ${sessionId}, ${tokenHash}, ${expiresAt.toISOString()})`);
+      await db.execute(
+        sql`INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES (${newId()}, ${sessionId}, ${tokenHash}, ${expiresAt.toISOString()})`,
+      );
     },
     /**
      * Marks a refresh token used, atomically: exactly one of two racing refreshes wins. Returns the token
@@ -177,7 +233,15 @@ export function createTenancyRepository(db: Db) {
     },
 
     // ---- API keys (tenant-owned) ----
-    async insertApiKey(k: { tenantId: string; name: string; keyPrefix: string; keyHash: string; scopes: string[]; createdBy: string | null; expiresAt: Date | null }) {
+    async insertApiKey(k: {
+      tenantId: string;
+      name: string;
+      keyPrefix: string;
+      keyHash: string;
+      scopes: string[];
+      createdBy: string | null;
+      expiresAt: Date | null;
+    }) {
       return (await queryOne<ApiKeyRow>(
         db,
         sql`INSERT INTO api_keys (tenant_id, id, name, key_prefix, key_hash, scopes, created_by, expires_at)
@@ -192,7 +256,10 @@ export function createTenancyRepository(db: Db) {
         sql`SELECT ${KEY} FROM api_keys WHERE tenant_id = ${tenantId} ${includeRevoked ? sql`` : sql`AND revoked_at IS NULL`} ORDER BY id DESC`,
       ),
     revokeApiKey: (tenantId: string, id: string) =>
-      queryOne<ApiKeyRow>(db, sql`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${KEY}`),
+      queryOne<ApiKeyRow>(
+        db,
+        sql`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${KEY}`,
+      ),
     async touchApiKey(tenantId: string, id: string) {
       await db.execute(sql`UPDATE api_keys SET last_used_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },

@@ -1,16 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  AppError,
-  STEP_UP_WINDOW_SECONDS,
-  errorResponses,
-  iso,
-  isUuid,
-  notFound,
-  paginate,
-  tenantContext,
-} from '../../platform/index.ts';
+import { AppError, STEP_UP_WINDOW_SECONDS, errorResponses, iso, isUuid, notFound, paginate, tenantContext } from '../../platform/index.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
 import type { AuthService, ClientMeta } from './auth.service.ts';
 import type { TenancyRepository, ApiKeyRow, TenantRow, UserRow } from './tenancy.repository.ts';
@@ -60,7 +51,12 @@ const idParams = z.object({ id: z.string().max(100) });
 
 export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tokenReply = (t: { accessToken: string; refreshToken: string; expiresIn: number }, user: UserRow, tenantId: string | null, role: string | null) => ({
+  const tokenReply = (
+    t: { accessToken: string; refreshToken: string; expiresIn: number },
+    user: UserRow,
+    tenantId: string | null,
+    role: string | null,
+  ) => ({
     access_token: t.accessToken,
     refresh_token: t.refreshToken,
     token_type: 'Bearer' as const,
@@ -72,7 +68,12 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.post(
     '/api/v1/auth/login',
     {
-      schema: { tags: ['auth'], summary: 'Sign in with e-mail and password (seed 003 step 3)', body: s.loginBody, response: { 200: s.tokenResponse, 423: errorResponses[401], ...errorResponses } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with e-mail and password (seed 003 step 3)',
+        body: s.loginBody,
+        response: { 200: s.tokenResponse, 423: errorResponses[401], ...errorResponses },
+      },
       config: { auth: { kind: 'public' }, rateGroup: 'auth' },
     },
     async (request) => {
@@ -93,8 +94,18 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       config: { auth: { kind: 'public' }, rateGroup: 'auth', audit: { action: 'auth.register', resourceType: 'user' } },
     },
     async (request, reply) => {
-      if (deps.registration === 'closed') throw new AppError('forbidden', 'REGISTRATION_CLOSED', 'Self-service registration is closed on this server. Ask an administrator for an account.');
-      const { user, tenant } = await deps.tenants.register({ email: request.body.email, password: request.body.password, name: request.body.name, tenantName: request.body.tenant_name });
+      if (deps.registration === 'closed')
+        throw new AppError(
+          'forbidden',
+          'REGISTRATION_CLOSED',
+          'Self-service registration is closed on this server. Ask an administrator for an account.',
+        );
+      const { user, tenant } = await deps.tenants.register({
+        email: request.body.email,
+        password: request.body.password,
+        name: request.body.name,
+        tenantName: request.body.tenant_name,
+      });
       request.auditTarget = { resourceId: user.id, ...(tenant ? { tenantId: tenant.id } : {}) };
       const out = await deps.auth.login(request.body.email, request.body.password, meta(request));
       return reply.code(201).send(tokenReply(out, out.user, out.tenantId, out.role));
@@ -104,7 +115,12 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.post(
     '/api/v1/auth/refresh',
     {
-      schema: { tags: ['auth'], summary: 'Exchange a refresh token for new tokens (rotating; reuse ends the session)', body: s.refreshBody, response: { 200: s.tokenResponse, ...errorResponses } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a refresh token for new tokens (rotating; reuse ends the session)',
+        body: s.refreshBody,
+        response: { 200: s.tokenResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'public' }, rateGroup: 'auth' },
     },
     async (request) => {
@@ -118,7 +134,12 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.post(
     '/api/v1/auth/logout',
     {
-      schema: { tags: ['auth'], summary: 'End this session: its access and refresh tokens stop working', body: s.logoutBody, response: { 204: z.null(), ...errorResponses } },
+      schema: {
+        tags: ['auth'],
+        summary: 'End this session: its access and refresh tokens stop working',
+        body: s.logoutBody,
+        response: { 204: z.null(), ...errorResponses },
+      },
       config: { auth: { kind: 'user' } },
     },
     async (request, reply) => {
@@ -130,7 +151,14 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
 
   r.get(
     '/api/v1/auth/session',
-    { schema: { tags: ['auth'], summary: 'The signed-in user, this session and their tenants', response: { 200: s.sessionResponse, ...errorResponses } }, config: { auth: { kind: 'user' } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user, this session and their tenants',
+        response: { 200: s.sessionResponse, ...errorResponses },
+      },
+      config: { auth: { kind: 'user' } },
+    },
     async (request) => {
       const actor = request.actor!;
       if (actor.type !== 'user') throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users.');
@@ -163,7 +191,10 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
         tags: ['auth'],
         summary: 'Re-enter the password to unlock sensitive actions for a few minutes',
         body: s.stepUpBody,
-        response: { 200: z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number(), elevated_until: z.string() }), ...errorResponses },
+        response: {
+          200: z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number(), elevated_until: z.string() }),
+          ...errorResponses,
+        },
       },
       config: { auth: { kind: 'user' }, rateGroup: 'auth' },
     },
@@ -171,7 +202,12 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       const actor = request.actor!;
       if (actor.type !== 'user') throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'Step-up is for signed-in users.');
       const out = await deps.auth.stepUp(actor.id, actor.sessionId, request.body.password, meta(request));
-      return { access_token: out.accessToken, token_type: 'Bearer' as const, expires_in: out.expiresIn, elevated_until: new Date((out.authTime + STEP_UP_WINDOW_SECONDS) * 1000).toISOString() };
+      return {
+        access_token: out.accessToken,
+        token_type: 'Bearer' as const,
+        expires_in: out.expiresIn,
+        elevated_until: new Date((out.authTime + STEP_UP_WINDOW_SECONDS) * 1000).toISOString(),
+      };
     },
   );
 
@@ -179,7 +215,12 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.post(
     '/api/v1/admin/tenants',
     {
-      schema: { tags: ['admin'], summary: 'Create a tenant (seed 003 step 1)', body: s.createTenantBody, response: { 201: s.tenantResponse, ...errorResponses } },
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a tenant (seed 003 step 1)',
+        body: s.createTenantBody,
+        response: { 201: s.tenantResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'platform_admin' }, rateGroup: 'admin', audit: { action: 'tenant.create', resourceType: 'tenant' } },
     },
     async (request, reply) => {
@@ -195,7 +236,12 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
         tags: ['admin'],
         summary: 'List tenants',
         querystring: z
-          .object({ status: z.enum(['active', 'suspended']).optional(), q: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.uuid().optional() })
+          .object({
+            status: z.enum(['active', 'suspended']).optional(),
+            q: z.string().max(100).optional(),
+            limit: z.coerce.number().int().min(1).max(200).default(50),
+            cursor: z.uuid().optional(),
+          })
           .strict(),
         response: { 200: z.object({ data: z.array(s.tenantResponse), next_cursor: z.string().nullable() }), ...errorResponses },
       },
@@ -209,7 +255,10 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   );
   r.get(
     '/api/v1/admin/tenants/:id',
-    { schema: { tags: ['admin'], summary: 'Get a tenant', params: idParams, response: { 200: s.tenantResponse, ...errorResponses } }, config: { auth: { kind: 'platform_admin' }, rateGroup: 'admin' } },
+    {
+      schema: { tags: ['admin'], summary: 'Get a tenant', params: idParams, response: { 200: s.tenantResponse, ...errorResponses } },
+      config: { auth: { kind: 'platform_admin' }, rateGroup: 'admin' },
+    },
     async (request) => {
       if (!isUuid(request.params.id)) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       return toTenant(await deps.tenants.getTenant(request.params.id));
@@ -218,7 +267,13 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.patch(
     '/api/v1/admin/tenants/:id',
     {
-      schema: { tags: ['admin'], summary: 'Update a tenant (name, slug, settings such as rate_limit, status)', params: idParams, body: s.updateTenantBody, response: { 200: s.tenantResponse, ...errorResponses } },
+      schema: {
+        tags: ['admin'],
+        summary: 'Update a tenant (name, slug, settings such as rate_limit, status)',
+        params: idParams,
+        body: s.updateTenantBody,
+        response: { 200: s.tenantResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'platform_admin' }, rateGroup: 'admin', audit: { action: 'tenant.update', resourceType: 'tenant' } },
     },
     async (request) => {
@@ -228,7 +283,10 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
         const parsed = s.rateLimitSettings.safeParse(rl);
         if (!parsed.success) {
           throw new AppError('validation', 'VALIDATION_ERROR', 'settings.rate_limit is invalid.', {
-            details: parsed.error.issues.map((i) => ({ field: ['settings', 'rate_limit', ...i.path.map(String)].join('.'), message: i.message })),
+            details: parsed.error.issues.map((i) => ({
+              field: ['settings', 'rate_limit', ...i.path.map(String)].join('.'),
+              message: i.message,
+            })),
           });
         }
       }
@@ -243,7 +301,12 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     r.post(
       `/api/v1/admin/tenants/:id/${verb}`,
       {
-        schema: { tags: ['admin'], summary: `${verb === 'suspend' ? 'Suspend' : 'Re-activate'} a tenant`, params: idParams, response: { 200: s.tenantResponse, ...errorResponses } },
+        schema: {
+          tags: ['admin'],
+          summary: `${verb === 'suspend' ? 'Suspend' : 'Re-activate'} a tenant`,
+          params: idParams,
+          response: { 200: s.tenantResponse, ...errorResponses },
+        },
         config: { auth: { kind: 'platform_admin' }, rateGroup: 'admin', audit: { action: `tenant.${verb}`, resourceType: 'tenant' } },
       },
       async (request) => {
@@ -257,12 +320,24 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.post(
     '/api/v1/admin/users',
     {
-      schema: { tags: ['admin'], summary: 'Create a user, optionally a member of a tenant (seed 003 step 2)', body: s.createUserBody, response: { 201: s.userResponse, ...errorResponses } },
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a user, optionally a member of a tenant (seed 003 step 2)',
+        body: s.createUserBody,
+        response: { 201: s.userResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'platform_admin' }, rateGroup: 'admin', audit: { action: 'user.create', resourceType: 'user' } },
     },
     async (request, reply) => {
       const b = request.body;
-      const out = await deps.tenants.createUser({ email: b.email, password: b.password, name: b.name, tenantId: b.tenant_id, role: b.role, isPlatformAdmin: b.is_platform_admin });
+      const out = await deps.tenants.createUser({
+        email: b.email,
+        password: b.password,
+        name: b.name,
+        tenantId: b.tenant_id,
+        role: b.role,
+        isPlatformAdmin: b.is_platform_admin,
+      });
       request.auditTarget = { resourceId: out.user.id, ...(out.tenantId ? { tenantId: out.tenantId } : {}), details: { role: out.role } };
       return reply.code(201).send(toUser(out.user, out.tenantId, out.role));
     },
@@ -271,7 +346,10 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   // ---------------- the current tenant, members ----------------
   r.get(
     '/api/v1/tenant',
-    { schema: { tags: ['tenancy'], summary: 'The tenant of this credential', response: { 200: s.tenantResponse, ...errorResponses } }, config: { auth: { kind: 'tenant', permission: 'tenant:read' } } },
+    {
+      schema: { tags: ['tenancy'], summary: 'The tenant of this credential', response: { 200: s.tenantResponse, ...errorResponses } },
+      config: { auth: { kind: 'tenant', permission: 'tenant:read' } },
+    },
     async (request) => toTenant(await deps.tenants.getTenant(tenantContext(request).tenantId)),
   );
   r.get(
@@ -298,17 +376,42 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   );
   r.get(
     '/api/v1/members',
-    { schema: { tags: ['tenancy'], summary: 'Members of the tenant and their roles', response: { 200: z.object({ data: z.array(s.memberResponse) }), ...errorResponses } }, config: { auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true } } },
+    {
+      schema: {
+        tags: ['tenancy'],
+        summary: 'Members of the tenant and their roles',
+        response: { 200: z.object({ data: z.array(s.memberResponse) }), ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true } },
+    },
     async (request) => {
       const rows = await deps.tenants.listMembers(tenantContext(request));
-      return { data: rows.map((m) => ({ user_id: m.userId, email: m.email, name: m.name, role: m.role, status: m.status, created_at: iso(m.createdAt)!, last_login_at: iso(m.lastLoginAt) })) };
+      return {
+        data: rows.map((m) => ({
+          user_id: m.userId,
+          email: m.email,
+          name: m.name,
+          role: m.role,
+          status: m.status,
+          created_at: iso(m.createdAt)!,
+          last_login_at: iso(m.lastLoginAt),
+        })),
+      };
     },
   );
   r.post(
     '/api/v1/members',
     {
-      schema: { tags: ['tenancy'], summary: 'Add a member (creating the user when a password is given)', body: s.addMemberBody, response: { 201: z.object({ user_id: z.string(), email: z.string(), role: z.string() }), ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true, stepUp: true }, audit: { action: 'member.add', resourceType: 'membership' } },
+      schema: {
+        tags: ['tenancy'],
+        summary: 'Add a member (creating the user when a password is given)',
+        body: s.addMemberBody,
+        response: { 201: z.object({ user_id: z.string(), email: z.string(), role: z.string() }), ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true, stepUp: true },
+        audit: { action: 'member.add', resourceType: 'membership' },
+      },
     },
     async (request, reply) => {
       const out = await deps.tenants.addMember(tenantContext(request), request.body);
@@ -319,8 +422,17 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.patch(
     '/api/v1/members/:id',
     {
-      schema: { tags: ['tenancy'], summary: "Change a member's role", params: idParams, body: s.changeRoleBody, response: { 204: z.null(), ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true, stepUp: true }, audit: { action: 'member.change_role', resourceType: 'membership' } },
+      schema: {
+        tags: ['tenancy'],
+        summary: "Change a member's role",
+        params: idParams,
+        body: s.changeRoleBody,
+        response: { 204: z.null(), ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true, stepUp: true },
+        audit: { action: 'member.change_role', resourceType: 'membership' },
+      },
     },
     async (request, reply) => {
       if (!isUuid(request.params.id)) throw notFound('MEMBER_NOT_FOUND', 'Member');
@@ -332,8 +444,16 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.delete(
     '/api/v1/members/:id',
     {
-      schema: { tags: ['tenancy'], summary: 'Remove a member from the tenant', params: idParams, response: { 204: z.null(), ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true, stepUp: true }, audit: { action: 'member.remove', resourceType: 'membership' } },
+      schema: {
+        tags: ['tenancy'],
+        summary: 'Remove a member from the tenant',
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true, stepUp: true },
+        audit: { action: 'member.remove', resourceType: 'membership' },
+      },
     },
     async (request, reply) => {
       if (!isUuid(request.params.id)) throw notFound('MEMBER_NOT_FOUND', 'Member');
@@ -346,8 +466,16 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.post(
     '/api/v1/api-keys',
     {
-      schema: { tags: ['api-keys'], summary: 'Create an API key; the secret is shown once (seed 003 step 3)', body: s.createApiKeyBody, response: { 201: s.createdApiKeyResponse, ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'apikeys:manage', usersOnly: true, stepUp: true }, audit: { action: 'api_key.create', resourceType: 'api_key' } },
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Create an API key; the secret is shown once (seed 003 step 3)',
+        body: s.createApiKeyBody,
+        response: { 201: s.createdApiKeyResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'apikeys:manage', usersOnly: true, stepUp: true },
+        audit: { action: 'api_key.create', resourceType: 'api_key' },
+      },
     },
     async (request, reply) => {
       const { row, secret } = await deps.apiKeys.create(tenantContext(request), {
@@ -375,8 +503,16 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
   r.delete(
     '/api/v1/api-keys/:id',
     {
-      schema: { tags: ['api-keys'], summary: 'Revoke an API key: it stops working at once', params: idParams, response: { 200: s.apiKeyResponse, ...errorResponses } },
-      config: { auth: { kind: 'tenant', permission: 'apikeys:manage', usersOnly: true }, audit: { action: 'api_key.revoke', resourceType: 'api_key' } },
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Revoke an API key: it stops working at once',
+        params: idParams,
+        response: { 200: s.apiKeyResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'apikeys:manage', usersOnly: true },
+        audit: { action: 'api_key.revoke', resourceType: 'api_key' },
+      },
     },
     async (request) => {
       if (!isUuid(request.params.id)) throw notFound('API_KEY_NOT_FOUND', 'API key');

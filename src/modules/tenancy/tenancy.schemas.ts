@@ -2,14 +2,20 @@ import { z } from 'zod';
 import { API_KEY_SCOPES, ROLES } from '../../platform/index.ts';
 
 /** Request and response schemas of the tenancy module (JSON in snake_case; seeds 003 and 004). */
-const email = z.string().trim().max(254).pipe(z.email({ message: 'must be a valid e-mail address' }));
+const email = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ message: 'must be a valid e-mail address' }));
 const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
 const role = z.enum(ROLES);
 
 export const rateLimitSettings = z
   .object({ requests_per_minute: z.number().int().min(1).max(1_000_000), burst: z.number().int().min(0).max(1_000_000).default(0) })
   .strict();
-export const tenantSettings = z.record(z.string().max(100), z.unknown()).refine((s) => JSON.stringify(s).length <= 64_000, 'settings must be under 64 kB');
+export const tenantSettings = z
+  .record(z.string().max(100), z.unknown())
+  .refine((s) => JSON.stringify(s).length <= 64_000, 'settings must be under 64 kB');
 
 export const slug = z
   .string()
@@ -17,9 +23,16 @@ export const slug = z
   .max(48)
   .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'must be lower-case letters, digits and dashes');
 
-export const createTenantBody = z.object({ name: z.string().trim().min(1).max(200), slug: slug.optional(), settings: tenantSettings.optional() }).strict();
+export const createTenantBody = z
+  .object({ name: z.string().trim().min(1).max(200), slug: slug.optional(), settings: tenantSettings.optional() })
+  .strict();
 export const updateTenantBody = z
-  .object({ name: z.string().trim().min(1).max(200).optional(), slug: slug.optional(), settings: tenantSettings.optional(), status: z.enum(['active', 'suspended']).optional() })
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    slug: slug.optional(),
+    settings: tenantSettings.optional(),
+    status: z.enum(['active', 'suspended']).optional(),
+  })
   .strict();
 export const tenantResponse = z.object({
   id: z.string(),
@@ -56,7 +69,10 @@ export const registerBody = z
   .strict();
 export const loginBody = z.object({ email: z.string().max(254), password: z.string().max(256) }).strict();
 export const refreshBody = z.object({ refresh_token: z.string().min(1).max(200) }).strict();
-export const logoutBody = z.object({ refresh_token: z.string().max(200).optional() }).strict().nullish();
+export const logoutBody = z
+  .object({ refresh_token: z.string().max(200).optional() })
+  .strict()
+  .nullish();
 export const stepUpBody = z.object({ password: z.string().max(256) }).strict();
 
 export const tokenResponse = z.object({
@@ -64,7 +80,13 @@ export const tokenResponse = z.object({
   refresh_token: z.string(),
   token_type: z.literal('Bearer'),
   expires_in: z.number(),
-  user: z.object({ id: z.string(), email: z.string(), tenant_id: z.string().nullable(), role: z.string().nullable(), is_platform_admin: z.boolean() }),
+  user: z.object({
+    id: z.string(),
+    email: z.string(),
+    tenant_id: z.string().nullable(),
+    role: z.string().nullable(),
+    is_platform_admin: z.boolean(),
+  }),
 });
 
 export const sessionResponse = z.object({

@@ -35,8 +35,17 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       return t;
     },
     listTenants: repo.listTenants,
-    async updateTenant(id: string, patch: { name?: string | undefined; slug?: string | undefined; settings?: Record<string, unknown> | undefined; status?: 'active' | 'suspended' | undefined }) {
-      if (patch.slug && (await repo.slugTaken(patch.slug, id))) throw conflict('TENANT_SLUG_TAKEN', `The slug "${patch.slug}" is already used by another tenant.`);
+    async updateTenant(
+      id: string,
+      patch: {
+        name?: string | undefined;
+        slug?: string | undefined;
+        settings?: Record<string, unknown> | undefined;
+        status?: 'active' | 'suspended' | undefined;
+      },
+    ) {
+      if (patch.slug && (await repo.slugTaken(patch.slug, id)))
+        throw conflict('TENANT_SLUG_TAKEN', `The slug "${patch.slug}" is already used by another tenant.`);
       const t = await repo.updateTenant(id, patch);
       if (!t) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       deps.invalidate({ tenantId: id });
@@ -44,10 +53,22 @@ export function createTenantsService(deps: TenantsServiceDeps) {
     },
 
     /** Creates a user (or finds the one with that e-mail when `reuseExisting`) and optionally adds a membership. */
-    async createUser(input: { email: string; password: string; name?: string | undefined; tenantId?: string | undefined; role?: Role | undefined; isPlatformAdmin?: boolean | undefined }) {
+    async createUser(input: {
+      email: string;
+      password: string;
+      name?: string | undefined;
+      tenantId?: string | undefined;
+      role?: Role | undefined;
+      isPlatformAdmin?: boolean | undefined;
+    }) {
       if (input.tenantId && !(await repo.getTenant(input.tenantId))) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       const email = normalizeEmail(input.email);
-      const user = await repo.insertUser({ email, name: input.name ?? null, passwordHash: await hashPassword(input.password), isPlatformAdmin: input.isPlatformAdmin ?? false });
+      const user = await repo.insertUser({
+        email,
+        name: input.name ?? null,
+        passwordHash: await hashPassword(input.password),
+        isPlatformAdmin: input.isPlatformAdmin ?? false,
+      });
       if (!user) throw conflict('USER_EMAIL_TAKEN', 'A user with this e-mail already exists. Add them to the tenant as a member instead.');
       if (input.tenantId) {
         await repo.upsertMembership(input.tenantId, user.id, input.role ?? 'viewer');
@@ -73,14 +94,20 @@ export function createTenantsService(deps: TenantsServiceDeps) {
 
     async addMember(ctx: TenantContext, input: { email: string; role: Role; password?: string | undefined; name?: string | undefined }) {
       requirePermission(ctx, 'members:manage');
-      if (input.role === 'owner' && ctx.role !== 'owner') throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can make another owner.');
+      if (input.role === 'owner' && ctx.role !== 'owner')
+        throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can make another owner.');
       const email = normalizeEmail(input.email);
       let user = await repo.getUserByEmail(email);
       if (!user) {
         if (!input.password) {
-          throw new AppError('validation', 'PASSWORD_REQUIRED', 'No user has this e-mail yet: give an initial password to create the account.', {
-            details: [{ field: 'password', message: 'required to create a new user' }],
-          });
+          throw new AppError(
+            'validation',
+            'PASSWORD_REQUIRED',
+            'No user has this e-mail yet: give an initial password to create the account.',
+            {
+              details: [{ field: 'password', message: 'required to create a new user' }],
+            },
+          );
         }
         user = (await this.createUser({ email, password: input.password, name: input.name })).user;
       }
@@ -93,7 +120,8 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       requirePermission(ctx, 'members:manage');
       const current = await repo.getRole(ctx.tenantId, userId);
       if (!current) throw notFound('MEMBER_NOT_FOUND', 'Member');
-      if ((role === 'owner' || current === 'owner') && ctx.role !== 'owner') throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can grant or remove the owner role.');
+      if ((role === 'owner' || current === 'owner') && ctx.role !== 'owner')
+        throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can grant or remove the owner role.');
       if (current === 'owner' && role !== 'owner' && (await repo.countOwners(ctx.tenantId)) <= 1) {
         throw conflict('LAST_OWNER', 'A tenant needs at least one owner. Make someone else owner first.');
       }
@@ -105,8 +133,10 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       requirePermission(ctx, 'members:manage');
       const current = await repo.getRole(ctx.tenantId, userId);
       if (!current) throw notFound('MEMBER_NOT_FOUND', 'Member');
-      if (current === 'owner' && ctx.role !== 'owner') throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can remove an owner.');
-      if (current === 'owner' && (await repo.countOwners(ctx.tenantId)) <= 1) throw conflict('LAST_OWNER', 'A tenant needs at least one owner.');
+      if (current === 'owner' && ctx.role !== 'owner')
+        throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can remove an owner.');
+      if (current === 'owner' && (await repo.countOwners(ctx.tenantId)) <= 1)
+        throw conflict('LAST_OWNER', 'A tenant needs at least one owner.');
       await repo.deleteMembership(ctx.tenantId, userId);
       deps.invalidate({ membership: { userId, tenantId: ctx.tenantId } });
     },

@@ -30,14 +30,23 @@ export function createTokenSigner(secret: string) {
     async verify(token: string): Promise<AccessClaims> {
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
-        if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.auth_time !== 'number') {
+        if (
+          payload.typ !== 'access' ||
+          typeof payload.sub !== 'string' ||
+          typeof payload.sid !== 'string' ||
+          typeof payload.auth_time !== 'number'
+        ) {
           throw new AppError('unauthenticated', 'TOKEN_INVALID', 'The access token is not valid. Sign in again.');
         }
         return { sub: payload.sub, sid: payload.sid, auth_time: payload.auth_time, adm: payload.adm === true };
       } catch (err) {
         if (err instanceof AppError) throw err;
         if (err instanceof joseErrors.JWTExpired) {
-          throw new AppError('unauthenticated', 'TOKEN_EXPIRED', 'The access token has expired. Get a new one with POST /api/v1/auth/refresh.');
+          throw new AppError(
+            'unauthenticated',
+            'TOKEN_EXPIRED',
+            'The access token has expired. Get a new one with POST /api/v1/auth/refresh.',
+          );
         }
         throw new AppError('unauthenticated', 'TOKEN_INVALID', 'The access token is not valid. Sign in again.');
       }

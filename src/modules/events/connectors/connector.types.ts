@@ -18,7 +18,8 @@ export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 export type Obj = Record<string, unknown>;
 export const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-export const text = (v: unknown, max = 200): string | null => (typeof v === 'string' && v.trim() ? v.trim().slice(0, max) : typeof v === 'number' && Number.isFinite(v) ? String(v) : null);
+export const text = (v: unknown, max = 200): string | null =>
+  typeof v === 'string' && v.trim() ? v.trim().slice(0, max) : typeof v === 'number' && Number.isFinite(v) ? String(v) : null;
 export const int = (v: unknown): number | null => {
   const n = typeof v === 'string' ? Number(v) : v;
   return typeof n === 'number' && Number.isInteger(n) && Math.abs(n) <= 1e9 ? n : null;

@@ -4,7 +4,14 @@ import type { NewInteraction } from '../interactions.core.ts';
 import { arr, dateOr, int, obj, text, type MappedDelivery, type Obj } from './connector.types.ts';
 
 /** Shopify webhook topics Loupe maps; others are acknowledged and ignored. */
-export const SHOPIFY_TOPICS = ['orders/create', 'orders/paid', 'customers/create', 'customers/update', 'carts/create', 'carts/update'] as const;
+export const SHOPIFY_TOPICS = [
+  'orders/create',
+  'orders/paid',
+  'customers/create',
+  'customers/update',
+  'carts/create',
+  'carts/update',
+] as const;
 
 function customerIdentifiers(customer: Obj, extra: { email?: unknown; phone?: unknown } = {}): IdentifierInput[] {
   const out: IdentifierInput[] = [];
@@ -77,7 +84,10 @@ export function mapShopify(topic: string, body: unknown, now: Date): MappedDeliv
   }
   if (topic === 'customers/create' || topic === 'customers/update') {
     const occurredAt = dateOr(p.updated_at ?? p.created_at, now);
-    const identity = identityInput(customerIdentifiers(p), 'shopify', occurredAt, { traits: traitsOf(p), ...(idText(p.id) ? { eventRef: `shopify:customer:${idText(p.id)}` } : {}) });
+    const identity = identityInput(customerIdentifiers(p), 'shopify', occurredAt, {
+      traits: traitsOf(p),
+      ...(idText(p.id) ? { eventRef: `shopify:customer:${idText(p.id)}` } : {}),
+    });
     return identity ? { events: [], profiles: [identity] } : { events: [], profiles: [], ignored: 'customer without identifiers' };
   }
   if (topic === 'carts/create' || topic === 'carts/update') {

@@ -5,7 +5,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Every comparison is constant-time; a missing or malformed header is simply "not verified".
  */
 
-export type Verification = { ok: true } | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'malformed_signature' };
+export type Verification =
+  | { ok: true }
+  | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'malformed_signature' };
 
 function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
@@ -30,7 +32,13 @@ export const STRIPE_TOLERANCE_SECONDS = 300;
  * Stripe (`Stripe-Signature: t=<unix>,v1=<hex>[,v1=...]`): hex HMAC-SHA256 of `${t}.${body}`; refused when the
  * signed timestamp is more than `toleranceSeconds` away from `now` (replays of old captures).
  */
-export function verifyStripe(secret: string, rawBody: Buffer, header: string | undefined, now: Date, toleranceSeconds = STRIPE_TOLERANCE_SECONDS): Verification & { timestamp?: number } {
+export function verifyStripe(
+  secret: string,
+  rawBody: Buffer,
+  header: string | undefined,
+  now: Date,
+  toleranceSeconds = STRIPE_TOLERANCE_SECONDS,
+): Verification & { timestamp?: number } {
   if (!header) return { ok: false, reason: 'missing_signature' };
   let t: number | undefined;
   const v1: string[] = [];

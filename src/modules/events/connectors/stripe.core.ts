@@ -34,7 +34,9 @@ export function mapStripe(body: unknown, now: Date): MappedDelivery {
     if (!sessionId) return { events: [], profiles: [], ignored: 'session without id' };
     if (text(o.payment_status) === 'unpaid') return { events: [], profiles: [], ignored: 'session not paid yet' };
     const amount = typeof o.amount_total === 'number' && Number.isInteger(o.amount_total) ? BigInt(o.amount_total) : null;
-    const identity = identityInput(identifiers(o.customer, obj(o.customer_details), o.client_reference_id), 'stripe', occurredAt, { eventRef: `stripe:${text(p.id) ?? sessionId}` });
+    const identity = identityInput(identifiers(o.customer, obj(o.customer_details), o.client_reference_id), 'stripe', occurredAt, {
+      eventRef: `stripe:${text(p.id) ?? sessionId}`,
+    });
     const row: NewInteraction = {
       eventId: `stripe:checkout:${sessionId}`,
       userId: text(o.client_reference_id),
@@ -54,16 +56,36 @@ export function mapStripe(body: unknown, now: Date): MappedDelivery {
   if (type === 'charge.refunded') {
     const chargeId = text(o.id);
     if (!chargeId) return { events: [], profiles: [], ignored: 'charge without id' };
-    const identity = identityInput(identifiers(o.customer, obj(o.billing_details)), 'stripe', occurredAt, { eventRef: `stripe:${text(p.id) ?? chargeId}` });
+    const identity = identityInput(identifiers(o.customer, obj(o.billing_details)), 'stripe', occurredAt, {
+      eventRef: `stripe:${text(p.id) ?? chargeId}`,
+    });
     const orderId = text(metadata.order_id) ?? text(o.payment_intent) ?? chargeId;
-    const refunds = arr(obj(o.refunds).data).map(obj).filter((r) => text(r.id) && int(r.amount) != null);
+    const refunds = arr(obj(o.refunds).data)
+      .map(obj)
+      .filter((r) => text(r.id) && int(r.amount) != null);
     const parts = refunds.length
       ? refunds.map((r) => ({ key: `stripe:refund:${text(r.id)}`, amount: BigInt(int(r.amount)!), at: dateOr(r.created, occurredAt) }))
       : typeof o.amount_refunded === 'number' && o.amount_refunded > 0
-        ? [{ key: `stripe:charge:${chargeId}:refunded:${o.amount_refunded}`, amount: BigInt(Math.trunc(o.amount_refunded)), at: occurredAt }]
+        ? [
+            {
+              key: `stripe:charge:${chargeId}:refunded:${o.amount_refunded}`,
+              amount: BigInt(Math.trunc(o.amount_refunded)),
+              at: occurredAt,
+            },
+          ]
         : [];
     const events: PendingEvent[] = parts.map((part) => ({
-      row: { eventId: part.key, type: 'refund', quantity: 1, priceMinor: part.amount, currency, orderId, source: 'stripe', metadata: { charge: chargeId, stripe_event: text(p.id) }, occurredAt: part.at },
+      row: {
+        eventId: part.key,
+        type: 'refund',
+        quantity: 1,
+        priceMinor: part.amount,
+        currency,
+        orderId,
+        source: 'stripe',
+        metadata: { charge: chargeId, stripe_event: text(p.id) },
+        occurredAt: part.at,
+      },
       identity,
       revenueMinor: part.amount,
     }));

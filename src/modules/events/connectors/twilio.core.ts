@@ -32,7 +32,12 @@ export function mapTwilio(params: URLSearchParams, now: Date): MappedDelivery {
           eventId: `twilio:${sid}`,
           type: 'whatsapp_message',
           source: 'whatsapp',
-          metadata: { direction: 'inbound', body_length: (params.get('Body') ?? '').length, num_media: Number(params.get('NumMedia') ?? 0) || 0, message_sid: sid },
+          metadata: {
+            direction: 'inbound',
+            body_length: (params.get('Body') ?? '').length,
+            num_media: Number(params.get('NumMedia') ?? 0) || 0,
+            message_sid: sid,
+          },
           occurredAt: now,
         },
         identity,

@@ -33,7 +33,10 @@ export function mapWooCommerce(topic: string, body: unknown, now: Date): MappedD
     const traits: Record<string, unknown> = {};
     if (text(billing.first_name)) traits.first_name = text(billing.first_name);
     if (text(billing.last_name)) traits.last_name = text(billing.last_name);
-    const identity = identityInput(identifiers(p.customer_id, billing), 'woocommerce', occurredAt, { traits, eventRef: `woocommerce:order:${orderId}` });
+    const identity = identityInput(identifiers(p.customer_id, billing), 'woocommerce', occurredAt, {
+      traits,
+      eventRef: `woocommerce:order:${orderId}`,
+    });
     const userId = idText(p.customer_id) && idText(p.customer_id) !== '0' ? idText(p.customer_id) : null;
     const events: PendingEvent[] = [];
     const status = text(p.status) ?? '';
@@ -42,12 +45,14 @@ export function mapWooCommerce(topic: string, body: unknown, now: Date): MappedD
         const li = obj(raw);
         const quantity = int(li.quantity) ?? 1;
         // `price` is the unit price after discounts (a number); fall back to total / quantity.
-        const unit = li.price != null ? toMinorUnits(typeof li.price === 'number' || typeof li.price === 'string' ? li.price : null, currency) : null;
+        const unit =
+          li.price != null ? toMinorUnits(typeof li.price === 'number' || typeof li.price === 'string' ? li.price : null, currency) : null;
         const total = toMinorUnits(text(li.total, 40), currency);
         const row: NewInteraction = {
           eventId: `woocommerce:order:${orderId}:line:${idText(li.id) ?? i}`,
           userId,
-          itemId: idText(li.variation_id) && idText(li.variation_id) !== '0' ? idText(li.product_id) : (idText(li.product_id) ?? text(li.sku)),
+          itemId:
+            idText(li.variation_id) && idText(li.variation_id) !== '0' ? idText(li.product_id) : (idText(li.product_id) ?? text(li.sku)),
           type: 'purchase',
           quantity,
           priceMinor: unit ?? (total != null && quantity ? total / BigInt(quantity) : null),
@@ -80,7 +85,10 @@ export function mapWooCommerce(topic: string, body: unknown, now: Date): MappedD
       };
       events.push({ row, identity, revenueMinor: positive });
     }
-    if (!events.length) return identity ? { events: [], profiles: [identity] } : { events: [], profiles: [], ignored: `order status ${status || 'unknown'} carries no purchase` };
+    if (!events.length)
+      return identity
+        ? { events: [], profiles: [identity] }
+        : { events: [], profiles: [], ignored: `order status ${status || 'unknown'} carries no purchase` };
     return { events, profiles: [] };
   }
   if (topic === 'customer.created' || topic === 'customer.updated') {
@@ -88,7 +96,12 @@ export function mapWooCommerce(topic: string, body: unknown, now: Date): MappedD
     const traits: Record<string, unknown> = {};
     if (text(p.first_name)) traits.first_name = text(p.first_name);
     if (text(p.last_name)) traits.last_name = text(p.last_name);
-    const identity = identityInput(identifiers(p.id, billing, p.email), 'woocommerce', dateOr(p.date_modified_gmt ?? p.date_created_gmt, now), { traits });
+    const identity = identityInput(
+      identifiers(p.id, billing, p.email),
+      'woocommerce',
+      dateOr(p.date_modified_gmt ?? p.date_created_gmt, now),
+      { traits },
+    );
     return identity ? { events: [], profiles: [identity] } : { events: [], profiles: [], ignored: 'customer without identifiers' };
   }
   return { events: [], profiles: [], ignored: `topic ${topic} is not used` };
