@@ -36,3 +36,5 @@ export { createSecurityEventRepository } from './security-events.ts';
 export type { SecurityEventRepository, SecurityEventType } from './security-events.ts';
 export type { PlatformServices } from './services.ts';
 export { parseJsonLossless, quoteBigIntegers } from './json.ts';
+export { findUnsafeValue, safeString, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from './text.ts';
+export type { UnsafeValue } from './text.ts';
