@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCurrencyCode } from './money.ts';
 
 /** The one error shape (DESIGN.md), declared on every route so the OpenAPI document shows it. */
 export const errorBody = z.object({
@@ -18,3 +19,10 @@ export const errorResponses = {
   409: errorBody,
   429: errorBody,
 } as const;
+
+/** An ISO 4217 currency code, any case, upper-cased (`"jpy"` → `"JPY"`); unknown codes are refused by name. */
+export const currencyCode = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO 4217 code')
+  .transform((s) => s.toUpperCase())
+  .refine(isCurrencyCode, 'is not an ISO 4217 currency code');

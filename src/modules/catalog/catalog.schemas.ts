@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { type ErrorDetail, iso, paginationQuery } from '../../platform/index.ts';
-import { formatMoney, parseMoney } from './catalog.core.ts';
+import { type ErrorDetail, currencyCode, formatMoney, iso, paginationQuery, parseMoney } from '../../platform/index.ts';
 import type { ItemUpsert } from './catalog.types.ts';
 import type { ItemRow } from './items.repository.ts';
 import type { CategoryRow } from './categories.repository.ts';
@@ -30,11 +29,7 @@ const itemFields = {
   tags: z.array(text(200)).max(100).nullable(),
   price: money.nullable(),
   sale_price: money.nullable(),
-  currency: z
-    .string()
-    .regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO 4217 code')
-    .transform((s) => s.toUpperCase())
-    .nullable(),
+  currency: currencyCode.nullable(),
   image_url: text(2000).nullable(),
   url: text(2000).nullable(),
   availability: z.enum(AVAILABILITY).nullable(),

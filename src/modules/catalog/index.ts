@@ -29,7 +29,6 @@ export interface CatalogApi {
   upsertItems(tenantId: string, rows: ItemUpsert[]): Promise<{ inserted: number; updated: number }>;
 }
 
-export { currencyExponent, formatMoney, parseMoney } from './catalog.core.ts';
 export { parseTaxonomy } from './taxonomy.core.ts';
 export { SAMPLE_TAXONOMY_PATH } from './taxonomy.service.ts';
 

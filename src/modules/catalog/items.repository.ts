@@ -1,6 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Db, arrayParam, isUuid, newId, queryOne, queryRows } from '../../platform/index.ts';
-import { THREE_DECIMAL_CURRENCIES, ZERO_DECIMAL_CURRENCIES } from './catalog.core.ts';
+import { CURRENCIES_BY_EXPONENT, type Db, arrayParam, isUuid, newId, queryOne, queryRows } from '../../platform/index.ts';
 import { underPath } from './categories.repository.ts';
 
 type Q = Pick<Db, 'execute'>;
@@ -69,9 +68,13 @@ export const ITEM_COLUMNS = sql`i.id, i.item_id AS "itemId", i.name, i.descripti
 
 export const ITEM_FROM = (tenantId: string) => sql`items i LEFT JOIN categories c ON c.tenant_id = ${tenantId} AND c.id = i.category_id`;
 
-/** The item's price in major units (numeric), from its minor units and its currency's exponent. */
-export const majorPrice = sql`(i.price_minor::numeric / CASE WHEN i.currency = ANY(${arrayParam(ZERO_DECIMAL_CURRENCIES)}::text[]) THEN 1
-  WHEN i.currency = ANY(${arrayParam(THREE_DECIMAL_CURRENCIES)}::text[]) THEN 1000 ELSE 100 END)`;
+/** The item's price in major units (numeric), from its minor units and its currency's ISO 4217 exponent (2 unless listed). */
+export const majorPrice = sql`(i.price_minor::numeric / CASE ${sql.join(
+  [...CURRENCIES_BY_EXPONENT].map(
+    ([exp, codes]) => sql`WHEN i.currency = ANY(${arrayParam(codes)}::text[]) THEN ${sql.raw(String(10 ** exp))}`,
+  ),
+  sql` `,
+)} ELSE 100 END)`;
 
 /** WHERE conditions of the list and search filters (tenant filter included). */
 export function filterConditions(tenantId: string, f: ItemFilters): SQL[] {

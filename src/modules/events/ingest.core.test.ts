@@ -17,12 +17,17 @@ describe('toMinorUnits', () => {
     expect(toMinorUnits(99.99, 'USD')).toBe(9999n);
     expect(toMinorUnits('0.1', null)).toBe(10n);
     expect(toMinorUnits('-5.00', 'EUR')).toBe(-500n);
-    expect(toMinorUnits('10.005', 'EUR')).toBe(1001n); // half away from zero
+    expect(toMinorUnits('10.005', 'EUR')).toBe(1000n); // half to even
+    expect(toMinorUnits('10.015', 'EUR')).toBe(1002n);
     expect(toMinorUnits('1500', 'JPY')).toBe(1500n);
-    expect(toMinorUnits('1.2345', 'KWD')).toBe(1235n);
+    expect(toMinorUnits('1.2345', 'KWD')).toBe(1234n);
+    expect(toMinorUnits('1.2346', 'kwd')).toBe(1235n);
+    expect(toMinorUnits('1500', 'IDR')).toBe(150000n); // ISO 4217 says 2 decimals, whatever Intl displays
     expect(toMinorUnits('92233720368547758.07', 'USD')).toBe(9223372036854775807n);
     expect(toMinorUnits(1e-7, 'USD')).toBe(0n);
     for (const bad of ['', 'abc', '1,50', '1.2.3', '.', NaN, Infinity]) expect(toMinorUnits(bad as string, 'USD')).toBeNull();
+    expect(toMinorUnits('12', 'ABC')).toBeNull(); // an unknown currency: no price rather than a guessed exponent
+    expect(toMinorUnits('92233720368547758.08', 'USD')).toBeNull();
   });
   it('agrees with integer cents for every two-decimal amount', () => {
     fc.assert(

@@ -1,3 +1,4 @@
+import { parseMoney } from '../../platform/index.ts';
 import type { IdentifierInput, ResolveInput } from '../identity/index.ts';
 import { CUSTOM_TYPE_PATTERN, type NewInteraction } from './interactions.core.ts';
 import type { InteractionBody } from './interactions.schemas.ts';
@@ -7,52 +8,17 @@ import type { InteractionBody } from './interactions.schemas.ts';
  * lossless JSON, custom type names, user agents and UTM parameters. No I/O, no clock.
  */
 
-/** Currencies without minor units (ISO 4217 exponent 0); three-decimal ones have exponent 3. */
-const ZERO_DECIMAL = new Set([
-  'BIF',
-  'CLP',
-  'DJF',
-  'GNF',
-  'ISK',
-  'JPY',
-  'KMF',
-  'KRW',
-  'PYG',
-  'RWF',
-  'UGX',
-  'UYI',
-  'VND',
-  'VUV',
-  'XAF',
-  'XOF',
-  'XPF',
-]);
-const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
-
-export function currencyExponent(currency: string | null | undefined): number {
-  const c = (currency ?? '').toUpperCase();
-  return ZERO_DECIMAL.has(c) ? 0 : THREE_DECIMAL.has(c) ? 3 : 2;
-}
-
 /**
- * A decimal amount ("1575.90", 99.99, "-5.00") in minor units of `currency`, exactly (no float
- * arithmetic; digits past the exponent are rounded half away from zero). Null when not a number.
+ * A decimal amount from an ingestion edge ("1575.90", 99.99, "-5.00") in minor units of `currency` (ISO 4217,
+ * through the platform's money module): exact, digits past the currency's exponent rounded half to even (vendor
+ * payloads may carry more digits than the currency has). An amount without a currency is read in USD, the
+ * platform's default (as the catalog does). Null when the amount is not a plain decimal, out of the stored
+ * range, or in a currency ISO 4217 does not list: no price is better than a price off by a power of ten.
  */
 export function toMinorUnits(amount: string | number | null | undefined, currency?: string | null): bigint | null {
   if (amount == null) return null;
-  const s = typeof amount === 'number' ? (Number.isFinite(amount) ? numberToPlainString(amount) : '') : amount.trim();
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(s);
-  if (!m || (!m[2] && !m[3])) return null;
-  const exp = currencyExponent(currency);
-  const frac = (m[3] ?? '').padEnd(exp + 1, '0');
-  let minor = BigInt((m[2] || '0') + frac.slice(0, exp));
-  if (Number(frac[exp]) >= 5) minor += 1n;
-  return m[1] === '-' ? -minor : minor;
-}
-
-function numberToPlainString(n: number): string {
-  const s = String(n);
-  return /e/i.test(s) ? n.toFixed(20).replace(/\.?0+$/, '') : s;
+  const r = parseMoney(amount, currency || 'USD', { rounding: 'half-even', allowNegative: true });
+  return r.ok ? r.minor : null;
 }
 
 export { parseJsonLossless } from '../../platform/index.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBody } from '../../platform/index.ts';
+import { currencyCode, errorBody, isCurrencyCode, parseMoney } from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN } from './interactions.core.ts';
 
 /** Request and response schemas of the interactions API (seed 003 steps 8b, 8d, 8e). JSON in snake_case. */
@@ -41,15 +41,19 @@ export const interactionBody = z
       .object({
         order_id: id.optional(),
         price: money.optional(),
-        currency: z
-          .string()
-          .regex(/^[A-Za-z]{3}$/)
-          .optional(),
+        currency: currencyCode.optional(),
         quantity: z.number().int().min(-100000).max(100000).optional(),
         recommendation_id: id.optional(),
       })
       .catchall(z.unknown())
       .refine((o) => JSON.stringify(o).length <= 8192, 'must be at most 8 kB of JSON')
+      .superRefine((o, ctx) => {
+        // The API's own clients are told, not rounded: "12.5" JPY is a bug in the caller (webhooks round instead).
+        const currency = o.currency ?? 'USD';
+        if (o.price === undefined || !isCurrencyCode(currency)) return;
+        const m = parseMoney(o.price, currency, { allowNegative: true });
+        if (!m.ok) ctx.addIssue({ code: 'custom', path: ['price'], message: `price ${m.reason}` });
+      })
       .optional(),
   })
   .strict()

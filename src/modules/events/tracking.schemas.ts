@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { currencyCode } from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN } from './interactions.core.ts';
 import { smallObject, timestamp } from './interactions.schemas.ts';
 
@@ -121,10 +122,7 @@ export const cartEventBody = z
     /** Value in minor units (seed 000's value_cents), or a decimal `price` per unit. */
     value_cents: z.number().int().min(-1e12).max(1e12).optional(),
     price: z.union([z.number().finite(), z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/)]).optional(),
-    currency: z
-      .string()
-      .regex(/^[A-Za-z]{3}$/)
-      .optional(),
+    currency: currencyCode.optional(),
     occurred_at: timestamp.optional(),
     metadata: smallObject.optional(),
   })

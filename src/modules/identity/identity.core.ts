@@ -14,6 +14,7 @@
  * share one blocking key, so a WhatsApp message finds the profile that gave the same number at checkout.
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { divideMinor, minorToMajor as moneyMinorToMajor } from '../../platform/index.ts';
 
 export const BUILT_IN_TYPES = ['user_id', 'email', 'phone', 'whatsapp', 'loyalty_id', 'device_id', 'anonymous_id'] as const;
 export type BuiltInIdentifierType = (typeof BUILT_IN_TYPES)[number];
@@ -554,17 +555,15 @@ export function strengthAfterActivity(stored: number, before: ActivityInput, aft
   return Number.isInteger(delta) ? stored + delta : null;
 }
 
-/** Digits after the decimal point of a currency (JPY 0, USD 2, KWD 3); 2 when unknown. */
-export function currencyExponent(currency: string | null | undefined): number {
-  if (!currency) return 2;
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
+/**
+ * Minor units (exact bigint text) to a major-unit number for display (`lifetime_value`), with the currency's
+ * ISO 4217 exponent (platform money module). No currency is USD, as events read amounts without one.
+ */
+export function minorToMajor(minor: string | bigint, currency: string | null | undefined): number {
+  return moneyMinorToMajor(minor, currency || 'USD');
 }
 
-/** Minor units (exact bigint text) to a major-unit number for display (`lifetime_value`). */
-export function minorToMajor(minor: string | bigint, currency: string | null | undefined): number {
-  return Number(BigInt(minor)) / 10 ** currencyExponent(currency);
+/** Average order value in major units: net minor units over orders, rounded half to even to a whole minor unit. */
+export function averageOrderMajor(netMinor: string | bigint, orders: number, currency: string | null | undefined): number | null {
+  return orders > 0 ? minorToMajor(divideMinor(BigInt(netMinor), BigInt(orders)), currency) : null;
 }

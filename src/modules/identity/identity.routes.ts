@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { errorResponses, iso, tenantContext, validation } from '../../platform/index.ts';
-import { minorToMajor, type IdentitySettings } from './identity.core.ts';
+import { averageOrderMajor, minorToMajor, type IdentitySettings } from './identity.core.ts';
 import type { EventRow, IdentifierRow, MergeRow, ProfileRow, ReviewRow } from './identity.repository.ts';
 import * as s from './identity.schemas.ts';
 import type { ProfileDetail, ProfilesService } from './profiles.service.ts';
@@ -36,7 +36,7 @@ export function toProfile(tenantId: string, p: ProfileRow, idents: IdentifierRow
     refunded_minor: p.refundedMinor,
     currency: p.currency,
     total_orders: p.totalOrders,
-    average_order_value: p.totalOrders > 0 ? Math.round((ltv / p.totalOrders) * 100) / 100 : null,
+    average_order_value: averageOrderMajor(net, p.totalOrders, p.currency),
     event_count: p.eventCount,
     channels: p.channels,
     first_seen_at: iso(p.firstSeenAt),

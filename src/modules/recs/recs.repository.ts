@@ -237,11 +237,10 @@ export function createRecsRepository(db: Db) {
                    count(*) FILTER (WHERE cache_hit)::int AS "cacheHits"
             FROM recs_served WHERE tenant_id = ${tenantId} AND created_at >= ${since.toISOString()}`,
       );
-      const outcomes = await queryOne<{ clicked: number; converted: number; revenueMinor: string | null; orders: number }>(
+      const outcomes = await queryOne<{ clicked: number; converted: number; orders: number }>(
         db,
         sql`SELECT count(DISTINCT s.id) FILTER (WHERE i.type IN ('view', 'click'))::int AS clicked,
                    count(DISTINCT s.id) FILTER (WHERE i.type = 'purchase')::int AS converted,
-                   sum(CASE WHEN i.type = 'purchase' THEN coalesce(i.price_minor, 0) * coalesce(i.quantity, 1) ELSE 0 END)::text AS "revenueMinor",
                    count(DISTINCT coalesce(i.order_id, i.id::text)) FILTER (WHERE i.type = 'purchase')::int AS orders
             FROM recs_served s
             JOIN interactions i ON i.tenant_id = s.tenant_id AND i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
@@ -266,7 +265,17 @@ export function createRecsRepository(db: Db) {
                    (SELECT count(DISTINCT coalesce(user_id, anonymous_id)) FROM interactions WHERE tenant_id = ${tenantId})::int AS users,
                    (SELECT max(received_at) FROM interactions WHERE tenant_id = ${tenantId}) AS "lastAt"`,
       );
-      return { served: served!, outcomes: outcomes!, top, quality: quality! };
+      // Revenue per currency: minor units of different currencies never add up (an amount without one is USD).
+      const revenue = await queryRows<{ currency: string; revenueMinor: string; orders: number }>(
+        db,
+        sql`SELECT coalesce(upper(i.currency), 'USD') AS currency, sum(i.price_minor * coalesce(i.quantity, 1))::text AS "revenueMinor",
+                   count(DISTINCT coalesce(i.order_id, i.id::text))::int AS orders
+            FROM recs_served s
+            JOIN interactions i ON i.tenant_id = s.tenant_id AND i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
+            WHERE s.tenant_id = ${tenantId} AND s.created_at >= ${since.toISOString()} AND i.type = 'purchase' AND i.price_minor IS NOT NULL
+            GROUP BY 1 ORDER BY orders DESC, 1`,
+      );
+      return { served: served!, outcomes: outcomes!, revenue, top, quality: quality! };
     },
 
     interactionsSince: async (tenantId: string, since: Date | null) =>

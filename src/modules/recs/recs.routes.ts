@@ -1,7 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { type JobRecord, type TenantContext, errorResponses, iso, notFound, tenantContext } from '../../platform/index.ts';
+import {
+  type JobRecord,
+  type TenantContext,
+  divideMinor,
+  errorResponses,
+  isCurrencyCode,
+  iso,
+  minorToMajor,
+  notFound,
+  tenantContext,
+} from '../../platform/index.ts';
 import type { DeploymentRow, RecsRepository, VersionRow } from './recs.repository.ts';
 import * as s from './recs.schemas.ts';
 import type { ServingService } from './recs.serving.ts';
@@ -41,14 +51,13 @@ function checkTenant(ctx: TenantContext, tenantId: string | undefined): void {
   if (tenantId !== undefined && tenantId !== ctx.tenantId) throw notFound('TENANT_NOT_FOUND', 'Tenant');
 }
 
-/** Prices in the request are major units (99.99); the catalog stores minor units (2 decimals assumed). */
-const minor = (v: number | undefined): bigint | undefined => (v === undefined ? undefined : BigInt(Math.round(v * 100)));
+/** Prices in the request are major units (99.99), compared with each item's price in its own currency. */
 function itemFilters(f: z.infer<typeof s.recommendBody>['filters']) {
   return {
     category: f.category,
     brand: f.brand,
-    minPriceMinor: minor(f.price_range?.min ?? f.min_price),
-    maxPriceMinor: minor(f.price_range?.max ?? f.max_price),
+    minPrice: f.price_range?.min ?? f.min_price,
+    maxPrice: f.price_range?.max ?? f.max_price,
     inStock: f.in_stock,
     excludeIds: f.exclude_ids,
   };
@@ -361,7 +370,8 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       const dep = await repo.deployment(ctx.tenantId);
       const active = dep?.activeVersionId ? await repo.getVersion(ctx.tenantId, dep.activeVersionId) : undefined;
       const calls = d.served.calls;
-      const revenue = Number(d.outcomes.revenueMinor ?? 0) / 100;
+      const revenue = d.revenue.filter((x) => isCurrencyCode(x.currency)); // most orders first
+      const main = revenue[0];
       const orders = d.outcomes.orders;
       const rate = (x: number) => (calls ? Math.round((x / calls) * 10_000) / 10_000 : 0);
       return {
@@ -375,9 +385,17 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           cache_hit_rate: rate(d.served.cacheHits),
           model_performance: active ? toVersion(active, dep).metrics : {},
           revenue_impact: {
-            attributed_revenue: Math.round(revenue * 100) / 100,
+            attributed_revenue: main ? minorToMajor(main.revenueMinor, main.currency) : 0,
             attributed_orders: orders,
-            average_order_value: orders ? Math.round((revenue / orders) * 100) / 100 : 0,
+            average_order_value: main?.orders
+              ? minorToMajor(divideMinor(BigInt(main.revenueMinor), BigInt(main.orders)), main.currency)
+              : 0,
+            currency: main?.currency ?? null,
+            by_currency: revenue.map((x) => ({
+              currency: x.currency,
+              attributed_revenue: minorToMajor(x.revenueMinor, x.currency),
+              attributed_orders: x.orders,
+            })),
           },
         },
         model_version: active?.version ?? null,

@@ -157,7 +157,14 @@ export const dashboardResponse = z.object({
     average_latency_ms: z.number(),
     cache_hit_rate: z.number(),
     model_performance: z.record(z.string(), z.number()),
-    revenue_impact: z.object({ attributed_revenue: z.number(), attributed_orders: z.number(), average_order_value: z.number() }),
+    /** In `currency`, the currency of most attributed orders; `by_currency` has every currency's own totals. */
+    revenue_impact: z.object({
+      attributed_revenue: z.number(),
+      attributed_orders: z.number(),
+      average_order_value: z.number(),
+      currency: z.string().nullable(),
+      by_currency: z.array(z.object({ currency: z.string(), attributed_revenue: z.number(), attributed_orders: z.number() })),
+    }),
   }),
   model_version: z.string().nullable(),
   top_recommended_items: z.array(z.object({ item_id: z.string(), impressions: z.number(), clicks: z.number(), purchases: z.number() })),

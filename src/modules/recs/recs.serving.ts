@@ -5,8 +5,7 @@
  * written in batches (`recs.served.ts`); each response carries a `recommendation_id` for attribution.
  */
 import { buffer as streamToBuffer } from 'node:stream/consumers';
-import { type ObjectStorage, type TenantContext, newId, notFound } from '../../platform/index.ts';
-import { currencyExponent } from '../catalog/index.ts';
+import { type ObjectStorage, type TenantContext, currencyExponent, newId, notFound } from '../../platform/index.ts';
 import { type UserHistory, createServingCache } from './recs.cache.ts';
 import { canaryBucket, interactionWeight, reasonFor, unpackVersion } from './recs.core.ts';
 import { type ServingModel, servingModel } from './recs.models.ts';

@@ -35,9 +35,28 @@ describe('catalog snapshot', () => {
     expect([...servableMask(s, all, { category: 'ELECTRONICS > audio' })]).toEqual([1, 0, 0, 0, 0, 0, 0]);
     expect([...servableMask(s, all, { category: 'Electronics' })]).toEqual([1, 0, 1, 0, 1, 0, 0]);
     expect([...servableMask(s, all, { brand: 'globex' })]).toEqual([0, 0, 1, 0, 0, 0, 0]);
-    expect([...servableMask(s, all, { minPriceMinor: 3000n })]).toEqual([0, 0, 1, 0, 0, 0, 0]);
-    expect([...servableMask(s, all, { maxPriceMinor: 2500n })]).toEqual([1, 0, 0, 0, 0, 0, 0]);
+    expect([...servableMask(s, all, { minPrice: 30 })]).toEqual([0, 0, 1, 0, 0, 0, 0]);
+    expect([...servableMask(s, all, { maxPrice: 25 })]).toEqual([1, 0, 0, 0, 0, 0, 0]);
+    expect([...servableMask(s, all, { minPrice: 24.999, maxPrice: 25.001 })]).toEqual([1, 0, 0, 0, 0, 0, 0]);
+    expect([...servableMask(s, all, { minPrice: 25.001 })]).toEqual([0, 0, 1, 0, 0, 0, 0]);
+    expect([...servableMask(s, all, { maxPrice: 1e300 })]).toEqual([1, 0, 1, 0, 0, 0, 0]);
+    expect([...servableMask(s, all, { minPrice: 1e300 })]).toEqual([0, 0, 0, 0, 0, 0, 0]);
     expect([...servableMask(s, all, { inStock: true })]).toEqual([1, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('reads price bounds in each item’s own currency: JPY has no minor unit, KWD three decimals', () => {
+    const s = snapshotOf([
+      row('usd', { priceMinor: '2500', currency: 'USD' }),
+      row('jpy', { priceMinor: '2500', currency: 'JPY' }),
+      row('kwd', { priceMinor: '2500', currency: 'KWD' }),
+      row('none', { priceMinor: '2500', currency: null }),
+    ]);
+    const all = positionsOf(s, ['usd', 'jpy', 'kwd', 'none']);
+    // USD 25.00, JPY 2,500, KWD 2.500, no currency read as USD 25.00
+    expect([...servableMask(s, all, { maxPrice: 25 })]).toEqual([1, 0, 1, 1]);
+    expect([...servableMask(s, all, { minPrice: 2500 })]).toEqual([0, 1, 0, 0]);
+    expect([...servableMask(s, all, { minPrice: 2.5, maxPrice: 2.5 })]).toEqual([0, 0, 1, 0]);
+    expect([...servableMask(s, all, { minPrice: 2499.5, maxPrice: 2500.5 })]).toEqual([0, 1, 0, 0]);
   });
 
   it('moves its revision on visible changes only, and keeps positions across deletes and re-inserts', () => {

@@ -3,6 +3,7 @@
  * parallel arrays indexed by a stable position, so that ranking filters whole score vectors without SQL.
  * Pure: built from rows, changed by rows, read by masks.
  */
+import { isCurrencyCode, parseMoney } from '../../platform/index.ts';
 
 /** The catalog columns serving needs, as the repository reads them. */
 export interface ServingItemRow {
@@ -22,9 +23,27 @@ export interface ServingItemRow {
 export interface ItemFilters {
   category?: string | undefined;
   brand?: string | undefined;
-  minPriceMinor?: bigint | undefined;
-  maxPriceMinor?: bigint | undefined;
+  /** Price bounds in major units (19.99), compared in each item's own currency (USD when it has none). */
+  minPrice?: number | undefined;
+  maxPrice?: number | undefined;
   inStock?: boolean | undefined;
+}
+
+/**
+ * A price filter's bounds in minor units of `currency`, exactly (platform money module): a minimum rounds up and
+ * a maximum down to a whole minor unit (KWD min 5.9995 is 6.000), a bound past the stored range is unreachable
+ * (min) or no bound (max), and an item in a currency ISO 4217 does not list matches no price filter (NaN).
+ */
+function priceBoundsIn(currency: string, f: ItemFilters): [min: number, max: number] {
+  if (!isCurrencyCode(currency)) return [Number.NaN, Number.NaN];
+  // `open` when there is no bound, `beyond` when the bound is past the stored range (it is non-negative: zod says so).
+  const bound = (v: number | undefined, rounding: 'ceil' | 'floor', open: number, beyond: number) => {
+    if (v === undefined) return open;
+    const m = parseMoney(v, currency, { rounding });
+    return m.ok ? Number(m.minor) : beyond;
+  };
+  const inf = Number.POSITIVE_INFINITY;
+  return [bound(f.minPrice, 'ceil', -inf, inf), bound(f.maxPrice, 'floor', inf, inf)];
 }
 
 /** Flag bits per position. */
@@ -163,14 +182,14 @@ export const isPresent = (s: CatalogSnapshot, p: number): boolean => (s.flags[p]
 
 /** Stable text key of the filters that shape a mask (exclusions are applied per request). */
 export function filterKey(f: ItemFilters): string {
-  return `${f.category?.toLowerCase() ?? ''}\u0001${f.brand?.toLowerCase() ?? ''}\u0001${f.minPriceMinor ?? ''}\u0001${f.maxPriceMinor ?? ''}\u0001${f.inStock ? 1 : 0}`;
+  return `${f.category?.toLowerCase() ?? ''}\u0001${f.brand?.toLowerCase() ?? ''}\u0001${f.minPrice ?? ''}\u0001${f.maxPrice ?? ''}\u0001${f.inStock ? 1 : 0}`;
 }
 
 /**
  * For each entry of `positions` (model index -> snapshot position, -1 when the item is not in the catalog),
  * 1 when that item may be served under `f`: present, servable, and matching category (the path itself or
- * anything under it, case-insensitive), brand (case-insensitive), price range (minor units; unpriced items
- * never match a price filter) and `inStock`. O(positions).
+ * anything under it, case-insensitive), brand (case-insensitive), price range (major units in each item's
+ * currency; unpriced items never match a price filter) and `inStock`. O(positions).
  */
 export function servableMask(
   s: CatalogSnapshot,
@@ -182,8 +201,8 @@ export function servableMask(
   const cat = f.category?.toLowerCase();
   const catPrefix = cat === undefined ? undefined : `${cat} >`;
   const brand = f.brand?.toLowerCase();
-  const min = f.minPriceMinor === undefined ? undefined : Number(f.minPriceMinor);
-  const max = f.maxPriceMinor === undefined ? undefined : Number(f.maxPriceMinor);
+  const priced = f.minPrice !== undefined || f.maxPrice !== undefined;
+  const bounds = new Map<string, [number, number]>();
   for (let i = 0; i < positions.length; i++) {
     const p = positions[i]!;
     let ok = p >= 0 && (s.flags[p]! & need) === need;
@@ -192,8 +211,12 @@ export function servableMask(
       ok = c != null && (c === cat || c.startsWith(catPrefix!));
     }
     if (ok && brand !== undefined) ok = s.brandKey[p] === brand;
-    if (ok && min !== undefined) ok = s.priceMinor[p]! >= min;
-    if (ok && max !== undefined) ok = s.priceMinor[p]! <= max;
+    if (ok && priced) {
+      const currency = s.currency[p] ?? 'USD';
+      let b = bounds.get(currency);
+      if (!b) bounds.set(currency, (b = priceBoundsIn(currency, f)));
+      ok = s.priceMinor[p]! >= b[0] && s.priceMinor[p]! <= b[1];
+    }
     out[i] = ok ? 1 : 0;
   }
   return out;
