@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planColumns, sniffDelimiter } from './imports.columns.ts';
-import { escapeFormula, parsePriceMinor, parseTimestamp, progressFigures, validateInteractionRow } from './imports.core.ts';
+import {
+  escapeFormula,
+  parsePriceMinor,
+  parseTimestamp,
+  progressFigures,
+  validateInteractionRow,
+  validateItemRow,
+} from './imports.core.ts';
 import { quoteBigIntegers } from '../../platform/index.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
@@ -20,6 +27,38 @@ describe('parsePriceMinor', () => {
     expect(parsePriceMinor('1e5')).toMatchObject({ ok: false, code: 'PRICE_NOT_A_NUMBER' });
     expect(parsePriceMinor('0.001')).toMatchObject({ ok: false, code: 'PRICE_TOO_PRECISE' });
     expect(parsePriceMinor('.')).toMatchObject({ ok: false, code: 'PRICE_NOT_A_NUMBER' });
+  });
+  it('reads the amount in the row’s currency: JPY has no minor unit, KWD three decimals', () => {
+    expect(parsePriceMinor('1500', 'JPY')).toEqual({ ok: true, value: 1500n });
+    expect(parsePriceMinor('¥1,500', 'JPY')).toEqual({ ok: true, value: 1500n });
+    expect(parsePriceMinor('1.234', 'KWD')).toEqual({ ok: true, value: 1234n });
+    expect(parsePriceMinor('12.5', 'JPY')).toMatchObject({
+      ok: false,
+      code: 'PRICE_TOO_PRECISE',
+      reason: expect.stringMatching(/0 decimal places for JPY/),
+    });
+    expect(parsePriceMinor('92233720368547758.08', 'USD')).toMatchObject({ ok: false, code: 'PRICE_OUT_OF_RANGE' });
+  });
+  it('converts an items row and an interactions row in their currency, and refuses a code ISO 4217 does not list', () => {
+    const items = planColumns('items', ['item_id', 'name', 'price', 'sale_price', 'currency']).plan;
+    expect(validateItemRow(2, { item_id: 'a', name: 'A', price: '1500', sale_price: '1200', currency: 'jpy' }, items)).toMatchObject({
+      ok: true,
+      value: { priceMinor: 1500n, salePriceMinor: 1200n, currency: 'JPY' },
+    });
+    expect(validateItemRow(2, { item_id: 'a', name: 'A', price: '1500', currency: 'ABC' }, items)).toMatchObject({
+      ok: false,
+      issues: [{ code: 'CURRENCY_INVALID' }],
+    });
+    const events = planColumns('interactions', ['user_id', 'item_id', 'type', 'timestamp', 'price', 'currency']).plan;
+    const r = validateInteractionRow(
+      2,
+      { user_id: 'u', item_id: 'i', type: 'purchase', timestamp: '2024-01-01', price: '1.234', currency: 'KWD' },
+      events,
+      {
+        now,
+      },
+    );
+    expect(r).toMatchObject({ ok: true, value: { row: { priceMinor: 1234n, currency: 'KWD' } } });
   });
   it('matches integer arithmetic for every cents value (no float drift)', () => {
     fc.assert(

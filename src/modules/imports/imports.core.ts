@@ -3,6 +3,7 @@
  * statistics, and export escaping. No I/O; `now` is passed in.
  */
 import { createHash } from 'node:crypto';
+import { isCurrencyCode, parseMoney } from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN, INTERACTION_TYPES, type NewInteraction } from '../events/index.ts';
 import type { ItemUpsert } from '../catalog/index.ts';
 import type { ColumnPlan, LoupeField } from './imports.columns.ts';
@@ -30,23 +31,33 @@ type Parsed<T> = { ok: true; value: T } | { ok: false; code: string; reason: str
 const bad = (code: string, reason: string): { ok: false; code: string; reason: string } => ({ ok: false, code, reason });
 
 /**
- * A decimal amount as integer minor units (2 decimals), exactly: string arithmetic, no float.
- * Accepts an optional currency symbol and thousands separators ("1,299.99"); refuses negatives and
- * more precision than a minor unit ("0.001" would need rounding, which would not be exact).
+ * A decimal amount as integer minor units of `currency` (ISO 4217 exponent: JPY 0, USD 2, KWD 3), exactly, through
+ * the platform's money module. Files from spreadsheets and shop exports get two allowances the API does not give:
+ * an optional leading currency symbol and comma thousands separators in their only unambiguous form
+ * ("1,299.99", "¥1,500"). Refuses negatives, more decimals than the currency has ("0.001" USD would need
+ * rounding, which would not be exact) and values past int8. `currency` must be an ISO 4217 code (callers check).
  */
-export function parsePriceMinor(raw: string): Parsed<bigint> {
+export function parsePriceMinor(raw: string, currency = 'USD'): Parsed<bigint> {
   let s = raw.trim().replace(/^[$£€¥]\s*/, '');
   if (/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
-  const m = /^([+-])?(\d*)(?:\.(\d*))?$/.exec(s);
-  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return bad('PRICE_NOT_A_NUMBER', `price "${truncate(raw, 40)}" is not a number`);
-  const sign = m[1] === '-' ? -1n : 1n;
-  const whole = m[2] || '0';
-  const frac = (m[3] ?? '').replace(/0+$/, '');
-  if (frac.length > 2) return bad('PRICE_TOO_PRECISE', `price "${truncate(raw, 40)}" has more than 2 decimal places`);
-  if (whole.length > 16) return bad('PRICE_OUT_OF_RANGE', `price "${truncate(raw, 40)}" is too large`);
-  const minor = sign * (BigInt(whole) * 100n + BigInt(frac.padEnd(2, '0')));
-  if (minor < 0n) return bad('PRICE_NEGATIVE', `price ${truncate(raw, 40)} is negative`);
-  return { ok: true, value: minor };
+  const m = parseMoney(s, currency);
+  if (m.ok) return { ok: true, value: m.minor };
+  const shown = truncate(raw, 40);
+  if (m.reason === 'must not be negative') return bad('PRICE_NEGATIVE', `price ${shown} is negative`);
+  if (m.reason === 'is too large') return bad('PRICE_OUT_OF_RANGE', `price "${shown}" is too large`);
+  if (m.reason.startsWith('has more than')) return bad('PRICE_TOO_PRECISE', `price "${shown}" ${m.reason}`);
+  return bad('PRICE_NOT_A_NUMBER', `price "${shown}" is not a number`);
+}
+
+/** The row's currency when it is an ISO 4217 code (refused by name otherwise), USD when the row has none. */
+function rowCurrency(c: RowCheck): { code: string | null; forPrices: string | null } {
+  const text = c.text('currency', 10)?.trim();
+  if (!text) return { code: null, forPrices: 'USD' };
+  if (!/^[A-Za-z]{3}$/.test(text) || !isCurrencyCode(text)) {
+    c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(text, 20)}" is not an ISO 4217 code`, text);
+    return { code: null, forPrices: null };
+  }
+  return { code: text.toUpperCase(), forPrices: text.toUpperCase() };
 }
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
@@ -203,13 +214,11 @@ export function validateItemRow(row: number, record: RawRecord, plan: ColumnPlan
   const description = c.text('description', MAX_DESCRIPTION_CHARS);
   const category = c.text('category', 1000);
   const brand = c.text('brand', 1000);
-  const currency = c.text('currency', 10);
-  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim()))
-    c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
+  const currency = rowCurrency(c);
   const priceText = c.text('price', 100);
-  const price = priceText ? c.check('price', parsePriceMinor(priceText), priceText) : null;
+  const price = priceText && currency.forPrices ? c.check('price', parsePriceMinor(priceText, currency.forPrices), priceText) : null;
   const saleText = c.text('sale_price', 100);
-  const sale = saleText ? c.check('sale_price', parsePriceMinor(saleText), saleText) : null;
+  const sale = saleText && currency.forPrices ? c.check('sale_price', parsePriceMinor(saleText, currency.forPrices), saleText) : null;
   const stockText = c.text('stock', 100);
   const stock = stockText ? c.check('stock', parseInteger(stockText, 'stock'), stockText) : null;
   const availText = c.text('availability', 100);
@@ -247,7 +256,7 @@ export function validateItemRow(row: number, record: RawRecord, plan: ColumnPlan
     tags: tagsRaw == null || tagsRaw === '' ? null : parseTags(tagsRaw),
     priceMinor: price ?? null,
     salePriceMinor: sale ?? null,
-    currency: currency ? currency.trim().toUpperCase() : null,
+    currency: currency.code,
     imageUrl: imageUrl ?? null,
     url: url ?? null,
     availability,
@@ -349,11 +358,9 @@ export function validateInteractionRow(
       c.fail('quantity', 'QUANTITY_NEGATIVE', `quantity ${quantity} is negative`, qtyText);
     }
   }
+  const currency = rowCurrency(c);
   const priceText = c.text('price', 100);
-  const price = priceText ? c.check('price', parsePriceMinor(priceText), priceText) : null;
-  const currency = c.text('currency', 10);
-  if (currency && !/^[A-Za-z]{3}$/.test(currency.trim()))
-    c.fail('currency', 'CURRENCY_INVALID', `currency "${truncate(currency, 20)}" is not an ISO 4217 code`, currency);
+  const price = priceText && currency.forPrices ? c.check('price', parsePriceMinor(priceText, currency.forPrices), priceText) : null;
   const orderId = c.id('order_id', false);
   const sessionId = c.id('session_id', false);
   const eventId = c.id('event_id', false);
@@ -377,7 +384,7 @@ export function validateInteractionRow(
         value,
         quantity,
         priceMinor: price ?? null,
-        currency: currency ? currency.trim().toUpperCase() : null,
+        currency: currency.code,
         orderId: orderId ?? null,
         sessionId: sessionId ?? null,
         recommendationId: recommendationId ?? null,
