@@ -1,3 +1,6 @@
+// The money module is pure (no server imports); the contracts entry will re-export it.
+import { formatMoneyDisplay, isCurrencyCode, parseMoney } from '../../../src/platform/money.ts';
+
 const num = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 
 export const fmtNumber = (n: unknown): string =>
@@ -7,8 +10,26 @@ export const fmtNumber = (n: unknown): string =>
       ? num.format(Number(n))
       : '—';
 export const fmtPercent = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : '—');
-export const fmtMoney = (n: unknown, currency = 'USD'): string =>
-  typeof n === 'number' && Number.isFinite(n) ? new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(n) : '—';
+/**
+ * A major-unit amount (a JSON number, or the exact decimal text the catalog returns) as money, with the
+ * currency's ISO 4217 digits (¥1,500, KWD 1.234, $19.99): read exactly by the server's money module, never
+ * through Intl's own digits for the currency. An amount with more digits than the currency has is rounded half
+ * to even; a currency ISO 4217 does not list is shown as a plain number beside its code.
+ */
+export function fmtMoney(n: unknown, currency: string | null = 'USD'): string {
+  if (!((typeof n === 'number' && Number.isFinite(n)) || (typeof n === 'string' && n !== ''))) return '—';
+  const code = currency ?? 'USD';
+  if (!isCurrencyCode(code)) return `${fmtNumber(n)} ${code}`;
+  const m = parseMoney(n, code, { rounding: 'half-even', allowNegative: true });
+  return m.ok ? formatMoneyDisplay(m.minor, code) : '—';
+}
+
+/** Exact integer minor units (the API's `*_minor` text) as money in `currency`, exact at any size. */
+export function fmtMinor(minor: unknown, currency: string | null = 'USD'): string {
+  const code = currency ?? 'USD';
+  if (!(typeof minor === 'string' && /^-?\d+$/.test(minor)) && typeof minor !== 'bigint') return '—';
+  return isCurrencyCode(code) ? formatMoneyDisplay(minor, code) : `${String(minor)} ${code} (minor units)`;
+}
 export function fmtDate(s: unknown): string {
   if (typeof s !== 'string' || !s) return '—';
   const d = new Date(s);

@@ -129,7 +129,7 @@ function Items() {
             { key: 'name', label: 'Name' },
             { key: 'category', label: 'Category' },
             { key: 'brand', label: 'Brand' },
-            { key: 'price', label: 'Price', render: (r) => (r.price === null ? '—' : fmtMoney(Number(r.price), r.currency ?? 'USD')) },
+            { key: 'price', label: 'Price', render: (r) => (r.price === null ? '—' : fmtMoney(r.price, r.currency)) },
             { key: 'availability', label: 'Availability' },
           ]}
         />
@@ -168,7 +168,7 @@ function ItemDetail() {
               {d.brand ? <Badge variant="outline">{d.brand}</Badge> : null}
               <Badge variant="dot">{d.availability}</Badge>
             </Group>
-            <Text fw={600}>{d.price === null ? 'No price' : fmtMoney(Number(d.price), d.currency ?? 'USD')}</Text>
+            <Text fw={600}>{d.price === null ? 'No price' : fmtMoney(d.price, d.currency)}</Text>
           </Stack>
         </Group>
         <SimpleGrid cols={{ base: 1, sm: 2 }} mt="md">

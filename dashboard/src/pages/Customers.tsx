@@ -5,7 +5,7 @@ import { Link, Route, Routes, useLocation, useNavigate, useParams as useRoutePar
 import { api, get } from '../api/client.ts';
 import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
-import { fmtDate, fmtMoney, fmtNumber, str } from '../lib/format.ts';
+import { fmtDate, fmtMinor, fmtMoney, fmtNumber, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import type { MergeHistory, Profile, ProfileDetail, ProfileList, ProfileQuery, ReviewList } from '../api/types.ts';
 import { useSession } from '../session.tsx';
@@ -104,7 +104,7 @@ function Profiles() {
                   .join(', ') || '—',
             },
             { key: 'total_orders', label: 'Orders', render: (r) => fmtNumber(r.total_orders) },
-            { key: 'lifetime_value', label: 'Lifetime value', render: (r) => fmtMoney(r.lifetime_value, r.currency ?? 'USD') },
+            { key: 'lifetime_value', label: 'Lifetime value', render: (r) => fmtMinor(r.lifetime_value_minor, r.currency) },
             { key: 'profile_strength', label: 'Strength' },
             { key: 'last_seen_at', label: 'Last seen', render: (r) => fmtDate(r.last_seen_at) },
           ]}
@@ -166,10 +166,8 @@ function Profile() {
           </Title>
           <SimpleGrid cols={2}>
             <Text size="sm">Orders: {fmtNumber(p.total_orders)}</Text>
-            <Text size="sm">Lifetime value: {fmtMoney(p.lifetime_value, p.currency ?? 'USD')}</Text>
-            <Text size="sm">
-              Average order: {p.average_order_value === null ? '—' : fmtMoney(p.average_order_value, p.currency ?? 'USD')}
-            </Text>
+            <Text size="sm">Lifetime value: {fmtMinor(p.lifetime_value_minor, p.currency)}</Text>
+            <Text size="sm">Average order: {p.average_order_value === null ? '—' : fmtMoney(p.average_order_value, p.currency)}</Text>
             <Text size="sm">Strength: {fmtNumber(p.profile_strength)} / 100</Text>
             <Text size="sm">Events: {fmtNumber(p.event_count)}</Text>
             <Text size="sm">First seen: {fmtDate(p.first_seen_at)}</Text>

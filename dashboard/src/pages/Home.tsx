@@ -24,7 +24,10 @@ function kpisOf(a: AnalyticsDashboard | undefined) {
     { label: 'Active profiles', value: fmtNumber(a?.data_quality.users) },
     { label: 'Recommendations served', value: fmtNumber(a?.metrics.total_recommendations_served) },
     { label: 'Click-through rate', value: fmtPercent(a?.metrics.click_through_rate) },
-    { label: 'Attributed revenue', value: fmtMoney(a?.metrics.revenue_impact.attributed_revenue) },
+    {
+      label: 'Attributed revenue',
+      value: fmtMoney(a?.metrics.revenue_impact.attributed_revenue, a?.metrics.revenue_impact.currency ?? null),
+    },
   ];
 }
 

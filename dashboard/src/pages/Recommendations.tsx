@@ -391,7 +391,7 @@ function RecTable({ rows, testId }: { rows: RecRow[]; testId: string }) {
       columns={[
         { key: 'item_id', label: 'Item' },
         { key: 'name', label: 'Name' },
-        { key: 'price', label: 'Price', render: (r) => (r.price === null ? '—' : fmtMoney(r.price, r.currency ?? 'USD')) },
+        { key: 'price', label: 'Price', render: (r) => (r.price === null ? '—' : fmtMoney(r.price, r.currency)) },
         { key: 'value', label: 'Score', render: (r) => r.value.toFixed(3) },
         { key: 'why', label: 'Why' },
       ]}
