@@ -125,7 +125,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   });
 
   registerErrorHandler(app);
-  registerAuthHooks(app, { authenticator: tenancy.authenticator, rateLimiter: createRateLimiter(redis), limits: config.rateLimits });
+  registerAuthHooks(app, {
+    authenticator: tenancy.authenticator,
+    rateLimiter: createRateLimiter(redis),
+    limits: config.rateLimits,
+    adminNetworks: config.adminNetworks,
+  });
   registerAuditHook(app, audit);
   await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1_000_000, parts: 25 } });
   await registerOpenApi(app, VERSION);

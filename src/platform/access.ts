@@ -38,7 +38,10 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   viewer: new Set<Permission>(READ),
 };
 
-/** API key scopes (seed 003). `admin` grants every tenant permission but key and member management. */
+/**
+ * API key scopes (seed 003). `admin` grants every tenant permission but key and member management,
+ * tenant settings and erasure: those need a signed-in person (erasure with a recent password check).
+ */
 export const API_KEY_SCOPES = [
   'recommendations:read',
   'interactions:write',
@@ -52,12 +55,20 @@ export const API_KEY_SCOPES = [
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
+/** Permissions no API key holds, whatever its scopes. */
+const USERS_ONLY_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
+  'apikeys:manage',
+  'members:manage',
+  'tenant:manage',
+  'data:delete',
+]);
+
 export function permissionsForScopes(scopes: readonly string[]): ReadonlySet<Permission> {
   // Every valid key may read its own tenant's identity (whoami, tenant info).
   const out = new Set<Permission>(['tenant:read']);
   for (const s of scopes) {
     if (s === 'admin') {
-      for (const p of PERMISSIONS) if (p !== 'apikeys:manage' && p !== 'members:manage' && p !== 'tenant:manage') out.add(p);
+      for (const p of PERMISSIONS) if (!USERS_ONLY_PERMISSIONS.has(p)) out.add(p);
     } else if ((PERMISSIONS as readonly string[]).includes(s)) {
       out.add(s as Permission);
       if (s === 'catalog:write' || s === 'interactions:write') out.add('imports:write');

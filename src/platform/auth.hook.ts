@@ -3,6 +3,7 @@ import type { Actor, Permission, Role, TenantContext } from './access.ts';
 import { ROLE_PERMISSIONS, permissionsForScopes, PERMISSIONS } from './access.ts';
 import { AppError } from './errors.ts';
 import { isUuid } from './ids.ts';
+import { isInNetworks, parseNetworks } from './networks.ts';
 import type { RateLimit, RateLimiter } from './rate-limit.ts';
 import type { RateGroup } from './http.types.ts';
 
@@ -22,7 +23,12 @@ export interface AuthHookDeps {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
   limits: { global: RateLimit; tenant: RateLimit; auth: RateLimit };
+  /** Networks administration is allowed from (LOUPE_ADMIN_NETWORKS); undefined: from anywhere. */
+  adminNetworks?: string | undefined;
 }
+
+/** Tenant permissions that make a route tenant administration (members, keys, settings): network-restricted with the platform's. */
+const TENANT_ADMIN_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(['apikeys:manage', 'members:manage', 'tenant:manage']);
 
 /** Permissions whose mutating routes are administrative actions: each must declare `config.audit`. */
 const ADMINISTRATIVE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
@@ -86,9 +92,24 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     }
   });
 
+  const adminNetworks = deps.adminNetworks ? parseNetworks(deps.adminNetworks) : undefined;
+
   app.addHook('onRequest', async (request, reply) => {
     const auth = request.routeOptions.config?.auth;
     if (!auth) return;
+    // Administration from allowed networks only, checked before any credential is looked at. request.ip
+    // is the socket address, or the X-Forwarded-For client when LOUPE_TRUST_PROXY=true.
+    if (
+      adminNetworks &&
+      (auth.kind === 'platform_admin' || (auth.kind === 'tenant' && TENANT_ADMIN_PERMISSIONS.has(auth.permission))) &&
+      !isInNetworks(request.ip, adminNetworks)
+    ) {
+      throw new AppError(
+        'forbidden',
+        'ADMIN_NETWORK_REQUIRED',
+        `Administration is only allowed from the networks this server is configured for (LOUPE_ADMIN_NETWORKS); your address (${request.ip}) is not one of them.`,
+      );
+    }
     const group: RateGroup = request.routeOptions.config.rateGroup ?? (auth.kind === 'public' ? 'auth' : 'api');
     const ip = request.ip;
 
@@ -142,8 +163,15 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     let role: Role | undefined;
     let permissions;
     if (actor.type === 'api_key') {
-      if (auth.usersOnly)
-        throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This action needs a signed-in user; API keys cannot perform it.');
+      if (auth.usersOnly) {
+        throw new AppError(
+          'forbidden',
+          'USER_SESSION_REQUIRED',
+          auth.stepUp
+            ? 'This is a sensitive action: it needs a signed-in user who confirmed their password in the last few minutes (step-up). API keys cannot perform it, whatever their scopes.'
+            : 'This action needs a signed-in user; API keys cannot perform it.',
+        );
+      }
       if (pathTenant !== undefined && pathTenant !== actor.tenantId) throw tenantNotFound();
       const headerTenant = request.headers['x-tenant-id'];
       if (typeof headerTenant === 'string' && headerTenant !== actor.tenantId) throw tenantNotFound();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseNetworks } from './networks.ts';
 
 /**
  * Loupe's configuration: parsed once from the environment at start, validated, frozen and passed in.
@@ -24,7 +25,8 @@ const envSchema = z.object({
   LOUPE_SECRETS_KEY_PREVIOUS: z.string().min(32, 'must be at least 32 characters').optional(),
   LOUPE_ADMIN_EMAIL: z.string().email().optional(),
   LOUPE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-  LOUPE_REGISTRATION: z.enum(['open', 'closed']).default('open'),
+  // Closed by default: self-service sign-up creates tenant owners from unverified e-mails.
+  LOUPE_REGISTRATION: z.enum(['open', 'closed']).default('closed'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOUPE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   LOUPE_UPLOAD_LIMIT_BYTES: z.coerce
@@ -33,6 +35,17 @@ const envSchema = z.object({
     .min(1024)
     .default(2 * 1024 ** 3),
   LOUPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  // Platform and tenant administration only from these networks (comma-separated CIDRs or addresses); unset: from anywhere.
+  LOUPE_ADMIN_NETWORKS: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        if (parseNetworks(v).length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one network' });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `must be comma-separated CIDRs or addresses: ${(err as Error).message}` });
+      }
+    })
+    .optional(),
   // Rate limits (seed 004): global per client address, per route group, per tenant.
   RATE_LIMIT_GLOBAL_PER_MINUTE: z.coerce.number().int().min(1).default(1000),
   RATE_LIMIT_GLOBAL_BURST: z.coerce.number().int().min(0).default(100),
@@ -61,6 +74,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly uploadLimitBytes: number;
   readonly trustProxy: boolean;
+  /** Networks administration is allowed from (comma-separated CIDRs), or undefined for anywhere. */
+  readonly adminNetworks: string | undefined;
   readonly rateLimits: {
     readonly global: { readonly perMinute: number; readonly burst: number };
     readonly tenant: { readonly perMinute: number; readonly burst: number };
@@ -106,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: e.LOUPE_BODY_LIMIT_BYTES,
     uploadLimitBytes: e.LOUPE_UPLOAD_LIMIT_BYTES,
     trustProxy: e.LOUPE_TRUST_PROXY === 'true',
+    adminNetworks: e.LOUPE_ADMIN_NETWORKS,
     rateLimits: {
       global: { perMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE, burst: e.RATE_LIMIT_GLOBAL_BURST },
       tenant: { perMinute: e.RATE_LIMIT_TENANT_PER_MINUTE, burst: e.RATE_LIMIT_TENANT_BURST },

@@ -1,5 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
-import { redactPii, redactValue } from './redact.ts';
+import { redactPii, redactValue, serializeError } from './redact.ts';
 
 /**
  * Pino options for JSON logs in which e-mail addresses, phone numbers and secrets never appear in clear:
@@ -18,6 +18,11 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
       },
       res(res: { statusCode: number }) {
         return { statusCode: res.statusCode };
+      },
+      // Errors logged as the first argument or under `err`: never a failed statement's values in clear.
+      // (The logMethod hook below has usually serialized it already: a plain object passes through.)
+      err(err: Error) {
+        return (err instanceof Error ? serializeError(err) : err) as { type: string; message: string; stack: string };
       },
     },
     hooks: {

@@ -12,7 +12,8 @@ export type SecurityEventType =
   | 'step_up_failed'
   | 'logout'
   | 'api_key_created'
-  | 'api_key_revoked';
+  | 'api_key_revoked'
+  | 'api_key_reassigned';
 
 export interface SecurityEvent {
   type: SecurityEventType;

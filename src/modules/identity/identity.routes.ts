@@ -370,7 +370,8 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
         response: { 200: s.eraseResponse, ...errorResponses },
       },
       config: {
-        auth: { kind: 'tenant', permission: 'data:delete', stepUp: true },
+        // A signed-in user with a recent password check only: never an API key, whatever its scopes.
+        auth: { kind: 'tenant', permission: 'data:delete', stepUp: true, usersOnly: true },
         audit: { action: 'profile.erase', resourceType: 'profile' },
       },
     },

@@ -1,4 +1,5 @@
 import {
+  AppError,
   type SecurityEventRepository,
   type TenantContext,
   notFound,
@@ -12,6 +13,7 @@ import type { TenancyRepository } from './tenancy.repository.ts';
 export interface ApiKeysServiceDeps {
   repo: TenancyRepository;
   security: SecurityEventRepository;
+  clock: () => Date;
   invalidateKey: (keyHash: string) => void;
 }
 
@@ -24,6 +26,11 @@ export function createApiKeysService(deps: ApiKeysServiceDeps) {
   return {
     async create(ctx: TenantContext, input: { name: string; scopes: string[]; expiresAt?: Date | undefined }) {
       requirePermission(ctx, 'apikeys:manage');
+      if (input.expiresAt && input.expiresAt.getTime() <= deps.clock().getTime()) {
+        throw new AppError('validation', 'API_KEY_EXPIRY_IN_PAST', 'expires_at is in the past: a key would be created already expired.', {
+          details: [{ field: 'expires_at', message: 'must be in the future' }],
+        });
+      }
       const secret = `${API_KEY_PREFIX}${randomToken(40)}`;
       const row = await repo.insertApiKey({
         tenantId: ctx.tenantId,

@@ -67,6 +67,32 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_SECONDS, sessionId };
   }
 
+  /**
+   * Counts a failed password for (account, source), locks the pair at MAX_FAILED_LOGINS, records the
+   * security event (an `account_locked` event is the alert), and holds the answer for the back-off delay.
+   */
+  async function countFailure(
+    subjectHash: string,
+    source: string,
+    userId: string | null,
+    meta: ClientMeta,
+    now: Date,
+    details: Record<string, unknown>,
+  ): Promise<{ locked: boolean }> {
+    const failures = await repo.countThrottleFailure(subjectHash, source);
+    const o = onLoginFailure(failures - 1, now);
+    if (o.lockedUntil) await repo.lockThrottle(subjectHash, source, o.lockedUntil);
+    await security.record({
+      type: o.lockedUntil ? 'account_locked' : 'login_failed',
+      userId,
+      subjectHash,
+      ...meta,
+      details: { failures, ...(o.lockedUntil ? { scope: 'account_and_source', alert: true } : {}), ...details },
+    });
+    if (o.delayMs) await deps.sleep(o.delayMs);
+    return { locked: !!o.lockedUntil };
+  }
+
   async function verifyPasswordOf(user: UserRow | undefined, password: string): Promise<boolean> {
     if (!user) {
       await argonVerify(await dummyHash, password).catch(() => false);
@@ -139,42 +165,30 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (what.membership) roleCache.delete(`${what.membership.userId}:${what.membership.tenantId}`);
     },
 
+    /**
+     * Password sign-in. Failures are counted per account AND source (client address): five wrong
+     * passwords lock that pair only, so a guesser elsewhere cannot lock the owner out. Known and unknown
+     * e-mails take the same path (a dummy argon2 verify, the same counting, delays and lockout), so
+     * neither the answer nor its timing tells whether an account exists.
+     */
     async login(emailIn: string, password: string, meta: ClientMeta) {
       const email = normalizeEmail(emailIn);
       const subjectHash = sha256Hex(email);
-      const user = await repo.getUserByEmail(email);
+      const source = sourceOf(meta);
       const now = clock();
-      if (user && isLocked(user.lockedUntil, now)) {
-        await security.record({ type: 'login_locked', userId: user.id, subjectHash, ...meta });
-        const retry = Math.ceil((user.lockedUntil!.getTime() - now.getTime()) / 1000);
-        throw new AppError(
-          'locked',
-          'ACCOUNT_LOCKED',
-          `Too many failed sign-ins. The account is locked for ${Math.ceil(retry / 60)} more minute(s).`,
-          {
-            retryAfterSeconds: retry,
-          },
-        );
+      const user = await repo.getUserByEmail(email);
+      const throttle = await repo.getThrottle(subjectHash, source);
+      if (throttle && isLocked(throttle.lockedUntil, now)) {
+        await security.record({ type: 'login_locked', userId: user?.id ?? null, subjectHash, ...meta });
+        throw lockedError(throttle.lockedUntil!, now);
       }
       const ok = await verifyPasswordOf(user, password);
       if (!ok || !user || user.status !== 'active') {
-        if (user) {
-          const o = onLoginFailure(user.failedLoginCount, now);
-          await repo.recordLoginFailure(user.id, o.failedCount, o.lockedUntil);
-          await security.record({
-            type: o.lockedUntil ? 'account_locked' : 'login_failed',
-            userId: user.id,
-            subjectHash,
-            ...meta,
-            details: { failures: o.failedCount },
-          });
-          if (o.delayMs) await deps.sleep(o.delayMs);
-        } else {
-          await security.record({ type: 'login_failed', userId: null, subjectHash, ...meta, details: { reason: 'unknown_email' } });
-        }
+        await countFailure(subjectHash, source, user?.id ?? null, meta, now, user ? {} : { reason: 'unknown_email' });
         throw invalidCredentials();
       }
       await repo.recordLoginSuccess(user.id);
+      if (throttle) await repo.clearThrottle(subjectHash, source);
       const tenantId = (await repo.firstTenantOf(user.id)) ?? null;
       const sessionId = await repo.insertSession({
         userId: user.id,
@@ -231,22 +245,40 @@ export function createAuthService(deps: AuthServiceDeps) {
     /** Re-checks the password and issues an access token whose auth_time is now (elevated for a few minutes). */
     async stepUp(userId: string, sessionId: string, password: string, meta: ClientMeta) {
       const user = await repo.getUser(userId);
+      const subjectHash = sha256Hex(user?.email ?? userId);
+      const source = sourceOf(meta);
+      const now = clock();
+      const throttle = await repo.getThrottle(subjectHash, source);
+      if (throttle && isLocked(throttle.lockedUntil, now)) throw lockedError(throttle.lockedUntil!, now);
       const ok = await verifyPasswordOf(user, password);
       if (!ok || !user) {
         await security.record({ type: 'step_up_failed', userId, subjectHash: null, ...meta });
-        const o = onLoginFailure(user?.failedLoginCount ?? 0, clock());
-        if (user) await repo.recordLoginFailure(user.id, o.failedCount, o.lockedUntil);
-        if (o.lockedUntil) await repo.revokeSession(sessionId, 'step_up_lockout');
+        const { locked } = await countFailure(subjectHash, source, user?.id ?? null, meta, now, { during: 'step_up' });
+        if (locked) await repo.revokeSession(sessionId, 'step_up_lockout');
         throw new AppError('unauthenticated', 'INVALID_CREDENTIALS', 'The password is incorrect.');
       }
+      if (throttle) await repo.clearThrottle(subjectHash, source);
       await security.record({ type: 'step_up_succeeded', userId, subjectHash: null, ...meta });
-      const now = Math.floor(clock().getTime() / 1000);
-      const accessToken = await tokens.sign({ sub: user.id, sid: sessionId, auth_time: now, adm: user.isPlatformAdmin }, now);
-      return { accessToken, expiresIn: ACCESS_TOKEN_SECONDS, authTime: now };
+      const authTime = Math.floor(clock().getTime() / 1000);
+      const accessToken = await tokens.sign({ sub: user.id, sid: sessionId, auth_time: authTime, adm: user.isPlatformAdmin }, authTime);
+      return { accessToken, expiresIn: ACCESS_TOKEN_SECONDS, authTime };
     },
   };
 }
 export type AuthService = ReturnType<typeof createAuthService>;
+
+/** The source a failed password is counted against: the client address (behind a proxy, per LOUPE_TRUST_PROXY). */
+const sourceOf = (meta: ClientMeta): string => meta.ip ?? 'unknown';
+
+function lockedError(until: Date, now: Date): AppError {
+  const retry = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  return new AppError(
+    'locked',
+    'ACCOUNT_LOCKED',
+    `Too many failed sign-ins from this address. Sign-in from here is paused for ${Math.ceil(retry / 60)} more minute(s).`,
+    { retryAfterSeconds: retry },
+  );
+}
 
 /** A tenant's own rate limit from its settings (`rate_limit: { requests_per_minute, burst }`), if set. */
 export function rateLimitOf(settings: Record<string, unknown>): RateLimit | undefined {

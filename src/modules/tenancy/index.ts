@@ -29,8 +29,13 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     clock,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   });
-  const tenants = createTenantsService({ repo, invalidate: (w) => auth.invalidate(w) });
-  const apiKeys = createApiKeysService({ repo, security: deps.security, invalidateKey: (h) => auth.invalidate({ apiKeyHash: h }) });
+  const tenants = createTenantsService({ repo, security: deps.security, invalidate: (w) => auth.invalidate(w) });
+  const apiKeys = createApiKeysService({
+    repo,
+    security: deps.security,
+    clock,
+    invalidateKey: (h) => auth.invalidate({ apiKeyHash: h }),
+  });
   return {
     authenticator: auth.authenticator,
     tenants,

@@ -21,6 +21,7 @@ export interface UserRow {
   failedLoginCount: number;
   lockedUntil: Date | null;
   lastLoginAt: Date | null;
+  defaultTenantId: string | null;
   createdAt: Date;
 }
 export interface MembershipRow {
@@ -50,12 +51,28 @@ export interface ApiKeyRow {
   expiresAt: Date | null;
   revokedAt: Date | null;
 }
+/** A key with who created it, for the key list (null when created by a platform process or a deleted user). */
+export interface ApiKeyListRow extends ApiKeyRow {
+  creatorEmail: string | null;
+  creatorName: string | null;
+}
+export interface InvitationRow {
+  tenantId: string;
+  tenantName: string;
+  tenantSlug: string;
+  role: Role;
+  invitedByEmail: string | null;
+  createdAt: Date;
+}
 
 const TENANT = sql`id, name, slug, status, settings, created_at AS "createdAt", updated_at AS "updatedAt"`;
 const USER = sql`id, email, name, password_hash AS "passwordHash", is_platform_admin AS "isPlatformAdmin", status,
-  failed_login_count AS "failedLoginCount", locked_until AS "lockedUntil", last_login_at AS "lastLoginAt", created_at AS "createdAt"`;
+  failed_login_count AS "failedLoginCount", locked_until AS "lockedUntil", last_login_at AS "lastLoginAt",
+  default_tenant_id AS "defaultTenantId", created_at AS "createdAt"`;
 const KEY = sql`tenant_id AS "tenantId", id, name, key_prefix AS "keyPrefix", key_hash AS "keyHash", scopes, created_by AS "createdBy",
   created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"`;
+const KEY_K = sql`k.tenant_id AS "tenantId", k.id, k.name, k.key_prefix AS "keyPrefix", k.key_hash AS "keyHash", k.scopes, k.created_by AS "createdBy",
+  k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt"`;
 
 /** All SQL of the tenancy module. Tenant-owned queries always filter on tenant_id. */
 export function createTenancyRepository(db: Db) {
@@ -122,11 +139,6 @@ export function createTenancyRepository(db: Db) {
     getUserByEmail: (email: string) => queryOne<UserRow>(db, sql`SELECT ${USER} FROM users WHERE email = ${email}`),
     countPlatformAdmins: async () =>
       Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM users WHERE is_platform_admin`))!.n),
-    async recordLoginFailure(userId: string, failedCount: number, lockedUntil: Date | null) {
-      await db.execute(
-        sql`UPDATE users SET failed_login_count = ${failedCount}, locked_until = coalesce(${lockedUntil?.toISOString() ?? null}::timestamptz, locked_until), updated_at = now() WHERE id = ${userId}`,
-      );
-    },
     async recordLoginSuccess(userId: string) {
       await db.execute(
         sql`UPDATE users SET failed_login_count = 0, locked_until = NULL, last_login_at = now(), updated_at = now() WHERE id = ${userId}`,
@@ -138,21 +150,65 @@ export function createTenancyRepository(db: Db) {
       await db.execute(sql`INSERT INTO memberships (tenant_id, user_id, role) VALUES (${tenantId}, ${userId}, ${role})
                            ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role`);
     },
+    /**
+     * Invites an existing account: the membership exists but grants nothing until the user accepts it.
+     * An existing membership keeps its status (an active member just gets the new role). Returns the status.
+     */
+    async inviteMembership(tenantId: string, userId: string, role: Role, invitedBy: string | null) {
+      return (await queryOne<{ status: 'active' | 'invited' }>(
+        db,
+        sql`INSERT INTO memberships (tenant_id, user_id, role, status, invited_by) VALUES (${tenantId}, ${userId}, ${role}, 'invited', ${invitedBy})
+            ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role RETURNING status`,
+      ))!.status;
+    },
+    /** The role of an ACTIVE membership (an invitation not yet accepted grants nothing). */
     getRole: async (tenantId: string, userId: string) =>
-      (await queryOne<{ role: Role }>(db, sql`SELECT role FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId}`))?.role,
+      (
+        await queryOne<{ role: Role }>(
+          db,
+          sql`SELECT role FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND status = 'active'`,
+        )
+      )?.role,
+    /** The tenant a user acts in by default: their own chosen default when still a member, else their first active tenant. */
     firstTenantOf: async (userId: string) =>
       (
         await queryOne<{ tenantId: string }>(
           db,
-          sql`SELECT m.tenant_id AS "tenantId" FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-                                                   WHERE m.user_id = ${userId} ORDER BY (t.status = 'active') DESC, m.created_at LIMIT 1`,
+          sql`SELECT m.tenant_id AS "tenantId" FROM memberships m JOIN tenants t ON t.id = m.tenant_id JOIN users u ON u.id = m.user_id
+              WHERE m.user_id = ${userId} AND m.status = 'active'
+              ORDER BY coalesce(m.tenant_id = u.default_tenant_id, false) DESC, (t.status = 'active') DESC, m.created_at LIMIT 1`,
         )
       )?.tenantId,
     tenantsOfUser: (userId: string) =>
       queryRows<{ id: string; name: string; slug: string; status: string; role: Role }>(
         db,
-        sql`SELECT t.id, t.name, t.slug, t.status, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = ${userId} ORDER BY m.created_at`,
+        sql`SELECT t.id, t.name, t.slug, t.status, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+            WHERE m.user_id = ${userId} AND m.status = 'active' ORDER BY m.created_at`,
       ),
+    invitationsOf: (userId: string) =>
+      queryRows<InvitationRow>(
+        db,
+        sql`SELECT t.id AS "tenantId", t.name AS "tenantName", t.slug AS "tenantSlug", m.role, i.email AS "invitedByEmail", m.created_at AS "createdAt"
+            FROM memberships m JOIN tenants t ON t.id = m.tenant_id LEFT JOIN users i ON i.id = m.invited_by
+            WHERE m.user_id = ${userId} AND m.status = 'invited' ORDER BY m.created_at`,
+      ),
+    acceptInvitation: async (tenantId: string, userId: string) =>
+      (
+        await queryOne<{ role: Role }>(
+          db,
+          sql`UPDATE memberships SET status = 'active' WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND status = 'invited' RETURNING role`,
+        )
+      )?.role,
+    declineInvitation: async (tenantId: string, userId: string) =>
+      (
+        await queryRows(
+          db,
+          sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND status = 'invited' RETURNING user_id`,
+        )
+      ).length > 0,
+    async setDefaultTenant(userId: string, tenantId: string | null) {
+      await db.execute(sql`UPDATE users SET default_tenant_id = ${tenantId}, updated_at = now() WHERE id = ${userId}`);
+    },
     membersOfTenant: (tenantId: string) =>
       queryRows<{
         userId: string;
@@ -160,12 +216,21 @@ export function createTenancyRepository(db: Db) {
         name: string | null;
         role: Role;
         status: string;
+        membershipStatus: 'active' | 'invited';
         createdAt: Date;
         lastLoginAt: Date | null;
       }>(
         db,
-        sql`SELECT u.id AS "userId", u.email, u.name, m.role, u.status, m.created_at AS "createdAt", u.last_login_at AS "lastLoginAt"
+        // An invited account's last sign-in is not the inviter's business until the user accepts.
+        sql`SELECT u.id AS "userId", u.email, u.name, m.role, u.status, m.status AS "membershipStatus", m.created_at AS "createdAt",
+                   CASE WHEN m.status = 'active' THEN u.last_login_at END AS "lastLoginAt"
             FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = ${tenantId} ORDER BY m.created_at`,
+      ),
+    /** Any membership, invited or active (removing an invited one withdraws the invitation). */
+    getMembership: (tenantId: string, userId: string) =>
+      queryOne<{ role: Role; status: 'active' | 'invited' }>(
+        db,
+        sql`SELECT role, status FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
       ),
     deleteMembership: async (tenantId: string, userId: string) =>
       (await queryRows(db, sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id`)).length >
@@ -174,7 +239,7 @@ export function createTenancyRepository(db: Db) {
       Number(
         (await queryOne<{ n: string }>(
           db,
-          sql`SELECT count(*)::text AS n FROM memberships WHERE tenant_id = ${tenantId} AND role = 'owner'`,
+          sql`SELECT count(*)::text AS n FROM memberships WHERE tenant_id = ${tenantId} AND role = 'owner' AND status = 'active'`,
         ))!.n,
       ),
 
@@ -251,15 +316,72 @@ export function createTenancyRepository(db: Db) {
     },
     findApiKeyByHash: (keyHash: string) => queryOne<ApiKeyRow>(db, sql`SELECT ${KEY} FROM api_keys WHERE key_hash = ${keyHash}`),
     listApiKeys: (tenantId: string, includeRevoked: boolean) =>
-      queryRows<ApiKeyRow>(
+      queryRows<ApiKeyListRow>(
         db,
-        sql`SELECT ${KEY} FROM api_keys WHERE tenant_id = ${tenantId} ${includeRevoked ? sql`` : sql`AND revoked_at IS NULL`} ORDER BY id DESC`,
+        sql`SELECT ${KEY_K}, u.email AS "creatorEmail", u.name AS "creatorName"
+            FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+            WHERE k.tenant_id = ${tenantId} ${includeRevoked ? sql`` : sql`AND k.revoked_at IS NULL`} ORDER BY k.id DESC`,
       ),
+    /**
+     * Removes a membership and, in the same statement (atomic on both targets), revokes the live keys
+     * its user created in this tenant. Returns whether a membership was removed and the revoked keys.
+     */
+    async removeMemberRevokingKeys(tenantId: string, userId: string): Promise<{ removed: boolean; keys: ApiKeyRow[] }> {
+      const rows = await queryRows<ApiKeyRow & { removed: boolean }>(
+        db,
+        sql`WITH removed AS (DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id),
+                 revoked AS (UPDATE api_keys SET revoked_at = now()
+                             WHERE tenant_id = ${tenantId} AND created_by = ${userId} AND revoked_at IS NULL
+                               AND EXISTS (SELECT 1 FROM removed) RETURNING ${KEY})
+            SELECT (SELECT count(*) FROM removed) > 0 AS removed, r.* FROM (SELECT 1) one LEFT JOIN revoked r ON true`,
+      );
+      return { removed: !!rows[0]?.removed, keys: rows.filter((r) => r.id) };
+    },
+    /** Removes a membership and hands the live keys its user created to another member (one statement). */
+    async removeMemberReassigningKeys(
+      tenantId: string,
+      userId: string,
+      toUserId: string,
+    ): Promise<{ removed: boolean; keys: ApiKeyRow[] }> {
+      const rows = await queryRows<ApiKeyRow & { removed: boolean }>(
+        db,
+        sql`WITH removed AS (DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id),
+                 moved AS (UPDATE api_keys SET created_by = ${toUserId}
+                           WHERE tenant_id = ${tenantId} AND created_by = ${userId} AND revoked_at IS NULL
+                             AND EXISTS (SELECT 1 FROM removed) RETURNING ${KEY})
+            SELECT (SELECT count(*) FROM removed) > 0 AS removed, r.* FROM (SELECT 1) one LEFT JOIN moved r ON true`,
+      );
+      return { removed: !!rows[0]?.removed, keys: rows.filter((r) => r.id) };
+    },
     revokeApiKey: (tenantId: string, id: string) =>
       queryOne<ApiKeyRow>(
         db,
         sql`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${KEY}`,
       ),
+    // ---- sign-in throttling by account and source ----
+    getThrottle: (subjectHash: string, source: string) =>
+      queryOne<{ failedCount: number; lockedUntil: Date | null }>(
+        db,
+        sql`SELECT failed_count AS "failedCount", locked_until AS "lockedUntil" FROM login_throttle WHERE subject_hash = ${subjectHash} AND source = ${source}`,
+      ),
+    /** Counts one failure atomically (racing guesses each count) and returns the new count. */
+    async countThrottleFailure(subjectHash: string, source: string): Promise<number> {
+      return (await queryOne<{ n: number }>(
+        db,
+        sql`INSERT INTO login_throttle (subject_hash, source, failed_count) VALUES (${subjectHash}, ${source}, 1)
+            ON CONFLICT (subject_hash, source) DO UPDATE SET failed_count = login_throttle.failed_count + 1, updated_at = now()
+            RETURNING failed_count AS n`,
+      ))!.n;
+    },
+    async lockThrottle(subjectHash: string, source: string, until: Date) {
+      await db.execute(
+        sql`UPDATE login_throttle SET locked_until = ${until.toISOString()}::timestamptz WHERE subject_hash = ${subjectHash} AND source = ${source}`,
+      );
+    },
+    async clearThrottle(subjectHash: string, source: string) {
+      await db.execute(sql`DELETE FROM login_throttle WHERE subject_hash = ${subjectHash} AND source = ${source}`);
+    },
+
     async touchApiKey(tenantId: string, id: string) {
       await db.execute(sql`UPDATE api_keys SET last_used_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },

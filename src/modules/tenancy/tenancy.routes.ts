@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError, STEP_UP_WINDOW_SECONDS, errorResponses, iso, isUuid, notFound, paginate, tenantContext } from '../../platform/index.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
 import type { AuthService, ClientMeta } from './auth.service.ts';
-import type { TenancyRepository, ApiKeyRow, TenantRow, UserRow } from './tenancy.repository.ts';
+import type { TenancyRepository, ApiKeyRow, ApiKeyListRow, TenantRow, UserRow } from './tenancy.repository.ts';
 import * as s from './tenancy.schemas.ts';
 import type { TenantsService } from './tenants.service.ts';
 
@@ -36,11 +36,14 @@ const toUser = (u: UserRow, tenantId: string | null, role: string | null) => ({
   status: u.status,
   is_platform_admin: u.isPlatformAdmin,
 });
-const toKey = (k: ApiKeyRow) => ({
+const toKey = (k: ApiKeyRow, creator: { creatorEmail: string | null; creatorName: string | null }) => ({
   id: k.id,
   name: k.name,
   key_prefix: k.keyPrefix,
   scopes: k.scopes,
+  created_by: k.createdBy,
+  created_by_email: creator.creatorEmail,
+  created_by_name: creator.creatorName,
   created_at: iso(k.createdAt)!,
   last_used_at: iso(k.lastUsedAt),
   expires_at: iso(k.expiresAt),
@@ -208,6 +211,89 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
         expires_in: out.expiresIn,
         elevated_until: new Date((out.authTime + STEP_UP_WINDOW_SECONDS) * 1000).toISOString(),
       };
+    },
+  );
+
+  // ---------------- invitations and the user's own default tenant ----------------
+  const signedInUser = (request: FastifyRequest): string => {
+    const actor = request.actor!;
+    if (actor.type !== 'user') throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users.');
+    return actor.id;
+  };
+  r.get(
+    '/api/v1/auth/invitations',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Tenants that invited you: accept to join, or decline',
+        response: { 200: z.object({ data: z.array(s.invitationResponse) }), ...errorResponses },
+      },
+      config: { auth: { kind: 'user' } },
+    },
+    async (request) => ({
+      data: (await deps.tenants.invitations(signedInUser(request))).map((i) => ({
+        tenant_id: i.tenantId,
+        tenant_name: i.tenantName,
+        tenant_slug: i.tenantSlug,
+        role: i.role,
+        invited_by_email: i.invitedByEmail,
+        created_at: iso(i.createdAt)!,
+      })),
+    }),
+  );
+  r.post(
+    '/api/v1/auth/invitations/:id/accept',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: "Accept a tenant's invitation: you become a member with the role offered",
+        params: idParams,
+        response: { 200: z.object({ tenant_id: z.string(), role: z.string() }), ...errorResponses },
+      },
+      config: { auth: { kind: 'user' }, audit: { action: 'invitation.accept', resourceType: 'membership' } },
+    },
+    async (request) => {
+      const userId = signedInUser(request);
+      if (!isUuid(request.params.id)) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+      const out = await deps.tenants.acceptInvitation(userId, request.params.id);
+      request.auditTarget = { tenantId: request.params.id, resourceId: userId, details: { role: out.role } };
+      return { tenant_id: request.params.id, role: out.role };
+    },
+  );
+  r.post(
+    '/api/v1/auth/invitations/:id/decline',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: "Decline a tenant's invitation",
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+      config: { auth: { kind: 'user' }, audit: { action: 'invitation.decline', resourceType: 'membership' } },
+    },
+    async (request, reply) => {
+      const userId = signedInUser(request);
+      if (!isUuid(request.params.id)) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+      await deps.tenants.declineInvitation(userId, request.params.id);
+      request.auditTarget = { tenantId: request.params.id, resourceId: userId };
+      return reply.code(204).send(null);
+    },
+  );
+  r.put(
+    '/api/v1/auth/default-tenant',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Choose the tenant you act in by default (null: your first tenant)',
+        body: s.defaultTenantBody,
+        response: { 200: z.object({ default_tenant_id: z.string().nullable() }), ...errorResponses },
+      },
+      config: { auth: { kind: 'user' } },
+    },
+    async (request) => {
+      const userId = signedInUser(request);
+      await deps.tenants.setDefaultTenant(userId, request.body.tenant_id);
+      return { default_tenant_id: request.body.tenant_id };
     },
   );
 
@@ -393,6 +479,7 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
           name: m.name,
           role: m.role,
           status: m.status,
+          membership_status: m.membershipStatus,
           created_at: iso(m.createdAt)!,
           last_login_at: iso(m.lastLoginAt),
         })),
@@ -404,9 +491,13 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     {
       schema: {
         tags: ['tenancy'],
-        summary: 'Add a member (creating the user when a password is given)',
+        summary:
+          'Add a member: a new account (created with the given password) joins at once; an existing account is invited and joins when it accepts',
         body: s.addMemberBody,
-        response: { 201: z.object({ user_id: z.string(), email: z.string(), role: z.string() }), ...errorResponses },
+        response: {
+          201: z.object({ user_id: z.string(), email: z.string(), role: z.string(), status: z.enum(['active', 'invited']) }),
+          ...errorResponses,
+        },
       },
       config: {
         auth: { kind: 'tenant', permission: 'members:manage', usersOnly: true, stepUp: true },
@@ -415,8 +506,8 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     },
     async (request, reply) => {
       const out = await deps.tenants.addMember(tenantContext(request), request.body);
-      request.auditTarget = { resourceId: out.userId, details: { role: out.role } };
-      return reply.code(201).send({ user_id: out.userId, email: out.email, role: out.role });
+      request.auditTarget = { resourceId: out.userId, details: { role: out.role, status: out.status } };
+      return reply.code(201).send({ user_id: out.userId, email: out.email, role: out.role, status: out.status });
     },
   );
   r.patch(
@@ -446,8 +537,10 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     {
       schema: {
         tags: ['tenancy'],
-        summary: 'Remove a member from the tenant',
+        summary:
+          'Remove a member (or withdraw an invitation). The API keys they created are revoked, or with api_keys=reassign handed to reassign_to (owners only)',
         params: idParams,
+        querystring: s.removeMemberQuery,
         response: { 204: z.null(), ...errorResponses },
       },
       config: {
@@ -457,7 +550,25 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     },
     async (request, reply) => {
       if (!isUuid(request.params.id)) throw notFound('MEMBER_NOT_FOUND', 'Member');
-      await deps.tenants.removeMember(tenantContext(request), request.params.id);
+      const q = request.query;
+      if (q.api_keys === 'reassign' && !q.reassign_to) {
+        throw new AppError('validation', 'VALIDATION_ERROR', 'Name the member who takes over the API keys.', {
+          details: [{ field: 'reassign_to', message: 'required with api_keys=reassign', location: 'querystring' }],
+        });
+      }
+      const out = await deps.tenants.removeMember(
+        tenantContext(request),
+        request.params.id,
+        q.api_keys === 'reassign' ? { action: 'reassign', toUserId: q.reassign_to! } : { action: 'revoke' },
+      );
+      request.auditTarget = {
+        resourceId: request.params.id,
+        details: {
+          api_keys: out.action === 'reassign' ? 'reassigned' : 'revoked',
+          api_key_ids: out.keyIds,
+          ...(out.action === 'reassign' ? { reassigned_to: q.reassign_to } : {}),
+        },
+      };
       return reply.code(204).send(null);
     },
   );
@@ -478,13 +589,17 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       },
     },
     async (request, reply) => {
-      const { row, secret } = await deps.apiKeys.create(tenantContext(request), {
+      const ctx = tenantContext(request);
+      const { row, secret } = await deps.apiKeys.create(ctx, {
         name: request.body.name,
         scopes: request.body.scopes,
         expiresAt: request.body.expires_at ? new Date(request.body.expires_at) : undefined,
       });
       request.auditTarget = { resourceId: row.id, details: { scopes: row.scopes, name: row.name } };
-      return reply.code(201).send({ ...toKey(row), api_key: secret });
+      const creator = row.createdBy ? await deps.repo.getUser(row.createdBy) : undefined;
+      return reply
+        .code(201)
+        .send({ ...toKey(row, { creatorEmail: creator?.email ?? null, creatorName: creator?.name ?? null }), api_key: secret });
     },
   );
   r.get(
@@ -498,7 +613,11 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       },
       config: { auth: { kind: 'tenant', permission: 'apikeys:manage', usersOnly: true } },
     },
-    async (request) => ({ data: (await deps.apiKeys.list(tenantContext(request), request.query.include_revoked === 'true')).map(toKey) }),
+    async (request) => ({
+      data: (await deps.apiKeys.list(tenantContext(request), request.query.include_revoked === 'true')).map((k: ApiKeyListRow) =>
+        toKey(k, k),
+      ),
+    }),
   );
   r.delete(
     '/api/v1/api-keys/:id',
@@ -516,7 +635,9 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     },
     async (request) => {
       if (!isUuid(request.params.id)) throw notFound('API_KEY_NOT_FOUND', 'API key');
-      return toKey(await deps.apiKeys.revoke(tenantContext(request), request.params.id));
+      const row = await deps.apiKeys.revoke(tenantContext(request), request.params.id);
+      const creator = row.createdBy ? await deps.repo.getUser(row.createdBy) : undefined;
+      return toKey(row, { creatorEmail: creator?.email ?? null, creatorName: creator?.name ?? null });
     },
   );
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { API_KEY_SCOPES, ROLES } from '../../platform/index.ts';
+import { weakPasswordReason } from './password-policy.core.ts';
 
 /** Request and response schemas of the tenancy module (JSON in snake_case; seeds 003 and 004). */
 const email = z
@@ -7,7 +8,16 @@ const email = z
   .trim()
   .max(254)
   .pipe(z.email({ message: 'must be a valid e-mail address' }));
-const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
+/** A new password: 8 to 256 characters and not guessable (common-password lists, patterns). */
+const password = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(256, 'must be at most 256 characters')
+  .superRefine((value, ctx) => {
+    if (value.length < 8 || value.length > 256) return;
+    const reason = weakPasswordReason(value);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
 const role = z.enum(ROLES);
 
 export const rateLimitSettings = z
@@ -108,6 +118,9 @@ export const apiKeyResponse = z.object({
   name: z.string(),
   key_prefix: z.string(),
   scopes: z.array(z.string()),
+  created_by: z.string().nullable().describe('The user who created the key (null: created by the platform)'),
+  created_by_email: z.string().nullable(),
+  created_by_name: z.string().nullable(),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
   expires_at: z.string().nullable(),
@@ -121,9 +134,22 @@ export const memberResponse = z.object({
   name: z.string().nullable(),
   role: z.string(),
   status: z.string(),
+  membership_status: z.enum(['active', 'invited']).describe('invited: an existing account that has not accepted yet'),
   created_at: z.string(),
-  last_login_at: z.string().nullable(),
+  last_login_at: z.string().nullable().describe('null while invited'),
 });
+export const removeMemberQuery = z
+  .object({ api_keys: z.enum(['revoke', 'reassign']).default('revoke'), reassign_to: z.uuid().optional() })
+  .strict();
+export const invitationResponse = z.object({
+  tenant_id: z.string(),
+  tenant_name: z.string(),
+  tenant_slug: z.string(),
+  role: z.string(),
+  invited_by_email: z.string().nullable(),
+  created_at: z.string(),
+});
+export const defaultTenantBody = z.object({ tenant_id: z.uuid().nullable() }).strict();
 export const addMemberBody = z.object({ email, role, password: password.optional(), name: z.string().trim().max(200).optional() }).strict();
 export const changeRoleBody = z.object({ role }).strict();
 

@@ -28,6 +28,8 @@ export const users = pgTable(
     failedLoginCount: integer('failed_login_count').notNull().default(0),
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
     lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+    // The tenant the user acts in by default: their own choice only (never set by an inviter).
+    defaultTenantId: uuid('default_tenant_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -40,9 +42,29 @@ export const memberships = pgTable(
     tenantId: uuid('tenant_id').notNull(),
     userId: uuid('user_id').notNull(),
     role: text('role').notNull(), // owner | admin | analyst | viewer
+    // invited: an existing account added by a tenant admin; no access until the user accepts.
+    status: text('status').notNull().default('active'), // active | invited
+    invitedBy: uuid('invited_by'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.userId] }), index('memberships_user_idx').on(t.userId)],
+);
+
+/**
+ * Failed sign-ins per account AND source (client address): a guesser locks out only itself, never the
+ * owner signing in from elsewhere. Keyed by the e-mail's hash so unknown e-mails behave exactly like
+ * known ones (no account enumeration through lockout).
+ */
+export const loginThrottle = pgTable(
+  'login_throttle',
+  {
+    subjectHash: text('subject_hash').notNull(),
+    source: text('source').notNull(),
+    failedCount: integer('failed_count').notNull().default(0),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.subjectHash, t.source] }), index('login_throttle_updated_idx').on(t.updatedAt)],
 );
 
 /** One row per sign-in: a refresh-token family. Revoking it ends every token of the family. */

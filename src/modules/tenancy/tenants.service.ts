@@ -1,13 +1,25 @@
-import { AppError, type Role, type TenantContext, conflict, notFound, requirePermission } from '../../platform/index.ts';
+import {
+  AppError,
+  type Role,
+  type SecurityEventRepository,
+  type TenantContext,
+  conflict,
+  notFound,
+  requirePermission,
+} from '../../platform/index.ts';
 import { normalizeEmail, slugify } from './auth.core.ts';
 import { hashPassword } from './auth.service.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
 
 export interface TenantsServiceDeps {
   repo: TenancyRepository;
+  security: SecurityEventRepository;
   /** Called after a change that cached access facts depend on. */
-  invalidate: (what: { tenantId?: string; membership?: { userId: string; tenantId: string } }) => void;
+  invalidate: (what: { tenantId?: string; membership?: { userId: string; tenantId: string }; apiKeyHash?: string }) => void;
 }
+
+/** What happens to the API keys a removed member created: revoked (the default) or handed to another member. */
+export type RemovedMemberKeys = { action: 'revoke' } | { action: 'reassign'; toUserId: string };
 
 /**
  * Tenants, users and memberships. Platform-level operations (create/suspend tenants, create users) are
@@ -92,7 +104,15 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       return repo.membersOfTenant(ctx.tenantId);
     },
 
-    async addMember(ctx: TenantContext, input: { email: string; role: Role; password?: string | undefined; name?: string | undefined }) {
+    /**
+     * Adds a member. A new account (created here with the given password) is a member at once; an
+     * EXISTING account is only invited: it gets no access, and the inviter sees no last sign-in, until
+     * the user accepts (GET /api/v1/auth/invitations). An inviter never changes the user's default tenant.
+     */
+    async addMember(
+      ctx: TenantContext,
+      input: { email: string; role: Role; password?: string | undefined; name?: string | undefined },
+    ): Promise<{ userId: string; email: string; role: Role; status: 'active' | 'invited' }> {
       requirePermission(ctx, 'members:manage');
       if (input.role === 'owner' && ctx.role !== 'owner')
         throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can make another owner.');
@@ -110,10 +130,33 @@ export function createTenantsService(deps: TenantsServiceDeps) {
           );
         }
         user = (await this.createUser({ email, password: input.password, name: input.name })).user;
+        await repo.upsertMembership(ctx.tenantId, user.id, input.role);
+        deps.invalidate({ membership: { userId: user.id, tenantId: ctx.tenantId } });
+        return { userId: user.id, email: user.email, role: input.role, status: 'active' };
       }
-      await repo.upsertMembership(ctx.tenantId, user.id, input.role);
+      const status = await repo.inviteMembership(ctx.tenantId, user.id, input.role, ctx.actor.type === 'user' ? ctx.actor.id : null);
       deps.invalidate({ membership: { userId: user.id, tenantId: ctx.tenantId } });
-      return { userId: user.id, email: user.email, role: input.role };
+      return { userId: user.id, email: user.email, role: input.role, status };
+    },
+
+    /** The invitations waiting for this user's answer. */
+    invitations: (userId: string) => repo.invitationsOf(userId),
+
+    async acceptInvitation(userId: string, tenantId: string): Promise<{ role: Role }> {
+      const role = await repo.acceptInvitation(tenantId, userId);
+      if (!role) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+      deps.invalidate({ membership: { userId, tenantId } });
+      return { role };
+    },
+
+    async declineInvitation(userId: string, tenantId: string): Promise<void> {
+      if (!(await repo.declineInvitation(tenantId, userId))) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+    },
+
+    /** The user's own choice of the tenant they act in by default (null: their first tenant). */
+    async setDefaultTenant(userId: string, tenantId: string | null): Promise<void> {
+      if (tenantId !== null && !(await repo.getRole(tenantId, userId))) throw notFound('TENANT_NOT_FOUND', 'Tenant');
+      await repo.setDefaultTenant(userId, tenantId);
     },
 
     async changeRole(ctx: TenantContext, userId: string, role: Role) {
@@ -129,16 +172,52 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       deps.invalidate({ membership: { userId, tenantId: ctx.tenantId } });
     },
 
-    async removeMember(ctx: TenantContext, userId: string) {
+    /**
+     * Removes a member (or withdraws an invitation). The live API keys the member created in this tenant
+     * are revoked in the same statement, or, by an owner's choice, handed to another active member, so a
+     * departed person's keys never keep working unnoticed. Returns the keys touched, for the audit entry.
+     */
+    async removeMember(ctx: TenantContext, userId: string, keys: RemovedMemberKeys = { action: 'revoke' }) {
       requirePermission(ctx, 'members:manage');
-      const current = await repo.getRole(ctx.tenantId, userId);
+      const current = await repo.getMembership(ctx.tenantId, userId);
       if (!current) throw notFound('MEMBER_NOT_FOUND', 'Member');
-      if (current === 'owner' && ctx.role !== 'owner')
+      const activeOwner = current.role === 'owner' && current.status === 'active';
+      if (current.role === 'owner' && ctx.role !== 'owner')
         throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can remove an owner.');
-      if (current === 'owner' && (await repo.countOwners(ctx.tenantId)) <= 1)
-        throw conflict('LAST_OWNER', 'A tenant needs at least one owner.');
-      await repo.deleteMembership(ctx.tenantId, userId);
+      if (activeOwner && (await repo.countOwners(ctx.tenantId)) <= 1) throw conflict('LAST_OWNER', 'A tenant needs at least one owner.');
+      let out: { removed: boolean; keys: { id: string; keyHash: string }[] };
+      if (keys.action === 'reassign') {
+        if (ctx.role !== 'owner')
+          throw new AppError('forbidden', 'OWNER_REQUIRED', "Only an owner can hand a removed member's API keys to someone else.");
+        if (keys.toUserId === userId || !(await repo.getRole(ctx.tenantId, keys.toUserId))) {
+          throw new AppError('validation', 'REASSIGN_TARGET_INVALID', 'The API keys can only be handed to another active member.', {
+            details: [{ field: 'reassign_to', message: 'must be an active member of this tenant other than the one removed' }],
+          });
+        }
+        out = await repo.removeMemberReassigningKeys(ctx.tenantId, userId, keys.toUserId);
+      } else {
+        out = await repo.removeMemberRevokingKeys(ctx.tenantId, userId);
+        for (const k of out.keys) deps.invalidate({ apiKeyHash: k.keyHash });
+      }
+      if (!out.removed) throw notFound('MEMBER_NOT_FOUND', 'Member');
       deps.invalidate({ membership: { userId, tenantId: ctx.tenantId } });
+      for (const k of out.keys) {
+        await deps.security.record({
+          type: keys.action === 'reassign' ? 'api_key_reassigned' : 'api_key_revoked',
+          userId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+          subjectHash: null,
+          ip: ctx.ip ?? null,
+          userAgent: null,
+          details: {
+            key_id: k.id,
+            tenant_id: ctx.tenantId,
+            reason: 'member_removed',
+            removed_user_id: userId,
+            ...(keys.action === 'reassign' ? { reassigned_to: keys.toUserId } : {}),
+          },
+        });
+      }
+      return { keyIds: out.keys.map((k) => k.id), action: keys.action };
     },
   };
 }
