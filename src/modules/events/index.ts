@@ -9,12 +9,15 @@ export type { BuiltInInteractionType, NewInteraction } from './interactions.core
 export { fromImportedRow } from './ingest.core.ts';
 export type { PendingEvent } from './ingest.core.ts';
 export type { IngestOutcome, IngestService } from './ingest.service.ts';
+/** Implements identity's `ProfileEvents` port over the interactions table (wired in src/app.ts). */
+export { createProfileLinksRepository } from './profile-links.repository.ts';
 
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import type { IdentityModule } from '../identity/index.ts';
 import { createIngestService } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
+import { createInteractionStatsRepository } from './interaction-stats.repository.ts';
 import { integrationsRoutes } from './integrations.routes.ts';
 import { interactionsRoutes } from './interactions.routes.ts';
 import { segmentRoutes } from './segment.routes.ts';
@@ -56,6 +59,8 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
       appendListeners.push(listener);
     },
+    /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
+    lastInteractionAt: createInteractionStatsRepository(platform.db).lastInteractionAt,
     /** The events write path (identity resolution, idempotent set-based insert, profile aggregates). */
     ingest,
     /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */
