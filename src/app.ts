@@ -115,7 +115,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Domain modules, wired by their public entries only (dependencies flow one way: identity <- events <- catalog <- recs).
   // identity sits below events but re-links a person's interactions: it declares the port, events implements it.
   const identity = createIdentityModule(platform, { events: createProfileLinksRepository() });
-  const events = createEventsModule(platform, { identity });
+  const events = createEventsModule(platform, {
+    identity,
+    tenantActive: async (tenantId) => (await tenancy.authenticator.tenantInfo(tenantId))?.status === 'active',
+  });
   await events.resealSecrets();
   const catalog = createCatalogModule(platform);
   const imports = createImportsModule(platform, { catalog, events });

@@ -17,6 +17,7 @@ import type { PlatformServices } from '../../platform/index.ts';
 import type { IdentityModule } from '../identity/index.ts';
 import { createIngestService } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
+import { createIntegrationsService } from './integrations.service.ts';
 import { createInteractionStatsRepository } from './interaction-stats.repository.ts';
 import { integrationsRoutes } from './integrations.routes.ts';
 import { interactionsRoutes } from './interactions.routes.ts';
@@ -28,6 +29,8 @@ import { createInteractionsRepository as makeInteractions } from './interactions
 
 export interface EventsModuleDeps {
   identity: IdentityModule;
+  /** Whether a tenant may take data in (tenancy's cached tenant status; a suspended tenant's webhooks are deferred). */
+  tenantActive: (tenantId: string) => Promise<boolean>;
 }
 
 export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
@@ -52,7 +55,9 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     identity: deps.identity,
     clock: platform.clock,
     log: platform.log,
+    tenantActive: deps.tenantActive,
   });
+  const integrations = createIntegrationsService({ repo: integrationsRepo, webhooks, log: platform.log });
   return {
     interactions,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
@@ -77,7 +82,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
       await interactionsRoutes(app, { ingest, clock: platform.clock });
       await trackingRoutes(app, { repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
-      await integrationsRoutes(app, { repo: integrationsRepo, webhooks, config: platform.config });
+      await integrationsRoutes(app, { integrations, config: platform.config });
     },
   };
 }
