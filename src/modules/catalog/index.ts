@@ -19,7 +19,6 @@ import { taxonomyRoutes } from './taxonomy.routes.ts';
 import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
-export type { CatalogCompleteness } from './completeness.repository.ts';
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */

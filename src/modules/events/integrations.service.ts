@@ -10,7 +10,7 @@ export interface IntegrationsServiceDeps {
   log: FastifyBaseLogger;
 }
 
-export interface NewConnection {
+interface NewConnection {
   type: string;
   name: string;
   settings: Record<string, unknown>;

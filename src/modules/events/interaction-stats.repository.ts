@@ -14,4 +14,3 @@ export function createInteractionStatsRepository(db: Db) {
     },
   };
 }
-export type InteractionStats = ReturnType<typeof createInteractionStatsRepository>;

@@ -41,7 +41,7 @@ export interface WebhooksServiceDeps {
  * but does not lose the shop's facts: Shopify retries for 48 hours and Stripe for 3 days, so a tenant
  * re-activated within that window receives them.
  */
-export const SUSPENDED_RETRY_AFTER_SECONDS = 3600;
+const SUSPENDED_RETRY_AFTER_SECONDS = 3600;
 
 const header = (h: WebhookRequest['headers'], name: string): string | undefined => {
   const v = h[name];
