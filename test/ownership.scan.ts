@@ -4,8 +4,8 @@
  * planted snippets.
  *
  * What counts as touching a table:
- * - a SQL identifier after FROM, JOIN, INTO, UPDATE, TABLE, TRUNCATE, ANALYZE, COPY or USING inside a string or
- *   template literal (comments are skipped; `${...}` expressions are masked, and CTE names defined in the same
+ * - a SQL identifier after FROM, JOIN, INTO, UPDATE, TABLE, TRUNCATE, ANALYZE, COPY or USING, or later in a
+ *   comma-separated FROM list (`FROM a, b`), inside a string or template literal (comments are skipped; `${...}` expressions are masked, and CTE names defined in the same
  *   literal are not tables);
  * - a drizzle table object imported from another module's `*.tables.ts`.
  * Only names of known tables are reported, so English in messages ("from file") never counts. Names built at run
@@ -142,6 +142,35 @@ export function extractLiterals(src: string): Literal[] {
 
 const TABLE_REF =
   /\b(?:FROM|JOIN|INTO|UPDATE|TABLE|TRUNCATE|ANALYZE|COPY|USING)\s+(?:ONLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:"?public"?\.)?"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
+const FROM_KEYWORD = /\bFROM\s/gi;
+const CLAUSE_END =
+  /^(?:WHERE|GROUP|ORDER|LIMIT|HAVING|WINDOW|UNION|EXCEPT|INTERSECT|RETURNING|ON|SET|JOIN|LEFT|RIGHT|INNER|FULL|CROSS|NATURAL|FOR|SELECT|FROM|AND|OR)\b/i;
+const LIST_ITEM = /^\s*(?:ONLY\s+)?(?:"?public"?\.)?"?([A-Za-z_][A-Za-z0-9_]*)"?(?=\s|,|$)/;
+
+/** The items after the first of a FROM list (`FROM a x, b y, unnest(...) z`): each item's text and offset. */
+function fromListTail(text: string, start: number): { item: string; at: number }[] {
+  const out: { item: string; at: number }[] = [];
+  let depth = 0;
+  let itemStart = -1;
+  for (let k = start; k <= text.length; k++) {
+    const ch = text[k];
+    if (ch === undefined || ch === ';' || (depth === 0 && ch === ')')) break;
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && /[A-Za-z]/.test(ch) && !/[\w$]/.test(text[k - 1] ?? ' ') && CLAUSE_END.test(text.slice(k, k + 12))) break;
+    else if (depth === 0 && ch === ',') {
+      if (itemStart >= 0) out.push({ item: text.slice(itemStart, k), at: itemStart });
+      itemStart = k + 1;
+    }
+  }
+  if (itemStart >= 0) {
+    let end = itemStart;
+    while (end < text.length && !/[;,)]/.test(text[end]!)) end++;
+    out.push({ item: text.slice(itemStart, end), at: itemStart });
+  }
+  return out;
+}
+
 const CTE_NAME = /\b([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+(?:NOT\s+)?(?:MATERIALIZED\s+)?\(/gi;
 
 export interface TableRef {
@@ -160,8 +189,16 @@ export function sqlTableRefs(src: string, known: ReadonlySet<string>): TableRef[
       if (!known.has(table) || ctes.has(table)) continue;
       refs.push({ table, line: lit.lines[m.index! + m[0].length - 1] ?? lit.lines[m.index!] ?? 0 });
     }
+    for (const m of lit.text.matchAll(FROM_KEYWORD)) {
+      for (const { item, at } of fromListTail(lit.text, m.index! + m[0].length)) {
+        const name = LIST_ITEM.exec(item);
+        const table = name?.[1]?.toLowerCase();
+        if (!table || !known.has(table) || ctes.has(table)) continue;
+        refs.push({ table, line: lit.lines[at + name![0].length - 1] ?? 0 });
+      }
+    }
   }
-  return refs;
+  return refs.sort((a, b) => a.line - b.line);
 }
 
 /** `pgTable('name', ...)` definitions in a `*.tables.ts` source: drizzle export name → SQL table name. */

@@ -182,6 +182,16 @@ describe('ownership scanner (planted snippets)', () => {
     expect(fileViolations('events', 'src/modules/events/x.repository.ts', src, owners, none)).toEqual([]);
   });
 
+  it('finds every table of a comma-separated FROM list, and not columns of a select list', () => {
+    const src =
+      'const q = sql`SELECT p.id, items FROM profiles p, interactions AS i, unnest(${ids}::uuid[]) x(id), items WHERE p.id = i.profile_id`;';
+    expect(
+      sqlTableRefs(src, new Set(owners.keys()))
+        .map((r) => r.table)
+        .sort(),
+    ).toEqual(['interactions', 'items', 'profiles']);
+  });
+
   it('finds SQL inside nested templates (sql fragments in ${...})', () => {
     const src = 'const q = sql`SELECT 1 ${cond ? sql`AND id IN (SELECT id FROM items)` : sql``} FROM profiles`;';
     expect(sqlTableRefs(src, new Set(owners.keys())).map((r) => r.table)).toEqual(['items', 'profiles']);
