@@ -22,7 +22,7 @@ import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
 import { createIdentityModule } from './modules/identity/index.ts';
-import { createEventsModule } from './modules/events/index.ts';
+import { createEventsModule, createProfileLinksRepository } from './modules/events/index.ts';
 import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
@@ -113,10 +113,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     databaseKind: database.kind,
   };
   // Domain modules, wired by their public entries only (dependencies flow one way: identity <- events <- catalog <- recs).
-  const identity = createIdentityModule(platform);
-  const events = createEventsModule(platform, { identity });
+  // identity sits below events but re-links a person's interactions: it declares the port, events implements it.
+  const identity = createIdentityModule(platform, { events: createProfileLinksRepository() });
+  const events = createEventsModule(platform, {
+    identity,
+    tenantActive: async (tenantId) => (await tenancy.authenticator.tenantInfo(tenantId))?.status === 'active',
+  });
   await events.resealSecrets();
-  const catalog = createCatalogModule(platform, { interactions: events.interactions });
+  const catalog = createCatalogModule(platform);
   const imports = createImportsModule(platform, { catalog, events });
   const recs = createRecsModule(platform, {
     catalog,

@@ -16,6 +16,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { createIdentityModule, type ResolveInput } from '../../src/modules/identity/index.ts';
+import { createProfileLinksRepository } from '../../src/modules/events/index.ts';
 import { migrateDatabase, openDatabase, queryRows } from '../../src/platform/database.ts';
 import { newId } from '../../src/platform/ids.ts';
 import type { PlatformServices } from '../../src/platform/services.ts';
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
   await migrateDatabase(database);
   const tenantId = newId();
   const platform = { db: database.db, databaseKind: database.kind } as unknown as PlatformServices;
-  const identity = createIdentityModule(platform);
+  const identity = createIdentityModule(platform, { events: createProfileLinksRepository() });
   if (opts.get('protect-weak-links') === 'false') {
     await database.db.execute(
       sql`INSERT INTO identity_settings (tenant_id, settings) VALUES (${tenantId}, '{"protect_weak_links": false}'::jsonb)`,

@@ -3,9 +3,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
-import type { InteractionsRepository } from '../events/index.ts';
 import type { ItemUpsert } from './catalog.types.ts';
 import { createCategoriesRepository } from './categories.repository.ts';
+import { createCompletenessRepository } from './completeness.repository.ts';
 import { categoryRoutes } from './categories.routes.ts';
 import { createCategoriesService } from './categories.service.ts';
 import { createItemsRepository } from './items.repository.ts';
@@ -17,10 +17,6 @@ import { createSearchService } from './search.service.ts';
 import { createTaxonomyRepository } from './taxonomy.repository.ts';
 import { taxonomyRoutes } from './taxonomy.routes.ts';
 import { createTaxonomyService } from './taxonomy.service.ts';
-
-export interface CatalogModuleDeps {
-  interactions: InteractionsRepository;
-}
 
 export type { ItemUpsert } from './catalog.types.ts';
 
@@ -35,7 +31,7 @@ export { SAMPLE_TAXONOMY_PATH } from './taxonomy.service.ts';
 /** Items written in this process: their ids, or null when a write touched items of unknown ids. */
 export type ItemsChangedListener = (tenantId: string, itemIds: readonly string[] | null) => void;
 
-export function createCatalogModule(platform: PlatformServices, _deps: CatalogModuleDeps) {
+export function createCatalogModule(platform: PlatformServices) {
   const itemsRepo = createItemsRepository(platform.db);
   const categoriesRepo = createCategoriesRepository(platform.db);
   const taxonomyRepo = createTaxonomyRepository(platform.db);
@@ -78,6 +74,8 @@ export function createCatalogModule(platform: PlatformServices, _deps: CatalogMo
     onItemsChanged(listener: ItemsChangedListener): void {
       listeners.push(listener);
     },
+    /** How complete the tenant's catalog is (item counts per filled field), for the data-quality dashboard. */
+    completeness: createCompletenessRepository(platform.db).completeness,
     /** Loads Google's taxonomy-with-ids file from a path or an http(s) URL (CLI, admin endpoint). */
     loadGoogleTaxonomy: (source: string) => taxonomy.loadFrom(source),
     async routes(app: FastifyInstance): Promise<void> {

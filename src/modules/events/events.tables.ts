@@ -175,7 +175,7 @@ export const webhookDeliveries = pgTable(
     deliveryId: text('delivery_id'),
     dedupeKey: text('dedupe_key'),
     topic: text('topic'),
-    status: text('status').notNull(), // processed | duplicate | ignored | rejected | failed
+    status: text('status').notNull(), // processed | duplicate | ignored | rejected | failed | deferred
     reason: text('reason'),
     httpStatus: smallint('http_status').notNull(),
     eventsWritten: integer('events_written').notNull().default(0),
@@ -188,4 +188,22 @@ export const webhookDeliveries = pgTable(
     uniqueIndex('webhook_deliveries_dedupe_key').on(t.tenantId, t.connectionId, t.dedupeKey),
     index('webhook_deliveries_connection_idx').on(t.tenantId, t.connectionId, t.receivedAt),
   ],
+);
+
+/**
+ * Who a vendor shop domain belongs to, once proven: the first tenant whose connection verified a delivery for it
+ * (seed 002's shared Shopify path finds connections by X-Shopify-Shop-Domain). Later registrations of the domain by
+ * other tenants are refused, and deliveries are verified only against the claimant's connections. A global table
+ * (one owner per domain across tenants), like `tenants`: small and keyed by the domain.
+ */
+export const shopDomainClaims = pgTable(
+  'shop_domain_claims',
+  {
+    vendor: text('vendor').notNull(), // shopify
+    shopDomain: text('shop_domain').notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    connectionId: uuid('connection_id').notNull(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.vendor, t.shopDomain] })],
 );

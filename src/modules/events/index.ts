@@ -9,12 +9,16 @@ export type { BuiltInInteractionType, NewInteraction } from './interactions.core
 export { fromImportedRow } from './ingest.core.ts';
 export type { PendingEvent } from './ingest.core.ts';
 export type { IngestOutcome, IngestService } from './ingest.service.ts';
+/** Implements identity's `ProfileEvents` port over the interactions table (wired in src/app.ts). */
+export { createProfileLinksRepository } from './profile-links.repository.ts';
 
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import type { IdentityModule } from '../identity/index.ts';
 import { createIngestService } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
+import { createIntegrationsService } from './integrations.service.ts';
+import { createInteractionStatsRepository } from './interaction-stats.repository.ts';
 import { integrationsRoutes } from './integrations.routes.ts';
 import { interactionsRoutes } from './interactions.routes.ts';
 import { segmentRoutes } from './segment.routes.ts';
@@ -25,6 +29,8 @@ import { createInteractionsRepository as makeInteractions } from './interactions
 
 export interface EventsModuleDeps {
   identity: IdentityModule;
+  /** Whether a tenant may take data in (tenancy's cached tenant status; a suspended tenant's webhooks are deferred). */
+  tenantActive: (tenantId: string) => Promise<boolean>;
 }
 
 export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
@@ -49,13 +55,17 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     identity: deps.identity,
     clock: platform.clock,
     log: platform.log,
+    tenantActive: deps.tenantActive,
   });
+  const integrations = createIntegrationsService({ repo: integrationsRepo, webhooks, log: platform.log });
   return {
     interactions,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
       appendListeners.push(listener);
     },
+    /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
+    lastInteractionAt: createInteractionStatsRepository(platform.db).lastInteractionAt,
     /** The events write path (identity resolution, idempotent set-based insert, profile aggregates). */
     ingest,
     /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */
@@ -72,7 +82,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
       await interactionsRoutes(app, { ingest, clock: platform.clock });
       await trackingRoutes(app, { repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
-      await integrationsRoutes(app, { repo: integrationsRepo, webhooks, config: platform.config });
+      await integrationsRoutes(app, { integrations, config: platform.config });
     },
   };
 }

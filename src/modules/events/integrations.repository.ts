@@ -34,7 +34,8 @@ export interface NewDelivery {
   /** Set only for accepted deliveries: the unique key that makes a replay a duplicate. */
   dedupeKey: string | null;
   topic: string | null;
-  status: 'processed' | 'duplicate' | 'ignored' | 'rejected' | 'failed';
+  /** deferred: verified but not processed, answered 503 so the vendor retries (a suspended tenant). */
+  status: 'processed' | 'duplicate' | 'ignored' | 'rejected' | 'failed' | 'deferred';
   reason: string | null;
   httpStatus: number;
   eventsWritten: number;
@@ -163,14 +164,54 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
         await queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE id = ${id} AND status = 'active'`),
       ),
 
-    /** Shopify connections claiming a shop domain (several tenants may; the signature decides which one is meant). */
-    findShopifyByDomain: async (shopDomain: string) =>
+    /**
+     * Active Shopify connections registered for a shop domain, of one tenant when `tenantId` is given (the domain's
+     * claimant), else of every tenant: the signature decides which one is meant, so none may be left out (no LIMIT:
+     * a squatter's many connections must not push the real one out). Oldest first.
+     */
+    findShopifyByDomain: async (shopDomain: string, tenantId?: string) =>
       openedAll(
         await queryRows<ConnectionRow>(
           db,
-          sql`SELECT ${CONNECTION} FROM integration_connections WHERE shop_domain = ${shopDomain} AND type = 'shopify' AND status = 'active' ORDER BY id LIMIT 20`,
+          sql`SELECT ${CONNECTION} FROM integration_connections WHERE shop_domain = ${shopDomain} AND type = 'shopify' AND status = 'active'
+              ${tenantId ? sql`AND tenant_id = ${tenantId}` : sql``} ORDER BY id`,
         ),
       ),
+
+    /** The tenant that proved a vendor shop domain is theirs (a verified delivery), if any. */
+    shopClaim: (vendor: string, shopDomain: string) =>
+      queryOne<{ tenantId: string; connectionId: string }>(
+        db,
+        sql`SELECT tenant_id AS "tenantId", connection_id AS "connectionId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
+      ),
+
+    /** Claims a shop domain for the tenant of a connection that verified a delivery; the first claim stays. Returns the claimant. */
+    async claimShop(vendor: string, shopDomain: string, tenantId: string, connectionId: string): Promise<string> {
+      const row = await queryOne<{ tenantId: string }>(
+        db,
+        sql`WITH ins AS (
+              INSERT INTO shop_domain_claims (vendor, shop_domain, tenant_id, connection_id) VALUES (${vendor}, ${shopDomain}, ${tenantId}, ${connectionId})
+              ON CONFLICT (vendor, shop_domain) DO NOTHING RETURNING tenant_id)
+            SELECT tenant_id::text AS "tenantId" FROM ins
+            UNION ALL SELECT tenant_id::text FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}
+            LIMIT 1`,
+      );
+      if (row) return row.tenantId;
+      // A concurrent claim committed after this statement's snapshot: read it now.
+      const claim = await queryOne<{ tenantId: string }>(
+        db,
+        sql`SELECT tenant_id::text AS "tenantId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
+      );
+      return claim!.tenantId;
+    },
+
+    /** Releases the tenant's claim on a shop domain once it has no connection left for it (the shop was disconnected). */
+    async releaseShopClaimIfUnused(tenantId: string, vendor: string, shopDomain: string): Promise<void> {
+      await db.execute(
+        sql`DELETE FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain} AND tenant_id = ${tenantId}
+              AND NOT EXISTS (SELECT 1 FROM integration_connections WHERE tenant_id = ${tenantId} AND type = ${vendor} AND shop_domain = ${shopDomain})`,
+      );
+    },
 
     async deliveryExists(tenantId: string, connectionId: string, dedupeKey: string): Promise<boolean> {
       const row = await queryOne<{ id: string }>(

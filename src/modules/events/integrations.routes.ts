@@ -1,27 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  AppError,
-  type Config,
-  errorResponses,
-  iso,
-  isUuid,
-  notFound,
-  paginate,
-  paginationQuery,
-  randomToken,
-  tenantContext,
-  validation,
-} from '../../platform/index.ts';
+import { type Config, errorResponses, iso, paginate, paginationQuery, tenantContext } from '../../platform/index.ts';
 import { CONNECTOR_TYPES } from './connectors/connector.types.ts';
-import { verifyHmacSha256Base64 } from './connectors/signatures.core.ts';
-import type { ConnectionRow, DeliveryRow, IntegrationsRepository } from './integrations.repository.ts';
-import type { WebhooksService } from './webhooks.service.ts';
+import type { ConnectionRow, DeliveryRow } from './integrations.repository.ts';
+import type { IntegrationsService } from './integrations.service.ts';
 
 export interface IntegrationsRouteDeps {
-  repo: IntegrationsRepository;
-  webhooks: WebhooksService;
+  integrations: IntegrationsService;
   config: Config;
 }
 
@@ -132,15 +118,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     events_written: Number(d.eventsWritten),
     received_at: iso(d.receivedAt)!,
   });
-  const load = async (tenantId: string, id: string) => {
-    const c = isUuid(id) ? await deps.repo.get(tenantId, id) : undefined;
-    if (!c) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
-    return c;
-  };
-  const cursorOf = (cursor: string | undefined) => {
-    if (cursor !== undefined && !isUuid(cursor)) throw validation('CURSOR_INVALID', 'The cursor is not one this API returned.');
-    return cursor;
-  };
+  const svc = deps.integrations;
 
   r.post(
     '/api/v1/integrations',
@@ -160,12 +138,12 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       const ctx = tenantContext(request);
       const b = request.body;
       const settings = Object.fromEntries(Object.entries(b.settings ?? {}).filter(([, v]) => v !== undefined));
-      const c = await deps.repo.create(ctx.tenantId, {
+      const c = await svc.create(ctx, {
         type: b.type,
         name: b.name,
         settings,
         shopDomain: b.settings?.shop_domain ?? null,
-        signingSecret: b.secret ?? `whsec_${randomToken(40)}`,
+        secret: b.secret,
       });
       request.auditTarget = { resourceId: c.id, details: { type: c.type } };
       return reply.code(201).send(toConnection(c, publicBase(deps.config, request), true));
@@ -185,7 +163,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     },
     async (request) => {
       const ctx = tenantContext(request);
-      const rows = await deps.repo.list(ctx.tenantId, request.query.limit + 1, cursorOf(request.query.cursor));
+      const rows = await svc.list(ctx, request.query.limit + 1, request.query.cursor);
       const page = paginate(rows, request.query.limit, (c) => c.id);
       const base = publicBase(deps.config, request);
       return { data: page.data.map((c) => toConnection(c, base)), next_cursor: page.next_cursor };
@@ -203,7 +181,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       },
       config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
     },
-    async (request) => toConnection(await load(tenantContext(request).tenantId, request.params.id), publicBase(deps.config, request)),
+    async (request) => toConnection(await svc.get(tenantContext(request), request.params.id), publicBase(deps.config, request)),
   );
 
   r.patch(
@@ -223,12 +201,10 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     },
     async (request) => {
       const ctx = tenantContext(request);
-      const c = await load(ctx.tenantId, request.params.id);
       const b = request.body;
-      const updated = await deps.repo.update(ctx.tenantId, c.id, { name: b.name, status: b.status, signingSecret: b.secret });
-      if (!updated) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
+      const updated = await svc.update(ctx, request.params.id, { name: b.name, status: b.status, secret: b.secret });
       // The audit log names what changed, never the secret.
-      request.auditTarget = { resourceId: c.id, details: { changed: Object.keys(b).sort() } };
+      request.auditTarget = { resourceId: updated.id, details: { changed: Object.keys(b).sort() } };
       return toConnection(updated, publicBase(deps.config, request));
     },
   );
@@ -249,8 +225,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
-      const c = await load(ctx.tenantId, request.params.id);
-      await deps.repo.delete(ctx.tenantId, c.id);
+      const c = await svc.remove(ctx, request.params.id);
       request.auditTarget = { resourceId: c.id };
       return reply.code(204).send(null);
     },
@@ -270,8 +245,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     },
     async (request) => {
       const ctx = tenantContext(request);
-      const c = await load(ctx.tenantId, request.params.id);
-      const rows = await deps.repo.listDeliveries(ctx.tenantId, c.id, request.query.limit + 1, cursorOf(request.query.cursor));
+      const rows = await svc.deliveries(ctx, request.params.id, request.query.limit + 1, request.query.cursor);
       const page = paginate(rows, request.query.limit, (d) => d.id);
       return { data: page.data.map(toDelivery), next_cursor: page.next_cursor };
     },
@@ -299,14 +273,12 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       },
       async (request, reply) => {
         const { type, connectionId } = request.params;
-        const c = isUuid(connectionId) ? await deps.repo.findForWebhook(connectionId) : undefined;
-        if (!c || c.type !== type) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
-        const answer = await deps.webhooks.receive(c, {
+        const { connection, answer } = await svc.receiveForConnection(type, connectionId, {
           headers: request.headers,
           rawBody: rawOf(request),
           url: `${publicBase(deps.config, request)}${request.url}`,
         });
-        if (c.type === 'twilio') {
+        if (connection.type === 'twilio') {
           // Twilio reads the answer as TwiML: an empty <Response/> sends no reply message.
           return reply
             .type('text/xml')
@@ -330,24 +302,9 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       },
       async (request) => {
         const domain = request.headers['x-shopify-shop-domain'];
-        const raw = rawOf(request);
-        const candidates =
-          typeof domain === 'string' && domain.length <= 255 ? await deps.repo.findShopifyByDomain(domain.trim().toLowerCase()) : [];
-        const hmac = request.headers['x-shopify-hmac-sha256'];
-        const match = candidates.find(
-          (c) => c.signingSecret !== null && verifyHmacSha256Base64(c.signingSecret, raw, typeof hmac === 'string' ? hmac : undefined).ok,
-        );
-        // No verifying connection: let the first candidate's verification log and refuse it; unknown shops get the same 401.
-        const c = match ?? candidates[0];
-        if (!c)
-          throw new AppError(
-            'unauthenticated',
-            'WEBHOOK_SIGNATURE_INVALID',
-            'The webhook signature does not match this connection’s secret and the request body.',
-          );
-        return deps.webhooks.receive(c, {
+        return svc.receiveShopify(typeof domain === 'string' ? domain : undefined, {
           headers: request.headers,
-          rawBody: raw,
+          rawBody: rawOf(request),
           url: `${publicBase(deps.config, request)}${request.url}`,
         });
       },

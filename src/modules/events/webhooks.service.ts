@@ -32,7 +32,16 @@ export interface WebhooksServiceDeps {
   identity: Pick<IdentityApi, 'resolveMany'>;
   clock: () => Date;
   log: FastifyBaseLogger;
+  /** Whether a tenant may take data in (false when suspended or gone): tenancy's answer, wired in src/app.ts. */
+  tenantActive: (tenantId: string) => Promise<boolean>;
 }
+
+/**
+ * Seconds a vendor should wait before retrying a suspended tenant's delivery. Suspension stops processing
+ * but does not lose the shop's facts: Shopify retries for 48 hours and Stripe for 3 days, so a tenant
+ * re-activated within that window receives them.
+ */
+const SUSPENDED_RETRY_AFTER_SECONDS = 3600;
 
 const header = (h: WebhookRequest['headers'], name: string): string | undefined => {
   const v = h[name];
@@ -179,6 +188,23 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         parsed.reason === 'stale_timestamp' ? 'WEBHOOK_TIMESTAMP_STALE' : 'WEBHOOK_SIGNATURE_INVALID',
         SIGNATURE_MESSAGES[parsed.reason],
       );
+    }
+    if (!(await deps.tenantActive(c.tenantId))) {
+      // Verified, but the tenant is suspended: nothing is processed. 503 + Retry-After rather than a silent drop, so
+      // the vendor keeps the delivery and sends it again; the tenant sees the deferral in its delivery log.
+      await log(c, {
+        ...base,
+        deliveryId: parsed.deliveryId?.slice(0, 200) ?? null,
+        dedupeKey: null,
+        topic: parsed.topic?.slice(0, 100) ?? null,
+        status: 'deferred',
+        reason: 'tenant_suspended',
+        httpStatus: 503,
+        eventsWritten: 0,
+      });
+      throw new AppError('unavailable', 'TENANT_SUSPENDED', 'This tenant is suspended; the delivery was not processed. Retry later.', {
+        retryAfterSeconds: SUSPENDED_RETRY_AFTER_SECONDS,
+      });
     }
     const deliveryId = parsed.deliveryId?.slice(0, 200) ?? null;
     // Without a vendor delivery id, the exact bytes are the identity of the delivery.

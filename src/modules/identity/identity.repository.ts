@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { arrayParam, queryOne, queryRows, type Db } from '../../platform/index.ts';
 import type { IdentifierMatch } from './identity.core.ts';
+import type { ProfileEventRow, ProfileEvents } from './identity.types.ts';
 import type { IdentifierWrite } from './resolution.core.ts';
 
 /** Anything that runs SQL: the database or an open transaction. */
@@ -64,23 +65,7 @@ export interface ReviewRow {
   updatedAt: Date;
 }
 
-export interface EventRow {
-  id: string;
-  type: string;
-  itemId: string | null;
-  source: string;
-  orderId: string | null;
-  value: number | null;
-  quantity: number | null;
-  priceMinor: string | null;
-  currency: string | null;
-  userId: string | null;
-  anonymousId: string | null;
-  sessionId: string | null;
-  context: unknown;
-  metadata: unknown;
-  occurredAt: Date;
-}
+export type EventRow = ProfileEventRow;
 
 const PROFILE_COLS = sql`id, status, merged_into AS "mergedInto", traits, first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt",
   total_orders AS "totalOrders", revenue_minor::text AS "revenueMinor", refunded_minor::text AS "refundedMinor", currency,
@@ -92,14 +77,12 @@ const MERGE_COLS = sql`id, kind, survivor_id AS "survivorId", merged_id AS "merg
   cardinality(moved_event_ids)::int AS "movedEvents", created_at AS "createdAt"`;
 const REVIEW_COLS = sql`id, status, reason, profile_ids::text[] AS "profileIds", event_ref AS "eventRef", occurrences, decided_by AS "decidedBy",
   decided_at AS "decidedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
-const EVENT_COLS = sql`id, type, item_id AS "itemId", source, order_id AS "orderId", value, quantity, price_minor::text AS "priceMinor", currency,
-  user_id AS "userId", anonymous_id AS "anonymousId", session_id AS "sessionId", context, metadata, occurred_at AS "occurredAt"`;
 
 /**
- * All SQL of the identity module; every statement filters on tenant_id. Statements on `interactions` (owned by
- * the events module) are here too, limited to re-linking, reading and anonymizing one person's rows.
+ * All SQL of the identity module; every statement filters on tenant_id. The `interactions` rows of a person
+ * (owned by the events module) are re-linked, read and anonymized through `events`, the port events implements.
  */
-export function createIdentityRepository(db: Db) {
+export function createIdentityRepository(db: Db, events: ProfileEvents) {
   return {
     db,
 
@@ -232,15 +215,22 @@ export function createIdentityRepository(db: Db) {
     ): Promise<string[]> {
       if (!rows.length) return [];
       const col = <T>(f: (r: (typeof rows)[number]) => T) => arrayParam(rows.map(f));
+      const moved = new Map<string, string[]>();
+      for (const e of await events.moveProfiles(
+        q,
+        tenantId,
+        rows.map((r) => ({ from: r.mergedId, to: r.survivorId })),
+      ))
+        moved.set(e.from, [...(moved.get(e.from) ?? []), e.id]);
       const withOrders = await queryRows<{ survivorId: string }>(
         q,
         sql`WITH m AS (
               SELECT * FROM unnest(${col((r) => r.id)}::uuid[], ${col((r) => r.survivorId)}::uuid[], ${col((r) => r.mergedId)}::uuid[], ${col((r) => r.rule)}::text[],
-                                   ${col((r) => r.identifierType)}::text[], ${col((r) => r.identifierHash)}::text[], ${col((r) => r.eventRef)}::text[], ${col((r) => r.actor)}::text[])
-                AS m(id, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor)),
+                                   ${col((r) => r.identifierType)}::text[], ${col((r) => r.identifierHash)}::text[], ${col((r) => r.eventRef)}::text[], ${col((r) => r.actor)}::text[],
+                                   ${col((r) => (moved.get(r.mergedId) ?? []).join(','))}::text[])
+                AS m(id, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor, moved)),
             identifiers AS (UPDATE profile_identifiers i SET profile_id = m.survivor_id FROM m WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.merged_id),
             orders AS (UPDATE profile_orders o SET profile_id = m.survivor_id FROM m WHERE o.tenant_id = ${tenantId} AND o.profile_id = m.merged_id RETURNING m.survivor_id),
-            moved AS (UPDATE interactions i SET profile_id = m.survivor_id FROM m WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.merged_id RETURNING i.id, m.merged_id),
             survivors AS (
               UPDATE profiles s SET
                 first_seen_at = least(s.first_seen_at, a.first_seen_at), last_seen_at = greatest(s.last_seen_at, a.last_seen_at),
@@ -253,7 +243,7 @@ export function createIdentityRepository(db: Db) {
             logged AS (
               INSERT INTO profile_merges (tenant_id, id, kind, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor, moved_event_ids)
               SELECT ${tenantId}::uuid, m.id, 'merge', m.survivor_id, m.merged_id, m.rule, m.identifier_type, m.identifier_hash, m.event_ref, m.actor,
-                     coalesce((SELECT array_agg(moved.id) FROM moved WHERE moved.merged_id = m.merged_id), '{}'::uuid[])
+                     string_to_array(m.moved, ',')::uuid[]
               FROM m)
             SELECT DISTINCT survivor_id::text AS "survivorId" FROM orders`,
       );
@@ -390,32 +380,39 @@ export function createIdentityRepository(db: Db) {
       );
       await q.execute(sql`UPDATE profile_identifiers SET profile_id = ${a}
         WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId} AND origin_profile_id = ANY(${arrayParam(u.familyIds)}::uuid[])`);
-      await q.execute(sql`UPDATE interactions SET profile_id = ${a}
-        WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId}
-          AND (id = ANY(${arrayParam(u.merge.movedEventIds)}::uuid[])
-               OR user_id IN (SELECT value FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ${a} AND type = 'user_id')
-               OR anonymous_id IN (SELECT value FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ${a} AND type = 'anonymous_id'))`);
+      const ids = await queryRows<{ type: string; value: string }>(
+        q,
+        sql`SELECT type, value FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ${a} AND type IN ('user_id', 'anonymous_id')`,
+      );
+      const orderIds = await events.takeBack(q, tenantId, {
+        from: u.holderId,
+        to: a,
+        eventIds: u.merge.movedEventIds,
+        userIds: ids.filter((i) => i.type === 'user_id').map((i) => i.value),
+        anonymousIds: ids.filter((i) => i.type === 'anonymous_id').map((i) => i.value),
+      });
       await q.execute(sql`UPDATE profile_orders SET profile_id = ${a}
-        WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId}
-          AND order_id IN (SELECT order_id FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${a} AND order_id IS NOT NULL)`);
+        WHERE tenant_id = ${tenantId} AND profile_id = ${u.holderId} AND order_id = ANY(${arrayParam(orderIds)}::text[])`);
       await q.execute(sql`INSERT INTO profile_merges (tenant_id, id, kind, survivor_id, merged_id, rule, identifier_type, identifier_hash, event_ref, actor, reverts_merge_id)
         VALUES (${tenantId}, ${u.id}, 'unmerge', ${u.holderId}, ${a}, 'manual:unmerge', ${u.merge.identifierType}, ${u.merge.identifierHash}, NULL, ${u.actor}, ${u.merge.id})`);
     },
 
     /** Rebuilds first/last seen, event count and channels of profiles from their events and identifiers. */
     async recomputeActivity(q: Q, tenantId: string, ids: readonly string[]): Promise<void> {
+      const byId = new Map((await events.activityOf(q, tenantId, ids)).map((a) => [a.profileId, a]));
+      const ev = ids.map((id) => byId.get(id));
       await q.execute(sql`UPDATE profiles p SET
             event_count = coalesce(e.n, 0),
             first_seen_at = coalesce(least(e.first_at, i.first_at), p.first_seen_at),
             last_seen_at = coalesce(greatest(e.last_at, i.last_at), p.last_seen_at),
-            channels = ARRAY(SELECT DISTINCT c FROM unnest(coalesce(e.ch, '{}'::text[]) || coalesce(i.ch, '{}'::text[])) c WHERE c IS NOT NULL ORDER BY c),
+            channels = ARRAY(SELECT DISTINCT c FROM unnest(coalesce(string_to_array(e.ch, ','), '{}'::text[]) || coalesce(i.ch, '{}'::text[])) c WHERE c IS NOT NULL ORDER BY c),
             updated_at = now()
-          FROM unnest(${arrayParam(ids)}::uuid[]) x(id)
-          LEFT JOIN LATERAL (SELECT count(*)::int n, min(occurred_at) first_at, max(occurred_at) last_at, array_agg(DISTINCT source) ch
-                             FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = x.id) e ON true
+          FROM unnest(${arrayParam(ids)}::uuid[], ${arrayParam(ev.map((e) => e?.n ?? null))}::int[],
+                      ${arrayParam(ev.map((e) => e?.firstAt.toISOString() ?? null))}::timestamptz[], ${arrayParam(ev.map((e) => e?.lastAt.toISOString() ?? null))}::timestamptz[],
+                      ${arrayParam(ev.map((e) => e?.sources.join(',') ?? null))}::text[]) AS e(id, n, first_at, last_at, ch)
           LEFT JOIN LATERAL (SELECT min(first_seen_at) first_at, max(last_seen_at) last_at, array_agg(DISTINCT channel) ch
-                             FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = x.id) i ON true
-          WHERE p.tenant_id = ${tenantId} AND p.id = x.id`);
+                             FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = e.id) i ON true
+          WHERE p.tenant_id = ${tenantId} AND p.id = e.id`);
     },
 
     /** Adds a batch of activity (per profile: count, first/last time, channels, and the new strength when known) to the profiles. */
@@ -509,20 +506,11 @@ export function createIdentityRepository(db: Db) {
 
     /** Interactions re-linked from merged-away ids to their survivors (events stored while a merge ran). */
     async relinkInteractions(q: Q, tenantId: string, pairs: { from: string; to: string }[]): Promise<void> {
-      if (!pairs.length) return;
-      await queryRows(
-        q,
-        sql`UPDATE interactions i SET profile_id = m.to_id FROM unnest(${arrayParam(pairs.map((p) => p.from))}::uuid[], ${arrayParam(pairs.map((p) => p.to))}::uuid[]) m(from_id, to_id)
-        WHERE i.tenant_id = ${tenantId} AND i.profile_id = m.from_id`,
-      );
+      await events.moveProfiles(q, tenantId, pairs);
     },
 
     recentEvents(q: Q, tenantId: string, profileIds: readonly string[], limit: number): Promise<EventRow[]> {
-      return queryRows<EventRow>(
-        q,
-        sql`SELECT ${EVENT_COLS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])
-            ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`,
-      );
+      return events.eventsOf(q, tenantId, profileIds, 'desc', limit);
     },
 
     ordersOf(q: Q, tenantId: string, profileIds: readonly string[]) {
@@ -572,14 +560,7 @@ export function createIdentityRepository(db: Db) {
       userIds: string[],
       anonymousIds: string[],
     ): Promise<{ events: number; identifiers: number }> {
-      const ev = await queryRows<{ id: string }>(
-        q,
-        sql`UPDATE interactions SET profile_id = NULL, user_id = NULL, anonymous_id = NULL, session_id = NULL, order_id = NULL, recommendation_id = NULL,
-              context = NULL, metadata = NULL, dedupe_key = 'erased:' || id::text
-            WHERE tenant_id = ${tenantId} AND (profile_id = ANY(${arrayParam(familyIds)}::uuid[])
-              OR user_id = ANY(${arrayParam(userIds)}::text[]) OR anonymous_id = ANY(${arrayParam(anonymousIds)}::text[]))
-            RETURNING id`,
-      );
+      const erasedEvents = await events.anonymize(q, tenantId, { profileIds: familyIds, userIds, anonymousIds });
       const ids = await queryRows<{ type: string }>(
         q,
         sql`DELETE FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(familyIds)}::uuid[]) RETURNING type`,
@@ -590,14 +571,11 @@ export function createIdentityRepository(db: Db) {
       );
       await q.execute(sql`UPDATE profile_merges SET identifier_hash = NULL, event_ref = NULL
         WHERE tenant_id = ${tenantId} AND (survivor_id = ANY(${arrayParam(familyIds)}::uuid[]) OR merged_id = ANY(${arrayParam(familyIds)}::uuid[]))`);
-      return { events: ev.length, identifiers: ids.length };
+      return { events: erasedEvents, identifiers: ids.length };
     },
 
     allEvents(q: Q, tenantId: string, profileIds: readonly string[], limit: number): Promise<EventRow[]> {
-      return queryRows<EventRow>(
-        q,
-        sql`SELECT ${EVENT_COLS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[]) ORDER BY occurred_at, id LIMIT ${limit}`,
-      );
+      return events.eventsOf(q, tenantId, profileIds, 'asc', limit);
     },
   };
 }

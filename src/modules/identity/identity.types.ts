@@ -1,4 +1,5 @@
 /** The identity module's public types (re-exported by index.ts; kept apart so internal files need not import the entry). */
+import type { Db } from '../../platform/index.ts';
 /** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
 export interface IdentifierInput {
   type: string;
@@ -42,4 +43,62 @@ export interface IdentityApi {
   resolveMany(tenantId: string, inputs: ResolveInput[]): Promise<(string | null)[]>;
   /** Updates profile aggregates (first/last seen, orders, revenue net of refunds, channels) after interactions are stored. */
   recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void>;
+}
+
+/** Anything that runs SQL: the database or an open transaction (the caller's unit of work). */
+export type SqlRunner = Pick<Db, 'execute'>;
+
+/** One interaction as Customer 360 and the privacy export show it. */
+export interface ProfileEventRow {
+  id: string;
+  type: string;
+  itemId: string | null;
+  source: string;
+  orderId: string | null;
+  value: number | null;
+  quantity: number | null;
+  priceMinor: string | null;
+  currency: string | null;
+  userId: string | null;
+  anonymousId: string | null;
+  sessionId: string | null;
+  context: unknown;
+  metadata: unknown;
+  occurredAt: Date;
+}
+
+/**
+ * What identity needs from the interactions table, which the events module owns. Identity sits below events, so it
+ * declares this port and events implements it (`createProfileLinksRepository`); `src/app.ts` wires them, as the
+ * platform's `Authenticator` is implemented by tenancy. Every method runs inside the caller's transaction `q`.
+ */
+export interface ProfileEvents {
+  /** Re-links every interaction of each `from` profile to its `to` profile; returns the moved event ids by source profile. */
+  moveProfiles(q: SqlRunner, tenantId: string, pairs: readonly { from: string; to: string }[]): Promise<{ id: string; from: string }[]>;
+  /**
+   * Unmerge: gives `to` back, from `from`, the listed events and every event carrying one of its user or anonymous
+   * ids. Returns the distinct order ids of `to`'s events afterwards.
+   */
+  takeBack(
+    q: SqlRunner,
+    tenantId: string,
+    u: { from: string; to: string; eventIds: readonly string[]; userIds: readonly string[]; anonymousIds: readonly string[] },
+  ): Promise<string[]>;
+  /** Per profile: event count, first and last event time and the distinct sources (profiles with no event are absent). */
+  activityOf(
+    q: SqlRunner,
+    tenantId: string,
+    profileIds: readonly string[],
+  ): Promise<{ profileId: string; n: number; firstAt: Date; lastAt: Date; sources: string[] }[]>;
+  /**
+   * Erasure: anonymizes the events of the profiles, users and anonymous ids (profile, user, anonymous, session,
+   * order and recommendation ids and free-form context go; item, type, amounts and time stay). Returns how many.
+   */
+  anonymize(
+    q: SqlRunner,
+    tenantId: string,
+    who: { profileIds: readonly string[]; userIds: readonly string[]; anonymousIds: readonly string[] },
+  ): Promise<number>;
+  /** The profiles' events, newest first (`order: 'desc'`) or oldest first, at most `limit`. */
+  eventsOf(q: SqlRunner, tenantId: string, profileIds: readonly string[], order: 'asc' | 'desc', limit: number): Promise<ProfileEventRow[]>;
 }

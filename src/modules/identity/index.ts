@@ -9,11 +9,27 @@ import { createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
 
-export type { IdentifierInput, IdentityApi, ProfileActivity, ResolveInput } from './identity.types.ts';
-import type { IdentityApi } from './identity.types.ts';
+export type {
+  IdentifierInput,
+  IdentityApi,
+  ProfileActivity,
+  ProfileEventRow,
+  ProfileEvents,
+  ResolveInput,
+  SqlRunner,
+} from './identity.types.ts';
+import type { IdentityApi, ProfileEvents } from './identity.types.ts';
 
-export function createIdentityModule(platform: PlatformServices): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
-  const repo = createIdentityRepository(platform.db);
+export interface IdentityModuleDeps {
+  /** A person's interactions (owned by events, which implements this port; wired in src/app.ts). */
+  events: ProfileEvents;
+}
+
+export function createIdentityModule(
+  platform: PlatformServices,
+  deps: IdentityModuleDeps,
+): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
+  const repo = createIdentityRepository(platform.db, deps.events);
   const settings = createSettingsStore(repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const profiles = createProfilesService({ db: platform.db, repo, settings });

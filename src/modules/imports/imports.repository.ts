@@ -147,37 +147,14 @@ export function createImportsRepository(db: Db) {
             ORDER BY row, field, code LIMIT ${f.limit}`,
       ),
 
-    /**
-     * Data quality of a tenant (seed 003 dashboard). Reads the catalog and interaction tables directly
-     * (read-only aggregates, tenant-filtered): the catalog module offers no statistics entry yet.
-     */
-    async quality(tenantId: string, since: Date) {
-      const items = await queryOne<{
-        total: number;
-        withName: number;
-        withDescription: number;
-        withCategory: number;
-        withBrand: number;
-        withPrice: number;
-        withImage: number;
-        lastItemUpdateAt: Date | null;
-      }>(
-        db,
-        sql`SELECT count(*)::int AS total, count(*) FILTER (WHERE name <> '')::int AS "withName", count(description)::int AS "withDescription",
-                   count(category_path)::int AS "withCategory", count(brand)::int AS "withBrand", count(price_minor)::int AS "withPrice",
-                   count(image_url)::int AS "withImage", max(updated_at) AS "lastItemUpdateAt"
-            FROM items WHERE tenant_id = ${tenantId}`,
-      );
-      const last = await queryOne<{ lastInteractionAt: Date | null }>(
-        db,
-        sql`SELECT max(occurred_at) AS "lastInteractionAt" FROM interactions WHERE tenant_id = ${tenantId}`,
-      );
+    /** Rows accepted and rejected, and runs, of the tenant's imports created since `since` (data quality). */
+    async importTotals(tenantId: string, since: Date) {
       const imports = await queryOne<{ accepted: number; rejected: number; runs: number }>(
         db,
         sql`SELECT coalesce(sum(rows_accepted), 0)::int AS accepted, coalesce(sum(rows_rejected), 0)::int AS rejected, count(*)::int AS runs
             FROM import_runs WHERE tenant_id = ${tenantId} AND created_at >= ${since.toISOString()}`,
       );
-      return { items: items!, lastInteractionAt: last?.lastInteractionAt ?? null, imports: imports! };
+      return imports!;
     },
   };
 }

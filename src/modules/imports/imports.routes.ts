@@ -17,12 +17,14 @@ import {
 import type { ImportKind } from './imports.columns.ts';
 import { escapeFormula, progressFigures, type RowIssue } from './imports.core.ts';
 import type { ImportRunRow, ImportsRepository } from './imports.repository.ts';
+import type { QualityService } from './quality.service.ts';
 import * as s from './imports.schemas.ts';
 import type { ImportsService, UploadOptions } from './imports.service.ts';
 
 export interface ImportsRouteDeps {
   service: ImportsService;
   repo: ImportsRepository;
+  quality: QualityService;
   clock: () => Date;
 }
 
@@ -336,7 +338,7 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
       const ctx = tenantContext(request);
       const now = deps.clock();
       const windowDays = 30;
-      const q = await deps.repo.quality(ctx.tenantId, new Date(now.getTime() - windowDays * 86_400_000));
+      const q = await deps.quality.dataQuality(ctx.tenantId, new Date(now.getTime() - windowDays * 86_400_000));
       const total = q.items.total;
       const share = (n: number) => (total ? Math.round((n / total) * 1000) / 10 : 0);
       const fields = {

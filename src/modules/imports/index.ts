@@ -10,6 +10,7 @@ import { createImportPipeline } from './imports.pipeline.ts';
 import { createImportsRepository } from './imports.repository.ts';
 import { importsRoutes } from './imports.routes.ts';
 import { createImportsService } from './imports.service.ts';
+import { createQualityService } from './quality.service.ts';
 
 export { IMPORT_JOB, SYNC_MAX_BYTES } from './imports.service.ts';
 export type { ImportKind } from './imports.columns.ts';
@@ -33,11 +34,12 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
   });
   const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs });
   service.registerJobs();
+  const quality = createQualityService({ repo, catalog: deps.catalog, events: deps.events });
   return {
     /** Starts an import of a local file for a tenant (the CLI): same pipeline and records as an upload. */
     service,
     async routes(app: FastifyInstance): Promise<void> {
-      await importsRoutes(app, { service, repo, clock: platform.clock });
+      await importsRoutes(app, { service, repo, quality, clock: platform.clock });
     },
   };
 }
