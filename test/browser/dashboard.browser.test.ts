@@ -146,6 +146,11 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     await page.getByRole('button', { name: 'I have stored it' }).click();
     const table = page.getByTestId('api-keys-table');
     await table.getByText('Storefront widget').waitFor();
+    // Each key shows who created it.
+    await table
+      .getByRole('row', { name: /Storefront widget/ })
+      .getByText(owner.ownerEmail)
+      .waitFor();
     expect(await page.content()).not.toContain(secret);
     await page.reload();
     await table.getByText('Storefront widget').waitFor();
@@ -210,8 +215,14 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
       body: { email: 'multi@loupe.test', role: 'analyst' },
     });
     expect(add2.status).toBe(201);
+    expect(add2.body.status).toBe('invited'); // an existing account joins only once it accepts
     const w = await openPage(browser);
     await signIn(w.page, base, 'multi@loupe.test', 'Multi-Password-1');
+    const invitations = w.page.getByTestId('invitations');
+    await invitations.getByText('Invitation to Second Shop').waitFor();
+    await screenshot(w.page, 'invitation-pending');
+    await w.page.getByRole('button', { name: 'Accept the invitation to Second Shop' }).click();
+    await invitations.waitFor({ state: 'detached' });
     const switcher = w.page.getByTestId('tenant-switcher');
     await switcher.click();
     await w.page.getByRole('option', { name: /Second Shop/ }).click();
@@ -220,6 +231,47 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     await w.page.getByRole('heading', { name: 'Second Shop' }).waitFor();
     expect(w.errors).toEqual([]);
     await w.page.context().close();
+  });
+
+  it('removes a member, handing the API keys they created to another member', async () => {
+    const added = await t.request('POST', '/api/v1/members', {
+      token: owner.ownerToken,
+      body: { email: 'leaver@acme.test', role: 'admin', password: 'Leaver-Password-1' },
+    });
+    expect(added.status).toBe(201);
+    const leaver = await t.request('POST', '/api/v1/auth/login', { body: { email: 'leaver@acme.test', password: 'Leaver-Password-1' } });
+    const key = await t.request('POST', '/api/v1/api-keys', {
+      token: leaver.body.access_token,
+      body: { name: 'Leaver feed', scopes: ['catalog:read'] },
+    });
+    expect(key.status).toBe(201);
+    const { page, errors } = await ownerPage();
+    await page.goto(`${base}/settings/api-keys`);
+    await page
+      .getByTestId('api-keys-table')
+      .getByRole('row', { name: /Leaver feed/ })
+      .getByText('leaver@acme.test')
+      .waitFor();
+    await page.goto(`${base}/settings/members`);
+    await page.getByRole('button', { name: 'Remove leaver@acme.test' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove leaver@acme.test?' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Their API keys').click();
+    await page.getByRole('option', { name: `Hand them to ${owner.ownerEmail}` }).click();
+    await screenshot(page, 'settings-member-remove');
+    await dialog.getByRole('button', { name: 'Remove member' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('cell', { name: 'leaver@acme.test' }).waitFor({ state: 'detached' });
+    // The key keeps working, now in the owner's name.
+    expect((await t.request('GET', '/api/v1/tenant', { token: key.body.api_key })).status).toBe(200);
+    await page.goto(`${base}/settings/api-keys`);
+    await page
+      .getByTestId('api-keys-table')
+      .getByRole('row', { name: /Leaver feed/ })
+      .getByText(owner.ownerEmail)
+      .waitFor();
+    expect(errors).toEqual([]);
+    await page.context().close();
   });
 
   it('lets the platform admin create a tenant and a user', async () => {

@@ -20,6 +20,7 @@ export type ApiKey = z.infer<typeof tenancy.apiKeyResponse>;
 export type CreatedApiKey = z.infer<typeof tenancy.createdApiKeyResponse>;
 export type CreateApiKeyBody = z.input<typeof tenancy.createApiKeyBody>;
 export type Member = z.infer<typeof tenancy.memberResponse>;
+export type Invitation = z.infer<typeof tenancy.invitationResponse>;
 export type AddMemberBody = z.input<typeof tenancy.addMemberBody>;
 export type Job = z.infer<typeof jobSchema>;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

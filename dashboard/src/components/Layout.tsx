@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { PendingInvitations } from './Invitations.tsx';
 import { AppShell, Burger, Button, Group, NavLink, Select, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { Link, useLocation, useNavigate } from 'react-router';
@@ -84,7 +85,10 @@ export function Layout({ children }: { children: ReactNode }) {
           />
         ))}
       </AppShell.Navbar>
-      <AppShell.Main id="main">{children}</AppShell.Main>
+      <AppShell.Main id="main">
+        <PendingInvitations />
+        {children}
+      </AppShell.Main>
     </AppShell>
   );
 }

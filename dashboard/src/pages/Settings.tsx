@@ -189,6 +189,7 @@ function ApiKeys() {
                 <Table.Th>Prefix</Table.Th>
                 <Table.Th>Scopes</Table.Th>
                 <Table.Th>Created</Table.Th>
+                <Table.Th>Created by</Table.Th>
                 <Table.Th>Last used</Table.Th>
                 <Table.Th>Status</Table.Th>
                 <Table.Th>
@@ -203,6 +204,7 @@ function ApiKeys() {
                   <Table.Td className="mono">{k.key_prefix}…</Table.Td>
                   <Table.Td>{k.scopes.join(', ')}</Table.Td>
                   <Table.Td>{fmtDate(k.created_at)}</Table.Td>
+                  <Table.Td title={k.created_by_email ?? undefined}>{k.created_by_name || k.created_by_email || '—'}</Table.Td>
                   <Table.Td>{fmtDate(k.last_used_at)}</Table.Td>
                   <Table.Td>{k.revoked_at ? <Badge color="gray">revoked</Badge> : <Badge color="green">active</Badge>}</Table.Td>
                   <Table.Td>
@@ -248,7 +250,10 @@ function Members() {
   const [password, setPassword] = useState('');
   const invalidate = () => void qc.invalidateQueries({ queryKey: ['members'] });
   const add = useMutation({
-    mutationFn: () => api('POST', '/api/v1/members', { body: { email, role, ...(password ? { password } : {}) } }),
+    mutationFn: () =>
+      api<{ email: string; status: 'active' | 'invited' }>('POST', '/api/v1/members', {
+        body: { email, role, ...(password ? { password } : {}) },
+      }),
     onSuccess: () => {
       setEmail('');
       setPassword('');
@@ -259,7 +264,21 @@ function Members() {
     mutationFn: (v: { id: string; role: string }) => api('PATCH', `/api/v1/members/${v.id}`, { body: { role: v.role } }),
     onSuccess: invalidate,
   });
-  const remove = useMutation({ mutationFn: (id: string) => api('DELETE', `/api/v1/members/${id}`), onSuccess: invalidate });
+  // Removing a member: the API keys they created are revoked, or (an owner's choice) handed to another member.
+  const [removing, setRemoving] = useState<Member | null>(null);
+  const [keysTo, setKeysTo] = useState<string>('revoke');
+  const remove = useMutation({
+    mutationFn: (v: { id: string; keysTo: string }) =>
+      api('DELETE', `/api/v1/members/${v.id}`, {
+        query: v.keysTo === 'revoke' ? { api_keys: 'revoke' } : { api_keys: 'reassign', reassign_to: v.keysTo },
+      }),
+    onSuccess: () => {
+      setRemoving(null);
+      invalidate();
+      void qc.invalidateQueries({ queryKey: ['api-keys'] });
+    },
+  });
+  const isOwner = data?.tenants.find((t) => t.id === tenantId)?.role === 'owner' || !!data?.user.is_platform_admin;
   const roles = ROLE_NAMES.map((r) => ({ value: r, label: r }));
 
   return (
@@ -284,9 +303,14 @@ function Members() {
               autoComplete="new-password"
             />
           </SimpleGrid>
-          {(add.error || change.error || remove.error) && (
+          {(add.error || change.error) && (
             <Alert color="red" role="alert">
-              {errorText(add.error ?? change.error ?? remove.error)}
+              {errorText(add.error ?? change.error)}
+            </Alert>
+          )}
+          {add.data?.status === 'invited' && (
+            <Alert color="blue">
+              {add.data.email} already has an account: they are invited, and get access once they accept after signing in.
             </Alert>
           )}
           <Group>
@@ -330,7 +354,7 @@ function Members() {
                       onChange={(v) => v && v !== m.role && change.mutate({ id: m.user_id, role: v })}
                     />
                   </Table.Td>
-                  <Table.Td>{m.status}</Table.Td>
+                  <Table.Td>{m.membership_status === 'invited' ? <Badge color="blue">invited</Badge> : m.status}</Table.Td>
                   <Table.Td>{fmtDate(m.last_login_at)}</Table.Td>
                   <Table.Td>
                     {m.user_id !== data?.user.id && (
@@ -339,7 +363,11 @@ function Members() {
                         color="red"
                         variant="light"
                         aria-label={`Remove ${m.email}`}
-                        onClick={() => confirm(`Remove ${m.email} from this tenant?`) && remove.mutate(m.user_id)}
+                        onClick={() => {
+                          setKeysTo('revoke');
+                          remove.reset();
+                          setRemoving(m);
+                        }}
                       >
                         Remove
                       </Button>
@@ -351,6 +379,47 @@ function Members() {
           </Table>
         </div>
       )}
+      <Modal opened={removing !== null} onClose={() => setRemoving(null)} title={removing ? `Remove ${removing.email}?` : ''} centered>
+        {removing && (
+          <Stack>
+            <Text size="sm">
+              {removing.membership_status === 'invited'
+                ? 'The invitation is withdrawn.'
+                : 'They lose access to this tenant at once. The API keys they created here:'}
+            </Text>
+            {removing.membership_status !== 'invited' && (
+              <Select
+                label="Their API keys"
+                data={[
+                  { value: 'revoke', label: 'Revoke them (they stop working at once)' },
+                  ...(isOwner
+                    ? members
+                        .data!.data.filter((x) => x.user_id !== removing.user_id && x.membership_status === 'active')
+                        .map((x) => ({ value: x.user_id, label: `Hand them to ${x.email}` }))
+                    : []),
+                ]}
+                value={keysTo}
+                onChange={(v) => v && setKeysTo(v)}
+                allowDeselect={false}
+                description={isOwner ? undefined : 'Only an owner can hand them to someone else.'}
+              />
+            )}
+            {remove.error && (
+              <Alert color="red" role="alert">
+                {errorText(remove.error)}
+              </Alert>
+            )}
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => setRemoving(null)}>
+                Cancel
+              </Button>
+              <Button color="red" loading={remove.isPending} onClick={() => remove.mutate({ id: removing.user_id, keysTo })}>
+                Remove member
+              </Button>
+            </Group>
+          </Stack>
+        )}
+      </Modal>
     </Stack>
   );
 }
