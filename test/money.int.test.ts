@@ -153,6 +153,23 @@ describe('Customer 360 aggregates in the store’s currency', () => {
     });
   });
 
+  it('a vendor event in a currency ISO 4217 does not list stores no price and leaves the profile readable', async () => {
+    const { key } = stores.KWD;
+    const basic = { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` };
+    const body = {
+      userId: 'odd-currency-shopper',
+      event: 'Order Completed',
+      messageId: 'odd-1',
+      properties: { order_id: 'odd-1', currency: 'XYZ', products: [{ product_id: itemId(0, 2), price: 12.5, quantity: 1 }] },
+    };
+    const sent = await t.request('POST', '/v1/track', { headers: basic, body });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+    const p = await t.request('GET', '/api/v1/profiles/lookup?user_id=odd-currency-shopper', { token: key });
+    expect(p.status, JSON.stringify(p.body)).toBe(200);
+    expect(p.body).toMatchObject({ lifetime_value_minor: '0', lifetime_value: 0 });
+    expect(p.body.recent_events[0]).toMatchObject({ type: 'purchase', price_minor: null });
+  });
+
   it('refuses an amount with more decimals than the currency has, and an unknown currency, by field', async () => {
     const { key } = stores.JPY;
     const fraction = await buy(key, 'jp-shopper', 'j-4', '12.5', 'JPY');

@@ -1,4 +1,4 @@
-import { newId, sha256Hex, type Db } from '../../platform/index.ts';
+import { isCurrencyCode, newId, sha256Hex, type Db } from '../../platform/index.ts';
 import { normalizeIdentifiers, profileStrength, strengthAfterActivity, type IdentitySettings } from './identity.core.ts';
 import type { IdentityRepository, Q } from './identity.repository.ts';
 import { chunkByKeys, mergeRounds, planBatch, type BatchInput, type MergeWrite } from './resolution.core.ts';
@@ -274,7 +274,8 @@ export function createResolutionService(deps: ResolutionDeps) {
                 profileId: pid,
                 revenueMinor: 0n,
                 refundedMinor: 0n,
-                currency: a.currency?.toUpperCase() ?? null,
+                // An order's currency only when ISO 4217 lists it: a vendor's unknown code carries no price anyway.
+                currency: a.currency && isCurrencyCode(a.currency) ? a.currency.toUpperCase() : null,
                 at: a.occurredAt,
               };
               // Line items of one order add up; the order counts once.
