@@ -27,6 +27,9 @@ import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
+import { systemContext } from './platform/access.ts';
+import { writeBackup } from './platform/backup.ts';
+import { localRoutes } from './platform/local.routes.ts';
 import type { PlatformServices } from './platform/services.ts';
 import path from 'node:path';
 
@@ -44,6 +47,11 @@ export interface AppDeps {
   redis?: Redis;
   storage?: ObjectStorage;
   clock?: () => Date;
+  /**
+   * The per-start secret of the data-folder lock (`loupe serve` on the embedded database): enables the
+   * loopback-only routes through which `loupe import` and `loupe backup` reach this server (local.routes.ts).
+   */
+  localSecret?: string;
 }
 
 export interface LoupeApp {
@@ -146,6 +154,40 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await catalog.routes(app);
   await imports.routes(app);
   await recs.routes(app);
+  if (deps.localSecret) {
+    await localRoutes(app, {
+      secret: deps.localSecret,
+      findTenant: (slugOrId) => tenancy.findTenantId(slugOrId),
+      async importFile(input, onProgress) {
+        const { run, outcome } = await imports.service.importFile(
+          systemContext(input.tenantId, 'cli'),
+          input.kind,
+          { name: input.fileName, stream: input.stream },
+          { mapping: input.mapping, delimiter: input.delimiter, format: input.format, source: input.source },
+          (c, total) =>
+            onProgress({
+              bytes_read: c.bytesRead,
+              total_bytes: total,
+              rows_read: c.rowsRead,
+              rows_accepted: c.rowsAccepted,
+              rows_rejected: c.rowsRejected,
+            }),
+        );
+        return {
+          import_id: run.id,
+          rows_read: outcome.rowsRead,
+          rows_accepted: outcome.rowsAccepted,
+          rows_rejected: outcome.rowsRejected,
+          rows_duplicate: outcome.rowsDuplicate,
+          warnings: outcome.warnings,
+        };
+      },
+      async backup(out) {
+        if (!database.pglite) throw new Error('backups of a PostgreSQL server are taken with pg_dump');
+        await writeBackup(out, { pglite: database.pglite, dataDir: config.dataDir });
+      },
+    });
+  }
   await registerDashboard(app);
 
   await app.ready();

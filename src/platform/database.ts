@@ -43,7 +43,7 @@ pg.types.setTypeParser(20, (v) => v);
 /** Opens the embedded database (a folder, or memory) or a PostgreSQL pool. */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.kind === 'pglite') {
-    if (opts.dataDir) await fs.mkdir(opts.dataDir, { recursive: true });
+    if (opts.dataDir) await fs.mkdir(opts.dataDir, { recursive: true, mode: 0o700 }); // owner-only, like the data folder
     const client = await PGlite.create({
       ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
       ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),

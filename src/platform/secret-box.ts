@@ -90,7 +90,7 @@ export function loadSecretBox(opts: { configured: string | undefined; previous: 
   const previous = opts.previous ? [keyFromText(opts.previous)] : [];
   if (opts.configured) return createSecretBox(keyFromText(opts.configured), previous);
   const file = path.join(opts.dataDir, 'secrets.key');
-  fs.mkdirSync(opts.dataDir, { recursive: true });
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   if (!fs.existsSync(file)) {
     // Written aside, then linked into place: the link fails if another process won the race, and nobody
     // ever reads a half-written key.

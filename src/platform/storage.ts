@@ -30,11 +30,12 @@ export function createLocalStorage(root: string): ObjectStorage {
   return {
     async put(tenantId, key, body) {
       const file = resolve(tenantId, key);
-      await fs.mkdir(path.dirname(file), { recursive: true });
+      // Owner-only: uploads hold customers' personal data, artifacts their behaviour (folders 0700, files 0600).
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       const tmp = `${file}.${process.pid}.${Date.now()}.part`;
       try {
-        if (Buffer.isBuffer(body)) await fs.writeFile(tmp, body);
-        else await pipeline(body, createWriteStream(tmp));
+        if (Buffer.isBuffer(body)) await fs.writeFile(tmp, body, { mode: 0o600 });
+        else await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
         await fs.rename(tmp, file); // atomic: readers never see a half-written object
       } catch (err) {
         await fs.rm(tmp, { force: true }); // a cut-off upload leaves nothing behind

@@ -3,7 +3,7 @@
  * Public entry: the module factory (its routes and the platform Authenticator) and bootstrap helpers.
  */
 import type { FastifyInstance } from 'fastify';
-import { type Config, type Db, type SecurityEventRepository, randomToken } from '../../platform/index.ts';
+import { type Config, type Db, type SecurityEventRepository, isUuid, randomToken } from '../../platform/index.ts';
 import { createApiKeysService } from './api-keys.service.ts';
 import { createAuthService } from './auth.service.ts';
 import { createTenancyRepository } from './tenancy.repository.ts';
@@ -43,6 +43,11 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     auth,
     async routes(app: FastifyInstance): Promise<void> {
       await tenancyRoutes(app, { auth, tenants, apiKeys, repo, registration: deps.config.registration });
+    },
+    /** The id of the tenant with this slug or id (the command line names tenants by slug), or undefined. */
+    async findTenantId(slugOrId: string): Promise<string | undefined> {
+      const t = (await repo.getTenantBySlug(slugOrId)) ?? (isUuid(slugOrId) ? await repo.getTenant(slugOrId) : undefined);
+      return t?.id;
     },
     /** Creates the first platform administrator when none exists. Returns the password only when generated. */
     async ensurePlatformAdmin(

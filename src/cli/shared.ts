@@ -1,0 +1,61 @@
+import type { Config } from '../platform/config.ts';
+import { type DataDirLock, lockDataDir } from '../platform/data-dir.lock.ts';
+import { migrateDatabase, openDatabase, type Database } from '../platform/database.ts';
+
+/** An open database and, on the embedded default, the data-folder lock that guards it. */
+interface Opened {
+  database: Database;
+  /** Present on the embedded database: released by `close` after the database is closed. */
+  lock: DataDirLock | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (and by default migrates) the configured database for `command`. On the embedded database the data
+ * folder is locked first: a second process in the same PGlite folder corrupts it (issue 22, C1), so this
+ * throws DataDirBusyError, naming the holder, when another live process has it.
+ */
+export async function openForCommand(config: Config, command: string, opts: { migrate?: boolean } = {}): Promise<Opened> {
+  const lock = config.database.kind === 'pglite' ? await lockDataDir(config.dataDir, { command }) : undefined;
+  try {
+    const database = await openDatabase(
+      config.database.kind === 'pglite'
+        ? { kind: 'pglite', dataDir: config.database.dataDir }
+        : { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize },
+    );
+    if (opts.migrate !== false) await migrateDatabase(database);
+    return {
+      database,
+      lock,
+      async close() {
+        try {
+          await database.close();
+        } finally {
+          await lock?.release();
+        }
+      },
+    };
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+}
+
+/** Runs `fn` once on SIGINT/SIGTERM and exits; a second signal forces the exit. */
+export function onShutdown(fn: () => Promise<void>): void {
+  let closing = false;
+  const handler = (signal: string) => {
+    if (closing) process.exit(1);
+    closing = true;
+    process.stderr.write(`\n${signal} received: shutting down (press Ctrl-C again to force)\n`);
+    fn().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}

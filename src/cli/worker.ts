@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { buildApp } from '../app.ts';
+import { loadConfig } from '../platform/config.ts';
+import { onShutdown, openForCommand } from './shared.ts';
+
+/** `loupe worker`: job workers only (training, imports, retraining), scaled apart from the API. */
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('Run job workers only (training, imports, retraining); scale them apart from the API')
+    .option('-c, --concurrency <n>', 'jobs run at once (env LOUPE_WORKER_CONCURRENCY)')
+    .action(async (opts: { concurrency?: string }) => {
+      const config = loadConfig(opts.concurrency ? { ...process.env, LOUPE_WORKER_CONCURRENCY: opts.concurrency } : process.env);
+      if (config.database.kind === 'pglite') {
+        process.stderr.write(
+          'Note: on the embedded database only one process can open the data folder; `loupe serve` already runs workers. Use DATABASE_URL for separate workers.\n',
+        );
+      }
+      const opened = await openForCommand(config, 'worker');
+      const loupe = await buildApp(config, { database: opened.database });
+      loupe.jobs.start({ concurrency: config.jobs.concurrency });
+      process.stdout.write(
+        `Loupe worker ${loupe.jobs.workerId} running job types: ${loupe.jobs.registeredTypes().join(', ') || '(none)'}\n`,
+      );
+      onShutdown(async () => {
+        await loupe.close();
+        await opened.close();
+      });
+    });
+}

@@ -1,0 +1,181 @@
+import fs from 'node:fs/promises';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { api, createTenantOver, type ServerProcess, startServe, tempDataDir, withStoppedDatabase } from './processes.ts';
+
+/**
+ * Fault injection (issue 22, "Done when"): a real `loupe serve` on the embedded database is killed with
+ * SIGKILL while event batches (with event ids), a synchronous upload, an asynchronous upload and a training
+ * job are all in flight; it is restarted, the client resends what it was not sure of, and then rows,
+ * profile aggregates and jobs must be exact: no loss, no duplicates, nothing left `running`.
+ * The crash is the process's, so this runs on the PGlite pass only.
+ */
+const onPostgresPass = process.env.LOUPE_TEST_DB === 'postgres';
+if (onPostgresPass) console.log('fault-injection: skipped on the PostgreSQL pass (it kills an embedded-database server)');
+
+const ROWS = 30_000;
+const BATCH = 100;
+
+function csv(prefix: string): string {
+  const base = Date.parse('2026-10-01T00:00:00Z');
+  const lines = ['user_id,item_id,type,timestamp'];
+  for (let i = 0; i < ROWS; i++) lines.push(`${prefix}-${i % 3000},sku-${i % 83},view,${new Date(base + i * 1000).toISOString()}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function upload(base: string, key: string, name: string, body: string, mode: 'sync' | 'async') {
+  const form = new FormData();
+  form.set('mode', mode);
+  form.set('file', new Blob([body], { type: 'text/csv' }), name);
+  const res = await fetch(`${base}/api/v1/upload/interactions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: form,
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe.skipIf(onPostgresPass)('kill -9 during writes (embedded database)', () => {
+  let dataDir: string;
+  let server: ServerProcess | undefined;
+  let tenant: Awaited<ReturnType<typeof createTenantOver>>;
+
+  beforeAll(async () => {
+    dataDir = await tempDataDir();
+    server = await startServe(dataDir);
+    tenant = await createTenantOver(server.base, 'crash-store');
+  }, 240_000);
+  afterAll(async () => {
+    await server?.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('rows, profile aggregates and jobs are exact after a crash and a resend', async () => {
+    let batchNo = 0;
+    const batches: unknown[][] = [];
+    const newBatch = () => {
+      const b = batchNo++;
+      const events = Array.from({ length: BATCH }, (_, i) => {
+        const n = b * BATCH + i;
+        return {
+          event_id: `ev-${n}`,
+          user_id: `live-${n % 40}`,
+          item_id: `sku-${n % 83}`,
+          interaction_type: n % 5 === 0 ? 'purchase' : 'view',
+          ...(n % 5 === 0 ? { metadata: { order_id: `o-${n}`, price: '9.99', currency: 'USD', quantity: 1 } } : {}),
+        };
+      });
+      batches.push(events);
+      return events;
+    };
+    const send = (base: string, events: unknown[]) =>
+      api(base, 'POST', '/api/v1/interactions/batch', { token: tenant.apiKey, body: { events } });
+
+    // Data for training, acknowledged before anything is in flight.
+    for (let i = 0; i < 10; i++) expect((await send(server!.base, newBatch())).status).toBe(200);
+
+    const train = await api(server!.base, 'POST', '/api/v1/train', { token: tenant.apiKey, body: { model_type: 'auto' } });
+    expect(train.status, JSON.stringify(train.body)).toBe(202);
+    const trainJob = train.body.job_id as string;
+    const asyncUpload = await upload(server!.base, tenant.apiKey, 'async.csv', csv('asy'), 'async');
+    expect(asyncUpload.status, JSON.stringify(asyncUpload.body)).toBe(202);
+
+    // In flight at the kill: two clients sending batches, and a synchronous upload.
+    let killed = false;
+    const clients = [0, 1].map(async () => {
+      while (!killed) await send(server!.base, newBatch()).catch(() => undefined);
+    });
+    const syncFile = csv('syn');
+    const syncUpload = upload(server!.base, tenant.apiKey, 'sync.csv', syncFile, 'sync').catch((err: unknown) => err);
+    // Kill once both imports are running (bounded: kill anyway after 60 s).
+    let syncDone = false;
+    void syncUpload.then(() => (syncDone = true));
+    const until = Date.now() + 60_000;
+    let inFlight = { sync: false, async: false };
+    for (;;) {
+      const job = await api(server!.base, 'GET', `/api/v1/jobs/${asyncUpload.body.job_id}`, { token: tenant.apiKey });
+      const runs = await api(server!.base, 'GET', '/api/v1/imports?kind=interactions', { token: tenant.apiKey });
+      const syncRun = (runs.body?.data ?? []).find((r: { file_name: string }) => r.file_name === 'sync.csv');
+      inFlight = {
+        sync: !syncDone && syncRun?.status === 'running',
+        async: job.body?.status === 'running',
+      };
+      if ((inFlight.sync && inFlight.async) || syncDone || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    killed = true;
+    await server!.kill9();
+    await Promise.all(clients);
+    const syncAnswer = await syncUpload;
+    console.log(
+      `fault-injection: killed with ${batches.length} batches sent, in flight: ${JSON.stringify(inFlight)}, sync answer: ${syncAnswer instanceof Error ? syncAnswer.message : JSON.stringify(syncAnswer).slice(0, 300)}`,
+    );
+    expect(inFlight.sync || inFlight.async).toBe(true);
+
+    server = await startServe(dataDir);
+
+    // The client resends every batch it sent (it cannot know which ones committed) and the upload.
+    for (const events of batches) {
+      const r = await send(server.base, events);
+      expect(r.status).toBe(200);
+      expect(r.body.accepted + r.body.duplicates).toBe(BATCH);
+    }
+    const again = await upload(server.base, tenant.apiKey, 'sync.csv', syncFile, 'sync');
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+
+    // Jobs end: the crashed async import resumes, the training job finishes or fails (no job stays running).
+    const deadline = Date.now() + 150_000;
+    for (;;) {
+      const jobs = await Promise.all(
+        [asyncUpload.body.job_id as string, trainJob].map((id) => api(server!.base, 'GET', `/api/v1/jobs/${id}`, { token: tenant.apiKey })),
+      );
+      if (jobs.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.body.status))) break;
+      if (Date.now() > deadline) throw new Error(`jobs still unfinished: ${JSON.stringify(jobs.map((j) => j.body.status))}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    await server.stop();
+    server = undefined;
+    const t = tenant.tenantId;
+    const found = await withStoppedDatabase(dataDir, async (q) => ({
+      events: (
+        await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${t} AND dedupe_key LIKE 'e:ev-%'`)
+      )[0]!.n,
+      sync: (await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${t} AND user_id LIKE 'syn-%'`))[0]!
+        .n,
+      async: (await q<{ n: number }>(sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${t} AND user_id LIKE 'asy-%'`))[0]!
+        .n,
+      runs: await q<{ id: string; status: string; fileName: string }>(
+        sql`SELECT id, status, file_name AS "fileName" FROM import_runs WHERE tenant_id = ${t} ORDER BY created_at`,
+      ),
+      jobs: await q<{ type: string; status: string }>(sql`SELECT type, status FROM jobs WHERE tenant_id = ${t}`),
+      // Profiles whose event count differs from the events that point at them.
+      wrongCounts: await q<{ id: string; eventCount: number; actual: number }>(
+        sql`SELECT p.id, p.event_count AS "eventCount", count(i.id)::int AS actual
+            FROM profiles p LEFT JOIN interactions i ON i.tenant_id = p.tenant_id AND i.profile_id = p.id
+            WHERE p.tenant_id = ${t} AND p.status = 'active'
+            GROUP BY p.id, p.event_count HAVING p.event_count <> count(i.id)`,
+      ),
+    }));
+
+    // Rows: every event exactly once, every row of both files exactly once.
+    expect(found.events).toBe(batches.length * BATCH);
+    expect(found.sync).toBe(ROWS);
+    expect(found.async).toBe(ROWS);
+    // Jobs: none left running after the restart (a periodic maintenance job may be queued for later).
+    expect(found.jobs.filter((j) => j.status === 'running')).toEqual([]);
+    expect(found.jobs.filter((j) => j.status === 'queued' && j.type !== 'recs.maintenance')).toEqual([]);
+    expect(found.runs.find((r) => r.fileName === 'async.csv')?.status).toBe('succeeded');
+    expect(found.runs.filter((r) => r.fileName === 'sync.csv').at(-1)?.status).toBe('succeeded');
+    // The synchronous upload cut by the crash (when it had not answered yet) must not stay `running`
+    // (issue 22, M1: swept at start as interrupted). NOTE for the lead: M1 is fixed in the imports
+    // engineer's branch; until it is merged this assertion fails here.
+    if (syncAnswer instanceof Error) {
+      expect(found.runs.filter((r) => r.fileName === 'sync.csv' && r.status === 'running')).toEqual([]);
+    }
+    // Profile aggregates: each profile's event count equals its events (issue 22, M2). NOTE for the lead:
+    // M2 moves the aggregates into the insert transaction in the events engineer's branch; until it is
+    // merged a crash between the insert and the aggregate update can make this fail here.
+    expect(found.wrongCounts).toEqual([]);
+  }, 420_000);
+});
