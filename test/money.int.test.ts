@@ -119,17 +119,22 @@ describe('Customer 360 aggregates in the store’s currency', () => {
       body: { user_id: user, item_id: itemId(0, 1), interaction_type: 'purchase', metadata: { order_id: order, price, currency } },
     });
 
+  /** Posts `orders` ([order id, price]) as purchases of `user`, then reads that user's Customer 360 profile. */
+  async function profileAfter(currency: 'JPY' | 'KWD', user: string, orders: readonly (readonly [string, string])[]) {
+    const { key } = stores[currency];
+    for (const [order, price] of orders) expect((await buy(key, user, order, price, currency)).status).toBe(201);
+    const p = await t.request('GET', `/api/v1/profiles/lookup?user_id=${user}`, { token: key });
+    expect(p.status, JSON.stringify(p.body)).toBe(200);
+    return p.body;
+  }
+
   it('JPY: three orders of ¥1,000 in total average ¥333, with no fraction of a yen', async () => {
-    const { key } = stores.JPY;
-    for (const [order, price] of [
+    const orders = [
       ['j-1', '300'],
       ['j-2', '300'],
       ['j-3', '400'],
-    ] as const)
-      expect((await buy(key, 'jp-shopper', order, price, 'JPY')).status).toBe(201);
-    const p = await t.request('GET', '/api/v1/profiles/lookup?user_id=jp-shopper', { token: key });
-    expect(p.status, JSON.stringify(p.body)).toBe(200);
-    expect(p.body).toMatchObject({
+    ] as const;
+    expect(await profileAfter('JPY', 'jp-shopper', orders)).toMatchObject({
       currency: 'JPY',
       total_orders: 3,
       lifetime_value: 1000,
@@ -139,12 +144,11 @@ describe('Customer 360 aggregates in the store’s currency', () => {
   });
 
   it('KWD: orders of 1.234 and 1.001 give a lifetime value of 2.235 and an average of 1.118 (three decimals kept)', async () => {
-    const { key } = stores.KWD;
-    expect((await buy(key, 'kw-shopper', 'k-1', '1.234', 'KWD')).status).toBe(201);
-    expect((await buy(key, 'kw-shopper', 'k-2', '1.001', 'KWD')).status).toBe(201);
-    const p = await t.request('GET', '/api/v1/profiles/lookup?user_id=kw-shopper', { token: key });
-    expect(p.status, JSON.stringify(p.body)).toBe(200);
-    expect(p.body).toMatchObject({
+    const orders = [
+      ['k-1', '1.234'],
+      ['k-2', '1.001'],
+    ] as const;
+    expect(await profileAfter('KWD', 'kw-shopper', orders)).toMatchObject({
       currency: 'KWD',
       total_orders: 2,
       lifetime_value: 2.235,

@@ -38,21 +38,7 @@ export type { PlatformServices } from './services.ts';
 export { parseJsonLossless, quoteBigIntegers } from './json.ts';
 export { findUnsafeValue, safeString, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from './text.ts';
 export type { UnsafeValue } from './text.ts';
-export {
-  CURRENCIES_BY_EXPONENT,
-  CURRENCY_CODES,
-  MAX_MINOR,
-  MoneyError,
-  currencyExponent,
-  divideMinor,
-  formatMoney,
-  formatMoneyDisplay,
-  isCurrencyCode,
-  majorToMinor,
-  minorToMajor,
-  minorToNumber,
-  parseMoney,
-  toMinor,
-} from './money.ts';
-export type { MoneyResult, ParseMoneyOptions, Rounding } from './money.ts';
+// Money (ISO 4217 minor units): the rest of money.ts (toMinor, minorToNumber, formatMoneyDisplay, MoneyError ...)
+// is exported here when a module first needs it.
+export { CURRENCIES_BY_EXPONENT, currencyExponent, divideMinor, formatMoney, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';
 export { currencyCode } from './schemas.ts';

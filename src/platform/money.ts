@@ -68,7 +68,7 @@ export function currencyExponent(currency: string): number {
 }
 
 /** How digits past the currency's exponent are treated: refused, or rounded (half to even, down, up). */
-export type Rounding = 'exact' | 'half-even' | 'floor' | 'ceil';
+type Rounding = 'exact' | 'half-even' | 'floor' | 'ceil';
 
 export interface ParseMoneyOptions {
   /** Default 'exact': more decimals than the currency has is an error. */
@@ -133,7 +133,10 @@ export function parseMoney(value: string | number, currency: string, opts: Parse
   return { ok: true, minor: negative ? -minor : minor };
 }
 
-/** `parseMoney` that throws `MoneyError('INVALID_AMOUNT')` (message "amount ..."), for callers that already validated. */
+/**
+ * Major units to minor units (`toMinor('19.99', 'USD')` → 1999n): `parseMoney` that throws `MoneyError` (message
+ * "amount ..."), for callers that already validated. The inverse of `minorToMajor`/`formatMoney`.
+ */
 export function toMinor(value: string | number, currency: string, opts: ParseMoneyOptions = {}): bigint {
   currencyExponent(currency); // throws UNKNOWN_CURRENCY for a code ISO 4217 does not list
   const r = parseMoney(value, currency, opts);
@@ -192,12 +195,6 @@ export function minorToNumber(minor: bigint | string): number {
 export function minorToMajor(minor: bigint | string | number, currency: string): number {
   return Number(formatMoney(minor, currency));
 }
-
-/**
- * Major units in `currency` to minor units (`majorToMinor(19.99, 'USD')` → 1999n): `toMinor` with the same
- * options, named for symmetry with `minorToMajor`.
- */
-export const majorToMinor = toMinor;
 
 /**
  * `numerator / denominator` minor units rounded half to even to a whole minor unit (an average order value,
