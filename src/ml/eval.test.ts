@@ -1,16 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csrFromCoo, type Csr } from './csr.ts';
-import { accumulateTopKSums, emptyTopKSums, evaluateTopK, mergeTopKSums, selectTopK, topKMetricsFromSums } from './eval.ts';
+import { accumulateTopKSums, emptyTopKSums, evaluateTopK, mergeTopKSums, topKMetricsFromSums } from './eval.ts';
 import { rngMulberry32 } from './random.ts';
-
-function fullSortTopK(scores: Float32Array, k: number): number[] {
-  return Array.from(scores, (v, i) => [v, i] as const)
-    .filter(([v]) => v > Number.NEGATIVE_INFINITY)
-    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-    .slice(0, k)
-    .map(([, i]) => i);
-}
 
 function randomBinary(rows: number, cols: number, density: number, seed: number): Csr {
   const rng = rngMulberry32(seed);
@@ -24,30 +16,6 @@ function randomBinary(rows: number, cols: number, density: number, seed: number)
       }
   return csrFromCoo(rows, cols, r, c);
 }
-
-describe('selectTopK', () => {
-  it('equals a stable full sort, ties and exclusions included', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant(Number.NEGATIVE_INFINITY)), { minLength: 1, maxLength: 200 }),
-        fc.integer({ min: 1, max: 30 }),
-        (values, k) => {
-          const scores = Float32Array.from(values);
-          const out = new Int32Array(k);
-          const got = selectTopK(scores, 0, scores.length, k, out);
-          expect(Array.from(out.subarray(0, got))).toEqual(fullSortTopK(scores, k));
-        },
-      ),
-    );
-  });
-
-  it('respects the offset window', () => {
-    const scores = Float32Array.from([9, 9, 1, 5, 3, 9]);
-    const out = new Int32Array(2);
-    expect(selectTopK(scores, 2, 3, 2, out)).toBe(2);
-    expect(Array.from(out)).toEqual([1, 2]);
-  });
-});
 
 describe('accumulateTopKSums', () => {
   it('computes recall, NDCG and precision by hand on a small case', () => {

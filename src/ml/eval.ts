@@ -1,4 +1,5 @@
 import type { Csr } from './csr.ts';
+import { topKInto } from './topk.ts';
 
 /**
  * Top-k evaluation with the LightGCN protocol: every user with at least one test item is scored
@@ -70,75 +71,6 @@ export function topKMetricsFromSums(s: TopKSums): TopKMetrics {
   };
 }
 
-/**
- * Indices of the k largest values of `scores[offset .. offset + n)`, best first, written to `outIdx`
- * (relative to `offset`); returns how many were written (min(k, n) minus entries equal to -Infinity,
- * which mark excluded items). Ties break towards the lower index, as a stable full sort would.
- * NaN never ranks. Partial selection with a size-k min-heap: O(n log k) worst case, O(n) typical.
- */
-export function selectTopK(scores: Float32Array, offset: number, n: number, k: number, outIdx: Int32Array): number {
-  if (k <= 0 || n <= 0) return 0;
-  if (outIdx.length < Math.min(k, n)) throw new RangeError('selectTopK: outIdx shorter than k');
-  if (offset < 0 || offset + n > scores.length) throw new RangeError('selectTopK: range outside scores');
-  const heapIdx = outIdx;
-  const heapVal = new Float64Array(Math.min(k, n));
-  const cap = heapVal.length;
-  let size = 0;
-  // heap root holds the worst kept entry: lowest score, and among equal scores the highest index
-  for (let j = 0; j < n; j++) {
-    const v = scores[offset + j]!;
-    if (!(v > Number.NEGATIVE_INFINITY)) continue; // -Infinity (excluded) and NaN
-    if (size < cap) {
-      let c = size++;
-      while (c > 0) {
-        const parent = (c - 1) >> 1;
-        const pv = heapVal[parent]!;
-        if (pv < v || (pv === v && heapIdx[parent]! > j)) break;
-        heapVal[c] = pv;
-        heapIdx[c] = heapIdx[parent]!;
-        c = parent;
-      }
-      heapVal[c] = v;
-      heapIdx[c] = j;
-    } else if (v > heapVal[0]!) {
-      siftDown(heapVal, heapIdx, size, v, j);
-    }
-  }
-  // heap-sort in place: repeatedly move the worst to the end, giving best-first order
-  for (let end = size - 1; end > 0; end--) {
-    const wv = heapVal[0]!;
-    const wi = heapIdx[0]!;
-    const lv = heapVal[end]!;
-    const li = heapIdx[end]!;
-    heapVal[end] = wv;
-    heapIdx[end] = wi;
-    siftDown(heapVal, heapIdx, end, lv, li);
-  }
-  return size;
-}
-
-function siftDown(val: Float64Array, idx: Int32Array, size: number, v: number, j: number): void {
-  let c = 0;
-  for (;;) {
-    const l = 2 * c + 1;
-    if (l >= size) break;
-    const r = l + 1;
-    let w = l;
-    if (r < size) {
-      const lv = val[l]!;
-      const rv = val[r]!;
-      if (rv < lv || (rv === lv && idx[r]! > idx[l]!)) w = r;
-    }
-    const wv = val[w]!;
-    if (wv > v || (wv === v && idx[w]! < j)) break;
-    val[c] = wv;
-    idx[c] = idx[w]!;
-    c = w;
-  }
-  val[c] = v;
-  idx[c] = j;
-}
-
 const LOG2_DISCOUNT = new Float64Array(1025).map((_, i) => (i === 0 ? 0 : 1 / Math.log2(i + 1)));
 
 function discount(rank: number): number {
@@ -154,7 +86,8 @@ export function accumulateTopKSums(train: Csr, test: Csr, userIds: Int32Array, s
   const items = train.cols;
   const k = sums.k;
   if (scores.length < userIds.length * items) throw new RangeError('accumulateTopKSums: scores shorter than users x items');
-  const top = new Int32Array(k);
+  const top = new Int32Array(Math.min(k, items));
+  const topVal = new Float64Array(top.length);
   const mark = new Uint8Array(items);
   for (let b = 0; b < userIds.length; b++) {
     const u = userIds[b]!;
@@ -167,7 +100,7 @@ export function accumulateTopKSums(train: Csr, test: Csr, userIds: Int32Array, s
     if (u < train.rows) {
       for (let p = train.indptr[u]!; p < train.indptr[u + 1]!; p++) scores[row + train.indices[p]!] = Number.NEGATIVE_INFINITY;
     }
-    const got = selectTopK(scores, row, items, k, top);
+    const got = topKInto(scores, k, top, topVal, { offset: row, length: items });
     for (let p = ts; p < te; p++) mark[test.indices[p]!] = 1;
     let hits = 0;
     let dcg = 0;

@@ -5,7 +5,7 @@
  */
 import { csrFromCoo, type Csr } from '../../ml/csr.ts';
 import type { ItemAttributes } from '../../ml/content.ts';
-import { topN } from '../../ml/item-knn.ts';
+import { topK } from '../../ml/topk.ts';
 import { encodeArtifact, latestHoldout, type ModelType, type Snapshot, validateHyperparameters } from './recs.core.ts';
 import { fitArtifact, servingModel, type FitProgress, type ServingModel } from './recs.models.ts';
 
@@ -76,7 +76,7 @@ export function evaluateHoldout(
     const e = train.indptr[u + 1]!;
     model.scoreUser(train.indices.subarray(s, e), train.data.subarray(s, e), scores);
     for (let p = s; p < e; p++) scores[train.indices[p]!] = -Infinity;
-    const top = topN(scores, 20);
+    const top = topK(scores, 20);
     for (let r = 0; r < top.indices.length; r++) {
       if (r < 10) seen[top.indices[r]!] = 1;
       if (top.indices[r] === testItems[t]) {
