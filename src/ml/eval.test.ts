@@ -118,3 +118,22 @@ describe('evaluateTopK', () => {
     expect(merged.coverage).toBeCloseTo(direct.coverage, 12);
   });
 });
+
+describe('evaluateTopK cutoffs', () => {
+  it('reports each extra cutoff exactly as an evaluation at that k would', async () => {
+    const train = randomBinary(40, 30, 0.15, 5);
+    const test = randomBinary(40, 30, 0.05, 6);
+    const rng = rngMulberry32(9);
+    const fixed = Float32Array.from({ length: 40 * 30 }, () => Math.round(rng() * 8));
+    const scoreBatch = (ids: Int32Array, out: Float32Array) => {
+      ids.forEach((u, b) => out.set(fixed.subarray(u * 30, (u + 1) * 30), b * 30));
+    };
+    const both = await evaluateTopK({ train, test, k: 20, cutoffs: [5, 10], scoreBatch, batchSize: 7 });
+    for (const c of [5, 10]) {
+      const alone = await evaluateTopK({ train, test, k: c, scoreBatch, batchSize: 7 });
+      const { users: _users, at: _at, ...expected } = alone;
+      expect(both.at[c]).toEqual(expected);
+    }
+    expect(() => emptyTopKSums(5, 30, [6])).toThrow(RangeError);
+  });
+});

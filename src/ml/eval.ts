@@ -18,10 +18,9 @@ import { topKInto } from './topk.ts';
  */
 export type BatchScorer = (userIds: Int32Array, out: Float32Array) => void | Promise<void>;
 
-export interface TopKMetrics {
+/** Metrics of the top `k` of every evaluated user. */
+export interface CutoffMetrics {
   readonly k: number;
-  /** Users evaluated: those with at least one test item. */
-  readonly users: number;
   readonly recall: number;
   readonly ndcg: number;
   readonly precision: number;
@@ -29,10 +28,15 @@ export interface TopKMetrics {
   readonly coverage: number;
 }
 
-/** Running sums for a block of users; merge blocks with `mergeTopKSums`. */
-export interface TopKSums {
-  k: number;
-  users: number;
+export interface TopKMetrics extends CutoffMetrics {
+  /** Users evaluated: those with at least one test item. */
+  readonly users: number;
+  /** The same metrics at each extra cutoff asked for (each at most k), from the same ranking. */
+  readonly at: Readonly<Record<number, CutoffMetrics>>;
+}
+
+interface CutoffSums {
+  readonly k: number;
   recall: number;
   ndcg: number;
   precision: number;
@@ -40,35 +44,58 @@ export interface TopKSums {
   readonly recommended: Uint8Array;
 }
 
-export function emptyTopKSums(k: number, items: number): TopKSums {
-  return { k, users: 0, recall: 0, ndcg: 0, precision: 0, recommended: new Uint8Array(items) };
+/** Running sums for a block of users; merge blocks with `mergeTopKSums`. */
+export interface TopKSums extends CutoffSums {
+  users: number;
+  /** Sums of the extra cutoffs. */
+  readonly cutoffs: CutoffSums[];
 }
 
-/** Adds `b` into `a` (same k and item count). O(items). */
-export function mergeTopKSums(a: TopKSums, b: TopKSums): TopKSums {
-  if (a.k !== b.k || a.recommended.length !== b.recommended.length) throw new RangeError('mergeTopKSums: shapes differ');
-  a.users += b.users;
+const emptyCutoff = (k: number, items: number): CutoffSums => ({ k, recall: 0, ndcg: 0, precision: 0, recommended: new Uint8Array(items) });
+
+/** Empty sums for top `k` and, from the same ranking, each of `cutoffs` (each at most k). */
+export function emptyTopKSums(k: number, items: number, cutoffs: readonly number[] = []): TopKSums {
+  for (const c of cutoffs)
+    if (!(c >= 1 && c <= k && Number.isInteger(c))) throw new RangeError(`emptyTopKSums: cutoff ${c} outside [1, ${k}]`);
+  return { ...emptyCutoff(k, items), users: 0, cutoffs: cutoffs.map((c) => emptyCutoff(c, items)) };
+}
+
+function mergeCutoff(a: CutoffSums, b: CutoffSums): void {
   a.recall += b.recall;
   a.ndcg += b.ndcg;
   a.precision += b.precision;
   const ra = a.recommended;
   const rb = b.recommended;
   for (let i = 0; i < ra.length; i++) if (rb[i]) ra[i] = 1;
+}
+
+/** Adds `b` into `a` (same k, cutoffs and item count). O(items). */
+export function mergeTopKSums(a: TopKSums, b: TopKSums): TopKSums {
+  if (a.k !== b.k || a.recommended.length !== b.recommended.length || a.cutoffs.length !== b.cutoffs.length)
+    throw new RangeError('mergeTopKSums: shapes differ');
+  a.users += b.users;
+  mergeCutoff(a, b);
+  a.cutoffs.forEach((c, i) => mergeCutoff(c, b.cutoffs[i]!));
   return a;
 }
 
-export function topKMetricsFromSums(s: TopKSums): TopKMetrics {
+function cutoffMetrics(s: CutoffSums, users: number): CutoffMetrics {
   let covered = 0;
   for (let i = 0; i < s.recommended.length; i++) covered += s.recommended[i]!;
-  const n = Math.max(1, s.users);
+  const n = Math.max(1, users);
   return {
     k: s.k,
-    users: s.users,
     recall: s.recall / n,
     ndcg: s.ndcg / n,
     precision: s.precision / n,
     coverage: s.recommended.length > 0 ? covered / s.recommended.length : 0,
   };
+}
+
+export function topKMetricsFromSums(s: TopKSums): TopKMetrics {
+  const at: Record<number, CutoffMetrics> = {};
+  for (const c of s.cutoffs) at[c.k] = cutoffMetrics(c, s.users);
+  return { ...cutoffMetrics(s, s.users), users: s.users, at };
 }
 
 const LOG2_DISCOUNT = new Float64Array(1025).map((_, i) => (i === 0 ? 0 : 1 / Math.log2(i + 1)));
@@ -102,26 +129,32 @@ export function accumulateTopKSums(train: Csr, test: Csr, userIds: Int32Array, s
     }
     const got = topKInto(scores, k, top, topVal, { offset: row, length: items });
     for (let p = ts; p < te; p++) mark[test.indices[p]!] = 1;
-    let hits = 0;
-    let dcg = 0;
-    for (let r = 0; r < got; r++) {
-      const item = top[r]!;
-      sums.recommended[item] = 1;
-      if (mark[item]) {
-        hits++;
-        dcg += discount(r + 1);
-      }
-    }
-    let idcg = 0;
-    const ideal = Math.min(k, nTest);
-    for (let r = 1; r <= ideal; r++) idcg += discount(r);
+    addRanking(sums, top, got, mark, nTest);
+    for (const c of sums.cutoffs) addRanking(c, top, Math.min(got, c.k), mark, nTest);
     for (let p = ts; p < te; p++) mark[test.indices[p]!] = 0;
     sums.users++;
-    sums.recall += hits / nTest;
-    sums.ndcg += dcg / idcg;
-    sums.precision += hits / k;
   }
   return sums;
+}
+
+/** Adds one user's ranking (`top[0 .. got)`, best first; `mark` flags the user's test items) to `s`. */
+function addRanking(s: CutoffSums, top: Int32Array, got: number, mark: Uint8Array, nTest: number): void {
+  let hits = 0;
+  let dcg = 0;
+  for (let r = 0; r < got; r++) {
+    const item = top[r]!;
+    s.recommended[item] = 1;
+    if (mark[item]) {
+      hits++;
+      dcg += discount(r + 1);
+    }
+  }
+  let idcg = 0;
+  const ideal = Math.min(s.k, nTest);
+  for (let r = 1; r <= ideal; r++) idcg += discount(r);
+  s.recall += hits / nTest;
+  s.ndcg += dcg / idcg;
+  s.precision += hits / s.k;
 }
 
 /** Users (ascending) with at least one test item. O(rows). */
@@ -137,6 +170,8 @@ export interface EvaluateTopKOptions {
   /** users x items held-out pairs (rows may be fewer than train's). */
   readonly test: Csr;
   readonly k: number;
+  /** Extra cutoffs (each at most k) measured from the same ranking, reported in `at`. */
+  readonly cutoffs?: readonly number[];
   readonly scoreBatch: BatchScorer;
   /** Users scored per call; the output buffer is batchSize x items floats. Default 256. */
   readonly batchSize?: number;
@@ -157,7 +192,7 @@ export async function evaluateTopK(options: EvaluateTopKOptions): Promise<TopKMe
   const items = train.cols;
   const batchSize = Math.max(1, options.batchSize ?? 256);
   const users = usersWithTestItems(test);
-  const sums = emptyTopKSums(k, items);
+  const sums = emptyTopKSums(k, items, options.cutoffs ?? []);
   const buffers = [0, 1].map(() => new Float32Array(new SharedArrayBuffer(batchSize * items * 4)));
   const batches: Int32Array[] = [];
   for (let s = 0; s < users.length; s += batchSize) batches.push(users.slice(s, Math.min(users.length, s + batchSize)));

@@ -51,4 +51,4 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   };
 }
 export type RecsModule = ReturnType<typeof createRecsModule>;
-export { EVAL_MODELS, evaluateDataset, type EvalModel } from './recs.eval.ts';
+export { EVAL_MODELS, evaluateModel, type EvalModel } from './recs.eval.ts';

@@ -6,56 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { parseUserItemText } from '../../ml/dataset.ts';
-import { evaluateTopK, type BatchScorer } from '../../ml/eval.ts';
-import { fitGraphFilter } from '../../ml/graph-filter.scorer.ts';
-import { fitIals } from '../../ml/ials.ts';
-import { fitItemKnn } from '../../ml/item-knn.ts';
-import { fitLightGcn } from '../../ml/lightgcn.ts';
-import { fitPopularity } from '../../ml/popularity.ts';
-import type { Csr } from '../../ml/csr.ts';
+import { evaluateTopK } from '../../ml/eval.ts';
+import { fitOfflineScorer, OFFLINE_MODELS, type OfflineModel } from '../../ml/models.ts';
 
-export const EVAL_MODELS = ['popularity', 'item_knn', 'ials', 'lightgcn', 'graph_filter'] as const;
-export type EvalModel = (typeof EVAL_MODELS)[number];
+/** The models `loupe eval` can fit: every model of the one table that needs no item attributes. */
+export const EVAL_MODELS = OFFLINE_MODELS;
+export type EvalModel = OfflineModel;
 
 async function readText(file: string): Promise<string> {
   const buf = await readFile(file);
   return (file.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
-}
-
-/** Kernel parameters (camelCase, as the `ml` functions take them) over sensible defaults. */
-async function fit(
-  model: EvalModel,
-  train: Csr,
-  params: Record<string, unknown>,
-): Promise<{ scoreBatch: BatchScorer; close?: () => Promise<void> }> {
-  switch (model) {
-    case 'popularity':
-      return fitPopularity(train, { ...params });
-    case 'item_knn':
-      return fitItemKnn(train, { k: 200, shrink: 10, measure: 'cosine', ...params });
-    case 'ials':
-      return fitIals(train, { factors: 128, regularization: 1, alpha: 1, iterations: 15, cgSteps: 3, seed: 7, ...params });
-    case 'lightgcn':
-      return fitLightGcn(train, {
-        epochs: 50,
-        seed: 11,
-        onEpoch: (p) => void process.stderr.write(`  epoch ${p.epoch} loss ${p.loss.toFixed(4)} (${p.seconds.toFixed(0)} s)\n`),
-        ...params,
-      });
-    case 'graph_filter':
-      // bench/recs-quality's loupe-gf-asym (tuned on a validation hold-out of Yelp2018's train split)
-      return fitGraphFilter(train, {
-        rank: 256,
-        idealWeight: 0.2,
-        sharpen: 1.25,
-        sharpenRank: 128,
-        userExponent: 0.6,
-        itemExponent: 0.4,
-        oversample: 64,
-        powerIterations: 6,
-        ...params,
-      });
-  }
 }
 
 export interface EvalReport {
@@ -69,7 +29,12 @@ export interface EvalReport {
   peakRssMb: number;
 }
 
-export async function evaluateDataset(opts: {
+/**
+ * Fits `model` from the one model table (`ml/models.ts`: its defaults are a tenant's, `params` are
+ * snake_case hyperparameters over them, validated the same way) on the train file and evaluates it on
+ * the test file with the one offline evaluation (`ml/eval.ts`).
+ */
+export async function evaluateModel(opts: {
   train: string;
   test: string;
   model: EvalModel;
@@ -82,7 +47,9 @@ export async function evaluateDataset(opts: {
   const users = Math.max(train.users, test.users);
   const tr = items === train.items && users === train.users ? train : parseUserItemText(await readText(opts.train), { users, items });
   const t0 = performance.now();
-  const m = await fit(opts.model, tr.csr, opts.params ?? {});
+  const m = await fitOfflineScorer(opts.model, tr.csr, opts.params ?? {}, {
+    onEpoch: (epoch, loss, seconds) => void process.stderr.write(`  epoch ${epoch} loss ${loss.toFixed(4)} (${seconds.toFixed(0)} s)\n`),
+  });
   const t1 = performance.now();
   const metrics = await evaluateTopK({ train: tr.csr, test: test.csr, k: 20, scoreBatch: m.scoreBatch });
   const t2 = performance.now();

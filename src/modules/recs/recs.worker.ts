@@ -8,7 +8,7 @@ import { trainModel, type TrainInput } from './recs.train.ts';
 const port = parentPort;
 if (port) {
   try {
-    const out = trainModel(
+    const out = await trainModel(
       workerData as TrainInput,
       (p) => port.postMessage({ kind: 'progress', progress: p }),
       () => false,
