@@ -3,7 +3,7 @@
  * parallel arrays indexed by a stable position, so that ranking filters whole score vectors without SQL.
  * Pure: built from rows, changed by rows, read by masks.
  */
-import { type Ranked, topK } from '../../ml/topk.ts';
+import { type Ranked, topK } from '../../../ml/topk.ts';
 
 /** The catalog columns serving needs, as the repository reads them. */
 export interface ServingItemRow {

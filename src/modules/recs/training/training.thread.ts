@@ -1,6 +1,6 @@
-import { siblingModule, startWorker } from '../../ml/worker-thread.ts';
-import type { FitProgress } from './recs.models.ts';
-import type { TrainInput, TrainOutput } from './recs.train.ts';
+import { siblingModule, startWorker } from '../../../ml/worker-thread.ts';
+import type { FitProgress } from '../recs.models.ts';
+import type { TrainInput, TrainOutput } from './training.run.ts';
 
 /**
  * Runs `trainModel` in a worker thread (never on the API's event loop). Under tsx the `.ts` worker is started
@@ -11,7 +11,7 @@ export function trainInWorker(
   onProgress: (p: FitProgress & { phase: string }) => void,
   signal: AbortSignal,
 ): Promise<TrainOutput> {
-  const url = siblingModule(import.meta.url, 'recs.worker');
+  const url = siblingModule(import.meta.url, 'training.worker');
   const snapshotArrays = [
     input.snapshot.u.buffer,
     input.snapshot.i.buffer,

@@ -3,7 +3,7 @@
  * progress messages and returns the artifact bytes (transferred, not copied). Terminated on cancel.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { trainModel, type TrainInput } from './recs.train.ts';
+import { trainModel, type TrainInput } from './training.run.ts';
 
 const port = parentPort;
 if (port) {

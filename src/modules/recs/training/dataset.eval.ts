@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { parseUserItemText } from '../../ml/dataset.ts';
-import { evaluateTopK } from '../../ml/eval.ts';
-import { fitOfflineScorer, OFFLINE_MODELS, type OfflineModel } from '../../ml/models.ts';
+import { parseUserItemText } from '../../../ml/dataset.ts';
+import { evaluateTopK } from '../../../ml/eval.ts';
+import { fitOfflineScorer, OFFLINE_MODELS, type OfflineModel } from '../../../ml/models.ts';
 
 /** The models `loupe eval` can fit: every model of the one table that needs no item attributes. */
 export const EVAL_MODELS = OFFLINE_MODELS;

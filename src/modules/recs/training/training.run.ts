@@ -1,14 +1,14 @@
 /**
  * One training run, start to finish, as a pure function of the snapshot: held-out split (latest item of each
  * user), fit, offline evaluation against popularity, refit on everything, artifact. Runs inside the training
- * worker thread (`recs.worker.ts`); `loupe eval` and tests may call it directly.
+ * worker thread (`training.worker.ts`); `loupe eval` and tests may call it directly.
  */
-import { csrFromCoo, type Csr } from '../../ml/csr.ts';
-import type { ItemAttributes } from '../../ml/content.ts';
-import { evaluateTopK } from '../../ml/eval.ts';
-import { AUTO_CANDIDATES } from '../../ml/models.ts';
-import { encodeArtifact, latestHoldout, type ModelType, type Snapshot, validateHyperparameters } from './recs.core.ts';
-import { fitArtifact, servingModel, type FitProgress, type ServingModel } from './recs.models.ts';
+import { csrFromCoo, type Csr } from '../../../ml/csr.ts';
+import type { ItemAttributes } from '../../../ml/content.ts';
+import { evaluateTopK } from '../../../ml/eval.ts';
+import { AUTO_CANDIDATES } from '../../../ml/models.ts';
+import { encodeArtifact, latestHoldout, type ModelType, type Snapshot, validateHyperparameters } from '../recs.core.ts';
+import { fitArtifact, servingModel, type FitProgress, type ServingModel } from '../recs.models.ts';
 
 export interface OfflineMetrics {
   'ndcg@10': number;
