@@ -4,7 +4,7 @@
  * the cosine (a sparse dot product). Users are profiled by the weighted sum of their items' vectors.
  */
 import { csrFromCoo, csrTranspose, type Csr } from './csr.ts';
-import { topN, type Ranked } from './item-knn.ts';
+import { topK, type Ranked } from './topk.ts';
 
 /** Catalog attributes of one item; every field is optional. */
 export interface ItemAttributes {
@@ -206,7 +206,7 @@ export function scoreContentVector(postings: Csr, vector: SparseVector, out: Flo
 export function similarByContent(index: ContentIndex, vector: SparseVector, n: number, exclude?: ArrayLike<number>): Ranked {
   const scores = scoreContentVector(index.postings, vector, new Float32Array(index.vectors.rows));
   for (let i = 0; i < scores.length; i++) if (!(scores[i]! > 0)) scores[i] = -Infinity;
-  return topN(scores, n, exclude ? { exclude } : {});
+  return topK(scores, n, exclude ? { exclude } : {});
 }
 
 /** Content neighbours of an indexed item (never the item itself). */

@@ -1,16 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csrFromCoo, type Csr } from './csr.ts';
-import { accumulateTopKSums, emptyTopKSums, evaluateTopK, mergeTopKSums, selectTopK, topKMetricsFromSums } from './eval.ts';
+import { accumulateTopKSums, emptyTopKSums, evaluateTopK, mergeTopKSums, topKMetricsFromSums } from './eval.ts';
 import { rngMulberry32 } from './random.ts';
-
-function fullSortTopK(scores: Float32Array, k: number): number[] {
-  return Array.from(scores, (v, i) => [v, i] as const)
-    .filter(([v]) => v > Number.NEGATIVE_INFINITY)
-    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-    .slice(0, k)
-    .map(([, i]) => i);
-}
 
 function randomBinary(rows: number, cols: number, density: number, seed: number): Csr {
   const rng = rngMulberry32(seed);
@@ -24,30 +16,6 @@ function randomBinary(rows: number, cols: number, density: number, seed: number)
       }
   return csrFromCoo(rows, cols, r, c);
 }
-
-describe('selectTopK', () => {
-  it('equals a stable full sort, ties and exclusions included', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant(Number.NEGATIVE_INFINITY)), { minLength: 1, maxLength: 200 }),
-        fc.integer({ min: 1, max: 30 }),
-        (values, k) => {
-          const scores = Float32Array.from(values);
-          const out = new Int32Array(k);
-          const got = selectTopK(scores, 0, scores.length, k, out);
-          expect(Array.from(out.subarray(0, got))).toEqual(fullSortTopK(scores, k));
-        },
-      ),
-    );
-  });
-
-  it('respects the offset window', () => {
-    const scores = Float32Array.from([9, 9, 1, 5, 3, 9]);
-    const out = new Int32Array(2);
-    expect(selectTopK(scores, 2, 3, 2, out)).toBe(2);
-    expect(Array.from(out)).toEqual([1, 2]);
-  });
-});
 
 describe('accumulateTopKSums', () => {
   it('computes recall, NDCG and precision by hand on a small case', () => {
@@ -148,5 +116,24 @@ describe('evaluateTopK', () => {
     expect(merged.recall).toBeCloseTo(direct.recall, 12);
     expect(merged.ndcg).toBeCloseTo(direct.ndcg, 12);
     expect(merged.coverage).toBeCloseTo(direct.coverage, 12);
+  });
+});
+
+describe('evaluateTopK cutoffs', () => {
+  it('reports each extra cutoff exactly as an evaluation at that k would', async () => {
+    const train = randomBinary(40, 30, 0.15, 5);
+    const test = randomBinary(40, 30, 0.05, 6);
+    const rng = rngMulberry32(9);
+    const fixed = Float32Array.from({ length: 40 * 30 }, () => Math.round(rng() * 8));
+    const scoreBatch = (ids: Int32Array, out: Float32Array) => {
+      ids.forEach((u, b) => out.set(fixed.subarray(u * 30, (u + 1) * 30), b * 30));
+    };
+    const both = await evaluateTopK({ train, test, k: 20, cutoffs: [5, 10], scoreBatch, batchSize: 7 });
+    for (const c of [5, 10]) {
+      const alone = await evaluateTopK({ train, test, k: c, scoreBatch, batchSize: 7 });
+      const { users: _users, at: _at, ...expected } = alone;
+      expect(both.at[c]).toEqual(expected);
+    }
+    expect(() => emptyTopKSums(5, 30, [6])).toThrow(RangeError);
   });
 });

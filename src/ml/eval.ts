@@ -1,4 +1,5 @@
 import type { Csr } from './csr.ts';
+import { topKInto } from './topk.ts';
 
 /**
  * Top-k evaluation with the LightGCN protocol: every user with at least one test item is scored
@@ -17,10 +18,9 @@ import type { Csr } from './csr.ts';
  */
 export type BatchScorer = (userIds: Int32Array, out: Float32Array) => void | Promise<void>;
 
-export interface TopKMetrics {
+/** Metrics of the top `k` of every evaluated user. */
+export interface CutoffMetrics {
   readonly k: number;
-  /** Users evaluated: those with at least one test item. */
-  readonly users: number;
   readonly recall: number;
   readonly ndcg: number;
   readonly precision: number;
@@ -28,10 +28,15 @@ export interface TopKMetrics {
   readonly coverage: number;
 }
 
-/** Running sums for a block of users; merge blocks with `mergeTopKSums`. */
-export interface TopKSums {
-  k: number;
-  users: number;
+export interface TopKMetrics extends CutoffMetrics {
+  /** Users evaluated: those with at least one test item. */
+  readonly users: number;
+  /** The same metrics at each extra cutoff asked for (each at most k), from the same ranking. */
+  readonly at: Readonly<Record<number, CutoffMetrics>>;
+}
+
+interface CutoffSums {
+  readonly k: number;
   recall: number;
   ndcg: number;
   precision: number;
@@ -39,30 +44,47 @@ export interface TopKSums {
   readonly recommended: Uint8Array;
 }
 
-export function emptyTopKSums(k: number, items: number): TopKSums {
-  return { k, users: 0, recall: 0, ndcg: 0, precision: 0, recommended: new Uint8Array(items) };
+/** Running sums for a block of users; merge blocks with `mergeTopKSums`. */
+export interface TopKSums extends CutoffSums {
+  users: number;
+  /** Sums of the extra cutoffs. */
+  readonly cutoffs: CutoffSums[];
 }
 
-/** Adds `b` into `a` (same k and item count). O(items). */
-export function mergeTopKSums(a: TopKSums, b: TopKSums): TopKSums {
-  if (a.k !== b.k || a.recommended.length !== b.recommended.length) throw new RangeError('mergeTopKSums: shapes differ');
-  a.users += b.users;
+const emptyCutoff = (k: number, items: number): CutoffSums => ({ k, recall: 0, ndcg: 0, precision: 0, recommended: new Uint8Array(items) });
+
+/** Empty sums for top `k` and, from the same ranking, each of `cutoffs` (each at most k). */
+export function emptyTopKSums(k: number, items: number, cutoffs: readonly number[] = []): TopKSums {
+  for (const c of cutoffs)
+    if (!(c >= 1 && c <= k && Number.isInteger(c))) throw new RangeError(`emptyTopKSums: cutoff ${c} outside [1, ${k}]`);
+  return { ...emptyCutoff(k, items), users: 0, cutoffs: cutoffs.map((c) => emptyCutoff(c, items)) };
+}
+
+function mergeCutoff(a: CutoffSums, b: CutoffSums): void {
   a.recall += b.recall;
   a.ndcg += b.ndcg;
   a.precision += b.precision;
   const ra = a.recommended;
   const rb = b.recommended;
   for (let i = 0; i < ra.length; i++) if (rb[i]) ra[i] = 1;
+}
+
+/** Adds `b` into `a` (same k, cutoffs and item count). O(items). */
+export function mergeTopKSums(a: TopKSums, b: TopKSums): TopKSums {
+  if (a.k !== b.k || a.recommended.length !== b.recommended.length || a.cutoffs.length !== b.cutoffs.length)
+    throw new RangeError('mergeTopKSums: shapes differ');
+  a.users += b.users;
+  mergeCutoff(a, b);
+  a.cutoffs.forEach((c, i) => mergeCutoff(c, b.cutoffs[i]!));
   return a;
 }
 
-export function topKMetricsFromSums(s: TopKSums): TopKMetrics {
+function cutoffMetrics(s: CutoffSums, users: number): CutoffMetrics {
   let covered = 0;
   for (let i = 0; i < s.recommended.length; i++) covered += s.recommended[i]!;
-  const n = Math.max(1, s.users);
+  const n = Math.max(1, users);
   return {
     k: s.k,
-    users: s.users,
     recall: s.recall / n,
     ndcg: s.ndcg / n,
     precision: s.precision / n,
@@ -70,73 +92,10 @@ export function topKMetricsFromSums(s: TopKSums): TopKMetrics {
   };
 }
 
-/**
- * Indices of the k largest values of `scores[offset .. offset + n)`, best first, written to `outIdx`
- * (relative to `offset`); returns how many were written (min(k, n) minus entries equal to -Infinity,
- * which mark excluded items). Ties break towards the lower index, as a stable full sort would.
- * NaN never ranks. Partial selection with a size-k min-heap: O(n log k) worst case, O(n) typical.
- */
-export function selectTopK(scores: Float32Array, offset: number, n: number, k: number, outIdx: Int32Array): number {
-  if (k <= 0 || n <= 0) return 0;
-  if (outIdx.length < Math.min(k, n)) throw new RangeError('selectTopK: outIdx shorter than k');
-  if (offset < 0 || offset + n > scores.length) throw new RangeError('selectTopK: range outside scores');
-  const heapIdx = outIdx;
-  const heapVal = new Float64Array(Math.min(k, n));
-  const cap = heapVal.length;
-  let size = 0;
-  // heap root holds the worst kept entry: lowest score, and among equal scores the highest index
-  for (let j = 0; j < n; j++) {
-    const v = scores[offset + j]!;
-    if (!(v > Number.NEGATIVE_INFINITY)) continue; // -Infinity (excluded) and NaN
-    if (size < cap) {
-      let c = size++;
-      while (c > 0) {
-        const parent = (c - 1) >> 1;
-        const pv = heapVal[parent]!;
-        if (pv < v || (pv === v && heapIdx[parent]! > j)) break;
-        heapVal[c] = pv;
-        heapIdx[c] = heapIdx[parent]!;
-        c = parent;
-      }
-      heapVal[c] = v;
-      heapIdx[c] = j;
-    } else if (v > heapVal[0]!) {
-      siftDown(heapVal, heapIdx, size, v, j);
-    }
-  }
-  // heap-sort in place: repeatedly move the worst to the end, giving best-first order
-  for (let end = size - 1; end > 0; end--) {
-    const wv = heapVal[0]!;
-    const wi = heapIdx[0]!;
-    const lv = heapVal[end]!;
-    const li = heapIdx[end]!;
-    heapVal[end] = wv;
-    heapIdx[end] = wi;
-    siftDown(heapVal, heapIdx, end, lv, li);
-  }
-  return size;
-}
-
-function siftDown(val: Float64Array, idx: Int32Array, size: number, v: number, j: number): void {
-  let c = 0;
-  for (;;) {
-    const l = 2 * c + 1;
-    if (l >= size) break;
-    const r = l + 1;
-    let w = l;
-    if (r < size) {
-      const lv = val[l]!;
-      const rv = val[r]!;
-      if (rv < lv || (rv === lv && idx[r]! > idx[l]!)) w = r;
-    }
-    const wv = val[w]!;
-    if (wv > v || (wv === v && idx[w]! < j)) break;
-    val[c] = wv;
-    idx[c] = idx[w]!;
-    c = w;
-  }
-  val[c] = v;
-  idx[c] = j;
+export function topKMetricsFromSums(s: TopKSums): TopKMetrics {
+  const at: Record<number, CutoffMetrics> = {};
+  for (const c of s.cutoffs) at[c.k] = cutoffMetrics(c, s.users);
+  return { ...cutoffMetrics(s, s.users), users: s.users, at };
 }
 
 const LOG2_DISCOUNT = new Float64Array(1025).map((_, i) => (i === 0 ? 0 : 1 / Math.log2(i + 1)));
@@ -154,7 +113,8 @@ export function accumulateTopKSums(train: Csr, test: Csr, userIds: Int32Array, s
   const items = train.cols;
   const k = sums.k;
   if (scores.length < userIds.length * items) throw new RangeError('accumulateTopKSums: scores shorter than users x items');
-  const top = new Int32Array(k);
+  const top = new Int32Array(Math.min(k, items));
+  const topVal = new Float64Array(top.length);
   const mark = new Uint8Array(items);
   for (let b = 0; b < userIds.length; b++) {
     const u = userIds[b]!;
@@ -167,28 +127,34 @@ export function accumulateTopKSums(train: Csr, test: Csr, userIds: Int32Array, s
     if (u < train.rows) {
       for (let p = train.indptr[u]!; p < train.indptr[u + 1]!; p++) scores[row + train.indices[p]!] = Number.NEGATIVE_INFINITY;
     }
-    const got = selectTopK(scores, row, items, k, top);
+    const got = topKInto(scores, k, top, topVal, { offset: row, length: items });
     for (let p = ts; p < te; p++) mark[test.indices[p]!] = 1;
-    let hits = 0;
-    let dcg = 0;
-    for (let r = 0; r < got; r++) {
-      const item = top[r]!;
-      sums.recommended[item] = 1;
-      if (mark[item]) {
-        hits++;
-        dcg += discount(r + 1);
-      }
-    }
-    let idcg = 0;
-    const ideal = Math.min(k, nTest);
-    for (let r = 1; r <= ideal; r++) idcg += discount(r);
+    addRanking(sums, top, got, mark, nTest);
+    for (const c of sums.cutoffs) addRanking(c, top, Math.min(got, c.k), mark, nTest);
     for (let p = ts; p < te; p++) mark[test.indices[p]!] = 0;
     sums.users++;
-    sums.recall += hits / nTest;
-    sums.ndcg += dcg / idcg;
-    sums.precision += hits / k;
   }
   return sums;
+}
+
+/** Adds one user's ranking (`top[0 .. got)`, best first; `mark` flags the user's test items) to `s`. */
+function addRanking(s: CutoffSums, top: Int32Array, got: number, mark: Uint8Array, nTest: number): void {
+  let hits = 0;
+  let dcg = 0;
+  for (let r = 0; r < got; r++) {
+    const item = top[r]!;
+    s.recommended[item] = 1;
+    if (mark[item]) {
+      hits++;
+      dcg += discount(r + 1);
+    }
+  }
+  let idcg = 0;
+  const ideal = Math.min(s.k, nTest);
+  for (let r = 1; r <= ideal; r++) idcg += discount(r);
+  s.recall += hits / nTest;
+  s.ndcg += dcg / idcg;
+  s.precision += hits / s.k;
 }
 
 /** Users (ascending) with at least one test item. O(rows). */
@@ -204,6 +170,8 @@ export interface EvaluateTopKOptions {
   /** users x items held-out pairs (rows may be fewer than train's). */
   readonly test: Csr;
   readonly k: number;
+  /** Extra cutoffs (each at most k) measured from the same ranking, reported in `at`. */
+  readonly cutoffs?: readonly number[];
   readonly scoreBatch: BatchScorer;
   /** Users scored per call; the output buffer is batchSize x items floats. Default 256. */
   readonly batchSize?: number;
@@ -224,7 +192,7 @@ export async function evaluateTopK(options: EvaluateTopKOptions): Promise<TopKMe
   const items = train.cols;
   const batchSize = Math.max(1, options.batchSize ?? 256);
   const users = usersWithTestItems(test);
-  const sums = emptyTopKSums(k, items);
+  const sums = emptyTopKSums(k, items, options.cutoffs ?? []);
   const buffers = [0, 1].map(() => new Float32Array(new SharedArrayBuffer(batchSize * items * 4)));
   const batches: Int32Array[] = [];
   for (let s = 0; s < users.length; s += batchSize) batches.push(users.slice(s, Math.min(users.length, s + batchSize)));

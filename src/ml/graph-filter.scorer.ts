@@ -3,6 +3,7 @@ import type { BatchScorer } from './eval.ts';
 import { fitGraphFilterModel, type GraphFilterModel, type GraphFilterOptions } from './graph-filter.ts';
 import { createKernelPool, defaultPoolSize, shareArray, splitRange } from './parallel.ts';
 import { packPanels8 } from './simd.ts';
+import { siblingModule } from './worker-thread.ts';
 
 /** A fitted model that scores batches of users; `close` stops its worker threads. */
 export interface ParallelScorer {
@@ -36,7 +37,7 @@ export function createGraphFilterScorer(
   const chunks = Math.ceil(n / 8);
   const panels = new Float32Array(new SharedArrayBuffer(chunks * k * 8 * 4));
   packPanels8(model.right, k, n, 0, chunks, panels, 0);
-  const pool = createKernelPool(new URL('./graph-filter.worker.ts', import.meta.url), workers, {
+  const pool = createKernelPool(siblingModule(import.meta.url, 'graph-filter.worker'), workers, {
     items: n,
     rank: k,
     chunks,

@@ -10,7 +10,7 @@
  * the frequency-scaled regularisation of Rendle et al. ("Revisiting the Performance of iALS", 2022).
  */
 import { csrTranspose, type Csr } from './csr.ts';
-import { topN, type Ranked } from './item-knn.ts';
+import { topK, type Ranked } from './topk.ts';
 import { rngMulberry32 } from './random.ts';
 import { createSimdKernels } from './simd.ts';
 
@@ -557,7 +557,7 @@ export function factorSimilarItems(itemFactors: Float32Array, f: number, item: n
     const denom = qn * Math.sqrt(jn);
     scores[j] = denom > 0 ? dot / denom : -Infinity;
   }
-  return topN(scores, n, { exclude: [item] });
+  return topK(scores, n, { exclude: [item] });
 }
 
 export interface IalsModel {

@@ -7,7 +7,6 @@ import {
   itemSimilarityTopK,
   scoreItemKnnBatch,
   similarItems,
-  topN,
   type ItemSimilarityParams,
 } from './item-knn.ts';
 
@@ -70,35 +69,6 @@ function build(arb: { users: number; items: number; triples: Array<[number, numb
     arb.triples.map((t) => t[2]),
   );
 }
-
-describe('topN', () => {
-  it('matches a full sort with ties broken by lower index, and honours exclusions and masks', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: -3, max: 3 }), { maxLength: 40 }),
-        fc.integer({ min: 0, max: 12 }),
-        fc.array(fc.integer({ min: 0, max: 39 }), { maxLength: 5 }),
-        (vals, n, exclude) => {
-          const scores = Float32Array.from(vals.map((v) => (v === -3 ? -Infinity : v)));
-          const got = topN(scores, n, { exclude });
-          const expected = [...scores.keys()]
-            .filter((j) => scores[j]! > -Infinity && !exclude.includes(j))
-            .sort((a, b) => scores[b]! - scores[a]! || a - b)
-            .slice(0, n);
-          expect([...got.indices]).toEqual(expected);
-          expect([...got.scores]).toEqual(expected.map((j) => scores[j]!));
-        },
-      ),
-    );
-  });
-
-  it('ranks a window with indices relative to it', () => {
-    const scores = Float32Array.from([9, 9, 1, 5, 3, 9]);
-    const got = topN(scores, 2, { offset: 2, length: 3 });
-    expect([...got.indices]).toEqual([1, 2]);
-    expect([...got.scores]).toEqual([5, 3]);
-  });
-});
 
 describe('itemSimilarityTopK', () => {
   it('equals the dense reference for cosine, co-occurrence, shrink, binary and minCount', () => {

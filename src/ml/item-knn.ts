@@ -1,118 +1,10 @@
 /**
  * Item-based nearest neighbours: item-item similarity from a user x item (or basket x item) matrix,
  * kept sparse as the top-K neighbours of each item, and user scoring by summing neighbour
- * similarities. Also hosts `topN`, the bounded selection every ranking kernel in `ml` uses.
+ * similarities.
  */
 import { csrTranspose, type Csr } from './csr.ts';
-
-/** Indices and scores of a ranked list, best first. */
-export interface Ranked {
-  readonly indices: Int32Array;
-  readonly scores: Float32Array;
-}
-
-export interface TopNOptions {
-  /** First position of the window of `scores` to rank (default 0). Returned indices are relative to it. */
-  readonly offset?: number;
-  /** Window length (default `scores.length - offset`). */
-  readonly length?: number;
-  /** Indices (relative to the window) that must not be returned, e.g. the user's own items. */
-  readonly exclude?: ArrayLike<number>;
-}
-
-/**
- * The `n` best entries of a score vector, best first; ties go to the lower index so results are
- * deterministic. NaN and -Infinity are never returned (use -Infinity to mask an entry).
- * O(length · log n) time, O(n) memory.
- */
-export function topN(scores: Float32Array, n: number, options: TopNOptions = {}): Ranked {
-  const offset = options.offset ?? 0;
-  const length = options.length ?? scores.length - offset;
-  if (offset < 0 || length < 0 || offset + length > scores.length) {
-    throw new RangeError(`topN: window [${offset}, ${offset + length}) outside ${scores.length}`);
-  }
-  const cap = Math.max(0, Math.min(n, length));
-  const heapIdx = new Int32Array(cap);
-  const heapVal = new Float64Array(cap);
-  let size = 0;
-  const exclude = options.exclude;
-  let mask: Uint8Array | null = null;
-  if (exclude && exclude.length > 0) {
-    mask = new Uint8Array(length);
-    for (let k = 0; k < exclude.length; k++) {
-      const e = exclude[k]!;
-      if (e >= 0 && e < length) mask[e] = 1;
-    }
-  }
-  if (cap > 0) {
-    for (let j = 0; j < length; j++) {
-      const v = scores[offset + j]!;
-      if (!(v > -Infinity)) continue; // NaN or -Infinity
-      if (mask !== null && mask[j] === 1) continue;
-      if (size < cap) {
-        heapIdx[size] = j;
-        heapVal[size] = v;
-        siftUp(heapIdx, heapVal, size);
-        size++;
-      } else if (v > heapVal[0]!) {
-        // equal scores keep the earlier (lower) index already in the heap
-        heapIdx[0] = j;
-        heapVal[0] = v;
-        siftDown(heapIdx, heapVal, 0, size);
-      }
-    }
-  }
-  return drainHeap(heapIdx, heapVal, size);
-}
-
-/** Min-heap on (value asc, index desc): the root is the worst kept entry. */
-function worse(va: number, ia: number, vb: number, ib: number): boolean {
-  return va < vb || (va === vb && ia > ib);
-}
-
-function siftUp(idx: Int32Array, val: Float64Array, pos: number): void {
-  const i0 = idx[pos]!;
-  const v0 = val[pos]!;
-  while (pos > 0) {
-    const parent = (pos - 1) >> 1;
-    if (!worse(v0, i0, val[parent]!, idx[parent]!)) break;
-    idx[pos] = idx[parent]!;
-    val[pos] = val[parent]!;
-    pos = parent;
-  }
-  idx[pos] = i0;
-  val[pos] = v0;
-}
-
-function siftDown(idx: Int32Array, val: Float64Array, pos: number, size: number): void {
-  const i0 = idx[pos]!;
-  const v0 = val[pos]!;
-  for (;;) {
-    let child = 2 * pos + 1;
-    if (child >= size) break;
-    const right = child + 1;
-    if (right < size && worse(val[right]!, idx[right]!, val[child]!, idx[child]!)) child = right;
-    if (!worse(val[child]!, idx[child]!, v0, i0)) break;
-    idx[pos] = idx[child]!;
-    val[pos] = val[child]!;
-    pos = child;
-  }
-  idx[pos] = i0;
-  val[pos] = v0;
-}
-
-function drainHeap(idx: Int32Array, val: Float64Array, size: number): Ranked {
-  const indices = new Int32Array(size);
-  const scores = new Float32Array(size);
-  for (let k = size - 1; k >= 0; k--) {
-    indices[k] = idx[0]!;
-    scores[k] = val[0]!;
-    idx[0] = idx[k]!;
-    val[0] = val[k]!;
-    siftDown(idx, val, 0, k);
-  }
-  return { indices, scores };
-}
+import { topK, topKPush, type Ranked } from './topk.ts';
 
 export type ItemSimilarityMeasure = 'cosine' | 'cooccurrence';
 
@@ -204,16 +96,7 @@ export function itemSimilarityTopK(userItem: Csr, params: ItemSimilarityParams, 
       if (j === i || c < minCount || k === 0) continue;
       const s = cosine ? dot / (ni * norms[j]! + shrink) : dot;
       if (!(s > 0)) continue;
-      if (size < k) {
-        heapIdx[size] = j;
-        heapVal[size] = s;
-        siftUp(heapIdx, heapVal, size);
-        size++;
-      } else if (worse(heapVal[0]!, heapIdx[0]!, s, j)) {
-        heapIdx[0] = j;
-        heapVal[0] = s;
-        siftDown(heapIdx, heapVal, 0, size);
-      }
+      size = topKPush(heapIdx, heapVal, size, k, j, s);
     }
     // emit the kept neighbours with ascending column ids
     for (let t = 0; t < size; t++) {
@@ -263,7 +146,7 @@ export function similarItems(similarity: Csr, item: number, n: number): Ranked {
   const start = similarity.indptr[item]!;
   const end = similarity.indptr[item + 1]!;
   const row = similarity.data.subarray(start, end);
-  const ranked = topN(row, n);
+  const ranked = topK(row, n);
   const indices = new Int32Array(ranked.indices.length);
   for (let t = 0; t < indices.length; t++) indices[t] = similarity.indices[start + ranked.indices[t]!]!;
   return { indices, scores: ranked.scores };

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker, parentPort } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
+import { type Worker, parentPort } from 'node:worker_threads';
+import { startWorker } from './worker-thread.ts';
 
 /**
  * A fixed pool of worker threads for numeric kernels. Inputs travel as SharedArrayBuffers (no copy),
@@ -36,26 +35,6 @@ export function defaultPoolSize(): number {
   return Math.max(1, availableParallelism());
 }
 
-let tsxApiUrl: string | undefined;
-
-/** File URL of tsx's ESM register API (its `import` export; `require.resolve` would give the CJS one). */
-function tsxEsmApiUrl(): string {
-  if (tsxApiUrl) return tsxApiUrl;
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
-  tsxApiUrl = new URL(pkg.exports['./esm/api']!.import.default, pathToFileURL(pkgPath)).href;
-  return tsxApiUrl;
-}
-
-function startWorker(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
-  // Worker threads do not inherit tsx's loader hooks: register them first, then import the module.
-  const tsxApi = tsxEsmApiUrl();
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
-
 /**
  * Starts `size` workers running the module at `url`, each receiving `workerData` (put the shared
  * buffers there). Tasks reject with the worker's error message; a crashed worker rejects all its
@@ -67,7 +46,7 @@ export function createKernelPool(url: URL, size: number, workerData: unknown): K
   const pending: Map<number, Pending>[] = [];
   let nextId = 0;
   for (let w = 0; w < size; w++) {
-    const worker = startWorker(url, workerData);
+    const worker = startWorker(url, { workerData });
     const waiting = new Map<number, Pending>();
     worker.on('message', (reply: Reply) => {
       const p = waiting.get(reply.id);

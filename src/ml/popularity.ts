@@ -4,7 +4,7 @@
  * seconds); `now` is always passed in.
  */
 import type { Csr } from './csr.ts';
-import { topN, type Ranked } from './item-knn.ts';
+import { topK, type Ranked } from './topk.ts';
 
 export interface PopularityParams {
   /** Sum the stored interaction weights instead of counting users per item. Default false. */
@@ -109,7 +109,7 @@ export function topNPerCategory(scores: Float32Array, itemCategory: Int32Array, 
   const rowsVal: Float32Array[] = [];
   let nnz = 0;
   for (let c = 0; c < numCategories; c++) {
-    const ranked = topN(memberScores, n, { offset: counts[c]!, length: counts[c + 1]! - counts[c]! });
+    const ranked = topK(memberScores, n, { offset: counts[c]!, length: counts[c + 1]! - counts[c]! });
     // members are in ascending item order, so ascending positions give ascending columns
     const pos = Int32Array.from(ranked.indices).sort();
     const idx = new Int32Array(pos.length);
@@ -138,7 +138,7 @@ export function categoryTopItems(perCategory: Csr, category: number, n: number):
     throw new RangeError(`categoryTopItems: category ${category} outside ${perCategory.rows}`);
   const s = perCategory.indptr[category]!;
   const e = perCategory.indptr[category + 1]!;
-  const ranked = topN(perCategory.data.subarray(s, e), n);
+  const ranked = topK(perCategory.data.subarray(s, e), n);
   const indices = new Int32Array(ranked.indices.length);
   for (let t = 0; t < indices.length; t++) indices[t] = perCategory.indices[s + ranked.indices[t]!]!;
   return { indices, scores: ranked.scores };

@@ -7,11 +7,11 @@ import type { CatalogModule } from '../catalog/index.ts';
 import type { InteractionsRepository } from '../events/index.ts';
 import { createRecsRepository } from './recs.repository.ts';
 import { recsRoutes } from './recs.routes.ts';
-import { createServingService } from './recs.serving.ts';
-import { createTrainingService } from './recs.training.ts';
+import { createServingService } from './serving/serving.service.ts';
+import { createTrainingService } from './training/training.service.ts';
 
 export { MODEL_TYPES, type ModelType } from './recs.core.ts';
-export { trainModel, evaluateHoldout } from './recs.train.ts';
+export { trainModel, evaluateHoldout } from './training/training.run.ts';
 
 export interface RecsModuleDeps {
   catalog: CatalogModule;
@@ -51,4 +51,4 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   };
 }
 export type RecsModule = ReturnType<typeof createRecsModule>;
-export { EVAL_MODELS, evaluateDataset, type EvalModel } from './recs.eval.ts';
+export { EVAL_MODELS, evaluateModel, type EvalModel } from './training/dataset.eval.ts';

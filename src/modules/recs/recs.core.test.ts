@@ -78,9 +78,10 @@ describe('validateHyperparameters', () => {
     expect(
       validateHyperparameters('graph_filter', { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6, sharpen: 1.25 }),
     ).toMatchObject({ ok: true, params: { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6 } });
+    // a tenant's default is the measured model (bench/recs-quality's loupe-gf-asym)
     expect(validateHyperparameters('graph_filter', {})).toMatchObject({
       ok: true,
-      params: { user_exponent: 0.5, item_exponent: 0.5, power_iterations: 4 },
+      params: { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6, ideal_weight: 0.2, sharpen: 1.25, sharpen_rank: 128 },
     });
     const bad = validateHyperparameters('graph_filter', { user_exponent: 1.5, power_iterations: 0 });
     expect(bad.ok).toBe(false);
@@ -97,9 +98,12 @@ describe('validateHyperparameters', () => {
         'hyperparameters.num_layers',
       ]);
   });
-  it('fills defaults', () => {
-    const r = validateHyperparameters('ials', {});
-    expect(r.ok && r.params.factors).toBe(64);
+  it('fills the measured defaults (the ones loupe eval and bench/recs-quality run)', () => {
+    expect(validateHyperparameters('ials', {})).toMatchObject({
+      ok: true,
+      params: { factors: 64, regularization: 1, alpha: 2, iterations: 12, cg_steps: 3 },
+    });
+    expect(validateHyperparameters('item_knn', {})).toMatchObject({ ok: true, params: { k: 200, shrink: 10, measure: 'cosine' } });
   });
 });
 

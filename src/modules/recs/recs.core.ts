@@ -3,76 +3,20 @@
  * snapshot, the compact artifact codec, canary bucketing and the promotion rule. No I/O, no clock.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { checkParams, MODEL_PARAMS, type ModelParams, type ModelType } from '../../ml/models.ts';
 
-export const MODEL_TYPES = ['popularity', 'item_knn', 'ials', 'lightgcn', 'graph_filter', 'content'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
+export { MODEL_TYPES, type ModelType } from '../../ml/models.ts';
 
-/** Per-model hyperparameters (snake_case as in seed 003) with their ranges and defaults. */
-export const HYPERPARAMETER_SCHEMAS = {
-  popularity: z.object({ weighted: z.boolean().default(true) }).strict(),
-  item_knn: z
-    .object({
-      k: z.number().int().min(1).max(1000).default(100),
-      shrink: z.number().min(0).max(10_000).default(10),
-      measure: z.enum(['cosine', 'cooccurrence']).default('cosine'),
-    })
-    .strict(),
-  ials: z
-    .object({
-      factors: z.number().int().min(2).max(512).default(64),
-      regularization: z.number().gt(0).max(10_000).default(1),
-      alpha: z.number().gt(0).max(10_000).default(2),
-      iterations: z.number().int().min(1).max(100).default(12),
-      cg_steps: z.number().int().min(1).max(20).default(3),
-    })
-    .strict(),
-  lightgcn: z
-    .object({
-      embedding_dim: z.number().int().min(2).max(512).default(64),
-      num_layers: z.number().int().min(0).max(6).default(3),
-      learning_rate: z.number().gt(0).max(1).default(0.001),
-      batch_size: z.number().int().min(16).max(65_536).default(2048),
-      epochs: z.number().int().min(1).max(1000).default(50),
-      negative_samples: z.number().int().min(1).max(64).default(1),
-      reg: z.number().min(0).max(1).default(1e-4),
-      /** Early stopping: training stops after `patience` epochs whose loss fell by less than 0.1%. */
-      patience: z.number().int().min(1).max(100).default(3),
-    })
-    .strict(),
-  graph_filter: z
-    .object({
-      rank: z.number().int().min(1).max(1024).default(256),
-      ideal_weight: z.number().min(0).max(10).default(0.3),
-      sharpen: z.number().min(0).max(10).default(0),
-      linear_weight: z.number().min(0).max(10).default(1),
-      /** Degree normalization D_U^-a R D_I^-b; 0.5/0.5 is GF-CF's, 0.6/0.4 won on Yelp2018 (bench/recs-quality). */
-      user_exponent: z.number().min(0).max(1).default(0.5),
-      item_exponent: z.number().min(0).max(1).default(0.5),
-      /** Randomized SVD power iterations (each re-orthonormalized). */
-      power_iterations: z.number().int().min(1).max(12).default(4),
-    })
-    .strict(),
-  content: z.object({ weighted: z.boolean().default(true) }).strict(),
-} as const;
+/** Per-model hyperparameters: the one model table's schemas (`ml/models.ts`), ranges and measured defaults. */
+export const HYPERPARAMETER_SCHEMAS = MODEL_PARAMS;
 
-export type Hyperparameters<T extends ModelType> = z.output<(typeof HYPERPARAMETER_SCHEMAS)[T]>;
+export type Hyperparameters<T extends ModelType> = ModelParams<T>;
 
 export type ParamsResult = { ok: true; params: Record<string, unknown> } | { ok: false; details: { field: string; message: string }[] };
 
 /** Validates `raw` for `type`; every bad field is named (`hyperparameters.<name>`). */
 export function validateHyperparameters(type: ModelType, raw: unknown): ParamsResult {
-  const parsed = HYPERPARAMETER_SCHEMAS[type].safeParse(raw ?? {});
-  if (parsed.success) return { ok: true, params: parsed.data as Record<string, unknown> };
-  const details: { field: string; message: string }[] = [];
-  for (const issue of parsed.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) details.push({ field: `hyperparameters.${k}`, message: `unknown hyperparameter for ${type}` });
-    } else {
-      details.push({ field: ['hyperparameters', ...issue.path.map(String)].join('.'), message: issue.message });
-    }
-  }
-  return { ok: false, details };
+  return checkParams(type, raw);
 }
 
 /** Implicit-feedback weight of an interaction type (unknown types carry no signal). */

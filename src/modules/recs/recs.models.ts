@@ -8,11 +8,20 @@ import { csrFromCoo, type Csr } from '../../ml/csr.ts';
 import { buildContentIndex, contentSimilarItems, type ItemAttributes } from '../../ml/content.ts';
 import { fitGraphFilterModel, scoreGraphFilter } from '../../ml/graph-filter.ts';
 import { createDotScorer, factorGram, fitIals, ialsFoldIn } from '../../ml/ials.ts';
-import { fitItemKnn, scoreItemKnnUser, type Ranked } from '../../ml/item-knn.ts';
+import { fitItemKnn, scoreItemKnnUser } from '../../ml/item-knn.ts';
+import type { Ranked } from '../../ml/topk.ts';
 import { fitLightGcn } from '../../ml/lightgcn.ts';
 import { itemPopularity } from '../../ml/popularity.ts';
 import { fillNormal, rngMulberry32 } from '../../ml/random.ts';
-import type { ModelType } from './recs.core.ts';
+import {
+  graphFilterOptions,
+  ialsOptions,
+  itemKnnOptions,
+  lightGcnOptions,
+  lossPlateau,
+  type ModelParams,
+  type ModelType,
+} from '../../ml/models.ts';
 
 type Arrays = Record<string, Float32Array | Float64Array | Int32Array>;
 
@@ -86,12 +95,7 @@ export function fitArtifact(
     case 'popularity':
       break;
     case 'item_knn': {
-      const m = fitItemKnn(train, {
-        k: Number(params.k),
-        shrink: Number(params.shrink),
-        measure: params.measure as 'cosine' | 'cooccurrence',
-        binary: true,
-      });
+      const m = fitItemKnn(train, itemKnnOptions(params as ModelParams<'item_knn'>));
       Object.assign(arrays, csrArrays('sim', m.similarity));
       break;
     }
@@ -103,15 +107,7 @@ export function fitArtifact(
       break;
     }
     case 'graph_filter': {
-      const m = fitGraphFilterModel(binary, {
-        rank: Math.min(Number(params.rank), Math.max(1, Math.min(train.rows, n) - 1)),
-        idealWeight: Number(params.ideal_weight),
-        sharpen: Number(params.sharpen),
-        linearWeight: Number(params.linear_weight),
-        userExponent: Number(params.user_exponent ?? 0.5),
-        itemExponent: Number(params.item_exponent ?? 0.5),
-        powerIterations: Number(params.power_iterations ?? 4),
-      });
+      const m = fitGraphFilterModel(binary, graphFilterOptions(params as ModelParams<'graph_filter'>, train));
       meta.rank = m.rank;
       Object.assign(arrays, csrArrays('lin', m.linear), { left: m.left, right: m.right });
       break;
@@ -119,12 +115,7 @@ export function fitArtifact(
     case 'ials': {
       const iterations = Number(params.iterations);
       const m = fitIals(train, {
-        factors: Number(params.factors),
-        regularization: Number(params.regularization),
-        alpha: Number(params.alpha),
-        iterations,
-        cgSteps: Number(params.cg_steps),
-        seed: 7,
+        ...ialsOptions(params as ModelParams<'ials'>),
         ...(opts.warmStart
           ? { initialFactors: { userFactors: new Float32Array(train.rows * Number(params.factors)), itemFactors: opts.warmStart.itemRows } }
           : {}),
@@ -140,37 +131,23 @@ export function fitArtifact(
       break;
     }
     case 'lightgcn': {
-      const epochs = Number(params.epochs);
-      const patience = Number(params.patience);
-      const d = Number(params.embedding_dim);
-      // Early stopping on the training loss: the kernel does not expose its embeddings between epochs, so a
-      // validation metric cannot be computed mid-training; a loss that stops falling (< 0.1% per epoch for
-      // `patience` epochs) ends training.
-      let bestLoss = Infinity;
-      let misses = 0;
+      const p = params as ModelParams<'lightgcn'>;
+      const epochs = p.epochs;
+      const d = p.embedding_dim;
+      const plateau = lossPlateau(p.patience);
       const m = fitLightGcn(binary, {
-        embeddingDim: d,
-        numLayers: Number(params.num_layers),
-        learningRate: Number(params.learning_rate),
-        batchSize: Number(params.batch_size),
-        epochs,
-        negativeSamples: Number(params.negative_samples),
-        reg: Number(params.reg),
-        seed: 11,
+        ...lightGcnOptions(p),
         ...(opts.warmStart ? { initialEmbeddings: lightGcnWarmStart(train.rows, d, opts.warmStart.itemRows) } : {}),
         signal: {
           get aborted() {
             return opts.shouldStop?.() ?? false;
           },
         },
-        onEpoch: (p) => {
-          if (p.loss < bestLoss * 0.999) {
-            bestLoss = p.loss;
-            misses = 0;
-          } else misses++;
-          opts.onProgress?.({ epoch: p.epoch, totalEpochs: epochs, loss: p.loss, progress: p.epoch / epochs });
+        onEpoch: (e) => {
+          const go = plateau(e.loss);
+          opts.onProgress?.({ epoch: e.epoch, totalEpochs: epochs, loss: e.loss, progress: e.epoch / epochs });
           if (opts.shouldStop?.()) return false;
-          return misses < patience;
+          return go;
         },
       });
       meta.dim = d;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
-import type { ServingItemRow } from './recs.snapshot.ts';
+import type { ServingItemRow } from './serving/catalog.snapshot.ts';
 
 export interface VersionRow {
   id: string;

@@ -14,8 +14,8 @@ import {
 } from '../../platform/index.ts';
 import type { DeploymentRow, RecsRepository, VersionRow } from './recs.repository.ts';
 import * as s from './recs.schemas.ts';
-import type { ServingService } from './recs.serving.ts';
-import type { TrainingService } from './recs.training.ts';
+import type { ServingService } from './serving/serving.service.ts';
+import type { TrainingService } from './training/training.service.ts';
 
 /** The catalog fields every recommended or similar item carries in responses (seed 003 shape). */
 function catalogFields(i: {

@@ -5,7 +5,7 @@
  * written in one set-based statement per tenant. `flush()` resolves once every row recorded before it is
  * written; `close()` flushes on shutdown.
  */
-import type { ServedRow } from './recs.repository.ts';
+import type { ServedRow } from '../recs.repository.ts';
 
 export interface ServedLogDeps {
   write(tenantId: string, rows: readonly ServedRow[]): Promise<void>;

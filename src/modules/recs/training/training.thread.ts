@@ -1,23 +1,6 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { FitProgress } from './recs.models.ts';
-import type { TrainInput, TrainOutput } from './recs.train.ts';
-
-/**
- * Starts the worker module. A `.ts` worker (tsx, vitest) needs tsx's ESM loader registered inside the thread:
- * `execArgv: ['--import', 'tsx']` is not enough under vitest ("Unknown file extension .ts"), so the thread
- * registers tsx's API first and then imports the module (the same boot as `ml/parallel.ts`).
- */
-function startWorker(url: URL, options: { workerData: unknown; transferList: ArrayBuffer[] }): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
-  const api = new URL(pkg.exports['./esm/api']!.import.default, pathToFileURL(pkgPath)).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { ...options, eval: true });
-}
+import { siblingModule, startWorker } from '../../../ml/worker-thread.ts';
+import type { FitProgress } from '../recs.models.ts';
+import type { TrainInput, TrainOutput } from './training.run.ts';
 
 /**
  * Runs `trainModel` in a worker thread (never on the API's event loop). Under tsx the `.ts` worker is started
@@ -28,8 +11,7 @@ export function trainInWorker(
   onProgress: (p: FitProgress & { phase: string }) => void,
   signal: AbortSignal,
 ): Promise<TrainOutput> {
-  const isTs = import.meta.url.endsWith('.ts');
-  const url = new URL(isTs ? './recs.worker.ts' : './recs.worker.js', import.meta.url);
+  const url = siblingModule(import.meta.url, 'training.worker');
   const snapshotArrays = [
     input.snapshot.u.buffer,
     input.snapshot.i.buffer,

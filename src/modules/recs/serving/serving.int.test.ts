@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
-import { buildApp } from '../../app.ts';
-import { CATS, itemId, seedTenant, waitJob } from '../../../test/recs-fixtures.ts';
-import { newId, queryRows } from '../../platform/index.ts';
-import { createRecsRepository } from './recs.repository.ts';
+import { createTestApp, type TestApp } from '../../../../test/helpers.ts';
+import { buildApp } from '../../../app.ts';
+import { CATS, itemId, seedTenant, waitJob } from '../../../../test/recs-fixtures.ts';
+import { newId, queryRows } from '../../../platform/index.ts';
+import { createRecsRepository } from '../recs.repository.ts';
 
 /**
  * Serving from memory stays exact: catalog changes made through the API, interactions posted now, the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ServedRow } from './recs.repository.ts';
-import { createServedLog } from './recs.served.ts';
+import type { ServedRow } from '../recs.repository.ts';
+import { createServedLog } from './served.log.ts';
 
 const at = new Date('2026-11-01T00:00:00Z');
 

@@ -3,12 +3,12 @@
  * progress messages and returns the artifact bytes (transferred, not copied). Terminated on cancel.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { trainModel, type TrainInput } from './recs.train.ts';
+import { trainModel, type TrainInput } from './training.run.ts';
 
 const port = parentPort;
 if (port) {
   try {
-    const out = trainModel(
+    const out = await trainModel(
       workerData as TrainInput,
       (p) => port.postMessage({ kind: 'progress', progress: p }),
       () => false,

@@ -1,18 +1,18 @@
 /**
  * Serving: models loaded per tenant (LRU across tenants), scored against the tenant's in-memory catalog snapshot
- * and the user's cached recent history (`recs.cache.ts`, kept fresh by change announcements and markers), so a
+ * and the user's cached recent history (`history.cache.ts`, kept fresh by change announcements and markers), so a
  * response needs no SQL in the steady state. Filters are masks over the model's items; the served log is
- * written in batches (`recs.served.ts`); each response carries a `recommendation_id` for attribution.
+ * written in batches (`served.log.ts`); each response carries a `recommendation_id` for attribution.
  */
 import { buffer as streamToBuffer } from 'node:stream/consumers';
-import { type ObjectStorage, type TenantContext, currencyExponent, newId, notFound } from '../../platform/index.ts';
-import { type UserHistory, createServingCache } from './recs.cache.ts';
-import { canaryBucket, interactionWeight, reasonFor, unpackVersion } from './recs.core.ts';
-import { type ServingModel, servingModel } from './recs.models.ts';
-import type { DeploymentRow, RecsRepository } from './recs.repository.ts';
-import { createServedLog } from './recs.served.ts';
-import { type CatalogSnapshot, type ItemFilters, filterKey, isPresent, positionsOf, servableMask, topAllowed } from './recs.snapshot.ts';
-import { recsSettings } from './recs.training.ts';
+import { type ObjectStorage, type TenantContext, currencyExponent, newId, notFound } from '../../../platform/index.ts';
+import { type UserHistory, createServingCache } from './history.cache.ts';
+import { canaryBucket, interactionWeight, reasonFor, unpackVersion } from '../recs.core.ts';
+import { type ServingModel, servingModel } from '../recs.models.ts';
+import type { DeploymentRow, RecsRepository } from '../recs.repository.ts';
+import { createServedLog } from './served.log.ts';
+import { type CatalogSnapshot, type ItemFilters, filterKey, isPresent, positionsOf, servableMask, topAllowed } from './catalog.snapshot.ts';
+import { recsSettings } from '../training/training.service.ts';
 
 /** A model aligned with one catalog snapshot: where each model item sits in it, and masks per filter. */
 interface Alignment {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ServingItemRow, applyItemRows, isPresent, positionsOf, servableMask, snapshotOf, topAllowed } from './recs.snapshot.ts';
+import { type ServingItemRow, applyItemRows, isPresent, positionsOf, servableMask, snapshotOf, topAllowed } from './catalog.snapshot.ts';
 
 const at = new Date('2026-11-01T00:00:00Z');
 const row = (itemId: string, over: Partial<ServingItemRow> = {}): ServingItemRow => ({

@@ -1,13 +1,14 @@
 /**
  * One training run, start to finish, as a pure function of the snapshot: held-out split (latest item of each
  * user), fit, offline evaluation against popularity, refit on everything, artifact. Runs inside the training
- * worker thread (`recs.worker.ts`); `loupe eval` and tests may call it directly.
+ * worker thread (`training.worker.ts`); `loupe eval` and tests may call it directly.
  */
-import { csrFromCoo, type Csr } from '../../ml/csr.ts';
-import type { ItemAttributes } from '../../ml/content.ts';
-import { topN } from '../../ml/item-knn.ts';
-import { encodeArtifact, latestHoldout, type ModelType, type Snapshot, validateHyperparameters } from './recs.core.ts';
-import { fitArtifact, servingModel, type FitProgress, type ServingModel } from './recs.models.ts';
+import { csrFromCoo, type Csr } from '../../../ml/csr.ts';
+import type { ItemAttributes } from '../../../ml/content.ts';
+import { evaluateTopK } from '../../../ml/eval.ts';
+import { AUTO_CANDIDATES } from '../../../ml/models.ts';
+import { encodeArtifact, latestHoldout, type ModelType, type Snapshot, validateHyperparameters } from '../recs.core.ts';
+import { fitArtifact, servingModel, type FitProgress, type ServingModel } from '../recs.models.ts';
 
 export interface OfflineMetrics {
   'ndcg@10': number;
@@ -57,50 +58,44 @@ const rowsToCsr = (s: Snapshot, pick: Int32Array): Csr =>
     Float32Array.from(pick, (p) => s.w[p]!),
   );
 
-/** Leave-latest-out metrics of `model` for the users of `test` (one held-out item each). */
-export function evaluateHoldout(
+/**
+ * Leave-latest-out metrics of `model` for the users of `test` (one held-out item each), with the one
+ * offline evaluation of `ml/eval` (train items excluded, every item ranked): NDCG, precision and coverage at
+ * 10 and recall at 20 of the same ranking. Users are scored as serving scores them (from their train items).
+ */
+export async function evaluateHoldout(
   model: ServingModel,
   train: Csr,
   testUsers: Int32Array,
   testItems: Int32Array,
-): Omit<OfflineMetrics, 'lift_over_popularity'> {
+): Promise<Omit<OfflineMetrics, 'lift_over_popularity'>> {
   const n = train.cols;
-  const scores = new Float32Array(n);
-  const seen = new Uint8Array(n);
-  let ndcg = 0;
-  let recall = 0;
-  let precision = 0;
-  for (let t = 0; t < testUsers.length; t++) {
-    const u = testUsers[t]!;
-    const s = train.indptr[u]!;
-    const e = train.indptr[u + 1]!;
-    model.scoreUser(train.indices.subarray(s, e), train.data.subarray(s, e), scores);
-    for (let p = s; p < e; p++) scores[train.indices[p]!] = -Infinity;
-    const top = topN(scores, 20);
-    for (let r = 0; r < top.indices.length; r++) {
-      if (r < 10) seen[top.indices[r]!] = 1;
-      if (top.indices[r] === testItems[t]) {
-        recall += 1;
-        if (r < 10) {
-          ndcg += 1 / Math.log2(r + 2);
-          precision += 0.1;
-        }
+  const test = csrFromCoo(train.rows, n, testUsers, testItems);
+  const m = await evaluateTopK({
+    train,
+    test,
+    k: 20,
+    cutoffs: [10],
+    // two score buffers of batchSize x items floats: a few MB whatever the catalog's size
+    batchSize: Math.max(1, Math.min(256, Math.floor(1_000_000 / Math.max(1, n)))),
+    scoreBatch: (userIds, out) => {
+      for (let b = 0; b < userIds.length; b++) {
+        const u = userIds[b]!;
+        const s = train.indptr[u]!;
+        const e = train.indptr[u + 1]!;
+        model.scoreUser(train.indices.subarray(s, e), train.data.subarray(s, e), out.subarray(b * n, (b + 1) * n));
       }
-    }
-  }
-  const users = testUsers.length;
-  let covered = 0;
-  for (let i = 0; i < n; i++) covered += seen[i]!;
+    },
+  });
+  const at10 = m.at[10]!;
   return {
-    'ndcg@10': users ? ndcg / users : 0,
-    'recall@20': users ? recall / users : 0,
-    'precision@10': users ? precision / users : 0,
-    coverage: n ? covered / n : 0,
-    evaluated_users: users,
+    'ndcg@10': at10.ndcg,
+    'recall@20': m.recall,
+    'precision@10': at10.precision,
+    coverage: at10.coverage,
+    evaluated_users: m.users,
   };
 }
-
-const CANDIDATES: ModelType[] = ['popularity', 'item_knn', 'ials', 'graph_filter'];
 
 /**
  * A warm start needs a fraction of a cold run's sweeps: a third of the iALS iterations (at least 2) or of the
@@ -118,11 +113,11 @@ function incrementalSchedule(
 }
 
 /** Trains, evaluates and packages a model (or, for `auto`, the best candidate by offline NDCG@10). */
-export function trainModel(
+export async function trainModel(
   input: TrainInput,
   onProgress: (p: FitProgress & { phase: string }) => void,
   shouldStop: () => boolean,
-): TrainOutput {
+): Promise<TrainOutput> {
   const s = input.snapshot;
   if (s.u.length === 0 || s.items === 0) throw new Error('The training snapshot is empty: send items and interactions first.');
   const split = latestHoldout(s);
@@ -137,7 +132,7 @@ export function trainModel(
   const popularity = servingModel(
     ...(Object.values(fitArtifact('popularity', train, { weighted: true })) as [Record<string, unknown>, never]),
   );
-  const popMetrics = evaluateHoldout(popularity, train, testUsers, testItems);
+  const popMetrics = await evaluateHoldout(popularity, train, testUsers, testItems);
   const withLift = (m: Omit<OfflineMetrics, 'lift_over_popularity'>): OfflineMetrics => ({
     ...m,
     // smoothed so that a tenant where popularity scores 0 still gets a finite, comparable number
@@ -148,12 +143,12 @@ export function trainModel(
   const candidates: ModelType[] = warm
     ? [warm.modelType]
     : input.modelType === 'auto'
-      ? [...CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])]
+      ? [...AUTO_CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])]
       : [input.modelType];
   const tried: { type: ModelType; params: Record<string, unknown>; metrics: OfflineMetrics; fitted?: ReturnType<typeof fitArtifact> }[] =
     [];
   let fitParams: Record<string, number | string | boolean> = {};
-  candidates.forEach((type, c) => {
+  for (const [c, type] of candidates.entries()) {
     if (shouldStop()) throw new Error('cancelled');
     const given = input.modelType === 'auto' ? {} : input.hyperparameters;
     const v = validateHyperparameters(type, warm ? { ...warm.hyperparameters, ...given } : given);
@@ -167,14 +162,14 @@ export function trainModel(
       shouldStop,
     });
     onProgress({ phase: `evaluating ${type}`, progress: (c + 0.85) / candidates.length });
-    const metrics = withLift(evaluateHoldout(servingModel(fitted.meta, fitted.arrays), train, testUsers, testItems));
+    const metrics = withLift(await evaluateHoldout(servingModel(fitted.meta, fitted.arrays), train, testUsers, testItems));
     onProgress({
       phase: `evaluated ${type}`,
       progress: (c + 0.9) / candidates.length,
       validation: { 'val_ndcg@10': metrics['ndcg@10'], 'val_recall@20': metrics['recall@20'] },
     });
     tried.push({ type, params, metrics, fitted });
-  });
+  }
   if (shouldStop()) throw new Error('cancelled');
   const best = tried.reduce((a, b) => (b.metrics['ndcg@10'] > a.metrics['ndcg@10'] ? b : a));
   // Refit on every interaction for serving (the held-out items are real signal). LightGCN is costly: its

@@ -1,5 +1,5 @@
 /**
- * What serving keeps in memory per tenant, and how it stays fresh: the catalog snapshot (`recs.snapshot.ts`)
+ * What serving keeps in memory per tenant, and how it stays fresh: the catalog snapshot (`catalog.snapshot.ts`)
  * and the recent history of the users being served.
  *
  * Freshness, within this process: the catalog and events modules announce every write (`itemsChanged`,
@@ -15,8 +15,8 @@
  * timestamp could slip between two reads; a full catalog reload and history expiry every RESYNC_MS bound that.
  * PGlite is embedded and single-process: every write is announced, no marker is read.
  */
-import type { RecsRepository } from './recs.repository.ts';
-import { type CatalogSnapshot, applyItemRows, snapshotOf } from './recs.snapshot.ts';
+import type { RecsRepository } from '../recs.repository.ts';
+import { type CatalogSnapshot, applyItemRows, snapshotOf } from './catalog.snapshot.ts';
 
 const CHECK_AHEAD_MS = 400;
 const MAX_AGE_MS = 1000;

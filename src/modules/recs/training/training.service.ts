@@ -1,10 +1,10 @@
 /**
  * Training jobs, the model registry (deploy, rollback, canary, retention) and automatic retraining.
- * Heavy work runs in a worker thread (`recs.runner.ts`); this file only moves data and records outcomes.
+ * Heavy work runs in a worker thread (`training.thread.ts` starts `training.worker.ts`); this file only moves data and records outcomes.
  */
 import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { z } from 'zod';
-import type { ItemAttributes } from '../../ml/content.ts';
+import type { ItemAttributes } from '../../../ml/content.ts';
 import {
   type JobQueue,
   type JobRun,
@@ -14,9 +14,9 @@ import {
   newId,
   notFound,
   validation,
-} from '../../platform/index.ts';
-import { DEFAULT_INTERACTION_WEIGHTS, type InteractionsRepository } from '../events/index.ts';
-import { fillNormal, rngMulberry32 } from '../../ml/random.ts';
+} from '../../../platform/index.ts';
+import { DEFAULT_INTERACTION_WEIGHTS, type InteractionsRepository } from '../../events/index.ts';
+import { fillNormal, rngMulberry32 } from '../../../ml/random.ts';
 import {
   MODEL_TYPES,
   type ModelType,
@@ -27,10 +27,10 @@ import {
   packVersion,
   unpackVersion,
   validateHyperparameters,
-} from './recs.core.ts';
-import type { RecsRepository, VersionRow } from './recs.repository.ts';
-import { trainInWorker } from './recs.runner.ts';
-import type { TrainInput } from './recs.train.ts';
+} from '../recs.core.ts';
+import type { RecsRepository, VersionRow } from '../recs.repository.ts';
+import { trainInWorker } from './training.thread.ts';
+import type { TrainInput } from './training.run.ts';
 
 export const TRAIN_JOB = 'recs.train';
 export const MAINTENANCE_JOB = 'recs.maintenance';

@@ -3,7 +3,8 @@
  * parallel arrays indexed by a stable position, so that ranking filters whole score vectors without SQL.
  * Pure: built from rows, changed by rows, read by masks.
  */
-import { isCurrencyCode, parseMoney } from '../../platform/index.ts';
+import { isCurrencyCode, parseMoney } from '../../../platform/index.ts';
+import { type Ranked, topK } from '../../../ml/topk.ts';
 
 /** The catalog columns serving needs, as the repository reads them. */
 export interface ServingItemRow {
@@ -227,13 +228,10 @@ export function positionsOf(s: CatalogSnapshot, itemIds: readonly string[]): Int
   return Int32Array.from(itemIds, (id) => s.index.get(id) ?? -1);
 }
 
-/** Min-heap order on (value asc, index desc): the root is the worst entry kept. */
-const worse = (va: number, ia: number, vb: number, ib: number) => va < vb || (va === vb && ia > ib);
-
 /**
  * The `n` best entries of `scores` that `mask` allows and `exclude` does not name, best first, ties to the lower
  * index; `prior.scale * prior.values[i]` is added to each score first (to order items a model scores equally).
- * NaN and -Infinity are never returned. One pass without writing `scores`: O(length + kept · log n).
+ * NaN and -Infinity are never returned. One pass of `ml/topk` without writing `scores`: O(length + kept · log n).
  */
 export function topAllowed(
   scores: Float32Array,
@@ -241,43 +239,7 @@ export function topAllowed(
   n: number,
   exclude: readonly number[] = [],
   prior?: { values: Float32Array; scale: number },
-): { indices: Int32Array; scores: Float32Array } {
+): Ranked {
   if (mask.length !== scores.length) throw new RangeError(`topAllowed: mask has ${mask.length}, scores ${scores.length}`);
-  const cap = Math.max(0, n);
-  const idx = new Int32Array(cap);
-  const val = new Float64Array(cap);
-  let size = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (mask[i] === 0) continue;
-    const v = prior ? scores[i]! + prior.scale * prior.values[i]! : scores[i]!;
-    if (!(v > -Infinity)) continue;
-    if (size === cap && !(v > val[0]!)) continue; // an equal score keeps the lower index already held
-    if (exclude.length && exclude.includes(i)) continue;
-    let pos: number;
-    if (size < cap) {
-      pos = size++;
-      while (pos > 0) {
-        const parent = (pos - 1) >> 1;
-        if (!worse(v, i, val[parent]!, idx[parent]!)) break;
-        idx[pos] = idx[parent]!;
-        val[pos] = val[parent]!;
-        pos = parent;
-      }
-    } else {
-      pos = 0;
-      for (;;) {
-        let child = 2 * pos + 1;
-        if (child >= size) break;
-        if (child + 1 < size && worse(val[child + 1]!, idx[child + 1]!, val[child]!, idx[child]!)) child++;
-        if (!worse(val[child]!, idx[child]!, v, i)) break;
-        idx[pos] = idx[child]!;
-        val[pos] = val[child]!;
-        pos = child;
-      }
-    }
-    idx[pos] = i;
-    val[pos] = v;
-  }
-  const order = Array.from({ length: size }, (_, k) => k).sort((a, b) => val[b]! - val[a]! || idx[a]! - idx[b]!);
-  return { indices: Int32Array.from(order, (k) => idx[k]!), scores: Float32Array.from(order, (k) => val[k]!) };
+  return topK(scores, n, prior ? { mask, exclude, prior } : { mask, exclude });
 }
