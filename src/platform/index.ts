@@ -25,7 +25,8 @@ export type { JobDefinition, JobQueue, JobRecord, JobRun } from './jobs.queue.ts
 export { iso, paginate, paginationQuery } from './pagination.ts';
 export { PLATFORM_TENANT_ID } from './platform.tables.ts';
 export { jobSchema, toJob } from './platform.routes.ts';
-export type { RateLimit } from './rate-limit.ts';
+export type { RateLimit, TenantRateLimits, TenantRateClass } from './rate-limit.ts';
+export { TENANT_RATE_CLASSES, tenantRateLimitsOf } from './rate-limit.ts';
 export { redactPii } from './redact.ts';
 export { errorBody, errorResponses } from './schemas.ts';
 export type { ObjectStorage } from './storage.ts';

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type * as tenancy from '../../../src/modules/tenancy/tenancy.schemas.ts';
 import type { jobSchema } from '../../../src/platform/platform.routes.ts';
 import type { API_KEY_SCOPES, ROLES } from '../../../src/platform/access.ts';
+import type { TenantRateClass } from '../../../src/platform/rate-limit.ts';
 
 export type TokenResponse = z.infer<typeof tenancy.tokenResponse>;
 export type SessionResponse = z.infer<typeof tenancy.sessionResponse>;
@@ -22,6 +23,10 @@ export type CreateApiKeyBody = z.input<typeof tenancy.createApiKeyBody>;
 export type Member = z.infer<typeof tenancy.memberResponse>;
 export type AddMemberBody = z.input<typeof tenancy.addMemberBody>;
 export type Job = z.infer<typeof jobSchema>;
+export type RateLimitSettings = z.input<typeof tenancy.rateLimitSettings>;
+export type RateLimitClass = TenantRateClass;
+/** Kept in step with TENANT_RATE_CLASSES in src/platform/rate-limit.ts. */
+export const RATE_LIMIT_CLASSES = ['management', 'serving', 'ingest'] as const satisfies readonly RateLimitClass[];
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export type Role = (typeof ROLES)[number];
 
