@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBody } from '../../platform/index.ts';
+import { errorBody } from '../../platform/schemas.ts';
 import { CUSTOM_TYPE_PATTERN } from './interactions.core.ts';
 
 /** Request and response schemas of the interactions API (seed 003 steps 8b, 8d, 8e). JSON in snake_case. */

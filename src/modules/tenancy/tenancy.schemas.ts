@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { API_KEY_SCOPES, ROLES } from '../../platform/index.ts';
+import { API_KEY_SCOPES, ROLES } from '../../platform/access.ts';
+
+export { API_KEY_SCOPES, ROLES };
 
 /** Request and response schemas of the tenancy module (JSON in snake_case; seeds 003 and 004). */
 const email = z
