@@ -29,7 +29,7 @@ export { iso, paginate, paginationQuery } from './pagination.ts';
 export { PLATFORM_TENANT_ID } from './platform.tables.ts';
 export { toJob } from './platform.routes.ts';
 export type { RateLimit, TenantRateLimits, TenantRateClass } from './rate-limit.ts';
-export { TENANT_RATE_CLASSES, tenantRateLimitsOf } from './rate-limit.ts';
+export { tenantRateLimitsOf } from './rate-limit.ts';
 export { redactPii } from './redact.ts';
 export { errorBody, errorResponses, jobSchema } from './schemas.ts';
 export type { ObjectStorage } from './storage.ts';

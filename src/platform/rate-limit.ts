@@ -1,7 +1,7 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import type { RateGroup } from './http.types.ts';
-import { TENANT_RATE_CLASSES, type TenantRateClass } from './schemas.ts';
+import type { TenantRateClass } from './schemas.ts';
 
 /** A sustained rate plus a burst allowance, as seed 004 writes them (`requests_per_minute`, `burst`). */
 export interface RateLimit {
@@ -15,7 +15,7 @@ export interface RateLimit {
  * autocomplete: one call per shopper keystroke or page view) and `ingest` (interactions, tracking, Segment,
  * imports: one call per shopper action). A busy store makes thousands of serving and ingest calls a minute.
  */
-export { TENANT_RATE_CLASSES, type TenantRateClass };
+export type { TenantRateClass };
 /** A tenant's own limits per class (from its settings); a class not set uses the server default. */
 export type TenantRateLimits = Partial<Record<TenantRateClass, RateLimit>>;
 

@@ -61,7 +61,7 @@ export type {
   AnalyticsDashboard,
 } from '../../../src/contracts/index.ts';
 
-/** Kept in step with TENANT_RATE_CLASSES in src/platform/rate-limit.ts. */
+/** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */
 export const RATE_LIMIT_CLASSES = ['management', 'serving', 'ingest'] as const satisfies readonly RateLimitClass[];
 
 /** Kept in step with API_KEY_SCOPES and ROLES in src/platform/access.ts (the `satisfies` checks it). */
