@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createAuditRepository } from './platform/audit.repository.ts';
@@ -16,6 +16,7 @@ import { createMetrics } from './platform/metrics.ts';
 import { registerOpenApi } from './platform/openapi.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { createRateLimiter } from './platform/rate-limit.ts';
+import { responseSerializerCompiler } from './platform/serializer.ts';
 import { ensureSecret } from './platform/secrets.ts';
 import { loadSecretBox } from './platform/secret-box.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
@@ -89,7 +90,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     routerOptions: { maxParamLength: 500 },
   }).withTypeProvider();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  // Response serializers compiled from the zod schemas (fast-json-stringify): undeclared fields never leak.
+  app.setSerializerCompiler(responseSerializerCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
   });

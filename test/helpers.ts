@@ -134,3 +134,5 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
   };
   return t;
 }
+
+export { SHARED_DIR, sharedPath } from './shared-data.ts';

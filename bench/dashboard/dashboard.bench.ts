@@ -17,8 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/platform/config.ts';
-import { migrateDatabase, openDatabase } from '../../src/platform/database.ts';
+import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
 import { CHROMIUM, HAS_CHROMIUM, ensureDashboardBuilt, launchBrowser } from '../../test/browser/harness.ts';
 
 const GOAL_KB = 300;

@@ -17,9 +17,7 @@
 import { sql } from 'drizzle-orm';
 import { createIdentityModule, type ResolveInput } from '../../src/modules/identity/index.ts';
 import { createProfileLinksRepository } from '../../src/modules/events/index.ts';
-import { migrateDatabase, openDatabase, queryRows } from '../../src/platform/database.ts';
-import { newId } from '../../src/platform/ids.ts';
-import type { PlatformServices } from '../../src/platform/services.ts';
+import { migrateDatabase, newId, openDatabase, queryRows, type PlatformServices } from '../../src/platform/index.ts';
 
 const opts = new Map(
   process.argv

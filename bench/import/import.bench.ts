@@ -21,8 +21,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/platform/config.ts';
-import { migrateDatabase, openDatabase } from '../../src/platform/database.ts';
+import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const FILE = path.resolve(root, '../shared/datasets/online-retail/online_retail.csv.gz');

@@ -18,11 +18,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { arrayParam } from '../../src/platform/database.ts';
-import { openDatabase, type Database } from '../../src/platform/database.ts';
-import { fromApiInteraction } from '../../src/modules/events/ingest.core.ts';
-import { createIngestService } from '../../src/modules/events/ingest.service.ts';
-import { createInteractionsRepository } from '../../src/modules/events/interactions.repository.ts';
+import { arrayParam, openDatabase, type Database } from '../../src/platform/index.ts';
+import { createIngestService, createInteractionsRepository, fromApiInteraction } from '../../src/modules/events/index.ts';
 import { BENCH_ADMIN, postJson, startLoupe, stopServer } from '../lib/process.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);

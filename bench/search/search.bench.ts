@@ -15,8 +15,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { buildApp } from '../../src/app.ts';
 import type { ItemUpsert } from '../../src/modules/catalog/index.ts';
-import { loadConfig } from '../../src/platform/config.ts';
-import { migrateDatabase, openDatabase } from '../../src/platform/database.ts';
+import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
 
 const N_ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const N_AUTO = Number(process.env.BENCH_AUTOCOMPLETE ?? 3000);

@@ -4,7 +4,7 @@ import { ROLE_PERMISSIONS, permissionsForScopes, PERMISSIONS } from './access.ts
 import { AppError } from './errors.ts';
 import { isUuid } from './ids.ts';
 import { isInNetworks, parseNetworks } from './networks.ts';
-import type { RateLimit, RateLimiter } from './rate-limit.ts';
+import { addressLimit, rateClassOf, tenantLimit, type BaseRateLimits, type RateLimiter, type TenantRateLimits } from './rate-limit.ts';
 import type { RateGroup } from './http.types.ts';
 
 /** What the platform needs from the tenancy module to authenticate; tenancy implements it. */
@@ -16,13 +16,13 @@ export interface Authenticator {
   /** The tenant a user acts in when a key-scoped route names none (the first membership). */
   defaultTenant(userId: string): Promise<string | undefined>;
   /** Status and rate limit of a tenant, or undefined when it does not exist. */
-  tenantInfo(tenantId: string): Promise<{ status: string; rateLimit: RateLimit | undefined } | undefined>;
+  tenantInfo(tenantId: string): Promise<{ status: string; rateLimits: TenantRateLimits | undefined } | undefined>;
 }
 
 export interface AuthHookDeps {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
-  limits: { global: RateLimit; tenant: RateLimit; auth: RateLimit };
+  limits: BaseRateLimits;
   /** Networks administration is allowed from (LOUPE_ADMIN_NETWORKS); undefined: from anywhere. */
   adminNetworks?: string | undefined;
 }
@@ -43,8 +43,6 @@ const ADMINISTRATIVE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
 
 /** Minutes after a password login (or a step-up) during which sensitive actions are allowed. */
 export const STEP_UP_WINDOW_SECONDS = 5 * 60;
-
-const GROUP_LIMIT_MULTIPLIER: Record<RateGroup, number> = { auth: 1, api: 1, ingest: 10, admin: 1, webhooks: 10 };
 
 function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
@@ -113,12 +111,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     const group: RateGroup = request.routeOptions.config.rateGroup ?? (auth.kind === 'public' ? 'auth' : 'api');
     const ip = request.ip;
 
-    const globalLimit = deps.limits.global;
-    const groupLimit =
-      group === 'auth'
-        ? deps.limits.auth
-        : { perMinute: globalLimit.perMinute * GROUP_LIMIT_MULTIPLIER[group], burst: globalLimit.burst * GROUP_LIMIT_MULTIPLIER[group] };
-    const d = await deps.rateLimiter.consume(`group:${group}`, ip, groupLimit);
+    const d = await deps.rateLimiter.consume(`group:${group}`, ip, addressLimit(group, deps.limits));
     if (!d.allowed) {
       reply
         .header('x-ratelimit-limit', String(d.limit))
@@ -215,8 +208,12 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
       );
     }
 
-    const tenantLimit = info.rateLimit ?? deps.limits.tenant;
-    const t = await deps.rateLimiter.consume('tenant', tenantId!, tenantLimit);
+    // Each class of traffic has its own tenant budget: a busy storefront never starves the dashboard, and back.
+    const t = await deps.rateLimiter.consume(
+      `tenant:${rateClassOf(group) ?? 'management'}`,
+      tenantId!,
+      tenantLimit(group, deps.limits, info.rateLimits),
+    );
     reply
       .header('x-ratelimit-limit', String(t.limit))
       .header('x-ratelimit-remaining', String(t.remaining))

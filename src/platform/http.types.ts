@@ -14,7 +14,12 @@ export type RouteAuth =
   /** A tenant resource: a user with a membership or an API key of that tenant, holding `permission`. */
   | { readonly kind: 'tenant'; readonly permission: Permission; readonly stepUp?: boolean; readonly usersOnly?: boolean };
 
-export type RateGroup = 'auth' | 'api' | 'ingest' | 'admin' | 'webhooks';
+/**
+ * The rate-limit group of a route (`config.rateGroup`; default `auth` for public routes, `api` otherwise).
+ * `serving`: recommendations, similar, search, autocomplete; `ingest`: interactions, tracking, Segment,
+ * imports; `webhooks`: vendor deliveries. Limits per group: `platform/rate-limit.ts`.
+ */
+export type RateGroup = 'auth' | 'api' | 'admin' | 'serving' | 'ingest' | 'webhooks';
 
 export interface RouteAudit {
   /** e.g. `api_key.create` */

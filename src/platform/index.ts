@@ -15,6 +15,9 @@ export type { Actor, ApiKeyScope, Permission, Role, TenantContext } from './acce
 export { STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';
 export type { Authenticator } from './auth.hook.ts';
 export type { Config } from './config.ts';
+// Process entries and benches start Loupe with these (modules never call them).
+export { loadConfig } from './config.ts';
+export { migrateDatabase, openDatabase } from './database.ts';
 export { arrayParam, queryOne, queryRows } from './database.ts';
 export type { Database, Db, Queryable } from './database.ts';
 export { AppError, conflict, forbidden, notFound, unauthenticated, validation } from './errors.ts';
@@ -24,10 +27,11 @@ export { PermanentJobError } from './jobs.queue.ts';
 export type { JobDefinition, JobQueue, JobRecord, JobRun } from './jobs.queue.ts';
 export { iso, paginate, paginationQuery } from './pagination.ts';
 export { PLATFORM_TENANT_ID } from './platform.tables.ts';
-export { jobSchema, toJob } from './platform.routes.ts';
-export type { RateLimit } from './rate-limit.ts';
+export { toJob } from './platform.routes.ts';
+export type { RateLimit, TenantRateLimits, TenantRateClass } from './rate-limit.ts';
+export { tenantRateLimitsOf } from './rate-limit.ts';
 export { redactPii } from './redact.ts';
-export { errorBody, errorResponses } from './schemas.ts';
+export { errorBody, errorResponses, jobSchema } from './schemas.ts';
 export type { ObjectStorage } from './storage.ts';
 export { SecretUnreadableError } from './secret-box.ts';
 export type { SecretBox } from './secret-box.ts';

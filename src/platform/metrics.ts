@@ -38,12 +38,22 @@ export function createMetrics() {
       jobDuration.observe({ type }, seconds);
     },
     install(app: FastifyInstance): void {
-      app.addHook('onResponse', async (request, reply) => {
+      // One child per (method, route, status), looked up by a flat key: prom-client would otherwise hash the
+      // label object on every request, twice. Bounded: route patterns and statuses are finite.
+      const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+      app.addHook('onResponse', (request, reply, done) => {
         // The route pattern, never the raw URL: bounded label cardinality and no identifiers in metrics.
         const route = request.routeOptions.url ?? 'unmatched';
-        const labels = { method: request.method, route, status: String(reply.statusCode) };
-        httpRequests.inc(labels);
-        httpDuration.observe(labels, reply.elapsedTime / 1000);
+        const key = `${request.method} ${reply.statusCode} ${route}`;
+        let c = children.get(key);
+        if (!c) {
+          const labels = { method: request.method, route, status: String(reply.statusCode) };
+          c = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) };
+          children.set(key, c);
+        }
+        c.count.inc();
+        c.duration.observe(reply.elapsedTime / 1000);
+        done();
       });
     },
   };

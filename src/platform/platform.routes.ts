@@ -9,7 +9,7 @@ import { isUuid } from './ids.ts';
 import type { JobQueue, JobRecord } from './jobs.queue.ts';
 import type { Metrics } from './metrics.ts';
 import { iso, paginate } from './pagination.ts';
-import { errorResponses } from './schemas.ts';
+import { errorResponses, jobSchema } from './schemas.ts';
 
 export interface PlatformRouteDeps {
   database: Database;
@@ -67,21 +67,6 @@ const toAudit = (r: AuditRow) => ({
   created_at: iso(r.createdAt)!,
 });
 
-export const jobSchema = z.object({
-  id: z.string(),
-  type: z.string(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
-  attempts: z.number(),
-  max_attempts: z.number(),
-  progress: z.record(z.string(), z.unknown()).nullable(),
-  result: z.unknown(),
-  error: z.string().nullable(),
-  cancel_requested: z.boolean(),
-  created_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  updated_at: z.string(),
-});
 export const toJob = (j: JobRecord): z.infer<typeof jobSchema> => ({
   id: j.id,
   type: j.type,

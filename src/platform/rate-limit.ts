@@ -1,10 +1,80 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
+import type { RateGroup } from './http.types.ts';
+import type { TenantRateClass } from './schemas.ts';
 
 /** A sustained rate plus a burst allowance, as seed 004 writes them (`requests_per_minute`, `burst`). */
 export interface RateLimit {
   readonly perMinute: number;
   readonly burst: number;
+}
+
+/**
+ * The classes of traffic a tenant's limits are set for (`settings.rate_limit`): `management` (dashboard and
+ * administrative API: seed 004's 100/min + burst 20), `serving` (recommendations, similar items, search,
+ * autocomplete: one call per shopper keystroke or page view) and `ingest` (interactions, tracking, Segment,
+ * imports: one call per shopper action). A busy store makes thousands of serving and ingest calls a minute.
+ */
+export type { TenantRateClass };
+/** A tenant's own limits per class (from its settings); a class not set uses the server default. */
+export type TenantRateLimits = Partial<Record<TenantRateClass, RateLimit>>;
+
+/** The configured base limits (seed 004): per address (`global`), per tenant and for sign-in. */
+export interface BaseRateLimits {
+  readonly global: RateLimit;
+  readonly tenant: RateLimit;
+  readonly auth: RateLimit;
+}
+
+/**
+ * How many times the base limits each route group gets. Management groups keep seed 004's limits; serving,
+ * ingest and webhook traffic scale with the number of shoppers, so their defaults are 60 times the base
+ * (with the default base: 6,000 requests a minute + 1,200 burst per tenant, 60,000 a minute per address,
+ * since a store's backend calls from one address).
+ */
+const GROUP_SCALE: Record<RateGroup, number> = { auth: 1, api: 1, admin: 1, serving: 60, ingest: 60, webhooks: 60 };
+
+/** The tenant limit class of a route group (`undefined`: public routes, limited per address only). */
+export function rateClassOf(group: RateGroup): TenantRateClass | undefined {
+  if (group === 'serving' || group === 'ingest') return group;
+  if (group === 'api' || group === 'admin') return 'management';
+  return undefined;
+}
+
+const scaled = (l: RateLimit, k: number): RateLimit => ({ perMinute: l.perMinute * k, burst: l.burst * k });
+
+/** The per-address limit of a route group. */
+export function addressLimit(group: RateGroup, base: BaseRateLimits): RateLimit {
+  return group === 'auth' ? base.auth : scaled(base.global, GROUP_SCALE[group]);
+}
+
+/** The per-tenant limit of a route group: the tenant's own setting for its class, else the scaled default. */
+export function tenantLimit(group: RateGroup, base: BaseRateLimits, own: TenantRateLimits | undefined): RateLimit {
+  const cls = rateClassOf(group) ?? 'management';
+  return own?.[cls] ?? scaled(base.tenant, GROUP_SCALE[group]);
+}
+
+/**
+ * A tenant's limits from its settings. `rate_limit: { requests_per_minute, burst }` (seed 004's shape) is the
+ * management limit; `rate_limit.serving` and `rate_limit.ingest` (same shape) set the other classes.
+ */
+export function tenantRateLimitsOf(settings: Record<string, unknown>): TenantRateLimits | undefined {
+  const rl = settings.rate_limit;
+  if (!rl || typeof rl !== 'object') return undefined;
+  const one = (v: unknown): RateLimit | undefined => {
+    const o = v as { requests_per_minute?: unknown; burst?: unknown } | undefined;
+    if (!o || typeof o !== 'object' || typeof o.requests_per_minute !== 'number') return undefined;
+    return { perMinute: o.requests_per_minute, burst: typeof o.burst === 'number' ? o.burst : 0 };
+  };
+  const r = rl as Record<string, unknown>;
+  const out: TenantRateLimits = {};
+  const management = one(r);
+  if (management) out.management = management;
+  const serving = one(r.serving);
+  if (serving) out.serving = serving;
+  const ingest = one(r.ingest);
+  if (ingest) out.ingest = ingest;
+  return Object.keys(out).length ? out : undefined;
 }
 
 export interface RateDecision {

@@ -11,6 +11,27 @@ export const errorBody = z.object({
   }),
 });
 
+/** A durable job as the API shows it (imports, training, maintenance). */
+export const jobSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  attempts: z.number(),
+  max_attempts: z.number(),
+  progress: z.record(z.string(), z.unknown()).nullable(),
+  result: z.unknown(),
+  error: z.string().nullable(),
+  cancel_requested: z.boolean(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  updated_at: z.string(),
+});
+
+/** The classes of traffic a tenant's rate limits are set for (`settings.rate_limit`; see platform/rate-limit.ts). */
+export const TENANT_RATE_CLASSES = ['management', 'serving', 'ingest'] as const;
+export type TenantRateClass = (typeof TENANT_RATE_CLASSES)[number];
+
 export const errorResponses = {
   400: errorBody,
   401: errorBody,

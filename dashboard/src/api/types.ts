@@ -1,30 +1,69 @@
 /**
- * Request and response types of the Loupe API, inferred from the server's own zod schemas (type-only
- * imports: nothing server-side is bundled). Modules whose schemas have not landed yet are typed here
+ * Request and response types of the Loupe API, from the server's contracts entry (src/contracts: the public
+ * zod schemas; type-only imports, so nothing server-side is bundled). Modules whose schemas have not landed yet are typed here
  * from their issue texts and seeds, loosely, and every page reads them defensively.
  */
-import type { z } from 'zod';
-import type * as tenancy from '../../../src/modules/tenancy/tenancy.schemas.ts';
-import type { jobSchema } from '../../../src/platform/platform.routes.ts';
-import type { API_KEY_SCOPES, ROLES } from '../../../src/platform/access.ts';
+import type { ApiKeyScope, Category, ConnectorType, ModelType, RateLimitClass, Role } from '../../../src/contracts/index.ts';
 
-export type TokenResponse = z.infer<typeof tenancy.tokenResponse>;
-export type SessionResponse = z.infer<typeof tenancy.sessionResponse>;
-export type LoginBody = z.input<typeof tenancy.loginBody>;
-export type Tenant = z.infer<typeof tenancy.tenantResponse>;
-export type CreateTenantBody = z.input<typeof tenancy.createTenantBody>;
-export type UpdateTenantBody = z.input<typeof tenancy.updateTenantBody>;
-export type User = z.infer<typeof tenancy.userResponse>;
-export type CreateUserBody = z.input<typeof tenancy.createUserBody>;
-export type ApiKey = z.infer<typeof tenancy.apiKeyResponse>;
-export type CreatedApiKey = z.infer<typeof tenancy.createdApiKeyResponse>;
-export type CreateApiKeyBody = z.input<typeof tenancy.createApiKeyBody>;
-export type Member = z.infer<typeof tenancy.memberResponse>;
-export type Invitation = z.infer<typeof tenancy.invitationResponse>;
-export type AddMemberBody = z.input<typeof tenancy.addMemberBody>;
-export type Job = z.infer<typeof jobSchema>;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
-export type Role = (typeof ROLES)[number];
+export type {
+  TokenResponse,
+  SessionResponse,
+  LoginBody,
+  Tenant,
+  CreateTenantBody,
+  UpdateTenantBody,
+  User,
+  CreateUserBody,
+  ApiKey,
+  CreatedApiKey,
+  CreateApiKeyBody,
+  Member,
+  AddMemberBody,
+  Invitation,
+  Job,
+  RateLimitSettings,
+  RateLimitClass,
+  ApiKeyScope,
+  Role,
+  Profile,
+  ProfileDetail,
+  ProfileList,
+  ProfileQuery,
+  MergeHistory,
+  Merge,
+  ReviewCase,
+  ReviewList,
+  UnmergeBody,
+  UploadFields,
+  UploadSyncResponse,
+  UploadAsyncResponse,
+  ImportRun,
+  ImportDetail,
+  ImportValidationError,
+  Item,
+  ItemList,
+  ItemListQuery,
+  Category,
+  CategoryTreeNode,
+  DataQuality,
+  ConnectorType,
+  ModelType,
+  TrainBody,
+  TrainResponse,
+  TrainingProgress,
+  RecommendBody,
+  RecommendResponse,
+  SimilarBody,
+  SimilarResponse,
+  ModelVersion,
+  Deployment,
+  VersionsResponse,
+  DeployBody,
+  AnalyticsDashboard,
+} from '../../../src/contracts/index.ts';
+
+/** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */
+export const RATE_LIMIT_CLASSES = ['management', 'serving', 'ingest'] as const satisfies readonly RateLimitClass[];
 
 /** Kept in step with API_KEY_SCOPES and ROLES in src/platform/access.ts (the `satisfies` checks it). */
 export const SCOPES = [
@@ -66,33 +105,10 @@ export interface ApiErrorBody {
 }
 
 // ---- identity (Customer 360): src/modules/identity/identity.schemas.ts ----
-import type * as identity from '../../../src/modules/identity/identity.schemas.ts';
-export type Profile = z.infer<typeof identity.profileView>;
-export type ProfileDetail = z.infer<typeof identity.profileDetail>;
-export type ProfileList = z.infer<typeof identity.profileList>;
-export type ProfileQuery = z.input<typeof identity.listQuery>;
-export type MergeHistory = z.infer<typeof identity.mergeHistoryResponse>;
-export type Merge = z.infer<typeof identity.mergeView>;
-export type ReviewCase = z.infer<typeof identity.reviewView>;
-export type ReviewList = z.infer<typeof identity.reviewList>;
-export type UnmergeBody = NonNullable<z.input<typeof identity.unmergeBody>>;
 
 // ---- imports: src/modules/imports/imports.schemas.ts ----
-import type * as imports from '../../../src/modules/imports/imports.schemas.ts';
-export type UploadFields = z.input<typeof imports.uploadFields>;
-export type UploadSyncResponse = z.infer<typeof imports.uploadSyncResponse>;
-export type UploadAsyncResponse = z.infer<typeof imports.uploadAsyncResponse>;
-export type ImportRun = z.infer<typeof imports.importRun>;
-export type ImportDetail = z.infer<typeof imports.importDetail>;
-export type ImportValidationError = z.infer<typeof imports.validationError>;
 
 // ---- catalog: src/modules/catalog/catalog.schemas.ts ----
-import type * as catalog from '../../../src/modules/catalog/catalog.schemas.ts';
-export type Item = z.infer<typeof catalog.itemResponse>;
-export type ItemList = z.infer<typeof catalog.itemListResponse>;
-export type ItemListQuery = z.input<typeof catalog.itemListQuery>;
-export type Category = z.infer<typeof catalog.categoryResponse>;
-export type CategoryTreeNode = catalog.CategoryTreeJson;
 /** GET /api/v1/categories/:id/align/suggestions (schema local to categories.routes.ts). */
 export interface GoogleCategory {
   id: number;
@@ -111,11 +127,8 @@ export interface AlignResponse {
   previous_google_category_id: number | null;
   google_category: GoogleCategory | null;
 }
-export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
 
 // ---- integrations: schemas local to src/modules/events/integrations.routes.ts (not exported), mirrored ----
-import type { CONNECTOR_TYPES } from '../../../src/modules/events/connectors/connector.types.ts';
-export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 export interface CreateConnectionBody {
   type: ConnectorType;
   name: string;
@@ -147,21 +160,6 @@ export interface Delivery {
 }
 
 // ---- recommendations: src/modules/recs/recs.schemas.ts ----
-import type * as recs from '../../../src/modules/recs/recs.schemas.ts';
-import type { MODEL_TYPES } from '../../../src/modules/recs/recs.core.ts';
-export type ModelType = (typeof MODEL_TYPES)[number];
-export type TrainBody = z.input<typeof recs.trainBody>;
-export type TrainResponse = z.infer<typeof recs.trainResponse>;
-export type TrainingProgress = z.infer<typeof recs.progressResponse>;
-export type RecommendBody = z.input<typeof recs.recommendBody>;
-export type RecommendResponse = z.infer<typeof recs.recommendResponse>;
-export type SimilarBody = z.input<typeof recs.similarBody>;
-export type SimilarResponse = z.infer<typeof recs.similarResponse>;
-export type ModelVersion = z.infer<typeof recs.versionSchema>;
-export type Deployment = z.infer<typeof recs.deploymentSchema>;
-export type VersionsResponse = z.infer<typeof recs.versionsResponse>;
-export type DeployBody = NonNullable<z.input<typeof recs.deployBody>>;
-export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
 export const MODEL_TYPE_NAMES = [
   'popularity',
   'item_knn',

@@ -1,5 +1,5 @@
 // The money module is pure (no server imports); the contracts entry will re-export it.
-import { formatMoneyDisplay, isCurrencyCode, parseMoney } from '../../../src/platform/money.ts';
+import { formatMoneyDisplay, isCurrencyCode, parseMoney } from '../../../src/contracts/index.ts';
 
 const num = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 

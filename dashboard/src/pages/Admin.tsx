@@ -83,7 +83,13 @@ function Tenants() {
   const setLimit = useMutation({
     mutationFn: (v: { t: Tenant; rpm: number }) =>
       api('PATCH', `/api/v1/admin/tenants/${v.t.id}`, {
-        body: { settings: { ...v.t.settings, rate_limit: { requests_per_minute: v.rpm, burst: 0 } } },
+        // keeps the per-class limits (serving, ingest) set under Settings → Rate limits
+        body: {
+          settings: {
+            ...v.t.settings,
+            rate_limit: { ...(v.t.settings.rate_limit as object | undefined), requests_per_minute: v.rpm, burst: 0 },
+          },
+        },
       }),
     onSuccess: invalidate,
   });

@@ -22,11 +22,12 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useLocation, useNavigate } from 'react-router';
 import { api, ApiError, get } from '../api/client.ts';
-import { ROLE_NAMES, SCOPES, type ApiKey, type AuditEntry, type CreatedApiKey, type Member, type Page, type Tenant } from '../api/types.ts';
+import { ROLE_NAMES, SCOPES, type ApiKey, type AuditEntry, type CreatedApiKey, type Member, type Page } from '../api/types.ts';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
+import { RateLimits } from './settings/RateLimits.tsx';
 
 const TABS = [
   { value: 'api-keys', label: 'API keys' },
@@ -420,27 +421,6 @@ function Members() {
           </Stack>
         )}
       </Modal>
-    </Stack>
-  );
-}
-
-function RateLimits() {
-  const { tenantId } = useSession();
-  const tenant = useQuery({ queryKey: ['tenant', tenantId], queryFn: ({ signal }) => get<Tenant>('/api/v1/tenant', undefined, signal) });
-  if (tenant.isLoading) return <Loading />;
-  if (tenant.error) return <ErrorState error={tenant.error} />;
-  const rl = tenant.data!.settings.rate_limit as { requests_per_minute?: number; burst?: number } | undefined;
-  return (
-    <Stack gap="xs">
-      <Text>
-        {rl?.requests_per_minute
-          ? `This tenant may make ${rl.requests_per_minute} requests per minute${rl.burst ? `, with bursts of ${rl.burst}` : ''}.`
-          : 'This tenant uses the server’s default rate limit.'}
-      </Text>
-      <Text size="sm" c="dimmed">
-        A platform administrator changes it under Platform admin → Tenants. Requests over the limit are answered 429 with a Retry-After
-        header.
-      </Text>
     </Stack>
   );
 }

@@ -6,7 +6,8 @@ export { createInteractionsRepository } from './interactions.repository.ts';
 export type { AppendResult, DetailedAppendResult, InteractionsRepository, StoredInteraction } from './interactions.repository.ts';
 export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES, dedupeKeyOf } from './interactions.core.ts';
 export type { BuiltInInteractionType, NewInteraction } from './interactions.core.ts';
-export { fromImportedRow } from './ingest.core.ts';
+export { fromApiInteraction, fromImportedRow } from './ingest.core.ts';
+export { createIngestService } from './ingest.service.ts';
 export type { PendingEvent } from './ingest.core.ts';
 export type { IngestOutcome, IngestService } from './ingest.service.ts';
 /** Implements identity's `ProfileEvents` port over the interactions table (wired in src/app.ts). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { currencyCode, errorBody, isCurrencyCode, parseMoney } from '../../platform/index.ts';
+import { isCurrencyCode, parseMoney } from '../../platform/money.ts';
+import { currencyCode, errorBody } from '../../platform/schemas.ts';
 import { CUSTOM_TYPE_PATTERN } from './interactions.core.ts';
 
 /** Request and response schemas of the interactions API (seed 003 steps 8b, 8d, 8e). JSON in snake_case. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyCode } from '../../platform/index.ts';
+import { currencyCode } from '../../platform/schemas.ts';
 import { CUSTOM_TYPE_PATTERN } from './interactions.core.ts';
 import { smallObject, timestamp } from './interactions.schemas.ts';
 

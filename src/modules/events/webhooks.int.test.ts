@@ -1,13 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, sharedPath, type TestApp } from '../../../test/helpers.ts';
 import { queryRows } from '../../platform/index.ts';
 import { signHmacSha256Base64 } from './connectors/signatures.core.ts';
 
-const FIXTURE = '/work/shared/fixtures/shopify/orders_create.json';
+const FIXTURE = sharedPath('fixtures/shopify/orders_create.json');
 const PUBLIC_URL = 'https://loupe.example.com';
 
 let t: TestApp;
@@ -135,11 +135,10 @@ describe('integrations', () => {
 });
 
 describe('Shopify webhooks', () => {
-  const hasFixture = existsSync(FIXTURE);
-  it.skipIf(!hasFixture)(
+  it.skipIf(!FIXTURE)(
     'orders/create: Shopify’s own test body, byte for byte, becomes one purchase per line item with exact ids and prices',
     async () => {
-      const raw = readFileSync(FIXTURE);
+      const raw = readFileSync(FIXTURE!);
       const secret = 'shpss_0123456789abcdef';
       const c = await connect(A, {
         type: 'shopify',

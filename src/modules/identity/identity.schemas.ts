@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { paginationQuery } from '../../platform/index.ts';
+import { paginationQuery } from '../../platform/pagination.ts';
 
 /** Request and response schemas of the Customer 360 API (JSON in snake_case; seed 002's profile shape). */
 

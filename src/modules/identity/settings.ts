@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LRUCache } from 'lru-cache';
 import { BUILT_IN_TYPES, CUSTOM_IDENTIFIER_TYPE, DEFAULT_SETTINGS, type IdentitySettings } from './identity.core.ts';
 import type { IdentityRepository } from './identity.repository.ts';
 
@@ -52,14 +53,13 @@ export function fromSettings(s: IdentitySettings): Required<IdentitySettingsBody
 
 /** Settings per tenant, cached for a few seconds (a change made through this process applies at once). */
 export function createSettingsStore(repo: IdentityRepository, ttlMs = 5000) {
-  const cache = new Map<string, { at: number; value: IdentitySettings }>();
+  const cache = new LRUCache<string, IdentitySettings>({ max: 10_000, ttl: ttlMs });
   return {
     async get(tenantId: string): Promise<IdentitySettings> {
       const hit = cache.get(tenantId);
-      if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+      if (hit) return hit;
       const value = toSettings(await repo.getSettings(tenantId));
-      if (cache.size > 10_000) cache.clear();
-      cache.set(tenantId, { at: Date.now(), value });
+      cache.set(tenantId, value);
       return value;
     },
     async put(tenantId: string, body: IdentitySettingsBody): Promise<IdentitySettings> {

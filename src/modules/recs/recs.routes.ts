@@ -287,7 +287,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
         body: s.recommendBody,
         response: { 200: s.recommendResponse, ...errorResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'recommendations:read' } },
+      config: { auth: { kind: 'tenant', permission: 'recommendations:read' }, rateGroup: 'serving' },
     },
     async (request) => {
       const ctx = tenantContext(request);
@@ -326,7 +326,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
         body: s.similarBody,
         response: { 200: s.similarResponse, ...errorResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'recommendations:read' } },
+      config: { auth: { kind: 'tenant', permission: 'recommendations:read' }, rateGroup: 'serving' },
     },
     async (request) => {
       const ctx = tenantContext(request);

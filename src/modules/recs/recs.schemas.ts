@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MODEL_TYPES } from './recs.core.ts';
 
+export { MODEL_TYPES };
+
 /** The documented cap on `count` (400 above it). */
 export const MAX_COUNT = 100;
 

@@ -1,18 +1,19 @@
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { LRUCache } from 'lru-cache';
 import {
   type Actor,
   AppError,
   type Authenticator,
-  type RateLimit,
+  type TenantRateLimits,
   type Role,
   type SecurityEventRepository,
   randomToken,
   sha256Hex,
+  tenantRateLimitsOf,
 } from '../../platform/index.ts';
 import { ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, API_KEY_PREFIX, isLocked, normalizeEmail, onLoginFailure } from './auth.core.ts';
 import type { TenancyRepository, UserRow } from './tenancy.repository.ts';
 import type { TokenSigner } from './tokens.ts';
-import { TtlCache } from './ttl-cache.ts';
 
 export interface ClientMeta {
   ip: string | null;
@@ -38,6 +39,14 @@ export interface IssuedTokens {
 const ARGON = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 export const hashPassword = (password: string): Promise<string> => argonHash(password, ARGON);
 
+interface CachedKey {
+  tenantId: string;
+  id: string;
+  scopes: string[];
+  expiresAt: Date | null;
+  revoked: boolean;
+}
+
 const invalidCredentials = () => new AppError('unauthenticated', 'INVALID_CREDENTIALS', 'The e-mail or password is incorrect.');
 
 /**
@@ -48,13 +57,16 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { repo, security, tokens, clock } = deps;
   // A real hash to verify against when the e-mail is unknown, so both cases take the same time.
   const dummyHash = hashPassword(randomToken(24));
-  const apiKeyCache = new TtlCache<
-    string,
-    { tenantId: string; id: string; scopes: string[]; expiresAt: Date | null; revoked: boolean } | null
-  >(10_000, 30_000);
-  const tenantCache = new TtlCache<string, { status: string; rateLimit: RateLimit | undefined } | null>(10_000, 5_000);
-  const roleCache = new TtlCache<string, Role | null>(10_000, 5_000);
-  const keyTouched = new TtlCache<string, true>(10_000, 60_000);
+  // Access facts cached per process (lru-cache: bounded, least recently used dropped first, per-entry TTL).
+  // `false` caches a miss (unknown key, tenant or membership) so a flood of bad credentials reads nothing.
+  // `invalidate` drops an entry at once after a change made through this process (revocation, suspension).
+  const apiKeyCache = new LRUCache<string, CachedKey | false>({ max: 10_000, ttl: 30_000 });
+  const tenantCache = new LRUCache<string, { status: string; rateLimits: TenantRateLimits | undefined } | false>({
+    max: 10_000,
+    ttl: 5_000,
+  });
+  const roleCache = new LRUCache<string, Role | false>({ max: 10_000, ttl: 5_000 });
+  const keyTouched = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
 
   async function issue(user: UserRow, sessionId: string, authTime: number): Promise<IssuedTokens> {
     const now = clock();
@@ -108,7 +120,9 @@ export function createAuthService(deps: AuthServiceDeps) {
         let key = apiKeyCache.get(keyHash);
         if (key === undefined) {
           const row = await repo.findApiKeyByHash(keyHash);
-          key = row ? { tenantId: row.tenantId, id: row.id, scopes: row.scopes, expiresAt: row.expiresAt, revoked: !!row.revokedAt } : null;
+          key = row
+            ? { tenantId: row.tenantId, id: row.id, scopes: row.scopes, expiresAt: row.expiresAt, revoked: !!row.revokedAt }
+            : false;
           apiKeyCache.set(keyHash, key);
         }
         if (!key) throw new AppError('unauthenticated', 'API_KEY_INVALID', 'The API key is not valid.');
@@ -139,20 +153,20 @@ export function createAuthService(deps: AuthServiceDeps) {
       const k = `${userId}:${tenantId}`;
       let role = roleCache.get(k);
       if (role === undefined) {
-        role = (await repo.getRole(tenantId, userId)) ?? null;
+        role = (await repo.getRole(tenantId, userId)) ?? false;
         roleCache.set(k, role);
       }
-      return role ?? undefined;
+      return role || undefined;
     },
     defaultTenant: (userId) => repo.firstTenantOf(userId),
     async tenantInfo(tenantId) {
       let info = tenantCache.get(tenantId);
       if (info === undefined) {
         const t = await repo.getTenant(tenantId);
-        info = t ? { status: t.status, rateLimit: rateLimitOf(t.settings) } : null;
+        info = t ? { status: t.status, rateLimits: tenantRateLimitsOf(t.settings) } : false;
         tenantCache.set(tenantId, info);
       }
-      return info ?? undefined;
+      return info || undefined;
     },
   };
 
@@ -278,11 +292,4 @@ function lockedError(until: Date, now: Date): AppError {
     `Too many failed sign-ins from this address. Sign-in from here is paused for ${Math.ceil(retry / 60)} more minute(s).`,
     { retryAfterSeconds: retry },
   );
-}
-
-/** A tenant's own rate limit from its settings (`rate_limit: { requests_per_minute, burst }`), if set. */
-export function rateLimitOf(settings: Record<string, unknown>): RateLimit | undefined {
-  const rl = settings.rate_limit as { requests_per_minute?: unknown; burst?: unknown } | undefined;
-  if (!rl || typeof rl.requests_per_minute !== 'number') return undefined;
-  return { perMinute: rl.requests_per_minute, burst: typeof rl.burst === 'number' ? rl.burst : 0 };
 }

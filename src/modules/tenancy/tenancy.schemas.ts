@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { API_KEY_SCOPES, ROLES } from '../../platform/index.ts';
+import { API_KEY_SCOPES, ROLES } from '../../platform/access.ts';
 import { weakPasswordReason } from './password-policy.core.ts';
+
+export { API_KEY_SCOPES, ROLES };
 
 /** Request and response schemas of the tenancy module (JSON in snake_case; seeds 003 and 004). */
 const email = z
@@ -20,9 +22,26 @@ const password = z
   });
 const role = z.enum(ROLES);
 
-export const rateLimitSettings = z
+const rateLimit = z
   .object({ requests_per_minute: z.number().int().min(1).max(1_000_000), burst: z.number().int().min(0).max(1_000_000).default(0) })
   .strict();
+/**
+ * `settings.rate_limit`: seed 004's `{ requests_per_minute, burst }` is the management limit (dashboard and
+ * administrative API); `serving` (recommendations, similar, search, autocomplete) and `ingest` (interactions,
+ * tracking, Segment, imports) set those classes; a class left out keeps the server default.
+ */
+export const rateLimitSettings = z
+  .object({
+    requests_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+    burst: z.number().int().min(0).max(1_000_000).optional(),
+    serving: rateLimit.optional(),
+    ingest: rateLimit.optional(),
+  })
+  .strict()
+  .refine((r) => r.burst === undefined || r.requests_per_minute !== undefined, {
+    message: 'burst needs requests_per_minute',
+    path: ['burst'],
+  });
 export const tenantSettings = z
   .record(z.string().max(100), z.unknown())
   .refine((s) => JSON.stringify(s).length <= 64_000, 'settings must be under 64 kB');

@@ -1,5 +1,6 @@
 import type { ResolveInput } from '../../identity/index.ts';
 import type { PendingEvent } from '../ingest.core.ts';
+import { CONNECTOR_TYPES } from '../integrations.schemas.ts';
 
 /** What a verified webhook delivery turns into, decided by a pure mapping function per vendor. */
 export interface MappedDelivery {
@@ -11,7 +12,7 @@ export interface MappedDelivery {
   ignored?: string;
 }
 
-export const CONNECTOR_TYPES = ['shopify', 'woocommerce', 'stripe', 'twilio'] as const;
+export { CONNECTOR_TYPES };
 export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 
 /** A JSON object or an empty one: vendor payloads are read defensively (unknown fields ignored, missing ones tolerated). */

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
+import { sharedPath } from '../../../../test/shared-data.ts';
 import { parseJsonLossless } from '../ingest.core.ts';
 import { mapShopify } from './shopify.core.ts';
 import { signHmacSha256Base64, verifyHmacSha256Base64, verifyStripe, verifyTwilio } from './signatures.core.ts';
@@ -10,7 +11,7 @@ import { mapTwilio, whatsappNumber } from './twilio.core.ts';
 import { mapWooCommerce } from './woocommerce.core.ts';
 
 const now = new Date('2026-06-01T12:00:00Z');
-const FIXTURE = '/work/shared/fixtures/shopify/orders_create.json';
+const FIXTURE = sharedPath('fixtures/shopify/orders_create.json');
 
 describe('signatures', () => {
   it('HMAC-SHA256 base64 (Shopify, WooCommerce): accepts the exact bytes only', () => {
@@ -57,26 +58,21 @@ describe('signatures', () => {
 });
 
 describe('Shopify mapping', () => {
-  it.skipIf(!existsSync(FIXTURE))(
-    'maps the orders/create fixture to two purchases with exact ids, prices and the customer’s identifiers',
-    () => {
-      const body = parseJsonLossless(readFileSync(FIXTURE, 'utf8'));
-      const out = mapShopify('orders/create', body, now);
-      expect(out.events.map((e) => [e.row.eventId, e.row.itemId, e.row.priceMinor, e.row.quantity, e.row.orderId, e.revenueMinor])).toEqual(
-        [
-          ['shopify:order:820982911946154508:line:866550311766439020', '9313716535612', 88595n, 1, '820982911946154508', 88595n],
-          ['shopify:order:820982911946154508:line:141249953214522974', '9313716601148', 69995n, 1, '820982911946154508', 69995n],
-        ],
-      );
-      const ids = out.events[0]!.identity!.identifiers;
-      expect(ids).toContainEqual({ type: 'shopify_customer_id', value: '115310627314723954' });
-      expect(ids).toContainEqual({ type: 'email', value: 'jon@example.com' });
-      expect(ids).toContainEqual({ type: 'phone', value: '123-123-1234' });
-      expect(out.events[0]!.identity!.traits).toMatchObject({ first_name: 'John', last_name: 'Smith' });
-      // orders/paid of the same order maps to the same event ids (counted once).
-      expect(mapShopify('orders/paid', body, now).events.map((e) => e.row.eventId)).toEqual(out.events.map((e) => e.row.eventId));
-    },
-  );
+  it.skipIf(!FIXTURE)('maps the orders/create fixture to two purchases with exact ids, prices and the customer’s identifiers', () => {
+    const body = parseJsonLossless(readFileSync(FIXTURE!, 'utf8'));
+    const out = mapShopify('orders/create', body, now);
+    expect(out.events.map((e) => [e.row.eventId, e.row.itemId, e.row.priceMinor, e.row.quantity, e.row.orderId, e.revenueMinor])).toEqual([
+      ['shopify:order:820982911946154508:line:866550311766439020', '9313716535612', 88595n, 1, '820982911946154508', 88595n],
+      ['shopify:order:820982911946154508:line:141249953214522974', '9313716601148', 69995n, 1, '820982911946154508', 69995n],
+    ]);
+    const ids = out.events[0]!.identity!.identifiers;
+    expect(ids).toContainEqual({ type: 'shopify_customer_id', value: '115310627314723954' });
+    expect(ids).toContainEqual({ type: 'email', value: 'jon@example.com' });
+    expect(ids).toContainEqual({ type: 'phone', value: '123-123-1234' });
+    expect(out.events[0]!.identity!.traits).toMatchObject({ first_name: 'John', last_name: 'Smith' });
+    // orders/paid of the same order maps to the same event ids (counted once).
+    expect(mapShopify('orders/paid', body, now).events.map((e) => e.row.eventId)).toEqual(out.events.map((e) => e.row.eventId));
+  });
   it('customers become identity updates; carts become add_to_cart per cart state; unknown topics are ignored', () => {
     expect(mapShopify('customers/update', { id: 5, email: 'A@b.co', first_name: 'A' }, now)).toMatchObject({
       events: [],

@@ -1,0 +1,159 @@
+/**
+ * The public contract of Loupe's HTTP API: the request and response schemas (zod) and their types, for the
+ * dashboard, the SDK and the benches. It re-exports schema files only (a dependency-cruiser rule holds it to
+ * that), and schema files import nothing of the server but other contract files, so importing this entry
+ * never drags the server in.
+ */
+import type { z } from 'zod';
+import type * as catalog from '../modules/catalog/catalog.schemas.ts';
+import type * as identity from '../modules/identity/identity.schemas.ts';
+import type * as imports from '../modules/imports/imports.schemas.ts';
+import type * as recs from '../modules/recs/recs.schemas.ts';
+import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
+import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
+import type { jobSchema } from '../platform/schemas.ts';
+
+// ---- platform: the error envelope, jobs, rate-limit classes ----
+export { errorBody, errorResponses, jobSchema, TENANT_RATE_CLASSES } from '../platform/schemas.ts';
+export type { TenantRateClass, TenantRateClass as RateLimitClass } from '../platform/schemas.ts';
+export type Job = z.infer<typeof jobSchema>;
+
+// ---- tenancy: sign-in, sessions, tenants, users, members, API keys ----
+export {
+  addMemberBody,
+  API_KEY_SCOPES,
+  apiKeyResponse,
+  createApiKeyBody,
+  createdApiKeyResponse,
+  createTenantBody,
+  createUserBody,
+  loginBody,
+  memberResponse,
+  rateLimitSettings,
+  ROLES,
+  sessionResponse,
+  tenantResponse,
+  tokenResponse,
+  updateTenantBody,
+  userResponse,
+} from '../modules/tenancy/tenancy.schemas.ts';
+export type TokenResponse = z.infer<typeof tenancy.tokenResponse>;
+export type SessionResponse = z.infer<typeof tenancy.sessionResponse>;
+export type LoginBody = z.input<typeof tenancy.loginBody>;
+export type Tenant = z.infer<typeof tenancy.tenantResponse>;
+export type CreateTenantBody = z.input<typeof tenancy.createTenantBody>;
+export type UpdateTenantBody = z.input<typeof tenancy.updateTenantBody>;
+export type RateLimitSettings = z.input<typeof tenancy.rateLimitSettings>;
+export type User = z.infer<typeof tenancy.userResponse>;
+export type CreateUserBody = z.input<typeof tenancy.createUserBody>;
+export type ApiKey = z.infer<typeof tenancy.apiKeyResponse>;
+export type CreatedApiKey = z.infer<typeof tenancy.createdApiKeyResponse>;
+export type CreateApiKeyBody = z.input<typeof tenancy.createApiKeyBody>;
+export type Member = z.infer<typeof tenancy.memberResponse>;
+export type AddMemberBody = z.input<typeof tenancy.addMemberBody>;
+export type Invitation = z.infer<typeof tenancy.invitationResponse>;
+export type ApiKeyScope = (typeof tenancy.API_KEY_SCOPES)[number];
+export type Role = (typeof tenancy.ROLES)[number];
+
+// ---- identity (Customer 360) ----
+export {
+  listQuery as profileListQuery,
+  mergeHistoryResponse,
+  mergeView,
+  profileDetail,
+  profileList,
+  profileView,
+  reviewList,
+  reviewView,
+  unmergeBody,
+} from '../modules/identity/identity.schemas.ts';
+export type Profile = z.infer<typeof identity.profileView>;
+export type ProfileDetail = z.infer<typeof identity.profileDetail>;
+export type ProfileList = z.infer<typeof identity.profileList>;
+export type ProfileQuery = z.input<typeof identity.listQuery>;
+export type MergeHistory = z.infer<typeof identity.mergeHistoryResponse>;
+export type Merge = z.infer<typeof identity.mergeView>;
+export type ReviewCase = z.infer<typeof identity.reviewView>;
+export type ReviewList = z.infer<typeof identity.reviewList>;
+export type UnmergeBody = NonNullable<z.input<typeof identity.unmergeBody>>;
+
+// ---- imports ----
+export {
+  dataQualityResponse,
+  importDetail,
+  importRun,
+  uploadAsyncResponse,
+  uploadFields,
+  uploadSyncResponse,
+  validationError as importValidationError,
+} from '../modules/imports/imports.schemas.ts';
+export type UploadFields = z.input<typeof imports.uploadFields>;
+export type UploadSyncResponse = z.infer<typeof imports.uploadSyncResponse>;
+export type UploadAsyncResponse = z.infer<typeof imports.uploadAsyncResponse>;
+export type ImportRun = z.infer<typeof imports.importRun>;
+export type ImportDetail = z.infer<typeof imports.importDetail>;
+export type ImportValidationError = z.infer<typeof imports.validationError>;
+export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
+
+// ---- catalog ----
+export {
+  categoryListResponse,
+  categoryResponse,
+  categoryTreeResponse,
+  itemCreateBody,
+  itemListQuery,
+  itemListResponse,
+  itemResponse,
+  itemUpdateBody,
+} from '../modules/catalog/catalog.schemas.ts';
+export type Item = z.infer<typeof catalog.itemResponse>;
+export type ItemList = z.infer<typeof catalog.itemListResponse>;
+export type ItemListQuery = z.input<typeof catalog.itemListQuery>;
+export type Category = z.infer<typeof catalog.categoryResponse>;
+export type CategoryTreeNode = catalog.CategoryTreeJson;
+
+// ---- events: integrations ----
+export { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
+export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+
+// ---- recommendations ----
+export {
+  dashboardQuery,
+  dashboardResponse,
+  deployBody,
+  deploymentSchema,
+  MODEL_TYPES,
+  progressResponse,
+  recommendBody,
+  recommendResponse,
+  similarBody,
+  similarResponse,
+  trainBody,
+  trainResponse,
+  versionSchema,
+  versionsResponse,
+} from '../modules/recs/recs.schemas.ts';
+export type ModelType = (typeof recs.MODEL_TYPES)[number];
+export type TrainBody = z.input<typeof recs.trainBody>;
+export type TrainResponse = z.infer<typeof recs.trainResponse>;
+export type TrainingProgress = z.infer<typeof recs.progressResponse>;
+export type RecommendBody = z.input<typeof recs.recommendBody>;
+export type RecommendResponse = z.infer<typeof recs.recommendResponse>;
+export type SimilarBody = z.input<typeof recs.similarBody>;
+export type SimilarResponse = z.infer<typeof recs.similarResponse>;
+export type ModelVersion = z.infer<typeof recs.versionSchema>;
+export type Deployment = z.infer<typeof recs.deploymentSchema>;
+export type VersionsResponse = z.infer<typeof recs.versionsResponse>;
+export type DeployBody = NonNullable<z.input<typeof recs.deployBody>>;
+export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
+
+/** Money, formatted and parsed as the server does (ISO 4217 minor units). */
+export {
+  CURRENCY_CODES,
+  currencyExponent,
+  formatMoney,
+  formatMoneyDisplay,
+  isCurrencyCode,
+  minorToMajor,
+  parseMoney,
+} from '../platform/money.ts';
