@@ -40,7 +40,7 @@ module.exports = {
       comment: 'src/contracts re-exports the public request and response schemas: it imports schema files only.',
       severity: 'error',
       from: { path: '^src/contracts/' },
-      to: { path: '^src/', pathNot: ['\\.schemas\\.ts$', '^src/platform/schemas\\.ts$'] },
+      to: { path: '^src/', pathNot: ['\\.schemas\\.ts$', '^src/platform/schemas\\.ts$', '^src/platform/money\\.ts$'] },
     },
     {
       name: 'schemas-import-no-server-code',
