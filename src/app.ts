@@ -9,6 +9,7 @@ import { registerAuthHooks } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
 import { registerErrorHandler } from './platform/error-handler.ts';
+import { registerJsonParser } from './platform/json-body.ts';
 import { randomToken } from './platform/ids.ts';
 import { createJobQueue, type JobQueue } from './platform/jobs.queue.ts';
 import { loggerOptions } from './platform/logger.ts';
@@ -82,6 +83,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   }).withTypeProvider();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // One JSON parser for every route: no NUL, no lone surrogate, no deep nesting gets past the edge.
+  registerJsonParser(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
   });

@@ -8,7 +8,7 @@ export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES, de
 export type { BuiltInInteractionType, NewInteraction } from './interactions.core.ts';
 export { fromImportedRow } from './ingest.core.ts';
 export type { PendingEvent } from './ingest.core.ts';
-export type { IngestOutcome, IngestService } from './ingest.service.ts';
+export type { IngestOutcome, IngestService, PreparedEvents, WriteOptions, WriteSource } from './ingest.service.ts';
 
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
@@ -20,6 +20,7 @@ import { interactionsRoutes } from './interactions.routes.ts';
 import { segmentRoutes } from './segment.routes.ts';
 import { createTrackingRepository } from './tracking.repository.ts';
 import { trackingRoutes } from './tracking.routes.ts';
+import { createTrackingService } from './tracking.service.ts';
 import { createWebhooksService } from './webhooks.service.ts';
 import { createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
 
@@ -35,6 +36,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     },
   });
   const ingest = createIngestService({
+    db: platform.db,
     repo: interactions,
     identity: deps.identity,
     log: platform.log,
@@ -50,13 +52,17 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     clock: platform.clock,
     log: platform.log,
   });
+  const tracking = createTrackingService({ repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
   return {
     interactions,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
       appendListeners.push(listener);
     },
-    /** The events write path (identity resolution, idempotent set-based insert, profile aggregates). */
+    /**
+     * THE events write door (`events.ingest.write(ctx, inputs, { source, within })`): validation, identity
+     * resolution, idempotent set-based insert and profile aggregates in one transaction. Every channel uses it.
+     */
     ingest,
     /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */
     async resealSecrets(): Promise<void> {
@@ -70,7 +76,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     },
     async routes(app: FastifyInstance): Promise<void> {
       await interactionsRoutes(app, { ingest, clock: platform.clock });
-      await trackingRoutes(app, { repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
+      await trackingRoutes(app, { tracking });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
       await integrationsRoutes(app, { repo: integrationsRepo, webhooks, config: platform.config });
     },

@@ -1,3 +1,8 @@
+import type { Db } from '../../platform/index.ts';
+
+/** An open transaction (or the database) that identity's writes join. */
+export type UnitOfWork = Pick<Db, 'execute'>;
+
 /** The identity module's public types (re-exported by index.ts; kept apart so internal files need not import the entry). */
 /** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
 export interface IdentifierInput {
@@ -42,4 +47,10 @@ export interface IdentityApi {
   resolveMany(tenantId: string, inputs: ResolveInput[]): Promise<(string | null)[]>;
   /** Updates profile aggregates (first/last seen, orders, revenue net of refunds, channels) after interactions are stored. */
   recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void>;
+  /**
+   * The same update inside the caller's unit of work (an open transaction), so the events and the aggregates
+   * they feed commit together: a crash between them cannot lose aggregates. No retry of its own: on a
+   * retryable error (deadlock) the caller rolls back and retries its whole unit of work.
+   */
+  recordActivityWithin(unitOfWork: UnitOfWork, tenantId: string, activity: readonly ProfileActivity[]): Promise<void>;
 }

@@ -9,7 +9,7 @@ import { createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
 
-export type { IdentifierInput, IdentityApi, ProfileActivity, ResolveInput } from './identity.types.ts';
+export type { IdentifierInput, IdentityApi, ProfileActivity, ResolveInput, UnitOfWork } from './identity.types.ts';
 import type { IdentityApi } from './identity.types.ts';
 
 export function createIdentityModule(platform: PlatformServices): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
@@ -20,6 +20,7 @@ export function createIdentityModule(platform: PlatformServices): IdentityApi & 
   return {
     resolveMany: (tenantId, inputs) => resolution.resolveMany(tenantId, inputs),
     recordActivity: (tenantId, activity) => resolution.recordActivity(tenantId, activity),
+    recordActivityWithin: (unitOfWork, tenantId, activity) => resolution.recordActivityWithin(unitOfWork, tenantId, activity),
     async routes(app: FastifyInstance): Promise<void> {
       await identityRoutes(app, profiles);
     },

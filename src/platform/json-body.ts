@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import { AppError } from './errors.ts';
+import { findUnsafeValue, UNSAFE_TEXT_MESSAGE } from './text.ts';
+
+/** Deepest JSON nesting a request body may have: far beyond any real payload, far below a stack overflow. */
+export const MAX_JSON_DEPTH = 32;
+
+const DEPTH_MESSAGE = `is nested more than ${MAX_JSON_DEPTH} levels deep: flatten it`;
+
+/**
+ * Parses a JSON request body and refuses what cannot be stored: NUL characters and lone UTF-16 surrogates in
+ * any string or key, and nesting deeper than `maxDepth`. The answer names the JSON path, never the bad bytes.
+ * Prototype poisoning (`__proto__`, `constructor.prototype`) is refused as Fastify's own parser does.
+ */
+export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  let value: unknown;
+  try {
+    value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch {
+    throw new AppError('validation', 'MALFORMED_JSON', 'The body is not valid JSON.');
+  }
+  const bad = findUnsafeValue(value, maxDepth);
+  if (bad) {
+    const message = bad.reason === 'too_deep' ? DEPTH_MESSAGE : UNSAFE_TEXT_MESSAGE[bad.reason];
+    throw new AppError(
+      'validation',
+      bad.reason === 'too_deep' ? 'JSON_TOO_DEEP' : 'UNSAFE_TEXT',
+      `The request body is invalid at ${bad.path}: it ${message}.`,
+      { details: [{ field: bad.path, message, location: 'body' }] },
+    );
+  }
+  return value;
+}
+
+/**
+ * Replaces Fastify's JSON parser for the whole app (one edge for every route): plugins that need the raw bytes
+ * (signed vendor webhooks) replace it again in their own scope.
+ */
+export function registerJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text === '' || /^\s*$/.test(text)) {
+      done(new AppError('validation', 'MALFORMED_JSON', 'The body is empty but declared as JSON. Send a JSON object.'), undefined);
+      return;
+    }
+    try {
+      done(null, parseJsonBody(text, maxDepth));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}
