@@ -1,3 +1,4 @@
+import Bowser from 'bowser';
 import { findUnsafeValue, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/index.ts';
 import type { IdentifierInput, ResolveInput } from '../identity/index.ts';
 import { CUSTOM_TYPE_PATTERN, type NewInteraction } from './interactions.core.ts';
@@ -88,40 +89,25 @@ export interface UserAgentInfo {
   os: string | null;
 }
 
-/** A coarse, dependency-free user agent classification (device type, browser family, OS family). */
+/** Bowser's names where Loupe has stored shorter ones since before it used Bowser (dashboards group by them). */
+const FAMILY: Record<string, string> = {
+  'Microsoft Edge': 'Edge',
+  'Samsung Internet for Android': 'Samsung Internet',
+  'Chrome OS': 'ChromeOS',
+};
+const DEVICE: Record<string, UserAgentInfo['deviceType']> = { mobile: 'mobile', tablet: 'tablet', desktop: 'desktop', bot: 'bot' };
+
+/** Device type, browser family and OS family of a user agent (Bowser); unknown parts are null / 'other'. */
 export function parseUserAgent(ua: string | null | undefined): UserAgentInfo {
-  const s = ua ?? '';
+  const s = (ua ?? '').slice(0, 1000);
   if (!s) return { deviceType: 'other', browser: null, os: null };
-  const bot = /bot|crawler|spider|slurp|headless|lighthouse/i.test(s);
-  const tablet = /ipad|tablet|(android(?!.*mobile))|kindle|silk/i.test(s);
-  const mobile = !tablet && /mobi|iphone|ipod|android|windows phone/i.test(s);
-  const browser = /edg(e|a|ios)?\//i.test(s)
-    ? 'Edge'
-    : /opr\/|opera/i.test(s)
-      ? 'Opera'
-      : /samsungbrowser/i.test(s)
-        ? 'Samsung Internet'
-        : /firefox|fxios/i.test(s)
-          ? 'Firefox'
-          : /chrome|crios|chromium/i.test(s)
-            ? 'Chrome'
-            : /safari/i.test(s)
-              ? 'Safari'
-              : null;
-  const os = /windows/i.test(s)
-    ? 'Windows'
-    : /iphone|ipad|ipod|ios/i.test(s)
-      ? 'iOS'
-      : /android/i.test(s)
-        ? 'Android'
-        : /mac os x|macintosh/i.test(s)
-          ? 'macOS'
-          : /cros/i.test(s)
-            ? 'ChromeOS'
-            : /linux/i.test(s)
-              ? 'Linux'
-              : null;
-  return { deviceType: bot ? 'bot' : tablet ? 'tablet' : mobile ? 'mobile' : browser || os ? 'desktop' : 'other', browser, os };
+  const p = Bowser.parse(s);
+  const browser = p.browser.name ? (FAMILY[p.browser.name] ?? p.browser.name) : null;
+  const os = p.os.name ? (FAMILY[p.os.name] ?? p.os.name) : null;
+  // Bowser knows the big crawlers; headless browsers and audit tools announce themselves in plain words.
+  const bot = p.platform.type === 'bot' || /bot\b|crawler|spider|headless|lighthouse/i.test(s);
+  const device = bot ? 'bot' : (DEVICE[p.platform.type ?? ''] ?? (browser || os ? 'desktop' : 'other'));
+  return { deviceType: device, browser: bot && p.platform.type === 'bot' ? null : browser, os };
 }
 
 export interface UtmParams {
