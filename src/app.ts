@@ -118,6 +118,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Domain modules, wired by their public entries only (dependencies flow one way: identity <- events <- catalog <- recs).
   const identity = createIdentityModule(platform);
   const events = createEventsModule(platform, { identity });
+  // Identity owns profile aggregates, events owns the rows they come from: identity declares what it reads.
+  identity.useActivitySource(events.activitySource);
   await events.resealSecrets();
   const catalog = createCatalogModule(platform, { interactions: events.interactions });
   const imports = createImportsModule(platform, { catalog, events });

@@ -12,7 +12,7 @@ export type { IngestOutcome, IngestService, PreparedEvents, WriteOptions, WriteS
 
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
-import type { IdentityModule } from '../identity/index.ts';
+import type { IdentityModule, ProfileActivitySource } from '../identity/index.ts';
 import { createIngestService } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
 import { integrationsRoutes } from './integrations.routes.ts';
@@ -53,8 +53,13 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     log: platform.log,
   });
   const tracking = createTrackingService({ repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
+  /** Identity's view of profile activity, computed from the events this module owns (wired in app.ts). */
+  const activitySource: ProfileActivitySource = {
+    activityOf: (unitOfWork, tenantId, profileIds) => interactions.profileActivity(unitOfWork, tenantId, profileIds),
+  };
   return {
     interactions,
+    activitySource,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
       appendListeners.push(listener);

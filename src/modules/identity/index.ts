@@ -9,20 +9,44 @@ import { createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
 
-export type { IdentifierInput, IdentityApi, ProfileActivity, ResolveInput, UnitOfWork } from './identity.types.ts';
-import type { IdentityApi } from './identity.types.ts';
+export type {
+  IdentifierInput,
+  IdentityApi,
+  ProfileActivity,
+  ProfileActivitySource,
+  ProfileEventFacts,
+  ProfileOrderFacts,
+  ResolveInput,
+  UnitOfWork,
+} from './identity.types.ts';
+import type { IdentityApi, ProfileActivitySource } from './identity.types.ts';
+import { createAggregatesReconciler } from './aggregates.reconcile.ts';
+import { aggregatesRoutes } from './aggregates.routes.ts';
 
-export function createIdentityModule(platform: PlatformServices): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
+export function createIdentityModule(platform: PlatformServices) {
   const repo = createIdentityRepository(platform.db);
   const settings = createSettingsStore(repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const profiles = createProfilesService({ db: platform.db, repo, settings });
-  return {
+  let activitySource: ProfileActivitySource | undefined;
+  const reconciler = createAggregatesReconciler({ db: platform.db, repo, jobs: platform.jobs, source: () => activitySource });
+  reconciler.registerJobs();
+  const api: IdentityApi = {
     resolveMany: (tenantId, inputs) => resolution.resolveMany(tenantId, inputs),
     recordActivity: (tenantId, activity) => resolution.recordActivity(tenantId, activity),
     recordActivityWithin: (unitOfWork, tenantId, activity) => resolution.recordActivityWithin(unitOfWork, tenantId, activity),
+  };
+  return {
+    ...api,
+    /** Wiring: the events module's reading of profile activity, for reconciling aggregates (see ProfileActivitySource). */
+    useActivitySource(source: ProfileActivitySource): void {
+      activitySource = source;
+    },
+    /** Recomputes a tenant's profile aggregates from the stored events now (the job does the same in the background). */
+    reconcileAggregates: (tenantId: string) => reconciler.reconcileTenant(tenantId),
     async routes(app: FastifyInstance): Promise<void> {
       await identityRoutes(app, profiles);
+      await aggregatesRoutes(app, reconciler);
     },
   };
 }
