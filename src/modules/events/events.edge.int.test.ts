@@ -170,6 +170,17 @@ describe('unsafe text is refused at the edge with 400 (M4, C2a)', () => {
     expect((await postRaw('/api/v1/interactions', '{"user_id":')).statusCode).toBe(400);
     const proto = await postRaw('/api/v1/interactions', '{"user_id":"u","interaction_type":"view","__proto__":{"x":1}}');
     expect(proto.statusCode).toBe(400);
+    const ctor = await postRaw(
+      '/api/v1/interactions',
+      '{"user_id":"u","interaction_type":"view","metadata":{"constructor":{"prototype":{"x":1}}}}',
+    );
+    expect(ctor.statusCode).toBe(400);
+    // The words alone are fine.
+    const words = await postRaw(
+      '/api/v1/interactions',
+      '{"user_id":"u","interaction_type":"view","metadata":{"note":"__proto__ constructor"}}',
+    );
+    expect(words.statusCode).toBe(201);
   });
 });
 

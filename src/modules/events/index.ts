@@ -8,7 +8,7 @@ export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES, de
 export type { BuiltInInteractionType, NewInteraction } from './interactions.core.ts';
 export { fromImportedRow } from './ingest.core.ts';
 export type { PendingEvent } from './ingest.core.ts';
-export type { IngestOutcome, IngestService, PreparedEvents, WriteOptions, WriteSource } from './ingest.service.ts';
+export type { IngestOutcome, IngestService, PreparedEvents, WriteOptions } from './ingest.service.ts';
 
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';

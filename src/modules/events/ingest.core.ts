@@ -306,7 +306,7 @@ export function eventProblem(e: PendingEvent): EventProblem | null {
 }
 
 /** `s` without NUL characters, with lone surrogates replaced by U+FFFD (what a UTF-8 decoder does with bad bytes). */
-export function scrubText(s: string): string {
+function scrubText(s: string): string {
   // Fast path: nearly every string is clean.
   if (!unsafeTextReason(s)) return s;
   return s

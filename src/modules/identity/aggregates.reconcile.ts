@@ -4,7 +4,7 @@ import type { IdentityRepository } from './identity.repository.ts';
 import type { ProfileActivitySource } from './identity.types.ts';
 import { refreshAggregates } from './resolution.service.ts';
 
-export const RECONCILE_JOB = 'identity.reconcile_aggregates';
+const RECONCILE_JOB = 'identity.reconcile_aggregates';
 const PAGE = 500;
 
 export interface ReconcileDeps {

@@ -14,8 +14,6 @@ export type {
   IdentityApi,
   ProfileActivity,
   ProfileActivitySource,
-  ProfileEventFacts,
-  ProfileOrderFacts,
   ResolveInput,
   UnitOfWork,
 } from './identity.types.ts';
