@@ -9,6 +9,7 @@ import { registerAuthHooks } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
 import { registerErrorHandler } from './platform/error-handler.ts';
+import { registerJsonParser } from './platform/json-body.ts';
 import { randomToken } from './platform/ids.ts';
 import { createJobQueue, type JobQueue } from './platform/jobs.queue.ts';
 import { loggerOptions } from './platform/logger.ts';
@@ -92,6 +93,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   app.setValidatorCompiler(validatorCompiler);
   // Response serializers compiled from the zod schemas (fast-json-stringify): undeclared fields never leak.
   app.setSerializerCompiler(responseSerializerCompiler);
+  // One JSON parser for every route: no NUL, no lone surrogate, no deep nesting gets past the edge.
+  registerJsonParser(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
   });
@@ -129,6 +132,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     identity,
     tenantActive: async (tenantId) => (await tenancy.authenticator.tenantInfo(tenantId))?.status === 'active',
   });
+  // Identity owns profile aggregates, events owns the rows they come from: identity declares what it reads.
+  identity.useActivitySource(events.activitySource);
   await events.resealSecrets();
   const catalog = createCatalogModule(platform);
   const imports = createImportsModule(platform, { catalog, events });

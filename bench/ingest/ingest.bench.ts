@@ -223,8 +223,9 @@ try {
   // resolution stubbed out, in-process, same rows and batch size as the HTTP run. HTTP minus this row is the
   // cost of the HTTP stack plus identity resolution.
   const noIdentity = createIngestService({
+    db: database.db,
     repo: createInteractionsRepository(database.db),
-    identity: { resolveMany: async (_t, inputs) => inputs.map(() => null), recordActivity: async () => undefined },
+    identity: { resolveMany: async (_t, inputs) => inputs.map(() => null), recordActivityWithin: async () => undefined },
     log: { error: () => undefined } as never,
     batching: { maxBatch: 1000, maxWaitMs: 4, maxPending: 1_000_000, concurrency: 1 },
   });
@@ -232,9 +233,10 @@ try {
   const now = new Date();
   const t1 = performance.now();
   for (let i = 0; i < allRows.length; i += BATCH) {
-    await noIdentity.writeNow(
-      pathTenant,
+    await noIdentity.write(
+      { tenantId: pathTenant },
       allRows.slice(i, i + BATCH).map((e) => fromApiInteraction(e as never, { now })),
+      { source: 'import' },
     );
   }
   pathSeconds = (performance.now() - t1) / 1000;

@@ -9,13 +9,13 @@ export type { BuiltInInteractionType, NewInteraction } from './interactions.core
 export { fromApiInteraction, fromImportedRow } from './ingest.core.ts';
 export { createIngestService } from './ingest.service.ts';
 export type { PendingEvent } from './ingest.core.ts';
-export type { IngestOutcome, IngestService } from './ingest.service.ts';
+export type { IngestOutcome, IngestService, PreparedEvents, WriteOptions } from './ingest.service.ts';
 /** Implements identity's `ProfileEvents` port over the interactions table (wired in src/app.ts). */
 export { createProfileLinksRepository } from './profile-links.repository.ts';
 
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
-import type { IdentityModule } from '../identity/index.ts';
+import type { IdentityModule, ProfileActivitySource } from '../identity/index.ts';
 import { createIngestService } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
 import { createIntegrationsService } from './integrations.service.ts';
@@ -25,6 +25,7 @@ import { interactionsRoutes } from './interactions.routes.ts';
 import { segmentRoutes } from './segment.routes.ts';
 import { createTrackingRepository } from './tracking.repository.ts';
 import { trackingRoutes } from './tracking.routes.ts';
+import { createTrackingService } from './tracking.service.ts';
 import { createWebhooksService } from './webhooks.service.ts';
 import { createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
 
@@ -42,6 +43,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     },
   });
   const ingest = createIngestService({
+    db: platform.db,
     repo: interactions,
     identity: deps.identity,
     log: platform.log,
@@ -59,15 +61,24 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     tenantActive: deps.tenantActive,
   });
   const integrations = createIntegrationsService({ repo: integrationsRepo, webhooks, log: platform.log });
+  const tracking = createTrackingService({ repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
+  /** Identity's view of profile activity, computed from the events this module owns (wired in app.ts). */
+  const activitySource: ProfileActivitySource = {
+    activityOf: (unitOfWork, tenantId, profileIds) => interactions.profileActivity(unitOfWork, tenantId, profileIds),
+  };
   return {
     interactions,
+    activitySource,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
       appendListeners.push(listener);
     },
     /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
     lastInteractionAt: createInteractionStatsRepository(platform.db).lastInteractionAt,
-    /** The events write path (identity resolution, idempotent set-based insert, profile aggregates). */
+    /**
+     * THE events write door (`events.ingest.write(ctx, inputs, { source, within })`): validation, identity
+     * resolution, idempotent set-based insert and profile aggregates in one transaction. Every channel uses it.
+     */
     ingest,
     /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */
     async resealSecrets(): Promise<void> {
@@ -81,7 +92,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     },
     async routes(app: FastifyInstance): Promise<void> {
       await interactionsRoutes(app, { ingest, clock: platform.clock });
-      await trackingRoutes(app, { repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
+      await trackingRoutes(app, { tracking });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
       await integrationsRoutes(app, { integrations, config: platform.config });
     },

@@ -122,4 +122,31 @@ describe('ingest batcher', () => {
     fail = false;
     expect(await b.submit([3])).toEqual([3]);
   });
+
+  it('isolates a failing submission: the rest of its flush is written and answered, the bad one alone fails (C2)', async () => {
+    const stored: string[] = [];
+    const calls: string[][] = [];
+    const b = createBatcher<string, string>({
+      maxBatch: 100,
+      maxWaitMs: 5,
+      maxPending: 1000,
+      concurrency: 1,
+      laneOf: (items) => items[0]!.split(':')[0]!,
+      flush: async (xs) => {
+        calls.push(xs);
+        // All or nothing, like one transaction.
+        if (xs.some((x) => x.endsWith('bad'))) throw new Error('invalid byte sequence');
+        stored.push(...xs);
+        return xs.map((x) => `ok ${x}`);
+      },
+    });
+    const subs = [['a:1', 'a:2'], ['b:bad'], ['b:3'], ['a:4'], ['c:5']].map((s) => b.submit(s));
+    const settled = await Promise.allSettled(subs);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect((settled[0] as PromiseFulfilledResult<string[]>).value).toEqual(['ok a:1', 'ok a:2']);
+    expect((settled[2] as PromiseFulfilledResult<string[]>).value).toEqual(['ok b:3']);
+    expect(stored.sort()).toEqual(['a:1', 'a:2', 'a:4', 'b:3', 'c:5']);
+    // Never two lanes (tenants) in one flush: tenant a's writes never share a failure with tenant b's.
+    for (const c of calls) expect(new Set(c.map((x) => x.split(':')[0])).size).toBe(1);
+  });
 });

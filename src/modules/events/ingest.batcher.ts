@@ -15,7 +15,11 @@ export interface BatcherOptions<I, O> {
    * identity locks, while other tenants' flushes run beside them. Default: one lane per submission.
    */
   laneOf?: (items: I[]) => string;
-  /** Writes items durably and returns one result per item, in order. Rejecting fails every submission of the flush. */
+  /**
+   * Writes items durably and returns one result per item, in order; called with the items of one lane. It must be
+   * all or nothing (one transaction): when it rejects, the batcher retries each of the flush's submissions alone,
+   * so only the submission that fails on its own is answered with the failure.
+   */
   flush(items: I[]): Promise<O[]>;
 }
 
@@ -93,16 +97,36 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     }
   };
 
-  const run = async (take: Submission<I, O>[], n: number, lanes: Set<string>): Promise<void> => {
+  /** Writes one group; resolves or rejects each of its submissions. */
+  const settle = async (group: Submission<I, O>[]): Promise<void> => {
     try {
-      const out = await opts.flush(take.flatMap((s) => s.items));
+      const out = await opts.flush(group.flatMap((s) => s.items));
       let k = 0;
-      for (const s of take) {
+      for (const s of group) {
         s.resolve(out.slice(k, k + s.items.length));
         k += s.items.length;
       }
     } catch (err) {
-      for (const s of take) s.reject(err);
+      if (group.length === 1) {
+        group[0]!.reject(err);
+        return;
+      }
+      // Isolation: a failed flush wrote nothing (one transaction), so each submission is tried again alone;
+      // only the one that fails on its own is answered with the failure.
+      for (const s of group) await settle([s]);
+    }
+  };
+
+  const run = async (take: Submission<I, O>[], n: number, lanes: Set<string>): Promise<void> => {
+    try {
+      // One flush per lane present (e.g. per tenant): a lane's failure never touches another lane's writes.
+      const groups = new Map<string | undefined, Submission<I, O>[]>();
+      for (const s of take) {
+        const g = groups.get(s.lane);
+        if (g) g.push(s);
+        else groups.set(s.lane, [s]);
+      }
+      for (const group of groups.values()) await settle(group);
     } finally {
       running--;
       inflight -= n;

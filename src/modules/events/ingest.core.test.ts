@@ -95,6 +95,20 @@ describe('user agents and UTM', () => {
     );
     expect(parseUserAgent('Googlebot/2.1 (+http://www.google.com/bot.html)').deviceType).toBe('bot');
     expect(parseUserAgent(undefined)).toEqual({ deviceType: 'other', browser: null, os: null });
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (Linux; Android 13; SM-S901B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/21.0 Chrome/110.0 Mobile Safari/537.36',
+      ),
+    ).toEqual({ deviceType: 'mobile', browser: 'Samsung Internet', os: 'Android' });
+    expect(parseUserAgent('Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 Chrome/120.0 Safari/537.36')).toEqual({
+      deviceType: 'desktop',
+      browser: 'Chrome',
+      os: 'ChromeOS',
+    });
+    expect(
+      parseUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 HeadlessChrome/120.0 Safari/537.36').deviceType,
+    ).toBe('bot');
+    expect(parseUserAgent('curl/8.0')).toEqual({ deviceType: 'other', browser: null, os: null });
   });
   it('reads UTM parameters from absolute and relative URLs, tolerating garbage', () => {
     expect(utmFromUrl('/landing?utm_source=google&utm_medium=cpc&utm_campaign=x&utm_term=boots&utm_content=a')).toEqual({

@@ -1,4 +1,5 @@
-import { parseMoney } from '../../platform/index.ts';
+import Bowser from 'bowser';
+import { findUnsafeValue, parseMoney, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/index.ts';
 import type { IdentifierInput, ResolveInput } from '../identity/index.ts';
 import { CUSTOM_TYPE_PATTERN, type NewInteraction } from './interactions.core.ts';
 import type { InteractionBody } from './interactions.schemas.ts';
@@ -50,40 +51,25 @@ export interface UserAgentInfo {
   os: string | null;
 }
 
-/** A coarse, dependency-free user agent classification (device type, browser family, OS family). */
+/** Bowser's names where Loupe has stored shorter ones since before it used Bowser (dashboards group by them). */
+const FAMILY: Record<string, string> = {
+  'Microsoft Edge': 'Edge',
+  'Samsung Internet for Android': 'Samsung Internet',
+  'Chrome OS': 'ChromeOS',
+};
+const DEVICE: Record<string, UserAgentInfo['deviceType']> = { mobile: 'mobile', tablet: 'tablet', desktop: 'desktop', bot: 'bot' };
+
+/** Device type, browser family and OS family of a user agent (Bowser); unknown parts are null / 'other'. */
 export function parseUserAgent(ua: string | null | undefined): UserAgentInfo {
-  const s = ua ?? '';
+  const s = (ua ?? '').slice(0, 1000);
   if (!s) return { deviceType: 'other', browser: null, os: null };
-  const bot = /bot|crawler|spider|slurp|headless|lighthouse/i.test(s);
-  const tablet = /ipad|tablet|(android(?!.*mobile))|kindle|silk/i.test(s);
-  const mobile = !tablet && /mobi|iphone|ipod|android|windows phone/i.test(s);
-  const browser = /edg(e|a|ios)?\//i.test(s)
-    ? 'Edge'
-    : /opr\/|opera/i.test(s)
-      ? 'Opera'
-      : /samsungbrowser/i.test(s)
-        ? 'Samsung Internet'
-        : /firefox|fxios/i.test(s)
-          ? 'Firefox'
-          : /chrome|crios|chromium/i.test(s)
-            ? 'Chrome'
-            : /safari/i.test(s)
-              ? 'Safari'
-              : null;
-  const os = /windows/i.test(s)
-    ? 'Windows'
-    : /iphone|ipad|ipod|ios/i.test(s)
-      ? 'iOS'
-      : /android/i.test(s)
-        ? 'Android'
-        : /mac os x|macintosh/i.test(s)
-          ? 'macOS'
-          : /cros/i.test(s)
-            ? 'ChromeOS'
-            : /linux/i.test(s)
-              ? 'Linux'
-              : null;
-  return { deviceType: bot ? 'bot' : tablet ? 'tablet' : mobile ? 'mobile' : browser || os ? 'desktop' : 'other', browser, os };
+  const p = Bowser.parse(s);
+  const browser = p.browser.name ? (FAMILY[p.browser.name] ?? p.browser.name) : null;
+  const os = p.os.name ? (FAMILY[p.os.name] ?? p.os.name) : null;
+  // Bowser knows the big crawlers; headless browsers and audit tools announce themselves in plain words.
+  const bot = p.platform.type === 'bot' || /bot\b|crawler|spider|headless|lighthouse/i.test(s);
+  const device = bot ? 'bot' : (DEVICE[p.platform.type ?? ''] ?? (browser || os ? 'desktop' : 'other'));
+  return { deviceType: device, browser: bot && p.platform.type === 'bot' ? null : browser, os };
 }
 
 export interface UtmParams {
@@ -230,4 +216,83 @@ export function checkOccurredAt(at: Date, now: Date): string | null {
   if (t < EARLIEST) return 'is before 2000-01-01';
   if (t > now.getTime() + MAX_FUTURE_MS) return 'is more than 24 hours in the future';
   return null;
+}
+
+/**
+ * Largest amount one event may carry, in minor units (10^17: a thousand trillion dollars in cents). Below
+ * int64 (9.2 x 10^18) with room for unit price x quantity and a profile's summed revenue; beyond it an amount
+ * is refused with a 400, never clamped, frozen or left to overflow in the database.
+ */
+export const MAX_AMOUNT_MINOR = 10n ** 17n;
+
+/** Deepest JSON an event's context or metadata may hold (the request edge refuses deeper bodies first). */
+const MAX_EVENT_JSON_DEPTH = 32;
+
+export interface EventProblem {
+  field: string;
+  message: string;
+}
+
+const tooLarge = (amount: bigint | null | undefined): boolean =>
+  amount != null && (amount > MAX_AMOUNT_MINOR || amount < -MAX_AMOUNT_MINOR);
+
+/**
+ * Why an event cannot be stored, or null: text PostgreSQL refuses (NUL, lone surrogate) in any field or JSON
+ * value, JSON nested too deep, or an amount out of range. Every channel's events pass here in the write door,
+ * so no stray byte from any edge (API, Segment, a vendor payload, a file) reaches the database.
+ */
+export function eventProblem(e: PendingEvent): EventProblem | null {
+  const row = e.row;
+  for (const [field, value] of Object.entries(row)) {
+    if (value == null || value instanceof Date || typeof value === 'bigint' || typeof value === 'number') continue;
+    const bad = findUnsafeValue(value, MAX_EVENT_JSON_DEPTH);
+    if (bad) {
+      const where = bad.path === '$' ? field : `${field}${bad.path.slice(1)}`;
+      return {
+        field: where,
+        message: bad.reason === 'too_deep' ? `is nested more than ${MAX_EVENT_JSON_DEPTH} levels deep` : UNSAFE_TEXT_MESSAGE[bad.reason],
+      };
+    }
+  }
+  if (e.identity) {
+    const bad =
+      findUnsafeValue(e.identity.identifiers, 4) ?? (e.identity.traits ? findUnsafeValue(e.identity.traits, MAX_EVENT_JSON_DEPTH) : null);
+    if (bad) return { field: 'identifiers', message: bad.reason === 'too_deep' ? 'is nested too deep' : UNSAFE_TEXT_MESSAGE[bad.reason] };
+  }
+  if (tooLarge(row.priceMinor)) return { field: 'price', message: `is out of range (at most ${MAX_AMOUNT_MINOR} minor units)` };
+  const lineTotal = row.priceMinor == null ? null : row.priceMinor * BigInt(row.quantity ?? 1);
+  if (tooLarge(lineTotal) || tooLarge(e.revenueMinor))
+    return { field: 'price', message: `times quantity is out of range (at most ${MAX_AMOUNT_MINOR} minor units)` };
+  if (row.value != null && !Number.isFinite(row.value)) return { field: 'value', message: 'must be a finite number' };
+  return null;
+}
+
+/** `s` without NUL characters, with lone surrogates replaced by U+FFFD (what a UTF-8 decoder does with bad bytes). */
+function scrubText(s: string): string {
+  // Fast path: nearly every string is clean.
+  if (!unsafeTextReason(s)) return s;
+  return s
+    .split('\u0000')
+    .join('')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
+/** A copy of a JSON-like value with every string and key scrubbed (Dates, numbers and bigints kept). */
+export function scrubValue<T>(value: T): T {
+  if (typeof value === 'string') return scrubText(value) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  if (Array.isArray(value)) return value.map(scrubValue) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[scrubText(k)] = scrubValue(v);
+  return out as T;
+}
+
+/**
+ * Vendor payloads (Shopify, WooCommerce, Stripe, Twilio) are scrubbed, not refused: the vendor signed them and
+ * will resend the same bytes on every retry, and Shopify removes a subscription that keeps failing, so refusing
+ * a NUL in a product title would lose the order and then the whole feed. Stripping it loses one invisible
+ * character. (Loupe's own API refuses such text instead: its client can fix and resend.)
+ */
+export function scrubVendorEvents(events: readonly PendingEvent[]): PendingEvent[] {
+  return events.map((e) => ({ ...e, row: scrubValue(e.row), identity: e.identity ? scrubValue(e.identity) : null }));
 }

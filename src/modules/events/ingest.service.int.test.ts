@@ -15,6 +15,7 @@ beforeAll(async () => {
 afterAll(async () => database?.close());
 
 const silent = { error: () => undefined } as never;
+const api = { source: 'api' } as const;
 const ev = (id: string, type = 'view', price?: string) =>
   fromApiInteraction(
     {
@@ -32,15 +33,19 @@ describe('ingest service (the events write path) against a scripted identity mod
     const calls: ResolveInput[][] = [];
     const activity: ProfileActivity[][] = [];
     const ingest = createIngestService({
+      db: database.db,
       repo: createInteractionsRepository(database.db),
       identity: {
         resolveMany: async (_t, inputs) => (calls.push(inputs), inputs.map(() => PROFILE)),
-        recordActivity: async (_t, a) => void activity.push(a),
+        recordActivityWithin: async (_q, _t, a) => void activity.push([...a]),
       },
       log: silent,
       batching: { maxBatch: 100, maxWaitMs: 2, maxPending: 1000, concurrency: 1 },
     });
-    const first = await Promise.all([ingest.track(T, [ev('s-1', 'purchase', '10.00')]), ingest.track(T, [ev('s-2')])]);
+    const first = await Promise.all([
+      ingest.write({ tenantId: T }, [ev('s-1', 'purchase', '10.00')], api),
+      ingest.write({ tenantId: T }, [ev('s-2')], api),
+    ]);
     expect(calls).toHaveLength(1); // one resolution call for the coalesced batch
     expect(calls[0]!.map((c) => c.identifiers)).toEqual([[{ type: 'user_id', value: 'u1' }], [{ type: 'user_id', value: 'u1' }]]);
     expect(activity.flat().map((a) => [a.type, a.revenueMinor])).toEqual([
@@ -49,19 +54,20 @@ describe('ingest service (the events write path) against a scripted identity mod
     ]);
     const stored = await createInteractionsRepository(database.db).get(T, first[0]![0]!.interactionId);
     expect(stored?.profileId).toBe(PROFILE);
-    const retry = await ingest.track(T, [ev('s-1', 'purchase', '10.00')]);
+    const retry = await ingest.write({ tenantId: T }, [ev('s-1', 'purchase', '10.00')], api);
     expect(retry[0]).toMatchObject({ interactionId: first[0]![0]!.interactionId, created: false });
     expect(activity.flat()).toHaveLength(2);
   });
 
   it('stores events without a profile when identity fails, instead of losing them', async () => {
     const ingest = createIngestService({
+      db: database.db,
       repo: createInteractionsRepository(database.db),
-      identity: { resolveMany: async () => Promise.reject(new Error('identity down')), recordActivity: async () => undefined },
+      identity: { resolveMany: async () => Promise.reject(new Error('identity down')), recordActivityWithin: async () => undefined },
       log: silent,
       batching: { maxBatch: 100, maxWaitMs: 1, maxPending: 1000, concurrency: 1 },
     });
-    const [out] = await ingest.track(T, [ev('s-down')]);
+    const [out] = await ingest.write({ tenantId: T }, [ev('s-down')], api);
     expect(out!.created).toBe(true);
     expect((await createInteractionsRepository(database.db).get(T, out!.interactionId))?.profileId).toBeNull();
   });
@@ -70,13 +76,14 @@ describe('ingest service (the events write path) against a scripted identity mod
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const ingest = createIngestService({
+      db: database.db,
       repo: createInteractionsRepository(database.db),
-      identity: { resolveMany: async (_t, inputs) => (await gate, inputs.map(() => null)), recordActivity: async () => undefined },
+      identity: { resolveMany: async (_t, inputs) => (await gate, inputs.map(() => null)), recordActivityWithin: async () => undefined },
       log: silent,
       batching: { maxBatch: 10, maxWaitMs: 1, maxPending: 20, concurrency: 1 },
     });
     const sent = Array.from({ length: 40 }, (_, i) =>
-      ingest.track(T, [ev(`load-${i}`)]).then(
+      ingest.write({ tenantId: T }, [ev(`load-${i}`)], api).then(
         (o) => ({ ok: true as const, id: o[0]!.interactionId }),
         (e: { code?: string }) => ({ ok: false as const, code: e.code }),
       ),
@@ -89,5 +96,23 @@ describe('ingest service (the events write path) against a scripted identity mod
     expect(refused.every((r) => r.code === 'INGEST_OVERLOADED')).toBe(true);
     const repo = createInteractionsRepository(database.db);
     for (const a of acked) expect(await repo.get(T, a.id!)).toBeDefined();
+  });
+
+  it('commits the rows and their profile aggregates together: when the aggregates fail, no row is stored (M2)', async () => {
+    const ingest = createIngestService({
+      db: database.db,
+      repo: createInteractionsRepository(database.db),
+      identity: {
+        resolveMany: async (_t, inputs) => inputs.map(() => PROFILE),
+        recordActivityWithin: async () => Promise.reject(new Error('crash between insert and aggregates')),
+      },
+      log: silent,
+      batching: { maxBatch: 100, maxWaitMs: 1, maxPending: 1000, concurrency: 1 },
+    });
+    await expect(ingest.write({ tenantId: T }, [ev('m2-1', 'purchase', '5.00')], api)).rejects.toThrow('crash between');
+    const repo = createInteractionsRepository(database.db);
+    const before = await repo.count(T);
+    await expect(ingest.write({ tenantId: T }, [ev('m2-2', 'purchase', '5.00')], { source: 'import' })).rejects.toThrow('crash between');
+    expect(await repo.count(T)).toBe(before);
   });
 });

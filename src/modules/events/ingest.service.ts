@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Db } from '../../platform/index.ts';
-import type { IdentityApi, ProfileActivity } from '../identity/index.ts';
+import { AppError, type Db, type TenantContext } from '../../platform/index.ts';
+import type { IdentityApi, ProfileActivity, UnitOfWork } from '../identity/index.ts';
 import { createBatcher, type Batcher } from './ingest.batcher.ts';
-import type { PendingEvent } from './ingest.core.ts';
+import { eventProblem, type PendingEvent } from './ingest.core.ts';
 import type { InteractionsRepository } from './interactions.repository.ts';
 
 export interface IngestOutcome {
@@ -13,19 +13,66 @@ export interface IngestOutcome {
   receivedAt: Date;
 }
 
+/** The channel an event arrived through (logs, and how it is written: coalesced, direct, or in the caller's transaction). */
+export type WriteSource = 'api' | 'segment' | 'tracking' | 'webhook' | 'import';
+
+/** Events whose identities were resolved by `prepare`, ready to be written inside the caller's transaction. */
+export interface PreparedEvents {
+  readonly prepared: true;
+  readonly tenantId: string;
+  readonly events: readonly PendingEvent[];
+}
+
+export interface WriteOptions {
+  source: WriteSource;
+  /**
+   * The caller's open transaction (a webhook delivery record): the events and their profile aggregates commit
+   * with it or not at all. Requires events from `prepare` (identity resolution runs its own transactions,
+   * which must not nest inside the caller's).
+   */
+  within?: UnitOfWork;
+}
+
 export interface IngestServiceDeps {
+  db: Pick<Db, 'transaction'>;
   repo: InteractionsRepository;
-  identity: Pick<IdentityApi, 'resolveMany' | 'recordActivity'>;
+  identity: Pick<IdentityApi, 'resolveMany' | 'recordActivityWithin'>;
   log: FastifyBaseLogger;
   batching: { maxBatch: number; maxWaitMs: number; maxPending: number; concurrency: number };
 }
 
+function isRetryable(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; e && i < 4; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '40P01' || code === '40001') return true;
+  }
+  return false;
+}
+
 /**
- * The one write path of events: identity resolution per batch, one set-based idempotent insert, then the
- * profile aggregates of the rows written now. `track` coalesces concurrent requests through the batcher;
- * the `resolve`/`append`/`afterCommit` steps let webhooks write inside their own delivery transaction.
+ * The one write door of events: every channel (API, batch API, Segment, tracking, vendor webhooks, file
+ * imports) writes through `write`. It refuses what cannot be stored (unsafe text, amounts out of range),
+ * resolves identities, then in ONE transaction inserts the rows (idempotent on their dedupe key) and updates
+ * the profile aggregates of the rows written now, so a crash cannot separate them and a retry counts revenue
+ * once. API traffic is coalesced by a group-commit batcher that writes each tenant apart and isolates a failing
+ * submission, so one tenant's bad write never fails another's.
  */
 export function createIngestService(deps: IngestServiceDeps) {
+  function check(events: readonly PendingEvent[]): void {
+    const details = [];
+    for (let i = 0; i < events.length && details.length < 20; i++) {
+      const p = eventProblem(events[i]!);
+      if (p) details.push({ index: i, field: p.field, message: p.message });
+    }
+    if (details.length)
+      throw new AppError(
+        'validation',
+        'EVENT_INVALID',
+        `The event${events.length > 1 ? `s at ${details.map((d) => d.index).join(', ')}` : ''} cannot be stored: ${details[0]!.field} ${details[0]!.message}.`,
+        { details },
+      );
+  }
+
   /** Sets profile ids on the rows (in place). Identity being unavailable never loses an event: rows stay unresolved. */
   async function resolve(tenantId: string, events: readonly PendingEvent[]): Promise<void> {
     const idx: number[] = [];
@@ -49,20 +96,18 @@ export function createIngestService(deps: IngestServiceDeps) {
     }
   }
 
-  async function append(tenantId: string, events: readonly PendingEvent[], q?: Pick<Db, 'execute'>): Promise<IngestOutcome[]> {
+  /** Inserts the rows and updates the aggregates of those written now, inside `tx`. */
+  async function writeWithin(tx: UnitOfWork, tenantId: string, events: readonly PendingEvent[]): Promise<IngestOutcome[]> {
     const res = await deps.repo.appendManyDetailed(
       tenantId,
       events.map((e) => e.row),
-      q,
+      tx,
     );
-    return res.ids.map((interactionId, i) => ({ interactionId, created: res.created[i]!, receivedAt: res.receivedAt[i]! }));
-  }
-
-  /** Profile aggregates for rows written now (never for retries, so revenue is counted once). */
-  async function afterCommit(tenantId: string, events: readonly PendingEvent[], outcomes: readonly IngestOutcome[]): Promise<void> {
+    const out = res.ids.map((interactionId, i) => ({ interactionId, created: res.created[i]!, receivedAt: res.receivedAt[i]! }));
     const activity: ProfileActivity[] = [];
     events.forEach((e, i) => {
-      if (!outcomes[i]?.created || !e.row.profileId) return;
+      // Never for retries (created is false), so revenue is counted once.
+      if (!out[i]!.created || !e.row.profileId) return;
       activity.push({
         profileId: e.row.profileId,
         type: e.row.type,
@@ -73,54 +118,67 @@ export function createIngestService(deps: IngestServiceDeps) {
         occurredAt: e.row.occurredAt,
       });
     });
-    if (!activity.length) return;
-    try {
-      await deps.identity.recordActivity(tenantId, activity);
-    } catch (err) {
-      deps.log.error({ err, tenantId, activities: activity.length }, 'profile aggregates update failed');
-    }
+    if (activity.length) await deps.identity.recordActivityWithin(tx, tenantId, activity);
+    return out;
   }
 
-  async function writeNow(tenantId: string, events: readonly PendingEvent[]): Promise<IngestOutcome[]> {
+  /** Resolves, then writes in one transaction of its own (retried whole on a deadlock: nothing of it committed). */
+  async function commit(tenantId: string, events: readonly PendingEvent[]): Promise<IngestOutcome[]> {
     if (!events.length) return [];
     await resolve(tenantId, events);
-    const out = await append(tenantId, events);
-    await afterCommit(tenantId, events, out);
-    return out;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await deps.db.transaction((tx) => writeWithin(tx, tenantId, events));
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= 4) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
   }
 
   const batcher: Batcher<{ tenantId: string; event: PendingEvent }, IngestOutcome> = createBatcher({
     ...deps.batching,
-    // One flush per tenant at a time: big batches, no two flushes of a tenant waiting on each other's locks.
+    // One tenant per flush, one flush per tenant at a time: big batches, and a tenant's failure is its own.
     laneOf: (items) => items[0]!.tenantId,
-    async flush(items) {
-      // One resolution call and one insert per tenant present in the flush.
-      const byTenant = new Map<string, number[]>();
-      items.forEach((it, i) => {
-        const l = byTenant.get(it.tenantId);
-        if (l) l.push(i);
-        else byTenant.set(it.tenantId, [i]);
-      });
-      const out: IngestOutcome[] = new Array(items.length);
-      for (const [tenantId, idx] of byTenant) {
-        const res = await writeNow(
-          tenantId,
-          idx.map((i) => items[i]!.event),
-        );
-        idx.forEach((i, k) => (out[i] = res[k]!));
-      }
-      return out;
-    },
+    flush: (items) =>
+      commit(
+        items[0]!.tenantId,
+        items.map((i) => i.event),
+      ),
   });
 
+  /** Validates and resolves identities ahead of a `write` inside the caller's transaction. */
+  async function prepare(ctx: Pick<TenantContext, 'tenantId'>, events: readonly PendingEvent[]): Promise<PreparedEvents> {
+    check(events);
+    await resolve(ctx.tenantId, events);
+    return { prepared: true, tenantId: ctx.tenantId, events };
+  }
+
+  /**
+   * THE write door. Stores `inputs` durably and answers one outcome per input, in order, once they committed.
+   * Throws 400 EVENT_INVALID (nothing written) when an input cannot be stored; 503 INGEST_OVERLOADED when the
+   * batcher is saturated. Through `within`, writes inside the caller's transaction (see WriteOptions).
+   */
+  async function write(
+    ctx: Pick<TenantContext, 'tenantId'>,
+    inputs: readonly PendingEvent[] | PreparedEvents,
+    opts: WriteOptions,
+  ): Promise<IngestOutcome[]> {
+    if ('prepared' in inputs) {
+      if (inputs.tenantId !== ctx.tenantId) throw new Error('prepared events belong to another tenant');
+      return opts.within ? writeWithin(opts.within, ctx.tenantId, inputs.events) : commit(ctx.tenantId, inputs.events);
+    }
+    if (opts.within) throw new Error('events.write within a transaction needs events from prepare()');
+    if (!inputs.length) return [];
+    check(inputs);
+    // Files arrive in large batches already, one run at a time: written directly. Live traffic is coalesced.
+    if (opts.source === 'import') return commit(ctx.tenantId, inputs);
+    return batcher.submit(inputs.map((event) => ({ tenantId: ctx.tenantId, event })));
+  }
+
   return {
-    /** Stores events durably through the batcher; resolves after their commit. Throws 503 INGEST_OVERLOADED when saturated. */
-    track: (tenantId: string, events: PendingEvent[]): Promise<IngestOutcome[]> =>
-      batcher.submit(events.map((event) => ({ tenantId, event }))),
-    writeNow,
-    resolve,
-    append,
-    afterCommit,
+    write,
+    prepare,
     pending: () => batcher.pending(),
     drain: () => batcher.drain(),
   };

@@ -100,7 +100,11 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
       if (hooks.onAppended && fresh.size) {
         const users = new Set<string>();
         uniq.forEach((r, k) => r.userId && fresh.has(ukeys[k]!) && users.add(r.userId));
-        if (users.size) hooks.onAppended(tenantId, [...users]);
+        try {
+          if (users.size) hooks.onAppended(tenantId, [...users]);
+        } catch {
+          // A cache listener must never fail a write (and with it, answer 5xx for rows about to commit).
+        }
       }
       const missing = ukeys.filter((k) => !byKey.has(k));
       if (missing.length) {
@@ -114,6 +118,55 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
         ids: keys.map((k) => byKey.get(k)!.id),
         created: keys.map((k, i) => fresh.has(k) && firstIndex.get(k) === i),
         receivedAt: keys.map((k) => byKey.get(k)!.receivedAt),
+      };
+    },
+
+    /**
+     * The activity of profiles per their stored events (identity's ProfileActivitySource): per profile its
+     * count, first/last time and sources; per order its purchases and refunds (unit price x quantity, as the
+     * write path counts them). A purchase without an order id stands alone, keyed by its interaction id.
+     */
+    async profileActivity(q: Pick<Db, 'execute'>, tenantId: string, profileIds: readonly string[]) {
+      if (!profileIds.length) return { events: [], orders: [] };
+      const ids = arrayParam(profileIds);
+      const events = await queryRows<{
+        profileId: string;
+        eventCount: number;
+        firstAt: Date | null;
+        lastAt: Date | null;
+        channels: string[];
+      }>(
+        q,
+        sql`SELECT profile_id::text AS "profileId", count(*)::int AS "eventCount", min(occurred_at) AS "firstAt", max(occurred_at) AS "lastAt",
+                   array_agg(DISTINCT source) AS channels
+            FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ANY(${ids}::uuid[]) GROUP BY profile_id`,
+      );
+      const orders = await queryRows<{
+        profileId: string;
+        orderId: string;
+        revenue: string;
+        refunded: string;
+        currency: string | null;
+        at: Date;
+      }>(
+        q,
+        sql`SELECT profile_id::text AS "profileId", coalesce(order_id, '~' || id::text) AS "orderId",
+                   coalesce(sum(abs(price_minor * coalesce(quantity, 1))) FILTER (WHERE type = 'purchase'), 0)::text AS revenue,
+                   coalesce(sum(abs(price_minor * coalesce(quantity, 1))) FILTER (WHERE type = 'refund'), 0)::text AS refunded,
+                   min(upper(currency)) AS currency, min(occurred_at) AS at
+            FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ANY(${ids}::uuid[]) AND type IN ('purchase', 'refund')
+            GROUP BY profile_id, coalesce(order_id, '~' || id::text)`,
+      );
+      return {
+        events: events.map((e) => ({ ...e, firstAt: e.firstAt && new Date(e.firstAt), lastAt: e.lastAt && new Date(e.lastAt) })),
+        orders: orders.map((o) => ({
+          profileId: o.profileId,
+          orderId: o.orderId,
+          revenueMinor: BigInt(o.revenue),
+          refundedMinor: BigInt(o.refunded),
+          currency: o.currency,
+          at: new Date(o.at),
+        })),
       };
     },
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, tenantContext, validation } from '../../platform/index.ts';
-import { checkOccurredAt, fromApiInteraction, type PendingEvent } from './ingest.core.ts';
+import { checkOccurredAt, eventProblem, fromApiInteraction, type PendingEvent } from './ingest.core.ts';
 import type { IngestService } from './ingest.service.ts';
 import * as s from './interactions.schemas.ts';
 
@@ -40,7 +40,10 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
       if (problem)
         throw validation('VALIDATION_ERROR', `The request body is invalid: timestamp.`, [{ field: 'timestamp', message: problem }]);
       const key = idempotencyKey(request);
-      const [out] = await deps.ingest.track(ctx.tenantId, [fromApiInteraction(request.body, { now, eventId: key })]);
+      const event = fromApiInteraction(request.body, { now, eventId: key });
+      const bad = eventProblem(event);
+      if (bad) throw validation('VALIDATION_ERROR', `The request body is invalid: ${bad.field}.`, [{ ...bad }]);
+      const [out] = await deps.ingest.write(ctx, [event], { source: 'api' });
       if (!out!.created) reply.header('idempotent-replayed', 'true');
       // 201 for a new row and for its retries alike: a retried request gets exactly the first answer.
       return reply
@@ -83,11 +86,18 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
           results[index] = { index, status: 'rejected', errors: [{ field: 'timestamp', message: problem }] };
           return;
         }
-        valid.push({ index, event: fromApiInteraction(parsed.data, { now }) });
+        const event = fromApiInteraction(parsed.data, { now });
+        const bad = eventProblem(event);
+        if (bad) {
+          results[index] = { index, status: 'rejected', errors: [bad] };
+          return;
+        }
+        valid.push({ index, event });
       });
-      const outcomes = await deps.ingest.track(
-        ctx.tenantId,
+      const outcomes = await deps.ingest.write(
+        ctx,
         valid.map((v) => v.event),
+        { source: 'api' },
       );
       let accepted = 0;
       let duplicates = 0;

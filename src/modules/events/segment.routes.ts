@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorResponses, tenantContext, validation } from '../../platform/index.ts';
+import { errorResponses, type TenantContext, tenantContext, validation } from '../../platform/index.ts';
 import type { IdentityApi, ResolveInput } from '../identity/index.ts';
-import type { PendingEvent } from './ingest.core.ts';
+import { eventProblem, type PendingEvent } from './ingest.core.ts';
 import type { IngestService } from './ingest.service.ts';
 import { overloadResponses } from './interactions.schemas.ts';
 import { mapSegmentMessage, type SegmentKind, type SegmentMessage } from './segment.core.ts';
@@ -63,7 +63,7 @@ export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps
   const r = app.withTypeProvider<ZodTypeProvider>();
   const config = { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' } as const;
 
-  async function ingest(tenantId: string, items: { kind: SegmentKind | undefined; raw: unknown }[], batchSentAt: string | undefined) {
+  async function ingest(ctx: TenantContext, items: { kind: SegmentKind | undefined; raw: unknown }[], batchSentAt: string | undefined) {
     const now = deps.clock();
     const events: PendingEvent[] = [];
     const profiles: ResolveInput[] = [];
@@ -89,11 +89,16 @@ export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps
       const asText = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
       const m: SegmentMessage = { ...d, type: k, timestamp: asText(d.timestamp), sentAt: asText(d.sentAt) } as SegmentMessage;
       const out = mapSegmentMessage(m, { now, batchSentAt });
+      const bad = out.events.map(eventProblem).find((p) => p !== null);
+      if (bad) {
+        errors.push({ index, message: `${bad.field}: ${bad.message}` });
+        return;
+      }
       events.push(...out.events);
       profiles.push(...out.profiles);
     });
-    if (profiles.length) await deps.identity.resolveMany(tenantId, profiles);
-    await deps.ingest.track(tenantId, events);
+    if (profiles.length) await deps.identity.resolveMany(ctx.tenantId, profiles);
+    await deps.ingest.write(ctx, events, { source: 'segment' });
     return {
       success: true as const,
       accepted: items.length - errors.length,
@@ -115,7 +120,7 @@ export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps
     },
     async (request) =>
       ingest(
-        tenantContext(request).tenantId,
+        tenantContext(request),
         request.body.batch.map((raw) => ({ kind: undefined, raw })),
         request.body.sentAt,
       ),
@@ -134,7 +139,7 @@ export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps
         config,
       },
       async (request) => {
-        const out = await ingest(tenantContext(request).tenantId, [{ kind, raw: request.body }], undefined);
+        const out = await ingest(tenantContext(request), [{ kind, raw: request.body }], undefined);
         if (out.rejected) throw validation('VALIDATION_ERROR', `The ${kind} message is invalid: ${out.errors![0]!.message}.`);
         return out;
       },

@@ -1,17 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { errorResponses, iso, newId, notFound, tenantContext, validation } from '../../platform/index.ts';
-import { checkOccurredAt, identityInput, parseUserAgent, pathOf, toMinorUnits, utmFromUrl } from './ingest.core.ts';
-import type { IngestService } from './ingest.service.ts';
+import { errorResponses, iso, tenantContext } from '../../platform/index.ts';
 import { overloadResponses } from './interactions.schemas.ts';
-import type { PageViewRow, SessionRow, TrackingRepository } from './tracking.repository.ts';
+import type { PageViewRow, SessionRow } from './tracking.repository.ts';
 import * as s from './tracking.schemas.ts';
+import type { TrackingService } from './tracking.service.ts';
 
 export interface TrackingRouteDeps {
-  repo: TrackingRepository;
-  ingest: IngestService;
-  clock: () => Date;
+  tracking: TrackingService;
 }
 
 const toSession = (r: SessionRow) => ({
@@ -42,27 +38,10 @@ const toPageView = (p: PageViewRow) => ({
   scroll_depth_percent: p.scrollDepthPercent == null ? null : Number(p.scrollDepthPercent),
 });
 
-/** Cart event types that are also interactions (seed 003's types). */
-const CART_INTERACTION: Record<string, string> = { item_added: 'add_to_cart', item_removed: 'remove_from_cart' };
-
-const hashKey = (parts: (string | null | undefined)[]) =>
-  `h:${createHash('sha256')
-    .update(parts.map((p) => p ?? '').join('\u0000'))
-    .digest('base64url')
-    .slice(0, 32)}`;
-
 /** Seed 000's tracking calls: sessions, page views (time on page, scroll depth), funnel stages and cart events. */
 export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const config = { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' } as const;
-  const when = (field: string, value: string | undefined, now: Date): Date => {
-    if (!value) return now;
-    const at = new Date(value);
-    const problem = checkOccurredAt(at, now);
-    if (problem) throw validation('VALIDATION_ERROR', `The request body is invalid: ${field}.`, [{ field, message: problem }]);
-    return at;
-  };
-
   r.post(
     '/api/v1/analytics/session/start',
     {
@@ -75,32 +54,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       config,
     },
     async (request, reply) => {
-      const ctx = tenantContext(request);
-      const b = request.body;
-      const now = deps.clock();
-      const ua = parseUserAgent(b.user_agent ?? request.headers['user-agent']);
-      const fromUrl = utmFromUrl(b.landing_url);
-      const row = await deps.repo.startSession(ctx.tenantId, {
-        sessionId: b.session_id ?? newId(),
-        userId: b.user_id ?? null,
-        anonymousId: b.anonymous_id ?? null,
-        deviceType: b.device_type ?? ua.deviceType,
-        browser: b.browser ?? ua.browser,
-        os: b.os ?? ua.os,
-        userAgent: (b.user_agent ?? request.headers['user-agent'] ?? null)?.slice(0, 1000) ?? null,
-        locale: b.locale ?? null,
-        utm: {
-          source: b.utm_source ?? b.utm?.source ?? fromUrl.source,
-          medium: b.utm_medium ?? b.utm?.medium ?? fromUrl.medium,
-          campaign: b.utm_campaign ?? b.utm?.campaign ?? fromUrl.campaign,
-          term: b.utm_term ?? b.utm?.term ?? fromUrl.term,
-          content: b.utm_content ?? b.utm?.content ?? fromUrl.content,
-        },
-        referrer: b.referrer ?? null,
-        landingUrl: b.landing_url ?? null,
-        startedAt: when('started_at', b.started_at, now),
-        metadata: b.metadata ?? null,
-      });
+      const row = await deps.tracking.startSession(tenantContext(request), request.body, request.headers['user-agent']);
       return reply.code(201).send(toSession(row));
     },
   );
@@ -116,17 +70,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       },
       config,
     },
-    async (request) => {
-      const ctx = tenantContext(request);
-      const row = await deps.repo.endSession(
-        ctx.tenantId,
-        request.body.session_id,
-        when('ended_at', request.body.ended_at, deps.clock()),
-        request.body.exit_page_url ?? null,
-      );
-      if (!row) throw notFound('SESSION_NOT_FOUND', 'Session');
-      return toSession(row);
-    },
+    async (request) => toSession(await deps.tracking.endSession(tenantContext(request), request.body)),
   );
 
   r.post(
@@ -140,27 +84,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       },
       config,
     },
-    async (request, reply) => {
-      const ctx = tenantContext(request);
-      const b = request.body;
-      const at = when('viewed_at', b.viewed_at, deps.clock());
-      // Events may arrive before session/start (or without it): the session is created bare and filled in later.
-      await deps.repo.ensureSession(ctx.tenantId, b.session_id, at, b.user_id ?? null);
-      const pageViewId = b.page_view_id ?? newId();
-      await deps.repo.pageView(ctx.tenantId, {
-        pageViewId,
-        sessionId: b.session_id,
-        userId: b.user_id ?? null,
-        pageUrl: b.page_url,
-        pagePath: pathOf(b.page_url),
-        pageType: b.page_type ?? b.type ?? null,
-        pageTitle: b.page_title ?? null,
-        productId: b.product_id ?? null,
-        referrer: b.referrer ?? null,
-        startedAt: at,
-      });
-      return reply.code(201).send(toPageView((await deps.repo.getPageView(ctx.tenantId, pageViewId))!));
-    },
+    async (request, reply) => reply.code(201).send(toPageView(await deps.tracking.pageView(tenantContext(request), request.body))),
   );
 
   r.post(
@@ -174,19 +98,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       },
       config,
     },
-    async (request) => {
-      const ctx = tenantContext(request);
-      const b = request.body;
-      const row = await deps.repo.endPageView(
-        ctx.tenantId,
-        b.page_view_id,
-        when('ended_at', b.ended_at, deps.clock()),
-        b.time_on_page_seconds ?? null,
-        b.scroll_depth_percent == null ? null : Math.round(b.scroll_depth_percent),
-      );
-      if (!row) throw notFound('PAGE_VIEW_NOT_FOUND', 'Page view');
-      return toPageView(row);
-    },
+    async (request) => toPageView(await deps.tracking.endPageView(tenantContext(request), request.body)),
   );
 
   r.post(
@@ -201,19 +113,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       config,
     },
     async (request, reply) => {
-      const ctx = tenantContext(request);
-      const b = request.body;
-      const at = when('reached_at', b.reached_at, deps.clock());
-      await deps.repo.ensureSession(ctx.tenantId, b.session_id, at, b.user_id ?? null);
-      const id = await deps.repo.funnel(ctx.tenantId, {
-        dedupeKey: b.event_id ? `e:${b.event_id}` : hashKey([b.session_id, b.stage, b.product_id, at.toISOString()]),
-        sessionId: b.session_id,
-        userId: b.user_id ?? null,
-        stage: b.stage,
-        productId: b.product_id ?? null,
-        metadata: b.metadata ?? null,
-        reachedAt: at,
-      });
+      const id = await deps.tracking.funnel(tenantContext(request), request.body);
       return reply.code(201).send({ status: 'tracked' as const, funnel_event_id: id });
     },
   );
@@ -230,57 +130,8 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       config,
     },
     async (request, reply) => {
-      const ctx = tenantContext(request);
-      const b = request.body;
-      const at = when('occurred_at', b.occurred_at, deps.clock());
-      const currency = b.currency?.toUpperCase() ?? null;
-      const unitMinor = b.price != null ? toMinorUnits(b.price, currency) : null;
-      const valueMinor = b.value_cents != null ? BigInt(b.value_cents) : unitMinor != null ? unitMinor * BigInt(b.quantity ?? 1) : null;
-      const dedupeKey = b.event_id ? `e:${b.event_id}` : hashKey([b.session_id, b.type, b.product_id, b.cart_item_id, at.toISOString()]);
-      await deps.repo.ensureSession(ctx.tenantId, b.session_id, at, b.user_id ?? null);
-      let interactionId: string | null = null;
-      const type = CART_INTERACTION[b.type];
-      if (type && (b.user_id || b.anonymous_id)) {
-        const ids = [
-          b.user_id ? { type: 'user_id', value: b.user_id } : null,
-          b.anonymous_id ? { type: 'anonymous_id', value: b.anonymous_id } : null,
-        ];
-        const [out] = await deps.ingest.track(ctx.tenantId, [
-          {
-            row: {
-              eventId: `cart:${dedupeKey}`,
-              userId: b.user_id ?? null,
-              anonymousId: b.anonymous_id ?? null,
-              itemId: b.product_id ?? null,
-              type,
-              quantity: b.quantity ?? null,
-              priceMinor: unitMinor,
-              currency,
-              sessionId: b.session_id,
-              source: 'web',
-              metadata: b.cart_item_id ? { cart_item_id: b.cart_item_id } : null,
-              occurredAt: at,
-            },
-            identity: identityInput(ids, 'web', at),
-          },
-        ]);
-        interactionId = out!.interactionId;
-      }
-      const id = await deps.repo.cartEvent(ctx.tenantId, {
-        dedupeKey,
-        sessionId: b.session_id,
-        userId: b.user_id ?? null,
-        eventType: b.type,
-        productId: b.product_id ?? null,
-        cartItemId: b.cart_item_id ?? null,
-        quantity: b.quantity ?? null,
-        valueMinor,
-        currency,
-        interactionId,
-        metadata: b.metadata ?? null,
-        occurredAt: at,
-      });
-      return reply.code(201).send({ status: 'tracked' as const, cart_event_id: id, interaction_id: interactionId });
+      const out = await deps.tracking.cartEvent(tenantContext(request), request.body);
+      return reply.code(201).send({ status: 'tracked' as const, cart_event_id: out.cartEventId, interaction_id: out.interactionId });
     },
   );
 }

@@ -8,7 +8,7 @@ import { mapShopify } from './connectors/shopify.core.ts';
 import { mapStripe, stripeEnvelope } from './connectors/stripe.core.ts';
 import { mapTwilio, twilioDeliveryId } from './connectors/twilio.core.ts';
 import { mapWooCommerce } from './connectors/woocommerce.core.ts';
-import { parseJsonLossless } from './ingest.core.ts';
+import { parseJsonLossless, scrubValue, scrubVendorEvents } from './ingest.core.ts';
 import type { IngestService } from './ingest.service.ts';
 import type { ConnectionRow, IntegrationsRepository, NewDelivery } from './integrations.repository.ts';
 
@@ -227,8 +227,9 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       return { status: fresh ? 'ignored' : 'duplicate', delivery_id: deliveryId, events_written: 0 };
     }
     try {
-      await deps.ingest.resolve(c.tenantId, mapped.events);
-      if (mapped.profiles.length) await deps.identity.resolveMany(c.tenantId, mapped.profiles);
+      const tenant = { tenantId: c.tenantId };
+      const events = await deps.ingest.prepare(tenant, scrubVendorEvents(mapped.events));
+      if (mapped.profiles.length) await deps.identity.resolveMany(c.tenantId, scrubValue(mapped.profiles));
       const result = await deps.db.transaction(async (tx) => {
         const fresh = await deps.repo.logDelivery(
           c.tenantId,
@@ -236,7 +237,8 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
           tx,
         );
         if (!fresh) return null; // a concurrent copy of this delivery won the race
-        const outcomes = await deps.ingest.append(c.tenantId, mapped.events, tx);
+        // The delivery record, the events and their profile aggregates commit together.
+        const outcomes = await deps.ingest.write(tenant, events, { source: 'webhook', within: tx });
         const written = outcomes.filter((o) => o.created).length;
         // The count is known only after the insert; same transaction, same row.
         await deps.repo.setEventsWritten(c.tenantId, c.id, dedupeKey, written, tx);
@@ -246,9 +248,13 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         await log(c, { ...entry, dedupeKey: null, status: 'duplicate', reason: null, httpStatus: 200, eventsWritten: 0 });
         return { status: 'duplicate', delivery_id: deliveryId, events_written: 0 };
       }
-      await deps.ingest.afterCommit(c.tenantId, mapped.events, result.outcomes);
       return { status: 'processed', delivery_id: deliveryId, events_written: result.written };
     } catch (err) {
+      if (err instanceof AppError && err.kind === 'validation') {
+        // An amount out of range in a signed payload: the same bytes fail the same way, so refuse for good.
+        await log(c, { ...entry, dedupeKey: null, status: 'rejected', reason: 'event_invalid', httpStatus: 400, eventsWritten: 0 });
+        throw err;
+      }
       deps.log.error({ err, connectionId: c.id, tenantId: c.tenantId }, 'webhook delivery failed');
       await log(c, { ...entry, dedupeKey: null, status: 'failed', reason: 'internal_error', httpStatus: 500, eventsWritten: 0 }).catch(
         () => undefined,

@@ -415,6 +415,57 @@ export function createIdentityRepository(db: Db, events: ProfileEvents) {
           WHERE p.tenant_id = ${tenantId} AND p.id = e.id`);
     },
 
+    /** Profile ids of the tenant after `after` in id order (active and merged; erased ones carry no activity), for paging. */
+    profileIdsAfter: async (q: Q, tenantId: string, after: string | null, limit: number): Promise<string[]> =>
+      (
+        await queryRows<{ id: string }>(
+          q,
+          sql`SELECT id::text AS id FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active' ${after ? sql`AND id > ${after}::uuid` : sql``}
+              ORDER BY id LIMIT ${limit}`,
+        )
+      ).map((r) => r.id),
+
+    /**
+     * Sets event count, first/last seen and channels of `ids` from the given facts (profiles without facts get 0
+     * events), combined with their identifiers' first/last seen and channels, as recomputeActivity does.
+     */
+    async setActivity(
+      q: Q,
+      tenantId: string,
+      ids: readonly string[],
+      facts: readonly { profileId: string; eventCount: number; firstAt: Date | null; lastAt: Date | null; channels: string[] }[],
+    ): Promise<void> {
+      if (!ids.length) return;
+      await q.execute(sql`UPDATE profiles p SET
+            event_count = coalesce(e.n, 0),
+            first_seen_at = coalesce(least(e.first_at, i.first_at), p.first_seen_at),
+            last_seen_at = coalesce(greatest(e.last_at, i.last_at), p.last_seen_at),
+            channels = ARRAY(SELECT DISTINCT c FROM unnest(coalesce(string_to_array(e.ch, ','), '{}'::text[]) || coalesce(i.ch, '{}'::text[])) c
+                             WHERE c IS NOT NULL AND c <> '' ORDER BY c),
+            updated_at = now()
+          FROM unnest(${arrayParam(ids)}::uuid[]) x(id)
+          LEFT JOIN unnest(${arrayParam(facts.map((f) => f.profileId))}::uuid[], ${arrayParam(facts.map((f) => f.eventCount))}::int[],
+                           ${arrayParam(facts.map((f) => f.firstAt?.toISOString() ?? null))}::timestamptz[],
+                           ${arrayParam(facts.map((f) => f.lastAt?.toISOString() ?? null))}::timestamptz[],
+                           ${arrayParam(facts.map((f) => f.channels.map((c) => c.replace(/,/g, ' ')).join(',')))}::text[]) AS e(id, n, first_at, last_at, ch)
+            ON e.id = x.id
+          LEFT JOIN LATERAL (SELECT min(first_seen_at) first_at, max(last_seen_at) last_at, array_agg(DISTINCT channel) ch
+                             FROM profile_identifiers WHERE tenant_id = ${tenantId} AND profile_id = x.id) i ON true
+          WHERE p.tenant_id = ${tenantId} AND p.id = x.id`);
+    },
+
+    /** Replaces the recorded orders of `ids` with `orders` (reconciliation); order aggregates follow with recomputeOrders. */
+    async replaceOrders(
+      q: Q,
+      tenantId: string,
+      ids: readonly string[],
+      orders: { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }[],
+    ): Promise<void> {
+      if (!ids.length) return;
+      await q.execute(sql`DELETE FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(ids)}::uuid[])`);
+      await this.upsertOrders(q, tenantId, orders);
+    },
+
     /** Adds a batch of activity (per profile: count, first/last time, channels, and the new strength when known) to the profiles. */
     async addActivity(
       q: Q,

@@ -1,5 +1,9 @@
 /** The identity module's public types (re-exported by index.ts; kept apart so internal files need not import the entry). */
 import type { Db } from '../../platform/index.ts';
+
+/** An open transaction (or the database) that identity's writes join. */
+export type UnitOfWork = Pick<Db, 'execute'>;
+
 /** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
 export interface IdentifierInput {
   type: string;
@@ -43,6 +47,47 @@ export interface IdentityApi {
   resolveMany(tenantId: string, inputs: ResolveInput[]): Promise<(string | null)[]>;
   /** Updates profile aggregates (first/last seen, orders, revenue net of refunds, channels) after interactions are stored. */
   recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void>;
+  /**
+   * The same update inside the caller's unit of work (an open transaction), so the events and the aggregates
+   * they feed commit together: a crash between them cannot lose aggregates. No retry of its own: on a
+   * retryable error (deadlock) the caller rolls back and retries its whole unit of work.
+   */
+  recordActivityWithin(unitOfWork: UnitOfWork, tenantId: string, activity: readonly ProfileActivity[]): Promise<void>;
+}
+
+/** What a profile's stored events say about its activity (for reconciling the aggregates). */
+export interface ProfileEventFacts {
+  profileId: string;
+  eventCount: number;
+  firstAt: Date | null;
+  lastAt: Date | null;
+  /** Channels (event sources) seen. */
+  channels: string[];
+}
+
+/** One order of a profile as its stored purchase and refund events add up (minor units). */
+export interface ProfileOrderFacts {
+  profileId: string;
+  /** The order id, or a stable stand-in for a purchase without one. */
+  orderId: string;
+  revenueMinor: bigint;
+  refundedMinor: bigint;
+  currency: string | null;
+  at: Date;
+}
+
+/**
+ * What identity needs from the owner of the events to recompute profile aggregates: identity owns the
+ * aggregates, events owns the rows they are computed from. Declared here, implemented by the events module,
+ * wired in `app.ts` (the pattern of the platform's `Authenticator`).
+ */
+export interface ProfileActivitySource {
+  /** The activity of these profiles per their stored events, read inside `unitOfWork`. */
+  activityOf(
+    unitOfWork: UnitOfWork,
+    tenantId: string,
+    profileIds: readonly string[],
+  ): Promise<{ events: ProfileEventFacts[]; orders: ProfileOrderFacts[] }>;
 }
 
 /** Anything that runs SQL: the database or an open transaction (the caller's unit of work). */

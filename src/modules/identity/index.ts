@@ -13,31 +13,46 @@ export type {
   IdentifierInput,
   IdentityApi,
   ProfileActivity,
+  ProfileActivitySource,
   ProfileEventRow,
   ProfileEvents,
   ResolveInput,
   SqlRunner,
+  UnitOfWork,
 } from './identity.types.ts';
-import type { IdentityApi, ProfileEvents } from './identity.types.ts';
+import type { IdentityApi, ProfileActivitySource, ProfileEvents } from './identity.types.ts';
+import { createAggregatesReconciler } from './aggregates.reconcile.ts';
+import { aggregatesRoutes } from './aggregates.routes.ts';
 
 export interface IdentityModuleDeps {
   /** A person's interactions (owned by events, which implements this port; wired in src/app.ts). */
   events: ProfileEvents;
 }
 
-export function createIdentityModule(
-  platform: PlatformServices,
-  deps: IdentityModuleDeps,
-): IdentityApi & { routes(app: FastifyInstance): Promise<void> } {
+export function createIdentityModule(platform: PlatformServices, deps: IdentityModuleDeps) {
   const repo = createIdentityRepository(platform.db, deps.events);
   const settings = createSettingsStore(repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const profiles = createProfilesService({ db: platform.db, repo, settings });
-  return {
+  let activitySource: ProfileActivitySource | undefined;
+  const reconciler = createAggregatesReconciler({ db: platform.db, repo, jobs: platform.jobs, source: () => activitySource });
+  reconciler.registerJobs();
+  const api: IdentityApi = {
     resolveMany: (tenantId, inputs) => resolution.resolveMany(tenantId, inputs),
     recordActivity: (tenantId, activity) => resolution.recordActivity(tenantId, activity),
+    recordActivityWithin: (unitOfWork, tenantId, activity) => resolution.recordActivityWithin(unitOfWork, tenantId, activity),
+  };
+  return {
+    ...api,
+    /** Wiring: the events module's reading of profile activity, for reconciling aggregates (see ProfileActivitySource). */
+    useActivitySource(source: ProfileActivitySource): void {
+      activitySource = source;
+    },
+    /** Recomputes a tenant's profile aggregates from the stored events now (the job does the same in the background). */
+    reconcileAggregates: (tenantId: string) => reconciler.reconcileTenant(tenantId),
     async routes(app: FastifyInstance): Promise<void> {
       await identityRoutes(app, profiles);
+      await aggregatesRoutes(app, reconciler);
     },
   };
 }

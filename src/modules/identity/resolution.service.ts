@@ -237,83 +237,87 @@ export function createResolutionService(deps: ResolutionDeps) {
      */
     async recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void> {
       if (!activity.length) return;
-      const ids = [...new Set(activity.map((a) => a.profileId))];
-      await withRetry(4, () =>
-        db.transaction(async (tx) => {
-          const locked = new Map((await repo.lockProfiles(tx, tenantId, ids)).map((p) => [p.id, p]));
-          const survivors = new Map(ids.filter((id) => locked.get(id)?.status === 'active').map((id) => [id, id]));
-          const moved = ids.filter((id) => !survivors.has(id));
-          if (moved.length) {
-            const found = await repo.survivorsOf(tx, tenantId, moved);
-            await repo.relinkInteractions(
-              tx,
-              tenantId,
-              [...found].map(([from, to]) => ({ from, to })),
-            );
-            for (const [from, to] of found) survivors.set(from, to);
-          }
-          const perProfile = new Map<string, { n: number; firstAt: Date; lastAt: Date; channels: Set<string> }>();
-          const orders = new Map<
-            string,
-            { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }
-          >();
-          for (const a of activity) {
-            const pid = survivors.get(a.profileId);
-            if (!pid) continue; // unknown or erased profile
-            const agg = perProfile.get(pid) ?? { n: 0, firstAt: a.occurredAt, lastAt: a.occurredAt, channels: new Set<string>() };
-            agg.n++;
-            if (a.occurredAt < agg.firstAt) agg.firstAt = a.occurredAt;
-            if (a.occurredAt > agg.lastAt) agg.lastAt = a.occurredAt;
-            agg.channels.add(a.channel.replace(/,/g, ' '));
-            perProfile.set(pid, agg);
-            const amount = a.revenueMinor != null && a.revenueMinor > 0n ? a.revenueMinor : 0n;
-            if (a.type === 'purchase' || a.type === 'refund') {
-              const orderId = a.orderId ?? `~${newId()}`;
-              const o = orders.get(orderId) ?? {
-                orderId,
-                profileId: pid,
-                revenueMinor: 0n,
-                refundedMinor: 0n,
-                // An order's currency only when ISO 4217 lists it: a vendor's unknown code carries no price anyway.
-                currency: a.currency && isCurrencyCode(a.currency) ? a.currency.toUpperCase() : null,
-                at: a.occurredAt,
-              };
-              // Line items of one order add up; the order counts once.
-              if (a.type === 'purchase') o.revenueMinor += amount;
-              else o.refundedMinor += amount;
-              orders.set(orderId, o);
-            }
-          }
-          await repo.upsertOrders(tx, tenantId, [...orders.values()]);
-          const ordersNow = new Map(
-            (await repo.recomputeOrders(tx, tenantId, [...new Set([...orders.values()].map((o) => o.profileId))])).map((r) => [
-              r.id,
-              r.totalOrders,
-            ]),
-          );
-          // Strength follows from the stored one when only activity moved; otherwise it is recomputed in full below.
-          const rows = [...perProfile].map(([profileId, a]) => {
-            const p = locked.get(profileId);
-            const strength =
-              p?.status === 'active'
-                ? strengthAfterActivity(
-                    p.profileStrength,
-                    { eventCount: p.eventCount, totalOrders: p.totalOrders, channelCount: p.channels.length },
-                    {
-                      eventCount: p.eventCount + a.n,
-                      totalOrders: ordersNow.get(profileId) ?? p.totalOrders,
-                      channelCount: new Set([...p.channels, ...a.channels]).size,
-                    },
-                  )
-                : null;
-            return { profileId, n: a.n, firstAt: a.firstAt, lastAt: a.lastAt, channels: [...a.channels], strength };
-          });
-          await repo.addActivity(tx, tenantId, rows);
-          const refresh = rows.filter((r) => r.strength === null).map((r) => r.profileId);
-          await refreshAggregates(repo, tx, tenantId, refresh, false);
-        }),
-      );
+      await withRetry(4, () => db.transaction((tx) => recordActivityWithin(tx, tenantId, activity)));
     },
+
+    /** See IdentityApi.recordActivityWithin: the same update inside the caller's unit of work (no retry of its own). */
+    recordActivityWithin,
   };
+
+  async function recordActivityWithin(tx: Q, tenantId: string, activity: readonly ProfileActivity[]): Promise<void> {
+    if (!activity.length) return;
+    const ids = [...new Set(activity.map((a) => a.profileId))];
+    const locked = new Map((await repo.lockProfiles(tx, tenantId, ids)).map((p) => [p.id, p]));
+    const survivors = new Map(ids.filter((id) => locked.get(id)?.status === 'active').map((id) => [id, id]));
+    const moved = ids.filter((id) => !survivors.has(id));
+    if (moved.length) {
+      const found = await repo.survivorsOf(tx, tenantId, moved);
+      await repo.relinkInteractions(
+        tx,
+        tenantId,
+        [...found].map(([from, to]) => ({ from, to })),
+      );
+      for (const [from, to] of found) survivors.set(from, to);
+    }
+    const perProfile = new Map<string, { n: number; firstAt: Date; lastAt: Date; channels: Set<string> }>();
+    const orders = new Map<
+      string,
+      { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }
+    >();
+    for (const a of activity) {
+      const pid = survivors.get(a.profileId);
+      if (!pid) continue; // unknown or erased profile
+      const agg = perProfile.get(pid) ?? { n: 0, firstAt: a.occurredAt, lastAt: a.occurredAt, channels: new Set<string>() };
+      agg.n++;
+      if (a.occurredAt < agg.firstAt) agg.firstAt = a.occurredAt;
+      if (a.occurredAt > agg.lastAt) agg.lastAt = a.occurredAt;
+      agg.channels.add(a.channel.replace(/,/g, ' '));
+      perProfile.set(pid, agg);
+      const amount = a.revenueMinor != null && a.revenueMinor > 0n ? a.revenueMinor : 0n;
+      if (a.type === 'purchase' || a.type === 'refund') {
+        const orderId = a.orderId ?? `~${newId()}`;
+        const o = orders.get(orderId) ?? {
+          orderId,
+          profileId: pid,
+          revenueMinor: 0n,
+          refundedMinor: 0n,
+          // An order's currency only when ISO 4217 lists it: a vendor's unknown code carries no price anyway.
+          currency: a.currency && isCurrencyCode(a.currency) ? a.currency.toUpperCase() : null,
+          at: a.occurredAt,
+        };
+        // Line items of one order add up; the order counts once.
+        if (a.type === 'purchase') o.revenueMinor += amount;
+        else o.refundedMinor += amount;
+        orders.set(orderId, o);
+      }
+    }
+    await repo.upsertOrders(tx, tenantId, [...orders.values()]);
+    const ordersNow = new Map(
+      (await repo.recomputeOrders(tx, tenantId, [...new Set([...orders.values()].map((o) => o.profileId))])).map((r) => [
+        r.id,
+        r.totalOrders,
+      ]),
+    );
+    // Strength follows from the stored one when only activity moved; otherwise it is recomputed in full below.
+    const rows = [...perProfile].map(([profileId, a]) => {
+      const p = locked.get(profileId);
+      const strength =
+        p?.status === 'active'
+          ? strengthAfterActivity(
+              p.profileStrength,
+              { eventCount: p.eventCount, totalOrders: p.totalOrders, channelCount: p.channels.length },
+              {
+                eventCount: p.eventCount + a.n,
+                totalOrders: ordersNow.get(profileId) ?? p.totalOrders,
+                channelCount: new Set([...p.channels, ...a.channels]).size,
+              },
+            )
+          : null;
+      return { profileId, n: a.n, firstAt: a.firstAt, lastAt: a.lastAt, channels: [...a.channels], strength };
+    });
+    await repo.addActivity(tx, tenantId, rows);
+    const refresh = rows.filter((r) => r.strength === null).map((r) => r.profileId);
+    await refreshAggregates(repo, tx, tenantId, refresh, false);
+  }
 }
 export type ResolutionService = ReturnType<typeof createResolutionService>;

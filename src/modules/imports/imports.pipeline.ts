@@ -27,8 +27,8 @@ const MAX_TRACKED_ITEM_IDS = 2_000_000;
 export interface PipelineDeps {
   repo: ImportsRepository;
   catalog: Pick<CatalogApi, 'upsertItems'>;
-  /** The events write path: identity resolution, idempotent insert, profile aggregates. */
-  ingest: Pick<IngestService, 'resolve' | 'append' | 'afterCommit'>;
+  /** The events write door: identity resolution, idempotent insert and profile aggregates in one transaction. */
+  ingest: Pick<IngestService, 'write'>;
   storage: ObjectStorage;
   clock: () => Date;
   log: FastifyBaseLogger;
@@ -146,10 +146,8 @@ export function createImportPipeline(deps: PipelineDeps) {
           // Through the events write path, so imported purchases (a POS export, an order history) land on the
           // customers' unified profiles and count in their aggregates, as live events do.
           const events = b.interactions.map((i) => fromImportedRow(i.row, i.identifiers));
-          await deps.ingest.resolve(tenantId, events);
-          const outcomes = await deps.ingest.append(tenantId, events);
+          const outcomes = await deps.ingest.write({ tenantId }, events, { source: 'import' });
           for (const o of outcomes) if (!o.created) duplicates++;
-          await deps.ingest.afterCommit(tenantId, events, outcomes);
         }
         await prev;
         const room = Math.max(0, MAX_STORED_ISSUES - storedIssues);

@@ -20,13 +20,11 @@ describe('a crash mid-import', () => {
     const ingest = t.modules.events.ingest;
     let calls = 0;
     let crash = true;
-    const flaky = {
-      resolve: ingest.resolve,
-      afterCommit: ingest.afterCommit,
-      append: async (tid: string, events: Parameters<typeof ingest.append>[1]) => {
+    const flaky: Pick<typeof ingest, 'write'> = {
+      write: async (ctx, events, opts) => {
         calls++;
         if (crash && calls === 2) throw new Error('simulated crash while writing batch 2');
-        return ingest.append(tid, events);
+        return ingest.write(ctx, events, opts);
       },
     };
     const pipeline = createImportPipeline({

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from './errors.ts';
+import { findUnsafeValue, UNSAFE_TEXT_MESSAGE } from './text.ts';
+
+/** Deepest JSON nesting a request body may have: far beyond any real payload, far below a stack overflow. */
+const MAX_JSON_DEPTH = 32;
+
+const DEPTH_MESSAGE = `is nested more than ${MAX_JSON_DEPTH} levels deep: flatten it`;
+
+const POISON_HINT = /"(?:__proto__|constructor)"/;
+
+/** True when a parsed value has a `__proto__` key or a `constructor` object with `prototype` (prototype poisoning). Iterative. */
+function hasPoisonKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      stack.push(...v);
+      continue;
+    }
+    if (Object.hasOwn(v, '__proto__')) return true;
+    const c = (v as Record<string, unknown>).constructor;
+    if (Object.hasOwn(v, 'constructor') && c !== null && typeof c === 'object' && Object.hasOwn(c, 'prototype')) return true;
+    stack.push(...Object.values(v));
+  }
+  return false;
+}
+
+/**
+ * Parses a JSON request body and refuses what cannot be stored: NUL characters and lone UTF-16 surrogates in
+ * any string or key, and nesting deeper than `maxDepth`. The answer names the JSON path, never the bad bytes.
+ * Prototype poisoning (`__proto__`, `constructor.prototype`) is refused, as Fastify's own parser does.
+ */
+function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AppError('validation', 'MALFORMED_JSON', 'The body is not valid JSON.');
+  }
+  if (POISON_HINT.test(text) && hasPoisonKey(value))
+    throw new AppError('validation', 'MALFORMED_JSON', 'The body carries a "__proto__" or "constructor.prototype" key, which is refused.');
+  const bad = findUnsafeValue(value, maxDepth);
+  if (bad) {
+    const message = bad.reason === 'too_deep' ? DEPTH_MESSAGE : UNSAFE_TEXT_MESSAGE[bad.reason];
+    throw new AppError(
+      'validation',
+      bad.reason === 'too_deep' ? 'JSON_TOO_DEEP' : 'UNSAFE_TEXT',
+      `The request body is invalid at ${bad.path}: it ${message}.`,
+      { details: [{ field: bad.path, message, location: 'body' }] },
+    );
+  }
+  return value;
+}
+
+/**
+ * Replaces Fastify's JSON parser for the whole app (one edge for every route): plugins that need the raw bytes
+ * (signed vendor webhooks) replace it again in their own scope.
+ */
+export function registerJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text === '' || /^\s*$/.test(text)) {
+      done(new AppError('validation', 'MALFORMED_JSON', 'The body is empty but declared as JSON. Send a JSON object.'), undefined);
+      return;
+    }
+    try {
+      done(null, parseJsonBody(text, maxDepth));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}
