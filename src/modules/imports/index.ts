@@ -21,6 +21,7 @@ export interface ImportsModuleDeps {
 
 export function createImportsModule(platform: PlatformServices, deps: ImportsModuleDeps) {
   const repo = createImportsRepository(platform.db);
+  const maxDecompressedBytes = Math.max(platform.config.uploadLimitBytes * 64, 1024 ** 4);
   const pipeline = createImportPipeline({
     repo,
     catalog: deps.catalog,
@@ -28,10 +29,10 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     storage: platform.storage,
     clock: platform.clock,
     log: platform.log,
-    maxDecompressedBytes: Math.max(platform.config.uploadLimitBytes * 64, 1024 ** 4),
+    maxDecompressedBytes,
     maxConcurrentBatches: platform.databaseKind === 'postgres' ? 3 : 1,
   });
-  const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs });
+  const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs, maxDecompressedBytes });
   service.registerJobs();
   return {
     /** Starts an import of a local file for a tenant (the CLI): same pipeline and records as an upload. */
