@@ -125,6 +125,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await events.resealSecrets();
   const catalog = createCatalogModule(platform, { interactions: events.interactions });
   const imports = createImportsModule(platform, { catalog, events });
+  await imports.interruptOrphanedRuns();
   const recs = createRecsModule(platform, {
     catalog,
     interactions: events.interactions,

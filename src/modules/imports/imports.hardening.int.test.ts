@@ -193,3 +193,28 @@ describe('M3: an Excel file, a double gzip or other binary input is refused with
     });
   }
 });
+
+describe('M1: a synchronous upload cut off by a crash does not stay running', () => {
+  it('is marked interrupted at start with "upload the file again"; async runs are left to their jobs', async () => {
+    const { tenantId, apiKey } = await t.createTenant();
+    const key = await apiKey(['catalog:write']);
+    const repo = createImportsRepository(t.database.db);
+    const make = async (mode: 'sync' | 'async') => {
+      const id = newId();
+      await repo.create(tenantId, { id, kind: 'items', mode, fileName: `${mode}.csv`, options: {}, createdBy: 'test' });
+      await repo.start(tenantId, id, { compressed: null, format: 'csv', delimiter: ',' });
+      // Its last checkpoint is an hour old: the process that ran it died (kill -9) mid-request.
+      await t.database.db.execute(
+        sql`UPDATE import_runs SET updated_at = now() - interval '1 hour' WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      );
+      return id;
+    };
+    const sync = await make('sync');
+    const async_ = await make('async');
+    expect(await t.modules.imports.interruptOrphanedRuns()).toBeGreaterThanOrEqual(1);
+    const run = await t.request('GET', `/api/v1/imports/${sync}`, { token: key });
+    expect(run.body).toMatchObject({ status: 'interrupted', error: { code: 'IMPORT_INTERRUPTED' } });
+    expect(run.body.error.message).toContain('Upload the file again');
+    expect((await repo.get(tenantId, async_))!.status).toBe('running');
+  });
+});

@@ -18,6 +18,8 @@ import type { ImportCounters, ImportOptionsStored, ImportRunRow, ImportsReposito
 export const IMPORT_JOB = 'imports.process';
 /** Uploads up to this size are processed during the request unless `mode=async`. */
 export const SYNC_MAX_BYTES = 32 * 1024 * 1024;
+/** On a shared server, a synchronous run with no checkpoint for this long has lost its process. */
+const SYNC_STALE_MS = 30 * 60_000;
 
 export interface ImportsServiceDeps {
   repo: ImportsRepository;
@@ -118,6 +120,19 @@ export function createImportsService(deps: ImportsServiceDeps) {
   }
 
   return {
+    /**
+     * At start: synchronous uploads cut off by a crash are marked `interrupted` (their committed rows are
+     * kept) instead of staying `running` forever. `exclusive`: this process alone uses the database.
+     */
+    async interruptOrphanedRuns(exclusive: boolean, now: Date): Promise<number> {
+      return repo.interruptOrphanedSyncRuns({
+        all: exclusive,
+        staleBefore: new Date(now.getTime() - SYNC_STALE_MS),
+        message:
+          'The upload was interrupted (the server stopped while it ran); the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).',
+      });
+    },
+
     /** Registers the background import job (idempotent handler: resumes after the last committed batch). */
     registerJobs(): void {
       jobs.register({

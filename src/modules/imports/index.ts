@@ -35,6 +35,8 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
   const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs, maxDecompressedBytes });
   service.registerJobs();
   return {
+    /** Marks synchronous uploads cut off by a crash `interrupted` (call once at start). */
+    interruptOrphanedRuns: () => service.interruptOrphanedRuns(platform.databaseKind === 'pglite', platform.clock()),
     /** Starts an import of a local file for a tenant (the CLI): same pipeline and records as an upload. */
     service,
     async routes(app: FastifyInstance): Promise<void> {
