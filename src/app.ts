@@ -124,7 +124,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const events = createEventsModule(platform, { identity });
   await events.resealSecrets();
   const catalog = createCatalogModule(platform, { interactions: events.interactions });
-  const imports = createImportsModule(platform, { catalog, events });
+  const imports = createImportsModule(platform, {
+    catalog,
+    events,
+    tenantSettings: async (id) => (await tenancy.tenants.getTenant(id)).settings,
+  });
   await imports.interruptOrphanedRuns();
   const recs = createRecsModule(platform, {
     catalog,

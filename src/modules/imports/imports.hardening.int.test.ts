@@ -3,7 +3,7 @@
  * with a helpful message, uploads have a row cap and a storage quota, and an interrupted run never stays
  * `running`.
  */
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, queryRows } from '../../platform/index.ts';
@@ -216,5 +216,34 @@ describe('M1: a synchronous upload cut off by a crash does not stay running', ()
     expect(run.body).toMatchObject({ status: 'interrupted', error: { code: 'IMPORT_INTERRUPTED' } });
     expect(run.body.error.message).toContain('Upload the file again');
     expect((await repo.get(tenantId, async_))!.status).toBe('running');
+  });
+});
+
+describe('upload limits', () => {
+  it('a 190 kB gzip expanding to 50 million rows stops at the row cap with a clear error', async () => {
+    const { tenantId, apiKey } = await t.createTenant();
+    const key = await apiKey(['catalog:write']);
+    // The tenant's settings lower the configured cap (LOUPE_IMPORT_MAX_ROWS) for this test.
+    await t.database.db.execute(
+      sql`UPDATE tenants SET settings = settings || '{"imports": {"max_rows": 3000}}'::jsonb WHERE id = ${tenantId}`,
+    );
+    const chunk = Buffer.from('1,x\n'.repeat(1_000_000));
+    const gz = createGzip({ level: 9 });
+    const parts: Buffer[] = [];
+    gz.on('data', (b: Buffer) => parts.push(b));
+    const ended = new Promise((r) => gz.on('end', r));
+    gz.write('item_id,name\n');
+    for (let i = 0; i < 50; i++) if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+    gz.end();
+    await ended;
+    const bomb = Buffer.concat(parts);
+    expect(bomb.length).toBeLessThan(250_000);
+    const res = await upload('items', key, bomb, {}, 'rows.csv.gz');
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('IMPORT_TOO_MANY_ROWS');
+    expect(res.body.error.message).toContain('more than 3000 rows');
+    const runs = await t.request('GET', '/api/v1/imports', { token: key });
+    expect(runs.body.data[0]).toMatchObject({ status: 'failed', error: { code: 'IMPORT_TOO_MANY_ROWS' } });
+    expect(runs.body.data[0].rows_read).toBeLessThanOrEqual(3000);
   });
 });

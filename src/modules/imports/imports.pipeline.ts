@@ -38,6 +38,8 @@ export interface PipelineDeps {
   maxDecompressedBytes: number;
   /** Batches written at once (1 on the single-connection embedded database). */
   maxConcurrentBatches?: number;
+  /** Most data rows one upload may hold, for a tenant (config default, or the tenant's settings). */
+  maxRows?: (tenantId: string) => Promise<number>;
 }
 
 export interface RunOutcome extends ImportCounters {
@@ -81,6 +83,7 @@ export function createImportPipeline(deps: PipelineDeps) {
       const cap = gzipCap(run.fileBytes, deps.maxDecompressedBytes);
       await precheckGzip(await deps.storage.get(tenantId, run.storageKey), cap);
 
+      const maxRows = (await deps.maxRows?.(tenantId)) ?? Number.POSITIVE_INFINITY;
       const resumeAfter = run.checkpointRow;
       const c: ImportCounters = {
         rowsRead: resumeAfter ? run.rowsRead : 0,
@@ -248,6 +251,14 @@ export function createImportPipeline(deps: PipelineDeps) {
             continue;
           }
           if (ev.row <= resumeAfter) continue;
+          if (c.rowsRead >= maxRows) {
+            // A tiny gzip can expand to tens of millions of rows: stop at the cap, keep what is committed.
+            throw new AppError(
+              'payload_too_large',
+              'IMPORT_TOO_MANY_ROWS',
+              `The file has more than ${maxRows} rows, the most one upload may hold: split it into smaller files (rows already stored are kept; importing them again is harmless).`,
+            );
+          }
           c.rowsRead++;
           lastRow = ev.row;
           batchRows++;

@@ -17,6 +17,14 @@ export type { ImportKind } from './imports.columns.ts';
 export interface ImportsModuleDeps {
   catalog: CatalogModule;
   events: EventsModule;
+  /** A tenant's settings (`imports.max_rows` overrides the configured row cap per upload). */
+  tenantSettings?: (tenantId: string) => Promise<Record<string, unknown>>;
+}
+
+/** The row cap for a tenant: its `settings.imports.max_rows` when a positive integer, else the configured one. */
+export function maxRowsOf(settings: Record<string, unknown> | undefined, configured: number): number {
+  const v = (settings?.imports as { max_rows?: unknown } | undefined)?.max_rows;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : configured;
 }
 
 export function createImportsModule(platform: PlatformServices, deps: ImportsModuleDeps) {
@@ -30,6 +38,7 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     clock: platform.clock,
     log: platform.log,
     maxDecompressedBytes,
+    maxRows: async (tenantId) => maxRowsOf(await deps.tenantSettings?.(tenantId).catch(() => undefined), platform.config.imports.maxRows),
     maxConcurrentBatches: platform.databaseKind === 'postgres' ? 3 : 1,
   });
   const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs, maxDecompressedBytes });
