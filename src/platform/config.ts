@@ -44,13 +44,8 @@ const envSchema = z.object({
   // Per-tenant job limits (per job type): waiting jobs, and running jobs (default: half the workers).
   LOUPE_JOBS_TENANT_MAX_QUEUED: z.coerce.number().int().min(1).default(50),
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
-  // Upload limits (tenants may override them in settings.imports: max_rows, storage_quota_bytes).
+  // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
-  LOUPE_UPLOAD_QUOTA_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .default(50 * 1024 ** 3),
 });
 
 export interface Config {
@@ -83,8 +78,8 @@ export interface Config {
     readonly tenantMaxQueued: number;
     readonly tenantMaxRunning: number | undefined;
   };
-  /** Default upload limits; a tenant's `settings.imports.max_rows` / `storage_quota_bytes` override them. */
-  readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number };
+  /** Default upload limits; a tenant's `settings.imports.max_rows` overrides the row cap. */
+  readonly imports: { readonly maxRows: number };
 }
 
 export class ConfigError extends Error {
@@ -135,6 +130,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantMaxQueued: e.LOUPE_JOBS_TENANT_MAX_QUEUED,
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },
-    imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES },
+    imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS },
   });
 }
