@@ -111,7 +111,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const audit = createAuditRepository(db);
   const security = createSecurityEventRepository(db);
   const storage = deps.storage ?? createLocalStorage(path.join(config.dataDir, 'objects'));
-  const jobs = createJobQueue({ db, logger: app.log as unknown as Logger, pollMs: config.jobs.pollMs, onJobFinished: metrics.jobFinished });
+  const jobs = createJobQueue({
+    db,
+    logger: app.log as unknown as Logger,
+    pollMs: config.jobs.pollMs,
+    onJobFinished: metrics.jobFinished,
+    tenantLimits: { maxQueued: config.jobs.tenantMaxQueued, maxRunning: config.jobs.tenantMaxRunning },
+    exclusiveDatabase: database.kind === 'pglite',
+  });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const tenancy = createTenancyModule({ db, config, jwtSecret, security, ...(deps.clock ? { clock: deps.clock } : {}) });
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
@@ -136,7 +143,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.useActivitySource(events.activitySource);
   await events.resealSecrets();
   const catalog = createCatalogModule(platform);
-  const imports = createImportsModule(platform, { catalog, events });
+  const imports = createImportsModule(platform, {
+    catalog,
+    events,
+    tenantSettings: async (id) => (await tenancy.tenants.getTenant(id)).settings,
+  });
+  await imports.interruptOrphanedRuns();
   const recs = createRecsModule(platform, {
     catalog,
     interactions: events.interactions,

@@ -54,6 +54,11 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).default(500),
   LOUPE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   LOUPE_JOB_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  // Per-tenant job limits (per job type): waiting jobs, and running jobs (default: half the workers).
+  LOUPE_JOBS_TENANT_MAX_QUEUED: z.coerce.number().int().min(1).default(50),
+  LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
+  // Rows per upload (a tenant may override it in settings.imports.max_rows).
+  LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
 });
 
 export interface Config {
@@ -81,7 +86,15 @@ export interface Config {
     readonly tenant: { readonly perMinute: number; readonly burst: number };
     readonly auth: { readonly perMinute: number; readonly burst: number };
   };
-  readonly jobs: { readonly concurrency: number; readonly pollMs: number };
+  readonly jobs: {
+    readonly concurrency: number;
+    readonly pollMs: number;
+    /** Per tenant and job type: jobs waiting (beyond it enqueue answers 429), jobs running at once. */
+    readonly tenantMaxQueued: number;
+    readonly tenantMaxRunning: number | undefined;
+  };
+  /** Default upload limits; a tenant's `settings.imports.max_rows` overrides the row cap. */
+  readonly imports: { readonly maxRows: number };
 }
 
 export class ConfigError extends Error {
@@ -127,6 +140,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenant: { perMinute: e.RATE_LIMIT_TENANT_PER_MINUTE, burst: e.RATE_LIMIT_TENANT_BURST },
       auth: { perMinute: e.RATE_LIMIT_AUTH_PER_MINUTE, burst: 0 },
     },
-    jobs: { concurrency: e.LOUPE_WORKER_CONCURRENCY, pollMs: e.LOUPE_JOB_POLL_MS },
+    jobs: {
+      concurrency: e.LOUPE_WORKER_CONCURRENCY,
+      pollMs: e.LOUPE_JOB_POLL_MS,
+      tenantMaxQueued: e.LOUPE_JOBS_TENANT_MAX_QUEUED,
+      tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
+    },
+    imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS },
   });
 }

@@ -23,7 +23,7 @@ export type { Database, Db, Queryable } from './database.ts';
 export { AppError, conflict, forbidden, notFound, unauthenticated, validation } from './errors.ts';
 export type { ErrorDetail, ErrorKind } from './errors.ts';
 export { constantTimeEqual, isUuid, newId, randomToken, sha256Hex } from './ids.ts';
-export { PermanentJobError } from './jobs.queue.ts';
+export { INTERRUPTED_PREFIX, PermanentJobError } from './jobs.queue.ts';
 export type { JobDefinition, JobQueue, JobRecord, JobRun } from './jobs.queue.ts';
 export { iso, paginate, paginationQuery } from './pagination.ts';
 export { PLATFORM_TENANT_ID } from './platform.tables.ts';

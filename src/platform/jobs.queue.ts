@@ -50,6 +50,10 @@ export interface JobDefinition<P> {
   readonly type: string;
   readonly payload: z.ZodType<P>;
   readonly maxAttempts?: number;
+  /** Jobs of this type one tenant may have waiting; beyond it enqueue is refused (default: the queue's). */
+  readonly maxQueuedPerTenant?: number;
+  /** Jobs of this type one tenant may have running at once (default: the queue's). */
+  readonly maxRunningPerTenant?: number;
   /** Returns the job's result (stored as JSON). Throw to fail the attempt; it is retried with backoff. */
   handle(run: JobRun<P>): Promise<unknown>;
 }
@@ -70,6 +74,40 @@ export interface JobQueueDeps {
   logger: Logger;
   pollMs: number;
   onJobFinished?: (type: string, status: JobStatus, seconds: number) => void;
+  /**
+   * Per-tenant limits for each job type, so one tenant cannot fill the queue or every worker:
+   * `maxQueued` waiting jobs (default 50), `maxRunning` running jobs (default: half the workers, at least 1).
+   */
+  tenantLimits?: { maxQueued?: number | undefined; maxRunning?: number | undefined };
+  /**
+   * True when this process is the only one using the database (the embedded PGlite): every job found
+   * running at start belongs to a process that died, and is recovered at once instead of after its lease.
+   */
+  exclusiveDatabase?: boolean;
+}
+
+/** The message a job interrupted by its process's death carries (recs shows such a run as `interrupted`). */
+export const INTERRUPTED_PREFIX = 'interrupted:';
+const DEFAULT_MAX_QUEUED = 50;
+
+/**
+ * Whether the worker that holds a lease is a dead process of this host: worker ids are `host:pid:random`;
+ * the same host and pid with another suffix is an earlier life of this process, and a pid that no longer
+ * exists is dead. Another host, or a live pid, is left to its lease.
+ */
+export function leaseOwnerIsDead(lockedBy: string, self: { workerId: string; host: string; pid: number }): boolean {
+  const parts = lockedBy.split(':');
+  if (parts.length < 3) return false;
+  const pid = Number(parts[parts.length - 2]);
+  const host = parts.slice(0, -2).join(':');
+  if (host !== self.host || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === self.pid) return lockedBy !== self.workerId;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 const SELECT = sql`id, tenant_id AS "tenantId", type, status, payload, attempts, max_attempts AS "maxAttempts", progress, result,
@@ -94,6 +132,8 @@ export function createJobQueue(deps: JobQueueDeps) {
   let timer: NodeJS.Timeout | undefined;
   let concurrency = 0;
   let types: string[] = [];
+  let maxRunningDefault = 1;
+  const maxQueuedDefault = deps.tenantLimits?.maxQueued ?? DEFAULT_MAX_QUEUED;
   let polling = false;
   let repoll = false;
   let idle: Promise<void> = Promise.resolve();
@@ -103,20 +143,62 @@ export function createJobQueue(deps: JobQueueDeps) {
     return queryOne<JobRecord>(db, sql`SELECT ${SELECT} FROM jobs WHERE tenant_id = ${tenantId} AND id = ${id}`);
   }
 
+  /**
+   * Claims up to `limit` due jobs, fairly across tenants: a tenant never runs more than its per-type cap
+   * at once (counting live leases, and the jobs of this very claim by their rank within the tenant and
+   * type), and the tenants with the fewest running jobs go first, so one tenant's six long trainings do
+   * not make another tenant's one-second job wait. Within a tenant: priority, then age.
+   */
   async function claim(limit: number): Promise<JobRecord[]> {
+    const caps = types.map((ty) => definitions.get(ty)?.maxRunningPerTenant ?? maxRunningDefault);
     return queryRows<JobRecord>(
       db,
-      sql`UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ${workerId},
+      sql`WITH caps AS (SELECT * FROM unnest(${sql.param(types)}::text[], ${sql.param(caps)}::int[]) AS c(type, cap)),
+          live AS (SELECT tenant_id, type, count(*)::int AS n FROM jobs WHERE status = 'running' AND locked_until >= now() GROUP BY tenant_id, type),
+          tenant_live AS (SELECT tenant_id, sum(n)::int AS n FROM live GROUP BY tenant_id),
+          due AS (
+            SELECT j.tenant_id, j.id, j.priority, j.run_at, caps.cap,
+                   coalesce(l.n, 0) + row_number() OVER (PARTITION BY j.tenant_id, j.type ORDER BY j.priority DESC, j.run_at, j.id) AS type_slot,
+                   coalesce(tl.n, 0) + row_number() OVER (PARTITION BY j.tenant_id ORDER BY j.priority DESC, j.run_at, j.id) AS tenant_slot
+            FROM jobs j JOIN caps ON caps.type = j.type
+            LEFT JOIN live l ON l.tenant_id = j.tenant_id AND l.type = j.type
+            LEFT JOIN tenant_live tl ON tl.tenant_id = j.tenant_id
+            WHERE ((j.status = 'queued' AND j.run_at <= now()) OR (j.status = 'running' AND j.locked_until < now())) AND j.cancel_requested = false),
+          picked AS (SELECT tenant_id, id FROM due WHERE type_slot <= cap ORDER BY tenant_slot, priority DESC, run_at, id LIMIT ${limit})
+          UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ${workerId},
                  locked_until = now() + make_interval(secs => ${LEASE_SECONDS}), started_at = coalesce(started_at, now()), updated_at = now()
           WHERE (tenant_id, id) IN (
-            SELECT tenant_id, id FROM jobs
-            WHERE ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))
-              AND type = ANY(${sql.param(types)}::text[]) AND cancel_requested = false
-            ORDER BY priority DESC, run_at
-            LIMIT ${limit}
+            SELECT tenant_id, id FROM jobs WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM picked)
+              AND ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now())) AND cancel_requested = false
             FOR UPDATE SKIP LOCKED)
           RETURNING ${SELECT}`,
     );
+  }
+
+  /**
+   * Jobs left `running` by a process that died: retried at once when they have attempts left, otherwise
+   * failed as interrupted, instead of showing `running` until their lease expires. On the embedded
+   * database every running job at start is such a job (one process only); on a server, those whose lease
+   * holder is a dead process of this host (leaseOwnerIsDead).
+   */
+  async function recoverInterrupted(): Promise<number> {
+    const held = await queryRows<{ tenantId: string; id: string; lockedBy: string | null }>(
+      db,
+      sql`SELECT tenant_id AS "tenantId", id, locked_by AS "lockedBy" FROM jobs WHERE status = 'running' AND locked_by IS DISTINCT FROM ${workerId}`,
+    );
+    const self = { workerId, host: hostname(), pid: process.pid };
+    const dead = held.filter((j) => deps.exclusiveDatabase || (j.lockedBy !== null && leaseOwnerIsDead(j.lockedBy, self)));
+    for (const j of dead) {
+      await db.execute(sql`
+        UPDATE jobs SET locked_by = NULL, locked_until = NULL, updated_at = now(),
+               status = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+               run_at = CASE WHEN attempts < max_attempts THEN now() ELSE run_at END,
+               finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE now() END,
+               last_error = ${`${INTERRUPTED_PREFIX} the process running this job stopped`}
+        WHERE tenant_id = ${j.tenantId} AND id = ${j.id} AND status = 'running' AND locked_by IS NOT DISTINCT FROM ${j.lockedBy}`);
+    }
+    if (dead.length) logger.warn({ jobs: dead.length }, 'jobs interrupted by a stopped process were recovered');
+    return dead.length;
   }
 
   async function finish(job: JobRecord, status: JobStatus, fields: { result?: unknown; error?: string; runAt?: Date }): Promise<void> {
@@ -273,15 +355,26 @@ export function createJobQueue(deps: JobQueueDeps) {
         );
         if (existing) return existing;
       }
+      // The cap is checked in the INSERT itself, so it holds for concurrent enqueues on one session.
+      const maxQueued = def.maxQueuedPerTenant ?? maxQueuedDefault;
       const row = await queryOne<JobRecord>(
         db,
         sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key)
-            VALUES (${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
-                    ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${opts.dedupeKey ?? null})
+            SELECT ${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
+                   ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${opts.dedupeKey ?? null}
+            WHERE (SELECT count(*) FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND status = 'queued') < ${maxQueued}
             RETURNING ${SELECT}`,
       );
+      if (!row) {
+        throw new AppError(
+          'rate_limited',
+          'JOB_QUEUE_FULL',
+          `This tenant already has ${maxQueued} ${type} jobs waiting, the most allowed: wait for some to finish or cancel them, then try again.`,
+          { retryAfterSeconds: 30 },
+        );
+      }
       if (!stopped && types.includes(type)) setImmediate(() => void poll());
-      return row!;
+      return row;
     },
 
     get,
@@ -317,10 +410,13 @@ export function createJobQueue(deps: JobQueueDeps) {
     start(opts: { concurrency: number; types?: string[] }): void {
       stopped = false;
       concurrency = opts.concurrency;
+      maxRunningDefault = deps.tenantLimits?.maxRunning ?? Math.max(1, Math.floor(concurrency / 2));
       types = opts.types ?? [...definitions.keys()];
+      // Jobs a dead process left running are recovered once, before the first claim.
+      const ready = recoverInterrupted().catch((err: unknown) => logger.error({ err }, 'recovering interrupted jobs failed'));
       const loop = (): void => {
         if (stopped) return;
-        idle = poll();
+        idle = ready.then(() => poll());
         timer = setTimeout(loop, deps.pollMs);
         timer.unref();
       };

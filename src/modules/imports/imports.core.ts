@@ -3,7 +3,7 @@
  * statistics, and export escaping. No I/O; `now` is passed in.
  */
 import { createHash } from 'node:crypto';
-import { isCurrencyCode, parseMoney } from '../../platform/index.ts';
+import { findUnsafeValue, isCurrencyCode, parseMoney, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN, INTERACTION_TYPES, type NewInteraction } from '../events/index.ts';
 import type { ItemUpsert } from '../catalog/index.ts';
 import type { ColumnPlan, LoupeField } from './imports.columns.ts';
@@ -112,6 +112,37 @@ function parseInteger(raw: string, what: string): Parsed<number> {
 
 export const truncate = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
+/** Depth beyond which a JSON cell (attributes, metadata) is refused. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Text safe to show and store in a report: control characters (except tab and newline), NUL and lone
+ * surrogates become U+FFFD, so no raw byte of a file ever reaches an error message or the database.
+ */
+export function displayText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\uFFFD');
+}
+
+/** A column name fit for a report (the file's header may hold anything). */
+export const columnLabel = (c: string): string => (unsafeTextReason(c) ? '<column>' : truncate(displayText(c), 100));
+
+/** An issue whose every text is safe to store and show (see displayText). */
+export function storableIssue(i: RowIssue): RowIssue {
+  return {
+    ...i,
+    field: displayText(i.field),
+    reason: displayText(i.reason),
+    ...(i.value != null ? { value: displayText(i.value) } : {}),
+    ...(i.itemId != null ? { itemId: displayText(i.itemId) } : {}),
+  };
+}
+
+const unsafeReason = (field: string, r: 'nul_byte' | 'lone_surrogate' | 'too_deep', path?: string): string =>
+  r === 'too_deep'
+    ? `${field} is nested deeper than ${MAX_JSON_DEPTH} levels`
+    : `${field}${path && path !== '$' ? ` (at ${path})` : ''} ${UNSAFE_TEXT_MESSAGE[r]}`;
+
 /** A record as it comes from the file: column → raw value (strings from CSV; any JSON value from JSON). */
 export type RawRecord = Record<string, unknown>;
 
@@ -137,11 +168,26 @@ class RowCheck {
   }
   /** The field's text, or null when absent or blank. Records an issue (and returns undefined) when invalid. */
   text(field: LoupeField, max = MAX_CELL_CHARS): string | null | undefined {
-    const v = textOf(this.raw(field));
+    const raw = this.raw(field);
+    if (!this.storable(field, raw)) return undefined;
+    const v = textOf(raw);
     if (v == null || v.trim() === '') return null;
     if (v.length > max) return this.fail(field, 'VALUE_TOO_LONG', `${field} is ${v.length} characters long; the limit is ${max}`, v);
     if (v.includes('\uFFFD')) return this.fail(field, 'INVALID_UTF8', `${field} is not valid UTF-8 text (save the file as UTF-8)`, v);
     return v;
+  }
+  /** False (and an UNSAFE_TEXT issue, without the value) when the cell holds NUL, a lone surrogate or too deep JSON. */
+  storable(field: string, v: unknown): boolean {
+    if (v == null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return true;
+    const bad =
+      typeof v === 'string'
+        ? unsafeTextReason(v)
+          ? { path: '$', reason: unsafeTextReason(v)! }
+          : null
+        : findUnsafeValue(v, MAX_JSON_DEPTH);
+    if (!bad) return true;
+    this.fail(field, 'UNSAFE_TEXT', unsafeReason(field, bad.reason, bad.path), null);
+    return false;
   }
   fail(field: string, code: string, reason: string, value?: string | null): undefined {
     this.issues.push({ row: this.row, field, code, reason, value: value == null ? null : truncate(value, 200), severity: 'error' });
@@ -164,6 +210,11 @@ class RowCheck {
       if (this.plan.used.has(c) || c.trim() === '') continue;
       const v = this.record[c];
       if (v == null || v === '') continue;
+      if (unsafeTextReason(c)) {
+        this.fail('<column>', 'UNSAFE_TEXT', unsafeReason('a column name', unsafeTextReason(c)!), null);
+        continue;
+      }
+      if (!this.storable(c, v)) continue;
       if (typeof v === 'string' && v.length > MAX_CELL_CHARS) {
         this.fail(c, 'VALUE_TOO_LONG', `${c} is ${v.length} characters long; the limit is ${MAX_CELL_CHARS}`, v);
         continue;
@@ -243,7 +294,7 @@ export function validateItemRow(row: number, record: RawRecord, plan: ColumnPlan
   const url = c.text('url', 4000);
   const gtin = c.text('gtin', 100);
   const mpn = c.text('mpn', 200);
-  const tagsRaw = c.raw('tags');
+  const tagsRaw = c.storable('tags', c.raw('tags')) ? c.raw('tags') : null;
   const attributes = c.extras();
   const id = itemId ?? null;
   if (c.issues.length || !itemId || !name) return { ok: false, issues: c.issues.map((i) => ({ ...i, itemId: id })), itemId: id };

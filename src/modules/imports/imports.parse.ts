@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { parse as csvParse, type CsvError } from 'csv-parse';
 import { AppError, quoteBigIntegers } from '../../platform/index.ts';
 import { sniffDelimiter } from './imports.columns.ts';
-import type { RawRecord } from './imports.core.ts';
+import { displayText, type RawRecord } from './imports.core.ts';
 
 export type ImportFormat = 'csv' | 'json' | 'ndjson';
 
@@ -91,6 +91,76 @@ export async function maybeGunzip(source: AsyncIterable<Buffer>, cap: number): P
   return { gzip: true, stream: capped() };
 }
 
+const startsWith = (b: Buffer, ...bytes: number[]): boolean => b.length >= bytes.length && bytes.every((x, i) => b[i] === x);
+const EXPORT_AS_CSV = 'export the sheet as CSV (UTF-8) and upload that file (gzip it if it is large)';
+
+/**
+ * Refuses input that is not text before any row is read: Excel workbooks (xlsx is a zip: `PK\x03\x04`;
+ * legacy xls is an OLE file: `D0 CF 11 E0`), a gzip inside a gzip, UTF-16 text, other known binary
+ * formats, and bytes that are mostly control characters. `head` is the start of the decompressed file.
+ * The message names the kind of file and never quotes its bytes.
+ */
+export function binaryInputError(head: Buffer, gzip: boolean): AppError | null {
+  const refuse = (code: string, message: string) => new AppError('validation', code, message);
+  if (startsWith(head, 0x50, 0x4b, 0x03, 0x04))
+    return refuse('IMPORT_EXCEL_FILE', `This is an Excel file (.xlsx) or another zip archive, not CSV or JSON text: ${EXPORT_AS_CSV}.`);
+  if (startsWith(head, 0xd0, 0xcf, 0x11, 0xe0))
+    return refuse('IMPORT_EXCEL_FILE', `This is an Excel file (legacy .xls), not CSV or JSON text: ${EXPORT_AS_CSV}.`);
+  if (gzip && isGzip(head))
+    return refuse('IMPORT_DOUBLE_GZIP', 'The file is compressed twice (a gzip inside a gzip): decompress it once and upload it again.');
+  if (startsWith(head, 0xff, 0xfe) || startsWith(head, 0xfe, 0xff))
+    return refuse(
+      'IMPORT_UTF16_TEXT',
+      'The file is UTF-16 text (as Excel\'s "Unicode text" writes it): save it as CSV UTF-8 and upload it again.',
+    );
+  const known: [number[], string][] = [
+    [[0x25, 0x50, 0x44, 0x46], 'a PDF document'],
+    [[0x89, 0x50, 0x4e, 0x47], 'a PNG image'],
+    [[0xff, 0xd8, 0xff], 'a JPEG image'],
+    [[0x47, 0x49, 0x46, 0x38], 'a GIF image'],
+    [[0x42, 0x5a, 0x68], 'a bzip2 archive'],
+    [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'an xz archive'],
+    [[0x28, 0xb5, 0x2f, 0xfd], 'a zstd archive'],
+    [[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], 'a 7-Zip archive'],
+    [[0x52, 0x61, 0x72, 0x21], 'a RAR archive'],
+    [[0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66], 'an SQLite database'],
+  ];
+  for (const [magic, what] of known) {
+    if (startsWith(head, ...magic))
+      return refuse(
+        'IMPORT_BINARY_FILE',
+        `This is ${what}, not CSV, JSON or NDJSON text: upload the data as CSV or JSON (UTF-8, optionally gzipped).`,
+      );
+  }
+  // Text has few control characters; a stray NUL in one row is a row error, not a binary file.
+  const sample = head.subarray(0, 8192);
+  let control = 0;
+  for (const b of sample) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) control++;
+  if (sample.length >= 16 && control / sample.length > 0.1)
+    return refuse(
+      'IMPORT_BINARY_FILE',
+      `The file does not look like text (${Math.round((100 * control) / sample.length)}% of its first bytes are control characters): upload CSV, JSON or NDJSON (UTF-8, optionally gzipped).`,
+    );
+  return null;
+}
+
+/** Reads the head of a stored file (through gzip when compressed) and says whether it must be refused as binary. */
+export async function sniffBinaryInput(source: Readable, cap: number): Promise<AppError | null> {
+  try {
+    const { gzip, stream } = await maybeGunzip(source as AsyncIterable<Buffer>, cap);
+    try {
+      const { head } = await peek(stream, 8192);
+      return binaryInputError(head, gzip);
+    } finally {
+      await (stream as AsyncGenerator<Buffer>).return?.(undefined);
+    }
+  } catch {
+    return null; // corrupt gzip and the like: reported by the pipeline with their own codes
+  } finally {
+    source.destroy();
+  }
+}
+
 /** Decides the format from the request, then the file name, then the first character. */
 export function detectFormat(given: ImportFormat | undefined, fileName: string, head: string): ImportFormat {
   if (given) return given;
@@ -109,9 +179,11 @@ export function detectFormat(given: ImportFormat | undefined, fileName: string, 
  */
 export async function* readRecords(
   source: AsyncIterable<Buffer>,
-  opts: { format?: ImportFormat | undefined; delimiter?: string | undefined; fileName: string },
+  opts: { format?: ImportFormat | undefined; delimiter?: string | undefined; fileName: string; gzip?: boolean },
 ): AsyncGenerator<ParseEvent> {
   const { head, rest } = await peek(source, 64 * 1024);
+  const binary = binaryInputError(head, opts.gzip ?? false);
+  if (binary) throw binary;
   const headText = head.toString('utf8');
   if (headText.replace(/^\uFEFF/, '').trim() === '') throw new AppError('validation', 'IMPORT_EMPTY_FILE', 'The file is empty.');
   const format = detectFormat(opts.format, opts.fileName, headText);
@@ -193,7 +265,7 @@ async function* readCsv(source: AsyncIterable<Buffer>, delimiter: string): Async
         : new AppError(
             'validation',
             'IMPORT_CSV_INVALID',
-            `The CSV could not be read: ${String((failure as Error).message ?? failure).slice(0, 300)}`,
+            `The CSV could not be read: ${displayText(String((failure as Error).message ?? failure).slice(0, 300))}`,
           );
   };
   for await (const chunk of source) {

@@ -8,10 +8,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type ObjectStorage } from '../../platform/index.ts';
 import type { CatalogApi, ItemUpsert } from '../catalog/index.ts';
 import { fromImportedRow, type IngestService } from '../events/index.ts';
+import { storeFailureReason, writeIsolatingFailures } from './imports.batches.ts';
 import { planColumns, type ColumnPlan } from './imports.columns.ts';
 import {
   createInteractionStats,
   itemFingerprint,
+  storableIssue,
   validateInteractionRow,
   validateItemRow,
   type ImportedInteraction,
@@ -36,6 +38,8 @@ export interface PipelineDeps {
   maxDecompressedBytes: number;
   /** Batches written at once (1 on the single-connection embedded database). */
   maxConcurrentBatches?: number;
+  /** Most data rows one upload may hold, for a tenant (config default, or the tenant's settings). */
+  maxRows?: (tenantId: string) => Promise<number>;
 }
 
 export interface RunOutcome extends ImportCounters {
@@ -79,6 +83,7 @@ export function createImportPipeline(deps: PipelineDeps) {
       const cap = gzipCap(run.fileBytes, deps.maxDecompressedBytes);
       await precheckGzip(await deps.storage.get(tenantId, run.storageKey), cap);
 
+      const maxRows = (await deps.maxRows?.(tenantId)) ?? Number.POSITIVE_INFINITY;
       const resumeAfter = run.checkpointRow;
       const c: ImportCounters = {
         rowsRead: resumeAfter ? run.rowsRead : 0,
@@ -115,7 +120,11 @@ export function createImportPipeline(deps: PipelineDeps) {
       // Batches are written while the next ones are parsed (several at once on PostgreSQL's pool); checkpoints
       // still advance strictly in file order, so the checkpoint never passes a batch that is not committed.
       let itemBatch = new Map<string, ItemUpsert>();
+      let itemRows = new Map<string, number>();
       let interactionBatch: ImportedInteraction[] = [];
+      let interactionRows: number[] = [];
+      // Rows accepted by validation that the database then refused (counted once their batch is checkpointed).
+      let storeRejected = 0;
       let issues: RowIssue[] = [];
       let batchRows = 0;
       let lastRow = resumeAfter;
@@ -126,7 +135,9 @@ export function createImportPipeline(deps: PipelineDeps) {
       const commit = async (
         b: {
           items: ItemUpsert[];
+          itemRows: Map<string, number>;
           interactions: ImportedInteraction[];
+          interactionRows: number[];
           issues: RowIssue[];
           types: Record<string, number>;
           lastRow: number;
@@ -135,31 +146,49 @@ export function createImportPipeline(deps: PipelineDeps) {
         prev: Promise<void>,
       ): Promise<void> => {
         let duplicates = 0;
+        // A row the database refuses becomes a row error; the rest of the batch is stored (imports.batches.ts).
+        const refused: RowIssue[] = [];
+        const refuse = (row: number, error: unknown, itemId: string | null) =>
+          refused.push({ row, field: 'row', severity: 'error', itemId, ...storeFailureReason(error) });
         // Item batches are written strictly in order: an item_id repeated in a later batch must win.
         if (b.items.length) await prev;
         if (b.items.length) {
-          const r = await deps.catalog.upsertItems(tenantId, b.items);
-          items.inserted += r.inserted;
-          items.updated += r.updated;
+          const failed = await writeIsolatingFailures(b.items, async (part) => {
+            const r = await deps.catalog.upsertItems(tenantId, [...part]);
+            items.inserted += r.inserted;
+            items.updated += r.updated;
+          });
+          for (const f of failed) refuse(b.itemRows.get(f.row.itemId) ?? b.lastRow, f.error, f.row.itemId);
         }
         if (b.interactions.length) {
-          // Through the events write path, so imported purchases (a POS export, an order history) land on the
-          // customers' unified profiles and count in their aggregates, as live events do.
-          const events = b.interactions.map((i) => fromImportedRow(i.row, i.identifiers));
-          const outcomes = await deps.ingest.write({ tenantId }, events, { source: 'import' });
-          for (const o of outcomes) if (!o.created) duplicates++;
+          const rowOf = new Map(b.interactions.map((i, k) => [i, b.interactionRows[k]!]));
+          const failed = await writeIsolatingFailures(b.interactions, async (part) => {
+            // Through the events write path, so imported purchases (a POS export, an order history) land on the
+            // customers' unified profiles and count in their aggregates, as live events do.
+            const events = part.map((i) => fromImportedRow(i.row, i.identifiers));
+            const outcomes = await deps.ingest.write({ tenantId }, events, { source: 'import' });
+            for (const o of outcomes) if (!o.created) duplicates++;
+          });
+          for (const f of failed) {
+            refuse(rowOf.get(f.row)!, f.error, f.row.row.itemId ?? null);
+            b.types[f.row.row.type] = (b.types[f.row.row.type] ?? 0) - 1;
+          }
         }
         await prev;
+        const batchIssues = [...b.issues, ...refused].map(storableIssue);
         const room = Math.max(0, MAX_STORED_ISSUES - storedIssues);
-        if (room && b.issues.length) {
-          const keep = b.issues.slice(0, room);
+        if (room && batchIssues.length) {
+          const keep = batchIssues.slice(0, room);
           await deps.repo.addIssues(tenantId, run.id, keep);
           storedIssues += keep.length;
         }
+        storeRejected += refused.length;
         c.rowsDuplicate += duplicates;
         for (const [k, v] of Object.entries(b.types)) committedTypes[k] = (committedTypes[k] ?? 0) + v;
         const snapshot: ImportCounters = {
           ...b.counters,
+          rowsAccepted: b.counters.rowsAccepted - storeRejected,
+          rowsRejected: b.counters.rowsRejected + storeRejected,
           rowsDuplicate: c.rowsDuplicate,
           checkpointRow: b.lastRow,
           statistics: statistics(),
@@ -173,7 +202,9 @@ export function createImportPipeline(deps: PipelineDeps) {
         if (!batchRows && !issues.length) return;
         const b = {
           items: [...itemBatch.values()],
+          itemRows,
           interactions: interactionBatch,
+          interactionRows,
           issues,
           types: batchTypes,
           lastRow,
@@ -181,7 +212,9 @@ export function createImportPipeline(deps: PipelineDeps) {
         };
         batchTypes = {};
         itemBatch = new Map();
+        itemRows = new Map();
         interactionBatch = [];
+        interactionRows = [];
         issues = [];
         batchRows = 0;
         while (inflight.length >= maxInflight) await inflight.shift();
@@ -197,6 +230,7 @@ export function createImportPipeline(deps: PipelineDeps) {
           format: run.options.format,
           delimiter: run.options.delimiter,
           fileName: run.fileName,
+          gzip,
         })) {
           if (ev.type === 'header') {
             const planned = planColumns(run.kind, ev.headers, run.options.mapping ?? {});
@@ -215,6 +249,14 @@ export function createImportPipeline(deps: PipelineDeps) {
             continue;
           }
           if (ev.row <= resumeAfter) continue;
+          if (c.rowsRead >= maxRows) {
+            // A tiny gzip can expand to tens of millions of rows: stop at the cap, keep what is committed.
+            throw new AppError(
+              'payload_too_large',
+              'IMPORT_TOO_MANY_ROWS',
+              `The file has more than ${maxRows} rows, the most one upload may hold: split it into smaller files (rows already stored are kept; importing them again is harmless).`,
+            );
+          }
           c.rowsRead++;
           lastRow = ev.row;
           batchRows++;
@@ -245,6 +287,7 @@ export function createImportPipeline(deps: PipelineDeps) {
               if (prev || seenItems.size < MAX_TRACKED_ITEM_IDS) seenItems.set(r.value.itemId, { row: ev.row, fp });
               itemBatch.delete(r.value.itemId); // last wins, and keeps file order within the batch
               itemBatch.set(r.value.itemId, r.value);
+              itemRows.set(r.value.itemId, ev.row);
             }
           } else {
             const r = validateInteractionRow(ev.row, ev.record, plan!, {
@@ -260,6 +303,7 @@ export function createImportPipeline(deps: PipelineDeps) {
               stats.add(r.value);
               batchTypes[r.value.row.type] = (batchTypes[r.value.row.type] ?? 0) + 1;
               interactionBatch.push(r.value);
+              interactionRows.push(ev.row);
             }
           }
           if (batchRows >= BATCH_SIZE) await flush();
@@ -275,6 +319,8 @@ export function createImportPipeline(deps: PipelineDeps) {
       if (c.rowsRead === 0 && !resumeAfter)
         throw new AppError('validation', 'IMPORT_NO_DATA_ROWS', 'The file has a header but no data rows.');
       c.bytesRead = bytes;
+      c.rowsAccepted -= storeRejected;
+      c.rowsRejected += storeRejected;
       c.statistics = statistics();
       await deps.repo.checkpoint(tenantId, run.id, c);
       return { ...c, itemsInserted: items.inserted, itemsUpdated: items.updated };

@@ -3,7 +3,7 @@ import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.t
 import type { ImportKind } from './imports.columns.ts';
 import type { RowIssue } from './imports.core.ts';
 
-export type ImportStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type ImportStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 export interface ImportRunRow {
   id: string;
@@ -113,6 +113,23 @@ export function createImportsRepository(db: Db) {
       await db.execute(sql`UPDATE import_runs SET status = ${f.status}, error_code = ${f.errorCode ?? null}, error_message = ${f.errorMessage ?? null},
                                   finished_at = now(), updated_at = now()
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /**
+     * Start-up maintenance across tenants (the one statement here without a tenant filter, on purpose): a
+     * synchronous run still queued or running had its process die mid-request (no job will resume it).
+     * With `all`, every such run (the embedded database: this process is the only one); otherwise those
+     * with no checkpoint since `staleBefore` (another live server may still be writing the others).
+     */
+    async interruptOrphanedSyncRuns(f: { all: boolean; staleBefore: Date; message: string }): Promise<number> {
+      const rows = await queryRows<{ id: string }>(
+        db,
+        sql`UPDATE import_runs SET status = 'interrupted', error_code = 'IMPORT_INTERRUPTED', error_message = ${f.message},
+                   finished_at = now(), updated_at = now()
+            WHERE mode = 'sync' AND status IN ('queued', 'running') ${f.all ? sql`` : sql`AND updated_at < ${f.staleBefore.toISOString()}`}
+            RETURNING id`,
+      );
+      return rows.length;
     },
 
     get: (tenantId: string, id: string) =>

@@ -64,7 +64,7 @@ export const uploadAsyncResponse = z.object({
 export const importRun = z.object({
   id: z.string(),
   kind: importKind,
-  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
   mode: z.enum(['sync', 'async']),
   file_name: z.string(),
   file_bytes: z.number(),

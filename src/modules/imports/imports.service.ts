@@ -11,18 +11,23 @@ import {
 } from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN } from '../events/index.ts';
 import type { ImportKind } from './imports.columns.ts';
+import { gzipCap, sniffBinaryInput } from './imports.parse.ts';
 import type { ImportPipeline, RunOutcome } from './imports.pipeline.ts';
 import type { ImportCounters, ImportOptionsStored, ImportRunRow, ImportsRepository } from './imports.repository.ts';
 
 export const IMPORT_JOB = 'imports.process';
 /** Uploads up to this size are processed during the request unless `mode=async`. */
 export const SYNC_MAX_BYTES = 32 * 1024 * 1024;
+/** On a shared server, a synchronous run with no checkpoint for this long has lost its process. */
+const SYNC_STALE_MS = 30 * 60_000;
 
 export interface ImportsServiceDeps {
   repo: ImportsRepository;
   pipeline: ImportPipeline;
   storage: ObjectStorage;
   jobs: JobQueue;
+  /** Hard cap on decompressed bytes (the pipeline's), used when sniffing a gzip's head. */
+  maxDecompressedBytes: number;
 }
 
 /** Upload options as given in the multipart fields (already parsed from text). */
@@ -91,20 +96,43 @@ export function createImportsService(deps: ImportsServiceDeps) {
       if (err instanceof AppError && err.kind !== 'internal') {
         await repo.finish(tenantId, run.id, { status: 'failed', errorCode: err.code, errorMessage: err.message });
       } else if (run.mode === 'sync') {
+        const message =
+          'The import stopped on an internal error; the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).';
         await repo
-          .finish(tenantId, run.id, {
-            status: 'failed',
-            errorCode: 'IMPORT_INTERRUPTED',
-            errorMessage:
-              'The import stopped on an internal error; the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).',
-          })
+          .finish(tenantId, run.id, { status: 'failed', errorCode: 'IMPORT_INTERRUPTED', errorMessage: message })
           .catch(() => undefined);
+        // The client sees the same code and message as the run (the cause goes to the log, not to the client).
+        throw new AppError('unavailable', 'IMPORT_INTERRUPTED', message, { cause: err });
       }
       throw err;
     }
   }
 
+  /**
+   * Refuses an Excel file, a double gzip or other binary input before a run is created (sync or async), so
+   * no run waits in the queue for a file that cannot be read; the stored bytes are removed.
+   */
+  async function refuseBinary(tenantId: string, key: string, bytes: number): Promise<void> {
+    const problem = await sniffBinaryInput(await storage.get(tenantId, key), gzipCap(bytes, deps.maxDecompressedBytes));
+    if (!problem) return;
+    await storage.delete(tenantId, key).catch(() => undefined);
+    throw problem;
+  }
+
   return {
+    /**
+     * At start: synchronous uploads cut off by a crash are marked `interrupted` (their committed rows are
+     * kept) instead of staying `running` forever. `exclusive`: this process alone uses the database.
+     */
+    async interruptOrphanedRuns(exclusive: boolean, now: Date): Promise<number> {
+      return repo.interruptOrphanedSyncRuns({
+        all: exclusive,
+        staleBefore: new Date(now.getTime() - SYNC_STALE_MS),
+        message:
+          'The upload was interrupted (the server stopped while it ran); the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).',
+      });
+    },
+
     /** Registers the background import job (idempotent handler: resumes after the last committed batch). */
     registerJobs(): void {
       jobs.register({
@@ -164,6 +192,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
       o: UploadOptions,
     ): Promise<UploadResult> {
       const options = storedOptions(o);
+      await refuseBinary(ctx.tenantId, u.key, u.bytes);
       const mode = o.mode ?? (u.bytes > SYNC_MAX_BYTES ? 'async' : 'sync');
       const actor = ctx.actor.type === 'system' ? `system:${ctx.actor.id}` : `${ctx.actor.type}:${ctx.actor.id}`;
       await repo.create(ctx.tenantId, { id: u.id, kind, mode, fileName: u.fileName.slice(0, 300), options, createdBy: actor });
@@ -192,6 +221,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
       const stored = await this.storeUpload(ctx, id, file.name, file.stream);
       const actor = `${ctx.actor.type}:${ctx.actor.id}`;
       const options = storedOptions(o);
+      await refuseBinary(ctx.tenantId, stored.key, stored.bytes);
       await repo.create(ctx.tenantId, { id, kind, mode: 'sync', fileName: file.name.slice(0, 300), options, createdBy: actor });
       await repo.setStored(ctx.tenantId, id, { storageKey: stored.key, fileBytes: stored.bytes });
       const outcome = await runToEnd(ctx.tenantId, (await repo.get(ctx.tenantId, id))!, undefined, (c) => onProgress?.(c, stored.bytes));

@@ -18,10 +18,19 @@ export type { ImportKind } from './imports.columns.ts';
 export interface ImportsModuleDeps {
   catalog: CatalogModule;
   events: EventsModule;
+  /** A tenant's settings (`imports.max_rows` overrides the configured row cap per upload). */
+  tenantSettings?: (tenantId: string) => Promise<Record<string, unknown>>;
+}
+
+/** The row cap for a tenant: its `settings.imports.max_rows` when a positive integer, else the configured one. */
+export function maxRowsOf(settings: Record<string, unknown> | undefined, configured: number): number {
+  const v = (settings?.imports as { max_rows?: unknown } | undefined)?.max_rows;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : configured;
 }
 
 export function createImportsModule(platform: PlatformServices, deps: ImportsModuleDeps) {
   const repo = createImportsRepository(platform.db);
+  const maxDecompressedBytes = Math.max(platform.config.uploadLimitBytes * 64, 1024 ** 4);
   const pipeline = createImportPipeline({
     repo,
     catalog: deps.catalog,
@@ -29,13 +38,16 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     storage: platform.storage,
     clock: platform.clock,
     log: platform.log,
-    maxDecompressedBytes: Math.max(platform.config.uploadLimitBytes * 64, 1024 ** 4),
+    maxDecompressedBytes,
+    maxRows: async (tenantId) => maxRowsOf(await deps.tenantSettings?.(tenantId).catch(() => undefined), platform.config.imports.maxRows),
     maxConcurrentBatches: platform.databaseKind === 'postgres' ? 3 : 1,
   });
-  const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs });
+  const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs, maxDecompressedBytes });
   service.registerJobs();
   const quality = createQualityService({ repo, catalog: deps.catalog, events: deps.events });
   return {
+    /** Marks synchronous uploads cut off by a crash `interrupted` (call once at start). */
+    interruptOrphanedRuns: () => service.interruptOrphanedRuns(platform.databaseKind === 'pglite', platform.clock()),
     /** Starts an import of a local file for a tenant (the CLI): same pipeline and records as an upload. */
     service,
     async routes(app: FastifyInstance): Promise<void> {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import {
+  INTERRUPTED_PREFIX,
   type JobRecord,
   type TenantContext,
   divideMinor,
@@ -99,7 +100,15 @@ const toVersion = (v: VersionRow, d: DeploymentRow | undefined) => ({
 function toProgress(job: JobRecord, version: VersionRow | undefined, dep: DeploymentRow | undefined) {
   const p = (job.progress ?? {}) as Record<string, unknown>;
   const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-  const status = job.status === 'succeeded' ? 'completed' : job.status === 'running' ? 'training' : job.status;
+  // A job whose process died and has no attempt left shows `interrupted`, not a plain failure.
+  const interrupted = job.status === 'failed' && !!job.lastError?.startsWith(INTERRUPTED_PREFIX);
+  const status = interrupted
+    ? 'interrupted'
+    : job.status === 'succeeded'
+      ? 'completed'
+      : job.status === 'running'
+        ? 'training'
+        : job.status;
   const metrics: Record<string, number> = {};
   if (num(p.train_loss) !== null) metrics.train_loss = num(p.train_loss)!;
   for (const [k, v] of Object.entries((p.validation ?? {}) as Record<string, unknown>)) if (num(v) !== null) metrics[k] = num(v)!;
@@ -107,7 +116,7 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
   const result = (job.result ?? {}) as Record<string, unknown>;
   return {
     job_id: job.id,
-    status: status as 'queued' | 'training' | 'completed' | 'failed' | 'cancelled',
+    status: status as 'queued' | 'training' | 'completed' | 'failed' | 'cancelled' | 'interrupted',
     progress: job.status === 'succeeded' ? 1 : (num(p.progress) ?? 0),
     phase: typeof p.phase === 'string' ? p.phase : null,
     current_epoch: num(p.epoch),

@@ -29,7 +29,7 @@ export const jobParams = z.object({ job_id: z.string().max(100) });
 
 export const progressResponse = z.object({
   job_id: z.string(),
-  status: z.enum(['queued', 'training', 'completed', 'failed', 'cancelled']),
+  status: z.enum(['queued', 'training', 'completed', 'failed', 'cancelled', 'interrupted']),
   progress: z.number(),
   phase: z.string().nullable(),
   current_epoch: z.number().nullable(),

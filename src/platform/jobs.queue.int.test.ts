@@ -1,0 +1,138 @@
+/**
+ * The job queue under a noisy tenant (issue 22, M9) and after a process died (interrupted jobs),
+ * on the test database (PGlite or PostgreSQL).
+ */
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createTestDatabase } from '../../test/helpers.ts';
+import type { Database } from './database.ts';
+import { AppError } from './errors.ts';
+import { newId } from './ids.ts';
+import { createJobQueue, INTERRUPTED_PREFIX, type JobQueue } from './jobs.queue.ts';
+
+let database: Database;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.close();
+});
+
+const silent = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(q: JobQueue, tenantId: string, id: string, done: (s: string) => boolean, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const j = await q.get(tenantId, id);
+    if (j && done(j.status)) return j;
+    if (Date.now() > end) throw new Error(`timeout waiting for ${id}: ${j?.status}`);
+    await sleep(25);
+  }
+}
+
+describe('M9: one tenant cannot make another wait', () => {
+  it("six long jobs of tenant A leave a worker for tenant B's one-second job; A never runs more than its cap", async () => {
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20 });
+    const A = newId();
+    const B = newId();
+    let release = false;
+    const running = new Map<string, number>();
+    let maxRunningA = 0;
+    q.register({
+      type: 'test.train',
+      payload: z.object({ long: z.boolean() }),
+      async handle(run) {
+        running.set(run.tenantId, (running.get(run.tenantId) ?? 0) + 1);
+        maxRunningA = Math.max(maxRunningA, running.get(A) ?? 0);
+        try {
+          if (run.payload.long) while (!release && !run.signal.aborted) await sleep(10);
+          else await sleep(200);
+        } finally {
+          running.set(run.tenantId, running.get(run.tenantId)! - 1);
+        }
+        return null;
+      },
+    });
+    for (let i = 0; i < 6; i++) await q.enqueue(A, 'test.train', { long: true });
+    q.start({ concurrency: 2 });
+    try {
+      await sleep(200);
+      const b = await q.enqueue(B, 'test.train', { long: false });
+      const started = Date.now();
+      const done = await waitFor(q, B, b.id, (s) => s === 'succeeded', 5000);
+      expect(done.status).toBe('succeeded');
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(maxRunningA).toBe(1);
+      const aJobs = await q.list(A, { limit: 10 });
+      expect(aJobs.filter((j) => j.status === 'running')).toHaveLength(1);
+    } finally {
+      release = true;
+      await q.stop();
+    }
+  });
+
+  it('refuses a job beyond the per-tenant queued cap with a clear 429-kind error; other tenants are not affected', async () => {
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20, tenantLimits: { maxQueued: 3 } });
+    q.register({ type: 'test.capped', payload: z.object({}), handle: async () => null });
+    const A = newId();
+    for (let i = 0; i < 3; i++) await q.enqueue(A, 'test.capped', {});
+    const refused = await q.enqueue(A, 'test.capped', {}).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ kind: 'rate_limited', code: 'JOB_QUEUE_FULL' });
+    expect((refused as AppError).message).toContain('3 test.capped jobs waiting');
+    expect((await q.enqueue(newId(), 'test.capped', {})).status).toBe('queued');
+  });
+});
+
+describe('jobs left running by a process that died', () => {
+  const markRunning = (tenantId: string, id: string, lockedBy: string, attempts: number) =>
+    database.db.execute(
+      sql`UPDATE jobs SET status = 'running', attempts = ${attempts}, locked_by = ${lockedBy}, locked_until = now() + interval '1 minute'
+          WHERE tenant_id = ${tenantId} AND id = ${id}`,
+    );
+
+  it('on the embedded database, are retried at once or shown interrupted, not running until the lease expires', async () => {
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20, exclusiveDatabase: true });
+    q.register({ type: 'test.crashy', payload: z.object({}), maxAttempts: 2, handle: async () => ({ ok: true }) });
+    const T = newId();
+    const retry = await q.enqueue(T, 'test.crashy', {});
+    const last = await q.enqueue(T, 'test.crashy', {});
+    await markRunning(T, retry.id, 'old-host:4242:abcdef', 1);
+    await markRunning(T, last.id, 'old-host:4242:abcdef', 2);
+    q.start({ concurrency: 1 });
+    try {
+      const again = await waitFor(q, T, retry.id, (s) => s === 'succeeded', 5000);
+      expect(again.attempts).toBe(2);
+      const failed = await waitFor(q, T, last.id, (s) => s !== 'running', 5000);
+      expect(failed.status).toBe('failed');
+      expect(failed.lastError?.startsWith(INTERRUPTED_PREFIX)).toBe(true);
+    } finally {
+      await q.stop();
+    }
+  });
+
+  it('on a shared database, only leases of dead processes of this host are recovered', async () => {
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20 });
+    q.register({ type: 'test.shared', payload: z.object({}), maxAttempts: 1, handle: async () => null });
+    const T = newId();
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const mine = await q.enqueue(T, 'test.shared', {});
+    const other = await q.enqueue(T, 'test.shared', {});
+    await markRunning(T, mine.id, `${hostname()}:${deadPid}:abcdef`, 1);
+    await markRunning(T, other.id, `another-host-${newId()}:${process.pid}:abcdef`, 1);
+    q.start({ concurrency: 1 });
+    try {
+      const failed = await waitFor(q, T, mine.id, (s) => s !== 'running', 5000);
+      expect(failed).toMatchObject({ status: 'failed' });
+      expect(failed.lastError?.startsWith(INTERRUPTED_PREFIX)).toBe(true);
+      await sleep(200);
+      expect((await q.get(T, other.id))?.status).toBe('running');
+    } finally {
+      await q.stop();
+    }
+  });
+});
