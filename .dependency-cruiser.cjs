@@ -71,9 +71,6 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^bench/',
-        // TEMPORARY: bench/recs-* is being moved onto public entries with the recs folders (another branch); remove
-        // this exception when it lands.
-        pathNot: '^bench/recs-',
       },
       to: {
         path: '^src/',

@@ -28,8 +28,7 @@ import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import type { ItemUpsert } from '../../src/modules/catalog/index.ts';
 import type { NewInteraction } from '../../src/modules/events/index.ts';
-import { loadConfig } from '../../src/platform/config.ts';
-import { migrateDatabase, openDatabase } from '../../src/platform/database.ts';
+import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
 import { freePort, startServer, stopServer } from '../lib/process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
