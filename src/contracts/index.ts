@@ -147,13 +147,5 @@ export type VersionsResponse = z.infer<typeof recs.versionsResponse>;
 export type DeployBody = NonNullable<z.input<typeof recs.deployBody>>;
 export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
 
-/** Money, formatted and parsed as the server does (ISO 4217 minor units). */
-export {
-  CURRENCY_CODES,
-  currencyExponent,
-  formatMoney,
-  formatMoneyDisplay,
-  isCurrencyCode,
-  minorToMajor,
-  parseMoney,
-} from '../platform/money.ts';
+/** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
+export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';

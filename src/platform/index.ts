@@ -44,5 +44,14 @@ export { findUnsafeValue, safeString, UNSAFE_TEXT_MESSAGE, unsafeTextReason } fr
 export type { UnsafeValue } from './text.ts';
 // Money (ISO 4217 minor units): the rest of money.ts (toMinor, minorToNumber, formatMoneyDisplay, MoneyError ...)
 // is exported here when a module first needs it.
-export { CURRENCIES_BY_EXPONENT, currencyExponent, divideMinor, formatMoney, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';
+export {
+  CURRENCIES_BY_EXPONENT,
+  currencyExponent,
+  divideMinor,
+  formatMoney,
+  MAX_MINOR,
+  isCurrencyCode,
+  minorToMajor,
+  parseMoney,
+} from './money.ts';
 export { currencyCode } from './schemas.ts';

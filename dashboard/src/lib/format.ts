@@ -1,5 +1,5 @@
-// The money module is pure (no server imports); the contracts entry will re-export it.
-import { formatMoneyDisplay, isCurrencyCode, parseMoney } from '../../../src/contracts/index.ts';
+// Money as the server formats it: the runtime money contract (pure, nothing server-side behind it).
+import { formatMoneyDisplay, isCurrencyCode, parseMoney } from '../../../src/contracts/money.ts';
 
 const num = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 

@@ -1,5 +1,5 @@
 import Bowser from 'bowser';
-import { findUnsafeValue, parseMoney, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/index.ts';
+import { findUnsafeValue, MAX_MINOR, parseMoney, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/index.ts';
 import type { IdentifierInput, ResolveInput } from '../identity/index.ts';
 import { CUSTOM_TYPE_PATTERN, type NewInteraction } from './interactions.core.ts';
 import type { InteractionBody } from './interactions.schemas.ts';
@@ -19,7 +19,9 @@ import type { InteractionBody } from './interactions.schemas.ts';
 export function toMinorUnits(amount: string | number | null | undefined, currency?: string | null): bigint | null {
   if (amount == null) return null;
   const r = parseMoney(amount, currency || 'USD', { rounding: 'half-even', allowNegative: true });
-  return r.ok ? r.minor : null;
+  if (r.ok) return r.minor;
+  // An amount too large to store is refused by the write door's range check, never silently dropped to "no price".
+  return r.reason === 'is too large' ? (String(amount).trim().startsWith('-') ? -(MAX_MINOR + 1n) : MAX_MINOR + 1n) : null;
 }
 
 export { parseJsonLossless } from '../../platform/index.ts';
