@@ -9,6 +9,7 @@ import { registerAuthHooks } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
 import { registerErrorHandler } from './platform/error-handler.ts';
+import { AppError } from './platform/errors.ts';
 import { registerJsonParser } from './platform/json-body.ts';
 import { randomToken } from './platform/ids.ts';
 import { createJobQueue, type JobQueue } from './platform/jobs.queue.ts';
@@ -149,8 +150,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantSettings: async (id) => (await tenancy.tenants.getTenant(id)).settings,
   });
   await imports.interruptOrphanedRuns();
+  // Recs reads interactions, items and tenant settings through their owners (events, catalog, tenancy).
   const recs = createRecsModule(platform, {
     catalog,
+    catalogReads: catalog.serving,
+    history: events.history,
+    tenantSettings: (id) =>
+      tenancy.tenants.getTenant(id).then(
+        (t) => t.settings,
+        (err: unknown) => {
+          if (err instanceof AppError && err.code === 'TENANT_NOT_FOUND') return {};
+          throw err;
+        },
+      ),
     interactions: events.interactions,
     onInteractionsAppended: events.onInteractionsAppended,
   });

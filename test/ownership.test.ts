@@ -19,64 +19,6 @@ import {
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-/**
- * recs' SQL on events' and catalog's tables, being moved into events and catalog by another engineer at the same
- * time. Each entry is one statement of `src/modules/recs/recs.repository.ts`: the table and the exact trimmed source
- * line the scanner reports (lines, not line numbers, so edits elsewhere in the file do not break it). The lead
- * empties this list when that work is merged; nothing else may be added here.
- */
-const PENDING_FILE = 'src/modules/recs/recs.repository.ts';
-const PENDING_RECS: readonly { table: string; excerpt: string }[] = [
-  // src/modules/recs/recs.repository.ts, in file order (its lines 71 to 276 at the time of writing)
-  {
-    table: 'tenants',
-    excerpt:
-      'const row = await queryOne<{ settings: Record<string, unknown> }>(db, sql`SELECT settings FROM tenants WHERE id = ${tenantId}`);',
-  },
-  { table: 'items', excerpt: 'FROM items WHERE tenant_id = ${tenantId}' },
-  {
-    table: 'items',
-    excerpt: 'sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`,',
-  },
-  { table: 'interactions', excerpt: 'FROM interactions' },
-  {
-    table: 'interactions',
-    excerpt:
-      'sql`SELECT user_id AS "userId" FROM interactions WHERE tenant_id = ${tenantId} AND user_id IS NOT NULL AND item_id IS NOT NULL',
-  },
-  { table: 'interactions', excerpt: 'sql`SELECT user_id AS "userId", max(id::text) AS "newestId" FROM interactions' },
-  { table: 'items', excerpt: 'FROM items WHERE tenant_id = ${tenantId} AND is_active ORDER BY item_id`,' },
-  {
-    table: 'interactions',
-    excerpt: 'LEFT JOIN interactions i ON i.tenant_id = s.tenant_id AND i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)',
-  },
-  {
-    table: 'interactions',
-    excerpt: 'JOIN interactions i ON i.tenant_id = s.tenant_id AND i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)',
-  },
-  {
-    table: 'interactions',
-    excerpt:
-      "(SELECT count(*) FROM interactions i WHERE i.tenant_id = ${tenantId} AND i.item_id = sh.item_id AND i.type IN ('view', 'click')",
-  },
-  {
-    table: 'interactions',
-    excerpt: "(SELECT count(*) FROM interactions i WHERE i.tenant_id = ${tenantId} AND i.item_id = sh.item_id AND i.type = 'purchase'",
-  },
-  { table: 'items', excerpt: 'sql`SELECT (SELECT count(*) FROM items WHERE tenant_id = ${tenantId} AND is_active)::int AS items,' },
-  { table: 'interactions', excerpt: '(SELECT count(*) FROM interactions WHERE tenant_id = ${tenantId})::int AS interactions,' },
-  {
-    table: 'interactions',
-    excerpt: '(SELECT count(DISTINCT coalesce(user_id, anonymous_id)) FROM interactions WHERE tenant_id = ${tenantId})::int AS users,',
-  },
-  { table: 'interactions', excerpt: '(SELECT max(received_at) FROM interactions WHERE tenant_id = ${tenantId}) AS "lastAt"`,' },
-  {
-    table: 'interactions',
-    excerpt:
-      'sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId} ${since ? sql`AND received_at > ${since.toISOString()}` : sql``}`,',
-  },
-];
-
 /** Tables no `*.tables.ts` defines, created by raw SQL: each still has one owner. */
 const RAW_SQL_TABLES = new Map<string, string>([['drizzle.__drizzle_migrations', 'platform']]);
 
@@ -136,15 +78,9 @@ describe('table ownership', () => {
     expect(missing).toEqual([]);
   });
 
-  it('no module touches a table it does not own (except the listed pending recs statements)', () => {
-    const found = scan();
-    const isPending = (v: Violation, p: (typeof PENDING_RECS)[number]) =>
-      v.module === 'recs' && v.file === PENDING_FILE && v.table === p.table && v.excerpt === p.excerpt;
-    const violations = found.filter((v) => !PENDING_RECS.some((p) => isPending(v, p))).map(formatViolation);
+  it('no module touches a table it does not own', () => {
+    const violations = scan().map(formatViolation);
     expect(violations, `tables touched outside their owner:\n${violations.join('\n')}`).toEqual([]);
-    // A pending entry that no longer matches is stale: remove it (the list only shrinks).
-    const stale = PENDING_RECS.filter((p) => !found.some((v) => isPending(v, p)));
-    expect(stale, 'PENDING_RECS entries that no longer match anything: remove them').toEqual([]);
   });
 });
 

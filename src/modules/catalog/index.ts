@@ -13,12 +13,14 @@ import { itemRoutes } from './items.routes.ts';
 import { createItemsService } from './items.service.ts';
 import { createSearchRepository } from './search.repository.ts';
 import { searchRoutes } from './search.routes.ts';
+import { createServingRepository } from './serving.repository.ts';
 import { createSearchService } from './search.service.ts';
 import { createTaxonomyRepository } from './taxonomy.repository.ts';
 import { taxonomyRoutes } from './taxonomy.routes.ts';
 import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
+export type { ContentItemRow, ServingItemRow, ServingRepository } from './serving.repository.ts';
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */
@@ -76,6 +78,8 @@ export function createCatalogModule(platform: PlatformServices) {
     },
     /** How complete the tenant's catalog is (item counts per filled field), for the data-quality dashboard. */
     completeness: createCompletenessRepository(platform.db).completeness,
+    /** Read-only views of items for the recommender: serving columns, change marker, content fields, active count. */
+    serving: createServingRepository(platform.db),
     /** Loads Google's taxonomy-with-ids file from a path or an http(s) URL (CLI, admin endpoint). */
     loadGoogleTaxonomy: (source: string) => taxonomy.loadFrom(source),
     async routes(app: FastifyInstance): Promise<void> {

@@ -10,6 +10,9 @@ export { fromApiInteraction, fromImportedRow } from './ingest.core.ts';
 export { createIngestService } from './ingest.service.ts';
 export type { PendingEvent } from './ingest.core.ts';
 export type { IngestOutcome, IngestService, PreparedEvents, WriteOptions } from './ingest.service.ts';
+/** Read-only views of interactions for the recommender (histories, change markers, counts, attributed outcomes). */
+export { createHistoryRepository } from './history.repository.ts';
+export type { AttributedInteraction, HistoryRepository } from './history.repository.ts';
 /** Implements identity's `ProfileEvents` port over the interactions table (wired in src/app.ts). */
 export { createProfileLinksRepository } from './profile-links.repository.ts';
 
@@ -20,6 +23,7 @@ import { createIngestService } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
 import { createIntegrationsService } from './integrations.service.ts';
 import { createInteractionStatsRepository } from './interaction-stats.repository.ts';
+import { createHistoryRepository as makeHistory } from './history.repository.ts';
 import { integrationsRoutes } from './integrations.routes.ts';
 import { interactionsRoutes } from './interactions.routes.ts';
 import { segmentRoutes } from './segment.routes.ts';
@@ -75,6 +79,8 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     },
     /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
     lastInteractionAt: createInteractionStatsRepository(platform.db).lastInteractionAt,
+    /** Read-only views of interactions for the recommender: histories, change markers, counts, attributed outcomes. */
+    history: makeHistory(platform.db),
     /**
      * THE events write door (`events.ingest.write(ctx, inputs, { source, within })`): validation, identity
      * resolution, idempotent set-based insert and profile aggregates in one transaction. Every channel uses it.

@@ -5,23 +5,31 @@ import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import type { CatalogModule } from '../catalog/index.ts';
 import type { InteractionsRepository } from '../events/index.ts';
+import type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 import { createRecsRepository } from './recs.repository.ts';
 import { recsRoutes } from './recs.routes.ts';
 import { createServingService } from './serving/serving.service.ts';
 import { createTrainingService } from './training/training.service.ts';
 
+export type { RecsCatalogPort, RecsEventsPort, RecsPorts } from './recs.types.ts';
 export { MODEL_TYPES, type ModelType } from './recs.core.ts';
 export { trainModel, evaluateHoldout } from './training/training.run.ts';
 
 export interface RecsModuleDeps {
-  catalog: CatalogModule;
+  catalog: Pick<CatalogModule, 'onItemsChanged'>;
+  /** Catalog's read-only item views (items are catalog's table). */
+  catalogReads: RecsCatalogPort;
+  /** Events' read-only interaction views (interactions are events' table). */
+  history: RecsEventsPort;
+  /** Tenancy's tenant settings (`{}` for an unknown tenant). */
+  tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   interactions: InteractionsRepository;
   /** Interactions written in this process, so serving re-reads those users' histories at once. */
   onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void;
 }
 
 export function createRecsModule(platform: PlatformServices, deps: RecsModuleDeps) {
-  const repo = createRecsRepository(platform.db);
+  const repo = createRecsRepository(platform.db, { events: deps.history, catalog: deps.catalogReads, tenantSettings: deps.tenantSettings });
   // On PostgreSQL another process (a replica, a worker) may write too: serving caches then also read change markers.
   const serving = createServingService({
     repo,

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
-import type { ServingItemRow } from './serving/catalog.snapshot.ts';
+import type { ContentItemRow } from '../catalog/index.ts';
+import type { AttributedInteraction } from '../events/index.ts';
+import type { RecsPorts } from './recs.types.ts';
 
 export interface VersionRow {
   id: string;
@@ -30,18 +32,8 @@ export interface DeploymentRow {
   canaryStartedAt: Date | null;
 }
 
-export interface CatalogRow {
-  itemId: string;
-  name: string;
-  categoryPath: string | null;
-  brand: string | null;
-  tags: string[];
-  description: string | null;
-  priceMinor: string | null;
-  currency: string | null;
-  imageUrl: string | null;
-  availability: string;
-}
+/** An active catalog item with its content fields (read through catalog's public entry). */
+export type CatalogRow = ContentItemRow;
 
 /** One recommendation response, as attribution needs it: clients cite `id` as the recommendation_id. */
 export interface ServedRow {
@@ -59,87 +51,49 @@ export interface ServedRow {
 const textArrayLiteral = (values: readonly string[]) =>
   `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 
+/**
+ * Margin when asking events for interactions written since a response was served: its row's time is this
+ * process's clock, an interaction's id the writer's; hosts' clocks may disagree by this much.
+ */
+const ATTRIBUTION_SKEW_MS = 24 * 60 * 60 * 1000;
+
 const VERSION_COLUMNS = sql`id, version, model_type AS "modelType", hyperparameters, metrics, model_card AS "modelCard", snapshot_users AS "snapshotUsers",
   snapshot_items AS "snapshotItems", snapshot_interactions AS "snapshotInteractions", artifact_key AS "artifactKey", artifact_bytes AS "artifactBytes",
   job_id AS "jobId", training_seconds AS "trainingSeconds", load_error AS "loadError", created_at AS "createdAt", deployed_at AS "deployedAt", expires_at AS "expiresAt"`;
 
-/** All SQL of the recommender. The catalog has no read entry yet, so items are read here, always by tenant. */
-export function createRecsRepository(db: Db) {
+/**
+ * All SQL of the recommender, on its own tables, always by tenant. What it reads of other modules' tables
+ * (interactions, items, tenant settings) comes through `ports` (their public entries, wired in src/app.ts).
+ */
+export function createRecsRepository(db: Db, ports: RecsPorts) {
+  /** Interactions citing a recommendation, fetched from events, as a relation `i` for a join with recs_served. */
+  const attributed = (rows: readonly AttributedInteraction[]) => {
+    const col = <T>(f: (r: AttributedInteraction) => T) => arrayParam(rows.map(f));
+    return sql`i AS (
+      SELECT * FROM unnest(${col((r) => r.id)}::text[], ${col((r) => r.recommendationId)}::text[], ${col((r) => r.itemId)}::text[],
+                           ${col((r) => r.type)}::text[], ${col((r) => r.orderId)}::text[], ${col((r) => r.priceMinor)}::bigint[],
+                           ${col((r) => r.currency)}::text[], ${col((r) => r.quantity)}::int[])
+        AS a(id, recommendation_id, item_id, type, order_id, price_minor, currency, quantity))`;
+  };
+  /** The attributed interactions that may cite responses served since `since` (they were written after them). */
+  const attributedSince = (tenantId: string, since: Date) =>
+    ports.events.attributedInteractions(tenantId, new Date(since.getTime() - ATTRIBUTION_SKEW_MS));
+
   return {
-    /** Tenant settings (read-only): interaction weights, purchased-item exclusion, retraining policy. */
-    async tenantSettings(tenantId: string): Promise<Record<string, unknown>> {
-      const row = await queryOne<{ settings: Record<string, unknown> }>(db, sql`SELECT settings FROM tenants WHERE id = ${tenantId}`);
-      return row?.settings ?? {};
-    },
-
-    /**
-     * Serving columns of the tenant's items: all of them, the given `itemIds` (ids absent from the result were
-     * deleted), or those updated at or after `updatedSince`. Inactive and unavailable items are included with
-     * their flags: the snapshot must know them to refuse them.
-     */
-    servingItems: (tenantId: string, only: { itemIds?: readonly string[]; updatedSince?: Date } = {}) =>
-      queryRows<ServingItemRow>(
-        db,
-        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency, image_url AS "imageUrl",
-                   availability, stock, is_active AS "isActive", updated_at AS "updatedAt"
-            FROM items WHERE tenant_id = ${tenantId}
-              ${only.itemIds ? sql`AND item_id = ANY(${arrayParam(only.itemIds)}::text[])` : sql``}
-              ${only.updatedSince ? sql`AND updated_at >= ${only.updatedSince.toISOString()}::timestamptz` : sql``}`,
-      ),
-
-    /** Change marker of the catalog (one index-only scan): a delta is due when either value moved. */
-    catalogMarker: async (tenantId: string) => {
-      const row = await queryOne<{ items: number; updatedAt: Date | null }>(
-        db,
-        sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`,
-      );
-      return { items: row?.items ?? 0, updatedAt: row?.updatedAt ? new Date(row.updatedAt).getTime() : 0 };
-    },
-
-    /**
-     * Each user's most recent interactions with an item (at most `limit` each), newest first per user. One
-     * index scan for all of them (a LATERAL per user planned several times slower on PGlite, which has no statistics).
-     */
-    userHistories: (tenantId: string, userIds: readonly string[], limit: number) =>
-      queryRows<{ userId: string; id: string; itemId: string; type: string }>(
-        db,
-        sql`SELECT "userId", id, "itemId", type FROM (
-              SELECT user_id AS "userId", id::text AS id, item_id AS "itemId", type,
-                     row_number() OVER (PARTITION BY user_id ORDER BY occurred_at DESC, id DESC) AS rn
-              FROM interactions
-              WHERE tenant_id = ${tenantId} AND user_id = ANY(${arrayParam(userIds)}::text[]) AND item_id IS NOT NULL
-            ) h
-            WHERE rn <= ${limit} ORDER BY "userId", rn`,
-      ),
-
-    /** The users who interacted most recently (up to `limit`): whose histories serving reads ahead. One pass. */
-    recentUsers: async (tenantId: string, limit: number) =>
-      (
-        await queryRows<{ userId: string }>(
-          db,
-          sql`SELECT user_id AS "userId" FROM interactions WHERE tenant_id = ${tenantId} AND user_id IS NOT NULL AND item_id IS NOT NULL
-              GROUP BY user_id ORDER BY max(received_at) DESC LIMIT ${limit}`,
-        )
-      ).map((r) => r.userId),
-
-    /**
-     * Users with interactions whose id is at or after `fromId` (ids are UUIDv7, so this is "written since a
-     * time"), with the newest id of each: how a serving process learns of interactions another process wrote.
-     */
-    usersWithInteractionsSince: (tenantId: string, fromId: string) =>
-      queryRows<{ userId: string; newestId: string }>(
-        db,
-        sql`SELECT user_id AS "userId", max(id::text) AS "newestId" FROM interactions
-            WHERE tenant_id = ${tenantId} AND id >= ${fromId}::uuid AND user_id IS NOT NULL GROUP BY user_id`,
-      ),
-
-    /** Every catalog item with its content fields, for the content model (ordered by item id). */
-    catalogForContent: (tenantId: string) =>
-      queryRows<CatalogRow>(
-        db,
-        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, tags, description, NULL AS "priceMinor", NULL AS currency, NULL AS "imageUrl", availability
-            FROM items WHERE tenant_id = ${tenantId} AND is_active ORDER BY item_id`,
-      ),
+    /** Tenant settings (read-only, through tenancy): interaction weights, purchased-item exclusion, retraining policy. */
+    tenantSettings: ports.tenantSettings,
+    /** Serving columns of the tenant's items (catalog's): see `ServingRepository.servingItems`. */
+    servingItems: ports.catalog.servingItems,
+    /** Change marker of the catalog (catalog's). */
+    catalogMarker: ports.catalog.catalogMarker,
+    /** Each user's most recent interactions with an item, newest first per user (events'). */
+    userHistories: ports.events.userHistories,
+    /** The users who interacted most recently: whose histories serving reads ahead (events'). */
+    recentUsers: ports.events.recentUsers,
+    /** Users with interactions written since a UUIDv7 id, with the newest id of each (events'). */
+    usersWithInteractionsSince: ports.events.usersWithInteractionsSince,
+    /** Every active catalog item with its content fields, for the content model (catalog's, ordered by item id). */
+    catalogForContent: ports.catalog.contentItems,
 
     async insertVersion(tenantId: string, v: Omit<VersionRow, 'createdAt' | 'deployedAt' | 'loadError'>): Promise<void> {
       await db.execute(sql`
@@ -218,17 +172,20 @@ export function createRecsRepository(db: Db) {
     },
 
     /** Served responses and attributed outcomes per model version since `since` (clicks = view/click citing a served item). */
-    armStats: (tenantId: string, since: Date) =>
-      queryRows<{ versionId: string | null; served: number; clicks: number; conversions: number }>(
+    armStats: async (tenantId: string, since: Date) => {
+      const cited = await attributedSince(tenantId, since);
+      return queryRows<{ versionId: string | null; served: number; clicks: number; conversions: number }>(
         db,
-        sql`SELECT s.model_version_id AS "versionId", count(DISTINCT s.id)::int AS served,
+        sql`WITH ${attributed(cited)}
+            SELECT s.model_version_id AS "versionId", count(DISTINCT s.id)::int AS served,
                    count(DISTINCT s.id) FILTER (WHERE i.type IN ('view', 'click'))::int AS clicks,
                    count(DISTINCT s.id) FILTER (WHERE i.type = 'purchase')::int AS conversions
             FROM recs_served s
-            LEFT JOIN interactions i ON i.tenant_id = s.tenant_id AND i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
+            LEFT JOIN i ON i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
             WHERE s.tenant_id = ${tenantId} AND s.created_at >= ${since.toISOString()}
             GROUP BY s.model_version_id`,
-      ),
+      );
+    },
 
     async dashboard(tenantId: string, since: Date) {
       const served = await queryOne<{ calls: number; items: number; avgLatency: number | null; cacheHits: number }>(
@@ -237,54 +194,52 @@ export function createRecsRepository(db: Db) {
                    count(*) FILTER (WHERE cache_hit)::int AS "cacheHits"
             FROM recs_served WHERE tenant_id = ${tenantId} AND created_at >= ${since.toISOString()}`,
       );
+      const cited = attributed(await attributedSince(tenantId, since));
       const outcomes = await queryOne<{ clicked: number; converted: number; orders: number }>(
         db,
-        sql`SELECT count(DISTINCT s.id) FILTER (WHERE i.type IN ('view', 'click'))::int AS clicked,
+        sql`WITH ${cited}
+            SELECT count(DISTINCT s.id) FILTER (WHERE i.type IN ('view', 'click'))::int AS clicked,
                    count(DISTINCT s.id) FILTER (WHERE i.type = 'purchase')::int AS converted,
-                   count(DISTINCT coalesce(i.order_id, i.id::text)) FILTER (WHERE i.type = 'purchase')::int AS orders
+                   count(DISTINCT coalesce(i.order_id, i.id)) FILTER (WHERE i.type = 'purchase')::int AS orders
             FROM recs_served s
-            JOIN interactions i ON i.tenant_id = s.tenant_id AND i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
+            JOIN i ON i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
             WHERE s.tenant_id = ${tenantId} AND s.created_at >= ${since.toISOString()}`,
       );
+      // Per item shown: interactions with that item citing a response that showed it (each interaction once).
       const top = await queryRows<{ itemId: string; impressions: number; clicks: number; purchases: number }>(
         db,
-        sql`WITH shown AS (
+        sql`WITH ${cited},
+            shown AS (
               SELECT s.id, unnest(s.item_ids) AS item_id FROM recs_served s WHERE s.tenant_id = ${tenantId} AND s.created_at >= ${since.toISOString()}
+            ),
+            hits AS (
+              SELECT i.item_id, count(*) FILTER (WHERE i.type IN ('view', 'click'))::int AS clicks, count(*) FILTER (WHERE i.type = 'purchase')::int AS purchases
+              FROM i WHERE EXISTS (SELECT 1 FROM shown s2 WHERE s2.item_id = i.item_id AND s2.id::text = i.recommendation_id)
+              GROUP BY i.item_id
             )
-            SELECT sh.item_id AS "itemId", count(*)::int AS impressions,
-                   (SELECT count(*) FROM interactions i WHERE i.tenant_id = ${tenantId} AND i.item_id = sh.item_id AND i.type IN ('view', 'click')
-                      AND i.recommendation_id IN (SELECT id::text FROM shown s2 WHERE s2.item_id = sh.item_id))::int AS clicks,
-                   (SELECT count(*) FROM interactions i WHERE i.tenant_id = ${tenantId} AND i.item_id = sh.item_id AND i.type = 'purchase'
-                      AND i.recommendation_id IN (SELECT id::text FROM shown s2 WHERE s2.item_id = sh.item_id))::int AS purchases
-            FROM shown sh GROUP BY sh.item_id ORDER BY count(*) DESC, sh.item_id LIMIT 10`,
+            SELECT sh.item_id AS "itemId", count(*)::int AS impressions, coalesce(max(h.clicks), 0)::int AS clicks,
+                   coalesce(max(h.purchases), 0)::int AS purchases
+            FROM shown sh LEFT JOIN hits h ON h.item_id = sh.item_id
+            GROUP BY sh.item_id ORDER BY count(*) DESC, sh.item_id LIMIT 10`,
       );
-      const quality = await queryOne<{ items: number; interactions: number; users: number; lastAt: Date | null }>(
-        db,
-        sql`SELECT (SELECT count(*) FROM items WHERE tenant_id = ${tenantId} AND is_active)::int AS items,
-                   (SELECT count(*) FROM interactions WHERE tenant_id = ${tenantId})::int AS interactions,
-                   (SELECT count(DISTINCT coalesce(user_id, anonymous_id)) FROM interactions WHERE tenant_id = ${tenantId})::int AS users,
-                   (SELECT max(received_at) FROM interactions WHERE tenant_id = ${tenantId}) AS "lastAt"`,
-      );
+      const [items, counts] = await Promise.all([ports.catalog.activeItemCount(tenantId), ports.events.interactionQuality(tenantId)]);
+      const quality = { items, ...counts };
       // Revenue per currency: minor units of different currencies never add up (an amount without one is USD).
       const revenue = await queryRows<{ currency: string; revenueMinor: string; orders: number }>(
         db,
-        sql`SELECT coalesce(upper(i.currency), 'USD') AS currency, sum(i.price_minor * coalesce(i.quantity, 1))::text AS "revenueMinor",
-                   count(DISTINCT coalesce(i.order_id, i.id::text))::int AS orders
+        sql`WITH ${cited}
+            SELECT coalesce(upper(i.currency), 'USD') AS currency, sum(i.price_minor * coalesce(i.quantity, 1))::text AS "revenueMinor",
+                   count(DISTINCT coalesce(i.order_id, i.id))::int AS orders
             FROM recs_served s
-            JOIN interactions i ON i.tenant_id = s.tenant_id AND i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
+            JOIN i ON i.recommendation_id = s.id::text AND i.item_id = ANY(s.item_ids)
             WHERE s.tenant_id = ${tenantId} AND s.created_at >= ${since.toISOString()} AND i.type = 'purchase' AND i.price_minor IS NOT NULL
             GROUP BY 1 ORDER BY orders DESC, 1`,
       );
-      return { served: served!, outcomes: outcomes!, revenue, top, quality: quality! };
+      return { served: served!, outcomes: outcomes!, revenue, top, quality };
     },
 
-    interactionsSince: async (tenantId: string, since: Date | null) =>
-      Number(
-        (await queryOne<{ n: string }>(
-          db,
-          sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId} ${since ? sql`AND received_at > ${since.toISOString()}` : sql``}`,
-        ))!.n,
-      ),
+    /** Interactions received after `since` (events'). */
+    interactionsSince: ports.events.interactionsSince,
 
     /** Versions past retention that are not serving (active, previous or canary). */
     expiredVersions: (tenantId: string, now: Date) =>

@@ -5,21 +5,10 @@
  */
 import { isCurrencyCode, parseMoney } from '../../../platform/index.ts';
 import { type Ranked, topK } from '../../../ml/topk.ts';
+import type { ServingItemRow } from '../../catalog/index.ts';
 
-/** The catalog columns serving needs, as the repository reads them. */
-export interface ServingItemRow {
-  itemId: string;
-  name: string;
-  categoryPath: string | null;
-  brand: string | null;
-  priceMinor: string | null;
-  currency: string | null;
-  imageUrl: string | null;
-  availability: string;
-  stock: number | null;
-  isActive: boolean;
-  updatedAt: Date;
-}
+/** The catalog columns serving needs, as catalog's serving reads give them. */
+export type { ServingItemRow };
 
 export interface ItemFilters {
   category?: string | undefined;

@@ -5,6 +5,10 @@ import { buildApp } from '../../../app.ts';
 import { CATS, itemId, seedTenant, waitJob } from '../../../../test/recs-fixtures.ts';
 import { newId, queryRows } from '../../../platform/index.ts';
 import { createRecsRepository } from '../recs.repository.ts';
+import type { RecsPorts } from '../recs.types.ts';
+
+/** recordServedMany writes recs' own table only: no other module is asked. */
+const UNUSED_PORTS = { events: {}, catalog: {}, tenantSettings: async () => ({}) } as unknown as RecsPorts;
 
 /**
  * Serving from memory stays exact: catalog changes made through the API, interactions posted now, the
@@ -158,7 +162,7 @@ describe('serving from memory', () => {
   it('stores served item ids exactly, whatever characters they hold', async () => {
     const id = newId();
     const itemIds = ['plain', 'with "quotes"', 'back\\slash', 'comma,{braces}', ' spaced ', 'NULL', ''];
-    await createRecsRepository(t.database.db).recordServedMany(B.tenantId, [
+    await createRecsRepository(t.database.db, UNUSED_PORTS).recordServedMany(B.tenantId, [
       { id, kind: 'similar', userId: null, modelVersionId: null, itemIds, latencyMs: 1.5, cacheHit: false, createdAt: new Date() },
     ]);
     const [row] = await queryRows<{ itemIds: string[] }>(

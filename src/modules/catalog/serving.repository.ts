@@ -1,0 +1,74 @@
+import { sql } from 'drizzle-orm';
+import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+
+/** The catalog columns recommendation serving needs. */
+export interface ServingItemRow {
+  itemId: string;
+  name: string;
+  categoryPath: string | null;
+  brand: string | null;
+  priceMinor: string | null;
+  currency: string | null;
+  imageUrl: string | null;
+  availability: string;
+  stock: number | null;
+  isActive: boolean;
+  updatedAt: Date;
+}
+
+/** An active item with its content fields (for a content-based model). */
+export interface ContentItemRow {
+  itemId: string;
+  name: string;
+  categoryPath: string | null;
+  brand: string | null;
+  tags: string[];
+  description: string | null;
+  priceMinor: string | null;
+  currency: string | null;
+  imageUrl: string | null;
+  availability: string;
+}
+
+/** Read-only views of the items table for other modules (the recommender). Always by tenant. */
+export function createServingRepository(db: Db) {
+  return {
+    /**
+     * Serving columns of the tenant's items: all of them, the given `itemIds` (ids absent from the result were
+     * deleted), or those updated at or after `updatedSince`. Inactive and unavailable items are included with
+     * their flags: the snapshot must know them to refuse them.
+     */
+    servingItems: (tenantId: string, only: { itemIds?: readonly string[]; updatedSince?: Date } = {}) =>
+      queryRows<ServingItemRow>(
+        db,
+        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency, image_url AS "imageUrl",
+                   availability, stock, is_active AS "isActive", updated_at AS "updatedAt"
+            FROM items WHERE tenant_id = ${tenantId}
+              ${only.itemIds ? sql`AND item_id = ANY(${arrayParam(only.itemIds)}::text[])` : sql``}
+              ${only.updatedSince ? sql`AND updated_at >= ${only.updatedSince.toISOString()}::timestamptz` : sql``}`,
+      ),
+
+    /** Change marker of the catalog (one index-only scan): a delta is due when either value moved. */
+    catalogMarker: async (tenantId: string) => {
+      const row = await queryOne<{ items: number; updatedAt: Date | null }>(
+        db,
+        sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`,
+      );
+      return { items: row?.items ?? 0, updatedAt: row?.updatedAt ? new Date(row.updatedAt).getTime() : 0 };
+    },
+
+    /** Every active item with its content fields, ordered by item id. */
+    contentItems: (tenantId: string) =>
+      queryRows<ContentItemRow>(
+        db,
+        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, tags, description, NULL AS "priceMinor", NULL AS currency, NULL AS "imageUrl", availability
+            FROM items WHERE tenant_id = ${tenantId} AND is_active ORDER BY item_id`,
+      ),
+
+    /** How many of the tenant's items are active. */
+    activeItemCount: async (tenantId: string) =>
+      (await queryOne<{ items: number }>(db, sql`SELECT count(*)::int AS items FROM items WHERE tenant_id = ${tenantId} AND is_active`))!
+        .items,
+  };
+}
+export type ServingRepository = ReturnType<typeof createServingRepository>;
