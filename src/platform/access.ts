@@ -53,7 +53,6 @@ export const API_KEY_SCOPES = [
   'models:manage',
   'admin',
 ] as const;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** Permissions no API key holds, whatever its scopes. */
 const USERS_ONLY_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([

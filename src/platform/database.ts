@@ -16,9 +16,6 @@ import pg from 'pg';
 /** Drizzle over either target; a transaction has the same surface. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 /** Anything that can run a query: the database or an open transaction. */
-export type Queryable = Pick<Db, 'execute' | 'select' | 'insert' | 'update' | 'delete'> & {
-  transaction: Db['transaction'];
-};
 
 export interface Database {
   readonly kind: 'pglite' | 'postgres';

@@ -48,6 +48,4 @@ export class AppError extends Error {
 export const notFound = (code: string, what: string): AppError => new AppError('not_found', code, `${what} was not found.`);
 export const validation = (code: string, message: string, details?: ErrorDetail[]): AppError =>
   new AppError('validation', code, message, details ? { details } : {});
-export const forbidden = (code: string, message: string): AppError => new AppError('forbidden', code, message);
 export const conflict = (code: string, message: string): AppError => new AppError('conflict', code, message);
-export const unauthenticated = (code: string, message: string): AppError => new AppError('unauthenticated', code, message);

@@ -186,7 +186,6 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
 
 export const get = <T>(path: string, query?: RequestOptions['query'], signal?: AbortSignal): Promise<T> =>
   api<T>('GET', path, { query, signal });
-export const post = <T>(path: string, body?: unknown): Promise<T> => api<T>('POST', path, { body });
 
 export async function signIn(email: string, password: string): Promise<TokenResponse> {
   const out = await api<TokenResponse>('POST', '/api/v1/auth/login', { body: { email, password }, anonymous: true });

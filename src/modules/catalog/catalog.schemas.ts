@@ -48,7 +48,6 @@ export const itemUpdateBody = z
   .object({ item_id: itemIdField, ...itemFields })
   .partial()
   .strict();
-export type ItemCreateBody = z.infer<typeof itemCreateBody>;
 export type ItemUpdateBody = z.infer<typeof itemUpdateBody>;
 
 /**

@@ -20,15 +20,12 @@ import { taxonomyRoutes } from './taxonomy.routes.ts';
 import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
-export type { ContentItemRow, ServingItemRow, ServingRepository } from './serving.repository.ts';
+export type { ServingItemRow, ServingRepository } from './serving.repository.ts';
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */
   upsertItems(tenantId: string, rows: ItemUpsert[]): Promise<{ inserted: number; updated: number }>;
 }
-
-export { parseTaxonomy } from './taxonomy.core.ts';
-export { SAMPLE_TAXONOMY_PATH } from './taxonomy.service.ts';
 
 /** Items written in this process: their ids, or null when a write touched items of unknown ids. */
 export type ItemsChangedListener = (tenantId: string, itemIds: readonly string[] | null) => void;

@@ -3,13 +3,12 @@
  * Segment-compatible endpoints. Public entry.
  */
 export { createInteractionsRepository } from './interactions.repository.ts';
-export type { AppendResult, DetailedAppendResult, InteractionsRepository, StoredInteraction } from './interactions.repository.ts';
-export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES, dedupeKeyOf } from './interactions.core.ts';
-export type { BuiltInInteractionType, NewInteraction } from './interactions.core.ts';
+export type { InteractionsRepository } from './interactions.repository.ts';
+export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES } from './interactions.core.ts';
+export type { NewInteraction } from './interactions.core.ts';
 export { fromApiInteraction, fromImportedRow } from './ingest.core.ts';
 export { createIngestService } from './ingest.service.ts';
-export type { PendingEvent } from './ingest.core.ts';
-export type { IngestOutcome, IngestService, PreparedEvents, WriteOptions } from './ingest.service.ts';
+export type { IngestService } from './ingest.service.ts';
 /** Read-only views of interactions for the recommender (histories, change markers, counts, attributed outcomes). */
 export { createHistoryRepository } from './history.repository.ts';
 export type { AttributedInteraction, HistoryRepository } from './history.repository.ts';

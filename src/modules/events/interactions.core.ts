@@ -13,7 +13,6 @@ export const INTERACTION_TYPES = [
   'recommendations_shown',
   'refund',
 ] as const;
-export type BuiltInInteractionType = (typeof INTERACTION_TYPES)[number];
 
 export const CUSTOM_TYPE_PATTERN = /^[a-z][a-z0-9_]{1,49}$/;
 

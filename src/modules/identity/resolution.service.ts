@@ -320,4 +320,3 @@ export function createResolutionService(deps: ResolutionDeps) {
     await refreshAggregates(repo, tx, tenantId, refresh, false);
   }
 }
-export type ResolutionService = ReturnType<typeof createResolutionService>;

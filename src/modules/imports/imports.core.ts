@@ -125,7 +125,6 @@ export function displayText(s: string): string {
 }
 
 /** A column name fit for a report (the file's header may hold anything). */
-export const columnLabel = (c: string): string => (unsafeTextReason(c) ? '<column>' : truncate(displayText(c), 100));
 
 /** An issue whose every text is safe to store and show (see displayText). */
 export function storableIssue(i: RowIssue): RowIssue {

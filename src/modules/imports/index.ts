@@ -12,9 +12,6 @@ import { importsRoutes } from './imports.routes.ts';
 import { createImportsService } from './imports.service.ts';
 import { createQualityService } from './quality.service.ts';
 
-export { IMPORT_JOB, SYNC_MAX_BYTES } from './imports.service.ts';
-export type { ImportKind } from './imports.columns.ts';
-
 export interface ImportsModuleDeps {
   catalog: CatalogModule;
   events: EventsModule;
@@ -55,4 +52,3 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     },
   };
 }
-export type ImportsModule = ReturnType<typeof createImportsModule>;

@@ -11,9 +11,7 @@ import { recsRoutes } from './recs.routes.ts';
 import { createServingService } from './serving/serving.service.ts';
 import { createTrainingService } from './training/training.service.ts';
 
-export type { RecsCatalogPort, RecsEventsPort, RecsPorts } from './recs.types.ts';
-export { MODEL_TYPES, type ModelType } from './recs.core.ts';
-export { trainModel, evaluateHoldout } from './training/training.run.ts';
+export type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 
 export interface RecsModuleDeps {
   catalog: Pick<CatalogModule, 'onItemsChanged'>;
@@ -58,5 +56,4 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     },
   };
 }
-export type RecsModule = ReturnType<typeof createRecsModule>;
-export { EVAL_MODELS, evaluateModel, type EvalModel } from './training/dataset.eval.ts';
+export { EVAL_MODELS, evaluateModel } from './training/dataset.eval.ts';

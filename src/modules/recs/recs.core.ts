@@ -3,14 +3,9 @@
  * snapshot, the compact artifact codec, canary bucketing and the promotion rule. No I/O, no clock.
  */
 import { createHash } from 'node:crypto';
-import { checkParams, MODEL_PARAMS, type ModelParams, type ModelType } from '../../ml/models.ts';
+import { checkParams, type ModelType } from '../../ml/models.ts';
 
 export { MODEL_TYPES, type ModelType } from '../../ml/models.ts';
-
-/** Per-model hyperparameters: the one model table's schemas (`ml/models.ts`), ranges and measured defaults. */
-export const HYPERPARAMETER_SCHEMAS = MODEL_PARAMS;
-
-export type Hyperparameters<T extends ModelType> = ModelParams<T>;
 
 export type ParamsResult = { ok: true; params: Record<string, unknown> } | { ok: false; details: { field: string; message: string }[] };
 

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
-import type { ContentItemRow } from '../catalog/index.ts';
 import type { AttributedInteraction } from '../events/index.ts';
 import type { RecsPorts } from './recs.types.ts';
 
@@ -33,7 +32,6 @@ export interface DeploymentRow {
 }
 
 /** An active catalog item with its content fields (read through catalog's public entry). */
-export type CatalogRow = ContentItemRow;
 
 /** One recommendation response, as attribution needs it: clients cite `id` as the recommendation_id. */
 export interface ServedRow {

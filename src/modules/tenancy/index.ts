@@ -67,4 +67,3 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
   };
 }
 export type TenancyModule = ReturnType<typeof createTenancyModule>;
-export { normalizeEmail } from './auth.core.ts';

@@ -24,12 +24,6 @@ export interface UserRow {
   defaultTenantId: string | null;
   createdAt: Date;
 }
-export interface MembershipRow {
-  tenantId: string;
-  userId: string;
-  role: Role;
-  createdAt: Date;
-}
 export interface SessionRow {
   id: string;
   userId: string;

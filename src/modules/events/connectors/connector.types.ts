@@ -13,7 +13,6 @@ export interface MappedDelivery {
 }
 
 export { CONNECTOR_TYPES };
-export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 
 /** A JSON object or an empty one: vendor payloads are read defensively (unknown fields ignored, missing ones tolerated). */
 export type Obj = Record<string, unknown>;

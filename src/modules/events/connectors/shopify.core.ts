@@ -4,14 +4,6 @@ import type { NewInteraction } from '../interactions.core.ts';
 import { arr, dateOr, int, obj, text, type MappedDelivery, type Obj } from './connector.types.ts';
 
 /** Shopify webhook topics Loupe maps; others are acknowledged and ignored. */
-export const SHOPIFY_TOPICS = [
-  'orders/create',
-  'orders/paid',
-  'customers/create',
-  'customers/update',
-  'carts/create',
-  'carts/update',
-] as const;
 
 function customerIdentifiers(customer: Obj, extra: { email?: unknown; phone?: unknown } = {}): IdentifierInput[] {
   const out: IdentifierInput[] = [];

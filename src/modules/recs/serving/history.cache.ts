@@ -282,4 +282,3 @@ export function createServingCache(deps: ServingCacheDeps) {
     },
   };
 }
-export type ServingCache = ReturnType<typeof createServingCache>;

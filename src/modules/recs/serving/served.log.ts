@@ -79,4 +79,3 @@ export function createServedLog(deps: ServedLogDeps) {
     close: flush,
   };
 }
-export type ServedLog = ReturnType<typeof createServedLog>;
