@@ -261,7 +261,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     await screenshot(page, 'settings-member-remove');
     await dialog.getByRole('button', { name: 'Remove member' }).click();
     await dialog.waitFor({ state: 'detached' });
-    await page.getByRole('cell', { name: 'leaver@acme.test' }).waitFor({ state: 'detached' });
+    await page.getByRole('cell', { name: 'leaver@acme.test', exact: true }).waitFor({ state: 'detached' });
     // The key keeps working, now in the owner's name.
     expect((await t.request('GET', '/api/v1/tenant', { token: key.body.api_key })).status).toBe(200);
     await page.goto(`${base}/settings/api-keys`);

@@ -15,20 +15,11 @@ import {
 } from '../../platform/index.ts';
 import type { DeploymentRow, RecsRepository, VersionRow } from './recs.repository.ts';
 import * as s from './recs.schemas.ts';
-import type { ServingService } from './serving/serving.service.ts';
+import type { CatalogFields, ServingService } from './serving/serving.service.ts';
 import type { TrainingService } from './training/training.service.ts';
 
 /** The catalog fields every recommended or similar item carries in responses (seed 003 shape). */
-function catalogFields(i: {
-  itemId: string;
-  name: string;
-  category: string | null;
-  brand: string | null;
-  price: number | null;
-  currency: string | null;
-  imageUrl: string | null;
-  availability: string;
-}) {
+function catalogFields(i: CatalogFields) {
   return {
     item_id: i.itemId,
     name: i.name,
