@@ -104,3 +104,23 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   };
 }
 export type EventsModule = ReturnType<typeof createEventsModule>;
+/** Implements analytics' `AnalyticsEventsPort` over the tracking tables (wired in src/app.ts). */
+export { createAnalyticsSourceRepository } from './analytics-source.repository.ts';
+export type {
+  AnalyticsGranularity,
+  AnalyticsGrouping,
+  AnalyticsPageDimension,
+  AnalyticsSessionDimension,
+  AnalyticsSessionFilters,
+  AnalyticsSourceRepository,
+  AnalyticsWindow,
+  CartMeasures,
+  CurrencyAmount,
+  FunnelStepRow,
+  PageMeasures,
+  ProductCartMeasures,
+  RealtimeRow,
+  SessionMeasures,
+  SessionRecord,
+  TimelineEntry,
+} from './analytics-source.repository.ts';

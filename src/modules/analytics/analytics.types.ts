@@ -1,0 +1,41 @@
+/**
+ * What analytics asks of the module that owns the raw tracking rows (events: tracking_sessions, page_views,
+ * funnel_events, cart_events), the same way recs declares `RecsEventsPort`: events implements it in
+ * `events/analytics-source.repository.ts` and src/app.ts wires it. Every method takes the query handle first, then
+ * the tenant id, and returns rows already aggregated the way a report asks (events' SQL over events' tables).
+ */
+import type { AnalyticsSourceRepository } from '../events/index.ts';
+
+export type AnalyticsEventsPort = Pick<
+  AnalyticsSourceRepository,
+  | 'sessionMeasures'
+  | 'sessionRevenue'
+  | 'listSessions'
+  | 'pageMeasures'
+  | 'funnel'
+  | 'cartMeasures'
+  | 'cartRevenue'
+  | 'cartProducts'
+  | 'realtime'
+  | 'realtimePages'
+  | 'session'
+  | 'timeline'
+>;
+
+export type {
+  AnalyticsGranularity as Granularity,
+  AnalyticsGrouping as Grouping,
+  AnalyticsSessionDimension as SessionDimension,
+  AnalyticsSessionFilters as SessionFilters,
+  AnalyticsWindow as ReportWindow,
+  CartMeasures,
+  CurrencyAmount,
+  PageMeasures,
+  SessionMeasures,
+} from '../events/index.ts';
+
+export interface AnalyticsPorts {
+  events: AnalyticsEventsPort;
+  /** The tenant's settings (read-only; `{}` for an unknown tenant): `timezone` is the reports' default zone. */
+  tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+}
