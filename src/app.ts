@@ -25,10 +25,11 @@ import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
 import { createIdentityModule } from './modules/identity/index.ts';
-import { createEventsModule, createProfileLinksRepository } from './modules/events/index.ts';
+import { createAnalyticsSourceRepository, createEventsModule, createProfileLinksRepository } from './modules/events/index.ts';
 import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
+import { createAnalyticsModule } from './modules/analytics/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -67,6 +68,7 @@ export interface LoupeApp {
     catalog: ReturnType<typeof createCatalogModule>;
     recs: ReturnType<typeof createRecsModule>;
     imports: ReturnType<typeof createImportsModule>;
+    analytics: ReturnType<typeof createAnalyticsModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -167,6 +169,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onInteractionsAppended: events.onInteractionsAppended,
   });
 
+  // Analytics reads the tracking rows through events (its port) and the tenant's time zone through tenancy.
+  const analytics = createAnalyticsModule(platform, {
+    events: createAnalyticsSourceRepository(),
+    tenantSettings: (id) => tenancy.tenants.getTenant(id).then((t) => t.settings),
+  });
+
   registerErrorHandler(app);
   registerAuthHooks(app, {
     authenticator: tenancy.authenticator,
@@ -185,6 +193,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await catalog.routes(app);
   await imports.routes(app);
   await recs.routes(app);
+  await analytics.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -226,7 +235,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports },
+    modules: { identity, events, catalog, recs, imports, analytics },
     storage,
     async close() {
       await jobs.stop();

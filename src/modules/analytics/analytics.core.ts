@@ -189,12 +189,6 @@ export const rate = (n: number, d: number): number => (d > 0 ? Math.round((n / d
 /** sum / n rounded to 2 decimals; null when n is 0. */
 export const mean = (sum: number, n: number): number | null => (n > 0 ? Math.round((sum / n) * 100) / 100 : null);
 
-/** Rows keyed by bucket label placed on the full axis; missing buckets get `empty(label)`. */
-export function densify<T extends { key: string }>(rows: readonly T[], labels: readonly string[], empty: (key: string) => T): T[] {
-  const byKey = new Map(rows.map((r) => [r.key, r]));
-  return labels.map((l) => byKey.get(l) ?? empty(l));
-}
-
 export interface FunnelStepOut {
   name: string;
   count: number;

@@ -169,6 +169,13 @@ const SESSION_RECORD = sql`s.session_id AS "sessionId", s.user_id AS "userId", s
   s.exit_page_url AS "exitPageUrl", s.pages_viewed AS "pagesViewed", s.cart_adds AS "cartAdds", s.purchases, s.revenue_minor::text AS "revenueMinor",
   s.currency, s.started_at AS "startedAt", s.ended_at AS "endedAt", s.duration_seconds AS "durationSeconds"`;
 
+/** The folded 'other' row goes last, whatever its size. */
+async function otherLast<T extends { key: string }>(rows: Promise<T[]>, g: { kind: string }): Promise<T[]> {
+  const all = await rows;
+  if (g.kind !== 'dimension' && g.kind !== 'page') return all;
+  return [...all.filter((r) => r.key !== 'other'), ...all.filter((r) => r.key === 'other')];
+}
+
 const SESSIONS_JOIN = sql`LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id`;
 
 export function createAnalyticsSourceRepository() {
@@ -176,10 +183,12 @@ export function createAnalyticsSourceRepository() {
     /** Session measures of sessions started in the window, grouped. One pass over tracking_sessions. */
     sessionMeasures(q: Q, tenantId: string, w: AnalyticsWindow, f: AnalyticsSessionFilters, g: AnalyticsGrouping) {
       const fold = folding(g);
-      return queryRows<SessionMeasures>(
+      return otherLast(queryRows<SessionMeasures>(
         q,
         sql`WITH base AS (
-              SELECT ${groupKey(g, w, sql`s.started_at`)} AS key, s.session_id, s.user_id, s.anonymous_id, s.pages_viewed, s.duration_seconds, s.cart_adds, s.purchases
+              SELECT ${groupKey(g, w, sql`s.started_at`)} AS key, s.session_id, s.user_id, s.anonymous_id, s.pages_viewed, s.cart_adds, s.purchases,
+                     -- From the timestamps, not the stored duration: a start that arrives after the end moves started_at.
+                     CASE WHEN s.ended_at IS NOT NULL THEN greatest(0, floor(extract(epoch FROM s.ended_at - s.started_at))) END AS duration_seconds
               FROM tracking_sessions s
               WHERE s.tenant_id = ${tenantId} AND s.started_at >= ${w.from.toISOString()} AND s.started_at < ${w.to.toISOString()} ${sessionFilter(f)}
             )${fold.cte}
@@ -190,7 +199,7 @@ export function createAnalyticsSourceRepository() {
                    coalesce(sum(pages_viewed), 0)::float8 AS "pageViews", coalesce(sum(cart_adds), 0)::float8 AS "cartAdds",
                    coalesce(sum(purchases), 0)::float8 AS purchases, count(*) FILTER (WHERE purchases > 0)::int AS "convertedSessions"
             FROM base GROUP BY 1 ORDER BY 1`,
-      );
+      ), g);
     },
 
     /** Revenue of the window's sessions, per currency (minor units as text). */
@@ -236,7 +245,7 @@ export function createAnalyticsSourceRepository() {
     ) {
       const fold = folding(g);
       const key = g.kind === 'page' ? sql`coalesce(p.page_path, p.page_url)` : groupKey(g, w, sql`p.started_at`);
-      return queryRows<PageMeasures>(
+      return otherLast(queryRows<PageMeasures>(
         q,
         sql`WITH base AS (
               SELECT ${key} AS key, p.session_id, p.time_on_page_seconds, p.scroll_depth_percent
@@ -248,7 +257,7 @@ export function createAnalyticsSourceRepository() {
                    coalesce(sum(time_on_page_seconds), 0)::float8 AS "timeSum", count(time_on_page_seconds)::int AS "timeCount",
                    coalesce(sum(scroll_depth_percent), 0)::float8 AS "scrollSum", count(scroll_depth_percent)::int AS "scrollCount"
             FROM base GROUP BY 1 ORDER BY 2 DESC, 1`,
-      );
+      ), g);
     },
 
     /**
@@ -305,7 +314,7 @@ export function createAnalyticsSourceRepository() {
      */
     cartMeasures(q: Q, tenantId: string, w: AnalyticsWindow, f: AnalyticsSessionFilters, g: AnalyticsGrouping) {
       const fold = folding(g);
-      return queryRows<CartMeasures>(
+      return otherLast(queryRows<CartMeasures>(
         q,
         sql`WITH cs AS (
               SELECT x.tenant_id, x.session_id, min(x.occurred_at) AS first_at,
@@ -321,7 +330,7 @@ export function createAnalyticsSourceRepository() {
                    count(*) FILTER (WHERE converted)::int AS conversions, coalesce(sum(items_added), 0)::float8 AS "itemsAdded",
                    coalesce(sum(items_removed), 0)::float8 AS "itemsRemoved"
             FROM base GROUP BY 1 ORDER BY 1`,
-      );
+      ), g);
     },
 
     /** Value of the window's `converted` cart events, per currency. */
@@ -338,7 +347,7 @@ export function createAnalyticsSourceRepository() {
     /** Per product: adds, removals, adds in sessions that converted (in the window); the `limit` most added, the rest as 'other'. */
     cartProducts(q: Q, tenantId: string, w: AnalyticsWindow, f: AnalyticsSessionFilters, limit: number) {
       const range = sql`x.occurred_at >= ${w.from.toISOString()} AND x.occurred_at < ${w.to.toISOString()}`;
-      return queryRows<ProductCartMeasures>(
+      return otherLast(queryRows<ProductCartMeasures>(
         q,
         sql`WITH conv AS (SELECT DISTINCT x.session_id FROM cart_events x WHERE x.tenant_id = ${tenantId} AND ${range} AND x.event_type = 'converted'),
             base AS (
@@ -352,7 +361,7 @@ export function createAnalyticsSourceRepository() {
                    count(*) FILTER (WHERE event_type = 'item_added' AND converted)::int AS "addsConverted",
                    coalesce(sum(quantity) FILTER (WHERE event_type = 'item_added'), 0)::float8 AS "quantityAdded"
             FROM base GROUP BY 1 ORDER BY 2 DESC, 1`,
-      );
+      ), { kind: 'page' });
     },
 
     /** Activity in [since, until): sessions with any tracked event or start, their people, and events by kind. */

@@ -1,0 +1,219 @@
+import { z } from 'zod';
+
+/**
+ * Seed 000's reports (`GET /api/v1/analytics/*`). Every report takes `from`, `to` (ISO 8601 dates or times;
+ * default the last 30 days), `tz` (IANA; default the tenant's `settings.timezone`, else UTC) and equality filters
+ * on the session's device, browser, OS and UTM source/medium/campaign. Series are cut in local buckets of `tz`.
+ */
+const filterValue = z.string().trim().min(1).max(200);
+const bound = z.string().trim().min(1).max(40);
+const granularity = z.enum(['hour', 'day', 'week', 'month']);
+const sessionDimension = z.enum(['device', 'browser', 'os', 'utm_source', 'utm_medium', 'utm_campaign']);
+
+const common = {
+  from: bound.optional(),
+  to: bound.optional(),
+  tz: z.string().trim().min(1).max(64).optional(),
+  device: filterValue.optional(),
+  browser: filterValue.optional(),
+  os: filterValue.optional(),
+  utm_source: filterValue.optional(),
+  utm_medium: filterValue.optional(),
+  utm_campaign: filterValue.optional(),
+};
+/** Breakdowns keep the `top` largest values; the rest are summed into one `other` row. */
+const top = z.coerce.number().int().min(1).max(100).default(10);
+
+export const sessionsQuery = z
+  .object({
+    ...common,
+    granularity: granularity.default('day'),
+    breakdown: sessionDimension.optional(),
+    top,
+    limit: z.coerce.number().int().min(0).max(500).default(50),
+    cursor: z.string().max(300).optional(),
+  })
+  .strict();
+export const pageViewsQuery = z
+  .object({
+    ...common,
+    granularity: granularity.default('day'),
+    page_type: filterValue.optional(),
+    breakdown: z.enum([...sessionDimension.options, 'page_type']).optional(),
+    top,
+  })
+  .strict();
+export const topPagesQuery = z
+  .object({ ...common, page_type: filterValue.optional(), limit: z.coerce.number().int().min(1).max(200).default(20) })
+  .strict();
+
+export const DEFAULT_FUNNEL_STEPS = ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'] as const;
+export const MAX_FUNNEL_STEPS = 30;
+/** A funnel stage, `cart:<cart event type>` or `page:<page type>`. */
+export const FUNNEL_STEP_RE = /^(?:cart:|page:)?[A-Za-z0-9_.-]{1,100}$/;
+export const funnelQuery = z
+  .object({
+    ...common,
+    /** Comma-separated steps (1 to 30), each a funnel stage, `cart:<event type>` or `page:<page type>`. */
+    steps: z.string().max(4000).optional(),
+    by: z.enum(['session', 'user']).default('session'),
+  })
+  .strict();
+export const cartQuery = z
+  .object({ ...common, granularity: granularity.default('day'), breakdown: sessionDimension.optional(), top })
+  .strict();
+export const cartProductsQuery = z.object({ ...common, limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();
+export const realtimeQuery = z.object({}).strict();
+export const sessionParams = z.object({ sessionId: z.string().min(1).max(200) });
+
+const range = z.object({ from: z.string(), to: z.string(), tz: z.string() });
+const money = z.object({ currency: z.string(), amount: z.number(), amount_minor: z.string(), count: z.number() });
+
+const sessionStats = z.object({
+  sessions: z.number(),
+  users: z.number(),
+  bounces: z.number(),
+  bounce_rate: z.number(),
+  avg_duration_seconds: z.number().nullable(),
+  pages_per_session: z.number(),
+  cart_adds: z.number(),
+  purchases: z.number(),
+  converted_sessions: z.number(),
+  conversion_rate: z.number(),
+});
+export const sessionRecord = z.object({
+  session_id: z.string(),
+  user_id: z.string().nullable(),
+  anonymous_id: z.string().nullable(),
+  device_type: z.string().nullable(),
+  browser: z.string().nullable(),
+  os: z.string().nullable(),
+  utm_source: z.string().nullable(),
+  utm_medium: z.string().nullable(),
+  utm_campaign: z.string().nullable(),
+  referrer: z.string().nullable(),
+  landing_url: z.string().nullable(),
+  exit_page_url: z.string().nullable(),
+  pages_viewed: z.number(),
+  cart_adds: z.number(),
+  purchases: z.number(),
+  revenue: money.omit({ count: true }).nullable(),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  duration_seconds: z.number().nullable(),
+});
+export const sessionsResponse = z.object({
+  range: range.extend({ granularity }),
+  summary: sessionStats.extend({ revenue: z.array(money) }),
+  series: z.array(sessionStats.extend({ bucket: z.string() })),
+  breakdown: z.array(sessionStats.extend({ value: z.string() })).nullable(),
+  data: z.array(sessionRecord),
+  next_cursor: z.string().nullable(),
+});
+
+const pageStats = z.object({
+  views: z.number(),
+  sessions: z.number(),
+  views_per_session: z.number(),
+  avg_time_on_page_seconds: z.number().nullable(),
+  avg_scroll_depth_percent: z.number().nullable(),
+});
+export const pageViewsResponse = z.object({
+  range: range.extend({ granularity }),
+  summary: pageStats,
+  series: z.array(pageStats.extend({ bucket: z.string() })),
+  breakdown: z.array(pageStats.extend({ value: z.string() })).nullable(),
+});
+export const topPagesResponse = z.object({ range, data: z.array(pageStats.extend({ page: z.string() })) });
+
+export const funnelResponse = z.object({
+  range,
+  by: z.enum(['session', 'user']),
+  steps: z.array(
+    z.object({
+      name: z.string(),
+      count: z.number(),
+      conversion_rate: z.number(),
+      step_conversion_rate: z.number(),
+      dropoff: z.number(),
+      median_seconds_to_convert: z.number().nullable(),
+    }),
+  ),
+  overall_conversion_rate: z.number(),
+});
+
+const cartStats = z.object({
+  carts: z.number(),
+  converted_carts: z.number(),
+  abandoned_carts: z.number(),
+  abandonment_rate: z.number(),
+  conversions: z.number(),
+  items_added: z.number(),
+  items_removed: z.number(),
+});
+export const cartResponse = z.object({
+  range: range.extend({ granularity }),
+  summary: cartStats.extend({ revenue: z.array(money) }),
+  series: z.array(cartStats.extend({ bucket: z.string() })),
+  breakdown: z.array(cartStats.extend({ value: z.string() })).nullable(),
+});
+export const cartProductsResponse = z.object({
+  range,
+  data: z.array(
+    z.object({
+      product_id: z.string(),
+      adds: z.number(),
+      removes: z.number(),
+      quantity_added: z.number(),
+      adds_converted: z.number(),
+      adds_abandoned: z.number(),
+      cart_conversion_rate: z.number(),
+    }),
+  ),
+});
+
+export const realtimeResponse = z.object({
+  as_of: z.string(),
+  window_seconds: z.number(),
+  active_sessions: z.number(),
+  active_users: z.number(),
+  events: z.number(),
+  page_views: z.number(),
+  funnel_events: z.number(),
+  cart_events: z.number(),
+  sessions_started: z.number(),
+  top_pages: z.array(z.object({ page: z.string(), views: z.number() })),
+});
+
+export const sessionTimelineResponse = z.object({
+  session: sessionRecord,
+  timeline: z.array(
+    z.object({
+      kind: z.enum(['page_view', 'funnel', 'cart']),
+      at: z.string(),
+      name: z.string().nullable(),
+      page_url: z.string().nullable(),
+      product_id: z.string().nullable(),
+      time_on_page_seconds: z.number().nullable(),
+      scroll_depth_percent: z.number().nullable(),
+      quantity: z.number().nullable(),
+      value: money.omit({ count: true }).nullable(),
+    }),
+  ),
+  timeline_truncated: z.boolean(),
+});
+
+export type SessionsQuery = z.infer<typeof sessionsQuery>;
+export type PageViewsQuery = z.infer<typeof pageViewsQuery>;
+export type TopPagesQuery = z.infer<typeof topPagesQuery>;
+export type FunnelQuery = z.infer<typeof funnelQuery>;
+export type CartQuery = z.infer<typeof cartQuery>;
+export type CartProductsQuery = z.infer<typeof cartProductsQuery>;
+export type SessionsResponse = z.infer<typeof sessionsResponse>;
+export type PageViewsResponse = z.infer<typeof pageViewsResponse>;
+export type TopPagesResponse = z.infer<typeof topPagesResponse>;
+export type FunnelResponse = z.infer<typeof funnelResponse>;
+export type CartResponse = z.infer<typeof cartResponse>;
+export type CartProductsResponse = z.infer<typeof cartProductsResponse>;
+export type RealtimeResponse = z.infer<typeof realtimeResponse>;
+export type SessionTimelineResponse = z.infer<typeof sessionTimelineResponse>;

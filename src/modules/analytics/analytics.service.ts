@@ -1,0 +1,301 @@
+import { type Db, type TenantContext, iso, isCurrencyCode, minorToMajor, notFound, validation } from '../../platform/index.ts';
+import {
+  MAX_BUCKETS,
+  bucketCountEstimate,
+  bucketLabels,
+  funnelSteps,
+  isTimeZone,
+  mean,
+  rate,
+  resolveRange,
+} from './analytics.core.ts';
+import * as s from './analytics.schemas.ts';
+import type {
+  AnalyticsEventsPort,
+  CartMeasures,
+  CurrencyAmount,
+  Granularity,
+  PageMeasures,
+  ReportWindow,
+  SessionFilters,
+  SessionMeasures,
+} from './analytics.types.ts';
+
+export interface AnalyticsServiceDeps {
+  db: Db;
+  events: AnalyticsEventsPort;
+  tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+  clock: () => Date;
+}
+
+type Common = { from?: string | undefined; to?: string | undefined; tz?: string | undefined } & SessionFilters;
+
+const REALTIME_SECONDS = 300;
+const TIMELINE_LIMIT = 2_000;
+
+const moneyOut = (minor: string, currency: string) => ({ currency, amount: minorToMajor(minor, currency), amount_minor: minor });
+const revenueOut = (rows: readonly CurrencyAmount[]) =>
+  rows.filter((r) => isCurrencyCode(r.currency)).map((r) => ({ ...moneyOut(r.amountMinor, r.currency), count: r.count }));
+
+const sessionStats = (m: SessionMeasures | undefined) => {
+  const n = m?.sessions ?? 0;
+  return {
+    sessions: n,
+    users: m?.users ?? 0,
+    bounces: m?.bounces ?? 0,
+    bounce_rate: rate(m?.bounces ?? 0, n),
+    avg_duration_seconds: mean(m?.durationSum ?? 0, m?.durationCount ?? 0),
+    pages_per_session: mean(m?.pageViews ?? 0, n) ?? 0,
+    cart_adds: m?.cartAdds ?? 0,
+    purchases: m?.purchases ?? 0,
+    converted_sessions: m?.convertedSessions ?? 0,
+    conversion_rate: rate(m?.convertedSessions ?? 0, n),
+  };
+};
+const pageStats = (m: PageMeasures | undefined) => ({
+  views: m?.views ?? 0,
+  sessions: m?.sessions ?? 0,
+  views_per_session: mean(m?.views ?? 0, m?.sessions ?? 0) ?? 0,
+  avg_time_on_page_seconds: mean(m?.timeSum ?? 0, m?.timeCount ?? 0),
+  avg_scroll_depth_percent: mean(m?.scrollSum ?? 0, m?.scrollCount ?? 0),
+});
+const cartStats = (m: CartMeasures | undefined) => {
+  const carts = m?.carts ?? 0;
+  const converted = m?.convertedCarts ?? 0;
+  return {
+    carts,
+    converted_carts: converted,
+    abandoned_carts: carts - converted,
+    abandonment_rate: rate(carts - converted, carts),
+    conversions: m?.conversions ?? 0,
+    items_added: m?.itemsAdded ?? 0,
+    items_removed: m?.itemsRemoved ?? 0,
+  };
+};
+
+/** A series of `stats` rows on the full local axis (empty buckets as zeros). */
+function series<M extends { key: string }, O>(rows: readonly M[], labels: readonly string[], stats: (m: M | undefined) => O) {
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  return labels.map((key) => ({ bucket: key, ...stats(byKey.get(key)) }));
+}
+
+function filtersOf(q: Common): SessionFilters {
+  const f: SessionFilters = {};
+  for (const k of ['device', 'browser', 'os', 'utm_source', 'utm_medium', 'utm_campaign'] as const) if (q[k] !== undefined) f[k] = q[k];
+  return f;
+}
+
+/** Session list cursor: base64url of "<started_at ISO>|<session_id>". */
+const encodeCursor = (startedAt: Date, sessionId: string) => Buffer.from(`${startedAt.toISOString()}|${sessionId}`).toString('base64url');
+function decodeCursor(cursor: string): { startedAt: Date; sessionId: string } {
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  const bar = raw.indexOf('|');
+  const at = new Date(raw.slice(0, bar));
+  if (bar < 0 || Number.isNaN(at.getTime())) throw validation('ANALYTICS_INVALID_CURSOR', 'cursor is not one this API returned', [{ field: 'cursor', message: 'unknown cursor' }]);
+  return { startedAt: at, sessionId: raw.slice(bar + 1) };
+}
+
+/** Seed 000's reports over the tracking rows events owns (read through `AnalyticsEventsPort`). */
+export function createAnalyticsService(deps: AnalyticsServiceDeps) {
+  const { db, events } = deps;
+
+  /** The query's zone: `tz`, else the tenant's `settings.timezone`, else UTC. An unknown zone is a 400 naming it. */
+  async function zoneOf(ctx: TenantContext, tz: string | undefined): Promise<string> {
+    if (tz !== undefined) {
+      if (isTimeZone(tz)) return tz;
+      const shown = /^[A-Za-z0-9_+\-/]{1,64}$/.test(tz) ? ` "${tz}"` : '';
+      throw validation('ANALYTICS_UNKNOWN_TIME_ZONE', `tz${shown} is not a known IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`, [
+        { field: 'tz', message: 'unknown time zone' },
+      ]);
+    }
+    const configured = (await deps.tenantSettings(ctx.tenantId)).timezone;
+    return typeof configured === 'string' && isTimeZone(configured) ? configured : 'UTC';
+  }
+
+  async function windowOf(ctx: TenantContext, q: Common, granularity?: Granularity): Promise<{ w: ReportWindow; labels: string[] }> {
+    const tz = await zoneOf(ctx, q.tz);
+    const r = resolveRange({ from: q.from, to: q.to }, tz, deps.clock());
+    if (!r.ok) throw validation('ANALYTICS_INVALID_RANGE', r.message, [{ field: r.field, message: r.message }]);
+    let labels: string[] = [];
+    if (granularity) {
+      if (bucketCountEstimate(r.from, r.to, granularity) > MAX_BUCKETS + 2)
+        throw validation('ANALYTICS_TOO_MANY_BUCKETS', `the range has more than ${MAX_BUCKETS} ${granularity} buckets: choose a coarser granularity or a shorter range`, [
+          { field: 'granularity', message: 'too fine for this range' },
+        ]);
+      labels = bucketLabels(r.from, r.to, tz, granularity);
+    }
+    return { w: { from: r.from, to: r.to, tz }, labels };
+  }
+  const rangeOut = (w: ReportWindow) => ({ from: w.from.toISOString(), to: w.to.toISOString(), tz: w.tz });
+
+  const sessionOut = (r: Awaited<ReturnType<AnalyticsEventsPort['session']>> & object) => ({
+    session_id: r.sessionId,
+    user_id: r.userId,
+    anonymous_id: r.anonymousId,
+    device_type: r.deviceType,
+    browser: r.browser,
+    os: r.os,
+    utm_source: r.utmSource,
+    utm_medium: r.utmMedium,
+    utm_campaign: r.utmCampaign,
+    referrer: r.referrer,
+    landing_url: r.landingUrl,
+    exit_page_url: r.exitPageUrl,
+    pages_viewed: Number(r.pagesViewed),
+    cart_adds: Number(r.cartAdds),
+    purchases: Number(r.purchases),
+    revenue: r.currency && isCurrencyCode(r.currency) && r.revenueMinor !== '0' ? moneyOut(r.revenueMinor, r.currency) : null,
+    started_at: iso(r.startedAt)!,
+    ended_at: iso(r.endedAt),
+    duration_seconds: r.durationSeconds == null ? null : Number(r.durationSeconds),
+  });
+
+  return {
+    async sessions(ctx: TenantContext, q: s.SessionsQuery): Promise<s.SessionsResponse> {
+      const { w, labels } = await windowOf(ctx, q, q.granularity);
+      const f = filtersOf(q);
+      const after = q.cursor ? decodeCursor(q.cursor) : null;
+      const [total, bySeries, byDim, revenue, list] = await Promise.all([
+        events.sessionMeasures(db, ctx.tenantId, w, f, { kind: 'total' }),
+        events.sessionMeasures(db, ctx.tenantId, w, f, { kind: 'time', granularity: q.granularity }),
+        q.breakdown ? events.sessionMeasures(db, ctx.tenantId, w, f, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
+        events.sessionRevenue(db, ctx.tenantId, w, f),
+        q.limit > 0 ? events.listSessions(db, ctx.tenantId, w, f, q.limit + 1, after) : [],
+      ]);
+      const more = list.length > q.limit;
+      const page = more ? list.slice(0, q.limit) : list;
+      const last = page[page.length - 1];
+      return {
+        range: { ...rangeOut(w), granularity: q.granularity },
+        summary: { ...sessionStats(total[0]), revenue: revenueOut(revenue) },
+        series: series(bySeries, labels, sessionStats),
+        breakdown: byDim ? byDim.map((m) => ({ value: m.key, ...sessionStats(m) })) : null,
+        data: page.map(sessionOut),
+        next_cursor: more && last ? encodeCursor(new Date(last.startedAt), last.sessionId) : null,
+      };
+    },
+
+    async pageViews(ctx: TenantContext, q: s.PageViewsQuery): Promise<s.PageViewsResponse> {
+      const { w, labels } = await windowOf(ctx, q, q.granularity);
+      const f = filtersOf(q);
+      const pageType = q.page_type ?? null;
+      const [total, bySeries, byDim] = await Promise.all([
+        events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'total' }),
+        events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'time', granularity: q.granularity }),
+        q.breakdown ? events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
+      ]);
+      return {
+        range: { ...rangeOut(w), granularity: q.granularity },
+        summary: pageStats(total[0]),
+        series: series(bySeries, labels, pageStats),
+        breakdown: byDim ? byDim.map((m) => ({ value: m.key, ...pageStats(m) })) : null,
+      };
+    },
+
+    async topPages(ctx: TenantContext, q: s.TopPagesQuery): Promise<s.TopPagesResponse> {
+      const { w } = await windowOf(ctx, q);
+      const rows = await events.pageMeasures(db, ctx.tenantId, w, filtersOf(q), q.page_type ?? null, { kind: 'page', limit: q.limit });
+      return { range: rangeOut(w), data: rows.map((m) => ({ page: m.key, ...pageStats(m) })) };
+    },
+
+    async funnel(ctx: TenantContext, q: s.FunnelQuery): Promise<s.FunnelResponse> {
+      const steps = q.steps === undefined ? [...s.DEFAULT_FUNNEL_STEPS] : parseSteps(q.steps);
+      const { w } = await windowOf(ctx, q);
+      const rows = await events.funnel(db, ctx.tenantId, w, filtersOf(q), { steps, by: q.by });
+      const out = funnelSteps(steps, rows);
+      return { range: rangeOut(w), by: q.by, steps: out, overall_conversion_rate: out[out.length - 1]!.conversion_rate };
+    },
+
+    async cart(ctx: TenantContext, q: s.CartQuery): Promise<s.CartResponse> {
+      const { w, labels } = await windowOf(ctx, q, q.granularity);
+      const f = filtersOf(q);
+      const [total, bySeries, byDim, revenue] = await Promise.all([
+        events.cartMeasures(db, ctx.tenantId, w, f, { kind: 'total' }),
+        events.cartMeasures(db, ctx.tenantId, w, f, { kind: 'time', granularity: q.granularity }),
+        q.breakdown ? events.cartMeasures(db, ctx.tenantId, w, f, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
+        events.cartRevenue(db, ctx.tenantId, w, f),
+      ]);
+      return {
+        range: { ...rangeOut(w), granularity: q.granularity },
+        summary: { ...cartStats(total[0]), revenue: revenueOut(revenue) },
+        series: series(bySeries, labels, cartStats),
+        breakdown: byDim ? byDim.map((m) => ({ value: m.key, ...cartStats(m) })) : null,
+      };
+    },
+
+    async cartProducts(ctx: TenantContext, q: s.CartProductsQuery): Promise<s.CartProductsResponse> {
+      const { w } = await windowOf(ctx, q);
+      const rows = await events.cartProducts(db, ctx.tenantId, w, filtersOf(q), q.limit);
+      return {
+        range: rangeOut(w),
+        data: rows.map((m) => ({
+          product_id: m.key,
+          adds: m.adds,
+          removes: m.removes,
+          quantity_added: m.quantityAdded,
+          adds_converted: m.addsConverted,
+          adds_abandoned: m.adds - m.addsConverted,
+          cart_conversion_rate: rate(m.addsConverted, m.adds),
+        })),
+      };
+    },
+
+    /** Activity in the last five minutes (events stamped up to now; clients' future timestamps are not "now"). */
+    async realtime(ctx: TenantContext): Promise<s.RealtimeResponse> {
+      const now = deps.clock();
+      const since = new Date(now.getTime() - REALTIME_SECONDS * 1000);
+      const until = new Date(now.getTime() + 1);
+      const [r, pages] = await Promise.all([
+        events.realtime(db, ctx.tenantId, since, until),
+        events.realtimePages(db, ctx.tenantId, since, until, 10),
+      ]);
+      return {
+        as_of: now.toISOString(),
+        window_seconds: REALTIME_SECONDS,
+        active_sessions: r.activeSessions,
+        active_users: r.activeUsers,
+        events: r.pageViews + r.funnelEvents + r.cartEvents,
+        page_views: r.pageViews,
+        funnel_events: r.funnelEvents,
+        cart_events: r.cartEvents,
+        sessions_started: r.sessionsStarted,
+        top_pages: pages.map((p) => ({ page: p.key, views: p.views })),
+      };
+    },
+
+    /** One session and its pages, funnel stages and cart events in order; another tenant's id is unknown (404). */
+    async session(ctx: TenantContext, sessionId: string): Promise<s.SessionTimelineResponse> {
+      const row = await events.session(db, ctx.tenantId, sessionId);
+      if (!row) throw notFound('ANALYTICS_SESSION_NOT_FOUND', 'Session');
+      const timeline = await events.timeline(db, ctx.tenantId, sessionId, TIMELINE_LIMIT + 1);
+      return {
+        session: sessionOut(row),
+        timeline: timeline.slice(0, TIMELINE_LIMIT).map((e) => ({
+          kind: e.kind,
+          at: iso(e.at)!,
+          name: e.name,
+          page_url: e.pageUrl,
+          product_id: e.productId,
+          time_on_page_seconds: e.timeOnPageSeconds == null ? null : Number(e.timeOnPageSeconds),
+          scroll_depth_percent: e.scrollDepthPercent == null ? null : Number(e.scrollDepthPercent),
+          quantity: e.quantity == null ? null : Number(e.quantity),
+          value: e.valueMinor != null && e.currency && isCurrencyCode(e.currency) ? moneyOut(e.valueMinor, e.currency) : null,
+        })),
+        timeline_truncated: timeline.length > TIMELINE_LIMIT,
+      };
+    },
+  };
+}
+export type AnalyticsService = ReturnType<typeof createAnalyticsService>;
+
+function parseSteps(raw: string): string[] {
+  const steps = raw.split(',').map((x) => x.trim());
+  const bad = steps.findIndex((x) => !s.FUNNEL_STEP_RE.test(x));
+  if (steps.length > s.MAX_FUNNEL_STEPS)
+    throw validation('ANALYTICS_INVALID_STEPS', `a funnel has at most ${s.MAX_FUNNEL_STEPS} steps`, [{ field: 'steps', message: 'too many steps' }]);
+  if (bad >= 0)
+    throw validation('ANALYTICS_INVALID_STEPS', `step ${bad + 1} is not a stage name (letters, digits, _ . -), cart:<type> or page:<type>`, [
+      { field: 'steps', message: 'invalid step' },
+    ]);
+  return steps;
+}

@@ -1,0 +1,23 @@
+/**
+ * Analytics: seed 000's reports (sessions, page views, top pages, funnel, cart abandonment, realtime, a
+ * session's timeline) over the tracking rows events owns, read through `AnalyticsEventsPort`. Public entry.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { PlatformServices } from '../../platform/index.ts';
+import { analyticsRoutes } from './analytics.routes.ts';
+import { createAnalyticsService } from './analytics.service.ts';
+import type { AnalyticsPorts } from './analytics.types.ts';
+
+export type { AnalyticsEventsPort, AnalyticsPorts } from './analytics.types.ts';
+
+export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
+  const analytics = createAnalyticsService({ db: platform.db, events: deps.events, tenantSettings: deps.tenantSettings, clock: platform.clock });
+  return {
+    /** The reports, for other modules and the CLI (tenant context first). */
+    reports: analytics,
+    async routes(app: FastifyInstance): Promise<void> {
+      await analyticsRoutes(app, { analytics });
+    },
+  };
+}
+export type AnalyticsModule = ReturnType<typeof createAnalyticsModule>;
