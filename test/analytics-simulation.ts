@@ -101,7 +101,13 @@ export function simulate(seed: number, n: number, startMs: number, endMs: number
     let stageEvents = 0;
     for (const stage of STAGES) {
       if (rnd() < (stage === 'browse' ? 0.85 : 0.55)) {
-        sim.funnel.push({ eventId: `${sessionId}-f${stageEvents++}`, sessionId, userId, stage, at: startedAt + 1000 * Math.floor(rnd() * 1800) });
+        sim.funnel.push({
+          eventId: `${sessionId}-f${stageEvents++}`,
+          sessionId,
+          userId,
+          stage,
+          at: startedAt + 1000 * Math.floor(rnd() * 1800),
+        });
       }
     }
     let adds = 0;
@@ -306,6 +312,7 @@ export function referenceCartProducts(sim: Simulation, w: Window) {
 /** Revenue of converted cart events in the window per currency, in minor units. */
 export function referenceCartRevenue(sim: Simulation, w: Window) {
   const out = new Map<string, number>();
-  for (const c of sim.cart) if (c.type === 'converted' && inWindow(c.at, w)) out.set(c.currency!, (out.get(c.currency!) ?? 0) + c.valueCents!);
+  for (const c of sim.cart)
+    if (c.type === 'converted' && inWindow(c.at, w)) out.set(c.currency!, (out.get(c.currency!) ?? 0) + c.valueCents!);
   return out;
 }

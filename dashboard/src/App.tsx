@@ -17,6 +17,7 @@ const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -43,6 +44,7 @@ function Protected() {
       <Suspense fallback={<Loading label="Loading page" />}>
         <Routes>
           <Route index element={<HomePage />} />
+          <Route path="analytics" element={<AnalyticsPage />} />
           <Route path="catalog/*" element={<CatalogPage />} />
           <Route path="import" element={<ImportPage />} />
           <Route path="customers/*" element={<CustomersPage />} />

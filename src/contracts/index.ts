@@ -5,6 +5,7 @@
  * never drags the server in.
  */
 import type { z } from 'zod';
+import type * as analytics from '../modules/analytics/analytics.schemas.ts';
 import type * as catalog from '../modules/catalog/catalog.schemas.ts';
 import type * as identity from '../modules/identity/identity.schemas.ts';
 import type * as imports from '../modules/imports/imports.schemas.ts';
@@ -146,6 +147,27 @@ export type Deployment = z.infer<typeof recs.deploymentSchema>;
 export type VersionsResponse = z.infer<typeof recs.versionsResponse>;
 export type DeployBody = NonNullable<z.input<typeof recs.deployBody>>;
 export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
+
+// ---- analytics: seed 000's reports ----
+export {
+  cartProductsResponse,
+  cartResponse,
+  DEFAULT_FUNNEL_STEPS,
+  funnelResponse,
+  pageViewsResponse,
+  realtimeResponse,
+  sessionsResponse,
+  sessionTimelineResponse,
+  topPagesResponse,
+} from '../modules/analytics/analytics.schemas.ts';
+export type SessionsReport = z.infer<typeof analytics.sessionsResponse>;
+export type PageViewsReport = z.infer<typeof analytics.pageViewsResponse>;
+export type TopPagesReport = z.infer<typeof analytics.topPagesResponse>;
+export type FunnelReport = z.infer<typeof analytics.funnelResponse>;
+export type CartReport = z.infer<typeof analytics.cartResponse>;
+export type CartProductsReport = z.infer<typeof analytics.cartProductsResponse>;
+export type RealtimeReport = z.infer<typeof analytics.realtimeResponse>;
+export type SessionTimeline = z.infer<typeof analytics.sessionTimelineResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';

@@ -50,6 +50,14 @@ export type {
   VersionsResponse,
   DeployBody,
   AnalyticsDashboard,
+  SessionsReport,
+  PageViewsReport,
+  TopPagesReport,
+  FunnelReport,
+  CartReport,
+  CartProductsReport,
+  RealtimeReport,
+  SessionTimeline,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

@@ -7,6 +7,7 @@ import { useSession } from '../session.tsx';
 
 const NAV = [
   { to: '/', label: 'Home' },
+  { to: '/analytics', label: 'Analytics' },
   { to: '/catalog', label: 'Catalog' },
   { to: '/import', label: 'Import' },
   { to: '/customers', label: 'Customers' },

@@ -64,3 +64,27 @@ export function parseRows(text: string, delimiter: string, maxRows: number): str
   }
   return rows;
 }
+
+/** One CSV cell: quoted when needed; a leading = + - @ is neutralised so spreadsheets never run it as a formula. */
+function csvCell(v: unknown): string {
+  let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** Rows as CSV text (RFC 4180, CRLF), the columns given in order with their labels as the header. */
+export function toCsv<T extends object>(rows: readonly T[], columns: readonly { key: string; label: string }[]): string {
+  const lines = [columns.map((c) => csvCell(c.label)).join(',')];
+  for (const r of rows) lines.push(columns.map((c) => csvCell((r as Record<string, unknown>)[c.key])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** Saves `text` as a CSV file through the browser. */
+export function downloadCsv(fileName: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

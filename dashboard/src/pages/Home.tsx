@@ -3,23 +3,25 @@ import { Anchor, Badge, Card, Group, SegmentedControl, SimpleGrid, Stack, Table,
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { get } from '../api/client.ts';
-import type { AnalyticsDashboard, DataQuality, ImportRun, Job, Page, VersionsResponse } from '../api/types.ts';
+import type { AnalyticsDashboard, DataQuality, ImportRun, Job, Page, SessionsReport, VersionsResponse } from '../api/types.ts';
 import { EmptyState, ErrorState, isNotAvailable, Loading } from '../components/states.tsx';
 import { LineChart, type Series } from '../components/LineChart.tsx';
 import { fmtDate, fmtMoney, fmtNumber, fmtPercent } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
+import { bucketSeconds, rangeQuery } from '../lib/range.ts';
 import { useSession } from '../session.tsx';
 
-type Dict = Record<string, unknown>;
 const PERIODS = [
   { value: '7', label: '7 days' },
   { value: '30', label: '30 days' },
   { value: '90', label: '90 days' },
 ];
 
-/** The analytics dashboard of seed 003 step 9 (GET /api/v1/analytics/tenant/:id/dashboard). */
-function kpisOf(a: AnalyticsDashboard | undefined) {
+/** Seed 003 step 9's recommendation figures and seed 000's traffic over the same period. */
+function kpisOf(a: AnalyticsDashboard | undefined, t: SessionsReport | undefined) {
   return [
+    { label: 'Sessions', value: fmtNumber(t?.summary.sessions) },
+    { label: 'Conversion rate', value: fmtPercent(t?.summary.conversion_rate) },
     { label: 'Events', value: fmtNumber(a?.data_quality.interactions) },
     { label: 'Active profiles', value: fmtNumber(a?.data_quality.users) },
     { label: 'Recommendations served', value: fmtNumber(a?.metrics.total_recommendations_served) },
@@ -31,18 +33,17 @@ function kpisOf(a: AnalyticsDashboard | undefined) {
   ];
 }
 
-/** Over-time series, when the answer carries one: `timeseries` as `[{date, <metric>: number}]`. */
-function seriesOf(body: Dict): { x: number[]; series: Series[] } | null {
-  const rows = (Array.isArray(body.timeseries) ? body.timeseries : []) as Dict[];
+/** Sessions, people and converted sessions per local day of the period (GET /api/v1/analytics/sessions). */
+function seriesOf(t: SessionsReport): { x: number[]; series: Series[] } | null {
+  const rows = t.series;
   if (rows.length < 2) return null;
-  const x = rows.map((r) => Date.parse(String(r.date ?? r.day)) / 1000);
-  if (x.some((v) => Number.isNaN(v))) return null;
-  const keys = Object.keys(rows[0]!).filter((k) => typeof rows[0]![k] === 'number');
   return {
-    x,
-    series: keys
-      .slice(0, 4)
-      .map((k) => ({ label: k.replaceAll('_', ' '), values: rows.map((r) => (typeof r[k] === 'number' ? (r[k] as number) : null)) })),
+    x: rows.map((r) => bucketSeconds(r.bucket)),
+    series: [
+      { label: 'sessions', values: rows.map((r) => r.sessions) },
+      { label: 'people', values: rows.map((r) => r.users) },
+      { label: 'converted sessions', values: rows.map((r) => r.converted_sessions) },
+    ],
   };
 }
 
@@ -55,6 +56,12 @@ export function HomePage() {
   const analytics = useQuery({
     queryKey: ['analytics', tenantId, period],
     queryFn: ({ signal }) => get<AnalyticsDashboard>(`/api/v1/analytics/tenant/${tenantId}/dashboard`, { days: period }, signal),
+    enabled: !!tenantId,
+  });
+  const range = rangeQuery(period, '', '');
+  const traffic = useQuery({
+    queryKey: ['analytics-sessions', tenantId, range.from, range.to, range.tz, 'day', 0],
+    queryFn: ({ signal }) => get<SessionsReport>('/api/v1/analytics/sessions', { ...range, granularity: 'day', limit: 0 }, signal),
     enabled: !!tenantId,
   });
   const models = useQuery({
@@ -78,7 +85,7 @@ export function HomePage() {
     queryFn: ({ signal }) => get<DataQuality>('/api/v1/data-quality', undefined, signal),
     enabled: !!tenantId,
   });
-  const chart = useMemo(() => (analytics.data ? seriesOf(analytics.data as unknown as Dict) : null), [analytics.data]);
+  const chart = useMemo(() => (traffic.data ? seriesOf(traffic.data) : null), [traffic.data]);
 
   if (!tenantId)
     return (
@@ -87,7 +94,7 @@ export function HomePage() {
       </EmptyState>
     );
 
-  const kpis = kpisOf(analytics.data);
+  const kpis = kpisOf(analytics.data, traffic.data);
   const active = models.data?.data.find((v) => v.id === models.data?.deployment.active_version_id);
   const lastImport = imports.data?.data[0];
   const counts = (jobs.data?.data ?? []).reduce<Record<string, number>>((acc, j) => ({ ...acc, [j.status]: (acc[j.status] ?? 0) + 1 }), {});
@@ -102,12 +109,12 @@ export function HomePage() {
         <Title order={3} size="h4" id="kpi-title" mb="xs">
           Key figures
         </Title>
-        {analytics.isLoading ? (
+        {analytics.isLoading || traffic.isLoading ? (
           <Loading label="Loading figures" />
         ) : (
           <>
             {analytics.error && !isNotAvailable(analytics.error) && <ErrorState error={analytics.error} />}
-            <SimpleGrid cols={{ base: 2, md: 5 }}>
+            <SimpleGrid cols={{ base: 2, md: 4, lg: 7 }}>
               {kpis.map((k) => (
                 <Card withBorder key={k.label} padding="md">
                   <Text size="sm" c="dimmed">
@@ -131,11 +138,15 @@ export function HomePage() {
         <Title order={3} size="h4" mb="xs">
           Over time
         </Title>
-        {chart ? (
-          <LineChart x={chart.x} series={chart.series} label="Key figures over the chosen period" />
+        {traffic.isLoading ? (
+          <Loading label="Loading the period" />
+        ) : traffic.error ? (
+          <ErrorState error={traffic.error} feature="Analytics" />
+        ) : chart && traffic.data && traffic.data.summary.sessions > 0 ? (
+          <LineChart x={chart.x} series={chart.series} label="Sessions, people and converted sessions per day over the chosen period" />
         ) : (
           <Text c="dimmed" size="sm">
-            No data over time for this period yet.
+            No sessions in this period yet: they appear once your site sends sessions and page views to /api/v1/analytics.
           </Text>
         )}
       </Card>
@@ -163,7 +174,9 @@ export function HomePage() {
             Last import
           </Title>
           <Text size="sm" mt="xs">
-            {imports.error ? (
+            {imports.isLoading ? (
+              'Loading…'
+            ) : imports.error ? (
               isNotAvailable(imports.error) ? (
                 'Imports are not set up yet.'
               ) : (
@@ -192,13 +205,15 @@ export function HomePage() {
             Model in service
           </Title>
           <Text size="sm" mt="xs">
-            {models.error
-              ? isNotAvailable(models.error)
-                ? 'Recommendations are not set up yet.'
-                : 'Could not load models.'
-              : active
-                ? `${active.version} (${active.model_type}), deployed ${fmtDate(active.deployed_at)}`
-                : 'No model in service yet.'}{' '}
+            {models.isLoading
+              ? 'Loading…'
+              : models.error
+                ? isNotAvailable(models.error)
+                  ? 'Recommendations are not set up yet.'
+                  : 'Could not load models.'
+                : active
+                  ? `${active.version} (${active.model_type}), deployed ${fmtDate(active.deployed_at)}`
+                  : 'No model in service yet.'}{' '}
             <Anchor component={Link} to="/recommendations">
               Recommendations
             </Anchor>

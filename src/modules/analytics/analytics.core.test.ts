@@ -35,7 +35,10 @@ describe('resolveRange', () => {
     expect(r).toEqual({ ok: true, from: new Date('2026-02-09T05:00:00Z'), to: now });
   });
   it('refuses empty, reversed, oversized and malformed ranges', () => {
-    expect(resolveRange({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'UTC', now)).toMatchObject({ ok: false, field: 'to' });
+    expect(resolveRange({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'UTC', now)).toMatchObject({
+      ok: false,
+      field: 'to',
+    });
     expect(resolveRange({ from: '2010-01-01', to: '2026-01-01' }, 'UTC', now)).toMatchObject({ ok: false, field: 'from' });
     expect(resolveRange({ from: '2016-01-01', to: '2025-12-31' }, 'UTC', now)).toMatchObject({ ok: true });
     expect(resolveRange({ from: '2026-02-30' }, 'UTC', now)).toMatchObject({ ok: false, field: 'from' });
@@ -90,7 +93,14 @@ describe('funnelSteps', () => {
     );
     expect(out).toEqual([
       { name: 'browse', count: 200, conversion_rate: 1, step_conversion_rate: 1, dropoff: 0, median_seconds_to_convert: null },
-      { name: 'view_product', count: 50, conversion_rate: 0.25, step_conversion_rate: 0.25, dropoff: 150, median_seconds_to_convert: 12.35 },
+      {
+        name: 'view_product',
+        count: 50,
+        conversion_rate: 0.25,
+        step_conversion_rate: 0.25,
+        dropoff: 150,
+        median_seconds_to_convert: 12.35,
+      },
       { name: 'checkout', count: 10, conversion_rate: 0.05, step_conversion_rate: 0.2, dropoff: 40, median_seconds_to_convert: 60 },
     ]);
     expect(funnelSteps(['a', 'b'], [])).toEqual([

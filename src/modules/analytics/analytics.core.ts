@@ -125,9 +125,11 @@ export function resolveRange(input: { from?: string | undefined; to?: string | u
     const p = localParts(to - 1, tz);
     from = zonedToInstant(tz, p.year, p.month, p.day - (DEFAULT_RANGE_DAYS - 1));
   } else from = parseBound(input.from, tz, false);
-  if (from === null) return { ok: false, field: 'from', message: 'from must be an ISO 8601 date (2026-03-01) or time (2026-03-01T12:00:00Z)' };
+  if (from === null)
+    return { ok: false, field: 'from', message: 'from must be an ISO 8601 date (2026-03-01) or time (2026-03-01T12:00:00Z)' };
   if (to <= from) return { ok: false, field: 'to', message: 'to must be after from (the range is empty)' };
-  if (to - from > MAX_RANGE_DAYS * DAY_MS) return { ok: false, field: 'from', message: `the range may span at most ${MAX_RANGE_DAYS} days` };
+  if (to - from > MAX_RANGE_DAYS * DAY_MS)
+    return { ok: false, field: 'from', message: `the range may span at most ${MAX_RANGE_DAYS} days` };
   return { ok: true, from: new Date(from), to: new Date(to) };
 }
 
@@ -199,7 +201,10 @@ export interface FunnelStepOut {
 }
 
 /** Per step: count, conversion from the first step and from the previous one, drop-off, median seconds from the previous step. */
-export function funnelSteps(names: readonly string[], rows: readonly { step: number; count: number; medianSeconds: number | null }[]): FunnelStepOut[] {
+export function funnelSteps(
+  names: readonly string[],
+  rows: readonly { step: number; count: number; medianSeconds: number | null }[],
+): FunnelStepOut[] {
   const counts = names.map((_, i) => rows.find((r) => r.step === i));
   const first = counts[0]?.count ?? 0;
   return names.map((name, i) => {

@@ -151,7 +151,13 @@ describe('GET /sessions', () => {
     expect(summary).toEqual(referenceSessions(sim, W_NY).get(''));
     expect(Array.isArray(revenue)).toBe(true);
     const days = referenceSessions(sim, W_NY, (s) => localDay(s.startedAt, NY));
-    expect(body.series.map((r: { bucket: string }) => r.bucket)).toEqual(['2026-03-06', '2026-03-07', '2026-03-08', '2026-03-09', '2026-03-10']);
+    expect(body.series.map((r: { bucket: string }) => r.bucket)).toEqual([
+      '2026-03-06',
+      '2026-03-07',
+      '2026-03-08',
+      '2026-03-09',
+      '2026-03-10',
+    ]);
     for (const row of body.series) {
       const { bucket, ...stats } = row;
       expect(stats.sessions).toBe(days.get(bucket)?.sessions ?? 0);
@@ -181,7 +187,9 @@ describe('GET /sessions', () => {
     const hours = await ok(`sessions?from=2026-03-08&to=2026-03-08&tz=${NY}&granularity=hour&limit=0`);
     expect(hours.series).toHaveLength(23);
     expect(hours.series.map((r: { bucket: string }) => r.bucket)).not.toContain('2026-03-08T02:00');
-    const day = referenceSessions(sim, { from: Date.parse('2026-03-08T05:00:00Z'), to: Date.parse('2026-03-09T04:00:00Z'), tz: NY }).get('');
+    const day = referenceSessions(sim, { from: Date.parse('2026-03-08T05:00:00Z'), to: Date.parse('2026-03-09T04:00:00Z'), tz: NY }).get(
+      '',
+    );
     expect(hours.series.reduce((a: number, r: { sessions: number }) => a + r.sessions, 0)).toBe(day?.sessions);
   });
 
@@ -227,7 +235,12 @@ describe('GET /funnel', () => {
     expect(byUser.steps[0].count).toBeLessThan(bySession.steps[0].count); // known users come back
   });
   it('takes any steps: one, repeated, reversed, thirty', async () => {
-    for (const steps of [['checkout'], ['view_product', 'browse'], ['browse', 'browse'], Array.from({ length: 30 }, (_, i) => (i % 2 ? 'view_product' : 'browse'))]) {
+    for (const steps of [
+      ['checkout'],
+      ['view_product', 'browse'],
+      ['browse', 'browse'],
+      Array.from({ length: 30 }, (_, i) => (i % 2 ? 'view_product' : 'browse')),
+    ]) {
       const body = await ok(`funnel?${NY_QUERY}&steps=${steps.join(',')}`);
       expect(body.steps).toEqual(referenceFunnel(sim, W_NY, steps, 'session'));
     }
@@ -248,9 +261,9 @@ describe('GET /cart and /cart/top-products', () => {
     const { revenue, ...summary } = body.summary;
     expect(summary).toEqual(referenceCart(sim, W_NY, false).get(''));
     const wantRevenue = referenceCartRevenue(sim, W_NY);
-    expect(Object.fromEntries(revenue.map((r: { currency: string; amount_minor: string }) => [r.currency, Number(r.amount_minor)]))).toEqual(
-      Object.fromEntries(wantRevenue),
-    );
+    expect(
+      Object.fromEntries(revenue.map((r: { currency: string; amount_minor: string }) => [r.currency, Number(r.amount_minor)])),
+    ).toEqual(Object.fromEntries(wantRevenue));
     expect(revenue.find((r: { currency: string }) => r.currency === 'USD').amount).toBe(wantRevenue.get('USD')! / 100);
     const days = referenceCart(sim, W_NY, true);
     for (const { bucket, ...stats } of body.series) if (days.has(bucket)) expect(stats).toEqual(days.get(bucket));
@@ -294,7 +307,11 @@ describe('GET /session/:sessionId and /realtime', () => {
     const now = Date.now();
     await send('/api/v1/analytics/session/start', { session_id: 'rt-1', user_id: 'rt-user', started_at: iso(now - 60_000) });
     await send('/api/v1/analytics/page-view', { session_id: 'rt-1', page_url: 'https://shop.example/live', viewed_at: iso(now - 30_000) });
-    await send('/api/v1/analytics/page-view', { session_id: 'rt-old', page_url: 'https://shop.example/old', viewed_at: iso(now - 600_000) });
+    await send('/api/v1/analytics/page-view', {
+      session_id: 'rt-old',
+      page_url: 'https://shop.example/old',
+      viewed_at: iso(now - 600_000),
+    });
     await send('/api/v1/analytics/funnel', { session_id: 'rt-1', stage: 'browse', reached_at: iso(now - 20_000) });
     const body = await ok('realtime');
     expect(body.active_sessions - before.active_sessions).toBe(1);
@@ -335,7 +352,9 @@ describe('bad input and isolation', () => {
     expect(body.breakdown).toHaveLength(3);
     expect(body.breakdown.reduce((a: number, r: { sessions: number }) => a + r.sessions, 0)).toBe(body.summary.sessions);
     const browsers = referenceSessions(sim, W_NY, (s) => s.browser);
-    const top2 = [...browsers.entries()].sort((a, b) => (b[1].sessions as number) - (a[1].sessions as number) || (a[0] < b[0] ? -1 : 1)).slice(0, 2);
+    const top2 = [...browsers.entries()]
+      .sort((a, b) => (b[1].sessions as number) - (a[1].sessions as number) || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 2);
     const other = referenceSessions(sim, W_NY, (s) => (top2.some(([k]) => k === s.browser) ? s.browser : 'other'));
     for (const { value, ...stats } of body.breakdown) expect(stats).toEqual(other.get(value));
   });

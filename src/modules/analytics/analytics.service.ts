@@ -1,14 +1,5 @@
 import { type Db, type TenantContext, iso, isCurrencyCode, minorToMajor, notFound, validation } from '../../platform/index.ts';
-import {
-  MAX_BUCKETS,
-  bucketCountEstimate,
-  bucketLabels,
-  funnelSteps,
-  isTimeZone,
-  mean,
-  rate,
-  resolveRange,
-} from './analytics.core.ts';
+import { MAX_BUCKETS, bucketCountEstimate, bucketLabels, funnelSteps, isTimeZone, mean, rate, resolveRange } from './analytics.core.ts';
 import * as s from './analytics.schemas.ts';
 import type {
   AnalyticsEventsPort,
@@ -91,7 +82,8 @@ function decodeCursor(cursor: string): { startedAt: Date; sessionId: string } {
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   const bar = raw.indexOf('|');
   const at = new Date(raw.slice(0, bar));
-  if (bar < 0 || Number.isNaN(at.getTime())) throw validation('ANALYTICS_INVALID_CURSOR', 'cursor is not one this API returned', [{ field: 'cursor', message: 'unknown cursor' }]);
+  if (bar < 0 || Number.isNaN(at.getTime()))
+    throw validation('ANALYTICS_INVALID_CURSOR', 'cursor is not one this API returned', [{ field: 'cursor', message: 'unknown cursor' }]);
   return { startedAt: at, sessionId: raw.slice(bar + 1) };
 }
 
@@ -104,9 +96,11 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     if (tz !== undefined) {
       if (isTimeZone(tz)) return tz;
       const shown = /^[A-Za-z0-9_+\-/]{1,64}$/.test(tz) ? ` "${tz}"` : '';
-      throw validation('ANALYTICS_UNKNOWN_TIME_ZONE', `tz${shown} is not a known IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`, [
-        { field: 'tz', message: 'unknown time zone' },
-      ]);
+      throw validation(
+        'ANALYTICS_UNKNOWN_TIME_ZONE',
+        `tz${shown} is not a known IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`,
+        [{ field: 'tz', message: 'unknown time zone' }],
+      );
     }
     const configured = (await deps.tenantSettings(ctx.tenantId)).timezone;
     return typeof configured === 'string' && isTimeZone(configured) ? configured : 'UTC';
@@ -119,9 +113,11 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     let labels: string[] = [];
     if (granularity) {
       if (bucketCountEstimate(r.from, r.to, granularity) > MAX_BUCKETS + 2)
-        throw validation('ANALYTICS_TOO_MANY_BUCKETS', `the range has more than ${MAX_BUCKETS} ${granularity} buckets: choose a coarser granularity or a shorter range`, [
-          { field: 'granularity', message: 'too fine for this range' },
-        ]);
+        throw validation(
+          'ANALYTICS_TOO_MANY_BUCKETS',
+          `the range has more than ${MAX_BUCKETS} ${granularity} buckets: choose a coarser granularity or a shorter range`,
+          [{ field: 'granularity', message: 'too fine for this range' }],
+        );
       labels = bucketLabels(r.from, r.to, tz, granularity);
     }
     return { w: { from: r.from, to: r.to, tz }, labels };
@@ -182,7 +178,9 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const [total, bySeries, byDim] = await Promise.all([
         events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'total' }),
         events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'time', granularity: q.granularity }),
-        q.breakdown ? events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
+        q.breakdown
+          ? events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'dimension', dimension: q.breakdown, limit: q.top })
+          : null,
       ]);
       return {
         range: { ...rangeOut(w), granularity: q.granularity },
@@ -292,10 +290,14 @@ function parseSteps(raw: string): string[] {
   const steps = raw.split(',').map((x) => x.trim());
   const bad = steps.findIndex((x) => !s.FUNNEL_STEP_RE.test(x));
   if (steps.length > s.MAX_FUNNEL_STEPS)
-    throw validation('ANALYTICS_INVALID_STEPS', `a funnel has at most ${s.MAX_FUNNEL_STEPS} steps`, [{ field: 'steps', message: 'too many steps' }]);
-  if (bad >= 0)
-    throw validation('ANALYTICS_INVALID_STEPS', `step ${bad + 1} is not a stage name (letters, digits, _ . -), cart:<type> or page:<type>`, [
-      { field: 'steps', message: 'invalid step' },
+    throw validation('ANALYTICS_INVALID_STEPS', `a funnel has at most ${s.MAX_FUNNEL_STEPS} steps`, [
+      { field: 'steps', message: 'too many steps' },
     ]);
+  if (bad >= 0)
+    throw validation(
+      'ANALYTICS_INVALID_STEPS',
+      `step ${bad + 1} is not a stage name (letters, digits, _ . -), cart:<type> or page:<type>`,
+      [{ field: 'steps', message: 'invalid step' }],
+    );
   return steps;
 }

@@ -11,7 +11,12 @@ import type { AnalyticsPorts } from './analytics.types.ts';
 export type { AnalyticsEventsPort, AnalyticsPorts } from './analytics.types.ts';
 
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
-  const analytics = createAnalyticsService({ db: platform.db, events: deps.events, tenantSettings: deps.tenantSettings, clock: platform.clock });
+  const analytics = createAnalyticsService({
+    db: platform.db,
+    events: deps.events,
+    tenantSettings: deps.tenantSettings,
+    clock: platform.clock,
+  });
   return {
     /** The reports, for other modules and the CLI (tenant context first). */
     reports: analytics,

@@ -183,9 +183,10 @@ export function createAnalyticsSourceRepository() {
     /** Session measures of sessions started in the window, grouped. One pass over tracking_sessions. */
     sessionMeasures(q: Q, tenantId: string, w: AnalyticsWindow, f: AnalyticsSessionFilters, g: AnalyticsGrouping) {
       const fold = folding(g);
-      return otherLast(queryRows<SessionMeasures>(
-        q,
-        sql`WITH base AS (
+      return otherLast(
+        queryRows<SessionMeasures>(
+          q,
+          sql`WITH base AS (
               SELECT ${groupKey(g, w, sql`s.started_at`)} AS key, s.session_id, s.user_id, s.anonymous_id, s.pages_viewed, s.cart_adds, s.purchases,
                      -- From the timestamps, not the stored duration: a start that arrives after the end moves started_at.
                      CASE WHEN s.ended_at IS NOT NULL THEN greatest(0, floor(extract(epoch FROM s.ended_at - s.started_at))) END AS duration_seconds
@@ -199,7 +200,9 @@ export function createAnalyticsSourceRepository() {
                    coalesce(sum(pages_viewed), 0)::float8 AS "pageViews", coalesce(sum(cart_adds), 0)::float8 AS "cartAdds",
                    coalesce(sum(purchases), 0)::float8 AS purchases, count(*) FILTER (WHERE purchases > 0)::int AS "convertedSessions"
             FROM base GROUP BY 1 ORDER BY 1`,
-      ), g);
+        ),
+        g,
+      );
     },
 
     /** Revenue of the window's sessions, per currency (minor units as text). */
@@ -245,9 +248,10 @@ export function createAnalyticsSourceRepository() {
     ) {
       const fold = folding(g);
       const key = g.kind === 'page' ? sql`coalesce(p.page_path, p.page_url)` : groupKey(g, w, sql`p.started_at`);
-      return otherLast(queryRows<PageMeasures>(
-        q,
-        sql`WITH base AS (
+      return otherLast(
+        queryRows<PageMeasures>(
+          q,
+          sql`WITH base AS (
               SELECT ${key} AS key, p.session_id, p.time_on_page_seconds, p.scroll_depth_percent
               FROM page_views p LEFT JOIN tracking_sessions s ON s.tenant_id = p.tenant_id AND s.session_id = p.session_id
               WHERE p.tenant_id = ${tenantId} AND p.started_at >= ${w.from.toISOString()} AND p.started_at < ${w.to.toISOString()}
@@ -257,7 +261,9 @@ export function createAnalyticsSourceRepository() {
                    coalesce(sum(time_on_page_seconds), 0)::float8 AS "timeSum", count(time_on_page_seconds)::int AS "timeCount",
                    coalesce(sum(scroll_depth_percent), 0)::float8 AS "scrollSum", count(scroll_depth_percent)::int AS "scrollCount"
             FROM base GROUP BY 1 ORDER BY 2 DESC, 1`,
-      ), g);
+        ),
+        g,
+      );
     },
 
     /**
@@ -267,7 +273,13 @@ export function createAnalyticsSourceRepository() {
      * reaching it and the median seconds from the previous step. Steps name funnel stages, `cart:<event type>` or
      * `page:<page type>`.
      */
-    async funnel(q: Q, tenantId: string, w: AnalyticsWindow, f: AnalyticsSessionFilters, query: { steps: readonly string[]; by: 'session' | 'user' }) {
+    async funnel(
+      q: Q,
+      tenantId: string,
+      w: AnalyticsWindow,
+      f: AnalyticsSessionFilters,
+      query: { steps: readonly string[]; by: 'session' | 'user' },
+    ) {
       const range = (col: SQL) => sql`${col} >= ${w.from.toISOString()} AND ${col} < ${w.to.toISOString()}`;
       const stages = query.steps.filter((s) => !s.startsWith('cart:') && !s.startsWith('page:'));
       const carts = query.steps.filter((s) => s.startsWith('cart:')).map((s) => s.slice(5));
@@ -282,8 +294,7 @@ export function createAnalyticsSourceRepository() {
       if (pages.length)
         sources.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || x.page_type AS name, x.started_at AS at FROM page_views x
           WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`)} AND x.page_type = ANY(${arrayParam(pages)}::text[])`);
-      const entity =
-        query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
+      const entity = query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
       const steps: SQL[] = query.steps.map((name, i) =>
         i === 0
           ? sql`, s0 AS (SELECT entity, min(at) AS t FROM ev WHERE name = ${name} GROUP BY entity)`
@@ -314,9 +325,10 @@ export function createAnalyticsSourceRepository() {
      */
     cartMeasures(q: Q, tenantId: string, w: AnalyticsWindow, f: AnalyticsSessionFilters, g: AnalyticsGrouping) {
       const fold = folding(g);
-      return otherLast(queryRows<CartMeasures>(
-        q,
-        sql`WITH cs AS (
+      return otherLast(
+        queryRows<CartMeasures>(
+          q,
+          sql`WITH cs AS (
               SELECT x.tenant_id, x.session_id, min(x.occurred_at) AS first_at,
                      bool_or(x.event_type = 'item_added') AS added, bool_or(x.event_type = 'converted') AS converted,
                      coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_added'), 0) AS items_added,
@@ -330,7 +342,9 @@ export function createAnalyticsSourceRepository() {
                    count(*) FILTER (WHERE converted)::int AS conversions, coalesce(sum(items_added), 0)::float8 AS "itemsAdded",
                    coalesce(sum(items_removed), 0)::float8 AS "itemsRemoved"
             FROM base GROUP BY 1 ORDER BY 1`,
-      ), g);
+        ),
+        g,
+      );
     },
 
     /** Value of the window's `converted` cart events, per currency. */
@@ -347,9 +361,10 @@ export function createAnalyticsSourceRepository() {
     /** Per product: adds, removals, adds in sessions that converted (in the window); the `limit` most added, the rest as 'other'. */
     cartProducts(q: Q, tenantId: string, w: AnalyticsWindow, f: AnalyticsSessionFilters, limit: number) {
       const range = sql`x.occurred_at >= ${w.from.toISOString()} AND x.occurred_at < ${w.to.toISOString()}`;
-      return otherLast(queryRows<ProductCartMeasures>(
-        q,
-        sql`WITH conv AS (SELECT DISTINCT x.session_id FROM cart_events x WHERE x.tenant_id = ${tenantId} AND ${range} AND x.event_type = 'converted'),
+      return otherLast(
+        queryRows<ProductCartMeasures>(
+          q,
+          sql`WITH conv AS (SELECT DISTINCT x.session_id FROM cart_events x WHERE x.tenant_id = ${tenantId} AND ${range} AND x.event_type = 'converted'),
             base AS (
               SELECT x.product_id AS key, x.event_type, coalesce(x.quantity, 1) AS quantity, (conv.session_id IS NOT NULL) AS converted
               FROM cart_events x ${SESSIONS_JOIN} LEFT JOIN conv ON conv.session_id = x.session_id
@@ -361,7 +376,9 @@ export function createAnalyticsSourceRepository() {
                    count(*) FILTER (WHERE event_type = 'item_added' AND converted)::int AS "addsConverted",
                    coalesce(sum(quantity) FILTER (WHERE event_type = 'item_added'), 0)::float8 AS "quantityAdded"
             FROM base GROUP BY 1 ORDER BY 2 DESC, 1`,
-      ), { kind: 'page' });
+        ),
+        { kind: 'page' },
+      );
     },
 
     /** Activity in [since, until): sessions with any tracked event or start, their people, and events by kind. */
@@ -396,7 +413,10 @@ export function createAnalyticsSourceRepository() {
       ),
 
     session: (q: Q, tenantId: string, sessionId: string) =>
-      queryOne<SessionRecord>(q, sql`SELECT ${SESSION_RECORD} FROM tracking_sessions s WHERE s.tenant_id = ${tenantId} AND s.session_id = ${sessionId}`),
+      queryOne<SessionRecord>(
+        q,
+        sql`SELECT ${SESSION_RECORD} FROM tracking_sessions s WHERE s.tenant_id = ${tenantId} AND s.session_id = ${sessionId}`,
+      ),
 
     /** The session's page views, funnel stages and cart events in time order (ties: pages, stages, cart), at most `limit`. */
     timeline: (q: Q, tenantId: string, sessionId: string, limit: number) =>
