@@ -1,0 +1,96 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+
+/**
+ * Home's chart and the Analytics page in a real browser, over sessions, page views, funnel stages and cart events
+ * sent through the tracking API (seed 000) over the last days. Skipped, with a printed reason, without chromium.
+ */
+describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let owner: Awaited<ReturnType<TestApp['createTenant']>>;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    owner = await t.createTenant('Analytics Store');
+    const key = await owner.apiKey(['interactions:write']);
+    const send = async (url: string, body: object) => {
+      const r = await t.request('POST', `/api/v1/analytics/${url}`, { token: key, body });
+      if (r.status >= 300) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
+    };
+    const now = Date.now();
+    for (let i = 0; i < 12; i++) {
+      const at = (s: number) => new Date(now - (i % 4) * 86_400_000 - 3_600_000 + s * 1000).toISOString();
+      const session_id = `web-${i}`;
+      await send('session/start', { session_id, user_id: `shopper-${i % 5}`, device_type: i % 2 ? 'mobile' : 'desktop', browser: 'Chrome', started_at: at(0) });
+      await send('page-view', { session_id, page_view_id: `${session_id}-1`, page_url: 'https://shop.example/', type: 'home', viewed_at: at(1) });
+      await send('funnel', { session_id, stage: 'browse', reached_at: at(2) });
+      if (i % 3 !== 0) {
+        await send('page-view', { session_id, page_view_id: `${session_id}-2`, page_url: `https://shop.example/p/${i % 4}`, type: 'product', viewed_at: at(20) });
+        await send('funnel', { session_id, stage: 'view_product', product_id: `SKU-${i % 4}`, reached_at: at(21) });
+      }
+      if (i % 2 === 0) {
+        await send('cart-event', { session_id, type: 'item_added', product_id: `SKU-${i % 4}`, occurred_at: at(40) });
+        await send('funnel', { session_id, stage: 'add_to_cart', reached_at: at(41) });
+      }
+      if (i % 4 === 0) {
+        await send('funnel', { session_id, stage: 'view_cart', reached_at: at(60) });
+        await send('funnel', { session_id, stage: 'checkout', reached_at: at(61) });
+        await send('cart-event', { session_id, type: 'converted', value_cents: 4599, currency: 'USD', occurred_at: at(62) });
+      }
+      await send('session/end', { session_id, ended_at: at(90) });
+    }
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shows Home with a chart of the chosen period, and the Analytics reports with a session timeline', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.getByTestId('kpis').waitFor();
+    await page.getByText('30 days').click();
+    await page.locator('.chart canvas').first().waitFor({ timeout: 20_000 });
+    await screenshot(page, 'home-period-chart');
+
+    await page.getByRole('link', { name: 'Analytics' }).click();
+    await page.getByTestId('analytics-kpis').waitFor();
+    await page.getByTestId('funnel-chart').waitFor();
+    await expect(page.getByTestId('analytics-kpis').getByText('12', { exact: true }).count()).resolves.toBeGreaterThan(0);
+    await expect(page.getByTestId('funnel-chart').getByText(/browse/).count()).resolves.toBe(1);
+    await page.getByTestId('top-pages').getByText('/', { exact: true }).waitFor();
+    await page.getByTestId('cart-products').getByText('SKU-0').waitFor();
+    await page.locator('.chart canvas').first().waitFor();
+    await page.getByTestId('sessions-list').getByText('web-0', { exact: true }).click();
+    await page.getByTestId('session-timeline').getByText('checkout').waitFor();
+    await screenshot(page, 'analytics');
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).first().click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/\.csv$/);
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('reads on a phone', async () => {
+    const { page, errors } = await openPage(browser, { viewport: { width: 390, height: 844 } });
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/analytics?period=7`);
+    await page.getByTestId('funnel-chart').waitFor();
+    await screenshot(page, 'analytics-phone');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+});
