@@ -169,9 +169,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onInteractionsAppended: events.onInteractionsAppended,
   });
 
-  // Analytics reads the tracking rows through events (its port) and the tenant's time zone through tenancy.
+  // Analytics reads the tracking rows through events (its port), orders through identity and the tenant's time zone through tenancy.
   const analytics = createAnalyticsModule(platform, {
     events: createAnalyticsSourceRepository(),
+    orders: identity.orderStats,
     tenantSettings: (id) => tenancy.tenants.getTenant(id).then((t) => t.settings),
   });
 

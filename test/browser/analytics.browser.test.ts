@@ -29,11 +29,29 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
     for (let i = 0; i < 12; i++) {
       const at = (s: number) => new Date(now - (i % 4) * 86_400_000 - 3_600_000 + s * 1000).toISOString();
       const session_id = `web-${i}`;
-      await send('session/start', { session_id, user_id: `shopper-${i % 5}`, device_type: i % 2 ? 'mobile' : 'desktop', browser: 'Chrome', started_at: at(0) });
-      await send('page-view', { session_id, page_view_id: `${session_id}-1`, page_url: 'https://shop.example/', type: 'home', viewed_at: at(1) });
+      await send('session/start', {
+        session_id,
+        user_id: `shopper-${i % 5}`,
+        device_type: i % 2 ? 'mobile' : 'desktop',
+        browser: 'Chrome',
+        started_at: at(0),
+      });
+      await send('page-view', {
+        session_id,
+        page_view_id: `${session_id}-1`,
+        page_url: 'https://shop.example/',
+        type: 'home',
+        viewed_at: at(1),
+      });
       await send('funnel', { session_id, stage: 'browse', reached_at: at(2) });
       if (i % 3 !== 0) {
-        await send('page-view', { session_id, page_view_id: `${session_id}-2`, page_url: `https://shop.example/p/${i % 4}`, type: 'product', viewed_at: at(20) });
+        await send('page-view', {
+          session_id,
+          page_view_id: `${session_id}-2`,
+          page_url: `https://shop.example/p/${i % 4}`,
+          type: 'product',
+          viewed_at: at(20),
+        });
         await send('funnel', { session_id, stage: 'view_product', product_id: `SKU-${i % 4}`, reached_at: at(21) });
       }
       if (i % 2 === 0) {
@@ -67,7 +85,12 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
     await page.getByTestId('analytics-kpis').waitFor();
     await page.getByTestId('funnel-chart').waitFor();
     await expect(page.getByTestId('analytics-kpis').getByText('12', { exact: true }).count()).resolves.toBeGreaterThan(0);
-    await expect(page.getByTestId('funnel-chart').getByText(/browse/).count()).resolves.toBe(1);
+    await expect(
+      page
+        .getByTestId('funnel-chart')
+        .getByText(/browse/)
+        .count(),
+    ).resolves.toBe(1);
     await page.getByTestId('top-pages').getByText('/', { exact: true }).waitFor();
     await page.getByTestId('cart-products').getByText('SKU-0').waitFor();
     await page.locator('.chart canvas').first().waitFor();

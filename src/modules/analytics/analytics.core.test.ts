@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { bucketLabel, bucketLabels, funnelSteps, isTimeZone, resolveRange, zonedToInstant } from './analytics.core.ts';
+import {
+  bucketLabel,
+  bucketLabels,
+  funnelSteps,
+  isTimeZone,
+  previousWindow,
+  relativeChange,
+  resolveRange,
+  zonedToInstant,
+} from './analytics.core.ts';
 
 // Reference instants below were read off the IANA rules by hand: America/New_York is UTC-5 (EST) until
 // 2026-03-08 07:00Z, when clocks jump 02:00 -> 03:00 EDT (UTC-4), and back at 2026-11-01 06:00Z (02:00 EDT -> 01:00 EST).
@@ -107,5 +116,18 @@ describe('funnelSteps', () => {
       { name: 'a', count: 0, conversion_rate: 0, step_conversion_rate: 0, dropoff: 0, median_seconds_to_convert: null },
       { name: 'b', count: 0, conversion_rate: 0, step_conversion_rate: 0, dropoff: 0, median_seconds_to_convert: null },
     ]);
+  });
+});
+
+describe('period comparison', () => {
+  it('compares with the period of the same length just before', () => {
+    expect(previousWindow(new Date('2026-03-08T05:00:00Z'), new Date('2026-03-09T04:00:00Z'))).toEqual({
+      from: new Date('2026-03-07T06:00:00Z'),
+      to: new Date('2026-03-08T05:00:00Z'),
+    });
+    expect(relativeChange(150, 120)).toBe(0.25);
+    expect(relativeChange(90, 120)).toBe(-0.25);
+    expect(relativeChange(5, 0)).toBeNull();
+    expect(relativeChange(1, 3)).toBe(-0.6667);
   });
 });

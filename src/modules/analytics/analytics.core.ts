@@ -221,3 +221,13 @@ export function funnelSteps(
     };
   });
 }
+
+/** The period of the same length just before [from, to): what KPIs are compared with. */
+export function previousWindow(from: Date, to: Date): { from: Date; to: Date } {
+  const span = to.getTime() - from.getTime();
+  return { from: new Date(from.getTime() - span), to: new Date(from.getTime()) };
+}
+
+/** Relative change from `previous` to `current` (0.25 = +25 %), 4 decimals; null when there is nothing to compare with. */
+export const relativeChange = (current: number, previous: number): number | null =>
+  previous === 0 ? null : Math.round(((current - previous) / Math.abs(previous)) * 10_000) / 10_000;

@@ -3,9 +3,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { errorResponses, tenantContext } from '../../platform/index.ts';
 import * as s from './analytics.schemas.ts';
 import type { AnalyticsService } from './analytics.service.ts';
+import type { KpisService } from './kpis.service.ts';
 
 /** Seed 000's eight reports under /api/v1/analytics (read-only, `analytics:read`). */
-export async function analyticsRoutes(app: FastifyInstance, deps: { analytics: AnalyticsService }): Promise<void> {
+export async function analyticsRoutes(app: FastifyInstance, deps: { analytics: AnalyticsService; kpis: KpisService }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const config = { auth: { kind: 'tenant', permission: 'analytics:read' } } as const;
   const a = deps.analytics;
@@ -100,6 +101,19 @@ export async function analyticsRoutes(app: FastifyInstance, deps: { analytics: A
       config,
     },
     async (request) => a.realtime(tenantContext(request)),
+  );
+  r.get(
+    '/api/v1/analytics/kpis',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'Commerce KPIs over time with the previous period: revenue, orders, AOV, conversion, new vs returning, repeat rate',
+        querystring: s.kpisQuery,
+        response: { 200: s.kpisResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => deps.kpis.kpis(tenantContext(request), request.query),
   );
   r.get(
     '/api/v1/analytics/session/:sessionId',

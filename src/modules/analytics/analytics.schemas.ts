@@ -217,3 +217,55 @@ export type CartResponse = z.infer<typeof cartResponse>;
 export type CartProductsResponse = z.infer<typeof cartProductsResponse>;
 export type RealtimeResponse = z.infer<typeof realtimeResponse>;
 export type SessionTimelineResponse = z.infer<typeof sessionTimelineResponse>;
+
+export const kpisQuery = z.object({ ...common, granularity: granularity.default('day') }).strict();
+const kpiSet = z.object({
+  /** Net revenue (refunds deducted) in `currency`, the currency of most orders. */
+  revenue: z.number(),
+  revenue_minor: z.string(),
+  refunds_minor: z.string(),
+  orders: z.number(),
+  /** Net revenue per order in `currency`. */
+  average_order_value: z.number(),
+  sessions: z.number(),
+  /** Orders per session. */
+  conversion_rate: z.number(),
+  customers: z.number(),
+  new_customers: z.number(),
+  returning_customers: z.number(),
+  /** Customers with two or more orders in the period, of all customers. */
+  repeat_rate: z.number(),
+});
+const change = z.number().nullable();
+export const kpisResponse = z.object({
+  range: range.extend({ granularity }),
+  previous_range: range,
+  currency: z.string().nullable(),
+  current: kpiSet,
+  previous: kpiSet,
+  /** Relative change from the previous period (0.25 = +25 %); null when the previous value is 0. */
+  change: z.object({
+    revenue: change,
+    orders: change,
+    average_order_value: change,
+    sessions: change,
+    conversion_rate: change,
+    new_customers: change,
+    returning_customers: change,
+    repeat_rate: change,
+  }),
+  revenue_by_currency: z.array(money),
+  series: z.array(
+    z.object({
+      bucket: z.string(),
+      revenue: z.number(),
+      orders: z.number(),
+      sessions: z.number(),
+      conversion_rate: z.number(),
+      new_customers: z.number(),
+      returning_customers: z.number(),
+    }),
+  ),
+});
+export type KpisQuery = z.infer<typeof kpisQuery>;
+export type KpisResponse = z.infer<typeof kpisResponse>;

@@ -87,10 +87,11 @@ function decodeCursor(cursor: string): { startedAt: Date; sessionId: string } {
   return { startedAt: at, sessionId: raw.slice(bar + 1) };
 }
 
-/** Seed 000's reports over the tracking rows events owns (read through `AnalyticsEventsPort`). */
-export function createAnalyticsService(deps: AnalyticsServiceDeps) {
-  const { db, events } = deps;
-
+/**
+ * A query's report window: its zone (`tz`, else the tenant's `settings.timezone`, else UTC; an unknown zone is a
+ * 400 naming it), its [from, to) range and, for a series, every local bucket label.
+ */
+export function createReportWindows(deps: Pick<AnalyticsServiceDeps, 'tenantSettings' | 'clock'>) {
   /** The query's zone: `tz`, else the tenant's `settings.timezone`, else UTC. An unknown zone is a 400 naming it. */
   async function zoneOf(ctx: TenantContext, tz: string | undefined): Promise<string> {
     if (tz !== undefined) {
@@ -122,7 +123,16 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     }
     return { w: { from: r.from, to: r.to, tz }, labels };
   }
-  const rangeOut = (w: ReportWindow) => ({ from: w.from.toISOString(), to: w.to.toISOString(), tz: w.tz });
+  return { windowOf };
+}
+
+export const rangeOut = (w: ReportWindow) => ({ from: w.from.toISOString(), to: w.to.toISOString(), tz: w.tz });
+
+/** Seed 000's reports over the tracking rows events owns (read through `AnalyticsEventsPort`). */
+export function createAnalyticsService(deps: AnalyticsServiceDeps) {
+  const { db, events } = deps;
+
+  const { windowOf } = createReportWindows(deps);
 
   const sessionOut = (r: Awaited<ReturnType<AnalyticsEventsPort['session']>> & object) => ({
     session_id: r.sessionId,

@@ -5,6 +5,7 @@
  * the tenant id, and returns rows already aggregated the way a report asks (events' SQL over events' tables).
  */
 import type { AnalyticsSourceRepository } from '../events/index.ts';
+import type { OrderStatsRepository } from '../identity/index.ts';
 
 export type AnalyticsEventsPort = Pick<
   AnalyticsSourceRepository,
@@ -34,8 +35,12 @@ export type {
   SessionMeasures,
 } from '../events/index.ts';
 
+/** Orders, revenue and customers per period: identity's profile_orders, through identity's public entry. */
+export type AnalyticsOrdersPort = Pick<OrderStatsRepository, 'orderMoney' | 'orderPeople'>;
+
 export interface AnalyticsPorts {
   events: AnalyticsEventsPort;
+  orders: AnalyticsOrdersPort;
   /** The tenant's settings (read-only; `{}` for an unknown tenant): `timezone` is the reports' default zone. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
 }

@@ -6,9 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import { analyticsRoutes } from './analytics.routes.ts';
 import { createAnalyticsService } from './analytics.service.ts';
+import { createKpisService } from './kpis.service.ts';
 import type { AnalyticsPorts } from './analytics.types.ts';
 
-export type { AnalyticsEventsPort, AnalyticsPorts } from './analytics.types.ts';
+export type { AnalyticsEventsPort, AnalyticsOrdersPort, AnalyticsPorts } from './analytics.types.ts';
 
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
   const analytics = createAnalyticsService({
@@ -17,11 +18,18 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
+  const kpis = createKpisService({
+    db: platform.db,
+    events: deps.events,
+    orders: deps.orders,
+    tenantSettings: deps.tenantSettings,
+    clock: platform.clock,
+  });
   return {
     /** The reports, for other modules and the CLI (tenant context first). */
     reports: analytics,
     async routes(app: FastifyInstance): Promise<void> {
-      await analyticsRoutes(app, { analytics });
+      await analyticsRoutes(app, { analytics, kpis });
     },
   };
 }

@@ -8,6 +8,7 @@ import { identityRoutes } from './identity.routes.ts';
 import { createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
+import { createOrderStatsRepository } from './order-stats.repository.ts';
 
 export type {
   IdentifierInput,
@@ -20,6 +21,7 @@ export type {
   SqlRunner,
   UnitOfWork,
 } from './identity.types.ts';
+export type { OrderMoneyRow, OrderPeopleRow, OrderStatsRepository, OrderStatsWindow } from './order-stats.repository.ts';
 import type { IdentityApi, ProfileActivitySource, ProfileEvents } from './identity.types.ts';
 import { createAggregatesReconciler } from './aggregates.reconcile.ts';
 import { aggregatesRoutes } from './aggregates.routes.ts';
@@ -48,6 +50,8 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     useActivitySource(source: ProfileActivitySource): void {
       activitySource = source;
     },
+    /** Commerce figures over profile_orders (orders, revenue, new and repeat customers) for analytics' KPIs. */
+    orderStats: createOrderStatsRepository(),
     /** Recomputes a tenant's profile aggregates from the stored events now (the job does the same in the background). */
     reconcileAggregates: (tenantId: string) => reconciler.reconcileTenant(tenantId),
     async routes(app: FastifyInstance): Promise<void> {
