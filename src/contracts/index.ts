@@ -154,6 +154,7 @@ export {
   cartResponse,
   DEFAULT_FUNNEL_STEPS,
   funnelResponse,
+  kpisResponse,
   pageViewsResponse,
   realtimeResponse,
   sessionsResponse,
@@ -168,6 +169,7 @@ export type CartReport = z.infer<typeof analytics.cartResponse>;
 export type CartProductsReport = z.infer<typeof analytics.cartProductsResponse>;
 export type RealtimeReport = z.infer<typeof analytics.realtimeResponse>;
 export type SessionTimeline = z.infer<typeof analytics.sessionTimelineResponse>;
+export type KpisReport = z.infer<typeof analytics.kpisResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';

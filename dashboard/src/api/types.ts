@@ -58,6 +58,7 @@ export type {
   CartProductsReport,
   RealtimeReport,
   SessionTimeline,
+  KpisReport,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

@@ -3,7 +3,7 @@ import { Anchor, Badge, Card, Group, SegmentedControl, SimpleGrid, Stack, Table,
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { get } from '../api/client.ts';
-import type { AnalyticsDashboard, DataQuality, ImportRun, Job, Page, SessionsReport, VersionsResponse } from '../api/types.ts';
+import type { AnalyticsDashboard, DataQuality, ImportRun, Job, KpisReport, Page, SessionsReport, VersionsResponse } from '../api/types.ts';
 import { EmptyState, ErrorState, isNotAvailable, Loading } from '../components/states.tsx';
 import { LineChart, type Series } from '../components/LineChart.tsx';
 import { fmtDate, fmtMoney, fmtNumber, fmtPercent } from '../lib/format.ts';
@@ -18,10 +18,14 @@ const PERIODS = [
 ];
 
 /** Seed 003 step 9's recommendation figures and seed 000's traffic over the same period. */
-function kpisOf(a: AnalyticsDashboard | undefined, t: SessionsReport | undefined) {
+function kpisOf(a: AnalyticsDashboard | undefined, k: KpisReport | undefined) {
+  const vs = (c: number | null | undefined) =>
+    c === null || c === undefined ? undefined : `${c >= 0 ? '▲' : '▼'} ${fmtPercent(Math.abs(c))} vs previous period`;
   return [
-    { label: 'Sessions', value: fmtNumber(t?.summary.sessions) },
-    { label: 'Conversion rate', value: fmtPercent(t?.summary.conversion_rate) },
+    { label: 'Revenue', value: fmtMoney(k?.current.revenue, k?.currency ?? null), change: vs(k?.change.revenue) },
+    { label: 'Orders', value: fmtNumber(k?.current.orders), change: vs(k?.change.orders) },
+    { label: 'Sessions', value: fmtNumber(k?.current.sessions), change: vs(k?.change.sessions) },
+    { label: 'Conversion rate', value: fmtPercent(k?.current.conversion_rate), change: vs(k?.change.conversion_rate) },
     { label: 'Events', value: fmtNumber(a?.data_quality.interactions) },
     { label: 'Active profiles', value: fmtNumber(a?.data_quality.users) },
     { label: 'Recommendations served', value: fmtNumber(a?.metrics.total_recommendations_served) },
@@ -64,6 +68,11 @@ export function HomePage() {
     queryFn: ({ signal }) => get<SessionsReport>('/api/v1/analytics/sessions', { ...range, granularity: 'day', limit: 0 }, signal),
     enabled: !!tenantId,
   });
+  const commerce = useQuery({
+    queryKey: ['analytics-kpis', tenantId, range.from, range.to, range.tz],
+    queryFn: ({ signal }) => get<KpisReport>('/api/v1/analytics/kpis', { ...range, granularity: 'day' }, signal),
+    enabled: !!tenantId,
+  });
   const models = useQuery({
     queryKey: ['models', tenantId],
     queryFn: ({ signal }) => get<VersionsResponse>('/api/v1/models', undefined, signal),
@@ -94,7 +103,7 @@ export function HomePage() {
       </EmptyState>
     );
 
-  const kpis = kpisOf(analytics.data, traffic.data);
+  const kpis: { label: string; value: string; change?: string | undefined }[] = kpisOf(analytics.data, commerce.data);
   const active = models.data?.data.find((v) => v.id === models.data?.deployment.active_version_id);
   const lastImport = imports.data?.data[0];
   const counts = (jobs.data?.data ?? []).reduce<Record<string, number>>((acc, j) => ({ ...acc, [j.status]: (acc[j.status] ?? 0) + 1 }), {});
@@ -109,12 +118,12 @@ export function HomePage() {
         <Title order={3} size="h4" id="kpi-title" mb="xs">
           Key figures
         </Title>
-        {analytics.isLoading || traffic.isLoading ? (
+        {analytics.isLoading || commerce.isLoading ? (
           <Loading label="Loading figures" />
         ) : (
           <>
             {analytics.error && !isNotAvailable(analytics.error) && <ErrorState error={analytics.error} />}
-            <SimpleGrid cols={{ base: 2, md: 4, lg: 7 }}>
+            <SimpleGrid cols={{ base: 2, md: 3, lg: 5 }}>
               {kpis.map((k) => (
                 <Card withBorder key={k.label} padding="md">
                   <Text size="sm" c="dimmed">
@@ -123,6 +132,11 @@ export function HomePage() {
                   <Text fz={26} fw={700} className="kpi-value">
                     {k.value}
                   </Text>
+                  {k.change && (
+                    <Text size="xs" c="dimmed">
+                      {k.change}
+                    </Text>
+                  )}
                 </Card>
               ))}
             </SimpleGrid>
