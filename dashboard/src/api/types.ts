@@ -51,12 +51,10 @@ export type {
   DeployBody,
   AnalyticsDashboard,
   SessionsReport,
-  PageViewsReport,
   TopPagesReport,
   FunnelReport,
   CartReport,
   CartProductsReport,
-  RealtimeReport,
   SessionTimeline,
   KpisReport,
 } from '../../../src/contracts/index.ts';

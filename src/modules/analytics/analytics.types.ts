@@ -25,8 +25,6 @@ export type AnalyticsEventsPort = Pick<
 
 export type {
   AnalyticsGranularity as Granularity,
-  AnalyticsGrouping as Grouping,
-  AnalyticsSessionDimension as SessionDimension,
   AnalyticsSessionFilters as SessionFilters,
   AnalyticsWindow as ReportWindow,
   CartMeasures,

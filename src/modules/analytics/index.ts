@@ -9,7 +9,6 @@ import { createAnalyticsService } from './analytics.service.ts';
 import { createKpisService } from './kpis.service.ts';
 import type { AnalyticsPorts } from './analytics.types.ts';
 
-export type { AnalyticsEventsPort, AnalyticsOrdersPort, AnalyticsPorts } from './analytics.types.ts';
 
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
   const analytics = createAnalyticsService({
@@ -33,4 +32,3 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     },
   };
 }
-export type AnalyticsModule = ReturnType<typeof createAnalyticsModule>;

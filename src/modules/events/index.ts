@@ -108,19 +108,11 @@ export type EventsModule = ReturnType<typeof createEventsModule>;
 export { createAnalyticsSourceRepository } from './analytics-source.repository.ts';
 export type {
   AnalyticsGranularity,
-  AnalyticsGrouping,
-  AnalyticsPageDimension,
-  AnalyticsSessionDimension,
   AnalyticsSessionFilters,
   AnalyticsSourceRepository,
   AnalyticsWindow,
   CartMeasures,
   CurrencyAmount,
-  FunnelStepRow,
   PageMeasures,
-  ProductCartMeasures,
-  RealtimeRow,
   SessionMeasures,
-  SessionRecord,
-  TimelineEntry,
 } from './analytics-source.repository.ts';

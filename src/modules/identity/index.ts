@@ -21,7 +21,7 @@ export type {
   SqlRunner,
   UnitOfWork,
 } from './identity.types.ts';
-export type { OrderMoneyRow, OrderPeopleRow, OrderStatsRepository, OrderStatsWindow } from './order-stats.repository.ts';
+export type { OrderStatsRepository } from './order-stats.repository.ts';
 import type { IdentityApi, ProfileActivitySource, ProfileEvents } from './identity.types.ts';
 import { createAggregatesReconciler } from './aggregates.reconcile.ts';
 import { aggregatesRoutes } from './aggregates.routes.ts';
