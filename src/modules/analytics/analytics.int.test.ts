@@ -234,6 +234,22 @@ describe('GET /funnel', () => {
     expect(byUser.steps).toEqual(referenceFunnel(sim, W_NY, stages, 'user'));
     expect(byUser.steps[0].count).toBeLessThan(bySession.steps[0].count); // known users come back
   });
+  it('breaks down by the first touch session attribute, top N and "other"', async () => {
+    const stages = ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'];
+    const body = await ok(`funnel?${NY_QUERY}&breakdown=device&top=2`);
+    const device = new Map(sim.sessions.map((x) => [x.sessionId, x.device as string]));
+    const of = (keep: (d: string) => boolean) =>
+      referenceFunnel({ ...sim, funnel: sim.funnel.filter((f) => keep(device.get(f.sessionId)!)) }, W_NY, stages, 'session');
+    const firsts = ['mobile', 'desktop', 'tablet']
+      .map((d) => [d, of((x) => x === d)[0]!.count] as const)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const top2 = firsts.slice(0, 2).map(([d]) => d);
+    expect(body.breakdown.map((b: { value: string }) => b.value)).toEqual([...top2, 'other']);
+    for (const b of body.breakdown) expect(b.steps).toEqual(of((x) => (b.value === 'other' ? !top2.includes(x) : x === b.value)));
+    const byUser = await ok(`funnel?${NY_QUERY}&by=user&breakdown=utm_source`);
+    expect(byUser.breakdown.reduce((a: number, b: { steps: { count: number }[] }) => a + b.steps[0]!.count, 0)).toBe(byUser.steps[0].count);
+  });
+
   it('takes any steps: one, repeated, reversed, thirty', async () => {
     for (const steps of [
       ['checkout'],

@@ -57,6 +57,9 @@ export const funnelQuery = z
     /** Comma-separated steps (1 to 30), each a funnel stage, `cart:<event type>` or `page:<page type>`. */
     steps: z.string().max(4000).optional(),
     by: z.enum(['session', 'user']).default('session'),
+    /** Split by the session attribute of each entity's first step-1 event (first touch). */
+    breakdown: sessionDimension.optional(),
+    top,
   })
   .strict();
 export const cartQuery = z
@@ -126,20 +129,21 @@ export const pageViewsResponse = z.object({
 });
 export const topPagesResponse = z.object({ range, data: z.array(pageStats.extend({ page: z.string() })) });
 
+const funnelStep = z.object({
+  name: z.string(),
+  count: z.number(),
+  conversion_rate: z.number(),
+  step_conversion_rate: z.number(),
+  dropoff: z.number(),
+  median_seconds_to_convert: z.number().nullable(),
+});
 export const funnelResponse = z.object({
   range,
   by: z.enum(['session', 'user']),
-  steps: z.array(
-    z.object({
-      name: z.string(),
-      count: z.number(),
-      conversion_rate: z.number(),
-      step_conversion_rate: z.number(),
-      dropoff: z.number(),
-      median_seconds_to_convert: z.number().nullable(),
-    }),
-  ),
+  steps: z.array(funnelStep),
   overall_conversion_rate: z.number(),
+  /** Per breakdown value (largest first, `other` last): the same steps. Null without `breakdown`. */
+  breakdown: z.array(z.object({ value: z.string(), steps: z.array(funnelStep), overall_conversion_rate: z.number() })).nullable(),
 });
 
 const cartStats = z.object({

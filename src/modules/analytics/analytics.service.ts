@@ -209,9 +209,28 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     async funnel(ctx: TenantContext, q: s.FunnelQuery): Promise<s.FunnelResponse> {
       const steps = q.steps === undefined ? [...s.DEFAULT_FUNNEL_STEPS] : parseSteps(q.steps);
       const { w } = await windowOf(ctx, q);
-      const rows = await events.funnel(db, ctx.tenantId, w, filtersOf(q), { steps, by: q.by });
+      const f = filtersOf(q);
+      const [rows, split] = await Promise.all([
+        events.funnel(db, ctx.tenantId, w, f, { steps, by: q.by }),
+        q.breakdown
+          ? events.funnel(db, ctx.tenantId, w, f, { steps, by: q.by, breakdown: { dimension: q.breakdown, limit: q.top } })
+          : null,
+      ]);
       const out = funnelSteps(steps, rows);
-      return { range: rangeOut(w), by: q.by, steps: out, overall_conversion_rate: out[out.length - 1]!.conversion_rate };
+      let breakdown: s.FunnelResponse['breakdown'] = null;
+      if (split) {
+        const firsts = split
+          .filter((r) => r.step === 0)
+          .sort((a, b) => Number(a.value === 'other') - Number(b.value === 'other') || b.count - a.count || (a.value < b.value ? -1 : 1));
+        breakdown = firsts.map(({ value }) => {
+          const part = funnelSteps(
+            steps,
+            split.filter((r) => r.value === value),
+          );
+          return { value, steps: part, overall_conversion_rate: part[part.length - 1]!.conversion_rate };
+        });
+      }
+      return { range: rangeOut(w), by: q.by, steps: out, overall_conversion_rate: out[out.length - 1]!.conversion_rate, breakdown };
     },
 
     async cart(ctx: TenantContext, q: s.CartQuery): Promise<s.CartResponse> {

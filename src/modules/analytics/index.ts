@@ -9,7 +9,6 @@ import { createAnalyticsService } from './analytics.service.ts';
 import { createKpisService } from './kpis.service.ts';
 import type { AnalyticsPorts } from './analytics.types.ts';
 
-
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
   const analytics = createAnalyticsService({
     db: platform.db,

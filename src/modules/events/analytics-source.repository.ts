@@ -75,6 +75,8 @@ export interface CurrencyAmount {
 }
 export interface FunnelStepRow {
   step: number;
+  /** The breakdown value ('' without a breakdown). */
+  value: string;
   count: number;
   medianSeconds: number | null;
 }
@@ -278,7 +280,12 @@ export function createAnalyticsSourceRepository() {
       tenantId: string,
       w: AnalyticsWindow,
       f: AnalyticsSessionFilters,
-      query: { steps: readonly string[]; by: 'session' | 'user' },
+      query: {
+        steps: readonly string[];
+        by: 'session' | 'user';
+        /** Split by a session attribute of the entity's first step-1 event; the `limit` largest values kept, the rest as 'other'. */
+        breakdown?: { dimension: AnalyticsSessionDimension; limit: number } | undefined;
+      },
     ) {
       const range = (col: SQL) => sql`${col} >= ${w.from.toISOString()} AND ${col} < ${w.to.toISOString()}`;
       const stages = query.steps.filter((s) => !s.startsWith('cart:') && !s.startsWith('page:'));
@@ -295,25 +302,32 @@ export function createAnalyticsSourceRepository() {
         sources.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || x.page_type AS name, x.started_at AS at FROM page_views x
           WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`)} AND x.page_type = ANY(${arrayParam(pages)}::text[])`);
       const entity = query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
+      // Breakdown value: the session attribute of the entity's first step-1 event (first touch).
+      const bv = query.breakdown ? sql`coalesce(${SESSION_COLUMN[query.breakdown.dimension]}, '(none)')` : sql`''`;
       const steps: SQL[] = query.steps.map((name, i) =>
         i === 0
-          ? sql`, s0 AS (SELECT entity, min(at) AS t FROM ev WHERE name = ${name} GROUP BY entity)`
+          ? sql`, s0 AS (SELECT DISTINCT ON (entity) entity, at AS t, bv FROM ev WHERE name = ${name} ORDER BY entity, at)`
           : sql`, ${sql.raw(`s${i}`)} AS (
-                SELECT e.entity, min(e.at) AS t FROM ev e JOIN ${sql.raw(`s${i - 1}`)} p ON p.entity = e.entity
+                SELECT e.entity, min(e.at) AS t, p.bv FROM ev e JOIN ${sql.raw(`s${i - 1}`)} p ON p.entity = e.entity
                 AND ${query.steps[i - 1] === name ? sql`e.at > p.t` : sql`e.at >= p.t`}
-                WHERE e.name = ${name} GROUP BY e.entity)`,
+                WHERE e.name = ${name} GROUP BY e.entity, p.bv)`,
       );
+      const top = query.breakdown
+        ? sql`, top AS (SELECT bv FROM s0 GROUP BY bv ORDER BY count(*) DESC, bv LIMIT ${query.breakdown.limit})`
+        : sql``;
+      const value = (t: string) =>
+        query.breakdown ? sql`CASE WHEN ${sql.raw(t)}.bv IN (SELECT bv FROM top) THEN ${sql.raw(t)}.bv ELSE 'other' END` : sql`''`;
       const counts: SQL[] = query.steps.map((_, i) =>
         i === 0
-          ? sql`SELECT 0 AS step, count(*)::int AS count, NULL::float8 AS "medianSeconds" FROM s0`
-          : sql`SELECT ${i}, count(*)::int, (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.t - p.t)))::float8
-                FROM ${sql.raw(`s${i}`)} c JOIN ${sql.raw(`s${i - 1}`)} p USING (entity)`,
+          ? sql`SELECT 0 AS step, ${value('s0')} AS value, count(*)::int AS count, NULL::float8 AS "medianSeconds" FROM s0 GROUP BY 2`
+          : sql`SELECT ${i}, ${value('c')}, count(*)::int, (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.t - p.t)))::float8
+                FROM ${sql.raw(`s${i}`)} c JOIN ${sql.raw(`s${i - 1}`)} p USING (entity) GROUP BY 2`,
       );
       const rows = await queryRows<FunnelStepRow>(
         q,
         sql`WITH raw AS (${sql.join(sources, sql` UNION ALL `)}),
-            ev AS (SELECT ${entity} AS entity, x.name, x.at FROM raw x ${SESSIONS_JOIN} WHERE true ${sessionFilter(f)})
-            ${sql.join(steps, sql``)}
+            ev AS (SELECT ${entity} AS entity, x.name, x.at, ${bv} AS bv FROM raw x ${SESSIONS_JOIN} WHERE true ${sessionFilter(f)})
+            ${sql.join(steps, sql``)}${top}
             ${sql.join(counts, sql` UNION ALL `)}`,
       );
       return rows.sort((a, b) => a.step - b.step);
