@@ -91,6 +91,7 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
         .getByText(/browse/)
         .count(),
     ).resolves.toBe(1);
+    await page.getByTestId('kpi-comparison').getByText('Orders per session').waitFor();
     await page.getByTestId('top-pages').getByText('/', { exact: true }).waitFor();
     await page.getByTestId('cart-products').getByText('SKU-0').waitFor();
     await page.locator('.chart canvas').first().waitFor();

@@ -2,11 +2,19 @@ import { useMemo, useState } from 'react';
 import { Card, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { get } from '../../api/client.ts';
-import type { CartProductsReport, CartReport, FunnelReport, SessionsReport, SessionTimeline, TopPagesReport } from '../../api/types.ts';
+import type {
+  CartProductsReport,
+  CartReport,
+  FunnelReport,
+  KpisReport,
+  SessionsReport,
+  SessionTimeline,
+  TopPagesReport,
+} from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { LineChart } from '../../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
-import { fmtDate, fmtMinor, fmtNumber, fmtPercent } from '../../lib/format.ts';
+import { fmtDate, fmtMinor, fmtMoney, fmtNumber, fmtPercent } from '../../lib/format.ts';
 import { useParams } from '../../lib/params.ts';
 import { useSession } from '../../session.tsx';
 import { bucketSeconds, rangeQuery } from '../../lib/range.ts';
@@ -30,6 +38,38 @@ const PRODUCT_COLUMNS = [
   { key: 'adds_converted', label: 'Added, then bought' },
   { key: 'adds_abandoned', label: 'Added, abandoned' },
 ];
+const COMPARE_COLUMNS = [
+  { key: 'figure', label: 'Figure' },
+  { key: 'current', label: 'This period' },
+  { key: 'previous', label: 'Previous period' },
+  { key: 'change', label: 'Change' },
+];
+type CompareRow = { figure: string; current: string; previous: string; change: string };
+
+/** KPIs beside the previous period of the same length. */
+function compareRows(k: KpisReport): CompareRow[] {
+  const money = (n: number) => fmtMoney(n, k.currency);
+  const rows: [string, keyof KpisReport['change'], (n: number) => string][] = [
+    ['Revenue (net of refunds)', 'revenue', money],
+    ['Orders', 'orders', fmtNumber],
+    ['Average order value', 'average_order_value', money],
+    ['Sessions', 'sessions', fmtNumber],
+    ['Orders per session', 'conversion_rate', fmtPercent],
+    ['New customers', 'new_customers', fmtNumber],
+    ['Returning customers', 'returning_customers', fmtNumber],
+    ['Repeat-purchase rate', 'repeat_rate', fmtPercent],
+  ];
+  return rows.map(([figure, key, fmt]) => {
+    const c = k.change[key];
+    return {
+      figure,
+      current: fmt(k.current[key]),
+      previous: fmt(k.previous[key]),
+      change: c === null ? '—' : `${c >= 0 ? '+' : '−'}${fmtPercent(Math.abs(c))}`,
+    };
+  });
+}
+
 const SESSION_COLUMNS = [
   { key: 'started_at', label: 'Started' },
   { key: 'session_id', label: 'Session' },
@@ -120,6 +160,11 @@ export default function AnalyticsPage() {
     queryFn: ({ signal }) => get<CartProductsReport>('/api/v1/analytics/cart/top-products', { ...range, limit: 20 }, signal),
     enabled: !!tenantId,
   });
+  const kpis = useQuery({
+    queryKey: ['analytics-kpis', ...key, granularity],
+    queryFn: ({ signal }) => get<KpisReport>('/api/v1/analytics/kpis', { ...range, granularity }, signal),
+    enabled: !!tenantId,
+  });
   const timeline = useQuery({
     queryKey: ['analytics-session', tenantId, params.session],
     queryFn: ({ signal }) => get<SessionTimeline>(`/api/v1/analytics/session/${encodeURIComponent(params.session)}`, undefined, signal),
@@ -191,6 +236,21 @@ export default function AnalyticsPage() {
             </Text>
           )
         }
+      </Panel>
+      <Panel
+        title="Commerce, compared with the previous period"
+        q={kpis}
+        actions={<CsvButton name="kpis" rows={kpis.data ? compareRows(kpis.data) : []} columns={COMPARE_COLUMNS} />}
+      >
+        {(d) => (
+          <Stack gap="xs">
+            <Text size="xs" c="dimmed">
+              Previous period: {fmtDate(d.previous_range.from)} to {fmtDate(d.previous_range.to)}
+              {d.currency ? ` · amounts in ${d.currency}` : ''}
+            </Text>
+            <DataTable<CompareRow> rows={compareRows(d)} columns={COMPARE_COLUMNS} rowKey={(r) => r.figure} testId="kpi-comparison" />
+          </Stack>
+        )}
       </Panel>
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Panel title="Funnel" q={funnel}>
