@@ -25,7 +25,7 @@ function kpisOf(a: AnalyticsDashboard | undefined, k: KpisReport | undefined) {
     { label: 'Revenue', value: fmtMoney(k?.current.revenue, k?.currency ?? null), change: vs(k?.change.revenue) },
     { label: 'Orders', value: fmtNumber(k?.current.orders), change: vs(k?.change.orders) },
     { label: 'Sessions', value: fmtNumber(k?.current.sessions), change: vs(k?.change.sessions) },
-    { label: 'Conversion rate', value: fmtPercent(k?.current.conversion_rate), change: vs(k?.change.conversion_rate) },
+    { label: 'Orders per session', value: fmtPercent(k?.current.conversion_rate), change: vs(k?.change.conversion_rate) },
     { label: 'Events', value: fmtNumber(a?.data_quality.interactions) },
     { label: 'Active profiles', value: fmtNumber(a?.data_quality.users) },
     { label: 'Recommendations served', value: fmtNumber(a?.metrics.total_recommendations_served) },
