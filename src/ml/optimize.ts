@@ -41,7 +41,7 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
     const v = f(x);
     return Number.isFinite(v) ? v : Number.POSITIVE_INFINITY;
   };
-  let best = Float64Array.from(x0);
+  let best: Float64Array = Float64Array.from(x0);
   let bestF = safe(best);
   let iterations = 0;
   let converged = false;
