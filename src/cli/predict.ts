@@ -24,4 +24,22 @@ export function registerPredict(program: Command): void {
       const result = fitClvSummary(parseClvSummary(readText(opts.summary)), { pareto: opts.pareto });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
+  predict
+    .command('churn')
+    .description(
+      'Train the churn model on a transactions CSV (customer_id,date,amount) at a cutoff; prints test AUC and Brier on a 70/30 hash split, with baselines',
+    )
+    .requiredOption('--transactions <file>', 'one row per order or order line; negative amounts are refunds')
+    .requiredOption('--cutoff <date>', 'YYYY-MM-DD: features use only earlier orders; the label window starts here')
+    .option('--window <days>', 'churn = no purchase in this many days after the cutoff', '91')
+    .action(async (opts: { transactions: string; cutoff: string; window: string }) => {
+      const { parseTransactions, parseDay, churnFromTransactions } = await import('../modules/predictions/index.ts');
+      const cutoff = parseDay(opts.cutoff);
+      if (Number.isNaN(cutoff)) throw new Error('--cutoff must be a date (YYYY-MM-DD)');
+      const window = Number(opts.window);
+      if (!Number.isInteger(window) || window < 1 || window > 3650)
+        throw new Error('--window must be a whole number of days between 1 and 3650');
+      const result = churnFromTransactions(parseTransactions(readText(opts.transactions)), cutoff, window);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
 }

@@ -59,6 +59,8 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
   return { x: best, fx: bestF, iterations, converged };
 }
 
+const STALL = 500;
+
 function simplexRun(
   f: (x: Float64Array) => number,
   start: Float64Array,
@@ -96,8 +98,15 @@ function simplexRun(
   };
   let it = 0;
   let converged = false;
+  let checkpoint = Number.POSITIVE_INFINITY;
   order();
   for (; it < maxIter; it++) {
+    // stalled: the best value moved less than fTol (relative) in STALL iterations, e.g. a parameter drifting
+    // to infinity along a flat ridge (BG/NBD with no visible dropout): stop there, not converged
+    if (it % STALL === 0) {
+      if (Math.abs(checkpoint - fs[0]!) <= fTol * (1 + Math.abs(fs[0]!))) break;
+      checkpoint = fs[0]!;
+    }
     let xSpread = 0;
     for (let i = 1; i <= n; i++) for (let j = 0; j < n; j++) xSpread = Math.max(xSpread, Math.abs(pts[i]![j]! - pts[0]![j]!));
     if (xSpread <= xTol && Math.abs(fs[n]! - fs[0]!) <= fTol) {

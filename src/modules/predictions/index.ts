@@ -3,4 +3,5 @@
  * Public entry.
  */
 export { parseClvSummary, parseSeries, parseTransactions } from './predictions.files.ts';
-export { fitClvSummary } from './predictions.offline.ts';
+export { churnFromTransactions, fitClvSummary } from './predictions.offline.ts';
+export { parseDay } from './predictions.files.ts';

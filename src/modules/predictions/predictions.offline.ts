@@ -3,7 +3,9 @@
  * kernels as the service.
  */
 import { fitBgNbd, fitGammaGamma, fitParetoNbd } from '../../ml/clv.ts';
-import type { ClvSummaryFile } from './predictions.files.ts';
+import { churnDataset, evaluateChurn } from './churn.core.ts';
+import { FEATURE_NAMES, type CustomerOrders } from './features.core.ts';
+import type { ClvSummaryFile, TransactionsFile } from './predictions.files.ts';
 
 const round = (v: number, d = 6): number => Number(v.toFixed(d));
 
@@ -48,4 +50,82 @@ export function fitClvSummary(s: ClvSummaryFile, opts: { pareto: boolean }) {
     }
   }
   return out;
+}
+
+/** Groups transaction lines into orders per customer: lines of one customer at the same instant are one order. */
+export function ordersByCustomer(t: TransactionsFile): Map<string, CustomerOrders> {
+  const order = Array.from({ length: t.customerIds.length }, (_, i) => i).sort((a, b) => {
+    const ca = t.customerIds[a]!;
+    const cb = t.customerIds[b]!;
+    return ca < cb ? -1 : ca > cb ? 1 : t.day[a]! - t.day[b]!;
+  });
+  const out = new Map<string, CustomerOrders>();
+  let k = 0;
+  while (k < order.length) {
+    const id = t.customerIds[order[k]!]!;
+    const days: number[] = [];
+    const amounts: number[] = [];
+    while (k < order.length && t.customerIds[order[k]!] === id) {
+      const d = t.day[order[k]!]!;
+      let pos = 0;
+      let neg = 0;
+      while (k < order.length && t.customerIds[order[k]!] === id && t.day[order[k]!] === d) {
+        const a = t.amount[order[k]!]!;
+        if (a >= 0) pos += a;
+        else neg += a;
+        k++;
+      }
+      if (pos > 0) {
+        days.push(d);
+        amounts.push(pos);
+      }
+      if (neg < 0) {
+        days.push(d);
+        amounts.push(neg);
+      }
+    }
+    out.set(id, { day: Float64Array.from(days), amount: Float64Array.from(amounts) });
+  }
+  return out;
+}
+
+/** `loupe predict churn`: trains on a hash split at `cutoff` and reports test metrics beside the baselines. */
+export function churnFromTransactions(t: TransactionsFile, cutoffDay: number, windowDays: number) {
+  const ds = churnDataset(ordersByCustomer(t), cutoffDay, windowDays);
+  if (ds.ids.length < 50)
+    throw new RangeError(`not enough data: ${ds.ids.length} customers bought before the cutoff (at least 50 are needed)`);
+  const e = evaluateChurn(ds, windowDays);
+  const r4 = (v: number) => round(v, 4);
+  return {
+    customers: e.customers,
+    churn_rate: r4(e.churnRate),
+    test: {
+      roc_auc: r4(e.test.rocAucUncalibrated),
+      roc_auc_calibrated: r4(e.test.rocAuc),
+      brier: r4(e.test.brier),
+      brier_uncalibrated: r4(e.test.brierUncalibrated),
+      accuracy: r4(e.test.accuracy),
+      precision: r4(e.test.precision),
+      recall: r4(e.test.recall),
+      f1: r4(e.test.f1),
+    },
+    baselines: {
+      recency_auc: r4(e.baselines.recencyAuc),
+      bg_nbd_p_alive_auc: r4(e.baselines.bgNbdPAliveAuc),
+      bg_nbd_expected_purchases_auc: r4(e.baselines.bgNbdExpectedAuc),
+    },
+    chosen: { ...e.model.params, rounds: e.model.gbt.bestRounds, calibration: e.model.calibrator.kind },
+    validation: e.validation.map((v) => ({
+      max_depth: v.params.maxDepth,
+      min_samples_leaf: v.params.minSamplesLeaf,
+      valid_auc: r4(v.validAuc),
+      rounds: v.rounds,
+    })),
+    reliability: e.reliability.map((b) => ({ mean_predicted: r4(b.meanPredicted), observed: r4(b.observed), count: b.count })),
+    top_features: [...e.model.gbt.gain]
+      .map((g, j) => ({ feature: FEATURE_NAMES[j]!, gain: g }))
+      .sort((a, b) => b.gain - a.gain)
+      .slice(0, 8)
+      .map((f) => ({ feature: f.feature, gain: r4(f.gain) })),
+  };
 }
