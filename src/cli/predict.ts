@@ -42,4 +42,19 @@ export function registerPredict(program: Command): void {
       const result = churnFromTransactions(parseTransactions(readText(opts.transactions)), cutoff, window);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
+  predict
+    .command('forecast')
+    .description(
+      'Forecast a daily series CSV (date,value; gaps filled with 0) with MSTL+ETS; prints points with 80% and 95% intervals as JSON',
+    )
+    .requiredOption('--series <file>', 'CSV with a date and a value column')
+    .option('--horizon <days>', 'days to forecast', '28')
+    .action(async (opts: { series: string; horizon: string }) => {
+      const { parseSeries, forecastSeriesFile } = await import('../modules/predictions/index.ts');
+      const horizon = Number(opts.horizon);
+      if (!Number.isInteger(horizon) || horizon < 1 || horizon > 366)
+        throw new Error('--horizon must be a whole number of days between 1 and 366');
+      const result = forecastSeriesFile(parseSeries(readText(opts.series)), horizon);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
 }

@@ -5,3 +5,4 @@
 export { parseClvSummary, parseSeries, parseTransactions } from './predictions.files.ts';
 export { churnFromTransactions, fitClvSummary } from './predictions.offline.ts';
 export { parseDay } from './predictions.files.ts';
+export { evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
