@@ -3,6 +3,6 @@
  * Public entry.
  */
 export { parseClvSummary, parseSeries, parseTransactions } from './predictions.files.ts';
-export { churnFromTransactions, fitClvSummary } from './predictions.offline.ts';
+export { churnFromTransactions, fitClvSummary, ordersByCustomer, scoreChurn, trainChurn } from './predictions.offline.ts';
 export { parseDay } from './predictions.files.ts';
 export { evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';

@@ -3,8 +3,10 @@
  * kernels as the service.
  */
 import { fitBgNbd, fitGammaGamma, fitParetoNbd } from '../../ml/clv.ts';
-import { churnDataset, evaluateChurn } from './churn.core.ts';
-import { FEATURE_NAMES, type CustomerOrders } from './features.core.ts';
+import { calibrate } from '../../ml/calibration.ts';
+import { predictGbt } from '../../ml/gbt.ts';
+import { type ChurnModel, churnDataset, evaluateChurn } from './churn.core.ts';
+import { customerFeatures, FEATURE_COUNT, FEATURE_NAMES, toMatrix, type CustomerOrders } from './features.core.ts';
 import type { ClvSummaryFile, TransactionsFile } from './predictions.files.ts';
 
 const round = (v: number, d = 6): number => Number(v.toFixed(d));
@@ -91,12 +93,33 @@ export function ordersByCustomer(t: TransactionsFile): Map<string, CustomerOrder
 
 /** `loupe predict churn`: trains on a hash split at `cutoff` and reports test metrics beside the baselines. */
 export function churnFromTransactions(t: TransactionsFile, cutoffDay: number, windowDays: number) {
-  const ds = churnDataset(ordersByCustomer(t), cutoffDay, windowDays);
+  return trainChurn(ordersByCustomer(t), cutoffDay, windowDays).report;
+}
+
+/**
+ * Calibrated churn probabilities of every customer at `cutoff` (features, trees, calibration).
+ * O(customers * (orders + trees * depth)).
+ */
+export function scoreChurn(model: ChurnModel, customers: ReadonlyMap<string, CustomerOrders>, cutoff: number): Float64Array {
+  const rows: Float64Array[] = [];
+  for (const o of customers.values()) {
+    const f = new Float64Array(FEATURE_COUNT);
+    customerFeatures(o, cutoff, f);
+    rows.push(f);
+  }
+  const p = predictGbt(model.gbt, toMatrix(rows));
+  for (let i = 0; i < p.length; i++) p[i] = calibrate(model.calibrator, p[i]!);
+  return p;
+}
+
+/** Trains the churn model on customers' orders; the report is JSON-ready (snake_case). */
+export function trainChurn(customers: ReadonlyMap<string, CustomerOrders>, cutoffDay: number, windowDays: number) {
+  const ds = churnDataset(customers, cutoffDay, windowDays);
   if (ds.ids.length < 50)
     throw new RangeError(`not enough data: ${ds.ids.length} customers bought before the cutoff (at least 50 are needed)`);
   const e = evaluateChurn(ds, windowDays);
   const r4 = (v: number) => round(v, 4);
-  return {
+  const report = {
     customers: e.customers,
     churn_rate: r4(e.churnRate),
     test: {
@@ -128,4 +151,5 @@ export function churnFromTransactions(t: TransactionsFile, cutoffDay: number, wi
       .slice(0, 8)
       .map((f) => ({ feature: f.feature, gain: r4(f.gain) })),
   };
+  return { report, model: e.model };
 }
