@@ -60,7 +60,9 @@ if (existsSync(cdnowFile)) {
     ['q', 3.74],
     ['v', 15.44],
   ] as const)
-    line(`  Gamma-Gamma ${k.padEnd(11)} ${gg[k]!.toFixed(2).padStart(9)}  ${pub.toFixed(2).padStart(9)}`);
+    line(
+      `  Gamma-Gamma ${k.padEnd(11)} ${f3(gg[k]!).padStart(9)}  ${pub.toFixed(2).padStart(9)}${k === 'v' ? '  (scipy on this file: 15.448; zbar is rounded to cents)' : ''}`,
+    );
   for (const [k, pub] of [
     ['r', 0.553],
     ['alpha', 10.578],

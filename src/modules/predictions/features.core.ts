@@ -37,7 +37,6 @@ export const FEATURE_NAMES = [
   'distinct_days',
 ] as const;
 
-export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
 /**

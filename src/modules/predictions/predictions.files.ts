@@ -3,7 +3,7 @@
  * is reported with the file's line number and the column, so a user can fix the file.
  */
 import { parse } from 'csv-parse/sync';
-import { validation } from '../../platform/errors.ts';
+import { validation } from '../../platform/index.ts';
 
 const BAD_FILE = 'PREDICTIONS_BAD_FILE';
 
