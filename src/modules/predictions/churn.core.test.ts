@@ -26,7 +26,7 @@ describe('evaluateChurn', () => {
     expect(e.test.rocAucUncalibrated).toBeGreaterThan(e.baselines.recencyAuc - 0.01);
     expect(e.test.brier).toBeLessThan(0.25);
     expect(e.reliability.reduce((a, b) => a + b.count, 0)).toBe(e.customers.test);
-  }, 60_000);
+  }, 120_000);
 
   it('answers "not enough data" when every customer churned', () => {
     const m = new Map<string, CustomerOrders>();
