@@ -5,6 +5,7 @@ import { registerBackup } from './cli/backup.ts';
 import { registerEval } from './cli/eval.ts';
 import { registerImport } from './cli/import.ts';
 import { registerMigrate } from './cli/migrate.ts';
+import { registerPredict } from './cli/predict.ts';
 import { registerRestore } from './cli/restore.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerWorker } from './cli/worker.ts';
@@ -25,6 +26,7 @@ registerMigrate(program);
 registerImport(program);
 registerAdmin(program);
 registerEval(program);
+registerPredict(program);
 registerBackup(program);
 registerRestore(program);
 
