@@ -38,6 +38,7 @@ export {
   MAX_MINOR,
   isCurrencyCode,
   minorToMajor,
+  minorToNumber,
   parseMoney,
 } from './money.ts';
 export { currencyCode } from './schemas.ts';
