@@ -124,7 +124,7 @@ CREATE UNIQUE INDEX "carts_active_user_key" ON "carts" USING btree ("tenant_id",
 CREATE UNIQUE INDEX "carts_active_anonymous_key" ON "carts" USING btree ("tenant_id","anonymous_id") WHERE status = 'active' AND user_id IS NULL AND anonymous_id IS NOT NULL;--> statement-breakpoint
 CREATE INDEX "order_events_order_idx" ON "order_events" USING btree ("tenant_id","order_id","created_at");--> statement-breakpoint
 CREATE INDEX "order_items_order_idx" ON "order_items" USING btree ("tenant_id","order_id");--> statement-breakpoint
-CREATE UNIQUE INDEX "orders_cart_key" ON "orders" USING btree ("tenant_id","cart_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "orders_cart_key" ON "orders" USING btree ("tenant_id","cart_id") WHERE status <> 'cancelled';--> statement-breakpoint
 CREATE UNIQUE INDEX "orders_payment_intent_key" ON "orders" USING btree ("tenant_id","payment_intent_id");--> statement-breakpoint
 CREATE INDEX "orders_tenant_created_idx" ON "orders" USING btree ("tenant_id","created_at");--> statement-breakpoint
 CREATE INDEX "orders_tenant_user_idx" ON "orders" USING btree ("tenant_id","user_id");--> statement-breakpoint

@@ -169,7 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onInteractionsAppended: events.onInteractionsAppended,
   });
   // Commerce reads items and moves stock through the catalog, links shoppers through identity, writes orders into events.
-  const commerce = createCommerceModule(platform, { catalog: catalog.sellable, identity });
+  const commerce = createCommerceModule(platform, { catalog: catalog.sellable, identity, events: events.ingest });
 
   registerErrorHandler(app);
   registerAuthHooks(app, {

@@ -176,6 +176,19 @@ export function createCartsRepository() {
         sql`UPDATE carts SET status = 'completed', order_id = ${orderId}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${cartId}`,
       ),
 
+    /**
+     * Opens a completed cart again (its payment failed), unless its shopper has started another active cart
+     * meanwhile (one active cart per shopper): then it stays completed and the shopper keeps the new one.
+     */
+    reopen: (q: Q, tenantId: string, cartId: string) =>
+      q.execute(
+        sql`UPDATE carts c SET status = 'active', order_id = NULL, updated_at = now()
+            WHERE c.tenant_id = ${tenantId} AND c.id = ${cartId} AND c.status = 'completed'
+              AND NOT EXISTS (SELECT 1 FROM carts o WHERE o.tenant_id = c.tenant_id AND o.status = 'active' AND o.id <> c.id
+                AND ((c.user_id IS NOT NULL AND o.user_id = c.user_id)
+                  OR (c.user_id IS NULL AND o.user_id IS NULL AND o.anonymous_id = c.anonymous_id)))`,
+      ),
+
     /** Automatic promotions and those with the given codes (upper-cased). */
     promotionsFor: async (q: Q, tenantId: string, codes: readonly string[]) =>
       (
@@ -186,7 +199,12 @@ export function createCartsRepository() {
               FROM promotions WHERE tenant_id = ${tenantId} AND (automatic OR code = ANY(${arrayParam(codes)}::text[]))
               ORDER BY created_at, id`,
         )
-      ).map((r) => ({ ...r, value: BigInt(r.value) })),
+      ).map((r) => ({
+        ...r,
+        value: BigInt(r.value),
+        startsAt: r.startsAt ? new Date(r.startsAt) : null,
+        endsAt: r.endsAt ? new Date(r.endsAt) : null,
+      })),
   };
 }
 export type CartsRepository = ReturnType<typeof createCartsRepository>;

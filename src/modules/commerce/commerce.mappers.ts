@@ -2,6 +2,9 @@ import { minorToNumber } from '../../platform/index.ts';
 import type { CartResponse } from './commerce.schemas.ts';
 import type { CartView } from './carts.service.ts';
 import type { LineTotals } from './totals.core.ts';
+import type { PromotionRow } from './cart.core.ts';
+import type { OrderDetail, OrderSummary } from './orders.schemas.ts';
+import type { OrderEventRow, OrderItemRow, OrderRow } from './orders.repository.ts';
 
 const n = (v: bigint): number => minorToNumber(v);
 
@@ -94,3 +97,63 @@ export function toCartResponse(
     total: n(t.total),
   };
 }
+
+const iso = (d: Date): string => new Date(d).toISOString();
+
+export const toOrderSummary = (o: OrderRow): OrderSummary => ({
+  id: o.id,
+  cart_id: o.cartId,
+  status: o.status,
+  user_id: o.userId,
+  email: o.email,
+  currency_code: o.currency,
+  subtotal: n(o.subtotalMinor),
+  discount_total: n(o.discountTotalMinor),
+  tax_total: n(o.taxTotalMinor),
+  shipping_total: n(o.shippingTotalMinor),
+  total: n(o.totalMinor),
+  paid_total: n(o.paidMinor),
+  refunded_total: n(o.refundedMinor),
+  payment_intent_id: o.paymentIntentId,
+  created_at: iso(o.createdAt),
+  updated_at: iso(o.updatedAt),
+});
+
+export const toOrderDetail = (d: { order: OrderRow; items: OrderItemRow[]; timeline: OrderEventRow[] }): OrderDetail => ({
+  ...toOrderSummary(d.order),
+  items: d.items.map((i) => ({
+    id: i.id,
+    item_id: i.itemId,
+    title: i.name,
+    quantity: i.quantity,
+    unit_price: n(i.unitPriceMinor),
+    subtotal: n(i.subtotalMinor),
+    discount_total: n(i.discountTotalMinor),
+    tax_total: n(i.taxTotalMinor),
+    total: n(i.totalMinor),
+  })),
+  timeline: d.timeline.map((e) => ({
+    id: e.id,
+    type: e.type,
+    amount: e.amountMinor === null ? null : n(e.amountMinor),
+    detail: e.detail,
+    actor: e.actor,
+    created_at: iso(e.createdAt),
+  })),
+});
+
+export const toPromotion = (p: PromotionRow) => ({
+  id: p.id,
+  code: p.code,
+  automatic: p.automatic,
+  type: p.type,
+  target: p.target,
+  allocation: p.allocation,
+  value: n(p.value),
+  currency: p.currency,
+  usage_limit: p.usageLimit,
+  usage_count: p.usageCount,
+  starts_at: p.startsAt ? iso(p.startsAt) : null,
+  ends_at: p.endsAt ? iso(p.endsAt) : null,
+  active: p.active,
+});

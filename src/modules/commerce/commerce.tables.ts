@@ -86,7 +86,7 @@ export const orders = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     // A cart becomes at most one order, whoever completes it (storefront, webhook, retry).
-    uniqueIndex('orders_cart_key').on(t.tenantId, t.cartId),
+    uniqueIndex('orders_cart_key').on(t.tenantId, t.cartId).where(sql`status <> 'cancelled'`),
     uniqueIndex('orders_payment_intent_key').on(t.tenantId, t.paymentIntentId),
     index('orders_tenant_created_idx').on(t.tenantId, t.createdAt),
     index('orders_tenant_user_idx').on(t.tenantId, t.userId),
