@@ -40,6 +40,8 @@ export interface CartNotice {
   unitPrice?: bigint;
   previousQuantity?: number;
   quantity?: number;
+  /** The item tracks stock and has fewer units than the line wants (checkout answers INSUFFICIENT_STOCK). */
+  outOfStock?: boolean;
 }
 
 export interface LineUpdate {
@@ -80,7 +82,13 @@ export function refreshLines(
     const base = { itemId: line.itemId, lineId: line.id };
     if (reason || !item) {
       if (line.available) {
-        notices.push({ ...base, type: 'no_longer_available', message: `${line.name} ${reason ?? 'is not available'} any more.` });
+        const outOfStock = item !== undefined && item.stock !== null && item.stock < line.quantity;
+        notices.push({
+          ...base,
+          type: 'no_longer_available',
+          message: `${line.name} ${reason ?? 'is not available'} any more.`,
+          ...(outOfStock ? { outOfStock } : {}),
+        });
         updates.push({ ...line, available: false });
       }
       continue;
@@ -107,6 +115,7 @@ export function refreshLines(
         message: `Only ${item.stock} of ${item.name} left: the quantity went from ${line.quantity} to ${item.stock}.`,
         previousQuantity: line.quantity,
         quantity: item.stock,
+        outOfStock: true,
       });
     }
     if (

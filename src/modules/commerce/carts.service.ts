@@ -35,6 +35,8 @@ export interface CartView {
   /** Totals of each counted line, by line id. */
   lineTotals: Map<string, CartTotals['items'][number]>;
   promotions: { id: string; code: string | null; amount: bigint }[];
+  /** Codes on the cart that no longer apply (expired, used up, stopped), with the reason. */
+  refusedCodes: { code: string; reason: string }[];
   shippingOption: ShippingOption | null;
 }
 
@@ -61,7 +63,13 @@ export function createCartsService(deps: CartsServiceDeps) {
   async function view(q: Q, tenantId: string, cart: CartRow, lines: StoredLine[], notices: CartNotice[]): Promise<CartView> {
     const settings = await deps.settings.get(q, tenantId);
     const promotionRows = await repo.promotionsFor(q, tenantId, cart.promotionCodes);
-    const promos = applicablePromotions(promotionRows, cart.currency, deps.clock());
+    const now = deps.clock();
+    const promos = applicablePromotions(promotionRows, cart.currency, now);
+    const refusedCodes = cart.promotionCodes.flatMap((code) => {
+      const p = promotionRows.find((r) => r.code === code);
+      const reason = p ? promotionRefusal(p, cart.currency, now) : 'does not exist';
+      return reason ? [{ code, reason }] : [];
+    });
     const shippingOption = settings.shippingOptions.find((o) => o.id === cart.shippingOptionId && o.currency === cart.currency) ?? null;
     const priced = priceCart(lines, settings, shippingOption?.amountMinor ?? null, promos);
     const lineTotals = new Map(priced.counted.map((l, i) => [l.id, priced.totals.items[i]!]));
@@ -73,6 +81,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       totals: priced.totals,
       lineTotals,
       promotions: [...priced.discounts].map(([id, amount]) => ({ id, code: byId.get(id)?.code ?? null, amount })),
+      refusedCodes,
       shippingOption,
     };
   }

@@ -131,6 +131,17 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           if (existing) return { order: existing, created: false };
         }
         if (view.cart.status !== 'active') throw conflict('CART_NOT_ACTIVE', `This cart is ${view.cart.status}: start a new cart.`);
+        const short = view.notices.filter((n) => n.outOfStock);
+        if (short.length)
+          throw new AppError('conflict', 'INSUFFICIENT_STOCK', short.map((n) => n.message).join(' '), {
+            details: short.map((n) => ({ field: n.itemId, message: 'not enough stock' })),
+          });
+        const refused = view.refusedCodes[0];
+        if (refused)
+          throw conflict(
+            refused.reason === 'has been used up' ? 'PROMOTION_USED_UP' : 'PROMOTION_NOT_APPLICABLE',
+            `Promotion code "${refused.code}" ${refused.reason}: remove it from the cart and check out again.`,
+          );
         const changed = view.notices.filter((n) => n.type !== 'savings_available' && n.type !== 'back_in_stock');
         if (changed.length)
           throw new AppError(
@@ -146,14 +157,14 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           throw conflict('CART_HAS_UNAVAILABLE_ITEMS', 'Some items are no longer available: remove them from the cart first.');
         if (counted.length === 0) throw conflict('CART_EMPTY', 'The cart is empty.');
         if (view.totals.total <= 0n) throw conflict('NOTHING_TO_PAY', 'The cart totals nothing to pay.');
-        const short = await deps.catalog.takeStock(
+        const shortfall = await deps.catalog.takeStock(
           tx,
           ctx.tenantId,
           counted.map((l) => ({ itemId: l.itemId, quantity: l.quantity })),
         );
-        if (short.length)
-          throw new AppError('conflict', 'INSUFFICIENT_STOCK', `Not enough stock left for ${short.join(', ').slice(0, 200)}.`, {
-            details: short.map((id) => ({ field: id, message: 'not enough stock' })),
+        if (shortfall.length)
+          throw new AppError('conflict', 'INSUFFICIENT_STOCK', `Not enough stock left for ${shortfall.join(', ').slice(0, 200)}.`, {
+            details: shortfall.map((id) => ({ field: id, message: 'not enough stock' })),
           });
         const promotionIds = view.promotions.filter((p) => p.amount > 0n).map((p) => p.id);
         const usedUp = await repo.consumePromotions(tx, ctx.tenantId, promotionIds);
