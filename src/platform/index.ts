@@ -15,7 +15,7 @@ export { AppError, conflict, notFound, validation } from './errors.ts';
 export type { ErrorDetail } from './errors.ts';
 export { isUuid, newId, randomToken, sha256Hex } from './ids.ts';
 export { createIdempotency, idempotencyKeyOf } from './idempotency.ts';
-export type { Idempotency, IdempotentAnswer } from './idempotency.ts';
+export type { Idempotency } from './idempotency.ts';
 export { INTERRUPTED_PREFIX, PermanentJobError } from './jobs.queue.ts';
 export type { JobQueue, JobRecord, JobRun } from './jobs.queue.ts';
 export { iso, paginate, paginationQuery } from './pagination.ts';

@@ -22,7 +22,7 @@ import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
 export type { ServingItemRow, ServingRepository } from './serving.repository.ts';
-export type { SellableItem, SellableRepository } from './sellable.repository.ts';
+export type { SellableRepository } from './sellable.repository.ts';
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */

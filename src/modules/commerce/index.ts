@@ -67,4 +67,3 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
     },
   };
 }
-export type CommerceModule = ReturnType<typeof createCommerceModule>;

@@ -8,7 +8,6 @@ import { computeTotals, type TotalsLineInput, type TotalsShippingInput } from '.
  * Its figures are arbitrary-precision decimals; ours are whole minor units (see totals.core.ts for the
  * documented deviations and the bounds asserted here).
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const medusa = (await import('@medusajs/utils')) as unknown as { decorateCartTotals: (cart: unknown) => Record<string, any> };
 
 const num = (v: unknown): number => (v && typeof v === 'object' && 'numeric' in v ? Number((v as { numeric: number }).numeric) : Number(v));
