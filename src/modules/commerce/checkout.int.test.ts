@@ -77,6 +77,11 @@ describe('checkout', () => {
     expect(d.body.timeline.map((e: any) => e.type)).toEqual(['placed', 'payment_captured']);
     expect(d.body.items).toHaveLength(2);
     expect(await purchases(r.body.order.id)).toBe(2);
+    // The order is on the customer's profile once: one order, its revenue (line totals with tax, no shipping).
+    const profiles = await t.request('GET', '/api/v1/profiles?user_id=buyer-1', { token: owner });
+    expect(profiles.body.data, JSON.stringify(profiles.body)).toHaveLength(1);
+    expect(profiles.body.data[0]).toMatchObject({ total_orders: 1, currency: 'USD' });
+    expect(profiles.body.data[0].lifetime_value_minor).toBe(String(11000 + 2199));
     // The cart is closed: a new add starts a new cart.
     expect((await add('buyer-1', 'book')).body.id).not.toBe(cart.id);
   });
