@@ -112,6 +112,10 @@ describe('checkout under concurrency', () => {
     expect(await count(sql`SELECT usage_count AS n FROM promotions WHERE tenant_id = ${tenantId} AND id = ${promo.body.id}`)).toBe(10);
     const list = await t.request('GET', '/api/v1/promotions', { token: owner });
     expect(list.body.data.find((p: any) => p.code === 'TEN')).toMatchObject({ usage_count: 10, usage_limit: 10 });
+    // A cart still holding the exhausted code says so on read.
+    const loserCart = carts[answers.findIndex((a) => a.status === 409)]!;
+    const read = await t.request('GET', `/api/v1/cart?cart_id=${loserCart}`, { token: key });
+    expect(read.body.refused_promotions).toEqual([{ code: 'TEN', reason: 'has been used up' }]);
     // An exhausted code is refused clearly when applied.
     const late = (await add('promo-late', 'promo')).body;
     const refused = await t.request('POST', '/api/v1/cart/promotions', { token: key, body: { cart_id: late.id, code: 'TEN' } });

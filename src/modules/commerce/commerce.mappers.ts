@@ -28,6 +28,7 @@ const EMPTY_CART: CartResponse = {
   items: [],
   notices: [],
   promotions: [],
+  refused_promotions: [],
   shipping_method: null,
   subtotal: 0,
   discount_total: 0,
@@ -80,6 +81,7 @@ export function toCartResponse(
       ...(x.quantity !== undefined ? { quantity: x.quantity } : {}),
     })),
     promotions: v.promotions.map((p) => ({ id: p.id, code: p.code, amount: n(p.amount) })),
+    refused_promotions: v.refusedCodes,
     shipping_method: v.shippingOption
       ? { id: v.shippingOption.id, name: v.shippingOption.name, amount: n(v.shippingOption.amountMinor) }
       : null,

@@ -99,6 +99,9 @@ export const cartResponse = z.object({
   ),
   notices: z.array(cartNoticeSchema),
   promotions: z.array(z.object({ id: z.string(), code: z.string().nullable(), amount })),
+  refused_promotions: z
+    .array(z.object({ code: z.string(), reason: z.string() }))
+    .describe('Codes on the cart that no longer apply (expired, used up, stopped): checkout refuses until they are removed'),
   shipping_method: z.object({ id: z.string(), name: z.string(), amount }).nullable(),
   subtotal: amount,
   discount_total: amount,
