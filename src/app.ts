@@ -30,6 +30,7 @@ import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
 import { createAnalyticsModule } from './modules/analytics/index.ts';
+import { createCommerceModule } from './modules/commerce/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -69,6 +70,7 @@ export interface LoupeApp {
     recs: ReturnType<typeof createRecsModule>;
     imports: ReturnType<typeof createImportsModule>;
     analytics: ReturnType<typeof createAnalyticsModule>;
+    commerce: ReturnType<typeof createCommerceModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -168,6 +170,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     interactions: events.interactions,
     onInteractionsAppended: events.onInteractionsAppended,
   });
+  // Commerce reads items and moves stock through the catalog, links shoppers through identity, writes orders into events.
+  const commerce = createCommerceModule(platform, { catalog: catalog.sellable, identity, events: events.ingest });
 
   // Analytics reads the tracking rows through events (its port), orders through identity and the tenant's time zone through tenancy.
   const analytics = createAnalyticsModule(platform, {
@@ -195,6 +199,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await imports.routes(app);
   await recs.routes(app);
   await analytics.routes(app);
+  await commerce.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -236,7 +241,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics },
+    modules: { identity, events, catalog, recs, imports, analytics, commerce },
     storage,
     async close() {
       await jobs.stop();

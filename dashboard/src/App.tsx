@@ -13,6 +13,7 @@ import { HomePage } from './pages/Home.tsx';
 const CatalogPage = lazy(() => import('./pages/Catalog.tsx'));
 const ImportPage = lazy(() => import('./pages/Import.tsx'));
 const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
+const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
@@ -48,6 +49,7 @@ function Protected() {
           <Route path="catalog/*" element={<CatalogPage />} />
           <Route path="import" element={<ImportPage />} />
           <Route path="customers/*" element={<CustomersPage />} />
+          <Route path="orders/*" element={<OrdersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="settings/*" element={<SettingsPage />} />

@@ -7,6 +7,8 @@
 import type { z } from 'zod';
 import type * as analytics from '../modules/analytics/analytics.schemas.ts';
 import type * as catalog from '../modules/catalog/catalog.schemas.ts';
+import type * as commerce from '../modules/commerce/commerce.schemas.ts';
+import type * as orders from '../modules/commerce/orders.schemas.ts';
 import type * as identity from '../modules/identity/identity.schemas.ts';
 import type * as imports from '../modules/imports/imports.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
@@ -151,7 +153,7 @@ export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
 // ---- analytics: seed 000's reports ----
 export {
   cartProductsResponse,
-  cartResponse,
+  cartResponse as analyticsCartResponse,
   DEFAULT_FUNNEL_STEPS,
   funnelResponse,
   kpisResponse,
@@ -170,6 +172,33 @@ export type CartProductsReport = z.infer<typeof analytics.cartProductsResponse>;
 export type RealtimeReport = z.infer<typeof analytics.realtimeResponse>;
 export type SessionTimeline = z.infer<typeof analytics.sessionTimelineResponse>;
 export type KpisReport = z.infer<typeof analytics.kpisResponse>;
+// ---- commerce: carts (seed 000), checkout, orders, promotions, checkout settings ----
+export { addItemBody, cartQuery, cartResponse, mergeBody, updateLineBody } from '../modules/commerce/commerce.schemas.ts';
+export {
+  completeBody,
+  completeResponse,
+  ORDER_STATUSES,
+  orderDetail,
+  orderListQuery,
+  orderListResponse,
+  promotionBody,
+  promotionListResponse,
+  refundBody,
+  settingsBody,
+  settingsResponse,
+} from '../modules/commerce/orders.schemas.ts';
+export type CartResponse = z.infer<typeof commerce.cartResponse>;
+export type AddItemBody = z.input<typeof commerce.addItemBody>;
+export type OrderStatus = (typeof orders.ORDER_STATUSES)[number];
+export type OrderSummary = z.infer<typeof orders.orderSummary>;
+export type OrderDetail = z.infer<typeof orders.orderDetail>;
+export type OrderList = z.infer<typeof orders.orderListResponse>;
+export type OrderListQuery = z.input<typeof orders.orderListQuery>;
+export type RefundBody = z.input<typeof orders.refundBody>;
+export type CompleteResponse = z.infer<typeof orders.completeResponse>;
+export type Promotion = z.infer<typeof orders.promotionResponse>;
+export type PromotionList = z.infer<typeof orders.promotionListResponse>;
+export type CommerceSettings = z.infer<typeof orders.settingsResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';

@@ -23,13 +23,24 @@ export const PERMISSIONS = [
   'tenant:manage',
   'audit:read',
   'data:delete',
+  'commerce:write',
+  'orders:read',
+  'orders:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['owner', 'admin', 'analyst', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-const READ: Permission[] = ['tenant:read', 'catalog:read', 'recommendations:read', 'analytics:read', 'profiles:read', 'jobs:read'];
+const READ: Permission[] = [
+  'tenant:read',
+  'catalog:read',
+  'recommendations:read',
+  'analytics:read',
+  'profiles:read',
+  'jobs:read',
+  'orders:read',
+];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
@@ -51,6 +62,10 @@ export const API_KEY_SCOPES = [
   'profiles:read',
   'profiles:write',
   'models:manage',
+  // Storefronts: carts and checkout on behalf of shoppers (seed 000 cart calls, seed 001 checkout).
+  'commerce:write',
+  'orders:read',
+  'orders:manage',
   'admin',
 ] as const;
 

@@ -39,6 +39,7 @@ const ADMINISTRATIVE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
   'integrations:manage',
   'models:manage',
   'jobs:manage',
+  'orders:manage',
 ]);
 
 /** Minutes after a password login (or a step-up) during which sensitive actions are allowed. */

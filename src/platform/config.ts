@@ -59,6 +59,11 @@ const envSchema = z.object({
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
+  // Where the Stripe API is reached (default Stripe's own); tests and local demos point it at a Stripe-protocol server.
+  STRIPE_API_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/]+\/?$/, 'must be http(s)://host[:port]')
+    .optional(),
 });
 
 export interface Config {
@@ -70,6 +75,8 @@ export interface Config {
     | { readonly kind: 'pglite'; readonly dataDir: string }
     | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
   readonly redisUrl: string | undefined;
+  /** Stripe API origin (`https://api.stripe.com` when unset). */
+  readonly stripeApiUrl: string | undefined;
   readonly jwtSecret: string | undefined;
   /** Key for secrets stored encrypted (vendor signing secrets), and the previous one during a rotation. */
   readonly secretsKey: { readonly current: string | undefined; readonly previous: string | undefined };
@@ -126,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
       : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'db') },
     redisUrl: e.REDIS_URL,
+    stripeApiUrl: e.STRIPE_API_URL,
     jwtSecret: e.LOUPE_JWT_SECRET,
     secretsKey: { current: e.LOUPE_SECRETS_KEY, previous: e.LOUPE_SECRETS_KEY_PREVIOUS },
     admin: { email: e.LOUPE_ADMIN_EMAIL, password: e.LOUPE_ADMIN_PASSWORD },

@@ -14,6 +14,8 @@ export type { Database, Db } from './database.ts';
 export { AppError, conflict, notFound, validation } from './errors.ts';
 export type { ErrorDetail } from './errors.ts';
 export { isUuid, newId, randomToken, sha256Hex } from './ids.ts';
+export { createIdempotency, idempotencyKeyOf } from './idempotency.ts';
+export type { Idempotency } from './idempotency.ts';
 export { INTERRUPTED_PREFIX, PermanentJobError } from './jobs.queue.ts';
 export type { JobQueue, JobRecord, JobRun } from './jobs.queue.ts';
 export { iso, paginate, paginationQuery } from './pagination.ts';
@@ -38,6 +40,7 @@ export {
   MAX_MINOR,
   isCurrencyCode,
   minorToMajor,
+  minorToNumber,
   parseMoney,
 } from './money.ts';
 export { currencyCode } from './schemas.ts';

@@ -57,6 +57,10 @@ export type {
   CartProductsReport,
   SessionTimeline,
   KpisReport,
+  OrderStatus,
+  OrderSummary,
+  OrderDetail,
+  OrderList,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */
@@ -72,6 +76,9 @@ export const SCOPES = [
   'profiles:read',
   'profiles:write',
   'models:manage',
+  'commerce:write',
+  'orders:read',
+  'orders:manage',
   'admin',
 ] as const satisfies readonly ApiKeyScope[];
 export const ROLE_NAMES = ['owner', 'admin', 'analyst', 'viewer'] as const satisfies readonly Role[];

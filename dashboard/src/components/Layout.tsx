@@ -11,6 +11,7 @@ const NAV = [
   { to: '/catalog', label: 'Catalog' },
   { to: '/import', label: 'Import' },
   { to: '/customers', label: 'Customers' },
+  { to: '/orders', label: 'Orders' },
   { to: '/recommendations', label: 'Recommendations' },
   { to: '/integrations', label: 'Integrations' },
   { to: '/settings', label: 'Settings' },

@@ -14,6 +14,7 @@ import { createItemsService } from './items.service.ts';
 import { createSearchRepository } from './search.repository.ts';
 import { searchRoutes } from './search.routes.ts';
 import { createServingRepository } from './serving.repository.ts';
+import { createSellableRepository } from './sellable.repository.ts';
 import { createSearchService } from './search.service.ts';
 import { createTaxonomyRepository } from './taxonomy.repository.ts';
 import { taxonomyRoutes } from './taxonomy.routes.ts';
@@ -21,6 +22,7 @@ import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
 export type { ServingItemRow, ServingRepository } from './serving.repository.ts';
+export type { SellableRepository } from './sellable.repository.ts';
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */
@@ -77,6 +79,8 @@ export function createCatalogModule(platform: PlatformServices) {
     completeness: createCompletenessRepository(platform.db).completeness,
     /** Read-only views of items for the recommender: serving columns, change marker, content fields, active count. */
     serving: createServingRepository(platform.db),
+    /** Items as commerce sees them (price now, sellable or not) and stock taken or returned in the caller's transaction. */
+    sellable: createSellableRepository(),
     /** Loads Google's taxonomy-with-ids file from a path or an http(s) URL (CLI, admin endpoint). */
     loadGoogleTaxonomy: (source: string) => taxonomy.loadFrom(source),
     async routes(app: FastifyInstance): Promise<void> {

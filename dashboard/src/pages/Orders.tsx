@@ -1,0 +1,300 @@
+import { useState } from 'react';
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Group,
+  NumberInput,
+  Select,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+  Timeline,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, Route, Routes, useNavigate, useParams as useRouteParams } from 'react-router';
+import { api, get } from '../api/client.ts';
+import { DataTable } from '../components/DataTable.tsx';
+import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { fmtDate, fmtMinor } from '../lib/format.ts';
+import { useParams } from '../lib/params.ts';
+import type { OrderDetail, OrderList, OrderStatus, OrderSummary } from '../api/types.ts';
+import { useSession } from '../session.tsx';
+
+const STATUSES: OrderStatus[] = ['pending', 'paid', 'fulfilled', 'partially_refunded', 'refunded', 'cancelled'];
+const COLOR: Record<OrderStatus, string> = {
+  pending: 'yellow',
+  paid: 'green',
+  fulfilled: 'blue',
+  partially_refunded: 'orange',
+  refunded: 'gray',
+  cancelled: 'red',
+};
+const label = (s: string) => s.replace(/_/g, ' ');
+/** The API's integer minor units as money of the order's currency. */
+const money = (minor: number, currency: string) => fmtMinor(String(minor), currency);
+
+export default function OrdersPage() {
+  return (
+    <Stack>
+      <Title order={2}>Orders</Title>
+      <Routes>
+        <Route index element={<OrderListView />} />
+        <Route path=":id" element={<OrderView />} />
+      </Routes>
+    </Stack>
+  );
+}
+
+/** The loaded orders as CSV (RFC 4180 quoting), amounts in major units of each order's currency. */
+function toCsv(rows: OrderSummary[]): string {
+  const q = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"` : s;
+  };
+  const head = ['id', 'created_at', 'status', 'customer', 'email', 'currency', 'total', 'paid', 'refunded'];
+  const lines = rows.map((o) =>
+    [o.id, o.created_at, o.status, o.user_id, o.email, o.currency_code, o.total, o.paid_total, o.refunded_total].map(q).join(','),
+  );
+  return [head.join(','), ...lines].join('\r\n');
+}
+
+function OrderListView() {
+  const { tenantId } = useSession();
+  const navigate = useNavigate();
+  const [f, setF] = useParams(['q', 'status'] as const);
+  const [typed, setTyped] = useState(f.q);
+  const list = useQuery({
+    queryKey: ['orders', tenantId, f.q, f.status],
+    queryFn: ({ signal }) =>
+      get<OrderList>('/api/v1/orders', { ...(f.q ? { q: f.q } : {}), ...(f.status ? { status: f.status } : {}), limit: 200 }, signal),
+  });
+  const rows = list.data?.data ?? [];
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([toCsv(rows)], { type: 'text/csv' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'orders.csv';
+    a.click();
+    URL.revokeObjectURL(url);
+  };
+  return (
+    <Stack>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setF({ q: typed.trim() });
+        }}
+      >
+        <Group align="flex-end">
+          <TextInput
+            label="Search orders"
+            description="Order id, customer id or e-mail"
+            value={typed}
+            onChange={(e) => setTyped(e.currentTarget.value)}
+            w={{ base: '100%', sm: 320 }}
+          />
+          <Select
+            label="Status"
+            placeholder="Any status"
+            clearable
+            data={STATUSES.map((s) => ({ value: s, label: label(s) }))}
+            value={f.status || null}
+            onChange={(v) => setF({ status: v })}
+            w={200}
+          />
+          <Button type="submit">Search</Button>
+          <Button variant="default" onClick={download} disabled={rows.length === 0}>
+            Export CSV
+          </Button>
+        </Group>
+      </form>
+      {list.isLoading ? (
+        <Loading label="Loading orders" />
+      ) : list.error ? (
+        <ErrorState error={list.error} feature="Orders" />
+      ) : rows.length === 0 ? (
+        <EmptyState title={f.q || f.status ? 'No order matches' : 'No orders yet'}>
+          {f.q || f.status
+            ? 'Clear the filters, or search by another id or e-mail.'
+            : 'Orders appear when shoppers check out through the cart API (POST /api/v1/cart/complete) or the storefront.'}
+        </EmptyState>
+      ) : (
+        <DataTable
+          testId="orders-table"
+          rows={rows}
+          rowKey={(r) => r.id}
+          onRowClick={(r) => navigate(`/orders/${r.id}`)}
+          columns={[
+            {
+              key: 'id',
+              label: 'Order',
+              render: (r) => (
+                <Anchor component={Link} to={`/orders/${r.id}`} onClick={(e) => e.stopPropagation()}>
+                  {r.id.slice(-8)}
+                </Anchor>
+              ),
+            },
+            { key: 'created_at', label: 'Placed', render: (r) => fmtDate(r.created_at) },
+            { key: 'user_id', label: 'Customer', render: (r) => r.email ?? r.user_id ?? 'anonymous' },
+            { key: 'status', label: 'Status', render: (r) => <Badge color={COLOR[r.status]}>{label(r.status)}</Badge> },
+            { key: 'total', label: 'Total', render: (r) => money(r.total, r.currency_code) },
+            {
+              key: 'refunded_total',
+              label: 'Refunded',
+              render: (r) => (r.refunded_total ? money(r.refunded_total, r.currency_code) : '—'),
+            },
+          ]}
+        />
+      )}
+    </Stack>
+  );
+}
+
+function OrderView() {
+  const { id = '' } = useRouteParams();
+  const { tenantId } = useSession();
+  const qc = useQueryClient();
+  const [amount, setAmount] = useState<number | string>('');
+  const order = useQuery({
+    queryKey: ['order', tenantId, id],
+    queryFn: ({ signal }) => get<OrderDetail>(`/api/v1/orders/${encodeURIComponent(id)}`, undefined, signal),
+  });
+  const done = (o: OrderDetail) => {
+    qc.setQueryData(['order', tenantId, id], o);
+    void qc.invalidateQueries({ queryKey: ['orders'] });
+  };
+  const refund = useMutation({
+    mutationFn: (minor: number | undefined) =>
+      api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(id)}/refunds`, { body: minor === undefined ? {} : { amount: minor } }),
+    onSuccess: (o) => {
+      setAmount('');
+      done(o);
+    },
+  });
+  const cancel = useMutation({
+    mutationFn: () => api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(id)}/cancel`),
+    onSuccess: done,
+  });
+  const fulfil = useMutation({
+    mutationFn: () => api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(id)}/fulfil`),
+    onSuccess: done,
+  });
+  if (order.isLoading) return <Loading label="Loading order" />;
+  if (order.error) return <ErrorState error={order.error} feature="Orders" />;
+  const o = order.data!;
+  const left = o.paid_total - o.refunded_total;
+  const refundable = ['paid', 'fulfilled', 'partially_refunded'].includes(o.status) && left > 0;
+  const actionError = refund.error ?? cancel.error ?? fulfil.error;
+  return (
+    <Stack>
+      <Anchor component={Link} to="/orders">
+        ← All orders
+      </Anchor>
+      <Group>
+        <Title order={3}>Order {o.id.slice(-8)}</Title>
+        <Badge color={COLOR[o.status]} size="lg" data-testid="order-status">
+          {label(o.status)}
+        </Badge>
+      </Group>
+      {actionError && <ErrorState error={actionError} feature="This action" />}
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <Card withBorder data-testid="order-totals">
+          <Title order={4} size="h5" mb="xs">
+            Totals
+          </Title>
+          <Text>Subtotal: {money(o.subtotal, o.currency_code)}</Text>
+          <Text>Discounts: {money(o.discount_total, o.currency_code)}</Text>
+          <Text>Shipping: {money(o.shipping_total, o.currency_code)}</Text>
+          <Text>Tax: {money(o.tax_total, o.currency_code)}</Text>
+          <Text fw={700}>Total: {money(o.total, o.currency_code)}</Text>
+          <Text>
+            Paid {money(o.paid_total, o.currency_code)}, refunded {money(o.refunded_total, o.currency_code)}
+          </Text>
+          <Text size="sm" c="dimmed">
+            Customer: {o.email ?? o.user_id ?? 'anonymous'} · Stripe: {o.payment_intent_id ?? 'no payment yet'}
+          </Text>
+        </Card>
+        <Card withBorder>
+          <Title order={4} size="h5" mb="xs">
+            Timeline
+          </Title>
+          <Timeline bulletSize={14} lineWidth={2} data-testid="order-timeline">
+            {o.timeline.map((e) => (
+              <Timeline.Item key={e.id} title={label(e.type)}>
+                <Text size="sm" c="dimmed">
+                  {fmtDate(e.created_at)}
+                  {e.amount !== null ? ` · ${money(e.amount, o.currency_code)}` : ''}
+                </Text>
+              </Timeline.Item>
+            ))}
+          </Timeline>
+        </Card>
+      </SimpleGrid>
+      <Card withBorder>
+        <Title order={4} size="h5" mb="xs">
+          Lines
+        </Title>
+        <DataTable
+          testId="order-lines"
+          rows={o.items}
+          rowKey={(r) => r.id}
+          columns={[
+            { key: 'title', label: 'Item' },
+            { key: 'quantity', label: 'Qty' },
+            { key: 'unit_price', label: 'Unit price', render: (r) => money(r.unit_price, o.currency_code) },
+            { key: 'discount_total', label: 'Discount', render: (r) => money(r.discount_total, o.currency_code) },
+            { key: 'tax_total', label: 'Tax', render: (r) => money(r.tax_total, o.currency_code) },
+            { key: 'total', label: 'Total', render: (r) => money(r.total, o.currency_code) },
+          ]}
+        />
+      </Card>
+      <Card withBorder>
+        <Title order={4} size="h5" mb="xs">
+          Actions
+        </Title>
+        <Text size="sm" c="dimmed" mb="sm">
+          Refunds and cancellations go through Stripe and ask for your password again.
+        </Text>
+        <Group align="flex-end">
+          {o.status === 'paid' && (
+            <Button variant="default" loading={fulfil.isPending} onClick={() => fulfil.mutate()}>
+              Mark fulfilled
+            </Button>
+          )}
+          {refundable && (
+            <>
+              <NumberInput
+                label="Refund amount (minor units)"
+                description={`At most ${left}; empty refunds all of it`}
+                min={1}
+                max={left}
+                allowDecimal={false}
+                value={amount}
+                onChange={setAmount}
+                w={220}
+              />
+              <Button color="orange" loading={refund.isPending} onClick={() => refund.mutate(amount === '' ? undefined : Number(amount))}>
+                Refund
+              </Button>
+            </>
+          )}
+          {(o.status === 'pending' || o.status === 'paid') && (
+            <Button color="red" variant="light" loading={cancel.isPending} onClick={() => cancel.mutate()}>
+              Cancel order
+            </Button>
+          )}
+        </Group>
+        {!refundable && o.status !== 'pending' && o.status !== 'paid' && (
+          <Alert color="gray" mt="sm">
+            This order is {label(o.status)}: nothing left to refund or cancel.
+          </Alert>
+        )}
+      </Card>
+    </Stack>
+  );
+}

@@ -1,0 +1,81 @@
+import { sql } from 'drizzle-orm';
+import { type Db, arrayParam, queryRows } from '../../platform/index.ts';
+
+type Q = Pick<Db, 'execute'>;
+
+/** What a cart needs to know of an item: its price now, and whether it can be sold. */
+export interface SellableItem {
+  itemId: string;
+  name: string;
+  /** The price a shopper pays now: the sale price when there is one, else the price (minor units); null when unpriced. */
+  priceMinor: bigint | null;
+  currency: string | null;
+  /** False when inactive, out of stock, discontinued or its tracked stock is 0. */
+  sellable: boolean;
+  /** Units left when the item tracks stock; null when it does not. */
+  stock: number | null;
+}
+
+/** Reads and stock moves of items for commerce (carts and checkout). Always by tenant, inside the caller's unit of work. */
+export function createSellableRepository() {
+  return {
+    /** The given items as they are now; ids absent from the answer are unknown (or deleted). */
+    async sellableItems(q: Q, tenantId: string, itemIds: readonly string[]): Promise<SellableItem[]> {
+      if (itemIds.length === 0) return [];
+      const rows = await queryRows<{
+        itemId: string;
+        name: string;
+        price: string | null;
+        currency: string | null;
+        sellable: boolean;
+        stock: number | null;
+      }>(
+        q,
+        sql`SELECT item_id AS "itemId", name, COALESCE(sale_price_minor, price_minor)::text AS price, currency, stock,
+                   (is_active AND availability NOT IN ('out_of_stock', 'discontinued') AND COALESCE(stock, 1) > 0) AS sellable
+            FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(itemIds)}::text[])`,
+      );
+      return rows.map((r) => ({ ...r, priceMinor: r.price === null ? null : BigInt(r.price) }));
+    },
+
+    /**
+     * Takes `quantity` units of each line's item when it tracks stock, all or nothing per line, in one
+     * statement: a row lock per item makes two concurrent checkouts of the last unit serialize, and the
+     * `stock >= quantity` guard makes the second one take nothing. Answers the item ids that were short
+     * (callers roll back their transaction when any is). Items that do not track stock are never short.
+     */
+    async takeStock(q: Q, tenantId: string, lines: readonly { itemId: string; quantity: number }[]): Promise<string[]> {
+      if (lines.length === 0) return [];
+      // Sorted ids: concurrent checkouts lock rows in the same order, so they cannot deadlock.
+      const sorted = [...lines].sort((a, b) => (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+      const ids = arrayParam(sorted.map((l) => l.itemId));
+      // Row locks first, in id order (one statement's join order is not guaranteed), then the guarded update.
+      const locked = await queryRows<{ itemId: string; stock: number | null }>(
+        q,
+        sql`SELECT item_id AS "itemId", stock FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${ids}::text[])
+            ORDER BY item_id FOR UPDATE`,
+      );
+      const updated = await queryRows<{ itemId: string }>(
+        q,
+        sql`UPDATE items i SET stock = i.stock - w.quantity, updated_at = now()
+            FROM unnest(${ids}::text[], ${arrayParam(sorted.map((l) => l.quantity))}::int[]) AS w(item_id, quantity)
+            WHERE i.tenant_id = ${tenantId} AND i.item_id = w.item_id AND i.stock IS NOT NULL AND i.stock >= w.quantity
+            RETURNING i.item_id AS "itemId"`,
+      );
+      const taken = [...updated, ...locked.filter((l) => l.stock === null)];
+      const ok = new Set(taken.map((t) => t.itemId));
+      return sorted.filter((l) => !ok.has(l.itemId)).map((l) => l.itemId);
+    },
+
+    /** Puts units back (a cancelled order, a failed payment after stock was taken). Items that do not track stock are left alone. */
+    async returnStock(q: Q, tenantId: string, lines: readonly { itemId: string; quantity: number }[]): Promise<void> {
+      if (lines.length === 0) return;
+      await q.execute(
+        sql`UPDATE items i SET stock = i.stock + w.quantity, updated_at = now()
+            FROM unnest(${arrayParam(lines.map((l) => l.itemId))}::text[], ${arrayParam(lines.map((l) => l.quantity))}::int[]) AS w(item_id, quantity)
+            WHERE i.tenant_id = ${tenantId} AND i.item_id = w.item_id AND i.stock IS NOT NULL`,
+      );
+    },
+  };
+}
+export type SellableRepository = ReturnType<typeof createSellableRepository>;

@@ -1,0 +1,315 @@
+import { AppError, type Db, type TenantContext, conflict, formatMoney, notFound, validation } from '../../platform/index.ts';
+import type { IdentityApi } from '../identity/index.ts';
+import type { SellableRepository } from '../catalog/index.ts';
+import {
+  type CartNotice,
+  type CatalogItemNow,
+  MAX_LINES,
+  MAX_QUANTITY,
+  type PromotionRow,
+  type StoredLine,
+  applicablePromotions,
+  priceCart,
+  promotionRefusal,
+  refreshLines,
+  unsellableReason,
+} from './cart.core.ts';
+import type { CartRow, CartsRepository, Shopper } from './carts.repository.ts';
+import type { SettingsRepository, ShippingOption } from './settings.repository.ts';
+import type { CartTotals } from './totals.core.ts';
+
+type Q = Pick<Db, 'execute'>;
+
+/** How a request names a cart: by id, or by its shopper (signed-in customer id, else anonymous id). */
+export interface CartRef {
+  cartId?: string | undefined;
+  userId?: string | undefined;
+  anonymousId?: string | undefined;
+}
+
+export interface CartView {
+  cart: CartRow;
+  lines: StoredLine[];
+  notices: CartNotice[];
+  totals: CartTotals;
+  /** Totals of each counted line, by line id. */
+  lineTotals: Map<string, CartTotals['items'][number]>;
+  promotions: { id: string; code: string | null; amount: bigint }[];
+  /** Codes on the cart that no longer apply (expired, used up, stopped), with the reason. */
+  refusedCodes: { code: string; reason: string }[];
+  shippingOption: ShippingOption | null;
+}
+
+export interface CartsServiceDeps {
+  db: Db;
+  repo: CartsRepository;
+  settings: SettingsRepository;
+  catalog: SellableRepository;
+  identity: Pick<IdentityApi, 'resolveMany'>;
+  clock: () => Date;
+}
+
+const CART_NOT_FOUND = () => notFound('CART_NOT_FOUND', 'The cart');
+
+export function createCartsService(deps: CartsServiceDeps) {
+  const { db, repo } = deps;
+
+  async function catalogMap(q: Q, tenantId: string, itemIds: readonly string[]): Promise<Map<string, CatalogItemNow>> {
+    const items = await deps.catalog.sellableItems(q, tenantId, itemIds);
+    return new Map(items.map((i) => [i.itemId, i]));
+  }
+
+  /** Prices the cart as stored now (no refresh). */
+  async function view(q: Q, tenantId: string, cart: CartRow, lines: StoredLine[], notices: CartNotice[]): Promise<CartView> {
+    const settings = await deps.settings.get(q, tenantId);
+    const promotionRows = await repo.promotionsFor(q, tenantId, cart.promotionCodes);
+    const now = deps.clock();
+    const promos = applicablePromotions(promotionRows, cart.currency, now);
+    const refusedCodes = cart.promotionCodes.flatMap((code) => {
+      const p = promotionRows.find((r) => r.code === code);
+      const reason = p ? promotionRefusal(p, cart.currency, now) : 'does not exist';
+      return reason ? [{ code, reason }] : [];
+    });
+    const shippingOption = settings.shippingOptions.find((o) => o.id === cart.shippingOptionId && o.currency === cart.currency) ?? null;
+    const priced = priceCart(lines, settings, shippingOption?.amountMinor ?? null, promos);
+    const lineTotals = new Map(priced.counted.map((l, i) => [l.id, priced.totals.items[i]!]));
+    const byId = new Map(promotionRows.map((p) => [p.id, p]));
+    return {
+      cart,
+      lines,
+      notices,
+      totals: priced.totals,
+      lineTotals,
+      promotions: [...priced.discounts].map(([id, amount]) => ({ id, code: byId.get(id)?.code ?? null, amount })),
+      refusedCodes,
+      shippingOption,
+    };
+  }
+
+  /** Refreshes prices and availability from the catalog (storing what changed) and prices the cart. */
+  async function refreshed(q: Q, tenantId: string, cart: CartRow): Promise<CartView> {
+    const lines = await repo.lines(q, tenantId, cart.id);
+    if (cart.status !== 'active') return view(q, tenantId, cart, lines, []);
+    const catalog = await catalogMap(
+      q,
+      tenantId,
+      lines.map((l) => l.itemId),
+    );
+    const { updates, notices } = refreshLines(lines, catalog, cart.currency, (m) => formatMoney(m, cart.currency));
+    if (updates.length) await repo.updateLines(q, tenantId, updates);
+    const byId = new Map(updates.map((u) => [u.id, u]));
+    const current = lines.map((l) => ({ ...l, ...(byId.get(l.id) ?? {}) }));
+    return view(q, tenantId, cart, current, notices);
+  }
+
+  function shopperOf(ref: CartRef): Shopper | null {
+    if (ref.userId) return { userId: ref.userId };
+    if (ref.anonymousId) return { anonymousId: ref.anonymousId };
+    return null;
+  }
+
+  /** The active cart named by `ref`, locked for the caller's transaction; null when the shopper has none yet. */
+  async function activeCart(q: Q, tenantId: string, ref: CartRef): Promise<CartRow | null> {
+    if (ref.cartId) {
+      const cart = await repo.lockCart(q, tenantId, ref.cartId);
+      if (!cart) throw CART_NOT_FOUND();
+      if (cart.status !== 'active')
+        throw conflict('CART_NOT_ACTIVE', `This cart is ${cart.status}: start a new cart (send the shopper's user_id or anonymous_id).`);
+      return cart;
+    }
+    const shopper = shopperOf(ref);
+    if (!shopper) throw validation('CART_REF_REQUIRED', 'Name the cart: send cart_id, user_id or anonymous_id.');
+    const found = await repo.findActive(q, tenantId, shopper);
+    return found ? ((await repo.lockCart(q, tenantId, found.id)) ?? null) : null;
+  }
+
+  async function mustActive(q: Q, tenantId: string, ref: CartRef): Promise<CartRow> {
+    const cart = await activeCart(q, tenantId, ref);
+    if (!cart) throw CART_NOT_FOUND();
+    return cart;
+  }
+
+  function checkQuantity(quantity: number, item: CatalogItemNow | undefined): void {
+    if (quantity > MAX_QUANTITY)
+      throw validation('QUANTITY_TOO_LARGE', `A cart holds at most ${MAX_QUANTITY} units of one item.`, [
+        { field: 'quantity', message: `must be at most ${MAX_QUANTITY} in total for this item` },
+      ]);
+    if (item?.stock !== null && item?.stock !== undefined && item.stock < quantity)
+      throw new AppError('conflict', 'INSUFFICIENT_STOCK', `Only ${item.stock} of ${item.name} left: lower the quantity.`, {
+        details: [{ field: 'quantity', message: `at most ${item.stock} available` }],
+      });
+  }
+
+  return {
+    /** The cart named by `ref`, prices and availability refreshed (seed 000 `GET /cart`); null when the shopper has none. */
+    async get(ctx: TenantContext, ref: CartRef): Promise<CartView | null> {
+      let cart: CartRow | undefined;
+      if (ref.cartId) cart = await repo.getCart(db, ctx.tenantId, ref.cartId);
+      else {
+        const shopper = shopperOf(ref);
+        if (!shopper) throw validation('CART_REF_REQUIRED', 'Name the cart: send cart_id, user_id or anonymous_id.');
+        cart = await repo.findActive(db, ctx.tenantId, shopper);
+        if (!cart) return null;
+      }
+      if (!cart) throw CART_NOT_FOUND();
+      return refreshed(db, ctx.tenantId, cart);
+    },
+
+    /**
+     * Adds units of a catalog item (seed 000 `POST /cart/items`). Creates the shopper's cart in the item's
+     * currency (or `currency`) when there is none; refuses an item in another currency than the cart's, an
+     * unknown or unavailable item, and more units than the stock or the per-item limit.
+     */
+    async addItem(
+      ctx: TenantContext,
+      ref: CartRef,
+      input: { itemId: string; quantity: number; currency?: string | undefined },
+    ): Promise<CartView> {
+      return db.transaction(async (tx) => {
+        const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId]);
+        const item = catalog.get(input.itemId);
+        let cart = await activeCart(tx, ctx.tenantId, ref);
+        const currency = cart?.currency ?? input.currency ?? item?.currency?.toUpperCase();
+        if (!item) throw notFound('ITEM_NOT_FOUND', `Item "${input.itemId.slice(0, 100)}"`);
+        if (!currency) throw validation('CURRENCY_REQUIRED', 'This item has no currency: send currency.');
+        if (cart && input.currency && input.currency !== cart.currency)
+          throw validation('CURRENCY_MISMATCH', `This cart is in ${cart.currency}, not ${input.currency}.`, [
+            { field: 'currency', message: `must be ${cart.currency}, the cart's currency` },
+          ]);
+        const reason = unsellableReason(item, currency);
+        if (reason) {
+          const code = reason.startsWith('is priced in') ? 'CURRENCY_MISMATCH' : 'ITEM_UNAVAILABLE';
+          throw new AppError(
+            code === 'CURRENCY_MISMATCH' ? 'validation' : 'conflict',
+            code,
+            `Item "${item.name.slice(0, 100)}" ${reason}.`,
+          );
+        }
+        if (!cart) {
+          const shopper = shopperOf(ref);
+          if (!shopper) throw validation('CART_REF_REQUIRED', 'Name the cart: send cart_id, user_id or anonymous_id.');
+          cart = await repo.findOrCreate(tx, ctx.tenantId, shopper, currency);
+          cart = (await repo.lockCart(tx, ctx.tenantId, cart.id))!;
+        }
+        const lines = await repo.lines(tx, ctx.tenantId, cart.id);
+        const existing = lines.find((l) => l.itemId === input.itemId);
+        if (!existing && lines.length >= MAX_LINES)
+          throw validation('CART_FULL', `A cart holds at most ${MAX_LINES} different items: check out or remove some.`);
+        checkQuantity((existing?.quantity ?? 0) + input.quantity, item);
+        await repo.addLine(tx, ctx.tenantId, cart.id, {
+          itemId: item.itemId,
+          name: item.name,
+          quantity: input.quantity,
+          unitPriceMinor: item.priceMinor!,
+        });
+        return refreshed(tx, ctx.tenantId, cart);
+      });
+    },
+
+    /** Sets a line's quantity (1..9999; removing is DELETE). */
+    async updateLine(ctx: TenantContext, ref: CartRef, lineId: string, quantity: number): Promise<CartView> {
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        const line = (await repo.lines(tx, ctx.tenantId, cart.id)).find((l) => l.id === lineId);
+        if (!line) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
+        checkQuantity(quantity, (await catalogMap(tx, ctx.tenantId, [line.itemId])).get(line.itemId));
+        await repo.setQuantity(tx, ctx.tenantId, cart.id, lineId, quantity);
+        return refreshed(tx, ctx.tenantId, cart);
+      });
+    },
+
+    async removeLine(ctx: TenantContext, ref: CartRef, lineId: string): Promise<CartView> {
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        if (!(await repo.removeLine(tx, ctx.tenantId, cart.id, lineId))) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
+        return refreshed(tx, ctx.tenantId, cart);
+      });
+    },
+
+    /**
+     * Sign-in: the anonymous shopper's cart joins the customer's. Identity resolution links the two ids to one
+     * profile first (so events of both are one person); then the anonymous cart's lines move into the
+     * customer's active cart (quantities add up), or the anonymous cart becomes the customer's when they have
+     * none. Answers the customer's cart (null when neither had one). Idempotent: a repeated merge finds nothing
+     * left to move.
+     */
+    async merge(ctx: TenantContext, anonymousId: string, userId: string): Promise<CartView | null> {
+      const [profileId] = await deps.identity.resolveMany(ctx.tenantId, [
+        {
+          identifiers: [
+            { type: 'user_id', value: userId },
+            { type: 'anonymous_id', value: anonymousId },
+          ],
+          channel: 'web',
+          occurredAt: deps.clock(),
+        },
+      ]);
+      return db.transaction(async (tx) => {
+        const anon = await repo.findActive(tx, ctx.tenantId, { anonymousId });
+        let mine = await repo.findActive(tx, ctx.tenantId, { userId });
+        if (anon) {
+          await repo.lockCart(tx, ctx.tenantId, anon.id);
+          if (mine && mine.currency !== anon.currency)
+            throw validation('CURRENCY_MISMATCH', `The customer's cart is in ${mine.currency}, the anonymous one in ${anon.currency}.`);
+          if (mine) await repo.mergeInto(tx, ctx.tenantId, anon.id, mine.id);
+          else await repo.adopt(tx, ctx.tenantId, anon.id, userId, profileId ?? null);
+          mine = await repo.findActive(tx, ctx.tenantId, { userId });
+        }
+        if (!mine) return null;
+        if (profileId && mine.profileId !== profileId) await repo.setProfile(tx, ctx.tenantId, mine.id, profileId);
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, mine.id))!);
+      });
+    },
+
+    /** Applies a promotion code; refuses an unknown (or another tenant's), expired, used-up or other-currency code. */
+    async applyCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
+      const code = rawCode.trim().toUpperCase();
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        const promo = (await repo.promotionsFor(tx, ctx.tenantId, [code])).find((p: PromotionRow) => p.code === code);
+        if (!promo) throw notFound('PROMOTION_NOT_FOUND', `Promotion code "${code.slice(0, 50)}"`);
+        const refusal = promotionRefusal(promo, cart.currency, deps.clock());
+        if (refusal) throw conflict('PROMOTION_NOT_APPLICABLE', `Promotion code "${code}" ${refusal}.`);
+        if (!cart.promotionCodes.includes(code)) await repo.setPromotionCodes(tx, ctx.tenantId, cart.id, [...cart.promotionCodes, code]);
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+      });
+    },
+
+    async removeCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
+      const code = rawCode.trim().toUpperCase();
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        await repo.setPromotionCodes(
+          tx,
+          ctx.tenantId,
+          cart.id,
+          cart.promotionCodes.filter((c) => c !== code),
+        );
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+      });
+    },
+
+    /** Chooses a shipping option (of the tenant's settings, in the cart's currency) and the address. */
+    async setShipping(
+      ctx: TenantContext,
+      ref: CartRef,
+      input: { optionId: string; address: Record<string, unknown> | null; email: string | null },
+    ): Promise<CartView> {
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        const settings = await deps.settings.get(tx, ctx.tenantId);
+        if (!settings.shippingOptions.some((o) => o.id === input.optionId && o.currency === cart.currency))
+          throw notFound('SHIPPING_OPTION_NOT_FOUND', `Shipping option "${input.optionId.slice(0, 100)}" in ${cart.currency}`);
+        await repo.setShipping(tx, ctx.tenantId, cart.id, input.optionId, input.address, input.email);
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+      });
+    },
+
+    /** For checkout: the cart locked, refreshed and priced inside the caller's transaction. */
+    lockedView: async (q: Q, tenantId: string, cartId: string): Promise<CartView | null> => {
+      const cart = await repo.lockCart(q, tenantId, cartId);
+      return cart ? refreshed(q, tenantId, cart) : null;
+    },
+  };
+}
+export type CartsService = ReturnType<typeof createCartsService>;

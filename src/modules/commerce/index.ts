@@ -1,0 +1,69 @@
+/**
+ * Commerce: carts (seed 000), promotions, checkout with Stripe, orders (seed 001). Headless: any storefront
+ * calls it over HTTP. Reads the catalog and identity through their public entries; orders enter events once,
+ * through the events write door. Public entry.
+ */
+import type { FastifyInstance } from 'fastify';
+import { createIdempotency, type PlatformServices } from '../../platform/index.ts';
+import type { SellableRepository } from '../catalog/index.ts';
+import type { IngestService } from '../events/index.ts';
+import type { IdentityApi } from '../identity/index.ts';
+import { adminRoutes } from './admin.routes.ts';
+import { createCartsRepository } from './carts.repository.ts';
+import { cartRoutes } from './carts.routes.ts';
+import { createCartsService } from './carts.service.ts';
+import { createOrdersRepository } from './orders.repository.ts';
+import { orderRoutes } from './orders.routes.ts';
+import { createOrdersService } from './orders.service.ts';
+import { createPromotionsRepository } from './promotions.repository.ts';
+import { createSettingsRepository } from './settings.repository.ts';
+import { createStripeGateway } from './stripe.gateway.ts';
+
+export interface CommerceModuleDeps {
+  /** The catalog's sellable view and stock moves (catalog's `sellable`). */
+  catalog: SellableRepository;
+  /** Identity resolution: the sign-in merge links anonymous and customer ids to one profile. */
+  identity: Pick<IdentityApi, 'resolveMany'>;
+  /** The events write door: every paid order enters as purchases, once, in the payment's transaction. */
+  events: Pick<IngestService, 'prepare' | 'write'>;
+}
+
+export function createCommerceModule(platform: PlatformServices, deps: CommerceModuleDeps) {
+  const settings = createSettingsRepository();
+  const cartsRepo = createCartsRepository();
+  const carts = createCartsService({
+    db: platform.db,
+    repo: cartsRepo,
+    settings,
+    catalog: deps.catalog,
+    identity: deps.identity,
+    clock: platform.clock,
+  });
+  const orders = createOrdersService({
+    db: platform.db,
+    repo: createOrdersRepository(),
+    carts,
+    cartsRepo,
+    settings,
+    catalog: deps.catalog,
+    events: deps.events,
+    stripe: createStripeGateway(platform.config.stripeApiUrl),
+    secrets: platform.secrets,
+    clock: platform.clock,
+  });
+  const idempotency = createIdempotency(platform.db, platform.clock);
+  return {
+    async routes(app: FastifyInstance): Promise<void> {
+      await cartRoutes(app, { carts });
+      await orderRoutes(app, { orders, idempotency });
+      await adminRoutes(app, {
+        db: platform.db,
+        config: platform.config,
+        secrets: platform.secrets,
+        settings,
+        promotions: createPromotionsRepository(),
+        orders,
+      });
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { type Idempotency, errorResponses, idempotencyKeyOf, paginate, tenantContext } from '../../platform/index.ts';
+import { toOrderDetail, toOrderSummary } from './commerce.mappers.ts';
+import * as s from './orders.schemas.ts';
+import type { OrdersService } from './orders.service.ts';
+
+export interface OrderRouteDeps {
+  orders: OrdersService;
+  idempotency: Idempotency;
+}
+
+/** Checkout (storefront keys, commerce:write) and the merchant's orders (orders:read / orders:manage). */
+export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const storefront = { auth: { kind: 'tenant', permission: 'commerce:write' } } as const;
+  const read = { auth: { kind: 'tenant', permission: 'orders:read' } } as const;
+  const manage = (action: string, sensitive = false) =>
+    ({
+      auth: { kind: 'tenant', permission: 'orders:manage', ...(sensitive ? { stepUp: true, usersOnly: true } : {}) },
+      audit: { action, resourceType: 'order' },
+    }) as const;
+
+  r.post(
+    '/api/v1/cart/complete',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary:
+          'Complete the cart: one order per cart however many times it is called, paid through Stripe (Idempotency-Key: the first answer is replayed)',
+        body: s.completeBody,
+        response: { 200: s.completeResponse, 201: s.completeResponse, ...errorResponses },
+      },
+      config: storefront,
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      const answer = await deps.idempotency.run(
+        ctx.tenantId,
+        idempotencyKeyOf(request),
+        'POST /api/v1/cart/complete',
+        request.body,
+        async () => {
+          const { order, created } = await deps.orders.complete(ctx, request.body.cart_id, request.body.payment_method);
+          return { status: created ? 201 : 200, body: { type: 'order' as const, created, order: toOrderSummary(order) } };
+        },
+      );
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(answer.status as 200).send(answer.body as never);
+    },
+  );
+
+  r.get(
+    '/api/v1/cart/orders',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: "A shopper's order history, newest first (storefront)",
+        querystring: s.shopperOrdersQuery,
+        response: { 200: s.orderListResponse, ...errorResponses },
+      },
+      config: storefront,
+    },
+    async (request) => {
+      const rows = await deps.orders.list(tenantContext(request), { userId: request.query.user_id }, { limit: request.query.limit });
+      return { data: rows.map(toOrderSummary), next_cursor: null };
+    },
+  );
+
+  r.get(
+    '/api/v1/orders',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: 'Orders, newest first, with filters (status, customer, text, dates) and cursor pagination',
+        querystring: s.orderListQuery,
+        response: { 200: s.orderListResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deps.orders.list(
+        tenantContext(request),
+        {
+          status: q.status,
+          userId: q.user_id,
+          search: q.q,
+          from: q.from ? new Date(q.from) : undefined,
+          to: q.to ? new Date(q.to) : undefined,
+        },
+        { after: q.cursor, limit: q.limit + 1 },
+      );
+      const page = paginate(rows, q.limit, (o) => o.id);
+      return { data: page.data.map(toOrderSummary), next_cursor: page.next_cursor };
+    },
+  );
+
+  r.get(
+    '/api/v1/orders/:id',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: 'An order with its lines and timeline (placed, payment, fulfilment, refunds)',
+        params: s.orderParams,
+        response: { 200: s.orderDetail, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => toOrderDetail(await deps.orders.get(tenantContext(request), request.params.id)),
+  );
+
+  r.post(
+    '/api/v1/orders/:id/refunds',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: 'Refund part or all of a paid order through Stripe (step-up; never more than was paid)',
+        params: s.orderParams,
+        body: s.refundBody,
+        response: { 200: s.orderDetail, ...errorResponses },
+      },
+      config: manage('order.refund', true),
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      request.auditTarget = { resourceId: request.params.id, details: { amount: request.body.amount ?? 'rest' } };
+      const answer = await deps.idempotency.run(
+        ctx.tenantId,
+        idempotencyKeyOf(request),
+        `POST /api/v1/orders/${request.params.id}/refunds`,
+        request.body,
+        async () => {
+          const b = request.body;
+          await deps.orders.refund(ctx, request.params.id, b.amount === undefined ? undefined : BigInt(b.amount), b.reason);
+          return { status: 200, body: toOrderDetail(await deps.orders.get(ctx, request.params.id)) };
+        },
+      );
+      return reply.code(answer.status as 200).send(answer.body as never);
+    },
+  );
+
+  r.post(
+    '/api/v1/orders/:id/cancel',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: 'Cancel a pending or paid (unfulfilled) order: a paid one is refunded in full; stock comes back (step-up)',
+        params: s.orderParams,
+        response: { 200: s.orderDetail, ...errorResponses },
+      },
+      config: manage('order.cancel', true),
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      request.auditTarget = { resourceId: request.params.id };
+      await deps.orders.cancel(ctx, request.params.id);
+      return toOrderDetail(await deps.orders.get(ctx, request.params.id));
+    },
+  );
+
+  r.post(
+    '/api/v1/orders/:id/fulfil',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: 'Mark a paid order fulfilled (shipped)',
+        params: s.orderParams,
+        response: { 200: s.orderDetail, ...errorResponses },
+      },
+      config: manage('order.fulfil'),
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      request.auditTarget = { resourceId: request.params.id };
+      await deps.orders.fulfil(ctx, request.params.id);
+      return toOrderDetail(await deps.orders.get(ctx, request.params.id));
+    },
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * Public schemas of checkout, orders, promotions and checkout settings (re-exported from src/contracts).
+ * Money is integer minor units of `currency_code`.
+ */
+import { z } from 'zod';
+import { currencyCode } from '../../platform/schemas.ts';
+
+const amount = z.number().int().describe('Minor units of currency_code');
+
+export const ORDER_STATUSES = ['pending', 'paid', 'fulfilled', 'partially_refunded', 'refunded', 'cancelled'] as const;
+
+export const completeBody = z
+  .object({
+    cart_id: z.uuid(),
+    payment_method: z
+      .string()
+      .regex(/^pm_[A-Za-z0-9_]{1,200}$/, 'must be a Stripe PaymentMethod id (pm_...)')
+      .describe('A Stripe PaymentMethod id; with the test server, pm_card_visa succeeds and pm_card_chargeDeclined is declined'),
+  })
+  .strict();
+
+export const orderSummary = z.object({
+  id: z.string(),
+  cart_id: z.string(),
+  status: z.enum(ORDER_STATUSES),
+  user_id: z.string().nullable(),
+  email: z.string().nullable(),
+  currency_code: z.string(),
+  subtotal: amount,
+  discount_total: amount,
+  tax_total: amount,
+  shipping_total: amount,
+  total: amount,
+  paid_total: amount,
+  refunded_total: amount,
+  payment_intent_id: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type OrderSummary = z.infer<typeof orderSummary>;
+
+export const orderDetail = orderSummary.extend({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      item_id: z.string(),
+      title: z.string(),
+      quantity: z.number().int(),
+      unit_price: amount,
+      subtotal: amount,
+      discount_total: amount,
+      tax_total: amount,
+      total: amount,
+    }),
+  ),
+  timeline: z.array(
+    z.object({
+      id: z.string(),
+      type: z.string().describe('placed | payment_captured | payment_failed | fulfilled | refunded | cancelled | disputed'),
+      amount: amount.nullable(),
+      detail: z.record(z.string(), z.unknown()),
+      actor: z.string().nullable(),
+      created_at: z.string(),
+    }),
+  ),
+});
+export type OrderDetail = z.infer<typeof orderDetail>;
+
+export const completeResponse = z.object({ type: z.literal('order'), created: z.boolean(), order: orderSummary });
+
+export const orderListQuery = z
+  .object({
+    status: z.enum(ORDER_STATUSES).optional(),
+    user_id: z.string().max(200).optional(),
+    q: z.string().max(200).optional().describe('Order id, customer id or e-mail contains'),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    cursor: z.uuid().optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+export const orderListResponse = z.object({ data: z.array(orderSummary), next_cursor: z.string().nullable() });
+export const orderParams = z.object({ id: z.uuid() }).strict();
+export const shopperOrdersQuery = z
+  .object({ user_id: z.string().min(1).max(200), limit: z.coerce.number().int().min(1).max(100).default(20) })
+  .strict();
+
+export const refundBody = z
+  .object({
+    amount: z
+      .number()
+      .int('must be whole minor units')
+      .min(1, 'must be positive')
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .describe('Minor units; default: all that is left'),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+
+export const settingsBody = z
+  .object({
+    tax_rate_bp: z.number().int().min(0).max(10_000).describe('Tax rate in basis points: 2000 is 20%'),
+    tax_inclusive: z.boolean().describe('Prices include tax (EU style) or tax is added (US style)'),
+    shipping_options: z
+      .array(z.object({ id: z.string().min(1).max(100), name: z.string().min(1).max(200), amount, currency: currencyCode }).strict())
+      .max(50),
+    stripe_secret_key: z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe secret key (sk_test_... or sk_live_...)')
+      .optional(),
+    stripe_webhook_secret: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe webhook signing secret (whsec_...)')
+      .optional(),
+  })
+  .strict();
+export const settingsResponse = z.object({
+  tax_rate_bp: z.number().int(),
+  tax_inclusive: z.boolean(),
+  shipping_options: z.array(z.object({ id: z.string(), name: z.string(), amount, currency: z.string() })),
+  stripe_configured: z.boolean(),
+  webhook_configured: z.boolean(),
+  webhook_url: z.string().describe("Where to point the Stripe account's webhook endpoint"),
+});
+
+export const promotionBody = z
+  .object({
+    code: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_-]{2,50}$/, 'must be 2 to 50 letters, digits, _ or -')
+      .optional(),
+    automatic: z.boolean().default(false),
+    type: z.enum(['percentage', 'fixed']),
+    target: z.enum(['items', 'shipping', 'order']),
+    allocation: z.enum(['each', 'across']).default('across'),
+    value: z
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .describe('Basis points for a percentage (1500 = 15%), minor units for fixed'),
+    currency: currencyCode.optional().describe('Required for a fixed amount'),
+    usage_limit: z.number().int().min(1).max(1_000_000_000).optional(),
+    starts_at: z.iso.datetime({ offset: true }).optional(),
+    ends_at: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .refine((p) => p.automatic !== (p.code !== undefined), { message: 'give a code, or automatic: true (not both)', path: ['code'] })
+  .refine((p) => p.type !== 'fixed' || p.currency !== undefined, { message: 'a fixed amount needs its currency', path: ['currency'] })
+  .refine((p) => p.type !== 'percentage' || p.value <= 10_000, { message: 'a percentage is at most 10000 basis points', path: ['value'] });
+
+export const promotionResponse = z.object({
+  id: z.string(),
+  code: z.string().nullable(),
+  automatic: z.boolean(),
+  type: z.string(),
+  target: z.string(),
+  allocation: z.string(),
+  value: z.number().int(),
+  currency: z.string().nullable(),
+  usage_limit: z.number().int().nullable(),
+  usage_count: z.number().int(),
+  starts_at: z.string().nullable(),
+  ends_at: z.string().nullable(),
+  active: z.boolean(),
+});
+export const promotionListResponse = z.object({ data: z.array(promotionResponse) });
+
+export const webhookAnswer = z.object({ received: z.boolean(), duplicate: z.boolean() });

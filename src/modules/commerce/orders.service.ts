@@ -1,0 +1,377 @@
+import { AppError, type Db, type SecretBox, type TenantContext, conflict, notFound, validation } from '../../platform/index.ts';
+import type { SellableRepository } from '../catalog/index.ts';
+import type { IngestService } from '../events/index.ts';
+import type { CartsRepository } from './carts.repository.ts';
+import type { CartsService } from './carts.service.ts';
+import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
+import type { SettingsRepository } from './settings.repository.ts';
+import type { StripeGateway } from './stripe.gateway.ts';
+
+type Q = Pick<Db, 'execute'>;
+type PendingEvent = Parameters<IngestService['prepare']>[1][number];
+
+export interface OrdersServiceDeps {
+  db: Db;
+  repo: OrdersRepository;
+  carts: CartsService;
+  cartsRepo: CartsRepository;
+  settings: SettingsRepository;
+  catalog: SellableRepository;
+  events: Pick<IngestService, 'prepare' | 'write'>;
+  stripe: StripeGateway;
+  secrets: SecretBox;
+  clock: () => Date;
+}
+
+const ORDER_NOT_FOUND = () => notFound('ORDER_NOT_FOUND', 'The order');
+
+/** Context the sealed Stripe keys are bound to (a key copied into another tenant's row does not open). */
+export const stripeKeyContext = (tenantId: string, which: 'secret' | 'webhook') => `commerce:${tenantId}:stripe_${which}`;
+
+/** What a refund leaves the order as. */
+function statusAfterRefund(o: OrderRow, refunded: bigint): OrderStatus {
+  return refunded >= o.paidMinor ? 'refunded' : 'partially_refunded';
+}
+
+/**
+ * Checkout and orders. Completing a cart is two steps, so no lock is held across the payment call:
+ * 1. under the cart's row lock: refresh and price the cart, take stock, use promotion budgets, create the order
+ *    (pending) and close the cart, in one transaction. Concurrent completions of one cart wait on the lock and
+ *    then find the order: one order, one stock decrement, whoever calls (storefront retries, a second tab).
+ * 2. the payment: a Stripe PaymentIntent authorized and captured with idempotency keys derived from the order
+ *    (one intent, one capture even if two processes pay), then `recordPayment` under the order's row lock marks
+ *    it paid once, whether the API call or the `payment_intent.succeeded` webhook (or 20 of them) gets there
+ *    first; the purchase enters events in the same transaction, keyed by the order.
+ */
+export function createOrdersService(deps: OrdersServiceDeps) {
+  const { db, repo } = deps;
+
+  async function stripeKey(q: Q, tenantId: string): Promise<string> {
+    const s = await deps.settings.get(q, tenantId);
+    if (!s.stripeSecretKey)
+      throw conflict('PAYMENTS_NOT_CONFIGURED', 'This store takes no payments yet: set its Stripe keys in PUT /api/v1/commerce/settings.');
+    return deps.secrets.open(s.stripeSecretKey, stripeKeyContext(tenantId, 'secret'));
+  }
+
+  /** The purchase events of an order, one per line, keyed by order and item (the same order twice is one purchase). */
+  async function purchaseEvents(tenantId: string, order: OrderRow, now: Date): Promise<PendingEvent[]> {
+    const items = await repo.items(db, tenantId, order.id);
+    const identifiers = [
+      ...(order.userId ? [{ type: 'user_id', value: order.userId }] : []),
+      ...(order.anonymousId ? [{ type: 'anonymous_id', value: order.anonymousId }] : []),
+      ...(order.email ? [{ type: 'email', value: order.email }] : []),
+    ];
+    return items.map((i) => ({
+      row: {
+        eventId: `order:${order.id}:${i.itemId}`,
+        userId: order.userId,
+        anonymousId: order.anonymousId,
+        itemId: i.itemId,
+        type: 'purchase',
+        quantity: i.quantity,
+        priceMinor: i.unitPriceMinor,
+        currency: order.currency,
+        orderId: order.id,
+        source: 'commerce',
+        occurredAt: now,
+      },
+      identity: identifiers.length ? { identifiers, channel: 'web', occurredAt: now, eventRef: `order:${order.id}` } : null,
+      revenueMinor: i.totalMinor,
+    }));
+  }
+
+  /** Undoes step 1 of an order that will not be paid: stock and promotion uses back, the cart open again. */
+  async function unwind(q: Q, tenantId: string, order: OrderRow): Promise<void> {
+    const items = await repo.items(q, tenantId, order.id);
+    await deps.catalog.returnStock(
+      q,
+      tenantId,
+      items.map((i) => ({ itemId: i.itemId, quantity: i.quantity })),
+    );
+    if (order.promotionIds.length) await repo.releasePromotions(q, tenantId, order.promotionIds);
+  }
+
+  async function recordPayment(tenantId: string, orderId: string, paymentIntentId: string, amount: bigint, via: string): Promise<OrderRow> {
+    const before = await repo.getOrder(db, tenantId, orderId);
+    if (!before) throw ORDER_NOT_FOUND();
+    if (before.status !== 'pending') return before;
+    const prepared = await deps.events.prepare({ tenantId }, await purchaseEvents(tenantId, before, deps.clock()));
+    return db.transaction(async (tx) => {
+      const order = (await repo.lockOrder(tx, tenantId, orderId))!;
+      if (order.status !== 'pending') return order; // the webhook and the API call race: the second finds it paid
+      await repo.markPaid(tx, tenantId, orderId, paymentIntentId, amount);
+      await repo.addEvent(tx, tenantId, orderId, {
+        type: 'payment_captured',
+        amountMinor: amount,
+        detail: { payment_intent: paymentIntentId, via },
+      });
+      await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx });
+      return (await repo.getOrder(tx, tenantId, orderId))!;
+    });
+  }
+
+  return {
+    recordPayment,
+
+    /**
+     * Completes a cart: creates its order once and pays it with `paymentMethod` (a Stripe PaymentMethod id).
+     * Answers the order and whether this call created it. Refusals: empty cart, items no longer available or
+     * repriced since the shopper last saw the cart (CART_CHANGED: read it again), INSUFFICIENT_STOCK,
+     * PROMOTION_USED_UP, PAYMENT_FAILED (the order is cancelled, stock and promotion given back, the cart open).
+     */
+    async complete(ctx: TenantContext, cartId: string, paymentMethod: string): Promise<{ order: OrderRow; created: boolean }> {
+      // Another tenant's cart answers like an unknown one, before anything about this tenant's payments.
+      if (!(await deps.cartsRepo.getCart(db, ctx.tenantId, cartId))) throw notFound('CART_NOT_FOUND', 'The cart');
+      const secretKey = await stripeKey(db, ctx.tenantId);
+      const placed = await db.transaction(async (tx) => {
+        const view = await deps.carts.lockedView(tx, ctx.tenantId, cartId);
+        if (!view) throw notFound('CART_NOT_FOUND', 'The cart');
+        if (view.cart.status === 'completed') {
+          const existing = await repo.orderOfCart(tx, ctx.tenantId, cartId);
+          if (existing) return { order: existing, created: false };
+        }
+        if (view.cart.status !== 'active') throw conflict('CART_NOT_ACTIVE', `This cart is ${view.cart.status}: start a new cart.`);
+        const short = view.notices.filter((n) => n.outOfStock);
+        if (short.length)
+          throw new AppError('conflict', 'INSUFFICIENT_STOCK', short.map((n) => n.message).join(' '), {
+            details: short.map((n) => ({ field: n.itemId, message: 'not enough stock' })),
+          });
+        const refused = view.refusedCodes[0];
+        if (refused)
+          throw conflict(
+            refused.reason === 'has been used up' ? 'PROMOTION_USED_UP' : 'PROMOTION_NOT_APPLICABLE',
+            `Promotion code "${refused.code}" ${refused.reason}: remove it from the cart and check out again.`,
+          );
+        const changed = view.notices.filter((n) => n.type !== 'savings_available' && n.type !== 'back_in_stock');
+        if (changed.length)
+          throw new AppError(
+            'conflict',
+            'CART_CHANGED',
+            'Prices or availability changed since the cart was read: read it again and confirm.',
+            {
+              details: changed.map((n) => ({ field: n.itemId, message: n.message })),
+            },
+          );
+        const counted = view.lines.filter((l) => l.available);
+        if (counted.length !== view.lines.length)
+          throw conflict('CART_HAS_UNAVAILABLE_ITEMS', 'Some items are no longer available: remove them from the cart first.');
+        if (counted.length === 0) throw conflict('CART_EMPTY', 'The cart is empty.');
+        if (view.totals.total <= 0n) throw conflict('NOTHING_TO_PAY', 'The cart totals nothing to pay.');
+        const shortfall = await deps.catalog.takeStock(
+          tx,
+          ctx.tenantId,
+          counted.map((l) => ({ itemId: l.itemId, quantity: l.quantity })),
+        );
+        if (shortfall.length)
+          throw new AppError('conflict', 'INSUFFICIENT_STOCK', `Not enough stock left for ${shortfall.join(', ').slice(0, 200)}.`, {
+            details: shortfall.map((id) => ({ field: id, message: 'not enough stock' })),
+          });
+        const promotionIds = view.promotions.filter((p) => p.amount > 0n).map((p) => p.id);
+        const usedUp = await repo.consumePromotions(tx, ctx.tenantId, promotionIds);
+        if (usedUp.length)
+          throw conflict('PROMOTION_USED_UP', 'A promotion on this cart has just been used up: remove it and check out again.');
+        const t = view.totals;
+        const order = await repo.insertOrder(
+          tx,
+          ctx.tenantId,
+          {
+            cartId,
+            userId: view.cart.userId,
+            anonymousId: view.cart.anonymousId,
+            profileId: view.cart.profileId,
+            email: view.cart.email,
+            currency: view.cart.currency,
+            subtotalMinor: t.subtotal,
+            discountTotalMinor: t.discountTotal,
+            taxTotalMinor: t.taxTotal,
+            shippingTotalMinor: t.shippingTotal,
+            totalMinor: t.total,
+            promotionIds,
+          },
+          counted.map((l) => {
+            const lt = view.lineTotals.get(l.id)!;
+            return {
+              itemId: l.itemId,
+              name: l.name,
+              quantity: l.quantity,
+              unitPriceMinor: l.unitPriceMinor,
+              subtotalMinor: lt.subtotal,
+              discountTotalMinor: lt.discountTotal,
+              taxTotalMinor: lt.taxTotal,
+              totalMinor: lt.total,
+            };
+          }),
+          view.cart.shippingAddress,
+        );
+        await repo.addEvent(tx, ctx.tenantId, order.id, { type: 'placed', amountMinor: t.total, actor: ctx.actor.id });
+        await deps.cartsRepo.complete(tx, ctx.tenantId, cartId, order.id);
+        return { order, created: true };
+      });
+      if (!placed.created) return placed;
+
+      const order = placed.order;
+      const outcome = await deps.stripe.pay(secretKey, {
+        orderId: order.id,
+        amount: order.totalMinor,
+        currency: order.currency,
+        paymentMethod,
+        metadata: { loupe_tenant_id: ctx.tenantId, loupe_order_id: order.id, loupe_cart_id: cartId },
+      });
+      if (outcome.ok)
+        return {
+          order: await recordPayment(ctx.tenantId, order.id, outcome.payment.paymentIntentId, outcome.payment.amountReceived, 'checkout'),
+          created: true,
+        };
+      await db.transaction(async (tx) => {
+        const o = (await repo.lockOrder(tx, ctx.tenantId, order.id))!;
+        if (o.status !== 'pending') return;
+        await repo.addEvent(tx, ctx.tenantId, order.id, {
+          type: 'payment_failed',
+          detail: { code: outcome.code, payment_intent: outcome.paymentIntentId },
+        });
+        await repo.setStatus(tx, ctx.tenantId, order.id, 'cancelled');
+        await repo.addEvent(tx, ctx.tenantId, order.id, { type: 'cancelled', detail: { reason: 'payment_failed' } });
+        await unwind(tx, ctx.tenantId, o);
+        await deps.cartsRepo.reopen(tx, ctx.tenantId, cartId);
+      });
+      throw new AppError(
+        'conflict',
+        'PAYMENT_FAILED',
+        `The payment was refused (${outcome.message}): try another card. The cart is open again.`,
+      );
+    },
+
+    /**
+     * A Stripe webhook delivery for `tenantId`: the signature is checked with the tenant's endpoint secret
+     * (Stripe's scheme, 5 minutes' tolerance); `payment_intent.succeeded` marks the order paid (once, however
+     * many deliveries arrive, and whether before or after the checkout call returns); a failure or a dispute
+     * goes on the order's timeline. Answers whether the event was new. An unknown tenant or a bad signature
+     * answers the same (SIGNATURE_INVALID).
+     */
+    async receiveWebhook(tenantId: string, rawBody: Buffer, signature: string | undefined): Promise<{ duplicate: boolean }> {
+      const settings = await deps.settings.get(db, tenantId);
+      const secret = settings.stripeWebhookSecret
+        ? deps.secrets.open(settings.stripeWebhookSecret, stripeKeyContext(tenantId, 'webhook'))
+        : null;
+      const event = secret && signature ? deps.stripe.verifyWebhook(rawBody, signature, secret) : null;
+      if (!event) throw new AppError('validation', 'SIGNATURE_INVALID', 'The Stripe-Signature header does not verify for this endpoint.');
+      const object = event.data.object as unknown as {
+        id?: string;
+        metadata?: Record<string, string>;
+        amount_received?: number;
+        payment_intent?: string;
+      };
+      // Recorded first: timeline-only events are added once; a payment is applied on every delivery (idempotent).
+      const first = await repo.firstDelivery(db, tenantId, event.id, event.type);
+      const orderId = object.metadata?.loupe_tenant_id === tenantId ? object.metadata.loupe_order_id : undefined;
+      const order = orderId ? await repo.getOrder(db, tenantId, orderId) : undefined;
+      if (order && event.type === 'payment_intent.succeeded' && object.id)
+        await recordPayment(tenantId, order.id, object.id, BigInt(object.amount_received ?? 0), 'webhook');
+      else if (order && first && event.type === 'payment_intent.payment_failed')
+        await repo.addEvent(db, tenantId, order.id, { type: 'payment_failed', detail: { payment_intent: object.id, via: 'webhook' } });
+      else if (first && event.type === 'charge.dispute.created' && object.payment_intent) {
+        const disputed = await repo.orderOfPaymentIntent(db, tenantId, object.payment_intent);
+        if (disputed) await repo.addEvent(db, tenantId, disputed, { type: 'disputed', detail: { dispute: object.id } });
+      }
+      return { duplicate: !first };
+    },
+
+    get: async (ctx: TenantContext, orderId: string) => {
+      const order = await repo.getOrder(db, ctx.tenantId, orderId);
+      if (!order) throw ORDER_NOT_FOUND();
+      const [items, timeline] = await Promise.all([repo.items(db, ctx.tenantId, orderId), repo.timeline(db, ctx.tenantId, orderId)]);
+      return { order, items, timeline };
+    },
+
+    list: (ctx: TenantContext, filters: OrderFilters, page: { after?: string | undefined; limit: number }) =>
+      repo.list(db, ctx.tenantId, filters, page),
+
+    /** Refunds `amount` (default: what is left) through Stripe; more than was paid and not yet refunded is refused. */
+    async refund(ctx: TenantContext, orderId: string, amount: bigint | undefined, reason: string | undefined): Promise<OrderRow> {
+      const seen = await repo.getOrder(db, ctx.tenantId, orderId);
+      if (!seen) throw ORDER_NOT_FOUND();
+      const secretKey = await stripeKey(db, ctx.tenantId);
+      // Identities are resolved before the transaction (resolution runs its own; PGlite has one connection).
+      // The event is keyed by what is refunded so far: a concurrent refund that changed it fails the check below.
+      const value0 = amount ?? seen.paidMinor - seen.refundedMinor;
+      const eventId = `order:${seen.id}:refund:${seen.refundedMinor}:${value0}`;
+      const refundEvent: PendingEvent = {
+        row: {
+          eventId,
+          userId: seen.userId,
+          anonymousId: seen.anonymousId,
+          type: 'refund',
+          priceMinor: value0,
+          currency: seen.currency,
+          orderId: seen.id,
+          source: 'commerce',
+          occurredAt: deps.clock(),
+        },
+        identity: seen.userId ? { identifiers: [{ type: 'user_id', value: seen.userId }], channel: 'web', occurredAt: deps.clock() } : null,
+        revenueMinor: value0,
+      };
+      const prepared = value0 > 0n ? await deps.events.prepare({ tenantId: ctx.tenantId }, [refundEvent]) : null;
+      return db.transaction(async (tx) => {
+        const o = await repo.lockOrder(tx, ctx.tenantId, orderId);
+        if (!o) throw ORDER_NOT_FOUND();
+        if (o.refundedMinor !== seen.refundedMinor)
+          throw conflict('ORDER_CHANGED', 'Another refund of this order was recorded meanwhile: read the order and try again.');
+        if (!['paid', 'fulfilled', 'partially_refunded'].includes(o.status) || !o.paymentIntentId)
+          throw conflict('ORDER_NOT_REFUNDABLE', `This order is ${o.status}: only paid orders can be refunded.`);
+        const left = o.paidMinor - o.refundedMinor;
+        const value = amount ?? left;
+        if (value <= 0n)
+          throw validation('INVALID_AMOUNT', 'The refund amount must be positive.', [{ field: 'amount', message: 'must be positive' }]);
+        if (value > left)
+          throw validation('REFUND_EXCEEDS_PAID', `At most ${left} (minor units) is left to refund on this order.`, [
+            { field: 'amount', message: `must be at most ${left}` },
+          ]);
+        // The row lock holds concurrent refunds of this order back until this one is recorded; the Stripe key
+        // (order, amount refunded so far, amount) makes a retry of this very refund the same refund.
+        const { refundId } = await deps.stripe.refund(secretKey, {
+          paymentIntentId: o.paymentIntentId,
+          amount: value,
+          idempotencyKey: `${o.id}:refund:${o.refundedMinor}:${value}`,
+        });
+        const refunded = o.refundedMinor + value;
+        await repo.setStatus(tx, ctx.tenantId, orderId, statusAfterRefund(o, refunded), refunded);
+        await repo.addEvent(tx, ctx.tenantId, orderId, {
+          type: 'refunded',
+          amountMinor: value,
+          detail: { refund: refundId, ...(reason ? { reason } : {}) },
+          actor: ctx.actor.id,
+        });
+        if (prepared) await deps.events.write({ tenantId: ctx.tenantId }, prepared, { source: 'api', within: tx });
+        return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
+      });
+    },
+
+    /** Cancels a pending or paid (unfulfilled) order: a paid one is refunded in full; stock and promotion uses come back. */
+    async cancel(ctx: TenantContext, orderId: string): Promise<OrderRow> {
+      const o = await repo.getOrder(db, ctx.tenantId, orderId);
+      if (!o) throw ORDER_NOT_FOUND();
+      if (o.status === 'paid') await this.refund(ctx, orderId, undefined, 'cancelled');
+      return db.transaction(async (tx) => {
+        const now = (await repo.lockOrder(tx, ctx.tenantId, orderId))!;
+        if (!['pending', 'refunded'].includes(now.status) || (now.status === 'refunded' && o.status !== 'paid'))
+          throw conflict('ORDER_NOT_CANCELLABLE', `This order is ${now.status}: it cannot be cancelled.`);
+        await repo.setStatus(tx, ctx.tenantId, orderId, 'cancelled');
+        await repo.addEvent(tx, ctx.tenantId, orderId, { type: 'cancelled', actor: ctx.actor.id });
+        await unwind(tx, ctx.tenantId, now);
+        return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
+      });
+    },
+
+    async fulfil(ctx: TenantContext, orderId: string): Promise<OrderRow> {
+      return db.transaction(async (tx) => {
+        const o = await repo.lockOrder(tx, ctx.tenantId, orderId);
+        if (!o) throw ORDER_NOT_FOUND();
+        if (o.status !== 'paid') throw conflict('ORDER_NOT_FULFILLABLE', `This order is ${o.status}: only paid orders are fulfilled.`);
+        await repo.setStatus(tx, ctx.tenantId, orderId, 'fulfilled');
+        await repo.addEvent(tx, ctx.tenantId, orderId, { type: 'fulfilled', actor: ctx.actor.id });
+        return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
+      });
+    },
+  };
+}
+export type OrdersService = ReturnType<typeof createOrdersService>;

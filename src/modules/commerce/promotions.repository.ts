@@ -1,0 +1,50 @@
+import { sql } from 'drizzle-orm';
+import { type Db, newId, queryOne, queryRows } from '../../platform/index.ts';
+import type { PromotionRow } from './cart.core.ts';
+
+type Q = Pick<Db, 'execute'>;
+
+const COLUMNS = sql`id, code, automatic, type, target, allocation, value::text AS value, currency, usage_limit AS "usageLimit",
+  usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active`;
+
+type Raw = Omit<PromotionRow, 'value'> & { value: string };
+const toRow = (r: Raw): PromotionRow => ({
+  ...r,
+  value: BigInt(r.value),
+  startsAt: r.startsAt ? new Date(r.startsAt) : null,
+  endsAt: r.endsAt ? new Date(r.endsAt) : null,
+});
+
+/** Promotions as the merchant manages them (the cart reads them through carts.repository). */
+export function createPromotionsRepository() {
+  return {
+    /** Creates a promotion; null when the tenant already has one with this code. */
+    async create(q: Q, tenantId: string, p: Omit<PromotionRow, 'id' | 'usageCount' | 'active'>): Promise<PromotionRow | null> {
+      const row = await queryOne<Raw>(
+        q,
+        sql`INSERT INTO promotions (tenant_id, id, code, automatic, type, target, allocation, value, currency, usage_limit, starts_at, ends_at)
+            VALUES (${tenantId}, ${newId()}, ${p.code}, ${p.automatic}, ${p.type}, ${p.target}, ${p.allocation}, ${p.value.toString()}::bigint,
+                    ${p.currency}, ${p.usageLimit}, ${p.startsAt?.toISOString() ?? null}::timestamptz, ${p.endsAt?.toISOString() ?? null}::timestamptz)
+            ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+      );
+      return row ? toRow(row) : null;
+    },
+
+    list: async (q: Q, tenantId: string) =>
+      (
+        await queryRows<Raw>(
+          q,
+          sql`SELECT ${COLUMNS} FROM promotions WHERE tenant_id = ${tenantId} ORDER BY created_at DESC, id LIMIT 1000`,
+        )
+      ).map(toRow),
+
+    setActive: async (q: Q, tenantId: string, id: string, active: boolean) => {
+      const row = await queryOne<Raw>(
+        q,
+        sql`UPDATE promotions SET active = ${active} WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${COLUMNS}`,
+      );
+      return row ? toRow(row) : undefined;
+    },
+  };
+}
+export type PromotionsRepository = ReturnType<typeof createPromotionsRepository>;

@@ -1,0 +1,89 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers.ts';
+import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+
+/**
+ * The orders pages in chromium against the real server: orders made through the cart API and paid through the
+ * local Stripe-protocol server are listed, filtered and exported; an order's timeline shows; a partial refund
+ * goes through and appears on the timeline. No console errors.
+ */
+describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
+  let t: TestApp;
+  let stripe: StripeTestServer;
+  let base: string;
+  let browser: Browser;
+  let owner: Awaited<ReturnType<TestApp['createTenant']>>;
+  let orderId: string;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    stripe = await startStripeServer();
+    t = await createTestApp({ STRIPE_API_URL: stripe.url });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    owner = await t.createTenant('Orders Store');
+    const key = await owner.apiKey(['commerce:write']);
+    await t.request('PUT', '/api/v1/commerce/settings', {
+      token: owner.ownerToken,
+      body: { tax_rate_bp: 2000, tax_inclusive: true, shipping_options: [], stripe_secret_key: 'sk_test_browser' },
+    });
+    await t.modules.catalog.upsertItems(owner.tenantId, [
+      { itemId: 'kettle', name: 'Kettle', priceMinor: 4800n, currency: 'EUR', stock: 20 },
+      { itemId: 'cup', name: 'Cup', priceMinor: 900n, currency: 'EUR' },
+    ]);
+    for (const [user, item, qty] of [
+      ['anna', 'kettle', 1],
+      ['ben', 'cup', 4],
+    ] as const) {
+      const cart = await t.request('POST', '/api/v1/cart/items', { token: key, body: { user_id: user, item_id: item, quantity: qty } });
+      const done = await t.request('POST', '/api/v1/cart/complete', {
+        token: key,
+        body: { cart_id: cart.body.id, payment_method: 'pm_card_visa' },
+      });
+      expect(done.status).toBe(201);
+      if (user === 'anna') orderId = done.body.order.id;
+    }
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await stripe?.close();
+  });
+
+  it('lists orders with filters, opens the timeline, refunds part of an order', async () => {
+    const { page, errors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.getByRole('link', { name: 'Orders' }).click();
+    const table = page.getByTestId('orders-table');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(2);
+    await page.getByLabel('Search orders').fill('anna');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="orders-table"] tbody tr').length === 1);
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    expect((await download).suggestedFilename()).toBe('orders.csv');
+    await screenshot(page, 'orders-list');
+
+    await page.getByRole('link', { name: orderId.slice(-8) }).click();
+    await page.getByTestId('order-timeline').waitFor();
+    expect(await page.getByTestId('order-status').textContent()).toBe('paid');
+    // Tax-inclusive 48.00 at 20%: net 40.00, tax 8.00, total 48.00.
+    const totals = await page.getByTestId('order-totals').textContent();
+    expect(totals).toContain('Total: €48.00');
+    expect(totals).toContain('Tax: €8.00');
+    expect(await page.getByTestId('order-timeline').textContent()).toContain('payment captured');
+    await page.getByLabel('Refund amount (minor units)').fill('800');
+    await page.getByRole('button', { name: 'Refund' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'partially refunded');
+    expect(await page.getByTestId('order-timeline').textContent()).toContain('refunded');
+    await screenshot(page, 'order-detail');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+});
