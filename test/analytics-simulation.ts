@@ -235,24 +235,45 @@ export function referencePages(sim: Simulation, w: Window, keyOf: (p: SimPage) =
  * in order (the earliest occurrence at or after the previous step's time). Median seconds between consecutive
  * steps as percentile_cont(0.5) defines it (mean of the two middle values for an even count).
  */
-export function referenceFunnel(sim: Simulation, w: Window, steps: readonly string[], by: 'session' | 'user') {
+export function referenceFunnel(sim: Simulation, w: Window, steps: readonly string[], by: 'session' | 'user', windowSeconds?: number) {
   const sessionOf = new Map(sim.sessions.map((s) => [s.sessionId, s]));
   const entityOf = (f: SimFunnel) => (by === 'session' ? f.sessionId : (f.userId ?? person(sessionOf.get(f.sessionId)!)));
   const byEntity = new Map<string, SimFunnel[]>();
   for (const f of sim.funnel) if (inWindow(f.at, w)) byEntity.set(entityOf(f), [...(byEntity.get(entityOf(f)) ?? []), f]);
   const reached = steps.map(() => 0);
   const gaps: number[][] = steps.map(() => []);
-  for (const evs of byEntity.values()) {
-    let prev = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < steps.length; i++) {
-      const strict = i > 0 && steps[i] === steps[i - 1];
-      const next = evs.filter((e) => e.stage === steps[i] && (strict ? e.at > prev : e.at >= prev)).map((e) => e.at);
+  /** One attempt from a step-1 time: the step times reached in order, within the window when one is given. */
+  const attempt = (evs: SimFunnel[], t0: number): number[] => {
+    const times = [t0];
+    for (let i = 1; i < steps.length; i++) {
+      const prev = times[i - 1]!;
+      const strict = steps[i] === steps[i - 1];
+      const next = evs
+        .filter(
+          (e) =>
+            e.stage === steps[i] &&
+            (strict ? e.at > prev : e.at >= prev) &&
+            (windowSeconds === undefined || e.at <= t0 + windowSeconds * 1000),
+        )
+        .map((e) => e.at);
       if (!next.length) break;
-      const t = Math.min(...next);
-      reached[i]!++;
-      if (i > 0) gaps[i]!.push((t - prev) / 1000);
-      prev = t;
+      times.push(Math.min(...next));
     }
+    return times;
+  };
+  for (const evs of byEntity.values()) {
+    const starts = [...new Set(evs.filter((e) => e.stage === steps[0]).map((e) => e.at))].sort((a, b) => a - b);
+    if (!starts.length) continue;
+    // Without a window the earliest start is as deep as any; with one, the deepest attempt counts (earliest of equals).
+    let best: number[] = [];
+    for (const t0 of windowSeconds === undefined ? starts.slice(0, 1) : starts) {
+      const times = attempt(evs, t0);
+      if (times.length > best.length) best = times;
+    }
+    best.forEach((t, i) => {
+      reached[i]!++;
+      if (i > 0) gaps[i]!.push((t - best[i - 1]!) / 1000);
+    });
   }
   const median = (xs: number[]) => {
     if (!xs.length) return null;

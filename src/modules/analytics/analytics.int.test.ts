@@ -250,6 +250,20 @@ describe('GET /funnel', () => {
     expect(byUser.breakdown.reduce((a: number, b: { steps: { count: number }[] }) => a + b.steps[0]!.count, 0)).toBe(byUser.steps[0].count);
   });
 
+  it('applies a conversion window: each step-1 occurrence is an attempt, the deepest counts', async () => {
+    const stages = ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'];
+    for (const by of ['session', 'user'] as const) {
+      const body = await ok(`funnel?${NY_QUERY}&window_seconds=600&by=${by}`);
+      expect(body.window_seconds).toBe(600);
+      expect(body.steps).toEqual(referenceFunnel(sim, W_NY, stages, by, 600));
+    }
+    const open = await ok(`funnel?${NY_QUERY}`);
+    const tight = await ok(`funnel?${NY_QUERY}&window_seconds=600`);
+    expect(tight.steps[1].count).toBeLessThan(open.steps[1].count);
+    expect(tight.steps[0].count).toBe(open.steps[0].count);
+    expect((await get('funnel?window_seconds=0')).status).toBe(400);
+  });
+
   it('takes any steps: one, repeated, reversed, thirty', async () => {
     for (const steps of [
       ['checkout'],

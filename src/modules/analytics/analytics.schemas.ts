@@ -57,7 +57,9 @@ export const funnelQuery = z
     /** Comma-separated steps (1 to 30), each a funnel stage, `cart:<event type>` or `page:<page type>`. */
     steps: z.string().max(4000).optional(),
     by: z.enum(['session', 'user']).default('session'),
-    /** Split by the session attribute of each entity's first step-1 event (first touch). */
+    /** Conversion window: later steps within this many seconds of step 1 (each step-1 occurrence is an attempt; the deepest counts). */
+    window_seconds: z.coerce.number().int().min(1).max(31_622_400).optional(),
+    /** Split by the session attribute of each entity's first step-1 event (first touch; with a window, of the counted attempt). */
     breakdown: sessionDimension.optional(),
     top,
   })
@@ -140,6 +142,7 @@ const funnelStep = z.object({
 export const funnelResponse = z.object({
   range,
   by: z.enum(['session', 'user']),
+  window_seconds: z.number().nullable(),
   steps: z.array(funnelStep),
   overall_conversion_rate: z.number(),
   /** Per breakdown value (largest first, `other` last): the same steps. Null without `breakdown`. */

@@ -211,9 +211,14 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const { w } = await windowOf(ctx, q);
       const f = filtersOf(q);
       const [rows, split] = await Promise.all([
-        events.funnel(db, ctx.tenantId, w, f, { steps, by: q.by }),
+        events.funnel(db, ctx.tenantId, w, f, { steps, by: q.by, windowSeconds: q.window_seconds }),
         q.breakdown
-          ? events.funnel(db, ctx.tenantId, w, f, { steps, by: q.by, breakdown: { dimension: q.breakdown, limit: q.top } })
+          ? events.funnel(db, ctx.tenantId, w, f, {
+              steps,
+              by: q.by,
+              windowSeconds: q.window_seconds,
+              breakdown: { dimension: q.breakdown, limit: q.top },
+            })
           : null,
       ]);
       const out = funnelSteps(steps, rows);
@@ -230,7 +235,14 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
           return { value, steps: part, overall_conversion_rate: part[part.length - 1]!.conversion_rate };
         });
       }
-      return { range: rangeOut(w), by: q.by, steps: out, overall_conversion_rate: out[out.length - 1]!.conversion_rate, breakdown };
+      return {
+        range: rangeOut(w),
+        by: q.by,
+        window_seconds: q.window_seconds ?? null,
+        steps: out,
+        overall_conversion_rate: out[out.length - 1]!.conversion_rate,
+        breakdown,
+      };
     },
 
     async cart(ctx: TenantContext, q: s.CartQuery): Promise<s.CartResponse> {

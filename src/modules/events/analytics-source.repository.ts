@@ -285,6 +285,8 @@ export function createAnalyticsSourceRepository() {
         by: 'session' | 'user';
         /** Split by a session attribute of the entity's first step-1 event; the `limit` largest values kept, the rest as 'other'. */
         breakdown?: { dimension: AnalyticsSessionDimension; limit: number } | undefined;
+        /** Later steps must happen within this many seconds of the attempt's step 1. */
+        windowSeconds?: number | undefined;
       },
     ) {
       const range = (col: SQL) => sql`${col} >= ${w.from.toISOString()} AND ${col} < ${w.to.toISOString()}`;
@@ -304,14 +306,41 @@ export function createAnalyticsSourceRepository() {
       const entity = query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
       // Breakdown value: the session attribute of the entity's first step-1 event (first touch).
       const bv = query.breakdown ? sql`coalesce(${SESSION_COLUMN[query.breakdown.dimension]}, '(none)')` : sql`''`;
-      const steps: SQL[] = query.steps.map((name, i) =>
-        i === 0
-          ? sql`, s0 AS (SELECT DISTINCT ON (entity) entity, at AS t, bv FROM ev WHERE name = ${name} ORDER BY entity, at)`
-          : sql`, ${sql.raw(`s${i}`)} AS (
-                SELECT e.entity, min(e.at) AS t, p.bv FROM ev e JOIN ${sql.raw(`s${i - 1}`)} p ON p.entity = e.entity
-                AND ${query.steps[i - 1] === name ? sql`e.at > p.t` : sql`e.at >= p.t`}
+      const sameAsPrevious = (i: number) => (query.steps[i - 1] === query.steps[i] ? sql`e.at > p.t` : sql`e.at >= p.t`);
+      const n = (prefix: string, i: number) => sql.raw(`${prefix}${i}`);
+      let steps: SQL[];
+      if (query.windowSeconds === undefined) {
+        steps = query.steps.map((name, i) =>
+          i === 0
+            ? sql`, s0 AS (SELECT DISTINCT ON (entity) entity, at AS t, bv FROM ev WHERE name = ${name} ORDER BY entity, at)`
+            : sql`, ${n('s', i)} AS (
+                SELECT e.entity, min(e.at) AS t, p.bv FROM ev e JOIN ${n('s', i - 1)} p ON p.entity = e.entity AND ${sameAsPrevious(i)}
                 WHERE e.name = ${name} GROUP BY e.entity, p.bv)`,
-      );
+        );
+      } else {
+        // A conversion window: every step-1 occurrence starts an attempt whose later steps must fall within the window of
+        // its start; each entity is counted by its deepest attempt (the earliest of equals), as PostHog's funnels do.
+        const within = sql`e.at <= p.t0 + ${query.windowSeconds}::int * interval '1 second'`;
+        const attempts = query.steps.map((name, i) =>
+          i === 0
+            ? sql`, c0 AS (SELECT DISTINCT ON (entity, at) entity, at AS t0, at AS t, bv FROM ev WHERE name = ${name} ORDER BY entity, at)`
+            : sql`, ${n('c', i)} AS (
+                SELECT p.entity, p.t0, min(e.at) AS t, p.bv FROM ev e JOIN ${n('c', i - 1)} p ON p.entity = e.entity AND ${sameAsPrevious(i)} AND ${within}
+                WHERE e.name = ${name} GROUP BY p.entity, p.t0, p.bv)`,
+        );
+        const depths = sql.join(
+          query.steps.map((_, i) => sql`SELECT entity, t0, ${i} AS d FROM ${n('c', i)}`),
+          sql` UNION ALL `,
+        );
+        steps = [
+          ...attempts,
+          sql`, best AS (SELECT DISTINCT ON (entity) entity, t0 FROM (${depths}) x ORDER BY entity, d DESC, t0)`,
+          ...query.steps.map(
+            (_, i) =>
+              sql`, ${n('s', i)} AS (SELECT c.entity, c.t, c.bv FROM ${n('c', i)} c JOIN best b ON b.entity = c.entity AND b.t0 = c.t0)`,
+          ),
+        ];
+      }
       const top = query.breakdown
         ? sql`, top AS (SELECT bv FROM s0 GROUP BY bv ORDER BY count(*) DESC, bv LIMIT ${query.breakdown.limit})`
         : sql``;
