@@ -101,7 +101,7 @@ CREATE TABLE "pricing_stores" (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX "pricing_brands_tenant_norm_key" ON "pricing_brands" USING btree ("tenant_id","name_norm");--> statement-breakpoint
-CREATE UNIQUE INDEX "pricing_feed_runs_one_running_key" ON "pricing_feed_runs" USING btree ("tenant_id","store_id") WHERE status = 'running';--> statement-breakpoint
+CREATE UNIQUE INDEX "pricing_feed_runs_one_running_key" ON "pricing_feed_runs" USING btree ("tenant_id","store_id") WHERE status IN ('queued', 'running');--> statement-breakpoint
 CREATE INDEX "pricing_feed_runs_tenant_started_idx" ON "pricing_feed_runs" USING btree ("tenant_id","started_at");--> statement-breakpoint
 CREATE INDEX "pricing_match_groups_tenant_gtin_idx" ON "pricing_match_groups" USING btree ("tenant_id","gtin");--> statement-breakpoint
 CREATE INDEX "pricing_match_log_tenant_created_idx" ON "pricing_match_log" USING btree ("tenant_id","created_at");--> statement-breakpoint

@@ -137,7 +137,7 @@ export const pricingFeedRuns = pgTable(
     id: uuid('id').notNull(),
     storeId: uuid('store_id').notNull(),
     format: text('format').notNull(),
-    status: text('status').notNull(), // running | succeeded | failed
+    status: text('status').notNull(), // queued | running | succeeded | failed
     rowsRead: integer('rows_read').notNull().default(0),
     rowsAccepted: integer('rows_accepted').notNull().default(0),
     rowsRejected: integer('rows_rejected').notNull().default(0),
@@ -151,8 +151,8 @@ export const pricingFeedRuns = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
-    // Two imports of one store at once: the second is refused by this index, not by a race in the service.
-    uniqueIndex('pricing_feed_runs_one_running_key').on(t.tenantId, t.storeId).where(sql`status = 'running'`),
+    // Two imports of one store at once: the second is refused by this index, not by a check-then-insert race.
+    uniqueIndex('pricing_feed_runs_one_running_key').on(t.tenantId, t.storeId).where(sql`status IN ('queued', 'running')`),
     index('pricing_feed_runs_tenant_started_idx').on(t.tenantId, t.startedAt),
   ],
 );
