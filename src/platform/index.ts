@@ -35,6 +35,7 @@ export {
   currencyExponent,
   divideMinor,
   formatMoney,
+  formatMoneyDisplay,
   MAX_MINOR,
   isCurrencyCode,
   minorToMajor,
