@@ -17,6 +17,7 @@ const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+const PricingPage = lazy(() => import('./pages/Pricing.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -47,6 +48,7 @@ function Protected() {
           <Route path="import" element={<ImportPage />} />
           <Route path="customers/*" element={<CustomersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
+          <Route path="pricing/*" element={<PricingPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />

@@ -50,6 +50,11 @@ export type {
   VersionsResponse,
   DeployBody,
   AnalyticsDashboard,
+  PricingStoreList,
+  PricingOfferList,
+  MatchGroupList,
+  Product,
+  PriceHistory,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */
