@@ -25,7 +25,12 @@ if (!existsSync(ROOT)) {
   console.log(`bench:matching skipped: ${ROOT} is absent (the shared datasets folder sits beside the checkout).`);
   process.exit(0);
 }
-console.log(`machine: ${os.cpus().length} cpus, load ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(
+  `machine: ${os.cpus().length} cpus, load ${os
+    .loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
 for (const ds of ['abt-buy', 'walmart-amazon']) {
   const dir = path.join(ROOT, ds);
   const train = readPairs(path.join(dir, 'train.txt.gz'));

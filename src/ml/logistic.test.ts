@@ -28,15 +28,21 @@ describe('fitLogistic', () => {
 
   it('property: probabilities stay in (0, 1), and a larger penalty never grows the weight norm', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.double({ min: -5, max: 5, noNaN: true }), fc.double({ min: -5, max: 5, noNaN: true }), fc.boolean()), { minLength: 6, maxLength: 40 }), (rows) => {
-        const x = Float64Array.from(rows.flatMap((r) => [r[0], r[1]]));
-        const y = Uint8Array.from(rows.map((r) => (r[2] ? 1 : 0)));
-        const a = fitLogistic(x, y, 2, { l2: 0.1 });
-        const b = fitLogistic(x, y, 2, { l2: 10 });
-        const norm = (m: typeof a) => Math.hypot(m.weights[0]!, m.weights[1]!);
-        expect(norm(b)).toBeLessThanOrEqual(norm(a) + 1e-9);
-        for (const p of predictLogistic(a, x)) expect(p > 0 && p < 1).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: -5, max: 5, noNaN: true }), fc.double({ min: -5, max: 5, noNaN: true }), fc.boolean()), {
+          minLength: 6,
+          maxLength: 40,
+        }),
+        (rows) => {
+          const x = Float64Array.from(rows.flatMap((r) => [r[0], r[1]]));
+          const y = Uint8Array.from(rows.map((r) => (r[2] ? 1 : 0)));
+          const a = fitLogistic(x, y, 2, { l2: 0.1 });
+          const b = fitLogistic(x, y, 2, { l2: 10 });
+          const norm = (m: typeof a) => Math.hypot(m.weights[0]!, m.weights[1]!);
+          expect(norm(b)).toBeLessThanOrEqual(norm(a) + 1e-9);
+          for (const p of predictLogistic(a, x)) expect(p > 0 && p < 1).toBe(true);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -17,7 +17,9 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
   async function upload(storeId: string, file: string, name: string) {
     const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
       Buffer.from(file),
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
@@ -44,7 +46,8 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     const addr = t.app.server.address();
     base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     owner = await t.createTenant('Deal Finder');
-    const store = async (name: string) => (await t.request('POST', '/api/v1/pricing/stores', { token: owner.ownerToken, body: { name } })).body.id as string;
+    const store = async (name: string) =>
+      (await t.request('POST', '/api/v1/pricing/stores', { token: owner.ownerToken, body: { name } })).body.id as string;
     const a = await store('Nordstrom');
     const b = await store('Nordstrom Rack');
     await upload(a, 'id,title,brand,gtin,price\nA1,Sony WH-1000XM4 Headphones,Sony,4006381333931,75.00 USD\n', 'a.csv');

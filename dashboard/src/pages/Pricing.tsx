@@ -55,7 +55,10 @@ function downloadCsv(name: string, header: string[], rows: (string | number | nu
 
 function Stores() {
   const { tenantId } = useSession();
-  const q = useQuery({ queryKey: ['pricing-stores', tenantId], queryFn: ({ signal }) => get<PricingStoreList>('/api/v1/pricing/stores', undefined, signal) });
+  const q = useQuery({
+    queryKey: ['pricing-stores', tenantId],
+    queryFn: ({ signal }) => get<PricingStoreList>('/api/v1/pricing/stores', undefined, signal),
+  });
   if (q.isLoading) return <Loading label="Loading stores" />;
   if (q.error) return <ErrorState error={q.error} feature="Pricing" />;
   const rows = q.data?.data ?? [];
@@ -80,7 +83,9 @@ function Stores() {
           render: (r) =>
             r.last_run ? (
               <Group gap="xs">
-                <Badge color={r.last_run.status === 'succeeded' ? 'green' : r.last_run.status === 'failed' ? 'red' : 'blue'}>{r.last_run.status}</Badge>
+                <Badge color={r.last_run.status === 'succeeded' ? 'green' : r.last_run.status === 'failed' ? 'red' : 'blue'}>
+                  {r.last_run.status}
+                </Badge>
                 <Text size="sm">{new Date(r.last_run.started_at).toLocaleString()}</Text>
               </Group>
             ) : (
@@ -102,7 +107,13 @@ function SearchBox({ value, onSearch, label }: { value: string; onSearch: (v: st
       }}
     >
       <Group align="flex-end">
-        <TextInput label={label} placeholder="title, GTIN or id" value={typed} onChange={(e) => setTyped(e.currentTarget.value)} w={{ base: '100%', sm: 360 }} />
+        <TextInput
+          label={label}
+          placeholder="title, GTIN or id"
+          value={typed}
+          onChange={(e) => setTyped(e.currentTarget.value)}
+          w={{ base: '100%', sm: 360 }}
+        />
         <Button type="submit">Search</Button>
       </Group>
     </form>
@@ -125,7 +136,9 @@ function Offers() {
       ) : q.error ? (
         <ErrorState error={q.error} feature="Pricing" />
       ) : !rows.length ? (
-        <EmptyState title={search ? 'No offers match' : 'No offers yet'}>{search ? 'Try another word or a GTIN.' : "Upload a store's feed to see its offers here."}</EmptyState>
+        <EmptyState title={search ? 'No offers match' : 'No offers yet'}>
+          {search ? 'Try another word or a GTIN.' : "Upload a store's feed to see its offers here."}
+        </EmptyState>
       ) : (
         <>
           <Group>
@@ -189,7 +202,9 @@ function Groups() {
       ) : q.error ? (
         <ErrorState error={q.error} feature="Pricing" />
       ) : !rows.length ? (
-        <EmptyState title={search ? 'No groups match' : 'No match groups yet'}>Offers are grouped across stores as their feeds are imported.</EmptyState>
+        <EmptyState title={search ? 'No groups match' : 'No match groups yet'}>
+          Offers are grouped across stores as their feeds are imported.
+        </EmptyState>
       ) : (
         <DataTable
           testId="groups-table"
@@ -212,10 +227,14 @@ function Groups() {
 function ProductDetail() {
   const { tenantId } = useSession();
   const { id = '' } = useParams();
-  const product = useQuery({ queryKey: ['product', tenantId, id], queryFn: ({ signal }) => get<Product>(`/api/v1/products/${encodeURIComponent(id)}`, undefined, signal) });
+  const product = useQuery({
+    queryKey: ['product', tenantId, id],
+    queryFn: ({ signal }) => get<Product>(`/api/v1/products/${encodeURIComponent(id)}`, undefined, signal),
+  });
   const history = useQuery({
     queryKey: ['product-history', tenantId, id],
-    queryFn: ({ signal }) => get<PriceHistory>(`/api/v1/products/${encodeURIComponent(id)}/price-history`, { days: 90, points: 90 }, signal),
+    queryFn: ({ signal }) =>
+      get<PriceHistory>(`/api/v1/products/${encodeURIComponent(id)}/price-history`, { days: 90, points: 90 }, signal),
   });
   if (product.isLoading) return <Loading label="Loading product" />;
   if (product.error) return <ErrorState error={product.error} feature="Pricing" />;
@@ -230,7 +249,9 @@ function ProductDetail() {
       </Anchor>
       <Title order={3}>{p.product.name}</Title>
       <Text size="sm" c="dimmed">
-        {[p.product.brand, p.product.gtin && `GTIN ${p.product.gtin}`, p.product.mpn && `MPN ${p.product.mpn}`].filter(Boolean).join(' · ') || 'No identifiers'}
+        {[p.product.brand, p.product.gtin && `GTIN ${p.product.gtin}`, p.product.mpn && `MPN ${p.product.mpn}`]
+          .filter(Boolean)
+          .join(' · ') || 'No identifiers'}
       </Text>
       {best ? (
         <Card withBorder data-testid="best-offer">
@@ -238,7 +259,9 @@ function ProductDetail() {
             Best price: {best.price} at {best.store}
           </Text>
           <Text size="sm">
-            {best.was_price ? `Was ${best.was_price} (lowest of the previous 30 days) · you save ${best.savings}` : 'No lower price in the previous 30 days to compare with.'}
+            {best.was_price
+              ? `Was ${best.was_price} (lowest of the previous 30 days) · you save ${best.savings}`
+              : 'No lower price in the previous 30 days to compare with.'}
           </Text>
           {p.pricing.price_range && (
             <Text size="sm" c="dimmed">
@@ -271,7 +294,10 @@ function ProductDetail() {
               <LineChart
                 label={`Price history of ${p.product.name} in ${h.currency ?? ''}`}
                 x={h.best_price.map((pt) => Date.parse(pt.t) / 1000)}
-                series={[{ label: 'Best price', values: h.best_price.map((pt) => pt.price) }, ...h.series.map((s) => ({ label: s.store, values: s.points.map((pt) => pt.price) }))]}
+                series={[
+                  { label: 'Best price', values: h.best_price.map((pt) => pt.price) },
+                  ...h.series.map((s) => ({ label: s.store, values: s.points.map((pt) => pt.price) })),
+                ]}
               />
             </div>
           ) : (

@@ -13,7 +13,15 @@ describe('feed parsing', () => {
     const recs = parseFeed(xml, 'xml');
     expect(recs).toHaveLength(2);
     const v = validateRecord(recs[0]!, 1, null);
-    expect(v.offer).toMatchObject({ externalId: 'A1', title: 'Sony WH-1000XM4 & case', priceMinor: 27999n, currency: 'USD', gtin: `0${GOOD_EAN}`, brand: 'Sony', affiliateUrl: 'https://shop.example/a1' });
+    expect(v.offer).toMatchObject({
+      externalId: 'A1',
+      title: 'Sony WH-1000XM4 & case',
+      priceMinor: 27999n,
+      currency: 'USD',
+      gtin: `0${GOOD_EAN}`,
+      brand: 'Sony',
+      affiliateUrl: 'https://shop.example/a1',
+    });
   });
 
   it('reads Atom entries, JSON arrays and objects, CSV with g: headers', () => {
@@ -35,7 +43,9 @@ describe('row validation', () => {
   const v = (rec: Record<string, unknown>, cur: string | null = null) => validateRecord(rec, 7, cur);
 
   it('refuses a price of 0 or negative, an unknown currency, too many decimals, a missing id or title', () => {
-    expect(v({ id: '1', title: 't', price: '0 USD' }).issues).toEqual([{ row: 7, field: 'price', message: 'must be greater than zero', level: 'error' }]);
+    expect(v({ id: '1', title: 't', price: '0 USD' }).issues).toEqual([
+      { row: 7, field: 'price', message: 'must be greater than zero', level: 'error' },
+    ]);
     expect(v({ id: '1', title: 't', price: '-3.00 USD' }).issues[0]?.message).toBe('must not be negative');
     expect(v({ id: '1', title: 't', price: '3.00 XYZ' }).issues[0]?.message).toMatch(/unknown currency/);
     expect(v({ id: '1', title: 't', price: '3.001 USD' }).issues[0]?.message).toMatch(/more than 2 decimal/);
@@ -47,13 +57,21 @@ describe('row validation', () => {
   it('keeps an offer with a bad GTIN check digit, without the GTIN, as a warning', () => {
     const out = v({ id: '1', title: 't', price: '5', gtin: '4006381333932' }, 'EUR');
     expect(out.offer).toMatchObject({ gtin: null, priceMinor: 500n, currency: 'EUR' });
-    expect(out.issues).toEqual([{ row: 7, field: 'gtin', message: 'has a wrong check digit (expected 1): the offer is kept without it', level: 'warning' }]);
+    expect(out.issues).toEqual([
+      { row: 7, field: 'gtin', message: 'has a wrong check digit (expected 1): the offer is kept without it', level: 'warning' },
+    ]);
   });
 
   it('refuses NUL bytes and lone surrogates, takes sale_price and a currency column, "USD 5" order', () => {
     expect(v({ id: '1', title: 'a\u0000b', price: '1 USD' }).issues[0]).toMatchObject({ field: 'title', message: 'contains a NUL byte' });
-    expect(v({ id: '1', title: 'a\ud800', price: '1 USD' }).issues[0]).toMatchObject({ field: 'title', message: 'contains a lone surrogate' });
-    expect(v({ id: '1', title: 't', price: '10', sale_price: '8', currency: 'jpy' }).offer).toMatchObject({ priceMinor: 8n, currency: 'JPY' });
+    expect(v({ id: '1', title: 'a\ud800', price: '1 USD' }).issues[0]).toMatchObject({
+      field: 'title',
+      message: 'contains a lone surrogate',
+    });
+    expect(v({ id: '1', title: 't', price: '10', sale_price: '8', currency: 'jpy' }).offer).toMatchObject({
+      priceMinor: 8n,
+      currency: 'JPY',
+    });
     expect(v({ id: '1', title: 't', price: 'USD 5.50' }).offer).toMatchObject({ priceMinor: 550n, currency: 'USD' });
     expect(v({ id: '1', title: 't', price: '1 USD', availability: 'sometimes' }).issues[0]?.field).toBe('availability');
     expect(v({ id: '1', title: 't', price: '9'.repeat(30) + ' USD' }).issues[0]?.message).toBe('is too large');

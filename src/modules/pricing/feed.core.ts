@@ -53,7 +53,9 @@ const MAX_FIELD = 10_000;
 export function parseFeed(text: string, format: FeedFormat): FeedRecord[] {
   if (format === 'json') {
     const doc = JSON.parse(text) as unknown;
-    const list = Array.isArray(doc) ? doc : (doc as { items?: unknown; products?: unknown })?.items ?? (doc as { products?: unknown })?.products;
+    const list = Array.isArray(doc)
+      ? doc
+      : ((doc as { items?: unknown; products?: unknown })?.items ?? (doc as { products?: unknown })?.products);
     if (!Array.isArray(list)) throw new Error('a JSON feed is an array of products, or an object with "items" or "products"');
     return list.map((r) => (r && typeof r === 'object' && !Array.isArray(r) ? (r as FeedRecord) : { __invalid: 'not an object' }));
   }
@@ -108,7 +110,23 @@ const AVAILABILITY: Record<string, OfferInput['availability']> = {
   backorder: 'preorder',
 };
 
-const KNOWN = new Set(['id', 'title', 'brand', 'gtin', 'ean', 'upc', 'mpn', 'price', 'sale_price', 'currency', 'availability', 'link', 'affiliate_link', 'image_link', 'description']);
+const KNOWN = new Set([
+  'id',
+  'title',
+  'brand',
+  'gtin',
+  'ean',
+  'upc',
+  'mpn',
+  'price',
+  'sale_price',
+  'currency',
+  'availability',
+  'link',
+  'affiliate_link',
+  'image_link',
+  'description',
+]);
 
 /**
  * One record into an offer, or the reasons it is refused. `row` is the 1-based record number (the CSV line

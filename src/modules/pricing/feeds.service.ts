@@ -7,7 +7,13 @@ import { normMpn, normText } from './pricing.core.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
 export const FEED_JOB = 'pricing.feed';
-const feedPayload = z.object({ runId: z.string(), storeId: z.string(), key: z.string(), format: z.enum(['csv', 'json', 'xml']).nullable(), hint: z.string() });
+const feedPayload = z.object({
+  runId: z.string(),
+  storeId: z.string(),
+  key: z.string(),
+  format: z.enum(['csv', 'json', 'xml']).nullable(),
+  hint: z.string(),
+});
 const MAX_KEPT_ERRORS = 100;
 const BATCH = 5000;
 
@@ -29,7 +35,14 @@ export function createFeedsService({ platform }: FeedsDeps) {
     return Buffer.concat(parts).toString('utf8');
   }
 
-  async function importText(ctx: TenantContext, runId: string, storeId: string, textBody: string, format: FeedFormat, progress: (p: Record<string, unknown>) => Promise<void>) {
+  async function importText(
+    ctx: TenantContext,
+    runId: string,
+    storeId: string,
+    textBody: string,
+    format: FeedFormat,
+    progress: (p: Record<string, unknown>) => Promise<void>,
+  ) {
     const now = clock();
     let records;
     try {
@@ -80,7 +93,10 @@ export function createFeedsService({ platform }: FeedsDeps) {
           now,
           { type: 'system', id: `feed:${runId}` },
         );
-        await progress({ rows_written: Math.min(offers.length, i + BATCH), fraction: 0.1 + (0.9 * Math.min(offers.length, i + BATCH)) / offers.length });
+        await progress({
+          rows_written: Math.min(offers.length, i + BATCH),
+          fraction: 0.1 + (0.9 * Math.min(offers.length, i + BATCH)) / offers.length,
+        });
       }
       await repo.updateRun(tx, ctx.tenantId, runId, {
         status: 'succeeded',
@@ -136,7 +152,11 @@ export function createFeedsService({ platform }: FeedsDeps) {
       const inserted = await repo.insertRun(db, ctx.tenantId, { id: runId, storeId, format: format ?? 'auto' }, clock());
       if (!inserted) {
         file.stream.resume();
-        throw new AppError('conflict', 'PRICING_IMPORT_RUNNING', 'An import of this store is already queued or running: wait for it to finish.');
+        throw new AppError(
+          'conflict',
+          'PRICING_IMPORT_RUNNING',
+          'An import of this store is already queued or running: wait for it to finish.',
+        );
       }
       const key = `pricing-feeds/${runId}`;
       try {

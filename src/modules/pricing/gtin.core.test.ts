@@ -33,12 +33,17 @@ describe('GS1 check digit', () => {
 
   it('property: every single-digit error is caught', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 12, maxLength: 12 }), fc.nat(12), fc.integer({ min: 1, max: 9 }), (body, pos, delta) => {
-        const full = body.join('') + String(gs1CheckDigit(body.join('')));
-        expect(normalizeGtin(full).ok || /^0+$/.test(full)).toBe(true);
-        const broken = full.slice(0, pos) + String((Number(full[pos]) + delta) % 10) + full.slice(pos + 1);
-        expect(normalizeGtin(broken).ok).toBe(false);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 12, maxLength: 12 }),
+        fc.nat(12),
+        fc.integer({ min: 1, max: 9 }),
+        (body, pos, delta) => {
+          const full = body.join('') + String(gs1CheckDigit(body.join('')));
+          expect(normalizeGtin(full).ok || /^0+$/.test(full)).toBe(true);
+          const broken = full.slice(0, pos) + String((Number(full[pos]) + delta) % 10) + full.slice(pos + 1);
+          expect(normalizeGtin(broken).ok).toBe(false);
+        },
+      ),
     );
   });
 });

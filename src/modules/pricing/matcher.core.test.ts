@@ -1,14 +1,41 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expandFeatures, EXPANDED_DIMS } from './matcher.eval.ts';
-import { FEATURE_NAMES, blockingKeys, buildIdf, modelCodes, pairFeatures, parseMagellanPairs, parseMagellanRecord, prepare, prf } from './matcher.core.ts';
+import {
+  FEATURE_NAMES,
+  blockingKeys,
+  buildIdf,
+  modelCodes,
+  pairFeatures,
+  parseMagellanPairs,
+  parseMagellanRecord,
+  prepare,
+  prf,
+} from './matcher.core.ts';
 
-const rec = (title: string, extra: Partial<Parameters<typeof prepare>[0]> = {}) => ({ title, brand: null, model: null, description: null, category: null, price: null, ...extra });
+const rec = (title: string, extra: Partial<Parameters<typeof prepare>[0]> = {}) => ({
+  title,
+  brand: null,
+  model: null,
+  description: null,
+  category: null,
+  price: null,
+  ...extra,
+});
 
 describe('benchmark format', () => {
   it('parses ER-Magellan records and pairs, skipping malformed lines', () => {
-    const r = parseMagellanRecord('COL title VAL innovera d3010 toner COL category VAL office COL brand VAL innovera COL modelno VAL d3010 COL price VAL 68.35 ');
-    expect(r).toEqual({ title: 'innovera d3010 toner', brand: 'innovera', model: 'd3010', description: null, category: 'office', price: 68.35 });
+    const r = parseMagellanRecord(
+      'COL title VAL innovera d3010 toner COL category VAL office COL brand VAL innovera COL modelno VAL d3010 COL price VAL 68.35 ',
+    );
+    expect(r).toEqual({
+      title: 'innovera d3010 toner',
+      brand: 'innovera',
+      model: 'd3010',
+      description: null,
+      category: 'office',
+      price: 68.35,
+    });
     const text = 'COL name VAL a1 COL price VAL \tCOL name VAL b COL price VAL 5\t1\nbroken line\nCOL name VAL x\tCOL name VAL y\t7\n';
     const out = parseMagellanPairs(text);
     expect(out.skipped).toBe(2);
@@ -45,21 +72,27 @@ describe('features', () => {
   it('property: features are finite, symmetric and in range; expansion has the declared size', () => {
     const text = fc.string({ maxLength: 60 });
     fc.assert(
-      fc.property(text, text, fc.option(fc.double({ min: 0.01, max: 1e6, noNaN: true })), fc.option(fc.double({ min: 0.01, max: 1e6, noNaN: true })), (ta, tb, pa, pb) => {
-        const a = prepare(rec(ta, { price: pa }));
-        const b = prepare(rec(tb, { price: pb }));
-        const idf = buildIdf([a, b]);
-        const ab = pairFeatures(a, b, idf);
-        const ba = pairFeatures(b, a, idf);
-        expect(ab).toHaveLength(FEATURE_NAMES.length);
-        for (let i = 0; i < ab.length; i++) {
-          expect(Number.isFinite(ab[i])).toBe(true);
-          expect(ab[i]).toBeCloseTo(ba[i]!, 9);
-          expect(ab[i]).toBeGreaterThanOrEqual(-1);
-          expect(ab[i]).toBeLessThanOrEqual(3 + 1e-9);
-        }
-        expect(expandFeatures(ab).length).toBe(EXPANDED_DIMS);
-      }),
+      fc.property(
+        text,
+        text,
+        fc.option(fc.double({ min: 0.01, max: 1e6, noNaN: true })),
+        fc.option(fc.double({ min: 0.01, max: 1e6, noNaN: true })),
+        (ta, tb, pa, pb) => {
+          const a = prepare(rec(ta, { price: pa }));
+          const b = prepare(rec(tb, { price: pb }));
+          const idf = buildIdf([a, b]);
+          const ab = pairFeatures(a, b, idf);
+          const ba = pairFeatures(b, a, idf);
+          expect(ab).toHaveLength(FEATURE_NAMES.length);
+          for (let i = 0; i < ab.length; i++) {
+            expect(Number.isFinite(ab[i])).toBe(true);
+            expect(ab[i]).toBeCloseTo(ba[i]!, 9);
+            expect(ab[i]).toBeGreaterThanOrEqual(-1);
+            expect(ab[i]).toBeLessThanOrEqual(3 + 1e-9);
+          }
+          expect(expandFeatures(ab).length).toBe(EXPANDED_DIMS);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -32,7 +32,9 @@ export interface Prepared {
 }
 
 const COLOURS = new Set(
-  'black white red blue green yellow pink purple orange brown gray grey silver gold beige navy cyan magenta titanium bisque stainless smoke clear teal'.split(' '),
+  'black white red blue green yellow pink purple orange brown gray grey silver gold beige navy cyan magenta titanium bisque stainless smoke clear teal'.split(
+    ' ',
+  ),
 );
 
 export interface Idf {
@@ -183,8 +185,8 @@ export function pairFeatures(a: Prepared, b: Prepared, idf: Idf): number[] {
     [b, a],
   ] as const)
     for (const c of x.codes)
+      // Only letters are dropped (colour and region suffixes): "s560" minus its digit is another model's stem.
       for (const cut of [1, 2])
-        // Only letters are dropped (colour and region suffixes): "s560" minus its digit is another model's stem.
         if (c.length - cut >= 5 && /^\p{L}+$/u.test(c.slice(-cut)) && y.squashed.includes(c.slice(0, c.length - cut))) stemIn = 1;
   let prefix = 0;
   for (const ca of a.codes)
@@ -281,7 +283,10 @@ export function parseMagellanPairs(text: string): { pairs: LabeledPair[]; skippe
 }
 
 /** Precision, recall and F1 of the positive class. */
-export function prf(predicted: ArrayLike<number>, labels: ArrayLike<number>): { precision: number; recall: number; f1: number; tp: number; fp: number; fn: number } {
+export function prf(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): { precision: number; recall: number; f1: number; tp: number; fp: number; fn: number } {
   let tp = 0;
   let fp = 0;
   let fn = 0;

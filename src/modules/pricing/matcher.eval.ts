@@ -61,7 +61,10 @@ export function fitMatcher(train: readonly LabeledPair[], valid: readonly Labele
     const model = fitLogistic(tr.x, tr.y, quadratic ? EXPANDED_DIMS : FEATURE_NAMES.length, { l2 });
     const p = predictLogistic(model, va.x);
     for (let th = 0.05; th < 0.96; th += 0.01) {
-      const f1 = prf(Array.from(p, (v) => (v >= th ? 1 : 0)), va.y).f1;
+      const f1 = prf(
+        Array.from(p, (v) => (v >= th ? 1 : 0)),
+        va.y,
+      ).f1;
       if (!best || f1 > best.validF1) best = { model, quadratic, idf, threshold: th, l2, validF1: f1 };
     }
   }
@@ -72,5 +75,8 @@ export function fitMatcher(train: readonly LabeledPair[], valid: readonly Labele
 export function evaluateMatcher(fit: MatcherFit, test: readonly LabeledPair[]) {
   const te = featureMatrix(test, fit.idf, fit.quadratic);
   const p = predictLogistic(fit.model, te.x);
-  return prf(Array.from(p, (v) => (v >= fit.threshold ? 1 : 0)), te.y);
+  return prf(
+    Array.from(p, (v) => (v >= fit.threshold ? 1 : 0)),
+    te.y,
+  );
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { downsampleSeries, lowestSeries, medianMinor, normMpn, normText, omnibusWasPrice, priceErrors, summarizePricing } from './pricing.core.ts';
+import {
+  downsampleSeries,
+  lowestSeries,
+  medianMinor,
+  normMpn,
+  normText,
+  omnibusWasPrice,
+  priceErrors,
+  summarizePricing,
+} from './pricing.core.ts';
 
 const d = (s: string) => new Date(`${s}T00:00:00Z`);
 const offer = (id: string, price: number, currency = 'USD', availability = 'in_stock') => ({
@@ -41,7 +50,14 @@ describe('omnibus was price', () => {
 
 describe('best offer', () => {
   it('picks the cheapest in-stock offer in the product currency, flags a 90%-below-median price error', () => {
-    const offers = [offer('a', 4500), offer('b', 7500), offer('c', 5000), offer('err', 400), offer('oos', 3000, 'USD', 'out_of_stock'), offer('eur', 100, 'EUR')];
+    const offers = [
+      offer('a', 4500),
+      offer('b', 7500),
+      offer('c', 5000),
+      offer('err', 400),
+      offer('oos', 3000, 'USD', 'out_of_stock'),
+      offer('eur', 100, 'EUR'),
+    ];
     const s = summarizePricing(offers, { preferredCurrency: 'USD', history: new Map() });
     expect(s.currency).toBe('USD');
     expect(s.best?.offer.id).toBe('a');
@@ -77,7 +93,11 @@ describe('price history downsampling', () => {
   });
 
   it('never returns more points than asked, even over years of hourly changes', () => {
-    const pts = Array.from({ length: 20_000 }, (_, k) => ({ at: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000), priceMinor: BigInt(1000 + (k % 7)), currency: 'USD' }));
+    const pts = Array.from({ length: 20_000 }, (_, k) => ({
+      at: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000),
+      priceMinor: BigInt(1000 + (k % 7)),
+      currency: 'USD',
+    }));
     const s = downsampleSeries(pts, d('2024-01-01'), d('2026-04-01'), 200);
     expect(s.length).toBe(200);
     expect(s.every((p) => p.priceMinor === 1000n)).toBe(true);

@@ -29,14 +29,17 @@ afterAll(async () => {
 function multipart(file: string, fileName: string) {
   const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
   const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
     Buffer.from(file),
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-const api = (method: string, url: string, body?: unknown, k = key) => t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
+const api = (method: string, url: string, body?: unknown, k = key) =>
+  t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
 
 async function createStore(name: string, k = key): Promise<string> {
   const r = await api('POST', '/api/v1/pricing/stores', { name, network: 'feed' }, k);
@@ -46,7 +49,11 @@ async function createStore(name: string, k = key): Promise<string> {
 
 async function uploadFeed(storeId: string, file: string, fileName: string, k = key) {
   const m = multipart(file, fileName);
-  return t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, { token: k, body: m.body as unknown as string, headers: { 'content-type': m.contentType } });
+  return t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
+    token: k,
+    body: m.body as unknown as string,
+    headers: { 'content-type': m.contentType },
+  });
 }
 
 async function importFeed(storeId: string, file: string, fileName: string) {
@@ -78,8 +85,17 @@ describe('pricing: feeds, matching and the seed 000 product page', () => {
     rows.push('A-BAD1,Zero price,Acme,,,0 USD,in stock,'); // refused: price 0
     rows.push('A-BAD2,Negative,Acme,,,-5.00 USD,in stock,'); // refused: negative
     const run = await importFeed(storeA, `${rows.join('\n')}\n`, 'nordstrom.csv');
-    expect(run).toMatchObject({ status: 'succeeded', rows_read: 20, rows_accepted: 18, rows_rejected: 2, offers_created: 18, prices_changed: 0 });
-    expect(run.errors.filter((e: { level: string }) => e.level === 'error').map((e: { row: number; message: string }) => [e.row, e.message])).toEqual([
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      rows_read: 20,
+      rows_accepted: 18,
+      rows_rejected: 2,
+      offers_created: 18,
+      prices_changed: 0,
+    });
+    expect(
+      run.errors.filter((e: { level: string }) => e.level === 'error').map((e: { row: number; message: string }) => [e.row, e.message]),
+    ).toEqual([
       [19, 'must be greater than zero'],
       [20, 'must not be negative'],
     ]);
@@ -94,7 +110,9 @@ describe('pricing: feeds, matching and the seed 000 product page', () => {
     </channel></rss>`;
     const runB = await importFeed(storeB, xml, 'rack.xml');
     expect(runB).toMatchObject({ status: 'succeeded', rows_accepted: 3, rows_rejected: 0 });
-    expect(runB.errors).toEqual([{ row: 3, field: 'gtin', message: 'has a wrong check digit (expected 1): the offer is kept without it', level: 'warning' }]);
+    expect(runB.errors).toEqual([
+      { row: 3, field: 'gtin', message: 'has a wrong check digit (expected 1): the offer is kept without it', level: 'warning' },
+    ]);
 
     storeC = await createStore('Euro Shop');
     const json = JSON.stringify([
@@ -120,12 +138,20 @@ describe('pricing: feeds, matching and the seed 000 product page', () => {
     const r = await api('GET', `/api/v1/products/${groupId}`);
     expect(r.status).toBe(200);
     expect(r.body.product).toMatchObject({ id: groupId, kind: 'match_group', gtin: `0${EAN_HEADPHONES}` });
-    expect(r.body.pricing.best_offer).toMatchObject({ store: 'Nordstrom Rack', price: '$45.00', savings: '$0.00', is_best_price: true, was_price: null });
-    expect(r.body.pricing.other_offers.map((o: { store: string; price: string; is_best_price: boolean }) => [o.store, o.price, o.is_best_price])).toEqual([
-      ['Nordstrom', '$75.00', false],
-    ]);
+    expect(r.body.pricing.best_offer).toMatchObject({
+      store: 'Nordstrom Rack',
+      price: '$45.00',
+      savings: '$0.00',
+      is_best_price: true,
+      was_price: null,
+    });
+    expect(
+      r.body.pricing.other_offers.map((o: { store: string; price: string; is_best_price: boolean }) => [o.store, o.price, o.is_best_price]),
+    ).toEqual([['Nordstrom', '$75.00', false]]);
     expect(r.body.pricing.price_range).toMatchObject({ min: '$45.00', max: '$75.00' });
-    expect(r.body.pricing.offers_in_other_currencies.map((o: { store: string; price: string }) => [o.store, o.price])).toEqual([['Euro Shop', '€60.00']]);
+    expect(r.body.pricing.offers_in_other_currencies.map((o: { store: string; price: string }) => [o.store, o.price])).toEqual([
+      ['Euro Shop', '€60.00'],
+    ]);
   });
 
   it('appends price history on change only, and computes Omnibus savings from the 30 previous days', async () => {
@@ -150,7 +176,9 @@ describe('pricing: feeds, matching and the seed 000 product page', () => {
     expect(h.body.series).toHaveLength(2);
     const rack = h.body.series.find((x: { store: string }) => x.store === 'Nordstrom Rack');
     expect(rack.points.map((p: { price: number | null }) => p.price)).toEqual([null, 45, 45, 45, 45, 45, 45, 70, 70, 70, 70, 70]);
-    expect(h.body.best_price.map((p: { price: number | null }) => p.price)).toEqual([null, 45, 45, 45, 45, 45, 45, 70, 70, 70, 70, 70].map((v) => (v === null ? null : Math.min(v, 75))));
+    expect(h.body.best_price.map((p: { price: number | null }) => p.price)).toEqual(
+      [null, 45, 45, 45, 45, 45, 45, 70, 70, 70, 70, 70].map((v) => (v === null ? null : Math.min(v, 75))),
+    );
   });
 
   it('a feed that cannot be read changes nothing; two imports of one store at once: the second is refused', async () => {
@@ -172,7 +200,12 @@ describe('pricing: feeds, matching and the seed 000 product page', () => {
   it("another tenant's store, group, product and run ids answer 404 like unknown ones", async () => {
     const hp = await api('GET', `/api/v1/pricing/offers?q=B-HP`);
     const groupId = hp.body.data[0].match_group_id;
-    for (const url of [`/api/v1/products/${groupId}`, `/api/v1/products/${groupId}/price-history`, `/api/v1/pricing/groups/${groupId}`, `/api/v1/pricing/stores/${storeA}`]) {
+    for (const url of [
+      `/api/v1/products/${groupId}`,
+      `/api/v1/products/${groupId}/price-history`,
+      `/api/v1/pricing/groups/${groupId}`,
+      `/api/v1/pricing/stores/${storeA}`,
+    ]) {
       const r = await api('GET', url, undefined, otherKey);
       expect(r.status, url).toBe(404);
     }

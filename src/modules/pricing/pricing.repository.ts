@@ -109,7 +109,12 @@ const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 /** All SQL of pricing. Every statement filters on tenant_id; the handle `q` is always passed in. */
 export const pricingRepository = {
   // ---- stores ----
-  async insertStore(q: Q, tenantId: string, s: { name: string; network: string; networkMerchantId: string | null; terms: Record<string, unknown> }, now: Date) {
+  async insertStore(
+    q: Q,
+    tenantId: string,
+    s: { name: string; network: string; networkMerchantId: string | null; terms: Record<string, unknown> },
+    now: Date,
+  ) {
     return queryOne<{ id: string }>(
       q,
       sql`INSERT INTO pricing_stores (tenant_id, id, name, network, network_merchant_id, terms, created_at, updated_at)
@@ -278,7 +283,15 @@ export const pricingRepository = {
   async insertLog(
     q: Q,
     tenantId: string,
-    entries: readonly { action: string; fromGroupId: string | null; toGroupId: string; offerIds: string[]; reason: string; actorType: string; actorId: string }[],
+    entries: readonly {
+      action: string;
+      fromGroupId: string | null;
+      toGroupId: string;
+      offerIds: string[];
+      reason: string;
+      actorType: string;
+      actorId: string;
+    }[],
     now: Date,
   ): Promise<void> {
     if (!entries.length) return;
@@ -296,7 +309,13 @@ export const pricingRepository = {
   async listOffers(
     q: Q,
     tenantId: string,
-    f: { search?: string | undefined; storeId?: string | undefined; groupId?: string | undefined; after?: string | undefined; limit: number },
+    f: {
+      search?: string | undefined;
+      storeId?: string | undefined;
+      groupId?: string | undefined;
+      after?: string | undefined;
+      limit: number;
+    },
   ): Promise<OfferRow[]> {
     const rows = await queryRows<OfferRow>(
       q,
@@ -319,7 +338,11 @@ export const pricingRepository = {
     return rows.map(toOffer);
   },
 
-  async listGroups(q: Q, tenantId: string, f: { search?: string | undefined; id?: string | undefined; after?: string | undefined; limit: number }) {
+  async listGroups(
+    q: Q,
+    tenantId: string,
+    f: { search?: string | undefined; id?: string | undefined; after?: string | undefined; limit: number },
+  ) {
     const rows = await queryRows<GroupRow & { minPriceMinor: string | null }>(
       q,
       sql`SELECT g.id, g.canonical_name AS "canonicalName", b.name AS brand, g.gtin, g.mpn, g.catalog_item_id AS "catalogItemId", g.pinned,
@@ -377,7 +400,9 @@ export const pricingRepository = {
     q: Q,
     tenantId: string,
     id: string,
-    p: Partial<Pick<FeedRunRow, 'status' | 'rowsRead' | 'rowsAccepted' | 'rowsRejected' | 'offersCreated' | 'pricesChanged' | 'errors' | 'failure'>> & { finishedAt?: Date },
+    p: Partial<
+      Pick<FeedRunRow, 'status' | 'rowsRead' | 'rowsAccepted' | 'rowsRejected' | 'offersCreated' | 'pricesChanged' | 'errors' | 'failure'>
+    > & { finishedAt?: Date },
   ): Promise<void> {
     const sets = [
       p.status !== undefined ? sql`status = ${p.status}` : null,

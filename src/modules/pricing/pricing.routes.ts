@@ -22,7 +22,11 @@ const write = (action: string, resourceType: string) =>
 /** The multipart upload: one file in the field "file", and optionally a "format" field (csv, json, xml). */
 async function receiveFeed(request: FastifyRequest) {
   if (!request.isMultipart())
-    throw new AppError('unsupported_media_type', 'PRICING_MULTIPART_REQUIRED', 'Send the feed as multipart/form-data in a field named "file".');
+    throw new AppError(
+      'unsupported_media_type',
+      'PRICING_MULTIPART_REQUIRED',
+      'Send the feed as multipart/form-data in a field named "file".',
+    );
   let format: FeedFormat | null = null;
   for await (const part of request.parts()) {
     if (part.type === 'field') {
@@ -47,7 +51,12 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   r.post(
     '/api/v1/pricing/stores',
     {
-      schema: { tags, summary: 'Add a store (retailer) and its affiliate network', body: s.storeCreateBody, response: { 201: s.storeSchema, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Add a store (retailer) and its affiliate network',
+        body: s.storeCreateBody,
+        response: { 201: s.storeSchema, ...errorResponses },
+      },
       config: write('pricing.store.create', 'pricing_store'),
     },
     async (request, reply) => {
@@ -64,7 +73,14 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   );
   r.get(
     '/api/v1/pricing/stores',
-    { schema: { tags, summary: 'List stores with their offer counts and last import', response: { 200: s.storeListResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags,
+        summary: 'List stores with their offer counts and last import',
+        response: { 200: s.storeListResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => ({ data: (await deps.service.listStores(tenantContext(request))).map(s.toStore) }),
   );
   r.get(
@@ -94,7 +110,15 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   );
   r.get(
     '/api/v1/pricing/feed-runs/:id',
-    { schema: { tags, summary: 'A feed import: status, counts and row-level errors', params: idParams, response: { 200: s.feedRunSchema, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags,
+        summary: 'A feed import: status, counts and row-level errors',
+        params: idParams,
+        response: { 200: s.feedRunSchema, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
       const ctx = tenantContext(request);
       return s.toFeedRun(await deps.feeds.getRun(ctx, request.params.id));
@@ -102,17 +126,39 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   );
   r.get(
     '/api/v1/pricing/offers',
-    { schema: { tags, summary: 'Search offers (title, external id or GTIN), by store or group', querystring: s.offerListQuery, response: { 200: s.offerListResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags,
+        summary: 'Search offers (title, external id or GTIN), by store or group',
+        querystring: s.offerListQuery,
+        response: { 200: s.offerListResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
       const q = request.query;
-      const rows = await deps.service.listOffers(tenantContext(request), { search: q.q, storeId: q.store_id, groupId: q.group_id, after: q.cursor, limit: q.limit + 1 });
+      const rows = await deps.service.listOffers(tenantContext(request), {
+        search: q.q,
+        storeId: q.store_id,
+        groupId: q.group_id,
+        after: q.cursor,
+        limit: q.limit + 1,
+      });
       const page = paginate(rows, q.limit, (o) => o.id);
       return { data: page.data.map(s.toOffer), next_cursor: page.next_cursor };
     },
   );
   r.get(
     '/api/v1/pricing/groups',
-    { schema: { tags, summary: 'Search match groups (name or GTIN)', querystring: s.groupListQuery, response: { 200: s.groupListResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags,
+        summary: 'Search match groups (name or GTIN)',
+        querystring: s.groupListQuery,
+        response: { 200: s.groupListResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
       const q = request.query;
       const rows = await deps.service.listGroups(tenantContext(request), { search: q.q, after: q.cursor, limit: q.limit + 1 });

@@ -185,7 +185,9 @@ export const productResponse = z.object({
     currency: z.string().nullable(),
     best_offer: productOffer
       .extend({
-        savings: z.string().describe('Omnibus savings: the lowest price of the 30 days before the current price, minus the price; "$0.00" when none'),
+        savings: z
+          .string()
+          .describe('Omnibus savings: the lowest price of the 30 days before the current price, minus the price; "$0.00" when none'),
         savings_minor: z.string(),
         was_price: z.string().nullable().describe('The lowest price of the previous 30 days (EU Omnibus), or null'),
       })

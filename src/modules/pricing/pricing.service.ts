@@ -5,13 +5,17 @@ import { pricingRepository as repo } from './pricing.repository.ts';
 export function createPricingService({ platform }: { platform: PlatformServices }) {
   const { db, clock } = platform;
   const cursorOk = (c: string | undefined) => {
-    if (c !== undefined && !isUuid(c)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
+    if (c !== undefined && !isUuid(c))
+      throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
   };
   /** A filter id that is not a uuid names nothing: the answer is empty, like another tenant's id. */
   const idFilter = (id: string | undefined) => (id === undefined ? undefined : isUuid(id) ? id : '00000000-0000-0000-0000-000000000000');
 
   return {
-    async createStore(ctx: TenantContext, s: { name: string; network: string; networkMerchantId: string | null; terms: Record<string, unknown> }) {
+    async createStore(
+      ctx: TenantContext,
+      s: { name: string; network: string; networkMerchantId: string | null; terms: Record<string, unknown> },
+    ) {
       const row = await repo.insertStore(db, ctx.tenantId, s, clock());
       if (!row) throw new AppError('conflict', 'PRICING_STORE_EXISTS', `A store named "${s.name.slice(0, 200)}" already exists.`);
       return (await repo.listStores(db, ctx.tenantId, row.id))[0]!;
@@ -22,7 +26,16 @@ export function createPricingService({ platform }: { platform: PlatformServices 
       if (!row) throw notFound('PRICING_STORE_NOT_FOUND', 'The store');
       return row;
     },
-    listOffers(ctx: TenantContext, f: { search?: string | undefined; storeId?: string | undefined; groupId?: string | undefined; after?: string | undefined; limit: number }) {
+    listOffers(
+      ctx: TenantContext,
+      f: {
+        search?: string | undefined;
+        storeId?: string | undefined;
+        groupId?: string | undefined;
+        after?: string | undefined;
+        limit: number;
+      },
+    ) {
       cursorOk(f.after);
       return repo.listOffers(db, ctx.tenantId, { ...f, storeId: idFilter(f.storeId), groupId: idFilter(f.groupId) });
     },

@@ -154,7 +154,12 @@ export function createProductsService(deps: ProductsDeps) {
           other_offers: s.others.map(view),
           price_range:
             s.minMinor !== null && s.maxMinor !== null && cur
-              ? { min: display(s.minMinor, cur), max: display(s.maxMinor, cur), min_minor: s.minMinor.toString(), max_minor: s.maxMinor.toString() }
+              ? {
+                  min: display(s.minMinor, cur),
+                  max: display(s.maxMinor, cur),
+                  min_minor: s.minMinor.toString(),
+                  max_minor: s.maxMinor.toString(),
+                }
               : null,
           offers_in_other_currencies: s.otherCurrency.map(view),
           offer_count: priced.length,
@@ -178,7 +183,15 @@ export function createProductsService(deps: ProductsDeps) {
         inCur.map((o) => o.id),
         from,
       );
-      const series = inCur.map((o) => ({ offer: o, points: downsampleSeries((hist.get(o.id) ?? []).filter((p) => p.currency === cur), from, to, points) }));
+      const series = inCur.map((o) => ({
+        offer: o,
+        points: downsampleSeries(
+          (hist.get(o.id) ?? []).filter((p) => p.currency === cur),
+          from,
+          to,
+          points,
+        ),
+      }));
       const asJson = (pts: ReturnType<typeof downsampleSeries>) =>
         pts.map((p) => ({ t: p.at.toISOString(), price: p.priceMinor === null || !cur ? null : minorToMajor(p.priceMinor, cur) }));
       const n = series[0]?.points.length ?? downsampleSeries([], from, to, points).length;
@@ -188,7 +201,12 @@ export function createProductsService(deps: ProductsDeps) {
         from: from.toISOString(),
         to: to.toISOString(),
         interval_seconds: Math.round((to.getTime() - from.getTime()) / n / 1000),
-        series: series.map((x) => ({ offer_id: x.offer.id, store_id: x.offer.storeId, store: x.offer.storeName, points: asJson(x.points) })),
+        series: series.map((x) => ({
+          offer_id: x.offer.id,
+          store_id: x.offer.storeId,
+          store: x.offer.storeName,
+          points: asJson(x.points),
+        })),
         best_price: asJson(lowestSeries(series.map((x) => x.points))),
       };
     },
