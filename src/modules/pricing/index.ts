@@ -25,8 +25,6 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     },
   };
 }
-export type PricingModule = ReturnType<typeof createPricingModule>;
 
 // The matching protocol (train/valid choose, test reports), for `loupe eval-matching` and bench/matching.
 export { evaluateMatcher, fitMatcher, readPairs } from './matcher.eval.ts';
-export type { MatcherFit } from './matcher.eval.ts';

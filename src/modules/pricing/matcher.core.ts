@@ -179,15 +179,18 @@ export function pairFeatures(a: Prepared, b: Prepared, idf: Idf): number[] {
   for (const c of b.codes) if (c.length >= 5 && a.squashed.includes(c)) inOther = 1;
   // A retailer's code often carries a colour or region suffix ("coolpixs550cb" vs "coolpix s550"): the stem
   // (one or two last letters dropped, at least 5 characters left) found in the other's text.
+  // Only letters are dropped (colour and region suffixes): "s560" minus its digit is another model's stem.
   let stemIn = 0;
   for (const [x, y] of [
     [a, b],
     [b, a],
-  ] as const)
-    for (const c of x.codes)
-      // Only letters are dropped (colour and region suffixes): "s560" minus its digit is another model's stem.
-      for (const cut of [1, 2])
+  ] as const) {
+    for (const c of x.codes) {
+      for (const cut of [1, 2]) {
         if (c.length - cut >= 5 && /^\p{L}+$/u.test(c.slice(-cut)) && y.squashed.includes(c.slice(0, c.length - cut))) stemIn = 1;
+      }
+    }
+  }
   let prefix = 0;
   for (const ca of a.codes)
     for (const cb of b.codes) {

@@ -435,4 +435,3 @@ export const pricingRepository = {
     );
   },
 };
-export type PricingRepository = typeof pricingRepository;

@@ -7,6 +7,7 @@ import type { FeedsService } from './feeds.service.ts';
 import type { PricingService } from './pricing.service.ts';
 import type { ProductsService } from './products.service.ts';
 import * as s from './pricing.schemas.ts';
+import * as m from './pricing.mappers.ts';
 
 export interface PricingRouteDeps {
   service: PricingService;
@@ -68,7 +69,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
         terms: b.terms,
       });
       request.auditTarget = { resourceId: row.id };
-      return reply.code(201).send(s.toStore(row));
+      return reply.code(201).send(m.toStore(row));
     },
   );
   r.get(
@@ -81,12 +82,12 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
       },
       config: read,
     },
-    async (request) => ({ data: (await deps.service.listStores(tenantContext(request))).map(s.toStore) }),
+    async (request) => ({ data: (await deps.service.listStores(tenantContext(request))).map(m.toStore) }),
   );
   r.get(
     '/api/v1/pricing/stores/:id',
     { schema: { tags, summary: 'One store', params: idParams, response: { 200: s.storeSchema, ...errorResponses } }, config: read },
-    async (request) => s.toStore(await deps.service.getStore(tenantContext(request), request.params.id)),
+    async (request) => m.toStore(await deps.service.getStore(tenantContext(request), request.params.id)),
   );
   r.post(
     '/api/v1/pricing/stores/:id/feeds',
@@ -121,7 +122,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     },
     async (request) => {
       const ctx = tenantContext(request);
-      return s.toFeedRun(await deps.feeds.getRun(ctx, request.params.id));
+      return m.toFeedRun(await deps.feeds.getRun(ctx, request.params.id));
     },
   );
   r.get(
@@ -145,7 +146,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
         limit: q.limit + 1,
       });
       const page = paginate(rows, q.limit, (o) => o.id);
-      return { data: page.data.map(s.toOffer), next_cursor: page.next_cursor };
+      return { data: page.data.map(m.toOffer), next_cursor: page.next_cursor };
     },
   );
   r.get(
@@ -163,13 +164,13 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
       const q = request.query;
       const rows = await deps.service.listGroups(tenantContext(request), { search: q.q, after: q.cursor, limit: q.limit + 1 });
       const page = paginate(rows, q.limit, (g) => g.id);
-      return { data: page.data.map(s.toGroup), next_cursor: page.next_cursor };
+      return { data: page.data.map(m.toGroup), next_cursor: page.next_cursor };
     },
   );
   r.get(
     '/api/v1/pricing/groups/:id',
     { schema: { tags, summary: 'One match group', params: idParams, response: { 200: s.groupSchema, ...errorResponses } }, config: read },
-    async (request) => s.toGroup(await deps.service.getGroup(tenantContext(request), request.params.id)),
+    async (request) => m.toGroup(await deps.service.getGroup(tenantContext(request), request.params.id)),
   );
 
   // ---- seed 000 ----

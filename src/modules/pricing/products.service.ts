@@ -2,7 +2,8 @@ import { type PlatformServices, type TenantContext, formatMoney, isUuid, minorTo
 import { normalizeGtin } from './gtin.core.ts';
 import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, OMNIBUS_DAYS, summarizePricing } from './pricing.core.ts';
 import { type GroupRow, type OfferRow, pricingRepository as repo } from './pricing.repository.ts';
-import { type PriceHistoryResponse, type ProductOffer, type ProductResponse, display } from './pricing.schemas.ts';
+import { display } from './pricing.mappers.ts';
+import type { PriceHistoryResponse, ProductOffer, ProductResponse } from './pricing.schemas.ts';
 
 /** What pricing reads of a catalog item (catalog's public `findItem`). */
 export interface CatalogItemView {
