@@ -223,4 +223,36 @@ describe('pricing: feeds, matching and the seed 000 product page', () => {
     expect(r.body.product).toMatchObject({ kind: 'catalog_item', name: 'Tea', catalog_item_id: 'SKU-1', match_group_id: null });
     expect(r.body.pricing.best_offer).toMatchObject({ store: 'Single store', price: '¥1,500', is_best_price: true, store_id: null });
   });
+
+  it('an operator merges, splits and reverts; every decision is logged; another tenant cannot touch the groups', async () => {
+    const hp = (await api('GET', '/api/v1/pricing/offers?q=B-HP')).body.data[0].match_group_id as string;
+    const sp = (await api('GET', '/api/v1/pricing/offers?q=flip')).body.data[0].match_group_id as string;
+    const count = async (g: string) => (await api('GET', `/api/v1/pricing/offers?group_id=${g}`)).body.data.length as number;
+    const [hpCount, spCount] = [await count(hp), await count(sp)];
+    expect([hpCount, spCount]).toEqual([3, 2]);
+
+    expect((await api('POST', `/api/v1/pricing/groups/${hp}/merge`, { from_group_id: sp }, otherKey)).status).toBe(404);
+    expect((await api('POST', `/api/v1/pricing/groups/${hp}/merge`, { from_group_id: hp })).status).toBe(400);
+    const merge = await api('POST', `/api/v1/pricing/groups/${hp}/merge`, { from_group_id: sp });
+    expect(merge.status).toBe(200);
+    expect(merge.body.moved_offer_ids).toHaveLength(2);
+    expect([await count(hp), await count(sp)]).toEqual([5, 0]);
+    expect((await api('POST', `/api/v1/pricing/match-log/${merge.body.log_id}/revert`, undefined, otherKey)).status).toBe(404);
+    expect((await api('POST', `/api/v1/pricing/match-log/${merge.body.log_id}/revert`)).status).toBe(200);
+    expect([await count(hp), await count(sp)]).toEqual([3, 2]);
+    expect((await api('POST', `/api/v1/pricing/match-log/${merge.body.log_id}/revert`)).status).toBe(409);
+
+    const euro = (await api('GET', '/api/v1/pricing/offers?q=C-HP')).body.data.find(
+      (o: { external_id: string }) => o.external_id === 'C-HP',
+    );
+    expect((await api('POST', `/api/v1/pricing/groups/${sp}/split`, { offer_ids: [euro.id] })).status).toBe(400); // not an offer of that group
+    const split = await api('POST', `/api/v1/pricing/groups/${hp}/split`, { offer_ids: [euro.id] });
+    expect(split.status).toBe(200);
+    expect(split.body.group_id).not.toBe(hp);
+    expect([await count(hp), await count(split.body.group_id)]).toEqual([2, 1]);
+    // The group ids of everything else never changed.
+    expect((await api('GET', '/api/v1/pricing/offers?q=B-HP')).body.data[0].match_group_id).toBe(hp);
+    expect((await api('POST', `/api/v1/pricing/match-log/${split.body.log_id}/revert`)).status).toBe(200);
+    expect(await count(hp)).toBe(3);
+  });
 });

@@ -293,17 +293,20 @@ export const pricingRepository = {
       actorId: string;
     }[],
     now: Date,
-  ): Promise<void> {
-    if (!entries.length) return;
+  ): Promise<string[]> {
+    if (!entries.length) return [];
     const col = <T>(f: (e: (typeof entries)[number]) => T) => arrayParam(entries.map(f));
-    await q.execute(
+    const rows = await queryRows<{ id: string }>(
+      q,
       sql`INSERT INTO pricing_match_log (tenant_id, id, action, from_group_id, to_group_id, offer_ids, reason, actor_type, actor_id, created_at)
           SELECT ${tenantId}::uuid, s.id, s.action, s.from_group, s.to_group, ARRAY(SELECT jsonb_array_elements_text(s.offers::jsonb))::uuid[],
             s.reason, s.actor_type, s.actor_id, ${now.toISOString()}::timestamptz
           FROM unnest(${col(() => newId())}::uuid[], ${col((e) => e.action)}::text[], ${col((e) => e.fromGroupId)}::uuid[], ${col((e) => e.toGroupId)}::uuid[],
             ${col((e) => JSON.stringify(e.offerIds))}::text[], ${col((e) => e.reason)}::text[], ${col((e) => e.actorType)}::text[], ${col((e) => e.actorId)}::text[])
-            AS s(id, action, from_group, to_group, offers, reason, actor_type, actor_id)`,
+            AS s(id, action, from_group, to_group, offers, reason, actor_type, actor_id)
+          RETURNING id`,
     );
+    return rows.map((r) => r.id);
   },
 
   async listOffers(
@@ -384,6 +387,31 @@ export const pricingRepository = {
               WHERE p.tenant_id = ${tenantId} AND p.offer_id = h.offer_id AND p.observed_at < ${since.toISOString()}::timestamptz))
           ORDER BY h.offer_id, h.observed_at`,
     ),
+
+  /** Moves offers of `fromGroupId` (all of them when `offerIds` is null) into `toGroupId` as an operator's decision; returns the moved ids. */
+  async moveOffers(q: Q, tenantId: string, fromGroupId: string, toGroupId: string, offerIds: readonly string[] | null): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`UPDATE pricing_offers SET match_group_id = ${toGroupId}, match_method = 'operator'
+          WHERE tenant_id = ${tenantId} AND match_group_id = ${fromGroupId}
+            ${offerIds ? sql`AND id = ANY(${arrayParam(offerIds)}::uuid[])` : sql``}
+          RETURNING id`,
+    );
+    return rows.map((r) => r.id);
+  },
+
+  getLogEntry: (q: Q, tenantId: string, id: string) =>
+    queryOne<{ id: string; action: string; fromGroupId: string | null; toGroupId: string; offerIds: string[]; revertedAt: Date | null }>(
+      q,
+      sql`SELECT id, action, from_group_id AS "fromGroupId", to_group_id AS "toGroupId", offer_ids AS "offerIds", reverted_at AS "revertedAt"
+          FROM pricing_match_log WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
+    ),
+
+  async markReverted(q: Q, tenantId: string, id: string, now: Date): Promise<void> {
+    await q.execute(
+      sql`UPDATE pricing_match_log SET reverted_at = ${now.toISOString()}::timestamptz WHERE tenant_id = ${tenantId} AND id = ${id}`,
+    );
+  },
 
   // ---- feed runs ----
   /** A queued run, or undefined when the store already has a queued or running import (the partial unique index). */

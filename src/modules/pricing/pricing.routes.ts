@@ -173,6 +173,61 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     async (request) => m.toGroup(await deps.service.getGroup(tenantContext(request), request.params.id)),
   );
 
+  const decision = z.object({ log_id: z.string(), moved_offer_ids: z.array(z.string()), group_id: z.string() });
+  r.post(
+    '/api/v1/pricing/groups/:id/merge',
+    {
+      schema: {
+        tags,
+        summary: "Merge another group's offers into this one (operator; logged, revertible)",
+        params: idParams,
+        body: z.object({ from_group_id: z.string().min(1).max(100) }).strict(),
+        response: { 200: decision, ...errorResponses },
+      },
+      config: write('pricing.group.merge', 'pricing_group'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const out = await deps.service.merge(tenantContext(request), request.params.id, request.body.from_group_id);
+      return { log_id: out.logId, moved_offer_ids: out.moved, group_id: request.params.id };
+    },
+  );
+  r.post(
+    '/api/v1/pricing/groups/:id/split',
+    {
+      schema: {
+        tags,
+        summary: 'Split offers out of this group into a new group (operator; logged, revertible)',
+        params: idParams,
+        body: z.object({ offer_ids: z.array(z.string().max(100)).min(1).max(500) }).strict(),
+        response: { 200: decision, ...errorResponses },
+      },
+      config: write('pricing.group.split', 'pricing_group'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const out = await deps.service.split(tenantContext(request), request.params.id, [...new Set(request.body.offer_ids)]);
+      return { log_id: out.logId, moved_offer_ids: out.moved, group_id: out.newGroupId };
+    },
+  );
+  r.post(
+    '/api/v1/pricing/match-log/:id/revert',
+    {
+      schema: {
+        tags,
+        summary: 'Revert an operator merge or split',
+        params: idParams,
+        response: { 200: z.object({ moved_offer_ids: z.array(z.string()) }), ...errorResponses },
+      },
+      config: write('pricing.match.revert', 'pricing_match_log'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const out = await deps.service.revert(tenantContext(request), request.params.id);
+      return { moved_offer_ids: out.moved };
+    },
+  );
+
   // ---- seed 000 ----
   r.get(
     '/api/v1/products/:id',
