@@ -31,6 +31,7 @@ import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
 import { createAnalyticsModule } from './modules/analytics/index.ts';
 import { createCommerceModule } from './modules/commerce/index.ts';
+import { createPricingModule } from './modules/pricing/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -71,6 +72,7 @@ export interface LoupeApp {
     imports: ReturnType<typeof createImportsModule>;
     analytics: ReturnType<typeof createAnalyticsModule>;
     commerce: ReturnType<typeof createCommerceModule>;
+    pricing: ReturnType<typeof createPricingModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -179,6 +181,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     orders: identity.orderStats,
     tenantSettings: (id) => tenancy.tenants.getTenant(id).then((t) => t.settings),
   });
+  // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
+  const pricing = createPricingModule(platform, {
+    findCatalogItem: catalog.findItem,
+    tenantName: async (id) => (await tenancy.tenants.getTenant(id)).name,
+  });
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
@@ -200,6 +207,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await recs.routes(app);
   await analytics.routes(app);
   await commerce.routes(app);
+  await pricing.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -241,7 +249,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce },
+    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing },
     storage,
     async close() {
       await jobs.stop();

@@ -3,6 +3,7 @@ import { VERSION } from './app.ts';
 import { registerAdmin } from './cli/admin.ts';
 import { registerBackup } from './cli/backup.ts';
 import { registerEval } from './cli/eval.ts';
+import { registerEvalMatching } from './cli/eval-matching.ts';
 import { registerImport } from './cli/import.ts';
 import { registerMigrate } from './cli/migrate.ts';
 import { registerPredict } from './cli/predict.ts';
@@ -27,6 +28,7 @@ registerImport(program);
 registerAdmin(program);
 registerEval(program);
 registerPredict(program);
+registerEvalMatching(program);
 registerBackup(program);
 registerRestore(program);
 

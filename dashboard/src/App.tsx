@@ -19,6 +19,7 @@ const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
+const PricingPage = lazy(() => import('./pages/Pricing.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -51,6 +52,7 @@ function Protected() {
           <Route path="customers/*" element={<CustomersPage />} />
           <Route path="orders/*" element={<OrdersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
+          <Route path="pricing/*" element={<PricingPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />

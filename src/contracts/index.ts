@@ -11,6 +11,7 @@ import type * as commerce from '../modules/commerce/commerce.schemas.ts';
 import type * as orders from '../modules/commerce/orders.schemas.ts';
 import type * as identity from '../modules/identity/identity.schemas.ts';
 import type * as imports from '../modules/imports/imports.schemas.ts';
+import type * as pricing from '../modules/pricing/pricing.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
@@ -199,6 +200,30 @@ export type CompleteResponse = z.infer<typeof orders.completeResponse>;
 export type Promotion = z.infer<typeof orders.promotionResponse>;
 export type PromotionList = z.infer<typeof orders.promotionListResponse>;
 export type CommerceSettings = z.infer<typeof orders.settingsResponse>;
+// ---- pricing: stores, feeds, offers, match groups, seed 000's product page and price history ----
+export {
+  feedRunSchema,
+  feedUploadResponse,
+  groupListResponse,
+  groupSchema,
+  offerListResponse,
+  offerSchema,
+  priceHistoryResponse,
+  productResponse,
+  storeCreateBody,
+  storeListResponse,
+  storeSchema,
+} from '../modules/pricing/pricing.schemas.ts';
+export type PricingStore = z.infer<typeof pricing.storeSchema>;
+export type PricingStoreList = z.infer<typeof pricing.storeListResponse>;
+export type CreatePricingStoreBody = z.input<typeof pricing.storeCreateBody>;
+export type FeedRun = z.infer<typeof pricing.feedRunSchema>;
+export type PricingOffer = z.infer<typeof pricing.offerSchema>;
+export type PricingOfferList = z.infer<typeof pricing.offerListResponse>;
+export type MatchGroup = z.infer<typeof pricing.groupSchema>;
+export type MatchGroupList = z.infer<typeof pricing.groupListResponse>;
+export type Product = z.infer<typeof pricing.productResponse>;
+export type PriceHistory = z.infer<typeof pricing.priceHistoryResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';

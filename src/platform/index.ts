@@ -37,6 +37,7 @@ export {
   currencyExponent,
   divideMinor,
   formatMoney,
+  formatMoneyDisplay,
   MAX_MINOR,
   isCurrencyCode,
   minorToMajor,

@@ -61,6 +61,11 @@ export type {
   OrderSummary,
   OrderDetail,
   OrderList,
+  PricingStoreList,
+  PricingOfferList,
+  MatchGroupList,
+  Product,
+  PriceHistory,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

@@ -13,6 +13,7 @@ const NAV = [
   { to: '/customers', label: 'Customers' },
   { to: '/orders', label: 'Orders' },
   { to: '/recommendations', label: 'Recommendations' },
+  { to: '/pricing', label: 'Pricing' },
   { to: '/integrations', label: 'Integrations' },
   { to: '/settings', label: 'Settings' },
 ];

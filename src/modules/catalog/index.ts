@@ -71,6 +71,11 @@ export function createCatalogModule(platform: PlatformServices) {
   };
   return {
     ...api,
+    /**
+     * One item by Loupe's id or the store's item_id, or null (another tenant's id answers null too). For
+     * pricing's product page: the product a shopper opens may be a catalog item.
+     */
+    findItem: (tenantId: string, ref: string) => itemsRepo.getByIdOrItemId(tenantId, ref).then((row) => row ?? null),
     /** Calls `listener` after every committed item write in this process (serving caches keep fresh with it). */
     onItemsChanged(listener: ItemsChangedListener): void {
       listeners.push(listener);

@@ -1,0 +1,178 @@
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound } from '../../platform/index.ts';
+import { type FeedFormat, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
+import { matchByIdentifiers } from './matching.service.ts';
+import { normMpn, normText } from './pricing.core.ts';
+import { pricingRepository as repo } from './pricing.repository.ts';
+
+export const FEED_JOB = 'pricing.feed';
+const feedPayload = z.object({
+  runId: z.string(),
+  storeId: z.string(),
+  key: z.string(),
+  format: z.enum(['csv', 'json', 'xml']).nullable(),
+  hint: z.string(),
+});
+const MAX_KEPT_ERRORS = 100;
+const BATCH = 5000;
+
+export interface FeedsDeps {
+  platform: PlatformServices;
+}
+
+/**
+ * Retailer feed imports: an upload is kept in object storage and imported by a job (progress, retries), one
+ * run per store at a time. A feed that cannot be read at all changes nothing (a failed fetch is never a price
+ * change); a malformed row is a row-level error and the rest is imported.
+ */
+export function createFeedsService({ platform }: FeedsDeps) {
+  const { db, storage, jobs, clock } = platform;
+
+  async function readAll(stream: Readable): Promise<string> {
+    const parts: Buffer[] = [];
+    for await (const c of stream) parts.push(c as Buffer);
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  async function importText(
+    ctx: TenantContext,
+    runId: string,
+    storeId: string,
+    textBody: string,
+    format: FeedFormat,
+    progress: (p: Record<string, unknown>) => Promise<void>,
+  ) {
+    const now = clock();
+    let records;
+    try {
+      records = parseFeed(textBody, format);
+    } catch (err) {
+      // Unreadable as a whole: nothing is written, the last good prices stay.
+      const failure = `the ${format.toUpperCase()} feed could not be read: ${(err as Error).message.slice(0, 300)}`;
+      await repo.updateRun(db, ctx.tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
+      throw new PermanentJobError(failure);
+    }
+    const issues: RowIssue[] = [];
+    const accepted: { row: number; offer: OfferInput }[] = [];
+    let rejected = 0;
+    records.forEach((rec, k) => {
+      const v = validateRecord(rec, k + 1, null);
+      issues.push(...v.issues);
+      if (v.offer) accepted.push({ row: k + 1, offer: v.offer });
+      else rejected++;
+    });
+    const { offers, duplicates } = dedupeOffers(accepted);
+    issues.push(...duplicates);
+    await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
+    const brandNames = new Map<string, string>();
+    for (const o of offers) if (o.brand) brandNames.set(normText(o.brand), o.brand);
+    let created = 0;
+    let changed = 0;
+    await db.transaction(async (tx) => {
+      const brands = await repo.ensureBrands(
+        tx,
+        ctx.tenantId,
+        [...brandNames].filter(([norm]) => norm).map(([norm, name]) => ({ norm, name })),
+      );
+      for (let i = 0; i < offers.length; i += BATCH) {
+        const part = offers.slice(i, i + BATCH).map((o) => ({
+          ...o,
+          brandId: o.brand ? (brands.get(normText(o.brand)) ?? null) : null,
+          mpnNorm: normMpn(o.mpn),
+        }));
+        const up = await repo.upsertOffers(tx, ctx.tenantId, storeId, part, now);
+        created += up.filter((u) => u.inserted).length;
+        changed += up.filter((u) => u.priceChanged).length;
+        const toMatch = up.filter((u) => u.inserted || u.identityChanged);
+        await matchByIdentifiers(
+          tx,
+          ctx.tenantId,
+          toMatch.map((u) => u.id),
+          new Map(toMatch.map((u) => [u.id, u.previousGroupId])),
+          now,
+          { type: 'system', id: `feed:${runId}` },
+        );
+        await progress({
+          rows_written: Math.min(offers.length, i + BATCH),
+          fraction: 0.1 + (0.9 * Math.min(offers.length, i + BATCH)) / offers.length,
+        });
+      }
+      await repo.updateRun(tx, ctx.tenantId, runId, {
+        status: 'succeeded',
+        rowsRead: records.length,
+        rowsAccepted: records.length - rejected,
+        rowsRejected: rejected,
+        offersCreated: created,
+        pricesChanged: changed,
+        errors: issues.slice(0, MAX_KEPT_ERRORS),
+        finishedAt: clock(),
+      });
+    });
+    return { rows_read: records.length, rows_rejected: rejected, offers_created: created, prices_changed: changed };
+  }
+
+  jobs.register({
+    type: FEED_JOB,
+    payload: feedPayload,
+    maxAttempts: 3,
+    // One import per store at a time is held by the runs table; a tenant gets one running feed job at a time.
+    maxRunningPerTenant: 1,
+    async handle(run) {
+      const { runId, storeId, key, format, hint } = run.payload;
+      await repo.updateRun(db, run.tenantId, runId, { status: 'running' });
+      try {
+        const textBody = await readAll(await storage.get(run.tenantId, key));
+        const result = await importText(run.ctx, runId, storeId, textBody, format ?? detectFormat(textBody, hint), (p) => run.progress(p));
+        await storage.delete(run.tenantId, key);
+        return result;
+      } catch (err) {
+        if (err instanceof PermanentJobError || run.attempt >= 3) {
+          const failure = err instanceof PermanentJobError ? err.message : 'the import failed; the last good prices are kept';
+          await repo.updateRun(db, run.tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
+          await storage.delete(run.tenantId, key).catch(() => undefined);
+        }
+        throw err;
+      }
+    },
+  });
+
+  return {
+    /**
+     * Keeps the upload and queues its import. Another tenant's store answers like a missing one (404); a store
+     * with an import queued or running answers 409 PRICING_IMPORT_RUNNING.
+     */
+    async upload(ctx: TenantContext, storeId: string, file: { name: string; stream: Readable }, format: FeedFormat | null) {
+      const [store] = await repo.listStores(db, ctx.tenantId, storeId);
+      if (!store) {
+        file.stream.resume();
+        throw notFound('PRICING_STORE_NOT_FOUND', 'The store');
+      }
+      const runId = newId();
+      const inserted = await repo.insertRun(db, ctx.tenantId, { id: runId, storeId, format: format ?? 'auto' }, clock());
+      if (!inserted) {
+        file.stream.resume();
+        throw new AppError(
+          'conflict',
+          'PRICING_IMPORT_RUNNING',
+          'An import of this store is already queued or running: wait for it to finish.',
+        );
+      }
+      const key = `pricing-feeds/${runId}`;
+      try {
+        await storage.put(ctx.tenantId, key, file.stream);
+        const job = await jobs.enqueue(ctx.tenantId, FEED_JOB, { runId, storeId, key, format, hint: file.name });
+        return { runId, jobId: job.id };
+      } catch (err) {
+        await repo.failRunsOfStore(db, ctx.tenantId, storeId, 'the upload could not be kept', clock());
+        throw err;
+      }
+    },
+    getRun: async (ctx: TenantContext, id: string) => {
+      const run = await repo.getRun(db, ctx.tenantId, id);
+      if (!run) throw notFound('PRICING_FEED_RUN_NOT_FOUND', 'The feed run');
+      return run;
+    },
+  };
+}
+export type FeedsService = ReturnType<typeof createFeedsService>;

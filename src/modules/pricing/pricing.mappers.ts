@@ -1,0 +1,70 @@
+/** Repository rows → the public JSON of pricing.schemas.ts (snake_case, exact money text). */
+import type { z } from 'zod';
+import { formatMoney, formatMoneyDisplay, iso } from '../../platform/index.ts';
+import type { FeedRunRow, GroupRow, OfferRow, StoreRow } from './pricing.repository.ts';
+import type { feedRunSchema, groupSchema, offerSchema, storeSchema } from './pricing.schemas.ts';
+
+export const toStore = (s: StoreRow): z.infer<typeof storeSchema> => ({
+  id: s.id,
+  name: s.name,
+  network: s.network,
+  network_merchant_id: s.networkMerchantId,
+  terms: s.terms,
+  offer_count: s.offerCount,
+  last_run: s.lastRunId ? { id: s.lastRunId, status: s.lastRunStatus!, started_at: iso(s.lastRunAt)! } : null,
+  created_at: iso(s.createdAt)!,
+});
+
+export const toFeedRun = (r: FeedRunRow): z.infer<typeof feedRunSchema> => ({
+  id: r.id,
+  store_id: r.storeId,
+  format: r.format,
+  status: r.status as z.infer<typeof feedRunSchema>['status'],
+  rows_read: r.rowsRead,
+  rows_accepted: r.rowsAccepted,
+  rows_rejected: r.rowsRejected,
+  offers_created: r.offersCreated,
+  prices_changed: r.pricesChanged,
+  errors: r.errors,
+  failure: r.failure,
+  started_at: iso(r.startedAt)!,
+  finished_at: iso(r.finishedAt),
+});
+
+export const toOffer = (o: OfferRow): z.infer<typeof offerSchema> => ({
+  id: o.id,
+  store_id: o.storeId,
+  store: o.storeName,
+  external_id: o.externalId,
+  title: o.title,
+  brand: o.brand,
+  gtin: o.gtin,
+  mpn: o.mpn,
+  price: formatMoney(o.priceMinor, o.currency),
+  price_minor: o.priceMinor.toString(),
+  currency: o.currency,
+  availability: o.availability,
+  affiliate_link: o.affiliateUrl,
+  image_link: o.imageUrl,
+  attributes: o.attributes,
+  match_group_id: o.matchGroupId,
+  match_method: o.matchMethod,
+  price_updated_at: iso(o.priceUpdatedAt)!,
+});
+
+export const toGroup = (g: GroupRow): z.infer<typeof groupSchema> => ({
+  id: g.id,
+  canonical_name: g.canonicalName,
+  brand: g.brand,
+  gtin: g.gtin,
+  mpn: g.mpn,
+  catalog_item_id: g.catalogItemId,
+  pinned: g.pinned,
+  offer_count: g.offerCount,
+  min_price: g.minPriceMinor !== null && g.currency ? formatMoney(g.minPriceMinor, g.currency) : null,
+  currency: g.currency,
+  created_at: iso(g.createdAt)!,
+});
+
+/** Display text as seed 000 shows it ("$45.00"), in en-US. */
+export const display = (minor: bigint, currency: string) => formatMoneyDisplay(minor, currency, 'en-US');

@@ -1,0 +1,465 @@
+import { sql } from 'drizzle-orm';
+import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import type { OfferInput } from './feed.core.ts';
+
+/** A query handle: the database or an open transaction. */
+export type Q = Pick<Db, 'execute'>;
+
+const CHUNK = 2000;
+
+export interface StoreRow {
+  id: string;
+  name: string;
+  network: string;
+  networkMerchantId: string | null;
+  terms: Record<string, unknown>;
+  offerCount: number;
+  lastRunId: string | null;
+  lastRunStatus: string | null;
+  lastRunAt: Date | null;
+  createdAt: Date;
+}
+
+export interface OfferRow {
+  id: string;
+  storeId: string;
+  storeName: string;
+  externalId: string;
+  title: string;
+  brand: string | null;
+  gtin: string | null;
+  mpn: string | null;
+  priceMinor: bigint;
+  currency: string;
+  availability: string;
+  affiliateUrl: string | null;
+  imageUrl: string | null;
+  attributes: Record<string, unknown>;
+  matchGroupId: string | null;
+  matchMethod: string | null;
+  priceUpdatedAt: Date;
+  updatedAt: Date;
+}
+
+export interface GroupRow {
+  id: string;
+  canonicalName: string;
+  brand: string | null;
+  gtin: string | null;
+  mpn: string | null;
+  catalogItemId: string | null;
+  pinned: boolean;
+  offerCount: number;
+  minPriceMinor: bigint | null;
+  currency: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface FeedRunRow {
+  id: string;
+  storeId: string;
+  format: string;
+  status: string;
+  rowsRead: number;
+  rowsAccepted: number;
+  rowsRejected: number;
+  offersCreated: number;
+  pricesChanged: number;
+  errors: { row: number; field: string; message: string; level: string }[];
+  failure: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+/** What an offer upsert changed, per offer (the offer's state before the write is compared in SQL). */
+export interface UpsertedOffer {
+  id: string;
+  externalId: string;
+  inserted: boolean;
+  priceChanged: boolean;
+  /** GTIN, brand or MPN changed: the offer's group no longer holds by identifiers and it is matched again. */
+  identityChanged: boolean;
+  previousGroupId: string | null;
+}
+
+/** Offers needing a group, with what matching reads. */
+export interface MatchCandidate {
+  id: string;
+  title: string;
+  brandId: string | null;
+  gtin: string | null;
+  mpnNorm: string | null;
+  mpn: string | null;
+  previousGroupId: string | null;
+}
+
+const OFFER_COLUMNS = sql`o.id, o.store_id AS "storeId", s.name AS "storeName", o.external_id AS "externalId", o.title, b.name AS brand,
+  o.gtin, o.mpn, o.price_minor AS "priceMinor", o.currency, o.availability, o.affiliate_url AS "affiliateUrl", o.image_url AS "imageUrl",
+  o.attributes, o.match_group_id AS "matchGroupId", o.match_method AS "matchMethod", o.price_updated_at AS "priceUpdatedAt", o.updated_at AS "updatedAt"`;
+const OFFER_FROM = (tenantId: string) => sql`pricing_offers o
+  JOIN pricing_stores s ON s.tenant_id = ${tenantId} AND s.id = o.store_id
+  LEFT JOIN pricing_brands b ON b.tenant_id = ${tenantId} AND b.id = o.brand_id`;
+
+const toOffer = (r: OfferRow & { priceMinor: bigint | string }): OfferRow => ({ ...r, priceMinor: BigInt(r.priceMinor) });
+
+/** Escapes LIKE wildcards in user text. */
+const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** All SQL of pricing. Every statement filters on tenant_id; the handle `q` is always passed in. */
+export const pricingRepository = {
+  // ---- stores ----
+  async insertStore(
+    q: Q,
+    tenantId: string,
+    s: { name: string; network: string; networkMerchantId: string | null; terms: Record<string, unknown> },
+    now: Date,
+  ) {
+    return queryOne<{ id: string }>(
+      q,
+      sql`INSERT INTO pricing_stores (tenant_id, id, name, network, network_merchant_id, terms, created_at, updated_at)
+          VALUES (${tenantId}, ${newId()}, ${s.name}, ${s.network}, ${s.networkMerchantId}, ${JSON.stringify(s.terms)}::jsonb, ${now.toISOString()}, ${now.toISOString()})
+          ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id`,
+    );
+  },
+
+  listStores: (q: Q, tenantId: string, id?: string) =>
+    queryRows<StoreRow>(
+      q,
+      sql`SELECT s.id, s.name, s.network, s.network_merchant_id AS "networkMerchantId", s.terms, s.created_at AS "createdAt",
+            (SELECT count(*)::int FROM pricing_offers o WHERE o.tenant_id = ${tenantId} AND o.store_id = s.id) AS "offerCount",
+            r.id AS "lastRunId", r.status AS "lastRunStatus", r.started_at AS "lastRunAt"
+          FROM pricing_stores s
+          LEFT JOIN LATERAL (SELECT id, status, started_at FROM pricing_feed_runs r
+            WHERE r.tenant_id = ${tenantId} AND r.store_id = s.id ORDER BY r.started_at DESC, r.id DESC LIMIT 1) r ON true
+          WHERE s.tenant_id = ${tenantId} ${id ? sql`AND s.id = ${id}` : sql``}
+          ORDER BY s.name LIMIT 1000`,
+    ),
+
+  // ---- brands ----
+  /** Brand ids by normalized name, creating the missing ones (ON CONFLICT: concurrent imports may add the same brand). */
+  async ensureBrands(q: Q, tenantId: string, brands: readonly { name: string; norm: string }[]): Promise<Map<string, string>> {
+    if (!brands.length) return new Map();
+    await q.execute(
+      sql`INSERT INTO pricing_brands (tenant_id, id, name, name_norm)
+          SELECT ${tenantId}::uuid, s.id, s.name, s.norm FROM unnest(${arrayParam(brands.map(() => newId()))}::uuid[],
+            ${arrayParam(brands.map((b) => b.name))}::text[], ${arrayParam(brands.map((b) => b.norm))}::text[]) AS s(id, name, norm)
+          ON CONFLICT (tenant_id, name_norm) DO NOTHING`,
+    );
+    const rows = await queryRows<{ id: string; norm: string }>(
+      q,
+      sql`SELECT id, name_norm AS norm FROM pricing_brands WHERE tenant_id = ${tenantId} AND name_norm = ANY(${arrayParam(brands.map((b) => b.norm))}::text[])`,
+    );
+    return new Map(rows.map((r) => [r.norm, r.id]));
+  },
+
+  // ---- offers ----
+  /**
+   * Upserts one store's offers by (tenant, store, external id) in set-based chunks, and appends a price-history
+   * row for every new offer and every change of price, currency or availability (unchanged prices append
+   * nothing). An offer whose GTIN, brand or MPN changed leaves its group (match_group_id NULL) to be matched again.
+   * Rows must have distinct external ids.
+   */
+  async upsertOffers(
+    q: Q,
+    tenantId: string,
+    storeId: string,
+    rows: readonly (OfferInput & { brandId: string | null; mpnNorm: string | null })[],
+    now: Date,
+  ): Promise<UpsertedOffer[]> {
+    const out: UpsertedOffer[] = [];
+    const ts = now.toISOString();
+    for (let start = 0; start < rows.length; start += CHUNK) {
+      const part = rows.slice(start, start + CHUNK);
+      const col = <T>(f: (r: (typeof part)[number]) => T) => arrayParam(part.map(f));
+      const res = await queryRows<UpsertedOffer>(
+        q,
+        sql`WITH s AS (
+              SELECT * FROM unnest(${col(() => newId())}::uuid[], ${col((r) => r.externalId)}::text[], ${col((r) => r.title)}::text[],
+                ${col((r) => r.brandId)}::uuid[], ${col((r) => r.gtin)}::text[], ${col((r) => r.mpn)}::text[], ${col((r) => r.mpnNorm)}::text[],
+                ${col((r) => r.priceMinor.toString())}::bigint[], ${col((r) => r.currency)}::text[], ${col((r) => r.availability)}::text[],
+                ${col((r) => r.affiliateUrl)}::text[], ${col((r) => r.imageUrl)}::text[], ${col((r) => JSON.stringify(r.attributes))}::text[])
+                AS s(id, external_id, title, brand_id, gtin, mpn, mpn_norm, price_minor, currency, availability, affiliate_url, image_url, attributes)
+            ),
+            prev AS (
+              SELECT o.external_id, o.price_minor, o.currency, o.availability, o.gtin, o.brand_id, o.mpn_norm, o.match_group_id
+              FROM pricing_offers o JOIN s ON o.external_id = s.external_id
+              WHERE o.tenant_id = ${tenantId} AND o.store_id = ${storeId}
+            ),
+            up AS (
+              INSERT INTO pricing_offers AS x (tenant_id, id, store_id, external_id, title, brand_id, gtin, mpn, mpn_norm, price_minor, currency,
+                availability, affiliate_url, image_url, attributes, price_updated_at, created_at, updated_at)
+              SELECT ${tenantId}::uuid, s.id, ${storeId}::uuid, s.external_id, s.title, s.brand_id, s.gtin, s.mpn, s.mpn_norm, s.price_minor, s.currency,
+                s.availability, s.affiliate_url, s.image_url, s.attributes::jsonb, ${ts}::timestamptz, ${ts}::timestamptz, ${ts}::timestamptz
+              FROM s
+              ON CONFLICT (tenant_id, store_id, external_id) DO UPDATE SET
+                title = EXCLUDED.title, brand_id = EXCLUDED.brand_id, gtin = EXCLUDED.gtin, mpn = EXCLUDED.mpn, mpn_norm = EXCLUDED.mpn_norm,
+                price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency, availability = EXCLUDED.availability,
+                affiliate_url = EXCLUDED.affiliate_url, image_url = EXCLUDED.image_url, attributes = EXCLUDED.attributes,
+                price_updated_at = CASE WHEN (x.price_minor, x.currency, x.availability) IS DISTINCT FROM (EXCLUDED.price_minor, EXCLUDED.currency, EXCLUDED.availability)
+                  THEN EXCLUDED.price_updated_at ELSE x.price_updated_at END,
+                match_group_id = CASE WHEN (x.gtin, x.brand_id, x.mpn_norm) IS DISTINCT FROM (EXCLUDED.gtin, EXCLUDED.brand_id, EXCLUDED.mpn_norm)
+                  AND x.match_method IS DISTINCT FROM 'operator' THEN NULL ELSE x.match_group_id END,
+                updated_at = EXCLUDED.updated_at
+              RETURNING x.id, x.external_id, x.price_minor, x.currency, x.availability, (x.xmax = 0) AS inserted
+            ),
+            hist AS (
+              INSERT INTO pricing_price_history (tenant_id, offer_id, observed_at, price_minor, currency, availability)
+              SELECT ${tenantId}::uuid, up.id, ${ts}::timestamptz, up.price_minor, up.currency, up.availability
+              FROM up LEFT JOIN prev ON prev.external_id = up.external_id
+              WHERE prev.external_id IS NULL OR (prev.price_minor, prev.currency, prev.availability) IS DISTINCT FROM (up.price_minor, up.currency, up.availability)
+              ON CONFLICT DO NOTHING
+            )
+            SELECT up.id, up.external_id AS "externalId", up.inserted,
+              (prev.external_id IS NOT NULL AND (prev.price_minor, prev.currency, prev.availability) IS DISTINCT FROM (up.price_minor, up.currency, up.availability)) AS "priceChanged",
+              (prev.external_id IS NOT NULL AND (prev.gtin, prev.brand_id, prev.mpn_norm) IS DISTINCT FROM (s.gtin, s.brand_id, s.mpn_norm)) AS "identityChanged",
+              prev.match_group_id AS "previousGroupId"
+            FROM up JOIN s ON s.external_id = up.external_id LEFT JOIN prev ON prev.external_id = up.external_id`,
+      );
+      out.push(...res);
+    }
+    return out;
+  },
+
+  /** Offers of the tenant that have no group (new, or their identifiers changed), among `ids`. */
+  unmatched: (q: Q, tenantId: string, ids: readonly string[]) =>
+    queryRows<MatchCandidate>(
+      q,
+      sql`SELECT o.id, o.title, o.brand_id AS "brandId", o.gtin, o.mpn, o.mpn_norm AS "mpnNorm", NULL::uuid AS "previousGroupId"
+          FROM pricing_offers o WHERE o.tenant_id = ${tenantId} AND o.id = ANY(${arrayParam(ids)}::uuid[]) AND o.match_group_id IS NULL`,
+    ),
+
+  /** Existing groups holding any of these GTINs (by the group's GTIN or a member offer's). */
+  groupsByGtin: (q: Q, tenantId: string, gtins: readonly string[]) =>
+    queryRows<{ gtin: string; groupId: string }>(
+      q,
+      sql`SELECT DISTINCT ON (gtin) gtin, group_id AS "groupId" FROM (
+            SELECT g.gtin, g.id AS group_id, g.created_at FROM pricing_match_groups g WHERE g.tenant_id = ${tenantId} AND g.gtin = ANY(${arrayParam(gtins)}::text[])
+            UNION ALL
+            SELECT o.gtin, o.match_group_id, o.created_at FROM pricing_offers o
+            WHERE o.tenant_id = ${tenantId} AND o.gtin = ANY(${arrayParam(gtins)}::text[]) AND o.match_group_id IS NOT NULL
+          ) c ORDER BY gtin, created_at, group_id`,
+    ),
+
+  /** Existing groups holding offers of these (brand, normalized MPN) pairs. */
+  groupsByBrandMpn: (q: Q, tenantId: string, pairs: readonly { brandId: string; mpnNorm: string }[]) =>
+    queryRows<{ brandId: string; mpnNorm: string; groupId: string }>(
+      q,
+      sql`SELECT DISTINCT ON (o.brand_id, o.mpn_norm) o.brand_id AS "brandId", o.mpn_norm AS "mpnNorm", o.match_group_id AS "groupId"
+          FROM pricing_offers o
+          JOIN unnest(${arrayParam(pairs.map((p) => p.brandId))}::uuid[], ${arrayParam(pairs.map((p) => p.mpnNorm))}::text[]) AS p(brand_id, mpn_norm)
+            ON o.brand_id = p.brand_id AND o.mpn_norm = p.mpn_norm
+          WHERE o.tenant_id = ${tenantId} AND o.match_group_id IS NOT NULL
+          ORDER BY o.brand_id, o.mpn_norm, o.created_at, o.match_group_id`,
+    ),
+
+  async insertGroups(
+    q: Q,
+    tenantId: string,
+    groups: readonly { id: string; name: string; brandId: string | null; gtin: string | null; mpn: string | null }[],
+    now: Date,
+  ): Promise<void> {
+    if (!groups.length) return;
+    const col = <T>(f: (g: (typeof groups)[number]) => T) => arrayParam(groups.map(f));
+    await q.execute(
+      sql`INSERT INTO pricing_match_groups (tenant_id, id, canonical_name, brand_id, gtin, mpn, created_at, updated_at)
+          SELECT ${tenantId}::uuid, s.id, s.name, s.brand_id, s.gtin, s.mpn, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+          FROM unnest(${col((g) => g.id)}::uuid[], ${col((g) => g.name)}::text[], ${col((g) => g.brandId)}::uuid[], ${col((g) => g.gtin)}::text[],
+            ${col((g) => g.mpn)}::text[]) AS s(id, name, brand_id, gtin, mpn)`,
+    );
+  },
+
+  /** Puts offers into groups (one statement); returns nothing: callers log the moves. */
+  async assignOffers(q: Q, tenantId: string, moves: readonly { offerId: string; groupId: string; method: string }[]): Promise<void> {
+    if (!moves.length) return;
+    await q.execute(
+      sql`UPDATE pricing_offers o SET match_group_id = m.group_id, match_method = m.method
+          FROM unnest(${arrayParam(moves.map((m) => m.offerId))}::uuid[], ${arrayParam(moves.map((m) => m.groupId))}::uuid[],
+            ${arrayParam(moves.map((m) => m.method))}::text[]) AS m(offer_id, group_id, method)
+          WHERE o.tenant_id = ${tenantId} AND o.id = m.offer_id`,
+    );
+  },
+
+  async insertLog(
+    q: Q,
+    tenantId: string,
+    entries: readonly {
+      action: string;
+      fromGroupId: string | null;
+      toGroupId: string;
+      offerIds: string[];
+      reason: string;
+      actorType: string;
+      actorId: string;
+    }[],
+    now: Date,
+  ): Promise<string[]> {
+    if (!entries.length) return [];
+    const col = <T>(f: (e: (typeof entries)[number]) => T) => arrayParam(entries.map(f));
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`INSERT INTO pricing_match_log (tenant_id, id, action, from_group_id, to_group_id, offer_ids, reason, actor_type, actor_id, created_at)
+          SELECT ${tenantId}::uuid, s.id, s.action, s.from_group, s.to_group, ARRAY(SELECT jsonb_array_elements_text(s.offers::jsonb))::uuid[],
+            s.reason, s.actor_type, s.actor_id, ${now.toISOString()}::timestamptz
+          FROM unnest(${col(() => newId())}::uuid[], ${col((e) => e.action)}::text[], ${col((e) => e.fromGroupId)}::uuid[], ${col((e) => e.toGroupId)}::uuid[],
+            ${col((e) => JSON.stringify(e.offerIds))}::text[], ${col((e) => e.reason)}::text[], ${col((e) => e.actorType)}::text[], ${col((e) => e.actorId)}::text[])
+            AS s(id, action, from_group, to_group, offers, reason, actor_type, actor_id)
+          RETURNING id`,
+    );
+    return rows.map((r) => r.id);
+  },
+
+  async listOffers(
+    q: Q,
+    tenantId: string,
+    f: {
+      search?: string | undefined;
+      storeId?: string | undefined;
+      groupId?: string | undefined;
+      after?: string | undefined;
+      limit: number;
+    },
+  ): Promise<OfferRow[]> {
+    const rows = await queryRows<OfferRow>(
+      q,
+      sql`SELECT ${OFFER_COLUMNS} FROM ${OFFER_FROM(tenantId)}
+          WHERE o.tenant_id = ${tenantId}
+            ${f.search ? sql`AND (o.title ILIKE ${likePattern(f.search)} OR o.external_id = ${f.search} OR o.gtin = ${f.search})` : sql``}
+            ${f.storeId ? sql`AND o.store_id = ${f.storeId}` : sql``}
+            ${f.groupId ? sql`AND o.match_group_id = ${f.groupId}` : sql``}
+            ${f.after ? sql`AND o.id > ${f.after}` : sql``}
+          ORDER BY o.id LIMIT ${f.limit}`,
+    );
+    return rows.map(toOffer);
+  },
+
+  async offersOfGroup(q: Q, tenantId: string, groupId: string): Promise<OfferRow[]> {
+    const rows = await queryRows<OfferRow>(
+      q,
+      sql`SELECT ${OFFER_COLUMNS} FROM ${OFFER_FROM(tenantId)} WHERE o.tenant_id = ${tenantId} AND o.match_group_id = ${groupId} ORDER BY o.price_minor, o.id LIMIT 500`,
+    );
+    return rows.map(toOffer);
+  },
+
+  async listGroups(
+    q: Q,
+    tenantId: string,
+    f: { search?: string | undefined; id?: string | undefined; after?: string | undefined; limit: number },
+  ) {
+    const rows = await queryRows<GroupRow & { minPriceMinor: string | null }>(
+      q,
+      sql`SELECT g.id, g.canonical_name AS "canonicalName", b.name AS brand, g.gtin, g.mpn, g.catalog_item_id AS "catalogItemId", g.pinned,
+            g.created_at AS "createdAt", g.updated_at AS "updatedAt", st."offerCount", st."minPriceMinor", st.currency
+          FROM pricing_match_groups g
+          LEFT JOIN pricing_brands b ON b.tenant_id = ${tenantId} AND b.id = g.brand_id
+          LEFT JOIN LATERAL (SELECT count(*)::int AS "offerCount", min(o.price_minor)::text AS "minPriceMinor", min(o.currency) AS currency
+            FROM pricing_offers o WHERE o.tenant_id = ${tenantId} AND o.match_group_id = g.id) st ON true
+          WHERE g.tenant_id = ${tenantId}
+            ${f.id ? sql`AND g.id = ${f.id}` : sql``}
+            ${f.search ? sql`AND (g.canonical_name ILIKE ${likePattern(f.search)} OR g.gtin = ${f.search})` : sql``}
+            ${f.after ? sql`AND g.id > ${f.after}` : sql``}
+          ORDER BY g.id LIMIT ${f.limit}`,
+    );
+    return rows.map((r) => ({ ...r, minPriceMinor: r.minPriceMinor === null ? null : BigInt(r.minPriceMinor) }));
+  },
+
+  /** The group a catalog item is: linked by its item_id, else holding offers of its GTIN. */
+  groupForCatalogItem: (q: Q, tenantId: string, itemId: string, gtin: string | null) =>
+    queryOne<{ id: string }>(
+      q,
+      sql`SELECT id FROM (
+            SELECT g.id, 0 AS rank, g.created_at FROM pricing_match_groups g WHERE g.tenant_id = ${tenantId} AND g.catalog_item_id = ${itemId}
+            UNION ALL
+            SELECT o.match_group_id, 1, o.created_at FROM pricing_offers o
+            WHERE o.tenant_id = ${tenantId} AND ${gtin}::text IS NOT NULL AND o.gtin = ${gtin} AND o.match_group_id IS NOT NULL
+          ) c ORDER BY rank, created_at LIMIT 1`,
+    ),
+
+  /** Price observations of offers since `since`, plus the last one before it (the price in effect at `since`). */
+  history: (q: Q, tenantId: string, offerIds: readonly string[], since: Date) =>
+    queryRows<{ offerId: string; at: Date; priceMinor: string; currency: string }>(
+      q,
+      sql`SELECT h.offer_id AS "offerId", h.observed_at AS at, h.price_minor::text AS "priceMinor", h.currency
+          FROM pricing_price_history h
+          WHERE h.tenant_id = ${tenantId} AND h.offer_id = ANY(${arrayParam(offerIds)}::uuid[])
+            AND (h.observed_at >= ${since.toISOString()}::timestamptz OR h.observed_at = (
+              SELECT max(p.observed_at) FROM pricing_price_history p
+              WHERE p.tenant_id = ${tenantId} AND p.offer_id = h.offer_id AND p.observed_at < ${since.toISOString()}::timestamptz))
+          ORDER BY h.offer_id, h.observed_at`,
+    ),
+
+  /** Moves offers of `fromGroupId` (all of them when `offerIds` is null) into `toGroupId` as an operator's decision; returns the moved ids. */
+  async moveOffers(q: Q, tenantId: string, fromGroupId: string, toGroupId: string, offerIds: readonly string[] | null): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`UPDATE pricing_offers SET match_group_id = ${toGroupId}, match_method = 'operator'
+          WHERE tenant_id = ${tenantId} AND match_group_id = ${fromGroupId}
+            ${offerIds ? sql`AND id = ANY(${arrayParam(offerIds)}::uuid[])` : sql``}
+          RETURNING id`,
+    );
+    return rows.map((r) => r.id);
+  },
+
+  getLogEntry: (q: Q, tenantId: string, id: string) =>
+    queryOne<{ id: string; action: string; fromGroupId: string | null; toGroupId: string; offerIds: string[]; revertedAt: Date | null }>(
+      q,
+      sql`SELECT id, action, from_group_id AS "fromGroupId", to_group_id AS "toGroupId", offer_ids AS "offerIds", reverted_at AS "revertedAt"
+          FROM pricing_match_log WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
+    ),
+
+  async markReverted(q: Q, tenantId: string, id: string, now: Date): Promise<void> {
+    await q.execute(
+      sql`UPDATE pricing_match_log SET reverted_at = ${now.toISOString()}::timestamptz WHERE tenant_id = ${tenantId} AND id = ${id}`,
+    );
+  },
+
+  // ---- feed runs ----
+  /** A queued run, or undefined when the store already has a queued or running import (the partial unique index). */
+  async insertRun(q: Q, tenantId: string, r: { id: string; storeId: string; format: string }, now: Date) {
+    return queryOne<{ id: string }>(
+      q,
+      sql`INSERT INTO pricing_feed_runs (tenant_id, id, store_id, format, status, started_at)
+          VALUES (${tenantId}, ${r.id}, ${r.storeId}, ${r.format}, 'queued', ${now.toISOString()})
+          ON CONFLICT (tenant_id, store_id) WHERE status IN ('queued', 'running') DO NOTHING RETURNING id`,
+    );
+  },
+
+  async updateRun(
+    q: Q,
+    tenantId: string,
+    id: string,
+    p: Partial<
+      Pick<FeedRunRow, 'status' | 'rowsRead' | 'rowsAccepted' | 'rowsRejected' | 'offersCreated' | 'pricesChanged' | 'errors' | 'failure'>
+    > & { finishedAt?: Date },
+  ): Promise<void> {
+    const sets = [
+      p.status !== undefined ? sql`status = ${p.status}` : null,
+      p.rowsRead !== undefined ? sql`rows_read = ${p.rowsRead}` : null,
+      p.rowsAccepted !== undefined ? sql`rows_accepted = ${p.rowsAccepted}` : null,
+      p.rowsRejected !== undefined ? sql`rows_rejected = ${p.rowsRejected}` : null,
+      p.offersCreated !== undefined ? sql`offers_created = ${p.offersCreated}` : null,
+      p.pricesChanged !== undefined ? sql`prices_changed = ${p.pricesChanged}` : null,
+      p.errors !== undefined ? sql`errors = ${JSON.stringify(p.errors)}::jsonb` : null,
+      p.failure !== undefined ? sql`failure = ${p.failure}` : null,
+      p.finishedAt !== undefined ? sql`finished_at = ${p.finishedAt.toISOString()}::timestamptz` : null,
+    ].filter((s) => s !== null);
+    if (!sets.length) return;
+    await q.execute(sql`UPDATE pricing_feed_runs SET ${sql.join(sets, sql`, `)} WHERE tenant_id = ${tenantId} AND id = ${id}`);
+  },
+
+  getRun: (q: Q, tenantId: string, id: string) =>
+    queryOne<FeedRunRow>(
+      q,
+      sql`SELECT id, store_id AS "storeId", format, status, rows_read AS "rowsRead", rows_accepted AS "rowsAccepted", rows_rejected AS "rowsRejected",
+            offers_created AS "offersCreated", prices_changed AS "pricesChanged", errors, failure, started_at AS "startedAt", finished_at AS "finishedAt"
+          FROM pricing_feed_runs WHERE tenant_id = ${tenantId} AND id = ${id}`,
+    ),
+
+  /** Marks queued or running runs of dead processes failed (their job is retried or gone). */
+  async failRunsOfStore(q: Q, tenantId: string, storeId: string, failure: string, now: Date): Promise<void> {
+    await q.execute(
+      sql`UPDATE pricing_feed_runs SET status = 'failed', failure = ${failure}, finished_at = ${now.toISOString()}::timestamptz
+          WHERE tenant_id = ${tenantId} AND store_id = ${storeId} AND status IN ('queued', 'running')`,
+    );
+  },
+};

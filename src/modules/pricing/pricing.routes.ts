@@ -1,0 +1,259 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError, errorBody, errorResponses, paginate, tenantContext } from '../../platform/index.ts';
+import type { FeedFormat } from './feed.core.ts';
+import type { FeedsService } from './feeds.service.ts';
+import type { PricingService } from './pricing.service.ts';
+import type { ProductsService } from './products.service.ts';
+import * as s from './pricing.schemas.ts';
+import * as m from './pricing.mappers.ts';
+
+export interface PricingRouteDeps {
+  service: PricingService;
+  feeds: FeedsService;
+  products: ProductsService;
+}
+
+const idParams = z.object({ id: z.string().min(1).max(255) }).strict();
+const read = { auth: { kind: 'tenant', permission: 'catalog:read' } } as const;
+const write = (action: string, resourceType: string) =>
+  ({ auth: { kind: 'tenant', permission: 'catalog:write' }, audit: { action, resourceType } }) as const;
+
+/** The multipart upload: one file in the field "file", and optionally a "format" field (csv, json, xml). */
+async function receiveFeed(request: FastifyRequest) {
+  if (!request.isMultipart())
+    throw new AppError(
+      'unsupported_media_type',
+      'PRICING_MULTIPART_REQUIRED',
+      'Send the feed as multipart/form-data in a field named "file".',
+    );
+  let format: FeedFormat | null = null;
+  for await (const part of request.parts()) {
+    if (part.type === 'field') {
+      if (part.fieldname !== 'format' || !['csv', 'json', 'xml'].includes(String(part.value)))
+        throw new AppError('validation', 'VALIDATION_ERROR', 'Only a "format" field (csv, json or xml) may come before the file.');
+      format = String(part.value) as FeedFormat;
+    } else {
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        throw new AppError('validation', 'PRICING_FILE_FIELD', 'Send the feed in the field named "file".');
+      }
+      return { format, file: { name: part.filename || 'feed', stream: part.file } };
+    }
+  }
+  throw new AppError('validation', 'PRICING_FILE_REQUIRED', 'No file was sent: add the feed in a multipart field named "file".');
+}
+
+export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['pricing'];
+
+  r.post(
+    '/api/v1/pricing/stores',
+    {
+      schema: {
+        tags,
+        summary: 'Add a store (retailer) and its affiliate network',
+        body: s.storeCreateBody,
+        response: { 201: s.storeSchema, ...errorResponses },
+      },
+      config: write('pricing.store.create', 'pricing_store'),
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const row = await deps.service.createStore(tenantContext(request), {
+        name: b.name,
+        network: b.network,
+        networkMerchantId: b.network_merchant_id,
+        terms: b.terms,
+      });
+      request.auditTarget = { resourceId: row.id };
+      return reply.code(201).send(m.toStore(row));
+    },
+  );
+  r.get(
+    '/api/v1/pricing/stores',
+    {
+      schema: {
+        tags,
+        summary: 'List stores with their offer counts and last import',
+        response: { 200: s.storeListResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => ({ data: (await deps.service.listStores(tenantContext(request))).map(m.toStore) }),
+  );
+  r.get(
+    '/api/v1/pricing/stores/:id',
+    { schema: { tags, summary: 'One store', params: idParams, response: { 200: s.storeSchema, ...errorResponses } }, config: read },
+    async (request) => m.toStore(await deps.service.getStore(tenantContext(request), request.params.id)),
+  );
+  r.post(
+    '/api/v1/pricing/stores/:id/feeds',
+    {
+      schema: {
+        tags,
+        summary: "Upload a store's product feed (CSV, JSON or Google-format XML); imported by a job",
+        consumes: ['multipart/form-data'],
+        params: idParams,
+        response: { 202: s.feedUploadResponse, ...errorResponses, 413: errorBody, 415: errorBody },
+      },
+      config: { ...write('pricing.feed.upload', 'pricing_store'), rateGroup: 'ingest' },
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      request.auditTarget = { resourceId: request.params.id };
+      const { format, file } = await receiveFeed(request);
+      const out = await deps.feeds.upload(ctx, request.params.id, file, format);
+      return reply.code(202).send({ run_id: out.runId, job_id: out.jobId, status_url: `/api/v1/pricing/feed-runs/${out.runId}` });
+    },
+  );
+  r.get(
+    '/api/v1/pricing/feed-runs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'A feed import: status, counts and row-level errors',
+        params: idParams,
+        response: { 200: s.feedRunSchema, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      return m.toFeedRun(await deps.feeds.getRun(ctx, request.params.id));
+    },
+  );
+  r.get(
+    '/api/v1/pricing/offers',
+    {
+      schema: {
+        tags,
+        summary: 'Search offers (title, external id or GTIN), by store or group',
+        querystring: s.offerListQuery,
+        response: { 200: s.offerListResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deps.service.listOffers(tenantContext(request), {
+        search: q.q,
+        storeId: q.store_id,
+        groupId: q.group_id,
+        after: q.cursor,
+        limit: q.limit + 1,
+      });
+      const page = paginate(rows, q.limit, (o) => o.id);
+      return { data: page.data.map(m.toOffer), next_cursor: page.next_cursor };
+    },
+  );
+  r.get(
+    '/api/v1/pricing/groups',
+    {
+      schema: {
+        tags,
+        summary: 'Search match groups (name or GTIN)',
+        querystring: s.groupListQuery,
+        response: { 200: s.groupListResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deps.service.listGroups(tenantContext(request), { search: q.q, after: q.cursor, limit: q.limit + 1 });
+      const page = paginate(rows, q.limit, (g) => g.id);
+      return { data: page.data.map(m.toGroup), next_cursor: page.next_cursor };
+    },
+  );
+  r.get(
+    '/api/v1/pricing/groups/:id',
+    { schema: { tags, summary: 'One match group', params: idParams, response: { 200: s.groupSchema, ...errorResponses } }, config: read },
+    async (request) => m.toGroup(await deps.service.getGroup(tenantContext(request), request.params.id)),
+  );
+
+  const decision = z.object({ log_id: z.string(), moved_offer_ids: z.array(z.string()), group_id: z.string() });
+  r.post(
+    '/api/v1/pricing/groups/:id/merge',
+    {
+      schema: {
+        tags,
+        summary: "Merge another group's offers into this one (operator; logged, revertible)",
+        params: idParams,
+        body: z.object({ from_group_id: z.string().min(1).max(100) }).strict(),
+        response: { 200: decision, ...errorResponses },
+      },
+      config: write('pricing.group.merge', 'pricing_group'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const out = await deps.service.merge(tenantContext(request), request.params.id, request.body.from_group_id);
+      return { log_id: out.logId, moved_offer_ids: out.moved, group_id: request.params.id };
+    },
+  );
+  r.post(
+    '/api/v1/pricing/groups/:id/split',
+    {
+      schema: {
+        tags,
+        summary: 'Split offers out of this group into a new group (operator; logged, revertible)',
+        params: idParams,
+        body: z.object({ offer_ids: z.array(z.string().max(100)).min(1).max(500) }).strict(),
+        response: { 200: decision, ...errorResponses },
+      },
+      config: write('pricing.group.split', 'pricing_group'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const out = await deps.service.split(tenantContext(request), request.params.id, [...new Set(request.body.offer_ids)]);
+      return { log_id: out.logId, moved_offer_ids: out.moved, group_id: out.newGroupId };
+    },
+  );
+  r.post(
+    '/api/v1/pricing/match-log/:id/revert',
+    {
+      schema: {
+        tags,
+        summary: 'Revert an operator merge or split',
+        params: idParams,
+        response: { 200: z.object({ moved_offer_ids: z.array(z.string()) }), ...errorResponses },
+      },
+      config: write('pricing.match.revert', 'pricing_match_log'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const out = await deps.service.revert(tenantContext(request), request.params.id);
+      return { moved_offer_ids: out.moved };
+    },
+  );
+
+  // ---- seed 000 ----
+  r.get(
+    '/api/v1/products/:id',
+    {
+      schema: {
+        tags,
+        summary: 'A product (match group or catalog item) with its best offer, savings, other offers and price range (seed 000)',
+        params: idParams,
+        response: { 200: s.productResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => deps.products.get(tenantContext(request), request.params.id),
+  );
+  r.get(
+    '/api/v1/products/:id/price-history',
+    {
+      schema: {
+        tags,
+        summary: "A product's price history per store and its best price, downsampled for charts (seed 000)",
+        params: idParams,
+        querystring: s.priceHistoryQuery,
+        response: { 200: s.priceHistoryResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => deps.products.history(tenantContext(request), request.params.id, request.query.days, request.query.points),
+  );
+}

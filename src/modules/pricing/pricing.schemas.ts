@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { paginationQuery } from '../../platform/pagination.ts';
+
+const NETWORKS = ['feed', 'rakuten', 'cj', 'manual'] as const;
+
+export const storeCreateBody = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(200),
+    network: z.enum(NETWORKS).default('feed'),
+    network_merchant_id: z.string().trim().min(1).max(100).nullable().default(null),
+    terms: z.record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean()])).default({}),
+  })
+  .strict();
+
+export const storeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  network: z.string(),
+  network_merchant_id: z.string().nullable(),
+  terms: z.record(z.string(), z.unknown()),
+  offer_count: z.number(),
+  last_run: z.object({ id: z.string(), status: z.string(), started_at: z.string() }).nullable(),
+  created_at: z.string(),
+});
+export const storeListResponse = z.object({ data: z.array(storeSchema) });
+
+export const feedUploadResponse = z.object({ run_id: z.string(), job_id: z.string(), status_url: z.string() });
+
+export const feedRunSchema = z.object({
+  id: z.string(),
+  store_id: z.string(),
+  format: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  rows_read: z.number(),
+  rows_accepted: z.number(),
+  rows_rejected: z.number(),
+  offers_created: z.number(),
+  prices_changed: z.number(),
+  errors: z.array(z.object({ row: z.number(), field: z.string(), message: z.string(), level: z.string() })),
+  failure: z.string().nullable(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+
+export const offerListQuery = z
+  .object({
+    q: z.string().max(200).optional(),
+    store_id: z.string().max(100).optional(),
+    group_id: z.string().max(100).optional(),
+    ...paginationQuery,
+  })
+  .strict();
+
+export const offerSchema = z.object({
+  id: z.string(),
+  store_id: z.string(),
+  store: z.string(),
+  external_id: z.string(),
+  title: z.string(),
+  brand: z.string().nullable(),
+  gtin: z.string().nullable(),
+  mpn: z.string().nullable(),
+  price: z.string().describe('Exact decimal text in the currency, e.g. "99.99"'),
+  price_minor: z.string().describe('Integer minor units, as text'),
+  currency: z.string(),
+  availability: z.string(),
+  affiliate_link: z.string().nullable(),
+  image_link: z.string().nullable(),
+  attributes: z.record(z.string(), z.unknown()),
+  match_group_id: z.string().nullable(),
+  match_method: z.string().nullable(),
+  price_updated_at: z.string(),
+});
+export const offerListResponse = z.object({ data: z.array(offerSchema), next_cursor: z.string().nullable() });
+
+export const groupListQuery = z.object({ q: z.string().max(200).optional(), ...paginationQuery }).strict();
+export const groupSchema = z.object({
+  id: z.string(),
+  canonical_name: z.string(),
+  brand: z.string().nullable(),
+  gtin: z.string().nullable(),
+  mpn: z.string().nullable(),
+  catalog_item_id: z.string().nullable(),
+  pinned: z.boolean(),
+  offer_count: z.number(),
+  min_price: z.string().nullable(),
+  currency: z.string().nullable(),
+  created_at: z.string(),
+});
+export const groupListResponse = z.object({ data: z.array(groupSchema), next_cursor: z.string().nullable() });
+
+// ---- seed 000: GET /api/v1/products/:id and /price-history ----
+
+const productOffer = z.object({
+  offer_id: z.string(),
+  store: z.string(),
+  store_id: z.string().nullable(),
+  price: z.string().describe('Display text, e.g. "$45.00"'),
+  price_amount: z.string().describe('Exact decimal text, e.g. "45.00"'),
+  price_minor: z.string(),
+  currency: z.string(),
+  availability: z.string(),
+  affiliate_link: z.string().nullable(),
+  is_best_price: z.boolean(),
+  price_error: z.boolean().describe('90% or more below the median of the offers: likely a feed error, never advertised as best'),
+  price_updated_at: z.string().nullable(),
+});
+
+export const productResponse = z.object({
+  product: z.object({
+    id: z.string(),
+    kind: z.enum(['match_group', 'catalog_item']),
+    name: z.string(),
+    brand: z.string().nullable(),
+    gtin: z.string().nullable(),
+    mpn: z.string().nullable(),
+    image_link: z.string().nullable(),
+    match_group_id: z.string().nullable(),
+    catalog_item_id: z.string().nullable(),
+  }),
+  pricing: z.object({
+    currency: z.string().nullable(),
+    best_offer: productOffer
+      .extend({
+        savings: z
+          .string()
+          .describe('Omnibus savings: the lowest price of the 30 days before the current price, minus the price; "$0.00" when none'),
+        savings_minor: z.string(),
+        was_price: z.string().nullable().describe('The lowest price of the previous 30 days (EU Omnibus), or null'),
+      })
+      .nullable(),
+    other_offers: z.array(productOffer),
+    price_range: z.object({ min: z.string(), max: z.string(), min_minor: z.string(), max_minor: z.string() }).nullable(),
+    offers_in_other_currencies: z.array(productOffer),
+    offer_count: z.number(),
+  }),
+});
+export type ProductResponse = z.infer<typeof productResponse>;
+export type ProductOffer = z.infer<typeof productOffer>;
+
+export const priceHistoryQuery = z
+  .object({
+    days: z.coerce.number().int().min(1).max(3650).default(90),
+    points: z.coerce.number().int().min(2).max(1000).default(120),
+  })
+  .strict();
+
+const seriesPoint = z.object({ t: z.string(), price: z.number().nullable() });
+export const priceHistoryResponse = z.object({
+  product_id: z.string(),
+  currency: z.string().nullable(),
+  from: z.string(),
+  to: z.string(),
+  interval_seconds: z.number(),
+  series: z.array(z.object({ offer_id: z.string(), store_id: z.string(), store: z.string(), points: z.array(seriesPoint) })),
+  best_price: z.array(seriesPoint),
+});
+export type PriceHistoryResponse = z.infer<typeof priceHistoryResponse>;

@@ -1,0 +1,158 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/**
+ * Pricing tables (seed 000's aggregator): stores and their affiliate network, brands, offers (one store's
+ * listing), match groups (one product across stores), append-on-change price history, the match log and
+ * feed runs. Money is integer minor units beside its ISO 4217 currency (platform/money.ts).
+ */
+export const pricingStores = pgTable(
+  'pricing_stores',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    name: text('name').notNull(),
+    /** 'feed' (CSV/JSON/XML upload), 'rakuten', 'cj' or 'manual'. */
+    network: text('network').notNull().default('feed'),
+    /** The network's advertiser/merchant id, when it has one. */
+    networkMerchantId: text('network_merchant_id'),
+    /** Commission and other affiliate terms, as the network states them. */
+    terms: jsonb('terms').notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('pricing_stores_tenant_name_key').on(t.tenantId, t.name)],
+);
+
+export const pricingBrands = pgTable(
+  'pricing_brands',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    name: text('name').notNull(),
+    /** Lower-cased, punctuation-free name: the brand's identity ("Hewlett-Packard" = "hewlett packard"). */
+    nameNorm: text('name_norm').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('pricing_brands_tenant_norm_key').on(t.tenantId, t.nameNorm)],
+);
+
+/** A match group: one product across stores. Its id never changes once given (merges keep the older id). */
+export const pricingMatchGroups = pgTable(
+  'pricing_match_groups',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    canonicalName: text('canonical_name').notNull(),
+    brandId: uuid('brand_id'),
+    /** GTIN-14 (normalized) shared by the group's offers, when known. */
+    gtin: text('gtin'),
+    mpn: text('mpn'),
+    /** The catalog item (its item_id) this group is, for a tenant that also sells the product itself. */
+    catalogItemId: text('catalog_item_id'),
+    /** Pinned by an operator: the automatic matcher neither merges nor splits it. */
+    pinned: boolean('pinned').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('pricing_match_groups_tenant_gtin_idx').on(t.tenantId, t.gtin)],
+);
+
+export const pricingOffers = pgTable(
+  'pricing_offers',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    storeId: uuid('store_id').notNull(),
+    /** The store's own id of the listing (SKU, product id in the feed). */
+    externalId: text('external_id').notNull(),
+    title: text('title').notNull(),
+    brandId: uuid('brand_id'),
+    /** Normalized GTIN-14 (check digit verified), null when absent or invalid. */
+    gtin: text('gtin'),
+    mpn: text('mpn'),
+    /** Lower-cased MPN without separators: brand + mpn matching. */
+    mpnNorm: text('mpn_norm'),
+    priceMinor: bigint('price_minor', { mode: 'bigint' }).notNull(),
+    currency: text('currency').notNull(),
+    availability: text('availability').notNull().default('in_stock'), // in_stock | out_of_stock | preorder
+    affiliateUrl: text('affiliate_url'),
+    imageUrl: text('image_url'),
+    attributes: jsonb('attributes').notNull().default({}),
+    matchGroupId: uuid('match_group_id'),
+    /** How the offer joined its group: 'gtin', 'brand_mpn', 'model', 'operator', 'new'. */
+    matchMethod: text('match_method'),
+    priceUpdatedAt: timestamp('price_updated_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('pricing_offers_tenant_store_external_key').on(t.tenantId, t.storeId, t.externalId),
+    index('pricing_offers_tenant_group_idx').on(t.tenantId, t.matchGroupId),
+    index('pricing_offers_tenant_gtin_idx').on(t.tenantId, t.gtin),
+    index('pricing_offers_tenant_brand_mpn_idx').on(t.tenantId, t.brandId, t.mpnNorm),
+  ],
+);
+
+/** One row per observed price change of an offer (appended only when price, currency or availability change). */
+export const pricingPriceHistory = pgTable(
+  'pricing_price_history',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    offerId: uuid('offer_id').notNull(),
+    observedAt: timestamp('observed_at', { withTimezone: true }).notNull(),
+    priceMinor: bigint('price_minor', { mode: 'bigint' }).notNull(),
+    currency: text('currency').notNull(),
+    availability: text('availability').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.offerId, t.observedAt] })],
+);
+
+/** Every merge, split and move of offers between groups; `reverted_at` marks an undone entry. */
+export const pricingMatchLog = pgTable(
+  'pricing_match_log',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    /** 'merge' (from_group folded into to_group), 'split' (offers moved out to to_group), 'assign'. */
+    action: text('action').notNull(),
+    fromGroupId: uuid('from_group_id'),
+    toGroupId: uuid('to_group_id').notNull(),
+    offerIds: uuid('offer_ids').array().notNull(),
+    reason: text('reason').notNull(),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id').notNull(),
+    revertedAt: timestamp('reverted_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('pricing_match_log_tenant_created_idx').on(t.tenantId, t.createdAt)],
+);
+
+/** One feed import of one store: progress, counts and the first row-level errors. */
+export const pricingFeedRuns = pgTable(
+  'pricing_feed_runs',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    storeId: uuid('store_id').notNull(),
+    format: text('format').notNull(),
+    status: text('status').notNull(), // queued | running | succeeded | failed
+    rowsRead: integer('rows_read').notNull().default(0),
+    rowsAccepted: integer('rows_accepted').notNull().default(0),
+    rowsRejected: integer('rows_rejected').notNull().default(0),
+    offersCreated: integer('offers_created').notNull().default(0),
+    pricesChanged: integer('prices_changed').notNull().default(0),
+    /** The first 100 row errors: [{ row, field, message }]. */
+    errors: jsonb('errors').notNull().default(sql`'[]'::jsonb`),
+    failure: text('failure'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    // Two imports of one store at once: the second is refused by this index, not by a check-then-insert race.
+    uniqueIndex('pricing_feed_runs_one_running_key').on(t.tenantId, t.storeId).where(sql`status IN ('queued', 'running')`),
+    index('pricing_feed_runs_tenant_started_idx').on(t.tenantId, t.startedAt),
+  ],
+);

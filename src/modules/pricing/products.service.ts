@@ -1,0 +1,216 @@
+import { type PlatformServices, type TenantContext, formatMoney, isUuid, minorToMajor, notFound } from '../../platform/index.ts';
+import { normalizeGtin } from './gtin.core.ts';
+import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, OMNIBUS_DAYS, summarizePricing } from './pricing.core.ts';
+import { type GroupRow, type OfferRow, pricingRepository as repo } from './pricing.repository.ts';
+import { display } from './pricing.mappers.ts';
+import type { PriceHistoryResponse, ProductOffer, ProductResponse } from './pricing.schemas.ts';
+
+/** What pricing reads of a catalog item (catalog's public `findItem`). */
+export interface CatalogItemView {
+  id: string;
+  itemId: string;
+  name: string;
+  brand: string | null;
+  gtin: string | null;
+  mpn: string | null;
+  priceMinor: string | null;
+  currency: string | null;
+  imageUrl: string | null;
+  url: string | null;
+  availability: string;
+  updatedAt: Date;
+}
+
+export interface ProductsDeps {
+  platform: PlatformServices;
+  findCatalogItem(tenantId: string, ref: string): Promise<CatalogItemView | null>;
+  /** The tenant's display name: a single-store tenant's own catalog price is an offer of this store. */
+  tenantName(tenantId: string): Promise<string>;
+}
+
+/** An offer as the pricing rules see it: a store's listing, or the tenant's own catalog price (`storeId` null). */
+interface Priced {
+  id: string;
+  storeId: string;
+  storeName: string;
+  realStoreId: string | null;
+  priceMinor: bigint;
+  currency: string;
+  availability: string;
+  affiliateUrl: string | null;
+  priceUpdatedAt: Date | null;
+}
+
+const OWN = 'own-catalog';
+
+/**
+ * Seed 000's product page: a product is a match group (by its id) or a catalog item (by Loupe's id or the
+ * store's item_id), shown with every store's offer, the best offer and Omnibus savings. A tenant that is a
+ * single store (no pricing data) gets its catalog item priced as its own only offer.
+ */
+export function createProductsService(deps: ProductsDeps) {
+  const { db, clock } = deps.platform;
+
+  async function resolve(ctx: TenantContext, id: string) {
+    let group: GroupRow | undefined;
+    if (isUuid(id)) [group] = await repo.listGroups(db, ctx.tenantId, { id, limit: 1 });
+    let item: CatalogItemView | null = null;
+    if (!group) {
+      item = await deps.findCatalogItem(ctx.tenantId, id);
+      if (!item) throw notFound('PRODUCT_NOT_FOUND', 'The product');
+      const g = item.gtin ? normalizeGtin(item.gtin) : null;
+      const link = await repo.groupForCatalogItem(db, ctx.tenantId, item.itemId, g?.ok ? g.gtin14 : null);
+      if (link) [group] = await repo.listGroups(db, ctx.tenantId, { id: link.id, limit: 1 });
+    }
+    const offers = group ? await repo.offersOfGroup(db, ctx.tenantId, group.id) : [];
+    const priced: Priced[] = offers.map((o: OfferRow) => ({
+      id: o.id,
+      storeId: o.storeId,
+      storeName: o.storeName,
+      realStoreId: o.storeId,
+      priceMinor: o.priceMinor,
+      currency: o.currency,
+      availability: o.availability,
+      affiliateUrl: o.affiliateUrl,
+      priceUpdatedAt: o.priceUpdatedAt,
+    }));
+    if (item?.priceMinor && item.currency) {
+      priced.push({
+        id: `${OWN}:${item.id}`,
+        storeId: OWN,
+        storeName: await deps.tenantName(ctx.tenantId),
+        realStoreId: null,
+        priceMinor: BigInt(item.priceMinor),
+        currency: item.currency,
+        availability: item.availability,
+        affiliateUrl: item.url,
+        priceUpdatedAt: item.updatedAt,
+      });
+    }
+    return { group, item, offers, priced };
+  }
+
+  async function historyOf(ctx: TenantContext, offerIds: string[], since: Date): Promise<Map<string, PricePoint[]>> {
+    const rows = offerIds.length ? await repo.history(db, ctx.tenantId, offerIds, since) : [];
+    const out = new Map<string, PricePoint[]>();
+    for (const r of rows) {
+      const list = out.get(r.offerId) ?? [];
+      list.push({ at: new Date(r.at), priceMinor: BigInt(r.priceMinor), currency: r.currency });
+      out.set(r.offerId, list);
+    }
+    return out;
+  }
+
+  return {
+    async get(ctx: TenantContext, id: string): Promise<ProductResponse> {
+      const { group, item, offers, priced } = await resolve(ctx, id);
+      // Omnibus reads back 30 days before the oldest current price took effect.
+      const oldest = offers.reduce((m, o) => Math.min(m, o.priceUpdatedAt.getTime()), clock().getTime());
+      const history = await historyOf(
+        ctx,
+        offers.map((o) => o.id),
+        daysAgo(new Date(oldest), OMNIBUS_DAYS + 1),
+      );
+      const s = summarizePricing(priced, { preferredCurrency: item?.currency ?? null, history });
+      const best = s.best?.offer;
+      const view = (o: Priced): ProductOffer => ({
+        offer_id: o.id,
+        store: o.storeName,
+        store_id: o.realStoreId,
+        price: display(o.priceMinor, o.currency),
+        price_amount: formatMoney(o.priceMinor, o.currency),
+        price_minor: o.priceMinor.toString(),
+        currency: o.currency,
+        availability: o.availability,
+        affiliate_link: o.affiliateUrl,
+        is_best_price: !!best && o.currency === best.currency && o.priceMinor === best.priceMinor && !s.priceErrorIds.has(o.id),
+        price_error: s.priceErrorIds.has(o.id),
+        price_updated_at: o.priceUpdatedAt ? o.priceUpdatedAt.toISOString() : null,
+      });
+      const cur = s.currency;
+      const first = offers[0];
+      return {
+        product: {
+          id: group?.id ?? item!.id,
+          kind: item ? 'catalog_item' : 'match_group',
+          name: item?.name ?? group!.canonicalName,
+          brand: item?.brand ?? group?.brand ?? null,
+          gtin: group?.gtin ?? item?.gtin ?? null,
+          mpn: group?.mpn ?? item?.mpn ?? null,
+          image_link: item?.imageUrl ?? first?.imageUrl ?? null,
+          match_group_id: group?.id ?? null,
+          catalog_item_id: item?.itemId ?? group?.catalogItemId ?? null,
+        },
+        pricing: {
+          currency: cur,
+          best_offer:
+            s.best && cur
+              ? {
+                  ...view(s.best.offer),
+                  savings: display(s.best.savingsMinor, cur),
+                  savings_minor: s.best.savingsMinor.toString(),
+                  was_price: s.best.wasMinor === null ? null : display(s.best.wasMinor, cur),
+                }
+              : null,
+          other_offers: s.others.map(view),
+          price_range:
+            s.minMinor !== null && s.maxMinor !== null && cur
+              ? {
+                  min: display(s.minMinor, cur),
+                  max: display(s.maxMinor, cur),
+                  min_minor: s.minMinor.toString(),
+                  max_minor: s.maxMinor.toString(),
+                }
+              : null,
+          offers_in_other_currencies: s.otherCurrency.map(view),
+          offer_count: priced.length,
+        },
+      };
+    },
+
+    /**
+     * Chart-ready history: one series per store offer in the product's currency and the best (lowest) price,
+     * each at most `points` buckets over the last `days` days (the lowest price in effect in each bucket).
+     */
+    async history(ctx: TenantContext, id: string, days: number, points: number): Promise<PriceHistoryResponse> {
+      const { group, item, offers, priced } = await resolve(ctx, id);
+      const to = clock();
+      const from = daysAgo(to, days);
+      const s = summarizePricing(priced, { preferredCurrency: item?.currency ?? null, history: new Map() });
+      const cur = s.currency;
+      const inCur = offers.filter((o) => o.currency === cur);
+      const hist = await historyOf(
+        ctx,
+        inCur.map((o) => o.id),
+        from,
+      );
+      const series = inCur.map((o) => ({
+        offer: o,
+        points: downsampleSeries(
+          (hist.get(o.id) ?? []).filter((p) => p.currency === cur),
+          from,
+          to,
+          points,
+        ),
+      }));
+      const asJson = (pts: ReturnType<typeof downsampleSeries>) =>
+        pts.map((p) => ({ t: p.at.toISOString(), price: p.priceMinor === null || !cur ? null : minorToMajor(p.priceMinor, cur) }));
+      const n = series[0]?.points.length ?? downsampleSeries([], from, to, points).length;
+      return {
+        product_id: group?.id ?? item!.id,
+        currency: cur,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        interval_seconds: Math.round((to.getTime() - from.getTime()) / n / 1000),
+        series: series.map((x) => ({
+          offer_id: x.offer.id,
+          store_id: x.offer.storeId,
+          store: x.offer.storeName,
+          points: asJson(x.points),
+        })),
+        best_price: asJson(lowestSeries(series.map((x) => x.points))),
+      };
+    },
+  };
+}
+export type ProductsService = ReturnType<typeof createProductsService>;

@@ -1,0 +1,92 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+
+/**
+ * Pricing in a real browser against the real server: two stores' feeds imported through the API, then the
+ * stores, offers and match-group pages, and a product's offers side by side with its price-history chart.
+ */
+describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let owner: Awaited<ReturnType<TestApp['createTenant']>>;
+  let groupId: string;
+
+  async function upload(storeId: string, file: string, name: string) {
+    const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
+    const body = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+      Buffer.from(file),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
+      token: owner.ownerToken,
+      body: body as unknown as string,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    expect(up.status).toBe(202);
+    for (let i = 0; i < 200; i++) {
+      const run = await t.request('GET', up.body.status_url, { token: owner.ownerToken });
+      if (run.body.status === 'succeeded') return;
+      if (run.body.status === 'failed') throw new Error(run.body.failure);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('feed import did not finish');
+  }
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    t = await createTestApp();
+    t.jobs.start({ concurrency: 1 });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    owner = await t.createTenant('Deal Finder');
+    const store = async (name: string) =>
+      (await t.request('POST', '/api/v1/pricing/stores', { token: owner.ownerToken, body: { name } })).body.id as string;
+    const a = await store('Nordstrom');
+    const b = await store('Nordstrom Rack');
+    await upload(a, 'id,title,brand,gtin,price\nA1,Sony WH-1000XM4 Headphones,Sony,4006381333931,75.00 USD\n', 'a.csv');
+    await upload(b, '[{"id":"B1","title":"Sony WH1000XM4","gtin":"04006381333931","price":"50.00 USD"}]', 'b.json');
+    await upload(b, '[{"id":"B1","title":"Sony WH1000XM4","gtin":"04006381333931","price":"45.00 USD"}]', 'b.json');
+    const offers = await t.request('GET', '/api/v1/pricing/offers?q=B1', { token: owner.ownerToken });
+    groupId = offers.body.data[0].match_group_id;
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shows stores, offers, groups and a product with its best offer and price-history chart', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.getByRole('link', { name: 'Pricing' }).click();
+    await page.getByTestId('stores-table').getByRole('cell', { name: 'Nordstrom Rack', exact: true }).waitFor();
+    await screenshot(page, 'pricing-stores');
+
+    await page.getByRole('tab', { name: 'Offers' }).click();
+    await page.getByTestId('offers-table').waitFor();
+    await page.getByLabel('Search offers').fill('WH1000XM4');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByTestId('offers-table').getByRole('cell', { name: 'Nordstrom Rack', exact: true }).waitFor();
+
+    await page.getByRole('tab', { name: 'Match groups' }).click();
+    await page.getByTestId('groups-table').getByRole('cell', { name: 'Sony WH-1000XM4 Headphones' }).click();
+    await page.waitForURL(`${base}/pricing/products/${groupId}`);
+    const best = page.getByTestId('best-offer');
+    await best.waitFor();
+    expect(await best.textContent()).toContain('Best price: $45.00 at Nordstrom Rack');
+    expect(await page.getByTestId('product-offers').getByRole('row').count()).toBe(3); // header + 2 offers
+    await page.getByTestId('price-history').locator('canvas').first().waitFor();
+    await screenshot(page, 'pricing-product');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+    await page.context().close();
+  });
+});
