@@ -29,6 +29,7 @@ import { createEventsModule, createProfileLinksRepository } from './modules/even
 import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
+import { createSponsoredModule } from './modules/sponsored/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -67,6 +68,7 @@ export interface LoupeApp {
     catalog: ReturnType<typeof createCatalogModule>;
     recs: ReturnType<typeof createRecsModule>;
     imports: ReturnType<typeof createImportsModule>;
+    sponsored: ReturnType<typeof createSponsoredModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -167,6 +169,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onInteractionsAppended: events.onInteractionsAppended,
   });
 
+  const tenantSettings = (id: string) =>
+    tenancy.tenants.getTenant(id).then(
+      (t) => t.settings,
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === 'TENANT_NOT_FOUND') return {};
+        throw err;
+      },
+    );
+  // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
+  const sponsored = createSponsoredModule(platform, { tenantSettings });
+
   registerErrorHandler(app);
   registerAuthHooks(app, {
     authenticator: tenancy.authenticator,
@@ -185,6 +198,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await catalog.routes(app);
   await imports.routes(app);
   await recs.routes(app);
+  await sponsored.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -226,7 +240,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports },
+    modules: { identity, events, catalog, recs, imports, sponsored },
     storage,
     async close() {
       await jobs.stop();

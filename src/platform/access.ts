@@ -23,6 +23,7 @@ export const PERMISSIONS = [
   'tenant:manage',
   'audit:read',
   'data:delete',
+  'sponsored:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -51,6 +52,7 @@ export const API_KEY_SCOPES = [
   'profiles:read',
   'profiles:write',
   'models:manage',
+  'sponsored:manage',
   'admin',
 ] as const;
 
