@@ -30,6 +30,7 @@ import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
 import { createSponsoredModule } from './modules/sponsored/index.ts';
+import { createNewsfeedModule, feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './modules/newsfeed/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -69,6 +70,7 @@ export interface LoupeApp {
     recs: ReturnType<typeof createRecsModule>;
     imports: ReturnType<typeof createImportsModule>;
     sponsored: ReturnType<typeof createSponsoredModule>;
+    newsfeed: ReturnType<typeof createNewsfeedModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -179,6 +181,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     );
   // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
   const sponsored = createSponsoredModule(platform, { tenantSettings });
+  // The newsfeed reads recs, catalog and events through their public entries; Pricing's best offers,
+  // Experiments' module order and Analytics' segments plug in as `offers`, `moduleOrder`, `segments` when they land.
+  const newsfeed = createNewsfeedModule(platform, {
+    sources: feedSourcesFrom({ recs, catalog, events }),
+    sponsored,
+    tenantSettings,
+    recentInteractions: recentInteractionsFrom(events),
+    styleItems: styleItemsFrom(catalog),
+    onInteractionsAppended: events.onInteractionsAppended,
+  });
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
@@ -199,6 +211,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await imports.routes(app);
   await recs.routes(app);
   await sponsored.routes(app);
+  await newsfeed.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -240,7 +253,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, sponsored },
+    modules: { identity, events, catalog, recs, imports, sponsored, newsfeed },
     storage,
     async close() {
       await jobs.stop();

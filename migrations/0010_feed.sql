@@ -1,3 +1,68 @@
+CREATE TABLE "style_profile_events" (
+	"tenant_id" uuid NOT NULL,
+	"id" uuid NOT NULL,
+	"user_id" text NOT NULL,
+	"event_type" text NOT NULL,
+	"source_type" text NOT NULL,
+	"source_id" text NOT NULL,
+	"weight" double precision NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "style_profile_events_tenant_id_id_pk" PRIMARY KEY("tenant_id","id")
+);
+--> statement-breakpoint
+CREATE TABLE "style_profile_snapshots" (
+	"tenant_id" uuid NOT NULL,
+	"id" uuid NOT NULL,
+	"user_id" text NOT NULL,
+	"style_layers" jsonb NOT NULL,
+	"layers" jsonb NOT NULL,
+	"confidence" double precision NOT NULL,
+	"snapshot_date" timestamp with time zone NOT NULL,
+	"reason" text NOT NULL,
+	CONSTRAINT "style_profile_snapshots_tenant_id_id_pk" PRIMARY KEY("tenant_id","id")
+);
+--> statement-breakpoint
+CREATE TABLE "style_profiles" (
+	"tenant_id" uuid NOT NULL,
+	"user_id" text NOT NULL,
+	"style_layers" jsonb NOT NULL,
+	"price_layers" jsonb NOT NULL,
+	"category_layers" jsonb NOT NULL,
+	"occasion_layers" jsonb NOT NULL,
+	"brand_layers" jsonb NOT NULL,
+	"commerce_intent" jsonb NOT NULL,
+	"confidence" double precision NOT NULL,
+	"events_count" integer NOT NULL,
+	"last_event_id" text,
+	"decayed_at" timestamp with time zone NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "style_profiles_tenant_id_user_id_pk" PRIMARY KEY("tenant_id","user_id")
+);
+--> statement-breakpoint
+CREATE TABLE "user_brand_follows" (
+	"tenant_id" uuid NOT NULL,
+	"user_id" text NOT NULL,
+	"brand_id" text NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "user_brand_follows_tenant_id_user_id_brand_id_pk" PRIMARY KEY("tenant_id","user_id","brand_id")
+);
+--> statement-breakpoint
+CREATE TABLE "user_fashion_preferences" (
+	"tenant_id" uuid NOT NULL,
+	"user_id" text NOT NULL,
+	"preferences" jsonb NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "user_fashion_preferences_tenant_id_user_id_pk" PRIMARY KEY("tenant_id","user_id")
+);
+--> statement-breakpoint
+CREATE TABLE "user_favorites" (
+	"tenant_id" uuid NOT NULL,
+	"user_id" text NOT NULL,
+	"item_id" text NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "user_favorites_tenant_id_user_id_item_id_pk" PRIMARY KEY("tenant_id","user_id","item_id")
+);
+--> statement-breakpoint
 CREATE TABLE "sponsored_campaigns" (
 	"tenant_id" uuid NOT NULL,
 	"id" uuid NOT NULL,
@@ -99,6 +164,8 @@ CREATE TABLE "sponsored_impressions" (
 	CONSTRAINT "sponsored_impressions_tenant_id_id_pk" PRIMARY KEY("tenant_id","id")
 );
 --> statement-breakpoint
+CREATE INDEX "style_profile_events_user_idx" ON "style_profile_events" USING btree ("tenant_id","user_id","created_at");--> statement-breakpoint
+CREATE INDEX "style_profile_snapshots_user_idx" ON "style_profile_snapshots" USING btree ("tenant_id","user_id","snapshot_date");--> statement-breakpoint
 CREATE INDEX "sponsored_campaigns_status_idx" ON "sponsored_campaigns" USING btree ("tenant_id","status");--> statement-breakpoint
 CREATE UNIQUE INDEX "sponsored_charges_source_key" ON "sponsored_charges" USING btree ("tenant_id","kind","source_id");--> statement-breakpoint
 CREATE INDEX "sponsored_charges_campaign_idx" ON "sponsored_charges" USING btree ("tenant_id","campaign_id","charged_at");--> statement-breakpoint
