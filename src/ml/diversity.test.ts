@@ -49,7 +49,10 @@ describe('Recommenders diversity fixture, co-occurrence similarity', () => {
   });
   it('item novelty and novelty', () => {
     const nov = historicalItemNovelty(train);
-    close([1, 2, 3, 4, 5].map((i) => nov.get(i)!), [3.0, 3.0, 2.0, 1.41504, 3.0]);
+    close(
+      [1, 2, 3, 4, 5].map((i) => nov.get(i)!),
+      [3.0, 3.0, 2.0, 1.41504, 3.0],
+    );
     expect(novelty(train, reco)).toBeCloseTo(2.83333, TOL);
     // Only one item in the data: novelty is zero.
     const only3 = { users: Int32Array.from([2, 3]), items: Int32Array.from([3, 3]) };

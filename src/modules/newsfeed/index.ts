@@ -12,8 +12,7 @@ import { createPreferencesRepository } from './preferences.repository.ts';
 import { createPreferencesService } from './preferences.service.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
-export type { FeedItem } from './newsfeed.core.ts';
-export type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
+export type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 export type { ProfileInteraction, StyleItem } from './style.service.ts';
 export { feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './newsfeed.adapters.ts';
 
@@ -36,7 +35,9 @@ export interface NewsfeedModuleDeps {
 }
 
 const NO_OFFERS: BestOfferSource = { bestOffers: async () => new Map() };
-const DEFAULT_ORDER: ModuleOrderSource = { moduleOrder: async (_ctx, _user, order) => ({ experimentId: null, variant: 'default', order: [...order] }) };
+const DEFAULT_ORDER: ModuleOrderSource = {
+  moduleOrder: async (_ctx, _user, order) => ({ experimentId: null, variant: 'default', order: [...order] }),
+};
 const NO_SEGMENTS: SegmentSource = { segmentsOf: async () => [] };
 
 export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedModuleDeps) {
@@ -107,4 +108,3 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     },
   };
 }
-export type NewsfeedModule = ReturnType<typeof createNewsfeedModule>;

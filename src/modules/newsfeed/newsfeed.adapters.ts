@@ -11,7 +11,11 @@ import type { ProfileInteraction, StyleItem } from './style.service.ts';
  * history) and catalog (newest items, items by id). Wired in src/app.ts.
  */
 const textList = (v: unknown): string[] =>
-  (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : []).filter((x): x is string => typeof x === 'string').map((x) => x.trim()).filter(Boolean).slice(0, 20);
+  (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [])
+    .filter((x): x is string => typeof x === 'string')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .slice(0, 20);
 
 function fromCatalog(r: FeedItemRow, k: number, n: number): FeedItem {
   return {
@@ -75,4 +79,3 @@ export function styleItemsFrom(catalog: CatalogModule) {
       };
     });
 }
-

@@ -28,7 +28,13 @@ export interface FeedRules {
   sponsoredPositions: number[];
 }
 
-export const DEFAULT_FEED_RULES: FeedRules = { categoryWindow: 5, brandWindow: 4, itemsPerModule: 4, modulesPerPage: 5, sponsoredPositions: [3, 8] };
+export const DEFAULT_FEED_RULES: FeedRules = {
+  categoryWindow: 5,
+  brandWindow: 4,
+  itemsPerModule: 4,
+  modulesPerPage: 5,
+  sponsoredPositions: [3, 8],
+};
 
 const norm = (s: string | null) => (s ?? '').trim().toLowerCase();
 
@@ -94,7 +100,14 @@ export const EVENT_WEIGHTS: Readonly<Record<string, number>> = {
 };
 /** Multipliers by source: a sponsored click says less about taste than an organic one. */
 export const SOURCE_WEIGHTS: Readonly<Record<string, number>> = { organic: 1, search: 1.2, sponsored: 0.5, recommendation: 0.8 };
-const INTENT: Readonly<Record<string, string>> = { view: 'browse', click: 'browse', favorite: 'consider', wishlist: 'consider', add_to_cart: 'buy', purchase: 'buy' };
+const INTENT: Readonly<Record<string, string>> = {
+  view: 'browse',
+  click: 'browse',
+  favorite: 'consider',
+  wishlist: 'consider',
+  add_to_cart: 'buy',
+  purchase: 'buy',
+};
 
 /** Price band of a price in major units (bands are per currency-agnostic magnitude). */
 export function priceBand(major: number | null): string | null {
@@ -117,7 +130,8 @@ export interface StyleSignal {
 }
 
 /** The weight a signal carries: type weight x source multiplier (unknown types 1, unknown sources 1). */
-export const signalWeight = (s: Pick<StyleSignal, 'type' | 'source'>): number => (EVENT_WEIGHTS[s.type] ?? 1) * (SOURCE_WEIGHTS[s.source] ?? 1);
+export const signalWeight = (s: Pick<StyleSignal, 'type' | 'source'>): number =>
+  (EVENT_WEIGHTS[s.type] ?? 1) * (SOURCE_WEIGHTS[s.source] ?? 1);
 
 /** Multiplies every weight by 2^(-dt / half-life); weights below 1e-4 are dropped. */
 export function decayLayers(layers: StyleLayers, dtMs: number): StyleLayers {
@@ -189,14 +203,6 @@ export function boost(
     return { i: { ...i, score: i.score * (1 + (profile?.confidence ?? 0) * match) + bonus }, k };
   });
   return scored.sort((a, b) => b.i.score - a.i.score || a.k - b.k).map((x) => x.i);
-}
-
-/** A feed cursor: the next page number, as opaque text. */
-export const encodeCursor = (page: number): string => Buffer.from(`p${page}`).toString('base64url');
-export function decodeCursor(cursor: string | undefined): number | null {
-  if (cursor === undefined) return 0;
-  const m = /^p(\d{1,4})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  return m ? Number(m[1]) : null;
 }
 
 /** Which global module slots (0-based) a page holds, and which of them are sponsored. */

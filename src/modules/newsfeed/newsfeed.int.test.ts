@@ -47,7 +47,11 @@ describe('GET /api/v1/newsfeed', () => {
     expect(r.status).toBe(200);
     expect(r.body.modules).toHaveLength(5);
     expect(r.body.items).toHaveLength(20);
-    expect(r.body.experiment).toEqual({ experiment_id: null, variant: 'default', module_order: ['for_you', 'new_from_brands', 'because_you_viewed', 'trending'] });
+    expect(r.body.experiment).toEqual({
+      experiment_id: null,
+      variant: 'default',
+      module_order: ['for_you', 'new_from_brands', 'because_you_viewed', 'trending'],
+    });
     // Nothing is eligible: position 3 is backfilled with organic content, not labelled Sponsored.
     expect(r.body.modules[2]).toMatchObject({ position: 3, sponsored: false, label: null });
     const items = r.body.items as { category: string; brand: string }[];
@@ -101,7 +105,14 @@ describe('GET /api/v1/newsfeed', () => {
     await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/activate`, { token: A.ownerToken });
     const p1 = await feed(keyA, 'ads-viewer');
     const s3 = p1.body.modules[2];
-    expect(s3).toMatchObject({ position: 3, sponsored: true, label: 'Sponsored', title: 'Ember, new season', campaign_id: c.body.id, item_ids: ['sku-28', 'sku-29'] });
+    expect(s3).toMatchObject({
+      position: 3,
+      sponsored: true,
+      label: 'Sponsored',
+      title: 'Ember, new season',
+      campaign_id: c.body.id,
+      item_ids: ['sku-28', 'sku-29'],
+    });
     const p2 = await feed(keyA, 'ads-viewer', p1.body.next_cursor);
     expect(p2.body.modules.find((m: { position: number }) => m.position === 8)).toMatchObject({ sponsored: true, label: 'Sponsored' });
     // The decision can be reported as an impression.
@@ -114,17 +125,28 @@ describe('GET /api/v1/newsfeed', () => {
   });
 
   it('shows new items from followed brands, and a style profile moves within a second of a view', async () => {
-    expect((await t.request('POST', '/api/v1/shoppers/fan/follows', { token: keyA, body: { brand_id: 'cobalt' } })).body).toEqual({ changed: true });
-    expect((await t.request('POST', '/api/v1/shoppers/fan/follows', { token: keyA, body: { brand_id: 'cobalt' } })).body).toEqual({ changed: false });
+    expect((await t.request('POST', '/api/v1/shoppers/fan/follows', { token: keyA, body: { brand_id: 'cobalt' } })).body).toEqual({
+      changed: true,
+    });
+    expect((await t.request('POST', '/api/v1/shoppers/fan/follows', { token: keyA, body: { brand_id: 'cobalt' } })).body).toEqual({
+      changed: false,
+    });
     const r = await feed(keyA, 'fan');
     const brands = r.body.modules.find((m: { type: string }) => m.type === 'new_from_brands');
     expect(brands).toBeDefined();
     for (const id of brands.item_ids) expect(r.body.items.find((i: { item_id: string }) => i.item_id === id).brand).toBe('Cobalt');
 
     const started = Date.now();
-    const view = await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: 'fan', item_id: 'sku-3', interaction_type: 'view' } });
+    const view = await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      body: { user_id: 'fan', item_id: 'sku-3', interaction_type: 'view' },
+    });
     expect(view.status).toBeLessThan(300);
-    let profile: { category_layers: Record<string, number>; price_layers: Record<string, number>; commerce_intent: Record<string, number> } | null = null;
+    let profile: {
+      category_layers: Record<string, number>;
+      price_layers: Record<string, number>;
+      commerce_intent: Record<string, number>;
+    } | null = null;
     while (!profile && Date.now() - started < 1000) {
       const p = await t.request('GET', '/api/v1/shoppers/fan/style-profile', { token: keyA });
       profile = p.body.profile;
@@ -136,7 +158,10 @@ describe('GET /api/v1/newsfeed', () => {
     expect(profile!.price_layers.budget).toBeCloseTo(1, 3);
     expect(profile!.commerce_intent.browse).toBeCloseTo(1, 3);
     // An add to cart weighs 6: the layer grows by 6 (decay over a second is negligible at a 14-day half-life).
-    await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: 'fan', item_id: 'sku-10', interaction_type: 'add_to_cart' } });
+    await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      body: { user_id: 'fan', item_id: 'sku-10', interaction_type: 'add_to_cart' },
+    });
     await t.modules.newsfeed.settled();
     let after = (await t.request('GET', '/api/v1/shoppers/fan/style-profile', { token: keyA })).body;
     for (let k = 0; k < 40 && after.profile.events_count < 2; k++) {
@@ -163,7 +188,10 @@ describe('preferences and isolation', () => {
     const got = await t.request('GET', '/api/v1/shoppers/pat/preferences', { token: keyA });
     expect(got.body.preferences).toMatchObject({ styles: ['minimal'], price_min: '20.00', price_max: '150.50', currency: 'USD' });
     expect(got.body.favorites.map((f: { item_id: string }) => f.item_id)).toEqual(['sku-1']);
-    const bad = await t.request('PUT', '/api/v1/shoppers/pat/preferences', { token: keyA, body: { price_min: '9', price_max: '3', currency: 'USD' } });
+    const bad = await t.request('PUT', '/api/v1/shoppers/pat/preferences', {
+      token: keyA,
+      body: { price_min: '9', price_max: '3', currency: 'USD' },
+    });
     expect(bad.status).toBe(400);
     expect((await t.request('PUT', '/api/v1/shoppers/pat/preferences', { token: keyA, body: { price_min: '9' } })).status).toBe(400);
     // Tenant B's shopper "pat" is a different person: nothing of A's shows, and B's feed has only B's items.

@@ -51,8 +51,24 @@ export interface SegmentSource {
 export interface SponsoredSource {
   placements(
     ctx: TenantContext,
-    req: { placement: string; userId: string; slots: number; categories?: string[] | undefined; segments?: string[] | undefined; styles?: string[] | undefined },
-  ): Promise<{ decisionId: string; campaignId: string; brandId: string; name: string; creative: Record<string, unknown>; promotedItemIds: string[] }[]>;
+    req: {
+      placement: string;
+      userId: string;
+      slots: number;
+      categories?: string[] | undefined;
+      segments?: string[] | undefined;
+      styles?: string[] | undefined;
+    },
+  ): Promise<
+    {
+      decisionId: string;
+      campaignId: string;
+      brandId: string;
+      name: string;
+      creative: Record<string, unknown>;
+      promotedItemIds: string[];
+    }[]
+  >;
   /** Tenant positions of sponsored modules. */
   settings(tenantId: string): Promise<{ feedPositions: number[] }>;
 }

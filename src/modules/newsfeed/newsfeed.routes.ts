@@ -24,7 +24,8 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
     {
       schema: {
         tags,
-        summary: "A shopper's personal feed: modules (For you, New from brands you follow, Because you viewed, Trending, Sponsored), items with best offers, the module-order experiment",
+        summary:
+          "A shopper's personal feed: modules (For you, New from brands you follow, Because you viewed, Trending, Sponsored), items with best offers, the module-order experiment",
         querystring: s.feedQuery,
         response: { 200: s.feedResponse, ...errorResponses },
       },
@@ -76,7 +77,15 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
   const P = '/api/v1/shoppers/:user_id';
   r.get(
     `${P}/preferences`,
-    { schema: { tags, summary: "A shopper's brand follows, favorites and stated preferences", params: s.shopperParams, response: { 200: s.preferencesResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags,
+        summary: "A shopper's brand follows, favorites and stated preferences",
+        params: s.shopperParams,
+        response: { 200: s.preferencesResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
       const p = await deps.preferences.get(tenantContext(request), request.params.user_id);
       const cur = p.preferences.currency;
@@ -99,7 +108,16 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
   );
   r.put(
     `${P}/preferences`,
-    { schema: { tags, summary: "Replace a shopper's stated preferences", params: s.shopperParams, body: s.preferencesBody, response: { 200: s.changedResponse, ...errorResponses } }, config: write },
+    {
+      schema: {
+        tags,
+        summary: "Replace a shopper's stated preferences",
+        params: s.shopperParams,
+        body: s.preferencesBody,
+        response: { 200: s.changedResponse, ...errorResponses },
+      },
+      config: write,
+    },
     async (request) => {
       await deps.preferences.set(tenantContext(request), request.params.user_id, request.body);
       return { changed: true };
@@ -107,28 +125,61 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
   );
   r.post(
     `${P}/follows`,
-    { schema: { tags, summary: 'Follow a brand (idempotent)', params: s.shopperParams, body: s.followBody, response: { 200: s.changedResponse, ...errorResponses } }, config: write },
+    {
+      schema: {
+        tags,
+        summary: 'Follow a brand (idempotent)',
+        params: s.shopperParams,
+        body: s.followBody,
+        response: { 200: s.changedResponse, ...errorResponses },
+      },
+      config: write,
+    },
     async (request) => ({ changed: await deps.preferences.follow(tenantContext(request), request.params.user_id, request.body.brand_id) }),
   );
   r.delete(
     `${P}/follows/:brand_id`,
-    { schema: { tags, summary: 'Unfollow a brand', params: s.followParams, response: { 200: s.changedResponse, ...errorResponses } }, config: write },
-    async (request) => ({ changed: await deps.preferences.unfollow(tenantContext(request), request.params.user_id, request.params.brand_id) }),
+    {
+      schema: { tags, summary: 'Unfollow a brand', params: s.followParams, response: { 200: s.changedResponse, ...errorResponses } },
+      config: write,
+    },
+    async (request) => ({
+      changed: await deps.preferences.unfollow(tenantContext(request), request.params.user_id, request.params.brand_id),
+    }),
   );
   r.post(
     `${P}/favorites`,
-    { schema: { tags, summary: 'Favorite an item (idempotent)', params: s.shopperParams, body: s.favoriteBody, response: { 200: s.changedResponse, ...errorResponses } }, config: write },
+    {
+      schema: {
+        tags,
+        summary: 'Favorite an item (idempotent)',
+        params: s.shopperParams,
+        body: s.favoriteBody,
+        response: { 200: s.changedResponse, ...errorResponses },
+      },
+      config: write,
+    },
     async (request) => ({ changed: await deps.preferences.favorite(tenantContext(request), request.params.user_id, request.body.item_id) }),
   );
   r.delete(
     `${P}/favorites/:item_id`,
-    { schema: { tags, summary: 'Remove a favorite', params: s.favoriteParams, response: { 200: s.changedResponse, ...errorResponses } }, config: write },
-    async (request) => ({ changed: await deps.preferences.unfavorite(tenantContext(request), request.params.user_id, request.params.item_id) }),
+    {
+      schema: { tags, summary: 'Remove a favorite', params: s.favoriteParams, response: { 200: s.changedResponse, ...errorResponses } },
+      config: write,
+    },
+    async (request) => ({
+      changed: await deps.preferences.unfavorite(tenantContext(request), request.params.user_id, request.params.item_id),
+    }),
   );
   r.get(
     `${P}/style-profile`,
     {
-      schema: { tags, summary: "A shopper's style profile (decayed layers) and its snapshots", params: s.shopperParams, response: { 200: s.styleProfileResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: "A shopper's style profile (decayed layers) and its snapshots",
+        params: s.shopperParams,
+        response: { 200: s.styleProfileResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {
@@ -148,7 +199,13 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
               updated_at: iso(profile.updatedAt)!,
             }
           : null,
-        snapshots: snapshots.map((x) => ({ id: x.id, reason: x.reason, snapshot_date: iso(x.snapshotDate)!, confidence: x.confidence, style_layers: x.layers.style })),
+        snapshots: snapshots.map((x) => ({
+          id: x.id,
+          reason: x.reason,
+          snapshot_date: iso(x.snapshotDate)!,
+          confidence: x.confidence,
+          style_layers: x.layers.style,
+        })),
       };
     },
   );

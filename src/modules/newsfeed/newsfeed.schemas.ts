@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyCode } from '../../platform/index.ts';
+import { currencyCode } from '../../platform/schemas.ts';
 
 /** Public request and response schemas of the newsfeed and shopper preferences (seed 000, snake_case). */
 const userId = z.string().trim().min(1, 'must not be empty').max(255);
@@ -55,8 +55,14 @@ export const preferencesBody = z
     brands: list.optional(),
     sizes: list.optional(),
     occasions: list.optional(),
-    price_min: z.union([z.string().max(40), z.number()]).nullable().optional(),
-    price_max: z.union([z.string().max(40), z.number()]).nullable().optional(),
+    price_min: z
+      .union([z.string().max(40), z.number()])
+      .nullable()
+      .optional(),
+    price_max: z
+      .union([z.string().max(40), z.number()])
+      .nullable()
+      .optional(),
     currency: currencyCode.nullable().optional(),
   })
   .strict();
@@ -92,6 +98,8 @@ export const preferencesResponse = z.object({
 export const styleProfileResponse = z.object({
   user_id: z.string(),
   profile: styleProfile.nullable(),
-  snapshots: z.array(z.object({ id: z.string(), reason: z.string(), snapshot_date: z.string(), confidence: z.number(), style_layers: layer })),
+  snapshots: z.array(
+    z.object({ id: z.string(), reason: z.string(), snapshot_date: z.string(), confidence: z.number(), style_layers: layer }),
+  ),
 });
 export const changedResponse = z.object({ changed: z.boolean() });

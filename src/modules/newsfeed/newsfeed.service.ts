@@ -55,7 +55,8 @@ export interface NewsfeedServiceDeps {
 /** Reads `settings.newsfeed` (category_window, brand_window, items_per_module, modules_per_page) with defaults. */
 function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRules {
   const s = (settings.newsfeed ?? {}) as Record<string, unknown>;
-  const int = (v: unknown, min: number, max: number, d: number) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : d);
+  const int = (v: unknown, min: number, max: number, d: number) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : d;
   return {
     categoryWindow: int(s.category_window, 0, 50, DEFAULT_FEED_RULES.categoryWindow),
     brandWindow: int(s.brand_window, 0, 50, DEFAULT_FEED_RULES.brandWindow),
@@ -73,7 +74,15 @@ function decode(cursor: string | undefined): { page: number; backfilled: Set<num
   if (cursor === undefined) return { page: 0, backfilled: new Set() };
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { p: unknown; b: unknown };
-    if (typeof v.p === 'number' && Number.isInteger(v.p) && v.p >= 0 && v.p < 1000 && Array.isArray(v.b) && v.b.length <= 1000 && v.b.every((x) => Number.isInteger(x)))
+    if (
+      typeof v.p === 'number' &&
+      Number.isInteger(v.p) &&
+      v.p >= 0 &&
+      v.p < 1000 &&
+      Array.isArray(v.b) &&
+      v.b.length <= 1000 &&
+      v.b.every((x) => Number.isInteger(x))
+    )
       return { page: v.p, backfilled: new Set(v.b as number[]) };
   } catch {
     /* refused below */
@@ -119,7 +128,12 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     };
     const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)]);
     for (const k of Object.keys(lists) as ModuleKind[]) lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
-    return { lists, anchorName: anchorItem[0]?.name ?? null, styles: p ? topKeys(p.layers.style, 3) : [], categories: p ? topKeys(p.layers.category, 3) : [] };
+    return {
+      lists,
+      anchorName: anchorItem[0]?.name ?? null,
+      styles: p ? topKeys(p.layers.style, 3) : [],
+      categories: p ? topKeys(p.layers.category, 3) : [],
+    };
   }
 
   return {

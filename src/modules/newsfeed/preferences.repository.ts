@@ -111,7 +111,10 @@ export function createPreferencesRepository() {
     },
 
     async profile(q: Q, tenantId: string, userId: string): Promise<StyleProfileRow | undefined> {
-      const r = await queryOne<RawProfile>(q, sql`SELECT ${PROFILE_COLUMNS} FROM style_profiles WHERE tenant_id = ${tenantId} AND user_id = ${userId}`);
+      const r = await queryOne<RawProfile>(
+        q,
+        sql`SELECT ${PROFILE_COLUMNS} FROM style_profiles WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
+      );
       return r && toProfile(r);
     },
     /** Locks the user's profile row for an update (no-op when none yet). */
@@ -164,7 +167,14 @@ export function createPreferencesRepository() {
     /** Erasure: everything the feed holds about these users. */
     async eraseUsers(q: Q, tenantId: string, userIds: readonly string[]): Promise<void> {
       const ids = arrayParam(userIds);
-      for (const table of ['user_brand_follows', 'user_favorites', 'user_fashion_preferences', 'style_profiles', 'style_profile_events', 'style_profile_snapshots'])
+      for (const table of [
+        'user_brand_follows',
+        'user_favorites',
+        'user_fashion_preferences',
+        'style_profiles',
+        'style_profile_events',
+        'style_profile_snapshots',
+      ])
         await q.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND user_id = ANY(${ids}::text[])`);
     },
   };

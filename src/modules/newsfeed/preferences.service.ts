@@ -8,7 +8,16 @@ export interface PreferencesServiceDeps {
   clock: () => Date;
 }
 
-const EMPTY: StatedPreferences = { styles: [], categories: [], brands: [], sizes: [], occasions: [], priceMin: null, priceMax: null, currency: null };
+const EMPTY: StatedPreferences = {
+  styles: [],
+  categories: [],
+  brands: [],
+  sizes: [],
+  occasions: [],
+  priceMin: null,
+  priceMax: null,
+  currency: null,
+};
 
 /** Shopper preferences: brand follows, favorites and stated preferences (idempotent writes). */
 export function createPreferencesService(deps: PreferencesServiceDeps) {
@@ -64,7 +73,10 @@ export function createPreferencesService(deps: PreferencesServiceDeps) {
     },
 
     async styleProfile(ctx: TenantContext, userId: string) {
-      const [profile, snapshots] = await Promise.all([repo.profile(db, ctx.tenantId, userId), repo.snapshots(db, ctx.tenantId, userId, 20)]);
+      const [profile, snapshots] = await Promise.all([
+        repo.profile(db, ctx.tenantId, userId),
+        repo.snapshots(db, ctx.tenantId, userId, 20),
+      ]);
       return { profile, snapshots };
     },
   };

@@ -94,4 +94,3 @@ export function createStyleService(deps: StyleServiceDeps) {
     },
   };
 }
-export type StyleService = ReturnType<typeof createStyleService>;

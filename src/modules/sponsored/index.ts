@@ -9,8 +9,6 @@ import { createSponsoredRepository } from './sponsored.repository.ts';
 import { sponsoredRoutes } from './sponsored.routes.ts';
 import { type DecisionRequest, createSponsoredService, sponsoredSettingsOf } from './sponsored.service.ts';
 
-export type { SponsoredSettings } from './sponsored.service.ts';
-
 export interface SponsoredModuleDeps {
   /** Tenancy's tenant settings (`{}` for an unknown tenant); sponsored reads `settings.sponsored`. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
@@ -48,4 +46,3 @@ export function createSponsoredModule(platform: PlatformServices, deps: Sponsore
     },
   };
 }
-export type SponsoredModule = ReturnType<typeof createSponsoredModule>;

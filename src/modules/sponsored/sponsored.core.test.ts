@@ -4,15 +4,14 @@ import {
   attribute,
   type CampaignForDecision,
   campaignProblems,
-  clickVerdict,
   type DecisionContext,
   gspAuction,
   ineligibility,
-  isBotUserAgent,
   pacingCapMilli,
   qualityOf,
   unitCostMilli,
 } from './sponsored.core.ts';
+import { clickVerdict, isBotUserAgent } from './traffic.core.ts';
 
 const now = new Date('2026-03-10T12:00:00.000Z');
 const campaign = (over: Partial<CampaignForDecision> = {}): CampaignForDecision => ({
@@ -85,7 +84,9 @@ describe('gspAuction', () => {
   it('properties: nobody pays more than their bid or less than the reserve; scores are non-increasing by slot', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ bid: fc.integer({ min: 1, max: 10_000 }), q: fc.double({ min: 0.001, max: 1, noNaN: true }) }), { maxLength: 12 }),
+        fc.array(fc.record({ bid: fc.integer({ min: 1, max: 10_000 }), q: fc.double({ min: 0.001, max: 1, noNaN: true }) }), {
+          maxLength: 12,
+        }),
         fc.integer({ min: 0, max: 50 }),
         fc.integer({ min: 1, max: 5 }),
         (bs, reserve, slots) => {
@@ -122,7 +123,11 @@ describe('eligibility', () => {
     expect(ineligibility(campaign({ committedMilli: 9_950_000n }), ctx(), 0n)).toBeNull();
     expect(ineligibility(campaign({ pacing: 'even', committedMilli: 6_000_000n }), ctx(), 0n)).toBe('paced');
     expect(
-      ineligibility(campaign({ frequencyCaps: [{ impressions: 2, windowSeconds: 3600 }] }), ctx({ recentImpressions: new Map([['c1:3600', 2]]) }), 0n),
+      ineligibility(
+        campaign({ frequencyCaps: [{ impressions: 2, windowSeconds: 3600 }] }),
+        ctx({ recentImpressions: new Map([['c1:3600', 2]]) }),
+        0n,
+      ),
     ).toBe('frequency_capped');
     expect(ineligibility(campaign({ targeting: { devices: ['mobile'] } }), ctx({ device: 'desktop' }), 0n)).toBe('targeting');
     expect(ineligibility(campaign({ targeting: { hours: [11] } }), ctx(), 0n)).toBe('targeting');
@@ -137,7 +142,12 @@ describe('pacing', () => {
     expect(pacingCapMilli(campaign({ pacing: 'asap' }), now)).toBe(10_000_000n);
   });
   it('even lifetime pacing spreads over the flight; no end date serves ASAP', () => {
-    const c = campaign({ pacing: 'even', budgetType: 'lifetime', startDate: new Date('2026-03-10T00:00:00Z'), endDate: new Date('2026-03-11T00:00:00Z') });
+    const c = campaign({
+      pacing: 'even',
+      budgetType: 'lifetime',
+      startDate: new Date('2026-03-10T00:00:00Z'),
+      endDate: new Date('2026-03-11T00:00:00Z'),
+    });
     expect(pacingCapMilli(c, now)).toBe(5_104_160n);
     expect(pacingCapMilli({ ...c, endDate: null }, now)).toBe(10_000_000n);
   });
@@ -161,8 +171,12 @@ describe('costs, quality, invalid traffic, attribution, validation', () => {
   });
   it('flags bots and repeated clicks', () => {
     expect(isBotUserAgent('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')).toBe(true);
-    expect(isBotUserAgent('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36')).toBe(true);
-    expect(isBotUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1')).toBe(false);
+    expect(
+      isBotUserAgent('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36'),
+    ).toBe(true);
+    expect(
+      isBotUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1'),
+    ).toBe(false);
     const at = new Date('2026-03-10T12:00:10Z');
     expect(clickVerdict({ previousClickAt: new Date('2026-03-10T12:00:05Z'), at, repeatSeconds: 10 })).toBe('repeat');
     expect(clickVerdict({ previousClickAt: new Date('2026-03-10T11:59:59Z'), at, repeatSeconds: 10 })).toBe('valid');

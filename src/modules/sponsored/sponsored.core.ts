@@ -1,5 +1,3 @@
-import Bowser from 'bowser';
-
 /**
  * Sponsored placements' pure rules: eligibility, ranking, the generalized second-price auction, pacing and
  * invalid-traffic checks. No I/O and no clock: `now` is passed in.
@@ -115,7 +113,10 @@ export function dayOf(now: Date): string {
  * budgets, the flight for lifetime ones with an end date), plus a quarter hour of lead so delivery does not
  * stall at each instant; a lifetime budget without an end date cannot be spread and is served ASAP.
  */
-export function pacingCapMilli(c: Pick<CampaignForDecision, 'budgetMinor' | 'budgetType' | 'pacing' | 'startDate' | 'endDate'>, now: Date): bigint {
+export function pacingCapMilli(
+  c: Pick<CampaignForDecision, 'budgetMinor' | 'budgetType' | 'pacing' | 'startDate' | 'endDate'>,
+  now: Date,
+): bigint {
   const total = c.budgetMinor * 1000n;
   if (c.pacing === 'asap') return total;
   let fraction: number;
@@ -213,26 +214,6 @@ export function gspAuction(bidders: readonly Bidder[], slots: number, reserveMin
   return out;
 }
 
-/** Whether a user agent is a known bot, crawler or headless browser (Bowser's crawler list plus plain words). */
-export function isBotUserAgent(ua: string | null | undefined): boolean {
-  const s = (ua ?? '').slice(0, 1000);
-  if (!s) return false;
-  if (/bot\b|crawler|spider|headless|lighthouse|curl\/|python-requests|wget/i.test(s)) return true;
-  return Bowser.parse(s).platform.type === 'bot';
-}
-
-export type ClickVerdict = 'valid' | 'bot' | 'repeat';
-
-/**
- * Invalid-traffic rule for a click: a bot user agent, or a click by the same user on the same campaign
- * within `repeatSeconds` of a previous one (double clicks, click farms replaying), is recorded but not charged.
- */
-export function clickVerdict(input: { userAgent?: string | null | undefined; previousClickAt: Date | null; at: Date; repeatSeconds: number }): ClickVerdict {
-  if (isBotUserAgent(input.userAgent)) return 'bot';
-  if (input.previousClickAt && Math.abs(input.at.getTime() - input.previousClickAt.getTime()) < input.repeatSeconds * 1000) return 'repeat';
-  return 'valid';
-}
-
 /** Touches a conversion may be attributed to: clicks and impressions of one user, with their time. */
 export interface Touch {
   kind: 'click' | 'impression';
@@ -252,14 +233,6 @@ export function attribute(touches: readonly Touch[], convertedAt: Date): Touch |
   const latest = (kind: Touch['kind']) =>
     touches.filter((t) => t.kind === kind && live(t)).sort((a, b) => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : -1))[0] ?? null;
   return latest('click') ?? latest('impression');
-}
-
-/** Performance ratios from counts and milli spend (spend and revenue in minor units of one currency). */
-export function performanceRatios(p: { impressions: number; clicks: number; spendMinor: bigint; revenueMinor: bigint }): { ctr: number; roas: number | null } {
-  return {
-    ctr: p.impressions === 0 ? 0 : p.clicks / p.impressions,
-    roas: p.spendMinor === 0n ? null : Number(p.revenueMinor) / Number(p.spendMinor),
-  };
 }
 
 /** Validation of a campaign's money and dates, as per-field messages (an empty list when valid). */
@@ -284,7 +257,10 @@ export function campaignProblems(c: {
   const sorted = [...c.frequencyCaps].sort((a, b) => a.windowSeconds - b.windowSeconds);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.impressions < sorted[i - 1]!.impressions)
-      out.push({ field: 'frequency_caps', message: 'a longer window allows fewer impressions than a shorter one, so the shorter cap never applies' });
+      out.push({
+        field: 'frequency_caps',
+        message: 'a longer window allows fewer impressions than a shorter one, so the shorter cap never applies',
+      });
   }
   return out;
 }

@@ -65,7 +65,13 @@ describe('campaigns: workflow and bad input', () => {
   it('creates pending review, approves, activates, pauses, rejects with a reason; wrong transitions are 409', async () => {
     const c = await t.request('POST', '/api/v1/sponsored/campaigns', { token: A.ownerToken, body: body() });
     expect(c.status).toBe(201);
-    expect(c.body).toMatchObject({ status: 'pending_review', budget_amount: '10.00', bid_amount: '0.50', spend: '0.00', budget_remaining: '10.00' });
+    expect(c.body).toMatchObject({
+      status: 'pending_review',
+      budget_amount: '10.00',
+      bid_amount: '0.50',
+      spend: '0.00',
+      budget_remaining: '10.00',
+    });
     const id = c.body.id;
     expect((await t.request('POST', `/api/v1/sponsored/campaigns/${id}/activate`, { token: A.ownerToken })).body.error.code).toBe(
       'SPONSORED_INVALID_TRANSITION',
@@ -73,16 +79,23 @@ describe('campaigns: workflow and bad input', () => {
     expect((await t.request('POST', `/api/v1/sponsored/campaigns/${id}/approve`, { token: A.ownerToken })).body.status).toBe('approved');
     expect((await t.request('POST', `/api/v1/sponsored/campaigns/${id}/activate`, { token: A.ownerToken })).body.status).toBe('active');
     expect((await t.request('POST', `/api/v1/sponsored/campaigns/${id}/pause`, { token: A.ownerToken })).body.status).toBe('paused');
-    const rej = await t.request('POST', `/api/v1/sponsored/campaigns/${id}/reject`, { token: A.ownerToken, body: { reason: 'misleading claim' } });
+    const rej = await t.request('POST', `/api/v1/sponsored/campaigns/${id}/reject`, {
+      token: A.ownerToken,
+      body: { reason: 'misleading claim' },
+    });
     expect(rej.body).toMatchObject({ status: 'rejected', status_reason: 'misleading claim' });
-    const put = await t.request('PUT', `/api/v1/sponsored/campaigns/${id}`, { token: A.ownerToken, body: { budget_amount: '25.50', name: 'Renamed' } });
+    const put = await t.request('PUT', `/api/v1/sponsored/campaigns/${id}`, {
+      token: A.ownerToken,
+      body: { budget_amount: '25.50', name: 'Renamed' },
+    });
     expect(put.body).toMatchObject({ budget_amount: '25.50', name: 'Renamed', bid_amount: '0.50' });
     const list = await t.request('GET', '/api/v1/sponsored/campaigns?status=rejected', { token: A.ownerToken });
     expect(list.body.data.map((x: { id: string }) => x.id)).toContain(id);
   });
 
   it('refuses a zero budget, an end before the start, a bid below the reserve, overlapping caps, extra decimals and unknown fields', async () => {
-    const bad = async (over: Record<string, unknown>) => t.request('POST', '/api/v1/sponsored/campaigns', { token: A.ownerToken, body: body(over) });
+    const bad = async (over: Record<string, unknown>) =>
+      t.request('POST', '/api/v1/sponsored/campaigns', { token: A.ownerToken, body: body(over) });
     const fields = (r: { body: { error: { details?: { field?: string }[] } } }) => (r.body.error.details ?? []).map((d) => d.field);
     expect(fields(await bad({ budget_amount: '0' }))).toContain('budget_amount');
     expect(fields(await bad({ end_date: new Date(Date.now() - 2 * 86_400_000).toISOString() }))).toContain('end_date');
@@ -122,13 +135,22 @@ describe('tenant isolation', () => {
     }
     const list = await t.request('GET', '/api/v1/sponsored/campaigns', { token: B.ownerToken });
     expect(list.body.data.map((x: { id: string }) => x.id)).not.toContain(id);
-    const imp = await t.request('POST', '/api/v1/sponsored/impressions', { token: keyB, body: { campaign_id: id, user_id: 'u', placement: 'feed' } });
+    const imp = await t.request('POST', '/api/v1/sponsored/impressions', {
+      token: keyB,
+      body: { campaign_id: id, user_id: 'u', placement: 'feed' },
+    });
     expect(imp.body.error.code).toBe('SPONSORED_CAMPAIGN_NOT_FOUND');
     const eligible = await t.request('GET', '/api/v1/sponsored/eligible?placement=feed&user_id=u&slots=5', { token: keyB });
     expect(eligible.body.campaigns.map((c: { campaign_id: string }) => c.campaign_id)).not.toContain(id);
     // A's impression cannot be clicked through B.
-    const mine = await t.request('POST', '/api/v1/sponsored/impressions', { token: keyA, body: { campaign_id: id, user_id: 'u', placement: 'feed' } });
-    const click = await t.request('POST', '/api/v1/sponsored/clicks', { token: keyB, body: { impression_id: mine.body.id, user_id: 'u', user_agent: UA } });
+    const mine = await t.request('POST', '/api/v1/sponsored/impressions', {
+      token: keyA,
+      body: { campaign_id: id, user_id: 'u', placement: 'feed' },
+    });
+    const click = await t.request('POST', '/api/v1/sponsored/clicks', {
+      token: keyB,
+      body: { impression_id: mine.body.id, user_id: 'u', user_agent: UA },
+    });
     expect(click.body.error.code).toBe('SPONSORED_IMPRESSION_NOT_FOUND');
   });
 });
@@ -152,7 +174,10 @@ describe('serving, charging and attribution', () => {
     expect(imp.body).toMatchObject({ duplicate: false, outcome: 'not_chargeable', impression_cost: '0.00' });
     const clicks = await Promise.all(
       Array.from({ length: 20 }, () =>
-        t.request('POST', '/api/v1/sponsored/clicks', { token: keyA, body: { event_id: 'click-1', impression_id: imp.body.id, user_id: 'alice', user_agent: UA } }),
+        t.request('POST', '/api/v1/sponsored/clicks', {
+          token: keyA,
+          body: { event_id: 'click-1', impression_id: imp.body.id, user_id: 'alice', user_agent: UA },
+        }),
       ),
     );
     expect(clicks.every((c) => c.status === 200)).toBe(true);
@@ -167,13 +192,24 @@ describe('serving, charging and attribution', () => {
 
   it('bots and repeat clicks are recorded but not charged; a second click on the same impression is not charged again', async () => {
     const id = await activeCampaign(A.ownerToken, { bid_amount: '0.30' });
-    const imp = await t.request('POST', '/api/v1/sponsored/impressions', { token: keyA, body: { campaign_id: id, user_id: 'bob', placement: 'feed' } });
+    const imp = await t.request('POST', '/api/v1/sponsored/impressions', {
+      token: keyA,
+      body: { campaign_id: id, user_id: 'bob', placement: 'feed' },
+    });
     const bot = await t.request('POST', '/api/v1/sponsored/clicks', {
       token: keyA,
-      body: { event_id: 'b1', impression_id: imp.body.id, user_id: 'bob', user_agent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' },
+      body: {
+        event_id: 'b1',
+        impression_id: imp.body.id,
+        user_id: 'bob',
+        user_agent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+      },
     });
     expect(bot.body).toMatchObject({ outcome: 'invalid_bot', charged: false, invalid_reason: 'bot' });
-    const repeat = await t.request('POST', '/api/v1/sponsored/clicks', { token: keyA, body: { event_id: 'b2', impression_id: imp.body.id, user_id: 'bob', user_agent: UA } });
+    const repeat = await t.request('POST', '/api/v1/sponsored/clicks', {
+      token: keyA,
+      body: { event_id: 'b2', impression_id: imp.body.id, user_id: 'bob', user_agent: UA },
+    });
     expect(repeat.body).toMatchObject({ outcome: 'invalid_repeat', charged: false });
     const later = new Date(Date.now() + 60_000).toISOString();
     const valid = await t.request('POST', '/api/v1/sponsored/clicks', {
@@ -183,7 +219,13 @@ describe('serving, charging and attribution', () => {
     expect(valid.body).toMatchObject({ outcome: 'charged', click_cost: '0.30' });
     const again = await t.request('POST', '/api/v1/sponsored/clicks', {
       token: keyA,
-      body: { event_id: 'b4', impression_id: imp.body.id, user_id: 'bob', user_agent: UA, clicked_at: new Date(Date.now() + 600_000).toISOString() },
+      body: {
+        event_id: 'b4',
+        impression_id: imp.body.id,
+        user_id: 'bob',
+        user_agent: UA,
+        clicked_at: new Date(Date.now() + 600_000).toISOString(),
+      },
     });
     expect(again.body).toMatchObject({ outcome: 'already_charged', charged: false });
     const perf = await t.request('GET', `/api/v1/sponsored/campaigns/${id}/performance`, { token: A.ownerToken });
@@ -193,9 +235,15 @@ describe('serving, charging and attribution', () => {
   it('an impression for an unknown or paused campaign is refused; a conversion with no prior click is unattributed', async () => {
     const id = await activeCampaign(A.ownerToken);
     await t.request('POST', `/api/v1/sponsored/campaigns/${id}/pause`, { token: A.ownerToken });
-    const paused = await t.request('POST', '/api/v1/sponsored/impressions', { token: keyA, body: { campaign_id: id, user_id: 'u', placement: 'feed' } });
+    const paused = await t.request('POST', '/api/v1/sponsored/impressions', {
+      token: keyA,
+      body: { campaign_id: id, user_id: 'u', placement: 'feed' },
+    });
     expect(paused.body.error.code).toBe('SPONSORED_CAMPAIGN_NOT_ACTIVE');
-    const unknown = await t.request('POST', '/api/v1/sponsored/impressions', { token: keyA, body: { campaign_id: 'nope', user_id: 'u', placement: 'feed' } });
+    const unknown = await t.request('POST', '/api/v1/sponsored/impressions', {
+      token: keyA,
+      body: { campaign_id: 'nope', user_id: 'u', placement: 'feed' },
+    });
     expect(unknown.body.error.code).toBe('SPONSORED_CAMPAIGN_NOT_FOUND');
     const conv = await t.request('POST', '/api/v1/sponsored/conversions', {
       token: keyA,
@@ -206,12 +254,24 @@ describe('serving, charging and attribution', () => {
 
   it('attributes a conversion to the last click, charges CPA once, and reports revenue and ROAS', async () => {
     const cpa = await activeCampaign(A.ownerToken, { pricing_model: 'cpa', bid_amount: '2.00' });
-    const imp = await t.request('POST', '/api/v1/sponsored/impressions', { token: keyA, body: { campaign_id: cpa, user_id: 'carol', placement: 'feed' } });
-    const click = await t.request('POST', '/api/v1/sponsored/clicks', { token: keyA, body: { impression_id: imp.body.id, user_id: 'carol', user_agent: UA } });
+    const imp = await t.request('POST', '/api/v1/sponsored/impressions', {
+      token: keyA,
+      body: { campaign_id: cpa, user_id: 'carol', placement: 'feed' },
+    });
+    const click = await t.request('POST', '/api/v1/sponsored/clicks', {
+      token: keyA,
+      body: { impression_id: imp.body.id, user_id: 'carol', user_agent: UA },
+    });
     expect(click.body.outcome).toBe('not_chargeable');
     const order = { event_id: 'order-1', user_id: 'carol', conversion_value: '50.00', currency: 'USD' };
     const first = await t.request('POST', '/api/v1/sponsored/conversions', { token: keyA, body: order });
-    expect(first.body).toMatchObject({ attributed: true, campaign_id: cpa, click_id: click.body.id, outcome: 'charged', conversion_cost: '2.00' });
+    expect(first.body).toMatchObject({
+      attributed: true,
+      campaign_id: cpa,
+      click_id: click.body.id,
+      outcome: 'charged',
+      conversion_cost: '2.00',
+    });
     const replay = await t.request('POST', '/api/v1/sponsored/conversions', { token: keyA, body: order });
     expect(replay.body).toMatchObject({ duplicate: true, charged: false, id: first.body.id });
     const perf = await t.request('GET', `/api/v1/sponsored/campaigns/${cpa}/performance`, { token: A.ownerToken });
@@ -223,7 +283,10 @@ describe('serving, charging and attribution', () => {
   it('CPM charges each impression the price per thousand, in milli units: 2.50 per thousand -> 0.0025 each', async () => {
     const id = await activeCampaign(A.ownerToken, { pricing_model: 'cpm', bid_amount: '2.50', budget_amount: '1.00' });
     for (let i = 0; i < 10; i++)
-      await t.request('POST', '/api/v1/sponsored/impressions', { token: keyA, body: { event_id: `cpm-${i}`, campaign_id: id, user_id: `u${i}`, placement: 'feed' } });
+      await t.request('POST', '/api/v1/sponsored/impressions', {
+        token: keyA,
+        body: { event_id: `cpm-${i}`, campaign_id: id, user_id: `u${i}`, placement: 'feed' },
+      });
     const l = await ledger(id);
     expect(l).toMatchObject({ n: '10', total: '2500', spent: '2500' }); // 10 x 250 milli = 2.5 minor units
   });

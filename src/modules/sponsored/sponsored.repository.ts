@@ -37,7 +37,16 @@ export interface CampaignRow {
 
 export type CampaignWrite = Omit<
   CampaignRow,
-  'id' | 'status' | 'statusReason' | 'spentMilli' | 'reservedMilli' | 'budgetDay' | 'daySpentMilli' | 'dayReservedMilli' | 'createdAt' | 'updatedAt'
+  | 'id'
+  | 'status'
+  | 'statusReason'
+  | 'spentMilli'
+  | 'reservedMilli'
+  | 'budgetDay'
+  | 'daySpentMilli'
+  | 'dayReservedMilli'
+  | 'createdAt'
+  | 'updatedAt'
 >;
 
 const CAMPAIGN_COLUMNS = sql`id, brand_id AS "brandId", name, creative, promoted_item_ids AS "promotedItemIds", currency,
@@ -51,7 +60,10 @@ const CAMPAIGN_COLUMNS = sql`id, brand_id AS "brandId", name, creative, promoted
 type Raw<T> = { [K in keyof T]: T[K] extends bigint ? string : T[K] };
 const BIG: (keyof CampaignRow)[] = ['budgetMinor', 'bidMinor', 'spentMilli', 'reservedMilli', 'daySpentMilli', 'dayReservedMilli'];
 const toCampaign = (r: Raw<CampaignRow>): CampaignRow => {
-  const out = { ...r, startDate: new Date(r.startDate), endDate: r.endDate ? new Date(r.endDate) : null } as unknown as Record<string, unknown>;
+  const out = { ...r, startDate: new Date(r.startDate), endDate: r.endDate ? new Date(r.endDate) : null } as unknown as Record<
+    string,
+    unknown
+  >;
   for (const k of BIG) out[k] = BigInt(r[k] as string);
   return out as unknown as CampaignRow;
 };
@@ -188,7 +200,10 @@ export function createSponsoredRepository() {
     },
 
     async getCampaign(q: Q, tenantId: string, id: string): Promise<CampaignRow | undefined> {
-      const row = await queryOne<Raw<CampaignRow>>(q, sql`SELECT ${CAMPAIGN_COLUMNS} FROM sponsored_campaigns WHERE tenant_id = ${tenantId} AND id = ${id}`);
+      const row = await queryOne<Raw<CampaignRow>>(
+        q,
+        sql`SELECT ${CAMPAIGN_COLUMNS} FROM sponsored_campaigns WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      );
       return row && toCampaign(row);
     },
 
@@ -243,7 +258,12 @@ export function createSponsoredRepository() {
         FROM sponsored_campaigns c
         WHERE c.tenant_id = ${tenantId} AND c.status = 'active' AND c.start_date <= ${now} AND (c.end_date IS NULL OR c.end_date > ${now})`,
       );
-      return rows.map((r) => ({ ...toCampaign(r), impressions: Number(r.impressions), clicks: Number(r.clicks), conversions: Number(r.conversions) }));
+      return rows.map((r) => ({
+        ...toCampaign(r),
+        impressions: Number(r.impressions),
+        clicks: Number(r.clicks),
+        conversions: Number(r.conversions),
+      }));
     },
 
     /** The user's impressions per campaign since `since` (frequency caps). */
@@ -290,7 +310,17 @@ export function createSponsoredRepository() {
     async reserve(
       q: Q,
       tenantId: string,
-      d: { campaignId: string; userId: string; placement: string; priceMinor: bigint; costMilli: bigint; capMilli: bigint; today: string; now: Date; expiresAt: Date },
+      d: {
+        campaignId: string;
+        userId: string;
+        placement: string;
+        priceMinor: bigint;
+        costMilli: bigint;
+        capMilli: bigint;
+        today: string;
+        now: Date;
+        expiresAt: Date;
+      },
     ): Promise<DecisionRow | undefined> {
       const id = newId();
       const row = await queryOne<{ id: string }>(
@@ -341,7 +371,16 @@ export function createSponsoredRepository() {
     async charge(
       q: Q,
       tenantId: string,
-      c: { campaignId: string; kind: 'impression' | 'click' | 'conversion'; sourceId: string; decisionId: string | null; costMilli: bigint; currency: string; today: string; now: Date },
+      c: {
+        campaignId: string;
+        kind: 'impression' | 'click' | 'conversion';
+        sourceId: string;
+        decisionId: string | null;
+        costMilli: bigint;
+        currency: string;
+        today: string;
+        now: Date;
+      },
     ): Promise<'charged' | 'already_charged' | 'budget_exhausted'> {
       const ledgerId = newId();
       const ledger = await queryOne<{ id: string }>(
@@ -395,7 +434,9 @@ export function createSponsoredRepository() {
     },
 
     async setImpressionCost(q: Q, tenantId: string, id: string, costMilli: bigint): Promise<void> {
-      await q.execute(sql`UPDATE sponsored_impressions SET impression_cost_milli = ${big(costMilli)} WHERE tenant_id = ${tenantId} AND id = ${id}`);
+      await q.execute(
+        sql`UPDATE sponsored_impressions SET impression_cost_milli = ${big(costMilli)} WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      );
     },
 
     async getImpressionByEvent(q: Q, tenantId: string, eventId: string): Promise<ImpressionRow | undefined> {
@@ -415,7 +456,10 @@ export function createSponsoredRepository() {
     },
 
     async getImpression(q: Q, tenantId: string, id: string): Promise<ImpressionRow | undefined> {
-      const r = await queryOne<Raw<ImpressionRow>>(q, sql`SELECT ${IMPRESSION_COLUMNS} FROM sponsored_impressions WHERE tenant_id = ${tenantId} AND id = ${id}`);
+      const r = await queryOne<Raw<ImpressionRow>>(
+        q,
+        sql`SELECT ${IMPRESSION_COLUMNS} FROM sponsored_impressions WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      );
       return r && toImpression(r);
     },
 
@@ -430,7 +474,10 @@ export function createSponsoredRepository() {
     },
 
     async getClickByEvent(q: Q, tenantId: string, eventId: string): Promise<ClickRow | undefined> {
-      const r = await queryOne<Raw<ClickRow>>(q, sql`SELECT ${CLICK_COLUMNS} FROM sponsored_clicks WHERE tenant_id = ${tenantId} AND event_id = ${eventId}`);
+      const r = await queryOne<Raw<ClickRow>>(
+        q,
+        sql`SELECT ${CLICK_COLUMNS} FROM sponsored_clicks WHERE tenant_id = ${tenantId} AND event_id = ${eventId}`,
+      );
       return r && toClick(r);
     },
 
@@ -481,7 +528,17 @@ export function createSponsoredRepository() {
       userId: string,
       since: Date,
       until: Date,
-    ): Promise<{ kind: 'click' | 'impression'; id: string; impressionId: string; campaignId: string; at: Date; windowSeconds: number; decisionId: string | null }[]> {
+    ): Promise<
+      {
+        kind: 'click' | 'impression';
+        id: string;
+        impressionId: string;
+        campaignId: string;
+        at: Date;
+        windowSeconds: number;
+        decisionId: string | null;
+      }[]
+    > {
       const rows = await queryRows<{
         kind: 'click' | 'impression';
         id: string;
@@ -568,7 +625,14 @@ export function createSponsoredRepository() {
       from: Date,
       to: Date,
     ): Promise<{ campaignId: string; name: string; currency: string; kind: string; events: number; amountMilli: bigint }[]> {
-      const rows = await queryRows<{ campaignId: string; name: string; currency: string; kind: string; events: string; amountMilli: string }>(
+      const rows = await queryRows<{
+        campaignId: string;
+        name: string;
+        currency: string;
+        kind: string;
+        events: string;
+        amountMilli: string;
+      }>(
         q,
         sql`SELECT g.campaign_id AS "campaignId", c.name, g.currency, g.kind, count(*)::text AS events, sum(g.amount_milli)::text AS "amountMilli"
         FROM sponsored_charges g JOIN sponsored_campaigns c ON c.tenant_id = ${tenantId} AND c.id = g.campaign_id

@@ -81,7 +81,8 @@ export interface SponsoredRouteDeps {
 export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { service, clock } = deps;
-  const manage = (action: string) => ({ auth: { kind: 'tenant', permission: 'sponsored:manage' }, audit: { action, resourceType: 'sponsored_campaign' } }) as const;
+  const manage = (action: string) =>
+    ({ auth: { kind: 'tenant', permission: 'sponsored:manage' }, audit: { action, resourceType: 'sponsored_campaign' } }) as const;
   const read = { auth: { kind: 'tenant', permission: 'analytics:read' } } as const;
   const serve = { auth: { kind: 'tenant', permission: 'recommendations:read' }, rateGroup: 'serving' } as const;
   const ingest = { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' } as const;
@@ -91,7 +92,12 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   r.post(
     `${P}/campaigns`,
     {
-      schema: { tags, summary: 'Create a campaign (starts pending review)', body: s.campaignCreateBody, response: { 201: s.campaignResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Create a campaign (starts pending review)',
+        body: s.campaignCreateBody,
+        response: { 201: s.campaignResponse, ...errorResponses },
+      },
       config: manage('sponsored.campaign.create'),
     },
     async (request, reply) => {
@@ -103,13 +109,24 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   r.get(
     `${P}/campaigns`,
     {
-      schema: { tags, summary: 'List campaigns (newest first; filter by status or brand)', querystring: s.campaignListQuery, response: { 200: s.campaignListResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'List campaigns (newest first; filter by status or brand)',
+        querystring: s.campaignListQuery,
+        response: { 200: s.campaignListResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {
       const q = request.query;
-      if (q.cursor !== undefined && !isUuid(q.cursor)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
-      const rows = await service.list(tenantContext(request), { status: q.status, brandId: q.brand_id, after: q.cursor, limit: q.limit + 1 });
+      if (q.cursor !== undefined && !isUuid(q.cursor))
+        throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
+      const rows = await service.list(tenantContext(request), {
+        status: q.status,
+        brandId: q.brand_id,
+        after: q.cursor,
+        limit: q.limit + 1,
+      });
       const page = paginate(rows, q.limit, (c) => c.id);
       const now = clock();
       return { data: page.data.map((c) => toCampaignResponse(c, now)), next_cursor: page.next_cursor };
@@ -117,7 +134,10 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   );
   r.get(
     `${P}/campaigns/:id`,
-    { schema: { tags, summary: 'Get a campaign', params: s.campaignIdParams, response: { 200: s.campaignResponse, ...errorResponses } }, config: read },
+    {
+      schema: { tags, summary: 'Get a campaign', params: s.campaignIdParams, response: { 200: s.campaignResponse, ...errorResponses } },
+      config: read,
+    },
     async (request) => toCampaignResponse(await service.get(tenantContext(request), request.params.id), clock()),
   );
   r.put(
@@ -158,7 +178,13 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   r.post(
     `${P}/campaigns/:id/reject`,
     {
-      schema: { tags, summary: 'Reject a campaign, with a reason', params: s.campaignIdParams, body: s.rejectBody, response: { 200: s.campaignResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Reject a campaign, with a reason',
+        params: s.campaignIdParams,
+        body: s.rejectBody,
+        response: { 200: s.campaignResponse, ...errorResponses },
+      },
       config: manage('sponsored.campaign.reject'),
     },
     async (request) => {
@@ -213,7 +239,12 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   r.get(
     `${P}/statements`,
     {
-      schema: { tags, summary: "A brand's monthly statement: charges per campaign and kind", querystring: s.statementQuery, response: { 200: s.statementResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: "A brand's monthly statement: charges per campaign and kind",
+        querystring: s.statementQuery,
+        response: { 200: s.statementResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {
@@ -221,7 +252,14 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
       return {
         brand_id: request.query.brand_id,
         month: request.query.month,
-        lines: lines.map((l) => ({ campaign_id: l.campaignId, name: l.name, currency: l.currency, kind: l.kind, events: l.events, amount: formatMilli(l.amountMilli, l.currency) })),
+        lines: lines.map((l) => ({
+          campaign_id: l.campaignId,
+          name: l.name,
+          currency: l.currency,
+          kind: l.kind,
+          events: l.events,
+          amount: formatMilli(l.amountMilli, l.currency),
+        })),
       };
     },
   );
@@ -255,7 +293,12 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   r.post(
     `${P}/impressions`,
     {
-      schema: { tags, summary: 'Record an impression (idempotent by event id; CPM charged here)', body: s.impressionBody, response: { 200: s.impressionResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Record an impression (idempotent by event id; CPM charged here)',
+        body: s.impressionBody,
+        response: { 200: s.impressionResponse, ...errorResponses },
+      },
       config: ingest,
     },
     async (request) => {
@@ -274,7 +317,12 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   r.post(
     `${P}/clicks`,
     {
-      schema: { tags, summary: 'Record a click (idempotent; invalid traffic recorded, not charged; CPC charged once per impression)', body: s.clickBody, response: { 200: s.clickResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Record a click (idempotent; invalid traffic recorded, not charged; CPC charged once per impression)',
+        body: s.clickBody,
+        response: { 200: s.clickResponse, ...errorResponses },
+      },
       config: ingest,
     },
     async (request) => {
@@ -294,7 +342,12 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   r.post(
     `${P}/conversions`,
     {
-      schema: { tags, summary: 'Record a conversion (idempotent; attributed to the last click or impression in window; CPA charged)', body: s.conversionBody, response: { 200: s.conversionResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Record a conversion (idempotent; attributed to the last click or impression in window; CPA charged)',
+        body: s.conversionBody,
+        response: { 200: s.conversionResponse, ...errorResponses },
+      },
       config: ingest,
     },
     async (request) => {
@@ -313,7 +366,11 @@ export async function sponsoredRoutes(app: FastifyInstance, deps: SponsoredRoute
   );
 }
 
-function toEligible(d: { decision: { id: string; priceMinor: bigint; expiresAt: Date }; campaign: CampaignRow; slot: number }): s.EligibleCampaign {
+function toEligible(d: {
+  decision: { id: string; priceMinor: bigint; expiresAt: Date };
+  campaign: CampaignRow;
+  slot: number;
+}): s.EligibleCampaign {
   return {
     decision_id: d.decision.id,
     campaign_id: d.campaign.id,

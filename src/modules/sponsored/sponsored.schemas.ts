@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { currencyCode, paginationQuery } from '../../platform/index.ts';
+import { paginationQuery } from '../../platform/pagination.ts';
+import { currencyCode } from '../../platform/schemas.ts';
 import { BUDGET_TYPES, CAMPAIGN_STATUSES, PACING_MODES, PRICING_MODELS } from './sponsored.core.ts';
 
 /**
@@ -16,8 +17,14 @@ const targeting = z
     segments: list(100).optional(),
     categories: list(200).optional(),
     styles: list(100).optional(),
-    devices: z.array(z.enum(['mobile', 'tablet', 'desktop', 'other'])).max(4).optional(),
-    countries: z.array(z.string().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code')).max(250).optional(),
+    devices: z
+      .array(z.enum(['mobile', 'tablet', 'desktop', 'other']))
+      .max(4)
+      .optional(),
+    countries: z
+      .array(z.string().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code'))
+      .max(250)
+      .optional(),
     hours: z.array(z.number().int().min(0).max(23)).max(24).optional(),
     weekdays: z.array(z.number().int().min(0).max(6)).max(7).optional(),
   })
@@ -26,7 +33,11 @@ const targeting = z
 const frequencyCap = z
   .object({
     impressions: z.number().int().min(1).max(1_000_000),
-    window_seconds: z.number().int().min(1).max(366 * 86_400),
+    window_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86_400),
   })
   .strict();
 
@@ -55,8 +66,18 @@ const campaignFields = {
   targeting: targeting.optional(),
   frequency_caps: z.array(frequencyCap).max(10).optional(),
   pacing: z.enum(PACING_MODES).optional(),
-  click_window_seconds: z.number().int().min(60).max(90 * 86_400).optional(),
-  view_window_seconds: z.number().int().min(60).max(30 * 86_400).optional(),
+  click_window_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .optional(),
+  view_window_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .optional(),
 };
 export const campaignCreateBody = z.object(campaignFields).strict();
 export type CampaignCreateBody = z.infer<typeof campaignCreateBody>;
@@ -91,7 +112,9 @@ export const campaignResponse = z.object({
   click_window_seconds: z.number(),
   view_window_seconds: z.number(),
   spend: z.string().describe('Lifetime spend, exact decimal text rounded half-even to the currency'),
-  budget_remaining: z.string().describe("What the budget's scope (today for daily budgets) still holds, spend and open reservations deducted"),
+  budget_remaining: z
+    .string()
+    .describe("What the budget's scope (today for daily budgets) still holds, spend and open reservations deducted"),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -104,7 +127,10 @@ export const eligibleQuery = z
     user_id: text(255),
     slots: z.coerce.number().int().min(1).max(10).default(1),
     device: z.enum(['mobile', 'tablet', 'desktop', 'other']).optional(),
-    country: z.string().regex(/^[A-Za-z]{2}$/).optional(),
+    country: z
+      .string()
+      .regex(/^[A-Za-z]{2}$/)
+      .optional(),
     categories: z.string().max(2000).optional().describe('Comma-separated categories of the page or the shopper'),
     segments: z.string().max(2000).optional(),
     styles: z.string().max(2000).optional(),
@@ -160,7 +186,15 @@ export const conversionBody = z
   })
   .strict();
 
-export const OUTCOMES = ['charged', 'not_chargeable', 'already_charged', 'budget_exhausted', 'invalid_bot', 'invalid_repeat', 'unattributed'] as const;
+export const OUTCOMES = [
+  'charged',
+  'not_chargeable',
+  'already_charged',
+  'budget_exhausted',
+  'invalid_bot',
+  'invalid_repeat',
+  'unattributed',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 const eventOutcome = {
@@ -227,7 +261,14 @@ export const performanceResponse = z.object({
   revenue: z.string(),
   roas: z.number().nullable(),
   daily: z.array(
-    z.object({ day: z.string(), impressions: z.number(), clicks: z.number(), spend: z.string(), conversions: z.number(), revenue: z.string() }),
+    z.object({
+      day: z.string(),
+      impressions: z.number(),
+      clicks: z.number(),
+      spend: z.string(),
+      conversions: z.number(),
+      revenue: z.string(),
+    }),
   ),
 });
 export type PerformanceResponse = z.infer<typeof performanceResponse>;

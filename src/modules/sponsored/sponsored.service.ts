@@ -15,7 +15,6 @@ import {
   type DecisionContext,
   type Ineligibility,
   campaignProblems,
-  clickVerdict,
   dayOf,
   gspAuction,
   ineligibility,
@@ -26,6 +25,7 @@ import {
   attribute,
   type CampaignStatus,
 } from './sponsored.core.ts';
+import { clickVerdict } from './traffic.core.ts';
 import type {
   CampaignRow,
   CampaignWrite,
@@ -62,7 +62,8 @@ export const DEFAULT_SPONSORED_SETTINGS: SponsoredSettings = {
 /** Reads `settings.sponsored` of a tenant's settings object, falling back per field to the defaults. */
 export function sponsoredSettingsOf(settings: Record<string, unknown>): SponsoredSettings {
   const s = (settings.sponsored ?? {}) as Record<string, unknown>;
-  const int = (v: unknown, min: number, max: number) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : undefined);
+  const int = (v: unknown, min: number, max: number) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : undefined;
   const reserve = int(s.reserve_minor, 0, 1_000_000_000);
   const positions = Array.isArray(s.feed_positions) ? s.feed_positions.filter((p) => int(p, 1, 200) !== undefined) : undefined;
   return {
@@ -184,7 +185,10 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
     const current = await mustGet(db, ctx, id);
     const row = await repo.transition(db, ctx.tenantId, id, from, to, reason, clock());
     if (!row)
-      throw conflict('SPONSORED_INVALID_TRANSITION', `A campaign that is ${current.status} cannot become ${to}; it must be ${from.join(' or ')}.`);
+      throw conflict(
+        'SPONSORED_INVALID_TRANSITION',
+        `A campaign that is ${current.status} cannot become ${to}; it must be ${from.join(' or ')}.`,
+      );
     return row;
   }
 
@@ -203,7 +207,9 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       if (!row) throw CAMPAIGN_NOT_FOUND();
       const needsReview = patch.creative !== undefined || patch.promoted_item_ids !== undefined || patch.targeting !== undefined;
       if (needsReview && (row.status === 'approved' || row.status === 'active' || row.status === 'paused'))
-        return (await repo.transition(db, ctx.tenantId, id, [row.status], 'pending_review', 'changed creative or targeting', clock())) ?? row;
+        return (
+          (await repo.transition(db, ctx.tenantId, id, [row.status], 'pending_review', 'changed creative or targeting', clock())) ?? row
+        );
       return row;
     },
 
@@ -233,7 +239,8 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       const ineligible = new Map<string, Ineligibility>();
       if (campaigns.length === 0) return { decisions: [], ineligible };
       const maxWindow = Math.max(0, ...campaigns.flatMap((c) => c.frequencyCaps.map((f) => f.windowSeconds)));
-      const recent = maxWindow > 0 ? await repo.recentImpressions(db, ctx.tenantId, req.userId, new Date(now.getTime() - maxWindow * 1000)) : [];
+      const recent =
+        maxWindow > 0 ? await repo.recentImpressions(db, ctx.tenantId, req.userId, new Date(now.getTime() - maxWindow * 1000)) : [];
       const counts = new Map<string, number>();
       for (const c of campaigns)
         for (const f of c.frequencyCaps) {
@@ -294,11 +301,19 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
      */
     async recordImpression(
       ctx: TenantContext,
-      b: { eventId?: string | undefined; decisionId?: string | undefined; campaignId: string; userId: string; placement: string; viewedAt?: Date | undefined },
+      b: {
+        eventId?: string | undefined;
+        decisionId?: string | undefined;
+        campaignId: string;
+        userId: string;
+        placement: string;
+        viewedAt?: Date | undefined;
+      },
     ): Promise<EventResult<ImpressionRow>> {
       const now = clock();
       const viewedAt = b.viewedAt ?? now;
-      const eventId = b.eventId ?? b.decisionId ?? sha256Hex(`${b.campaignId}\u0000${b.userId}\u0000${b.placement}\u0000${viewedAt.toISOString()}`);
+      const eventId =
+        b.eventId ?? b.decisionId ?? sha256Hex(`${b.campaignId}\u0000${b.userId}\u0000${b.placement}\u0000${viewedAt.toISOString()}`);
       const s = await deps.settings(ctx.tenantId);
       try {
         return await db.transaction(async (tx) => {
@@ -335,7 +350,13 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
           });
           if (!inserted) throw new Replay();
           if (c.pricingModel !== 'cpm')
-            return { row, currency: c.currency, duplicate: false, outcome: decision ? 'not_chargeable' : 'budget_exhausted', charged: false } as EventResult<ImpressionRow>;
+            return {
+              row,
+              currency: c.currency,
+              duplicate: false,
+              outcome: decision ? 'not_chargeable' : 'budget_exhausted',
+              charged: false,
+            } as EventResult<ImpressionRow>;
           const cost = unitCostMilli('cpm', decision?.priceMinor ?? c.bidMinor);
           const out = await repo.charge(tx, ctx.tenantId, {
             campaignId: c.id,
@@ -353,9 +374,17 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         });
       } catch (err) {
         if (!(err instanceof Replay)) throw err;
-        const row = (await repo.getImpressionByEvent(db, ctx.tenantId, eventId)) ?? (await repo.getImpressionByDecision(db, ctx.tenantId, b.decisionId!));
+        const row =
+          (await repo.getImpressionByEvent(db, ctx.tenantId, eventId)) ??
+          (await repo.getImpressionByDecision(db, ctx.tenantId, b.decisionId!));
         const c = (await repo.getCampaign(db, ctx.tenantId, row!.campaignId))!;
-        return { row: row!, currency: c.currency, duplicate: true, outcome: row!.impressionCostMilli > 0n ? 'charged' : 'not_chargeable', charged: false };
+        return {
+          row: row!,
+          currency: c.currency,
+          duplicate: true,
+          outcome: row!.impressionCostMilli > 0n ? 'charged' : 'not_chargeable',
+          charged: false,
+        };
       }
     },
 
@@ -366,7 +395,14 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
      */
     async recordClick(
       ctx: TenantContext,
-      b: { eventId?: string | undefined; impressionId: string; campaignId?: string | undefined; userId: string; clickedAt?: Date | undefined; userAgent?: string | undefined },
+      b: {
+        eventId?: string | undefined;
+        impressionId: string;
+        campaignId?: string | undefined;
+        userId: string;
+        clickedAt?: Date | undefined;
+        userAgent?: string | undefined;
+      },
     ): Promise<EventResult<ClickRow>> {
       const now = clock();
       const clickedAt = b.clickedAt ?? now;
@@ -377,10 +413,16 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         return await db.transaction(async (tx) => {
           const imp = isUuid(b.impressionId) ? await repo.getImpression(tx, ctx.tenantId, b.impressionId) : undefined;
           if (!imp || (b.campaignId !== undefined && b.campaignId !== imp.campaignId)) throw missing();
-          if (imp.userId !== b.userId) throw validation('SPONSORED_CLICK_USER_MISMATCH', 'user_id is not the user the impression was shown to.');
+          if (imp.userId !== b.userId)
+            throw validation('SPONSORED_CLICK_USER_MISMATCH', 'user_id is not the user the impression was shown to.');
           const c = await mustGet(tx, ctx, imp.campaignId);
           const previous = await repo.lastClickAt(tx, ctx.tenantId, b.userId, c.id, clickedAt);
-          const verdict = clickVerdict({ userAgent: b.userAgent, previousClickAt: previous, at: clickedAt, repeatSeconds: s.repeatClickSeconds });
+          const verdict = clickVerdict({
+            userAgent: b.userAgent,
+            previousClickAt: previous,
+            at: clickedAt,
+            repeatSeconds: s.repeatClickSeconds,
+          });
           const invalid = verdict === 'valid' ? null : verdict;
           const [row, inserted] = await repo.insertClick(tx, ctx.tenantId, {
             eventId,
@@ -392,8 +434,16 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
             clickedAt,
           });
           if (!inserted) throw new Replay();
-          if (invalid) return { row, currency: c.currency, duplicate: false, outcome: invalid === 'bot' ? 'invalid_bot' : 'invalid_repeat', charged: false } as EventResult<ClickRow>;
-          if (c.pricingModel !== 'cpc') return { row, currency: c.currency, duplicate: false, outcome: 'not_chargeable', charged: false } as EventResult<ClickRow>;
+          if (invalid)
+            return {
+              row,
+              currency: c.currency,
+              duplicate: false,
+              outcome: invalid === 'bot' ? 'invalid_bot' : 'invalid_repeat',
+              charged: false,
+            } as EventResult<ClickRow>;
+          if (c.pricingModel !== 'cpc')
+            return { row, currency: c.currency, duplicate: false, outcome: 'not_chargeable', charged: false } as EventResult<ClickRow>;
           const decision = imp.decisionId ? await repo.getDecision(tx, ctx.tenantId, imp.decisionId) : undefined;
           const cost = unitCostMilli('cpc', decision?.priceMinor ?? c.bidMinor);
           const out = await repo.charge(tx, ctx.tenantId, {
@@ -415,7 +465,13 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         if (!(err instanceof Replay)) throw err;
         const row = (await repo.getClickByEvent(db, ctx.tenantId, eventId))!;
         const c = (await repo.getCampaign(db, ctx.tenantId, row.campaignId))!;
-        return { row, currency: c.currency, duplicate: true, outcome: row.clickCostMilli > 0n ? 'charged' : 'not_chargeable', charged: false };
+        return {
+          row,
+          currency: c.currency,
+          duplicate: true,
+          outcome: row.clickCostMilli > 0n ? 'charged' : 'not_chargeable',
+          charged: false,
+        };
       }
     },
 
@@ -425,12 +481,21 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
      */
     async recordConversion(
       ctx: TenantContext,
-      b: { eventId: string; userId: string; conversionType: string; value: string | number; currency: string; convertedAt?: Date | undefined; campaignId?: string | undefined },
+      b: {
+        eventId: string;
+        userId: string;
+        conversionType: string;
+        value: string | number;
+        currency: string;
+        convertedAt?: Date | undefined;
+        campaignId?: string | undefined;
+      },
     ): Promise<EventResult<ConversionRow> & { attributed: boolean }> {
       const now = clock();
       const convertedAt = b.convertedAt ?? now;
       const value = parseMoney(b.value, b.currency);
-      if (!value.ok) throw validation('VALIDATION_FAILED', `conversion_value ${value.reason}`, [{ field: 'conversion_value', message: value.reason }]);
+      if (!value.ok)
+        throw validation('VALIDATION_FAILED', `conversion_value ${value.reason}`, [{ field: 'conversion_value', message: value.reason }]);
       if (b.campaignId !== undefined && !isUuid(b.campaignId)) throw CAMPAIGN_NOT_FOUND();
       try {
         return await db.transaction(async (tx) => {
@@ -455,9 +520,25 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
             convertedAt,
           });
           if (!inserted) throw new Replay();
-          if (!full) return { row, currency: b.currency, duplicate: false, outcome: 'unattributed', charged: false, attributed: false } as EventResult<ConversionRow> & { attributed: boolean };
+          if (!full)
+            return {
+              row,
+              currency: b.currency,
+              duplicate: false,
+              outcome: 'unattributed',
+              charged: false,
+              attributed: false,
+            } as EventResult<ConversionRow> & { attributed: boolean };
           const c = await mustGet(tx, ctx, full.campaignId);
-          if (c.pricingModel !== 'cpa') return { row, currency: c.currency, duplicate: false, outcome: 'not_chargeable', charged: false, attributed: true } as EventResult<ConversionRow> & { attributed: boolean };
+          if (c.pricingModel !== 'cpa')
+            return {
+              row,
+              currency: c.currency,
+              duplicate: false,
+              outcome: 'not_chargeable',
+              charged: false,
+              attributed: true,
+            } as EventResult<ConversionRow> & { attributed: boolean };
           const decision = full.decisionId ? await repo.getDecision(tx, ctx.tenantId, full.decisionId) : undefined;
           const cost = unitCostMilli('cpa', decision?.priceMinor ?? c.bidMinor);
           const out = await repo.charge(tx, ctx.tenantId, {
@@ -472,13 +553,27 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
           });
           if (out !== 'charged') return { row, currency: c.currency, duplicate: false, outcome: out, charged: false, attributed: true };
           await repo.setConversionCost(tx, ctx.tenantId, row.id, cost);
-          return { row: { ...row, costMilli: cost }, currency: c.currency, duplicate: false, outcome: 'charged', charged: true, attributed: true };
+          return {
+            row: { ...row, costMilli: cost },
+            currency: c.currency,
+            duplicate: false,
+            outcome: 'charged',
+            charged: true,
+            attributed: true,
+          };
         });
       } catch (err) {
         if (!(err instanceof Replay)) throw err;
         const row = (await repo.findConversion(db, ctx.tenantId, b.eventId))!;
         const c = row.campaignId ? await repo.getCampaign(db, ctx.tenantId, row.campaignId) : undefined;
-        return { row, currency: c?.currency ?? row.currency, duplicate: true, outcome: row.costMilli > 0n ? 'charged' : row.campaignId ? 'not_chargeable' : 'unattributed', charged: false, attributed: row.campaignId !== null };
+        return {
+          row,
+          currency: c?.currency ?? row.currency,
+          duplicate: true,
+          outcome: row.costMilli > 0n ? 'charged' : row.campaignId ? 'not_chargeable' : 'unattributed',
+          charged: false,
+          attributed: row.campaignId !== null,
+        };
       }
     },
 
@@ -486,7 +581,14 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       ctx: TenantContext,
       id: string,
       days: number,
-    ): Promise<{ campaign: CampaignRow; perf: Performance; daily: DailyPoint[]; plannedMilli: bigint; committedMilli: bigint; remainingMilli: bigint }> {
+    ): Promise<{
+      campaign: CampaignRow;
+      perf: Performance;
+      daily: DailyPoint[];
+      plannedMilli: bigint;
+      committedMilli: bigint;
+      remainingMilli: bigint;
+    }> {
       const c = await mustGet(db, ctx, id);
       const now = clock();
       const [perf, daily] = await Promise.all([
@@ -494,7 +596,14 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         repo.daily(db, ctx.tenantId, c.id, c.currency, new Date(now.getTime() - days * 86_400_000)),
       ]);
       const scope = scopeOf(c, now);
-      return { campaign: c, perf, daily, plannedMilli: pacingCapMilli(c, now), committedMilli: scope.committedMilli, remainingMilli: scope.remainingMilli };
+      return {
+        campaign: c,
+        perf,
+        daily,
+        plannedMilli: pacingCapMilli(c, now),
+        committedMilli: scope.committedMilli,
+        remainingMilli: scope.remainingMilli,
+      };
     },
 
     async statement(ctx: TenantContext, brandId: string, month: string) {

@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /**
  * Sponsored content (seed 000's sponsored_campaigns, sponsored_impressions, sponsored_clicks,
@@ -62,10 +74,7 @@ export const sponsoredDecisions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.tenantId, t.id] }),
-    index('sponsored_decisions_open_idx').on(t.tenantId, t.state, t.expiresAt),
-  ],
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('sponsored_decisions_open_idx').on(t.tenantId, t.state, t.expiresAt)],
 );
 
 export const sponsoredImpressions = pgTable(
