@@ -170,6 +170,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     interactions: events.interactions,
     onInteractionsAppended: events.onInteractionsAppended,
   });
+  // Erasing a person also erases their follows, favorites, preferences and style profiles, in the same transaction.
+  identity.onErasure((tx, tenantId, userIds) => newsfeed.eraseUsers(tx, tenantId, userIds));
 
   const tenantSettings = (id: string) =>
     tenancy.tenants.getTenant(id).then(

@@ -203,4 +203,32 @@ describe('preferences and isolation', () => {
     const style = await t.request('GET', '/api/v1/shoppers/fan/style-profile', { token: keyB });
     expect(style.body).toMatchObject({ profile: null, snapshots: [] });
   });
+
+  it("erasing a person's profile erases their follows, favorites, preferences and style profile", async () => {
+    await t.request('POST', '/api/v1/interactions', {
+      token: keyA,
+      body: { user_id: 'gone', item_id: 'sku-5', interaction_type: 'purchase' },
+    });
+    await t.request('POST', '/api/v1/shoppers/gone/follows', { token: keyA, body: { brand_id: 'Acme' } });
+    await t.request('PUT', '/api/v1/shoppers/gone/preferences', { token: keyA, body: { styles: ['boho'] } });
+    await t.modules.newsfeed.settled();
+    let before = (await t.request('GET', '/api/v1/shoppers/gone/style-profile', { token: keyA })).body.profile;
+    for (let k = 0; k < 40 && !before; k++) {
+      await new Promise((res) => setTimeout(res, 25));
+      before = (await t.request('GET', '/api/v1/shoppers/gone/style-profile', { token: keyA })).body.profile;
+    }
+    expect(before).not.toBeNull();
+    const found = await t.request('GET', '/api/v1/profiles/lookup?user_id=gone', { token: A.ownerToken });
+    expect(found.status).toBe(200);
+    const del = await t.request('DELETE', `/api/v1/profiles/${found.body.id}`, { token: A.ownerToken });
+    expect(del.status).toBe(200);
+    expect((await t.request('GET', '/api/v1/shoppers/gone/preferences', { token: keyA })).body).toMatchObject({
+      follows: [],
+      preferences: { styles: [] },
+    });
+    expect((await t.request('GET', '/api/v1/shoppers/gone/style-profile', { token: keyA })).body).toMatchObject({
+      profile: null,
+      snapshots: [],
+    });
+  });
 });
