@@ -32,6 +32,8 @@ import { createImportsModule } from './modules/imports/index.ts';
 import { createAnalyticsModule } from './modules/analytics/index.ts';
 import { createCommerceModule } from './modules/commerce/index.ts';
 import { createPricingModule } from './modules/pricing/index.ts';
+import { createSponsoredModule } from './modules/sponsored/index.ts';
+import { createNewsfeedModule, feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './modules/newsfeed/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -73,6 +75,8 @@ export interface LoupeApp {
     analytics: ReturnType<typeof createAnalyticsModule>;
     commerce: ReturnType<typeof createCommerceModule>;
     pricing: ReturnType<typeof createPricingModule>;
+    sponsored: ReturnType<typeof createSponsoredModule>;
+    newsfeed: ReturnType<typeof createNewsfeedModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -187,6 +191,30 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantName: async (id) => (await tenancy.tenants.getTenant(id)).name,
   });
 
+  // Erasing a person also erases their follows, favorites, preferences and style profiles, in the same transaction.
+  identity.onErasure((tx, tenantId, userIds) => newsfeed.eraseUsers(tx, tenantId, userIds));
+
+  const tenantSettings = (id: string) =>
+    tenancy.tenants.getTenant(id).then(
+      (t) => t.settings,
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === 'TENANT_NOT_FOUND') return {};
+        throw err;
+      },
+    );
+  // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
+  const sponsored = createSponsoredModule(platform, { tenantSettings });
+  // The newsfeed reads recs, catalog and events through their public entries; Pricing's best offers,
+  // Experiments' module order and Analytics' segments plug in as `offers`, `moduleOrder`, `segments` when they land.
+  const newsfeed = createNewsfeedModule(platform, {
+    sources: feedSourcesFrom({ recs, catalog, events }),
+    sponsored,
+    tenantSettings,
+    recentInteractions: recentInteractionsFrom(events),
+    styleItems: styleItemsFrom(catalog),
+    onInteractionsAppended: events.onInteractionsAppended,
+  });
+
   registerErrorHandler(app);
   registerAuthHooks(app, {
     authenticator: tenancy.authenticator,
@@ -208,6 +236,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await analytics.routes(app);
   await commerce.routes(app);
   await pricing.routes(app);
+  await sponsored.routes(app);
+  await newsfeed.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -249,7 +279,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing },
+    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed },
     storage,
     async close() {
       await jobs.stop();

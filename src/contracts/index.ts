@@ -14,6 +14,8 @@ import type * as imports from '../modules/imports/imports.schemas.ts';
 import type * as pricing from '../modules/pricing/pricing.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
+import type * as sponsored from '../modules/sponsored/sponsored.schemas.ts';
+import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
@@ -227,3 +229,28 @@ export type PriceHistory = z.infer<typeof pricing.priceHistoryResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';
+
+// ---- sponsored content (seed 000) ----
+export {
+  campaignCreateBody,
+  campaignListResponse,
+  campaignResponse,
+  campaignUpdateBody,
+  eligibleResponse,
+  performanceResponse,
+  rejectBody,
+  statementResponse,
+} from '../modules/sponsored/sponsored.schemas.ts';
+export type Campaign = z.infer<typeof sponsored.campaignResponse>;
+export type CampaignList = z.infer<typeof sponsored.campaignListResponse>;
+export type CampaignCreateBody = z.input<typeof sponsored.campaignCreateBody>;
+export type CampaignUpdateBody = z.input<typeof sponsored.campaignUpdateBody>;
+export type CampaignPerformance = z.infer<typeof sponsored.performanceResponse>;
+export type EligibleResponse = z.infer<typeof sponsored.eligibleResponse>;
+export type BrandStatement = z.infer<typeof sponsored.statementResponse>;
+
+// ---- newsfeed and shopper preferences (seed 000) ----
+export { feedResponse, preferencesResponse, styleProfileResponse } from '../modules/newsfeed/newsfeed.schemas.ts';
+export type Newsfeed = z.infer<typeof newsfeed.feedResponse>;
+export type ShopperPreferences = z.infer<typeof newsfeed.preferencesResponse>;
+export type StyleProfile = z.infer<typeof newsfeed.styleProfileResponse>;

@@ -26,6 +26,7 @@ export const PERMISSIONS = [
   'commerce:write',
   'orders:read',
   'orders:manage',
+  'sponsored:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -66,6 +67,7 @@ export const API_KEY_SCOPES = [
   'commerce:write',
   'orders:read',
   'orders:manage',
+  'sponsored:manage',
   'admin',
 ] as const;
 

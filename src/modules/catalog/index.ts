@@ -21,8 +21,8 @@ import { taxonomyRoutes } from './taxonomy.routes.ts';
 import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
-export type { ServingItemRow, ServingRepository } from './serving.repository.ts';
 export type { SellableRepository } from './sellable.repository.ts';
+export type { FeedItemRow, ServingItemRow, ServingRepository } from './serving.repository.ts';
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */

@@ -30,7 +30,22 @@ export interface ContentItemRow {
   availability: string;
 }
 
-/** Read-only views of the items table for other modules (the recommender). Always by tenant. */
+/** An item as the newsfeed shows it, with the attributes its style profiles learn from. */
+export interface FeedItemRow {
+  itemId: string;
+  name: string;
+  categoryPath: string | null;
+  brand: string | null;
+  priceMinor: string | null;
+  currency: string | null;
+  imageUrl: string | null;
+  tags: string[];
+  /** attributes.style and attributes.occasion, when the item has them (text or a list of text). */
+  style: unknown;
+  occasion: unknown;
+}
+
+/** Read-only views of the items table for other modules (the recommender, the newsfeed). Always by tenant. */
 export function createServingRepository(db: Db) {
   return {
     /**
@@ -63,6 +78,21 @@ export function createServingRepository(db: Db) {
         db,
         sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, tags, description, NULL AS "priceMinor", NULL AS currency, NULL AS "imageUrl", availability
             FROM items WHERE tenant_id = ${tenantId} AND is_active ORDER BY item_id`,
+      ),
+
+    /**
+     * Active, available items for the newsfeed: the given `itemIds`, else the newest (optionally of some brands,
+     * compared case-insensitively), at most `limit`.
+     */
+    feedItems: (tenantId: string, f: { itemIds?: readonly string[] | undefined; brands?: readonly string[] | undefined; limit: number }) =>
+      queryRows<FeedItemRow>(
+        db,
+        sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency,
+                   image_url AS "imageUrl", tags, attributes -> 'style' AS style, attributes -> 'occasion' AS occasion
+            FROM items WHERE tenant_id = ${tenantId} AND is_active AND availability <> 'discontinued'
+              ${f.itemIds ? sql`AND item_id = ANY(${arrayParam(f.itemIds)}::text[])` : sql``}
+              ${f.brands ? sql`AND brand_norm IN (SELECT lower(unaccent(b)) FROM unnest(${arrayParam(f.brands)}::text[]) AS b)` : sql``}
+            ORDER BY created_at DESC, item_id LIMIT ${f.limit}`,
       ),
 
     /** How many of the tenant's items are active. */

@@ -4,6 +4,12 @@ import type { Db } from '../../platform/index.ts';
 /** An open transaction (or the database) that identity's writes join. */
 export type UnitOfWork = Pick<Db, 'execute'>;
 
+/**
+ * Called inside an erasure's transaction with the erased person's store user ids: modules holding data keyed
+ * by user id (the newsfeed's preferences and style profiles) delete it in the same unit of work.
+ */
+export type ErasureListener = (unitOfWork: UnitOfWork, tenantId: string, userIds: readonly string[]) => Promise<void>;
+
 /** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
 export interface IdentifierInput {
   type: string;

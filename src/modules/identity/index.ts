@@ -16,13 +16,14 @@ export type {
   ProfileActivity,
   ProfileActivitySource,
   ProfileEventRow,
+  ErasureListener,
   ProfileEvents,
   ResolveInput,
   SqlRunner,
   UnitOfWork,
 } from './identity.types.ts';
 export type { OrderStatsRepository } from './order-stats.repository.ts';
-import type { IdentityApi, ProfileActivitySource, ProfileEvents } from './identity.types.ts';
+import type { ErasureListener, IdentityApi, ProfileActivitySource, ProfileEvents } from './identity.types.ts';
 import { createAggregatesReconciler } from './aggregates.reconcile.ts';
 import { aggregatesRoutes } from './aggregates.routes.ts';
 
@@ -35,7 +36,8 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
   const repo = createIdentityRepository(platform.db, deps.events);
   const settings = createSettingsStore(repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
-  const profiles = createProfilesService({ db: platform.db, repo, settings });
+  const erasureListeners: ErasureListener[] = [];
+  const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners });
   let activitySource: ProfileActivitySource | undefined;
   const reconciler = createAggregatesReconciler({ db: platform.db, repo, jobs: platform.jobs, source: () => activitySource });
   reconciler.registerJobs();
@@ -52,6 +54,10 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     },
     /** Commerce figures over profile_orders (orders, revenue, new and repeat customers) for analytics' KPIs. */
     orderStats: createOrderStatsRepository(),
+    /** Registers another module's erasure step (run inside the erasure's transaction with the person's user ids). */
+    onErasure(listener: ErasureListener): void {
+      erasureListeners.push(listener);
+    },
     /** Recomputes a tenant's profile aggregates from the stored events now (the job does the same in the background). */
     reconcileAggregates: (tenantId: string) => reconciler.reconcileTenant(tenantId),
     async routes(app: FastifyInstance): Promise<void> {

@@ -1,3 +1,4 @@
+import type { ErasureListener } from './identity.types.ts';
 import {
   AppError,
   conflict,
@@ -18,6 +19,8 @@ export interface ProfilesDeps {
   db: Db;
   repo: IdentityRepository;
   settings: SettingsStore;
+  /** Other modules' erasure steps, run in the erasure's transaction. */
+  erasureListeners: readonly ErasureListener[];
 }
 
 export interface ProfileView {
@@ -262,6 +265,7 @@ export function createProfilesService(deps: ProfilesDeps) {
         const userIds = idents.filter((i) => i.type === 'user_id').map((i) => i.value);
         const anonIds = idents.filter((i) => i.type === 'anonymous_id').map((i) => i.value);
         const out = await repo.erase(tx, ctx.tenantId, family, userIds, anonIds);
+        if (userIds.length) for (const l of deps.erasureListeners) await l(tx, ctx.tenantId, userIds);
         return { profileId: profile.id, profilesErased: family.length, identifiersDeleted: out.identifiers, eventsAnonymized: out.events };
       });
     },

@@ -2,16 +2,17 @@
  * Recs: training jobs, offline evaluation, model registry, serving, real-time updates. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import { AppError, type PlatformServices, type TenantContext } from '../../platform/index.ts';
 import type { CatalogModule } from '../catalog/index.ts';
 import type { InteractionsRepository } from '../events/index.ts';
 import type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 import { createRecsRepository } from './recs.repository.ts';
 import { recsRoutes } from './recs.routes.ts';
-import { createServingService } from './serving/serving.service.ts';
+import { type CatalogFields, createServingService } from './serving/serving.service.ts';
 import { createTrainingService } from './training/training.service.ts';
 
 export type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
+export type { CatalogFields } from './serving/serving.service.ts';
 
 export interface RecsModuleDeps {
   catalog: Pick<CatalogModule, 'onItemsChanged'>;
@@ -47,6 +48,22 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   });
   training.register();
   return {
+    /**
+     * Serving for other modules (the newsfeed): a user's recommendations (popular items without a user), and
+     * items similar to one item ([] when the item is unknown). Empty while no model is deployed.
+     */
+    async recommendFor(ctx: TenantContext, req: { userId?: string | undefined; count: number }): Promise<CatalogFields[]> {
+      const out = await serving.recommend(ctx, { userId: req.userId, count: req.count, filters: {}, context: { page: 'newsfeed' } });
+      return out.items;
+    },
+    async similarTo(ctx: TenantContext, itemId: string, count: number): Promise<CatalogFields[]> {
+      try {
+        return (await serving.similar(ctx, { itemId, count, filters: {} })).items;
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'RECS_ITEM_NOT_FOUND') return [];
+        throw err;
+      }
+    },
     /** Serving statistics of this process (cache hits and misses). */
     servingStats: serving.stats,
     /** Resolves once every response served so far has its recs_served row (written in batches). */
@@ -57,3 +74,4 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   };
 }
 export { EVAL_MODELS, evaluateModel } from './training/dataset.eval.ts';
+export type RecsModule = ReturnType<typeof createRecsModule>;

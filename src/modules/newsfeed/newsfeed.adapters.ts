@@ -1,0 +1,81 @@
+import { minorToMajor, parseMoney } from '../../platform/index.ts';
+import type { CatalogModule, FeedItemRow } from '../catalog/index.ts';
+import type { EventsModule } from '../events/index.ts';
+import type { CatalogFields, RecsModule } from '../recs/index.ts';
+import type { FeedItem } from './newsfeed.core.ts';
+import type { FeedSources } from './newsfeed.ports.ts';
+import type { ProfileInteraction, StyleItem } from './style.service.ts';
+
+/**
+ * The feed's sources over the owners' public entries: recs (personal, popular, similar), events (recent
+ * history) and catalog (newest items, items by id). Wired in src/app.ts.
+ */
+const textList = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [])
+    .filter((x): x is string => typeof x === 'string')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .slice(0, 20);
+
+function fromCatalog(r: FeedItemRow, k: number, n: number): FeedItem {
+  return {
+    itemId: r.itemId,
+    name: r.name,
+    category: r.categoryPath,
+    brand: r.brand,
+    priceMinor: r.priceMinor,
+    currency: r.currency,
+    imageUrl: r.imageUrl,
+    score: n <= 1 ? 1 : 1 - k / n,
+  };
+}
+
+function fromRecs(r: CatalogFields, k: number, n: number): FeedItem {
+  const minor = r.price !== null && r.currency ? parseMoney(r.price, r.currency, { rounding: 'half-even' }) : null;
+  return {
+    itemId: r.itemId,
+    name: r.name,
+    category: r.category,
+    brand: r.brand,
+    priceMinor: minor?.ok ? minor.minor.toString() : null,
+    currency: r.currency,
+    imageUrl: r.imageUrl,
+    score: n <= 1 ? 1 : 1 - k / n,
+  };
+}
+
+export function feedSourcesFrom(m: { recs: RecsModule; catalog: CatalogModule; events: EventsModule }): FeedSources {
+  return {
+    forYou: async (ctx, userId, count) => (await m.recs.recommendFor(ctx, { userId, count })).map((r, k, a) => fromRecs(r, k, a.length)),
+    trending: async (ctx, count) => (await m.recs.recommendFor(ctx, { count })).map((r, k, a) => fromRecs(r, k, a.length)),
+    similarTo: async (ctx, itemId, count) => (await m.recs.similarTo(ctx, itemId, count)).map((r, k, a) => fromRecs(r, k, a.length)),
+    recentItems: async (tenantId, userId, limit) =>
+      (await m.events.history.userHistories(tenantId, [userId], limit)).map((h) => ({ itemId: h.itemId, type: h.type })),
+    newest: async (tenantId, f) => (await m.catalog.serving.feedItems(tenantId, f)).map((r, k, a) => fromCatalog(r, k, a.length)),
+    items: async (tenantId, itemIds) => {
+      const rows = await m.catalog.serving.feedItems(tenantId, { itemIds, limit: itemIds.length });
+      const byId = new Map(rows.map((r) => [r.itemId, r]));
+      return itemIds.flatMap((id, k) => (byId.has(id) ? [fromCatalog(byId.get(id)!, k, itemIds.length)] : []));
+    },
+  };
+}
+
+export function recentInteractionsFrom(events: EventsModule) {
+  return async (tenantId: string, userId: string, limit: number): Promise<ProfileInteraction[]> =>
+    (await events.history.userHistories(tenantId, [userId], limit)).map((h) => ({ id: h.id, itemId: h.itemId, type: h.type }));
+}
+
+export function styleItemsFrom(catalog: CatalogModule) {
+  return async (tenantId: string, itemIds: readonly string[]): Promise<StyleItem[]> =>
+    (await catalog.serving.feedItems(tenantId, { itemIds, limit: itemIds.length })).map((r) => {
+      const price = r.priceMinor !== null && r.currency ? minorToMajor(r.priceMinor, r.currency) : null;
+      return {
+        itemId: r.itemId,
+        category: r.categoryPath,
+        brand: r.brand,
+        priceMajor: price,
+        style: [...textList(r.style), ...r.tags.slice(0, 10)],
+        occasion: textList(r.occasion),
+      };
+    });
+}

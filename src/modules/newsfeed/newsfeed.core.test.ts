@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_FEED_RULES,
+  type FeedItem,
+  type StyleSignal,
+  boost,
+  decayLayers,
+  emptyLayers,
+  fitsRules,
+  foldSignals,
+  pageSlots,
+  pickDiverse,
+  priceBand,
+  STYLE_HALF_LIFE_MS,
+} from './newsfeed.core.ts';
+
+const item = (id: string, category: string, brand: string, score = 1): FeedItem => ({
+  itemId: id,
+  name: id,
+  category,
+  brand,
+  priceMinor: null,
+  currency: null,
+  imageUrl: null,
+  score,
+});
+
+describe('diversity rules', () => {
+  it('keeps one category in any 5 consecutive and one brand in any 4, taking the best-ranked item that fits', () => {
+    // Ranked: three shoes first. The second pick skips shoes (window) and takes the best bag.
+    const ranked = [
+      item('s1', 'Shoes', 'A'),
+      item('s2', 'Shoes', 'B'),
+      item('s3', 'Shoes', 'C'),
+      item('b1', 'Bags', 'A'),
+      item('b2', 'Bags', 'D'),
+      item('h1', 'Hats', 'E'),
+    ];
+    const out = pickDiverse(ranked, 3, [], new Set(), DEFAULT_FEED_RULES);
+    // s1; then b1 is the best non-shoe but brand A repeats within 4, so b2; then h1.
+    expect(out.map((i) => i.itemId)).toEqual(['s1', 'b2', 'h1']);
+  });
+  it('never runs dry: with one category only, it still returns the best-ranked items', () => {
+    const ranked = [item('s1', 'Shoes', 'A'), item('s2', 'Shoes', 'A')];
+    expect(pickDiverse(ranked, 2, [], new Set(), DEFAULT_FEED_RULES).map((i) => i.itemId)).toEqual(['s1', 's2']);
+  });
+  it('property: with enough variety, any output stream obeys both windows', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 })), { minLength: 0, maxLength: 60 }),
+        (pairs) => {
+          // Pad with 10 x 10 distinct (category, brand) items so a fitting candidate always exists.
+          const pad = Array.from({ length: 100 }, (_, k) => item(`p${k}`, `c${k % 10}`, `b${Math.floor(k / 10)}`, 0));
+          const ranked = [...pairs.map(([c, b], k) => item(`x${k}`, `c${c}`, `b${b}`)), ...pad];
+          const history: FeedItem[] = [];
+          pickDiverse(ranked, 30, history, new Set(), DEFAULT_FEED_RULES);
+          for (let k = 0; k < history.length; k++) expect(fitsRules(history[k]!, history.slice(0, k), DEFAULT_FEED_RULES)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('style layers', () => {
+  const sig = (over: Partial<StyleSignal>): StyleSignal => ({
+    type: 'view',
+    source: 'organic',
+    at: 0,
+    style: [],
+    occasion: [],
+    category: null,
+    brand: null,
+    priceMajor: null,
+    ...over,
+  });
+  it('a weight halves every half-life (reference: 2^-1 = 0.5, 2^-2 = 0.25)', () => {
+    const l = { ...emptyLayers(), category: { shoes: 8 } };
+    expect(decayLayers(l, STYLE_HALF_LIFE_MS).category.shoes).toBeCloseTo(4, 12);
+    expect(decayLayers(l, 2 * STYLE_HALF_LIFE_MS).category.shoes).toBeCloseTo(2, 12);
+  });
+  it('weights by type and source: add to cart 6, a sponsored view 0.5', () => {
+    const { layers } = foldSignals(emptyLayers(), 0, [
+      sig({ type: 'add_to_cart', category: 'Shoes', priceMajor: 120 }),
+      sig({ source: 'sponsored', category: 'Bags' }),
+    ]);
+    expect(layers.category).toEqual({ shoes: 6, bags: 0.5 });
+    expect(layers.price).toEqual({ premium: 6 });
+    expect(layers.intent).toEqual({ buy: 6, browse: 0.5 });
+  });
+  it('folding in batches equals folding all at once (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            at: fc.integer({ min: 0, max: 60 * 86_400_000 }),
+            c: fc.constantFrom('a', 'b', 'c'),
+            t: fc.constantFrom('view', 'purchase'),
+          }),
+          { minLength: 2, maxLength: 20 },
+        ),
+        (raw) => {
+          const sigs = raw.sort((x, y) => x.at - y.at).map((r) => sig({ at: r.at, category: r.c, type: r.t }));
+          const all = foldSignals(emptyLayers(), 0, sigs);
+          const half = Math.floor(sigs.length / 2);
+          const first = foldSignals(emptyLayers(), 0, sigs.slice(0, half));
+          const both = foldSignals(first.layers, first.asOf, sigs.slice(half));
+          for (const k of ['a', 'b', 'c']) expect(both.layers.category[k] ?? 0).toBeCloseTo(all.layers.category[k] ?? 0, 6);
+        },
+      ),
+    );
+  });
+  it('price bands and boosters: a confident shopper of shoes sees shoes first', () => {
+    expect([priceBand(10), priceBand(50), priceBand(150), priceBand(900), priceBand(null)]).toEqual([
+      'budget',
+      'mid',
+      'premium',
+      'luxury',
+      null,
+    ]);
+    const layers = { ...emptyLayers(), category: { shoes: 10 } };
+    const ranked = boost(
+      [item('bag', 'Bags', 'X', 1), item('shoe', 'Shoes', 'Y', 0.9)],
+      { layers, confidence: 0.9 },
+      { brands: [], categories: [] },
+      () => null,
+    );
+    // shoe: 0.9 x (1 + 0.9 x (1 + 0 + 0) / 3) = 1.17 > bag: 1.
+    expect(ranked.map((i) => i.itemId)).toEqual(['shoe', 'bag']);
+    expect(ranked[0]!.score).toBeCloseTo(1.17, 10);
+  });
+});
+
+describe('page slots', () => {
+  it('puts sponsored slots at positions 3 and 8 with 5 modules a page', () => {
+    expect(
+      pageSlots(0, DEFAULT_FEED_RULES)
+        .filter((s) => s.sponsored)
+        .map((s) => s.index + 1),
+    ).toEqual([3]);
+    expect(
+      pageSlots(1, DEFAULT_FEED_RULES)
+        .filter((s) => s.sponsored)
+        .map((s) => s.index + 1),
+    ).toEqual([8]);
+    expect(pageSlots(2, DEFAULT_FEED_RULES).some((s) => s.sponsored)).toBe(false);
+  });
+});

@@ -1,0 +1,74 @@
+import type { TenantContext } from '../../platform/index.ts';
+import type { FeedItem } from './newsfeed.core.ts';
+
+/**
+ * What the newsfeed asks of the modules that own the data (wired in src/app.ts). Each source returns ranked
+ * items; the feed never reads another module's tables.
+ */
+export interface FeedSources {
+  /** Recs' personal recommendations (empty when no model is deployed). */
+  forYou(ctx: TenantContext, userId: string, count: number): Promise<FeedItem[]>;
+  /** Recs' popular items (empty when no model is deployed). */
+  trending(ctx: TenantContext, count: number): Promise<FeedItem[]>;
+  /** Recs' items similar to one item (empty when unknown). */
+  similarTo(ctx: TenantContext, itemId: string, count: number): Promise<FeedItem[]>;
+  /** The user's most recently viewed (or otherwise touched) item ids, newest first. */
+  recentItems(tenantId: string, userId: string, limit: number): Promise<{ itemId: string; type: string }[]>;
+  /** Catalog: newest active items, optionally of some brands only. */
+  newest(tenantId: string, f: { brands?: string[] | undefined; limit: number }): Promise<FeedItem[]>;
+  /** Catalog: items by id (absent ids are missing from the answer). */
+  items(tenantId: string, itemIds: readonly string[]): Promise<FeedItem[]>;
+}
+
+/** The best current offer for an item (Pricing's best offers); the feed shows it beside the item. */
+export interface BestOffer {
+  priceMinor: string;
+  currency: string;
+  store: string | null;
+  url: string | null;
+}
+
+/** Pricing's best offers, batched. Default (until Pricing lands): each item's own price. */
+export interface BestOfferSource {
+  bestOffers(tenantId: string, itemIds: readonly string[]): Promise<Map<string, BestOffer>>;
+}
+
+/** The experiment assignment that orders the feed's modules. Default: no experiment, the default order. */
+export interface ModuleOrderSource {
+  moduleOrder(
+    ctx: TenantContext,
+    userId: string,
+    defaultOrder: readonly string[],
+  ): Promise<{ experimentId: string | null; variant: string; order: string[] }>;
+}
+
+/** The shopper's segments (Analytics), for sponsored targeting. Default: none. */
+export interface SegmentSource {
+  segmentsOf(tenantId: string, userId: string): Promise<string[]>;
+}
+
+/** Sponsored placements for one feed slot (the sponsored module's public entry). */
+export interface SponsoredSource {
+  placements(
+    ctx: TenantContext,
+    req: {
+      placement: string;
+      userId: string;
+      slots: number;
+      categories?: string[] | undefined;
+      segments?: string[] | undefined;
+      styles?: string[] | undefined;
+    },
+  ): Promise<
+    {
+      decisionId: string;
+      campaignId: string;
+      brandId: string;
+      name: string;
+      creative: Record<string, unknown>;
+      promotedItemIds: string[];
+    }[]
+  >;
+  /** Tenant positions of sponsored modules. */
+  settings(tenantId: string): Promise<{ feedPositions: number[] }>;
+}

@@ -1,0 +1,244 @@
+import { type Db, type TenantContext, minorToMajor, validation } from '../../platform/index.ts';
+import { DEFAULT_FEED_RULES, type FeedItem, type FeedRules, boost, pageSlots, pickDiverse } from './newsfeed.core.ts';
+import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
+import type { PreferencesRepository } from './preferences.repository.ts';
+
+/** The organic module kinds, each with a distinct source. */
+export const MODULE_KINDS = ['for_you', 'new_from_brands', 'because_you_viewed', 'trending'] as const;
+export type ModuleKind = (typeof MODULE_KINDS)[number] | 'fresh';
+
+const TITLES: Record<ModuleKind, string> = {
+  for_you: 'For you',
+  new_from_brands: 'New from brands you follow',
+  because_you_viewed: 'Because you viewed',
+  trending: 'Trending',
+  fresh: 'Fresh in the catalog',
+};
+const SOURCES: Record<ModuleKind, string> = {
+  for_you: 'recs.personal',
+  new_from_brands: 'catalog.followed_brands',
+  because_you_viewed: 'recs.similar',
+  trending: 'recs.popular',
+  fresh: 'catalog.newest',
+};
+
+export interface FeedModule {
+  id: string;
+  type: ModuleKind | 'sponsored';
+  title: string;
+  source: string;
+  position: number;
+  sponsored: boolean;
+  campaignId: string | null;
+  decisionId: string | null;
+  items: FeedItem[];
+}
+
+export interface Feed {
+  modules: FeedModule[];
+  offers: Map<string, BestOffer>;
+  experiment: { experimentId: string | null; variant: string; order: string[] };
+  nextCursor: string | null;
+}
+
+export interface NewsfeedServiceDeps {
+  db: Db;
+  repo: PreferencesRepository;
+  sources: FeedSources;
+  offers: BestOfferSource;
+  moduleOrder: ModuleOrderSource;
+  segments: SegmentSource;
+  sponsored: SponsoredSource;
+  tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+}
+
+/** Reads `settings.newsfeed` (category_window, brand_window, items_per_module, modules_per_page) with defaults. */
+function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRules {
+  const s = (settings.newsfeed ?? {}) as Record<string, unknown>;
+  const int = (v: unknown, min: number, max: number, d: number) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : d;
+  return {
+    categoryWindow: int(s.category_window, 0, 50, DEFAULT_FEED_RULES.categoryWindow),
+    brandWindow: int(s.brand_window, 0, 50, DEFAULT_FEED_RULES.brandWindow),
+    itemsPerModule: int(s.items_per_module, 1, 20, DEFAULT_FEED_RULES.itemsPerModule),
+    modulesPerPage: int(s.modules_per_page, 1, 20, DEFAULT_FEED_RULES.modulesPerPage),
+    sponsoredPositions: positions,
+  };
+}
+
+/** Cursor: page number and which sponsored slots so far were backfilled organically (so a replay draws the same items). */
+function encode(page: number, backfilled: number[]): string {
+  return Buffer.from(JSON.stringify({ p: page, b: backfilled })).toString('base64url');
+}
+function decode(cursor: string | undefined): { page: number; backfilled: Set<number> } {
+  if (cursor === undefined) return { page: 0, backfilled: new Set() };
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { p: unknown; b: unknown };
+    if (
+      typeof v.p === 'number' &&
+      Number.isInteger(v.p) &&
+      v.p >= 0 &&
+      v.p < 1000 &&
+      Array.isArray(v.b) &&
+      v.b.length <= 1000 &&
+      v.b.every((x) => Number.isInteger(x))
+    )
+      return { page: v.p, backfilled: new Set(v.b as number[]) };
+  } catch {
+    /* refused below */
+  }
+  throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
+}
+
+const CANDIDATES = 60;
+
+export function createNewsfeedService(deps: NewsfeedServiceDeps) {
+  const { db, repo, sources } = deps;
+
+  /** Ranked candidates per organic module kind, boosted by the style profile and stated preferences. */
+  async function candidates(ctx: TenantContext, userId: string) {
+    const t = ctx.tenantId;
+    const [follows, favorites, prefs, profile, recent] = await Promise.all([
+      repo.follows(db, t, userId),
+      repo.favorites(db, t, userId),
+      repo.preferences(db, t, userId),
+      repo.profile(db, t, userId),
+      sources.recentItems(t, userId, 20),
+    ]);
+    const anchor = recent.find((r) => r.type === 'view' || r.type === 'click') ?? recent[0];
+    const brands = [...new Set([...follows.map((f) => f.brandId), ...(prefs?.brands ?? [])])];
+    const [forYou, fromBrands, similar, trending, fresh, anchorItem] = await Promise.all([
+      sources.forYou(ctx, userId, CANDIDATES),
+      brands.length ? sources.newest(t, { brands, limit: CANDIDATES }) : Promise.resolve([]),
+      anchor ? sources.similarTo(ctx, anchor.itemId, CANDIDATES) : Promise.resolve([]),
+      sources.trending(ctx, CANDIDATES),
+      sources.newest(t, { limit: CANDIDATES * 4 }),
+      anchor ? sources.items(t, [anchor.itemId]) : Promise.resolve([]),
+    ]);
+    const majorOf = (i: FeedItem) => (i.priceMinor !== null && i.currency ? safeMajor(i.priceMinor, i.currency) : null);
+    const stated = { brands, categories: prefs?.categories ?? [] };
+    const p = profile ? { layers: profile.layers, confidence: profile.confidence } : null;
+    const lists: Record<ModuleKind, FeedItem[]> = {
+      for_you: boost(forYou, p, stated, majorOf),
+      new_from_brands: boost(fromBrands, p, stated, majorOf),
+      because_you_viewed: similar,
+      trending,
+      // The catalog's newest items: every shopper, even one with no history and no model, gets a full feed.
+      fresh: boost(fresh, p, stated, majorOf),
+    };
+    const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)]);
+    for (const k of Object.keys(lists) as ModuleKind[]) lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
+    return {
+      lists,
+      anchorName: anchorItem[0]?.name ?? null,
+      styles: p ? topKeys(p.layers.style, 3) : [],
+      categories: p ? topKeys(p.layers.category, 3) : [],
+    };
+  }
+
+  return {
+    /**
+     * One page of the shopper's feed. Pages are laid out deterministically from page 0 (a page is a run of
+     * module slots; a slot at a sponsored position holds the auction's winner, or the next organic module when
+     * nothing is eligible), so paging never repeats an organic item. A page past the end is empty.
+     */
+    async feed(ctx: TenantContext, userId: string, cursor: string | undefined): Promise<Feed> {
+      const { page, backfilled } = decode(cursor);
+      const settings = await deps.tenantSettings(ctx.tenantId);
+      const positions = (await deps.sponsored.settings(ctx.tenantId)).feedPositions;
+      const rules = rulesOf(settings, positions);
+      const experiment = await deps.moduleOrder.moduleOrder(ctx, userId, MODULE_KINDS);
+      const order = experiment.order.filter((k): k is (typeof MODULE_KINDS)[number] => (MODULE_KINDS as readonly string[]).includes(k));
+      const { lists, anchorName, styles, categories } = await candidates(ctx, userId);
+      const used = new Set<string>();
+      const history: FeedItem[] = [];
+      let turn = 0;
+      /** The next organic module: module kinds in the experiment's order, skipping exhausted ones; then the catalog. */
+      const nextOrganic = (): { kind: ModuleKind; items: FeedItem[] } | null => {
+        for (let tries = 0; tries < order.length; tries++) {
+          const kind = order[turn++ % order.length]!;
+          const items = pickDiverse(lists[kind], rules.itemsPerModule, history, used, rules);
+          if (items.length > 0) return { kind, items };
+        }
+        const items = pickDiverse(lists.fresh, rules.itemsPerModule, history, used, rules);
+        return items.length > 0 ? { kind: 'fresh', items } : null;
+      };
+      const modules: FeedModule[] = [];
+      const nowBackfilled = [...backfilled];
+      let ended = false;
+      for (let p = 0; p <= page && !ended; p++) {
+        for (const slot of pageSlots(p, rules)) {
+          if (slot.sponsored && !(p < page && backfilled.has(slot.index))) {
+            if (p < page) continue; // an earlier page's sponsored module: it drew nothing from the organic stream
+            const segments = await deps.segments.segmentsOf(ctx.tenantId, userId);
+            const [won] = await deps.sponsored.placements(ctx, {
+              placement: `feed_position_${slot.index + 1}`,
+              userId,
+              slots: 1,
+              categories,
+              segments,
+              styles,
+            });
+            const promoted = won ? (await sources.items(ctx.tenantId, won.promotedItemIds)).slice(0, rules.itemsPerModule) : [];
+            if (won && promoted.length > 0) {
+              modules.push({
+                id: `sponsored-${slot.index + 1}`,
+                type: 'sponsored',
+                title: String(won.creative.headline ?? won.name),
+                source: 'sponsored',
+                position: slot.index + 1,
+                sponsored: true,
+                campaignId: won.campaignId,
+                decisionId: won.decisionId,
+                items: promoted,
+              });
+              continue;
+            }
+            nowBackfilled.push(slot.index);
+          }
+          const m = nextOrganic();
+          if (!m) {
+            ended = true;
+            break;
+          }
+          if (p === page)
+            modules.push({
+              id: `${m.kind}-${slot.index + 1}`,
+              type: m.kind,
+              title: m.kind === 'because_you_viewed' && anchorName ? `Because you viewed ${anchorName}` : TITLES[m.kind],
+              source: SOURCES[m.kind],
+              position: slot.index + 1,
+              sponsored: false,
+              campaignId: null,
+              decisionId: null,
+              items: m.items,
+            });
+        }
+      }
+      const ids = [...new Set(modules.flatMap((m) => m.items.map((i) => i.itemId)))];
+      const offers = ids.length ? await deps.offers.bestOffers(ctx.tenantId, ids) : new Map<string, BestOffer>();
+      return {
+        modules,
+        offers,
+        experiment: { ...experiment, order },
+        nextCursor: ended || modules.length === 0 ? null : encode(page + 1, nowBackfilled),
+      };
+    },
+  };
+}
+export type NewsfeedService = ReturnType<typeof createNewsfeedService>;
+
+function topKeys(layer: Record<string, number>, n: number): string[] {
+  return Object.entries(layer)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k]) => k);
+}
+
+function safeMajor(minor: string, currency: string): number | null {
+  try {
+    return minorToMajor(minor, currency);
+  } catch {
+    return null;
+  }
+}
