@@ -29,6 +29,7 @@ import { createEventsModule, createProfileLinksRepository } from './modules/even
 import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
+import { createExperimentsModule } from './modules/experiments/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -67,6 +68,7 @@ export interface LoupeApp {
     catalog: ReturnType<typeof createCatalogModule>;
     recs: ReturnType<typeof createRecsModule>;
     imports: ReturnType<typeof createImportsModule>;
+    experiments: ReturnType<typeof createExperimentsModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -167,6 +169,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onInteractionsAppended: events.onInteractionsAppended,
   });
 
+  // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
+  const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
+
   registerErrorHandler(app);
   registerAuthHooks(app, {
     authenticator: tenancy.authenticator,
@@ -185,6 +190,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await catalog.routes(app);
   await imports.routes(app);
   await recs.routes(app);
+  await experiments.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -226,11 +232,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports },
+    modules: { identity, events, catalog, recs, imports, experiments },
     storage,
     async close() {
       await jobs.stop();
       await app.close();
+      await experiments.flushExposures();
       if (ownsRedis) redis?.disconnect();
     },
   };

@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'profiles:read',
   'profiles:write',
   'models:manage',
+  'experiments:manage',
   'integrations:manage',
   'imports:write',
   'jobs:read',
@@ -34,7 +35,7 @@ const READ: Permission[] = ['tenant:read', 'catalog:read', 'recommendations:read
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
   admin: new Set(PERMISSIONS.filter((p) => p !== 'tenant:manage')),
-  analyst: new Set<Permission>([...READ, 'jobs:manage', 'models:manage', 'imports:write', 'catalog:write', 'interactions:write']),
+  analyst: new Set<Permission>([...READ, 'jobs:manage', 'models:manage', 'experiments:manage', 'imports:write', 'catalog:write', 'interactions:write']),
   viewer: new Set<Permission>(READ),
 };
 
@@ -51,6 +52,7 @@ export const API_KEY_SCOPES = [
   'profiles:read',
   'profiles:write',
   'models:manage',
+  'experiments:manage',
   'admin',
 ] as const;
 

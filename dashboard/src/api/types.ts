@@ -65,6 +65,7 @@ export const SCOPES = [
   'profiles:read',
   'profiles:write',
   'models:manage',
+  'experiments:manage',
   'admin',
 ] as const satisfies readonly ApiKeyScope[];
 export const ROLE_NAMES = ['owner', 'admin', 'analyst', 'viewer'] as const satisfies readonly Role[];
