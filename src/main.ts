@@ -3,6 +3,7 @@ import { VERSION } from './app.ts';
 import { registerAdmin } from './cli/admin.ts';
 import { registerBackup } from './cli/backup.ts';
 import { registerEval } from './cli/eval.ts';
+import { registerExperiments } from './cli/experiments.ts';
 import { registerImport } from './cli/import.ts';
 import { registerMigrate } from './cli/migrate.ts';
 import { registerRestore } from './cli/restore.ts';
@@ -25,6 +26,7 @@ registerMigrate(program);
 registerImport(program);
 registerAdmin(program);
 registerEval(program);
+registerExperiments(program);
 registerBackup(program);
 registerRestore(program);
 
