@@ -15,6 +15,7 @@ const ImportPage = lazy(() => import('./pages/Import.tsx'));
 const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
+const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 
@@ -47,6 +48,7 @@ function Protected() {
           <Route path="import" element={<ImportPage />} />
           <Route path="customers/*" element={<CustomersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
+          <Route path="experiments/*" element={<ExperimentsPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />

@@ -33,9 +33,24 @@ describe('loupe experiments analyze FILE.json', () => {
     const out = JSON.parse(await runCli(file));
     const want = c.expected.metrics[0].variants[0];
     const got = out.metrics[0].variants[0];
-    for (const k of ['relative_effect', 'ci_low', 'ci_high', 'p_value', 'adjusted_p_value']) expect(Math.abs(got[k] - want[k])).toBeLessThan(1e-6);
+    for (const k of ['relative_effect', 'ci_low', 'ci_high', 'p_value', 'adjusted_p_value'])
+      expect(Math.abs(got[k] - want[k])).toBeLessThan(1e-6);
     expect(Math.abs(out.metrics[0].srm_p_value - c.expected.metrics[0].srm_p_value)).toBeLessThan(1e-6);
-    await writeFile(file, JSON.stringify({ metrics: [{ name: 'm', type: 'ratio', variants: [{ name: 'a', n: 1, sum: 1, sum_squares: 1 }, { name: 'b', n: 1, sum: 1, sum_squares: 1 }] }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        metrics: [
+          {
+            name: 'm',
+            type: 'ratio',
+            variants: [
+              { name: 'a', n: 1, sum: 1, sum_squares: 1 },
+              { name: 'b', n: 1, sum: 1, sum_squares: 1 },
+            ],
+          },
+        ],
+      }),
+    );
     await expect(runCli(file)).rejects.toThrow('metrics.0.variants.0.denominator_sum: is required for ratio metrics');
     await writeFile(file, '{"metrics": [');
     await expect(runCli(file)).rejects.toThrow('is not readable JSON');

@@ -9,6 +9,8 @@ import type * as catalog from '../modules/catalog/catalog.schemas.ts';
 import type * as identity from '../modules/identity/identity.schemas.ts';
 import type * as imports from '../modules/imports/imports.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
+import type * as experiments from '../modules/experiments/experiments.schemas.ts';
+import type * as experimentsAnalyze from '../modules/experiments/analyze.schemas.ts';
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
@@ -149,3 +151,24 @@ export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';
+
+// ---- experiments: A/B tests, assignment, tracking, results, the analysis of summary statistics ----
+export { analyzeBody, analyzeResponse } from '../modules/experiments/analyze.schemas.ts';
+export {
+  assignBody,
+  assignResponse,
+  createBody as createExperimentBody,
+  experimentSchema,
+  liftResponse,
+  listResponse as experimentListResponse,
+  reportResponse as experimentReportResponse,
+  trackBody as trackExperimentEventBody,
+  trackPurchaseBody as trackExperimentPurchaseBody,
+  variantsBody as experimentVariantsBody,
+} from '../modules/experiments/experiments.schemas.ts';
+export type Experiment = z.infer<typeof experiments.experimentSchema>;
+export type ExperimentList = z.infer<typeof experiments.listResponse>;
+export type CreateExperimentBody = z.input<typeof experiments.createBody>;
+export type ExperimentReport = z.infer<typeof experiments.reportResponse>;
+export type AnalyzeBody = z.input<typeof experimentsAnalyze.analyzeBody>;
+export type AnalyzeResponse = z.infer<typeof experimentsAnalyze.analyzeResponse>;

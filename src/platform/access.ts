@@ -35,7 +35,15 @@ const READ: Permission[] = ['tenant:read', 'catalog:read', 'recommendations:read
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
   admin: new Set(PERMISSIONS.filter((p) => p !== 'tenant:manage')),
-  analyst: new Set<Permission>([...READ, 'jobs:manage', 'models:manage', 'experiments:manage', 'imports:write', 'catalog:write', 'interactions:write']),
+  analyst: new Set<Permission>([
+    ...READ,
+    'jobs:manage',
+    'models:manage',
+    'experiments:manage',
+    'imports:write',
+    'catalog:write',
+    'interactions:write',
+  ]),
   viewer: new Set<Permission>(READ),
 };
 

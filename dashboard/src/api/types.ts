@@ -50,6 +50,10 @@ export type {
   VersionsResponse,
   DeployBody,
   AnalyticsDashboard,
+  Experiment,
+  ExperimentList,
+  CreateExperimentBody,
+  ExperimentReport,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

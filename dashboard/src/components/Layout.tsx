@@ -11,6 +11,7 @@ const NAV = [
   { to: '/import', label: 'Import' },
   { to: '/customers', label: 'Customers' },
   { to: '/recommendations', label: 'Recommendations' },
+  { to: '/experiments', label: 'Experiments' },
   { to: '/integrations', label: 'Integrations' },
   { to: '/settings', label: 'Settings' },
 ];

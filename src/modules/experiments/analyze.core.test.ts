@@ -9,10 +9,23 @@ import { minimumDetectableEffect, power, sampleSizePerArm } from './stats.power.
 // and statsmodels (the script says how each number is obtained: statsmodels' Welch intervals on the raw
 // arrays, scipy t/normal/chi-square, truncnorm for risk, multipletests for Holm and BH).
 interface Reference {
-  analyze: { name: string; input: unknown; expected: { metrics: { name: string; srm_p_value: number; variants: Record<string, number | string | null>[] }[] } }[];
+  analyze: {
+    name: string;
+    input: unknown;
+    expected: { metrics: { name: string; srm_p_value: number; variants: Record<string, number | string | null>[] }[] };
+  }[];
   corrections: { p: number[]; holm: number[]; bh: number[] }[];
   srm: { units: number[]; weights: number[]; p: number }[];
-  power: { mean: number; variance: number; lift: number; alpha: number; n: number; power: number; mde_80: number; sample_size_80: number }[];
+  power: {
+    mean: number;
+    variance: number;
+    lift: number;
+    alpha: number;
+    n: number;
+    power: number;
+    mde_80: number;
+    sample_size_80: number;
+  }[];
 }
 const ref = JSON.parse(readFileSync(new URL('./fixtures/reference-cases.json', import.meta.url), 'utf8')) as Reference;
 const TOL = 1e-6;
@@ -37,7 +50,9 @@ describe('analyze agrees with the scipy/statsmodels reference cases to 1e-6', ()
             }
             expect(typeof got, `${em.name}/${ev.name}/${key}`).toBe('number');
             // Relative tolerance for large magnitudes (revenue means), absolute 1e-6 otherwise.
-            expect(Math.abs((got as number) - want), `${em.name}/${ev.name}/${key}: ${got} vs ${want}`).toBeLessThan(TOL * Math.max(1, Math.abs(want)));
+            expect(Math.abs((got as number) - want), `${em.name}/${ev.name}/${key}: ${got} vs ${want}`).toBeLessThan(
+              TOL * Math.max(1, Math.abs(want)),
+            );
           }
         });
       });

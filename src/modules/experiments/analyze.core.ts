@@ -16,7 +16,15 @@ import {
   type EffectError,
   type GaussianPrior,
 } from './stats.effects.core.ts';
-import { cupedStatistic, hasPreExposure, pooledTheta, unitStatistic, type MetricType, type UnitStatistic, type VariantSummary } from './stats.metrics.core.ts';
+import {
+  cupedStatistic,
+  hasPreExposure,
+  pooledTheta,
+  unitStatistic,
+  type MetricType,
+  type UnitStatistic,
+  type VariantSummary,
+} from './stats.metrics.core.ts';
 
 export type Engine = 'frequentist' | 'bayesian';
 export type Correction = 'none' | 'holm' | 'bh';
@@ -138,7 +146,15 @@ function compareVariant(input: AnalyzeInput, type: MetricType, control: AnalyzeV
   if (rel.error !== null) return { ...base, error: rel.error };
   if (input.engine === 'bayesian') {
     const r = bayesianTest(rel, alpha, input.prior ?? FLAT_PRIOR);
-    return { ...base, relativeEffect: r.mean, ciLow: r.ci.low, ciHigh: r.ci.high, chanceToWin: r.chanceToWin, risk: r.riskVariant, riskControl: r.riskControl };
+    return {
+      ...base,
+      relativeEffect: r.mean,
+      ciLow: r.ci.low,
+      ciHigh: r.ci.high,
+      chanceToWin: r.chanceToWin,
+      risk: r.riskVariant,
+      riskControl: r.riskControl,
+    };
   }
   const r = input.sequential
     ? sequentialTest(rel, a.n + b.n, alpha, input.sequentialTuning ?? SEQUENTIAL_TUNING)
@@ -169,7 +185,12 @@ export function analyze(input: AnalyzeInput): AnalyzeOutput {
     return {
       name: metric.name,
       type: metric.type,
-      control: { name: control.name, n: control.n, mean: unitStatistic(metric.type, control).mean, belowMinimumSample: control.n < minimum },
+      control: {
+        name: control.name,
+        n: control.n,
+        mean: unitStatistic(metric.type, control).mean,
+        belowMinimumSample: control.n < minimum,
+      },
       variants: rest.map((v) => compareVariant(input, metric.type, control, v)),
       srmPValue: srm,
       srmWarning: srm < SRM_THRESHOLD,

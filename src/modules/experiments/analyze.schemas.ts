@@ -57,7 +57,14 @@ export const analyzeBody = z
     correction: z.enum(['none', 'holm', 'bh']).default('none'),
     sequential: z.boolean().default(false),
     sequential_tuning: z.number().int().min(1).max(1e9).optional(),
-    prior: z.object({ mean: z.number().finite().min(-100).max(100), variance: z.number().finite().positive().max(1e6), proper: z.boolean().default(true) }).strict().optional(),
+    prior: z
+      .object({
+        mean: z.number().finite().min(-100).max(100),
+        variance: z.number().finite().positive().max(1e6),
+        proper: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     minimum_sample_size: z.number().int().min(0).max(1e12).optional(),
     metrics: z.array(metric).min(1).max(MAX_ANALYZE_METRICS),
   })
@@ -177,5 +184,11 @@ export function metricJson(m: MetricResult): z.infer<typeof metricResult> {
 
 /** The core's output as public JSON. */
 export function toAnalyzeResponse(out: AnalyzeOutput): AnalyzeResponse {
-  return { engine: out.engine, confidence: out.confidence, correction: out.correction, sequential: out.sequential, metrics: out.metrics.map(metricJson) };
+  return {
+    engine: out.engine,
+    confidence: out.confidence,
+    correction: out.correction,
+    sequential: out.sequential,
+    metrics: out.metrics.map(metricJson),
+  };
 }

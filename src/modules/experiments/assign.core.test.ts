@@ -74,7 +74,11 @@ describe('decide', () => {
   it('is deterministic per unit and puts stopped experiments and bots on control', () => {
     const a = decide(exp(), 'u:42', { attributes: {}, isBot: false });
     expect(decide(exp(), 'u:42', { attributes: {}, isBot: false })).toEqual(a);
-    expect(decide(exp({ status: 'stopped' }), 'u:42', { attributes: {}, isBot: false })).toMatchObject({ variant: 0, inExperiment: false, reason: 'not_running' });
+    expect(decide(exp({ status: 'stopped' }), 'u:42', { attributes: {}, isBot: false })).toMatchObject({
+      variant: 0,
+      inExperiment: false,
+      reason: 'not_running',
+    });
     expect(decide(exp(), 'u:42', { attributes: {}, isBot: true })).toMatchObject({ variant: 0, inExperiment: false, reason: 'bot' });
   });
   it('namespaces split units between experiments without overlap', () => {
@@ -89,7 +93,8 @@ describe('decide', () => {
   });
   it('a holdout keeps its share out of every experiment sharing the seed', () => {
     let held = 0;
-    for (let i = 0; i < 2000; i++) if (decide(exp({ holdoutSeed: 'h', holdoutPercent: 0.1 }), `u${i}`, { attributes: {}, isBot: false }).reason === 'holdout') held++;
+    for (let i = 0; i < 2000; i++)
+      if (decide(exp({ holdoutSeed: 'h', holdoutPercent: 0.1 }), `u${i}`, { attributes: {}, isBot: false }).reason === 'holdout') held++;
     expect(held).toBeGreaterThan(150);
     expect(held).toBeLessThan(250);
   });

@@ -69,7 +69,10 @@ function compare(actual: unknown, op: string, expected: unknown): boolean {
     case '$ne':
       return !equals(actual, expected);
     case '$in':
-      return Array.isArray(expected) && (Array.isArray(actual) ? actual.some((a) => expected.some((e) => equals(a, e))) : expected.some((e) => equals(actual, e)));
+      return (
+        Array.isArray(expected) &&
+        (Array.isArray(actual) ? actual.some((a) => expected.some((e) => equals(a, e))) : expected.some((e) => equals(actual, e)))
+      );
     case '$nin':
       return Array.isArray(expected) && !compare(actual, '$in', expected);
     case '$exists':
@@ -101,7 +104,8 @@ export function matches(condition: Condition | null | undefined, attributes: Att
     if (key === '$and') {
       if (!Array.isArray(expected) || !expected.every((c) => isObject(c) && matches(c, attributes, depth + 1))) return false;
     } else if (key === '$or') {
-      if (!Array.isArray(expected) || (expected.length > 0 && !expected.some((c) => isObject(c) && matches(c, attributes, depth + 1)))) return false;
+      if (!Array.isArray(expected) || (expected.length > 0 && !expected.some((c) => isObject(c) && matches(c, attributes, depth + 1))))
+        return false;
     } else if (key === '$not') {
       if (!isObject(expected) || matches(expected, attributes, depth + 1)) return false;
     } else {
@@ -131,7 +135,17 @@ export interface AssignableExperiment {
   variants: { id: string; key: string; weight: number; config: unknown }[];
 }
 
-export type AssignReason = 'assigned' | 'sticky' | 'not_running' | 'unknown' | 'not_targeted' | 'namespace' | 'traffic' | 'holdout' | 'bot' | 'no_unit';
+export type AssignReason =
+  | 'assigned'
+  | 'sticky'
+  | 'not_running'
+  | 'unknown'
+  | 'not_targeted'
+  | 'namespace'
+  | 'traffic'
+  | 'holdout'
+  | 'bot'
+  | 'no_unit';
 
 export interface Decision {
   /** Index of the variant (0 = control). */
@@ -146,7 +160,11 @@ export interface Decision {
  * Decides a unit's variant. Out of the experiment (not running, not targeted, outside the namespace slice or
  * the traffic allocation, held out, a bot): control, not counted. A stored assignment (sticky) wins over the hash.
  */
-export function decide(exp: AssignableExperiment, unit: string, ctx: { attributes: Attributes; isBot: boolean; stickyVariantId?: string | undefined }): Decision {
+export function decide(
+  exp: AssignableExperiment,
+  unit: string,
+  ctx: { attributes: Attributes; isBot: boolean; stickyVariantId?: string | undefined },
+): Decision {
   const out = (reason: AssignReason): Decision => ({ variant: 0, inExperiment: false, reason, bucket: null });
   if (exp.status !== 'running' || exp.variants.length === 0) return out('not_running');
   if (exp.excludeBots && ctx.isBot) return out('bot');

@@ -83,7 +83,9 @@ export function createAssignService(deps: AssignServiceDeps) {
             holdoutSeed: e.holdoutSeed,
             holdoutPercent: e.holdoutPercent,
             excludeBots: e.excludeBots,
-            variants: variants.filter((v) => v.experimentId === e.id).map((v) => ({ id: v.id, key: v.key, weight: v.weight, config: v.config })),
+            variants: variants
+              .filter((v) => v.experimentId === e.id)
+              .map((v) => ({ id: v.id, key: v.key, weight: v.weight, config: v.config })),
           });
         const cfg = { byKey };
         configs.set(tenantId, cfg);
@@ -155,7 +157,8 @@ export function createAssignService(deps: AssignServiceDeps) {
       if (missing.length) {
         const rows = await deps.repo.stickyAssignments(deps.db, tenantId, missing, unit.candidates);
         for (const u of unit.candidates)
-          for (const r of rows) if (r.unitId === u && !stickyOf.has(r.experimentId)) stickyOf.set(r.experimentId, { unitId: r.unitId, variantId: r.variantId });
+          for (const r of rows)
+            if (r.unitId === u && !stickyOf.has(r.experimentId)) stickyOf.set(r.experimentId, { unitId: r.unitId, variantId: r.variantId });
       }
       const now = deps.clock();
       const bot = isBot(input.userAgent);
@@ -163,7 +166,15 @@ export function createAssignService(deps: AssignServiceDeps) {
       for (const key of keys) {
         const e = cfg.byKey.get(key);
         if (!e) {
-          assignments.push({ experimentKey: key, experimentId: null, variantKey: 'control', variantId: null, config: {}, inExperiment: false, reason: 'unknown' });
+          assignments.push({
+            experimentKey: key,
+            experimentId: null,
+            variantKey: 'control',
+            variantId: null,
+            config: {},
+            inExperiment: false,
+            reason: 'unknown',
+          });
           continue;
         }
         const st = stickyOf.get(e.id);

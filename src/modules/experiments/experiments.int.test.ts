@@ -30,11 +30,22 @@ describe('experiments (seed 000 calls)', () => {
       body: { name: 'Feed module order', description: 'Does trending first sell more?', primary_metric: 'add_to_cart' },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ key: 'feed_module_order', status: 'draft', primary_metric: 'add_to_cart', hashing: 'growthbook_fnv1a_v2' });
+    expect(created.body).toMatchObject({
+      key: 'feed_module_order',
+      status: 'draft',
+      primary_metric: 'add_to_cart',
+      hashing: 'growthbook_fnv1a_v2',
+    });
     expId = created.body.id;
-    const v1 = await t.request('POST', `/api/v1/admin/experiments/${expId}/variants`, { token: key, body: { key: 'control', config: { modules: ['new', 'trending'] } } });
+    const v1 = await t.request('POST', `/api/v1/admin/experiments/${expId}/variants`, {
+      token: key,
+      body: { key: 'control', config: { modules: ['new', 'trending'] } },
+    });
     expect(v1.status).toBe(200);
-    const v2 = await t.request('POST', `/api/v1/admin/experiments/${expId}/variants`, { token: key, body: { key: 'trending_first', config: { modules: ['trending', 'new'] } } });
+    const v2 = await t.request('POST', `/api/v1/admin/experiments/${expId}/variants`, {
+      token: key,
+      body: { key: 'trending_first', config: { modules: ['trending', 'new'] } },
+    });
     expect(v2.body.variants.map((v: { key: string; weight: number }) => [v.key, v.weight])).toEqual([
       ['control', 0.5],
       ['trending_first', 0.5],
@@ -46,7 +57,10 @@ describe('experiments (seed 000 calls)', () => {
   });
 
   it('assigns deterministically with the variant config, and logs one exposure per unit', async () => {
-    const first = await t.request('POST', '/api/v1/experiments/assign', { token: key, body: { user_id: 'u1', experiments: ['feed_module_order'] } });
+    const first = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { user_id: 'u1', experiments: ['feed_module_order'] },
+    });
     expect(first.status).toBe(200);
     const [asg] = first.body.assignments;
     expect(asg).toMatchObject({ experiment_key: 'feed_module_order', experiment_id: expId, in_experiment: true });
@@ -57,15 +71,30 @@ describe('experiments (seed 000 calls)', () => {
   });
 
   it('unknown and stopped experiments answer control, not an error; bots get control', async () => {
-    const unknown = await t.request('POST', '/api/v1/experiments/assign', { token: key, body: { anonymous_id: 'anon-1', experiments: ['nope'] } });
+    const unknown = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { anonymous_id: 'anon-1', experiments: ['nope'] },
+    });
     expect(unknown.status).toBe(200);
-    expect(unknown.body.assignments[0]).toMatchObject({ variant_key: 'control', in_experiment: false, reason: 'unknown', experiment_id: null });
+    expect(unknown.body.assignments[0]).toMatchObject({
+      variant_key: 'control',
+      in_experiment: false,
+      reason: 'unknown',
+      experiment_id: null,
+    });
     const bot = await t.request('POST', '/api/v1/experiments/assign', {
       token: key,
-      body: { anonymous_id: 'crawler', experiments: ['feed_module_order'], user_agent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' },
+      body: {
+        anonymous_id: 'crawler',
+        experiments: ['feed_module_order'],
+        user_agent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+      },
     });
     expect(bot.body.assignments[0]).toMatchObject({ variant_key: 'control', in_experiment: false, reason: 'bot' });
-    const other = await t.request('POST', '/api/v1/admin/experiments', { token: key, body: { name: 'Stopped one', variants: [{ key: 'control' }, { key: 'b', config: { x: 1 } }] } });
+    const other = await t.request('POST', '/api/v1/admin/experiments', {
+      token: key,
+      body: { name: 'Stopped one', variants: [{ key: 'control' }, { key: 'b', config: { x: 1 } }] },
+    });
     await t.request('POST', `/api/v1/admin/experiments/${other.body.id}/start`, { token: key });
     const stop = await t.request('POST', `/api/v1/admin/experiments/${other.body.id}/stop`, { token: key });
     expect(stop.body.status).toBe('stopped');
@@ -74,14 +103,29 @@ describe('experiments (seed 000 calls)', () => {
   });
 
   it('bad input: weights not summing to 1, zero variants, duplicate keys, 10,000 variants, no unit id', async () => {
-    const weights = await t.request('POST', '/api/v1/admin/experiments', { token: key, body: { name: 'w', variants: [{ key: 'a', weight: 0.5 }, { key: 'b', weight: 0.6 }] } });
+    const weights = await t.request('POST', '/api/v1/admin/experiments', {
+      token: key,
+      body: {
+        name: 'w',
+        variants: [
+          { key: 'a', weight: 0.5 },
+          { key: 'b', weight: 0.6 },
+        ],
+      },
+    });
     expect(weights.status).toBe(400);
     expect(weights.body.error.code).toBe('EXPERIMENT_WEIGHTS_INVALID');
     const zero = await t.request('POST', '/api/v1/admin/experiments', { token: key, body: { name: 'z', variants: [] } });
     expect(zero.body.error.code).toBe('EXPERIMENT_NO_VARIANTS');
-    const dup = await t.request('POST', '/api/v1/admin/experiments', { token: key, body: { name: 'd', variants: [{ key: 'a' }, { key: 'a' }] } });
+    const dup = await t.request('POST', '/api/v1/admin/experiments', {
+      token: key,
+      body: { name: 'd', variants: [{ key: 'a' }, { key: 'a' }] },
+    });
     expect(dup.body.error.code).toBe('EXPERIMENT_DUPLICATE_VARIANT');
-    const many = await t.request('POST', '/api/v1/admin/experiments', { token: key, body: { name: 'm', variants: Array.from({ length: 10_000 }, (_, i) => ({ key: `v${i}` })) } });
+    const many = await t.request('POST', '/api/v1/admin/experiments', {
+      token: key,
+      body: { name: 'm', variants: Array.from({ length: 10_000 }, (_, i) => ({ key: `v${i}` })) },
+    });
     expect(many.status).toBe(400);
     expect(many.body.error.code).toBe('EXPERIMENT_TOO_MANY_VARIANTS');
     const dupKey = await t.request('POST', '/api/v1/admin/experiments', { token: key, body: { name: 'Feed module order' } });
@@ -104,7 +148,10 @@ describe('experiments (seed 000 calls)', () => {
     expect(one.status).toBe(201);
     expect(one.body.counted).toBe(true);
     expect(two.body.counted).toBe(false);
-    const badMoney = await t.request('POST', '/api/v1/experiments/track-purchase', { token: key, body: { user_id: 'u1', order_id: 'o-jpy', amount: '12.5', currency: 'JPY' } });
+    const badMoney = await t.request('POST', '/api/v1/experiments/track-purchase', {
+      token: key,
+      body: { user_id: 'u1', order_id: 'o-jpy', amount: '12.5', currency: 'JPY' },
+    });
     expect(badMoney.status).toBe(400);
   });
 
@@ -118,11 +165,20 @@ describe('experiments (seed 000 calls)', () => {
     })();
     const shopper = async (i: number, draw: number) => {
       const user = `shopper-${i}`;
-      const r = await t.request('POST', '/api/v1/experiments/assign', { token: key, body: { user_id: user, experiments: ['feed_module_order'] } });
+      const r = await t.request('POST', '/api/v1/experiments/assign', {
+        token: key,
+        body: { user_id: user, experiments: ['feed_module_order'] },
+      });
       const variant = r.body.assignments[0].variant_key;
-      await t.request('POST', '/api/v1/experiments/track-click', { token: key, body: { user_id: user, item_id: 'sku-1', event_id: `c-${i}` } });
+      await t.request('POST', '/api/v1/experiments/track-click', {
+        token: key,
+        body: { user_id: user, item_id: 'sku-1', event_id: `c-${i}` },
+      });
       if (draw < (variant === 'trending_first' ? 0.35 : 0.1))
-        await t.request('POST', '/api/v1/experiments/track-add-to-cart', { token: key, body: { user_id: user, item_id: 'sku-1', event_id: `atc-${i}` } });
+        await t.request('POST', '/api/v1/experiments/track-add-to-cart', {
+          token: key,
+          body: { user_id: user, item_id: 'sku-1', event_id: `atc-${i}` },
+        });
     };
     for (let i = 0; i < 500; i += 25) await Promise.all(Array.from({ length: 25 }, (_, j) => shopper(i + j, rng())));
     const rep = await t.request('GET', `/api/v1/admin/experiments/${expId}/report`, { token: key });
@@ -160,10 +216,16 @@ describe('experiments (seed 000 calls)', () => {
     expect(v.status).toBe(404);
     const list = await t.request('GET', '/api/v1/admin/experiments', { token: bKey });
     expect(list.body.data).toEqual([]);
-    const asg = await t.request('POST', '/api/v1/experiments/assign', { token: bKey, body: { user_id: 'u1', experiments: ['feed_module_order', expId] } });
+    const asg = await t.request('POST', '/api/v1/experiments/assign', {
+      token: bKey,
+      body: { user_id: 'u1', experiments: ['feed_module_order', expId] },
+    });
     expect(asg.body.assignments.every((x: { reason: string }) => x.reason === 'unknown')).toBe(true);
     // B's purchase with A's order id is B's own: A's report does not move.
-    const p = await t.request('POST', '/api/v1/experiments/track-purchase', { token: bKey, body: { user_id: 'u1', order_id: 'order-77', amount: 10 } });
+    const p = await t.request('POST', '/api/v1/experiments/track-purchase', {
+      token: bKey,
+      body: { user_id: 'u1', order_id: 'order-77', amount: 10 },
+    });
     expect(p.body.counted).toBe(true);
     const still = await t.request('GET', `/api/v1/admin/experiments/${expId}`, { token: key });
     expect(still.body.status).toBe('running');
@@ -177,14 +239,34 @@ describe('experiments (seed 000 calls)', () => {
         confidence: 0.95,
         correction: 'none',
         sequential: false,
-        metrics: [{ name: 'cr', type: 'binomial', variants: [{ name: 'control', n: 1000, sum: 120, sum_squares: 120, expected_weight: 0.5 }, { name: 'b', n: 1000, sum: 150, sum_squares: 150, expected_weight: 0.5 }] }],
+        metrics: [
+          {
+            name: 'cr',
+            type: 'binomial',
+            variants: [
+              { name: 'control', n: 1000, sum: 120, sum_squares: 120, expected_weight: 0.5 },
+              { name: 'b', n: 1000, sum: 150, sum_squares: 150, expected_weight: 0.5 },
+            ],
+          },
+        ],
       },
     });
     expect(ok.status).toBe(200);
     expect(ok.body.metrics[0].variants[0].relative_effect).toBeCloseTo(0.25, 12);
     const bad = await t.request('POST', '/api/v1/experiments/analyze', {
       token: key,
-      body: { metrics: [{ name: 'r', type: 'ratio', variants: [{ name: 'c', n: 10, sum: 5, sum_squares: 5 }, { name: 'c', n: 10, sum: 1e400 }] }] },
+      body: {
+        metrics: [
+          {
+            name: 'r',
+            type: 'ratio',
+            variants: [
+              { name: 'c', n: 10, sum: 5, sum_squares: 5 },
+              { name: 'c', n: 10, sum: 'NaN' },
+            ],
+          },
+        ],
+      },
     });
     expect(bad.status).toBe(400);
   });
@@ -194,7 +276,10 @@ describe('experiments (seed 000 calls)', () => {
     expect(r.body.status).toBe('archived');
     const list = await t.request('GET', '/api/v1/admin/experiments', { token: key });
     expect(list.body.data.some((e: { id: string }) => e.id === expId)).toBe(false);
-    const asg = await t.request('POST', '/api/v1/experiments/assign', { token: key, body: { user_id: 'u1', experiments: ['feed_module_order'] } });
+    const asg = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { user_id: 'u1', experiments: ['feed_module_order'] },
+    });
     expect(asg.body.assignments[0]).toMatchObject({ variant_key: 'control', in_experiment: false });
   });
 });

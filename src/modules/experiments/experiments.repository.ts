@@ -59,7 +59,10 @@ export function createExperimentsRepository() {
 
     /** Locks the experiment row for a change of its variants (concurrent variant writes serialize here). */
     async lockExperiment(q: Q, tenantId: string, id: string): Promise<ExperimentRow | undefined> {
-      return queryOne<ExperimentRow>(q, sql`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`);
+      return queryOne<ExperimentRow>(
+        q,
+        sql`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
+      );
     },
 
     async touch(q: Q, tenantId: string, id: string, now: Date): Promise<void> {
@@ -102,7 +105,12 @@ export function createExperimentsRepository() {
     },
 
     /** Stored assignments of any of the units (sticky bucketing), per experiment. */
-    stickyAssignments(q: Q, tenantId: string, experimentIds: readonly string[], unitIds: readonly string[]): Promise<{ experimentId: string; unitId: string; variantId: string }[]> {
+    stickyAssignments(
+      q: Q,
+      tenantId: string,
+      experimentIds: readonly string[],
+      unitIds: readonly string[],
+    ): Promise<{ experimentId: string; unitId: string; variantId: string }[]> {
       if (!experimentIds.length || !unitIds.length) return Promise.resolve([]);
       return queryRows(
         q,
@@ -172,7 +180,13 @@ export function createExperimentsRepository() {
      * to the end of the conversion window; converted or not for binomial; capped), then n, Σx, Σx², and for ratios
      * the denominator's Σy, Σy², Σxy. Revenue counts purchases in the experiment's currency only.
      */
-    metricSums(q: Q, tenantId: string, experimentId: string, m: MetricDefinition, opts: { windowHours: number; currency: string }): Promise<MetricSums[]> {
+    metricSums(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      m: MetricDefinition,
+      opts: { windowHours: number; currency: string },
+    ): Promise<MetricSums[]> {
       const events = m.denominatorEvent ? [m.event, m.denominatorEvent] : [m.event];
       const numerator = m.value === 'value' ? sql`m.value` : sql`1`;
       const capped = m.type === 'binomial' ? sql`(u.x > 0)::int::float8` : m.cap !== null ? sql`least(u.x, ${m.cap}::float8)` : sql`u.x`;

@@ -7,6 +7,7 @@ import { analyzeBody, analyzeResponse, metricJson, toAnalyzeInput, toAnalyzeResp
 import type { AssignService } from './assign.service.ts';
 import type { ExperimentsService } from './experiments.service.ts';
 import * as s from './experiments.schemas.ts';
+import { experimentJson, toCreateInput, toVariantInputs } from './experiments.mappers.ts';
 import type { Report, ReportService } from './report.service.ts';
 import type { TrackInput, TrackingService } from './tracking.service.ts';
 
@@ -22,13 +23,14 @@ const TAGS = ['experiments'];
 const idempotencyKey = (r: FastifyRequest): string | undefined => {
   const h = r.headers['idempotency-key'];
   if (h === undefined) return undefined;
-  if (typeof h !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(h)) throw validation('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 printable ASCII characters.');
+  if (typeof h !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(h))
+    throw validation('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 printable ASCII characters.');
   return h;
 };
 
 function reportJson(r: Report): s.ReportJson {
   return {
-    experiment: s.experimentJson(r.experiment),
+    experiment: experimentJson(r.experiment),
     units: r.units.map((u) => ({ variant_key: u.variantKey, n: u.n, exposures: u.exposures, expected_weight: u.expectedWeight })),
     srm_p_value: r.srmPValue,
     metrics: r.metrics.map((m) => ({ ...metricJson(m), guardrail: m.guardrail, primary: m.primary })),
@@ -57,7 +59,10 @@ function trackInput(b: TrackCommon, event: string, r: FastifyRequest): TrackInpu
 export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const write = { auth: { kind: 'tenant' as const, permission: 'interactions:write' as const }, rateGroup: 'ingest' as const };
-  const manage = (action: string) => ({ auth: { kind: 'tenant' as const, permission: 'experiments:manage' as const }, audit: { action, resourceType: 'experiment' } });
+  const manage = (action: string) => ({
+    auth: { kind: 'tenant' as const, permission: 'experiments:manage' as const },
+    audit: { action, resourceType: 'experiment' },
+  });
   const read = { auth: { kind: 'tenant' as const, permission: 'analytics:read' as const } };
 
   r.post(
@@ -95,36 +100,74 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
     },
   );
 
-  const tracked = (o: { eventId: string; counted: boolean; unitId: string }) => ({ status: 'tracked' as const, event_id: o.eventId, counted: o.counted, unit_id: o.unitId });
+  const tracked = (o: { eventId: string; counted: boolean; unitId: string }) => ({
+    status: 'tracked' as const,
+    event_id: o.eventId,
+    counted: o.counted,
+    unit_id: o.unitId,
+  });
 
   r.post(
     '/api/v1/experiments/track-click',
-    { schema: { tags: TAGS, summary: 'Track a click for experiment analysis (seed 000); idempotent on event_id', body: s.trackClickBody, response: { 201: s.trackResponse, ...errorResponses } }, config: write },
-    async (request, reply) => reply.code(201).send(tracked(await deps.tracking.track(tenantContext(request), trackInput(request.body, 'click', request)))),
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'Track a click for experiment analysis (seed 000); idempotent on event_id',
+        body: s.trackClickBody,
+        response: { 201: s.trackResponse, ...errorResponses },
+      },
+      config: write,
+    },
+    async (request, reply) =>
+      reply.code(201).send(tracked(await deps.tracking.track(tenantContext(request), trackInput(request.body, 'click', request)))),
   );
   r.post(
     '/api/v1/experiments/track-add-to-cart',
     {
-      schema: { tags: TAGS, summary: 'Track an add-to-cart for experiment analysis (seed 000)', body: s.trackAddToCartBody, response: { 201: s.trackResponse, ...errorResponses } },
+      schema: {
+        tags: TAGS,
+        summary: 'Track an add-to-cart for experiment analysis (seed 000)',
+        body: s.trackAddToCartBody,
+        response: { 201: s.trackResponse, ...errorResponses },
+      },
       config: write,
     },
-    async (request, reply) => reply.code(201).send(tracked(await deps.tracking.track(tenantContext(request), trackInput(request.body, 'add_to_cart', request)))),
+    async (request, reply) =>
+      reply.code(201).send(tracked(await deps.tracking.track(tenantContext(request), trackInput(request.body, 'add_to_cart', request)))),
   );
   r.post(
     '/api/v1/experiments/track-purchase',
     {
-      schema: { tags: TAGS, summary: 'Track a purchase (seed 000); the same order_id counts once', body: s.trackPurchaseBody, response: { 201: s.trackResponse, ...errorResponses } },
+      schema: {
+        tags: TAGS,
+        summary: 'Track a purchase (seed 000); the same order_id counts once',
+        body: s.trackPurchaseBody,
+        response: { 201: s.trackResponse, ...errorResponses },
+      },
       config: write,
     },
     async (request, reply) => {
       const b = request.body;
-      const input: TrackInput = { ...trackInput(b, 'purchase', request), dedupeKey: b.order_id, amount: b.amount ?? b.revenue, currency: b.currency };
+      const input: TrackInput = {
+        ...trackInput(b, 'purchase', request),
+        dedupeKey: b.order_id,
+        amount: b.amount ?? b.revenue,
+        currency: b.currency,
+      };
       return reply.code(201).send(tracked(await deps.tracking.track(tenantContext(request), input)));
     },
   );
   r.post(
     '/api/v1/experiments/track',
-    { schema: { tags: TAGS, summary: 'Track any metric event for experiments; idempotent on event_id', body: s.trackBody, response: { 201: s.trackResponse, ...errorResponses } }, config: write },
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'Track any metric event for experiments; idempotent on event_id',
+        body: s.trackBody,
+        response: { 201: s.trackResponse, ...errorResponses },
+      },
+      config: write,
+    },
     async (request, reply) => {
       const b = request.body;
       const input: TrackInput = { ...trackInput(b, b.event, request), value: b.value };
@@ -137,7 +180,8 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
     {
       schema: {
         tags: TAGS,
-        summary: 'Analyse summary statistics (frequentist or Bayesian, CUPED, sequential, corrections, SRM); same as `loupe experiments analyze`',
+        summary:
+          'Analyse summary statistics (frequentist or Bayesian, CUPED, sequential, corrections, SRM); same as `loupe experiments analyze`',
         body: analyzeBody,
         response: { 200: analyzeResponse, ...errorResponses },
       },
@@ -149,32 +193,51 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
   r.post(
     '/api/v1/admin/experiments',
     {
-      schema: { tags: TAGS, summary: 'Create an experiment (draft), optionally with its variants', body: s.createBody, response: { 201: s.experimentSchema, ...errorResponses } },
+      schema: {
+        tags: TAGS,
+        summary: 'Create an experiment (draft), optionally with its variants',
+        body: s.createBody,
+        response: { 201: s.experimentSchema, ...errorResponses },
+      },
       config: manage('experiment.create'),
     },
     async (request, reply) => {
       const e = await deps.experiments.create(
         tenantContext(request),
-        s.toCreateInput(request.body, () => `exp_${randomToken(6)}`),
+        toCreateInput(request.body, () => `exp_${randomToken(6)}`),
       );
       request.auditTarget = { resourceId: e.id, details: { key: e.key } };
-      return reply.code(201).send(s.experimentJson(e));
+      return reply.code(201).send(experimentJson(e));
     },
   );
 
   r.get(
     '/api/v1/admin/experiments',
-    { schema: { tags: TAGS, summary: 'List experiments with their status and variants', querystring: s.listQuery, response: { 200: s.listResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'List experiments with their status and variants',
+        querystring: s.listQuery,
+        response: { 200: s.listResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
-      const list = await deps.experiments.list(tenantContext(request), { includeArchived: request.query.include_archived === 'true', limit: request.query.limit });
-      return { data: list.map(s.experimentJson) };
+      const list = await deps.experiments.list(tenantContext(request), {
+        includeArchived: request.query.include_archived === 'true',
+        limit: request.query.limit,
+      });
+      return { data: list.map(experimentJson) };
     },
   );
 
   r.get(
     '/api/v1/admin/experiments/:id',
-    { schema: { tags: TAGS, summary: 'One experiment', params: s.idParams, response: { 200: s.experimentSchema, ...errorResponses } }, config: read },
-    async (request) => s.experimentJson(await deps.experiments.get(tenantContext(request), request.params.id)),
+    {
+      schema: { tags: TAGS, summary: 'One experiment', params: s.idParams, response: { 200: s.experimentSchema, ...errorResponses } },
+      config: read,
+    },
+    async (request) => experimentJson(await deps.experiments.get(tenantContext(request), request.params.id)),
   );
 
   r.post(
@@ -192,9 +255,9 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
     async (request) => {
       const b = request.body;
       const list = 'variants' in b ? b.variants : [b];
-      const e = await deps.experiments.addVariants(tenantContext(request), request.params.id, s.toVariantInputs(list));
+      const e = await deps.experiments.addVariants(tenantContext(request), request.params.id, toVariantInputs(list));
       request.auditTarget = { resourceId: e.id, details: { variants: e.variants.length } };
-      return s.experimentJson(e);
+      return experimentJson(e);
     },
   );
 
@@ -205,11 +268,19 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
   ] as const) {
     r.post(
       `/api/v1/admin/experiments/:id/${action}`,
-      { schema: { tags: TAGS, summary: `${action[0]!.toUpperCase()}${action.slice(1)} an experiment`, params: s.idParams, response: { 200: s.experimentSchema, ...errorResponses } }, config: manage(`experiment.${action}`) },
+      {
+        schema: {
+          tags: TAGS,
+          summary: `${action[0]!.toUpperCase()}${action.slice(1)} an experiment`,
+          params: s.idParams,
+          response: { 200: s.experimentSchema, ...errorResponses },
+        },
+        config: manage(`experiment.${action}`),
+      },
       async (request) => {
         const e = await run(tenantContext(request), request.params.id);
         request.auditTarget = { resourceId: e.id, details: { status: e.status } };
-        return s.experimentJson(e);
+        return experimentJson(e);
       },
     );
   }
@@ -217,7 +288,12 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
   r.get(
     '/api/v1/admin/experiments/:id/report',
     {
-      schema: { tags: TAGS, summary: 'Results per metric and variant: effects, intervals, p-values or chance to win, SRM, warnings, decision (seed 000)', params: s.idParams, response: { 200: s.reportResponse, ...errorResponses } },
+      schema: {
+        tags: TAGS,
+        summary: 'Results per metric and variant: effects, intervals, p-values or chance to win, SRM, warnings, decision (seed 000)',
+        params: s.idParams,
+        response: { 200: s.reportResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => reportJson(await deps.reports.report(tenantContext(request), request.params.id)),
@@ -225,7 +301,15 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
 
   r.get(
     '/api/v1/admin/experiments/:id/lift',
-    { schema: { tags: TAGS, summary: "The primary metric's lift per variant with its interval (seed 000)", params: s.idParams, response: { 200: s.liftResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: TAGS,
+        summary: "The primary metric's lift per variant with its interval (seed 000)",
+        params: s.idParams,
+        response: { 200: s.liftResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
       const rep = await deps.reports.report(tenantContext(request), request.params.id);
       const m = rep.metrics.find((x) => x.primary);

@@ -2,14 +2,13 @@
  * Request and response schemas of the experiments API (seed 000's calls). Public JSON is snake_case.
  */
 import { z } from 'zod';
-import { currencyCode } from '../../platform/index.ts';
+import { currencyCode } from '../../platform/schemas.ts';
 import { metricResult } from './analyze.schemas.ts';
-import type { Experiment, MetricDefinition } from './experiments.types.ts';
-import type { Report } from './report.service.ts';
-import type { CreateExperimentInput, VariantInput } from './experiments.service.ts';
 
 const id = z.string().trim().min(1).max(200);
-const key = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'must be 1 to 100 letters, digits, "_", "." or "-", starting with a letter or digit');
+const key = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'must be 1 to 100 letters, digits, "_", "." or "-", starting with a letter or digit');
 const eventName = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, 'must be a lower_snake_case event name of at most 50 characters');
 
 /** JSON of at most `max` bytes and `depth` levels (configs and targeting rules are small documents). */
@@ -58,15 +57,27 @@ export const createBody = z
     variants: z.array(variantBody).max(10_000).optional(),
     traffic_allocation: z.number().min(0).max(1).default(1),
     targeting: condition.optional(),
-    namespace: z.object({ name: key, start: z.number().min(0).max(1), end: z.number().min(0).max(1) }).strict().refine((n) => n.start < n.end, 'start must be below end').optional(),
-    holdout: z.object({ seed: key, percent: z.number().min(0).max(0.5) }).strict().optional(),
+    namespace: z
+      .object({ name: key, start: z.number().min(0).max(1), end: z.number().min(0).max(1) })
+      .strict()
+      .refine((n) => n.start < n.end, 'start must be below end')
+      .optional(),
+    holdout: z
+      .object({ seed: key, percent: z.number().min(0).max(0.5) })
+      .strict()
+      .optional(),
     exclude_bots: z.boolean().default(true),
     engine: z.enum(['frequentist', 'bayesian']).default('frequentist'),
     confidence: z.number().gt(0.5).lt(1).default(0.95),
     correction: z.enum(['none', 'holm', 'bh']).default('holm'),
     sequential: z.boolean().default(false),
     minimum_sample_size: z.number().int().min(0).max(1e9).default(100),
-    conversion_window_hours: z.number().int().min(1).max(24 * 365).default(72),
+    conversion_window_hours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 365)
+      .default(72),
     currency: currencyCode.default('USD'),
   })
   .strict()
@@ -78,58 +89,21 @@ export const createBody = z
     });
   });
 
-export const variantsBody = z.union([
-  z.object({ variants: z.array(variantBody).max(10_000) }).strict(),
-  variantBody,
-]);
+export const variantsBody = z.union([z.object({ variants: z.array(variantBody).max(10_000) }).strict(), variantBody]);
 
 export const idParams = z.object({ id: z.string().max(100) });
-export const listQuery = z.object({ include_archived: z.enum(['true', 'false']).default('false'), limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
+export const listQuery = z
+  .object({ include_archived: z.enum(['true', 'false']).default('false'), limit: z.coerce.number().int().min(1).max(500).default(100) })
+  .strict();
 
-const slug = (name: string) =>
-  name
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .slice(0, 80);
-
-export function toVariantInputs(vs: readonly z.infer<typeof variantBody>[]): VariantInput[] {
-  return vs.map((v) => ({ key: v.key ?? (slug(v.name ?? '') || 'variant'), name: v.name, weight: v.weight, config: v.config }));
-}
-
-export function toCreateInput(b: z.infer<typeof createBody>, fallbackKey: () => string): CreateExperimentInput {
-  const metrics: MetricDefinition[] | undefined = b.metrics?.map((m) => ({
-    name: m.name,
-    type: m.type,
-    event: m.event,
-    value: m.value,
-    cap: m.cap ?? null,
-    denominatorEvent: m.denominator_event ?? null,
-    guardrail: m.guardrail,
-  }));
-  return {
-    key: b.key ?? (slug(b.name) || fallbackKey()),
-    name: b.name,
-    description: b.description,
-    metrics,
-    primaryMetric: b.primary_metric,
-    variants: b.variants ? toVariantInputs(b.variants) : undefined,
-    trafficAllocation: b.traffic_allocation,
-    targeting: (b.targeting as Record<string, unknown> | undefined) ?? null,
-    namespace: b.namespace ?? null,
-    holdout: b.holdout ?? null,
-    excludeBots: b.exclude_bots,
-    engine: b.engine,
-    confidence: b.confidence,
-    correction: b.correction,
-    sequential: b.sequential,
-    minimumSampleSize: b.minimum_sample_size,
-    conversionWindowHours: b.conversion_window_hours,
-    currency: b.currency,
-  };
-}
-
-const variantSchema = z.object({ id: z.string(), key: z.string(), name: z.string(), weight: z.number(), config: z.unknown(), position: z.number() });
+const variantSchema = z.object({
+  id: z.string(),
+  key: z.string(),
+  name: z.string(),
+  weight: z.number(),
+  config: z.unknown(),
+  position: z.number(),
+});
 export const experimentSchema = z.object({
   id: z.string(),
   key: z.string(),
@@ -169,43 +143,14 @@ export const experimentSchema = z.object({
 });
 export type ExperimentJson = z.infer<typeof experimentSchema>;
 
-export function experimentJson(e: Experiment): ExperimentJson {
-  return {
-    id: e.id,
-    key: e.key,
-    name: e.name,
-    description: e.description,
-    status: e.status,
-    metrics: e.metrics.map((m) => ({ name: m.name, type: m.type, event: m.event, value: m.value, cap: m.cap, denominator_event: m.denominatorEvent, guardrail: m.guardrail })),
-    primary_metric: e.primaryMetric,
-    variants: e.variants.map((v) => ({ id: v.id, key: v.key, name: v.name, weight: v.weight, config: v.config, position: v.position })),
-    traffic_allocation: e.trafficAllocation,
-    targeting: e.targeting,
-    namespace: e.namespace ? { name: e.namespace, start: e.namespaceStart, end: e.namespaceEnd } : null,
-    holdout: e.holdoutSeed ? { seed: e.holdoutSeed, percent: e.holdoutPercent } : null,
-    exclude_bots: e.excludeBots,
-    engine: e.engine,
-    confidence: e.confidence,
-    correction: e.correction,
-    sequential: e.sequential,
-    minimum_sample_size: e.minimumSampleSize,
-    conversion_window_hours: e.conversionWindowHours,
-    currency: e.currency,
-    hashing: 'growthbook_fnv1a_v2',
-    created_at: e.createdAt.toISOString(),
-    updated_at: e.updatedAt.toISOString(),
-    started_at: e.startedAt?.toISOString() ?? null,
-    stopped_at: e.stoppedAt?.toISOString() ?? null,
-  };
-}
-
 export const listResponse = z.object({ data: z.array(experimentSchema) });
 
 const unitIds = {
   user_id: id.optional(),
   anonymous_id: id.optional(),
 };
-const needsUnit = (b: { user_id?: string | undefined; anonymous_id?: string | undefined }) => b.user_id !== undefined || b.anonymous_id !== undefined;
+const needsUnit = (b: { user_id?: string | undefined; anonymous_id?: string | undefined }) =>
+  b.user_id !== undefined || b.anonymous_id !== undefined;
 const UNIT_MESSAGE = { message: 'send user_id or anonymous_id' };
 
 export const assignBody = z
@@ -246,12 +191,18 @@ const trackCommon = {
   timestamp: z.iso.datetime({ offset: true }).optional(),
 };
 
-export const trackClickBody = z.object({ ...trackCommon }).strict().refine(needsUnit, UNIT_MESSAGE);
+export const trackClickBody = z
+  .object({ ...trackCommon })
+  .strict()
+  .refine(needsUnit, UNIT_MESSAGE);
 export const trackAddToCartBody = z
   .object({ ...trackCommon, quantity: z.number().int().min(1).max(100000).optional() })
   .strict()
   .refine(needsUnit, UNIT_MESSAGE);
-const money = z.union([z.number().finite().min(0).max(1e12), z.string().regex(/^\d{1,15}(\.\d{1,6})?$/, 'must be a decimal amount such as "99.99"')]);
+const money = z.union([
+  z.number().finite().min(0).max(1e12),
+  z.string().regex(/^\d{1,15}(\.\d{1,6})?$/, 'must be a decimal amount such as "99.99"'),
+]);
 export const trackPurchaseBody = z
   .object({
     ...trackCommon,
@@ -276,7 +227,11 @@ export const reportResponse = z.object({
   srm_p_value: z.number(),
   metrics: z.array(metricResult.extend({ guardrail: z.boolean(), primary: z.boolean() })),
   warnings: z.array(z.string()),
-  decision: z.object({ action: z.enum(['ship', 'keep_control', 'keep_running', 'inconclusive']), variant_key: z.string().nullable(), reason: z.string() }),
+  decision: z.object({
+    action: z.enum(['ship', 'keep_control', 'keep_running', 'inconclusive']),
+    variant_key: z.string().nullable(),
+    reason: z.string(),
+  }),
 });
 
 export const liftResponse = z.object({

@@ -71,7 +71,8 @@ export function checkVariants(variants: readonly VariantInput[]): number[] {
   }
   const given = variants.filter((v) => v.weight !== undefined).length;
   if (given === 0) return variants.map(() => 1 / variants.length);
-  if (given !== variants.length) throw validation('EXPERIMENT_WEIGHTS_INVALID', 'Give a weight for every variant, or for none (equal split).');
+  if (given !== variants.length)
+    throw validation('EXPERIMENT_WEIGHTS_INVALID', 'Give a weight for every variant, or for none (equal split).');
   const weights = variants.map((v) => v.weight as number);
   const total = weights.reduce((s, w) => s + w, 0);
   if (Math.abs(total - 1) > WEIGHT_TOLERANCE)
@@ -109,12 +110,14 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
       const row = await repo.lockExperiment(tx, ctx.tenantId, id);
       if (!row) throw notFound('EXPERIMENT_NOT_FOUND', 'Experiment');
       if (to === 'running') {
-        if (row.status === 'archived') throw conflict('EXPERIMENT_ARCHIVED', 'An archived experiment cannot be started again; create a new one.');
+        if (row.status === 'archived')
+          throw conflict('EXPERIMENT_ARCHIVED', 'An archived experiment cannot be started again; create a new one.');
         const variants = await repo.variantsOf(tx, ctx.tenantId, [id]);
         if (variants.length < 2) throw validation('EXPERIMENT_NO_VARIANTS', 'Add a control and at least one variant before starting.');
         checkVariants(variants);
       }
-      if (to === 'stopped' && row.status !== 'running') throw conflict('EXPERIMENT_NOT_RUNNING', `The experiment is ${row.status}, not running.`);
+      if (to === 'stopped' && row.status !== 'running')
+        throw conflict('EXPERIMENT_NOT_RUNNING', `The experiment is ${row.status}, not running.`);
       await repo.setStatus(tx, ctx.tenantId, id, to, now);
     });
     deps.onChanged(ctx.tenantId);
@@ -127,7 +130,10 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
       const metrics = input.metrics ?? DEFAULT_METRICS;
       const primaryMetric = input.primaryMetric ?? metrics[0]?.name;
       if (!primaryMetric || !metrics.some((m) => m.name === primaryMetric))
-        throw validation('EXPERIMENT_PRIMARY_METRIC_UNKNOWN', `primary_metric must name one of the experiment's metrics (${metrics.map((m) => m.name).join(', ')}).`);
+        throw validation(
+          'EXPERIMENT_PRIMARY_METRIC_UNKNOWN',
+          `primary_metric must name one of the experiment's metrics (${metrics.map((m) => m.name).join(', ')}).`,
+        );
       const weights = input.variants ? checkVariants(input.variants) : [];
       const now = deps.clock();
       const id = newId();
@@ -161,7 +167,8 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
         stoppedAt: null,
       };
       await db.transaction(async (tx) => {
-        if (await repo.keyExists(tx, ctx.tenantId, input.key)) throw conflict('EXPERIMENT_KEY_TAKEN', `An experiment with key "${input.key}" already exists.`);
+        if (await repo.keyExists(tx, ctx.tenantId, input.key))
+          throw conflict('EXPERIMENT_KEY_TAKEN', `An experiment with key "${input.key}" already exists.`);
         await repo.insertExperiment(tx, ctx.tenantId, row);
         if (input.variants) await repo.replaceVariants(tx, ctx.tenantId, id, variantRows(id, input.variants, weights), now);
       });
@@ -181,7 +188,10 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
         const row = await repo.lockExperiment(tx, ctx.tenantId, id);
         if (!row) throw notFound('EXPERIMENT_NOT_FOUND', 'Experiment');
         if (row.status !== 'draft')
-          throw conflict('EXPERIMENT_NOT_DRAFT', `Variants can only change while the experiment is a draft (it is ${row.status}): changing arms mid-test breaks its results.`);
+          throw conflict(
+            'EXPERIMENT_NOT_DRAFT',
+            `Variants can only change while the experiment is a draft (it is ${row.status}): changing arms mid-test breaks its results.`,
+          );
         const existing = await repo.variantsOf(tx, ctx.tenantId, [id]);
         const allUnweighted = inputs.every((v) => v.weight === undefined);
         const all: VariantInput[] = [

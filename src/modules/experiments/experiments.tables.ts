@@ -1,4 +1,18 @@
-import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /**
  * Experiments (A/B/n tests, seed 000's experiment service): one row per experiment, its assignment rules and
@@ -81,7 +95,10 @@ export const experimentAssignments = pgTable(
     lastExposedAt: timestamp('last_exposed_at', { withTimezone: true }).notNull(),
     exposures: integer('exposures').notNull().default(1),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.unitId] }), index('experiment_assignments_variant_idx').on(t.tenantId, t.experimentId, t.variantId)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.experimentId, t.unitId] }),
+    index('experiment_assignments_variant_idx').on(t.tenantId, t.experimentId, t.variantId),
+  ],
 );
 
 /**

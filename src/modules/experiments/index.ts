@@ -15,7 +15,6 @@ import { createUnitResolver, type ProfileLookup } from './units.ts';
 
 export { analyze } from './analyze.core.ts';
 export { analyzeBody, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
-export type { AnalyzeResponse } from './analyze.schemas.ts';
 
 export interface ExperimentsModuleDeps {
   /** identity's read-only lookup of the profile behind a user or anonymous id (sticky assignment across devices). */
@@ -26,7 +25,12 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   const repo = createExperimentsRepository();
   const units = createUnitResolver(deps.lookupProfiles);
   const assign = createAssignService({ db: platform.db, repo, units, clock: platform.clock, log: platform.log });
-  const experiments = createExperimentsService({ db: platform.db, repo, clock: platform.clock, onChanged: (tenantId) => assign.invalidate(tenantId) });
+  const experiments = createExperimentsService({
+    db: platform.db,
+    repo,
+    clock: platform.clock,
+    onChanged: (tenantId) => assign.invalidate(tenantId),
+  });
   const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });
   const reports = createReportService({ db: platform.db, repo, experiments, flushExposures: () => assign.flush() });
   return {
@@ -37,4 +41,3 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     },
   };
 }
-export type ExperimentsModule = ReturnType<typeof createExperimentsModule>;

@@ -38,17 +38,43 @@ function decisionOf(e: Experiment, primary: MetricResult | undefined): Decision 
   if (!primary) return { action: 'inconclusive', variantKey: null, reason: 'No primary metric results yet.' };
   const small = [primary.control, ...primary.variants].some((v) => v.belowMinimumSample);
   const bayes = e.engine === 'bayesian';
-  const winners = primary.variants.filter((v) => (bayes ? (v.chanceToWin ?? 0) >= 0.95 : (v.adjustedPValue ?? 1) < 1 - e.confidence && (v.relativeEffect ?? 0) > 0));
-  const losers = primary.variants.filter((v) => (bayes ? (v.chanceToWin ?? 1) <= 0.05 : (v.adjustedPValue ?? 1) < 1 - e.confidence && (v.relativeEffect ?? 0) < 0));
-  if (primary.srmWarning) return { action: 'inconclusive', variantKey: null, reason: 'The traffic split does not match the weights (sample ratio mismatch): fix the assignment before trusting any result.' };
-  if (small) return { action: 'keep_running', variantKey: null, reason: `Fewer than ${e.minimumSampleSize} units in a variant: keep the experiment running.` };
+  const winners = primary.variants.filter((v) =>
+    bayes ? (v.chanceToWin ?? 0) >= 0.95 : (v.adjustedPValue ?? 1) < 1 - e.confidence && (v.relativeEffect ?? 0) > 0,
+  );
+  const losers = primary.variants.filter((v) =>
+    bayes ? (v.chanceToWin ?? 1) <= 0.05 : (v.adjustedPValue ?? 1) < 1 - e.confidence && (v.relativeEffect ?? 0) < 0,
+  );
+  if (primary.srmWarning)
+    return {
+      action: 'inconclusive',
+      variantKey: null,
+      reason: 'The traffic split does not match the weights (sample ratio mismatch): fix the assignment before trusting any result.',
+    };
+  if (small)
+    return {
+      action: 'keep_running',
+      variantKey: null,
+      reason: `Fewer than ${e.minimumSampleSize} users in a variant: keep the experiment running.`,
+    };
   if (winners.length) {
     const best = winners.reduce((a, b) => ((b.relativeEffect ?? 0) > (a.relativeEffect ?? 0) ? b : a));
-    return { action: 'ship', variantKey: best.name, reason: `${best.name} beats ${primary.control.name} on ${primary.name} by ${pct(best.relativeEffect ?? 0)}.` };
+    return {
+      action: 'ship',
+      variantKey: best.name,
+      reason: `${best.name} beats ${primary.control.name} on ${primary.name} by ${pct(best.relativeEffect ?? 0)}.`,
+    };
   }
   if (losers.length === primary.variants.length && losers.length > 0)
-    return { action: 'keep_control', variantKey: primary.control.name, reason: `Every variant does worse than ${primary.control.name} on ${primary.name}.` };
-  return { action: e.status === 'running' ? 'keep_running' : 'inconclusive', variantKey: null, reason: `No variant differs from ${primary.control.name} on ${primary.name} yet.` };
+    return {
+      action: 'keep_control',
+      variantKey: primary.control.name,
+      reason: `Every variant does worse than ${primary.control.name} on ${primary.name}.`,
+    };
+  return {
+    action: e.status === 'running' ? 'keep_running' : 'inconclusive',
+    variantKey: null,
+    reason: `No variant differs from ${primary.control.name} on ${primary.name} yet.`,
+  };
 }
 
 export function createReportService(deps: ReportServiceDeps) {
@@ -62,7 +88,11 @@ export function createReportService(deps: ReportServiceDeps) {
       const keyOf = new Map(e.variants.map((v) => [v.id, v.key]));
       const analysed: Report['metrics'] = [];
       if (e.variants.length >= 2) {
-        const sums = await Promise.all(e.metrics.map((m) => deps.repo.metricSums(deps.db, ctx.tenantId, id, m, { windowHours: e.conversionWindowHours, currency: e.currency })));
+        const sums = await Promise.all(
+          e.metrics.map((m) =>
+            deps.repo.metricSums(deps.db, ctx.tenantId, id, m, { windowHours: e.conversionWindowHours, currency: e.currency }),
+          ),
+        );
         // Guardrails are analysed like the rest but kept out of the corrections family (they are watched, not tested).
         const run = (guardrail: boolean) => {
           const metrics = e.metrics.map((m, i) => ({ m, s: sums[i] ?? [] })).filter((x) => x.m.guardrail === guardrail);
@@ -102,10 +132,16 @@ export function createReportService(deps: ReportServiceDeps) {
             warnings.push(`Guardrail ${g.name} got worse in ${v.name} (${pct(v.relativeEffect ?? 0)}).`);
       for (const m of analysed)
         for (const v of m.variants)
-          if (v.error === 'ZERO_VARIANCE' && v.n > 0 && m.control.n > 0) warnings.push(`${m.name}: no variation yet in ${v.name} or control, so no test is possible.`);
+          if (v.error === 'ZERO_VARIANCE' && v.n > 0 && m.control.n > 0)
+            warnings.push(`${m.name}: no variation yet in ${v.name} or control, so no test is possible.`);
       return {
         experiment: e,
-        units: units.map((u) => ({ variantKey: keyOf.get(u.variantId) ?? u.variantId, n: u.n, exposures: u.exposures, expectedWeight: weightOf.get(u.variantId) ?? 0 })),
+        units: units.map((u) => ({
+          variantKey: keyOf.get(u.variantId) ?? u.variantId,
+          n: u.n,
+          exposures: u.exposures,
+          expectedWeight: weightOf.get(u.variantId) ?? 0,
+        })),
         metrics: analysed,
         srmPValue,
         warnings,

@@ -15,7 +15,16 @@ const input = (metrics: AnalyzeInput['metrics'], extra: Partial<AnalyzeInput> = 
 describe('bad and degenerate inputs give values, not exceptions', () => {
   it('a metric with zero variance: no p-value, error ZERO_VARIANCE', () => {
     const out = analyze(
-      input([{ name: 'm', type: 'mean', variants: [{ name: 'control', n: 100, sum: 500, sumSquares: 2500 }, { name: 'b', n: 100, sum: 500, sumSquares: 2500 }] }]),
+      input([
+        {
+          name: 'm',
+          type: 'mean',
+          variants: [
+            { name: 'control', n: 100, sum: 500, sumSquares: 2500 },
+            { name: 'b', n: 100, sum: 500, sumSquares: 2500 },
+          ],
+        },
+      ]),
     );
     const v = out.metrics[0]!.variants[0]!;
     expect(v.error).toBe('ZERO_VARIANCE');
@@ -23,7 +32,18 @@ describe('bad and degenerate inputs give values, not exceptions', () => {
     expect(v.absoluteEffect).toBe(0);
   });
   it('a variant with no users: NO_UNITS, mean 0, nothing divided by zero', () => {
-    const out = analyze(input([{ name: 'm', type: 'binomial', variants: [{ name: 'control', n: 100, sum: 10, sumSquares: 10 }, { name: 'b', n: 0, sum: 0, sumSquares: 0 }] }]));
+    const out = analyze(
+      input([
+        {
+          name: 'm',
+          type: 'binomial',
+          variants: [
+            { name: 'control', n: 100, sum: 10, sumSquares: 10 },
+            { name: 'b', n: 0, sum: 0, sumSquares: 0 },
+          ],
+        },
+      ]),
+    );
     const v = out.metrics[0]!.variants[0]!;
     expect(v.error).toBe('NO_UNITS');
     expect(v.mean).toBe(0);
@@ -50,9 +70,21 @@ describe('bad and degenerate inputs give values, not exceptions', () => {
   });
   it('n below the minimum is flagged but still computed', () => {
     const out = analyze(
-      input([{ name: 'c', type: 'binomial', variants: [{ name: 'control', n: 40, sum: 4, sumSquares: 4 }, { name: 'b', n: 45, sum: 9, sumSquares: 9 }] }], {
-        minimumSampleSize: 100,
-      }),
+      input(
+        [
+          {
+            name: 'c',
+            type: 'binomial',
+            variants: [
+              { name: 'control', n: 40, sum: 4, sumSquares: 4 },
+              { name: 'b', n: 45, sum: 9, sumSquares: 9 },
+            ],
+          },
+        ],
+        {
+          minimumSampleSize: 100,
+        },
+      ),
     );
     expect(out.metrics[0]!.control.belowMinimumSample).toBe(true);
     expect(out.metrics[0]!.variants[0]!.belowMinimumSample).toBe(true);

@@ -9,7 +9,9 @@ import type { UnitStatistic } from './stats.metrics.core.ts';
 export type EffectError = 'NO_UNITS' | 'BASELINE_ZERO' | 'ZERO_VARIANCE';
 
 /** A point estimate and its standard error, or why none can be given. */
-export type EffectMoments = { estimate: number; standardError: number; error: null } | { estimate: 0; standardError: 0; error: EffectError };
+export type EffectMoments =
+  | { estimate: number; standardError: number; error: null }
+  | { estimate: 0; standardError: 0; error: EffectError };
 
 function failed(error: EffectError): EffectMoments {
   return { estimate: 0, standardError: 0, error };
@@ -129,7 +131,11 @@ export interface BayesianResult {
  * variance (proper prior only), chance to win P(X > 0), equal-tailed credible interval, and risk as the
  * expected loss E[max(0, −X)] (variant) and E[max(0, X)] (control), in closed form.
  */
-export function bayesianTest(m: { estimate: number; standardError: number }, alpha: number, prior: GaussianPrior = FLAT_PRIOR): BayesianResult {
+export function bayesianTest(
+  m: { estimate: number; standardError: number },
+  alpha: number,
+  prior: GaussianPrior = FLAT_PRIOR,
+): BayesianResult {
   const dataVar = m.standardError ** 2;
   const precision = 1 / dataVar + (prior.proper ? 1 / prior.variance : 0);
   const mean = prior.proper ? (m.estimate / dataVar + prior.mean / prior.variance) / precision : m.estimate;

@@ -116,7 +116,12 @@ export function pooledTheta(type: MetricType, a: VariantSummary, b: VariantSumma
   const pa = postPre(type, a);
   const pb = postPre(type, b);
   const n = a.n + b.n;
-  const join = (x: Moment, y: Moment): Moment => ({ n, sum: x.sum + y.sum, sumSquares: x.sumSquares + y.sumSquares, proportion: x.proportion });
+  const join = (x: Moment, y: Moment): Moment => ({
+    n,
+    sum: x.sum + y.sum,
+    sumSquares: x.sumSquares + y.sumSquares,
+    proportion: x.proportion,
+  });
   const post = join(pa.post, pb.post);
   const pre = join(pa.pre, pb.pre);
   const preVar = momentVariance(pre);

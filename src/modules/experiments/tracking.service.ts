@@ -41,7 +41,10 @@ export function createTrackingService(deps: TrackServiceDeps) {
       if (input.amount !== undefined) {
         currency = (input.currency ?? 'USD').toUpperCase();
         const m = parseMoney(input.amount, currency);
-        if (!m.ok) throw validation('VALIDATION_ERROR', `The request body is invalid: amount ${m.reason}.`, [{ field: 'amount', message: m.reason }]);
+        if (!m.ok)
+          throw validation('VALIDATION_ERROR', `The request body is invalid: amount ${m.reason}.`, [
+            { field: 'amount', message: m.reason },
+          ]);
         amountMinor = m.minor;
         value = minorToMajor(m.minor, currency);
       }
