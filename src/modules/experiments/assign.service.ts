@@ -57,7 +57,8 @@ export function createAssignService(deps: AssignServiceDeps) {
   // Sticky bucketing cache: tenant|experiment|unit -> variant id (filled from the database and by new assignments).
   const sticky = new LRUCache<string, string>({ max: 200_000, ttl: 10 * 60_000 });
   const batch = deps.batch ?? { maxRows: 1000, maxWaitMs: 100 };
-  let pending: Exposure[] = [];
+  // Exposures waiting for the next flush, one entry per (tenant, experiment, unit): repeats add to its count.
+  let pending = new Map<string, Exposure & { count: number }>();
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
 
@@ -97,7 +98,7 @@ export function createAssignService(deps: AssignServiceDeps) {
   }
 
   function flushSoon(): void {
-    if (pending.length >= batch.maxRows) void flush();
+    if (pending.size >= batch.maxRows) void flush();
     else if (!timer) {
       timer = setTimeout(() => void flush(), batch.maxWaitMs);
       timer.unref();
@@ -108,12 +109,16 @@ export function createAssignService(deps: AssignServiceDeps) {
   function flush(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    const rows = pending;
-    pending = [];
+    const rows = [...pending.values()];
+    pending = new Map();
     flushing = flushing.then(async () => {
       if (!rows.length) return;
-      const byTenant = new Map<string, Exposure[]>();
-      for (const r of rows) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r]);
+      const byTenant = new Map<string, (Exposure & { count: number })[]>();
+      for (const r of rows) {
+        const list = byTenant.get(r.tenantId);
+        if (list) list.push(r);
+        else byTenant.set(r.tenantId, [r]);
+      }
       for (const [tenantId, list] of byTenant) {
         try {
           await deps.repo.recordExposures(deps.db, tenantId, list);
@@ -154,7 +159,9 @@ export function createAssignService(deps: AssignServiceDeps) {
         }
         if (!found) missing.push(e.id);
       }
-      if (missing.length) {
+      // One id and no person behind it: the hash alone is sticky (a running experiment's arms and weights cannot
+      // change), so the database is asked only when several ids may hold an earlier assignment.
+      if (missing.length && unit.candidates.length > 1) {
         const rows = await deps.repo.stickyAssignments(deps.db, tenantId, missing, unit.candidates);
         for (const u of unit.candidates)
           for (const r of rows)
@@ -197,7 +204,10 @@ export function createAssignService(deps: AssignServiceDeps) {
           sticky.delete(`${tenantId}|${e.id}|${st.unitId}`);
         }
         sticky.set(`${tenantId}|${e.id}|${unit.primary}`, v.id);
-        pending.push({ tenantId, experimentId: e.id, unitId: unit.primary, variantId: v.id, at: now });
+        const pk = `${tenantId}|${e.id}|${unit.primary}`;
+        const seen = pending.get(pk);
+        if (seen) seen.count++;
+        else pending.set(pk, { tenantId, experimentId: e.id, unitId: unit.primary, variantId: v.id, at: now, count: 1 });
       }
       flushSoon();
       return { unitId: unit.primary, assignments };

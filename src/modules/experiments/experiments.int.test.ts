@@ -70,6 +70,34 @@ describe('experiments (seed 000 calls)', () => {
     expect(first.body.unit_id).toBe('u:u1');
   });
 
+  it('sticky across devices: an anonymous visitor who signs in keeps the variant and is counted once', async () => {
+    const anon = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { anonymous_id: 'device-1', experiments: ['feed_module_order'] },
+    });
+    expect(anon.body.unit_id).toBe('a:device-1');
+    const variant = anon.body.assignments[0].variant_key;
+    // The shopper signs in on that device: identity links the anonymous id and the user id into one profile.
+    const link = await t.request('POST', '/api/v1/interactions', {
+      token: key,
+      body: { user_id: 'person-1', anonymous_id: 'device-1', interaction_type: 'view', item_id: 'i1' },
+    });
+    expect(link.status).toBe(201);
+    const signedIn = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { user_id: 'person-1', anonymous_id: 'device-1', experiments: ['feed_module_order'] },
+    });
+    expect(signedIn.body.unit_id).toMatch(/^p:/);
+    expect(signedIn.body.assignments[0]).toMatchObject({ variant_key: variant, reason: 'sticky' });
+    // Another device of the same person, user id only: same person, same variant.
+    const phone = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { user_id: 'person-1', experiments: ['feed_module_order'] },
+    });
+    expect(phone.body.unit_id).toBe(signedIn.body.unit_id);
+    expect(phone.body.assignments[0].variant_key).toBe(variant);
+  });
+
   it('unknown and stopped experiments answer control, not an error; bots get control', async () => {
     const unknown = await t.request('POST', '/api/v1/experiments/assign', {
       token: key,
@@ -184,7 +212,7 @@ describe('experiments (seed 000 calls)', () => {
     const rep = await t.request('GET', `/api/v1/admin/experiments/${expId}/report`, { token: key });
     expect(rep.status).toBe(200);
     const total = rep.body.units.reduce((s: number, u: { n: number }) => s + u.n, 0);
-    expect(total).toBe(501); // 500 shoppers + u1
+    expect(total).toBe(502); // 500 shoppers, u1 and person-1 (counted once across devices)
     const atc = rep.body.metrics.find((m: { name: string }) => m.name === 'add_to_cart');
     expect(atc.primary).toBe(true);
     expect(atc.variants[0].name).toBe('trending_first');
@@ -192,9 +220,9 @@ describe('experiments (seed 000 calls)', () => {
     expect(atc.variants[0].adjusted_p_value).toBeLessThan(0.01);
     expect(rep.body.srm_p_value).toBeGreaterThan(0.001);
     expect(rep.body.decision).toMatchObject({ action: 'ship', variant_key: 'trending_first' });
-    // Every unit clicked: zero variance, reported as such rather than as a number.
-    const click = rep.body.metrics.find((m: { name: string }) => m.name === 'click');
-    expect(click.variants[0].error).toBe('ZERO_VARIANCE');
+    // Revenue is counted in USD only and every purchase was in EUR: control at zero, reported rather than divided by.
+    const revenue = rep.body.metrics.find((m: { name: string }) => m.name === 'revenue');
+    expect(revenue.variants[0].error).toBe('BASELINE_ZERO');
     const lift = await t.request('GET', `/api/v1/admin/experiments/${expId}/lift`, { token: key });
     expect(lift.body).toMatchObject({ metric: 'add_to_cart', control: 'control', winner: 'trending_first' });
     expect(lift.body.variants[0].significant).toBe(true);

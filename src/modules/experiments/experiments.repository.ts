@@ -123,13 +123,14 @@ export function createExperimentsRepository() {
      * Logs exposures of one tenant in one statement: the first exposure of a unit creates its assignment, later
      * ones bump the count (the variant of a stored assignment never changes). Duplicates within the batch are summed.
      */
-    async recordExposures(q: Q, tenantId: string, rows: readonly Exposure[]): Promise<void> {
+    async recordExposures(q: Q, tenantId: string, rows: readonly (Exposure & { count: number })[]): Promise<void> {
       if (!rows.length) return;
       await q.execute(sql`INSERT INTO experiment_assignments AS a (tenant_id, experiment_id, unit_id, variant_id, first_exposed_at, last_exposed_at, exposures)
-        SELECT ${tenantId}, e.experiment_id, e.unit_id, (array_agg(e.variant_id ORDER BY e.at))[1], min(e.at), max(e.at), count(*)::int
+        SELECT ${tenantId}, e.experiment_id, e.unit_id, (array_agg(e.variant_id ORDER BY e.at))[1], min(e.at), max(e.at), sum(e.n)::int
         FROM unnest(${arrayParam(rows.map((r) => r.experimentId))}::uuid[], ${arrayParam(rows.map((r) => r.unitId))}::text[],
-                    ${arrayParam(rows.map((r) => r.variantId))}::uuid[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[])
-          AS e(experiment_id, unit_id, variant_id, at)
+                    ${arrayParam(rows.map((r) => r.variantId))}::uuid[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[],
+                    ${arrayParam(rows.map((r) => r.count))}::int[])
+          AS e(experiment_id, unit_id, variant_id, at, n)
         GROUP BY e.experiment_id, e.unit_id
         ON CONFLICT (tenant_id, experiment_id, unit_id) DO UPDATE
           SET exposures = a.exposures + excluded.exposures, last_exposed_at = greatest(a.last_exposed_at, excluded.last_exposed_at)`);
@@ -178,7 +179,7 @@ export function createExperimentsRepository() {
     /**
      * Sufficient statistics of one metric per variant: each exposed unit's value (events from its first exposure
      * to the end of the conversion window; converted or not for binomial; capped), then n, Σx, Σx², and for ratios
-     * the denominator's Σy, Σy², Σxy. Revenue counts purchases in the experiment's currency only.
+     * the denominator's Σy, Σy², Σxy. Value metrics (revenue) count events in the experiment's currency only.
      */
     metricSums(
       q: Q,
@@ -200,7 +201,7 @@ export function createExperimentsRepository() {
               LEFT JOIN experiment_metric_events m
                 ON m.tenant_id = a.tenant_id AND m.unit_id = a.unit_id AND m.event = ANY(${arrayParam(events)}::text[])
                AND m.occurred_at >= a.first_exposed_at AND m.occurred_at < a.first_exposed_at + make_interval(hours => ${opts.windowHours}::int)
-               AND (m.currency IS NULL OR m.currency = ${opts.currency})
+               ${m.value === 'value' ? sql`AND (m.currency IS NULL OR m.currency = ${opts.currency})` : sql``}
               WHERE a.tenant_id = ${tenantId} AND a.experiment_id = ${experimentId}
               GROUP BY a.variant_id, a.unit_id),
             z AS (SELECT u.variant_id, ${capped} AS x, u.y FROM u)
