@@ -34,6 +34,7 @@ import { createCommerceModule } from './modules/commerce/index.ts';
 import { createPricingModule } from './modules/pricing/index.ts';
 import { createSponsoredModule } from './modules/sponsored/index.ts';
 import { createNewsfeedModule, feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './modules/newsfeed/index.ts';
+import { createExperimentsModule } from './modules/experiments/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -77,6 +78,7 @@ export interface LoupeApp {
     pricing: ReturnType<typeof createPricingModule>;
     sponsored: ReturnType<typeof createSponsoredModule>;
     newsfeed: ReturnType<typeof createNewsfeedModule>;
+    experiments: ReturnType<typeof createExperimentsModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -215,6 +217,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onInteractionsAppended: events.onInteractionsAppended,
   });
 
+  // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
+  const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
+
   registerErrorHandler(app);
   registerAuthHooks(app, {
     authenticator: tenancy.authenticator,
@@ -238,6 +243,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await pricing.routes(app);
   await sponsored.routes(app);
   await newsfeed.routes(app);
+  await experiments.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -279,11 +285,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed },
+    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments },
     storage,
     async close() {
       await jobs.stop();
       await app.close();
+      await experiments.flushExposures();
       if (ownsRedis) redis?.disconnect();
     },
   };

@@ -4,6 +4,7 @@ import { registerAdmin } from './cli/admin.ts';
 import { registerBackup } from './cli/backup.ts';
 import { registerEval } from './cli/eval.ts';
 import { registerEvalMatching } from './cli/eval-matching.ts';
+import { registerExperiments } from './cli/experiments.ts';
 import { registerImport } from './cli/import.ts';
 import { registerMigrate } from './cli/migrate.ts';
 import { registerPredict } from './cli/predict.ts';
@@ -29,6 +30,7 @@ registerAdmin(program);
 registerEval(program);
 registerPredict(program);
 registerEvalMatching(program);
+registerExperiments(program);
 registerBackup(program);
 registerRestore(program);
 

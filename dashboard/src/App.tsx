@@ -16,6 +16,7 @@ const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
 const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
+const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
@@ -53,6 +54,7 @@ function Protected() {
           <Route path="orders/*" element={<OrdersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
           <Route path="pricing/*" element={<PricingPage />} />
+          <Route path="experiments/*" element={<ExperimentsPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />

@@ -13,6 +13,8 @@ import type * as identity from '../modules/identity/identity.schemas.ts';
 import type * as imports from '../modules/imports/imports.schemas.ts';
 import type * as pricing from '../modules/pricing/pricing.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
+import type * as experiments from '../modules/experiments/experiments.schemas.ts';
+import type * as experimentsAnalyze from '../modules/experiments/analyze.schemas.ts';
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
 import type * as sponsored from '../modules/sponsored/sponsored.schemas.ts';
 import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
@@ -254,3 +256,23 @@ export { feedResponse, preferencesResponse, styleProfileResponse } from '../modu
 export type Newsfeed = z.infer<typeof newsfeed.feedResponse>;
 export type ShopperPreferences = z.infer<typeof newsfeed.preferencesResponse>;
 export type StyleProfile = z.infer<typeof newsfeed.styleProfileResponse>;
+// ---- experiments: A/B tests, assignment, tracking, results, the analysis of summary statistics ----
+export { analyzeBody, analyzeResponse } from '../modules/experiments/analyze.schemas.ts';
+export {
+  assignBody,
+  assignResponse,
+  createBody as createExperimentBody,
+  experimentSchema,
+  liftResponse,
+  listResponse as experimentListResponse,
+  reportResponse as experimentReportResponse,
+  trackBody as trackExperimentEventBody,
+  trackPurchaseBody as trackExperimentPurchaseBody,
+  variantsBody as experimentVariantsBody,
+} from '../modules/experiments/experiments.schemas.ts';
+export type Experiment = z.infer<typeof experiments.experimentSchema>;
+export type ExperimentList = z.infer<typeof experiments.listResponse>;
+export type CreateExperimentBody = z.input<typeof experiments.createBody>;
+export type ExperimentReport = z.infer<typeof experiments.reportResponse>;
+export type AnalyzeBody = z.input<typeof experimentsAnalyze.analyzeBody>;
+export type AnalyzeResponse = z.infer<typeof experimentsAnalyze.analyzeResponse>;

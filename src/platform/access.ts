@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'profiles:read',
   'profiles:write',
   'models:manage',
+  'experiments:manage',
   'integrations:manage',
   'imports:write',
   'jobs:read',
@@ -46,7 +47,15 @@ const READ: Permission[] = [
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
   admin: new Set(PERMISSIONS.filter((p) => p !== 'tenant:manage')),
-  analyst: new Set<Permission>([...READ, 'jobs:manage', 'models:manage', 'imports:write', 'catalog:write', 'interactions:write']),
+  analyst: new Set<Permission>([
+    ...READ,
+    'jobs:manage',
+    'models:manage',
+    'experiments:manage',
+    'imports:write',
+    'catalog:write',
+    'interactions:write',
+  ]),
   viewer: new Set<Permission>(READ),
 };
 
@@ -68,6 +77,7 @@ export const API_KEY_SCOPES = [
   'orders:read',
   'orders:manage',
   'sponsored:manage',
+  'experiments:manage',
   'admin',
 ] as const;
 

@@ -38,6 +38,7 @@ const ADMINISTRATIVE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
   'data:delete',
   'integrations:manage',
   'models:manage',
+  'experiments:manage',
   'jobs:manage',
   'orders:manage',
 ]);

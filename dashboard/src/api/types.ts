@@ -66,6 +66,10 @@ export type {
   MatchGroupList,
   Product,
   PriceHistory,
+  Experiment,
+  ExperimentList,
+  CreateExperimentBody,
+  ExperimentReport,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */
@@ -84,6 +88,7 @@ export const SCOPES = [
   'commerce:write',
   'orders:read',
   'orders:manage',
+  'experiments:manage',
   'admin',
 ] as const satisfies readonly ApiKeyScope[];
 export const ROLE_NAMES = ['owner', 'admin', 'analyst', 'viewer'] as const satisfies readonly Role[];

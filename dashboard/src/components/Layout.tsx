@@ -14,6 +14,7 @@ const NAV = [
   { to: '/orders', label: 'Orders' },
   { to: '/recommendations', label: 'Recommendations' },
   { to: '/pricing', label: 'Pricing' },
+  { to: '/experiments', label: 'Experiments' },
   { to: '/integrations', label: 'Integrations' },
   { to: '/settings', label: 'Settings' },
 ];

@@ -9,6 +9,8 @@ import { createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
 import { createOrderStatsRepository } from './order-stats.repository.ts';
+import { normalizeIdentifier } from './identity.core.ts';
+import type { IdentifierInput } from './identity.types.ts';
 
 export type {
   IdentifierInput,
@@ -57,6 +59,22 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     /** Registers another module's erasure step (run inside the erasure's transaction with the person's user ids). */
     onErasure(listener: ErasureListener): void {
       erasureListeners.push(listener);
+    },
+    /**
+     * Read-only: the profile holding each identifier (user_id, anonymous_id ...), or null. Creates nothing; for
+     * callers that key state by person (experiments' sticky assignment across devices).
+     */
+    async lookupProfiles(tenantId: string, identifiers: readonly IdentifierInput[]): Promise<(string | null)[]> {
+      const s = await settings.get(tenantId);
+      const keys = identifiers.map((i) => {
+        const n = normalizeIdentifier(i.type, i.value, s);
+        return 'dropped' in n ? null : n.matchKey;
+      });
+      const wanted = keys.filter((k): k is string => k !== null);
+      if (!wanted.length) return keys.map(() => null);
+      const found = await repo.identifiersByMatchKeys(platform.db, tenantId, wanted);
+      const byKey = new Map(found.map((f) => [f.matchKey, f.profileId]));
+      return keys.map((k) => (k === null ? null : (byKey.get(k) ?? null)));
     },
     /** Recomputes a tenant's profile aggregates from the stored events now (the job does the same in the background). */
     reconcileAggregates: (tenantId: string) => reconciler.reconcileTenant(tenantId),

@@ -1,0 +1,229 @@
+import { useState } from 'react';
+import { ActionIcon, Alert, Badge, Button, Card, Group, NumberInput, Select, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from 'react-router';
+import { api, get } from '../../api/client.ts';
+import type { CreateExperimentBody, Experiment, ExperimentList as ExperimentListResponse } from '../../api/types.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
+import { downloadCsv } from '../../lib/download.ts';
+import { fmtDate } from '../../lib/format.ts';
+
+export const STATUS_COLORS: Record<string, string> = { draft: 'gray', running: 'green', stopped: 'orange', archived: 'dark' };
+
+export function ExperimentList() {
+  const navigate = useNavigate();
+  const list = useQuery({ queryKey: ['experiments'], queryFn: () => get<ExperimentListResponse>('/api/v1/admin/experiments') });
+  return (
+    <Stack>
+      <Title order={2}>Experiments</Title>
+      <CreateExperiment />
+      <Card withBorder>
+        <Group justify="space-between" mb="sm">
+          <Title order={3} size="h4">
+            All experiments
+          </Title>
+          {list.data && list.data.data.length > 0 && (
+            <Button
+              variant="light"
+              size="xs"
+              onClick={() =>
+                downloadCsv(
+                  'experiments.csv',
+                  ['key', 'name', 'status', 'variants', 'primary_metric', 'started_at', 'stopped_at'],
+                  list.data.data.map((e) => [
+                    e.key,
+                    e.name,
+                    e.status,
+                    e.variants.map((v) => `${v.key}:${v.weight}`).join(' '),
+                    e.primary_metric,
+                    e.started_at,
+                    e.stopped_at,
+                  ]),
+                )
+              }
+            >
+              Export CSV
+            </Button>
+          )}
+        </Group>
+        {list.isPending ? (
+          <Loading label="Loading experiments" />
+        ) : list.isError ? (
+          <ErrorState error={list.error} feature="Experiments" />
+        ) : list.data.data.length === 0 ? (
+          <EmptyState title="No experiments yet">
+            Create one above: give it a name and at least two variants, then start it. Your app asks POST /api/v1/experiments/assign which
+            variant each user sees.
+          </EmptyState>
+        ) : (
+          <DataTable<Experiment>
+            testId="experiments-table"
+            rows={list.data.data}
+            rowKey={(e) => e.id}
+            onRowClick={(e) => navigate(`/experiments/${e.id}`)}
+            columns={[
+              { key: 'name', label: 'Name' },
+              { key: 'key', label: 'Key' },
+              { key: 'status', label: 'Status', render: (e) => <Badge color={STATUS_COLORS[e.status] ?? 'gray'}>{e.status}</Badge> },
+              {
+                key: 'variants',
+                label: 'Variants',
+                render: (e) => e.variants.map((v) => `${v.key} ${Math.round(v.weight * 100)} %`).join(' · ') || '—',
+              },
+              { key: 'primary_metric', label: 'Primary metric' },
+              { key: 'started_at', label: 'Started', render: (e) => fmtDate(e.started_at) },
+            ]}
+          />
+        )}
+      </Card>
+    </Stack>
+  );
+}
+
+interface VariantDraft {
+  key: string;
+  weight: number;
+  config: string;
+}
+
+const METRICS = ['add_to_cart', 'click', 'purchase', 'revenue'];
+
+function CreateExperiment() {
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [name, setName] = useState('');
+  const [primary, setPrimary] = useState('add_to_cart');
+  const [traffic, setTraffic] = useState<number>(100);
+  const [targeting, setTargeting] = useState('');
+  const [variants, setVariants] = useState<VariantDraft[]>([
+    { key: 'control', weight: 50, config: '{}' },
+    { key: 'treatment', weight: 50, config: '{}' },
+  ]);
+  const [problem, setProblem] = useState<string | null>(null);
+  const total = variants.reduce((s, v) => s + v.weight, 0);
+  const create = useMutation({
+    mutationFn: async () => {
+      const body: CreateExperimentBody = {
+        name,
+        primary_metric: primary,
+        traffic_allocation: traffic / 100,
+        variants: variants.map((v) => ({ key: v.key, weight: v.weight / 100, config: JSON.parse(v.config || '{}') as unknown })),
+        ...(targeting.trim() ? { targeting: JSON.parse(targeting) as Record<string, unknown> } : {}),
+      };
+      return api<Experiment>('POST', '/api/v1/admin/experiments', { body });
+    },
+    onSuccess: async (e) => {
+      await qc.invalidateQueries({ queryKey: ['experiments'] });
+      navigate(`/experiments/${e.id}`);
+    },
+  });
+  const submit = () => {
+    setProblem(null);
+    for (const [i, v] of variants.entries()) {
+      try {
+        JSON.parse(v.config || '{}');
+      } catch {
+        return setProblem(`The config of variant ${i + 1} is not valid JSON. Write an object such as {"model_version": "v2"}.`);
+      }
+    }
+    if (targeting.trim()) {
+      try {
+        JSON.parse(targeting);
+      } catch {
+        return setProblem(
+          'Targeting is not valid JSON. Write a condition such as {"country": {"$in": ["FR", "DE"]}}, or leave it empty for everyone.',
+        );
+      }
+    }
+    if (Math.abs(total - 100) > 0.001) return setProblem(`Weights add up to ${total} %: make them add up to 100 %.`);
+    create.mutate();
+  };
+  return (
+    <Card withBorder>
+      <Title order={3} size="h4" mb="sm">
+        New experiment
+      </Title>
+      <Stack gap="sm">
+        <Group grow>
+          <TextInput label="Name" placeholder="Feed module order" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
+          <Select
+            label="Primary metric"
+            data={METRICS}
+            value={primary}
+            onChange={(v) => setPrimary(v ?? 'add_to_cart')}
+            allowDeselect={false}
+          />
+          <NumberInput
+            label="Traffic in the experiment (%)"
+            min={1}
+            max={100}
+            value={traffic}
+            onChange={(v) => setTraffic(Number(v) || 100)}
+          />
+        </Group>
+        {variants.map((v, i) => (
+          <Group key={i} align="flex-end">
+            <TextInput
+              label={i === 0 ? 'Control key' : `Variant ${i} key`}
+              value={v.key}
+              onChange={(e) => setVariants(variants.map((x, j) => (j === i ? { ...x, key: e.currentTarget.value } : x)))}
+            />
+            <NumberInput
+              label="Weight (%)"
+              min={0}
+              max={100}
+              w={120}
+              value={v.weight}
+              onChange={(n) => setVariants(variants.map((x, j) => (j === i ? { ...x, weight: Number(n) || 0 } : x)))}
+            />
+            <TextInput
+              label="Config (JSON)"
+              style={{ flex: 1 }}
+              value={v.config}
+              onChange={(e) => setVariants(variants.map((x, j) => (j === i ? { ...x, config: e.currentTarget.value } : x)))}
+            />
+            {variants.length > 2 && (
+              <ActionIcon
+                variant="subtle"
+                color="red"
+                aria-label={`Remove variant ${v.key}`}
+                onClick={() => setVariants(variants.filter((_, j) => j !== i))}
+              >
+                ×
+              </ActionIcon>
+            )}
+          </Group>
+        ))}
+        <Textarea
+          label="Targeting (optional)"
+          placeholder='{"country": {"$in": ["FR", "DE"]}}'
+          value={targeting}
+          onChange={(e) => setTargeting(e.currentTarget.value)}
+          autosize
+          minRows={1}
+        />
+        <Group>
+          <Button
+            variant="light"
+            onClick={() => setVariants([...variants, { key: `variant_${variants.length}`, weight: 0, config: '{}' }])}
+          >
+            Add variant
+          </Button>
+          <Text size="sm" c={Math.abs(total - 100) > 0.001 ? 'red' : 'dimmed'}>
+            Weights: {total} %
+          </Text>
+          <Button onClick={submit} loading={create.isPending} disabled={!name.trim()}>
+            Create experiment
+          </Button>
+        </Group>
+        {problem && (
+          <Alert color="orange" role="alert">
+            {problem}
+          </Alert>
+        )}
+        {create.isError && <ErrorState error={create.error} />}
+      </Stack>
+    </Card>
+  );
+}

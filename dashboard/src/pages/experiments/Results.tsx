@@ -1,0 +1,192 @@
+import { Alert, Badge, Button, Card, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useParams } from 'react-router';
+import { api, get } from '../../api/client.ts';
+import type { Experiment, ExperimentReport } from '../../api/types.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { IntervalChart } from '../../components/IntervalChart.tsx';
+import { ErrorState, Loading } from '../../components/states.tsx';
+import { downloadCsv } from '../../lib/download.ts';
+import { fmtNumber, fmtPercent } from '../../lib/format.ts';
+import { STATUS_COLORS } from './List.tsx';
+
+type Metric = ExperimentReport['metrics'][number];
+type Row = Metric['variants'][number];
+
+const DECISION: Record<string, { color: string; title: string }> = {
+  ship: { color: 'green', title: 'Ship the winner' },
+  keep_control: { color: 'red', title: 'Keep control' },
+  keep_running: { color: 'blue', title: 'Keep it running' },
+  inconclusive: { color: 'gray', title: 'No decision yet' },
+};
+
+const fmtP = (p: number | null) => (p === null ? '—' : p < 0.0001 ? '< 0.0001' : p.toFixed(4));
+
+export function ExperimentResults() {
+  const { id = '' } = useParams();
+  const qc = useQueryClient();
+  const report = useQuery({
+    queryKey: ['experiment-report', id],
+    queryFn: () => get<ExperimentReport>(`/api/v1/admin/experiments/${id}/report`),
+    refetchInterval: 30_000,
+  });
+  const action = useMutation({
+    mutationFn: (what: 'start' | 'stop' | 'archive') => api<Experiment>('POST', `/api/v1/admin/experiments/${id}/${what}`),
+    onSuccess: () =>
+      Promise.all([qc.invalidateQueries({ queryKey: ['experiment-report', id] }), qc.invalidateQueries({ queryKey: ['experiments'] })]),
+  });
+  if (report.isPending) return <Loading label="Loading results" />;
+  if (report.isError)
+    return (
+      <Stack>
+        <Link to="/experiments">← Experiments</Link>
+        <ErrorState error={report.error} feature="Experiments" />
+      </Stack>
+    );
+  const r = report.data;
+  const e = r.experiment;
+  const decision = DECISION[r.decision.action] ?? DECISION.inconclusive!;
+  const bayes = e.engine === 'bayesian';
+  return (
+    <Stack>
+      <Link to="/experiments">← Experiments</Link>
+      <Group justify="space-between">
+        <Title order={2}>
+          {e.name} <Badge color={STATUS_COLORS[e.status] ?? 'gray'}>{e.status}</Badge>
+        </Title>
+        <Group>
+          {(e.status === 'draft' || e.status === 'stopped') && (
+            <Button onClick={() => action.mutate('start')} loading={action.isPending}>
+              Start
+            </Button>
+          )}
+          {e.status === 'running' && (
+            <Button color="orange" onClick={() => action.mutate('stop')} loading={action.isPending}>
+              Stop
+            </Button>
+          )}
+          {e.status !== 'archived' && (
+            <Button variant="subtle" color="gray" onClick={() => action.mutate('archive')} loading={action.isPending}>
+              Archive
+            </Button>
+          )}
+        </Group>
+      </Group>
+      {action.isError && <ErrorState error={action.error} />}
+      <Alert color={decision.color} title={decision.title} data-testid="decision">
+        {r.decision.reason}
+      </Alert>
+      {r.warnings.map((w) => (
+        <Alert key={w} color="orange" role="alert" data-testid="warning">
+          {w}
+        </Alert>
+      ))}
+      <SimpleGrid cols={{ base: 1, md: 3 }}>
+        {r.units.map((u) => (
+          <Card withBorder key={u.variant_key}>
+            <Text size="sm" c="dimmed">
+              {u.variant_key} (expected {fmtPercent(u.expected_weight)})
+            </Text>
+            <Text size="xl" fw={600}>
+              {fmtNumber(u.n)} users
+            </Text>
+            <Text size="xs" c="dimmed">
+              {fmtNumber(u.exposures)} exposures
+            </Text>
+          </Card>
+        ))}
+      </SimpleGrid>
+      {r.units.every((u) => u.n === 0) && (
+        <Text c="dimmed">
+          Nobody has been assigned yet. Once your app calls POST /api/v1/experiments/assign for this experiment, users appear here.
+        </Text>
+      )}
+      {r.metrics.map((m) => (
+        <MetricCard key={m.name} metric={m} bayes={bayes} />
+      ))}
+    </Stack>
+  );
+}
+
+function MetricCard({ metric: m, bayes }: { metric: Metric; bayes: boolean }) {
+  return (
+    <Card withBorder data-testid={`metric-${m.name}`}>
+      <Group justify="space-between" mb="xs">
+        <Title order={3} size="h4">
+          {m.name} {m.primary && <Badge>primary</Badge>} {m.guardrail && <Badge color="grape">guardrail</Badge>}
+        </Title>
+        <Button
+          size="xs"
+          variant="light"
+          onClick={() =>
+            downloadCsv(
+              `${m.name}-results.csv`,
+              [
+                'variant',
+                'users',
+                'mean',
+                'absolute_effect',
+                'relative_effect',
+                'ci_low',
+                'ci_high',
+                bayes ? 'chance_to_win' : 'p_value',
+                bayes ? 'risk' : 'adjusted_p_value',
+              ],
+              [
+                [m.control.name, m.control.n, m.control.mean, '', '', '', '', '', ''],
+                ...m.variants.map((v) => [
+                  v.name,
+                  v.n,
+                  v.mean,
+                  v.absolute_effect,
+                  v.relative_effect,
+                  v.ci_low,
+                  v.ci_high,
+                  bayes ? v.chance_to_win : v.p_value,
+                  bayes ? v.risk : v.adjusted_p_value,
+                ]),
+              ],
+            )
+          }
+        >
+          Export CSV
+        </Button>
+      </Group>
+      <Text size="sm" c="dimmed" mb="xs">
+        Control {m.control.name}: {fmtNumber(m.control.n)} users, mean {m.control.mean.toFixed(4)}. Lift of each variant with its{' '}
+        {bayes ? 'credible' : 'confidence'} interval:
+      </Text>
+      <IntervalChart
+        label={`Relative lift of each variant on ${m.name}, with intervals`}
+        rows={m.variants.map((v) => ({ label: v.name, estimate: v.relative_effect, low: v.ci_low, high: v.ci_high }))}
+      />
+      <DataTable<Row>
+        rows={m.variants}
+        rowKey={(v) => v.name}
+        columns={[
+          { key: 'name', label: 'Variant' },
+          { key: 'n', label: 'Users', render: (v) => fmtNumber(v.n) },
+          { key: 'mean', label: 'Mean', render: (v) => v.mean.toFixed(4) },
+          { key: 'relative_effect', label: 'Lift', render: (v) => fmtPercent(v.relative_effect) },
+          {
+            key: 'ci',
+            label: 'Interval',
+            render: (v) => (v.ci_low === null ? '—' : `${fmtPercent(v.ci_low)} to ${fmtPercent(v.ci_high)}`),
+          },
+          bayes
+            ? { key: 'chance_to_win', label: 'Chance to win', render: (v) => fmtPercent(v.chance_to_win) }
+            : { key: 'adjusted_p_value', label: 'p-value (adjusted)', render: (v) => fmtP(v.adjusted_p_value) },
+          { key: 'error', label: 'Note', render: (v) => noteOf(v) },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function noteOf(v: Row): string {
+  if (v.error === 'NO_UNITS') return 'No users yet';
+  if (v.error === 'ZERO_VARIANCE') return 'No variation yet: every user has the same value';
+  if (v.error === 'BASELINE_ZERO') return 'Control is at zero: no relative lift';
+  if (v.below_minimum_sample) return 'Too few users to trust';
+  return '';
+}

@@ -1,0 +1,218 @@
+import { sql } from 'drizzle-orm';
+import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import type { Exposure, ExperimentRow, MetricDefinition, MetricSums, NewMetricEvent, VariantRow } from './experiments.types.ts';
+
+/** A query handle: the database or an open transaction. */
+type Q = Pick<Db, 'execute'>;
+
+const EXPERIMENT_COLUMNS = sql`id, key, name, description, status, metrics, primary_metric AS "primaryMetric",
+  traffic_allocation AS "trafficAllocation", targeting, namespace, namespace_start AS "namespaceStart", namespace_end AS "namespaceEnd",
+  holdout_seed AS "holdoutSeed", holdout_percent AS "holdoutPercent", hash_seed AS "hashSeed", exclude_bots AS "excludeBots",
+  engine, confidence, correction, sequential, minimum_sample_size AS "minimumSampleSize",
+  conversion_window_hours AS "conversionWindowHours", currency, created_at AS "createdAt", updated_at AS "updatedAt",
+  started_at AS "startedAt", stopped_at AS "stoppedAt"`;
+
+const VARIANT_COLUMNS = sql`id, experiment_id AS "experimentId", key, name, weight, config, position`;
+
+/** The only I/O of the experiments module. Every method takes the query handle first, then the tenant. */
+export function createExperimentsRepository() {
+  return {
+    async insertExperiment(q: Q, tenantId: string, e: ExperimentRow): Promise<void> {
+      await q.execute(sql`INSERT INTO experiments (tenant_id, id, key, name, description, status, metrics, primary_metric, traffic_allocation,
+          targeting, namespace, namespace_start, namespace_end, holdout_seed, holdout_percent, hash_seed, exclude_bots, engine, confidence,
+          correction, sequential, minimum_sample_size, conversion_window_hours, currency, created_at, updated_at)
+        VALUES (${tenantId}, ${e.id}, ${e.key}, ${e.name}, ${e.description}, ${e.status}, ${JSON.stringify(e.metrics)}::jsonb, ${e.primaryMetric},
+          ${e.trafficAllocation}, ${e.targeting === null ? null : JSON.stringify(e.targeting)}::jsonb, ${e.namespace}, ${e.namespaceStart},
+          ${e.namespaceEnd}, ${e.holdoutSeed}, ${e.holdoutPercent}, ${e.hashSeed}, ${e.excludeBots}, ${e.engine}, ${e.confidence},
+          ${e.correction}, ${e.sequential}, ${e.minimumSampleSize}, ${e.conversionWindowHours}, ${e.currency}, ${e.createdAt}, ${e.updatedAt})`);
+    },
+
+    /** Whether the key is taken (keys are unique per tenant). */
+    async keyExists(q: Q, tenantId: string, key: string): Promise<boolean> {
+      return !!(await queryOne(q, sql`SELECT 1 FROM experiments WHERE tenant_id = ${tenantId} AND key = ${key}`));
+    },
+
+    getExperiment(q: Q, tenantId: string, id: string): Promise<ExperimentRow | undefined> {
+      return queryOne<ExperimentRow>(q, sql`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /** Experiments newest first; archived ones only when asked. */
+    listExperiments(q: Q, tenantId: string, opts: { includeArchived: boolean; limit: number }): Promise<ExperimentRow[]> {
+      return queryRows<ExperimentRow>(
+        q,
+        sql`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE tenant_id = ${tenantId}
+            ${opts.includeArchived ? sql`` : sql`AND status <> 'archived'`} ORDER BY created_at DESC, id LIMIT ${opts.limit}`,
+      );
+    },
+
+    /** Moves an experiment to a status; stamps start / stop times. Returns false when the row is gone. */
+    async setStatus(q: Q, tenantId: string, id: string, status: string, now: Date): Promise<boolean> {
+      const rows = await queryRows(
+        q,
+        sql`UPDATE experiments SET status = ${status}, updated_at = ${now},
+              started_at = CASE WHEN ${status} = 'running' THEN coalesce(started_at, ${now}) ELSE started_at END,
+              stopped_at = CASE WHEN ${status} IN ('stopped', 'archived') THEN coalesce(stopped_at, ${now}) ELSE NULL END
+            WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
+      );
+      return rows.length > 0;
+    },
+
+    /** Locks the experiment row for a change of its variants (concurrent variant writes serialize here). */
+    async lockExperiment(q: Q, tenantId: string, id: string): Promise<ExperimentRow | undefined> {
+      return queryOne<ExperimentRow>(
+        q,
+        sql`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
+      );
+    },
+
+    async touch(q: Q, tenantId: string, id: string, now: Date): Promise<void> {
+      await q.execute(sql`UPDATE experiments SET updated_at = ${now} WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /** Replaces the variants of an experiment in one statement pair (set-based). */
+    async replaceVariants(q: Q, tenantId: string, experimentId: string, rows: readonly VariantRow[], now: Date): Promise<void> {
+      await q.execute(sql`DELETE FROM experiment_variants WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}`);
+      if (!rows.length) return;
+      await q.execute(sql`INSERT INTO experiment_variants (tenant_id, id, experiment_id, key, name, weight, config, position, created_at)
+        SELECT ${tenantId}, v.id, ${experimentId}, v.key, v.name, v.weight, v.config::jsonb, v.position, ${now}
+        FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.key))}::text[],
+                    ${arrayParam(rows.map((r) => r.name))}::text[], ${arrayParam(rows.map((r) => r.weight))}::float8[],
+                    ${arrayParam(rows.map((r) => JSON.stringify(r.config ?? {})))}::text[], ${arrayParam(rows.map((r) => r.position))}::int[])
+          AS v(id, key, name, weight, config, position)`);
+    },
+
+    variantsOf(q: Q, tenantId: string, experimentIds: readonly string[]): Promise<VariantRow[]> {
+      if (!experimentIds.length) return Promise.resolve([]);
+      return queryRows<VariantRow>(
+        q,
+        sql`SELECT ${VARIANT_COLUMNS} FROM experiment_variants WHERE tenant_id = ${tenantId} AND experiment_id = ANY(${arrayParam(experimentIds)}::uuid[])
+            ORDER BY experiment_id, position`,
+      );
+    },
+
+    /** Everything assignment needs in memory: experiments that are not archived, with their variants. */
+    async loadConfig(q: Q, tenantId: string): Promise<{ experiments: ExperimentRow[]; variants: VariantRow[] }> {
+      const experiments = await queryRows<ExperimentRow>(
+        q,
+        sql`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE tenant_id = ${tenantId} AND status <> 'archived'`,
+      );
+      const variants = await this.variantsOf(
+        q,
+        tenantId,
+        experiments.map((e) => e.id),
+      );
+      return { experiments, variants };
+    },
+
+    /** Stored assignments of any of the units (sticky bucketing), per experiment. */
+    stickyAssignments(
+      q: Q,
+      tenantId: string,
+      experimentIds: readonly string[],
+      unitIds: readonly string[],
+    ): Promise<{ experimentId: string; unitId: string; variantId: string }[]> {
+      if (!experimentIds.length || !unitIds.length) return Promise.resolve([]);
+      return queryRows(
+        q,
+        sql`SELECT experiment_id AS "experimentId", unit_id AS "unitId", variant_id AS "variantId" FROM experiment_assignments
+            WHERE tenant_id = ${tenantId} AND experiment_id = ANY(${arrayParam(experimentIds)}::uuid[]) AND unit_id = ANY(${arrayParam(unitIds)}::text[])`,
+      );
+    },
+
+    /**
+     * Logs exposures of one tenant in one statement: the first exposure of a unit creates its assignment, later
+     * ones bump the count (the variant of a stored assignment never changes). Duplicates within the batch are summed.
+     */
+    async recordExposures(q: Q, tenantId: string, rows: readonly (Exposure & { count: number })[]): Promise<void> {
+      if (!rows.length) return;
+      await q.execute(sql`INSERT INTO experiment_assignments AS a (tenant_id, experiment_id, unit_id, variant_id, first_exposed_at, last_exposed_at, exposures)
+        SELECT ${tenantId}, e.experiment_id, e.unit_id, (array_agg(e.variant_id ORDER BY e.at))[1], min(e.at), max(e.at), sum(e.n)::int
+        FROM unnest(${arrayParam(rows.map((r) => r.experimentId))}::uuid[], ${arrayParam(rows.map((r) => r.unitId))}::text[],
+                    ${arrayParam(rows.map((r) => r.variantId))}::uuid[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[],
+                    ${arrayParam(rows.map((r) => r.count))}::int[])
+          AS e(experiment_id, unit_id, variant_id, at, n)
+        GROUP BY e.experiment_id, e.unit_id
+        ON CONFLICT (tenant_id, experiment_id, unit_id) DO UPDATE
+          SET exposures = a.exposures + excluded.exposures, last_exposed_at = greatest(a.last_exposed_at, excluded.last_exposed_at)`);
+    },
+
+    /**
+     * Moves a unit's assignment to another unit id (an anonymous visitor who became a known person): keeps the
+     * variant and the first exposure, so the person is counted once.
+     */
+    async moveAssignment(q: Q, tenantId: string, experimentId: string, fromUnit: string, toUnit: string): Promise<void> {
+      await q.execute(sql`WITH old AS (DELETE FROM experiment_assignments WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId} AND unit_id = ${fromUnit} RETURNING *)
+        INSERT INTO experiment_assignments (tenant_id, experiment_id, unit_id, variant_id, first_exposed_at, last_exposed_at, exposures)
+        SELECT tenant_id, experiment_id, ${toUnit}, variant_id, first_exposed_at, last_exposed_at, exposures FROM old
+        ON CONFLICT (tenant_id, experiment_id, unit_id) DO NOTHING`);
+    },
+
+    /** Stores metric events; a (event, dedupe key) seen before is skipped. Returns the ids actually inserted. */
+    async insertMetricEvents(q: Q, tenantId: string, rows: readonly NewMetricEvent[]): Promise<Set<string>> {
+      if (!rows.length) return new Set();
+      const inserted = await queryRows<{ id: string }>(
+        q,
+        sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, amount_minor, currency, dedupe_key, experiment_id, item_id, recommendation_id, occurred_at)
+          SELECT ${tenantId}, r.id, r.unit_id, r.event, r.value, r.amount_minor, r.currency, r.dedupe_key, r.experiment_id, r.item_id, r.recommendation_id, r.occurred_at
+          FROM unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.unitId))}::text[], ${arrayParam(rows.map((r) => r.event))}::text[],
+                      ${arrayParam(rows.map((r) => r.value))}::float8[], ${arrayParam(rows.map((r) => (r.amountMinor === null ? null : r.amountMinor.toString())))}::int8[],
+                      ${arrayParam(rows.map((r) => r.currency))}::text[], ${arrayParam(rows.map((r) => r.dedupeKey))}::text[],
+                      ${arrayParam(rows.map((r) => r.experimentId))}::uuid[], ${arrayParam(rows.map((r) => r.itemId))}::text[],
+                      ${arrayParam(rows.map((r) => r.recommendationId))}::text[], ${arrayParam(rows.map((r) => r.occurredAt.toISOString()))}::timestamptz[])
+            AS r(id, unit_id, event, value, amount_minor, currency, dedupe_key, experiment_id, item_id, recommendation_id, occurred_at)
+          ON CONFLICT (tenant_id, event, dedupe_key) DO NOTHING RETURNING id`,
+      );
+      return new Set(inserted.map((r) => r.id));
+    },
+
+    /** Exposed units per variant (every variant listed, 0 when nobody got it). */
+    unitsPerVariant(q: Q, tenantId: string, experimentId: string): Promise<{ variantId: string; n: number; exposures: number }[]> {
+      return queryRows(
+        q,
+        sql`SELECT v.id AS "variantId", count(a.unit_id)::int AS n, coalesce(sum(a.exposures), 0)::int AS exposures
+            FROM experiment_variants v LEFT JOIN experiment_assignments a
+              ON a.tenant_id = v.tenant_id AND a.experiment_id = v.experiment_id AND a.variant_id = v.id
+            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${experimentId} GROUP BY v.id, v.position ORDER BY v.position`,
+      );
+    },
+
+    /**
+     * Sufficient statistics of one metric per variant: each exposed unit's value (events from its first exposure
+     * to the end of the conversion window; converted or not for binomial; capped), then n, Σx, Σx², and for ratios
+     * the denominator's Σy, Σy², Σxy. Value metrics (revenue) count events in the experiment's currency only.
+     */
+    metricSums(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      m: MetricDefinition,
+      opts: { windowHours: number; currency: string },
+    ): Promise<MetricSums[]> {
+      const events = m.denominatorEvent ? [m.event, m.denominatorEvent] : [m.event];
+      const numerator = m.value === 'value' ? sql`m.value` : sql`1`;
+      const capped = m.type === 'binomial' ? sql`(u.x > 0)::int::float8` : m.cap !== null ? sql`least(u.x, ${m.cap}::float8)` : sql`u.x`;
+      return queryRows<MetricSums>(
+        q,
+        sql`WITH u AS (
+              SELECT a.variant_id, a.unit_id,
+                coalesce(sum(CASE WHEN m.event = ${m.event} THEN ${numerator} END), 0)::float8 AS x,
+                coalesce(sum(CASE WHEN m.event = ${m.denominatorEvent ?? ''} THEN 1 END), 0)::float8 AS y
+              FROM experiment_assignments a
+              LEFT JOIN experiment_metric_events m
+                ON m.tenant_id = a.tenant_id AND m.unit_id = a.unit_id AND m.event = ANY(${arrayParam(events)}::text[])
+               AND m.occurred_at >= a.first_exposed_at AND m.occurred_at < a.first_exposed_at + make_interval(hours => ${opts.windowHours}::int)
+               ${m.value === 'value' ? sql`AND (m.currency IS NULL OR m.currency = ${opts.currency})` : sql``}
+              WHERE a.tenant_id = ${tenantId} AND a.experiment_id = ${experimentId}
+              GROUP BY a.variant_id, a.unit_id),
+            z AS (SELECT u.variant_id, ${capped} AS x, u.y FROM u)
+            SELECT v.id AS "variantId", count(z.variant_id)::int AS n, coalesce(sum(z.x), 0)::float8 AS sum, coalesce(sum(z.x * z.x), 0)::float8 AS "sumSquares",
+                   coalesce(sum(z.y), 0)::float8 AS "denominatorSum", coalesce(sum(z.y * z.y), 0)::float8 AS "denominatorSumSquares",
+                   coalesce(sum(z.x * z.y), 0)::float8 AS "sumProduct"
+            FROM experiment_variants v LEFT JOIN z ON z.variant_id = v.id
+            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${experimentId}
+            GROUP BY v.id, v.position ORDER BY v.position`,
+      );
+    },
+  };
+}
+export type ExperimentsRepository = ReturnType<typeof createExperimentsRepository>;

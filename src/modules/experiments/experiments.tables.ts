@@ -1,0 +1,131 @@
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * Experiments (A/B/n tests, seed 000's experiment service): one row per experiment, its assignment rules and
+ * its analysis settings. Variants, assignments and metric events hang off it.
+ */
+export const experiments = pgTable(
+  'experiments',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    /** Stable key clients assign by (also the default hash seed). */
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    /** draft | running | stopped | archived */
+    status: text('status').notNull().default('draft'),
+    /** Metric definitions (name, type, event, value, cap, denominator) and which one is primary. */
+    metrics: jsonb('metrics').notNull().default([]),
+    primaryMetric: text('primary_metric').notNull(),
+    /** Share of eligible units that enter the experiment (GrowthBook's coverage), 0..1. */
+    trafficAllocation: real('traffic_allocation').notNull().default(1),
+    /** Targeting condition on request attributes (a small MongoDB-style object), or null for everyone. */
+    targeting: jsonb('targeting'),
+    /** Mutually exclusive layer: experiments of one namespace take disjoint slices [start, end) of its units. */
+    namespace: text('namespace'),
+    namespaceStart: real('namespace_start').notNull().default(0),
+    namespaceEnd: real('namespace_end').notNull().default(1),
+    /** Holdout: units whose hash under holdout_seed falls below holdout_percent see control and are not counted. */
+    holdoutSeed: text('holdout_seed'),
+    holdoutPercent: real('holdout_percent').notNull().default(0),
+    hashSeed: text('hash_seed').notNull(),
+    excludeBots: boolean('exclude_bots').notNull().default(true),
+    engine: text('engine').notNull().default('frequentist'),
+    confidence: real('confidence').notNull().default(0.95),
+    correction: text('correction').notNull().default('holm'),
+    sequential: boolean('sequential').notNull().default(false),
+    minimumSampleSize: integer('minimum_sample_size').notNull().default(100),
+    /** Metric events count for a unit from its first exposure until this many hours after. */
+    conversionWindowHours: integer('conversion_window_hours').notNull().default(72),
+    /** Revenue metrics count purchases in this currency only (ISO 4217). */
+    currency: text('currency').notNull().default('USD'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    stoppedAt: timestamp('stopped_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('experiments_key_key').on(t.tenantId, t.key)],
+);
+
+/** Arms of an experiment: weight (shares sum to 1) and a JSON config handed to the client (model, layout ...). */
+export const experimentVariants = pgTable(
+  'experiment_variants',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    experimentId: uuid('experiment_id').notNull(),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    weight: doublePrecision('weight').notNull(),
+    config: jsonb('config').notNull().default({}),
+    /** 0 is control. */
+    position: integer('position').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('experiment_variants_key_key').on(t.tenantId, t.experimentId, t.key)],
+);
+
+/**
+ * One row per unit (profile, user or anonymous id) that was exposed to an experiment: the variant it got, when
+ * it first saw it and how often. The report counts units here.
+ */
+export const experimentAssignments = pgTable(
+  'experiment_assignments',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    experimentId: uuid('experiment_id').notNull(),
+    unitId: text('unit_id').notNull(),
+    variantId: uuid('variant_id').notNull(),
+    firstExposedAt: timestamp('first_exposed_at', { withTimezone: true }).notNull(),
+    lastExposedAt: timestamp('last_exposed_at', { withTimezone: true }).notNull(),
+    exposures: integer('exposures').notNull().default(1),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.experimentId, t.unitId] }),
+    index('experiment_assignments_variant_idx').on(t.tenantId, t.experimentId, t.variantId),
+  ],
+);
+
+/**
+ * Metric events of units (clicks, add-to-carts, purchases, any tracked event). Not tied to one experiment: a
+ * report joins them to its assignments inside the conversion window. (tenant, event, dedupe_key) is unique, so a
+ * purchase tracked twice counts once.
+ */
+export const experimentMetricEvents = pgTable(
+  'experiment_metric_events',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    unitId: text('unit_id').notNull(),
+    event: text('event').notNull(),
+    /** The event's numeric value (revenue in major units for purchases; 1 otherwise unless given). */
+    value: doublePrecision('value').notNull().default(1),
+    amountMinor: bigint('amount_minor', { mode: 'bigint' }),
+    currency: text('currency'),
+    dedupeKey: text('dedupe_key').notNull(),
+    experimentId: uuid('experiment_id'),
+    itemId: text('item_id'),
+    recommendationId: text('recommendation_id'),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('experiment_metric_events_dedupe_key').on(t.tenantId, t.event, t.dedupeKey),
+    index('experiment_metric_events_unit_idx').on(t.tenantId, t.unitId, t.event, t.occurredAt),
+  ],
+);

@@ -1,0 +1,43 @@
+/**
+ * Experiments: A/B/n tests with GrowthBook-grade statistics (seed 000's experiment service, seed 003's
+ * "test different recommendation strategies"). Assignment, metric events, reports, and the pure statistics
+ * core behind `loupe experiments analyze`. Public entry.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { PlatformServices } from '../../platform/index.ts';
+import { createAssignService } from './assign.service.ts';
+import { createExperimentsRepository } from './experiments.repository.ts';
+import { experimentsRoutes } from './experiments.routes.ts';
+import { createExperimentsService } from './experiments.service.ts';
+import { createReportService } from './report.service.ts';
+import { createTrackingService } from './tracking.service.ts';
+import { createUnitResolver, type ProfileLookup } from './units.ts';
+
+export { analyze } from './analyze.core.ts';
+export { analyzeBody, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
+
+export interface ExperimentsModuleDeps {
+  /** identity's read-only lookup of the profile behind a user or anonymous id (sticky assignment across devices). */
+  lookupProfiles: ProfileLookup;
+}
+
+export function createExperimentsModule(platform: PlatformServices, deps: ExperimentsModuleDeps) {
+  const repo = createExperimentsRepository();
+  const units = createUnitResolver(deps.lookupProfiles);
+  const assign = createAssignService({ db: platform.db, repo, units, clock: platform.clock, log: platform.log });
+  const experiments = createExperimentsService({
+    db: platform.db,
+    repo,
+    clock: platform.clock,
+    onChanged: (tenantId) => assign.invalidate(tenantId),
+  });
+  const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });
+  const reports = createReportService({ db: platform.db, repo, experiments, flushExposures: () => assign.flush() });
+  return {
+    /** Stores buffered exposures now (shutdown, tests). */
+    flushExposures: () => assign.flush(),
+    async routes(app: FastifyInstance): Promise<void> {
+      await experimentsRoutes(app, { experiments, assign, tracking, reports });
+    },
+  };
+}

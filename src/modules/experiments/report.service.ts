@@ -1,0 +1,153 @@
+/**
+ * Results of an experiment from its stored assignments and metric events: per metric the statistics core's
+ * analysis, the SRM check, warnings in plain words, and a decision the dashboard can show.
+ */
+import { type Db, type TenantContext, requirePermission } from '../../platform/index.ts';
+import { analyze, type MetricResult } from './analyze.core.ts';
+import type { ExperimentsRepository } from './experiments.repository.ts';
+import type { ExperimentsService } from './experiments.service.ts';
+import type { Experiment } from './experiments.types.ts';
+
+export interface Decision {
+  /** ship: a variant wins the primary metric; keep_control: every variant loses; keep_running / inconclusive otherwise. */
+  action: 'ship' | 'keep_control' | 'keep_running' | 'inconclusive';
+  variantKey: string | null;
+  reason: string;
+}
+
+export interface Report {
+  experiment: Experiment;
+  units: { variantKey: string; n: number; exposures: number; expectedWeight: number }[];
+  metrics: (MetricResult & { guardrail: boolean; primary: boolean })[];
+  srmPValue: number;
+  warnings: string[];
+  decision: Decision;
+}
+
+export interface ReportServiceDeps {
+  db: Db;
+  repo: ExperimentsRepository;
+  experiments: ExperimentsService;
+  /** Waits until buffered exposures are stored (so a report includes them). */
+  flushExposures: () => Promise<void>;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+function decisionOf(e: Experiment, primary: MetricResult | undefined): Decision {
+  if (!primary) return { action: 'inconclusive', variantKey: null, reason: 'No primary metric results yet.' };
+  const small = [primary.control, ...primary.variants].some((v) => v.belowMinimumSample);
+  const bayes = e.engine === 'bayesian';
+  const winners = primary.variants.filter((v) =>
+    bayes ? (v.chanceToWin ?? 0) >= 0.95 : (v.adjustedPValue ?? 1) < 1 - e.confidence && (v.relativeEffect ?? 0) > 0,
+  );
+  const losers = primary.variants.filter((v) =>
+    bayes ? (v.chanceToWin ?? 1) <= 0.05 : (v.adjustedPValue ?? 1) < 1 - e.confidence && (v.relativeEffect ?? 0) < 0,
+  );
+  if (primary.srmWarning)
+    return {
+      action: 'inconclusive',
+      variantKey: null,
+      reason: 'The traffic split does not match the weights (sample ratio mismatch): fix the assignment before trusting any result.',
+    };
+  if (small)
+    return {
+      action: 'keep_running',
+      variantKey: null,
+      reason: `Fewer than ${e.minimumSampleSize} users in a variant: keep the experiment running.`,
+    };
+  if (winners.length) {
+    const best = winners.reduce((a, b) => ((b.relativeEffect ?? 0) > (a.relativeEffect ?? 0) ? b : a));
+    return {
+      action: 'ship',
+      variantKey: best.name,
+      reason: `${best.name} beats ${primary.control.name} on ${primary.name} by ${pct(best.relativeEffect ?? 0)}.`,
+    };
+  }
+  if (losers.length === primary.variants.length && losers.length > 0)
+    return {
+      action: 'keep_control',
+      variantKey: primary.control.name,
+      reason: `Every variant does worse than ${primary.control.name} on ${primary.name}.`,
+    };
+  return {
+    action: e.status === 'running' ? 'keep_running' : 'inconclusive',
+    variantKey: null,
+    reason: `No variant differs from ${primary.control.name} on ${primary.name} yet.`,
+  };
+}
+
+export function createReportService(deps: ReportServiceDeps) {
+  return {
+    async report(ctx: TenantContext, id: string): Promise<Report> {
+      requirePermission(ctx, 'analytics:read');
+      const e = await deps.experiments.load(ctx.tenantId, id);
+      await deps.flushExposures();
+      const units = await deps.repo.unitsPerVariant(deps.db, ctx.tenantId, id);
+      const weightOf = new Map(e.variants.map((v) => [v.id, v.weight]));
+      const keyOf = new Map(e.variants.map((v) => [v.id, v.key]));
+      const analysed: Report['metrics'] = [];
+      if (e.variants.length >= 2) {
+        const sums = await Promise.all(
+          e.metrics.map((m) =>
+            deps.repo.metricSums(deps.db, ctx.tenantId, id, m, { windowHours: e.conversionWindowHours, currency: e.currency }),
+          ),
+        );
+        // Guardrails are analysed like the rest but kept out of the corrections family (they are watched, not tested).
+        const run = (guardrail: boolean) => {
+          const metrics = e.metrics.map((m, i) => ({ m, s: sums[i] ?? [] })).filter((x) => x.m.guardrail === guardrail);
+          if (!metrics.length) return [];
+          const out = analyze({
+            engine: e.engine,
+            confidence: e.confidence,
+            correction: e.correction,
+            sequential: e.sequential,
+            minimumSampleSize: e.minimumSampleSize,
+            metrics: metrics.map(({ m, s }) => ({
+              name: m.name,
+              type: m.type,
+              variants: s.map((r) => ({ ...r, name: keyOf.get(r.variantId) ?? r.variantId, expectedWeight: weightOf.get(r.variantId) })),
+            })),
+          });
+          return out.metrics.map((r) => ({ ...r, guardrail, primary: r.name === e.primaryMetric }));
+        };
+        analysed.push(...run(false), ...run(true));
+      }
+      const primary = analysed.find((m) => m.primary);
+      const srmPValue = primary?.srmPValue ?? 1;
+      const warnings: string[] = [];
+      if (primary?.srmWarning)
+        warnings.push(
+          `Sample ratio mismatch (p = ${srmPValue.toExponential(2)}): the variants did not get the traffic their weights say. Look for bots, redirects or caching that drop users from one variant before reading the results.`,
+        );
+      const total = units.reduce((s, u) => s + u.n, 0);
+      const small = units.filter((u) => u.n < e.minimumSampleSize);
+      if (small.length)
+        warnings.push(
+          `${small.map((u) => keyOf.get(u.variantId)).join(', ')} ${small.length === 1 ? 'has' : 'have'} fewer than ${e.minimumSampleSize} users: results are not reliable yet (${total} users so far).`,
+        );
+      for (const g of analysed.filter((m) => m.guardrail))
+        for (const v of g.variants)
+          if ((v.adjustedPValue ?? v.pValue ?? 1) < 1 - e.confidence && (v.relativeEffect ?? 0) < 0)
+            warnings.push(`Guardrail ${g.name} got worse in ${v.name} (${pct(v.relativeEffect ?? 0)}).`);
+      for (const m of analysed)
+        for (const v of m.variants)
+          if (v.error === 'ZERO_VARIANCE' && v.n > 0 && m.control.n > 0)
+            warnings.push(`${m.name}: no variation yet in ${v.name} or control, so no test is possible.`);
+      return {
+        experiment: e,
+        units: units.map((u) => ({
+          variantKey: keyOf.get(u.variantId) ?? u.variantId,
+          n: u.n,
+          exposures: u.exposures,
+          expectedWeight: weightOf.get(u.variantId) ?? 0,
+        })),
+        metrics: analysed,
+        srmPValue,
+        warnings,
+        decision: decisionOf(e, primary),
+      };
+    },
+  };
+}
+export type ReportService = ReturnType<typeof createReportService>;

@@ -1,0 +1,78 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+
+/**
+ * Experiments pages in chromium against the real server: an experiment created and fed through the API shows
+ * in the list with its status, its results page shows the decision, the lift chart and the sample warning;
+ * a new experiment is created through the form. No console errors.
+ */
+describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let owner: Awaited<ReturnType<TestApp['createTenant']>>;
+  let expId: string;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    owner = await t.createTenant('Muse');
+    const key = await owner.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
+    const e = await t.request('POST', '/api/v1/admin/experiments', {
+      token: key,
+      body: {
+        name: 'Model v2 vs v1',
+        primary_metric: 'add_to_cart',
+        minimum_sample_size: 500,
+        variants: [
+          { key: 'model_v1', config: { model_version: 'v1' } },
+          { key: 'model_v2', config: { model_version: 'v2' } },
+        ],
+      },
+    });
+    expId = e.body.id;
+    await t.request('POST', `/api/v1/admin/experiments/${expId}/start`, { token: key });
+    for (let i = 0; i < 60; i++) {
+      const a = await t.request('POST', '/api/v1/experiments/assign', { token: key, body: { user_id: `s${i}` } });
+      if (i % (a.body.assignments[0].variant_key === 'model_v2' ? 2 : 5) === 0)
+        await t.request('POST', '/api/v1/experiments/track-add-to-cart', { token: key, body: { user_id: `s${i}`, event_id: `atc${i}` } });
+    }
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('lists experiments with status, shows results with the interval chart and plain-words warnings, creates one', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/experiments`);
+    const table = page.getByTestId('experiments-table');
+    await table.getByRole('cell', { name: 'Model v2 vs v1', exact: true }).waitFor();
+    await expect(table.getByText('running', { exact: true }).count()).resolves.toBe(1);
+    await screenshot(page, 'experiments-list');
+    await table.getByRole('cell', { name: 'Model v2 vs v1', exact: true }).click();
+    await page.waitForURL(new RegExp(`/experiments/${expId}$`));
+    await page.getByTestId('decision').waitFor();
+    await expect(page.getByTestId('decision').textContent()).resolves.toMatch(/Keep it running/);
+    await expect(page.getByTestId('warning').first().textContent()).resolves.toMatch(/fewer than 500 users/);
+    await page.getByRole('img', { name: /Relative lift of each variant on add_to_cart/ }).waitFor();
+    await screenshot(page, 'experiments-results');
+
+    await page.goto(`${base}/experiments`);
+    await page.getByLabel('Name').fill('Trending first');
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByText('running', { exact: true }).waitFor();
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 120_000);
+});
