@@ -29,6 +29,7 @@ import { createEventsModule, createProfileLinksRepository } from './modules/even
 import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
+import { createVisibilityModule } from './modules/visibility/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -67,6 +68,7 @@ export interface LoupeApp {
     catalog: ReturnType<typeof createCatalogModule>;
     recs: ReturnType<typeof createRecsModule>;
     imports: ReturnType<typeof createImportsModule>;
+    visibility: ReturnType<typeof createVisibilityModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -166,6 +168,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     interactions: events.interactions,
     onInteractionsAppended: events.onInteractionsAppended,
   });
+  // Visibility reads the catalog's feed rows and Google taxonomy through catalog's public entry.
+  const visibility = createVisibilityModule(platform, {
+    catalog: { feedRows: catalog.feedSource.feedRows, googleTaxonomyPaths: catalog.googleTaxonomyPaths },
+  });
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
@@ -185,6 +191,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await catalog.routes(app);
   await imports.routes(app);
   await recs.routes(app);
+  await visibility.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -226,7 +233,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports },
+    modules: { identity, events, catalog, recs, imports, visibility },
     storage,
     async close() {
       await jobs.stop();

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { queryOne } from '../../platform/index.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -177,10 +178,11 @@ describe('Google taxonomy alignment', () => {
     expect(r.body.errors).toEqual([]);
     const again = await t.request('POST', '/api/v1/admin/google-taxonomy', { token: admin, body: {} });
     expect(again.body.loaded).toBe(5595);
-    const counts = await t.database.db.execute(
+    const counts = await queryOne(
+      t.database.db,
       sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE parent_id IS NULL)::int AS top, max(depth)::int AS deepest FROM google_taxonomy`,
     );
-    expect(counts.rows[0]).toEqual({ n: 5595, top: 21, deepest: 6 });
+    expect(counts).toEqual({ n: 5595, top: 21, deepest: 6 });
   });
 });
 
