@@ -4,7 +4,7 @@ import type { MappingRule } from './feeds.mapping.core.ts';
 
 type Q = Pick<Db, 'execute'>;
 
-export type FeedJobStatus = 'queued' | 'processing' | 'success' | 'failed';
+export type FeedJobStatus = 'queued' | 'processing' | 'success' | 'failed' | 'retried';
 
 export interface FeedSettingsRow {
   targetCountry: string;

@@ -9,6 +9,13 @@ import type { PlatformServices } from '../../platform/index.ts';
 import { feedRoutes } from './feeds.routes.ts';
 import { createFeedsRepository } from './feeds.repository.ts';
 import { type CatalogFeedPort, createFeedsService } from './feeds.service.ts';
+import { createFeedPushService } from './feeds.push.service.ts';
+import { feedPushRoutes } from './feeds.push.routes.ts';
+import { createMerchantClient } from './google.merchant.client.ts';
+import { createOAuthClient } from './google.oauth.client.ts';
+import { createGoogleRepository } from './google.repository.ts';
+import { googleRoutes } from './google.routes.ts';
+import { createGoogleService } from './google.service.ts';
 
 export type { CatalogFeedPort } from './feeds.service.ts';
 
@@ -19,10 +26,37 @@ export interface VisibilityDeps {
 export function createVisibilityModule(platform: PlatformServices, deps: VisibilityDeps) {
   const feedsRepo = createFeedsRepository();
   const feeds = createFeedsService({ db: platform.db, repo: feedsRepo, catalog: deps.catalog, clock: platform.clock });
+  const g = platform.config.google;
+  const endpoints =
+    g.clientId && g.clientSecret
+      ? { clientId: g.clientId, clientSecret: g.clientSecret, authorizeUrl: g.authorizeUrl, tokenUrl: g.tokenUrl, revokeUrl: g.revokeUrl }
+      : undefined;
+  const google = createGoogleService({
+    db: platform.db,
+    repo: createGoogleRepository(),
+    secrets: platform.secrets,
+    clock: platform.clock,
+    endpoints,
+    oauth: endpoints ? createOAuthClient(endpoints) : undefined,
+    redirectUri: g.redirectUri,
+  });
+  const push = createFeedPushService({
+    db: platform.db,
+    repo: feedsRepo,
+    feeds,
+    catalog: deps.catalog,
+    google,
+    merchant: createMerchantClient({ baseUrl: g.merchantApiUrl, baseDelayMs: g.merchantRetryBaseMs }),
+    jobs: platform.jobs,
+    clock: platform.clock,
+  });
+  push.register();
   return {
     feeds,
     async routes(app: FastifyInstance): Promise<void> {
       await feedRoutes(app, { feeds });
+      await feedPushRoutes(app, { push });
+      await googleRoutes(app, { google });
     },
   };
 }
