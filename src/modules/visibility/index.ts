@@ -16,6 +16,9 @@ import { createOAuthClient } from './google.oauth.client.ts';
 import { createGoogleRepository } from './google.repository.ts';
 import { googleRoutes } from './google.routes.ts';
 import { createGoogleService } from './google.service.ts';
+import { createProfileRepository } from './profile.repository.ts';
+import { profileRoutes } from './profile.routes.ts';
+import { createProfileService } from './profile.service.ts';
 
 export type { CatalogFeedPort } from './feeds.service.ts';
 
@@ -51,12 +54,14 @@ export function createVisibilityModule(platform: PlatformServices, deps: Visibil
     clock: platform.clock,
   });
   push.register();
+  const profile = createProfileService({ db: platform.db, repo: createProfileRepository(), clock: platform.clock });
   return {
     feeds,
     async routes(app: FastifyInstance): Promise<void> {
       await feedRoutes(app, { feeds });
       await feedPushRoutes(app, { push });
       await googleRoutes(app, { google });
+      await profileRoutes(app, { profile });
     },
   };
 }
