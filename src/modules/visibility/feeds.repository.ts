@@ -134,6 +134,14 @@ export function createFeedsRepository() {
             ORDER BY created_at, id`,
       ),
 
+    /** Jobs created since `since`, counted by status. */
+    jobCounts: async (q: Q, tenantId: string, since: Date): Promise<Record<string, number>> => {
+      const rows = await queryRows<{ status: string; n: number }>(
+        q,
+        sql`SELECT status, count(*)::int AS n FROM feed_push_jobs WHERE tenant_id = ${tenantId} AND created_at >= ${since.toISOString()} GROUP BY status`,
+      );
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
     /** item id -> hash of what Merchant Center holds (null: the last write was refused); deleted items left out. */
     async writtenHashes(q: Q, tenantId: string): Promise<Map<string, string | null>> {
       const rows = await queryRows<{ itemId: string; contentHash: string | null }>(

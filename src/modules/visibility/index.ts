@@ -16,6 +16,9 @@ import { createOAuthClient } from './google.oauth.client.ts';
 import { createGoogleRepository } from './google.repository.ts';
 import { googleRoutes } from './google.routes.ts';
 import { createGoogleService } from './google.service.ts';
+import { createFeedbackRepository } from './feedback.repository.ts';
+import { feedbackRoutes } from './feedback.routes.ts';
+import { createFeedbackService } from './feedback.service.ts';
 import { createProfileRepository } from './profile.repository.ts';
 import { profileRoutes } from './profile.routes.ts';
 import { createProfileService } from './profile.service.ts';
@@ -55,6 +58,14 @@ export function createVisibilityModule(platform: PlatformServices, deps: Visibil
   });
   push.register();
   const profile = createProfileService({ db: platform.db, repo: createProfileRepository(), clock: platform.clock });
+  const feedback = createFeedbackService({
+    db: platform.db,
+    repo: createFeedbackRepository(),
+    feedsRepo,
+    catalog: deps.catalog,
+    profile,
+    clock: platform.clock,
+  });
   return {
     feeds,
     async routes(app: FastifyInstance): Promise<void> {
@@ -62,6 +73,7 @@ export function createVisibilityModule(platform: PlatformServices, deps: Visibil
       await feedPushRoutes(app, { push });
       await googleRoutes(app, { google });
       await profileRoutes(app, { profile });
+      await feedbackRoutes(app, { feedback });
     },
   };
 }
