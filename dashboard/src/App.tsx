@@ -15,6 +15,7 @@ const ImportPage = lazy(() => import('./pages/Import.tsx'));
 const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
+const VisibilityPage = lazy(() => import('./pages/Visibility.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 
@@ -48,6 +49,7 @@ function Protected() {
           <Route path="customers/*" element={<CustomersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
+          <Route path="visibility" element={<VisibilityPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />

@@ -10,6 +10,7 @@ import type * as identity from '../modules/identity/identity.schemas.ts';
 import type * as imports from '../modules/imports/imports.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
+import type * as vis from '../modules/visibility/visibility.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
@@ -149,3 +150,13 @@ export type AnalyticsDashboard = z.infer<typeof recs.dashboardResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';
+
+/** Visibility (seed 004): feed precheck, feed jobs, the Google connection, the business profile, feedback. */
+export type PrecheckResponse = z.infer<typeof vis.precheckResponse>;
+export type FeedJob = z.infer<typeof vis.feedJob>;
+export type FeedJobList = z.infer<typeof vis.feedJobList>;
+export type FeedItemIssues = z.infer<typeof vis.feedItemIssues>;
+export type GoogleStatus = z.infer<typeof vis.googleStatus>;
+export type BusinessProfileJson = z.infer<typeof vis.profileResponse>;
+export type BusinessProfileBody = z.input<typeof vis.profileBody>;
+export type ProfileValidation = z.infer<typeof vis.profileValidation>;

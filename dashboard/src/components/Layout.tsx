@@ -12,6 +12,7 @@ const NAV = [
   { to: '/customers', label: 'Customers' },
   { to: '/recommendations', label: 'Recommendations' },
   { to: '/integrations', label: 'Integrations' },
+  { to: '/visibility', label: 'Visibility' },
   { to: '/settings', label: 'Settings' },
 ];
 

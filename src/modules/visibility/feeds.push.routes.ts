@@ -4,45 +4,11 @@ import { z } from 'zod';
 import { errorBody, errorResponses, iso, isUuid, tenantContext } from '../../platform/index.ts';
 import type { FeedJobEventRow, FeedJobRow } from './feeds.repository.ts';
 import type { FeedPushService } from './feeds.push.service.ts';
+import { feedItemIssues, feedJob, feedJobList } from './feeds.schemas.ts';
 
 const ts = (d: Date | string): string => new Date(d).toISOString();
 const NIL = '00000000-0000-0000-0000-000000000000';
 const idOf = (id: string) => (isUuid(id) ? id : NIL);
-
-const jobEvent = z.object({
-  from_status: z.string().nullable(),
-  to_status: z.string(),
-  reason: z.string().nullable(),
-  actor_type: z.string(),
-  actor_id: z.string(),
-  created_at: z.string(),
-});
-export const feedJob = z.object({
-  id: z.string(),
-  status: z.enum(['queued', 'processing', 'success', 'failed', 'retried']),
-  trigger: z.string(),
-  attempts: z.number(),
-  max_attempts: z.number(),
-  summary: z.record(z.string(), z.number()),
-  last_error: z.string().nullable(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  history: z.array(jobEvent),
-});
-export const feedJobList = z.object({ data: z.array(feedJob), next_cursor: z.string().nullable() });
-export const feedItemIssues = z.object({
-  data: z.array(
-    z.object({
-      item_id: z.string(),
-      status: z.string(),
-      issues: z.array(z.object({ source: z.string(), field: z.string(), message: z.string() })),
-      last_job_id: z.string().nullable(),
-      updated_at: z.string(),
-    }),
-  ),
-});
 
 const toJob = (j: FeedJobRow, events: FeedJobEventRow[]): z.infer<typeof feedJob> => ({
   id: j.id,

@@ -116,3 +116,38 @@ export const feedSettingsResponse = z.object({
   updated_at: z.string().nullable(),
 });
 export type FeedSettingsResponse = z.infer<typeof feedSettingsResponse>;
+
+const jobEvent = z.object({
+  from_status: z.string().nullable(),
+  to_status: z.string(),
+  reason: z.string().nullable(),
+  actor_type: z.string(),
+  actor_id: z.string(),
+  created_at: z.string(),
+});
+export const feedJob = z.object({
+  id: z.string(),
+  status: z.enum(['queued', 'processing', 'success', 'failed', 'retried']),
+  trigger: z.string(),
+  attempts: z.number(),
+  max_attempts: z.number(),
+  summary: z.record(z.string(), z.number()),
+  last_error: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  history: z.array(jobEvent),
+});
+export const feedJobList = z.object({ data: z.array(feedJob), next_cursor: z.string().nullable() });
+export const feedItemIssues = z.object({
+  data: z.array(
+    z.object({
+      item_id: z.string(),
+      status: z.string(),
+      issues: z.array(z.object({ source: z.string(), field: z.string(), message: z.string() })),
+      last_job_id: z.string().nullable(),
+      updated_at: z.string(),
+    }),
+  ),
+});

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBody, errorResponses, iso, tenantContext } from '../../platform/index.ts';
+import { googleStatus } from './google.schemas.ts';
 import type { GoogleService } from './google.service.ts';
 
 const ts = (d: Date | string): string => new Date(d).toISOString();
@@ -28,19 +29,6 @@ const linkBody = z
   })
   .strict()
   .refine((b) => (b.merchant_id === undefined) === (b.data_source_id === undefined), 'give merchant_id and data_source_id together');
-export const googleStatus = z.object({
-  configured: z.boolean(),
-  linked: z.boolean(),
-  status: z.enum(['not_linked', 'linked', 'consent_revoked']),
-  google_account: z.string().nullable(),
-  scopes: z.string().nullable(),
-  linked_at: z.string().nullable(),
-  token_expires_at: z.string().nullable(),
-  merchant: z
-    .object({ merchant_id: z.string(), data_source_id: z.string(), feed_label: z.string(), content_language: z.string() })
-    .nullable(),
-});
-
 /** Seed 004's Google OAuth calls, and the connection's status for the dashboard. */
 export async function googleRoutes(app: FastifyInstance, deps: { google: GoogleService }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
