@@ -35,6 +35,7 @@ import { createPricingModule } from './modules/pricing/index.ts';
 import { createSponsoredModule } from './modules/sponsored/index.ts';
 import { createNewsfeedModule, feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './modules/newsfeed/index.ts';
 import { createExperimentsModule } from './modules/experiments/index.ts';
+import { createVisibilityModule } from './modules/visibility/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -79,6 +80,7 @@ export interface LoupeApp {
     sponsored: ReturnType<typeof createSponsoredModule>;
     newsfeed: ReturnType<typeof createNewsfeedModule>;
     experiments: ReturnType<typeof createExperimentsModule>;
+    visibility: ReturnType<typeof createVisibilityModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -219,6 +221,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
   const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
+  // Visibility reads the catalog's feed rows and Google taxonomy through catalog's public entry.
+  const visibility = createVisibilityModule(platform, {
+    catalog: { feedRows: catalog.feedSource.feedRows, googleTaxonomyPaths: catalog.googleTaxonomyPaths },
+  });
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
@@ -244,6 +250,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await sponsored.routes(app);
   await newsfeed.routes(app);
   await experiments.routes(app);
+  await visibility.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -285,7 +292,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments },
+    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments, visibility },
     storage,
     async close() {
       await jobs.stop();

@@ -17,6 +17,7 @@ const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
+const VisibilityPage = lazy(() => import('./pages/Visibility.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
@@ -56,6 +57,7 @@ function Protected() {
           <Route path="pricing/*" element={<PricingPage />} />
           <Route path="experiments/*" element={<ExperimentsPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
+          <Route path="visibility" element={<VisibilityPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />

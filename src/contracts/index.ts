@@ -18,6 +18,7 @@ import type * as experimentsAnalyze from '../modules/experiments/analyze.schemas
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
 import type * as sponsored from '../modules/sponsored/sponsored.schemas.ts';
 import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
+import type * as vis from '../modules/visibility/visibility.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
@@ -276,3 +277,12 @@ export type CreateExperimentBody = z.input<typeof experiments.createBody>;
 export type ExperimentReport = z.infer<typeof experiments.reportResponse>;
 export type AnalyzeBody = z.input<typeof experimentsAnalyze.analyzeBody>;
 export type AnalyzeResponse = z.infer<typeof experimentsAnalyze.analyzeResponse>;
+/** Visibility (seed 004): feed precheck, feed jobs, the Google connection, the business profile, feedback. */
+export type PrecheckResponse = z.infer<typeof vis.precheckResponse>;
+export type FeedJob = z.infer<typeof vis.feedJob>;
+export type FeedJobList = z.infer<typeof vis.feedJobList>;
+export type FeedItemIssues = z.infer<typeof vis.feedItemIssues>;
+export type GoogleStatus = z.infer<typeof vis.googleStatus>;
+export type BusinessProfileJson = z.infer<typeof vis.profileResponse>;
+export type BusinessProfileBody = z.input<typeof vis.profileBody>;
+export type ProfileValidation = z.infer<typeof vis.profileValidation>;

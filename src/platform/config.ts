@@ -64,6 +64,17 @@ const envSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^/]+\/?$/, 'must be http(s)://host[:port]')
     .optional(),
+  // Google (visibility module): an OAuth client of the merchant's Google Cloud project, and the endpoints
+  // (overridable so tests and air-gapped installs point them at local servers).
+  GOOGLE_OAUTH_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_OAUTH_REDIRECT_URI: z.url().optional(),
+  GOOGLE_OAUTH_AUTHORIZE_URL: z.url().default('https://accounts.google.com/o/oauth2/v2/auth'),
+  GOOGLE_OAUTH_TOKEN_URL: z.url().default('https://oauth2.googleapis.com/token'),
+  GOOGLE_OAUTH_REVOKE_URL: z.url().default('https://oauth2.googleapis.com/revoke'),
+  GOOGLE_MERCHANT_API_URL: z.url().default('https://merchantapi.googleapis.com'),
+  // First backoff step of Merchant API retries (429, 5xx): full jitter over base * 2^attempt, capped at 30 s.
+  GOOGLE_MERCHANT_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
 });
 
 export interface Config {
@@ -102,6 +113,17 @@ export interface Config {
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` overrides the row cap. */
   readonly imports: { readonly maxRows: number };
+  /** Google OAuth client and API endpoints (visibility); clientId undefined: linking Google is not configured. */
+  readonly google: {
+    readonly clientId: string | undefined;
+    readonly clientSecret: string | undefined;
+    readonly redirectUri: string | undefined;
+    readonly authorizeUrl: string;
+    readonly tokenUrl: string;
+    readonly revokeUrl: string;
+    readonly merchantApiUrl: string;
+    readonly merchantRetryBaseMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -155,5 +177,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },
     imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS },
+    google: {
+      clientId: e.GOOGLE_OAUTH_CLIENT_ID,
+      clientSecret: e.GOOGLE_OAUTH_CLIENT_SECRET,
+      redirectUri: e.GOOGLE_OAUTH_REDIRECT_URI,
+      authorizeUrl: e.GOOGLE_OAUTH_AUTHORIZE_URL,
+      tokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
+      revokeUrl: e.GOOGLE_OAUTH_REVOKE_URL,
+      merchantApiUrl: e.GOOGLE_MERCHANT_API_URL,
+      merchantRetryBaseMs: e.GOOGLE_MERCHANT_RETRY_BASE_MS,
+    },
   });
 }

@@ -16,6 +16,7 @@ const NAV = [
   { to: '/pricing', label: 'Pricing' },
   { to: '/experiments', label: 'Experiments' },
   { to: '/integrations', label: 'Integrations' },
+  { to: '/visibility', label: 'Visibility' },
   { to: '/settings', label: 'Settings' },
 ];
 

@@ -6,6 +6,7 @@ import type { PlatformServices } from '../../platform/index.ts';
 import type { ItemUpsert } from './catalog.types.ts';
 import { createCategoriesRepository } from './categories.repository.ts';
 import { createCompletenessRepository } from './completeness.repository.ts';
+import { createFeedSourceRepository } from './feed-source.repository.ts';
 import { categoryRoutes } from './categories.routes.ts';
 import { createCategoriesService } from './categories.service.ts';
 import { createItemsRepository } from './items.repository.ts';
@@ -86,6 +87,13 @@ export function createCatalogModule(platform: PlatformServices) {
     serving: createServingRepository(platform.db),
     /** Items as commerce sees them (price now, sellable or not) and stock taken or returned in the caller's transaction. */
     sellable: createSellableRepository(),
+    /** The active catalog as product-feed rows (the visibility module builds Google feeds from them). */
+    feedSource: createFeedSourceRepository(),
+    /** Google taxonomy id -> full path, every loaded category (loads the bundled taxonomy first if needed). */
+    async googleTaxonomyPaths(): Promise<Map<number, string>> {
+      await taxonomy.ensureLoaded();
+      return taxonomyRepo.allPaths();
+    },
     /** Loads Google's taxonomy-with-ids file from a path or an http(s) URL (CLI, admin endpoint). */
     loadGoogleTaxonomy: (source: string) => taxonomy.loadFrom(source),
     async routes(app: FastifyInstance): Promise<void> {

@@ -48,6 +48,11 @@ export function createTaxonomyRepository(db: Db) {
       );
       return nodes.length;
     },
+    /** Every category's id and full path (about 5,600 rows). */
+    async allPaths(q: Q = db): Promise<Map<number, string>> {
+      const rows = await queryRows<{ id: number; path: string }>(q, sql`SELECT id, path FROM google_taxonomy`);
+      return new Map(rows.map((r) => [r.id, r.path]));
+    },
     count: async (q: Q = db) => (await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM google_taxonomy`))!.n,
     get: (id: number, q: Q = db) => queryOne<GoogleCategoryRow>(q, sql`SELECT ${GOOGLE} FROM google_taxonomy g WHERE g.id = ${id}`),
 

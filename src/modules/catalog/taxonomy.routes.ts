@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../../platform/index.ts';
-import { SAMPLE_TAXONOMY_PATH, type TaxonomyService } from './taxonomy.service.ts';
+import { BUNDLED_TAXONOMY_PATH, type TaxonomyService } from './taxonomy.service.ts';
 
 const loadBody = z
   .object({
@@ -12,7 +12,7 @@ const loadBody = z
       .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
       .optional()
       .describe(
-        'A taxonomy-with-ids file, e.g. https://www.google.com/basepages/producttype/taxonomy-with-ids.en-US.txt; the committed sample when omitted',
+        'A taxonomy-with-ids file, e.g. https://www.google.com/basepages/producttype/taxonomy-with-ids.en-US.txt; the full taxonomy bundled with the app when omitted',
       ),
   })
   .strict();
@@ -33,7 +33,7 @@ export async function taxonomyRoutes(app: FastifyInstance, deps: { taxonomy: Tax
       config: { auth: { kind: 'platform_admin' }, audit: { action: 'catalog.google_taxonomy.load', resourceType: 'google_taxonomy' } },
     },
     async (request) => {
-      const out = await deps.taxonomy.loadFrom(request.body.url ?? SAMPLE_TAXONOMY_PATH);
+      const out = await deps.taxonomy.loadFrom(request.body.url ?? BUNDLED_TAXONOMY_PATH);
       return { loaded: out.loaded, errors: out.errors.slice(0, 100) };
     },
   );

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { AppError, validation } from '../../platform/index.ts';
-import { parseTaxonomy } from './taxonomy.core.ts';
+import { parseTaxonomy, type TaxonomyNode } from './taxonomy.core.ts';
 import type { TaxonomyRepository } from './taxonomy.repository.ts';
 
-/** The committed sample (a subset of Google's en-US file with real ids). */
-export const SAMPLE_TAXONOMY_PATH = fileURLToPath(new URL('./data/google-taxonomy-sample.en-US.txt', import.meta.url));
+/** Google's full en-US taxonomy (version 2021-09-21, 5,595 categories), shipped with the app: see data/README.md. */
+export const BUNDLED_TAXONOMY_PATH = fileURLToPath(new URL('./data/taxonomy-with-ids.en-US.txt', import.meta.url));
 
 /** Largest taxonomy file accepted (the full en-US file is about 0.7 MB). */
 const MAX_BYTES = 20 * 1024 * 1024;
@@ -23,6 +23,9 @@ export async function readTaxonomySource(source: string, fetchImpl: typeof fetch
 }
 
 export function createTaxonomyService(deps: { repo: TaxonomyRepository }) {
+  /** Parsed once per process: the bundled file never changes while the app runs. */
+  let bundled: Promise<TaxonomyNode[]> | undefined;
+  const bundledNodes = () => (bundled ??= fs.readFile(BUNDLED_TAXONOMY_PATH, 'utf8').then((text) => parseTaxonomy(text).nodes));
   return {
     /** Loads (or reloads) a taxonomy file; existing ids are updated in place. */
     async loadFrom(source: string): Promise<{ loaded: number; errors: { line: number; message: string }[] }> {
@@ -30,9 +33,13 @@ export function createTaxonomyService(deps: { repo: TaxonomyRepository }) {
       const loaded = await deps.repo.load(parsed.nodes);
       return { loaded, errors: parsed.errors };
     },
-    /** Loads the committed sample when the table is empty (first use on a fresh install). */
+    /**
+     * Loads the bundled taxonomy when the table holds fewer categories than it (a fresh install, or one that
+     * carries the old 70-line sample). Idempotent: an upsert by Google id, so concurrent callers converge.
+     */
     async ensureLoaded(): Promise<void> {
-      if ((await deps.repo.count()) === 0) await deps.repo.load(parseTaxonomy(await fs.readFile(SAMPLE_TAXONOMY_PATH, 'utf8')).nodes);
+      const nodes = await bundledNodes();
+      if ((await deps.repo.count()) < nodes.length) await deps.repo.load(nodes);
     },
   };
 }

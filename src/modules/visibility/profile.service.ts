@@ -1,0 +1,56 @@
+import { conflict, type Db, notFound, type TenantContext } from '../../platform/index.ts';
+import { type BusinessProfile, toE164, validateProfile } from './profile.core.ts';
+import type { ProfileRepository, ProfileRow } from './profile.repository.ts';
+
+const profileNotFound = () => notFound('BUSINESS_PROFILE_NOT_FOUND', 'The business profile');
+
+/** Phones are stored in E.164 when they parse (the validation reports those that do not). */
+const normalized = (p: BusinessProfile): BusinessProfile => ({
+  ...p,
+  phone: p.phone ? (toE164(p.phone, p.address.country) ?? p.phone) : null,
+  categories: [...new Set(p.categories.map((c) => c.trim()).filter(Boolean))],
+});
+
+/** The tenant's business profile: one per tenant, validated on read (a draft may be saved while incomplete). */
+export function createProfileService(deps: { db: Db; repo: ProfileRepository; clock: () => Date }) {
+  const { db, repo } = deps;
+  const get = async (ctx: TenantContext): Promise<ProfileRow> => {
+    const row = await repo.get(db, ctx.tenantId);
+    if (!row) throw profileNotFound();
+    return row;
+  };
+  return {
+    get,
+    async create(ctx: TenantContext, p: BusinessProfile): Promise<ProfileRow> {
+      const row = await repo.insert(db, ctx.tenantId, normalized(p), deps.clock());
+      if (!row)
+        throw conflict('BUSINESS_PROFILE_EXISTS', 'This tenant already has a business profile: change it with PATCH /tenant/profile.');
+      return row;
+    },
+    /** Applies a partial change (top-level fields replace, address and seo merge) in one transaction. */
+    async patch(ctx: TenantContext, change: Partial<BusinessProfile>): Promise<ProfileRow> {
+      return db.transaction(async (tx) => {
+        const cur = await repo.get(tx, ctx.tenantId);
+        if (!cur) throw profileNotFound();
+        const next: BusinessProfile = {
+          name: change.name ?? cur.name,
+          address: { ...cur.address, ...(change.address ?? {}) },
+          phone: change.phone !== undefined ? change.phone : cur.phone,
+          website: change.website !== undefined ? change.website : cur.website,
+          categories: change.categories ?? cur.categories,
+          timeZone: change.timeZone !== undefined ? change.timeZone : cur.timeZone,
+          regularHours: change.regularHours ?? cur.regularHours,
+          specialHours: change.specialHours ?? cur.specialHours,
+          seo: { ...cur.seo, ...(change.seo ?? {}) },
+        };
+        return (await repo.update(tx, ctx.tenantId, normalized(next), deps.clock()))!;
+      });
+    },
+    async validation(ctx: TenantContext) {
+      return validateProfile(await get(ctx));
+    },
+    /** Validates a draft without saving it (the dashboard's live validation). */
+    validateDraft: (_ctx: TenantContext, p: BusinessProfile) => validateProfile(normalized(p)),
+  };
+}
+export type ProfileService = ReturnType<typeof createProfileService>;

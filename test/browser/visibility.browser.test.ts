@@ -1,0 +1,70 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers.ts';
+import { fakeGoogleEnv, startFakeGoogle, type FakeGoogle } from '../fakes/google.fake.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+
+/** The Visibility page against the real server and the local Google fakes: real data created through the API. */
+describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
+  let t: TestApp;
+  let g: FakeGoogle;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    g = await startFakeGoogle();
+    t = await createTestApp(fakeGoogleEnv(g));
+    t.jobs.start({ concurrency: 1 });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    browser = await launchBrowser();
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await g?.close();
+  });
+
+  it('shows the Google link, precheck issues by rule, a push job and the profile score', async () => {
+    const owner = await t.createTenant('Visible Store');
+    const token = owner.ownerToken;
+    const linkR = await t.request('POST', '/google/oauth/link', { token, body: { merchant_id: '42', data_source_id: '7' } });
+    const grant = await g.authorize(linkR.body.authorization_url);
+    expect((await t.request('GET', `/google/oauth/callback?code=${grant.code}&state=${encodeURIComponent(grant.state)}`)).status).toBe(200);
+    const items = ['GOOD', 'BADGTIN'].map((id) => ({
+      item_id: id,
+      name: `Product ${id}`,
+      description: 'A product.',
+      url: `https://shop.example.com/p/${id}`,
+      image_url: `https://cdn.example.com/${id}.jpg`,
+      price: '10.00',
+      currency: 'USD',
+      brand: 'Acme',
+      gtin: id === 'GOOD' ? '4006381333931' : '4006381333932',
+    }));
+    expect((await t.request('POST', '/api/v1/items/bulk', { token, headers: { 'x-tenant-id': owner.tenantId }, body: items })).status).toBe(
+      200,
+    );
+    expect((await t.request('POST', `/api/v1/tenants/${owner.tenantId}/feed/push`, { token })).status).toBe(202);
+    await t.request('POST', '/tenant/profile', { token, body: { name: 'Visible Store', phone: 'nope', categories: ['Shoe store'] } });
+
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/visibility`);
+    await page.getByTestId('google-card').getByText('linked').first().waitFor({ timeout: 20_000 });
+    await page.getByTestId('precheck-table').getByText('gtin_check_digit').waitFor({ timeout: 20_000 });
+    await expect(page.getByTestId('precheck-summary').textContent()).resolves.toMatch(/2 items: 1 ready/);
+    await page
+      .getByTestId('jobs-table')
+      .getByText(/success|processing|queued/)
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await page.getByTestId('profile-score').waitFor({ timeout: 20_000 });
+    await expect(page.getByTestId('profile-fixes').textContent()).resolves.toMatch(/phone/);
+    await screenshot(page, 'visibility');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 120_000);
+});
