@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type ErrorDetail, type TenantContext, errorResponses, isUuid, paginate, tenantContext, validation } from '../../platform/index.ts';
+import {
+  type BoundQuery,
+  type ErrorDetail,
+  type TenantContext,
+  errorResponses,
+  isUuid,
+  paginate,
+  tenantContext,
+  validation,
+} from '../../platform/index.ts';
 import * as s from './catalog.schemas.ts';
 import type { ItemUpsert } from './catalog.types.ts';
 import type { CategoriesRepository } from './categories.repository.ts';
@@ -10,7 +19,7 @@ import type { ItemsService } from './items.service.ts';
 
 export interface ItemRouteDeps {
   items: ItemsService;
-  categories: CategoriesRepository;
+  categories: BoundQuery<CategoriesRepository>;
 }
 
 /** Query filters → repository filters. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { AppError, validation } from '../../platform/index.ts';
+import { type Q, AppError, validation } from '../../platform/index.ts';
 import { parseTaxonomy } from './taxonomy.core.ts';
 import type { TaxonomyRepository } from './taxonomy.repository.ts';
 
@@ -22,17 +22,18 @@ export async function readTaxonomySource(source: string, fetchImpl: typeof fetch
   return fs.readFile(source, 'utf8');
 }
 
-export function createTaxonomyService(deps: { repo: TaxonomyRepository }) {
+export function createTaxonomyService(deps: { db: Q; repo: TaxonomyRepository }) {
+  const { db } = deps;
   return {
     /** Loads (or reloads) a taxonomy file; existing ids are updated in place. */
     async loadFrom(source: string): Promise<{ loaded: number; errors: { line: number; message: string }[] }> {
       const parsed = parseTaxonomy(await readTaxonomySource(source));
-      const loaded = await deps.repo.load(parsed.nodes);
+      const loaded = await deps.repo.load(db, parsed.nodes);
       return { loaded, errors: parsed.errors };
     },
     /** Loads the committed sample when the table is empty (first use on a fresh install). */
     async ensureLoaded(): Promise<void> {
-      if ((await deps.repo.count()) === 0) await deps.repo.load(parseTaxonomy(await fs.readFile(SAMPLE_TAXONOMY_PATH, 'utf8')).nodes);
+      if ((await deps.repo.count(db)) === 0) await deps.repo.load(db, parseTaxonomy(await fs.readFile(SAMPLE_TAXONOMY_PATH, 'utf8')).nodes);
     },
   };
 }
