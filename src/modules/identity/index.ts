@@ -30,8 +30,8 @@ export interface IdentityModuleDeps {
 }
 
 export function createIdentityModule(platform: PlatformServices, deps: IdentityModuleDeps) {
-  const repo = createIdentityRepository(platform.db, deps.events);
-  const settings = createSettingsStore(repo);
+  const repo = createIdentityRepository(deps.events);
+  const settings = createSettingsStore(platform.db, repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const profiles = createProfilesService({ db: platform.db, repo, settings });
   let activitySource: ProfileActivitySource | undefined;

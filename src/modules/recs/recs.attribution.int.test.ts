@@ -27,7 +27,7 @@ describe('attributed outcomes', () => {
       catalog: { activeItemCount: async () => 7 },
       tenantSettings: async () => ({}),
     } as unknown as RecsPorts;
-    const repo = createRecsRepository(database.db, ports);
+    const repo = createRecsRepository(ports);
     const writes = createInteractionsRepository();
     const now = Date.now();
     const since = new Date(now - 60 * 60_000);
@@ -42,7 +42,7 @@ describe('attributed outcomes', () => {
       cacheHit: false,
       createdAt: new Date(at),
     });
-    await repo.recordServedMany(T, [
+    await repo.recordServedMany(database.db, T, [
       served(s1, ['x', 'y'], now - 1000),
       served(s2, ['x'], now - 500),
       served(old, ['x'], now - 2 * 60 * 60_000),
@@ -68,8 +68,8 @@ describe('attributed outcomes', () => {
     // Another tenant citing the same response ids counts nothing here.
     await writes.appendMany(database.db, OTHER, [ev('x', 'click', s1, 7), ev('y', 'purchase', s1, 8)]);
 
-    expect(await repo.armStats(T, since)).toEqual([{ versionId: null, served: 2, clicks: 2, conversions: 1 }]);
-    const d = await repo.dashboard(T, since);
+    expect(await repo.armStats(database.db, T, since)).toEqual([{ versionId: null, served: 2, clicks: 2, conversions: 1 }]);
+    const d = await repo.dashboard(database.db, T, since);
     expect(d.outcomes).toEqual({ clicked: 2, converted: 1, orders: 1 });
     expect(d.revenue).toEqual([{ currency: 'USD', revenueMinor: '1000', orders: 1 }]);
     expect(d.top).toEqual([

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import {
+  type Q,
   INTERRUPTED_PREFIX,
   type JobRecord,
   type TenantContext,
@@ -33,6 +34,7 @@ function catalogFields(i: CatalogFields) {
 }
 
 export interface RecsRouteDeps {
+  db: Q;
   training: TrainingService;
   serving: ServingService;
   repo: RecsRepository;
@@ -132,7 +134,7 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
 
 export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { training, serving, repo } = deps;
+  const { training, serving, repo, db } = deps;
   // served rows still in the buffer are written before the database closes
   app.addHook('onClose', async () => serving.close());
 
@@ -366,9 +368,9 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       const days = request.query.days;
       const since = new Date(Date.now() - days * 86_400_000);
       await serving.flushServed();
-      const d = await repo.dashboard(ctx.tenantId, since);
-      const dep = await repo.deployment(ctx.tenantId);
-      const active = dep?.activeVersionId ? await repo.getVersion(ctx.tenantId, dep.activeVersionId) : undefined;
+      const d = await repo.dashboard(db, ctx.tenantId, since);
+      const dep = await repo.deployment(db, ctx.tenantId);
+      const active = dep?.activeVersionId ? await repo.getVersion(db, ctx.tenantId, dep.activeVersionId) : undefined;
       const calls = d.served.calls;
       const revenue = d.revenue.filter((x) => isCurrencyCode(x.currency)); // most orders first
       const main = revenue[0];

@@ -20,17 +20,19 @@ export interface TenancyModuleDeps {
 }
 
 export function createTenancyModule(deps: TenancyModuleDeps) {
-  const repo = createTenancyRepository(deps.db);
+  const repo = createTenancyRepository();
   const clock = deps.clock ?? (() => new Date());
   const auth = createAuthService({
+    db: deps.db,
     repo,
     security: deps.security,
     tokens: createTokenSigner(deps.jwtSecret),
     clock,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   });
-  const tenants = createTenantsService({ repo, security: deps.security, invalidate: (w) => auth.invalidate(w) });
+  const tenants = createTenantsService({ db: deps.db, repo, security: deps.security, invalidate: (w) => auth.invalidate(w) });
   const apiKeys = createApiKeysService({
+    db: deps.db,
     repo,
     security: deps.security,
     clock,
@@ -42,11 +44,11 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     apiKeys,
     auth,
     async routes(app: FastifyInstance): Promise<void> {
-      await tenancyRoutes(app, { auth, tenants, apiKeys, repo, registration: deps.config.registration });
+      await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, registration: deps.config.registration });
     },
     /** The id of the tenant with this slug or id (the command line names tenants by slug), or undefined. */
     async findTenantId(slugOrId: string): Promise<string | undefined> {
-      const t = (await repo.getTenantBySlug(slugOrId)) ?? (isUuid(slugOrId) ? await repo.getTenant(slugOrId) : undefined);
+      const t = (await repo.getTenantBySlug(deps.db, slugOrId)) ?? (isUuid(slugOrId) ? await repo.getTenant(deps.db, slugOrId) : undefined);
       return t?.id;
     },
     /** Creates the first platform administrator when none exists. Returns the password only when generated. */
@@ -54,7 +56,7 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
       email: string | undefined,
       password: string | undefined,
     ): Promise<{ created: boolean; email: string; generatedPassword?: string }> {
-      if ((await repo.countPlatformAdmins()) > 0) return { created: false, email: email ?? '' };
+      if ((await repo.countPlatformAdmins(deps.db)) > 0) return { created: false, email: email ?? '' };
       const pw = password ?? randomToken(20);
       const out = await tenants.createUser({
         email: email ?? 'admin@loupe.local',
