@@ -71,6 +71,8 @@ export interface EnqueueOptions {
 
 export interface JobQueueDeps {
   db: Db;
+  /** The process clock (run times of retries and new jobs). */
+  clock: () => Date;
   logger: Logger;
   pollMs: number;
   onJobFinished?: (type: string, status: JobStatus, seconds: number) => void;
@@ -219,7 +221,7 @@ export function createJobQueue(deps: JobQueueDeps) {
 
   async function execute(job: JobRecord): Promise<void> {
     const def = definitions.get(job.type);
-    const started = Date.now();
+    const started = performance.now();
     const controller = new AbortController();
     running.set(job.id, controller);
     let lastWrite = 0;
@@ -250,7 +252,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         signal: controller.signal,
         async progress(p, force = false) {
           pending = { ...pending, ...p };
-          const now = Date.now();
+          const now = performance.now();
           if (!force && now - lastWrite < 250) return;
           lastWrite = now;
           const toWrite = pending;
@@ -289,12 +291,14 @@ export function createJobQueue(deps: JobQueueDeps) {
         status = 'queued';
         const delay = retryDelayMs(job.attempts, Math.random());
         logger.info({ jobId: job.id, type: job.type, attempt: job.attempts, retryInMs: delay }, 'job attempt failed; retrying');
-        await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(Date.now() + delay) }).catch(() => undefined);
+        await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(deps.clock().getTime() + delay) }).catch(
+          () => undefined,
+        );
       }
     } finally {
       clearInterval(heartbeat);
       running.delete(job.id);
-      deps.onJobFinished?.(job.type, status, (Date.now() - started) / 1000);
+      deps.onJobFinished?.(job.type, status, (performance.now() - started) / 1000);
     }
   }
 
@@ -361,7 +365,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         db,
         sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key)
             SELECT ${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
-                   ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${opts.dedupeKey ?? null}
+                   ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? deps.clock()).toISOString()}, ${opts.dedupeKey ?? null}
             WHERE (SELECT count(*) FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND status = 'queued') < ${maxQueued}
             RETURNING ${SELECT}`,
       );

@@ -46,7 +46,12 @@ describe('health, metrics and docs', () => {
     const { createRateLimiter } = await import('./rate-limit.ts');
     const mk = () => {
       const app = Fastify();
-      registerAuthHooks(app, { authenticator: t.tenancy.authenticator, rateLimiter: createRateLimiter(), limits: t.config.rateLimits });
+      registerAuthHooks(app, {
+        clock: () => new Date(),
+        authenticator: t.tenancy.authenticator,
+        rateLimiter: createRateLimiter(),
+        limits: t.config.rateLimits,
+      });
       return app;
     };
     expect(() => mk().get('/api/v1/open', async () => 'x')).toThrow(/declares no config.auth/);
@@ -236,7 +241,7 @@ describe('job queue (durable, on this database)', () => {
   const tenantId = '0190a000-0000-7000-8000-0000000000aa';
 
   it('runs jobs with progress, retries failures with backoff, and fails permanently after max attempts', async () => {
-    const q = createJobQueue({ db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const q = createJobQueue({ clock: () => new Date(), db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
     let flaky = 0;
     q.register({
       type: 'test.sum',
@@ -299,7 +304,7 @@ describe('job queue (durable, on this database)', () => {
   });
 
   it('cancels queued and running jobs; a running handler sees its signal abort', async () => {
-    const q = createJobQueue({ db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const q = createJobQueue({ clock: () => new Date(), db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
     let sawAbort = false;
     let started = false;
     q.register({
@@ -329,7 +334,7 @@ describe('job queue (durable, on this database)', () => {
   });
 
   it('a job whose worker died (expired lease) is picked up again', async () => {
-    const q = createJobQueue({ db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const q = createJobQueue({ clock: () => new Date(), db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
     q.register({ type: 'test.resume', payload: z.object({}), handle: async () => ({ resumed: true }) });
     const job = await q.enqueue(tenantId, 'test.resume', {});
     const { sql } = await import('drizzle-orm');

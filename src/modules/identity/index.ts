@@ -51,7 +51,7 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     /** Recomputes a tenant's profile aggregates from the stored events now (the job does the same in the background). */
     reconcileAggregates: (tenantId: string) => reconciler.reconcileTenant(tenantId),
     async routes(app: FastifyInstance): Promise<void> {
-      await identityRoutes(app, profiles);
+      await identityRoutes(app, profiles, platform.clock);
       await aggregatesRoutes(app, reconciler);
     },
   };

@@ -30,6 +30,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   const repo = createRecsRepository({ events: deps.history, catalog: deps.catalogReads, tenantSettings: deps.tenantSettings });
   // On PostgreSQL another process (a replica, a worker) may write too: serving caches then also read change markers.
   const serving = createServingService({
+    clock: platform.clock,
     db: platform.db,
     repo,
     storage: platform.storage,
@@ -54,7 +55,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     /** Resolves once every response served so far has its recs_served row (written in batches). */
     flushServed: serving.flushServed,
     async routes(app: FastifyInstance): Promise<void> {
-      await recsRoutes(app, { db: platform.db, training, serving, repo });
+      await recsRoutes(app, { clock: platform.clock, db: platform.db, training, serving, repo });
     },
   };
 }

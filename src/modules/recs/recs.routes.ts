@@ -34,6 +34,7 @@ function catalogFields(i: CatalogFields) {
 }
 
 export interface RecsRouteDeps {
+  clock: () => Date;
   db: Q;
   training: TrainingService;
   serving: ServingService;
@@ -90,7 +91,7 @@ const toVersion = (v: VersionRow, d: DeploymentRow | undefined) => ({
   expires_at: iso(v.expiresAt)!,
 });
 
-function toProgress(job: JobRecord, version: VersionRow | undefined, dep: DeploymentRow | undefined) {
+function toProgress(job: JobRecord, version: VersionRow | undefined, dep: DeploymentRow | undefined, now: Date) {
   const p = (job.progress ?? {}) as Record<string, unknown>;
   const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
   // A job whose process died and has no attempt left shows `interrupted`, not a plain failure.
@@ -115,7 +116,7 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
     current_epoch: num(p.epoch),
     total_epochs: num(p.total_epochs),
     metrics,
-    estimated_completion: job.status === 'running' && eta !== null ? new Date(Date.now() + eta * 1000).toISOString() : null,
+    estimated_completion: job.status === 'running' && eta !== null ? new Date(now.getTime() + eta * 1000).toISOString() : null,
     model_version: version?.version ?? null,
     model_version_id: version?.id ?? null,
     final_metrics: version ? toVersion(version, dep).metrics : null,
@@ -185,7 +186,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       const ctx = tenantContext(request);
       if (!/^[0-9a-f-]{36}$/.test(request.params.job_id)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
       const { job, version, deployment } = await training.job(ctx, request.params.job_id);
-      return toProgress(job, version, deployment);
+      return toProgress(job, version, deployment, deps.clock());
     },
   );
 
@@ -208,7 +209,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       if (!/^[0-9a-f-]{36}$/.test(request.params.job_id)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
       const job = await training.cancel(ctx, request.params.job_id);
       request.auditTarget = { resourceId: job.id };
-      return toProgress(job, undefined, undefined);
+      return toProgress(job, undefined, undefined, deps.clock());
     },
   );
 
@@ -366,7 +367,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       const ctx = tenantContext(request);
       checkTenant(ctx, request.params.tenantId);
       const days = request.query.days;
-      const since = new Date(Date.now() - days * 86_400_000);
+      const since = new Date(deps.clock().getTime() - days * 86_400_000);
       await serving.flushServed();
       const d = await repo.dashboard(db, ctx.tenantId, since);
       const dep = await repo.deployment(db, ctx.tenantId);
@@ -412,7 +413,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           interactions: d.quality.interactions,
           users: d.quality.users,
           freshness_hours: d.quality.lastAt
-            ? Math.round(((Date.now() - new Date(d.quality.lastAt).getTime()) / 3_600_000) * 100) / 100
+            ? Math.round(((deps.clock().getTime() - new Date(d.quality.lastAt).getTime()) / 3_600_000) * 100) / 100
             : null,
         },
       };

@@ -16,12 +16,12 @@ export interface TenancyModuleDeps {
   config: Config;
   jwtSecret: string;
   security: SecurityEventRepository;
-  clock?: () => Date;
+  clock: () => Date;
 }
 
 export function createTenancyModule(deps: TenancyModuleDeps) {
   const repo = createTenancyRepository();
-  const clock = deps.clock ?? (() => new Date());
+  const { clock } = deps;
   const auth = createAuthService({
     db: deps.db,
     repo,

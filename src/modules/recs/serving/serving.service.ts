@@ -60,6 +60,8 @@ export interface RecommendedItem extends CatalogFields {
 }
 
 export interface ServingDeps {
+  /** The process clock (cache ages, served-log times). */
+  clock: () => Date;
   db: Q;
   repo: RecsRepository;
   storage: ObjectStorage;
@@ -93,14 +95,14 @@ function fieldsAt(s: CatalogSnapshot, p: number): CatalogFields {
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 /** A value read at most every `ttlMs`; concurrent readers share one load. */
-function ttlCache<T>(ttlMs: number, load: (key: string) => Promise<T>) {
+function ttlCache<T>(ttlMs: number, now: () => number, load: (key: string) => Promise<T>) {
   const entries = new Map<string, { at: number; value: Promise<T> }>();
   return {
     get(key: string): Promise<T> {
       const e = entries.get(key);
-      if (e && Date.now() - e.at < ttlMs) return e.value;
+      if (e && now() - e.at < ttlMs) return e.value;
       const value = load(key);
-      entries.set(key, { at: Date.now(), value });
+      entries.set(key, { at: now(), value });
       value.catch(() => entries.get(key)?.value === value && entries.delete(key));
       return value;
     },
@@ -109,6 +111,7 @@ function ttlCache<T>(ttlMs: number, load: (key: string) => Promise<T>) {
 }
 
 export function createServingService(deps: ServingDeps) {
+  const nowMs = () => deps.clock().getTime();
   const { repo, db } = deps;
   const models = new Map<string, LoadedModel | Promise<LoadedModel>>(); // key tenant:version, insertion order = LRU
   const responses = new Map<string, { at: number; value: { items: RecommendedItem[]; algorithm: string } }>();
@@ -120,8 +123,8 @@ export function createServingService(deps: ServingDeps) {
     log: deps.log,
     ...(deps.shared ? {} : { flushMs: 1000, maxRows: 5000 }),
   });
-  const deployments = ttlCache(DEPLOYMENT_TTL_MS, (tenantId) => repo.deployment(db, tenantId));
-  const settings = ttlCache(DEPLOYMENT_TTL_MS, async (tenantId) => {
+  const deployments = ttlCache(DEPLOYMENT_TTL_MS, nowMs, (tenantId) => repo.deployment(db, tenantId));
+  const settings = ttlCache(DEPLOYMENT_TTL_MS, nowMs, async (tenantId) => {
     const value = recsSettings(await repo.tenantSettings(tenantId));
     return { ...value, key: JSON.stringify([value.weights, value.excludePurchased]) };
   });
@@ -237,7 +240,7 @@ export function createServingService(deps: ServingDeps) {
       itemIds,
       latencyMs,
       cacheHit,
-      createdAt: new Date(),
+      createdAt: deps.clock(),
     });
     return { id, latencyMs };
   }
@@ -301,7 +304,7 @@ export function createServingService(deps: ServingDeps) {
         req.context.currentItem,
       ])}`;
       const hit = responses.get(key);
-      if (hit && Date.now() - hit.at < CACHE_TTL_MS) {
+      if (hit && nowMs() - hit.at < CACHE_TTL_MS) {
         stats.cacheHits++;
         const out = recordServed(
           ctx,
@@ -362,7 +365,7 @@ export function createServingService(deps: ServingDeps) {
         }
       }
       const value = { items, algorithm };
-      responses.set(key, { at: Date.now(), value });
+      responses.set(key, { at: nowMs(), value });
       if (responses.size > CACHE_MAX) responses.delete(responses.keys().next().value!);
       const out = recordServed(
         ctx,

@@ -189,7 +189,7 @@ export function createTrainingService(deps: TrainingDeps) {
   }
 
   async function runTraining(run: JobRun<TrainPayload>): Promise<unknown> {
-    const started = Date.now();
+    const started = performance.now();
     const { tenantId } = run;
     const p = run.payload;
     const settings = recsSettings(await repo.tenantSettings(tenantId));
@@ -227,7 +227,7 @@ export function createTrainingService(deps: TrainingDeps) {
           ...(typeof warm === 'object' ? { warmStart: warm } : {}),
         },
         (pr) => {
-          const elapsed = (Date.now() - started) / 1000;
+          const elapsed = (performance.now() - started) / 1000;
           const frac = Math.max(0.02, Math.min(0.99, pr.progress));
           void run.progress({
             status: 'training',
@@ -273,7 +273,7 @@ export function createTrainingService(deps: TrainingDeps) {
       artifactKey: key,
       artifactBytes: stored.bytes,
       jobId: run.id,
-      trainingSeconds: (Date.now() - started) / 1000,
+      trainingSeconds: (performance.now() - started) / 1000,
       expiresAt: new Date(now.getTime() + RETENTION_DAYS * 24 * HOUR),
     });
     let deployment = 'not_deployed';
@@ -296,7 +296,7 @@ export function createTrainingService(deps: TrainingDeps) {
       model_type: out.modelType,
       training_mode: typeof warm === 'string' ? 'full' : p.trainingMode,
       metrics: out.metrics,
-      training_duration_seconds: (Date.now() - started) / 1000,
+      training_duration_seconds: (performance.now() - started) / 1000,
     };
   }
 
