@@ -116,7 +116,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const clock = deps.clock ?? (() => new Date());
   const jobs = createJobQueue({
     db,
-    clock,
     logger: app.log as unknown as Logger,
     pollMs: config.jobs.pollMs,
     onJobFinished: metrics.jobFinished,

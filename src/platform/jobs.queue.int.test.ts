@@ -36,7 +36,7 @@ async function waitFor(q: JobQueue, tenantId: string, id: string, done: (s: stri
 
 describe('M9: one tenant cannot make another wait', () => {
   it("six long jobs of tenant A leave a worker for tenant B's one-second job; A never runs more than its cap", async () => {
-    const q = createJobQueue({ clock: () => new Date(), db: database.db, logger: silent, pollMs: 20 });
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20 });
     const A = newId();
     const B = newId();
     let release = false;
@@ -76,7 +76,7 @@ describe('M9: one tenant cannot make another wait', () => {
   });
 
   it('refuses a job beyond the per-tenant queued cap with a clear 429-kind error; other tenants are not affected', async () => {
-    const q = createJobQueue({ clock: () => new Date(), db: database.db, logger: silent, pollMs: 20, tenantLimits: { maxQueued: 3 } });
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20, tenantLimits: { maxQueued: 3 } });
     q.register({ type: 'test.capped', payload: z.object({}), handle: async () => null });
     const A = newId();
     for (let i = 0; i < 3; i++) await q.enqueue(A, 'test.capped', {});
@@ -96,7 +96,7 @@ describe('jobs left running by a process that died', () => {
     );
 
   it('on the embedded database, are retried at once or shown interrupted, not running until the lease expires', async () => {
-    const q = createJobQueue({ clock: () => new Date(), db: database.db, logger: silent, pollMs: 20, exclusiveDatabase: true });
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20, exclusiveDatabase: true });
     q.register({ type: 'test.crashy', payload: z.object({}), maxAttempts: 2, handle: async () => ({ ok: true }) });
     const T = newId();
     const retry = await q.enqueue(T, 'test.crashy', {});
@@ -116,7 +116,7 @@ describe('jobs left running by a process that died', () => {
   });
 
   it('on a shared database, only leases of dead processes of this host are recovered', async () => {
-    const q = createJobQueue({ clock: () => new Date(), db: database.db, logger: silent, pollMs: 20 });
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20 });
     q.register({ type: 'test.shared', payload: z.object({}), maxAttempts: 1, handle: async () => null });
     const T = newId();
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;

@@ -69,10 +69,13 @@ export interface EnqueueOptions {
   dedupeKey?: string;
 }
 
+/**
+ * Time in the queue is the database's and the host's wall clock, never the injected `platform.clock`: leases,
+ * claims and run times are compared with the database's now() across processes, so a test that moves the
+ * application's clock must not move when jobs become due.
+ */
 export interface JobQueueDeps {
   db: Db;
-  /** The process clock (run times of retries and new jobs). */
-  clock: () => Date;
   logger: Logger;
   pollMs: number;
   onJobFinished?: (type: string, status: JobStatus, seconds: number) => void;
@@ -291,9 +294,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         status = 'queued';
         const delay = retryDelayMs(job.attempts, Math.random());
         logger.info({ jobId: job.id, type: job.type, attempt: job.attempts, retryInMs: delay }, 'job attempt failed; retrying');
-        await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(deps.clock().getTime() + delay) }).catch(
-          () => undefined,
-        );
+        await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(Date.now() + delay) }).catch(() => undefined);
       }
     } finally {
       clearInterval(heartbeat);
@@ -365,7 +366,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         db,
         sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key)
             SELECT ${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
-                   ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? deps.clock()).toISOString()}, ${opts.dedupeKey ?? null}
+                   ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${opts.dedupeKey ?? null}
             WHERE (SELECT count(*) FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND status = 'queued') < ${maxQueued}
             RETURNING ${SELECT}`,
       );

@@ -241,7 +241,7 @@ describe('job queue (durable, on this database)', () => {
   const tenantId = '0190a000-0000-7000-8000-0000000000aa';
 
   it('runs jobs with progress, retries failures with backoff, and fails permanently after max attempts', async () => {
-    const q = createJobQueue({ clock: () => new Date(), db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const q = createJobQueue({ db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
     let flaky = 0;
     q.register({
       type: 'test.sum',
@@ -304,7 +304,7 @@ describe('job queue (durable, on this database)', () => {
   });
 
   it('cancels queued and running jobs; a running handler sees its signal abort', async () => {
-    const q = createJobQueue({ clock: () => new Date(), db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const q = createJobQueue({ db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
     let sawAbort = false;
     let started = false;
     q.register({
@@ -334,7 +334,7 @@ describe('job queue (durable, on this database)', () => {
   });
 
   it('a job whose worker died (expired lease) is picked up again', async () => {
-    const q = createJobQueue({ clock: () => new Date(), db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const q = createJobQueue({ db: t.database.db, logger: pino({ level: 'silent' }), pollMs: 20 });
     q.register({ type: 'test.resume', payload: z.object({}), handle: async () => ({ resumed: true }) });
     const job = await q.enqueue(tenantId, 'test.resume', {});
     const { sql } = await import('drizzle-orm');

@@ -19,6 +19,9 @@ export interface TenancyModuleDeps {
   clock: () => Date;
 }
 
+/** Sign-in failures of an (account, source) pair are forgotten after a day without new ones (and no running lock). */
+const THROTTLE_IDLE_MS = 24 * 60 * 60_000;
+
 export function createTenancyModule(deps: TenancyModuleDeps) {
   const repo = createTenancyRepository();
   const { clock } = deps;
@@ -38,6 +41,10 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     clock,
     invalidateKey: (h) => auth.invalidate({ apiKeyHash: h }),
   });
+  const pruneLoginThrottle = async (): Promise<number> => {
+    const now = clock();
+    return repo.pruneThrottle(deps.db, new Date(now.getTime() - THROTTLE_IDLE_MS), now);
+  };
   return {
     authenticator: auth.authenticator,
     tenants,
@@ -45,6 +52,21 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     auth,
     async routes(app: FastifyInstance): Promise<void> {
       await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, registration: deps.config.registration });
+    },
+    /**
+     * Forgets sign-in failures of (account, source) pairs idle for THROTTLE_IDLE_MS whose lock has ended, so
+     * `login_throttle` does not grow with every address that ever mistyped a password. Returns rows deleted.
+     */
+    pruneLoginThrottle,
+    /** Runs `pruneLoginThrottle` every `everyMs` (default hourly) until the returned stop function is called. */
+    startMaintenance(log: { warn(obj: unknown, msg: string): void }, everyMs = 60 * 60_000): () => void {
+      const timer = setInterval(() => {
+        pruneLoginThrottle().catch((err: unknown) =>
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'login_throttle clean-up failed'),
+        );
+      }, everyMs);
+      timer.unref();
+      return () => clearInterval(timer);
     },
     /** The id of the tenant with this slug or id (the command line names tenants by slug), or undefined. */
     async findTenantId(slugOrId: string): Promise<string | undefined> {

@@ -382,6 +382,15 @@ export function createTenancyRepository() {
         sql`UPDATE login_throttle SET locked_until = ${until.toISOString()}::timestamptz WHERE subject_hash = ${subjectHash} AND source = ${source}`,
       );
     },
+    /** Deletes sign-in throttle rows untouched since `before` whose lock (if any) has ended by `now`. */
+    async pruneThrottle(q: Q, before: Date, now: Date): Promise<number> {
+      const rows = await queryRows<{ n: number }>(
+        q,
+        sql`DELETE FROM login_throttle WHERE updated_at < ${before.toISOString()}::timestamptz
+              AND (locked_until IS NULL OR locked_until < ${now.toISOString()}::timestamptz) RETURNING 1 AS n`,
+      );
+      return rows.length;
+    },
     async clearThrottle(q: Q, subjectHash: string, source: string) {
       await q.execute(sql`DELETE FROM login_throttle WHERE subject_hash = ${subjectHash} AND source = ${source}`);
     },
