@@ -40,4 +40,3 @@ export {
   minorToMajor,
   parseMoney,
 } from './money.ts';
-export { currencyCode } from './schemas.ts';

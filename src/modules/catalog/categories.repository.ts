@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryOne, queryRows, type Q } from '../../platform/index.ts';
+import { arrayParam, newId, queryOne, queryRows, type Q } from '../../platform/index.ts';
 import { PATH_SEPARATOR, categoryNodesFor, joinCategoryPath, splitCategoryPath } from './catalog.core.ts';
 
 export interface CategoryRow {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryOne, type Db, type Q } from '../../platform/index.ts';
+import { queryOne, type Q } from '../../platform/index.ts';
 
 /** How complete a tenant's catalog is: item counts per filled field (the data-quality dashboard, seed 003). */
 export interface CatalogCompleteness {

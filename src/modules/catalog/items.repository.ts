@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { CURRENCIES_BY_EXPONENT, type Db, arrayParam, isUuid, newId, queryOne, queryRows, type Q } from '../../platform/index.ts';
+import { CURRENCIES_BY_EXPONENT, arrayParam, isUuid, newId, queryOne, queryRows, type Q } from '../../platform/index.ts';
 import { underPath } from './categories.repository.ts';
 
 /** One item ready to write: category already resolved to an id. */

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Db, queryOne, queryRows, type Q } from '../../platform/index.ts';
+import { queryOne, queryRows, type Q } from '../../platform/index.ts';
 import { PRICE_BANDS } from './catalog.core.ts';
 import { ITEM_COLUMNS, ITEM_FROM, type ItemFilters, type ItemRow, filterConditions, majorPrice } from './items.repository.ts';
 

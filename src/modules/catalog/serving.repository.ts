@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne, queryRows, type Q } from '../../platform/index.ts';
+import { arrayParam, queryOne, queryRows, type Q } from '../../platform/index.ts';
 
 /** The catalog columns recommendation serving needs. */
 export interface ServingItemRow {

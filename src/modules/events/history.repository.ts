@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 
 /** One interaction that cites a recommendation (`recommendation_id`): what attribution joins to served responses. */
 export interface AttributedInteraction {

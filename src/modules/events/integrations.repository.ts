@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Q, type SecretBox, SecretUnreadableError, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, type SecretBox, SecretUnreadableError, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface ConnectionRow {
   tenantId: string;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Q, queryOne } from '../../platform/index.ts';
+import { type Q, queryOne } from '../../platform/index.ts';
 
 /** Read-only statistics over a tenant's interactions, for other modules' dashboards. */
 export function createInteractionStatsRepository() {

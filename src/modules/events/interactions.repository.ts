@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Q, arrayParam, newId, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, newId, queryRows } from '../../platform/index.ts';
 import { type NewInteraction, dedupeKeyOf } from './interactions.core.ts';
 
 export interface AppendResult {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface SessionRow {
   sessionId: string;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { AttributedInteraction } from '../events/index.ts';
 import type { RecsPorts } from './recs.types.ts';
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Role } from '../../platform/index.ts';
-import { type Db, type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface TenantRow {
   id: string;
