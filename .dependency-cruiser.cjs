@@ -48,12 +48,7 @@ module.exports = {
         'Schema files are the public contract (src/contracts re-exports them): they import zod, other schema files, pure ' +
         '*.core.ts files and the platform contract files, never server code (repositories, services, the platform index).',
       severity: 'error',
-      from: {
-        path: '\\.schemas\\.ts$',
-        // TEMPORARY: catalog.schemas.ts still holds the row mappers (toItem, toItemUpsert, toCategory) that need
-        // repository row types; they move to catalog.mappers.ts once the money module lands in catalog.
-        pathNot: '^src/modules/catalog/catalog\\.schemas\\.ts$',
-      },
+      from: { path: '\\.schemas\\.ts$' },
       to: { path: '^src/', pathNot: ['\\.schemas\\.ts$', '\\.core\\.ts$', PLATFORM_CONTRACT_FILES] },
     },
     {

@@ -126,6 +126,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const audit = createAuditRepository(db);
   const security = createSecurityEventRepository(db);
   const storage = deps.storage ?? createLocalStorage(path.join(config.dataDir, 'objects'));
+  /** The one clock of the process: every service, job and hook reads time from it (tests pass their own). */
+  const clock = deps.clock ?? (() => new Date());
   const jobs = createJobQueue({
     db,
     logger: app.log as unknown as Logger,
@@ -135,7 +137,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     exclusiveDatabase: database.kind === 'pglite',
   });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
-  const tenancy = createTenancyModule({ db, config, jwtSecret, security, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const tenancy = createTenancyModule({ db, config, jwtSecret, security, clock });
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
   const platform: PlatformServices = {
     db,
@@ -144,7 +146,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     storage,
     secrets,
     log: app.log,
-    clock: deps.clock ?? (() => new Date()),
+    clock,
     databaseKind: database.kind,
   };
   // Domain modules, wired by their public entries only (dependencies flow one way: identity <- events <- catalog <- recs).
@@ -228,6 +230,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
+    clock,
     authenticator: tenancy.authenticator,
     rateLimiter: createRateLimiter(redis),
     limits: config.rateLimits,

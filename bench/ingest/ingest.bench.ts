@@ -224,7 +224,7 @@ try {
   // cost of the HTTP stack plus identity resolution.
   const noIdentity = createIngestService({
     db: database.db,
-    repo: createInteractionsRepository(database.db),
+    repo: createInteractionsRepository(),
     identity: { resolveMany: async (_t, inputs) => inputs.map(() => null), recordActivityWithin: async () => undefined },
     log: { error: () => undefined } as never,
     batching: { maxBatch: 1000, maxWaitMs: 4, maxPending: 1_000_000, concurrency: 1 },

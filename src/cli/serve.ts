@@ -20,6 +20,7 @@ export function registerServe(program: Command): void {
       const admin = await loupe.tenancy.ensurePlatformAdmin(config.admin.email, config.admin.password);
       if (opts.worker) loupe.jobs.start({ concurrency: config.jobs.concurrency });
       const stopStatistics = keepStatisticsFresh(database, loupe.app.log);
+      const stopTenancyMaintenance = loupe.tenancy.startMaintenance(loupe.app.log);
       const address = await loupe.app.listen({ port: config.port, host: config.host });
       // The port in the lock record lets `loupe import` and `loupe backup` go through this server.
       await lock?.setPort((loupe.app.server.address() as AddressInfo).port);
@@ -39,6 +40,7 @@ export function registerServe(program: Command): void {
       process.stdout.write(`${lines.join('\n')}\n\n`);
       onShutdown(async () => {
         stopStatistics();
+        stopTenancyMaintenance();
         await loupe.close();
         await opened.close();
       });

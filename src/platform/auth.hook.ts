@@ -20,6 +20,8 @@ export interface Authenticator {
 }
 
 export interface AuthHookDeps {
+  /** The process clock (the step-up window). */
+  clock: () => Date;
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
   limits: BaseRateLimits;
@@ -147,7 +149,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
       if (actor.type !== 'user' || !actor.isPlatformAdmin) {
         throw new AppError('forbidden', 'PLATFORM_ADMIN_REQUIRED', 'Only a platform administrator may do this.');
       }
-      if (auth.stepUp) requireRecentAuth(actor);
+      if (auth.stepUp) requireRecentAuth(actor, deps.clock());
       return;
     }
 
@@ -187,7 +189,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
       if (!role && actor.isPlatformAdmin) role = 'owner';
       if (!role) throw tenantNotFound();
       permissions = ROLE_PERMISSIONS[role];
-      if (auth.stepUp) requireRecentAuth(actor);
+      if (auth.stepUp) requireRecentAuth(actor, deps.clock());
     } else {
       permissions = new Set(PERMISSIONS);
     }
@@ -237,9 +239,9 @@ function tenantNotFound(): AppError {
   return new AppError('not_found', 'TENANT_NOT_FOUND', 'Tenant was not found.');
 }
 
-function requireRecentAuth(actor: Actor): void {
+function requireRecentAuth(actor: Actor, now: Date): void {
   if (actor.type !== 'user') return;
-  const age = Date.now() / 1000 - actor.authTime;
+  const age = now.getTime() / 1000 - actor.authTime;
   if (age > STEP_UP_WINDOW_SECONDS) {
     throw new AppError(
       'forbidden',

@@ -15,6 +15,23 @@ import pg from 'pg';
 
 /** Drizzle over either target; a transaction has the same surface. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+/**
+ * The unit of work a repository method runs in: the database or an open transaction. Every repository method
+ * takes it as its FIRST parameter (then the tenant id); repository factories hold no database handle, and
+ * services pass `platform.db` or the transaction they opened.
+ */
+export type Q = Pick<Db, 'execute'>;
+
+/** A repository's methods with the unit of work fixed to `q` (for read-only views handed to other modules). */
+export type BoundQuery<R> = { [K in keyof R]: R[K] extends (q: Q, ...args: infer A) => infer T ? (...args: A) => T : R[K] };
+
+/** Binds every method of `repo` to the unit of work `q` (the first parameter of every repository method). */
+export function bindQuery<R extends Record<string, unknown>>(q: Q, repo: R): BoundQuery<R> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(repo)) out[k] = typeof v === 'function' ? (...args: unknown[]) => v(q, ...args) : v;
+  return out as BoundQuery<R>;
+}
 /** Anything that can run a query: the database or an open transaction. */
 
 export interface Database {

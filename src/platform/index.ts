@@ -9,8 +9,8 @@ export type { Config } from './config.ts';
 // Process entries and benches start Loupe with these (modules never call them).
 export { loadConfig } from './config.ts';
 export { migrateDatabase, openDatabase } from './database.ts';
-export { arrayParam, queryOne, queryRows } from './database.ts';
-export type { Database, Db } from './database.ts';
+export { arrayParam, bindQuery, queryOne, queryRows } from './database.ts';
+export type { BoundQuery, Database, Db, Q } from './database.ts';
 export { AppError, conflict, notFound, validation } from './errors.ts';
 export type { ErrorDetail } from './errors.ts';
 export { isUuid, newId, randomToken, sha256Hex } from './ids.ts';
@@ -44,4 +44,3 @@ export {
   minorToNumber,
   parseMoney,
 } from './money.ts';
-export { currencyCode } from './schemas.ts';

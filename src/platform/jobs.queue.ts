@@ -69,6 +69,11 @@ export interface EnqueueOptions {
   dedupeKey?: string;
 }
 
+/**
+ * Time in the queue is the database's and the host's wall clock, never the injected `platform.clock`: leases,
+ * claims and run times are compared with the database's now() across processes, so a test that moves the
+ * application's clock must not move when jobs become due.
+ */
 export interface JobQueueDeps {
   db: Db;
   logger: Logger;
@@ -219,7 +224,7 @@ export function createJobQueue(deps: JobQueueDeps) {
 
   async function execute(job: JobRecord): Promise<void> {
     const def = definitions.get(job.type);
-    const started = Date.now();
+    const started = performance.now();
     const controller = new AbortController();
     running.set(job.id, controller);
     let lastWrite = 0;
@@ -250,7 +255,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         signal: controller.signal,
         async progress(p, force = false) {
           pending = { ...pending, ...p };
-          const now = Date.now();
+          const now = performance.now();
           if (!force && now - lastWrite < 250) return;
           lastWrite = now;
           const toWrite = pending;
@@ -294,7 +299,7 @@ export function createJobQueue(deps: JobQueueDeps) {
     } finally {
       clearInterval(heartbeat);
       running.delete(job.id);
-      deps.onJobFinished?.(job.type, status, (Date.now() - started) / 1000);
+      deps.onJobFinished?.(job.type, status, (performance.now() - started) / 1000);
     }
   }
 

@@ -46,7 +46,12 @@ describe('health, metrics and docs', () => {
     const { createRateLimiter } = await import('./rate-limit.ts');
     const mk = () => {
       const app = Fastify();
-      registerAuthHooks(app, { authenticator: t.tenancy.authenticator, rateLimiter: createRateLimiter(), limits: t.config.rateLimits });
+      registerAuthHooks(app, {
+        clock: () => new Date(),
+        authenticator: t.tenancy.authenticator,
+        rateLimiter: createRateLimiter(),
+        limits: t.config.rateLimits,
+      });
       return app;
     };
     expect(() => mk().get('/api/v1/open', async () => 'x')).toThrow(/declares no config.auth/);

@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { arrayParam, newId, queryOne, queryRows, type Q } from '../../platform/index.ts';
 import { PATH_SEPARATOR, categoryNodesFor, joinCategoryPath, splitCategoryPath } from './catalog.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 export interface CategoryRow {
   id: string;
@@ -26,14 +24,14 @@ export const underPath = (path: ReturnType<typeof sql>, root: ReturnType<typeof 
   sql`(${path} = ${root} OR left(${path}, length(${root}) + ${PATH_SEPARATOR.length}) = ${root} || ${PATH_SEPARATOR})`;
 
 /** All SQL of categories. Every statement filters on tenant_id. */
-export function createCategoriesRepository(db: Db) {
+export function createCategoriesRepository() {
   const repo = {
     /**
      * Resolves category inputs of items (path 'A > B > C' or a bare name) to category ids, creating what is
      * missing in two set-based statements. A bare name matches an existing category of that name (the
      * shallowest, case-insensitive) before a new root category is created.
      */
-    async ensureForItems(tenantId: string, inputs: readonly string[], now: Date, q: Q = db): Promise<Map<string, string>> {
+    async ensureForItems(q: Q, tenantId: string, inputs: readonly string[], now: Date): Promise<Map<string, string>> {
       const out = new Map<string, string>();
       const canonicalOf = new Map<string, string>();
       const names = new Map<string, string[]>(); // lower(name) -> inputs
@@ -90,18 +88,18 @@ export function createCategoriesRepository(db: Db) {
       return out;
     },
 
-    get: (tenantId: string, id: string, q: Q = db) =>
+    get: (q: Q, tenantId: string, id: string) =>
       queryOne<CategoryRow>(q, sql`SELECT ${CATEGORY} FROM categories c WHERE c.tenant_id = ${tenantId} AND c.id = ${id}`),
 
-    getByPath: (tenantId: string, path: string, q: Q = db) =>
+    getByPath: (q: Q, tenantId: string, path: string) =>
       queryOne<CategoryRow>(q, sql`SELECT ${CATEGORY} FROM categories c WHERE c.tenant_id = ${tenantId} AND c.path = ${path}`),
 
     /** Every category of the tenant, ordered by path (parents before children). */
-    listAll: (tenantId: string, q: Q = db) =>
+    listAll: (q: Q, tenantId: string) =>
       queryRows<CategoryRow>(q, sql`SELECT ${CATEGORY} FROM categories c WHERE c.tenant_id = ${tenantId} ORDER BY c.path LIMIT 100000`),
 
     /** A page of categories by path order; `after` is the last path seen. */
-    listPage: (tenantId: string, f: { after?: string | undefined; parentId?: string | null | undefined; limit: number }, q: Q = db) => {
+    listPage: (q: Q, tenantId: string, f: { after?: string | undefined; parentId?: string | null | undefined; limit: number }) => {
       const conds = [sql`c.tenant_id = ${tenantId}`];
       if (f.after !== undefined) conds.push(sql`c.path > ${f.after}`);
       if (f.parentId === null) conds.push(sql`c.parent_id IS NULL`);
@@ -113,9 +111,9 @@ export function createCategoriesRepository(db: Db) {
     },
 
     async insert(
+      q: Q,
       tenantId: string,
       c: { name: string; parentId: string | null; path: string; depth: number; externalId: string | null; now: Date },
-      q: Q = db,
     ) {
       const id = newId();
       const row = await queryOne<{ id: string }>(
@@ -132,9 +130,9 @@ export function createCategoriesRepository(db: Db) {
      * statement. Returns false when the new path is taken.
      */
     async moveSubtree(
+      q: Q,
       tenantId: string,
       c: { id: string; oldPath: string; newPath: string; name: string; parentId: string | null; depthDelta: number; now: Date },
-      q: Q = db,
     ) {
       const taken = await queryOne<{ id: string }>(
         q,
@@ -153,17 +151,17 @@ export function createCategoriesRepository(db: Db) {
       return true;
     },
 
-    setExternalId: (tenantId: string, id: string, externalId: string | null, q: Q = db) =>
+    setExternalId: (q: Q, tenantId: string, id: string, externalId: string | null) =>
       q.execute(sql`UPDATE categories SET external_id = ${externalId} WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
-    countChildren: async (tenantId: string, id: string, q: Q = db) =>
+    countChildren: async (q: Q, tenantId: string, id: string) =>
       (await queryOne<{ n: number }>(
         q,
         sql`SELECT count(*)::int AS n FROM categories WHERE tenant_id = ${tenantId} AND parent_id = ${id}`,
       ))!.n,
 
     /** Moves the items of `id` to `newParentId` (null: uncategorized). Children are moved with moveSubtree. */
-    async reparentContents(tenantId: string, id: string, newParentId: string | null, q: Q = db) {
+    async reparentContents(q: Q, tenantId: string, id: string, newParentId: string | null) {
       await q.execute(
         sql`UPDATE items SET category_id = ${newParentId}::uuid,
               category_path = (SELECT path FROM categories WHERE tenant_id = ${tenantId} AND id = ${newParentId}::uuid)
@@ -171,10 +169,9 @@ export function createCategoriesRepository(db: Db) {
       );
     },
 
-    delete: (tenantId: string, id: string, q: Q = db) =>
-      q.execute(sql`DELETE FROM categories WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    delete: (q: Q, tenantId: string, id: string) => q.execute(sql`DELETE FROM categories WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
-    setGoogleCategory: (tenantId: string, id: string, googleId: number | null, now: Date, q: Q = db) =>
+    setGoogleCategory: (q: Q, tenantId: string, id: string, googleId: number | null, now: Date) =>
       q.execute(
         sql`UPDATE categories SET google_category_id = ${googleId}, updated_at = ${now.toISOString()} WHERE tenant_id = ${tenantId} AND id = ${id}`,
       ),

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, iso, isUuid, paginate, tenantContext, validation } from '../../platform/index.ts';
 import { decodeCursor, encodeCursor } from './catalog.core.ts';
+import { toCategory } from './catalog.mappers.ts';
 import * as s from './catalog.schemas.ts';
 import { buildTree, type CategoriesService } from './categories.service.ts';
 import type { CategoryRow } from './categories.repository.ts';
@@ -42,7 +43,7 @@ const historyResponse = z.object({
 });
 
 type TreeNode = CategoryRow & { children: TreeNode[] };
-const toTree = (n: TreeNode): s.CategoryTreeJson => ({ ...s.toCategory(n), children: n.children.map(toTree) });
+const toTree = (n: TreeNode): s.CategoryTreeJson => ({ ...toCategory(n), children: n.children.map(toTree) });
 const isString = (v: unknown): v is string => typeof v === 'string';
 /** A category id that is not a UUID cannot exist: answer exactly like a missing one, without a query error. */
 const NIL = '00000000-0000-0000-0000-000000000000';
@@ -79,7 +80,7 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
         const parentId = q.parent_id === undefined ? undefined : q.parent_id === 'root' ? null : idOf(q.parent_id);
         const rows = await svc.listPage(ctx, { after, parentId, limit: q.limit + 1 });
         const page = paginate(rows, q.limit, (c) => encodeCursor(c.path));
-        return { data: page.data.map(s.toCategory), next_cursor: page.next_cursor };
+        return { data: page.data.map(toCategory), next_cursor: page.next_cursor };
       },
     );
     r.post(
@@ -98,7 +99,7 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
         const b = request.body;
         const c = await svc.create(tenantContext(request), { name: b.name, parentId: b.parent_id, externalId: b.external_id });
         request.auditTarget = { resourceId: c.id };
-        return reply.code(201).send(s.toCategory(c));
+        return reply.code(201).send(toCategory(c));
       },
     );
     r.get(
@@ -112,7 +113,7 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
         },
         config: read,
       },
-      async (request) => s.toCategory(await svc.get(tenantContext(request), idOf(request.params.id))),
+      async (request) => toCategory(await svc.get(tenantContext(request), idOf(request.params.id))),
     );
     r.put(
       `${base}/:id`,
@@ -128,7 +129,7 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
       },
       async (request) => {
         const b = request.body;
-        return s.toCategory(
+        return toCategory(
           await svc.update(tenantContext(request), idOf(request.params.id), {
             name: b.name,
             parentId: b.parent_id,
@@ -173,7 +174,7 @@ export async function categoryRoutes(app: FastifyInstance, deps: { categories: C
         };
         const g = out.google;
         return {
-          category: s.toCategory(out.category),
+          category: toCategory(out.category),
           previous_google_category_id: out.oldGoogleCategoryId,
           google_category: g ? { id: g.id, name: g.name, path: g.path, parent_id: g.parentId, depth: g.depth } : null,
         };

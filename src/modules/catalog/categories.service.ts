@@ -33,14 +33,14 @@ export function buildTree<T extends { id: string; parentId: string | null }>(row
 }
 
 export function createCategoriesService(deps: CategoriesServiceDeps) {
-  const { repo } = deps;
+  const { repo, db } = deps;
   const mustGet = async (ctx: TenantContext, id: string) => {
-    const c = await repo.get(ctx.tenantId, id);
+    const c = await repo.get(db, ctx.tenantId, id);
     if (!c) throw notFound('CATEGORY_NOT_FOUND', 'Category');
     return c;
   };
   const parentOf = async (ctx: TenantContext, parentId: string) => {
-    const p = await repo.get(ctx.tenantId, parentId);
+    const p = await repo.get(db, ctx.tenantId, parentId);
     if (!p)
       throw validation('CATEGORY_PARENT_NOT_FOUND', 'parent_id names no category of this tenant.', [
         { field: 'parent_id', message: 'not found' },
@@ -50,9 +50,9 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
 
   return {
     get: mustGet,
-    listAll: (ctx: TenantContext) => repo.listAll(ctx.tenantId),
+    listAll: (ctx: TenantContext) => repo.listAll(db, ctx.tenantId),
     listPage: (ctx: TenantContext, f: { after?: string | undefined; parentId?: string | null | undefined; limit: number }) =>
-      repo.listPage(ctx.tenantId, f),
+      repo.listPage(db, ctx.tenantId, f),
 
     async create(
       ctx: TenantContext,
@@ -60,7 +60,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
     ): Promise<CategoryRow> {
       const parent = c.parentId ? await parentOf(ctx, c.parentId) : null;
       const path = childPath(parent, c.name);
-      const id = await repo.insert(ctx.tenantId, {
+      const id = await repo.insert(db, ctx.tenantId, {
         name: c.name,
         parentId: parent?.id ?? null,
         path,
@@ -69,7 +69,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
         now: deps.clock(),
       });
       if (!id) throw exists(path);
-      return (await repo.get(ctx.tenantId, id))!;
+      return (await repo.get(db, ctx.tenantId, id))!;
     },
 
     /** Renames and/or moves (parent_id; null = top level); every descendant's path follows in one statement. */
@@ -82,7 +82,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
       const parent =
         c.parentId === undefined
           ? cur.parentId
-            ? ((await repo.get(ctx.tenantId, cur.parentId)) ?? null)
+            ? ((await repo.get(db, ctx.tenantId, cur.parentId)) ?? null)
             : null
           : c.parentId === null
             ? null
@@ -97,16 +97,20 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
       const depthDelta = (parent ? parent.depth + 1 : 0) - cur.depth;
       await deps.db.transaction(async (tx) => {
         if (newPath !== cur.path || (parent?.id ?? null) !== cur.parentId) {
-          const ok = await repo.moveSubtree(
-            ctx.tenantId,
-            { id, oldPath: cur.path, newPath, name, parentId: parent?.id ?? null, depthDelta, now: deps.clock() },
-            tx,
-          );
+          const ok = await repo.moveSubtree(tx, ctx.tenantId, {
+            id,
+            oldPath: cur.path,
+            newPath,
+            name,
+            parentId: parent?.id ?? null,
+            depthDelta,
+            now: deps.clock(),
+          });
           if (!ok) throw exists(newPath);
         }
-        if (c.externalId !== undefined) await repo.setExternalId(ctx.tenantId, id, c.externalId, tx);
+        if (c.externalId !== undefined) await repo.setExternalId(tx, ctx.tenantId, id, c.externalId);
       });
-      return (await repo.get(ctx.tenantId, id))!;
+      return (await repo.get(db, ctx.tenantId, id))!;
     },
 
     /**
@@ -116,7 +120,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
      */
     async remove(ctx: TenantContext, id: string, strategy: 'refuse' | 'reparent'): Promise<CategoryRow> {
       const cur = await mustGet(ctx, id);
-      const children = await repo.countChildren(ctx.tenantId, id);
+      const children = await repo.countChildren(db, ctx.tenantId, id);
       if (strategy === 'refuse' && (children > 0 || cur.itemCount > 0)) {
         throw new AppError(
           'conflict',
@@ -127,29 +131,25 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
           },
         );
       }
-      const parent = cur.parentId ? ((await repo.get(ctx.tenantId, cur.parentId)) ?? null) : null;
+      const parent = cur.parentId ? ((await repo.get(db, ctx.tenantId, cur.parentId)) ?? null) : null;
       await deps.db.transaction(async (tx) => {
         if (children > 0) {
-          const kids = (await repo.listAll(ctx.tenantId, tx)).filter((k) => k.parentId === id);
+          const kids = (await repo.listAll(tx, ctx.tenantId)).filter((k) => k.parentId === id);
           for (const k of kids) {
-            const ok = await repo.moveSubtree(
-              ctx.tenantId,
-              {
-                id: k.id,
-                oldPath: k.path,
-                newPath: childPath(parent, k.name),
-                name: k.name,
-                parentId: parent?.id ?? null,
-                depthDelta: -1,
-                now: deps.clock(),
-              },
-              tx,
-            );
+            const ok = await repo.moveSubtree(tx, ctx.tenantId, {
+              id: k.id,
+              oldPath: k.path,
+              newPath: childPath(parent, k.name),
+              name: k.name,
+              parentId: parent?.id ?? null,
+              depthDelta: -1,
+              now: deps.clock(),
+            });
             if (!ok) throw exists(childPath(parent, k.name));
           }
         }
-        await repo.reparentContents(ctx.tenantId, id, parent?.id ?? null, tx);
-        await repo.delete(ctx.tenantId, id, tx);
+        await repo.reparentContents(tx, ctx.tenantId, id, parent?.id ?? null);
+        await repo.delete(tx, ctx.tenantId, id);
       });
       deps.onItemsMoved?.(ctx.tenantId);
       return cur;
@@ -163,41 +163,37 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
     ): Promise<{ category: CategoryRow; oldGoogleCategoryId: number | null; google: GoogleCategoryRow | null }> {
       const cur = await mustGet(ctx, id);
       await deps.taxonomy.ensureLoaded();
-      if (googleId !== null && !(await deps.taxonomyRepo.get(googleId))) {
+      if (googleId !== null && !(await deps.taxonomyRepo.get(db, googleId))) {
         throw validation('GOOGLE_CATEGORY_NOT_FOUND', 'google_category_id is not in the loaded Google taxonomy.', [
           { field: 'google_category_id', message: 'unknown id' },
         ]);
       }
       const now = deps.clock();
       await deps.db.transaction(async (tx) => {
-        await repo.setGoogleCategory(ctx.tenantId, id, googleId, now, tx);
-        await deps.taxonomyRepo.insertAudit(
-          ctx.tenantId,
-          {
-            categoryId: id,
-            oldId: cur.googleCategoryId,
-            newId: googleId,
-            actorType: ctx.actor.type,
-            actorId: ctx.actor.id,
-            requestId: ctx.requestId ?? null,
-            now,
-          },
-          tx,
-        );
+        await repo.setGoogleCategory(tx, ctx.tenantId, id, googleId, now);
+        await deps.taxonomyRepo.insertAudit(tx, ctx.tenantId, {
+          categoryId: id,
+          oldId: cur.googleCategoryId,
+          newId: googleId,
+          actorType: ctx.actor.type,
+          actorId: ctx.actor.id,
+          requestId: ctx.requestId ?? null,
+          now,
+        });
       });
-      const google = googleId === null ? undefined : await deps.taxonomyRepo.get(googleId);
-      return { category: (await repo.get(ctx.tenantId, id))!, oldGoogleCategoryId: cur.googleCategoryId, google: google ?? null };
+      const google = googleId === null ? undefined : await deps.taxonomyRepo.get(db, googleId);
+      return { category: (await repo.get(db, ctx.tenantId, id))!, oldGoogleCategoryId: cur.googleCategoryId, google: google ?? null };
     },
 
     async suggestions(ctx: TenantContext, id: string, limit: number) {
       const cur = await mustGet(ctx, id);
       await deps.taxonomy.ensureLoaded();
-      return { category: cur, suggestions: await deps.taxonomyRepo.suggest(cur.name, cur.path, limit) };
+      return { category: cur, suggestions: await deps.taxonomyRepo.suggest(db, cur.name, cur.path, limit) };
     },
 
     async alignmentHistory(ctx: TenantContext, id: string) {
       await mustGet(ctx, id);
-      return deps.taxonomyRepo.auditOf(ctx.tenantId, id);
+      return deps.taxonomyRepo.auditOf(db, ctx.tenantId, id);
     },
   };
 }

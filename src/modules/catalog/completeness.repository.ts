@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryOne, type Db } from '../../platform/index.ts';
+import { queryOne, type Q } from '../../platform/index.ts';
 
 /** How complete a tenant's catalog is: item counts per filled field (the data-quality dashboard, seed 003). */
 export interface CatalogCompleteness {
@@ -13,12 +13,12 @@ export interface CatalogCompleteness {
   lastItemUpdateAt: Date | null;
 }
 
-export function createCompletenessRepository(db: Db) {
+export function createCompletenessRepository() {
   return {
     /** One tenant-filtered aggregate over the tenant's items. */
-    async completeness(tenantId: string): Promise<CatalogCompleteness> {
+    async completeness(q: Q, tenantId: string): Promise<CatalogCompleteness> {
       const row = await queryOne<CatalogCompleteness>(
-        db,
+        q,
         sql`SELECT count(*)::int AS total, count(*) FILTER (WHERE name <> '')::int AS "withName", count(description)::int AS "withDescription",
                    count(category_path)::int AS "withCategory", count(brand)::int AS "withBrand", count(price_minor)::int AS "withPrice",
                    count(image_url)::int AS "withImage", max(updated_at) AS "lastItemUpdateAt"

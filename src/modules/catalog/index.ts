@@ -2,7 +2,7 @@
  * Catalog: items (products/SKUs), categories, Google taxonomy alignment, search. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import { type BoundQuery, type PlatformServices, bindQuery } from '../../platform/index.ts';
 import type { ItemUpsert } from './catalog.types.ts';
 import { createCategoriesRepository } from './categories.repository.ts';
 import { createCompletenessRepository } from './completeness.repository.ts';
@@ -14,7 +14,7 @@ import { itemRoutes } from './items.routes.ts';
 import { createItemsService } from './items.service.ts';
 import { createSearchRepository } from './search.repository.ts';
 import { searchRoutes } from './search.routes.ts';
-import { createServingRepository } from './serving.repository.ts';
+import { type ServingRepository as ServingQueries, createServingRepository } from './serving.repository.ts';
 import { createSellableRepository } from './sellable.repository.ts';
 import { createSearchService } from './search.service.ts';
 import { createTaxonomyRepository } from './taxonomy.repository.ts';
@@ -23,7 +23,9 @@ import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
 export type { SellableRepository } from './sellable.repository.ts';
-export type { FeedItemRow, ServingItemRow, ServingRepository } from './serving.repository.ts';
+export type { FeedItemRow, ServingItemRow } from './serving.repository.ts';
+/** Read-only views of items for the recommender and the newsfeed, bound to the database (the public shape other modules call). */
+export type ServingRepository = BoundQuery<ServingQueries>;
 
 export interface CatalogApi {
   /** Set-based upsert by (tenant, item_id): last write wins. */
@@ -34,9 +36,9 @@ export interface CatalogApi {
 export type ItemsChangedListener = (tenantId: string, itemIds: readonly string[] | null) => void;
 
 export function createCatalogModule(platform: PlatformServices) {
-  const itemsRepo = createItemsRepository(platform.db);
-  const categoriesRepo = createCategoriesRepository(platform.db);
-  const taxonomyRepo = createTaxonomyRepository(platform.db);
+  const itemsRepo = createItemsRepository();
+  const categoriesRepo = createCategoriesRepository();
+  const taxonomyRepo = createTaxonomyRepository();
   const listeners: ItemsChangedListener[] = [];
   const changed = (tenantId: string, itemIds: readonly string[] | null) => {
     for (const l of listeners) l(tenantId, itemIds);
@@ -48,7 +50,7 @@ export function createCatalogModule(platform: PlatformServices) {
     clock: platform.clock,
     onChanged: changed,
   });
-  const taxonomy = createTaxonomyService({ repo: taxonomyRepo });
+  const taxonomy = createTaxonomyService({ db: platform.db, repo: taxonomyRepo });
   const categories = createCategoriesService({
     db: platform.db,
     repo: categoriesRepo,
@@ -57,7 +59,7 @@ export function createCatalogModule(platform: PlatformServices) {
     clock: platform.clock,
     onItemsMoved: (tenantId) => changed(tenantId, null),
   });
-  const search = createSearchService({ repo: createSearchRepository(platform.db) });
+  const search = createSearchService({ db: platform.db, repo: createSearchRepository() });
   const api: CatalogApi = {
     /**
      * Upserts items by (tenant, item_id) in set-based statements (10k rows per statement). Within one call
@@ -76,15 +78,15 @@ export function createCatalogModule(platform: PlatformServices) {
      * One item by Loupe's id or the store's item_id, or null (another tenant's id answers null too). For
      * pricing's product page: the product a shopper opens may be a catalog item.
      */
-    findItem: (tenantId: string, ref: string) => itemsRepo.getByIdOrItemId(tenantId, ref).then((row) => row ?? null),
+    findItem: (tenantId: string, ref: string) => itemsRepo.getByIdOrItemId(platform.db, tenantId, ref).then((row) => row ?? null),
     /** Calls `listener` after every committed item write in this process (serving caches keep fresh with it). */
     onItemsChanged(listener: ItemsChangedListener): void {
       listeners.push(listener);
     },
     /** How complete the tenant's catalog is (item counts per filled field), for the data-quality dashboard. */
-    completeness: createCompletenessRepository(platform.db).completeness,
+    completeness: bindQuery(platform.db, createCompletenessRepository()).completeness,
     /** Read-only views of items for the recommender: serving columns, change marker, content fields, active count. */
-    serving: createServingRepository(platform.db),
+    serving: bindQuery(platform.db, createServingRepository()),
     /** Items as commerce sees them (price now, sellable or not) and stock taken or returned in the caller's transaction. */
     sellable: createSellableRepository(),
     /** The active catalog as product-feed rows (the visibility module builds Google feeds from them). */
@@ -92,14 +94,14 @@ export function createCatalogModule(platform: PlatformServices) {
     /** Google taxonomy id -> full path, every loaded category (loads the bundled taxonomy first if needed). */
     async googleTaxonomyPaths(): Promise<Map<number, string>> {
       await taxonomy.ensureLoaded();
-      return taxonomyRepo.allPaths();
+      return taxonomyRepo.allPaths(platform.db);
     },
     /** Loads Google's taxonomy-with-ids file from a path or an http(s) URL (CLI, admin endpoint). */
     loadGoogleTaxonomy: (source: string) => taxonomy.loadFrom(source),
     async routes(app: FastifyInstance): Promise<void> {
       // Search first: its static paths (/items/search) sit beside the parametric /items/:item_id.
       await searchRoutes(app, { search });
-      await itemRoutes(app, { items, categories: categoriesRepo });
+      await itemRoutes(app, { items, categories: bindQuery(platform.db, categoriesRepo) });
       await categoryRoutes(app, { categories });
       await taxonomyRoutes(app, { taxonomy });
     },

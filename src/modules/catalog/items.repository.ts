@@ -1,8 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { CURRENCIES_BY_EXPONENT, type Db, arrayParam, isUuid, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { CURRENCIES_BY_EXPONENT, arrayParam, isUuid, newId, queryOne, queryRows, type Q } from '../../platform/index.ts';
 import { underPath } from './categories.repository.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 /** One item ready to write: category already resolved to an id. */
 export interface ItemWrite {
@@ -97,7 +95,7 @@ export function filterConditions(tenantId: string, f: ItemFilters): SQL[] {
 const CHUNK = 10_000;
 
 /** All SQL of items. Every statement filters on tenant_id. */
-export function createItemsRepository(db: Db) {
+export function createItemsRepository() {
   return {
     /**
      * Upserts rows by (tenant, item_id) in one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` per
@@ -105,10 +103,10 @@ export function createItemsRepository(db: Db) {
      * are computed in the same statement. Returns Loupe's id of each row and whether it was new.
      */
     async upsertMany(
+      q: Q,
       tenantId: string,
       rows: readonly ItemWrite[],
       now: Date,
-      q: Q = db,
     ): Promise<{ id: string; itemId: string; inserted: boolean }[]> {
       const out: { id: string; itemId: string; inserted: boolean }[] = [];
       for (let start = 0; start < rows.length; start += CHUNK) {
@@ -150,7 +148,7 @@ export function createItemsRepository(db: Db) {
     },
 
     /** By Loupe's UUID or by the store's item_id (an id match wins when a store uses UUIDs as item ids). */
-    getByIdOrItemId: (tenantId: string, ref: string, q: Q = db) =>
+    getByIdOrItemId: (q: Q, tenantId: string, ref: string) =>
       queryOne<ItemRow>(
         q,
         isUuid(ref)
@@ -159,14 +157,14 @@ export function createItemsRepository(db: Db) {
           : sql`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM(tenantId)} WHERE i.tenant_id = ${tenantId} AND i.item_id = ${ref}`,
       ),
 
-    getByItemId: (tenantId: string, itemId: string, q: Q = db) =>
+    getByItemId: (q: Q, tenantId: string, itemId: string) =>
       queryOne<ItemRow>(
         q,
         sql`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM(tenantId)} WHERE i.tenant_id = ${tenantId} AND i.item_id = ${itemId}`,
       ),
 
     /** A page ordered by Loupe id (time-ordered); `after` is the last id seen. Fetches `limit` rows. */
-    list: (tenantId: string, f: ItemFilters, page: { after?: string | undefined; limit: number }, q: Q = db) => {
+    list: (q: Q, tenantId: string, f: ItemFilters, page: { after?: string | undefined; limit: number }) => {
       const conds = filterConditions(tenantId, f);
       if (page.after !== undefined) conds.push(sql`i.id > ${page.after}::uuid`);
       return queryRows<ItemRow>(
@@ -175,7 +173,7 @@ export function createItemsRepository(db: Db) {
       );
     },
 
-    async delete(tenantId: string, id: string, q: Q = db): Promise<boolean> {
+    async delete(q: Q, tenantId: string, id: string): Promise<boolean> {
       const r = await queryRows<{ id: string }>(q, sql`DELETE FROM items WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`);
       return r.length > 0;
     },

@@ -1,7 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type ErrorDetail, type TenantContext, errorResponses, isUuid, paginate, tenantContext, validation } from '../../platform/index.ts';
+import {
+  type BoundQuery,
+  type ErrorDetail,
+  type TenantContext,
+  errorResponses,
+  isUuid,
+  paginate,
+  tenantContext,
+  validation,
+} from '../../platform/index.ts';
+import { toItem, toItemUpsert } from './catalog.mappers.ts';
 import * as s from './catalog.schemas.ts';
 import type { ItemUpsert } from './catalog.types.ts';
 import type { CategoriesRepository } from './categories.repository.ts';
@@ -10,7 +20,7 @@ import type { ItemsService } from './items.service.ts';
 
 export interface ItemRouteDeps {
   items: ItemsService;
-  categories: CategoriesRepository;
+  categories: BoundQuery<CategoriesRepository>;
 }
 
 /** Query filters → repository filters. */
@@ -51,7 +61,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
     prefix = '',
     defaultCurrency = 'USD',
   ): Promise<{ ok: true; value: Partial<ItemUpsert> } | { ok: false; errors: ErrorDetail[] }> {
-    const out = s.toItemUpsert(body, prefix, defaultCurrency);
+    const out = toItemUpsert(body, prefix, defaultCurrency);
     if (!out.ok) return out;
     const { categoryId, ...value } = out.value;
     if (categoryId !== undefined) {
@@ -77,7 +87,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
       throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
     const rows = await deps.items.list(ctx, toFilters(q), { after: q.cursor, limit: q.limit + 1 });
     const page = paginate(rows, q.limit, (row) => row.id);
-    return { data: page.data.map(s.toItem), next_cursor: page.next_cursor };
+    return { data: page.data.map(toItem), next_cursor: page.next_cursor };
   };
 
   // ---- seed 004: /api/v1/tenants/:tenantId/inventory[/:id] (:id is Loupe's id or the store's item_id) ----
@@ -111,7 +121,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
       const ctx = tenantContext(request);
       const row = await deps.items.create(ctx, (await mustConvert(ctx, request.body)) as ItemUpsert);
       request.auditTarget = { resourceId: row.id };
-      return reply.code(201).send(s.toItem(row));
+      return reply.code(201).send(toItem(row));
     },
   );
   r.get(
@@ -125,7 +135,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
       },
       config: read,
     },
-    async (request) => s.toItem(await deps.items.get(tenantContext(request), request.params.id, 'any')),
+    async (request) => toItem(await deps.items.get(tenantContext(request), request.params.id, 'any')),
   );
   r.put(
     '/api/v1/tenants/:tenantId/inventory/:id',
@@ -144,7 +154,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
       const cur = await deps.items.get(ctx, request.params.id, 'any');
       const row = await deps.items.update(ctx, cur.id, 'any', await mustConvert(ctx, request.body, cur.currency ?? 'USD'));
       request.auditTarget = { resourceId: row.id };
-      return s.toItem(row);
+      return toItem(row);
     },
   );
   r.delete(
@@ -189,7 +199,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
       const ctx = tenantContext(request);
       const row = await deps.items.create(ctx, (await mustConvert(ctx, request.body)) as ItemUpsert);
       request.auditTarget = { resourceId: row.id };
-      return reply.code(201).send(s.toItem(row));
+      return reply.code(201).send(toItem(row));
     },
   );
   r.post(
@@ -249,7 +259,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
       },
       config: read,
     },
-    async (request) => s.toItem(await deps.items.get(tenantContext(request), request.params.item_id, 'item_id')),
+    async (request) => toItem(await deps.items.get(tenantContext(request), request.params.item_id, 'item_id')),
   );
   r.put(
     '/api/v1/items/:item_id',
@@ -268,7 +278,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
       const cur = await deps.items.get(ctx, request.params.item_id, 'item_id');
       const row = await deps.items.update(ctx, cur.itemId, 'item_id', await mustConvert(ctx, request.body, cur.currency ?? 'USD'));
       request.auditTarget = { resourceId: row.id };
-      return s.toItem(row);
+      return toItem(row);
     },
   );
   r.delete(

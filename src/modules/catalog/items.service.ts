@@ -50,7 +50,7 @@ function toWrite(r: ItemUpsert, categoryId: string | null): ItemWrite {
 }
 
 export function createItemsService(deps: ItemsServiceDeps) {
-  const { items, categories } = deps;
+  const { items, categories, db } = deps;
 
   /** Upsert without a context: the public API of the module for uploads and connectors (tenant id given). */
   async function upsert(tenantId: string, rows: readonly ItemUpsert[]): Promise<UpsertOutcome> {
@@ -59,12 +59,12 @@ export function createItemsService(deps: ItemsServiceDeps) {
     const now = deps.clock();
     const written = await deps.db.transaction(async (tx) => {
       const catInputs = uniq.map((r) => clean(r.category)).filter((c): c is string => c !== null);
-      const catIds = catInputs.length ? await categories.ensureForItems(tenantId, catInputs, now, tx) : new Map<string, string>();
+      const catIds = catInputs.length ? await categories.ensureForItems(tx, tenantId, catInputs, now) : new Map<string, string>();
       const writes = uniq.map((r) => {
         const c = clean(r.category);
         return toWrite(r, c === null ? null : (catIds.get(c) ?? null));
       });
-      return items.upsertMany(tenantId, writes, now, tx);
+      return items.upsertMany(tx, tenantId, writes, now);
     });
     deps.onChanged?.(
       tenantId,
@@ -89,18 +89,18 @@ export function createItemsService(deps: ItemsServiceDeps) {
     },
 
     async create(ctx: TenantContext, row: ItemUpsert): Promise<ItemRow> {
-      if (await items.getByItemId(ctx.tenantId, row.itemId)) {
+      if (await items.getByItemId(db, ctx.tenantId, row.itemId)) {
         throw conflict(
           'CATALOG_ITEM_EXISTS',
           `An item with item_id "${row.itemId}" already exists. Update it with PUT, or use POST /api/v1/items/bulk to upsert.`,
         );
       }
       await upsert(ctx.tenantId, [row]);
-      return (await items.getByItemId(ctx.tenantId, row.itemId))!;
+      return (await items.getByItemId(db, ctx.tenantId, row.itemId))!;
     },
 
     async get(ctx: TenantContext, ref: string, by: 'any' | 'item_id'): Promise<ItemRow> {
-      const row = by === 'any' ? await items.getByIdOrItemId(ctx.tenantId, ref) : await items.getByItemId(ctx.tenantId, ref);
+      const row = by === 'any' ? await items.getByIdOrItemId(db, ctx.tenantId, ref) : await items.getByItemId(db, ctx.tenantId, ref);
       if (!row) throw notFound('CATALOG_ITEM_NOT_FOUND', 'Item');
       return row;
     },
@@ -110,7 +110,7 @@ export function createItemsService(deps: ItemsServiceDeps) {
      * The item_id cannot change (it is the store's key); send it only if equal.
      */
     async update(ctx: TenantContext, ref: string, by: 'any' | 'item_id', patch: Partial<ItemUpsert>): Promise<ItemRow> {
-      const cur = by === 'any' ? await items.getByIdOrItemId(ctx.tenantId, ref) : await items.getByItemId(ctx.tenantId, ref);
+      const cur = by === 'any' ? await items.getByIdOrItemId(db, ctx.tenantId, ref) : await items.getByItemId(db, ctx.tenantId, ref);
       if (!cur) throw notFound('CATALOG_ITEM_NOT_FOUND', 'Item');
       if (patch.itemId !== undefined && patch.itemId !== cur.itemId) {
         throw new AppError('validation', 'CATALOG_ITEM_ID_IMMUTABLE', 'item_id cannot be changed; create a new item and delete this one.', {
@@ -137,17 +137,18 @@ export function createItemsService(deps: ItemsServiceDeps) {
         attributes: patch.attributes !== undefined ? patch.attributes : cur.attributes,
       };
       await upsert(ctx.tenantId, [merged]);
-      return (await items.getByItemId(ctx.tenantId, cur.itemId))!;
+      return (await items.getByItemId(db, ctx.tenantId, cur.itemId))!;
     },
 
     async remove(ctx: TenantContext, ref: string, by: 'any' | 'item_id'): Promise<ItemRow> {
-      const cur = by === 'any' ? await items.getByIdOrItemId(ctx.tenantId, ref) : await items.getByItemId(ctx.tenantId, ref);
-      if (!cur || !(await items.delete(ctx.tenantId, cur.id))) throw notFound('CATALOG_ITEM_NOT_FOUND', 'Item');
+      const cur = by === 'any' ? await items.getByIdOrItemId(db, ctx.tenantId, ref) : await items.getByItemId(db, ctx.tenantId, ref);
+      if (!cur || !(await items.delete(db, ctx.tenantId, cur.id))) throw notFound('CATALOG_ITEM_NOT_FOUND', 'Item');
       deps.onChanged?.(ctx.tenantId, [cur.itemId]);
       return cur;
     },
 
-    list: (ctx: TenantContext, f: ItemFilters, page: { after?: string | undefined; limit: number }) => items.list(ctx.tenantId, f, page),
+    list: (ctx: TenantContext, f: ItemFilters, page: { after?: string | undefined; limit: number }) =>
+      items.list(db, ctx.tenantId, f, page),
   };
 }
 export type ItemsService = ReturnType<typeof createItemsService>;

@@ -1,9 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Db, queryOne, queryRows } from '../../platform/index.ts';
+import { queryOne, queryRows, type Q } from '../../platform/index.ts';
 import { PRICE_BANDS } from './catalog.core.ts';
 import { ITEM_COLUMNS, ITEM_FROM, type ItemFilters, type ItemRow, filterConditions, majorPrice } from './items.repository.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 export type SearchMode = 'fulltext' | 'fuzzy';
 export interface Facets {
@@ -30,9 +28,9 @@ function matchOf(mode: SearchMode, q: string): { where: SQL; score: SQL } {
 }
 
 /** Search and autocomplete SQL. Every statement filters on tenant_id. */
-export function createSearchRepository(db: Db) {
+export function createSearchRepository() {
   return {
-    async search(tenantId: string, mode: SearchMode, q: string, f: ItemFilters, page: { offset: number; limit: number }, qr: Q = db) {
+    async search(qr: Q, tenantId: string, mode: SearchMode, q: string, f: ItemFilters, page: { offset: number; limit: number }) {
       const m = matchOf(mode, q);
       const where = sql.join([...filterConditions(tenantId, f), m.where], sql` AND `);
       return queryRows<ItemRow & { score: number }>(
@@ -43,7 +41,7 @@ export function createSearchRepository(db: Db) {
     },
 
     /** Total and facets (direct category, brand, price band) of the whole match set, in one statement. */
-    async facets(tenantId: string, mode: SearchMode, q: string, f: ItemFilters, qr: Q = db): Promise<{ total: number; facets: Facets }> {
+    async facets(qr: Q, tenantId: string, mode: SearchMode, q: string, f: ItemFilters): Promise<{ total: number; facets: Facets }> {
       const m = matchOf(mode, q);
       const where = sql.join([...filterConditions(tenantId, f), m.where], sql` AND `);
       const band = sql.join(
@@ -80,7 +78,7 @@ export function createSearchRepository(db: Db) {
      * when fewer than `limit`, names with a later word starting with it (trigram GIN index), plus matching brands.
      * `prefix` must already be normalized (lower case, no accents).
      */
-    async autocomplete(tenantId: string, prefix: string, limit: number, qr: Q = db) {
+    async autocomplete(qr: Q, tenantId: string, prefix: string, limit: number) {
       const hi = prefixUpper(prefix);
       const names = await queryRows<{ itemId: string; name: string }>(
         qr,

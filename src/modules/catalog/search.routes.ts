@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, tenantContext, validation } from '../../platform/index.ts';
 import { PRICE_BANDS, decodeCursor, encodeCursor } from './catalog.core.ts';
+import { toItem } from './catalog.mappers.ts';
 import * as s from './catalog.schemas.ts';
 import { toFilters } from './items.routes.ts';
 import type { SearchService } from './search.service.ts';
@@ -69,7 +70,7 @@ export async function searchRoutes(app: FastifyInstance, deps: { search: SearchS
           query: q.q,
           mode: out.mode,
           total: out.total,
-          data: out.rows.map((row) => ({ ...s.toItem(row), score: row.score })),
+          data: out.rows.map((row) => ({ ...toItem(row), score: row.score })),
           facets: {
             categories: out.facets.categories,
             brands: out.facets.brands,

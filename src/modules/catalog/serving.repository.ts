@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { arrayParam, queryOne, queryRows, type Q } from '../../platform/index.ts';
 
 /** The catalog columns recommendation serving needs. */
 export interface ServingItemRow {
@@ -46,16 +46,16 @@ export interface FeedItemRow {
 }
 
 /** Read-only views of the items table for other modules (the recommender, the newsfeed). Always by tenant. */
-export function createServingRepository(db: Db) {
+export function createServingRepository() {
   return {
     /**
      * Serving columns of the tenant's items: all of them, the given `itemIds` (ids absent from the result were
      * deleted), or those updated at or after `updatedSince`. Inactive and unavailable items are included with
      * their flags: the snapshot must know them to refuse them.
      */
-    servingItems: (tenantId: string, only: { itemIds?: readonly string[]; updatedSince?: Date } = {}) =>
+    servingItems: (q: Q, tenantId: string, only: { itemIds?: readonly string[]; updatedSince?: Date } = {}) =>
       queryRows<ServingItemRow>(
-        db,
+        q,
         sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency, image_url AS "imageUrl",
                    availability, stock, is_active AS "isActive", updated_at AS "updatedAt"
             FROM items WHERE tenant_id = ${tenantId}
@@ -64,18 +64,18 @@ export function createServingRepository(db: Db) {
       ),
 
     /** Change marker of the catalog (one index-only scan): a delta is due when either value moved. */
-    catalogMarker: async (tenantId: string) => {
+    catalogMarker: async (q: Q, tenantId: string) => {
       const row = await queryOne<{ items: number; updatedAt: Date | null }>(
-        db,
+        q,
         sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`,
       );
       return { items: row?.items ?? 0, updatedAt: row?.updatedAt ? new Date(row.updatedAt).getTime() : 0 };
     },
 
     /** Every active item with its content fields, ordered by item id. */
-    contentItems: (tenantId: string) =>
+    contentItems: (q: Q, tenantId: string) =>
       queryRows<ContentItemRow>(
-        db,
+        q,
         sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, tags, description, NULL AS "priceMinor", NULL AS currency, NULL AS "imageUrl", availability
             FROM items WHERE tenant_id = ${tenantId} AND is_active ORDER BY item_id`,
       ),
@@ -84,9 +84,9 @@ export function createServingRepository(db: Db) {
      * Active, available items for the newsfeed: the given `itemIds`, else the newest (optionally of some brands,
      * compared case-insensitively), at most `limit`.
      */
-    feedItems: (tenantId: string, f: { itemIds?: readonly string[] | undefined; brands?: readonly string[] | undefined; limit: number }) =>
+    feedItems: (q: Q, tenantId: string, f: { itemIds?: readonly string[] | undefined; brands?: readonly string[] | undefined; limit: number }) =>
       queryRows<FeedItemRow>(
-        db,
+        q,
         sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency,
                    image_url AS "imageUrl", tags, attributes -> 'style' AS style, attributes -> 'occasion' AS occasion
             FROM items WHERE tenant_id = ${tenantId} AND is_active AND availability <> 'discontinued'
@@ -96,8 +96,8 @@ export function createServingRepository(db: Db) {
       ),
 
     /** How many of the tenant's items are active. */
-    activeItemCount: async (tenantId: string) =>
-      (await queryOne<{ items: number }>(db, sql`SELECT count(*)::int AS items FROM items WHERE tenant_id = ${tenantId} AND is_active`))!
+    activeItemCount: async (q: Q, tenantId: string) =>
+      (await queryOne<{ items: number }>(q, sql`SELECT count(*)::int AS items FROM items WHERE tenant_id = ${tenantId} AND is_active`))!
         .items,
   };
 }

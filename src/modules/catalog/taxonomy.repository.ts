@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { arrayParam, newId, queryOne, queryRows, type Q } from '../../platform/index.ts';
 import type { TaxonomyNode } from './taxonomy.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 export interface GoogleCategoryRow {
   id: number;
@@ -28,10 +26,10 @@ export interface AlignmentAuditRow {
 const GOOGLE = sql`g.id, g.name, g.path, g.parent_id AS "parentId", g.depth`;
 
 /** SQL of the platform-wide Google taxonomy table and of the per-tenant alignment audit trail. */
-export function createTaxonomyRepository(db: Db) {
+export function createTaxonomyRepository() {
   return {
     /** Upserts taxonomy nodes by Google id in one statement, then links parents by path. */
-    async load(nodes: readonly TaxonomyNode[], q: Q = db): Promise<number> {
+    async load(q: Q, nodes: readonly TaxonomyNode[]): Promise<number> {
       if (!nodes.length) return 0;
       await q.execute(
         sql`INSERT INTO google_taxonomy (id, name, path, depth, path_norm)
@@ -49,18 +47,18 @@ export function createTaxonomyRepository(db: Db) {
       return nodes.length;
     },
     /** Every category's id and full path (about 5,600 rows). */
-    async allPaths(q: Q = db): Promise<Map<number, string>> {
+    async allPaths(q: Q): Promise<Map<number, string>> {
       const rows = await queryRows<{ id: number; path: string }>(q, sql`SELECT id, path FROM google_taxonomy`);
       return new Map(rows.map((r) => [r.id, r.path]));
     },
-    count: async (q: Q = db) => (await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM google_taxonomy`))!.n,
-    get: (id: number, q: Q = db) => queryOne<GoogleCategoryRow>(q, sql`SELECT ${GOOGLE} FROM google_taxonomy g WHERE g.id = ${id}`),
+    count: async (q: Q) => (await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM google_taxonomy`))!.n,
+    get: (q: Q, id: number) => queryOne<GoogleCategoryRow>(q, sql`SELECT ${GOOGLE} FROM google_taxonomy g WHERE g.id = ${id}`),
 
     /**
      * Google categories ranked by text similarity to a tenant category: trigram similarity of the leaf names
      * (0.5), word similarity of the name within Google's full path (0.3), and of the two full paths (0.2).
      */
-    suggest: (name: string, path: string, limit: number, q: Q = db) =>
+    suggest: (q: Q, name: string, path: string, limit: number) =>
       queryRows<SuggestionRow>(
         q,
         sql`WITH query AS (SELECT lower(unaccent(${name})) AS name, lower(unaccent(${path})) AS path)
@@ -73,6 +71,7 @@ export function createTaxonomyRepository(db: Db) {
       ),
 
     insertAudit: (
+      q: Q,
       tenantId: string,
       a: {
         categoryId: string;
@@ -83,13 +82,12 @@ export function createTaxonomyRepository(db: Db) {
         requestId: string | null;
         now: Date;
       },
-      q: Q = db,
     ) =>
       q.execute(
         sql`INSERT INTO category_alignment_audit (tenant_id, id, category_id, old_google_category_id, new_google_category_id, actor_type, actor_id, request_id, created_at)
             VALUES (${tenantId}, ${newId()}, ${a.categoryId}, ${a.oldId}, ${a.newId}, ${a.actorType}, ${a.actorId}, ${a.requestId}, ${a.now.toISOString()})`,
       ),
-    auditOf: (tenantId: string, categoryId: string, q: Q = db) =>
+    auditOf: (q: Q, tenantId: string, categoryId: string) =>
       queryRows<AlignmentAuditRow>(
         q,
         sql`SELECT id, category_id AS "categoryId", old_google_category_id AS "oldGoogleCategoryId", new_google_category_id AS "newGoogleCategoryId",

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { AppError, validation } from '../../platform/index.ts';
+import { type Q, AppError, validation } from '../../platform/index.ts';
 import { parseTaxonomy, type TaxonomyNode } from './taxonomy.core.ts';
 import type { TaxonomyRepository } from './taxonomy.repository.ts';
 
@@ -22,7 +22,8 @@ export async function readTaxonomySource(source: string, fetchImpl: typeof fetch
   return fs.readFile(source, 'utf8');
 }
 
-export function createTaxonomyService(deps: { repo: TaxonomyRepository }) {
+export function createTaxonomyService(deps: { db: Q; repo: TaxonomyRepository }) {
+  const { db } = deps;
   /** Parsed once per process: the bundled file never changes while the app runs. */
   let bundled: Promise<TaxonomyNode[]> | undefined;
   const bundledNodes = () => (bundled ??= fs.readFile(BUNDLED_TAXONOMY_PATH, 'utf8').then((text) => parseTaxonomy(text).nodes));
@@ -30,7 +31,7 @@ export function createTaxonomyService(deps: { repo: TaxonomyRepository }) {
     /** Loads (or reloads) a taxonomy file; existing ids are updated in place. */
     async loadFrom(source: string): Promise<{ loaded: number; errors: { line: number; message: string }[] }> {
       const parsed = parseTaxonomy(await readTaxonomySource(source));
-      const loaded = await deps.repo.load(parsed.nodes);
+      const loaded = await deps.repo.load(db, parsed.nodes);
       return { loaded, errors: parsed.errors };
     },
     /**
@@ -39,7 +40,7 @@ export function createTaxonomyService(deps: { repo: TaxonomyRepository }) {
      */
     async ensureLoaded(): Promise<void> {
       const nodes = await bundledNodes();
-      if ((await deps.repo.count()) < nodes.length) await deps.repo.load(nodes);
+      if ((await deps.repo.count(db)) < nodes.length) await deps.repo.load(db, nodes);
     },
   };
 }

@@ -13,11 +13,11 @@ afterAll(async () => database?.close());
 
 describe('history repository (events read views for the recommender)', () => {
   it('returns the interactions citing a recommendation written since a time, exactly, by tenant', async () => {
-    const writes = createInteractionsRepository(database.db);
-    const history = createHistoryRepository(database.db);
+    const writes = createInteractionsRepository();
+    const history = createHistoryRepository();
     const before = new Date(Date.now() - 60_000);
     const at = new Date('2026-01-02T03:04:05Z');
-    await writes.appendMany(A, [
+    await writes.appendMany(database.db, A, [
       { userId: 'u1', itemId: 'i1', type: 'click', source: 'api', occurredAt: at, recommendationId: 'rec-1' },
       {
         userId: 'u1',
@@ -33,9 +33,11 @@ describe('history repository (events read views for the recommender)', () => {
       },
       { userId: 'u1', itemId: 'i3', type: 'view', source: 'api', occurredAt: at }, // cites nothing
     ]);
-    await writes.appendMany(B, [{ userId: 'u9', itemId: 'i1', type: 'click', source: 'api', occurredAt: at, recommendationId: 'rec-9' }]);
+    await writes.appendMany(database.db, B, [
+      { userId: 'u9', itemId: 'i1', type: 'click', source: 'api', occurredAt: at, recommendationId: 'rec-9' },
+    ]);
 
-    const rows = await history.attributedInteractions(A, before);
+    const rows = await history.attributedInteractions(database.db, A, before);
     expect(rows.map((r) => r.recommendationId).sort()).toEqual(['rec-1', 'rec-2']);
     expect(rows.find((r) => r.recommendationId === 'rec-2')).toMatchObject({
       itemId: 'i2',
@@ -46,10 +48,10 @@ describe('history repository (events read views for the recommender)', () => {
       quantity: 2,
     });
     // Written before the time asked for: not returned (ids are UUIDv7, so this is a range of the key).
-    expect(await history.attributedInteractions(A, new Date(Date.now() + 60_000))).toEqual([]);
-    expect((await history.attributedInteractions(B, before)).map((r) => r.recommendationId)).toEqual(['rec-9']);
+    expect(await history.attributedInteractions(database.db, A, new Date(Date.now() + 60_000))).toEqual([]);
+    expect((await history.attributedInteractions(database.db, B, before)).map((r) => r.recommendationId)).toEqual(['rec-9']);
 
-    expect(await history.interactionQuality(A)).toMatchObject({ interactions: 3, users: 1 });
-    expect(await history.interactionsSince(A, null)).toBe(3);
+    expect(await history.interactionQuality(database.db, A)).toMatchObject({ interactions: 3, users: 1 });
+    expect(await history.interactionsSince(database.db, A, null)).toBe(3);
   });
 });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 
 /** One interaction that cites a recommendation (`recommendation_id`): what attribution joins to served responses. */
 export interface AttributedInteraction {
@@ -24,15 +24,15 @@ function uuidv7Floor(ms: number): string {
  * Read-only views of the interactions table for other modules (the recommender): recent histories, change
  * markers, counts and attributed outcomes. Always by tenant.
  */
-export function createHistoryRepository(db: Db) {
+export function createHistoryRepository() {
   return {
     /**
      * Each user's most recent interactions with an item (at most `limit` each), newest first per user. One
      * index scan for all of them (a LATERAL per user planned several times slower on PGlite, which has no statistics).
      */
-    userHistories: (tenantId: string, userIds: readonly string[], limit: number) =>
+    userHistories: (q: Q, tenantId: string, userIds: readonly string[], limit: number) =>
       queryRows<{ userId: string; id: string; itemId: string; type: string }>(
-        db,
+        q,
         sql`SELECT "userId", id, "itemId", type FROM (
               SELECT user_id AS "userId", id::text AS id, item_id AS "itemId", type,
                      row_number() OVER (PARTITION BY user_id ORDER BY occurred_at DESC, id DESC) AS rn
@@ -43,10 +43,10 @@ export function createHistoryRepository(db: Db) {
       ),
 
     /** The users who interacted most recently (up to `limit`). One pass. */
-    recentUsers: async (tenantId: string, limit: number) =>
+    recentUsers: async (q: Q, tenantId: string, limit: number) =>
       (
         await queryRows<{ userId: string }>(
-          db,
+          q,
           sql`SELECT user_id AS "userId" FROM interactions WHERE tenant_id = ${tenantId} AND user_id IS NOT NULL AND item_id IS NOT NULL
               GROUP BY user_id ORDER BY max(received_at) DESC LIMIT ${limit}`,
         )
@@ -56,26 +56,26 @@ export function createHistoryRepository(db: Db) {
      * Users with interactions whose id is at or after `fromId` (ids are UUIDv7, so this is "written since a
      * time"), with the newest id of each: how a serving process learns of interactions another process wrote.
      */
-    usersWithInteractionsSince: (tenantId: string, fromId: string) =>
+    usersWithInteractionsSince: (q: Q, tenantId: string, fromId: string) =>
       queryRows<{ userId: string; newestId: string }>(
-        db,
+        q,
         sql`SELECT user_id AS "userId", max(id::text) AS "newestId" FROM interactions
             WHERE tenant_id = ${tenantId} AND id >= ${fromId}::uuid AND user_id IS NOT NULL GROUP BY user_id`,
       ),
 
     /** Interactions received after `since` (all of them when null). */
-    interactionsSince: async (tenantId: string, since: Date | null) =>
+    interactionsSince: async (q: Q, tenantId: string, since: Date | null) =>
       Number(
         (await queryOne<{ n: string }>(
-          db,
+          q,
           sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId} ${since ? sql`AND received_at > ${since.toISOString()}` : sql``}`,
         ))!.n,
       ),
 
     /** Data-quality counts: interactions, distinct people (user or anonymous id), newest receipt. */
-    interactionQuality: async (tenantId: string) =>
+    interactionQuality: async (q: Q, tenantId: string) =>
       (await queryOne<{ interactions: number; users: number; lastAt: Date | null }>(
-        db,
+        q,
         sql`SELECT (SELECT count(*) FROM interactions WHERE tenant_id = ${tenantId})::int AS interactions,
                    (SELECT count(DISTINCT coalesce(user_id, anonymous_id)) FROM interactions WHERE tenant_id = ${tenantId})::int AS users,
                    (SELECT max(received_at) FROM interactions WHERE tenant_id = ${tenantId}) AS "lastAt"`,
@@ -86,9 +86,9 @@ export function createHistoryRepository(db: Db) {
      * ids are UUIDv7). A recommendation can only be cited after it was served, so a caller asking for the
      * outcomes of responses served since T passes T (less a margin for clock skew between hosts).
      */
-    attributedInteractions: (tenantId: string, writtenSince: Date) =>
+    attributedInteractions: (q: Q, tenantId: string, writtenSince: Date) =>
       queryRows<AttributedInteraction>(
-        db,
+        q,
         sql`SELECT id::text AS id, recommendation_id AS "recommendationId", item_id AS "itemId", type, order_id AS "orderId",
                    price_minor::text AS "priceMinor", currency, quantity
             FROM interactions

@@ -3,7 +3,12 @@
  * Segment-compatible endpoints. Public entry.
  */
 export { createInteractionsRepository } from './interactions.repository.ts';
-export type { InteractionsRepository } from './interactions.repository.ts';
+import type { BoundQuery } from '../../platform/index.ts';
+import type { HistoryRepository as HistoryQueries } from './history.repository.ts';
+import type { InteractionsRepository as InteractionQueries } from './interactions.repository.ts';
+/** The module's interactions and history views, bound to the database (the shape other modules call). */
+export type InteractionsRepository = BoundQuery<InteractionQueries>;
+export type HistoryRepository = BoundQuery<HistoryQueries>;
 export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES } from './interactions.core.ts';
 export type { NewInteraction } from './interactions.core.ts';
 export { fromApiInteraction, fromImportedRow } from './ingest.core.ts';
@@ -11,12 +16,12 @@ export { createIngestService } from './ingest.service.ts';
 export type { IngestService } from './ingest.service.ts';
 /** Read-only views of interactions for the recommender (histories, change markers, counts, attributed outcomes). */
 export { createHistoryRepository } from './history.repository.ts';
-export type { AttributedInteraction, HistoryRepository } from './history.repository.ts';
+export type { AttributedInteraction } from './history.repository.ts';
 /** Implements identity's `ProfileEvents` port over the interactions table (wired in src/app.ts). */
 export { createProfileLinksRepository } from './profile-links.repository.ts';
 
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import { type PlatformServices, bindQuery } from '../../platform/index.ts';
 import type { IdentityModule, ProfileActivitySource } from '../identity/index.ts';
 import { createIngestService } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
@@ -40,7 +45,7 @@ export interface EventsModuleDeps {
 
 export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
   const appendListeners: ((tenantId: string, userIds: readonly string[]) => void)[] = [];
-  const interactions = makeInteractions(platform.db, {
+  const interactions = makeInteractions({
     onAppended: (tenantId, userIds) => {
       for (const l of appendListeners) l(tenantId, userIds);
     },
@@ -53,7 +58,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     // Group commit: a few ms of waiting buys one set-based insert for many concurrent requests.
     batching: { maxBatch: 1000, maxWaitMs: 4, maxPending: 20_000, concurrency: platform.databaseKind === 'pglite' ? 1 : 4 },
   });
-  const integrationsRepo = createIntegrationsRepository(platform.db, platform.secrets);
+  const integrationsRepo = createIntegrationsRepository(platform.secrets);
   const webhooks = createWebhooksService({
     db: platform.db,
     repo: integrationsRepo,
@@ -63,23 +68,24 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     log: platform.log,
     tenantActive: deps.tenantActive,
   });
-  const integrations = createIntegrationsService({ repo: integrationsRepo, webhooks, log: platform.log });
-  const tracking = createTrackingService({ repo: createTrackingRepository(platform.db), ingest, clock: platform.clock });
+  const integrations = createIntegrationsService({ db: platform.db, repo: integrationsRepo, webhooks, log: platform.log });
+  const tracking = createTrackingService({ db: platform.db, repo: createTrackingRepository(), ingest, clock: platform.clock });
   /** Identity's view of profile activity, computed from the events this module owns (wired in app.ts). */
   const activitySource: ProfileActivitySource = {
     activityOf: (unitOfWork, tenantId, profileIds) => interactions.profileActivity(unitOfWork, tenantId, profileIds),
   };
   return {
-    interactions,
+    /** Interactions bound to the database (reads, direct appends in tests and benches). */
+    interactions: bindQuery(platform.db, interactions),
     activitySource,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
       appendListeners.push(listener);
     },
     /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
-    lastInteractionAt: createInteractionStatsRepository(platform.db).lastInteractionAt,
+    lastInteractionAt: bindQuery(platform.db, createInteractionStatsRepository()).lastInteractionAt,
     /** Read-only views of interactions for the recommender: histories, change markers, counts, attributed outcomes. */
-    history: makeHistory(platform.db),
+    history: bindQuery(platform.db, makeHistory()),
     /**
      * THE events write door (`events.ingest.write(ctx, inputs, { source, within })`): validation, identity
      * resolution, idempotent set-based insert and profile aggregates in one transaction. Every channel uses it.
@@ -87,7 +93,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     ingest,
     /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */
     async resealSecrets(): Promise<void> {
-      const r = await integrationsRepo.resealAll();
+      const r = await integrationsRepo.resealAll(platform.db);
       if (r.resealed) platform.log.info({ resealed: r.resealed }, 'integration secrets sealed with the current key');
       if (r.unreadable)
         platform.log.error(

@@ -34,7 +34,7 @@ describe('ingest service (the events write path) against a scripted identity mod
     const activity: ProfileActivity[][] = [];
     const ingest = createIngestService({
       db: database.db,
-      repo: createInteractionsRepository(database.db),
+      repo: createInteractionsRepository(),
       identity: {
         resolveMany: async (_t, inputs) => (calls.push(inputs), inputs.map(() => PROFILE)),
         recordActivityWithin: async (_q, _t, a) => void activity.push([...a]),
@@ -52,7 +52,7 @@ describe('ingest service (the events write path) against a scripted identity mod
       ['purchase', 2000n],
       ['view', null],
     ]);
-    const stored = await createInteractionsRepository(database.db).get(T, first[0]![0]!.interactionId);
+    const stored = await createInteractionsRepository().get(database.db, T, first[0]![0]!.interactionId);
     expect(stored?.profileId).toBe(PROFILE);
     const retry = await ingest.write({ tenantId: T }, [ev('s-1', 'purchase', '10.00')], api);
     expect(retry[0]).toMatchObject({ interactionId: first[0]![0]!.interactionId, created: false });
@@ -62,14 +62,14 @@ describe('ingest service (the events write path) against a scripted identity mod
   it('stores events without a profile when identity fails, instead of losing them', async () => {
     const ingest = createIngestService({
       db: database.db,
-      repo: createInteractionsRepository(database.db),
+      repo: createInteractionsRepository(),
       identity: { resolveMany: async () => Promise.reject(new Error('identity down')), recordActivityWithin: async () => undefined },
       log: silent,
       batching: { maxBatch: 100, maxWaitMs: 1, maxPending: 1000, concurrency: 1 },
     });
     const [out] = await ingest.write({ tenantId: T }, [ev('s-down')], api);
     expect(out!.created).toBe(true);
-    expect((await createInteractionsRepository(database.db).get(T, out!.interactionId))?.profileId).toBeNull();
+    expect((await createInteractionsRepository().get(database.db, T, out!.interactionId))?.profileId).toBeNull();
   });
 
   it('under overload answers INGEST_OVERLOADED (503) and every acknowledged event is in the database', async () => {
@@ -77,7 +77,7 @@ describe('ingest service (the events write path) against a scripted identity mod
     const gate = new Promise<void>((r) => (release = r));
     const ingest = createIngestService({
       db: database.db,
-      repo: createInteractionsRepository(database.db),
+      repo: createInteractionsRepository(),
       identity: { resolveMany: async (_t, inputs) => (await gate, inputs.map(() => null)), recordActivityWithin: async () => undefined },
       log: silent,
       batching: { maxBatch: 10, maxWaitMs: 1, maxPending: 20, concurrency: 1 },
@@ -94,14 +94,14 @@ describe('ingest service (the events write path) against a scripted identity mod
     const refused = results.filter((r) => !r.ok);
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((r) => r.code === 'INGEST_OVERLOADED')).toBe(true);
-    const repo = createInteractionsRepository(database.db);
-    for (const a of acked) expect(await repo.get(T, a.id!)).toBeDefined();
+    const repo = createInteractionsRepository();
+    for (const a of acked) expect(await repo.get(database.db, T, a.id!)).toBeDefined();
   });
 
   it('commits the rows and their profile aggregates together: when the aggregates fail, no row is stored (M2)', async () => {
     const ingest = createIngestService({
       db: database.db,
-      repo: createInteractionsRepository(database.db),
+      repo: createInteractionsRepository(),
       identity: {
         resolveMany: async (_t, inputs) => inputs.map(() => PROFILE),
         recordActivityWithin: async () => Promise.reject(new Error('crash between insert and aggregates')),
@@ -110,9 +110,9 @@ describe('ingest service (the events write path) against a scripted identity mod
       batching: { maxBatch: 100, maxWaitMs: 1, maxPending: 1000, concurrency: 1 },
     });
     await expect(ingest.write({ tenantId: T }, [ev('m2-1', 'purchase', '5.00')], api)).rejects.toThrow('crash between');
-    const repo = createInteractionsRepository(database.db);
-    const before = await repo.count(T);
+    const repo = createInteractionsRepository();
+    const before = await repo.count(database.db, T);
     await expect(ingest.write({ tenantId: T }, [ev('m2-2', 'purchase', '5.00')], { source: 'import' })).rejects.toThrow('crash between');
-    expect(await repo.count(T)).toBe(before);
+    expect(await repo.count(database.db, T)).toBe(before);
   });
 });

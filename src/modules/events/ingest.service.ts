@@ -99,9 +99,9 @@ export function createIngestService(deps: IngestServiceDeps) {
   /** Inserts the rows and updates the aggregates of those written now, inside `tx`. */
   async function writeWithin(tx: UnitOfWork, tenantId: string, events: readonly PendingEvent[]): Promise<IngestOutcome[]> {
     const res = await deps.repo.appendManyDetailed(
+      tx,
       tenantId,
       events.map((e) => e.row),
-      tx,
     );
     const out = res.ids.map((interactionId, i) => ({ interactionId, created: res.created[i]!, receivedAt: res.receivedAt[i]! }));
     const activity: ProfileActivity[] = [];

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type SecretBox, SecretUnreadableError, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, type SecretBox, SecretUnreadableError, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface ConnectionRow {
   tenantId: string;
@@ -55,7 +55,7 @@ const secretContext = (tenantId: string, id: string) => `integration:${tenantId}
  * Connections and their delivery log. Every tenant-facing query filters on tenant_id. Signing secrets are
  * sealed (AES-256-GCM, platform/secret-box.ts) on the way in and opened on the way out.
  */
-export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
+export function createIntegrationsRepository(secrets: SecretBox) {
   const opened = (row: ConnectionRow | undefined): ConnectionRow | undefined => {
     if (!row || row.signingSecret === null) return row;
     try {
@@ -69,13 +69,14 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
 
   return {
     async create(
+      q: Q,
       tenantId: string,
       c: { type: string; name: string; settings: Record<string, unknown>; shopDomain: string | null; signingSecret: string },
     ): Promise<ConnectionRow> {
       const id = newId();
       return opened(
         await queryOne<ConnectionRow>(
-          db,
+          q,
           sql`INSERT INTO integration_connections (tenant_id, id, type, name, settings, shop_domain, signing_secret)
               VALUES (${tenantId}, ${id}, ${c.type}, ${c.name}, ${JSON.stringify(c.settings)}::jsonb, ${c.shopDomain}, ${secrets.seal(c.signingSecret, secretContext(tenantId, id))})
               RETURNING ${CONNECTION}`,
@@ -83,16 +84,17 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
       )!;
     },
 
-    get: async (tenantId: string, id: string) =>
+    get: async (q: Q, tenantId: string, id: string) =>
       opened(
         await queryOne<ConnectionRow>(
-          db,
+          q,
           sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id}`,
         ),
       ),
 
     /** Renames, pauses/resumes, or replaces the signing secret (a vendor-side rotation). */
     async update(
+      q: Q,
       tenantId: string,
       id: string,
       patch: { name?: string | undefined; status?: 'active' | 'paused' | undefined; signingSecret?: string | undefined },
@@ -100,7 +102,7 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
       const sealed = patch.signingSecret === undefined ? null : secrets.seal(patch.signingSecret, secretContext(tenantId, id));
       return opened(
         await queryOne<ConnectionRow>(
-          db,
+          q,
           sql`UPDATE integration_connections SET name = COALESCE(${patch.name ?? null}, name), status = COALESCE(${patch.status ?? null}, status),
                 signing_secret = COALESCE(${sealed}, signing_secret), updated_at = now()
               WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${CONNECTION}`,
@@ -109,10 +111,10 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
     },
 
     /** Newest first, keyset on id (UUIDv7). */
-    list: async (tenantId: string, limit: number, before?: string) =>
+    list: async (q: Q, tenantId: string, limit: number, before?: string) =>
       openedAll(
         await queryRows<ConnectionRow>(
-          db,
+          q,
           sql`SELECT ${CONNECTION} FROM integration_connections WHERE tenant_id = ${tenantId} ${before ? sql`AND id < ${before}` : sql``} ORDER BY id DESC LIMIT ${limit}`,
         ),
       ),
@@ -122,9 +124,9 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
      * key, across tenants (a start-up step). Compare-and-set per row, so a concurrent update wins.
      * Returns how many were re-sealed and how many no configured key opens.
      */
-    async resealAll(): Promise<{ resealed: number; unreadable: number }> {
+    async resealAll(q: Q): Promise<{ resealed: number; unreadable: number }> {
       const rows = await queryRows<{ tenantId: string; id: string; signingSecret: string }>(
-        db,
+        q,
         sql`SELECT tenant_id AS "tenantId", id, signing_secret AS "signingSecret" FROM integration_connections WHERE signing_secret NOT LIKE ${`enc:v1:${secrets.keyId}:%`}`,
       );
       let resealed = 0;
@@ -139,7 +141,7 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
           unreadable++;
           continue;
         }
-        await db.execute(
+        await q.execute(
           sql`UPDATE integration_connections SET signing_secret = ${secrets.seal(plain, context)} WHERE tenant_id = ${r.tenantId} AND id = ${r.id} AND signing_secret = ${r.signingSecret}`,
         );
         resealed++;
@@ -147,9 +149,9 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
       return { resealed, unreadable };
     },
 
-    async delete(tenantId: string, id: string): Promise<boolean> {
+    async delete(q: Q, tenantId: string, id: string): Promise<boolean> {
       const rows = await queryRows<{ id: string }>(
-        db,
+        q,
         sql`DELETE FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
       );
       return rows.length > 0;
@@ -159,9 +161,9 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
      * A webhook's connection by its id alone: webhook URLs carry no credential, the tenant comes from the
      * connection, and the vendor signature (checked next) proves the caller holds the connection's secret.
      */
-    findForWebhook: async (id: string) =>
+    findForWebhook: async (q: Q, id: string) =>
       opened(
-        await queryOne<ConnectionRow>(db, sql`SELECT ${CONNECTION} FROM integration_connections WHERE id = ${id} AND status = 'active'`),
+        await queryOne<ConnectionRow>(q, sql`SELECT ${CONNECTION} FROM integration_connections WHERE id = ${id} AND status = 'active'`),
       ),
 
     /**
@@ -169,26 +171,26 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
      * claimant), else of every tenant: the signature decides which one is meant, so none may be left out (no LIMIT:
      * a squatter's many connections must not push the real one out). Oldest first.
      */
-    findShopifyByDomain: async (shopDomain: string, tenantId?: string) =>
+    findShopifyByDomain: async (q: Q, shopDomain: string, tenantId?: string) =>
       openedAll(
         await queryRows<ConnectionRow>(
-          db,
+          q,
           sql`SELECT ${CONNECTION} FROM integration_connections WHERE shop_domain = ${shopDomain} AND type = 'shopify' AND status = 'active'
               ${tenantId ? sql`AND tenant_id = ${tenantId}` : sql``} ORDER BY id`,
         ),
       ),
 
     /** The tenant that proved a vendor shop domain is theirs (a verified delivery), if any. */
-    shopClaim: (vendor: string, shopDomain: string) =>
+    shopClaim: (q: Q, vendor: string, shopDomain: string) =>
       queryOne<{ tenantId: string; connectionId: string }>(
-        db,
+        q,
         sql`SELECT tenant_id AS "tenantId", connection_id AS "connectionId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
       ),
 
     /** Claims a shop domain for the tenant of a connection that verified a delivery; the first claim stays. Returns the claimant. */
-    async claimShop(vendor: string, shopDomain: string, tenantId: string, connectionId: string): Promise<string> {
+    async claimShop(q: Q, vendor: string, shopDomain: string, tenantId: string, connectionId: string): Promise<string> {
       const row = await queryOne<{ tenantId: string }>(
-        db,
+        q,
         sql`WITH ins AS (
               INSERT INTO shop_domain_claims (vendor, shop_domain, tenant_id, connection_id) VALUES (${vendor}, ${shopDomain}, ${tenantId}, ${connectionId})
               ON CONFLICT (vendor, shop_domain) DO NOTHING RETURNING tenant_id)
@@ -199,23 +201,23 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
       if (row) return row.tenantId;
       // A concurrent claim committed after this statement's snapshot: read it now.
       const claim = await queryOne<{ tenantId: string }>(
-        db,
+        q,
         sql`SELECT tenant_id::text AS "tenantId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
       );
       return claim!.tenantId;
     },
 
     /** Releases the tenant's claim on a shop domain once it has no connection left for it (the shop was disconnected). */
-    async releaseShopClaimIfUnused(tenantId: string, vendor: string, shopDomain: string): Promise<void> {
-      await db.execute(
+    async releaseShopClaimIfUnused(q: Q, tenantId: string, vendor: string, shopDomain: string): Promise<void> {
+      await q.execute(
         sql`DELETE FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain} AND tenant_id = ${tenantId}
               AND NOT EXISTS (SELECT 1 FROM integration_connections WHERE tenant_id = ${tenantId} AND type = ${vendor} AND shop_domain = ${shopDomain})`,
       );
     },
 
-    async deliveryExists(tenantId: string, connectionId: string, dedupeKey: string): Promise<boolean> {
+    async deliveryExists(q: Q, tenantId: string, connectionId: string, dedupeKey: string): Promise<boolean> {
       const row = await queryOne<{ id: string }>(
-        db,
+        q,
         sql`SELECT id FROM webhook_deliveries WHERE tenant_id = ${tenantId} AND connection_id = ${connectionId} AND dedupe_key = ${dedupeKey}`,
       );
       return !!row;
@@ -225,7 +227,7 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
      * Logs a delivery. With a dedupe key, returns false (and writes nothing) when that delivery was already
      * accepted: ON CONFLICT DO NOTHING because vendors deliver at least once, sometimes concurrently.
      */
-    async logDelivery(tenantId: string, d: NewDelivery, q: Pick<Db, 'execute'> = db): Promise<boolean> {
+    async logDelivery(q: Q, tenantId: string, d: NewDelivery): Promise<boolean> {
       const rows = await queryRows<{ id: string }>(
         q,
         sql`INSERT INTO webhook_deliveries (tenant_id, id, connection_id, delivery_id, dedupe_key, topic, status, reason, http_status, events_written, body_sha256, body_bytes)
@@ -240,21 +242,15 @@ export function createIntegrationsRepository(db: Db, secrets: SecretBox) {
       return rows.length > 0;
     },
 
-    async setEventsWritten(
-      tenantId: string,
-      connectionId: string,
-      dedupeKey: string,
-      n: number,
-      q: Pick<Db, 'execute'> = db,
-    ): Promise<void> {
+    async setEventsWritten(q: Q, tenantId: string, connectionId: string, dedupeKey: string, n: number): Promise<void> {
       await q.execute(
         sql`UPDATE webhook_deliveries SET events_written = ${n} WHERE tenant_id = ${tenantId} AND connection_id = ${connectionId} AND dedupe_key = ${dedupeKey}`,
       );
     },
 
-    listDeliveries: (tenantId: string, connectionId: string, limit: number, before?: string) =>
+    listDeliveries: (q: Q, tenantId: string, connectionId: string, limit: number, before?: string) =>
       queryRows<DeliveryRow>(
-        db,
+        q,
         sql`SELECT ${DELIVERY} FROM webhook_deliveries WHERE tenant_id = ${tenantId} AND connection_id = ${connectionId}
             ${before ? sql`AND id < ${before}` : sql``} ORDER BY id DESC LIMIT ${limit}`,
       ),

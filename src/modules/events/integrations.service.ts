@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, conflict, isUuid, notFound, randomToken, type TenantContext, validation } from '../../platform/index.ts';
+import { type Q, AppError, conflict, isUuid, notFound, randomToken, type TenantContext, validation } from '../../platform/index.ts';
 import { verifyHmacSha256Base64 } from './connectors/signatures.core.ts';
 import type { ConnectionRow, DeliveryRow, IntegrationsRepository } from './integrations.repository.ts';
 import type { WebhookAnswer, WebhookRequest, WebhooksService } from './webhooks.service.ts';
 
 export interface IntegrationsServiceDeps {
+  db: Q;
   repo: IntegrationsRepository;
   webhooks: WebhooksService;
   log: FastifyBaseLogger;
@@ -35,10 +36,10 @@ const SHOPIFY = 'shopify';
  * against the claimant's connections only.
  */
 export function createIntegrationsService(deps: IntegrationsServiceDeps) {
-  const { repo } = deps;
+  const { repo, db } = deps;
 
   async function load(ctx: TenantContext, id: string): Promise<ConnectionRow> {
-    const c = isUuid(id) ? await repo.get(ctx.tenantId, id) : undefined;
+    const c = isUuid(id) ? await repo.get(db, ctx.tenantId, id) : undefined;
     if (!c) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
     return c;
   }
@@ -49,7 +50,7 @@ export function createIntegrationsService(deps: IntegrationsServiceDeps) {
 
   /** After a delivery a connection verified: its tenant proved the shop domain is theirs (the first claim stays). */
   async function claimAfterDelivery(c: ConnectionRow): Promise<void> {
-    if (c.type === SHOPIFY && c.shopDomain) await repo.claimShop(SHOPIFY, c.shopDomain, c.tenantId, c.id);
+    if (c.type === SHOPIFY && c.shopDomain) await repo.claimShop(db, SHOPIFY, c.shopDomain, c.tenantId, c.id);
   }
 
   return {
@@ -57,14 +58,14 @@ export function createIntegrationsService(deps: IntegrationsServiceDeps) {
 
     async create(ctx: TenantContext, input: NewConnection): Promise<ConnectionRow> {
       if (input.type === SHOPIFY && input.shopDomain) {
-        const claim = await repo.shopClaim(SHOPIFY, input.shopDomain);
+        const claim = await repo.shopClaim(db, SHOPIFY, input.shopDomain);
         if (claim && claim.tenantId !== ctx.tenantId)
           throw conflict(
             'INTEGRATION_SHOP_DOMAIN_CLAIMED',
             'This shop domain is already connected to another Loupe tenant, proven by a webhook Shopify signed. If the shop is yours, ask the platform administrator.',
           );
       }
-      return repo.create(ctx.tenantId, {
+      return repo.create(db, ctx.tenantId, {
         type: input.type,
         name: input.name,
         settings: input.settings,
@@ -73,7 +74,7 @@ export function createIntegrationsService(deps: IntegrationsServiceDeps) {
       });
     },
 
-    list: (ctx: TenantContext, limit: number, cursor: string | undefined) => repo.list(ctx.tenantId, limit, cursorOf(cursor)),
+    list: (ctx: TenantContext, limit: number, cursor: string | undefined) => repo.list(db, ctx.tenantId, limit, cursorOf(cursor)),
 
     async update(
       ctx: TenantContext,
@@ -81,7 +82,7 @@ export function createIntegrationsService(deps: IntegrationsServiceDeps) {
       patch: { name?: string | undefined; status?: 'active' | 'paused' | undefined; secret?: string | undefined },
     ): Promise<ConnectionRow> {
       const c = await load(ctx, id);
-      const updated = await repo.update(ctx.tenantId, c.id, { name: patch.name, status: patch.status, signingSecret: patch.secret });
+      const updated = await repo.update(db, ctx.tenantId, c.id, { name: patch.name, status: patch.status, signingSecret: patch.secret });
       if (!updated) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
       return updated;
     },
@@ -89,14 +90,14 @@ export function createIntegrationsService(deps: IntegrationsServiceDeps) {
     /** Disconnects; a shop domain the tenant no longer connects is free to be claimed again. */
     async remove(ctx: TenantContext, id: string): Promise<ConnectionRow> {
       const c = await load(ctx, id);
-      await repo.delete(ctx.tenantId, c.id);
-      if (c.type === SHOPIFY && c.shopDomain) await repo.releaseShopClaimIfUnused(ctx.tenantId, SHOPIFY, c.shopDomain);
+      await repo.delete(db, ctx.tenantId, c.id);
+      if (c.type === SHOPIFY && c.shopDomain) await repo.releaseShopClaimIfUnused(db, ctx.tenantId, SHOPIFY, c.shopDomain);
       return c;
     },
 
     async deliveries(ctx: TenantContext, id: string, limit: number, cursor: string | undefined): Promise<DeliveryRow[]> {
       const c = await load(ctx, id);
-      return repo.listDeliveries(ctx.tenantId, c.id, limit, cursorOf(cursor));
+      return repo.listDeliveries(db, ctx.tenantId, c.id, limit, cursorOf(cursor));
     },
 
     /** A webhook on a connection's own URL (`/api/v1/webhooks/:type/:connectionId`). Returns the connection too. */
@@ -105,11 +106,11 @@ export function createIntegrationsService(deps: IntegrationsServiceDeps) {
       connectionId: string,
       req: WebhookRequest,
     ): Promise<{ connection: ConnectionRow; answer: WebhookAnswer }> {
-      const c = isUuid(connectionId) ? await repo.findForWebhook(connectionId) : undefined;
+      const c = isUuid(connectionId) ? await repo.findForWebhook(db, connectionId) : undefined;
       if (!c || c.type !== type) throw notFound('INTEGRATION_NOT_FOUND', 'Integration');
       if (c.type === SHOPIFY && c.shopDomain) {
         // A domain another tenant proved is theirs: this connection cannot be the shop's (it was registered before the claim).
-        const claim = await repo.shopClaim(SHOPIFY, c.shopDomain);
+        const claim = await repo.shopClaim(db, SHOPIFY, c.shopDomain);
         if (claim && claim.tenantId !== c.tenantId) throw signatureInvalid();
       }
       const answer = await deps.webhooks.receive(c, req);
@@ -127,8 +128,8 @@ export function createIntegrationsService(deps: IntegrationsServiceDeps) {
     async receiveShopify(shopDomainHeader: string | undefined, req: WebhookRequest): Promise<WebhookAnswer> {
       const domain = shopDomainHeader !== undefined && shopDomainHeader.length <= 255 ? shopDomainHeader.trim().toLowerCase() : '';
       if (!domain) throw signatureInvalid();
-      const claim = await repo.shopClaim(SHOPIFY, domain);
-      const candidates = await repo.findShopifyByDomain(domain, claim?.tenantId);
+      const claim = await repo.shopClaim(db, SHOPIFY, domain);
+      const candidates = await repo.findShopifyByDomain(db, domain, claim?.tenantId);
       const hmac = req.headers['x-shopify-hmac-sha256'];
       const given = typeof hmac === 'string' ? hmac : undefined;
       const match = candidates.find((c) => c.signingSecret !== null && verifyHmacSha256Base64(c.signingSecret, req.rawBody, given).ok);

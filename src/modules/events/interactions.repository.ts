@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, newId, queryRows } from '../../platform/index.ts';
 import { type NewInteraction, dedupeKeyOf } from './interactions.core.ts';
 
 export interface AppendResult {
@@ -49,11 +49,11 @@ const COLUMNS = sql`id, user_id AS "userId", anonymous_id AS "anonymousId", prof
  * The one repository of the interactions table, shared by the events API, file uploads and connectors.
  * Writes are set-based (`INSERT ... SELECT FROM unnest(...)`) and idempotent on the dedupe key.
  */
-export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tenantId: string, userIds: readonly string[]) => void } = {}) {
+export function createInteractionsRepository(hooks: { onAppended?: (tenantId: string, userIds: readonly string[]) => void } = {}) {
   const repo = {
     /** Appends a batch in one statement. Safe to retry: duplicates are counted, not re-inserted. */
-    async appendMany(tenantId: string, rows: readonly NewInteraction[], q: Pick<Db, 'execute'> = db): Promise<AppendResult> {
-      const d = await repo.appendManyDetailed(tenantId, rows, q);
+    async appendMany(q: Q, tenantId: string, rows: readonly NewInteraction[]): Promise<AppendResult> {
+      const d = await repo.appendManyDetailed(q, tenantId, rows);
       const inserted = d.created.filter(Boolean).length;
       return { inserted, duplicates: rows.length - inserted, ids: d.ids };
     },
@@ -63,11 +63,7 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
      * was received (`receivedAt`, the first acknowledgment's time for retries): idempotent writers answer a
      * retry with exactly the first answer, and profile aggregates count each event once.
      */
-    async appendManyDetailed(
-      tenantId: string,
-      rows: readonly NewInteraction[],
-      q: Pick<Db, 'execute'> = db,
-    ): Promise<DetailedAppendResult> {
+    async appendManyDetailed(q: Q, tenantId: string, rows: readonly NewInteraction[]): Promise<DetailedAppendResult> {
       if (!rows.length) return { ids: [], created: [], receivedAt: [] };
       const keys = rows.map(dedupeKeyOf);
       const firstIndex = new Map<string, number>();
@@ -126,7 +122,7 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
      * count, first/last time and sources; per order its purchases and refunds (unit price x quantity, as the
      * write path counts them). A purchase without an order id stands alone, keyed by its interaction id.
      */
-    async profileActivity(q: Pick<Db, 'execute'>, tenantId: string, profileIds: readonly string[]) {
+    async profileActivity(q: Q, tenantId: string, profileIds: readonly string[]) {
       if (!profileIds.length) return { events: [], orders: [] };
       const ids = arrayParam(profileIds);
       const events = await queryRows<{
@@ -171,23 +167,24 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
     },
 
     /** Most recent first. */
-    listForUser: (tenantId: string, userId: string, limit: number) =>
+    listForUser: (q: Q, tenantId: string, userId: string, limit: number) =>
       queryRows<StoredInteraction>(
-        db,
+        q,
         sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`,
       ),
 
-    listForProfile: (tenantId: string, profileId: string, limit: number) =>
+    listForProfile: (q: Q, tenantId: string, profileId: string, limit: number) =>
       queryRows<StoredInteraction>(
-        db,
+        q,
         sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ${profileId} ORDER BY occurred_at DESC, id DESC LIMIT ${limit}`,
       ),
 
-    get: async (tenantId: string, id: string) =>
-      (await queryRows<StoredInteraction>(db, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND id = ${id}`))[0],
+    get: async (q: Q, tenantId: string, id: string) =>
+      (await queryRows<StoredInteraction>(q, sql`SELECT ${COLUMNS} FROM interactions WHERE tenant_id = ${tenantId} AND id = ${id}`))[0],
 
     /** Streams the training snapshot in keyset pages (user, item, type, time) so memory stays bounded. */
     async *scanForTraining(
+      q: Q,
       tenantId: string,
       opts: { since?: Date; pageSize?: number } = {},
     ): AsyncGenerator<{ userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[]> {
@@ -196,7 +193,7 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
       for (;;) {
         const page: { id: string; userId: string; itemId: string; type: string; value: number | null; occurredAt: Date }[] =
           await queryRows(
-            db,
+            q,
             sql`SELECT id, coalesce(profile_id::text, user_id, anonymous_id) AS "userId", item_id AS "itemId", type, value, occurred_at AS "occurredAt"
               FROM interactions
               WHERE tenant_id = ${tenantId} AND item_id IS NOT NULL AND coalesce(profile_id::text, user_id, anonymous_id) IS NOT NULL
@@ -211,8 +208,8 @@ export function createInteractionsRepository(db: Db, hooks: { onAppended?: (tena
       }
     },
 
-    count: async (tenantId: string) =>
-      Number((await queryRows<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId}`))[0]!.n),
+    count: async (q: Q, tenantId: string) =>
+      Number((await queryRows<{ n: string }>(q, sql`SELECT count(*)::text AS n FROM interactions WHERE tenant_id = ${tenantId}`))[0]!.n),
   };
   return repo;
 }

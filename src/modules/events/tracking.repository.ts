@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface SessionRow {
   sessionId: string;
@@ -57,11 +57,11 @@ const PAGE_VIEW = sql`page_view_id AS "pageViewId", session_id AS "sessionId", s
  * id or a content hash), and session counters move only when the row they count was written now, in the same
  * statement (data-modifying CTEs), so retries never inflate them.
  */
-export function createTrackingRepository(db: Db) {
+export function createTrackingRepository() {
   return {
     /** Starts a session; a retry (same session_id) returns the stored one unchanged. */
-    async startSession(tenantId: string, s: NewSession): Promise<SessionRow> {
-      await db.execute(
+    async startSession(q: Q, tenantId: string, s: NewSession): Promise<SessionRow> {
+      await q.execute(
         sql`INSERT INTO tracking_sessions (tenant_id, id, session_id, user_id, anonymous_id, device_type, browser, os, user_agent, locale,
                                            utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, landing_url, started_at, metadata)
             VALUES (${tenantId}, ${newId()}, ${s.sessionId}, ${s.userId}, ${s.anonymousId}, ${s.deviceType}, ${s.browser}, ${s.os}, ${s.userAgent}, ${s.locale},
@@ -77,24 +77,24 @@ export function createTrackingRepository(db: Db) {
               landing_url = coalesce(tracking_sessions.landing_url, excluded.landing_url), user_id = coalesce(tracking_sessions.user_id, excluded.user_id),
               started_at = least(tracking_sessions.started_at, excluded.started_at)`,
       );
-      return (await this.getSession(tenantId, s.sessionId))!;
+      return (await this.getSession(q, tenantId, s.sessionId))!;
     },
 
-    getSession: (tenantId: string, sessionId: string) =>
-      queryOne<SessionRow>(db, sql`SELECT ${SESSION} FROM tracking_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`),
+    getSession: (q: Q, tenantId: string, sessionId: string) =>
+      queryOne<SessionRow>(q, sql`SELECT ${SESSION} FROM tracking_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`),
 
     /** Creates a bare session when events arrive before (or without) session/start. */
-    async ensureSession(tenantId: string, sessionId: string, at: Date, userId: string | null): Promise<void> {
-      await db.execute(
+    async ensureSession(q: Q, tenantId: string, sessionId: string, at: Date, userId: string | null): Promise<void> {
+      await q.execute(
         sql`INSERT INTO tracking_sessions (tenant_id, id, session_id, user_id, started_at) VALUES (${tenantId}, ${newId()}, ${sessionId}, ${userId}, ${at.toISOString()})
             ON CONFLICT (tenant_id, session_id) DO NOTHING`,
       );
     },
 
     /** Ends a session once (a retry keeps the first end): duration, bounce (at most one page viewed), exit page. */
-    endSession: (tenantId: string, sessionId: string, endedAt: Date, exitPageUrl: string | null) =>
+    endSession: (q: Q, tenantId: string, sessionId: string, endedAt: Date, exitPageUrl: string | null) =>
       queryOne<SessionRow>(
-        db,
+        q,
         sql`UPDATE tracking_sessions s SET
               ended_at = coalesce(s.ended_at, ${endedAt.toISOString()}::timestamptz),
               duration_seconds = coalesce(s.duration_seconds, greatest(0, floor(extract(epoch FROM (${endedAt.toISOString()}::timestamptz - s.started_at))))::int),
@@ -107,6 +107,7 @@ export function createTrackingRepository(db: Db) {
 
     /** Records a page view; the session's pages_viewed counts it only when written now. True when new. */
     async pageView(
+      q: Q,
       tenantId: string,
       p: {
         pageViewId: string;
@@ -122,7 +123,7 @@ export function createTrackingRepository(db: Db) {
       },
     ): Promise<boolean> {
       const rows = await queryRows<{ n: number }>(
-        db,
+        q,
         sql`WITH ins AS (
               INSERT INTO page_views (tenant_id, id, page_view_id, session_id, user_id, page_url, page_path, page_type, page_title, product_id, referrer, started_at)
               VALUES (${tenantId}, ${newId()}, ${p.pageViewId}, ${p.sessionId}, ${p.userId}, ${p.pageUrl}, ${p.pagePath}, ${p.pageType}, ${p.pageTitle}, ${p.productId}, ${p.referrer}, ${p.startedAt.toISOString()})
@@ -133,11 +134,12 @@ export function createTrackingRepository(db: Db) {
       return rows[0]!.n > 0;
     },
 
-    getPageView: (tenantId: string, pageViewId: string) =>
-      queryOne<PageViewRow>(db, sql`SELECT ${PAGE_VIEW} FROM page_views WHERE tenant_id = ${tenantId} AND page_view_id = ${pageViewId}`),
+    getPageView: (q: Q, tenantId: string, pageViewId: string) =>
+      queryOne<PageViewRow>(q, sql`SELECT ${PAGE_VIEW} FROM page_views WHERE tenant_id = ${tenantId} AND page_view_id = ${pageViewId}`),
 
     /** Ends a page view: time on page (given, or from its start) and the deepest scroll reported. */
     endPageView: (
+      q: Q,
       tenantId: string,
       pageViewId: string,
       endedAt: Date,
@@ -145,7 +147,7 @@ export function createTrackingRepository(db: Db) {
       scrollDepthPercent: number | null,
     ) =>
       queryOne<PageViewRow>(
-        db,
+        q,
         sql`UPDATE page_views SET
               ended_at = coalesce(ended_at, ${endedAt.toISOString()}::timestamptz),
               time_on_page_seconds = coalesce(${timeOnPageSeconds}::int, time_on_page_seconds, greatest(0, floor(extract(epoch FROM (${endedAt.toISOString()}::timestamptz - started_at))))::int),
@@ -156,6 +158,7 @@ export function createTrackingRepository(db: Db) {
 
     /** Records a funnel stage once per dedupe key; returns the stored row's id. */
     async funnel(
+      q: Q,
       tenantId: string,
       f: {
         dedupeKey: string;
@@ -167,19 +170,20 @@ export function createTrackingRepository(db: Db) {
         reachedAt: Date;
       },
     ): Promise<string> {
-      await db.execute(
+      await q.execute(
         sql`INSERT INTO funnel_events (tenant_id, id, dedupe_key, session_id, user_id, stage, product_id, metadata, reached_at)
             VALUES (${tenantId}, ${newId()}, ${f.dedupeKey}, ${f.sessionId}, ${f.userId}, ${f.stage}, ${f.productId}, ${f.metadata ? JSON.stringify(f.metadata) : null}::jsonb, ${f.reachedAt.toISOString()})
             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING`,
       );
       return (await queryOne<{ id: string }>(
-        db,
+        q,
         sql`SELECT id FROM funnel_events WHERE tenant_id = ${tenantId} AND dedupe_key = ${f.dedupeKey}`,
       ))!.id;
     },
 
     /** Records a cart event once; the session's cart_adds / purchases / revenue move only when it is new. */
     async cartEvent(
+      q: Q,
       tenantId: string,
       c: {
         dedupeKey: string;
@@ -199,7 +203,7 @@ export function createTrackingRepository(db: Db) {
       const adds = c.eventType === 'item_added' ? 1 : 0;
       const purchases = c.eventType === 'converted' ? 1 : 0;
       const revenue = c.eventType === 'converted' && c.valueMinor != null ? c.valueMinor.toString() : '0';
-      await db.execute(
+      await q.execute(
         sql`WITH ins AS (
               INSERT INTO cart_events (tenant_id, id, dedupe_key, session_id, user_id, event_type, product_id, cart_item_id, quantity, value_minor, currency, interaction_id, metadata, occurred_at)
               VALUES (${tenantId}, ${newId()}, ${c.dedupeKey}, ${c.sessionId}, ${c.userId}, ${c.eventType}, ${c.productId}, ${c.cartItemId}, ${c.quantity}, ${c.valueMinor?.toString() ?? null}::bigint,
@@ -210,7 +214,7 @@ export function createTrackingRepository(db: Db) {
             WHERE tenant_id = ${tenantId} AND session_id = ${c.sessionId} AND EXISTS (SELECT 1 FROM ins)`,
       );
       return (await queryOne<{ id: string }>(
-        db,
+        q,
         sql`SELECT id FROM cart_events WHERE tenant_id = ${tenantId} AND dedupe_key = ${c.dedupeKey}`,
       ))!.id;
     },

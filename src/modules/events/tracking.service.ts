@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { newId, notFound, type TenantContext, validation } from '../../platform/index.ts';
+import { type Q, newId, notFound, type TenantContext, validation } from '../../platform/index.ts';
 import {
   MAX_AMOUNT_MINOR,
   checkOccurredAt,
@@ -17,6 +17,7 @@ import type { PageViewRow, SessionRow, TrackingRepository } from './tracking.rep
 import type * as s from './tracking.schemas.ts';
 
 export interface TrackingServiceDeps {
+  db: Q;
   repo: TrackingRepository;
   ingest: Pick<IngestService, 'write'>;
   clock: () => Date;
@@ -39,6 +40,7 @@ type Ctx = Pick<TenantContext, 'tenantId'>;
  * interactions and go through the events write door.
  */
 export function createTrackingService(deps: TrackingServiceDeps) {
+  const { db } = deps;
   /** The time a client gave (checked: not before 2000, not a day ahead), or now. */
   const when = (field: string, value: string | undefined, now: Date): Date => {
     if (!value) return now;
@@ -54,7 +56,7 @@ export function createTrackingService(deps: TrackingServiceDeps) {
       const userAgent = b.user_agent ?? headerUserAgent;
       const ua = parseUserAgent(userAgent);
       const fromUrl = utmFromUrl(b.landing_url);
-      return deps.repo.startSession(ctx.tenantId, {
+      return deps.repo.startSession(db, ctx.tenantId, {
         sessionId: b.session_id ?? newId(),
         userId: b.user_id ?? null,
         anonymousId: b.anonymous_id ?? null,
@@ -79,6 +81,7 @@ export function createTrackingService(deps: TrackingServiceDeps) {
 
     async endSession(ctx: Ctx, b: z.infer<typeof s.sessionEndBody>): Promise<SessionRow> {
       const row = await deps.repo.endSession(
+        db,
         ctx.tenantId,
         b.session_id,
         when('ended_at', b.ended_at, deps.clock()),
@@ -91,9 +94,9 @@ export function createTrackingService(deps: TrackingServiceDeps) {
     async pageView(ctx: Ctx, b: z.infer<typeof s.pageViewBody>): Promise<PageViewRow> {
       const at = when('viewed_at', b.viewed_at, deps.clock());
       // Events may arrive before session/start (or without it): the session is created bare and filled in later.
-      await deps.repo.ensureSession(ctx.tenantId, b.session_id, at, b.user_id ?? null);
+      await deps.repo.ensureSession(db, ctx.tenantId, b.session_id, at, b.user_id ?? null);
       const pageViewId = b.page_view_id ?? newId();
-      await deps.repo.pageView(ctx.tenantId, {
+      await deps.repo.pageView(db, ctx.tenantId, {
         pageViewId,
         sessionId: b.session_id,
         userId: b.user_id ?? null,
@@ -105,11 +108,12 @@ export function createTrackingService(deps: TrackingServiceDeps) {
         referrer: b.referrer ?? null,
         startedAt: at,
       });
-      return (await deps.repo.getPageView(ctx.tenantId, pageViewId))!;
+      return (await deps.repo.getPageView(db, ctx.tenantId, pageViewId))!;
     },
 
     async endPageView(ctx: Ctx, b: z.infer<typeof s.pageViewEndBody>): Promise<PageViewRow> {
       const row = await deps.repo.endPageView(
+        db,
         ctx.tenantId,
         b.page_view_id,
         when('ended_at', b.ended_at, deps.clock()),
@@ -123,8 +127,8 @@ export function createTrackingService(deps: TrackingServiceDeps) {
     /** Records a funnel stage; returns the stored row's id. */
     async funnel(ctx: Ctx, b: z.infer<typeof s.funnelBody>): Promise<string> {
       const at = when('reached_at', b.reached_at, deps.clock());
-      await deps.repo.ensureSession(ctx.tenantId, b.session_id, at, b.user_id ?? null);
-      return deps.repo.funnel(ctx.tenantId, {
+      await deps.repo.ensureSession(db, ctx.tenantId, b.session_id, at, b.user_id ?? null);
+      return deps.repo.funnel(db, ctx.tenantId, {
         dedupeKey: b.event_id ? `e:${b.event_id}` : hashKey([b.session_id, b.stage, b.product_id, at.toISOString()]),
         sessionId: b.session_id,
         userId: b.user_id ?? null,
@@ -177,9 +181,9 @@ export function createTrackingService(deps: TrackingServiceDeps) {
         throw validation('VALIDATION_ERROR', 'The request body is invalid: price.', [
           { field: 'price', message: 'times quantity is out of range' },
         ]);
-      await deps.repo.ensureSession(ctx.tenantId, b.session_id, at, b.user_id ?? null);
+      await deps.repo.ensureSession(db, ctx.tenantId, b.session_id, at, b.user_id ?? null);
       const interactionId = event ? (await deps.ingest.write(ctx, [event], { source: 'tracking' }))[0]!.interactionId : null;
-      const cartEventId = await deps.repo.cartEvent(ctx.tenantId, {
+      const cartEventId = await deps.repo.cartEvent(db, ctx.tenantId, {
         dedupeKey,
         sessionId: b.session_id,
         userId: b.user_id ?? null,

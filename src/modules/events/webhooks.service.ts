@@ -69,7 +69,8 @@ interface Parsed {
  * not at all (and the vendor's retry succeeds). Every outcome is logged in the delivery log.
  */
 export function createWebhooksService(deps: WebhooksServiceDeps) {
-  const log = (c: ConnectionRow, d: Omit<NewDelivery, 'connectionId'>) => deps.repo.logDelivery(c.tenantId, { ...d, connectionId: c.id });
+  const log = (c: ConnectionRow, d: Omit<NewDelivery, 'connectionId'>) =>
+    deps.repo.logDelivery(deps.db, c.tenantId, { ...d, connectionId: c.id });
 
   type Failure = Exclude<Verification, { ok: true }>;
   function verifyAndParse(c: ConnectionRow, secret: string, req: WebhookRequest, now: Date): Failure | (Parsed & { ok: true }) {
@@ -210,7 +211,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     // Without a vendor delivery id, the exact bytes are the identity of the delivery.
     const dedupeKey = deliveryId ?? `sha256:${bodySha256}`;
     const entry = { ...base, deliveryId, topic: parsed.topic?.slice(0, 100) ?? null };
-    if (await deps.repo.deliveryExists(c.tenantId, c.id, dedupeKey)) {
+    if (await deps.repo.deliveryExists(deps.db, c.tenantId, c.id, dedupeKey)) {
       await log(c, { ...entry, dedupeKey: null, status: 'duplicate', reason: null, httpStatus: 200, eventsWritten: 0 });
       return { status: 'duplicate', delivery_id: deliveryId, events_written: 0 };
     }
@@ -231,17 +232,21 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       const events = await deps.ingest.prepare(tenant, scrubVendorEvents(mapped.events));
       if (mapped.profiles.length) await deps.identity.resolveMany(c.tenantId, scrubValue(mapped.profiles));
       const result = await deps.db.transaction(async (tx) => {
-        const fresh = await deps.repo.logDelivery(
-          c.tenantId,
-          { ...entry, connectionId: c.id, dedupeKey, status: 'processed', reason: null, httpStatus: 200, eventsWritten: 0 },
-          tx,
-        );
+        const fresh = await deps.repo.logDelivery(tx, c.tenantId, {
+          ...entry,
+          connectionId: c.id,
+          dedupeKey,
+          status: 'processed',
+          reason: null,
+          httpStatus: 200,
+          eventsWritten: 0,
+        });
         if (!fresh) return null; // a concurrent copy of this delivery won the race
         // The delivery record, the events and their profile aggregates commit together.
         const outcomes = await deps.ingest.write(tenant, events, { source: 'webhook', within: tx });
         const written = outcomes.filter((o) => o.created).length;
         // The count is known only after the insert; same transaction, same row.
-        await deps.repo.setEventsWritten(c.tenantId, c.id, dedupeKey, written, tx);
+        await deps.repo.setEventsWritten(tx, c.tenantId, c.id, dedupeKey, written);
         return { outcomes, written };
       });
       if (!result) {

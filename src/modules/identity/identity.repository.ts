@@ -82,19 +82,17 @@ const REVIEW_COLS = sql`id, status, reason, profile_ids::text[] AS "profileIds",
  * All SQL of the identity module; every statement filters on tenant_id. The `interactions` rows of a person
  * (owned by the events module) are re-linked, read and anonymized through `events`, the port events implements.
  */
-export function createIdentityRepository(db: Db, events: ProfileEvents) {
+export function createIdentityRepository(events: ProfileEvents) {
   return {
-    db,
-
-    async getSettings(tenantId: string): Promise<Record<string, unknown> | undefined> {
+    async getSettings(q: Q, tenantId: string): Promise<Record<string, unknown> | undefined> {
       const row = await queryOne<{ settings: Record<string, unknown> }>(
-        db,
+        q,
         sql`SELECT settings FROM identity_settings WHERE tenant_id = ${tenantId}`,
       );
       return row?.settings;
     },
-    async putSettings(tenantId: string, settings: Record<string, unknown>): Promise<void> {
-      await db.execute(sql`INSERT INTO identity_settings (tenant_id, settings, updated_at) VALUES (${tenantId}, ${JSON.stringify(settings)}::jsonb, now())
+    async putSettings(q: Q, tenantId: string, settings: Record<string, unknown>): Promise<void> {
+      await q.execute(sql`INSERT INTO identity_settings (tenant_id, settings, updated_at) VALUES (${tenantId}, ${JSON.stringify(settings)}::jsonb, now())
         ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings, updated_at = now()`);
     },
 
@@ -318,6 +316,7 @@ export function createIdentityRepository(db: Db, events: ProfileEvents) {
 
     /** Active profiles, newest first, optionally restricted to those holding an identifier with a blocking key. */
     listProfiles(
+      q: Q,
       tenantId: string,
       f: {
         matchKey?: string;
@@ -330,7 +329,7 @@ export function createIdentityRepository(db: Db, events: ProfileEvents) {
       },
     ): Promise<ProfileRow[]> {
       return queryRows<ProfileRow>(
-        db,
+        q,
         sql`SELECT ${PROFILE_COLS} FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active'
             ${f.matchKey !== undefined ? sql`AND id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ${f.matchKey})` : sql``}
             ${f.minStrength !== undefined ? sql`AND profile_strength >= ${f.minStrength}` : sql``}
@@ -579,9 +578,9 @@ export function createIdentityRepository(db: Db, events: ProfileEvents) {
       );
     },
 
-    listReviews(tenantId: string, f: { status?: string; cursor?: string; limit: number }): Promise<ReviewRow[]> {
+    listReviews(q: Q, tenantId: string, f: { status?: string; cursor?: string; limit: number }): Promise<ReviewRow[]> {
       return queryRows<ReviewRow>(
-        db,
+        q,
         sql`SELECT ${REVIEW_COLS} FROM profile_review_queue WHERE tenant_id = ${tenantId}
             ${f.status ? sql`AND status = ${f.status}` : sql``} ${f.cursor ? sql`AND id < ${f.cursor}::uuid` : sql``}
             ORDER BY id DESC LIMIT ${f.limit + 1}`,

@@ -120,7 +120,7 @@ function identifierFromQuery(q: Record<string, unknown>, required: boolean): { t
   return undefined;
 }
 
-export async function identityRoutes(app: FastifyInstance, svc: ProfilesService): Promise<void> {
+export async function identityRoutes(app: FastifyInstance, svc: ProfilesService, clock: () => Date): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const read = { auth: { kind: 'tenant' as const, permission: 'profiles:read' as const } };
   const write = { kind: 'tenant' as const, permission: 'profiles:write' as const };
@@ -331,7 +331,7 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService)
       request.auditTarget = { resourceId: request.params.id };
       const x = await svc.exportProfile(ctx, request.params.id);
       return {
-        exported_at: new Date().toISOString(),
+        exported_at: clock().toISOString(),
         profile: toProfile(
           ctx.tenantId,
           x.profile,

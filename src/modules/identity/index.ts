@@ -35,8 +35,8 @@ export interface IdentityModuleDeps {
 }
 
 export function createIdentityModule(platform: PlatformServices, deps: IdentityModuleDeps) {
-  const repo = createIdentityRepository(platform.db, deps.events);
-  const settings = createSettingsStore(repo);
+  const repo = createIdentityRepository(deps.events);
+  const settings = createSettingsStore(platform.db, repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const erasureListeners: ErasureListener[] = [];
   const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners });
@@ -79,7 +79,7 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     /** Recomputes a tenant's profile aggregates from the stored events now (the job does the same in the background). */
     reconcileAggregates: (tenantId: string) => reconciler.reconcileTenant(tenantId),
     async routes(app: FastifyInstance): Promise<void> {
-      await identityRoutes(app, profiles);
+      await identityRoutes(app, profiles, platform.clock);
       await aggregatesRoutes(app, reconciler);
     },
   };

@@ -78,7 +78,7 @@ export function createProfilesService(deps: ProfilesDeps) {
         matchKey = k;
       }
       if (f.cursor !== undefined && !isUuid(f.cursor)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.');
-      const rows = await repo.listProfiles(ctx.tenantId, {
+      const rows = await repo.listProfiles(deps.db, ctx.tenantId, {
         limit: f.limit,
         ...(matchKey !== undefined ? { matchKey } : {}),
         ...(f.minStrength !== undefined ? { minStrength: f.minStrength } : {}),
@@ -189,7 +189,7 @@ export function createProfilesService(deps: ProfilesDeps) {
     ): Promise<{ data: ReviewRow[]; nextCursor: string | null }> {
       requirePermission(ctx, 'profiles:read');
       if (f.cursor !== undefined && !isUuid(f.cursor)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.');
-      const rows = await repo.listReviews(ctx.tenantId, f);
+      const rows = await repo.listReviews(deps.db, ctx.tenantId, f);
       const page = rows.slice(0, f.limit);
       return { data: page, nextCursor: rows.length > f.limit ? page[page.length - 1]!.id : null };
     },

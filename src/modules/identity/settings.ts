@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LRUCache } from 'lru-cache';
 import { BUILT_IN_TYPES, CUSTOM_IDENTIFIER_TYPE, DEFAULT_SETTINGS, type IdentitySettings } from './identity.core.ts';
-import type { IdentityRepository } from './identity.repository.ts';
+import type { IdentityRepository, Q } from './identity.repository.ts';
 
 /** Tenant identity settings as stored and as the API takes them (snake_case JSON). */
 export const identitySettingsBody = z
@@ -52,20 +52,20 @@ export function fromSettings(s: IdentitySettings): Required<IdentitySettingsBody
 }
 
 /** Settings per tenant, cached for a few seconds (a change made through this process applies at once). */
-export function createSettingsStore(repo: IdentityRepository, ttlMs = 5000) {
+export function createSettingsStore(db: Q, repo: IdentityRepository, ttlMs = 5000) {
   const cache = new LRUCache<string, IdentitySettings>({ max: 10_000, ttl: ttlMs });
   return {
     async get(tenantId: string): Promise<IdentitySettings> {
       const hit = cache.get(tenantId);
       if (hit) return hit;
-      const value = toSettings(await repo.getSettings(tenantId));
+      const value = toSettings(await repo.getSettings(db, tenantId));
       cache.set(tenantId, value);
       return value;
     },
     async put(tenantId: string, body: IdentitySettingsBody): Promise<IdentitySettings> {
-      const current = fromSettings(toSettings(await repo.getSettings(tenantId)));
+      const current = fromSettings(toSettings(await repo.getSettings(db, tenantId)));
       const next = { ...current, ...body };
-      await repo.putSettings(tenantId, next);
+      await repo.putSettings(db, tenantId, next);
       cache.delete(tenantId);
       return toSettings(next);
     },

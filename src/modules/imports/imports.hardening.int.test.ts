@@ -112,7 +112,7 @@ describe('H1: one bad byte in one row never aborts an import', () => {
 
   it('a row the database refuses is reported alone with a code; the rest of its batch is stored', async () => {
     const { tenantId } = await t.createTenant();
-    const repo = createImportsRepository(t.database.db);
+    const repo = createImportsRepository();
     const ingest = t.modules.events.ingest;
     // The database refuses one row's bytes (as PostgreSQL does for a value validation let through).
     const refusing = {
@@ -126,6 +126,7 @@ describe('H1: one bad byte in one row never aborts an import', () => {
       },
     };
     const pipeline = createImportPipeline({
+      db: t.database.db,
       repo,
       catalog: t.modules.catalog,
       ingest: refusing,
@@ -142,18 +143,25 @@ describe('H1: one bad byte in one row never aborts an import', () => {
     const id = newId();
     const key = `uploads/${id}/poison.csv`;
     const stored = await t.storage.put(tenantId, key, Buffer.from(`user_id,item_id,type,timestamp\n${rows.join('\n')}\n`));
-    await repo.create(tenantId, { id, kind: 'interactions', mode: 'async', fileName: 'poison.csv', options: {}, createdBy: 'test' });
-    await repo.setStored(tenantId, id, { storageKey: key, fileBytes: stored.bytes });
-    const out = await pipeline.process(tenantId, (await repo.get(tenantId, id))!);
+    await repo.create(t.database.db, tenantId, {
+      id,
+      kind: 'interactions',
+      mode: 'async',
+      fileName: 'poison.csv',
+      options: {},
+      createdBy: 'test',
+    });
+    await repo.setStored(t.database.db, tenantId, id, { storageKey: key, fileBytes: stored.bytes });
+    const out = await pipeline.process(tenantId, (await repo.get(t.database.db, tenantId, id))!);
     expect(out).toMatchObject({ rowsRead: 7000, rowsAccepted: 6998, rowsRejected: 2 });
-    const issues = await repo.issues(tenantId, id, { limit: 10 });
+    const issues = await repo.issues(t.database.db, tenantId, id, { limit: 10 });
     expect(issues.map((i) => [i.row, i.field, i.code])).toEqual([
       [7, 'row', 'UNSTORABLE_TEXT'],
       [6502, 'row', 'UNSTORABLE_TEXT'],
     ]);
     expect(issues.every((i) => printable(i.reason))).toBe(true);
     expect(await count('interactions', tenantId)).toBe(6998);
-    const run = (await repo.get(tenantId, id))!;
+    const run = (await repo.get(t.database.db, tenantId, id))!;
     expect(run).toMatchObject({ rowsAccepted: 6998, rowsRejected: 2, checkpointRow: 7001 });
   });
 });
@@ -197,11 +205,11 @@ describe('M1: a synchronous upload cut off by a crash does not stay running', ()
   it('is marked interrupted at start with "upload the file again"; async runs are left to their jobs', async () => {
     const { tenantId, apiKey } = await t.createTenant();
     const key = await apiKey(['catalog:write']);
-    const repo = createImportsRepository(t.database.db);
+    const repo = createImportsRepository();
     const make = async (mode: 'sync' | 'async') => {
       const id = newId();
-      await repo.create(tenantId, { id, kind: 'items', mode, fileName: `${mode}.csv`, options: {}, createdBy: 'test' });
-      await repo.start(tenantId, id, { compressed: null, format: 'csv', delimiter: ',' });
+      await repo.create(t.database.db, tenantId, { id, kind: 'items', mode, fileName: `${mode}.csv`, options: {}, createdBy: 'test' });
+      await repo.start(t.database.db, tenantId, id, { compressed: null, format: 'csv', delimiter: ',' });
       // Its last checkpoint is an hour old: the process that ran it died (kill -9) mid-request.
       await t.database.db.execute(
         sql`UPDATE import_runs SET updated_at = now() - interval '1 hour' WHERE tenant_id = ${tenantId} AND id = ${id}`,
@@ -214,7 +222,7 @@ describe('M1: a synchronous upload cut off by a crash does not stay running', ()
     const run = await t.request('GET', `/api/v1/imports/${sync}`, { token: key });
     expect(run.body).toMatchObject({ status: 'interrupted', error: { code: 'IMPORT_INTERRUPTED' } });
     expect(run.body.error.message).toContain('Upload the file again');
-    expect((await repo.get(tenantId, async_))!.status).toBe('running');
+    expect((await repo.get(t.database.db, tenantId, async_))!.status).toBe('running');
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, type ObjectStorage } from '../../platform/index.ts';
+import { type Q, AppError, type ObjectStorage } from '../../platform/index.ts';
 import type { CatalogApi, ItemUpsert } from '../catalog/index.ts';
 import { fromImportedRow, type IngestService } from '../events/index.ts';
 import { storeFailureReason, writeIsolatingFailures } from './imports.batches.ts';
@@ -27,6 +27,7 @@ export const BATCH_SIZE = 5000;
 const MAX_TRACKED_ITEM_IDS = 2_000_000;
 
 export interface PipelineDeps {
+  db: Q;
   repo: ImportsRepository;
   catalog: Pick<CatalogApi, 'upsertItems'>;
   /** The events write door: identity resolution, idempotent insert and profile aggregates in one transaction. */
@@ -69,6 +70,7 @@ async function precheckGzip(stream: Readable, cap: number): Promise<void> {
 }
 
 export function createImportPipeline(deps: PipelineDeps) {
+  const { db } = deps;
   return {
     /**
      * Processes a stored upload for `tenantId`. Rows up to `run.checkpointRow` were committed by an earlier
@@ -179,7 +181,7 @@ export function createImportPipeline(deps: PipelineDeps) {
         const room = Math.max(0, MAX_STORED_ISSUES - storedIssues);
         if (room && batchIssues.length) {
           const keep = batchIssues.slice(0, room);
-          await deps.repo.addIssues(tenantId, run.id, keep);
+          await deps.repo.addIssues(db, tenantId, run.id, keep);
           storedIssues += keep.length;
         }
         storeRejected += refused.length;
@@ -193,7 +195,7 @@ export function createImportPipeline(deps: PipelineDeps) {
           checkpointRow: b.lastRow,
           statistics: statistics(),
         };
-        await deps.repo.checkpoint(tenantId, run.id, snapshot);
+        await deps.repo.checkpoint(db, tenantId, run.id, snapshot);
         c.checkpointRow = b.lastRow;
         await opts.onProgress?.(snapshot);
       };
@@ -245,7 +247,7 @@ export function createImportPipeline(deps: PipelineDeps) {
               );
             }
             plan = planned.plan;
-            await deps.repo.start(tenantId, run.id, { compressed: gzip ? 'gzip' : null, format: ev.format, delimiter: ev.delimiter });
+            await deps.repo.start(db, tenantId, run.id, { compressed: gzip ? 'gzip' : null, format: ev.format, delimiter: ev.delimiter });
             continue;
           }
           if (ev.row <= resumeAfter) continue;
@@ -322,7 +324,7 @@ export function createImportPipeline(deps: PipelineDeps) {
       c.rowsAccepted -= storeRejected;
       c.rowsRejected += storeRejected;
       c.statistics = statistics();
-      await deps.repo.checkpoint(tenantId, run.id, c);
+      await deps.repo.checkpoint(db, tenantId, run.id, c);
       return { ...c, itemsInserted: items.inserted, itemsUpdated: items.updated };
     },
   };

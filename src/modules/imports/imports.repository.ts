@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { ImportKind } from './imports.columns.ts';
 import type { RowIssue } from './imports.core.ts';
 
@@ -63,54 +63,57 @@ const COLUMNS = sql`id, kind, status, mode, file_name AS "fileName", storage_key
 export const MAX_STORED_ISSUES = 1_000_000;
 
 /** All SQL of imports. Every statement filters on tenant_id. */
-export function createImportsRepository(db: Db) {
+export function createImportsRepository() {
   return {
     async create(
+      q: Q,
       tenantId: string,
       r: { id: string; kind: ImportKind; mode: 'sync' | 'async'; fileName: string; options: ImportOptionsStored; createdBy: string },
     ): Promise<ImportRunRow> {
       return (await queryOne<ImportRunRow>(
-        db,
+        q,
         sql`INSERT INTO import_runs (tenant_id, id, kind, mode, status, file_name, options, created_by)
             VALUES (${tenantId}, ${r.id}, ${r.kind}, ${r.mode}, 'queued', ${r.fileName}, ${JSON.stringify(r.options)}::jsonb, ${r.createdBy})
             RETURNING ${COLUMNS}`,
       ))!;
     },
 
-    async setStored(tenantId: string, id: string, f: { storageKey: string; fileBytes: number }): Promise<void> {
-      await db.execute(
+    async setStored(q: Q, tenantId: string, id: string, f: { storageKey: string; fileBytes: number }): Promise<void> {
+      await q.execute(
         sql`UPDATE import_runs SET storage_key = ${f.storageKey}, file_bytes = ${f.fileBytes}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`,
       );
     },
 
-    async setJob(tenantId: string, id: string, jobId: string): Promise<void> {
-      await db.execute(sql`UPDATE import_runs SET job_id = ${jobId}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    async setJob(q: Q, tenantId: string, id: string, jobId: string): Promise<void> {
+      await q.execute(sql`UPDATE import_runs SET job_id = ${jobId}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
 
     async start(
+      q: Q,
       tenantId: string,
       id: string,
       f: { compressed: string | null; format: string | null; delimiter: string | null },
     ): Promise<void> {
-      await db.execute(sql`UPDATE import_runs SET status = 'running', started_at = coalesce(started_at, now()), compressed = ${f.compressed}, format = ${f.format},
+      await q.execute(sql`UPDATE import_runs SET status = 'running', started_at = coalesce(started_at, now()), compressed = ${f.compressed}, format = ${f.format},
                                   delimiter = ${f.delimiter}, updated_at = now()
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
 
     /** Advances counters and the checkpoint together (after a batch is committed). */
-    async checkpoint(tenantId: string, id: string, c: ImportCounters): Promise<void> {
-      await db.execute(sql`UPDATE import_runs SET rows_read = ${c.rowsRead}, rows_accepted = ${c.rowsAccepted}, rows_rejected = ${c.rowsRejected},
+    async checkpoint(q: Q, tenantId: string, id: string, c: ImportCounters): Promise<void> {
+      await q.execute(sql`UPDATE import_runs SET rows_read = ${c.rowsRead}, rows_accepted = ${c.rowsAccepted}, rows_rejected = ${c.rowsRejected},
                                   rows_duplicate = ${c.rowsDuplicate}, warnings = ${c.warnings}, bytes_read = ${Math.round(c.bytesRead)}, checkpoint_row = ${c.checkpointRow},
                                   statistics = ${c.statistics ? JSON.stringify(c.statistics) : null}::jsonb, updated_at = now()
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
 
     async finish(
+      q: Q,
       tenantId: string,
       id: string,
       f: { status: 'succeeded' | 'failed'; errorCode?: string | null; errorMessage?: string | null },
     ): Promise<void> {
-      await db.execute(sql`UPDATE import_runs SET status = ${f.status}, error_code = ${f.errorCode ?? null}, error_message = ${f.errorMessage ?? null},
+      await q.execute(sql`UPDATE import_runs SET status = ${f.status}, error_code = ${f.errorCode ?? null}, error_message = ${f.errorMessage ?? null},
                                   finished_at = now(), updated_at = now()
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
@@ -121,9 +124,9 @@ export function createImportsRepository(db: Db) {
      * With `all`, every such run (the embedded database: this process is the only one); otherwise those
      * with no checkpoint since `staleBefore` (another live server may still be writing the others).
      */
-    async interruptOrphanedSyncRuns(f: { all: boolean; staleBefore: Date; message: string }): Promise<number> {
+    async interruptOrphanedSyncRuns(q: Q, f: { all: boolean; staleBefore: Date; message: string }): Promise<number> {
       const rows = await queryRows<{ id: string }>(
-        db,
+        q,
         sql`UPDATE import_runs SET status = 'interrupted', error_code = 'IMPORT_INTERRUPTED', error_message = ${f.message},
                    finished_at = now(), updated_at = now()
             WHERE mode = 'sync' AND status IN ('queued', 'running') ${f.all ? sql`` : sql`AND updated_at < ${f.staleBefore.toISOString()}`}
@@ -132,22 +135,22 @@ export function createImportsRepository(db: Db) {
       return rows.length;
     },
 
-    get: (tenantId: string, id: string) =>
-      queryOne<ImportRunRow>(db, sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    get: (q: Q, tenantId: string, id: string) =>
+      queryOne<ImportRunRow>(q, sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
-    list: (tenantId: string, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
+    list: (q: Q, tenantId: string, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
       queryRows<ImportRunRow>(
-        db,
+        q,
         sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId}
             ${f.kind ? sql`AND kind = ${f.kind}` : sql``} ${f.cursor ? sql`AND id < ${f.cursor}` : sql``}
             ORDER BY id DESC LIMIT ${f.limit}`,
       ),
 
     /** Set-based; a replayed batch's issues are already there and are skipped. */
-    async addIssues(tenantId: string, importId: string, issues: readonly RowIssue[]): Promise<void> {
+    async addIssues(q: Q, tenantId: string, importId: string, issues: readonly RowIssue[]): Promise<void> {
       if (!issues.length) return;
       const col = <T>(f: (i: RowIssue) => T) => arrayParam(issues.map(f));
-      await db.execute(sql`
+      await q.execute(sql`
         INSERT INTO import_errors (tenant_id, import_id, row, field, code, severity, reason, value, item_id)
         SELECT ${tenantId}::uuid, ${importId}::uuid, t.* FROM unnest(${col((i) => i.row)}::int[], ${col((i) => i.field)}::text[], ${col((i) => i.code)}::text[],
                ${col((i) => i.severity)}::text[], ${col((i) => i.reason)}::text[], ${col((i) => i.value ?? null)}::text[], ${col((i) => i.itemId ?? null)}::text[]) AS t
@@ -155,9 +158,14 @@ export function createImportsRepository(db: Db) {
     },
 
     /** Issues in row order, keyset-paged by (row, field, code). */
-    issues: (tenantId: string, importId: string, f: { after?: { row: number; field: string; code: string } | undefined; limit: number }) =>
+    issues: (
+      q: Q,
+      tenantId: string,
+      importId: string,
+      f: { after?: { row: number; field: string; code: string } | undefined; limit: number },
+    ) =>
       queryRows<RowIssue>(
-        db,
+        q,
         sql`SELECT row, field, code, severity, reason, value, item_id AS "itemId" FROM import_errors
             WHERE tenant_id = ${tenantId} AND import_id = ${importId}
             ${f.after ? sql`AND (row, field, code) > (${f.after.row}, ${f.after.field}, ${f.after.code})` : sql``}
@@ -165,9 +173,9 @@ export function createImportsRepository(db: Db) {
       ),
 
     /** Rows accepted and rejected, and runs, of the tenant's imports created since `since` (data quality). */
-    async importTotals(tenantId: string, since: Date) {
+    async importTotals(q: Q, tenantId: string, since: Date) {
       const imports = await queryOne<{ accepted: number; rejected: number; runs: number }>(
-        db,
+        q,
         sql`SELECT coalesce(sum(rows_accepted), 0)::int AS accepted, coalesce(sum(rows_rejected), 0)::int AS rejected, count(*)::int AS runs
             FROM import_runs WHERE tenant_id = ${tenantId} AND created_at >= ${since.toISOString()}`,
       );

@@ -15,7 +15,7 @@ afterAll(async () => {
 describe('a crash mid-import', () => {
   it('keeps every committed batch, and the resumed run finishes without loss or double counting', async () => {
     const { tenantId } = await t.createTenant();
-    const repo = createImportsRepository(t.database.db);
+    const repo = createImportsRepository();
     const real = t.modules.events.interactions;
     const ingest = t.modules.events.ingest;
     let calls = 0;
@@ -28,6 +28,7 @@ describe('a crash mid-import', () => {
       },
     };
     const pipeline = createImportPipeline({
+      db: t.database.db,
       repo,
       catalog: t.modules.catalog,
       ingest: flaky,
@@ -44,17 +45,24 @@ describe('a crash mid-import', () => {
     const id = newId();
     const key = `uploads/${id}/crash.csv`;
     const stored = await t.storage.put(tenantId, key, Buffer.from(`user_id,item_id,type,timestamp\n${lines.join('\n')}\n`));
-    await repo.create(tenantId, { id, kind: 'interactions', mode: 'async', fileName: 'crash.csv', options: {}, createdBy: 'test' });
-    await repo.setStored(tenantId, id, { storageKey: key, fileBytes: stored.bytes });
+    await repo.create(t.database.db, tenantId, {
+      id,
+      kind: 'interactions',
+      mode: 'async',
+      fileName: 'crash.csv',
+      options: {},
+      createdBy: 'test',
+    });
+    await repo.setStored(t.database.db, tenantId, id, { storageKey: key, fileBytes: stored.bytes });
 
-    await expect(pipeline.process(tenantId, (await repo.get(tenantId, id))!)).rejects.toThrow('simulated crash');
-    const afterCrash = (await repo.get(tenantId, id))!;
+    await expect(pipeline.process(tenantId, (await repo.get(t.database.db, tenantId, id))!)).rejects.toThrow('simulated crash');
+    const afterCrash = (await repo.get(t.database.db, tenantId, id))!;
     expect(afterCrash.checkpointRow).toBe(5001); // header is line 1; the first 5,000 rows are committed
     expect(afterCrash.rowsAccepted).toBe(5000);
     expect(await real.count(tenantId)).toBe(5000);
 
     crash = false;
-    const out = await pipeline.process(tenantId, (await repo.get(tenantId, id))!);
+    const out = await pipeline.process(tenantId, (await repo.get(t.database.db, tenantId, id))!);
     expect(out).toMatchObject({ rowsRead: 12_000, rowsAccepted: 12_000, rowsRejected: 0, rowsDuplicate: 0, checkpointRow: 12_001 });
     expect(await real.count(tenantId)).toBe(12_000);
   });

@@ -206,7 +206,7 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
             storage_location: loc,
           });
         }
-        const issues = await deps.repo.issues(ctx.tenantId, id, { limit: FIRST_ERRORS });
+        const issues = await service.issues(ctx, id, { limit: FIRST_ERRORS });
         const statistics = out.run.statistics as z.infer<typeof s.uploadSyncResponse>['statistics'] | null;
         return reply.code(200).send({
           status: 'success' as const,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import {
+  type Q,
   AppError,
   PermanentJobError,
   newId,
@@ -22,6 +23,7 @@ export const SYNC_MAX_BYTES = 32 * 1024 * 1024;
 const SYNC_STALE_MS = 30 * 60_000;
 
 export interface ImportsServiceDeps {
+  db: Q;
   repo: ImportsRepository;
   pipeline: ImportPipeline;
   storage: ObjectStorage;
@@ -76,7 +78,7 @@ const safeName = (name: string): string => {
 const jobPayload = z.object({ importId: z.string().uuid() });
 
 export function createImportsService(deps: ImportsServiceDeps) {
-  const { repo, pipeline, storage, jobs } = deps;
+  const { repo, pipeline, storage, jobs, db } = deps;
 
   /**
    * Runs a stored import to its end. File-level problems (AppError) fail the run for good; other errors
@@ -90,16 +92,16 @@ export function createImportsService(deps: ImportsServiceDeps) {
   ): Promise<RunOutcome> {
     try {
       const outcome = await pipeline.process(tenantId, run, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
-      await repo.finish(tenantId, run.id, { status: 'succeeded' });
+      await repo.finish(db, tenantId, run.id, { status: 'succeeded' });
       return outcome;
     } catch (err) {
       if (err instanceof AppError && err.kind !== 'internal') {
-        await repo.finish(tenantId, run.id, { status: 'failed', errorCode: err.code, errorMessage: err.message });
+        await repo.finish(db, tenantId, run.id, { status: 'failed', errorCode: err.code, errorMessage: err.message });
       } else if (run.mode === 'sync') {
         const message =
           'The import stopped on an internal error; the rows of committed batches are kept. Upload the file again to finish it (re-imports are idempotent).';
         await repo
-          .finish(tenantId, run.id, { status: 'failed', errorCode: 'IMPORT_INTERRUPTED', errorMessage: message })
+          .finish(db, tenantId, run.id, { status: 'failed', errorCode: 'IMPORT_INTERRUPTED', errorMessage: message })
           .catch(() => undefined);
         // The client sees the same code and message as the run (the cause goes to the log, not to the client).
         throw new AppError('unavailable', 'IMPORT_INTERRUPTED', message, { cause: err });
@@ -125,7 +127,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
      * kept) instead of staying `running` forever. `exclusive`: this process alone uses the database.
      */
     async interruptOrphanedRuns(exclusive: boolean, now: Date): Promise<number> {
-      return repo.interruptOrphanedSyncRuns({
+      return repo.interruptOrphanedSyncRuns(db, {
         all: exclusive,
         staleBefore: new Date(now.getTime() - SYNC_STALE_MS),
         message:
@@ -140,7 +142,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
         payload: jobPayload,
         maxAttempts: 3,
         async handle(job) {
-          const run = await repo.get(job.tenantId, job.payload.importId);
+          const run = await repo.get(db, job.tenantId, job.payload.importId);
           if (!run) throw new PermanentJobError('import run not found');
           if (run.status === 'succeeded' || run.status === 'failed') return { import_id: run.id, status: run.status };
           try {
@@ -157,7 +159,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
           } catch (err) {
             if (err instanceof AppError && err.kind !== 'internal') throw new PermanentJobError(`${err.code}: ${err.message}`);
             if (job.attempt >= 3)
-              await repo.finish(job.tenantId, run.id, {
+              await repo.finish(db, job.tenantId, run.id, {
                 status: 'failed',
                 errorCode: 'IMPORT_FAILED',
                 errorMessage: 'The import failed after several attempts.',
@@ -195,15 +197,15 @@ export function createImportsService(deps: ImportsServiceDeps) {
       await refuseBinary(ctx.tenantId, u.key, u.bytes);
       const mode = o.mode ?? (u.bytes > SYNC_MAX_BYTES ? 'async' : 'sync');
       const actor = ctx.actor.type === 'system' ? `system:${ctx.actor.id}` : `${ctx.actor.type}:${ctx.actor.id}`;
-      await repo.create(ctx.tenantId, { id: u.id, kind, mode, fileName: u.fileName.slice(0, 300), options, createdBy: actor });
-      await repo.setStored(ctx.tenantId, u.id, { storageKey: u.key, fileBytes: u.bytes });
+      await repo.create(db, ctx.tenantId, { id: u.id, kind, mode, fileName: u.fileName.slice(0, 300), options, createdBy: actor });
+      await repo.setStored(db, ctx.tenantId, u.id, { storageKey: u.key, fileBytes: u.bytes });
       if (mode === 'async') {
         const job = await jobs.enqueue(ctx.tenantId, IMPORT_JOB, { importId: u.id });
-        await repo.setJob(ctx.tenantId, u.id, job.id);
-        return { mode, run: (await repo.get(ctx.tenantId, u.id))! };
+        await repo.setJob(db, ctx.tenantId, u.id, job.id);
+        return { mode, run: (await repo.get(db, ctx.tenantId, u.id))! };
       }
-      const outcome = await runToEnd(ctx.tenantId, (await repo.get(ctx.tenantId, u.id))!);
-      return { mode, run: (await repo.get(ctx.tenantId, u.id))!, outcome };
+      const outcome = await runToEnd(ctx.tenantId, (await repo.get(db, ctx.tenantId, u.id))!);
+      return { mode, run: (await repo.get(db, ctx.tenantId, u.id))!, outcome };
     },
 
     /**
@@ -222,22 +224,24 @@ export function createImportsService(deps: ImportsServiceDeps) {
       const actor = `${ctx.actor.type}:${ctx.actor.id}`;
       const options = storedOptions(o);
       await refuseBinary(ctx.tenantId, stored.key, stored.bytes);
-      await repo.create(ctx.tenantId, { id, kind, mode: 'sync', fileName: file.name.slice(0, 300), options, createdBy: actor });
-      await repo.setStored(ctx.tenantId, id, { storageKey: stored.key, fileBytes: stored.bytes });
-      const outcome = await runToEnd(ctx.tenantId, (await repo.get(ctx.tenantId, id))!, undefined, (c) => onProgress?.(c, stored.bytes));
-      return { run: (await repo.get(ctx.tenantId, id))!, outcome };
+      await repo.create(db, ctx.tenantId, { id, kind, mode: 'sync', fileName: file.name.slice(0, 300), options, createdBy: actor });
+      await repo.setStored(db, ctx.tenantId, id, { storageKey: stored.key, fileBytes: stored.bytes });
+      const outcome = await runToEnd(ctx.tenantId, (await repo.get(db, ctx.tenantId, id))!, undefined, (c) =>
+        onProgress?.(c, stored.bytes),
+      );
+      return { run: (await repo.get(db, ctx.tenantId, id))!, outcome };
     },
 
     async get(ctx: TenantContext, id: string): Promise<ImportRunRow> {
-      const run = z.string().uuid().safeParse(id).success ? await repo.get(ctx.tenantId, id) : undefined;
+      const run = z.string().uuid().safeParse(id).success ? await repo.get(db, ctx.tenantId, id) : undefined;
       if (!run) throw notFound('IMPORT_NOT_FOUND', 'Import');
       return run;
     },
 
     list: (ctx: TenantContext, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
-      repo.list(ctx.tenantId, f),
+      repo.list(db, ctx.tenantId, f),
 
-    issues: (ctx: TenantContext, id: string, f: Parameters<ImportsRepository['issues']>[2]) => repo.issues(ctx.tenantId, id, f),
+    issues: (ctx: TenantContext, id: string, f: Parameters<ImportsRepository['issues']>[3]) => repo.issues(db, ctx.tenantId, id, f),
 
     newId,
   };

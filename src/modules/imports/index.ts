@@ -26,9 +26,10 @@ export function maxRowsOf(settings: Record<string, unknown> | undefined, configu
 }
 
 export function createImportsModule(platform: PlatformServices, deps: ImportsModuleDeps) {
-  const repo = createImportsRepository(platform.db);
+  const repo = createImportsRepository();
   const maxDecompressedBytes = Math.max(platform.config.uploadLimitBytes * 64, 1024 ** 4);
   const pipeline = createImportPipeline({
+    db: platform.db,
     repo,
     catalog: deps.catalog,
     ingest: deps.events.ingest,
@@ -39,9 +40,16 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     maxRows: async (tenantId) => maxRowsOf(await deps.tenantSettings?.(tenantId).catch(() => undefined), platform.config.imports.maxRows),
     maxConcurrentBatches: platform.databaseKind === 'postgres' ? 3 : 1,
   });
-  const service = createImportsService({ repo, pipeline, storage: platform.storage, jobs: platform.jobs, maxDecompressedBytes });
+  const service = createImportsService({
+    db: platform.db,
+    repo,
+    pipeline,
+    storage: platform.storage,
+    jobs: platform.jobs,
+    maxDecompressedBytes,
+  });
   service.registerJobs();
-  const quality = createQualityService({ repo, catalog: deps.catalog, events: deps.events });
+  const quality = createQualityService({ db: platform.db, repo, catalog: deps.catalog, events: deps.events });
   return {
     /** Marks synchronous uploads cut off by a crash `interrupted` (call once at start). */
     interruptOrphanedRuns: () => service.interruptOrphanedRuns(platform.databaseKind === 'pglite', platform.clock()),

@@ -28,9 +28,11 @@ export interface RecsModuleDeps {
 }
 
 export function createRecsModule(platform: PlatformServices, deps: RecsModuleDeps) {
-  const repo = createRecsRepository(platform.db, { events: deps.history, catalog: deps.catalogReads, tenantSettings: deps.tenantSettings });
+  const repo = createRecsRepository({ events: deps.history, catalog: deps.catalogReads, tenantSettings: deps.tenantSettings });
   // On PostgreSQL another process (a replica, a worker) may write too: serving caches then also read change markers.
   const serving = createServingService({
+    clock: platform.clock,
+    db: platform.db,
     repo,
     storage: platform.storage,
     log: platform.log,
@@ -39,6 +41,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   deps.catalog.onItemsChanged((tenantId, itemIds) => serving.itemsChanged(tenantId, itemIds));
   deps.onInteractionsAppended((tenantId, userIds) => serving.interactionsAppended(tenantId, userIds));
   const training = createTrainingService({
+    db: platform.db,
     repo,
     interactions: deps.interactions,
     jobs: platform.jobs,
@@ -69,7 +72,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     /** Resolves once every response served so far has its recs_served row (written in batches). */
     flushServed: serving.flushServed,
     async routes(app: FastifyInstance): Promise<void> {
-      await recsRoutes(app, { training, serving, repo });
+      await recsRoutes(app, { clock: platform.clock, db: platform.db, training, serving, repo });
     },
   };
 }

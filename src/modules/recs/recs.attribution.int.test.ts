@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers.ts';
 import { type Database } from '../../platform/database.ts';
-import { newId } from '../../platform/index.ts';
+import { bindQuery, newId } from '../../platform/index.ts';
 import { createHistoryRepository, createInteractionsRepository } from '../events/index.ts';
 import { createRecsRepository } from './recs.repository.ts';
 import type { RecsPorts } from './recs.types.ts';
@@ -21,14 +21,14 @@ afterAll(async () => database?.close());
 
 describe('attributed outcomes', () => {
   it('counts only interactions with an item the cited response showed, in the window, each once, by tenant', async () => {
-    const history = createHistoryRepository(database.db);
+    const history = bindQuery(database.db, createHistoryRepository());
     const ports = {
       events: history,
       catalog: { activeItemCount: async () => 7 },
       tenantSettings: async () => ({}),
     } as unknown as RecsPorts;
-    const repo = createRecsRepository(database.db, ports);
-    const writes = createInteractionsRepository(database.db);
+    const repo = createRecsRepository(ports);
+    const writes = createInteractionsRepository();
     const now = Date.now();
     const since = new Date(now - 60 * 60_000);
     const [s1, s2, old] = [newId(), newId(), newId()];
@@ -42,7 +42,7 @@ describe('attributed outcomes', () => {
       cacheHit: false,
       createdAt: new Date(at),
     });
-    await repo.recordServedMany(T, [
+    await repo.recordServedMany(database.db, T, [
       served(s1, ['x', 'y'], now - 1000),
       served(s2, ['x'], now - 500),
       served(old, ['x'], now - 2 * 60 * 60_000),
@@ -57,7 +57,7 @@ describe('attributed outcomes', () => {
       recommendationId,
       ...extra,
     });
-    await writes.appendMany(T, [
+    await writes.appendMany(database.db, T, [
       ev('x', 'click', s1, 1),
       ev('z', 'click', s1, 2), // z was not shown by s1
       ev('y', 'purchase', s1, 3, { orderId: 'o1', priceMinor: 500n, quantity: 2, currency: 'usd' }),
@@ -66,10 +66,10 @@ describe('attributed outcomes', () => {
       ev('x', 'view', s2, 6),
     ]);
     // Another tenant citing the same response ids counts nothing here.
-    await writes.appendMany(OTHER, [ev('x', 'click', s1, 7), ev('y', 'purchase', s1, 8)]);
+    await writes.appendMany(database.db, OTHER, [ev('x', 'click', s1, 7), ev('y', 'purchase', s1, 8)]);
 
-    expect(await repo.armStats(T, since)).toEqual([{ versionId: null, served: 2, clicks: 2, conversions: 1 }]);
-    const d = await repo.dashboard(T, since);
+    expect(await repo.armStats(database.db, T, since)).toEqual([{ versionId: null, served: 2, clicks: 2, conversions: 1 }]);
+    const d = await repo.dashboard(database.db, T, since);
     expect(d.outcomes).toEqual({ clicked: 2, converted: 1, orders: 1 });
     expect(d.revenue).toEqual([{ currency: 'USD', revenueMinor: '1000', orders: 1 }]);
     expect(d.top).toEqual([

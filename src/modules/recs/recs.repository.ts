@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { AttributedInteraction } from '../events/index.ts';
 import type { RecsPorts } from './recs.types.ts';
 
@@ -63,7 +63,7 @@ const VERSION_COLUMNS = sql`id, version, model_type AS "modelType", hyperparamet
  * All SQL of the recommender, on its own tables, always by tenant. What it reads of other modules' tables
  * (interactions, items, tenant settings) comes through `ports` (their public entries, wired in src/app.ts).
  */
-export function createRecsRepository(db: Db, ports: RecsPorts) {
+export function createRecsRepository(ports: RecsPorts) {
   /** Interactions citing a recommendation, fetched from events, as a relation `i` for a join with recs_served. */
   const attributed = (rows: readonly AttributedInteraction[]) => {
     const col = <T>(f: (r: AttributedInteraction) => T) => arrayParam(rows.map(f));
@@ -93,8 +93,8 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
     /** Every active catalog item with its content fields, for the content model (catalog's, ordered by item id). */
     catalogForContent: ports.catalog.contentItems,
 
-    async insertVersion(tenantId: string, v: Omit<VersionRow, 'createdAt' | 'deployedAt' | 'loadError'>): Promise<void> {
-      await db.execute(sql`
+    async insertVersion(q: Q, tenantId: string, v: Omit<VersionRow, 'createdAt' | 'deployedAt' | 'loadError'>): Promise<void> {
+      await q.execute(sql`
         INSERT INTO recs_model_versions (tenant_id, id, version, model_type, hyperparameters, metrics, model_card, snapshot_users, snapshot_items,
           snapshot_interactions, artifact_key, artifact_bytes, job_id, training_seconds, expires_at)
         VALUES (${tenantId}, ${v.id}, ${v.version}, ${v.modelType}, ${JSON.stringify(v.hyperparameters)}::jsonb, ${JSON.stringify(v.metrics)}::jsonb,
@@ -102,36 +102,34 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
           ${v.jobId}, ${v.trainingSeconds}, ${v.expiresAt.toISOString()})`);
     },
 
-    countVersions: async (tenantId: string) =>
-      Number(
-        (await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM recs_model_versions WHERE tenant_id = ${tenantId}`))!.n,
-      ),
+    countVersions: async (q: Q, tenantId: string) =>
+      Number((await queryOne<{ n: string }>(q, sql`SELECT count(*)::text AS n FROM recs_model_versions WHERE tenant_id = ${tenantId}`))!.n),
 
-    getVersion: (tenantId: string, id: string) =>
-      queryOne<VersionRow>(db, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    getVersion: (q: Q, tenantId: string, id: string) =>
+      queryOne<VersionRow>(q, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
-    versionByJob: (tenantId: string, jobId: string) =>
-      queryOne<VersionRow>(db, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND job_id = ${jobId}`),
+    versionByJob: (q: Q, tenantId: string, jobId: string) =>
+      queryOne<VersionRow>(q, sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} AND job_id = ${jobId}`),
 
-    listVersions: (tenantId: string, limit: number) =>
+    listVersions: (q: Q, tenantId: string, limit: number) =>
       queryRows<VersionRow>(
-        db,
+        q,
         sql`SELECT ${VERSION_COLUMNS} FROM recs_model_versions WHERE tenant_id = ${tenantId} ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
       ),
 
-    setLoadError: (tenantId: string, id: string, error: string | null) =>
-      db.execute(sql`UPDATE recs_model_versions SET load_error = ${error} WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    setLoadError: (q: Q, tenantId: string, id: string, error: string | null) =>
+      q.execute(sql`UPDATE recs_model_versions SET load_error = ${error} WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
-    deployment: (tenantId: string) =>
+    deployment: (q: Q, tenantId: string) =>
       queryOne<DeploymentRow>(
-        db,
+        q,
         sql`SELECT active_version_id AS "activeVersionId", previous_version_id AS "previousVersionId", canary_version_id AS "canaryVersionId",
                    canary_percent AS "canaryPercent", canary_started_at AS "canaryStartedAt" FROM recs_deployments WHERE tenant_id = ${tenantId}`,
       ),
 
     /** Makes `versionId` the active version; the old active one becomes the rollback target. */
-    async activate(tenantId: string, versionId: string, now: Date): Promise<void> {
-      await db.execute(sql`
+    async activate(q: Q, tenantId: string, versionId: string, now: Date): Promise<void> {
+      await q.execute(sql`
         INSERT INTO recs_deployments (tenant_id, active_version_id, previous_version_id, canary_version_id, canary_percent, updated_at)
         VALUES (${tenantId}, ${versionId}, NULL, NULL, 0, ${now.toISOString()})
         ON CONFLICT (tenant_id) DO UPDATE SET
@@ -140,13 +138,13 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
           canary_version_id = CASE WHEN recs_deployments.canary_version_id = ${versionId} THEN NULL ELSE recs_deployments.canary_version_id END,
           canary_percent = CASE WHEN recs_deployments.canary_version_id = ${versionId} THEN 0 ELSE recs_deployments.canary_percent END,
           updated_at = ${now.toISOString()}`);
-      await db.execute(
+      await q.execute(
         sql`UPDATE recs_model_versions SET deployed_at = coalesce(deployed_at, ${now.toISOString()}::timestamptz) WHERE tenant_id = ${tenantId} AND id = ${versionId}`,
       );
     },
 
-    async setCanary(tenantId: string, versionId: string | null, percent: number, now: Date): Promise<void> {
-      await db.execute(sql`
+    async setCanary(q: Q, tenantId: string, versionId: string | null, percent: number, now: Date): Promise<void> {
+      await q.execute(sql`
         INSERT INTO recs_deployments (tenant_id, canary_version_id, canary_percent, canary_started_at, updated_at)
         VALUES (${tenantId}, ${versionId}, ${percent}, ${versionId ? now.toISOString() : null}, ${now.toISOString()})
         ON CONFLICT (tenant_id) DO UPDATE SET canary_version_id = EXCLUDED.canary_version_id, canary_percent = EXCLUDED.canary_percent,
@@ -154,12 +152,12 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
     },
 
     /** Served responses of one tenant in one statement (the serving log writes them in batches). */
-    async recordServedMany(tenantId: string, rows: readonly ServedRow[]): Promise<void> {
+    async recordServedMany(q: Q, tenantId: string, rows: readonly ServedRow[]): Promise<void> {
       if (!rows.length) return;
       const col = <T>(f: (r: ServedRow) => T) => arrayParam(rows.map(f));
       // item_ids travel as array literals ('{"a","b"}'): unnest cannot take an array of arrays of different
       // lengths, and array_in parses a literal several times faster than a JSON round trip
-      await db.execute(sql`
+      await q.execute(sql`
         INSERT INTO recs_served (tenant_id, id, kind, user_id, model_version_id, item_ids, latency_ms, cache_hit, created_at)
         SELECT ${tenantId}::uuid, s.id, s.kind, s.user_id, s.model_version_id, s.item_ids::text[], s.latency_ms, s.cache_hit, s.created_at
         FROM unnest(${col((r) => r.id)}::uuid[], ${col((r) => r.kind)}::text[], ${col((r) => r.userId)}::text[], ${col((r) => r.modelVersionId)}::uuid[],
@@ -170,10 +168,10 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
     },
 
     /** Served responses and attributed outcomes per model version since `since` (clicks = view/click citing a served item). */
-    armStats: async (tenantId: string, since: Date) => {
+    armStats: async (q: Q, tenantId: string, since: Date) => {
       const cited = await attributedSince(tenantId, since);
       return queryRows<{ versionId: string | null; served: number; clicks: number; conversions: number }>(
-        db,
+        q,
         sql`WITH ${attributed(cited)}
             SELECT s.model_version_id AS "versionId", count(DISTINCT s.id)::int AS served,
                    count(DISTINCT s.id) FILTER (WHERE i.type IN ('view', 'click'))::int AS clicks,
@@ -185,16 +183,16 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
       );
     },
 
-    async dashboard(tenantId: string, since: Date) {
+    async dashboard(q: Q, tenantId: string, since: Date) {
       const served = await queryOne<{ calls: number; items: number; avgLatency: number | null; cacheHits: number }>(
-        db,
+        q,
         sql`SELECT count(*)::int AS calls, coalesce(sum(cardinality(item_ids)), 0)::int AS items, avg(latency_ms)::float8 AS "avgLatency",
                    count(*) FILTER (WHERE cache_hit)::int AS "cacheHits"
             FROM recs_served WHERE tenant_id = ${tenantId} AND created_at >= ${since.toISOString()}`,
       );
       const cited = attributed(await attributedSince(tenantId, since));
       const outcomes = await queryOne<{ clicked: number; converted: number; orders: number }>(
-        db,
+        q,
         sql`WITH ${cited}
             SELECT count(DISTINCT s.id) FILTER (WHERE i.type IN ('view', 'click'))::int AS clicked,
                    count(DISTINCT s.id) FILTER (WHERE i.type = 'purchase')::int AS converted,
@@ -205,7 +203,7 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
       );
       // Per item shown: interactions with that item citing a response that showed it (each interaction once).
       const top = await queryRows<{ itemId: string; impressions: number; clicks: number; purchases: number }>(
-        db,
+        q,
         sql`WITH ${cited},
             shown AS (
               SELECT s.id, unnest(s.item_ids) AS item_id FROM recs_served s WHERE s.tenant_id = ${tenantId} AND s.created_at >= ${since.toISOString()}
@@ -224,7 +222,7 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
       const quality = { items, ...counts };
       // Revenue per currency: minor units of different currencies never add up (an amount without one is USD).
       const revenue = await queryRows<{ currency: string; revenueMinor: string; orders: number }>(
-        db,
+        q,
         sql`WITH ${cited}
             SELECT coalesce(upper(i.currency), 'USD') AS currency, sum(i.price_minor * coalesce(i.quantity, 1))::text AS "revenueMinor",
                    count(DISTINCT coalesce(i.order_id, i.id))::int AS orders
@@ -240,17 +238,17 @@ export function createRecsRepository(db: Db, ports: RecsPorts) {
     interactionsSince: ports.events.interactionsSince,
 
     /** Versions past retention that are not serving (active, previous or canary). */
-    expiredVersions: (tenantId: string, now: Date) =>
+    expiredVersions: (q: Q, tenantId: string, now: Date) =>
       queryRows<{ id: string; artifactKey: string }>(
-        db,
+        q,
         sql`SELECT v.id, v.artifact_key AS "artifactKey" FROM recs_model_versions v
             LEFT JOIN recs_deployments d ON d.tenant_id = v.tenant_id
             WHERE v.tenant_id = ${tenantId} AND v.expires_at < ${now.toISOString()}
               AND v.id IS DISTINCT FROM d.active_version_id AND v.id IS DISTINCT FROM d.previous_version_id AND v.id IS DISTINCT FROM d.canary_version_id`,
       ),
 
-    deleteVersion: (tenantId: string, id: string) =>
-      db.execute(sql`DELETE FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
+    deleteVersion: (q: Q, tenantId: string, id: string) =>
+      q.execute(sql`DELETE FROM recs_model_versions WHERE tenant_id = ${tenantId} AND id = ${id}`),
   };
 }
 export type RecsRepository = ReturnType<typeof createRecsRepository>;

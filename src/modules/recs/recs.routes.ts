@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import {
+  type Q,
   INTERRUPTED_PREFIX,
   type JobRecord,
   type TenantContext,
@@ -33,6 +34,8 @@ function catalogFields(i: CatalogFields) {
 }
 
 export interface RecsRouteDeps {
+  clock: () => Date;
+  db: Q;
   training: TrainingService;
   serving: ServingService;
   repo: RecsRepository;
@@ -88,7 +91,7 @@ const toVersion = (v: VersionRow, d: DeploymentRow | undefined) => ({
   expires_at: iso(v.expiresAt)!,
 });
 
-function toProgress(job: JobRecord, version: VersionRow | undefined, dep: DeploymentRow | undefined) {
+function toProgress(job: JobRecord, version: VersionRow | undefined, dep: DeploymentRow | undefined, now: Date) {
   const p = (job.progress ?? {}) as Record<string, unknown>;
   const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
   // A job whose process died and has no attempt left shows `interrupted`, not a plain failure.
@@ -113,7 +116,7 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
     current_epoch: num(p.epoch),
     total_epochs: num(p.total_epochs),
     metrics,
-    estimated_completion: job.status === 'running' && eta !== null ? new Date(Date.now() + eta * 1000).toISOString() : null,
+    estimated_completion: job.status === 'running' && eta !== null ? new Date(now.getTime() + eta * 1000).toISOString() : null,
     model_version: version?.version ?? null,
     model_version_id: version?.id ?? null,
     final_metrics: version ? toVersion(version, dep).metrics : null,
@@ -132,7 +135,7 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
 
 export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { training, serving, repo } = deps;
+  const { training, serving, repo, db } = deps;
   // served rows still in the buffer are written before the database closes
   app.addHook('onClose', async () => serving.close());
 
@@ -183,7 +186,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       const ctx = tenantContext(request);
       if (!/^[0-9a-f-]{36}$/.test(request.params.job_id)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
       const { job, version, deployment } = await training.job(ctx, request.params.job_id);
-      return toProgress(job, version, deployment);
+      return toProgress(job, version, deployment, deps.clock());
     },
   );
 
@@ -206,7 +209,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       if (!/^[0-9a-f-]{36}$/.test(request.params.job_id)) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
       const job = await training.cancel(ctx, request.params.job_id);
       request.auditTarget = { resourceId: job.id };
-      return toProgress(job, undefined, undefined);
+      return toProgress(job, undefined, undefined, deps.clock());
     },
   );
 
@@ -364,11 +367,11 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       const ctx = tenantContext(request);
       checkTenant(ctx, request.params.tenantId);
       const days = request.query.days;
-      const since = new Date(Date.now() - days * 86_400_000);
+      const since = new Date(deps.clock().getTime() - days * 86_400_000);
       await serving.flushServed();
-      const d = await repo.dashboard(ctx.tenantId, since);
-      const dep = await repo.deployment(ctx.tenantId);
-      const active = dep?.activeVersionId ? await repo.getVersion(ctx.tenantId, dep.activeVersionId) : undefined;
+      const d = await repo.dashboard(db, ctx.tenantId, since);
+      const dep = await repo.deployment(db, ctx.tenantId);
+      const active = dep?.activeVersionId ? await repo.getVersion(db, ctx.tenantId, dep.activeVersionId) : undefined;
       const calls = d.served.calls;
       const revenue = d.revenue.filter((x) => isCurrencyCode(x.currency)); // most orders first
       const main = revenue[0];
@@ -410,7 +413,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           interactions: d.quality.interactions,
           users: d.quality.users,
           freshness_hours: d.quality.lastAt
-            ? Math.round(((Date.now() - new Date(d.quality.lastAt).getTime()) / 3_600_000) * 100) / 100
+            ? Math.round(((deps.clock().getTime() - new Date(d.quality.lastAt).getTime()) / 3_600_000) * 100) / 100
             : null,
         },
       };

@@ -1,4 +1,5 @@
 import {
+  type Q,
   AppError,
   type SecurityEventRepository,
   type TenantContext,
@@ -11,6 +12,7 @@ import { API_KEY_PREFIX, keyPrefixOf } from './auth.core.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
 
 export interface ApiKeysServiceDeps {
+  db: Q;
   repo: TenancyRepository;
   security: SecurityEventRepository;
   clock: () => Date;
@@ -22,7 +24,7 @@ export interface ApiKeysServiceDeps {
  * SHA-256 is stored (a slow hash adds nothing for a secret of that entropy and would slow every request).
  */
 export function createApiKeysService(deps: ApiKeysServiceDeps) {
-  const { repo } = deps;
+  const { repo, db } = deps;
   return {
     async create(ctx: TenantContext, input: { name: string; scopes: string[]; expiresAt?: Date | undefined }) {
       requirePermission(ctx, 'apikeys:manage');
@@ -32,7 +34,7 @@ export function createApiKeysService(deps: ApiKeysServiceDeps) {
         });
       }
       const secret = `${API_KEY_PREFIX}${randomToken(40)}`;
-      const row = await repo.insertApiKey({
+      const row = await repo.insertApiKey(db, {
         tenantId: ctx.tenantId,
         name: input.name,
         keyPrefix: keyPrefixOf(secret),
@@ -53,11 +55,11 @@ export function createApiKeysService(deps: ApiKeysServiceDeps) {
     },
     list(ctx: TenantContext, includeRevoked: boolean) {
       requirePermission(ctx, 'apikeys:manage');
-      return repo.listApiKeys(ctx.tenantId, includeRevoked);
+      return repo.listApiKeys(db, ctx.tenantId, includeRevoked);
     },
     async revoke(ctx: TenantContext, id: string) {
       requirePermission(ctx, 'apikeys:manage');
-      const row = await repo.revokeApiKey(ctx.tenantId, id);
+      const row = await repo.revokeApiKey(db, ctx.tenantId, id);
       if (!row) throw notFound('API_KEY_NOT_FOUND', 'API key');
       deps.invalidateKey(row.keyHash);
       await deps.security.record({

@@ -1,6 +1,7 @@
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { LRUCache } from 'lru-cache';
 import {
+  type Q,
   type Actor,
   AppError,
   type Authenticator,
@@ -21,6 +22,7 @@ export interface ClientMeta {
 }
 
 export interface AuthServiceDeps {
+  db: Q;
   repo: TenancyRepository;
   security: SecurityEventRepository;
   tokens: TokenSigner;
@@ -54,7 +56,7 @@ const invalidCredentials = () => new AppError('unauthenticated', 'INVALID_CREDEN
  * request (access tokens and API keys).
  */
 export function createAuthService(deps: AuthServiceDeps) {
-  const { repo, security, tokens, clock } = deps;
+  const { repo, security, tokens, clock, db } = deps;
   // A real hash to verify against when the e-mail is unknown, so both cases take the same time.
   const dummyHash = hashPassword(randomToken(24));
   // Access facts cached per process (lru-cache: bounded, least recently used dropped first, per-entry TTL).
@@ -75,7 +77,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       Math.floor(now.getTime() / 1000),
     );
     const refreshToken = `rt_${randomToken(48)}`;
-    await repo.insertRefreshToken(sessionId, sha256Hex(refreshToken), new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000));
+    await repo.insertRefreshToken(db, sessionId, sha256Hex(refreshToken), new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000));
     return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_SECONDS, sessionId };
   }
 
@@ -91,9 +93,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     now: Date,
     details: Record<string, unknown>,
   ): Promise<{ locked: boolean }> {
-    const failures = await repo.countThrottleFailure(subjectHash, source);
+    const failures = await repo.countThrottleFailure(db, subjectHash, source);
     const o = onLoginFailure(failures - 1, now);
-    if (o.lockedUntil) await repo.lockThrottle(subjectHash, source, o.lockedUntil);
+    if (o.lockedUntil) await repo.lockThrottle(db, subjectHash, source, o.lockedUntil);
     await security.record({
       type: o.lockedUntil ? 'account_locked' : 'login_failed',
       userId,
@@ -119,7 +121,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         const keyHash = sha256Hex(credential);
         let key = apiKeyCache.get(keyHash);
         if (key === undefined) {
-          const row = await repo.findApiKeyByHash(keyHash);
+          const row = await repo.findApiKeyByHash(db, keyHash);
           key = row
             ? { tenantId: row.tenantId, id: row.id, scopes: row.scopes, expiresAt: row.expiresAt, revoked: !!row.revokedAt }
             : false;
@@ -137,12 +139,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         }
         if (!keyTouched.get(key.id)) {
           keyTouched.set(key.id, true);
-          void repo.touchApiKey(key.tenantId, key.id).catch(() => undefined); // last-used time, at most once a minute
+          void repo.touchApiKey(db, key.tenantId, key.id).catch(() => undefined); // last-used time, at most once a minute
         }
         return { type: 'api_key', id: key.id, tenantId: key.tenantId, scopes: key.scopes };
       }
       const claims = await tokens.verify(credential);
-      const s = await repo.getSessionWithUser(claims.sid);
+      const s = await repo.getSessionWithUser(db, claims.sid);
       if (!s || s.userId !== claims.sub || s.revokedAt || s.expiresAt.getTime() <= clock().getTime()) {
         throw new AppError('unauthenticated', 'SESSION_ENDED', 'This session has ended. Sign in again.');
       }
@@ -153,16 +155,16 @@ export function createAuthService(deps: AuthServiceDeps) {
       const k = `${userId}:${tenantId}`;
       let role = roleCache.get(k);
       if (role === undefined) {
-        role = (await repo.getRole(tenantId, userId)) ?? false;
+        role = (await repo.getRole(db, tenantId, userId)) ?? false;
         roleCache.set(k, role);
       }
       return role || undefined;
     },
-    defaultTenant: (userId) => repo.firstTenantOf(userId),
+    defaultTenant: (userId) => repo.firstTenantOf(db, userId),
     async tenantInfo(tenantId) {
       let info = tenantCache.get(tenantId);
       if (info === undefined) {
-        const t = await repo.getTenant(tenantId);
+        const t = await repo.getTenant(db, tenantId);
         info = t ? { status: t.status, rateLimits: tenantRateLimitsOf(t.settings) } : false;
         tenantCache.set(tenantId, info);
       }
@@ -190,8 +192,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       const subjectHash = sha256Hex(email);
       const source = sourceOf(meta);
       const now = clock();
-      const user = await repo.getUserByEmail(email);
-      const throttle = await repo.getThrottle(subjectHash, source);
+      const user = await repo.getUserByEmail(db, email);
+      const throttle = await repo.getThrottle(db, subjectHash, source);
       if (throttle && isLocked(throttle.lockedUntil, now)) {
         await security.record({ type: 'login_locked', userId: user?.id ?? null, subjectHash, ...meta });
         throw lockedError(throttle.lockedUntil!, now);
@@ -201,10 +203,10 @@ export function createAuthService(deps: AuthServiceDeps) {
         await countFailure(subjectHash, source, user?.id ?? null, meta, now, user ? {} : { reason: 'unknown_email' });
         throw invalidCredentials();
       }
-      await repo.recordLoginSuccess(user.id);
-      if (throttle) await repo.clearThrottle(subjectHash, source);
-      const tenantId = (await repo.firstTenantOf(user.id)) ?? null;
-      const sessionId = await repo.insertSession({
+      await repo.recordLoginSuccess(db, user.id);
+      if (throttle) await repo.clearThrottle(db, subjectHash, source);
+      const tenantId = (await repo.firstTenantOf(db, user.id)) ?? null;
+      const sessionId = await repo.insertSession(db, {
         userId: user.id,
         tenantId,
         ...meta,
@@ -212,7 +214,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       });
       await security.record({ type: 'login_succeeded', userId: user.id, subjectHash, ...meta });
       const issued = await issue(user, sessionId, Math.floor(now.getTime() / 1000));
-      const role = tenantId ? ((await repo.getRole(tenantId, user.id)) ?? null) : null;
+      const role = tenantId ? ((await repo.getRole(db, tenantId, user.id)) ?? null) : null;
       return { ...issued, user, tenantId, role };
     },
 
@@ -221,11 +223,11 @@ export function createAuthService(deps: AuthServiceDeps) {
      * the whole family (session) is revoked and every token of it stops working.
      */
     async refresh(refreshToken: string, meta: ClientMeta) {
-      const state = refreshToken.startsWith('rt_') ? await repo.useRefreshToken(sha256Hex(refreshToken)) : undefined;
+      const state = refreshToken.startsWith('rt_') ? await repo.useRefreshToken(db, sha256Hex(refreshToken)) : undefined;
       if (!state) throw new AppError('unauthenticated', 'REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Sign in again.');
-      const session = await repo.getSession(state.sessionId);
+      const session = await repo.getSession(db, state.sessionId);
       if (!state.firstUse) {
-        await repo.revokeSession(state.sessionId, 'refresh_token_reuse');
+        await repo.revokeSession(db, state.sessionId, 'refresh_token_reuse');
         await security.record({
           type: 'refresh_reuse_detected',
           userId: session?.userId ?? null,
@@ -243,35 +245,35 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!session || session.revokedAt || session.expiresAt.getTime() <= now.getTime() || state.expiresAt.getTime() <= now.getTime()) {
         throw new AppError('unauthenticated', 'SESSION_ENDED', 'This session has ended. Sign in again.');
       }
-      const user = await repo.getUser(session.userId);
+      const user = await repo.getUser(db, session.userId);
       if (!user || user.status !== 'active') throw new AppError('unauthenticated', 'USER_DISABLED', 'This account is disabled.');
-      await repo.touchSession(session.id);
+      await repo.touchSession(db, session.id);
       // Keep the original auth_time: only a password (login or step-up) makes a session elevated.
       const authTime = Math.floor(session.createdAt.getTime() / 1000);
       return { ...(await issue(user, session.id, authTime)), user };
     },
 
     async logout(sessionId: string, meta: ClientMeta, userId: string) {
-      await repo.revokeSession(sessionId, 'logout');
+      await repo.revokeSession(db, sessionId, 'logout');
       await security.record({ type: 'logout', userId, subjectHash: null, ...meta });
     },
 
     /** Re-checks the password and issues an access token whose auth_time is now (elevated for a few minutes). */
     async stepUp(userId: string, sessionId: string, password: string, meta: ClientMeta) {
-      const user = await repo.getUser(userId);
+      const user = await repo.getUser(db, userId);
       const subjectHash = sha256Hex(user?.email ?? userId);
       const source = sourceOf(meta);
       const now = clock();
-      const throttle = await repo.getThrottle(subjectHash, source);
+      const throttle = await repo.getThrottle(db, subjectHash, source);
       if (throttle && isLocked(throttle.lockedUntil, now)) throw lockedError(throttle.lockedUntil!, now);
       const ok = await verifyPasswordOf(user, password);
       if (!ok || !user) {
         await security.record({ type: 'step_up_failed', userId, subjectHash: null, ...meta });
         const { locked } = await countFailure(subjectHash, source, user?.id ?? null, meta, now, { during: 'step_up' });
-        if (locked) await repo.revokeSession(sessionId, 'step_up_lockout');
+        if (locked) await repo.revokeSession(db, sessionId, 'step_up_lockout');
         throw new AppError('unauthenticated', 'INVALID_CREDENTIALS', 'The password is incorrect.');
       }
-      if (throttle) await repo.clearThrottle(subjectHash, source);
+      if (throttle) await repo.clearThrottle(db, subjectHash, source);
       await security.record({ type: 'step_up_succeeded', userId, subjectHash: null, ...meta });
       const authTime = Math.floor(clock().getTime() / 1000);
       const accessToken = await tokens.sign({ sub: user.id, sid: sessionId, auth_time: authTime, adm: user.isPlatformAdmin }, authTime);

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Role } from '../../platform/index.ts';
-import { type Db, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface TenantRow {
   id: string;
@@ -69,20 +69,20 @@ const KEY_K = sql`k.tenant_id AS "tenantId", k.id, k.name, k.key_prefix AS "keyP
   k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt"`;
 
 /** All SQL of the tenancy module. Tenant-owned queries always filter on tenant_id. */
-export function createTenancyRepository(db: Db) {
+export function createTenancyRepository() {
   return {
     // ---- tenants (platform scope) ----
-    async insertTenant(t: { name: string; slug: string; settings: Record<string, unknown> }): Promise<TenantRow | undefined> {
+    async insertTenant(q: Q, t: { name: string; slug: string; settings: Record<string, unknown> }): Promise<TenantRow | undefined> {
       // ON CONFLICT DO NOTHING: a taken slug is an expected outcome (409), not an exception.
       return queryOne<TenantRow>(
-        db,
+        q,
         sql`INSERT INTO tenants (id, name, slug, settings) VALUES (${newId()}, ${t.name}, ${t.slug}, ${JSON.stringify(t.settings)}::jsonb)
             ON CONFLICT (slug) DO NOTHING RETURNING ${TENANT}`,
       );
     },
-    getTenant: (id: string) => queryOne<TenantRow>(db, sql`SELECT ${TENANT} FROM tenants WHERE id = ${id}`),
-    getTenantBySlug: (slug: string) => queryOne<TenantRow>(db, sql`SELECT ${TENANT} FROM tenants WHERE slug = ${slug}`),
-    listTenants: (f: { status?: string | undefined; q?: string | undefined; cursor?: string | undefined; limit: number }) => {
+    getTenant: (q: Q, id: string) => queryOne<TenantRow>(q, sql`SELECT ${TENANT} FROM tenants WHERE id = ${id}`),
+    getTenantBySlug: (q: Q, slug: string) => queryOne<TenantRow>(q, sql`SELECT ${TENANT} FROM tenants WHERE slug = ${slug}`),
+    listTenants: (qr: Q, f: { status?: string | undefined; q?: string | undefined; cursor?: string | undefined; limit: number }) => {
       const conds = [sql`true`];
       if (f.status) conds.push(sql`status = ${f.status}`);
       if (f.q)
@@ -91,11 +91,12 @@ export function createTenancyRepository(db: Db) {
         );
       if (f.cursor) conds.push(sql`id < ${f.cursor}`);
       return queryRows<TenantRow>(
-        db,
+        qr,
         sql`SELECT ${TENANT} FROM tenants WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`,
       );
     },
     async updateTenant(
+      q: Q,
       id: string,
       patch: {
         name?: string | undefined;
@@ -105,7 +106,7 @@ export function createTenancyRepository(db: Db) {
       },
     ) {
       return queryOne<TenantRow>(
-        db,
+        q,
         sql`UPDATE tenants SET name = coalesce(${patch.name ?? null}, name), slug = coalesce(${patch.slug ?? null}, slug),
                settings = CASE WHEN ${patch.settings ? JSON.stringify(patch.settings) : null}::jsonb IS NULL THEN settings
                                ELSE settings || ${patch.settings ? JSON.stringify(patch.settings) : null}::jsonb END,
@@ -113,97 +114,100 @@ export function createTenancyRepository(db: Db) {
             WHERE id = ${id} RETURNING ${TENANT}`,
       );
     },
-    slugTaken: async (slug: string, exceptId?: string) =>
-      !!(await queryOne(db, sql`SELECT 1 FROM tenants WHERE slug = ${slug} AND id IS DISTINCT FROM ${exceptId ?? null}::uuid`)),
+    slugTaken: async (q: Q, slug: string, exceptId?: string) =>
+      !!(await queryOne(q, sql`SELECT 1 FROM tenants WHERE slug = ${slug} AND id IS DISTINCT FROM ${exceptId ?? null}::uuid`)),
 
     // ---- users ----
-    async insertUser(u: {
-      email: string;
-      name: string | null;
-      passwordHash: string;
-      isPlatformAdmin: boolean;
-    }): Promise<UserRow | undefined> {
+    async insertUser(
+      q: Q,
+      u: {
+        email: string;
+        name: string | null;
+        passwordHash: string;
+        isPlatformAdmin: boolean;
+      },
+    ): Promise<UserRow | undefined> {
       return queryOne<UserRow>(
-        db,
+        q,
         sql`INSERT INTO users (id, email, name, password_hash, is_platform_admin) VALUES (${newId()}, ${u.email}, ${u.name}, ${u.passwordHash}, ${u.isPlatformAdmin})
             ON CONFLICT (email) DO NOTHING RETURNING ${USER}`,
       );
     },
-    getUser: (id: string) => queryOne<UserRow>(db, sql`SELECT ${USER} FROM users WHERE id = ${id}`),
-    getUserByEmail: (email: string) => queryOne<UserRow>(db, sql`SELECT ${USER} FROM users WHERE email = ${email}`),
-    countPlatformAdmins: async () =>
-      Number((await queryOne<{ n: string }>(db, sql`SELECT count(*)::text AS n FROM users WHERE is_platform_admin`))!.n),
-    async recordLoginSuccess(userId: string) {
-      await db.execute(
+    getUser: (q: Q, id: string) => queryOne<UserRow>(q, sql`SELECT ${USER} FROM users WHERE id = ${id}`),
+    getUserByEmail: (q: Q, email: string) => queryOne<UserRow>(q, sql`SELECT ${USER} FROM users WHERE email = ${email}`),
+    countPlatformAdmins: async (q: Q) =>
+      Number((await queryOne<{ n: string }>(q, sql`SELECT count(*)::text AS n FROM users WHERE is_platform_admin`))!.n),
+    async recordLoginSuccess(q: Q, userId: string) {
+      await q.execute(
         sql`UPDATE users SET failed_login_count = 0, locked_until = NULL, last_login_at = now(), updated_at = now() WHERE id = ${userId}`,
       );
     },
 
     // ---- memberships (tenant-owned) ----
-    async upsertMembership(tenantId: string, userId: string, role: Role) {
-      await db.execute(sql`INSERT INTO memberships (tenant_id, user_id, role) VALUES (${tenantId}, ${userId}, ${role})
+    async upsertMembership(q: Q, tenantId: string, userId: string, role: Role) {
+      await q.execute(sql`INSERT INTO memberships (tenant_id, user_id, role) VALUES (${tenantId}, ${userId}, ${role})
                            ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role`);
     },
     /**
      * Invites an existing account: the membership exists but grants nothing until the user accepts it.
      * An existing membership keeps its status (an active member just gets the new role). Returns the status.
      */
-    async inviteMembership(tenantId: string, userId: string, role: Role, invitedBy: string | null) {
+    async inviteMembership(q: Q, tenantId: string, userId: string, role: Role, invitedBy: string | null) {
       return (await queryOne<{ status: 'active' | 'invited' }>(
-        db,
+        q,
         sql`INSERT INTO memberships (tenant_id, user_id, role, status, invited_by) VALUES (${tenantId}, ${userId}, ${role}, 'invited', ${invitedBy})
             ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role RETURNING status`,
       ))!.status;
     },
     /** The role of an ACTIVE membership (an invitation not yet accepted grants nothing). */
-    getRole: async (tenantId: string, userId: string) =>
+    getRole: async (q: Q, tenantId: string, userId: string) =>
       (
         await queryOne<{ role: Role }>(
-          db,
+          q,
           sql`SELECT role FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND status = 'active'`,
         )
       )?.role,
     /** The tenant a user acts in by default: their own chosen default when still a member, else their first active tenant. */
-    firstTenantOf: async (userId: string) =>
+    firstTenantOf: async (q: Q, userId: string) =>
       (
         await queryOne<{ tenantId: string }>(
-          db,
+          q,
           sql`SELECT m.tenant_id AS "tenantId" FROM memberships m JOIN tenants t ON t.id = m.tenant_id JOIN users u ON u.id = m.user_id
               WHERE m.user_id = ${userId} AND m.status = 'active'
               ORDER BY coalesce(m.tenant_id = u.default_tenant_id, false) DESC, (t.status = 'active') DESC, m.created_at LIMIT 1`,
         )
       )?.tenantId,
-    tenantsOfUser: (userId: string) =>
+    tenantsOfUser: (q: Q, userId: string) =>
       queryRows<{ id: string; name: string; slug: string; status: string; role: Role }>(
-        db,
+        q,
         sql`SELECT t.id, t.name, t.slug, t.status, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
             WHERE m.user_id = ${userId} AND m.status = 'active' ORDER BY m.created_at`,
       ),
-    invitationsOf: (userId: string) =>
+    invitationsOf: (q: Q, userId: string) =>
       queryRows<InvitationRow>(
-        db,
+        q,
         sql`SELECT t.id AS "tenantId", t.name AS "tenantName", t.slug AS "tenantSlug", m.role, i.email AS "invitedByEmail", m.created_at AS "createdAt"
             FROM memberships m JOIN tenants t ON t.id = m.tenant_id LEFT JOIN users i ON i.id = m.invited_by
             WHERE m.user_id = ${userId} AND m.status = 'invited' ORDER BY m.created_at`,
       ),
-    acceptInvitation: async (tenantId: string, userId: string) =>
+    acceptInvitation: async (q: Q, tenantId: string, userId: string) =>
       (
         await queryOne<{ role: Role }>(
-          db,
+          q,
           sql`UPDATE memberships SET status = 'active' WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND status = 'invited' RETURNING role`,
         )
       )?.role,
-    declineInvitation: async (tenantId: string, userId: string) =>
+    declineInvitation: async (q: Q, tenantId: string, userId: string) =>
       (
         await queryRows(
-          db,
+          q,
           sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND status = 'invited' RETURNING user_id`,
         )
       ).length > 0,
-    async setDefaultTenant(userId: string, tenantId: string | null) {
-      await db.execute(sql`UPDATE users SET default_tenant_id = ${tenantId}, updated_at = now() WHERE id = ${userId}`);
+    async setDefaultTenant(q: Q, userId: string, tenantId: string | null) {
+      await q.execute(sql`UPDATE users SET default_tenant_id = ${tenantId}, updated_at = now() WHERE id = ${userId}`);
     },
-    membersOfTenant: (tenantId: string) =>
+    membersOfTenant: (q: Q, tenantId: string) =>
       queryRows<{
         userId: string;
         email: string;
@@ -214,60 +218,62 @@ export function createTenancyRepository(db: Db) {
         createdAt: Date;
         lastLoginAt: Date | null;
       }>(
-        db,
+        q,
         // An invited account's last sign-in is not the inviter's business until the user accepts.
         sql`SELECT u.id AS "userId", u.email, u.name, m.role, u.status, m.status AS "membershipStatus", m.created_at AS "createdAt",
                    CASE WHEN m.status = 'active' THEN u.last_login_at END AS "lastLoginAt"
             FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = ${tenantId} ORDER BY m.created_at`,
       ),
     /** Any membership, invited or active (removing an invited one withdraws the invitation). */
-    getMembership: (tenantId: string, userId: string) =>
+    getMembership: (q: Q, tenantId: string, userId: string) =>
       queryOne<{ role: Role; status: 'active' | 'invited' }>(
-        db,
+        q,
         sql`SELECT role, status FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
       ),
-    deleteMembership: async (tenantId: string, userId: string) =>
-      (await queryRows(db, sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id`)).length >
-      0,
-    countOwners: async (tenantId: string) =>
+    deleteMembership: async (q: Q, tenantId: string, userId: string) =>
+      (await queryRows(q, sql`DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id`)).length > 0,
+    countOwners: async (q: Q, tenantId: string) =>
       Number(
         (await queryOne<{ n: string }>(
-          db,
+          q,
           sql`SELECT count(*)::text AS n FROM memberships WHERE tenant_id = ${tenantId} AND role = 'owner' AND status = 'active'`,
         ))!.n,
       ),
 
     // ---- sessions and refresh tokens ----
-    async insertSession(s: {
-      userId: string;
-      tenantId: string | null;
-      ip: string | null;
-      userAgent: string | null;
-      expiresAt: Date;
-    }): Promise<string> {
+    async insertSession(
+      q: Q,
+      s: {
+        userId: string;
+        tenantId: string | null;
+        ip: string | null;
+        userAgent: string | null;
+        expiresAt: Date;
+      },
+    ): Promise<string> {
       const id = newId();
-      await db.execute(sql`INSERT INTO sessions (id, user_id, tenant_id, ip, user_agent, expires_at)
+      await q.execute(sql`INSERT INTO sessions (id, user_id, tenant_id, ip, user_agent, expires_at)
                            VALUES (${id}, ${s.userId}, ${s.tenantId}, ${s.ip}, ${s.userAgent}, ${s.expiresAt.toISOString()})`);
       return id;
     },
-    getSessionWithUser: (sessionId: string) =>
+    getSessionWithUser: (q: Q, sessionId: string) =>
       queryOne<{ revokedAt: Date | null; expiresAt: Date; userStatus: string; isPlatformAdmin: boolean; userId: string }>(
-        db,
+        q,
         sql`SELECT s.revoked_at AS "revokedAt", s.expires_at AS "expiresAt", u.status AS "userStatus", u.is_platform_admin AS "isPlatformAdmin", u.id AS "userId"
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${sessionId}`,
       ),
-    getSession: (sessionId: string) =>
+    getSession: (q: Q, sessionId: string) =>
       queryOne<SessionRow>(
-        db,
+        q,
         sql`SELECT id, user_id AS "userId", tenant_id AS "tenantId", created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM sessions WHERE id = ${sessionId}`,
       ),
-    async revokeSession(sessionId: string, reason: string) {
-      await db.execute(
+    async revokeSession(q: Q, sessionId: string, reason: string) {
+      await q.execute(
         sql`UPDATE sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, ${reason}) WHERE id = ${sessionId}`,
       );
     },
-    async insertRefreshToken(sessionId: string, tokenHash: string, expiresAt: Date) {
-      await db.execute(
+    async insertRefreshToken(q: Q, sessionId: string, tokenHash: string, expiresAt: Date) {
+      await q.execute(
         sql`INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES (${newId()}, ${sessionId}, ${tokenHash}, ${expiresAt.toISOString()})`,
       );
     },
@@ -275,43 +281,46 @@ export function createTenancyRepository(db: Db) {
      * Marks a refresh token used, atomically: exactly one of two racing refreshes wins. Returns the token
      * state so the caller can tell "unknown" from "already used" (reuse: the family must be revoked).
      */
-    async useRefreshToken(tokenHash: string): Promise<{ sessionId: string; firstUse: boolean; expiresAt: Date } | undefined> {
+    async useRefreshToken(q: Q, tokenHash: string): Promise<{ sessionId: string; firstUse: boolean; expiresAt: Date } | undefined> {
       const won = await queryOne<{ sessionId: string; expiresAt: Date }>(
-        db,
+        q,
         sql`UPDATE refresh_tokens SET used_at = now() WHERE token_hash = ${tokenHash} AND used_at IS NULL RETURNING session_id AS "sessionId", expires_at AS "expiresAt"`,
       );
       if (won) return { ...won, firstUse: true };
       const seen = await queryOne<{ sessionId: string; expiresAt: Date }>(
-        db,
+        q,
         sql`SELECT session_id AS "sessionId", expires_at AS "expiresAt" FROM refresh_tokens WHERE token_hash = ${tokenHash}`,
       );
       return seen ? { ...seen, firstUse: false } : undefined;
     },
-    async touchSession(sessionId: string) {
-      await db.execute(sql`UPDATE sessions SET last_used_at = now() WHERE id = ${sessionId}`);
+    async touchSession(q: Q, sessionId: string) {
+      await q.execute(sql`UPDATE sessions SET last_used_at = now() WHERE id = ${sessionId}`);
     },
 
     // ---- API keys (tenant-owned) ----
-    async insertApiKey(k: {
-      tenantId: string;
-      name: string;
-      keyPrefix: string;
-      keyHash: string;
-      scopes: string[];
-      createdBy: string | null;
-      expiresAt: Date | null;
-    }) {
+    async insertApiKey(
+      q: Q,
+      k: {
+        tenantId: string;
+        name: string;
+        keyPrefix: string;
+        keyHash: string;
+        scopes: string[];
+        createdBy: string | null;
+        expiresAt: Date | null;
+      },
+    ) {
       return (await queryOne<ApiKeyRow>(
-        db,
+        q,
         sql`INSERT INTO api_keys (tenant_id, id, name, key_prefix, key_hash, scopes, created_by, expires_at)
             VALUES (${k.tenantId}, ${newId()}, ${k.name}, ${k.keyPrefix}, ${k.keyHash}, ${sql.param(k.scopes)}::text[], ${k.createdBy}, ${k.expiresAt?.toISOString() ?? null})
             RETURNING ${KEY}`,
       ))!;
     },
-    findApiKeyByHash: (keyHash: string) => queryOne<ApiKeyRow>(db, sql`SELECT ${KEY} FROM api_keys WHERE key_hash = ${keyHash}`),
-    listApiKeys: (tenantId: string, includeRevoked: boolean) =>
+    findApiKeyByHash: (q: Q, keyHash: string) => queryOne<ApiKeyRow>(q, sql`SELECT ${KEY} FROM api_keys WHERE key_hash = ${keyHash}`),
+    listApiKeys: (q: Q, tenantId: string, includeRevoked: boolean) =>
       queryRows<ApiKeyListRow>(
-        db,
+        q,
         sql`SELECT ${KEY_K}, u.email AS "creatorEmail", u.name AS "creatorName"
             FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
             WHERE k.tenant_id = ${tenantId} ${includeRevoked ? sql`` : sql`AND k.revoked_at IS NULL`} ORDER BY k.id DESC`,
@@ -320,9 +329,9 @@ export function createTenancyRepository(db: Db) {
      * Removes a membership and, in the same statement (atomic on both targets), revokes the live keys
      * its user created in this tenant. Returns whether a membership was removed and the revoked keys.
      */
-    async removeMemberRevokingKeys(tenantId: string, userId: string): Promise<{ removed: boolean; keys: ApiKeyRow[] }> {
+    async removeMemberRevokingKeys(q: Q, tenantId: string, userId: string): Promise<{ removed: boolean; keys: ApiKeyRow[] }> {
       const rows = await queryRows<ApiKeyRow & { removed: boolean }>(
-        db,
+        q,
         sql`WITH removed AS (DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id),
                  revoked AS (UPDATE api_keys SET revoked_at = now()
                              WHERE tenant_id = ${tenantId} AND created_by = ${userId} AND revoked_at IS NULL
@@ -333,12 +342,13 @@ export function createTenancyRepository(db: Db) {
     },
     /** Removes a membership and hands the live keys its user created to another member (one statement). */
     async removeMemberReassigningKeys(
+      q: Q,
       tenantId: string,
       userId: string,
       toUserId: string,
     ): Promise<{ removed: boolean; keys: ApiKeyRow[] }> {
       const rows = await queryRows<ApiKeyRow & { removed: boolean }>(
-        db,
+        q,
         sql`WITH removed AS (DELETE FROM memberships WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id),
                  moved AS (UPDATE api_keys SET created_by = ${toUserId}
                            WHERE tenant_id = ${tenantId} AND created_by = ${userId} AND revoked_at IS NULL
@@ -347,37 +357,46 @@ export function createTenancyRepository(db: Db) {
       );
       return { removed: !!rows[0]?.removed, keys: rows.filter((r) => r.id) };
     },
-    revokeApiKey: (tenantId: string, id: string) =>
+    revokeApiKey: (q: Q, tenantId: string, id: string) =>
       queryOne<ApiKeyRow>(
-        db,
+        q,
         sql`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${KEY}`,
       ),
     // ---- sign-in throttling by account and source ----
-    getThrottle: (subjectHash: string, source: string) =>
+    getThrottle: (q: Q, subjectHash: string, source: string) =>
       queryOne<{ failedCount: number; lockedUntil: Date | null }>(
-        db,
+        q,
         sql`SELECT failed_count AS "failedCount", locked_until AS "lockedUntil" FROM login_throttle WHERE subject_hash = ${subjectHash} AND source = ${source}`,
       ),
     /** Counts one failure atomically (racing guesses each count) and returns the new count. */
-    async countThrottleFailure(subjectHash: string, source: string): Promise<number> {
+    async countThrottleFailure(q: Q, subjectHash: string, source: string): Promise<number> {
       return (await queryOne<{ n: number }>(
-        db,
+        q,
         sql`INSERT INTO login_throttle (subject_hash, source, failed_count) VALUES (${subjectHash}, ${source}, 1)
             ON CONFLICT (subject_hash, source) DO UPDATE SET failed_count = login_throttle.failed_count + 1, updated_at = now()
             RETURNING failed_count AS n`,
       ))!.n;
     },
-    async lockThrottle(subjectHash: string, source: string, until: Date) {
-      await db.execute(
+    async lockThrottle(q: Q, subjectHash: string, source: string, until: Date) {
+      await q.execute(
         sql`UPDATE login_throttle SET locked_until = ${until.toISOString()}::timestamptz WHERE subject_hash = ${subjectHash} AND source = ${source}`,
       );
     },
-    async clearThrottle(subjectHash: string, source: string) {
-      await db.execute(sql`DELETE FROM login_throttle WHERE subject_hash = ${subjectHash} AND source = ${source}`);
+    /** Deletes sign-in throttle rows untouched since `before` whose lock (if any) has ended by `now`. */
+    async pruneThrottle(q: Q, before: Date, now: Date): Promise<number> {
+      const rows = await queryRows<{ n: number }>(
+        q,
+        sql`DELETE FROM login_throttle WHERE updated_at < ${before.toISOString()}::timestamptz
+              AND (locked_until IS NULL OR locked_until < ${now.toISOString()}::timestamptz) RETURNING 1 AS n`,
+      );
+      return rows.length;
+    },
+    async clearThrottle(q: Q, subjectHash: string, source: string) {
+      await q.execute(sql`DELETE FROM login_throttle WHERE subject_hash = ${subjectHash} AND source = ${source}`);
     },
 
-    async touchApiKey(tenantId: string, id: string) {
-      await db.execute(sql`UPDATE api_keys SET last_used_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    async touchApiKey(q: Q, tenantId: string, id: string) {
+      await q.execute(sql`UPDATE api_keys SET last_used_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
     },
   };
 }

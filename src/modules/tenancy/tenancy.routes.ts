@@ -1,7 +1,17 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, STEP_UP_WINDOW_SECONDS, errorResponses, iso, isUuid, notFound, paginate, tenantContext } from '../../platform/index.ts';
+import {
+  type Q,
+  AppError,
+  STEP_UP_WINDOW_SECONDS,
+  errorResponses,
+  iso,
+  isUuid,
+  notFound,
+  paginate,
+  tenantContext,
+} from '../../platform/index.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
 import type { AuthService, ClientMeta } from './auth.service.ts';
 import type { TenancyRepository, ApiKeyRow, ApiKeyListRow, TenantRow, UserRow } from './tenancy.repository.ts';
@@ -9,6 +19,7 @@ import * as s from './tenancy.schemas.ts';
 import type { TenantsService } from './tenants.service.ts';
 
 export interface TenancyRouteDeps {
+  db: Q;
   auth: AuthService;
   tenants: TenantsService;
   apiKeys: ApiKeysService;
@@ -136,8 +147,8 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     },
     async (request) => {
       const out = await deps.auth.refresh(request.body.refresh_token, meta(request));
-      const tenantId = (await deps.repo.firstTenantOf(out.user.id)) ?? null;
-      const role = tenantId ? ((await deps.repo.getRole(tenantId, out.user.id)) ?? null) : null;
+      const tenantId = (await deps.repo.firstTenantOf(deps.db, out.user.id)) ?? null;
+      const role = tenantId ? ((await deps.repo.getRole(deps.db, tenantId, out.user.id)) ?? null) : null;
       return tokenReply(out, out.user, tenantId, role);
     },
   );
@@ -174,10 +185,10 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       const actor = request.actor!;
       if (actor.type !== 'user') throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users.');
       const [user, session, tenants, active] = await Promise.all([
-        deps.repo.getUser(actor.id),
-        deps.repo.getSession(actor.sessionId),
-        deps.repo.tenantsOfUser(actor.id),
-        deps.repo.firstTenantOf(actor.id),
+        deps.repo.getUser(deps.db, actor.id),
+        deps.repo.getSession(deps.db, actor.sessionId),
+        deps.repo.tenantsOfUser(deps.db, actor.id),
+        deps.repo.firstTenantOf(deps.db, actor.id),
       ]);
       if (!user || !session) throw notFound('SESSION_NOT_FOUND', 'Session');
       return {
@@ -604,7 +615,7 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
         expiresAt: request.body.expires_at ? new Date(request.body.expires_at) : undefined,
       });
       request.auditTarget = { resourceId: row.id, details: { scopes: row.scopes, name: row.name } };
-      const creator = row.createdBy ? await deps.repo.getUser(row.createdBy) : undefined;
+      const creator = row.createdBy ? await deps.repo.getUser(deps.db, row.createdBy) : undefined;
       return reply
         .code(201)
         .send({ ...toKey(row, { creatorEmail: creator?.email ?? null, creatorName: creator?.name ?? null }), api_key: secret });
@@ -644,7 +655,7 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     async (request) => {
       if (!isUuid(request.params.id)) throw notFound('API_KEY_NOT_FOUND', 'API key');
       const row = await deps.apiKeys.revoke(tenantContext(request), request.params.id);
-      const creator = row.createdBy ? await deps.repo.getUser(row.createdBy) : undefined;
+      const creator = row.createdBy ? await deps.repo.getUser(deps.db, row.createdBy) : undefined;
       return toKey(row, { creatorEmail: creator?.email ?? null, creatorName: creator?.name ?? null });
     },
   );

@@ -1,4 +1,5 @@
 import {
+  type Q,
   AppError,
   type Role,
   type SecurityEventRepository,
@@ -12,6 +13,7 @@ import { hashPassword } from './auth.service.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
 
 export interface TenantsServiceDeps {
+  db: Q;
   repo: TenancyRepository;
   security: SecurityEventRepository;
   /** Called after a change that cached access facts depend on. */
@@ -26,27 +28,27 @@ export type RemovedMemberKeys = { action: 'revoke' } | { action: 'reassign'; toU
  * guarded by the route (`platform_admin`); tenant-level ones take the tenant context first.
  */
 export function createTenantsService(deps: TenantsServiceDeps) {
-  const { repo } = deps;
+  const { repo, db } = deps;
 
   async function uniqueSlug(base: string): Promise<string> {
     let slug = base;
-    for (let i = 2; await repo.slugTaken(slug); i++) slug = `${base.slice(0, 44)}-${i}`;
+    for (let i = 2; await repo.slugTaken(db, slug); i++) slug = `${base.slice(0, 44)}-${i}`;
     return slug;
   }
 
   return {
     async createTenant(input: { name: string; slug?: string | undefined; settings?: Record<string, unknown> | undefined }) {
       const slug = input.slug ?? (await uniqueSlug(slugify(input.name)));
-      const t = await repo.insertTenant({ name: input.name, slug, settings: input.settings ?? {} });
+      const t = await repo.insertTenant(db, { name: input.name, slug, settings: input.settings ?? {} });
       if (!t) throw conflict('TENANT_SLUG_TAKEN', `The slug "${slug}" is already used by another tenant. Choose another.`);
       return t;
     },
     async getTenant(id: string) {
-      const t = await repo.getTenant(id);
+      const t = await repo.getTenant(db, id);
       if (!t) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       return t;
     },
-    listTenants: repo.listTenants,
+    listTenants: (f: Parameters<TenancyRepository['listTenants']>[1]) => repo.listTenants(db, f),
     async updateTenant(
       id: string,
       patch: {
@@ -56,9 +58,9 @@ export function createTenantsService(deps: TenantsServiceDeps) {
         status?: 'active' | 'suspended' | undefined;
       },
     ) {
-      if (patch.slug && (await repo.slugTaken(patch.slug, id)))
+      if (patch.slug && (await repo.slugTaken(db, patch.slug, id)))
         throw conflict('TENANT_SLUG_TAKEN', `The slug "${patch.slug}" is already used by another tenant.`);
-      const t = await repo.updateTenant(id, patch);
+      const t = await repo.updateTenant(db, id, patch);
       if (!t) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       deps.invalidate({ tenantId: id });
       return t;
@@ -73,9 +75,9 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       role?: Role | undefined;
       isPlatformAdmin?: boolean | undefined;
     }) {
-      if (input.tenantId && !(await repo.getTenant(input.tenantId))) throw notFound('TENANT_NOT_FOUND', 'Tenant');
+      if (input.tenantId && !(await repo.getTenant(db, input.tenantId))) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       const email = normalizeEmail(input.email);
-      const user = await repo.insertUser({
+      const user = await repo.insertUser(db, {
         email,
         name: input.name ?? null,
         passwordHash: await hashPassword(input.password),
@@ -83,7 +85,7 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       });
       if (!user) throw conflict('USER_EMAIL_TAKEN', 'A user with this e-mail already exists. Add them to the tenant as a member instead.');
       if (input.tenantId) {
-        await repo.upsertMembership(input.tenantId, user.id, input.role ?? 'viewer');
+        await repo.upsertMembership(db, input.tenantId, user.id, input.role ?? 'viewer');
       }
       return { user, tenantId: input.tenantId ?? null, role: input.tenantId ? (input.role ?? 'viewer') : null };
     },
@@ -94,14 +96,14 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       let tenant = null;
       if (input.tenantName) {
         tenant = await this.createTenant({ name: input.tenantName });
-        await repo.upsertMembership(tenant.id, created.user.id, 'owner');
+        await repo.upsertMembership(db, tenant.id, created.user.id, 'owner');
       }
       return { user: created.user, tenant };
     },
 
     listMembers(ctx: TenantContext) {
       requirePermission(ctx, 'members:manage');
-      return repo.membersOfTenant(ctx.tenantId);
+      return repo.membersOfTenant(db, ctx.tenantId);
     },
 
     /**
@@ -117,7 +119,7 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       if (input.role === 'owner' && ctx.role !== 'owner')
         throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can make another owner.');
       const email = normalizeEmail(input.email);
-      let user = await repo.getUserByEmail(email);
+      let user = await repo.getUserByEmail(db, email);
       if (!user) {
         if (!input.password) {
           throw new AppError(
@@ -130,45 +132,45 @@ export function createTenantsService(deps: TenantsServiceDeps) {
           );
         }
         user = (await this.createUser({ email, password: input.password, name: input.name })).user;
-        await repo.upsertMembership(ctx.tenantId, user.id, input.role);
+        await repo.upsertMembership(db, ctx.tenantId, user.id, input.role);
         deps.invalidate({ membership: { userId: user.id, tenantId: ctx.tenantId } });
         return { userId: user.id, email: user.email, role: input.role, status: 'active' };
       }
-      const status = await repo.inviteMembership(ctx.tenantId, user.id, input.role, ctx.actor.type === 'user' ? ctx.actor.id : null);
+      const status = await repo.inviteMembership(db, ctx.tenantId, user.id, input.role, ctx.actor.type === 'user' ? ctx.actor.id : null);
       deps.invalidate({ membership: { userId: user.id, tenantId: ctx.tenantId } });
       return { userId: user.id, email: user.email, role: input.role, status };
     },
 
     /** The invitations waiting for this user's answer. */
-    invitations: (userId: string) => repo.invitationsOf(userId),
+    invitations: (userId: string) => repo.invitationsOf(db, userId),
 
     async acceptInvitation(userId: string, tenantId: string): Promise<{ role: Role }> {
-      const role = await repo.acceptInvitation(tenantId, userId);
+      const role = await repo.acceptInvitation(db, tenantId, userId);
       if (!role) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
       deps.invalidate({ membership: { userId, tenantId } });
       return { role };
     },
 
     async declineInvitation(userId: string, tenantId: string): Promise<void> {
-      if (!(await repo.declineInvitation(tenantId, userId))) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+      if (!(await repo.declineInvitation(db, tenantId, userId))) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
     },
 
     /** The user's own choice of the tenant they act in by default (null: their first tenant). */
     async setDefaultTenant(userId: string, tenantId: string | null): Promise<void> {
-      if (tenantId !== null && !(await repo.getRole(tenantId, userId))) throw notFound('TENANT_NOT_FOUND', 'Tenant');
-      await repo.setDefaultTenant(userId, tenantId);
+      if (tenantId !== null && !(await repo.getRole(db, tenantId, userId))) throw notFound('TENANT_NOT_FOUND', 'Tenant');
+      await repo.setDefaultTenant(db, userId, tenantId);
     },
 
     async changeRole(ctx: TenantContext, userId: string, role: Role) {
       requirePermission(ctx, 'members:manage');
-      const current = await repo.getRole(ctx.tenantId, userId);
+      const current = await repo.getRole(db, ctx.tenantId, userId);
       if (!current) throw notFound('MEMBER_NOT_FOUND', 'Member');
       if ((role === 'owner' || current === 'owner') && ctx.role !== 'owner')
         throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can grant or remove the owner role.');
-      if (current === 'owner' && role !== 'owner' && (await repo.countOwners(ctx.tenantId)) <= 1) {
+      if (current === 'owner' && role !== 'owner' && (await repo.countOwners(db, ctx.tenantId)) <= 1) {
         throw conflict('LAST_OWNER', 'A tenant needs at least one owner. Make someone else owner first.');
       }
-      await repo.upsertMembership(ctx.tenantId, userId, role);
+      await repo.upsertMembership(db, ctx.tenantId, userId, role);
       deps.invalidate({ membership: { userId, tenantId: ctx.tenantId } });
     },
 
@@ -179,24 +181,25 @@ export function createTenantsService(deps: TenantsServiceDeps) {
      */
     async removeMember(ctx: TenantContext, userId: string, keys: RemovedMemberKeys = { action: 'revoke' }) {
       requirePermission(ctx, 'members:manage');
-      const current = await repo.getMembership(ctx.tenantId, userId);
+      const current = await repo.getMembership(db, ctx.tenantId, userId);
       if (!current) throw notFound('MEMBER_NOT_FOUND', 'Member');
       const activeOwner = current.role === 'owner' && current.status === 'active';
       if (current.role === 'owner' && ctx.role !== 'owner')
         throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can remove an owner.');
-      if (activeOwner && (await repo.countOwners(ctx.tenantId)) <= 1) throw conflict('LAST_OWNER', 'A tenant needs at least one owner.');
+      if (activeOwner && (await repo.countOwners(db, ctx.tenantId)) <= 1)
+        throw conflict('LAST_OWNER', 'A tenant needs at least one owner.');
       let out: { removed: boolean; keys: { id: string; keyHash: string }[] };
       if (keys.action === 'reassign') {
         if (ctx.role !== 'owner')
           throw new AppError('forbidden', 'OWNER_REQUIRED', "Only an owner can hand a removed member's API keys to someone else.");
-        if (keys.toUserId === userId || !(await repo.getRole(ctx.tenantId, keys.toUserId))) {
+        if (keys.toUserId === userId || !(await repo.getRole(db, ctx.tenantId, keys.toUserId))) {
           throw new AppError('validation', 'REASSIGN_TARGET_INVALID', 'The API keys can only be handed to another active member.', {
             details: [{ field: 'reassign_to', message: 'must be an active member of this tenant other than the one removed' }],
           });
         }
-        out = await repo.removeMemberReassigningKeys(ctx.tenantId, userId, keys.toUserId);
+        out = await repo.removeMemberReassigningKeys(db, ctx.tenantId, userId, keys.toUserId);
       } else {
-        out = await repo.removeMemberRevokingKeys(ctx.tenantId, userId);
+        out = await repo.removeMemberRevokingKeys(db, ctx.tenantId, userId);
         for (const k of out.keys) deps.invalidate({ apiKeyHash: k.keyHash });
       }
       if (!out.removed) throw notFound('MEMBER_NOT_FOUND', 'Member');

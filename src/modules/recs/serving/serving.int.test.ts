@@ -162,7 +162,7 @@ describe('serving from memory', () => {
   it('stores served item ids exactly, whatever characters they hold', async () => {
     const id = newId();
     const itemIds = ['plain', 'with "quotes"', 'back\\slash', 'comma,{braces}', ' spaced ', 'NULL', ''];
-    await createRecsRepository(t.database.db, UNUSED_PORTS).recordServedMany(B.tenantId, [
+    await createRecsRepository(UNUSED_PORTS).recordServedMany(t.database.db, B.tenantId, [
       { id, kind: 'similar', userId: null, modelVersionId: null, itemIds, latencyMs: 1.5, cacheHit: false, createdAt: new Date() },
     ]);
     const [row] = await queryRows<{ itemIds: string[] }>(

@@ -5,7 +5,7 @@
  * written in batches (`served.log.ts`); each response carries a `recommendation_id` for attribution.
  */
 import { buffer as streamToBuffer } from 'node:stream/consumers';
-import { type ObjectStorage, type TenantContext, currencyExponent, newId, notFound } from '../../../platform/index.ts';
+import { type Q, type ObjectStorage, type TenantContext, currencyExponent, newId, notFound } from '../../../platform/index.ts';
 import { type UserHistory, createServingCache } from './history.cache.ts';
 import { canaryBucket, interactionWeight, reasonFor, unpackVersion } from '../recs.core.ts';
 import { type ServingModel, servingModel } from '../recs.models.ts';
@@ -60,6 +60,9 @@ export interface RecommendedItem extends CatalogFields {
 }
 
 export interface ServingDeps {
+  /** The process clock (cache ages, served-log times). */
+  clock: () => Date;
+  db: Q;
   repo: RecsRepository;
   storage: ObjectStorage;
   log: { warn(obj: unknown, msg: string): void; error(obj: unknown, msg: string): void };
@@ -92,14 +95,14 @@ function fieldsAt(s: CatalogSnapshot, p: number): CatalogFields {
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 /** A value read at most every `ttlMs`; concurrent readers share one load. */
-function ttlCache<T>(ttlMs: number, load: (key: string) => Promise<T>) {
+function ttlCache<T>(ttlMs: number, now: () => number, load: (key: string) => Promise<T>) {
   const entries = new Map<string, { at: number; value: Promise<T> }>();
   return {
     get(key: string): Promise<T> {
       const e = entries.get(key);
-      if (e && Date.now() - e.at < ttlMs) return e.value;
+      if (e && now() - e.at < ttlMs) return e.value;
       const value = load(key);
-      entries.set(key, { at: Date.now(), value });
+      entries.set(key, { at: now(), value });
       value.catch(() => entries.get(key)?.value === value && entries.delete(key));
       return value;
     },
@@ -108,29 +111,30 @@ function ttlCache<T>(ttlMs: number, load: (key: string) => Promise<T>) {
 }
 
 export function createServingService(deps: ServingDeps) {
-  const { repo } = deps;
+  const nowMs = () => deps.clock().getTime();
+  const { repo, db } = deps;
   const models = new Map<string, LoadedModel | Promise<LoadedModel>>(); // key tenant:version, insertion order = LRU
   const responses = new Map<string, { at: number; value: { items: RecommendedItem[]; algorithm: string } }>();
   const stats = { cacheHits: 0, cacheMisses: 0 };
   const cache = createServingCache({ repo, shared: deps.shared, log: deps.log, historyLength: HISTORY });
   // On PGlite a write costs tens of ms on the serving thread whatever its size (commit to disk): fewer, larger batches.
   const served = createServedLog({
-    write: (tenantId, rows) => repo.recordServedMany(tenantId, rows),
+    write: (tenantId, rows) => repo.recordServedMany(db, tenantId, rows),
     log: deps.log,
     ...(deps.shared ? {} : { flushMs: 1000, maxRows: 5000 }),
   });
-  const deployments = ttlCache(DEPLOYMENT_TTL_MS, (tenantId) => repo.deployment(tenantId));
-  const settings = ttlCache(DEPLOYMENT_TTL_MS, async (tenantId) => {
+  const deployments = ttlCache(DEPLOYMENT_TTL_MS, nowMs, (tenantId) => repo.deployment(db, tenantId));
+  const settings = ttlCache(DEPLOYMENT_TTL_MS, nowMs, async (tenantId) => {
     const value = recsSettings(await repo.tenantSettings(tenantId));
     return { ...value, key: JSON.stringify([value.weights, value.excludePurchased]) };
   });
 
   async function load(tenantId: string, versionId: string): Promise<LoadedModel> {
-    const v = await repo.getVersion(tenantId, versionId);
+    const v = await repo.getVersion(db, tenantId, versionId);
     if (!v) throw new Error('model version not found');
     const { itemIds, meta, arrays } = unpackVersion(await streamToBuffer(await deps.storage.get(tenantId, v.artifactKey)));
     const model = servingModel(meta, arrays);
-    if (v.loadError) await repo.setLoadError(tenantId, v.id, null);
+    if (v.loadError) await repo.setLoadError(db, tenantId, v.id, null);
     let maxPopularity = 0;
     for (const x of model.popularity) if (x > maxPopularity) maxPopularity = x;
     return {
@@ -161,7 +165,7 @@ export function createServingService(deps: ServingDeps) {
         models.delete(key);
         const message = err instanceof Error ? err.message : String(err);
         deps.log.warn({ tenantId, versionId, err: message }, 'model artifact could not be loaded; serving the previous version');
-        await repo.setLoadError(tenantId, versionId, `artifact could not be loaded: ${message}`.slice(0, 500)).catch(() => undefined);
+        await repo.setLoadError(db, tenantId, versionId, `artifact could not be loaded: ${message}`.slice(0, 500)).catch(() => undefined);
         return undefined;
       }
     }
@@ -236,7 +240,7 @@ export function createServingService(deps: ServingDeps) {
       itemIds,
       latencyMs,
       cacheHit,
-      createdAt: new Date(),
+      createdAt: deps.clock(),
     });
     return { id, latencyMs };
   }
@@ -300,7 +304,7 @@ export function createServingService(deps: ServingDeps) {
         req.context.currentItem,
       ])}`;
       const hit = responses.get(key);
-      if (hit && Date.now() - hit.at < CACHE_TTL_MS) {
+      if (hit && nowMs() - hit.at < CACHE_TTL_MS) {
         stats.cacheHits++;
         const out = recordServed(
           ctx,
@@ -361,7 +365,7 @@ export function createServingService(deps: ServingDeps) {
         }
       }
       const value = { items, algorithm };
-      responses.set(key, { at: Date.now(), value });
+      responses.set(key, { at: nowMs(), value });
       if (responses.size > CACHE_MAX) responses.delete(responses.keys().next().value!);
       const out = recordServed(
         ctx,

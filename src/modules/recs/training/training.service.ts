@@ -6,6 +6,7 @@ import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { z } from 'zod';
 import type { ItemAttributes } from '../../../ml/content.ts';
 import {
+  type Q,
   type JobQueue,
   type JobRun,
   type ObjectStorage,
@@ -81,6 +82,7 @@ export function recsSettings(settings: Record<string, unknown>) {
 }
 
 export interface TrainingDeps {
+  db: Q;
   repo: RecsRepository;
   interactions: InteractionsRepository;
   jobs: JobQueue;
@@ -91,7 +93,7 @@ export interface TrainingDeps {
 }
 
 export function createTrainingService(deps: TrainingDeps) {
-  const { repo, jobs, storage, clock } = deps;
+  const { repo, jobs, storage, clock, db } = deps;
 
   /** Streams the tenant's interactions into dense indices (weights summed per user and item, latest time kept). */
   async function loadSnapshot(
@@ -153,8 +155,8 @@ export function createTrainingService(deps: TrainingDeps) {
     requested: ModelType | 'auto',
     itemIds: readonly string[],
   ): Promise<TrainInput['warmStart'] | string> {
-    const dep = await repo.deployment(tenantId);
-    const active = dep?.activeVersionId ? await repo.getVersion(tenantId, dep.activeVersionId) : undefined;
+    const dep = await repo.deployment(db, tenantId);
+    const active = dep?.activeVersionId ? await repo.getVersion(db, tenantId, dep.activeVersionId) : undefined;
     if (!active) return 'no deployed version to continue from: trained in full';
     const type = active.modelType as ModelType;
     if (requested !== 'auto' && requested !== type) return `the deployed version is ${type}, not ${requested}: trained in full`;
@@ -187,7 +189,7 @@ export function createTrainingService(deps: TrainingDeps) {
   }
 
   async function runTraining(run: JobRun<TrainPayload>): Promise<unknown> {
-    const started = Date.now();
+    const started = performance.now();
     const { tenantId } = run;
     const p = run.payload;
     const settings = recsSettings(await repo.tenantSettings(tenantId));
@@ -225,7 +227,7 @@ export function createTrainingService(deps: TrainingDeps) {
           ...(typeof warm === 'object' ? { warmStart: warm } : {}),
         },
         (pr) => {
-          const elapsed = (Date.now() - started) / 1000;
+          const elapsed = (performance.now() - started) / 1000;
           const frac = Math.max(0.02, Math.min(0.99, pr.progress));
           void run.progress({
             status: 'training',
@@ -248,11 +250,11 @@ export function createTrainingService(deps: TrainingDeps) {
     }
     const id = newId();
     const now = clock();
-    const n = (await repo.countVersions(tenantId)) + 1;
+    const n = (await repo.countVersions(db, tenantId)) + 1;
     const version = `v${n}_${now.toISOString().slice(0, 10).replaceAll('-', '')}`;
     const key = `models/${id}/model.bin`;
     const stored = await storage.put(tenantId, key, packVersion(itemIds, out.artifact));
-    await repo.insertVersion(tenantId, {
+    await repo.insertVersion(db, tenantId, {
       id,
       version,
       modelType: out.modelType,
@@ -271,17 +273,17 @@ export function createTrainingService(deps: TrainingDeps) {
       artifactKey: key,
       artifactBytes: stored.bytes,
       jobId: run.id,
-      trainingSeconds: (Date.now() - started) / 1000,
+      trainingSeconds: (performance.now() - started) / 1000,
       expiresAt: new Date(now.getTime() + RETENTION_DAYS * 24 * HOUR),
     });
     let deployment = 'not_deployed';
     if (p.autoDeploy) {
-      const current = await repo.deployment(tenantId);
+      const current = await repo.deployment(db, tenantId);
       if (current?.activeVersionId && settings.canaryPercent > 0 && settings.canaryPercent < 100) {
-        await repo.setCanary(tenantId, id, settings.canaryPercent, now);
+        await repo.setCanary(db, tenantId, id, settings.canaryPercent, now);
         deployment = 'canary';
       } else {
-        await repo.activate(tenantId, id, now);
+        await repo.activate(db, tenantId, id, now);
         deployment = 'deployed';
       }
       deps.onDeploymentChanged(tenantId);
@@ -294,7 +296,7 @@ export function createTrainingService(deps: TrainingDeps) {
       model_type: out.modelType,
       training_mode: typeof warm === 'string' ? 'full' : p.trainingMode,
       metrics: out.metrics,
-      training_duration_seconds: (Date.now() - started) / 1000,
+      training_duration_seconds: (performance.now() - started) / 1000,
     };
   }
 
@@ -312,35 +314,35 @@ export function createTrainingService(deps: TrainingDeps) {
     const { tenantId } = run;
     const now = clock();
     const outcome: Record<string, unknown> = {};
-    for (const v of await repo.expiredVersions(tenantId, now)) {
+    for (const v of await repo.expiredVersions(db, tenantId, now)) {
       await storage.delete(tenantId, v.artifactKey);
-      await repo.deleteVersion(tenantId, v.id);
+      await repo.deleteVersion(db, tenantId, v.id);
     }
-    const dep = await repo.deployment(tenantId);
+    const dep = await repo.deployment(db, tenantId);
     const settings = recsSettings(await repo.tenantSettings(tenantId));
     if (dep?.canaryVersionId && dep.activeVersionId && dep.canaryStartedAt) {
-      const stats = await repo.armStats(tenantId, dep.canaryStartedAt);
+      const stats = await repo.armStats(db, tenantId, dep.canaryStartedAt);
       const arm = (id: string) => stats.find((s) => s.versionId === id) ?? { served: 0, conversions: 0 };
       const [canary, active] = await Promise.all([
-        repo.getVersion(tenantId, dep.canaryVersionId),
-        repo.getVersion(tenantId, dep.activeVersionId),
+        repo.getVersion(db, tenantId, dep.canaryVersionId),
+        repo.getVersion(db, tenantId, dep.activeVersionId),
       ]);
       const offlineBetter = (canary?.metrics['ndcg@10'] ?? 0) > (active?.metrics['ndcg@10'] ?? 0);
       const decision = canaryDecision(arm(dep.canaryVersionId), arm(dep.activeVersionId), offlineBetter);
       outcome.canary = decision;
-      if (decision === 'promote') await repo.activate(tenantId, dep.canaryVersionId, now);
-      if (decision === 'rollback') await repo.setCanary(tenantId, null, 0, now);
+      if (decision === 'promote') await repo.activate(db, tenantId, dep.canaryVersionId, now);
+      if (decision === 'rollback') await repo.setCanary(db, tenantId, null, 0, now);
       if (decision !== 'wait') deps.onDeploymentChanged(tenantId);
     }
     const policy = settings.retrain;
     if (policy.enabled && dep?.activeVersionId) {
-      const active = await repo.getVersion(tenantId, dep.activeVersionId);
+      const active = await repo.getVersion(db, tenantId, dep.activeVersionId);
       const why: string[] = [];
       if (active) {
         if (now.getTime() - active.createdAt.getTime() >= policy.everyDays * 24 * HOUR) why.push('schedule');
         if ((await repo.interactionsSince(tenantId, active.createdAt)) >= policy.newInteractions) why.push('new_interactions');
         if (policy.minClickThrough > 0) {
-          const s = (await repo.armStats(tenantId, new Date(now.getTime() - 7 * 24 * HOUR))).find((x) => x.versionId === active.id);
+          const s = (await repo.armStats(db, tenantId, new Date(now.getTime() - 7 * 24 * HOUR))).find((x) => x.versionId === active.id);
           if (s && s.served >= 100 && s.clicks / s.served < policy.minClickThrough) why.push('metric_drop');
         }
       }
@@ -398,8 +400,8 @@ export function createTrainingService(deps: TrainingDeps) {
     async job(ctx: TenantContext, jobId: string) {
       const job = await jobs.get(ctx.tenantId, jobId);
       if (!job || job.type !== TRAIN_JOB) throw notFound('RECS_JOB_NOT_FOUND', 'Training job');
-      const version = job.status === 'succeeded' ? await repo.versionByJob(ctx.tenantId, jobId) : undefined;
-      const dep = version ? await repo.deployment(ctx.tenantId) : undefined;
+      const version = job.status === 'succeeded' ? await repo.versionByJob(db, ctx.tenantId, jobId) : undefined;
+      const dep = version ? await repo.deployment(db, ctx.tenantId) : undefined;
       return { job, version, deployment: dep };
     },
 
@@ -410,11 +412,11 @@ export function createTrainingService(deps: TrainingDeps) {
       return (await jobs.get(ctx.tenantId, jobId))!;
     },
 
-    listVersions: (ctx: TenantContext, limit: number) => repo.listVersions(ctx.tenantId, limit),
-    deployment: (ctx: TenantContext) => repo.deployment(ctx.tenantId),
+    listVersions: (ctx: TenantContext, limit: number) => repo.listVersions(db, ctx.tenantId, limit),
+    deployment: (ctx: TenantContext) => repo.deployment(db, ctx.tenantId),
 
     async getVersion(ctx: TenantContext, id: string): Promise<VersionRow> {
-      const v = /^[0-9a-f-]{36}$/.test(id) ? await repo.getVersion(ctx.tenantId, id) : undefined;
+      const v = /^[0-9a-f-]{36}$/.test(id) ? await repo.getVersion(db, ctx.tenantId, id) : undefined;
       if (!v) throw notFound('RECS_MODEL_VERSION_NOT_FOUND', 'Model version');
       return v;
     },
@@ -424,19 +426,19 @@ export function createTrainingService(deps: TrainingDeps) {
       const v = await this.getVersion(ctx, id);
       if (!(await storage.exists(ctx.tenantId, v.artifactKey)))
         throw validation('RECS_ARTIFACT_MISSING', 'The artifact of this version is missing from storage; it cannot be deployed.');
-      if (canaryPercent !== undefined && canaryPercent < 100) await repo.setCanary(ctx.tenantId, v.id, canaryPercent, clock());
-      else await repo.activate(ctx.tenantId, v.id, clock());
+      if (canaryPercent !== undefined && canaryPercent < 100) await repo.setCanary(db, ctx.tenantId, v.id, canaryPercent, clock());
+      else await repo.activate(db, ctx.tenantId, v.id, clock());
       deps.onDeploymentChanged(ctx.tenantId);
-      return repo.deployment(ctx.tenantId);
+      return repo.deployment(db, ctx.tenantId);
     },
 
     async rollback(ctx: TenantContext) {
-      const dep = await repo.deployment(ctx.tenantId);
-      if (dep?.canaryVersionId) await repo.setCanary(ctx.tenantId, null, 0, clock());
-      else if (dep?.previousVersionId) await repo.activate(ctx.tenantId, dep.previousVersionId, clock());
+      const dep = await repo.deployment(db, ctx.tenantId);
+      if (dep?.canaryVersionId) await repo.setCanary(db, ctx.tenantId, null, 0, clock());
+      else if (dep?.previousVersionId) await repo.activate(db, ctx.tenantId, dep.previousVersionId, clock());
       else throw validation('RECS_NOTHING_TO_ROLL_BACK', 'There is no canary and no previous version to roll back to.');
       deps.onDeploymentChanged(ctx.tenantId);
-      return repo.deployment(ctx.tenantId);
+      return repo.deployment(db, ctx.tenantId);
     },
 
     runMaintenance,
