@@ -84,7 +84,11 @@ export function createServingRepository() {
      * Active, available items for the newsfeed: the given `itemIds`, else the newest (optionally of some brands,
      * compared case-insensitively), at most `limit`.
      */
-    feedItems: (q: Q, tenantId: string, f: { itemIds?: readonly string[] | undefined; brands?: readonly string[] | undefined; limit: number }) =>
+    feedItems: (
+      q: Q,
+      tenantId: string,
+      f: { itemIds?: readonly string[] | undefined; brands?: readonly string[] | undefined; limit: number },
+    ) =>
       queryRows<FeedItemRow>(
         q,
         sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency,
