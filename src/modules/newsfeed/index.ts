@@ -10,6 +10,7 @@ import { createNewsfeedService } from './newsfeed.service.ts';
 import type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 import { createPreferencesRepository } from './preferences.repository.ts';
 import { createPreferencesService } from './preferences.service.ts';
+import { createStyleRefreshQueue } from './style.queue.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
 export type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
@@ -60,47 +61,21 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     sponsored: deps.sponsored,
     tenantSettings: deps.tenantSettings,
   });
-  // Style profiles move within a second of an interaction. The listener runs before the write commits, so a
-  // refresh that finds nothing new retries a few times (on a server the row may not be visible yet); one
-  // refresh per user at a time, re-run once when more interactions arrived meanwhile.
-  const pending = new Set<Promise<unknown>>();
-  const running = new Map<string, { again: boolean }>();
-  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-  async function refreshSoon(tenantId: string, userId: string): Promise<void> {
-    const key = `${tenantId}\u0000${userId}`;
-    const state = running.get(key);
-    if (state) {
-      state.again = true;
-      return;
-    }
-    const me = { again: false };
-    running.set(key, me);
-    try {
-      do {
-        me.again = false;
-        for (const delay of [0, 50, 200, 600]) {
-          if (delay) await sleep(delay);
-          if ((await style.refresh(tenantId, userId)).folded > 0) break;
-        }
-      } while (me.again);
-    } finally {
-      running.delete(key);
-    }
-  }
-  deps.onInteractionsAppended((tenantId, userIds) => {
-    for (const userId of new Set(userIds)) {
-      const p = refreshSoon(tenantId, userId).catch((err: unknown) => platform.log.warn({ err, tenantId }, 'style profile refresh failed'));
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-    }
+  // Style profiles move within a second of an interaction: written users are marked dirty and one worker folds
+  // them in (style.queue.ts: bounded, so a bulk import cannot flood the database with refreshes).
+  const refreshQueue = createStyleRefreshQueue({
+    refresh: (tenantId, userId) => style.refresh(tenantId, userId),
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
+    onError: (err, tenantId) => platform.log.warn({ err, tenantId }, 'style profile refresh failed'),
+    onDropped: (count) => platform.log.warn({ count }, 'style profile refresh queue full: these users catch up at their next interaction'),
   });
+  deps.onInteractionsAppended((tenantId, userIds) => refreshQueue.mark(tenantId, userIds));
   return {
     /** Recomputes a user's style profile from interactions not yet folded in. */
     refreshStyleProfile: style.refresh,
     /** Resolves when every style refresh started so far has finished (tests, shutdown). */
-    async settled(): Promise<void> {
-      await Promise.all([...pending]);
-    },
+    settled: () => refreshQueue.settled(),
     /** Erasure: deletes follows, favorites, preferences and style profiles of these users (in the caller's unit of work). */
     eraseUsers: repo.eraseUsers,
     async routes(app: FastifyInstance): Promise<void> {

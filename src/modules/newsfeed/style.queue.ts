@@ -1,0 +1,106 @@
+/**
+ * The style-profile refresh queue: interactions mark their users dirty, ONE worker folds them in, in arrival
+ * order. Bounded on purpose: an import of 500,000 order lines marks thousands of users at once, and a refresh
+ * per user started at once (several queries each) starved the import itself on the embedded database's single
+ * connection. A user marked while queued is not queued twice; beyond `maxQueued` users, new marks are dropped
+ * and counted (a dropped user's profile catches up at their next interaction: a refresh folds every interaction
+ * not folded yet). A write that touches more than `bulkUsers` users at once is a bulk load (an import, a backfill),
+ * not a shopper acting: its users are not queued at all (measured: queuing the 3,000 users of one 150,000-row
+ * upload stalled that upload on the embedded database for minutes), and catch up the same way.
+ */
+
+export interface StyleRefreshQueueDeps {
+  /** Folds the user's new interactions into their style profile; `folded` is how many it found. */
+  refresh(tenantId: string, userId: string): Promise<{ folded: number }>;
+  /** Milliseconds, monotonic (performance.now): only for scheduling retries. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  onError(err: unknown, tenantId: string): void;
+  onDropped(count: number): void;
+  maxQueued?: number;
+  bulkUsers?: number;
+}
+
+interface Dirty {
+  tenantId: string;
+  userId: string;
+  attempts: number;
+  notBefore: number;
+}
+
+/**
+ * The interactions listener runs before the write commits, so a refresh that finds nothing new is retried after
+ * these delays (on a server the rows may not be visible yet).
+ */
+const RETRY_DELAYS_MS = [50, 200, 600];
+
+export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
+  const maxQueued = deps.maxQueued ?? 10_000;
+  const bulkUsers = deps.bulkUsers ?? 200;
+  const queue = new Map<string, Dirty>();
+  let worker: Promise<void> | null = null;
+  let dropped = 0;
+  const start = (): void => {
+    worker = drain().finally(() => {
+      worker = null;
+      if (queue.size) start(); // marked after the loop saw an empty queue
+    });
+  };
+
+  async function drain(): Promise<void> {
+    for (;;) {
+      const first = queue.entries().next();
+      if (first.done) break;
+      const [key, dirty] = first.value;
+      const wait = dirty.notBefore - deps.now();
+      // Head-of-line wait of at most the longest retry delay; every entry behind it was marked later.
+      if (wait > 0) await deps.sleep(wait);
+      if (queue.get(key) !== dirty) continue; // re-marked while we waited: its fresh entry is further back
+      queue.delete(key);
+      try {
+        const { folded } = await deps.refresh(dirty.tenantId, dirty.userId);
+        if (folded === 0 && dirty.attempts < RETRY_DELAYS_MS.length && !queue.has(key)) {
+          queue.set(key, { ...dirty, attempts: dirty.attempts + 1, notBefore: deps.now() + RETRY_DELAYS_MS[dirty.attempts]! });
+        }
+      } catch (err) {
+        deps.onError(err, dirty.tenantId);
+      }
+    }
+    if (dropped) {
+      deps.onDropped(dropped);
+      dropped = 0;
+    }
+  }
+
+  return {
+    /** Marks users whose interactions were just written. */
+    mark(tenantId: string, userIds: readonly string[]): void {
+      if (userIds.length > bulkUsers) {
+        deps.onDropped(userIds.length);
+        return;
+      }
+      for (const userId of userIds) {
+        const key = `${tenantId}\u0000${userId}`;
+        const queued = queue.get(key);
+        if (queued) {
+          queued.attempts = 0;
+          continue;
+        }
+        if (queue.size >= maxQueued) {
+          dropped++;
+          continue;
+        }
+        queue.set(key, { tenantId, userId, attempts: 0, notBefore: deps.now() });
+      }
+      if (queue.size && !worker) start();
+    },
+    /** Resolves when the queue is empty and nothing is running (tests, shutdown). */
+    async settled(): Promise<void> {
+      while (worker) await worker;
+    },
+    /** Users waiting (for metrics and tests). */
+    get size(): number {
+      return queue.size;
+    },
+  };
+}
