@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, queryRows } from '../../platform/index.ts';
-
-type Q = Pick<Db, 'execute'>;
+import { type Q, queryRows } from '../../platform/index.ts';
 
 /** An active item with the fields a product feed is built from (read by the visibility module). */
 export interface FeedSourceRow {

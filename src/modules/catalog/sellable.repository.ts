@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryRows } from '../../platform/index.ts';
-
-type Q = Pick<Db, 'execute'>;
+import { type Q, arrayParam, queryRows } from '../../platform/index.ts';
 
 /** What a cart needs to know of an item: its price now, and whether it can be sold. */
 export interface SellableItem {

@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { PromotionRow, StoredLine } from './cart.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 export interface CartRow {
   id: string;

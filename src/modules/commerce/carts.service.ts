@@ -1,4 +1,4 @@
-import { AppError, type Db, type TenantContext, conflict, formatMoney, notFound, validation } from '../../platform/index.ts';
+import { type Q, AppError, type Db, type TenantContext, conflict, formatMoney, notFound, validation } from '../../platform/index.ts';
 import type { IdentityApi } from '../identity/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import {
@@ -17,8 +17,6 @@ import {
 import type { CartRow, CartsRepository, Shopper } from './carts.repository.ts';
 import type { SettingsRepository, ShippingOption } from './settings.repository.ts';
 import type { CartTotals } from './totals.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 /** How a request names a cart: by id, or by its shopper (signed-in customer id, else anonymous id). */
 export interface CartRef {

@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
-
-type Q = Pick<Db, 'execute'>;
+import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export type OrderStatus = 'pending' | 'paid' | 'fulfilled' | 'partially_refunded' | 'refunded' | 'cancelled';
 

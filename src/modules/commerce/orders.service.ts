@@ -1,4 +1,4 @@
-import { AppError, type Db, type SecretBox, type TenantContext, conflict, notFound, validation } from '../../platform/index.ts';
+import { type Q, AppError, type Db, type SecretBox, type TenantContext, conflict, notFound, validation } from '../../platform/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import type { IngestService } from '../events/index.ts';
 import type { CartsRepository } from './carts.repository.ts';
@@ -7,7 +7,6 @@ import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './or
 import type { SettingsRepository } from './settings.repository.ts';
 import type { StripeGateway } from './stripe.gateway.ts';
 
-type Q = Pick<Db, 'execute'>;
 type PendingEvent = Parameters<IngestService['prepare']>[1][number];
 
 export interface OrdersServiceDeps {

@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { PromotionRow } from './cart.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 const COLUMNS = sql`id, code, automatic, type, target, allocation, value::text AS value, currency, usage_limit AS "usageLimit",
   usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active`;

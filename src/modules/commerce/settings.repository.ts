@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, queryOne } from '../../platform/index.ts';
-
-type Q = Pick<Db, 'execute'>;
+import { type Q, queryOne } from '../../platform/index.ts';
 
 export interface ShippingOption {
   id: string;

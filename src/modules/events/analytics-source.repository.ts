@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 
 /**
  * Analytics' reads of the raw tracking rows this module owns (tracking_sessions, page_views, funnel_events,
@@ -8,8 +8,6 @@ import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.t
  * (additive measures per group; ratios are analytics' business). Text values never reach SQL but as parameters;
  * dimensions map to fixed columns below.
  */
-type Q = Pick<Db, 'execute'>;
-
 export type AnalyticsGranularity = 'hour' | 'day' | 'week' | 'month';
 export type AnalyticsSessionDimension = 'device' | 'browser' | 'os' | 'utm_source' | 'utm_medium' | 'utm_campaign';
 export type AnalyticsPageDimension = AnalyticsSessionDimension | 'page_type';

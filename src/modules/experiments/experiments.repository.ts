@@ -1,10 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { Exposure, ExperimentRow, MetricDefinition, MetricSums, NewMetricEvent, VariantRow } from './experiments.types.ts';
 
 /** A query handle: the database or an open transaction. */
-type Q = Pick<Db, 'execute'>;
-
 const EXPERIMENT_COLUMNS = sql`id, key, name, description, status, metrics, primary_metric AS "primaryMetric",
   traffic_allocation AS "trafficAllocation", targeting, namespace, namespace_start AS "namespaceStart", namespace_end AS "namespaceEnd",
   holdout_seed AS "holdoutSeed", holdout_percent AS "holdoutPercent", hash_seed AS "hashSeed", exclude_bots AS "excludeBots",

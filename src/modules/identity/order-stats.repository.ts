@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, queryRows } from '../../platform/index.ts';
-
-type Q = Pick<Db, 'execute'>;
+import { type Q, queryRows } from '../../platform/index.ts';
 
 /** A half-open instant range and the IANA zone local buckets are cut in. */
 export interface OrderStatsWindow {

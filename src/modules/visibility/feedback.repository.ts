@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { FeedbackPoint } from './feedback.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 /** Seed 004's outreach_feedback. Every query filters on tenant_id. */
 export function createFeedbackRepository() {

@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { MappingRule } from './feeds.mapping.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 export type FeedJobStatus = 'queued' | 'processing' | 'success' | 'failed' | 'retried';
 

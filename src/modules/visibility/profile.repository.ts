@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Db, arrayParam, queryOne } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne } from '../../platform/index.ts';
 import type { BusinessProfile } from './profile.core.ts';
-
-type Q = Pick<Db, 'execute'>;
 
 export interface ProfileRow extends BusinessProfile {
   createdAt: Date;
