@@ -197,9 +197,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantName: async (id) => (await tenancy.tenants.getTenant(id)).name,
   });
 
-  // Erasing a person also erases their follows, favorites, preferences and style profiles, in the same transaction.
-  identity.onErasure((tx, tenantId, userIds) => newsfeed.eraseUsers(tx, tenantId, userIds));
-
   const tenantSettings = (id: string) =>
     tenancy.tenants.getTenant(id).then(
       (t) => t.settings,
@@ -227,6 +224,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const visibility = createVisibilityModule(platform, {
     catalog: { feedRows: catalog.feedSource.feedRows, googleTaxonomyPaths: catalog.googleTaxonomyPaths },
   });
+
+  // Erasing a person reaches every module holding data about them, in the erasure's one transaction: the
+  // newsfeed's follows, favorites, preferences and style profiles; experiments' units; sponsored placements;
+  // carts and orders; served recommendations. (Events' interactions and tracking rows go through identity's port.)
+  identity.onErasure((tx, tenantId, person) => newsfeed.eraseUsers(tx, tenantId, person.userIds));
+  identity.onErasure((tx, tenantId, person) => experiments.erasePerson(tx, tenantId, person));
+  identity.onErasure((tx, tenantId, person) => sponsored.erasePerson(tx, tenantId, person));
+  identity.onErasure(async (tx, tenantId, person) => void (await commerce.erasePerson(tx, tenantId, person)));
+  identity.onErasure((tx, tenantId, person) => recs.erasePerson(tx, tenantId, person));
 
   registerErrorHandler(app);
   registerAuthHooks(app, {

@@ -18,6 +18,7 @@ import { createOrdersService } from './orders.service.ts';
 import { createPromotionsRepository } from './promotions.repository.ts';
 import { createSettingsRepository } from './settings.repository.ts';
 import { createStripeGateway } from './stripe.gateway.ts';
+import { eraseShopper } from './erasure.repository.ts';
 
 export interface CommerceModuleDeps {
   /** The catalog's sellable view and stock moves (catalog's `sellable`). */
@@ -53,6 +54,8 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
   });
   const idempotency = createIdempotency(platform.db, platform.clock);
   return {
+    /** Erasure step (identity.onErasure): deletes open carts, redacts the shopper from carts and orders. */
+    erasePerson: eraseShopper,
     async routes(app: FastifyInstance): Promise<void> {
       await cartRoutes(app, { carts });
       await orderRoutes(app, { orders, idempotency });

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { arrayParam, queryRows } from '../../platform/index.ts';
+import { anonymizeTracking } from './tracking-erasure.repository.ts';
 import type { ProfileEventRow, ProfileEvents, SqlRunner } from '../identity/index.ts';
 
 const EVENT_COLS = sql`id, type, item_id AS "itemId", source, order_id AS "orderId", value, quantity, price_minor::text AS "priceMinor", currency,
@@ -48,6 +49,8 @@ export function createProfileLinksRepository(): ProfileEvents {
     },
 
     async anonymize(q, tenantId, who) {
+      // Tracking rows first: their sessions are found through the interactions' session ids, which go next.
+      await anonymizeTracking(q, tenantId, who);
       const rows = await queryRows<{ id: string }>(
         q,
         sql`UPDATE interactions SET profile_id = NULL, user_id = NULL, anonymous_id = NULL, session_id = NULL, order_id = NULL, recommendation_id = NULL,

@@ -12,6 +12,7 @@ import { createExperimentsService } from './experiments.service.ts';
 import { createReportService } from './report.service.ts';
 import { createTrackingService } from './tracking.service.ts';
 import { createUnitResolver, type ProfileLookup } from './units.ts';
+import { eraseUnits } from './erasure.repository.ts';
 
 export { analyze } from './analyze.core.ts';
 export { analyzeBody, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
@@ -34,6 +35,8 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });
   const reports = createReportService({ db: platform.db, repo, experiments, flushExposures: () => assign.flush() });
   return {
+    /** Erasure step (identity.onErasure): pseudonymizes the person's units in assignments and metric events. */
+    erasePerson: eraseUnits,
     /** Stores buffered exposures now (shutdown, tests). */
     flushExposures: () => assign.flush(),
     async routes(app: FastifyInstance): Promise<void> {

@@ -5,10 +5,22 @@ import type { Db } from '../../platform/index.ts';
 export type UnitOfWork = Pick<Db, 'execute'>;
 
 /**
- * Called inside an erasure's transaction with the erased person's store user ids: modules holding data keyed
- * by user id (the newsfeed's preferences and style profiles) delete it in the same unit of work.
+ * Who an erasure is about: every id the person was known by (their profile and the profiles merged into it, the
+ * store's user ids, anonymous ids, e-mails), read before identity deletes them.
  */
-export type ErasureListener = (unitOfWork: UnitOfWork, tenantId: string, userIds: readonly string[]) => Promise<void>;
+export interface ErasedPerson {
+  profileIds: readonly string[];
+  userIds: readonly string[];
+  anonymousIds: readonly string[];
+  emails: readonly string[];
+}
+
+/**
+ * Called inside an erasure's transaction: every module holding data about the person (the newsfeed's preferences,
+ * experiments' units, sponsored placements, carts and orders, served recommendations) deletes or anonymizes it
+ * in the same unit of work, so the erasure commits whole or not at all.
+ */
+export type ErasureListener = (unitOfWork: UnitOfWork, tenantId: string, person: ErasedPerson) => Promise<void>;
 
 /** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
 export interface IdentifierInput {
@@ -143,7 +155,8 @@ export interface ProfileEvents {
   ): Promise<{ profileId: string; n: number; firstAt: Date; lastAt: Date; sources: string[] }[]>;
   /**
    * Erasure: anonymizes the events of the profiles, users and anonymous ids (profile, user, anonymous, session,
-   * order and recommendation ids and free-form context go; item, type, amounts and time stay). Returns how many.
+   * order and recommendation ids and free-form context go; item, type, amounts and time stay), and their tracking
+   * sessions, page views, funnel stages and cart events the same way. Returns how many interactions.
    */
   anonymize(
     q: SqlRunner,

@@ -264,8 +264,10 @@ export function createProfilesService(deps: ProfilesDeps) {
         const idents = await repo.identifiersOf(tx, ctx.tenantId, family);
         const userIds = idents.filter((i) => i.type === 'user_id').map((i) => i.value);
         const anonIds = idents.filter((i) => i.type === 'anonymous_id').map((i) => i.value);
+        const emails = idents.filter((i) => i.type === 'email').map((i) => i.value);
         const out = await repo.erase(tx, ctx.tenantId, family, userIds, anonIds);
-        if (userIds.length) for (const l of deps.erasureListeners) await l(tx, ctx.tenantId, userIds);
+        const person = { profileIds: family, userIds, anonymousIds: anonIds, emails };
+        for (const l of deps.erasureListeners) await l(tx, ctx.tenantId, person);
         return { profileId: profile.id, profilesErased: family.length, identifiersDeleted: out.identifiers, eventsAnonymized: out.events };
       });
     },

@@ -10,6 +10,7 @@ import { createRecsRepository } from './recs.repository.ts';
 import { recsRoutes } from './recs.routes.ts';
 import { type CatalogFields, createServingService } from './serving/serving.service.ts';
 import { createTrainingService } from './training/training.service.ts';
+import { eraseServedUsers } from './erasure.repository.ts';
 
 export type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 export type { CatalogFields } from './serving/serving.service.ts';
@@ -51,6 +52,8 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   });
   training.register();
   return {
+    /** Erasure step (identity.onErasure): forgets whom recommendations were served to. */
+    erasePerson: eraseServedUsers,
     /**
      * Serving for other modules (the newsfeed): a user's recommendations (popular items without a user), and
      * items similar to one item ([] when the item is unknown). Empty while no model is deployed.

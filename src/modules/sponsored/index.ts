@@ -8,6 +8,7 @@ import type { PlatformServices, TenantContext } from '../../platform/index.ts';
 import { createSponsoredRepository } from './sponsored.repository.ts';
 import { sponsoredRoutes } from './sponsored.routes.ts';
 import { type DecisionRequest, createSponsoredService, sponsoredSettingsOf } from './sponsored.service.ts';
+import { eraseSponsoredUsers } from './erasure.repository.ts';
 
 export interface SponsoredModuleDeps {
   /** Tenancy's tenant settings (`{}` for an unknown tenant); sponsored reads `settings.sponsored`. */
@@ -28,6 +29,8 @@ export function createSponsoredModule(platform: PlatformServices, deps: Sponsore
   const settings = async (tenantId: string) => sponsoredSettingsOf(await deps.tenantSettings(tenantId));
   const service = createSponsoredService({ db: platform.db, repo: createSponsoredRepository(), clock: platform.clock, settings });
   return {
+    /** Erasure step (identity.onErasure): pseudonymizes the person in decisions, impressions, clicks and conversions. */
+    erasePerson: eraseSponsoredUsers,
     settings,
     /** Runs the auction for a placement and reserves each winner's budget (the feed's sponsored modules). */
     async placements(ctx: TenantContext, req: DecisionRequest): Promise<SponsoredPlacement[]> {
