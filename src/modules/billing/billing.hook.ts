@@ -35,6 +35,8 @@ export function registerPlanLimits(app: FastifyInstance, billing: BillingService
   app.addHook('onResponse', async (request, reply) => {
     const ctx = request.tenantCtx;
     if (!ctx || reply.statusCode >= 300) return;
-    if (FEED_PUSHES.has(`${request.method} ${request.routeOptions.url ?? ''}`)) await billing.feedPushed(ctx.tenantId);
+    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+    if (FEED_PUSHES.has(route)) await billing.feedPushed(ctx.tenantId);
+    if (CATALOG_WRITES.has(route)) billing.catalogChanged(ctx.tenantId);
   });
 }

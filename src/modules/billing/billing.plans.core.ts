@@ -1,4 +1,4 @@
-import type { PlanConfig } from '../../platform/index.ts';
+import { type PlanConfig, unsafeTextReason } from '../../platform/index.ts';
 
 /** What a plan limits. `null`: unlimited. */
 export type LimitName = 'api_calls_per_month' | 'catalog_items' | 'feed_pushes_per_month';
@@ -89,7 +89,9 @@ export interface SubscriptionFacts {
 }
 
 type Obj = Record<string, unknown>;
-const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 && v.length <= 255 ? v : null);
+/** A short, storable string (no NUL, no lone surrogate: the database refuses them), or null. */
+const str = (v: unknown): string | null =>
+  typeof v === 'string' && v.length > 0 && v.length <= 255 && unsafeTextReason(v) === null ? v : null;
 /** An expandable Stripe reference: the id, whether it came as a string or as the expanded object. */
 const ref = (v: unknown): string | null => str(v) ?? (v && typeof v === 'object' ? str((v as Obj).id) : null);
 const unixDate = (v: unknown): Date | null =>

@@ -161,6 +161,10 @@ export function createBillingService(deps: BillingServiceDeps) {
     },
     /** Refuses a catalog write when the catalog is at the plan's size. */
     catalogWrite: (tenantId: string) => enforce(tenantId, 'catalog_items'),
+    /** A catalog write went through: the size is read again at the next check. */
+    catalogChanged(tenantId: string): void {
+      catalog.delete(tenantId);
+    },
     /** Refuses a feed push past the plan's monthly pushes. */
     feedPushAllowed: (tenantId: string) => enforce(tenantId, 'feed_pushes_per_month'),
     /** Counts a feed push that was accepted. */
