@@ -471,6 +471,14 @@ export async function startStripeServer(): Promise<StripeTestServer> {
         res.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req') });
         res.end(body);
       };
+      // The hosted payment page a Checkout Session's url opens (a browser, no API key).
+      const hosted = /^\/c\/pay\/(cs_test_[0-9a-f]+)$/.exec(url.pathname);
+      if (method === 'GET' && hosted) {
+        const cs = sessions.get(hosted[1]!);
+        res.writeHead(cs ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(cs ? `<!doctype html><title>Checkout</title><h1>Pay for ${cs.line_items_price}</h1>` : '<!doctype html><h1>Not found</h1>');
+        return;
+      }
       if (!String(req.headers.authorization ?? '').startsWith('Bearer sk_test_')) {
         send(401, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } }));
         return;
