@@ -305,7 +305,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments, visibility, billing },
+    modules: {
+      identity,
+      events,
+      catalog,
+      recs,
+      imports,
+      analytics,
+      commerce,
+      pricing,
+      sponsored,
+      newsfeed,
+      experiments,
+      visibility,
+      billing,
+    },
     storage,
     async close() {
       await jobs.stop();

@@ -111,7 +111,10 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     const perMinute = deps.limits.services![svc.service];
     const d = await deps.rateLimiter.consume(`service:${svc.service}`, key, { perMinute, burst: 0 });
     if (d.allowed) return;
-    reply.header('x-ratelimit-limit', String(d.limit)).header('x-ratelimit-remaining', '0').header('x-ratelimit-reset', String(d.resetSeconds));
+    reply
+      .header('x-ratelimit-limit', String(d.limit))
+      .header('x-ratelimit-remaining', '0')
+      .header('x-ratelimit-reset', String(d.resetSeconds));
     throw new AppError(
       'rate_limited',
       'RATE_LIMITED',

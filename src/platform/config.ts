@@ -93,8 +93,14 @@ const envSchema = z.object({
     .regex(/^https?:\/\/[^/]+\/?$/, 'must be http(s)://host[:port]')
     .optional(),
   // Billing (Loupe's own Stripe account, not a tenant's store): unset key = billing off and no plan limits.
-  LOUPE_BILLING_STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_live_..., sk_test_...)').optional(),
-  LOUPE_BILLING_WEBHOOK_SECRET: z.string().regex(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_...)').optional(),
+  LOUPE_BILLING_STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_live_..., sk_test_...)')
+    .optional(),
+  LOUPE_BILLING_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_...)')
+    .optional(),
   // The Stripe price of each paid plan: "pro=price_123,business=price_456".
   LOUPE_BILLING_PRICES: z
     .string()
@@ -234,7 +240,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       auth: { perMinute: e.RATE_LIMIT_AUTH_PER_MINUTE, burst: 0 },
       services: {
         ...SEED004_SERVICE_LIMITS,
-        ...Object.fromEntries((e.RATE_LIMIT_SERVICES ?? '').split(',').filter(Boolean).map((p) => [p.split('=')[0]!, Number(p.split('=')[1])])),
+        ...Object.fromEntries(
+          (e.RATE_LIMIT_SERVICES ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((p) => [p.split('=')[0]!, Number(p.split('=')[1])]),
+        ),
       },
     },
     jobs: {
@@ -247,7 +258,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     billing: {
       secretKey: e.LOUPE_BILLING_STRIPE_SECRET_KEY,
       webhookSecret: e.LOUPE_BILLING_WEBHOOK_SECRET,
-      prices: Object.fromEntries((e.LOUPE_BILLING_PRICES ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string])),
+      prices: Object.fromEntries(
+        (e.LOUPE_BILLING_PRICES ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((pair) => pair.split('=') as [string, string]),
+      ),
       plans: e.LOUPE_BILLING_PLANS ? planListSchema.parse(JSON.parse(e.LOUPE_BILLING_PLANS)) : undefined,
     },
     google: {

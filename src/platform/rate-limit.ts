@@ -145,7 +145,11 @@ export function createRateLimiter(redis?: Redis): RateLimiter {
  */
 const SEED004_SERVICE_ROUTES: readonly { readonly service: RateService; readonly pattern: RegExp; readonly paths: string }[] = [
   { service: 'auth', pattern: /^\/auth(\/|$)/, paths: '/auth/*' },
-  { service: 'inventory', pattern: /^\/api\/v1\/tenants\/[^/]+\/(inventory|categories)(\/|$)/, paths: '/api/v1/tenants/:id/inventory*, categories*' },
+  {
+    service: 'inventory',
+    pattern: /^\/api\/v1\/tenants\/[^/]+\/(inventory|categories)(\/|$)/,
+    paths: '/api/v1/tenants/:id/inventory*, categories*',
+  },
   { service: 'feed_jobs', pattern: /^\/api\/feed-jobs(\/|$)/, paths: '/api/feed-jobs*' },
   { service: 'business_profile', pattern: /^\/tenant\/profile(\/|$)/, paths: '/tenant/profile*' },
   { service: 'integrations', pattern: /^\/(google|stripe)\//, paths: '/google/*, /stripe/*' },

@@ -61,7 +61,10 @@ describe.skipIf(!HAS_CHROMIUM)('billing page in chromium', () => {
     stripe.failRenewal(subscription);
     await stripe.drain();
     await page.reload();
-    await page.getByRole('alert').getByText(/renewal payment failed/).waitFor({ timeout: 20_000 });
+    await page
+      .getByRole('alert')
+      .getByText(/renewal payment failed/)
+      .waitFor({ timeout: 20_000 });
     await screenshot(page, 'billing');
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);

@@ -86,7 +86,10 @@ export interface SubscriptionRecord {
   status: 'incomplete' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled';
   cancel_at_period_end: boolean;
   current_period_end: number;
-  items: { object: 'list'; data: { id: string; price: { id: string; unit_amount: number; currency: string }; current_period_end: number }[] };
+  items: {
+    object: 'list';
+    data: { id: string; price: { id: string; unit_amount: number; currency: string }; current_period_end: number }[];
+  };
   metadata: Record<string, string>;
   created: number;
   canceled_at: number | null;
@@ -335,7 +338,10 @@ export async function startStripeServer(): Promise<StripeTestServer> {
         const newPrice = items?.['0']?.price;
         if (newPrice !== undefined) {
           const p = prices.get(newPrice);
-          if (!p) throw new StripeApiError(400, 'invalid_request_error', 'resource_missing', `No such price: '${newPrice}'`, { param: 'items[0][price]' });
+          if (!p)
+            throw new StripeApiError(400, 'invalid_request_error', 'resource_missing', `No such price: '${newPrice}'`, {
+              param: 'items[0][price]',
+            });
           sub.items.data[0]!.price = { id: newPrice, ...p };
         }
         if (params.cancel_at_period_end !== undefined) sub.cancel_at_period_end = params.cancel_at_period_end === 'true';
@@ -549,7 +555,10 @@ export async function startStripeServer(): Promise<StripeTestServer> {
         status: 'active',
         cancel_at_period_end: false,
         current_period_end: end,
-        items: { object: 'list', data: [{ id: newId('si'), price: { id: cs.line_items_price, ...prices.get(cs.line_items_price)! }, current_period_end: end }] },
+        items: {
+          object: 'list',
+          data: [{ id: newId('si'), price: { id: cs.line_items_price, ...prices.get(cs.line_items_price)! }, current_period_end: end }],
+        },
         metadata: cs.subscription_metadata,
         created: now(),
         canceled_at: null,

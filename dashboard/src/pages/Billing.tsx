@@ -118,8 +118,8 @@ export default function BillingPage() {
       {returned === 'cancelled' && <Alert color="gray">You left the payment page; nothing was charged.</Alert>}
       {!st.billing_enabled && (
         <Alert color="blue" title="Billing is not set up on this server" data-testid="billing-off">
-          No plan limits apply here. To sell plans, the server administrator sets LOUPE_BILLING_STRIPE_SECRET_KEY, LOUPE_BILLING_WEBHOOK_SECRET and
-          LOUPE_BILLING_PRICES.
+          No plan limits apply here. To sell plans, the server administrator sets LOUPE_BILLING_STRIPE_SECRET_KEY,
+          LOUPE_BILLING_WEBHOOK_SECRET and LOUPE_BILLING_PRICES.
         </Alert>
       )}
       <Card withBorder data-testid="current-plan">
@@ -142,7 +142,8 @@ export default function BillingPage() {
           )}
           {sub && sub.plan !== st.plan.id && (
             <Alert color="gray">
-              Your {sub.plan} subscription is {sub.status.replace('_', ' ')}, so the {st.plan.name} plan's limits apply. Upgrade below to restore it.
+              Your {sub.plan} subscription is {sub.status.replace('_', ' ')}, so the {st.plan.name} plan's limits apply. Upgrade below to
+              restore it.
             </Alert>
           )}
         </Stack>

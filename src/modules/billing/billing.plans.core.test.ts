@@ -5,7 +5,11 @@ const prices = new Map([
   ['price_pro', 'pro'],
   ['price_business', 'business'],
 ]);
-const [free, pro, business] = DEFAULT_PLANS as [(typeof DEFAULT_PLANS)[number], (typeof DEFAULT_PLANS)[number], (typeof DEFAULT_PLANS)[number]];
+const [free, pro, business] = DEFAULT_PLANS as [
+  (typeof DEFAULT_PLANS)[number],
+  (typeof DEFAULT_PLANS)[number],
+  (typeof DEFAULT_PLANS)[number],
+];
 
 describe('effective plan', () => {
   it('is the subscribed plan while in good standing, the free plan otherwise', () => {
@@ -49,7 +53,14 @@ describe('facts of Stripe events', () => {
   it('reads a completed subscription checkout', () => {
     const f = factsOf(
       'checkout.session.completed',
-      { mode: 'subscription', payment_status: 'paid', client_reference_id: 't1', customer: 'cus_1', subscription: 'sub_1', metadata: { plan: 'pro' } },
+      {
+        mode: 'subscription',
+        payment_status: 'paid',
+        client_reference_id: 't1',
+        customer: 'cus_1',
+        subscription: 'sub_1',
+        metadata: { plan: 'pro' },
+      },
       prices,
     );
     expect(f).toMatchObject({ tenantId: 't1', customerId: 'cus_1', subscriptionId: 'sub_1', plan: 'pro', status: 'active' });
@@ -57,12 +68,20 @@ describe('facts of Stripe events', () => {
     expect(factsOf('checkout.session.completed', { mode: 'subscription', payment_status: 'unpaid' }, prices)?.status).toBe('incomplete');
   });
   it('reads the plan from the price, the period end from the subscription or (newer API versions) its item', () => {
-    const sub = { id: 'sub_1', status: 'active', customer: { id: 'cus_1' }, items: { data: [{ price: { id: 'price_business' }, current_period_end: 1_800_000_000 }] } };
+    const sub = {
+      id: 'sub_1',
+      status: 'active',
+      customer: { id: 'cus_1' },
+      items: { data: [{ price: { id: 'price_business' }, current_period_end: 1_800_000_000 }] },
+    };
     const f = factsOf('customer.subscription.updated', sub, prices)!;
     expect(f).toMatchObject({ plan: 'business', status: 'active', customerId: 'cus_1' });
     expect(f.currentPeriodEnd?.toISOString()).toBe(new Date(1_800_000_000_000).toISOString());
     expect(factsOf('customer.subscription.deleted', { ...sub, status: 'active' }, prices)?.status).toBe('canceled');
-    expect(factsOf('customer.subscription.updated', { ...sub, items: { data: [{ price: 'price_unknown' }] }, metadata: { plan: 'pro' } }, prices)?.plan).toBe('pro');
+    expect(
+      factsOf('customer.subscription.updated', { ...sub, items: { data: [{ price: 'price_unknown' }] }, metadata: { plan: 'pro' } }, prices)
+        ?.plan,
+    ).toBe('pro');
   });
   it('reads the failed invoice of either API shape', () => {
     expect(factsOf('invoice.payment_failed', { subscription: 'sub_1', attempt_count: 2 }, prices)).toMatchObject({
@@ -70,14 +89,25 @@ describe('facts of Stripe events', () => {
       status: 'past_due',
     });
     expect(
-      factsOf('invoice.payment_failed', { parent: { subscription_details: { subscription: 'sub_2', metadata: { tenant_id: 't2' } } } }, prices),
+      factsOf(
+        'invoice.payment_failed',
+        { parent: { subscription_details: { subscription: 'sub_2', metadata: { tenant_id: 't2' } } } },
+        prices,
+      ),
     ).toMatchObject({ subscriptionId: 'sub_2', tenantId: 't2' });
     expect(factsOf('invoice.payment_failed', { customer: 'cus_1' }, prices)).toBeNull();
   });
   it('drops hostile values instead of storing them', () => {
     const f = factsOf(
       'customer.subscription.updated',
-      { id: 'sub\u0000x', status: '\ud800', customer: 'x'.repeat(300), current_period_end: 1e308, metadata: { tenant_id: 42 }, items: 'nope' },
+      {
+        id: 'sub\u0000x',
+        status: '\ud800',
+        customer: 'x'.repeat(300),
+        current_period_end: 1e308,
+        metadata: { tenant_id: 42 },
+        items: 'nope',
+      },
       prices,
     )!;
     expect(f).toMatchObject({ subscriptionId: null, status: null, customerId: null, currentPeriodEnd: null, tenantId: null });

@@ -23,7 +23,9 @@ const SUB_COLUMNS = sql`tenant_id AS "tenantId", plan, status, stripe_customer_i
 export function createBillingRepository() {
   return {
     subscription: (q: Q, tenantId: string) =>
-      queryOne<SubscriptionRow>(q, sql`SELECT ${SUB_COLUMNS} FROM billing_subscriptions WHERE tenant_id = ${tenantId}`).then((r) => r ?? null),
+      queryOne<SubscriptionRow>(q, sql`SELECT ${SUB_COLUMNS} FROM billing_subscriptions WHERE tenant_id = ${tenantId}`).then(
+        (r) => r ?? null,
+      ),
 
     /**
      * The tenant a Stripe subscription belongs to (the webhook's lookup, across tenants by design: Stripe
@@ -40,11 +42,13 @@ export function createBillingRepository() {
      * first delivery's transaction is still open: the second waits for it).
      */
     claimEvent: async (q: Q, eventId: string, type: string, tenantId: string | null, now: Date) =>
-      (await queryRows(
-        q,
-        sql`INSERT INTO billing_stripe_events (event_id, type, tenant_id, received_at) VALUES (${eventId}, ${type}, ${tenantId}, ${now.toISOString()})
+      (
+        await queryRows(
+          q,
+          sql`INSERT INTO billing_stripe_events (event_id, type, tenant_id, received_at) VALUES (${eventId}, ${type}, ${tenantId}, ${now.toISOString()})
             ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-      )).length === 1,
+        )
+      ).length === 1,
 
     /**
      * Applies an event's facts to the tenant's subscription, unless the stored state comes from a later event
@@ -52,9 +56,10 @@ export function createBillingRepository() {
      * subscription still alive. Fields the event does not name keep their value. Returns whether the row changed.
      */
     applyFacts: async (q: Q, tenantId: string, f: SubscriptionFacts, eventAt: Date, now: Date) =>
-      (await queryRows(
-        q,
-        sql`INSERT INTO billing_subscriptions AS s (tenant_id, plan, status, stripe_customer_id, stripe_subscription_id,
+      (
+        await queryRows(
+          q,
+          sql`INSERT INTO billing_subscriptions AS s (tenant_id, plan, status, stripe_customer_id, stripe_subscription_id,
               cancel_at_period_end, current_period_end, last_payment_error, state_at, updated_at)
             VALUES (${tenantId}, ${f.plan ?? 'unknown'}, ${f.status ?? 'incomplete'}, ${f.customerId}, ${f.subscriptionId},
               ${f.cancelAtPeriodEnd ?? false}, ${f.currentPeriodEnd?.toISOString() ?? null}, ${f.lastPaymentError},
@@ -81,7 +86,8 @@ export function createBillingRepository() {
                 AND s.status IN ('canceled', 'incomplete_expired', 'unpaid')
               )
             RETURNING tenant_id`,
-      )).length === 1,
+        )
+      ).length === 1,
 
     /** Usage of one meter in one period (0 when none recorded). */
     usage: async (q: Q, tenantId: string, period: string, meter: string) =>

@@ -137,7 +137,11 @@ export function createBillingService(deps: BillingServiceDeps) {
       'payment_required',
       'PLAN_LIMIT_REACHED',
       `Your ${plan.name} plan allows ${allowed.toLocaleString('en-US')} ${what}; you have used ${n.toLocaleString('en-US')}. ${how}`,
-      { details: [{ field: limit, message: `${n} of ${allowed} used`, limit, used: n, allowed, plan: plan.id, upgrade_to: next?.id ?? null }] },
+      {
+        details: [
+          { field: limit, message: `${n} of ${allowed} used`, limit, used: n, allowed, plan: plan.id, upgrade_to: next?.id ?? null },
+        ],
+      },
     );
   }
 
@@ -180,20 +184,30 @@ export function createBillingService(deps: BillingServiceDeps) {
       const sub = await subscription(ctx.tenantId);
       const plan = effectivePlan(plans, sub);
       const usage = [];
-      for (const limit of LIMIT_NAMES) usage.push({ limit, label: LIMIT_LABELS[limit], used: await used(ctx.tenantId, limit), allowed: plan.limits[limit] });
+      for (const limit of LIMIT_NAMES)
+        usage.push({ limit, label: LIMIT_LABELS[limit], used: await used(ctx.tenantId, limit), allowed: plan.limits[limit] });
       return { enabled, plan, period: periodOf(now()), subscription: sub, usage, purchasable: new Set(Object.keys(config.prices)) };
     },
 
     /** A Stripe Checkout Session for `planId`; the plan changes when Stripe's webhook says the payment went through. */
     async checkout(ctx: TenantContext, input: { plan: string; successUrl: string; cancelUrl: string }) {
       if (!deps.gateway)
-        throw new AppError('unavailable', 'BILLING_NOT_CONFIGURED', 'Billing is not set up on this server (LOUPE_BILLING_STRIPE_SECRET_KEY).');
+        throw new AppError(
+          'unavailable',
+          'BILLING_NOT_CONFIGURED',
+          'Billing is not set up on this server (LOUPE_BILLING_STRIPE_SECRET_KEY).',
+        );
       const plan = plans.find((p) => p.id === input.plan);
       const price = config.prices[input.plan];
       if (!plan || !price)
-        throw new AppError('validation', 'PLAN_UNKNOWN', `There is no paid plan "${input.plan}". Plans you can buy: ${Object.keys(config.prices).join(', ') || 'none'}.`, {
-          details: [{ field: 'plan', message: 'unknown plan' }],
-        });
+        throw new AppError(
+          'validation',
+          'PLAN_UNKNOWN',
+          `There is no paid plan "${input.plan}". Plans you can buy: ${Object.keys(config.prices).join(', ') || 'none'}.`,
+          {
+            details: [{ field: 'plan', message: 'unknown plan' }],
+          },
+        );
       subs.delete(ctx.tenantId);
       const sub = await subscription(ctx.tenantId);
       const current = effectivePlan(plans, sub);
@@ -229,7 +243,9 @@ export function createBillingService(deps: BillingServiceDeps) {
   };
 
   async function applyEvent(event: Stripe.Event): Promise<{ duplicate: boolean; applied: boolean }> {
-    const facts = HANDLED.has(event.type) ? factsOf(event.type, event.data.object as unknown as Record<string, unknown>, priceToPlan) : null;
+    const facts = HANDLED.has(event.type)
+      ? factsOf(event.type, event.data.object as unknown as Record<string, unknown>, priceToPlan)
+      : null;
     const out = await db.transaction(async (tx) => {
       // The tenant: from the subscription Loupe knows, else from what Loupe put in the metadata at checkout.
       let tenantId: string | null = null;

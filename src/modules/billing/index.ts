@@ -37,4 +37,3 @@ export function createBillingModule(platform: PlatformServices, deps: BillingDep
     },
   };
 }
-export type BillingModule = ReturnType<typeof createBillingModule>;
