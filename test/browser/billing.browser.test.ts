@@ -57,6 +57,8 @@ describe.skipIf(!HAS_CHROMIUM)('billing page in chromium', () => {
     await page.getByTestId('current-plan').getByText('Your plan: Pro').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('usage-catalog_items').textContent()).resolves.toMatch(/0 of 50,000/);
     expect(await page.getByTestId('plan-pro').getByText('Current plan').count()).toBe(1);
+    // No second checkout while subscribed: the server would refuse it (SUBSCRIPTION_EXISTS).
+    expect(await page.getByTestId('plan-business').getByRole('button').count()).toBe(0);
 
     stripe.failRenewal(subscription);
     await stripe.drain();

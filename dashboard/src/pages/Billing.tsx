@@ -66,13 +66,25 @@ function UsageCard({ st }: { st: BillingStatus }) {
   );
 }
 
-function PlanCard({ plan, current, enabled }: { plan: BillingPlan; current: BillingPlan; enabled: boolean }) {
+function PlanCard({
+  plan,
+  current,
+  enabled,
+  subscribed,
+}: {
+  plan: BillingPlan;
+  current: BillingPlan;
+  enabled: boolean;
+  subscribed: boolean;
+}) {
   const checkout = useMutation({
     mutationFn: () => api<CheckoutResponse>('POST', '/stripe/checkout', { body: { plan: plan.id } }),
     onSuccess: (r) => window.location.assign(r.url),
   });
   const isCurrent = plan.id === current.id;
-  const canBuy = enabled && plan.purchasable && !isCurrent && plan.monthly_price > current.monthly_price;
+  const better = enabled && plan.purchasable && !isCurrent && plan.monthly_price > current.monthly_price;
+  // A paid subscription changes plan in Stripe's customer portal or through support, not with a second checkout.
+  const canBuy = better && !subscribed;
   return (
     <Card withBorder data-testid={`plan-${plan.id}`}>
       <Stack gap="xs">
@@ -88,6 +100,11 @@ function PlanCard({ plan, current, enabled }: { plan: BillingPlan; current: Bill
           <Button onClick={() => checkout.mutate()} loading={checkout.isPending}>
             Upgrade to {plan.name}
           </Button>
+        )}
+        {better && subscribed && (
+          <Text size="sm" c="dimmed">
+            To move to {plan.name}, contact support: your current subscription is changed, not doubled.
+          </Text>
         )}
         {checkout.isError && <ErrorState error={checkout.error} />}
       </Stack>
@@ -151,7 +168,7 @@ export default function BillingPage() {
       <UsageCard st={st} />
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
         {st.plans.map((p) => (
-          <PlanCard key={p.id} plan={p} current={st.plan} enabled={st.billing_enabled} />
+          <PlanCard key={p.id} plan={p} current={st.plan} enabled={st.billing_enabled} subscribed={st.plan.id !== st.plans[0]?.id} />
         ))}
       </SimpleGrid>
     </Stack>
