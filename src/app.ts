@@ -36,6 +36,7 @@ import { createSponsoredModule } from './modules/sponsored/index.ts';
 import { createNewsfeedModule, feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './modules/newsfeed/index.ts';
 import { createExperimentsModule } from './modules/experiments/index.ts';
 import { createVisibilityModule } from './modules/visibility/index.ts';
+import { createBillingModule } from './modules/billing/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -81,6 +82,7 @@ export interface LoupeApp {
     newsfeed: ReturnType<typeof createNewsfeedModule>;
     experiments: ReturnType<typeof createExperimentsModule>;
     visibility: ReturnType<typeof createVisibilityModule>;
+    billing: ReturnType<typeof createBillingModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -233,6 +235,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.onErasure((tx, tenantId, person) => sponsored.erasePerson(tx, tenantId, person));
   identity.onErasure(async (tx, tenantId, person) => void (await commerce.erasePerson(tx, tenantId, person)));
   identity.onErasure((tx, tenantId, person) => recs.erasePerson(tx, tenantId, person));
+  // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
+  const billing = createBillingModule(platform, {
+    catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),
+  });
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
@@ -243,6 +249,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     adminNetworks: config.adminNetworks,
   });
   registerAuditHook(app, audit);
+  // Plan limits run after access (they need the tenant) and before any handler; installed before the routes.
+  billing.installLimits(app);
   await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1_000_000, parts: 25 } });
   await registerOpenApi(app, VERSION);
 
@@ -260,6 +268,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await newsfeed.routes(app);
   await experiments.routes(app);
   await visibility.routes(app);
+  await billing.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -301,12 +310,27 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments, visibility },
+    modules: {
+      identity,
+      events,
+      catalog,
+      recs,
+      imports,
+      analytics,
+      commerce,
+      pricing,
+      sponsored,
+      newsfeed,
+      experiments,
+      visibility,
+      billing,
+    },
     storage,
     async close() {
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();
+      await billing.flushUsage();
       if (ownsRedis) redis?.disconnect();
     },
   };

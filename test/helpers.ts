@@ -65,6 +65,8 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
     RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000',
     RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
     RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+    RATE_LIMIT_SERVICES:
+      'auth=1000000,inventory=1000000,feed_jobs=1000000,business_profile=1000000,integrations=1000000,observability=1000000',
     LOUPE_JOB_POLL_MS: '50',
     ...env,
   });

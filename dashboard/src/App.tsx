@@ -22,6 +22,7 @@ const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
 const PricingPage = lazy(() => import('./pages/Pricing.tsx'));
+const BillingPage = lazy(() => import('./pages/Billing.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -58,6 +59,7 @@ function Protected() {
           <Route path="experiments/*" element={<ExperimentsPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="visibility" element={<VisibilityPage />} />
+          <Route path="billing" element={<BillingPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />

@@ -19,6 +19,7 @@ import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
 import type * as sponsored from '../modules/sponsored/sponsored.schemas.ts';
 import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
 import type * as vis from '../modules/visibility/visibility.schemas.ts';
+import type * as billing from '../modules/billing/billing.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
@@ -286,3 +287,8 @@ export type GoogleStatus = z.infer<typeof vis.googleStatus>;
 export type BusinessProfileJson = z.infer<typeof vis.profileResponse>;
 export type BusinessProfileBody = z.input<typeof vis.profileBody>;
 export type ProfileValidation = z.infer<typeof vis.profileValidation>;
+/** Billing (seed 004): plans, the tenant's subscription and usage, Stripe Checkout. */
+export type BillingStatus = z.infer<typeof billing.billingStatus>;
+export type BillingPlan = z.infer<typeof billing.planSchema>;
+export type CheckoutBody = z.input<typeof billing.checkoutBody>;
+export type CheckoutResponse = z.infer<typeof billing.checkoutResponse>;

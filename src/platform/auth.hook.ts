@@ -1,10 +1,18 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor, Permission, Role, TenantContext } from './access.ts';
 import { ROLE_PERMISSIONS, permissionsForScopes, PERMISSIONS } from './access.ts';
 import { AppError } from './errors.ts';
 import { isUuid } from './ids.ts';
 import { isInNetworks, parseNetworks } from './networks.ts';
-import { addressLimit, rateClassOf, tenantLimit, type BaseRateLimits, type RateLimiter, type TenantRateLimits } from './rate-limit.ts';
+import {
+  addressLimit,
+  rateClassOf,
+  rateServiceOf,
+  tenantLimit,
+  type BaseRateLimits,
+  type RateLimiter,
+  type TenantRateLimits,
+} from './rate-limit.ts';
 import type { RateGroup } from './http.types.ts';
 
 /** What the platform needs from the tenancy module to authenticate; tenancy implements it. */
@@ -96,6 +104,25 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
 
   const adminNetworks = deps.adminNetworks ? parseNetworks(deps.adminNetworks) : undefined;
 
+  /** Seed 004's per-service budget: one bucket per service and tenant (or address), refused with the paths it covers. */
+  const serviceLimit = async (routeUrl: string, key: string, reply: FastifyReply, per: 'tenant' | 'address'): Promise<void> => {
+    const svc = deps.limits.services ? rateServiceOf(routeUrl) : undefined;
+    if (!svc) return;
+    const perMinute = deps.limits.services![svc.service];
+    const d = await deps.rateLimiter.consume(`service:${svc.service}`, key, { perMinute, burst: 0 });
+    if (d.allowed) return;
+    reply
+      .header('x-ratelimit-limit', String(d.limit))
+      .header('x-ratelimit-remaining', '0')
+      .header('x-ratelimit-reset', String(d.resetSeconds));
+    throw new AppError(
+      'rate_limited',
+      'RATE_LIMITED',
+      `The ${svc.paths} routes allow ${perMinute} requests a minute per ${per}. Retry after ${d.resetSeconds} s.`,
+      { retryAfterSeconds: d.resetSeconds },
+    );
+  };
+
   app.addHook('onRequest', async (request, reply) => {
     const auth = request.routeOptions.config?.auth;
     if (!auth) return;
@@ -126,7 +153,8 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
       });
     }
 
-    if (auth.kind === 'public') return;
+    const routeUrl = request.routeOptions.url ?? '';
+    if (auth.kind === 'public') return serviceLimit(routeUrl, ip, reply, 'address');
 
     // Segment-compatible endpoints take the write key as HTTP basic auth, as Segment's and RudderStack's libraries send it.
     const credential = (request.url.startsWith('/v1/') ? basicWriteKey(request) : undefined) ?? bearer(request);
@@ -143,7 +171,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     if (auth.kind === 'user') {
       if (actor.type !== 'user')
         throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users, not API keys.');
-      return;
+      return serviceLimit(routeUrl, ip, reply, 'address');
     }
     if (auth.kind === 'platform_admin') {
       if (actor.type !== 'user' || !actor.isPlatformAdmin) {
@@ -232,6 +260,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
         },
       );
     }
+    await serviceLimit(routeUrl, tenantId!, reply, 'tenant');
   });
 }
 

@@ -1,11 +1,31 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseNetworks } from './networks.ts';
+import { SEED004_SERVICE_LIMITS, type RateService } from './rate-limit.ts';
 
 /**
  * Loupe's configuration: parsed once from the environment at start, validated, frozen and passed in.
  * Nothing reads `process.env` after this. A bad variable is reported by name, never by value.
  */
+/** Operator-defined plans (LOUPE_BILLING_PLANS): the first is the one a tenant without a subscription is on. */
+const limit = z.number().int().min(0).max(1e15).nullable();
+const planListSchema = z
+  .array(
+    z
+      .object({
+        id: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/),
+        name: z.string().min(1).max(60),
+        monthly_price_minor: z.number().int().min(0).max(1e12),
+        currency: z.string().regex(/^[A-Z]{3}$/),
+        limits: z.object({ api_calls_per_month: limit, catalog_items: limit, feed_pushes_per_month: limit }).strict(),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(20)
+  .refine((l) => new Set(l.map((p) => p.id)).size === l.length, 'plan ids must be unique');
+export type PlanConfig = z.infer<typeof planListSchema>[number];
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -52,6 +72,14 @@ const envSchema = z.object({
   RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
   RATE_LIMIT_TENANT_BURST: z.coerce.number().int().min(0).default(20),
   RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).default(500),
+  // Seed 004's per-service budgets (per tenant, or per address on public routes): "integrations=200,observability=500".
+  RATE_LIMIT_SERVICES: z
+    .string()
+    .regex(
+      /^(auth|inventory|feed_jobs|business_profile|integrations|observability)=[1-9]\d{0,9}(,(auth|inventory|feed_jobs|business_profile|integrations|observability)=[1-9]\d{0,9})*$/,
+      'must be service=requests_per_minute pairs (services: auth, inventory, feed_jobs, business_profile, integrations, observability)',
+    )
+    .optional(),
   LOUPE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   LOUPE_JOB_POLL_MS: z.coerce.number().int().min(10).default(1000),
   // Per-tenant job limits (per job type): waiting jobs, and running jobs (default: half the workers).
@@ -63,6 +91,35 @@ const envSchema = z.object({
   STRIPE_API_URL: z
     .string()
     .regex(/^https?:\/\/[^/]+\/?$/, 'must be http(s)://host[:port]')
+    .optional(),
+  // Billing (Loupe's own Stripe account, not a tenant's store): unset key = billing off and no plan limits.
+  LOUPE_BILLING_STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_live_..., sk_test_...)')
+    .optional(),
+  LOUPE_BILLING_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_...)')
+    .optional(),
+  // The Stripe price of each paid plan: "pro=price_123,business=price_456".
+  LOUPE_BILLING_PRICES: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,30}=price_\w+(,[a-z][a-z0-9_-]{0,30}=price_\w+)*$/, 'must be plan=price_id pairs separated by commas')
+    .optional(),
+  // The plans and their limits as JSON (replaces the built-in free/pro/business): see modules/billing/billing.plans.core.ts.
+  LOUPE_BILLING_PLANS: z
+    .string()
+    .superRefine((v, ctx) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return;
+      }
+      const r = planListSchema.safeParse(parsed);
+      if (!r.success) ctx.addIssue({ code: 'custom', message: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    })
     .optional(),
   // Google (visibility module): an OAuth client of the merchant's Google Cloud project, and the endpoints
   // (overridable so tests and air-gapped installs point them at local servers).
@@ -103,6 +160,8 @@ export interface Config {
     readonly global: { readonly perMinute: number; readonly burst: number };
     readonly tenant: { readonly perMinute: number; readonly burst: number };
     readonly auth: { readonly perMinute: number; readonly burst: number };
+    /** Seed 004's per-service budgets, requests per minute. */
+    readonly services: Readonly<Record<RateService, number>>;
   };
   readonly jobs: {
     readonly concurrency: number;
@@ -113,6 +172,16 @@ export interface Config {
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` overrides the row cap. */
   readonly imports: { readonly maxRows: number };
+  /**
+   * Billing of tenants through Loupe's own Stripe account: undefined secretKey means billing is off (every
+   * tenant unlimited, /stripe/* answer 503). `plans` replaces the built-in plans when set.
+   */
+  readonly billing: {
+    readonly secretKey: string | undefined;
+    readonly webhookSecret: string | undefined;
+    readonly prices: Readonly<Record<string, string>>;
+    readonly plans: readonly PlanConfig[] | undefined;
+  };
   /** Google OAuth client and API endpoints (visibility); clientId undefined: linking Google is not configured. */
   readonly google: {
     readonly clientId: string | undefined;
@@ -169,6 +238,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       global: { perMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE, burst: e.RATE_LIMIT_GLOBAL_BURST },
       tenant: { perMinute: e.RATE_LIMIT_TENANT_PER_MINUTE, burst: e.RATE_LIMIT_TENANT_BURST },
       auth: { perMinute: e.RATE_LIMIT_AUTH_PER_MINUTE, burst: 0 },
+      services: {
+        ...SEED004_SERVICE_LIMITS,
+        ...Object.fromEntries(
+          (e.RATE_LIMIT_SERVICES ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((p) => [p.split('=')[0]!, Number(p.split('=')[1])]),
+        ),
+      },
     },
     jobs: {
       concurrency: e.LOUPE_WORKER_CONCURRENCY,
@@ -177,6 +255,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },
     imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS },
+    billing: {
+      secretKey: e.LOUPE_BILLING_STRIPE_SECRET_KEY,
+      webhookSecret: e.LOUPE_BILLING_WEBHOOK_SECRET,
+      prices: Object.fromEntries(
+        (e.LOUPE_BILLING_PRICES ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((pair) => pair.split('=') as [string, string]),
+      ),
+      plans: e.LOUPE_BILLING_PLANS ? planListSchema.parse(JSON.parse(e.LOUPE_BILLING_PLANS)) : undefined,
+    },
     google: {
       clientId: e.GOOGLE_OAUTH_CLIENT_ID,
       clientSecret: e.GOOGLE_OAUTH_CLIENT_SECRET,

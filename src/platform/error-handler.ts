@@ -5,6 +5,7 @@ import { AppError, type ErrorDetail, type ErrorKind } from './errors.ts';
 const STATUS: Record<ErrorKind, number> = {
   validation: 400,
   unauthenticated: 401,
+  payment_required: 402,
   forbidden: 403,
   not_found: 404,
   conflict: 409,

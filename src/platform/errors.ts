@@ -7,6 +7,8 @@ export type ErrorKind =
   | 'validation'
   | 'unauthenticated'
   | 'forbidden'
+  /** A plan limit is reached: the tenant must upgrade (or wait for the next period). */
+  | 'payment_required'
   | 'not_found'
   | 'conflict'
   | 'gone'

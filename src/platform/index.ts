@@ -5,7 +5,7 @@ export { requirePermission } from './access.ts';
 export type { Actor, Permission, Role, TenantContext } from './access.ts';
 export { STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';
 export type { Authenticator } from './auth.hook.ts';
-export type { Config } from './config.ts';
+export type { Config, PlanConfig } from './config.ts';
 // Process entries and benches start Loupe with these (modules never call them).
 export { loadConfig } from './config.ts';
 export { migrateDatabase, openDatabase } from './database.ts';

@@ -8,6 +8,7 @@ const DEFAULT_LIMITS = {
   RATE_LIMIT_TENANT_PER_MINUTE: '100',
   RATE_LIMIT_TENANT_BURST: '20',
   RATE_LIMIT_AUTH_PER_MINUTE: '500',
+  RATE_LIMIT_SERVICES: 'auth=500,inventory=1000,feed_jobs=500,business_profile=300,integrations=200,observability=500',
 };
 
 let t: TestApp;
@@ -78,5 +79,37 @@ describe('rate limits per route group, with the default limits', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].field).toBe('settings.rate_limit.ingest.requests_per_minute');
+  });
+
+  it("seed 004's per-service budgets: /google/* and /stripe/* share 200 a minute per tenant, public ones per address", async () => {
+    const admin = await t.adminToken();
+    const a = await t.createTenant('Integrations store');
+    const b = await t.createTenant('Neighbour store');
+    for (const s of [a, b]) {
+      const p = await t.request('PATCH', `/api/v1/admin/tenants/${s.tenantId}`, {
+        token: admin,
+        body: { settings: { rate_limit: { requests_per_minute: 5000, burst: 0 } } },
+      });
+      expect(p.status).toBe(200);
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) statuses.push((await t.request('GET', '/google/oauth/status', { token: a.ownerToken })).status);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    // Routes outside the family still answer; the other family of the service (/stripe/*) shares the spent budget.
+    const over = await t.request('GET', '/api/v1/billing', { token: a.ownerToken });
+    expect(over.status).toBe(200);
+    const refused = await t.request('POST', '/stripe/checkout', { token: a.ownerToken, body: { plan: 'pro' } });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toMatch(/\/google\/\*, \/stripe\/\* routes allow 200 requests a minute per tenant/);
+    expect(refused.headers['x-ratelimit-limit']).toBe('200');
+    // Another tenant's budget is its own; other services are not touched.
+    expect((await t.request('GET', '/google/oauth/status', { token: b.ownerToken })).status).toBe(200);
+    expect((await t.request('GET', '/tenant/profile', { token: a.ownerToken })).status).not.toBe(429);
+    // Public Stripe deliveries: per client address.
+    const hooks: number[] = [];
+    for (let i = 0; i < 201; i++)
+      hooks.push((await t.request('POST', '/stripe/webhook', { body: '{}', headers: { 'content-type': 'application/json' } })).status);
+    expect(hooks.slice(0, 200).every((s) => s === 503)).toBe(true);
+    expect(hooks[200]).toBe(429);
   });
 });

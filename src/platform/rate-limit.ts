@@ -24,6 +24,8 @@ export interface BaseRateLimits {
   readonly global: RateLimit;
   readonly tenant: RateLimit;
   readonly auth: RateLimit;
+  /** Seed 004's per-service budgets, requests per minute (none: no service budgets). */
+  readonly services?: Readonly<Record<RateService, number>>;
 }
 
 /**
@@ -134,4 +136,39 @@ export function createRateLimiter(redis?: Redis): RateLimiter {
       }
     },
   };
+}
+
+/**
+ * Seed 004's gateway table ("Path Pattern | Target Service | Rate Limit"): routes of these path families share
+ * one budget per service, per tenant on tenant routes and per client address otherwise, on top of the
+ * group limits above. Matched against the route's pattern (e.g. `/api/v1/tenants/:tenantId/inventory`).
+ */
+const SEED004_SERVICE_ROUTES: readonly { readonly service: RateService; readonly pattern: RegExp; readonly paths: string }[] = [
+  { service: 'auth', pattern: /^\/auth(\/|$)/, paths: '/auth/*' },
+  {
+    service: 'inventory',
+    pattern: /^\/api\/v1\/tenants\/[^/]+\/(inventory|categories)(\/|$)/,
+    paths: '/api/v1/tenants/:id/inventory*, categories*',
+  },
+  { service: 'feed_jobs', pattern: /^\/api\/feed-jobs(\/|$)/, paths: '/api/feed-jobs*' },
+  { service: 'business_profile', pattern: /^\/tenant\/profile(\/|$)/, paths: '/tenant/profile*' },
+  { service: 'integrations', pattern: /^\/(google|stripe)\//, paths: '/google/*, /stripe/*' },
+  { service: 'observability', pattern: /^\/(api\/feedback(\/|$)|metrics\/)/, paths: '/api/feedback*, /metrics/*' },
+];
+
+/** Seed 004's per-service budgets, requests per minute (RATE_LIMIT_SERVICES overrides any of them). */
+export const SEED004_SERVICE_LIMITS = {
+  auth: 500,
+  inventory: 1000,
+  feed_jobs: 500,
+  business_profile: 300,
+  integrations: 200,
+  observability: 500,
+} as const;
+export type RateService = keyof typeof SEED004_SERVICE_LIMITS;
+
+/** The seed 004 service a route pattern belongs to, and the path families it covers, or undefined. */
+export function rateServiceOf(routeUrl: string): { service: RateService; paths: string } | undefined {
+  const rule = SEED004_SERVICE_ROUTES.find((r) => r.pattern.test(routeUrl));
+  return rule ? { service: rule.service, paths: rule.paths } : undefined;
 }

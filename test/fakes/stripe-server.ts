@@ -13,8 +13,14 @@
  *   official `stripe.webhooks.constructEvent` verifies. `resend(eventId, times)` redelivers one event (duplicates
  *   are what at-least-once delivery looks like).
  *
- * Reusable by billing work: add resources beside `paymentIntents` and `refunds`. Not a full emulator: no
- * customers, no SetupIntents, no 3-D Secure.
+ * - Billing: Checkout Sessions in `subscription` mode (create, retrieve; `line_items[0][price]` must be a price
+ *   added with `addPrice`), and what the hosted page would do when a customer pays (`completeCheckout`: a
+ *   customer and an active subscription, then `checkout.session.completed` and `customer.subscription.created`);
+ *   subscriptions (retrieve, update `items[0][price]`/`cancel_at_period_end`, `DELETE` cancels with
+ *   `customer.subscription.deleted`); a renewal that fails (`failRenewal`: `invoice.payment_failed` and the
+ *   subscription `past_due`).
+ *
+ * Not a full emulator: no customer API, no SetupIntents, no 3-D Secure, no proration.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -50,6 +56,46 @@ interface RefundRecord {
   created: number;
 }
 
+/** A Checkout Session as Stripe returns it (the fields Loupe reads). */
+interface CheckoutSessionRecord {
+  id: string;
+  object: 'checkout.session';
+  mode: 'subscription' | 'payment';
+  status: 'open' | 'complete' | 'expired';
+  payment_status: 'unpaid' | 'paid';
+  url: string | null;
+  success_url: string;
+  cancel_url: string | null;
+  client_reference_id: string | null;
+  customer: string | null;
+  customer_email: string | null;
+  subscription: string | null;
+  metadata: Record<string, string>;
+  line_items_price: string;
+  subscription_metadata: Record<string, string>;
+  expires_at: number;
+  created: number;
+  livemode: false;
+}
+
+/** A subscription (one item) as Stripe returns it. */
+export interface SubscriptionRecord {
+  id: string;
+  object: 'subscription';
+  customer: string;
+  status: 'incomplete' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled';
+  cancel_at_period_end: boolean;
+  current_period_end: number;
+  items: {
+    object: 'list';
+    data: { id: string; price: { id: string; unit_amount: number; currency: string }; current_period_end: number }[];
+  };
+  metadata: Record<string, string>;
+  created: number;
+  canceled_at: number | null;
+  livemode: false;
+}
+
 interface StripeEvent {
   id: string;
   object: 'event';
@@ -83,6 +129,14 @@ export interface StripeTestServer {
   readonly counters: StripeServerCounters;
   readonly paymentIntents: ReadonlyMap<string, PaymentIntentRecord>;
   readonly events: readonly StripeEvent[];
+  readonly checkoutSessions: ReadonlyMap<string, CheckoutSessionRecord>;
+  readonly subscriptions: ReadonlyMap<string, SubscriptionRecord>;
+  /** Adds a recurring monthly price Checkout Sessions may name. */
+  addPrice(id: string, unitAmount: number, currency: string): void;
+  /** What Stripe does when the customer pays on the hosted page: the ids of the new customer and subscription. */
+  completeCheckout(sessionId: string): { customer: string; subscription: string };
+  /** A renewal charge declined: the invoice fails and the subscription becomes `past_due`. */
+  failRenewal(subscriptionId: string): void;
   /** Registers a webhook endpoint and returns its signing secret (`whsec_...`). */
   addWebhookEndpoint(url: string): string;
   /** Delivers an already-sent event again `times` times, concurrently; resolves with the HTTP statuses. */
@@ -137,6 +191,11 @@ export async function startStripeServer(): Promise<StripeTestServer> {
   const idempotency = new Map<string, { params: string; status: number; body: string }>();
   const counters: StripeServerCounters = { created: 0, confirmed: 0, captured: 0, canceled: 0, refunded: 0, idempotentReplays: 0 };
   const inFlight = new Set<Promise<unknown>>();
+  const prices = new Map<string, { unit_amount: number; currency: string }>();
+  const sessions = new Map<string, CheckoutSessionRecord>();
+  const subscriptions = new Map<string, SubscriptionRecord>();
+  const MONTH = 30 * 86_400;
+  let baseUrl = '';
 
   async function deliver(event: StripeEvent): Promise<number[]> {
     const payload = JSON.stringify(event, null, 2);
@@ -214,11 +273,82 @@ export async function startStripeServer(): Promise<StripeTestServer> {
     }
   }
 
+  function createSession(params: Json): CheckoutSessionRecord {
+    if (params.mode !== 'subscription' && params.mode !== 'payment')
+      throw new StripeApiError(400, 'invalid_request_error', 'parameter_missing', 'Missing required param: mode.', { param: 'mode' });
+    if (typeof params.success_url !== 'string' || !/^https?:\/\//.test(params.success_url))
+      throw new StripeApiError(400, 'invalid_request_error', 'url_invalid', 'Not a valid URL', { param: 'success_url' });
+    const lines = params.line_items as Record<string, { price?: string; quantity?: string }> | undefined;
+    const price = lines?.['0']?.price;
+    if (!price || !prices.has(price))
+      throw new StripeApiError(400, 'invalid_request_error', 'resource_missing', `No such price: '${price ?? ''}'`, {
+        param: 'line_items[0][price]',
+      });
+    const id = `cs_test_${randomBytes(16).toString('hex')}`;
+    const cs: CheckoutSessionRecord = {
+      id,
+      object: 'checkout.session',
+      mode: params.mode,
+      status: 'open',
+      payment_status: 'unpaid',
+      url: `${baseUrl}/c/pay/${id}`,
+      success_url: params.success_url,
+      cancel_url: typeof params.cancel_url === 'string' ? params.cancel_url : null,
+      client_reference_id: typeof params.client_reference_id === 'string' ? params.client_reference_id : null,
+      customer: typeof params.customer === 'string' ? params.customer : null,
+      customer_email: typeof params.customer_email === 'string' ? params.customer_email : null,
+      subscription: null,
+      metadata: (params.metadata as Record<string, string> | undefined) ?? {},
+      line_items_price: price,
+      subscription_metadata: ((params.subscription_data as Json | undefined)?.metadata as Record<string, string> | undefined) ?? {},
+      expires_at: now() + 86_400,
+      created: now(),
+      livemode: false,
+    };
+    sessions.set(id, cs);
+    return cs;
+  }
+
   function handle(method: string, path: string, params: Json): { status: number; body: Json } {
     const parts = path.split('/').filter(Boolean); // v1, resource, id, action
     if (parts[0] !== 'v1')
       throw new StripeApiError(404, 'invalid_request_error', undefined, `Unrecognized request URL (${method}: ${path}).`);
     const [, resource, id, action] = parts;
+    if (resource === 'checkout' && id === 'sessions') {
+      const sid = action;
+      if (method === 'POST' && !sid) return { status: 200, body: createSession(params) as unknown as Json };
+      const cs = sid ? sessions.get(sid) : undefined;
+      if (method === 'GET' && cs) return { status: 200, body: cs as unknown as Json };
+      throw new StripeApiError(404, 'invalid_request_error', 'resource_missing', `No such checkout.session: '${sid ?? ''}'`);
+    }
+    if (resource === 'subscriptions' && id) {
+      const sub = subscriptions.get(id);
+      if (!sub) throw new StripeApiError(404, 'invalid_request_error', 'resource_missing', `No such subscription: '${id}'`);
+      if (method === 'GET' && !action) return { status: 200, body: sub as unknown as Json };
+      if (method === 'DELETE' && !action) {
+        if (sub.status === 'canceled')
+          throw new StripeApiError(400, 'invalid_request_error', 'resource_missing', `No such subscription: '${id}'`);
+        sub.status = 'canceled';
+        sub.canceled_at = now();
+        emit('customer.subscription.deleted', sub as unknown as Json);
+        return { status: 200, body: sub as unknown as Json };
+      }
+      if (method === 'POST' && !action) {
+        const items = params.items as Record<string, { price?: string }> | undefined;
+        const newPrice = items?.['0']?.price;
+        if (newPrice !== undefined) {
+          const p = prices.get(newPrice);
+          if (!p)
+            throw new StripeApiError(400, 'invalid_request_error', 'resource_missing', `No such price: '${newPrice}'`, {
+              param: 'items[0][price]',
+            });
+          sub.items.data[0]!.price = { id: newPrice, ...p };
+        }
+        if (params.cancel_at_period_end !== undefined) sub.cancel_at_period_end = params.cancel_at_period_end === 'true';
+        emit('customer.subscription.updated', sub as unknown as Json);
+        return { status: 200, body: sub as unknown as Json };
+      }
+    }
     if (resource === 'payment_intents') {
       if (method === 'POST' && !id) {
         const amount = Number(params.amount);
@@ -347,6 +477,14 @@ export async function startStripeServer(): Promise<StripeTestServer> {
         res.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req') });
         res.end(body);
       };
+      // The hosted payment page a Checkout Session's url opens (a browser, no API key).
+      const hosted = /^\/c\/pay\/(cs_test_[0-9a-f]+)$/.exec(url.pathname);
+      if (method === 'GET' && hosted) {
+        const cs = sessions.get(hosted[1]!);
+        res.writeHead(cs ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(cs ? `<!doctype html><title>Checkout</title><h1>Pay for ${cs.line_items_price}</h1>` : '<!doctype html><h1>Not found</h1>');
+        return;
+      }
       if (!String(req.headers.authorization ?? '').startsWith('Bearer sk_test_')) {
         send(401, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } }));
         return;
@@ -392,6 +530,7 @@ export async function startStripeServer(): Promise<StripeTestServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
 
   return {
     clientOptions: { host: '127.0.0.1', port, protocol: 'http', maxNetworkRetries: 0 },
@@ -399,6 +538,60 @@ export async function startStripeServer(): Promise<StripeTestServer> {
     counters,
     paymentIntents: intents,
     events,
+    checkoutSessions: sessions,
+    subscriptions,
+    addPrice(id: string, unitAmount: number, currency: string): void {
+      prices.set(id, { unit_amount: unitAmount, currency });
+    },
+    completeCheckout(sessionId: string) {
+      const cs = sessions.get(sessionId);
+      if (!cs || cs.status !== 'open') throw new Error(`no open checkout session ${sessionId}`);
+      const customer = cs.customer ?? newId('cus');
+      const end = now() + MONTH;
+      const sub: SubscriptionRecord = {
+        id: newId('sub'),
+        object: 'subscription',
+        customer,
+        status: 'active',
+        cancel_at_period_end: false,
+        current_period_end: end,
+        items: {
+          object: 'list',
+          data: [{ id: newId('si'), price: { id: cs.line_items_price, ...prices.get(cs.line_items_price)! }, current_period_end: end }],
+        },
+        metadata: cs.subscription_metadata,
+        created: now(),
+        canceled_at: null,
+        livemode: false,
+      };
+      subscriptions.set(sub.id, sub);
+      Object.assign(cs, { status: 'complete', payment_status: 'paid', customer, subscription: sub.id, url: null });
+      emit('customer.subscription.created', sub as unknown as Json);
+      emit('checkout.session.completed', cs as unknown as Json);
+      return { customer, subscription: sub.id };
+    },
+    failRenewal(subscriptionId: string): void {
+      const sub = subscriptions.get(subscriptionId);
+      if (!sub) throw new Error(`no subscription ${subscriptionId}`);
+      const price = sub.items.data[0]!.price;
+      const invoice = {
+        id: newId('in'),
+        object: 'invoice',
+        customer: sub.customer,
+        subscription: sub.id,
+        status: 'open',
+        amount_due: price.unit_amount,
+        currency: price.currency,
+        attempt_count: 1,
+        billing_reason: 'subscription_cycle',
+        next_payment_attempt: now() + 3 * 86_400,
+        created: now(),
+        livemode: false,
+      };
+      emit('invoice.payment_failed', invoice);
+      sub.status = 'past_due';
+      emit('customer.subscription.updated', sub as unknown as Json);
+    },
     addWebhookEndpoint(url: string): string {
       const secret = `whsec_${randomBytes(24).toString('hex')}`;
       endpoints.push({ url, secret });

@@ -17,6 +17,7 @@ const NAV = [
   { to: '/experiments', label: 'Experiments' },
   { to: '/integrations', label: 'Integrations' },
   { to: '/visibility', label: 'Visibility' },
+  { to: '/billing', label: 'Billing' },
   { to: '/settings', label: 'Settings' },
 ];
 

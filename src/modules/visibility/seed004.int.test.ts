@@ -25,3 +25,18 @@ describe("seed 004's auth paths are the /api/v1/auth handlers", () => {
     expect((await t.request('POST', '/auth/register', { body: {} })).status).not.toBe(404);
   });
 });
+
+describe("seed 004's Stripe calls on a server without billing", () => {
+  it('answer 503 BILLING_NOT_CONFIGURED, and no plan limit applies', async () => {
+    const a = await t.createTenant('No billing');
+    const co = await t.request('POST', '/stripe/checkout', { token: a.ownerToken, body: { plan: 'pro' } });
+    expect(co.status).toBe(503);
+    expect(co.body.error.code).toBe('BILLING_NOT_CONFIGURED');
+    const hook = await t.request('POST', '/stripe/webhook', { body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(hook.status).toBe(503);
+    const st = (await t.request('GET', '/api/v1/billing', { token: a.ownerToken })).body;
+    expect(st.billing_enabled).toBe(false);
+    const key = await a.apiKey(['catalog:read']);
+    for (let i = 0; i < 12; i++) expect((await t.request('GET', '/api/v1/items', { token: key })).status).toBe(200);
+  });
+});
