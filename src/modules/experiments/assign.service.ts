@@ -10,7 +10,7 @@ import { requirePermission } from '../../platform/index.ts';
 import { type AssignReason, type AssignableExperiment, type Attributes, decide } from './assign.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { Exposure } from './experiments.types.ts';
-import type { UnitResolver } from './units.ts';
+import type { ResolvedUnit, UnitResolver } from './units.ts';
 
 export interface AssignInput {
   userId: string | undefined;
@@ -149,6 +149,43 @@ export function createAssignService(deps: AssignServiceDeps) {
     },
 
     flush,
+
+    /** The tenant's experiments as assignment sees them (in memory), by key: the flags payload builds on it. */
+    async experimentsOf(tenantId: string): Promise<ReadonlyMap<string, AssignableExperiment>> {
+      return (await loadConfig(tenantId)).byKey;
+    },
+
+    /**
+     * Exposures an SDK reports after evaluating an experiment locally (GrowthBook's trackingCallback): stored
+     * as assignments like the server's own, batched. Exposures of unknown or not running experiments, of a
+     * variant index the experiment does not have, or of a unit already assigned another variant are skipped.
+     * Returns how many were accepted.
+     */
+    async logExposures(
+      tenantId: string,
+      items: readonly { experimentKey: string; variant: number; userId: string | undefined; anonymousId: string | undefined }[],
+    ): Promise<number> {
+      const cfg = await loadConfig(tenantId);
+      const now = deps.clock();
+      let accepted = 0;
+      const units = await Promise.all(items.map((i) => deps.units.resolve(tenantId, i.userId, i.anonymousId)));
+      items.forEach((item, j) => {
+        const e = cfg.byKey.get(item.experimentKey);
+        const v = e?.variants[item.variant];
+        if (!e || e.status !== 'running' || !v) return;
+        const unit = (units[j] as ResolvedUnit).primary;
+        const sk = `${tenantId}|${e.id}|${unit}`;
+        const known = sticky.get(sk);
+        if (known && known !== v.id) return;
+        sticky.set(sk, v.id);
+        const seen = pending.get(sk);
+        if (seen) seen.count++;
+        else pending.set(sk, { tenantId, experimentId: e.id, unitId: unit, variantId: v.id, at: now, count: 1 });
+        accepted++;
+      });
+      if (accepted) flushSoon();
+      return accepted;
+    },
 
     async assign(ctx: TenantContext, input: AssignInput): Promise<{ unitId: string; assignments: Assignment[] }> {
       requirePermission(ctx, 'interactions:write');
