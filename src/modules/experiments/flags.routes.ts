@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, errorResponses, tenantContext } from '../../platform/index.ts';
 import type { FlagPrerequisite, FlagRule } from './flags.core.ts';
 import type { FlagRow } from './flags.repository.ts';
@@ -172,7 +172,7 @@ export async function flagsRoutes(app: FastifyInstance, flags: FlagsService): Pr
         tags: TAGS,
         summary: "GrowthBook-compatible SDK payload of a client key's environment (local evaluation); ETag / If-None-Match",
         params: s.sdkPayloadParams,
-        response: { 200: s.sdkPayloadResponse, 304: { type: 'null', description: 'Not modified' }, ...errorResponses },
+        response: { 200: s.sdkPayloadResponse, 304: z.null().describe('Not modified: the payload still has the ETag sent in If-None-Match'), ...errorResponses },
       },
       config: sdk,
     },
