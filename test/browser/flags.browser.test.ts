@@ -33,7 +33,12 @@ describe.skipIf(!HAS_CHROMIUM)('feature flags page in chromium', () => {
     });
     const client = (await t.request('POST', '/api/v1/admin/flags/client-keys', { token: key, body: {} })).body.client_key;
     await t.request('POST', `/api/features/${client}/exposures`, {
-      body: { exposures: [{ feature_key: 'new_checkout', value: true }, { feature_key: 'new_checkout', value: false }] },
+      body: {
+        exposures: [
+          { feature_key: 'new_checkout', value: true },
+          { feature_key: 'new_checkout', value: false },
+        ],
+      },
     });
     browser = await launchBrowser();
   }, 240_000);

@@ -66,7 +66,11 @@ export function valueProblem(type: FlagValueType, value: unknown): string | null
  * Prerequisite flags that would make a cycle if `key` required `requires` (following every flag's flag-level and
  * rule-level prerequisites), or null. `graph` maps each other flag to the flags it requires.
  */
-export function prerequisiteCycle(key: string, requires: readonly string[], graph: ReadonlyMap<string, readonly string[]>): string[] | null {
+export function prerequisiteCycle(
+  key: string,
+  requires: readonly string[],
+  graph: ReadonlyMap<string, readonly string[]>,
+): string[] | null {
   const seen = new Set<string>();
   const path: string[] = [key];
   const visit = (k: string): boolean => {

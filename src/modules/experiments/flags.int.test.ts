@@ -18,9 +18,13 @@ describe('feature flags', () => {
   let expSeed: string;
   let expWeights: number[];
 
-  const payload = async (clientKey: string, headers: Record<string, string> = {}) => t.request('GET', `/api/features/${clientKey}`, { headers });
-  const sdk = (features: Record<string, unknown>, attributes: Record<string, unknown>, tracking?: (e: { key: string }, r: { variationId: number }) => void) =>
-    new GrowthBook({ features: features as never, attributes, ...(tracking ? { trackingCallback: tracking as never } : {}) });
+  const payload = async (clientKey: string, headers: Record<string, string> = {}) =>
+    t.request('GET', `/api/features/${clientKey}`, { headers });
+  const sdk = (
+    features: Record<string, unknown>,
+    attributes: Record<string, unknown>,
+    tracking?: (e: { key: string }, r: { variationId: number }) => void,
+  ) => new GrowthBook({ features: features as never, attributes, ...(tracking ? { trackingCallback: tracking as never } : {}) });
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -30,13 +34,22 @@ describe('feature flags', () => {
     bKey = await b.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
     const e = await t.request('POST', '/api/v1/admin/experiments', {
       token: key,
-      body: { key: 'checkout_copy', name: 'Checkout copy', variants: [{ key: 'control', weight: 0.4 }, { key: 'bold', weight: 0.6 }] },
+      body: {
+        key: 'checkout_copy',
+        name: 'Checkout copy',
+        variants: [
+          { key: 'control', weight: 0.4 },
+          { key: 'bold', weight: 0.6 },
+        ],
+      },
     });
     expSeed = e.body.key;
     expWeights = e.body.variants.map((v: { weight: number }) => v.weight);
     await t.request('POST', `/api/v1/admin/experiments/${e.body.id}/start`, { token: key });
-    prodKey = (await t.request('POST', '/api/v1/admin/flags/client-keys', { token: key, body: { environment: 'production' } })).body.client_key;
-    stagingKey = (await t.request('POST', '/api/v1/admin/flags/client-keys', { token: key, body: { environment: 'staging' } })).body.client_key;
+    prodKey = (await t.request('POST', '/api/v1/admin/flags/client-keys', { token: key, body: { environment: 'production' } })).body
+      .client_key;
+    stagingKey = (await t.request('POST', '/api/v1/admin/flags/client-keys', { token: key, body: { environment: 'staging' } })).body
+      .client_key;
   }, 60_000);
   afterAll(async () => {
     await t?.close();
@@ -58,7 +71,12 @@ describe('feature flags', () => {
     });
     expect(checkout.status).toBe(201);
     checkoutId = checkout.body.id;
-    expect(checkout.body).toMatchObject({ key: 'new_checkout', value_type: 'boolean', version: 1, environments: ['production', 'staging'] });
+    expect(checkout.body).toMatchObject({
+      key: 'new_checkout',
+      value_type: 'boolean',
+      version: 1,
+      environments: ['production', 'staging'],
+    });
     const banner = await t.request('POST', '/api/v1/admin/flags', {
       token: key,
       body: {
@@ -66,13 +84,24 @@ describe('feature flags', () => {
         value_type: 'json',
         default_value: { text: 'Welcome' },
         prerequisites: [{ flag_key: 'new_checkout' }],
-        rules: [{ type: 'experiment', experiment_key: 'checkout_copy', variation_values: { control: { text: 'Pay' }, bold: { text: 'PAY NOW' } } }],
+        rules: [
+          {
+            type: 'experiment',
+            experiment_key: 'checkout_copy',
+            variation_values: { control: { text: 'Pay' }, bold: { text: 'PAY NOW' } },
+          },
+        ],
       },
     });
     expect(banner.status).toBe(201);
     expect(banner.body.rules[0].id).toMatch(/^fr_/);
     for (const body of [
-      { key: 'button_color', value_type: 'string', default_value: 'blue', rules: [{ type: 'force', condition: { plan: { $in: ['pro'] } }, value: 'green' }] },
+      {
+        key: 'button_color',
+        value_type: 'string',
+        default_value: 'blue',
+        rules: [{ type: 'force', condition: { plan: { $in: ['pro'] } }, value: 'green' }],
+      },
       { key: 'max_items', value_type: 'number', default_value: 20 },
     ])
       expect((await t.request('POST', '/api/v1/admin/flags', { token: key, body })).status).toBe(201);
@@ -83,7 +112,14 @@ describe('feature flags', () => {
     expect(res.body.status).toBe(200);
     expect(Object.keys(res.body.features).sort()).toEqual(['button_color', 'checkout_banner', 'max_items', 'new_checkout']);
     const f = res.body.features;
-    expect(f.new_checkout.rules[1]).toMatchObject({ id: 'beta', force: true, coverage: 0.3, hashAttribute: 'id', seed: 'new_checkout', hashVersion: 2 });
+    expect(f.new_checkout.rules[1]).toMatchObject({
+      id: 'beta',
+      force: true,
+      coverage: 0.3,
+      hashAttribute: 'id',
+      seed: 'new_checkout',
+      hashVersion: 2,
+    });
 
     // GrowthBook's SDK on the payload: targeting, types, prerequisites.
     expect(sdk(f, { id: 'x', country: 'FR' }).isOn('new_checkout')).toBe(true);
@@ -122,7 +158,13 @@ describe('feature flags', () => {
     const current = await t.request('GET', `/api/v1/admin/flags/${checkoutId}`, { token: key });
     const changed = await t.request('PUT', `/api/v1/admin/flags/${checkoutId}`, {
       token: key,
-      body: { version: current.body.version, value_type: 'boolean', default_value: true, environments: ['production', 'staging'], rules: [] },
+      body: {
+        version: current.body.version,
+        value_type: 'boolean',
+        default_value: true,
+        environments: ['production', 'staging'],
+        rules: [],
+      },
     });
     expect(changed.status).toBe(200);
     expect(changed.body.version).toBe(current.body.version + 1);
@@ -143,7 +185,9 @@ describe('feature flags', () => {
     const f = (await payload(prodKey)).body.features;
     const exposures: { experiment_key: string; variation_id: number; user_id: string }[] = [];
     for (let i = 0; i < 40; i++) {
-      const gb = sdk(f, { id: `sdk-${i}` }, (e, r) => exposures.push({ experiment_key: e.key, variation_id: r.variationId, user_id: `sdk-${i}` }));
+      const gb = sdk(f, { id: `sdk-${i}` }, (e, r) =>
+        exposures.push({ experiment_key: e.key, variation_id: r.variationId, user_id: `sdk-${i}` }),
+      );
       gb.getFeatureValue('checkout_banner', null);
     }
     expect(exposures).toHaveLength(40);
@@ -183,9 +227,30 @@ describe('feature flags', () => {
       [{ key: 'g', value_type: 'string', default_value: '\ud800' }, 400, /./],
       [{ key: 'h', value_type: 'json', default_value: JSON.parse(`${'['.repeat(20)}${']'.repeat(20)}`) }, 400, /nested/],
       [{ key: 'i', value_type: 'json', default_value: 'x'.repeat(20_000) }, 400, /bytes/],
-      [{ key: 'j', value_type: 'boolean', default_value: false, rules: Array.from({ length: 101 }, () => ({ type: 'force', value: true })) }, 400, /./],
+      [
+        {
+          key: 'j',
+          value_type: 'boolean',
+          default_value: false,
+          rules: Array.from({ length: 101 }, () => ({ type: 'force', value: true })),
+        },
+        400,
+        /./,
+      ],
       [{ key: 'k', value_type: 'boolean', default_value: false, environments: ['prod', 'prod'] }, 400, /twice/],
-      [{ key: 'l', value_type: 'boolean', default_value: false, rules: [{ id: 'r', type: 'force', value: true }, { id: 'r', type: 'force', value: false }] }, 400, 'FLAG_RULE_DUPLICATE'],
+      [
+        {
+          key: 'l',
+          value_type: 'boolean',
+          default_value: false,
+          rules: [
+            { id: 'r', type: 'force', value: true },
+            { id: 'r', type: 'force', value: false },
+          ],
+        },
+        400,
+        'FLAG_RULE_DUPLICATE',
+      ],
       [{ key: 'new_checkout', value_type: 'boolean', default_value: false }, 409, 'FLAG_KEY_TAKEN'],
     ];
     for (const [body, status, match] of cases) {
@@ -206,7 +271,12 @@ describe('feature flags', () => {
     await create({ key: 'p2', value_type: 'boolean', default_value: true, prerequisites: [{ flag_key: 'p1' }] });
     const cyc = await t.request('PUT', `/api/v1/admin/flags/${p.body.id}`, {
       token: key,
-      body: { version: 1, value_type: 'boolean', default_value: true, rules: [{ type: 'force', value: true, prerequisites: [{ flag_key: 'p2' }] }] },
+      body: {
+        version: 1,
+        value_type: 'boolean',
+        default_value: true,
+        rules: [{ type: 'force', value: true, prerequisites: [{ flag_key: 'p2' }] }],
+      },
     });
     expect(cyc.status).toBe(400);
     expect(cyc.body.error.message).toMatch(/p1 → p2 → p1/);
@@ -216,7 +286,10 @@ describe('feature flags', () => {
     expect((await payload(`sdk-${'a'.repeat(150)}`)).status).toBe(404);
     const many = Array.from({ length: 501 }, () => ({ feature_key: 'max_items', value: 1 }));
     expect((await t.request('POST', `/api/features/${prodKey}/exposures`, { body: { exposures: many } })).status).toBe(400);
-    expect((await t.request('POST', `/api/features/${prodKey}/exposures`, { body: { exposures: [{ experiment_key: 'x', variation_id: 0 }] } })).status).toBe(400);
+    expect(
+      (await t.request('POST', `/api/features/${prodKey}/exposures`, { body: { exposures: [{ experiment_key: 'x', variation_id: 0 }] } }))
+        .status,
+    ).toBe(400);
   });
 
   it('lets one of two concurrent edits of the same version win, and one of ten concurrent creates of a key', async () => {
@@ -228,7 +301,9 @@ describe('feature flags', () => {
     );
     expect(edits.map((e) => e.status).sort()).toEqual([200, 409]);
     const creates = await Promise.all(
-      Array.from({ length: 10 }, () => t.request('POST', '/api/v1/admin/flags', { token: key, body: { key: 'dup', value_type: 'boolean', default_value: false } })),
+      Array.from({ length: 10 }, () =>
+        t.request('POST', '/api/v1/admin/flags', { token: key, body: { key: 'dup', value_type: 'boolean', default_value: false } }),
+      ),
     );
     expect(creates.filter((c) => c.status === 201)).toHaveLength(1);
     expect(creates.filter((c) => c.status === 409)).toHaveLength(9);
@@ -245,7 +320,12 @@ describe('feature flags', () => {
     const bClient = (await t.request('POST', '/api/v1/admin/flags/client-keys', { token: bKey, body: {} })).body.client_key;
     expect((await payload(bClient)).body.features).toEqual({});
     const fed = await t.request('POST', `/api/features/${bClient}/exposures`, {
-      body: { exposures: [{ experiment_key: 'checkout_copy', variation_id: 0, user_id: 'b-user' }, { feature_key: 'max_items', value: 1 }] },
+      body: {
+        exposures: [
+          { experiment_key: 'checkout_copy', variation_id: 0, user_id: 'b-user' },
+          { feature_key: 'max_items', value: 1 },
+        ],
+      },
     });
     expect(fed.body).toEqual({ accepted: 0, skipped: 2 });
     // B cannot name A's flag as a prerequisite either.

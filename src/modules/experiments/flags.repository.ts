@@ -57,7 +57,9 @@ export function createFlagsRepository() {
     },
 
     async insertClientKey(q: Q, tenantId: string, key: string, environment: string, now: Date): Promise<void> {
-      await q.execute(sql`INSERT INTO flag_client_keys (key, tenant_id, environment, created_at) VALUES (${key}, ${tenantId}, ${environment}, ${now})`);
+      await q.execute(
+        sql`INSERT INTO flag_client_keys (key, tenant_id, environment, created_at) VALUES (${key}, ${tenantId}, ${environment}, ${now})`,
+      );
     },
 
     listClientKeys(q: Q, tenantId: string): Promise<{ key: string; environment: string; createdAt: Date }[]> {
@@ -73,7 +75,11 @@ export function createFlagsRepository() {
     },
 
     /** Adds evaluation counts (one statement; repeats of a (flag, day, value) within the batch are summed). */
-    async addExposureCounts(q: Q, tenantId: string, rows: readonly { flagKey: string; day: string; value: string; count: number }[]): Promise<void> {
+    async addExposureCounts(
+      q: Q,
+      tenantId: string,
+      rows: readonly { flagKey: string; day: string; value: string; count: number }[],
+    ): Promise<void> {
       if (!rows.length) return;
       await q.execute(sql`INSERT INTO flag_exposure_counts AS c (tenant_id, flag_key, day, value, count)
         SELECT ${tenantId}, e.flag_key, e.day, e.value, sum(e.n)::int

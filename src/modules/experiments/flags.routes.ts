@@ -55,7 +55,11 @@ const toInput = (b: Definition): FlagInput => ({
 });
 
 const unknownClientKey = () =>
-  new AppError('not_found', 'CLIENT_KEY_NOT_FOUND', 'No such SDK client key. Create one under Experiments → Flags (POST /api/v1/admin/flags/client-keys).');
+  new AppError(
+    'not_found',
+    'CLIENT_KEY_NOT_FOUND',
+    'No such SDK client key. Create one under Experiments → Flags (POST /api/v1/admin/flags/client-keys).',
+  );
 
 /** Matches an If-None-Match header against an ETag (a list, weak validators and `*` included). */
 function notModified(header: string | string[] | undefined, etag: string): boolean {
@@ -91,13 +95,19 @@ export async function flagsRoutes(app: FastifyInstance, flags: FlagsService): Pr
 
   r.get(
     '/api/v1/admin/flags',
-    { schema: { tags: TAGS, summary: 'List feature flags with their rules', response: { 200: s.flagListResponse, ...errorResponses } }, config: read },
+    {
+      schema: { tags: TAGS, summary: 'List feature flags with their rules', response: { 200: s.flagListResponse, ...errorResponses } },
+      config: read,
+    },
     async (request) => ({ data: (await flags.list(tenantContext(request))).map(flagJson) }),
   );
 
   r.get(
     '/api/v1/admin/flags/:id',
-    { schema: { tags: TAGS, summary: 'One feature flag', params: s.flagIdParams, response: { 200: s.flagSchema, ...errorResponses } }, config: read },
+    {
+      schema: { tags: TAGS, summary: 'One feature flag', params: s.flagIdParams, response: { 200: s.flagSchema, ...errorResponses } },
+      config: read,
+    },
     async (request) => flagJson(await flags.get(tenantContext(request), request.params.id)),
   );
 
@@ -172,7 +182,11 @@ export async function flagsRoutes(app: FastifyInstance, flags: FlagsService): Pr
         tags: TAGS,
         summary: "GrowthBook-compatible SDK payload of a client key's environment (local evaluation); ETag / If-None-Match",
         params: s.sdkPayloadParams,
-        response: { 200: s.sdkPayloadResponse, 304: z.null().describe('Not modified: the payload still has the ETag sent in If-None-Match'), ...errorResponses },
+        response: {
+          200: s.sdkPayloadResponse,
+          304: z.null().describe('Not modified: the payload still has the ETag sent in If-None-Match'),
+          ...errorResponses,
+        },
       },
       config: sdk,
     },
@@ -186,7 +200,10 @@ export async function flagsRoutes(app: FastifyInstance, flags: FlagsService): Pr
         .header('vary', 'Origin');
       if (notModified(request.headers['if-none-match'], p.etag)) return reply.code(304).send();
       // Already JSON: sent as is (the schema above documents it; serializing it again would cost every poll).
-      return reply.type('application/json; charset=utf-8').serializer((x: unknown) => x as string).send(p.body);
+      return reply
+        .type('application/json; charset=utf-8')
+        .serializer((x: unknown) => x as string)
+        .send(p.body);
     },
   );
 

@@ -22,7 +22,10 @@ const prerequisite = z
 
 const rule = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits, "_", ".", ":" or "-"').optional(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits, "_", ".", ":" or "-"')
+      .optional(),
     type: z.enum(['force', 'rollout', 'experiment']),
     description: z.string().max(1000).default(''),
     enabled: z.boolean().default(true),
@@ -41,9 +44,14 @@ const rule = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    if (r.type !== 'experiment' && r.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `a ${r.type} rule needs a value` });
+    if (r.type !== 'experiment' && r.value === undefined)
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `a ${r.type} rule needs a value` });
     if (r.type === 'rollout' && r.coverage === undefined)
-      ctx.addIssue({ code: 'custom', path: ['coverage'], message: 'a rollout needs coverage, the share of units (0 to 1) that get the value' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['coverage'],
+        message: 'a rollout needs coverage, the share of units (0 to 1) that get the value',
+      });
     if (r.type === 'experiment' && r.experiment_key === undefined)
       ctx.addIssue({ code: 'custom', path: ['experiment_key'], message: 'an experiment rule names the experiment (experiment_key)' });
   })

@@ -6,7 +6,17 @@
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { type Db, type TenantContext, conflict, isUuid, newId, notFound, randomToken, requirePermission, validation } from '../../platform/index.ts';
+import {
+  type Db,
+  type TenantContext,
+  conflict,
+  isUuid,
+  newId,
+  notFound,
+  randomToken,
+  requirePermission,
+  validation,
+} from '../../platform/index.ts';
 import type { AssignService } from './assign.service.ts';
 import {
   buildPayload,
@@ -156,7 +166,10 @@ export function createFlagsService(deps: FlagsServiceDeps) {
       const rules = check(current.key, input, others);
       const row: FlagRow = { ...current, ...input, rules, updatedAt: deps.clock() };
       if (!(await deps.repo.updateFlag(deps.db, ctx.tenantId, row, version)))
-        throw conflict('FLAG_VERSION_CONFLICT', 'The flag was changed by someone else since you read it: reload it and apply your change again.');
+        throw conflict(
+          'FLAG_VERSION_CONFLICT',
+          'The flag was changed by someone else since you read it: reload it and apply your change again.',
+        );
       changed(ctx.tenantId);
       return { ...row, version: version + 1 };
     },
@@ -205,7 +218,12 @@ export function createFlagsService(deps: FlagsServiceDeps) {
       const experiments = items.filter((i) => i.experimentKey !== undefined && i.variationId !== undefined);
       const acceptedExperiments = await deps.assign.logExposures(
         k.tenantId,
-        experiments.map((i) => ({ experimentKey: i.experimentKey as string, variant: i.variationId as number, userId: i.userId, anonymousId: i.anonymousId })),
+        experiments.map((i) => ({
+          experimentKey: i.experimentKey as string,
+          variant: i.variationId as number,
+          userId: i.userId,
+          anonymousId: i.anonymousId,
+        })),
       );
       const flags = items.filter((i) => i.flagKey !== undefined && i.experimentKey === undefined);
       let acceptedFlags = 0;

@@ -17,7 +17,12 @@ describe('unit resolver', () => {
       r.resolve('t1', undefined, 'known'),
     ]);
     expect(calls).toHaveLength(2);
-    expect(calls.find((c) => c.tenantId === 't1')?.values.sort()).toEqual(['anonymous_id=anon-1', 'anonymous_id=known', 'user_id=a', 'user_id=b']);
+    expect(calls.find((c) => c.tenantId === 't1')?.values.sort()).toEqual([
+      'anonymous_id=anon-1',
+      'anonymous_id=known',
+      'user_id=a',
+      'user_id=b',
+    ]);
     expect(out.map((o) => o.primary)).toEqual(['u:a', 'u:b', 'u:a', 'u:a', 'p:prof-1']);
     expect(out[1]?.candidates).toEqual(['u:b', 'a:anon-1']);
     expect(out[4]?.candidates).toEqual(['p:prof-1', 'a:known']);

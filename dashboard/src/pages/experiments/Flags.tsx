@@ -84,7 +84,11 @@ export function FlagsPage() {
               { key: 'key', label: 'Key' },
               { key: 'value_type', label: 'Type' },
               { key: 'default_value', label: 'Default', render: (f) => <Code>{JSON.stringify(f.default_value)}</Code> },
-              { key: 'rules', label: 'Rules', render: (f) => (f.rules.length ? f.rules.map(describeRule).join(' · ') : 'none: everyone gets the default') },
+              {
+                key: 'rules',
+                label: 'Rules',
+                render: (f) => (f.rules.length ? f.rules.map(describeRule).join(' · ') : 'none: everyone gets the default'),
+              },
               { key: 'environments', label: 'Environments', render: (f) => f.environments.join(', ') },
               {
                 key: 'archived',
@@ -120,8 +124,8 @@ function ClientKeys() {
         <ErrorState error={keys.error} feature="Client keys" />
       ) : keys.data.data.length === 0 ? (
         <Text size="sm" c="dimmed">
-          No client key yet: create one for each environment your app runs in, and give it to the GrowthBook SDK as its clientKey (apiHost: this
-          server).
+          No client key yet: create one for each environment your app runs in, and give it to the GrowthBook SDK as its clientKey (apiHost:
+          this server).
         </Text>
       ) : (
         <Stack gap={4} data-testid="client-keys">
@@ -152,7 +156,8 @@ type ValueType = Flag['value_type'];
 function parseValue(type: ValueType, text: string): { value: unknown } | { problem: string } {
   const t = text.trim();
   if (type === 'boolean') return t === 'true' || t === 'false' ? { value: t === 'true' } : { problem: 'Write true or false.' };
-  if (type === 'number') return t !== '' && Number.isFinite(Number(t)) ? { value: Number(t) } : { problem: 'Write a number such as 20 or 0.5.' };
+  if (type === 'number')
+    return t !== '' && Number.isFinite(Number(t)) ? { value: Number(t) } : { problem: 'Write a number such as 20 or 0.5.' };
   if (type === 'string') return { value: text };
   try {
     return { value: JSON.parse(t) as unknown };
@@ -238,7 +243,13 @@ function CreateFlag() {
             autosize
             minRows={1}
           />
-          <NumberInput label="Rollout (% of users)" min={0} max={100} value={rollout} onChange={(v) => setRollout(Number(v) >= 0 ? Number(v) : 100)} />
+          <NumberInput
+            label="Rollout (% of users)"
+            min={0}
+            max={100}
+            value={rollout}
+            onChange={(v) => setRollout(Number(v) >= 0 ? Number(v) : 100)}
+          />
           <TextInput label="Value for them" value={ruleValue} onChange={(e) => setRuleValue(e.currentTarget.value)} />
         </Group>
         <Group>
@@ -295,7 +306,10 @@ function FlagDetail({ flag }: { flag: Flag }) {
   });
   const chart = useMemo(() => {
     const rows = counts.data?.data ?? [];
-    const days = [...new Set(rows.map((r) => r.day))].sort();
+    if (!rows.length) return { x: [], series: [] };
+    // Every day of the window, zeros included, so one busy day does not stretch the axis over years.
+    const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+    const days = Array.from({ length: 30 }, (_, i) => new Date(today - (29 - i) * 86_400_000).toISOString().slice(0, 10));
     const values = [...new Set(rows.map((r) => r.value))].slice(0, 5);
     return {
       x: days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000),
