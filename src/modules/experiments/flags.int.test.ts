@@ -174,6 +174,20 @@ describe('feature flags', () => {
     expect(after.body.features.new_checkout).toEqual({ defaultValue: true });
   });
 
+  it('documents the flag endpoints in the OpenAPI document', async () => {
+    const doc = await t.request('GET', '/docs/json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/features/{clientKey}',
+        '/api/features/{clientKey}/exposures',
+        '/api/v1/admin/flags',
+        '/api/v1/admin/flags/{id}',
+      ]),
+    );
+    expect(doc.body.paths['/api/v1/admin/flags'].post.requestBody.content['application/json'].schema.properties.value_type).toBeDefined();
+  });
+
   it('serves each environment its own flags and rules', async () => {
     const res = await payload(stagingKey);
     expect(Object.keys(res.body.features)).toEqual(['new_checkout']);
