@@ -198,12 +198,12 @@ export async function flagsRoutes(app: FastifyInstance, flags: FlagsService): Pr
         .header('cache-control', 'public, max-age=0, must-revalidate')
         .header('access-control-allow-origin', '*')
         .header('vary', 'Origin');
-      if (notModified(request.headers['if-none-match'], p.etag)) return reply.code(304).send();
+      if (notModified(request.headers['if-none-match'], p.etag)) return reply.code(304).send(null);
       // Already JSON: sent as is (the schema above documents it; serializing it again would cost every poll).
       return reply
         .type('application/json; charset=utf-8')
         .serializer((x: unknown) => x as string)
-        .send(p.body);
+        .send(p.body as unknown as z.infer<typeof s.sdkPayloadResponse>);
     },
   );
 
