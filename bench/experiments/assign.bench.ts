@@ -37,7 +37,9 @@ try {
 }
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-exp-'));
-const { server, base } = await startLoupe({ dataDir, timeoutMs: 180_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
+// BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there on exit (open it in Chrome DevTools).
+const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const { server, base } = await startLoupe({ dataDir, nodeArgs, timeoutMs: 180_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
 let assign: Awaited<ReturnType<typeof load>>;
 try {
   const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);

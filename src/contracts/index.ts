@@ -15,6 +15,7 @@ import type * as pricing from '../modules/pricing/pricing.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
 import type * as experiments from '../modules/experiments/experiments.schemas.ts';
 import type * as experimentsAnalyze from '../modules/experiments/analyze.schemas.ts';
+import type * as flags from '../modules/experiments/flags.schemas.ts';
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
 import type * as sponsored from '../modules/sponsored/sponsored.schemas.ts';
 import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
@@ -278,6 +279,22 @@ export type CreateExperimentBody = z.input<typeof experiments.createBody>;
 export type ExperimentReport = z.infer<typeof experiments.reportResponse>;
 export type AnalyzeBody = z.input<typeof experimentsAnalyze.analyzeBody>;
 export type AnalyzeResponse = z.infer<typeof experimentsAnalyze.analyzeResponse>;
+// ---- feature flags (experiments module): administration, SDK client keys, the GrowthBook SDK payload ----
+export {
+  clientKeyListResponse as flagClientKeyListResponse,
+  createFlagBody,
+  exposuresBody as flagExposuresBody,
+  flagListResponse,
+  flagSchema,
+  sdkPayloadResponse as flagSdkPayloadResponse,
+  updateFlagBody,
+} from '../modules/experiments/flags.schemas.ts';
+export type Flag = z.infer<typeof flags.flagSchema>;
+export type FlagList = z.infer<typeof flags.flagListResponse>;
+export type CreateFlagBody = z.input<typeof flags.createFlagBody>;
+export type UpdateFlagBody = z.input<typeof flags.updateFlagBody>;
+export type FlagClientKeyList = z.infer<typeof flags.clientKeyListResponse>;
+export type FlagExposureCounts = z.infer<typeof flags.exposureCountsResponse>;
 /** Visibility (seed 004): feed precheck, feed jobs, the Google connection, the business profile, feedback. */
 export type PrecheckResponse = z.infer<typeof vis.precheckResponse>;
 export type FeedJob = z.infer<typeof vis.feedJob>;

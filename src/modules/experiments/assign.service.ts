@@ -10,7 +10,7 @@ import { requirePermission } from '../../platform/index.ts';
 import { type AssignReason, type AssignableExperiment, type Attributes, decide } from './assign.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { Exposure } from './experiments.types.ts';
-import type { UnitResolver } from './units.ts';
+import type { ResolvedUnit, UnitResolver } from './units.ts';
 
 export interface AssignInput {
   userId: string | undefined;
@@ -41,8 +41,11 @@ export interface AssignServiceDeps {
   units: UnitResolver;
   clock: () => Date;
   log: { error(obj: object, msg: string): void };
-  /** Exposure batches: flush at this many rows or after this many ms, whichever comes first. */
-  batch?: { maxRows: number; maxWaitMs: number };
+  /**
+   * Exposure batches: flush at this many rows or after this many ms, whichever comes first, written in
+   * statements of at most `chunkRows` rows with a turn of the event loop between them.
+   */
+  batch?: { maxRows: number; maxWaitMs: number; chunkRows?: number };
 }
 
 const isBot = (ua: string | undefined): boolean => {
@@ -57,6 +60,11 @@ export function createAssignService(deps: AssignServiceDeps) {
   // Sticky bucketing cache: tenant|experiment|unit -> variant id (filled from the database and by new assignments).
   const sticky = new LRUCache<string, string>({ max: 200_000, ttl: 10 * 60_000 });
   const batch = deps.batch ?? { maxRows: 1000, maxWaitMs: 100 };
+  // The embedded database runs each statement on the request thread: a 1,000-row upsert held every request
+  // waiting for its whole length (the p99 of seconds the bench measured). Small statements, with requests
+  // served between them, bound that wait to one chunk.
+  const chunkRows = batch.chunkRows ?? 200;
+  const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
   // Exposures waiting for the next flush, one entry per (tenant, experiment, unit): repeats add to its count.
   let pending = new Map<string, Exposure & { count: number }>();
   let timer: NodeJS.Timeout | undefined;
@@ -120,10 +128,14 @@ export function createAssignService(deps: AssignServiceDeps) {
         else byTenant.set(r.tenantId, [r]);
       }
       for (const [tenantId, list] of byTenant) {
-        try {
-          await deps.repo.recordExposures(deps.db, tenantId, list);
-        } catch (err) {
-          deps.log.error({ err, tenantId, rows: list.length }, 'experiment exposures could not be stored');
+        for (let i = 0; i < list.length; i += chunkRows) {
+          const chunk = list.slice(i, i + chunkRows);
+          try {
+            await deps.repo.recordExposures(deps.db, tenantId, chunk);
+          } catch (err) {
+            deps.log.error({ err, tenantId, rows: chunk.length }, 'experiment exposures could not be stored');
+          }
+          await yieldTurn();
         }
       }
     });
@@ -137,6 +149,43 @@ export function createAssignService(deps: AssignServiceDeps) {
     },
 
     flush,
+
+    /** The tenant's experiments as assignment sees them (in memory), by key: the flags payload builds on it. */
+    async experimentsOf(tenantId: string): Promise<ReadonlyMap<string, AssignableExperiment>> {
+      return (await loadConfig(tenantId)).byKey;
+    },
+
+    /**
+     * Exposures an SDK reports after evaluating an experiment locally (GrowthBook's trackingCallback): stored
+     * as assignments like the server's own, batched. Exposures of unknown or not running experiments, of a
+     * variant index the experiment does not have, or of a unit already assigned another variant are skipped.
+     * Returns how many were accepted.
+     */
+    async logExposures(
+      tenantId: string,
+      items: readonly { experimentKey: string; variant: number; userId: string | undefined; anonymousId: string | undefined }[],
+    ): Promise<number> {
+      const cfg = await loadConfig(tenantId);
+      const now = deps.clock();
+      let accepted = 0;
+      const units = await Promise.all(items.map((i) => deps.units.resolve(tenantId, i.userId, i.anonymousId)));
+      items.forEach((item, j) => {
+        const e = cfg.byKey.get(item.experimentKey);
+        const v = e?.variants[item.variant];
+        if (!e || e.status !== 'running' || !v) return;
+        const unit = (units[j] as ResolvedUnit).primary;
+        const sk = `${tenantId}|${e.id}|${unit}`;
+        const known = sticky.get(sk);
+        if (known && known !== v.id) return;
+        sticky.set(sk, v.id);
+        const seen = pending.get(sk);
+        if (seen) seen.count++;
+        else pending.set(sk, { tenantId, experimentId: e.id, unitId: unit, variantId: v.id, at: now, count: 1 });
+        accepted++;
+      });
+      if (accepted) flushSoon();
+      return accepted;
+    },
 
     async assign(ctx: TenantContext, input: AssignInput): Promise<{ unitId: string; assignments: Assignment[] }> {
       requirePermission(ctx, 'interactions:write');

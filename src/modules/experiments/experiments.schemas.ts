@@ -12,7 +12,7 @@ const key = z
 const eventName = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, 'must be a lower_snake_case event name of at most 50 characters');
 
 /** JSON of at most `max` bytes and `depth` levels (configs and targeting rules are small documents). */
-function boundedJson(max: number, depth: number) {
+export function boundedJson(max: number, depth: number) {
   const deepest = (v: unknown, d = 0): number =>
     typeof v === 'object' && v !== null ? Math.max(d + 1, ...Object.values(v as Record<string, unknown>).map((x) => deepest(x, d + 1))) : d;
   return z

@@ -1,7 +1,8 @@
 /**
  * Experiments: A/B/n tests with GrowthBook-grade statistics (seed 000's experiment service, seed 003's
  * "test different recommendation strategies"). Assignment, metric events, reports, and the pure statistics
- * core behind `loupe experiments analyze`. Public entry.
+ * core behind `loupe experiments analyze`; feature flags on the same engine, served to GrowthBook SDKs for
+ * local evaluation. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
@@ -9,6 +10,9 @@ import { createAssignService } from './assign.service.ts';
 import { createExperimentsRepository } from './experiments.repository.ts';
 import { experimentsRoutes } from './experiments.routes.ts';
 import { createExperimentsService } from './experiments.service.ts';
+import { createFlagsRepository } from './flags.repository.ts';
+import { flagsRoutes } from './flags.routes.ts';
+import { createFlagsService } from './flags.service.ts';
 import { createReportService } from './report.service.ts';
 import { createTrackingService } from './tracking.service.ts';
 import { createUnitResolver, type ProfileLookup } from './units.ts';
@@ -30,8 +34,12 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     db: platform.db,
     repo,
     clock: platform.clock,
-    onChanged: (tenantId) => assign.invalidate(tenantId),
+    onChanged: (tenantId) => {
+      assign.invalidate(tenantId);
+      flags.invalidate(tenantId);
+    },
   });
+  const flags = createFlagsService({ db: platform.db, repo: createFlagsRepository(), assign, clock: platform.clock });
   const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });
   const reports = createReportService({ db: platform.db, repo, experiments, flushExposures: () => assign.flush() });
   return {
@@ -41,6 +49,7 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     flushExposures: () => assign.flush(),
     async routes(app: FastifyInstance): Promise<void> {
       await experimentsRoutes(app, { experiments, assign, tracking, reports });
+      await flagsRoutes(app, flags);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { ActionIcon, Alert, Badge, Button, Card, Group, NumberInput, Select, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useNavigate } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { api, get } from '../../api/client.ts';
 import type { CreateExperimentBody, Experiment, ExperimentList as ExperimentListResponse } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
@@ -16,7 +16,12 @@ export function ExperimentList() {
   const list = useQuery({ queryKey: ['experiments'], queryFn: () => get<ExperimentListResponse>('/api/v1/admin/experiments') });
   return (
     <Stack>
-      <Title order={2}>Experiments</Title>
+      <Group justify="space-between">
+        <Title order={2}>Experiments</Title>
+        <Button component={Link} to="/experiments/flags" variant="light">
+          Feature flags
+        </Button>
+      </Group>
       <CreateExperiment />
       <Card withBorder>
         <Group justify="space-between" mb="sm">
