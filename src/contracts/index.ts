@@ -91,6 +91,8 @@ export {
   dataQualityResponse,
   importDetail,
   importRun,
+  mappingPreviewBody,
+  mappingPreviewResponse,
   uploadAsyncResponse,
   uploadFields,
   uploadSyncResponse,
@@ -103,6 +105,8 @@ export type ImportRun = z.infer<typeof imports.importRun>;
 export type ImportDetail = z.infer<typeof imports.importDetail>;
 export type ImportValidationError = z.infer<typeof imports.validationError>;
 export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
+export type MappingPreviewBody = z.input<typeof imports.mappingPreviewBody>;
+export type MappingPreview = z.infer<typeof imports.mappingPreviewResponse>;
 
 // ---- catalog ----
 export {

@@ -33,6 +33,8 @@ export type {
   ImportRun,
   ImportDetail,
   ImportValidationError,
+  MappingPreviewBody,
+  MappingPreview,
   Item,
   ItemList,
   Category,
