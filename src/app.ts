@@ -155,6 +155,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const events = createEventsModule(platform, {
     identity,
     tenantActive: async (tenantId) => (await tenancy.authenticator.tenantInfo(tenantId))?.status === 'active',
+    // Integrations' public base URL is a tenant setting: read and written through tenancy.
+    publicUrlSetting: {
+      get: async (tenantId) => {
+        const v = (await tenancy.tenants.getTenant(tenantId)).settings.public_base_url;
+        return typeof v === 'string' && v ? v : null;
+      },
+      set: async (tenantId, url) => {
+        const { public_base_url: _old, ...rest } = (await tenancy.tenants.getTenant(tenantId)).settings;
+        await tenancy.tenants.updateTenant(tenantId, { settings: url ? { ...rest, public_base_url: url } : rest });
+      },
+    },
   });
   // Identity owns profile aggregates, events owns the rows they come from: identity declares what it reads.
   identity.useActivitySource(events.activitySource);

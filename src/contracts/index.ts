@@ -20,6 +20,7 @@ import type * as sponsored from '../modules/sponsored/sponsored.schemas.ts';
 import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
 import type * as vis from '../modules/visibility/visibility.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
+import type * as integrations from '../modules/events/integrations.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
 // ---- platform: the error envelope, jobs, rate-limit classes ----
@@ -126,8 +127,9 @@ export type Category = z.infer<typeof catalog.categoryResponse>;
 export type CategoryTreeNode = catalog.CategoryTreeJson;
 
 // ---- events: integrations ----
-export { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
+export { CONNECTOR_TYPES, publicUrlView } from '../modules/events/integrations.schemas.ts';
 export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+export type PublicUrlView = z.infer<typeof integrations.publicUrlView>;
 
 // ---- recommendations ----
 export {
