@@ -161,9 +161,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
         const v = (await tenancy.tenants.getTenant(tenantId)).settings.public_base_url;
         return typeof v === 'string' && v ? v : null;
       },
+      // Tenant settings are merged on update: null clears the key.
       set: async (tenantId, url) => {
-        const { public_base_url: _old, ...rest } = (await tenancy.tenants.getTenant(tenantId)).settings;
-        await tenancy.tenants.updateTenant(tenantId, { settings: url ? { ...rest, public_base_url: url } : rest });
+        const settings = (await tenancy.tenants.getTenant(tenantId)).settings;
+        await tenancy.tenants.updateTenant(tenantId, { settings: { ...settings, public_base_url: url } });
       },
     },
   });

@@ -231,7 +231,13 @@ export function HomePage() {
                 <Anchor component={Link} to={`/import?kind=${lastImport.kind}&import=${lastImport.id}`}>
                   {lastImport.file_name}
                 </Anchor>
-: {lastImport.outcome === 'nothing_imported' ? 'nothing imported' : lastImport.outcome === 'mostly_rejected' ? 'mostly rejected' : lastImport.status}, {fmtNumber(lastImport.rows_accepted)} accepted, {fmtNumber(lastImport.rows_rejected)} rejected (
+                :{' '}
+                {lastImport.outcome === 'nothing_imported'
+                  ? 'nothing imported'
+                  : lastImport.outcome === 'mostly_rejected'
+                    ? 'mostly rejected'
+                    : lastImport.status}
+                , {fmtNumber(lastImport.rows_accepted)} accepted, {fmtNumber(lastImport.rows_rejected)} rejected (
                 {fmtDate(lastImport.finished_at ?? lastImport.created_at)})
               </>
             ) : (

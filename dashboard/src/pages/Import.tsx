@@ -59,10 +59,7 @@ export default function ImportPage() {
   const rows = useMemo(() => (text ? parseRows(text, effective, 6) : []), [text, effective]);
   const headers = useMemo(() => rows[0] ?? [], [rows]);
 
-  const mapping = useMemo(
-    () => ({ ...overrides, ...(kind === 'purchases' ? { 'const:purchase': 'type' } : {}) }),
-    [overrides, kind],
-  );
+  const mapping = useMemo(() => ({ ...overrides, ...(kind === 'purchases' ? { 'const:purchase': 'type' } : {}) }), [overrides, kind]);
   // The mapping shown is the server's resolution of this header: exactly what the upload will apply.
   const resolved = useQuery({
     queryKey: ['import-mapping', tenantId, target, headers, mapping],

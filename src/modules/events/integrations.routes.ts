@@ -101,7 +101,6 @@ const updateBody = z
 
 const idParams = z.object({ id: z.string().max(100) });
 
-
 /** The base URL of a request received: PUBLIC_URL when configured (proxies change the host), else this request's origin. */
 const envBase = (config: Config, r: FastifyRequest) => (config.publicUrl ?? `${r.protocol}://${r.host}`).replace(/\/+$/, '');
 
@@ -230,9 +229,14 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       const raw = request.body.url;
       const url = raw === null || raw.trim() === '' ? null : normalizePublicUrl(raw);
       if (raw !== null && raw.trim() !== '' && url === null)
-        throw new AppError('validation', 'PUBLIC_URL_INVALID', 'Give an http(s) address such as https://loupe.example.com, without a query or credentials.', {
-          details: [{ field: 'url', message: 'not an http(s) base address' }],
-        });
+        throw new AppError(
+          'validation',
+          'PUBLIC_URL_INVALID',
+          'Give an http(s) address such as https://loupe.example.com, without a query or credentials.',
+          {
+            details: [{ field: 'url', message: 'not an http(s) base address' }],
+          },
+        );
       await deps.publicUrlSetting.set(ctx.tenantId, url);
       const base = await publicBaseOf(deps, request, ctx.tenantId);
       return { ...base, tenant_setting: url, environment: deps.config.publicUrl ?? null };

@@ -7,7 +7,10 @@ export const CONNECTOR_TYPES = ['shopify', 'woocommerce', 'stripe', 'twilio'] as
 export const publicUrlView = z.object({
   url: z.string().describe('The base URL webhook addresses use now'),
   source: z.enum(['tenant_setting', 'environment', 'request']),
-  warning: z.string().nullable().describe('Why a store could not reach it (a local or private address, not https); null when it looks public'),
+  warning: z
+    .string()
+    .nullable()
+    .describe('Why a store could not reach it (a local or private address, not https); null when it looks public'),
   tenant_setting: z.string().nullable(),
   environment: z.string().nullable(),
 });

@@ -26,7 +26,14 @@ describe('public base URL', () => {
   it('normalizes what Settings accepts and refuses the rest', () => {
     expect(normalizePublicUrl(' https://loupe.example.com/ ')).toBe('https://loupe.example.com');
     expect(normalizePublicUrl('https://loupe.example.com/base//')).toBe('https://loupe.example.com/base');
-    for (const bad of ['ftp://x.example', 'https://u:p@x.example', 'https://x.example/?a=1', 'https://x.example/#f', 'x', 'javascript:alert(1)'])
+    for (const bad of [
+      'ftp://x.example',
+      'https://u:p@x.example',
+      'https://x.example/?a=1',
+      'https://x.example/#f',
+      'x',
+      'javascript:alert(1)',
+    ])
       expect(normalizePublicUrl(bad), bad).toBeNull();
   });
 });

@@ -48,7 +48,8 @@ export function publicUrlWarning(url: string): string | null {
     (kind === 6 && v6Private(host));
   if (internal)
     return `${u.host} is only reachable from this machine or its network: a store's servers cannot deliver webhooks to it. Set the public address people and stores reach this server at (Settings, or the PUBLIC_URL environment variable), e.g. a tunnel or your domain.`;
-  if (u.protocol !== 'https:') return 'Stores such as Shopify deliver webhooks to https addresses only: use the https address of this server.';
+  if (u.protocol !== 'https:')
+    return 'Stores such as Shopify deliver webhooks to https addresses only: use the https address of this server.';
   return null;
 }
 

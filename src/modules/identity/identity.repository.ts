@@ -336,9 +336,13 @@ export function createIdentityRepository(events: ProfileEvents) {
         q,
         sql`SELECT ${PROFILE_COLS} FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active'
             ${f.matchKey !== undefined ? sql`AND id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ${f.matchKey})` : sql``}
-            ${f.anyOf ? sql`AND (id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(f.anyOf.matchKeys)}::text[]))
+            ${
+              f.anyOf
+                ? sql`AND (id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(f.anyOf.matchKeys)}::text[]))
                 ${f.anyOf.profileId ? sql`OR id = ${f.anyOf.profileId}::uuid` : sql``}
-                ${f.anyOf.nameContains ? sql`OR lower(traits->>'name') LIKE ${`%${escapeLike(f.anyOf.nameContains.toLowerCase())}%`} ESCAPE '\\'` : sql``})` : sql``}
+                ${f.anyOf.nameContains ? sql`OR lower(traits->>'name') LIKE ${`%${escapeLike(f.anyOf.nameContains.toLowerCase())}%`} ESCAPE '\\'` : sql``})`
+                : sql``
+            }
             ${f.minStrength !== undefined ? sql`AND profile_strength >= ${f.minStrength}` : sql``}
             ${f.channel !== undefined ? sql`AND ${f.channel} = ANY(channels)` : sql``}
             ${f.minOrders !== undefined ? sql`AND total_orders >= ${f.minOrders}` : sql``}

@@ -108,7 +108,11 @@ function identifierFromQuery(
   anyType: true,
 ): { type: string | null; value: string } | undefined;
 function identifierFromQuery(q: Record<string, unknown>, required: boolean): { type: string; value: string } | undefined;
-function identifierFromQuery(q: Record<string, unknown>, required: boolean, anyType = false): { type: string | null; value: string } | undefined {
+function identifierFromQuery(
+  q: Record<string, unknown>,
+  required: boolean,
+  anyType = false,
+): { type: string | null; value: string } | undefined {
   const given = s.IDENTIFIER_QUERY_KEYS.filter((k) => typeof q[k] === 'string');
   const generic = typeof q.identifier === 'string' || typeof q.identifier_type === 'string';
   if (given.length + (generic ? 1 : 0) > 1) throw validation('ONE_IDENTIFIER_ONLY', 'Search by one identifier at a time.');

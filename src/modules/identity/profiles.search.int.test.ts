@@ -61,7 +61,10 @@ describe('search by any identifier', () => {
     ];
     for (const [value, who, by] of cases) {
       const res = await search(value);
-      expect(res.body.data.map((p: { id: string }) => p.id), value).toEqual([ids[who]]);
+      expect(
+        res.body.data.map((p: { id: string }) => p.id),
+        value,
+      ).toEqual([ids[who]]);
       expect(res.body.data[0].matched_by, value).toContain(by);
     }
     const byId = await search(ids.loyal!);
@@ -86,7 +89,9 @@ describe('search by any identifier', () => {
     const lone = await t.request('GET', '/api/v1/profiles?identifier=%ED%A0%80', { token: tenant.ownerToken });
     expect([200, 400]).toContain(lone.status);
     // A typed search still works as before, and two identifiers at once are refused.
-    expect((await t.request('GET', '/api/v1/profiles?identifier_type=user_id&identifier=17850', { token: tenant.ownerToken })).body.data).toHaveLength(1);
+    expect(
+      (await t.request('GET', '/api/v1/profiles?identifier_type=user_id&identifier=17850', { token: tenant.ownerToken })).body.data,
+    ).toHaveLength(1);
     expect((await t.request('GET', '/api/v1/profiles?identifier=17850&email=a@b.test', { token: tenant.ownerToken })).status).toBe(400);
   });
 

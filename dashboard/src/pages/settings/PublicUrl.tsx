@@ -56,9 +56,7 @@ export function PublicUrl() {
   const fieldError = save.error instanceof ApiError ? save.error.message : save.error ? 'Could not save: try again.' : null;
   return (
     <Stack maw={720}>
-      <Text size="sm">
-        Stores such as Shopify send webhooks to this address. It must be reachable from the internet, over https.
-      </Text>
+      <Text size="sm">Stores such as Shopify send webhooks to this address. It must be reachable from the internet, over https.</Text>
       <Text size="sm" data-testid="public-url-current">
         Now: <span className="mono">{v.url}</span> ({SOURCE[v.source]})
       </Text>
