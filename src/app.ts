@@ -157,6 +157,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const events = createEventsModule(platform, {
     identity,
     tenantActive: async (tenantId) => (await tenancy.authenticator.tenantInfo(tenantId))?.status === 'active',
+    // Integrations' public base URL is a tenant setting: read and written through tenancy.
+    publicUrlSetting: {
+      get: async (tenantId) => {
+        const v = (await tenancy.tenants.getTenant(tenantId)).settings.public_base_url;
+        return typeof v === 'string' && v ? v : null;
+      },
+      // Tenant settings are merged on update: null clears the key.
+      set: async (tenantId, url) => {
+        const settings = (await tenancy.tenants.getTenant(tenantId)).settings;
+        await tenancy.tenants.updateTenant(tenantId, { settings: { ...settings, public_base_url: url } });
+      },
+    },
   });
   // Identity owns profile aggregates, events owns the rows they come from: identity declares what it reads.
   identity.useActivitySource(events.activitySource);

@@ -22,6 +22,7 @@ import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
 import type * as vis from '../modules/visibility/visibility.schemas.ts';
 import type * as billing from '../modules/billing/billing.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
+import type * as integrations from '../modules/events/integrations.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
 // ---- platform: the error envelope, jobs, rate-limit classes ----
@@ -93,6 +94,8 @@ export {
   dataQualityResponse,
   importDetail,
   importRun,
+  mappingPreviewBody,
+  mappingPreviewResponse,
   uploadAsyncResponse,
   uploadFields,
   uploadSyncResponse,
@@ -105,6 +108,8 @@ export type ImportRun = z.infer<typeof imports.importRun>;
 export type ImportDetail = z.infer<typeof imports.importDetail>;
 export type ImportValidationError = z.infer<typeof imports.validationError>;
 export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
+export type MappingPreviewBody = z.input<typeof imports.mappingPreviewBody>;
+export type MappingPreview = z.infer<typeof imports.mappingPreviewResponse>;
 
 // ---- catalog ----
 export {
@@ -124,8 +129,9 @@ export type Category = z.infer<typeof catalog.categoryResponse>;
 export type CategoryTreeNode = catalog.CategoryTreeJson;
 
 // ---- events: integrations ----
-export { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
+export { CONNECTOR_TYPES, publicUrlView } from '../modules/events/integrations.schemas.ts';
 export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+export type PublicUrlView = z.infer<typeof integrations.publicUrlView>;
 
 // ---- recommendations ----
 export {

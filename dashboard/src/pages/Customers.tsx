@@ -10,13 +10,21 @@ import { useParams } from '../lib/params.ts';
 import type { MergeHistory, Profile, ProfileDetail, ProfileList, ProfileQuery, ReviewList } from '../api/types.ts';
 import { useSession } from '../session.tsx';
 
-/** Which query parameter a typed search goes to: an e-mail, a phone number, or any identifier. */
-function searchQuery(q: string): Pick<ProfileQuery, 'email' | 'phone' | 'identifier'> {
-  if (!q) return {};
-  if (/^\S+@\S+$/.test(q)) return { email: q };
-  if (/^\+?[\d\s().-]{6,}$/.test(q)) return { phone: q };
-  return { identifier: q };
+/** A typed search goes to `identifier` with no type: the server tries every identifier type, the profile id and the name. */
+function searchQuery(q: string): Pick<ProfileQuery, 'identifier'> {
+  const v = q.trim();
+  return v ? { identifier: v } : {};
 }
+const MATCH_LABELS: Record<string, string> = {
+  user_id: 'customer id',
+  email: 'e-mail',
+  phone: 'phone',
+  loyalty_id: 'loyalty id',
+  device_id: 'device id',
+  anonymous_id: 'anonymous id',
+  profile_id: 'profile id',
+  name: 'name',
+};
 const name = (p: Profile): string => str(p.traits.name ?? p.identifiers.email ?? p.identifiers.user_id ?? p.id);
 
 export default function CustomersPage() {
@@ -62,7 +70,7 @@ function Profiles() {
         <Group align="flex-end">
           <TextInput
             label="Find a customer"
-            description="By e-mail, phone, user id, loyalty id or any identifier"
+            description="By customer id, e-mail, phone, name, loyalty id or profile id"
             value={typed}
             onChange={(e) => setTyped(e.currentTarget.value)}
             w={{ base: '100%', sm: 380 }}
@@ -103,6 +111,17 @@ function Profiles() {
                   .map((i) => `${i.type}: ${i.value}`)
                   .join(', ') || '—',
             },
+            ...(f.q
+              ? [
+                  {
+                    key: 'matched_by',
+                    label: 'Matched by',
+                    render: (r: ProfileList['data'][number]) => (
+                      <span data-testid="matched-by">{(r.matched_by ?? []).map((m) => MATCH_LABELS[m] ?? m).join(', ') || '—'}</span>
+                    ),
+                  },
+                ]
+              : []),
             { key: 'total_orders', label: 'Orders', render: (r) => fmtNumber(r.total_orders) },
             { key: 'lifetime_value', label: 'Lifetime value', render: (r) => fmtMinor(r.lifetime_value_minor, r.currency) },
             { key: 'profile_strength', label: 'Strength' },

@@ -3,7 +3,7 @@ import { Anchor, Badge, Card, Group, SegmentedControl, SimpleGrid, Stack, Table,
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { get } from '../api/client.ts';
-import type { AnalyticsDashboard, DataQuality, ImportRun, Job, KpisReport, Page, SessionsReport, VersionsResponse } from '../api/types.ts';
+import type { AnalyticsDashboard, DataQuality, ImportRun, Job, KpisReport, Page, VersionsResponse } from '../api/types.ts';
 import { EmptyState, ErrorState, isNotAvailable, Loading } from '../components/states.tsx';
 import { LineChart, type Series } from '../components/LineChart.tsx';
 import { fmtDate, fmtMoney, fmtNumber, fmtPercent } from '../lib/format.ts';
@@ -17,17 +17,22 @@ const PERIODS = [
   { value: '90', label: '90 days' },
 ];
 
-/** Seed 003 step 9's recommendation figures and seed 000's traffic over the same period. */
+/** The store's figures over the chosen period (analytics KPIs) and the recommendation figures of the same days. */
 function kpisOf(a: AnalyticsDashboard | undefined, k: KpisReport | undefined) {
   const vs = (c: number | null | undefined) =>
     c === null || c === undefined ? undefined : `${c >= 0 ? '▲' : '▼'} ${fmtPercent(Math.abs(c))} vs previous period`;
   return [
     { label: 'Revenue', value: fmtMoney(k?.current.revenue, k?.currency ?? null), change: vs(k?.change.revenue) },
     { label: 'Orders', value: fmtNumber(k?.current.orders), change: vs(k?.change.orders) },
+    {
+      label: 'Average order',
+      value: fmtMoney(k?.current.average_order_value, k?.currency ?? null),
+      change: vs(k?.change.average_order_value),
+    },
+    { label: 'Customers', value: fmtNumber(k?.current.customers) },
+    { label: 'New customers', value: fmtNumber(k?.current.new_customers), change: vs(k?.change.new_customers) },
+    { label: 'Repeat rate', value: fmtPercent(k?.current.repeat_rate), change: vs(k?.change.repeat_rate) },
     { label: 'Sessions', value: fmtNumber(k?.current.sessions), change: vs(k?.change.sessions) },
-    { label: 'Orders per session', value: fmtPercent(k?.current.conversion_rate), change: vs(k?.change.conversion_rate) },
-    { label: 'Events', value: fmtNumber(a?.data_quality.interactions) },
-    { label: 'Active profiles', value: fmtNumber(a?.data_quality.users) },
     { label: 'Recommendations served', value: fmtNumber(a?.metrics.total_recommendations_served) },
     { label: 'Click-through rate', value: fmtPercent(a?.metrics.click_through_rate) },
     {
@@ -37,19 +42,39 @@ function kpisOf(a: AnalyticsDashboard | undefined, k: KpisReport | undefined) {
   ];
 }
 
-/** Sessions, people and converted sessions per local day of the period (GET /api/v1/analytics/sessions). */
-function seriesOf(t: SessionsReport): { x: number[]; series: Series[] } | null {
-  const rows = t.series;
-  if (rows.length < 2) return null;
+/** Orders and customers per local day of the period (GET /api/v1/analytics/kpis series). */
+function seriesOf(k: KpisReport): { x: number[]; series: Series[] } | null {
+  const rows = k.series;
+  if (rows.length < 2 || k.current.orders === 0) return null;
   return {
     x: rows.map((r) => bucketSeconds(r.bucket)),
     series: [
-      { label: 'sessions', values: rows.map((r) => r.sessions) },
-      { label: 'people', values: rows.map((r) => r.users) },
-      { label: 'converted sessions', values: rows.map((r) => r.converted_sessions) },
+      { label: 'orders', values: rows.map((r) => r.orders) },
+      { label: 'new customers', values: rows.map((r) => r.new_customers) },
+      { label: 'returning customers', values: rows.map((r) => r.returning_customers) },
     ],
   };
 }
+
+/**
+ * The report range of the period: the last N days up to today, or, when the store's latest data is older than
+ * that (an imported history), the last N days up to its latest day, so the figures are not all zero.
+ */
+function periodRange(period: string, latest: string | null | undefined): { from: string; to: string; tz: string; anchored: boolean } {
+  const recent = rangeQuery(period, '', '');
+  if (!latest) return { ...recent, anchored: false };
+  const last = new Date(latest);
+  if (Number.isNaN(last.getTime())) return { ...recent, anchored: false };
+  const lastDay = ymd(last);
+  if (lastDay >= recent.from) return { ...recent, anchored: false };
+  const start = new Date(last.getFullYear(), last.getMonth(), last.getDate() - (Number(period) - 1));
+  return { from: ymd(start), to: lastDay, tz: recent.tz, anchored: true };
+}
+const fmtDay = (day: string) => {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(y!, (m ?? 1) - 1, d ?? 1).toLocaleDateString(undefined, { dateStyle: 'medium' });
+};
+const ymd = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 
 const statusColor: Record<string, string> = { succeeded: 'green', running: 'blue', queued: 'gray', failed: 'red', cancelled: 'orange' };
 
@@ -62,16 +87,18 @@ export function HomePage() {
     queryFn: ({ signal }) => get<AnalyticsDashboard>(`/api/v1/analytics/tenant/${tenantId}/dashboard`, { days: period }, signal),
     enabled: !!tenantId,
   });
-  const range = rangeQuery(period, '', '');
-  const traffic = useQuery({
-    queryKey: ['analytics-sessions', tenantId, range.from, range.to, range.tz, 'day', 0],
-    queryFn: ({ signal }) => get<SessionsReport>('/api/v1/analytics/sessions', { ...range, granularity: 'day', limit: 0 }, signal),
+  const quality = useQuery({
+    queryKey: ['data-quality', tenantId],
+    queryFn: ({ signal }) => get<DataQuality>('/api/v1/data-quality', undefined, signal),
     enabled: !!tenantId,
   });
+  // The period waits for the store's latest data (it may anchor the range); a failure falls back to "up to today".
+  const latest = quality.data?.freshness.last_interaction_at;
+  const { anchored, ...range } = periodRange(period, latest);
   const commerce = useQuery({
     queryKey: ['analytics-kpis', tenantId, range.from, range.to, range.tz],
     queryFn: ({ signal }) => get<KpisReport>('/api/v1/analytics/kpis', { ...range, granularity: 'day' }, signal),
-    enabled: !!tenantId,
+    enabled: !!tenantId && !quality.isPending,
   });
   const models = useQuery({
     queryKey: ['models', tenantId],
@@ -89,12 +116,7 @@ export function HomePage() {
     queryFn: ({ signal }) => get<Page<ImportRun>>('/api/v1/imports', { limit: 1 }, signal),
     enabled: !!tenantId,
   });
-  const quality = useQuery({
-    queryKey: ['data-quality', tenantId],
-    queryFn: ({ signal }) => get<DataQuality>('/api/v1/data-quality', undefined, signal),
-    enabled: !!tenantId,
-  });
-  const chart = useMemo(() => (traffic.data ? seriesOf(traffic.data) : null), [traffic.data]);
+  const chart = useMemo(() => (commerce.data ? seriesOf(commerce.data) : null), [commerce.data]);
 
   if (!tenantId)
     return (
@@ -118,11 +140,17 @@ export function HomePage() {
         <Title order={3} size="h4" id="kpi-title" mb="xs">
           Key figures
         </Title>
-        {analytics.isLoading || commerce.isLoading ? (
+        {anchored && (
+          <Text size="sm" c="dimmed" mb="xs" data-testid="period-note">
+            No data in the last {period} days: showing the {period} days up to your latest data ({fmtDay(range.to)}).
+          </Text>
+        )}
+        {analytics.isPending || commerce.isPending ? (
           <Loading label="Loading figures" />
         ) : (
           <>
             {analytics.error && !isNotAvailable(analytics.error) && <ErrorState error={analytics.error} />}
+            {commerce.error && <ErrorState error={commerce.error} feature="Store figures" />}
             <SimpleGrid cols={{ base: 2, md: 3, lg: 5 }}>
               {kpis.map((k) => (
                 <Card withBorder key={k.label} padding="md">
@@ -152,15 +180,17 @@ export function HomePage() {
         <Title order={3} size="h4" mb="xs">
           Over time
         </Title>
-        {traffic.isLoading ? (
+        {commerce.isPending ? (
           <Loading label="Loading the period" />
-        ) : traffic.error ? (
-          <ErrorState error={traffic.error} feature="Analytics" />
-        ) : chart && traffic.data && traffic.data.summary.sessions > 0 ? (
-          <LineChart x={chart.x} series={chart.series} label="Sessions, people and converted sessions per day over the chosen period" />
+        ) : commerce.error ? (
+          <ErrorState error={commerce.error} feature="Analytics" />
+        ) : chart ? (
+          <div data-testid="home-chart">
+            <LineChart x={chart.x} series={chart.series} label="Orders, new and returning customers per day over the chosen period" />
+          </div>
         ) : (
           <Text c="dimmed" size="sm">
-            No sessions in this period yet: they appear once your site sends sessions and page views to /api/v1/analytics.
+            No orders in this period: they appear once orders are imported or arrive from your store.
           </Text>
         )}
       </Card>
@@ -169,7 +199,7 @@ export function HomePage() {
           <Title order={3} size="h5">
             Jobs
           </Title>
-          {jobs.isLoading ? (
+          {jobs.isPending ? (
             <Loading />
           ) : jobs.error ? (
             <ErrorState error={jobs.error} />
@@ -188,7 +218,7 @@ export function HomePage() {
             Last import
           </Title>
           <Text size="sm" mt="xs">
-            {imports.isLoading ? (
+            {imports.isPending ? (
               'Loading…'
             ) : imports.error ? (
               isNotAvailable(imports.error) ? (
@@ -201,7 +231,13 @@ export function HomePage() {
                 <Anchor component={Link} to={`/import?kind=${lastImport.kind}&import=${lastImport.id}`}>
                   {lastImport.file_name}
                 </Anchor>
-                : {lastImport.status}, {fmtNumber(lastImport.rows_accepted)} accepted, {fmtNumber(lastImport.rows_rejected)} rejected (
+                :{' '}
+                {lastImport.outcome === 'nothing_imported'
+                  ? 'nothing imported'
+                  : lastImport.outcome === 'mostly_rejected'
+                    ? 'mostly rejected'
+                    : lastImport.status}
+                , {fmtNumber(lastImport.rows_accepted)} accepted, {fmtNumber(lastImport.rows_rejected)} rejected (
                 {fmtDate(lastImport.finished_at ?? lastImport.created_at)})
               </>
             ) : (
@@ -219,7 +255,7 @@ export function HomePage() {
             Model in service
           </Title>
           <Text size="sm" mt="xs">
-            {models.isLoading
+            {models.isPending
               ? 'Loading…'
               : models.error
                 ? isNotAvailable(models.error)

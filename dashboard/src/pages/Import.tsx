@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import {
   Alert,
   Anchor,
+  Badge,
   Button,
   Card,
   Group,
@@ -14,54 +15,32 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query';
 import { api, get, requestRaw } from '../api/client.ts';
 import { ErrorState } from '../components/states.tsx';
 import { DELIMITERS, parseRows, sniffDelimiter } from '../lib/csv.ts';
+import { type FileHead, readFileHead } from '../lib/file-head.ts';
 import { fmtNumber } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
-import type { ImportDetail, ImportValidationError, UploadAsyncResponse, UploadFields, UploadSyncResponse } from '../api/types.ts';
+import type {
+  ImportDetail,
+  ImportValidationError,
+  MappingPreview,
+  MappingPreviewBody,
+  UploadAsyncResponse,
+  UploadFields,
+  UploadSyncResponse,
+} from '../api/types.ts';
 
 type Kind = 'items' | 'interactions' | 'purchases';
 
-/** Loupe's fields per kind (src/modules/imports/imports.core.ts). */
-const FIELDS: Record<'items' | 'interactions', string[]> = {
-  items: [
-    'item_id',
-    'name',
-    'description',
-    'category',
-    'brand',
-    'tags',
-    'price',
-    'sale_price',
-    'currency',
-    'image_url',
-    'url',
-    'availability',
-    'stock',
-    'gtin',
-    'mpn',
-  ],
-  interactions: [
-    'user_id',
-    'anonymous_id',
-    'item_id',
-    'type',
-    'timestamp',
-    'value',
-    'quantity',
-    'price',
-    'currency',
-    'order_id',
-    'session_id',
-    'event_id',
-    'recommendation_id',
-  ],
-};
 const DELIMITER_LABELS: Record<string, string> = { ',': 'Comma', ';': 'Semicolon', '\t': 'Tab', '|': 'Pipe' };
-const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+/** Select values for a column that feeds no field (the server's `attribute` and `ignore` mapping targets). */
+const KEEP = '__attribute';
+const DROP = '__ignore';
+/** Above this many expected rows the server runs the import as a job (imports.service.ts SYNC_MAX_ROWS). */
+const BACKGROUND_ROWS = 20_000;
 
 export default function ImportPage() {
   const { tenantId } = useSession();
@@ -69,39 +48,41 @@ export default function ImportPage() {
   const kind = (['items', 'interactions', 'purchases'].includes(params.kind) ? params.kind : 'items') as Kind;
   const target = kind === 'items' ? 'items' : 'interactions';
   const [file, setFile] = useState<File | null>(null);
-  const [text, setText] = useState('');
+  const [head, setHead] = useState<FileHead | null>(null);
   const [delimiter, setDelimiter] = useState<string>('auto');
-  const [mapping, setMapping] = useState<Record<string, string>>({});
+  /** The columns the merchant chose a field for; every other column follows the server's default rules. */
+  const [overrides, setOverrides] = useState<Record<string, string>>({});
   const [dragging, setDragging] = useState(false);
 
+  const text = head?.text ?? '';
   const effective = delimiter === 'auto' ? sniffDelimiter(text) : delimiter;
   const rows = useMemo(() => (text ? parseRows(text, effective, 6) : []), [text, effective]);
-  const headers = rows[0] ?? [];
+  const headers = useMemo(() => rows[0] ?? [], [rows]);
 
-  // Default mapping: a column whose normalized name equals a Loupe field maps to it.
-  useEffect(() => {
-    const next: Record<string, string> = {};
-    for (const h of headers) {
-      const f = FIELDS[target].find((x) => norm(x) === norm(h));
-      if (f) next[h] = f;
-    }
-    setMapping(next);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [headers.join('\u0000'), target]);
+  const mapping = useMemo(() => ({ ...overrides, ...(kind === 'purchases' ? { 'const:purchase': 'type' } : {}) }), [overrides, kind]);
+  // The mapping shown is the server's resolution of this header: exactly what the upload will apply.
+  const resolved = useQuery({
+    queryKey: ['import-mapping', tenantId, target, headers, mapping],
+    queryFn: () =>
+      api<MappingPreview>('POST', '/api/v1/imports/mapping', {
+        body: { kind: target, headers, mapping } satisfies MappingPreviewBody,
+      }),
+    enabled: !!tenantId && headers.length > 0,
+    placeholderData: keepPreviousData,
+  });
 
   const choose = useCallback(async (f: File | undefined) => {
     if (!f) return;
     setFile(f);
-    // Only the head of the file is read for the preview; gzip files are sent as they are.
-    setText(f.name.endsWith('.gz') ? '' : await f.slice(0, 64 * 1024).text());
+    setOverrides({});
+    setHead(null);
+    setHead(await readFileHead(f));
   }, []);
 
   const upload = useMutation({
     mutationFn: async () => {
       const form = new FormData();
-      const explicit: Record<string, string> = Object.fromEntries(Object.entries(mapping).filter(([, v]) => v));
-      if (kind === 'purchases') explicit['const:purchase'] = 'type';
-      const fields: UploadFields = { mapping: explicit, ...(delimiter !== 'auto' ? { delimiter } : {}) };
+      const fields: UploadFields = { mapping, ...(delimiter !== 'auto' ? { delimiter } : {}) };
       form.append('mapping', JSON.stringify(fields.mapping));
       if (fields.delimiter) form.append('delimiter', fields.delimiter);
       form.append('file', file!);
@@ -110,6 +91,18 @@ export default function ImportPage() {
     // Small files answer at once, large ones are queued: either way the import's page shows progress and errors.
     onSuccess: (out) => setParams({ import: out.import_id }),
   });
+
+  const valueOf = (column: string): string => {
+    const c = resolved.data?.columns.find((x) => x.column === column);
+    if (!c) return KEEP;
+    return c.field ?? (c.source === 'ignored' ? DROP : KEEP);
+  };
+  const options = [
+    { value: KEEP, label: 'keep as attribute' },
+    { value: DROP, label: "don't import" },
+    ...(resolved.data?.fields ?? []).map((f) => ({ value: f, label: f })),
+  ];
+  const expected = head?.expectedRows ?? null;
 
   return (
     <Stack>
@@ -122,7 +115,10 @@ export default function ImportPage() {
           { value: 'purchases', label: 'Purchases' },
         ]}
         value={kind}
-        onChange={(v) => setParams({ kind: v, import: null })}
+        onChange={(v) => {
+          setOverrides({});
+          setParams({ kind: v, import: null });
+        }}
         w={{ base: '100%', sm: 420 }}
       />
       <label
@@ -154,15 +150,17 @@ export default function ImportPage() {
           onChange={(e) => void choose(e.currentTarget.files?.[0])}
         />
         <Text fw={600}>{file ? file.name : 'Drop a CSV, JSON or NDJSON file here, or press to choose one'}</Text>
-        <Text size="sm" c="dimmed">
-          {file ? `${fmtNumber(file.size)} bytes` : 'Any delimiter, quoted fields, gzip-compressed or not.'}
+        <Text size="sm" c="dimmed" data-testid="file-facts">
+          {file
+            ? `${fmtNumber(file.size)} bytes${head?.gzip ? ' (gzip)' : ''}${expected !== null ? ` · about ${fmtNumber(expected)} rows` : ''}`
+            : 'Any delimiter, quoted fields, gzip-compressed or not.'}
         </Text>
       </label>
-      {file && headers.length > 0 && (
+      {file && head && headers.length > 0 && (
         <Card withBorder>
           <Group justify="space-between" mb="sm">
             <Title order={3} size="h5">
-              Preview (first rows)
+              Preview (first rows{head.gzip ? ', decompressed' : ''})
             </Title>
             <Select
               label="Delimiter"
@@ -177,6 +175,7 @@ export default function ImportPage() {
               allowDeselect={false}
             />
           </Group>
+          {resolved.error && <ErrorState error={resolved.error} feature="The column mapping" />}
           <div className="table-scroll">
             <Table striped withTableBorder data-testid="import-preview">
               <Table.Thead>
@@ -188,11 +187,12 @@ export default function ImportPage() {
                         <Select
                           aria-label={`Loupe field for column ${h}`}
                           size="xs"
-                          placeholder="keep as attribute"
-                          data={FIELDS[target]}
-                          value={mapping[h] ?? null}
-                          onChange={(v) => setMapping((m) => ({ ...m, [h]: v ?? '' }))}
-                          clearable
+                          data={options}
+                          value={resolved.data ? valueOf(h) : null}
+                          placeholder="…"
+                          disabled={!resolved.data}
+                          onChange={(v) => v && setOverrides((m) => ({ ...m, [h]: v === KEEP ? 'attribute' : v === DROP ? 'ignore' : v }))}
+                          allowDeselect={false}
                         />
                       </Stack>
                     </Table.Th>
@@ -210,19 +210,46 @@ export default function ImportPage() {
               </Table.Tbody>
             </Table>
           </div>
-          {kind === 'purchases' && (
+          {resolved.data && resolved.data.constants.length > 0 && (
             <Text size="sm" c="dimmed" mt="xs">
-              Every row is imported as a purchase interaction.
+              Same for every row: {resolved.data.constants.map((c) => `${c.field} = ${c.value}`).join(', ')}.
             </Text>
+          )}
+          {resolved.data && resolved.data.problems.length > 0 && (
+            <Alert color="orange" mt="sm" title="This file would be refused as mapped" data-testid="mapping-problems">
+              {resolved.data.problems.map((p) => (
+                <Text size="sm" key={p}>
+                  {p}
+                </Text>
+              ))}
+              <Text size="sm" mt={4}>
+                Choose a field for one of the columns above.
+              </Text>
+            </Alert>
           )}
         </Card>
       )}
       {file && (
-        <Group>
-          <Button onClick={() => upload.mutate()} loading={upload.isPending} disabled={!tenantId}>
-            Upload {file.name}
-          </Button>
-        </Group>
+        <Stack gap="xs">
+          <Group>
+            <Button onClick={() => upload.mutate()} loading={upload.isPending} disabled={!tenantId || !head}>
+              Upload {file.name}
+            </Button>
+            {expected !== null && expected > BACKGROUND_ROWS && (
+              <Text size="sm" c="dimmed">
+                About {fmtNumber(expected)} rows: the import runs in the background and this page shows its progress.
+              </Text>
+            )}
+          </Group>
+          {upload.isPending && (
+            <Stack gap={4} data-testid="upload-pending">
+              <Progress value={100} striped animated size="lg" aria-label="Sending the file" />
+              <Text size="sm" c="dimmed">
+                Sending {file.name} ({fmtNumber(file.size)} bytes) and checking it…
+              </Text>
+            </Stack>
+          )}
+        </Stack>
       )}
       {upload.error && <ErrorState error={upload.error} feature="File imports" />}
       {params.import && <ImportProgress id={params.import} />}
@@ -255,7 +282,26 @@ function ErrorRows({ errors }: { errors: ImportValidationError[] }) {
   );
 }
 
-const DONE = new Set(['succeeded', 'failed']);
+const DONE = new Set(['succeeded', 'failed', 'interrupted']);
+
+/** What a merchant reads about an import: "succeeded" only when the rows were kept. */
+function verdict(d: ImportDetail): { label: string; color: string; detail?: string } {
+  const rejected = `${fmtNumber(d.rows_rejected)} of ${fmtNumber(d.rows_read)} rows rejected`;
+  if (d.status === 'failed') return { label: 'Failed', color: 'red' };
+  if (d.status === 'interrupted') return { label: 'Interrupted', color: 'orange', detail: 'Upload the file again to finish it.' };
+  if (d.status === 'queued') return { label: 'Waiting to start', color: 'gray' };
+  if (d.status === 'running') return { label: 'Importing', color: 'blue' };
+  switch (d.outcome) {
+    case 'nothing_imported':
+      return { label: 'Nothing imported', color: 'red', detail: `${rejected}. Fix the mapping or the file and upload again.` };
+    case 'mostly_rejected':
+      return { label: 'Mostly rejected', color: 'red', detail: `${rejected}. Check the reasons below, fix them and upload again.` };
+    case 'partial':
+      return { label: 'Imported with problems', color: 'orange', detail: `${rejected}; the other rows were imported.` };
+    default:
+      return { label: 'Imported', color: 'green' };
+  }
+}
 
 function ImportProgress({ id }: { id: string }) {
   const { tenantId } = useSession();
@@ -270,6 +316,7 @@ function ImportProgress({ id }: { id: string }) {
   const d = q.data;
   const done = DONE.has(d.status);
   const pct = done ? 100 : Math.round(100 * d.progress.fraction);
+  const v = verdict(d);
 
   async function download() {
     setDownloadError(null);
@@ -287,11 +334,16 @@ function ImportProgress({ id }: { id: string }) {
   }
 
   return (
-    <Card withBorder data-testid="import-progress" data-status={d.status}>
+    <Card withBorder data-testid="import-progress" data-status={d.status} data-outcome={d.outcome ?? ''}>
       <Group justify="space-between">
-        <Title order={3} size="h5">
-          {d.file_name}: {d.status}
-        </Title>
+        <Group gap="xs">
+          <Title order={3} size="h5">
+            {d.file_name}
+          </Title>
+          <Badge color={v.color} variant="light" data-testid="import-verdict">
+            {v.label}
+          </Badge>
+        </Group>
         <Text size="xs" className="mono">
           {d.kind} · {d.format ?? '?'} · {fmtNumber(d.file_bytes)} bytes
         </Text>
@@ -302,8 +354,13 @@ function ImportProgress({ id }: { id: string }) {
         size="lg"
         animated={!done}
         aria-label="Import progress"
-        color={d.status === 'failed' ? 'red' : 'blue'}
+        color={v.color === 'green' ? 'blue' : v.color}
       />
+      {v.detail && (
+        <Text size="sm" mt="xs" c={v.color === 'red' ? 'red' : undefined}>
+          {v.detail}
+        </Text>
+      )}
       <SimpleGrid cols={{ base: 2, sm: 3, md: 6 }} mt="sm">
         <Text size="sm">Read: {fmtNumber(d.rows_read)}</Text>
         <Text size="sm">Accepted: {fmtNumber(d.rows_accepted)}</Text>
@@ -317,11 +374,33 @@ function ImportProgress({ id }: { id: string }) {
           {d.error.message}
         </Alert>
       )}
+      {d.problems.length > 0 && (
+        <div className="table-scroll">
+          <Table mt="sm" data-testid="import-reasons">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Why</Table.Th>
+                <Table.Th>Field</Table.Th>
+                <Table.Th>Rows</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {d.problems.map((p) => (
+                <Table.Tr key={`${p.field}:${p.code}`}>
+                  <Table.Td>{p.reason}</Table.Td>
+                  <Table.Td>{p.field}</Table.Td>
+                  <Table.Td>{fmtNumber(p.rows)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </div>
+      )}
       {d.validation_errors.length > 0 && <ErrorRows errors={d.validation_errors} />}
       {d.rows_rejected > 0 && (
         <Group mt="sm">
           <Anchor component="button" type="button" onClick={() => void download()}>
-            Download the full error report (CSV)
+            Download the rejected rows and their reasons (CSV)
           </Anchor>
           {downloadError && (
             <Text size="sm" c="red">

@@ -23,6 +23,7 @@ import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
+import { PublicUrlWarning } from './settings/PublicUrl.tsx';
 
 const TYPES: {
   value: ConnectorType;
@@ -103,6 +104,7 @@ export default function IntegrationsPage() {
   return (
     <Stack>
       <Title order={2}>Integrations</Title>
+      <PublicUrlWarning />
       <Card withBorder>
         <Title order={3} size="h5" mb="sm">
           Connect a store or channel

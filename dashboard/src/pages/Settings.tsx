@@ -27,12 +27,14 @@ import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
+import { PublicUrl } from './settings/PublicUrl.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
 
 const TABS = [
   { value: 'api-keys', label: 'API keys' },
   { value: 'members', label: 'Members and roles' },
   { value: 'rate-limits', label: 'Rate limits' },
+  { value: 'public-url', label: 'Public address' },
   { value: 'audit', label: 'Audit log' },
 ];
 
@@ -59,6 +61,9 @@ export default function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="rate-limits" pt="md">
           <RateLimits />
+        </Tabs.Panel>
+        <Tabs.Panel value="public-url" pt="md">
+          <PublicUrl />
         </Tabs.Panel>
         <Tabs.Panel value="audit" pt="md">
           <AuditLog />

@@ -28,7 +28,7 @@ import { createIntegrationsRepository } from './integrations.repository.ts';
 import { createIntegrationsService } from './integrations.service.ts';
 import { createInteractionStatsRepository } from './interaction-stats.repository.ts';
 import { createHistoryRepository as makeHistory } from './history.repository.ts';
-import { integrationsRoutes } from './integrations.routes.ts';
+import { integrationsRoutes, type PublicUrlSetting } from './integrations.routes.ts';
 import { interactionsRoutes } from './interactions.routes.ts';
 import { segmentRoutes } from './segment.routes.ts';
 import { createTrackingRepository } from './tracking.repository.ts';
@@ -41,6 +41,8 @@ export interface EventsModuleDeps {
   identity: IdentityModule;
   /** Whether a tenant may take data in (tenancy's cached tenant status; a suspended tenant's webhooks are deferred). */
   tenantActive: (tenantId: string) => Promise<boolean>;
+  /** The tenant's public base URL setting for webhook addresses (kept by tenancy). */
+  publicUrlSetting?: PublicUrlSetting;
 }
 
 export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
@@ -105,7 +107,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
       await interactionsRoutes(app, { ingest, clock: platform.clock });
       await trackingRoutes(app, { tracking });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
-      await integrationsRoutes(app, { integrations, config: platform.config });
+      await integrationsRoutes(app, { integrations, config: platform.config, publicUrlSetting: deps.publicUrlSetting });
     },
   };
 }

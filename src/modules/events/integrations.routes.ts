@@ -1,14 +1,24 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type Config, errorResponses, iso, paginate, paginationQuery, tenantContext } from '../../platform/index.ts';
+import { AppError, type Config, errorResponses, iso, paginate, paginationQuery, tenantContext } from '../../platform/index.ts';
 import { CONNECTOR_TYPES } from './connectors/connector.types.ts';
 import type { ConnectionRow, DeliveryRow } from './integrations.repository.ts';
 import type { IntegrationsService } from './integrations.service.ts';
+import { publicUrlView } from './integrations.schemas.ts';
+import { normalizePublicUrl, publicUrlWarning } from './public-url.core.ts';
 
 export interface IntegrationsRouteDeps {
   integrations: IntegrationsService;
   config: Config;
+  /** The tenant's public base URL setting (tenancy's settings `public_base_url`), when wired. */
+  publicUrlSetting?: PublicUrlSetting | undefined;
+}
+
+/** Reads and writes a tenant's `public_base_url` setting (kept by tenancy). */
+export interface PublicUrlSetting {
+  get(tenantId: string): Promise<string | null>;
+  set(tenantId: string, url: string | null): Promise<void>;
 }
 
 const shopDomain = z
@@ -91,8 +101,19 @@ const updateBody = z
 
 const idParams = z.object({ id: z.string().max(100) });
 
-/** The base URL vendors call: PUBLIC_URL when configured (proxies change the host), else this request's origin. */
-const publicBase = (config: Config, r: FastifyRequest) => (config.publicUrl ?? `${r.protocol}://${r.host}`).replace(/\/+$/, '');
+/** The base URL of a request received: PUBLIC_URL when configured (proxies change the host), else this request's origin. */
+const envBase = (config: Config, r: FastifyRequest) => (config.publicUrl ?? `${r.protocol}://${r.host}`).replace(/\/+$/, '');
+
+/**
+ * The base URL vendors call: the tenant's setting, else PUBLIC_URL (proxies change the host), else this
+ * request's origin; with where it came from and why a store might not reach it.
+ */
+async function publicBaseOf(deps: IntegrationsRouteDeps, r: FastifyRequest, tenantId: string) {
+  const own = deps.publicUrlSetting ? await deps.publicUrlSetting.get(tenantId) : null;
+  const source: 'tenant_setting' | 'environment' | 'request' = own ? 'tenant_setting' : deps.config.publicUrl ? 'environment' : 'request';
+  const url = (own ?? deps.config.publicUrl ?? `${r.protocol}://${r.host}`).replace(/\/+$/, '');
+  return { url, source, warning: publicUrlWarning(url) };
+}
 
 export async function integrationsRoutes(app: FastifyInstance, deps: IntegrationsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -146,7 +167,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         secret: b.secret,
       });
       request.auditTarget = { resourceId: c.id, details: { type: c.type } };
-      return reply.code(201).send(toConnection(c, publicBase(deps.config, request), true));
+      return reply.code(201).send(toConnection(c, (await publicBaseOf(deps, request, c.tenantId)).url, true));
     },
   );
 
@@ -165,8 +186,60 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       const ctx = tenantContext(request);
       const rows = await svc.list(ctx, request.query.limit + 1, request.query.cursor);
       const page = paginate(rows, request.query.limit, (c) => c.id);
-      const base = publicBase(deps.config, request);
+      const base = (await publicBaseOf(deps, request, tenantContext(request).tenantId)).url;
       return { data: page.data.map((c) => toConnection(c, base)), next_cursor: page.next_cursor };
+    },
+  );
+
+  r.get(
+    '/api/v1/integrations/public-url',
+    {
+      schema: {
+        tags: ['integrations'],
+        summary:
+          'The base URL webhook addresses are built from (tenant setting, else PUBLIC_URL, else this request), and a warning when stores cannot reach it',
+        response: { 200: publicUrlView, ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const base = await publicBaseOf(deps, request, ctx.tenantId);
+      const own = deps.publicUrlSetting ? await deps.publicUrlSetting.get(ctx.tenantId) : null;
+      return { ...base, tenant_setting: own, environment: deps.config.publicUrl ?? null };
+    },
+  );
+  r.put(
+    '/api/v1/integrations/public-url',
+    {
+      schema: {
+        tags: ['integrations'],
+        summary: "Set (or clear with null) this tenant's public base URL, used for the webhook addresses to paste into stores",
+        body: z.object({ url: z.string().max(500).nullable() }).strict(),
+        response: { 200: publicUrlView, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'integrations:manage' },
+        audit: { action: 'integrations.public_url', resourceType: 'tenant' },
+      },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      if (!deps.publicUrlSetting) throw new AppError('unavailable', 'NOT_AVAILABLE', 'This server keeps no tenant settings.');
+      const raw = request.body.url;
+      const url = raw === null || raw.trim() === '' ? null : normalizePublicUrl(raw);
+      if (raw !== null && raw.trim() !== '' && url === null)
+        throw new AppError(
+          'validation',
+          'PUBLIC_URL_INVALID',
+          'Give an http(s) address such as https://loupe.example.com, without a query or credentials.',
+          {
+            details: [{ field: 'url', message: 'not an http(s) base address' }],
+          },
+        );
+      await deps.publicUrlSetting.set(ctx.tenantId, url);
+      const base = await publicBaseOf(deps, request, ctx.tenantId);
+      return { ...base, tenant_setting: url, environment: deps.config.publicUrl ?? null };
     },
   );
 
@@ -181,7 +254,11 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       },
       config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
     },
-    async (request) => toConnection(await svc.get(tenantContext(request), request.params.id), publicBase(deps.config, request)),
+    async (request) =>
+      toConnection(
+        await svc.get(tenantContext(request), request.params.id),
+        (await publicBaseOf(deps, request, tenantContext(request).tenantId)).url,
+      ),
   );
 
   r.patch(
@@ -205,7 +282,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       const updated = await svc.update(ctx, request.params.id, { name: b.name, status: b.status, secret: b.secret });
       // The audit log names what changed, never the secret.
       request.auditTarget = { resourceId: updated.id, details: { changed: Object.keys(b).sort() } };
-      return toConnection(updated, publicBase(deps.config, request));
+      return toConnection(updated, (await publicBaseOf(deps, request, updated.tenantId)).url);
     },
   );
 
@@ -276,7 +353,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         const { connection, answer } = await svc.receiveForConnection(type, connectionId, {
           headers: request.headers,
           rawBody: rawOf(request),
-          url: `${publicBase(deps.config, request)}${request.url}`,
+          url: `${envBase(deps.config, request)}${request.url}`,
         });
         if (connection.type === 'twilio') {
           // Twilio reads the answer as TwiML: an empty <Response/> sends no reply message.
@@ -305,7 +382,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         return svc.receiveShopify(typeof domain === 'string' ? domain : undefined, {
           headers: request.headers,
           rawBody: rawOf(request),
-          url: `${publicBase(deps.config, request)}${request.url}`,
+          url: `${envBase(deps.config, request)}${request.url}`,
         });
       },
     );

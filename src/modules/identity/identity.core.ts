@@ -567,3 +567,20 @@ export function minorToMajor(minor: string | bigint, currency: string | null | u
 export function averageOrderMajor(netMinor: string | bigint, orders: number, currency: string | null | undefined): number | null {
   return orders > 0 ? minorToMajor(divideMinor(BigInt(netMinor), BigInt(orders)), currency) : null;
 }
+
+/**
+ * The blocking keys a value could be under any identifier type (a search with no type): e-mail, phone,
+ * user id, loyalty id, device and anonymous ids and the tenant's custom types, each where the value is valid
+ * for it. A bare number is tried as every id and, only when it parses as one, also as a phone: six or more
+ * digits are not assumed to be a phone number.
+ */
+export function candidateKeys(value: string, settings: IdentitySettings): { type: string; matchKey: string }[] {
+  const out = new Map<string, string>();
+  const types = [...BUILT_IN_TYPES.filter((t) => t !== 'whatsapp'), ...Object.keys(settings.customTypes)];
+  for (const t of types) {
+    const n = normalizeIdentifier(t, value, settings);
+    if ('dropped' in n) continue;
+    if (!out.has(n.matchKey)) out.set(n.matchKey, t);
+  }
+  return [...out.entries()].map(([matchKey, type]) => ({ type, matchKey }));
+}

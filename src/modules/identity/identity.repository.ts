@@ -25,6 +25,8 @@ export interface ProfileRow {
   updatedAt: Date;
 }
 
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 export interface IdentifierRow {
   profileId: string;
   type: string;
@@ -320,6 +322,8 @@ export function createIdentityRepository(events: ProfileEvents) {
       tenantId: string,
       f: {
         matchKey?: string;
+        /** A search with no identifier type: any of these keys, this profile id, or a name containing this text. */
+        anyOf?: { matchKeys: readonly string[]; profileId?: string | undefined; nameContains?: string | undefined };
         minStrength?: number;
         channel?: string;
         minOrders?: number;
@@ -332,6 +336,13 @@ export function createIdentityRepository(events: ProfileEvents) {
         q,
         sql`SELECT ${PROFILE_COLS} FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active'
             ${f.matchKey !== undefined ? sql`AND id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ${f.matchKey})` : sql``}
+            ${
+              f.anyOf
+                ? sql`AND (id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(f.anyOf.matchKeys)}::text[]))
+                ${f.anyOf.profileId ? sql`OR id = ${f.anyOf.profileId}::uuid` : sql``}
+                ${f.anyOf.nameContains ? sql`OR lower(traits->>'name') LIKE ${`%${escapeLike(f.anyOf.nameContains.toLowerCase())}%`} ESCAPE '\\'` : sql``})`
+                : sql``
+            }
             ${f.minStrength !== undefined ? sql`AND profile_strength >= ${f.minStrength}` : sql``}
             ${f.channel !== undefined ? sql`AND ${f.channel} = ANY(channels)` : sql``}
             ${f.minOrders !== undefined ? sql`AND total_orders >= ${f.minOrders}` : sql``}

@@ -98,13 +98,27 @@ const toDetail = (tenantId: string, d: ProfileDetail) => ({
 
 const toSettingsView = (st: IdentitySettings) => fromSettings(st);
 
-/** The one identifier named in a query (`email=`, `phone=` ... or `identifier_type=&identifier=`). */
-function identifierFromQuery(q: Record<string, unknown>, required: boolean): { type: string; value: string } | undefined {
+/**
+ * The one identifier named in a query (`email=`, `phone=` ... or `identifier_type=&identifier=`). With
+ * `anyType`, `identifier=` alone is a search by any type: `{ type: null }`.
+ */
+function identifierFromQuery(
+  q: Record<string, unknown>,
+  required: boolean,
+  anyType: true,
+): { type: string | null; value: string } | undefined;
+function identifierFromQuery(q: Record<string, unknown>, required: boolean): { type: string; value: string } | undefined;
+function identifierFromQuery(
+  q: Record<string, unknown>,
+  required: boolean,
+  anyType = false,
+): { type: string | null; value: string } | undefined {
   const given = s.IDENTIFIER_QUERY_KEYS.filter((k) => typeof q[k] === 'string');
   const generic = typeof q.identifier === 'string' || typeof q.identifier_type === 'string';
   if (given.length + (generic ? 1 : 0) > 1) throw validation('ONE_IDENTIFIER_ONLY', 'Search by one identifier at a time.');
   if (given.length === 1) return { type: given[0] === 'cookie_id' ? 'anonymous_id' : given[0]!, value: q[given[0]!] as string };
   if (generic) {
+    if (anyType && typeof q.identifier === 'string' && typeof q.identifier_type !== 'string') return { type: null, value: q.identifier };
     if (typeof q.identifier !== 'string' || typeof q.identifier_type !== 'string') {
       throw validation('IDENTIFIER_TYPE_REQUIRED', 'Give identifier_type and identifier together.', [
         { field: 'identifier_type', message: 'required with identifier' },
@@ -130,7 +144,8 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService,
     {
       schema: {
         tags: ['profiles'],
-        summary: 'List and search profiles (by any identifier, strength, channel, orders, recency)',
+        summary:
+          'List and search profiles (by any identifier, strength, channel, orders, recency); `identifier` alone searches every identifier type, the profile id and the name, and each result says what matched',
         querystring: s.listQuery,
         response: { 200: s.profileList, ...errorResponses },
       },
@@ -139,17 +154,24 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService,
     async (request) => {
       const ctx = tenantContext(request);
       const q = request.query;
-      const identifier = identifierFromQuery(q, false);
+      const identifier = identifierFromQuery(q, false, true);
       const out = await svc.list(ctx, {
         limit: q.limit,
-        ...(identifier ? { identifier } : {}),
+        ...(identifier && identifier.type !== null ? { identifier: { type: identifier.type, value: identifier.value } } : {}),
+        ...(identifier && identifier.type === null ? { anyIdentifier: identifier.value } : {}),
         ...(q.min_strength !== undefined ? { minStrength: q.min_strength } : {}),
         ...(q.channel !== undefined ? { channel: q.channel } : {}),
         ...(q.min_orders !== undefined ? { minOrders: q.min_orders } : {}),
         ...(q.seen_since !== undefined ? { seenSince: new Date(q.seen_since) } : {}),
         ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
       });
-      return { data: out.data.map((v) => toProfile(ctx.tenantId, v.profile, v.identifiers)), next_cursor: out.nextCursor };
+      return {
+        data: out.data.map((v) => ({
+          ...toProfile(ctx.tenantId, v.profile, v.identifiers),
+          ...(v.matchedBy ? { matched_by: v.matchedBy } : {}),
+        })),
+        next_cursor: out.nextCursor,
+      };
     },
   );
 

@@ -1,21 +1,23 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../platform/pagination.ts';
+import { safeString } from '../../platform/text.ts';
 
 /** Request and response schemas of the Customer 360 API (JSON in snake_case; seed 002's profile shape). */
 
 export const idParams = z.object({ id: z.string().max(100) });
 
+// Query values go into SQL as text: NUL and lone surrogates are refused (400) rather than failing there (500).
 const identifierQuery = {
-  email: z.string().max(320).optional(),
-  phone: z.string().max(64).optional(),
-  user_id: z.string().max(256).optional(),
-  whatsapp: z.string().max(64).optional(),
-  loyalty_id: z.string().max(256).optional(),
-  device_id: z.string().max(256).optional(),
-  anonymous_id: z.string().max(256).optional(),
-  cookie_id: z.string().max(256).optional(),
-  identifier_type: z.string().max(40).optional(),
-  identifier: z.string().max(320).optional(),
+  email: safeString().max(320).optional(),
+  phone: safeString().max(64).optional(),
+  user_id: safeString().max(256).optional(),
+  whatsapp: safeString().max(64).optional(),
+  loyalty_id: safeString().max(256).optional(),
+  device_id: safeString().max(256).optional(),
+  anonymous_id: safeString().max(256).optional(),
+  cookie_id: safeString().max(256).optional(),
+  identifier_type: safeString().max(40).optional(),
+  identifier: safeString().max(320).optional(),
 };
 export const IDENTIFIER_QUERY_KEYS = [
   'email',
@@ -108,7 +110,17 @@ export const profileDetail = profileView.extend({
   merges: z.array(mergeView),
 });
 
-export const profileList = z.object({ data: z.array(profileView), next_cursor: z.string().nullable() });
+export const profileList = z.object({
+  data: z.array(
+    profileView.extend({
+      matched_by: z
+        .array(z.string())
+        .optional()
+        .describe('With `identifier` and no `identifier_type`: what matched (user_id, email, phone, loyalty_id, ..., profile_id, name)'),
+    }),
+  ),
+  next_cursor: z.string().nullable(),
+});
 
 export const mergeHistoryResponse = z.object({ profile_id: z.string(), merges: z.array(mergeView) });
 

@@ -10,7 +10,7 @@ import {
   type Db,
   type TenantContext,
 } from '../../platform/index.ts';
-import { canonicalType, normalizeIdentifier, type IdentitySettings } from './identity.core.ts';
+import { candidateKeys, canonicalType, normalizeIdentifier, type IdentitySettings } from './identity.core.ts';
 import type { EventRow, IdentifierRow, IdentityRepository, MergeRow, ProfileRow, ReviewRow } from './identity.repository.ts';
 import { mergeInto, refreshAggregates } from './resolution.service.ts';
 import type { IdentitySettingsBody, SettingsStore } from './settings.ts';
@@ -26,6 +26,8 @@ export interface ProfilesDeps {
 export interface ProfileView {
   profile: ProfileRow;
   identifiers: IdentifierRow[];
+  /** For a search with no identifier type: what matched (`user_id`, `email`, `phone`, ..., `profile_id`, `name`). */
+  matchedBy?: string[];
 }
 export interface ProfileDetail extends ProfileView {
   requestedId: string;
@@ -62,6 +64,8 @@ export function createProfilesService(deps: ProfilesDeps) {
       ctx: TenantContext,
       f: {
         identifier?: { type: string; value: string };
+        /** Search by any identifier, the profile id or the name: the type is not given. */
+        anyIdentifier?: string;
         minStrength?: number;
         channel?: string;
         minOrders?: number;
@@ -77,10 +81,22 @@ export function createProfilesService(deps: ProfilesDeps) {
         if (k === null) return { data: [], nextCursor: null };
         matchKey = k;
       }
+      let anyOf: { matchKeys: { type: string; matchKey: string }[]; profileId?: string; nameContains?: string } | undefined;
+      if (f.anyIdentifier !== undefined) {
+        const value = f.anyIdentifier.normalize('NFKC').trim();
+        if (!value) throw validation('IDENTIFIER_EMPTY', 'identifier is empty: give an e-mail, phone, customer id, profile id or name.');
+        const survivor = isUuid(value) ? await repo.resolveSurvivor(db, ctx.tenantId, value) : undefined;
+        anyOf = {
+          matchKeys: candidateKeys(value, await deps.settings.get(ctx.tenantId)),
+          ...(survivor ? { profileId: survivor.id } : {}),
+          ...(value.length >= 2 && /\p{L}/u.test(value) ? { nameContains: value } : {}),
+        };
+      }
       if (f.cursor !== undefined && !isUuid(f.cursor)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.');
       const rows = await repo.listProfiles(deps.db, ctx.tenantId, {
         limit: f.limit,
         ...(matchKey !== undefined ? { matchKey } : {}),
+        ...(anyOf ? { anyOf: { ...anyOf, matchKeys: anyOf.matchKeys.map((k) => k.matchKey) } } : {}),
         ...(f.minStrength !== undefined ? { minStrength: f.minStrength } : {}),
         ...(f.channel !== undefined ? { channel: f.channel } : {}),
         ...(f.minOrders !== undefined ? { minOrders: f.minOrders } : {}),
@@ -93,8 +109,20 @@ export function createProfilesService(deps: ProfilesDeps) {
         ctx.tenantId,
         page.map((p) => p.id),
       );
+      const matchedBy = (p: ProfileRow, own: IdentifierRow[]): string[] => {
+        if (!anyOf) return [];
+        const keys = new Map(anyOf.matchKeys.map((k) => [k.matchKey, k.type]));
+        const out = new Set(own.filter((i) => keys.has(i.matchKey)).map((i) => i.type));
+        if (anyOf.profileId === p.id) out.add('profile_id');
+        const name = typeof p.traits.name === 'string' ? p.traits.name.toLowerCase() : '';
+        if (anyOf.nameContains && name.includes(anyOf.nameContains.toLowerCase())) out.add('name');
+        return [...out];
+      };
       return {
-        data: page.map((p) => ({ profile: p, identifiers: idents.filter((i) => i.profileId === p.id) })),
+        data: page.map((p) => {
+          const own = idents.filter((i) => i.profileId === p.id);
+          return { profile: p, identifiers: own, ...(anyOf ? { matchedBy: matchedBy(p, own) } : {}) };
+        }),
         nextCursor: rows.length > f.limit ? page[page.length - 1]!.id : null,
       };
     },

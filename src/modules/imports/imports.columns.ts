@@ -107,12 +107,15 @@ export interface ColumnPlan {
   used: ReadonlySet<string>;
 }
 
+/** Mapping target that keeps a column as an attribute (metadata) instead of letting an alias claim it. */
+export const KEEP_AS_ATTRIBUTE = 'attribute';
+
 /** Prefix of a mapping key that gives a constant instead of a column: `{"const:purchase": "type"}`. */
 export const CONST_PREFIX = 'const:';
 
 /**
  * Resolves which column feeds which field. An explicit mapping (source column → Loupe field, matched
- * case-insensitively) wins; remaining fields are matched by alias. For items, 'Description' feeds `name`
+ * case-insensitively) wins (`ignore` drops a column, `attribute` keeps it as an attribute); remaining fields are matched by alias. For items, 'Description' feeds `name`
  * when the file has no name/title column (Online Retail), and `description` otherwise.
  */
 export function planColumns(
@@ -124,6 +127,8 @@ export function planColumns(
   const problems: string[] = [];
   const allowed = new Set<string>(kind === 'items' ? ITEM_FIELDS : INTERACTION_FIELDS);
   const used = new Set<string>();
+  // Columns the mapping keeps as attributes: no alias may claim them, but they stay in the row's attributes.
+  const kept = new Set<string>();
   const byNorm = new Map<string, string>();
   for (const h of headers) if (!byNorm.has(normalizeHeader(h))) byNorm.set(normalizeHeader(h), h);
   for (const [src, target] of Object.entries(mapping)) {
@@ -131,6 +136,11 @@ export function planColumns(
     if (field === 'ignore' || field === '') {
       const col = byNorm.get(normalizeHeader(src));
       if (col) used.add(col);
+      continue;
+    }
+    if (field === KEEP_AS_ATTRIBUTE) {
+      const col = byNorm.get(normalizeHeader(src));
+      if (col) kept.add(col);
       continue;
     }
     if (!allowed.has(field)) {
@@ -150,14 +160,15 @@ export function planColumns(
     used.add(col);
   }
   const aliases = ALIASES[kind];
-  const hasNameColumn = kind === 'items' && (fields.name || aliases.name!.some((a) => byNorm.has(a) && !used.has(byNorm.get(a)!)));
+  const free = (a: string) => byNorm.has(a) && !used.has(byNorm.get(a)!) && !kept.has(byNorm.get(a)!);
+  const hasNameColumn = kind === 'items' && (fields.name || aliases.name!.some(free));
   for (const [field, names] of Object.entries(aliases)) {
     if (fields[field as LoupeField]) continue;
     const candidates = [normalizeHeader(field), ...names];
     if (kind === 'items' && field === 'name' && !hasNameColumn) candidates.push('description');
     for (const n of candidates) {
       const col = byNorm.get(n);
-      if (col && !used.has(col)) {
+      if (col && !used.has(col) && !kept.has(col)) {
         if (kind === 'items' && field === 'description' && !hasNameColumn && n === 'description') continue;
         fields[field as LoupeField] = { column: col };
         used.add(col);
@@ -231,3 +242,43 @@ function countOutsideQuotes(line: string, d: string): number {
   }
   return n;
 }
+
+/** What happens to one column of a file: the field it feeds, or kept as an attribute, or dropped. */
+export interface ResolvedColumn {
+  column: string;
+  field: LoupeField | null;
+  /** `mapping`: the caller's mapping chose it; `default`: the server's alias rules; `attribute` / `ignored`: no field. */
+  source: 'mapping' | 'default' | 'attribute' | 'ignored';
+}
+
+/**
+ * The mapping an import of this header would apply, column by column (the same planColumns the pipeline
+ * runs), with the constants and the problems that would refuse the file.
+ */
+export function resolveMapping(
+  kind: ImportKind,
+  headers: readonly string[],
+  mapping: Record<string, string> = {},
+): { columns: ResolvedColumn[]; constants: { field: LoupeField; value: string }[]; problems: string[] } {
+  const { plan, problems } = planColumns(kind, headers, mapping);
+  const explicit = new Map<string, string>();
+  for (const [src, target] of Object.entries(mapping)) {
+    if (!src.startsWith(CONST_PREFIX)) explicit.set(normalizeHeader(src), target.trim().toLowerCase());
+  }
+  const byColumn = new Map<string, LoupeField>();
+  const constants: { field: LoupeField; value: string }[] = [];
+  for (const [field, source] of Object.entries(plan.fields) as [LoupeField, FieldSource][]) {
+    if ('column' in source) byColumn.set(source.column, field);
+    else constants.push({ field, value: source.constant });
+  }
+  const columns = headers.map((column): ResolvedColumn => {
+    const field = byColumn.get(column) ?? null;
+    const asked = explicit.get(normalizeHeader(column));
+    if (field) return { column, field, source: asked === field ? 'mapping' : 'default' };
+    return { column, field: null, source: plan.used.has(column) ? 'ignored' : 'attribute' };
+  });
+  return { columns, constants, problems };
+}
+
+/** The fields a kind of import can fill. */
+export const fieldsOf = (kind: ImportKind): readonly LoupeField[] => (kind === 'items' ? ITEM_FIELDS : INTERACTION_FIELDS);

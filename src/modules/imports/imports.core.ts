@@ -494,3 +494,17 @@ export function progressFigures(p: { rowsRead: number; bytesRead: number; totalB
     etaSeconds: eta == null ? null : Math.round(eta),
   };
 }
+
+/** How much of a finished file was kept (see importOutcome in the schemas); null while running or when the run failed. */
+export function importOutcomeOf(r: {
+  status: string;
+  rowsAccepted: number;
+  rowsRejected: number;
+  rowsDuplicate: number;
+}): 'complete' | 'partial' | 'mostly_rejected' | 'nothing_imported' | null {
+  if (r.status !== 'succeeded') return null;
+  const kept = r.rowsAccepted + r.rowsDuplicate;
+  if (kept === 0) return 'nothing_imported';
+  if (r.rowsRejected === 0) return 'complete';
+  return r.rowsRejected * 2 >= kept + r.rowsRejected ? 'mostly_rejected' : 'partial';
+}

@@ -4,7 +4,7 @@
  * bounded by one record, whatever the file size.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { parse as csvParse, type CsvError } from 'csv-parse';
 import { AppError, quoteBigIntegers } from '../../platform/index.ts';
@@ -89,6 +89,47 @@ export async function maybeGunzip(source: AsyncIterable<Buffer>, cap: number): P
     }
   }
   return { gzip: true, stream: capped() };
+}
+
+/** Compressed (or plain) bytes read from the start of a file to estimate its row count. */
+const ESTIMATE_HEAD_BYTES = 256 * 1024;
+/** Decompressed bytes looked at for the estimate; a head that expands beyond it gives no estimate. */
+const ESTIMATE_MAX_OUTPUT = 16 * 1024 * 1024;
+
+/**
+ * Estimates the rows of a file (CSV / NDJSON lines, or JSON objects) from its first 256 KiB: the rows in the
+ * decompressed head, scaled by the file's size over the head's size (compressed bytes for gzip). Null when the
+ * head says nothing (corrupt gzip, a head that expands too far to look at).
+ */
+export async function estimateRows(source: Readable, totalBytes: number): Promise<number | null> {
+  let head: Buffer;
+  try {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      n += chunk.length;
+      if (n >= ESTIMATE_HEAD_BYTES) break;
+    }
+    head = Buffer.concat(chunks).subarray(0, ESTIMATE_HEAD_BYTES);
+  } finally {
+    source.destroy();
+  }
+  if (!head.length) return 0;
+  let text: Buffer = head;
+  if (isGzip(head)) {
+    try {
+      text = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: ESTIMATE_MAX_OUTPUT });
+    } catch {
+      return null;
+    }
+  }
+  let lines = 0;
+  let objects = 0;
+  for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) lines++;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) objects++;
+  const inHead = Math.max(lines, Math.min(objects, text.length / 8));
+  return Math.round((inHead * Math.max(totalBytes, head.length)) / head.length);
 }
 
 const startsWith = (b: Buffer, ...bytes: number[]): boolean => b.length >= bytes.length && bytes.every((x, i) => b[i] === x);

@@ -172,6 +172,15 @@ export function createImportsRepository() {
             ORDER BY row, field, code LIMIT ${f.limit}`,
       ),
 
+    /** The problems of an import grouped by field and code, most frequent first, with one reason each. */
+    issueSummary: (q: Q, tenantId: string, importId: string, limit = 10) =>
+      queryRows<{ field: string; code: string; severity: string; reason: string; rows: number }>(
+        q,
+        sql`SELECT field, code, min(severity) AS severity, min(reason) AS reason, count(*)::int AS rows FROM import_errors
+            WHERE tenant_id = ${tenantId} AND import_id = ${importId}
+            GROUP BY field, code ORDER BY count(*) DESC, field, code LIMIT ${limit}`,
+      ),
+
     /** Rows accepted and rejected, and runs, of the tenant's imports created since `since` (data quality). */
     async importTotals(q: Q, tenantId: string, since: Date) {
       const imports = await queryOne<{ accepted: number; rejected: number; runs: number }>(

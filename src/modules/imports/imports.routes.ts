@@ -12,10 +12,11 @@ import {
   paginate,
   tenantContext,
   type Permission,
+  type Q,
   type TenantContext,
 } from '../../platform/index.ts';
-import type { ImportKind } from './imports.columns.ts';
-import { escapeFormula, progressFigures, type RowIssue } from './imports.core.ts';
+import { fieldsOf, resolveMapping, type ImportKind } from './imports.columns.ts';
+import { escapeFormula, importOutcomeOf, progressFigures, type RowIssue } from './imports.core.ts';
 import type { ImportRunRow, ImportsRepository } from './imports.repository.ts';
 import type { QualityService } from './quality.service.ts';
 import * as s from './imports.schemas.ts';
@@ -25,6 +26,7 @@ export interface ImportsRouteDeps {
   service: ImportsService;
   repo: ImportsRepository;
   quality: QualityService;
+  db: Q;
   clock: () => Date;
 }
 
@@ -68,6 +70,7 @@ function toRun(r: ImportRunRow, tenantId: string, now: Date): z.infer<typeof s.i
     rows_rejected: r.rowsRejected,
     rows_duplicate: r.rowsDuplicate,
     warnings: r.warnings,
+    outcome: importOutcomeOf(r),
     progress: { fraction: p.fraction, rows_per_second: p.rowsPerSecond, eta_seconds: r.status === 'running' ? p.etaSeconds : null },
     statistics: r.statistics,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
@@ -219,6 +222,7 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
           validation_errors_url: errorsUrl(id),
           storage_location: loc,
           ...(statistics ? { statistics } : {}),
+          outcome: importOutcomeOf({ status: 'succeeded', ...out.outcome }) ?? 'complete',
         });
       },
     );
@@ -228,6 +232,25 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
     'Upload a product catalog file: CSV (any delimiter), JSON or NDJSON, optionally gzipped (seed 003 step 4)',
   );
   upload('interactions', 'interactions:write', 'Upload historical interactions: CSV, JSON or NDJSON, optionally gzipped (seed 003 step 5)');
+
+  r.post(
+    '/api/v1/imports/mapping',
+    {
+      schema: {
+        tags: ['imports'],
+        summary:
+          "The mapping an upload would apply to a file's header, column by column (the server's default rules plus the given mapping)",
+        body: s.mappingPreviewBody,
+        response: { 200: s.mappingPreviewResponse, ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'imports:write' } },
+    },
+    async (request) => {
+      tenantContext(request);
+      const { kind, headers, mapping } = request.body;
+      return { kind, fields: [...fieldsOf(kind)], ...resolveMapping(kind, headers, mapping ?? {}) };
+    },
+  );
 
   r.get(
     '/api/v1/imports',
@@ -268,8 +291,11 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
     async (request) => {
       const ctx = tenantContext(request);
       const run = await service.get(ctx, request.params.id);
-      const issues = await service.issues(ctx, run.id, { limit: FIRST_ERRORS });
-      return { ...toRun(run, ctx.tenantId, deps.clock()), validation_errors: issues.map(toIssue) };
+      const [issues, problems] = await Promise.all([
+        service.issues(ctx, run.id, { limit: FIRST_ERRORS }),
+        deps.repo.issueSummary(deps.db, ctx.tenantId, run.id),
+      ]);
+      return { ...toRun(run, ctx.tenantId, deps.clock()), validation_errors: issues.map(toIssue), problems };
     },
   );
 

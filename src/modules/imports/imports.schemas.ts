@@ -38,6 +38,21 @@ export const interactionStatistics = z.object({
   interaction_types: z.record(z.string(), z.number()),
 });
 
+/**
+ * How a finished import went, beyond "it ran to its end": `complete` (nothing rejected), `partial` (some rows
+ * rejected), `mostly_rejected` (half or more rejected), `nothing_imported` (no row accepted); null while it runs
+ * or when it failed as a whole.
+ */
+export const importOutcome = z.enum(['complete', 'partial', 'mostly_rejected', 'nothing_imported']);
+
+export const issueSummary = z.object({
+  field: z.string(),
+  code: z.string(),
+  severity: z.string(),
+  reason: z.string().describe('One of the reasons given for this field and code'),
+  rows: z.number(),
+});
+
 /** Seed 003 steps 4 and 5, plus the import's id and links. */
 export const uploadSyncResponse = z.object({
   status: z.literal('success'),
@@ -50,6 +65,7 @@ export const uploadSyncResponse = z.object({
   validation_errors_url: z.string(),
   storage_location: z.string(),
   statistics: z.union([interactionStatistics, z.object({ items_inserted: z.number(), items_updated: z.number() })]).optional(),
+  outcome: importOutcome.describe('`status` stays "success" (seed 003) whenever the file was read; this says how much of it was kept'),
 });
 
 export const uploadAsyncResponse = z.object({
@@ -77,6 +93,7 @@ export const importRun = z.object({
   rows_rejected: z.number(),
   rows_duplicate: z.number(),
   warnings: z.number(),
+  outcome: importOutcome.nullable(),
   progress: z.object({ fraction: z.number(), rows_per_second: z.number(), eta_seconds: z.number().nullable() }),
   statistics: z.record(z.string(), z.unknown()).nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
@@ -87,7 +104,32 @@ export const importRun = z.object({
   finished_at: z.string().nullable(),
 });
 
-export const importDetail = importRun.extend({ validation_errors: z.array(validationError) });
+export const importDetail = importRun.extend({
+  validation_errors: z.array(validationError),
+  problems: z.array(issueSummary).describe('Problems grouped by field and code, most frequent first (at most 10)'),
+});
+
+/** The resolved mapping of a header: what an upload with this header (and mapping) would do with each column. */
+export const mappingPreviewBody = z
+  .object({
+    kind: importKind,
+    headers: z.array(z.string().max(300)).min(1).max(500),
+    mapping: z.record(z.string().min(1).max(300), z.string().max(100)).optional(),
+  })
+  .strict();
+export const mappingPreviewResponse = z.object({
+  kind: importKind,
+  fields: z.array(z.string()).describe('The fields this kind of import can fill'),
+  columns: z.array(
+    z.object({
+      column: z.string(),
+      field: z.string().nullable(),
+      source: z.enum(['mapping', 'default', 'attribute', 'ignored']),
+    }),
+  ),
+  constants: z.array(z.object({ field: z.string(), value: z.string() })),
+  problems: z.array(z.string()).describe('What would refuse the file (a required field with no column, an unknown target)'),
+});
 
 export const importListQuery = z.object({
   kind: importKind.optional(),

@@ -56,7 +56,7 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     /** Starts an import of a local file for a tenant (the CLI): same pipeline and records as an upload. */
     service,
     async routes(app: FastifyInstance): Promise<void> {
-      await importsRoutes(app, { service, repo, quality, clock: platform.clock });
+      await importsRoutes(app, { service, repo, quality, db: platform.db, clock: platform.clock });
     },
   };
 }
