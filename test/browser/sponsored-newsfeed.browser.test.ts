@@ -57,7 +57,10 @@ describe.skipIf(!HAS_CHROMIUM)('sponsored and newsfeed dashboard in chromium', (
     await dialog.getByLabel(/^Budget\s*\*?$/).fill('0');
     await dialog.getByLabel('Bid').fill('0.50');
     await dialog.getByRole('button', { name: 'Create campaign' }).click();
-    await dialog.getByRole('alert').getByText(/budget_amount/).waitFor();
+    await dialog
+      .getByRole('alert')
+      .getByText(/budget_amount/)
+      .waitFor();
     await dialog.getByLabel(/^Budget\s*\*?$/).fill('20.00');
     await dialog.getByRole('button', { name: 'Create campaign' }).click();
     await dialog.waitFor({ state: 'hidden' });
