@@ -43,7 +43,7 @@ try {
 }
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-feed-'));
-const { server, base } = await startLoupe({ dataDir, timeoutMs: 180_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
+const { server, base } = await startLoupe({ dataDir, timeoutMs: 600_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
 let feed: Awaited<ReturnType<typeof load>>;
 let uploadSeconds = 0;
 try {

@@ -23,7 +23,7 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 64);
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-sponsored-'));
-const { server, base } = await startLoupe({ dataDir, timeoutMs: 180_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
+const { server, base } = await startLoupe({ dataDir, timeoutMs: 600_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
 const out: string[] = [];
 let failed = false;
 try {

@@ -77,7 +77,7 @@ beforeAll(async () => {
   await importFeed(A.ownerToken, store2, `id,title,price,gtin\nM-1,Wired zero,55.00 USD,${EAN_1}\nM-2,Wired one,70.00 USD,${UPC_2}\n`);
   await new Promise((r) => setTimeout(r, 5));
   await importFeed(A.ownerToken, store1, `id,title,price,gtin\nO-1,Wired zero,45.00 USD,${EAN_1}\n`);
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await t?.close();
 });
