@@ -33,7 +33,14 @@ import { createAnalyticsModule } from './modules/analytics/index.ts';
 import { createCommerceModule } from './modules/commerce/index.ts';
 import { createPricingModule } from './modules/pricing/index.ts';
 import { createSponsoredModule } from './modules/sponsored/index.ts';
-import { createNewsfeedModule, feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './modules/newsfeed/index.ts';
+import {
+  bestOffersFrom,
+  createNewsfeedModule,
+  feedSourcesFrom,
+  moduleOrderFrom,
+  recentInteractionsFrom,
+  styleItemsFrom,
+} from './modules/newsfeed/index.ts';
 import { createExperimentsModule } from './modules/experiments/index.ts';
 import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
@@ -209,6 +216,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const pricing = createPricingModule(platform, {
     findCatalogItem: catalog.findItem,
     tenantName: async (id) => (await tenancy.tenants.getTenant(id)).name,
+    catalogGtins: async (tenantId, itemIds) =>
+      new Map(
+        (await catalog.serving.feedItems(tenantId, { itemIds, limit: itemIds.length }))
+          .filter((r) => r.gtin)
+          .map((r) => [r.itemId, r.gtin!]),
+      ),
   });
 
   const tenantSettings = (id: string) =>
@@ -221,10 +234,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     );
   // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
   const sponsored = createSponsoredModule(platform, { tenantSettings });
-  // The newsfeed reads recs, catalog and events through their public entries; Pricing's best offers,
-  // Experiments' module order and Analytics' segments plug in as `offers`, `moduleOrder`, `segments` when they land.
+  // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
+  const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
+  // The newsfeed reads recs, catalog and events through their public entries, Pricing's best offers and price
+  // drops, and its module order from an Experiments variant.
+  // TODO(segments): no module stores per-shopper segments yet (predictions computes RFM segments offline only);
+  // wire `segments` (SegmentSource) to that module's public entry when it serves them. Until then sponsored
+  // segment targeting matches no shopper.
   const newsfeed = createNewsfeedModule(platform, {
     sources: feedSourcesFrom({ recs, catalog, events }),
+    offers: bestOffersFrom(pricing),
+    moduleOrder: moduleOrderFrom(experiments, tenantSettings),
     sponsored,
     tenantSettings,
     recentInteractions: recentInteractionsFrom(events),
@@ -232,8 +252,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onInteractionsAppended: events.onInteractionsAppended,
   });
 
-  // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
-  const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
   // Visibility reads the catalog's feed rows and Google taxonomy through catalog's public entry.
   const visibility = createVisibilityModule(platform, {
     catalog: { feedRows: catalog.feedSource.feedRows, googleTaxonomyPaths: catalog.googleTaxonomyPaths },

@@ -23,6 +23,8 @@ const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
 const PricingPage = lazy(() => import('./pages/Pricing.tsx'));
 const BillingPage = lazy(() => import('./pages/Billing.tsx'));
+const SponsoredPage = lazy(() => import('./pages/Sponsored.tsx'));
+const NewsfeedPage = lazy(() => import('./pages/Newsfeed.tsx'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -56,6 +58,8 @@ function Protected() {
           <Route path="orders/*" element={<OrdersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
           <Route path="pricing/*" element={<PricingPage />} />
+          <Route path="sponsored/*" element={<SponsoredPage />} />
+          <Route path="newsfeed" element={<NewsfeedPage />} />
           <Route path="experiments/*" element={<ExperimentsPage />} />
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="visibility" element={<VisibilityPage />} />

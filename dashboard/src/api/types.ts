@@ -79,6 +79,12 @@ export type {
   UpdateFlagBody,
   FlagClientKeyList,
   FlagExposureCounts,
+  Campaign,
+  CampaignList,
+  CampaignCreateBody,
+  CampaignPerformance,
+  Newsfeed,
+  StyleProfile,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

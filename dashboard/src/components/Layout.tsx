@@ -14,6 +14,8 @@ const NAV = [
   { to: '/orders', label: 'Orders' },
   { to: '/recommendations', label: 'Recommendations' },
   { to: '/pricing', label: 'Pricing' },
+  { to: '/newsfeed', label: 'Newsfeed' },
+  { to: '/sponsored', label: 'Sponsored' },
   { to: '/experiments', label: 'Experiments' },
   { to: '/integrations', label: 'Integrations' },
   { to: '/visibility', label: 'Visibility' },

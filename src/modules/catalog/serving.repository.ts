@@ -43,6 +43,7 @@ export interface FeedItemRow {
   /** attributes.style and attributes.occasion, when the item has them (text or a list of text). */
   style: unknown;
   occasion: unknown;
+  gtin: string | null;
 }
 
 /** Read-only views of the items table for other modules (the recommender, the newsfeed). Always by tenant. */
@@ -92,7 +93,7 @@ export function createServingRepository() {
       queryRows<FeedItemRow>(
         q,
         sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency,
-                   image_url AS "imageUrl", tags, attributes -> 'style' AS style, attributes -> 'occasion' AS occasion
+                   image_url AS "imageUrl", tags, attributes -> 'style' AS style, attributes -> 'occasion' AS occasion, gtin
             FROM items WHERE tenant_id = ${tenantId} AND is_active AND availability <> 'discontinued'
               ${f.itemIds ? sql`AND item_id = ANY(${arrayParam(f.itemIds)}::text[])` : sql``}
               ${f.brands ? sql`AND brand_norm IN (SELECT lower(unaccent(b)) FROM unnest(${arrayParam(f.brands)}::text[]) AS b)` : sql``}

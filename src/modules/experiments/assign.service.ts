@@ -149,6 +149,7 @@ export function createAssignService(deps: AssignServiceDeps) {
     },
 
     flush,
+    assignIn,
 
     /** The tenant's experiments as assignment sees them (in memory), by key: the flags payload builds on it. */
     async experimentsOf(tenantId: string): Promise<ReadonlyMap<string, AssignableExperiment>> {
@@ -189,78 +190,85 @@ export function createAssignService(deps: AssignServiceDeps) {
 
     async assign(ctx: TenantContext, input: AssignInput): Promise<{ unitId: string; assignments: Assignment[] }> {
       requirePermission(ctx, 'interactions:write');
-      const tenantId = ctx.tenantId;
-      const [cfg, unit] = await Promise.all([loadConfig(tenantId), deps.units.resolve(tenantId, input.userId, input.anonymousId)]);
-      const keys = input.experimentKeys ?? [...cfg.byKey.values()].filter((e) => e.status === 'running').map((e) => e.key);
-      const running = keys.map((k) => cfg.byKey.get(k)).filter((e): e is AssignableExperiment => !!e && e.status === 'running');
-      // Sticky assignments: the cache first, the database for units this process has not seen.
-      const stickyOf = new Map<string, { unitId: string; variantId: string }>();
-      const missing: string[] = [];
-      for (const e of running) {
-        let found = false;
-        for (const u of unit.candidates) {
-          const v = sticky.get(`${tenantId}|${e.id}|${u}`);
-          if (v) {
-            stickyOf.set(e.id, { unitId: u, variantId: v });
-            found = true;
-            break;
-          }
-        }
-        if (!found) missing.push(e.id);
-      }
-      // One id and no person behind it: the hash alone is sticky (a running experiment's arms and weights cannot
-      // change), so the database is asked only when several ids may hold an earlier assignment.
-      if (missing.length && unit.candidates.length > 1) {
-        const rows = await deps.repo.stickyAssignments(deps.db, tenantId, missing, unit.candidates);
-        for (const u of unit.candidates)
-          for (const r of rows)
-            if (r.unitId === u && !stickyOf.has(r.experimentId)) stickyOf.set(r.experimentId, { unitId: r.unitId, variantId: r.variantId });
-      }
-      const now = deps.clock();
-      const bot = isBot(input.userAgent);
-      const assignments: Assignment[] = [];
-      for (const key of keys) {
-        const e = cfg.byKey.get(key);
-        if (!e) {
-          assignments.push({
-            experimentKey: key,
-            experimentId: null,
-            variantKey: 'control',
-            variantId: null,
-            config: {},
-            inExperiment: false,
-            reason: 'unknown',
-          });
-          continue;
-        }
-        const st = stickyOf.get(e.id);
-        const d = decide(e, unit.primary, { attributes: input.attributes, isBot: bot, stickyVariantId: st?.variantId });
-        const v = e.variants[d.variant];
-        assignments.push({
-          experimentKey: key,
-          experimentId: e.id,
-          variantKey: v?.key ?? 'control',
-          variantId: v?.id ?? null,
-          config: v?.config ?? {},
-          inExperiment: d.inExperiment,
-          reason: d.reason,
-        });
-        if (!d.inExperiment || !v) continue;
-        if (st && st.unitId !== unit.primary) {
-          // An anonymous visitor became a known person: the assignment follows the person (counted once).
-          await flush();
-          await deps.repo.moveAssignment(deps.db, tenantId, e.id, st.unitId, unit.primary);
-          sticky.delete(`${tenantId}|${e.id}|${st.unitId}`);
-        }
-        sticky.set(`${tenantId}|${e.id}|${unit.primary}`, v.id);
-        const pk = `${tenantId}|${e.id}|${unit.primary}`;
-        const seen = pending.get(pk);
-        if (seen) seen.count++;
-        else pending.set(pk, { tenantId, experimentId: e.id, unitId: unit.primary, variantId: v.id, at: now, count: 1 });
-      }
-      flushSoon();
-      return { unitId: unit.primary, assignments };
+      return assignIn(ctx.tenantId, input);
     },
   };
+
+  /**
+   * The assignment itself, for a caller that checked its own permission: the API above, and another module's
+   * serving path (the newsfeed's module order) through the public entry.
+   */
+  async function assignIn(tenantId: string, input: AssignInput): Promise<{ unitId: string; assignments: Assignment[] }> {
+    const [cfg, unit] = await Promise.all([loadConfig(tenantId), deps.units.resolve(tenantId, input.userId, input.anonymousId)]);
+    const keys = input.experimentKeys ?? [...cfg.byKey.values()].filter((e) => e.status === 'running').map((e) => e.key);
+    const running = keys.map((k) => cfg.byKey.get(k)).filter((e): e is AssignableExperiment => !!e && e.status === 'running');
+    // Sticky assignments: the cache first, the database for units this process has not seen.
+    const stickyOf = new Map<string, { unitId: string; variantId: string }>();
+    const missing: string[] = [];
+    for (const e of running) {
+      let found = false;
+      for (const u of unit.candidates) {
+        const v = sticky.get(`${tenantId}|${e.id}|${u}`);
+        if (v) {
+          stickyOf.set(e.id, { unitId: u, variantId: v });
+          found = true;
+          break;
+        }
+      }
+      if (!found) missing.push(e.id);
+    }
+    // One id and no person behind it: the hash alone is sticky (a running experiment's arms and weights cannot
+    // change), so the database is asked only when several ids may hold an earlier assignment.
+    if (missing.length && unit.candidates.length > 1) {
+      const rows = await deps.repo.stickyAssignments(deps.db, tenantId, missing, unit.candidates);
+      for (const u of unit.candidates)
+        for (const r of rows)
+          if (r.unitId === u && !stickyOf.has(r.experimentId)) stickyOf.set(r.experimentId, { unitId: r.unitId, variantId: r.variantId });
+    }
+    const now = deps.clock();
+    const bot = isBot(input.userAgent);
+    const assignments: Assignment[] = [];
+    for (const key of keys) {
+      const e = cfg.byKey.get(key);
+      if (!e) {
+        assignments.push({
+          experimentKey: key,
+          experimentId: null,
+          variantKey: 'control',
+          variantId: null,
+          config: {},
+          inExperiment: false,
+          reason: 'unknown',
+        });
+        continue;
+      }
+      const st = stickyOf.get(e.id);
+      const d = decide(e, unit.primary, { attributes: input.attributes, isBot: bot, stickyVariantId: st?.variantId });
+      const v = e.variants[d.variant];
+      assignments.push({
+        experimentKey: key,
+        experimentId: e.id,
+        variantKey: v?.key ?? 'control',
+        variantId: v?.id ?? null,
+        config: v?.config ?? {},
+        inExperiment: d.inExperiment,
+        reason: d.reason,
+      });
+      if (!d.inExperiment || !v) continue;
+      if (st && st.unitId !== unit.primary) {
+        // An anonymous visitor became a known person: the assignment follows the person (counted once).
+        await flush();
+        await deps.repo.moveAssignment(deps.db, tenantId, e.id, st.unitId, unit.primary);
+        sticky.delete(`${tenantId}|${e.id}|${st.unitId}`);
+      }
+      sticky.set(`${tenantId}|${e.id}|${unit.primary}`, v.id);
+      const pk = `${tenantId}|${e.id}|${unit.primary}`;
+      const seen = pending.get(pk);
+      if (seen) seen.count++;
+      else pending.set(pk, { tenantId, experimentId: e.id, unitId: unit.primary, variantId: v.id, at: now, count: 1 });
+    }
+    flushSoon();
+    return { unitId: unit.primary, assignments };
+  }
 }
 export type AssignService = ReturnType<typeof createAssignService>;

@@ -21,6 +21,14 @@ import { eraseUnits } from './erasure.repository.ts';
 export { analyze } from './analyze.core.ts';
 export { analyzeBody, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
 
+/** A user's variant of one experiment, for another module's serving path. */
+export interface ExperimentVariant {
+  experimentId: string | null;
+  variantKey: string;
+  config: unknown;
+  inExperiment: boolean;
+}
+
 export interface ExperimentsModuleDeps {
   /** identity's read-only lookup of the profile behind a user or anonymous id (sticky assignment across devices). */
   lookupProfiles: ProfileLookup;
@@ -45,6 +53,26 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person's units in assignments and metric events. */
     erasePerson: eraseUnits,
+    /**
+     * One experiment's variant for a user, on another module's serving path (the caller's route checked its own
+     * permission); the exposure is logged like an API assignment. Unknown or stopped experiment: not in it.
+     */
+    async variantFor(tenantId: string, experimentKey: string, userId: string): Promise<ExperimentVariant> {
+      const { assignments } = await assign.assignIn(tenantId, {
+        userId,
+        anonymousId: undefined,
+        experimentKeys: [experimentKey],
+        attributes: {},
+        userAgent: undefined,
+      });
+      const a = assignments[0]!;
+      return {
+        experimentId: a.inExperiment ? a.experimentId : null,
+        variantKey: a.variantKey,
+        config: a.config,
+        inExperiment: a.inExperiment,
+      };
+    },
     /** Stores buffered exposures now (shutdown, tests). */
     flushExposures: () => assign.flush(),
     async routes(app: FastifyInstance): Promise<void> {

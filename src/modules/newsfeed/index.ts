@@ -15,7 +15,7 @@ import { type ProfileInteraction, type StyleItem, createStyleService } from './s
 
 export type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 export type { ProfileInteraction, StyleItem } from './style.service.ts';
-export { feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './newsfeed.adapters.ts';
+export { bestOffersFrom, feedSourcesFrom, moduleOrderFrom, recentInteractionsFrom, styleItemsFrom } from './newsfeed.adapters.ts';
 
 export interface NewsfeedModuleDeps {
   sources: FeedSources;
@@ -35,7 +35,7 @@ export interface NewsfeedModuleDeps {
   onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void;
 }
 
-const NO_OFFERS: BestOfferSource = { bestOffers: async () => new Map() };
+const NO_OFFERS: BestOfferSource = { bestOffers: async () => new Map(), priceDrops: async () => [] };
 const DEFAULT_ORDER: ModuleOrderSource = {
   moduleOrder: async (_ctx, _user, order) => ({ experimentId: null, variant: 'default', order: [...order] }),
 };

@@ -1,9 +1,11 @@
 import { minorToMajor, parseMoney } from '../../platform/index.ts';
 import type { CatalogModule, FeedItemRow } from '../catalog/index.ts';
 import type { EventsModule } from '../events/index.ts';
+import type { ExperimentVariant } from '../experiments/index.ts';
+import type { ItemBestOffer } from '../pricing/index.ts';
 import type { CatalogFields, RecsModule } from '../recs/index.ts';
 import type { FeedItem } from './newsfeed.core.ts';
-import type { FeedSources } from './newsfeed.ports.ts';
+import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource } from './newsfeed.ports.ts';
 import type { ProfileInteraction, StyleItem } from './style.service.ts';
 
 /**
@@ -78,4 +80,51 @@ export function styleItemsFrom(catalog: CatalogModule) {
         occasion: textList(r.occasion),
       };
     });
+}
+
+const toOffer = (o: ItemBestOffer): BestOffer => ({
+  priceMinor: o.priceMinor.toString(),
+  currency: o.currency,
+  store: o.store,
+  url: o.url,
+  wasMinor: o.savingsMinor > 0n && o.wasMinor !== null ? o.wasMinor.toString() : null,
+});
+
+/** Pricing's best offers and price drops (its public entry) as the feed's `BestOfferSource`. */
+export function bestOffersFrom(pricing: {
+  bestOffers(tenantId: string, itemIds: readonly string[]): Promise<Map<string, ItemBestOffer>>;
+  priceDrops(tenantId: string, itemIds: readonly string[]): Promise<{ itemId: string; offer: ItemBestOffer }[]>;
+}): BestOfferSource {
+  return {
+    bestOffers: async (tenantId, itemIds) => new Map([...(await pricing.bestOffers(tenantId, itemIds))].map(([id, o]) => [id, toOffer(o)])),
+    priceDrops: async (tenantId, itemIds) =>
+      (await pricing.priceDrops(tenantId, itemIds)).map((d) => ({ itemId: d.itemId, offer: toOffer(d.offer) })),
+  };
+}
+
+/** The experiment (tenant setting `newsfeed.module_order_experiment`) whose variants order the feed's modules. */
+export const DEFAULT_ORDER_EXPERIMENT = 'newsfeed_module_order';
+
+/**
+ * Experiments' assignment as the feed's `ModuleOrderSource`: a variant's config `{ "module_order": [...] }`
+ * lists module kinds first to last (kinds it omits follow in the default order; unknown kinds are ignored).
+ * No running experiment, or a variant without an order: the default order.
+ */
+export function moduleOrderFrom(
+  experiments: { variantFor(tenantId: string, experimentKey: string, userId: string): Promise<ExperimentVariant> },
+  tenantSettings: (tenantId: string) => Promise<Record<string, unknown>>,
+): ModuleOrderSource {
+  return {
+    async moduleOrder(ctx, userId, defaultOrder) {
+      const s = ((await tenantSettings(ctx.tenantId)).newsfeed ?? {}) as Record<string, unknown>;
+      const key =
+        typeof s.module_order_experiment === 'string' && s.module_order_experiment ? s.module_order_experiment : DEFAULT_ORDER_EXPERIMENT;
+      const v = await experiments.variantFor(ctx.tenantId, key, userId);
+      if (!v.inExperiment) return { experimentId: null, variant: 'default', order: [...defaultOrder] };
+      const cfg = (v.config ?? {}) as Record<string, unknown>;
+      const wanted = Array.isArray(cfg.module_order) ? cfg.module_order.filter((k): k is string => typeof k === 'string') : [];
+      const first = [...new Set(wanted.filter((k) => defaultOrder.includes(k)))];
+      return { experimentId: v.experimentId, variant: v.variantKey, order: [...first, ...defaultOrder.filter((k) => !first.includes(k))] };
+    },
+  };
 }

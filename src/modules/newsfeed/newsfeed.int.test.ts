@@ -50,7 +50,7 @@ describe('GET /api/v1/newsfeed', () => {
     expect(r.body.experiment).toEqual({
       experiment_id: null,
       variant: 'default',
-      module_order: ['for_you', 'new_from_brands', 'because_you_viewed', 'trending'],
+      module_order: ['for_you', 'new_from_brands', 'because_you_viewed', 'price_drops', 'trending'],
     });
     // Nothing is eligible: position 3 is backfilled with organic content, not labelled Sponsored.
     expect(r.body.modules[2]).toMatchObject({ position: 3, sponsored: false, label: null });

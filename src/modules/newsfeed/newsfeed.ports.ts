@@ -26,11 +26,15 @@ export interface BestOffer {
   currency: string;
   store: string | null;
   url: string | null;
+  /** The lowest price of the 30 days before, when this one is below it (a price drop); else null. */
+  wasMinor: string | null;
 }
 
-/** Pricing's best offers, batched. Default (until Pricing lands): each item's own price. */
+/** Pricing's best offers, batched. Default (no pricing): none, items show their own price. */
 export interface BestOfferSource {
   bestOffers(tenantId: string, itemIds: readonly string[]): Promise<Map<string, BestOffer>>;
+  /** Of these items, those whose best offer dropped below its 30-day low, biggest drop first. */
+  priceDrops(tenantId: string, itemIds: readonly string[]): Promise<{ itemId: string; offer: BestOffer }[]>;
 }
 
 /** The experiment assignment that orders the feed's modules. Default: no experiment, the default order. */

@@ -25,7 +25,7 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
       schema: {
         tags,
         summary:
-          "A shopper's personal feed: modules (For you, New from brands you follow, Because you viewed, Trending, Sponsored), items with best offers, the module-order experiment",
+          "A shopper's personal feed: modules (For you, New from brands you follow, Because you viewed, Price drops on things you watched, Trending, Sponsored), items with best offers, the module-order experiment",
         querystring: s.feedQuery,
         response: { 200: s.feedResponse, ...errorResponses },
       },
@@ -51,7 +51,15 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
               module_id: m.id,
               position: ++position,
               sponsored: m.sponsored,
-              best_offer: o ? { price: formatMoney(o.priceMinor, o.currency), currency: o.currency, store: o.store, url: o.url } : null,
+              best_offer: o
+                ? {
+                    price: formatMoney(o.priceMinor, o.currency),
+                    currency: o.currency,
+                    store: o.store,
+                    url: o.url,
+                    was_price: o.wasMinor === null ? null : formatMoney(o.wasMinor, o.currency),
+                  }
+                : null,
             };
           }),
         ),

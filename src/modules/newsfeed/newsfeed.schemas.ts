@@ -8,7 +8,13 @@ const list = z.array(z.string().trim().min(1).max(200)).max(100);
 
 export const feedQuery = z.object({ user_id: userId, cursor: z.string().max(20_000).optional() }).strict();
 
-const offer = z.object({ price: z.string(), currency: z.string(), store: z.string().nullable(), url: z.string().nullable() });
+const offer = z.object({
+  price: z.string(),
+  currency: z.string(),
+  store: z.string().nullable(),
+  url: z.string().nullable(),
+  was_price: z.string().nullable().describe('The lowest price of the 30 days before, when this offer is below it (a price drop)'),
+});
 export const feedItem = z.object({
   item_id: z.string(),
   name: z.string(),

@@ -4,13 +4,14 @@ import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, Segmen
 import type { PreferencesRepository } from './preferences.repository.ts';
 
 /** The organic module kinds, each with a distinct source. */
-export const MODULE_KINDS = ['for_you', 'new_from_brands', 'because_you_viewed', 'trending'] as const;
+export const MODULE_KINDS = ['for_you', 'new_from_brands', 'because_you_viewed', 'price_drops', 'trending'] as const;
 export type ModuleKind = (typeof MODULE_KINDS)[number] | 'fresh';
 
 const TITLES: Record<ModuleKind, string> = {
   for_you: 'For you',
   new_from_brands: 'New from brands you follow',
   because_you_viewed: 'Because you viewed',
+  price_drops: 'Price drops on things you watched',
   trending: 'Trending',
   fresh: 'Fresh in the catalog',
 };
@@ -18,6 +19,7 @@ const SOURCES: Record<ModuleKind, string> = {
   for_you: 'recs.personal',
   new_from_brands: 'catalog.followed_brands',
   because_you_viewed: 'recs.similar',
+  price_drops: 'pricing.price_drops',
   trending: 'recs.popular',
   fresh: 'catalog.newest',
 };
@@ -107,13 +109,24 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     ]);
     const anchor = recent.find((r) => r.type === 'view' || r.type === 'click') ?? recent[0];
     const brands = [...new Set([...follows.map((f) => f.brandId), ...(prefs?.brands ?? [])])];
-    const [forYou, fromBrands, similar, trending, fresh, anchorItem] = await Promise.all([
+    // Watched: what the shopper viewed, carted or favorited (not bought).
+    const watched = [...new Set([...recent.filter((r) => r.type !== 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)])];
+    const [forYou, fromBrands, similar, trending, fresh, anchorItem, drops] = await Promise.all([
       sources.forYou(ctx, userId, CANDIDATES),
       brands.length ? sources.newest(t, { brands, limit: CANDIDATES }) : Promise.resolve([]),
       anchor ? sources.similarTo(ctx, anchor.itemId, CANDIDATES) : Promise.resolve([]),
       sources.trending(ctx, CANDIDATES),
       sources.newest(t, { limit: CANDIDATES * 4 }),
       anchor ? sources.items(t, [anchor.itemId]) : Promise.resolve([]),
+      watched.length
+        ? deps.offers.priceDrops(t, watched).then(async (d) => ({
+            offers: d,
+            items: await sources.items(
+              t,
+              d.map((x) => x.itemId),
+            ),
+          }))
+        : Promise.resolve({ offers: [], items: [] }),
     ]);
     const majorOf = (i: FeedItem) => (i.priceMinor !== null && i.currency ? safeMajor(i.priceMinor, i.currency) : null);
     const stated = { brands, categories: prefs?.categories ?? [] };
@@ -122,14 +135,17 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       for_you: boost(forYou, p, stated, majorOf),
       new_from_brands: boost(fromBrands, p, stated, majorOf),
       because_you_viewed: similar,
+      // Already watched, so not filtered by `seen` below: a drop on a favorite is the point of this module.
+      price_drops: drops.items,
       trending,
       // The catalog's newest items: every shopper, even one with no history and no model, gets a full feed.
       fresh: boost(fresh, p, stated, majorOf),
     };
     const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)]);
-    for (const k of Object.keys(lists) as ModuleKind[]) lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
+    for (const k of Object.keys(lists) as ModuleKind[]) if (k !== 'price_drops') lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
     return {
       lists,
+      dropOffers: new Map(drops.offers.map((d) => [d.itemId, d.offer])),
       anchorName: anchorItem[0]?.name ?? null,
       styles: p ? topKeys(p.layers.style, 3) : [],
       categories: p ? topKeys(p.layers.category, 3) : [],
@@ -149,7 +165,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       const rules = rulesOf(settings, positions);
       const experiment = await deps.moduleOrder.moduleOrder(ctx, userId, MODULE_KINDS);
       const order = experiment.order.filter((k): k is (typeof MODULE_KINDS)[number] => (MODULE_KINDS as readonly string[]).includes(k));
-      const { lists, anchorName, styles, categories } = await candidates(ctx, userId);
+      const { lists, dropOffers, anchorName, styles, categories } = await candidates(ctx, userId);
       const used = new Set<string>();
       const history: FeedItem[] = [];
       let turn = 0;
@@ -217,6 +233,8 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       }
       const ids = [...new Set(modules.flatMap((m) => m.items.map((i) => i.itemId)))];
       const offers = ids.length ? await deps.offers.bestOffers(ctx.tenantId, ids) : new Map<string, BestOffer>();
+      // A dropped price's offer carries its 30-day low (the best-offers read skips history on the hot path).
+      for (const [id, o] of dropOffers) if (offers.has(id)) offers.set(id, o);
       return {
         modules,
         offers,

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
+import { createBestOffersService } from './bestoffers.service.ts';
 import { createFeedsService } from './feeds.service.ts';
 import { pricingRoutes } from './pricing.routes.ts';
 import { createPricingService } from './pricing.service.ts';
@@ -13,13 +14,22 @@ export interface PricingDeps {
   /** Catalog's `findItem`: a product page may open a catalog item. */
   findCatalogItem(tenantId: string, ref: string): Promise<CatalogItemView | null>;
   tenantName(tenantId: string): Promise<string>;
+  /** Catalog: the GTIN of each of these items that has one (best offers of feed items). */
+  catalogGtins(tenantId: string, itemIds: readonly string[]): Promise<Map<string, string>>;
 }
+
+export type { ItemBestOffer } from './bestoffers.service.ts';
 
 export function createPricingModule(platform: PlatformServices, deps: PricingDeps) {
   const service = createPricingService({ platform });
   const feeds = createFeedsService({ platform });
-  const products = createProductsService({ platform, ...deps });
+  const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
+  const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
   return {
+    /** Best current store offer per catalog item id, batched (the newsfeed's price enrichment). */
+    bestOffers: best.bestOffers,
+    /** Catalog items among these whose best offer dropped below its 30-day low, biggest drop first. */
+    priceDrops: best.priceDrops,
     async routes(app: FastifyInstance): Promise<void> {
       await pricingRoutes(app, { service, feeds, products });
     },

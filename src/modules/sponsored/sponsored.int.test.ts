@@ -341,3 +341,55 @@ describe('budgets under concurrency', () => {
     expect(charged.reduce((a, b) => a + b, 0)).toBe(outcomes.filter((o) => o === 'charged').length);
   }, 120_000);
 });
+
+describe('frequency caps under concurrency', () => {
+  it('concurrent decisions and impressions for one shopper never exceed the cap (2 per hour)', async () => {
+    const C = await t.createTenant('Capped store');
+    const keyC = await C.apiKey(['recommendations:read', 'interactions:write']);
+    const id = await activeCampaign(C.ownerToken, {
+      brand_id: 'capped',
+      budget_amount: '100.00',
+      frequency_caps: [{ impressions: 2, window_seconds: 3600 }],
+    });
+    // 12 concurrent decide-then-impression streams for the same shopper.
+    const served = await Promise.all(
+      Array.from({ length: 12 }, async (): Promise<number> => {
+        const e = await t.request('GET', '/api/v1/sponsored/eligible?placement=feed&user_id=capped-user', { token: keyC });
+        expect(e.status).toBe(200);
+        const won = e.body.campaigns.find((c: { campaign_id: string }) => c.campaign_id === id);
+        if (!won) return 0;
+        const imp = await t.request('POST', '/api/v1/sponsored/impressions', {
+          token: keyC,
+          body: { decision_id: won.decision_id, campaign_id: id, user_id: 'capped-user', placement: 'feed' },
+        });
+        expect(imp.status).toBe(200);
+        return 1;
+      }),
+    );
+    expect(served.reduce((a, b) => a + b, 0)).toBe(2);
+    // 12 concurrent impressions reported without a decision, for another shopper: two recorded, the rest refused.
+    const direct = await Promise.all(
+      Array.from({ length: 12 }, (_, k) =>
+        t.request('POST', '/api/v1/sponsored/impressions', {
+          token: keyC,
+          body: { event_id: `direct-${k}`, campaign_id: id, user_id: 'capped-direct', placement: 'feed' },
+        }),
+      ),
+    );
+    expect(direct.filter((r) => r.status === 200)).toHaveLength(2);
+    expect(direct.filter((r) => r.status === 409).map((r) => r.body.error.code)).toEqual(Array(10).fill('SPONSORED_FREQUENCY_CAPPED'));
+    const n = await queryOne<{ n: string }>(
+      t.database.db,
+      sql`SELECT count(*)::text AS n FROM sponsored_impressions WHERE campaign_id = ${id} GROUP BY user_id ORDER BY 1 DESC LIMIT 1`,
+    );
+    expect(n!.n).toBe('2');
+    // A replayed impression is not a new one: answered as a duplicate, not refused by the cap.
+    const first = direct.find((r) => r.status === 200)!.body;
+    const replay = await t.request('POST', '/api/v1/sponsored/impressions', {
+      token: keyC,
+      body: { event_id: first.event_id, campaign_id: id, user_id: 'capped-direct', placement: 'feed' },
+    });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toMatchObject({ id: first.id, duplicate: true });
+  }, 60_000);
+});

@@ -277,6 +277,32 @@ export function createSponsoredRepository() {
     },
 
     /**
+     * Serializes frequency-cap checks of one shopper on one campaign until the end of the caller's transaction
+     * (a transaction-scoped advisory lock): a count and the reservation or impression it allows happen as one.
+     */
+    async lockShopperCaps(q: Q, tenantId: string, campaignId: string, userId: string): Promise<void> {
+      await q.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`sponsored-cap:${tenantId}:${campaignId}:${userId}`}, 0))`);
+    },
+
+    /**
+     * What counts against a shopper's frequency caps on a campaign since `since`: impressions (their view
+     * time), and served decisions not yet shown (open, unexpired, no impression: each may still become one).
+     */
+    async capUsage(q: Q, tenantId: string, campaignId: string, userId: string, since: Date, now: Date): Promise<Date[]> {
+      const rows = await queryRows<{ at: string | Date }>(
+        q,
+        sql`SELECT viewed_at AS at FROM sponsored_impressions
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND campaign_id = ${campaignId} AND viewed_at > ${since}
+          UNION ALL
+          SELECT d.created_at FROM sponsored_decisions d
+            WHERE d.tenant_id = ${tenantId} AND d.campaign_id = ${campaignId} AND d.user_id = ${userId} AND d.state = 'open'
+              AND d.expires_at > ${now} AND d.created_at > ${since}
+              AND NOT EXISTS (SELECT 1 FROM sponsored_impressions i WHERE i.tenant_id = d.tenant_id AND i.decision_id = d.id)`,
+      );
+      return rows.map((r) => new Date(r.at));
+    },
+
+    /**
      * Returns open reservations past their expiry to their campaigns' budgets, in one statement: the decisions
      * are flipped to `released` (a row lock: concurrent sweeps cannot release twice) and the sums subtracted.
      */

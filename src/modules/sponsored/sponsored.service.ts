@@ -138,6 +138,15 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
     return c;
   }
 
+  /** Under the (campaign, shopper) lock: does one more impression fit every frequency cap of the campaign? */
+  async function withinCaps(tx: Q, tenantId: string, c: CampaignRow, userId: string, now: Date): Promise<boolean> {
+    if (!c.frequencyCaps.length) return true;
+    await repo.lockShopperCaps(tx, tenantId, c.id, userId);
+    const longest = Math.max(...c.frequencyCaps.map((f) => f.windowSeconds));
+    const used = await repo.capUsage(tx, tenantId, c.id, userId, new Date(now.getTime() - longest * 1000), now);
+    return c.frequencyCaps.every((f) => used.filter((at) => at.getTime() > now.getTime() - f.windowSeconds * 1000).length < f.impressions);
+  }
+
   /** Body → campaign write, with every problem named by field (money parsed exactly in the currency). */
   function toWrite(body: CampaignCreateBody, reserveMinor: bigint): CampaignWrite {
     const errors: { field: string; message: string }[] = [];
@@ -159,6 +168,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       for (const p of campaignProblems({ budgetMinor, bidMinor, reserveMinor, startDate, endDate, frequencyCaps }))
         errors.push({ field: p.field, message: `${p.field} ${p.message}` });
     if (errors.length > 0) throw validation('VALIDATION_FAILED', errors.map((e) => e.message).join('; '), errors);
+
     return {
       brandId: body.brand_id,
       name: body.name,
@@ -277,18 +287,25 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       const decisions: Decision[] = [];
       for (const w of gspAuction(bidders, req.slots, s.reserveMinor)) {
         const c = byId.get(w.id)!;
-        const decision = await repo.reserve(db, ctx.tenantId, {
-          campaignId: c.id,
-          userId: req.userId,
-          placement: req.placement,
-          priceMinor: w.priceMinor,
-          costMilli: unitCostMilli(c.pricingModel, w.priceMinor),
-          capMilli: pacingCapMilli(c, now),
-          today: dayOf(now),
-          now,
-          expiresAt: new Date(now.getTime() + s.reservationSeconds * 1000),
-        });
-        if (decision) decisions.push({ decision, campaign: c, slot: decisions.length });
+        const reserve = (q: Q) =>
+          repo.reserve(q, ctx.tenantId, {
+            campaignId: c.id,
+            userId: req.userId,
+            placement: req.placement,
+            priceMinor: w.priceMinor,
+            costMilli: unitCostMilli(c.pricingModel, w.priceMinor),
+            capMilli: pacingCapMilli(c, now),
+            today: dayOf(now),
+            now,
+            expiresAt: new Date(now.getTime() + s.reservationSeconds * 1000),
+          });
+        // The counts above were read outside any lock: a capped campaign re-counts and reserves under its
+        // (campaign, shopper) lock, so concurrent decisions for one shopper cannot all pass the same count.
+        const decision = c.frequencyCaps.length
+          ? await db.transaction(async (tx) => ((await withinCaps(tx, ctx.tenantId, c, req.userId, now)) ? reserve(tx) : 'capped'))
+          : await reserve(db);
+        if (decision === 'capped') ineligible.set(c.id, 'frequency_capped');
+        else if (decision) decisions.push({ decision, campaign: c, slot: decisions.length });
         else ineligible.set(c.id, 'budget_exhausted');
       }
       return { decisions, ineligible };
@@ -326,7 +343,12 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
           } else {
             if (c.status !== 'active')
               throw conflict('SPONSORED_CAMPAIGN_NOT_ACTIVE', `The campaign is ${c.status}: only active campaigns are served.`);
-            if (!(await repo.getImpressionByEvent(tx, ctx.tenantId, eventId)))
+            if (!(await repo.getImpressionByEvent(tx, ctx.tenantId, eventId))) {
+              if (!(await withinCaps(tx, ctx.tenantId, c, b.userId, now)))
+                throw conflict(
+                  'SPONSORED_FREQUENCY_CAPPED',
+                  "This shopper has reached the campaign's frequency cap: the impression was not recorded.",
+                );
               decision = await repo.reserve(tx, ctx.tenantId, {
                 campaignId: c.id,
                 userId: b.userId,
@@ -338,6 +360,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
                 now,
                 expiresAt: new Date(now.getTime() + s.reservationSeconds * 1000),
               });
+            }
           }
           const [row, inserted] = await repo.insertImpression(tx, ctx.tenantId, {
             eventId,
