@@ -46,7 +46,13 @@ for (const ds of ['abt-buy', 'walmart-amazon']) {
   for (const quadratic of [false, true]) {
     const t0 = performance.now();
     const fit = fitMatcher(train, valid, { quadratic });
-    line(quadratic ? 'old loupe (quadratic lr)' : 'baseline (linear lr)', evaluateMatcher(fit, test), fit.validF1, `threshold ${fit.threshold.toFixed(2)}`, t0);
+    line(
+      quadratic ? 'old loupe (quadratic lr)' : 'baseline (linear lr)',
+      evaluateMatcher(fit, test),
+      fit.validF1,
+      `threshold ${fit.threshold.toFixed(2)}`,
+      t0,
+    );
   }
   const t0 = performance.now();
   const fit = fitBoostedMatcher(train, valid);

@@ -64,6 +64,8 @@ export type {
   PricingStoreList,
   PricingOfferList,
   MatchGroupList,
+  MatchReviewList,
+  MatchReviewDecision,
   Product,
   PriceHistory,
   Experiment,

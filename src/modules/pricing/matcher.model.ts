@@ -17,27 +17,40 @@ export interface LearnedMatcher {
 
 /**
  * The import's operating points, read off valid: at or above `auto` an offer joins the candidate's group
- * unasked (valid precision >= 0.97); from `review` up to `auto` the pair waits in the review queue (together the
- * two bands keep valid recall >= 0.97); below `review` the offer starts its own group.
+ * unasked (valid precision >= 0.97); from `review` up to `auto` the pair waits in the review queue; `review` is
+ * where, scanning down from `auto`, the valid pairs scored within 0.1 above it stop being at least a quarter
+ * true matches (an operator's time is not spent on near-certain non-matches); below it the offer starts its
+ * own group.
  */
 export interface OperatingPoints {
   auto: number;
   review: number;
 }
 
-/** The smallest threshold with precision >= `minPrecision`, and the largest with recall >= `minRecall`, on (p, y). */
-export function operatingPoints(p: ArrayLike<number>, y: ArrayLike<number>, minPrecision = 0.97, minRecall = 0.97): OperatingPoints {
+/** The operating points of scores `p` against labels `y` (thresholds by 0.01). */
+export function operatingPoints(p: ArrayLike<number>, y: ArrayLike<number>, minPrecision = 0.97, minBandPrecision = 0.25): OperatingPoints {
   let auto = 0.99;
-  let review = 0.01;
   for (let k = 99; k >= 1; k--) {
-    const r = prf(Array.from(p, (v) => (v >= k / 100 ? 1 : 0)), y);
+    const r = prf(
+      Array.from(p, (v) => (v >= k / 100 ? 1 : 0)),
+      y,
+    );
     if (r.tp && r.precision >= minPrecision) auto = k / 100;
   }
-  for (let k = 1; k <= 99; k++) {
-    const r = prf(Array.from(p, (v) => (v >= k / 100 ? 1 : 0)), y);
-    if (r.recall >= minRecall) review = k / 100;
+  // Scan down from `auto`; stop where the scores just below hold too few true matches to be worth a look.
+  let review = auto;
+  for (let k = Math.round(auto * 100) - 1; k >= 1; k--) {
+    let pos = 0;
+    let all = 0;
+    for (let i = 0; i < p.length; i++)
+      if (p[i]! >= k / 100 && p[i]! < (k + 10) / 100) {
+        all++;
+        pos += y[i]!;
+      }
+    if (all && pos / all < minBandPrecision) break;
+    review = k / 100;
   }
-  return { auto, review: Math.min(review, auto) };
+  return { auto, review };
 }
 
 /** The hyper-parameter grid searched on valid (fixed before any test figure was read). */
@@ -58,7 +71,10 @@ export function bestThreshold(p: ArrayLike<number>, y: ArrayLike<number>): { thr
   let best = { threshold: 0.5, f1: -1 };
   for (let k = 5; k <= 95; k++) {
     const th = k / 100;
-    const f1 = prf(Array.from(p, (v) => (v >= th ? 1 : 0)), y).f1;
+    const f1 = prf(
+      Array.from(p, (v) => (v >= th ? 1 : 0)),
+      y,
+    ).f1;
     if (f1 > best.f1) best = { threshold: th, f1 };
   }
   return best;
@@ -100,6 +116,7 @@ export interface SerializedMatcher {
   features: string[];
   threshold: number;
   points: OperatingPoints;
+  params: LearnedMatcher['params'];
   validF1: number;
   baseScore: number;
   trees: { feature: number[]; threshold: number[]; left: number[]; right: number[]; value: number[] }[];
@@ -111,6 +128,7 @@ export function serializeMatcher(m: LearnedMatcher, points: OperatingPoints): Se
     features: [...RICH_FEATURE_NAMES],
     threshold: m.threshold,
     points,
+    params: m.params,
     validF1: m.validF1,
     baseScore: m.model.baseScore,
     trees: m.model.trees.map((t) => ({
