@@ -1,13 +1,11 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pricingRepository } from '../../src/modules/pricing/pricing.repository.ts';
 import { createTestApp, type TestApp } from '../helpers.ts';
 import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
 
 /**
  * Pricing in a real browser against the real server: two stores' feeds imported through the API, then the
- * stores, offers and match-group pages, a product's offers side by side with its price-history chart, and the
- * matcher's review queue (accept moves the offer into the candidate's group).
+ * stores, offers and match-group pages, and a product's offers side by side with its price-history chart.
  */
 describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
   let t: TestApp;
@@ -52,11 +50,7 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
       (await t.request('POST', '/api/v1/pricing/stores', { token: owner.ownerToken, body: { name } })).body.id as string;
     const a = await store('Nordstrom');
     const b = await store('Nordstrom Rack');
-    await upload(
-      a,
-      'id,title,brand,gtin,price\nA1,Sony WH-1000XM4 Headphones,Sony,4006381333931,75.00 USD\nA2,Sony noise cancelling headphones black,Sony,,70.00 USD\n',
-      'a.csv',
-    );
+    await upload(a, 'id,title,brand,gtin,price\nA1,Sony WH-1000XM4 Headphones,Sony,4006381333931,75.00 USD\n', 'a.csv');
     await upload(b, '[{"id":"B1","title":"Sony WH1000XM4","gtin":"04006381333931","price":"50.00 USD"}]', 'b.json');
     await upload(b, '[{"id":"B1","title":"Sony WH1000XM4","gtin":"04006381333931","price":"45.00 USD"}]', 'b.json');
     const offers = await t.request('GET', '/api/v1/pricing/offers?q=B1', { token: owner.ownerToken });
@@ -91,34 +85,6 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     expect(await page.getByTestId('product-offers').getByRole('row').count()).toBe(3); // header + 2 offers
     await page.getByTestId('price-history').locator('canvas').first().waitFor();
     await screenshot(page, 'pricing-product');
-    expect(errors).toEqual([]);
-    expect(serverErrors).toEqual([]);
-    await page.context().close();
-  });
-
-  it('review queue: an uncertain pair shown side by side, accepted, and the offer joins the group', async () => {
-    const a2 = (await t.request('GET', '/api/v1/pricing/offers?q=A2', { token: owner.ownerToken })).body.data[0];
-    const a1 = (await t.request('GET', '/api/v1/pricing/offers?q=A1', { token: owner.ownerToken })).body.data[0];
-    expect(a2.match_group_id).not.toBe(groupId);
-    // The uncertain band depends on the shipped model: queue the pair as an import would.
-    await pricingRepository.insertReviews(
-      t.database.db,
-      owner.tenantId,
-      [{ offerId: a2.id, candidateGroupId: groupId, candidateOfferId: a1.id, score: 0.64 }],
-      new Date(),
-    );
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/pricing/review`);
-    const table = page.getByTestId('review-table');
-    await table.getByRole('cell', { name: /Sony noise cancelling headphones black/ }).waitFor();
-    expect(await table.textContent()).toContain('64%');
-    expect(await table.textContent()).toContain('Sony WH-1000XM4 Headphones');
-    await screenshot(page, 'pricing-review');
-    await table.getByRole('button', { name: 'Accept' }).click();
-    await page.getByText('Nothing to review').waitFor();
-    const after = (await t.request('GET', '/api/v1/pricing/offers?q=A2', { token: owner.ownerToken })).body.data[0];
-    expect(after.match_group_id).toBe(groupId);
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
     await page.context().close();

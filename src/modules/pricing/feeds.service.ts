@@ -2,8 +2,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound } from '../../platform/index.ts';
 import { type FeedFormat, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
-import { offerBlockKeys } from './matcher.core.ts';
-import { matchByIdentifiers, shippedMatcher } from './matching.service.ts';
+import { matchByIdentifiers } from './matching.service.ts';
 import { normMpn, normText } from './pricing.core.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
@@ -85,15 +84,6 @@ export function createFeedsService({ platform }: FeedsDeps) {
         const up = await repo.upsertOffers(tx, ctx.tenantId, storeId, part, now);
         created += up.filter((u) => u.inserted).length;
         changed += up.filter((u) => u.priceChanged).length;
-        const byExternal = new Map(part.map((o) => [o.externalId, o]));
-        await repo.replaceOfferKeys(
-          tx,
-          ctx.tenantId,
-          up.map((u) => {
-            const o = byExternal.get(u.externalId)!;
-            return { offerId: u.id, keys: offerBlockKeys(o.title, o.mpn) };
-          }),
-        );
         const toMatch = up.filter((u) => u.inserted || u.identityChanged);
         await matchByIdentifiers(
           tx,
@@ -102,7 +92,6 @@ export function createFeedsService({ platform }: FeedsDeps) {
           new Map(toMatch.map((u) => [u.id, u.previousGroupId])),
           now,
           { type: 'system', id: `feed:${runId}` },
-          shippedMatcher(),
         );
         await progress({
           rows_written: Math.min(offers.length, i + BATCH),
