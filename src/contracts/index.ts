@@ -223,6 +223,9 @@ export {
   offerSchema,
   priceHistoryResponse,
   productResponse,
+  reviewDecisionResponse,
+  reviewListResponse,
+  reviewSchema,
   storeCreateBody,
   storeListResponse,
   storeSchema,
@@ -237,6 +240,9 @@ export type MatchGroup = z.infer<typeof pricing.groupSchema>;
 export type MatchGroupList = z.infer<typeof pricing.groupListResponse>;
 export type Product = z.infer<typeof pricing.productResponse>;
 export type PriceHistory = z.infer<typeof pricing.priceHistoryResponse>;
+export type MatchReview = z.infer<typeof pricing.reviewSchema>;
+export type MatchReviewList = z.infer<typeof pricing.reviewListResponse>;
+export type MatchReviewDecision = z.infer<typeof pricing.reviewDecisionResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';

@@ -67,6 +67,8 @@ export type {
   PricingStoreList,
   PricingOfferList,
   MatchGroupList,
+  MatchReviewList,
+  MatchReviewDecision,
   Product,
   PriceHistory,
   Experiment,

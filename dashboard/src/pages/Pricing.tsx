@@ -1,17 +1,28 @@
 import { useState } from 'react';
 import { Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Tabs, Text, TextInput, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
-import type { MatchGroupList, PriceHistory, PricingOfferList, PricingStoreList, Product } from '../api/types.ts';
-import { get } from '../api/client.ts';
+import type {
+  MatchGroupList,
+  MatchReviewDecision,
+  MatchReviewList,
+  PriceHistory,
+  PricingOfferList,
+  PricingStoreList,
+  Product,
+} from '../api/types.ts';
+import { api, get } from '../api/client.ts';
 import { DataTable } from '../components/DataTable.tsx';
 import { LineChart } from '../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { useSession } from '../session.tsx';
 
-const TABS = ['stores', 'offers', 'groups'] as const;
+const TABS = ['stores', 'offers', 'groups', 'review'] as const;
 
-/** Pricing: stores and their last imports, offers and match groups with search, a product's offers and price history. */
+/**
+ * Pricing: stores and their last imports, offers and match groups with search, the matcher's review queue,
+ * a product's offers and price history.
+ */
 export default function PricingPage() {
   const location = useLocation();
   const navigate = useNavigate();
@@ -25,6 +36,7 @@ export default function PricingPage() {
             <Tabs.Tab value="stores">Stores</Tabs.Tab>
             <Tabs.Tab value="offers">Offers</Tabs.Tab>
             <Tabs.Tab value="groups">Match groups</Tabs.Tab>
+            <Tabs.Tab value="review">Review queue</Tabs.Tab>
           </Tabs.List>
         </Tabs>
       )}
@@ -33,6 +45,7 @@ export default function PricingPage() {
         <Route path="stores" element={<Stores />} />
         <Route path="offers" element={<Offers />} />
         <Route path="groups" element={<Groups />} />
+        <Route path="review" element={<ReviewQueue />} />
         <Route path="products/:id" element={<ProductDetail />} />
       </Routes>
     </Stack>
@@ -220,6 +233,116 @@ function Groups() {
           ]}
         />
       )}
+    </Stack>
+  );
+}
+
+/**
+ * The review queue: pairs the learned matcher scored in its uncertain band, both offers side by side, most
+ * likely first. Accept moves the new offer into the candidate's group (revertible from the match log); reject
+ * leaves it in its own group.
+ */
+function ReviewQueue() {
+  const { tenantId } = useSession();
+  const client = useQueryClient();
+  const q = useQuery({
+    queryKey: ['pricing-reviews', tenantId],
+    queryFn: ({ signal }) => get<MatchReviewList>('/api/v1/pricing/reviews', { status: 'pending', limit: 100 }, signal),
+  });
+  const decide = useMutation({
+    mutationFn: ({ id, verb }: { id: string; verb: 'accept' | 'reject' }) =>
+      api<MatchReviewDecision>('POST', `/api/v1/pricing/reviews/${id}/${verb}`),
+    onSettled: () => client.invalidateQueries({ queryKey: ['pricing-reviews', tenantId] }),
+  });
+  if (q.isLoading) return <Loading label="Loading the review queue" />;
+  if (q.error) return <ErrorState error={q.error} feature="Pricing" />;
+  const rows = [...(q.data?.data ?? [])].sort((a, b) => b.score - a.score);
+  if (!rows.length)
+    return (
+      <EmptyState title="Nothing to review">
+        Offers the matcher is unsure of appear here after a feed import; sure matches join their group on their own.
+      </EmptyState>
+    );
+  return (
+    <Stack>
+      {decide.error && (
+        <Text c="red" data-testid="review-error">
+          {decide.error.message.includes('already')
+            ? 'Someone decided this pair already; the list is now up to date.'
+            : `The decision was not saved (${decide.error.message}). Try again.`}
+        </Text>
+      )}
+      <Group>
+        <Text size="sm" c="dimmed">
+          {rows.length} pair{rows.length === 1 ? '' : 's'} to review, most likely first.
+        </Text>
+        <Button
+          variant="light"
+          onClick={() =>
+            downloadCsv(
+              'match-review.csv',
+              [
+                'score',
+                'offer_store',
+                'offer_title',
+                'offer_price',
+                'candidate_store',
+                'candidate_title',
+                'candidate_price',
+                'candidate_group_id',
+              ],
+              rows.map((r) => [
+                r.score,
+                r.offer.store,
+                r.offer.title,
+                r.offer.price,
+                r.candidate.store,
+                r.candidate.title,
+                r.candidate.price,
+                r.candidate.match_group_id,
+              ]),
+            )
+          }
+        >
+          Export CSV
+        </Button>
+      </Group>
+      <DataTable
+        testId="review-table"
+        rows={rows}
+        rowKey={(r) => r.id}
+        columns={[
+          {
+            key: 'score',
+            label: 'Likelihood',
+            render: (r) => <Badge color={r.score >= 0.7 ? 'teal' : 'yellow'}>{Math.round(r.score * 100)}%</Badge>,
+          },
+          { key: 'offer', label: 'New offer', render: (r) => `${r.offer.title ?? ''} (${r.offer.store ?? ''}, ${r.offer.price ?? ''})` },
+          {
+            key: 'candidate',
+            label: 'Same product as?',
+            render: (r) => (
+              <Anchor component={Link} to={`/pricing/products/${r.candidate.match_group_id}`}>
+                {`${r.candidate.title ?? r.candidate.group_name} (${r.candidate.store ?? ''}, ${r.candidate.price ?? ''})`}
+              </Anchor>
+            ),
+          },
+          {
+            key: 'decide',
+            label: 'Decision',
+            render: (r) => (
+              <Group gap="xs" wrap="nowrap">
+                <Button size="xs" color="teal" disabled={decide.isPending} onClick={() => decide.mutate({ id: r.id, verb: 'accept' })}>
+                  Accept
+                </Button>
+                <Button size="xs" variant="default" disabled={decide.isPending} onClick={() => decide.mutate({ id: r.id, verb: 'reject' })}>
+                  Reject
+                </Button>
+              </Group>
+            ),
+          },
+        ]}
+      />
     </Stack>
   );
 }

@@ -37,4 +37,4 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
 }
 
 // The matching protocol (train/valid choose, test reports), for `loupe eval-matching` and bench/matching.
-export { evaluateMatcher, fitMatcher, readPairs } from './matcher.eval.ts';
+export { evaluateBoostedMatcher, evaluateMatcher, fitBoostedMatcher, fitMatcher, readPairs } from './matcher.eval.ts';

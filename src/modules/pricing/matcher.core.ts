@@ -302,3 +302,174 @@ export function prf(
   const recall = tp + fn ? tp / (tp + fn) : 0;
   return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, tp, fp, fn };
 }
+
+// ---- the learned (gradient-boosted) matcher's richer features ----
+
+const charGrams = (s: string, n: number): Set<string> => {
+  const out = new Set<string>();
+  for (let i = 0; i + n <= s.length; i++) out.add(s.slice(i, i + n));
+  return out;
+};
+
+/** Levenshtein distance, two rows. O(|a| × |b|); codes are short. */
+function levenshtein(a: string, b: string): number {
+  if (a === b) return 0;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let cur = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length]!;
+}
+
+/** Share of x's tokens (IDF-weighted) found in the set `inside`. */
+function weightedCover(x: Set<string>, inside: (t: string) => boolean, idf: Idf): number {
+  let tot = 0;
+  let hit = 0;
+  for (const t of x) {
+    const w = idfOf(idf, t);
+    tot += w;
+    if (inside(t)) hit += w;
+  }
+  return tot ? hit / tot : 0;
+}
+
+/** Sum of the IDF of x's tokens missing from y: how much rare, unexplained text one side carries. */
+function missingIdf(x: Set<string>, y: Set<string>, idf: Idf): number {
+  let s = 0;
+  for (const t of x) if (!y.has(t)) s += idfOf(idf, t);
+  return s;
+}
+
+/** Monge-Elkan over tokens with character-trigram Jaccard as the inner similarity (typos, plurals, joined words). */
+function mongeElkan(a: readonly string[], b: readonly string[], grams: Map<string, Set<string>>): number {
+  if (!a.length || !b.length) return 0;
+  const g = (t: string) => {
+    let s = grams.get(t);
+    if (!s) grams.set(t, (s = trigramsOf(t)));
+    return s;
+  };
+  let sum = 0;
+  for (const x of a) {
+    let best = 0;
+    for (const y of b) {
+      if (x === y) {
+        best = 1;
+        break;
+      }
+      best = Math.max(best, jaccard(g(x), g(y)));
+    }
+    sum += best;
+  }
+  return sum / a.length;
+}
+
+export const RICH_FEATURE_NAMES = [
+  ...FEATURE_NAMES,
+  'title_char3_squashed_jaccard',
+  'title_char4_squashed_jaccard',
+  'cover_min',
+  'cover_max',
+  'cover_in_full_text_min',
+  'cover_in_full_text_max',
+  'missing_idf_min',
+  'missing_idf_max',
+  'monge_elkan_min',
+  'monge_elkan_max',
+  'model_field_in_other_text',
+  'brand_in_other_title',
+  'first_token_equal',
+  'title_length_ratio',
+  'code_best_edit_similarity',
+  'codes_unexplained',
+  'codes_shared_count',
+  'description_tfidf_cosine',
+  'category_jaccard',
+  'price_log_min',
+  'numbers_shared_count',
+] as const;
+
+const MONGE_CACHE_LIMIT = 50_000;
+const gramCache = new Map<string, Set<string>>();
+
+/**
+ * The pair features of the gradient-boosted matcher, in RICH_FEATURE_NAMES order: the 19 of `pairFeatures`
+ * plus character n-gram, IDF-weighted coverage, soft token (Monge-Elkan), model-number edit distance,
+ * description, category and price-level features. Trees need no scaling or products of features.
+ */
+export function richPairFeatures(a: Prepared, b: Prepared, idf: Idf): number[] {
+  if (gramCache.size > MONGE_CACHE_LIMIT) gramCache.clear();
+  const base = pairFeatures(a, b, idf);
+  const sa = squash(a.titleTokens.join(''));
+  const sb = squash(b.titleTokens.join(''));
+  const cab = weightedCover(a.titleSet, (t) => b.titleSet.has(t), idf);
+  const cba = weightedCover(b.titleSet, (t) => a.titleSet.has(t), idf);
+  const fab = weightedCover(a.titleSet, (t) => b.titleSet.has(t) || b.descSet.has(t), idf);
+  const fba = weightedCover(b.titleSet, (t) => a.titleSet.has(t) || a.descSet.has(t), idf);
+  const mab = missingIdf(a.titleSet, b.titleSet, idf);
+  const mba = missingIdf(b.titleSet, a.titleSet, idf);
+  const meab = mongeElkan(a.titleTokens, b.titleTokens, gramCache);
+  const meba = mongeElkan(b.titleTokens, a.titleTokens, gramCache);
+  let modelIn = 0;
+  if (a.modelNorm && a.modelNorm.length >= 3) modelIn = b.squashed.includes(a.modelNorm) ? 1 : -1;
+  if (b.modelNorm && b.modelNorm.length >= 3) modelIn = Math.max(modelIn, a.squashed.includes(b.modelNorm) ? 1 : -1);
+  let brandIn = 0;
+  const sqa = squash(a.titleTokens.join(' '));
+  const sqb = squash(b.titleTokens.join(' '));
+  if (a.brandNorm && a.brandNorm.length >= 2) brandIn = sqb.includes(a.brandNorm) ? 1 : -1;
+  if (b.brandNorm && b.brandNorm.length >= 2) brandIn = Math.max(brandIn, sqa.includes(b.brandNorm) ? 1 : -1);
+  let bestEdit = 0;
+  for (const ca of a.codes)
+    for (const cb of b.codes) bestEdit = Math.max(bestEdit, 1 - levenshtein(ca, cb) / Math.max(ca.length, cb.length));
+  let unexplained = 0;
+  let sharedCodes = 0;
+  for (const c of a.codes) {
+    if (b.codes.has(c)) sharedCodes++;
+    else if (c.length >= 5 && !b.squashed.includes(c)) unexplained++;
+  }
+  for (const c of b.codes) if (!a.codes.has(c) && c.length >= 5 && !a.squashed.includes(c)) unexplained++;
+  let numShared = 0;
+  for (const n of a.numbers) if (b.numbers.has(n)) numShared++;
+  const catA = a.rec.category ? new Set(tokenize(a.rec.category)) : null;
+  const catB = b.rec.category ? new Set(tokenize(b.rec.category)) : null;
+  const pa = a.rec.price;
+  const pb = b.rec.price;
+  const la = a.titleTokens.length;
+  const lb = b.titleTokens.length;
+  return [
+    ...base,
+    jaccard(charGrams(sa, 3), charGrams(sb, 3)),
+    jaccard(charGrams(sa, 4), charGrams(sb, 4)),
+    Math.min(cab, cba),
+    Math.max(cab, cba),
+    Math.min(fab, fba),
+    Math.max(fab, fba),
+    Math.min(mab, mba),
+    Math.max(mab, mba),
+    Math.min(meab, meba),
+    Math.max(meab, meba),
+    modelIn,
+    brandIn,
+    la && lb && a.titleTokens[0] === b.titleTokens[0] ? 1 : 0,
+    la && lb ? Math.min(la, lb) / Math.max(la, lb) : 0,
+    bestEdit,
+    Math.min(unexplained, 6),
+    Math.min(sharedCodes, 6),
+    a.descSet.size && b.descSet.size ? tfidfCosine(a.descSet, b.descSet, idf) : Number.NaN,
+    catA && catB ? jaccard(catA, catB) : Number.NaN,
+    pa && pb && pa > 0 && pb > 0 ? Math.log(Math.min(pa, pb)) : Number.NaN,
+    Math.min(numShared, 6),
+  ];
+}
+
+/** The blocking keys an offer is stored under: its model-number candidates (title and MPN), at most 20. */
+export function offerBlockKeys(title: string, mpn: string | null): string[] {
+  const keys = [...modelCodes(`${title} ${mpn ?? ''}`)];
+  const m = mpn ? squash(mpn.toLowerCase()) : '';
+  if (m.length >= 3 && !keys.includes(m)) keys.unshift(m);
+  return keys.slice(0, 20);
+}

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fitLogistic, type LogisticModel, predictLogistic } from '../../ml/logistic.ts';
+import { type LearnedMatcher, fitLearnedMatcher, richMatrix } from './matcher.model.ts';
+import { predictGbt } from '../../ml/gbt.ts';
 import { FEATURE_NAMES, type Idf, type LabeledPair, buildIdf, pairFeatures, parseMagellanPairs, prepare, prf } from './matcher.core.ts';
 
 /** Reads a benchmark split (plain or .gz). */
@@ -75,6 +77,27 @@ export function fitMatcher(train: readonly LabeledPair[], valid: readonly Labele
 export function evaluateMatcher(fit: MatcherFit, test: readonly LabeledPair[]) {
   const te = featureMatrix(test, fit.idf, fit.quadratic);
   const p = predictLogistic(fit.model, te.x);
+  return prf(
+    Array.from(p, (v) => (v >= fit.threshold ? 1 : 0)),
+    te.y,
+  );
+}
+
+/** The boosted matcher fitted by the protocol, with the document frequencies its features used. */
+export interface BoostedFit extends LearnedMatcher {
+  idf: Idf;
+}
+
+/** The protocol's choosing half for the boosted matcher: train fits, valid chooses (grid, rounds, threshold). */
+export function fitBoostedMatcher(train: readonly LabeledPair[], valid: readonly LabeledPair[]): BoostedFit {
+  const idf = buildIdf([...train, ...valid].flatMap((p) => [prepare(p.left), prepare(p.right)]));
+  return { ...fitLearnedMatcher(richMatrix(train, idf), richMatrix(valid, idf)), idf };
+}
+
+/** Precision, recall and F1 of the boosted matcher on a labeled split (the protocol's test, read once). */
+export function evaluateBoostedMatcher(fit: BoostedFit, test: readonly LabeledPair[]) {
+  const te = richMatrix(test, fit.idf);
+  const p = predictGbt(fit.model, te.x);
   return prf(
     Array.from(p, (v) => (v >= fit.threshold ? 1 : 0)),
     te.y,

@@ -1,8 +1,8 @@
 /** Repository rows → the public JSON of pricing.schemas.ts (snake_case, exact money text). */
 import type { z } from 'zod';
 import { formatMoney, formatMoneyDisplay, iso } from '../../platform/index.ts';
-import type { FeedRunRow, GroupRow, OfferRow, StoreRow } from './pricing.repository.ts';
-import type { feedRunSchema, groupSchema, offerSchema, storeSchema } from './pricing.schemas.ts';
+import type { FeedRunRow, GroupRow, OfferRow, ReviewRow, StoreRow } from './pricing.repository.ts';
+import type { feedRunSchema, groupSchema, offerSchema, reviewSchema, storeSchema } from './pricing.schemas.ts';
 
 export const toStore = (s: StoreRow): z.infer<typeof storeSchema> => ({
   id: s.id,
@@ -68,3 +68,28 @@ export const toGroup = (g: GroupRow): z.infer<typeof groupSchema> => ({
 
 /** Display text as seed 000 shows it ("$45.00"), in en-US. */
 export const display = (minor: bigint, currency: string) => formatMoneyDisplay(minor, currency, 'en-US');
+
+const money = (minor: string | null, currency: string | null) => (minor !== null && currency ? formatMoney(BigInt(minor), currency) : null);
+
+export const toReview = (r: ReviewRow): z.infer<typeof reviewSchema> => ({
+  id: r.id,
+  score: Math.round(r.score * 1000) / 1000,
+  status: r.status as z.infer<typeof reviewSchema>['status'],
+  offer: {
+    offer_id: r.offerId,
+    title: r.offerTitle,
+    store: r.offerStore,
+    price: money(r.offerPriceMinor, r.offerCurrency),
+    match_group_id: r.offerGroupId,
+  },
+  candidate: {
+    offer_id: r.candidateOfferId,
+    title: r.candidateTitle,
+    store: r.candidateStore,
+    price: money(r.candidatePriceMinor, r.candidateCurrency),
+    match_group_id: r.candidateGroupId,
+    group_name: r.candidateGroupName,
+  },
+  created_at: iso(r.createdAt)!,
+  decided_at: iso(r.decidedAt),
+});

@@ -83,6 +83,27 @@ export interface UpsertedOffer {
   previousGroupId: string | null;
 }
 
+export interface ReviewRow {
+  id: string;
+  score: number;
+  status: string;
+  createdAt: Date;
+  decidedAt: Date | null;
+  offerId: string;
+  offerTitle: string;
+  offerStore: string;
+  offerPriceMinor: string;
+  offerCurrency: string;
+  offerGroupId: string | null;
+  candidateGroupId: string;
+  candidateGroupName: string;
+  candidateOfferId: string;
+  candidateTitle: string | null;
+  candidateStore: string | null;
+  candidatePriceMinor: string | null;
+  candidateCurrency: string | null;
+}
+
 /** Offers needing a group, with what matching reads. */
 export interface MatchCandidate {
   id: string;
@@ -92,6 +113,10 @@ export interface MatchCandidate {
   mpnNorm: string | null;
   mpn: string | null;
   previousGroupId: string | null;
+  storeId: string;
+  brand: string | null;
+  priceMinor: string;
+  currency: string;
 }
 
 const OFFER_COLUMNS = sql`o.id, o.store_id AS "storeId", s.name AS "storeName", o.external_id AS "externalId", o.title, b.name AS brand,
@@ -225,8 +250,9 @@ export const pricingRepository = {
   unmatched: (q: Q, tenantId: string, ids: readonly string[]) =>
     queryRows<MatchCandidate>(
       q,
-      sql`SELECT o.id, o.title, o.brand_id AS "brandId", o.gtin, o.mpn, o.mpn_norm AS "mpnNorm", NULL::uuid AS "previousGroupId"
-          FROM pricing_offers o WHERE o.tenant_id = ${tenantId} AND o.id = ANY(${arrayParam(ids)}::uuid[]) AND o.match_group_id IS NULL`,
+      sql`SELECT o.id, o.title, o.brand_id AS "brandId", o.gtin, o.mpn, o.mpn_norm AS "mpnNorm", NULL::uuid AS "previousGroupId",
+            o.store_id AS "storeId", b.name AS brand, o.price_minor::text AS "priceMinor", o.currency
+          FROM pricing_offers o LEFT JOIN pricing_brands b ON b.tenant_id = ${tenantId} AND b.id = o.brand_id WHERE o.tenant_id = ${tenantId} AND o.id = ANY(${arrayParam(ids)}::uuid[]) AND o.match_group_id IS NULL`,
     ),
 
   /** Existing groups holding any of these GTINs (by the group's GTIN or a member offer's). */
@@ -412,6 +438,132 @@ export const pricingRepository = {
       sql`UPDATE pricing_match_log SET reverted_at = ${now.toISOString()}::timestamptz WHERE tenant_id = ${tenantId} AND id = ${id}`,
     );
   },
+
+  // ---- learned matching: blocking keys and the review queue ----
+  /** Replaces the blocking keys of these offers. */
+  async replaceOfferKeys(q: Q, tenantId: string, keys: readonly { offerId: string; keys: readonly string[] }[]): Promise<void> {
+    if (!keys.length) return;
+    await q.execute(
+      sql`DELETE FROM pricing_offer_keys WHERE tenant_id = ${tenantId} AND offer_id = ANY(${arrayParam(keys.map((k) => k.offerId))}::uuid[])`,
+    );
+    const flat = keys.flatMap((k) => [...new Set(k.keys)].map((key) => ({ offerId: k.offerId, key })));
+    for (let start = 0; start < flat.length; start += CHUNK) {
+      const part = flat.slice(start, start + CHUNK);
+      await q.execute(
+        sql`INSERT INTO pricing_offer_keys (tenant_id, key, offer_id)
+            SELECT ${tenantId}::uuid, s.key, s.offer_id FROM unnest(${arrayParam(part.map((p) => p.key))}::text[], ${arrayParam(part.map((p) => p.offerId))}::uuid[]) AS s(key, offer_id)
+            ON CONFLICT DO NOTHING`,
+      );
+    }
+  },
+
+  /**
+   * Grouped offers of other stores sharing a blocking key with any of `keys`; a key held by more than `perKey`
+   * offers is skipped (it does not discriminate, and comparing with all of them is what blocking avoids).
+   */
+  blockCandidates: (q: Q, tenantId: string, keys: readonly string[], excludeStoreId: string, perKey = 50) =>
+    queryRows<{
+      key: string;
+      id: string;
+      storeId: string;
+      title: string;
+      brand: string | null;
+      mpn: string | null;
+      priceMinor: string;
+      currency: string;
+      matchGroupId: string;
+      pinned: boolean;
+    }>(
+      q,
+      sql`WITH k AS (
+            SELECT key FROM pricing_offer_keys WHERE tenant_id = ${tenantId} AND key = ANY(${arrayParam(keys)}::text[])
+            GROUP BY key HAVING count(*) <= ${perKey}
+          )
+          SELECT pk.key, o.id, o.store_id AS "storeId", o.title, b.name AS brand, o.mpn, o.price_minor::text AS "priceMinor", o.currency,
+            o.match_group_id AS "matchGroupId", g.pinned
+          FROM k JOIN pricing_offer_keys pk ON pk.tenant_id = ${tenantId} AND pk.key = k.key
+          JOIN pricing_offers o ON o.tenant_id = ${tenantId} AND o.id = pk.offer_id
+          JOIN pricing_match_groups g ON g.tenant_id = ${tenantId} AND g.id = o.match_group_id
+          LEFT JOIN pricing_brands b ON b.tenant_id = ${tenantId} AND b.id = o.brand_id
+          WHERE o.store_id <> ${excludeStoreId}`,
+    ),
+
+  /** Queues review items; a pair already queued (any status) is left as it is. Returns how many were added. */
+  async insertReviews(
+    q: Q,
+    tenantId: string,
+    items: readonly { offerId: string; candidateGroupId: string; candidateOfferId: string; score: number }[],
+    now: Date,
+  ): Promise<number> {
+    if (!items.length) return 0;
+    const col = <T>(f: (e: (typeof items)[number]) => T) => arrayParam(items.map(f));
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`INSERT INTO pricing_match_reviews (tenant_id, id, offer_id, candidate_group_id, candidate_offer_id, score, status, created_at)
+          SELECT ${tenantId}::uuid, s.id, s.offer_id, s.group_id, s.cand_offer, s.score, 'pending', ${now.toISOString()}::timestamptz
+          FROM unnest(${col(() => newId())}::uuid[], ${col((e) => e.offerId)}::uuid[], ${col((e) => e.candidateGroupId)}::uuid[],
+            ${col((e) => e.candidateOfferId)}::uuid[], ${col((e) => e.score)}::float8[]) AS s(id, offer_id, group_id, cand_offer, score)
+          ON CONFLICT (tenant_id, offer_id, candidate_group_id) DO NOTHING RETURNING id`,
+    );
+    return rows.length;
+  },
+
+  listReviews: (
+    q: Q,
+    tenantId: string,
+    f: { status?: string | undefined; id?: string | undefined; after?: string | undefined; limit: number },
+  ) =>
+    queryRows<ReviewRow>(
+      q,
+      sql`SELECT r.id, r.score, r.status, r.created_at AS "createdAt", r.decided_at AS "decidedAt",
+            r.offer_id AS "offerId", o.title AS "offerTitle", os.name AS "offerStore", o.price_minor::text AS "offerPriceMinor", o.currency AS "offerCurrency",
+            o.match_group_id AS "offerGroupId",
+            r.candidate_group_id AS "candidateGroupId", g.canonical_name AS "candidateGroupName",
+            r.candidate_offer_id AS "candidateOfferId", co.title AS "candidateTitle", cs.name AS "candidateStore",
+            co.price_minor::text AS "candidatePriceMinor", co.currency AS "candidateCurrency"
+          FROM pricing_match_reviews r
+          JOIN pricing_offers o ON o.tenant_id = ${tenantId} AND o.id = r.offer_id
+          JOIN pricing_stores os ON os.tenant_id = ${tenantId} AND os.id = o.store_id
+          JOIN pricing_match_groups g ON g.tenant_id = ${tenantId} AND g.id = r.candidate_group_id
+          LEFT JOIN pricing_offers co ON co.tenant_id = ${tenantId} AND co.id = r.candidate_offer_id
+          LEFT JOIN pricing_stores cs ON cs.tenant_id = ${tenantId} AND cs.id = co.store_id
+          WHERE r.tenant_id = ${tenantId}
+            ${f.status ? sql`AND r.status = ${f.status}` : sql``}
+            ${f.id ? sql`AND r.id = ${f.id}` : sql``}
+            ${f.after ? sql`AND r.id > ${f.after}` : sql``}
+          ORDER BY r.id LIMIT ${f.limit}`,
+    ),
+
+  /** A pending review, locked for the decision (a concurrent decision waits, then finds it decided). */
+  lockPendingReview: (q: Q, tenantId: string, id: string) =>
+    queryOne<{ id: string; status: string; offerId: string; candidateGroupId: string }>(
+      q,
+      sql`SELECT id, status, offer_id AS "offerId", candidate_group_id AS "candidateGroupId"
+          FROM pricing_match_reviews WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
+    ),
+
+  async decideReview(q: Q, tenantId: string, id: string, status: 'accepted' | 'rejected', actor: { type: string; id: string }, now: Date) {
+    await q.execute(
+      sql`UPDATE pricing_match_reviews SET status = ${status}, decided_by_type = ${actor.type}, decided_by_id = ${actor.id},
+            decided_at = ${now.toISOString()}::timestamptz
+          WHERE tenant_id = ${tenantId} AND id = ${id}`,
+    );
+  },
+
+  /** Other pending reviews of an offer (closed when one of its candidates is accepted). */
+  async rejectOtherReviews(q: Q, tenantId: string, offerId: string, keepId: string, actor: { type: string; id: string }, now: Date) {
+    await q.execute(
+      sql`UPDATE pricing_match_reviews SET status = 'rejected', decided_by_type = ${actor.type}, decided_by_id = ${actor.id},
+            decided_at = ${now.toISOString()}::timestamptz
+          WHERE tenant_id = ${tenantId} AND offer_id = ${offerId} AND id <> ${keepId} AND status = 'pending'`,
+    );
+  },
+
+  offerGroup: (q: Q, tenantId: string, offerId: string) =>
+    queryOne<{ matchGroupId: string | null }>(
+      q,
+      sql`SELECT match_group_id AS "matchGroupId" FROM pricing_offers WHERE tenant_id = ${tenantId} AND id = ${offerId} FOR UPDATE`,
+    ),
 
   // ---- feed runs ----
   /** A queued run, or undefined when the store already has a queued or running import (the partial unique index). */

@@ -228,6 +228,51 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     },
   );
 
+  // ---- the review queue ----
+  r.get(
+    '/api/v1/pricing/reviews',
+    {
+      schema: {
+        tags,
+        summary: 'Pairs the learned matcher was unsure of (pending by default), with both offers',
+        querystring: s.reviewListQuery,
+        response: { 200: s.reviewListResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deps.service.listReviews(tenantContext(request), { status: q.status, after: q.cursor, limit: q.limit + 1 });
+      const page = paginate(rows, q.limit, (x) => x.id);
+      return { data: page.data.map(m.toReview), next_cursor: page.next_cursor };
+    },
+  );
+  for (const [verb, decision] of [
+    ['accept', 'accepted'],
+    ['reject', 'rejected'],
+  ] as const) {
+    r.post(
+      `/api/v1/pricing/reviews/:id/${verb}`,
+      {
+        schema: {
+          tags,
+          summary:
+            verb === 'accept'
+              ? 'Accept a queued pair: the offer joins the candidate group (logged, revertible)'
+              : 'Reject a queued pair: the offer stays where it is',
+          params: idParams,
+          response: { 200: s.reviewDecisionResponse, ...errorResponses },
+        },
+        config: write(`pricing.review.${verb}`, 'pricing_match_review'),
+      },
+      async (request) => {
+        request.auditTarget = { resourceId: request.params.id };
+        const out = await deps.service.decideReview(tenantContext(request), request.params.id, decision);
+        return { review: m.toReview(out.review), moved_offer_ids: out.moved, log_id: out.logId };
+      },
+    );
+  }
+
   // ---- seed 000 ----
   r.get(
     '/api/v1/products/:id',

@@ -89,6 +89,33 @@ export const groupSchema = z.object({
 });
 export const groupListResponse = z.object({ data: z.array(groupSchema), next_cursor: z.string().nullable() });
 
+// ---- the review queue: pairs the learned matcher was unsure of ----
+
+export const reviewListQuery = z
+  .object({ status: z.enum(['pending', 'accepted', 'rejected']).default('pending'), ...paginationQuery })
+  .strict();
+const reviewSide = z.object({
+  offer_id: z.string().nullable(),
+  title: z.string().nullable(),
+  store: z.string().nullable(),
+  price: z.string().nullable(),
+});
+export const reviewSchema = z.object({
+  id: z.string(),
+  score: z.number().describe("The matcher's probability that the two offers are the same product, 0 to 1"),
+  status: z.enum(['pending', 'accepted', 'rejected']),
+  offer: reviewSide.extend({ match_group_id: z.string().nullable() }),
+  candidate: reviewSide.extend({ match_group_id: z.string(), group_name: z.string() }),
+  created_at: z.string(),
+  decided_at: z.string().nullable(),
+});
+export const reviewListResponse = z.object({ data: z.array(reviewSchema), next_cursor: z.string().nullable() });
+export const reviewDecisionResponse = z.object({
+  review: reviewSchema,
+  moved_offer_ids: z.array(z.string()),
+  log_id: z.string().nullable().describe('The match-log entry of the move (revert it with POST /api/v1/pricing/match-log/:id/revert)'),
+});
+
 // ---- seed 000: GET /api/v1/products/:id and /price-history ----
 
 const productOffer = z.object({

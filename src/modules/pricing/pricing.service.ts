@@ -129,6 +129,55 @@ export function createPricingService({ platform }: { platform: PlatformServices 
       });
     },
 
+    listReviews(ctx: TenantContext, f: { status?: string | undefined; after?: string | undefined; limit: number }) {
+      cursorOk(f.after);
+      return repo.listReviews(db, ctx.tenantId, f);
+    },
+
+    /**
+     * Decides a queued pair. Accept moves the offer into the candidate group (logged as a merge, revertible) and
+     * closes the offer's other pending pairs; reject only records the decision. A pair already decided answers
+     * 409 PRICING_REVIEW_DECIDED (two operators accepting at once: one wins, the row lock orders them); another
+     * tenant's pair answers 404.
+     */
+    async decideReview(ctx: TenantContext, id: string, decision: 'accepted' | 'rejected') {
+      return db.transaction(async (tx) => {
+        const r = isUuid(id) ? await repo.lockPendingReview(tx, ctx.tenantId, id) : undefined;
+        if (!r) throw notFound('PRICING_REVIEW_NOT_FOUND', 'The review item');
+        if (r.status !== 'pending')
+          throw new AppError('conflict', 'PRICING_REVIEW_DECIDED', `This pair was already ${r.status}: reload the review queue.`);
+        const now = clock();
+        let moved: string[] = [];
+        let logId: string | null = null;
+        if (decision === 'accepted') {
+          const cur = await repo.offerGroup(tx, ctx.tenantId, r.offerId);
+          if (cur?.matchGroupId && cur.matchGroupId !== r.candidateGroupId) {
+            moved = await repo.moveOffers(tx, ctx.tenantId, cur.matchGroupId, r.candidateGroupId, [r.offerId]);
+            [logId = null] = await repo.insertLog(
+              tx,
+              ctx.tenantId,
+              [
+                {
+                  action: 'merge',
+                  fromGroupId: cur.matchGroupId,
+                  toGroupId: r.candidateGroupId,
+                  offerIds: moved,
+                  reason: 'review queue: accepted as the same product',
+                  actorType: ctx.actor.type,
+                  actorId: ctx.actor.id,
+                },
+              ],
+              now,
+            );
+          }
+          await repo.rejectOtherReviews(tx, ctx.tenantId, r.offerId, r.id, ctx.actor, now);
+        }
+        await repo.decideReview(tx, ctx.tenantId, r.id, decision, ctx.actor, now);
+        const [row] = await repo.listReviews(tx, ctx.tenantId, { id: r.id, limit: 1 });
+        return { review: row!, moved, logId };
+      });
+    },
+
     async getGroup(ctx: TenantContext, id: string) {
       const [row] = isUuid(id) ? await repo.listGroups(db, ctx.tenantId, { id, limit: 1 }) : [];
       if (!row) throw notFound('PRICING_GROUP_NOT_FOUND', 'The match group');

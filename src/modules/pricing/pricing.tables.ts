@@ -1,5 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /**
  * Pricing tables (seed 000's aggregator): stores and their affiliate network, brands, offers (one store's
@@ -154,5 +167,48 @@ export const pricingFeedRuns = pgTable(
     // Two imports of one store at once: the second is refused by this index, not by a check-then-insert race.
     uniqueIndex('pricing_feed_runs_one_running_key').on(t.tenantId, t.storeId).where(sql`status IN ('queued', 'running')`),
     index('pricing_feed_runs_tenant_started_idx').on(t.tenantId, t.startedAt),
+  ],
+);
+
+/**
+ * Blocking keys of offers (model-number candidates of the title and MPN): the learned matcher compares a new
+ * offer only with offers sharing a key, never with all of them. Rewritten when an offer is imported.
+ */
+export const pricingOfferKeys = pgTable(
+  'pricing_offer_keys',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    key: text('key').notNull(),
+    offerId: uuid('offer_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key, t.offerId] }), index('pricing_offer_keys_tenant_offer_idx').on(t.tenantId, t.offerId)],
+);
+
+/**
+ * The review queue: an offer the learned matcher found likely, not surely, the same product as a group
+ * (score in the uncertain band). An operator accepts (the offer moves into the group, logged and revertible)
+ * or rejects. One row per (offer, candidate group): a re-import does not queue the pair twice.
+ */
+export const pricingMatchReviews = pgTable(
+  'pricing_match_reviews',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    offerId: uuid('offer_id').notNull(),
+    candidateGroupId: uuid('candidate_group_id').notNull(),
+    /** The candidate offer of that group that scored best. */
+    candidateOfferId: uuid('candidate_offer_id').notNull(),
+    /** The matcher's probability that the two are the same product, 0..1. */
+    score: doublePrecision('score').notNull(),
+    status: text('status').notNull().default('pending'), // pending | accepted | rejected
+    decidedByType: text('decided_by_type'),
+    decidedById: text('decided_by_id'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('pricing_match_reviews_pair_key').on(t.tenantId, t.offerId, t.candidateGroupId),
+    index('pricing_match_reviews_tenant_status_idx').on(t.tenantId, t.status, t.score),
   ],
 );

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { RICH_FEATURE_NAMES, type MatchRecord, buildIdf, offerBlockKeys, prepare, richPairFeatures } from './matcher.core.ts';
+import {
+  bestThreshold,
+  deserializeMatcher,
+  fitLearnedMatcher,
+  operatingPoints,
+  richMatrix,
+  scorePairs,
+  serializeMatcher,
+} from './matcher.model.ts';
+
+const rec = (title: string, extra: Partial<MatchRecord> = {}): MatchRecord => ({
+  title,
+  brand: null,
+  model: null,
+  description: null,
+  category: null,
+  price: null,
+  ...extra,
+});
+const feature = (f: number[], name: (typeof RICH_FEATURE_NAMES)[number]) => f[RICH_FEATURE_NAMES.indexOf(name)]!;
+
+describe('rich pair features', () => {
+  const a = prepare(rec('denon blu-ray disc dvd/cd player dvd3800bdci', { brand: 'denon', price: 1999 }));
+  const same = prepare(rec('denon dvd-3800bdci blu-ray player black', { brand: 'Denon', price: 1899 }));
+  const sibling = prepare(rec('denon dvd-2930ci dvd player', { brand: 'denon', price: 448 }));
+  const idf = buildIdf([a, same, sibling]);
+
+  it('has one value per name, and the symmetric ones do not depend on the order', () => {
+    const ab = richPairFeatures(a, same, idf);
+    const ba = richPairFeatures(same, a, idf);
+    expect(ab).toHaveLength(RICH_FEATURE_NAMES.length);
+    for (const name of [
+      'cover_min',
+      'cover_max',
+      'missing_idf_min',
+      'monge_elkan_max',
+      'code_best_edit_similarity',
+      'price_log_min',
+    ] as const)
+      expect(feature(ab, name)).toBeCloseTo(feature(ba, name), 12);
+  });
+
+  it('tells the same model from a sibling: shared code, best edit similarity 1, fewer unexplained codes', () => {
+    const m = richPairFeatures(a, same, idf);
+    const s = richPairFeatures(a, sibling, idf);
+    expect(feature(m, 'code_best_edit_similarity')).toBe(1);
+    expect(feature(s, 'code_best_edit_similarity')).toBeLessThan(0.8);
+    // joined neighbours ("playerdvd3800bdci") are codes too, so a true match still carries a few unexplained
+    expect(feature(m, 'codes_unexplained')).toBeLessThan(feature(s, 'codes_unexplained'));
+    expect(feature(m, 'codes_shared_count')).toBeGreaterThan(0);
+    expect(feature(s, 'codes_shared_count')).toBe(0);
+    expect(feature(m, 'brand_in_other_title')).toBe(1);
+    expect(feature(m, 'price_log_min')).toBeCloseTo(Math.log(1899), 12);
+  });
+
+  it('marks absent descriptions, categories and prices as missing (NaN), never as 0 similarity', () => {
+    const f = richPairFeatures(prepare(rec('x1000 thing')), prepare(rec('x1000 other')), buildIdf([]));
+    expect(feature(f, 'description_tfidf_cosine')).toBeNaN();
+    expect(feature(f, 'category_jaccard')).toBeNaN();
+    expect(feature(f, 'price_log_min')).toBeNaN();
+  });
+
+  it('survives hostile text: NUL bytes, lone surrogates, huge numbers, empty titles, 100 KB titles', () => {
+    const hostile = [
+      rec('a\u0000b c\u0000d 12345x'),
+      rec('\ud800 lone \udfff surrogates x9000'),
+      rec('9'.repeat(400), { price: 1e308 }),
+      rec(''),
+      rec('abc1234 '.repeat(12_500), { price: Number.MIN_VALUE }),
+    ].map(prepare);
+    const idf = buildIdf(hostile);
+    for (const x of hostile)
+      for (const y of hostile) {
+        const f = richPairFeatures(x, y, idf);
+        expect(f).toHaveLength(RICH_FEATURE_NAMES.length);
+        for (const v of f) expect(Number.isNaN(v) || Number.isFinite(v)).toBe(true);
+      }
+  });
+
+  it('blocking keys: model codes of the title and the MPN, squashed, at most 20', () => {
+    expect(offerBlockKeys('Sony WH-1000XM4 headphones', 'WH-1000XM4/B')).toEqual(expect.arrayContaining(['wh1000xm4b', 'wh1000xm4']));
+    expect(offerBlockKeys('plain words only', null)).toEqual([]);
+    expect(offerBlockKeys(Array.from({ length: 50 }, (_, i) => `ab${1000 + i}`).join(' '), null)).toHaveLength(20);
+  });
+});
+
+describe('learned matcher', () => {
+  // Synthetic listings: a match shares the model code and most words; a non-match is a sibling model.
+  const make = (n: number, seed: number) => {
+    const pairs = [];
+    for (let i = 0; i < n; i++) {
+      const code = `zx${(seed * 1000 + i) % 9973}q`;
+      const other = `zx${(seed * 1000 + i + 7) % 9973}q`;
+      const left = rec(`acme ${code} cordless drill kit ${i % 3 ? 'red' : 'blue'}`, { price: 100 + (i % 50) });
+      const match = i % 2 === 0;
+      const right = rec(`acme cordless drill ${match ? code : other} ${i % 5 ? 'kit' : ''}`, {
+        price: (100 + (i % 50)) * (match ? 1.05 : 1.6),
+      });
+      pairs.push({ left, right, label: (match ? 1 : 0) as 0 | 1 });
+    }
+    return pairs;
+  };
+  const train = make(300, 1);
+  const valid = make(100, 2);
+  const test = make(100, 3);
+  const idf = buildIdf([...train, ...valid].flatMap((p) => [prepare(p.left), prepare(p.right)]));
+  const grid = [{ maxDepth: 3, minSamplesLeaf: 5, colsample: 1 }];
+  const fit = fitLearnedMatcher(richMatrix(train, idf), richMatrix(valid, idf), grid);
+
+  it('learns the rule on train, chooses the threshold on valid, and holds on unseen pairs', () => {
+    expect(fit.validF1).toBeGreaterThan(0.95);
+    const p = scorePairs(
+      fit,
+      test.map((x) => [prepare(x.left), prepare(x.right)] as [ReturnType<typeof prepare>, ReturnType<typeof prepare>]),
+      idf,
+    );
+    const wrong = test.filter((x, i) => (p[i]! >= fit.threshold ? 1 : 0) !== x.label).length;
+    expect(wrong).toBeLessThanOrEqual(5);
+  });
+
+  it('serializes to JSON and back with the same scores, and refuses a model of other features', () => {
+    const back = deserializeMatcher(JSON.parse(JSON.stringify(serializeMatcher(fit, { auto: 0.9, review: 0.3 }))));
+    const pairs = test
+      .slice(0, 20)
+      .map((x) => [prepare(x.left), prepare(x.right)] as [ReturnType<typeof prepare>, ReturnType<typeof prepare>]);
+    const p1 = scorePairs(fit, pairs, idf);
+    const p2 = scorePairs(back, pairs, idf);
+    for (let i = 0; i < p1.length; i++) expect(p2[i]).toBeCloseTo(p1[i]!, 5);
+    expect(back.points).toEqual({ auto: 0.9, review: 0.3 });
+    const bad = { ...serializeMatcher(fit, { auto: 0.9, review: 0.3 }), features: ['x'] };
+    expect(() => deserializeMatcher(bad)).toThrow(/other features/);
+  });
+
+  it('operating points: auto is the lowest threshold with precision >= 0.97; review stops where matches thin out', () => {
+    // scores of 10 positives and 10 negatives; negatives reach 0.85 at most, positives go down to 0.2
+    const pos = [0.99, 0.98, 0.95, 0.9, 0.9, 0.88, 0.8, 0.6, 0.4, 0.2];
+    const neg = [0.85, 0.5, 0.3, 0.1, 0.1, 0.05, 0.05, 0.02, 0.01, 0.01];
+    const pts = operatingPoints([...pos, ...neg], [...pos.map(() => 1), ...neg.map(() => 0)]);
+    expect(pts.auto).toBe(0.86); // above the highest negative: precision 1
+    // scanning down: [0.51, 0.61) holds the positive 0.6; [0.50, 0.60) holds only the negative 0.5: stop
+    expect(pts.review).toBe(0.51);
+    expect(bestThreshold([0.9, 0.1], [1, 0]).f1).toBe(1);
+  });
+});
