@@ -10,6 +10,9 @@ export type UnitOfWork = Pick<Db, 'execute'>;
  */
 export type ErasureListener = (unitOfWork: UnitOfWork, tenantId: string, userIds: readonly string[]) => Promise<void>;
 
+/** Called inside an erasure's transaction with the erased profile ids (the person and profiles merged into it). */
+export type ProfileErasureListener = (unitOfWork: UnitOfWork, tenantId: string, profileIds: readonly string[]) => Promise<void>;
+
 /** One identifier seen on an event: type is user_id | email | phone | whatsapp | loyalty_id | device_id | anonymous_id | a tenant-defined type. */
 export interface IdentifierInput {
   type: string;

@@ -1,4 +1,4 @@
-import type { ErasureListener } from './identity.types.ts';
+import type { ErasureListener, ProfileErasureListener } from './identity.types.ts';
 import {
   AppError,
   conflict,
@@ -21,6 +21,8 @@ export interface ProfilesDeps {
   settings: SettingsStore;
   /** Other modules' erasure steps, run in the erasure's transaction. */
   erasureListeners: readonly ErasureListener[];
+  /** Other modules' erasure steps keyed by profile ids, run in the erasure's transaction. */
+  profileErasureListeners?: readonly ProfileErasureListener[];
 }
 
 export interface ProfileView {
@@ -266,6 +268,7 @@ export function createProfilesService(deps: ProfilesDeps) {
         const anonIds = idents.filter((i) => i.type === 'anonymous_id').map((i) => i.value);
         const out = await repo.erase(tx, ctx.tenantId, family, userIds, anonIds);
         if (userIds.length) for (const l of deps.erasureListeners) await l(tx, ctx.tenantId, userIds);
+        for (const l of deps.profileErasureListeners ?? []) await l(tx, ctx.tenantId, family);
         return { profileId: profile.id, profilesErased: family.length, identifiersDeleted: out.identifiers, eventsAnonymized: out.events };
       });
     },
