@@ -36,6 +36,7 @@ import { createSponsoredModule } from './modules/sponsored/index.ts';
 import { createNewsfeedModule, feedSourcesFrom, recentInteractionsFrom, styleItemsFrom } from './modules/newsfeed/index.ts';
 import { createExperimentsModule } from './modules/experiments/index.ts';
 import { createVisibilityModule } from './modules/visibility/index.ts';
+import { createPredictionsModule } from './modules/predictions/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -81,6 +82,7 @@ export interface LoupeApp {
     newsfeed: ReturnType<typeof createNewsfeedModule>;
     experiments: ReturnType<typeof createExperimentsModule>;
     visibility: ReturnType<typeof createVisibilityModule>;
+    predictions: ReturnType<typeof createPredictionsModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -228,6 +230,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     catalog: { feedRows: catalog.feedSource.feedRows, googleTaxonomyPaths: catalog.googleTaxonomyPaths },
   });
 
+  // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.
+  const predictions = createPredictionsModule(platform, {
+    identity: {
+      findActiveProfile: (tenantId, ref) => identity.findActiveProfile(tenantId, ref),
+      customerOrders: identity.customerOrders,
+      orderStats: identity.orderStats,
+    },
+    recsModels: (ctx) => recs.modelVersions(ctx),
+    tenantSettings,
+  });
+  // Erasing a person deletes their features and scores in the same transaction.
+  identity.onProfilesErased((tx, tenantId, profileIds) => predictions.eraseProfiles(tx, tenantId, profileIds));
+
   registerErrorHandler(app);
   registerAuthHooks(app, {
     clock,
@@ -254,6 +269,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await newsfeed.routes(app);
   await experiments.routes(app);
   await visibility.routes(app);
+  await predictions.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -295,7 +311,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments, visibility },
+    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments, visibility, predictions },
     storage,
     async close() {
       await jobs.stop();

@@ -78,7 +78,7 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     async findActiveProfile(tenantId: string, ref: { profileId: string } | { identifier: IdentifierInput }): Promise<string | null> {
       let id: string | null;
       if ('profileId' in ref) id = isUuid(ref.profileId) ? ref.profileId : null;
-      else [id] = await this.lookupProfiles(tenantId, [ref.identifier]);
+      else id = (await this.lookupProfiles(tenantId, [ref.identifier]))[0] ?? null;
       if (!id) return null;
       const p = await repo.resolveSurvivor(platform.db, tenantId, id);
       return p && p.status === 'active' ? p.id : null;
