@@ -311,7 +311,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     app,
     jobs,
     tenancy,
-    modules: { identity, events, catalog, recs, imports, analytics, commerce, pricing, sponsored, newsfeed, experiments, visibility, predictions },
+    modules: {
+      identity,
+      events,
+      catalog,
+      recs,
+      imports,
+      analytics,
+      commerce,
+      pricing,
+      sponsored,
+      newsfeed,
+      experiments,
+      visibility,
+      predictions,
+    },
     storage,
     async close() {
       await jobs.stop();

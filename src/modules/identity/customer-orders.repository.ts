@@ -10,19 +10,8 @@ export interface CustomerOrderRow {
   currency: string | null;
 }
 
-/** Facts of one active profile that predictions use beside its orders. */
-export interface CustomerFactsRow {
-  profileId: string;
-  firstSeenAt: Date | null;
-  lastSeenAt: Date | null;
-  eventCount: number;
-  profileStrength: number;
-  channels: string[];
-  currency: string | null;
-}
-
 /**
- * Read-only views of active profiles and their orders for the predictions module (identity owns profiles and
+ * Read-only view of active profiles' orders for the predictions module (identity owns profiles and
  * profile_orders; predictions reads them only through identity's public entry). Merged-away and erased profiles
  * are never returned.
  */
@@ -38,16 +27,6 @@ export function createCustomerOrdersRepository() {
             FROM profile_orders o JOIN profiles p ON p.tenant_id = o.tenant_id AND p.id = o.profile_id AND p.status = 'active'
             WHERE o.tenant_id = ${tenantId} ${only}
             ORDER BY o.profile_id, o.occurred_at`,
-      );
-    },
-
-    /** Facts of active profiles (all of the tenant's that have ordered, or `profileIds`). */
-    facts(q: Q, tenantId: string, profileIds: readonly string[]): Promise<CustomerFactsRow[]> {
-      return queryRows<CustomerFactsRow>(
-        q,
-        sql`SELECT id AS "profileId", first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt", event_count AS "eventCount",
-                   profile_strength AS "profileStrength", channels, currency
-            FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active' AND id = ANY(${arrayParam(profileIds)}::uuid[])`,
       );
     },
   };

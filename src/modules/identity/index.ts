@@ -27,7 +27,7 @@ export type {
   UnitOfWork,
 } from './identity.types.ts';
 export type { OrderStatsRepository } from './order-stats.repository.ts';
-export type { CustomerFactsRow, CustomerOrderRow, CustomerOrdersRepository } from './customer-orders.repository.ts';
+export type { CustomerOrdersRepository } from './customer-orders.repository.ts';
 import type { ErasureListener, IdentityApi, ProfileActivitySource, ProfileEvents, ProfileErasureListener } from './identity.types.ts';
 import { createAggregatesReconciler } from './aggregates.reconcile.ts';
 import { aggregatesRoutes } from './aggregates.routes.ts';

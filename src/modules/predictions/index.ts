@@ -14,8 +14,7 @@ export { parseClvSummary, parseSeries, parseTransactions } from './predictions.f
 export { churnFromTransactions, fitClvSummary, ordersByCustomer, scoreChurn, trainChurn } from './predictions.offline.ts';
 export { parseDay } from './predictions.files.ts';
 export { evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
-export type { PredictionsPorts, RecsModelSummary } from './predictions.types.ts';
-export { SEGMENTS, type SegmentName } from './segments.core.ts';
+export type { PredictionsPorts } from './predictions.types.ts';
 
 export function createPredictionsModule(platform: PlatformServices, deps: PredictionsPorts) {
   const repo = createPredictionsRepository();
@@ -27,10 +26,10 @@ export function createPredictionsModule(platform: PlatformServices, deps: Predic
     /** Profile ids in a named RFM segment, for analytics, experiments and sponsored targeting. */
     profilesInSegment: service.profilesInSegment,
     /** Identity's erasure step: nothing predicted about an erased person is kept. */
-    eraseProfiles: (q: Parameters<typeof repo.eraseProfiles>[0], tenantId: string, profileIds: readonly string[]) => repo.eraseProfiles(q, tenantId, profileIds),
+    eraseProfiles: (q: Parameters<typeof repo.eraseProfiles>[0], tenantId: string, profileIds: readonly string[]) =>
+      repo.eraseProfiles(q, tenantId, profileIds),
     async routes(app: FastifyInstance): Promise<void> {
       await predictionsRoutes(app, { service, jobs: platform.jobs });
     },
   };
 }
-export type PredictionsModule = ReturnType<typeof createPredictionsModule>;

@@ -25,7 +25,14 @@ async function seedCustomers(tenantId: string, n: number, prefix: string, seed: 
   const users = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   const ids = await t.modules.identity.resolveMany(
     tenantId,
-    users.map((u) => ({ identifiers: [{ type: 'user_id', value: u }, { type: 'email', value: `${u}@shop.test` }], channel: 'api', occurredAt: new Date(NOW.getTime() - 800 * DAY) })),
+    users.map((u) => ({
+      identifiers: [
+        { type: 'user_id', value: u },
+        { type: 'email', value: `${u}@shop.test` },
+      ],
+      channel: 'api',
+      occurredAt: new Date(NOW.getTime() - 800 * DAY),
+    })),
   );
   const activity: Parameters<TestApp['modules']['identity']['recordActivity']>[1] = [];
   users.forEach((u, i) => {
@@ -36,10 +43,27 @@ async function seedCustomers(tenantId: string, n: number, prefix: string, seed: 
     let at = start;
     let k = 0;
     while (at < stop) {
-      activity.push({ profileId: ids[i]!, type: 'purchase', revenueMinor: BigInt(spend + Math.floor(rng() * 1000)), currency: 'USD', orderId: `${u}-o${k++}`, channel: 'api', occurredAt: new Date(at) });
+      activity.push({
+        profileId: ids[i]!,
+        type: 'purchase',
+        revenueMinor: BigInt(spend + Math.floor(rng() * 1000)),
+        currency: 'USD',
+        orderId: `${u}-o${k++}`,
+        channel: 'api',
+        occurredAt: new Date(at),
+      });
       at += -Math.log(1 - rng()) * gap * DAY;
     }
-    if (i % 17 === 0 && k > 0) activity.push({ profileId: ids[i]!, type: 'refund', revenueMinor: 500n, currency: 'USD', orderId: `${u}-o0`, channel: 'api', occurredAt: new Date(start + DAY) });
+    if (i % 17 === 0 && k > 0)
+      activity.push({
+        profileId: ids[i]!,
+        type: 'refund',
+        revenueMinor: 500n,
+        currency: 'USD',
+        orderId: `${u}-o0`,
+        channel: 'api',
+        occurredAt: new Date(start + DAY),
+      });
   });
   await t.modules.identity.recordActivity(tenantId, activity);
   return ids as string[];
@@ -105,7 +129,12 @@ describe('predictions before and after training', () => {
     expect(v.status).toBe(200);
     const mine = v.body.data.filter((x: { family: string }) => x.family === 'predictions');
     expect(mine).toHaveLength(4);
-    expect(mine.every((x: { status: string; training_window: { to: string } }) => x.status === 'active' && Date.parse(x.training_window.to) >= NOW.getTime())).toBe(true);
+    expect(
+      mine.every(
+        (x: { status: string; training_window: { to: string } }) =>
+          x.status === 'active' && Date.parse(x.training_window.to) >= NOW.getTime(),
+      ),
+    ).toBe(true);
 
     const all = await predict('all', { profile_id: profilesA[3] });
     expect(all.status).toBe(200);
@@ -219,8 +248,11 @@ describe('tenants, erasure and cancellation', () => {
 
   it('an erased profile answers 404 and nothing predicted about it is kept', async () => {
     const p = profilesA[5]!;
-    const [{ n: had }] = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM prediction_scores WHERE tenant_id = ${A.tenantId} AND profile_id = ${p}`);
-    expect(had).toBe(1);
+    const had = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM prediction_scores WHERE tenant_id = ${A.tenantId} AND profile_id = ${p}`,
+    );
+    expect(had[0]!.n).toBe(1);
     expect((await t.request('DELETE', `/api/v1/profiles/${p}`, { token: A.ownerToken })).status).toBe(200);
     expect((await predict('all', { profile_id: p })).status).toBe(404);
     expect((await predict('all', { identifier: { type: 'user_id', value: 'a5' } })).status).toBe(404);
@@ -235,7 +267,9 @@ describe('tenants, erasure and cancellation', () => {
   it('a tenant with no orders, then one customer with every order on one day, trains without failing', async () => {
     const C = await t.createTenant('Tiny');
     const key = await C.apiKey(['profiles:read', 'analytics:read', 'models:manage']);
-    const [p] = await t.modules.identity.resolveMany(C.tenantId, [{ identifiers: [{ type: 'user_id', value: 'only' }], channel: 'api', occurredAt: NOW }]);
+    const [p] = await t.modules.identity.resolveMany(C.tenantId, [
+      { identifiers: [{ type: 'user_id', value: 'only' }], channel: 'api', occurredAt: NOW },
+    ]);
     let job = await trainAndWait(key, C.ownerToken);
     expect(job.status).toBe('succeeded');
     expect(job.result.skipped.map((s: { kind: string }) => s.kind)).toContain('segments');

@@ -66,20 +66,30 @@ const SCORE_COLS = sql`profile_id AS "profileId", churn_probability AS "churnPro
 export function createPredictionsRepository() {
   return {
     listVersions(q: Q, tenantId: string, limit: number): Promise<ModelVersionRow[]> {
-      return queryRows<ModelVersionRow>(q, sql`SELECT ${VERSION_COLS} FROM prediction_model_versions WHERE tenant_id = ${tenantId} ORDER BY created_at DESC, kind LIMIT ${limit}`);
+      return queryRows<ModelVersionRow>(
+        q,
+        sql`SELECT ${VERSION_COLS} FROM prediction_model_versions WHERE tenant_id = ${tenantId} ORDER BY created_at DESC, kind LIMIT ${limit}`,
+      );
     },
 
     /** The active version of each kind with its parameters. */
     activeVersions(q: Q, tenantId: string): Promise<(ModelVersionRow & { params: unknown })[]> {
-      return queryRows(q, sql`SELECT ${VERSION_COLS}, params FROM prediction_model_versions WHERE tenant_id = ${tenantId} AND status = 'active'`);
+      return queryRows(
+        q,
+        sql`SELECT ${VERSION_COLS}, params FROM prediction_model_versions WHERE tenant_id = ${tenantId} AND status = 'active'`,
+      );
     },
 
     /** Versions of the finished run become active at once; the ones they replace become `previous` (one unit of work). */
     async activate(q: Q, tenantId: string, versions: readonly NewModelVersion[], now: Date): Promise<void> {
       if (!versions.length) return;
       const kinds = versions.map((v) => v.kind);
-      await q.execute(sql`UPDATE prediction_model_versions SET status = 'inactive' WHERE tenant_id = ${tenantId} AND status = 'previous' AND kind = ANY(${arrayParam(kinds)}::text[])`);
-      await q.execute(sql`UPDATE prediction_model_versions SET status = 'previous' WHERE tenant_id = ${tenantId} AND status = 'active' AND kind = ANY(${arrayParam(kinds)}::text[])`);
+      await q.execute(
+        sql`UPDATE prediction_model_versions SET status = 'inactive' WHERE tenant_id = ${tenantId} AND status = 'previous' AND kind = ANY(${arrayParam(kinds)}::text[])`,
+      );
+      await q.execute(
+        sql`UPDATE prediction_model_versions SET status = 'previous' WHERE tenant_id = ${tenantId} AND status = 'active' AND kind = ANY(${arrayParam(kinds)}::text[])`,
+      );
       for (const v of versions)
         await q.execute(sql`
           INSERT INTO prediction_model_versions (tenant_id, id, kind, version, model_type, status, window_from, window_to, cutoff, metrics, model_card, params, job_id, training_seconds, created_at, activated_at)
@@ -89,7 +99,10 @@ export function createPredictionsRepository() {
 
     /** Number of versions of a kind (for the next version label). */
     async countVersions(q: Q, tenantId: string, kind: ModelKind): Promise<number> {
-      const r = await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM prediction_model_versions WHERE tenant_id = ${tenantId} AND kind = ${kind}`);
+      const r = await queryOne<{ n: number }>(
+        q,
+        sql`SELECT count(*)::int AS n FROM prediction_model_versions WHERE tenant_id = ${tenantId} AND kind = ${kind}`,
+      );
       return r?.n ?? 0;
     },
 
@@ -117,7 +130,10 @@ export function createPredictionsRepository() {
     },
 
     score(q: Q, tenantId: string, profileId: string): Promise<ScoreRow | undefined> {
-      return queryOne<ScoreRow>(q, sql`SELECT ${SCORE_COLS} FROM prediction_scores WHERE tenant_id = ${tenantId} AND profile_id = ${profileId}`);
+      return queryOne<ScoreRow>(
+        q,
+        sql`SELECT ${SCORE_COLS} FROM prediction_scores WHERE tenant_id = ${tenantId} AND profile_id = ${profileId}`,
+      );
     },
 
     /** Segment sizes with mean churn probability and expected value. */
@@ -151,8 +167,12 @@ export function createPredictionsRepository() {
 
     /** Erasure: nothing about these profiles is kept. */
     async eraseProfiles(q: Q, tenantId: string, profileIds: readonly string[]): Promise<void> {
-      await q.execute(sql`DELETE FROM prediction_scores WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])`);
-      await q.execute(sql`DELETE FROM prediction_features WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])`);
+      await q.execute(
+        sql`DELETE FROM prediction_scores WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])`,
+      );
+      await q.execute(
+        sql`DELETE FROM prediction_features WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])`,
+      );
     },
   };
 }

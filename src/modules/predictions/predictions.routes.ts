@@ -20,7 +20,8 @@ function parts(p: Prediction) {
     models.churn && score.churnProbability !== null
       ? {
           probability: r4(score.churnProbability)!,
-          risk_level: score.churnProbability >= 0.7 ? ('high' as const) : score.churnProbability >= 0.4 ? ('medium' as const) : ('low' as const),
+          risk_level:
+            score.churnProbability >= 0.7 ? ('high' as const) : score.churnProbability >= 0.4 ? ('medium' as const) : ('low' as const),
           model_version: models.churn.version,
           model_type: models.churn.params.type,
           window_days: models.churn.params.windowDays,
@@ -44,7 +45,12 @@ function parts(p: Prediction) {
   if (!ltv) notReady.push({ model: 'ltv', reason: noOrders ?? 'no lifetime-value model trained yet: POST /api/v1/predictions/train' });
   const segment =
     models.segments && score.rfm
-      ? { segment: score.rfm.segment, rfm: { r: score.rfm.r, f: score.rfm.f, m: score.rfm.m }, cluster: score.cluster, model_version: models.segments.version }
+      ? {
+          segment: score.rfm.segment,
+          rfm: { r: score.rfm.r, f: score.rfm.f, m: score.rfm.m },
+          cluster: score.cluster,
+          model_version: models.segments.version,
+        }
       : null;
   if (!segment) notReady.push({ model: 'segments', reason: noOrders ?? 'no segment model trained yet: POST /api/v1/predictions/train' });
   return { base: { profile_id: p.profileId, as_of: p.asOf.toISOString(), orders: p.orders }, churn, ltv, segment, notReady };
@@ -60,7 +66,12 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.post(
     '/api/v1/predict/churn',
     {
-      schema: { tags: ['predictions'], summary: 'Churn probability of one customer, with its top reasons', body: s.predictBody, response: { 200: s.churnResponse, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Churn probability of one customer, with its top reasons',
+        body: s.predictBody,
+        response: { 200: s.churnResponse, ...errorResponses },
+      },
       config: serving,
     },
     async (request) => {
@@ -71,7 +82,12 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.post(
     '/api/v1/predict/ltv',
     {
-      schema: { tags: ['predictions'], summary: 'Expected lifetime value of one customer over the horizon', body: s.predictBody, response: { 200: s.ltvResponse, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Expected lifetime value of one customer over the horizon',
+        body: s.predictBody,
+        response: { 200: s.ltvResponse, ...errorResponses },
+      },
       config: serving,
     },
     async (request) => {
@@ -82,7 +98,12 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.post(
     '/api/v1/predict/all',
     {
-      schema: { tags: ['predictions'], summary: 'Churn, lifetime value and segment of one customer', body: s.predictBody, response: { 200: s.allResponse, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Churn, lifetime value and segment of one customer',
+        body: s.predictBody,
+        response: { 200: s.allResponse, ...errorResponses },
+      },
       config: serving,
     },
     async (request) => {
@@ -94,7 +115,11 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.get(
     '/api/v1/models/versions',
     {
-      schema: { tags: ['predictions'], summary: 'Every model version: predictions (churn, LTV, CLV, segments) beside recommendations', response: { 200: s.modelVersionsResponse, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Every model version: predictions (churn, LTV, CLV, segments) beside recommendations',
+        response: { 200: s.modelVersionsResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {
@@ -133,14 +158,20 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.get(
     '/api/v1/models/metrics/summary',
     {
-      schema: { tags: ['predictions'], summary: "Seed 002's metrics of the serving models: churn, LTV, segments, and the recommendation models", response: { 200: s.metricsSummaryResponse, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: "Seed 002's metrics of the serving models: churn, LTV, segments, and the recommendation models",
+        response: { 200: s.metricsSummaryResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {
       const v = await svc.versions(tenantContext(request));
       const active = (kind: string) => v.predictions.find((m) => m.kind === kind && m.status === 'active');
       const m = (row: ReturnType<typeof active>, keys: string[]) =>
-        row ? { model_version: row.version, model_type: row.modelType, ...Object.fromEntries(keys.map((k) => [k, row.metrics[k] ?? null])) } : null;
+        row
+          ? { model_version: row.version, model_type: row.modelType, ...Object.fromEntries(keys.map((k) => [k, row.metrics[k] ?? null])) }
+          : null;
       const churn = m(active('churn'), ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'brier']);
       const ltv = m(active('ltv'), ['rmse', 'mae', 'r2', 'mape']);
       const segments = m(active('segments'), ['silhouette', 'inertia', 'clusters']);
@@ -148,7 +179,9 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
         churn: churn as never,
         ltv: ltv as never,
         segments: segments as never,
-        recommendations: v.recs.filter((x) => x.status === 'active' || x.status === 'canary').map((x) => ({ version: x.version, model_type: x.modelType, status: x.status, metrics: x.metrics })),
+        recommendations: v.recs
+          .filter((x) => x.status === 'active' || x.status === 'canary')
+          .map((x) => ({ version: x.version, model_type: x.modelType, status: x.status, metrics: x.metrics })),
       };
     },
   );
@@ -156,7 +189,11 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.post(
     '/api/v1/predictions/train',
     {
-      schema: { tags: ['predictions'], summary: 'Train every predictions model and rescore every profile (a job: follow it at /api/v1/jobs/:id)', response: { 202: jobSchema, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Train every predictions model and rescore every profile (a job: follow it at /api/v1/jobs/:id)',
+        response: { 202: jobSchema, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'predictions.train', resourceType: 'job' } },
     },
     async (request, reply) => {
@@ -170,13 +207,26 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
 
   r.get(
     '/api/v1/predictions/segments',
-    { schema: { tags: ['predictions'], summary: 'RFM segments with their sizes, mean churn probability and expected value', response: { 200: s.segmentsResponse, ...errorResponses } }, config: read },
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'RFM segments with their sizes, mean churn probability and expected value',
+        response: { 200: s.segmentsResponse, ...errorResponses },
+      },
+      config: read,
+    },
     async (request) => {
       const rows = await svc.segments(tenantContext(request));
       const total = rows.reduce((t, x) => t + x.profiles, 0);
       return {
         scored_at: rows.length ? iso(rows.reduce((a, b) => (a.scoredAt > b.scoredAt ? a : b)).scoredAt) : null,
-        data: rows.map((x) => ({ segment: x.segment, profiles: x.profiles, share: r4(x.profiles / total)!, avg_churn_probability: r4(x.avgChurn), expected_value_minor: x.expectedValueMinor })),
+        data: rows.map((x) => ({
+          segment: x.segment,
+          profiles: x.profiles,
+          share: r4(x.profiles / total)!,
+          avg_churn_probability: r4(x.avgChurn),
+          expected_value_minor: x.expectedValueMinor,
+        })),
       };
     },
   );
@@ -184,7 +234,12 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.get(
     '/api/v1/predictions/at-risk',
     {
-      schema: { tags: ['predictions'], summary: 'Profiles whose churn probability is at or above the threshold, most at risk first', querystring: s.atRiskQuery, response: { 200: s.atRiskResponse, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Profiles whose churn probability is at or above the threshold, most at risk first',
+        querystring: s.atRiskQuery,
+        response: { 200: s.atRiskResponse, ...errorResponses },
+      },
       config: { auth: { kind: 'tenant', permission: 'profiles:read' } },
     },
     async (request) => {
@@ -208,7 +263,12 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
   r.get(
     '/api/v1/predictions/forecast',
     {
-      schema: { tags: ['predictions'], summary: 'Daily revenue or orders forecast (MSTL + ETS) with 80% and 95% intervals', querystring: s.forecastQuery, response: { 200: s.forecastResponse, ...errorResponses } },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Daily revenue or orders forecast (MSTL + ETS) with 80% and 95% intervals',
+        querystring: s.forecastQuery,
+        response: { 200: s.forecastResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => {

@@ -67,17 +67,34 @@ export const modelVersionsResponse = z.object({ data: z.array(modelVersionSummar
 const num = z.number().nullable();
 export const metricsSummaryResponse = z.object({
   churn: z
-    .object({ model_version: z.string(), model_type: z.string(), accuracy: num, precision: num, recall: num, f1: num, roc_auc: num, brier: num })
+    .object({
+      model_version: z.string(),
+      model_type: z.string(),
+      accuracy: num,
+      precision: num,
+      recall: num,
+      f1: num,
+      roc_auc: num,
+      brier: num,
+    })
     .nullable(),
   ltv: z.object({ model_version: z.string(), model_type: z.string(), rmse: num, mae: num, r2: num, mape: num }).nullable(),
   segments: z.object({ model_version: z.string(), model_type: z.string(), silhouette: num, inertia: num, clusters: num }).nullable(),
-  recommendations: z.array(z.object({ version: z.string(), model_type: z.string(), status: z.string(), metrics: z.record(z.string(), z.number()) })),
+  recommendations: z.array(
+    z.object({ version: z.string(), model_type: z.string(), status: z.string(), metrics: z.record(z.string(), z.number()) }),
+  ),
 });
 
 export const segmentsResponse = z.object({
   scored_at: z.string().nullable(),
   data: z.array(
-    z.object({ segment: z.string(), profiles: z.number(), share: z.number(), avg_churn_probability: z.number().nullable(), expected_value_minor: z.string().nullable() }),
+    z.object({
+      segment: z.string(),
+      profiles: z.number(),
+      share: z.number(),
+      avg_churn_probability: z.number().nullable(),
+      expected_value_minor: z.string().nullable(),
+    }),
   ),
 });
 
@@ -118,5 +135,14 @@ export const forecastResponse = z.object({
   model: z.string().nullable(),
   note: z.string().nullable(),
   history: z.array(z.object({ date: z.string(), value: z.number() })),
-  points: z.array(z.object({ date: z.string(), value: z.number(), lower_80: z.number(), upper_80: z.number(), lower_95: z.number(), upper_95: z.number() })),
+  points: z.array(
+    z.object({
+      date: z.string(),
+      value: z.number(),
+      lower_80: z.number(),
+      upper_80: z.number(),
+      lower_95: z.number(),
+      upper_95: z.number(),
+    }),
+  ),
 });

@@ -51,7 +51,9 @@ export interface Prediction {
 }
 
 /** Groups order rows (sorted by profile, time) into day-sorted orders per profile; refunds become negative amounts. */
-export function groupOrders(rows: readonly { profileId: string; occurredAt: Date; revenueMinor: string; refundedMinor: string; currency: string | null }[]) {
+export function groupOrders(
+  rows: readonly { profileId: string; occurredAt: Date; revenueMinor: string; refundedMinor: string; currency: string | null }[],
+) {
   const out = new Map<string, { orders: CustomerOrders; currency: string | null; lastOrderAt: Date | null }>();
   let i = 0;
   while (i < rows.length) {
@@ -78,7 +80,11 @@ export function groupOrders(rows: readonly { profileId: string; occurredAt: Date
     }
     const order = days.map((_, k) => k).sort((a, b) => days[a]! - days[b]!);
     const currency = [...currencies].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
-    out.set(id, { orders: { day: Float64Array.from(order, (k) => days[k]!), amount: Float64Array.from(order, (k) => amounts[k]!) }, currency, lastOrderAt: last });
+    out.set(id, {
+      orders: { day: Float64Array.from(order, (k) => days[k]!), amount: Float64Array.from(order, (k) => amounts[k]!) },
+      currency,
+      lastOrderAt: last,
+    });
   }
   return out;
 }
@@ -116,7 +122,11 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
   async function train(
     tenantId: string,
     run: { jobId: string | null; signal: AbortSignal; progress(p: Record<string, unknown>): Promise<void> },
-  ): Promise<{ customers: number; versions: { kind: ModelKind; version: string; model_type: string }[]; skipped: { kind: ModelKind; reason: string }[] }> {
+  ): Promise<{
+    customers: number;
+    versions: { kind: ModelKind; version: string; model_type: string }[];
+    skipped: { kind: ModelKind; reason: string }[];
+  }> {
     const started = performance.now();
     const stop = () => {
       if (run.signal.aborted) throw new Error('cancelled');
@@ -220,7 +230,11 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
       if (models.segments) await repo.replaceScores(tx, tenantId, scores, now);
     });
     cache.delete(tenantId);
-    return { customers: trained.customers, versions: versions.map((v) => ({ kind: v.kind, version: v.version, model_type: v.modelType })), skipped };
+    return {
+      customers: trained.customers,
+      versions: versions.map((v) => ({ kind: v.kind, version: v.version, model_type: v.modelType })),
+      skipped,
+    };
   }
 
   return {
@@ -240,10 +254,20 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
       const g = groupOrders(rows).get(profileId);
       const asOf = deps.clock();
       const score = scoreCustomer(models, g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) }, toDay(asOf));
-      return { profileId, asOf, orders: score.orders, currency: g?.currency ?? null, score, models, horizonDays: models.ltv?.params.horizonDays ?? settings.ltv_horizon_days };
+      return {
+        profileId,
+        asOf,
+        orders: score.orders,
+        currency: g?.currency ?? null,
+        score,
+        models,
+        horizonDays: models.ltv?.params.horizonDays ?? settings.ltv_horizon_days,
+      };
     },
 
-    async versions(ctx: TenantContext): Promise<{ predictions: ModelVersionRow[]; recs: Awaited<ReturnType<PredictionsPorts['recsModels']>> }> {
+    async versions(
+      ctx: TenantContext,
+    ): Promise<{ predictions: ModelVersionRow[]; recs: Awaited<ReturnType<PredictionsPorts['recsModels']>> }> {
       requirePermission(ctx, 'analytics:read');
       const [predictions, recs] = await Promise.all([repo.listVersions(db, ctx.tenantId, 100), deps.recsModels(ctx)]);
       return { predictions, recs };
@@ -273,7 +297,10 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
       const values = new Map<string, number>();
       for (const r of rows)
         if (r.currency === currency)
-          values.set(r.key, (values.get(r.key) ?? 0) + (q.metric === 'orders' ? r.orders : Number(r.revenueMinor) - Number(r.refundedMinor)));
+          values.set(
+            r.key,
+            (values.get(r.key) ?? 0) + (q.metric === 'orders' ? r.orders : Number(r.revenueMinor) - Number(r.refundedMinor)),
+          );
       const keys = [...values.keys()].sort();
       if (!keys.length) return { currency, history: [], forecast: null };
       const firstDay = Math.floor(Date.parse(`${keys[0]}T00:00:00Z`) / DAY_MS);
@@ -296,7 +323,10 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
         throw validation('PREDICTIONS_ONE_REFERENCE', 'Give either profile_id or identifier, not both.');
       if (body.profile_id !== undefined) return { profileId: body.profile_id };
       if (body.identifier !== undefined) return { identifier: body.identifier };
-      throw validation('PREDICTIONS_REFERENCE_REQUIRED', 'Give the profile_id, or an identifier ({"type": "email", "value": "..."}) of the customer.');
+      throw validation(
+        'PREDICTIONS_REFERENCE_REQUIRED',
+        'Give the profile_id, or an identifier ({"type": "email", "value": "..."}) of the customer.',
+      );
     },
   };
 }

@@ -97,7 +97,13 @@ export function scoreByCuts(v: number, cuts: readonly number[], reverse = false)
 }
 
 /** k-means input of a customer: log1p of recency days, orders and revenue, standardized with the training means and sds. */
-export function clusterPoint(recency: number, orders: number, revenue: number, means: readonly number[], sds: readonly number[]): Float64Array {
+export function clusterPoint(
+  recency: number,
+  orders: number,
+  revenue: number,
+  means: readonly number[],
+  sds: readonly number[],
+): Float64Array {
   const raw = [Math.log1p(Math.max(0, recency)), Math.log1p(orders), Math.log1p(Math.max(0, revenue))];
   return Float64Array.from(raw, (v, j) => (v - means[j]!) / (sds[j]! || 1));
 }
@@ -141,8 +147,12 @@ export interface CustomerScore {
 
 /** Features that explain a churn score: the model's most important features where this customer differs from the median. */
 function reasonsOf(features: Float64Array, params: ChurnParams, max = 3): Reason[] {
-  const importance = params.type === 'gbt_calibrated' ? params.importance : FEATURE_NAMES.map((n) => (n === 'recency_days' ? 2 : n === 'orders' ? 1 : 0));
-  const order = importance.map((g, j) => ({ g, j })).filter((e) => e.g > 0).sort((a, b) => b.g - a.g);
+  const importance =
+    params.type === 'gbt_calibrated' ? params.importance : FEATURE_NAMES.map((n) => (n === 'recency_days' ? 2 : n === 'orders' ? 1 : 0));
+  const order = importance
+    .map((g, j) => ({ g, j }))
+    .filter((e) => e.g > 0)
+    .sort((a, b) => b.g - a.g);
   const out: Reason[] = [];
   for (const { j } of order) {
     const v = features[j]!;
@@ -158,7 +168,17 @@ function reasonsOf(features: Float64Array, params: ChurnParams, max = 3): Reason
 export function scoreCustomer(models: ServingModels, o: CustomerOrders, now: number): CustomerScore {
   const features = new Float64Array(FEATURE_COUNT);
   const n = customerFeatures(o, now, features);
-  const empty: CustomerScore = { features, orders: 0, churnProbability: null, expectedValueMinor: null, expectedPurchases: null, pAlive: null, rfm: null, cluster: null, reasons: [] };
+  const empty: CustomerScore = {
+    features,
+    orders: 0,
+    churnProbability: null,
+    expectedValueMinor: null,
+    expectedPurchases: null,
+    pAlive: null,
+    rfm: null,
+    cluster: null,
+    reasons: [],
+  };
   if (n === 0) return empty;
   const summary = rfmSummaryAt(o, now)!;
   const row = { rows: 1, cols: FEATURE_COUNT, data: features };

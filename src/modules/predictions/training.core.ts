@@ -40,7 +40,15 @@ export interface TrainOptions {
 }
 
 export type Trained<P> =
-  | { ok: true; params: P; modelType: string; metrics: Record<string, number | null>; card: Record<string, unknown>; windowFrom: number | null; cutoff: number }
+  | {
+      ok: true;
+      params: P;
+      modelType: string;
+      metrics: Record<string, number | null>;
+      card: Record<string, unknown>;
+      windowFrom: number | null;
+      cutoff: number;
+    }
   | { ok: false; reason: string };
 
 export interface TrainedModels {
@@ -78,7 +86,10 @@ function featuresAt(customers: ReadonlyMap<string, CustomerOrders>, at: number) 
   return { ids, rows };
 }
 
-function fitClv(customers: ReadonlyMap<string, CustomerOrders>, at: number): { bg: BgNbdParams; gg: GammaGammaParams | null; ll: number; n: number } | null {
+function fitClv(
+  customers: ReadonlyMap<string, CustomerOrders>,
+  at: number,
+): { bg: BgNbdParams; gg: GammaGammaParams | null; ll: number; n: number } | null {
   const s = [...customers.values()].map((o) => rfmSummaryAt(o, at)).filter((v) => v !== undefined);
   if (s.length < MIN_FIT_CUSTOMERS || !s.some((v) => v.x > 0)) return null;
   const bg = fitBgNbd({
@@ -89,7 +100,10 @@ function fitClv(customers: ReadonlyMap<string, CustomerOrders>, at: number): { b
   let gg: GammaGammaParams | null = null;
   const repeat = s.filter((v) => v.x > 0 && v.monetary > 0);
   if (repeat.length >= MIN_FIT_CUSTOMERS) {
-    const f = fitGammaGamma(Float64Array.from(repeat, (v) => v.x), Float64Array.from(repeat, (v) => v.monetary));
+    const f = fitGammaGamma(
+      Float64Array.from(repeat, (v) => v.x),
+      Float64Array.from(repeat, (v) => v.monetary),
+    );
     // q <= 1 has no finite mean spend: no usable Gamma-Gamma
     if (f.params.q > 1) gg = f.params;
   }
@@ -99,7 +113,11 @@ function fitClv(customers: ReadonlyMap<string, CustomerOrders>, at: number): { b
 function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: TrainOptions, medians: FeatureMedians): Trained<ChurnParams> {
   const cutoff = o.now - o.churnWindowDays;
   const ds = churnDataset(customers, cutoff, o.churnWindowDays);
-  const card = { label: `no purchase in the ${o.churnWindowDays} days after the cutoff`, features: FEATURE_NAMES, customers_at_cutoff: ds.ids.length };
+  const card = {
+    label: `no purchase in the ${o.churnWindowDays} days after the cutoff`,
+    features: FEATURE_NAMES,
+    customers_at_cutoff: ds.ids.length,
+  };
   if (ds.ids.length >= MIN_TREE_CUSTOMERS) {
     let round = 0;
     const onRound: GbtRoundListener = () => o.onProgress?.('churn', Math.min(0.99, ++round / 4000));
@@ -109,14 +127,33 @@ function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: Trai
       return {
         ok: true,
         modelType: 'gbt_calibrated',
-        params: { type: 'gbt_calibrated', gbt: gbtToJson(e.model.gbt), calibrator: calibratorToJson(e.model.calibrator), importance, medians, windowDays: o.churnWindowDays },
-        metrics: metricsOf({ ...e.test, roc_auc: e.test.rocAuc, recency_auc: e.baselines.recencyAuc, bg_nbd_p_alive_auc: e.baselines.bgNbdPAliveAuc, churn_rate: e.churnRate }),
+        params: {
+          type: 'gbt_calibrated',
+          gbt: gbtToJson(e.model.gbt),
+          calibrator: calibratorToJson(e.model.calibrator),
+          importance,
+          medians,
+          windowDays: o.churnWindowDays,
+        },
+        metrics: metricsOf({
+          ...e.test,
+          roc_auc: e.test.rocAuc,
+          recency_auc: e.baselines.recencyAuc,
+          bg_nbd_p_alive_auc: e.baselines.bgNbdPAliveAuc,
+          churn_rate: e.churnRate,
+        }),
         card: {
           ...card,
-          split: { ...e.customers, rule: 'FNV-1a hash of the profile id: 70% train (a fifth of it for settings, early stopping and calibration), 30% test' },
+          split: {
+            ...e.customers,
+            rule: 'FNV-1a hash of the profile id: 70% train (a fifth of it for settings, early stopping and calibration), 30% test',
+          },
           chosen: { ...e.model.params, rounds: e.model.gbt.bestRounds, calibration: e.model.calibrator.kind },
           reliability: e.reliability.map((b) => ({ mean_predicted: r4(b.meanPredicted), observed: r4(b.observed), count: b.count })),
-          top_features: importance.map((g, j) => ({ feature: FEATURE_NAMES[j]!, gain: r4(g) })).sort((a, b) => (b.gain ?? 0) - (a.gain ?? 0)).slice(0, 8),
+          top_features: importance
+            .map((g, j) => ({ feature: FEATURE_NAMES[j]!, gain: r4(g) }))
+            .sort((a, b) => (b.gain ?? 0) - (a.gain ?? 0))
+            .slice(0, 8),
         },
         windowFrom: null,
         cutoff,
@@ -127,17 +164,27 @@ function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: Trai
     }
   } else Object.assign(card, { tree_model_skipped: `${ds.ids.length} customers bought before the cutoff (${MIN_TREE_CUSTOMERS} needed)` });
   const fit = fitClv(customers, cutoff);
-  if (!fit) return { ok: false, reason: `not enough data: ${ds.ids.length} customers bought before the cutoff, with too few repeat purchases for BG/NBD` };
+  if (!fit)
+    return {
+      ok: false,
+      reason: `not enough data: ${ds.ids.length} customers bought before the cutoff, with too few repeat purchases for BG/NBD`,
+    };
   const pDead = ds.summaries.map((s) => 1 - bgNbdProbabilityAlive(fit.bg, s.x, s.tx, s.T));
   let churned = 0;
   for (const l of ds.labels) churned += l;
-  const metrics = churned > 0 && churned < ds.labels.length ? metricsOf({ ...classificationMetrics(pDead, ds.labels), roc_auc: classificationMetrics(pDead, ds.labels).rocAuc }) : {};
+  const metrics =
+    churned > 0 && churned < ds.labels.length
+      ? metricsOf({ ...classificationMetrics(pDead, ds.labels), roc_auc: classificationMetrics(pDead, ds.labels).rocAuc })
+      : {};
   return {
     ok: true,
     modelType: 'bg_nbd_p_alive',
     params: { type: 'bg_nbd_p_alive', bg: fit.bg, medians, windowDays: o.churnWindowDays },
     metrics,
-    card: { ...card, note: 'churn probability = 1 - P(alive) under BG/NBD fitted at the cutoff; metrics in-sample (no split: too few customers)' },
+    card: {
+      ...card,
+      note: 'churn probability = 1 - P(alive) under BG/NBD fitted at the cutoff; metrics in-sample (no split: too few customers)',
+    },
     windowFrom: null,
     cutoff,
   };
@@ -147,8 +194,20 @@ function trainLtvModel(customers: ReadonlyMap<string, CustomerOrders>, o: TrainO
   const H = o.ltvHorizonDays;
   const cutoff = o.now - H;
   const { ids, rows } = featuresAt(customers, cutoff);
-  const card: Record<string, unknown> = { target: `revenue (minor units) in the ${H} days after the cutoff`, customers_at_cutoff: ids.length };
-  if (ids.length < MIN_FIT_CUSTOMERS) return { ok: true, modelType: 'spend_rate', params: { type: 'spend_rate', horizonDays: H }, metrics: {}, card: { ...card, note: 'too few customers to fit or test a model: expected value = revenue per day of tenure x horizon' }, windowFrom: null, cutoff };
+  const card: Record<string, unknown> = {
+    target: `revenue (minor units) in the ${H} days after the cutoff`,
+    customers_at_cutoff: ids.length,
+  };
+  if (ids.length < MIN_FIT_CUSTOMERS)
+    return {
+      ok: true,
+      modelType: 'spend_rate',
+      params: { type: 'spend_rate', horizonDays: H },
+      metrics: {},
+      card: { ...card, note: 'too few customers to fit or test a model: expected value = revenue per day of tenure x horizon' },
+      windowFrom: null,
+      cutoff,
+    };
   const actual = ids.map((id) => {
     const c = customers.get(id)!;
     let s = 0;
@@ -161,14 +220,25 @@ function trainLtvModel(customers: ReadonlyMap<string, CustomerOrders>, o: TrainO
   const yTest = test.map((i) => actual[i]!);
   const candidates: { type: string; mae: number; metrics: Record<string, number>; params: LtvParams }[] = [];
   const spendRate = test.map((i) => (rows[i]![6]! / Math.max(30, rows[i]![1]!)) * H);
-  if (test.length) candidates.push({ type: 'spend_rate', mae: regressionMetrics(spendRate, yTest).mae, metrics: { ...regressionMetrics(spendRate, yTest) }, params: { type: 'spend_rate', horizonDays: H } });
+  if (test.length)
+    candidates.push({
+      type: 'spend_rate',
+      mae: regressionMetrics(spendRate, yTest).mae,
+      metrics: { ...regressionMetrics(spendRate, yTest) },
+      params: { type: 'spend_rate', horizonDays: H },
+    });
   const fitAtCutoff = fitClv(customers, cutoff);
   if (fitAtCutoff?.gg && test.length) {
     const pred = test.map((i) => expectedValue(fitAtCutoff.bg, fitAtCutoff.gg!, rfmSummaryAt(customers.get(ids[i]!)!, cutoff)!, H / 7, 0));
     const m = regressionMetrics(pred, yTest);
     const atNow = fitClv(customers, o.now);
     if (atNow?.gg)
-      candidates.push({ type: 'bg_nbd_gamma_gamma', mae: m.mae, metrics: { ...m }, params: { type: 'bg_nbd_gamma_gamma', bg: atNow.bg, gg: atNow.gg, horizonDays: H, discountRatePerWeek: o.discountRatePerWeek } });
+      candidates.push({
+        type: 'bg_nbd_gamma_gamma',
+        mae: m.mae,
+        metrics: { ...m },
+        params: { type: 'bg_nbd_gamma_gamma', bg: atNow.bg, gg: atNow.gg, horizonDays: H, discountRatePerWeek: o.discountRatePerWeek },
+      });
   }
   if (train.length >= MIN_TREE_CUSTOMERS && test.length) {
     const validIdx = train.filter((i) => fnv1a(`${ids[i]}:valid`) % 5 === 0);
@@ -177,13 +247,27 @@ function trainLtvModel(customers: ReadonlyMap<string, CustomerOrders>, o: TrainO
     const gbt = fitGbt(
       toMatrix(fitIdx.map((i) => rows[i]!)),
       Float64Array.from(fitIdx, (i) => actual[i]!),
-      { objective: 'squared_error', nTrees: 500, learningRate: 0.05, maxDepth: 3, minSamplesLeaf: 20, subsample: 0.8, earlyStoppingRounds: 50, seed: o.seed ?? 7 },
+      {
+        objective: 'squared_error',
+        nTrees: 500,
+        learningRate: 0.05,
+        maxDepth: 3,
+        minSamplesLeaf: 20,
+        subsample: 0.8,
+        earlyStoppingRounds: 50,
+        seed: o.seed ?? 7,
+      },
       validIdx.length ? { x: toMatrix(validIdx.map((i) => rows[i]!)), y: Float64Array.from(validIdx, (i) => actual[i]!) } : undefined,
       () => o.onProgress?.('ltv', Math.min(0.99, ++round / 500)),
     );
     const pred = predictGbt(gbt, toMatrix(test.map((i) => rows[i]!)));
     const m = regressionMetrics(pred, yTest);
-    candidates.push({ type: 'gbt_regression', mae: m.mae, metrics: { ...m }, params: { type: 'gbt_regression', gbt: gbtToJson(gbt), horizonDays: H } });
+    candidates.push({
+      type: 'gbt_regression',
+      mae: m.mae,
+      metrics: { ...m },
+      params: { type: 'gbt_regression', gbt: gbtToJson(gbt), horizonDays: H },
+    });
   }
   if (!candidates.length) return { ok: false, reason: 'not enough data: no holdout customers' };
   const best = candidates.reduce((a, b) => (b.mae < a.mae ? b : a));
@@ -194,7 +278,11 @@ function trainLtvModel(customers: ReadonlyMap<string, CustomerOrders>, o: TrainO
     metrics: metricsOf(best.metrics),
     card: {
       ...card,
-      split: { train: train.length, test: test.length, rule: 'FNV-1a hash of the profile id: 70% train, 30% test; holdout = the horizon before the training run' },
+      split: {
+        train: train.length,
+        test: test.length,
+        rule: 'FNV-1a hash of the profile id: 70% train, 30% test; holdout = the horizon before the training run',
+      },
       compared: candidates.map((c) => ({ model: c.type, ...metricsOf(c.metrics) })),
       shipped: `${best.type}: the lowest holdout MAE of ${candidates.length} candidate(s)`,
     },
@@ -208,16 +296,28 @@ function trainSegments(rows: Float64Array[], o: TrainOptions): Trained<SegmentPa
   const rec = rows.map((r) => r[0]!);
   const freq = rows.map((r) => r[2]!);
   const mon = rows.map((r) => r[6]!);
-  const params: SegmentParams = { recencyCuts: quantileCuts(rec), frequencyCuts: quantileCuts(freq), monetaryCuts: quantileCuts(mon), kmeans: null };
+  const params: SegmentParams = {
+    recencyCuts: quantileCuts(rec),
+    frequencyCuts: quantileCuts(freq),
+    monetaryCuts: quantileCuts(mon),
+    kmeans: null,
+  };
   const metrics: Record<string, number | null> = {};
-  const card: Record<string, unknown> = { rfm: 'quintile cut points of recency (reversed), orders and revenue at training time; names from the R-by-F segment map' };
+  const card: Record<string, unknown> = {
+    rfm: 'quintile cut points of recency (reversed), orders and revenue at training time; names from the R-by-F segment map',
+  };
   const n = rows.length;
   if (n >= MIN_FIT_CUSTOMERS) {
     const raw = rows.map((r) => clusterPoint(r[0]!, r[2]!, r[6]!, [0, 0, 0], [1, 1, 1]));
     const means = [0, 1, 2].map((j) => raw.reduce((s, p) => s + p[j]!, 0) / n);
     const sds = [0, 1, 2].map((j) => Math.sqrt(raw.reduce((s, p) => s + (p[j]! - means[j]!) ** 2, 0) / n) || 1);
     const x = new Float64Array(n * 3);
-    raw.forEach((p, i) => x.set(p.map((v, j) => (v - means[j]!) / sds[j]!), i * 3));
+    raw.forEach((p, i) =>
+      x.set(
+        p.map((v, j) => (v - means[j]!) / sds[j]!),
+        i * 3,
+      ),
+    );
     // silhouette is O(n^2): measured on a fixed sample of at most 1500 customers
     const rng = rngMulberry32(o.seed ?? 7);
     const sampleIdx = n <= 1500 ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: 1500 }, () => Math.floor(rng() * n));
@@ -227,7 +327,13 @@ function trainSegments(rows: Float64Array[], o: TrainOptions): Trained<SegmentPa
     let best: { k: number; sil: number; inertia: number; centroids: Float64Array } | undefined;
     for (let k = 2; k <= Math.min(6, n - 1); k++) {
       const r = kMeans(x, n, 3, k, rngMulberry32((o.seed ?? 7) + k));
-      const sil = silhouetteScore(sx, sampleIdx.length, 3, Int32Array.from(sampleIdx, (i) => r.labels[i]!), k);
+      const sil = silhouetteScore(
+        sx,
+        sampleIdx.length,
+        3,
+        Int32Array.from(sampleIdx, (i) => r.labels[i]!),
+        k,
+      );
       tried.push({ k, silhouette: r4(sil), inertia: r4(r.inertia) });
       if (Number.isFinite(sil) && (!best || sil > best.sil)) best = { k, sil, inertia: r.inertia, centroids: r.centroids };
       o.onProgress?.('segments', (k - 1) / 5);

@@ -77,7 +77,13 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
         metrics: v.metrics,
         createdAt: v.createdAt,
         status:
-          dep?.activeVersionId === v.id ? 'active' : dep?.canaryVersionId === v.id ? 'canary' : dep?.previousVersionId === v.id ? 'previous' : 'inactive',
+          dep?.activeVersionId === v.id
+            ? 'active'
+            : dep?.canaryVersionId === v.id
+              ? 'canary'
+              : dep?.previousVersionId === v.id
+                ? 'previous'
+                : 'inactive',
       }));
     },
     /** Serving statistics of this process (cache hits and misses). */
