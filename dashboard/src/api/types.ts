@@ -57,6 +57,7 @@ export type {
   CartProductsReport,
   SessionTimeline,
   KpisReport,
+  PredictAllResponse,
   OrderStatus,
   OrderSummary,
   OrderDetail,
