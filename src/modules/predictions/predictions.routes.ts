@@ -28,7 +28,12 @@ function parts(p: Prediction) {
           top_reasons: reasonsJson(score.reasons),
         }
       : null;
-  if (!churn) notReady.push({ model: 'churn', reason: noOrders ?? 'no churn model trained yet: POST /api/v1/predictions/train' });
+  if (!churn)
+    notReady.push({
+      model: 'churn',
+      reason:
+        noOrders ?? 'no churn model yet: train with POST /api/v1/predictions/train (it needs at least 10 customers with repeat purchases)',
+    });
   const ltv =
     models.ltv && score.expectedValueMinor !== null
       ? {
@@ -42,7 +47,7 @@ function parts(p: Prediction) {
           model_type: models.ltv.params.type,
         }
       : null;
-  if (!ltv) notReady.push({ model: 'ltv', reason: noOrders ?? 'no lifetime-value model trained yet: POST /api/v1/predictions/train' });
+  if (!ltv) notReady.push({ model: 'ltv', reason: noOrders ?? 'no lifetime-value model yet: train with POST /api/v1/predictions/train' });
   const segment =
     models.segments && score.rfm
       ? {
@@ -52,7 +57,7 @@ function parts(p: Prediction) {
           model_version: models.segments.version,
         }
       : null;
-  if (!segment) notReady.push({ model: 'segments', reason: noOrders ?? 'no segment model trained yet: POST /api/v1/predictions/train' });
+  if (!segment) notReady.push({ model: 'segments', reason: noOrders ?? 'no segment model yet: train with POST /api/v1/predictions/train' });
   return { base: { profile_id: p.profileId, as_of: p.asOf.toISOString(), orders: p.orders }, churn, ltv, segment, notReady };
 }
 

@@ -40,7 +40,7 @@ export interface ClvParams {
   gg: GammaGammaParams | null;
 }
 export interface SegmentParams {
-  /** Four ascending cut points each (20/40/60/80th percentiles) of recency days, orders and revenue. */
+  /** Four ascending cut points each (20/40/60/80th percentiles) of recency in whole days, orders and revenue. */
   recencyCuts: number[];
   frequencyCuts: number[];
   monetaryCuts: number[];
@@ -206,7 +206,7 @@ export function scoreCustomer(models: ServingModels, o: CustomerOrders, now: num
   }
   const s = models.segments?.params;
   if (s) {
-    const r = scoreByCuts(features[0]!, s.recencyCuts, true);
+    const r = scoreByCuts(Math.floor(features[0]!), s.recencyCuts, true);
     const f = scoreByCuts(features[2]!, s.frequencyCuts);
     const m = scoreByCuts(features[6]!, s.monetaryCuts);
     out.rfm = { r, f, m, segment: segmentOf(r, f) };

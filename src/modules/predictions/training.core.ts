@@ -293,7 +293,8 @@ function trainLtvModel(customers: ReadonlyMap<string, CustomerOrders>, o: TrainO
 
 function trainSegments(rows: Float64Array[], o: TrainOptions): Trained<SegmentParams> {
   if (!rows.length) return { ok: false, reason: 'no customer has a purchase yet' };
-  const rec = rows.map((r) => r[0]!);
+  // whole days: live scoring a few seconds after training must not push a customer past a cut it sat on
+  const rec = rows.map((r) => Math.floor(r[0]!));
   const freq = rows.map((r) => r[2]!);
   const mon = rows.map((r) => r[6]!);
   const params: SegmentParams = {
