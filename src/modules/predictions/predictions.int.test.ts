@@ -214,6 +214,12 @@ describe('bad input', () => {
     for (let i = 0; i < 3; i++) jobs.push(await t.request('POST', '/api/v1/predictions/train', { token: manageA }));
     expect(new Set(jobs.map((j) => j.body.id)).size).toBe(1);
     await t.request('POST', `/api/v1/jobs/${jobs[0]!.body.id}/cancel`, { token: A.ownerToken });
+    // the run may have finished before the cancel landed: wait until it is over, so later tests see settled versions
+    for (let i = 0; i < 600; i++) {
+      const j = await t.request('GET', `/api/v1/jobs/${jobs[0]!.body.id}`, { token: A.ownerToken });
+      if (['succeeded', 'failed', 'cancelled'].includes(j.body.status)) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
   });
 });
 
