@@ -136,8 +136,14 @@ function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: Trai
           windowDays: o.churnWindowDays,
         },
         metrics: metricsOf({
-          ...e.test,
+          accuracy: e.test.accuracy,
+          precision: e.test.precision,
+          recall: e.test.recall,
+          f1: e.test.f1,
+          brier: e.test.brier,
           roc_auc: e.test.rocAuc,
+          roc_auc_uncalibrated: e.test.rocAucUncalibrated,
+          brier_uncalibrated: e.test.brierUncalibrated,
           recency_auc: e.baselines.recencyAuc,
           bg_nbd_p_alive_auc: e.baselines.bgNbdPAliveAuc,
           churn_rate: e.churnRate,
@@ -174,7 +180,7 @@ function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: Trai
   for (const l of ds.labels) churned += l;
   const metrics =
     churned > 0 && churned < ds.labels.length
-      ? metricsOf({ ...classificationMetrics(pDead, ds.labels), roc_auc: classificationMetrics(pDead, ds.labels).rocAuc })
+      ? (({ rocAuc, ...rest }) => metricsOf({ ...rest, roc_auc: rocAuc }))(classificationMetrics(pDead, ds.labels))
       : {};
   return {
     ok: true,
