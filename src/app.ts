@@ -44,6 +44,7 @@ import {
 import { createExperimentsModule } from './modules/experiments/index.ts';
 import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
+import { createPredictionsModule } from './modules/predictions/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
@@ -90,6 +91,7 @@ export interface LoupeApp {
     experiments: ReturnType<typeof createExperimentsModule>;
     visibility: ReturnType<typeof createVisibilityModule>;
     billing: ReturnType<typeof createBillingModule>;
+    predictions: ReturnType<typeof createPredictionsModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -269,6 +271,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const billing = createBillingModule(platform, {
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),
   });
+  // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.
+  const predictions = createPredictionsModule(platform, {
+    identity: {
+      findActiveProfile: (tenantId, ref) => identity.findActiveProfile(tenantId, ref),
+      customerOrders: identity.customerOrders,
+      orderStats: identity.orderStats,
+    },
+    recsModels: (ctx) => recs.modelVersions(ctx),
+    tenantSettings,
+  });
+  // Erasing a person deletes their features and scores in the same transaction.
+  identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
@@ -299,6 +313,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await experiments.routes(app);
   await visibility.routes(app);
   await billing.routes(app);
+  await predictions.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -354,6 +369,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       experiments,
       visibility,
       billing,
+      predictions,
     },
     storage,
     async close() {

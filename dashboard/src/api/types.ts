@@ -60,6 +60,7 @@ export type {
   CartProductsReport,
   SessionTimeline,
   KpisReport,
+  PredictAllResponse,
   OrderStatus,
   OrderSummary,
   OrderDetail,

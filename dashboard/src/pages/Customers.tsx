@@ -7,7 +7,7 @@ import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, fmtMinor, fmtMoney, fmtNumber, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
-import type { MergeHistory, Profile, ProfileDetail, ProfileList, ProfileQuery, ReviewList } from '../api/types.ts';
+import type { MergeHistory, PredictAllResponse, Profile, ProfileDetail, ProfileList, ProfileQuery, ReviewList } from '../api/types.ts';
 import { useSession } from '../session.tsx';
 
 /** A typed search goes to `identifier` with no type: the server tries every identifier type, the profile id and the name. */
@@ -255,15 +255,92 @@ function Profile() {
           {unmerge.error && <ErrorState error={unmerge.error} />}
         </Card>
       </SimpleGrid>
-      <Card withBorder>
-        <Title order={4} size="h5">
-          Predictions
-        </Title>
-        <Text size="sm" c="dimmed">
-          Churn risk, lifetime value and next purchase are not set up yet on this server.
-        </Text>
-      </Card>
+      <PredictionsCard profileId={p.id} />
     </Stack>
+  );
+}
+
+const FEATURE_LABELS: Record<string, string> = {
+  recency_days: 'Days since last order',
+  tenure_days: 'Days since first order',
+  orders: 'Orders',
+  revenue_total: 'Revenue (minor units)',
+  gap_mean_days: 'Days between orders',
+  recency_over_gap: 'Overdue factor',
+  orders_90d: 'Orders in 90 days',
+};
+
+/** Churn risk, expected value and segment of the person, with the features that drive the churn score. */
+function PredictionsCard({ profileId }: { profileId: string }) {
+  const { tenantId } = useSession();
+  const q = useQuery({
+    queryKey: ['predict-all', tenantId, profileId],
+    queryFn: ({ signal }) => api<PredictAllResponse>('POST', '/api/v1/predict/all', { body: { profile_id: profileId }, signal }),
+  });
+  const p = q.data;
+  return (
+    <Card withBorder data-testid="predictions-card">
+      <Title order={4} size="h5">
+        Predictions
+      </Title>
+      {q.isLoading && <Loading />}
+      {q.error && <ErrorState error={q.error} />}
+      {p && (
+        <Stack gap="xs">
+          <SimpleGrid cols={{ base: 1, sm: 3 }}>
+            <div>
+              <Text size="xs" c="dimmed">
+                Churn risk
+              </Text>
+              {p.churn ? (
+                <Group gap="xs">
+                  <Text fw={600}>{Math.round(p.churn.probability * 100)}%</Text>
+                  <Badge color={p.churn.risk_level === 'high' ? 'red' : p.churn.risk_level === 'medium' ? 'orange' : 'green'}>
+                    {p.churn.risk_level}
+                  </Badge>
+                </Group>
+              ) : (
+                <Text c="dimmed">not available</Text>
+              )}
+            </div>
+            <div>
+              <Text size="xs" c="dimmed">
+                Expected value{p.ltv ? ` (next ${p.ltv.horizon_days} days)` : ''}
+              </Text>
+              <Text fw={600}>
+                {p.ltv
+                  ? p.ltv.currency
+                    ? fmtMinor(p.ltv.predicted_ltv_minor, p.ltv.currency)
+                    : p.ltv.predicted_ltv_minor
+                  : 'not available'}
+              </Text>
+            </div>
+            <div>
+              <Text size="xs" c="dimmed">
+                Segment
+              </Text>
+              <Text fw={600}>{p.segment ? p.segment.segment.replaceAll('_', ' ') : 'not available'}</Text>
+            </div>
+          </SimpleGrid>
+          {p.churn && p.churn.top_reasons.length > 0 && (
+            <Text size="sm">
+              Why:{' '}
+              {p.churn.top_reasons
+                .map(
+                  (r) =>
+                    `${FEATURE_LABELS[r.feature] ?? r.feature.replaceAll('_', ' ')} ${fmtNumber(r.value ?? 0)} (${r.direction} than the typical ${fmtNumber(r.typical ?? 0)})`,
+                )
+                .join('; ')}
+            </Text>
+          )}
+          {p.not_ready.length > 0 && (
+            <Text size="sm" c="dimmed">
+              {p.not_ready.map((n) => `${n.model}: ${n.reason}`).join(' · ')}
+            </Text>
+          )}
+        </Stack>
+      )}
+    </Card>
   );
 }
 

@@ -17,7 +17,8 @@ export interface ErasedPerson {
 
 /**
  * Called inside an erasure's transaction: every module holding data about the person (the newsfeed's preferences,
- * experiments' units, sponsored placements, carts and orders, served recommendations) deletes or anonymizes it
+ * experiments' units, sponsored placements, carts and orders, served recommendations, predictions' features and
+ * scores) deletes or anonymizes it
  * in the same unit of work, so the erasure commits whole or not at all.
  */
 export type ErasureListener = (unitOfWork: UnitOfWork, tenantId: string, person: ErasedPerson) => Promise<void>;

@@ -2,13 +2,14 @@
  * Identity: identity resolution, profiles (Customer 360), merges, unmerge and the review queue. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import { isUuid, type PlatformServices } from '../../platform/index.ts';
 import { createIdentityRepository } from './identity.repository.ts';
 import { identityRoutes } from './identity.routes.ts';
 import { createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
 import { createOrderStatsRepository } from './order-stats.repository.ts';
+import { createCustomerOrdersRepository } from './customer-orders.repository.ts';
 import { normalizeIdentifier } from './identity.core.ts';
 import type { IdentifierInput } from './identity.types.ts';
 
@@ -25,6 +26,7 @@ export type {
   UnitOfWork,
 } from './identity.types.ts';
 export type { OrderStatsRepository } from './order-stats.repository.ts';
+export type { CustomerOrdersRepository } from './customer-orders.repository.ts';
 import type { ErasureListener, IdentityApi, ProfileActivitySource, ProfileEvents } from './identity.types.ts';
 import { createAggregatesReconciler } from './aggregates.reconcile.ts';
 import { aggregatesRoutes } from './aggregates.routes.ts';
@@ -40,6 +42,7 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const erasureListeners: ErasureListener[] = [];
   const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners });
+  const customerOrders = createCustomerOrdersRepository();
   let activitySource: ProfileActivitySource | undefined;
   const reconciler = createAggregatesReconciler({ db: platform.db, repo, jobs: platform.jobs, source: () => activitySource });
   reconciler.registerJobs();
@@ -56,9 +59,23 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     },
     /** Commerce figures over profile_orders (orders, revenue, new and repeat customers) for analytics' KPIs. */
     orderStats: createOrderStatsRepository(),
-    /** Registers another module's erasure step (run inside the erasure's transaction with the person's user ids). */
+    /** Registers another module's erasure step (run inside the erasure's transaction with every id of the person). */
     onErasure(listener: ErasureListener): void {
       erasureListeners.push(listener);
+    },
+    /** Read-only orders and facts of active profiles, for predictions' features. */
+    customerOrders,
+    /**
+     * Read-only: the active profile behind a profile id (following merges) or an identifier, or null when unknown,
+     * erased or not usable. Creates nothing.
+     */
+    async findActiveProfile(tenantId: string, ref: { profileId: string } | { identifier: IdentifierInput }): Promise<string | null> {
+      let id: string | null;
+      if ('profileId' in ref) id = isUuid(ref.profileId) ? ref.profileId : null;
+      else id = (await this.lookupProfiles(tenantId, [ref.identifier]))[0] ?? null;
+      if (!id) return null;
+      const p = await repo.resolveSurvivor(platform.db, tenantId, id);
+      return p && p.status === 'active' ? p.id : null;
     },
     /**
      * Read-only: the profile holding each identifier (user_id, anonymous_id ...), or null. Creates nothing; for

@@ -2,7 +2,34 @@
  * Predictions: customer-lifetime value, churn, segments and demand forecasts over profiles and their orders.
  * Public entry.
  */
+import type { FastifyInstance } from 'fastify';
+import type { PlatformServices } from '../../platform/index.ts';
+import { registerPredictionsJobs } from './predictions.jobs.ts';
+import { createPredictionsRepository } from './predictions.repository.ts';
+import { predictionsRoutes } from './predictions.routes.ts';
+import { createPredictionsService } from './predictions.service.ts';
+import type { PredictionsPorts } from './predictions.types.ts';
+
 export { parseClvSummary, parseSeries, parseTransactions } from './predictions.files.ts';
 export { churnFromTransactions, fitClvSummary, ordersByCustomer, scoreChurn, trainChurn } from './predictions.offline.ts';
 export { parseDay } from './predictions.files.ts';
 export { evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
+export type { PredictionsPorts } from './predictions.types.ts';
+
+export function createPredictionsModule(platform: PlatformServices, deps: PredictionsPorts) {
+  const repo = createPredictionsRepository();
+  const service = createPredictionsService({ ...deps, db: platform.db, repo, clock: platform.clock });
+  registerPredictionsJobs(platform.jobs, service);
+  return {
+    /** A training run without the queue (the job calls the same): for the CLI and tests. */
+    train: service.train,
+    /** Profile ids in a named RFM segment, for analytics, experiments and sponsored targeting. */
+    profilesInSegment: service.profilesInSegment,
+    /** Identity's erasure step: nothing predicted about an erased person is kept. */
+    eraseProfiles: (q: Parameters<typeof repo.eraseProfiles>[0], tenantId: string, profileIds: readonly string[]) =>
+      repo.eraseProfiles(q, tenantId, profileIds),
+    async routes(app: FastifyInstance): Promise<void> {
+      await predictionsRoutes(app, { service, jobs: platform.jobs });
+    },
+  };
+}

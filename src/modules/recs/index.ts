@@ -70,6 +70,25 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
         throw err;
       }
     },
+    /** The registry's versions, newest first, with their deployment status (for the model list beside other modules' models). */
+    async modelVersions(ctx: TenantContext, limit = 100) {
+      const [versions, dep] = await Promise.all([training.listVersions(ctx, limit), training.deployment(ctx)]);
+      return versions.map((v) => ({
+        id: v.id,
+        version: v.version,
+        modelType: v.modelType,
+        metrics: v.metrics,
+        createdAt: v.createdAt,
+        status:
+          dep?.activeVersionId === v.id
+            ? 'active'
+            : dep?.canaryVersionId === v.id
+              ? 'canary'
+              : dep?.previousVersionId === v.id
+                ? 'previous'
+                : 'inactive',
+      }));
+    },
     /** Serving statistics of this process (cache hits and misses). */
     servingStats: serving.stats,
     /** Resolves once every response served so far has its recs_served row (written in batches). */

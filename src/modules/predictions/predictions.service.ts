@@ -1,0 +1,333 @@
+/**
+ * Predictions use cases: serving churn, LTV and segment predictions for one profile (live from its orders and the
+ * active models), the training run behind the job, the model registry and metrics summary, segments, the at-risk
+ * list and demand forecasts.
+ */
+import { z } from 'zod';
+import { type Db, newId, notFound, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
+import type { CustomerOrders } from './features.core.ts';
+import { forecastMstlEts } from './forecast.mstl.ts';
+import type { ModelKind, ModelVersionRow, NewModelVersion, NewScore, PredictionsRepository } from './predictions.repository.ts';
+import type { PredictionsPorts } from './predictions.types.ts';
+import {
+  type ChurnParams,
+  type ClvParams,
+  type CustomerScore,
+  type LtvParams,
+  prepareChurn,
+  prepareLtv,
+  scoreCustomer,
+  type SegmentParams,
+  type ServingModels,
+  toJsonNumbers,
+} from './scoring.core.ts';
+import { trainModels, type Trained } from './training.core.ts';
+import type { IdentifierInput } from '../identity/index.ts';
+
+const DAY_MS = 86_400_000;
+const toDay = (d: Date): number => d.getTime() / DAY_MS;
+
+/** Tenant settings under `predictions` (tenant settings JSON), with defaults. */
+const settingsSchema = z
+  .object({
+    churn_window_days: z.number().int().min(7).max(365).default(90),
+    ltv_horizon_days: z.number().int().min(7).max(730).default(365),
+    discount_rate_per_week: z.number().min(0).max(0.1).default(0.0019), // about 10% a year
+    at_risk_threshold: z.number().min(0).max(1).default(0.5),
+  })
+  .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5 });
+export type PredictionSettings = z.infer<typeof settingsSchema>;
+
+export type ProfileRef = { profileId: string } | { identifier: IdentifierInput };
+
+export interface Prediction {
+  profileId: string;
+  asOf: Date;
+  orders: number;
+  currency: string | null;
+  score: CustomerScore;
+  models: ServingModels;
+  horizonDays: number;
+}
+
+/** Groups order rows (sorted by profile, time) into day-sorted orders per profile; refunds become negative amounts. */
+export function groupOrders(
+  rows: readonly { profileId: string; occurredAt: Date; revenueMinor: string; refundedMinor: string; currency: string | null }[],
+) {
+  const out = new Map<string, { orders: CustomerOrders; currency: string | null; lastOrderAt: Date | null }>();
+  let i = 0;
+  while (i < rows.length) {
+    const id = rows[i]!.profileId;
+    const days: number[] = [];
+    const amounts: number[] = [];
+    const currencies = new Map<string, number>();
+    let last: Date | null = null;
+    for (; i < rows.length && rows[i]!.profileId === id; i++) {
+      const r = rows[i]!;
+      const rev = Number(r.revenueMinor);
+      const ref = Number(r.refundedMinor);
+      const day = toDay(new Date(r.occurredAt));
+      if (rev > 0) {
+        days.push(day);
+        amounts.push(rev);
+        last = new Date(r.occurredAt);
+      }
+      if (ref > 0) {
+        days.push(day);
+        amounts.push(-ref);
+      }
+      if (r.currency) currencies.set(r.currency, (currencies.get(r.currency) ?? 0) + 1);
+    }
+    const order = days.map((_, k) => k).sort((a, b) => days[a]! - days[b]!);
+    const currency = [...currencies].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+    out.set(id, {
+      orders: { day: Float64Array.from(order, (k) => days[k]!), amount: Float64Array.from(order, (k) => amounts[k]!) },
+      currency,
+      lastOrderAt: last,
+    });
+  }
+  return out;
+}
+
+export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo: PredictionsRepository; clock: () => Date }) {
+  const { db, repo, identity } = deps;
+  /** Active models per tenant, kept for a short time (a training run in this process clears its tenant's entry). */
+  const cache = new Map<string, { at: number; models: ServingModels }>();
+  const CACHE_MS = 30_000;
+
+  async function settingsOf(tenantId: string): Promise<PredictionSettings> {
+    const s = await deps.tenantSettings(tenantId);
+    return settingsSchema.parse((s as { predictions?: unknown }).predictions ?? {});
+  }
+
+  async function servingModels(tenantId: string): Promise<ServingModels> {
+    const hit = cache.get(tenantId);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.models;
+    const models: ServingModels = {};
+    for (const v of await repo.activeVersions(db, tenantId)) {
+      if (v.kind === 'churn') models.churn = prepareChurn(v.id, v.version, v.params as ChurnParams);
+      else if (v.kind === 'ltv') models.ltv = prepareLtv(v.id, v.version, v.params as LtvParams);
+      else if (v.kind === 'clv') models.clv = { versionId: v.id, version: v.version, params: v.params as ClvParams };
+      else if (v.kind === 'segments') models.segments = { versionId: v.id, version: v.version, params: v.params as SegmentParams };
+    }
+    cache.set(tenantId, { at: Date.now(), models });
+    return models;
+  }
+
+  /**
+   * One training run over every active profile's orders: trains, scores everyone, then activates the new versions
+   * and replaces the scores in one transaction. Stops (nothing written, previous versions keep serving) as soon as
+   * `signal` aborts; checks it between stages and during tree rounds.
+   */
+  async function train(
+    tenantId: string,
+    run: { jobId: string | null; signal: AbortSignal; progress(p: Record<string, unknown>): Promise<void> },
+  ): Promise<{
+    customers: number;
+    versions: { kind: ModelKind; version: string; model_type: string }[];
+    skipped: { kind: ModelKind; reason: string }[];
+  }> {
+    const started = performance.now();
+    const stop = () => {
+      if (run.signal.aborted) throw new Error('cancelled');
+    };
+    const now = deps.clock();
+    const settings = await settingsOf(tenantId);
+    await run.progress({ stage: 'loading', fraction: 0 });
+    const grouped = groupOrders(await identity.customerOrders.orders(db, tenantId));
+    stop();
+    const customers = new Map([...grouped].map(([id, g]) => [id, g.orders]));
+    await run.progress({ stage: 'training', customers: customers.size });
+    await new Promise((r) => setImmediate(r));
+    stop();
+    let lastStage = '';
+    const trained = trainModels(customers, {
+      now: toDay(now),
+      churnWindowDays: settings.churn_window_days,
+      ltvHorizonDays: settings.ltv_horizon_days,
+      discountRatePerWeek: settings.discount_rate_per_week,
+      onProgress: (stage, fraction) => {
+        stop();
+        if (stage !== lastStage) {
+          lastStage = stage;
+          void run.progress({ stage, fraction });
+        }
+      },
+    });
+    stop();
+    await run.progress({ stage: 'scoring', fraction: 0 });
+    const versions: NewModelVersion[] = [];
+    const skipped: { kind: ModelKind; reason: string }[] = [];
+    const trainingSeconds = (performance.now() - started) / 1000;
+    const stamp = now.toISOString().slice(0, 10).replaceAll('-', '');
+    const add = async (kind: ModelKind, t: Trained<unknown>) => {
+      if (!t.ok) {
+        skipped.push({ kind, reason: t.reason });
+        return;
+      }
+      const n = (await repo.countVersions(db, tenantId, kind)) + 1;
+      versions.push({
+        id: newId(),
+        kind,
+        version: `${kind}_v${n}_${stamp}`,
+        modelType: t.modelType,
+        windowFrom: null,
+        windowTo: now,
+        cutoff: new Date(t.cutoff * DAY_MS),
+        metrics: t.metrics,
+        modelCard: { ...t.card, trained_on: { customers: trained.customers, as_of: now.toISOString() } },
+        params: t.params,
+        jobId: run.jobId,
+        trainingSeconds,
+      });
+    };
+    await add('churn', trained.churn);
+    await add('ltv', trained.ltv);
+    await add('clv', trained.clv);
+    await add('segments', trained.segments);
+    // score with the new models and the previous ones for kinds that could not be retrained
+    const previous = await servingModels(tenantId);
+    const models: ServingModels = { ...previous };
+    for (const v of versions) {
+      if (v.kind === 'churn') models.churn = prepareChurn(v.id, v.version, v.params as ChurnParams);
+      else if (v.kind === 'ltv') models.ltv = prepareLtv(v.id, v.version, v.params as LtvParams);
+      else if (v.kind === 'clv') models.clv = { versionId: v.id, version: v.version, params: v.params as ClvParams };
+      else models.segments = { versionId: v.id, version: v.version, params: v.params as SegmentParams };
+    }
+    const nowDay = toDay(now);
+    const scores: NewScore[] = [];
+    let k = 0;
+    for (const [profileId, g] of grouped) {
+      const s = scoreCustomer(models, g.orders, nowDay);
+      if (++k % 5000 === 0) {
+        await run.progress({ stage: 'scoring', fraction: k / grouped.size });
+        stop();
+      }
+      if (!s.rfm) continue;
+      scores.push({
+        profileId,
+        features: toJsonNumbers(s.features),
+        churnProbability: s.churnProbability,
+        expectedValueMinor: s.expectedValueMinor === null ? null : String(s.expectedValueMinor),
+        currency: g.currency,
+        expectedPurchases: s.expectedPurchases,
+        pAlive: s.pAlive,
+        rfmR: s.rfm.r,
+        rfmF: s.rfm.f,
+        rfmM: s.rfm.m,
+        segment: s.rfm.segment,
+        cluster: s.cluster,
+        reasons: s.reasons,
+        lastOrderAt: g.lastOrderAt,
+      });
+    }
+    // the last look at cancellation before anything is written
+    await run.progress({ stage: 'saving', fraction: 0 });
+    await new Promise((r) => setImmediate(r));
+    stop();
+    await db.transaction(async (tx) => {
+      await repo.activate(tx, tenantId, versions, deps.clock());
+      if (models.segments) await repo.replaceScores(tx, tenantId, scores, now);
+    });
+    cache.delete(tenantId);
+    return {
+      customers: trained.customers,
+      versions: versions.map((v) => ({ kind: v.kind, version: v.version, model_type: v.modelType })),
+      skipped,
+    };
+  }
+
+  return {
+    settingsOf,
+    train,
+
+    /** Live prediction for one profile at the current time; 404 for unknown, erased or another tenant's profiles. */
+    async predict(ctx: TenantContext, ref: ProfileRef): Promise<Prediction> {
+      requirePermission(ctx, 'profiles:read');
+      const profileId = await identity.findActiveProfile(ctx.tenantId, ref);
+      if (!profileId) throw notFound('PREDICTIONS_PROFILE_NOT_FOUND', 'Profile');
+      const [rows, models, settings] = await Promise.all([
+        identity.customerOrders.orders(db, ctx.tenantId, [profileId]),
+        servingModels(ctx.tenantId),
+        settingsOf(ctx.tenantId),
+      ]);
+      const g = groupOrders(rows).get(profileId);
+      const asOf = deps.clock();
+      const score = scoreCustomer(models, g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) }, toDay(asOf));
+      return {
+        profileId,
+        asOf,
+        orders: score.orders,
+        currency: g?.currency ?? null,
+        score,
+        models,
+        horizonDays: models.ltv?.params.horizonDays ?? settings.ltv_horizon_days,
+      };
+    },
+
+    async versions(
+      ctx: TenantContext,
+    ): Promise<{ predictions: ModelVersionRow[]; recs: Awaited<ReturnType<PredictionsPorts['recsModels']>> }> {
+      requirePermission(ctx, 'analytics:read');
+      const [predictions, recs] = await Promise.all([repo.listVersions(db, ctx.tenantId, 100), deps.recsModels(ctx)]);
+      return { predictions, recs };
+    },
+
+    async segments(ctx: TenantContext) {
+      requirePermission(ctx, 'analytics:read');
+      return repo.segmentSizes(db, ctx.tenantId);
+    },
+
+    async atRisk(ctx: TenantContext, q: { threshold?: number | undefined; limit: number; segment?: string | undefined }) {
+      requirePermission(ctx, 'profiles:read');
+      const threshold = q.threshold ?? (await settingsOf(ctx.tenantId)).at_risk_threshold;
+      return { threshold, rows: await repo.atRisk(db, ctx.tenantId, threshold, q.limit, q.segment) };
+    },
+
+    /** Daily revenue or orders of the tenant's main currency, days without orders filled with 0, forecast `horizon` days. */
+    async forecast(ctx: TenantContext, q: { metric: 'revenue' | 'orders'; horizon: number; history: number }) {
+      requirePermission(ctx, 'analytics:read');
+      const now = deps.clock();
+      const end = Math.floor(toDay(now));
+      const from = new Date((end - q.history) * DAY_MS);
+      const rows = await identity.orderStats.orderMoney(db, ctx.tenantId, { from, to: new Date(end * DAY_MS), tz: 'UTC' }, 'day');
+      const byCurrency = new Map<string, number>();
+      for (const r of rows) if (r.currency) byCurrency.set(r.currency, (byCurrency.get(r.currency) ?? 0) + r.orders);
+      const currency = [...byCurrency].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+      const values = new Map<string, number>();
+      for (const r of rows)
+        if (r.currency === currency)
+          values.set(
+            r.key,
+            (values.get(r.key) ?? 0) + (q.metric === 'orders' ? r.orders : Number(r.revenueMinor) - Number(r.refundedMinor)),
+          );
+      const keys = [...values.keys()].sort();
+      if (!keys.length) return { currency, history: [], forecast: null };
+      const firstDay = Math.floor(Date.parse(`${keys[0]}T00:00:00Z`) / DAY_MS);
+      const y = new Float64Array(end - firstDay);
+      const iso = (d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10);
+      for (let d = firstDay; d < end; d++) y[d - firstDay] = values.get(iso(d)) ?? 0;
+      const f = forecastMstlEts(y, q.horizon, [7]);
+      return {
+        currency,
+        history: Array.from(y, (v, i) => ({ date: iso(firstDay + i), value: v })),
+        forecast: { ...f, startDate: iso(end) },
+      };
+    },
+
+    /** Profile ids in a named RFM segment (for other modules: analytics, experiments, sponsored targeting). */
+    profilesInSegment: (tenantId: string, segment: string, limit = 10_000) => repo.profilesInSegment(db, tenantId, segment, limit),
+
+    validateRef(body: { profile_id?: string | undefined; identifier?: { type: string; value: string } | undefined }): ProfileRef {
+      if (body.profile_id !== undefined && body.identifier !== undefined)
+        throw validation('PREDICTIONS_ONE_REFERENCE', 'Give either profile_id or identifier, not both.');
+      if (body.profile_id !== undefined) return { profileId: body.profile_id };
+      if (body.identifier !== undefined) return { identifier: body.identifier };
+      throw validation(
+        'PREDICTIONS_REFERENCE_REQUIRED',
+        'Give the profile_id, or an identifier ({"type": "email", "value": "..."}) of the customer.',
+      );
+    },
+  };
+}
+export type PredictionsService = ReturnType<typeof createPredictionsService>;

@@ -1,0 +1,30 @@
+/**
+ * What predictions asks of other modules, wired in src/app.ts: identity's read-only profiles and orders (identity
+ * owns profiles and profile_orders), the recommendation models' registry (recs owns recs_model_versions) and the
+ * tenant's settings (tenancy).
+ */
+import type { IdentifierInput } from '../identity/index.ts';
+import type { CustomerOrdersRepository, OrderStatsRepository } from '../identity/index.ts';
+import type { TenantContext } from '../../platform/index.ts';
+
+export interface PredictionsIdentityPort {
+  findActiveProfile(tenantId: string, ref: { profileId: string } | { identifier: IdentifierInput }): Promise<string | null>;
+  customerOrders: CustomerOrdersRepository;
+  orderStats: OrderStatsRepository;
+}
+
+/** A recommendation model version as the model registry lists it beside the predictions models. */
+export interface RecsModelSummary {
+  id: string;
+  version: string;
+  modelType: string;
+  status: string;
+  metrics: Record<string, number>;
+  createdAt: Date;
+}
+
+export interface PredictionsPorts {
+  identity: PredictionsIdentityPort;
+  recsModels(ctx: TenantContext): Promise<RecsModelSummary[]>;
+  tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+}
