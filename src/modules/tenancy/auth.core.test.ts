@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LOCKOUT_SECONDS, MAX_FAILED_LOGINS, REFRESH_REUSE_GRACE_SECONDS, isGraceReuse, isLocked, normalizeEmail, onLoginFailure, slugify } from './auth.core.ts';
+import {
+  LOCKOUT_SECONDS,
+  MAX_FAILED_LOGINS,
+  REFRESH_REUSE_GRACE_SECONDS,
+  isGraceReuse,
+  isLocked,
+  normalizeEmail,
+  onLoginFailure,
+  slugify,
+} from './auth.core.ts';
 
 describe('brute-force policy', () => {
   const now = new Date('2026-01-01T00:00:00Z');

@@ -12,7 +12,15 @@ import {
   sha256Hex,
   tenantRateLimitsOf,
 } from '../../platform/index.ts';
-import { ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, API_KEY_PREFIX, isGraceReuse, isLocked, normalizeEmail, onLoginFailure } from './auth.core.ts';
+import {
+  ACCESS_TOKEN_SECONDS,
+  REFRESH_TOKEN_SECONDS,
+  API_KEY_PREFIX,
+  isGraceReuse,
+  isLocked,
+  normalizeEmail,
+  onLoginFailure,
+} from './auth.core.ts';
 import type { TenancyRepository, UserRow } from './tenancy.repository.ts';
 import type { TokenSigner } from './tokens.ts';
 
