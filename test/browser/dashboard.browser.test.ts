@@ -480,6 +480,8 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     const { page, errors } = await ownerPage();
     await page.goto(`${base}/recommendations`);
     await page.getByRole('button', { name: 'Start training' }).click();
+    // "Deploy when done" is on: the page says what deploying means and asks first.
+    await page.getByRole('button', { name: 'Train and deploy' }).click();
     if (await hasRoute('POST', '/api/v1/train')) {
       await page.waitForURL(/job=/);
       const progress = page.getByTestId('training-progress');

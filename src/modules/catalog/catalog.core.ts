@@ -78,3 +78,47 @@ export function lastWins<T>(rows: readonly T[], key: (r: T) => string): T[] {
   rows.forEach((r, i) => last.set(key(r), i));
   return rows.filter((r, i) => last.get(key(r)) === i);
 }
+
+const EDIT_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Every spelling one edit away from `word` (a letter dropped, doubled or extra, two neighbours swapped,
+ * one replaced), over a-z and 0-9. A typo of one edit ("lantren", "hedphones", "lampp") has the intended
+ * word among them.
+ */
+export function oneEditVariants(word: string): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i <= word.length; i++) {
+    const a = word.slice(0, i);
+    const b = word.slice(i);
+    if (b) out.add(a + b.slice(1));
+    if (b.length > 1) out.add(a + b[1] + b[0] + b.slice(2));
+    for (const c of EDIT_ALPHABET) {
+      if (b) out.add(a + c + b.slice(1));
+      out.add(a + c + b);
+    }
+  }
+  out.delete(word);
+  return [...out];
+}
+
+/** Words shorter than this get no typo variants: too many real words are one edit apart. */
+const TYPO_MIN_WORD = 4;
+const TYPO_MAX_WORD = 20;
+const TYPO_MAX_WORDS = 4;
+
+/**
+ * The typo-tolerant tsquery text of a search: every word, or for words of 4 to 20 letters any spelling one
+ * edit away, the words AND-ed. Only [a-z0-9] words reach the text (nothing of tsquery syntax). Null when
+ * no word can take a variant or the query has more than 4 words (the trigram fallback answers those).
+ */
+export function typoTsquery(q: string): string | null {
+  const words = normalizeSearchText(q)
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
+  if (words.length === 0 || words.length > TYPO_MAX_WORDS) return null;
+  if (!words.some((w) => w.length >= TYPO_MIN_WORD && w.length <= TYPO_MAX_WORD)) return null;
+  return words
+    .map((w) => (w.length >= TYPO_MIN_WORD && w.length <= TYPO_MAX_WORD ? `(${[w, ...oneEditVariants(w)].join(' | ')})` : w))
+    .join(' & ');
+}
