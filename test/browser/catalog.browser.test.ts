@@ -47,7 +47,9 @@ describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
     await page.goto(`${base}/catalog`);
     const table = page.getByTestId('items-table');
     const search = async (q: string) => {
-      await page.getByLabel('Search items').fill(q);
+      const box = page.getByRole('textbox', { name: 'Search items' });
+      await box.fill(q);
+      await box.press('Escape');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
       await page.waitForURL(new RegExp(`q=${encodeURIComponent(q)}`));
     };
