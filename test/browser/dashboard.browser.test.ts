@@ -488,7 +488,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
       await progress.waitFor();
       await page.locator('[data-testid="training-progress"][data-status="completed"]').waitFor({ timeout: 90_000 });
       await page.getByTestId('final-metrics').waitFor();
-      await page.getByTestId('versions-table').getByText('active', { exact: true }).waitFor({ timeout: 15_000 });
+      await page.getByTestId('versions-table').getByText('live', { exact: true }).waitFor({ timeout: 15_000 });
       await screenshot(page, 'recommendations-trained');
       await page.getByLabel('Recommendations for user').fill('u-3');
       await page.getByRole('button', { name: 'Recommend' }).click();
