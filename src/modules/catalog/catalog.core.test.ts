@@ -44,13 +44,14 @@ describe('helpers', () => {
 });
 
 describe('typo variants', () => {
-  it('holds every one-edit spelling and no other', () => {
+  it('holds the spellings with one letter dropped or two neighbours swapped', () => {
     const v = new Set(oneEditVariants('lantern'));
-    for (const typo of ['lantren', 'lanter', 'lanttern', 'lanterm', 'alntern']) expect(v.has(typo)).toBe(true);
+    for (const typo of ['lantren', 'lanter', 'alntern', 'antern']) expect(v.has(typo)).toBe(true);
+    expect(new Set(oneEditVariants('lanttern')).has('lantern')).toBe(true);
     expect(v.has('lantern')).toBe(false);
     expect(v.has('lnatren')).toBe(false);
-    // delete n + swap n-1 + replace 36n + insert 36(n+1), duplicates removed.
-    expect(v.size).toBeLessThanOrEqual(7 + 6 + 36 * 7 + 36 * 8);
+    // delete n + swap n-1, duplicates removed.
+    expect(v.size).toBeLessThanOrEqual(7 + 6);
   });
   it('builds a tsquery text of plain words only', () => {
     expect(typoTsquery('cat')).toBeNull();

@@ -12,8 +12,8 @@ export function createSearchService(deps: { db: Q; repo: SearchRepository }) {
     /**
      * Full-text search (weighted: name > brand, tags, category > description); an item whose id is the
      * query (a SKU) matches in every mode and comes first. When full text finds fewer than FUZZY_BELOW
-     * items, the words are retried with every spelling one edit away ("lantren" finds "lantern": GIN
-     * lookups, fast), then as trigram word similarity of names (two edits and more), and the mode says
+     * items, the words are retried with a letter dropped or two neighbours swapped ("lantren" finds
+     * "lantern": a few GIN lookups), then as trigram word similarity of names, and the mode says
      * `fuzzy` when a typo-tolerant pass answered.
      */
     async search(ctx: TenantContext, q: string, f: ItemFilters, page: { offset: number; limit: number }) {
