@@ -1,11 +1,12 @@
 import { lazy, Suspense } from 'react';
 import { createTheme, MantineProvider } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router';
 import { ApiError } from './api/client.ts';
 import { SessionProvider, useSession } from './session.tsx';
 import { Layout } from './components/Layout.tsx';
 import { Loading } from './components/states.tsx';
+import { signInPath } from './lib/next.ts';
 import { SignInPage } from './pages/SignIn.tsx';
 import { HomePage } from './pages/Home.tsx';
 
@@ -45,7 +46,8 @@ const theme = createTheme({
 
 function Protected() {
   const { signedIn } = useSession();
-  if (!signedIn) return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  const location = useLocation();
+  if (!signedIn) return <Navigate to={signInPath(location.pathname, location.search)} replace />;
   return (
     <Layout>
       <Suspense fallback={<Loading label="Loading page" />}>

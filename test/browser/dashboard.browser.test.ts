@@ -120,12 +120,16 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     await page.getByTestId('new-api-key').waitFor();
     await page.getByRole('button', { name: 'I have stored it' }).click();
 
-    // The refresh token is used elsewhere (rotated away): reuse ends the session and the dashboard signs out.
+    // The refresh token is used elsewhere and rotated on past it (so this is no longer the grace-window race):
+    // reuse ends the session and the dashboard signs out, saying so.
     const current = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { refreshToken: string });
-    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: current.refreshToken } })).status).toBe(200);
+    const stolen = await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: current.refreshToken } });
+    expect(stolen.status).toBe(200);
+    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: stolen.body.refresh_token } })).status).toBe(200);
     await forgeAccessToken(page, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
     await page.goto(`${base}/settings/members`);
     await page.waitForURL(/\/sign-in/, { timeout: 15_000 });
+    await page.getByText('You were signed out').waitFor();
     expect(errors).toEqual([]);
     await page.context().close();
   });
@@ -476,13 +480,15 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     const { page, errors } = await ownerPage();
     await page.goto(`${base}/recommendations`);
     await page.getByRole('button', { name: 'Start training' }).click();
+    // "Deploy when done" is on: the page says what deploying means and asks first.
+    await page.getByRole('button', { name: 'Train and deploy' }).click();
     if (await hasRoute('POST', '/api/v1/train')) {
       await page.waitForURL(/job=/);
       const progress = page.getByTestId('training-progress');
       await progress.waitFor();
       await page.locator('[data-testid="training-progress"][data-status="completed"]').waitFor({ timeout: 90_000 });
       await page.getByTestId('final-metrics').waitFor();
-      await page.getByTestId('versions-table').getByText('active', { exact: true }).waitFor({ timeout: 15_000 });
+      await page.getByTestId('versions-table').getByText('live', { exact: true }).waitFor({ timeout: 15_000 });
       await screenshot(page, 'recommendations-trained');
       await page.getByLabel('Recommendations for user').fill('u-3');
       await page.getByRole('button', { name: 'Recommend' }).click();

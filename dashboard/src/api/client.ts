@@ -1,7 +1,7 @@
 /**
  * The dashboard's one door to the API. It holds the session's tokens, sends `X-Tenant-Id` for the chosen
  * tenant, refreshes the access token once on 401 TOKEN_EXPIRED (refresh tokens rotate, so concurrent
- * requests share one refresh), and on 403 STEP_UP_REQUIRED asks the person for their password, calls
+ * requests share one refresh, and open tabs share it too through a Web Lock and localStorage), and on 403 STEP_UP_REQUIRED asks the person for their password, calls
  * POST /api/v1/auth/step-up and retries the request with the elevated token.
  */
 import type { ApiErrorBody, SessionResponse, TokenResponse } from './types.ts';
@@ -37,6 +37,9 @@ export type StepUpPrompt = (submit: (password: string) => Promise<void>) => Prom
 let tokens: Tokens | null = readTokens();
 let tenantId: string | null = safeStorage()?.getItem(TENANT_KEY) ?? null;
 let refreshing: Promise<boolean> | null = null;
+/** Why this tab was signed out without asking (shown on the sign-in page); null after a sign-in. */
+export type EndReason = 'expired' | 'ended';
+let endReason: EndReason | null = null;
 let stepUpPrompt: StepUpPrompt | null = null;
 const listeners = new Set<Listener>();
 
@@ -57,13 +60,32 @@ function readTokens(): Tokens | null {
 }
 function saveTokens(next: Tokens | null): void {
   tokens = next;
-  if (next) safeStorage()?.setItem(STORAGE_KEY, JSON.stringify(next));
-  else safeStorage()?.removeItem(STORAGE_KEY);
+  if (next) {
+    endReason = null;
+    safeStorage()?.setItem(STORAGE_KEY, JSON.stringify(next));
+  } else safeStorage()?.removeItem(STORAGE_KEY);
   for (const l of listeners) l();
+}
+/** Signs this tab out because the server ended the session, remembering why for the sign-in page. */
+function endSession(reason: EndReason): void {
+  saveTokens(null);
+  endReason = reason;
+}
+
+// Tabs share the pair through localStorage: a refresh or sign-out in one tab is seen by the others.
+if (typeof window !== 'undefined') {
+  window.addEventListener('storage', (e) => {
+    if (e.key !== STORAGE_KEY && e.key !== null) return;
+    const next = readTokens();
+    if (next?.accessToken === tokens?.accessToken && next?.refreshToken === tokens?.refreshToken) return;
+    tokens = next;
+    for (const l of listeners) l();
+  });
 }
 
 export const session = {
   isSignedIn: (): boolean => tokens !== null,
+  endReason: (): EndReason | null => endReason,
   tenantId: (): string | null => tenantId,
   setTenant(id: string | null): void {
     tenantId = id;
@@ -126,15 +148,36 @@ async function toError(res: Response): Promise<ApiError> {
   );
 }
 
+/**
+ * Runs `fn` holding the dashboard's one refresh lock, shared by every tab of this origin (Web Locks API):
+ * while one tab rotates the refresh token, the others wait and then find the new pair in storage.
+ * Browsers without the API run `fn` directly; the server's grace window covers that race.
+ */
+async function withRefreshLock(fn: () => Promise<boolean>): Promise<boolean> {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  return locks ? await locks.request('loupe.refresh', fn) : fn();
+}
+
 async function refreshTokens(): Promise<boolean> {
   if (!tokens) return false;
   if (!refreshing) {
-    const refreshToken = tokens.refreshToken;
-    refreshing = (async () => {
+    const stale = tokens.refreshToken;
+    refreshing = withRefreshLock(async () => {
+      // Another tab may have rotated the pair while this one waited for the lock: use its result.
+      const stored = readTokens();
+      if (!stored) {
+        endSession('ended');
+        return false;
+      }
+      if (stored.refreshToken !== stale) {
+        saveTokens(stored);
+        return true;
+      }
       try {
-        const res = await send('POST', '/api/v1/auth/refresh', { body: { refresh_token: refreshToken }, anonymous: true });
+        const res = await send('POST', '/api/v1/auth/refresh', { body: { refresh_token: stale }, anonymous: true });
         if (!res.ok) {
-          saveTokens(null);
+          // A reused token means the server ended the session on purpose; anything else is an expiry.
+          endSession((await toError(res)).code === 'REFRESH_TOKEN_REUSED' ? 'ended' : 'expired');
           return false;
         }
         const out = (await res.json()) as TokenResponse;
@@ -142,10 +185,10 @@ async function refreshTokens(): Promise<boolean> {
         return true;
       } catch {
         return false;
-      } finally {
-        refreshing = null;
       }
-    })();
+    }).finally(() => {
+      refreshing = null;
+    });
   }
   return refreshing;
 }
@@ -162,11 +205,15 @@ async function stepUp(): Promise<boolean> {
 
 /** Sends a request and returns the raw response after the session's refresh and step-up handling. */
 export async function requestRaw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+  const sentWith = tokens?.accessToken;
   let res = await send(method, path, opts);
   if (res.status === 401 && !opts.anonymous) {
     const err = await toError(res.clone());
-    if (err.code === 'TOKEN_EXPIRED' && (await refreshTokens())) res = await send(method, path, opts);
-    else if (err.code !== 'TOKEN_EXPIRED' || !tokens) saveTokens(null);
+    if (err.code === 'TOKEN_EXPIRED') {
+      // Another tab may already have refreshed (the pair arrived through storage): just retry with it.
+      const fresh = tokens !== null && tokens.accessToken !== sentWith;
+      if (fresh || (await refreshTokens())) res = await send(method, path, opts);
+    } else if (tokens) endSession('ended');
   }
   if (res.status === 403) {
     const err = await toError(res.clone());

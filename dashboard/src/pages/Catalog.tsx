@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { Anchor, Autocomplete, Badge, Button, Card, Group, Image, SimpleGrid, Stack, Tabs, Text, Title } from '@mantine/core';
+import { Anchor, Autocomplete, Badge, Button, Card, Group, Image, Select, SimpleGrid, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { AlignResponse, AlignSuggestions, CategoryTreeNode, Item, ItemList } from '../api/types.ts';
@@ -7,6 +7,7 @@ import { Link, Route, Routes, useLocation, useNavigate, useParams as useRoutePar
 import { api, get } from '../api/client.ts';
 import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { downloadCsv } from '../lib/download.ts';
 import { fmtMoney, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
@@ -41,10 +42,31 @@ export default function CatalogPage() {
   );
 }
 
+interface SearchAnswer {
+  mode: 'fulltext' | 'fuzzy';
+  total: number;
+  data: Item[];
+  facets: {
+    categories: { id: string; path: string; count: number }[];
+    brands: { value: string; count: number }[];
+    price_bands: { key: string; from: number; to: number | null; count: number }[];
+  };
+  next_cursor: string | null;
+}
+const PAGE = 50;
+/** The price as a number for sorting (items without one go last). */
+const priceOf = (i: Item, missing: number): number => (i.price === null ? missing : Number(i.price));
+const SORTS: Record<string, { label: string; compare?: (a: Item, b: Item) => number }> = {
+  relevance: { label: 'Best match' },
+  name: { label: 'Name A–Z', compare: (a, b) => a.name.localeCompare(b.name) },
+  price_asc: { label: 'Price, low to high', compare: (a, b) => priceOf(a, Infinity) - priceOf(b, Infinity) },
+  price_desc: { label: 'Price, high to low', compare: (a, b) => priceOf(b, -Infinity) - priceOf(a, -Infinity) },
+};
+
 function Items() {
   const { tenantId } = useSession();
   const navigate = useNavigate();
-  const [f, setF] = useParams(['q', 'category'] as const);
+  const [f, setF] = useParams(['q', 'category', 'brand', 'min_price', 'max_price', 'cursor', 'page', 'sort'] as const);
   const [typed, setTyped] = useState(f.q);
   const [debounced] = useDebouncedValue(typed, 150);
   const suggest = useQuery({
@@ -52,46 +74,70 @@ function Items() {
     queryFn: ({ signal }) => get<unknown>('/api/v1/items/autocomplete', { q: debounced, limit: 8 }, signal),
     enabled: debounced.length >= 2,
   });
+  const filters = { category: f.category, brand: f.brand, min_price: f.min_price, max_price: f.max_price, cursor: f.cursor, limit: PAGE };
   const items = useQuery({
-    queryKey: ['items', tenantId, f],
+    queryKey: ['items', tenantId, f.q, filters],
     queryFn: ({ signal }) =>
-      f.q
-        ? get<unknown>('/api/v1/items/search', { q: f.q, category: f.category, limit: 50 }, signal)
-        : get<ItemList>('/api/v1/items', { category: f.category, limit: 50 }, signal),
+      f.q ? get<SearchAnswer>('/api/v1/items/search', { q: f.q, ...filters }, signal) : get<ItemList>('/api/v1/items', filters, signal),
   });
   const options = [
     ...new Set(
       listOf<Dict | string>(suggest.data, 'suggestions').map((s) => (typeof s === 'string' ? s : str(s.name ?? s.text ?? s.item_id))),
     ),
   ];
-  const rows = listOf<Item>(items.data);
+  const answer = items.data as Partial<SearchAnswer> | undefined;
+  const sort = SORTS[f.sort] ?? SORTS.relevance!;
+  const rows = sort.compare ? [...listOf<Item>(items.data)].sort(sort.compare) : listOf<Item>(items.data);
+  const page = Number(f.page) > 0 ? Number(f.page) : 1;
+  const first = (page - 1) * PAGE + 1;
+  const total = typeof answer?.total === 'number' ? answer.total : null;
+  // A new search or filter starts at the first page.
+  const refine = (patch: Partial<Record<'q' | 'category' | 'brand' | 'min_price' | 'max_price', string | null>>) =>
+    setF({ ...patch, cursor: null, page: null });
 
   return (
     <Stack>
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          setF({ q: typed });
+          refine({ q: typed });
         }}
       >
         <Group align="flex-end">
           <Autocomplete
             label="Search items"
-            placeholder="name, brand, tag…"
+            placeholder="name, SKU, brand, tag…"
             data={options}
             value={typed}
             onChange={setTyped}
-            onOptionSubmit={(v) => setF({ q: v })}
+            onOptionSubmit={(v) => refine({ q: v })}
             w={{ base: '100%', sm: 360 }}
           />
           <Button type="submit">Search</Button>
-          {f.category && (
-            <Button variant="subtle" onClick={() => setF({ category: null })}>
-              Category: {f.category} ✕
+          <Select
+            label="Sort this page"
+            data={Object.entries(SORTS).map(([value, s]) => ({ value, label: s.label }))}
+            value={SORTS[f.sort] ? f.sort : 'relevance'}
+            onChange={(v) => setF({ sort: v === 'relevance' ? null : v })}
+            allowDeselect={false}
+            w={190}
+          />
+          {(['category', 'brand'] as const).map(
+            (k) =>
+              f[k] && (
+                <Button key={k} variant="subtle" onClick={() => refine({ [k]: null })} aria-label={`Remove the ${k} filter`}>
+                  {k === 'category' ? 'Category' : 'Brand'}: {f[k]} ✕
+                </Button>
+              ),
+          )}
+          {(f.min_price || f.max_price) && (
+            <Button variant="subtle" onClick={() => refine({ min_price: null, max_price: null })} aria-label="Remove the price filter">
+              Price: {f.min_price || '0'}–{f.max_price || '…'} ✕
             </Button>
           )}
         </Group>
       </form>
+      {answer?.facets && <Facets facets={answer.facets} onPick={refine} />}
       {items.isLoading ? (
         <Loading label="Loading items" />
       ) : items.error ? (
@@ -99,7 +145,7 @@ function Items() {
       ) : rows.length === 0 ? (
         <EmptyState title={f.q ? 'No items match' : 'No items yet'}>
           {f.q ? (
-            'Try another word.'
+            'Check the spelling, search by item id (SKU), or remove a filter.'
           ) : (
             <>
               Upload a catalog file on the{' '}
@@ -111,29 +157,110 @@ function Items() {
           )}
         </EmptyState>
       ) : (
-        <DataTable
-          testId="items-table"
-          rows={rows}
-          rowKey={(r) => r.item_id}
-          onRowClick={(r) => navigate(`/catalog/items/${encodeURIComponent(r.item_id)}`)}
-          columns={[
-            {
-              key: 'item_id',
-              label: 'Item id',
-              render: (r) => (
-                <Anchor component={Link} to={`/catalog/items/${encodeURIComponent(r.item_id)}`}>
-                  {r.item_id}
-                </Anchor>
-              ),
-            },
-            { key: 'name', label: 'Name' },
-            { key: 'category', label: 'Category' },
-            { key: 'brand', label: 'Brand' },
-            { key: 'price', label: 'Price', render: (r) => (r.price === null ? '—' : fmtMoney(r.price, r.currency)) },
-            { key: 'availability', label: 'Availability' },
-          ]}
-        />
+        <>
+          <Group justify="space-between">
+            <Text size="sm" data-testid="items-total">
+              {total !== null
+                ? `${total.toLocaleString()} ${total === 1 ? 'item matches' : 'items match'}${answer?.mode === 'fuzzy' ? ' (allowing for typos)' : ''}; showing ${first.toLocaleString()}–${(first + rows.length - 1).toLocaleString()}`
+                : `Showing items ${first.toLocaleString()}–${(first + rows.length - 1).toLocaleString()}`}
+            </Text>
+            <Button
+              size="xs"
+              variant="default"
+              onClick={() =>
+                downloadCsv(
+                  `catalog${f.q ? `-${f.q}` : ''}-page-${page}.csv`,
+                  ['item_id', 'name', 'category', 'brand', 'price', 'currency', 'availability'],
+                  rows.map((r) => [r.item_id, r.name, r.category, r.brand, r.price, r.currency, r.availability]),
+                )
+              }
+            >
+              Export this page (CSV)
+            </Button>
+          </Group>
+          <DataTable
+            testId="items-table"
+            rows={rows}
+            rowKey={(r) => r.item_id}
+            onRowClick={(r) => navigate(`/catalog/items/${encodeURIComponent(r.item_id)}`)}
+            columns={[
+              {
+                key: 'item_id',
+                label: 'Item id',
+                render: (r) => (
+                  <Anchor component={Link} to={`/catalog/items/${encodeURIComponent(r.item_id)}`}>
+                    {r.item_id}
+                  </Anchor>
+                ),
+              },
+              { key: 'name', label: 'Name' },
+              { key: 'category', label: 'Category' },
+              { key: 'brand', label: 'Brand' },
+              { key: 'price', label: 'Price', render: (r) => (r.price === null ? '—' : fmtMoney(r.price, r.currency)) },
+              { key: 'availability', label: 'Availability' },
+            ]}
+          />
+          <Group justify="flex-end">
+            {page > 1 && (
+              <Button variant="default" onClick={() => setF({ cursor: null, page: null })}>
+                First page
+              </Button>
+            )}
+            <Button
+              variant="default"
+              disabled={!items.data || !(items.data as { next_cursor?: string | null }).next_cursor}
+              onClick={() => setF({ cursor: (items.data as { next_cursor: string }).next_cursor, page: String(page + 1) })}
+            >
+              Next page
+            </Button>
+          </Group>
+        </>
       )}
+    </Stack>
+  );
+}
+
+/** Search facets: the top categories, brands and price bands of the whole match set, as filters to click. */
+function Facets({
+  facets,
+  onPick,
+}: {
+  facets: SearchAnswer['facets'];
+  onPick: (p: Partial<Record<'category' | 'brand' | 'min_price' | 'max_price', string | null>>) => void;
+}) {
+  const groups: { title: string; chips: { label: string; count: number; pick: () => void }[] }[] = [
+    {
+      title: 'Category',
+      chips: facets.categories.slice(0, 8).map((c) => ({ label: c.path, count: c.count, pick: () => onPick({ category: c.path }) })),
+    },
+    {
+      title: 'Brand',
+      chips: facets.brands.slice(0, 8).map((b) => ({ label: b.value, count: b.count, pick: () => onPick({ brand: b.value }) })),
+    },
+    {
+      title: 'Price',
+      chips: facets.price_bands.map((b) => ({
+        label: b.to === null ? `${b.from}+` : `${b.from}–${b.to}`,
+        count: b.count,
+        pick: () => onPick({ min_price: String(b.from), max_price: b.to === null ? null : String(b.to) }),
+      })),
+    },
+  ].filter((g) => g.chips.length > 0);
+  if (groups.length === 0) return null;
+  return (
+    <Stack gap={4} data-testid="facets">
+      {groups.map((g) => (
+        <Group key={g.title} gap={6}>
+          <Text size="xs" c="dimmed" w={60}>
+            {g.title}
+          </Text>
+          {g.chips.map((c) => (
+            <Button key={c.label} size="compact-xs" variant="light" onClick={c.pick}>
+              {c.label} ({c.count.toLocaleString()})
+            </Button>
+          ))}
+        </Group>
+      ))}
     </Stack>
   );
 }

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
-import { ApiError } from '../api/client.ts';
+import { ApiError, session } from '../api/client.ts';
+import { safeNext } from '../lib/next.ts';
 import { useSession } from '../session.tsx';
 
 export function SignInPage() {
@@ -12,8 +13,8 @@ export function SignInPage() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const next = sp.get('next');
-  const target = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  const target = safeNext(sp.get('next'));
+  const ended = session.endReason();
   if (signedIn && !busy) return <Navigate to={target} replace />;
 
   return (
@@ -43,6 +44,13 @@ export function SignInPage() {
                 Use the administrator credentials printed when the server first started, or your own account.
               </Text>
             </div>
+            {ended && !error && (
+              <Alert color="yellow" role="status" title={ended === 'expired' ? 'Your session expired' : 'You were signed out'}>
+                {ended === 'expired'
+                  ? 'For your security, sessions end after a while. Sign in again to carry on where you were.'
+                  : 'Your session was ended (signed out elsewhere, or by an administrator). Sign in again to continue.'}
+              </Alert>
+            )}
             {error && (
               <Alert color="red" role="alert" title="Sign-in failed">
                 {error}

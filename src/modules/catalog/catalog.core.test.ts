@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { categoryNodesFor, lastWins, splitCategoryPath } from './catalog.core.ts';
+import { categoryNodesFor, lastWins, splitCategoryPath, oneEditVariants, typoTsquery } from './catalog.core.ts';
 import { prefixUpper } from './search.repository.ts';
 
 describe('category paths', () => {
@@ -40,5 +40,24 @@ describe('helpers', () => {
       }),
     );
     expect(prefixUpper('so')).toBe('sp');
+  });
+});
+
+describe('typo variants', () => {
+  it('holds the spellings with one letter dropped or two neighbours swapped', () => {
+    const v = new Set(oneEditVariants('lantern'));
+    for (const typo of ['lantren', 'lanter', 'alntern', 'antern']) expect(v.has(typo)).toBe(true);
+    expect(new Set(oneEditVariants('lanttern')).has('lantern')).toBe(true);
+    expect(v.has('lantern')).toBe(false);
+    expect(v.has('lnatren')).toBe(false);
+    // delete n + swap n-1, duplicates removed.
+    expect(v.size).toBeLessThanOrEqual(7 + 6);
+  });
+  it('builds a tsquery text of plain words only', () => {
+    expect(typoTsquery('cat')).toBeNull();
+    expect(typoTsquery('a b c d e lantern')).toBeNull();
+    const q = typoTsquery("White LANTREN's")!;
+    expect(q).toMatch(/^\(white \| .*\) & \(lantren \| .*lantern.*\) & s$/);
+    expect(typoTsquery("x') | !('y & lamp:*")).not.toMatch(/[^a-z0-9 |&()]/);
   });
 });

@@ -78,3 +78,40 @@ export function lastWins<T>(rows: readonly T[], key: (r: T) => string): T[] {
   rows.forEach((r, i) => last.set(key(r), i));
   return rows.filter((r, i) => last.get(key(r)) === i);
 }
+
+/**
+ * The spellings of `word` with one letter dropped or two neighbours swapped: a typo that doubled a letter
+ * ("lanttern") or swapped two ("lantren") has the intended word among them. Replacements and insertions
+ * (36 per position) made the tsquery slow (bench/search: typo p50 2 s on 20,000 items); the trigram pass
+ * still answers those.
+ */
+export function oneEditVariants(word: string): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i < word.length; i++) {
+    out.add(word.slice(0, i) + word.slice(i + 1));
+    if (i + 1 < word.length) out.add(word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2));
+  }
+  out.delete(word);
+  return [...out];
+}
+
+/** Words shorter than this get no typo variants: too many real words are one edit apart. */
+const TYPO_MIN_WORD = 4;
+const TYPO_MAX_WORD = 20;
+const TYPO_MAX_WORDS = 4;
+
+/**
+ * The typo-tolerant tsquery text of a search: every word, or for words of 4 to 20 letters any spelling one
+ * edit away, the words AND-ed. Only [a-z0-9] words reach the text (nothing of tsquery syntax). Null when
+ * no word can take a variant or the query has more than 4 words (the trigram fallback answers those).
+ */
+export function typoTsquery(q: string): string | null {
+  const words = normalizeSearchText(q)
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
+  if (words.length === 0 || words.length > TYPO_MAX_WORDS) return null;
+  if (!words.some((w) => w.length >= TYPO_MIN_WORD && w.length <= TYPO_MAX_WORD)) return null;
+  return words
+    .map((w) => (w.length >= TYPO_MIN_WORD && w.length <= TYPO_MAX_WORD ? `(${[w, ...oneEditVariants(w)].join(' | ')})` : w))
+    .join(' & ');
+}

@@ -171,3 +171,60 @@ describe('OpenAPI', () => {
     );
   });
 });
+
+describe('search for a store with SKU ids (issue 20: Online Retail)', () => {
+  let C: Awaited<ReturnType<TestApp['createTenant']>>;
+  beforeAll(async () => {
+    C = await t.createTenant();
+    await t.modules.catalog.upsertItems(C.tenantId, [
+      { itemId: '85123A', name: 'White Hanging Heart T-Light Holder', category: 'Home > Candles' },
+      { itemId: '71053', name: 'White Metal Lantern', category: 'Home > Candles' },
+      { itemId: '85123B', name: 'Red Hanging Heart T-Light Holder', category: 'Home > Candles' },
+      { itemId: '21730', name: 'Glass Star Frosted T-Light Holder', description: 'Goes with 85123A' },
+      { itemId: '22086', name: "Paper Chain Kit 50's Christmas", category: 'Home > Christmas' },
+    ]);
+  });
+  const searchC = (q: string, extra = '') =>
+    t.request('GET', `/api/v1/items/search?q=${encodeURIComponent(q)}${extra}`, { token: C.ownerToken });
+
+  it('puts the item whose id is the query (a SKU) first, as typed or in lower case', async () => {
+    for (const q of ['85123A', '85123a']) {
+      const r = await searchC(q);
+      expect(r.status).toBe(200);
+      expect(r.body.data[0].item_id).toBe('85123A');
+      expect(r.body.total).toBe(r.body.data.length);
+    }
+    // Another tenant's SKU is not found, and this tenant's is not found from elsewhere.
+    const other = await t.request('GET', '/api/v1/items/search?q=85123A', { token: A.ownerToken });
+    expect(other.body.total).toBe(0);
+    const b = await t.request('GET', '/api/v1/items/search?q=b1', { token: C.ownerToken });
+    expect(b.body.data.map((d: { item_id: string }) => d.item_id)).not.toContain('b1');
+  });
+
+  it('finds "lantren" (two letters swapped) and a doubled letter', async () => {
+    for (const q of ['lantren', 'lanttern', 'white lantren']) {
+      const r = await searchC(q);
+      expect(r.status, q).toBe(200);
+      expect(r.body.mode, q).toBe('fuzzy');
+      expect(r.body.data[0]?.item_id, q).toBe('71053');
+    }
+    // Short words take no variants: "tea" does not turn into "t-light" or "star".
+    expect((await searchC('cat')).body.total).toBe(0);
+  });
+
+  it('treats hostile queries as text: NUL bytes, lone surrogates, tsquery syntax, 200 characters', async () => {
+    // NUL (which PostgreSQL text cannot hold) is refused in words; a lone surrogate's bytes are replaced.
+    const nul = await t.request('GET', '/api/v1/items/search?q=lant%00ren', { token: C.ownerToken });
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.message).toMatch(/NUL|invalid|q/i);
+    const lone = await t.request('GET', '/api/v1/items/search?q=lant%ED%A0%80ren', { token: C.ownerToken });
+    expect(lone.status).toBe(200);
+    for (const q of ["lantren') | ('", 'lantren & !white', 'x'.repeat(200), '85123A:*', '!!!']) {
+      const r = await searchC(q);
+      expect(r.status, q).toBe(200);
+    }
+    expect((await searchC("lantren') | ('")).body.data[0]?.item_id).toBe('71053');
+    const long = await searchC('l'.repeat(201));
+    expect(long.status).toBe(400);
+  });
+});

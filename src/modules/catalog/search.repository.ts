@@ -3,7 +3,11 @@ import { queryOne, queryRows, type Q } from '../../platform/index.ts';
 import { PRICE_BANDS } from './catalog.core.ts';
 import { ITEM_COLUMNS, ITEM_FROM, type ItemFilters, type ItemRow, filterConditions, majorPrice } from './items.repository.ts';
 
-export type SearchMode = 'fulltext' | 'fuzzy';
+/**
+ * How a search matched: full text; full text over every spelling one edit away from each word (`typo`:
+ * the text to_tsquery reads, from typoTsquery); or trigram word similarity of the name (`trigram`).
+ */
+export type SearchMatch = { mode: 'fulltext' } | { mode: 'typo'; tsquery: string } | { mode: 'trigram' };
 export interface Facets {
   categories: { id: string; path: string; count: number }[];
   brands: { value: string; count: number }[];
@@ -17,20 +21,39 @@ export function prefixUpper(p: string): string {
   return cps.join('') + String.fromCodePoint(Math.min(last.codePointAt(0)! + 1, 0x10ffff));
 }
 
-/** The match condition of a search mode. Full text: weighted tsvector; fuzzy: trigram word similarity of the name. */
-function matchOf(mode: SearchMode, q: string): { where: SQL; score: SQL } {
-  if (mode === 'fulltext') {
+/**
+ * The match condition of a search. Every mode also matches an item whose id is the query exactly (a SKU
+ * such as `85123A`, as typed or upper-cased: the unique (tenant_id, item_id) index answers it), ranked first.
+ */
+function matchOf(m: SearchMatch, q: string): { where: SQL; score: SQL } {
+  const ids = [...new Set([q, q.toUpperCase()])];
+  const exact = sql`i.item_id IN (${sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  )})`;
+  let where: SQL;
+  let score: SQL;
+  if (m.mode === 'fulltext') {
     const tsq = sql`websearch_to_tsquery('english', ${q})`;
-    return { where: sql`i.search_vector @@ ${tsq}`, score: sql`ts_rank_cd(i.search_vector, ${tsq}, 1)` };
+    where = sql`i.search_vector @@ ${tsq}`;
+    score = sql`ts_rank_cd(i.search_vector, ${tsq}, 1)`;
+  } else if (m.mode === 'typo') {
+    const tsq = sql`to_tsquery('english', ${m.tsquery})`;
+    where = sql`i.search_vector @@ ${tsq}`;
+    // Closer spellings of the name first; the trigram measure only orders the (few) matches here.
+    score = sql`word_similarity(lower(unaccent(${q})), i.name_norm) + ts_rank_cd(i.search_vector, ${tsq}, 1)`;
+  } else {
+    const nq = sql`lower(unaccent(${q}))`;
+    where = sql`${nq} <% i.name_norm`;
+    score = sql`word_similarity(${nq}, i.name_norm)`;
   }
-  const nq = sql`lower(unaccent(${q}))`;
-  return { where: sql`${nq} <% i.name_norm`, score: sql`word_similarity(${nq}, i.name_norm)` };
+  return { where: sql`(${where} OR ${exact})`, score: sql`CASE WHEN ${exact} THEN 1000 ELSE ${score} END` };
 }
 
 /** Search and autocomplete SQL. Every statement filters on tenant_id. */
 export function createSearchRepository() {
   return {
-    async search(qr: Q, tenantId: string, mode: SearchMode, q: string, f: ItemFilters, page: { offset: number; limit: number }) {
+    async search(qr: Q, tenantId: string, mode: SearchMatch, q: string, f: ItemFilters, page: { offset: number; limit: number }) {
       const m = matchOf(mode, q);
       const where = sql.join([...filterConditions(tenantId, f), m.where], sql` AND `);
       return queryRows<ItemRow & { score: number }>(
@@ -41,7 +64,7 @@ export function createSearchRepository() {
     },
 
     /** Total and facets (direct category, brand, price band) of the whole match set, in one statement. */
-    async facets(qr: Q, tenantId: string, mode: SearchMode, q: string, f: ItemFilters): Promise<{ total: number; facets: Facets }> {
+    async facets(qr: Q, tenantId: string, mode: SearchMatch, q: string, f: ItemFilters): Promise<{ total: number; facets: Facets }> {
       const m = matchOf(mode, q);
       const where = sql.join([...filterConditions(tenantId, f), m.where], sql` AND `);
       const band = sql.join(

@@ -10,7 +10,12 @@ import type { SearchService } from './search.service.ts';
 
 const searchQuery = z
   .object({
-    q: z.string().trim().min(1, 'q must not be empty').max(200),
+    q: z
+      .string()
+      .trim()
+      .min(1, 'q must not be empty')
+      .max(200)
+      .refine((v) => !v.includes('\u0000'), 'q must not contain NUL characters'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(100).optional(),
     ...s.itemFilterQuery,

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LOCKOUT_SECONDS, MAX_FAILED_LOGINS, isLocked, normalizeEmail, onLoginFailure, slugify } from './auth.core.ts';
+import {
+  LOCKOUT_SECONDS,
+  MAX_FAILED_LOGINS,
+  REFRESH_REUSE_GRACE_SECONDS,
+  isGraceReuse,
+  isLocked,
+  normalizeEmail,
+  onLoginFailure,
+  slugify,
+} from './auth.core.ts';
 
 describe('brute-force policy', () => {
   const now = new Date('2026-01-01T00:00:00Z');
@@ -36,5 +45,19 @@ describe('normalization', () => {
     expect(slugify("Sarah's Électronics!")).toBe('sarah-s-electronics');
     expect(slugify('***')).toBe('tenant');
     fc.assert(fc.property(fc.string(), (s) => /^[a-z0-9-]+$/.test(slugify(s))));
+  });
+});
+
+describe('refresh reuse grace window', () => {
+  const used = new Date('2026-01-01T00:00:00Z');
+  const after = (s: number) => new Date(used.getTime() + s * 1000);
+  it('allows a second use of the latest used token within the window only', () => {
+    expect(isGraceReuse(used, false, after(0))).toBe(true);
+    expect(isGraceReuse(used, false, after(REFRESH_REUSE_GRACE_SECONDS))).toBe(true);
+    expect(isGraceReuse(used, false, after(REFRESH_REUSE_GRACE_SECONDS + 1))).toBe(false);
+  });
+  it('never allows it once a newer token of the family was used, or for a token never used', () => {
+    expect(isGraceReuse(used, true, after(1))).toBe(false);
+    expect(isGraceReuse(null, false, after(1))).toBe(false);
   });
 });

@@ -5,6 +5,22 @@
 
 export const ACCESS_TOKEN_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_SECONDS = 30 * 24 * 3600;
+/**
+ * How long the immediately previous refresh token still rotates after its first use. Two tabs (or two
+ * requests) that refresh at the same moment both present it; the loser gets a valid pair instead of
+ * ending the session. Outside this window, or for any older token, a second use is reuse.
+ */
+export const REFRESH_REUSE_GRACE_SECONDS = 30;
+
+/**
+ * Whether a second use of a refresh token is the benign race the grace window allows: within
+ * REFRESH_REUSE_GRACE_SECONDS of its first use, and no later token of the family has been used since.
+ */
+export function isGraceReuse(usedAt: Date | null, newerUsed: boolean, now: Date): boolean {
+  if (!usedAt || newerUsed) return false;
+  const age = now.getTime() - usedAt.getTime();
+  return age >= -1000 && age <= REFRESH_REUSE_GRACE_SECONDS * 1000;
+}
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_SECONDS = 15 * 60;
 

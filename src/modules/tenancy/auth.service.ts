@@ -12,7 +12,15 @@ import {
   sha256Hex,
   tenantRateLimitsOf,
 } from '../../platform/index.ts';
-import { ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, API_KEY_PREFIX, isLocked, normalizeEmail, onLoginFailure } from './auth.core.ts';
+import {
+  ACCESS_TOKEN_SECONDS,
+  REFRESH_TOKEN_SECONDS,
+  API_KEY_PREFIX,
+  isGraceReuse,
+  isLocked,
+  normalizeEmail,
+  onLoginFailure,
+} from './auth.core.ts';
 import type { TenancyRepository, UserRow } from './tenancy.repository.ts';
 import type { TokenSigner } from './tokens.ts';
 
@@ -219,14 +227,16 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /**
-     * Rotates a refresh token. A token presented twice means it leaked (or a client raced itself):
-     * the whole family (session) is revoked and every token of it stops working.
+     * Rotates a refresh token. A token presented twice means it leaked (or a client raced itself): the
+     * whole family (session) is revoked and every token of it stops working, except for the race the
+     * grace window allows (the immediately previous token, again within REFRESH_REUSE_GRACE_SECONDS of
+     * its first use), which gets a fresh valid pair of the same family.
      */
     async refresh(refreshToken: string, meta: ClientMeta) {
-      const state = refreshToken.startsWith('rt_') ? await repo.useRefreshToken(db, sha256Hex(refreshToken)) : undefined;
+      const state = refreshToken.startsWith('rt_') ? await repo.useRefreshToken(db, sha256Hex(refreshToken), clock()) : undefined;
       if (!state) throw new AppError('unauthenticated', 'REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Sign in again.');
       const session = await repo.getSession(db, state.sessionId);
-      if (!state.firstUse) {
+      if (!state.firstUse && !isGraceReuse(state.usedAt, state.newerUsed, clock())) {
         await repo.revokeSession(db, state.sessionId, 'refresh_token_reuse');
         await security.record({
           type: 'refresh_reuse_detected',

@@ -279,19 +279,28 @@ export function createTenancyRepository() {
     },
     /**
      * Marks a refresh token used, atomically: exactly one of two racing refreshes wins. Returns the token
-     * state so the caller can tell "unknown" from "already used" (reuse: the family must be revoked).
+     * state so the caller can tell "unknown" from "already used" (reuse: the family must be revoked unless
+     * it is the grace-window race): for an already used token, when it was first used and whether a
+     * later token of the same family has been used since.
      */
-    async useRefreshToken(q: Q, tokenHash: string): Promise<{ sessionId: string; firstUse: boolean; expiresAt: Date } | undefined> {
+    async useRefreshToken(
+      q: Q,
+      tokenHash: string,
+      now: Date,
+    ): Promise<{ sessionId: string; firstUse: boolean; expiresAt: Date; usedAt: Date | null; newerUsed: boolean } | undefined> {
       const won = await queryOne<{ sessionId: string; expiresAt: Date }>(
         q,
-        sql`UPDATE refresh_tokens SET used_at = now() WHERE token_hash = ${tokenHash} AND used_at IS NULL RETURNING session_id AS "sessionId", expires_at AS "expiresAt"`,
+        sql`UPDATE refresh_tokens SET used_at = ${now.toISOString()} WHERE token_hash = ${tokenHash} AND used_at IS NULL RETURNING session_id AS "sessionId", expires_at AS "expiresAt"`,
       );
-      if (won) return { ...won, firstUse: true };
-      const seen = await queryOne<{ sessionId: string; expiresAt: Date }>(
+      if (won) return { ...won, firstUse: true, usedAt: now, newerUsed: false };
+      const seen = await queryOne<{ sessionId: string; expiresAt: Date; usedAt: Date | null; newerUsed: boolean }>(
         q,
-        sql`SELECT session_id AS "sessionId", expires_at AS "expiresAt" FROM refresh_tokens WHERE token_hash = ${tokenHash}`,
+        sql`SELECT r.session_id AS "sessionId", r.expires_at AS "expiresAt", r.used_at AS "usedAt",
+                   EXISTS (SELECT 1 FROM refresh_tokens o WHERE o.session_id = r.session_id AND o.id <> r.id
+                             AND o.used_at IS NOT NULL AND o.created_at >= r.created_at AND o.used_at >= r.used_at) AS "newerUsed"
+            FROM refresh_tokens r WHERE r.token_hash = ${tokenHash}`,
       );
-      return seen ? { ...seen, firstUse: false } : undefined;
+      return seen ? { ...seen, usedAt: seen.usedAt ? new Date(seen.usedAt) : null, firstUse: false } : undefined;
     },
     async touchSession(q: Q, sessionId: string) {
       await q.execute(sql`UPDATE sessions SET last_used_at = now() WHERE id = ${sessionId}`);

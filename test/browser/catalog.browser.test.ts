@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+
+/**
+ * The Catalog page on an Online Retail-like catalog (issue 20): a SKU finds its item first, a one-letter
+ * typo still finds the lantern, and the list shows its total, facets, a next page, sorting and CSV export.
+ */
+describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let owner: Awaited<ReturnType<TestApp['createTenant']>>;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    browser = await launchBrowser();
+    owner = await t.createTenant('Gift Shop');
+    const holders = Array.from({ length: 55 }, (_, i) => ({
+      itemId: `H${String(i).padStart(3, '0')}`,
+      name: `Candle Holder ${i}`,
+      brand: i % 2 ? 'Acme' : 'Globex',
+      category: 'Home > Candles',
+      priceMinor: BigInt(100 + i * 10),
+      currency: 'GBP',
+    }));
+    await t.modules.catalog.upsertItems(owner.tenantId, [
+      ...holders,
+      { itemId: '85123A', name: 'White Hanging Heart T-Light Holder', category: 'Home > Candles', priceMinor: 255n, currency: 'GBP' },
+      { itemId: '71053', name: 'White Metal Lantern', category: 'Home > Candles', priceMinor: 339n, currency: 'GBP' },
+    ]);
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('finds a SKU first and a typo, and pages, filters, sorts and exports the results', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/catalog`);
+    const table = page.getByTestId('items-table');
+    const search = async (q: string) => {
+      const box = page.getByRole('textbox', { name: 'Search items' });
+      await box.fill(q);
+      await box.press('Escape');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.waitForURL(new RegExp(`q=${encodeURIComponent(q)}`));
+    };
+
+    await search('85123A');
+    await expect(table.locator('tbody tr').first().textContent()).resolves.toContain('85123A');
+
+    await search('lantren');
+    await table.getByText('White Metal Lantern').waitFor({ timeout: 15_000 });
+    await page
+      .getByTestId('items-total')
+      .getByText(/allowing for typos/)
+      .waitFor();
+
+    // 56 holders: a total, the first 50, then the next page.
+    await search('holder');
+    await page
+      .getByTestId('items-total')
+      .getByText(/^56 items match; showing 1–50$/)
+      .waitFor({ timeout: 15_000 });
+    expect(await table.locator('tbody tr').count()).toBe(50);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page
+      .getByTestId('items-total')
+      .getByText(/showing 51–56$/)
+      .waitFor({ timeout: 15_000 });
+    expect(await table.locator('tbody tr').count()).toBe(6);
+    await page.getByRole('button', { name: 'First page' }).click();
+    await page
+      .getByTestId('items-total')
+      .getByText(/showing 1–50$/)
+      .waitFor();
+
+    // Facets narrow the search; the filter shows and can be removed.
+    await page
+      .getByTestId('facets')
+      .getByRole('button', { name: /^Acme \(27\)$/ })
+      .click();
+    await page
+      .getByTestId('items-total')
+      .getByText(/^27 items match/)
+      .waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Remove the brand filter' }).waitFor();
+
+    // Sorting by price puts the dearest first.
+    await page.getByRole('textbox', { name: 'Sort this page' }).click();
+    await page.getByRole('option', { name: 'Price, high to low' }).click();
+    await expect(table.locator('tbody tr').first().textContent()).resolves.toContain('Candle Holder 53');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export this page (CSV)' }).click(),
+    ]);
+    const csv = fs.readFileSync((await download.path())!, 'utf8');
+    expect(csv.split('\r\n')[0]).toBe('item_id,name,category,brand,price,currency,availability');
+    expect(csv.split('\r\n')).toHaveLength(28);
+    await screenshot(page, 'catalog-search');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+    await page.context().close();
+  }, 180_000);
+});

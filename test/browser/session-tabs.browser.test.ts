@@ -1,0 +1,111 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
+import { createTestApp, type TestApp } from '../helpers.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, screenshot, signIn } from './harness.ts';
+
+const JWT_SECRET = 'session-tabs-browser-secret-0123456789abcdef0123456789';
+
+/**
+ * Two tabs of one browser past the access token's expiry (issue 20): they must share one refresh instead
+ * of both rotating the same refresh token, and a session that really ended lands on sign-in with a message
+ * and a next= link that does not nest itself.
+ */
+describe.skipIf(!HAS_CHROMIUM)('two tabs and session expiry in chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let now = new Date();
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    t = await createTestApp({ LOUPE_JWT_SECRET: JWT_SECRET }, { clock: () => now });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    browser = await launchBrowser();
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** Replaces the stored access token by one that expired an hour ago (same user and session). */
+  async function expireAccessToken(page: Page): Promise<void> {
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string });
+    const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as {
+      sub: string;
+      sid: string;
+      adm: boolean;
+      auth_time: number;
+    };
+    const issued = Math.floor(Date.now() / 1000) - 3600;
+    const token = await createTokenSigner(JWT_SECRET).sign({ ...claims, auth_time: issued }, issued - 1);
+    await page.evaluate((tok) => {
+      const s = JSON.parse(localStorage.getItem('loupe.session')!);
+      localStorage.setItem('loupe.session', JSON.stringify({ ...s, accessToken: tok }));
+    }, token);
+  }
+
+  function watch(context: BrowserContext) {
+    const errors: string[] = [];
+    const refreshes: number[] = [];
+    const watchPage = (page: Page) => {
+      page.on('console', (msg) => {
+        if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+          errors.push(msg.text());
+      });
+      page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+    };
+    context.on('page', watchPage);
+    context.on('response', (res) => {
+      if (res.url().endsWith('/api/v1/auth/refresh') && res.request().method() === 'POST') refreshes.push(res.status());
+      if (res.status() >= 500) errors.push(`${res.status()} ${res.url()}`);
+    });
+    return { errors, refreshes };
+  }
+
+  it('two tabs past expiry share one refresh and stay signed in; an ended session says so and keeps next= flat', async () => {
+    const owner = await t.createTenant('Two Tabs Shop');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const { errors, refreshes } = watch(context);
+    const one = await context.newPage();
+    await signIn(one, base, owner.ownerEmail, 'Owner-Password-1');
+    const two = await context.newPage();
+    await two.goto(`${base}/catalog`);
+    await two.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
+
+    // Both tabs load at once with an expired access token: exactly one refresh, both keep working.
+    await expireAccessToken(one);
+    await Promise.all([one.goto(`${base}/recommendations`), two.goto(`${base}/catalog`)]);
+    for (const page of [one, two]) await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
+    await one.getByRole('heading', { name: 'Recommendations' }).first().waitFor({ timeout: 20_000 });
+    await two.getByRole('heading', { name: 'Catalog' }).first().waitFor({ timeout: 20_000 });
+    await one.waitForTimeout(500);
+    expect(refreshes).toEqual([200]);
+    expect(one.url()).toBe(`${base}/recommendations`);
+    expect(two.url()).toBe(`${base}/catalog`);
+
+    // A month later the session itself has expired: the tab lands on sign-in saying so, next= is flat.
+    now = new Date(now.getTime() + 31 * 24 * 3600 * 1000);
+    await expireAccessToken(one);
+    await one.goto(`${base}/catalog?q=lamp`);
+    await one.waitForURL(/\/sign-in/, { timeout: 20_000 });
+    await one.getByText('Your session expired').waitFor();
+    expect(new URL(one.url()).search).toBe(`?next=${encodeURIComponent('/catalog?q=lamp')}`);
+    // The other tab follows through storage, without nesting its own next= either.
+    await two.waitForURL(/\/sign-in/, { timeout: 20_000 });
+    expect(new URL(two.url()).searchParams.get('next')).toBe('/catalog');
+    await two.reload();
+    expect(new URL(two.url()).searchParams.get('next')).toBe('/catalog');
+    await screenshot(one, 'sign-in-session-expired');
+
+    now = new Date();
+    await one.getByLabel('E-mail').fill(owner.ownerEmail);
+    await one.getByLabel('Password').fill('Owner-Password-1');
+    await one.getByRole('button', { name: 'Sign in' }).click();
+    await one.waitForURL(`${base}/catalog?q=lamp`, { timeout: 20_000 });
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 180_000);
+});
