@@ -206,6 +206,7 @@ describe('erasure reaches every module', () => {
     await liveADay(X, experimentKey, campaignId);
     await liveADay(Y, experimentKey, campaignId);
     await t.modules.experiments.flushExposures();
+    await t.modules.recs.flushServed();
 
     const profile = await t.request('GET', `/api/v1/profiles/lookup?email=${X.email}`, { token: owner });
     expect(profile.status).toBe(200);

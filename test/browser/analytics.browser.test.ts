@@ -62,6 +62,18 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
         await send('funnel', { session_id, stage: 'view_cart', reached_at: at(60) });
         await send('funnel', { session_id, stage: 'checkout', reached_at: at(61) });
         await send('cart-event', { session_id, type: 'converted', value_cents: 4599, currency: 'USD', occurred_at: at(62) });
+        // The order itself, as the store reports it: Home's period chart counts orders and customers.
+        const order = await t.request('POST', '/api/v1/interactions', {
+          token: key,
+          body: {
+            user_id: `shopper-${i % 5}`,
+            item_id: `SKU-${i % 4}`,
+            interaction_type: 'purchase',
+            timestamp: at(62),
+            metadata: { order_id: `order-${i}`, price: '45.99', currency: 'USD' },
+          },
+        });
+        if (order.status >= 300) throw new Error(`purchase: ${order.status} ${JSON.stringify(order.body)}`);
       }
       await send('session/end', { session_id, ended_at: at(90) });
     }

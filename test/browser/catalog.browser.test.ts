@@ -97,7 +97,7 @@ describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
     // Sorting by price puts the dearest first.
     await page.getByRole('textbox', { name: 'Sort this page' }).click();
     await page.getByRole('option', { name: 'Price, high to low' }).click();
-    await expect(table.locator('tbody tr').first().textContent()).resolves.toContain('Candle Holder 53');
+    await expect.poll(() => table.locator('tbody tr').first().textContent(), { timeout: 10_000 }).toContain('Candle Holder 53');
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
