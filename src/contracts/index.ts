@@ -111,6 +111,7 @@ export type ImportValidationError = z.infer<typeof imports.validationError>;
 export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
 export type MappingPreviewBody = z.input<typeof imports.mappingPreviewBody>;
 export type MappingPreview = z.infer<typeof imports.mappingPreviewResponse>;
+export type RerunImportBody = z.input<typeof imports.rerunBody>;
 
 // ---- catalog ----
 export {

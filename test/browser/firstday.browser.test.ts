@@ -111,4 +111,55 @@ describe.skipIf(!HAS_CHROMIUM || !ONLINE_RETAIL)('first day in chromium (Online 
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 240_000);
+
+  it('a layout seen before gets its mapping back; guest orders kept as anonymous shoppers, priced in GBP; history re-runs an import', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    // The orders' layout again (the first test imported it), with guest checkouts: no CustomerID.
+    const header = lines[0]!.split(',').map((h) => h.replaceAll('"', ''));
+    const col = (name: string) => header.indexOf(name);
+    expect(col('CustomerID')).toBeGreaterThan(0);
+    const guest = lines.slice(1, 4).map((l) => {
+      const cells = l.split(',');
+      cells[col('CustomerID')] = '';
+      cells[col('InvoiceNo')] = `"G${cells[col('InvoiceNo')]!.replaceAll('"', '')}"`;
+      return cells.join(',');
+    });
+    const file = Buffer.from(`${[lines[0], ...guest].join('\n')}\n`);
+    await page.goto(`${base}/import?kind=purchases`);
+    await page.getByLabel('File to import').setInputFiles({ name: 'guests.csv', mimeType: 'text/csv', buffer: file });
+    await page.getByTestId('saved-mapping').waitFor({ timeout: 20_000 });
+    // Without the option the server says the rows would be refused... per row: keep them as anonymous shoppers.
+    await page.getByLabel('Keep rows without a customer as anonymous shoppers (one per order)').check();
+    await page.getByTestId('file-currency').click();
+    await page.getByRole('option', { name: 'GBP', exact: true }).click();
+    await expect.poll(() => page.getByTestId('file-currency').inputValue()).toBe('GBP');
+    await page.getByText(/currency = GBP/).waitFor({ timeout: 20_000 });
+    await screenshot(page, 'import-saved-mapping-anonymous');
+    await page.getByRole('button', { name: 'Upload guests.csv' }).click();
+    const done = page.locator('[data-testid="import-progress"][data-outcome="complete"]');
+    await done.waitFor({ timeout: 30_000 });
+    await done.getByText('Rejected: 0').waitFor();
+    await done.getByText('Accepted: 3').waitFor();
+
+    // History: every import listed, one run again from its kept file, the list exported.
+    const history = page.getByTestId('imports-table');
+    await history.getByText('guests.csv').waitFor({ timeout: 20_000 });
+    await history.getByText('products.csv').first().waitFor();
+    const before = await history.locator('tbody tr').count();
+    await page.getByRole('button', { name: 'Run the import of guests.csv again' }).first().click();
+    await expect.poll(() => history.locator('tbody tr').count(), { timeout: 30_000 }).toBe(before + 1);
+    await page.locator('[data-testid="import-progress"][data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    const download = page.waitForEvent('download');
+    await page.getByTestId('recent-imports').getByRole('button', { name: 'Export CSV' }).click();
+    const csv = await (await download).createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const c of csv) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text.split('\r\n')[0]).toBe('File,Holds,Started,Result,Accepted,Rejected');
+    expect(text).toContain('guests.csv');
+    await screenshot(page, 'import-history');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 240_000);
 });

@@ -35,6 +35,7 @@ export type {
   ImportValidationError,
   MappingPreviewBody,
   MappingPreview,
+  RerunImportBody,
   PublicUrlView,
   Item,
   ItemList,

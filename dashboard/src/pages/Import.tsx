@@ -1,10 +1,11 @@
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
   Alert,
   Anchor,
   Badge,
   Button,
   Card,
+  Checkbox,
   Group,
   Progress,
   SegmentedControl,
@@ -15,19 +16,23 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get, requestRaw } from '../api/client.ts';
-import { ErrorState } from '../components/states.tsx';
-import { DELIMITERS, parseRows, sniffDelimiter } from '../lib/csv.ts';
+import { DataTable } from '../components/DataTable.tsx';
+import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { DELIMITERS, downloadCsv, parseRows, sniffDelimiter, toCsv } from '../lib/csv.ts';
 import { type FileHead, readFileHead } from '../lib/file-head.ts';
-import { fmtNumber } from '../lib/format.ts';
+import { fmtDate, fmtNumber } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 import type {
   ImportDetail,
+  ImportRun,
   ImportValidationError,
   MappingPreview,
   MappingPreviewBody,
+  Page,
+  RerunImportBody,
   UploadAsyncResponse,
   UploadFields,
   UploadSyncResponse,
@@ -41,6 +46,19 @@ const KEEP = '__attribute';
 const DROP = '__ignore';
 /** Above this many expected rows the server runs the import as a job (imports.service.ts SYNC_MAX_ROWS). */
 const BACKGROUND_ROWS = 20_000;
+/** Currencies offered for "every price in this file is in…" (any ISO 4217 code can be typed). */
+const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY', 'CAD', 'AUD', 'CHF', 'SEK', 'NOK', 'DKK', 'PLN', 'INR', 'BRL', 'MXN', 'KWD'];
+
+/** Splits a stored mapping into column choices, the file-wide currency and other constants. */
+function splitMapping(m: Record<string, string>): { columns: Record<string, string>; currency: string | null } {
+  const columns: Record<string, string> = {};
+  let currency: string | null = null;
+  for (const [src, target] of Object.entries(m)) {
+    if (src.startsWith('const:') && target === 'currency') currency = src.slice('const:'.length);
+    else if (!(src === 'const:purchase' && target === 'type')) columns[src] = target;
+  }
+  return { columns, currency };
+}
 
 export default function ImportPage() {
   const { tenantId } = useSession();
@@ -52,29 +70,58 @@ export default function ImportPage() {
   const [delimiter, setDelimiter] = useState<string>('auto');
   /** The columns the merchant chose a field for; every other column follows the server's default rules. */
   const [overrides, setOverrides] = useState<Record<string, string>>({});
+  /** Every price of the file in this currency (when no column names it). */
+  const [currency, setCurrency] = useState<string | null>(null);
+  /** Rows with no customer kept as anonymous shoppers (one per order) instead of rejected. */
+  const [anonymous, setAnonymous] = useState(false);
+  /** The earlier import whose mapping was applied to this layout (or dismissed), so it is applied once. */
+  const [savedFrom, setSavedFrom] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  const qc = useQueryClient();
 
   const text = head?.text ?? '';
   const effective = delimiter === 'auto' ? sniffDelimiter(text) : delimiter;
   const rows = useMemo(() => (text ? parseRows(text, effective, 6) : []), [text, effective]);
   const headers = useMemo(() => rows[0] ?? [], [rows]);
 
-  const mapping = useMemo(() => ({ ...overrides, ...(kind === 'purchases' ? { 'const:purchase': 'type' } : {}) }), [overrides, kind]);
+  const mapping = useMemo(
+    () => ({
+      ...overrides,
+      ...(currency ? { [`const:${currency}`]: 'currency' } : {}),
+      ...(kind === 'purchases' ? { 'const:purchase': 'type' } : {}),
+    }),
+    [overrides, currency, kind],
+  );
+  const anonymousRows = target === 'interactions' && anonymous ? ('anonymous' as const) : undefined;
   // The mapping shown is the server's resolution of this header: exactly what the upload will apply.
   const resolved = useQuery({
-    queryKey: ['import-mapping', tenantId, target, headers, mapping],
+    queryKey: ['import-mapping', tenantId, target, headers, mapping, anonymousRows],
     queryFn: () =>
       api<MappingPreview>('POST', '/api/v1/imports/mapping', {
-        body: { kind: target, headers, mapping } satisfies MappingPreviewBody,
+        body: { kind: target, headers, mapping, ...(anonymousRows ? { anonymous_rows: anonymousRows } : {}) } satisfies MappingPreviewBody,
       }),
     enabled: !!tenantId && headers.length > 0,
     placeholderData: keepPreviousData,
   });
+  const saved = resolved.data?.saved ?? null;
+  // A layout imported before: start from the mapping chosen then (once per file; the merchant can go back to the defaults).
+  useEffect(() => {
+    if (!saved || savedFrom !== null) return;
+    const { columns, currency: c } = splitMapping(saved.mapping);
+    setSavedFrom(saved.import_id);
+    setOverrides(columns);
+    setCurrency(c);
+    setAnonymous(saved.anonymous_rows === 'anonymous');
+  }, [saved, savedFrom]);
+  const currencyColumn = resolved.data?.columns.some((c) => c.field === 'currency') ?? false;
 
   const choose = useCallback(async (f: File | undefined) => {
     if (!f) return;
     setFile(f);
     setOverrides({});
+    setCurrency(null);
+    setAnonymous(false);
+    setSavedFrom(null);
     setHead(null);
     setHead(await readFileHead(f));
   }, []);
@@ -85,11 +132,15 @@ export default function ImportPage() {
       const fields: UploadFields = { mapping, ...(delimiter !== 'auto' ? { delimiter } : {}) };
       form.append('mapping', JSON.stringify(fields.mapping));
       if (fields.delimiter) form.append('delimiter', fields.delimiter);
+      if (anonymousRows) form.append('anonymous_rows', anonymousRows);
       form.append('file', file!);
       return api<UploadSyncResponse | UploadAsyncResponse>('POST', `/api/v1/upload/${target}`, { body: form });
     },
     // Small files answer at once, large ones are queued: either way the import's page shows progress and errors.
-    onSuccess: (out) => setParams({ import: out.import_id }),
+    onSuccess: (out) => {
+      setParams({ import: out.import_id });
+      void qc.invalidateQueries({ queryKey: ['imports', tenantId] });
+    },
   });
 
   const valueOf = (column: string): string => {
@@ -210,6 +261,50 @@ export default function ImportPage() {
               </Table.Tbody>
             </Table>
           </div>
+          <Group mt="sm" align="flex-end" gap="lg">
+            {!currencyColumn && (
+              <Select
+                label="Currency of every price in this file"
+                description="No column names the currency"
+                size="xs"
+                w={260}
+                searchable
+                clearable
+                placeholder="Not given (prices read as USD)"
+                data={[...new Set([...CURRENCIES, ...(currency ? [currency] : [])])]}
+                value={currency}
+                onChange={setCurrency}
+                data-testid="file-currency"
+              />
+            )}
+            {target === 'interactions' && (
+              <Checkbox
+                label="Keep rows without a customer as anonymous shoppers (one per order)"
+                checked={anonymous}
+                onChange={(e) => setAnonymous(e.currentTarget.checked)}
+                data-testid="anonymous-rows"
+              />
+            )}
+          </Group>
+          {savedFrom && saved && savedFrom === saved.import_id && (
+            <Alert color="blue" mt="sm" data-testid="saved-mapping">
+              <Group justify="space-between">
+                <Text size="sm">Using the mapping of your import of this layout on {fmtDate(saved.created_at)}.</Text>
+                <Button
+                  size="xs"
+                  variant="subtle"
+                  onClick={() => {
+                    setSavedFrom('dismissed');
+                    setOverrides({});
+                    setCurrency(null);
+                    setAnonymous(false);
+                  }}
+                >
+                  Start from the defaults
+                </Button>
+              </Group>
+            </Alert>
+          )}
           {resolved.data && resolved.data.constants.length > 0 && (
             <Text size="sm" c="dimmed" mt="xs">
               Same for every row: {resolved.data.constants.map((c) => `${c.field} = ${c.value}`).join(', ')}.
@@ -253,7 +348,117 @@ export default function ImportPage() {
       )}
       {upload.error && <ErrorState error={upload.error} feature="File imports" />}
       {params.import && <ImportProgress id={params.import} />}
+      <RecentImports current={params.import} onOpen={(id) => setParams({ import: id })} />
     </Stack>
+  );
+}
+
+const KIND_LABEL: Record<string, string> = { items: 'Items', interactions: 'Interactions' };
+
+/** The tenant's imports, newest first: open one, run one again from its kept file, export the list. */
+function RecentImports({ current, onOpen }: { current: string | null; onOpen: (id: string) => void }) {
+  const { tenantId } = useSession();
+  const qc = useQueryClient();
+  const list = useQuery({
+    queryKey: ['imports', tenantId],
+    queryFn: ({ signal }) => get<Page<ImportRun>>('/api/v1/imports', { limit: 50 }, signal),
+    enabled: !!tenantId,
+    refetchInterval: (query) => (query.state.data?.data.some((r) => !DONE.has(r.status)) ? 2000 : false),
+  });
+  const rerun = useMutation({
+    mutationFn: (id: string) =>
+      api<UploadSyncResponse | UploadAsyncResponse>('POST', `/api/v1/imports/${encodeURIComponent(id)}/rerun`, {
+        body: {} satisfies RerunImportBody,
+      }),
+    onSuccess: (out) => {
+      onOpen(out.import_id);
+      void qc.invalidateQueries({ queryKey: ['imports', tenantId] });
+    },
+  });
+  const rows = list.data?.data ?? [];
+  const columns = [
+    { key: 'file_name', label: 'File' },
+    { key: 'kind', label: 'Holds' },
+    { key: 'created_at', label: 'Started' },
+    { key: 'status', label: 'Result' },
+    { key: 'rows_accepted', label: 'Accepted' },
+    { key: 'rows_rejected', label: 'Rejected' },
+  ];
+  return (
+    <Card withBorder data-testid="recent-imports">
+      <Group justify="space-between" mb="sm">
+        <Title order={3} size="h5">
+          Recent imports
+        </Title>
+        <Button
+          size="xs"
+          variant="default"
+          disabled={!rows.length}
+          onClick={() =>
+            downloadCsv(
+              'imports.csv',
+              toCsv(
+                rows.map((r) => ({ ...r, status: verdict(r).label })),
+                columns,
+              ),
+            )
+          }
+        >
+          Export CSV
+        </Button>
+      </Group>
+      {list.isPending && <Loading label="Loading imports" />}
+      {list.error && <ErrorState error={list.error} feature="The import history" />}
+      {list.data && !rows.length && <EmptyState title="No import yet">Files you import appear here, with their results.</EmptyState>}
+      {rerun.error && <ErrorState error={rerun.error} feature="Running the import again" />}
+      {rows.length > 0 && (
+        <DataTable
+          testId="imports-table"
+          rows={rows}
+          rowKey={(r) => r.id}
+          columns={[
+            { key: 'file_name', label: 'File', render: (r) => <span className="mono">{r.file_name}</span> },
+            { key: 'kind', label: 'Holds', render: (r) => KIND_LABEL[r.kind] ?? r.kind },
+            { key: 'created_at', label: 'Started', render: (r) => fmtDate(r.created_at) },
+            {
+              key: 'status',
+              label: 'Result',
+              render: (r) => {
+                const v = verdict(r);
+                return (
+                  <Badge color={v.color} variant="light">
+                    {v.label}
+                  </Badge>
+                );
+              },
+            },
+            { key: 'rows_accepted', label: 'Accepted', render: (r) => fmtNumber(r.rows_accepted) },
+            { key: 'rows_rejected', label: 'Rejected', render: (r) => fmtNumber(r.rows_rejected) },
+            {
+              key: 'actions',
+              label: '',
+              render: (r) => (
+                <Group gap="xs" wrap="nowrap">
+                  <Button size="compact-xs" variant="subtle" disabled={r.id === current} onClick={() => onOpen(r.id)}>
+                    Details
+                  </Button>
+                  <Button
+                    size="compact-xs"
+                    variant="light"
+                    disabled={!DONE.has(r.status) || !r.storage_location}
+                    loading={rerun.isPending && rerun.variables === r.id}
+                    onClick={() => rerun.mutate(r.id)}
+                    aria-label={`Run the import of ${r.file_name} again`}
+                  >
+                    Run again
+                  </Button>
+                </Group>
+              ),
+            },
+          ]}
+        />
+      )}
+    </Card>
   );
 }
 
@@ -285,7 +490,7 @@ function ErrorRows({ errors }: { errors: ImportValidationError[] }) {
 const DONE = new Set(['succeeded', 'failed', 'interrupted']);
 
 /** What a merchant reads about an import: "succeeded" only when the rows were kept. */
-function verdict(d: ImportDetail): { label: string; color: string; detail?: string } {
+function verdict(d: ImportRun): { label: string; color: string; detail?: string } {
   const rejected = `${fmtNumber(d.rows_rejected)} of ${fmtNumber(d.rows_read)} rows rejected`;
   if (d.status === 'failed') return { label: 'Failed', color: 'red' };
   if (d.status === 'interrupted') return { label: 'Interrupted', color: 'orange', detail: 'Upload the file again to finish it.' };

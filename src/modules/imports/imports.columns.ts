@@ -2,6 +2,7 @@
  * Pure column planning for imports: which source column (or constant) feeds which Loupe field, header
  * aliases, and CSV delimiter sniffing.
  */
+import { createHash } from 'node:crypto';
 export type ImportKind = 'items' | 'interactions';
 
 export const ITEM_FIELDS = [
@@ -93,6 +94,16 @@ const ALIASES: Record<ImportKind, Record<string, readonly string[]>> = {
   },
 };
 
+/**
+ * A file layout's fingerprint: its column names, normalized, in order. Two exports of the same system share it,
+ * so the mapping chosen for one applies to the next.
+ */
+export const headerKeyOf = (headers: readonly string[]): string =>
+  createHash('sha256')
+    .update(headers.map((h) => normalizeHeader(h)).join('\u0001'))
+    .digest('base64url')
+    .slice(0, 22);
+
 export const normalizeHeader = (h: string): string =>
   h
     .replace(/^\uFEFF/, '')
@@ -106,6 +117,13 @@ export interface ColumnPlan {
   /** Source columns a field uses (or the mapping ignores); every other column is kept as item attributes / interaction metadata. */
   used: ReadonlySet<string>;
 }
+
+/**
+ * What happens to an interactions row that names no customer: `reject` it (the default), or keep it as an
+ * `anonymous` shopper, one per order (`order:<order_id>`) or else per session (`session:<session_id>`), so
+ * that a store's guest checkouts still count for co-purchases, popularity and revenue.
+ */
+export type AnonymousRows = 'reject' | 'anonymous';
 
 /** Mapping target that keeps a column as an attribute (metadata) instead of letting an alias claim it. */
 export const KEEP_AS_ATTRIBUTE = 'attribute';
@@ -122,6 +140,7 @@ export function planColumns(
   kind: ImportKind,
   headers: readonly string[],
   mapping: Record<string, string> = {},
+  opts: { anonymousRows?: AnonymousRows | undefined } = {},
 ): { plan: ColumnPlan; problems: string[] } {
   const fields: Partial<Record<LoupeField, FieldSource>> = {};
   const problems: string[] = [];
@@ -183,7 +202,16 @@ export function planColumns(
         `no column maps to ${f} (columns found: ${headers.join(', ') || 'none'}); give a mapping such as {"YourColumn": "${f}"}`,
       );
   }
-  if (kind === 'interactions' && !fields.user_id && !fields.anonymous_id && !fields.email && !fields.phone && !fields.loyalty_id) {
+  const groupsAnonymous = opts.anonymousRows === 'anonymous' && (fields.order_id || fields.session_id);
+  if (
+    kind === 'interactions' &&
+    !groupsAnonymous &&
+    !fields.user_id &&
+    !fields.anonymous_id &&
+    !fields.email &&
+    !fields.phone &&
+    !fields.loyalty_id
+  ) {
     problems.push(
       `no column names the customer: map one to user_id, anonymous_id, email, phone or loyalty_id (columns found: ${headers.join(', ') || 'none'})`,
     );
@@ -259,8 +287,9 @@ export function resolveMapping(
   kind: ImportKind,
   headers: readonly string[],
   mapping: Record<string, string> = {},
+  opts: { anonymousRows?: AnonymousRows | undefined } = {},
 ): { columns: ResolvedColumn[]; constants: { field: LoupeField; value: string }[]; problems: string[] } {
-  const { plan, problems } = planColumns(kind, headers, mapping);
+  const { plan, problems } = planColumns(kind, headers, mapping, opts);
   const explicit = new Map<string, string>();
   for (const [src, target] of Object.entries(mapping)) {
     if (!src.startsWith(CONST_PREFIX)) explicit.set(normalizeHeader(src), target.trim().toLowerCase());

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { findUnsafeValue, isCurrencyCode, parseMoney, UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN, INTERACTION_TYPES, type NewInteraction } from '../events/index.ts';
 import type { ItemUpsert } from '../catalog/index.ts';
-import type { ColumnPlan, LoupeField } from './imports.columns.ts';
+import type { AnonymousRows, ColumnPlan, LoupeField } from './imports.columns.ts';
 
 // ---------------- values ----------------
 
@@ -345,11 +345,13 @@ export function validateInteractionRow(
   row: number,
   record: RawRecord,
   plan: ColumnPlan,
-  opts: { now: Date; customTypes?: ReadonlySet<string>; defaultType?: string; source?: string },
+  opts: { now: Date; customTypes?: ReadonlySet<string>; defaultType?: string; source?: string; anonymousRows?: AnonymousRows },
 ): RowResult<ImportedInteraction> {
   const c = new RowCheck(row, record, plan);
   const userId = c.id('user_id', false);
-  const anonymousId = c.id('anonymous_id', false);
+  let anonymousId = c.id('anonymous_id', false);
+  const orderId = c.id('order_id', false);
+  const sessionId = c.id('session_id', false);
   // A POS sale may name its customer only by e-mail, phone or loyalty card: identity links it to the profile.
   const identifiers: { type: string; value: string }[] = [];
   for (const [field, type] of [
@@ -360,10 +362,22 @@ export function validateInteractionRow(
     const v = c.text(field, 320);
     if (v) identifiers.push({ type, value: v.trim() });
   }
+  // A guest checkout (no customer at all) becomes one anonymous shopper per order, or per session, when asked.
+  if (!userId && !anonymousId && !identifiers.length && opts.anonymousRows === 'anonymous') {
+    if (orderId) anonymousId = `order:${orderId}`;
+    else if (sessionId) anonymousId = `session:${sessionId}`;
+  }
   const someone = userId || anonymousId || identifiers.length > 0;
-  if (userId === null && anonymousId === null && !identifiers.length) {
+  if (!someone && userId !== undefined && anonymousId !== undefined) {
     const field = (['user_id', 'anonymous_id', 'email', 'phone', 'loyalty_id'] as const).find((f) => plan.fields[f]) ?? 'user_id';
-    c.fail(field, 'MISSING_USER', 'user_id is missing (a row names its customer by user_id, anonymous_id, email, phone or loyalty_id)');
+    if (opts.anonymousRows === 'anonymous')
+      c.fail(field, 'MISSING_USER', 'the row names no customer, and no order_id or session_id to import it as an anonymous shopper');
+    else
+      c.fail(
+        field,
+        'MISSING_USER',
+        'user_id is missing (a row names its customer by user_id, anonymous_id, email, phone or loyalty_id; or import rows without a customer as anonymous shoppers with anonymous_rows=anonymous)',
+      );
   }
   const itemId = c.id('item_id', true);
   const typeText = c.text('type', 100);
@@ -411,8 +425,6 @@ export function validateInteractionRow(
   const currency = rowCurrency(c);
   const priceText = c.text('price', 100);
   const price = priceText && currency.forPrices ? c.check('price', parsePriceMinor(priceText, currency.forPrices), priceText) : null;
-  const orderId = c.id('order_id', false);
-  const sessionId = c.id('session_id', false);
   const eventId = c.id('event_id', false);
   const recommendationId = c.id('recommendation_id', false);
   const metadata = c.extras();

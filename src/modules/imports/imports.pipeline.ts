@@ -9,7 +9,7 @@ import { type Q, AppError, type ObjectStorage } from '../../platform/index.ts';
 import type { CatalogApi, ItemUpsert } from '../catalog/index.ts';
 import { fromImportedRow, type IngestService } from '../events/index.ts';
 import { storeFailureReason, writeIsolatingFailures } from './imports.batches.ts';
-import { planColumns, type ColumnPlan } from './imports.columns.ts';
+import { headerKeyOf, planColumns, type ColumnPlan } from './imports.columns.ts';
 import {
   createInteractionStats,
   itemFingerprint,
@@ -235,7 +235,7 @@ export function createImportPipeline(deps: PipelineDeps) {
           gzip,
         })) {
           if (ev.type === 'header') {
-            const planned = planColumns(run.kind, ev.headers, run.options.mapping ?? {});
+            const planned = planColumns(run.kind, ev.headers, run.options.mapping ?? {}, { anonymousRows: run.options.anonymousRows });
             if (planned.problems.length) {
               throw new AppError(
                 'validation',
@@ -247,7 +247,12 @@ export function createImportPipeline(deps: PipelineDeps) {
               );
             }
             plan = planned.plan;
-            await deps.repo.start(db, tenantId, run.id, { compressed: gzip ? 'gzip' : null, format: ev.format, delimiter: ev.delimiter });
+            await deps.repo.start(db, tenantId, run.id, {
+              compressed: gzip ? 'gzip' : null,
+              format: ev.format,
+              delimiter: ev.delimiter,
+              headerKey: headerKeyOf(ev.headers),
+            });
             continue;
           }
           if (ev.row <= resumeAfter) continue;
@@ -296,6 +301,7 @@ export function createImportPipeline(deps: PipelineDeps) {
               now,
               customTypes,
               ...(run.options.source ? { source: run.options.source } : {}),
+              ...(run.options.anonymousRows ? { anonymousRows: run.options.anonymousRows } : {}),
             });
             if (!r.ok) {
               c.rowsRejected++;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
-import type { ImportKind } from './imports.columns.ts';
+import type { AnonymousRows, ImportKind } from './imports.columns.ts';
 import type { RowIssue } from './imports.core.ts';
 
 export type ImportStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -41,6 +41,12 @@ export interface ImportOptionsStored {
   customTypes?: string[];
   /** Channel of the rows (`pos`, `upload` ...): the interactions' source and the profiles' channels. */
   source?: string;
+  /** Rows that name no customer: rejected (default) or imported as anonymous shoppers per order or session. */
+  anonymousRows?: AnonymousRows;
+  /** A digest of the file's header (set when the run starts): finds the mapping used last time for this layout. */
+  headerKey?: string;
+  /** The import this one runs again (same stored file). */
+  rerunOf?: string;
 }
 
 export interface ImportCounters {
@@ -92,11 +98,30 @@ export function createImportsRepository() {
       q: Q,
       tenantId: string,
       id: string,
-      f: { compressed: string | null; format: string | null; delimiter: string | null },
+      f: { compressed: string | null; format: string | null; delimiter: string | null; headerKey?: string },
     ): Promise<void> {
+      const header = f.headerKey ? sql`, options = options || jsonb_build_object('headerKey', ${f.headerKey}::text)` : sql``;
       await q.execute(sql`UPDATE import_runs SET status = 'running', started_at = coalesce(started_at, now()), compressed = ${f.compressed}, format = ${f.format},
-                                  delimiter = ${f.delimiter}, updated_at = now()
+                                  delimiter = ${f.delimiter}, updated_at = now()${header}
                            WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
+    /**
+     * The options of the newest import of this kind whose file had the same header and kept rows: the
+     * mapping a merchant chose last time for this file layout.
+     */
+    async lastOptionsForHeader(
+      q: Q,
+      tenantId: string,
+      kind: ImportKind,
+      headerKey: string,
+    ): Promise<{ id: string; createdAt: Date; options: ImportOptionsStored } | undefined> {
+      return queryOne(
+        q,
+        sql`SELECT id, created_at AS "createdAt", options FROM import_runs
+             WHERE tenant_id = ${tenantId} AND kind = ${kind} AND options->>'headerKey' = ${headerKey} AND rows_accepted > 0
+             ORDER BY created_at DESC LIMIT 1`,
+      );
     },
 
     /** Advances counters and the checkpoint together (after a batch is committed). */

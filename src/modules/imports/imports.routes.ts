@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
@@ -12,6 +12,7 @@ import {
   paginate,
   tenantContext,
   type Permission,
+  requirePermission,
   type Q,
   type TenantContext,
 } from '../../platform/index.ts';
@@ -20,7 +21,7 @@ import { escapeFormula, importOutcomeOf, progressFigures, type RowIssue } from '
 import type { ImportRunRow, ImportsRepository } from './imports.repository.ts';
 import type { QualityService } from './quality.service.ts';
 import * as s from './imports.schemas.ts';
-import type { ImportsService, UploadOptions } from './imports.service.ts';
+import type { ImportsService, UploadOptions, UploadResult } from './imports.service.ts';
 
 export interface ImportsRouteDeps {
   service: ImportsService;
@@ -157,6 +158,7 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
     tenant_id: raw.tenant_id || undefined,
     custom_types: jsonField('custom_types'),
     source: raw.source || undefined,
+    anonymous_rows: raw.anonymous_rows || undefined,
   });
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));
@@ -174,12 +176,43 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
     mode: parsed.data.mode,
     customTypes: parsed.data.custom_types,
     source: parsed.data.source,
+    anonymousRows: parsed.data.anonymous_rows,
   };
 }
 
 export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { service } = deps;
+
+  /** The answer to an upload or a re-run: the finished import (small files) or the queued one. */
+  async function sendStarted(reply: FastifyReply, ctx: TenantContext, id: string, out: UploadResult) {
+    const loc = location(ctx.tenantId, out.run.storageKey)!;
+    if (out.mode === 'async') {
+      return reply.code(202).send({
+        status: 'queued' as const,
+        import_id: id,
+        job_id: out.run.jobId,
+        progress_url: `/api/v1/imports/${id}`,
+        validation_errors_url: errorsUrl(id),
+        storage_location: loc,
+      });
+    }
+    const issues = await service.issues(ctx, id, { limit: FIRST_ERRORS });
+    const statistics = out.run.statistics as z.infer<typeof s.uploadSyncResponse>['statistics'] | null;
+    return reply.code(200).send({
+      status: 'success' as const,
+      import_id: id,
+      rows_accepted: out.outcome.rowsAccepted,
+      rows_rejected: out.outcome.rowsRejected,
+      rows_duplicate: out.outcome.rowsDuplicate,
+      warnings: out.outcome.warnings,
+      validation_errors: issues.map(toIssue),
+      validation_errors_url: errorsUrl(id),
+      storage_location: loc,
+      ...(statistics ? { statistics } : {}),
+      outcome: importOutcomeOf({ status: 'succeeded', ...out.outcome }) ?? 'complete',
+    });
+  }
 
   const upload = (kind: ImportKind, permission: Permission, summary: string) =>
     r.post(
@@ -198,32 +231,7 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
         const { id, stored, options } = await receive(request, ctx, service);
         request.auditTarget = { resourceId: id };
         const out = await service.start(ctx, kind, { id, fileName: stored.fileName, key: stored.key, bytes: stored.bytes }, options);
-        const loc = location(ctx.tenantId, stored.key)!;
-        if (out.mode === 'async') {
-          return reply.code(202).send({
-            status: 'queued' as const,
-            import_id: id,
-            job_id: out.run.jobId,
-            progress_url: `/api/v1/imports/${id}`,
-            validation_errors_url: errorsUrl(id),
-            storage_location: loc,
-          });
-        }
-        const issues = await service.issues(ctx, id, { limit: FIRST_ERRORS });
-        const statistics = out.run.statistics as z.infer<typeof s.uploadSyncResponse>['statistics'] | null;
-        return reply.code(200).send({
-          status: 'success' as const,
-          import_id: id,
-          rows_accepted: out.outcome.rowsAccepted,
-          rows_rejected: out.outcome.rowsRejected,
-          rows_duplicate: out.outcome.rowsDuplicate,
-          warnings: out.outcome.warnings,
-          validation_errors: issues.map(toIssue),
-          validation_errors_url: errorsUrl(id),
-          storage_location: loc,
-          ...(statistics ? { statistics } : {}),
-          outcome: importOutcomeOf({ status: 'succeeded', ...out.outcome }) ?? 'complete',
-        });
+        return sendStarted(reply, ctx, id, out);
       },
     );
   upload(
@@ -246,9 +254,51 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
       config: { auth: { kind: 'tenant', permission: 'imports:write' } },
     },
     async (request) => {
-      tenantContext(request);
-      const { kind, headers, mapping } = request.body;
-      return { kind, fields: [...fieldsOf(kind)], ...resolveMapping(kind, headers, mapping ?? {}) };
+      const ctx = tenantContext(request);
+      const { kind, headers, mapping, anonymous_rows } = request.body;
+      const last = await service.savedMapping(ctx, kind, headers);
+      return {
+        kind,
+        fields: [...fieldsOf(kind)],
+        ...resolveMapping(kind, headers, mapping ?? {}, { anonymousRows: anonymous_rows }),
+        saved: last
+          ? {
+              import_id: last.id,
+              created_at: iso(last.createdAt)!,
+              mapping: last.options.mapping ?? {},
+              anonymous_rows: last.options.anonymousRows ?? null,
+            }
+          : null,
+      };
+    },
+  );
+
+  r.post(
+    '/api/v1/imports/:id/rerun',
+    {
+      schema: {
+        tags: ['imports'],
+        summary:
+          'Run an import again from its kept file, as a new import, with its options or corrected ones (rows already stored count as duplicates)',
+        params: z.object({ id: z.string().max(100) }),
+        body: s.rerunBody.nullish(),
+        response: { 200: s.uploadSyncResponse, 202: s.uploadAsyncResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'imports:write' },
+        rateGroup: 'ingest',
+        audit: { action: 'import.rerun', resourceType: 'import' },
+      },
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      const first = await service.get(ctx, request.params.id);
+      requirePermission(ctx, first.kind === 'items' ? 'catalog:write' : 'interactions:write');
+      const body = request.body ?? {};
+      const out = await service.rerun(ctx, first.id, { mapping: body.mapping, anonymousRows: body.anonymous_rows, mode: body.mode });
+      const id = out.run.id;
+      request.auditTarget = { resourceId: id };
+      return sendStarted(reply, ctx, id, out);
     },
   );
 

@@ -3,7 +3,10 @@ import { z } from 'zod';
 export const importKind = z.enum(['items', 'interactions']);
 
 /** Multipart text fields accepted next to the file (anything else is refused, naming the field). */
-export const UPLOAD_FIELDS = ['mapping', 'delimiter', 'format', 'mode', 'tenant_id', 'custom_types', 'source'] as const;
+export const UPLOAD_FIELDS = ['mapping', 'delimiter', 'format', 'mode', 'tenant_id', 'custom_types', 'source', 'anonymous_rows'] as const;
+
+/** Rows that name no customer: `reject` them (default) or import them as `anonymous` shoppers, one per order or session. */
+export const anonymousRows = z.enum(['reject', 'anonymous']);
 
 export const uploadFields = z
   .object({
@@ -19,6 +22,7 @@ export const uploadFields = z
     custom_types: z.array(z.string().max(60)).max(100).optional(),
     /** Channel of the rows, e.g. `pos` for a point-of-sale export (default `upload`). */
     source: z.string().max(40).optional(),
+    anonymous_rows: anonymousRows.optional(),
   })
   .strict();
 
@@ -115,6 +119,7 @@ export const mappingPreviewBody = z
     kind: importKind,
     headers: z.array(z.string().max(300)).min(1).max(500),
     mapping: z.record(z.string().min(1).max(300), z.string().max(100)).optional(),
+    anonymous_rows: anonymousRows.optional(),
   })
   .strict();
 export const mappingPreviewResponse = z.object({
@@ -129,7 +134,24 @@ export const mappingPreviewResponse = z.object({
   ),
   constants: z.array(z.object({ field: z.string(), value: z.string() })),
   problems: z.array(z.string()).describe('What would refuse the file (a required field with no column, an unknown target)'),
+  saved: z
+    .object({
+      import_id: z.string(),
+      created_at: z.string(),
+      mapping: z.record(z.string(), z.string()),
+      anonymous_rows: anonymousRows.nullable(),
+    })
+    .nullable()
+    .describe('The mapping of the newest import of a file with this same header that kept rows (null when none)'),
 });
+
+export const rerunBody = z
+  .object({
+    mapping: z.record(z.string().min(1).max(300), z.string().max(100)).optional(),
+    anonymous_rows: anonymousRows.optional(),
+    mode: z.enum(['sync', 'async']).optional(),
+  })
+  .strict();
 
 export const importListQuery = z.object({
   kind: importKind.optional(),

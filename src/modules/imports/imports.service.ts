@@ -11,7 +11,7 @@ import {
   type TenantContext,
 } from '../../platform/index.ts';
 import { CUSTOM_TYPE_PATTERN } from '../events/index.ts';
-import type { ImportKind } from './imports.columns.ts';
+import { headerKeyOf, type AnonymousRows, type ImportKind } from './imports.columns.ts';
 import { estimateRows, gzipCap, sniffBinaryInput } from './imports.parse.ts';
 import type { ImportPipeline, RunOutcome } from './imports.pipeline.ts';
 import type { ImportCounters, ImportOptionsStored, ImportRunRow, ImportsRepository } from './imports.repository.ts';
@@ -46,6 +46,8 @@ export interface UploadOptions {
   customTypes?: string[] | undefined;
   /** Channel of the rows, e.g. `pos` for a point-of-sale export (default `upload`). */
   source?: string | undefined;
+  /** Rows that name no customer: rejected (default) or imported as anonymous shoppers per order or session. */
+  anonymousRows?: AnonymousRows | undefined;
 }
 
 /** Options as stored on the run (checked here once, for uploads and the CLI alike). */
@@ -66,6 +68,7 @@ function storedOptions(o: UploadOptions): ImportOptionsStored {
     ...(o.delimiter ? { delimiter: o.delimiter } : {}),
     ...(o.customTypes?.length ? { customTypes: o.customTypes } : {}),
     ...(o.source ? { source: o.source } : {}),
+    ...(o.anonymousRows === 'anonymous' ? { anonymousRows: o.anonymousRows } : {}),
   };
 }
 const SOURCE_PATTERN = /^[a-z][a-z0-9_-]{0,39}$/;
@@ -204,8 +207,9 @@ export function createImportsService(deps: ImportsServiceDeps) {
       kind: ImportKind,
       u: { id: string; fileName: string; key: string; bytes: number },
       o: UploadOptions,
+      extra: { rerunOf?: string } = {},
     ): Promise<UploadResult> {
-      const options = storedOptions(o);
+      const options = { ...storedOptions(o), ...(extra.rerunOf ? { rerunOf: extra.rerunOf } : {}) };
       await refuseBinary(ctx.tenantId, u.key, u.bytes);
       const mode = o.mode ?? (await defaultMode(ctx.tenantId, u.key, u.bytes));
       const actor = ctx.actor.type === 'system' ? `system:${ctx.actor.id}` : `${ctx.actor.type}:${ctx.actor.id}`;
@@ -242,6 +246,51 @@ export function createImportsService(deps: ImportsServiceDeps) {
         onProgress?.(c, stored.bytes),
       );
       return { run: (await repo.get(db, ctx.tenantId, id))!, outcome };
+    },
+
+    /**
+     * Runs an import again from its kept file, as a new import (re-imports are idempotent: rows already stored
+     * count as duplicates), with the first one's options unless new ones are given (a corrected mapping).
+     */
+    async rerun(
+      ctx: TenantContext,
+      id: string,
+      o: { mapping?: Record<string, string> | undefined; anonymousRows?: AnonymousRows | undefined; mode?: 'sync' | 'async' | undefined },
+    ): Promise<UploadResult> {
+      const first = await this.get(ctx, id);
+      if (first.status === 'queued' || first.status === 'running')
+        throw new AppError(
+          'conflict',
+          'IMPORT_STILL_RUNNING',
+          'This import is still running: wait for it to finish before running it again.',
+        );
+      if (!first.storageKey || !(await storage.exists(ctx.tenantId, first.storageKey)))
+        throw new AppError('conflict', 'IMPORT_FILE_GONE', 'The file of this import is no longer kept: upload it again.');
+      const prev = first.options;
+      const options: UploadOptions = {
+        mapping: o.mapping ?? prev.mapping,
+        format: prev.format,
+        delimiter: prev.delimiter,
+        customTypes: prev.customTypes,
+        source: prev.source,
+        anonymousRows: o.anonymousRows ?? prev.anonymousRows,
+        mode: o.mode,
+      };
+      const newRunId = newId();
+      const copy = await this.storeUpload(ctx, newRunId, first.fileName, await storage.get(ctx.tenantId, first.storageKey));
+      try {
+        return await this.start(ctx, first.kind, { id: newRunId, fileName: first.fileName, key: copy.key, bytes: copy.bytes }, options, {
+          rerunOf: first.id,
+        });
+      } catch (err) {
+        if (!(await repo.get(db, ctx.tenantId, newRunId))) await storage.delete(ctx.tenantId, copy.key).catch(() => undefined);
+        throw err;
+      }
+    },
+
+    /** The mapping chosen the last time a file with this header was imported (and kept rows), if any. */
+    async savedMapping(ctx: TenantContext, kind: ImportKind, headers: readonly string[]) {
+      return repo.lastOptionsForHeader(db, ctx.tenantId, kind, headerKeyOf(headers));
     },
 
     async get(ctx: TenantContext, id: string): Promise<ImportRunRow> {
