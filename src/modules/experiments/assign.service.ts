@@ -92,6 +92,8 @@ export function createAssignService(deps: AssignServiceDeps) {
   let flushing: Promise<void> = Promise.resolve();
   /** Rows taken out of the maps and not yet stored (counted against `maxBuffered`). */
   let inFlight = 0;
+  /** The last write failed (the database is down): retries slow down. */
+  let failing = false;
   const buffered = () => pending.size + repeats.size + inFlight;
 
   const add = (into: Map<string, Buffered>, key: string, row: Buffered): void => {
@@ -144,9 +146,10 @@ export function createAssignService(deps: AssignServiceDeps) {
   }
 
   function flushSoon(): void {
-    if (pending.size >= batch.maxRows) void flushFirst();
+    if (pending.size >= batch.maxRows && !failing) void flushFirst();
     else if (!timer && pending.size) {
-      timer = setTimeout(() => void flushFirst(), batch.maxWaitMs);
+      // After a failed write, retry once a second rather than at the batch pace (one error line a second).
+      timer = setTimeout(() => void flushFirst(), failing ? Math.max(batch.maxWaitMs, 1000) : batch.maxWaitMs);
       timer.unref();
     }
     if (repeats.size >= batch.maxRows) void flush();
@@ -169,7 +172,9 @@ export function createAssignService(deps: AssignServiceDeps) {
         const chunk = list.slice(i, i + chunkRows);
         try {
           await deps.repo.recordExposures(deps.db, tenantId, chunk);
+          failing = false;
         } catch (err) {
+          failing = true;
           // Kept for the next flush (the buffer bound turns a long outage into 503s, not lost exposures).
           deps.log.error({ err, tenantId, rows: chunk.length }, 'experiment exposures could not be stored; retrying with the next flush');
           const into = back();
