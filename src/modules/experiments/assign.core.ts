@@ -159,10 +159,12 @@ export interface Decision {
 /**
  * Decides a unit's variant. Out of the experiment (not running, not targeted, outside the namespace slice or
  * the traffic allocation, held out, a bot): control, not counted. A stored assignment (sticky) wins over the hash.
+ * `hashValue` is the raw id a GrowthBook SDK hashes (its `id` attribute), so both agree on every step: namespace
+ * (hash v1), holdout and variant (hash v2).
  */
 export function decide(
   exp: AssignableExperiment,
-  unit: string,
+  hashValue: string,
   ctx: { attributes: Attributes; isBot: boolean; stickyVariantId?: string | undefined },
 ): Decision {
   const out = (reason: AssignReason): Decision => ({ variant: 0, inExperiment: false, reason, bucket: null });
@@ -173,9 +175,9 @@ export function decide(
     if (i >= 0) return { variant: i, inExperiment: true, reason: 'sticky', bucket: null };
   }
   if (!matches(exp.targeting, ctx.attributes)) return out('not_targeted');
-  if (exp.namespace && !inNamespace(unit, exp.namespace, exp.namespaceStart, exp.namespaceEnd)) return out('namespace');
-  if (exp.holdoutSeed && exp.holdoutPercent > 0 && hashV2(exp.holdoutSeed, unit) < exp.holdoutPercent) return out('holdout');
-  const bucket = hashV2(exp.hashSeed, unit);
+  if (exp.namespace && !inNamespace(hashValue, exp.namespace, exp.namespaceStart, exp.namespaceEnd)) return out('namespace');
+  if (exp.holdoutSeed && exp.holdoutPercent > 0 && hashV2(exp.holdoutSeed, hashValue) < exp.holdoutPercent) return out('holdout');
+  const bucket = hashV2(exp.hashSeed, hashValue);
   const variant = chooseVariant(
     bucket,
     bucketRanges(

@@ -6,7 +6,7 @@
 import Bowser from 'bowser';
 import { LRUCache } from 'lru-cache';
 import type { Db, TenantContext } from '../../platform/index.ts';
-import { requirePermission } from '../../platform/index.ts';
+import { AppError, requirePermission } from '../../platform/index.ts';
 import { type AssignReason, type AssignableExperiment, type Attributes, decide } from './assign.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { Exposure } from './experiments.types.ts';
@@ -42,11 +42,25 @@ export interface AssignServiceDeps {
   clock: () => Date;
   log: { error(obj: object, msg: string): void };
   /**
-   * Exposure batches: flush at this many rows or after this many ms, whichever comes first, written in
-   * statements of at most `chunkRows` rows with a turn of the event loop between them.
+   * Exposure batches: first exposures flush at `maxRows` rows or after `maxWaitMs`, whichever comes first;
+   * repeat exposures of units already stored only bump counters and flush every `repeatWaitMs`. Statements
+   * hold at most `chunkRows` rows, with a turn of the event loop between them. At most `maxBuffered` exposures
+   * wait in memory: past that (the database is down or slower than the traffic) assignments are refused with
+   * 503 and Retry-After rather than growing memory without bound or dropping exposures.
    */
-  batch?: { maxRows: number; maxWaitMs: number; chunkRows?: number };
+  batch?: { maxRows: number; maxWaitMs: number; chunkRows?: number; repeatWaitMs?: number; maxBuffered?: number };
 }
+
+/** An exposure waiting to be stored: first and last time seen, and how often. */
+type Buffered = Exposure & { lastAt: Date; count: number };
+
+export const EXPOSURE_BACKLOG = 'EXPERIMENT_EXPOSURE_BACKLOG';
+
+/** 503: too many exposures wait to be stored; the client retries after a second. */
+const exposureBacklog = (): AppError =>
+  new AppError('unavailable', EXPOSURE_BACKLOG, 'Exposures are arriving faster than they can be stored: retry shortly.', {
+    retryAfterSeconds: 1,
+  });
 
 const isBot = (ua: string | undefined): boolean => {
   if (!ua) return false;
@@ -64,11 +78,37 @@ export function createAssignService(deps: AssignServiceDeps) {
   // waiting for its whole length (the p99 of seconds the bench measured). Small statements, with requests
   // served between them, bound that wait to one chunk.
   const chunkRows = batch.chunkRows ?? 200;
+  const repeatWaitMs = batch.repeatWaitMs ?? 5000;
+  const maxBuffered = batch.maxBuffered ?? 100_000;
   const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
-  // Exposures waiting for the next flush, one entry per (tenant, experiment, unit): repeats add to its count.
-  let pending = new Map<string, Exposure & { count: number }>();
+  // Write volume: a unit's first exposure to an experiment is one row; later exposures of a unit this process
+  // has already assigned (the returning visitor, most of real traffic) only add to counters in memory, written
+  // as one row per unit every few seconds however many requests it made. Both maps hold one entry per
+  // (tenant, experiment, unit), so no statement touches a row twice.
+  let pending = new Map<string, Buffered>();
+  let repeats = new Map<string, Buffered>();
   let timer: NodeJS.Timeout | undefined;
+  let repeatTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  /** Rows taken out of the maps and not yet stored (counted against `maxBuffered`). */
+  let inFlight = 0;
+  /** The last write failed (the database is down): retries slow down. */
+  let failing = false;
+  const buffered = () => pending.size + repeats.size + inFlight;
+
+  const add = (into: Map<string, Buffered>, key: string, row: Buffered): void => {
+    const seen = into.get(key);
+    if (seen) {
+      seen.count += row.count;
+      if (row.at < seen.at) seen.at = row.at;
+      if (row.lastAt > seen.lastAt) seen.lastAt = row.lastAt;
+    } else into.set(key, row);
+  };
+  /** A first exposure waits for the next short flush; a unit known to be stored (or pending) only adds to counters. */
+  const buffer = (key: string, stored: boolean, row: Buffered): void => {
+    if (pending.has(key) || !stored) add(pending, key, row);
+    else add(repeats, key, row);
+  };
 
   async function loadConfig(tenantId: string): Promise<TenantConfig> {
     const hit = configs.get(tenantId);
@@ -106,39 +146,68 @@ export function createAssignService(deps: AssignServiceDeps) {
   }
 
   function flushSoon(): void {
-    if (pending.size >= batch.maxRows) void flush();
-    else if (!timer) {
-      timer = setTimeout(() => void flush(), batch.maxWaitMs);
+    if (pending.size >= batch.maxRows && !failing) void flushFirst();
+    else if (!timer && pending.size) {
+      // After a failed write, retry once a second rather than at the batch pace (one error line a second).
+      timer = setTimeout(() => void flushFirst(), failing ? Math.max(batch.maxWaitMs, 1000) : batch.maxWaitMs);
       timer.unref();
+    }
+    if (repeats.size >= batch.maxRows) void flush();
+    else if (!repeatTimer && repeats.size) {
+      repeatTimer = setTimeout(() => void flush(), repeatWaitMs);
+      repeatTimer.unref();
     }
   }
 
-  /** Writes every buffered exposure (one statement per tenant). Resolves when they are stored. */
-  function flush(): Promise<void> {
+  /** Writes one map's rows (one statement per tenant and chunk). Rows that fail go back to be retried. */
+  async function write(rows: Buffered[], keyOf: (r: Buffered) => string, back: () => Map<string, Buffered>): Promise<void> {
+    const byTenant = new Map<string, Buffered[]>();
+    for (const r of rows) {
+      const list = byTenant.get(r.tenantId);
+      if (list) list.push(r);
+      else byTenant.set(r.tenantId, [r]);
+    }
+    for (const [tenantId, list] of byTenant) {
+      for (let i = 0; i < list.length; i += chunkRows) {
+        const chunk = list.slice(i, i + chunkRows);
+        try {
+          await deps.repo.recordExposures(deps.db, tenantId, chunk);
+          failing = false;
+        } catch (err) {
+          failing = true;
+          // Kept for the next flush (the buffer bound turns a long outage into 503s, not lost exposures).
+          deps.log.error({ err, tenantId, rows: chunk.length }, 'experiment exposures could not be stored; retrying with the next flush');
+          const into = back();
+          for (const r of chunk) add(into, keyOf(r), r);
+        }
+        inFlight -= chunk.length;
+        await yieldTurn();
+      }
+    }
+  }
+
+  const keyOf = (r: Buffered) => `${r.tenantId}|${r.experimentId}|${r.unitId}`;
+
+  /** Writes buffered first exposures (the repeats wait for their own timer). */
+  function flushFirst(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const rows = [...pending.values()];
     pending = new Map();
-    flushing = flushing.then(async () => {
-      if (!rows.length) return;
-      const byTenant = new Map<string, (Exposure & { count: number })[]>();
-      for (const r of rows) {
-        const list = byTenant.get(r.tenantId);
-        if (list) list.push(r);
-        else byTenant.set(r.tenantId, [r]);
-      }
-      for (const [tenantId, list] of byTenant) {
-        for (let i = 0; i < list.length; i += chunkRows) {
-          const chunk = list.slice(i, i + chunkRows);
-          try {
-            await deps.repo.recordExposures(deps.db, tenantId, chunk);
-          } catch (err) {
-            deps.log.error({ err, tenantId, rows: chunk.length }, 'experiment exposures could not be stored');
-          }
-          await yieldTurn();
-        }
-      }
-    });
+    inFlight += rows.length;
+    flushing = flushing.then(() => write(rows, keyOf, () => pending)).finally(flushSoon);
+    return flushing;
+  }
+
+  /** Writes every buffered exposure, first and repeat. Resolves when they are stored (or kept for a retry). */
+  function flush(): Promise<void> {
+    if (repeatTimer) clearTimeout(repeatTimer);
+    repeatTimer = undefined;
+    const rows = [...repeats.values()];
+    repeats = new Map();
+    inFlight += rows.length;
+    void flushFirst();
+    flushing = flushing.then(() => write(rows, keyOf, () => repeats));
     return flushing;
   }
 
@@ -166,6 +235,7 @@ export function createAssignService(deps: AssignServiceDeps) {
       tenantId: string,
       items: readonly { experimentKey: string; variant: number; userId: string | undefined; anonymousId: string | undefined }[],
     ): Promise<number> {
+      if (buffered() + items.length > maxBuffered) throw exposureBacklog();
       const cfg = await loadConfig(tenantId);
       const now = deps.clock();
       let accepted = 0;
@@ -179,9 +249,7 @@ export function createAssignService(deps: AssignServiceDeps) {
         const known = sticky.get(sk);
         if (known && known !== v.id) return;
         sticky.set(sk, v.id);
-        const seen = pending.get(sk);
-        if (seen) seen.count++;
-        else pending.set(sk, { tenantId, experimentId: e.id, unitId: unit, variantId: v.id, at: now, count: 1 });
+        buffer(sk, known !== undefined, { tenantId, experimentId: e.id, unitId: unit, variantId: v.id, at: now, lastAt: now, count: 1 });
         accepted++;
       });
       if (accepted) flushSoon();
@@ -199,6 +267,7 @@ export function createAssignService(deps: AssignServiceDeps) {
    * serving path (the newsfeed's module order) through the public entry.
    */
   async function assignIn(tenantId: string, input: AssignInput): Promise<{ unitId: string; assignments: Assignment[] }> {
+    if (buffered() >= maxBuffered) throw exposureBacklog();
     const [cfg, unit] = await Promise.all([loadConfig(tenantId), deps.units.resolve(tenantId, input.userId, input.anonymousId)]);
     const keys = input.experimentKeys ?? [...cfg.byKey.values()].filter((e) => e.status === 'running').map((e) => e.key);
     const running = keys.map((k) => cfg.byKey.get(k)).filter((e): e is AssignableExperiment => !!e && e.status === 'running');
@@ -243,7 +312,7 @@ export function createAssignService(deps: AssignServiceDeps) {
         continue;
       }
       const st = stickyOf.get(e.id);
-      const d = decide(e, unit.primary, { attributes: input.attributes, isBot: bot, stickyVariantId: st?.variantId });
+      const d = decide(e, unit.hashKey, { attributes: input.attributes, isBot: bot, stickyVariantId: st?.variantId });
       const v = e.variants[d.variant];
       assignments.push({
         experimentKey: key,
@@ -261,11 +330,17 @@ export function createAssignService(deps: AssignServiceDeps) {
         await deps.repo.moveAssignment(deps.db, tenantId, e.id, st.unitId, unit.primary);
         sticky.delete(`${tenantId}|${e.id}|${st.unitId}`);
       }
-      sticky.set(`${tenantId}|${e.id}|${unit.primary}`, v.id);
       const pk = `${tenantId}|${e.id}|${unit.primary}`;
-      const seen = pending.get(pk);
-      if (seen) seen.count++;
-      else pending.set(pk, { tenantId, experimentId: e.id, unitId: unit.primary, variantId: v.id, at: now, count: 1 });
+      sticky.set(pk, v.id);
+      buffer(pk, st !== undefined && st.unitId === unit.primary, {
+        tenantId,
+        experimentId: e.id,
+        unitId: unit.primary,
+        variantId: v.id,
+        at: now,
+        lastAt: now,
+        count: 1,
+      });
     }
     flushSoon();
     return { unitId: unit.primary, assignments };

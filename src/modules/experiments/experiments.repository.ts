@@ -119,17 +119,17 @@ export function createExperimentsRepository() {
 
     /**
      * Logs exposures of one tenant in one statement: the first exposure of a unit creates its assignment, later
-     * ones bump the count (the variant of a stored assignment never changes). Duplicates within the batch are summed.
+     * ones bump the count (the variant of a stored assignment never changes). `rows` hold each (experiment, unit)
+     * once (the caller merges repeats), so no row is touched twice and no grouping is needed.
      */
-    async recordExposures(q: Q, tenantId: string, rows: readonly (Exposure & { count: number })[]): Promise<void> {
+    async recordExposures(q: Q, tenantId: string, rows: readonly (Exposure & { lastAt: Date; count: number })[]): Promise<void> {
       if (!rows.length) return;
       await q.execute(sql`INSERT INTO experiment_assignments AS a (tenant_id, experiment_id, unit_id, variant_id, first_exposed_at, last_exposed_at, exposures)
-        SELECT ${tenantId}, e.experiment_id, e.unit_id, (array_agg(e.variant_id ORDER BY e.at))[1], min(e.at), max(e.at), sum(e.n)::int
+        SELECT ${tenantId}, e.experiment_id, e.unit_id, e.variant_id, e.first_at, e.last_at, e.n
         FROM unnest(${arrayParam(rows.map((r) => r.experimentId))}::uuid[], ${arrayParam(rows.map((r) => r.unitId))}::text[],
                     ${arrayParam(rows.map((r) => r.variantId))}::uuid[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[],
-                    ${arrayParam(rows.map((r) => r.count))}::int[])
-          AS e(experiment_id, unit_id, variant_id, at, n)
-        GROUP BY e.experiment_id, e.unit_id
+                    ${arrayParam(rows.map((r) => r.lastAt.toISOString()))}::timestamptz[], ${arrayParam(rows.map((r) => r.count))}::int[])
+          AS e(experiment_id, unit_id, variant_id, first_at, last_at, n)
         ON CONFLICT (tenant_id, experiment_id, unit_id) DO UPDATE
           SET exposures = a.exposures + excluded.exposures, last_exposed_at = greatest(a.last_exposed_at, excluded.last_exposed_at)`);
     },

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { errorResponses, randomToken, tenantContext, validation } from '../../platform/index.ts';
+import { errorBody, errorResponses, randomToken, tenantContext, validation } from '../../platform/index.ts';
 import { analyze } from './analyze.core.ts';
 import { analyzeBody, analyzeResponse, metricJson, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
 import type { AssignService } from './assign.service.ts';
@@ -72,7 +72,8 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
         tags: TAGS,
         summary: 'Assign a user or anonymous visitor to experiments (seed 000); unknown or stopped experiments answer control',
         body: s.assignBody,
-        response: { 200: s.assignResponse, ...errorResponses },
+        // 503 + Retry-After: exposures are arriving faster than they can be stored (bounded buffer).
+        response: { 200: s.assignResponse, ...errorResponses, 503: errorBody },
       },
       config: write,
     },

@@ -115,6 +115,8 @@ export interface SdkRule {
   weights?: number[];
   meta?: { key: string; name: string }[];
   namespace?: [string, number, number];
+  /** GrowthBook's filters: the unit's hash under `seed` must fall in one of `ranges` (holdouts, namespaces). */
+  filters?: { seed: string; ranges: [number, number][]; hashVersion: 1 | 2; attribute: string }[];
   phase?: string;
 }
 
@@ -181,7 +183,19 @@ export function buildPayload(
         meta: e.variants.map((v) => ({ key: v.key, name: v.key })),
         phase: '0',
       } satisfies Omit<SdkRule, 'id'>);
-      if (e.namespace) base.namespace = [e.namespace, e.namespaceStart, e.namespaceEnd];
+      // A holdout is a filter: units whose hash v2 under the holdout seed is below the held-out share see the
+      // default. The SDKs ignore `namespace` once a rule has filters, so the namespace then becomes a filter too
+      // (hash v1 of "__" + namespace, GrowthBook's namespace hash).
+      if (e.holdoutSeed && e.holdoutPercent > 0) {
+        base.filters = [{ seed: e.holdoutSeed, ranges: [[e.holdoutPercent, 1]], hashVersion: 2, attribute: r.hashAttribute }];
+        if (e.namespace)
+          base.filters.push({
+            seed: `__${e.namespace}`,
+            ranges: [[e.namespaceStart, e.namespaceEnd]],
+            hashVersion: 1,
+            attribute: r.hashAttribute,
+          });
+      } else if (e.namespace) base.namespace = [e.namespace, e.namespaceStart, e.namespaceEnd];
       rules.push(base);
     }
     features[f.key] = rules.length ? { defaultValue: f.defaultValue, rules } : { defaultValue: f.defaultValue };

@@ -229,6 +229,64 @@ describe('feature flags', () => {
     expect(counts.body.data).toEqual([{ day: expect.any(String), value: '20', count: 2 }]);
   });
 
+  it('gives a GrowthBook SDK evaluating the payload locally the variant the server assigns (weights, traffic, namespace, holdout, targeting)', async () => {
+    const e = await t.request('POST', '/api/v1/admin/experiments', {
+      token: key,
+      body: {
+        key: 'agree_exp',
+        name: 'Server and SDK agree',
+        variants: [
+          { key: 'control', weight: 0.2 },
+          { key: 'b', weight: 0.3 },
+          { key: 'c', weight: 0.5 },
+        ],
+        traffic_allocation: 0.8,
+        targeting: { country: 'FR' },
+        namespace: { name: 'checkout_layer', start: 0.1, end: 0.9 },
+        holdout: { seed: 'agree_holdout', percent: 0.15 },
+      },
+    });
+    expect(e.status).toBe(201);
+    await t.request('POST', `/api/v1/admin/experiments/${e.body.id}/start`, { token: key });
+    const flag = await t.request('POST', '/api/v1/admin/flags', {
+      token: key,
+      body: {
+        key: 'agree_flag',
+        value_type: 'string',
+        default_value: 'off',
+        rules: [{ type: 'experiment', experiment_key: 'agree_exp', variation_values: { control: 'control', b: 'b', c: 'c' } }],
+      },
+    });
+    expect(flag.status).toBe(201);
+    const f = (await payload(prodKey)).body.features;
+    const rule = f.agree_flag.rules[0];
+    // The holdout is a filter; with filters present the SDK ignores `namespace`, so the namespace is a filter too.
+    expect(rule.filters).toEqual([
+      { seed: 'agree_holdout', ranges: [[0.15, 1]], hashVersion: 2, attribute: 'id' },
+      { seed: '__checkout_layer', ranges: [[0.1, 0.9]], hashVersion: 1, attribute: 'id' },
+    ]);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      // Users by id, then anonymous visitors (the SDK's `id` holds the anonymous id when no user id is known);
+      // a tenth of them outside the targeting.
+      const id = i < 200 ? `shopper-${i}` : `anon-${i}`;
+      const country = i % 10 === 0 ? 'DE' : 'FR';
+      const server = await t.request('POST', '/api/v1/experiments/assign', {
+        token: key,
+        body: { ...(i < 200 ? { user_id: id } : { anonymous_id: id }), experiments: ['agree_exp'], attributes: { country } },
+      });
+      const a = server.body.assignments[0];
+      const local = sdk(f, { id, country }).evalFeature('agree_flag');
+      const sdkIn = local.source === 'experiment' && local.experimentResult?.inExperiment === true;
+      expect({ id, inExperiment: sdkIn }).toEqual({ id, inExperiment: a.in_experiment });
+      if (sdkIn) expect({ id, variant: local.value }).toEqual({ id, variant: a.variant_key });
+      const outcome = a.in_experiment ? a.variant_key : a.reason;
+      seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
+    }
+    // Every path was taken: each variant, and each way out (targeting, namespace, holdout, traffic).
+    for (const k of ['control', 'b', 'c', 'not_targeted', 'namespace', 'holdout', 'traffic']) expect(seen.get(k) ?? 0).toBeGreaterThan(0);
+  });
+
   it('refuses bad definitions in plain words', async () => {
     const create = (body: unknown) => t.request('POST', '/api/v1/admin/flags', { token: key, body });
     const cases: [unknown, number, RegExp | string][] = [

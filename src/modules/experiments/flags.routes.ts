@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, errorResponses, tenantContext } from '../../platform/index.ts';
+import { AppError, errorBody, errorResponses, tenantContext } from '../../platform/index.ts';
 import type { FlagPrerequisite, FlagRule } from './flags.core.ts';
 import type { FlagRow } from './flags.repository.ts';
 import * as s from './flags.schemas.ts';
@@ -215,7 +215,7 @@ export async function flagsRoutes(app: FastifyInstance, flags: FlagsService): Pr
         summary: "Exposures reported by an SDK: flag evaluations and experiment exposures (GrowthBook's trackingCallback)",
         params: s.sdkPayloadParams,
         body: s.exposuresBody,
-        response: { 202: s.exposuresResponse, ...errorResponses },
+        response: { 202: s.exposuresResponse, ...errorResponses, 503: errorBody },
       },
       config: sdk,
     },

@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
-import { createAssignService } from './assign.service.ts';
+import { AppError } from '../../platform/index.ts';
+import { createAssignService, EXPOSURE_BACKLOG } from './assign.service.ts';
 import { createExperimentsRepository } from './experiments.repository.ts';
 import { experimentsRoutes } from './experiments.routes.ts';
 import { createExperimentsService } from './experiments.service.ts';
@@ -28,6 +29,8 @@ export interface ExperimentVariant {
   config: unknown;
   inExperiment: boolean;
 }
+
+const NOT_IN_EXPERIMENT: ExperimentVariant = { experimentId: null, variantKey: 'control', config: {}, inExperiment: false };
 
 export interface ExperimentsModuleDeps {
   /** identity's read-only lookup of the profile behind a user or anonymous id (sticky assignment across devices). */
@@ -58,13 +61,20 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
      * permission); the exposure is logged like an API assignment. Unknown or stopped experiment: not in it.
      */
     async variantFor(tenantId: string, experimentKey: string, userId: string): Promise<ExperimentVariant> {
-      const { assignments } = await assign.assignIn(tenantId, {
-        userId,
-        anonymousId: undefined,
-        experimentKeys: [experimentKey],
-        attributes: {},
-        userAgent: undefined,
-      });
+      let assignments: Awaited<ReturnType<typeof assign.assignIn>>['assignments'];
+      try {
+        ({ assignments } = await assign.assignIn(tenantId, {
+          userId,
+          anonymousId: undefined,
+          experimentKeys: [experimentKey],
+          attributes: {},
+          userAgent: undefined,
+        }));
+      } catch (err) {
+        // Exposures backed up: the serving path shows its default rather than failing (and counts nobody).
+        if (err instanceof AppError && err.code === EXPOSURE_BACKLOG) return NOT_IN_EXPERIMENT;
+        throw err;
+      }
       const a = assignments[0]!;
       return {
         experimentId: a.inExperiment ? a.experimentId : null,

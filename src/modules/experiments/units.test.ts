@@ -26,6 +26,8 @@ describe('unit resolver', () => {
     expect(out.map((o) => o.primary)).toEqual(['u:a', 'u:b', 'u:a', 'u:a', 'p:prof-1']);
     expect(out[1]?.candidates).toEqual(['u:b', 'a:anon-1']);
     expect(out[4]?.candidates).toEqual(['p:prof-1', 'a:known']);
+    // The hash input is the raw id an SDK's `id` attribute holds: the user id first, else the anonymous id.
+    expect(out.map((o) => o.hashKey)).toEqual(['a', 'b', 'a', 'a', 'known']);
     await r.resolve('t1', 'b', 'anon-1');
     expect(calls).toHaveLength(2);
   });
@@ -38,6 +40,6 @@ describe('unit resolver', () => {
     });
     await expect(Promise.all([r.resolve('t', 'x', undefined), r.resolve('t', 'y', undefined)])).rejects.toThrow('database down');
     fail = false;
-    await expect(r.resolve('t', 'x', undefined)).resolves.toEqual({ primary: 'u:x', candidates: ['u:x'] });
+    await expect(r.resolve('t', 'x', undefined)).resolves.toEqual({ primary: 'u:x', candidates: ['u:x'], hashKey: 'x' });
   });
 });

@@ -12,6 +12,13 @@ export interface ResolvedUnit {
   primary: string;
   /** Every id the request names, primary first (sticky lookups try them in order). */
   candidates: string[];
+  /**
+   * The value hashed to pick a variant: the raw user id when given, else the raw anonymous id. It is what a
+   * GrowthBook SDK hashes when its `id` attribute holds the same id, so an SDK evaluating the flags payload
+   * locally gets the variant the server assigns. Stickiness across devices comes from the stored assignment
+   * of the person (`candidates`), not from the hash.
+   */
+  hashKey: string;
 }
 
 export interface UnitResolver {
@@ -81,8 +88,9 @@ export function createUnitResolver(lookup: ProfileLookup): UnitResolver {
       );
       const profile = profiles.find((p) => p !== null) ?? null;
       const direct = ids.map((i) => i.unit);
-      if (profile) return { primary: `p:${profile}`, candidates: [`p:${profile}`, ...direct] };
-      return { primary: direct[0] as string, candidates: direct };
+      const hashKey = (ids[0] as { value: string }).value;
+      if (profile) return { primary: `p:${profile}`, candidates: [`p:${profile}`, ...direct], hashKey };
+      return { primary: direct[0] as string, candidates: direct, hashKey };
     },
   };
 }

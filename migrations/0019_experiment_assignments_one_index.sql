@@ -1,0 +1,1 @@
+DROP INDEX "experiment_assignments_variant_idx";
