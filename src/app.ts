@@ -267,6 +267,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.onErasure((tx, tenantId, person) => sponsored.erasePerson(tx, tenantId, person));
   identity.onErasure(async (tx, tenantId, person) => void (await commerce.erasePerson(tx, tenantId, person)));
   identity.onErasure((tx, tenantId, person) => recs.erasePerson(tx, tenantId, person));
+  // Their buffered writes (exposures, served recommendations) land before the erasure, so it reaches them.
+  identity.beforeErasure(() => experiments.flushExposures());
+  identity.beforeErasure(() => recs.flushServed());
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
   const billing = createBillingModule(platform, {
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),
@@ -283,6 +286,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   });
   // Erasing a person deletes their features and scores in the same transaction.
   identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
+  identity.beforeErasure(() => billing.flushUsage());
 
   registerErrorHandler(app);
   registerAuthHooks(app, {

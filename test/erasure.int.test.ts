@@ -82,8 +82,8 @@ const post = async (url: string, body: unknown, token = key) => {
   return r.body;
 };
 
-async function experiment(): Promise<string> {
-  const created = await post('/api/v1/admin/experiments', { name: 'Erasure order', primary_metric: 'purchase' });
+async function experiment(name = 'Erasure order'): Promise<string> {
+  const created = await post('/api/v1/admin/experiments', { name, primary_metric: 'purchase' });
   await post(`/api/v1/admin/experiments/${created.id}/variants`, { key: 'control', config: {} });
   await post(`/api/v1/admin/experiments/${created.id}/variants`, { key: 'treatment', config: {} });
   await post(`/api/v1/admin/experiments/${created.id}/start`, {});
@@ -259,5 +259,28 @@ describe('erasure reaches every module', () => {
     // The client's old session id no longer finds the session.
     const ended = await t.request('POST', '/api/v1/analytics/session/end', { token: key, body: { session_id: X.session } });
     expect(ended.status).toBe(404);
+  });
+
+  it('a person erased while their latest exposures and served recommendations are still buffered leaves nothing once the buffers are written', async () => {
+    const Z = { user: 'zq-user-99', anon: 'zq-anon-99', email: 'zq.person@shop.test', session: 'zq-sess-99' };
+    const experimentKey = await experiment('Erasure while buffered');
+    await post('/api/v1/interactions', {
+      user_id: Z.user,
+      anonymous_id: Z.anon,
+      item_id: 'lamp',
+      interaction_type: 'view',
+      identifiers: { email: Z.email },
+    });
+    // Exposures and served recommendations are buffered in memory and written in the background.
+    for (let i = 0; i < 3; i++) {
+      await post('/api/v1/experiments/assign', { user_id: Z.user, anonymous_id: Z.anon, experiments: [experimentKey] });
+      await post('/api/v1/recommendations', { user_id: Z.user, count: 2 });
+    }
+    const z = await t.request('GET', `/api/v1/profiles/lookup?email=${Z.email}`, { token: owner });
+    const del = await t.request('DELETE', `/api/v1/profiles/${z.body.id}`, { token: owner });
+    expect(del.status, JSON.stringify(del.body)).toBe(200);
+    await t.modules.experiments.flushExposures();
+    await t.modules.recs.flushServed();
+    expect(await whereMentioned(Z)).toEqual([]);
   });
 });

@@ -41,7 +41,8 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
   const settings = createSettingsStore(platform.db, repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const erasureListeners: ErasureListener[] = [];
-  const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners });
+  const erasureFlushes: (() => Promise<void>)[] = [];
+  const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners, erasureFlushes });
   const customerOrders = createCustomerOrdersRepository();
   let activitySource: ProfileActivitySource | undefined;
   const reconciler = createAggregatesReconciler({ db: platform.db, repo, jobs: platform.jobs, source: () => activitySource });
@@ -62,6 +63,13 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     /** Registers another module's erasure step (run inside the erasure's transaction with every id of the person). */
     onErasure(listener: ErasureListener): void {
       erasureListeners.push(listener);
+    },
+    /**
+     * Registers another module's write buffer to drain before an erasure starts (exposures, served
+     * recommendations held in memory), so no row about the person is written after they are erased.
+     */
+    beforeErasure(flush: () => Promise<void>): void {
+      erasureFlushes.push(flush);
     },
     /** Read-only orders and facts of active profiles, for predictions' features. */
     customerOrders,

@@ -21,6 +21,8 @@ export interface ProfilesDeps {
   settings: SettingsStore;
   /** Other modules' erasure steps, run in the erasure's transaction. */
   erasureListeners: readonly ErasureListener[];
+  /** Other modules' in-memory write buffers, drained before the erasure's transaction. */
+  erasureFlushes?: readonly (() => Promise<void>)[];
 }
 
 export interface ProfileView {
@@ -286,6 +288,8 @@ export function createProfilesService(deps: ProfilesDeps) {
       requirePermission(ctx, 'profiles:write');
       requirePermission(ctx, 'data:delete');
       const profile = await resolveActive(ctx.tenantId, id);
+      // Rows about the person still held in memory are written first, so the erasure below reaches them too.
+      await Promise.all((deps.erasureFlushes ?? []).map((flush) => flush()));
       return db.transaction(async (tx) => {
         await repo.lockProfiles(tx, ctx.tenantId, [profile.id]);
         const family = await repo.family(tx, ctx.tenantId, profile.id);
