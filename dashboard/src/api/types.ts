@@ -60,6 +60,8 @@ export type {
   CartProductsReport,
   SessionTimeline,
   KpisReport,
+  RetentionReport,
+  PathsReport,
   PredictAllResponse,
   OrderStatus,
   OrderSummary,
