@@ -377,8 +377,7 @@ export function referenceRetention(
         .map((f) => (dayNumber(label(f.at)) - dayNumber(cohort)) / (period === 'day' ? 1 : 7))
         .filter((k) => k >= 1),
     );
-    for (let k = 1; k <= periods; k++)
-      if (criterion === 'on' ? ks.has(k) : [...ks].some((x) => x >= k)) row.counts[k]!++;
+    for (let k = 1; k <= periods; k++) if (criterion === 'on' ? ks.has(k) : [...ks].some((x) => x >= k)) row.counts[k]!++;
     out.set(cohort, row);
   }
   return out;

@@ -128,7 +128,7 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
     const heatmap = page.getByTestId('retention-heatmap');
     await heatmap.waitFor({ timeout: 20_000 });
     // Five shoppers browsed: the cohorts hold five people, period 0 is 100 %.
-    await expect(heatmap.getByText('100%').count()).resolves.toBeGreaterThan(0);
+    await expect(heatmap.getByText('100.0 %').count()).resolves.toBeGreaterThan(0);
     await heatmap.getByText('Average').waitFor();
     const paths = page.getByTestId('paths-chart');
     await paths.waitFor();

@@ -31,7 +31,8 @@ export function Layout({ children }: { children: ReactNode }) {
   const navigate = useNavigate();
   const items = data?.user.is_platform_admin ? [...NAV, { to: '/admin', label: 'Platform admin' }] : NAV;
   // The longest item the path starts with is the active one (/analytics/behaviour is not also /analytics).
-  const matches = (to: string) => (to === '/' ? location.pathname === '/' : location.pathname === to || location.pathname.startsWith(`${to}/`));
+  const matches = (to: string) =>
+    to === '/' ? location.pathname === '/' : location.pathname === to || location.pathname.startsWith(`${to}/`);
   const current = items.filter((i) => matches(i.to)).sort((a, b) => b.to.length - a.to.length)[0]?.to;
   const active = (to: string) => to === current;
 

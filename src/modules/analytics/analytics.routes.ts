@@ -8,7 +8,10 @@ import * as b from './behaviour.schemas.ts';
 import type { BehaviourService } from './behaviour.service.ts';
 
 /** Seed 000's eight reports under /api/v1/analytics (read-only, `analytics:read`). */
-export async function analyticsRoutes(app: FastifyInstance, deps: { analytics: AnalyticsService; kpis: KpisService; behaviour: BehaviourService }): Promise<void> {
+export async function analyticsRoutes(
+  app: FastifyInstance,
+  deps: { analytics: AnalyticsService; kpis: KpisService; behaviour: BehaviourService },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const config = { auth: { kind: 'tenant', permission: 'analytics:read' } } as const;
   const a = deps.analytics;

@@ -31,9 +31,6 @@ export type {
   CartMeasures,
   CurrencyAmount,
   PageMeasures,
-  PathEdgeRow,
-  RetentionPeriod,
-  RetentionRow,
   SessionMeasures,
 } from '../events/index.ts';
 

@@ -41,7 +41,8 @@ export function retentionMatrix(
       for (let k = periods; k >= 1; k--) counts[k] = acc += get('last', cohort, k);
     }
     const values: (RetentionCell | null)[] = [{ period: 0, count: size, rate: size > 0 ? 1 : 0 }];
-    for (let k = 1; k <= periods; k++) values.push(i + k < labels.length ? { period: k, count: counts[k]!, rate: rate(counts[k]!, size) } : null);
+    for (let k = 1; k <= periods; k++)
+      values.push(i + k < labels.length ? { period: k, count: counts[k]!, rate: rate(counts[k]!, size) } : null);
     return { cohort, size, values };
   });
   // Weighted by cohort size over the cohorts that observed the period (PostHog's "average" row).
@@ -77,7 +78,11 @@ export interface PathStep {
  * Per offset (1..depth, negative offsets going back), the nodes and their session counts from the edges, largest
  * first, 'other' and '(end)' last. Sessions at offset k are those still on a path at k - 1.
  */
-export function pathSteps(edges: readonly { k: number; to: string; sessions: number }[], depth: number, direction: 'next' | 'previous'): PathStep[] {
+export function pathSteps(
+  edges: readonly { k: number; to: string; sessions: number }[],
+  depth: number,
+  direction: 'next' | 'previous',
+): PathStep[] {
   const out: PathStep[] = [];
   const rank = (n: string) => (n === '(end)' ? 2 : n === 'other' ? 1 : 0);
   for (let k = 1; k <= depth; k++) {

@@ -71,7 +71,12 @@ afterAll(async () => {
 type Cell = { period: number; count: number; rate: number } | null;
 type Cohort = { cohort: string; size: number; values: Cell[] };
 
-function expectMatrix(body: { cohorts: Cohort[] }, want: Map<string, { size: number; counts: number[] }>, labels: string[], periods: number) {
+function expectMatrix(
+  body: { cohorts: Cohort[] },
+  want: Map<string, { size: number; counts: number[] }>,
+  labels: string[],
+  periods: number,
+) {
   expect(body.cohorts.map((c) => c.cohort)).toEqual(labels);
   for (const [i, c] of body.cohorts.entries()) {
     const ref = want.get(c.cohort) ?? { size: 0, counts: Array.from({ length: periods + 1 }, () => 0) };
@@ -79,7 +84,12 @@ function expectMatrix(body: { cohorts: Cohort[] }, want: Map<string, { size: num
     expect(c.values).toHaveLength(periods + 1);
     for (let k = 1; k <= periods; k++) {
       if (i + k >= labels.length) expect(c.values[k]).toBeNull();
-      else expect(c.values[k]).toEqual({ period: k, count: ref.counts[k], rate: ref.size ? Math.round((ref.counts[k]! / ref.size) * 1e4) / 1e4 : 0 });
+      else
+        expect(c.values[k]).toEqual({
+          period: k,
+          count: ref.counts[k],
+          rate: ref.size ? Math.round((ref.counts[k]! / ref.size) * 1e4) / 1e4 : 0,
+        });
     }
   }
 }
@@ -93,7 +103,12 @@ describe('GET /retention', () => {
     const want = referenceRetention(sim, W_NY, 'browse', 'view_product', 'day', 4, 'on');
     expect([...want.values()].some((r) => r.counts.some((n) => n > 0))).toBe(true);
     expectMatrix(body, want, DAYS, 4);
-    expect(body.average[0]).toEqual({ period: 0, count: body.cohorts.reduce((a: number, c: Cohort) => a + c.size, 0), size: expect.any(Number), rate: 1 });
+    expect(body.average[0]).toEqual({
+      period: 0,
+      count: body.cohorts.reduce((a: number, c: Cohort) => a + c.size, 0),
+      size: expect.any(Number),
+      rate: 1,
+    });
   });
 
   it('"on or after" counts a return in any later period, never fewer than "on"', async () => {
@@ -150,7 +165,10 @@ describe('GET /paths', () => {
       expect(body.sessions).toBe(want.sessions);
       const sign = direction === 'next' ? 1 : -1;
       const got = new Map<string, number>(
-        body.edges.map((e: { offset: number; from: string; to: string; sessions: number }) => [`${e.offset * sign}|${e.from}|${e.to}`, e.sessions]),
+        body.edges.map((e: { offset: number; from: string; to: string; sessions: number }) => [
+          `${e.offset * sign}|${e.from}|${e.to}`,
+          e.sessions,
+        ]),
       );
       expect(got).toEqual(want.edges);
       // Each offset holds the sessions still on a path at the one before.
@@ -160,7 +178,8 @@ describe('GET /paths', () => {
         expect(body.steps[k].sessions).toBe(body.steps[k - 1].sessions - ended);
         expect(body.steps[k].offset).toBe((k + 1) * sign);
       }
-      for (const s of body.steps) expect(s.nodes.filter((n: { name: string }) => n.name !== 'other' && n.name !== '(end)').length).toBeLessThanOrEqual(3);
+      for (const s of body.steps)
+        expect(s.nodes.filter((n: { name: string }) => n.name !== 'other' && n.name !== '(end)').length).toBeLessThanOrEqual(3);
     }
   });
 
@@ -168,7 +187,11 @@ describe('GET /paths', () => {
     const body = await ok(`paths?${NY_QUERY}&type=event&anchor=browse&device=mobile&depth=2`);
     expect(body.sessions).toBeGreaterThan(0);
     const mobile = new Set(sim.sessions.filter((s) => s.device === 'mobile').map((s) => s.sessionId));
-    const browsing = new Set(sim.funnel.filter((f) => f.stage === 'browse' && f.at >= W_NY.from && f.at < W_NY.to && mobile.has(f.sessionId)).map((f) => f.sessionId));
+    const browsing = new Set(
+      sim.funnel
+        .filter((f) => f.stage === 'browse' && f.at >= W_NY.from && f.at < W_NY.to && mobile.has(f.sessionId))
+        .map((f) => f.sessionId),
+    );
     expect(body.sessions).toBe(browsing.size);
     const names = body.steps.flatMap((s: { nodes: { name: string }[] }) => s.nodes.map((n) => n.name));
     expect(names.some((n: string) => n.startsWith('page:'))).toBe(true);
@@ -183,7 +206,17 @@ describe('GET /paths', () => {
   });
 
   it('refuses bad input with a 400', async () => {
-    for (const q of ['', 'anchor=', 'anchor=%00x', `anchor=${'a'.repeat(2001)}`, 'anchor=/&depth=6', 'anchor=/&top=0', 'anchor=/&type=x', 'anchor=/&direction=up', 'anchor=/&tz=Nowhere/Else']) {
+    for (const q of [
+      '',
+      'anchor=',
+      'anchor=%00x',
+      `anchor=${'a'.repeat(2001)}`,
+      'anchor=/&depth=6',
+      'anchor=/&top=0',
+      'anchor=/&type=x',
+      'anchor=/&direction=up',
+      'anchor=/&tz=Nowhere/Else',
+    ]) {
       const r = await get(`paths?${q}`);
       expect(r.status, q).toBe(400);
     }

@@ -26,9 +26,11 @@ export function createBehaviourService(deps: BehaviourServiceDeps) {
       // One cohort per local period of the range: the same bucket cap as a series.
       const { w, labels } = await windowOf(ctx, q, q.period);
       if (labels.length > MAX_COHORTS)
-        throw validation('ANALYTICS_TOO_MANY_COHORTS', `the range has more than ${MAX_COHORTS} ${q.period} cohorts: choose a longer period or a shorter range`, [
-          { field: 'period', message: 'too fine for this range' },
-        ]);
+        throw validation(
+          'ANALYTICS_TOO_MANY_COHORTS',
+          `the range has more than ${MAX_COHORTS} ${q.period} cohorts: choose a longer period or a shorter range`,
+          [{ field: 'period', message: 'too fine for this range' }],
+        );
       const rows = await events.retention(db, ctx.tenantId, w, filtersOf(q), {
         startEvent: q.start_event,
         returnEvent,

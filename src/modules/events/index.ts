@@ -115,7 +115,7 @@ export type EventsModule = ReturnType<typeof createEventsModule>;
 /** Implements analytics' `AnalyticsEventsPort` over the tracking tables (wired in src/app.ts). */
 export { createAnalyticsSourceRepository } from './analytics-source.repository.ts';
 export { createAnalyticsBehaviourRepository } from './analytics-behaviour.repository.ts';
-export type { AnalyticsBehaviourRepository, PathEdgeRow, RetentionPeriod, RetentionRow } from './analytics-behaviour.repository.ts';
+export type { AnalyticsBehaviourRepository } from './analytics-behaviour.repository.ts';
 export type {
   AnalyticsGranularity,
   AnalyticsSessionFilters,

@@ -70,7 +70,11 @@ function RetentionHeatmap({ report }: { report: RetentionReport }) {
                 <Table.Td
                   key={k}
                   title={v ? `${fmtNumber(v.count)} of ${fmtNumber(c.size)}` : 'not observed yet'}
-                  style={v && c.size ? { background: `rgba(34, 139, 230, ${0.1 + v.rate * 0.8})`, color: v.rate > 0.5 ? 'white' : undefined } : undefined}
+                  style={
+                    v && c.size
+                      ? { background: `rgba(34, 139, 230, ${0.1 + v.rate * 0.8})`, color: v.rate > 0.5 ? 'white' : undefined }
+                      : undefined
+                  }
                 >
                   {v ? fmtPercent(v.rate) : ''}
                 </Table.Td>
@@ -110,7 +114,12 @@ function PathColumns({ report }: { report: PathsReport }) {
                 </Text>
                 <Text size="sm">{fmtPercent(n.share)}</Text>
               </Group>
-              <Progress value={n.share * 100} size="sm" color={n.name === '(end)' ? 'gray' : 'blue'} aria-label={`${n.name}: ${fmtNumber(n.sessions)} sessions`} />
+              <Progress
+                value={n.share * 100}
+                size="sm"
+                color={n.name === '(end)' ? 'gray' : 'blue'}
+                aria-label={`${n.name}: ${fmtNumber(n.sessions)} sessions`}
+              />
             </div>
           ))}
         </Stack>
@@ -136,7 +145,18 @@ function Section({ title, actions, children }: { title: string; actions?: React.
 /** Retention cohorts (heatmap) and paths from a page or event, over the chosen period. */
 export default function BehaviourPage() {
   const { tenantId } = useSession();
-  const [p, setParams] = useParams(['period', 'from', 'to', 'every', 'start', 'return', 'criterion', 'anchor', 'type', 'direction'] as const);
+  const [p, setParams] = useParams([
+    'period',
+    'from',
+    'to',
+    'every',
+    'start',
+    'return',
+    'criterion',
+    'anchor',
+    'type',
+    'direction',
+  ] as const);
   const preset = PRESETS.some((x) => x.value === p.period) ? p.period : '90';
   const range = rangeQuery(preset, p.from, p.to);
   const every = ['day', 'week', 'month'].includes(p.every) ? p.every : 'week';
@@ -153,7 +173,14 @@ export default function BehaviourPage() {
     queryFn: ({ signal }) =>
       get<RetentionReport>(
         '/api/v1/analytics/retention',
-        { ...range, period: every, periods: every === 'day' ? 14 : every === 'week' ? 12 : 6, start_event: start, return_event: ret, criterion },
+        {
+          ...range,
+          period: every,
+          periods: every === 'day' ? 14 : every === 'week' ? 12 : 6,
+          start_event: start,
+          return_event: ret,
+          criterion,
+        },
         signal,
       ),
     enabled: !!tenantId && eventsValid,
@@ -192,7 +219,12 @@ export default function BehaviourPage() {
           />
           {preset === 'custom' && (
             <>
-              <TextInput type="date" label="From" value={p.from || range.from} onChange={(e) => setParams({ from: e.currentTarget.value })} />
+              <TextInput
+                type="date"
+                label="From"
+                value={p.from || range.from}
+                onChange={(e) => setParams({ from: e.currentTarget.value })}
+              />
               <TextInput type="date" label="To" value={p.to || range.to} onChange={(e) => setParams({ to: e.currentTarget.value })} />
             </>
           )}
@@ -202,10 +234,7 @@ export default function BehaviourPage() {
         </Group>
       </Group>
 
-      <Section
-        title="Retention"
-        actions={<CsvButton name="retention" rows={csv.rows} columns={csv.columns} />}
-      >
+      <Section title="Retention" actions={<CsvButton name="retention" rows={csv.rows} columns={csv.columns} />}>
         <Group align="end" gap="sm" mb="sm" wrap="wrap">
           <TextInput
             label="Start event"
