@@ -109,7 +109,7 @@ function PathColumns({ report }: { report: PathsReport }) {
           {s.nodes.map((n) => (
             <div key={n.name} role="listitem">
               <Group justify="space-between" gap="xs" wrap="nowrap">
-                <Text size="sm" truncate="end" title={n.name}>
+                <Text size="sm" truncate="end" title={n.name === '(end)' ? end : n.name}>
                   {n.name === '(end)' ? end : n.name}
                 </Text>
                 <Text size="sm">{fmtPercent(n.share)}</Text>
