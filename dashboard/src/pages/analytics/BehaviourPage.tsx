@@ -76,7 +76,7 @@ function RetentionHeatmap({ report }: { report: RetentionReport }) {
                       : undefined
                   }
                 >
-                  {v ? fmtPercent(v.rate) : ''}
+                  {v && c.size ? fmtPercent(v.rate) : ''}
                 </Table.Td>
               ))}
             </Table.Tr>
