@@ -199,6 +199,43 @@ describe('GET /paths', () => {
     expect(none).toMatchObject({ sessions: 0, steps: [], edges: [] });
   });
 
+  it('gives the known answer on a hand-made session: repeats collapse, events interleave pages by time', async () => {
+    const C = await t.createTenant('Hand');
+    const w = await C.apiKey(['interactions:write']);
+    const r = await C.apiKey(['analytics:read']);
+    const at = (s: number) => iso(Date.parse('2026-03-09T12:00:00Z') + s * 1000);
+    const post = async (url: string, body: object) =>
+      expect((await t.request('POST', `/api/v1/analytics/${url}`, { token: w, body })).status).toBeLessThan(300);
+    await post('session/start', { session_id: 'h1', user_id: 'ann', started_at: at(0) });
+    for (const [i, path] of ['/', '/a', '/a', '/b', '/'].entries())
+      await post('page-view', {
+        session_id: 'h1',
+        page_view_id: `h1-${i}`,
+        page_url: `https://x.example${path}`,
+        type: 'home',
+        viewed_at: at(i * 10),
+      });
+    await post('funnel', { session_id: 'h1', stage: 'browse', reached_at: at(15) });
+    const q = 'from=2026-03-09&to=2026-03-09&tz=UTC';
+    const pages = (await t.request('GET', `/api/v1/analytics/paths?${q}&anchor=/`, { token: r })).body;
+    expect(pages.edges).toEqual([
+      { offset: 1, from: '/', to: '/a', sessions: 1 },
+      { offset: 2, from: '/a', to: '/b', sessions: 1 },
+      { offset: 3, from: '/b', to: '/', sessions: 1 },
+    ]);
+    const back = (await t.request('GET', `/api/v1/analytics/paths?${q}&anchor=/a&direction=previous`, { token: r })).body;
+    expect(back.edges).toEqual([
+      { offset: -1, from: '/a', to: '/', sessions: 1 },
+      { offset: -2, from: '/', to: '(end)', sessions: 1 },
+    ]);
+    // page:home x2, browse at 15 s, page:home x3 => page:home, browse, page:home.
+    const evs = (await t.request('GET', `/api/v1/analytics/paths?${q}&type=event&anchor=browse`, { token: r })).body;
+    expect(evs.edges).toEqual([
+      { offset: 1, from: 'browse', to: 'page:home', sessions: 1 },
+      { offset: 2, from: 'page:home', to: '(end)', sessions: 1 },
+    ]);
+  });
+
   it("shows another tenant nothing of this tenant's sessions", async () => {
     const r = await get(`paths?${NY_QUERY}&anchor=${encodeURIComponent('/p/0')}`, readB);
     expect(r.status).toBe(200);
