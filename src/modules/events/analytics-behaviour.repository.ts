@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryRows } from '../../platform/index.ts';
 import type { AnalyticsSessionFilters, AnalyticsWindow } from './analytics-source.repository.ts';
 
 /**
@@ -134,13 +134,19 @@ export function createAnalyticsBehaviourRepository() {
       f: AnalyticsSessionFilters,
       query: { type: 'page' | 'event'; anchor: string; direction: 'next' | 'previous'; depth: number; top: number },
     ): Promise<{ sessions: number; edges: PathEdgeRow[] }> {
+      // Only sessions that reached the anchor in the window are sequenced.
+      const anchored =
+        query.type === 'page'
+          ? sql`SELECT DISTINCT x.session_id FROM page_views x
+                WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND coalesce(x.page_path, x.page_url) = ${query.anchor}`
+          : sql`SELECT DISTINCT x.session_id FROM (${allEvents(tenantId, w)}) x WHERE x.node = ${query.anchor}`;
       const source =
         query.type === 'page'
           ? sql`SELECT x.tenant_id, x.session_id, coalesce(x.page_path, x.page_url) AS node, x.started_at AS at, 0 AS o, x.id FROM page_views x
-                WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)}`
-          : allEvents(tenantId, w);
+                WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND x.session_id IN (SELECT session_id FROM anchored)`
+          : sql`SELECT * FROM (${allEvents(tenantId, w)}) x WHERE x.session_id IN (SELECT session_id FROM anchored)`;
       const sign = query.direction === 'next' ? 1 : -1;
-      const base = sql`WITH raw AS (${source}),
+      const base = sql`WITH anchored AS (${anchored}), raw AS (${source}),
             seq AS (
               SELECT x.session_id, x.node, x.at, x.o, x.id,
                      lag(x.node) OVER (PARTITION BY x.session_id ORDER BY x.at, x.o, x.node, x.id) AS prev
@@ -152,9 +158,8 @@ export function createAnalyticsBehaviourRepository() {
               FROM seq WHERE prev IS DISTINCT FROM node
             ),
             a AS (SELECT session_id, min(pos) AS pos FROM c WHERE node = ${query.anchor} GROUP BY session_id)`;
-      const total = await queryOne<{ n: number }>(q, sql`${base} SELECT count(*)::int AS n FROM a`);
-      if (!total?.n) return { sessions: 0, edges: [] };
-      const edges = await queryRows<PathEdgeRow>(
+      // One statement: the edges, and the anchor's session count as the row at k = 0.
+      const rows = await queryRows<PathEdgeRow>(
         q,
         sql`${base},
             st AS (
@@ -177,9 +182,11 @@ export function createAnalyticsBehaviourRepository() {
             )
             SELECT t.k, coalesce(fr.node, ${query.anchor}) AS "from", t.node AS "to", count(*)::int AS sessions
             FROM folded t LEFT JOIN folded fr ON fr.session_id = t.session_id AND fr.k = t.k - 1
-            GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3`,
+            GROUP BY 1, 2, 3
+            UNION ALL SELECT 0, '', '', count(*)::int FROM a
+            ORDER BY 1, 4 DESC, 2, 3`,
       );
-      return { sessions: total.n, edges };
+      return { sessions: rows.find((r) => r.k === 0)?.sessions ?? 0, edges: rows.filter((r) => r.k > 0) };
     },
   };
 }
