@@ -25,7 +25,12 @@ import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
 import { createIdentityModule } from './modules/identity/index.ts';
-import { createAnalyticsSourceRepository, createEventsModule, createProfileLinksRepository } from './modules/events/index.ts';
+import {
+  createAnalyticsBehaviourRepository,
+  createAnalyticsSourceRepository,
+  createEventsModule,
+  createProfileLinksRepository,
+} from './modules/events/index.ts';
 import { createCatalogModule } from './modules/catalog/index.ts';
 import { createRecsModule } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
@@ -210,7 +215,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   // Analytics reads the tracking rows through events (its port), orders through identity and the tenant's time zone through tenancy.
   const analytics = createAnalyticsModule(platform, {
-    events: createAnalyticsSourceRepository(),
+    events: { ...createAnalyticsSourceRepository(), ...createAnalyticsBehaviourRepository() },
     orders: identity.orderStats,
     tenantSettings: (id) => tenancy.tenants.getTenant(id).then((t) => t.settings),
   });

@@ -337,3 +337,88 @@ export function referenceCartRevenue(sim: Simulation, w: Window) {
     if (c.type === 'converted' && inWindow(c.at, w)) out.set(c.currency!, (out.get(c.currency!) ?? 0) + c.valueCents!);
   return out;
 }
+
+/** The Monday (YYYY-MM-DD) of a YYYY-MM-DD day's ISO week. */
+export function mondayOf(day: string): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return d.toISOString().slice(0, 10);
+}
+const dayNumber = (day: string) => Math.round(Date.parse(`${day}T00:00:00Z`) / 86_400_000);
+
+/**
+ * Retention over funnel stages by person: cohort = local day (or Monday of the week) of the person's first start
+ * event in the window; a return = a return event after it, k whole local periods later (1..periods). Returns
+ * per cohort the size and, per period, people with a return in it ("on") or in it or later ("on_or_after").
+ */
+export function referenceRetention(
+  sim: Simulation,
+  w: Window,
+  startEvent: string,
+  returnEvent: string,
+  period: 'day' | 'week',
+  periods: number,
+  criterion: 'on' | 'on_or_after',
+) {
+  const sessionOf = new Map(sim.sessions.map((s) => [s.sessionId, s]));
+  const who = (f: SimFunnel) => f.userId ?? person(sessionOf.get(f.sessionId)!);
+  const label = (ms: number) => (period === 'day' ? localDay(ms, w.tz) : mondayOf(localDay(ms, w.tz)));
+  const evs = sim.funnel.filter((f) => inWindow(f.at, w));
+  const first = new Map<string, number>();
+  for (const f of evs) if (f.stage === startEvent) first.set(who(f), Math.min(first.get(who(f)) ?? Infinity, f.at));
+  const out = new Map<string, { size: number; counts: number[] }>();
+  for (const [p, t0] of first) {
+    const cohort = label(t0);
+    const row = out.get(cohort) ?? { size: 0, counts: Array.from({ length: periods + 1 }, () => 0) };
+    row.size++;
+    const ks = new Set(
+      evs
+        .filter((f) => who(f) === p && f.stage === returnEvent && f.at > t0)
+        .map((f) => (dayNumber(label(f.at)) - dayNumber(cohort)) / (period === 'day' ? 1 : 7))
+        .filter((k) => k >= 1),
+    );
+    for (let k = 1; k <= periods; k++) if (criterion === 'on' ? ks.has(k) : [...ks].some((x) => x >= k)) row.counts[k]!++;
+    out.set(cohort, row);
+  }
+  return out;
+}
+
+/**
+ * Page paths per session: the session's pages in the window by time, repeats in a row collapsed; from the first
+ * occurrence of `anchor`, the next (or previous) `depth` pages, '(end)' once where the path stops; per offset the
+ * `top` most frequent pages kept (ties by name), the rest 'other'. Returns the anchor's sessions and the edges.
+ */
+export function referencePaths(sim: Simulation, w: Window, anchor: string, direction: 'next' | 'previous', depth: number, top: number) {
+  const bySession = new Map<string, SimPage[]>();
+  for (const p of sim.pages) if (inWindow(p.at, w)) bySession.set(p.sessionId, [...(bySession.get(p.sessionId) ?? []), p]);
+  const paths: string[][] = [];
+  for (const ps of bySession.values()) {
+    const seq: string[] = [];
+    for (const p of [...ps].sort((a, b) => a.at - b.at)) if (seq[seq.length - 1] !== p.path) seq.push(p.path);
+    const at = seq.indexOf(anchor);
+    if (at < 0) continue;
+    const rest = direction === 'next' ? seq.slice(at + 1) : seq.slice(0, at).reverse();
+    const path = rest.slice(0, depth);
+    if (path.length < depth) path.push('(end)');
+    paths.push(path);
+  }
+  const folded = paths.map((p) => [...p]);
+  for (let k = 0; k < depth; k++) {
+    const counts = new Map<string, number>();
+    for (const p of paths) if (p[k] !== undefined && p[k] !== '(end)') counts.set(p[k]!, (counts.get(p[k]!) ?? 0) + 1);
+    const kept = new Set(
+      [...counts]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, top)
+        .map(([n]) => n),
+    );
+    for (const p of folded) if (p[k] !== undefined && p[k] !== '(end)' && !kept.has(p[k]!)) p[k] = 'other';
+  }
+  const edges = new Map<string, number>();
+  for (const p of folded)
+    p.forEach((node, k) => {
+      const key = `${k + 1}|${k === 0 ? anchor : p[k - 1]}|${node}`;
+      edges.set(key, (edges.get(key) ?? 0) + 1);
+    });
+  return { sessions: paths.length, edges };
+}

@@ -22,6 +22,7 @@ const VisibilityPage = lazy(() => import('./pages/Visibility.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
+const BehaviourPage = lazy(() => import('./pages/analytics/BehaviourPage.tsx'));
 const PricingPage = lazy(() => import('./pages/Pricing.tsx'));
 const BillingPage = lazy(() => import('./pages/Billing.tsx'));
 const SponsoredPage = lazy(() => import('./pages/Sponsored.tsx'));
@@ -54,6 +55,7 @@ function Protected() {
         <Routes>
           <Route index element={<HomePage />} />
           <Route path="analytics" element={<AnalyticsPage />} />
+          <Route path="analytics/behaviour" element={<BehaviourPage />} />
           <Route path="catalog/*" element={<CatalogPage />} />
           <Route path="import" element={<ImportPage />} />
           <Route path="customers/*" element={<CustomersPage />} />

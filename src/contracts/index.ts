@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type * as analytics from '../modules/analytics/analytics.schemas.ts';
+import type * as behaviour from '../modules/analytics/behaviour.schemas.ts';
 import type * as predictions from '../modules/predictions/predictions.schemas.ts';
 import type * as catalog from '../modules/catalog/catalog.schemas.ts';
 import type * as commerce from '../modules/commerce/commerce.schemas.ts';
@@ -188,6 +189,8 @@ export type CartProductsReport = z.infer<typeof analytics.cartProductsResponse>;
 export type RealtimeReport = z.infer<typeof analytics.realtimeResponse>;
 export type SessionTimeline = z.infer<typeof analytics.sessionTimelineResponse>;
 export type KpisReport = z.infer<typeof analytics.kpisResponse>;
+export type RetentionReport = z.infer<typeof behaviour.retentionResponse>;
+export type PathsReport = z.infer<typeof behaviour.pathsResponse>;
 // ---- predictions: seed 002's prediction service ----
 export type PredictAllResponse = z.infer<typeof predictions.allResponse>;
 // ---- commerce: carts (seed 000), checkout, orders, promotions, checkout settings ----

@@ -120,12 +120,47 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
     await page.context().close();
   });
 
+  it('shows retention as a heatmap and paths from the most viewed page, each exportable to CSV', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.getByTestId('kpis').waitFor();
+    await page.getByRole('link', { name: 'Retention & paths' }).click();
+    const heatmap = page.getByTestId('retention-heatmap');
+    await heatmap.waitFor({ timeout: 20_000 });
+    // Five shoppers browsed: the cohorts hold five people, period 0 is 100 %.
+    await expect(heatmap.getByText('100.0 %').count()).resolves.toBeGreaterThan(0);
+    await heatmap.getByText('Average').waitFor();
+    const paths = page.getByTestId('paths-chart');
+    await paths.waitFor();
+    await page.getByText('12 sessions reached “/”.').waitFor();
+    await paths.getByText('(exit)').first().waitFor();
+    await expect(paths.getByText('/p/1').count()).resolves.toBeGreaterThan(0);
+    await screenshot(page, 'analytics-behaviour');
+    for (const i of [0, 1]) {
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Export CSV' }).nth(i).click();
+      expect((await download).suggestedFilename()).toBe(i === 0 ? 'retention.csv' : 'paths.csv');
+    }
+    // Going back from a product page: what came before it.
+    await page.getByText('What came before').click();
+    await paths.getByText('Step -1', { exact: false }).waitFor();
+    await page.getByText('Events', { exact: true }).click();
+    await paths.getByText('page:home').first().waitFor();
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+    await page.context().close();
+  });
+
   it('reads on a phone', async () => {
     const { page, errors } = await openPage(browser, { viewport: { width: 390, height: 844 } });
     await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
     await page.goto(`${base}/analytics?period=7`);
     await page.getByTestId('funnel-chart').waitFor();
     await screenshot(page, 'analytics-phone');
+    await page.goto(`${base}/analytics/behaviour`);
+    await page.getByTestId('retention-heatmap').waitFor();
+    await page.getByTestId('paths-chart').waitFor();
+    await screenshot(page, 'analytics-behaviour-phone');
     expect(errors).toEqual([]);
     await page.context().close();
   });

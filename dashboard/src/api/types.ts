@@ -61,6 +61,8 @@ export type {
   CartProductsReport,
   SessionTimeline,
   KpisReport,
+  RetentionReport,
+  PathsReport,
   PredictAllResponse,
   OrderStatus,
   OrderSummary,

@@ -8,6 +8,7 @@ import { useSession } from '../session.tsx';
 const NAV = [
   { to: '/', label: 'Home' },
   { to: '/analytics', label: 'Analytics' },
+  { to: '/analytics/behaviour', label: 'Retention & paths' },
   { to: '/catalog', label: 'Catalog' },
   { to: '/import', label: 'Import' },
   { to: '/customers', label: 'Customers' },
@@ -29,7 +30,11 @@ export function Layout({ children }: { children: ReactNode }) {
   const location = useLocation();
   const navigate = useNavigate();
   const items = data?.user.is_platform_admin ? [...NAV, { to: '/admin', label: 'Platform admin' }] : NAV;
-  const active = (to: string) => (to === '/' ? location.pathname === '/' : location.pathname.startsWith(to));
+  // The longest item the path starts with is the active one (/analytics/behaviour is not also /analytics).
+  const matches = (to: string) =>
+    to === '/' ? location.pathname === '/' : location.pathname === to || location.pathname.startsWith(`${to}/`);
+  const current = items.filter((i) => matches(i.to)).sort((a, b) => b.to.length - a.to.length)[0]?.to;
+  const active = (to: string) => to === current;
 
   return (
     <AppShell header={{ height: 60 }} navbar={{ width: 230, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">

@@ -4,9 +4,14 @@ import { errorResponses, tenantContext } from '../../platform/index.ts';
 import * as s from './analytics.schemas.ts';
 import type { AnalyticsService } from './analytics.service.ts';
 import type { KpisService } from './kpis.service.ts';
+import * as b from './behaviour.schemas.ts';
+import type { BehaviourService } from './behaviour.service.ts';
 
 /** Seed 000's eight reports under /api/v1/analytics (read-only, `analytics:read`). */
-export async function analyticsRoutes(app: FastifyInstance, deps: { analytics: AnalyticsService; kpis: KpisService }): Promise<void> {
+export async function analyticsRoutes(
+  app: FastifyInstance,
+  deps: { analytics: AnalyticsService; kpis: KpisService; behaviour: BehaviourService },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const config = { auth: { kind: 'tenant', permission: 'analytics:read' } } as const;
   const a = deps.analytics;
@@ -114,6 +119,32 @@ export async function analyticsRoutes(app: FastifyInstance, deps: { analytics: A
       config,
     },
     async (request) => deps.kpis.kpis(tenantContext(request), request.query),
+  );
+  r.get(
+    '/api/v1/analytics/retention',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'Retention: cohorts by first start event, returns per day/week/month ("on" or "on or after"), by person',
+        querystring: b.retentionQuery,
+        response: { 200: b.retentionResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => deps.behaviour.retention(tenantContext(request), request.query),
+  );
+  r.get(
+    '/api/v1/analytics/paths',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'Paths: the most common next or previous pages or events from a chosen one, step by step, per session',
+        querystring: b.pathsQuery,
+        response: { 200: b.pathsResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => deps.behaviour.paths(tenantContext(request), request.query),
   );
   r.get(
     '/api/v1/analytics/session/:sessionId',

@@ -70,7 +70,8 @@ function series<M extends { key: string }, O>(rows: readonly M[], labels: readon
   return labels.map((key) => ({ bucket: key, ...stats(byKey.get(key)) }));
 }
 
-function filtersOf(q: Common): SessionFilters {
+/** The session filters a report query carries. */
+export function filtersOf(q: Common): SessionFilters {
   const f: SessionFilters = {};
   for (const k of ['device', 'browser', 'os', 'utm_source', 'utm_medium', 'utm_campaign'] as const) if (q[k] !== undefined) f[k] = q[k];
   return f;

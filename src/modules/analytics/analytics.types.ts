@@ -4,7 +4,7 @@
  * `events/analytics-source.repository.ts` and src/app.ts wires it. Every method takes the query handle first, then
  * the tenant id, and returns rows already aggregated the way a report asks (events' SQL over events' tables).
  */
-import type { AnalyticsSourceRepository } from '../events/index.ts';
+import type { AnalyticsBehaviourRepository, AnalyticsSourceRepository } from '../events/index.ts';
 import type { OrderStatsRepository } from '../identity/index.ts';
 
 export type AnalyticsEventsPort = Pick<
@@ -21,7 +21,8 @@ export type AnalyticsEventsPort = Pick<
   | 'realtimePages'
   | 'session'
   | 'timeline'
->;
+> &
+  Pick<AnalyticsBehaviourRepository, 'retention' | 'paths'>;
 
 export type {
   AnalyticsGranularity as Granularity,

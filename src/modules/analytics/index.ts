@@ -1,12 +1,13 @@
 /**
  * Analytics: seed 000's reports (sessions, page views, top pages, funnel, cart abandonment, realtime, a
- * session's timeline) over the tracking rows events owns, read through `AnalyticsEventsPort`. Public entry.
+ * session's timeline), commerce KPIs, retention cohorts and paths over the tracking rows events owns, read through `AnalyticsEventsPort`. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
 import { analyticsRoutes } from './analytics.routes.ts';
 import { createAnalyticsService } from './analytics.service.ts';
 import { createKpisService } from './kpis.service.ts';
+import { createBehaviourService } from './behaviour.service.ts';
 import type { AnalyticsPorts } from './analytics.types.ts';
 
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
@@ -23,11 +24,17 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
+  const behaviour = createBehaviourService({
+    db: platform.db,
+    events: deps.events,
+    tenantSettings: deps.tenantSettings,
+    clock: platform.clock,
+  });
   return {
     /** The reports, for other modules and the CLI (tenant context first). */
     reports: analytics,
     async routes(app: FastifyInstance): Promise<void> {
-      await analyticsRoutes(app, { analytics, kpis });
+      await analyticsRoutes(app, { analytics, kpis, behaviour });
     },
   };
 }

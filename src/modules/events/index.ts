@@ -114,6 +114,8 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
 export type EventsModule = ReturnType<typeof createEventsModule>;
 /** Implements analytics' `AnalyticsEventsPort` over the tracking tables (wired in src/app.ts). */
 export { createAnalyticsSourceRepository } from './analytics-source.repository.ts';
+export { createAnalyticsBehaviourRepository } from './analytics-behaviour.repository.ts';
+export type { AnalyticsBehaviourRepository } from './analytics-behaviour.repository.ts';
 export type {
   AnalyticsGranularity,
   AnalyticsSessionFilters,

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
-import { Card, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Anchor, Card, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Link } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { get } from '../../api/client.ts';
 import type {
@@ -193,7 +194,12 @@ export default function AnalyticsPage() {
   return (
     <Stack>
       <Group justify="space-between" align="end">
-        <Title order={2}>Analytics</Title>
+        <Stack gap={0}>
+          <Title order={2}>Analytics</Title>
+          <Anchor component={Link} to="/analytics/behaviour" size="sm">
+            Retention and paths
+          </Anchor>
+        </Stack>
         <RangePicker
           preset={preset}
           from={params.from || range.from}

@@ -1,0 +1,193 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { type Q, arrayParam, queryRows } from '../../platform/index.ts';
+import type { AnalyticsSessionFilters, AnalyticsWindow } from './analytics-source.repository.ts';
+
+/**
+ * Analytics' behavioural reads of the tracking rows (retention cohorts and paths), the second half of the
+ * `AnalyticsEventsPort` events implements (the first is analytics-source.repository.ts). Same rules: the query
+ * handle first, tenant_id on every table, values only as parameters, rows already aggregated.
+ */
+export type RetentionPeriod = 'day' | 'week' | 'month';
+
+/**
+ * One row per (cohort, period, kind): `size` rows (period 0) count the cohort; `on` rows count people with a return
+ * event in that period; `last` rows count people whose latest return falls in that period (what "on or after"
+ * accumulates from the end).
+ */
+export interface RetentionRow {
+  cohort: string;
+  period: number;
+  kind: 'size' | 'on' | 'last';
+  count: number;
+}
+/** Sessions moving from `from` (at offset k-1; the anchor at k = 1) to `to` at offset k ('(end)': the path stops). */
+export interface PathEdgeRow {
+  k: number;
+  from: string;
+  to: string;
+  sessions: number;
+}
+
+const SESSION_COLUMN: Record<keyof AnalyticsSessionFilters, SQL> = {
+  device: sql`s.device_type`,
+  browser: sql`s.browser`,
+  os: sql`s.os`,
+  utm_source: sql`s.utm_source`,
+  utm_medium: sql`s.utm_medium`,
+  utm_campaign: sql`s.utm_campaign`,
+};
+function sessionFilter(f: AnalyticsSessionFilters): SQL {
+  const parts = (Object.keys(SESSION_COLUMN) as (keyof AnalyticsSessionFilters)[])
+    .filter((d) => f[d] !== undefined)
+    .map((d) => sql` AND ${SESSION_COLUMN[d]} = ${f[d]}`);
+  return sql.join(parts, sql``);
+}
+const range = (col: SQL, w: AnalyticsWindow) => sql`${col} >= ${w.from.toISOString()} AND ${col} < ${w.to.toISOString()}`;
+
+/**
+ * Occurrences of the named events in the window (a funnel stage, `cart:<event type>` or `page:<page type>`), as
+ * (tenant_id, session_id, user_id, name, at, o, id); `o` orders kinds at equal times like a session's timeline.
+ */
+function occurrences(tenantId: string, w: AnalyticsWindow, names: readonly string[]): SQL {
+  const stages = names.filter((s) => !s.startsWith('cart:') && !s.startsWith('page:'));
+  const carts = names.filter((s) => s.startsWith('cart:')).map((s) => s.slice(5));
+  const pages = names.filter((s) => s.startsWith('page:')).map((s) => s.slice(5));
+  const parts: SQL[] = [];
+  if (pages.length)
+    parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || x.page_type AS name, x.started_at AS at, 0 AS o, x.id FROM page_views x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND x.page_type = ANY(${arrayParam(pages)}::text[])`);
+  if (stages.length)
+    parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, x.stage AS name, x.reached_at AS at, 1 AS o, x.id FROM funnel_events x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.reached_at`, w)} AND x.stage = ANY(${arrayParam(stages)}::text[])`);
+  if (carts.length)
+    parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'cart:' || x.event_type AS name, x.occurred_at AS at, 2 AS o, x.id FROM cart_events x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.occurred_at`, w)} AND x.event_type = ANY(${arrayParam(carts)}::text[])`);
+  return sql.join(parts, sql` UNION ALL `);
+}
+
+/** Every tracked event of the window as a path node: page types, funnel stages and cart event types. */
+function allEvents(tenantId: string, w: AnalyticsWindow): SQL {
+  return sql`SELECT x.tenant_id, x.session_id, 'page:' || coalesce(x.page_type, '(none)') AS node, x.started_at AS at, 0 AS o, x.id FROM page_views x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)}
+    UNION ALL SELECT x.tenant_id, x.session_id, x.stage, x.reached_at, 1, x.id FROM funnel_events x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.reached_at`, w)}
+    UNION ALL SELECT x.tenant_id, x.session_id, 'cart:' || x.event_type, x.occurred_at, 2, x.id FROM cart_events x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.occurred_at`, w)}`;
+}
+
+/** Whole local periods between two instants' periods in zone `tz` (day, ISO week from Monday, calendar month). */
+function periodDiff(later: SQL, earlier: SQL, tz: string, p: RetentionPeriod): SQL {
+  const l = sql`(${later} AT TIME ZONE ${tz})`;
+  const e = sql`(${earlier} AT TIME ZONE ${tz})`;
+  if (p === 'day') return sql`(${l}::date - ${e}::date)`;
+  if (p === 'week') return sql`((date_trunc('week', ${l})::date - date_trunc('week', ${e})::date) / 7)`;
+  return sql`((extract(year FROM ${l}) * 12 + extract(month FROM ${l})) - (extract(year FROM ${e}) * 12 + extract(month FROM ${e})))::int`;
+}
+
+export function createAnalyticsBehaviourRepository() {
+  return {
+    /**
+     * Retention by person (user id, else the session's user or anonymous id): each person's cohort is the local
+     * period of their first start event in the window; their returns are return events in the window, `period`
+     * whole periods after the cohort's (1 to `periods`). Session filters apply to the events' sessions.
+     */
+    retention(
+      q: Q,
+      tenantId: string,
+      w: AnalyticsWindow,
+      f: AnalyticsSessionFilters,
+      query: { startEvent: string; returnEvent: string; period: RetentionPeriod; periods: number },
+    ) {
+      const label = sql`to_char(date_trunc(${query.period}, c.first_at AT TIME ZONE ${w.tz}), 'YYYY-MM-DD')`;
+      return queryRows<RetentionRow>(
+        q,
+        sql`WITH raw AS (${occurrences(tenantId, w, [...new Set([query.startEvent, query.returnEvent])])}),
+            ev AS (
+              SELECT coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id) AS person, x.name, x.at
+              FROM raw x LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id
+              WHERE true ${sessionFilter(f)}
+            ),
+            c AS (SELECT person, min(at) AS first_at FROM ev WHERE name = ${query.startEvent} GROUP BY person),
+            r AS (
+              SELECT DISTINCT c.person, ${label} AS cohort, ${periodDiff(sql`e.at`, sql`c.first_at`, w.tz, query.period)} AS period
+              FROM c JOIN ev e ON e.person = c.person AND e.name = ${query.returnEvent} AND e.at > c.first_at
+            ),
+            kept AS (SELECT * FROM r WHERE period BETWEEN 1 AND ${query.periods})
+            SELECT ${label} AS cohort, 0 AS period, 'size' AS kind, count(*)::int AS count FROM c GROUP BY 1
+            UNION ALL SELECT cohort, period, 'on', count(*)::int FROM kept GROUP BY 1, 2
+            -- A return past the last reported period still counts "on or after" every reported one.
+            UNION ALL SELECT cohort, period, 'last', count(*)::int
+              FROM (SELECT person, cohort, least(max(period), ${query.periods}) AS period FROM r WHERE period >= 1 GROUP BY 1, 2) l GROUP BY 1, 2`,
+      );
+    },
+
+    /**
+     * Paths through each session's sequence of pages (path, else URL) or events (`page:<type>`, stages,
+     * `cart:<type>`) in the window, in time order, repeats in a row collapsed: from the session's first
+     * occurrence of `anchor`, the next (or previous) `depth` nodes. Per offset k, the `top` most frequent nodes are
+     * kept and the rest folded into 'other'; a path that stops goes to '(end)' once.
+     */
+    async paths(
+      q: Q,
+      tenantId: string,
+      w: AnalyticsWindow,
+      f: AnalyticsSessionFilters,
+      query: { type: 'page' | 'event'; anchor: string; direction: 'next' | 'previous'; depth: number; top: number },
+    ): Promise<{ sessions: number; edges: PathEdgeRow[] }> {
+      // Only sessions that reached the anchor in the window are sequenced.
+      const anchored =
+        query.type === 'page'
+          ? sql`SELECT DISTINCT x.session_id FROM page_views x
+                WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND coalesce(x.page_path, x.page_url) = ${query.anchor}`
+          : sql`SELECT DISTINCT x.session_id FROM (${allEvents(tenantId, w)}) x WHERE x.node = ${query.anchor}`;
+      const source =
+        query.type === 'page'
+          ? sql`SELECT x.tenant_id, x.session_id, coalesce(x.page_path, x.page_url) AS node, x.started_at AS at, 0 AS o, x.id FROM page_views x
+                WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND x.session_id IN (SELECT session_id FROM anchored)`
+          : sql`SELECT * FROM (${allEvents(tenantId, w)}) x WHERE x.session_id IN (SELECT session_id FROM anchored)`;
+      const sign = query.direction === 'next' ? 1 : -1;
+      const base = sql`WITH anchored AS (${anchored}), raw AS (${source}),
+            seq AS (
+              SELECT x.session_id, x.node, x.at, x.o, x.id,
+                     lag(x.node) OVER (PARTITION BY x.session_id ORDER BY x.at, x.o, x.node, x.id) AS prev
+              FROM raw x ${Object.keys(f).length ? sql`JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
+              WHERE true ${sessionFilter(f)}
+            ),
+            c AS (
+              SELECT session_id, node, row_number() OVER (PARTITION BY session_id ORDER BY at, o, node, id) AS pos
+              FROM seq WHERE prev IS DISTINCT FROM node
+            ),
+            a AS (SELECT session_id, min(pos) AS pos FROM c WHERE node = ${query.anchor} GROUP BY session_id)`;
+      // One statement: the edges, and the anchor's session count as the row at k = 0.
+      const rows = await queryRows<PathEdgeRow>(
+        q,
+        sql`${base},
+            st AS (
+              SELECT c.session_id, ((c.pos - a.pos) * ${sign})::int AS k, c.node FROM c JOIN a USING (session_id)
+              WHERE (c.pos - a.pos) * ${sign} BETWEEN 1 AND ${query.depth}
+            ),
+            m AS (SELECT a.session_id, count(st.k)::int AS n FROM a LEFT JOIN st USING (session_id) GROUP BY a.session_id),
+            full_path AS (
+              SELECT m.session_id, g.k, coalesce(st.node, '(end)') AS node
+              FROM m CROSS JOIN LATERAL generate_series(1, least(m.n + 1, ${query.depth})) AS g(k)
+              LEFT JOIN st ON st.session_id = m.session_id AND st.k = g.k
+            ),
+            ranked AS (
+              SELECT k, node, row_number() OVER (PARTITION BY k ORDER BY count(*) DESC, node COLLATE "C") AS rk
+              FROM full_path WHERE node <> '(end)' GROUP BY k, node
+            ),
+            folded AS (
+              SELECT p.session_id, p.k, CASE WHEN p.node = '(end)' OR r.rk <= ${query.top} THEN p.node ELSE 'other' END AS node
+              FROM full_path p LEFT JOIN ranked r ON r.k = p.k AND r.node = p.node
+            )
+            SELECT t.k, coalesce(fr.node, ${query.anchor}) AS "from", t.node AS "to", count(*)::int AS sessions
+            FROM folded t LEFT JOIN folded fr ON fr.session_id = t.session_id AND fr.k = t.k - 1
+            GROUP BY 1, 2, 3
+            UNION ALL SELECT 0, '', '', count(*)::int FROM a
+            ORDER BY 1, 4 DESC, 2, 3`,
+      );
+      return { sessions: rows.find((r) => r.k === 0)?.sessions ?? 0, edges: rows.filter((r) => r.k > 0) };
+    },
+  };
+}
+export type AnalyticsBehaviourRepository = ReturnType<typeof createAnalyticsBehaviourRepository>;
