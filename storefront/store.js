@@ -320,7 +320,15 @@ async function cartPage() {
       h('td', {}, q),
       h('td', { class: 'num' }, money(l.unit_price, c.currency_code)),
       h('td', { class: 'num' }, l.totals ? money(l.totals.subtotal, c.currency_code) : '—'),
-      h('td', {}, h('button', { type: 'button', class: 'plain', onclick: act(() => api.removeLine(l.id)) }, `Remove ${l.title}`)),
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          { type: 'button', class: 'plain', 'aria-label': `Remove ${l.title}`, onclick: act(() => api.removeLine(l.id)) },
+          'Remove',
+        ),
+      ),
     );
   });
   const code = h('input', { id: 'promo', maxlength: 100, autocomplete: 'off' });
@@ -328,22 +336,26 @@ async function cartPage() {
     h('h1', {}, 'Your cart'),
     ...notices,
     h(
-      'table',
-      { 'aria-label': 'Cart items' },
+      'div',
+      { class: 'scroll' },
       h(
-        'thead',
-        {},
+        'table',
+        { 'aria-label': 'Cart items' },
         h(
-          'tr',
+          'thead',
           {},
-          h('th', {}, 'Item'),
-          h('th', {}, 'Quantity'),
-          h('th', { class: 'num' }, 'Price'),
-          h('th', { class: 'num' }, 'Subtotal'),
-          h('th', {}, ''),
+          h(
+            'tr',
+            {},
+            h('th', {}, 'Item'),
+            h('th', {}, 'Quantity'),
+            h('th', { class: 'num' }, 'Price'),
+            h('th', { class: 'num' }, 'Subtotal'),
+            h('th', {}, ''),
+          ),
         ),
+        h('tbody', {}, lines),
       ),
-      h('tbody', {}, lines),
     ),
     h(
       'form',

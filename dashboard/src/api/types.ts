@@ -65,6 +65,8 @@ export type {
   OrderSummary,
   OrderDetail,
   OrderList,
+  Promotion,
+  PromotionList,
   PricingStoreList,
   PricingOfferList,
   MatchGroupList,
