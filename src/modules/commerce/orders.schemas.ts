@@ -130,7 +130,7 @@ const itemIdField = z
   .trim()
   .min(1)
   .max(200)
-  .refine((v) => !/[\u0000-\u001f]/.test(v), 'must not contain control characters');
+  .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20), 'must not contain control characters');
 
 export const promotionBody = z
   .object({
