@@ -56,7 +56,7 @@ export const orderDetail = orderSummary.extend({
   timeline: z.array(
     z.object({
       id: z.string(),
-      type: z.string().describe('placed | payment_captured | payment_failed | fulfilled | refunded | cancelled | disputed'),
+      type: z.string().describe('placed | payment_captured | payment_failed | fulfilled | refunded | returned | cancelled | disputed'),
       amount: amount.nullable(),
       detail: z.record(z.string(), z.unknown()),
       actor: z.string().nullable(),
@@ -94,6 +94,24 @@ export const refundBody = z
       .max(Number.MAX_SAFE_INTEGER)
       .optional()
       .describe('Minor units; default: all that is left'),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+
+export const returnBody = z
+  .object({
+    items: z
+      .array(
+        z
+          .object({
+            item_id: z.string().trim().min(1).max(200),
+            quantity: z.number().int('must be whole units').min(1, 'must be at least 1').max(9_999),
+          })
+          .strict(),
+      )
+      .min(1, 'return at least one item')
+      .max(200),
+    restock: z.boolean().default(true).describe('Put the returned units back in stock (default true)'),
     reason: z.string().max(500).optional(),
   })
   .strict();
