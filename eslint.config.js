@@ -49,6 +49,25 @@ export default tseslint.config(
     },
   },
   {
+    // The reference storefront: plain browser JavaScript, served as is (no build step).
+    files: ['storefront/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        localStorage: 'readonly',
+        sessionStorage: 'readonly',
+        crypto: 'readonly',
+        URLSearchParams: 'readonly',
+        Intl: 'readonly',
+        Node: 'readonly',
+      },
+    },
+  },
+  {
     files: ['src/ml/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -51,6 +51,7 @@ import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
 import { createPredictionsModule } from './modules/predictions/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
+import { registerStorefront } from './platform/storefront.ts';
 import { systemContext } from './platform/access.ts';
 import { writeBackup } from './platform/backup.ts';
 import { localRoutes } from './platform/local.routes.ts';
@@ -357,6 +358,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       },
     });
   }
+  await registerStorefront(app);
   await registerDashboard(app);
 
   await app.ready();

@@ -15,6 +15,7 @@ const CatalogPage = lazy(() => import('./pages/Catalog.tsx'));
 const ImportPage = lazy(() => import('./pages/Import.tsx'));
 const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
 const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
+const PromotionsPage = lazy(() => import('./pages/Promotions.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
@@ -60,6 +61,7 @@ function Protected() {
           <Route path="import" element={<ImportPage />} />
           <Route path="customers/*" element={<CustomersPage />} />
           <Route path="orders/*" element={<OrdersPage />} />
+          <Route path="promotions" element={<PromotionsPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
           <Route path="pricing/*" element={<PricingPage />} />
           <Route path="sponsored/*" element={<SponsoredPage />} />

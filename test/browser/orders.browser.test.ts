@@ -7,7 +7,7 @@ import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot
 /**
  * The orders pages in chromium against the real server: orders made through the cart API and paid through the
  * local Stripe-protocol server are listed, filtered and exported; an order's timeline shows; a partial refund
- * goes through and appears on the timeline. No console errors.
+ * goes through and appears on the timeline; a return refunds the rest. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
   let t: TestApp;
@@ -82,6 +82,11 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
     await page.getByRole('button', { name: 'Refund' }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'partially refunded');
     expect(await page.getByTestId('order-timeline').textContent()).toContain('refunded');
+    // A return of the kettle refunds what is left of it (48.00 paid, 8.00 refunded) and closes the order.
+    await page.getByLabel('Return Kettle').fill('1');
+    await page.getByRole('button', { name: 'Record return' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'refunded');
+    expect(await page.getByTestId('order-timeline').textContent()).toContain('returned');
     await screenshot(page, 'order-detail');
     expect(errors).toEqual([]);
     await page.context().close();

@@ -68,6 +68,8 @@ export type {
   OrderSummary,
   OrderDetail,
   OrderList,
+  Promotion,
+  PromotionList,
   PricingStoreList,
   PricingOfferList,
   MatchGroupList,

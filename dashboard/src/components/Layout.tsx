@@ -13,6 +13,7 @@ const NAV = [
   { to: '/import', label: 'Import' },
   { to: '/customers', label: 'Customers' },
   { to: '/orders', label: 'Orders' },
+  { to: '/promotions', label: 'Promotions' },
   { to: '/recommendations', label: 'Recommendations' },
   { to: '/pricing', label: 'Pricing' },
   { to: '/newsfeed', label: 'Newsfeed' },

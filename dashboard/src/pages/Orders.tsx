@@ -5,6 +5,7 @@ import {
   Badge,
   Button,
   Card,
+  Checkbox,
   Group,
   NumberInput,
   Select,
@@ -295,6 +296,60 @@ function OrderView() {
           </Alert>
         )}
       </Card>
+      {['paid', 'fulfilled', 'partially_refunded'].includes(o.status) && <ReturnItems order={o} onDone={done} />}
     </Stack>
+  );
+}
+
+/** Units each line already sent back, from the order's `returned` timeline entries. */
+function returnedUnits(o: OrderDetail): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of o.timeline)
+    if (e.type === 'returned' && Array.isArray(e.detail.items))
+      for (const i of e.detail.items as { item_id: string; quantity: number }[]) out.set(i.item_id, (out.get(i.item_id) ?? 0) + i.quantity);
+  return out;
+}
+
+/** A return: units per line, refunded at their share of what was paid and (by default) put back in stock. */
+function ReturnItems({ order: o, onDone }: { order: OrderDetail; onDone: (o: OrderDetail) => void }) {
+  const [units, setUnits] = useState<Record<string, number | string>>({});
+  const [restock, setRestock] = useState(true);
+  const returned = returnedUnits(o);
+  const lines = o.items.map((i) => ({ ...i, left: i.quantity - (returned.get(i.item_id) ?? 0) })).filter((i) => i.left > 0);
+  const chosen = lines.map((i) => ({ item_id: i.item_id, quantity: Number(units[i.item_id] || 0) })).filter((i) => i.quantity > 0);
+  const submit = useMutation({
+    mutationFn: () => api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(o.id)}/returns`, { body: { items: chosen, restock } }),
+    onSuccess: (d) => {
+      setUnits({});
+      onDone(d);
+    },
+  });
+  if (lines.length === 0) return null;
+  return (
+    <Card withBorder>
+      <Title order={4} size="h5" mb="xs">
+        Return items
+      </Title>
+      <Group align="flex-end">
+        {lines.map((i) => (
+          <NumberInput
+            key={i.id}
+            label={`Return ${i.title}`}
+            description={`Up to ${i.left}`}
+            min={0}
+            max={i.left}
+            allowDecimal={false}
+            value={units[i.item_id] ?? ''}
+            onChange={(v) => setUnits((u) => ({ ...u, [i.item_id]: v }))}
+            w={180}
+          />
+        ))}
+        <Checkbox label="Put back in stock" checked={restock} onChange={(e) => setRestock(e.currentTarget.checked)} />
+        <Button color="orange" disabled={chosen.length === 0} loading={submit.isPending} onClick={() => submit.mutate()}>
+          Record return
+        </Button>
+      </Group>
+      {submit.error ? <ErrorState error={submit.error} feature="Returns" /> : null}
+    </Card>
   );
 }

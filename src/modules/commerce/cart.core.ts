@@ -138,6 +138,11 @@ export interface PromotionRow {
   allocation: 'each' | 'across';
   value: bigint;
   currency: string | null;
+  kind: 'standard' | 'buyget';
+  targetItemIds: string[] | null;
+  buyItemIds: string[] | null;
+  buyMinQuantity: number | null;
+  applyToQuantity: number | null;
   usageLimit: number | null;
   usageCount: number;
   startsAt: Date | null;
@@ -155,12 +160,27 @@ export function promotionRefusal(p: PromotionRow, currency: string, now: Date): 
   return null;
 }
 
-/** The promotions that apply, automatic ones first then codes in the order applied, as the allocator takes them. */
+/**
+ * The promotions that apply, as the allocator takes them: buyget first (as Medusa sorts them), then automatic
+ * ones, then codes in the order applied.
+ */
 export function applicablePromotions(rows: readonly PromotionRow[], currency: string, now: Date): AllocatablePromotion[] {
+  const rank = (p: PromotionRow) => (p.kind === 'buyget' ? 0 : p.automatic ? 1 : 2);
   return [...rows]
     .filter((p) => promotionRefusal(p, currency, now) === null)
-    .sort((a, b) => Number(b.automatic) - Number(a.automatic))
-    .map((p) => ({ id: p.id, type: p.type, target: p.target, value: p.value, allocation: p.allocation }));
+    .sort((a, b) => rank(a) - rank(b))
+    .map((p) => ({
+      id: p.id,
+      type: p.type,
+      target: p.target,
+      value: p.value,
+      allocation: p.allocation,
+      targetItemIds: p.targetItemIds,
+      buyget:
+        p.kind === 'buyget'
+          ? { buyItemIds: p.buyItemIds, buyMinQuantity: p.buyMinQuantity ?? 0, applyToQuantity: p.applyToQuantity ?? 0 }
+          : null,
+    }));
 }
 
 export interface TaxRegion {
@@ -193,7 +213,7 @@ export function priceCart(
   const bare = computeTotals(items, shipping);
   const alloc = allocatePromotions(
     promotions,
-    bare.items.map((t, i) => ({ subtotal: t.subtotal, quantity: counted[i]!.quantity })),
+    bare.items.map((t, i) => ({ itemId: counted[i]!.itemId, subtotal: t.subtotal, quantity: counted[i]!.quantity })),
     bare.shippingMethods.map((t) => t.subtotal),
   );
   const totals = computeTotals(

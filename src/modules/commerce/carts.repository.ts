@@ -192,7 +192,8 @@ export function createCartsRepository() {
       (
         await queryRows<Omit<PromotionRow, 'value'> & { value: string }>(
           q,
-          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, usage_limit AS "usageLimit",
+          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds",
+  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", usage_limit AS "usageLimit",
                      usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active
               FROM promotions WHERE tenant_id = ${tenantId} AND (automatic OR code = ANY(${arrayParam(codes)}::text[]))
               ORDER BY created_at, id`,

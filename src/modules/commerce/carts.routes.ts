@@ -34,6 +34,27 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
     },
   );
 
+  r.get(
+    '/api/v1/cart/shipping-options',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: 'The shipping options a storefront can offer, in one currency when asked',
+        querystring: s.shippingOptionsQuery,
+        response: { 200: s.shippingOptionsResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => ({
+      data: (await deps.carts.shippingOptions(tenantContext(request), request.query.currency)).map((o) => ({
+        id: o.id,
+        name: o.name,
+        amount: Number(o.amountMinor),
+        currency_code: o.currency,
+      })),
+    }),
+  );
+
   r.post(
     '/api/v1/cart/items',
     {

@@ -139,6 +139,12 @@ export function createCartsService(deps: CartsServiceDeps) {
   }
 
   return {
+    /** The shipping options a storefront may offer, in `currency` when given (settings are the merchant's; this is the shopper's view). */
+    async shippingOptions(ctx: TenantContext, currency: string | undefined): Promise<ShippingOption[]> {
+      const settings = await deps.settings.get(db, ctx.tenantId);
+      return settings.shippingOptions.filter((o) => currency === undefined || o.currency === currency);
+    },
+
     /** The cart named by `ref`, prices and availability refreshed (seed 000 `GET /cart`); null when the shopper has none. */
     async get(ctx: TenantContext, ref: CartRef): Promise<CartView | null> {
       let cart: CartRow | undefined;

@@ -58,6 +58,11 @@ export const shippingBody = z
 
 const amount = z.number().int().describe('Minor units of currency_code');
 
+export const shippingOptionsQuery = z.object({ currency: currencyCode.optional() }).strict();
+export const shippingOptionsResponse = z.object({
+  data: z.array(z.object({ id: z.string(), name: z.string(), amount, currency_code: z.string() })),
+});
+
 export const lineTotalsSchema = z.object({
   subtotal: amount,
   total: amount,

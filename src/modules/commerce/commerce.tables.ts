@@ -127,7 +127,7 @@ export const orderEvents = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('order_events_order_idx').on(t.tenantId, t.orderId, t.createdAt)],
 );
 
-/** Promotions: percentage or fixed, on items, shipping or the order; by code or automatic; with a usage budget. */
+/** Promotions: percentage or fixed, on items, shipping or the order, or buy X get Y; by code or automatic; with a usage budget. */
 export const promotions = pgTable(
   'promotions',
   {
@@ -142,6 +142,15 @@ export const promotions = pgTable(
     /** Basis points for a percentage (1500 = 15%), minor units of `currency` for a fixed amount. */
     value: bigint('value', { mode: 'bigint' }).notNull(),
     currency: text('currency'),
+    /** standard | buyget (Medusa's promotion types). */
+    kind: text('kind').notNull().default('standard'),
+    /** Target rule: the discount applies only to these catalog items (null: every item). */
+    targetItemIds: text('target_item_ids').array(),
+    /** Buy rule of a buyget promotion: the items that qualify the cart (null: every item). */
+    buyItemIds: text('buy_item_ids').array(),
+    /** buyget: units of buy-rule items the cart must hold, and units of target items then discounted. */
+    buyMinQuantity: integer('buy_min_quantity'),
+    applyToQuantity: integer('apply_to_quantity'),
     usageLimit: integer('usage_limit'),
     usageCount: integer('usage_count').notNull().default(0),
     startsAt: timestamp('starts_at', { withTimezone: true }),

@@ -141,6 +141,41 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
   );
 
   r.post(
+    '/api/v1/orders/:id/returns',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: 'Return units of a paid order: refunds their share of what was paid, restocks them, records the return (step-up)',
+        params: s.orderParams,
+        body: s.returnBody,
+        response: { 200: s.orderDetail, ...errorResponses },
+      },
+      config: manage('order.return', true),
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      const b = request.body;
+      request.auditTarget = { resourceId: request.params.id, details: { items: b.items.length, restock: b.restock } };
+      const answer = await deps.idempotency.run(
+        ctx.tenantId,
+        idempotencyKeyOf(request),
+        `POST /api/v1/orders/${request.params.id}/returns`,
+        b,
+        async () => {
+          await deps.orders.returnItems(
+            ctx,
+            request.params.id,
+            b.items.map((i) => ({ itemId: i.item_id, quantity: i.quantity })),
+            { restock: b.restock, reason: b.reason },
+          );
+          return { status: 200, body: toOrderDetail(await deps.orders.get(ctx, request.params.id)) };
+        },
+      );
+      return reply.code(answer.status as 200).send(answer.body as never);
+    },
+  );
+
+  r.post(
     '/api/v1/orders/:id/cancel',
     {
       schema: {

@@ -56,7 +56,7 @@ export const orderDetail = orderSummary.extend({
   timeline: z.array(
     z.object({
       id: z.string(),
-      type: z.string().describe('placed | payment_captured | payment_failed | fulfilled | refunded | cancelled | disputed'),
+      type: z.string().describe('placed | payment_captured | payment_failed | fulfilled | refunded | returned | cancelled | disputed'),
       amount: amount.nullable(),
       detail: z.record(z.string(), z.unknown()),
       actor: z.string().nullable(),
@@ -98,6 +98,24 @@ export const refundBody = z
   })
   .strict();
 
+export const returnBody = z
+  .object({
+    items: z
+      .array(
+        z
+          .object({
+            item_id: z.string().trim().min(1).max(200),
+            quantity: z.number().int('must be whole units').min(1, 'must be at least 1').max(9_999),
+          })
+          .strict(),
+      )
+      .min(1, 'return at least one item')
+      .max(200),
+    restock: z.boolean().default(true).describe('Put the returned units back in stock (default true)'),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+
 export const settingsBody = z
   .object({
     tax_rate_bp: z.number().int().min(0).max(10_000).describe('Tax rate in basis points: 2000 is 20%'),
@@ -124,6 +142,14 @@ export const settingsResponse = z.object({
   webhook_url: z.string().describe("Where to point the Stripe account's webhook endpoint"),
 });
 
+/** A catalog item id in a promotion rule: printable, no NUL (ids are compared byte for byte). */
+const itemIdField = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20), 'must not contain control characters');
+
 export const promotionBody = z
   .object({
     code: z
@@ -142,11 +168,46 @@ export const promotionBody = z
       .max(Number.MAX_SAFE_INTEGER)
       .describe('Basis points for a percentage (1500 = 15%), minor units for fixed'),
     currency: currencyCode.optional().describe('Required for a fixed amount'),
+    kind: z.enum(['standard', 'buyget']).default('standard').describe("Medusa's promotion types: buyget is buy X get Y"),
+    target_item_ids: z
+      .array(itemIdField)
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('Target rule: only these catalog items are discounted (default: every item)'),
+    buy_item_ids: z
+      .array(itemIdField)
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('buyget: the items that qualify the cart (default: every item)'),
+    buy_rules_min_quantity: z.number().int().min(1).max(9_999).optional().describe('buyget: units of buy items the cart must hold'),
+    apply_to_quantity: z.number().int().min(1).max(9_999).optional().describe('buyget: units of target items then discounted by value'),
     usage_limit: z.number().int().min(1).max(1_000_000_000).optional(),
     starts_at: z.iso.datetime({ offset: true }).optional(),
     ends_at: z.iso.datetime({ offset: true }).optional(),
   })
   .strict()
+  .refine((p) => p.kind !== 'buyget' || (p.buy_rules_min_quantity !== undefined && p.apply_to_quantity !== undefined), {
+    message: 'a buyget promotion needs buy_rules_min_quantity and apply_to_quantity',
+    path: ['apply_to_quantity'],
+  })
+  .refine((p) => p.kind !== 'buyget' || (p.type === 'percentage' && p.target === 'items'), {
+    message: 'a buyget promotion is a percentage (10000 = free) on items',
+    path: ['type'],
+  })
+  .refine(
+    (p) =>
+      p.kind === 'buyget' || (p.buy_item_ids === undefined && p.buy_rules_min_quantity === undefined && p.apply_to_quantity === undefined),
+    {
+      message: 'buy rules belong to a buyget promotion',
+      path: ['kind'],
+    },
+  )
+  .refine((p) => p.target !== 'shipping' || p.target_item_ids === undefined, {
+    message: 'target_item_ids applies to items or the order, not shipping',
+    path: ['target_item_ids'],
+  })
   .refine((p) => p.automatic !== (p.code !== undefined), { message: 'give a code, or automatic: true (not both)', path: ['code'] })
   .refine((p) => p.type !== 'fixed' || p.currency !== undefined, { message: 'a fixed amount needs its currency', path: ['currency'] })
   .refine((p) => p.type !== 'percentage' || p.value <= 10_000, { message: 'a percentage is at most 10000 basis points', path: ['value'] });
@@ -160,6 +221,11 @@ export const promotionResponse = z.object({
   allocation: z.string(),
   value: z.number().int(),
   currency: z.string().nullable(),
+  kind: z.enum(['standard', 'buyget']),
+  target_item_ids: z.array(z.string()).nullable(),
+  buy_item_ids: z.array(z.string()).nullable(),
+  buy_rules_min_quantity: z.number().int().nullable(),
+  apply_to_quantity: z.number().int().nullable(),
   usage_limit: z.number().int().nullable(),
   usage_count: z.number().int(),
   starts_at: z.string().nullable(),

@@ -5,6 +5,7 @@ import type { CartsRepository } from './carts.repository.ts';
 import type { CartsService } from './carts.service.ts';
 import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
+import { priceReturn, returnedSoFar, type ReturnRequestLine } from './returns.core.ts';
 import type { StripeGateway } from './stripe.gateway.ts';
 
 type PendingEvent = Parameters<IngestService['prepare']>[1][number];
@@ -20,6 +21,12 @@ export interface OrdersServiceDeps {
   stripe: StripeGateway;
   secrets: SecretBox;
   clock: () => Date;
+}
+
+/** Work a refund does inside its transaction, under the order's row lock: `check` before Stripe, `record` after. */
+interface RefundHooks {
+  check(tx: Q, order: OrderRow): Promise<void>;
+  record(tx: Q, order: OrderRow): Promise<void>;
 }
 
 const ORDER_NOT_FOUND = () => notFound('ORDER_NOT_FOUND', 'The order');
@@ -286,7 +293,13 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       repo.list(db, ctx.tenantId, filters, page),
 
     /** Refunds `amount` (default: what is left) through Stripe; more than was paid and not yet refunded is refused. */
-    async refund(ctx: TenantContext, orderId: string, amount: bigint | undefined, reason: string | undefined): Promise<OrderRow> {
+    async refund(
+      ctx: TenantContext,
+      orderId: string,
+      amount: bigint | undefined,
+      reason: string | undefined,
+      within?: RefundHooks,
+    ): Promise<OrderRow> {
       const seen = await repo.getOrder(db, ctx.tenantId, orderId);
       if (!seen) throw ORDER_NOT_FOUND();
       const secretKey = await stripeKey(db, ctx.tenantId);
@@ -325,6 +338,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           throw validation('REFUND_EXCEEDS_PAID', `At most ${left} (minor units) is left to refund on this order.`, [
             { field: 'amount', message: `must be at most ${left}` },
           ]);
+        if (within) await within.check(tx, o);
         // The row lock holds concurrent refunds of this order back until this one is recorded; the Stripe key
         // (order, amount refunded so far, amount) makes a retry of this very refund the same refund.
         const { refundId } = await deps.stripe.refund(secretKey, {
@@ -340,7 +354,72 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           detail: { refund: refundId, ...(reason ? { reason } : {}) },
           actor: ctx.actor.id,
         });
+        if (within) await within.record(tx, o);
         if (prepared) await deps.events.write({ tenantId: ctx.tenantId }, prepared, { source: 'api', within: tx });
+        return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
+      });
+    },
+
+    /**
+     * Returns units of a paid order's lines: refunds their share of what was paid (returns.core.ts) through
+     * Stripe, records the return on the timeline and, unless `restock` is false, puts the units back in stock, in
+     * the refund's transaction under the order's row lock (a concurrent return or refund answers ORDER_CHANGED).
+     * Units never come back twice: more than bought minus returned is refused (RETURN_INVALID).
+     */
+    async returnItems(
+      ctx: TenantContext,
+      orderId: string,
+      request: readonly ReturnRequestLine[],
+      opts: { restock: boolean; reason?: string | undefined },
+    ): Promise<OrderRow> {
+      const seen = await repo.getOrder(db, ctx.tenantId, orderId);
+      if (!seen) throw ORDER_NOT_FOUND();
+      const price = async (q: Q) => {
+        const [items, timeline] = await Promise.all([repo.items(q, ctx.tenantId, orderId), repo.timeline(q, ctx.tenantId, orderId)]);
+        const priced = priceReturn(items, returnedSoFar(timeline.filter((e) => e.type === 'returned').map((e) => e.detail)), request);
+        if (!priced.ok) {
+          const why = {
+            not_in_order: 'is not in this order',
+            more_than_left: 'has fewer units left to return',
+            duplicate: 'is listed twice',
+          };
+          throw validation('RETURN_INVALID', `Item ${priced.itemId.slice(0, 200)} ${why[priced.reason]}.`, [
+            { field: 'items', message: `${priced.itemId.slice(0, 200)} ${why[priced.reason]}` },
+          ]);
+        }
+        return priced;
+      };
+      const first = await price(db);
+      const amount = first.amount < seen.paidMinor - seen.refundedMinor ? first.amount : seen.paidMinor - seen.refundedMinor;
+      const hooks: RefundHooks = {
+        // Re-priced under the lock: a return recorded meanwhile changes what is left.
+        check: async (tx) => {
+          const now = await price(tx);
+          if (now.amount !== first.amount)
+            throw conflict('ORDER_CHANGED', 'Another return of this order was recorded meanwhile: read the order and try again.');
+        },
+        record: async (tx) => {
+          await repo.addEvent(tx, ctx.tenantId, orderId, {
+            type: 'returned',
+            amountMinor: amount,
+            detail: {
+              items: first.lines.map((l) => ({ item_id: l.itemId, quantity: l.quantity })),
+              restocked: opts.restock,
+              ...(opts.reason ? { reason: opts.reason } : {}),
+            },
+            actor: ctx.actor.id,
+          });
+          if (opts.restock) await deps.catalog.returnStock(tx, ctx.tenantId, first.lines);
+        },
+      };
+      if (amount > 0n) return this.refund(ctx, orderId, amount, opts.reason ?? 'return', hooks);
+      // Nothing left to pay back (free units, or the order already refunded): record the return alone.
+      return db.transaction(async (tx) => {
+        const o = (await repo.lockOrder(tx, ctx.tenantId, orderId))!;
+        if (!['paid', 'fulfilled', 'partially_refunded', 'refunded'].includes(o.status))
+          throw conflict('ORDER_NOT_RETURNABLE', `This order is ${o.status}: only paid orders take returns.`);
+        await hooks.check(tx, o);
+        await hooks.record(tx, o);
         return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
       });
     },

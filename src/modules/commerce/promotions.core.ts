@@ -6,7 +6,13 @@
  * - `fixed` `across` (and every `order` target): `value` spread over the lines in proportion to what is left
  *   of each; the shares are whole minor units that add up to exactly `value` (largest remainder), which is the
  *   deliberate deviation from Medusa's fractional shares.
- * Promotions apply in the order given; a discount never takes a line below zero.
+ * - target rules (`targetItemIds`): a standard promotion on items or the order touches only those items' lines;
+ * - `buyget` (buy X get Y), as Medusa's `getComputedActionsForBuyGet`: once the cart holds `buyMinQuantity`
+ *   units of buy-rule items, `applyToQuantity` units of target items get `value` off (a percentage; 10000 =
+ *   free). Both sides take the most valuable units first, and a unit counted to qualify is never discounted.
+ *   Applied once per cart, all or nothing (too few target units left: no discount). Deliberate deviation:
+ *   Medusa's version always gives the units free; here `value` says how much (10000 is Medusa's behaviour).
+ * Promotions apply in the order given (buyget first, as Medusa sorts them); a discount never takes a line below zero.
  */
 
 export type PromotionTarget = 'items' | 'shipping' | 'order';
@@ -18,9 +24,19 @@ export interface AllocatablePromotion {
   /** Percentage in basis points (1500 = 15%), or a fixed amount in minor units. */
   readonly value: bigint;
   readonly allocation: 'each' | 'across';
+  /** Items the discount may touch; null or absent: every item. */
+  readonly targetItemIds?: readonly string[] | null;
+  /** Buy X get Y: the qualifying rule and quantities; null or absent for a standard promotion. */
+  readonly buyget?: {
+    readonly buyItemIds: readonly string[] | null;
+    readonly buyMinQuantity: number;
+    readonly applyToQuantity: number;
+  } | null;
 }
 
 export interface AllocationLine {
+  /** The catalog item of the line (promotion rules name items). */
+  readonly itemId: string;
   /** Net subtotal of the line (after tax is taken out of an inclusive price). */
   readonly subtotal: bigint;
   readonly quantity: number;
@@ -71,8 +87,19 @@ export function allocatePromotions(
     out.byPromotion.set(id, (out.byPromotion.get(id) ?? 0n) + amount);
   };
   for (const p of promotions) {
+    if (p.buyget) {
+      buyGetUnits(p.buyget, p.targetItemIds ?? null, lines).forEach((units, i) => {
+        if (units === 0) return;
+        const bp = p.value > 10_000n ? 10_000n : p.value;
+        const base = (lines[i]!.subtotal * BigInt(units)) / BigInt(lines[i]!.quantity);
+        give('items', i, p.id, min(itemLeft[i]!, (base * bp + 5_000n) / 10_000n));
+      });
+      continue;
+    }
     const onShipping = p.target === 'shipping';
-    const left = onShipping ? shipLeft : itemLeft;
+    const targets = !onShipping && p.targetItemIds ? new Set(p.targetItemIds) : null;
+    // Lines outside the target rule count as nothing left for this promotion (they are never touched).
+    const left = onShipping ? shipLeft : targets ? itemLeft.map((l, i) => (targets.has(lines[i]!.itemId) ? l : 0n)) : itemLeft;
     const where = onShipping ? 'shipping' : 'items';
     if (p.type === 'percentage') {
       const bp = p.value > 10_000n ? 10_000n : p.value;
@@ -89,4 +116,42 @@ export function allocatePromotions(
     }
   }
   return out;
+}
+
+/**
+ * Units of each line a buyget promotion discounts (Medusa's algorithm, see the module comment): buy-rule units
+ * are reserved most valuable first up to `buyMinQuantity`; then `applyToQuantity` target units, most valuable
+ * first, among the units not reserved. All zeros when the cart does not qualify. O(lines log lines).
+ */
+export function buyGetUnits(
+  rule: { readonly buyItemIds: readonly string[] | null; readonly buyMinQuantity: number; readonly applyToQuantity: number },
+  targetItemIds: readonly string[] | null,
+  lines: readonly AllocationLine[],
+): number[] {
+  const out = lines.map(() => 0);
+  if (rule.buyMinQuantity < 1 || rule.applyToQuantity < 1) return out;
+  // Most valuable unit first; ties keep the cart's order. Cross-multiplied to compare a/b with c/d exactly.
+  const byValue = (a: number, b: number) => {
+    const x = lines[a]!.subtotal * BigInt(lines[b]!.quantity);
+    const y = lines[b]!.subtotal * BigInt(lines[a]!.quantity);
+    return x === y ? a - b : x > y ? -1 : 1;
+  };
+  const counted = lines.map((l, i) => i).filter((i) => lines[i]!.quantity > 0);
+  const buys = rule.buyItemIds ? new Set(rule.buyItemIds) : null;
+  const targets = targetItemIds ? new Set(targetItemIds) : null;
+  const reserved = lines.map(() => 0);
+  let need = rule.buyMinQuantity;
+  for (const i of counted.filter((i) => !buys || buys.has(lines[i]!.itemId)).sort(byValue)) {
+    if (need === 0) break;
+    reserved[i] = Math.min(lines[i]!.quantity, need);
+    need -= reserved[i]!;
+  }
+  if (need > 0) return out;
+  let want = rule.applyToQuantity;
+  for (const i of counted.filter((i) => !targets || targets.has(lines[i]!.itemId)).sort(byValue)) {
+    if (want === 0) break;
+    out[i] = Math.min(lines[i]!.quantity - reserved[i]!, want);
+    want -= out[i]!;
+  }
+  return want > 0 ? lines.map(() => 0) : out;
 }

@@ -1,11 +1,13 @@
 import { sql } from 'drizzle-orm';
-import { type Q, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { PromotionRow } from './cart.core.ts';
 
-const COLUMNS = sql`id, code, automatic, type, target, allocation, value::text AS value, currency, usage_limit AS "usageLimit",
+const COLUMNS = sql`id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds",
+  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", usage_limit AS "usageLimit",
   usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active`;
 
 type Raw = Omit<PromotionRow, 'value'> & { value: string };
+const arrayOrNull = (v: readonly string[] | null) => (v === null ? null : arrayParam(v));
 const toRow = (r: Raw): PromotionRow => ({
   ...r,
   value: BigInt(r.value),
@@ -20,9 +22,11 @@ export function createPromotionsRepository() {
     async create(q: Q, tenantId: string, p: Omit<PromotionRow, 'id' | 'usageCount' | 'active'>): Promise<PromotionRow | null> {
       const row = await queryOne<Raw>(
         q,
-        sql`INSERT INTO promotions (tenant_id, id, code, automatic, type, target, allocation, value, currency, usage_limit, starts_at, ends_at)
+        sql`INSERT INTO promotions (tenant_id, id, code, automatic, type, target, allocation, value, currency, kind, target_item_ids,
+                                    buy_item_ids, buy_min_quantity, apply_to_quantity, usage_limit, starts_at, ends_at)
             VALUES (${tenantId}, ${newId()}, ${p.code}, ${p.automatic}, ${p.type}, ${p.target}, ${p.allocation}, ${p.value.toString()}::bigint,
-                    ${p.currency}, ${p.usageLimit}, ${p.startsAt?.toISOString() ?? null}::timestamptz, ${p.endsAt?.toISOString() ?? null}::timestamptz)
+                    ${p.currency}, ${p.kind}, ${arrayOrNull(p.targetItemIds)}::text[], ${arrayOrNull(p.buyItemIds)}::text[],
+                    ${p.buyMinQuantity}, ${p.applyToQuantity}, ${p.usageLimit}, ${p.startsAt?.toISOString() ?? null}::timestamptz, ${p.endsAt?.toISOString() ?? null}::timestamptz)
             ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
       );
       return row ? toRow(row) : null;

@@ -67,8 +67,8 @@ describe('allocatePromotions', () => {
     const a = allocatePromotions(
       [{ id: 'p', type: 'fixed', target: 'order', value: 99999n, allocation: 'across' }],
       [
-        { subtotal: 500n, quantity: 1 },
-        { subtotal: 300n, quantity: 2 },
+        { itemId: 'a', subtotal: 500n, quantity: 1 },
+        { itemId: 'b', subtotal: 300n, quantity: 2 },
       ],
       [],
     );
@@ -82,7 +82,7 @@ describe('allocatePromotions', () => {
         { id: 'pct', type: 'percentage', target: 'items', value: 1000n, allocation: 'each' },
         { id: 'fix', type: 'fixed', target: 'items', value: 100n, allocation: 'each' },
       ],
-      [{ subtotal: 2000n, quantity: 2 }],
+      [{ itemId: 'a', subtotal: 2000n, quantity: 2 }],
       [],
     );
     expect(a.items[0]).toEqual([
@@ -130,7 +130,7 @@ describe('computeTotals against Medusa decorateCartTotals (10,000 random carts)'
         const promotions: AllocatablePromotion[] = cart.promotions.map((p, i) => ({ ...p, id: `p${i}` }));
         const alloc = allocatePromotions(
           promotions,
-          bare.items.map((t, i) => ({ subtotal: t.subtotal, quantity: cart.items[i]!.quantity })),
+          bare.items.map((t, i) => ({ itemId: `i${i}`, subtotal: t.subtotal, quantity: cart.items[i]!.quantity })),
           bare.shippingMethods.map((t) => t.subtotal),
         );
         const items: TotalsLineInput[] = cart.items.map((l, i) => ({ ...l, adjustments: alloc.items[i]!.map((a) => a.amount) }));

@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { allocatePromotions, buyGetUnits, type AllocatablePromotion, type AllocationLine } from './promotions.core.ts';
+
+const line = (itemId: string, unitNet: bigint, quantity: number): AllocationLine => ({
+  itemId,
+  subtotal: unitNet * BigInt(quantity),
+  quantity,
+});
+const buyget = (
+  id: string,
+  value: bigint,
+  rule: { buyItemIds: string[] | null; buyMinQuantity: number; applyToQuantity: number },
+  targetItemIds: string[] | null,
+): AllocatablePromotion => ({ id, type: 'percentage', target: 'items', allocation: 'each', value, targetItemIds, buyget: rule });
+
+describe('buy X get Y (Medusa buyget)', () => {
+  it('buy 2 mugs get 1 free: three mugs give one free, two give nothing', () => {
+    const p = buyget('b2g1', 10_000n, { buyItemIds: ['mug'], buyMinQuantity: 2, applyToQuantity: 1 }, ['mug']);
+    expect(allocatePromotions([p], [line('mug', 1000n, 3)], []).byPromotion.get('b2g1')).toBe(1000n);
+    expect(allocatePromotions([p], [line('mug', 1000n, 2)], []).byPromotion.get('b2g1')).toBeUndefined();
+  });
+
+  it('buy a lamp, get two bulbs at half price: the qualifying lamp itself is never discounted', () => {
+    const p = buyget('lamp-bulbs', 5_000n, { buyItemIds: ['lamp'], buyMinQuantity: 1, applyToQuantity: 2 }, ['bulb']);
+    const a = allocatePromotions([p], [line('lamp', 5000n, 1), line('bulb', 900n, 3)], []);
+    expect(a.items[0]).toEqual([]);
+    expect(a.items[1]).toEqual([{ promotionId: 'lamp-bulbs', amount: 900n }]);
+    // Without the lamp, nothing.
+    expect(allocatePromotions([p], [line('bulb', 900n, 3)], []).byPromotion.size).toBe(0);
+  });
+
+  it('takes the most valuable units first on both sides, as Medusa sorts them', () => {
+    // Any item qualifies; buy 1 (the 5000 lamp is reserved), get 1 free among the rest: the 1500 mug, not the 900 bulb.
+    const units = buyGetUnits({ buyItemIds: null, buyMinQuantity: 1, applyToQuantity: 1 }, null, [
+      line('bulb', 900n, 1),
+      line('lamp', 5000n, 1),
+      line('mug', 1500n, 1),
+    ]);
+    expect(units).toEqual([0, 0, 1]);
+  });
+
+  it('all or nothing: too few target units left after the qualifying ones gives no discount', () => {
+    const units = buyGetUnits({ buyItemIds: ['mug'], buyMinQuantity: 2, applyToQuantity: 2 }, ['mug'], [line('mug', 1000n, 3)]);
+    expect(units).toEqual([0]);
+  });
+
+  it('runs before the other promotions and leaves them only what is left', () => {
+    const p = buyget('free', 10_000n, { buyItemIds: null, buyMinQuantity: 1, applyToQuantity: 1 }, null);
+    const pct: AllocatablePromotion = { id: 'pct', type: 'percentage', target: 'items', value: 1000n, allocation: 'each' };
+    const a = allocatePromotions([p, pct], [line('mug', 1000n, 2)], []);
+    expect(a.items[0]).toEqual([
+      { promotionId: 'free', amount: 1000n },
+      { promotionId: 'pct', amount: 100n },
+    ]);
+  });
+});
+
+describe('target rules', () => {
+  it('a percentage with target items touches only their lines', () => {
+    const p: AllocatablePromotion = {
+      id: 'p',
+      type: 'percentage',
+      target: 'items',
+      value: 1000n,
+      allocation: 'each',
+      targetItemIds: ['a'],
+    };
+    const a = allocatePromotions([p], [line('a', 1000n, 1), line('b', 1000n, 1)], []);
+    expect(a.items).toEqual([[{ promotionId: 'p', amount: 100n }], []]);
+  });
+
+  it('a fixed order amount with target items is spread over those lines only, capped at what they hold', () => {
+    const p: AllocatablePromotion = {
+      id: 'p',
+      type: 'fixed',
+      target: 'order',
+      value: 5000n,
+      allocation: 'across',
+      targetItemIds: ['a', 'c'],
+    };
+    const a = allocatePromotions([p], [line('a', 1000n, 1), line('b', 9000n, 1), line('c', 3000n, 1)], []);
+    expect(a.items.map((l) => l[0]?.amount ?? 0n)).toEqual([1000n, 0n, 3000n]);
+  });
+
+  it('invariants on random carts: no line below zero, per-promotion totals add up, rules respected', () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const arbLine = fc.record({
+      itemId: fc.constantFrom(...ids),
+      unit: fc.bigInt({ min: 0n, max: 100_000n }),
+      quantity: fc.integer({ min: 1, max: 20 }),
+    });
+    const arbPromo = fc.oneof(
+      fc.record({
+        id: fc.constant('std'),
+        type: fc.constantFrom('percentage' as const, 'fixed' as const),
+        target: fc.constantFrom('items' as const, 'order' as const),
+        value: fc.bigInt({ min: 1n, max: 20_000n }),
+        allocation: fc.constantFrom('each' as const, 'across' as const),
+        targetItemIds: fc.option(fc.subarray(ids, { minLength: 1 }), { nil: null }),
+      }),
+      fc.record({
+        id: fc.constant('bg'),
+        type: fc.constant('percentage' as const),
+        target: fc.constant('items' as const),
+        value: fc.bigInt({ min: 1n, max: 10_000n }),
+        allocation: fc.constant('each' as const),
+        targetItemIds: fc.option(fc.subarray(ids, { minLength: 1 }), { nil: null }),
+        buyget: fc.record({
+          buyItemIds: fc.option(fc.subarray(ids, { minLength: 1 }), { nil: null }),
+          buyMinQuantity: fc.integer({ min: 1, max: 10 }),
+          applyToQuantity: fc.integer({ min: 1, max: 10 }),
+        }),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(arbLine, { minLength: 1, maxLength: 8 }), fc.array(arbPromo, { maxLength: 3 }), (raw, promos) => {
+        const lines = raw.map((l) => line(l.itemId, l.unit, l.quantity));
+        const withIds = promos.map((p, i) => ({ ...p, id: `${p.id}${i}` }));
+        const a = allocatePromotions(withIds, lines, []);
+        lines.forEach((l, i) => {
+          const given = a.items[i]!.reduce((s, x) => s + x.amount, 0n);
+          expect(given).toBeLessThanOrEqual(l.subtotal);
+          for (const adj of a.items[i]!) {
+            expect(adj.amount).toBeGreaterThan(0n);
+            const p = withIds.find((x) => x.id === adj.promotionId)!;
+            if (p.targetItemIds) expect(p.targetItemIds).toContain(l.itemId);
+          }
+        });
+        for (const p of withIds) {
+          const sum = a.items
+            .flat()
+            .filter((x) => x.promotionId === p.id)
+            .reduce((s, x) => s + x.amount, 0n);
+          expect(a.byPromotion.get(p.id) ?? 0n).toBe(sum);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,133 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryOne } from '../../platform/index.ts';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { startStripeServer, type StripeTestServer } from '../../../test/fakes/stripe-server.ts';
+
+/** Returns of paid orders through the API: refund share, restock, never twice, concurrency, other tenants, bad input. */
+let t: TestApp;
+let stripe: StripeTestServer;
+let tenantId: string;
+let owner: string;
+let key: string;
+let otherOwner: string;
+
+beforeAll(async () => {
+  stripe = await startStripeServer();
+  t = await createTestApp({ STRIPE_API_URL: stripe.url });
+  const a = await t.createTenant('Returns store');
+  tenantId = a.tenantId;
+  owner = a.ownerToken;
+  key = await a.apiKey(['commerce:write']);
+  otherOwner = (await t.createTenant('Other returns store')).ownerToken;
+  await t.request('PUT', '/api/v1/commerce/settings', {
+    token: owner,
+    body: { tax_rate_bp: 0, tax_inclusive: false, shipping_options: [], stripe_secret_key: 'sk_test_returns' },
+  });
+  await t.modules.catalog.upsertItems(tenantId, [
+    { itemId: 'lamp', name: 'Lamp', priceMinor: 5000n, currency: 'USD', stock: 100 },
+    { itemId: 'cup', name: 'Cup', priceMinor: 1000n, currency: 'USD', stock: 100 },
+  ]);
+}, 60_000);
+afterAll(async () => {
+  await t?.close();
+  await stripe?.close();
+});
+
+async function order(user: string, lines: [string, number][]) {
+  let cartId = '';
+  for (const [item, quantity] of lines)
+    cartId = (await t.request('POST', '/api/v1/cart/items', { token: key, body: { user_id: user, item_id: item, quantity } })).body.id;
+  const done = await t.request('POST', '/api/v1/cart/complete', { token: key, body: { cart_id: cartId, payment_method: 'pm_card_visa' } });
+  expect(done.status).toBe(201);
+  return done.body.order as { id: string; total: number };
+}
+const ret = (orderId: string, body: unknown, token = owner, headers: Record<string, string> = {}) =>
+  t.request('POST', `/api/v1/orders/${orderId}/returns`, { token, body, headers });
+const stockOf = async (itemId: string) =>
+  (await queryOne<{ stock: number }>(t.database.db, sql`SELECT stock FROM items WHERE tenant_id = ${tenantId} AND item_id = ${itemId}`))!
+    .stock;
+
+describe('returns', () => {
+  it('returns units in parts: each refunds its share, restocks, and the whole line comes back exactly once', async () => {
+    const o = await order('ann', [
+      ['lamp', 3],
+      ['cup', 1],
+    ]);
+    const before = await stockOf('lamp');
+    const one = await ret(o.id, { items: [{ item_id: 'lamp', quantity: 1 }], reason: 'broken' });
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ status: 'partially_refunded', refunded_total: 5000 });
+    expect(one.body.timeline.at(-1)).toMatchObject({
+      type: 'returned',
+      amount: 5000,
+      detail: { items: [{ item_id: 'lamp', quantity: 1 }], restocked: true },
+    });
+    expect(await stockOf('lamp')).toBe(before + 1);
+
+    const tooMany = await ret(o.id, { items: [{ item_id: 'lamp', quantity: 3 }] });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.code).toBe('RETURN_INVALID');
+
+    const rest = await ret(o.id, {
+      items: [
+        { item_id: 'lamp', quantity: 2 },
+        { item_id: 'cup', quantity: 1 },
+      ],
+      restock: false,
+    });
+    expect(rest.body).toMatchObject({ status: 'refunded', refunded_total: 16000 });
+    expect(await stockOf('lamp')).toBe(before + 1); // not restocked this time
+    expect((await ret(o.id, { items: [{ item_id: 'cup', quantity: 1 }] })).body.error.code).toBe('RETURN_INVALID');
+  });
+
+  it('concurrent returns of the last unit: one refund, one restock', async () => {
+    const o = await order('ben', [['cup', 1]]);
+    const before = await stockOf('cup');
+    const answers = await Promise.all(Array.from({ length: 6 }, () => ret(o.id, { items: [{ item_id: 'cup', quantity: 1 }] })));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    for (const a of answers.filter((x) => x.status !== 200))
+      expect(['ORDER_CHANGED', 'RETURN_INVALID', 'ORDER_NOT_REFUNDABLE']).toContain(a.body.error.code);
+    expect(await stockOf('cup')).toBe(before + 1);
+    const d = await t.request('GET', `/api/v1/orders/${o.id}`, { token: owner });
+    expect(d.body.refunded_total).toBe(1000);
+    expect(d.body.timeline.filter((e: any) => e.type === 'returned')).toHaveLength(1);
+  });
+
+  it('an Idempotency-Key replays the first answer: one refund', async () => {
+    const o = await order('cat', [['cup', 2]]);
+    const body = { items: [{ item_id: 'cup', quantity: 1 }] };
+    const a = await ret(o.id, body, owner, { 'idempotency-key': 'ret-1' });
+    const b = await ret(o.id, body, owner, { 'idempotency-key': 'ret-1' });
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(b.body.refunded_total).toBe(1000);
+    const other = await ret(o.id, { items: [{ item_id: 'cup', quantity: 2 }] }, owner, { 'idempotency-key': 'ret-1' });
+    expect(other.status).toBe(400);
+    expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it("refuses bad input, an unknown item and another tenant's order, changing nothing", async () => {
+    const o = await order('dan', [['cup', 1]]);
+    for (const body of [
+      { items: [] },
+      { items: [{ item_id: 'cup', quantity: 0 }] },
+      { items: [{ item_id: 'cup', quantity: 1e9 }] },
+      { items: [{ item_id: 'cup', quantity: 1.5 }] },
+      { items: [{ item_id: 'cup', quantity: 1, extra: true }] },
+      { items: [{ item_id: 'cup', quantity: 1 }], restock: 'yes' },
+    ])
+      expect((await ret(o.id, body)).status).toBe(400);
+    const dup = await ret(o.id, {
+      items: [
+        { item_id: 'cup', quantity: 1 },
+        { item_id: 'cup', quantity: 1 },
+      ],
+    });
+    expect(dup.body.error.code).toBe('RETURN_INVALID');
+    expect((await ret(o.id, { items: [{ item_id: 'lamp', quantity: 1 }] })).body.error.code).toBe('RETURN_INVALID');
+    expect((await ret(o.id, { items: [{ item_id: 'cup', quantity: 1 }] }, otherOwner)).status).toBe(404);
+    expect((await ret(o.id, { items: [{ item_id: 'cup', quantity: 1 }] }, key)).status).toBe(403);
+    const d = await t.request('GET', `/api/v1/orders/${o.id}`, { token: owner });
+    expect(d.body).toMatchObject({ status: 'paid', refunded_total: 0 });
+  });
+});
