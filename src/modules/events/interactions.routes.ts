@@ -31,7 +31,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         body: s.interactionBody,
         response: { 200: s.interactionResponse, 201: s.interactionResponse, ...errorResponses, ...s.overloadResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' },
+      config: { auth: { kind: 'tenant', permission: 'interactions:write', publishable: true }, rateGroup: 'ingest' },
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
@@ -61,7 +61,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         body: s.batchBody,
         response: { 200: s.batchResponse, ...errorResponses, ...s.overloadResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' },
+      config: { auth: { kind: 'tenant', permission: 'interactions:write', publishable: true }, rateGroup: 'ingest' },
     },
     async (request) => {
       const ctx = tenantContext(request);
