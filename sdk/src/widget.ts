@@ -145,7 +145,7 @@ export function defineWidget(c: WidgetConfig): void {
             if (!e.isIntersecting || !card || this.seen.has(card.item_id)) continue;
             this.seen.add(card.item_id);
             this.observer?.unobserve(e.target);
-            tracker.track('Recommendation Shown', { product_id: card.item_id, recommendation_id: recommendationId });
+            tracker.track('Recommendations Shown', { product_id: card.item_id, recommendation_id: recommendationId });
           }
         },
         { threshold: 0.5 },
