@@ -1,4 +1,13 @@
-import type { Newsfeed, RecommendBody, RecommendResponse, SimilarBody, SimilarResponse } from '../../src/contracts/index.ts';
+import type {
+  InteractionBatchResult,
+  InteractionBody,
+  InteractionResponse,
+  Newsfeed,
+  RecommendBody,
+  RecommendResponse,
+  SimilarBody,
+  SimilarResponse,
+} from '../../src/contracts/index.ts';
 
 /**
  * A typed client of Loupe's public API for browsers (publishable key) and servers (secret key). Errors are
@@ -26,19 +35,8 @@ export interface LoupeError {
 }
 export type Result<T> = { ok: true; data: T } | { ok: false; error: LoupeError };
 
-export interface InteractionInput {
-  event_id?: string;
-  user_id?: string;
-  anonymous_id?: string;
-  session_id?: string;
-  item_id?: string | null;
-  interaction_type: string;
-  timestamp?: string;
-  value?: number;
-  recommendation_id?: string;
-  context?: Record<string, unknown>;
-  metadata?: Record<string, unknown>;
-}
+/** One event of the tracking API (`POST /api/v1/interactions`), as the contracts entry defines it. */
+export type InteractionInput = InteractionBody;
 export interface SearchHit {
   item_id: string;
   name: string;
@@ -115,9 +113,9 @@ export function createClient(opts: ClientOptions) {
       request<{ suggestions: unknown[] }>('GET', '/api/v1/items/autocomplete', undefined, { q, ...params }),
     newsfeed: (params: { user_id: string; cursor?: string }) =>
       request<Newsfeed>('GET', '/api/v1/newsfeed', undefined, params),
-    interaction: (body: InteractionInput) => request<{ status: string; interaction_id: string }>('POST', '/api/v1/interactions', body),
+    interaction: (body: InteractionInput) => request<InteractionResponse>('POST', '/api/v1/interactions', body),
     interactions: (events: InteractionInput[]) =>
-      request<{ results: { index: number; status: string }[] }>('POST', '/api/v1/interactions/batch', { events }),
+      request<{ results: InteractionBatchResult[] }>('POST', '/api/v1/interactions/batch', { events }),
     /** Any other endpoint of the API (management with a secret key). */
     request,
   };

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/platform/index.ts';
 import { createTestApp, type TestApp } from '../helpers.ts';
 import { seedTenant, waitJob } from '../recs-fixtures.ts';
-import { HAS_CHROMIUM, launchBrowser, openPage, ROOT } from './harness.ts';
+import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, ROOT, screenshot, signIn } from './harness.ts';
 
 /**
  * Issue 15: the SDK in chromium, on a real store page served by this test from its own origin (another port:
@@ -37,6 +37,8 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
   let pk: string;
   let deadHost: string;
   let sdkJs: string;
+  /** The install page's script-tag snippet, pasted as is into the store's page by the last test. */
+  let installed = '';
 
   const page = (body: string, head = '') =>
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>${head}</head><body><h1>Shop</h1>${body}</body></html>`;
@@ -44,6 +46,7 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
   beforeAll(async () => {
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'sdk', 'build.mjs')], { cwd: ROOT });
     sdkJs = fs.readFileSync(path.join(ROOT, 'sdk', 'dist', 'loupe.js'), 'utf8');
+    await ensureDashboardBuilt();
     t = await createTestApp();
     t.jobs.start({ concurrency: 1 });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -59,7 +62,8 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
       }
       const tag = `<script src="/loupe.js" data-key="${pk}" data-host="${api}" data-page="false"></script>`;
       let html: string;
-      if (url.searchParams.has('bare')) html = page('<script src="/loupe.js"></script>');
+      if (url.pathname === '/installed') html = page(installed);
+      else if (url.searchParams.has('bare')) html = page('<script src="/loupe.js"></script>');
       else if (url.searchParams.has('widget'))
         html = page(
           `<div style="height:2400px">Scroll down</div><loupe-recommendations user="U0" count="4" heading="Recommended for you"></loupe-recommendations>${tag}`,
@@ -218,6 +222,58 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
     expect(clicks).toEqual([{ eventId: expect.any(String), itemId: second, recommendationId: recId }]);
     // The fixtures' image host (cdn.test) does not exist: the browser's own line for each image is not the SDK's.
     expect(errors.filter((e) => !/ERR_NAME_NOT_RESOLVED/.test(e))).toEqual([]);
+    await p.context().close();
+  }, 240_000);
+
+  it('"Install on your site": site keys are created, edited and rotated, the snippet works pasted as is, events show up live', async () => {
+    const C = await t.createTenant('Fresh store');
+    const w = await openPage(browser);
+    const p = w.page;
+    await signIn(p, api, C.ownerEmail, 'Owner-Password-1');
+    await p.goto(`${api}/install`);
+    await p.getByText('Create a site key first').waitFor();
+
+    await p.goto(`${api}/settings/site-keys`);
+    await p.getByText('No site keys yet').waitFor();
+    await p.getByLabel('Allowed sites').fill('https://old-shop.test');
+    await p.getByRole('button', { name: 'Create site key' }).click();
+    const key = (await p.getByTestId('new-site-key').textContent())!.trim();
+    expect(key).toMatch(/^pk_live_/);
+    await p.getByRole('button', { name: 'Done' }).click();
+    await p.getByRole('button', { name: 'Edit the sites of Storefront' }).click();
+    await p.getByLabel('Allowed sites of Storefront').fill(`https://old-shop.test\n${shop}`);
+    await p.getByRole('button', { name: 'Save sites' }).click();
+    await p.getByTestId('site-keys-table').getByText(shop, { exact: false }).waitFor();
+
+    await p.goto(`${api}/install`);
+    const snippet = p.getByTestId('snippet-script');
+    await snippet.waitFor();
+    installed = (await snippet.textContent())!;
+    expect(installed).toContain(key);
+    expect(installed).toContain(`${api}/sdk/loupe.js`);
+    await p.getByTestId('arrivals-waiting').waitFor();
+    await screenshot(p, 'install-on-your-site');
+
+    // The store pastes the snippet: its page view reaches Loupe, and the install page sees it arrive.
+    const store = await openPage(browser);
+    await store.page.goto(`${shop}/installed`);
+    await p.getByTestId('arrivals-count').waitFor({ timeout: 30_000 });
+    expect(await p.getByTestId('arrivals-table').getByText('page_view').count()).toBeGreaterThan(0);
+    expect(store.errors.filter((e) => !/ERR_NAME_NOT_RESOLVED|status of 4\d\d/.test(e))).toEqual([]);
+    await store.page.context().close();
+
+    // Rotation: a new key is shown; the old one is marked as expiring.
+    await p.goto(`${api}/settings/site-keys`);
+    await p.getByRole('button', { name: 'Rotate Storefront' }).first().click();
+    const rotated = (await p.getByTestId('new-site-key').textContent())!.trim();
+    expect(rotated).toMatch(/^pk_live_/);
+    expect(rotated).not.toBe(key);
+    await p.getByRole('button', { name: 'Done' }).click();
+    await p
+      .getByTestId('site-keys-table')
+      .getByText(/expires/)
+      .waitFor();
+    expect(w.errors).toEqual([]);
     await p.context().close();
   }, 240_000);
 });

@@ -110,6 +110,7 @@ export function createApiKeysService(deps: ApiKeysServiceDeps) {
         keyPrefix: keyPrefixOf(secret),
         keyHash: sha256Hex(secret),
         ...shape,
+        publishableKey: shape.kind === 'publishable' ? secret : null,
         createdBy: ctx.actor.type === 'user' ? ctx.actor.id : null,
         expiresAt: input.expiresAt ?? null,
       });

@@ -47,6 +47,13 @@ describe('creating publishable keys', () => {
     expect(r.body.scopes.sort()).toEqual(['catalog:read', 'interactions:write', 'recommendations:read']);
     expect(r.body.allowed_origins).toEqual([SHOP, 'http://localhost:5173']);
     expect(r.body.rate_limit_per_minute).toBeGreaterThan(0);
+    // Public by design: listed in full for the install snippet (secret keys never are).
+    const list = await t.request('GET', '/api/v1/api-keys', { token: A.ownerToken });
+    const listed = list.body.data.find((k: { id: string }) => k.id === r.body.id);
+    expect(listed.publishable_key).toBe(r.body.api_key);
+    await A.apiKey(['catalog:read']);
+    const again = await t.request('GET', '/api/v1/api-keys', { token: A.ownerToken });
+    for (const k of again.body.data) if (k.kind === 'secret') expect(k.publishable_key).toBeNull();
   });
 
   it.each([
@@ -213,6 +220,14 @@ describe('using a publishable key', () => {
       expect(r.json().accepted).toBe(5);
     }
     expect(await countRows(A.tenantId, 'add_to_cart')).toBe(before + 5);
+    // The install page's live check sees them, and only in their own tenant.
+    const mine = await t.request('GET', '/api/v1/interactions/arrivals?source=segment&minutes=10', { token: A.ownerToken });
+    expect(mine.status).toBe(200);
+    expect(mine.body.count).toBeGreaterThanOrEqual(5);
+    expect(mine.body.latest[0].type).toBe('add_to_cart');
+    const theirs = await t.request('GET', '/api/v1/interactions/arrivals?source=segment', { token: B.ownerToken });
+    expect(theirs.body.count).toBe(0);
+    expect((await t.request('GET', '/api/v1/interactions/arrivals?minutes=0', { token: A.ownerToken })).status).toBe(400);
     const deep = await t.app.inject({
       method: 'POST',
       url: `/v1/batch?write_key=${pk}`,

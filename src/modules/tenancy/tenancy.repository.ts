@@ -41,6 +41,7 @@ export interface ApiKeyRow {
   keyHash: string;
   scopes: string[];
   kind: ApiKeyKind;
+  publishableKey: string | null;
   allowedOrigins: string[];
   rateLimitPerMinute: number | null;
   createdBy: string | null;
@@ -68,10 +69,10 @@ const USER = sql`id, email, name, password_hash AS "passwordHash", is_platform_a
   failed_login_count AS "failedLoginCount", locked_until AS "lockedUntil", last_login_at AS "lastLoginAt",
   default_tenant_id AS "defaultTenantId", created_at AS "createdAt"`;
 const KEY = sql`tenant_id AS "tenantId", id, name, key_prefix AS "keyPrefix", key_hash AS "keyHash", scopes, created_by AS "createdBy",
-  kind, allowed_origins AS "allowedOrigins", rate_limit_per_minute AS "rateLimitPerMinute",
+  kind, publishable_key AS "publishableKey", allowed_origins AS "allowedOrigins", rate_limit_per_minute AS "rateLimitPerMinute",
   created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"`;
 const KEY_K = sql`k.tenant_id AS "tenantId", k.id, k.name, k.key_prefix AS "keyPrefix", k.key_hash AS "keyHash", k.scopes, k.created_by AS "createdBy",
-  k.kind, k.allowed_origins AS "allowedOrigins", k.rate_limit_per_minute AS "rateLimitPerMinute",
+  k.kind, k.publishable_key AS "publishableKey", k.allowed_origins AS "allowedOrigins", k.rate_limit_per_minute AS "rateLimitPerMinute",
   k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt"`;
 
 /** All SQL of the tenancy module. Tenant-owned queries always filter on tenant_id. */
@@ -322,6 +323,7 @@ export function createTenancyRepository() {
         keyHash: string;
         scopes: string[];
         kind: ApiKeyKind;
+        publishableKey: string | null;
         allowedOrigins: string[];
         rateLimitPerMinute: number | null;
         createdBy: string | null;
@@ -330,8 +332,8 @@ export function createTenancyRepository() {
     ) {
       return (await queryOne<ApiKeyRow>(
         q,
-        sql`INSERT INTO api_keys (tenant_id, id, name, key_prefix, key_hash, scopes, kind, allowed_origins, rate_limit_per_minute, created_by, expires_at)
-            VALUES (${k.tenantId}, ${newId()}, ${k.name}, ${k.keyPrefix}, ${k.keyHash}, ${sql.param(k.scopes)}::text[], ${k.kind},
+        sql`INSERT INTO api_keys (tenant_id, id, name, key_prefix, key_hash, scopes, kind, publishable_key, allowed_origins, rate_limit_per_minute, created_by, expires_at)
+            VALUES (${k.tenantId}, ${newId()}, ${k.name}, ${k.keyPrefix}, ${k.keyHash}, ${sql.param(k.scopes)}::text[], ${k.kind}, ${k.publishableKey},
                     ${sql.param(k.allowedOrigins)}::text[], ${k.rateLimitPerMinute}, ${k.createdBy}, ${k.expiresAt?.toISOString() ?? null})
             RETURNING ${KEY}`,
       ))!;

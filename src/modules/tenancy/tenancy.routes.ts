@@ -53,6 +53,7 @@ const toKey = (k: ApiKeyRow, creator: { creatorEmail: string | null; creatorName
   key_prefix: k.keyPrefix,
   scopes: k.scopes,
   kind: k.kind,
+  publishable_key: k.publishableKey,
   allowed_origins: k.allowedOrigins,
   rate_limit_per_minute: k.rateLimitPerMinute,
   created_by: k.createdBy,

@@ -175,6 +175,7 @@ export const apiKeyResponse = z.object({
   key_prefix: z.string(),
   scopes: z.array(z.string()),
   kind: z.enum(['secret', 'publishable']),
+  publishable_key: z.string().nullable().describe('Publishable keys only: the key itself (public by design, for the install snippet)'),
   allowed_origins: z.array(z.string()),
   rate_limit_per_minute: z.number().int().nullable(),
   created_by: z.string().nullable().describe('The user who created the key (null: created by the platform)'),

@@ -113,6 +113,9 @@ export const apiKeys = pgTable(
     kind: text('kind').notNull().default('secret'),
     // Publishable keys: the exact origins (scheme://host[:port]) that may use the key from a browser.
     allowedOrigins: text('allowed_origins').array().notNull().default(sql`'{}'::text[]`),
+    // Publishable keys only: the key itself, public by design (it sits in the store's pages), so the dashboard
+    // can show the install snippet at any time. Secret keys are never stored in clear.
+    publishableKey: text('publishable_key'),
     // Requests a minute this key may make (null: the tenant's limits only).
     rateLimitPerMinute: integer('rate_limit_per_minute'),
     createdBy: uuid('created_by'),
