@@ -24,7 +24,15 @@ export interface Measured {
 }
 
 async function measure(options: Parameters<typeof build>[0]): Promise<Measured> {
-  const out = await build({ ...options, bundle: true, minify: true, write: false, metafile: true, legalComments: 'none', logLevel: 'silent' });
+  const out = await build({
+    ...options,
+    bundle: true,
+    minify: true,
+    write: false,
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
   const text = out.outputFiles!.map((f) => f.text).join('\n');
   return {
     raw: Buffer.byteLength(text),
@@ -41,7 +49,8 @@ export const measureTrackOnly = () =>
   measure({
     absWorkingDir: ROOT,
     stdin: {
-      contents: "import { createTracker } from './sdk/src/index.ts'; createTracker({ writeKey: 'pk_live_x', host: 'https://loupe.test' }).page();",
+      contents:
+        "import { createTracker } from './sdk/src/index.ts'; createTracker({ writeKey: 'pk_live_x', host: 'https://loupe.test' }).page();",
       resolveDir: ROOT,
       loader: 'ts',
     },
@@ -55,7 +64,8 @@ export async function measureBaseline(): Promise<Measured | undefined> {
   return measure({
     absWorkingDir: ROOT,
     stdin: {
-      contents: "import { AnalyticsBrowser } from '@segment/analytics-next'; globalThis.analytics = AnalyticsBrowser.load({ writeKey: 'x' });",
+      contents:
+        "import { AnalyticsBrowser } from '@segment/analytics-next'; globalThis.analytics = AnalyticsBrowser.load({ writeKey: 'x' });",
       resolveDir: ROOT,
       loader: 'ts',
     },
