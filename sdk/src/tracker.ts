@@ -94,14 +94,16 @@ export function createTracker(opts: TrackerOptions) {
     const m = document.cookie.match(new RegExp(`(?:^|; )${name}=([^;]*)`));
     return m ? decodeURIComponent(m[1]!) : null;
   }
+  let persisted = false;
   function anonId(): string {
-    if (anonymousId) return anonymousId;
     const s = store();
-    anonymousId = readCookie(`${prefix}_aid`) ?? s?.getItem(`${prefix}.aid`) ?? uuid();
-    if (mayStore()) {
+    anonymousId ??= readCookie(`${prefix}_aid`) ?? s?.getItem(`${prefix}.aid`) ?? uuid();
+    // Stored once consent allows it, even when the id was first read before (it is not frozen unstored).
+    if (!persisted && mayStore()) {
       // First-party cookie and local storage: either survives the other being cleared.
       document.cookie = `${prefix}_aid=${encodeURIComponent(anonymousId)}; path=/; max-age=31536000; samesite=lax${location.protocol === 'https:' ? '; secure' : ''}`;
       s?.setItem(`${prefix}.aid`, anonymousId);
+      persisted = true;
     }
     return anonymousId;
   }
@@ -267,10 +269,8 @@ export function createTracker(opts: TrackerOptions) {
     reset: safe(() => {
       userId = null;
       anonymousId = uuid();
-      if (mayStore()) {
-        store()?.setItem(`${prefix}.aid`, anonymousId);
-        document.cookie = `${prefix}_aid=${anonymousId}; path=/; max-age=31536000; samesite=lax`;
-      }
+      persisted = false;
+      anonId();
     }),
     flush: () => flush().catch(() => undefined),
     consent: {

@@ -176,6 +176,26 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
     await p.context().close();
   }, 120_000);
 
+  it('with consent required, stores and sends nothing until a category is granted', async () => {
+    const sentBefore = (await rows('sdk_test')).length;
+    const { page: p, errors } = await openPage(browser);
+    await p.goto(`${shop}/?bare=1`);
+    await p.evaluate(([host, key]) => window.Loupe.init({ host, writeKey: key, requireConsent: true }), [api, pk]);
+    await track(p, 0, 3);
+    await p.evaluate(() => window.Loupe.flush());
+    const before = await p.evaluate(() => ({ keys: Object.keys(localStorage), cookie: document.cookie }));
+    expect(before.keys.filter((k) => k.startsWith('loupe'))).toEqual([]);
+    expect(before.cookie).not.toContain('loupe_aid');
+    await p.evaluate(() => (window.Loupe as unknown as { consent: { grant(c: string[]): void } }).consent.grant(['analytics']));
+    await p.evaluate(() => window.Loupe.track('Consented Event', {}));
+    await p.evaluate(() => window.Loupe.flush());
+    await until(async () => (await rows('consented_event')).length === 1, 20_000);
+    expect(await rows('sdk_test')).toHaveLength(sentBefore); // the three before consent never left the page
+    expect(await p.evaluate(() => document.cookie)).toContain('loupe_aid');
+    expect(errors).toEqual([]);
+    await p.context().close();
+  }, 120_000);
+
   it('renders the widget, records impressions only once cards are visible, attributes clicks, works with the keyboard', async () => {
     // The recs fixtures' catalog and history, and a trained model serving U0.
     await seedTenant(t, A.tenantId);
