@@ -9,6 +9,7 @@ export default tseslint.config(
       'node_modules/**',
       'dist/**',
       'dashboard/dist/**',
+      'sdk/dist/**',
       'migrations/**',
       '.loupe/**',
       'coverage/**',

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createAuditRepository } from './platform/audit.repository.ts';
 import { registerAuditHook } from './platform/audit.hook.ts';
-import { registerAuthHooks } from './platform/auth.hook.ts';
+import { registerAuthHooks, registerPreflight } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
 import { registerErrorHandler } from './platform/error-handler.ts';
@@ -302,6 +302,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     limits: config.rateLimits,
     adminNetworks: config.adminNetworks,
   });
+  registerPreflight(app);
   registerAuditHook(app, audit);
   // Plan limits run after access (they need the tenant) and before any handler; installed before the routes.
   billing.installLimits(app);

@@ -21,6 +21,7 @@ const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
 const VisibilityPage = lazy(() => import('./pages/Visibility.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
+const InstallPage = lazy(() => import('./pages/Install.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
 const BehaviourPage = lazy(() => import('./pages/analytics/BehaviourPage.tsx'));
@@ -70,6 +71,7 @@ function Protected() {
           <Route path="integrations" element={<IntegrationsPage />} />
           <Route path="visibility" element={<VisibilityPage />} />
           <Route path="billing" element={<BillingPage />} />
+          <Route path="install" element={<InstallPage />} />
           <Route path="settings/*" element={<SettingsPage />} />
           <Route path="admin/*" element={<AdminPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />

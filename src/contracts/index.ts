@@ -25,6 +25,7 @@ import type * as vis from '../modules/visibility/visibility.schemas.ts';
 import type * as billing from '../modules/billing/billing.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type * as integrations from '../modules/events/integrations.schemas.ts';
+import type * as interactions from '../modules/events/interactions.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
 // ---- platform: the error envelope, jobs, rate-limit classes ----
@@ -39,6 +40,8 @@ export {
   apiKeyResponse,
   createApiKeyBody,
   createdApiKeyResponse,
+  rotateApiKeyBody,
+  updateApiKeyBody,
   createTenantBody,
   createUserBody,
   loginBody,
@@ -63,6 +66,9 @@ export type CreateUserBody = z.input<typeof tenancy.createUserBody>;
 export type ApiKey = z.infer<typeof tenancy.apiKeyResponse>;
 export type CreatedApiKey = z.infer<typeof tenancy.createdApiKeyResponse>;
 export type CreateApiKeyBody = z.input<typeof tenancy.createApiKeyBody>;
+export type UpdateApiKeyBody = z.input<typeof tenancy.updateApiKeyBody>;
+export type RotateApiKeyBody = z.input<typeof tenancy.rotateApiKeyBody>;
+export type ApiKeyKind = z.infer<typeof tenancy.apiKeyResponse>['kind'];
 export type Member = z.infer<typeof tenancy.memberResponse>;
 export type AddMemberBody = z.input<typeof tenancy.addMemberBody>;
 export type Invitation = z.infer<typeof tenancy.invitationResponse>;
@@ -130,6 +136,12 @@ export type ItemList = z.infer<typeof catalog.itemListResponse>;
 export type ItemListQuery = z.input<typeof catalog.itemListQuery>;
 export type Category = z.infer<typeof catalog.categoryResponse>;
 export type CategoryTreeNode = catalog.CategoryTreeJson;
+
+// ---- events: the tracking API (the SDK's client and the install page's live check) ----
+export type InteractionBody = z.input<typeof interactions.interactionBody>;
+export type InteractionResponse = z.infer<typeof interactions.interactionResponse>;
+export type InteractionBatchResult = z.infer<typeof interactions.batchResultSchema>;
+export type Arrivals = z.infer<typeof interactions.arrivalsResponse>;
 
 // ---- events: integrations ----
 export { CONNECTOR_TYPES, publicUrlView } from '../modules/events/integrations.schemas.ts';

@@ -81,6 +81,17 @@ export const API_KEY_SCOPES = [
   'admin',
 ] as const;
 
+/**
+ * What a publishable key (pk_live_, published in a store's pages) may ever hold: collecting events and
+ * serving recommendations, similar items, search, autocomplete, the newsfeed and experiment assignment.
+ * The routes themselves opt in with `auth.publishable`; everything else refuses such a key.
+ */
+export const PUBLISHABLE_SCOPES = [
+  'interactions:write',
+  'recommendations:read',
+  'catalog:read',
+] as const satisfies readonly (typeof API_KEY_SCOPES)[number][];
+
 /** Permissions no API key holds, whatever its scopes. */
 const USERS_ONLY_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
   'apikeys:manage',
@@ -89,7 +100,12 @@ const USERS_ONLY_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
   'data:delete',
 ]);
 
-export function permissionsForScopes(scopes: readonly string[]): ReadonlySet<Permission> {
+export function permissionsForScopes(scopes: readonly string[], kind: 'secret' | 'publishable' = 'secret'): ReadonlySet<Permission> {
+  if (kind === 'publishable') {
+    // No derived permissions (imports, jobs): a published key collects and serves, nothing else.
+    const allowed = new Set<string>(PUBLISHABLE_SCOPES);
+    return new Set<Permission>(scopes.filter((s): s is Permission => allowed.has(s)));
+  }
   // Every valid key may read its own tenant's identity (whoami, tenant info).
   const out = new Set<Permission>(['tenant:read']);
   for (const s of scopes) {
@@ -106,7 +122,17 @@ export function permissionsForScopes(scopes: readonly string[]): ReadonlySet<Per
 
 export type Actor =
   | { readonly type: 'user'; readonly id: string; readonly isPlatformAdmin: boolean; readonly authTime: number; readonly sessionId: string }
-  | { readonly type: 'api_key'; readonly id: string; readonly tenantId: string; readonly scopes: readonly string[] }
+  | {
+      readonly type: 'api_key';
+      readonly id: string;
+      readonly tenantId: string;
+      readonly scopes: readonly string[];
+      /** `publishable` (pk_live_): usable from web pages on its allowed origins, on `publishable` routes only. Default secret. */
+      readonly kind?: 'secret' | 'publishable';
+      readonly allowedOrigins?: readonly string[];
+      /** This key's own budget (requests a minute), on top of the tenant's; undefined/null: none. */
+      readonly rateLimitPerMinute?: number | null;
+    }
   | { readonly type: 'system'; readonly id: string };
 
 /**

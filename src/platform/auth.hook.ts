@@ -4,6 +4,7 @@ import { ROLE_PERMISSIONS, permissionsForScopes, PERMISSIONS } from './access.ts
 import { AppError } from './errors.ts';
 import { isUuid } from './ids.ts';
 import { isInNetworks, parseNetworks } from './networks.ts';
+import { normalizeOrigin } from './origins.ts';
 import {
   addressLimit,
   rateClassOf,
@@ -74,6 +75,15 @@ function basicWriteKey(request: FastifyRequest): string | undefined {
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const user = decoded.split(':')[0];
   return user || undefined;
+}
+
+/**
+ * `?write_key=pk_live_...` on the Segment-compatible endpoints: `navigator.sendBeacon` cannot set headers. Only a
+ * publishable key is taken from the URL (it is public anyway); a secret key in a URL would end up in logs.
+ */
+function beaconWriteKey(request: FastifyRequest): string | undefined {
+  const k = (request.query as Record<string, unknown> | undefined)?.write_key;
+  return typeof k === 'string' && k.startsWith('pk_live_') ? k : undefined;
 }
 
 /**
@@ -157,7 +167,8 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     if (auth.kind === 'public') return serviceLimit(routeUrl, ip, reply, 'address');
 
     // Segment-compatible endpoints take the write key as HTTP basic auth, as Segment's and RudderStack's libraries send it.
-    const credential = (request.url.startsWith('/v1/') ? basicWriteKey(request) : undefined) ?? bearer(request);
+    const credential =
+      (request.url.startsWith('/v1/') ? (basicWriteKey(request) ?? beaconWriteKey(request)) : undefined) ?? bearer(request);
     if (!credential) {
       throw new AppError(
         'unauthenticated',
@@ -200,8 +211,9 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
       if (pathTenant !== undefined && pathTenant !== actor.tenantId) throw tenantNotFound();
       const headerTenant = request.headers['x-tenant-id'];
       if (typeof headerTenant === 'string' && headerTenant !== actor.tenantId) throw tenantNotFound();
+      checkBrowserUse(request, reply, actor, auth.publishable === true);
       tenantId = actor.tenantId;
-      permissions = permissionsForScopes(actor.scopes);
+      permissions = permissionsForScopes(actor.scopes, actor.kind);
     } else if (actor.type === 'user') {
       const headerTenant = typeof request.headers['x-tenant-id'] === 'string' ? request.headers['x-tenant-id'] : undefined;
       if (pathTenant !== undefined && headerTenant !== undefined && pathTenant !== headerTenant) throw tenantNotFound();
@@ -260,8 +272,92 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
         },
       );
     }
+    // A key's own budget (publishable keys have one by default): a copied page key cannot spend the tenant's.
+    if (actor.type === 'api_key' && actor.rateLimitPerMinute) {
+      const k = await deps.rateLimiter.consume('api_key', actor.id, { perMinute: actor.rateLimitPerMinute, burst: 0 });
+      if (!k.allowed) {
+        reply
+          .header('x-ratelimit-limit', String(k.limit))
+          .header('x-ratelimit-remaining', '0')
+          .header('x-ratelimit-reset', String(k.resetSeconds));
+        throw new AppError(
+          'rate_limited',
+          'RATE_LIMITED',
+          `This API key's limit of ${k.limit} requests per minute is spent. Retry after ${k.resetSeconds} s.`,
+          { retryAfterSeconds: k.resetSeconds },
+        );
+      }
+    }
     await serviceLimit(routeUrl, tenantId!, reply, 'tenant');
   });
+}
+
+/** Response headers a browser script may read on a cross-origin answer (retries and diagnostics). */
+const EXPOSED_HEADERS = 'retry-after, x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset';
+
+/**
+ * Where an API key may be used from. A publishable key: only on storefront routes (`auth.publishable`), only
+ * from one of its allowed origins, answered with CORS headers for that origin. A secret key: never from
+ * another site's page (a request carrying a foreign Origin header), since a secret in a page is public.
+ */
+function checkBrowserUse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  actor: Actor & { type: 'api_key' },
+  publishableRoute: boolean,
+): void {
+  const header = request.headers.origin;
+  const origin = typeof header === 'string' ? normalizeOrigin(header) : undefined;
+  if (actor.kind === 'publishable') {
+    if (!publishableRoute) {
+      throw new AppError(
+        'forbidden',
+        'PUBLISHABLE_KEY_NOT_ALLOWED',
+        'Publishable keys (pk_live_) only collect events and serve recommendations, search and the newsfeed. Call this endpoint from your server with a secret key (sk_live_).',
+      );
+    }
+    if (!origin || !actor.allowedOrigins?.includes(origin)) {
+      throw new AppError(
+        'forbidden',
+        'ORIGIN_NOT_ALLOWED',
+        header === undefined
+          ? 'A publishable key is used from web pages: this request carries no Origin header.'
+          : "This page's origin is not on the publishable key's allowed origins. Add it in Settings → API keys.",
+      );
+    }
+    reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', EXPOSED_HEADERS).header('vary', 'Origin');
+    return;
+  }
+  if (header !== undefined && (!origin || origin !== normalizeOrigin(`${request.protocol}://${request.host}`))) {
+    throw new AppError(
+      'forbidden',
+      'SECRET_KEY_IN_BROWSER',
+      'Secret keys (sk_live_) must not be used from web pages: anyone can read them there. Use a publishable key (pk_live_) with this site as an allowed origin.',
+    );
+  }
+}
+
+/**
+ * CORS preflight for the API: browsers ask before sending a request with an Authorization header. The answer
+ * reveals nothing and grants nothing; the request that follows is checked by `checkBrowserUse`, and only a
+ * publishable key of an allowed origin gets an `access-control-allow-origin` back.
+ */
+export function registerPreflight(app: FastifyInstance): void {
+  for (const url of ['/api/v1/*', '/v1/*']) {
+    app.options(url, { schema: { hide: true }, config: { auth: { kind: 'public' }, rateGroup: 'serving' } }, async (request, reply) => {
+      const header = request.headers.origin;
+      const origin = typeof header === 'string' ? normalizeOrigin(header) : undefined;
+      if (!origin) return reply.code(204).send();
+      return reply
+        .code(204)
+        .header('access-control-allow-origin', origin)
+        .header('access-control-allow-methods', 'GET, POST')
+        .header('access-control-allow-headers', 'authorization, content-type, idempotency-key, x-request-id')
+        .header('access-control-max-age', '600')
+        .header('vary', 'Origin')
+        .send();
+    });
+  }
 }
 
 function tenantNotFound(): AppError {

@@ -5,9 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 
 export const DASHBOARD_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dashboard/dist');
+/** The SDK's script-tag build (`npm run build:sdk`), served at /sdk/loupe.js for the install snippet. */
+export const SDK_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sdk/dist/loupe.js');
 
 /** Paths that belong to the server, never to the dashboard's client-side routes. */
-const SERVER_PREFIXES = ['/api', '/v1', '/docs', '/health', '/audit', '/metrics', '/assets'];
+const SERVER_PREFIXES = ['/api', '/v1', '/docs', '/health', '/audit', '/metrics', '/assets', '/sdk'];
 
 /**
  * A browser navigating to a dashboard route (a deep link or a reload): GET, an `Accept` that asks for HTML,
@@ -27,6 +29,17 @@ export function isDashboardNavigation(method: string, url: string, accept: strin
  */
 export async function registerDashboard(app: FastifyInstance, dist = DASHBOARD_DIST): Promise<void> {
   registerDashboardSecurityHeaders(app);
+  // Stores load it from their own pages: any site may, and a short cache lets a new build reach them within minutes.
+  app.get('/sdk/loupe.js', { schema: { hide: true } }, async (_req, reply) => {
+    const js = await fs.promises.readFile(SDK_SCRIPT, 'utf8').catch(() => null);
+    if (js === null) return reply.code(404).type('text/plain').send('The SDK is not built: run npm run build:sdk.');
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .header('access-control-allow-origin', '*')
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .send(js);
+  });
   const built = fs.existsSync(path.join(dist, 'index.html'));
   if (!built) {
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>

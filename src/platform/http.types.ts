@@ -12,7 +12,17 @@ export type RouteAuth =
   /** A platform administrator (tenant and user administration). */
   | { readonly kind: 'platform_admin'; readonly stepUp?: boolean }
   /** A tenant resource: a user with a membership or an API key of that tenant, holding `permission`. */
-  | { readonly kind: 'tenant'; readonly permission: Permission; readonly stepUp?: boolean; readonly usersOnly?: boolean };
+  | {
+      readonly kind: 'tenant';
+      readonly permission: Permission;
+      readonly stepUp?: boolean;
+      readonly usersOnly?: boolean;
+      /**
+       * A storefront route (collection and serving) that publishable keys (pk_live_) may call from their
+       * allowed origins, with CORS. Every other route refuses a publishable key.
+       */
+      readonly publishable?: boolean;
+    };
 
 /**
  * The rate-limit group of a route (`config.rateGroup`; default `auth` for public routes, `api` otherwise).

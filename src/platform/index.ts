@@ -1,7 +1,9 @@
 /**
  * The platform's public entry: what domain modules may use. Modules import from here only.
  */
-export { requirePermission } from './access.ts';
+export { PUBLISHABLE_SCOPES, requirePermission } from './access.ts';
+export { normalizeOrigin } from './origins.ts';
+export { registerTextJsonParser } from './json-body.ts';
 export type { Actor, Permission, Role, TenantContext } from './access.ts';
 export { STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';
 export type { Authenticator } from './auth.hook.ts';

@@ -73,3 +73,18 @@ export function registerJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEP
     }
   });
 }
+
+/**
+ * Parses `text/plain` bodies as JSON, with the same checks, in the scope it is called in: `navigator.sendBeacon`
+ * and Segment's browser library send JSON as text/plain so that no CORS preflight is needed.
+ */
+export function registerTextJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string, maxDepth));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}

@@ -14,6 +14,7 @@ export type {
   CreateUserBody,
   ApiKey,
   CreatedApiKey,
+  Arrivals,
   Member,
   Invitation,
   Job,

@@ -19,6 +19,7 @@ const NAV = [
   { to: '/newsfeed', label: 'Newsfeed' },
   { to: '/sponsored', label: 'Sponsored' },
   { to: '/experiments', label: 'Experiments' },
+  { to: '/install', label: 'Install on your site' },
   { to: '/integrations', label: 'Integrations' },
   { to: '/visibility', label: 'Visibility' },
   { to: '/billing', label: 'Billing' },

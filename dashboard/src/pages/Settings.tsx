@@ -29,9 +29,11 @@ import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 import { PublicUrl } from './settings/PublicUrl.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
+import { SiteKeys } from './settings/SiteKeys.tsx';
 
 const TABS = [
   { value: 'api-keys', label: 'API keys' },
+  { value: 'site-keys', label: 'Site keys' },
   { value: 'members', label: 'Members and roles' },
   { value: 'rate-limits', label: 'Rate limits' },
   { value: 'public-url', label: 'Public address' },
@@ -55,6 +57,9 @@ export default function SettingsPage() {
         </Tabs.List>
         <Tabs.Panel value="api-keys" pt="md">
           <ApiKeys />
+        </Tabs.Panel>
+        <Tabs.Panel value="site-keys" pt="md">
+          <SiteKeys />
         </Tabs.Panel>
         <Tabs.Panel value="members" pt="md">
           <Members />
@@ -91,7 +96,7 @@ function ApiKeys() {
   const [scopes, setScopes] = useState<string[]>(['recommendations:read', 'interactions:write']);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const create = useMutation({
-    mutationFn: () => api<CreatedApiKey>('POST', '/api/v1/api-keys', { body: { name, scopes } }),
+    mutationFn: () => api<CreatedApiKey>('POST', '/api/v1/api-keys', { body: { name, kind: 'secret', scopes } }),
     onSuccess: (k) => {
       setCreated(k);
       setName('');

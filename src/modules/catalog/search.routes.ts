@@ -48,7 +48,7 @@ const isOffset = (v: unknown): v is { o: number } =>
 /** Search (seed 001) under the key-scoped items namespace and the seed 004 tenant path. */
 export async function searchRoutes(app: FastifyInstance, deps: { search: SearchService }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const read = { auth: { kind: 'tenant', permission: 'catalog:read' }, rateGroup: 'serving' } as const;
+  const read = { auth: { kind: 'tenant', permission: 'catalog:read', publishable: true }, rateGroup: 'serving' } as const;
   const params = z.object({ tenantId: z.string().max(100).optional() });
 
   for (const base of ['/api/v1/items', '/api/v1/tenants/:tenantId/inventory']) {

@@ -73,6 +73,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   const integrations = createIntegrationsService({ db: platform.db, repo: integrationsRepo, webhooks, log: platform.log });
   const tracking = createTrackingService({ db: platform.db, repo: createTrackingRepository(), ingest, clock: platform.clock });
   /** Identity's view of profile activity, computed from the events this module owns (wired in app.ts). */
+  const interactionStats = bindQuery(platform.db, createInteractionStatsRepository());
   const activitySource: ProfileActivitySource = {
     activityOf: (unitOfWork, tenantId, profileIds) => interactions.profileActivity(unitOfWork, tenantId, profileIds),
   };
@@ -85,7 +86,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
       appendListeners.push(listener);
     },
     /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
-    lastInteractionAt: bindQuery(platform.db, createInteractionStatsRepository()).lastInteractionAt,
+    lastInteractionAt: interactionStats.lastInteractionAt,
     /** Read-only views of interactions for the recommender: histories, change markers, counts, attributed outcomes. */
     history: bindQuery(platform.db, makeHistory()),
     /**
@@ -104,7 +105,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
         );
     },
     async routes(app: FastifyInstance): Promise<void> {
-      await interactionsRoutes(app, { ingest, clock: platform.clock });
+      await interactionsRoutes(app, { ingest, clock: platform.clock, arrivals: interactionStats.arrivals });
       await trackingRoutes(app, { tracking });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
       await integrationsRoutes(app, { integrations, config: platform.config, publicUrlSetting: deps.publicUrlSetting });

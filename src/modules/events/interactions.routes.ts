@@ -9,6 +9,12 @@ import * as s from './interactions.schemas.ts';
 export interface InteractionsRouteDeps {
   ingest: IngestService;
   clock: () => Date;
+  /** Events of one source since a time: the install page's live check. */
+  arrivals: (
+    tenantId: string,
+    source: string,
+    since: Date,
+  ) => Promise<{ count: number; latest: { type: string; itemId: string | null; occurredAt: Date; receivedAt: Date }[] }>;
 }
 
 const idempotencyKey = (r: FastifyRequest): string | undefined => {
@@ -22,6 +28,36 @@ const idempotencyKey = (r: FastifyRequest): string | undefined => {
 export async function interactionsRoutes(app: FastifyInstance, deps: InteractionsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
+  r.get(
+    '/api/v1/interactions/arrivals',
+    {
+      schema: {
+        tags: ['interactions'],
+        summary: 'Events that arrived from the SDK (or another source) in the last minutes: the "events arriving" check',
+        querystring: s.arrivalsQuery,
+        response: { 200: s.arrivalsResponse, ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const q = request.query;
+      const since = new Date(deps.clock().getTime() - q.minutes * 60_000);
+      const out = await deps.arrivals(ctx.tenantId, q.source, since);
+      return {
+        source: q.source,
+        since: since.toISOString(),
+        count: out.count,
+        latest: out.latest.map((e) => ({
+          type: e.type,
+          item_id: e.itemId,
+          occurred_at: new Date(e.occurredAt).toISOString(),
+          received_at: new Date(e.receivedAt).toISOString(),
+        })),
+      };
+    },
+  );
+
   r.post(
     '/api/v1/interactions',
     {
@@ -31,7 +67,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         body: s.interactionBody,
         response: { 200: s.interactionResponse, 201: s.interactionResponse, ...errorResponses, ...s.overloadResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' },
+      config: { auth: { kind: 'tenant', permission: 'interactions:write', publishable: true }, rateGroup: 'ingest' },
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
@@ -61,7 +97,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         body: s.batchBody,
         response: { 200: s.batchResponse, ...errorResponses, ...s.overloadResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' },
+      config: { auth: { kind: 'tenant', permission: 'interactions:write', publishable: true }, rateGroup: 'ingest' },
     },
     async (request) => {
       const ctx = tenantContext(request);

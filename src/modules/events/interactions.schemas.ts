@@ -88,3 +88,16 @@ export const batchResponse = z.object({
 });
 
 export const overloadResponses = { 503: errorBody } as const;
+
+export const arrivalsQuery = z
+  .object({
+    source: z.enum(['segment', 'api']).default('segment').describe('segment: the SDK and Segment libraries; api: /api/v1/interactions'),
+    minutes: z.coerce.number().int().min(1).max(60).default(10),
+  })
+  .strict();
+export const arrivalsResponse = z.object({
+  source: z.string(),
+  since: z.string(),
+  count: z.number().int(),
+  latest: z.array(z.object({ type: z.string(), item_id: z.string().nullable(), occurred_at: z.string(), received_at: z.string() })),
+});

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorResponses, type TenantContext, tenantContext, validation } from '../../platform/index.ts';
+import { errorResponses, registerTextJsonParser, type TenantContext, tenantContext, validation } from '../../platform/index.ts';
 import type { IdentityApi, ResolveInput } from '../identity/index.ts';
 import { eventProblem, type PendingEvent } from './ingest.core.ts';
 import type { IngestService } from './ingest.service.ts';
@@ -60,8 +60,14 @@ function problemOf(kind: SegmentKind, m: Message): string | null {
 
 /** Segment-compatible tracking API (`/v1/*`): the write key is an API key with interactions:write, sent as HTTP basic auth. */
 export async function segmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps): Promise<void> {
+  await app.register(async (scope) => segmentScope(scope, deps));
+}
+
+async function segmentScope(app: FastifyInstance, deps: SegmentRouteDeps): Promise<void> {
+  // Browsers send these as text/plain (sendBeacon, Segment's browser library): no CORS preflight.
+  registerTextJsonParser(app);
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const config = { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' } as const;
+  const config = { auth: { kind: 'tenant', permission: 'interactions:write', publishable: true }, rateGroup: 'ingest' } as const;
 
   async function ingest(ctx: TenantContext, items: { kind: SegmentKind | undefined; raw: unknown }[], batchSentAt: string | undefined) {
     const now = deps.clock();

@@ -41,7 +41,7 @@ const toPageView = (p: PageViewRow) => ({
 /** Seed 000's tracking calls: sessions, page views (time on page, scroll depth), funnel stages and cart events. */
 export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const config = { auth: { kind: 'tenant', permission: 'interactions:write' }, rateGroup: 'ingest' } as const;
+  const config = { auth: { kind: 'tenant', permission: 'interactions:write', publishable: true }, rateGroup: 'ingest' } as const;
   r.post(
     '/api/v1/analytics/session/start',
     {

@@ -58,7 +58,10 @@ function trackInput(b: TrackCommon, event: string, r: FastifyRequest): TrackInpu
 
 export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const write = { auth: { kind: 'tenant' as const, permission: 'interactions:write' as const }, rateGroup: 'ingest' as const };
+  const write = {
+    auth: { kind: 'tenant' as const, permission: 'interactions:write' as const, publishable: true },
+    rateGroup: 'ingest' as const,
+  };
   const manage = (action: string) => ({
     auth: { kind: 'tenant' as const, permission: 'experiments:manage' as const },
     audit: { action, resourceType: 'experiment' },

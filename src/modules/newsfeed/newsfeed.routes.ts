@@ -14,7 +14,7 @@ const money = (minor: string | null, currency: string | null) => (minor === null
 
 export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const serve = { auth: { kind: 'tenant', permission: 'recommendations:read' }, rateGroup: 'serving' } as const;
+  const serve = { auth: { kind: 'tenant', permission: 'recommendations:read', publishable: true }, rateGroup: 'serving' } as const;
   const read = { auth: { kind: 'tenant', permission: 'profiles:read' } } as const;
   const write = { auth: { kind: 'tenant', permission: 'profiles:write' }, rateGroup: 'ingest' } as const;
   const tags = ['newsfeed'];

@@ -290,7 +290,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
         body: s.recommendBody,
         response: { 200: s.recommendResponse, ...errorResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'recommendations:read' }, rateGroup: 'serving' },
+      config: { auth: { kind: 'tenant', permission: 'recommendations:read', publishable: true }, rateGroup: 'serving' },
     },
     async (request) => {
       const ctx = tenantContext(request);
@@ -329,7 +329,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
         body: s.similarBody,
         response: { 200: s.similarResponse, ...errorResponses },
       },
-      config: { auth: { kind: 'tenant', permission: 'recommendations:read' }, rateGroup: 'serving' },
+      config: { auth: { kind: 'tenant', permission: 'recommendations:read', publishable: true }, rateGroup: 'serving' },
     },
     async (request) => {
       const ctx = tenantContext(request);

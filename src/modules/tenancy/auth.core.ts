@@ -65,5 +65,12 @@ export function slugify(name: string): string {
 }
 
 export const API_KEY_PREFIX = 'sk_live_';
+/** Publishable keys: safe to embed in a web page (collection and serving only, allowed origins). */
+export const PUBLISHABLE_KEY_PREFIX = 'pk_live_';
+/** Requests a minute a new publishable key may make unless its creator says otherwise (all shoppers together). */
+export const DEFAULT_PUBLISHABLE_RATE_PER_MINUTE = 6000;
+/** How long a rotated key keeps working by default, so pages and servers can be redeployed with the new one. */
+export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 3600;
+
 /** The visible, non-secret start of a key used to recognise it in lists (seed 003: `sk_live_a1b`). */
 export const keyPrefixOf = (apiKey: string): string => apiKey.slice(0, API_KEY_PREFIX.length + 4);

@@ -16,12 +16,13 @@ import {
   ACCESS_TOKEN_SECONDS,
   REFRESH_TOKEN_SECONDS,
   API_KEY_PREFIX,
+  PUBLISHABLE_KEY_PREFIX,
   isGraceReuse,
   isLocked,
   normalizeEmail,
   onLoginFailure,
 } from './auth.core.ts';
-import type { TenancyRepository, UserRow } from './tenancy.repository.ts';
+import type { ApiKeyKind, TenancyRepository, UserRow } from './tenancy.repository.ts';
 import type { TokenSigner } from './tokens.ts';
 
 export interface ClientMeta {
@@ -53,6 +54,9 @@ interface CachedKey {
   tenantId: string;
   id: string;
   scopes: string[];
+  kind: ApiKeyKind;
+  allowedOrigins: string[];
+  rateLimitPerMinute: number | null;
   expiresAt: Date | null;
   revoked: boolean;
 }
@@ -125,13 +129,22 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   const authenticator: Authenticator = {
     async authenticate(credential: string): Promise<Actor> {
-      if (credential.startsWith(API_KEY_PREFIX)) {
+      if (credential.startsWith(API_KEY_PREFIX) || credential.startsWith(PUBLISHABLE_KEY_PREFIX)) {
         const keyHash = sha256Hex(credential);
         let key = apiKeyCache.get(keyHash);
         if (key === undefined) {
           const row = await repo.findApiKeyByHash(db, keyHash);
           key = row
-            ? { tenantId: row.tenantId, id: row.id, scopes: row.scopes, expiresAt: row.expiresAt, revoked: !!row.revokedAt }
+            ? {
+                tenantId: row.tenantId,
+                id: row.id,
+                scopes: row.scopes,
+                kind: row.kind,
+                allowedOrigins: row.allowedOrigins,
+                rateLimitPerMinute: row.rateLimitPerMinute,
+                expiresAt: row.expiresAt,
+                revoked: !!row.revokedAt,
+              }
             : false;
           apiKeyCache.set(keyHash, key);
         }
@@ -149,7 +162,15 @@ export function createAuthService(deps: AuthServiceDeps) {
           keyTouched.set(key.id, true);
           void repo.touchApiKey(db, key.tenantId, key.id).catch(() => undefined); // last-used time, at most once a minute
         }
-        return { type: 'api_key', id: key.id, tenantId: key.tenantId, scopes: key.scopes };
+        return {
+          type: 'api_key',
+          id: key.id,
+          tenantId: key.tenantId,
+          scopes: key.scopes,
+          kind: key.kind,
+          allowedOrigins: key.allowedOrigins,
+          rateLimitPerMinute: key.rateLimitPerMinute,
+        };
       }
       const claims = await tokens.verify(credential);
       const s = await repo.getSessionWithUser(db, claims.sid);

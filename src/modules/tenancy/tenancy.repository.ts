@@ -32,6 +32,7 @@ export interface SessionRow {
   expiresAt: Date;
   revokedAt: Date | null;
 }
+export type ApiKeyKind = 'secret' | 'publishable';
 export interface ApiKeyRow {
   tenantId: string;
   id: string;
@@ -39,6 +40,10 @@ export interface ApiKeyRow {
   keyPrefix: string;
   keyHash: string;
   scopes: string[];
+  kind: ApiKeyKind;
+  publishableKey: string | null;
+  allowedOrigins: string[];
+  rateLimitPerMinute: number | null;
   createdBy: string | null;
   createdAt: Date;
   lastUsedAt: Date | null;
@@ -64,8 +69,10 @@ const USER = sql`id, email, name, password_hash AS "passwordHash", is_platform_a
   failed_login_count AS "failedLoginCount", locked_until AS "lockedUntil", last_login_at AS "lastLoginAt",
   default_tenant_id AS "defaultTenantId", created_at AS "createdAt"`;
 const KEY = sql`tenant_id AS "tenantId", id, name, key_prefix AS "keyPrefix", key_hash AS "keyHash", scopes, created_by AS "createdBy",
+  kind, publishable_key AS "publishableKey", allowed_origins AS "allowedOrigins", rate_limit_per_minute AS "rateLimitPerMinute",
   created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"`;
 const KEY_K = sql`k.tenant_id AS "tenantId", k.id, k.name, k.key_prefix AS "keyPrefix", k.key_hash AS "keyHash", k.scopes, k.created_by AS "createdBy",
+  k.kind, k.publishable_key AS "publishableKey", k.allowed_origins AS "allowedOrigins", k.rate_limit_per_minute AS "rateLimitPerMinute",
   k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt"`;
 
 /** All SQL of the tenancy module. Tenant-owned queries always filter on tenant_id. */
@@ -315,17 +322,43 @@ export function createTenancyRepository() {
         keyPrefix: string;
         keyHash: string;
         scopes: string[];
+        kind: ApiKeyKind;
+        publishableKey: string | null;
+        allowedOrigins: string[];
+        rateLimitPerMinute: number | null;
         createdBy: string | null;
         expiresAt: Date | null;
       },
     ) {
       return (await queryOne<ApiKeyRow>(
         q,
-        sql`INSERT INTO api_keys (tenant_id, id, name, key_prefix, key_hash, scopes, created_by, expires_at)
-            VALUES (${k.tenantId}, ${newId()}, ${k.name}, ${k.keyPrefix}, ${k.keyHash}, ${sql.param(k.scopes)}::text[], ${k.createdBy}, ${k.expiresAt?.toISOString() ?? null})
+        sql`INSERT INTO api_keys (tenant_id, id, name, key_prefix, key_hash, scopes, kind, publishable_key, allowed_origins, rate_limit_per_minute, created_by, expires_at)
+            VALUES (${k.tenantId}, ${newId()}, ${k.name}, ${k.keyPrefix}, ${k.keyHash}, ${sql.param(k.scopes)}::text[], ${k.kind}, ${k.publishableKey},
+                    ${sql.param(k.allowedOrigins)}::text[], ${k.rateLimitPerMinute}, ${k.createdBy}, ${k.expiresAt?.toISOString() ?? null})
             RETURNING ${KEY}`,
       ))!;
     },
+    /** Changes a live key's browser settings (origins, rate limit); undefined fields stay. */
+    updateApiKey: (
+      q: Q,
+      tenantId: string,
+      id: string,
+      c: { allowedOrigins?: string[] | undefined; rateLimitPerMinute?: number | null | undefined },
+    ) =>
+      queryOne<ApiKeyRow>(
+        q,
+        sql`UPDATE api_keys SET
+              allowed_origins = ${c.allowedOrigins === undefined ? sql`allowed_origins` : sql`${sql.param(c.allowedOrigins)}::text[]`},
+              rate_limit_per_minute = ${c.rateLimitPerMinute === undefined ? sql`rate_limit_per_minute` : sql`${c.rateLimitPerMinute}`}
+            WHERE tenant_id = ${tenantId} AND id = ${id} AND revoked_at IS NULL RETURNING ${KEY}`,
+      ),
+    /** Sets when a rotated key stops working (never later than an expiry it already had). */
+    expireApiKey: (q: Q, tenantId: string, id: string, at: Date) =>
+      queryOne<ApiKeyRow>(
+        q,
+        sql`UPDATE api_keys SET expires_at = LEAST(coalesce(expires_at, ${at.toISOString()}::timestamptz), ${at.toISOString()}::timestamptz)
+            WHERE tenant_id = ${tenantId} AND id = ${id} AND revoked_at IS NULL RETURNING ${KEY}`,
+      ),
     findApiKeyByHash: (q: Q, keyHash: string) => queryOne<ApiKeyRow>(q, sql`SELECT ${KEY} FROM api_keys WHERE key_hash = ${keyHash}`),
     listApiKeys: (q: Q, tenantId: string, includeRevoked: boolean) =>
       queryRows<ApiKeyListRow>(

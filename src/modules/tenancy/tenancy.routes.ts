@@ -52,6 +52,10 @@ const toKey = (k: ApiKeyRow, creator: { creatorEmail: string | null; creatorName
   name: k.name,
   key_prefix: k.keyPrefix,
   scopes: k.scopes,
+  kind: k.kind,
+  publishable_key: k.publishableKey,
+  allowed_origins: k.allowedOrigins,
+  rate_limit_per_minute: k.rateLimitPerMinute,
   created_by: k.createdBy,
   created_by_email: creator.creatorEmail,
   created_by_name: creator.creatorName,
@@ -609,12 +613,19 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
+      const b = request.body;
       const { row, secret } = await deps.apiKeys.create(ctx, {
-        name: request.body.name,
-        scopes: request.body.scopes,
-        expiresAt: request.body.expires_at ? new Date(request.body.expires_at) : undefined,
+        name: b.name,
+        kind: b.kind,
+        scopes: b.scopes,
+        allowedOrigins: b.allowed_origins,
+        rateLimitPerMinute: b.rate_limit_per_minute,
+        expiresAt: b.expires_at ? new Date(b.expires_at) : undefined,
       });
-      request.auditTarget = { resourceId: row.id, details: { scopes: row.scopes, name: row.name } };
+      request.auditTarget = {
+        resourceId: row.id,
+        details: { scopes: row.scopes, name: row.name, kind: row.kind, allowed_origins: row.allowedOrigins },
+      };
       const creator = row.createdBy ? await deps.repo.getUser(deps.db, row.createdBy) : undefined;
       return reply
         .code(201)
@@ -637,6 +648,60 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
         toKey(k, k),
       ),
     }),
+  );
+  const withCreator = async (row: ApiKeyRow) => {
+    const creator = row.createdBy ? await deps.repo.getUser(deps.db, row.createdBy) : undefined;
+    return toKey(row, { creatorEmail: creator?.email ?? null, creatorName: creator?.name ?? null });
+  };
+  r.patch(
+    '/api/v1/api-keys/:id',
+    {
+      schema: {
+        tags: ['api-keys'],
+        summary: "Change a key's allowed origins (publishable keys) or its own rate limit",
+        params: idParams,
+        body: s.updateApiKeyBody,
+        response: { 200: s.apiKeyResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'apikeys:manage', usersOnly: true },
+        audit: { action: 'api_key.update', resourceType: 'api_key' },
+      },
+    },
+    async (request) => {
+      if (!isUuid(request.params.id)) throw notFound('API_KEY_NOT_FOUND', 'API key');
+      const row = await deps.apiKeys.update(tenantContext(request), request.params.id, {
+        allowedOrigins: request.body.allowed_origins,
+        rateLimitPerMinute: request.body.rate_limit_per_minute,
+      });
+      request.auditTarget = {
+        resourceId: row.id,
+        details: { allowed_origins: row.allowedOrigins, rate_limit_per_minute: row.rateLimitPerMinute },
+      };
+      return withCreator(row);
+    },
+  );
+  r.post(
+    '/api/v1/api-keys/:id/rotate',
+    {
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Rotate a key: a new secret with the same settings; the old one expires after grace_seconds',
+        params: idParams,
+        body: s.rotateApiKeyBody,
+        response: { 201: s.createdApiKeyResponse.extend({ previous: s.apiKeyResponse }), ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'apikeys:manage', usersOnly: true, stepUp: true },
+        audit: { action: 'api_key.rotate', resourceType: 'api_key' },
+      },
+    },
+    async (request, reply) => {
+      if (!isUuid(request.params.id)) throw notFound('API_KEY_NOT_FOUND', 'API key');
+      const out = await deps.apiKeys.rotate(tenantContext(request), request.params.id, request.body.grace_seconds);
+      request.auditTarget = { resourceId: out.previous.id, details: { new_key_id: out.row.id, expires_at: out.previous.expiresAt } };
+      return reply.code(201).send({ ...(await withCreator(out.row)), api_key: out.secret, previous: await withCreator(out.previous) });
+    },
   );
   r.delete(
     '/api/v1/api-keys/:id',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_KEY_SCOPES, ROLES } from '../../platform/access.ts';
+import { API_KEY_SCOPES, PUBLISHABLE_SCOPES, ROLES } from '../../platform/access.ts';
 import { weakPasswordReason } from './password-policy.core.ts';
 
 export { API_KEY_SCOPES, ROLES };
@@ -125,18 +125,59 @@ export const sessionResponse = z.object({
   active_tenant_id: z.string().nullable(),
 });
 
+const allowedOrigins = z.array(z.string().max(300)).min(1, 'give at least one origin').max(50);
+const rateLimitPerMinute = z
+  .number()
+  .int()
+  .min(1)
+  .max(1_000_000)
+  .nullable()
+  .describe("This key's own budget of requests a minute (null: none)");
 export const createApiKeyBody = z
   .object({
     name: z.string().trim().min(1).max(100),
-    scopes: z.array(z.enum(API_KEY_SCOPES)).min(1, 'give at least one scope').max(API_KEY_SCOPES.length),
+    kind: z
+      .enum(['secret', 'publishable'])
+      .default('secret')
+      .describe('secret (sk_live_, for servers) or publishable (pk_live_, safe in web pages: collection and serving only)'),
+    scopes: z
+      .array(z.enum(API_KEY_SCOPES))
+      .min(1, 'give at least one scope')
+      .max(API_KEY_SCOPES.length)
+      .optional()
+      .describe(`Required for secret keys. Publishable keys take a subset of ${PUBLISHABLE_SCOPES.join(', ')} (default: all of them).`),
+    allowed_origins: allowedOrigins
+      .optional()
+      .describe('Publishable keys only, required: the origins (https://shop.example) that may use it'),
+    rate_limit_per_minute: rateLimitPerMinute.optional(),
     expires_at: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
+export const updateApiKeyBody = z
+  .object({ allowed_origins: allowedOrigins.optional(), rate_limit_per_minute: rateLimitPerMinute.optional() })
+  .strict()
+  .refine((b) => b.allowed_origins !== undefined || b.rate_limit_per_minute !== undefined, 'give allowed_origins or rate_limit_per_minute');
+export const rotateApiKeyBody = z
+  .object({
+    grace_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .optional()
+      .describe('How long the old key keeps working (default 86400; 0 stops it at once)'),
+  })
+  .strict()
+  .default({});
 export const apiKeyResponse = z.object({
   id: z.string(),
   name: z.string(),
   key_prefix: z.string(),
   scopes: z.array(z.string()),
+  kind: z.enum(['secret', 'publishable']),
+  publishable_key: z.string().nullable().describe('Publishable keys only: the key itself (public by design, for the install snippet)'),
+  allowed_origins: z.array(z.string()),
+  rate_limit_per_minute: z.number().int().nullable(),
   created_by: z.string().nullable().describe('The user who created the key (null: created by the platform)'),
   created_by_email: z.string().nullable(),
   created_by_name: z.string().nullable(),

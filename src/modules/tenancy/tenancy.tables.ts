@@ -109,6 +109,15 @@ export const apiKeys = pgTable(
     // without tenant_id would block distribution by tenant.
     keyHash: text('key_hash').notNull(),
     scopes: text('scopes').array().notNull(),
+    // 'secret' (sk_live_, server side only) or 'publishable' (pk_live_, safe in a web page: collection and serving only).
+    kind: text('kind').notNull().default('secret'),
+    // Publishable keys: the exact origins (scheme://host[:port]) that may use the key from a browser.
+    allowedOrigins: text('allowed_origins').array().notNull().default(sql`'{}'::text[]`),
+    // Publishable keys only: the key itself, public by design (it sits in the store's pages), so the dashboard
+    // can show the install snippet at any time. Secret keys are never stored in clear.
+    publishableKey: text('publishable_key'),
+    // Requests a minute this key may make (null: the tenant's limits only).
+    rateLimitPerMinute: integer('rate_limit_per_minute'),
     createdBy: uuid('created_by'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),

@@ -1,0 +1,45 @@
+import { createClient, type ClientOptions, type InteractionInput } from './client.ts';
+
+/**
+ * Server-side conveniences: tracking with a secret key, batched (up to 100 events or `flushInterval` ms),
+ * each event with an `event_id` so a retried batch is stored once. `close()` flushes what waits.
+ */
+export function createServerTracker(opts: ClientOptions & { flushInterval?: number }) {
+  const client = createClient(opts);
+  let pending: InteractionInput[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let failures = 0;
+
+  async function flush(): Promise<{ sent: number; failed: number }> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    let sent = 0;
+    let failed = 0;
+    while (pending.length) {
+      const batch = pending.slice(0, 100);
+      pending = pending.slice(100);
+      const r = await client.interactions(batch);
+      if (r.ok) sent += batch.length;
+      else {
+        failed += batch.length;
+        failures += batch.length;
+      }
+    }
+    return { sent, failed };
+  }
+
+  return {
+    track(event: InteractionInput): void {
+      pending.push({ event_id: event.event_id ?? crypto.randomUUID(), ...event });
+      if (pending.length >= 100) void flush();
+      else timer ??= setTimeout(() => void flush(), opts.flushInterval ?? 2000);
+    },
+    flush,
+    /** Events that could not be delivered after the client's retries, since the start. */
+    get failures(): number {
+      return failures;
+    },
+    close: flush,
+  };
+}
+export { createClient, paginate } from './client.ts';

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { createClient, paginate } from '../sdk/src/client.ts';
+
+/** The SDK's typed client against a scripted fetch: retries, Retry-After, one idempotency key per write, errors as values. */
+function scripted(answers: (() => Response | Promise<Response>)[]) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const fetch = (async (url: string, init: RequestInit) => {
+    calls.push({ url, init });
+    const next = answers.shift();
+    if (!next) throw new Error('no more answers');
+    return next();
+  }) as unknown as typeof globalThis.fetch;
+  return { fetch, calls };
+}
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  () =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+describe('SDK client', () => {
+  it('retries 429 after Retry-After and 503 with backoff, keeping one Idempotency-Key for the write', async () => {
+    const waits: number[] = [];
+    const s = scripted([
+      json(429, { error: { code: 'RATE_LIMITED', message: 'slow down' } }, { 'retry-after': '2' }),
+      () => Promise.reject(new TypeError('network down')),
+      json(503, { error: { code: 'OVERLOADED', message: 'busy' } }),
+      json(200, { status: 'tracked', interaction_id: 'i1', processed_at: '2026-01-01T00:00:00Z' }),
+    ]);
+    const c = createClient({
+      apiKey: 'sk_live_x',
+      host: 'https://loupe.test/',
+      fetch: s.fetch,
+      retries: 3,
+      sleep: async (ms) => void waits.push(ms),
+    });
+    const r = await c.interaction({ user_id: 'u1', item_id: null, interaction_type: 'recommendations_shown' });
+    expect(r).toEqual({ ok: true, data: { status: 'tracked', interaction_id: 'i1', processed_at: '2026-01-01T00:00:00Z' } });
+    expect(s.calls).toHaveLength(4);
+    expect(waits[0]).toBe(2000);
+    const keys = s.calls.map((c) => (c.init.headers as Record<string, string>)['idempotency-key']);
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]).toBeTruthy();
+    expect(s.calls[0]!.url).toBe('https://loupe.test/api/v1/interactions');
+    expect((s.calls[0]!.init.headers as Record<string, string>).authorization).toBe('Bearer sk_live_x');
+  });
+
+  it('returns a typed error without retrying a 4xx, and after the last attempt of a 5xx', async () => {
+    const s = scripted([json(403, { error: { code: 'PUBLISHABLE_KEY_NOT_ALLOWED', message: 'no', request_id: 'req-1' } })]);
+    const c = createClient({ apiKey: 'pk_live_x', host: 'https://loupe.test', fetch: s.fetch, sleep: async () => {} });
+    const r = await c.recommendations({ user_id: 'u1' });
+    expect(r).toEqual({ ok: false, error: { status: 403, code: 'PUBLISHABLE_KEY_NOT_ALLOWED', message: 'no', requestId: 'req-1' } });
+    expect(s.calls).toHaveLength(1);
+
+    const down = scripted([json(500, {}), json(500, {}), json(502, 'not json')]);
+    const c2 = createClient({ apiKey: 'pk_live_x', host: 'https://loupe.test', fetch: down.fetch, retries: 2, sleep: async () => {} });
+    const r2 = await c2.search('headphones', { limit: 5 });
+    expect(r2.ok).toBe(false);
+    if (!r2.ok) expect(r2.error).toMatchObject({ status: 502, code: 'HTTP_502' });
+    expect(down.calls[0]!.url).toBe('https://loupe.test/api/v1/items/search?q=headphones&limit=5');
+  });
+
+  it('walks cursor pages until next_cursor is null', async () => {
+    const s = scripted([json(200, { data: [1, 2], next_cursor: 'c2' }), json(200, { data: [3], next_cursor: null })]);
+    const c = createClient({ apiKey: 'sk_live_x', host: 'https://loupe.test', fetch: s.fetch, sleep: async () => {} });
+    const seen: number[] = [];
+    for await (const x of paginate<number>((cursor) => c.request('GET', '/api/v1/items', undefined, { cursor, limit: 2 }))) seen.push(x);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(s.calls[1]!.url).toContain('cursor=c2');
+  });
+});
