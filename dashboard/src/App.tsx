@@ -16,6 +16,7 @@ const ImportPage = lazy(() => import('./pages/Import.tsx'));
 const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
 const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
+const PredictionsPage = lazy(() => import('./pages/Predictions.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
 const VisibilityPage = lazy(() => import('./pages/Visibility.tsx'));
@@ -59,6 +60,7 @@ function Protected() {
           <Route path="customers/*" element={<CustomersPage />} />
           <Route path="orders/*" element={<OrdersPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
+          <Route path="predictions" element={<PredictionsPage />} />
           <Route path="pricing/*" element={<PricingPage />} />
           <Route path="sponsored/*" element={<SponsoredPage />} />
           <Route path="newsfeed" element={<NewsfeedPage />} />

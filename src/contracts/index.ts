@@ -189,6 +189,12 @@ export type SessionTimeline = z.infer<typeof analytics.sessionTimelineResponse>;
 export type KpisReport = z.infer<typeof analytics.kpisResponse>;
 // ---- predictions: seed 002's prediction service ----
 export type PredictAllResponse = z.infer<typeof predictions.allResponse>;
+export type PredictionModelVersions = z.infer<typeof predictions.modelVersionsResponse>;
+export type PredictionMetricsSummary = z.infer<typeof predictions.metricsSummaryResponse>;
+export type PredictionSegments = z.infer<typeof predictions.segmentsResponse>;
+export type AtRiskResponse = z.infer<typeof predictions.atRiskResponse>;
+export type ForecastResponse = z.infer<typeof predictions.forecastResponse>;
+export type DriftResponse = z.infer<typeof predictions.driftResponse>;
 // ---- commerce: carts (seed 000), checkout, orders, promotions, checkout settings ----
 export { addItemBody, cartQuery, cartResponse, mergeBody, updateLineBody } from '../modules/commerce/commerce.schemas.ts';
 export {

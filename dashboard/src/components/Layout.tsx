@@ -13,6 +13,7 @@ const NAV = [
   { to: '/customers', label: 'Customers' },
   { to: '/orders', label: 'Orders' },
   { to: '/recommendations', label: 'Recommendations' },
+  { to: '/predictions', label: 'Predictions' },
   { to: '/pricing', label: 'Pricing' },
   { to: '/newsfeed', label: 'Newsfeed' },
   { to: '/sponsored', label: 'Sponsored' },

@@ -7,21 +7,14 @@ import { z } from 'zod';
 import { type Db, newId, notFound, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
 import type { CustomerOrders } from './features.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
-import type { ModelKind, ModelVersionRow, NewModelVersion, NewScore, PredictionsRepository } from './predictions.repository.ts';
+import type { ModelKind, ModelVersionRow, NewScore, NewModelVersion, PredictionsRepository } from './predictions.repository.ts';
 import type { PredictionsPorts } from './predictions.types.ts';
-import {
-  type ChurnParams,
-  type ClvParams,
-  type CustomerScore,
-  type LtvParams,
-  prepareChurn,
-  prepareLtv,
-  scoreCustomer,
-  type SegmentParams,
-  type ServingModels,
-  toJsonNumbers,
-} from './scoring.core.ts';
-import { trainModels, type Trained } from './training.core.ts';
+import { type CustomerScore, scoreCustomer, type ServingModels, toJsonNumbers } from './scoring.core.ts';
+import type { Trained } from './training.core.ts';
+import { driftInWorker, trainInWorker } from './training.thread.ts';
+import { servingFrom } from './training.run.ts';
+import type { DriftReference } from './drift.core.ts';
+import type { DriftRunOutput } from './drift.run.ts';
 import type { IdentifierInput } from '../identity/index.ts';
 
 const DAY_MS = 86_400_000;
@@ -94,6 +87,9 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
   /** Active models per tenant, kept for a short time (a training run in this process clears its tenant's entry). */
   const cache = new Map<string, { at: number; models: ServingModels }>();
   const CACHE_MS = 30_000;
+  /** Drift measured per tenant, kept a few minutes (scoring the whole population is not free); cleared by training. */
+  const drifts = new Map<string, { at: number; out: DriftRunOutput; asOf: Date }>();
+  const DRIFT_MS = 5 * 60_000;
 
   async function settingsOf(tenantId: string): Promise<PredictionSettings> {
     const s = await deps.tenantSettings(tenantId);
@@ -103,13 +99,7 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
   async function servingModels(tenantId: string): Promise<ServingModels> {
     const hit = cache.get(tenantId);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.models;
-    const models: ServingModels = {};
-    for (const v of await repo.activeVersions(db, tenantId)) {
-      if (v.kind === 'churn') models.churn = prepareChurn(v.id, v.version, v.params as ChurnParams);
-      else if (v.kind === 'ltv') models.ltv = prepareLtv(v.id, v.version, v.params as LtvParams);
-      else if (v.kind === 'clv') models.clv = { versionId: v.id, version: v.version, params: v.params as ClvParams };
-      else if (v.kind === 'segments') models.segments = { versionId: v.id, version: v.version, params: v.params as SegmentParams };
-    }
+    const models = servingFrom(await repo.activeVersions(db, tenantId));
     cache.set(tenantId, { at: Date.now(), models });
     return models;
   }
@@ -138,24 +128,34 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     stop();
     const customers = new Map([...grouped].map(([id, g]) => [id, g.orders]));
     await run.progress({ stage: 'training', customers: customers.size });
-    await new Promise((r) => setImmediate(r));
     stop();
+    const previous = (await repo.activeVersions(db, tenantId)).map((v) => ({
+      id: v.id,
+      kind: v.kind,
+      version: v.version,
+      params: v.params,
+    }));
+    // the models are fitted in a worker thread: this event loop keeps serving predictions meanwhile
     let lastStage = '';
-    const trained = trainModels(customers, {
-      now: toDay(now),
-      churnWindowDays: settings.churn_window_days,
-      ltvHorizonDays: settings.ltv_horizon_days,
-      discountRatePerWeek: settings.discount_rate_per_week,
-      onProgress: (stage, fraction) => {
-        stop();
-        if (stage !== lastStage) {
+    const out = await trainInWorker(
+      {
+        customers,
+        now: toDay(now),
+        churnWindowDays: settings.churn_window_days,
+        ltvHorizonDays: settings.ltv_horizon_days,
+        discountRatePerWeek: settings.discount_rate_per_week,
+        previous,
+      },
+      (stage, fraction) => {
+        if (stage !== lastStage || stage === 'scoring') {
           lastStage = stage;
           void run.progress({ stage, fraction });
         }
       },
-    });
+      run.signal,
+    );
     stop();
-    await run.progress({ stage: 'scoring', fraction: 0 });
+    const trained = out.trained;
     const versions: NewModelVersion[] = [];
     const skipped: { kind: ModelKind; reason: string }[] = [];
     const trainingSeconds = (performance.now() - started) / 1000;
@@ -176,7 +176,8 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
         cutoff: new Date(t.cutoff * DAY_MS),
         metrics: t.metrics,
         modelCard: { ...t.card, trained_on: { customers: trained.customers, as_of: now.toISOString() } },
-        params: t.params,
+        // the training population's distributions ride along with the parameters, for drift checks
+        params: { ...(t.params as object), driftReference: out.drift[kind] ?? null },
         jobId: run.jobId,
         trainingSeconds,
       });
@@ -185,26 +186,10 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     await add('ltv', trained.ltv);
     await add('clv', trained.clv);
     await add('segments', trained.segments);
-    // score with the new models and the previous ones for kinds that could not be retrained
-    const previous = await servingModels(tenantId);
-    const models: ServingModels = { ...previous };
-    for (const v of versions) {
-      if (v.kind === 'churn') models.churn = prepareChurn(v.id, v.version, v.params as ChurnParams);
-      else if (v.kind === 'ltv') models.ltv = prepareLtv(v.id, v.version, v.params as LtvParams);
-      else if (v.kind === 'clv') models.clv = { versionId: v.id, version: v.version, params: v.params as ClvParams };
-      else models.segments = { versionId: v.id, version: v.version, params: v.params as SegmentParams };
-    }
-    const nowDay = toDay(now);
-    const scores: NewScore[] = [];
-    let k = 0;
-    for (const [profileId, g] of grouped) {
-      const s = scoreCustomer(models, g.orders, nowDay);
-      if (++k % 5000 === 0) {
-        await run.progress({ stage: 'scoring', fraction: k / grouped.size });
-        stop();
-      }
-      if (!s.rfm) continue;
-      scores.push({
+    const hasSegments = trained.segments.ok || previous.some((p) => p.kind === 'segments');
+    const scores: NewScore[] = out.scores.map(({ profileId, score: s }) => {
+      const g = grouped.get(profileId)!;
+      return {
         profileId,
         features: toJsonNumbers(s.features),
         churnProbability: s.churnProbability,
@@ -212,24 +197,25 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
         currency: g.currency,
         expectedPurchases: s.expectedPurchases,
         pAlive: s.pAlive,
-        rfmR: s.rfm.r,
-        rfmF: s.rfm.f,
-        rfmM: s.rfm.m,
-        segment: s.rfm.segment,
+        rfmR: s.rfm!.r,
+        rfmF: s.rfm!.f,
+        rfmM: s.rfm!.m,
+        segment: s.rfm!.segment,
         cluster: s.cluster,
         reasons: s.reasons,
         lastOrderAt: g.lastOrderAt,
-      });
-    }
+      };
+    });
     // the last look at cancellation before anything is written
     await run.progress({ stage: 'saving', fraction: 0 });
     await new Promise((r) => setImmediate(r));
     stop();
     await db.transaction(async (tx) => {
       await repo.activate(tx, tenantId, versions, deps.clock());
-      if (models.segments) await repo.replaceScores(tx, tenantId, scores, now);
+      if (hasSegments) await repo.replaceScores(tx, tenantId, scores, now);
     });
     cache.delete(tenantId);
+    drifts.delete(tenantId);
     return {
       customers: trained.customers,
       versions: versions.map((v) => ({ kind: v.kind, version: v.version, model_type: v.modelType })),
@@ -313,6 +299,37 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
         history: Array.from(y, (v, i) => ({ date: iso(firstDay + i), value: v })),
         forecast: { ...f, startDate: iso(end) },
       };
+    },
+
+    /**
+     * Population stability of each active model's inputs and output between its training population and now
+     * (scored in a worker thread; kept a few minutes per tenant, `fresh` measures again).
+     */
+    async drift(ctx: TenantContext, opts: { fresh: boolean }): Promise<{ asOf: Date; out: DriftRunOutput | null }> {
+      requirePermission(ctx, 'analytics:read');
+      const hit = drifts.get(ctx.tenantId);
+      if (hit && !opts.fresh && Date.now() - hit.at < DRIFT_MS) return { asOf: hit.asOf, out: hit.out };
+      const active = await repo.activeVersions(db, ctx.tenantId);
+      const asOf = deps.clock();
+      if (!active.length) return { asOf, out: null };
+      const grouped = groupOrders(await identity.customerOrders.orders(db, ctx.tenantId));
+      const out = await driftInWorker(
+        {
+          customers: new Map([...grouped].map(([id, g]) => [id, g.orders])),
+          now: toDay(asOf),
+          versions: active.map((v) => ({
+            id: v.id,
+            kind: v.kind,
+            version: v.version,
+            params: v.params,
+            reference: (v.params as { driftReference?: DriftReference | null }).driftReference ?? null,
+          })),
+        },
+        AbortSignal.timeout(120_000),
+      );
+      const { threadId: _t, ...result } = out;
+      drifts.set(ctx.tenantId, { at: Date.now(), out: result, asOf });
+      return { asOf, out: result };
     },
 
     /** Profile ids in a named RFM segment (for other modules: analytics, experiments, sponsored targeting). */
