@@ -15,7 +15,7 @@ import { BarChart } from '../components/BarChart.tsx';
 import { DataTable } from '../components/DataTable.tsx';
 import { LineChart } from '../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
-import { downloadCsv } from '../lib/download.ts';
+import { downloadCsv, toCsv } from '../lib/csv.ts';
 import { currencyExponent, isCurrencyCode } from '../../../src/contracts/money.ts';
 import { fmtDate, fmtMinor, fmtNumber, fmtPercent } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
@@ -276,16 +276,13 @@ function AtRisk() {
   const exportCsv = () =>
     downloadCsv(
       'at-risk-customers.csv',
-      ['profile_id', 'churn_probability', 'expected_value_minor', 'currency', 'segment', 'last_order_at', 'top_reasons'],
-      rows.map((r) => [
-        r.profile_id,
-        r.churn_probability,
-        r.expected_value_minor,
-        r.currency,
-        r.segment,
-        r.last_order_at,
-        r.top_reasons.map((x) => `${x.feature} ${x.direction}`).join('; '),
-      ]),
+      toCsv(
+        rows.map((r) => ({ ...r, top_reasons: r.top_reasons.map((x) => `${x.feature} ${x.direction}`).join('; ') })),
+        ['profile_id', 'churn_probability', 'expected_value_minor', 'currency', 'segment', 'last_order_at', 'top_reasons'].map((k) => ({
+          key: k,
+          label: k,
+        })),
+      ),
     );
   return (
     <Card withBorder>

@@ -301,3 +301,64 @@ describe('tenants, erasure and cancellation', () => {
     expect(r.body.churn).toBeNull();
   }, 120_000);
 });
+
+describe('drift', () => {
+  it('is stable right after training, significant once the customers change; per tenant; bad input is a 400', async () => {
+    const D = await t.createTenant('Drifting');
+    const key = await D.apiKey(['profiles:read', 'analytics:read', 'models:manage']);
+    const before = await t.request('GET', '/api/v1/predictions/drift', { token: key });
+    expect(before.status).toBe(200);
+    expect(before.body).toMatchObject({ customers: 0, retrain_recommended: false, models: [] });
+
+    await seedCustomers(D.tenantId, 120, 'd', 21);
+    expect((await trainAndWait(key, D.ownerToken)).status).toBe('succeeded');
+    const stable = await t.request('GET', '/api/v1/predictions/drift', { token: key });
+    expect(stable.body.customers).toBe(120);
+    expect(stable.body.models.map((m: { kind: string }) => m.kind).sort()).toEqual(['churn', 'clv', 'ltv', 'segments']);
+    for (const m of stable.body.models) {
+      expect(m.reference_customers).toBe(120);
+      expect(m.status).toBe('stable');
+      expect(m.columns.length).toBeGreaterThan(3);
+    }
+    expect(stable.body.models.find((m: { kind: string }) => m.kind === 'churn').columns.map((c: { name: string }) => c.name)).toContain(
+      'churn_probability',
+    );
+    expect(stable.body.retrain_recommended).toBe(false);
+
+    // 150 new customers with one large order today: recency, orders, spend and the segment mix all move
+    const fresh = await t.modules.identity.resolveMany(
+      D.tenantId,
+      Array.from({ length: 150 }, (_, i) => ({ identifiers: [{ type: 'user_id', value: `new${i}` }], channel: 'api', occurredAt: NOW })),
+    );
+    await t.modules.identity.recordActivity(
+      D.tenantId,
+      fresh.map((p, i) => ({
+        profileId: p!,
+        type: 'purchase',
+        revenueMinor: 90_000n,
+        currency: 'USD',
+        orderId: `new${i}`,
+        channel: 'api',
+        occurredAt: new Date(NOW.getTime() - 3_600_000),
+      })),
+    );
+    // kept for a few minutes unless asked to measure again
+    expect((await t.request('GET', '/api/v1/predictions/drift', { token: key })).body.customers).toBe(120);
+    const moved = await t.request('GET', '/api/v1/predictions/drift?fresh=true', { token: key });
+    expect(moved.status).toBe(200);
+    expect(moved.body.customers).toBe(270);
+    expect(moved.body.retrain_recommended).toBe(true);
+    const seg = moved.body.models.find((m: { kind: string }) => m.kind === 'segments');
+    expect(seg.status).toBe('significant');
+    expect(seg.columns[0].psi).toBeGreaterThanOrEqual(0.25);
+
+    // another tenant's drift is measured over its own customers only
+    const a = await t.request('GET', '/api/v1/predictions/drift?fresh=true', { token: keyA });
+    expect(a.body.customers).toBeLessThanOrEqual(260);
+    expect(a.body.models.every((m: { reference_customers: number }) => m.reference_customers !== 120)).toBe(true);
+    expect((await t.request('GET', '/api/v1/predictions/drift', { token: keyB })).body.models).toEqual([]);
+    expect((await t.request('GET', '/api/v1/predictions/drift?fresh=maybe', { token: key })).status).toBe(400);
+    expect((await t.request('GET', '/api/v1/predictions/drift?fresh=true&x=%00', { token: key })).status).toBe(400);
+    expect((await t.request('GET', '/api/v1/predictions/drift')).status).toBe(401);
+  }, 180_000);
+});
