@@ -5,13 +5,15 @@
 import { type ColumnDrift, driftReport, type DriftReference } from './drift.core.ts';
 import type { CustomerOrders } from './features.core.ts';
 import type { ModelKind } from './predictions.repository.ts';
-import { driftColumns, scoreAll, servingFrom, type StoredModel } from './training.run.ts';
+import { driftColumns, type RunScore, scoreAll, servingFrom, type StoredModel } from './training.run.ts';
 
 export interface DriftRunInput {
   customers: Map<string, CustomerOrders>;
   now: number;
   /** Active versions with the drift reference kept at training (versions trained before drift monitoring have none). */
   versions: (StoredModel & { reference: DriftReference | null })[];
+  /** Send the scores back too (the nightly rescore writes them). */
+  withScores?: boolean;
 }
 
 export interface ModelDrift {
@@ -26,6 +28,7 @@ export interface ModelDrift {
 export interface DriftRunOutput {
   customers: number;
   models: ModelDrift[];
+  scores?: RunScore[];
 }
 
 export function measureDrift(input: DriftRunInput): DriftRunOutput {
@@ -40,5 +43,6 @@ export function measureDrift(input: DriftRunInput): DriftRunOutput {
       referenceCustomers: v.reference?.customers ?? null,
       columns: v.reference ? driftReport(v.reference, cols) : [],
     })),
+    ...(input.withScores ? { scores } : {}),
   };
 }

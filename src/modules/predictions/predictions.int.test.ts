@@ -5,7 +5,7 @@
  * buy steadily until NOW, others stop buying at a random point (churners).
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 import { queryRows } from '../../platform/index.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
@@ -81,8 +81,14 @@ async function trainAndWait(token: string, ownerToken: string) {
 }
 
 let profilesA: string[];
+/**
+ * The app's clock, held still while stored scores are compared with live ones: features such as recency are
+ * fractional days, so a live score seconds after training can cross a tree's split; at the same instant the two
+ * must agree exactly.
+ */
+let frozen: Date | null = null;
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({}, { clock: () => frozen ?? new Date() });
   t.jobs.start({ concurrency: 1 });
   A = await t.createTenant('Shop A');
   B = await t.createTenant('Shop B');
@@ -93,6 +99,9 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await t?.close();
+});
+afterEach(() => {
+  frozen = null;
 });
 
 /** A prediction without its timestamp (two calls are a few milliseconds apart). */
@@ -110,6 +119,7 @@ describe('predictions before and after training', () => {
   });
 
   it('trains as a job with progress, then serves churn, LTV and segments with seed 002 metrics', async () => {
+    frozen = new Date();
     const job = await trainAndWait(manageA, A.ownerToken);
     expect(job.status).toBe('succeeded');
     expect(job.progress.stage).toBe('saving');
@@ -156,12 +166,16 @@ describe('predictions before and after training', () => {
     const ltv = await predict('ltv', { profile_id: profilesA[3] });
     expect(ltv.body.ltv).toEqual(all.body.ltv);
 
-    // stored scores agree with the live prediction (same models, same clock)
+    // stored scores agree with the live prediction (same models, same instant): exactly, but for the stored
+    // probability's float4 column
     const risk = await t.request('GET', '/api/v1/predictions/at-risk?threshold=0&limit=5000', { token: keyA });
     expect(risk.status).toBe(200);
+    frozen = null;
     const row = risk.body.data.find((x: { profile_id: string }) => x.profile_id === profilesA[3]);
     expect(row.churn_probability).toBeCloseTo(all.body.churn.probability, 3);
+    expect(row.expected_value_minor).toBe(all.body.ltv.predicted_ltv_minor);
     expect(row.segment).toBe(all.body.segment.segment);
+    expect(row.scored_at).toBe(all.body.as_of);
     const seg = await t.request('GET', '/api/v1/predictions/segments', { token: keyA });
     expect(seg.body.data.reduce((s: number, x: { profiles: number }) => s + x.profiles, 0)).toBe(risk.body.data.length);
     expect(await t.modules.predictions.profilesInSegment(A.tenantId, all.body.segment.segment)).toContain(profilesA[3]);

@@ -12,7 +12,7 @@ import type { PredictionsPorts } from './predictions.types.ts';
 import { type CustomerScore, scoreCustomer, type ServingModels, toJsonNumbers } from './scoring.core.ts';
 import type { Trained } from './training.core.ts';
 import { driftInWorker, trainInWorker } from './training.thread.ts';
-import { servingFrom } from './training.run.ts';
+import { type RunScore, servingFrom } from './training.run.ts';
 import type { DriftReference } from './drift.core.ts';
 import type { DriftRunOutput } from './drift.run.ts';
 import type { IdentifierInput } from '../identity/index.ts';
@@ -27,8 +27,9 @@ const settingsSchema = z
     ltv_horizon_days: z.number().int().min(7).max(730).default(365),
     discount_rate_per_week: z.number().min(0).max(0.1).default(0.0019), // about 10% a year
     at_risk_threshold: z.number().min(0).max(1).default(0.5),
+    retrain_after_days: z.number().int().min(1).max(365).default(7),
   })
-  .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5 });
+  .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5, retrain_after_days: 7 });
 export type PredictionSettings = z.infer<typeof settingsSchema>;
 
 export type ProfileRef = { profileId: string } | { identifier: IdentifierInput };
@@ -80,6 +81,29 @@ export function groupOrders(
     });
   }
   return out;
+}
+
+/** A run's scores as rows of the scores table, with each profile's currency and last order. */
+function toNewScores(scores: readonly RunScore[], grouped: ReturnType<typeof groupOrders>): NewScore[] {
+  return scores.map(({ profileId, score: s }) => {
+    const g = grouped.get(profileId)!;
+    return {
+      profileId,
+      features: toJsonNumbers(s.features),
+      churnProbability: s.churnProbability,
+      expectedValueMinor: s.expectedValueMinor === null ? null : String(s.expectedValueMinor),
+      currency: g.currency,
+      expectedPurchases: s.expectedPurchases,
+      pAlive: s.pAlive,
+      rfmR: s.rfm!.r,
+      rfmF: s.rfm!.f,
+      rfmM: s.rfm!.m,
+      segment: s.rfm!.segment,
+      cluster: s.cluster,
+      reasons: s.reasons,
+      lastOrderAt: g.lastOrderAt,
+    };
+  });
 }
 
 export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo: PredictionsRepository; clock: () => Date }) {
@@ -187,25 +211,7 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     await add('clv', trained.clv);
     await add('segments', trained.segments);
     const hasSegments = trained.segments.ok || previous.some((p) => p.kind === 'segments');
-    const scores: NewScore[] = out.scores.map(({ profileId, score: s }) => {
-      const g = grouped.get(profileId)!;
-      return {
-        profileId,
-        features: toJsonNumbers(s.features),
-        churnProbability: s.churnProbability,
-        expectedValueMinor: s.expectedValueMinor === null ? null : String(s.expectedValueMinor),
-        currency: g.currency,
-        expectedPurchases: s.expectedPurchases,
-        pAlive: s.pAlive,
-        rfmR: s.rfm!.r,
-        rfmF: s.rfm!.f,
-        rfmM: s.rfm!.m,
-        segment: s.rfm!.segment,
-        cluster: s.cluster,
-        reasons: s.reasons,
-        lastOrderAt: g.lastOrderAt,
-      };
-    });
+    const scores = toNewScores(out.scores, grouped);
     // the last look at cancellation before anything is written
     await run.progress({ stage: 'saving', fraction: 0 });
     await new Promise((r) => setImmediate(r));
@@ -221,6 +227,66 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
       versions: versions.map((v) => ({ kind: v.kind, version: v.version, model_type: v.modelType })),
       skipped,
     };
+  }
+
+  /**
+   * Scores every customer now with the active models and measures each model's drift (in a worker thread); kept
+   * for the drift endpoint. Null when the tenant has no model yet. With `withScores`, the scores come back too.
+   */
+  async function measure(tenantId: string, withScores: boolean, signal: AbortSignal) {
+    const active = await repo.activeVersions(db, tenantId);
+    if (!active.length) return null;
+    const asOf = deps.clock();
+    const grouped = groupOrders(await identity.customerOrders.orders(db, tenantId));
+    const {
+      threadId: _t,
+      scores,
+      ...out
+    } = await driftInWorker(
+      {
+        customers: new Map([...grouped].map(([id, g]) => [id, g.orders])),
+        now: toDay(asOf),
+        versions: active.map((v) => ({
+          id: v.id,
+          kind: v.kind,
+          version: v.version,
+          params: v.params,
+          reference: (v.params as { driftReference?: DriftReference | null }).driftReference ?? null,
+        })),
+        withScores,
+      },
+      signal,
+    );
+    drifts.set(tenantId, { at: Date.now(), out, asOf });
+    return { asOf, out, active, grouped, scores };
+  }
+
+  /**
+   * The nightly refresh: retrains everything (`retrained`) when a model's inputs or output drifted significantly
+   * or the models are older than `retrain_after_days`; otherwise rescores every profile with the current models and
+   * rewrites the feature store and scores (`rescored`). Nothing to do before the first training run.
+   */
+  async function nightly(tenantId: string, run: Parameters<typeof train>[1]) {
+    const settings = await settingsOf(tenantId);
+    await run.progress({ stage: 'drift', fraction: 0 });
+    const m = await measure(tenantId, true, run.signal);
+    if (!m) return { action: 'none' as const, reason: 'no model trained yet' };
+    const significant = m.out.models.filter((x) => x.columns.some((c) => c.status === 'significant')).map((x) => x.kind);
+    const newest = Math.max(...m.active.map((v) => new Date(v.activatedAt ?? v.createdAt).getTime()));
+    const ageDays = (m.asOf.getTime() - newest) / DAY_MS;
+    if (significant.length || ageDays >= settings.retrain_after_days) {
+      const reason = significant.length
+        ? `significant drift in ${significant.join(', ')}`
+        : `models are ${Math.floor(ageDays)} days old (retrain after ${settings.retrain_after_days})`;
+      const result = await train(tenantId, run);
+      return { action: 'retrained' as const, reason, ...result };
+    }
+    if (run.signal.aborted) throw new Error('cancelled');
+    const scores = toNewScores(m.scores ?? [], m.grouped);
+    await db.transaction(async (tx) => {
+      if (m.active.some((v) => v.kind === 'segments')) await repo.replaceScores(tx, tenantId, scores, m.asOf);
+    });
+    return { action: 'rescored' as const, reason: 'no significant drift', customers: scores.length };
   }
 
   return {
@@ -309,28 +375,11 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
       requirePermission(ctx, 'analytics:read');
       const hit = drifts.get(ctx.tenantId);
       if (hit && !opts.fresh && Date.now() - hit.at < DRIFT_MS) return { asOf: hit.asOf, out: hit.out };
-      const active = await repo.activeVersions(db, ctx.tenantId);
-      const asOf = deps.clock();
-      if (!active.length) return { asOf, out: null };
-      const grouped = groupOrders(await identity.customerOrders.orders(db, ctx.tenantId));
-      const out = await driftInWorker(
-        {
-          customers: new Map([...grouped].map(([id, g]) => [id, g.orders])),
-          now: toDay(asOf),
-          versions: active.map((v) => ({
-            id: v.id,
-            kind: v.kind,
-            version: v.version,
-            params: v.params,
-            reference: (v.params as { driftReference?: DriftReference | null }).driftReference ?? null,
-          })),
-        },
-        AbortSignal.timeout(120_000),
-      );
-      const { threadId: _t, ...result } = out;
-      drifts.set(ctx.tenantId, { at: Date.now(), out: result, asOf });
-      return { asOf, out: result };
+      const m = await measure(ctx.tenantId, false, AbortSignal.timeout(120_000));
+      return m ? { asOf: m.asOf, out: m.out } : { asOf: deps.clock(), out: null };
     },
+
+    nightly,
 
     /** Profile ids in a named RFM segment (for other modules: analytics, experiments, sponsored targeting). */
     profilesInSegment: (tenantId: string, segment: string, limit = 10_000) => repo.profilesInSegment(db, tenantId, segment, limit),
