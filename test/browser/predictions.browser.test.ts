@@ -182,7 +182,7 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
     await page.getByLabel('Churn risk at least').fill('0');
     const table = page.getByTestId('at-risk');
     await table.waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="at-risk"] tbody tr').length === 100);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="at-risk"] tbody tr').length === 25);
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
     const csv = fs

@@ -317,7 +317,7 @@ function AtRisk() {
       {rows.length > 0 && (
         <DataTable
           testId="at-risk"
-          rows={rows.slice(0, 100)}
+          rows={rows.slice(0, 25)}
           rowKey={(r) => r.profile_id}
           columns={[
             { key: 'profile_id', label: 'Customer', render: (r) => <a href={`/customers/${r.profile_id}`}>{r.profile_id.slice(0, 8)}</a> },
@@ -329,9 +329,9 @@ function AtRisk() {
           ]}
         />
       )}
-      {rows.length > 100 && (
+      {rows.length > 25 && (
         <Text size="xs" c="dimmed" mt="xs">
-          Showing 100 of {rows.length}; the CSV has them all.
+          Showing 25 of {rows.length}; the CSV has them all.
         </Text>
       )}
     </Card>

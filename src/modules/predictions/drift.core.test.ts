@@ -39,6 +39,11 @@ describe('population stability', () => {
     expect(binShares([Number.NaN, 1], edges)).toEqual([0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5]);
     // a constant column has no inner edge: one bin
     expect(quantileEdges([3, 3, 3])).toEqual([]);
+    // cuts sit between values: a group sharing a value stays in its bin when the value grows a little
+    const mass = [...new Array(50).fill(1), ...Array.from({ length: 50 }, (_, i) => 2 + i)];
+    const cuts = quantileEdges(mass);
+    expect(cuts[0]).toBe(1.5);
+    expect(binShares(mass.map((v) => (v === 1 ? 1.001 : v)), cuts)).toEqual(binShares(mass, cuts));
   });
 
   it('reports a stable column as stable and a shifted one as significant, categories included', () => {

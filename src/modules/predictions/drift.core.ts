@@ -27,7 +27,9 @@ export const driftStatus = (psi: number): DriftStatus =>
 
 /**
  * Up to `bins - 1` ascending, distinct inner cut points at the quantiles of the finite values; bin b holds
- * values v with edges[b-1] < v <= edges[b]. O(n log n).
+ * values v with edges[b-1] < v <= edges[b]. Each cut sits halfway between the quantile and the next larger value
+ * seen, never on a value: a group of customers sharing one value (one import, one day) would otherwise sit on the
+ * cut, and an age-like feature growing by seconds would move all of them to the next bin. O(n log n).
  */
 export function quantileEdges(values: ArrayLike<number>, bins = 10): number[] {
   const s = Array.from(values)
@@ -36,8 +38,11 @@ export function quantileEdges(values: ArrayLike<number>, bins = 10): number[] {
   if (s.length === 0) return [];
   const edges: number[] = [];
   for (let q = 1; q < bins; q++) {
-    const v = s[Math.min(s.length - 1, Math.ceil((q / bins) * s.length) - 1)]!;
-    if (v < s[s.length - 1]! && (edges.length === 0 || v > edges[edges.length - 1]!)) edges.push(v);
+    let i = Math.min(s.length - 1, Math.ceil((q / bins) * s.length) - 1);
+    const v = s[i]!;
+    if (v >= s[s.length - 1]! || (edges.length > 0 && v <= edges[edges.length - 1]!)) continue;
+    while (s[i]! === v) i++;
+    edges.push(v + (s[i]! - v) / 2);
   }
   return edges;
 }

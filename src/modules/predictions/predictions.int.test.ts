@@ -374,5 +374,32 @@ describe('drift', () => {
     expect((await t.request('GET', '/api/v1/predictions/drift?fresh=maybe', { token: key })).status).toBe(400);
     expect((await t.request('GET', '/api/v1/predictions/drift?fresh=true&x=%00', { token: key })).status).toBe(400);
     expect((await t.request('GET', '/api/v1/predictions/drift')).status).toBe(401);
-  }, 180_000);
+
+    // the nightly refresh retrains on significant drift, after which the same customers are the reference
+    const nightly = async () => {
+      const job = await t.jobs.enqueue(D.tenantId, 'predictions.nightly', {});
+      for (let i = 0; i < 1200; i++) {
+        const j = await t.request('GET', `/api/v1/jobs/${job.id}`, { token: D.ownerToken });
+        if (['succeeded', 'failed', 'cancelled'].includes(j.body.status)) return j.body;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      throw new Error('nightly run did not finish');
+    };
+    let run = await nightly();
+    expect(run.status).toBe('succeeded');
+    expect(run.result).toMatchObject({ action: 'retrained', reason: expect.stringContaining('significant drift') });
+    const after = await t.request('GET', '/api/v1/predictions/drift', { token: key });
+    expect(after.body.customers).toBe(270);
+    expect(after.body.models.every((m: { reference_customers: number }) => m.reference_customers === 270)).toBe(true);
+    expect(after.body.retrain_recommended).toBe(false);
+    // no drift and young models: everyone is rescored with the current models
+    run = await nightly();
+    expect(run.result).toEqual({ action: 'rescored', reason: 'no significant drift', customers: 270 });
+    const segs = await t.request('GET', '/api/v1/predictions/segments', { token: key });
+    expect(segs.body.data.reduce((n: number, x: { profiles: number }) => n + x.profiles, 0)).toBe(270);
+    // exactly one next nightly run waits, at 02:00 UTC
+    const queued = await t.request('GET', '/api/v1/jobs?type=predictions.nightly&status=queued', { token: D.ownerToken });
+    expect(queued.body.data).toHaveLength(1);
+    expect(queued.body.data[0].created_at).toBeTruthy();
+  }, 300_000);
 });
