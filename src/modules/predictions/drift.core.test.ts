@@ -43,7 +43,12 @@ describe('population stability', () => {
     const mass = [...new Array(50).fill(1), ...Array.from({ length: 50 }, (_, i) => 2 + i)];
     const cuts = quantileEdges(mass);
     expect(cuts[0]).toBe(1.5);
-    expect(binShares(mass.map((v) => (v === 1 ? 1.001 : v)), cuts)).toEqual(binShares(mass, cuts));
+    expect(
+      binShares(
+        mass.map((v) => (v === 1 ? 1.001 : v)),
+        cuts,
+      ),
+    ).toEqual(binShares(mass, cuts));
   });
 
   it('reports a stable column as stable and a shifted one as significant, categories included', () => {

@@ -109,7 +109,7 @@ function toNewScores(scores: readonly RunScore[], grouped: ReturnType<typeof gro
 export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo: PredictionsRepository; clock: () => Date }) {
   const { db, repo, identity } = deps;
   /** Active models per tenant, kept for a short time (a training run in this process clears its tenant's entry). */
-  const cache = new Map<string, { at: number; models: ServingModels }>();
+  const cache = new Map<string, { at: number; models: Promise<ServingModels> }>();
   const CACHE_MS = 30_000;
   /** Drift measured per tenant, kept a few minutes (scoring the whole population is not free); cleared by training. */
   const drifts = new Map<string, { at: number; out: DriftRunOutput; asOf: Date }>();
@@ -120,11 +120,14 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     return settingsSchema.parse((s as { predictions?: unknown }).predictions ?? {});
   }
 
-  async function servingModels(tenantId: string): Promise<ServingModels> {
+  function servingModels(tenantId: string): Promise<ServingModels> {
     const hit = cache.get(tenantId);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.models;
-    const models = servingFrom(await repo.activeVersions(db, tenantId));
+    // the promise is kept, not the result: concurrent first requests share one load instead of each reading and
+    // deserializing every model (a burst of 50 clients did exactly that)
+    const models = repo.activeVersions(db, tenantId).then(servingFrom);
     cache.set(tenantId, { at: Date.now(), models });
+    models.catch(() => cache.delete(tenantId));
     return models;
   }
 
