@@ -17,6 +17,7 @@ const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
 const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const PromotionsPage = lazy(() => import('./pages/Promotions.tsx'));
 const RecommendationsPage = lazy(() => import('./pages/Recommendations.tsx'));
+const PredictionsPage = lazy(() => import('./pages/Predictions.tsx'));
 const IntegrationsPage = lazy(() => import('./pages/Integrations.tsx'));
 const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
 const VisibilityPage = lazy(() => import('./pages/Visibility.tsx'));
@@ -64,6 +65,7 @@ function Protected() {
           <Route path="orders/*" element={<OrdersPage />} />
           <Route path="promotions" element={<PromotionsPage />} />
           <Route path="recommendations" element={<RecommendationsPage />} />
+          <Route path="predictions" element={<PredictionsPage />} />
           <Route path="pricing/*" element={<PricingPage />} />
           <Route path="sponsored/*" element={<SponsoredPage />} />
           <Route path="newsfeed" element={<NewsfeedPage />} />

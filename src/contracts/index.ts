@@ -205,6 +205,12 @@ export type RetentionReport = z.infer<typeof behaviour.retentionResponse>;
 export type PathsReport = z.infer<typeof behaviour.pathsResponse>;
 // ---- predictions: seed 002's prediction service ----
 export type PredictAllResponse = z.infer<typeof predictions.allResponse>;
+export type PredictionModelVersions = z.infer<typeof predictions.modelVersionsResponse>;
+export type PredictionMetricsSummary = z.infer<typeof predictions.metricsSummaryResponse>;
+export type PredictionSegments = z.infer<typeof predictions.segmentsResponse>;
+export type AtRiskResponse = z.infer<typeof predictions.atRiskResponse>;
+export type ForecastResponse = z.infer<typeof predictions.forecastResponse>;
+export type DriftResponse = z.infer<typeof predictions.driftResponse>;
 // ---- commerce: carts (seed 000), checkout, orders, promotions, checkout settings ----
 export { addItemBody, cartQuery, cartResponse, mergeBody, updateLineBody } from '../modules/commerce/commerce.schemas.ts';
 export {

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rngMulberry32 } from '../../src/ml/random.ts';
 import { createTestApp, type TestApp } from '../helpers.ts';
 import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
 
@@ -60,4 +62,141 @@ describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
     await screenshot(page, 'customer-predictions');
     expect(errors).toEqual([]);
   }, 120_000);
+});
+
+/** Customers who buy steadily, and others who stop at a random point, laid out backwards from now. */
+async function seedShop(t: TestApp, tenantId: string, n: number) {
+  const rng = rngMulberry32(5);
+  const now = Date.now();
+  const users = Array.from({ length: n }, (_, i) => `u${i}`);
+  const ids = await t.modules.identity.resolveMany(
+    tenantId,
+    users.map((u) => ({ identifiers: [{ type: 'user_id', value: u }], channel: 'api', occurredAt: new Date(now - 700 * 86_400_000) })),
+  );
+  const activity: Parameters<TestApp['modules']['identity']['recordActivity']>[1] = [];
+  users.forEach((u, i) => {
+    const gap = 10 + rng() * 60;
+    const start = now - (200 + rng() * 400) * 86_400_000;
+    const stop = rng() < 0.45 ? start + rng() * (now - start) : now;
+    for (let at = start, k = 0; at < stop; at += -Math.log(1 - rng()) * gap * 86_400_000)
+      activity.push({
+        profileId: ids[i]!,
+        type: 'purchase',
+        revenueMinor: BigInt(2000 + Math.floor(rng() * 6000)),
+        currency: 'EUR',
+        orderId: `${u}-${k++}`,
+        channel: 'api',
+        occurredAt: new Date(at),
+      });
+  });
+  await t.modules.identity.recordActivity(tenantId, activity);
+}
+
+/**
+ * The Predictions page in chromium: empty, failing and loading states on a new tenant; "Train now" on a shop with
+ * customers runs the job with progress, then models with metrics and drift, segments with a chart, the at-risk list
+ * exported to CSV and the forecast chart appear. No console errors.
+ */
+describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let shop: Awaited<ReturnType<TestApp['createTenant']>>;
+  let empty: Awaited<ReturnType<TestApp['createTenant']>>;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    t = await createTestApp();
+    t.jobs.start({ concurrency: 1 });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    shop = await t.createTenant('Forecast Shop');
+    empty = await t.createTenant('Empty Shop');
+    await seedShop(t, shop.tenantId, 150);
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shows empty states, then an error and a loading state when the API fails or is slow', async () => {
+    const { page, errors } = await openPage(browser);
+    await signIn(page, base, empty.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/predictions`);
+    await page.getByRole('heading', { name: 'Predictions', level: 2 }).waitFor();
+    await page.getByText('No models yet').waitFor({ timeout: 15_000 });
+    await page.getByText('No segments yet').waitFor();
+    await page.getByText('No customer at this risk').waitFor();
+    await page.getByText('Nothing to forecast yet').waitFor();
+    expect(await page.locator('[role="alert"]').count()).toBe(0);
+    await screenshot(page, 'predictions-empty');
+
+    // the segments call fails: an error in words, the rest of the page still works
+    await page.route('**/api/v1/predictions/segments', (r) =>
+      r.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'INTERNAL', message: 'boom' } }) }),
+    );
+    // the at-risk call is slow: its loading state shows until it answers
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    await page.route('**/api/v1/predictions/at-risk**', async (r) => {
+      await slow;
+      await r.continue();
+    });
+    await page.reload();
+    await page.getByText('Loading at-risk customers').waitFor({ timeout: 15_000 });
+    await page.getByText('Could not load this').waitFor({ timeout: 30_000 });
+    release();
+    await page.getByText('No customer at this risk').waitFor();
+    expect(errors.filter((e) => !/status of 500/.test(e))).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+
+  it('trains with progress, then shows models, drift, segments, the at-risk list as CSV and the forecast', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, shop.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/predictions`);
+    await page.getByText('No models yet').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Train now' }).click();
+    const progress = page.getByTestId('train-progress');
+    await progress.waitFor();
+    await page.locator('[data-testid="train-progress"][data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    expect(page.url()).toContain('job=');
+
+    const versions = page.getByTestId('model-versions');
+    await versions.waitFor({ timeout: 15_000 });
+    expect(await versions.locator('tbody tr').count()).toBe(4);
+    expect(await versions.textContent()).toMatch(/roc_auc \d/);
+    await page.getByTestId('churn-summary').waitFor();
+    // drift right after training: the same customers, so every model is stable
+    await page.getByTestId('drift-note').waitFor({ timeout: 30_000 });
+    await versions.getByText('stable').nth(3).waitFor({ timeout: 30_000 });
+    expect(await versions.getByText('stable').count()).toBe(4);
+
+    await page.getByRole('img', { name: 'Customers per segment' }).waitFor();
+    expect(await page.getByTestId('segments').locator('tbody tr').count()).toBeGreaterThan(1);
+
+    // everybody at risk from 0: the list and its CSV hold every scored customer
+    await page.getByLabel('Churn risk at least').fill('0');
+    const table = page.getByTestId('at-risk');
+    await table.waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="at-risk"] tbody tr').length === 25);
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = fs
+      .readFileSync((await (await download).path())!, 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(csv[0]).toBe('profile_id,churn_probability,expected_value_minor,currency,segment,last_order_at,top_reasons');
+    expect(csv.length - 1).toBe(150);
+    expect(csv[1]).toMatch(/^[0-9a-f-]{36},[\d.e-]+,\d+,EUR,[a-z_]+,/);
+
+    await page.getByTestId('forecast').getByRole('img').waitFor();
+    await screenshot(page, 'predictions');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+    await page.context().close();
+  }, 240_000);
 });

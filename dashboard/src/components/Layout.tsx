@@ -15,6 +15,7 @@ const NAV = [
   { to: '/orders', label: 'Orders' },
   { to: '/promotions', label: 'Promotions' },
   { to: '/recommendations', label: 'Recommendations' },
+  { to: '/predictions', label: 'Predictions' },
   { to: '/pricing', label: 'Pricing' },
   { to: '/newsfeed', label: 'Newsfeed' },
   { to: '/sponsored', label: 'Sponsored' },

@@ -19,7 +19,7 @@ export type { PredictionsPorts } from './predictions.types.ts';
 export function createPredictionsModule(platform: PlatformServices, deps: PredictionsPorts) {
   const repo = createPredictionsRepository();
   const service = createPredictionsService({ ...deps, db: platform.db, repo, clock: platform.clock });
-  registerPredictionsJobs(platform.jobs, service);
+  registerPredictionsJobs(platform.jobs, service, platform.clock);
   return {
     /** A training run without the queue (the job calls the same): for the CLI and tests. */
     train: service.train,

@@ -5,7 +5,7 @@
  * buy steadily until NOW, others stop buying at a random point (churners).
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 import { queryRows } from '../../platform/index.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
@@ -81,8 +81,14 @@ async function trainAndWait(token: string, ownerToken: string) {
 }
 
 let profilesA: string[];
+/**
+ * The app's clock, held still while stored scores are compared with live ones: features such as recency are
+ * fractional days, so a live score seconds after training can cross a tree's split; at the same instant the two
+ * must agree exactly.
+ */
+let frozen: Date | null = null;
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({}, { clock: () => frozen ?? new Date() });
   t.jobs.start({ concurrency: 1 });
   A = await t.createTenant('Shop A');
   B = await t.createTenant('Shop B');
@@ -93,6 +99,9 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await t?.close();
+});
+afterEach(() => {
+  frozen = null;
 });
 
 /** A prediction without its timestamp (two calls are a few milliseconds apart). */
@@ -110,6 +119,7 @@ describe('predictions before and after training', () => {
   });
 
   it('trains as a job with progress, then serves churn, LTV and segments with seed 002 metrics', async () => {
+    frozen = new Date();
     const job = await trainAndWait(manageA, A.ownerToken);
     expect(job.status).toBe('succeeded');
     expect(job.progress.stage).toBe('saving');
@@ -156,12 +166,16 @@ describe('predictions before and after training', () => {
     const ltv = await predict('ltv', { profile_id: profilesA[3] });
     expect(ltv.body.ltv).toEqual(all.body.ltv);
 
-    // stored scores agree with the live prediction (same models, same clock)
+    // stored scores agree with the live prediction (same models, same instant): exactly, but for the stored
+    // probability's float4 column
     const risk = await t.request('GET', '/api/v1/predictions/at-risk?threshold=0&limit=5000', { token: keyA });
     expect(risk.status).toBe(200);
+    frozen = null;
     const row = risk.body.data.find((x: { profile_id: string }) => x.profile_id === profilesA[3]);
     expect(row.churn_probability).toBeCloseTo(all.body.churn.probability, 3);
+    expect(row.expected_value_minor).toBe(all.body.ltv.predicted_ltv_minor);
     expect(row.segment).toBe(all.body.segment.segment);
+    expect(row.scored_at).toBe(all.body.as_of);
     const seg = await t.request('GET', '/api/v1/predictions/segments', { token: keyA });
     expect(seg.body.data.reduce((s: number, x: { profiles: number }) => s + x.profiles, 0)).toBe(risk.body.data.length);
     expect(await t.modules.predictions.profilesInSegment(A.tenantId, all.body.segment.segment)).toContain(profilesA[3]);
@@ -300,4 +314,92 @@ describe('tenants, erasure and cancellation', () => {
     expect(r.body.ltv.currency).toBe('EUR');
     expect(r.body.churn).toBeNull();
   }, 120_000);
+});
+
+describe('drift', () => {
+  it('is stable right after training, significant once the customers change; per tenant; bad input is a 400', async () => {
+    const D = await t.createTenant('Drifting');
+    const key = await D.apiKey(['profiles:read', 'analytics:read', 'models:manage']);
+    const before = await t.request('GET', '/api/v1/predictions/drift', { token: key });
+    expect(before.status).toBe(200);
+    expect(before.body).toMatchObject({ customers: 0, retrain_recommended: false, models: [] });
+
+    await seedCustomers(D.tenantId, 120, 'd', 21);
+    expect((await trainAndWait(key, D.ownerToken)).status).toBe('succeeded');
+    const stable = await t.request('GET', '/api/v1/predictions/drift', { token: key });
+    expect(stable.body.customers).toBe(120);
+    expect(stable.body.models.map((m: { kind: string }) => m.kind).sort()).toEqual(['churn', 'clv', 'ltv', 'segments']);
+    for (const m of stable.body.models) {
+      expect(m.reference_customers).toBe(120);
+      expect(m.status).toBe('stable');
+      expect(m.columns.length).toBeGreaterThan(3);
+    }
+    expect(stable.body.models.find((m: { kind: string }) => m.kind === 'churn').columns.map((c: { name: string }) => c.name)).toContain(
+      'churn_probability',
+    );
+    expect(stable.body.retrain_recommended).toBe(false);
+
+    // 150 new customers with one large order today: recency, orders, spend and the segment mix all move
+    const fresh = await t.modules.identity.resolveMany(
+      D.tenantId,
+      Array.from({ length: 150 }, (_, i) => ({ identifiers: [{ type: 'user_id', value: `new${i}` }], channel: 'api', occurredAt: NOW })),
+    );
+    await t.modules.identity.recordActivity(
+      D.tenantId,
+      fresh.map((p, i) => ({
+        profileId: p!,
+        type: 'purchase',
+        revenueMinor: 90_000n,
+        currency: 'USD',
+        orderId: `new${i}`,
+        channel: 'api',
+        occurredAt: new Date(NOW.getTime() - 3_600_000),
+      })),
+    );
+    // kept for a few minutes unless asked to measure again
+    expect((await t.request('GET', '/api/v1/predictions/drift', { token: key })).body.customers).toBe(120);
+    const moved = await t.request('GET', '/api/v1/predictions/drift?fresh=true', { token: key });
+    expect(moved.status).toBe(200);
+    expect(moved.body.customers).toBe(270);
+    expect(moved.body.retrain_recommended).toBe(true);
+    const seg = moved.body.models.find((m: { kind: string }) => m.kind === 'segments');
+    expect(seg.status).toBe('significant');
+    expect(seg.columns[0].psi).toBeGreaterThanOrEqual(0.25);
+
+    // another tenant's drift is measured over its own customers only
+    const a = await t.request('GET', '/api/v1/predictions/drift?fresh=true', { token: keyA });
+    expect(a.body.customers).toBeLessThanOrEqual(260);
+    expect(a.body.models.every((m: { reference_customers: number }) => m.reference_customers !== 120)).toBe(true);
+    expect((await t.request('GET', '/api/v1/predictions/drift', { token: keyB })).body.models).toEqual([]);
+    expect((await t.request('GET', '/api/v1/predictions/drift?fresh=maybe', { token: key })).status).toBe(400);
+    expect((await t.request('GET', '/api/v1/predictions/drift?fresh=true&x=%00', { token: key })).status).toBe(400);
+    expect((await t.request('GET', '/api/v1/predictions/drift')).status).toBe(401);
+
+    // the nightly refresh retrains on significant drift, after which the same customers are the reference
+    const nightly = async () => {
+      const job = await t.jobs.enqueue(D.tenantId, 'predictions.nightly', {});
+      for (let i = 0; i < 1200; i++) {
+        const j = await t.request('GET', `/api/v1/jobs/${job.id}`, { token: D.ownerToken });
+        if (['succeeded', 'failed', 'cancelled'].includes(j.body.status)) return j.body;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      throw new Error('nightly run did not finish');
+    };
+    let run = await nightly();
+    expect(run.status).toBe('succeeded');
+    expect(run.result).toMatchObject({ action: 'retrained', reason: expect.stringContaining('significant drift') });
+    const after = await t.request('GET', '/api/v1/predictions/drift', { token: key });
+    expect(after.body.customers).toBe(270);
+    expect(after.body.models.every((m: { reference_customers: number }) => m.reference_customers === 270)).toBe(true);
+    expect(after.body.retrain_recommended).toBe(false);
+    // no drift and young models: everyone is rescored with the current models
+    run = await nightly();
+    expect(run.result).toEqual({ action: 'rescored', reason: 'no significant drift', customers: 270 });
+    const segs = await t.request('GET', '/api/v1/predictions/segments', { token: key });
+    expect(segs.body.data.reduce((n: number, x: { profiles: number }) => n + x.profiles, 0)).toBe(270);
+    // exactly one next nightly run waits, at 02:00 UTC
+    const queued = await t.request('GET', '/api/v1/jobs?type=predictions.nightly&status=queued', { token: D.ownerToken });
+    expect(queued.body.data).toHaveLength(1);
+    expect(queued.body.data[0].created_at).toBeTruthy();
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import * as s from './predictions.schemas.ts';
 import type { Prediction, PredictionsService } from './predictions.service.ts';
 import type { Reason } from './scoring.core.ts';
 import { TRAIN_JOB } from './predictions.jobs.ts';
+import { driftStatus, PSI_MODERATE, PSI_SIGNIFICANT } from './drift.core.ts';
 
 /** An instant as ISO text (rows may carry Date or text). */
 const iso = (d: Date | string): string => new Date(d).toISOString();
@@ -261,6 +262,40 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
           top_reasons: reasonsJson(x.reasons as Reason[]),
           scored_at: iso(x.scoredAt),
         })),
+      };
+    },
+  );
+
+  r.get(
+    '/api/v1/predictions/drift',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: "Population stability (PSI) of each model's features and score between its training population and now",
+        querystring: s.driftQuery,
+        response: { 200: s.driftResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const d = await svc.drift(tenantContext(request), { fresh: request.query.fresh === 'true' });
+      const models = (d.out?.models ?? []).map((m) => {
+        const max = m.columns.length ? Math.max(...m.columns.map((c) => c.psi)) : null;
+        return {
+          kind: m.kind,
+          model_version: m.version,
+          reference_customers: m.referenceCustomers,
+          max_psi: r4(max),
+          status: max === null ? null : driftStatus(max),
+          columns: m.columns.map((c) => ({ name: c.name, psi: r4(c.psi)!, status: c.status })).sort((a, b) => b.psi - a.psi),
+        };
+      });
+      return {
+        as_of: d.asOf.toISOString(),
+        customers: d.out?.customers ?? 0,
+        thresholds: { moderate: PSI_MODERATE, significant: PSI_SIGNIFICANT },
+        retrain_recommended: models.some((m) => m.status === 'significant'),
+        models,
       };
     },
   );

@@ -146,3 +146,24 @@ export const forecastResponse = z.object({
     }),
   ),
 });
+
+export const driftQuery = z
+  .object({ fresh: z.enum(['true', 'false']).default('false').describe('measure again instead of the result kept for a few minutes') })
+  .strict();
+const driftStatus = z.enum(['stable', 'moderate', 'significant']);
+export const driftResponse = z.object({
+  as_of: z.string(),
+  customers: z.number().describe('customers with a purchase, scored now'),
+  thresholds: z.object({ moderate: z.number(), significant: z.number() }),
+  retrain_recommended: z.boolean().describe('true when a model input or output shifted significantly (PSI at or above 0.25)'),
+  models: z.array(
+    z.object({
+      kind: z.string(),
+      model_version: z.string(),
+      reference_customers: z.number().nullable().describe('customers in the training population; null: trained before drift monitoring'),
+      max_psi: z.number().nullable(),
+      status: driftStatus.nullable(),
+      columns: z.array(z.object({ name: z.string(), psi: z.number(), status: driftStatus })),
+    }),
+  ),
+});

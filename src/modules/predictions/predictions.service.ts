@@ -7,21 +7,14 @@ import { z } from 'zod';
 import { type Db, newId, notFound, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
 import type { CustomerOrders } from './features.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
-import type { ModelKind, ModelVersionRow, NewModelVersion, NewScore, PredictionsRepository } from './predictions.repository.ts';
+import type { ModelKind, ModelVersionRow, NewScore, NewModelVersion, PredictionsRepository } from './predictions.repository.ts';
 import type { PredictionsPorts } from './predictions.types.ts';
-import {
-  type ChurnParams,
-  type ClvParams,
-  type CustomerScore,
-  type LtvParams,
-  prepareChurn,
-  prepareLtv,
-  scoreCustomer,
-  type SegmentParams,
-  type ServingModels,
-  toJsonNumbers,
-} from './scoring.core.ts';
-import { trainModels, type Trained } from './training.core.ts';
+import { type CustomerScore, scoreCustomer, type ServingModels, toJsonNumbers } from './scoring.core.ts';
+import type { Trained } from './training.core.ts';
+import { driftInWorker, trainInWorker } from './training.thread.ts';
+import { type RunScore, servingFrom } from './training.run.ts';
+import type { DriftReference } from './drift.core.ts';
+import type { DriftRunOutput } from './drift.run.ts';
 import type { IdentifierInput } from '../identity/index.ts';
 
 const DAY_MS = 86_400_000;
@@ -34,8 +27,9 @@ const settingsSchema = z
     ltv_horizon_days: z.number().int().min(7).max(730).default(365),
     discount_rate_per_week: z.number().min(0).max(0.1).default(0.0019), // about 10% a year
     at_risk_threshold: z.number().min(0).max(1).default(0.5),
+    retrain_after_days: z.number().int().min(1).max(365).default(7),
   })
-  .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5 });
+  .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5, retrain_after_days: 7 });
 export type PredictionSettings = z.infer<typeof settingsSchema>;
 
 export type ProfileRef = { profileId: string } | { identifier: IdentifierInput };
@@ -89,28 +83,51 @@ export function groupOrders(
   return out;
 }
 
+/** A run's scores as rows of the scores table, with each profile's currency and last order. */
+function toNewScores(scores: readonly RunScore[], grouped: ReturnType<typeof groupOrders>): NewScore[] {
+  return scores.map(({ profileId, score: s }) => {
+    const g = grouped.get(profileId)!;
+    return {
+      profileId,
+      features: toJsonNumbers(s.features),
+      churnProbability: s.churnProbability,
+      expectedValueMinor: s.expectedValueMinor === null ? null : String(s.expectedValueMinor),
+      currency: g.currency,
+      expectedPurchases: s.expectedPurchases,
+      pAlive: s.pAlive,
+      rfmR: s.rfm!.r,
+      rfmF: s.rfm!.f,
+      rfmM: s.rfm!.m,
+      segment: s.rfm!.segment,
+      cluster: s.cluster,
+      reasons: s.reasons,
+      lastOrderAt: g.lastOrderAt,
+    };
+  });
+}
+
 export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo: PredictionsRepository; clock: () => Date }) {
   const { db, repo, identity } = deps;
   /** Active models per tenant, kept for a short time (a training run in this process clears its tenant's entry). */
-  const cache = new Map<string, { at: number; models: ServingModels }>();
+  const cache = new Map<string, { at: number; models: Promise<ServingModels> }>();
   const CACHE_MS = 30_000;
+  /** Drift measured per tenant, kept a few minutes (scoring the whole population is not free); cleared by training. */
+  const drifts = new Map<string, { at: number; out: DriftRunOutput; asOf: Date }>();
+  const DRIFT_MS = 5 * 60_000;
 
   async function settingsOf(tenantId: string): Promise<PredictionSettings> {
     const s = await deps.tenantSettings(tenantId);
     return settingsSchema.parse((s as { predictions?: unknown }).predictions ?? {});
   }
 
-  async function servingModels(tenantId: string): Promise<ServingModels> {
+  function servingModels(tenantId: string): Promise<ServingModels> {
     const hit = cache.get(tenantId);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.models;
-    const models: ServingModels = {};
-    for (const v of await repo.activeVersions(db, tenantId)) {
-      if (v.kind === 'churn') models.churn = prepareChurn(v.id, v.version, v.params as ChurnParams);
-      else if (v.kind === 'ltv') models.ltv = prepareLtv(v.id, v.version, v.params as LtvParams);
-      else if (v.kind === 'clv') models.clv = { versionId: v.id, version: v.version, params: v.params as ClvParams };
-      else if (v.kind === 'segments') models.segments = { versionId: v.id, version: v.version, params: v.params as SegmentParams };
-    }
+    // the promise is kept, not the result: concurrent first requests share one load instead of each reading and
+    // deserializing every model (a burst of 50 clients did exactly that)
+    const models = repo.activeVersions(db, tenantId).then(servingFrom);
     cache.set(tenantId, { at: Date.now(), models });
+    models.catch(() => cache.delete(tenantId));
     return models;
   }
 
@@ -138,24 +155,34 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     stop();
     const customers = new Map([...grouped].map(([id, g]) => [id, g.orders]));
     await run.progress({ stage: 'training', customers: customers.size });
-    await new Promise((r) => setImmediate(r));
     stop();
+    const previous = (await repo.activeVersions(db, tenantId)).map((v) => ({
+      id: v.id,
+      kind: v.kind,
+      version: v.version,
+      params: v.params,
+    }));
+    // the models are fitted in a worker thread: this event loop keeps serving predictions meanwhile
     let lastStage = '';
-    const trained = trainModels(customers, {
-      now: toDay(now),
-      churnWindowDays: settings.churn_window_days,
-      ltvHorizonDays: settings.ltv_horizon_days,
-      discountRatePerWeek: settings.discount_rate_per_week,
-      onProgress: (stage, fraction) => {
-        stop();
-        if (stage !== lastStage) {
+    const out = await trainInWorker(
+      {
+        customers,
+        now: toDay(now),
+        churnWindowDays: settings.churn_window_days,
+        ltvHorizonDays: settings.ltv_horizon_days,
+        discountRatePerWeek: settings.discount_rate_per_week,
+        previous,
+      },
+      (stage, fraction) => {
+        if (stage !== lastStage || stage === 'scoring') {
           lastStage = stage;
           void run.progress({ stage, fraction });
         }
       },
-    });
+      run.signal,
+    );
     stop();
-    await run.progress({ stage: 'scoring', fraction: 0 });
+    const trained = out.trained;
     const versions: NewModelVersion[] = [];
     const skipped: { kind: ModelKind; reason: string }[] = [];
     const trainingSeconds = (performance.now() - started) / 1000;
@@ -176,7 +203,8 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
         cutoff: new Date(t.cutoff * DAY_MS),
         metrics: t.metrics,
         modelCard: { ...t.card, trained_on: { customers: trained.customers, as_of: now.toISOString() } },
-        params: t.params,
+        // the training population's distributions ride along with the parameters, for drift checks
+        params: { ...(t.params as object), driftReference: out.drift[kind] ?? null },
         jobId: run.jobId,
         trainingSeconds,
       });
@@ -185,56 +213,83 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     await add('ltv', trained.ltv);
     await add('clv', trained.clv);
     await add('segments', trained.segments);
-    // score with the new models and the previous ones for kinds that could not be retrained
-    const previous = await servingModels(tenantId);
-    const models: ServingModels = { ...previous };
-    for (const v of versions) {
-      if (v.kind === 'churn') models.churn = prepareChurn(v.id, v.version, v.params as ChurnParams);
-      else if (v.kind === 'ltv') models.ltv = prepareLtv(v.id, v.version, v.params as LtvParams);
-      else if (v.kind === 'clv') models.clv = { versionId: v.id, version: v.version, params: v.params as ClvParams };
-      else models.segments = { versionId: v.id, version: v.version, params: v.params as SegmentParams };
-    }
-    const nowDay = toDay(now);
-    const scores: NewScore[] = [];
-    let k = 0;
-    for (const [profileId, g] of grouped) {
-      const s = scoreCustomer(models, g.orders, nowDay);
-      if (++k % 5000 === 0) {
-        await run.progress({ stage: 'scoring', fraction: k / grouped.size });
-        stop();
-      }
-      if (!s.rfm) continue;
-      scores.push({
-        profileId,
-        features: toJsonNumbers(s.features),
-        churnProbability: s.churnProbability,
-        expectedValueMinor: s.expectedValueMinor === null ? null : String(s.expectedValueMinor),
-        currency: g.currency,
-        expectedPurchases: s.expectedPurchases,
-        pAlive: s.pAlive,
-        rfmR: s.rfm.r,
-        rfmF: s.rfm.f,
-        rfmM: s.rfm.m,
-        segment: s.rfm.segment,
-        cluster: s.cluster,
-        reasons: s.reasons,
-        lastOrderAt: g.lastOrderAt,
-      });
-    }
+    const hasSegments = trained.segments.ok || previous.some((p) => p.kind === 'segments');
+    const scores = toNewScores(out.scores, grouped);
     // the last look at cancellation before anything is written
     await run.progress({ stage: 'saving', fraction: 0 });
     await new Promise((r) => setImmediate(r));
     stop();
     await db.transaction(async (tx) => {
       await repo.activate(tx, tenantId, versions, deps.clock());
-      if (models.segments) await repo.replaceScores(tx, tenantId, scores, now);
+      if (hasSegments) await repo.replaceScores(tx, tenantId, scores, now);
     });
     cache.delete(tenantId);
+    drifts.delete(tenantId);
     return {
       customers: trained.customers,
       versions: versions.map((v) => ({ kind: v.kind, version: v.version, model_type: v.modelType })),
       skipped,
     };
+  }
+
+  /**
+   * Scores every customer now with the active models and measures each model's drift (in a worker thread); kept
+   * for the drift endpoint. Null when the tenant has no model yet. With `withScores`, the scores come back too.
+   */
+  async function measure(tenantId: string, withScores: boolean, signal: AbortSignal) {
+    const active = await repo.activeVersions(db, tenantId);
+    if (!active.length) return null;
+    const asOf = deps.clock();
+    const grouped = groupOrders(await identity.customerOrders.orders(db, tenantId));
+    const {
+      threadId: _t,
+      scores,
+      ...out
+    } = await driftInWorker(
+      {
+        customers: new Map([...grouped].map(([id, g]) => [id, g.orders])),
+        now: toDay(asOf),
+        versions: active.map((v) => ({
+          id: v.id,
+          kind: v.kind,
+          version: v.version,
+          params: v.params,
+          reference: (v.params as { driftReference?: DriftReference | null }).driftReference ?? null,
+        })),
+        withScores,
+      },
+      signal,
+    );
+    drifts.set(tenantId, { at: Date.now(), out, asOf });
+    return { asOf, out, active, grouped, scores };
+  }
+
+  /**
+   * The nightly refresh: retrains everything (`retrained`) when a model's inputs or output drifted significantly
+   * or the models are older than `retrain_after_days`; otherwise rescores every profile with the current models and
+   * rewrites the feature store and scores (`rescored`). Nothing to do before the first training run.
+   */
+  async function nightly(tenantId: string, run: Parameters<typeof train>[1]) {
+    const settings = await settingsOf(tenantId);
+    await run.progress({ stage: 'drift', fraction: 0 });
+    const m = await measure(tenantId, true, run.signal);
+    if (!m) return { action: 'none' as const, reason: 'no model trained yet' };
+    const significant = m.out.models.filter((x) => x.columns.some((c) => c.status === 'significant')).map((x) => x.kind);
+    const newest = Math.max(...m.active.map((v) => new Date(v.activatedAt ?? v.createdAt).getTime()));
+    const ageDays = (m.asOf.getTime() - newest) / DAY_MS;
+    if (significant.length || ageDays >= settings.retrain_after_days) {
+      const reason = significant.length
+        ? `significant drift in ${significant.join(', ')}`
+        : `models are ${Math.floor(ageDays)} days old (retrain after ${settings.retrain_after_days})`;
+      const result = await train(tenantId, run);
+      return { action: 'retrained' as const, reason, ...result };
+    }
+    if (run.signal.aborted) throw new Error('cancelled');
+    const scores = toNewScores(m.scores ?? [], m.grouped);
+    await db.transaction(async (tx) => {
+      if (m.active.some((v) => v.kind === 'segments')) await repo.replaceScores(tx, tenantId, scores, m.asOf);
+    });
+    return { action: 'rescored' as const, reason: 'no significant drift', customers: scores.length };
   }
 
   return {
@@ -314,6 +369,20 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
         forecast: { ...f, startDate: iso(end) },
       };
     },
+
+    /**
+     * Population stability of each active model's inputs and output between its training population and now
+     * (scored in a worker thread; kept a few minutes per tenant, `fresh` measures again).
+     */
+    async drift(ctx: TenantContext, opts: { fresh: boolean }): Promise<{ asOf: Date; out: DriftRunOutput | null }> {
+      requirePermission(ctx, 'analytics:read');
+      const hit = drifts.get(ctx.tenantId);
+      if (hit && !opts.fresh && Date.now() - hit.at < DRIFT_MS) return { asOf: hit.asOf, out: hit.out };
+      const m = await measure(ctx.tenantId, false, AbortSignal.timeout(120_000));
+      return m ? { asOf: m.asOf, out: m.out } : { asOf: deps.clock(), out: null };
+    },
+
+    nightly,
 
     /** Profile ids in a named RFM segment (for other modules: analytics, experiments, sponsored targeting). */
     profilesInSegment: (tenantId: string, segment: string, limit = 10_000) => repo.profilesInSegment(db, tenantId, segment, limit),

@@ -1,0 +1,250 @@
+/**
+ * bench/predictions-serving: a tenant with BENCH_PROFILES (100,000) synthetic customers and their orders, trained
+ * by the real training job, then a real `loupe serve` process measured with autocannon at 50 connections on
+ * `POST /api/v1/predict/all` for random profiles: once idle, once while the same server trains the tenant again
+ * (training runs in a worker thread, so serving should barely notice).
+ *
+ *   npm run bench:predictions-serving
+ *   BENCH_PROFILES=2000 BENCH_SECONDS=5 npm run bench:predictions-serving     # a quick, small run
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:predictions-serving
+ *
+ * Goals (issue 12): `/predict/all` p99 under 20 ms at 50 clients; scoring 100,000 profiles (the training job's
+ * scoring stage) in under 30 s.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { buildApp } from '../../src/app.ts';
+import { rngMulberry32 } from '../../src/ml/random.ts';
+import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
+import { freePort, startServer, stopServer } from '../lib/process.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const PROFILES = Number(process.env.BENCH_PROFILES ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ADMIN = { email: 'admin@bench.test', password: 'Bench-Password-123!' };
+const DAY = 86_400_000;
+const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-pred-'));
+let databaseUrl: string | undefined;
+let dropDatabase = async () => {};
+if (process.env.DATABASE_URL) {
+  const name = `loupe_bench_pred_${process.pid}`;
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(process.env.DATABASE_URL);
+  url.pathname = `/${name}`;
+  databaseUrl = url.toString();
+  dropDatabase = async () => {
+    const a = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await a.connect();
+    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await a.end();
+  };
+}
+const cleanup = async () => {
+  await dropDatabase();
+  await fs.rm(dataDir, { recursive: true, force: true });
+};
+const env: Record<string, string> = {
+  LOUPE_DATA_DIR: dataDir,
+  LOG_LEVEL: 'warn',
+  LOUPE_ADMIN_EMAIL: ADMIN.email,
+  LOUPE_ADMIN_PASSWORD: ADMIN.password,
+  RATE_LIMIT_GLOBAL_PER_MINUTE: '100000000',
+  RATE_LIMIT_TENANT_PER_MINUTE: '100000000',
+  LOUPE_JOB_POLL_MS: '200',
+  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+};
+const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
+
+/** Builds the tenant and its customers, trains through the job, and closes the database for the server. */
+async function prepare(): Promise<{ apiKey: string; profileIds: string[]; scoringSeconds: number | null }> {
+  let t0 = performance.now();
+  const database = await openDatabase(
+    config.database.kind === 'pglite'
+      ? { kind: 'pglite', dataDir: config.database.dataDir }
+      : { kind: 'postgres', url: config.database.url, poolSize: 4 },
+  );
+  await migrateDatabase(database);
+  const loupe = await buildApp(config, { database });
+  await loupe.tenancy.ensurePlatformAdmin(ADMIN.email, ADMIN.password);
+  const call = async (method: string, url: string, body?: unknown, token?: string) => {
+    const r = await loupe.app.inject({
+      method: method as 'GET',
+      url,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      ...(body ? { payload: body as object } : {}),
+    });
+    if (r.statusCode >= 400) throw new Error(`${method} ${url}: ${r.statusCode} ${r.body}`);
+    return JSON.parse(r.body || '{}');
+  };
+  const adminToken = (await call('POST', '/api/v1/auth/login', ADMIN)).access_token as string;
+  const tenant = await call('POST', '/api/v1/admin/tenants', { name: 'Predictions store' }, adminToken);
+  await call(
+    'POST',
+    '/api/v1/admin/users',
+    { email: 'owner@bench.test', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+    adminToken,
+  );
+  const owner = (await call('POST', '/api/v1/auth/login', { email: 'owner@bench.test', password: 'Owner-Password-1' }))
+    .access_token as string;
+  const apiKey = (await call('POST', '/api/v1/api-keys', { name: 'bench', scopes: ['profiles:read', 'models:manage'] }, owner))
+    .api_key as string;
+
+  // customers buying at their own pace, a share of them stopping at a random point
+  const rng = rngMulberry32(1);
+  const now = Date.now();
+  const profileIds: string[] = [];
+  let orders = 0;
+  for (let s = 0; s < PROFILES; s += 5000) {
+    const n = Math.min(5000, PROFILES - s);
+    const ids = await loupe.modules.identity.resolveMany(
+      tenant.id,
+      Array.from({ length: n }, (_, i) => ({
+        identifiers: [{ type: 'user_id', value: `u${s + i}` }],
+        channel: 'api',
+        occurredAt: new Date(now - 700 * DAY),
+      })),
+    );
+    const activity: Parameters<typeof loupe.modules.identity.recordActivity>[1] = [];
+    ids.forEach((p, i) => {
+      profileIds.push(p!);
+      const gap = 15 + rng() * 90;
+      const start = now - (100 + rng() * 500) * DAY;
+      const stop = rng() < 0.4 ? start + rng() * (now - start) : now;
+      for (let at = start, k = 0; at < stop && k < 40; at += -Math.log(1 - rng()) * gap * DAY, k++)
+        activity.push({
+          profileId: p!,
+          type: 'purchase',
+          revenueMinor: BigInt(1000 + Math.floor(rng() * 9000)),
+          currency: 'USD',
+          orderId: `u${s + i}-${k}`,
+          channel: 'api',
+          occurredAt: new Date(at),
+        });
+    });
+    orders += activity.length;
+    await loupe.modules.identity.recordActivity(tenant.id, activity);
+  }
+  console.log(`customers: ${PROFILES} with ${orders} orders in ${seconds(t0)} s; load average ${load()}`);
+
+  t0 = performance.now();
+  loupe.jobs.start({ concurrency: 1 });
+  const job = await call('POST', '/api/v1/predictions/train', undefined, apiKey);
+  let j;
+  let scoringFrom: number | null = null;
+  let savingFrom: number | null = null;
+  for (;;) {
+    j = await call('GET', `/api/v1/jobs/${job.id}`, undefined, owner);
+    if (j.progress?.stage === 'scoring' && scoringFrom === null) scoringFrom = performance.now();
+    if (j.progress?.stage === 'saving' && savingFrom === null) savingFrom = performance.now();
+    if (['succeeded', 'failed', 'cancelled'].includes(j.status)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (j.status !== 'succeeded') throw new Error(`training ${j.status}: ${j.error}`);
+  const scoringSeconds = scoringFrom !== null && savingFrom !== null ? (savingFrom - scoringFrom) / 1000 : null;
+  console.log(
+    `trained ${JSON.stringify(j.result.versions.map((v: { kind: string; model_type: string }) => `${v.kind}:${v.model_type}`))} in ${seconds(t0)} s (scoring stage ${scoringSeconds?.toFixed(1) ?? '?'} s, polled); load average ${load()}`,
+  );
+  await loupe.close();
+  await database.close();
+  return { apiKey, profileIds, scoringSeconds };
+}
+const { apiKey, profileIds, scoringSeconds } = await prepare().catch(async (err: unknown) => {
+  await cleanup();
+  throw err;
+});
+
+interface Row {
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  load: string;
+}
+let seed = 7;
+const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+async function measure(scenario: string, url: string): Promise<Row> {
+  const opts = {
+    url,
+    connections: CONNECTIONS,
+    method: 'POST' as const,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => ({
+          ...req,
+          body: JSON.stringify({ profile_id: profileIds[Math.floor(rand() * profileIds.length)] }),
+        }),
+      },
+    ],
+  };
+  const r = await autocannon({ ...opts, duration: SECONDS });
+  const row = {
+    scenario,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.non2xx + r.errors + r.timeouts,
+    load: load(),
+  };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+const port = await freePort();
+const server = await startServer(
+  'node',
+  [path.join(root, 'bin/loupe.mjs'), 'serve'],
+  { ...env, PORT: String(port), HOST: '127.0.0.1' },
+  `http://127.0.0.1:${port}/health/ready`,
+  180_000,
+);
+const rows: Row[] = [];
+try {
+  const url = `http://127.0.0.1:${port}/api/v1/predict/all`;
+  await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: 3,
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ profile_id: profileIds[0] }),
+  });
+  rows.push(await measure('/predict/all, idle', url));
+  // the same server trains the tenant again meanwhile (its job worker runs the fit in a worker thread)
+  const train = await fetch(`http://127.0.0.1:${port}/api/v1/predictions/train`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  if (train.status !== 202) throw new Error(`train: ${train.status} ${await train.text()}`);
+  rows.push(await measure('/predict/all, while training', url));
+} finally {
+  await stopServer(server);
+  await cleanup();
+}
+
+console.log(`\n${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${PROFILES} profiles, ${CONNECTIONS} connections, ${SECONDS} s per scenario`);
+console.log('scenario                        req/s   p50 ms  p99 ms  errors  load average');
+for (const r of rows)
+  console.log(
+    `${r.scenario.padEnd(30)} ${String(r.rps).padStart(6)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)}  ${r.load}`,
+  );
+const idle = rows[0]!;
+console.log(`goal /predict/all p99 < 20 ms: ${idle.rps > 0 && idle.errors === 0 && idle.p99 < 20 ? 'met' : 'NOT met'} (idle)`);
+if (scoringSeconds !== null)
+  console.log(`goal scoring ${PROFILES} profiles < 30 s: ${scoringSeconds < 30 ? 'met' : 'NOT met'} (${scoringSeconds.toFixed(1)} s)`);
