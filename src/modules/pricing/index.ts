@@ -16,13 +16,15 @@ export interface PricingDeps {
   tenantName(tenantId: string): Promise<string>;
   /** Catalog: the GTIN of each of these items that has one (best offers of feed items). */
   catalogGtins(tenantId: string, itemIds: readonly string[]): Promise<Map<string, string>>;
+  /** Catalog: the tenant's items carrying any of these GTINs as stored (imports link match groups to them). */
+  catalogItemsByGtin(tenantId: string, gtins: readonly string[]): Promise<{ itemId: string; gtin: string }[]>;
 }
 
 export type { ItemBestOffer } from './bestoffers.service.ts';
 
 export function createPricingModule(platform: PlatformServices, deps: PricingDeps) {
   const service = createPricingService({ platform });
-  const feeds = createFeedsService({ platform });
+  const feeds = createFeedsService({ platform, catalogItemsByGtin: deps.catalogItemsByGtin });
   const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
   return {

@@ -68,7 +68,11 @@ export const pricingMatchGroups = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('pricing_match_groups_tenant_gtin_idx').on(t.tenantId, t.gtin)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('pricing_match_groups_tenant_gtin_idx').on(t.tenantId, t.gtin),
+    index('pricing_match_groups_tenant_catalog_item_idx').on(t.tenantId, t.catalogItemId),
+  ],
 );
 
 export const pricingOffers = pgTable(
