@@ -96,6 +96,7 @@ async function api(method: string, url: string, token: string | undefined, body?
   return json;
 }
 
+let ownerToken = '';
 async function importFeed(key: string, storeId: string, offers: unknown[]): Promise<{ secs: number; run: any; job: any }> {
   const form = new FormData();
   form.set('file', new Blob([JSON.stringify(offers)], { type: 'application/json' }), 'feed.json');
@@ -112,7 +113,7 @@ async function importFeed(key: string, storeId: string, offers: unknown[]): Prom
     if (run.status === 'succeeded' || run.status === 'failed') {
       const secs = (performance.now() - t0) / 1000;
       if (run.status === 'failed') throw new Error(`import failed: ${run.failure}`);
-      const job = await api('GET', `/api/v1/jobs/${up.job_id}`, key).catch(() => null);
+      const job = await api('GET', `/api/v1/jobs/${up.job_id}`, ownerToken).catch(() => null);
       return { secs, run, job };
     }
     await new Promise((res) => setTimeout(res, 100));
@@ -125,7 +126,8 @@ try {
   const email = `owner-${tenant.id.slice(-12)}@bench.local`;
   await api('POST', '/api/v1/admin/users', adminToken, { email, password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' });
   const owner = (await api('POST', '/api/v1/auth/login', undefined, { email, password: 'Owner-Password-1' })).access_token as string;
-  const key = (await api('POST', '/api/v1/api-keys', owner, { name: 'bench', scopes: ['catalog:read', 'catalog:write', 'jobs:read'] }))
+  ownerToken = owner;
+  const key = (await api('POST', '/api/v1/api-keys', owner, { name: 'bench', scopes: ['catalog:read', 'catalog:write'] }))
     .api_key as string;
   const storeL = (await api('POST', '/api/v1/pricing/stores', key, { name: 'Left' })).id as string;
   const storeR = (await api('POST', '/api/v1/pricing/stores', key, { name: 'Right' })).id as string;
