@@ -283,6 +283,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.onErasure((tx, tenantId, person) => sponsored.erasePerson(tx, tenantId, person));
   identity.onErasure(async (tx, tenantId, person) => void (await commerce.erasePerson(tx, tenantId, person)));
   identity.onErasure((tx, tenantId, person) => recs.erasePerson(tx, tenantId, person));
+  identity.onErasure((tx, tenantId, person) => pricing.eraseUsers(tx, tenantId, person.userIds));
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
   const billing = createBillingModule(platform, {
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),

@@ -62,7 +62,13 @@ beforeAll(async () => {
   B = await t.createTenant('Other store');
   keyA = await A.apiKey(['recommendations:read']);
   keyB = await B.apiKey(['recommendations:read']);
-  const items = Array.from({ length: 40 }, (_, k) => ({ item_id: `sku-${k}`, name: `Item ${k}`, category: `C${k % 7}`, brand: `B${k % 5}`, price: '9.00' }));
+  const items = Array.from({ length: 40 }, (_, k) => ({
+    item_id: `sku-${k}`,
+    name: `Item ${k}`,
+    category: `C${k % 7}`,
+    brand: `B${k % 5}`,
+    price: '9.00',
+  }));
   for (const o of [A, B]) expect((await t.request('POST', '/api/v1/items/bulk', { token: o.ownerToken, body: items })).status).toBe(200);
   await score(A.tenantId, await profileOf(A.tenantId, 'champ'), 'champions');
   await score(A.tenantId, await profileOf(A.tenantId, 'sleepy'), 'hibernating');

@@ -23,6 +23,8 @@ export interface FeedsDeps {
   platform: PlatformServices;
   /** Catalog: the tenant's items carrying any of these GTINs, as the catalog stores them. */
   catalogItemsByGtin(tenantId: string, gtins: readonly string[]): Promise<{ itemId: string; gtin: string }[]>;
+  /** Price alerts: evaluates the alerts on the groups of these imported offers; returns how many fired. */
+  evaluateAlerts?: (tenantId: string, offerIds: readonly string[]) => Promise<number>;
   /** The learned matcher the import scores with; null: identifiers only (every unplaced offer starts a group). */
   matcher?: () => Scorer | null;
 }
@@ -32,7 +34,7 @@ export interface FeedsDeps {
  * run per store at a time. A feed that cannot be read at all changes nothing (a failed fetch is never a price
  * change); a malformed row is a row-level error and the rest is imported.
  */
-export function createFeedsService({ platform, catalogItemsByGtin, matcher = shippedMatcher }: FeedsDeps) {
+export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlerts, matcher = shippedMatcher }: FeedsDeps) {
   const { db, storage, jobs, clock } = platform;
 
   async function readAll(stream: Readable): Promise<string> {
@@ -130,6 +132,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, matcher = shi
     const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer);
     await progress({ fraction: 0.95, matched_by_model: learned.byModel, queued_for_review: learned.queued });
     const linked = await linkCatalogItems(ctx.tenantId, importedIds, now);
+    const alertsFired = evaluateAlerts ? await evaluateAlerts(ctx.tenantId, importedIds) : 0;
     await repo.updateRun(db, ctx.tenantId, runId, {
       status: 'succeeded',
       rowsRead: records.length,
@@ -148,6 +151,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, matcher = shi
       matched_by_model: learned.byModel,
       queued_for_review: learned.queued,
       groups_linked_to_catalog: linked,
+      alerts_fired: alertsFired,
     };
   }
 

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
+import { createAlertsService } from './alerts.service.ts';
 import { createBestOffersService } from './bestoffers.service.ts';
 import { createFeedsService } from './feeds.service.ts';
 import { pricingRoutes } from './pricing.routes.ts';
@@ -24,7 +25,8 @@ export type { ItemBestOffer } from './bestoffers.service.ts';
 
 export function createPricingModule(platform: PlatformServices, deps: PricingDeps) {
   const service = createPricingService({ platform });
-  const feeds = createFeedsService({ platform, catalogItemsByGtin: deps.catalogItemsByGtin });
+  const alerts = createAlertsService({ platform });
+  const feeds = createFeedsService({ platform, catalogItemsByGtin: deps.catalogItemsByGtin, evaluateAlerts: alerts.evaluateForOffers });
   const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
   return {
@@ -32,8 +34,10 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     bestOffers: best.bestOffers,
     /** Catalog items among these whose best offer dropped below its 30-day low, biggest drop first. */
     priceDrops: best.priceDrops,
+    /** Identity's erasure step: a person's price alerts and their history. */
+    eraseUsers: alerts.eraseUsers,
     async routes(app: FastifyInstance): Promise<void> {
-      await pricingRoutes(app, { service, feeds, products });
+      await pricingRoutes(app, { service, feeds, products, alerts });
     },
   };
 }

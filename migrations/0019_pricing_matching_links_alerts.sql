@@ -1,2 +1,0 @@
-CREATE INDEX "items_tenant_gtin_idx" ON "items" USING btree ("tenant_id","gtin");--> statement-breakpoint
-CREATE INDEX "pricing_match_groups_tenant_catalog_item_idx" ON "pricing_match_groups" USING btree ("tenant_id","catalog_item_id");
