@@ -85,12 +85,17 @@ const lagTimer = setInterval(() => {
   last = now;
 }, 20);
 
-async function api(method: string, url: string, token: string | undefined, body?: unknown): Promise<any> {
+async function api(method: string, url: string, token: string | undefined, body?: unknown, retry = 3): Promise<any> {
   const r = await fetch(`${address}${url}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
+  }).catch((err: unknown) => {
+    // A kept-alive socket the server closed while the client waited: retry the (idempotent) poll.
+    if (retry > 0 && method === 'GET') return null;
+    throw err;
   });
+  if (!r) return api(method, url, token, body, retry - 1);
   const json = await r.json();
   if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(json)}`);
   return json;

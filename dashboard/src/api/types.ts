@@ -70,6 +70,8 @@ export type {
   MatchGroupList,
   MatchReviewList,
   MatchReviewDecision,
+  PriceAlertList,
+  PriceAlertEvents,
   Product,
   PriceHistory,
   Experiment,
