@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../platform/pagination.ts';
+import { unsafeTextReason } from '../../platform/text.ts';
 
 const NETWORKS = ['feed', 'rakuten', 'cj', 'manual'] as const;
 
@@ -191,7 +192,7 @@ const userId = z
   .trim()
   .min(1, 'must not be empty')
   .max(255)
-  .refine((v) => !/[\u0000\ud800-\udfff]/.test(v), 'must not contain NUL bytes or lone surrogates');
+  .refine((v) => unsafeTextReason(v) === null, 'must not contain NUL bytes or lone surrogates');
 export const alertCreateBody = z
   .object({
     user_id: userId.describe("The shopper's user id (the tenant's own)"),
