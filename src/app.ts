@@ -44,6 +44,7 @@ import {
   feedSourcesFrom,
   moduleOrderFrom,
   recentInteractionsFrom,
+  segmentsFrom,
   styleItemsFrom,
 } from './modules/newsfeed/index.ts';
 import { createExperimentsModule } from './modules/experiments/index.ts';
@@ -230,6 +231,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
           .filter((r) => r.gtin)
           .map((r) => [r.itemId, r.gtin!]),
       ),
+    catalogItemsByGtin: (tenantId, gtins) => catalog.serving.itemsByGtin(tenantId, gtins),
   });
 
   const tenantSettings = (id: string) =>
@@ -244,12 +246,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const sponsored = createSponsoredModule(platform, { tenantSettings });
   // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
   const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
+  // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.
+  const predictions = createPredictionsModule(platform, {
+    identity: {
+      findActiveProfile: (tenantId, ref) => identity.findActiveProfile(tenantId, ref),
+      customerOrders: identity.customerOrders,
+      orderStats: identity.orderStats,
+    },
+    recsModels: (ctx) => recs.modelVersions(ctx),
+    tenantSettings,
+  });
+  // Erasing a person deletes their features and scores in the same transaction.
+  identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
   // The newsfeed reads recs, catalog and events through their public entries, Pricing's best offers and price
-  // drops, and its module order from an Experiments variant.
-  // TODO(segments): no module stores per-shopper segments yet (predictions computes RFM segments offline only);
-  // wire `segments` (SegmentSource) to that module's public entry when it serves them. Until then sponsored
-  // segment targeting matches no shopper.
+  // drops, its module order from an Experiments variant, and a shopper's segments (sponsored targeting) from
+  // identity's read-only profile lookup and predictions' scored RFM segment.
   const newsfeed = createNewsfeedModule(platform, {
+    segments: segmentsFrom({
+      lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
+      segmentsOfProfiles: (tenantId, ids) => predictions.segmentsOfProfiles(tenantId, ids),
+    }),
     sources: feedSourcesFrom({ recs, catalog, events }),
     offers: bestOffersFrom(pricing),
     moduleOrder: moduleOrderFrom(experiments, tenantSettings),
@@ -276,22 +292,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Their buffered writes (exposures, served recommendations) land before the erasure, so it reaches them.
   identity.beforeErasure(() => experiments.flushExposures());
   identity.beforeErasure(() => recs.flushServed());
+  identity.onErasure((tx, tenantId, person) => pricing.eraseUsers(tx, tenantId, person.userIds));
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
   const billing = createBillingModule(platform, {
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),
   });
-  // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.
-  const predictions = createPredictionsModule(platform, {
-    identity: {
-      findActiveProfile: (tenantId, ref) => identity.findActiveProfile(tenantId, ref),
-      customerOrders: identity.customerOrders,
-      orderStats: identity.orderStats,
-    },
-    recsModels: (ctx) => recs.modelVersions(ctx),
-    tenantSettings,
-  });
-  // Erasing a person deletes their features and scores in the same transaction.
-  identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
   identity.beforeErasure(() => billing.flushUsage());
 
   registerErrorHandler(app);

@@ -248,6 +248,10 @@ export {
   offerSchema,
   priceHistoryResponse,
   productResponse,
+  alertCreateBody,
+  alertEventsResponse,
+  alertListResponse,
+  alertSchema,
   reviewDecisionResponse,
   reviewListResponse,
   reviewSchema,
@@ -268,6 +272,10 @@ export type PriceHistory = z.infer<typeof pricing.priceHistoryResponse>;
 export type MatchReview = z.infer<typeof pricing.reviewSchema>;
 export type MatchReviewList = z.infer<typeof pricing.reviewListResponse>;
 export type MatchReviewDecision = z.infer<typeof pricing.reviewDecisionResponse>;
+export type PriceAlert = z.infer<typeof pricing.alertSchema>;
+export type PriceAlertList = z.infer<typeof pricing.alertListResponse>;
+export type CreatePriceAlertBody = z.input<typeof pricing.alertCreateBody>;
+export type PriceAlertEvents = z.infer<typeof pricing.alertEventsResponse>;
 
 /** Money, formatted and parsed as the server does (ISO 4217 minor units); runtime code, also in `./money.ts`. */
 export { CURRENCY_CODES, currencyExponent, formatMoney, formatMoneyDisplay, isCurrencyCode, minorToMajor, parseMoney } from './money.ts';

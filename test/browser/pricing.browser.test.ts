@@ -89,4 +89,49 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     expect(serverErrors).toEqual([]);
     await page.context().close();
   });
+
+  it('review queue: an uncertain pair is accepted from the panel; price alerts and their history show', async () => {
+    // The learned matcher is unsure of this pair (a score in its review band): it waits in the queue.
+    const store = async (name: string) =>
+      (await t.request('POST', '/api/v1/pricing/stores', { token: owner.ownerToken, body: { name } })).body.id as string;
+    await upload(await store('Abt'), 'id,title,brand,price\nS1,Sony Bravia KDL-40V5100 40in LCD TV,Sony,999.00 USD\n', 's1.csv');
+    const buy = await store('Buy');
+    await upload(buy, 'id,title,brand,price\nS2,"Sony KDL40V5100 Bravia V Series 40"" HDTV",Sony,899.00 USD\n', 's2.csv');
+    // A shopper watches the headphones below 40.00; a price of 39.00 fires the alert once.
+    const alert = await t.request('POST', '/api/v1/pricing/alerts', {
+      token: owner.ownerToken,
+      body: { user_id: 'shopper-1', product_id: groupId, kind: 'target_price', target_price: '40.00' },
+    });
+    expect(alert.status).toBe(201);
+    const b = (await t.request('GET', '/api/v1/pricing/stores', { token: owner.ownerToken })).body.data.find(
+      (x: { name: string }) => x.name === 'Nordstrom Rack',
+    ).id;
+    await upload(b, '[{"id":"B1","title":"Sony WH1000XM4","gtin":"04006381333931","price":"39.00 USD"}]', 'b.json');
+
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/pricing/review`);
+    const table = page.getByTestId('review-table');
+    await table.getByText('Sony KDL40V5100 Bravia V Series 40" HDTV (Buy, 899.00)').waitFor();
+    await screenshot(page, 'pricing-review');
+    await table.getByRole('button', { name: 'Accept' }).first().click();
+    await page.getByText('Nothing to review').waitFor();
+    const s2 = (await t.request('GET', '/api/v1/pricing/offers?q=S2', { token: owner.ownerToken })).body.data[0];
+    const s1 = (await t.request('GET', '/api/v1/pricing/offers?q=S1', { token: owner.ownerToken })).body.data[0];
+    expect(s2.match_group_id).toBe(s1.match_group_id);
+
+    await page.getByRole('tab', { name: 'Price alerts' }).click();
+    await page.getByTestId('alerts-table').getByRole('cell', { name: 'shopper-1' }).waitFor();
+    const history = page.getByTestId('alert-events-table');
+    await history.waitFor();
+    expect(await history.textContent()).toContain('39.00 USD (below 40.00)');
+    await screenshot(page, 'pricing-alerts');
+    // Another shopper: nothing watched yet, the empty state says how alerts come in.
+    await page.getByLabel('Shopper (user id)').fill('nobody');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByText('No price alerts').waitFor();
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+    await page.context().close();
+  });
 });

@@ -82,6 +82,8 @@ export type {
   MatchGroupList,
   MatchReviewList,
   MatchReviewDecision,
+  PriceAlertList,
+  PriceAlertEvents,
   Product,
   PriceHistory,
   Experiment,

@@ -16,8 +16,9 @@ import { DataTable } from '../components/DataTable.tsx';
 import { LineChart } from '../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { useSession } from '../session.tsx';
+import { PriceAlerts } from './pricing/Alerts.tsx';
 
-const TABS = ['stores', 'offers', 'groups', 'review'] as const;
+const TABS = ['stores', 'offers', 'groups', 'review', 'alerts'] as const;
 
 /**
  * Pricing: stores and their last imports, offers and match groups with search, the matcher's review queue,
@@ -37,6 +38,7 @@ export default function PricingPage() {
             <Tabs.Tab value="offers">Offers</Tabs.Tab>
             <Tabs.Tab value="groups">Match groups</Tabs.Tab>
             <Tabs.Tab value="review">Review queue</Tabs.Tab>
+            <Tabs.Tab value="alerts">Price alerts</Tabs.Tab>
           </Tabs.List>
         </Tabs>
       )}
@@ -46,6 +48,7 @@ export default function PricingPage() {
         <Route path="offers" element={<Offers />} />
         <Route path="groups" element={<Groups />} />
         <Route path="review" element={<ReviewQueue />} />
+        <Route path="alerts" element={<PriceAlerts />} />
         <Route path="products/:id" element={<ProductDetail />} />
       </Routes>
     </Stack>

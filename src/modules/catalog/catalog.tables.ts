@@ -63,6 +63,8 @@ export const items = pgTable(
     uniqueIndex('items_tenant_item_id_key').on(t.tenantId, t.itemId),
     index('items_tenant_category_idx').on(t.tenantId, t.categoryId),
     index('items_tenant_updated_idx').on(t.tenantId, t.updatedAt),
+    // Pricing links match groups to items by GTIN (serving.itemsByGtin).
+    index('items_tenant_gtin_idx').on(t.tenantId, t.gtin),
     index('items_tenant_name_prefix_idx').on(t.tenantId, t.nameNorm.op('text_pattern_ops')),
     index('items_tenant_brand_prefix_idx').on(t.tenantId, t.brandNorm.op('text_pattern_ops')),
     index('items_search_vector_idx').using('gin', t.searchVector),

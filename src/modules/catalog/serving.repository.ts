@@ -100,6 +100,14 @@ export function createServingRepository() {
             ORDER BY created_at DESC, item_id LIMIT ${f.limit}`,
       ),
 
+    /** The tenant's items whose GTIN, as stored, is one of `gtins` (Pricing links match groups to them). */
+    itemsByGtin: (q: Q, tenantId: string, gtins: readonly string[]) =>
+      queryRows<{ itemId: string; gtin: string }>(
+        q,
+        sql`SELECT item_id AS "itemId", gtin FROM items
+            WHERE tenant_id = ${tenantId} AND gtin = ANY(${arrayParam(gtins)}::text[]) ORDER BY item_id LIMIT 10000`,
+      ),
+
     /** How many of the tenant's items are active. */
     activeItemCount: async (q: Q, tenantId: string) =>
       (await queryOne<{ items: number }>(q, sql`SELECT count(*)::int AS items FROM items WHERE tenant_id = ${tenantId} AND is_active`))!

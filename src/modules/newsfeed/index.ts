@@ -15,7 +15,14 @@ import { type ProfileInteraction, type StyleItem, createStyleService } from './s
 
 export type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 export type { ProfileInteraction, StyleItem } from './style.service.ts';
-export { bestOffersFrom, feedSourcesFrom, moduleOrderFrom, recentInteractionsFrom, styleItemsFrom } from './newsfeed.adapters.ts';
+export {
+  bestOffersFrom,
+  feedSourcesFrom,
+  moduleOrderFrom,
+  recentInteractionsFrom,
+  segmentsFrom,
+  styleItemsFrom,
+} from './newsfeed.adapters.ts';
 
 export interface NewsfeedModuleDeps {
   sources: FeedSources;
@@ -24,7 +31,7 @@ export interface NewsfeedModuleDeps {
   offers?: BestOfferSource | undefined;
   /** Experiments' module order; default: no experiment, the default order. */
   moduleOrder?: ModuleOrderSource | undefined;
-  /** Analytics' segments; default: none. */
+  /** The shopper's segments (identity's profile, predictions' segment; wired in src/app.ts); default: none. */
   segments?: SegmentSource | undefined;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   /** Events' recent interactions of a user (newest first), for style profiles. */

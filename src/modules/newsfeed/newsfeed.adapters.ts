@@ -5,7 +5,7 @@ import type { ExperimentVariant } from '../experiments/index.ts';
 import type { ItemBestOffer } from '../pricing/index.ts';
 import type { CatalogFields, RecsModule } from '../recs/index.ts';
 import type { FeedItem } from './newsfeed.core.ts';
-import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource } from './newsfeed.ports.ts';
+import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource } from './newsfeed.ports.ts';
 import type { ProfileInteraction, StyleItem } from './style.service.ts';
 
 /**
@@ -125,6 +125,26 @@ export function moduleOrderFrom(
       const wanted = Array.isArray(cfg.module_order) ? cfg.module_order.filter((k): k is string => typeof k === 'string') : [];
       const first = [...new Set(wanted.filter((k) => defaultOrder.includes(k)))];
       return { experimentId: v.experimentId, variant: v.variantKey, order: [...first, ...defaultOrder.filter((k) => !first.includes(k))] };
+    },
+  };
+}
+
+/**
+ * A shopper's segments as the feed's `SegmentSource`: identity's read-only lookup finds the profile holding the
+ * user id (creating nothing), and predictions gives that profile's scored RFM segment. A user with no profile or
+ * no score is in no segment. Both lookups filter on the tenant: another tenant's user of the same id is another
+ * person.
+ */
+export function segmentsFrom(m: {
+  lookupProfiles(tenantId: string, identifiers: readonly { type: string; value: string }[]): Promise<(string | null)[]>;
+  segmentsOfProfiles(tenantId: string, profileIds: readonly string[]): Promise<Map<string, string>>;
+}): SegmentSource {
+  return {
+    async segmentsOf(tenantId, userId) {
+      const [profileId] = await m.lookupProfiles(tenantId, [{ type: 'user_id', value: userId }]);
+      if (!profileId) return [];
+      const segment = (await m.segmentsOfProfiles(tenantId, [profileId])).get(profileId);
+      return segment ? [segment] : [];
     },
   };
 }

@@ -46,7 +46,7 @@ export interface ModuleOrderSource {
   ): Promise<{ experimentId: string | null; variant: string; order: string[] }>;
 }
 
-/** The shopper's segments (Analytics), for sponsored targeting. Default: none. */
+/** The shopper's segments, for sponsored targeting. Default: none. */
 export interface SegmentSource {
   segmentsOf(tenantId: string, userId: string): Promise<string[]>;
 }

@@ -25,6 +25,8 @@ export function createPredictionsModule(platform: PlatformServices, deps: Predic
     train: service.train,
     /** Profile ids in a named RFM segment, for analytics, experiments and sponsored targeting. */
     profilesInSegment: service.profilesInSegment,
+    /** Each profile's scored RFM segment (the newsfeed's sponsored targeting reads it through a port). */
+    segmentsOfProfiles: service.segmentsOfProfiles,
     /** Identity's erasure step: nothing predicted about an erased person is kept. */
     eraseProfiles: (q: Parameters<typeof repo.eraseProfiles>[0], tenantId: string, profileIds: readonly string[]) =>
       repo.eraseProfiles(q, tenantId, profileIds),

@@ -165,6 +165,16 @@ export function createPredictionsRepository() {
       return rows.map((r) => r.id);
     },
 
+    /** The scored RFM segment of each of these profiles that has one. */
+    async segmentsOfProfiles(q: Q, tenantId: string, profileIds: readonly string[]): Promise<{ profileId: string; segment: string }[]> {
+      if (!profileIds.length) return [];
+      return queryRows<{ profileId: string; segment: string }>(
+        q,
+        sql`SELECT profile_id AS "profileId", segment FROM prediction_scores
+            WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])`,
+      );
+    },
+
     /** Erasure: nothing about these profiles is kept. */
     async eraseProfiles(q: Q, tenantId: string, profileIds: readonly string[]): Promise<void> {
       await q.execute(

@@ -4,7 +4,7 @@
  * list and demand forecasts.
  */
 import { z } from 'zod';
-import { type Db, newId, notFound, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
+import { type Db, isUuid, newId, notFound, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
 import type { CustomerOrders } from './features.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
 import type { ModelKind, ModelVersionRow, NewScore, NewModelVersion, PredictionsRepository } from './predictions.repository.ts';
@@ -386,6 +386,11 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
 
     /** Profile ids in a named RFM segment (for other modules: analytics, experiments, sponsored targeting). */
     profilesInSegment: (tenantId: string, segment: string, limit = 10_000) => repo.profilesInSegment(db, tenantId, segment, limit),
+    /** Each profile's scored RFM segment, by profile id (absent: not scored yet). For sponsored targeting in the feed. */
+    async segmentsOfProfiles(tenantId: string, profileIds: readonly string[]): Promise<Map<string, string>> {
+      const rows = await repo.segmentsOfProfiles(db, tenantId, profileIds.filter(isUuid));
+      return new Map(rows.map((r) => [r.profileId, r.segment]));
+    },
 
     validateRef(body: { profile_id?: string | undefined; identifier?: { type: string; value: string } | undefined }): ProfileRef {
       if (body.profile_id !== undefined && body.identifier !== undefined)

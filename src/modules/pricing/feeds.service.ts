@@ -2,7 +2,9 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound } from '../../platform/index.ts';
 import { type FeedFormat, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
-import { matchByIdentifiers } from './matching.service.ts';
+import { offerBlockKeys } from './matcher.core.ts';
+import { gtinSpellings, normalizeGtin } from './gtin.core.ts';
+import { type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';
 import { normMpn, normText } from './pricing.core.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
@@ -19,6 +21,12 @@ const BATCH = 5000;
 
 export interface FeedsDeps {
   platform: PlatformServices;
+  /** Catalog: the tenant's items carrying any of these GTINs, as the catalog stores them. */
+  catalogItemsByGtin(tenantId: string, gtins: readonly string[]): Promise<{ itemId: string; gtin: string }[]>;
+  /** Price alerts: evaluates the alerts on the groups of these imported offers; returns how many fired. */
+  evaluateAlerts?: (tenantId: string, offerIds: readonly string[]) => Promise<number>;
+  /** The learned matcher the import scores with; null: identifiers only (every unplaced offer starts a group). */
+  matcher?: () => Scorer | null;
 }
 
 /**
@@ -26,7 +34,7 @@ export interface FeedsDeps {
  * run per store at a time. A feed that cannot be read at all changes nothing (a failed fetch is never a price
  * change); a malformed row is a row-level error and the rest is imported.
  */
-export function createFeedsService({ platform }: FeedsDeps) {
+export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlerts, matcher = shippedMatcher }: FeedsDeps) {
   const { db, storage, jobs, clock } = platform;
 
   async function readAll(stream: Readable): Promise<string> {
@@ -69,6 +77,13 @@ export function createFeedsService({ platform }: FeedsDeps) {
     for (const o of offers) if (o.brand) brandNames.set(normText(o.brand), o.brand);
     let created = 0;
     let changed = 0;
+    const actor = { type: 'system', id: `feed:${runId}` };
+    const importedIds: string[] = [];
+    const unplaced: string[] = [];
+    const previousGroups = new Map<string, string | null>();
+    const scorer = matcher();
+    // One transaction writes the offers, their keys and what identifiers place: a failure rolls it all back
+    // and the last good prices stay. The learned pass runs after it, outside (see matchLearned).
     await db.transaction(async (tx) => {
       const brands = await repo.ensureBrands(
         tx,
@@ -84,32 +99,93 @@ export function createFeedsService({ platform }: FeedsDeps) {
         const up = await repo.upsertOffers(tx, ctx.tenantId, storeId, part, now);
         created += up.filter((u) => u.inserted).length;
         changed += up.filter((u) => u.priceChanged).length;
-        const toMatch = up.filter((u) => u.inserted || u.identityChanged);
-        await matchByIdentifiers(
+        const byExternal = new Map(part.map((o) => [o.externalId, o]));
+        // Only new offers and changed titles or MPNs rewrite keys: a re-import of the same feed writes none.
+        await repo.replaceOfferKeys(
           tx,
           ctx.tenantId,
-          toMatch.map((u) => u.id),
-          new Map(toMatch.map((u) => [u.id, u.previousGroupId])),
-          now,
-          { type: 'system', id: `feed:${runId}` },
+          up.flatMap((u) => {
+            const o = byExternal.get(u.externalId)!;
+            return u.keysChanged ? [{ offerId: u.id, keys: offerBlockKeys(o.title, o.mpn) }] : [];
+          }),
         );
-        await progress({
-          rows_written: Math.min(offers.length, i + BATCH),
-          fraction: 0.1 + (0.9 * Math.min(offers.length, i + BATCH)) / offers.length,
-        });
+        for (const u of up) {
+          importedIds.push(u.id);
+          if (u.identityChanged) previousGroups.set(u.id, u.previousGroupId);
+        }
+        // Every offer of the feed is passed: those with a group are skipped, so a retry places what a failed run left.
+        const placed = await matchByIdentifiers(
+          tx,
+          ctx.tenantId,
+          up.map((u) => u.id),
+          previousGroups,
+          now,
+          actor,
+          scorer !== null,
+        );
+        unplaced.push(...placed.unplaced);
+        // No progress write in here: it goes through the database handle, not this transaction, and on the
+        // embedded database (one connection) it would wait for this transaction to end: the import hung.
       }
-      await repo.updateRun(tx, ctx.tenantId, runId, {
-        status: 'succeeded',
-        rowsRead: records.length,
-        rowsAccepted: records.length - rejected,
-        rowsRejected: rejected,
-        offersCreated: created,
-        pricesChanged: changed,
-        errors: issues.slice(0, MAX_KEPT_ERRORS),
-        finishedAt: clock(),
-      });
     });
-    return { rows_read: records.length, rows_rejected: rejected, offers_created: created, prices_changed: changed };
+    await progress({ rows_written: offers.length, fraction: 0.7 });
+    const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer);
+    await progress({ fraction: 0.95, matched_by_model: learned.byModel, queued_for_review: learned.queued });
+    const linked = await linkCatalogItems(ctx.tenantId, importedIds, now);
+    const alertsFired = evaluateAlerts ? await evaluateAlerts(ctx.tenantId, importedIds) : 0;
+    await repo.updateRun(db, ctx.tenantId, runId, {
+      status: 'succeeded',
+      rowsRead: records.length,
+      rowsAccepted: records.length - rejected,
+      rowsRejected: rejected,
+      offersCreated: created,
+      pricesChanged: changed,
+      errors: issues.slice(0, MAX_KEPT_ERRORS),
+      finishedAt: clock(),
+    });
+    return {
+      rows_read: records.length,
+      rows_rejected: rejected,
+      offers_created: created,
+      prices_changed: changed,
+      matched_by_model: learned.byModel,
+      queued_for_review: learned.queued,
+      groups_linked_to_catalog: linked,
+      alerts_fired: alertsFired,
+    };
+  }
+
+  /**
+   * Links the groups of these offers to the tenant's catalog item of the same GTIN (catalog's answer is read
+   * outside any pricing transaction). The catalog keeps GTINs as given: every 8/12/13/14-digit spelling of a
+   * GTIN-14 is asked, and the answers normalized with the same GS1 rules as offers.
+   */
+  async function linkCatalogItems(tenantId: string, offerIds: readonly string[], now: Date): Promise<number> {
+    if (!offerIds.length) return 0;
+    const todo = await repo.groupsToLink(db, tenantId, offerIds);
+    if (!todo.length) return 0;
+    const spellings = [...new Set(todo.flatMap((t) => gtinSpellings(t.gtin)))];
+    const items = await catalogItemsByGtin(tenantId, spellings);
+    const itemOf = new Map<string, string>();
+    for (const it of [...items].sort((a, b) => (a.itemId < b.itemId ? -1 : 1))) {
+      const n = normalizeGtin(it.gtin);
+      if (n.ok && !itemOf.has(n.gtin14)) itemOf.set(n.gtin14, it.itemId);
+    }
+    // One group per item: the oldest group holding its GTIN.
+    const links = new Map<string, string>();
+    const taken = new Set<string>();
+    for (const t of [...todo].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.groupId < b.groupId ? -1 : 1))) {
+      const itemId = itemOf.get(t.gtin);
+      if (!itemId || links.has(t.groupId) || taken.has(itemId)) continue;
+      links.set(t.groupId, itemId);
+      taken.add(itemId);
+    }
+    return repo.linkCatalogItems(
+      db,
+      tenantId,
+      [...links].map(([groupId, itemId]) => ({ groupId, itemId })),
+      now,
+    );
   }
 
   jobs.register({

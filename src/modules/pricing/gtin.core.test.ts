@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gs1CheckDigit, normalizeGtin } from './gtin.core.ts';
+import { gs1CheckDigit, gtinSpellings, normalizeGtin } from './gtin.core.ts';
 
 // Reference values: GS1's check-digit calculator (gs1.org/services/check-digit-calculator) and the printed
 // barcodes they come from. 4006381333931 is the EAN-13 example of the GS1 General Specifications; 036000291452
@@ -45,5 +45,15 @@ describe('GS1 check digit', () => {
         },
       ),
     );
+  });
+});
+
+describe('gtinSpellings', () => {
+  it('drops leading zeros down to each GTIN length, and every spelling normalizes back', () => {
+    expect(gtinSpellings('00036000291452')).toEqual(['00036000291452', '0036000291452', '036000291452']);
+    expect(gtinSpellings('00000096385074')).toEqual(['00000096385074', '0000096385074', '000096385074', '96385074']);
+    expect(gtinSpellings('15400141288763')).toEqual(['15400141288763']);
+    for (const g of ['00036000291452', '00000096385074', '04006381333931'])
+      for (const s of gtinSpellings(g)) expect(normalizeGtin(s)).toEqual({ ok: true, gtin14: g });
   });
 });

@@ -32,3 +32,13 @@ export function normalizeGtin(raw: string): GtinResult {
   if (check !== digits.charCodeAt(digits.length - 1) - 48) return { ok: false, reason: `has a wrong check digit (expected ${check})` };
   return { ok: true, gtin14: digits.padStart(14, '0') };
 }
+
+/**
+ * The ways a GTIN-14 may be written as a GTIN-8, UPC-A, EAN-13 or GTIN-14 (its leading zeros dropped down to
+ * each length), to find it where GTINs are kept as given: 00036000291452 → itself, 0036000291452, 036000291452.
+ */
+export function gtinSpellings(gtin14: string): string[] {
+  const out = [gtin14];
+  for (const len of [13, 12, 8]) if (/^0+$/.test(gtin14.slice(0, 14 - len))) out.push(gtin14.slice(14 - len));
+  return out;
+}

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
+import { createAlertsService } from './alerts.service.ts';
 import { createBestOffersService } from './bestoffers.service.ts';
 import { createFeedsService } from './feeds.service.ts';
 import { pricingRoutes } from './pricing.routes.ts';
@@ -16,13 +17,16 @@ export interface PricingDeps {
   tenantName(tenantId: string): Promise<string>;
   /** Catalog: the GTIN of each of these items that has one (best offers of feed items). */
   catalogGtins(tenantId: string, itemIds: readonly string[]): Promise<Map<string, string>>;
+  /** Catalog: the tenant's items carrying any of these GTINs as stored (imports link match groups to them). */
+  catalogItemsByGtin(tenantId: string, gtins: readonly string[]): Promise<{ itemId: string; gtin: string }[]>;
 }
 
 export type { ItemBestOffer } from './bestoffers.service.ts';
 
 export function createPricingModule(platform: PlatformServices, deps: PricingDeps) {
   const service = createPricingService({ platform });
-  const feeds = createFeedsService({ platform });
+  const alerts = createAlertsService({ platform });
+  const feeds = createFeedsService({ platform, catalogItemsByGtin: deps.catalogItemsByGtin, evaluateAlerts: alerts.evaluateForOffers });
   const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
   return {
@@ -30,8 +34,10 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     bestOffers: best.bestOffers,
     /** Catalog items among these whose best offer dropped below its 30-day low, biggest drop first. */
     priceDrops: best.priceDrops,
+    /** Identity's erasure step: a person's price alerts and their history. */
+    eraseUsers: alerts.eraseUsers,
     async routes(app: FastifyInstance): Promise<void> {
-      await pricingRoutes(app, { service, feeds, products });
+      await pricingRoutes(app, { service, feeds, products, alerts });
     },
   };
 }

@@ -1,8 +1,17 @@
 /** Repository rows → the public JSON of pricing.schemas.ts (snake_case, exact money text). */
 import type { z } from 'zod';
 import { formatMoney, formatMoneyDisplay, iso } from '../../platform/index.ts';
+import type { AlertEventRow, AlertRow } from './alerts.repository.ts';
 import type { FeedRunRow, GroupRow, OfferRow, ReviewRow, StoreRow } from './pricing.repository.ts';
-import type { feedRunSchema, groupSchema, offerSchema, reviewSchema, storeSchema } from './pricing.schemas.ts';
+import type {
+  alertEventSchema,
+  alertSchema,
+  feedRunSchema,
+  groupSchema,
+  offerSchema,
+  reviewSchema,
+  storeSchema,
+} from './pricing.schemas.ts';
 
 export const toStore = (s: StoreRow): z.infer<typeof storeSchema> => ({
   id: s.id,
@@ -92,4 +101,30 @@ export const toReview = (r: ReviewRow): z.infer<typeof reviewSchema> => ({
   },
   created_at: iso(r.createdAt)!,
   decided_at: iso(r.decidedAt),
+});
+
+export const toAlert = (a: AlertRow): z.infer<typeof alertSchema> => ({
+  id: a.id,
+  user_id: a.userId,
+  product_id: a.groupId,
+  product_name: a.groupName,
+  kind: a.kind,
+  target_price: a.targetMinor === null ? null : formatMoney(a.targetMinor, a.currency),
+  currency: a.currency,
+  lowest_seen_price: a.kind === 'any_drop' && a.referenceMinor !== null ? formatMoney(a.referenceMinor, a.currency) : null,
+  armed: a.armed,
+  last_fired_at: iso(a.lastFiredAt),
+  created_at: iso(a.createdAt)!,
+});
+
+export const toAlertEvent = (e: AlertEventRow): z.infer<typeof alertEventSchema> => ({
+  id: e.id,
+  alert_id: e.alertId,
+  user_id: e.userId,
+  product_id: e.groupId,
+  kind: e.kind,
+  price: formatMoney(e.priceMinor, e.currency),
+  threshold: e.thresholdMinor === null ? null : formatMoney(e.thresholdMinor, e.currency),
+  currency: e.currency,
+  fired_at: iso(e.firedAt)!,
 });

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, errorBody, errorResponses, paginate, tenantContext } from '../../platform/index.ts';
 import type { FeedFormat } from './feed.core.ts';
+import type { AlertsService } from './alerts.service.ts';
 import type { FeedsService } from './feeds.service.ts';
 import type { PricingService } from './pricing.service.ts';
 import type { ProductsService } from './products.service.ts';
@@ -13,6 +14,7 @@ export interface PricingRouteDeps {
   service: PricingService;
   feeds: FeedsService;
   products: ProductsService;
+  alerts: AlertsService;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(255) }).strict();
@@ -272,6 +274,79 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
       },
     );
   }
+
+  // ---- price alerts ----
+  r.post(
+    '/api/v1/pricing/alerts',
+    {
+      schema: {
+        tags,
+        summary: "Watch a product's best price for a shopper: a target price or any drop",
+        body: s.alertCreateBody,
+        response: { 201: s.alertSchema, ...errorResponses },
+      },
+      config: write('pricing.alert.create', 'pricing_price_alert'),
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const row = await deps.alerts.create(tenantContext(request), {
+        userId: b.user_id,
+        productId: b.product_id,
+        kind: b.kind,
+        targetPrice: b.target_price,
+        currency: b.currency,
+      });
+      request.auditTarget = { resourceId: row.id };
+      return reply.code(201).send(m.toAlert(row));
+    },
+  );
+  r.get(
+    '/api/v1/pricing/alerts',
+    {
+      schema: {
+        tags,
+        summary: "Price alerts (a shopper's with user_id)",
+        querystring: s.alertListQuery,
+        response: { 200: s.alertListResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deps.alerts.list(tenantContext(request), { userId: q.user_id, after: q.cursor, limit: q.limit + 1 });
+      const page = paginate(rows, q.limit, (x) => x.id);
+      return { data: page.data.map(m.toAlert), next_cursor: page.next_cursor };
+    },
+  );
+  r.delete(
+    '/api/v1/pricing/alerts/:id',
+    {
+      schema: { tags, summary: 'Stop watching (the history stays)', params: idParams, response: { 204: z.null(), ...errorResponses } },
+      config: write('pricing.alert.delete', 'pricing_price_alert'),
+    },
+    async (request, reply) => {
+      request.auditTarget = { resourceId: request.params.id };
+      await deps.alerts.remove(tenantContext(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+  r.get(
+    '/api/v1/pricing/alert-events',
+    {
+      schema: {
+        tags,
+        summary: 'The history of fired price alerts, newest first',
+        querystring: s.alertEventsQuery,
+        response: { 200: s.alertEventsResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deps.alerts.events(tenantContext(request), { userId: q.user_id, alertId: q.alert_id, limit: q.limit });
+      return { data: rows.map(m.toAlertEvent) };
+    },
+  );
 
   // ---- seed 000 ----
   r.get(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../platform/pagination.ts';
+import { unsafeTextReason } from '../../platform/text.ts';
 
 const NETWORKS = ['feed', 'rakuten', 'cj', 'manual'] as const;
 
@@ -183,3 +184,59 @@ export const priceHistoryResponse = z.object({
   best_price: z.array(seriesPoint),
 });
 export type PriceHistoryResponse = z.infer<typeof priceHistoryResponse>;
+
+// ---- price alerts ----
+
+const userId = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(255)
+  .refine((v) => unsafeTextReason(v) === null, 'must not contain NUL bytes or lone surrogates');
+export const alertCreateBody = z
+  .object({
+    user_id: userId.describe("The shopper's user id (the tenant's own)"),
+    product_id: z.string().min(1).max(255).describe('The match group id of the product to watch'),
+    kind: z.enum(['target_price', 'any_drop']),
+    target_price: z.string().max(40).optional().describe('target_price: fire when the best price is at or below this amount, e.g. "49.99"'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code')
+      .optional()
+      .describe("Default: the currency of the product's cheapest offer in stock"),
+  })
+  .strict();
+export const alertSchema = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  product_id: z.string(),
+  product_name: z.string(),
+  kind: z.enum(['target_price', 'any_drop']),
+  target_price: z.string().nullable(),
+  currency: z.string(),
+  lowest_seen_price: z.string().nullable().describe('any_drop: the low a price must go below to fire'),
+  armed: z.boolean().describe('target_price: false after firing, until the price rises above the target'),
+  last_fired_at: z.string().nullable(),
+  created_at: z.string(),
+});
+export const alertListQuery = z.object({ user_id: userId.optional(), ...paginationQuery }).strict();
+export const alertListResponse = z.object({ data: z.array(alertSchema), next_cursor: z.string().nullable() });
+export const alertEventsQuery = z
+  .object({
+    user_id: userId.optional(),
+    alert_id: z.string().max(255).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+export const alertEventSchema = z.object({
+  id: z.string(),
+  alert_id: z.string(),
+  user_id: z.string(),
+  product_id: z.string(),
+  kind: z.enum(['target_price', 'any_drop']),
+  price: z.string(),
+  threshold: z.string().nullable().describe('The target, or the previous low, the price went below'),
+  currency: z.string(),
+  fired_at: z.string(),
+});
+export const alertEventsResponse = z.object({ data: z.array(alertEventSchema) });

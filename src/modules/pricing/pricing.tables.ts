@@ -68,7 +68,11 @@ export const pricingMatchGroups = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('pricing_match_groups_tenant_gtin_idx').on(t.tenantId, t.gtin)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('pricing_match_groups_tenant_gtin_idx').on(t.tenantId, t.gtin),
+    index('pricing_match_groups_tenant_catalog_item_idx').on(t.tenantId, t.catalogItemId),
+  ],
 );
 
 export const pricingOffers = pgTable(
@@ -211,4 +215,49 @@ export const pricingMatchReviews = pgTable(
     uniqueIndex('pricing_match_reviews_pair_key').on(t.tenantId, t.offerId, t.candidateGroupId),
     index('pricing_match_reviews_tenant_status_idx').on(t.tenantId, t.status, t.score),
   ],
+);
+
+/**
+ * Price alerts: a shopper (the tenant's user id) watches a match group's best price in one currency. State of
+ * the no-flapping rules (alerts.core.ts): `armed` for target alerts, `reference_minor` for any-drop alerts.
+ */
+export const pricingPriceAlerts = pgTable(
+  'pricing_price_alerts',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    userId: text('user_id').notNull(),
+    groupId: uuid('group_id').notNull(),
+    kind: text('kind').notNull(), // target_price | any_drop
+    targetMinor: bigint('target_minor', { mode: 'bigint' }),
+    currency: text('currency').notNull(),
+    referenceMinor: bigint('reference_minor', { mode: 'bigint' }),
+    armed: boolean('armed').notNull().default(true),
+    lastFiredAt: timestamp('last_fired_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('pricing_price_alerts_watch_key').on(t.tenantId, t.userId, t.groupId, t.kind),
+    index('pricing_price_alerts_tenant_group_idx').on(t.tenantId, t.groupId),
+  ],
+);
+
+/** Every time an alert fired: its history (one row per change that fired it). */
+export const pricingAlertEvents = pgTable(
+  'pricing_alert_events',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    alertId: uuid('alert_id').notNull(),
+    userId: text('user_id').notNull(),
+    groupId: uuid('group_id').notNull(),
+    kind: text('kind').notNull(),
+    priceMinor: bigint('price_minor', { mode: 'bigint' }).notNull(),
+    /** The target (target_price) or the previous low (any_drop) the price went below. */
+    thresholdMinor: bigint('threshold_minor', { mode: 'bigint' }),
+    currency: text('currency').notNull(),
+    firedAt: timestamp('fired_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('pricing_alert_events_tenant_fired_idx').on(t.tenantId, t.firedAt)],
 );

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+
+/**
+ * Price alerts end to end: a shopper watches a product, feed imports move its best price, each alert fires once
+ * per change (no flapping) into its history, and another tenant can neither see nor touch them.
+ */
+let t: TestApp;
+let key: string;
+let otherKey: string;
+let storeId: string;
+let productId: string;
+const EAN = '4006381333931';
+
+beforeAll(async () => {
+  t = await createTestApp();
+  key = await (await t.createTenant('Alerts A')).apiKey(['catalog:read', 'catalog:write']);
+  otherKey = await (await t.createTenant('Alerts B')).apiKey(['catalog:read', 'catalog:write']);
+  t.jobs.start({ concurrency: 1 });
+  storeId = (await api('POST', '/api/v1/pricing/stores', { name: 'Outlet' })).body.id;
+  await importPrice('60.00');
+  productId = (await api('GET', '/api/v1/pricing/offers?q=P1')).body.data[0].match_group_id;
+}, 240_000);
+afterAll(async () => {
+  await t?.close();
+}, 120_000);
+
+function api(method: string, url: string, body?: unknown, k = key) {
+  return t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
+}
+
+async function importPrice(price: string) {
+  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="feed.csv"\r\nContent-Type: text/csv\r\n\r\n`),
+    Buffer.from(`id,title,gtin,price\nP1,Stapler,${EAN},${price} USD\n`),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
+    token: key,
+    body: body as unknown as string,
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  });
+  expect(up.status).toBe(202);
+  for (let i = 0; i < 600; i++) {
+    const run = await api('GET', up.body.status_url);
+    if (run.body.status === 'succeeded') return;
+    if (run.body.status === 'failed') throw new Error(run.body.failure);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('feed import did not finish');
+}
+
+const events = async (user: string, k = key) =>
+  (await api('GET', `/api/v1/pricing/alert-events?user_id=${user}`, undefined, k)).body.data as {
+    kind: string;
+    price: string;
+    threshold: string;
+  }[];
+
+describe('price alerts', () => {
+  it('fire once per change: a target when reached (again only after rising above it), any drop on each new low', async () => {
+    const target = await api('POST', '/api/v1/pricing/alerts', {
+      user_id: 'u1',
+      product_id: productId,
+      kind: 'target_price',
+      target_price: '50',
+    });
+    expect(target.status).toBe(201);
+    expect(target.body).toMatchObject({
+      user_id: 'u1',
+      product_id: productId,
+      kind: 'target_price',
+      target_price: '50.00',
+      currency: 'USD',
+      armed: true,
+    });
+    const drop = await api('POST', '/api/v1/pricing/alerts', { user_id: 'u1', product_id: productId, kind: 'any_drop' });
+    expect(drop.body).toMatchObject({ kind: 'any_drop', lowest_seen_price: '60.00' });
+
+    await importPrice('55.00');
+    expect(await events('u1')).toMatchObject([{ kind: 'any_drop', price: '55.00', threshold: '60.00' }]);
+    await importPrice('49.00');
+    await importPrice('49.00'); // the same price again: nothing
+    const e = await events('u1');
+    expect(e).toHaveLength(3);
+    expect(
+      e
+        .slice(0, 2)
+        .map((x) => x.kind)
+        .sort(),
+    ).toEqual(['any_drop', 'target_price']);
+    await importPrice('52.00');
+    await importPrice('49.50'); // crosses the target again; not a new low
+    const all = await events('u1');
+    expect(all).toHaveLength(4);
+    expect(all[0]).toMatchObject({ kind: 'target_price', price: '49.50', threshold: '50.00' });
+    const listed = (await api('GET', '/api/v1/pricing/alerts?user_id=u1')).body.data;
+    expect(listed.find((a: { kind: string }) => a.kind === 'any_drop')).toMatchObject({ lowest_seen_price: '49.00' });
+    expect(listed.find((a: { kind: string }) => a.kind === 'target_price')).toMatchObject({ armed: false });
+  });
+
+  it("another tenant cannot watch, list, read the history of or delete this tenant's alerts", async () => {
+    expect((await api('POST', '/api/v1/pricing/alerts', { user_id: 'u1', product_id: productId, kind: 'any_drop' }, otherKey)).status).toBe(
+      404,
+    );
+    expect((await api('GET', '/api/v1/pricing/alerts', undefined, otherKey)).body.data).toEqual([]);
+    expect(await events('u1', otherKey)).toEqual([]);
+    const mine = (await api('GET', '/api/v1/pricing/alerts?user_id=u1')).body.data[0];
+    expect((await api('DELETE', `/api/v1/pricing/alerts/${mine.id}`, undefined, otherKey)).status).toBe(404);
+    expect((await api('GET', '/api/v1/pricing/alerts?user_id=u1')).body.data).toHaveLength(2);
+  });
+
+  it('refuses bad input with a clear 4xx and keeps nothing of it', async () => {
+    const base = { user_id: 'u2', product_id: productId, kind: 'target_price' };
+    for (const body of [
+      { ...base, target_price: 'abc' },
+      { ...base, target_price: '-5' },
+      { ...base, target_price: '0' },
+      { ...base, target_price: '1e400' },
+      { ...base, target_price: '9'.repeat(39) },
+      { ...base, target_price: '1.234' },
+      base,
+      { ...base, kind: 'any_drop', target_price: '5' },
+      { ...base, user_id: 'a\u0000b', target_price: '5' },
+      { ...base, user_id: 'a\ud800b', target_price: '5' },
+      { ...base, kind: 'sometime', target_price: '5' },
+      { ...base, target_price: '5', extra: 1 },
+      { ...base, target_price: '5', currency: 'usd' },
+    ])
+      expect((await api('POST', '/api/v1/pricing/alerts', body)).status, JSON.stringify(body)).toBe(400);
+    for (const id of ['not-a-uuid', '00000000-0000-0000-0000-000000000000', 'x'.repeat(300)])
+      expect((await api('POST', '/api/v1/pricing/alerts', { ...base, product_id: id, target_price: '5' })).status).toBeGreaterThanOrEqual(
+        400,
+      );
+    expect((await api('GET', '/api/v1/pricing/alerts?user_id=u2')).body.data).toEqual([]);
+    // The same watch twice: 409, one alert kept.
+    expect((await api('POST', '/api/v1/pricing/alerts', { ...base, target_price: '5' })).status).toBe(201);
+    const again = await Promise.all([1, 2, 3].map(() => api('POST', '/api/v1/pricing/alerts', { ...base, target_price: '6' })));
+    expect(again.map((r) => r.status)).toEqual([409, 409, 409]);
+    expect((await api('GET', '/api/v1/pricing/alerts?user_id=u2')).body.data).toHaveLength(1);
+    expect((await api('GET', '/api/v1/pricing/alerts?cursor=zzz')).status).toBe(400);
+    expect((await api('DELETE', '/api/v1/pricing/alerts/not-a-uuid')).status).toBe(404);
+  });
+});

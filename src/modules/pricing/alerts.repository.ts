@@ -1,0 +1,191 @@
+import { sql } from 'drizzle-orm';
+import { arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import type { AlertKind } from './alerts.core.ts';
+import type { Q } from './pricing.repository.ts';
+
+export interface AlertRow {
+  id: string;
+  userId: string;
+  groupId: string;
+  groupName: string;
+  kind: AlertKind;
+  targetMinor: bigint | null;
+  currency: string;
+  referenceMinor: bigint | null;
+  armed: boolean;
+  lastFiredAt: Date | null;
+  createdAt: Date;
+}
+
+export interface AlertEventRow {
+  id: string;
+  alertId: string;
+  userId: string;
+  groupId: string;
+  kind: AlertKind;
+  priceMinor: bigint;
+  thresholdMinor: bigint | null;
+  currency: string;
+  firedAt: Date;
+}
+
+const big = (v: string | bigint | null) => (v === null ? null : BigInt(v));
+const toAlert = (r: AlertRow & { targetMinor: string | null; referenceMinor: string | null }): AlertRow => ({
+  ...r,
+  targetMinor: big(r.targetMinor),
+  referenceMinor: big(r.referenceMinor),
+});
+const ALERT_COLUMNS = sql`a.id, a.user_id AS "userId", a.group_id AS "groupId", g.canonical_name AS "groupName", a.kind,
+  a.target_minor::text AS "targetMinor", a.currency, a.reference_minor::text AS "referenceMinor", a.armed,
+  a.last_fired_at AS "lastFiredAt", a.created_at AS "createdAt"`;
+
+/** SQL of price alerts. Every statement filters on tenant_id. */
+export const alertsRepository = {
+  /** The best in-stock price per group in one currency (null when no such offer). */
+  async bestPrices(q: Q, tenantId: string, keys: readonly { groupId: string; currency: string }[]): Promise<Map<string, bigint>> {
+    if (!keys.length) return new Map();
+    const rows = await queryRows<{ groupId: string; currency: string; best: string }>(
+      q,
+      sql`SELECT o.match_group_id AS "groupId", o.currency, min(o.price_minor)::text AS best
+          FROM pricing_offers o
+          JOIN unnest(${arrayParam(keys.map((k) => k.groupId))}::uuid[], ${arrayParam(keys.map((k) => k.currency))}::text[]) AS k(group_id, currency)
+            ON o.match_group_id = k.group_id AND o.currency = k.currency
+          WHERE o.tenant_id = ${tenantId} AND o.availability = 'in_stock'
+          GROUP BY o.match_group_id, o.currency`,
+    );
+    return new Map(rows.map((r) => [`${r.groupId}\u0001${r.currency}`, BigInt(r.best)]));
+  },
+
+  /** The currency of a group's cheapest in-stock offer, when it has one. */
+  groupCurrency: (q: Q, tenantId: string, groupId: string) =>
+    queryOne<{ currency: string }>(
+      q,
+      sql`SELECT currency FROM pricing_offers WHERE tenant_id = ${tenantId} AND match_group_id = ${groupId} AND availability = 'in_stock'
+          ORDER BY price_minor, id LIMIT 1`,
+    ),
+
+  /** The watched groups among those holding these offers. */
+  async watchedGroupsOf(q: Q, tenantId: string, offerIds: readonly string[]): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`SELECT DISTINCT a.group_id AS id FROM pricing_price_alerts a
+          JOIN pricing_offers o ON o.tenant_id = ${tenantId} AND o.match_group_id = a.group_id
+          WHERE a.tenant_id = ${tenantId} AND o.id = ANY(${arrayParam(offerIds)}::uuid[])`,
+    );
+    return rows.map((r) => r.id);
+  },
+
+  /** A new alert, or undefined when this shopper already has an alert of this kind on this group. */
+  insert: (
+    q: Q,
+    tenantId: string,
+    a: {
+      userId: string;
+      groupId: string;
+      kind: AlertKind;
+      targetMinor: bigint | null;
+      currency: string;
+      referenceMinor: bigint | null;
+      armed: boolean;
+    },
+    now: Date,
+  ) =>
+    queryOne<{ id: string }>(
+      q,
+      sql`INSERT INTO pricing_price_alerts (tenant_id, id, user_id, group_id, kind, target_minor, currency, reference_minor, armed, created_at)
+          VALUES (${tenantId}, ${newId()}, ${a.userId}, ${a.groupId}, ${a.kind}, ${a.targetMinor?.toString() ?? null}::bigint, ${a.currency},
+            ${a.referenceMinor?.toString() ?? null}::bigint, ${a.armed}, ${now.toISOString()}::timestamptz)
+          ON CONFLICT (tenant_id, user_id, group_id, kind) DO NOTHING RETURNING id`,
+    ),
+
+  async list(
+    q: Q,
+    tenantId: string,
+    f: { userId?: string | undefined; id?: string | undefined; after?: string | undefined; limit: number },
+  ): Promise<AlertRow[]> {
+    const rows = await queryRows<AlertRow & { targetMinor: string | null; referenceMinor: string | null }>(
+      q,
+      sql`SELECT ${ALERT_COLUMNS} FROM pricing_price_alerts a
+          JOIN pricing_match_groups g ON g.tenant_id = ${tenantId} AND g.id = a.group_id
+          WHERE a.tenant_id = ${tenantId}
+            ${f.userId !== undefined ? sql`AND a.user_id = ${f.userId}` : sql``}
+            ${f.id !== undefined ? sql`AND a.id = ${f.id}` : sql``}
+            ${f.after !== undefined ? sql`AND a.id > ${f.after}` : sql``}
+          ORDER BY a.id LIMIT ${f.limit}`,
+    );
+    return rows.map(toAlert);
+  },
+
+  async remove(q: Q, tenantId: string, id: string): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`DELETE FROM pricing_price_alerts WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
+    );
+    return rows.length > 0;
+  },
+
+  /** Alerts on these groups, locked for evaluation (two imports touching a group evaluate it one after the other). */
+  async lockForGroups(q: Q, tenantId: string, groupIds: readonly string[]): Promise<AlertRow[]> {
+    const rows = await queryRows<AlertRow & { targetMinor: string | null; referenceMinor: string | null }>(
+      q,
+      sql`SELECT ${ALERT_COLUMNS} FROM pricing_price_alerts a
+          JOIN pricing_match_groups g ON g.tenant_id = ${tenantId} AND g.id = a.group_id
+          WHERE a.tenant_id = ${tenantId} AND a.group_id = ANY(${arrayParam(groupIds)}::uuid[])
+          ORDER BY a.id FOR UPDATE OF a`,
+    );
+    return rows.map(toAlert);
+  },
+
+  async saveStates(
+    q: Q,
+    tenantId: string,
+    states: readonly { id: string; referenceMinor: bigint | null; armed: boolean; fired: boolean }[],
+    now: Date,
+  ): Promise<void> {
+    if (!states.length) return;
+    const col = <T>(f: (e: (typeof states)[number]) => T) => arrayParam(states.map(f));
+    await q.execute(
+      sql`UPDATE pricing_price_alerts a SET reference_minor = s.reference_minor, armed = s.armed,
+            last_fired_at = CASE WHEN s.fired THEN ${now.toISOString()}::timestamptz ELSE a.last_fired_at END
+          FROM unnest(${col((s) => s.id)}::uuid[], ${col((s) => s.referenceMinor?.toString() ?? null)}::bigint[], ${col((s) => s.armed)}::boolean[],
+            ${col((s) => s.fired)}::boolean[]) AS s(id, reference_minor, armed, fired)
+          WHERE a.tenant_id = ${tenantId} AND a.id = s.id`,
+    );
+  },
+
+  async insertEvents(q: Q, tenantId: string, events: readonly Omit<AlertEventRow, 'id'>[]): Promise<void> {
+    if (!events.length) return;
+    const col = <T>(f: (e: (typeof events)[number]) => T) => arrayParam(events.map(f));
+    await q.execute(
+      sql`INSERT INTO pricing_alert_events (tenant_id, id, alert_id, user_id, group_id, kind, price_minor, threshold_minor, currency, fired_at)
+          SELECT ${tenantId}::uuid, s.* FROM unnest(${col(() => newId())}::uuid[], ${col((e) => e.alertId)}::uuid[], ${col((e) => e.userId)}::text[],
+            ${col((e) => e.groupId)}::uuid[], ${col((e) => e.kind)}::text[], ${col((e) => e.priceMinor.toString())}::bigint[],
+            ${col((e) => e.thresholdMinor?.toString() ?? null)}::bigint[], ${col((e) => e.currency)}::text[], ${col((e) => e.firedAt.toISOString())}::timestamptz[])
+            AS s(id, alert_id, user_id, group_id, kind, price_minor, threshold_minor, currency, fired_at)`,
+    );
+  },
+
+  async events(
+    q: Q,
+    tenantId: string,
+    f: { userId?: string | undefined; alertId?: string | undefined; limit: number },
+  ): Promise<AlertEventRow[]> {
+    const rows = await queryRows<AlertEventRow & { priceMinor: string; thresholdMinor: string | null }>(
+      q,
+      sql`SELECT id, alert_id AS "alertId", user_id AS "userId", group_id AS "groupId", kind, price_minor::text AS "priceMinor",
+            threshold_minor::text AS "thresholdMinor", currency, fired_at AS "firedAt"
+          FROM pricing_alert_events WHERE tenant_id = ${tenantId}
+            ${f.userId !== undefined ? sql`AND user_id = ${f.userId}` : sql``}
+            ${f.alertId !== undefined ? sql`AND alert_id = ${f.alertId}` : sql``}
+          ORDER BY fired_at DESC, id DESC LIMIT ${f.limit}`,
+    );
+    return rows.map((r) => ({ ...r, priceMinor: BigInt(r.priceMinor), thresholdMinor: big(r.thresholdMinor) }));
+  },
+
+  /** Erasure: a person's alerts and their history. */
+  async eraseUsers(q: Q, tenantId: string, userIds: readonly string[]): Promise<void> {
+    if (!userIds.length) return;
+    await q.execute(sql`DELETE FROM pricing_alert_events WHERE tenant_id = ${tenantId} AND user_id = ANY(${arrayParam(userIds)}::text[])`);
+    await q.execute(sql`DELETE FROM pricing_price_alerts WHERE tenant_id = ${tenantId} AND user_id = ANY(${arrayParam(userIds)}::text[])`);
+  },
+};

@@ -1,0 +1,117 @@
+import { AppError, type PlatformServices, type TenantContext, isUuid, notFound, parseMoney, validation } from '../../platform/index.ts';
+import { type AlertKind, evaluateAlert, initialAlert } from './alerts.core.ts';
+import { alertsRepository as repo } from './alerts.repository.ts';
+import { pricingRepository } from './pricing.repository.ts';
+
+/**
+ * Price alerts: a shopper watches a product (a match group) for a target price or any drop of its best price;
+ * imports evaluate the alerts of the groups they touched and record each firing once in the alert's history.
+ */
+export function createAlertsService({ platform }: { platform: PlatformServices }) {
+  const { db, clock } = platform;
+  const cursorOk = (c: string | undefined) => {
+    if (c !== undefined && !isUuid(c))
+      throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
+  };
+
+  return {
+    /**
+     * Creates an alert. The currency is the one given, else that of the product's cheapest offer in stock. A
+     * target already reached, or the price now, fires nothing: the alert fires on the next change. Another
+     * tenant's product answers 404; the same shopper, product and kind twice answers 409.
+     */
+    async create(
+      ctx: TenantContext,
+      b: { userId: string; productId: string; kind: AlertKind; targetPrice?: string | undefined; currency?: string | undefined },
+    ) {
+      const [group] = isUuid(b.productId) ? await pricingRepository.listGroups(db, ctx.tenantId, { id: b.productId, limit: 1 }) : [];
+      if (!group) throw notFound('PRICING_GROUP_NOT_FOUND', 'The product');
+      const currency = b.currency ?? (await repo.groupCurrency(db, ctx.tenantId, group.id))?.currency;
+      if (!currency)
+        throw validation('PRICING_ALERT_CURRENCY', 'The product has no offer in stock: give the currency to watch.', [
+          { field: 'currency', message: 'required for a product without offers' },
+        ]);
+      let targetMinor: bigint | null = null;
+      if (b.kind === 'target_price') {
+        if (b.targetPrice === undefined)
+          throw validation('PRICING_ALERT_TARGET', 'A target price alert needs target_price.', [
+            { field: 'target_price', message: 'required' },
+          ]);
+        const m = parseMoney(b.targetPrice, currency);
+        if (!m.ok || m.minor <= 0n)
+          throw validation('PRICING_ALERT_TARGET', 'target_price must be a positive amount in the currency.', [
+            { field: 'target_price', message: m.ok ? 'must be positive' : m.reason },
+          ]);
+        targetMinor = m.minor;
+      } else if (b.targetPrice !== undefined)
+        throw validation('PRICING_ALERT_TARGET', 'Only a target price alert takes target_price.', [
+          { field: 'target_price', message: 'not allowed' },
+        ]);
+      const best = (await repo.bestPrices(db, ctx.tenantId, [{ groupId: group.id, currency }])).get(`${group.id}\u0001${currency}`) ?? null;
+      const state = initialAlert(b.kind, targetMinor, best);
+      const row = await repo.insert(db, ctx.tenantId, { userId: b.userId, groupId: group.id, currency, ...state }, clock());
+      if (!row)
+        throw new AppError('conflict', 'PRICING_ALERT_EXISTS', 'This shopper already watches this product with an alert of this kind.');
+      return (await repo.list(db, ctx.tenantId, { id: row.id, limit: 1 }))[0]!;
+    },
+
+    list(ctx: TenantContext, f: { userId?: string | undefined; after?: string | undefined; limit: number }) {
+      cursorOk(f.after);
+      return repo.list(db, ctx.tenantId, f);
+    },
+
+    async remove(ctx: TenantContext, id: string): Promise<void> {
+      if (!(isUuid(id) && (await repo.remove(db, ctx.tenantId, id)))) throw notFound('PRICING_ALERT_NOT_FOUND', 'The alert');
+    },
+
+    events(ctx: TenantContext, f: { userId?: string | undefined; alertId?: string | undefined; limit: number }) {
+      if (f.alertId !== undefined && !isUuid(f.alertId)) return Promise.resolve([]);
+      return repo.events(db, ctx.tenantId, f);
+    },
+
+    /**
+     * Evaluates the alerts on the groups of these offers (an import's) against their best prices now, in one transaction (the alerts are
+     * locked: two imports evaluate one after the other, so an alert fires once per change). Returns how many fired.
+     */
+    async evaluateForOffers(tenantId: string, offerIds: readonly string[]): Promise<number> {
+      if (!offerIds.length) return 0;
+      const groupIds = await repo.watchedGroupsOf(db, tenantId, offerIds);
+      if (!groupIds.length) return 0;
+      return db.transaction(async (tx) => {
+        const alerts = await repo.lockForGroups(tx, tenantId, groupIds);
+        if (!alerts.length) return 0;
+        const best = await repo.bestPrices(
+          tx,
+          tenantId,
+          alerts.map((a) => ({ groupId: a.groupId, currency: a.currency })),
+        );
+        const now = clock();
+        const states: { id: string; referenceMinor: bigint | null; armed: boolean; fired: boolean }[] = [];
+        const events: Parameters<typeof repo.insertEvents>[2][number][] = [];
+        for (const a of alerts) {
+          const price = best.get(`${a.groupId}\u0001${a.currency}`) ?? null;
+          const r = evaluateAlert(a, price);
+          if (r.next.armed === a.armed && r.next.referenceMinor === a.referenceMinor && !r.fire) continue;
+          states.push({ id: a.id, referenceMinor: r.next.referenceMinor, armed: r.next.armed, fired: r.fire });
+          if (r.fire)
+            events.push({
+              alertId: a.id,
+              userId: a.userId,
+              groupId: a.groupId,
+              kind: a.kind,
+              priceMinor: price!,
+              thresholdMinor: a.kind === 'target_price' ? a.targetMinor : a.referenceMinor,
+              currency: a.currency,
+              firedAt: now,
+            });
+        }
+        await repo.saveStates(tx, tenantId, states, now);
+        await repo.insertEvents(tx, tenantId, events);
+        return events.length;
+      });
+    },
+
+    eraseUsers: repo.eraseUsers,
+  };
+}
+export type AlertsService = ReturnType<typeof createAlertsService>;
