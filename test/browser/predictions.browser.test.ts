@@ -1,13 +1,14 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Customer 360 in chromium shows the person's predictions: a customer with orders, after a training run, gets an
  * expected value and a named segment (churn needs more customers: the card says so in plain words). No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -15,11 +16,8 @@ describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
   let profileId: string;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer();
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Predictions Store');
     const now = Date.now();
     const [p] = await t.modules.identity.resolveMany(owner.tenantId, [
@@ -39,12 +37,10 @@ describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
       })),
     );
     await t.modules.predictions.train(owner.tenantId, { jobId: null, signal: new AbortController().signal, progress: async () => {} });
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('shows expected value, segment and what is not ready on the profile page', async () => {
