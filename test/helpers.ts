@@ -2,13 +2,28 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { buildApp, type AppDeps, type LoupeApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/platform/config.ts';
 import { openDatabase, type Database } from '../src/platform/database.ts';
 
-/** A fresh database cloned from the run's migrated template (embedded or PostgreSQL, per LOUPE_TEST_DB). */
+/**
+ * A database cloned from the run's migrated template (embedded or PostgreSQL, per LOUPE_TEST_DB), empty but for
+ * the migrations.
+ *
+ * PostgreSQL: a new database per call (CREATE DATABASE ... TEMPLATE is fast there), dropped on close.
+ *
+ * Embedded: loading the 44 MB template into a new PGlite costs about 2 s of CPU, so each test process keeps ONE
+ * instance and lends it to one file at a time (the files of a process run one after another: isolate: false).
+ * close() revokes the lender's handle (a late query from leaked work fails as on a closed database, and never
+ * reaches the next file's data), empties every table but the migrations table (TRUNCATE ... RESTART IDENTITY,
+ * every sequence restarted, session settings reset) and checks the schema is the template's; a file that
+ * changed the schema, or a reset that fails, retires the instance and the next file loads a fresh one. A file
+ * that opens a second database while the shared one is lent gets a fresh instance of its own.
+ */
 export async function createTestDatabase(): Promise<Database> {
   if (inject('dbTarget') === 'postgres') {
     const base = inject('pgUrl');
@@ -31,8 +46,112 @@ export async function createTestDatabase(): Promise<Database> {
       },
     };
   }
+  if (process.env.LOUPE_TEST_FRESH_PGLITE === '1') return freshPglite();
+  if (!shared) {
+    const database = await freshPglite();
+    const client = database.pglite!;
+    const empty = (await client.query<{ n: number }>(SEEDED_ROWS_SQL)).rows[0]?.n === 0;
+    // A migration that seeds rows would lose them to the reset: then every file gets its own instance.
+    if (!empty) return database;
+    shared = { database, client, fingerprint: await schemaFingerprint(client), lent: false };
+  }
+  if (shared.lent) return freshPglite();
+  return lend(shared);
+}
+
+async function freshPglite(): Promise<Database> {
   const tar = await fs.readFile(inject('pgliteTemplate'));
   return openDatabase({ kind: 'pglite', loadDataDir: new Blob([tar]) });
+}
+
+interface SharedPglite {
+  database: Database;
+  client: PGlite;
+  fingerprint: string;
+  lent: boolean;
+}
+let shared: SharedPglite | undefined;
+
+const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drizzle') AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'`;
+
+/** How many user tables hold a row (the template's must all be empty for the reset to restore it exactly). */
+const SEEDED_ROWS_SQL = `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND ${USER_SCHEMAS}
+    AND (xpath('/row/x/text()', query_to_xml(format('SELECT EXISTS (SELECT 1 FROM %I.%I) AS x', n.nspname, c.relname), false, false, '')))[1]::text = 'true'`;
+
+/** Tables, columns (type, default, nullability), indexes, constraints, triggers, functions, sequences, extensions. */
+async function schemaFingerprint(client: PGlite): Promise<string> {
+  const r = await client.query<{ f: string }>(`SELECT md5(string_agg(x, E'\n' ORDER BY x)) AS f FROM (
+      SELECT format('col %s.%s.%s %s %s %s', table_schema, table_name, column_name, data_type, is_nullable, column_default) AS x
+        FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+      UNION ALL SELECT format('idx %s', indexdef) FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog')
+      UNION ALL SELECT format('con %s %s', conrelid::regclass, pg_get_constraintdef(oid)) FROM pg_constraint
+        WHERE connamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+      UNION ALL SELECT format('trg %s %s', tgrelid::regclass, tgname) FROM pg_trigger WHERE NOT tgisinternal
+      UNION ALL SELECT format('fn %s %s', p.oid::regprocedure, md5(p.prosrc)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE ${USER_SCHEMAS}
+      UNION ALL SELECT format('rel %s.%s %s', n.nspname, c.relname, c.relkind) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE ${USER_SCHEMAS} OR n.nspname = 'drizzle'
+      UNION ALL SELECT format('ext %s %s', extname, extversion) FROM pg_extension
+      UNION ALL SELECT format('role %s', rolname) FROM pg_roles
+      UNION ALL SELECT format('mig %s', count(*)) FROM drizzle.__drizzle_migrations) s`);
+  return r.rows[0]!.f;
+}
+
+/** Empties every user table and restarts every sequence, as a fresh clone of the template has them. */
+const RESET_SQL = `DO $reset$
+DECLARE r record; tables text;
+BEGIN
+  SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ') INTO tables
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${USER_SCHEMAS};
+  IF tables IS NOT NULL THEN EXECUTE 'TRUNCATE ' || tables || ' RESTART IDENTITY CASCADE'; END IF;
+  FOR r IN SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind = 'S' AND ${USER_SCHEMAS} LOOP
+    EXECUTE format('ALTER SEQUENCE %I.%I RESTART', r.nspname, r.relname);
+  END LOOP;
+END $reset$;`;
+
+/** The shared instance behind a handle that stops working when closed; closing resets it for the next file. */
+function lend(s: SharedPglite): Database {
+  s.lent = true;
+  let open = true;
+  const closedError = () => new Error('PGlite is closed (this test database was closed)');
+  const client = new Proxy(s.client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (!open) {
+          if (prop === 'close') return Promise.resolve();
+          return Promise.reject(closedError());
+        }
+        // The shared instance outlives the file: closing it is the lease's job.
+        if (prop === 'close') return Promise.resolve();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const db = drizzlePglite({ client }) as unknown as Database['db'];
+  return {
+    kind: 'pglite',
+    db,
+    pglite: client,
+    async close() {
+      if (!open) return;
+      open = false;
+      try {
+        if (s.client.isInTransaction()) throw new Error('a transaction is still open');
+        await s.client.exec(`${RESET_SQL} RESET ALL; DEALLOCATE ALL; UNLISTEN *;`);
+        if ((await schemaFingerprint(s.client)) !== s.fingerprint) throw new Error('the schema changed');
+        s.lent = false;
+      } catch {
+        // Retire it: the next file loads a fresh instance.
+        if (shared === s) shared = undefined;
+        await s.client.close().catch(() => undefined);
+      }
+    },
+  };
 }
 
 export const ADMIN = { email: 'admin@loupe.test', password: 'Admin-Password-123!' };
@@ -138,3 +257,27 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
 }
 
 export { SHARED_DIR, sharedPath } from './shared-data.ts';
+
+/**
+ * Asks `probe` every `intervalMs` until `done` holds for its answer, and returns that answer; after `timeoutMs`
+ * (60 s by default: room for a loaded machine, never a fixed count of tries) fails naming `what` and the last
+ * answer seen. For "poll until the job is done" in tests.
+ */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > end) {
+      const last = JSON.stringify(value) ?? String(value);
+      throw new Error(`${what}: not done within ${timeoutMs / 1000} s; last seen ${last.slice(0, 500)}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+  }
+}

@@ -136,3 +136,72 @@ describe('jobs left running by a process that died', () => {
     }
   });
 });
+
+describe('progress and shutdown', () => {
+  it('a handler reporting progress inside its own transaction finishes (the embedded database has one session)', async () => {
+    // The pricing feed import reported progress between batches inside its transaction. On PGlite every statement
+    // outside a transaction waits for it, so a progress write that the handler awaited there never ran: the job hung
+    // (and close() with it) whenever a batch took longer than the 250 ms progress throttle, which a loaded machine made.
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20 });
+    const T = newId();
+    q.register({
+      type: 'test.tx_progress',
+      payload: z.object({}),
+      async handle(run) {
+        await run.progress({ stage: 'reading' }, true);
+        await database.db.transaction(async (tx) => {
+          await tx.execute(sql`SELECT 1`);
+          await sleep(300); // longer than the throttle: this progress call is written
+          await run.progress({ stage: 'writing', fraction: 0.5 });
+          await tx.execute(sql`SELECT 2`);
+        });
+        return { ok: true };
+      },
+    });
+    const job = await q.enqueue(T, 'test.tx_progress', {});
+    q.start({ concurrency: 1 });
+    try {
+      // Raced against a timer: while the handler is stuck, every query (waitFor's too) waits on its transaction.
+      const done = await Promise.race([
+        waitFor(q, T, job.id, (s) => s === 'succeeded', 20_000),
+        sleep(20_000).then(() => {
+          throw new Error('the job is stuck: a progress write waits on the transaction that awaits it');
+        }),
+      ]);
+      expect(done.result).toEqual({ ok: true });
+      expect(done.progress).toMatchObject({ stage: 'writing', fraction: 0.5 });
+    } finally {
+      await q.stop();
+    }
+  });
+
+  it('stop() gives a handler that ignores its abort signal a bounded grace, then returns; the job is recovered later', async () => {
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20, stopGraceMs: 300 });
+    const T = newId();
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
+    let started = false;
+    q.register({
+      type: 'test.deaf',
+      payload: z.object({}),
+      async handle() {
+        started = true;
+        await stuck; // never looks at run.signal
+        return null;
+      },
+    });
+    const job = await q.enqueue(T, 'test.deaf', {});
+    q.start({ concurrency: 1 });
+    const end = Date.now() + 20_000;
+    while (!started && Date.now() < end) await sleep(10);
+    expect(started).toBe(true);
+    const before = Date.now();
+    await q.stop();
+    expect(Date.now() - before).toBeLessThan(5_000);
+    expect((await q.get(T, job.id))?.status).toBe('running');
+    release();
+    await q.drain();
+  });
+});

@@ -42,7 +42,12 @@ export interface JobRun<P> {
   readonly ctx: TenantContext;
   /** Aborted when the job is cancelled or the worker shuts down. */
   readonly signal: AbortSignal;
-  /** Merges `progress` into the job's progress (written at most every 250 ms unless `force`). */
+  /**
+   * Merges `progress` into the job's progress, written at most every 250 ms unless `force`. An unforced call never
+   * waits for the database (the write runs behind it, one at a time), so a handler may report progress inside its
+   * own transaction: on the embedded database every statement outside that transaction waits for it to end.
+   * A forced call waits for its write; never force inside a transaction.
+   */
   progress(progress: Record<string, unknown>, force?: boolean): Promise<void>;
 }
 
@@ -89,6 +94,11 @@ export interface JobQueueDeps {
    * running at start belongs to a process that died, and is recovered at once instead of after its lease.
    */
   exclusiveDatabase?: boolean;
+  /**
+   * How long stop() waits for aborted handlers to record their outcome (default 30 s). A handler that ignores its
+   * signal past it is left running: stop() returns, and its lease expires (or the next start recovers it).
+   */
+  stopGraceMs?: number;
 }
 
 /** The message a job interrupted by its process's death carries (recs shows such a run as `interrupted`). */
@@ -126,6 +136,19 @@ const isShutdown = (signal: AbortSignal): boolean => signal.aborted && (signal.r
 export function retryDelayMs(attempts: number, random: number): number {
   const base = Math.min(600_000, 2000 * 2 ** Math.max(0, attempts - 1));
   return Math.round(base * (0.8 + 0.4 * random));
+}
+
+/** Whether every promise settled within `ms`. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(promises).then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createJobQueue(deps: JobQueueDeps) {
@@ -229,6 +252,16 @@ export function createJobQueue(deps: JobQueueDeps) {
     running.set(job.id, controller);
     let lastWrite = 0;
     let pending: Record<string, unknown> = {};
+    // Progress writes run one after another behind the handler; `writing` settles when the last one has.
+    let writing: Promise<void> = Promise.resolve();
+    const writeProgress = async (): Promise<void> => {
+      const row = await queryOne<{ cancel: boolean }>(
+        db,
+        sql`UPDATE jobs SET progress = coalesce(progress, '{}'::jsonb) || ${JSON.stringify(pending)}::jsonb, updated_at = now()
+            WHERE tenant_id = ${job.tenantId} AND id = ${job.id} RETURNING cancel_requested AS cancel`,
+      );
+      if (row?.cancel) controller.abort(new Error('cancelled'));
+    };
     const heartbeat = setInterval(() => {
       void queryOne<{ cancel: boolean }>(
         db,
@@ -258,16 +291,14 @@ export function createJobQueue(deps: JobQueueDeps) {
           const now = performance.now();
           if (!force && now - lastWrite < 250) return;
           lastWrite = now;
-          const toWrite = pending;
-          const row = await queryOne<{ cancel: boolean }>(
-            db,
-            sql`UPDATE jobs SET progress = coalesce(progress, '{}'::jsonb) || ${JSON.stringify(toWrite)}::jsonb, updated_at = now()
-                WHERE tenant_id = ${job.tenantId} AND id = ${job.id} RETURNING cancel_requested AS cancel`,
-          );
-          if (row?.cancel) controller.abort(new Error('cancelled'));
+          // Each write sends everything merged so far (the merge in SQL makes a repeat harmless).
+          const write = writing.then(writeProgress);
+          writing = write.catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'job progress write failed'));
+          if (force) await write;
         },
       };
       const result = await def.handle(run);
+      await writing;
       if (Object.keys(pending).length) await run.progress({}, true);
       if (isShutdown(controller.signal)) {
         status = 'queued';
@@ -297,6 +328,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(Date.now() + delay) }).catch(() => undefined);
       }
     } finally {
+      await writing;
       clearInterval(heartbeat);
       running.delete(job.id);
       deps.onJobFinished?.(job.type, status, (performance.now() - started) / 1000);
@@ -428,13 +460,22 @@ export function createJobQueue(deps: JobQueueDeps) {
       loop();
     },
 
-    /** Stops claiming, aborts running handlers and waits for them to record their outcome. */
+    /**
+     * Stops claiming, aborts running handlers and waits for them to record their outcome, at most `stopGraceMs`:
+     * a handler that ignores its signal must not hold its process's shutdown forever.
+     */
     async stop(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await idle;
+      const grace = deps.stopGraceMs ?? 30_000;
+      await settledWithin([idle], grace);
       for (const c of running.values()) c.abort(new Error('shutdown'));
-      await Promise.allSettled([...inFlight]);
+      if (!(await settledWithin([...inFlight], grace))) {
+        logger.warn(
+          { jobs: [...running.keys()], graceMs: grace },
+          'jobs still running after the shutdown grace period were left to their leases',
+        );
+      }
     },
 
     /** Waits until no job of this process is running (tests). */

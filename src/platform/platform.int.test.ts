@@ -3,7 +3,7 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../test/helpers.ts';
 import { createJobQueue } from './jobs.queue.ts';
 
 let t: TestApp;
@@ -344,12 +344,12 @@ describe('job queue (durable, on this database)', () => {
     );
     q.start({ concurrency: 1 });
     try {
-      for (let i = 0; i < 200; i++) {
-        const j = await q.get(tenantId, job.id);
-        if (j?.status === 'succeeded') break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      const j = await q.get(tenantId, job.id);
+      const j = await pollUntil(
+        'recovered job',
+        () => q.get(tenantId, job.id),
+        (x) => x?.status === 'succeeded',
+        { intervalMs: 25 },
+      );
       expect(j?.status).toBe('succeeded');
       expect(j?.attempts).toBe(2);
     } finally {

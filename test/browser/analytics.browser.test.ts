@@ -1,24 +1,22 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Home's chart and the Analytics page in a real browser, over sessions, page views, funnel stages and cart events
  * sent through the tracking API (seed 000) over the last days. Skipped, with a printed reason, without chromium.
  */
 describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer();
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Analytics Store');
     const key = await owner.apiKey(['interactions:write']);
     const send = async (url: string, body: object) => {
@@ -77,12 +75,10 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
       }
       await send('session/end', { session_id, ended_at: at(90) });
     }
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('shows Home with a chart of the chosen period, and the Analytics reports with a session timeline', async () => {

@@ -1,36 +1,34 @@
-import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
+import type { TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /** The Billing page against the real server and the local Stripe-protocol server: upgrade, payment, a failed renewal. */
 describe.skipIf(!HAS_CHROMIUM)('billing page in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let stripe: StripeTestServer;
   let base: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
     stripe = await startStripeServer();
     stripe.addPrice('price_pro', 4900, 'usd');
     stripe.addPrice('price_business', 19900, 'usd');
-    t = await createTestApp({
-      STRIPE_API_URL: stripe.url,
-      LOUPE_BILLING_STRIPE_SECRET_KEY: 'sk_test_loupe_billing',
-      LOUPE_BILLING_WEBHOOK_SECRET: 'whsec_placeholder',
-      LOUPE_BILLING_PRICES: 'pro=price_pro,business=price_business',
+    server = await startDashboardServer({
+      env: {
+        STRIPE_API_URL: stripe.url,
+        LOUPE_BILLING_STRIPE_SECRET_KEY: 'sk_test_loupe_billing',
+        LOUPE_BILLING_WEBHOOK_SECRET: 'whsec_placeholder',
+        LOUPE_BILLING_PRICES: 'pro=price_pro,business=price_business',
+      },
     });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    ({ t, base, browser } = server);
     (t.config.billing as { webhookSecret: string }).webhookSecret = stripe.addWebhookEndpoint(`${base}/stripe/webhook`);
-    browser = await launchBrowser();
   }, 240_000);
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
     await stripe?.close();
   });
 

@@ -1,26 +1,23 @@
 import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The Catalog page on an Online Retail-like catalog (issue 20): a SKU finds its item first, a one-letter
  * typo still finds the lantern, and the list shows its total, facets, a next page, sorting and CSV export.
  */
 describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    browser = await launchBrowser();
+    server = await startDashboardServer();
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Gift Shop');
     const holders = Array.from({ length: 55 }, (_, i) => ({
       itemId: `H${String(i).padStart(3, '0')}`,
@@ -37,8 +34,7 @@ describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
     ]);
   }, 240_000);
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('finds a SKU first and a typo, and pages, filters, sorts and exports the results', async () => {

@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, createTestApp, sharedPath, type TestApp } from '../helpers.ts';
+import { ADMIN, sharedPath, type TestApp } from '../helpers.ts';
 import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn, type WatchedPage } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, type WatchedPage, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The dashboard in a real browser against the real server (embedded database): sign-in, tenant
@@ -15,6 +15,7 @@ const SHOPIFY_ORDER = sharedPath('fixtures/shopify/orders_create.json');
 const JWT_SECRET = 'browser-tests-signing-secret-0123456789abcdef0123456789';
 
 describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -33,19 +34,13 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   }
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp({ LOUPE_JWT_SECRET: JWT_SECRET });
-    t.jobs.start({ concurrency: 1 });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer({ env: { LOUPE_JWT_SECRET: JWT_SECRET }, jobs: { concurrency: 1 } });
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Acme Store');
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('signs in, shows Home with its KPI area, and signs out', async () => {

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Experiments pages in chromium against the real server: an experiment created and fed through the API shows
@@ -9,6 +9,7 @@ import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot
  * a new experiment is created through the form. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -16,11 +17,8 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
   let expId: string;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer();
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Muse');
     const key = await owner.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
     const e = await t.request('POST', '/api/v1/admin/experiments', {
@@ -42,12 +40,10 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
       if (i % (a.body.assignments[0].variant_key === 'model_v2' ? 2 : 5) === 0)
         await t.request('POST', '/api/v1/experiments/track-add-to-cart', { token: key, body: { user_id: `s${i}`, event_id: `atc${i}` } });
     }
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('lists experiments with status, shows results with the interval chart and plain-words warnings, creates one', async () => {

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Feature flags page in chromium against the real server: a flag made through the API shows with its rules in
@@ -9,17 +9,15 @@ import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot
  * through the form and lands in the SDK payload; a flag is archived. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('feature flags page in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer();
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Muse');
     const key = await owner.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
     await t.request('POST', '/api/v1/admin/flags', {
@@ -40,12 +38,10 @@ describe.skipIf(!HAS_CHROMIUM)('feature flags page in chromium', () => {
         ],
       },
     });
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('lists flags with their rules, shows evaluations, creates a client key and a flag, archives one', async () => {

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import type { AppDeps } from '../../src/app.ts';
+import { createTestApp, type TestApp } from '../helpers.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium';
@@ -107,4 +109,47 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export interface DashboardServer {
+  /** The real app on its own test database, listening on a free loopback port. */
+  t: TestApp;
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  browser: Browser;
+  /** Closes the browser, then the app and its database; safe after a failed start. */
+  close(): Promise<void>;
+}
+
+/**
+ * What every browser test file starts with: the dashboard built (once, when stale), the real server on a fresh
+ * test database listening on port 0, job workers when asked, and a chromium.
+ */
+export async function startDashboardServer(
+  opts: { env?: Record<string, string>; deps?: Partial<AppDeps>; jobs?: { concurrency: number } } = {},
+): Promise<DashboardServer> {
+  await ensureDashboardBuilt();
+  const t = await createTestApp(opts.env ?? {}, opts.deps ?? {});
+  let browser: Browser | undefined;
+  try {
+    if (opts.jobs) t.jobs.start(opts.jobs);
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    if (!addr || typeof addr !== 'object') throw new Error('the test server has no TCP address');
+    browser = await launchBrowser();
+    const b = browser;
+    return {
+      t,
+      base: `http://127.0.0.1:${addr.port}`,
+      browser: b,
+      async close() {
+        await b.close().catch(() => undefined);
+        await t.close();
+      },
+    };
+  } catch (err) {
+    await browser?.close().catch(() => undefined);
+    await t.close();
+    throw err;
+  }
 }

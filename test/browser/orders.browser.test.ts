@@ -1,8 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
+import type { TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The orders pages in chromium against the real server: orders made through the cart API and paid through the
@@ -10,6 +10,7 @@ import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot
  * goes through and appears on the timeline; a return refunds the rest. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let stripe: StripeTestServer;
   let base: string;
@@ -18,12 +19,9 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
   let orderId: string;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
     stripe = await startStripeServer();
-    t = await createTestApp({ STRIPE_API_URL: stripe.url });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url } });
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Orders Store');
     const key = await owner.apiKey(['commerce:write']);
     await t.request('PUT', '/api/v1/commerce/settings', {
@@ -46,12 +44,10 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
       expect(done.status).toBe(201);
       if (user === 'anna') orderId = done.body.order.id;
     }
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
     await stripe?.close();
   });
 

@@ -2,14 +2,15 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rngMulberry32 } from '../../src/ml/random.ts';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Customer 360 in chromium shows the person's predictions: a customer with orders, after a training run, gets an
  * expected value and a named segment (churn needs more customers: the card says so in plain words). No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -17,11 +18,8 @@ describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
   let profileId: string;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer();
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Predictions Store');
     const now = Date.now();
     const [p] = await t.modules.identity.resolveMany(owner.tenantId, [
@@ -41,12 +39,10 @@ describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
       })),
     );
     await t.modules.predictions.train(owner.tenantId, { jobId: null, signal: new AbortController().signal, progress: async () => {} });
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('shows expected value, segment and what is not ready on the profile page', async () => {
@@ -98,6 +94,7 @@ async function seedShop(t: TestApp, tenantId: string, n: number) {
  * exported to CSV and the forecast chart appear. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -105,21 +102,15 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
   let empty: Awaited<ReturnType<TestApp['createTenant']>>;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    t.jobs.start({ concurrency: 1 });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer({ jobs: { concurrency: 1 } });
+    ({ t, base, browser } = server);
     shop = await t.createTenant('Forecast Shop');
     empty = await t.createTenant('Empty Shop');
     await seedShop(t, shop.tenantId, 150);
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('shows empty states, then an error and a loading state when the API fails or is slow', async () => {

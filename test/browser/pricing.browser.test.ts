@@ -1,13 +1,14 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import { pollUntil, type TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Pricing in a real browser against the real server: two stores' feeds imported through the API, then the
  * stores, offers and match-group pages, and a product's offers side by side with its price-history chart.
  */
 describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -29,22 +30,17 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
     });
     expect(up.status).toBe(202);
-    for (let i = 0; i < 200; i++) {
-      const run = await t.request('GET', up.body.status_url, { token: owner.ownerToken });
-      if (run.body.status === 'succeeded') return;
-      if (run.body.status === 'failed') throw new Error(run.body.failure);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('feed import did not finish');
+    const run = await pollUntil(
+      'feed import',
+      () => t.request('GET', up.body.status_url, { token: owner.ownerToken }),
+      (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+    );
+    if (run.body.status === 'failed') throw new Error(run.body.failure);
   }
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    t.jobs.start({ concurrency: 1 });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer({ jobs: { concurrency: 1 } });
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Deal Finder');
     const store = async (name: string) =>
       (await t.request('POST', '/api/v1/pricing/stores', { token: owner.ownerToken, body: { name } })).body.id as string;
@@ -55,12 +51,10 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     await upload(b, '[{"id":"B1","title":"Sony WH1000XM4","gtin":"04006381333931","price":"45.00 USD"}]', 'b.json');
     const offers = await t.request('GET', '/api/v1/pricing/offers?q=B1', { token: owner.ownerToken });
     groupId = offers.body.data[0].match_group_id;
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('shows stores, offers, groups and a product with its best offer and price-history chart', async () => {

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The Recommendations page (issue 20): the training-length field only for models that take one, a
@@ -10,19 +10,15 @@ import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot
  * metrics carried over from an earlier step as flat lines.
  */
 describe.skipIf(!HAS_CHROMIUM)('recommendations page in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    t.jobs.start({ concurrency: 1 });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    browser = await launchBrowser();
+    server = await startDashboardServer({ jobs: { concurrency: 1 } });
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Lamp Shop');
     // A small shop: 8 items, 24 customers who viewed and bought some of them.
     const key = await owner.apiKey(['interactions:write', 'catalog:write']);
@@ -45,8 +41,7 @@ describe.skipIf(!HAS_CHROMIUM)('recommendations page in chromium', () => {
     expect((await t.request('POST', '/api/v1/interactions/batch', { token: key, body: { events } })).status).toBeLessThan(300);
   }, 240_000);
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   async function chooseModel(page: Page, label: string) {

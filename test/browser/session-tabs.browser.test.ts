@@ -1,8 +1,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 const JWT_SECRET = 'session-tabs-browser-secret-0123456789abcdef0123456789';
 
@@ -12,22 +12,18 @@ const JWT_SECRET = 'session-tabs-browser-secret-0123456789abcdef0123456789';
  * and a next= link that does not nest itself.
  */
 describe.skipIf(!HAS_CHROMIUM)('two tabs and session expiry in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
   let now = new Date();
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp({ LOUPE_JWT_SECRET: JWT_SECRET }, { clock: () => now });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    browser = await launchBrowser();
+    server = await startDashboardServer({ env: { LOUPE_JWT_SECRET: JWT_SECRET }, deps: { clock: () => now } });
+    ({ t, base, browser } = server);
   }, 240_000);
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   /** Replaces the stored access token by one that expired an hour ago (same user and session). */
@@ -84,7 +80,8 @@ describe.skipIf(!HAS_CHROMIUM)('two tabs and session expiry in chromium', () => 
     for (const page of [one, two]) await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
     await one.getByRole('heading', { name: 'Recommendations' }).first().waitFor({ timeout: 20_000 });
     await two.getByRole('heading', { name: 'Catalog' }).first().waitFor({ timeout: 20_000 });
-    await one.waitForTimeout(500);
+    // Count the refreshes once both tabs have no request in flight (not after a fixed sleep).
+    await Promise.all([one.waitForLoadState('networkidle'), two.waitForLoadState('networkidle')]);
     expect(refreshes.length).toBeGreaterThanOrEqual(1);
     expect(refreshes.length).toBeLessThanOrEqual(2);
     expect(refreshes.every((status) => status === 200)).toBe(true);

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import type { TestApp } from '../helpers.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The Sponsored and Newsfeed pages in a real browser against the real server: a campaign created through the
@@ -10,6 +10,7 @@ import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot
  * with a labelled Sponsored module at position 3 and the tenant's feed rules.
  */
 describe.skipIf(!HAS_CHROMIUM)('sponsored and newsfeed dashboard in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -17,11 +18,8 @@ describe.skipIf(!HAS_CHROMIUM)('sponsored and newsfeed dashboard in chromium', (
   let key: string;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer();
+    ({ t, base, browser } = server);
     owner = await t.createTenant('Fashion House');
     key = await owner.apiKey(['recommendations:read', 'interactions:write']);
     const items = Array.from({ length: 40 }, (_, k) => ({
@@ -33,12 +31,10 @@ describe.skipIf(!HAS_CHROMIUM)('sponsored and newsfeed dashboard in chromium', (
       currency: 'USD',
     }));
     expect((await t.request('POST', '/api/v1/items/bulk', { token: owner.ownerToken, body: items })).body.inserted).toBe(40);
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
   });
 
   it('creates a campaign, approves and activates it with confirmation, shows spend and pacing, exports CSV, pauses', async () => {

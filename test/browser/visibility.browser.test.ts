@@ -1,29 +1,24 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
+import type { TestApp } from '../helpers.ts';
 import { fakeGoogleEnv, startFakeGoogle, type FakeGoogle } from '../fakes/google.fake.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /** The Visibility page against the real server and the local Google fakes: real data created through the API. */
 describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let g: FakeGoogle;
   let base: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
     g = await startFakeGoogle();
-    t = await createTestApp(fakeGoogleEnv(g));
-    t.jobs.start({ concurrency: 1 });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    browser = await launchBrowser();
+    server = await startDashboardServer({ env: fakeGoogleEnv(g), jobs: { concurrency: 1 } });
+    ({ t, base, browser } = server);
   }, 240_000);
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
     await g?.close();
   });
 

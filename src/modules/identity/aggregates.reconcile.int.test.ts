@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 import { queryRows } from '../../platform/index.ts';
 
 /** M2 (issue 22): aggregates written with their events, and a job that rebuilds them from the events. */
@@ -76,14 +76,13 @@ describe('profile aggregates', () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ type: 'identity.reconcile_aggregates', status: 'queued' });
     t.jobs.start({ concurrency: 1 });
-    let job;
-    for (let i = 0; i < 200; i++) {
-      job = await t.request('GET', `/api/v1/jobs/${res.body.id}`, { token: owner });
-      if (job.body.status === 'succeeded' || job.body.status === 'failed') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const job = await pollUntil(
+      'reconcile job',
+      () => t.request('GET', `/api/v1/jobs/${res.body.id}`, { token: owner }),
+      (j) => j.body.status === 'succeeded' || j.body.status === 'failed',
+    );
     await t.jobs.stop();
-    expect(job!.body).toMatchObject({ status: 'succeeded', result: { profiles_reconciled: 2 } });
+    expect(job.body).toMatchObject({ status: 'succeeded', result: { profiles_reconciled: 2 } });
     expect(await aggregates()).toEqual(exact);
 
     // Idempotent: running it again changes nothing.

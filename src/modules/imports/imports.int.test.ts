@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../platform/index.ts';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 
 let t: TestApp;
 let tenant: Awaited<ReturnType<TestApp['createTenant']>>;
@@ -513,14 +513,14 @@ describe('import jobs', () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'queued', progress_url: `/api/v1/imports/${res.body.import_id}` });
     t.jobs.start({ concurrency: 1 });
-    let run;
-    for (let i = 0; i < 200; i++) {
-      run = await t.request('GET', res.body.progress_url, { token: key });
-      if (run.body.status === 'succeeded' || run.body.status === 'failed') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const run = await pollUntil(
+      'async import',
+      () => t.request('GET', res.body.progress_url, { token: key }),
+      (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+      { intervalMs: 100 },
+    );
     await t.jobs.stop();
-    expect(run!.body).toMatchObject({
+    expect(run.body).toMatchObject({
       status: 'succeeded',
       mode: 'async',
       rows_read: 12_000,

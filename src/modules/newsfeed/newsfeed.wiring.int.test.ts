@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 
 /**
  * The feed's ports wired to their owners (src/app.ts), end to end: Pricing's best offers beside feed items and
@@ -36,13 +36,13 @@ async function importFeed(token: string, storeId: string, file: string) {
     headers: { 'content-type': m.contentType },
   });
   expect(up.status).toBe(202);
-  for (let i = 0; i < 200; i++) {
-    const run = await t.request('GET', up.body.status_url, { token });
-    if (run.body.status === 'succeeded') return run.body;
-    if (run.body.status === 'failed') throw new Error(JSON.stringify(run.body));
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('feed import did not finish');
+  const run = await pollUntil(
+    'feed import',
+    () => t.request('GET', up.body.status_url, { token }),
+    (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+  );
+  if (run.body.status === 'failed') throw new Error(JSON.stringify(run.body));
+  return run.body;
 }
 
 const feed = (key: string, user: string) => t.request('GET', `/api/v1/newsfeed?user_id=${encodeURIComponent(user)}`, { token: key });

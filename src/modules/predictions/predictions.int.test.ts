@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 import { queryRows } from '../../platform/index.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
 
@@ -72,12 +72,13 @@ async function seedCustomers(tenantId: string, n: number, prefix: string, seed: 
 async function trainAndWait(token: string, ownerToken: string) {
   const r = await t.request('POST', '/api/v1/predictions/train', { token });
   expect(r.status).toBe(202);
-  for (let i = 0; i < 600; i++) {
-    const j = await t.request('GET', `/api/v1/jobs/${r.body.id}`, { token: ownerToken });
-    if (['succeeded', 'failed', 'cancelled'].includes(j.body.status)) return j.body;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error('training did not finish');
+  const j = await pollUntil(
+    'predictions training',
+    () => t.request('GET', `/api/v1/jobs/${r.body.id}`, { token: ownerToken }),
+    (x) => ['succeeded', 'failed', 'cancelled'].includes(x.body.status),
+    { intervalMs: 100, timeoutMs: 120_000 },
+  );
+  return j.body;
 }
 
 let profilesA: string[];
@@ -229,11 +230,13 @@ describe('bad input', () => {
     expect(new Set(jobs.map((j) => j.body.id)).size).toBe(1);
     await t.request('POST', `/api/v1/jobs/${jobs[0]!.body.id}/cancel`, { token: A.ownerToken });
     // the run may have finished before the cancel landed: wait until it is over, so later tests see settled versions
-    for (let i = 0; i < 600; i++) {
-      const j = await t.request('GET', `/api/v1/jobs/${jobs[0]!.body.id}`, { token: A.ownerToken });
-      if (['succeeded', 'failed', 'cancelled'].includes(j.body.status)) break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    const firstId = jobs[0]!.body.id as string;
+    await pollUntil(
+      'cancelled training',
+      () => t.request('GET', `/api/v1/jobs/${firstId}`, { token: A.ownerToken }),
+      (j) => ['succeeded', 'failed', 'cancelled'].includes(j.body.status),
+      { intervalMs: 100, timeoutMs: 120_000 },
+    );
   });
 });
 

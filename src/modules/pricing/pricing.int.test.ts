@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 
 // A movable clock: price history and Omnibus savings need days to pass. It starts at the real time because
 // sign-in tokens are checked against it.
@@ -59,12 +59,12 @@ async function uploadFeed(storeId: string, file: string, fileName: string, k = k
 async function importFeed(storeId: string, file: string, fileName: string) {
   const up = await uploadFeed(storeId, file, fileName);
   expect(up.status).toBe(202);
-  for (let i = 0; i < 200; i++) {
-    const run = await api('GET', up.body.status_url);
-    if (run.body.status === 'succeeded' || run.body.status === 'failed') return run.body;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('feed import did not finish');
+  const run = await pollUntil(
+    'feed import',
+    () => api('GET', up.body.status_url),
+    (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+  );
+  return run.body;
 }
 
 // EAN-13s with valid GS1 check digits (computed with gs1CheckDigit, verified against GS1's online calculator for the first).

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
 /**
@@ -38,13 +38,14 @@ async function importFeed(storeId: string, file: string) {
     headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
   });
   expect(up.status).toBe(202);
-  for (let i = 0; i < 300; i++) {
-    const run = await api('GET', up.body.status_url);
-    if (run.body.status === 'succeeded') return run.body;
-    if (run.body.status === 'failed') throw new Error(run.body.failure);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`feed import did not finish: ${JSON.stringify((await api('GET', up.body.status_url)).body)}`);
+  const run = await pollUntil(
+    'feed import',
+    () => api('GET', up.body.status_url),
+    (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+    { intervalMs: 100 },
+  );
+  if (run.body.status === 'failed') throw new Error(run.body.failure);
+  return run.body;
 }
 
 const offerBy = async (externalId: string) => (await api('GET', `/api/v1/pricing/offers?q=${externalId}`)).body.data[0];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 import { itemId, seedTenant, waitJob } from '../../../test/recs-fixtures.ts';
 
 /**
@@ -76,13 +76,13 @@ async function serveAndConvert(n: number, tag: string, rates: Record<string, num
 
 async function maintenance() {
   const job = await t.jobs.enqueue(A.tenantId, 'recs.maintenance', {});
-  for (let i = 0; i < 300; i++) {
-    const j = await t.jobs.get(A.tenantId, job.id);
-    if (j?.status === 'succeeded') return j.result as { canary?: string; retrain?: string[] };
-    if (j?.status === 'failed') throw new Error(j.lastError ?? 'maintenance failed');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('maintenance did not finish');
+  const j = await pollUntil(
+    'maintenance job',
+    () => t.jobs.get(A.tenantId, job.id),
+    (x) => x?.status === 'succeeded' || x?.status === 'failed',
+  );
+  if (j?.status === 'failed') throw new Error(j.lastError ?? 'maintenance failed');
+  return j!.result as { canary?: string; retrain?: string[] };
 }
 
 describe('model registry maintenance', () => {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
 import { fakeGoogleEnv, startFakeGoogle, type FakeGoogle } from '../../../test/fakes/google.fake.ts';
 import { queryRows } from '../../platform/index.ts';
 
@@ -59,12 +59,12 @@ async function pushAndWait(tenant: Tenant, until: (job: any) => boolean = (j) =>
 }
 
 async function waitJob(tenant: Tenant, id: string, until: (job: any) => boolean) {
-  for (let i = 0; i < 400; i++) {
-    const j = await t.request('GET', `/api/feed-jobs/${id}`, { token: tenant.ownerToken });
-    if (until(j.body)) return j.body;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('job did not finish');
+  const j = await pollUntil(
+    'feed push job',
+    () => t.request('GET', `/api/feed-jobs/${id}`, { token: tenant.ownerToken }),
+    (r) => until(r.body),
+  );
+  return j.body;
 }
 
 const callsOf = (from: number) => g.calls.slice(from);

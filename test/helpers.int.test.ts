@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { queryOne, queryRows } from '../src/platform/database.ts';
+import { newId } from '../src/platform/ids.ts';
+import { createTestDatabase } from './helpers.ts';
+
+/**
+ * The test database every file gets (test/helpers.ts): in the template's state whatever the file before it did.
+ * On PGlite one instance per process is lent and reset between files; these checks hold on both targets.
+ */
+describe('createTestDatabase', { timeout: 240_000 }, () => {
+  const jobRow = () =>
+    sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at) VALUES (${newId()}, ${newId()}, 'x', '{}'::jsonb, 0, 1, now())`;
+
+  it('starts empty after a file wrote rows and moved sequences; the closed handle refuses a late query', async () => {
+    const first = await createTestDatabase();
+    await first.db.execute(jobRow());
+    const seqs = await queryRows<{ name: string }>(
+      first.db,
+      sql`SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'drizzle')`,
+    );
+    for (const s of seqs) await first.db.execute(sql.raw(`SELECT nextval('${s.name}'), nextval('${s.name}')`));
+    const tz = await queryOne<{ tz: string }>(first.db, sql`SELECT current_setting('TimeZone') AS tz`);
+    await first.db.execute(sql`SET TIME ZONE 'Asia/Tokyo'`);
+    await first.close();
+    await expect(first.db.execute(sql`SELECT 1`)).rejects.toThrow();
+
+    const next = await createTestDatabase();
+    try {
+      expect(await queryOne<{ n: number }>(next.db, sql`SELECT count(*)::int AS n FROM jobs`)).toEqual({ n: 0 });
+      for (const s of seqs) {
+        const v = await queryOne<{ v: string }>(next.db, sql.raw(`SELECT nextval('${s.name}')::text AS v`));
+        expect(v?.v, s.name).toBe('1');
+      }
+      expect(await queryOne<{ tz: string }>(next.db, sql`SELECT current_setting('TimeZone') AS tz`)).toEqual(tz);
+    } finally {
+      await next.close();
+    }
+  });
+
+  it('a second database open at the same time is another database', async () => {
+    const a = await createTestDatabase();
+    const b = await createTestDatabase();
+    try {
+      await a.db.execute(jobRow());
+      expect(await queryOne<{ n: number }>(b.db, sql`SELECT count(*)::int AS n FROM jobs`)).toEqual({ n: 0 });
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('a file that changed the schema leaves none of it to the next', async () => {
+    const a = await createTestDatabase();
+    await a.db.execute(sql`CREATE TABLE helpers_leftover (id int)`);
+    await a.db.execute(sql`ALTER TABLE jobs ADD COLUMN helpers_extra int`);
+    await a.close();
+    const b = await createTestDatabase();
+    try {
+      const left = await queryRows(b.db, sql`SELECT 1 FROM pg_class WHERE relname = 'helpers_leftover'`);
+      expect(left).toEqual([]);
+      const extra = await queryRows(
+        b.db,
+        sql`SELECT 1 FROM information_schema.columns WHERE table_name = 'jobs' AND column_name = 'helpers_extra'`,
+      );
+      expect(extra).toEqual([]);
+    } finally {
+      await b.close();
+    }
+  });
+});
