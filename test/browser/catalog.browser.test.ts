@@ -51,7 +51,8 @@ describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
     };
 
     await search('85123A');
-    await expect(table.locator('tbody tr').first().textContent()).resolves.toContain('85123A');
+    // The URL changes before the answer arrives: wait for the table to show it.
+    await expect.poll(() => table.locator('tbody tr').first().textContent(), { timeout: 15_000 }).toContain('85123A');
 
     await search('lantren');
     await table.getByText('White Metal Lantern').waitFor({ timeout: 15_000 });
