@@ -292,6 +292,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Their buffered writes (exposures, served recommendations) land before the erasure, so it reaches them.
   identity.beforeErasure(() => experiments.flushExposures());
   identity.beforeErasure(() => recs.flushServed());
+  // Style-profile refreshes run in the background after interactions: none of the tenant's runs during the erasure.
+  identity.beforeErasure((tenantId) => newsfeed.holdStyleRefreshes(tenantId));
   identity.onErasure((tx, tenantId, person) => pricing.eraseUsers(tx, tenantId, person.userIds));
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
   const billing = createBillingModule(platform, {

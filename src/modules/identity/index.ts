@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { isUuid, type PlatformServices } from '../../platform/index.ts';
 import { createIdentityRepository } from './identity.repository.ts';
 import { identityRoutes } from './identity.routes.ts';
-import { createProfilesService } from './profiles.service.ts';
+import { type ErasureHold, createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
 import { createOrderStatsRepository } from './order-stats.repository.ts';
@@ -41,7 +41,7 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
   const settings = createSettingsStore(platform.db, repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const erasureListeners: ErasureListener[] = [];
-  const erasureFlushes: (() => Promise<void>)[] = [];
+  const erasureFlushes: ErasureHold[] = [];
   const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners, erasureFlushes });
   const customerOrders = createCustomerOrdersRepository();
   let activitySource: ProfileActivitySource | undefined;
@@ -66,9 +66,10 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     },
     /**
      * Registers another module's write buffer to drain before an erasure starts (exposures, served
-     * recommendations held in memory), so no row about the person is written after they are erased.
+     * recommendations held in memory), so no row about the person is written after they are erased. It may return
+     * a release, called once the erasure has committed or failed: background writers of that tenant wait until then.
      */
-    beforeErasure(flush: () => Promise<void>): void {
+    beforeErasure(flush: ErasureHold): void {
       erasureFlushes.push(flush);
     },
     /** Read-only orders and facts of active profiles, for predictions' features. */

@@ -22,8 +22,14 @@ export interface ProfilesDeps {
   /** Other modules' erasure steps, run in the erasure's transaction. */
   erasureListeners: readonly ErasureListener[];
   /** Other modules' in-memory write buffers, drained before the erasure's transaction. */
-  erasureFlushes?: readonly (() => Promise<void>)[];
+  erasureFlushes?: readonly ErasureHold[];
 }
+
+/**
+ * Before an erasure: drains a module's buffered writes, or holds its background writer for the tenant (then returns
+ * the release, called after the erasure's transaction ends).
+ */
+export type ErasureHold = (tenantId: string) => Promise<void | (() => void)>;
 
 export interface ProfileView {
   profile: ProfileRow;
@@ -289,19 +295,31 @@ export function createProfilesService(deps: ProfilesDeps) {
       requirePermission(ctx, 'data:delete');
       const profile = await resolveActive(ctx.tenantId, id);
       // Rows about the person still held in memory are written first, so the erasure below reaches them too.
-      await Promise.all((deps.erasureFlushes ?? []).map((flush) => flush()));
-      return db.transaction(async (tx) => {
-        await repo.lockProfiles(tx, ctx.tenantId, [profile.id]);
-        const family = await repo.family(tx, ctx.tenantId, profile.id);
-        const idents = await repo.identifiersOf(tx, ctx.tenantId, family);
-        const userIds = idents.filter((i) => i.type === 'user_id').map((i) => i.value);
-        const anonIds = idents.filter((i) => i.type === 'anonymous_id').map((i) => i.value);
-        const emails = idents.filter((i) => i.type === 'email').map((i) => i.value);
-        const out = await repo.erase(tx, ctx.tenantId, family, userIds, anonIds);
-        const person = { profileIds: family, userIds, anonymousIds: anonIds, emails };
-        for (const l of deps.erasureListeners) await l(tx, ctx.tenantId, person);
-        return { profileId: profile.id, profilesErased: family.length, identifiersDeleted: out.identifiers, eventsAnonymized: out.events };
-      });
+      const held = await Promise.allSettled((deps.erasureFlushes ?? []).map((flush) => flush(ctx.tenantId)));
+      const releases = held.map((h) => (h.status === 'fulfilled' ? h.value : undefined));
+      try {
+        const failed = held.find((h) => h.status === 'rejected');
+        if (failed) throw failed.reason;
+        return await db.transaction(async (tx) => {
+          await repo.lockProfiles(tx, ctx.tenantId, [profile.id]);
+          const family = await repo.family(tx, ctx.tenantId, profile.id);
+          const idents = await repo.identifiersOf(tx, ctx.tenantId, family);
+          const userIds = idents.filter((i) => i.type === 'user_id').map((i) => i.value);
+          const anonIds = idents.filter((i) => i.type === 'anonymous_id').map((i) => i.value);
+          const emails = idents.filter((i) => i.type === 'email').map((i) => i.value);
+          const out = await repo.erase(tx, ctx.tenantId, family, userIds, anonIds);
+          const person = { profileIds: family, userIds, anonymousIds: anonIds, emails };
+          for (const l of deps.erasureListeners) await l(tx, ctx.tenantId, person);
+          return {
+            profileId: profile.id,
+            profilesErased: family.length,
+            identifiersDeleted: out.identifiers,
+            eventsAnonymized: out.events,
+          };
+        });
+      } finally {
+        for (const release of releases) release?.();
+      }
     },
 
     async getSettings(ctx: TenantContext): Promise<IdentitySettings> {

@@ -84,7 +84,12 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     /** Resolves when every style refresh started so far has finished (tests, shutdown). */
     settled: () => refreshQueue.settled(),
     /** Erasure: deletes follows, favorites, preferences and style profiles of these users (in the caller's unit of work). */
-    eraseUsers: repo.eraseUsers,
+    async eraseUsers(...args: Parameters<typeof repo.eraseUsers>) {
+      refreshQueue.forget(args[1], args[2]);
+      return repo.eraseUsers(...args);
+    },
+    /** Before an erasure: no style refresh of the tenant runs until the release (see style.queue.ts). */
+    holdStyleRefreshes: (tenantId: string) => refreshQueue.hold(tenantId),
     async routes(app: FastifyInstance): Promise<void> {
       await newsfeedRoutes(app, { feed, preferences });
     },

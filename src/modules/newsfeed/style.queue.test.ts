@@ -91,4 +91,45 @@ describe('style refresh queue', () => {
     expect(h.calls).toEqual(['t/live']);
     expect(h.dropped).toEqual([201]);
   });
+
+  test('an erasure holds the tenant: the running refresh finishes first, none starts until the release, other tenants go on', async () => {
+    const calls: string[] = [];
+    let clock = 0;
+    let release: (() => void) | undefined;
+    let finishRunning: (() => void) | undefined;
+    const queue = createStyleRefreshQueue({
+      async refresh(tenantId, userId) {
+        calls.push(`${tenantId}/${userId}`);
+        if (userId === 'slow') await new Promise<void>((r) => (finishRunning = r));
+        return { folded: 1 };
+      },
+      now: () => clock,
+      // Time passes only while the queue waits; the erasure ends after a while.
+      sleep: async (ms) => {
+        clock += ms;
+        if (clock > 1_000) release?.();
+      },
+      onError: () => undefined,
+      onDropped: () => undefined,
+    });
+    queue.mark('t1', ['slow']);
+    await Promise.resolve();
+    expect(calls).toEqual(['t1/slow']);
+    let held = false;
+    const holding = queue.hold('t1').then((r) => {
+      held = true;
+      release = r;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(held).toBe(false); // waits for the refresh already running
+    finishRunning!();
+    await holding;
+    queue.mark('t1', ['x', 'erased']);
+    queue.mark('t2', ['y']);
+    queue.forget('t1', ['erased']);
+    await queue.settled();
+    // t2 went first while t1 was held; t1's x ran after the release; the erased user never ran.
+    expect(calls).toEqual(['t1/slow', 't2/y', 't1/x']);
+    expect(clock).toBeGreaterThan(1_000);
+  });
 });

@@ -40,6 +40,11 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
   const queue = new Map<string, Dirty>();
   let worker: Promise<void> | null = null;
   let dropped = 0;
+  /** Tenants with an erasure under way: their refreshes wait until it ends (a refresh could write about the person). */
+  const holds = new Map<string, number>();
+  /** The refresh running now, so an erasure can wait for it. */
+  let running: { tenantId: string; done: Promise<unknown> } | null = null;
+  const HELD_RETRY_MS = 50;
   const start = (): void => {
     worker = drain().finally(() => {
       worker = null;
@@ -57,8 +62,17 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
       if (wait > 0) await deps.sleep(wait);
       if (queue.get(key) !== dirty) continue; // re-marked while we waited: its fresh entry is further back
       queue.delete(key);
+      if (holds.has(dirty.tenantId)) {
+        // An erasure of this tenant is running: try again after it (to the back of the queue).
+        queue.set(key, { ...dirty, notBefore: deps.now() + HELD_RETRY_MS });
+        continue;
+      }
       try {
-        const { folded } = await deps.refresh(dirty.tenantId, dirty.userId);
+        const refreshing = deps.refresh(dirty.tenantId, dirty.userId);
+        running = { tenantId: dirty.tenantId, done: refreshing.catch(() => undefined) };
+        const { folded } = await refreshing.finally(() => {
+          running = null;
+        });
         if (folded === 0 && dirty.attempts < RETRY_DELAYS_MS.length && !queue.has(key)) {
           queue.set(key, { ...dirty, attempts: dirty.attempts + 1, notBefore: deps.now() + RETRY_DELAYS_MS[dirty.attempts]! });
         }
@@ -93,6 +107,26 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
         queue.set(key, { tenantId, userId, attempts: 0, notBefore: deps.now() });
       }
       if (queue.size && !worker) start();
+    },
+    /**
+     * Before an erasure in this tenant: no refresh of the tenant starts until the release is called, and the one
+     * running (which may have read the person's interactions already) has finished when this resolves.
+     */
+    async hold(tenantId: string): Promise<() => void> {
+      holds.set(tenantId, (holds.get(tenantId) ?? 0) + 1);
+      if (running?.tenantId === tenantId) await running.done;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const n = (holds.get(tenantId) ?? 1) - 1;
+        if (n > 0) holds.set(tenantId, n);
+        else holds.delete(tenantId);
+      };
+    },
+    /** Drops these users' pending refreshes (they were erased: nothing is left to fold). */
+    forget(tenantId: string, userIds: readonly string[]): void {
+      for (const userId of userIds) queue.delete(`${tenantId}\u0000${userId}`);
     },
     /** Resolves when the queue is empty and nothing is running (tests, shutdown). */
     async settled(): Promise<void> {
