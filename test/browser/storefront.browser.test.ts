@@ -109,7 +109,7 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
       { itemId: 'lamp', name: 'Brass Desk Lamp', priceMinor: 5500n, currency: 'USD', stock: 3, category: 'Lighting', brand: 'Lumen' },
     ]);
     await page.getByRole('link', { name: 'Cart (1)' }).click();
-    await page.getByText(/Brass Desk Lamp now costs 55\.00 \(was 50\.00\)/).waitFor();
+    await page.getByText(/Brass Desk Lamp now costs \$55\.00 \(was \$50\.00\)/).waitFor();
     await screenshot(page, 'storefront-cart');
 
     // Sign in: the visitor's cart joins the customer's.

@@ -93,7 +93,7 @@ describe('seed 000 cart calls', () => {
     const g = await get('anonymous_id=a-refresh');
     const byType = Object.fromEntries(g.body.notices.map((n: any) => [n.type, n]));
     expect(byType.savings_available).toMatchObject({ item_id: 'tee', previous_unit_price: 2000, unit_price: 1500 });
-    expect(byType.savings_available.message).toContain('you save 5.00');
+    expect(byType.savings_available.message).toContain('you save $5.00');
     expect(byType.no_longer_available).toMatchObject({ item_id: 'mug' });
     expect(g.body.items.find((i: any) => i.item_id === 'mug')).toMatchObject({ available: false, totals: null });
     expect(g.body.total).toBe(1500);

@@ -1,4 +1,4 @@
-import { type Q, AppError, type Db, type TenantContext, conflict, formatMoney, notFound, validation } from '../../platform/index.ts';
+import { type Q, AppError, type Db, type TenantContext, conflict, formatMoneyDisplay, notFound, validation } from '../../platform/index.ts';
 import type { IdentityApi } from '../identity/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import {
@@ -93,7 +93,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       tenantId,
       lines.map((l) => l.itemId),
     );
-    const { updates, notices } = refreshLines(lines, catalog, cart.currency, (m) => formatMoney(m, cart.currency));
+    const { updates, notices } = refreshLines(lines, catalog, cart.currency, (m) => formatMoneyDisplay(m, cart.currency));
     if (updates.length) await repo.updateLines(q, tenantId, updates);
     const byId = new Map(updates.map((u) => [u.id, u]));
     const current = lines.map((l) => ({ ...l, ...(byId.get(l.id) ?? {}) }));
