@@ -9,7 +9,6 @@ import { registerAuthHooks, registerPreflight } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
 import { registerErrorHandler } from './platform/error-handler.ts';
-import { AppError } from './platform/errors.ts';
 import { registerJsonParser } from './platform/json-body.ts';
 import { randomToken } from './platform/ids.ts';
 import { createJobQueue, type JobQueue } from './platform/jobs.queue.ts';
@@ -201,14 +200,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     catalog,
     catalogReads: catalog.serving,
     history: events.history,
-    tenantSettings: (id) =>
-      tenancy.tenants.getTenant(id).then(
-        (t) => t.settings,
-        (err: unknown) => {
-          if (err instanceof AppError && err.code === 'TENANT_NOT_FOUND') return {};
-          throw err;
-        },
-      ),
+    tenantSettings: tenancy.tenants.settingsOf,
     interactions: events.interactions,
     onInteractionsAppended: events.onInteractionsAppended,
   });
@@ -219,7 +211,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const analytics = createAnalyticsModule(platform, {
     events: { ...createAnalyticsSourceRepository(), ...createAnalyticsBehaviourRepository() },
     orders: identity.orderStats,
-    tenantSettings: (id) => tenancy.tenants.getTenant(id).then((t) => t.settings),
+    tenantSettings: tenancy.tenants.settingsOf,
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
   const pricing = createPricingModule(platform, {
@@ -234,14 +226,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     catalogItemsByGtin: (tenantId, gtins) => catalog.serving.itemsByGtin(tenantId, gtins),
   });
 
-  const tenantSettings = (id: string) =>
-    tenancy.tenants.getTenant(id).then(
-      (t) => t.settings,
-      (err: unknown) => {
-        if (err instanceof AppError && err.code === 'TENANT_NOT_FOUND') return {};
-        throw err;
-      },
-    );
+  // serving paths read the tenant's settings on every request: tenancy keeps them a few seconds (`{}` when unknown)
+  const tenantSettings = tenancy.tenants.settingsOf;
   // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
   const sponsored = createSponsoredModule(platform, { tenantSettings });
   // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
@@ -249,7 +235,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.
   const predictions = createPredictionsModule(platform, {
     identity: {
-      findActiveProfile: (tenantId, ref) => identity.findActiveProfile(tenantId, ref),
+      findActiveProfileOrders: (tenantId, ref) => identity.findActiveProfileOrders(tenantId, ref),
       customerOrders: identity.customerOrders,
       orderStats: identity.orderStats,
     },

@@ -104,3 +104,17 @@ export async function postJson(base: string, p: string, body: unknown, token?: s
   if (!r.ok) throw new Error(`${p}: ${r.status} ${JSON.stringify(json)}`);
   return json;
 }
+
+/**
+ * CPU time (user + system, ms) process `pid` has used so far, from /proc (Linux); NaN elsewhere. A server's CPU
+ * milliseconds per request stay meaningful on a shared, loaded machine, where latencies measure the neighbours too.
+ */
+export async function processCpuMs(pid: number | undefined): Promise<number> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -19,7 +19,7 @@ import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import { rngMulberry32 } from '../../src/ml/random.ts';
 import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
-import { freePort, startServer, stopServer } from '../lib/process.ts';
+import { freePort, processCpuMs, startServer, stopServer } from '../lib/process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const PROFILES = Number(process.env.BENCH_PROFILES ?? 100_000);
@@ -174,6 +174,8 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** the server's CPU milliseconds per answered request */
+  cpuMs: number;
   load: string;
 }
 let seed = 7;
@@ -193,13 +195,16 @@ async function measure(scenario: string, url: string): Promise<Row> {
       },
     ],
   };
+  const cpuBefore = await processCpuMs(server.pid);
   const r = await autocannon({ ...opts, duration: SECONDS });
+  const cpu = (await processCpuMs(server.pid)) - cpuBefore;
   const row = {
     scenario,
     rps: Math.round(r.requests.average),
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.non2xx + r.errors + r.timeouts,
+    cpuMs: Math.round((cpu / Math.max(1, r.requests.total)) * 100) / 100,
     load: load(),
   };
   console.log(JSON.stringify(row));
@@ -209,7 +214,8 @@ async function measure(scenario: string, url: string): Promise<Row> {
 const port = await freePort();
 const server = await startServer(
   'node',
-  [path.join(root, 'bin/loupe.mjs'), 'serve'],
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server
+  [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(root, 'bin/loupe.mjs'), 'serve'],
   { ...env, PORT: String(port), HOST: '127.0.0.1' },
   `http://127.0.0.1:${port}/health/ready`,
   180_000,
@@ -239,11 +245,16 @@ try {
 }
 
 console.log(`\n${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${PROFILES} profiles, ${CONNECTIONS} connections, ${SECONDS} s per scenario`);
-console.log('scenario                        req/s   p50 ms  p99 ms  errors  load average');
+console.log('scenario                        req/s   p50 ms  p99 ms  errors  CPU ms/req  load average');
 for (const r of rows)
   console.log(
-    `${r.scenario.padEnd(30)} ${String(r.rps).padStart(6)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)}  ${r.load}`,
+    `${r.scenario.padEnd(30)} ${String(r.rps).padStart(6)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.cpuMs).padStart(11)}  ${r.load}`,
   );
+// autocannon keeps every connection busy (a closed loop): p99 under 20 ms at 50 connections needs at least
+// 50 / 0.020 = 2,500 answers a second, i.e. under 0.4 ms of the server's CPU per request on one core
+console.log(
+  `closed loop: p99 < 20 ms at ${CONNECTIONS} connections needs >= ${Math.round(CONNECTIONS / 0.02)} req/s, i.e. <= ${(1000 / (CONNECTIONS / 0.02)).toFixed(2)} CPU ms/req on one core`,
+);
 const idle = rows[0]!;
 console.log(`goal /predict/all p99 < 20 ms: ${idle.rps > 0 && idle.errors === 0 && idle.p99 < 20 ? 'met' : 'NOT met'} (idle)`);
 if (scoringSeconds !== null)

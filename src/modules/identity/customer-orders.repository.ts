@@ -29,6 +29,31 @@ export function createCustomerOrdersRepository() {
             ORDER BY o.profile_id, o.occurred_at`,
       );
     },
+
+    /**
+     * One round trip for live scoring: the active profile `id` ends at (following merges), or null when it was
+     * erased, is unknown or belongs to another tenant, with that profile's orders by time.
+     */
+    async ofSurvivor(q: Q, tenantId: string, id: string): Promise<{ profileId: string; orders: CustomerOrderRow[] } | null> {
+      const rows = await queryRows<Omit<CustomerOrderRow, 'occurredAt'> & { occurredAt: Date | null }>(
+        q,
+        sql`WITH RECURSIVE chain(id, status, next, depth) AS (
+              SELECT p.id, p.status, p.merged_into, 0 FROM profiles p WHERE p.tenant_id = ${tenantId} AND p.id = ${id}
+              UNION ALL
+              SELECT p.id, p.status, p.merged_into, c.depth + 1 FROM chain c JOIN profiles p ON p.tenant_id = ${tenantId} AND p.id = c.next
+              WHERE c.status = 'merged' AND c.depth < 50),
+            survivor AS (SELECT id FROM chain WHERE status = 'active' LIMIT 1)
+            SELECT s.id::text AS "profileId", o.occurred_at AS "occurredAt", o.revenue_minor::text AS "revenueMinor",
+                   o.refunded_minor::text AS "refundedMinor", o.currency
+            FROM survivor s LEFT JOIN profile_orders o ON o.tenant_id = ${tenantId} AND o.profile_id = s.id
+            ORDER BY o.occurred_at`,
+      );
+      if (!rows.length) return null;
+      return {
+        profileId: rows[0]!.profileId,
+        orders: rows.filter((r): r is CustomerOrderRow => r.occurredAt !== null),
+      };
+    },
   };
 }
 export type CustomerOrdersRepository = ReturnType<typeof createCustomerOrdersRepository>;

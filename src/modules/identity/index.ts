@@ -9,7 +9,7 @@ import { type ErasureHold, createProfilesService } from './profiles.service.ts';
 import { createResolutionService } from './resolution.service.ts';
 import { createSettingsStore } from './settings.ts';
 import { createOrderStatsRepository } from './order-stats.repository.ts';
-import { createCustomerOrdersRepository } from './customer-orders.repository.ts';
+import { type CustomerOrderRow, createCustomerOrdersRepository } from './customer-orders.repository.ts';
 import { normalizeIdentifier } from './identity.core.ts';
 import type { IdentifierInput } from './identity.types.ts';
 
@@ -26,7 +26,7 @@ export type {
   UnitOfWork,
 } from './identity.types.ts';
 export type { OrderStatsRepository } from './order-stats.repository.ts';
-export type { CustomerOrdersRepository } from './customer-orders.repository.ts';
+export type { CustomerOrderRow, CustomerOrdersRepository } from './customer-orders.repository.ts';
 import type { ErasureListener, IdentityApi, ProfileActivitySource, ProfileEvents } from './identity.types.ts';
 import { createAggregatesReconciler } from './aggregates.reconcile.ts';
 import { aggregatesRoutes } from './aggregates.routes.ts';
@@ -75,16 +75,20 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
     /** Read-only orders and facts of active profiles, for predictions' features. */
     customerOrders,
     /**
-     * Read-only: the active profile behind a profile id (following merges) or an identifier, or null when unknown,
-     * erased or not usable. Creates nothing.
+     * Read-only, one round trip once the id is known: the active profile behind a profile id or an identifier
+     * (following merges) with its orders by time, or null when unknown, erased or not usable. For live scoring.
      */
-    async findActiveProfile(tenantId: string, ref: { profileId: string } | { identifier: IdentifierInput }): Promise<string | null> {
-      let id: string | null;
-      if ('profileId' in ref) id = isUuid(ref.profileId) ? ref.profileId : null;
-      else id = (await this.lookupProfiles(tenantId, [ref.identifier]))[0] ?? null;
-      if (!id) return null;
-      const p = await repo.resolveSurvivor(platform.db, tenantId, id);
-      return p && p.status === 'active' ? p.id : null;
+    async findActiveProfileOrders(
+      tenantId: string,
+      ref: { profileId: string } | { identifier: IdentifierInput },
+    ): Promise<{ profileId: string; orders: CustomerOrderRow[] } | null> {
+      const id =
+        'profileId' in ref
+          ? isUuid(ref.profileId)
+            ? ref.profileId
+            : null
+          : ((await this.lookupProfiles(tenantId, [ref.identifier]))[0] ?? null);
+      return id ? customerOrders.ofSurvivor(platform.db, tenantId, id) : null;
     },
     /**
      * Read-only: the profile holding each identifier (user_id, anonymous_id ...), or null. Creates nothing; for

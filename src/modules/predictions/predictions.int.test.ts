@@ -317,6 +317,57 @@ describe('tenants, erasure and cancellation', () => {
     expect(r.body.ltv.currency).toBe('EUR');
     expect(r.body.churn).toBeNull();
   }, 120_000);
+
+  it('a merged-away profile id answers for the profile it merged into, with every order of both', async () => {
+    const M = await t.createTenant('Merging');
+    const key = await M.apiKey(['profiles:read']);
+    const [a, b] = await t.modules.identity.resolveMany(M.tenantId, [
+      { identifiers: [{ type: 'email', value: 'sam@shop.test' }], channel: 'api', occurredAt: new Date(NOW.getTime() - 9 * DAY) },
+      { identifiers: [{ type: 'device_id', value: 'dev-sam' }], channel: 'api', occurredAt: new Date(NOW.getTime() - 8 * DAY) },
+    ]);
+    expect(a).not.toBe(b);
+    await t.modules.identity.recordActivity(M.tenantId, [
+      {
+        profileId: a!,
+        type: 'purchase',
+        revenueMinor: 1000n,
+        currency: 'USD',
+        orderId: 'm1',
+        channel: 'api',
+        occurredAt: new Date(NOW.getTime() - 7 * DAY),
+      },
+      {
+        profileId: b!,
+        type: 'purchase',
+        revenueMinor: 2000n,
+        currency: 'USD',
+        orderId: 'm2',
+        channel: 'api',
+        occurredAt: new Date(NOW.getTime() - 6 * DAY),
+      },
+    ]);
+    expect((await predict('all', { profile_id: b }, key)).body).toMatchObject({ profile_id: b, orders: 1 });
+    const [merged] = await t.modules.identity.resolveMany(M.tenantId, [
+      {
+        identifiers: [
+          { type: 'email', value: 'sam@shop.test' },
+          { type: 'device_id', value: 'dev-sam' },
+        ],
+        channel: 'api',
+        occurredAt: NOW,
+      },
+    ]);
+    expect(merged).toBe(a);
+    for (const ref of [{ profile_id: b }, { profile_id: a }, { identifier: { type: 'device_id', value: 'dev-sam' } }]) {
+      const r = await predict('all', ref, key);
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ profile_id: a, orders: 2 });
+    }
+    // another tenant's key, an unknown uuid and a malformed id all answer 404
+    expect((await predict('all', { profile_id: a }, keyB)).status).toBe(404);
+    expect((await predict('all', { profile_id: '00000000-0000-4000-8000-000000000000' }, key)).status).toBe(404);
+    expect((await predict('all', { profile_id: 'not-a-uuid' }, key)).status).toBe(404);
+  });
 });
 
 describe('drift', () => {

@@ -299,14 +299,14 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     /** Live prediction for one profile at the current time; 404 for unknown, erased or another tenant's profiles. */
     async predict(ctx: TenantContext, ref: ProfileRef): Promise<Prediction> {
       requirePermission(ctx, 'profiles:read');
-      const profileId = await identity.findActiveProfile(ctx.tenantId, ref);
-      if (!profileId) throw notFound('PREDICTIONS_PROFILE_NOT_FOUND', 'Profile');
-      const [rows, models, settings] = await Promise.all([
-        identity.customerOrders.orders(db, ctx.tenantId, [profileId]),
+      const [found, models, settings] = await Promise.all([
+        identity.findActiveProfileOrders(ctx.tenantId, ref),
         servingModels(ctx.tenantId),
         settingsOf(ctx.tenantId),
       ]);
-      const g = groupOrders(rows).get(profileId);
+      if (!found) throw notFound('PREDICTIONS_PROFILE_NOT_FOUND', 'Profile');
+      const { profileId } = found;
+      const g = groupOrders(found.orders).get(profileId);
       const asOf = deps.clock();
       const score = scoreCustomer(models, g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) }, toDay(asOf));
       return {

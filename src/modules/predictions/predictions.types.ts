@@ -4,11 +4,14 @@
  * tenant's settings (tenancy).
  */
 import type { IdentifierInput } from '../identity/index.ts';
-import type { CustomerOrdersRepository, OrderStatsRepository } from '../identity/index.ts';
+import type { CustomerOrderRow, CustomerOrdersRepository, OrderStatsRepository } from '../identity/index.ts';
 import type { TenantContext } from '../../platform/index.ts';
 
 export interface PredictionsIdentityPort {
-  findActiveProfile(tenantId: string, ref: { profileId: string } | { identifier: IdentifierInput }): Promise<string | null>;
+  findActiveProfileOrders(
+    tenantId: string,
+    ref: { profileId: string } | { identifier: IdentifierInput },
+  ): Promise<{ profileId: string; orders: CustomerOrderRow[] } | null>;
   customerOrders: CustomerOrdersRepository;
   orderStats: OrderStatsRepository;
 }

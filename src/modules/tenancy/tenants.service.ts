@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   type Q,
   AppError,
@@ -29,6 +30,10 @@ export type RemovedMemberKeys = { action: 'revoke' } | { action: 'reassign'; toU
  */
 export function createTenantsService(deps: TenantsServiceDeps) {
   const { repo, db } = deps;
+  // Tenant settings for serving paths (recommendations, predictions, the feed read them on every request): kept a
+  // few seconds per process, the promise rather than the result so a burst shares one read; a change made through
+  // this process drops the entry at once, other processes see it within the TTL (as the access facts do).
+  const settingsCache = new LRUCache<string, Promise<Record<string, unknown>>>({ max: 10_000, ttl: 5_000 });
 
   async function uniqueSlug(base: string): Promise<string> {
     let slug = base;
@@ -48,6 +53,18 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       if (!t) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       return t;
     },
+    /**
+     * The tenant's settings (`{}` for an unknown tenant), read at most every few seconds per process: for serving
+     * paths. Reads that must see a change made elsewhere at once (another process, a migration) use getTenant.
+     */
+    settingsOf(id: string): Promise<Record<string, unknown>> {
+      const hit = settingsCache.get(id);
+      if (hit) return hit;
+      const read = repo.getTenant(db, id).then((t) => (t ? (t.settings as Record<string, unknown>) : {}));
+      settingsCache.set(id, read);
+      read.catch(() => settingsCache.delete(id));
+      return read;
+    },
     listTenants: (f: Parameters<TenancyRepository['listTenants']>[1]) => repo.listTenants(db, f),
     async updateTenant(
       id: string,
@@ -61,6 +78,7 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       if (patch.slug && (await repo.slugTaken(db, patch.slug, id)))
         throw conflict('TENANT_SLUG_TAKEN', `The slug "${patch.slug}" is already used by another tenant.`);
       const t = await repo.updateTenant(db, id, patch);
+      settingsCache.delete(id);
       if (!t) throw notFound('TENANT_NOT_FOUND', 'Tenant');
       deps.invalidate({ tenantId: id });
       return t;
