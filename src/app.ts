@@ -382,6 +382,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       await app.close();
       await experiments.flushExposures();
       await billing.flushUsage();
+      await sponsored.stopTraffic();
       if (ownsRedis) redis?.disconnect();
     },
   };

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { PlatformServices, TenantContext } from '../../platform/index.ts';
 import { createSponsoredRepository } from './sponsored.repository.ts';
 import { sponsoredRoutes } from './sponsored.routes.ts';
+import { createPacingTraffic } from './pacing.service.ts';
 import { type DecisionRequest, createSponsoredService, sponsoredSettingsOf } from './sponsored.service.ts';
 import { eraseSponsoredUsers } from './erasure.repository.ts';
 
@@ -27,11 +28,16 @@ export interface SponsoredPlacement {
 
 export function createSponsoredModule(platform: PlatformServices, deps: SponsoredModuleDeps) {
   const settings = async (tenantId: string) => sponsoredSettingsOf(await deps.tenantSettings(tenantId));
-  const service = createSponsoredService({ db: platform.db, repo: createSponsoredRepository(), clock: platform.clock, settings });
+  const repo = createSponsoredRepository();
+  const traffic = createPacingTraffic({ db: platform.db, repo, clock: platform.clock });
+  const service = createSponsoredService({ db: platform.db, repo, clock: platform.clock, settings, traffic });
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person in decisions, impressions, clicks and conversions. */
     erasePerson: eraseSponsoredUsers,
     settings,
+    /** Writes the placement requests counted in memory (pacing's traffic); `stop` also ends the timer. */
+    flushTraffic: () => traffic.flush(),
+    stopTraffic: () => traffic.stop(),
     /** Runs the auction for a placement and reserves each winner's budget (the feed's sponsored modules). */
     async placements(ctx: TenantContext, req: DecisionRequest): Promise<SponsoredPlacement[]> {
       const { decisions } = await service.decide(ctx, req);
@@ -49,3 +55,5 @@ export function createSponsoredModule(platform: PlatformServices, deps: Sponsore
     },
   };
 }
+/** Pacing's pure kernels, for the pacing simulation (bench/sponsored/pacing.bench.ts). */
+export { PACING_LEAD_MS, isoWeekday, pacingCapMilli, trafficCurveFor, type TrafficCurve } from './sponsored.core.ts';

@@ -7,7 +7,9 @@ import {
   type DecisionContext,
   gspAuction,
   ineligibility,
+  dayFraction,
   pacingCapMilli,
+  trafficCurve,
   qualityOf,
   unitCostMilli,
 } from './sponsored.core.ts';
@@ -136,9 +138,9 @@ describe('eligibility', () => {
 });
 
 describe('pacing', () => {
-  it('even daily pacing at noon allows half the day plus a quarter hour: 10_000 minor -> 5_104_166 milli', () => {
-    // fraction = 0.5 + 1/96 = 0.5104166..., floor(fraction * 1e6) = 510416, 10_000_000 * 510416 / 1e6 = 5_104_160.
-    expect(pacingCapMilli(campaign({ pacing: 'even' }), now)).toBe(5_104_160n);
+  it('even daily pacing at noon allows half the day plus five minutes: 10_000 minor -> 5_034_720 milli', () => {
+    // fraction = 0.5 + 5/1440 = 0.5034722..., floor(fraction * 1e6) = 503472, 10_000_000 * 503472 / 1e6 = 5_034_720.
+    expect(pacingCapMilli(campaign({ pacing: 'even' }), now)).toBe(5_034_720n);
     expect(pacingCapMilli(campaign({ pacing: 'asap' }), now)).toBe(10_000_000n);
   });
   it('even lifetime pacing spreads over the flight; no end date serves ASAP', () => {
@@ -159,6 +161,51 @@ describe('pacing', () => {
         const [x, y] = [pacingCapMilli(c, new Date(base + Math.min(a, b))), pacingCapMilli(c, new Date(base + Math.max(a, b)))];
         expect(x <= y && y <= 10_000_000n).toBe(true);
       }),
+    );
+  });
+  it("follows the tenant's traffic curve: nothing planned for the quiet night, the budget due by the last busy hour", () => {
+    // a shop open 08:00-18:00 UTC with twice the traffic 12:00-14:00
+    const counts = Array.from({ length: 24 }, (_, h) => (h >= 8 && h < 18 ? (h >= 12 && h < 14 ? 200 : 100) : 0));
+    const curve = trafficCurve(counts)!;
+    expect(curve.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    const c = campaign({ pacing: 'even' });
+    const at = (hhmm: string) => new Date(`2026-03-10T${hhmm}:00Z`);
+    // 03:00: only the smoothing's half request per quiet hour is due (about 0.4% of the day), not an eighth
+    expect(Number(pacingCapMilli(c, at('03:00'), curve)) / 10_000_000).toBeLessThan(0.005);
+    expect(Number(pacingCapMilli(c, at('03:00'))) / 10_000_000).toBeCloseTo((3 + 5 / 60) / 24, 5);
+    // at noon (plus the five-minute lead) 4 of the 12 busy units plus a twelfth of a double hour have been planned
+    const share = (4 * 100 + (5 / 60) * 200 + 12 * 0.5 + (5 / 60) * 0.5) / (1200 + 12);
+    expect(Number(pacingCapMilli(c, at('12:00'), curve)) / 10_000_000).toBeCloseTo(share, 5);
+    // after the last busy hour nearly all of it (the quiet evening keeps its smoothing share)
+    expect(Number(pacingCapMilli(c, at('18:00'), curve)) / 10_000_000).toBeGreaterThan(0.99);
+    expect(pacingCapMilli(c, at('23:59'), curve)).toBe(10_000_000n);
+    // lifetime budgets ignore the daily curve
+    const life = campaign({ pacing: 'even', budgetType: 'lifetime', startDate: at('00:00'), endDate: new Date('2026-03-11T00:00:00Z') });
+    expect(pacingCapMilli(life, at('12:00'), curve)).toBe(pacingCapMilli(life, at('12:00')));
+  });
+  it('trusts a curve only with enough history; rejects a malformed one', () => {
+    expect(trafficCurve(Array(24).fill(9))).toBeNull(); // 216 requests < 240
+    expect(trafficCurve(Array(24).fill(10))!.every((x) => Math.abs(x - 1 / 24) < 1e-12)).toBe(true);
+    expect(() => trafficCurve([1, 2, 3])).toThrow();
+    expect(dayFraction(null, 6 * 3_600_000)).toBe(0.25);
+    expect(dayFraction(trafficCurve(Array(24).fill(10)), -1)).toBe(0);
+    expect(dayFraction(trafficCurve(Array(24).fill(10)), 90_000_000)).toBe(1);
+  });
+  it('is monotone in time and never above the budget with any curve', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(1000), { minLength: 24, maxLength: 24 }),
+        fc.integer({ min: 0, max: 86_399_000 }),
+        fc.integer({ min: 0, max: 86_399_000 }),
+        (counts, a, b) => {
+          const curve = trafficCurve(counts, 0);
+          const c = campaign({ pacing: 'even' });
+          const base = Date.parse('2026-03-10T00:00:00Z');
+          const x = pacingCapMilli(c, new Date(base + Math.min(a, b)), curve);
+          const y = pacingCapMilli(c, new Date(base + Math.max(a, b)), curve);
+          expect(x <= y && y <= 10_000_000n).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -393,3 +393,49 @@ describe('frequency caps under concurrency', () => {
     expect(replay.body).toMatchObject({ id: first.id, duplicate: true });
   }, 60_000);
 });
+
+describe("even pacing follows the tenant's traffic", () => {
+  it("counts each tenant's placement requests per hour and plans a daily budget by its own hours", async () => {
+    const C = await t.createTenant('Paced store');
+    const D = await t.createTenant('New store');
+    const keyC = await C.apiKey(['recommendations:read']);
+    const keyD = await D.apiKey(['recommendations:read']);
+    // requests are counted per tenant, whether or not a campaign is served, and written on flush
+    for (let i = 0; i < 7; i++)
+      expect((await t.request('GET', `/api/v1/sponsored/eligible?placement=feed&user_id=u${i}&slots=1`, { token: keyC })).status).toBe(200);
+    expect((await t.request('GET', '/api/v1/sponsored/eligible?placement=feed&user_id=x&slots=1', { token: keyD })).status).toBe(200);
+    await t.modules.sponsored.flushTraffic();
+    const counted = async (tenantId: string) =>
+      Number(
+        (await queryOne<{ n: string }>(
+          t.database.db,
+          sql`SELECT COALESCE(sum(requests), 0)::text AS n FROM sponsored_traffic_hours WHERE tenant_id = ${tenantId}`,
+        ))!.n,
+      );
+    expect(await counted(C.tenantId)).toBe(7);
+    expect(await counted(D.tenantId)).toBe(1);
+
+    // four past weeks of C's traffic, all between 08:00 and 18:00 UTC; D has none
+    const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+    for (let d = 1; d <= 28; d++)
+      for (let h = 8; h < 18; h++)
+        await t.database.db.execute(
+          sql`INSERT INTO sponsored_traffic_hours (tenant_id, hour, requests) VALUES (${C.tenantId}, ${new Date(today - d * 86_400_000 + h * 3_600_000)}, 50)`,
+        );
+    const daily = { budget_type: 'daily', end_date: undefined, pacing: 'even', budget_amount: '100.00' };
+    const planned = async (token: string) => {
+      const id = await activeCampaign(token, daily);
+      const perf = await t.request('GET', `/api/v1/sponsored/campaigns/${id}/performance`, { token });
+      expect(perf.status).toBe(200);
+      return { share: Number(perf.body.pace.planned_to_now) / 100, at: Date.now() };
+    };
+    const c = await planned(C.ownerToken);
+    const d = await planned(D.ownerToken);
+    // C: the share of its expected requests due five minutes from now (today's weekday: 4 of the 28 days,
+    // each hour with half a request of prior); D: the clock's share of the day
+    const hourOf = (at: number) => (at - today) / 3_600_000 + 5 / 60;
+    const busyShare = (h: number) => (Math.min(Math.max(h - 8, 0), 10) * 50 * 4 + 0.5 * Math.min(h, 24)) / (10 * 50 * 4 + 12);
+    expect(c.share).toBeCloseTo(Math.min(1, busyShare(hourOf(c.at))), 2);
+    expect(d.share).toBeCloseTo(Math.min(1, hourOf(d.at) / 24), 2);
+  }, 60_000);
+});

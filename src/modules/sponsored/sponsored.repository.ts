@@ -590,6 +590,33 @@ export function createSponsoredRepository() {
       return rows.map((r) => ({ ...r, at: new Date(r.at), windowSeconds: Number(r.windowSeconds) }));
     },
 
+    /** Adds counted placement requests to their (tenant, UTC hour) rows. */
+    async addTraffic(q: Q, rows: readonly { tenantId: string; hour: Date; requests: number }[]): Promise<void> {
+      if (!rows.length) return;
+      await q.execute(
+        sql`INSERT INTO sponsored_traffic_hours (tenant_id, hour, requests)
+            SELECT * FROM unnest(${arrayParam(rows.map((r) => r.tenantId))}::uuid[], ${arrayParam(rows.map((r) => r.hour.toISOString()))}::timestamptz[],
+                                 ${arrayParam(rows.map((r) => r.requests))}::bigint[])
+            ON CONFLICT (tenant_id, hour) DO UPDATE SET requests = sponsored_traffic_hours.requests + excluded.requests`,
+      );
+    },
+
+    /** Deletes traffic counted before `before`. */
+    async pruneTraffic(q: Q, before: Date): Promise<void> {
+      await q.execute(sql`DELETE FROM sponsored_traffic_hours WHERE hour < ${before}`);
+    },
+
+    /** Placement requests in [from, to) by ISO weekday (1 = Monday) and UTC hour. */
+    async trafficByHour(q: Q, tenantId: string, from: Date, to: Date): Promise<{ weekday: number; hour: number; requests: number }[]> {
+      return queryRows(
+        q,
+        sql`SELECT extract(isodow FROM hour AT TIME ZONE 'UTC')::int AS weekday, extract(hour FROM hour AT TIME ZONE 'UTC')::int AS hour,
+                   sum(requests)::float8 AS requests
+            FROM sponsored_traffic_hours WHERE tenant_id = ${tenantId} AND hour >= ${from} AND hour < ${to}
+            GROUP BY 1, 2`,
+      );
+    },
+
     async performance(q: Q, tenantId: string, campaignId: string, currency: string): Promise<Performance> {
       const r = await queryOne<Record<keyof Performance, string>>(
         q,

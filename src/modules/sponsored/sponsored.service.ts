@@ -26,6 +26,7 @@ import {
   type CampaignStatus,
 } from './sponsored.core.ts';
 import { clickVerdict } from './traffic.core.ts';
+import type { PacingTraffic } from './pacing.service.ts';
 import type {
   CampaignRow,
   CampaignWrite,
@@ -79,6 +80,8 @@ export interface SponsoredServiceDeps {
   repo: SponsoredRepository;
   clock: () => Date;
   settings: (tenantId: string) => Promise<SponsoredSettings>;
+  /** Placement requests counted per hour, and the tenant's traffic curve that even pacing follows. */
+  traffic: PacingTraffic;
 }
 
 export interface DecisionRequest {
@@ -243,6 +246,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
      */
     async decide(ctx: TenantContext, req: DecisionRequest): Promise<{ decisions: Decision[]; ineligible: Map<string, Ineligibility> }> {
       const now = clock();
+      deps.traffic.count(ctx.tenantId, now);
       const s = await deps.settings(ctx.tenantId);
       await repo.releaseExpired(db, ctx.tenantId, now);
       const campaigns = await repo.activeCampaigns(db, ctx.tenantId, now);
@@ -257,8 +261,12 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
           const since = now.getTime() - f.windowSeconds * 1000;
           counts.set(`${c.id}:${f.windowSeconds}`, recent.filter((r) => r.campaignId === c.id && r.viewedAt.getTime() > since).length);
         }
+      const curve = campaigns.some((c) => c.pacing === 'even' && c.budgetType === 'daily')
+        ? await deps.traffic.curve(ctx.tenantId, now)
+        : null;
       const dctx: DecisionContext = {
         now,
+        trafficCurve: curve,
         placement: req.placement,
         device: req.device,
         country: req.country,
@@ -294,7 +302,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
             placement: req.placement,
             priceMinor: w.priceMinor,
             costMilli: unitCostMilli(c.pricingModel, w.priceMinor),
-            capMilli: pacingCapMilli(c, now),
+            capMilli: pacingCapMilli(c, now, curve),
             today: dayOf(now),
             now,
             expiresAt: new Date(now.getTime() + s.reservationSeconds * 1000),
@@ -619,11 +627,12 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         repo.daily(db, ctx.tenantId, c.id, c.currency, new Date(now.getTime() - days * 86_400_000)),
       ]);
       const scope = scopeOf(c, now);
+      const curve = c.pacing === 'even' && c.budgetType === 'daily' ? await deps.traffic.curve(ctx.tenantId, now) : null;
       return {
         campaign: c,
         perf,
         daily,
-        plannedMilli: pacingCapMilli(c, now),
+        plannedMilli: pacingCapMilli(c, now, curve),
         committedMilli: scope.committedMilli,
         remainingMilli: scope.remainingMilli,
       };

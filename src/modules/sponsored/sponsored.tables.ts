@@ -165,3 +165,17 @@ export const sponsoredCharges = pgTable(
     index('sponsored_charges_campaign_idx').on(t.tenantId, t.campaignId, t.chargedAt),
   ],
 );
+
+/**
+ * Placement requests per tenant and UTC hour (every decision asked for, served or not): the traffic even pacing
+ * spreads a daily budget over. Counted in memory and added here every few seconds; the last 28 days are read.
+ */
+export const sponsoredTrafficHours = pgTable(
+  'sponsored_traffic_hours',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true }).notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.hour] })],
+);
