@@ -119,6 +119,7 @@ export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
 export type MappingPreviewBody = z.input<typeof imports.mappingPreviewBody>;
 export type MappingPreview = z.infer<typeof imports.mappingPreviewResponse>;
 export type RerunImportBody = z.input<typeof imports.rerunBody>;
+export type ImportStorage = z.infer<typeof imports.importStorage>;
 
 // ---- catalog ----
 export {

@@ -87,6 +87,12 @@ const envSchema = z.object({
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
+  // Bytes of kept uploads per tenant (a tenant may override it in settings.imports.storage_quota_bytes).
+  LOUPE_UPLOAD_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10 * 1024 ** 3),
   // Where the Stripe API is reached (default Stripe's own); tests and local demos point it at a Stripe-protocol server.
   STRIPE_API_URL: z
     .string()
@@ -170,8 +176,8 @@ export interface Config {
     readonly tenantMaxQueued: number;
     readonly tenantMaxRunning: number | undefined;
   };
-  /** Default upload limits; a tenant's `settings.imports.max_rows` overrides the row cap. */
-  readonly imports: { readonly maxRows: number };
+  /** Default upload limits; a tenant's `settings.imports.max_rows` and `storage_quota_bytes` override them. */
+  readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number };
   /**
    * Billing of tenants through Loupe's own Stripe account: undefined secretKey means billing is off (every
    * tenant unlimited, /stripe/* answer 503). `plans` replaces the built-in plans when set.
@@ -254,7 +260,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantMaxQueued: e.LOUPE_JOBS_TENANT_MAX_QUEUED,
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },
-    imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS },
+    imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES },
     billing: {
       secretKey: e.LOUPE_BILLING_STRIPE_SECRET_KEY,
       webhookSecret: e.LOUPE_BILLING_WEBHOOK_SECRET,

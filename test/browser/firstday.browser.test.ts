@@ -156,6 +156,17 @@ describe.skipIf(!HAS_CHROMIUM || !ONLINE_RETAIL)('first day in chromium (Online 
     expect(text.split('\r\n')[0]).toBe('File,Holds,Started,Result,Accepted,Rejected');
     expect(text).toContain('guests.csv');
     await screenshot(page, 'import-history');
+
+    // Storage: the kept files against the quota; deleting one frees it and the import can no longer run again.
+    const storageLine = page.getByTestId('import-storage');
+    await storageLine.getByText(/Kept files: .* of 10\.0 GB \(\d+ files\)/).waitFor();
+    const filesBefore = Number((await storageLine.textContent())!.match(/\((\d+) files\)/)![1]);
+    await page.getByRole('button', { name: 'Delete the kept file of guests.csv' }).first().click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete file' }).click();
+    await storageLine
+      .getByText(`(${filesBefore - 1} ${filesBefore - 1 === 1 ? 'file' : 'files'})`, { exact: false })
+      .waitFor({ timeout: 20_000 });
+    await expect.poll(() => page.getByRole('button', { name: 'Run the import of guests.csv again' }).first().isDisabled()).toBe(true);
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 240_000);

@@ -37,6 +37,7 @@ export type {
   MappingPreviewBody,
   MappingPreview,
   RerunImportBody,
+  ImportStorage,
   PublicUrlView,
   Item,
   ItemList,

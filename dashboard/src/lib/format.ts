@@ -9,6 +9,18 @@ export const fmtNumber = (n: unknown): string =>
     : typeof n === 'string' && n !== '' && !Number.isNaN(Number(n))
       ? num.format(Number(n))
       : '—';
+/** Bytes in the units people read (1,024-based): 812 B, 4.2 kB, 1.3 MB, 2.0 GB. */
+export const fmtBytes = (n: unknown): string => {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return '—';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+};
 export const fmtPercent = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : '—');
 /**
  * A major-unit amount (a JSON number, or the exact decimal text the catalog returns) as money, with the

@@ -7,6 +7,7 @@ import {
   Card,
   Checkbox,
   Group,
+  Modal,
   Progress,
   SegmentedControl,
   Select,
@@ -22,12 +23,13 @@ import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { DELIMITERS, downloadCsv, parseRows, sniffDelimiter, toCsv } from '../lib/csv.ts';
 import { type FileHead, readFileHead } from '../lib/file-head.ts';
-import { fmtDate, fmtNumber } from '../lib/format.ts';
+import { fmtBytes, fmtDate, fmtNumber } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 import type {
   ImportDetail,
   ImportRun,
+  ImportStorage,
   ImportValidationError,
   MappingPreview,
   MappingPreviewBody,
@@ -375,6 +377,21 @@ function RecentImports({ current, onOpen }: { current: string | null; onOpen: (i
       void qc.invalidateQueries({ queryKey: ['imports', tenantId] });
     },
   });
+  // read again whenever the list of imports changes (a new upload or run keeps one more file)
+  const storage = useQuery({
+    queryKey: ['imports-storage', tenantId, list.data?.data.length ?? 0, list.data?.data[0]?.id],
+    queryFn: ({ signal }) => get<ImportStorage>('/api/v1/imports/storage', undefined, signal),
+    enabled: !!tenantId,
+  });
+  const [deleting, setDeleting] = useState<ImportRun | null>(null);
+  const deleteFile = useMutation({
+    mutationFn: (id: string) => api<ImportRun>('DELETE', `/api/v1/imports/${encodeURIComponent(id)}/file`),
+    onSuccess: () => {
+      setDeleting(null);
+      void qc.invalidateQueries({ queryKey: ['imports', tenantId] });
+      void qc.invalidateQueries({ queryKey: ['imports-storage', tenantId] });
+    },
+  });
   const rows = list.data?.data ?? [];
   const columns = [
     { key: 'file_name', label: 'File' },
@@ -407,6 +424,21 @@ function RecentImports({ current, onOpen }: { current: string | null; onOpen: (i
           Export CSV
         </Button>
       </Group>
+      {storage.data && (
+        <Stack gap={4} mb="sm" data-testid="import-storage">
+          <Text size="sm" c="dimmed">
+            Kept files: {fmtBytes(storage.data.used_bytes)} of {fmtBytes(storage.data.quota_bytes)} ({fmtNumber(storage.data.files)}{' '}
+            {storage.data.files === 1 ? 'file' : 'files'}). Each import keeps its file so it can run again; delete the files you no longer
+            need to make room.
+          </Text>
+          <Progress
+            size="sm"
+            value={Math.min(100, (storage.data.used_bytes / storage.data.quota_bytes) * 100)}
+            color={storage.data.used_bytes / storage.data.quota_bytes > 0.9 ? 'red' : 'blue'}
+            aria-label="Storage used by kept files"
+          />
+        </Stack>
+      )}
       {list.isPending && <Loading label="Loading imports" />}
       {list.error && <ErrorState error={list.error} feature="The import history" />}
       {list.data && !rows.length && <EmptyState title="No import yet">Files you import appear here, with their results.</EmptyState>}
@@ -452,12 +484,39 @@ function RecentImports({ current, onOpen }: { current: string | null; onOpen: (i
                   >
                     Run again
                   </Button>
+                  <Button
+                    size="compact-xs"
+                    variant="subtle"
+                    color="red"
+                    disabled={!DONE.has(r.status) || !r.storage_location}
+                    onClick={() => setDeleting(r)}
+                    aria-label={`Delete the kept file of ${r.file_name}`}
+                  >
+                    Delete file
+                  </Button>
                 </Group>
               ),
             },
           ]}
         />
       )}
+      <Modal opened={!!deleting} onClose={() => setDeleting(null)} title="Delete the kept file?">
+        <Stack>
+          <Text size="sm">
+            The file of <span className="mono">{deleting?.file_name}</span> is deleted to free its storage. The import, its counts and its
+            problems stay, and nothing it stored is removed; it can no longer run again.
+          </Text>
+          {deleteFile.error && <ErrorState error={deleteFile.error} feature="Deleting the file" />}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setDeleting(null)}>
+              Keep it
+            </Button>
+            <Button color="red" loading={deleteFile.isPending} onClick={() => deleting && deleteFile.mutate(deleting.id)}>
+              Delete file
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
     </Card>
   );
 }

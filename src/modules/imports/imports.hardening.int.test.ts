@@ -3,6 +3,8 @@
  * with a helpful message, uploads have a row cap and a storage quota, and an interrupted run never stays
  * `running`.
  */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -252,5 +254,68 @@ describe('upload limits', () => {
     const runs = await t.request('GET', '/api/v1/imports', { token: key });
     expect(runs.body.data[0]).toMatchObject({ status: 'failed', error: { code: 'IMPORT_TOO_MANY_ROWS' } });
     expect(runs.body.data[0].rows_read).toBeLessThanOrEqual(3000);
+  });
+
+  it("kept uploads stay within the tenant's storage quota: a clear 413, nothing left behind, space freed by deleting a file", async () => {
+    const A = await t.createTenant();
+    const B = await t.createTenant();
+    const keyA = await A.apiKey(['catalog:write', 'interactions:write']);
+    const catalogOnly = await A.apiKey(['catalog:write']);
+    const keyB = await B.apiKey(['catalog:write']);
+    await t.database.db.execute(
+      sql`UPDATE tenants SET settings = settings || '{"imports": {"storage_quota_bytes": 5000}}'::jsonb WHERE id = ${A.tenantId}`,
+    );
+    const file = (n: number) =>
+      `item_id,name\n${Array.from({ length: 200 }, (_, i) => `f${n}-${String(i).padStart(3, '0')},x`).join('\n')}\n`;
+    const size = Buffer.byteLength(file(1));
+    expect(size).toBeGreaterThan(1600);
+    expect(size).toBeLessThan(2500); // two fit in 5,000 bytes, three do not
+    const objects = async (tenantId: string) =>
+      (
+        await fs.readdir(path.join(t.dataDir, 'objects', tenantId, 'uploads'), { recursive: true, withFileTypes: true }).catch(() => [])
+      ).filter((e) => e.isFile()).length;
+
+    const first = await upload('items', keyA, file(1));
+    expect(first.status).toBe(200);
+    expect((await upload('items', keyA, file(2))).status).toBe(200);
+    let use = await t.request('GET', '/api/v1/imports/storage', { token: keyA });
+    expect(use.body).toEqual({ used_bytes: 2 * size, files: 2, quota_bytes: 5000 });
+    // the third is refused while it streams: a 413 that says what to do, no import, no file kept
+    const refused = await upload('items', keyA, file(3));
+    expect(refused.status).toBe(413);
+    expect(refused.body.error.code).toBe('IMPORT_STORAGE_QUOTA_EXCEEDED');
+    expect(refused.body.error.message).toContain('DELETE /api/v1/imports/:id/file');
+    expect(await objects(A.tenantId)).toBe(2);
+    expect((await t.request('GET', '/api/v1/imports', { token: keyA })).body.data).toHaveLength(2);
+    // another tenant's uploads are its own: B is not limited by A's use, and cannot touch A's files
+    expect((await upload('items', keyB, file(4))).status).toBe(200);
+    expect((await t.request('DELETE', `/api/v1/imports/${first.body.import_id ?? first.body.id}/file`, { token: keyB })).status).toBe(404);
+    expect((await t.request('DELETE', '/api/v1/imports/not-a-uuid/file', { token: keyA })).status).toBe(404);
+
+    // deleting a file frees its bytes; the import stays, and can no longer run again
+    const firstId = first.body.import_id ?? first.body.id;
+    const deleted = await t.request('DELETE', `/api/v1/imports/${firstId}/file`, { token: keyA });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.status).toBe('succeeded');
+    expect(await objects(A.tenantId)).toBe(1);
+    expect((await t.request('DELETE', `/api/v1/imports/${firstId}/file`, { token: keyA })).status).toBe(200); // again: nothing to do
+    expect((await t.request('POST', `/api/v1/imports/${firstId}/rerun`, { token: keyA, body: {} })).body.error.code).toBe(
+      'IMPORT_FILE_GONE',
+    );
+    use = await t.request('GET', '/api/v1/imports/storage', { token: keyA });
+    expect(use.body).toMatchObject({ used_bytes: size, files: 1 });
+
+    // an interactions import's file needs interactions:write to delete
+    const events = await upload('interactions', keyA, 'user_id,item_id,event_type,timestamp\nu1,f1-001,view,2026-01-02T03:04:05Z\n');
+    expect(events.status, JSON.stringify(events.body)).toBe(200);
+    const eventsId = events.body.import_id ?? events.body.id;
+    expect((await t.request('DELETE', `/api/v1/imports/${eventsId}/file`, { token: catalogOnly })).status).toBe(403);
+
+    // four racing uploads with room for about one more: the quota holds, each refusal is a 413, no orphan file
+    const racing = await Promise.all([5, 6, 7, 8].map((n) => upload('items', keyA, file(n))));
+    expect(racing.every((r) => r.status === 200 || (r.status === 413 && r.body.error.code === 'IMPORT_STORAGE_QUOTA_EXCEEDED'))).toBe(true);
+    use = await t.request('GET', '/api/v1/imports/storage', { token: keyA });
+    expect(use.body.used_bytes).toBeLessThanOrEqual(5000);
+    expect(await objects(A.tenantId)).toBe(use.body.files);
   });
 });

@@ -84,6 +84,20 @@ export function createImportsRepository() {
       ))!;
     },
 
+    /** Bytes and number of the tenant's kept upload files. */
+    async storedBytes(q: Q, tenantId: string): Promise<{ bytes: number; files: number }> {
+      const row = await queryOne<{ bytes: number; files: number }>(
+        q,
+        sql`SELECT COALESCE(sum(file_bytes), 0)::float8 AS bytes, count(*)::int AS files FROM import_runs WHERE tenant_id = ${tenantId} AND storage_key IS NOT NULL`,
+      );
+      return row ?? { bytes: 0, files: 0 };
+    },
+
+    /** Forgets the run's kept file (the file itself is deleted by the caller). */
+    async clearStored(q: Q, tenantId: string, id: string): Promise<void> {
+      await q.execute(sql`UPDATE import_runs SET storage_key = NULL, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`);
+    },
+
     async setStored(q: Q, tenantId: string, id: string, f: { storageKey: string; fileBytes: number }): Promise<void> {
       await q.execute(
         sql`UPDATE import_runs SET storage_key = ${f.storageKey}, file_bytes = ${f.fileBytes}, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${id}`,

@@ -303,6 +303,42 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
   );
 
   r.get(
+    '/api/v1/imports/storage',
+    {
+      schema: {
+        tags: ['imports'],
+        summary: "The tenant's kept upload files: bytes used, files, and the storage quota (beyond it an upload is a 413)",
+        response: { 200: s.importStorage, ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'imports:write' } },
+    },
+    async (request) => {
+      const u = await service.storageUse(tenantContext(request));
+      return { used_bytes: u.bytes, files: u.files, quota_bytes: u.quotaBytes };
+    },
+  );
+
+  r.delete(
+    '/api/v1/imports/:id/file',
+    {
+      schema: {
+        tags: ['imports'],
+        summary: "Delete an import's kept file to free storage (the import, its counts and problems stay; it can no longer run again)",
+        params: z.object({ id: z.string().max(100) }),
+        response: { 200: s.importRun, ...errorResponses },
+      },
+      config: { auth: { kind: 'tenant', permission: 'imports:write' }, audit: { action: 'import.file.delete', resourceType: 'import' } },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const run = await service.get(ctx, request.params.id);
+      requirePermission(ctx, run.kind === 'items' ? 'catalog:write' : 'interactions:write');
+      request.auditTarget = { resourceId: run.id };
+      return toRun(await service.deleteFile(ctx, run.id), ctx.tenantId, deps.clock());
+    },
+  );
+
+  r.get(
     '/api/v1/imports',
     {
       schema: {

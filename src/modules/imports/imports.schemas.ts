@@ -171,3 +171,6 @@ export const dataQualityResponse = z.object({
   validity: z.object({ window_days: z.number(), imports: z.number(), rows_accepted: z.number(), rows_rejected: z.number() }),
   freshness: z.object({ last_item_update_at: z.string().nullable(), last_interaction_at: z.string().nullable() }),
 });
+
+/** The tenant's kept upload files against its storage quota. */
+export const importStorage = z.object({ used_bytes: z.number(), files: z.number(), quota_bytes: z.number() });

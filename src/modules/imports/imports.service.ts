@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { type Readable, Transform, pipeline as streamPipeline } from 'node:stream';
 import { z } from 'zod';
 import {
   type Q,
@@ -35,7 +35,22 @@ export interface ImportsServiceDeps {
   jobs: JobQueue;
   /** Hard cap on decompressed bytes (the pipeline's), used when sniffing a gzip's head. */
   maxDecompressedBytes: number;
+  /** Bytes of kept uploads the tenant may have (its `settings.imports.storage_quota_bytes`, else the configured one). */
+  storageQuota: (tenantId: string) => Promise<number>;
 }
+
+/** An upload being written, counted against the quota until its import records it (or it is discarded). */
+interface PendingUpload {
+  bytes: number;
+  at: number;
+}
+/** A pending upload never recorded for this long was lost with its request: it no longer counts. */
+const PENDING_STALE_MS = 60 * 60_000;
+/** While an upload streams, the stored total is read again at most every this many bytes (or when one settles). */
+const QUOTA_RECHECK_BYTES = 8 * 1024 * 1024;
+
+const formatBytes = (n: number) =>
+  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MB` : `${Math.ceil(n / 1024)} kB`;
 
 /** Upload options as given in the multipart fields (already parsed from text). */
 export interface UploadOptions {
@@ -86,6 +101,63 @@ const safeName = (name: string): string => {
 const jobPayload = z.object({ importId: z.string().uuid() });
 
 export function createImportsService(deps: ImportsServiceDeps) {
+  // Uploads being written per tenant (key -> bytes so far): with the stored total they make the quota exact in this
+  // process, also for uploads racing each other; `generation` moves whenever one settles, so the stored total is read again.
+  const pending = new Map<string, Map<string, PendingUpload>>();
+  let generation = 0;
+  const pendingBytes = (tenantId: string, now: number) => {
+    let n = 0;
+    for (const [key, p] of pending.get(tenantId) ?? []) {
+      if (now - p.at > PENDING_STALE_MS) pending.get(tenantId)!.delete(key);
+      else n += p.bytes;
+    }
+    return n;
+  };
+  const settle = (tenantId: string, key: string) => {
+    if (pending.get(tenantId)?.delete(key)) generation++;
+    if (pending.get(tenantId)?.size === 0) pending.delete(tenantId);
+  };
+  const quotaExceeded = (used: number, quota: number) =>
+    new AppError(
+      'payload_too_large',
+      'IMPORT_STORAGE_QUOTA_EXCEEDED',
+      `The kept uploads of this tenant would pass its storage quota (${formatBytes(used)} of ${formatBytes(quota)} used). ` +
+        'Delete the files of old imports (DELETE /api/v1/imports/:id/file, or Import → Recent imports), or ask the administrator to raise settings.imports.storage_quota_bytes.',
+    );
+
+  /** The upload stream, counted into `entry`, failing once the tenant's kept files and pending uploads pass the quota. */
+  async function quotaGuard(tenantId: string, entry: PendingUpload): Promise<Transform> {
+    const quota = await deps.storageQuota(tenantId);
+    let stored = (await deps.repo.storedBytes(deps.db, tenantId)).bytes;
+    let seen = generation;
+    let sinceCheck = 0;
+    const over = () => stored + pendingBytes(tenantId, Date.now()) > quota;
+    if (over()) throw quotaExceeded(stored + pendingBytes(tenantId, Date.now()), quota);
+    let failed = false;
+    return new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        if (failed) return done(); // refused already: the rest is dropped
+        entry.bytes += chunk.length;
+        sinceCheck += chunk.length;
+        const check = async () => {
+          if (seen !== generation || sinceCheck >= QUOTA_RECHECK_BYTES) {
+            seen = generation;
+            sinceCheck = 0;
+            stored = (await deps.repo.storedBytes(deps.db, tenantId)).bytes;
+          }
+          if (over()) throw quotaExceeded(stored + pendingBytes(tenantId, Date.now()) - chunk.length, quota);
+        };
+        check().then(
+          () => done(null, chunk),
+          (err: unknown) => {
+            failed = true;
+            done(err as Error);
+          },
+        );
+      },
+    });
+  }
+
   const { repo, pipeline, storage, jobs, db } = deps;
 
   /**
@@ -125,6 +197,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
   async function refuseBinary(tenantId: string, key: string, bytes: number): Promise<void> {
     const problem = await sniffBinaryInput(await storage.get(tenantId, key), gzipCap(bytes, deps.maxDecompressedBytes));
     if (!problem) return;
+    settle(tenantId, key);
     await storage.delete(tenantId, key).catch(() => undefined);
     throw problem;
   }
@@ -188,9 +261,23 @@ export function createImportsService(deps: ImportsServiceDeps) {
     /** Keeps the raw upload in the tenant's object storage (`uploads/<id>/<name>`), streaming. */
     async storeUpload(ctx: TenantContext, id: string, fileName: string, stream: Readable): Promise<{ key: string; bytes: number }> {
       const key = `uploads/${id}/${safeName(fileName)}`;
+      const entry: PendingUpload = { bytes: 0, at: Date.now() };
+      let forTenant = pending.get(ctx.tenantId);
+      if (!forTenant) pending.set(ctx.tenantId, (forTenant = new Map()));
+      forTenant.set(key, entry);
       try {
-        return await storage.put(ctx.tenantId, key, stream);
+        const guard = await quotaGuard(ctx.tenantId, entry);
+        // errors of either side end both (the storage's own pipeline reports them); never an unhandled 'error'
+        const out = await storage.put(
+          ctx.tenantId,
+          key,
+          streamPipeline(stream, guard, () => undefined),
+        );
+        entry.bytes = out.bytes;
+        return out;
       } catch (err) {
+        settle(ctx.tenantId, key);
+        stream.resume(); // a refused upload's remaining bytes are read and dropped, so the request can be answered
         await storage.delete(ctx.tenantId, key).catch(() => undefined);
         throw err;
       }
@@ -198,7 +285,31 @@ export function createImportsService(deps: ImportsServiceDeps) {
 
     /** Removes a kept upload that was refused before it became an import. */
     async discardUpload(ctx: TenantContext, key: string): Promise<void> {
+      settle(ctx.tenantId, key);
       await storage.delete(ctx.tenantId, key).catch(() => undefined);
+    },
+
+    /** Bytes and files of the tenant's kept uploads, and its quota. */
+    async storageUse(ctx: TenantContext): Promise<{ bytes: number; files: number; quotaBytes: number }> {
+      const [used, quotaBytes] = await Promise.all([repo.storedBytes(db, ctx.tenantId), deps.storageQuota(ctx.tenantId)]);
+      return { ...used, quotaBytes };
+    },
+
+    /** Deletes an import's kept file (the import's record, counts and problems stay; it can no longer run again). */
+    async deleteFile(ctx: TenantContext, id: string): Promise<ImportRunRow> {
+      const run = await this.get(ctx, id);
+      if (run.status === 'queued' || run.status === 'running')
+        throw new AppError(
+          'conflict',
+          'IMPORT_STILL_RUNNING',
+          'This import is still running: wait for it to finish before deleting its file.',
+        );
+      if (run.storageKey) {
+        await repo.clearStored(db, ctx.tenantId, run.id);
+        await storage.delete(ctx.tenantId, run.storageKey).catch(() => undefined);
+        generation++;
+      }
+      return (await repo.get(db, ctx.tenantId, run.id))!;
     },
 
     /** Creates the import run for a stored upload and processes it now (small files) or as a job. */
@@ -215,6 +326,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
       const actor = ctx.actor.type === 'system' ? `system:${ctx.actor.id}` : `${ctx.actor.type}:${ctx.actor.id}`;
       await repo.create(db, ctx.tenantId, { id: u.id, kind, mode, fileName: u.fileName.slice(0, 300), options, createdBy: actor });
       await repo.setStored(db, ctx.tenantId, u.id, { storageKey: u.key, fileBytes: u.bytes });
+      settle(ctx.tenantId, u.key);
       if (mode === 'async') {
         const job = await jobs.enqueue(ctx.tenantId, IMPORT_JOB, { importId: u.id });
         await repo.setJob(db, ctx.tenantId, u.id, job.id);
@@ -242,6 +354,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
       await refuseBinary(ctx.tenantId, stored.key, stored.bytes);
       await repo.create(db, ctx.tenantId, { id, kind, mode: 'sync', fileName: file.name.slice(0, 300), options, createdBy: actor });
       await repo.setStored(db, ctx.tenantId, id, { storageKey: stored.key, fileBytes: stored.bytes });
+      settle(ctx.tenantId, stored.key);
       const outcome = await runToEnd(ctx.tenantId, (await repo.get(db, ctx.tenantId, id))!, undefined, (c) =>
         onProgress?.(c, stored.bytes),
       );
@@ -283,7 +396,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
           rerunOf: first.id,
         });
       } catch (err) {
-        if (!(await repo.get(db, ctx.tenantId, newRunId))) await storage.delete(ctx.tenantId, copy.key).catch(() => undefined);
+        if (!(await repo.get(db, ctx.tenantId, newRunId))) await this.discardUpload(ctx, copy.key);
         throw err;
       }
     },

@@ -15,14 +15,19 @@ import { createQualityService } from './quality.service.ts';
 export interface ImportsModuleDeps {
   catalog: CatalogModule;
   events: EventsModule;
-  /** A tenant's settings (`imports.max_rows` overrides the configured row cap per upload). */
+  /** A tenant's settings (`imports.max_rows` and `imports.storage_quota_bytes` override the configured limits). */
   tenantSettings?: (tenantId: string) => Promise<Record<string, unknown>>;
 }
 
 /** The row cap for a tenant: its `settings.imports.max_rows` when a positive integer, else the configured one. */
 export function maxRowsOf(settings: Record<string, unknown> | undefined, configured: number): number {
-  const v = (settings?.imports as { max_rows?: unknown } | undefined)?.max_rows;
-  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : configured;
+  return positiveSetting(settings, 'max_rows') ?? configured;
+}
+
+/** A tenant's `settings.imports.<name>` when a positive integer. */
+function positiveSetting(settings: Record<string, unknown> | undefined, name: 'max_rows' | 'storage_quota_bytes'): number | undefined {
+  const v = (settings?.imports as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
 export function createImportsModule(platform: PlatformServices, deps: ImportsModuleDeps) {
@@ -47,6 +52,9 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     storage: platform.storage,
     jobs: platform.jobs,
     maxDecompressedBytes,
+    storageQuota: async (tenantId) =>
+      positiveSetting(await deps.tenantSettings?.(tenantId).catch(() => undefined), 'storage_quota_bytes') ??
+      platform.config.imports.storageQuotaBytes,
   });
   service.registerJobs();
   const quality = createQualityService({ db: platform.db, repo, catalog: deps.catalog, events: deps.events });
