@@ -51,6 +51,7 @@ import { createExperimentsModule } from './modules/experiments/index.ts';
 import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
 import { createPredictionsModule } from './modules/predictions/index.ts';
+import { createWebhooksModule } from './modules/webhooks/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { registerStorefront } from './platform/storefront.ts';
 import { systemContext } from './platform/access.ts';
@@ -99,6 +100,7 @@ export interface LoupeApp {
     visibility: ReturnType<typeof createVisibilityModule>;
     billing: ReturnType<typeof createBillingModule>;
     predictions: ReturnType<typeof createPredictionsModule>;
+    webhooks: ReturnType<typeof createWebhooksModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -222,7 +224,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantSettings: (id) => tenancy.tenants.getTenant(id).then((t) => t.settings),
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
+  const webhooks = createWebhooksModule(platform);
   const pricing = createPricingModule(platform, {
+    webhooks: webhooks.publisher,
     findCatalogItem: catalog.findItem,
     tenantName: async (id) => (await tenancy.tenants.getTenant(id)).name,
     catalogGtins: async (tenantId, itemIds) =>
@@ -255,6 +259,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
     recsModels: (ctx) => recs.modelVersions(ctx),
     tenantSettings,
+    webhooks: webhooks.publisher,
   });
   // Erasing a person deletes their features and scores in the same transaction.
   identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
@@ -332,6 +337,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await visibility.routes(app);
   await billing.routes(app);
   await predictions.routes(app);
+  await webhooks.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -370,6 +376,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await registerDashboard(app);
 
   await app.ready();
+  webhooks.startSweeping();
   return {
     app,
     jobs,
@@ -389,9 +396,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       visibility,
       billing,
       predictions,
+      webhooks,
     },
     storage,
     async close() {
+      webhooks.stop();
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();

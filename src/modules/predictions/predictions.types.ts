@@ -6,6 +6,7 @@
 import type { IdentifierInput } from '../identity/index.ts';
 import type { CustomerOrdersRepository, OrderStatsRepository } from '../identity/index.ts';
 import type { TenantContext } from '../../platform/index.ts';
+import type { WebhookPublisher } from '../webhooks/index.ts';
 
 export interface PredictionsIdentityPort {
   findActiveProfile(tenantId: string, ref: { profileId: string } | { identifier: IdentifierInput }): Promise<string | null>;
@@ -27,4 +28,6 @@ export interface PredictionsPorts {
   identity: PredictionsIdentityPort;
   recsModels(ctx: TenantContext): Promise<RecsModelSummary[]>;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+  /** Webhooks' outbox: segment entries and churn-threshold crossings, emitted when scores are replaced. */
+  webhooks?: WebhookPublisher | undefined;
 }
