@@ -38,7 +38,7 @@ function header(headers: HeaderBag, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function base64ToBytes(b64: string): Uint8Array | null {
+function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> | null {
   try {
     const bin = atob(b64);
     const out = new Uint8Array(bin.length);

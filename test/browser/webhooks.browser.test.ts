@@ -84,7 +84,11 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Webhooks in chromium', () => {
     expect(csv).toContain('webhook.test,succeeded,1,204');
 
     await table.getByRole('button', { name: 'Redeliver' }).click();
-    await pollUntil('redelivered', async () => received.length, (n) => n === 2);
+    await pollUntil(
+      'redelivered',
+      async () => received.length,
+      (n) => n === 2,
+    );
     expect(received[1]!.headers['webhook-id']).toBe(received[0]!.headers['webhook-id']);
     await page.reload();
     await page.getByTestId('webhook-stats-summary').waitFor();
@@ -98,7 +102,11 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Webhooks in chromium', () => {
     const { page } = await openPage(browser);
     await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
     await page.route('**/api/v1/webhooks/deliveries*', (route) =>
-      route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":{"code":"INTERNAL","message":"boom","request_id":"r1"}}' }),
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: '{"error":{"code":"INTERNAL","message":"boom","request_id":"r1"}}',
+      }),
     );
     await page.goto(`${base}/settings/webhooks`);
     await page.getByRole('alert').filter({ hasText: 'boom' }).waitFor({ timeout: 20_000 });

@@ -11,7 +11,14 @@ describe('scoreEvents', () => {
       ['a', 'champions', 0.1],
       ['b', 'at_risk', 0.7],
     ]);
-    expect(scoreEvents(p, [...p].map(([profileId, s]) => ({ profileId, ...s })), 0.5, at)).toEqual([]);
+    expect(
+      scoreEvents(
+        p,
+        [...p].map(([profileId, s]) => ({ profileId, ...s })),
+        0.5,
+        at,
+      ),
+    ).toEqual([]);
   });
 
   it('the first run of a tenant is a baseline, later newcomers enter their segment', () => {

@@ -27,7 +27,10 @@ export function createWebhooksModule(platform: PlatformServices) {
   const sweep = () =>
     service.sweep().catch((err: unknown) => platform.log.warn({ err }, 'webhook sweep failed; it runs again at the next tick'));
   return {
-    publisher: { publish: (q, tenantId, events) => service.publish(q, tenantId, events), dispatch: service.dispatch } satisfies WebhookPublisher,
+    publisher: {
+      publish: (q, tenantId, events) => service.publish(q, tenantId, events),
+      dispatch: service.dispatch,
+    } satisfies WebhookPublisher,
     /** Sweeps once now (outbox rows a stopped process never dispatched), then every `sweepMs`. */
     startSweeping(): void {
       void sweep();

@@ -93,9 +93,9 @@ export function checkUrlShape(text: string): UrlCheck {
 
 /** The start of a response body kept in the log: at most `maxBytes` of UTF-8, cut on a character boundary. */
 export function truncateBody(body: Buffer, maxBytes = 1024): string {
-  if (body.length <= maxBytes) return body.toString('utf8').replace(/\u0000/g, '');
+  if (body.length <= maxBytes) return body.toString('utf8').replaceAll('\u0000', '');
   let end = maxBytes;
   // step back over UTF-8 continuation bytes so no character is split
   while (end > 0 && (body[end]! & 0xc0) === 0x80) end--;
-  return body.subarray(0, end).toString('utf8').replace(/\u0000/g, '');
+  return body.subarray(0, end).toString('utf8').replaceAll('\u0000', '');
 }

@@ -19,7 +19,7 @@ interface Received {
   headers: Record<string, string>;
   body: string;
 }
-let received: Received[] = [];
+const received: Received[] = [];
 const hung: http.ServerResponse[] = [];
 const failFirst = new Map<string, number>();
 let receiver: http.Server;
@@ -86,7 +86,11 @@ async function endpoint(who: { token: string }, path: string, eventTypes = ['*']
 const at = (path: string) => received.filter((r) => r.path === path);
 const delivery = async (who: { token: string }, id: string) => (await api(who, 'GET', `/api/v1/webhooks/deliveries/${id}`)).body;
 const settled = (who: { token: string }, id: string) =>
-  pollUntil(`delivery ${id} settled`, () => delivery(who, id), (d) => d.status === 'succeeded' || d.status === 'failed');
+  pollUntil(
+    `delivery ${id} settled`,
+    () => delivery(who, id),
+    (d) => d.status === 'succeeded' || d.status === 'failed',
+  );
 
 async function publish(tenantId: string, events: { type: 'pricing.price_alert.triggered' | 'webhook.test'; key: string }[]) {
   const wh = t.modules.webhooks.publisher;
@@ -118,7 +122,9 @@ describe('endpoints and signatures', () => {
     expect(req!.headers['webhook-id']).toBe(`msg_${sent.body.message_id.replace(/-/g, '')}`);
     // the SDK's helper agrees, and refuses a tampered body, another secret and an old delivery
     await expect(verifyWebhook(ep.secret, req!.headers, req!.body)).resolves.toMatchObject({ type: 'webhook.test' });
-    await expect(verifyWebhook(ep.secret, req!.headers, req!.body.replace('test', 'tost'))).rejects.toMatchObject({ code: 'no_matching_signature' });
+    await expect(verifyWebhook(ep.secret, req!.headers, req!.body.replace('test', 'tost'))).rejects.toMatchObject({
+      code: 'no_matching_signature',
+    });
     const other = (await endpoint(A, '/a-other')).secret;
     await expect(verifyWebhook(other, req!.headers, req!.body)).rejects.toBeInstanceOf(WebhookVerificationError);
     await expect(verifyWebhook(ep.secret, req!.headers, req!.body, { now: new Date(Date.now() + 600_000) })).rejects.toMatchObject({
@@ -179,7 +185,15 @@ describe('endpoints and signatures', () => {
       expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(400);
     }
     const deep = `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`;
-    expect((await t.request('POST', '/api/v1/webhooks/endpoints', { token: A.token, body: deep, headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    expect(
+      (
+        await t.request('POST', '/api/v1/webhooks/endpoints', {
+          token: A.token,
+          body: deep,
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(400);
     const ep = await endpoint(A, '/dup');
     expect((await create(ok)).status).toBe(409);
     const huge = await t.request('POST', `/api/v1/webhooks/endpoints/${ep.id}/rotate-secret`, {
@@ -232,7 +246,11 @@ describe('tenants', () => {
       x.tenantId,
       Array.from({ length: 6 }, (_, i) => ({ type: 'pricing.price_alert.triggered' as const, key: `hang-${i}` })),
     );
-    await pollUntil('two hanging requests', async () => hung.length, (n) => n >= 2);
+    await pollUntil(
+      'two hanging requests',
+      async () => hung.length,
+      (n) => n >= 2,
+    );
     const fast = await publish(y.tenantId, [{ type: 'pricing.price_alert.triggered', key: 'fast-1' }]);
     await settled({ token: y.ownerToken }, fast.deliveryIds[0]!);
     // tenant y was served while x's endpoint still held its two requests and the rest of x's waited
@@ -295,7 +313,11 @@ describe('delivery', () => {
     const asks = await Promise.all(Array.from({ length: 4 }, () => api(A, 'POST', `/api/v1/webhooks/deliveries/${first.id}/redeliver`)));
     expect(asks.map((x) => x.status)).toEqual([202, 202, 202, 202]);
     const d = await settled(A, first.id);
-    await pollUntil('queue idle', async () => (await t.jobs.list(A.tenantId, { type: 'webhooks.deliver', status: 'queued', limit: 5 })).length, (n) => n === 0);
+    await pollUntil(
+      'queue idle',
+      async () => (await t.jobs.list(A.tenantId, { type: 'webhooks.deliver', status: 'queued', limit: 5 })).length,
+      (n) => n === 0,
+    );
     expect(d.attempts).toBe(2);
     const reqs = at('/redeliver');
     expect(reqs).toHaveLength(2);
@@ -358,7 +380,11 @@ describe('producers and the outbox', () => {
         headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
       });
       expect(up.status).toBe(202);
-      await pollUntil('feed import', async () => (await t.request('GET', up.body.status_url, { token: key })).body.status, (s) => s === 'succeeded');
+      await pollUntil(
+        'feed import',
+        async () => (await t.request('GET', up.body.status_url, { token: key })).body.status,
+        (s) => s === 'succeeded',
+      );
     };
     await importPrice('60.00');
     const productId = (await t.request('GET', '/api/v1/pricing/offers?q=P1', { token: key })).body.data[0].match_group_id;

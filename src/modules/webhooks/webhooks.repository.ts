@@ -129,7 +129,10 @@ export const webhooksRepository = {
   async deleteEndpoint(q: Q, tenantId: string, id: string): Promise<boolean> {
     await q.execute(sql`DELETE FROM webhook_delivery_attempts WHERE tenant_id = ${tenantId} AND endpoint_id = ${id}`);
     await q.execute(sql`DELETE FROM webhook_outbound_deliveries WHERE tenant_id = ${tenantId} AND endpoint_id = ${id}`);
-    const r = await queryOne<{ id: string }>(q, sql`DELETE FROM webhook_endpoints WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`);
+    const r = await queryOne<{ id: string }>(
+      q,
+      sql`DELETE FROM webhook_endpoints WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
+    );
     return r !== undefined;
   },
 
@@ -203,7 +206,16 @@ export const webhooksRepository = {
   recordAttempt: (
     q: Q,
     tenantId: string,
-    a: { deliveryId: string; endpointId: string; attempt: number; ok: boolean; statusCode: number | null; latencyMs: number; error: string | null; responseBody: string | null },
+    a: {
+      deliveryId: string;
+      endpointId: string;
+      attempt: number;
+      ok: boolean;
+      statusCode: number | null;
+      latencyMs: number;
+      error: string | null;
+      responseBody: string | null;
+    },
   ) =>
     q.execute(
       sql`INSERT INTO webhook_delivery_attempts (tenant_id, id, delivery_id, endpoint_id, attempt, ok, status_code, latency_ms, error, response_body)
@@ -240,7 +252,13 @@ export const webhooksRepository = {
   listDeliveries: (
     q: Q,
     tenantId: string,
-    f: { endpointId?: string | undefined; status?: DeliveryStatus | undefined; type?: string | undefined; before?: string | undefined; limit: number },
+    f: {
+      endpointId?: string | undefined;
+      status?: DeliveryStatus | undefined;
+      type?: string | undefined;
+      before?: string | undefined;
+      limit: number;
+    },
   ): Promise<DeliveryRow[]> =>
     queryRows<DeliveryRow>(
       q,

@@ -54,7 +54,10 @@ export async function webhooksRoutes(app: FastifyInstance, service: WebhooksServ
 
   r.get(
     '/api/v1/webhooks/event-types',
-    { schema: { tags, summary: 'Event types Loupe sends to webhook endpoints', response: { 200: s.eventTypesResponse, ...errorResponses } }, config: manage },
+    {
+      schema: { tags, summary: 'Event types Loupe sends to webhook endpoints', response: { 200: s.eventTypesResponse, ...errorResponses } },
+      config: manage,
+    },
     async () => ({ data: EVENT_TYPES.map((e) => ({ type: e.type, description: e.description })) }),
   );
 
@@ -71,19 +74,29 @@ export async function webhooksRoutes(app: FastifyInstance, service: WebhooksServ
     },
     async (request, reply) => {
       const b = request.body;
-      const row = await service.createEndpoint(tenantContext(request), { url: b.url, description: b.description, eventTypes: b.event_types });
+      const row = await service.createEndpoint(tenantContext(request), {
+        url: b.url,
+        description: b.description,
+        eventTypes: b.event_types,
+      });
       request.auditTarget = { resourceId: row.id };
       return reply.code(201).send({ ...toEndpoint(row), secret: row.secret });
     },
   );
   r.get(
     '/api/v1/webhooks/endpoints',
-    { schema: { tags, summary: "The tenant's webhook endpoints", response: { 200: s.endpointListResponse, ...errorResponses } }, config: manage },
+    {
+      schema: { tags, summary: "The tenant's webhook endpoints", response: { 200: s.endpointListResponse, ...errorResponses } },
+      config: manage,
+    },
     async (request) => ({ data: (await service.listEndpoints(tenantContext(request))).map(toEndpoint) }),
   );
   r.get(
     '/api/v1/webhooks/endpoints/:id',
-    { schema: { tags, summary: 'One webhook endpoint', params: idParams, response: { 200: s.endpointSchema, ...errorResponses } }, config: manage },
+    {
+      schema: { tags, summary: 'One webhook endpoint', params: idParams, response: { 200: s.endpointSchema, ...errorResponses } },
+      config: manage,
+    },
     async (request) => toEndpoint(await service.endpoint(tenantContext(request), request.params.id)),
   );
   r.patch(
@@ -114,7 +127,12 @@ export async function webhooksRoutes(app: FastifyInstance, service: WebhooksServ
   r.delete(
     '/api/v1/webhooks/endpoints/:id',
     {
-      schema: { tags, summary: 'Delete an endpoint with its deliveries and their log', params: idParams, response: { 204: z.null(), ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Delete an endpoint with its deliveries and their log',
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
       config: write('webhooks.endpoint.delete', 'webhook_endpoint'),
     },
     async (request, reply) => {
@@ -186,7 +204,12 @@ export async function webhooksRoutes(app: FastifyInstance, service: WebhooksServ
   r.get(
     '/api/v1/webhooks/deliveries/:id',
     {
-      schema: { tags, summary: 'A delivery and the log of its attempts', params: idParams, response: { 200: s.deliveryDetailSchema, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'A delivery and the log of its attempts',
+        params: idParams,
+        response: { 200: s.deliveryDetailSchema, ...errorResponses },
+      },
       config: manage,
     },
     async (request) => {

@@ -4,7 +4,18 @@
  * attempt, Standard Webhooks signatures, retries with backoff and jitter, a log of every attempt, auto-disable
  * after days of failures, redelivery and test sends.
  */
-import { AppError, type JobQueue, type PlatformServices, type Q, type TenantContext, isUuid, newId, notFound, parseNetworks, validation } from '../../platform/index.ts';
+import {
+  AppError,
+  type JobQueue,
+  type PlatformServices,
+  type Q,
+  type TenantContext,
+  isUuid,
+  newId,
+  notFound,
+  parseNetworks,
+  validation,
+} from '../../platform/index.ts';
 import {
   checkUrlShape,
   type EventType,
@@ -166,11 +177,18 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
     /** Sends a `webhook.test` event to one endpoint (even a disabled one is refused: enable it first). */
     async sendTest(ctx: TenantContext, id: string) {
       const e = await getEndpoint(ctx, id);
-      if (!e.enabled) throw new AppError('conflict', 'WEBHOOK_ENDPOINT_DISABLED', 'The endpoint is disabled: enable it before sending a test.');
+      if (!e.enabled)
+        throw new AppError('conflict', 'WEBHOOK_ENDPOINT_DISABLED', 'The endpoint is disabled: enable it before sending a test.');
       const published = await service.publish(
         db,
         ctx.tenantId,
-        [{ type: 'webhook.test', payload: { endpoint_id: id, message: 'This is a test event from Loupe.' }, idempotencyKey: `test:${newId()}` }],
+        [
+          {
+            type: 'webhook.test',
+            payload: { endpoint_id: id, message: 'This is a test event from Loupe.' },
+            idempotencyKey: `test:${newId()}`,
+          },
+        ],
         { endpointId: id },
       );
       await service.dispatch(published);
@@ -179,7 +197,13 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
 
     listDeliveries(
       ctx: TenantContext,
-      f: { endpointId?: string | undefined; status?: DeliveryStatus | undefined; type?: string | undefined; cursor?: string | undefined; limit: number },
+      f: {
+        endpointId?: string | undefined;
+        status?: DeliveryStatus | undefined;
+        type?: string | undefined;
+        cursor?: string | undefined;
+        limit: number;
+      },
     ) {
       if (f.cursor !== undefined && !isUuid(f.cursor))
         throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
@@ -261,7 +285,8 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
             : null,
         });
       }
-      if (status === 'pending' && next?.nextAttemptAt) await enqueue(tenantId, [{ id: deliveryId, attempt: d.attempts + 1, runAt: next.nextAttemptAt }]);
+      if (status === 'pending' && next?.nextAttemptAt)
+        await enqueue(tenantId, [{ id: deliveryId, attempt: d.attempts + 1, runAt: next.nextAttemptAt }]);
       return { outcome: status };
     },
 

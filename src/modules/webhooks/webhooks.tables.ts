@@ -65,9 +65,7 @@ export const webhookOutboundDeliveries = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('webhook_outbound_deliveries_message_endpoint_key').on(t.tenantId, t.messageId, t.endpointId),
     index('webhook_outbound_deliveries_endpoint_idx').on(t.tenantId, t.endpointId, t.id),
-    index('webhook_outbound_deliveries_due_idx')
-      .on(t.nextAttemptAt)
-      .where(sql`status IN ('pending', 'sending')`),
+    index('webhook_outbound_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status IN ('pending', 'sending')`),
   ],
 );
 

@@ -2,13 +2,7 @@ import { useMemo, useState } from 'react';
 import { Alert, Badge, Button, Code, Group, Modal, MultiSelect, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, get } from '../../api/client.ts';
-import type {
-  WebhookDelivery,
-  WebhookEndpoint,
-  WebhookEndpointWithSecret,
-  WebhookEventTypes,
-  WebhookStats,
-} from '../../api/types.ts';
+import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointWithSecret, WebhookEventTypes, WebhookStats } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { LineChart } from '../../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
@@ -60,7 +54,8 @@ export function Webhooks() {
     },
   });
   const patch = useMutation({
-    mutationFn: (v: { id: string; enabled: boolean }) => api<WebhookEndpoint>('PATCH', `/api/v1/webhooks/endpoints/${v.id}`, { body: { enabled: v.enabled } }),
+    mutationFn: (v: { id: string; enabled: boolean }) =>
+      api<WebhookEndpoint>('PATCH', `/api/v1/webhooks/endpoints/${v.id}`, { body: { enabled: v.enabled } }),
     onSuccess: invalidate,
   });
   const test = useMutation({
@@ -68,7 +63,8 @@ export function Webhooks() {
     onSuccess: invalidate,
   });
   const rotate = useMutation({
-    mutationFn: (id: string) => api<WebhookEndpointWithSecret>('POST', `/api/v1/webhooks/endpoints/${id}/rotate-secret`, { body: { grace_hours: 24 } }),
+    mutationFn: (id: string) =>
+      api<WebhookEndpointWithSecret>('POST', `/api/v1/webhooks/endpoints/${id}/rotate-secret`, { body: { grace_hours: 24 } }),
     onSuccess: (e) => {
       setShown(e);
       invalidate();
@@ -85,8 +81,8 @@ export function Webhooks() {
     <Stack>
       <Text size="sm" maw={760}>
         Loupe POSTs events (price alerts, segment entries, churn-risk crossings) to your endpoints as JSON, signed with the endpoint’s
-        secret (Standard Webhooks: headers <Code>webhook-id</Code>, <Code>webhook-timestamp</Code>, <Code>webhook-signature</Code>).
-        Failed deliveries are retried for about two days; verify them with <Code>verifyWebhook</Code> from <Code>@loupe/sdk/node</Code>.
+        secret (Standard Webhooks: headers <Code>webhook-id</Code>, <Code>webhook-timestamp</Code>, <Code>webhook-signature</Code>). Failed
+        deliveries are retried for about two days; verify them with <Code>verifyWebhook</Code> from <Code>@loupe/sdk/node</Code>.
       </Text>
       <form
         onSubmit={(e) => {
@@ -199,7 +195,13 @@ export function Webhooks() {
               label: '',
               render: (e) => (
                 <Group gap="xs" wrap="nowrap">
-                  <Button size="xs" variant="light" disabled={!e.enabled} onClick={() => test.mutate(e.id)} loading={test.isPending && test.variables === e.id}>
+                  <Button
+                    size="xs"
+                    variant="light"
+                    disabled={!e.enabled}
+                    onClick={() => test.mutate(e.id)}
+                    loading={test.isPending && test.variables === e.id}
+                  >
                     Send test
                   </Button>
                   <Button size="xs" variant="default" onClick={() => rotate.mutate(e.id)}>
@@ -280,7 +282,11 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpoint[] }) {
   const deliveries = useQuery({
     queryKey: ['webhook-deliveries', tenantId, status],
     queryFn: ({ signal }) =>
-      get<{ data: WebhookDelivery[]; next_cursor: string | null }>('/api/v1/webhooks/deliveries', { status: status ?? undefined, limit: 100 }, signal),
+      get<{ data: WebhookDelivery[]; next_cursor: string | null }>(
+        '/api/v1/webhooks/deliveries',
+        { status: status ?? undefined, limit: 100 },
+        signal,
+      ),
     refetchInterval: (q) => (q.state.data?.data.some((d) => d.status === 'pending' || d.status === 'sending') ? 2000 : false),
   });
   const redeliver = useMutation({
@@ -312,7 +318,17 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpoint[] }) {
               downloadCsv(
                 'webhook-deliveries.csv',
                 ['id', 'created_at', 'endpoint', 'type', 'status', 'attempts', 'last_status_code', 'last_latency_ms', 'last_error'],
-                rows.map((d) => [d.id, d.created_at, urls.get(d.endpoint_id) ?? d.endpoint_id, d.type, d.status, d.attempts, d.last_status_code, d.last_latency_ms, d.last_error]),
+                rows.map((d) => [
+                  d.id,
+                  d.created_at,
+                  urls.get(d.endpoint_id) ?? d.endpoint_id,
+                  d.type,
+                  d.status,
+                  d.attempts,
+                  d.last_status_code,
+                  d.last_latency_ms,
+                  d.last_error,
+                ]),
               )
             }
           >
@@ -342,7 +358,8 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpoint[] }) {
             {
               key: 'last',
               label: 'Last answer',
-              render: (d) => (d.last_error ? `${d.last_error}` : d.last_status_code ? `HTTP ${d.last_status_code} in ${d.last_latency_ms} ms` : '—'),
+              render: (d) =>
+                d.last_error ? `${d.last_error}` : d.last_status_code ? `HTTP ${d.last_status_code} in ${d.last_latency_ms} ms` : '—',
             },
             {
               key: 'redeliver',
