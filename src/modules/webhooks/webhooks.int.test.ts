@@ -407,6 +407,62 @@ describe('producers and the outbox', () => {
     expect(all.body.data).toHaveLength(1);
   });
 
+  it('predictions publish segment entries on change only: not on the first run, not on a rescore that moves nothing', async () => {
+    const c = await t.createTenant('Hooks predictions');
+    const who = { token: c.ownerToken };
+    await endpoint(who, '/predictions', ['predictions.*']);
+    const now = Date.now();
+    const day = 86_400_000;
+    const ids = await t.modules.identity.resolveMany(
+      c.tenantId,
+      Array.from({ length: 8 }, (_, i) => ({
+        identifiers: [{ type: 'user_id' as const, value: `p${i}` }],
+        channel: 'api' as const,
+        occurredAt: new Date(now - 400 * day),
+      })),
+    );
+    const buy = (profileId: string, daysAgo: number[], minor: bigint, tag: string) =>
+      daysAgo.map((d, k) => ({
+        profileId,
+        type: 'purchase' as const,
+        revenueMinor: minor,
+        currency: 'EUR',
+        orderId: `${tag}-${k}`,
+        channel: 'api' as const,
+        occurredAt: new Date(now - d * day),
+      }));
+    await t.modules.identity.recordActivity(
+      c.tenantId,
+      ids.flatMap((id, i) =>
+        buy(
+          id!,
+          Array.from({ length: 1 + (i % 4) }, (_, k) => 20 + i * 40 + k * 7),
+          BigInt(1000 + i * 900),
+          `o${i}`,
+        ),
+      ),
+    );
+    const train = () =>
+      t.modules.predictions.train(c.tenantId, { jobId: null, signal: new AbortController().signal, progress: async () => {} });
+    const segmentEvents = async () =>
+      (await api(who, 'GET', '/api/v1/webhooks/deliveries?type=predictions.segment.entered&limit=500')).body.data as { id: string }[];
+    await train();
+    expect(await segmentEvents()).toEqual([]);
+    // the customer who lapsed longest comes back with many recent, large orders: a new segment
+    await t.modules.identity.recordActivity(c.tenantId, buy(ids[7]!, [1, 2, 3, 4, 5, 6], 90_000n, 'back'));
+    await train();
+    const entered = await segmentEvents();
+    expect(entered.length).toBeGreaterThanOrEqual(1);
+    for (const d of entered) await settled(who, d.id);
+    const bodies = at('/predictions').map((r) => JSON.parse(r.body));
+    expect(bodies.map((b) => b.data.profile_id)).toContain(ids[7]);
+    expect(bodies.find((b) => b.data.profile_id === ids[7]).data.previous_segment).not.toBe(
+      bodies.find((b) => b.data.profile_id === ids[7]).data.segment,
+    );
+    await train();
+    expect((await segmentEvents()).length).toBe(entered.length);
+  });
+
   it('an outbox row written before a crash is delivered exactly once by a queue restarted on the same database', async () => {
     const c = await t.createTenant('Hooks crash');
     await endpoint({ token: c.ownerToken }, '/crash', ['pricing.*']);
