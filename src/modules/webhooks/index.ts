@@ -22,7 +22,7 @@ export interface WebhookPublisher {
 
 export function createWebhooksModule(platform: PlatformServices) {
   const service = createWebhooksService({ platform });
-  registerWebhooksJobs(platform.jobs, service, { maxInFlightPerTenant: platform.config.webhooks.maxInFlightPerTenant });
+  registerWebhooksJobs(platform.jobs, service);
   let timer: NodeJS.Timeout | undefined;
   const sweep = () =>
     service.sweep().catch((err: unknown) => platform.log.warn({ err }, 'webhook sweep failed; it runs again at the next tick'));

@@ -3,17 +3,18 @@ import type { JobQueue } from '../../platform/index.ts';
 import { DELIVER_JOB, type WebhooksService } from './webhooks.service.ts';
 
 /**
- * One job per attempt of one delivery. The per-tenant running cap is the tenant's in-flight limit: a tenant whose
- * endpoint hangs holds at most that many workers, and the queue's fair claim serves other tenants first.
+ * One delivery job per tenant at a time (woken by publishes, redeliveries, retries and the sweep): it sends at most
+ * `maxInFlightPerTenant` deliveries at once, so a tenant whose endpoint hangs holds one worker and that many
+ * connections, and the queue's fair claim serves other tenants' jobs on the other workers.
  */
-export function registerWebhooksJobs(jobs: JobQueue, service: WebhooksService, limits: { maxInFlightPerTenant: number }): void {
+export function registerWebhooksJobs(jobs: JobQueue, service: WebhooksService): void {
   jobs.register({
     type: DELIVER_JOB,
-    payload: z.object({ delivery_id: z.string().uuid() }).strict(),
+    payload: z.object({}).strict(),
     // HTTP failures are handled (and rescheduled) by the handler itself; these attempts cover database errors.
     maxAttempts: 3,
-    maxRunningPerTenant: limits.maxInFlightPerTenant,
-    maxQueuedPerTenant: 10_000,
-    handle: (run) => service.deliver(run.tenantId, run.payload.delivery_id),
+    maxRunningPerTenant: 1,
+    maxQueuedPerTenant: 1000,
+    handle: (run) => service.drain(run.tenantId, run.signal),
   });
 }

@@ -191,17 +191,31 @@ export const webhooksRepository = {
     ),
 
   /**
-   * Takes a due delivery for one attempt (pending and due, or a send whose process died): one caller wins, so two
-   * jobs for one delivery never both send it.
+   * Takes up to `limit` due deliveries of a tenant for one attempt each (pending and due, or sends whose process died),
+   * oldest due first. SKIP LOCKED and the status change make each one taken by one caller only.
    */
-  claim: (q: Q, tenantId: string, id: string): Promise<DeliveryRow | undefined> =>
-    queryOne<DeliveryRow>(
+  claimDue: (q: Q, tenantId: string, limit: number): Promise<DeliveryRow[]> =>
+    queryRows<DeliveryRow>(
       q,
-      sql`UPDATE webhook_outbound_deliveries d SET status = 'sending', attempts = attempts + 1, updated_at = now()
-          WHERE tenant_id = ${tenantId} AND id = ${id}
-            AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND updated_at < now() - ${STALE_SEND}))
+      // The CTE runs once (a LIMIT inside `id IN (...)` of an UPDATE is not guaranteed to be evaluated once).
+      sql`WITH picked AS (
+            SELECT id FROM webhook_outbound_deliveries
+            WHERE tenant_id = ${tenantId}
+              AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND updated_at < now() - ${STALE_SEND}))
+            ORDER BY next_attempt_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+          UPDATE webhook_outbound_deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+          FROM picked WHERE d.tenant_id = ${tenantId} AND d.id = picked.id
           RETURNING ${DELIVERY}`,
     ),
+
+  /** When the tenant's next pending delivery is due (null when none is pending). */
+  nextDue: async (q: Q, tenantId: string): Promise<Date | null> =>
+    (
+      await queryOne<{ at: Date | null }>(
+        q,
+        sql`SELECT min(next_attempt_at) AS at FROM webhook_outbound_deliveries WHERE tenant_id = ${tenantId} AND status = 'pending'`,
+      )
+    )?.at ?? null,
 
   recordAttempt: (
     q: Q,
@@ -292,14 +306,16 @@ export const webhooksRepository = {
     ),
 
   /**
-   * Due deliveries of every tenant (pending and due, or sends whose process died): the sweep re-enqueues their jobs,
-   * so an outbox row written before a crash, or a job lost to a full queue, is still delivered.
+   * Tenants with due deliveries (pending and due, or sends whose process died): the sweep wakes their delivery job,
+   * so an outbox row written before a crash, or a wake-up lost to a full queue, is still delivered.
    */
-  due: (q: Q, limit: number) =>
-    queryRows<{ tenantId: string; id: string; attempts: number }>(
-      q,
-      sql`SELECT tenant_id AS "tenantId", id, attempts FROM webhook_outbound_deliveries
-          WHERE (status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND updated_at < now() - ${STALE_SEND})
-          ORDER BY next_attempt_at LIMIT ${limit}`,
-    ),
+  tenantsWithDue: async (q: Q, limit: number): Promise<string[]> =>
+    (
+      await queryRows<{ tenantId: string }>(
+        q,
+        sql`SELECT DISTINCT tenant_id AS "tenantId" FROM webhook_outbound_deliveries
+            WHERE (status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND updated_at < now() - ${STALE_SEND})
+            LIMIT ${limit}`,
+      )
+    ).map((r) => r.tenantId),
 };

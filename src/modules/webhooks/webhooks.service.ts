@@ -27,7 +27,7 @@ import {
   shouldDisable,
   signatureHeader,
 } from './webhooks.core.ts';
-import { type DeliveryStatus, type EndpointSecrets, webhooksRepository as repo } from './webhooks.repository.ts';
+import { type DeliveryRow, type DeliveryStatus, type EndpointSecrets, webhooksRepository as repo } from './webhooks.repository.ts';
 import { type PrivatePolicy, resolveTarget, type SendResult, sendWebhook } from './webhooks.sender.ts';
 
 export const DELIVER_JOB = 'webhooks.deliver';
@@ -78,16 +78,75 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
     return e;
   };
 
-  /** Enqueues the attempt job of each delivery; a full queue is left to the sweep. */
-  async function enqueue(tenantId: string, items: readonly { id: string; attempt: number; runAt?: Date | undefined }[]) {
-    for (const d of items) {
-      try {
-        await jobs.enqueue(tenantId, DELIVER_JOB, { delivery_id: d.id }, { dedupeKey: `${d.id}:${d.attempt}`, runAt: d.runAt });
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'JOB_QUEUE_FULL') return;
-        throw err;
+  /**
+   * Wakes the tenant's delivery job: now, unless a job due now is already queued (a running one does not count: it
+   * may be past its last look, and what is published while it ends must not wait for the sweep), or at `runAt` (the
+   * next retry, one queued job per second of it). Two wake-ups racing may queue two jobs: the second finds nothing.
+   * A full queue is left to the sweep.
+   */
+  async function wake(tenantId: string, runAt?: Date): Promise<void> {
+    try {
+      if (runAt) {
+        const at = new Date(Math.ceil(runAt.getTime() / 1000) * 1000);
+        await jobs.enqueue(tenantId, DELIVER_JOB, {}, { dedupeKey: `at:${at.toISOString()}`, runAt: at });
+        return;
       }
+      const queued = await jobs.list(tenantId, { type: DELIVER_JOB, status: 'queued', limit: 10 });
+      if (queued.some((j) => new Date(j.runAt).getTime() <= Date.now())) return;
+      await jobs.enqueue(tenantId, DELIVER_JOB, {});
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'JOB_QUEUE_FULL')) throw err;
     }
+  }
+
+  /** One attempt of one claimed delivery: signs and sends it, logs the attempt, then finishes or reschedules it. */
+  async function attempt(tenantId: string, d: DeliveryRow): Promise<DeliveryStatus> {
+    const e = await repo.endpoint(db, tenantId, d.endpointId);
+    const m = await repo.message(db, tenantId, d.messageId);
+    let result: SendResult;
+    if (!e || !m) result = { ok: false, statusCode: null, latencyMs: 0, error: 'endpoint or message deleted', responseBody: null };
+    else if (!e.enabled) result = { ok: false, statusCode: null, latencyMs: 0, error: 'endpoint disabled', responseBody: null };
+    else {
+      const signing = [secrets.open(e.secret, sealContext(tenantId, e.id, 'current'))];
+      if (e.previousSecret && e.previousSecretExpiresAt && e.previousSecretExpiresAt > new Date())
+        signing.push(secrets.open(e.previousSecret, sealContext(tenantId, e.id, 'previous')));
+      const body = JSON.stringify({ type: m.type, timestamp: new Date(m.createdAt).toISOString(), data: m.payload });
+      const id = messageIdHeader(m.id);
+      const ts = Math.floor(clock().getTime() / 1000);
+      result = await sendWebhook(
+        new URL(e.url),
+        {
+          'content-type': 'application/json',
+          'user-agent': 'Loupe-Webhooks/1',
+          'webhook-id': id,
+          'webhook-timestamp': String(ts),
+          'webhook-signature': signatureHeader(signing, id, ts, body),
+        },
+        body,
+        { timeoutMs: cfg.timeoutMs, policy },
+      );
+    }
+    await repo.recordAttempt(db, tenantId, { deliveryId: d.id, endpointId: d.endpointId, attempt: d.attempts, ...result });
+    const final = !e || !m || !e.enabled;
+    const retryInMs = result.ok || final ? null : nextDelayMs(d.attempts, cfg.retryScheduleSeconds, Math.random());
+    const status: DeliveryStatus = result.ok ? 'succeeded' : retryInMs === null ? 'failed' : 'pending';
+    await repo.finish(db, tenantId, d.id, {
+      status,
+      retryInMs,
+      statusCode: result.statusCode,
+      error: result.error,
+      latencyMs: result.latencyMs,
+    });
+    if (e?.enabled) {
+      const disable = !result.ok && shouldDisable(e.failingSince, clock(), cfg.disableAfterDays);
+      await repo.endpointOutcome(db, tenantId, e.id, {
+        ok: result.ok,
+        disableReason: disable
+          ? `Disabled automatically: every delivery failed for ${cfg.disableAfterDays} days (last error: ${result.error ?? 'unknown'}).`
+          : null,
+      });
+    }
+    return status;
   }
 
   const service = {
@@ -168,10 +227,7 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
     /** Starts delivering what a committed publish wrote. Never throws (the sweep retries what it could not enqueue). */
     async dispatch(published: Published): Promise<void> {
       if (!published.deliveryIds.length) return;
-      await enqueue(
-        published.tenantId,
-        published.deliveryIds.map((id) => ({ id, attempt: 1 })),
-      ).catch((err: unknown) => log.warn({ err }, 'webhook dispatch failed; the sweep will retry'));
+      await wake(published.tenantId).catch((err: unknown) => log.warn({ err }, 'webhook dispatch failed; the sweep will retry'));
     },
 
     /** Sends a `webhook.test` event to one endpoint (even a disabled one is refused: enable it first). */
@@ -225,7 +281,7 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
       const d = isUuid(id) ? await repo.delivery(db, ctx.tenantId, id) : undefined;
       if (!d) throw notFound('WEBHOOK_DELIVERY_NOT_FOUND', 'The delivery');
       const requeued = await repo.requeue(db, ctx.tenantId, id);
-      if (requeued) await enqueue(ctx.tenantId, [{ id, attempt: requeued.attempts + 1 }]);
+      if (requeued) await wake(ctx.tenantId);
       return (await repo.delivery(db, ctx.tenantId, id))!;
     },
 
@@ -233,68 +289,29 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
       endpointId !== undefined && !isUuid(endpointId) ? Promise.resolve([]) : repo.stats(db, ctx.tenantId, days, endpointId),
 
     /**
-     * One attempt of one delivery (the job's handler): claims it, signs and sends the message, logs the attempt,
-     * then marks it succeeded, failed for good, or due again after the backoff (and enqueues that attempt).
+     * The delivery job of one tenant: attempts its due deliveries, at most `maxInFlightPerTenant` at once, until none
+     * is due (retries due at once included), then wakes itself for the next retry. Stops between batches on abort.
      */
-    async deliver(tenantId: string, deliveryId: string): Promise<{ outcome: string }> {
-      const d = await repo.claim(db, tenantId, deliveryId);
-      if (!d) return { outcome: 'not_due' };
-      const e = await repo.endpoint(db, tenantId, d.endpointId);
-      const m = await repo.message(db, tenantId, d.messageId);
-      let result: SendResult;
-      if (!e || !m) result = { ok: false, statusCode: null, latencyMs: 0, error: 'endpoint or message deleted', responseBody: null };
-      else if (!e.enabled) result = { ok: false, statusCode: null, latencyMs: 0, error: 'endpoint disabled', responseBody: null };
-      else {
-        const now = clock();
-        const signing = [secrets.open(e.secret, sealContext(tenantId, e.id, 'current'))];
-        if (e.previousSecret && e.previousSecretExpiresAt && e.previousSecretExpiresAt > new Date())
-          signing.push(secrets.open(e.previousSecret, sealContext(tenantId, e.id, 'previous')));
-        const body = JSON.stringify({ type: m.type, timestamp: new Date(m.createdAt).toISOString(), data: m.payload });
-        const id = messageIdHeader(m.id);
-        const ts = Math.floor(now.getTime() / 1000);
-        result = await sendWebhook(
-          new URL(e.url),
-          {
-            'content-type': 'application/json',
-            'user-agent': 'Loupe-Webhooks/1',
-            'webhook-id': id,
-            'webhook-timestamp': String(ts),
-            'webhook-signature': signatureHeader(signing, id, ts, body),
-          },
-          body,
-          { timeoutMs: cfg.timeoutMs, policy },
-        );
+    async drain(tenantId: string, signal: AbortSignal): Promise<{ attempted: number; succeeded: number }> {
+      let attempted = 0;
+      let succeeded = 0;
+      while (!signal.aborted) {
+        const batch = await repo.claimDue(db, tenantId, cfg.maxInFlightPerTenant);
+        if (!batch.length) break;
+        const outcomes = await Promise.all(batch.map((d) => attempt(tenantId, d)));
+        attempted += batch.length;
+        succeeded += outcomes.filter((o) => o === 'succeeded').length;
       }
-      await repo.recordAttempt(db, tenantId, { deliveryId, endpointId: d.endpointId, attempt: d.attempts, ...result });
-      const final = !e || !m || !e.enabled;
-      const retryInMs = result.ok || final ? null : nextDelayMs(d.attempts, cfg.retryScheduleSeconds, Math.random());
-      const status: DeliveryStatus = result.ok ? 'succeeded' : retryInMs === null ? 'failed' : 'pending';
-      const next = await repo.finish(db, tenantId, deliveryId, {
-        status,
-        retryInMs,
-        statusCode: result.statusCode,
-        error: result.error,
-        latencyMs: result.latencyMs,
-      });
-      if (e && e.enabled) {
-        const disable = !result.ok && shouldDisable(e.failingSince, clock(), cfg.disableAfterDays);
-        await repo.endpointOutcome(db, tenantId, e.id, {
-          ok: result.ok,
-          disableReason: disable
-            ? `Disabled automatically: every delivery failed for ${cfg.disableAfterDays} days (last error: ${result.error ?? 'unknown'}).`
-            : null,
-        });
-      }
-      if (status === 'pending' && next?.nextAttemptAt)
-        await enqueue(tenantId, [{ id: deliveryId, attempt: d.attempts + 1, runAt: next.nextAttemptAt }]);
-      return { outcome: status };
+      const next = await repo.nextDue(db, tenantId);
+      if (next) await wake(tenantId, next);
+      return { attempted, succeeded };
     },
 
-    /** Re-enqueues due deliveries that have no job (outbox rows written before a crash, jobs refused by a full queue). */
-    async sweep(limit = 500): Promise<number> {
-      const due = await repo.due(db, limit);
-      for (const d of due) await enqueue(d.tenantId, [{ id: d.id, attempt: d.attempts + 1 }]);
-      return due.length;
+    /** Wakes the delivery job of every tenant with due deliveries (outbox rows a stopped process never dispatched). */
+    async sweep(limit = 1000): Promise<number> {
+      const tenants = await repo.tenantsWithDue(db, limit);
+      for (const tenantId of tenants) await wake(tenantId);
+      return tenants.length;
     },
   };
   return service;
