@@ -87,7 +87,6 @@ export type {
   WebhookEndpoint,
   WebhookEndpointWithSecret,
   WebhookDelivery,
-  WebhookDeliveryDetail,
   WebhookStats,
   WebhookEventTypes,
   Product,

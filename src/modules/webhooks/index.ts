@@ -8,7 +8,6 @@ import { registerWebhooksJobs } from './webhooks.jobs.ts';
 import { webhooksRoutes } from './webhooks.routes.ts';
 import { createWebhooksService, type OutboundEvent, type Published } from './webhooks.service.ts';
 
-export type { EventType } from './webhooks.core.ts';
 export type { OutboundEvent, Published } from './webhooks.service.ts';
 
 /**
@@ -47,4 +46,3 @@ export function createWebhooksModule(platform: PlatformServices) {
     },
   };
 }
-export type WebhooksModule = ReturnType<typeof createWebhooksModule>;

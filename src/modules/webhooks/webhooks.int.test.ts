@@ -396,8 +396,9 @@ describe('producers and the outbox', () => {
     await importPrice('45.00');
     const deliveries = await pollUntil(
       'alert webhook delivered',
-      async () => (await api({ token: c.ownerToken }, 'GET', '/api/v1/webhooks/deliveries?status=succeeded')).body.data,
-      (d: unknown[]) => d.length === 1,
+      async () =>
+        (await api({ token: c.ownerToken }, 'GET', '/api/v1/webhooks/deliveries?status=succeeded')).body.data as { type: string }[],
+      (d) => d.length === 1,
     );
     expect(deliveries[0].type).toBe('pricing.price_alert.triggered');
     const body = JSON.parse(at('/alerts')[0]!.body);

@@ -87,6 +87,14 @@ export const webhooksRepository = {
       sql`SELECT ${ENDPOINT}, secret, previous_secret AS "previousSecret" FROM webhook_endpoints WHERE tenant_id = ${tenantId} AND id = ${id}`,
     ),
 
+  /** These endpoints with their sealed secrets (a delivery batch's). */
+  endpointsIn: (q: Q, tenantId: string, ids: readonly string[]): Promise<EndpointSecrets[]> =>
+    queryRows<EndpointSecrets>(
+      q,
+      sql`SELECT ${ENDPOINT}, secret, previous_secret AS "previousSecret" FROM webhook_endpoints
+          WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(ids)}::uuid[])`,
+    ),
+
   /** The enabled endpoints of a tenant (publish matches their event types). */
   enabledEndpoints: (q: Q, tenantId: string): Promise<{ id: string; eventTypes: string[] }[]> =>
     queryRows(q, sql`SELECT id, event_types AS "eventTypes" FROM webhook_endpoints WHERE tenant_id = ${tenantId} AND enabled`),
@@ -184,10 +192,10 @@ export const webhooksRepository = {
     );
   },
 
-  message: (q: Q, tenantId: string, id: string): Promise<MessageRow | undefined> =>
-    queryOne<MessageRow>(
+  messagesIn: (q: Q, tenantId: string, ids: readonly string[]): Promise<MessageRow[]> =>
+    queryRows<MessageRow>(
       q,
-      sql`SELECT id, type, payload, created_at AS "createdAt" FROM webhook_messages WHERE tenant_id = ${tenantId} AND id = ${id}`,
+      sql`SELECT id, type, payload, created_at AS "createdAt" FROM webhook_messages WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(ids)}::uuid[])`,
     ),
 
   /**

@@ -27,7 +27,13 @@ import {
   shouldDisable,
   signatureHeader,
 } from './webhooks.core.ts';
-import { type DeliveryRow, type DeliveryStatus, type EndpointSecrets, webhooksRepository as repo } from './webhooks.repository.ts';
+import {
+  type DeliveryRow,
+  type DeliveryStatus,
+  type EndpointSecrets,
+  type MessageRow,
+  webhooksRepository as repo,
+} from './webhooks.repository.ts';
 import { type PrivatePolicy, resolveTarget, type SendResult, sendWebhook } from './webhooks.sender.ts';
 
 export const DELIVER_JOB = 'webhooks.deliver';
@@ -100,9 +106,12 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
   }
 
   /** One attempt of one claimed delivery: signs and sends it, logs the attempt, then finishes or reschedules it. */
-  async function attempt(tenantId: string, d: DeliveryRow): Promise<DeliveryStatus> {
-    const e = await repo.endpoint(db, tenantId, d.endpointId);
-    const m = await repo.message(db, tenantId, d.messageId);
+  async function attempt(
+    tenantId: string,
+    d: DeliveryRow,
+    e: EndpointSecrets | undefined,
+    m: MessageRow | undefined,
+  ): Promise<DeliveryStatus> {
     let result: SendResult;
     if (!e || !m) result = { ok: false, statusCode: null, latencyMs: 0, error: 'endpoint or message deleted', responseBody: null };
     else if (!e.enabled) result = { ok: false, statusCode: null, latencyMs: 0, error: 'endpoint disabled', responseBody: null };
@@ -137,7 +146,8 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
       error: result.error,
       latencyMs: result.latencyMs,
     });
-    if (e?.enabled) {
+    // a success on an endpoint that was not failing changes nothing
+    if (e?.enabled && !(result.ok && e.failingSince === null)) {
       const disable = !result.ok && shouldDisable(e.failingSince, clock(), cfg.disableAfterDays);
       await repo.endpointOutcome(db, tenantId, e.id, {
         ok: result.ok,
@@ -298,7 +308,19 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
       while (!signal.aborted) {
         const batch = await repo.claimDue(db, tenantId, cfg.maxInFlightPerTenant);
         if (!batch.length) break;
-        const outcomes = await Promise.all(batch.map((d) => attempt(tenantId, d)));
+        const endpoints = new Map(
+          (await repo.endpointsIn(db, tenantId, [...new Set(batch.map((d) => d.endpointId))])).map((e) => [e.id, e]),
+        );
+        const messages = new Map(
+          (
+            await repo.messagesIn(
+              db,
+              tenantId,
+              batch.map((d) => d.messageId),
+            )
+          ).map((m) => [m.id, m]),
+        );
+        const outcomes = await Promise.all(batch.map((d) => attempt(tenantId, d, endpoints.get(d.endpointId), messages.get(d.messageId))));
         attempted += batch.length;
         succeeded += outcomes.filter((o) => o === 'succeeded').length;
       }
