@@ -225,6 +225,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
   const webhooks = createWebhooksModule(platform);
+  await webhooks.resealSecrets();
   const pricing = createPricingModule(platform, {
     webhooks: webhooks.publisher,
     findCatalogItem: catalog.findItem,

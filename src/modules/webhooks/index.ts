@@ -41,6 +41,16 @@ export function createWebhooksModule(platform: PlatformServices) {
       timer = undefined;
     },
     sweep: () => service.sweep(),
+    /** Start-up step: seals endpoint secrets still under a previous key with the current one. */
+    async resealSecrets(): Promise<void> {
+      const r = await service.resealSecrets();
+      if (r.resealed) platform.log.info({ resealed: r.resealed }, 'webhook endpoint secrets sealed with the current key');
+      if (r.unreadable)
+        platform.log.error(
+          { unreadable: r.unreadable },
+          'webhook endpoint secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or rotate those endpoints’ secrets',
+        );
+    },
     async routes(app: FastifyInstance): Promise<void> {
       await webhooksRoutes(app, service);
     },

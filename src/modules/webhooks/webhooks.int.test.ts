@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook, WebhookVerificationError } from '../../../sdk/src/node.ts';
@@ -400,7 +404,7 @@ describe('producers and the outbox', () => {
         (await api({ token: c.ownerToken }, 'GET', '/api/v1/webhooks/deliveries?status=succeeded')).body.data as { type: string }[],
       (d) => d.length === 1,
     );
-    expect(deliveries[0].type).toBe('pricing.price_alert.triggered');
+    expect(deliveries[0]!.type).toBe('pricing.price_alert.triggered');
     const body = JSON.parse(at('/alerts')[0]!.body);
     expect(body.data).toMatchObject({ alert_id: alert.body.id, user_id: 'shopper-1', price: '45.00', threshold: '50.00', currency: 'USD' });
     await importPrice('44.00'); // still below the target: no new firing, no new webhook
@@ -466,7 +470,7 @@ describe('producers and the outbox', () => {
 
   it('an outbox row written before a crash is delivered exactly once by a queue restarted on the same database', async () => {
     const c = await t.createTenant('Hooks crash');
-    await endpoint({ token: c.ownerToken }, '/crash', ['pricing.*']);
+    const { secret } = await endpoint({ token: c.ownerToken }, '/crash', ['pricing.*']);
     // "crash": no worker, no sweep, and the producer's transaction commits but nothing dispatches it
     await t.jobs.stop();
     t.modules.webhooks.stop();
@@ -476,7 +480,9 @@ describe('producers and the outbox', () => {
       ]),
     );
     expect(published.deliveryIds).toHaveLength(1);
-    const restarted = await buildApp(t.config, { database: t.database });
+    // the restart also rotates the installation's secrets key: the endpoint's secret is re-sealed at start
+    const oldKey = fs.readFileSync(path.join(t.dataDir, 'secrets.key'), 'utf8').trim();
+    const restarted = await buildApp({ ...t.config, secretsKey: { current: 'b'.repeat(64), previous: oldKey } }, { database: t.database });
     try {
       restarted.jobs.start({ concurrency: 2 });
       await settled({ token: c.ownerToken }, published.deliveryIds[0]!);
@@ -488,6 +494,14 @@ describe('producers and the outbox', () => {
       );
       await restarted.jobs.drain();
       expect(at('/crash')).toHaveLength(1);
+      const req = at('/crash')[0]!;
+      expect(new Webhook(secret).verify(req.body, req.headers)).toMatchObject({ data: { n: 1 } });
+      const newKeyId = createHash('sha256')
+        .update(Buffer.from('b'.repeat(64), 'hex'))
+        .digest('hex')
+        .slice(0, 8);
+      const stored = await t.database.db.execute(sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${c.tenantId}`);
+      expect((stored.rows[0] as { secret: string }).secret.startsWith(`enc:v1:${newKeyId}:`)).toBe(true);
       expect((await delivery({ token: c.ownerToken }, published.deliveryIds[0]!)).attempts).toBe(1);
     } finally {
       await restarted.close();

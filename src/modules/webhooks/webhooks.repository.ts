@@ -87,6 +87,18 @@ export const webhooksRepository = {
       sql`SELECT ${ENDPOINT}, secret, previous_secret AS "previousSecret" FROM webhook_endpoints WHERE tenant_id = ${tenantId} AND id = ${id}`,
     ),
 
+  /** Every endpoint's sealed secrets (start-up re-sealing after a key rotation: a system task over all tenants). */
+  allSecrets: (q: Q) =>
+    queryRows<{ tenantId: string; id: string; secret: string; previousSecret: string | null }>(
+      q,
+      sql`SELECT tenant_id AS "tenantId", id, secret, previous_secret AS "previousSecret" FROM webhook_endpoints`,
+    ),
+
+  updateSecrets: (q: Q, tenantId: string, id: string, s: { secret: string; previousSecret: string | null }) =>
+    q.execute(
+      sql`UPDATE webhook_endpoints SET secret = ${s.secret}, previous_secret = ${s.previousSecret} WHERE tenant_id = ${tenantId} AND id = ${id}`,
+    ),
+
   /** These endpoints with their sealed secrets (a delivery batch's). */
   endpointsIn: (q: Q, tenantId: string, ids: readonly string[]): Promise<EndpointSecrets[]> =>
     queryRows<EndpointSecrets>(

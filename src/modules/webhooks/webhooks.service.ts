@@ -6,6 +6,7 @@
  */
 import {
   AppError,
+  SecretUnreadableError,
   type JobQueue,
   type PlatformServices,
   type Q,
@@ -327,6 +328,28 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
       const next = await repo.nextDue(db, tenantId);
       if (next) await wake(tenantId, next);
       return { attempted, succeeded };
+    },
+
+    /** Start-up step: re-seals endpoint secrets sealed with a previous key (or none). Counts those no key opens. */
+    async resealSecrets(): Promise<{ resealed: number; unreadable: number }> {
+      let resealed = 0;
+      let unreadable = 0;
+      for (const e of await repo.allSecrets(db)) {
+        if (!secrets.needsReseal(e.secret) && !(e.previousSecret && secrets.needsReseal(e.previousSecret))) continue;
+        try {
+          const current = sealContext(e.tenantId, e.id, 'current');
+          const previous = sealContext(e.tenantId, e.id, 'previous');
+          await repo.updateSecrets(db, e.tenantId, e.id, {
+            secret: secrets.seal(secrets.open(e.secret, current), current),
+            previousSecret: e.previousSecret ? secrets.seal(secrets.open(e.previousSecret, previous), previous) : null,
+          });
+          resealed++;
+        } catch (err) {
+          if (!(err instanceof SecretUnreadableError)) throw err;
+          unreadable++;
+        }
+      }
+      return { resealed, unreadable };
     },
 
     /** Wakes the delivery job of every tenant with due deliveries (outbox rows a stopped process never dispatched). */
