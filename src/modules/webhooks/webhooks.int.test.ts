@@ -8,6 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook, WebhookVerificationError } from '../../../sdk/src/node.ts';
 import { buildApp } from '../../app.ts';
+import { queryOne } from '../../platform/index.ts';
 import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
 import { sendWebhook } from './webhooks.sender.ts';
 
@@ -500,8 +501,11 @@ describe('producers and the outbox', () => {
         .update(Buffer.from('b'.repeat(64), 'hex'))
         .digest('hex')
         .slice(0, 8);
-      const stored = await t.database.db.execute(sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${c.tenantId}`);
-      expect((stored.rows[0] as { secret: string }).secret.startsWith(`enc:v1:${newKeyId}:`)).toBe(true);
+      const stored = await queryOne<{ secret: string }>(
+        t.database.db,
+        sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${c.tenantId}`,
+      );
+      expect(stored!.secret.startsWith(`enc:v1:${newKeyId}:`)).toBe(true);
       expect((await delivery({ token: c.ownerToken }, published.deliveryIds[0]!)).attempts).toBe(1);
     } finally {
       await restarted.close();
