@@ -203,7 +203,7 @@ export interface Config {
     readonly retryScheduleSeconds: readonly number[];
     /** An endpoint failing every attempt for this many days is disabled. */
     readonly disableAfterDays: number;
-    /** How often due deliveries without a queued job are re-enqueued (the outbox's safety net). */
+    /** How often the delivery job of tenants with due deliveries is woken (the outbox's safety net). */
     readonly sweepMs: number;
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` overrides the row cap. */
