@@ -50,6 +50,7 @@ import { createExperimentsModule } from './modules/experiments/index.ts';
 import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
 import { createPredictionsModule } from './modules/predictions/index.ts';
+import { createWebhooksModule } from './modules/webhooks/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { registerStorefront } from './platform/storefront.ts';
 import { systemContext } from './platform/access.ts';
@@ -98,6 +99,7 @@ export interface LoupeApp {
     visibility: ReturnType<typeof createVisibilityModule>;
     billing: ReturnType<typeof createBillingModule>;
     predictions: ReturnType<typeof createPredictionsModule>;
+    webhooks: ReturnType<typeof createWebhooksModule>;
   };
   storage: ObjectStorage;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -214,7 +216,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantSettings: tenancy.tenants.settingsOf,
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
+  const webhooks = createWebhooksModule(platform);
+  await webhooks.resealSecrets();
   const pricing = createPricingModule(platform, {
+    webhooks: webhooks.publisher,
     findCatalogItem: catalog.findItem,
     tenantName: async (id) => (await tenancy.tenants.getTenant(id)).name,
     catalogGtins: async (tenantId, itemIds) =>
@@ -241,6 +246,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
     recsModels: (ctx) => recs.modelVersions(ctx),
     tenantSettings,
+    webhooks: webhooks.publisher,
   });
   // Erasing a person deletes their features and scores in the same transaction.
   identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
@@ -318,6 +324,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await visibility.routes(app);
   await billing.routes(app);
   await predictions.routes(app);
+  await webhooks.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,
@@ -356,6 +363,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await registerDashboard(app);
 
   await app.ready();
+  webhooks.startSweeping();
   return {
     app,
     jobs,
@@ -375,9 +383,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       visibility,
       billing,
       predictions,
+      webhooks,
     },
     storage,
     async close() {
+      webhooks.stop();
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();

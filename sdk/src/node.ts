@@ -43,3 +43,5 @@ export function createServerTracker(opts: ClientOptions & { flushInterval?: numb
   };
 }
 export { createClient, paginate } from './client.ts';
+export { verifyWebhook, WebhookVerificationError } from './webhooks.ts';
+export type { VerifiedWebhook, WebhookVerificationCode } from './webhooks.ts';

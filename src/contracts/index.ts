@@ -355,3 +355,13 @@ export type BillingStatus = z.infer<typeof billing.billingStatus>;
 export type BillingPlan = z.infer<typeof billing.planSchema>;
 export type CheckoutBody = z.input<typeof billing.checkoutBody>;
 export type CheckoutResponse = z.infer<typeof billing.checkoutResponse>;
+
+// ---- webhooks: outbound endpoints, deliveries and their log ----
+export type {
+  EndpointResponse as WebhookEndpoint,
+  EndpointWithSecretResponse as WebhookEndpointWithSecret,
+  DeliveryResponse as WebhookDelivery,
+  DeliveryDetailResponse as WebhookDeliveryDetail,
+  WebhookStatsResponse as WebhookStats,
+  WebhookEventTypesResponse as WebhookEventTypes,
+} from '../modules/webhooks/webhooks.schemas.ts';

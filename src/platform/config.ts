@@ -85,6 +85,29 @@ const envSchema = z.object({
   // Per-tenant job limits (per job type): waiting jobs, and running jobs (default: half the workers).
   LOUPE_JOBS_TENANT_MAX_QUEUED: z.coerce.number().int().min(1).default(50),
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
+  // Outbound webhooks (modules/webhooks): private/loopback/link-local targets are refused unless allowed here:
+  // "true" for any, or comma-separated CIDRs ("127.0.0.1/32,10.0.0.0/8"). Tests and local demos need loopback.
+  LOUPE_WEBHOOKS_ALLOW_PRIVATE: z
+    .string()
+    .superRefine((v, ctx) => {
+      if (v === 'true' || v === 'false') return;
+      try {
+        if (parseNetworks(v).length === 0) ctx.addIssue({ code: 'custom', message: 'must be true, false or a list of networks' });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `must be true, false or comma-separated CIDRs: ${(err as Error).message}` });
+      }
+    })
+    .optional(),
+  LOUPE_WEBHOOKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  // Deliveries of one tenant in flight at once (its dead endpoint never takes another tenant's workers).
+  LOUPE_WEBHOOKS_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  // Seconds between attempts after each failure (attempts = entries + 1); jitter ±20%.
+  LOUPE_WEBHOOKS_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?){0,19}$/, 'must be comma-separated seconds')
+    .default('60,300,1800,7200,18000,36000,86400'),
+  LOUPE_WEBHOOKS_DISABLE_AFTER_DAYS: z.coerce.number().min(0.0001).max(365).default(5),
+  LOUPE_WEBHOOKS_SWEEP_MS: z.coerce.number().int().min(50).default(30_000),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
   // Bytes of kept uploads per tenant (a tenant may override it in settings.imports.storage_quota_bytes).
@@ -178,6 +201,19 @@ export interface Config {
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` and `storage_quota_bytes` override them. */
   readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number };
+  /** Outbound webhooks (modules/webhooks). */
+  readonly webhooks: {
+    /** true: any private target; a CIDR list: those networks; false: public targets only. */
+    readonly allowPrivate: boolean | string;
+    readonly timeoutMs: number;
+    readonly maxInFlightPerTenant: number;
+    /** Delay before attempt n+2 after n+1 failed attempts, in seconds. */
+    readonly retryScheduleSeconds: readonly number[];
+    /** An endpoint failing every attempt for this many days is disabled. */
+    readonly disableAfterDays: number;
+    /** How often the delivery job of tenants with due deliveries is woken (the outbox's safety net). */
+    readonly sweepMs: number;
+  };
   /**
    * Billing of tenants through Loupe's own Stripe account: undefined secretKey means billing is off (every
    * tenant unlimited, /stripe/* answer 503). `plans` replaces the built-in plans when set.
@@ -261,6 +297,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },
     imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES },
+    webhooks: {
+      allowPrivate:
+        e.LOUPE_WEBHOOKS_ALLOW_PRIVATE === undefined || e.LOUPE_WEBHOOKS_ALLOW_PRIVATE === 'false'
+          ? false
+          : e.LOUPE_WEBHOOKS_ALLOW_PRIVATE === 'true'
+            ? true
+            : e.LOUPE_WEBHOOKS_ALLOW_PRIVATE,
+      timeoutMs: e.LOUPE_WEBHOOKS_TIMEOUT_MS,
+      maxInFlightPerTenant: e.LOUPE_WEBHOOKS_MAX_IN_FLIGHT,
+      retryScheduleSeconds: Object.freeze(e.LOUPE_WEBHOOKS_RETRY_SCHEDULE.split(',').map(Number)),
+      disableAfterDays: e.LOUPE_WEBHOOKS_DISABLE_AFTER_DAYS,
+      sweepMs: e.LOUPE_WEBHOOKS_SWEEP_MS,
+    },
     billing: {
       secretKey: e.LOUPE_BILLING_STRIPE_SECRET_KEY,
       webhookSecret: e.LOUPE_BILLING_WEBHOOK_SECRET,

@@ -3,6 +3,8 @@
  */
 export { PUBLISHABLE_SCOPES, requirePermission } from './access.ts';
 export { normalizeOrigin } from './origins.ts';
+export { isInNetworks, isPublicAddress, parseNetworks } from './networks.ts';
+export type { NetworkList } from './networks.ts';
 export { registerTextJsonParser } from './json-body.ts';
 export type { Actor, Permission, Role, TenantContext } from './access.ts';
 export { STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';

@@ -34,3 +34,13 @@ export function isInNetworks(ip: string | undefined, networks: NetworkList): boo
   const addr = ipaddr.process(ip);
   return networks.some(([range, bits]) => addr.kind() === range.kind() && addr.match(range, bits));
 }
+
+/**
+ * Whether an address is a public unicast one (outbound calls to tenant-given URLs): loopback, private, link-local
+ * (cloud metadata at 169.254.169.254), unique-local, carrier-grade NAT, multicast, reserved and unspecified ranges
+ * are not. IPv4-mapped IPv6 addresses count as their IPv4 address.
+ */
+export function isPublicAddress(ip: string): boolean {
+  if (!ipaddr.isValid(ip)) return false;
+  return ipaddr.process(ip).range() === 'unicast';
+}

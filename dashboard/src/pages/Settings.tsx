@@ -30,6 +30,7 @@ import { useSession } from '../session.tsx';
 import { PublicUrl } from './settings/PublicUrl.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
 import { SiteKeys } from './settings/SiteKeys.tsx';
+import { Webhooks } from './settings/Webhooks.tsx';
 
 const TABS = [
   { value: 'api-keys', label: 'API keys' },
@@ -37,6 +38,7 @@ const TABS = [
   { value: 'members', label: 'Members and roles' },
   { value: 'rate-limits', label: 'Rate limits' },
   { value: 'public-url', label: 'Public address' },
+  { value: 'webhooks', label: 'Webhooks' },
   { value: 'audit', label: 'Audit log' },
 ];
 
@@ -69,6 +71,9 @@ export default function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="public-url" pt="md">
           <PublicUrl />
+        </Tabs.Panel>
+        <Tabs.Panel value="webhooks" pt="md">
+          <Webhooks />
         </Tabs.Panel>
         <Tabs.Panel value="audit" pt="md">
           <AuditLog />

@@ -129,6 +129,14 @@ export function createPredictionsRepository() {
       }
     },
 
+    /** Each scored profile's segment and churn probability now (before a run replaces them: webhooks fire on change). */
+    previousScores(q: Q, tenantId: string) {
+      return queryRows<{ profileId: string; segment: string; churnProbability: number | null }>(
+        q,
+        sql`SELECT profile_id AS "profileId", segment, churn_probability AS "churnProbability" FROM prediction_scores WHERE tenant_id = ${tenantId}`,
+      );
+    },
+
     score(q: Q, tenantId: string, profileId: string): Promise<ScoreRow | undefined> {
       return queryOne<ScoreRow>(
         q,

@@ -4,8 +4,9 @@
  * list and demand forecasts.
  */
 import { z } from 'zod';
-import { type Db, isUuid, newId, notFound, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
+import { type Db, isUuid, newId, notFound, type Q, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
 import type { CustomerOrders } from './features.core.ts';
+import { scoreEvents } from './score-events.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
 import type { ModelKind, ModelVersionRow, NewScore, NewModelVersion, PredictionsRepository } from './predictions.repository.ts';
 import type { PredictionsPorts } from './predictions.types.ts';
@@ -115,6 +116,18 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
   const drifts = new Map<string, { at: number; out: DriftRunOutput; asOf: Date }>();
   const DRIFT_MS = 5 * 60_000;
 
+  /**
+   * Replaces the tenant's scores and, in the same transaction, publishes what changed (segment entries, churn
+   * crossings of the at-risk threshold) to webhooks' outbox. Returns what to dispatch after the commit.
+   */
+  async function saveScores(tx: Q, tenantId: string, scores: readonly NewScore[], asOf: Date, threshold: number) {
+    const previous = deps.webhooks ? await repo.previousScores(tx, tenantId) : [];
+    await repo.replaceScores(tx, tenantId, scores, asOf);
+    if (!deps.webhooks) return null;
+    const events = scoreEvents(new Map(previous.map((p) => [p.profileId, p])), scores, threshold, asOf);
+    return deps.webhooks.publish(tx, tenantId, events);
+  }
+
   async function settingsOf(tenantId: string): Promise<PredictionSettings> {
     const s = await deps.tenantSettings(tenantId);
     return settingsSchema.parse((s as { predictions?: unknown }).predictions ?? {});
@@ -219,10 +232,11 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     await run.progress({ stage: 'saving', fraction: 0 });
     await new Promise((r) => setImmediate(r));
     stop();
-    await db.transaction(async (tx) => {
+    const published = await db.transaction(async (tx) => {
       await repo.activate(tx, tenantId, versions, deps.clock());
-      if (hasSegments) await repo.replaceScores(tx, tenantId, scores, now);
+      return hasSegments ? saveScores(tx, tenantId, scores, now, settings.at_risk_threshold) : null;
     });
+    if (published) await deps.webhooks?.dispatch(published);
     cache.delete(tenantId);
     drifts.delete(tenantId);
     return {
@@ -286,9 +300,10 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     }
     if (run.signal.aborted) throw new Error('cancelled');
     const scores = toNewScores(m.scores ?? [], m.grouped);
-    await db.transaction(async (tx) => {
-      if (m.active.some((v) => v.kind === 'segments')) await repo.replaceScores(tx, tenantId, scores, m.asOf);
-    });
+    const published = await db.transaction(async (tx) =>
+      m.active.some((v) => v.kind === 'segments') ? saveScores(tx, tenantId, scores, m.asOf, settings.at_risk_threshold) : null,
+    );
+    if (published) await deps.webhooks?.dispatch(published);
     return { action: 'rescored' as const, reason: 'no significant drift', customers: scores.length };
   }
 

@@ -6,6 +6,7 @@
 import type { IdentifierInput } from '../identity/index.ts';
 import type { CustomerOrderRow, CustomerOrdersRepository, OrderStatsRepository } from '../identity/index.ts';
 import type { TenantContext } from '../../platform/index.ts';
+import type { WebhookPublisher } from '../webhooks/index.ts';
 
 export interface PredictionsIdentityPort {
   findActiveProfileOrders(
@@ -30,4 +31,6 @@ export interface PredictionsPorts {
   identity: PredictionsIdentityPort;
   recsModels(ctx: TenantContext): Promise<RecsModelSummary[]>;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+  /** Webhooks' outbox: segment entries and churn-threshold crossings, emitted when scores are replaced. */
+  webhooks?: WebhookPublisher | undefined;
 }

@@ -153,16 +153,19 @@ export const alertsRepository = {
     );
   },
 
-  async insertEvents(q: Q, tenantId: string, events: readonly Omit<AlertEventRow, 'id'>[]): Promise<void> {
-    if (!events.length) return;
-    const col = <T>(f: (e: (typeof events)[number]) => T) => arrayParam(events.map(f));
+  /** Records firings; returns them with their ids, in the order given. */
+  async insertEvents(q: Q, tenantId: string, events: readonly Omit<AlertEventRow, 'id'>[]): Promise<AlertEventRow[]> {
+    if (!events.length) return [];
+    const ids = events.map(() => newId());
+    const col = <T>(f: (e: (typeof events)[number], i: number) => T) => arrayParam(events.map(f));
     await q.execute(
       sql`INSERT INTO pricing_alert_events (tenant_id, id, alert_id, user_id, group_id, kind, price_minor, threshold_minor, currency, fired_at)
-          SELECT ${tenantId}::uuid, s.* FROM unnest(${col(() => newId())}::uuid[], ${col((e) => e.alertId)}::uuid[], ${col((e) => e.userId)}::text[],
+          SELECT ${tenantId}::uuid, s.* FROM unnest(${col((_e, i) => ids[i])}::uuid[], ${col((e) => e.alertId)}::uuid[], ${col((e) => e.userId)}::text[],
             ${col((e) => e.groupId)}::uuid[], ${col((e) => e.kind)}::text[], ${col((e) => e.priceMinor.toString())}::bigint[],
             ${col((e) => e.thresholdMinor?.toString() ?? null)}::bigint[], ${col((e) => e.currency)}::text[], ${col((e) => e.firedAt.toISOString())}::timestamptz[])
             AS s(id, alert_id, user_id, group_id, kind, price_minor, threshold_minor, currency, fired_at)`,
     );
+    return events.map((e, i) => ({ ...e, id: ids[i]! }));
   },
 
   async events(

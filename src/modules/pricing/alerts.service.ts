@@ -1,13 +1,15 @@
 import { AppError, type PlatformServices, type TenantContext, isUuid, notFound, parseMoney, validation } from '../../platform/index.ts';
 import { type AlertKind, evaluateAlert, initialAlert } from './alerts.core.ts';
 import { alertsRepository as repo } from './alerts.repository.ts';
+import type { WebhookPublisher } from '../webhooks/index.ts';
+import { toAlertEvent } from './pricing.mappers.ts';
 import { pricingRepository } from './pricing.repository.ts';
 
 /**
  * Price alerts: a shopper watches a product (a match group) for a target price or any drop of its best price;
  * imports evaluate the alerts of the groups they touched and record each firing once in the alert's history.
  */
-export function createAlertsService({ platform }: { platform: PlatformServices }) {
+export function createAlertsService({ platform, webhooks }: { platform: PlatformServices; webhooks?: WebhookPublisher | undefined }) {
   const { db, clock } = platform;
   const cursorOk = (c: string | undefined) => {
     if (c !== undefined && !isUuid(c))
@@ -77,9 +79,9 @@ export function createAlertsService({ platform }: { platform: PlatformServices }
       if (!offerIds.length) return 0;
       const groupIds = await repo.watchedGroupsOf(db, tenantId, offerIds);
       if (!groupIds.length) return 0;
-      return db.transaction(async (tx) => {
+      const fired = await db.transaction(async (tx) => {
         const alerts = await repo.lockForGroups(tx, tenantId, groupIds);
-        if (!alerts.length) return 0;
+        if (!alerts.length) return { count: 0, published: null };
         const best = await repo.bestPrices(
           tx,
           tenantId,
@@ -106,9 +108,23 @@ export function createAlertsService({ platform }: { platform: PlatformServices }
             });
         }
         await repo.saveStates(tx, tenantId, states, now);
-        await repo.insertEvents(tx, tenantId, events);
-        return events.length;
+        const recorded = await repo.insertEvents(tx, tenantId, events);
+        // In the same transaction: the webhook exists exactly when the firing does, once per firing (its id is the key).
+        const published = webhooks
+          ? await webhooks.publish(
+              tx,
+              tenantId,
+              recorded.map((e) => ({
+                type: 'pricing.price_alert.triggered' as const,
+                payload: toAlertEvent(e),
+                idempotencyKey: `pricing_alert_event:${e.id}`,
+              })),
+            )
+          : null;
+        return { count: events.length, published };
       });
+      if (fired.published) await webhooks?.dispatch(fired.published);
+      return fired.count;
     },
 
     eraseUsers: repo.eraseUsers,

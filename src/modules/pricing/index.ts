@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
+import type { WebhookPublisher } from '../webhooks/index.ts';
 import { createAlertsService } from './alerts.service.ts';
 import { createBestOffersService } from './bestoffers.service.ts';
 import { createFeedsService } from './feeds.service.ts';
@@ -19,13 +20,15 @@ export interface PricingDeps {
   catalogGtins(tenantId: string, itemIds: readonly string[]): Promise<Map<string, string>>;
   /** Catalog: the tenant's items carrying any of these GTINs as stored (imports link match groups to them). */
   catalogItemsByGtin(tenantId: string, gtins: readonly string[]): Promise<{ itemId: string; gtin: string }[]>;
+  /** Webhooks' outbox: fired price alerts become `pricing.price_alert.triggered` events. */
+  webhooks?: WebhookPublisher;
 }
 
 export type { ItemBestOffer } from './bestoffers.service.ts';
 
 export function createPricingModule(platform: PlatformServices, deps: PricingDeps) {
   const service = createPricingService({ platform });
-  const alerts = createAlertsService({ platform });
+  const alerts = createAlertsService({ platform, webhooks: deps.webhooks });
   const feeds = createFeedsService({ platform, catalogItemsByGtin: deps.catalogItemsByGtin, evaluateAlerts: alerts.evaluateForOffers });
   const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
