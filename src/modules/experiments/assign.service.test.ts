@@ -17,6 +17,8 @@ const experiment = (i: number): ExperimentRow =>
     key: `exp_${i}`,
     status: 'running',
     hashSeed: `exp_${i}`,
+    hashVersion: 2,
+    type: 'standard',
     trafficAllocation: 1,
     targeting: null,
     namespace: null,

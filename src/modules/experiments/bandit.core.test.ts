@@ -89,6 +89,18 @@ describe('bandit update', () => {
     expect(plain.weights[2]).toBeGreaterThan(0.95);
   });
 
+  it('two arms: plain Thompson (top-two would pin both at 50 %)', () => {
+    const r = banditUpdate(
+      [
+        { n: 500, sum: 25, sumSquares: 25 },
+        { n: 500, sum: 60, sumSquares: 60 },
+      ],
+      [0.5, 0.5],
+      o,
+    );
+    expect(r.weights[1]).toBeGreaterThan(0.95);
+  });
+
   it('Gaussian posterior for means (revenue per user)', () => {
     const arms = [
       { n: 500, sum: 500 * 10, sumSquares: 500 * (100 + 25) },

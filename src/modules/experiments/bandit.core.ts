@@ -12,7 +12,7 @@ import { chiSquareSf } from './stats.dists.core.ts';
 export interface BanditSettings {
   /** auto: Beta for binomial primary metrics, Gaussian otherwise. */
   posterior: 'auto' | Posterior;
-  /** Top-two Thompson sampling (GrowthBook's default): keeps exploring the runner-up. */
+  /** Top-two Thompson sampling (GrowthBook's default): keeps exploring the runner-up (three arms or more). */
   topTwo: boolean;
   /** Every arm keeps at least this share of traffic (GrowthBook: 1 %). */
   minWeight: number;
@@ -68,7 +68,8 @@ export function banditUpdate(
   const weights = thompsonWeights(arms, {
     posterior: o.posterior,
     draws: DRAWS,
-    topTwo: o.settings.topTwo,
+    // With two arms each is first or second in every draw: top-two would pin both at 50 %, so plain Thompson.
+    topTwo: o.settings.topTwo && arms.length > 2,
     minWeight: o.settings.minWeight,
     rng: rngMulberry32(seed ^ 0x9e3779b9),
   });
