@@ -44,7 +44,11 @@ function setup(opts: { maxBuffered: number }) {
   const statements: number[] = [];
   let down = false;
   const repo = {
-    loadConfig: async () => ({ experiments: [experiment(1), experiment(2)], variants: [...variants(1), ...variants(2)] }),
+    loadConfig: async () => ({
+      experiments: [experiment(1), experiment(2)],
+      variants: [...variants(1), ...variants(2)],
+      banditWeights: new Map<string, number[]>(),
+    }),
     stickyAssignments: async () => [],
     moveAssignment: async () => undefined,
     recordExposures: async (

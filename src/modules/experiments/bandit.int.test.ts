@@ -90,7 +90,9 @@ describe('bandit experiments', () => {
     const early = await t.modules.experiments.updateBandit(a.tenantId, banditId);
     expect(early).toMatchObject({ period: 0, written: false, weights: [0.5, 0.5], message: 'burn-in' });
     // the update job is queued for the end of the burn-in, once
-    const jobs = await t.database.db.execute(sql`SELECT run_at FROM jobs WHERE tenant_id = ${a.tenantId} AND type = 'experiments.bandit_update'`);
+    const jobs = await t.database.db.execute(
+      sql`SELECT run_at FROM jobs WHERE tenant_id = ${a.tenantId} AND type = 'experiments.bandit_update'`,
+    );
     expect(jobs.rows).toHaveLength(1);
   });
 
@@ -158,14 +160,24 @@ describe('bandit experiments', () => {
     expect((await t.request('GET', `/api/v1/admin/experiments/${banditId}/report`, { token: bKey })).status).toBe(404);
     const other = await t.createTenant('Third');
     expect(await t.modules.experiments.updateBandit(other.tenantId, banditId)).toBeNull();
-    const b = await t.request('POST', '/api/v1/experiments/assign', { token: bKey, body: { user_id: 's-1', experiments: ['hero_banner'] } });
+    const b = await t.request('POST', '/api/v1/experiments/assign', {
+      token: bKey,
+      body: { user_id: 's-1', experiments: ['hero_banner'] },
+    });
     expect(b.body.assignments[0]).toMatchObject({ in_experiment: false, reason: 'unknown' });
   });
 
   it('keeps the bucketing of an experiment created before the raw-id change (hash version 1), in /assign and the payload', async () => {
     const e = await t.request('POST', '/api/v1/admin/experiments', {
       token: key,
-      body: { key: 'legacy_exp', name: 'Legacy', variants: [{ key: 'control', weight: 0.3 }, { key: 'treatment', weight: 0.7 }] },
+      body: {
+        key: 'legacy_exp',
+        name: 'Legacy',
+        variants: [
+          { key: 'control', weight: 0.3 },
+          { key: 'treatment', weight: 0.7 },
+        ],
+      },
     });
     expect(e.body.hash_version).toBe(2);
     // what the migration's column default gives a row written before the change

@@ -65,13 +65,18 @@ export function createBanditService(deps: BanditServiceDeps) {
       const metric = e.metrics.find((m) => m.name === e.primaryMetric);
       if (!previous || !metric) return null;
       await deps.flushExposures();
-      const sums = await repo.metricSums(db, tenantId, experimentId, metric, { windowHours: e.conversionWindowHours, currency: e.currency });
+      const sums = await repo.metricSums(db, tenantId, experimentId, metric, {
+        windowHours: e.conversionWindowHours,
+        currency: e.currency,
+      });
       const arms = sums.map((s) => ({ n: s.n, sum: s.sum, sumSquares: s.sumSquares }));
       if (arms.length !== previous.weights.length) return null;
       const u = banditUpdate(arms, previous.weights, { settings, posterior: posteriorOf(e), experimentId, period: k });
+      // The period's weights apply from the moment they are stored (assignment picks them up now), not from its
+      // nominal start: units that came in between were assigned by the previous weights and count against them.
       const row: BanditPeriod = {
         period: k,
-        startedAt: periodStart(e.startedAt, settings, k),
+        startedAt: now,
         weights: u.weights,
         bestArmProbabilities: u.bestArmProbabilities,
         arms,
@@ -118,7 +123,9 @@ export function createBanditService(deps: BanditServiceDeps) {
       }
       const srmPValue = banditSrmPValue(withUnits.map((p) => ({ weights: p.weights, counts: p.units })));
       const nextUpdateAt =
-        e.status === 'running' && e.startedAt ? periodStart(e.startedAt, e.bandit, currentPeriod(e.startedAt, e.bandit, deps.clock()) + 1) : null;
+        e.status === 'running' && e.startedAt
+          ? periodStart(e.startedAt, e.bandit, currentPeriod(e.startedAt, e.bandit, deps.clock()) + 1)
+          : null;
       return { periods: withUnits, srmPValue, nextUpdateAt };
     },
   };

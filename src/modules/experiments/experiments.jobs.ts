@@ -5,7 +5,10 @@ import type { BanditService } from './bandit.service.ts';
 /** The bandit weights update of one experiment; each run schedules the next period's. */
 export const BANDIT_UPDATE_JOB = 'experiments.bandit_update';
 
-export function registerExperimentsJobs(jobs: JobQueue, bandits: BanditService): { scheduleBandit(tenantId: string, experimentId: string): Promise<void> } {
+export function registerExperimentsJobs(
+  jobs: JobQueue,
+  bandits: BanditService,
+): { scheduleBandit(tenantId: string, experimentId: string): Promise<void> } {
   /** One queued update per bandit and period (the dedupe key names the period). */
   async function scheduleBandit(tenantId: string, experimentId: string): Promise<void> {
     const next = await bandits.nextRun(tenantId, experimentId);

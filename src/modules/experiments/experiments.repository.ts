@@ -1,6 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
-import type { BanditPeriod, Exposure, ExperimentRow, MetricDefinition, MetricSums, NewMetricEvent, VariantRow } from './experiments.types.ts';
+import type {
+  BanditPeriod,
+  Exposure,
+  ExperimentRow,
+  MetricDefinition,
+  MetricSums,
+  NewMetricEvent,
+  VariantRow,
+} from './experiments.types.ts';
 
 /** A query handle: the database or an open transaction. */
 const EXPERIMENT_COLUMNS = sql`id, key, name, description, status, metrics, primary_metric AS "primaryMetric",
@@ -133,7 +141,11 @@ export function createExperimentsRepository() {
     },
 
     /** The newest weights of each of the experiments that have bandit periods. */
-    latestBanditWeights(q: Q, tenantId: string, experimentIds: readonly string[]): Promise<{ experimentId: string; period: number; weights: number[] }[]> {
+    latestBanditWeights(
+      q: Q,
+      tenantId: string,
+      experimentIds: readonly string[],
+    ): Promise<{ experimentId: string; period: number; weights: number[] }[]> {
       if (!experimentIds.length) return Promise.resolve([]);
       return queryRows(
         q,
@@ -146,7 +158,12 @@ export function createExperimentsRepository() {
      * Units first exposed in each period, per variant position: the i-th boundary opens period i (the last one
      * runs to now). Moved assignments keep their first exposure, so a person counts in the period they came.
      */
-    unitsPerPeriod(q: Q, tenantId: string, experimentId: string, boundaries: readonly Date[]): Promise<{ period: number; position: number; n: number }[]> {
+    unitsPerPeriod(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      boundaries: readonly Date[],
+    ): Promise<{ period: number; position: number; n: number }[]> {
       if (!boundaries.length) return Promise.resolve([]);
       return queryRows(
         q,

@@ -112,8 +112,7 @@ export const createBody = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (b.bandit && b.type !== 'bandit')
-      ctx.addIssue({ code: 'custom', path: ['bandit'], message: 'bandit settings need type "bandit"' });
+    if (b.bandit && b.type !== 'bandit') ctx.addIssue({ code: 'custom', path: ['bandit'], message: 'bandit settings need type "bandit"' });
     const names = new Set<string>();
     b.metrics?.forEach((m, i) => {
       if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'name'], message: `duplicate metric name "${m.name}"` });

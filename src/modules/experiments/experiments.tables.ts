@@ -141,7 +141,8 @@ export const experimentMetricEvents = pgTable(
 
 /**
  * Bandit weights over time: one row per (experiment, period). Period 0 holds the starting weights (written on
- * start); period k >= 1 the weights the update job computed when the period began. The primary key makes each
+ * start); period k >= 1 the weights the update job computed once the period began; `started_at` is when they
+ * took effect (were stored), so each unit counts against the weights it was assigned under. The primary key makes each
  * period's update happen once however many workers race. SRM compares each period's new units with its weights.
  */
 export const experimentBanditPeriods = pgTable(
