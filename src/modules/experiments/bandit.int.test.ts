@@ -2,6 +2,7 @@ import { GrowthBook } from '@growthbook/growthbook';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { queryRows } from '../../platform/index.ts';
 import { bucketRanges, chooseVariant, hashV2 } from './assign.core.ts';
 
 /**
@@ -90,10 +91,11 @@ describe('bandit experiments', () => {
     const early = await t.modules.experiments.updateBandit(a.tenantId, banditId);
     expect(early).toMatchObject({ period: 0, written: false, weights: [0.5, 0.5], message: 'burn-in' });
     // the update job is queued for the end of the burn-in, once
-    const jobs = await t.database.db.execute(
+    const jobs = await queryRows<{ run_at: Date }>(
+      t.database.db,
       sql`SELECT run_at FROM jobs WHERE tenant_id = ${a.tenantId} AND type = 'experiments.bandit_update'`,
     );
-    expect(jobs.rows).toHaveLength(1);
+    expect(jobs).toHaveLength(1);
   });
 
   it('moves the weights once per period from the primary metric, however many updates race', async () => {
@@ -111,10 +113,11 @@ describe('bandit experiments', () => {
     for (const r of racing) expect(r).toMatchObject({ period: 1, weights });
     expect(weights[1]).toBeGreaterThan(0.9);
     expect(weights[0]).toBeGreaterThanOrEqual(0.01 - 1e-12);
-    const rows = await t.database.db.execute(
+    const rows = await queryRows<{ period: number }>(
+      t.database.db,
       sql`SELECT period FROM experiment_bandit_periods WHERE tenant_id = ${a.tenantId} AND experiment_id = ${banditId} ORDER BY period`,
     );
-    expect(rows.rows.map((r) => (r as { period: number }).period)).toEqual([0, 1]);
+    expect(rows.map((r) => r.period)).toEqual([0, 1]);
     // a second call in the same period changes nothing
     expect(await t.modules.experiments.updateBandit(a.tenantId, banditId)).toMatchObject({ period: 1, written: false, weights });
   });

@@ -73,6 +73,9 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
      * permission); the exposure is logged like an API assignment. Unknown or stopped experiment: not in it.
      */
     async variantFor(tenantId: string, experimentKey: string, userId: string): Promise<ExperimentVariant> {
+      // Serving paths ask on every request: an experiment that is not running costs a map lookup, nothing more.
+      const running = (await assign.experimentsOf(tenantId)).get(experimentKey);
+      if (running?.status !== 'running') return NOT_IN_EXPERIMENT;
       let assignments: Awaited<ReturnType<typeof assign.assignIn>>['assignments'];
       try {
         ({ assignments } = await assign.assignIn(tenantId, {
