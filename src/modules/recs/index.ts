@@ -14,7 +14,7 @@ import { eraseServedUsers } from './erasure.repository.ts';
 
 export type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 export type { CatalogFields } from './serving/serving.service.ts';
-export { modelExperimentFrom, DEFAULT_MODEL_EXPERIMENT } from './recs.adapters.ts';
+export { modelExperimentFrom } from './recs.adapters.ts';
 
 export interface RecsModuleDeps {
   catalog: Pick<CatalogModule, 'onItemsChanged'>;

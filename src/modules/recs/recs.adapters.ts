@@ -5,7 +5,7 @@
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const DEFAULT_MODEL_EXPERIMENT = 'recs_model';
+const DEFAULT_MODEL_EXPERIMENT = 'recs_model';
 
 export function modelExperimentFrom(
   experiments: {
