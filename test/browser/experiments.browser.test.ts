@@ -110,6 +110,15 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
     // the burn-in's users counted against the burn-in's 50/50, so no false mismatch
     await expect(page.getByText(/sample ratio mismatch/i).count()).resolves.toBe(0);
     await screenshot(page, 'experiments-bandit');
+
+    // a bandit created through the form: its page says what happens before it starts
+    await page.goto(`${base}/experiments`);
+    await page.getByLabel('Name').fill('Banner bandit');
+    await page.getByRole('textbox', { name: 'Kind' }).click();
+    await page.getByRole('option', { name: 'Bandit (weights follow the primary metric)' }).click();
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+    await expect(page.getByTestId('bandit-weights').textContent()).resolves.toMatch(/Start the experiment: the bandit begins/);
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 120_000);
