@@ -31,7 +31,7 @@ import {
   createProfileLinksRepository,
 } from './modules/events/index.ts';
 import { createCatalogModule } from './modules/catalog/index.ts';
-import { createRecsModule } from './modules/recs/index.ts';
+import { createRecsModule, modelExperimentFrom } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
 import { createAnalyticsModule } from './modules/analytics/index.ts';
 import { createCommerceModule } from './modules/commerce/index.ts';
@@ -205,6 +205,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantSettings: tenancy.tenants.settingsOf,
     interactions: events.interactions,
     onInteractionsAppended: events.onInteractionsAppended,
+    // A recommender experiment picks the model version (experiments is built below; this runs per request).
+    modelExperiment: (tenantId, userId) => recsModelExperiment(tenantId, userId),
   });
   // Commerce reads items and moves stock through the catalog, links shoppers through identity, writes orders into events.
   const commerce = createCommerceModule(platform, { catalog: catalog.sellable, identity, events: events.ingest });
@@ -237,6 +239,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const sponsored = createSponsoredModule(platform, { tenantSettings });
   // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
   const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
+  const recsModelExperiment = modelExperimentFrom(experiments, tenantSettings);
   // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.
   const predictions = createPredictionsModule(platform, {
     identity: {

@@ -33,7 +33,8 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-console.log(`${'policy'.padEnd(36)}${CHECKPOINTS.map((c) => `regret@${c}`.padStart(16)).join('')}  share on best arm  time`);
+console.log(`${'policy'.padEnd(36)}${CHECKPOINTS.map((c) => `regret@${c}`.padStart(16)).join('')}  vs uniform  share on best arm  time`);
+let uniformFinal = 0;
 for (const [name, policy] of POLICIES) {
   const started = performance.now();
   const sums = CHECKPOINTS.map(() => 0);
@@ -52,8 +53,13 @@ for (const [name, policy] of POLICIES) {
     bestShare += (r.pulls[RATES.length - 1] as number) / HORIZON / SEEDS;
   }
   const ms = performance.now() - started;
+  const final = sums[sums.length - 1] as number;
+  if (policy.kind === 'uniform') uniformFinal = final;
+  const vsUniform = uniformFinal > 0 ? `${((final / uniformFinal) * 100).toFixed(0)} %` : '-';
   console.log(
-    `${name.padEnd(36)}${sums.map((x) => x.toFixed(1).padStart(16)).join('')}  ${(bestShare * 100).toFixed(1).padStart(16)} %  ${(ms / 1000).toFixed(1)} s`,
+    `${name.padEnd(36)}${sums.map((x) => x.toFixed(1).padStart(16)).join('')}  ${vsUniform.padStart(10)}  ${(bestShare * 100).toFixed(1).padStart(16)} %  ${(ms / 1000).toFixed(1)} s`,
   );
 }
-console.log('regret = expected conversions lost against always serving the best arm (0.06); lower is better.');
+console.log(
+  'regret = expected conversions lost against always serving the best fixed arm (0.06); "vs uniform" = final regret as a share of the uniform split\'s; lower is better.',
+);

@@ -15,6 +15,7 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
   let expId: string;
+  let banditId: string;
 
   beforeAll(async () => {
     server = await startDashboardServer();
@@ -40,6 +41,28 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
       if (i % (a.body.assignments[0].variant_key === 'model_v2' ? 2 : 5) === 0)
         await t.request('POST', '/api/v1/experiments/track-add-to-cart', { token: key, body: { user_id: `s${i}`, event_id: `atc${i}` } });
     }
+    // A bandit without burn-in: its first update (what the scheduled job runs) moves traffic to the arm users click.
+    const b = await t.request('POST', '/api/v1/admin/experiments', {
+      token: key,
+      body: {
+        name: 'Hero banner bandit',
+        type: 'bandit',
+        bandit: { burn_in_hours: 0 },
+        primary_metric: 'click',
+        variants: [{ key: 'plain' }, { key: 'bold' }],
+      },
+    });
+    banditId = b.body.id;
+    await t.request('POST', `/api/v1/admin/experiments/${banditId}/start`, { token: key });
+    for (let i = 0; i < 220; i++) {
+      const a = await t.request('POST', '/api/v1/experiments/assign', {
+        token: key,
+        body: { user_id: `h${i}`, experiments: ['hero_banner_bandit'] },
+      });
+      if (i % (a.body.assignments[0].variant_key === 'bold' ? 2 : 10) === 0)
+        await t.request('POST', '/api/v1/experiments/track-click', { token: key, body: { user_id: `h${i}`, event_id: `hc${i}` } });
+    }
+    await t.modules.experiments.updateBandit(owner.tenantId, banditId);
   }, 240_000);
 
   afterAll(async () => {
@@ -52,7 +75,8 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
     await page.goto(`${base}/experiments`);
     const table = page.getByTestId('experiments-table');
     await table.getByRole('cell', { name: 'Model v2 vs v1', exact: true }).waitFor();
-    await expect(table.getByText('running', { exact: true }).count()).resolves.toBe(1);
+    // both running: this experiment and the bandit
+    await expect(table.getByText('running', { exact: true }).count()).resolves.toBe(2);
     await screenshot(page, 'experiments-list');
     await table.getByRole('cell', { name: 'Model v2 vs v1', exact: true }).click();
     await page.waitForURL(new RegExp(`/experiments/${expId}$`));
@@ -68,6 +92,33 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
     await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
     await page.getByRole('button', { name: 'Start' }).click();
     await page.getByText('running', { exact: true }).waitFor();
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 120_000);
+
+  it("charts a bandit's weights over time with its periods table", async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/experiments/${banditId}`);
+    const card = page.getByTestId('bandit-weights');
+    await card.getByRole('img', { name: 'Bandit weight of each variant per period' }).waitFor();
+    const rows = card.getByTestId('bandit-periods').locator('tbody tr');
+    await expect(rows.count()).resolves.toBe(2);
+    await expect(rows.nth(0).textContent()).resolves.toMatch(/50\.0 %.*burn-in/);
+    await expect(rows.nth(1).textContent()).resolves.toMatch(/updated/);
+    await expect(card.textContent()).resolves.toMatch(/checked against each period's weights/);
+    // the burn-in's users counted against the burn-in's 50/50, so no false mismatch
+    await expect(page.getByText(/sample ratio mismatch/i).count()).resolves.toBe(0);
+    await screenshot(page, 'experiments-bandit');
+
+    // a bandit created through the form: its page says what happens before it starts
+    await page.goto(`${base}/experiments`);
+    await page.getByLabel('Name').fill('Banner bandit');
+    await page.getByRole('textbox', { name: 'Kind' }).click();
+    await page.getByRole('option', { name: 'Bandit (weights follow the primary metric)' }).click();
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+    await expect(page.getByTestId('bandit-weights').textContent()).resolves.toMatch(/Start the experiment: the bandit begins/);
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 120_000);

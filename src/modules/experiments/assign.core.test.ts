@@ -55,6 +55,8 @@ const exp = (over: Partial<AssignableExperiment> = {}): AssignableExperiment => 
   key: 'k',
   status: 'running',
   hashSeed: 'k',
+  hashVersion: 2,
+  type: 'standard',
   trafficAllocation: 1,
   targeting: null,
   namespace: null,

@@ -124,6 +124,10 @@ export interface AssignableExperiment {
   key: string;
   status: 'draft' | 'running' | 'stopped' | 'archived';
   hashSeed: string;
+  /** 1: hash the unit key (`u:<id>`, experiments from before the raw-id change); 2: hash the raw id (GrowthBook's). */
+  hashVersion: 1 | 2;
+  /** A bandit's weights change every period, so its units are held by their stored assignment, not the hash. */
+  type: 'standard' | 'bandit';
   trafficAllocation: number;
   targeting: Condition | null;
   namespace: string | null;
@@ -133,6 +137,11 @@ export interface AssignableExperiment {
   holdoutPercent: number;
   excludeBots: boolean;
   variants: { id: string; key: string; weight: number; config: unknown }[];
+}
+
+/** The value an experiment hashes for a unit: its unit key (hash version 1) or the raw id (version 2). */
+export function hashInput(exp: Pick<AssignableExperiment, 'hashVersion'>, unit: { primary: string; hashKey: string }): string {
+  return exp.hashVersion === 1 ? unit.primary : unit.hashKey;
 }
 
 export type AssignReason =

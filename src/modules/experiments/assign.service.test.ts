@@ -17,6 +17,8 @@ const experiment = (i: number): ExperimentRow =>
     key: `exp_${i}`,
     status: 'running',
     hashSeed: `exp_${i}`,
+    hashVersion: 2,
+    type: 'standard',
     trafficAllocation: 1,
     targeting: null,
     namespace: null,
@@ -42,7 +44,11 @@ function setup(opts: { maxBuffered: number }) {
   const statements: number[] = [];
   let down = false;
   const repo = {
-    loadConfig: async () => ({ experiments: [experiment(1), experiment(2)], variants: [...variants(1), ...variants(2)] }),
+    loadConfig: async () => ({
+      experiments: [experiment(1), experiment(2)],
+      variants: [...variants(1), ...variants(2)],
+      banditWeights: new Map<string, number[]>(),
+    }),
     stickyAssignments: async () => [],
     moveAssignment: async () => undefined,
     recordExposures: async (

@@ -7,7 +7,7 @@ import Bowser from 'bowser';
 import { LRUCache } from 'lru-cache';
 import type { Db, TenantContext } from '../../platform/index.ts';
 import { AppError, requirePermission } from '../../platform/index.ts';
-import { type AssignReason, type AssignableExperiment, type Attributes, decide } from './assign.core.ts';
+import { type AssignReason, type AssignableExperiment, type Attributes, decide, hashInput } from './assign.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { Exposure } from './experiments.types.ts';
 import type { ResolvedUnit, UnitResolver } from './units.ts';
@@ -116,7 +116,7 @@ export function createAssignService(deps: AssignServiceDeps) {
     let p = loading.get(tenantId);
     if (!p) {
       p = (async () => {
-        const { experiments, variants } = await deps.repo.loadConfig(deps.db, tenantId);
+        const { experiments, variants, banditWeights } = await deps.repo.loadConfig(deps.db, tenantId);
         const byKey = new Map<string, AssignableExperiment>();
         for (const e of experiments)
           byKey.set(e.key, {
@@ -124,6 +124,8 @@ export function createAssignService(deps: AssignServiceDeps) {
             key: e.key,
             status: e.status,
             hashSeed: e.hashSeed,
+            hashVersion: e.hashVersion,
+            type: e.type,
             trafficAllocation: e.trafficAllocation,
             targeting: e.targeting,
             namespace: e.namespace,
@@ -132,9 +134,14 @@ export function createAssignService(deps: AssignServiceDeps) {
             holdoutSeed: e.holdoutSeed,
             holdoutPercent: e.holdoutPercent,
             excludeBots: e.excludeBots,
+            // A bandit assigns new units by its current period's weights (by position); others by the stored ones.
             variants: variants
               .filter((v) => v.experimentId === e.id)
-              .map((v) => ({ id: v.id, key: v.key, weight: v.weight, config: v.config })),
+              .map((v, i, all) => {
+                const w = banditWeights.get(e.id);
+                const weight = w && w.length === all.length ? (w[i] as number) : v.weight;
+                return { id: v.id, key: v.key, weight, config: v.config };
+              }),
           });
         const cfg = { byKey };
         configs.set(tenantId, cfg);
@@ -286,9 +293,12 @@ export function createAssignService(deps: AssignServiceDeps) {
       }
       if (!found) missing.push(e.id);
     }
-    // One id and no person behind it: the hash alone is sticky (a running experiment's arms and weights cannot
-    // change), so the database is asked only when several ids may hold an earlier assignment.
-    if (missing.length && unit.candidates.length > 1) {
+    // One id and no person behind it: the hash alone is sticky (a standard experiment's arms and weights cannot
+    // change while it runs), so the database is asked only when several ids may hold an earlier assignment, or
+    // for a bandit, whose weights move every period (the stored assignment holds its units, as GrowthBook's
+    // sticky bucketing does for its bandits).
+    const banditMissing = missing.some((id) => running.some((e) => e.id === id && e.type === 'bandit'));
+    if (missing.length && (unit.candidates.length > 1 || banditMissing)) {
       const rows = await deps.repo.stickyAssignments(deps.db, tenantId, missing, unit.candidates);
       for (const u of unit.candidates)
         for (const r of rows)
@@ -312,7 +322,7 @@ export function createAssignService(deps: AssignServiceDeps) {
         continue;
       }
       const st = stickyOf.get(e.id);
-      const d = decide(e, unit.hashKey, { attributes: input.attributes, isBot: bot, stickyVariantId: st?.variantId });
+      const d = decide(e, hashInput(e, unit), { attributes: input.attributes, isBot: bot, stickyVariantId: st?.variantId });
       const v = e.variants[d.variant];
       assignments.push({
         experimentKey: key,

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { CreateExperimentInput, VariantInput } from './experiments.service.ts';
 import type { Experiment, MetricDefinition } from './experiments.types.ts';
+import { DEFAULT_BANDIT } from './bandit.core.ts';
 import type { createBody, ExperimentJson, variantBody } from './experiments.schemas.ts';
 
 const slug = (name: string) =>
@@ -44,6 +45,17 @@ export function toCreateInput(b: z.infer<typeof createBody>, fallbackKey: () => 
     minimumSampleSize: b.minimum_sample_size,
     conversionWindowHours: b.conversion_window_hours,
     currency: b.currency,
+    type: b.type,
+    bandit:
+      b.type === 'bandit'
+        ? {
+            posterior: b.bandit?.posterior ?? DEFAULT_BANDIT.posterior,
+            topTwo: b.bandit?.top_two ?? DEFAULT_BANDIT.topTwo,
+            minWeight: b.bandit?.min_weight ?? DEFAULT_BANDIT.minWeight,
+            burnInHours: b.bandit?.burn_in_hours ?? DEFAULT_BANDIT.burnInHours,
+            updateEveryHours: b.bandit?.update_every_hours ?? DEFAULT_BANDIT.updateEveryHours,
+          }
+        : null,
   };
 }
 
@@ -78,6 +90,17 @@ export function experimentJson(e: Experiment): ExperimentJson {
     conversion_window_hours: e.conversionWindowHours,
     currency: e.currency,
     hashing: 'growthbook_fnv1a_v2',
+    hash_version: e.hashVersion,
+    type: e.type,
+    bandit: e.bandit
+      ? {
+          posterior: e.bandit.posterior,
+          top_two: e.bandit.topTwo,
+          min_weight: e.bandit.minWeight,
+          burn_in_hours: e.bandit.burnInHours,
+          update_every_hours: e.bandit.updateEveryHours,
+        }
+      : null,
     created_at: e.createdAt.toISOString(),
     updated_at: e.updatedAt.toISOString(),
     started_at: e.startedAt?.toISOString() ?? null,

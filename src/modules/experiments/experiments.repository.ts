@@ -1,11 +1,19 @@
 import { sql } from 'drizzle-orm';
 import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
-import type { Exposure, ExperimentRow, MetricDefinition, MetricSums, NewMetricEvent, VariantRow } from './experiments.types.ts';
+import type {
+  BanditPeriod,
+  Exposure,
+  ExperimentRow,
+  MetricDefinition,
+  MetricSums,
+  NewMetricEvent,
+  VariantRow,
+} from './experiments.types.ts';
 
 /** A query handle: the database or an open transaction. */
 const EXPERIMENT_COLUMNS = sql`id, key, name, description, status, metrics, primary_metric AS "primaryMetric",
   traffic_allocation AS "trafficAllocation", targeting, namespace, namespace_start AS "namespaceStart", namespace_end AS "namespaceEnd",
-  holdout_seed AS "holdoutSeed", holdout_percent AS "holdoutPercent", hash_seed AS "hashSeed", exclude_bots AS "excludeBots",
+  holdout_seed AS "holdoutSeed", holdout_percent AS "holdoutPercent", hash_seed AS "hashSeed", hash_version AS "hashVersion", type, bandit, exclude_bots AS "excludeBots",
   engine, confidence, correction, sequential, minimum_sample_size AS "minimumSampleSize",
   conversion_window_hours AS "conversionWindowHours", currency, created_at AS "createdAt", updated_at AS "updatedAt",
   started_at AS "startedAt", stopped_at AS "stoppedAt"`;
@@ -17,11 +25,12 @@ export function createExperimentsRepository() {
   return {
     async insertExperiment(q: Q, tenantId: string, e: ExperimentRow): Promise<void> {
       await q.execute(sql`INSERT INTO experiments (tenant_id, id, key, name, description, status, metrics, primary_metric, traffic_allocation,
-          targeting, namespace, namespace_start, namespace_end, holdout_seed, holdout_percent, hash_seed, exclude_bots, engine, confidence,
-          correction, sequential, minimum_sample_size, conversion_window_hours, currency, created_at, updated_at)
+          targeting, namespace, namespace_start, namespace_end, holdout_seed, holdout_percent, hash_seed, hash_version, type, bandit, exclude_bots, engine,
+          confidence, correction, sequential, minimum_sample_size, conversion_window_hours, currency, created_at, updated_at)
         VALUES (${tenantId}, ${e.id}, ${e.key}, ${e.name}, ${e.description}, ${e.status}, ${JSON.stringify(e.metrics)}::jsonb, ${e.primaryMetric},
           ${e.trafficAllocation}, ${e.targeting === null ? null : JSON.stringify(e.targeting)}::jsonb, ${e.namespace}, ${e.namespaceStart},
-          ${e.namespaceEnd}, ${e.holdoutSeed}, ${e.holdoutPercent}, ${e.hashSeed}, ${e.excludeBots}, ${e.engine}, ${e.confidence},
+          ${e.namespaceEnd}, ${e.holdoutSeed}, ${e.holdoutPercent}, ${e.hashSeed}, ${e.hashVersion}, ${e.type},
+          ${e.bandit === null ? null : JSON.stringify(e.bandit)}::jsonb, ${e.excludeBots}, ${e.engine}, ${e.confidence},
           ${e.correction}, ${e.sequential}, ${e.minimumSampleSize}, ${e.conversionWindowHours}, ${e.currency}, ${e.createdAt}, ${e.updatedAt})`);
     },
 
@@ -89,7 +98,10 @@ export function createExperimentsRepository() {
     },
 
     /** Everything assignment needs in memory: experiments that are not archived, with their variants. */
-    async loadConfig(q: Q, tenantId: string): Promise<{ experiments: ExperimentRow[]; variants: VariantRow[] }> {
+    async loadConfig(
+      q: Q,
+      tenantId: string,
+    ): Promise<{ experiments: ExperimentRow[]; variants: VariantRow[]; banditWeights: Map<string, number[]> }> {
       const experiments = await queryRows<ExperimentRow>(
         q,
         sql`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE tenant_id = ${tenantId} AND status <> 'archived'`,
@@ -99,7 +111,68 @@ export function createExperimentsRepository() {
         tenantId,
         experiments.map((e) => e.id),
       );
-      return { experiments, variants };
+      const bandits = experiments.filter((e) => e.type === 'bandit').map((e) => e.id);
+      const latest = await this.latestBanditWeights(q, tenantId, bandits);
+      return { experiments, variants, banditWeights: new Map(latest.map((l) => [l.experimentId, l.weights])) };
+    },
+
+    /**
+     * Writes a bandit period's weights unless the period already has them. Returns whether this call wrote them
+     * (the primary key makes concurrent updates of one period agree on one row).
+     */
+    async insertBanditPeriod(q: Q, tenantId: string, experimentId: string, p: BanditPeriod): Promise<boolean> {
+      const rows = await queryRows(
+        q,
+        sql`INSERT INTO experiment_bandit_periods (tenant_id, experiment_id, period, started_at, weights, best_arm_probabilities, arms, message)
+            VALUES (${tenantId}, ${experimentId}, ${p.period}, ${p.startedAt}, ${JSON.stringify(p.weights)}::jsonb,
+              ${p.bestArmProbabilities === null ? null : JSON.stringify(p.bestArmProbabilities)}::jsonb, ${JSON.stringify(p.arms)}::jsonb, ${p.message})
+            ON CONFLICT (tenant_id, experiment_id, period) DO NOTHING RETURNING period`,
+      );
+      return rows.length > 0;
+    },
+
+    /** A bandit's periods, oldest first. */
+    banditPeriods(q: Q, tenantId: string, experimentId: string): Promise<BanditPeriod[]> {
+      return queryRows<BanditPeriod>(
+        q,
+        sql`SELECT period, started_at AS "startedAt", weights, best_arm_probabilities AS "bestArmProbabilities", arms, message
+            FROM experiment_bandit_periods WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId} ORDER BY period`,
+      );
+    },
+
+    /** The newest weights of each of the experiments that have bandit periods. */
+    latestBanditWeights(
+      q: Q,
+      tenantId: string,
+      experimentIds: readonly string[],
+    ): Promise<{ experimentId: string; period: number; weights: number[] }[]> {
+      if (!experimentIds.length) return Promise.resolve([]);
+      return queryRows(
+        q,
+        sql`SELECT DISTINCT ON (experiment_id) experiment_id AS "experimentId", period, weights FROM experiment_bandit_periods
+            WHERE tenant_id = ${tenantId} AND experiment_id = ANY(${arrayParam(experimentIds)}::uuid[]) ORDER BY experiment_id, period DESC`,
+      );
+    },
+
+    /**
+     * Units first exposed in each period, per variant position: the i-th boundary opens period i (the last one
+     * runs to now). Moved assignments keep their first exposure, so a person counts in the period they came.
+     */
+    unitsPerPeriod(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      boundaries: readonly Date[],
+    ): Promise<{ period: number; position: number; n: number }[]> {
+      if (!boundaries.length) return Promise.resolve([]);
+      return queryRows(
+        q,
+        sql`SELECT (width_bucket(extract(epoch FROM a.first_exposed_at)::float8, ${arrayParam(boundaries.map((b) => b.getTime() / 1000))}::float8[]) - 1)::int AS period,
+                   v.position, count(*)::int AS n
+            FROM experiment_assignments a JOIN experiment_variants v ON v.tenant_id = a.tenant_id AND v.id = a.variant_id
+            WHERE a.tenant_id = ${tenantId} AND a.experiment_id = ${experimentId}
+            GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
     },
 
     /** Stored assignments of any of the units (sticky bucketing), per experiment. */

@@ -28,6 +28,25 @@ const idempotencyKey = (r: FastifyRequest): string | undefined => {
   return h;
 };
 
+/** Weights, probabilities and units of each period by variant key (the dashboard charts the weights over time). */
+function banditJson(r: Report): NonNullable<s.ReportJson['bandit']> {
+  const keys = r.experiment.variants.map((v) => v.key);
+  const byKey = (xs: readonly number[]) => Object.fromEntries(keys.map((k, i) => [k, xs[i] ?? 0]));
+  const b = r.bandit as NonNullable<Report['bandit']>;
+  return {
+    periods: b.periods.map((p) => ({
+      period: p.period,
+      started_at: p.startedAt.toISOString(),
+      weights: byKey(p.weights),
+      best_arm_probabilities: p.bestArmProbabilities ? byKey(p.bestArmProbabilities) : null,
+      units: byKey(p.units),
+      message: p.message,
+    })),
+    srm_p_value: b.srmPValue,
+    next_update_at: b.nextUpdateAt?.toISOString() ?? null,
+  };
+}
+
 function reportJson(r: Report): s.ReportJson {
   return {
     experiment: experimentJson(r.experiment),
@@ -35,6 +54,7 @@ function reportJson(r: Report): s.ReportJson {
     srm_p_value: r.srmPValue,
     metrics: r.metrics.map((m) => ({ ...metricJson(m), guardrail: m.guardrail, primary: m.primary })),
     warnings: r.warnings,
+    bandit: r.bandit ? banditJson(r) : null,
     decision: { action: r.decision.action, variant_key: r.decision.variantKey, reason: r.decision.reason },
   };
 }

@@ -46,6 +46,33 @@ const metricBody = z
   .strict()
   .refine((m) => m.type !== 'ratio' || m.denominator_event !== undefined, 'a ratio metric needs a denominator_event');
 
+/** Bandit settings (GrowthBook's defaults: top-two Thompson sampling, 1 % minimum weight, daily updates). */
+export const banditBody = z
+  .object({
+    posterior: z.enum(['auto', 'beta', 'gaussian']).default('auto'),
+    top_two: z.boolean().default(true),
+    min_weight: z.number().min(0).max(0.2).default(0.01),
+    burn_in_hours: z
+      .number()
+      .min(0)
+      .max(24 * 90)
+      .default(24),
+    update_every_hours: z
+      .number()
+      .min(0.25)
+      .max(24 * 30)
+      .default(24),
+  })
+  .strict();
+
+const banditSchema = z.object({
+  posterior: z.enum(['auto', 'beta', 'gaussian']),
+  top_two: z.boolean(),
+  min_weight: z.number(),
+  burn_in_hours: z.number(),
+  update_every_hours: z.number(),
+});
+
 export const createBody = z
   .object({
     key: key.optional(),
@@ -79,9 +106,13 @@ export const createBody = z
       .max(24 * 365)
       .default(72),
     currency: currencyCode.default('USD'),
+    /** standard: fixed weights; bandit: weights recomputed every period from the primary metric. */
+    type: z.enum(['standard', 'bandit']).default('standard'),
+    bandit: banditBody.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
+    if (b.bandit && b.type !== 'bandit') ctx.addIssue({ code: 'custom', path: ['bandit'], message: 'bandit settings need type "bandit"' });
     const names = new Set<string>();
     b.metrics?.forEach((m, i) => {
       if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'name'], message: `duplicate metric name "${m.name}"` });
@@ -136,6 +167,10 @@ export const experimentSchema = z.object({
   conversion_window_hours: z.number(),
   currency: z.string(),
   hashing: z.literal('growthbook_fnv1a_v2'),
+  /** 1: hashes the unit key (u:<id>, experiments from before the raw-id change); 2: the raw id, as GrowthBook SDKs. */
+  hash_version: z.union([z.literal(1), z.literal(2)]),
+  type: z.enum(['standard', 'bandit']),
+  bandit: banditSchema.nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),
@@ -221,12 +256,23 @@ export const trackBody = z
 
 export const trackResponse = z.object({ status: z.literal('tracked'), event_id: z.string(), counted: z.boolean(), unit_id: z.string() });
 
+const banditPeriodSchema = z.object({
+  period: z.number(),
+  started_at: z.string(),
+  weights: z.record(z.string(), z.number()),
+  best_arm_probabilities: z.record(z.string(), z.number()).nullable(),
+  units: z.record(z.string(), z.number()),
+  message: z.string(),
+});
+
 export const reportResponse = z.object({
   experiment: experimentSchema,
   units: z.array(z.object({ variant_key: z.string(), n: z.number(), exposures: z.number(), expected_weight: z.number() })),
   srm_p_value: z.number(),
   metrics: z.array(metricResult.extend({ guardrail: z.boolean(), primary: z.boolean() })),
   warnings: z.array(z.string()),
+  /** Bandits only: weights over time, units first exposed per period, and the SRM against each period's weights. */
+  bandit: z.object({ periods: z.array(banditPeriodSchema), srm_p_value: z.number(), next_update_at: z.string().nullable() }).nullable(),
   decision: z.object({
     action: z.enum(['ship', 'keep_control', 'keep_running', 'inconclusive']),
     variant_key: z.string().nullable(),

@@ -6,7 +6,16 @@ import { type Db, type TenantContext, conflict, isUuid, newId, notFound, require
 import type { Condition } from './assign.core.ts';
 import type { Correction, Engine } from './analyze.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
-import type { Experiment, ExperimentRow, ExperimentStatus, MetricDefinition, VariantRow } from './experiments.types.ts';
+import type { BanditSettings } from './bandit.core.ts';
+import {
+  CURRENT_HASH_VERSION,
+  type Experiment,
+  type ExperimentRow,
+  type ExperimentStatus,
+  type ExperimentType,
+  type MetricDefinition,
+  type VariantRow,
+} from './experiments.types.ts';
 
 /** At most this many variants per experiment (an A/B/n test with more arms cannot reach significance). */
 export const MAX_VARIANTS = 50;
@@ -46,6 +55,9 @@ export interface CreateExperimentInput {
   minimumSampleSize: number;
   conversionWindowHours: number;
   currency: string;
+  type: ExperimentType;
+  /** Bandit settings (defaults filled in), for type 'bandit' only. */
+  bandit: BanditSettings | null;
 }
 
 export interface ExperimentsServiceDeps {
@@ -54,6 +66,8 @@ export interface ExperimentsServiceDeps {
   clock: () => Date;
   /** Called after every committed change of a tenant's experiments (assignment caches drop their copy). */
   onChanged: (tenantId: string) => void;
+  /** Called after a bandit experiment started (its update job gets scheduled). */
+  onBanditStarted?: (tenantId: string, experimentId: string) => Promise<void>;
 }
 
 /**
@@ -115,13 +129,26 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
         const variants = await repo.variantsOf(tx, ctx.tenantId, [id]);
         if (variants.length < 2) throw validation('EXPERIMENT_NO_VARIANTS', 'Add a control and at least one variant before starting.');
         checkVariants(variants);
+        // A bandit's period 0 (the burn-in) starts with the variants' own weights. Restarting a stopped bandit
+        // keeps its history: the row exists already.
+        if (row.type === 'bandit')
+          await repo.insertBanditPeriod(tx, ctx.tenantId, id, {
+            period: 0,
+            startedAt: row.startedAt ?? now,
+            weights: variants.map((v) => v.weight),
+            bestArmProbabilities: null,
+            arms: [],
+            message: 'burn-in',
+          });
       }
       if (to === 'stopped' && row.status !== 'running')
         throw conflict('EXPERIMENT_NOT_RUNNING', `The experiment is ${row.status}, not running.`);
       await repo.setStatus(tx, ctx.tenantId, id, to, now);
     });
     deps.onChanged(ctx.tenantId);
-    return load(ctx.tenantId, id);
+    const e = await load(ctx.tenantId, id);
+    if (to === 'running' && e.type === 'bandit') await deps.onBanditStarted?.(ctx.tenantId, id);
+    return e;
   }
 
   return {
@@ -134,6 +161,16 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
           'EXPERIMENT_PRIMARY_METRIC_UNKNOWN',
           `primary_metric must name one of the experiment's metrics (${metrics.map((m) => m.name).join(', ')}).`,
         );
+      if (input.type === 'bandit') {
+        const m = metrics.find((x) => x.name === primaryMetric);
+        if (input.bandit?.posterior === 'beta' && m?.type !== 'binomial')
+          throw validation('EXPERIMENT_BANDIT_METRIC', 'A Beta posterior needs a binomial primary metric; use "gaussian" or "auto".');
+        if (m?.type === 'ratio')
+          throw validation(
+            'EXPERIMENT_BANDIT_METRIC',
+            'A bandit optimizes a binomial or mean primary metric; ratio metrics are not supported as its primary metric.',
+          );
+      }
       const weights = input.variants ? checkVariants(input.variants) : [];
       const now = deps.clock();
       const id = newId();
@@ -153,6 +190,9 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
         holdoutSeed: input.holdout?.seed ?? null,
         holdoutPercent: input.holdout?.percent ?? 0,
         hashSeed: input.key,
+        hashVersion: CURRENT_HASH_VERSION,
+        type: input.type,
+        bandit: input.type === 'bandit' ? input.bandit : null,
         excludeBots: input.excludeBots,
         engine: input.engine,
         confidence: input.confidence,

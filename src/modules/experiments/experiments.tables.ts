@@ -44,6 +44,16 @@ export const experiments = pgTable(
     holdoutSeed: text('holdout_seed'),
     holdoutPercent: real('holdout_percent').notNull().default(0),
     hashSeed: text('hash_seed').notNull(),
+    /**
+     * What assignment hashes: 1 = the unit key (`u:<user id>`, `a:<anonymous id>`, `p:<profile>`), the scheme of
+     * experiments created before the raw-id change (the column default keeps their bucketing); 2 = the raw user id
+     * (else the anonymous id), as a GrowthBook SDK's `id` attribute, for every experiment created since.
+     */
+    hashVersion: integer('hash_version').notNull().default(1),
+    /** standard (fixed weights) | bandit (weights recomputed every period from the primary metric). */
+    type: text('type').notNull().default('standard'),
+    /** Bandit settings (posterior, top-two, minimum weight, burn-in and update cadence in hours), null for standard. */
+    bandit: jsonb('bandit'),
     excludeBots: boolean('exclude_bots').notNull().default(true),
     engine: text('engine').notNull().default('frequentist'),
     confidence: real('confidence').notNull().default(0.95),
@@ -127,4 +137,29 @@ export const experimentMetricEvents = pgTable(
     uniqueIndex('experiment_metric_events_dedupe_key').on(t.tenantId, t.event, t.dedupeKey),
     index('experiment_metric_events_unit_idx').on(t.tenantId, t.unitId, t.event, t.occurredAt),
   ],
+);
+
+/**
+ * Bandit weights over time: one row per (experiment, period). Period 0 holds the starting weights (written on
+ * start); period k >= 1 the weights the update job computed once the period began; `started_at` is when they
+ * took effect (were stored), so each unit counts against the weights it was assigned under. The primary key makes each
+ * period's update happen once however many workers race. SRM compares each period's new units with its weights.
+ */
+export const experimentBanditPeriods = pgTable(
+  'experiment_bandit_periods',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    experimentId: uuid('experiment_id').notNull(),
+    period: integer('period').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    /** Weights by variant position (sum to 1). */
+    weights: jsonb('weights').notNull(),
+    /** Probability each arm is best (Monte Carlo), null for period 0 or when too few units to update. */
+    bestArmProbabilities: jsonb('best_arm_probabilities'),
+    /** Units exposed and primary-metric sums per arm the update saw (n, sum, sum_squares by position). */
+    arms: jsonb('arms').notNull().default([]),
+    /** Why the weights are what they are ("updated", "burn-in", "too few units: ..."). */
+    message: text('message').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.period] })],
 );

@@ -2,8 +2,17 @@
 import type { Condition } from './assign.core.ts';
 import type { Correction, Engine } from './analyze.core.ts';
 import type { MetricType } from './stats.metrics.core.ts';
+import type { BanditSettings } from './bandit.core.ts';
 
 export type ExperimentStatus = 'draft' | 'running' | 'stopped' | 'archived';
+export type ExperimentType = 'standard' | 'bandit';
+
+/**
+ * What assignment hashes: 1 = the unit key (`u:<id>`, `a:<id>`, `p:<profile>`), experiments created before the
+ * raw-id change; 2 = the raw user id (else anonymous id), as a GrowthBook SDK hashes its `id` attribute.
+ */
+export type HashVersion = 1 | 2;
+export const CURRENT_HASH_VERSION: HashVersion = 2;
 
 /** A metric of an experiment: which event, counted how, per unit, within the conversion window. */
 export interface MetricDefinition {
@@ -37,6 +46,10 @@ export interface ExperimentRow {
   holdoutSeed: string | null;
   holdoutPercent: number;
   hashSeed: string;
+  hashVersion: HashVersion;
+  type: ExperimentType;
+  /** Bandit settings; null for a standard experiment. */
+  bandit: BanditSettings | null;
   excludeBots: boolean;
   engine: Engine;
   confidence: number;
@@ -96,4 +109,14 @@ export interface Exposure {
   unitId: string;
   variantId: string;
   at: Date;
+}
+
+/** One period of a bandit: the weights it started with (by variant position) and what the update saw. */
+export interface BanditPeriod {
+  period: number;
+  startedAt: Date;
+  weights: number[];
+  bestArmProbabilities: number[] | null;
+  arms: { n: number; sum: number; sumSquares: number }[];
+  message: string;
 }

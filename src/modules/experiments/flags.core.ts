@@ -172,9 +172,13 @@ export function buildPayload(
       if (!e || e.status !== 'running' || e.variants.length === 0) continue;
       const condition = andConditions(r.condition, e.targeting);
       if (condition) base.condition = condition;
+      // Hash version 1 (experiments from before the raw-id change) hashed the unit key `u:<user id>`. GrowthBook
+      // hashes seed + value, so the prefix folds into the seed and an SDK whose hash attribute holds the user id
+      // buckets as the server does. (Its namespace hash is value + seed and cannot fold: noted in the README.)
+      const prefix = e.hashVersion === 1 ? 'u:' : '';
       Object.assign(base, {
         key: e.key,
-        seed: e.hashSeed,
+        seed: `${e.hashSeed}${prefix}`,
         hashVersion: 2,
         hashAttribute: r.hashAttribute,
         coverage: e.trafficAllocation,
@@ -187,7 +191,7 @@ export function buildPayload(
       // default. The SDKs ignore `namespace` once a rule has filters, so the namespace then becomes a filter too
       // (hash v1 of "__" + namespace, GrowthBook's namespace hash).
       if (e.holdoutSeed && e.holdoutPercent > 0) {
-        base.filters = [{ seed: e.holdoutSeed, ranges: [[e.holdoutPercent, 1]], hashVersion: 2, attribute: r.hashAttribute }];
+        base.filters = [{ seed: `${e.holdoutSeed}${prefix}`, ranges: [[e.holdoutPercent, 1]], hashVersion: 2, attribute: r.hashAttribute }];
         if (e.namespace)
           base.filters.push({
             seed: `__${e.namespace}`,

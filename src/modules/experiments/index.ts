@@ -18,6 +18,8 @@ import { createReportService } from './report.service.ts';
 import { createTrackingService } from './tracking.service.ts';
 import { createUnitResolver, type ProfileLookup } from './units.ts';
 import { eraseUnits } from './erasure.repository.ts';
+import { createBanditService } from './bandit.service.ts';
+import { registerExperimentsJobs } from './experiments.jobs.ts';
 
 export { analyze } from './analyze.core.ts';
 export { analyzeBody, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
@@ -41,18 +43,28 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   const repo = createExperimentsRepository();
   const units = createUnitResolver(deps.lookupProfiles);
   const assign = createAssignService({ db: platform.db, repo, units, clock: platform.clock, log: platform.log });
+  const onChanged = (tenantId: string) => {
+    assign.invalidate(tenantId);
+    flags.invalidate(tenantId);
+  };
+  const bandits = createBanditService({
+    db: platform.db,
+    repo,
+    clock: platform.clock,
+    onChanged,
+    flushExposures: () => assign.flush(),
+  });
+  const jobs = registerExperimentsJobs(platform.jobs, bandits);
   const experiments = createExperimentsService({
     db: platform.db,
     repo,
     clock: platform.clock,
-    onChanged: (tenantId) => {
-      assign.invalidate(tenantId);
-      flags.invalidate(tenantId);
-    },
+    onChanged,
+    onBanditStarted: jobs.scheduleBandit,
   });
   const flags = createFlagsService({ db: platform.db, repo: createFlagsRepository(), assign, clock: platform.clock });
   const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });
-  const reports = createReportService({ db: platform.db, repo, experiments, flushExposures: () => assign.flush() });
+  const reports = createReportService({ db: platform.db, repo, experiments, bandits, flushExposures: () => assign.flush() });
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person's units in assignments and metric events. */
     erasePerson: eraseUnits,
@@ -61,6 +73,9 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
      * permission); the exposure is logged like an API assignment. Unknown or stopped experiment: not in it.
      */
     async variantFor(tenantId: string, experimentKey: string, userId: string): Promise<ExperimentVariant> {
+      // Serving paths ask on every request: an experiment that is not running costs a map lookup, nothing more.
+      const running = (await assign.experimentsOf(tenantId)).get(experimentKey);
+      if (running?.status !== 'running') return NOT_IN_EXPERIMENT;
       let assignments: Awaited<ReturnType<typeof assign.assignIn>>['assignments'];
       try {
         ({ assignments } = await assign.assignIn(tenantId, {
@@ -83,6 +98,8 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
         inExperiment: a.inExperiment,
       };
     },
+    /** Brings a running bandit's weights up to its current period (what the scheduled job runs). */
+    updateBandit: (tenantId: string, experimentId: string) => bandits.update(tenantId, experimentId),
     /** Stores buffered exposures now (shutdown, tests). */
     flushExposures: () => assign.flush(),
     async routes(app: FastifyInstance): Promise<void> {

@@ -6,6 +6,7 @@ import { type Db, type TenantContext, requirePermission } from '../../platform/i
 import { analyze, type MetricResult } from './analyze.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { ExperimentsService } from './experiments.service.ts';
+import type { BanditReport, BanditService } from './bandit.service.ts';
 import type { Experiment } from './experiments.types.ts';
 
 export interface Decision {
@@ -21,6 +22,8 @@ export interface Report {
   metrics: (MetricResult & { guardrail: boolean; primary: boolean })[];
   srmPValue: number;
   warnings: string[];
+  /** Bandits: weights over time and the SRM against each period's weights (which replaces the fixed-weight one). */
+  bandit: BanditReport | null;
   decision: Decision;
 }
 
@@ -28,6 +31,7 @@ export interface ReportServiceDeps {
   db: Db;
   repo: ExperimentsRepository;
   experiments: ExperimentsService;
+  bandits: BanditService;
   /** Waits until buffered exposures are stored (so a report includes them). */
   flushExposures: () => Promise<void>;
 }
@@ -84,7 +88,15 @@ export function createReportService(deps: ReportServiceDeps) {
       const e = await deps.experiments.load(ctx.tenantId, id);
       await deps.flushExposures();
       const units = await deps.repo.unitsPerVariant(deps.db, ctx.tenantId, id);
-      const weightOf = new Map(e.variants.map((v) => [v.id, v.weight]));
+      const bandit = await deps.bandits.report(ctx.tenantId, e);
+      // A bandit's expected share of an arm is what its periods' weights gave it: Σ_p n_p·w_p / N.
+      const banditShare = (i: number): number | undefined => {
+        if (!bandit) return undefined;
+        const total = bandit.periods.reduce((s, p) => s + p.units.reduce((a, b) => a + b, 0), 0);
+        if (!total) return bandit.periods[bandit.periods.length - 1]?.weights[i];
+        return bandit.periods.reduce((s, p) => s + p.units.reduce((a, b) => a + b, 0) * (p.weights[i] ?? 0), 0) / total;
+      };
+      const weightOf = new Map(e.variants.map((v, i) => [v.id, banditShare(i) ?? v.weight]));
       const keyOf = new Map(e.variants.map((v) => [v.id, v.key]));
       const analysed: Report['metrics'] = [];
       if (e.variants.length >= 2) {
@@ -113,6 +125,12 @@ export function createReportService(deps: ReportServiceDeps) {
         };
         analysed.push(...run(false), ...run(true));
       }
+      // Weights that moved between periods make a pooled SRM test meaningless: the per-period one replaces it.
+      if (bandit)
+        for (const m of analysed) {
+          m.srmPValue = bandit.srmPValue;
+          m.srmWarning = bandit.srmPValue < 0.001;
+        }
       const primary = analysed.find((m) => m.primary);
       const srmPValue = primary?.srmPValue ?? 1;
       const warnings: string[] = [];
@@ -145,6 +163,7 @@ export function createReportService(deps: ReportServiceDeps) {
         metrics: analysed,
         srmPValue,
         warnings,
+        bandit,
         decision: decisionOf(e, primary),
       };
     },

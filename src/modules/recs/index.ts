@@ -14,6 +14,7 @@ import { eraseServedUsers } from './erasure.repository.ts';
 
 export type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 export type { CatalogFields } from './serving/serving.service.ts';
+export { modelExperimentFrom } from './recs.adapters.ts';
 
 export interface RecsModuleDeps {
   catalog: Pick<CatalogModule, 'onItemsChanged'>;
@@ -26,6 +27,8 @@ export interface RecsModuleDeps {
   interactions: InteractionsRepository;
   /** Interactions written in this process, so serving re-reads those users' histories at once. */
   onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void;
+  /** The model version a running recommender experiment serves the user (see `modelExperimentFrom`), or null. */
+  modelExperiment?: (tenantId: string, userId: string) => Promise<string | null>;
 }
 
 export function createRecsModule(platform: PlatformServices, deps: RecsModuleDeps) {
@@ -38,6 +41,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     storage: platform.storage,
     log: platform.log,
     shared: platform.databaseKind === 'postgres',
+    ...(deps.modelExperiment ? { modelExperiment: deps.modelExperiment } : {}),
   });
   deps.catalog.onItemsChanged((tenantId, itemIds) => serving.itemsChanged(tenantId, itemIds));
   deps.onInteractionsAppended((tenantId, userIds) => serving.interactionsAppended(tenantId, userIds));

@@ -100,6 +100,7 @@ function CreateExperiment() {
   const [name, setName] = useState('');
   const [primary, setPrimary] = useState('add_to_cart');
   const [traffic, setTraffic] = useState<number>(100);
+  const [kind, setKind] = useState<'standard' | 'bandit'>('standard');
   const [targeting, setTargeting] = useState('');
   const [variants, setVariants] = useState<VariantDraft[]>([
     { key: 'control', weight: 50, config: '{}' },
@@ -113,6 +114,7 @@ function CreateExperiment() {
         name,
         primary_metric: primary,
         traffic_allocation: traffic / 100,
+        type: kind,
         variants: variants.map((v) => ({ key: v.key, weight: v.weight / 100, config: JSON.parse(v.config || '{}') as unknown })),
         ...(targeting.trim() ? { targeting: JSON.parse(targeting) as Record<string, unknown> } : {}),
       };
@@ -157,6 +159,16 @@ function CreateExperiment() {
             data={METRICS}
             value={primary}
             onChange={(v) => setPrimary(v ?? 'add_to_cart')}
+            allowDeselect={false}
+          />
+          <Select
+            label="Kind"
+            data={[
+              { value: 'standard', label: 'A/B test (fixed weights)' },
+              { value: 'bandit', label: 'Bandit (weights follow the primary metric)' },
+            ]}
+            value={kind}
+            onChange={(v) => setKind(v === 'bandit' ? 'bandit' : 'standard')}
             allowDeselect={false}
           />
           <NumberInput

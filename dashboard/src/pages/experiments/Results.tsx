@@ -5,13 +5,16 @@ import { api, get } from '../../api/client.ts';
 import type { Experiment, ExperimentReport } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { IntervalChart } from '../../components/IntervalChart.tsx';
+import { LineChart } from '../../components/LineChart.tsx';
 import { ErrorState, Loading } from '../../components/states.tsx';
 import { downloadCsv } from '../../lib/download.ts';
-import { fmtNumber, fmtPercent } from '../../lib/format.ts';
+import { fmtDate, fmtNumber, fmtPercent } from '../../lib/format.ts';
 import { STATUS_COLORS } from './List.tsx';
 
 type Metric = ExperimentReport['metrics'][number];
 type Row = Metric['variants'][number];
+type Bandit = NonNullable<ExperimentReport['bandit']>;
+type Period = Bandit['periods'][number];
 
 const DECISION: Record<string, { color: string; title: string }> = {
   ship: { color: 'green', title: 'Ship the winner' },
@@ -101,10 +104,82 @@ export function ExperimentResults() {
           Nobody has been assigned yet. Once your app calls POST /api/v1/experiments/assign for this experiment, users appear here.
         </Text>
       )}
+      {e.type === 'bandit' && <BanditCard bandit={r.bandit} variants={e.variants.map((v) => v.key)} status={e.status} />}
       {r.metrics.map((m) => (
         <MetricCard key={m.name} metric={m} bayes={bayes} />
       ))}
     </Stack>
+  );
+}
+
+/** A bandit's weights over time (one point per period), with the units each period brought and the per-period SRM. */
+function BanditCard({ bandit, variants, status }: { bandit: Bandit | null; variants: string[]; status: string }) {
+  const periods = bandit?.periods ?? [];
+  return (
+    <Card withBorder data-testid="bandit-weights">
+      <Group justify="space-between" mb="xs">
+        <Title order={3} size="h4">
+          Bandit weights over time
+        </Title>
+        {periods.length > 0 && (
+          <Button
+            size="xs"
+            variant="light"
+            onClick={() =>
+              downloadCsv(
+                'bandit-weights.csv',
+                ['period', 'started_at', ...variants.map((v) => `weight_${v}`), ...variants.map((v) => `users_${v}`), 'message'],
+                periods.map((p) => [
+                  p.period,
+                  p.started_at,
+                  ...variants.map((v) => p.weights[v] ?? ''),
+                  ...variants.map((v) => p.units[v] ?? 0),
+                  p.message,
+                ]),
+              )
+            }
+          >
+            Export CSV
+          </Button>
+        )}
+      </Group>
+      {periods.length === 0 ? (
+        <Text c="dimmed">
+          {status === 'draft'
+            ? 'Start the experiment: the bandit begins with equal weights and moves traffic after its burn-in.'
+            : 'No periods recorded yet.'}
+        </Text>
+      ) : (
+        <>
+          <Text size="sm" c="dimmed" mb="xs">
+            Share of new users each variant gets, per period. Traffic split checked against each period's weights: p{' '}
+            {bandit && bandit.srm_p_value < 0.0001 ? '< 0.0001' : `= ${bandit?.srm_p_value.toFixed(4)}`}.
+            {bandit?.next_update_at ? ` Next update ${fmtDate(bandit.next_update_at)}.` : ''}
+          </Text>
+          <LineChart
+            label="Bandit weight of each variant per period"
+            time={false}
+            x={periods.map((p) => p.period)}
+            series={variants.map((v) => ({ label: v, values: periods.map((p) => p.weights[v] ?? null) }))}
+          />
+          <DataTable<Period>
+            testId="bandit-periods"
+            rows={periods}
+            rowKey={(p) => String(p.period)}
+            columns={[
+              { key: 'period', label: 'Period' },
+              { key: 'started_at', label: 'Started', render: (p) => fmtDate(p.started_at) },
+              ...variants.map((v) => ({
+                key: `w_${v}`,
+                label: `${v} weight`,
+                render: (p: Period) => `${fmtPercent(p.weights[v])} (${fmtNumber(p.units[v] ?? 0)} users)`,
+              })),
+              { key: 'message', label: 'Update' },
+            ]}
+          />
+        </>
+      )}
+    </Card>
   );
 }
 

@@ -69,6 +69,11 @@ export interface ServingDeps {
   /** True on PostgreSQL, where other processes may write: caches also read change markers. */
   shared: boolean;
   maxModels?: number;
+  /**
+   * The model version a running recommender experiment gives this user (its variant's `model_version`), or null
+   * when no such experiment runs or the user is not in it. The experiment logs the exposure.
+   */
+  modelExperiment?: (tenantId: string, userId: string) => Promise<string | null>;
 }
 
 const HISTORY = 200;
@@ -175,11 +180,14 @@ export function createServingService(deps: ServingDeps) {
     return loaded;
   }
 
-  /** Picks the version for a user (sticky canary bucket), falling back to the previous version when one fails to load. */
+  /** Picks the version for a user (experiment variant, then sticky canary bucket), falling back to the previous version when one fails to load. */
   async function resolveModel(tenantId: string, userKey: string | null): Promise<LoadedModel | undefined> {
     const dep: DeploymentRow | undefined = await deployments.get(tenantId);
     if (!dep) return undefined;
     const order: string[] = [];
+    // A recommender experiment's variant names its version first; it falls back like any version that fails to load.
+    const tested = userKey && deps.modelExperiment ? await deps.modelExperiment(tenantId, userKey) : null;
+    if (tested) order.push(tested);
     if (dep.canaryVersionId && dep.canaryPercent > 0 && userKey && canaryBucket(tenantId, userKey) < dep.canaryPercent)
       order.push(dep.canaryVersionId);
     if (dep.activeVersionId) order.push(dep.activeVersionId);
