@@ -70,9 +70,53 @@ function testFiles() {
 }
 
 /**
+ * The names each test file gives the shared data it needs: `const X = sharedPath(...)` in the file itself, or
+ * imported from a test module that declares one (test/online-retail.ts exports ONLINE_RETAIL).
+ */
+function sharedDataUsers(files) {
+  const declared = (src) => [...src.matchAll(/(?:export\s+)?const\s+([A-Za-z_$][\w$]*)\s*=\s*sharedPath\(/g)].map((m) => m[1]);
+  const providers = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
+        const names = declared(fs.readFileSync(p, 'utf8'));
+        if (names.length) providers.push({ base: path.basename(p), names });
+      }
+    }
+  };
+  walk('test');
+  const users = [];
+  for (const file of files) {
+    const src = fs.readFileSync(file, 'utf8');
+    const names = declared(src);
+    for (const p of providers) if (src.includes(`/${p.base}'`)) names.push(...p.names.filter((n) => src.includes(n)));
+    if (names.length) users.push({ file, src, names });
+  }
+  return users;
+}
+
+/**
+ * The titles of the tests and suites that skip when one of `names` is absent: `it.skipIf(!X)('title'` or
+ * `describe.skipIf(... || !X)('title'`.
+ */
+function gatedTitles(src, names) {
+  const titles = [];
+  for (const m of src.matchAll(/\b(?:it|test|describe)\.skipIf\(([^)]*)\)\(\s*(['"`])((?:\\.|(?!\2)[^\\])*)\2/g)) {
+    if (names.some((n) => new RegExp(`!\\s*${n}\\b`).test(m[1]))) titles.push(m[3]);
+  }
+  return titles;
+}
+
+/**
  * A clone without ../shared must pass: every test that reads shared data goes through sharedPath()
- * (test/shared-data.ts) and skips when it is absent. Refuses a test naming the shared folder directly, then
- * runs exactly the tests that use sharedPath() with LOUPE_SHARED_DIR pointing at a folder that does not exist.
+ * (test/shared-data.ts) and skips when it is absent. Refuses a test naming the shared folder directly, and a
+ * test file that takes shared data without gating any test on it (`it.skipIf(!X)` / `describe.skipIf(!X)`).
+ * Then, with LOUPE_SHARED_DIR pointing at a folder that does not exist, runs only the skip paths: every such
+ * file is loaded and collected (its top level and describe bodies run without the data) and only its gated
+ * tests are selected (`-t`), which must skip. The rest of those files ran in the main pass with the data, and
+ * selecting nothing else keeps their hooks (apps, browsers) from starting here: 100 s for 4 files before.
  */
 function withoutSharedData() {
   const files = testFiles();
@@ -81,12 +125,32 @@ function withoutSharedData() {
     process.stdout.write(`\nThese tests read ../shared directly; use sharedPath() from test/helpers.ts:\n  ${direct.join('\n  ')}\n`);
     process.exit(1);
   }
-  const users = files.filter((f) => fs.readFileSync(f, 'utf8').includes('sharedPath('));
+  const users = sharedDataUsers(files).map((u) => ({ ...u, titles: gatedTitles(u.src, u.names) }));
+  const ungated = users.filter((u) => u.titles.length === 0);
+  if (ungated.length) {
+    process.stdout.write(
+      `\nThese tests take shared data but gate no test on it (it.skipIf(!X) / describe.skipIf(!X)):\n  ${ungated.map((u) => `${u.file} (${u.names.join(', ')})`).join('\n  ')}\n`,
+    );
+    process.exit(1);
+  }
+  const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = [...new Set(users.flatMap((u) => u.titles))].map(escape).join('|');
   const missing = path.join(os.tmpdir(), `loupe-no-shared-${process.pid}`);
-  run(`tests that use shared data, with no shared folder (${users.length} files)`, 'npx', ['vitest', 'run', ...users], {
-    LOUPE_TEST_DB: 'pglite',
-    LOUPE_SHARED_DIR: missing,
-  });
+  const report = path.join(os.tmpdir(), `loupe-no-shared-${process.pid}.json`);
+  run(
+    `tests that use shared data, with no shared folder: skip paths only (${users.length} files)`,
+    'npx',
+    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, '-t', pattern, ...users.map((u) => u.file)],
+    { LOUPE_TEST_DB: 'pglite', LOUPE_SHARED_DIR: missing, LOUPE_TEST_NO_DATABASE: '1' },
+  );
+  // A gated test that ran instead of skipping means its guard does not look at the data it needs.
+  const result = JSON.parse(fs.readFileSync(report, 'utf8'));
+  fs.rmSync(report, { force: true });
+  const ran = result.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status !== 'skipped' && a.status !== 'pending'));
+  if (ran.length) {
+    process.stdout.write(`\nThese tests ran without the shared data instead of skipping:\n  ${ran.map((a) => a.fullName).join('\n  ')}\n`);
+    process.exit(1);
+  }
 }
 
 // `node scripts/test.mjs --only-without-shared` runs that one step alone.

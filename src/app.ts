@@ -17,7 +17,7 @@ import { createMetrics } from './platform/metrics.ts';
 import { registerOpenApi } from './platform/openapi.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { createRateLimiter } from './platform/rate-limit.ts';
-import { responseSerializerCompiler } from './platform/serializer.ts';
+import { createResponseSerializers } from './platform/serializer.ts';
 import { ensureSecret } from './platform/secrets.ts';
 import { loadSecretBox } from './platform/secret-box.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
@@ -102,6 +102,8 @@ export interface LoupeApp {
     webhooks: ReturnType<typeof createWebhooksModule>;
   };
   storage: ObjectStorage;
+  /** Compiles every route's response serializer now (before listening); returns how many were still lazy. */
+  warmSerializers(): number;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
   close(): Promise<void>;
 }
@@ -126,7 +128,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   }).withTypeProvider();
   app.setValidatorCompiler(validatorCompiler);
   // Response serializers compiled from the zod schemas (fast-json-stringify): undeclared fields never leak.
-  app.setSerializerCompiler(responseSerializerCompiler);
+  // Compiled at a route's first response (most apps built by tests and CLI commands answer few routes);
+  // `loupe serve` compiles them all before listening (warmSerializers).
+  const serializers = createResponseSerializers();
+  app.setSerializerCompiler(serializers.compiler);
   // One JSON parser for every route: no NUL, no lone surrogate, no deep nesting gets past the edge.
   registerJsonParser(app);
   app.addHook('onSend', async (request, reply) => {
@@ -389,6 +394,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       webhooks,
     },
     storage,
+    warmSerializers: serializers.warm,
     async close() {
       webhooks.stop();
       await jobs.stop();

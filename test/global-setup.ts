@@ -17,6 +17,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('dbTarget', target);
   project.provide('runId', runId);
 
+  // The no-shared pass selects only tests that skip (scripts/test.mjs): no file opens a database there.
+  if (process.env.LOUPE_TEST_NO_DATABASE === '1') return async () => undefined;
+
   if (target === 'pglite') {
     const database = await openDatabase({ kind: 'pglite' });
     await migrateDatabase(database);

@@ -7,8 +7,8 @@
  *   npm run bench:http                     # embedded database (PGlite)
  *   DATABASE_URL=postgres://... npm run bench:http
  *
- * Each server runs in its own process; autocannon drives it from this one. Goal: Loupe keeps >= 60% of
- * the bare server's throughput.
+ * Each server runs in its own process; autocannon drives them from this one, in turns (BENCH_ROUNDS rounds of
+ * BENCH_SECONDS each, medians reported). Goal: Loupe keeps >= 60% of the bare server's throughput.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -16,11 +16,11 @@ import fs from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { BENCH_ADMIN, freePort, postJson, startLoupe, startServer, stopServer } from '../lib/process.ts';
 
-const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 
 interface Result {
-  name: string;
   rps: number;
   p50: number;
   p99: number;
@@ -28,16 +28,19 @@ interface Result {
   non2xx: number;
 }
 
-async function load(name: string, url: string, headers: Record<string, string> = {}): Promise<Result> {
-  // Warm up (JIT, caches), then measure.
-  await autocannon({ url, connections: CONNECTIONS, duration: 2, headers });
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+async function load(url: string, headers: Record<string, string> = {}, duration = DURATION): Promise<Result> {
+  const r = await autocannon({ url, connections: CONNECTIONS, duration, headers });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
 }
 
 const root = path.resolve(import.meta.dirname, '../..');
-const results: Result[] = [];
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
+// Both servers run at once and are measured in turns, ROUNDS times: a shared machine's load changes by the
+// minute, and a ratio taken within one round (seconds apart) is far steadier than one taken across the run.
 const barePort = await freePort();
 const bare = await startServer(
   'node',
@@ -45,62 +48,79 @@ const bare = await startServer(
   {},
   `http://127.0.0.1:${barePort}/`,
 );
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-http-'));
+const rows: { name: string; url: string; headers: Record<string, string>; runs: Result[] }[] = [];
 try {
-  results.push(await load('bare Fastify hello-world', `http://127.0.0.1:${barePort}/`));
+  const { server: loupe, base } = await startLoupe({ dataDir, timeoutMs: 600_000 });
+  try {
+    const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
+    const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
+    const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
+    await post(
+      '/api/v1/admin/users',
+      { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+      adminToken,
+    );
+    const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
+    for (let i = 0; i < 5; i++) await post('/api/v1/api-keys', { name: `k${i}`, scopes: ['admin'] }, owner);
+    const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'analytics:read'] }, owner)).api_key as string;
+    const auth = { authorization: `Bearer ${key}` };
+    rows.push(
+      { name: 'bare Fastify hello-world', url: `http://127.0.0.1:${barePort}/`, headers: {}, runs: [] },
+      { name: 'Loupe GET /api/v1/whoami (API key, rate limit)', url: `${base}/api/v1/whoami`, headers: auth, runs: [] },
+      { name: 'Loupe GET /api/v1/tenant (+1 database read)', url: `${base}/api/v1/tenant`, headers: auth, runs: [] },
+    );
+    // Warm up (JIT, caches), then measure.
+    for (const r of rows) await load(r.url, r.headers, 2);
+    for (let round = 0; round < ROUNDS; round++) for (const r of rows) r.runs.push(await load(r.url, r.headers));
+  } finally {
+    await stopServer(loupe);
+  }
 } finally {
   await stopServer(bare);
-}
-
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-http-'));
-const { server: loupe, base } = await startLoupe({ dataDir, timeoutMs: 120_000 });
-try {
-  const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
-  const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
-  const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
-  await post(
-    '/api/v1/admin/users',
-    { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
-    adminToken,
-  );
-  const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
-  for (let i = 0; i < 5; i++) await post('/api/v1/api-keys', { name: `k${i}`, scopes: ['admin'] }, owner);
-  const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'analytics:read'] }, owner)).api_key as string;
-  const auth = { authorization: `Bearer ${key}` };
-  results.push(await load('Loupe GET /api/v1/whoami (API key, rate limit)', `${base}/api/v1/whoami`, auth));
-  results.push(await load('Loupe GET /api/v1/tenant (+1 database read)', `${base}/api/v1/tenant`, auth));
-} finally {
-  await stopServer(loupe);
   await fs.rm(dataDir, { recursive: true, force: true });
 }
 
-const baseline = results[0]!;
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
-console.log(`\nbench/http — ${CONNECTIONS} connections, ${DURATION} s per endpoint, ${os.cpus().length} cores, ${db}\n`);
 console.log(
-  'endpoint'.padEnd(52),
+  `\nbench/http — ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per endpoint (taken in turns), ${os.cpus().length} cores, ${db}\n`,
+);
+console.log(
+  'endpoint (median of rounds)'.padEnd(52),
   'req/s'.padStart(9),
   'p50 ms'.padStart(8),
   'p99 ms'.padStart(8),
   'errors'.padStart(7),
   'non-2xx'.padStart(8),
   'vs bare'.padStart(8),
+  '  per round vs bare',
 );
-for (const r of results) {
+const bareRuns = rows[0]!.runs;
+const ratios = rows.map((r) => r.runs.map((x, i) => x.rps / bareRuns[i]!.rps));
+rows.forEach((r, i) => {
   console.log(
     r.name.padEnd(52),
-    r.rps.toFixed(0).padStart(9),
-    r.p50.toFixed(1).padStart(8),
-    r.p99.toFixed(1).padStart(8),
-    String(r.errors).padStart(7),
-    String(r.non2xx).padStart(8),
-    `${((r.rps / baseline.rps) * 100).toFixed(0)}%`.padStart(8),
+    median(r.runs.map((x) => x.rps))
+      .toFixed(0)
+      .padStart(9),
+    median(r.runs.map((x) => x.p50))
+      .toFixed(1)
+      .padStart(8),
+    median(r.runs.map((x) => x.p99))
+      .toFixed(1)
+      .padStart(8),
+    String(r.runs.reduce((a, x) => a + x.errors, 0)).padStart(7),
+    String(r.runs.reduce((a, x) => a + x.non2xx, 0)).padStart(8),
+    `${(median(ratios[i]!) * 100).toFixed(0)}%`.padStart(8),
+    ' ',
+    ratios[i]!.map((x) => `${(x * 100).toFixed(0)}%`).join(' '),
   );
-}
-const ratio = results[1]!.rps / baseline.rps;
+});
+const ratio = median(ratios[1]!);
 console.log(
-  `\nThe authenticated, rate-limited stack keeps ${(ratio * 100).toFixed(1)}% of the bare server's throughput (goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`,
+  `\nThe authenticated, rate-limited stack keeps ${(ratio * 100).toFixed(1)}% of the bare server's throughput (median of ${ROUNDS} rounds; goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`,
 );
-console.log(`With one database read per request: ${((results[2]!.rps / baseline.rps) * 100).toFixed(1)}% (${db}).`);
+console.log(`With one database read per request: ${(median(ratios[2]!) * 100).toFixed(1)}% (${db}).`);
 console.log(
   `Load average during the run: ${os
     .loadavg()

@@ -13,15 +13,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { buildApp } from '../../src/app.ts';
-import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
+import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const FILE = path.resolve(root, '../shared/datasets/online-retail/online_retail.csv.gz');
@@ -30,23 +28,10 @@ if (!fs.existsSync(FILE)) {
   process.exit(0);
 }
 
-const databaseUrl = process.env.DATABASE_URL;
-const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-import-'));
+// The run's own database (PostgreSQL: created and dropped on the server DATABASE_URL names) and data folder.
+const scratch = await scratchDatabase('import');
 const admin = { email: 'bench@loupe.local', password: 'Bench-Password-123' };
-const config = loadConfig({
-  LOUPE_DATA_DIR: dataDir,
-  LOG_LEVEL: 'warn',
-  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-  RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000',
-  RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
-  RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
-});
-const database = await openDatabase(
-  databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize: 10 } : { kind: 'pglite', dataDir: path.join(dataDir, 'db') },
-);
-await migrateDatabase(database);
-const loupe = await buildApp(config, { database });
-await loupe.tenancy.ensurePlatformAdmin(admin.email, admin.password);
+const { loupe, database, close } = await startBenchServer(scratch, { admin, env: { LOG_LEVEL: 'warn' }, poolSize: 10 });
 if ((await loupe.tenancy.auth.login(admin.email, admin.password, { ip: null, userAgent: null }).catch(() => null)) === null) {
   await loupe.tenancy.tenants.createUser({ email: admin.email, password: admin.password, isPlatformAdmin: true }).catch(() => undefined);
 }
@@ -170,7 +155,7 @@ try {
   if (database.kind === 'pglite') {
     await database.pglite!.query(`COPY interactions (${cols}) FROM '/dev/blob'`, [], { blob: new Blob([`${copyText}\n`]) });
   } else {
-    const client = new pg.Client({ connectionString: databaseUrl });
+    const client = new pg.Client({ connectionString: scratch.databaseUrl });
     await client.connect();
     await new Promise<void>((resolve, reject) => {
       const stream = client.query(copyFrom(`COPY interactions (${cols}) FROM STDIN`));
@@ -189,7 +174,6 @@ try {
   await database.db.execute(sql`DELETE FROM items WHERE tenant_id = ${tenant.id}`);
 } finally {
   clearInterval(sampler);
-  await loupe.close();
-  await database.close();
-  await fsp.rm(dataDir, { recursive: true, force: true });
+  await close();
+  await scratch.cleanup();
 }

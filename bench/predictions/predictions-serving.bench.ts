@@ -11,14 +11,11 @@
  * Goals (issue 12): `/predict/all` p99 under 20 ms at 50 clients; scoring 100,000 profiles (the training job's
  * scoring stage) in under 30 s.
  */
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import { buildApp } from '../../src/app.ts';
 import { rngMulberry32 } from '../../src/ml/random.ts';
-import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
+import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
 import { freePort, processCpuMs, startServer, stopServer } from '../lib/process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -34,63 +31,22 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-pred-'));
-let databaseUrl: string | undefined;
-let dropDatabase = async () => {};
-if (process.env.DATABASE_URL) {
-  const name = `loupe_bench_pred_${process.pid}`;
-  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(process.env.DATABASE_URL);
-  url.pathname = `/${name}`;
-  databaseUrl = url.toString();
-  dropDatabase = async () => {
-    const a = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await a.connect();
-    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await a.end();
-  };
-}
-const cleanup = async () => {
-  await dropDatabase();
-  await fs.rm(dataDir, { recursive: true, force: true });
-};
+const scratch = await scratchDatabase('pred');
+const cleanup = scratch.cleanup;
 const env: Record<string, string> = {
-  LOUPE_DATA_DIR: dataDir,
+  ...scratch.env,
   LOG_LEVEL: 'warn',
   LOUPE_ADMIN_EMAIL: ADMIN.email,
   LOUPE_ADMIN_PASSWORD: ADMIN.password,
   RATE_LIMIT_GLOBAL_PER_MINUTE: '100000000',
   RATE_LIMIT_TENANT_PER_MINUTE: '100000000',
   LOUPE_JOB_POLL_MS: '200',
-  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
 };
-const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
 
 /** Builds the tenant and its customers, trains through the job, and closes the database for the server. */
 async function prepare(): Promise<{ apiKey: string; profileIds: string[]; scoringSeconds: number | null }> {
   let t0 = performance.now();
-  const database = await openDatabase(
-    config.database.kind === 'pglite'
-      ? { kind: 'pglite', dataDir: config.database.dataDir }
-      : { kind: 'postgres', url: config.database.url, poolSize: 4 },
-  );
-  await migrateDatabase(database);
-  const loupe = await buildApp(config, { database });
-  await loupe.tenancy.ensurePlatformAdmin(ADMIN.email, ADMIN.password);
-  const call = async (method: string, url: string, body?: unknown, token?: string) => {
-    const r = await loupe.app.inject({
-      method: method as 'GET',
-      url,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      ...(body ? { payload: body as object } : {}),
-    });
-    if (r.statusCode >= 400) throw new Error(`${method} ${url}: ${r.statusCode} ${r.body}`);
-    return JSON.parse(r.body || '{}');
-  };
+  const { loupe, call, close } = await startBenchServer(scratch, { admin: ADMIN, env: { LOUPE_JOB_POLL_MS: '200' } });
   const adminToken = (await call('POST', '/api/v1/auth/login', ADMIN)).access_token as string;
   const tenant = await call('POST', '/api/v1/admin/tenants', { name: 'Predictions store' }, adminToken);
   await call(
@@ -159,8 +115,7 @@ async function prepare(): Promise<{ apiKey: string; profileIds: string[]; scorin
   console.log(
     `trained ${JSON.stringify(j.result.versions.map((v: { kind: string; model_type: string }) => `${v.kind}:${v.model_type}`))} in ${seconds(t0)} s (scoring stage ${scoringSeconds?.toFixed(1) ?? '?'} s, polled); load average ${load()}`,
   );
-  await loupe.close();
-  await database.close();
+  await close();
   return { apiKey, profileIds, scoringSeconds };
 }
 const { apiKey, profileIds, scoringSeconds } = await prepare().catch(async (err: unknown) => {
@@ -244,7 +199,9 @@ try {
   await cleanup();
 }
 
-console.log(`\n${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${PROFILES} profiles, ${CONNECTIONS} connections, ${SECONDS} s per scenario`);
+console.log(
+  `\n${scratch.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${PROFILES} profiles, ${CONNECTIONS} connections, ${SECONDS} s per scenario`,
+);
 console.log('scenario                        req/s   p50 ms  p99 ms  errors  CPU ms/req  load average');
 for (const r of rows)
   console.log(

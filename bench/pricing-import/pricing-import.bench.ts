@@ -13,12 +13,10 @@
  * Skips when ../shared/datasets is absent.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildApp } from '../../src/app.ts';
 import { readPairs } from '../../src/modules/pricing/index.ts';
-import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
+import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const DIR = path.resolve(root, '../shared/datasets/product-matching');
@@ -52,23 +50,10 @@ const rightFeed = Array.from({ length: ROWS }, (_, k) => {
   return toOffer(k < rightRecs.length ? r : { ...r, title: `${r.title} (${Math.floor(k / rightRecs.length)} pack)` }, `R${k}`, k);
 });
 
-const databaseUrl = process.env.DATABASE_URL;
-const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-pricing-'));
+// The run's own database (PostgreSQL: created and dropped on the server DATABASE_URL names) and data folder.
+const scratch = await scratchDatabase('pricing');
 const admin = { email: 'bench@loupe.local', password: 'Bench-Password-123' };
-const config = loadConfig({
-  LOUPE_DATA_DIR: dataDir,
-  LOG_LEVEL: 'warn',
-  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-  RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000',
-  RATE_LIMIT_TENANT_PER_MINUTE: '1000000',
-  RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
-});
-const database = await openDatabase(
-  databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize: 10 } : { kind: 'pglite', dataDir: path.join(dataDir, 'db') },
-);
-await migrateDatabase(database);
-const loupe = await buildApp(config, { database });
-await loupe.tenancy.ensurePlatformAdmin(admin.email, admin.password);
+const { loupe, database, close } = await startBenchServer(scratch, { admin, env: { LOG_LEVEL: 'warn' }, poolSize: 10 });
 const address = await loupe.app.listen({ port: 0, host: '127.0.0.1' });
 loupe.jobs.start({ concurrency: 1 });
 
@@ -162,8 +147,6 @@ try {
 } finally {
   clearInterval(sampler);
   clearInterval(lagTimer);
-  await loupe.jobs.stop();
-  await loupe.app.close();
-  await database.close();
-  await fsp.rm(dataDir, { recursive: true, force: true });
+  await close();
+  await scratch.cleanup();
 }

@@ -24,11 +24,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import { buildApp } from '../../src/app.ts';
 import type { ItemUpsert } from '../../src/modules/catalog/index.ts';
 import type { NewInteraction } from '../../src/modules/events/index.ts';
-import { loadConfig, migrateDatabase, openDatabase } from '../../src/platform/index.ts';
+import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
 import { freePort, startServer, stopServer } from '../lib/process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -65,39 +63,15 @@ const interactionCount = users.reduce((s, u) => s + u.items.length, 0);
 console.log(`dataset: ${users.length} users, ${itemIds.length} items, ${interactionCount} interactions; load average ${load()}`);
 
 // ---------------------------------------------------------------- database: PGlite on disk, or a fresh PostgreSQL database
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-recs-'));
-let databaseUrl: string | undefined;
-let dropDatabase = async () => {};
-if (process.env.DATABASE_URL) {
-  const name = `loupe_bench_recs_${process.pid}`;
-  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(process.env.DATABASE_URL);
-  url.pathname = `/${name}`;
-  databaseUrl = url.toString();
-  dropDatabase = async () => {
-    const a = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await a.connect();
-    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await a.end();
-  };
-}
-const cleanup = async () => {
-  await dropDatabase();
-  await fs.rm(dataDir, { recursive: true, force: true });
-};
+const scratch = await scratchDatabase('recs');
+const cleanup = scratch.cleanup;
 const env: Record<string, string> = {
-  LOUPE_DATA_DIR: dataDir,
+  ...scratch.env,
   LOG_LEVEL: 'warn',
   LOUPE_ADMIN_EMAIL: ADMIN.email,
   LOUPE_ADMIN_PASSWORD: ADMIN.password,
   ...LIMITS,
-  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
 };
-const config = loadConfig({ ...env, LOG_LEVEL: 'silent', LOUPE_JOB_POLL_MS: '200' });
 
 // ---------------------------------------------------------------- the tenant, loaded through the modules' own bulk paths
 const BRANDS = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Tyrell'];
@@ -116,25 +90,7 @@ const catalogRow = (id: string, k: number): ItemUpsert => ({
 /** Builds the tenant, trains its model through the real training job, and closes the database for the server. */
 async function prepare(): Promise<{ apiKey: string; modelType: string }> {
   let t0 = performance.now();
-  const database = await openDatabase(
-    config.database.kind === 'pglite'
-      ? { kind: 'pglite', dataDir: config.database.dataDir }
-      : { kind: 'postgres', url: config.database.url, poolSize: 4 },
-  );
-  await migrateDatabase(database);
-  const loupe = await buildApp(config, { database });
-  await loupe.tenancy.ensurePlatformAdmin(ADMIN.email, ADMIN.password);
-  const call = async (method: string, url: string, body?: unknown, token?: string) => {
-    const r = await loupe.app.inject({
-      method: method as 'GET',
-      url,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      ...(body ? { payload: body as object } : {}),
-    });
-    const json = JSON.parse(r.body || '{}');
-    if (r.statusCode >= 400) throw new Error(`${method} ${url}: ${r.statusCode} ${r.body}`);
-    return json;
-  };
+  const { loupe, call, close } = await startBenchServer(scratch, { admin: ADMIN, env: { ...LIMITS, LOUPE_JOB_POLL_MS: '200' } });
   const adminToken = (await call('POST', '/api/v1/auth/login', ADMIN)).access_token as string;
   const tenant = await call('POST', '/api/v1/admin/tenants', { name: 'Yelp-size store' }, adminToken);
   await call(
@@ -184,8 +140,7 @@ async function prepare(): Promise<{ apiKey: string; modelType: string }> {
   console.log(
     `trained ${MODEL} -> ${version.model_type} (${progress.model_version}, ${(version.artifact.bytes / 1e6).toFixed(1)} MB) in ${seconds(t0)} s; ndcg@10 ${progress.final_metrics['ndcg@10']?.toFixed(4)}`,
   );
-  await loupe.close();
-  await database.close();
+  await close();
   return { apiKey, modelType: version.model_type as string };
 }
 const { apiKey, modelType } = await prepare().catch(async (err: unknown) => {
@@ -301,7 +256,9 @@ try {
 }
 
 const [hello, similar, recs, ...paced] = rows as [Row, Row, Row, ...Row[]];
-console.log(`\n${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${modelType} model, ${CONNECTIONS} connections, ${SECONDS} s per scenario`);
+console.log(
+  `\n${scratch.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${modelType} model, ${CONNECTIONS} connections, ${SECONDS} s per scenario`,
+);
 console.log('scenario                     req/s   p50 ms  p90 ms  p99 ms  errors  ratio  goal                         load average');
 for (const [r, goal] of [
   [hello, '-'],

@@ -21,6 +21,8 @@ export function registerServe(program: Command): void {
       if (opts.worker) loupe.jobs.start({ concurrency: config.jobs.concurrency });
       const stopStatistics = keepStatisticsFresh(database, loupe.app.log);
       const stopTenancyMaintenance = loupe.tenancy.startMaintenance(loupe.app.log);
+      // Every response serializer compiled before the first request: a schema that cannot compile stops the start.
+      loupe.warmSerializers();
       const address = await loupe.app.listen({ port: config.port, host: config.host });
       // The port in the lock record lets `loupe import` and `loupe backup` go through this server.
       await lock?.setPort((loupe.app.server.address() as AddressInfo).port);

@@ -100,7 +100,7 @@ const USERS_ONLY_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
   'data:delete',
 ]);
 
-export function permissionsForScopes(scopes: readonly string[], kind: 'secret' | 'publishable' = 'secret'): ReadonlySet<Permission> {
+function derivePermissions(scopes: readonly string[], kind: 'secret' | 'publishable'): ReadonlySet<Permission> {
   if (kind === 'publishable') {
     // No derived permissions (imports, jobs): a published key collects and serves, nothing else.
     const allowed = new Set<string>(PUBLISHABLE_SCOPES);
@@ -116,6 +116,24 @@ export function permissionsForScopes(scopes: readonly string[], kind: 'secret' |
       if (s === 'catalog:write' || s === 'interactions:write') out.add('imports:write');
       if (s === 'catalog:write') out.add('jobs:read');
     }
+  }
+  return out;
+}
+
+/**
+ * Derived once per scopes array: a cached API key hands every request the same array, and the auth hook asked
+ * for its permissions on each one.
+ */
+const derived = {
+  secret: new WeakMap<readonly string[], ReadonlySet<Permission>>(),
+  publishable: new WeakMap<readonly string[], ReadonlySet<Permission>>(),
+};
+
+export function permissionsForScopes(scopes: readonly string[], kind: 'secret' | 'publishable' = 'secret'): ReadonlySet<Permission> {
+  let out = derived[kind].get(scopes);
+  if (!out) {
+    out = derivePermissions(scopes, kind);
+    derived[kind].set(scopes, out);
   }
   return out;
 }

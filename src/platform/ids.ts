@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7, validate as uuidValidate } from 'uuid';
 
 /** Internal ids are time-ordered UUIDs (v7): index-friendly and sortable by creation. */
@@ -6,7 +6,8 @@ export const newId = (): string => uuidv7();
 
 export const isUuid = (value: string): boolean => uuidValidate(value);
 
-export const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');
+/** One-shot `crypto.hash` (Node >= 20.12): no Hash object per call (every API-key request hashes its key). */
+export const sha256Hex = (value: string): string => hash('sha256', value, 'hex');
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

@@ -27,6 +27,12 @@ describe('health, metrics and docs', () => {
     expect(m.body).not.toContain('0190a000-0000-7000-8000-000000000001');
   });
 
+  it('every route’s response serializer compiles (serve warms them all before listening; tests compile them lazily)', () => {
+    // Hundreds of routes, each with one or more response schemas; a schema fast-json-stringify refuses would throw here.
+    expect(t.warmSerializers()).toBeGreaterThan(300);
+    expect(t.warmSerializers()).toBe(0);
+  });
+
   it('serves the OpenAPI document generated from the route schemas, and /docs', async () => {
     const doc = await t.request('GET', '/docs/json');
     expect(doc.status).toBe(200);

@@ -167,8 +167,14 @@ export const SEED004_SERVICE_LIMITS = {
 } as const;
 export type RateService = keyof typeof SEED004_SERVICE_LIMITS;
 
+const serviceOfRoute = new Map<string, { service: RateService; paths: string } | undefined>();
+
 /** The seed 004 service a route pattern belongs to, and the path families it covers, or undefined. */
 export function rateServiceOf(routeUrl: string): { service: RateService; paths: string } | undefined {
+  // Route patterns are finite: each is matched against the rules once, not on every request.
+  if (serviceOfRoute.has(routeUrl)) return serviceOfRoute.get(routeUrl);
   const rule = SEED004_SERVICE_ROUTES.find((r) => r.pattern.test(routeUrl));
-  return rule ? { service: rule.service, paths: rule.paths } : undefined;
+  const out = rule ? { service: rule.service, paths: rule.paths } : undefined;
+  serviceOfRoute.set(routeUrl, out);
+  return out;
 }

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { registerErrorHandler } from './error-handler.ts';
-import { responseSerializerCompiler } from './serializer.ts';
+import { createResponseSerializers } from './serializer.ts';
 
 const item = z.object({ id: z.string(), price: z.string().nullable(), tags: z.array(z.string()) });
 const response = z.object({
@@ -17,7 +17,7 @@ let app: FastifyInstance;
 let payload: unknown;
 beforeAll(async () => {
   app = Fastify({ logger: false });
-  app.setSerializerCompiler(responseSerializerCompiler);
+  app.setSerializerCompiler(createResponseSerializers().compiler);
   registerErrorHandler(app);
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/rows', { schema: { response: { 200: response } } }, async () => payload as z.infer<typeof response>);
@@ -59,5 +59,39 @@ describe('compiled response serializers', () => {
   it('falls back to the zod serializer for what JSON Schema cannot express', async () => {
     const res = await app.inject({ method: 'GET', url: '/dated' });
     expect(res.json(), res.body).toEqual({ at: '1970-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('lazy compilation', () => {
+  async function appWith(schema: z.ZodType) {
+    const serializers = createResponseSerializers();
+    const a = Fastify({ logger: false, exposeHeadRoutes: false });
+    a.setSerializerCompiler(serializers.compiler);
+    const r = a.withTypeProvider<ZodTypeProvider>();
+    r.get('/a', { schema: { response: { 200: schema } } }, async () => ({ id: 'x', hidden: 1 }) as never);
+    r.get('/b', { schema: { response: { 200: schema, 201: z.object({ n: z.number() }) } } }, async () => ({ id: 'y' }) as never);
+    await a.ready();
+    return { a, serializers };
+  }
+
+  it('compiles a serializer at its first response; warm() compiles the rest and reports how many', async () => {
+    const { a, serializers } = await appWith(z.object({ id: z.string() }));
+    const res = await a.inject({ method: 'GET', url: '/a' });
+    expect(res.body).toBe('{"id":"x"}');
+    // /a's 200 is compiled; /b's 200 and 201 are still pending.
+    expect(serializers.warm()).toBe(2);
+    expect(serializers.warm()).toBe(0);
+    expect((await a.inject({ method: 'GET', url: '/b' })).body).toBe('{"id":"y"}');
+    await a.close();
+  });
+
+  it('a second app with the same schema objects answers the same, undeclared fields still dropped', async () => {
+    const schema = z.object({ id: z.string() });
+    const first = await appWith(schema);
+    const second = await appWith(schema);
+    expect((await first.a.inject({ method: 'GET', url: '/a' })).body).toBe('{"id":"x"}');
+    expect((await second.a.inject({ method: 'GET', url: '/a' })).body).toBe('{"id":"x"}');
+    await first.a.close();
+    await second.a.close();
   });
 });

@@ -16,7 +16,8 @@ type SerializerCompiler = FastifySerializerCompiler<z.ZodType>;
  * no longer checked on the way out: refinements and string formats of response fields (they describe what
  * the handlers already produce).
  */
-export const responseSerializerCompiler: SerializerCompiler = (route) => {
+/** Compiles one route's response schema (see above); a schema JSON Schema cannot express gets zod's serializer. */
+function compileResponseSerializer(route: Parameters<SerializerCompiler>[0]): (data: unknown) => string {
   const schema = route.schema as unknown;
   if (!(schema instanceof z.ZodType)) return zodSerializerCompiler(route as Parameters<typeof zodSerializerCompiler>[0]);
   let json: Record<string, unknown>;
@@ -27,4 +28,56 @@ export const responseSerializerCompiler: SerializerCompiler = (route) => {
   }
   delete json.$schema;
   return fastJsonStringify(json as unknown as Parameters<typeof fastJsonStringify>[0]) as (data: unknown) => string;
-};
+}
+
+/**
+ * Serializers already compiled, by schema object. The routes' response schemas are module constants, so every
+ * app built in one process (a test worker builds one per file, the CLI one per command) compiles each once.
+ */
+const compiledBySchema = new WeakMap<object, (data: unknown) => string>();
+
+function compiledFor(route: Parameters<SerializerCompiler>[0]): (data: unknown) => string {
+  const schema = route.schema as unknown;
+  if (typeof schema !== 'object' || schema === null) return compileResponseSerializer(route);
+  let fn = compiledBySchema.get(schema);
+  if (!fn) {
+    fn = compileResponseSerializer(route);
+    compiledBySchema.set(schema, fn);
+  }
+  return fn;
+}
+
+export interface ResponseSerializers {
+  /** Fastify's serializer compiler: each route's serializer is compiled at its first response, not at start. */
+  compiler: SerializerCompiler;
+  /** Compiles every serializer not compiled yet (`loupe serve` before it listens); returns how many. */
+  warm(): number;
+}
+
+/**
+ * Response serializers for one app, compiled lazily. Compiling all of them (about 400 schemas through
+ * `z.toJSONSchema` and fast-json-stringify) was most of `buildApp`'s CPU, paid by every test file and CLI
+ * command that answers a handful of routes or none; the server warms them all before listening, so a schema
+ * that cannot compile still stops the start and no first request pays for it.
+ */
+export function createResponseSerializers(): ResponseSerializers {
+  const pending = new Set<() => unknown>();
+  const compiler: SerializerCompiler = (route) => {
+    let fn: ((data: unknown) => string) | undefined;
+    const compile = () => {
+      pending.delete(compile);
+      fn = compiledFor(route);
+      return fn;
+    };
+    pending.add(compile);
+    return (data) => (fn ?? compile())(data);
+  };
+  return {
+    compiler,
+    warm() {
+      const n = pending.size;
+      for (const compile of [...pending]) compile();
+      return n;
+    },
+  };
+}

@@ -8,9 +8,9 @@ import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/platform/index.ts';
-import { createTestApp, type TestApp } from '../helpers.ts';
+import { pollUntil, type TestApp } from '../helpers.ts';
 import { seedTenant, waitJob } from '../recs-fixtures.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, ROOT, screenshot, signIn } from './harness.ts';
+import { HAS_CHROMIUM, openPage, ROOT, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Issue 15: the SDK in chromium, on a real store page served by this test from its own origin (another port:
@@ -28,6 +28,7 @@ declare global {
 }
 
 describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
+  let server: DashboardServer | undefined;
   let t: TestApp;
   let api: string;
   let store: http.Server;
@@ -46,12 +47,8 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
   beforeAll(async () => {
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'sdk', 'build.mjs')], { cwd: ROOT });
     sdkJs = fs.readFileSync(path.join(ROOT, 'sdk', 'dist', 'loupe.js'), 'utf8');
-    await ensureDashboardBuilt();
-    t = await createTestApp();
-    t.jobs.start({ concurrency: 1 });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    api = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer({ jobs: { concurrency: 1 } });
+    ({ t, base: api, browser } = server);
     A = await t.createTenant('SDK store');
 
     store = http.createServer((req, res) => {
@@ -87,14 +84,11 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
     const p = probe.address();
     deadHost = `http://127.0.0.1:${typeof p === 'object' && p ? p.port : 0}`;
     await new Promise<void>((r) => probe.close(() => r()));
-
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
     await new Promise<void>((r) => (store ? store.close(() => r()) : r()));
-    await t?.close();
+    await server?.close();
   });
 
   const rows = (type: string) =>
@@ -103,13 +97,8 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
       sql`SELECT dedupe_key AS "eventId", item_id AS "itemId", recommendation_id AS "recommendationId"
           FROM interactions WHERE tenant_id = ${A.tenantId} AND type = ${type}`,
     );
-  async function until(what: () => Promise<boolean>, ms = 60_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await what())) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const until = async (what: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> =>
+    void (await pollUntil('the SDK to deliver', what, (done) => done, { timeoutMs, intervalMs: 250 }));
   const track = (p: Page, from: number, to: number) =>
     p.evaluate(
       ([a, b]) => {

@@ -118,7 +118,15 @@ const cartArb = fc.record({
   ),
 });
 
-describe('computeTotals against Medusa decorateCartTotals (10,000 random carts)', () => {
+/**
+ * 1,000 carts by default; LOUPE_THOROUGH=1 (`npm run test:thorough`) checks 10,000, as the issue first asked. The
+ * seed is fixed, so every run re-checks the same carts: the 9,000 more only matter when the code changes, and
+ * each of three planted bugs (inclusive tax ignoring discounts, the net off by one basis point, one unit too many
+ * on big lines) failed on the first cart.
+ */
+const CARTS = process.env.LOUPE_THOROUGH === '1' ? 10_000 : 1_000;
+
+describe(`computeTotals against Medusa decorateCartTotals (${CARTS.toLocaleString('en')} random carts)`, () => {
   it('agrees within the documented rounding bounds, and its own identities hold exactly', () => {
     fc.assert(
       fc.property(cartArb, (cart) => {
@@ -190,7 +198,7 @@ describe('computeTotals against Medusa decorateCartTotals (10,000 random carts)'
           expect(ours.items[i]!.total).toBeGreaterThanOrEqual(0n);
         });
       }),
-      { numRuns: 10_000, seed: 14 },
+      { numRuns: CARTS, seed: 14 },
     );
   }, 120_000);
 });

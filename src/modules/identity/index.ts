@@ -41,8 +41,8 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
   const settings = createSettingsStore(platform.db, repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const erasureListeners: ErasureListener[] = [];
-  const erasureFlushes: ErasureHold[] = [];
-  const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners, erasureFlushes });
+  const erasureHolds: ErasureHold[] = [];
+  const profiles = createProfilesService({ db: platform.db, repo, settings, erasureListeners, erasureHolds });
   const customerOrders = createCustomerOrdersRepository();
   let activitySource: ProfileActivitySource | undefined;
   const reconciler = createAggregatesReconciler({ db: platform.db, repo, jobs: platform.jobs, source: () => activitySource });
@@ -69,8 +69,8 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
      * recommendations held in memory), so no row about the person is written after they are erased. It may return
      * a release, called once the erasure has committed or failed: background writers of that tenant wait until then.
      */
-    beforeErasure(flush: ErasureHold): void {
-      erasureFlushes.push(flush);
+    beforeErasure(hold: ErasureHold): void {
+      erasureHolds.push(hold);
     },
     /** Read-only orders and facts of active profiles, for predictions' features. */
     customerOrders,

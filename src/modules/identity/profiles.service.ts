@@ -22,7 +22,7 @@ export interface ProfilesDeps {
   /** Other modules' erasure steps, run in the erasure's transaction. */
   erasureListeners: readonly ErasureListener[];
   /** Other modules' in-memory write buffers, drained before the erasure's transaction. */
-  erasureFlushes?: readonly ErasureHold[];
+  erasureHolds?: readonly ErasureHold[];
 }
 
 /**
@@ -295,7 +295,7 @@ export function createProfilesService(deps: ProfilesDeps) {
       requirePermission(ctx, 'data:delete');
       const profile = await resolveActive(ctx.tenantId, id);
       // Rows about the person still held in memory are written first, so the erasure below reaches them too.
-      const held = await Promise.allSettled((deps.erasureFlushes ?? []).map((flush) => flush(ctx.tenantId)));
+      const held = await Promise.allSettled((deps.erasureHolds ?? []).map((hold) => hold(ctx.tenantId)));
       const releases = held.map((h) => (h.status === 'fulfilled' ? h.value : undefined));
       try {
         const failed = held.find((h) => h.status === 'rejected');
