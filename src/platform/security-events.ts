@@ -13,7 +13,11 @@ export type SecurityEventType =
   | 'logout'
   | 'api_key_created'
   | 'api_key_revoked'
-  | 'api_key_reassigned';
+  | 'api_key_reassigned'
+  | 'password_reset_requested'
+  | 'password_reset_completed'
+  | 'password_reset_failed'
+  | 'invitation_accepted';
 
 export interface SecurityEvent {
   type: SecurityEventType;

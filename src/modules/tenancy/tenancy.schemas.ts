@@ -5,13 +5,13 @@ import { weakPasswordReason } from './password-policy.core.ts';
 export { API_KEY_SCOPES, ROLES };
 
 /** Request and response schemas of the tenancy module (JSON in snake_case; seeds 003 and 004). */
-const email = z
+export const email = z
   .string()
   .trim()
   .max(254)
   .pipe(z.email({ message: 'must be a valid e-mail address' }));
 /** A new password: 8 to 256 characters and not guessable (common-password lists, patterns). */
-const password = z
+export const password = z
   .string()
   .min(8, 'must be at least 8 characters')
   .max(256, 'must be at most 256 characters')
@@ -20,7 +20,7 @@ const password = z
     const reason = weakPasswordReason(value);
     if (reason) ctx.addIssue({ code: 'custom', message: reason });
   });
-const role = z.enum(ROLES);
+export const role = z.enum(ROLES);
 
 const rateLimit = z
   .object({ requests_per_minute: z.number().int().min(1).max(1_000_000), burst: z.number().int().min(0).max(1_000_000).default(0) })
