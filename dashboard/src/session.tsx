@@ -1,8 +1,8 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Alert, Button, Group, Modal, PasswordInput, Stack, Text } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { ApiError, fetchSession, session, signIn as apiSignIn, signOut as apiSignOut } from './api/client.ts';
-import type { SessionResponse } from './api/types.ts';
+import { ApiError, adoptTokens, fetchSession, session, signIn as apiSignIn, signOut as apiSignOut } from './api/client.ts';
+import type { SessionResponse, TokenResponse } from './api/types.ts';
 
 interface SessionValue {
   signedIn: boolean;
@@ -12,6 +12,8 @@ interface SessionValue {
   tenant: SessionResponse['tenants'][number] | undefined;
   setTenant(id: string): void;
   signIn(email: string, password: string): Promise<void>;
+  /** Takes the tokens of a sign-in made by another call (accepting an invitation link). */
+  adopt(out: TokenResponse): void;
   signOut(): Promise<void>;
 }
 
@@ -66,6 +68,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         queryClient.clear();
         const out = await apiSignIn(email, password);
         setTenantId(session.tenantId() ?? out.user.tenant_id);
+      },
+      adopt(out) {
+        queryClient.clear();
+        adoptTokens(out);
+        setTenantId(out.user.tenant_id ?? session.tenantId());
       },
       async signOut() {
         await apiSignOut();

@@ -241,6 +241,12 @@ export async function signIn(email: string, password: string): Promise<TokenResp
   return out;
 }
 
+/** Keeps the tokens of a sign-in that happened elsewhere (accepting an invitation link answers tokens). */
+export function adoptTokens(out: TokenResponse): void {
+  saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
+  if (out.user.tenant_id) session.setTenant(out.user.tenant_id);
+}
+
 export async function signOut(): Promise<void> {
   const refreshToken = tokens?.refreshToken;
   try {

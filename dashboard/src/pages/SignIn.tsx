@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
-import { Navigate, useNavigate, useSearchParams } from 'react-router';
+import { Alert, Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { ApiError, session } from '../api/client.ts';
 import { safeNext } from '../lib/next.ts';
 import { useSession } from '../session.tsx';
@@ -74,6 +74,9 @@ export function SignInPage() {
             <Button type="submit" loading={busy}>
               Sign in
             </Button>
+            <Anchor component={Link} to="/reset-password" size="sm">
+              Forgot your password?
+            </Anchor>
           </Stack>
         </form>
       </Paper>

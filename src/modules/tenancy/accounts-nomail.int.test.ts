@@ -11,7 +11,10 @@ afterAll(async () => t?.close());
 describe('accounts without e-mail configured', () => {
   it('an invitation answers its link to copy, and the link works; a reset request says e-mail is off', async () => {
     const a = await t.createTenant('No Mail Store');
-    const r = await t.request('POST', '/api/v1/members/invitations', { token: a.ownerToken, body: { email: 'copy@example.com', role: 'viewer' } });
+    const r = await t.request('POST', '/api/v1/members/invitations', {
+      token: a.ownerToken,
+      body: { email: 'copy@example.com', role: 'viewer' },
+    });
     expect(r.status).toBe(201);
     expect(r.body.delivery).toBe('not_configured');
     expect(r.body.link).toMatch(/^http:\/\/localhost:\d+\/accept-invite#token=inv_[A-Za-z0-9]{43}$/);

@@ -24,7 +24,10 @@ export function accountLink(base: string, page: 'accept-invite' | 'reset-passwor
 export type TokenProblem = 'invalid' | 'used' | 'expired' | 'withdrawn';
 
 /** Why a stored token cannot be used now, or undefined when it can. */
-export function tokenProblem(t: { usedAt: Date | null; revokedAt?: Date | null; expiresAt: Date } | undefined, now: Date): TokenProblem | undefined {
+export function tokenProblem(
+  t: { usedAt: Date | null; revokedAt?: Date | null; expiresAt: Date } | undefined,
+  now: Date,
+): TokenProblem | undefined {
   if (!t) return 'invalid';
   if (t.usedAt) return 'used';
   if (t.revokedAt) return 'withdrawn';

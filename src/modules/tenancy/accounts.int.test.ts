@@ -13,7 +13,10 @@ let a: Awaited<ReturnType<TestApp['createTenant']>>;
 let b: Awaited<ReturnType<TestApp['createTenant']>>;
 beforeAll(async () => {
   smtp = await startSmtpServer();
-  t = await createTestApp({ LOUPE_SMTP_URL: smtp.url, LOUPE_MAIL_FROM: 'Loupe <mail@loupe.example.com>', PUBLIC_URL }, { clock: () => now });
+  t = await createTestApp(
+    { LOUPE_SMTP_URL: smtp.url, LOUPE_MAIL_FROM: 'Loupe <mail@loupe.example.com>', PUBLIC_URL },
+    { clock: () => now },
+  );
   a = await t.createTenant('Alpha Store');
   b = await t.createTenant('Beta Store');
 });
@@ -22,7 +25,8 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-const invite = (token: string, email: string, role = 'analyst') => t.request('POST', '/api/v1/members/invitations', { token, body: { email, role } });
+const invite = (token: string, email: string, role = 'analyst') =>
+  t.request('POST', '/api/v1/members/invitations', { token, body: { email, role } });
 const lookup = (token: string) => t.request('POST', '/api/v1/auth/invitation-links/lookup', { body: { token } });
 const accept = (token: string, password: string, name?: string) =>
   t.request('POST', '/api/v1/auth/invitation-links/accept', { body: { token, password, ...(name ? { name } : {}) } });
@@ -35,7 +39,11 @@ describe('members invited by e-mail link', () => {
   it('an address with no account gets the e-mail, sets a password (policy applies) and joins with the role; the link works once', async () => {
     const r = await invite(a.ownerToken, 'New.Person@Example.com');
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ delivery: 'sent', link: null, invitation: { email: 'new.person@example.com', role: 'analyst', sent_count: 1 } });
+    expect(r.body).toMatchObject({
+      delivery: 'sent',
+      link: null,
+      invitation: { email: 'new.person@example.com', role: 'analyst', sent_count: 1 },
+    });
     const mail = lastMailTo('new.person@example.com');
     expect(mail.subject).toBe('Join Alpha Store on Loupe');
     expect(mail.raw).toContain('mail@loupe.example.com');
@@ -109,7 +117,9 @@ describe('members invited by e-mail link', () => {
     } finally {
       now = saved; // (resending needs a recent sign-in: step-up)
     }
-    expect((await t.request('POST', `/api/v1/members/invitations/${r.body.invitation.id}/resend`, { token: a.ownerToken })).status).toBe(200);
+    expect((await t.request('POST', `/api/v1/members/invitations/${r.body.invitation.id}/resend`, { token: a.ownerToken })).status).toBe(
+      200,
+    );
     expect((await accept(linkToken(lastMailTo('late@example.com')), STRONG)).status).toBe(200);
   });
 
@@ -121,7 +131,10 @@ describe('members invited by e-mail link', () => {
     expect(wrong.status).toBe(401);
     expect((await accept(token, 'Owner-Password-1')).status).toBe(200);
     const members = await t.request('GET', '/api/v1/members', { token: b.ownerToken });
-    expect(members.body.data.find((m: { email: string }) => m.email === a.ownerEmail)).toMatchObject({ role: 'admin', membership_status: 'active' });
+    expect(members.body.data.find((m: { email: string }) => m.email === a.ownerEmail)).toMatchObject({
+      role: 'admin',
+      membership_status: 'active',
+    });
   });
 
   it('two racing accepts of one link: exactly one joins', async () => {
@@ -182,10 +195,18 @@ describe('password reset', () => {
     const known = await t.request('POST', '/api/v1/auth/password-reset', { body: { email: email.toUpperCase() } });
     expect([unknown.status, known.status]).toEqual([202, 202]);
     expect(unknown.body).toEqual(known.body);
-    await pollUntil('the reset e-mail', async () => smtp.to(email).filter((m) => m.subject === 'Reset your Loupe password').length, (n) => n >= 1);
+    await pollUntil(
+      'the reset e-mail',
+      async () => smtp.to(email).filter((m) => m.subject === 'Reset your Loupe password').length,
+      (n) => n >= 1,
+    );
     expect(smtp.to('nobody@example.com')).toHaveLength(0);
     for (let i = 0; i < 4; i++) await t.request('POST', '/api/v1/auth/password-reset', { body: { email } });
-    await pollUntil('all e-mails', async () => smtp.messages.length, (n) => n >= before + 3);
+    await pollUntil(
+      'all e-mails',
+      async () => smtp.messages.length,
+      (n) => n >= before + 3,
+    );
     // One more round trip so a wrongly sent fourth message would have arrived too.
     await t.request('POST', '/api/v1/auth/password-reset', { body: { email: 'nobody@example.com' } });
     expect(smtp.to(email).filter((m) => m.subject === 'Reset your Loupe password')).toHaveLength(3);
@@ -211,10 +232,14 @@ describe('password reset', () => {
     expect(reused.status).toBe(410);
     expect(reused.body.error.code).toBe('RESET_TOKEN_USED');
     // The other links sent before the reset stopped working with it.
-    const earlier = await t.request('POST', '/api/v1/auth/password-reset/confirm', { body: { token: linkToken(mails[0]!), password: STRONG } });
+    const earlier = await t.request('POST', '/api/v1/auth/password-reset/confirm', {
+      body: { token: linkToken(mails[0]!), password: STRONG },
+    });
     expect(earlier.status).toBe(410);
 
-    const link = await t.request('POST', `/api/v1/admin/users/${session.body.user.id}/password-reset-link`, { token: await t.adminToken() });
+    const link = await t.request('POST', `/api/v1/admin/users/${session.body.user.id}/password-reset-link`, {
+      token: await t.adminToken(),
+    });
     expect(link.status).toBe(201);
     now = new Date(now.getTime() + RESET_TTL_MS + 1000);
     const expired = await t.request('POST', '/api/v1/auth/password-reset/confirm', {
@@ -228,13 +253,15 @@ describe('password reset', () => {
     const me = await t.request('GET', '/api/v1/auth/session', { token: admin });
     const link = await t.request('POST', `/api/v1/admin/users/${me.body.user.id}/password-reset-link`, { token: admin });
     const token = decodeURIComponent(link.body.link.split('#token=')[1]);
-    const rs = await Promise.all([0, 1, 2].map(() => t.request('POST', '/api/v1/auth/password-reset/confirm', { body: { token, password: ADMIN.password } })));
+    const rs = await Promise.all(
+      [0, 1, 2].map(() => t.request('POST', '/api/v1/auth/password-reset/confirm', { body: { token, password: ADMIN.password } })),
+    );
     expect(rs.map((r) => r.status).sort()).toEqual([204, 410, 410]);
     for (const body of [
       { email: 'a\u0000b' },
       { email: '\ud800@example.com' },
       { email: 'x'.repeat(100_000) },
-      { email: 12345678901234567890 },
+      { email: 1e300 },
       { token: 'pwr_\u0000', password: STRONG },
     ]) {
       const url = 'token' in body ? '/api/v1/auth/password-reset/confirm' : '/api/v1/auth/password-reset';
@@ -242,6 +269,8 @@ describe('password reset', () => {
       expect(r.status, JSON.stringify(body).slice(0, 60)).toBeLessThan(500);
     }
     // A tenant owner cannot make reset links (platform administrators only).
-    expect((await t.request('POST', `/api/v1/admin/users/${me.body.user.id}/password-reset-link`, { token: b.ownerToken })).status).toBe(403);
+    expect((await t.request('POST', `/api/v1/admin/users/${me.body.user.id}/password-reset-link`, { token: b.ownerToken })).status).toBe(
+      403,
+    );
   });
 });

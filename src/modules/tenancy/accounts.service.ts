@@ -130,7 +130,8 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const now = clock();
       const inv = await accounts.renewInvitation(db, ctx.tenantId, id, sha256Hex(token), new Date(now.getTime() + INVITATION_TTL_MS), now);
       if (!inv) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
-      if (inv.role === 'owner' && ctx.role !== 'owner') throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can invite another owner.');
+      if (inv.role === 'owner' && ctx.role !== 'owner')
+        throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can invite another owner.');
       return { invitation: inv, ...(await deliverInvitation(inv, await tenantName(ctx.tenantId), token)) };
     },
 
@@ -174,7 +175,12 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const userId = await db.transaction(async (tx) => {
         let id = user?.id;
         if (!id) {
-          const created = await repo.insertUser(tx, { email: inv.email, name: input.name ?? null, passwordHash: passwordHash!, isPlatformAdmin: false });
+          const created = await repo.insertUser(tx, {
+            email: inv.email,
+            name: input.name ?? null,
+            passwordHash: passwordHash!,
+            isPlatformAdmin: false,
+          });
           // An account made for this address meanwhile (registration, another invitation): the link does not set its password.
           if (!created) throw conflict('USER_EMAIL_TAKEN', `${inv.email} now has an account: open the link again and enter its password.`);
           id = created.id;

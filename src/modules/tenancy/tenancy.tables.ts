@@ -157,9 +157,7 @@ export const memberInvitations = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('member_invitations_token_idx').on(t.tokenHash),
     // One open invitation per address and tenant: inviting again refreshes it (a new link) instead of adding one.
-    uniqueIndex('member_invitations_open_key')
-      .on(t.tenantId, t.email)
-      .where(sql`accepted_at is null and revoked_at is null`),
+    uniqueIndex('member_invitations_open_key').on(t.tenantId, t.email).where(sql`accepted_at is null and revoked_at is null`),
   ],
 );
 
