@@ -155,8 +155,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     exclusiveDatabase: database.kind === 'pglite',
   });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
-  const tenancy = createTenancyModule({ db, config, jwtSecret, security, clock, log: app.log });
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
+  const tenancy = createTenancyModule({ db, config, jwtSecret, security, clock, log: app.log, secrets });
   const platform: PlatformServices = {
     db,
     config,

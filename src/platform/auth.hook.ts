@@ -25,7 +25,9 @@ export interface Authenticator {
   /** The tenant a user acts in when a key-scoped route names none (the first membership). */
   defaultTenant(userId: string): Promise<string | undefined>;
   /** Status and rate limit of a tenant, or undefined when it does not exist. */
-  tenantInfo(tenantId: string): Promise<{ status: string; rateLimits: TenantRateLimits | undefined } | undefined>;
+  tenantInfo(
+    tenantId: string,
+  ): Promise<{ status: string; rateLimits: TenantRateLimits | undefined; requireTwoFactor?: boolean } | undefined>;
 }
 
 export interface AuthHookDeps {
@@ -182,6 +184,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     if (auth.kind === 'user') {
       if (actor.type !== 'user')
         throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users, not API keys.');
+      if (auth.stepUp) requireRecentAuth(actor, deps.clock());
       return serviceLimit(routeUrl, ip, reply, 'address');
     }
     if (auth.kind === 'platform_admin') {
@@ -238,6 +241,13 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     if (!info) throw tenantNotFound();
     if (info.status !== 'active') {
       throw new AppError('forbidden', 'TENANT_SUSPENDED', 'This tenant is suspended. Contact the platform administrator.');
+    }
+    if (info.requireTwoFactor && actor.type === 'user' && !actor.twoFactor) {
+      throw new AppError(
+        'forbidden',
+        'TWO_FACTOR_REQUIRED',
+        'This store requires two-factor sign-in. Turn it on in Settings → Security (your account), then carry on.',
+      );
     }
 
     const ctx: TenantContext = { tenantId: tenantId!, actor, role, permissions, requestId: String(request.id), ip };

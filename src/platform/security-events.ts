@@ -17,7 +17,12 @@ export type SecurityEventType =
   | 'password_reset_requested'
   | 'password_reset_completed'
   | 'password_reset_failed'
-  | 'invitation_accepted';
+  | 'invitation_accepted'
+  | 'two_factor_enabled'
+  | 'two_factor_disabled'
+  | 'two_factor_failed'
+  | 'recovery_code_used'
+  | 'login_password_ok';
 
 export interface SecurityEvent {
   type: SecurityEventType;

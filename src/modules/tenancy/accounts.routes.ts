@@ -7,7 +7,8 @@ import * as s from './accounts.schemas.ts';
 import type { AccountsService, Delivery } from './accounts.service.ts';
 import type { AuthService, ClientMeta } from './auth.service.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
-import { tokenResponse } from './tenancy.schemas.ts';
+import { mfaChallengeResponse, tokenResponse } from './tenancy.schemas.ts';
+import { MFA_TOKEN_SECONDS } from './tokens.ts';
 
 export interface AccountsRouteDeps {
   db: Q;
@@ -142,7 +143,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: AccountsRouteDe
         summary:
           'Accept an invitation link: a new address chooses its password (the policy applies), an existing account enters its own. Signs in',
         body: s.acceptInvitationBody,
-        response: { 200: tokenResponse, ...errorResponses },
+        response: { 200: z.union([tokenResponse, mfaChallengeResponse]), ...errorResponses },
       },
       config: { auth: { kind: 'public' }, rateGroup: 'auth', audit: { action: 'invitation.accept_link', resourceType: 'membership' } },
     },
@@ -150,6 +151,8 @@ export async function accountsRoutes(app: FastifyInstance, deps: AccountsRouteDe
       const out = await deps.accounts.acceptInvitation(request.body.token, request.body, meta(request));
       request.auditTarget = { tenantId: out.tenantId, resourceId: out.userId, details: { role: out.role } };
       const t = await deps.auth.login(out.email, request.body.password, meta(request));
+      // An existing account with two-factor sign-in: the membership is active; signing in takes the second step.
+      if ('mfaToken' in t) return { mfa_required: true as const, mfa_token: t.mfaToken, expires_in: MFA_TOKEN_SECONDS };
       return {
         access_token: t.accessToken,
         refresh_token: t.refreshToken,

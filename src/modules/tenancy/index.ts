@@ -3,7 +3,15 @@
  * Public entry: the module factory (its routes and the platform Authenticator) and bootstrap helpers.
  */
 import type { FastifyInstance } from 'fastify';
-import { type Config, type Db, type SecurityEventRepository, createMailer, isUuid, randomToken } from '../../platform/index.ts';
+import {
+  type Config,
+  type Db,
+  type SecretBox,
+  type SecurityEventRepository,
+  createMailer,
+  isUuid,
+  randomToken,
+} from '../../platform/index.ts';
 import { createAccountsRepository } from './accounts.repository.ts';
 import { accountsRoutes } from './accounts.routes.ts';
 import { createAccountsService } from './accounts.service.ts';
@@ -13,6 +21,9 @@ import { createTenancyRepository } from './tenancy.repository.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 import { createTenantsService } from './tenants.service.ts';
 import { createTokenSigner } from './tokens.ts';
+import { createTwoFactorRepository } from './two-factor.repository.ts';
+import { twoFactorRoutes } from './two-factor.routes.ts';
+import { createTwoFactorService } from './two-factor.service.ts';
 
 export interface TenancyModuleDeps {
   db: Db;
@@ -21,6 +32,8 @@ export interface TenancyModuleDeps {
   security: SecurityEventRepository;
   clock: () => Date;
   log: { warn(obj: unknown, msg: string): void };
+  /** Seals TOTP secrets at rest (the platform's secret box, as for integration secrets). */
+  secrets: SecretBox;
 }
 
 /** Sign-in failures of an (account, source) pair are forgotten after a day without new ones (and no running lock). */
@@ -45,6 +58,15 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     clock,
     invalidateKey: (h) => auth.invalidate({ apiKeyHash: h }),
   });
+  const twoFactor = createTwoFactorService({
+    db: deps.db,
+    repo,
+    twoFactor: createTwoFactorRepository(),
+    secrets: deps.secrets,
+    security: deps.security,
+    clock,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  });
   const mailer = createMailer(deps.config.mail.smtpUrl, deps.config.mail.from);
   const accounts = createAccountsService({
     db: deps.db,
@@ -68,9 +90,11 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     apiKeys,
     auth,
     accounts,
+    twoFactor,
     async routes(app: FastifyInstance): Promise<void> {
-      await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, registration: deps.config.registration });
+      await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, twoFactor, registration: deps.config.registration });
       await accountsRoutes(app, { db: deps.db, auth, accounts, repo, clock });
+      await twoFactorRoutes(app, { auth, twoFactor, tenants });
     },
     /**
      * Forgets sign-in failures of (account, source) pairs idle for THROTTLE_IDLE_MS whose lock has ended, so

@@ -102,7 +102,19 @@ export const logoutBody = z
   .object({ refresh_token: z.string().max(200).optional() })
   .strict()
   .nullish();
-export const stepUpBody = z.object({ password: z.string().max(256) }).strict();
+export const stepUpBody = z
+  .object({
+    password: z.string().max(256).optional(),
+    code: z.string().max(20).optional().describe('With two-factor sign-in on: the current code of the authenticator app'),
+    recovery_code: z.string().max(40).optional(),
+  })
+  .strict();
+/** The answer of a right password for an account with two-factor sign-in: exchange mfa_token and a code at /auth/2fa/verify. */
+export const mfaChallengeResponse = z.object({
+  mfa_required: z.literal(true),
+  mfa_token: z.string(),
+  expires_in: z.number(),
+});
 
 export const tokenResponse = z.object({
   access_token: z.string(),
@@ -119,7 +131,13 @@ export const tokenResponse = z.object({
 });
 
 export const sessionResponse = z.object({
-  user: z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), is_platform_admin: z.boolean() }),
+  user: z.object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string().nullable(),
+    is_platform_admin: z.boolean(),
+    two_factor_enabled: z.boolean(),
+  }),
   session: z.object({ id: z.string(), created_at: z.string(), expires_at: z.string(), auth_time: z.string(), elevated_until: z.string() }),
   tenants: z.array(z.object({ id: z.string(), name: z.string(), slug: z.string(), status: z.string(), role: z.string() })),
   active_tenant_id: z.string().nullable(),
