@@ -1,3 +1,4 @@
+import { authenticator } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkToken, startSmtpServer } from '../fakes/smtp-server.ts';
@@ -15,10 +16,12 @@ describe.skipIf(!HAS_CHROMIUM)('invitations by e-mail and password reset in chro
   let base: string;
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
+  // The server's clock runs with real time plus an offset the TOTP test moves a step ahead (a code works once).
+  let offsetMs = 0;
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
-    server = await startDashboardServer({ env: { LOUPE_SMTP_URL: smtp.url } });
+    server = await startDashboardServer({ env: { LOUPE_SMTP_URL: smtp.url }, deps: { clock: () => new Date(Date.now() + offsetMs) } });
     ({ t, base, browser } = server);
     owner = await t.createTenant('Lantern Shop');
   }, 240_000);
@@ -99,6 +102,51 @@ describe.skipIf(!HAS_CHROMIUM)('invitations by e-mail and password reset in chro
     await page.getByLabel('E-mail').fill(owner.ownerEmail);
     await page.getByLabel('Password').fill('walnut-signal-harbor-58');
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    expect([...errors, ...serverErrors]).toEqual([]);
+    await page.context().close();
+  });
+
+  it('turns on two-factor sign-in in Settings → Security, then signs in with the code of the app', async () => {
+    const o = await t.createTenant('Second Step Shop');
+    const codeAt = (secret: string) => authenticator.clone({ epoch: Date.now() + offsetMs }).generate(secret);
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, o.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/settings/security`);
+    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    await page.getByRole('img', { name: /QR code/ }).waitFor();
+    await page.getByLabel('Code from the app').fill(codeAt(secret));
+    await screenshot(page, 'settings-security-enrol');
+    await page.getByRole('button', { name: 'Confirm and turn on' }).click();
+    const codes = (await page.getByTestId('recovery-codes').textContent())!;
+    expect(codes.match(/[a-z2-9]{5}-[a-z2-9]{5}/g)).toHaveLength(10);
+    await page.getByText(/10 recovery codes left/).waitFor();
+    // A controlled switch: it turns once the server saved the rule.
+    await page.getByLabel('Require two-factor sign-in for members').click({ force: true });
+    await pollUntil(
+      'the store rule saved',
+      async () => (await t.request('GET', '/api/v1/tenant', { token: o.ownerToken })).body.settings?.require_2fa,
+      (v) => v === true,
+    );
+    await screenshot(page, 'settings-security-on');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    offsetMs += 30_000; // the next time step: the confirming code cannot be replayed
+    await page.goto(`${base}/sign-in`);
+    await page.getByLabel('E-mail').fill(o.ownerEmail);
+    await page.getByLabel('Password').fill('Owner-Password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Two-factor sign-in' }).waitFor();
+    await page.getByLabel('Authentication code').fill('000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/code is not right/)
+      .waitFor();
+    await page.getByLabel('Authentication code').fill(codeAt(secret));
+    await screenshot(page, 'sign-in-second-step');
+    await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     expect([...errors, ...serverErrors]).toEqual([]);
     await page.context().close();

@@ -28,6 +28,7 @@ import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 import { MemberInvitations } from './settings/MemberInvitations.tsx';
 import { PublicUrl } from './settings/PublicUrl.tsx';
+import { Security } from './settings/Security.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
 import { SiteKeys } from './settings/SiteKeys.tsx';
 
@@ -35,6 +36,7 @@ const TABS = [
   { value: 'api-keys', label: 'API keys' },
   { value: 'site-keys', label: 'Site keys' },
   { value: 'members', label: 'Members and roles' },
+  { value: 'security', label: 'Security' },
   { value: 'rate-limits', label: 'Rate limits' },
   { value: 'public-url', label: 'Public address' },
   { value: 'audit', label: 'Audit log' },
@@ -63,6 +65,9 @@ export default function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="members" pt="md">
           <Members />
+        </Tabs.Panel>
+        <Tabs.Panel value="security" pt="md">
+          <Security />
         </Tabs.Panel>
         <Tabs.Panel value="rate-limits" pt="md">
           <RateLimits />
