@@ -38,6 +38,18 @@ export interface AuthHookDeps {
   limits: BaseRateLimits;
   /** Networks administration is allowed from (LOUPE_ADMIN_NETWORKS); undefined: from anywhere. */
   adminNetworks?: string | undefined;
+  /**
+   * Called when a platform administrator acts in a tenant they are not a member of (they act as its owner):
+   * the caller records it in that tenant's audit log.
+   */
+  onPlatformAdminEntry?: (e: {
+    tenantId: string;
+    userId: string;
+    sessionId: string;
+    ip: string;
+    userAgent: string | null;
+    requestId: string;
+  }) => void;
 }
 
 /** Tenant permissions that make a route tenant administration (members, keys, settings): network-restricted with the platform's. */
@@ -229,7 +241,17 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
         );
       if (!isUuid(tenantId)) throw tenantNotFound();
       role = await deps.authenticator.membershipRole(actor.id, tenantId);
-      if (!role && actor.isPlatformAdmin) role = 'owner';
+      if (!role && actor.isPlatformAdmin) {
+        role = 'owner';
+        deps.onPlatformAdminEntry?.({
+          tenantId,
+          userId: actor.id,
+          sessionId: actor.sessionId,
+          ip,
+          userAgent: request.headers['user-agent']?.slice(0, 300) ?? null,
+          requestId: String(request.id),
+        });
+      }
       if (!role) throw tenantNotFound();
       permissions = ROLE_PERMISSIONS[role];
       if (auth.stepUp) requireRecentAuth(actor, deps.clock());

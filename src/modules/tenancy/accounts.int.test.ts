@@ -274,3 +274,24 @@ describe('password reset', () => {
     );
   });
 });
+
+describe('the platform administrator opening a tenant', () => {
+  it("is recorded once in that tenant's audit log (and only there)", async () => {
+    const admin = await t.adminToken();
+    const c = await t.createTenant('Visited Store');
+    for (let i = 0; i < 3; i++) {
+      const r = await t.request('GET', '/api/v1/tenant', { token: admin, headers: { 'x-tenant-id': c.tenantId } });
+      expect(r.status).toBe(200);
+    }
+    const entries = await pollUntil(
+      'the audit entry',
+      async () => (await t.request('GET', '/api/v1/audit/logs?action=platform_admin.open_tenant', { token: c.ownerToken })).body.data,
+      (d: unknown[]) => d.length > 0,
+    );
+    const me = await t.request('GET', '/api/v1/auth/session', { token: admin });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ action: 'platform_admin.open_tenant', actor_id: me.body.user.id });
+    const other = await t.request('GET', '/api/v1/audit/logs?action=platform_admin.open_tenant', { token: b.ownerToken });
+    expect(other.body.data).toHaveLength(0);
+  });
+});
