@@ -4,7 +4,7 @@ import { validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createAuditRepository } from './platform/audit.repository.ts';
-import { registerAuditHook } from './platform/audit.hook.ts';
+import { createPlatformAdminEntryRecorder, registerAuditHook } from './platform/audit.hook.ts';
 import { registerAuthHooks, registerPreflight } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
@@ -161,8 +161,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     exclusiveDatabase: database.kind === 'pglite',
   });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
-  const tenancy = createTenancyModule({ db, config, jwtSecret, security, clock });
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
+  const tenancy = createTenancyModule({ db, config, jwtSecret, security, clock, log: app.log, secrets });
   const platform: PlatformServices = {
     db,
     config,
@@ -308,6 +308,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     rateLimiter: createRateLimiter(redis),
     limits: config.rateLimits,
     adminNetworks: config.adminNetworks,
+    onPlatformAdminEntry: createPlatformAdminEntryRecorder(audit, app.log),
   });
   registerPreflight(app);
   registerAuditHook(app, audit);

@@ -8,6 +8,7 @@ import { Layout } from './components/Layout.tsx';
 import { Loading } from './components/states.tsx';
 import { signInPath } from './lib/next.ts';
 import { SignInPage } from './pages/SignIn.tsx';
+import { AcceptInvitePage, ResetPasswordPage } from './pages/AccountLinks.tsx';
 import { HomePage } from './pages/Home.tsx';
 
 // Home and sign-in are in the first load; every other page is its own chunk, fetched on first visit.
@@ -91,6 +92,8 @@ export function App() {
           <SessionProvider>
             <Routes>
               <Route path="/sign-in" element={<SignInPage />} />
+              <Route path="/accept-invite" element={<AcceptInvitePage />} />
+              <Route path="/reset-password" element={<ResetPasswordPage />} />
               <Route path="/*" element={<Protected />} />
             </Routes>
           </SessionProvider>

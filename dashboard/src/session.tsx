@@ -1,8 +1,18 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { Alert, Button, Group, Modal, PasswordInput, Stack, Text } from '@mantine/core';
+import { Alert, Button, Group, Modal, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { ApiError, fetchSession, session, signIn as apiSignIn, signOut as apiSignOut } from './api/client.ts';
-import type { SessionResponse } from './api/types.ts';
+import {
+  ApiError,
+  adoptTokens,
+  fetchSession,
+  session,
+  signIn as apiSignIn,
+  signInSecondStep,
+  signOut as apiSignOut,
+  type MfaChallenge,
+  type StepUpProof,
+} from './api/client.ts';
+import type { SessionResponse, TokenResponse } from './api/types.ts';
 
 interface SessionValue {
   signedIn: boolean;
@@ -11,7 +21,11 @@ interface SessionValue {
   tenantId: string | null;
   tenant: SessionResponse['tenants'][number] | undefined;
   setTenant(id: string): void;
-  signIn(email: string, password: string): Promise<void>;
+  /** Signs in; answers the challenge when the account needs a second step (two-factor sign-in). */
+  signIn(email: string, password: string): Promise<MfaChallenge | undefined>;
+  signInSecondStep(mfaToken: string, factor: { code: string } | { recovery_code: string }): Promise<void>;
+  /** Takes the tokens of a sign-in made by another call (accepting an invitation link). */
+  adopt(out: TokenResponse): void;
   signOut(): Promise<void>;
 }
 
@@ -65,7 +79,19 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         // clearing afterwards would orphan it.
         queryClient.clear();
         const out = await apiSignIn(email, password);
+        if ('mfa_required' in out) return out;
         setTenantId(session.tenantId() ?? out.user.tenant_id);
+        return undefined;
+      },
+      async signInSecondStep(mfaToken, factor) {
+        queryClient.clear();
+        const out = await signInSecondStep(mfaToken, factor);
+        setTenantId(session.tenantId() ?? out.user.tenant_id);
+      },
+      adopt(out) {
+        queryClient.clear();
+        adoptTokens(out);
+        setTenantId(out.user.tenant_id ?? session.tenantId());
       },
       async signOut() {
         await apiSignOut();
@@ -79,18 +105,21 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   return (
     <Ctx.Provider value={value}>
       {children}
-      <StepUpPrompt />
+      <StepUpPrompt twoFactor={!!q.data?.user.two_factor_enabled} />
     </Ctx.Provider>
   );
 }
 
 interface Pending {
-  submit(password: string): Promise<void>;
+  submit(proof: StepUpProof): Promise<void>;
   resolve(ok: boolean): void;
 }
 
-/** The password prompt shown when the server answers STEP_UP_REQUIRED for a sensitive action. */
-function StepUpPrompt() {
+/**
+ * The prompt shown when the server answers STEP_UP_REQUIRED for a sensitive action: the password, or with
+ * two-factor sign-in on, the current code of the authenticator app.
+ */
+function StepUpPrompt({ twoFactor }: { twoFactor: boolean }) {
   const [pending, setPending] = useState<Pending | null>(null);
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -118,7 +147,12 @@ function StepUpPrompt() {
   };
 
   return (
-    <Modal opened={pending !== null} onClose={() => close(false)} title="Confirm your password" centered>
+    <Modal
+      opened={pending !== null}
+      onClose={() => close(false)}
+      title={twoFactor ? 'Confirm it is you' : 'Confirm your password'}
+      centered
+    >
       <form
         onSubmit={async (e) => {
           e.preventDefault();
@@ -126,7 +160,7 @@ function StepUpPrompt() {
           setBusy(true);
           setError(null);
           try {
-            await pending.submit(password);
+            await pending.submit(twoFactor ? { code: password.trim() } : { password });
             close(true);
           } catch (err) {
             setError(err instanceof ApiError ? err.message : 'Could not confirm the password.');
@@ -136,20 +170,36 @@ function StepUpPrompt() {
         }}
       >
         <Stack>
-          <Text size="sm">This is a sensitive action. Enter your password again to continue for the next few minutes.</Text>
+          <Text size="sm">
+            {twoFactor
+              ? 'This is a sensitive action. Enter the current code of your authenticator app to continue for the next few minutes.'
+              : 'This is a sensitive action. Enter your password again to continue for the next few minutes.'}
+          </Text>
           {error && (
             <Alert color="red" role="alert">
               {error}
             </Alert>
           )}
-          <PasswordInput
-            label="Password"
-            value={password}
-            onChange={(e) => setPassword(e.currentTarget.value)}
-            autoComplete="current-password"
-            data-autofocus
-            required
-          />
+          {twoFactor ? (
+            <TextInput
+              label="Authentication code"
+              value={password}
+              onChange={(e) => setPassword(e.currentTarget.value)}
+              autoComplete="one-time-code"
+              inputMode="numeric"
+              data-autofocus
+              required
+            />
+          ) : (
+            <PasswordInput
+              label="Password"
+              value={password}
+              onChange={(e) => setPassword(e.currentTarget.value)}
+              autoComplete="current-password"
+              data-autofocus
+              required
+            />
+          )}
           <Group justify="flex-end">
             <Button variant="default" onClick={() => close(false)}>
               Cancel

@@ -19,6 +19,7 @@ import type * as experiments from '../modules/experiments/experiments.schemas.ts
 import type * as experimentsAnalyze from '../modules/experiments/analyze.schemas.ts';
 import type * as flags from '../modules/experiments/flags.schemas.ts';
 import type * as tenancy from '../modules/tenancy/tenancy.schemas.ts';
+import type * as accounts from '../modules/tenancy/accounts.schemas.ts';
 import type * as sponsored from '../modules/sponsored/sponsored.schemas.ts';
 import type * as newsfeed from '../modules/newsfeed/newsfeed.schemas.ts';
 import type * as vis from '../modules/visibility/visibility.schemas.ts';
@@ -72,6 +73,11 @@ export type ApiKeyKind = z.infer<typeof tenancy.apiKeyResponse>['kind'];
 export type Member = z.infer<typeof tenancy.memberResponse>;
 export type AddMemberBody = z.input<typeof tenancy.addMemberBody>;
 export type Invitation = z.infer<typeof tenancy.invitationResponse>;
+export type EmailInvitation = z.infer<typeof accounts.emailInvitation>;
+export type InviteResponse = z.infer<typeof accounts.inviteResponse>;
+export type InvitationList = z.infer<typeof accounts.invitationList>;
+export type InvitationPreview = z.infer<typeof accounts.invitationPreview>;
+export type ResetRequestResponse = z.infer<typeof accounts.resetRequestResponse>;
 export type ApiKeyScope = (typeof tenancy.API_KEY_SCOPES)[number];
 export type Role = (typeof tenancy.ROLES)[number];
 

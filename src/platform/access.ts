@@ -139,7 +139,15 @@ export function permissionsForScopes(scopes: readonly string[], kind: 'secret' |
 }
 
 export type Actor =
-  | { readonly type: 'user'; readonly id: string; readonly isPlatformAdmin: boolean; readonly authTime: number; readonly sessionId: string }
+  | {
+      readonly type: 'user';
+      readonly id: string;
+      readonly isPlatformAdmin: boolean;
+      readonly authTime: number;
+      readonly sessionId: string;
+      /** Signs in with a second factor (TOTP); a tenant that requires it refuses users without. */
+      readonly twoFactor?: boolean;
+    }
   | {
       readonly type: 'api_key';
       readonly id: string;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { AuditRepository } from './audit.repository.ts';
 import { PLATFORM_TENANT_ID } from './platform.tables.ts';
 
@@ -36,4 +37,37 @@ export function registerAuditHook(app: FastifyInstance, repo: AuditRepository): 
     }
     return payload;
   });
+}
+
+/**
+ * Records a platform administrator opening a tenant they are not a member of (they act there as its owner), in
+ * that tenant's audit log as `platform_admin.open_tenant`: once per session and tenant within an hour, so the
+ * tenant sees who came in without one entry per request.
+ */
+export function createPlatformAdminEntryRecorder(repo: AuditRepository, log: { warn(obj: unknown, msg: string): void }) {
+  const seen = new LRUCache<string, true>({ max: 10_000, ttl: 60 * 60_000 });
+  return (e: { tenantId: string; userId: string; sessionId: string; ip: string; userAgent: string | null; requestId: string }): void => {
+    const key = `${e.sessionId}:${e.tenantId}`;
+    if (seen.get(key)) return;
+    seen.set(key, true);
+    repo
+      .insert({
+        tenantId: e.tenantId,
+        actorType: 'user',
+        actorId: e.userId,
+        action: 'platform_admin.open_tenant',
+        resourceType: 'tenant',
+        resourceId: e.tenantId,
+        outcome: 'success',
+        statusCode: null,
+        ip: e.ip,
+        userAgent: e.userAgent,
+        requestId: e.requestId,
+        details: { reason: 'platform administrator without a membership acts as owner' },
+      })
+      .catch((err: unknown) => {
+        seen.delete(key);
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'platform admin entry audit failed');
+      });
+  };
 }

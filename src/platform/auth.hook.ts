@@ -25,7 +25,9 @@ export interface Authenticator {
   /** The tenant a user acts in when a key-scoped route names none (the first membership). */
   defaultTenant(userId: string): Promise<string | undefined>;
   /** Status and rate limit of a tenant, or undefined when it does not exist. */
-  tenantInfo(tenantId: string): Promise<{ status: string; rateLimits: TenantRateLimits | undefined } | undefined>;
+  tenantInfo(
+    tenantId: string,
+  ): Promise<{ status: string; rateLimits: TenantRateLimits | undefined; requireTwoFactor?: boolean } | undefined>;
 }
 
 export interface AuthHookDeps {
@@ -36,6 +38,18 @@ export interface AuthHookDeps {
   limits: BaseRateLimits;
   /** Networks administration is allowed from (LOUPE_ADMIN_NETWORKS); undefined: from anywhere. */
   adminNetworks?: string | undefined;
+  /**
+   * Called when a platform administrator acts in a tenant they are not a member of (they act as its owner):
+   * the caller records it in that tenant's audit log.
+   */
+  onPlatformAdminEntry?: (e: {
+    tenantId: string;
+    userId: string;
+    sessionId: string;
+    ip: string;
+    userAgent: string | null;
+    requestId: string;
+  }) => void;
 }
 
 /** Tenant permissions that make a route tenant administration (members, keys, settings): network-restricted with the platform's. */
@@ -182,6 +196,7 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     if (auth.kind === 'user') {
       if (actor.type !== 'user')
         throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'This endpoint is for signed-in users, not API keys.');
+      if (auth.stepUp) requireRecentAuth(actor, deps.clock());
       return serviceLimit(routeUrl, ip, reply, 'address');
     }
     if (auth.kind === 'platform_admin') {
@@ -226,7 +241,17 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
         );
       if (!isUuid(tenantId)) throw tenantNotFound();
       role = await deps.authenticator.membershipRole(actor.id, tenantId);
-      if (!role && actor.isPlatformAdmin) role = 'owner';
+      if (!role && actor.isPlatformAdmin) {
+        role = 'owner';
+        deps.onPlatformAdminEntry?.({
+          tenantId,
+          userId: actor.id,
+          sessionId: actor.sessionId,
+          ip,
+          userAgent: request.headers['user-agent']?.slice(0, 300) ?? null,
+          requestId: String(request.id),
+        });
+      }
       if (!role) throw tenantNotFound();
       permissions = ROLE_PERMISSIONS[role];
       if (auth.stepUp) requireRecentAuth(actor, deps.clock());
@@ -238,6 +263,13 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     if (!info) throw tenantNotFound();
     if (info.status !== 'active') {
       throw new AppError('forbidden', 'TENANT_SUSPENDED', 'This tenant is suspended. Contact the platform administrator.');
+    }
+    if (info.requireTwoFactor && actor.type === 'user' && !actor.twoFactor) {
+      throw new AppError(
+        'forbidden',
+        'TWO_FACTOR_REQUIRED',
+        'This store requires two-factor sign-in. Turn it on in Settings → Security (your account), then carry on.',
+      );
     }
 
     const ctx: TenantContext = { tenantId: tenantId!, actor, role, permissions, requestId: String(request.id), ip };

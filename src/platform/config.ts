@@ -30,6 +30,13 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.string().url().optional(),
+  // Outbound e-mail (invitations, password resets): smtp://[user:pass@]host:port or smtps://. Unset: no e-mail,
+  // the dashboard shows links to copy instead.
+  LOUPE_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  LOUPE_MAIL_FROM: z.string().min(3).max(300).default('Loupe <no-reply@loupe.invalid>'),
   LOUPE_DATA_DIR: z.string().min(1).default('./.loupe'),
   DATABASE_URL: z
     .string()
@@ -167,6 +174,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicUrl: string | undefined;
+  /** Outbound e-mail: smtpUrl undefined means e-mail is not configured (links are shown to copy instead). */
+  readonly mail: { readonly smtpUrl: string | undefined; readonly from: string };
   readonly dataDir: string;
   readonly database:
     | { readonly kind: 'pglite'; readonly dataDir: string }
@@ -261,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL,
+    mail: { smtpUrl: e.LOUPE_SMTP_URL, from: e.LOUPE_MAIL_FROM },
     dataDir,
     database: e.DATABASE_URL
       ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }

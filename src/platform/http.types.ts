@@ -8,7 +8,7 @@ export type RouteAuth =
   /** No credential (login, health, public webhooks verified by signature). */
   | { readonly kind: 'public' }
   /** A signed-in dashboard user; no tenant needed (session, tenant list). */
-  | { readonly kind: 'user' }
+  | { readonly kind: 'user'; readonly stepUp?: boolean }
   /** A platform administrator (tenant and user administration). */
   | { readonly kind: 'platform_admin'; readonly stepUp?: boolean }
   /** A tenant resource: a user with a membership or an API key of that tenant, holding `permission`. */

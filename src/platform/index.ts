@@ -28,6 +28,8 @@ export type { TenantRateLimits } from './rate-limit.ts';
 export { tenantRateLimitsOf } from './rate-limit.ts';
 export { errorBody, errorResponses, jobSchema } from './schemas.ts';
 export type { ObjectStorage } from './storage.ts';
+export { createMailer } from './mail.ts';
+export type { Mailer } from './mail.ts';
 export { SecretUnreadableError } from './secret-box.ts';
 export type { SecretBox } from './secret-box.ts';
 export type { SecurityEventRepository } from './security-events.ts';

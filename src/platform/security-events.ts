@@ -13,7 +13,16 @@ export type SecurityEventType =
   | 'logout'
   | 'api_key_created'
   | 'api_key_revoked'
-  | 'api_key_reassigned';
+  | 'api_key_reassigned'
+  | 'password_reset_requested'
+  | 'password_reset_completed'
+  | 'password_reset_failed'
+  | 'invitation_accepted'
+  | 'two_factor_enabled'
+  | 'two_factor_disabled'
+  | 'two_factor_failed'
+  | 'recovery_code_used'
+  | 'login_password_ok';
 
 export interface SecurityEvent {
   type: SecurityEventType;

@@ -32,7 +32,9 @@ interface Tokens {
 
 type Listener = () => void;
 /** Asks the person for their password; resolves null if they cancel. */
-export type StepUpPrompt = (submit: (password: string) => Promise<void>) => Promise<boolean>;
+export type StepUpPrompt = (submit: (proof: StepUpProof) => Promise<void>) => Promise<boolean>;
+/** What re-confirms a session: the password, or with two-factor sign-in on, a code of the app (or a recovery code). */
+export type StepUpProof = { password: string } | { code: string } | { recovery_code: string };
 
 let tokens: Tokens | null = readTokens();
 let tenantId: string | null = safeStorage()?.getItem(TENANT_KEY) ?? null;
@@ -195,8 +197,8 @@ async function refreshTokens(): Promise<boolean> {
 
 async function stepUp(): Promise<boolean> {
   if (!stepUpPrompt) return false;
-  return stepUpPrompt(async (password) => {
-    const res = await send('POST', '/api/v1/auth/step-up', { body: { password } });
+  return stepUpPrompt(async (proof) => {
+    const res = await send('POST', '/api/v1/auth/step-up', { body: proof });
     if (!res.ok) throw await toError(res);
     const out = (await res.json()) as { access_token: string };
     if (tokens) saveTokens({ ...tokens, accessToken: out.access_token });
@@ -218,6 +220,9 @@ export async function requestRaw(method: string, path: string, opts: RequestOpti
   if (res.status === 403) {
     const err = await toError(res.clone());
     if (err.code === 'STEP_UP_REQUIRED' && (await stepUp())) res = await send(method, path, opts);
+    // The store requires two-factor sign-in and this account has none yet: send the person to turn it on.
+    else if (err.code === 'TWO_FACTOR_REQUIRED' && !window.location.pathname.startsWith('/settings/security'))
+      window.location.assign('/settings/security?required=1');
   }
   return res;
 }
@@ -234,11 +239,36 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
 export const get = <T>(path: string, query?: RequestOptions['query'], signal?: AbortSignal): Promise<T> =>
   api<T>('GET', path, { query, signal });
 
-export async function signIn(email: string, password: string): Promise<TokenResponse> {
-  const out = await api<TokenResponse>('POST', '/api/v1/auth/login', { body: { email, password }, anonymous: true });
+/** A right password for an account with two-factor sign-in: the step token to send with a code. */
+export interface MfaChallenge {
+  mfa_required: true;
+  mfa_token: string;
+  expires_in: number;
+}
+
+/** Signs in with a password; answers the challenge instead when the account needs a second step. */
+export async function signIn(email: string, password: string): Promise<TokenResponse | MfaChallenge> {
+  const out = await api<TokenResponse | MfaChallenge>('POST', '/api/v1/auth/login', { body: { email, password }, anonymous: true });
+  if ('mfa_required' in out) return out;
+  return adoptSignIn(out);
+}
+
+/** Sign-in's second step: the challenge and a code of the authenticator app (or a recovery code). */
+export async function signInSecondStep(mfaToken: string, factor: { code: string } | { recovery_code: string }): Promise<TokenResponse> {
+  const out = await api<TokenResponse>('POST', '/api/v1/auth/2fa/verify', { body: { mfa_token: mfaToken, ...factor }, anonymous: true });
+  return adoptSignIn(out);
+}
+
+function adoptSignIn(out: TokenResponse): TokenResponse {
   saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
   if (out.user.tenant_id && !tenantId) session.setTenant(out.user.tenant_id);
   return out;
+}
+
+/** Keeps the tokens of a sign-in that happened elsewhere (accepting an invitation link answers tokens). */
+export function adoptTokens(out: TokenResponse): void {
+  saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
+  if (out.user.tenant_id) session.setTenant(out.user.tenant_id);
 }
 
 export async function signOut(): Promise<void> {

@@ -8,7 +8,6 @@ import {
   CopyButton,
   Group,
   Modal,
-  PasswordInput,
   Select,
   SimpleGrid,
   Stack,
@@ -27,7 +26,9 @@ import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
+import { MemberInvitations } from './settings/MemberInvitations.tsx';
 import { PublicUrl } from './settings/PublicUrl.tsx';
+import { Security } from './settings/Security.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
 import { SiteKeys } from './settings/SiteKeys.tsx';
 import { Webhooks } from './settings/Webhooks.tsx';
@@ -36,6 +37,7 @@ const TABS = [
   { value: 'api-keys', label: 'API keys' },
   { value: 'site-keys', label: 'Site keys' },
   { value: 'members', label: 'Members and roles' },
+  { value: 'security', label: 'Security' },
   { value: 'rate-limits', label: 'Rate limits' },
   { value: 'public-url', label: 'Public address' },
   { value: 'webhooks', label: 'Webhooks' },
@@ -65,6 +67,9 @@ export default function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="members" pt="md">
           <Members />
+        </Tabs.Panel>
+        <Tabs.Panel value="security" pt="md">
+          <Security />
         </Tabs.Panel>
         <Tabs.Panel value="rate-limits" pt="md">
           <RateLimits />
@@ -261,21 +266,7 @@ function Members() {
     queryKey: ['members', tenantId],
     queryFn: ({ signal }) => get<{ data: Member[] }>('/api/v1/members', undefined, signal),
   });
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<string>('viewer');
-  const [password, setPassword] = useState('');
   const invalidate = () => void qc.invalidateQueries({ queryKey: ['members'] });
-  const add = useMutation({
-    mutationFn: () =>
-      api<{ email: string; status: 'active' | 'invited' }>('POST', '/api/v1/members', {
-        body: { email, role, ...(password ? { password } : {}) },
-      }),
-    onSuccess: () => {
-      setEmail('');
-      setPassword('');
-      invalidate();
-    },
-  });
   const change = useMutation({
     mutationFn: (v: { id: string; role: string }) => api('PATCH', `/api/v1/members/${v.id}`, { body: { role: v.role } }),
     onSuccess: invalidate,
@@ -299,43 +290,15 @@ function Members() {
 
   return (
     <Stack>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          add.mutate();
-        }}
-      >
-        <Stack gap="sm" maw={640}>
-          <Title order={3} size="h4">
-            Add a member
-          </Title>
-          <SimpleGrid cols={{ base: 1, sm: 3 }}>
-            <TextInput label="E-mail" type="email" value={email} onChange={(e) => setEmail(e.currentTarget.value)} required />
-            <Select label="Role" data={roles} value={role} onChange={(v) => v && setRole(v)} allowDeselect={false} />
-            <PasswordInput
-              label="Password (new users only)"
-              value={password}
-              onChange={(e) => setPassword(e.currentTarget.value)}
-              autoComplete="new-password"
-            />
-          </SimpleGrid>
-          {(add.error || change.error) && (
-            <Alert color="red" role="alert">
-              {errorText(add.error ?? change.error)}
-            </Alert>
-          )}
-          {add.data?.status === 'invited' && (
-            <Alert color="blue">
-              {add.data.email} already has an account: they are invited, and get access once they accept after signing in.
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={add.isPending}>
-              Add member
-            </Button>
-          </Group>
-        </Stack>
-      </form>
+      <MemberInvitations />
+      <Title order={3} size="h4">
+        Members
+      </Title>
+      {change.error && (
+        <Alert color="red" role="alert">
+          {errorText(change.error)}
+        </Alert>
+      )}
       {members.isLoading ? (
         <Loading />
       ) : members.error ? (

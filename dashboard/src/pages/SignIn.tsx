@@ -1,21 +1,88 @@
 import { useState } from 'react';
-import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
-import { Navigate, useNavigate, useSearchParams } from 'react-router';
+import { Alert, Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { ApiError, session } from '../api/client.ts';
 import { safeNext } from '../lib/next.ts';
 import { useSession } from '../session.tsx';
 
 export function SignInPage() {
-  const { signedIn, signIn } = useSession();
+  const { signedIn, signIn, signInSecondStep } = useSession();
   const navigate = useNavigate();
   const [sp] = useSearchParams();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [code, setCode] = useState('');
+  const [useRecovery, setUseRecovery] = useState(false);
   const target = safeNext(sp.get('next'));
   const ended = session.endReason();
   if (signedIn && !busy) return <Navigate to={target} replace />;
+  if (challenge)
+    return (
+      <Center mih="100vh" p="md" component="main">
+        <Paper withBorder shadow="sm" p="xl" radius="md" w="100%" maw={400}>
+          <form
+            onSubmit={async (e) => {
+              e.preventDefault();
+              setBusy(true);
+              setError(null);
+              try {
+                await signInSecondStep(challenge, useRecovery ? { recovery_code: code } : { code: code.trim() });
+                navigate(target, { replace: true });
+              } catch (err) {
+                if (err instanceof ApiError && err.code === 'MFA_TOKEN_INVALID') setChallenge(null);
+                setError(err instanceof ApiError ? err.message : 'Could not reach the server.');
+              } finally {
+                setBusy(false);
+              }
+            }}
+          >
+            <Stack>
+              <div>
+                <Title order={1} size="h2">
+                  Two-factor sign-in
+                </Title>
+                <Text size="sm" c="dimmed">
+                  {useRecovery
+                    ? 'Enter one of the recovery codes you saved when you turned two-factor sign-in on. Each works once.'
+                    : 'Enter the 6-digit code your authenticator app shows for Loupe.'}
+                </Text>
+              </div>
+              {error && (
+                <Alert color="red" role="alert" title="Sign-in failed">
+                  {error}
+                </Alert>
+              )}
+              <TextInput
+                label={useRecovery ? 'Recovery code' : 'Authentication code'}
+                autoComplete="one-time-code"
+                inputMode={useRecovery ? 'text' : 'numeric'}
+                value={code}
+                onChange={(e) => setCode(e.currentTarget.value)}
+                data-autofocus
+                required
+              />
+              <Button type="submit" loading={busy}>
+                Verify
+              </Button>
+              <Anchor
+                component="button"
+                type="button"
+                size="sm"
+                onClick={() => {
+                  setUseRecovery((v) => !v);
+                  setCode('');
+                }}
+              >
+                {useRecovery ? 'Use the authenticator app instead' : 'Use a recovery code instead'}
+              </Anchor>
+            </Stack>
+          </form>
+        </Paper>
+      </Center>
+    );
 
   return (
     <Center mih="100vh" p="md" component="main">
@@ -26,7 +93,11 @@ export function SignInPage() {
             setBusy(true);
             setError(null);
             try {
-              await signIn(email, password);
+              const second = await signIn(email, password);
+              if (second) {
+                setChallenge(second.mfa_token);
+                return;
+              }
               navigate(target, { replace: true });
             } catch (err) {
               setError(err instanceof ApiError ? err.message : 'Could not reach the server.');
@@ -74,6 +145,9 @@ export function SignInPage() {
             <Button type="submit" loading={busy}>
               Sign in
             </Button>
+            <Anchor component={Link} to="/reset-password" size="sm">
+              Forgot your password?
+            </Anchor>
           </Stack>
         </form>
       </Paper>

@@ -75,10 +75,12 @@ export function createAuthService(deps: AuthServiceDeps) {
   // `false` caches a miss (unknown key, tenant or membership) so a flood of bad credentials reads nothing.
   // `invalidate` drops an entry at once after a change made through this process (revocation, suspension).
   const apiKeyCache = new LRUCache<string, CachedKey | false>({ max: 10_000, ttl: 30_000 });
-  const tenantCache = new LRUCache<string, { status: string; rateLimits: TenantRateLimits | undefined } | false>({
-    max: 10_000,
-    ttl: 5_000,
-  });
+  const tenantCache = new LRUCache<string, { status: string; rateLimits: TenantRateLimits | undefined; requireTwoFactor: boolean } | false>(
+    {
+      max: 10_000,
+      ttl: 5_000,
+    },
+  );
   const roleCache = new LRUCache<string, Role | false>({ max: 10_000, ttl: 5_000 });
   const keyTouched = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
 
@@ -125,6 +127,22 @@ export function createAuthService(deps: AuthServiceDeps) {
       return false;
     }
     return argonVerify(user.passwordHash, password).catch(() => false);
+  }
+
+  async function startSession(user: UserRow, meta: ClientMeta, subjectHash: string) {
+    const now = clock();
+    await repo.recordLoginSuccess(db, user.id);
+    const tenantId = (await repo.firstTenantOf(db, user.id)) ?? null;
+    const sessionId = await repo.insertSession(db, {
+      userId: user.id,
+      tenantId,
+      ...meta,
+      expiresAt: new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000),
+    });
+    await security.record({ type: 'login_succeeded', userId: user.id, subjectHash, ...meta });
+    const issued = await issue(user, sessionId, Math.floor(now.getTime() / 1000));
+    const role = tenantId ? ((await repo.getRole(db, tenantId, user.id)) ?? null) : null;
+    return { ...issued, user, tenantId, role };
   }
 
   const authenticator: Authenticator = {
@@ -178,7 +196,14 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw new AppError('unauthenticated', 'SESSION_ENDED', 'This session has ended. Sign in again.');
       }
       if (s.userStatus !== 'active') throw new AppError('unauthenticated', 'USER_DISABLED', 'This account is disabled.');
-      return { type: 'user', id: claims.sub, isPlatformAdmin: s.isPlatformAdmin, authTime: claims.auth_time, sessionId: claims.sid };
+      return {
+        type: 'user',
+        id: claims.sub,
+        isPlatformAdmin: s.isPlatformAdmin,
+        authTime: claims.auth_time,
+        sessionId: claims.sid,
+        twoFactor: s.twoFactor,
+      };
     },
     async membershipRole(userId, tenantId) {
       const k = `${userId}:${tenantId}`;
@@ -194,7 +219,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       let info = tenantCache.get(tenantId);
       if (info === undefined) {
         const t = await repo.getTenant(db, tenantId);
-        info = t ? { status: t.status, rateLimits: tenantRateLimitsOf(t.settings) } : false;
+        info = t
+          ? { status: t.status, rateLimits: tenantRateLimitsOf(t.settings), requireTwoFactor: t.settings.require_2fa === true }
+          : false;
         tenantCache.set(tenantId, info);
       }
       return info || undefined;
@@ -232,19 +259,22 @@ export function createAuthService(deps: AuthServiceDeps) {
         await countFailure(subjectHash, source, user?.id ?? null, meta, now, user ? {} : { reason: 'unknown_email' });
         throw invalidCredentials();
       }
-      await repo.recordLoginSuccess(db, user.id);
       if (throttle) await repo.clearThrottle(db, subjectHash, source);
-      const tenantId = (await repo.firstTenantOf(db, user.id)) ?? null;
-      const sessionId = await repo.insertSession(db, {
-        userId: user.id,
-        tenantId,
-        ...meta,
-        expiresAt: new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000),
-      });
-      await security.record({ type: 'login_succeeded', userId: user.id, subjectHash, ...meta });
-      const issued = await issue(user, sessionId, Math.floor(now.getTime() / 1000));
-      const role = tenantId ? ((await repo.getRole(db, tenantId, user.id)) ?? null) : null;
-      return { ...issued, user, tenantId, role };
+      // Two-factor sign-in: the right password earns a short-lived step token, not a session.
+      if (user.totpEnabledAt) {
+        await security.record({ type: 'login_password_ok', userId: user.id, subjectHash, ...meta });
+        return { mfaToken: await tokens.signMfa(user.id, Math.floor(now.getTime() / 1000)), user };
+      }
+      return startSession(user, meta, subjectHash);
+    },
+
+    /** Completes a two-factor sign-in: the step token of a right password, after the second factor was checked. */
+    async completeMfa(mfaToken: string, checkSecondFactor: (userId: string) => Promise<void>, meta: ClientMeta) {
+      const userId = await tokens.verifyMfa(mfaToken);
+      const user = await repo.getUser(db, userId);
+      if (!user || user.status !== 'active') throw invalidCredentials();
+      await checkSecondFactor(user.id);
+      return startSession(user, meta, sha256Hex(user.email));
     },
 
     /**
@@ -287,6 +317,15 @@ export function createAuthService(deps: AuthServiceDeps) {
     async logout(sessionId: string, meta: ClientMeta, userId: string) {
       await repo.revokeSession(db, sessionId, 'logout');
       await security.record({ type: 'logout', userId, subjectHash: null, ...meta });
+    },
+
+    /** An access token whose auth_time is now (elevated for a few minutes), after a second factor was checked. */
+    async elevate(userId: string, sessionId: string) {
+      const user = await repo.getUser(db, userId);
+      if (!user) throw invalidCredentials();
+      const authTime = Math.floor(clock().getTime() / 1000);
+      const accessToken = await tokens.sign({ sub: user.id, sid: sessionId, auth_time: authTime, adm: user.isPlatformAdmin }, authTime);
+      return { accessToken, expiresIn: ACCESS_TOKEN_SECONDS, authTime };
     },
 
     /** Re-checks the password and issues an access token whose auth_time is now (elevated for a few minutes). */

@@ -3,13 +3,27 @@
  * Public entry: the module factory (its routes and the platform Authenticator) and bootstrap helpers.
  */
 import type { FastifyInstance } from 'fastify';
-import { type Config, type Db, type SecurityEventRepository, isUuid, randomToken } from '../../platform/index.ts';
+import {
+  type Config,
+  type Db,
+  type SecretBox,
+  type SecurityEventRepository,
+  createMailer,
+  isUuid,
+  randomToken,
+} from '../../platform/index.ts';
+import { createAccountsRepository } from './accounts.repository.ts';
+import { accountsRoutes } from './accounts.routes.ts';
+import { createAccountsService } from './accounts.service.ts';
 import { createApiKeysService } from './api-keys.service.ts';
 import { createAuthService } from './auth.service.ts';
 import { createTenancyRepository } from './tenancy.repository.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 import { createTenantsService } from './tenants.service.ts';
 import { createTokenSigner } from './tokens.ts';
+import { createTwoFactorRepository } from './two-factor.repository.ts';
+import { twoFactorRoutes } from './two-factor.routes.ts';
+import { createTwoFactorService } from './two-factor.service.ts';
 
 export interface TenancyModuleDeps {
   db: Db;
@@ -17,6 +31,9 @@ export interface TenancyModuleDeps {
   jwtSecret: string;
   security: SecurityEventRepository;
   clock: () => Date;
+  log: { warn(obj: unknown, msg: string): void };
+  /** Seals TOTP secrets at rest (the platform's secret box, as for integration secrets). */
+  secrets: SecretBox;
 }
 
 /** Sign-in failures of an (account, source) pair are forgotten after a day without new ones (and no running lock). */
@@ -41,6 +58,28 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     clock,
     invalidateKey: (h) => auth.invalidate({ apiKeyHash: h }),
   });
+  const twoFactor = createTwoFactorService({
+    db: deps.db,
+    repo,
+    twoFactor: createTwoFactorRepository(),
+    secrets: deps.secrets,
+    security: deps.security,
+    clock,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  });
+  const mailer = createMailer(deps.config.mail.smtpUrl, deps.config.mail.from);
+  const accounts = createAccountsService({
+    db: deps.db,
+    repo,
+    accounts: createAccountsRepository(),
+    mailer,
+    // Links in e-mails point at the configured public address, never at a request's Host header.
+    linkBase: deps.config.publicUrl ?? `http://localhost:${deps.config.port}`,
+    security: deps.security,
+    clock,
+    invalidate: (w) => auth.invalidate(w),
+    warn: (obj, msg) => deps.log.warn(obj, msg),
+  });
   const pruneLoginThrottle = async (): Promise<number> => {
     const now = clock();
     return repo.pruneThrottle(deps.db, new Date(now.getTime() - THROTTLE_IDLE_MS), now);
@@ -50,8 +89,12 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     tenants,
     apiKeys,
     auth,
+    accounts,
+    twoFactor,
     async routes(app: FastifyInstance): Promise<void> {
-      await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, registration: deps.config.registration });
+      await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, twoFactor, registration: deps.config.registration });
+      await accountsRoutes(app, { db: deps.db, auth, accounts, repo, clock });
+      await twoFactorRoutes(app, { auth, twoFactor, tenants });
     },
     /**
      * Forgets sign-in failures of (account, source) pairs idle for THROTTLE_IDLE_MS whose lock has ended, so

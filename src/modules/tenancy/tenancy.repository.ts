@@ -22,6 +22,8 @@ export interface UserRow {
   lockedUntil: Date | null;
   lastLoginAt: Date | null;
   defaultTenantId: string | null;
+  /** Set when two-factor sign-in (TOTP) is on. */
+  totpEnabledAt: Date | null;
   createdAt: Date;
 }
 export interface SessionRow {
@@ -67,7 +69,7 @@ export interface InvitationRow {
 const TENANT = sql`id, name, slug, status, settings, created_at AS "createdAt", updated_at AS "updatedAt"`;
 const USER = sql`id, email, name, password_hash AS "passwordHash", is_platform_admin AS "isPlatformAdmin", status,
   failed_login_count AS "failedLoginCount", locked_until AS "lockedUntil", last_login_at AS "lastLoginAt",
-  default_tenant_id AS "defaultTenantId", created_at AS "createdAt"`;
+  default_tenant_id AS "defaultTenantId", totp_enabled_at AS "totpEnabledAt", created_at AS "createdAt"`;
 const KEY = sql`tenant_id AS "tenantId", id, name, key_prefix AS "keyPrefix", key_hash AS "keyHash", scopes, created_by AS "createdBy",
   kind, publishable_key AS "publishableKey", allowed_origins AS "allowedOrigins", rate_limit_per_minute AS "rateLimitPerMinute",
   created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"`;
@@ -264,9 +266,17 @@ export function createTenancyRepository() {
       return id;
     },
     getSessionWithUser: (q: Q, sessionId: string) =>
-      queryOne<{ revokedAt: Date | null; expiresAt: Date; userStatus: string; isPlatformAdmin: boolean; userId: string }>(
+      queryOne<{
+        revokedAt: Date | null;
+        expiresAt: Date;
+        userStatus: string;
+        isPlatformAdmin: boolean;
+        userId: string;
+        twoFactor: boolean;
+      }>(
         q,
-        sql`SELECT s.revoked_at AS "revokedAt", s.expires_at AS "expiresAt", u.status AS "userStatus", u.is_platform_admin AS "isPlatformAdmin", u.id AS "userId"
+        sql`SELECT s.revoked_at AS "revokedAt", s.expires_at AS "expiresAt", u.status AS "userStatus", u.is_platform_admin AS "isPlatformAdmin", u.id AS "userId",
+                   u.totp_enabled_at IS NOT NULL AS "twoFactor"
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${sessionId}`,
       ),
     getSession: (q: Q, sessionId: string) =>

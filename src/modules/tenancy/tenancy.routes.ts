@@ -17,6 +17,8 @@ import type { AuthService, ClientMeta } from './auth.service.ts';
 import type { TenancyRepository, ApiKeyRow, ApiKeyListRow, TenantRow, UserRow } from './tenancy.repository.ts';
 import * as s from './tenancy.schemas.ts';
 import type { TenantsService } from './tenants.service.ts';
+import { MFA_TOKEN_SECONDS } from './tokens.ts';
+import type { TwoFactorService } from './two-factor.service.ts';
 
 export interface TenancyRouteDeps {
   db: Q;
@@ -24,6 +26,7 @@ export interface TenancyRouteDeps {
   tenants: TenantsService;
   apiKeys: ApiKeysService;
   repo: TenancyRepository;
+  twoFactor: TwoFactorService;
   registration: 'open' | 'closed';
 }
 
@@ -98,12 +101,13 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
         tags: ['auth'],
         summary: 'Sign in with e-mail and password (seed 003 step 3)',
         body: s.loginBody,
-        response: { 200: s.tokenResponse, 423: errorResponses[401], ...errorResponses },
+        response: { 200: z.union([s.tokenResponse, s.mfaChallengeResponse]), 423: errorResponses[401], ...errorResponses },
       },
       config: { auth: { kind: 'public' }, rateGroup: 'auth' },
     },
     async (request) => {
       const out = await deps.auth.login(request.body.email, request.body.password, meta(request));
+      if ('mfaToken' in out) return { mfa_required: true as const, mfa_token: out.mfaToken, expires_in: MFA_TOKEN_SECONDS };
       return tokenReply(out, out.user, out.tenantId, out.role);
     },
   );
@@ -134,6 +138,7 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       });
       request.auditTarget = { resourceId: user.id, ...(tenant ? { tenantId: tenant.id } : {}) };
       const out = await deps.auth.login(request.body.email, request.body.password, meta(request));
+      if ('mfaToken' in out) throw new AppError('internal', 'INTERNAL', 'A new account cannot have two-factor sign-in.');
       return reply.code(201).send(tokenReply(out, out.user, out.tenantId, out.role));
     },
   );
@@ -196,7 +201,13 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       ]);
       if (!user || !session) throw notFound('SESSION_NOT_FOUND', 'Session');
       return {
-        user: { id: user.id, email: user.email, name: user.name, is_platform_admin: user.isPlatformAdmin },
+        user: {
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          is_platform_admin: user.isPlatformAdmin,
+          two_factor_enabled: !!user.totpEnabledAt,
+        },
         session: {
           id: session.id,
           created_at: iso(session.createdAt)!,
@@ -215,7 +226,8 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     {
       schema: {
         tags: ['auth'],
-        summary: 'Re-enter the password to unlock sensitive actions for a few minutes',
+        summary:
+          'Re-enter the password (or, with two-factor sign-in on, the code of the authenticator app or a recovery code) to unlock sensitive actions for a few minutes',
         body: s.stepUpBody,
         response: {
           200: z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number(), elevated_until: z.string() }),
@@ -227,7 +239,27 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     async (request) => {
       const actor = request.actor!;
       if (actor.type !== 'user') throw new AppError('forbidden', 'USER_SESSION_REQUIRED', 'Step-up is for signed-in users.');
-      const out = await deps.auth.stepUp(actor.id, actor.sessionId, request.body.password, meta(request));
+      const b = request.body;
+      let out: { accessToken: string; expiresIn: number; authTime: number };
+      if (actor.twoFactor) {
+        if (!b.code && !b.recovery_code)
+          throw new AppError(
+            'validation',
+            'TWO_FACTOR_CODE_REQUIRED',
+            'Enter the current code of your authenticator app (or a recovery code).',
+            {
+              details: [{ field: 'code', message: 'required: two-factor sign-in is on for this account' }],
+            },
+          );
+        await deps.twoFactor.verify(actor.id, { code: b.code, recoveryCode: b.recovery_code }, meta(request));
+        out = await deps.auth.elevate(actor.id, actor.sessionId);
+      } else {
+        if (b.password === undefined)
+          throw new AppError('validation', 'VALIDATION_ERROR', 'Enter your password.', {
+            details: [{ field: 'password', message: 'required' }],
+          });
+        out = await deps.auth.stepUp(actor.id, actor.sessionId, b.password, meta(request));
+      }
       return {
         access_token: out.accessToken,
         token_type: 'Bearer' as const,

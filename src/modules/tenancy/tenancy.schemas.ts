@@ -5,13 +5,13 @@ import { weakPasswordReason } from './password-policy.core.ts';
 export { API_KEY_SCOPES, ROLES };
 
 /** Request and response schemas of the tenancy module (JSON in snake_case; seeds 003 and 004). */
-const email = z
+export const email = z
   .string()
   .trim()
   .max(254)
   .pipe(z.email({ message: 'must be a valid e-mail address' }));
 /** A new password: 8 to 256 characters and not guessable (common-password lists, patterns). */
-const password = z
+export const password = z
   .string()
   .min(8, 'must be at least 8 characters')
   .max(256, 'must be at most 256 characters')
@@ -20,7 +20,7 @@ const password = z
     const reason = weakPasswordReason(value);
     if (reason) ctx.addIssue({ code: 'custom', message: reason });
   });
-const role = z.enum(ROLES);
+export const role = z.enum(ROLES);
 
 const rateLimit = z
   .object({ requests_per_minute: z.number().int().min(1).max(1_000_000), burst: z.number().int().min(0).max(1_000_000).default(0) })
@@ -102,7 +102,19 @@ export const logoutBody = z
   .object({ refresh_token: z.string().max(200).optional() })
   .strict()
   .nullish();
-export const stepUpBody = z.object({ password: z.string().max(256) }).strict();
+export const stepUpBody = z
+  .object({
+    password: z.string().max(256).optional(),
+    code: z.string().max(20).optional().describe('With two-factor sign-in on: the current code of the authenticator app'),
+    recovery_code: z.string().max(40).optional(),
+  })
+  .strict();
+/** The answer of a right password for an account with two-factor sign-in: exchange mfa_token and a code at /auth/2fa/verify. */
+export const mfaChallengeResponse = z.object({
+  mfa_required: z.literal(true),
+  mfa_token: z.string(),
+  expires_in: z.number(),
+});
 
 export const tokenResponse = z.object({
   access_token: z.string(),
@@ -119,7 +131,13 @@ export const tokenResponse = z.object({
 });
 
 export const sessionResponse = z.object({
-  user: z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), is_platform_admin: z.boolean() }),
+  user: z.object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string().nullable(),
+    is_platform_admin: z.boolean(),
+    two_factor_enabled: z.boolean(),
+  }),
   session: z.object({ id: z.string(), created_at: z.string(), expires_at: z.string(), auth_time: z.string(), elevated_until: z.string() }),
   tenants: z.array(z.object({ id: z.string(), name: z.string(), slug: z.string(), status: z.string(), role: z.string() })),
   active_tenant_id: z.string().nullable(),

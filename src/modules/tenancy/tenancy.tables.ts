@@ -30,6 +30,11 @@ export const users = pgTable(
     lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
     // The tenant the user acts in by default: their own choice only (never set by an inviter).
     defaultTenantId: uuid('default_tenant_id'),
+    // Two-factor sign-in (TOTP, RFC 6238): the secret sealed with the platform's secret box; enabled once a
+    // first code confirmed it. The last time step used, so a code cannot be replayed within its window.
+    totpSecret: text('totp_secret'),
+    totpEnabledAt: timestamp('totp_enabled_at', { withTimezone: true }),
+    totpLastStep: integer('totp_last_step'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -129,4 +134,60 @@ export const apiKeys = pgTable(
     index('api_keys_hash_idx').on(t.keyHash),
     index('api_keys_active_idx').on(t.tenantId).where(sql`revoked_at is null`),
   ],
+);
+
+/**
+ * Invitations by e-mail link, for an address that may have no account yet: the link carries a single-use
+ * token (only its sha-256 is stored) that expires; accepting creates the account (or signs in an existing
+ * one) and the membership with the role. Withdrawn: revoked_at; answered: accepted_at.
+ */
+export const memberInvitations = pgTable(
+  'member_invitations',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    email: text('email').notNull(), // normalized
+    role: text('role').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    invitedBy: uuid('invited_by'),
+    sentCount: integer('sent_count').notNull().default(1),
+    lastSentAt: timestamp('last_sent_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    acceptedUserId: uuid('accepted_user_id'),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('member_invitations_token_idx').on(t.tokenHash),
+    // One open invitation per address and tenant: inviting again refreshes it (a new link) instead of adding one.
+    uniqueIndex('member_invitations_open_key').on(t.tenantId, t.email).where(sql`accepted_at is null and revoked_at is null`),
+  ],
+);
+
+/** Password reset tokens (global, like users): sha-256 of the token only, single use, one hour. */
+export const passwordResets = pgTable(
+  'password_resets',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('password_resets_token_key').on(t.tokenHash), index('password_resets_user_idx').on(t.userId, t.createdAt)],
+);
+
+/** Two-factor recovery codes: sha-256 of each, single use; replaced as a set when regenerated. */
+export const userRecoveryCodes = pgTable(
+  'user_recovery_codes',
+  {
+    userId: uuid('user_id').notNull(),
+    codeHash: text('code_hash').notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
 );

@@ -12,6 +12,9 @@ export interface AccessClaims {
 
 const ISSUER = 'loupe';
 const AUDIENCE = 'loupe-api';
+const MFA_AUDIENCE = 'loupe-mfa';
+/** Seconds between a right password and its second factor. */
+export const MFA_TOKEN_SECONDS = 5 * 60;
 
 export function createTokenSigner(secret: string) {
   const key = new TextEncoder().encode(secret);
@@ -25,6 +28,29 @@ export function createTokenSigner(secret: string) {
         .setIssuedAt(nowSeconds)
         .setExpirationTime(nowSeconds + ACCESS_TOKEN_SECONDS)
         .sign(key);
+    },
+    /**
+     * The short-lived proof that a password was right, exchanged with a second factor for a session
+     * (POST /api/v1/auth/2fa/verify). Its own `typ` and audience: it is never an access token.
+     */
+    async signMfa(userId: string, nowSeconds: number): Promise<string> {
+      return new SignJWT({ typ: 'mfa' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuer(ISSUER)
+        .setAudience(MFA_AUDIENCE)
+        .setIssuedAt(nowSeconds)
+        .setExpirationTime(nowSeconds + MFA_TOKEN_SECONDS)
+        .sign(key);
+    },
+    async verifyMfa(token: string): Promise<string> {
+      try {
+        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: MFA_AUDIENCE });
+        if (payload.typ !== 'mfa' || typeof payload.sub !== 'string') throw new Error('not an mfa token');
+        return payload.sub;
+      } catch {
+        throw new AppError('unauthenticated', 'MFA_TOKEN_INVALID', 'The sign-in step has expired or is not valid. Sign in again.');
+      }
     },
     /** Verifies signature, algorithm (HS256 only: `alg: none` and key confusion are refused), issuer, audience and expiry. */
     async verify(token: string): Promise<AccessClaims> {

@@ -1,0 +1,62 @@
+/**
+ * Pure rules of e-mailed account links (invitations, password resets): lifetimes, where a link points, why a
+ * token cannot be used, and the messages' text.
+ */
+
+/** An invitation link works for 7 days; resending gives a new link and 7 more days. */
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60_000;
+/** A password reset link works for one hour. */
+export const RESET_TTL_MS = 60 * 60_000;
+/** At most this many reset e-mails per account an hour (more requests still answer 202 and send nothing). */
+export const RESETS_PER_HOUR = 3;
+export const INVITATION_TOKEN_PREFIX = 'inv_';
+export const RESET_TOKEN_PREFIX = 'pwr_';
+
+/**
+ * The dashboard link for a token. The token rides in the fragment (#token=…): browsers never send it to a
+ * server nor in a Referer. The base is the configured public address, never a request's Host header (a
+ * forged Host would otherwise send a victim's reset link to the attacker's site).
+ */
+export function accountLink(base: string, page: 'accept-invite' | 'reset-password', token: string): string {
+  return `${base.replace(/\/+$/, '')}/${page}#token=${encodeURIComponent(token)}`;
+}
+
+export type TokenProblem = 'invalid' | 'used' | 'expired' | 'withdrawn';
+
+/** Why a stored token cannot be used now, or undefined when it can. */
+export function tokenProblem(
+  t: { usedAt: Date | null; revokedAt?: Date | null; expiresAt: Date } | undefined,
+  now: Date,
+): TokenProblem | undefined {
+  if (!t) return 'invalid';
+  if (t.usedAt) return 'used';
+  if (t.revokedAt) return 'withdrawn';
+  if (t.expiresAt.getTime() <= now.getTime()) return 'expired';
+  return undefined;
+}
+
+/** A token that is well-formed enough to look up (prefix, length, base62 only): anything else is simply invalid. */
+export function plausibleToken(token: string, prefix: string): boolean {
+  return token.length === prefix.length + 43 && token.startsWith(prefix) && /^[A-Za-z0-9]+$/.test(token.slice(prefix.length));
+}
+
+export function invitationMail(i: { tenantName: string; inviter: string | null; role: string; link: string; expiresAt: Date }) {
+  const who = i.inviter ? `${i.inviter} has invited you` : 'You have been invited';
+  const text = `${who} to join ${i.tenantName} on Loupe as ${i.role}.
+
+Accept the invitation and choose your password here:
+${i.link}
+
+The link works once and until ${i.expiresAt.toUTCString()}. If you did not expect this e-mail, ignore it.`;
+  return { subject: `Join ${i.tenantName} on Loupe`, text };
+}
+
+export function resetMail(i: { link: string }) {
+  const text = `Someone (hopefully you) asked to reset the password of your Loupe account.
+
+Choose a new password here (the link works once, for one hour):
+${i.link}
+
+Resetting signs you out everywhere. If you did not ask for this, ignore this e-mail: your password stays as it is.`;
+  return { subject: 'Reset your Loupe password', text };
+}
