@@ -354,3 +354,6 @@ export type BillingStatus = z.infer<typeof billing.billingStatus>;
 export type BillingPlan = z.infer<typeof billing.planSchema>;
 export type CheckoutBody = z.input<typeof billing.checkoutBody>;
 export type CheckoutResponse = z.infer<typeof billing.checkoutResponse>;
+
+// ---- onboarding: the first-run checklist ----
+export type { ChecklistResponse } from '../modules/onboarding/onboarding.schemas.ts';

@@ -102,6 +102,7 @@ export type {
   CampaignPerformance,
   Newsfeed,
   StyleProfile,
+  ChecklistResponse,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */
