@@ -357,3 +357,4 @@ export type CheckoutResponse = z.infer<typeof billing.checkoutResponse>;
 
 // ---- onboarding: the first-run checklist ----
 export type { ChecklistResponse } from '../modules/onboarding/onboarding.schemas.ts';
+export type { RegionalResponse } from '../modules/tenancy/regional.schemas.ts';

@@ -103,6 +103,7 @@ export type {
   Newsfeed,
   StyleProfile,
   ChecklistResponse,
+  RegionalResponse,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

@@ -7,6 +7,7 @@ import { type Config, type Db, type SecurityEventRepository, isUuid, randomToken
 import { createApiKeysService } from './api-keys.service.ts';
 import { createAuthService } from './auth.service.ts';
 import { createTenancyRepository } from './tenancy.repository.ts';
+import { regionalRoutes } from './regional.routes.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 import { createTenantsService } from './tenants.service.ts';
 import { createTokenSigner } from './tokens.ts';
@@ -52,6 +53,7 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     auth,
     async routes(app: FastifyInstance): Promise<void> {
       await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, registration: deps.config.registration });
+      await regionalRoutes(app, { tenants });
     },
     /**
      * Forgets sign-in failures of (account, source) pairs idle for THROTTLE_IDLE_MS whose lock has ended, so
