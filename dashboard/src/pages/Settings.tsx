@@ -29,6 +29,7 @@ import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 import { PublicUrl } from './settings/PublicUrl.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
+import { Regional } from './settings/Regional.tsx';
 import { SiteKeys } from './settings/SiteKeys.tsx';
 
 const TABS = [
@@ -37,6 +38,7 @@ const TABS = [
   { value: 'members', label: 'Members and roles' },
   { value: 'rate-limits', label: 'Rate limits' },
   { value: 'public-url', label: 'Public address' },
+  { value: 'regional', label: 'Currency and region' },
   { value: 'audit', label: 'Audit log' },
 ];
 
@@ -69,6 +71,9 @@ export default function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="public-url" pt="md">
           <PublicUrl />
+        </Tabs.Panel>
+        <Tabs.Panel value="regional" pt="md">
+          <Regional />
         </Tabs.Panel>
         <Tabs.Panel value="audit" pt="md">
           <AuditLog />

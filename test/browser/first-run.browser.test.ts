@@ -3,8 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
 import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
-/** Home's first-run checklist (issue 20): it ticks itself from the tenant's data, with loading and error states. */
-describe.skipIf(!HAS_CHROMIUM)('first-run checklist in chromium', () => {
+/**
+ * Issue 20 for a new store: Home's first-run checklist ticks itself from the tenant's data (loading and error
+ * states too), and the tenant's currency, locale and time zone set in Settings format the dashboard.
+ */
+describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chromium', () => {
   let server: DashboardServer;
   let t: TestApp;
   let base: string;
@@ -80,5 +83,54 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist in chromium', () => {
     await page.getByTestId('kpis').waitFor({ timeout: 20_000 });
     await page.waitForLoadState('networkidle');
     expect(await page.getByTestId('setup-checklist').count()).toBe(0);
+  }, 120_000);
+
+  it('sets GBP and en-GB in Settings, and Home shows the store in pounds; a refused value is shown at its field', async () => {
+    const owner = await t.createTenant('UK Store');
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.getByTestId('kpis').getByText('$0.00').first().waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('kpis').textContent()).toContain('$0.00');
+
+    await page.goto(`${base}/settings/regional`);
+    await page.getByRole('textbox', { name: 'Currency' }).click();
+    await page.getByRole('option', { name: 'GBP', exact: true }).click();
+    await page.getByRole('textbox', { name: 'Language and region' }).click();
+    await page.getByRole('option', { name: 'en-GB', exact: true }).click();
+    await page.getByRole('textbox', { name: 'Time zone' }).fill('Europe/Lon');
+    await page.getByRole('option', { name: 'Europe/London', exact: true }).click();
+    await page.getByTestId('regional-preview').getByText('£1,234.50').waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').getByText('Saved.').waitFor({ timeout: 20_000 });
+    expect((await t.request('GET', '/api/v1/settings/regional', { token: owner.ownerToken })).body).toEqual({
+      currency: 'GBP',
+      locale: 'en-GB',
+      timezone: 'Europe/London',
+    });
+    await screenshot(page, 'settings-regional');
+
+    await page.goto(`${base}/`);
+    await page.getByTestId('kpis').getByText('£0.00').first().waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('kpis').textContent()).not.toContain('$');
+
+    // A value the server refuses is shown beside its field, in words.
+    await page.route('**/api/v1/settings/regional', (route) =>
+      route.request().method() === 'PATCH'
+        ? route.fulfill({
+            status: 400,
+            contentType: 'application/json',
+            body: JSON.stringify({
+              error: { code: 'VALIDATION_ERROR', message: 'Invalid body', details: [{ field: 'currency', message: 'must be an ISO 4217 currency code such as GBP' }] },
+            }),
+          })
+        : route.continue(),
+    );
+    await page.goto(`${base}/settings/regional`);
+    await page.getByRole('textbox', { name: 'Currency' }).click();
+    await page.getByRole('option', { name: 'EUR', exact: true }).click();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('must be an ISO 4217 currency code such as GBP').waitFor({ timeout: 20_000 });
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
   }, 120_000);
 });
