@@ -63,7 +63,11 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
     const held = new Promise<void>((r) => (release = r));
     await page.route('**/api/v1/onboarding', async (route) => {
       await held;
-      await route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } }) });
+      await route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } }),
+      });
     });
     await page.goto(`${base}/`);
     await page.getByTestId('setup-checklist').getByText('Loading your setup').waitFor({ timeout: 20_000 });
@@ -120,7 +124,11 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
             status: 400,
             contentType: 'application/json',
             body: JSON.stringify({
-              error: { code: 'VALIDATION_ERROR', message: 'Invalid body', details: [{ field: 'currency', message: 'must be an ISO 4217 currency code such as GBP' }] },
+              error: {
+                code: 'VALIDATION_ERROR',
+                message: 'Invalid body',
+                details: [{ field: 'currency', message: 'must be an ISO 4217 currency code such as GBP' }],
+              },
             }),
           })
         : route.continue(),

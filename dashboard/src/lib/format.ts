@@ -19,8 +19,6 @@ export function setRegional(r: { currency: string; locale: string; timezone: str
   regional = { currency: r.currency, locale: r.locale, timeZone: r.timezone };
   num = new Intl.NumberFormat(r.locale, { maximumFractionDigits: 2 });
 }
-/** The tenant's currency (USD until its settings load). */
-export const tenantCurrency = (): string => regional.currency;
 
 export const fmtNumber = (n: unknown): string =>
   typeof n === 'number' && Number.isFinite(n)

@@ -24,7 +24,11 @@ export function createInteractionStatsRepository() {
                    (SELECT count(*)::int FROM integration_connections WHERE tenant_id = ${tenantId} AND type IN ('shopify', 'woocommerce')) AS "storeConnections",
                    EXISTS (SELECT 1 FROM tracking_sessions WHERE tenant_id = ${tenantId}) AS "trackedSessions"`,
       );
-      return { purchases: row?.purchases ?? false, storeConnections: row?.storeConnections ?? 0, trackedSessions: row?.trackedSessions ?? false };
+      return {
+        purchases: row?.purchases ?? false,
+        storeConnections: row?.storeConnections ?? 0,
+        trackedSessions: row?.trackedSessions ?? false,
+      };
     },
     /**
      * What arrived from one source since `since` (by event time, on the (tenant, occurred_at) index): the count

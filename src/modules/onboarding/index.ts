@@ -7,7 +7,6 @@ import { onboardingRoutes } from './onboarding.routes.ts';
 import { type SetupFactSources, createOnboardingService } from './onboarding.service.ts';
 
 export type { SetupFactSources } from './onboarding.service.ts';
-export type { ChecklistResponse } from './onboarding.schemas.ts';
 
 export function createOnboardingModule(deps: { sources: SetupFactSources }) {
   const onboarding = createOnboardingService({ sources: deps.sources });

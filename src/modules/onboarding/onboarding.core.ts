@@ -14,7 +14,14 @@ export interface SetupFacts {
   trackedSessions: boolean;
 }
 
-export const SETUP_STEPS = ['import_catalog', 'import_orders', 'train_model', 'create_api_key', 'connect_store', 'install_snippet'] as const;
+export const SETUP_STEPS = [
+  'import_catalog',
+  'import_orders',
+  'train_model',
+  'create_api_key',
+  'connect_store',
+  'install_snippet',
+] as const;
 export type SetupStepKey = (typeof SETUP_STEPS)[number];
 
 export interface SetupStep {

@@ -44,7 +44,9 @@ export async function regionalRoutes(app: FastifyInstance, deps: { tenants: Tena
         ...(b.timezone !== undefined ? { timezone: b.timezone } : {}),
       };
       request.auditTarget = { tenantId, resourceId: tenantId, details: { fields: Object.keys(patch) } };
-      const t = Object.keys(patch).length ? await deps.tenants.updateTenant(tenantId, { settings: patch }) : await deps.tenants.getTenant(tenantId);
+      const t = Object.keys(patch).length
+        ? await deps.tenants.updateTenant(tenantId, { settings: patch })
+        : await deps.tenants.getTenant(tenantId);
       return regionalOf(t.settings);
     },
   );

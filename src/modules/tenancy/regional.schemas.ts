@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isCurrencyCode } from '../../platform/index.ts';
+import { isCurrencyCode } from '../../platform/money.ts';
 import { canonicalLocale, canonicalTimeZone } from './regional.core.ts';
 
 export const regionalResponse = z.object({
