@@ -51,6 +51,7 @@ import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
 import { createPredictionsModule } from './modules/predictions/index.ts';
 import { createWebhooksModule } from './modules/webhooks/index.ts';
+import { createOnboardingModule } from './modules/onboarding/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { registerStorefront } from './platform/storefront.ts';
 import { systemContext } from './platform/access.ts';
@@ -300,6 +301,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),
   });
   identity.beforeErasure(() => billing.flushUsage());
+  // The first-run checklist asks each fact of its owner (counts only; a system context, so any member sees the list).
+  const onboarding = createOnboardingModule({
+    sources: {
+      catalogItems: (tenantId) => catalog.serving.activeItemCount(tenantId),
+      events: (tenantId) => events.setupFacts(tenantId),
+      trainedModels: async (tenantId) => (await recs.modelVersions(systemContext(tenantId, 'onboarding'), 1)).length,
+      apiKeys: async (tenantId) => (await tenancy.apiKeys.list(systemContext(tenantId, 'onboarding'), false)).length,
+    },
+  });
 
   registerErrorHandler(app);
   registerAuthHooks(app, {
@@ -334,6 +344,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await billing.routes(app);
   await predictions.routes(app);
   await webhooks.routes(app);
+  await onboarding.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
       secret: deps.localSecret,

@@ -371,3 +371,6 @@ export type {
   WebhookStatsResponse as WebhookStats,
   WebhookEventTypesResponse as WebhookEventTypes,
 } from '../modules/webhooks/webhooks.schemas.ts';
+// ---- onboarding: the first-run checklist ----
+export type { ChecklistResponse } from '../modules/onboarding/onboarding.schemas.ts';
+export type { RegionalResponse } from '../modules/tenancy/regional.schemas.ts';

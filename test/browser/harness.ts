@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { AppDeps } from '../../src/app.ts';
-import { createTestApp, type TestApp } from '../helpers.ts';
+// helpers.ts reads vitest's provided values: loaded only when a test starts a server, so bench/dashboard (run by
+// tsx, outside vitest) can use the build and browser helpers here.
+import type { TestApp } from '../helpers.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium';
@@ -129,6 +131,7 @@ export async function startDashboardServer(
   opts: { env?: Record<string, string>; deps?: Partial<AppDeps>; jobs?: { concurrency: number } } = {},
 ): Promise<DashboardServer> {
   await ensureDashboardBuilt();
+  const { createTestApp } = await import('../helpers.ts');
   const t = await createTestApp(opts.env ?? {}, opts.deps ?? {});
   let browser: Browser | undefined;
   try {

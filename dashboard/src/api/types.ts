@@ -113,6 +113,8 @@ export type {
   CampaignPerformance,
   Newsfeed,
   StyleProfile,
+  ChecklistResponse,
+  RegionalResponse,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

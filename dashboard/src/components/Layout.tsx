@@ -3,6 +3,10 @@ import { PendingInvitations } from './Invitations.tsx';
 import { AppShell, Burger, Button, Group, NavLink, Select, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { Link, useLocation, useNavigate } from 'react-router';
+import { useQuery } from '@tanstack/react-query';
+import { get } from '../api/client.ts';
+import type { RegionalResponse } from '../api/types.ts';
+import { setRegional } from '../lib/format.ts';
 import { useSession } from '../session.tsx';
 
 const NAV = [
@@ -38,6 +42,15 @@ export function Layout({ children }: { children: ReactNode }) {
     to === '/' ? location.pathname === '/' : location.pathname === to || location.pathname.startsWith(`${to}/`);
   const current = items.filter((i) => matches(i.to)).sort((a, b) => b.to.length - a.to.length)[0]?.to;
   const active = (to: string) => to === current;
+  // The tenant's currency, locale and time zone format every page: pages wait for them (a failure keeps the defaults).
+  const regional = useQuery({
+    queryKey: ['regional', tenantId],
+    queryFn: ({ signal }) => get<RegionalResponse>('/api/v1/settings/regional', undefined, signal),
+    enabled: !!tenantId,
+    staleTime: 5 * 60_000,
+  });
+  if (regional.data) setRegional(regional.data);
+  const ready = !tenantId || !regional.isPending;
 
   return (
     <AppShell header={{ height: 60 }} navbar={{ width: 230, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
@@ -103,7 +116,8 @@ export function Layout({ children }: { children: ReactNode }) {
       </AppShell.Navbar>
       <AppShell.Main id="main">
         <PendingInvitations />
-        {children}
+        {/* Pages wait for the settings so their first drawing is in the tenant's currency, locale and zone. */}
+        {ready ? children : null}
       </AppShell.Main>
     </AppShell>
   );

@@ -10,6 +10,7 @@ import { fmtDate, fmtMoney, fmtNumber, fmtPercent } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { bucketSeconds, rangeQuery } from '../lib/range.ts';
 import { useSession } from '../session.tsx';
+import { SetupChecklist } from './home/SetupChecklist.tsx';
 
 const PERIODS = [
   { value: '7', label: '7 days' },
@@ -136,6 +137,7 @@ export function HomePage() {
         <Title order={2}>{tenant?.name ?? 'Home'}</Title>
         <SegmentedControl aria-label="Period" data={PERIODS} value={period} onChange={(v) => setParams({ period: v === '7' ? null : v })} />
       </Group>
+      <SetupChecklist tenantId={tenantId} />
       <section aria-labelledby="kpi-title" data-testid="kpis">
         <Title order={3} size="h4" id="kpi-title" mb="xs">
           Key figures

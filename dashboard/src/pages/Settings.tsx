@@ -30,6 +30,7 @@ import { MemberInvitations } from './settings/MemberInvitations.tsx';
 import { PublicUrl } from './settings/PublicUrl.tsx';
 import { Security } from './settings/Security.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
+import { Regional } from './settings/Regional.tsx';
 import { SiteKeys } from './settings/SiteKeys.tsx';
 import { Webhooks } from './settings/Webhooks.tsx';
 
@@ -41,6 +42,7 @@ const TABS = [
   { value: 'rate-limits', label: 'Rate limits' },
   { value: 'public-url', label: 'Public address' },
   { value: 'webhooks', label: 'Webhooks' },
+  { value: 'regional', label: 'Currency and region' },
   { value: 'audit', label: 'Audit log' },
 ];
 
@@ -79,6 +81,9 @@ export default function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="webhooks" pt="md">
           <Webhooks />
+        </Tabs.Panel>
+        <Tabs.Panel value="regional" pt="md">
+          <Regional />
         </Tabs.Panel>
         <Tabs.Panel value="audit" pt="md">
           <AuditLog />

@@ -67,7 +67,7 @@ export const ITEM_COLUMNS = sql`i.id, i.item_id AS "itemId", i.name, i.descripti
 export const ITEM_FROM = (tenantId: string) => sql`items i LEFT JOIN categories c ON c.tenant_id = ${tenantId} AND c.id = i.category_id`;
 
 /** The item's price in major units (numeric), from its minor units and its currency's ISO 4217 exponent (2 unless listed). */
-export const majorPrice = sql`(i.price_minor::numeric / CASE ${sql.join(
+const majorPrice = sql`(i.price_minor::numeric / CASE ${sql.join(
   [...CURRENCIES_BY_EXPONENT].map(
     ([exp, codes]) => sql`WHEN i.currency = ANY(${arrayParam(codes)}::text[]) THEN ${sql.raw(String(10 ** exp))}`,
   ),

@@ -228,3 +228,50 @@ describe('search for a store with SKU ids (issue 20: Online Retail)', () => {
     expect(long.status).toBe(400);
   });
 });
+
+describe('search facets from the one match-set statement (issue 20: search speed)', () => {
+  let D: Awaited<ReturnType<TestApp['createTenant']>>;
+  beforeAll(async () => {
+    D = await t.createTenant();
+    // Band edges in currencies of 2, 0 and 3 decimals: bands are whole major units of each item's own currency.
+    await t.modules.catalog.upsertItems(D.tenantId, [
+      { itemId: 'e1', name: 'Edge lamp one', priceMinor: 2499n, currency: 'USD' }, // 24.99 -> 0-25
+      { itemId: 'e2', name: 'Edge lamp two', priceMinor: 2500n, currency: 'USD' }, // 25.00 -> 25-50
+      { itemId: 'e3', name: 'Edge lamp three', priceMinor: 49n, currency: 'JPY' }, // ¥49 -> 25-50
+      { itemId: 'e4', name: 'Edge lamp four', priceMinor: 500n, currency: 'JPY' }, // ¥500 -> 500+
+      { itemId: 'e5', name: 'Edge lamp five', priceMinor: 99_999n, currency: 'KWD' }, // 99.999 -> 50-100
+      { itemId: 'e6', name: 'Edge lamp six', priceMinor: 100_000n, currency: 'KWD' }, // 100.000 -> 100-250
+      { itemId: 'e7', name: 'Edge lamp seven' }, // no price: no band
+    ]);
+  });
+  const searchD = (qs: string) => t.request('GET', `/api/v1/items/search?${qs}`, { token: D.ownerToken });
+
+  it('puts each price in its band exactly at the edges, per currency exponent', async () => {
+    const r = await searchD('q=lamp');
+    expect(r.status).toBe(200);
+    expect(r.body.total).toBe(7);
+    const bands = Object.fromEntries(r.body.facets.price_bands.map((b: { key: string; count: number }) => [b.key, b.count]));
+    expect(bands).toEqual({ '0-25': 1, '25-50': 2, '50-100': 1, '100-250': 1, '500+': 1 });
+  });
+
+  it('pages the same ordering the facets count, rows in score order, with the exact total on every page', async () => {
+    const all = await searchD('q=lamp&limit=100');
+    const order = all.body.data.map((d: { item_id: string }) => d.item_id);
+    const scores = all.body.data.map((d: { score: number }) => d.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { total: number; data: { item_id: string }[]; next_cursor: string | null } } = await searchD(
+        `q=lamp&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(page.body.total).toBe(7);
+      seen.push(...page.body.data.map((d) => d.item_id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(order);
+    // Ten concurrent searches answer the same (the read runs in its own transaction each).
+    const many = await Promise.all(Array.from({ length: 10 }, () => searchD('q=lamp&limit=100')));
+    expect(new Set(many.map((m) => JSON.stringify(m.body.data.map((d: { item_id: string }) => d.item_id)))).size).toBe(1);
+  });
+});

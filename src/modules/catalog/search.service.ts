@@ -1,4 +1,5 @@
-import type { Q, TenantContext } from '../../platform/index.ts';
+import { sql } from 'drizzle-orm';
+import type { Db, Q, TenantContext } from '../../platform/index.ts';
 import { normalizeSearchText, typoTsquery } from './catalog.core.ts';
 import type { ItemFilters } from './items.repository.ts';
 import type { SearchMatch, SearchRepository } from './search.repository.ts';
@@ -6,8 +7,31 @@ import type { SearchMatch, SearchRepository } from './search.repository.ts';
 /** Below this many full-text matches the search also tries typo-tolerant trigram matching. */
 const FUZZY_BELOW = 3;
 
-export function createSearchService(deps: { db: Q; repo: SearchRepository }) {
+export function createSearchService(deps: { db: Db; repo: SearchRepository }) {
   const { repo, db } = deps;
+
+  async function searchIn(tx: Q, tenantId: string, q: string, f: ItemFilters, page: { offset: number; limit: number }) {
+    let match: SearchMatch = { mode: 'fulltext' };
+    let found = await repo.matchSet(tx, tenantId, match, q, f, page);
+    const typo = typoTsquery(q);
+    const fallbacks: SearchMatch[] = [...(typo ? [{ mode: 'typo', tsquery: typo } as const] : []), { mode: 'trigram' }];
+    for (const next of fallbacks) {
+      if (found.total >= FUZZY_BELOW) break;
+      const tried = await repo.matchSet(tx, tenantId, next, q, f, page);
+      if (tried.total > found.total) {
+        match = next;
+        found = tried;
+      }
+    }
+    const rows = await repo.rowsByIds(
+      tx,
+      tenantId,
+      found.page.map((p) => p.id),
+    );
+    const scores = new Map(found.page.map((p) => [p.id, p.score]));
+    const mode: 'fulltext' | 'fuzzy' = match.mode === 'fulltext' ? 'fulltext' : 'fuzzy';
+    return { mode, total: found.total, facets: found.facets, rows: rows.map((r) => ({ ...r, score: scores.get(r.id)! })) };
+  }
   return {
     /**
      * Full-text search (weighted: name > brand, tags, category > description); an item whose id is the
@@ -17,21 +41,13 @@ export function createSearchService(deps: { db: Q; repo: SearchRepository }) {
      * `fuzzy` when a typo-tolerant pass answered.
      */
     async search(ctx: TenantContext, q: string, f: ItemFilters, page: { offset: number; limit: number }) {
-      let match: SearchMatch = { mode: 'fulltext' };
-      let counted = await repo.facets(db, ctx.tenantId, match, q, f);
-      const typo = typoTsquery(q);
-      const fallbacks: SearchMatch[] = [...(typo ? [{ mode: 'typo', tsquery: typo } as const] : []), { mode: 'trigram' }];
-      for (const next of fallbacks) {
-        if (counted.total >= FUZZY_BELOW) break;
-        const tried = await repo.facets(db, ctx.tenantId, next, q, f);
-        if (tried.total > counted.total) {
-          match = next;
-          counted = tried;
-        }
-      }
-      const rows = counted.total > page.offset ? await repo.search(db, ctx.tenantId, match, q, f, page) : [];
-      const mode: 'fulltext' | 'fuzzy' = match.mode === 'fulltext' ? 'fulltext' : 'fuzzy';
-      return { mode, total: counted.total, facets: counted.facets, rows };
+      // One read-only transaction so the planner setting stays local to this search. Sequential scans are off:
+      // the planner costs a tsvector match like a comparison and picks a full scan for a common word (18% of a
+      // 100k catalog), where the GIN bitmap scan is about 5x faster (EXPLAIN ANALYZE of a 100k-item bench/search catalog).
+      return db.transaction(async (tx) => {
+        await tx.execute(sql`SET LOCAL enable_seqscan = off`);
+        return searchIn(tx, ctx.tenantId, q, f, page);
+      });
     },
 
     async autocomplete(ctx: TenantContext, q: string, limit: number) {

@@ -13,6 +13,24 @@ export function createInteractionStatsRepository() {
       return row?.at ?? null;
     },
     /**
+     * What a new tenant's first-run checklist asks of events, in one statement of index probes: whether any
+     * purchase was recorded (imported, posted or from a webhook), how many store connections (Shopify, WooCommerce) exist, and whether
+     * the browser snippet ever started a tracking session.
+     */
+    async setupFacts(q: Q, tenantId: string): Promise<{ purchases: boolean; storeConnections: number; trackedSessions: boolean }> {
+      const row = await queryOne<{ purchases: boolean; storeConnections: number; trackedSessions: boolean }>(
+        q,
+        sql`SELECT EXISTS (SELECT 1 FROM interactions WHERE tenant_id = ${tenantId} AND type = 'purchase') AS purchases,
+                   (SELECT count(*)::int FROM integration_connections WHERE tenant_id = ${tenantId} AND type IN ('shopify', 'woocommerce')) AS "storeConnections",
+                   EXISTS (SELECT 1 FROM tracking_sessions WHERE tenant_id = ${tenantId}) AS "trackedSessions"`,
+      );
+      return {
+        purchases: row?.purchases ?? false,
+        storeConnections: row?.storeConnections ?? 0,
+        trackedSessions: row?.trackedSessions ?? false,
+      };
+    },
+    /**
      * What arrived from one source since `since` (by event time, on the (tenant, occurred_at) index): the count
      * and the newest ten, for the install page's live check.
      */

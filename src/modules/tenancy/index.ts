@@ -18,6 +18,7 @@ import { createAccountsService } from './accounts.service.ts';
 import { createApiKeysService } from './api-keys.service.ts';
 import { createAuthService } from './auth.service.ts';
 import { createTenancyRepository } from './tenancy.repository.ts';
+import { regionalRoutes } from './regional.routes.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 import { createTenantsService } from './tenants.service.ts';
 import { createTokenSigner } from './tokens.ts';
@@ -95,6 +96,7 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
       await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, twoFactor, registration: deps.config.registration });
       await accountsRoutes(app, { db: deps.db, auth, accounts, repo, clock });
       await twoFactorRoutes(app, { auth, twoFactor, tenants });
+      await regionalRoutes(app, { tenants });
     },
     /**
      * Forgets sign-in failures of (account, source) pairs idle for THROTTLE_IDLE_MS whose lock has ended, so
