@@ -23,6 +23,14 @@ export interface CartRef {
   cartId?: string | undefined;
   userId?: string | undefined;
   anonymousId?: string | undefined;
+  /** The shopper a shopper token binds the call to (null: a trusted caller acting for whoever it names). */
+  owner: Shopper | null;
+}
+
+/** Whether `cart` is `owner`'s: their customer cart, or their anonymous cart not yet adopted by a customer. */
+export function ownsCart(owner: Shopper, cart: Pick<CartRow, 'userId' | 'anonymousId'>): boolean {
+  if (owner.userId) return cart.userId === owner.userId;
+  return !!owner.anonymousId && cart.userId === null && cart.anonymousId === owner.anonymousId;
 }
 
 export interface CartView {
@@ -110,7 +118,8 @@ export function createCartsService(deps: CartsServiceDeps) {
   async function activeCart(q: Q, tenantId: string, ref: CartRef): Promise<CartRow | null> {
     if (ref.cartId) {
       const cart = await repo.lockCart(q, tenantId, ref.cartId);
-      if (!cart) throw CART_NOT_FOUND();
+      // Another shopper's cart answers like an unknown one.
+      if (!cart || (ref.owner && !ownsCart(ref.owner, cart))) throw CART_NOT_FOUND();
       if (cart.status !== 'active')
         throw conflict('CART_NOT_ACTIVE', `This cart is ${cart.status}: start a new cart (send the shopper's user_id or anonymous_id).`);
       return cart;
@@ -155,7 +164,7 @@ export function createCartsService(deps: CartsServiceDeps) {
         cart = await repo.findActive(db, ctx.tenantId, shopper);
         if (!cart) return null;
       }
-      if (!cart) throw CART_NOT_FOUND();
+      if (!cart || (ref.owner && !ownsCart(ref.owner, cart))) throw CART_NOT_FOUND();
       return refreshed(db, ctx.tenantId, cart);
     },
 

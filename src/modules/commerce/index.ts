@@ -19,6 +19,9 @@ import { createPromotionsRepository } from './promotions.repository.ts';
 import { createSettingsRepository } from './settings.repository.ts';
 import { createStripeGateway } from './stripe.gateway.ts';
 import { eraseShopper } from './erasure.repository.ts';
+import { createShopperAccess } from './shopper.access.ts';
+import { createShopperTokens } from './shopper-tokens.ts';
+import { shopperTokenRoutes } from './shopper-tokens.routes.ts';
 
 export interface CommerceModuleDeps {
   /** The catalog's sellable view and stock moves (catalog's `sellable`). */
@@ -27,6 +30,8 @@ export interface CommerceModuleDeps {
   identity: Pick<IdentityApi, 'resolveMany'>;
   /** The events write door: every paid order enters as purchases, once, in the payment's transaction. */
   events: Pick<IngestService, 'prepare' | 'write'>;
+  /** The server secret each tenant's shopper-token key is derived from (kept in platform settings). */
+  shopperTokenSecret: string;
 }
 
 export function createCommerceModule(platform: PlatformServices, deps: CommerceModuleDeps) {
@@ -53,12 +58,15 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
     clock: platform.clock,
   });
   const idempotency = createIdempotency(platform.db, platform.clock);
+  const tokens = createShopperTokens(deps.shopperTokenSecret);
+  const access = createShopperAccess({ tokens, clock: platform.clock });
   return {
     /** Erasure step (identity.onErasure): deletes open carts, redacts the shopper from carts and orders. */
     erasePerson: eraseShopper,
     async routes(app: FastifyInstance): Promise<void> {
-      await cartRoutes(app, { carts });
-      await orderRoutes(app, { orders, idempotency });
+      await shopperTokenRoutes(app, { tokens, clock: platform.clock });
+      await cartRoutes(app, { carts, access });
+      await orderRoutes(app, { orders, idempotency, access });
       await adminRoutes(app, {
         db: platform.db,
         config: platform.config,

@@ -49,6 +49,8 @@ export interface OrderEventRow {
 export interface OrderFilters {
   status?: OrderStatus | undefined;
   userId?: string | undefined;
+  /** An anonymous shopper's orders (guest checkouts). */
+  anonymousId?: string | undefined;
   /** Matches the order id prefix, the customer id or the e-mail (case-insensitive). */
   search?: string | undefined;
   from?: Date | undefined;
@@ -218,6 +220,7 @@ export function createOrdersRepository() {
         sql`SELECT ${ORDER_COLUMNS} FROM orders WHERE tenant_id = ${tenantId}
               ${f.status ? sql`AND status = ${f.status}` : sql``}
               ${f.userId ? sql`AND user_id = ${f.userId}` : sql``}
+              ${f.anonymousId ? sql`AND anonymous_id = ${f.anonymousId} AND user_id IS NULL` : sql``}
               ${search ? sql`AND (id::text LIKE ${search} OR lower(user_id) LIKE ${search} OR lower(email) LIKE ${search})` : sql``}
               ${f.from ? sql`AND created_at >= ${f.from.toISOString()}::timestamptz` : sql``}
               ${f.to ? sql`AND created_at < ${f.to.toISOString()}::timestamptz` : sql``}

@@ -82,7 +82,10 @@ export const orderListQuery = z
 export const orderListResponse = z.object({ data: z.array(orderSummary), next_cursor: z.string().nullable() });
 export const orderParams = z.object({ id: z.uuid() }).strict();
 export const shopperOrdersQuery = z
-  .object({ user_id: z.string().min(1).max(200), limit: z.coerce.number().int().min(1).max(100).default(20) })
+  .object({
+    user_id: z.string().min(1).max(200).optional().describe("Servers (commerce:write): the customer; a page's shopper token names it"),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
   .strict();
 
 export const refundBody = z

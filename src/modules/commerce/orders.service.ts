@@ -1,8 +1,8 @@
 import { type Q, AppError, type Db, type SecretBox, type TenantContext, conflict, notFound, validation } from '../../platform/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import type { IngestService } from '../events/index.ts';
-import type { CartsRepository } from './carts.repository.ts';
-import type { CartsService } from './carts.service.ts';
+import type { CartsRepository, Shopper } from './carts.repository.ts';
+import { type CartsService, ownsCart } from './carts.service.ts';
 import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
 import { priceReturn, returnedSoFar, type ReturnRequestLine } from './returns.core.ts';
@@ -125,9 +125,16 @@ export function createOrdersService(deps: OrdersServiceDeps) {
      * repriced since the shopper last saw the cart (CART_CHANGED: read it again), INSUFFICIENT_STOCK,
      * PROMOTION_USED_UP, PAYMENT_FAILED (the order is cancelled, stock and promotion given back, the cart open).
      */
-    async complete(ctx: TenantContext, cartId: string, paymentMethod: string): Promise<{ order: OrderRow; created: boolean }> {
-      // Another tenant's cart answers like an unknown one, before anything about this tenant's payments.
-      if (!(await deps.cartsRepo.getCart(db, ctx.tenantId, cartId))) throw notFound('CART_NOT_FOUND', 'The cart');
+    async complete(
+      ctx: TenantContext,
+      cartId: string,
+      paymentMethod: string,
+      owner: Shopper | null,
+    ): Promise<{ order: OrderRow; created: boolean }> {
+      // Another tenant's (or, for a shopper token, another shopper's) cart answers like an unknown one, before
+      // anything about this tenant's payments.
+      const known = await deps.cartsRepo.getCart(db, ctx.tenantId, cartId);
+      if (!known || (owner && !ownsCart(owner, known))) throw notFound('CART_NOT_FOUND', 'The cart');
       const secretKey = await stripeKey(db, ctx.tenantId);
       const placed = await db.transaction(async (tx) => {
         const view = await deps.carts.lockedView(tx, ctx.tenantId, cartId);
