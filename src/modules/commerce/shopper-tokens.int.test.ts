@@ -300,6 +300,19 @@ describe('servers keep seed 000 semantics', () => {
     expect(m.status).toBe(403);
   });
 
+  it("a page served by Loupe itself (same-origin GET: no Origin, Sec-Fetch-Site) counts as the server's origin", async () => {
+    const own = await t.request('POST', '/api/v1/api-keys', {
+      token: A.ownerToken,
+      body: { name: 'own page', kind: 'publishable', scopes: ['catalog:read'], allowed_origins: ['http://localhost'] },
+    });
+    const get = (key: string, site: string) =>
+      t.request('GET', '/api/v1/items/tee', { token: key, headers: { host: 'localhost', 'sec-fetch-site': site } });
+    expect((await get(own.body.api_key, 'same-origin')).status).toBe(200);
+    // Not on the key's origins, or not a same-origin fetch: refused as before.
+    expect((await get(A.site, 'same-origin')).body.error.code).toBe('ORIGIN_NOT_ALLOWED');
+    expect((await get(own.body.api_key, 'cross-site')).body.error.code).toBe('ORIGIN_NOT_ALLOWED');
+  });
+
   it('a site key still refuses the merchant routes', async () => {
     const r = await page('GET', '/api/v1/orders', undefined);
     expect(r.status).toBe(403);
