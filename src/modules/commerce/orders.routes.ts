@@ -181,7 +181,7 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
           await deps.orders.returnItems(
             ctx,
             request.params.id,
-            b.items.map((i) => ({ itemId: i.item_id, quantity: i.quantity })),
+            b.items.map((i) => ({ itemId: i.item_id, quantity: i.quantity, reason: i.reason, restock: i.restock })),
             { restock: b.restock, reason: b.reason },
           );
           return { status: 200, body: toOrderDetail(await deps.orders.get(ctx, request.params.id)) };

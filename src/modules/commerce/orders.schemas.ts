@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { currencyCode } from '../../platform/schemas.ts';
+import { RETURN_REASONS } from './returns.core.ts';
 
 const amount = z.number().int().describe('Minor units of currency_code');
 
@@ -109,13 +110,15 @@ export const returnBody = z
           .object({
             item_id: z.string().trim().min(1).max(200),
             quantity: z.number().int('must be whole units').min(1, 'must be at least 1').max(9_999),
+            reason: z.enum(RETURN_REASONS).optional().describe('Why these units came back'),
+            restock: z.boolean().optional().describe("Put these units back in stock (default: the return's restock)"),
           })
           .strict(),
       )
       .min(1, 'return at least one item')
       .max(200),
-    restock: z.boolean().default(true).describe('Put the returned units back in stock (default true)'),
-    reason: z.string().max(500).optional(),
+    restock: z.boolean().default(true).describe('Put the returned units back in stock (default true); a line may say otherwise'),
+    reason: z.string().max(500).optional().describe("A note on the whole return (each line's reason code is items[].reason)"),
   })
   .strict();
 

@@ -5,7 +5,7 @@ import type { CartsRepository, Shopper } from './carts.repository.ts';
 import { type CartsService, ownsCart } from './carts.service.ts';
 import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
-import { priceReturn, returnedSoFar, type ReturnRequestLine } from './returns.core.ts';
+import { priceReturn, returnedSoFar, type ReturnReason, type ReturnRequestLine } from './returns.core.ts';
 import type { StripeGateway } from './stripe.gateway.ts';
 
 type PendingEvent = Parameters<IngestService['prepare']>[1][number];
@@ -376,9 +376,11 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     async returnItems(
       ctx: TenantContext,
       orderId: string,
-      request: readonly ReturnRequestLine[],
+      request: readonly (ReturnRequestLine & { reason?: ReturnReason | undefined; restock?: boolean | undefined })[],
       opts: { restock: boolean; reason?: string | undefined },
     ): Promise<OrderRow> {
+      // Each line's reason and whether its units go back on the shelf (a damaged unit usually does not).
+      const asked = new Map(request.map((l) => [l.itemId, { reason: l.reason, restock: l.restock ?? opts.restock }]));
       const seen = await repo.getOrder(db, ctx.tenantId, orderId);
       if (!seen) throw ORDER_NOT_FOUND();
       const price = async (q: Q) => {
@@ -406,17 +408,21 @@ export function createOrdersService(deps: OrdersServiceDeps) {
             throw conflict('ORDER_CHANGED', 'Another return of this order was recorded meanwhile: read the order and try again.');
         },
         record: async (tx) => {
+          const restocked = first.lines.filter((l) => asked.get(l.itemId)?.restock);
           await repo.addEvent(tx, ctx.tenantId, orderId, {
             type: 'returned',
             amountMinor: amount,
             detail: {
-              items: first.lines.map((l) => ({ item_id: l.itemId, quantity: l.quantity })),
-              restocked: opts.restock,
+              items: first.lines.map((l) => {
+                const a = asked.get(l.itemId);
+                return { item_id: l.itemId, quantity: l.quantity, ...(a?.reason ? { reason: a.reason } : {}), restocked: !!a?.restock };
+              }),
+              restocked: restocked.length === first.lines.length,
               ...(opts.reason ? { reason: opts.reason } : {}),
             },
             actor: ctx.actor.id,
           });
-          if (opts.restock) await deps.catalog.returnStock(tx, ctx.tenantId, first.lines);
+          if (restocked.length) await deps.catalog.returnStock(tx, ctx.tenantId, restocked);
         },
       };
       if (amount > 0n) return this.refund(ctx, orderId, amount, opts.reason ?? 'return', hooks);
