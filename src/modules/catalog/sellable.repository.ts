@@ -37,6 +37,22 @@ export function createSellableRepository() {
     },
 
     /**
+     * Locks the items' rows for the caller's transaction, in id order (concurrent callers cannot deadlock), and
+     * answers each tracked item's stock (untracked items are absent). Held until the transaction ends: what a
+     * caller decides from these numbers (a reservation, a sale) cannot be raced by another that locks them too.
+     */
+    async lockStock(q: Q, tenantId: string, itemIds: readonly string[]): Promise<Map<string, number>> {
+      if (itemIds.length === 0) return new Map();
+      const sorted = [...new Set(itemIds)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const rows = await queryRows<{ itemId: string; stock: number | null }>(
+        q,
+        sql`SELECT item_id AS "itemId", stock FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(sorted)}::text[])
+            ORDER BY item_id FOR UPDATE`,
+      );
+      return new Map(rows.filter((r) => r.stock !== null).map((r) => [r.itemId, r.stock!]));
+    },
+
+    /**
      * Takes `quantity` units of each line's item when it tracks stock, all or nothing per line, in one
      * statement: a row lock per item makes two concurrent checkouts of the last unit serialize, and the
      * `stock >= quantity` guard makes the second one take nothing. Answers the item ids that were short

@@ -172,6 +172,45 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
   );
 
   r.post(
+    '/api/v1/cart/reservation',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: "Checkout start: hold the cart's units for a while (default 15 min) so no other cart buys them; again renews",
+        body: s.reserveBody,
+        response: { 200: s.reservationResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const held = await deps.carts.reserve(ctx, await refOf(request, ctx, request.body), request.body.ttl_seconds);
+      return {
+        cart_id: held.cartId,
+        expires_at: held.expiresAt.toISOString(),
+        items: held.lines.map((l) => ({ item_id: l.itemId, quantity: l.quantity })),
+      };
+    },
+  );
+
+  r.delete(
+    '/api/v1/cart/reservation',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: "Checkout abandoned: the cart's held units go back on sale at once",
+        querystring: s.cartQuery,
+        response: { 200: s.releaseResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      return { released: await deps.carts.release(ctx, await refOf(request, ctx, request.query)) };
+    },
+  );
+
+  r.post(
     '/api/v1/cart/shipping',
     {
       schema: { tags: ['commerce'], summary: 'Choose the shipping option and address', body: s.shippingBody, response: ok },

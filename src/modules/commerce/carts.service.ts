@@ -15,6 +15,7 @@ import {
   unsellableReason,
 } from './cart.core.ts';
 import type { CartRow, CartsRepository, Shopper } from './carts.repository.ts';
+import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository, ShippingOption } from './settings.repository.ts';
 import type { CartTotals } from './totals.core.ts';
 
@@ -52,6 +53,7 @@ export interface CartsServiceDeps {
   settings: SettingsRepository;
   catalog: SellableRepository;
   identity: Pick<IdentityApi, 'resolveMany'>;
+  reservations: ReservationsRepository;
   clock: () => Date;
 }
 
@@ -60,9 +62,29 @@ const CART_NOT_FOUND = () => notFound('CART_NOT_FOUND', 'The cart');
 export function createCartsService(deps: CartsServiceDeps) {
   const { db, repo } = deps;
 
-  async function catalogMap(q: Q, tenantId: string, itemIds: readonly string[]): Promise<Map<string, CatalogItemNow>> {
-    const items = await deps.catalog.sellableItems(q, tenantId, itemIds);
-    return new Map(items.map((i) => [i.itemId, i]));
+  /**
+   * The items as `cartId`'s shopper may buy them now: tracked stock less what other carts' unexpired reservations
+   * hold (null cart: a shopper who has none yet, so every reservation is another's). Units held for others are not
+   * for sale; an item wholly held reads as out of stock.
+   */
+  async function catalogMap(
+    q: Q,
+    tenantId: string,
+    itemIds: readonly string[],
+    cartId: string | null,
+  ): Promise<Map<string, CatalogItemNow>> {
+    const [items, held] = await Promise.all([
+      deps.catalog.sellableItems(q, tenantId, itemIds),
+      deps.reservations.heldByOthers(q, tenantId, cartId, itemIds, deps.clock()),
+    ]);
+    return new Map(
+      items.map((i) => {
+        const h = held.get(i.itemId) ?? 0;
+        if (i.stock === null || h === 0) return [i.itemId, i];
+        const left = Math.max(0, i.stock - h);
+        return [i.itemId, { ...i, stock: left, sellable: i.sellable && left > 0 }];
+      }),
+    );
   }
 
   /** Prices the cart as stored now (no refresh). */
@@ -100,6 +122,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       q,
       tenantId,
       lines.map((l) => l.itemId),
+      cart.id,
     );
     const { updates, notices } = refreshLines(lines, catalog, cart.currency, (m) => formatMoneyDisplay(m, cart.currency));
     if (updates.length) await repo.updateLines(q, tenantId, updates);
@@ -179,9 +202,9 @@ export function createCartsService(deps: CartsServiceDeps) {
       input: { itemId: string; quantity: number; currency?: string | undefined },
     ): Promise<CartView> {
       return db.transaction(async (tx) => {
-        const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId]);
-        const item = catalog.get(input.itemId);
         let cart = await activeCart(tx, ctx.tenantId, ref);
+        const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId], cart?.id ?? null);
+        const item = catalog.get(input.itemId);
         const currency = cart?.currency ?? input.currency ?? item?.currency?.toUpperCase();
         if (!item) throw notFound('ITEM_NOT_FOUND', `Item "${input.itemId.slice(0, 100)}"`);
         if (!currency) throw validation('CURRENCY_REQUIRED', 'This item has no currency: send currency.');
@@ -225,7 +248,7 @@ export function createCartsService(deps: CartsServiceDeps) {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const line = (await repo.lines(tx, ctx.tenantId, cart.id)).find((l) => l.id === lineId);
         if (!line) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
-        checkQuantity(quantity, (await catalogMap(tx, ctx.tenantId, [line.itemId])).get(line.itemId));
+        checkQuantity(quantity, (await catalogMap(tx, ctx.tenantId, [line.itemId], cart.id)).get(line.itemId));
         await repo.setQuantity(tx, ctx.tenantId, cart.id, lineId, quantity);
         return refreshed(tx, ctx.tenantId, cart);
       });
@@ -315,6 +338,54 @@ export function createCartsService(deps: CartsServiceDeps) {
           throw notFound('SHIPPING_OPTION_NOT_FOUND', `Shipping option "${input.optionId.slice(0, 100)}" in ${cart.currency}`);
         await repo.setShipping(tx, ctx.tenantId, cart.id, input.optionId, input.address, input.email);
         return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+      });
+    },
+
+    /**
+     * Checkout start (Saleor's reservations): holds the cart's counted units for `ttlSeconds` so no other cart can
+     * buy them meanwhile; calling again renews the hold for the cart as it is now. The items' rows are locked
+     * while deciding, so two carts racing for the last unit cannot both hold it: the second gets
+     * INSUFFICIENT_STOCK. Answers the held lines and until when.
+     */
+    async reserve(
+      ctx: TenantContext,
+      ref: CartRef,
+      ttlSeconds: number,
+    ): Promise<{ cartId: string; expiresAt: Date; lines: { itemId: string; quantity: number }[] }> {
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        const lines = (await repo.lines(tx, ctx.tenantId, cart.id)).filter((l) => l.available);
+        if (lines.length === 0) throw conflict('CART_EMPTY', 'The cart is empty: there is nothing to reserve.');
+        const ids = lines.map((l) => l.itemId);
+        const stock = await deps.catalog.lockStock(tx, ctx.tenantId, ids);
+        const now = deps.clock();
+        const held = await deps.reservations.heldByOthers(tx, ctx.tenantId, cart.id, ids, now);
+        const short = lines.filter((l) => stock.has(l.itemId) && stock.get(l.itemId)! - (held.get(l.itemId) ?? 0) < l.quantity);
+        if (short.length)
+          throw new AppError(
+            'conflict',
+            'INSUFFICIENT_STOCK',
+            `Not enough stock left to hold for ${short.map((l) => l.name.slice(0, 100)).join(', ')}: others hold or bought the rest.`,
+            {
+              details: short.map((l) => ({
+                field: l.itemId,
+                message: `at most ${Math.max(0, stock.get(l.itemId)! - (held.get(l.itemId) ?? 0))} available`,
+              })),
+            },
+          );
+        // Untracked items need no hold.
+        const holds = lines.filter((l) => stock.has(l.itemId)).map((l) => ({ itemId: l.itemId, quantity: l.quantity }));
+        const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+        await deps.reservations.reserve(tx, ctx.tenantId, cart.id, holds, expiresAt, now);
+        return { cartId: cart.id, expiresAt, lines: holds };
+      });
+    },
+
+    /** Checkout abandoned: the cart's held units go back on sale at once. Answers how many lines were held. */
+    async release(ctx: TenantContext, ref: CartRef): Promise<number> {
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        return deps.reservations.release(tx, ctx.tenantId, cart.id);
       });
     },
 

@@ -33,6 +33,19 @@ export const addItemBody = z
   .refine((b) => (b.item_id ?? b.product_id) !== undefined, { message: 'send item_id', path: ['item_id'] });
 export const updateLineBody = z.object({ ...cartRef, quantity }).strict();
 export const lineParams = z.object({ line_id: z.uuid() }).strict();
+export const reserveBody = z
+  .object({
+    ...cartRef,
+    ttl_seconds: z.number().int().min(60).max(3600).default(900).describe('How long the units are held (default 15 minutes)'),
+  })
+  .strict();
+export const reservationResponse = z.object({
+  cart_id: z.string(),
+  expires_at: z.string(),
+  items: z.array(z.object({ item_id: z.string(), quantity: z.number().int() })).describe('Held units of the items that track stock'),
+});
+export const releaseResponse = z.object({ released: z.number().int().describe('Lines whose hold was dropped') });
+
 const shopperToken = z.string().min(1).max(2000);
 export const mergeBody = z
   .object({

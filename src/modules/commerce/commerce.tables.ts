@@ -56,6 +56,25 @@ export const cartItems = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('cart_items_cart_item_key').on(t.tenantId, t.cartId, t.itemId)],
 );
 
+/**
+ * Units held for a cart that started checkout (Saleor's stock reservations): until `expires_at` no other cart can
+ * buy them. Completing the cart turns its reservations into a stock decrement; expired rows count for nothing and
+ * are swept when the item is next reserved.
+ */
+export const stockReservations = pgTable(
+  'stock_reservations',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    cartId: uuid('cart_id').notNull(),
+    /** The catalog's item id (the store's own). */
+    itemId: text('item_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.cartId, t.itemId] }), index('stock_reservations_item_idx').on(t.tenantId, t.itemId)],
+);
+
 /** Orders: created once per cart; totals frozen at completion (Medusa's field names, minor units). */
 export const orders = pgTable(
   'orders',

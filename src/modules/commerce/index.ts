@@ -16,6 +16,7 @@ import { createOrdersRepository } from './orders.repository.ts';
 import { orderRoutes } from './orders.routes.ts';
 import { createOrdersService } from './orders.service.ts';
 import { createPromotionsRepository } from './promotions.repository.ts';
+import { createReservationsRepository } from './reservations.repository.ts';
 import { createSettingsRepository } from './settings.repository.ts';
 import { createStripeGateway } from './stripe.gateway.ts';
 import { eraseShopper } from './erasure.repository.ts';
@@ -37,12 +38,14 @@ export interface CommerceModuleDeps {
 export function createCommerceModule(platform: PlatformServices, deps: CommerceModuleDeps) {
   const settings = createSettingsRepository();
   const cartsRepo = createCartsRepository();
+  const reservations = createReservationsRepository();
   const carts = createCartsService({
     db: platform.db,
     repo: cartsRepo,
     settings,
     catalog: deps.catalog,
     identity: deps.identity,
+    reservations,
     clock: platform.clock,
   });
   const orders = createOrdersService({
@@ -55,6 +58,7 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
     events: deps.events,
     stripe: createStripeGateway(platform.config.stripeApiUrl),
     secrets: platform.secrets,
+    reservations,
     clock: platform.clock,
   });
   const idempotency = createIdempotency(platform.db, platform.clock);

@@ -4,6 +4,7 @@ import type { IngestService } from '../events/index.ts';
 import type { CartsRepository, Shopper } from './carts.repository.ts';
 import { type CartsService, ownsCart } from './carts.service.ts';
 import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
+import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
 import { priceReturn, returnedSoFar, type ReturnReason, type ReturnRequestLine } from './returns.core.ts';
 import type { StripeGateway } from './stripe.gateway.ts';
@@ -20,6 +21,7 @@ export interface OrdersServiceDeps {
   events: Pick<IngestService, 'prepare' | 'write'>;
   stripe: StripeGateway;
   secrets: SecretBox;
+  reservations: ReservationsRepository;
   clock: () => Date;
 }
 
@@ -170,6 +172,19 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           throw conflict('CART_HAS_UNAVAILABLE_ITEMS', 'Some items are no longer available: remove them from the cart first.');
         if (counted.length === 0) throw conflict('CART_EMPTY', 'The cart is empty.');
         if (view.totals.total <= 0n) throw conflict('NOTHING_TO_PAY', 'The cart totals nothing to pay.');
+        // Units other carts hold (reservations) are not for sale: decided under the items' row locks.
+        const wanted = counted.map((l) => l.itemId);
+        const stock = await deps.catalog.lockStock(tx, ctx.tenantId, wanted);
+        const held = await deps.reservations.heldByOthers(tx, ctx.tenantId, cartId, wanted, deps.clock());
+        const heldShort = counted.filter((l) => stock.has(l.itemId) && stock.get(l.itemId)! - (held.get(l.itemId) ?? 0) < l.quantity);
+        if (heldShort.length)
+          throw new AppError(
+            'conflict',
+            'INSUFFICIENT_STOCK',
+            `Not enough stock left for ${heldShort.map((l) => l.name.slice(0, 100)).join(', ')}: the rest is sold or held in other checkouts.`,
+            { details: heldShort.map((l) => ({ field: l.itemId, message: 'not enough stock' })) },
+          );
+        await deps.reservations.release(tx, ctx.tenantId, cartId);
         const shortfall = await deps.catalog.takeStock(
           tx,
           ctx.tenantId,
