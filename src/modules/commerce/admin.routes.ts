@@ -129,7 +129,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         buyItemIds: b.buy_item_ids ? [...new Set(b.buy_item_ids)] : null,
         buyMinQuantity: b.buy_rules_min_quantity ?? null,
         applyToQuantity: b.apply_to_quantity ?? null,
+        maxApplications: b.max_applications ?? 1,
         usageLimit: b.usage_limit ?? null,
+        budgetMinor: b.budget === undefined ? null : BigInt(b.budget),
         startsAt: b.starts_at ? new Date(b.starts_at) : null,
         endsAt: b.ends_at ? new Date(b.ends_at) : null,
       });

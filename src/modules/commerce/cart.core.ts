@@ -143,8 +143,11 @@ export interface PromotionRow {
   buyItemIds: string[] | null;
   buyMinQuantity: number | null;
   applyToQuantity: number | null;
+  maxApplications: number;
   usageLimit: number | null;
   usageCount: number;
+  budgetMinor: bigint | null;
+  budgetUsedMinor: bigint;
   startsAt: Date | null;
   endsAt: Date | null;
   active: boolean;
@@ -156,6 +159,9 @@ export function promotionRefusal(p: PromotionRow, currency: string, now: Date): 
   if (p.startsAt && now < p.startsAt) return 'has not started yet';
   if (p.endsAt && now >= p.endsAt) return 'has expired';
   if (p.usageLimit !== null && p.usageCount >= p.usageLimit) return 'has been used up';
+  if (p.budgetMinor !== null && p.budgetUsedMinor >= p.budgetMinor) return 'has spent its budget';
+  if (p.budgetMinor !== null && p.currency !== currency)
+    return `is budgeted in ${p.currency ?? 'no currency'}, not in the cart's ${currency}`;
   if (p.type === 'fixed' && p.currency !== currency) return `is in ${p.currency ?? 'no currency'}, not in the cart's ${currency}`;
   return null;
 }
@@ -178,7 +184,12 @@ export function applicablePromotions(rows: readonly PromotionRow[], currency: st
       targetItemIds: p.targetItemIds,
       buyget:
         p.kind === 'buyget'
-          ? { buyItemIds: p.buyItemIds, buyMinQuantity: p.buyMinQuantity ?? 0, applyToQuantity: p.applyToQuantity ?? 0 }
+          ? {
+              buyItemIds: p.buyItemIds,
+              buyMinQuantity: p.buyMinQuantity ?? 0,
+              applyToQuantity: p.applyToQuantity ?? 0,
+              maxApplications: p.maxApplications,
+            }
           : null,
     }));
 }

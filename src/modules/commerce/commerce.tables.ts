@@ -170,8 +170,13 @@ export const promotions = pgTable(
     /** buyget: units of buy-rule items the cart must hold, and units of target items then discounted. */
     buyMinQuantity: integer('buy_min_quantity'),
     applyToQuantity: integer('apply_to_quantity'),
+    /** buyget: how many times one cart may earn it (each time needs its own qualifying units). */
+    maxApplications: integer('max_applications').notNull().default(1),
     usageLimit: integer('usage_limit'),
     usageCount: integer('usage_count').notNull().default(0),
+    /** Spend budget: the most this promotion may give away in all, minor units of `currency` (null: no cap). */
+    budgetMinor: bigint('budget_minor', { mode: 'bigint' }),
+    budgetUsedMinor: bigint('budget_used_minor', { mode: 'bigint' }).notNull().default(sql`0`),
     startsAt: timestamp('starts_at', { withTimezone: true }),
     endsAt: timestamp('ends_at', { withTimezone: true }),
     active: boolean('active').notNull().default(true),

@@ -189,11 +189,35 @@ export const promotionBody = z
       .describe('buyget: the items that qualify the cart (default: every item)'),
     buy_rules_min_quantity: z.number().int().min(1).max(9_999).optional().describe('buyget: units of buy items the cart must hold'),
     apply_to_quantity: z.number().int().min(1).max(9_999).optional().describe('buyget: units of target items then discounted by value'),
+    max_applications: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .optional()
+      .describe('buyget: how many times one cart may earn it, each with its own units (default 1)'),
     usage_limit: z.number().int().min(1).max(1_000_000_000).optional(),
+    budget: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000_000)
+      .optional()
+      .describe(
+        'Spend budget: the most it may give away in all, minor units of currency (needs currency); holds under concurrent checkouts',
+      ),
     starts_at: z.iso.datetime({ offset: true }).optional(),
     ends_at: z.iso.datetime({ offset: true }).optional(),
   })
   .strict()
+  .refine((p) => p.budget === undefined || p.currency !== undefined, {
+    message: 'a spend budget is an amount: give currency',
+    path: ['currency'],
+  })
+  .refine((p) => p.max_applications === undefined || p.kind === 'buyget', {
+    message: 'max_applications is for buyget promotions',
+    path: ['max_applications'],
+  })
   .refine((p) => p.kind !== 'buyget' || (p.buy_rules_min_quantity !== undefined && p.apply_to_quantity !== undefined), {
     message: 'a buyget promotion needs buy_rules_min_quantity and apply_to_quantity',
     path: ['apply_to_quantity'],
@@ -232,8 +256,11 @@ export const promotionResponse = z.object({
   buy_item_ids: z.array(z.string()).nullable(),
   buy_rules_min_quantity: z.number().int().nullable(),
   apply_to_quantity: z.number().int().nullable(),
+  max_applications: z.number().int(),
   usage_limit: z.number().int().nullable(),
   usage_count: z.number().int(),
+  budget: z.number().int().nullable().describe('Spend budget, minor units of currency (null: none)'),
+  budget_used: z.number().int().describe('What it has given away so far, minor units'),
   starts_at: z.string().nullable(),
   ends_at: z.string().nullable(),
   active: z.boolean(),

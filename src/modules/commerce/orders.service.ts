@@ -96,7 +96,20 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       tenantId,
       items.map((i) => ({ itemId: i.itemId, quantity: i.quantity })),
     );
-    if (order.promotionIds.length) await repo.releasePromotions(q, tenantId, order.promotionIds);
+    if (order.promotionIds.length) {
+      const placed = (await repo.timeline(q, tenantId, order.id)).find((e) => e.type === 'placed');
+      const gave = new Map(
+        ((placed?.detail as { promotions?: { id: string; amount: string }[] } | undefined)?.promotions ?? []).map((p) => [
+          p.id,
+          BigInt(p.amount),
+        ]),
+      );
+      await repo.releasePromotions(
+        q,
+        tenantId,
+        order.promotionIds.map((id) => ({ id, amount: gave.get(id) ?? 0n })),
+      );
+    }
   }
 
   async function recordPayment(tenantId: string, orderId: string, paymentIntentId: string, amount: bigint, via: string): Promise<OrderRow> {
@@ -154,7 +167,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         const refused = view.refusedCodes[0];
         if (refused)
           throw conflict(
-            refused.reason === 'has been used up' ? 'PROMOTION_USED_UP' : 'PROMOTION_NOT_APPLICABLE',
+            refused.reason === 'has been used up' || refused.reason === 'has spent its budget'
+              ? 'PROMOTION_USED_UP'
+              : 'PROMOTION_NOT_APPLICABLE',
             `Promotion code "${refused.code}" ${refused.reason}: remove it from the cart and check out again.`,
           );
         const changed = view.notices.filter((n) => n.type !== 'savings_available' && n.type !== 'back_in_stock');
@@ -194,8 +209,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           throw new AppError('conflict', 'INSUFFICIENT_STOCK', `Not enough stock left for ${shortfall.join(', ').slice(0, 200)}.`, {
             details: shortfall.map((id) => ({ field: id, message: 'not enough stock' })),
           });
-        const promotionIds = view.promotions.filter((p) => p.amount > 0n).map((p) => p.id);
-        const usedUp = await repo.consumePromotions(tx, ctx.tenantId, promotionIds);
+        const uses = view.promotions.filter((p) => p.amount > 0n).map((p) => ({ id: p.id, amount: p.amount }));
+        const promotionIds = uses.map((u) => u.id);
+        const usedUp = await repo.consumePromotions(tx, ctx.tenantId, uses);
         if (usedUp.length)
           throw conflict('PROMOTION_USED_UP', 'A promotion on this cart has just been used up: remove it and check out again.');
         const t = view.totals;
@@ -231,7 +247,13 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           }),
           view.cart.shippingAddress,
         );
-        await repo.addEvent(tx, ctx.tenantId, order.id, { type: 'placed', amountMinor: t.total, actor: ctx.actor.id });
+        await repo.addEvent(tx, ctx.tenantId, order.id, {
+          type: 'placed',
+          amountMinor: t.total,
+          // What each promotion gave: an unwound order gives it back to the promotion's spend budget.
+          detail: uses.length ? { promotions: uses.map((u) => ({ id: u.id, amount: u.amount.toString() })) } : {},
+          actor: ctx.actor.id,
+        });
         await deps.cartsRepo.complete(tx, ctx.tenantId, cartId, order.id);
         return { order, created: true };
       });
