@@ -20,9 +20,8 @@ export interface ShopperClaims {
   expiresAt: number;
 }
 
-/** A merchant-minted customer token lives one hour by default, a day at most: it stands for a sign-in. */
+/** A merchant-minted customer token lives one hour by default (a day at most: `shopperTokenBody`): it stands for a sign-in. */
 export const CUSTOMER_TOKEN_SECONDS = 3600;
-export const CUSTOMER_TOKEN_MAX_SECONDS = 86_400;
 /** An anonymous token guards only a random visitor's cart; it lives as long as such a visitor usually returns. */
 export const ANONYMOUS_TOKEN_SECONDS = 30 * 86_400;
 
