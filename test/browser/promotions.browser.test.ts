@@ -47,6 +47,16 @@ describe.skipIf(!HAS_CHROMIUM)('promotions dashboard in chromium', () => {
     await page.getByRole('button', { name: 'Create promotion' }).click();
     await page.getByRole('alert').waitFor();
 
+    // A category rule: 10% off lighting.
+    await page.getByLabel('Code').fill('LIGHT10');
+    await page.getByRole('textbox', { name: 'Type' }).click();
+    await page.getByRole('option', { name: 'Percentage' }).click();
+    await page.getByLabel('Percent off').fill('10');
+    await page.getByLabel('Only categories').fill('Lighting');
+    await page.getByRole('button', { name: 'Create promotion' }).click();
+    await page.getByTestId('promotions-table').getByText('10% off items in Lighting').waitFor();
+    await page.getByLabel('Only categories').fill('');
+
     await page.getByText('Buy X get Y').click();
     await page.getByLabel('Code').fill('MUGS3');
     await page.getByLabel('Percent off').fill('100');

@@ -26,7 +26,8 @@ import { useSession } from '../session.tsx';
 /** What a promotion gives, in words: "15% off items", "5.00 USD off the order", "buy 2 get 1 free". */
 function describe(p: Promotion): string {
   const amount = p.type === 'percentage' ? `${p.value / 100}%` : fmtMinor(String(p.value), p.currency ?? 'USD');
-  const items = p.target_item_ids ? ` (${p.target_item_ids.join(', ')})` : '';
+  const items =
+    (p.target_item_ids ? ` (${p.target_item_ids.join(', ')})` : '') + (p.target_categories ? ` in ${p.target_categories.join(', ')}` : '');
   if (p.kind === 'buyget') {
     const buy = p.buy_item_ids ? ` of ${p.buy_item_ids.join(', ')}` : '';
     const off = p.value >= 10_000 ? 'free' : `${amount} off`;
@@ -142,6 +143,7 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
   const [value, setValue] = useState<number | string>(10);
   const [currency, setCurrency] = useState('USD');
   const [targetItems, setTargetItems] = useState('');
+  const [categories, setCategories] = useState('');
   const [buyItems, setBuyItems] = useState('');
   const [buyMin, setBuyMin] = useState<number | string>(2);
   const [applyTo, setApplyTo] = useState<number | string>(1);
@@ -163,6 +165,7 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
         ...(!pct || budget.trim() ? { currency: currency.trim().toUpperCase() } : {}),
         ...(budget.trim() ? { budget: minorOf(budget.trim(), currency.trim().toUpperCase()) } : {}),
         ...(ids(targetItems).length && target !== 'shipping' ? { target_item_ids: ids(targetItems) } : {}),
+        ...(ids(categories).length && target !== 'shipping' ? { target_categories: ids(categories) } : {}),
         ...(buyget
           ? {
               buy_rules_min_quantity: Number(buyMin),
@@ -252,6 +255,14 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
                 description="Item ids, comma-separated; empty for every item"
                 value={targetItems}
                 onChange={(e) => setTargetItems(e.currentTarget.value)}
+              />
+            ) : null}
+            {target !== 'shipping' || buyget ? (
+              <TextInput
+                label="Only categories"
+                description="Category names, comma-separated (items under them count too); empty for any"
+                value={categories}
+                onChange={(e) => setCategories(e.currentTarget.value)}
               />
             ) : null}
             {buyget ? (

@@ -12,6 +12,8 @@ export interface SellableItem {
   sellable: boolean;
   /** Units left when the item tracks stock; null when it does not. */
   stock: number | null;
+  /** The item's category as the store gave it (path or name); null when it has none. */
+  categoryPath: string | null;
 }
 
 /** Reads and stock moves of items for commerce (carts and checkout). Always by tenant, inside the caller's unit of work. */
@@ -27,9 +29,11 @@ export function createSellableRepository() {
         currency: string | null;
         sellable: boolean;
         stock: number | null;
+        categoryPath: string | null;
       }>(
         q,
         sql`SELECT item_id AS "itemId", name, COALESCE(sale_price_minor, price_minor)::text AS price, currency, stock,
+                   category_path AS "categoryPath",
                    (is_active AND availability NOT IN ('out_of_stock', 'discontinued') AND COALESCE(stock, 1) > 0) AS sellable
             FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(itemIds)}::text[])`,
       );

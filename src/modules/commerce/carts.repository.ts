@@ -198,7 +198,7 @@ export function createCartsRepository() {
           }
         >(
           q,
-          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds",
+          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds", target_categories AS "targetCategories",
   buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", usage_limit AS "usageLimit",
                      budget_minor::text AS "budgetMinor", budget_used_minor::text AS "budgetUsedMinor",
                      usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active

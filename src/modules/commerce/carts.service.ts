@@ -92,7 +92,19 @@ export function createCartsService(deps: CartsServiceDeps) {
     const settings = await deps.settings.get(q, tenantId);
     const promotionRows = await repo.promotionsFor(q, tenantId, cart.promotionCodes);
     const now = deps.clock();
-    const promos = applicablePromotions(promotionRows, cart.currency, now);
+    // Category rules need the lines' categories: read only when a promotion has one.
+    const categoryOf = promotionRows.some((p) => p.targetCategories)
+      ? new Map(
+          (
+            await deps.catalog.sellableItems(
+              q,
+              tenantId,
+              lines.map((l) => l.itemId),
+            )
+          ).map((i) => [i.itemId, i.categoryPath]),
+        )
+      : undefined;
+    const promos = applicablePromotions(promotionRows, cart.currency, now, categoryOf);
     const refusedCodes = cart.promotionCodes.flatMap((code) => {
       const p = promotionRows.find((r) => r.code === code);
       const reason = p ? promotionRefusal(p, cart.currency, now) : 'does not exist';

@@ -155,6 +155,7 @@ export const toPromotion = (p: PromotionRow) => ({
   currency: p.currency,
   kind: p.kind,
   target_item_ids: p.targetItemIds,
+  target_categories: p.targetCategories,
   buy_item_ids: p.buyItemIds,
   buy_rules_min_quantity: p.buyMinQuantity,
   apply_to_quantity: p.applyToQuantity,

@@ -165,6 +165,8 @@ export const promotions = pgTable(
     kind: text('kind').notNull().default('standard'),
     /** Target rule: the discount applies only to these catalog items (null: every item). */
     targetItemIds: text('target_item_ids').array(),
+    /** Category rule: only items in these categories (or under them) are discounted (null: any category). */
+    targetCategories: text('target_categories').array(),
     /** Buy rule of a buyget promotion: the items that qualify the cart (null: every item). */
     buyItemIds: text('buy_item_ids').array(),
     /** buyget: units of buy-rule items the cart must hold, and units of target items then discounted. */

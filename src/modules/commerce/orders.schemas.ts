@@ -181,6 +181,12 @@ export const promotionBody = z
       .max(1000)
       .optional()
       .describe('Target rule: only these catalog items are discounted (default: every item)'),
+    target_categories: z
+      .array(z.string().trim().min(1).max(300))
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Category rule: only items in these categories, or under them ("Home" covers "Home > Lighting"), are discounted'),
     buy_item_ids: z
       .array(itemIdField)
       .min(1)
@@ -234,6 +240,10 @@ export const promotionBody = z
       path: ['kind'],
     },
   )
+  .refine((p) => p.target !== 'shipping' || p.target_categories === undefined, {
+    message: 'target_categories applies to items or the order, not shipping',
+    path: ['target_categories'],
+  })
   .refine((p) => p.target !== 'shipping' || p.target_item_ids === undefined, {
     message: 'target_item_ids applies to items or the order, not shipping',
     path: ['target_item_ids'],
@@ -253,6 +263,7 @@ export const promotionResponse = z.object({
   currency: z.string().nullable(),
   kind: z.enum(['standard', 'buyget']),
   target_item_ids: z.array(z.string()).nullable(),
+  target_categories: z.array(z.string()).nullable(),
   buy_item_ids: z.array(z.string()).nullable(),
   buy_rules_min_quantity: z.number().int().nullable(),
   apply_to_quantity: z.number().int().nullable(),

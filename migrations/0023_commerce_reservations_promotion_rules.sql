@@ -8,6 +8,7 @@ CREATE TABLE "stock_reservations" (
 	CONSTRAINT "stock_reservations_tenant_id_cart_id_item_id_pk" PRIMARY KEY("tenant_id","cart_id","item_id")
 );
 --> statement-breakpoint
+ALTER TABLE "promotions" ADD COLUMN "target_categories" text[];--> statement-breakpoint
 ALTER TABLE "promotions" ADD COLUMN "max_applications" integer DEFAULT 1 NOT NULL;--> statement-breakpoint
 ALTER TABLE "promotions" ADD COLUMN "budget_minor" bigint;--> statement-breakpoint
 ALTER TABLE "promotions" ADD COLUMN "budget_used_minor" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
