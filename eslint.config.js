@@ -64,6 +64,7 @@ export default tseslint.config(
         crypto: 'readonly',
         URLSearchParams: 'readonly',
         Intl: 'readonly',
+        atob: 'readonly',
         Node: 'readonly',
       },
     },

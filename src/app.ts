@@ -215,7 +215,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     modelExperiment: (tenantId, userId) => recsModelExperiment(tenantId, userId),
   });
   // Commerce reads items and moves stock through the catalog, links shoppers through identity, writes orders into events.
-  const commerce = createCommerceModule(platform, { catalog: catalog.sellable, identity, events: events.ingest });
+  const commerce = createCommerceModule(platform, {
+    catalog: catalog.sellable,
+    identity,
+    events: events.ingest,
+    shopperTokenSecret: await ensureSecret(db, 'shopper-token', undefined),
+  });
 
   // Analytics reads the tracking rows through events (its port), orders through identity and the tenant's time zone through tenancy.
   const analytics = createAnalyticsModule(platform, {

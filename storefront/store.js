@@ -1,26 +1,52 @@
 // Loupe's reference storefront (issue 14): plain browser JavaScript, no build, no framework, every call through
-// Loupe's public HTTP API with the storefront key. `api` is the thin fetch layer the SDK will replace.
+// Loupe's public HTTP API with the store's site key (pk_live_, scope commerce:shop) and a signed shopper token.
+// `api` is the thin fetch layer the SDK will replace.
 // Pages (hash routes): home with recommendations, search with autocomplete, category, product with similar
-// items, cart with refresh notices, checkout, order confirmation, order history, sign-in (cart merge).
+// items, cart with refresh notices, checkout, order confirmation, order history, account (sign-in link, sign-out).
+//
+// Who the shopper is comes only from a token Loupe signed: a fresh anonymous visitor's (asked for with the site
+// key), or a customer's, which only the store's own server can mint (POST /api/v1/commerce/shopper-tokens with
+// its secret key) and hands over in a sign-in link ending in #shopper_token=…. The site key alone reaches no cart.
 
 const slug = decodeURIComponent(location.pathname.split('/')[2] || 'store');
-const KEY_SLOT = `loupe-store:${slug}:key`;
-const ANON_SLOT = `loupe-store:${slug}:anonymous_id`;
-const USER_SLOT = `loupe-store:${slug}:user_id`;
-const LAST_ORDER_SLOT = `loupe-store:${slug}:last_order`;
+const slot = (name) => `loupe-store:${slug}:${name}`;
+const KEY_SLOT = slot('key');
+const ANON_TOKEN_SLOT = slot('anonymous_token');
+const CUSTOMER_TOKEN_SLOT = slot('customer_token');
+const LAST_ORDER_SLOT = slot('last_order');
 
-// The merchant's link carries the key in the fragment (never sent to a server): keep it, then clean the address bar.
-const fragmentKey = /(?:^#|&)key=([^&]+)/.exec(location.hash);
-if (fragmentKey) {
-  localStorage.setItem(KEY_SLOT, decodeURIComponent(fragmentKey[1]));
-  history.replaceState(null, '', `${location.pathname}#/`);
+// The merchant's links carry the key and a customer's token in the fragment (never sent to a server): keep them,
+// then clean the address bar.
+function takeFragment() {
+  const key = /(?:^#|&)key=([^&]+)/.exec(location.hash);
+  const token = /(?:^#|&)shopper_token=([^&]+)/.exec(location.hash);
+  if (key) localStorage.setItem(KEY_SLOT, decodeURIComponent(key[1]));
+  if (key || token) history.replaceState(null, '', `${location.pathname}#/`);
+  return token ? decodeURIComponent(token[1]) : null;
 }
+let signInToken = takeFragment();
 const apiKey = localStorage.getItem(KEY_SLOT);
-if (!localStorage.getItem(ANON_SLOT)) localStorage.setItem(ANON_SLOT, `anon-${crypto.randomUUID()}`);
-const anonymousId = localStorage.getItem(ANON_SLOT);
-const userId = () => localStorage.getItem(USER_SLOT);
-/** The shopper as the cart API names them: the signed-in customer, else the anonymous visitor. */
-const shopper = () => (userId() ? { user_id: userId() } : { anonymous_id: anonymousId });
+
+/** A token's claims, read (not verified: the server verifies) to know whom it names and until when. */
+function claimsOf(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const c = JSON.parse(atob(part));
+    return c && typeof c.sub === 'string' && typeof c.exp === 'number' && c.exp * 1000 > Date.now() + 30_000 ? c : null;
+  } catch {
+    return null;
+  }
+}
+const liveToken = (name) => {
+  const token = localStorage.getItem(name);
+  return token && claimsOf(token) ? token : null;
+};
+const customerToken = () => liveToken(CUSTOMER_TOKEN_SLOT);
+const anonymousToken = () => liveToken(ANON_TOKEN_SLOT);
+const userId = () => (customerToken() ? claimsOf(customerToken()).sub : null);
+const anonymousId = () => (anonymousToken() ? claimsOf(anonymousToken()).sub : null);
+/** The shopper as the tracking API names them: the signed-in customer, else the anonymous visitor. */
+const shopper = () => (userId() ? { user_id: userId() } : { anonymous_id: anonymousId() });
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -30,19 +56,51 @@ class ApiError extends Error {
   }
 }
 
-/** The fetch layer: JSON in and out, the key as a bearer token, Loupe's error shape turned into ApiError. */
+let anonymousPending = null;
+/** This browser's anonymous shopper token, asked for once and kept until it expires. */
+function ensureAnonymous() {
+  if (anonymousToken()) return Promise.resolve();
+  anonymousPending ??= api
+    .send('POST', '/v1/commerce/shopper-tokens', { body: {} })
+    .then((t) => localStorage.setItem(ANON_TOKEN_SLOT, t.token))
+    .finally(() => {
+      anonymousPending = null;
+    });
+  return anonymousPending;
+}
+
+/** The fetch layer: JSON in and out, the site key as a bearer token, the shopper's token beside it. */
 const api = {
-  async call(method, path, { query, body, headers } = {}) {
+  async send(method, path, { query, body, headers, token } = {}) {
     const qs = query ? `?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null))}` : '';
+    const shopperToken = token ?? customerToken() ?? anonymousToken();
     const res = await fetch(`/api${path}${qs}`, {
       method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(shopperToken ? { 'x-shopper-token': shopperToken } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (!res.ok)
       throw new ApiError(res.status, data?.error?.code ?? 'HTTP_ERROR', data?.error?.message ?? `The store answered ${res.status}.`);
     return data;
+  },
+  /** A call for the shopper: with their token; a token the server no longer takes is dropped and the call retried once. */
+  async call(method, path, opts) {
+    await ensureAnonymous();
+    try {
+      return await api.send(method, path, opts);
+    } catch (err) {
+      if (!(err instanceof ApiError) || !/^SHOPPER_TOKEN_(EXPIRED|INVALID)$/.test(err.code)) throw err;
+      localStorage.removeItem(customerToken() ? CUSTOMER_TOKEN_SLOT : ANON_TOKEN_SLOT);
+      setAccountLink();
+      await ensureAnonymous();
+      return api.send(method, path, opts);
+    }
   },
   items: (query) => api.call('GET', '/v1/items', { query }),
   item: (id) => api.call('GET', `/v1/items/${encodeURIComponent(id)}`),
@@ -59,12 +117,13 @@ const api = {
         body: { ...shopper(), interaction_type: type, ...(itemId ? { item_id: itemId } : {}), ...extra },
       })
       .catch(() => undefined),
-  cart: () => api.call('GET', '/v1/cart', { query: shopper() }),
-  addItem: (itemId, quantity) => api.call('POST', '/v1/cart/items', { body: { ...shopper(), item_id: itemId, quantity } }),
-  setQuantity: (lineId, quantity) => api.call('PATCH', `/v1/cart/items/${lineId}`, { body: { ...shopper(), quantity } }),
-  removeLine: (lineId) => api.call('DELETE', `/v1/cart/items/${lineId}`, { query: shopper() }),
-  applyCode: (code) => api.call('POST', '/v1/cart/promotions', { body: { ...shopper(), code } }),
-  removeCode: (code) => api.call('DELETE', `/v1/cart/promotions/${encodeURIComponent(code)}`, { query: shopper() }),
+  // The cart calls name no shopper: the shopper token does.
+  cart: () => api.call('GET', '/v1/cart'),
+  addItem: (itemId, quantity) => api.call('POST', '/v1/cart/items', { body: { item_id: itemId, quantity } }),
+  setQuantity: (lineId, quantity) => api.call('PATCH', `/v1/cart/items/${lineId}`, { body: { quantity } }),
+  removeLine: (lineId) => api.call('DELETE', `/v1/cart/items/${lineId}`),
+  applyCode: (code) => api.call('POST', '/v1/cart/promotions', { body: { code } }),
+  removeCode: (code) => api.call('DELETE', `/v1/cart/promotions/${encodeURIComponent(code)}`),
   shippingOptions: (currency) => api.call('GET', '/v1/cart/shipping-options', { query: { currency } }),
   setShipping: (cartId, body) => api.call('POST', '/v1/cart/shipping', { body: { cart_id: cartId, ...body } }),
   complete: (cartId, paymentMethod, idempotencyKey) =>
@@ -72,9 +131,26 @@ const api = {
       body: { cart_id: cartId, payment_method: paymentMethod },
       headers: { 'idempotency-key': idempotencyKey },
     }),
-  merge: (user) => api.call('POST', '/v1/cart/merge', { body: { anonymous_id: anonymousId, user_id: user } }),
-  orders: () => api.call('GET', '/v1/cart/orders', { query: { user_id: userId(), limit: 20 } }),
+  /** Sign-in: the customer's token (from the store's server) and the visitor's own token, so their carts merge. */
+  merge: async (token) => {
+    await ensureAnonymous();
+    return api.send('POST', '/v1/cart/merge', { token, body: { anonymous_token: anonymousToken() } });
+  },
+  orders: () => api.call('GET', '/v1/cart/orders', { query: { limit: 20 } }),
 };
+
+/** A sign-in link's token: the visitor's cart joins the customer's, then the customer's token is the shopper's. */
+async function signInWith(token) {
+  try {
+    await api.merge(token);
+    localStorage.setItem(CUSTOMER_TOKEN_SLOT, token);
+  } catch (err) {
+    show(errorBox(err), h('p', {}, 'This sign-in link did not work: ask the store for a new one.'));
+    throw err;
+  } finally {
+    setAccountLink();
+  }
+}
 
 // ---- small DOM helpers: text is always set as text, never parsed as HTML ----
 function h(tag, attrs = {}, ...children) {
@@ -480,10 +556,6 @@ function orderConfirmation(orderId) {
 }
 
 async function ordersPage() {
-  if (!userId()) {
-    show(h('h1', {}, 'Your orders'), h('p', {}, h('a', { href: '#/account' }, 'Sign in'), ' to see your orders.'));
-    return;
-  }
   show(h('h1', {}, 'Your orders'), loading());
   const out = await api.orders();
   show(
@@ -514,8 +586,6 @@ async function ordersPage() {
 
 function account() {
   const current = userId();
-  const input = h('input', { id: 'user', type: 'email', required: true, maxlength: 200, autocomplete: 'email' });
-  const status = h('div', { role: 'status' });
   show(
     h('h1', {}, current ? 'Your account' : 'Sign in'),
     current
@@ -529,8 +599,9 @@ function account() {
               type: 'button',
               class: 'plain',
               onclick: () => {
-                localStorage.removeItem(USER_SLOT);
+                localStorage.removeItem(CUSTOMER_TOKEN_SLOT);
                 setAccountLink();
+                void refreshCartCount();
                 location.hash = '#/';
               },
             },
@@ -538,26 +609,14 @@ function account() {
           ),
         )
       : h(
-          'form',
-          {
-            class: 'form',
-            onsubmit: async (e) => {
-              e.preventDefault();
-              try {
-                // A demo sign-in: the e-mail is the customer id; the visitor's cart joins the customer's (identity merge).
-                await api.merge(input.value.trim().toLowerCase());
-                localStorage.setItem(USER_SLOT, input.value.trim().toLowerCase());
-                setAccountLink();
-                await refreshCartCount();
-                location.hash = '#/';
-              } catch (err) {
-                status.replaceChildren(errorBox(err));
-              }
-            },
-          },
-          h('label', {}, 'E-mail', input),
-          h('button', { type: 'submit' }, 'Sign in'),
-          status,
+          'div',
+          {},
+          h(
+            'p',
+            {},
+            "Sign in on the store's own site: it sends you back here with a sign-in link, and the cart you filled as a visitor comes with you.",
+          ),
+          h('p', { class: 'muted' }, 'Your cart and orders are kept for this browser until then.'),
         ),
   );
 }
@@ -644,7 +703,26 @@ if (!apiKey) {
 } else {
   setAccountLink();
   wireSearch();
-  window.addEventListener('hashchange', route);
-  void route();
-  void refreshCartCount();
+  window.addEventListener('hashchange', () => {
+    // A sign-in link opened while the store is already open.
+    const token = takeFragment();
+    if (token)
+      signInWith(token).then(
+        () => {
+          void route();
+          void refreshCartCount();
+        },
+        () => undefined,
+      );
+    else void route();
+  });
+  const start = signInToken ? signInWith(signInToken) : Promise.resolve();
+  signInToken = null;
+  start.then(
+    () => {
+      void route();
+      void refreshCartCount();
+    },
+    () => undefined,
+  );
 }

@@ -25,6 +25,7 @@ export const PERMISSIONS = [
   'audit:read',
   'data:delete',
   'commerce:write',
+  'commerce:shop',
   'orders:read',
   'orders:manage',
   'sponsored:manage',
@@ -72,8 +73,10 @@ export const API_KEY_SCOPES = [
   'profiles:read',
   'profiles:write',
   'models:manage',
-  // Storefronts: carts and checkout on behalf of shoppers (seed 000 cart calls, seed 001 checkout).
+  // Storefronts: carts and checkout on behalf of any shopper (seed 000 cart calls, seed 001 checkout). Servers only.
   'commerce:write',
+  // Storefront pages: carts, checkout and order history of the one shopper a signed shopper token names.
+  'commerce:shop',
   'orders:read',
   'orders:manage',
   'sponsored:manage',
@@ -90,7 +93,15 @@ export const PUBLISHABLE_SCOPES = [
   'interactions:write',
   'recommendations:read',
   'catalog:read',
+  'commerce:shop',
 ] as const satisfies readonly (typeof API_KEY_SCOPES)[number][];
+
+/** A new publishable key's scopes when none are named: collection and serving. Shopping (`commerce:shop`) is opted in. */
+export const PUBLISHABLE_DEFAULT_SCOPES = [
+  'interactions:write',
+  'recommendations:read',
+  'catalog:read',
+] as const satisfies readonly (typeof PUBLISHABLE_SCOPES)[number][];
 
 /** Permissions no API key holds, whatever its scopes. */
 const USERS_ONLY_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
@@ -115,6 +126,8 @@ function derivePermissions(scopes: readonly string[], kind: 'secret' | 'publisha
       out.add(s as Permission);
       if (s === 'catalog:write' || s === 'interactions:write') out.add('imports:write');
       if (s === 'catalog:write') out.add('jobs:read');
+      // A server that may act for any shopper may act for one.
+      if (s === 'commerce:write') out.add('commerce:shop');
     }
   }
   return out;

@@ -339,7 +339,15 @@ function checkBrowserUse(
   publishableRoute: boolean,
 ): void {
   const header = request.headers.origin;
-  const origin = typeof header === 'string' ? normalizeOrigin(header) : undefined;
+  // Browsers send no Origin on a same-origin GET; they do send Sec-Fetch-Site. A page served by Loupe itself
+  // (the reference storefront at /store/<slug>) is then this server's own origin, which the key must list.
+  const sameOrigin = header === undefined && request.headers['sec-fetch-site'] === 'same-origin';
+  const origin =
+    typeof header === 'string'
+      ? normalizeOrigin(header)
+      : sameOrigin
+        ? normalizeOrigin(`${request.protocol}://${request.host}`)
+        : undefined;
   if (actor.kind === 'publishable') {
     if (!publishableRoute) {
       throw new AppError(
@@ -352,7 +360,7 @@ function checkBrowserUse(
       throw new AppError(
         'forbidden',
         'ORIGIN_NOT_ALLOWED',
-        header === undefined
+        origin === undefined
           ? 'A publishable key is used from web pages: this request carries no Origin header.'
           : "This page's origin is not on the publishable key's allowed origins. Add it in Settings → API keys.",
       );
@@ -383,8 +391,8 @@ export function registerPreflight(app: FastifyInstance): void {
       return reply
         .code(204)
         .header('access-control-allow-origin', origin)
-        .header('access-control-allow-methods', 'GET, POST')
-        .header('access-control-allow-headers', 'authorization, content-type, idempotency-key, x-request-id')
+        .header('access-control-allow-methods', 'GET, POST, PATCH, DELETE')
+        .header('access-control-allow-headers', 'authorization, content-type, idempotency-key, x-request-id, x-shopper-token')
         .header('access-control-max-age', '600')
         .header('vary', 'Origin')
         .send();

@@ -1,7 +1,7 @@
 /**
  * The platform's public entry: what domain modules may use. Modules import from here only.
  */
-export { PUBLISHABLE_SCOPES, requirePermission } from './access.ts';
+export { PUBLISHABLE_DEFAULT_SCOPES, PUBLISHABLE_SCOPES, requirePermission } from './access.ts';
 export { normalizeOrigin } from './origins.ts';
 export { isInNetworks, isPublicAddress, parseNetworks } from './networks.ts';
 export type { NetworkList } from './networks.ts';

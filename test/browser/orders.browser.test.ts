@@ -79,10 +79,17 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'partially refunded');
     expect(await page.getByTestId('order-timeline').textContent()).toContain('refunded');
     // A return of the kettle refunds what is left of it (48.00 paid, 8.00 refunded) and closes the order.
+    // It came back damaged: the reason is recorded and the unit stays off the shelf.
     await page.getByLabel('Return Kettle').fill('1');
+    await page.getByRole('textbox', { name: 'Reason for Kettle' }).click();
+    await page.getByRole('option', { name: 'Damaged' }).click();
+    await page.getByLabel('Put Kettle back in stock').uncheck();
     await page.getByRole('button', { name: 'Record return' }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'refunded');
     expect(await page.getByTestId('order-timeline').textContent()).toContain('returned');
+    await page.getByTestId('order-timeline').getByText('1 × Kettle: Damaged, not restocked').waitFor();
+    const kettle = await t.request('GET', '/api/v1/items/kettle', { token: owner.ownerToken });
+    expect(kettle.body.stock).toBe(19); // sold one, the damaged one stayed off the shelf
     await screenshot(page, 'order-detail');
     expect(errors).toEqual([]);
     await page.context().close();

@@ -1,29 +1,24 @@
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
+import type { TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { ensureDashboardBuilt, HAS_CHROMIUM, launchBrowser, openPage, screenshot, signIn } from './harness.ts';
+import { type DashboardServer, HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer } from './harness.ts';
 
 /**
  * The promotions page in chromium against the real server: empty state, creating a buy 2 get 1 free promotion
- * with a usage limit, a refused one (the server's message shown), its usage after a checkout through the cart
- * API, and stopping it. No console errors.
+ * that a cart may earn twice, with a usage limit and a spend budget, a refused one (the server's message shown),
+ * its usage and budget spent after a checkout through the cart API, and stopping it. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('promotions dashboard in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let stripe: StripeTestServer;
-  let base: string;
-  let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
   let key: string;
 
   beforeAll(async () => {
-    await ensureDashboardBuilt();
     stripe = await startStripeServer();
-    t = await createTestApp({ STRIPE_API_URL: stripe.url });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url } });
+    t = server.t;
     owner = await t.createTenant('Promo Shop');
     key = await owner.apiKey(['commerce:write']);
     await t.request('PUT', '/api/v1/commerce/settings', {
@@ -31,18 +26,16 @@ describe.skipIf(!HAS_CHROMIUM)('promotions dashboard in chromium', () => {
       body: { tax_rate_bp: 0, tax_inclusive: false, shipping_options: [], stripe_secret_key: 'sk_test_promos' },
     });
     await t.modules.catalog.upsertItems(owner.tenantId, [{ itemId: 'mug', name: 'Mug', priceMinor: 1200n, currency: 'USD' }]);
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
     await stripe?.close();
   });
 
   it('creates a buy 2 get 1 free promotion, shows its usage after a checkout, and stops it', async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors } = await openPage(server.browser);
+    await signIn(page, server.base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByRole('link', { name: 'Promotions' }).click();
     await page.getByText('No promotions yet').waitFor();
 
@@ -54,6 +47,16 @@ describe.skipIf(!HAS_CHROMIUM)('promotions dashboard in chromium', () => {
     await page.getByRole('button', { name: 'Create promotion' }).click();
     await page.getByRole('alert').waitFor();
 
+    // A category rule: 10% off lighting.
+    await page.getByLabel('Code').fill('LIGHT10');
+    await page.getByRole('textbox', { name: 'Type' }).click();
+    await page.getByRole('option', { name: 'Percentage' }).click();
+    await page.getByLabel('Percent off').fill('10');
+    await page.getByLabel('Only categories').fill('Lighting');
+    await page.getByRole('button', { name: 'Create promotion' }).click();
+    await page.getByTestId('promotions-table').getByText('10% off items in Lighting').waitFor();
+    await page.getByLabel('Only categories').fill('');
+
     await page.getByText('Buy X get Y').click();
     await page.getByLabel('Code').fill('MUGS3');
     await page.getByLabel('Percent off').fill('100');
@@ -61,25 +64,30 @@ describe.skipIf(!HAS_CHROMIUM)('promotions dashboard in chromium', () => {
     await page.getByLabel('Buy items').fill('mug');
     await page.getByLabel('Buy quantity').fill('2');
     await page.getByLabel('Get quantity').fill('1');
+    await page.getByLabel('Times per cart').fill('2');
     await page.getByLabel('Usage limit').fill('5');
+    await page.getByLabel('Spend budget').fill('50');
+    await page.getByLabel('Currency').fill('USD');
     await page.getByRole('button', { name: 'Create promotion' }).click();
     const table = page.getByTestId('promotions-table');
-    await table.getByText('Buy 2 of mug, get 1 (mug) free').waitFor();
+    await table.getByText('Buy 2 of mug, get 1 (mug) free, up to 2 times per cart').waitFor();
     await table.getByText('0 of 5').waitFor();
+    await table.getByText('$0.00 of $50.00').waitFor();
 
-    // A shopper uses it through the cart API.
-    const cart = await t.request('POST', '/api/v1/cart/items', { token: key, body: { user_id: 'zoe', item_id: 'mug', quantity: 3 } });
+    // A shopper with 7 mugs earns it twice (the seventh mug neither qualifies nor is free) through the cart API.
+    const cart = await t.request('POST', '/api/v1/cart/items', { token: key, body: { user_id: 'zoe', item_id: 'mug', quantity: 7 } });
     const applied = await t.request('POST', '/api/v1/cart/promotions', { token: key, body: { cart_id: cart.body.id, code: 'mugs3' } });
-    expect(applied.body.discount_total).toBe(1200);
+    expect(applied.body.discount_total).toBe(2400);
     const done = await t.request('POST', '/api/v1/cart/complete', {
       token: key,
       body: { cart_id: cart.body.id, payment_method: 'pm_card_visa' },
     });
     expect(done.status).toBe(201);
-    expect(done.body.order.total).toBe(2400);
+    expect(done.body.order.total).toBe(6000);
 
     await page.reload();
     await table.getByText('1 of 5').waitFor();
+    await table.getByText('$24.00 of $50.00').waitFor();
     await screenshot(page, 'promotions');
     await page.getByRole('button', { name: 'Stop MUGS3' }).click();
     await table.getByText('stopped').waitFor();

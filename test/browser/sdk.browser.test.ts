@@ -245,9 +245,12 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
     await p.goto(`${api}/settings/site-keys`);
     await p.getByText('No site keys yet').waitFor();
     await p.getByLabel('Allowed sites').fill('https://old-shop.test');
+    await p.getByLabel('Carts and checkout').check();
     await p.getByRole('button', { name: 'Create site key' }).click();
     const key = (await p.getByTestId('new-site-key').textContent())!.trim();
     expect(key).toMatch(/^pk_live_/);
+    const listed = await t.request('GET', '/api/v1/api-keys', { token: C.ownerToken });
+    expect(listed.body.data.find((k: { publishable_key: string }) => k.publishable_key === key).scopes).toContain('commerce:shop');
     await p.getByRole('button', { name: 'Done' }).click();
     await p.getByRole('button', { name: 'Edit the sites of Storefront' }).click();
     await p.getByLabel('Allowed sites of Storefront').fill(`https://old-shop.test\n${shop}`);

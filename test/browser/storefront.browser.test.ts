@@ -3,36 +3,52 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.ts';
+import type { TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { HAS_CHROMIUM, launchBrowser, openPage, ROOT, screenshot } from './harness.ts';
+import { type DashboardServer, HAS_CHROMIUM, openPage, ROOT, screenshot, startDashboardServer } from './harness.ts';
 
 /**
  * The reference storefront at /store/<slug> in chromium against the real server and the local Stripe-protocol
- * server: a shopper searches (autocomplete), opens a product, adds it, sees a price change reported in the
- * cart, signs in (cart merge), checks out with a declined card (clear refusal, cart kept) then a good one,
- * sees the confirmation and the order in their history; the order is paid once and stock went down once.
- * A second tenant's key shows only that tenant's products. Phone-sized viewport; no console errors.
+ * server, with a site key (pk_live_, commerce:shop) and signed shopper tokens: a visitor searches (autocomplete),
+ * opens a product, adds it, sees a price change reported in the cart, signs in through a link the store's server
+ * made (customer token; the visitor's cart joins the customer's), checks out with a declined card (clear refusal,
+ * cart kept) then a good one, sees the confirmation and the order in their history; the order is paid once and
+ * stock went down once. A second tenant's key shows only that tenant's products. Phone-sized viewport; no
+ * console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
+  let server: DashboardServer;
   let t: TestApp;
   let stripe: StripeTestServer;
   let base: string;
   let browser: Browser;
   let shop: Awaited<ReturnType<TestApp['createTenant']>>;
   let key: string;
+  let secret: string;
   let otherKey: string;
 
-  const scopes = ['commerce:write', 'catalog:read', 'recommendations:read', 'interactions:write'];
+  /** The store page's key: publishable, this server's origin (it serves the page), shopping opted in. */
+  const siteKey = async (ownerToken: string) => {
+    const r = await t.request('POST', '/api/v1/api-keys', {
+      token: ownerToken,
+      body: {
+        name: 'store page',
+        kind: 'publishable',
+        scopes: ['commerce:shop', 'catalog:read', 'recommendations:read', 'interactions:write'],
+        allowed_origins: [base],
+      },
+    });
+    expect(r.status).toBe(201);
+    return r.body.api_key as string;
+  };
 
   beforeAll(async () => {
     stripe = await startStripeServer();
-    t = await createTestApp({ STRIPE_API_URL: stripe.url });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = t.app.server.address();
-    base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url } });
+    ({ t, base, browser } = server);
     shop = await t.createTenant('Corner Shop');
-    key = await shop.apiKey(scopes);
+    key = await siteKey(shop.ownerToken);
+    secret = await shop.apiKey(['commerce:write', 'catalog:read']);
     const s = await t.request('PUT', '/api/v1/commerce/settings', {
       token: shop.ownerToken,
       body: {
@@ -49,16 +65,14 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
       { itemId: 'mug', name: 'Stoneware Mug', priceMinor: 1500n, currency: 'USD', category: 'Kitchen' },
     ]);
     const other = await t.createTenant('Other Shop');
-    otherKey = await other.apiKey(scopes);
+    otherKey = await siteKey(other.ownerToken);
     await t.modules.catalog.upsertItems(other.tenantId, [
       { itemId: 'secret', name: 'Other Tenant Teapot', priceMinor: 100n, currency: 'USD' },
     ]);
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+    await server?.close();
     await stripe?.close();
   });
 
@@ -112,12 +126,19 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     await page.getByText(/Brass Desk Lamp now costs \$55\.00 \(was \$50\.00\)/).waitFor();
     await screenshot(page, 'storefront-cart');
 
-    // Sign in: the visitor's cart joins the customer's.
+    // Sign in: the page alone cannot; the store's server mints the customer's token and sends them back with it.
     await page.getByRole('link', { name: 'Sign in' }).click();
-    await page.getByLabel('E-mail').fill('Ada@Example.com');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText("Sign in on the store's own site").waitFor();
+    const minted = await t.request('POST', '/api/v1/commerce/shopper-tokens', {
+      token: secret,
+      body: { customer_id: 'ada@example.com' },
+    });
+    expect(minted.status).toBe(201);
+    await page.goto(`${base}/store/corner-shop#shopper_token=${encodeURIComponent(minted.body.token)}`);
+    // The visitor's cart joined the customer's; the token left the address bar.
     await page.getByRole('link', { name: 'Account' }).waitFor();
     await page.getByRole('link', { name: 'Cart (1)' }).waitFor();
+    expect(page.url()).not.toContain('shopper_token');
 
     // Checkout: a declined card is refused clearly and the cart stays; the test Visa pays.
     await page.getByRole('link', { name: 'Cart (1)' }).click();
@@ -150,7 +171,7 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     const list = await t.request('GET', '/api/v1/orders?user_id=ada%40example.com', { token: shop.ownerToken });
     const paid = (list.body.data as { status: string; total: number }[]).filter((o) => o.status === 'paid');
     expect(paid).toEqual([expect.objectContaining({ total: 6600 })]);
-    const lamp = await t.request('GET', '/api/v1/items/lamp', { token: key });
+    const lamp = await t.request('GET', '/api/v1/items/lamp', { token: secret });
     expect(lamp.body.stock).toBe(2);
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);

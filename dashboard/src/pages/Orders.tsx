@@ -231,6 +231,13 @@ function OrderView() {
                   {fmtDate(e.created_at)}
                   {e.amount !== null ? ` · ${money(e.amount, o.currency_code)}` : ''}
                 </Text>
+                {e.type === 'returned'
+                  ? returnLines(e.detail, o).map((line) => (
+                      <Text size="sm" key={line}>
+                        {line}
+                      </Text>
+                    ))
+                  : null}
               </Timeline.Item>
             ))}
           </Timeline>
@@ -310,17 +317,55 @@ function returnedUnits(o: OrderDetail): Map<string, number> {
   return out;
 }
 
-/** A return: units per line, refunded at their share of what was paid and (by default) put back in stock. */
+/** Kept in step with RETURN_REASONS in src/modules/commerce/returns.core.ts. */
+const RETURN_REASONS: { value: string; label: string }[] = [
+  { value: 'damaged', label: 'Damaged' },
+  { value: 'defective', label: 'Defective' },
+  { value: 'wrong_item', label: 'Wrong item' },
+  { value: 'not_as_described', label: 'Not as described' },
+  { value: 'no_longer_needed', label: 'No longer needed' },
+  { value: 'other', label: 'Other' },
+];
+const reasonLabel = (r: unknown) => RETURN_REASONS.find((x) => x.value === r)?.label ?? null;
+
+/** A return entry's lines as the merchant reads them: "1 × Kettle: Damaged, not restocked". */
+function returnLines(detail: Record<string, unknown>, o: OrderDetail): string[] {
+  const items = Array.isArray(detail.items)
+    ? (detail.items as { item_id: string; quantity: number; reason?: string; restocked?: boolean }[])
+    : [];
+  const lines = items.map((i) => {
+    const title = o.items.find((l) => l.item_id === i.item_id)?.title ?? i.item_id;
+    const why = reasonLabel(i.reason);
+    const shelf = (i.restocked ?? detail.restocked) === false ? 'not restocked' : 'restocked';
+    return `${i.quantity} × ${title}: ${why ? `${why}, ` : ''}${shelf}`;
+  });
+  return typeof detail.reason === 'string' && detail.reason ? [...lines, `Note: ${detail.reason}`] : lines;
+}
+
+/**
+ * A return: units per line with the reason they came back, refunded at their share of what was paid; each line
+ * goes back in stock unless unticked (a damaged unit usually does not).
+ */
 function ReturnItems({ order: o, onDone }: { order: OrderDetail; onDone: (o: OrderDetail) => void }) {
   const [units, setUnits] = useState<Record<string, number | string>>({});
-  const [restock, setRestock] = useState(true);
+  const [reasons, setReasons] = useState<Record<string, string | null>>({});
+  const [keep, setKeep] = useState<Record<string, boolean>>({});
   const returned = returnedUnits(o);
   const lines = o.items.map((i) => ({ ...i, left: i.quantity - (returned.get(i.item_id) ?? 0) })).filter((i) => i.left > 0);
-  const chosen = lines.map((i) => ({ item_id: i.item_id, quantity: Number(units[i.item_id] || 0) })).filter((i) => i.quantity > 0);
+  const chosen = lines
+    .map((i) => ({
+      item_id: i.item_id,
+      quantity: Number(units[i.item_id] || 0),
+      ...(reasons[i.item_id] ? { reason: reasons[i.item_id] } : {}),
+      restock: keep[i.item_id] ?? true,
+    }))
+    .filter((i) => i.quantity > 0);
   const submit = useMutation({
-    mutationFn: () => api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(o.id)}/returns`, { body: { items: chosen, restock } }),
+    mutationFn: () => api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(o.id)}/returns`, { body: { items: chosen } }),
     onSuccess: (d) => {
       setUnits({});
+      setReasons({});
+      setKeep({});
       onDone(d);
     },
   });
@@ -330,21 +375,40 @@ function ReturnItems({ order: o, onDone }: { order: OrderDetail; onDone: (o: Ord
       <Title order={4} size="h5" mb="xs">
         Return items
       </Title>
-      <Group align="flex-end">
+      <Stack gap="xs">
         {lines.map((i) => (
-          <NumberInput
-            key={i.id}
-            label={`Return ${i.title}`}
-            description={`Up to ${i.left}`}
-            min={0}
-            max={i.left}
-            allowDecimal={false}
-            value={units[i.item_id] ?? ''}
-            onChange={(v) => setUnits((u) => ({ ...u, [i.item_id]: v }))}
-            w={180}
-          />
+          <Group key={i.id} align="flex-end">
+            <NumberInput
+              label={`Return ${i.title}`}
+              description={`Up to ${i.left}`}
+              min={0}
+              max={i.left}
+              allowDecimal={false}
+              value={units[i.item_id] ?? ''}
+              onChange={(v) => setUnits((u) => ({ ...u, [i.item_id]: v }))}
+              w={180}
+            />
+            <Select
+              label={`Reason for ${i.title}`}
+              placeholder="Choose a reason"
+              data={RETURN_REASONS}
+              clearable
+              value={reasons[i.item_id] ?? null}
+              onChange={(v) => setReasons((r) => ({ ...r, [i.item_id]: v }))}
+              w={200}
+            />
+            <Checkbox
+              label={`Put ${i.title} back in stock`}
+              checked={keep[i.item_id] ?? true}
+              onChange={(e) => {
+                const checked = e.currentTarget.checked;
+                setKeep((k) => ({ ...k, [i.item_id]: checked }));
+              }}
+            />
+          </Group>
         ))}
-        <Checkbox label="Put back in stock" checked={restock} onChange={(e) => setRestock(e.currentTarget.checked)} />
+      </Stack>
+      <Group mt="sm">
         <Button color="orange" disabled={chosen.length === 0} loading={submit.isPending} onClick={() => submit.mutate()}>
           Record return
         </Button>

@@ -26,11 +26,13 @@ import { useSession } from '../session.tsx';
 /** What a promotion gives, in words: "15% off items", "5.00 USD off the order", "buy 2 get 1 free". */
 function describe(p: Promotion): string {
   const amount = p.type === 'percentage' ? `${p.value / 100}%` : fmtMinor(String(p.value), p.currency ?? 'USD');
-  const items = p.target_item_ids ? ` (${p.target_item_ids.join(', ')})` : '';
+  const items =
+    (p.target_item_ids ? ` (${p.target_item_ids.join(', ')})` : '') + (p.target_categories ? ` in ${p.target_categories.join(', ')}` : '');
   if (p.kind === 'buyget') {
     const buy = p.buy_item_ids ? ` of ${p.buy_item_ids.join(', ')}` : '';
     const off = p.value >= 10_000 ? 'free' : `${amount} off`;
-    return `Buy ${p.buy_rules_min_quantity}${buy}, get ${p.apply_to_quantity}${items} ${off}`;
+    const times = p.max_applications > 1 ? `, up to ${p.max_applications} times per cart` : '';
+    return `Buy ${p.buy_rules_min_quantity}${buy}, get ${p.apply_to_quantity}${items} ${off}${times}`;
   }
   const on = p.target === 'order' ? 'the order' : p.target === 'shipping' ? 'shipping' : 'items';
   return `${amount} off ${on}${items}${p.type === 'fixed' && p.target === 'items' ? (p.allocation === 'each' ? ', each unit' : ', across') : ''}`;
@@ -90,6 +92,14 @@ export default function PromotionsPage() {
               render: (r) => (r.usage_limit === null ? `${r.usage_count}` : `${r.usage_count} of ${r.usage_limit}`),
             },
             {
+              key: 'budget',
+              label: 'Budget spent',
+              render: (r) =>
+                r.budget === null
+                  ? '—'
+                  : `${fmtMinor(String(r.budget_used), r.currency ?? 'USD')} of ${fmtMinor(String(r.budget), r.currency ?? 'USD')}`,
+            },
+            {
               key: 'window',
               label: 'Runs',
               render: (r) =>
@@ -133,10 +143,13 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
   const [value, setValue] = useState<number | string>(10);
   const [currency, setCurrency] = useState('USD');
   const [targetItems, setTargetItems] = useState('');
+  const [categories, setCategories] = useState('');
   const [buyItems, setBuyItems] = useState('');
   const [buyMin, setBuyMin] = useState<number | string>(2);
   const [applyTo, setApplyTo] = useState<number | string>(1);
   const [limit, setLimit] = useState<number | string>('');
+  const [times, setTimes] = useState<number | string>(1);
+  const [budget, setBudget] = useState('');
   const buyget = kind === 'buyget';
   const create = useMutation({
     mutationFn: () => {
@@ -148,12 +161,16 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
         target: buyget ? 'items' : target,
         // Percentages are typed in percent and sent in basis points; fixed amounts in major units, sent in minor units.
         value: pct ? Math.round(Number(value) * 100) : minorOf(String(value), currency.trim().toUpperCase()),
-        ...(!pct ? { currency: currency.trim().toUpperCase() } : {}),
+        // A spend budget is an amount too: it needs the currency, whatever the promotion's type.
+        ...(!pct || budget.trim() ? { currency: currency.trim().toUpperCase() } : {}),
+        ...(budget.trim() ? { budget: minorOf(budget.trim(), currency.trim().toUpperCase()) } : {}),
         ...(ids(targetItems).length && target !== 'shipping' ? { target_item_ids: ids(targetItems) } : {}),
+        ...(ids(categories).length && target !== 'shipping' ? { target_categories: ids(categories) } : {}),
         ...(buyget
           ? {
               buy_rules_min_quantity: Number(buyMin),
               apply_to_quantity: Number(applyTo),
+              ...(Number(times) > 1 ? { max_applications: Number(times) } : {}),
               ...(ids(buyItems).length ? { buy_item_ids: ids(buyItems) } : {}),
             }
           : {}),
@@ -229,7 +246,7 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
               max={buyget || type === 'percentage' ? 100 : undefined}
               decimalScale={2}
             />
-            {!buyget && type === 'fixed' ? (
+            {(!buyget && type === 'fixed') || budget.trim() ? (
               <TextInput label="Currency" value={currency} onChange={(e) => setCurrency(e.currentTarget.value)} maxLength={3} />
             ) : null}
             {target !== 'shipping' || buyget ? (
@@ -238,6 +255,14 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
                 description="Item ids, comma-separated; empty for every item"
                 value={targetItems}
                 onChange={(e) => setTargetItems(e.currentTarget.value)}
+              />
+            ) : null}
+            {target !== 'shipping' || buyget ? (
+              <TextInput
+                label="Only categories"
+                description="Category names, comma-separated (items under them count too); empty for any"
+                value={categories}
+                onChange={(e) => setCategories(e.currentTarget.value)}
               />
             ) : null}
             {buyget ? (
@@ -250,8 +275,24 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
                 />
                 <NumberInput label="Buy quantity" value={buyMin} onChange={setBuyMin} min={1} max={9999} allowDecimal={false} />
                 <NumberInput label="Get quantity" value={applyTo} onChange={setApplyTo} min={1} max={9999} allowDecimal={false} />
+                <NumberInput
+                  label="Times per cart"
+                  description="How often one cart may earn it"
+                  value={times}
+                  onChange={setTimes}
+                  min={1}
+                  max={1000}
+                  allowDecimal={false}
+                />
               </>
             ) : null}
+            <TextInput
+              label="Spend budget"
+              description="Most it may give away in all, in the currency; empty for no budget"
+              value={budget}
+              onChange={(e) => setBudget(e.currentTarget.value)}
+              inputMode="decimal"
+            />
             <NumberInput
               label="Usage limit"
               description="Empty for no limit"

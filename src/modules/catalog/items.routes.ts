@@ -51,6 +51,8 @@ const itemIdParams = z.object({ item_id: z.string().min(1).max(255) });
 export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const read = { auth: { kind: 'tenant', permission: 'catalog:read' } } as const;
+  // The key-scoped reads are a storefront's catalog pages: site keys (pk_live_) may call them from their origins.
+  const shopRead = { auth: { kind: 'tenant', permission: 'catalog:read', publishable: true } } as const;
   const write = (action: string) =>
     ({ auth: { kind: 'tenant', permission: 'catalog:write' }, audit: { action, resourceType: 'item' } }) as const;
 
@@ -180,7 +182,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
         querystring: s.itemListQuery,
         response: { 200: s.itemListResponse, ...errorResponses },
       },
-      config: read,
+      config: shopRead,
     },
     async (request) => listHandler(tenantContext(request), request.query),
   );
@@ -257,7 +259,7 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
         params: itemIdParams,
         response: { 200: s.itemResponse, ...errorResponses },
       },
-      config: read,
+      config: shopRead,
     },
     async (request) => toItem(await deps.items.get(tenantContext(request), request.params.item_id, 'item_id')),
   );

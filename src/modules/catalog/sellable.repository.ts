@@ -12,6 +12,8 @@ export interface SellableItem {
   sellable: boolean;
   /** Units left when the item tracks stock; null when it does not. */
   stock: number | null;
+  /** The item's category as the store gave it (path or name); null when it has none. */
+  categoryPath: string | null;
 }
 
 /** Reads and stock moves of items for commerce (carts and checkout). Always by tenant, inside the caller's unit of work. */
@@ -27,13 +29,31 @@ export function createSellableRepository() {
         currency: string | null;
         sellable: boolean;
         stock: number | null;
+        categoryPath: string | null;
       }>(
         q,
         sql`SELECT item_id AS "itemId", name, COALESCE(sale_price_minor, price_minor)::text AS price, currency, stock,
+                   category_path AS "categoryPath",
                    (is_active AND availability NOT IN ('out_of_stock', 'discontinued') AND COALESCE(stock, 1) > 0) AS sellable
             FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(itemIds)}::text[])`,
       );
       return rows.map((r) => ({ ...r, priceMinor: r.price === null ? null : BigInt(r.price) }));
+    },
+
+    /**
+     * Locks the items' rows for the caller's transaction, in id order (concurrent callers cannot deadlock), and
+     * answers each tracked item's stock (untracked items are absent). Held until the transaction ends: what a
+     * caller decides from these numbers (a reservation, a sale) cannot be raced by another that locks them too.
+     */
+    async lockStock(q: Q, tenantId: string, itemIds: readonly string[]): Promise<Map<string, number>> {
+      if (itemIds.length === 0) return new Map();
+      const sorted = [...new Set(itemIds)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const rows = await queryRows<{ itemId: string; stock: number | null }>(
+        q,
+        sql`SELECT item_id AS "itemId", stock FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(sorted)}::text[])
+            ORDER BY item_id FOR UPDATE`,
+      );
+      return new Map(rows.filter((r) => r.stock !== null).map((r) => [r.itemId, r.stock!]));
     },
 
     /**

@@ -126,10 +126,13 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         currency: b.currency ?? null,
         kind: b.kind,
         targetItemIds: b.target_item_ids ? [...new Set(b.target_item_ids)] : null,
+        targetCategories: b.target_categories ? [...new Set(b.target_categories)] : null,
         buyItemIds: b.buy_item_ids ? [...new Set(b.buy_item_ids)] : null,
         buyMinQuantity: b.buy_rules_min_quantity ?? null,
         applyToQuantity: b.apply_to_quantity ?? null,
+        maxApplications: b.max_applications ?? 1,
         usageLimit: b.usage_limit ?? null,
+        budgetMinor: b.budget === undefined ? null : BigInt(b.budget),
         startsAt: b.starts_at ? new Date(b.starts_at) : null,
         endsAt: b.ends_at ? new Date(b.ends_at) : null,
       });

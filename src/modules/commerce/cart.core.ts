@@ -140,11 +140,15 @@ export interface PromotionRow {
   currency: string | null;
   kind: 'standard' | 'buyget';
   targetItemIds: string[] | null;
+  targetCategories: string[] | null;
   buyItemIds: string[] | null;
   buyMinQuantity: number | null;
   applyToQuantity: number | null;
+  maxApplications: number;
   usageLimit: number | null;
   usageCount: number;
+  budgetMinor: bigint | null;
+  budgetUsedMinor: bigint;
   startsAt: Date | null;
   endsAt: Date | null;
   active: boolean;
@@ -156,6 +160,9 @@ export function promotionRefusal(p: PromotionRow, currency: string, now: Date): 
   if (p.startsAt && now < p.startsAt) return 'has not started yet';
   if (p.endsAt && now >= p.endsAt) return 'has expired';
   if (p.usageLimit !== null && p.usageCount >= p.usageLimit) return 'has been used up';
+  if (p.budgetMinor !== null && p.budgetUsedMinor >= p.budgetMinor) return 'has spent its budget';
+  if (p.budgetMinor !== null && p.currency !== currency)
+    return `is budgeted in ${p.currency ?? 'no currency'}, not in the cart's ${currency}`;
   if (p.type === 'fixed' && p.currency !== currency) return `is in ${p.currency ?? 'no currency'}, not in the cart's ${currency}`;
   return null;
 }
@@ -164,8 +171,19 @@ export function promotionRefusal(p: PromotionRow, currency: string, now: Date): 
  * The promotions that apply, as the allocator takes them: buyget first (as Medusa sorts them), then automatic
  * ones, then codes in the order applied.
  */
-export function applicablePromotions(rows: readonly PromotionRow[], currency: string, now: Date): AllocatablePromotion[] {
+export function applicablePromotions(
+  rows: readonly PromotionRow[],
+  currency: string,
+  now: Date,
+  categoryOf: ReadonlyMap<string, string | null> = new Map(),
+): AllocatablePromotion[] {
   const rank = (p: PromotionRow) => (p.kind === 'buyget' ? 0 : p.automatic ? 1 : 2);
+  // A category rule becomes a target rule on the cart's items in those categories (both rules: items in both).
+  const targets = (p: PromotionRow): string[] | null => {
+    if (!p.targetCategories) return p.targetItemIds;
+    const inCategory = [...categoryOf].filter(([, c]) => inCategories(c, p.targetCategories!)).map(([id]) => id);
+    return p.targetItemIds ? inCategory.filter((id) => p.targetItemIds!.includes(id)) : inCategory;
+  };
   return [...rows]
     .filter((p) => promotionRefusal(p, currency, now) === null)
     .sort((a, b) => rank(a) - rank(b))
@@ -175,12 +193,36 @@ export function applicablePromotions(rows: readonly PromotionRow[], currency: st
       target: p.target,
       value: p.value,
       allocation: p.allocation,
-      targetItemIds: p.targetItemIds,
+      targetItemIds: targets(p),
       buyget:
         p.kind === 'buyget'
-          ? { buyItemIds: p.buyItemIds, buyMinQuantity: p.buyMinQuantity ?? 0, applyToQuantity: p.applyToQuantity ?? 0 }
+          ? {
+              buyItemIds: p.buyItemIds,
+              buyMinQuantity: p.buyMinQuantity ?? 0,
+              applyToQuantity: p.applyToQuantity ?? 0,
+              maxApplications: p.maxApplications,
+            }
           : null,
     }));
+}
+
+/**
+ * Whether an item's category path is one of `categories` or lies under one ("Home > Lighting" is under "Home"),
+ * compared case-insensitively with single spaces; separators `>` and `/`.
+ */
+export function inCategories(path: string | null, categories: readonly string[]): boolean {
+  if (!path) return false;
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/\s*([>/])\s*/g, '$1')
+      .replace(/\s+/g, ' ')
+      .trim();
+  const p = norm(path);
+  return categories.some((c) => {
+    const n = norm(c);
+    return p === n || p.startsWith(`${n}>`) || p.startsWith(`${n}/`);
+  });
 }
 
 export interface TaxRegion {

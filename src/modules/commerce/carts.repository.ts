@@ -190,10 +190,17 @@ export function createCartsRepository() {
     /** Automatic promotions and those with the given codes (upper-cased). */
     promotionsFor: async (q: Q, tenantId: string, codes: readonly string[]) =>
       (
-        await queryRows<Omit<PromotionRow, 'value'> & { value: string }>(
+        await queryRows<
+          Omit<PromotionRow, 'value' | 'budgetMinor' | 'budgetUsedMinor'> & {
+            value: string;
+            budgetMinor: string | null;
+            budgetUsedMinor: string;
+          }
+        >(
           q,
-          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds",
-  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", usage_limit AS "usageLimit",
+          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds", target_categories AS "targetCategories",
+  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", usage_limit AS "usageLimit",
+                     budget_minor::text AS "budgetMinor", budget_used_minor::text AS "budgetUsedMinor",
                      usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active
               FROM promotions WHERE tenant_id = ${tenantId} AND (automatic OR code = ANY(${arrayParam(codes)}::text[]))
               ORDER BY created_at, id`,
@@ -201,6 +208,8 @@ export function createCartsRepository() {
       ).map((r) => ({
         ...r,
         value: BigInt(r.value),
+        budgetMinor: r.budgetMinor === null ? null : BigInt(r.budgetMinor),
+        budgetUsedMinor: BigInt(r.budgetUsedMinor),
         startsAt: r.startsAt ? new Date(r.startsAt) : null,
         endsAt: r.endsAt ? new Date(r.endsAt) : null,
       })),

@@ -1,21 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { errorResponses, tenantContext } from '../../platform/index.ts';
+import { errorResponses, tenantContext, validation } from '../../platform/index.ts';
 import { toCartResponse } from './commerce.mappers.ts';
 import * as s from './commerce.schemas.ts';
-import type { CartRef, CartsService } from './carts.service.ts';
+import type { CartsService } from './carts.service.ts';
+import { mismatch, type ShopperAccess } from './shopper.access.ts';
 
-const refOf = (b: { cart_id?: string | undefined; user_id?: string | undefined; anonymous_id?: string | undefined }): CartRef => ({
-  cartId: b.cart_id,
-  userId: b.user_id,
-  anonymousId: b.anonymous_id,
-});
-
-/** Seed 000's cart calls and the rest of the storefront cart API (storefront keys: scope commerce:write). */
-export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsService }): Promise<void> {
+/**
+ * Seed 000's cart calls and the rest of the storefront cart API. A merchant's server (secret key, commerce:write)
+ * names any shopper; a page (publishable site key, commerce:shop) acts only for its shopper token's shopper.
+ */
+export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsService; access: ShopperAccess }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const config = { auth: { kind: 'tenant', permission: 'commerce:write' } } as const;
+  const config = { auth: { kind: 'tenant', permission: 'commerce:shop', publishable: true } } as const;
   const ok = { 200: s.cartResponse, ...errorResponses };
+  const refOf = deps.access.cartRef;
 
   r.get(
     '/api/v1/cart',
@@ -29,8 +28,9 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
       config,
     },
     async (request) => {
-      const ref = refOf(request.query);
-      return toCartResponse(await deps.carts.get(tenantContext(request), ref), ref);
+      const ctx = tenantContext(request);
+      const ref = await refOf(request, ctx, request.query);
+      return toCartResponse(await deps.carts.get(ctx, ref), ref);
     },
   );
 
@@ -68,7 +68,8 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
     },
     async (request, reply) => {
       const b = request.body;
-      const view = await deps.carts.addItem(tenantContext(request), refOf(b), {
+      const ctx = tenantContext(request);
+      const view = await deps.carts.addItem(ctx, await refOf(request, ctx, b), {
         itemId: (b.item_id ?? b.product_id)!,
         quantity: b.quantity,
         currency: b.currency,
@@ -83,10 +84,11 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
       schema: { tags: ['commerce'], summary: "Set a cart line's quantity", params: s.lineParams, body: s.updateLineBody, response: ok },
       config,
     },
-    async (request) =>
-      toCartResponse(
-        await deps.carts.updateLine(tenantContext(request), refOf(request.body), request.params.line_id, request.body.quantity),
-      ),
+    async (request) => {
+      const ctx = tenantContext(request);
+      const ref = await refOf(request, ctx, request.body);
+      return toCartResponse(await deps.carts.updateLine(ctx, ref, request.params.line_id, request.body.quantity));
+    },
   );
 
   r.delete(
@@ -95,7 +97,10 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
       schema: { tags: ['commerce'], summary: 'Remove a line from the cart', params: s.lineParams, querystring: s.cartQuery, response: ok },
       config,
     },
-    async (request) => toCartResponse(await deps.carts.removeLine(tenantContext(request), refOf(request.query), request.params.line_id)),
+    async (request) => {
+      const ctx = tenantContext(request);
+      return toCartResponse(await deps.carts.removeLine(ctx, await refOf(request, ctx, request.query), request.params.line_id));
+    },
   );
 
   r.post(
@@ -110,8 +115,29 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
       config,
     },
     async (request) => {
-      const { anonymous_id, user_id } = request.body;
-      return toCartResponse(await deps.carts.merge(tenantContext(request), anonymous_id, user_id), { userId: user_id });
+      const ctx = tenantContext(request);
+      const b = request.body;
+      const claims = await deps.access.claims(request, ctx);
+      let userId = b.user_id;
+      let anonymousId = b.anonymous_id;
+      if (claims) {
+        // A page proves both sides: the customer (its token, minted by the merchant's server) and the visitor it was.
+        if (claims.kind !== 'customer' || (userId !== undefined && userId !== claims.id)) throw mismatch();
+        if (!b.anonymous_token)
+          throw validation('ANONYMOUS_TOKEN_REQUIRED', "Send the visitor's anonymous shopper token as anonymous_token.", [
+            { field: 'anonymous_token', message: 'is required with a shopper token' },
+          ]);
+        const visitor = await deps.access.verify(ctx, b.anonymous_token);
+        if (visitor.kind !== 'anonymous' || (anonymousId !== undefined && anonymousId !== visitor.id)) throw mismatch();
+        userId = claims.id;
+        anonymousId = visitor.id;
+      }
+      if (!userId || !anonymousId)
+        throw validation('MERGE_REF_REQUIRED', 'Send anonymous_id and user_id.', [
+          ...(userId ? [] : [{ field: 'user_id', message: 'is required' }]),
+          ...(anonymousId ? [] : [{ field: 'anonymous_id', message: 'is required' }]),
+        ]);
+      return toCartResponse(await deps.carts.merge(ctx, anonymousId, userId), { userId });
     },
   );
 
@@ -121,7 +147,10 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
       schema: { tags: ['commerce'], summary: 'Apply a promotion code to the cart', body: s.promotionCodeBody, response: ok },
       config,
     },
-    async (request) => toCartResponse(await deps.carts.applyCode(tenantContext(request), refOf(request.body), request.body.code)),
+    async (request) => {
+      const ctx = tenantContext(request);
+      return toCartResponse(await deps.carts.applyCode(ctx, await refOf(request, ctx, request.body), request.body.code));
+    },
   );
 
   r.delete(
@@ -136,7 +165,49 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
       },
       config,
     },
-    async (request) => toCartResponse(await deps.carts.removeCode(tenantContext(request), refOf(request.query), request.params.code)),
+    async (request) => {
+      const ctx = tenantContext(request);
+      return toCartResponse(await deps.carts.removeCode(ctx, await refOf(request, ctx, request.query), request.params.code));
+    },
+  );
+
+  r.post(
+    '/api/v1/cart/reservation',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: "Checkout start: hold the cart's units for a while (default 15 min) so no other cart buys them; again renews",
+        body: s.reserveBody,
+        response: { 200: s.reservationResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const held = await deps.carts.reserve(ctx, await refOf(request, ctx, request.body), request.body.ttl_seconds);
+      return {
+        cart_id: held.cartId,
+        expires_at: held.expiresAt.toISOString(),
+        items: held.lines.map((l) => ({ item_id: l.itemId, quantity: l.quantity })),
+      };
+    },
+  );
+
+  r.delete(
+    '/api/v1/cart/reservation',
+    {
+      schema: {
+        tags: ['commerce'],
+        summary: "Checkout abandoned: the cart's held units go back on sale at once",
+        querystring: s.cartQuery,
+        response: { 200: s.releaseResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      return { released: await deps.carts.release(ctx, await refOf(request, ctx, request.query)) };
+    },
   );
 
   r.post(
@@ -147,8 +218,9 @@ export async function cartRoutes(app: FastifyInstance, deps: { carts: CartsServi
     },
     async (request) => {
       const b = request.body;
+      const ctx = tenantContext(request);
       return toCartResponse(
-        await deps.carts.setShipping(tenantContext(request), refOf(b), {
+        await deps.carts.setShipping(ctx, await refOf(request, ctx, b), {
           optionId: b.shipping_option_id,
           address: b.shipping_address ?? null,
           email: b.email ?? null,

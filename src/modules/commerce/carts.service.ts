@@ -15,6 +15,7 @@ import {
   unsellableReason,
 } from './cart.core.ts';
 import type { CartRow, CartsRepository, Shopper } from './carts.repository.ts';
+import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository, ShippingOption } from './settings.repository.ts';
 import type { CartTotals } from './totals.core.ts';
 
@@ -23,6 +24,14 @@ export interface CartRef {
   cartId?: string | undefined;
   userId?: string | undefined;
   anonymousId?: string | undefined;
+  /** The shopper a shopper token binds the call to (null: a trusted caller acting for whoever it names). */
+  owner: Shopper | null;
+}
+
+/** Whether `cart` is `owner`'s: their customer cart, or their anonymous cart not yet adopted by a customer. */
+export function ownsCart(owner: Shopper, cart: Pick<CartRow, 'userId' | 'anonymousId'>): boolean {
+  if (owner.userId) return cart.userId === owner.userId;
+  return !!owner.anonymousId && cart.userId === null && cart.anonymousId === owner.anonymousId;
 }
 
 export interface CartView {
@@ -44,6 +53,7 @@ export interface CartsServiceDeps {
   settings: SettingsRepository;
   catalog: SellableRepository;
   identity: Pick<IdentityApi, 'resolveMany'>;
+  reservations: ReservationsRepository;
   clock: () => Date;
 }
 
@@ -52,9 +62,29 @@ const CART_NOT_FOUND = () => notFound('CART_NOT_FOUND', 'The cart');
 export function createCartsService(deps: CartsServiceDeps) {
   const { db, repo } = deps;
 
-  async function catalogMap(q: Q, tenantId: string, itemIds: readonly string[]): Promise<Map<string, CatalogItemNow>> {
-    const items = await deps.catalog.sellableItems(q, tenantId, itemIds);
-    return new Map(items.map((i) => [i.itemId, i]));
+  /**
+   * The items as `cartId`'s shopper may buy them now: tracked stock less what other carts' unexpired reservations
+   * hold (null cart: a shopper who has none yet, so every reservation is another's). Units held for others are not
+   * for sale; an item wholly held reads as out of stock.
+   */
+  async function catalogMap(
+    q: Q,
+    tenantId: string,
+    itemIds: readonly string[],
+    cartId: string | null,
+  ): Promise<Map<string, CatalogItemNow>> {
+    const [items, held] = await Promise.all([
+      deps.catalog.sellableItems(q, tenantId, itemIds),
+      deps.reservations.heldByOthers(q, tenantId, cartId, itemIds, deps.clock()),
+    ]);
+    return new Map(
+      items.map((i) => {
+        const h = held.get(i.itemId) ?? 0;
+        if (i.stock === null || h === 0) return [i.itemId, i];
+        const left = Math.max(0, i.stock - h);
+        return [i.itemId, { ...i, stock: left, sellable: i.sellable && left > 0 }];
+      }),
+    );
   }
 
   /** Prices the cart as stored now (no refresh). */
@@ -62,7 +92,19 @@ export function createCartsService(deps: CartsServiceDeps) {
     const settings = await deps.settings.get(q, tenantId);
     const promotionRows = await repo.promotionsFor(q, tenantId, cart.promotionCodes);
     const now = deps.clock();
-    const promos = applicablePromotions(promotionRows, cart.currency, now);
+    // Category rules need the lines' categories: read only when a promotion has one.
+    const categoryOf = promotionRows.some((p) => p.targetCategories)
+      ? new Map(
+          (
+            await deps.catalog.sellableItems(
+              q,
+              tenantId,
+              lines.map((l) => l.itemId),
+            )
+          ).map((i) => [i.itemId, i.categoryPath]),
+        )
+      : undefined;
+    const promos = applicablePromotions(promotionRows, cart.currency, now, categoryOf);
     const refusedCodes = cart.promotionCodes.flatMap((code) => {
       const p = promotionRows.find((r) => r.code === code);
       const reason = p ? promotionRefusal(p, cart.currency, now) : 'does not exist';
@@ -92,6 +134,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       q,
       tenantId,
       lines.map((l) => l.itemId),
+      cart.id,
     );
     const { updates, notices } = refreshLines(lines, catalog, cart.currency, (m) => formatMoneyDisplay(m, cart.currency));
     if (updates.length) await repo.updateLines(q, tenantId, updates);
@@ -110,7 +153,8 @@ export function createCartsService(deps: CartsServiceDeps) {
   async function activeCart(q: Q, tenantId: string, ref: CartRef): Promise<CartRow | null> {
     if (ref.cartId) {
       const cart = await repo.lockCart(q, tenantId, ref.cartId);
-      if (!cart) throw CART_NOT_FOUND();
+      // Another shopper's cart answers like an unknown one.
+      if (!cart || (ref.owner && !ownsCart(ref.owner, cart))) throw CART_NOT_FOUND();
       if (cart.status !== 'active')
         throw conflict('CART_NOT_ACTIVE', `This cart is ${cart.status}: start a new cart (send the shopper's user_id or anonymous_id).`);
       return cart;
@@ -155,7 +199,7 @@ export function createCartsService(deps: CartsServiceDeps) {
         cart = await repo.findActive(db, ctx.tenantId, shopper);
         if (!cart) return null;
       }
-      if (!cart) throw CART_NOT_FOUND();
+      if (!cart || (ref.owner && !ownsCart(ref.owner, cart))) throw CART_NOT_FOUND();
       return refreshed(db, ctx.tenantId, cart);
     },
 
@@ -170,9 +214,9 @@ export function createCartsService(deps: CartsServiceDeps) {
       input: { itemId: string; quantity: number; currency?: string | undefined },
     ): Promise<CartView> {
       return db.transaction(async (tx) => {
-        const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId]);
-        const item = catalog.get(input.itemId);
         let cart = await activeCart(tx, ctx.tenantId, ref);
+        const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId], cart?.id ?? null);
+        const item = catalog.get(input.itemId);
         const currency = cart?.currency ?? input.currency ?? item?.currency?.toUpperCase();
         if (!item) throw notFound('ITEM_NOT_FOUND', `Item "${input.itemId.slice(0, 100)}"`);
         if (!currency) throw validation('CURRENCY_REQUIRED', 'This item has no currency: send currency.');
@@ -216,7 +260,7 @@ export function createCartsService(deps: CartsServiceDeps) {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const line = (await repo.lines(tx, ctx.tenantId, cart.id)).find((l) => l.id === lineId);
         if (!line) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
-        checkQuantity(quantity, (await catalogMap(tx, ctx.tenantId, [line.itemId])).get(line.itemId));
+        checkQuantity(quantity, (await catalogMap(tx, ctx.tenantId, [line.itemId], cart.id)).get(line.itemId));
         await repo.setQuantity(tx, ctx.tenantId, cart.id, lineId, quantity);
         return refreshed(tx, ctx.tenantId, cart);
       });
@@ -306,6 +350,54 @@ export function createCartsService(deps: CartsServiceDeps) {
           throw notFound('SHIPPING_OPTION_NOT_FOUND', `Shipping option "${input.optionId.slice(0, 100)}" in ${cart.currency}`);
         await repo.setShipping(tx, ctx.tenantId, cart.id, input.optionId, input.address, input.email);
         return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+      });
+    },
+
+    /**
+     * Checkout start (Saleor's reservations): holds the cart's counted units for `ttlSeconds` so no other cart can
+     * buy them meanwhile; calling again renews the hold for the cart as it is now. The items' rows are locked
+     * while deciding, so two carts racing for the last unit cannot both hold it: the second gets
+     * INSUFFICIENT_STOCK. Answers the held lines and until when.
+     */
+    async reserve(
+      ctx: TenantContext,
+      ref: CartRef,
+      ttlSeconds: number,
+    ): Promise<{ cartId: string; expiresAt: Date; lines: { itemId: string; quantity: number }[] }> {
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        const lines = (await repo.lines(tx, ctx.tenantId, cart.id)).filter((l) => l.available);
+        if (lines.length === 0) throw conflict('CART_EMPTY', 'The cart is empty: there is nothing to reserve.');
+        const ids = lines.map((l) => l.itemId);
+        const stock = await deps.catalog.lockStock(tx, ctx.tenantId, ids);
+        const now = deps.clock();
+        const held = await deps.reservations.heldByOthers(tx, ctx.tenantId, cart.id, ids, now);
+        const short = lines.filter((l) => stock.has(l.itemId) && stock.get(l.itemId)! - (held.get(l.itemId) ?? 0) < l.quantity);
+        if (short.length)
+          throw new AppError(
+            'conflict',
+            'INSUFFICIENT_STOCK',
+            `Not enough stock left to hold for ${short.map((l) => l.name.slice(0, 100)).join(', ')}: others hold or bought the rest.`,
+            {
+              details: short.map((l) => ({
+                field: l.itemId,
+                message: `at most ${Math.max(0, stock.get(l.itemId)! - (held.get(l.itemId) ?? 0))} available`,
+              })),
+            },
+          );
+        // Untracked items need no hold.
+        const holds = lines.filter((l) => stock.has(l.itemId)).map((l) => ({ itemId: l.itemId, quantity: l.quantity }));
+        const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+        await deps.reservations.reserve(tx, ctx.tenantId, cart.id, holds, expiresAt, now);
+        return { cartId: cart.id, expiresAt, lines: holds };
+      });
+    },
+
+    /** Checkout abandoned: the cart's held units go back on sale at once. Answers how many lines were held. */
+    async release(ctx: TenantContext, ref: CartRef): Promise<number> {
+      return db.transaction(async (tx) => {
+        const cart = await mustActive(tx, ctx.tenantId, ref);
+        return deps.reservations.release(tx, ctx.tenantId, cart.id);
       });
     },
 

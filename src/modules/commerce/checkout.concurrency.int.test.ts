@@ -122,4 +122,63 @@ describe('checkout under concurrency', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toContain('used up');
   }, 120_000);
+
+  it('a promotion with a spend budget of 1,000 (100 off each) under 50 concurrent checkouts gives exactly 1,000', async () => {
+    const promo = await t.request('POST', '/api/v1/promotions', {
+      token: owner,
+      body: { code: 'SPEND', type: 'fixed', target: 'order', value: 100, currency: 'USD', budget: 1000 },
+    });
+    expect(promo.status, JSON.stringify(promo.body)).toBe(201);
+    const carts: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const c = (await add(`spend-${i}`, 'promo')).body;
+      await t.request('POST', '/api/v1/cart/promotions', { token: key, body: { cart_id: c.id, code: 'SPEND' } });
+      carts.push(c.id);
+    }
+    const answers = await Promise.all(carts.map((id) => complete(id)));
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(10);
+    const lost = answers.filter((a) => a.status !== 201);
+    expect(lost).toHaveLength(40);
+    expect(lost.every((a) => a.body.error.code === 'PROMOTION_USED_UP')).toBe(true);
+    const list = await t.request('GET', '/api/v1/promotions', { token: owner });
+    expect(list.body.data.find((p: any) => p.code === 'SPEND')).toMatchObject({ budget: 1000, budget_used: 1000, usage_count: 10 });
+    const loser = carts[answers.findIndex((a) => a.status !== 201)]!;
+    const read = await t.request('GET', `/api/v1/cart?cart_id=${loser}`, { token: key });
+    expect(read.body.refused_promotions).toEqual([{ code: 'SPEND', reason: 'has spent its budget' }]);
+  }, 120_000);
+
+  it('a declined payment gives the promotion its spend back', async () => {
+    const promo = await t.request('POST', '/api/v1/promotions', {
+      token: owner,
+      body: { code: 'BACK', type: 'percentage', target: 'order', value: 1500, currency: 'USD', budget: 500 },
+    });
+    const c = (await add('declined-spender', 'promo', 2)).body;
+    const applied = await t.request('POST', '/api/v1/cart/promotions', { token: key, body: { cart_id: c.id, code: 'BACK' } });
+    expect(applied.body.discount_total).toBe(300);
+    const r = await t.request('POST', '/api/v1/cart/complete', {
+      token: key,
+      body: { cart_id: c.id, payment_method: 'pm_card_chargeDeclined' },
+    });
+    expect(r.body.error.code).toBe('PAYMENT_FAILED');
+    expect(
+      await count(sql`SELECT budget_used_minor::int AS n FROM promotions WHERE tenant_id = ${tenantId} AND id = ${promo.body.id}`),
+    ).toBe(0);
+    // A budget smaller than the cart's discount refuses the checkout rather than overspending.
+    const small = await t.request('POST', '/api/v1/promotions', {
+      token: owner,
+      body: { code: 'TINY', type: 'fixed', target: 'order', value: 100, currency: 'USD', budget: 50 },
+    });
+    expect(small.status).toBe(201);
+    const d = (await add('tiny-spender', 'promo')).body;
+    await t.request('POST', '/api/v1/cart/promotions', { token: key, body: { cart_id: d.id, code: 'TINY' } });
+    expect((await complete(d.id)).body.error.code).toBe('PROMOTION_USED_UP');
+    // Bad budgets are refused.
+    for (const body of [
+      { code: 'B1', type: 'fixed', target: 'order', value: 1, currency: 'USD', budget: 0 },
+      { code: 'B2', type: 'percentage', target: 'order', value: 1, budget: 10 },
+      { code: 'B3', type: 'fixed', target: 'order', value: 1, currency: 'USD', budget: 1e300 },
+      { code: 'B4', type: 'fixed', target: 'order', value: 1, currency: 'USD', max_applications: 2 },
+    ])
+      expect((await t.request('POST', '/api/v1/promotions', { token: owner, body })).status, JSON.stringify(body)).toBe(400);
+  }, 60_000);
 });

@@ -33,7 +33,50 @@ export const addItemBody = z
   .refine((b) => (b.item_id ?? b.product_id) !== undefined, { message: 'send item_id', path: ['item_id'] });
 export const updateLineBody = z.object({ ...cartRef, quantity }).strict();
 export const lineParams = z.object({ line_id: z.uuid() }).strict();
-export const mergeBody = z.object({ anonymous_id: id, user_id: id }).strict();
+export const reserveBody = z
+  .object({
+    ...cartRef,
+    ttl_seconds: z.number().int().min(60).max(3600).default(900).describe('How long the units are held (default 15 minutes)'),
+  })
+  .strict();
+export const reservationResponse = z.object({
+  cart_id: z.string(),
+  expires_at: z.string(),
+  items: z.array(z.object({ item_id: z.string(), quantity: z.number().int() })).describe('Held units of the items that track stock'),
+});
+export const releaseResponse = z.object({ released: z.number().int().describe('Lines whose hold was dropped') });
+
+const shopperToken = z.string().min(1).max(2000);
+export const mergeBody = z
+  .object({
+    anonymous_id: id.optional().describe("The visitor's anonymous id (servers with commerce:write; a page sends anonymous_token)"),
+    user_id: id.optional().describe("The customer's id (servers; a page's X-Shopper-Token names it)"),
+    anonymous_token: shopperToken
+      .optional()
+      .describe("A page's proof of the visitor it was before sign-in: that visitor's anonymous shopper token"),
+  })
+  .strict();
+
+export const shopperTokenBody = z
+  .object({
+    customer_id: id
+      .optional()
+      .describe("Servers only (secret key, commerce:write): the signed-in customer's id (the store's own). Omit for an anonymous visitor."),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .optional()
+      .describe('Servers only: lifetime of a customer token (default 3600, at most a day)'),
+  })
+  .strict();
+export const shopperTokenResponse = z.object({
+  token: z.string().describe('Send as X-Shopper-Token with the site key on cart, checkout and order-history calls'),
+  shopper_type: z.enum(['customer', 'anonymous']),
+  shopper_id: z.string().describe('The customer id, or the fresh anonymous id the token is bound to'),
+  expires_at: z.string(),
+});
 export const promotionCodeBody = z.object({ ...cartRef, code: z.string().trim().min(1).max(100) }).strict();
 export const promotionCodeParams = z.object({ code: z.string().min(1).max(100) }).strict();
 export const shippingBody = z

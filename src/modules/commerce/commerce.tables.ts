@@ -56,6 +56,25 @@ export const cartItems = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('cart_items_cart_item_key').on(t.tenantId, t.cartId, t.itemId)],
 );
 
+/**
+ * Units held for a cart that started checkout (Saleor's stock reservations): until `expires_at` no other cart can
+ * buy them. Completing the cart turns its reservations into a stock decrement; expired rows count for nothing and
+ * are swept when the item is next reserved.
+ */
+export const stockReservations = pgTable(
+  'stock_reservations',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    cartId: uuid('cart_id').notNull(),
+    /** The catalog's item id (the store's own). */
+    itemId: text('item_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.cartId, t.itemId] }), index('stock_reservations_item_idx').on(t.tenantId, t.itemId)],
+);
+
 /** Orders: created once per cart; totals frozen at completion (Medusa's field names, minor units). */
 export const orders = pgTable(
   'orders',
@@ -146,13 +165,20 @@ export const promotions = pgTable(
     kind: text('kind').notNull().default('standard'),
     /** Target rule: the discount applies only to these catalog items (null: every item). */
     targetItemIds: text('target_item_ids').array(),
+    /** Category rule: only items in these categories (or under them) are discounted (null: any category). */
+    targetCategories: text('target_categories').array(),
     /** Buy rule of a buyget promotion: the items that qualify the cart (null: every item). */
     buyItemIds: text('buy_item_ids').array(),
     /** buyget: units of buy-rule items the cart must hold, and units of target items then discounted. */
     buyMinQuantity: integer('buy_min_quantity'),
     applyToQuantity: integer('apply_to_quantity'),
+    /** buyget: how many times one cart may earn it (each time needs its own qualifying units). */
+    maxApplications: integer('max_applications').notNull().default(1),
     usageLimit: integer('usage_limit'),
     usageCount: integer('usage_count').notNull().default(0),
+    /** Spend budget: the most this promotion may give away in all, minor units of `currency` (null: no cap). */
+    budgetMinor: bigint('budget_minor', { mode: 'bigint' }),
+    budgetUsedMinor: bigint('budget_used_minor', { mode: 'bigint' }).notNull().default(sql`0`),
     startsAt: timestamp('starts_at', { withTimezone: true }),
     endsAt: timestamp('ends_at', { withTimezone: true }),
     active: boolean('active').notNull().default(true),

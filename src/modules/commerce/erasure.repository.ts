@@ -19,10 +19,11 @@ export async function eraseShopper(
     q,
     sql`DELETE FROM carts WHERE tenant_id = ${tenantId} AND status = 'active' AND ${theirs} RETURNING id`,
   );
-  if (open.length)
-    await q.execute(
-      sql`DELETE FROM cart_items WHERE tenant_id = ${tenantId} AND cart_id = ANY(${arrayParam(open.map((c) => c.id))}::uuid[])`,
-    );
+  if (open.length) {
+    const ids = arrayParam(open.map((c) => c.id));
+    await q.execute(sql`DELETE FROM cart_items WHERE tenant_id = ${tenantId} AND cart_id = ANY(${ids}::uuid[])`);
+    await q.execute(sql`DELETE FROM stock_reservations WHERE tenant_id = ${tenantId} AND cart_id = ANY(${ids}::uuid[])`);
+  }
   await q.execute(
     sql`UPDATE carts SET user_id = NULL, anonymous_id = NULL, profile_id = NULL, email = NULL, shipping_address = NULL, updated_at = now()
         WHERE tenant_id = ${tenantId} AND ${theirs}`,

@@ -16,9 +16,13 @@ import { createOrdersRepository } from './orders.repository.ts';
 import { orderRoutes } from './orders.routes.ts';
 import { createOrdersService } from './orders.service.ts';
 import { createPromotionsRepository } from './promotions.repository.ts';
+import { createReservationsRepository } from './reservations.repository.ts';
 import { createSettingsRepository } from './settings.repository.ts';
 import { createStripeGateway } from './stripe.gateway.ts';
 import { eraseShopper } from './erasure.repository.ts';
+import { createShopperAccess } from './shopper.access.ts';
+import { createShopperTokens } from './shopper-tokens.ts';
+import { shopperTokenRoutes } from './shopper-tokens.routes.ts';
 
 export interface CommerceModuleDeps {
   /** The catalog's sellable view and stock moves (catalog's `sellable`). */
@@ -27,17 +31,21 @@ export interface CommerceModuleDeps {
   identity: Pick<IdentityApi, 'resolveMany'>;
   /** The events write door: every paid order enters as purchases, once, in the payment's transaction. */
   events: Pick<IngestService, 'prepare' | 'write'>;
+  /** The server secret each tenant's shopper-token key is derived from (kept in platform settings). */
+  shopperTokenSecret: string;
 }
 
 export function createCommerceModule(platform: PlatformServices, deps: CommerceModuleDeps) {
   const settings = createSettingsRepository();
   const cartsRepo = createCartsRepository();
+  const reservations = createReservationsRepository();
   const carts = createCartsService({
     db: platform.db,
     repo: cartsRepo,
     settings,
     catalog: deps.catalog,
     identity: deps.identity,
+    reservations,
     clock: platform.clock,
   });
   const orders = createOrdersService({
@@ -50,15 +58,19 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
     events: deps.events,
     stripe: createStripeGateway(platform.config.stripeApiUrl),
     secrets: platform.secrets,
+    reservations,
     clock: platform.clock,
   });
   const idempotency = createIdempotency(platform.db, platform.clock);
+  const tokens = createShopperTokens(deps.shopperTokenSecret);
+  const access = createShopperAccess({ tokens, clock: platform.clock });
   return {
     /** Erasure step (identity.onErasure): deletes open carts, redacts the shopper from carts and orders. */
     erasePerson: eraseShopper,
     async routes(app: FastifyInstance): Promise<void> {
-      await cartRoutes(app, { carts });
-      await orderRoutes(app, { orders, idempotency });
+      await shopperTokenRoutes(app, { tokens, clock: platform.clock });
+      await cartRoutes(app, { carts, access });
+      await orderRoutes(app, { orders, idempotency, access });
       await adminRoutes(app, {
         db: platform.db,
         config: platform.config,

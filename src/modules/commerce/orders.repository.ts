@@ -49,6 +49,8 @@ export interface OrderEventRow {
 export interface OrderFilters {
   status?: OrderStatus | undefined;
   userId?: string | undefined;
+  /** An anonymous shopper's orders (guest checkouts). */
+  anonymousId?: string | undefined;
   /** Matches the order id prefix, the customer id or the e-mail (case-insensitive). */
   search?: string | undefined;
   from?: Date | undefined;
@@ -218,6 +220,7 @@ export function createOrdersRepository() {
         sql`SELECT ${ORDER_COLUMNS} FROM orders WHERE tenant_id = ${tenantId}
               ${f.status ? sql`AND status = ${f.status}` : sql``}
               ${f.userId ? sql`AND user_id = ${f.userId}` : sql``}
+              ${f.anonymousId ? sql`AND anonymous_id = ${f.anonymousId} AND user_id IS NULL` : sql``}
               ${search ? sql`AND (id::text LIKE ${search} OR lower(user_id) LIKE ${search} OR lower(email) LIKE ${search})` : sql``}
               ${f.from ? sql`AND created_at >= ${f.from.toISOString()}::timestamptz` : sql``}
               ${f.to ? sql`AND created_at < ${f.to.toISOString()}::timestamptz` : sql``}
@@ -231,25 +234,31 @@ export function createOrdersRepository() {
      * Counts one use of each promotion, all or nothing: the row lock and the `usage_count < usage_limit` guard
      * make concurrent checkouts of a budget of 10 use it exactly 10 times. Answers the ids that had no use left.
      */
-    async consumePromotions(q: Q, tenantId: string, ids: readonly string[]): Promise<string[]> {
-      if (ids.length === 0) return [];
-      const sorted = [...ids].sort();
+    async consumePromotions(q: Q, tenantId: string, uses: readonly { id: string; amount: bigint }[]): Promise<string[]> {
+      if (uses.length === 0) return [];
+      const byId = [...uses].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const sorted = byId.map((u) => u.id);
       await q.execute(
         sql`SELECT id FROM promotions WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(sorted)}::uuid[]) ORDER BY id FOR UPDATE`,
       );
       const used = await queryRows<{ id: string }>(
         q,
-        sql`UPDATE promotions SET usage_count = usage_count + 1
-            WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(sorted)}::uuid[]) AND (usage_limit IS NULL OR usage_count < usage_limit)
-            RETURNING id`,
+        sql`UPDATE promotions p SET usage_count = p.usage_count + 1, budget_used_minor = p.budget_used_minor + w.amount
+            FROM unnest(${arrayParam(sorted)}::uuid[], ${arrayParam(byId.map((u) => u.amount.toString()))}::bigint[]) AS w(id, amount)
+            WHERE p.tenant_id = ${tenantId} AND p.id = w.id AND (p.usage_limit IS NULL OR p.usage_count < p.usage_limit)
+              AND (p.budget_minor IS NULL OR p.budget_used_minor + w.amount <= p.budget_minor)
+            RETURNING p.id`,
       );
       const ok = new Set(used.map((u) => u.id));
       return sorted.filter((id) => !ok.has(id));
     },
 
-    releasePromotions: (q: Q, tenantId: string, ids: readonly string[]) =>
+    /** Gives back one use of each promotion and what it gave to the order (its spend budget), when an order is unwound. */
+    releasePromotions: (q: Q, tenantId: string, uses: readonly { id: string; amount: bigint }[]) =>
       q.execute(
-        sql`UPDATE promotions SET usage_count = GREATEST(usage_count - 1, 0) WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(ids)}::uuid[])`,
+        sql`UPDATE promotions p SET usage_count = GREATEST(p.usage_count - 1, 0), budget_used_minor = GREATEST(p.budget_used_minor - w.amount, 0)
+            FROM unnest(${arrayParam(uses.map((u) => u.id))}::uuid[], ${arrayParam(uses.map((u) => u.amount.toString()))}::bigint[]) AS w(id, amount)
+            WHERE p.tenant_id = ${tenantId} AND p.id = w.id`,
       ),
 
     /** Records a Stripe event once: false when it was already handled (duplicate or concurrent delivery). */

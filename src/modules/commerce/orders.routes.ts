@@ -1,19 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { type Idempotency, errorResponses, idempotencyKeyOf, paginate, tenantContext } from '../../platform/index.ts';
+import { type Idempotency, errorResponses, idempotencyKeyOf, paginate, tenantContext, validation } from '../../platform/index.ts';
 import { toOrderDetail, toOrderSummary } from './commerce.mappers.ts';
 import * as s from './orders.schemas.ts';
 import type { OrdersService } from './orders.service.ts';
+import { mismatch, shopperOf, type ShopperAccess } from './shopper.access.ts';
 
 export interface OrderRouteDeps {
   orders: OrdersService;
   idempotency: Idempotency;
+  access: ShopperAccess;
 }
 
-/** Checkout (storefront keys, commerce:write) and the merchant's orders (orders:read / orders:manage). */
+/**
+ * Checkout and order history (a merchant's server with commerce:write for any shopper; a page's site key with
+ * commerce:shop for its shopper token's shopper) and the merchant's orders (orders:read / orders:manage).
+ */
 export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const storefront = { auth: { kind: 'tenant', permission: 'commerce:write' } } as const;
+  const storefront = { auth: { kind: 'tenant', permission: 'commerce:shop', publishable: true } } as const;
   const read = { auth: { kind: 'tenant', permission: 'orders:read' } } as const;
   const manage = (action: string, sensitive = false) =>
     ({
@@ -35,13 +40,16 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
     },
     async (request, reply) => {
       const ctx = tenantContext(request);
+      const claims = await deps.access.claims(request, ctx);
+      const owner = claims ? shopperOf(claims) : null;
       const answer = await deps.idempotency.run(
         ctx.tenantId,
         idempotencyKeyOf(request),
-        'POST /api/v1/cart/complete',
+        // A shopper's keys are their own: another shopper reusing one is a different request, never a replay of theirs.
+        claims ? `POST /api/v1/cart/complete ${claims.kind}:${claims.id}` : 'POST /api/v1/cart/complete',
         request.body,
         async () => {
-          const { order, created } = await deps.orders.complete(ctx, request.body.cart_id, request.body.payment_method);
+          const { order, created } = await deps.orders.complete(ctx, request.body.cart_id, request.body.payment_method, owner);
           return { status: created ? 201 : 200, body: { type: 'order' as const, created, order: toOrderSummary(order) } };
         },
       );
@@ -62,7 +70,15 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
       config: storefront,
     },
     async (request) => {
-      const rows = await deps.orders.list(tenantContext(request), { userId: request.query.user_id }, { limit: request.query.limit });
+      const ctx = tenantContext(request);
+      const claims = await deps.access.claims(request, ctx);
+      const userId = request.query.user_id;
+      if (claims && userId !== undefined && (claims.kind !== 'customer' || claims.id !== userId)) throw mismatch();
+      if (!claims && userId === undefined)
+        throw validation('CART_REF_REQUIRED', "Name the shopper: send user_id (or the shopper's token).", [
+          { field: 'user_id', message: 'is required' },
+        ]);
+      const rows = await deps.orders.list(ctx, claims ? shopperOf(claims) : { userId }, { limit: request.query.limit });
       return { data: rows.map(toOrderSummary), next_cursor: null };
     },
   );
@@ -165,7 +181,7 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
           await deps.orders.returnItems(
             ctx,
             request.params.id,
-            b.items.map((i) => ({ itemId: i.item_id, quantity: i.quantity })),
+            b.items.map((i) => ({ itemId: i.item_id, quantity: i.quantity, reason: i.reason, restock: i.restock })),
             { restock: b.restock, reason: b.reason },
           );
           return { status: 200, body: toOrderDetail(await deps.orders.get(ctx, request.params.id)) };

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { currencyCode } from '../../platform/schemas.ts';
+import { RETURN_REASONS } from './returns.core.ts';
 
 const amount = z.number().int().describe('Minor units of currency_code');
 
@@ -82,7 +83,10 @@ export const orderListQuery = z
 export const orderListResponse = z.object({ data: z.array(orderSummary), next_cursor: z.string().nullable() });
 export const orderParams = z.object({ id: z.uuid() }).strict();
 export const shopperOrdersQuery = z
-  .object({ user_id: z.string().min(1).max(200), limit: z.coerce.number().int().min(1).max(100).default(20) })
+  .object({
+    user_id: z.string().min(1).max(200).optional().describe("Servers (commerce:write): the customer; a page's shopper token names it"),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
   .strict();
 
 export const refundBody = z
@@ -106,13 +110,15 @@ export const returnBody = z
           .object({
             item_id: z.string().trim().min(1).max(200),
             quantity: z.number().int('must be whole units').min(1, 'must be at least 1').max(9_999),
+            reason: z.enum(RETURN_REASONS).optional().describe('Why these units came back'),
+            restock: z.boolean().optional().describe("Put these units back in stock (default: the return's restock)"),
           })
           .strict(),
       )
       .min(1, 'return at least one item')
       .max(200),
-    restock: z.boolean().default(true).describe('Put the returned units back in stock (default true)'),
-    reason: z.string().max(500).optional(),
+    restock: z.boolean().default(true).describe('Put the returned units back in stock (default true); a line may say otherwise'),
+    reason: z.string().max(500).optional().describe("A note on the whole return (each line's reason code is items[].reason)"),
   })
   .strict();
 
@@ -175,6 +181,12 @@ export const promotionBody = z
       .max(1000)
       .optional()
       .describe('Target rule: only these catalog items are discounted (default: every item)'),
+    target_categories: z
+      .array(z.string().trim().min(1).max(300))
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Category rule: only items in these categories, or under them ("Home" covers "Home > Lighting"), are discounted'),
     buy_item_ids: z
       .array(itemIdField)
       .min(1)
@@ -183,11 +195,35 @@ export const promotionBody = z
       .describe('buyget: the items that qualify the cart (default: every item)'),
     buy_rules_min_quantity: z.number().int().min(1).max(9_999).optional().describe('buyget: units of buy items the cart must hold'),
     apply_to_quantity: z.number().int().min(1).max(9_999).optional().describe('buyget: units of target items then discounted by value'),
+    max_applications: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .optional()
+      .describe('buyget: how many times one cart may earn it, each with its own units (default 1)'),
     usage_limit: z.number().int().min(1).max(1_000_000_000).optional(),
+    budget: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000_000)
+      .optional()
+      .describe(
+        'Spend budget: the most it may give away in all, minor units of currency (needs currency); holds under concurrent checkouts',
+      ),
     starts_at: z.iso.datetime({ offset: true }).optional(),
     ends_at: z.iso.datetime({ offset: true }).optional(),
   })
   .strict()
+  .refine((p) => p.budget === undefined || p.currency !== undefined, {
+    message: 'a spend budget is an amount: give currency',
+    path: ['currency'],
+  })
+  .refine((p) => p.max_applications === undefined || p.kind === 'buyget', {
+    message: 'max_applications is for buyget promotions',
+    path: ['max_applications'],
+  })
   .refine((p) => p.kind !== 'buyget' || (p.buy_rules_min_quantity !== undefined && p.apply_to_quantity !== undefined), {
     message: 'a buyget promotion needs buy_rules_min_quantity and apply_to_quantity',
     path: ['apply_to_quantity'],
@@ -204,6 +240,10 @@ export const promotionBody = z
       path: ['kind'],
     },
   )
+  .refine((p) => p.target !== 'shipping' || p.target_categories === undefined, {
+    message: 'target_categories applies to items or the order, not shipping',
+    path: ['target_categories'],
+  })
   .refine((p) => p.target !== 'shipping' || p.target_item_ids === undefined, {
     message: 'target_item_ids applies to items or the order, not shipping',
     path: ['target_item_ids'],
@@ -223,11 +263,15 @@ export const promotionResponse = z.object({
   currency: z.string().nullable(),
   kind: z.enum(['standard', 'buyget']),
   target_item_ids: z.array(z.string()).nullable(),
+  target_categories: z.array(z.string()).nullable(),
   buy_item_ids: z.array(z.string()).nullable(),
   buy_rules_min_quantity: z.number().int().nullable(),
   apply_to_quantity: z.number().int().nullable(),
+  max_applications: z.number().int(),
   usage_limit: z.number().int().nullable(),
   usage_count: z.number().int(),
+  budget: z.number().int().nullable().describe('Spend budget, minor units of currency (null: none)'),
+  budget_used: z.number().int().describe('What it has given away so far, minor units'),
   starts_at: z.string().nullable(),
   ends_at: z.string().nullable(),
   active: z.boolean(),

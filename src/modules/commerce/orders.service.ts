@@ -1,11 +1,12 @@
 import { type Q, AppError, type Db, type SecretBox, type TenantContext, conflict, notFound, validation } from '../../platform/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import type { IngestService } from '../events/index.ts';
-import type { CartsRepository } from './carts.repository.ts';
-import type { CartsService } from './carts.service.ts';
+import type { CartsRepository, Shopper } from './carts.repository.ts';
+import { type CartsService, ownsCart } from './carts.service.ts';
 import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
+import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
-import { priceReturn, returnedSoFar, type ReturnRequestLine } from './returns.core.ts';
+import { priceReturn, returnedSoFar, type ReturnReason, type ReturnRequestLine } from './returns.core.ts';
 import type { StripeGateway } from './stripe.gateway.ts';
 
 type PendingEvent = Parameters<IngestService['prepare']>[1][number];
@@ -20,6 +21,7 @@ export interface OrdersServiceDeps {
   events: Pick<IngestService, 'prepare' | 'write'>;
   stripe: StripeGateway;
   secrets: SecretBox;
+  reservations: ReservationsRepository;
   clock: () => Date;
 }
 
@@ -94,7 +96,20 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       tenantId,
       items.map((i) => ({ itemId: i.itemId, quantity: i.quantity })),
     );
-    if (order.promotionIds.length) await repo.releasePromotions(q, tenantId, order.promotionIds);
+    if (order.promotionIds.length) {
+      const placed = (await repo.timeline(q, tenantId, order.id)).find((e) => e.type === 'placed');
+      const gave = new Map(
+        ((placed?.detail as { promotions?: { id: string; amount: string }[] } | undefined)?.promotions ?? []).map((p) => [
+          p.id,
+          BigInt(p.amount),
+        ]),
+      );
+      await repo.releasePromotions(
+        q,
+        tenantId,
+        order.promotionIds.map((id) => ({ id, amount: gave.get(id) ?? 0n })),
+      );
+    }
   }
 
   async function recordPayment(tenantId: string, orderId: string, paymentIntentId: string, amount: bigint, via: string): Promise<OrderRow> {
@@ -125,9 +140,16 @@ export function createOrdersService(deps: OrdersServiceDeps) {
      * repriced since the shopper last saw the cart (CART_CHANGED: read it again), INSUFFICIENT_STOCK,
      * PROMOTION_USED_UP, PAYMENT_FAILED (the order is cancelled, stock and promotion given back, the cart open).
      */
-    async complete(ctx: TenantContext, cartId: string, paymentMethod: string): Promise<{ order: OrderRow; created: boolean }> {
-      // Another tenant's cart answers like an unknown one, before anything about this tenant's payments.
-      if (!(await deps.cartsRepo.getCart(db, ctx.tenantId, cartId))) throw notFound('CART_NOT_FOUND', 'The cart');
+    async complete(
+      ctx: TenantContext,
+      cartId: string,
+      paymentMethod: string,
+      owner: Shopper | null,
+    ): Promise<{ order: OrderRow; created: boolean }> {
+      // Another tenant's (or, for a shopper token, another shopper's) cart answers like an unknown one, before
+      // anything about this tenant's payments.
+      const known = await deps.cartsRepo.getCart(db, ctx.tenantId, cartId);
+      if (!known || (owner && !ownsCart(owner, known))) throw notFound('CART_NOT_FOUND', 'The cart');
       const secretKey = await stripeKey(db, ctx.tenantId);
       const placed = await db.transaction(async (tx) => {
         const view = await deps.carts.lockedView(tx, ctx.tenantId, cartId);
@@ -145,7 +167,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         const refused = view.refusedCodes[0];
         if (refused)
           throw conflict(
-            refused.reason === 'has been used up' ? 'PROMOTION_USED_UP' : 'PROMOTION_NOT_APPLICABLE',
+            refused.reason === 'has been used up' || refused.reason === 'has spent its budget'
+              ? 'PROMOTION_USED_UP'
+              : 'PROMOTION_NOT_APPLICABLE',
             `Promotion code "${refused.code}" ${refused.reason}: remove it from the cart and check out again.`,
           );
         const changed = view.notices.filter((n) => n.type !== 'savings_available' && n.type !== 'back_in_stock');
@@ -163,6 +187,19 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           throw conflict('CART_HAS_UNAVAILABLE_ITEMS', 'Some items are no longer available: remove them from the cart first.');
         if (counted.length === 0) throw conflict('CART_EMPTY', 'The cart is empty.');
         if (view.totals.total <= 0n) throw conflict('NOTHING_TO_PAY', 'The cart totals nothing to pay.');
+        // Units other carts hold (reservations) are not for sale: decided under the items' row locks.
+        const wanted = counted.map((l) => l.itemId);
+        const stock = await deps.catalog.lockStock(tx, ctx.tenantId, wanted);
+        const held = await deps.reservations.heldByOthers(tx, ctx.tenantId, cartId, wanted, deps.clock());
+        const heldShort = counted.filter((l) => stock.has(l.itemId) && stock.get(l.itemId)! - (held.get(l.itemId) ?? 0) < l.quantity);
+        if (heldShort.length)
+          throw new AppError(
+            'conflict',
+            'INSUFFICIENT_STOCK',
+            `Not enough stock left for ${heldShort.map((l) => l.name.slice(0, 100)).join(', ')}: the rest is sold or held in other checkouts.`,
+            { details: heldShort.map((l) => ({ field: l.itemId, message: 'not enough stock' })) },
+          );
+        await deps.reservations.release(tx, ctx.tenantId, cartId);
         const shortfall = await deps.catalog.takeStock(
           tx,
           ctx.tenantId,
@@ -172,8 +209,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           throw new AppError('conflict', 'INSUFFICIENT_STOCK', `Not enough stock left for ${shortfall.join(', ').slice(0, 200)}.`, {
             details: shortfall.map((id) => ({ field: id, message: 'not enough stock' })),
           });
-        const promotionIds = view.promotions.filter((p) => p.amount > 0n).map((p) => p.id);
-        const usedUp = await repo.consumePromotions(tx, ctx.tenantId, promotionIds);
+        const uses = view.promotions.filter((p) => p.amount > 0n).map((p) => ({ id: p.id, amount: p.amount }));
+        const promotionIds = uses.map((u) => u.id);
+        const usedUp = await repo.consumePromotions(tx, ctx.tenantId, uses);
         if (usedUp.length)
           throw conflict('PROMOTION_USED_UP', 'A promotion on this cart has just been used up: remove it and check out again.');
         const t = view.totals;
@@ -209,7 +247,13 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           }),
           view.cart.shippingAddress,
         );
-        await repo.addEvent(tx, ctx.tenantId, order.id, { type: 'placed', amountMinor: t.total, actor: ctx.actor.id });
+        await repo.addEvent(tx, ctx.tenantId, order.id, {
+          type: 'placed',
+          amountMinor: t.total,
+          // What each promotion gave: an unwound order gives it back to the promotion's spend budget.
+          detail: uses.length ? { promotions: uses.map((u) => ({ id: u.id, amount: u.amount.toString() })) } : {},
+          actor: ctx.actor.id,
+        });
         await deps.cartsRepo.complete(tx, ctx.tenantId, cartId, order.id);
         return { order, created: true };
       });
@@ -369,9 +413,11 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     async returnItems(
       ctx: TenantContext,
       orderId: string,
-      request: readonly ReturnRequestLine[],
+      request: readonly (ReturnRequestLine & { reason?: ReturnReason | undefined; restock?: boolean | undefined })[],
       opts: { restock: boolean; reason?: string | undefined },
     ): Promise<OrderRow> {
+      // Each line's reason and whether its units go back on the shelf (a damaged unit usually does not).
+      const asked = new Map(request.map((l) => [l.itemId, { reason: l.reason, restock: l.restock ?? opts.restock }]));
       const seen = await repo.getOrder(db, ctx.tenantId, orderId);
       if (!seen) throw ORDER_NOT_FOUND();
       const price = async (q: Q) => {
@@ -399,17 +445,21 @@ export function createOrdersService(deps: OrdersServiceDeps) {
             throw conflict('ORDER_CHANGED', 'Another return of this order was recorded meanwhile: read the order and try again.');
         },
         record: async (tx) => {
+          const restocked = first.lines.filter((l) => asked.get(l.itemId)?.restock);
           await repo.addEvent(tx, ctx.tenantId, orderId, {
             type: 'returned',
             amountMinor: amount,
             detail: {
-              items: first.lines.map((l) => ({ item_id: l.itemId, quantity: l.quantity })),
-              restocked: opts.restock,
+              items: first.lines.map((l) => {
+                const a = asked.get(l.itemId);
+                return { item_id: l.itemId, quantity: l.quantity, ...(a?.reason ? { reason: a.reason } : {}), restocked: !!a?.restock };
+              }),
+              restocked: restocked.length === first.lines.length,
               ...(opts.reason ? { reason: opts.reason } : {}),
             },
             actor: ctx.actor.id,
           });
-          if (opts.restock) await deps.catalog.returnStock(tx, ctx.tenantId, first.lines);
+          if (restocked.length) await deps.catalog.returnStock(tx, ctx.tenantId, restocked);
         },
       };
       if (amount > 0n) return this.refund(ctx, orderId, amount, opts.reason ?? 'return', hooks);

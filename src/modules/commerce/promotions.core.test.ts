@@ -10,7 +10,7 @@ const line = (itemId: string, unitNet: bigint, quantity: number): AllocationLine
 const buyget = (
   id: string,
   value: bigint,
-  rule: { buyItemIds: string[] | null; buyMinQuantity: number; applyToQuantity: number },
+  rule: { buyItemIds: string[] | null; buyMinQuantity: number; applyToQuantity: number; maxApplications?: number },
   targetItemIds: string[] | null,
 ): AllocatablePromotion => ({ id, type: 'percentage', target: 'items', allocation: 'each', value, targetItemIds, buyget: rule });
 
@@ -38,6 +38,48 @@ describe('buy X get Y (Medusa buyget)', () => {
       line('mug', 1500n, 1),
     ]);
     expect(units).toEqual([0, 0, 1]);
+  });
+
+  it('applies more than once per cart when allowed, each time on its own units', () => {
+    const rule = { buyItemIds: ['mug'], buyMinQuantity: 2, applyToQuantity: 1 };
+    // Buy 2 get 1 on 7 mugs: twice (6 units used), the seventh is neither; capped by maxApplications.
+    expect(buyGetUnits({ ...rule, maxApplications: 5 }, ['mug'], [line('mug', 1000n, 7)])).toEqual([2]);
+    expect(buyGetUnits({ ...rule, maxApplications: 1 }, ['mug'], [line('mug', 1000n, 7)])).toEqual([1]);
+    expect(buyGetUnits(rule, ['mug'], [line('mug', 1000n, 7)])).toEqual([1]);
+    const p = buyget('b2g1x', 10_000n, { ...rule, maxApplications: 3 }, ['mug']);
+    expect(allocatePromotions([p], [line('mug', 1000n, 9)], []).byPromotion.get('b2g1x')).toBe(3000n);
+  });
+
+  it('repeated applications never discount a qualifying unit and never exceed the units in the cart', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ id: fc.constantFrom('a', 'b', 'c'), price: fc.bigInt(1n, 10_000n), q: fc.integer({ min: 0, max: 12 }) }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        (ls, buyMin, apply, times) => {
+          const lines = ls.map((l) => line(l.id, l.price, l.q));
+          const units = buyGetUnits(
+            { buyItemIds: ['a'], buyMinQuantity: buyMin, applyToQuantity: apply, maxApplications: times },
+            ['b'],
+            lines,
+          );
+          const got = units.reduce((x, y) => x + y, 0);
+          const buyUnits = lines.filter((l) => l.itemId === 'a').reduce((x, l) => x + l.quantity, 0);
+          // Whole applications only, no more than allowed or than the buy units can pay for.
+          expect(got % apply).toBe(0);
+          expect(got / apply).toBeLessThanOrEqual(Math.min(times, Math.floor(buyUnits / buyMin)));
+          units.forEach((u, i) => {
+            expect(u).toBeLessThanOrEqual(lines[i]!.quantity);
+            if (lines[i]!.itemId !== 'b') expect(u).toBe(0);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('all or nothing: too few target units left after the qualifying ones gives no discount', () => {

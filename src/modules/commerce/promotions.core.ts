@@ -10,7 +10,8 @@
  * - `buyget` (buy X get Y), as Medusa's `getComputedActionsForBuyGet`: once the cart holds `buyMinQuantity`
  *   units of buy-rule items, `applyToQuantity` units of target items get `value` off (a percentage; 10000 =
  *   free). Both sides take the most valuable units first, and a unit counted to qualify is never discounted.
- *   Applied once per cart, all or nothing (too few target units left: no discount). Deliberate deviation:
+ *   Applied once per cart by default, all or nothing (too few target units left: no discount); with
+ *   `maxApplications` n it repeats up to n times on units not yet used (buy 2 get 1 on 6 units: 2 free). Deviation:
  *   Medusa's version always gives the units free; here `value` says how much (10000 is Medusa's behaviour).
  * Promotions apply in the order given (buyget first, as Medusa sorts them); a discount never takes a line below zero.
  */
@@ -31,6 +32,8 @@ export interface AllocatablePromotion {
     readonly buyItemIds: readonly string[] | null;
     readonly buyMinQuantity: number;
     readonly applyToQuantity: number;
+    /** Times one cart may earn it, each with its own qualifying and discounted units (default 1, as Medusa). */
+    readonly maxApplications?: number;
   } | null;
 }
 
@@ -124,7 +127,12 @@ export function allocatePromotions(
  * first, among the units not reserved. All zeros when the cart does not qualify. O(lines log lines).
  */
 export function buyGetUnits(
-  rule: { readonly buyItemIds: readonly string[] | null; readonly buyMinQuantity: number; readonly applyToQuantity: number },
+  rule: {
+    readonly buyItemIds: readonly string[] | null;
+    readonly buyMinQuantity: number;
+    readonly applyToQuantity: number;
+    readonly maxApplications?: number;
+  },
   targetItemIds: readonly string[] | null,
   lines: readonly AllocationLine[],
 ): number[] {
@@ -139,19 +147,32 @@ export function buyGetUnits(
   const counted = lines.map((l, i) => i).filter((i) => lines[i]!.quantity > 0);
   const buys = rule.buyItemIds ? new Set(rule.buyItemIds) : null;
   const targets = targetItemIds ? new Set(targetItemIds) : null;
+  const buyOrder = counted.filter((i) => !buys || buys.has(lines[i]!.itemId)).sort(byValue);
+  const getOrder = counted.filter((i) => !targets || targets.has(lines[i]!.itemId)).sort(byValue);
   const reserved = lines.map(() => 0);
-  let need = rule.buyMinQuantity;
-  for (const i of counted.filter((i) => !buys || buys.has(lines[i]!.itemId)).sort(byValue)) {
-    if (need === 0) break;
-    reserved[i] = Math.min(lines[i]!.quantity, need);
-    need -= reserved[i]!;
+  // Each application takes its own units, never one already counted or discounted; all or nothing per application.
+  for (let k = 0; k < Math.max(1, rule.maxApplications ?? 1); k++) {
+    const r = [...reserved];
+    const g = [...out];
+    const free = (i: number) => lines[i]!.quantity - r[i]! - g[i]!;
+    let need = rule.buyMinQuantity;
+    for (const i of buyOrder) {
+      if (need === 0) break;
+      const take = Math.min(free(i), need);
+      r[i]! += take;
+      need -= take;
+    }
+    if (need > 0) break;
+    let want = rule.applyToQuantity;
+    for (const i of getOrder) {
+      if (want === 0) break;
+      const take = Math.min(free(i), want);
+      g[i]! += take;
+      want -= take;
+    }
+    if (want > 0) break;
+    r.forEach((v, i) => (reserved[i] = v));
+    g.forEach((v, i) => (out[i] = v));
   }
-  if (need > 0) return out;
-  let want = rule.applyToQuantity;
-  for (const i of counted.filter((i) => !targets || targets.has(lines[i]!.itemId)).sort(byValue)) {
-    if (want === 0) break;
-    out[i] = Math.min(lines[i]!.quantity - reserved[i]!, want);
-    want -= out[i]!;
-  }
-  return want > 0 ? lines.map(() => 0) : out;
+  return out;
 }

@@ -15,9 +15,9 @@ beforeAll(async () => {
   const b = await t.createTenant('Other promo store');
   other = { owner: b.ownerToken, key: await b.apiKey(['commerce:write']) };
   await t.modules.catalog.upsertItems(a.tenantId, [
-    { itemId: 'lamp', name: 'Lamp', priceMinor: 5000n, currency: 'USD' },
-    { itemId: 'bulb', name: 'Bulb', priceMinor: 900n, currency: 'USD' },
-    { itemId: 'mug', name: 'Mug', priceMinor: 1200n, currency: 'USD' },
+    { itemId: 'lamp', name: 'Lamp', priceMinor: 5000n, currency: 'USD', category: 'Home > Lighting' },
+    { itemId: 'bulb', name: 'Bulb', priceMinor: 900n, currency: 'USD', category: 'Home > Lighting > Bulbs' },
+    { itemId: 'mug', name: 'Mug', priceMinor: 1200n, currency: 'USD', category: 'Kitchen' },
   ]);
   await t.modules.catalog.upsertItems(b.tenantId, [{ itemId: 'mug', name: 'Their mug', priceMinor: 1200n, currency: 'USD' }]);
 }, 60_000);
@@ -30,6 +30,32 @@ const apply = (user: string, code: string, k = key) =>
   t.request('POST', '/api/v1/cart/promotions', { token: k, body: { user_id: user, code } });
 
 describe('promotion rules', () => {
+  it('a category rule discounts only items in (or under) the category, read when the cart is', async () => {
+    const p = await create({ code: 'LIGHT10', type: 'percentage', target: 'items', value: 1000, target_categories: ['home > LIGHTING'] });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    expect(p.body.target_categories).toEqual(['home > LIGHTING']);
+    await add('cat-1', 'lamp', 1);
+    await add('cat-1', 'bulb', 1);
+    await add('cat-1', 'mug', 1);
+    const r = await apply('cat-1', 'LIGHT10');
+    // 10% of the lamp (5000) and the bulb (900), nothing off the mug.
+    expect(r.body.discount_total).toBe(590);
+    const byItem = Object.fromEntries(r.body.items.map((i: any) => [i.item_id, i.totals.discount_total]));
+    expect(byItem).toEqual({ lamp: 500, bulb: 90, mug: 0 });
+    for (const bad of [{ target_categories: [] }, { target_categories: [''] }, { target_categories: ['x'.repeat(301)] }]) {
+      const b = await create({
+        code: `BAD${Math.random().toString(36).slice(2, 8)}`,
+        type: 'percentage',
+        target: 'items',
+        value: 1,
+        ...bad,
+      });
+      expect(b.status, JSON.stringify(bad)).toBe(400);
+    }
+    const ship = await create({ code: 'SHIPCAT', type: 'percentage', target: 'shipping', value: 1, target_categories: ['Kitchen'] });
+    expect(ship.status).toBe(400);
+  });
+
   it('buy a lamp, get two bulbs at half price: the cart shows the discount on the bulbs', async () => {
     const p = await create({
       code: 'LAMPBULBS',

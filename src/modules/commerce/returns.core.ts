@@ -5,6 +5,10 @@
  * refunded by a return (a refund of the rest does that). No I/O.
  */
 
+/** Why a unit came back (Medusa's return reasons, as a fixed list so reports can count them). */
+export const RETURN_REASONS = ['damaged', 'defective', 'wrong_item', 'not_as_described', 'no_longer_needed', 'other'] as const;
+export type ReturnReason = (typeof RETURN_REASONS)[number];
+
 export interface ReturnableLine {
   readonly itemId: string;
   readonly quantity: number;

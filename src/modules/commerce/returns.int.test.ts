@@ -106,6 +106,38 @@ describe('returns', () => {
     expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
   });
 
+  it("records each line's reason and restocks only the lines that go back on the shelf", async () => {
+    const o = await order('eve', [
+      ['lamp', 2],
+      ['cup', 2],
+    ]);
+    const [lampBefore, cupBefore] = [await stockOf('lamp'), await stockOf('cup')];
+    const r = await ret(o.id, {
+      items: [
+        { item_id: 'lamp', quantity: 1, reason: 'damaged', restock: false },
+        { item_id: 'cup', quantity: 2, reason: 'no_longer_needed' },
+      ],
+      reason: 'box crushed in transit',
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect([await stockOf('lamp'), await stockOf('cup')]).toEqual([lampBefore, cupBefore + 2]);
+    const entry = r.body.timeline.find((e: { type: string }) => e.type === 'returned');
+    expect(entry.detail).toEqual({
+      items: [
+        { item_id: 'lamp', quantity: 1, reason: 'damaged', restocked: false },
+        { item_id: 'cup', quantity: 2, reason: 'no_longer_needed', restocked: true },
+      ],
+      restocked: false,
+      reason: 'box crushed in transit',
+    });
+    // A return that keeps nothing: restock false for the whole return, a line may still put its units back.
+    const two = await ret(o.id, { items: [{ item_id: 'lamp', quantity: 1, reason: 'wrong_item', restock: true }], restock: false });
+    expect(two.status).toBe(200);
+    expect(await stockOf('lamp')).toBe(lampBefore + 1);
+    for (const bad of [{ reason: 'because' }, { reason: '' }, { restock: 'no' }, { reason: 'damaged\u0000' }])
+      expect((await ret(o.id, { items: [{ item_id: 'cup', quantity: 1, ...bad }] })).status, JSON.stringify(bad)).toBe(400);
+  });
+
   it("refuses bad input, an unknown item and another tenant's order, changing nothing", async () => {
     const o = await order('dan', [['cup', 1]]);
     for (const body of [

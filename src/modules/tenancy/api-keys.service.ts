@@ -5,6 +5,7 @@ import {
   type TenantContext,
   normalizeOrigin,
   notFound,
+  PUBLISHABLE_DEFAULT_SCOPES,
   PUBLISHABLE_SCOPES,
   randomToken,
   requirePermission,
@@ -60,7 +61,7 @@ function keyShape(input: CreateApiKeyInput): Pick<ApiKeyRow, 'kind' | 'scopes' |
       );
     return { kind, scopes: [...new Set(input.scopes)], allowedOrigins: [], rateLimitPerMinute: input.rateLimitPerMinute ?? null };
   }
-  const scopes = input.scopes ? [...new Set(input.scopes)] : [...PUBLISHABLE_SCOPES];
+  const scopes = input.scopes ? [...new Set(input.scopes)] : [...PUBLISHABLE_DEFAULT_SCOPES];
   const bad = scopes.find((s) => !(PUBLISHABLE_SCOPES as readonly string[]).includes(s));
   if (bad)
     throw invalid(

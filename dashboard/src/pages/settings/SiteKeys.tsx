@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Code, Group, Modal, Stack, Table, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Code, Group, Modal, Stack, Table, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, get } from '../../api/client.ts';
 import type { ApiKey, CreatedApiKey } from '../../api/types.ts';
@@ -37,12 +37,21 @@ export function SiteKeys() {
   const keys = usePublishableKeys();
   const [name, setName] = useState('Storefront');
   const [origins, setOrigins] = useState('');
+  const [shop, setShop] = useState(false);
   const [shown, setShown] = useState<CreatedApiKey | null>(null);
   const [editing, setEditing] = useState<{ id: string; text: string } | null>(null);
   const invalidate = () => void qc.invalidateQueries({ queryKey: ['api-keys'] });
   const create = useMutation({
     mutationFn: () =>
-      api<CreatedApiKey>('POST', '/api/v1/api-keys', { body: { name, kind: 'publishable', allowed_origins: lines(origins) } }),
+      api<CreatedApiKey>('POST', '/api/v1/api-keys', {
+        body: {
+          name,
+          kind: 'publishable',
+          allowed_origins: lines(origins),
+          // Shopping is opted in: the key then also reaches carts and checkout, each call bound to a signed shopper token.
+          ...(shop ? { scopes: ['interactions:write', 'recommendations:read', 'catalog:read', 'commerce:shop'] } : {}),
+        },
+      }),
     onSuccess: (k) => {
       setShown(k);
       setOrigins('');
@@ -69,8 +78,9 @@ export function SiteKeys() {
     <Stack>
       <Text size="sm" maw={720}>
         A site key (<Code>pk_live_…</Code>) is safe to put in your pages: it can only send events and ask for recommendations, similar
-        items, search and the newsfeed, only from the sites you list, within its own rate limit. Keep secret keys (<Code>sk_live_…</Code>)
-        on your servers: Loupe refuses them from other sites’ pages.
+        items, search and the newsfeed (and, when you allow it, carts and checkout for the one shopper a signed token names), only from the
+        sites you list, within its own rate limit. Keep secret keys (<Code>sk_live_…</Code>) on your servers: Loupe refuses them from other
+        sites’ pages.
       </Text>
       <form
         onSubmit={(e) => {
@@ -91,6 +101,12 @@ export function SiteKeys() {
             autosize
             minRows={2}
             required
+          />
+          <Checkbox
+            label="Carts and checkout"
+            description="For a storefront: carts, checkout and order history, each call bound to a shopper token your server or Loupe signs."
+            checked={shop}
+            onChange={(e) => setShop(e.currentTarget.checked)}
           />
           {create.error && (
             <Alert color="red" role="alert">
