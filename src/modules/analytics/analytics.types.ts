@@ -13,7 +13,6 @@ export type AnalyticsEventsPort = Pick<
   | 'sessionRevenue'
   | 'listSessions'
   | 'pageMeasures'
-  | 'funnel'
   | 'cartMeasures'
   | 'cartRevenue'
   | 'cartProducts'
@@ -22,7 +21,7 @@ export type AnalyticsEventsPort = Pick<
   | 'session'
   | 'timeline'
 > &
-  Pick<AnalyticsBehaviourRepository, 'retention' | 'paths'>;
+  Pick<AnalyticsBehaviourRepository, 'retention' | 'paths' | 'funnelOccurrences'>;
 
 export type {
   AnalyticsGranularity as Granularity,

@@ -48,20 +48,22 @@ const range = (col: SQL, w: AnalyticsWindow) => sql`${col} >= ${w.from.toISOStri
  * Occurrences of the named events in the window (a funnel stage, `cart:<event type>` or `page:<page type>`), as
  * (tenant_id, session_id, user_id, name, at, o, id); `o` orders kinds at equal times like a session's timeline.
  */
-function occurrences(tenantId: string, w: AnalyticsWindow, names: readonly string[]): SQL {
+function occurrences(tenantId: string, w: AnalyticsWindow, names: readonly string[], allOfKinds = false): SQL {
   const stages = names.filter((s) => !s.startsWith('cart:') && !s.startsWith('page:'));
   const carts = names.filter((s) => s.startsWith('cart:')).map((s) => s.slice(5));
   const pages = names.filter((s) => s.startsWith('page:')).map((s) => s.slice(5));
+  // allOfKinds: every event of each kind named (what a strict-order funnel must see between its steps).
+  const only = (col: SQL, values: string[]) => (allOfKinds ? sql`` : sql` AND ${col} = ANY(${arrayParam(values)}::text[])`);
   const parts: SQL[] = [];
   if (pages.length)
-    parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || x.page_type AS name, x.started_at AS at, 0 AS o, x.id FROM page_views x
-      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND x.page_type = ANY(${arrayParam(pages)}::text[])`);
+    parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || coalesce(x.page_type, '(none)') AS name, x.started_at AS at, 0 AS o, x.id FROM page_views x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)}${only(sql`x.page_type`, pages)}`);
   if (stages.length)
     parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, x.stage AS name, x.reached_at AS at, 1 AS o, x.id FROM funnel_events x
-      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.reached_at`, w)} AND x.stage = ANY(${arrayParam(stages)}::text[])`);
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.reached_at`, w)}${only(sql`x.stage`, stages)}`);
   if (carts.length)
     parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'cart:' || x.event_type AS name, x.occurred_at AS at, 2 AS o, x.id FROM cart_events x
-      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.occurred_at`, w)} AND x.event_type = ANY(${arrayParam(carts)}::text[])`);
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.occurred_at`, w)}${only(sql`x.event_type`, carts)}`);
   return sql.join(parts, sql` UNION ALL `);
 }
 
@@ -84,8 +86,44 @@ function periodDiff(later: SQL, earlier: SQL, tz: string, p: RetentionPeriod): S
   return sql`((extract(year FROM ${l}) * 12 + extract(month FROM ${l})) - (extract(year FROM ${e}) * 12 + extract(month FROM ${e})))::int`;
 }
 
+/**
+ * One funnel occurrence: the entity (session id, or the person: user id, else the session's user or anonymous id),
+ * the event name, its instant in whole microseconds since the epoch, `o` (page 0, stage 1, cart 2: the timeline's
+ * order at equal instants) and the breakdown value (the session attribute, '(none)' when missing; '' without one).
+ */
+export interface FunnelOccurrenceRow {
+  entity: string;
+  name: string;
+  at: number;
+  o: number;
+  value: string;
+}
+
 export function createAnalyticsBehaviourRepository() {
   return {
+    /**
+     * The window's occurrences of the named events (or, with `allOfKinds`, of every event of the kinds named) that
+     * pass the session filters, unordered: analytics' funnel core sequences them per entity. One scan per kind.
+     */
+    funnelOccurrences(
+      q: Q,
+      tenantId: string,
+      w: AnalyticsWindow,
+      f: AnalyticsSessionFilters,
+      query: { names: readonly string[]; allOfKinds: boolean; by: 'session' | 'user'; breakdown?: keyof AnalyticsSessionFilters | undefined },
+    ) {
+      const entity = query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
+      const value = query.breakdown ? sql`coalesce(${SESSION_COLUMN[query.breakdown]}, '(none)')` : sql`''`;
+      const needsSession = query.by === 'user' || query.breakdown !== undefined || Object.keys(f).length > 0;
+      return queryRows<FunnelOccurrenceRow>(
+        q,
+        sql`SELECT ${entity} AS entity, x.name, (extract(epoch FROM x.at) * 1000000)::float8 AS at, x.o, ${value} AS value
+            FROM (${occurrences(tenantId, w, query.names, query.allOfKinds)}) x
+            ${needsSession ? sql`LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
+            WHERE true ${sessionFilter(f)}`,
+      );
+    },
+
     /**
      * Retention by person (user id, else the session's user or anonymous id): each person's cohort is the local
      * period of their first start event in the window; their returns are return events in the window, `period`
