@@ -427,7 +427,7 @@ export function referencePaths(sim: Simulation, w: Window, anchor: string, direc
  * Funnel modes over the simulated stages (PostHog's semantics as the API documents them), computed naively per
  * entity: every start is an attempt, the deepest non-void attempt counts (earliest of equals). `ordered`: each step
  * the earliest of its stage at or after the previous (after, when the stage repeats); `strict`: the entity's very
- * next stage event (ties ordered by name); `any`: per stage the earliest occurrences from the start, as many as the
+ * next stage event other than an excluded one (ties ordered by name); `any`: per stage the earliest occurrences from the start, as many as the
  * steps name it. An attempt is void when an excluded stage falls strictly between its start and its deepest step.
  * Breakdown: the device of the session of the attempt's first (first touch) or deepest (last touch) step.
  */
@@ -445,7 +445,10 @@ export function referenceFunnelModes(
   const exclude = opts.exclude ?? [];
   const found: { events: SimFunnel[] }[] = [];
   for (const unsorted of byEntity.values()) {
-    const evs = [...unsorted].sort((a, b) => a.at - b.at || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0));
+    // Excluded stages are not steps, nor "other events" between strict steps: they void attempts (below).
+    const evs = unsorted
+      .filter((e) => !exclude.includes(e.stage))
+      .sort((a, b) => a.at - b.at || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0));
     let best: SimFunnel[] = [];
     evs.forEach((start, j) => {
       if (opts.order === 'any' ? !steps.includes(start.stage) : start.stage !== steps[0]) return;
@@ -473,7 +476,7 @@ export function referenceFunnelModes(
       }
       const t0 = got[0]!.at;
       const tn = got[got.length - 1]!.at;
-      if (evs.some((e) => exclude.includes(e.stage) && e.at > t0 && e.at < tn)) return;
+      if (unsorted.some((e) => exclude.includes(e.stage) && e.at > t0 && e.at < tn)) return;
       if (got.length > best.length) best = got;
     });
     if (best.length) found.push({ events: best });

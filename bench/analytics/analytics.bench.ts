@@ -116,7 +116,7 @@ try {
     computeFunnel(
       await behaviour.funnelOccurrences(db, tenantId, w, {}, {
         names: [...new Set([...steps, ...spec.exclude])],
-        allOfKinds: spec.order === 'strict',
+        allOfKindsOf: spec.order === 'strict' ? steps : [],
         by,
         breakdown,
       }),

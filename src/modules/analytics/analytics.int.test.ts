@@ -311,7 +311,7 @@ describe('GET /funnel modes: strict or any order, exclusions, last-touch breakdo
 
   it('voids attempts with an excluded event between their first and deepest step', async () => {
     const steps = ['browse', 'add_to_cart', 'checkout'];
-    for (const order of ['ordered', 'any'] as const) {
+    for (const order of ['ordered', 'strict', 'any'] as const) {
       const body = await ok(`funnel?${NY_QUERY}&steps=${steps.join(',')}&exclude=view_cart&order=${order}&by=user&window_seconds=3600`);
       expect(body.exclude).toEqual(['view_cart']);
       expect(body.steps).toEqual(

@@ -219,7 +219,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const { w } = await windowOf(ctx, q);
       const occurrences = await events.funnelOccurrences(db, ctx.tenantId, w, filtersOf(q), {
         names: [...new Set([...steps, ...exclude])],
-        allOfKinds: q.order === 'strict',
+        allOfKindsOf: q.order === 'strict' ? steps : [],
         by: q.by,
         breakdown: q.breakdown,
       });

@@ -5,8 +5,9 @@
  *
  * - `ordered` (PostHog "sequential"): step i is the first occurrence of its event at or after step i-1 (strictly
  *   after when both steps name the same event); other events may happen in between.
- * - `strict`: step i must be the very next occurrence after step i-1 among every event of the kinds the funnel
- *   draws on (funnel stages, cart events, page views), ties at one instant ordered page, stage, cart, then by name.
+ * - `strict`: step i must be the very next occurrence after step i-1 among every event of the kinds the steps
+ *   draw on (funnel stages, cart events, page views), ties at one instant ordered page, stage, cart, then by name;
+ *   excluded events are not "other events" there (they void the attempt instead, below).
  * - `any`: the steps in any order; an entity reaches step i when it did i+1 of the steps (each step matched by its
  *   own occurrence, the earliest ones first).
  *
@@ -78,10 +79,11 @@ export function median(xs: number[]): number | null {
 }
 
 /** One entity's best attempt (null: no step 1, or every attempt void). `evs` are sorted by instant. */
-function bestAttempt(evs: readonly FunnelOccurrence[], spec: FunnelSpec): Attempt | null {
+function bestAttempt(all: readonly FunnelOccurrence[], spec: FunnelSpec): Attempt | null {
   const { steps, windowUs } = spec;
   const excluded = spec.exclude.length ? new Set(spec.exclude) : null;
-  const exclusionTimes = excluded ? evs.filter((e) => excluded.has(e.name)).map((e) => e.at) : [];
+  const exclusionTimes = excluded ? all.filter((e) => excluded.has(e.name)).map((e) => e.at) : [];
+  const evs = excluded ? all.filter((e) => !excluded.has(e.name)) : all;
   const isVoid = (a: Attempt) => {
     if (!exclusionTimes.length || a.times.length < 2) return false;
     const i = lowerBound(exclusionTimes, a.times[0]!, true);
