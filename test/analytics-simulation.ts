@@ -436,7 +436,12 @@ export function referenceFunnelModes(
   w: Window,
   steps: readonly string[],
   by: 'session' | 'user',
-  opts: { order: 'ordered' | 'strict' | 'any'; exclude?: readonly string[]; windowSeconds?: number; attribution?: 'first_touch' | 'last_touch' },
+  opts: {
+    order: 'ordered' | 'strict' | 'any';
+    exclude?: readonly string[];
+    windowSeconds?: number;
+    attribution?: 'first_touch' | 'last_touch';
+  },
 ) {
   const sessionOf = new Map(sim.sessions.map((s) => [s.sessionId, s]));
   const entityOf = (f: SimFunnel) => (by === 'session' ? f.sessionId : (f.userId ?? person(sessionOf.get(f.sessionId)!)));

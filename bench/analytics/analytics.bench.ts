@@ -114,19 +114,40 @@ try {
   // A funnel as the service runs it: events' occurrences of the steps, sequenced per entity by analytics' core.
   const funnel = async (by: 'session' | 'user', spec: Omit<FunnelSpec, 'steps'>, breakdown?: 'device') =>
     computeFunnel(
-      await behaviour.funnelOccurrences(db, tenantId, w, {}, {
-        names: [...new Set([...steps, ...spec.exclude])],
-        allOfKindsOf: spec.order === 'strict' ? steps : [],
-        by,
-        breakdown,
-      }),
+      await behaviour.funnelOccurrences(
+        db,
+        tenantId,
+        w,
+        {},
+        {
+          names: [...new Set([...steps, ...spec.exclude])],
+          allOfKindsOf: spec.order === 'strict' ? steps : [],
+          by,
+          breakdown,
+        },
+      ),
       { steps, ...spec },
     );
   const ordered = { order: 'ordered', exclude: [], attribution: 'first_touch' } as const;
-  rows.push(['funnel, 5 steps, breakdown by device', await time(() => funnel('session', { ...ordered, breakdownLimit: 10 }, 'device')), baseF, 1000]);
+  rows.push([
+    'funnel, 5 steps, breakdown by device',
+    await time(() => funnel('session', { ...ordered, breakdownLimit: 10 }, 'device')),
+    baseF,
+    1000,
+  ]);
   rows.push(['funnel, 5 steps, by person, 1 h window', await time(() => funnel('user', { ...ordered, windowUs: 3600e6 })), baseF, 1000]);
-  rows.push(['funnel, strict order, by person, 1 h window', await time(() => funnel('user', { ...ordered, order: 'strict', windowUs: 3600e6 })), baseF, 1000]);
-  rows.push(['funnel, any order, by person, 1 h window', await time(() => funnel('user', { ...ordered, order: 'any', windowUs: 3600e6 })), baseF, 1000]);
+  rows.push([
+    'funnel, strict order, by person, 1 h window',
+    await time(() => funnel('user', { ...ordered, order: 'strict', windowUs: 3600e6 })),
+    baseF,
+    1000,
+  ]);
+  rows.push([
+    'funnel, any order, by person, 1 h window',
+    await time(() => funnel('user', { ...ordered, order: 'any', windowUs: 3600e6 })),
+    baseF,
+    1000,
+  ]);
   rows.push([
     'retention, 12 weeks (browse -> browse)',
     await time(() =>

@@ -22,7 +22,10 @@ describe('computeFunnel', () => {
   const abc = ['a', 'b', 'c'];
 
   it('ordered: each step at or after the previous, other events between allowed; medians from the previous step', () => {
-    const r = computeFunnel([...ev('e1', 'a@0', 'x@5', 'b@10', 'c@40'), ...ev('e2', 'b@0', 'a@5', 'c@6'), ...ev('e3', 'a@1', 'b@31')], spec(abc));
+    const r = computeFunnel(
+      [...ev('e1', 'a@0', 'x@5', 'b@10', 'c@40'), ...ev('e2', 'b@0', 'a@5', 'c@6'), ...ev('e3', 'a@1', 'b@31')],
+      spec(abc),
+    );
     expect(counts(r)).toEqual([3, 2, 1]);
     expect(r.total[1]!.medianSeconds).toBe(20); // (10 + 30) / 2
     expect(r.total[2]!.medianSeconds).toBe(30);

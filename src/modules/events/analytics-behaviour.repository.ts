@@ -113,7 +113,12 @@ export function createAnalyticsBehaviourRepository() {
       tenantId: string,
       w: AnalyticsWindow,
       f: AnalyticsSessionFilters,
-      query: { names: readonly string[]; allOfKindsOf: readonly string[]; by: 'session' | 'user'; breakdown?: keyof AnalyticsSessionFilters | undefined },
+      query: {
+        names: readonly string[];
+        allOfKindsOf: readonly string[];
+        by: 'session' | 'user';
+        breakdown?: keyof AnalyticsSessionFilters | undefined;
+      },
     ): Promise<FunnelOccurrenceRow[]> {
       const entity = query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
       const value = query.breakdown ? sql`coalesce(${SESSION_COLUMN[query.breakdown]}, '(none)')` : sql`''`;

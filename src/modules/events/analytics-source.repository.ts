@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, queryOne, queryRows } from '../../platform/index.ts';
 
 /**
  * Analytics' reads of the raw tracking rows this module owns (tracking_sessions, page_views, funnel_events,

@@ -3,14 +3,7 @@ import { Anchor, Card, Group, SimpleGrid, Stack, Text, Title } from '@mantine/co
 import { Link } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { get } from '../../api/client.ts';
-import type {
-  CartProductsReport,
-  CartReport,
-  KpisReport,
-  SessionsReport,
-  SessionTimeline,
-  TopPagesReport,
-} from '../../api/types.ts';
+import type { CartProductsReport, CartReport, KpisReport, SessionsReport, SessionTimeline, TopPagesReport } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { LineChart } from '../../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';

@@ -91,8 +91,20 @@ export function FunnelPanel({ tenantId, range }: { tenantId: string; range: { fr
       </Group>
       <Stack gap="xs" mb="sm">
         <Group gap="xs" wrap="wrap">
-          <SegmentedControl size="xs" aria-label="Step order" data={ORDERS} value={order} onChange={(v) => setParams({ f_order: v === 'ordered' ? null : v })} />
-          <SegmentedControl size="xs" aria-label="Count" data={COUNT_BY} value={by} onChange={(v) => setParams({ f_by: v === 'session' ? null : v })} />
+          <SegmentedControl
+            size="xs"
+            aria-label="Step order"
+            data={ORDERS}
+            value={order}
+            onChange={(v) => setParams({ f_order: v === 'ordered' ? null : v })}
+          />
+          <SegmentedControl
+            size="xs"
+            aria-label="Count"
+            data={COUNT_BY}
+            value={by}
+            onChange={(v) => setParams({ f_by: v === 'session' ? null : v })}
+          />
         </Group>
         <Group gap="xs" wrap="wrap" align="end">
           <Select
@@ -138,7 +150,8 @@ export function FunnelPanel({ tenantId, range }: { tenantId: string; range: { fr
         <Stack gap="sm">
           <FunnelChart report={d} />
           <Text size="xs" c="dimmed">
-            {fmtNumber(d.steps[0]?.count)} {by === 'user' ? 'people' : 'sessions'} started, {fmtPercent(d.overall_conversion_rate)} completed
+            {fmtNumber(d.steps[0]?.count)} {by === 'user' ? 'people' : 'sessions'} started, {fmtPercent(d.overall_conversion_rate)}{' '}
+            completed
           </Text>
           {d.breakdown && (
             <Stack gap={4}>
