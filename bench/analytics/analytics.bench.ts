@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { computeFunnel, type FunnelSpec } from '../../src/modules/analytics/index.ts';
+import { computeFunnel, type FunnelSpec, pathEdges } from '../../src/modules/analytics/index.ts';
 import { createAnalyticsBehaviourRepository, createAnalyticsSourceRepository } from '../../src/modules/events/index.ts';
 import { migrateDatabase, openDatabase, queryOne } from '../../src/platform/index.ts';
 
@@ -158,7 +158,14 @@ try {
   ]);
   rows.push([
     'paths, 4 steps next from /',
-    await time(() => behaviour.paths(db, tenantId, w, {}, { type: 'page', anchor: '/', direction: 'next', depth: 4, top: 10 })),
+    await time(async () =>
+      pathEdges(await behaviour.pathSequences(db, tenantId, w, {}, { type: 'page', anchor: '/' }), {
+        anchor: '/',
+        direction: 'next',
+        depth: 4,
+        top: 10,
+      }),
+    ),
     baseP,
     null,
   ]);

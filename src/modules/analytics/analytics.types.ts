@@ -21,7 +21,7 @@ export type AnalyticsEventsPort = Pick<
   | 'session'
   | 'timeline'
 > &
-  Pick<AnalyticsBehaviourRepository, 'retention' | 'paths' | 'funnelOccurrences'>;
+  Pick<AnalyticsBehaviourRepository, 'retention' | 'pathSequences' | 'funnelOccurrences'>;
 
 export type {
   AnalyticsGranularity as Granularity,
