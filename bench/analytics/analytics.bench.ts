@@ -7,8 +7,9 @@
  *
  * Loads sessions, page views (18 per session), funnel stages (browse 90 %, then 70/50/40/30 %) and cart events
  * (3 per session) over the last 12 weeks with set-based SQL, then times, `BENCH_RUNS` times each after one
- * warm-up, the reports as events' analytics repositories run them: a 5-step funnel with a device breakdown, a
- * 12-week retention matrix, paths from the home page, and realtime. The named baseline, measured in the same run
+ * warm-up, the reports as the services run them (events' repositories, and for funnels and paths analytics' pure
+ * cores over the occurrences events returns): a 5-step funnel with a device breakdown, by person with a 1 h window
+ * in each order mode, a 12-week retention matrix, paths from the home page, and realtime. The named baseline, measured in the same run
  * on the same rows, is `count(*)` of the window's funnel_events (or page_views for paths): the least any report
  * scanning raw rows per request must read. Goals (issue 18): funnel and retention p95 < 1 s on PostgreSQL, < 3 s
  * on PGlite; realtime < 50 ms. A report far above its baseline is the case for rollups.
