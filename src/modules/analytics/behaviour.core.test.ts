@@ -81,12 +81,7 @@ describe('pathSteps', () => {
 });
 
 describe('pathEdges', () => {
-  const seqs = [
-    { nodes: ['/', '/a', '/a', '/b', '/'] },
-    { nodes: ['/x', '/', '/c'] },
-    { nodes: ['/', '/a'] },
-    { nodes: ['/nothing'] },
-  ];
+  const seqs = [{ nodes: ['/', '/a', '/a', '/b', '/'] }, { nodes: ['/x', '/', '/c'] }, { nodes: ['/', '/a'] }, { nodes: ['/nothing'] }];
   it('collapses repeats, starts at the first anchor, ends once, folds past top into other', () => {
     const r = pathEdges(seqs, { anchor: '/', direction: 'next', depth: 3, top: 1 });
     expect(r.sessions).toBe(3);
