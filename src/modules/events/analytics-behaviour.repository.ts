@@ -168,7 +168,7 @@ export function createAnalyticsBehaviourRepository() {
     /**
      * The sequences paths are cut from: per session that reached `anchor` in the window (and passes the filters),
      * its pages (path, else URL) or events (`page:<type>`, stages, `cart:<type>`) in the window in time order (ties:
-     * page, stage, cart, then by name and id), as one JSON text; analytics' core collapses repeats and cuts the paths.
+     * page, stage, cart, then by name); analytics' core collapses repeats and cuts the paths.
      */
     async pathSequences(
       q: Q,
@@ -192,17 +192,22 @@ export function createAnalyticsBehaviourRepository() {
       const row = await queryOne<{ j: string }>(
         q,
         sql`WITH anchored AS (${anchored}), raw AS (${source})
-            SELECT coalesce(json_agg(json_build_array(x.session_id, x.node) ORDER BY x.session_id, x.at, x.o, x.node, x.id), '[]')::text AS j
+            SELECT coalesce(json_agg(json_build_array(x.session_id, x.node, (extract(epoch FROM x.at) * 1000000)::float8, x.o)), '[]')::text AS j
             FROM raw x ${Object.keys(f).length ? sql`JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
             WHERE true ${sessionFilter(f)}`,
       );
-      const out: { session: string; nodes: string[] }[] = [];
-      for (const [session, node] of JSON.parse(row?.j ?? '[]') as [string, string][]) {
-        const last = out[out.length - 1];
-        if (last?.session === session) last.nodes.push(node);
-        else out.push({ session, nodes: [node] });
+      // Sequenced here, not by an ORDER BY in the aggregate (a sort of every node in PGlite): per session by instant,
+      // kind, then node (equal nodes at one instant collapse into one whatever their order).
+      const bySession = new Map<string, [string, string, number, number][]>();
+      for (const t of JSON.parse(row?.j ?? '[]') as [string, string, number, number][]) {
+        const l = bySession.get(t[0]);
+        if (l) l.push(t);
+        else bySession.set(t[0], [t]);
       }
-      return out;
+      return [...bySession].map(([session, ts]) => ({
+        session,
+        nodes: ts.sort((a, b) => a[2] - b[2] || a[3] - b[3] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map((t) => t[1]),
+      }));
     },
   };
 }
