@@ -1,7 +1,7 @@
 import { type Db, type TenantContext, iso, isCurrencyCode, minorToMajor, notFound, validation } from '../../platform/index.ts';
 import { MAX_BUCKETS, bucketCountEstimate, bucketLabels, funnelSteps, isTimeZone, mean, rate, resolveRange } from './analytics.core.ts';
 import * as s from './analytics.schemas.ts';
-import { computeFunnel } from './funnel.core.ts';
+import { computeFunnel, type FunnelCountRow } from './funnel.core.ts';
 import type {
   AnalyticsEventsPort,
   CartMeasures,
@@ -217,20 +217,33 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
           { field: 'exclude', message: 'an exclusion cannot be a step' },
         ]);
       const { w } = await windowOf(ctx, q);
-      const occurrences = await events.funnelOccurrences(db, ctx.tenantId, w, filtersOf(q), {
-        names: [...new Set([...steps, ...exclude])],
-        allOfKindsOf: q.order === 'strict' ? steps : [],
-        by: q.by,
-        breakdown: q.breakdown,
-      });
-      const { total, split } = computeFunnel(occurrences, {
-        steps,
-        order: q.order,
-        windowUs: q.window_seconds === undefined ? undefined : q.window_seconds * 1e6,
-        exclude,
-        attribution: q.attribution,
-        breakdownLimit: q.breakdown ? q.top : undefined,
-      });
+      const f = filtersOf(q);
+      const splitBy = q.breakdown ? { dimension: q.breakdown, limit: q.top } : undefined;
+      let total: FunnelCountRow[];
+      let split: FunnelCountRow[] | null = null;
+      if (q.by === 'session' && q.order === 'ordered' && !exclude.length && q.attribution === 'first_touch') {
+        // Sessions in order: events' one-statement SQL (bench/analytics: ~3x faster than sequencing here).
+        const query = { steps, by: q.by, windowSeconds: q.window_seconds };
+        [total, split] = await Promise.all([
+          events.funnel(db, ctx.tenantId, w, f, query),
+          splitBy ? events.funnel(db, ctx.tenantId, w, f, { ...query, breakdown: splitBy }) : null,
+        ]);
+      } else {
+        const occurrences = await events.funnelOccurrences(db, ctx.tenantId, w, f, {
+          names: [...new Set([...steps, ...exclude])],
+          allOfKindsOf: q.order === 'strict' ? steps : [],
+          by: q.by,
+          breakdown: q.breakdown,
+        });
+        ({ total, split } = computeFunnel(occurrences, {
+          steps,
+          order: q.order,
+          windowUs: q.window_seconds === undefined ? undefined : q.window_seconds * 1e6,
+          exclude,
+          attribution: q.attribution,
+          breakdownLimit: splitBy?.limit,
+        }));
+      }
       const out = funnelSteps(steps, total);
       let breakdown: s.FunnelResponse['breakdown'] = null;
       if (split) {

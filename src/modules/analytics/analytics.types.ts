@@ -13,6 +13,7 @@ export type AnalyticsEventsPort = Pick<
   | 'sessionRevenue'
   | 'listSessions'
   | 'pageMeasures'
+  | 'funnel'
   | 'cartMeasures'
   | 'cartRevenue'
   | 'cartProducts'

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 
 /**
  * Analytics' reads of the raw tracking rows this module owns (tracking_sessions, page_views, funnel_events,
@@ -70,6 +70,13 @@ export interface CurrencyAmount {
   /** Minor units as text (int8). */
   amountMinor: string;
   count: number;
+}
+export interface FunnelStepRow {
+  step: number;
+  /** The breakdown value ('' without a breakdown). */
+  value: string;
+  count: number;
+  medianSeconds: number | null;
 }
 export interface RealtimeRow {
   activeSessions: number;
@@ -257,6 +264,102 @@ export function createAnalyticsSourceRepository() {
         ),
         g,
       );
+    },
+
+    /**
+     * An ordered funnel in one statement (what analytics runs for sessions in order without exclusions: a session has
+     * few attempts, and this stays in the database; by person the per-step self-joins grow quadratically with a
+     * person's attempts, so analytics sequences those itself): per session (or person), the earliest occurrence of step 1 in the window, then the
+     * earliest of each next step at or after the previous one (strictly after when the step repeats the previous
+     * name). Greedy earliest matching finds every entity that completed the steps in order. Per step: entities
+     * reaching it and the median seconds from the previous step. Steps name funnel stages, `cart:<event type>` or
+     * `page:<page type>`.
+     */
+    async funnel(
+      q: Q,
+      tenantId: string,
+      w: AnalyticsWindow,
+      f: AnalyticsSessionFilters,
+      query: {
+        steps: readonly string[];
+        by: 'session' | 'user';
+        /** Split by a session attribute of the entity's first step-1 event; the `limit` largest values kept, the rest as 'other'. */
+        breakdown?: { dimension: AnalyticsSessionDimension; limit: number } | undefined;
+        /** Later steps must happen within this many seconds of the attempt's step 1. */
+        windowSeconds?: number | undefined;
+      },
+    ) {
+      const range = (col: SQL) => sql`${col} >= ${w.from.toISOString()} AND ${col} < ${w.to.toISOString()}`;
+      const stages = query.steps.filter((s) => !s.startsWith('cart:') && !s.startsWith('page:'));
+      const carts = query.steps.filter((s) => s.startsWith('cart:')).map((s) => s.slice(5));
+      const pages = query.steps.filter((s) => s.startsWith('page:')).map((s) => s.slice(5));
+      const sources: SQL[] = [];
+      if (stages.length)
+        sources.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, x.stage AS name, x.reached_at AS at FROM funnel_events x
+          WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.reached_at`)} AND x.stage = ANY(${arrayParam(stages)}::text[])`);
+      if (carts.length)
+        sources.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'cart:' || x.event_type AS name, x.occurred_at AS at FROM cart_events x
+          WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.occurred_at`)} AND x.event_type = ANY(${arrayParam(carts)}::text[])`);
+      if (pages.length)
+        sources.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || x.page_type AS name, x.started_at AS at FROM page_views x
+          WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`)} AND x.page_type = ANY(${arrayParam(pages)}::text[])`);
+      const entity = query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
+      // Breakdown value: the session attribute of the entity's first step-1 event (first touch).
+      const bv = query.breakdown ? sql`coalesce(${SESSION_COLUMN[query.breakdown.dimension]}, '(none)')` : sql`''`;
+      const sameAsPrevious = (i: number) => (query.steps[i - 1] === query.steps[i] ? sql`e.at > p.t` : sql`e.at >= p.t`);
+      const n = (prefix: string, i: number) => sql.raw(`${prefix}${i}`);
+      let steps: SQL[];
+      if (query.windowSeconds === undefined) {
+        steps = query.steps.map((name, i) =>
+          i === 0
+            ? sql`, s0 AS (SELECT DISTINCT ON (entity) entity, at AS t, bv FROM ev WHERE name = ${name} ORDER BY entity, at)`
+            : sql`, ${n('s', i)} AS (
+                SELECT e.entity, min(e.at) AS t, p.bv FROM ev e JOIN ${n('s', i - 1)} p ON p.entity = e.entity AND ${sameAsPrevious(i)}
+                WHERE e.name = ${name} GROUP BY e.entity, p.bv)`,
+        );
+      } else {
+        // A conversion window: every step-1 occurrence starts an attempt whose later steps must fall within the window of
+        // its start; each entity is counted by its deepest attempt (the earliest of equals), as PostHog's funnels do.
+        const within = sql`e.at <= p.t0 + ${query.windowSeconds}::int * interval '1 second'`;
+        const attempts = query.steps.map((name, i) =>
+          i === 0
+            ? sql`, c0 AS (SELECT DISTINCT ON (entity, at) entity, at AS t0, at AS t, bv FROM ev WHERE name = ${name} ORDER BY entity, at)`
+            : sql`, ${n('c', i)} AS (
+                SELECT p.entity, p.t0, min(e.at) AS t, p.bv FROM ev e JOIN ${n('c', i - 1)} p ON p.entity = e.entity AND ${sameAsPrevious(i)} AND ${within}
+                WHERE e.name = ${name} GROUP BY p.entity, p.t0, p.bv)`,
+        );
+        const depths = sql.join(
+          query.steps.map((_, i) => sql`SELECT entity, t0, ${i} AS d FROM ${n('c', i)}`),
+          sql` UNION ALL `,
+        );
+        steps = [
+          ...attempts,
+          sql`, best AS (SELECT DISTINCT ON (entity) entity, t0 FROM (${depths}) x ORDER BY entity, d DESC, t0)`,
+          ...query.steps.map(
+            (_, i) =>
+              sql`, ${n('s', i)} AS (SELECT c.entity, c.t, c.bv FROM ${n('c', i)} c JOIN best b ON b.entity = c.entity AND b.t0 = c.t0)`,
+          ),
+        ];
+      }
+      const top = query.breakdown
+        ? sql`, top AS (SELECT bv FROM s0 GROUP BY bv ORDER BY count(*) DESC, bv LIMIT ${query.breakdown.limit})`
+        : sql``;
+      const value = (t: string) =>
+        query.breakdown ? sql`CASE WHEN ${sql.raw(t)}.bv IN (SELECT bv FROM top) THEN ${sql.raw(t)}.bv ELSE 'other' END` : sql`''`;
+      const counts: SQL[] = query.steps.map((_, i) =>
+        i === 0
+          ? sql`SELECT 0 AS step, ${value('s0')} AS value, count(*)::int AS count, NULL::float8 AS "medianSeconds" FROM s0 GROUP BY 2`
+          : sql`SELECT ${i}, ${value('c')}, count(*)::int, (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.t - p.t)))::float8
+                FROM ${sql.raw(`s${i}`)} c JOIN ${sql.raw(`s${i - 1}`)} p USING (entity) GROUP BY 2`,
+      );
+      const rows = await queryRows<FunnelStepRow>(
+        q,
+        sql`WITH raw AS (${sql.join(sources, sql` UNION ALL `)}),
+            ev AS (SELECT ${entity} AS entity, x.name, x.at, ${bv} AS bv FROM raw x ${SESSIONS_JOIN} WHERE true ${sessionFilter(f)})
+            ${sql.join(steps, sql``)}${top}
+            ${sql.join(counts, sql` UNION ALL `)}`,
+      );
+      return rows.sort((a, b) => a.step - b.step);
     },
 
     /**
