@@ -422,3 +422,92 @@ export function referencePaths(sim: Simulation, w: Window, anchor: string, direc
     });
   return { sessions: paths.length, edges };
 }
+
+/**
+ * Funnel modes over the simulated stages (PostHog's semantics as the API documents them), computed naively per
+ * entity: every start is an attempt, the deepest non-void attempt counts (earliest of equals). `ordered`: each step
+ * the earliest of its stage at or after the previous (after, when the stage repeats); `strict`: the entity's very
+ * next stage event other than an excluded one (ties ordered by name); `any`: per stage the earliest occurrences from the start, as many as the
+ * steps name it. An attempt is void when an excluded stage falls strictly between its start and its deepest step.
+ * Breakdown: the device of the session of the attempt's first (first touch) or deepest (last touch) step.
+ */
+export function referenceFunnelModes(
+  sim: Simulation,
+  w: Window,
+  steps: readonly string[],
+  by: 'session' | 'user',
+  opts: {
+    order: 'ordered' | 'strict' | 'any';
+    exclude?: readonly string[];
+    windowSeconds?: number;
+    attribution?: 'first_touch' | 'last_touch';
+  },
+) {
+  const sessionOf = new Map(sim.sessions.map((s) => [s.sessionId, s]));
+  const entityOf = (f: SimFunnel) => (by === 'session' ? f.sessionId : (f.userId ?? person(sessionOf.get(f.sessionId)!)));
+  const byEntity = new Map<string, SimFunnel[]>();
+  for (const f of sim.funnel) if (inWindow(f.at, w)) byEntity.set(entityOf(f), [...(byEntity.get(entityOf(f)) ?? []), f]);
+  const exclude = opts.exclude ?? [];
+  const found: { events: SimFunnel[] }[] = [];
+  for (const unsorted of byEntity.values()) {
+    // Excluded stages are not steps, nor "other events" between strict steps: they void attempts (below).
+    const evs = unsorted
+      .filter((e) => !exclude.includes(e.stage))
+      .sort((a, b) => a.at - b.at || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0));
+    let best: SimFunnel[] = [];
+    evs.forEach((start, j) => {
+      if (opts.order === 'any' ? !steps.includes(start.stage) : start.stage !== steps[0]) return;
+      const limit = opts.windowSeconds === undefined ? Infinity : start.at + opts.windowSeconds * 1000;
+      let got: SimFunnel[] = [start];
+      if (opts.order === 'ordered') {
+        for (let i = 1; i < steps.length; i++) {
+          const prev = got[i - 1]!.at;
+          const next = evs
+            .filter((e) => e.stage === steps[i] && (steps[i] === steps[i - 1] ? e.at > prev : e.at >= prev) && e.at <= limit)
+            .sort((a, b) => a.at - b.at)[0];
+          if (!next) break;
+          got.push(next);
+        }
+      } else if (opts.order === 'strict') {
+        for (let i = 1; i < steps.length && evs[j + i]?.stage === steps[i] && evs[j + i]!.at <= limit; i++) got.push(evs[j + i]!);
+      } else {
+        const after = evs.slice(j).filter((e) => e.at <= limit);
+        got = [];
+        for (const stage of new Set(steps)) {
+          const want = steps.filter((x) => x === stage).length;
+          got.push(...after.filter((e) => e.stage === stage).slice(0, want));
+        }
+        got.sort((a, b) => a.at - b.at || (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0));
+      }
+      const t0 = got[0]!.at;
+      const tn = got[got.length - 1]!.at;
+      if (unsorted.some((e) => exclude.includes(e.stage) && e.at > t0 && e.at < tn)) return;
+      if (got.length > best.length) best = got;
+    });
+    if (best.length) found.push({ events: best });
+  }
+  const deviceOf = (e: SimFunnel) => sessionOf.get(e.sessionId)!.device as string;
+  const valueOf = (x: { events: SimFunnel[] }) =>
+    opts.attribution === 'last_touch' ? deviceOf(x.events[x.events.length - 1]!) : deviceOf(x.events[0]!);
+  const stepsOf = (group: { events: SimFunnel[] }[]) => {
+    const reached = steps.map((_, i) => group.filter((g) => g.events.length > i).length);
+    const median = (xs: number[]) => {
+      if (!xs.length) return null;
+      const s = [...xs].sort((a, b) => a - b);
+      const m = s.length / 2;
+      return Math.round((s.length % 2 ? s[Math.floor(m)]! : (s[m - 1]! + s[m]!) / 2) * 100) / 100;
+    };
+    return steps.map((name, i) => ({
+      name,
+      count: reached[i]!,
+      conversion_rate: i === 0 ? (reached[0]! > 0 ? 1 : 0) : r4(reached[i]!, reached[0]!),
+      step_conversion_rate: i === 0 ? (reached[0]! > 0 ? 1 : 0) : r4(reached[i]!, reached[i - 1]!),
+      dropoff: i === 0 ? 0 : reached[i - 1]! - reached[i]!,
+      median_seconds_to_convert:
+        i === 0 ? null : median(group.filter((g) => g.events.length > i).map((g) => (g.events[i]!.at - g.events[i - 1]!.at) / 1000)),
+    }));
+  };
+  const byDevice = new Map<string, { events: SimFunnel[] }[]>();
+  for (const x of found) byDevice.set(valueOf(x), [...(byDevice.get(valueOf(x)) ?? []), x]);
+  return { steps: stepsOf(found), byDevice: new Map([...byDevice].map(([d, g]) => [d, stepsOf(g)])) };
+}

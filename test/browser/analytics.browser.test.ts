@@ -147,6 +147,49 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
     await page.context().close();
   });
 
+  it('builds the funnel: any order, by person, an exclusion, a breakdown with CSV; empty and error states', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/analytics?period=7`);
+    const panel = page.getByTestId('funnel-panel');
+    const chart = panel.getByTestId('funnel-chart');
+    // In order: 8 of the 12 sessions viewed a product after browsing; in any order 10 did two of the steps.
+    await chart.getByText(/^8 \(/).waitFor();
+    await panel.getByText('Any order').click();
+    await chart.getByText(/^10 \(/).waitFor();
+    await panel.getByText('People').click();
+    await panel.getByText('5 people started', { exact: false }).waitFor();
+    await panel.getByRole('textbox', { name: 'Exclude who did' }).click();
+    await page.getByRole('option', { name: 'bought' }).click();
+    await page.waitForURL(/f_exclude=cart%3Aconverted/);
+    await panel.getByRole('textbox', { name: 'Break down by' }).click();
+    await page.getByRole('option', { name: 'Device' }).click();
+    const split = panel.getByTestId('funnel-breakdown');
+    await split.getByText('mobile', { exact: true }).waitFor();
+    await split.getByText('desktop', { exact: true }).waitFor();
+    await panel.getByText('Last touch').click();
+    await page.waitForURL(/f_touch=last_touch/);
+    await screenshot(page, 'analytics-funnel-breakdown');
+    const download = page.waitForEvent('download');
+    await panel.getByRole('button', { name: 'Export CSV' }).nth(1).click();
+    expect((await download).suggestedFilename()).toBe('funnel-breakdown.csv');
+
+    // A period without events: the empty state; a failing report: the error state, the rest of the page still works.
+    await page.goto(`${base}/analytics?period=custom&from=2020-01-01&to=2020-01-31`);
+    await page.getByTestId('funnel-empty').waitFor();
+    expect(serverErrors).toEqual([]);
+    await page.route('**/api/v1/analytics/funnel**', (r) =>
+      r.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'INTERNAL', message: 'boom' } }) }),
+    );
+    await page.goto(`${base}/analytics?period=7`);
+    await panel.getByText('Could not load this', { exact: false }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('top-pages').waitFor();
+    expect(errors.filter((e) => !/status of 500/.test(e))).toEqual([]);
+    // Only the stubbed answers failed.
+    expect(serverErrors.every((e) => e.startsWith('500 GET') && e.includes('/api/v1/analytics/funnel?'))).toBe(true);
+    await page.context().close();
+  }, 120_000);
+
   it('reads on a phone', async () => {
     const { page, errors } = await openPage(browser, { viewport: { width: 390, height: 844 } });
     await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');

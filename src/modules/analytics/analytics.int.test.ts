@@ -11,6 +11,7 @@ import {
   referenceCartProducts,
   referenceCartRevenue,
   referenceFunnel,
+  referenceFunnelModes,
   referencePages,
   referenceSessions,
   type Simulation,
@@ -282,6 +283,80 @@ describe('GET /funnel', () => {
     expect(tooMany.body.error.code).toBe('ANALYTICS_INVALID_STEPS');
     expect((await get('funnel?steps=browse,,checkout')).status).toBe(400);
     expect((await get(`funnel?steps=${encodeURIComponent('browse;DROP TABLE x')}`)).status).toBe(400);
+  });
+});
+
+describe('GET /funnel modes: strict or any order, exclusions, last-touch breakdown', () => {
+  const stages = ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'];
+  it('match the naive computation of each mode, by session and by person, with and without a window', async () => {
+    for (const order of ['ordered', 'strict', 'any'] as const)
+      for (const by of ['session', 'user'] as const)
+        for (const windowSeconds of [undefined, 900]) {
+          const win = windowSeconds ? `&window_seconds=${windowSeconds}` : '';
+          const body = await ok(`funnel?${NY_QUERY}&order=${order}&by=${by}${win}`);
+          expect(body.order).toBe(order);
+          expect(body.steps, `${order} ${by} ${win}`).toEqual(referenceFunnelModes(sim, W_NY, stages, by, { order, windowSeconds }).steps);
+        }
+    // Strict is the narrowest, any order the widest, step by step; on this data they differ.
+    const [ordered, strict, any] = await Promise.all(['ordered', 'strict', 'any'].map((o) => ok(`funnel?${NY_QUERY}&order=${o}`)));
+    const n = (b: { steps: { count: number }[] }) => b.steps.map((x) => x.count);
+    n(ordered).forEach((c, i) => {
+      expect(n(strict)[i]).toBeLessThanOrEqual(c);
+      expect(n(any)[i]).toBeGreaterThanOrEqual(c);
+    });
+    expect(n(strict)).not.toEqual(n(ordered));
+    expect(n(any)).not.toEqual(n(ordered));
+    expect(ordered).toEqual({ ...(await ok(`funnel?${NY_QUERY}`)), order: 'ordered' });
+  });
+
+  it('voids attempts with an excluded event between their first and deepest step', async () => {
+    const steps = ['browse', 'add_to_cart', 'checkout'];
+    for (const order of ['ordered', 'strict', 'any'] as const) {
+      const body = await ok(`funnel?${NY_QUERY}&steps=${steps.join(',')}&exclude=view_cart&order=${order}&by=user&window_seconds=3600`);
+      expect(body.exclude).toEqual(['view_cart']);
+      expect(body.steps).toEqual(
+        referenceFunnelModes(sim, W_NY, steps, 'user', { order, exclude: ['view_cart'], windowSeconds: 3600 }).steps,
+      );
+    }
+    const open = await ok(`funnel?${NY_QUERY}&steps=${steps.join(',')}&by=user`);
+    const excluded = await ok(`funnel?${NY_QUERY}&steps=${steps.join(',')}&exclude=view_cart&by=user`);
+    expect(excluded.steps[2].count).toBeLessThan(open.steps[2].count);
+  });
+
+  it('attributes the breakdown to the first or the deepest step', async () => {
+    for (const attribution of ['first_touch', 'last_touch'] as const) {
+      const body = await ok(`funnel?${NY_QUERY}&by=user&breakdown=device&top=5&attribution=${attribution}`);
+      const want = referenceFunnelModes(sim, W_NY, stages, 'user', { order: 'ordered', attribution }).byDevice;
+      expect(body.attribution).toBe(attribution);
+      expect(new Set(body.breakdown.map((b: { value: string }) => b.value))).toEqual(new Set(want.keys()));
+      for (const b of body.breakdown) expect(b.steps).toEqual(want.get(b.value));
+    }
+  });
+
+  it('rejects bad modes and exclusions, and hostile input, with 400', async () => {
+    for (const q of [
+      'order=random',
+      'attribution=middle',
+      'exclude=browse', // also a step
+      'exclude=',
+      `exclude=${Array.from({ length: 11 }, (_, i) => `x${i}`).join(',')}`,
+      `exclude=${encodeURIComponent('view_cart\u0000')}`,
+      `exclude=${encodeURIComponent('view_cart;DELETE')}`,
+      'exclude=%ED%A0%80', // a lone surrogate's UTF-8 bytes
+      `exclude=${'a'.repeat(2001)}`,
+      `window_seconds=${'9'.repeat(400)}`,
+      'order=strict&order=any',
+    ]) {
+      const r = await get(`funnel?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.error.code, q).toMatch(/^(VALIDATION|ANALYTICS_INVALID_STEPS)/);
+    }
+    // Tenant B's key reads an empty funnel in every mode.
+    for (const order of ['strict', 'any']) {
+      const r = await get(`funnel?${NY_QUERY}&order=${order}&exclude=cart:converted`, readB);
+      expect(r.status).toBe(200);
+      expect(r.body.steps.every((x: { count: number }) => x.count === 0)).toBe(true);
+    }
   });
 });
 

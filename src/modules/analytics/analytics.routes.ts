@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { errorResponses, tenantContext } from '../../platform/index.ts';
+import type { z } from 'zod';
+import { type TenantContext, errorResponses, tenantContext } from '../../platform/index.ts';
 import * as s from './analytics.schemas.ts';
 import type { AnalyticsService } from './analytics.service.ts';
 import type { KpisService } from './kpis.service.ts';
@@ -16,135 +17,84 @@ export async function analyticsRoutes(
   const config = { auth: { kind: 'tenant', permission: 'analytics:read' } } as const;
   const a = deps.analytics;
 
-  r.get(
-    '/api/v1/analytics/sessions',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Session stats over time: sessions, users, bounce rate, duration, conversion; breakdown; newest sessions',
-        querystring: s.sessionsQuery,
-        response: { 200: s.sessionsResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => a.sessions(tenantContext(request), request.query),
+  /** One read-only report: GET /api/v1/analytics<path>, its query and response schemas (OpenAPI), `analytics:read`. */
+  const report = <Q extends z.ZodType, R extends z.ZodType>(
+    path: string,
+    summary: string,
+    querystring: Q,
+    response: R,
+    handler: (ctx: TenantContext, q: z.infer<Q>) => Promise<z.infer<R>>,
+  ) =>
+    r.get(
+      `/api/v1/analytics${path}`,
+      { schema: { tags: ['analytics'], summary, querystring, response: { 200: response, ...errorResponses } }, config },
+      // The type provider cannot resolve a generic schema's reply type; `handler`'s signature checks each report's.
+      (async (request: FastifyRequest) => handler(tenantContext(request), request.query as z.infer<Q>)) as never,
+    );
+
+  report(
+    '/sessions',
+    'Session stats over time: sessions, users, bounce rate, duration, conversion; breakdown; newest sessions',
+    s.sessionsQuery,
+    s.sessionsResponse,
+    (ctx, q) => a.sessions(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/page-views',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Page views over time: views, sessions, time on page, scroll depth; breakdown by page type or session attribute',
-        querystring: s.pageViewsQuery,
-        response: { 200: s.pageViewsResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => a.pageViews(tenantContext(request), request.query),
+  report(
+    '/page-views',
+    'Page views over time: views, sessions, time on page, scroll depth; breakdown by page type or session attribute',
+    s.pageViewsQuery,
+    s.pageViewsResponse,
+    (ctx, q) => a.pageViews(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/top-pages',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'The most viewed pages (path, else URL), the rest summed as "other"',
-        querystring: s.topPagesQuery,
-        response: { 200: s.topPagesResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => a.topPages(tenantContext(request), request.query),
+  report(
+    '/top-pages',
+    'The most viewed pages (path, else URL), the rest summed as "other"',
+    s.topPagesQuery,
+    s.topPagesResponse,
+    (ctx, q) => a.topPages(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/funnel',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Ordered funnel (default browse, view_product, add_to_cart, view_cart, checkout) by session or by person',
-        querystring: s.funnelQuery,
-        response: { 200: s.funnelResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => a.funnel(tenantContext(request), request.query),
+  report(
+    '/funnel',
+    'Funnel (default browse, view_product, add_to_cart, view_cart, checkout) by session or person: ordered, strict or any order, exclusions, breakdown',
+    s.funnelQuery,
+    s.funnelResponse,
+    (ctx, q) => a.funnel(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/cart',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Cart abandonment over time: carts, converted and abandoned carts, items, revenue',
-        querystring: s.cartQuery,
-        response: { 200: s.cartResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => a.cart(tenantContext(request), request.query),
+  report(
+    '/cart',
+    'Cart abandonment over time: carts, converted and abandoned carts, items, revenue',
+    s.cartQuery,
+    s.cartResponse,
+    (ctx, q) => a.cart(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/cart/top-products',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Products most added to carts: adds, removals, adds that converted or were abandoned',
-        querystring: s.cartProductsQuery,
-        response: { 200: s.cartProductsResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => a.cartProducts(tenantContext(request), request.query),
+  report(
+    '/cart/top-products',
+    'Products most added to carts: adds, removals, adds that converted or were abandoned',
+    s.cartProductsQuery,
+    s.cartProductsResponse,
+    (ctx, q) => a.cartProducts(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/realtime',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Active sessions and events in the last 5 minutes',
-        querystring: s.realtimeQuery,
-        response: { 200: s.realtimeResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => a.realtime(tenantContext(request)),
+  report('/realtime', 'Active sessions and events in the last 5 minutes', s.realtimeQuery, s.realtimeResponse, (ctx) => a.realtime(ctx));
+  report(
+    '/kpis',
+    'Commerce KPIs over time with the previous period: revenue, orders, AOV, conversion, new vs returning, repeat rate',
+    s.kpisQuery,
+    s.kpisResponse,
+    (ctx, q) => deps.kpis.kpis(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/kpis',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Commerce KPIs over time with the previous period: revenue, orders, AOV, conversion, new vs returning, repeat rate',
-        querystring: s.kpisQuery,
-        response: { 200: s.kpisResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => deps.kpis.kpis(tenantContext(request), request.query),
+  report(
+    '/retention',
+    'Retention: cohorts by first start event, returns per day/week/month ("on" or "on or after"), by person',
+    b.retentionQuery,
+    b.retentionResponse,
+    (ctx, q) => deps.behaviour.retention(ctx, q),
   );
-  r.get(
-    '/api/v1/analytics/retention',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Retention: cohorts by first start event, returns per day/week/month ("on" or "on or after"), by person',
-        querystring: b.retentionQuery,
-        response: { 200: b.retentionResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => deps.behaviour.retention(tenantContext(request), request.query),
-  );
-  r.get(
-    '/api/v1/analytics/paths',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: 'Paths: the most common next or previous pages or events from a chosen one, step by step, per session',
-        querystring: b.pathsQuery,
-        response: { 200: b.pathsResponse, ...errorResponses },
-      },
-      config,
-    },
-    async (request) => deps.behaviour.paths(tenantContext(request), request.query),
+  report(
+    '/paths',
+    'Paths: the most common next or previous pages or events from a chosen one, step by step, per session',
+    b.pathsQuery,
+    b.pathsResponse,
+    (ctx, q) => deps.behaviour.paths(ctx, q),
   );
   r.get(
     '/api/v1/analytics/session/:sessionId',

@@ -59,11 +59,20 @@ export const funnelQuery = z
     by: z.enum(['session', 'user']).default('session'),
     /** Conversion window: later steps within this many seconds of step 1 (each step-1 occurrence is an attempt; the deepest counts). */
     window_seconds: z.coerce.number().int().min(1).max(31_622_400).optional(),
-    /** Split by the session attribute of each entity's first step-1 event (first touch; with a window, of the counted attempt). */
+    /**
+     * `ordered`: each step after the previous one, other events allowed between; `strict`: each step the very next
+     * event of the kinds the funnel tracks; `any`: the steps in any order (step N = did N of them).
+     */
+    order: z.enum(['ordered', 'strict', 'any']).default('ordered'),
+    /** Comma-separated events (up to 10): an attempt with one of them between its first and deepest step does not count. */
+    exclude: z.string().max(2000).optional(),
+    /** Split by the session attribute of each entity's counted attempt: at its first step, or at the deepest step it reached. */
     breakdown: sessionDimension.optional(),
+    attribution: z.enum(['first_touch', 'last_touch']).default('first_touch'),
     top,
   })
   .strict();
+export const MAX_FUNNEL_EXCLUSIONS = 10;
 export const cartQuery = z
   .object({ ...common, granularity: granularity.default('day'), breakdown: sessionDimension.optional(), top })
   .strict();
@@ -143,6 +152,9 @@ export const funnelResponse = z.object({
   range,
   by: z.enum(['session', 'user']),
   window_seconds: z.number().nullable(),
+  order: z.enum(['ordered', 'strict', 'any']),
+  exclude: z.array(z.string()),
+  attribution: z.enum(['first_touch', 'last_touch']),
   steps: z.array(funnelStep),
   overall_conversion_rate: z.number(),
   /** Per breakdown value (largest first, `other` last): the same steps. Null without `breakdown`. */

@@ -1,6 +1,7 @@
 import { type Db, type TenantContext, iso, isCurrencyCode, minorToMajor, notFound, validation } from '../../platform/index.ts';
 import { MAX_BUCKETS, bucketCountEstimate, bucketLabels, funnelSteps, isTimeZone, mean, rate, resolveRange } from './analytics.core.ts';
 import * as s from './analytics.schemas.ts';
+import { computeFunnel, type FunnelCountRow } from './funnel.core.ts';
 import type {
   AnalyticsEventsPort,
   CartMeasures,
@@ -208,21 +209,42 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     },
 
     async funnel(ctx: TenantContext, q: s.FunnelQuery): Promise<s.FunnelResponse> {
-      const steps = q.steps === undefined ? [...s.DEFAULT_FUNNEL_STEPS] : parseSteps(q.steps);
+      const steps = q.steps === undefined ? [...s.DEFAULT_FUNNEL_STEPS] : parseSteps(q.steps, 'steps', s.MAX_FUNNEL_STEPS);
+      const exclude = q.exclude === undefined ? [] : parseSteps(q.exclude, 'exclude', s.MAX_FUNNEL_EXCLUSIONS);
+      const clash = exclude.find((x) => steps.includes(x));
+      if (clash)
+        throw validation('ANALYTICS_INVALID_STEPS', `"${clash}" is both a step and an exclusion`, [
+          { field: 'exclude', message: 'an exclusion cannot be a step' },
+        ]);
       const { w } = await windowOf(ctx, q);
       const f = filtersOf(q);
-      const [rows, split] = await Promise.all([
-        events.funnel(db, ctx.tenantId, w, f, { steps, by: q.by, windowSeconds: q.window_seconds }),
-        q.breakdown
-          ? events.funnel(db, ctx.tenantId, w, f, {
-              steps,
-              by: q.by,
-              windowSeconds: q.window_seconds,
-              breakdown: { dimension: q.breakdown, limit: q.top },
-            })
-          : null,
-      ]);
-      const out = funnelSteps(steps, rows);
+      const splitBy = q.breakdown ? { dimension: q.breakdown, limit: q.top } : undefined;
+      let total: FunnelCountRow[];
+      let split: FunnelCountRow[] | null = null;
+      if (q.by === 'session' && q.order === 'ordered' && !exclude.length && q.attribution === 'first_touch') {
+        // Sessions in order: events' one-statement SQL (bench/analytics: ~3x faster than sequencing here).
+        const query = { steps, by: q.by, windowSeconds: q.window_seconds };
+        [total, split] = await Promise.all([
+          events.funnel(db, ctx.tenantId, w, f, query),
+          splitBy ? events.funnel(db, ctx.tenantId, w, f, { ...query, breakdown: splitBy }) : null,
+        ]);
+      } else {
+        const occurrences = await events.funnelOccurrences(db, ctx.tenantId, w, f, {
+          names: [...new Set([...steps, ...exclude])],
+          allOfKindsOf: q.order === 'strict' ? steps : [],
+          by: q.by,
+          breakdown: q.breakdown,
+        });
+        ({ total, split } = computeFunnel(occurrences, {
+          steps,
+          order: q.order,
+          windowUs: q.window_seconds === undefined ? undefined : q.window_seconds * 1e6,
+          exclude,
+          attribution: q.attribution,
+          breakdownLimit: splitBy?.limit,
+        }));
+      }
+      const out = funnelSteps(steps, total);
       let breakdown: s.FunnelResponse['breakdown'] = null;
       if (split) {
         const firsts = split
@@ -240,6 +262,9 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
         range: rangeOut(w),
         by: q.by,
         window_seconds: q.window_seconds ?? null,
+        order: q.order,
+        exclude,
+        attribution: q.attribution,
         steps: out,
         overall_conversion_rate: out[out.length - 1]!.conversion_rate,
         breakdown,
@@ -328,18 +353,19 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
 }
 export type AnalyticsService = ReturnType<typeof createAnalyticsService>;
 
-function parseSteps(raw: string): string[] {
+/** A comma-separated list of events (`steps` or `exclude`): at most `max`, each a stage, cart:<type> or page:<type>. */
+function parseSteps(raw: string, field: 'steps' | 'exclude', max: number): string[] {
   const steps = raw.split(',').map((x) => x.trim());
   const bad = steps.findIndex((x) => !s.FUNNEL_STEP_RE.test(x));
-  if (steps.length > s.MAX_FUNNEL_STEPS)
-    throw validation('ANALYTICS_INVALID_STEPS', `a funnel has at most ${s.MAX_FUNNEL_STEPS} steps`, [
-      { field: 'steps', message: 'too many steps' },
+  if (steps.length > max)
+    throw validation('ANALYTICS_INVALID_STEPS', `a funnel has at most ${max} ${field === 'steps' ? 'steps' : 'exclusions'}`, [
+      { field, message: 'too many events' },
     ]);
   if (bad >= 0)
     throw validation(
       'ANALYTICS_INVALID_STEPS',
-      `step ${bad + 1} is not a stage name (letters, digits, _ . -), cart:<type> or page:<type>`,
-      [{ field: 'steps', message: 'invalid step' }],
+      `${field === 'steps' ? 'step' : 'exclusion'} ${bad + 1} is not a stage name (letters, digits, _ . -), cart:<type> or page:<type>`,
+      [{ field, message: 'invalid event' }],
     );
   return steps;
 }

@@ -22,7 +22,7 @@ export type AnalyticsEventsPort = Pick<
   | 'session'
   | 'timeline'
 > &
-  Pick<AnalyticsBehaviourRepository, 'retention' | 'paths'>;
+  Pick<AnalyticsBehaviourRepository, 'retention' | 'pathSequences' | 'funnelOccurrences'>;
 
 export type {
   AnalyticsGranularity as Granularity,

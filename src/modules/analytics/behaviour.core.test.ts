@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pathSteps, retentionMatrix } from './behaviour.core.ts';
+import { pathEdges, pathSteps, retentionMatrix } from './behaviour.core.ts';
 
 describe('retentionMatrix', () => {
   const labels = ['d1', 'd2', 'd3'];
@@ -77,5 +77,28 @@ describe('pathSteps', () => {
 
   it('returns no steps for no edges', () => {
     expect(pathSteps([], 3, 'next')).toEqual([]);
+  });
+});
+
+describe('pathEdges', () => {
+  const seqs = [{ nodes: ['/', '/a', '/a', '/b', '/'] }, { nodes: ['/x', '/', '/c'] }, { nodes: ['/', '/a'] }, { nodes: ['/nothing'] }];
+  it('collapses repeats, starts at the first anchor, ends once, folds past top into other', () => {
+    const r = pathEdges(seqs, { anchor: '/', direction: 'next', depth: 3, top: 1 });
+    expect(r.sessions).toBe(3);
+    expect(r.edges).toEqual([
+      { k: 1, from: '/', to: '/a', sessions: 2 },
+      { k: 1, from: '/', to: 'other', sessions: 1 },
+      { k: 2, from: '/a', to: '(end)', sessions: 1 },
+      { k: 2, from: '/a', to: '/b', sessions: 1 },
+      { k: 2, from: 'other', to: '(end)', sessions: 1 },
+      { k: 3, from: '/b', to: '/', sessions: 1 },
+    ]);
+  });
+  it('goes back from the anchor', () => {
+    const r = pathEdges(seqs, { anchor: '/a', direction: 'previous', depth: 2, top: 5 });
+    expect(r.edges).toEqual([
+      { k: 1, from: '/a', to: '/', sessions: 2 },
+      { k: 2, from: '/', to: '(end)', sessions: 2 },
+    ]);
   });
 });

@@ -97,3 +97,65 @@ export function pathSteps(
   }
   return out;
 }
+
+/** Sessions moving from `from` (at offset k-1; the anchor at k = 1) to `to` at offset k ('(end)': the path stops). */
+export interface PathEdge {
+  k: number;
+  from: string;
+  to: string;
+  sessions: number;
+}
+
+/**
+ * Paths from each session's node sequence (in time order): repeats in a row collapsed; from the session's first
+ * `anchor`, the next (or previous) `depth` nodes, '(end)' once where the path stops. Per offset k the `top` most
+ * frequent nodes are kept (ties by code-unit order) and the rest folded into 'other'. Returns the anchor's session
+ * count and the edges, by offset then sessions (largest first). O(total nodes + paths · depth).
+ */
+export function pathEdges(
+  sequences: readonly { nodes: readonly string[] }[],
+  q: { anchor: string; direction: 'next' | 'previous'; depth: number; top: number },
+): { sessions: number; edges: PathEdge[] } {
+  const paths: string[][] = [];
+  for (const { nodes } of sequences) {
+    const seq: string[] = [];
+    for (const n of nodes) if (seq[seq.length - 1] !== n) seq.push(n);
+    const at = seq.indexOf(q.anchor);
+    if (at < 0) continue;
+    const path = q.direction === 'next' ? seq.slice(at + 1, at + 1 + q.depth) : seq.slice(Math.max(0, at - q.depth), at).reverse();
+    if (path.length < q.depth) path.push('(end)');
+    paths.push(path);
+  }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  for (let k = 0; k < q.depth; k++) {
+    const counts = new Map<string, number>();
+    for (const p of paths) {
+      const n = p[k];
+      if (n !== undefined && n !== '(end)') counts.set(n, (counts.get(n) ?? 0) + 1);
+    }
+    if (counts.size <= q.top) continue;
+    const kept = new Set(
+      [...counts]
+        .sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]))
+        .slice(0, q.top)
+        .map(([n]) => n),
+    );
+    for (const p of paths) {
+      const n = p[k];
+      if (n !== undefined && n !== '(end)' && !kept.has(n)) p[k] = 'other';
+    }
+  }
+  const edges = new Map<string, PathEdge>();
+  for (const p of paths)
+    p.forEach((to, i) => {
+      const from = i === 0 ? q.anchor : p[i - 1]!;
+      const key = `${i + 1}\u0000${from}\u0000${to}`;
+      const e = edges.get(key);
+      if (e) e.sessions++;
+      else edges.set(key, { k: i + 1, from, to, sessions: 1 });
+    });
+  return {
+    sessions: paths.length,
+    edges: [...edges.values()].sort((a, b) => a.k - b.k || b.sessions - a.sessions || cmp(a.from, b.from) || cmp(a.to, b.to)),
+  };
+}

@@ -1,12 +1,12 @@
 import { type Db, type TenantContext, validation } from '../../platform/index.ts';
 import { createReportWindows, filtersOf, rangeOut } from './analytics.service.ts';
 import type { AnalyticsEventsPort } from './analytics.types.ts';
-import { pathSteps, retentionMatrix } from './behaviour.core.ts';
+import { pathEdges, pathSteps, retentionMatrix } from './behaviour.core.ts';
 import type * as s from './behaviour.schemas.ts';
 
 export interface BehaviourServiceDeps {
   db: Db;
-  events: Pick<AnalyticsEventsPort, 'retention' | 'paths'>;
+  events: Pick<AnalyticsEventsPort, 'retention' | 'pathSequences'>;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
 }
@@ -53,13 +53,8 @@ export function createBehaviourService(deps: BehaviourServiceDeps) {
     /** The most common next (or previous) pages or events from an anchor, step by step. */
     async paths(ctx: TenantContext, q: s.PathsQuery): Promise<s.PathsResponse> {
       const { w } = await windowOf(ctx, q);
-      const r = await events.paths(db, ctx.tenantId, w, filtersOf(q), {
-        type: q.type,
-        anchor: q.anchor,
-        direction: q.direction,
-        depth: q.depth,
-        top: q.top,
-      });
+      const sequences = await events.pathSequences(db, ctx.tenantId, w, filtersOf(q), { type: q.type, anchor: q.anchor });
+      const r = pathEdges(sequences, { anchor: q.anchor, direction: q.direction, depth: q.depth, top: q.top });
       const sign = q.direction === 'next' ? 1 : -1;
       return {
         range: rangeOut(w),

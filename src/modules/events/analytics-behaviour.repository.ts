@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { AnalyticsSessionFilters, AnalyticsWindow } from './analytics-source.repository.ts';
 
 /**
@@ -20,14 +20,6 @@ export interface RetentionRow {
   kind: 'size' | 'on' | 'last';
   count: number;
 }
-/** Sessions moving from `from` (at offset k-1; the anchor at k = 1) to `to` at offset k ('(end)': the path stops). */
-export interface PathEdgeRow {
-  k: number;
-  from: string;
-  to: string;
-  sessions: number;
-}
-
 const SESSION_COLUMN: Record<keyof AnalyticsSessionFilters, SQL> = {
   device: sql`s.device_type`,
   browser: sql`s.browser`,
@@ -48,20 +40,24 @@ const range = (col: SQL, w: AnalyticsWindow) => sql`${col} >= ${w.from.toISOStri
  * Occurrences of the named events in the window (a funnel stage, `cart:<event type>` or `page:<page type>`), as
  * (tenant_id, session_id, user_id, name, at, o, id); `o` orders kinds at equal times like a session's timeline.
  */
-function occurrences(tenantId: string, w: AnalyticsWindow, names: readonly string[]): SQL {
+function occurrences(tenantId: string, w: AnalyticsWindow, names: readonly string[], allOfKindsOf: readonly string[] = []): SQL {
   const stages = names.filter((s) => !s.startsWith('cart:') && !s.startsWith('page:'));
   const carts = names.filter((s) => s.startsWith('cart:')).map((s) => s.slice(5));
   const pages = names.filter((s) => s.startsWith('page:')).map((s) => s.slice(5));
+  // Every event of the kinds `allOfKindsOf` names (what a strict-order funnel must see between its steps).
+  const whole = new Set<string>(allOfKindsOf.map((s) => (s.startsWith('cart:') ? 'cart' : s.startsWith('page:') ? 'page' : 'stage')));
+  const only = (kind: string, col: SQL, values: string[]) =>
+    whole.has(kind) ? sql`` : sql` AND ${col} = ANY(${arrayParam(values)}::text[])`;
   const parts: SQL[] = [];
   if (pages.length)
-    parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || x.page_type AS name, x.started_at AS at, 0 AS o, x.id FROM page_views x
-      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND x.page_type = ANY(${arrayParam(pages)}::text[])`);
+    parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'page:' || coalesce(x.page_type, '(none)') AS name, x.started_at AS at, 0 AS o, x.id FROM page_views x
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)}${only('page', sql`x.page_type`, pages)}`);
   if (stages.length)
     parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, x.stage AS name, x.reached_at AS at, 1 AS o, x.id FROM funnel_events x
-      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.reached_at`, w)} AND x.stage = ANY(${arrayParam(stages)}::text[])`);
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.reached_at`, w)}${only('stage', sql`x.stage`, stages)}`);
   if (carts.length)
     parts.push(sql`SELECT x.tenant_id, x.session_id, x.user_id, 'cart:' || x.event_type AS name, x.occurred_at AS at, 2 AS o, x.id FROM cart_events x
-      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.occurred_at`, w)} AND x.event_type = ANY(${arrayParam(carts)}::text[])`);
+      WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.occurred_at`, w)}${only('cart', sql`x.event_type`, carts)}`);
   return sql.join(parts, sql` UNION ALL `);
 }
 
@@ -84,8 +80,56 @@ function periodDiff(later: SQL, earlier: SQL, tz: string, p: RetentionPeriod): S
   return sql`((extract(year FROM ${l}) * 12 + extract(month FROM ${l})) - (extract(year FROM ${e}) * 12 + extract(month FROM ${e})))::int`;
 }
 
+/**
+ * One funnel occurrence: the entity (session id, or the person: user id, else the session's user or anonymous id),
+ * the event name, its instant in whole microseconds since the epoch, `o` (page 0, stage 1, cart 2: the timeline's
+ * order at equal instants) and the breakdown value (the session attribute, '(none)' when missing; '' without one).
+ */
+export interface FunnelOccurrenceRow {
+  entity: string;
+  name: string;
+  at: number;
+  o: number;
+  value: string;
+}
+
 export function createAnalyticsBehaviourRepository() {
   return {
+    /**
+     * The window's occurrences of the named events, and of every event of the kinds `allOfKindsOf` names (a strict
+     * funnel's steps), that pass the session filters, unordered: analytics' funnel core sequences them per entity.
+     * One scan per kind.
+     */
+    async funnelOccurrences(
+      q: Q,
+      tenantId: string,
+      w: AnalyticsWindow,
+      f: AnalyticsSessionFilters,
+      query: {
+        names: readonly string[];
+        allOfKindsOf: readonly string[];
+        by: 'session' | 'user';
+        breakdown?: keyof AnalyticsSessionFilters | undefined;
+      },
+    ): Promise<FunnelOccurrenceRow[]> {
+      const entity = query.by === 'user' ? sql`coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id)` : sql`x.session_id`;
+      const value = query.breakdown ? sql`coalesce(${SESSION_COLUMN[query.breakdown]}, '(none)')` : sql`''`;
+      const needsSession = query.by === 'user' || query.breakdown !== undefined || Object.keys(f).length > 0;
+      // One JSON text of tuples, not one row per occurrence: PGlite hands rows to JavaScript at ~20 µs each, which
+      // dominated the report (bench/analytics); JSON.parse reads the same tuples several times faster.
+      const row = await queryOne<{ j: string }>(
+        q,
+        sql`SELECT coalesce(json_agg(json_build_array(y.entity, y.name, y.at, y.o, y.value)), '[]')::text AS j FROM (
+              SELECT ${entity} AS entity, x.name, (extract(epoch FROM x.at) * 1000000)::float8 AS at, x.o, ${value} AS value
+              FROM (${occurrences(tenantId, w, query.names, query.allOfKindsOf)}) x
+              ${needsSession ? sql`LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
+              WHERE true ${sessionFilter(f)}
+            ) y`,
+      );
+      const tuples = JSON.parse(row?.j ?? '[]') as [string, string, number, number, string][];
+      return tuples.map(([e, name, at, o, v]) => ({ entity: e, name, at, o, value: v }));
+    },
+
     /**
      * Retention by person (user id, else the session's user or anonymous id): each person's cohort is the local
      * period of their first start event in the window; their returns are return events in the window, `period`
@@ -122,18 +166,17 @@ export function createAnalyticsBehaviourRepository() {
     },
 
     /**
-     * Paths through each session's sequence of pages (path, else URL) or events (`page:<type>`, stages,
-     * `cart:<type>`) in the window, in time order, repeats in a row collapsed: from the session's first
-     * occurrence of `anchor`, the next (or previous) `depth` nodes. Per offset k, the `top` most frequent nodes are
-     * kept and the rest folded into 'other'; a path that stops goes to '(end)' once.
+     * The sequences paths are cut from: per session that reached `anchor` in the window (and passes the filters),
+     * its pages (path, else URL) or events (`page:<type>`, stages, `cart:<type>`) in the window in time order (ties:
+     * page, stage, cart, then by name); analytics' core collapses repeats and cuts the paths.
      */
-    async paths(
+    async pathSequences(
       q: Q,
       tenantId: string,
       w: AnalyticsWindow,
       f: AnalyticsSessionFilters,
-      query: { type: 'page' | 'event'; anchor: string; direction: 'next' | 'previous'; depth: number; top: number },
-    ): Promise<{ sessions: number; edges: PathEdgeRow[] }> {
+      query: { type: 'page' | 'event'; anchor: string },
+    ): Promise<{ session: string; nodes: string[] }[]> {
       // Only sessions that reached the anchor in the window are sequenced.
       const anchored =
         query.type === 'page'
@@ -145,48 +188,26 @@ export function createAnalyticsBehaviourRepository() {
           ? sql`SELECT x.tenant_id, x.session_id, coalesce(x.page_path, x.page_url) AS node, x.started_at AS at, 0 AS o, x.id FROM page_views x
                 WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND x.session_id IN (SELECT session_id FROM anchored)`
           : sql`SELECT * FROM (${allEvents(tenantId, w)}) x WHERE x.session_id IN (SELECT session_id FROM anchored)`;
-      const sign = query.direction === 'next' ? 1 : -1;
-      const base = sql`WITH anchored AS (${anchored}), raw AS (${source}),
-            seq AS (
-              SELECT x.session_id, x.node, x.at, x.o, x.id,
-                     lag(x.node) OVER (PARTITION BY x.session_id ORDER BY x.at, x.o, x.node, x.id) AS prev
-              FROM raw x ${Object.keys(f).length ? sql`JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
-              WHERE true ${sessionFilter(f)}
-            ),
-            c AS (
-              SELECT session_id, node, row_number() OVER (PARTITION BY session_id ORDER BY at, o, node, id) AS pos
-              FROM seq WHERE prev IS DISTINCT FROM node
-            ),
-            a AS (SELECT session_id, min(pos) AS pos FROM c WHERE node = ${query.anchor} GROUP BY session_id)`;
-      // One statement: the edges, and the anchor's session count as the row at k = 0.
-      const rows = await queryRows<PathEdgeRow>(
+      // One JSON text, not a row per node: PGlite hands rows to JavaScript at ~20 µs each (bench/analytics).
+      const row = await queryOne<{ j: string }>(
         q,
-        sql`${base},
-            st AS (
-              SELECT c.session_id, ((c.pos - a.pos) * ${sign})::int AS k, c.node FROM c JOIN a USING (session_id)
-              WHERE (c.pos - a.pos) * ${sign} BETWEEN 1 AND ${query.depth}
-            ),
-            m AS (SELECT a.session_id, count(st.k)::int AS n FROM a LEFT JOIN st USING (session_id) GROUP BY a.session_id),
-            full_path AS (
-              SELECT m.session_id, g.k, coalesce(st.node, '(end)') AS node
-              FROM m CROSS JOIN LATERAL generate_series(1, least(m.n + 1, ${query.depth})) AS g(k)
-              LEFT JOIN st ON st.session_id = m.session_id AND st.k = g.k
-            ),
-            ranked AS (
-              SELECT k, node, row_number() OVER (PARTITION BY k ORDER BY count(*) DESC, node COLLATE "C") AS rk
-              FROM full_path WHERE node <> '(end)' GROUP BY k, node
-            ),
-            folded AS (
-              SELECT p.session_id, p.k, CASE WHEN p.node = '(end)' OR r.rk <= ${query.top} THEN p.node ELSE 'other' END AS node
-              FROM full_path p LEFT JOIN ranked r ON r.k = p.k AND r.node = p.node
-            )
-            SELECT t.k, coalesce(fr.node, ${query.anchor}) AS "from", t.node AS "to", count(*)::int AS sessions
-            FROM folded t LEFT JOIN folded fr ON fr.session_id = t.session_id AND fr.k = t.k - 1
-            GROUP BY 1, 2, 3
-            UNION ALL SELECT 0, '', '', count(*)::int FROM a
-            ORDER BY 1, 4 DESC, 2, 3`,
+        sql`WITH anchored AS (${anchored}), raw AS (${source})
+            SELECT coalesce(json_agg(json_build_array(x.session_id, x.node, (extract(epoch FROM x.at) * 1000000)::float8, x.o)), '[]')::text AS j
+            FROM raw x ${Object.keys(f).length ? sql`JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
+            WHERE true ${sessionFilter(f)}`,
       );
-      return { sessions: rows.find((r) => r.k === 0)?.sessions ?? 0, edges: rows.filter((r) => r.k > 0) };
+      // Sequenced here, not by an ORDER BY in the aggregate (a sort of every node in PGlite): per session by instant,
+      // kind, then node (equal nodes at one instant collapse into one whatever their order).
+      const bySession = new Map<string, [string, string, number, number][]>();
+      for (const t of JSON.parse(row?.j ?? '[]') as [string, string, number, number][]) {
+        const l = bySession.get(t[0]);
+        if (l) l.push(t);
+        else bySession.set(t[0], [t]);
+      }
+      return [...bySession].map(([session, ts]) => ({
+        session,
+        nodes: ts.sort((a, b) => a[2] - b[2] || a[3] - b[3] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map((t) => t[1]),
+      }));
     },
   };
 }

@@ -267,7 +267,9 @@ export function createAnalyticsSourceRepository() {
     },
 
     /**
-     * An ordered funnel: per session (or person), the earliest occurrence of step 1 in the window, then the
+     * An ordered funnel in one statement (what analytics runs for sessions in order without exclusions: a session has
+     * few attempts, and this stays in the database; by person the per-step self-joins grow quadratically with a
+     * person's attempts, so analytics sequences those itself): per session (or person), the earliest occurrence of step 1 in the window, then the
      * earliest of each next step at or after the previous one (strictly after when the step repeats the previous
      * name). Greedy earliest matching finds every entity that completed the steps in order. Per step: entities
      * reaching it and the median seconds from the previous step. Steps name funnel stages, `cart:<event type>` or

@@ -3,15 +3,7 @@ import { Anchor, Card, Group, SimpleGrid, Stack, Text, Title } from '@mantine/co
 import { Link } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { get } from '../../api/client.ts';
-import type {
-  CartProductsReport,
-  CartReport,
-  FunnelReport,
-  KpisReport,
-  SessionsReport,
-  SessionTimeline,
-  TopPagesReport,
-} from '../../api/types.ts';
+import type { CartProductsReport, CartReport, KpisReport, SessionsReport, SessionTimeline, TopPagesReport } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { LineChart } from '../../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
@@ -19,7 +11,8 @@ import { fmtDate, fmtMinor, fmtMoney, fmtNumber, fmtPercent } from '../../lib/fo
 import { useParams } from '../../lib/params.ts';
 import { useSession } from '../../session.tsx';
 import { bucketSeconds, rangeQuery } from '../../lib/range.ts';
-import { CsvButton, FunnelChart, PRESETS, RangePicker, SessionTimelineView } from './parts.tsx';
+import { CsvButton, PRESETS, RangePicker, SessionTimelineView } from './parts.tsx';
+import { FunnelPanel } from './FunnelPanel.tsx';
 
 type SessionRow = SessionsReport['data'][number];
 type PageRow = TopPagesReport['data'][number];
@@ -141,11 +134,6 @@ export default function AnalyticsPage() {
     queryFn: ({ signal }) => get<SessionsReport>('/api/v1/analytics/sessions', { ...range, granularity, limit }, signal),
     enabled: !!tenantId,
   });
-  const funnel = useQuery({
-    queryKey: ['analytics-funnel', ...key],
-    queryFn: ({ signal }) => get<FunnelReport>('/api/v1/analytics/funnel', range, signal),
-    enabled: !!tenantId,
-  });
   const pages = useQuery({
     queryKey: ['analytics-top-pages', ...key],
     queryFn: ({ signal }) => get<TopPagesReport>('/api/v1/analytics/top-pages', { ...range, limit: 20 }, signal),
@@ -259,9 +247,7 @@ export default function AnalyticsPage() {
         )}
       </Panel>
       <SimpleGrid cols={{ base: 1, md: 2 }}>
-        <Panel title="Funnel" q={funnel}>
-          {(d) => <FunnelChart report={d} />}
-        </Panel>
+        <FunnelPanel tenantId={tenantId} range={range} />
         <Panel
           title="Cart abandonment"
           q={products}
