@@ -138,6 +138,20 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
     await page.getByRole('option', { name: 'EUR', exact: true }).click();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('must be an ISO 4217 currency code such as GBP').waitFor({ timeout: 20_000 });
+
+    // An analyst of the store sees the settings, read-only: no form it cannot submit.
+    const analyst = await t.request('POST', '/api/v1/admin/users', {
+      token: await t.adminToken(),
+      body: { email: 'analyst@uk-store.test', password: 'Analyst-Password-1', tenant_id: owner.tenantId, role: 'analyst' },
+    });
+    expect(analyst.status).toBe(201);
+    const other = await openPage(browser);
+    await signIn(other.page, base, 'analyst@uk-store.test', 'Analyst-Password-1');
+    await other.page.goto(`${base}/settings/regional`);
+    await other.page.getByTestId('regional-read-only').waitFor({ timeout: 20_000 });
+    expect(await other.page.getByRole('textbox', { name: 'Currency' }).isDisabled()).toBe(true);
+    expect(await other.page.getByRole('button', { name: 'Save' }).count()).toBe(0);
+    expect(other.errors).toEqual([]);
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 120_000);

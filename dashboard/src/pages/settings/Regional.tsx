@@ -17,7 +17,9 @@ const withCurrent = (list: string[], v: string) => (list.includes(v) ? list : [v
 
 /** Settings: the tenant's currency, locale and time zone (every page's money, numbers and dates use them). */
 export function Regional() {
-  const { tenantId } = useSession();
+  const { tenantId, tenant, data } = useSession();
+  // changing them needs tenant:manage (owners; platform administrators): others see them, read-only
+  const canEdit = tenant?.role === 'owner' || !!data?.user.is_platform_admin;
   const qc = useQueryClient();
   const q = useQuery({
     queryKey: ['regional', tenantId],
@@ -61,6 +63,7 @@ export function Regional() {
               onChange={(x) => x && setDraft((d) => ({ ...d, currency: x }))}
               allowDeselect={false}
               error={fieldError('currency')}
+              disabled={!canEdit}
             />
             <Select
               label="Language and region"
@@ -69,6 +72,7 @@ export function Regional() {
               onChange={(x) => x && setDraft((d) => ({ ...d, locale: x }))}
               allowDeselect={false}
               error={fieldError('locale')}
+              disabled={!canEdit}
             />
             <Select
               label="Time zone"
@@ -78,15 +82,23 @@ export function Regional() {
               searchable
               allowDeselect={false}
               error={fieldError('timezone')}
+              disabled={!canEdit}
             />
           </Group>
           <Text size="sm" c="dimmed" data-testid="regional-preview">
             Looks like: {fmtMoney('1234.5', v.currency)} · {fmtNumber(1234567.89)} · {fmtDate(new Date().toISOString())}
           </Text>
+          {!canEdit && (
+            <Text size="sm" c="dimmed" data-testid="regional-read-only">
+              Only an owner of this store can change these.
+            </Text>
+          )}
           <Group>
-            <Button type="submit" loading={save.isPending} disabled={Object.keys(draft).length === 0}>
-              Save
-            </Button>
+            {canEdit && (
+              <Button type="submit" loading={save.isPending} disabled={Object.keys(draft).length === 0}>
+                Save
+              </Button>
+            )}
             {saved && (
               <Text size="sm" c="green" role="status">
                 Saved.
