@@ -168,6 +168,9 @@ const envSchema = z.object({
   GOOGLE_MERCHANT_API_URL: z.url().default('https://merchantapi.googleapis.com'),
   // First backoff step of Merchant API retries (429, 5xx): full jitter over base * 2^attempt, capped at 30 s.
   GOOGLE_MERCHANT_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
+  // Geocoding of the business address (Google's Geocoding API): off without a key; the URL points tests elsewhere.
+  LOUPE_GEOCODING_API_KEY: z.string().min(1).optional(),
+  LOUPE_GEOCODING_URL: z.url().default('https://maps.googleapis.com/maps/api/geocode/json'),
 });
 
 export interface Config {
@@ -243,6 +246,9 @@ export interface Config {
     readonly revokeUrl: string;
     readonly merchantApiUrl: string;
     readonly merchantRetryBaseMs: number;
+    /** Geocoding of the business address: undefined key means off. */
+    readonly geocodingApiKey: string | undefined;
+    readonly geocodingUrl: string;
   };
 }
 
@@ -340,6 +346,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       revokeUrl: e.GOOGLE_OAUTH_REVOKE_URL,
       merchantApiUrl: e.GOOGLE_MERCHANT_API_URL,
       merchantRetryBaseMs: e.GOOGLE_MERCHANT_RETRY_BASE_MS,
+      geocodingApiKey: e.LOUPE_GEOCODING_API_KEY,
+      geocodingUrl: e.LOUPE_GEOCODING_URL,
     },
   });
 }

@@ -43,7 +43,15 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
       200,
     );
     expect((await t.request('POST', `/api/v1/tenants/${owner.tenantId}/feed/push`, { token })).status).toBe(202);
-    await t.request('POST', '/tenant/profile', { token, body: { name: 'Visible Store', phone: 'nope', categories: ['Shoe store'] } });
+    await t.request('POST', '/tenant/profile', {
+      token,
+      body: {
+        name: 'Visible Store',
+        phone: 'nope',
+        categories: ['Shoe store'],
+        address: { line1: '5 Avenue Anatole France', city: 'Paris', postal_code: '75007', country: 'FR' },
+      },
+    });
 
     const { page, errors, serverErrors } = await openPage(browser);
     await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
@@ -58,6 +66,14 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
       .waitFor({ timeout: 20_000 });
     await page.getByTestId('profile-score').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('profile-fixes').textContent()).resolves.toMatch(/phone/);
+    // the address as the geocoder placed it, with a map link
+    await page
+      .getByTestId('profile-location')
+      .getByText(/On the map: 5 Avenue Anatole France.*\(exact\)/)
+      .waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('profile-location').getByRole('link', { name: 'open the map' }).getAttribute('href')).toContain(
+      'mlat=48.8584',
+    );
     await screenshot(page, 'visibility');
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);

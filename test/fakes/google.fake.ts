@@ -161,6 +161,26 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
     return json(res, 200, {});
   }
 
+  /** The Geocoding API's JSON protocol: every address is found on its street, except one naming "Nowhere". */
+  function geocode(q: URLSearchParams, res: http.ServerResponse) {
+    if (q.get('key') !== GEOCODING_KEY)
+      return json(res, 403, { status: 'REQUEST_DENIED', error_message: 'The provided API key is invalid.', results: [] });
+    const address = q.get('address') ?? '';
+    if (address.includes('Nowhere')) return json(res, 200, { status: 'ZERO_RESULTS', results: [] });
+    return json(res, 200, {
+      status: 'OK',
+      results: [
+        {
+          formatted_address: address,
+          place_id: `fake-${address.length}`,
+          geometry: { location: { lat: 48.8584, lng: 2.2945 }, location_type: 'ROOFTOP' },
+          address_components: [],
+          types: ['street_address'],
+        },
+      ],
+    });
+  }
+
   function merchant(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
     const u = new URL(req.url!, 'http://x');
     const insert = /^\/products\/v1\/accounts\/([^/]+)\/productInputs:insert$/.exec(u.pathname);
@@ -247,6 +267,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
       const path = new URL(req.url!, 'http://x').pathname;
       if (req.method === 'POST' && path === '/token') return tokenEndpoint(new URLSearchParams(body), res);
       if (req.method === 'POST' && path === '/revoke') return revokeEndpoint(new URLSearchParams(body), res);
+      if (req.method === 'GET' && path === '/maps/api/geocode/json') return geocode(new URL(req.url!, 'http://x').searchParams, res);
       return merchant(req, body, res);
     });
   });
@@ -265,4 +286,7 @@ export const fakeGoogleEnv = (g: FakeGoogle): Record<string, string> => ({
   GOOGLE_OAUTH_REVOKE_URL: `${g.url}/revoke`,
   GOOGLE_MERCHANT_API_URL: g.url,
   GOOGLE_MERCHANT_RETRY_BASE_MS: '5',
+  LOUPE_GEOCODING_API_KEY: GEOCODING_KEY,
+  LOUPE_GEOCODING_URL: `${g.url}/maps/api/geocode/json`,
 });
+const GEOCODING_KEY = 'fake-geocoding-key';

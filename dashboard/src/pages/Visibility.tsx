@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Alert, Badge, Button, Card, Group, Select, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Card, Group, Select, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type {
   BusinessProfileBody,
@@ -224,7 +224,7 @@ function ProfileCard() {
   const [validation, setValidation] = useState<ProfileValidation | null>(null);
   useEffect(() => {
     if (saved.data) {
-      const { created_at: _c, updated_at: _u, ...rest } = saved.data;
+      const { created_at: _c, updated_at: _u, location: _l, ...rest } = saved.data;
       setDraft(rest as BusinessProfileBody);
     }
   }, [saved.data]);
@@ -273,6 +273,7 @@ function ProfileCard() {
           <TextInput label="Time zone" placeholder="America/New_York" value={draft.time_zone ?? ''} onChange={set('time_zone')} />
           <TextInput label="Categories (comma-separated)" value={(draft.categories ?? []).join(', ')} onChange={set('categories')} />
         </SimpleGrid>
+        {saved.data?.location && <ProfileLocation location={saved.data.location} />}
         {validation && validation.fixes.length > 0 && (
           <DataTable
             testId="profile-fixes"
@@ -294,6 +295,30 @@ function ProfileCard() {
         {save.isError && <ErrorState error={save.error} />}
       </Stack>
     </Card>
+  );
+}
+
+/** Where the geocoder placed the saved address, with a map link; or why it could not. */
+function ProfileLocation({ location }: { location: NonNullable<BusinessProfileJson['location']> }) {
+  if (location.status === 'found')
+    return (
+      <Text size="sm" data-testid="profile-location">
+        On the map: {location.formatted_address} ({location.precision === 'ROOFTOP' ? 'exact' : 'approximate'}) ·{' '}
+        <Anchor
+          href={`https://www.openstreetmap.org/?mlat=${location.latitude}&mlon=${location.longitude}#map=18/${location.latitude}/${location.longitude}`}
+          target="_blank"
+          rel="noreferrer"
+        >
+          open the map
+        </Anchor>
+      </Text>
+    );
+  return (
+    <Text size="sm" c={location.status === 'not_found' ? 'red' : 'dimmed'} data-testid="profile-location">
+      {location.status === 'not_found'
+        ? 'The address could not be found on the map: check the street, postal code and city.'
+        : `The address could not be looked up just now (${location.error ?? 'the geocoder did not answer'}); it is looked up again when the address changes.`}
+    </Text>
   );
 }
 

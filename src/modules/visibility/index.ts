@@ -19,6 +19,7 @@ import { createGoogleService } from './google.service.ts';
 import { createFeedbackRepository } from './feedback.repository.ts';
 import { feedbackRoutes } from './feedback.routes.ts';
 import { createFeedbackService } from './feedback.service.ts';
+import { createGeocoder } from './geocoding.client.ts';
 import { createProfileRepository } from './profile.repository.ts';
 import { profileRoutes } from './profile.routes.ts';
 import { createProfileService } from './profile.service.ts';
@@ -57,7 +58,13 @@ export function createVisibilityModule(platform: PlatformServices, deps: Visibil
     clock: platform.clock,
   });
   push.register();
-  const profile = createProfileService({ db: platform.db, repo: createProfileRepository(), clock: platform.clock });
+  const { geocodingApiKey, geocodingUrl } = platform.config.google;
+  const profile = createProfileService({
+    db: platform.db,
+    repo: createProfileRepository(),
+    clock: platform.clock,
+    geocoder: geocodingApiKey ? createGeocoder({ apiKey: geocodingApiKey, url: geocodingUrl }) : undefined,
+  });
   const feedback = createFeedbackService({
     db: platform.db,
     repo: createFeedbackRepository(),

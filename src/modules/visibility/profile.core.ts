@@ -81,6 +81,46 @@ function intervalFixes(field: string, intervals: { open?: string; close?: string
       });
 }
 
+/** Where the geocoder found the business address, or why not; kept beside the profile and shown in validation. */
+export type GeoLocation =
+  | {
+      status: 'found';
+      latitude: number;
+      longitude: number;
+      /** ROOFTOP, RANGE_INTERPOLATED, GEOMETRIC_CENTER or APPROXIMATE (Google's location_type) */
+      precision: string;
+      formattedAddress: string;
+      placeId: string | null;
+      partialMatch: boolean;
+      geocodedAt: string;
+    }
+  | { status: 'not_found'; geocodedAt: string }
+  | { status: 'unavailable'; error: string; geocodedAt: string };
+
+/** What the geocoder's answer asks of the merchant (none when it found the address exactly, or never looked). */
+export function locationFixes(location: GeoLocation | null): ProfileFix[] {
+  if (!location) return [];
+  if (location.status === 'not_found')
+    return [
+      {
+        field: 'address',
+        severity: 'error',
+        message: 'The address could not be found on the map.',
+        fix: 'Check the street, postal code and city: Google shows a business only where it can place it.',
+      },
+    ];
+  if (location.status === 'found' && (location.partialMatch || location.precision === 'APPROXIMATE'))
+    return [
+      {
+        field: 'address',
+        severity: 'warning',
+        message: `The address was only approximately found (as "${location.formattedAddress}").`,
+        fix: 'Add the street number and check the spelling, so shoppers are sent to the right door.',
+      },
+    ];
+  return [];
+}
+
 /** Validates a profile: a score out of 100 (an error costs 15, a warning 5) and the fixes to make. */
 export function validateProfile(p: BusinessProfile): { score: number; fixes: ProfileFix[] } {
   const fixes: ProfileFix[] = [];

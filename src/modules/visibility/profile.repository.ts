@@ -1,14 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { type Q, arrayParam, queryOne } from '../../platform/index.ts';
-import type { BusinessProfile } from './profile.core.ts';
+import type { BusinessProfile, GeoLocation } from './profile.core.ts';
 
 export interface ProfileRow extends BusinessProfile {
+  location: GeoLocation | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const COLS = sql`name, address, phone, website, categories, time_zone AS "timeZone", regular_hours AS "regularHours", special_hours AS "specialHours",
-  seo, created_at AS "createdAt", updated_at AS "updatedAt"`;
+  seo, location, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Seed 004's tenant_business_profile: one row per tenant. */
 export function createProfileRepository() {
@@ -27,10 +28,18 @@ export function createProfileRepository() {
     update: (q: Q, tenantId: string, p: BusinessProfile, now: Date) =>
       queryOne<ProfileRow>(
         q,
-        sql`UPDATE tenant_business_profile SET name = ${p.name}, address = ${JSON.stringify(p.address)}::jsonb, phone = ${p.phone}, website = ${p.website},
+        sql`UPDATE tenant_business_profile SET name = ${p.name}, address = ${JSON.stringify(p.address)}::jsonb,
+              location = CASE WHEN address = ${JSON.stringify(p.address)}::jsonb THEN location END, phone = ${p.phone}, website = ${p.website},
               categories = ${arrayParam(p.categories)}::text[], time_zone = ${p.timeZone}, regular_hours = ${JSON.stringify(p.regularHours)}::jsonb,
               special_hours = ${JSON.stringify(p.specialHours)}::jsonb, seo = ${JSON.stringify(p.seo)}::jsonb, updated_at = ${now.toISOString()}
             WHERE tenant_id = ${tenantId} RETURNING ${COLS}`,
+      ),
+    /** Stores where the address was found, only if the address is still the one that was looked up. */
+    setLocation: (q: Q, tenantId: string, address: BusinessProfile['address'], location: GeoLocation) =>
+      queryOne<ProfileRow>(
+        q,
+        sql`UPDATE tenant_business_profile SET location = ${JSON.stringify(location)}::jsonb
+            WHERE tenant_id = ${tenantId} AND address = ${JSON.stringify(address)}::jsonb RETURNING ${COLS}`,
       ),
   };
 }

@@ -51,6 +51,22 @@ const toJson = (p: ProfileRow): z.infer<typeof profileResponse> => ({
   regular_hours: p.regularHours,
   special_hours: p.specialHours,
   seo: p.seo,
+  location: p.location
+    ? p.location.status === 'found'
+      ? {
+          status: 'found',
+          latitude: p.location.latitude,
+          longitude: p.location.longitude,
+          precision: p.location.precision,
+          formatted_address: p.location.formattedAddress,
+          place_id: p.location.placeId,
+          partial_match: p.location.partialMatch,
+          geocoded_at: p.location.geocodedAt,
+        }
+      : p.location.status === 'not_found'
+        ? { status: 'not_found', geocoded_at: p.location.geocodedAt }
+        : { status: 'unavailable', error: p.location.error, geocoded_at: p.location.geocodedAt }
+    : null,
   created_at: new Date(p.createdAt).toISOString(),
   updated_at: new Date(p.updatedAt).toISOString(),
 });

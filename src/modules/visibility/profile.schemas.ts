@@ -51,6 +51,20 @@ export const profileResponse = z.object({
     z.object({ date: z.string(), closed: z.boolean().optional(), open: z.string().optional(), close: z.string().optional() }),
   ),
   seo: z.object({ title: z.string().optional(), description: z.string().optional(), keywords: z.array(z.string()).optional() }),
+  /** Where the geocoder placed the address (null: not looked up: geocoding is off, or the address is too short). */
+  location: z
+    .object({
+      status: z.enum(['found', 'not_found', 'unavailable']),
+      latitude: z.number().optional(),
+      longitude: z.number().optional(),
+      precision: z.string().optional(),
+      formatted_address: z.string().optional(),
+      place_id: z.string().nullable().optional(),
+      partial_match: z.boolean().optional(),
+      error: z.string().optional(),
+      geocoded_at: z.string(),
+    })
+    .nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });

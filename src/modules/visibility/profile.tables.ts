@@ -19,6 +19,8 @@ export const tenantBusinessProfile = pgTable('tenant_business_profile', {
   specialHours: jsonb('special_hours').notNull().default(sql`'[]'::jsonb`),
   /** { title, description, keywords[] } */
   seo: jsonb('seo').notNull().default(sql`'{}'::jsonb`),
+  /** Where the geocoder found the address ({ status, latitude, longitude, precision, ... }); null before any lookup. */
+  location: jsonb('location'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

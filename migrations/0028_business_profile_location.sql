@@ -1,0 +1,1 @@
+ALTER TABLE "tenant_business_profile" ADD COLUMN "location" jsonb;
