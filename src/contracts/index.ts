@@ -215,6 +215,7 @@ export type PredictAllResponse = z.infer<typeof predictions.allResponse>;
 export type PredictionModelVersions = z.infer<typeof predictions.modelVersionsResponse>;
 export type PredictionMetricsSummary = z.infer<typeof predictions.metricsSummaryResponse>;
 export type PredictionSegments = z.infer<typeof predictions.segmentsResponse>;
+export type PredictionSegmentHistory = z.infer<typeof predictions.segmentHistoryResponse>;
 export type AtRiskResponse = z.infer<typeof predictions.atRiskResponse>;
 export type ForecastResponse = z.infer<typeof predictions.forecastResponse>;
 export type DriftResponse = z.infer<typeof predictions.driftResponse>;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rngMulberry32 } from '../../src/ml/random.ts';
-import type { TestApp } from '../helpers.ts';
+import { pollUntil, type TestApp } from '../helpers.ts';
 import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
@@ -168,6 +168,29 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
 
     await page.getByRole('img', { name: 'Customers per segment' }).waitFor();
     expect(await page.getByTestId('segments').locator('tbody tr').count()).toBeGreaterThan(1);
+    // one scoring run: no trend yet; after the nightly rescore, a line per segment and the change beside each size
+    await page.getByTestId('segment-trend-empty').waitFor();
+    const nightly = await t.jobs.enqueue(shop.tenantId, 'predictions.nightly', {});
+    await pollUntil(
+      'nightly rescore',
+      () => t.request('GET', `/api/v1/jobs/${nightly.id}`, { token: shop.ownerToken }),
+      (x) => x.body.status === 'succeeded',
+      { intervalMs: 200, timeoutMs: 120_000 },
+    );
+    await page.reload();
+    await page.getByRole('img', { name: /Customers per segment at each scoring run/ }).waitFor({ timeout: 15_000 });
+    // beside each size, its signed change since the previous run (a dash only when there was none)
+    const changes = await page.getByTestId('segments').locator('tbody tr td:nth-child(3)').allTextContents();
+    expect(changes.length).toBeGreaterThan(1);
+    for (const c of changes) expect(c).toMatch(/^(0|[+−][\d,]+)$/);
+    const sizes = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export segment sizes CSV' }).click();
+    const sizeRows = fs
+      .readFileSync((await (await sizes).path())!, 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(sizeRows[0]).toBe('run_at,segment,profiles');
+    expect(new Set(sizeRows.slice(1).map((l) => l.split(',')[0])).size).toBe(2);
 
     // everybody at risk from 0: the list and its CSV hold every scored customer
     await page.getByLabel('Churn risk at least').fill('0');

@@ -74,6 +74,7 @@ export type {
   PredictionModelVersions,
   PredictionMetricsSummary,
   PredictionSegments,
+  PredictionSegmentHistory,
   AtRiskResponse,
   ForecastResponse,
   DriftResponse,

@@ -10,6 +10,7 @@ import type {
   PredictionMetricsSummary,
   PredictionModelVersions,
   PredictionSegments,
+  PredictionSegmentHistory,
 } from '../api/types.ts';
 import { BarChart } from '../components/BarChart.tsx';
 import { DataTable } from '../components/DataTable.tsx';
@@ -225,17 +226,53 @@ function Models() {
   );
 }
 
+/** The change since the previous run, signed ("+12", "−3", "0"); a dash when there was no previous run. */
+function fmtChange(now: number, before: number | null): string {
+  if (before === null) return '—';
+  const d = now - before;
+  return d > 0 ? `+${fmtNumber(d)}` : d < 0 ? `−${fmtNumber(-d)}` : '0';
+}
+
 function Segments() {
   const { tenantId } = useSession();
   const q = useQuery({
     queryKey: ['predictions', 'segments', tenantId],
     queryFn: ({ signal }) => get<PredictionSegments>('/api/v1/predictions/segments', undefined, signal),
   });
+  const history = useQuery({
+    queryKey: ['predictions', 'segments-history', tenantId],
+    queryFn: ({ signal }) => get<PredictionSegmentHistory>('/api/v1/predictions/segments/history', { days: 90 }, signal),
+  });
+  // one line per segment over the runs of the last 90 days; a segment missing from a run had 0 customers in it
+  const trend = useMemo(() => {
+    const rows = history.data?.data ?? [];
+    const runs = [...new Set(rows.map((r) => r.run_at))];
+    if (runs.length < 2) return null;
+    const segments = [...new Set(rows.map((r) => r.segment))];
+    const size = new Map(rows.map((r) => [`${r.run_at} ${r.segment}`, r.profiles]));
+    return {
+      x: runs.map((r) => Date.parse(r) / 1000),
+      series: segments.map((seg) => ({ label: words(seg), values: runs.map((r) => size.get(`${r} ${seg}`) ?? 0) })),
+    };
+  }, [history.data]);
+  const exportCsv = () =>
+    downloadCsv(
+      'segment-sizes.csv',
+      toCsv(
+        history.data?.data ?? [],
+        ['run_at', 'segment', 'profiles'].map((k) => ({ key: k, label: k })),
+      ),
+    );
   return (
     <Card withBorder>
-      <Title order={3} size="h5" mb="sm">
-        Segments
-      </Title>
+      <Group justify="space-between" mb="sm">
+        <Title order={3} size="h5">
+          Segments
+        </Title>
+        <Button variant="default" onClick={exportCsv} disabled={!history.data?.data.length}>
+          Export segment sizes CSV
+        </Button>
+      </Group>
       {q.isLoading && <Loading label="Loading segments" />}
       {q.error && <ErrorState error={q.error} feature="Predictions" />}
       {q.data && q.data.data.length === 0 && <EmptyState title="No segments yet">Segments appear after the first training run.</EmptyState>}
@@ -253,11 +290,28 @@ function Segments() {
             columns={[
               { key: 'segment', label: 'Segment', render: (r) => words(r.segment) },
               { key: 'profiles', label: 'Customers', render: (r) => fmtNumber(r.profiles) },
+              {
+                key: 'previous_profiles',
+                label: q.data.previous_scored_at ? `Since ${fmtDate(q.data.previous_scored_at)}` : 'Since last run',
+                render: (r) => fmtChange(r.profiles, r.previous_profiles),
+              },
               { key: 'share', label: 'Share', render: (r) => fmtPercent(r.share) },
               { key: 'avg_churn_probability', label: 'Mean churn risk', render: (r) => fmtPercent(r.avg_churn_probability) },
             ]}
           />
         </SimpleGrid>
+      )}
+      {history.isLoading && <Loading label="Loading segment trends" />}
+      {history.error && <ErrorState error={history.error} />}
+      {q.data && q.data.data.length > 0 && history.data && !trend && (
+        <Text size="sm" c="dimmed" mt="sm" data-testid="segment-trend-empty">
+          Trends appear after the next scoring run (training or the nightly rescore).
+        </Text>
+      )}
+      {trend && (
+        <Stack gap={4} mt="sm" data-testid="segment-trend">
+          <LineChart x={trend.x} series={trend.series} label="Customers per segment at each scoring run of the last 90 days" height={200} />
+        </Stack>
       )}
     </Card>
   );

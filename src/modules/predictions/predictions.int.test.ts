@@ -442,6 +442,55 @@ describe('drift', () => {
     let run = await nightly();
     expect(run.status).toBe('succeeded');
     expect(run.result).toMatchObject({ action: 'retrained', reason: expect.stringContaining('significant drift') });
+    // two scoring runs: each segment's trend has two points, and the previous size sits beside the current one
+    const history = await t.request('GET', '/api/v1/predictions/segments/history?days=30', { token: key });
+    expect(history.status).toBe(200);
+    const runs = [...new Set(history.body.data.map((x: { run_at: string }) => x.run_at))] as string[];
+    expect(runs).toHaveLength(2);
+    expect(runs[0]! < runs[1]!).toBe(true);
+    const sizeAt = (run: string) =>
+      history.body.data
+        .filter((x: { run_at: string }) => x.run_at === run)
+        .reduce((n: number, x: { profiles: number }) => n + x.profiles, 0);
+    expect([sizeAt(runs[0]!), sizeAt(runs[1]!)]).toEqual([120, 270]);
+    const trend = await t.request('GET', '/api/v1/predictions/segments', { token: key });
+    expect(trend.body.scored_at).toBe(runs[1]);
+    expect(trend.body.previous_scored_at).toBe(runs[0]);
+    for (const x of trend.body.data) {
+      expect(x.profiles).toBe(
+        history.body.data.find((h: { run_at: string; segment: string }) => h.run_at === runs[1] && h.segment === x.segment).profiles,
+      );
+      const before = history.body.data.find((h: { run_at: string; segment: string }) => h.run_at === runs[0] && h.segment === x.segment);
+      expect(x.previous_profiles).toBe(before?.profiles ?? 0);
+    }
+    // another tenant sees only its own runs; bad query parameters are a 400
+    const same = await Promise.all(
+      [1, 2, 3, 4].map(() => t.request('GET', '/api/v1/predictions/segments/history?days=30', { token: key })),
+    );
+    for (const r of same) expect(r.body).toEqual(history.body);
+    const mine = await t.request('GET', '/api/v1/predictions/segments/history', { token: keyA });
+    expect(mine.body.days).toBe(90);
+    expect(mine.body.data.every((x: { run_at: string }) => !runs.includes(x.run_at))).toBe(true);
+    expect((await t.request('GET', '/api/v1/predictions/segments/history', { token: keyB })).body.data).toEqual([]);
+    expect((await t.request('GET', '/api/v1/predictions/segments', { token: keyB })).body).toEqual({
+      scored_at: null,
+      previous_scored_at: null,
+      data: [],
+    });
+    for (const q of [
+      'days=0',
+      'days=731',
+      'days=1.5',
+      'days=abc',
+      'days=1e400',
+      'days=%00',
+      'days=%ED%A0%80',
+      'x=1',
+      'days=99999999999999999999',
+      'days=1&days=2',
+    ])
+      expect((await t.request('GET', `/api/v1/predictions/segments/history?${q}`, { token: key })).status, q).toBe(400);
+    expect((await t.request('GET', '/api/v1/predictions/segments/history')).status).toBe(401);
     const after = await t.request('GET', '/api/v1/predictions/drift', { token: key });
     expect(after.body.customers).toBe(270);
     expect(after.body.models.every((m: { reference_customers: number }) => m.reference_customers === 270)).toBe(true);
@@ -451,6 +500,11 @@ describe('drift', () => {
     expect(run.result).toEqual({ action: 'rescored', reason: 'no significant drift', customers: 270 });
     const segs = await t.request('GET', '/api/v1/predictions/segments', { token: key });
     expect(segs.body.data.reduce((n: number, x: { profiles: number }) => n + x.profiles, 0)).toBe(270);
+    // the rescore is a third run: the previous sizes are now the retrained run's
+    expect(segs.body.previous_scored_at).toBe(runs[1]);
+    expect(segs.body.data.reduce((n: number, x: { previous_profiles: number }) => n + x.previous_profiles, 0)).toBe(270);
+    const three = await t.request('GET', '/api/v1/predictions/segments/history', { token: key });
+    expect(new Set(three.body.data.map((x: { run_at: string }) => x.run_at)).size).toBe(3);
     // exactly one next nightly run waits, at 02:00 UTC
     const queued = await t.request('GET', '/api/v1/jobs?type=predictions.nightly&status=queued', { token: D.ownerToken });
     expect(queued.body.data).toHaveLength(1);

@@ -62,7 +62,10 @@ const SCORE_COLS = sql`profile_id AS "profileId", churn_probability AS "churnPro
   expected_purchases AS "expectedPurchases", p_alive AS "pAlive", rfm_r AS "rfmR", rfm_f AS "rfmF", rfm_m AS "rfmM", segment, cluster, reasons,
   last_order_at AS "lastOrderAt", scored_at AS "scoredAt"`;
 
-/** All SQL over predictions' tables (prediction_model_versions, prediction_features, prediction_scores). */
+/**
+ * All SQL over predictions' tables (prediction_model_versions, prediction_features, prediction_scores,
+ * prediction_segment_history).
+ */
 export function createPredictionsRepository() {
   return {
     listVersions(q: Q, tenantId: string, limit: number): Promise<ModelVersionRow[]> {
@@ -151,6 +154,36 @@ export function createPredictionsRepository() {
         sql`SELECT segment, count(*)::int AS profiles, avg(churn_probability)::float8 AS "avgChurn", sum(expected_value_minor)::text AS "expectedValueMinor",
                    max(scored_at) AS "scoredAt"
             FROM prediction_scores WHERE tenant_id = ${tenantId} GROUP BY segment ORDER BY profiles DESC, segment`,
+      );
+    },
+
+    /**
+     * Records the segment sizes of the scores just written as the run at `runAt` (same transaction as the scores).
+     * ON CONFLICT: a run at the same instant rewrites its own sizes.
+     */
+    async recordSegmentSizes(q: Q, tenantId: string, runAt: Date): Promise<void> {
+      await q.execute(sql`
+        INSERT INTO prediction_segment_history (tenant_id, run_at, segment, profiles)
+        SELECT tenant_id, ${runAt.toISOString()}::timestamptz, segment, count(*)::int FROM prediction_scores WHERE tenant_id = ${tenantId} GROUP BY tenant_id, segment
+        ON CONFLICT (tenant_id, run_at, segment) DO UPDATE SET profiles = EXCLUDED.profiles`);
+    },
+
+    /** Each segment's size at the last run before `before` (empty when there is none). */
+    previousSegmentSizes(q: Q, tenantId: string, before: Date) {
+      return queryRows<{ segment: string; profiles: number; runAt: Date }>(
+        q,
+        sql`SELECT segment, profiles, run_at AS "runAt" FROM prediction_segment_history
+            WHERE tenant_id = ${tenantId}
+              AND run_at = (SELECT max(run_at) FROM prediction_segment_history WHERE tenant_id = ${tenantId} AND run_at < ${before.toISOString()}::timestamptz)`,
+      );
+    },
+
+    /** Segment sizes of every run since `since`, oldest run first. */
+    segmentHistory(q: Q, tenantId: string, since: Date) {
+      return queryRows<{ segment: string; profiles: number; runAt: Date }>(
+        q,
+        sql`SELECT segment, profiles, run_at AS "runAt" FROM prediction_segment_history
+            WHERE tenant_id = ${tenantId} AND run_at >= ${since.toISOString()}::timestamptz ORDER BY run_at, segment`,
       );
     },
 

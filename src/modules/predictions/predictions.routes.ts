@@ -222,17 +222,40 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
       config: read,
     },
     async (request) => {
-      const rows = await svc.segments(tenantContext(request));
+      const { rows, previous } = await svc.segments(tenantContext(request));
       const total = rows.reduce((t, x) => t + x.profiles, 0);
+      const before = new Map(previous.map((p) => [p.segment, p.profiles]));
       return {
         scored_at: rows.length ? iso(rows.reduce((a, b) => (a.scoredAt > b.scoredAt ? a : b)).scoredAt) : null,
+        previous_scored_at: previous[0] ? iso(previous[0].runAt) : null,
         data: rows.map((x) => ({
           segment: x.segment,
           profiles: x.profiles,
+          previous_profiles: previous.length ? (before.get(x.segment) ?? 0) : null,
           share: r4(x.profiles / total)!,
           avg_churn_probability: r4(x.avgChurn),
           expected_value_minor: x.expectedValueMinor,
         })),
+      };
+    },
+  );
+
+  r.get(
+    '/api/v1/predictions/segments/history',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'Segment sizes at every scoring run (training and nightly rescore) of the last `days` days, oldest first',
+        querystring: s.segmentHistoryQuery,
+        response: { 200: s.segmentHistoryResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const rows = await svc.segmentHistory(tenantContext(request), request.query);
+      return {
+        days: request.query.days,
+        data: rows.map((x) => ({ run_at: iso(x.runAt), segment: x.segment, profiles: x.profiles })),
       };
     },
   );

@@ -87,15 +87,26 @@ export const metricsSummaryResponse = z.object({
 
 export const segmentsResponse = z.object({
   scored_at: z.string().nullable(),
+  /** The scoring run before the current scores (null: this is the first). */
+  previous_scored_at: z.string().nullable(),
   data: z.array(
     z.object({
       segment: z.string(),
       profiles: z.number(),
+      /** Size at the previous run (0: the segment was empty then; null: no previous run). */
+      previous_profiles: z.number().nullable(),
       share: z.number(),
       avg_churn_probability: z.number().nullable(),
       expected_value_minor: z.string().nullable(),
     }),
   ),
+});
+
+export const segmentHistoryQuery = z.object({ days: z.coerce.number().int().min(1).max(730).default(90) }).strict();
+export const segmentHistoryResponse = z.object({
+  days: z.number(),
+  /** One row per scoring run and non-empty segment, oldest run first. */
+  data: z.array(z.object({ run_at: z.string(), segment: z.string(), profiles: z.number() })),
 });
 
 export const atRiskQuery = z

@@ -123,6 +123,7 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
   async function saveScores(tx: Q, tenantId: string, scores: readonly NewScore[], asOf: Date, threshold: number) {
     const previous = deps.webhooks ? await repo.previousScores(tx, tenantId) : [];
     await repo.replaceScores(tx, tenantId, scores, asOf);
+    await repo.recordSegmentSizes(tx, tenantId, asOf);
     if (!deps.webhooks) return null;
     const events = scoreEvents(new Map(previous.map((p) => [p.profileId, p])), scores, threshold, asOf);
     return deps.webhooks.publish(tx, tenantId, events);
@@ -343,9 +344,19 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
       return { predictions, recs };
     },
 
+    /** Current segment sizes, and each segment's size at the run before the current scores' (trend since then). */
     async segments(ctx: TenantContext) {
       requirePermission(ctx, 'analytics:read');
-      return repo.segmentSizes(db, ctx.tenantId);
+      const rows = await repo.segmentSizes(db, ctx.tenantId);
+      const current = rows.reduce<Date | null>((a, r) => (a && a > r.scoredAt ? a : r.scoredAt), null);
+      const previous = current ? await repo.previousSegmentSizes(db, ctx.tenantId, current) : [];
+      return { rows, previous };
+    },
+
+    /** Segment sizes of every scoring run in the last `days` days, oldest first. */
+    async segmentHistory(ctx: TenantContext, q: { days: number }) {
+      requirePermission(ctx, 'analytics:read');
+      return repo.segmentHistory(db, ctx.tenantId, new Date(deps.clock().getTime() - q.days * DAY_MS));
     },
 
     async atRisk(ctx: TenantContext, q: { threshold?: number | undefined; limit: number; segment?: string | undefined }) {

@@ -79,3 +79,18 @@ export const predictionScores = pgTable(
     index('prediction_scores_churn_idx').on(t.tenantId, t.churnProbability),
   ],
 );
+
+/**
+ * Segment sizes of every scoring run (training and the nightly rescore), for the trends on the Predictions page:
+ * counts only, no person, so erasure has nothing to remove here. `run_at` is the run's `scored_at`.
+ */
+export const predictionSegmentHistory = pgTable(
+  'prediction_segment_history',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    runAt: timestamp('run_at', { withTimezone: true }).notNull(),
+    segment: text('segment').notNull(),
+    profiles: integer('profiles').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.runAt, t.segment] })],
+);
