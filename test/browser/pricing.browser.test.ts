@@ -120,7 +120,7 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     expect(s2.match_group_id).toBe(s1.match_group_id);
 
     await page.getByRole('tab', { name: 'Price alerts' }).click();
-    await page.getByTestId('alerts-table').getByRole('cell', { name: 'shopper-1' }).waitFor();
+    await page.getByTestId('alerts-table').getByRole('cell', { name: 'shopper-1' }).first().waitFor();
     const history = page.getByTestId('alert-events-table');
     await history.waitFor();
     expect(await history.textContent()).toContain('39.00 USD (below 40.00)');
