@@ -82,9 +82,15 @@ describe('price alerts', () => {
         fc.constantFrom(...ALERT_KINDS),
         fc.bigInt({ min: 1n, max: 100000n }),
         fc.integer({ min: 1, max: 99 }),
-        fc.array(fc.tuple(fc.option(fc.bigInt({ min: 1n, max: 100000n }), { nil: null }), fc.option(fc.bigInt({ min: 1n, max: 100000n }), { nil: null })), {
-          maxLength: 30,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.option(fc.bigInt({ min: 1n, max: 100000n }), { nil: null }),
+            fc.option(fc.bigInt({ min: 1n, max: 100000n }), { nil: null }),
+          ),
+          {
+            maxLength: 30,
+          },
+        ),
         (kind, target, pct, obs) => {
           let s = initialAlert(kind, { targetMinor: target, dropPercent: pct, windowDays: 30 }, obs[0]?.[0] ?? null);
           for (const [p, low] of obs) {

@@ -171,9 +171,9 @@ describe('price alerts', () => {
     expect(listed.find((a) => a.kind === 'percent_drop')).toMatchObject({ reference_price: '90.00' });
     expect(listed.find((a) => a.kind === 'back_in_stock')).toMatchObject({ armed: false });
     // Another tenant cannot watch this product with the new kinds.
-    expect((await api('POST', '/api/v1/pricing/alerts', { user_id: 'u3', product_id: product, kind: 'back_in_stock' }, otherKey)).status).toBe(
-      404,
-    );
+    expect(
+      (await api('POST', '/api/v1/pricing/alerts', { user_id: 'u3', product_id: product, kind: 'back_in_stock' }, otherKey)).status,
+    ).toBe(404);
   });
 
   it('refuses a missing, misplaced or out-of-range parameter of the new kinds with 400 naming the field', async () => {
@@ -204,7 +204,9 @@ describe('price alerts', () => {
     }
     expect((await api('GET', '/api/v1/pricing/alerts?user_id=u4')).body.data).toEqual([]);
     // The same new-kind watch at once: one alert, the rest 409.
-    const same = await Promise.all([1, 2, 3].map(() => api('POST', '/api/v1/pricing/alerts', { ...base, kind: 'lowest_in_days', days: 7 })));
+    const same = await Promise.all(
+      [1, 2, 3].map(() => api('POST', '/api/v1/pricing/alerts', { ...base, kind: 'lowest_in_days', days: 7 })),
+    );
     expect(same.map((r) => r.status).sort()).toEqual([201, 409, 409]);
   });
 });

@@ -123,7 +123,14 @@ export function createAlertsService({ platform, webhooks }: { platform: Platform
               groupId: a.groupId,
               kind: a.kind,
               priceMinor: price!,
-              thresholdMinor: a.kind === 'target_price' ? a.targetMinor : a.kind === 'lowest_in_days' ? windowLow : a.kind === 'back_in_stock' ? null : a.referenceMinor,
+              thresholdMinor:
+                a.kind === 'target_price'
+                  ? a.targetMinor
+                  : a.kind === 'lowest_in_days'
+                    ? windowLow
+                    : a.kind === 'back_in_stock'
+                      ? null
+                      : a.referenceMinor,
               currency: a.currency,
               firedAt: now,
             });

@@ -75,8 +75,8 @@ export function PriceAlerts() {
         <ErrorState error={alerts.error} feature="Pricing" />
       ) : !alerts.data?.data.length ? (
         <EmptyState title="No price alerts">
-          Shoppers watch a product with POST /api/v1/pricing/alerts (a target price, any drop, a percent drop, the lowest price in N
-          days or back in stock); each feed import checks them.
+          Shoppers watch a product with POST /api/v1/pricing/alerts (a target price, any drop, a percent drop, the lowest price in N days or
+          back in stock); each feed import checks them.
         </EmptyState>
       ) : (
         <DataTable
