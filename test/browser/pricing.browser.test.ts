@@ -97,6 +97,11 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
       body: { user_id: 'shopper-1', product_id: groupId, kind: 'target_price', target_price: '40.00' },
     });
     expect(alert.status).toBe(201);
+    const percent = await t.request('POST', '/api/v1/pricing/alerts', {
+      token: owner.ownerToken,
+      body: { user_id: 'shopper-1', product_id: groupId, kind: 'percent_drop', drop_percent: 15 },
+    });
+    expect(percent.status).toBe(201);
     const b = (await t.request('GET', '/api/v1/pricing/stores', { token: owner.ownerToken })).body.data.find(
       (x: { name: string }) => x.name === 'Nordstrom Rack',
     ).id;
@@ -115,10 +120,14 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     expect(s2.match_group_id).toBe(s1.match_group_id);
 
     await page.getByRole('tab', { name: 'Price alerts' }).click();
-    await page.getByTestId('alerts-table').getByRole('cell', { name: 'shopper-1' }).waitFor();
+    await page.getByTestId('alerts-table').getByRole('cell', { name: 'shopper-1' }).first().waitFor();
     const history = page.getByTestId('alert-events-table');
     await history.waitFor();
     expect(await history.textContent()).toContain('39.00 USD (below 40.00)');
+    // The new kinds show what fires them: a percent drop from its reference price.
+    const watched = await page.getByTestId('alerts-table').textContent();
+    expect(watched).toContain('Percent drop');
+    expect(watched).toMatch(/15% below \d+\.\d{2} USD/);
     await screenshot(page, 'pricing-alerts');
     // Another shopper: nothing watched yet, the empty state says how alerts come in.
     await page.getByLabel('Shopper (user id)').fill('nobody');

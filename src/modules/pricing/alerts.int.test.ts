@@ -29,11 +29,11 @@ function api(method: string, url: string, body?: unknown, k = key) {
   return t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
 }
 
-async function importPrice(price: string) {
+async function importPrice(price: string, row = { id: 'P1', gtin: EAN, availability: 'in stock' }) {
   const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
   const body = Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="feed.csv"\r\nContent-Type: text/csv\r\n\r\n`),
-    Buffer.from(`id,title,gtin,price\nP1,Stapler,${EAN},${price} USD\n`),
+    Buffer.from(`id,title,gtin,price,availability\n${row.id},Stapler ${row.id},${row.gtin},${price} USD,${row.availability}\n`),
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
@@ -50,6 +50,8 @@ async function importPrice(price: string) {
   }
   throw new Error('feed import did not finish');
 }
+
+const P2 = { id: 'P2', gtin: '5901234123457', availability: 'in stock' };
 
 const events = async (user: string, k = key) =>
   (await api('GET', `/api/v1/pricing/alert-events?user_id=${user}`, undefined, k)).body.data as {
@@ -141,5 +143,70 @@ describe('price alerts', () => {
     expect((await api('GET', '/api/v1/pricing/alerts?user_id=u2')).body.data).toHaveLength(1);
     expect((await api('GET', '/api/v1/pricing/alerts?cursor=zzz')).status).toBe(400);
     expect((await api('DELETE', '/api/v1/pricing/alerts/not-a-uuid')).status).toBe(404);
+  });
+  it('percent_drop, lowest_in_days and back_in_stock each fire once and only once across repeated imports', async () => {
+    await importPrice('100.00', P2);
+    const product = (await api('GET', '/api/v1/pricing/offers?q=P2')).body.data[0].match_group_id;
+    const watch = (body: object) => api('POST', '/api/v1/pricing/alerts', { user_id: 'u3', product_id: product, ...body });
+    const pct = await watch({ kind: 'percent_drop', drop_percent: 10 });
+    expect(pct.status).toBe(201);
+    expect(pct.body).toMatchObject({ kind: 'percent_drop', drop_percent: 10, days: null, reference_price: '100.00', currency: 'USD' });
+    expect((await watch({ kind: 'lowest_in_days', days: 30 })).body).toMatchObject({ kind: 'lowest_in_days', days: 30 });
+    expect((await watch({ kind: 'back_in_stock' })).body).toMatchObject({ kind: 'back_in_stock', armed: false });
+    const kinds = async () => (await events('u3')).map((e) => `${e.kind}@${e.price}<${e.threshold}`).sort();
+
+    await importPrice('95.00', P2); // 5%: not a 10% drop; below 100, the only price of the last 30 days
+    expect(await kinds()).toEqual(['lowest_in_days@95.00<100.00']);
+    await importPrice('95.00', P2); // the same import again: nothing
+    await importPrice('90.00', P2); // 10% off 100 exactly; 90 < 95 is a new 30-day low
+    expect(await kinds()).toEqual(['lowest_in_days@90.00<95.00', 'lowest_in_days@95.00<100.00', 'percent_drop@90.00<100.00']);
+    await importPrice('90.00', P2);
+    await importPrice('90.00', { ...P2, availability: 'out of stock' }); // arms back_in_stock, changes no price rule
+    await importPrice('92.00', P2); // back in stock; 92 is not below 90 (in effect in the window), nor 10% off 90
+    await importPrice('92.00', P2);
+    const all = await events('u3');
+    expect(all).toHaveLength(4);
+    expect(all[0]).toMatchObject({ kind: 'back_in_stock', price: '92.00', threshold: null });
+    const listed = (await api('GET', '/api/v1/pricing/alerts?user_id=u3')).body.data as { kind: string }[];
+    expect(listed.find((a) => a.kind === 'percent_drop')).toMatchObject({ reference_price: '90.00' });
+    expect(listed.find((a) => a.kind === 'back_in_stock')).toMatchObject({ armed: false });
+    // Another tenant cannot watch this product with the new kinds.
+    expect(
+      (await api('POST', '/api/v1/pricing/alerts', { user_id: 'u3', product_id: product, kind: 'back_in_stock' }, otherKey)).status,
+    ).toBe(404);
+  });
+
+  it('refuses a missing, misplaced or out-of-range parameter of the new kinds with 400 naming the field', async () => {
+    const base = { user_id: 'u4', product_id: productId };
+    const cases: [object, string][] = [
+      [{ kind: 'percent_drop' }, 'drop_percent'],
+      [{ kind: 'percent_drop', drop_percent: 0 }, 'drop_percent'],
+      [{ kind: 'percent_drop', drop_percent: 100 }, 'drop_percent'],
+      [{ kind: 'percent_drop', drop_percent: 12.5 }, 'drop_percent'],
+      [{ kind: 'percent_drop', drop_percent: 2 ** 63 }, 'drop_percent'],
+      [{ kind: 'percent_drop', drop_percent: '10' }, 'drop_percent'],
+      [{ kind: 'percent_drop', drop_percent: 10, days: 5 }, 'days'],
+      [{ kind: 'lowest_in_days' }, 'days'],
+      [{ kind: 'lowest_in_days', days: 0 }, 'days'],
+      [{ kind: 'lowest_in_days', days: 366 }, 'days'],
+      [{ kind: 'lowest_in_days', days: 1e300 }, 'days'],
+      [{ kind: 'lowest_in_days', days: 7, target_price: '5' }, 'target_price'],
+      [{ kind: 'back_in_stock', drop_percent: 5 }, 'drop_percent'],
+      [{ kind: 'target_price', target_price: '5', days: 3 }, 'days'],
+    ];
+    for (const [body, field] of cases) {
+      const r = await api('POST', '/api/v1/pricing/alerts', { ...base, ...body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(
+        (r.body.error.details as { field: string }[]).map((d) => d.field).some((f) => f.includes(field)),
+        JSON.stringify(r.body),
+      ).toBe(true);
+    }
+    expect((await api('GET', '/api/v1/pricing/alerts?user_id=u4')).body.data).toEqual([]);
+    // The same new-kind watch at once: one alert, the rest 409.
+    const same = await Promise.all(
+      [1, 2, 3].map(() => api('POST', '/api/v1/pricing/alerts', { ...base, kind: 'lowest_in_days', days: 7 })),
+    );
+    expect(same.map((r) => r.status).sort()).toEqual([201, 409, 409]);
   });
 });

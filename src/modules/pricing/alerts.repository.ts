@@ -10,6 +10,8 @@ export interface AlertRow {
   groupName: string;
   kind: AlertKind;
   targetMinor: bigint | null;
+  dropPercent: number | null;
+  windowDays: number | null;
   currency: string;
   referenceMinor: bigint | null;
   armed: boolean;
@@ -36,8 +38,12 @@ const toAlert = (r: AlertRow & { targetMinor: string | null; referenceMinor: str
   referenceMinor: big(r.referenceMinor),
 });
 const ALERT_COLUMNS = sql`a.id, a.user_id AS "userId", a.group_id AS "groupId", g.canonical_name AS "groupName", a.kind,
-  a.target_minor::text AS "targetMinor", a.currency, a.reference_minor::text AS "referenceMinor", a.armed,
+  a.target_minor::text AS "targetMinor",
+  a.drop_percent AS "dropPercent", a.window_days AS "windowDays", a.currency, a.reference_minor::text AS "referenceMinor", a.armed,
   a.last_fired_at AS "lastFiredAt", a.created_at AS "createdAt"`;
+
+/** The key of `windowLows`' map. */
+export const windowKey = (groupId: string, currency: string, days: number) => `${groupId}\u0001${currency}\u0001${days}`;
 
 /** SQL of price alerts. Every statement filters on tenant_id. */
 export const alertsRepository = {
@@ -54,6 +60,35 @@ export const alertsRepository = {
           GROUP BY o.match_group_id, o.currency`,
     );
     return new Map(rows.map((r) => [`${r.groupId}\u0001${r.currency}`, BigInt(r.best)]));
+  },
+
+  /**
+   * lowest_in_days: per (group, currency, days), the lowest in-stock price any offer of the group had in effect
+   * during [since - days, since): the points observed in the window plus each offer's last point before it (the
+   * price it held when the window opened). `since` is the import's time: its own points are the change, not history.
+   */
+  async windowLows(
+    q: Q,
+    tenantId: string,
+    keys: readonly { groupId: string; currency: string; days: number }[],
+    since: Date,
+  ): Promise<Map<string, bigint>> {
+    if (!keys.length) return new Map();
+    const rows = await queryRows<{ groupId: string; currency: string; days: number; low: string }>(
+      q,
+      sql`SELECT k.group_id AS "groupId", k.currency, k.days, min(h.price_minor)::text AS low
+          FROM unnest(${arrayParam(keys.map((k) => k.groupId))}::uuid[], ${arrayParam(keys.map((k) => k.currency))}::text[],
+            ${arrayParam(keys.map((k) => k.days))}::integer[]) AS k(group_id, currency, days)
+          JOIN pricing_offers o ON o.tenant_id = ${tenantId} AND o.match_group_id = k.group_id
+          JOIN pricing_price_history h ON h.tenant_id = ${tenantId} AND h.offer_id = o.id
+          WHERE h.currency = k.currency AND h.availability = 'in_stock' AND h.observed_at < ${since.toISOString()}::timestamptz
+            AND (h.observed_at >= ${since.toISOString()}::timestamptz - make_interval(days => k.days)
+              OR h.observed_at = (SELECT max(p.observed_at) FROM pricing_price_history p
+                WHERE p.tenant_id = ${tenantId} AND p.offer_id = o.id
+                  AND p.observed_at < ${since.toISOString()}::timestamptz - make_interval(days => k.days)))
+          GROUP BY k.group_id, k.currency, k.days`,
+    );
+    return new Map(rows.map((r) => [windowKey(r.groupId, r.currency, Number(r.days)), BigInt(r.low)]));
   },
 
   /** The currency of a group's cheapest in-stock offer, when it has one. */
@@ -84,6 +119,8 @@ export const alertsRepository = {
       groupId: string;
       kind: AlertKind;
       targetMinor: bigint | null;
+      dropPercent: number | null;
+      windowDays: number | null;
       currency: string;
       referenceMinor: bigint | null;
       armed: boolean;
@@ -92,8 +129,9 @@ export const alertsRepository = {
   ) =>
     queryOne<{ id: string }>(
       q,
-      sql`INSERT INTO pricing_price_alerts (tenant_id, id, user_id, group_id, kind, target_minor, currency, reference_minor, armed, created_at)
-          VALUES (${tenantId}, ${newId()}, ${a.userId}, ${a.groupId}, ${a.kind}, ${a.targetMinor?.toString() ?? null}::bigint, ${a.currency},
+      sql`INSERT INTO pricing_price_alerts (tenant_id, id, user_id, group_id, kind, target_minor, drop_percent, window_days, currency, reference_minor, armed, created_at)
+          VALUES (${tenantId}, ${newId()}, ${a.userId}, ${a.groupId}, ${a.kind}, ${a.targetMinor?.toString() ?? null}::bigint,
+            ${a.dropPercent}::integer, ${a.windowDays}::integer, ${a.currency},
             ${a.referenceMinor?.toString() ?? null}::bigint, ${a.armed}, ${now.toISOString()}::timestamptz)
           ON CONFLICT (tenant_id, user_id, group_id, kind) DO NOTHING RETURNING id`,
     ),

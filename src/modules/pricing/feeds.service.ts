@@ -23,8 +23,8 @@ export interface FeedsDeps {
   platform: PlatformServices;
   /** Catalog: the tenant's items carrying any of these GTINs, as the catalog stores them. */
   catalogItemsByGtin(tenantId: string, gtins: readonly string[]): Promise<{ itemId: string; gtin: string }[]>;
-  /** Price alerts: evaluates the alerts on the groups of these imported offers; returns how many fired. */
-  evaluateAlerts?: (tenantId: string, offerIds: readonly string[]) => Promise<number>;
+  /** Price alerts: evaluates the alerts on the groups of these imported offers (imported at `since`); returns how many fired. */
+  evaluateAlerts?: (tenantId: string, offerIds: readonly string[], since: Date) => Promise<number>;
   /** The learned matcher the import scores with; null: identifiers only (every unplaced offer starts a group). */
   matcher?: () => Scorer | null;
 }
@@ -132,7 +132,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
     const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer);
     await progress({ fraction: 0.95, matched_by_model: learned.byModel, queued_for_review: learned.queued });
     const linked = await linkCatalogItems(ctx.tenantId, importedIds, now);
-    const alertsFired = evaluateAlerts ? await evaluateAlerts(ctx.tenantId, importedIds) : 0;
+    const alertsFired = evaluateAlerts ? await evaluateAlerts(ctx.tenantId, importedIds, now) : 0;
     await repo.updateRun(db, ctx.tenantId, runId, {
       status: 'succeeded',
       rowsRead: records.length,

@@ -110,8 +110,14 @@ export const toAlert = (a: AlertRow): z.infer<typeof alertSchema> => ({
   product_name: a.groupName,
   kind: a.kind,
   target_price: a.targetMinor === null ? null : formatMoney(a.targetMinor, a.currency),
+  drop_percent: a.dropPercent,
+  days: a.windowDays,
   currency: a.currency,
   lowest_seen_price: a.kind === 'any_drop' && a.referenceMinor !== null ? formatMoney(a.referenceMinor, a.currency) : null,
+  reference_price:
+    (a.kind === 'percent_drop' || a.kind === 'lowest_in_days') && a.referenceMinor !== null
+      ? formatMoney(a.referenceMinor, a.currency)
+      : null,
   armed: a.armed,
   last_fired_at: iso(a.lastFiredAt),
   created_at: iso(a.createdAt)!,

@@ -281,7 +281,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     {
       schema: {
         tags,
-        summary: "Watch a product's best price for a shopper: a target price or any drop",
+        summary: "Watch a product's best price for a shopper: target price, any drop, percent drop, lowest in N days, back in stock",
         body: s.alertCreateBody,
         response: { 201: s.alertSchema, ...errorResponses },
       },
@@ -294,6 +294,8 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
         productId: b.product_id,
         kind: b.kind,
         targetPrice: b.target_price,
+        dropPercent: b.drop_percent,
+        windowDays: b.days,
         currency: b.currency,
       });
       request.auditTarget = { resourceId: row.id };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../platform/pagination.ts';
 import { unsafeTextReason } from '../../platform/text.ts';
+import { ALERT_KINDS } from './alerts.core.ts';
 
 const NETWORKS = ['feed', 'rakuten', 'cj', 'manual'] as const;
 
@@ -193,12 +194,19 @@ const userId = z
   .min(1, 'must not be empty')
   .max(255)
   .refine((v) => unsafeTextReason(v) === null, 'must not contain NUL bytes or lone surrogates');
+const alertKind = z
+  .enum(ALERT_KINDS)
+  .describe(
+    'target_price: at or below target_price; any_drop: each new low; percent_drop: drop_percent or more below the price when created or last fired; lowest_in_days: below every price of the last `days` days; back_in_stock: in stock again after none was. Each fires once per change.',
+  );
 export const alertCreateBody = z
   .object({
     user_id: userId.describe("The shopper's user id (the tenant's own)"),
     product_id: z.string().min(1).max(255).describe('The match group id of the product to watch'),
-    kind: z.enum(['target_price', 'any_drop']),
+    kind: alertKind,
     target_price: z.string().max(40).optional().describe('target_price: fire when the best price is at or below this amount, e.g. "49.99"'),
+    drop_percent: z.number().int().min(1).max(99).optional().describe('percent_drop: the drop that fires, whole percent 1..99'),
+    days: z.number().int().min(1).max(365).optional().describe('lowest_in_days: the window N, days 1..365'),
     currency: z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code')
@@ -211,11 +219,19 @@ export const alertSchema = z.object({
   user_id: z.string(),
   product_id: z.string(),
   product_name: z.string(),
-  kind: z.enum(['target_price', 'any_drop']),
+  kind: alertKind,
   target_price: z.string().nullable(),
+  drop_percent: z.number().nullable(),
+  days: z.number().nullable(),
   currency: z.string(),
   lowest_seen_price: z.string().nullable().describe('any_drop: the low a price must go below to fire'),
-  armed: z.boolean().describe('target_price: false after firing, until the price rises above the target'),
+  reference_price: z
+    .string()
+    .nullable()
+    .describe('percent_drop: the price a drop is measured from; lowest_in_days: the best price at the last check'),
+  armed: z
+    .boolean()
+    .describe('target_price: false after firing, until the price rises above the target; back_in_stock: true while out of stock'),
   last_fired_at: z.string().nullable(),
   created_at: z.string(),
 });
@@ -233,9 +249,12 @@ export const alertEventSchema = z.object({
   alert_id: z.string(),
   user_id: z.string(),
   product_id: z.string(),
-  kind: z.enum(['target_price', 'any_drop']),
+  kind: alertKind,
   price: z.string(),
-  threshold: z.string().nullable().describe('The target, or the previous low, the price went below'),
+  threshold: z
+    .string()
+    .nullable()
+    .describe("The target, the previous low, the drop's reference or the window's low the price went below; null for back_in_stock"),
   currency: z.string(),
   fired_at: z.string(),
 });

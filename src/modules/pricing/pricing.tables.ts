@@ -219,7 +219,8 @@ export const pricingMatchReviews = pgTable(
 
 /**
  * Price alerts: a shopper (the tenant's user id) watches a match group's best price in one currency. State of
- * the no-flapping rules (alerts.core.ts): `armed` for target alerts, `reference_minor` for any-drop alerts.
+ * the no-flapping rules (alerts.core.ts): `armed` for target and back-in-stock alerts, `reference_minor` for
+ * any-drop, percent-drop and lowest-in-days alerts; `drop_percent` and `window_days` are their parameters.
  */
 export const pricingPriceAlerts = pgTable(
   'pricing_price_alerts',
@@ -228,8 +229,12 @@ export const pricingPriceAlerts = pgTable(
     id: uuid('id').notNull(),
     userId: text('user_id').notNull(),
     groupId: uuid('group_id').notNull(),
-    kind: text('kind').notNull(), // target_price | any_drop
+    kind: text('kind').notNull(), // target_price | any_drop | percent_drop | lowest_in_days | back_in_stock
     targetMinor: bigint('target_minor', { mode: 'bigint' }),
+    /** percent_drop: the drop that fires, whole percent 1..99. */
+    dropPercent: integer('drop_percent'),
+    /** lowest_in_days: the window N, days 1..365. */
+    windowDays: integer('window_days'),
     currency: text('currency').notNull(),
     referenceMinor: bigint('reference_minor', { mode: 'bigint' }),
     armed: boolean('armed').notNull().default(true),
@@ -254,7 +259,7 @@ export const pricingAlertEvents = pgTable(
     groupId: uuid('group_id').notNull(),
     kind: text('kind').notNull(),
     priceMinor: bigint('price_minor', { mode: 'bigint' }).notNull(),
-    /** The target (target_price) or the previous low (any_drop) the price went below. */
+    /** The target (target_price), the previous low (any_drop), the reference (percent_drop) or the window's low (lowest_in_days); null for back_in_stock. */
     thresholdMinor: bigint('threshold_minor', { mode: 'bigint' }),
     currency: text('currency').notNull(),
     firedAt: timestamp('fired_at', { withTimezone: true }).notNull(),

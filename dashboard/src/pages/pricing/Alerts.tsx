@@ -8,7 +8,31 @@ import { DataTable } from '../../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
 import { useSession } from '../../session.tsx';
 
-const KIND_LABEL = { target_price: 'Target price', any_drop: 'Any drop' } as const;
+const KIND_LABEL = {
+  target_price: 'Target price',
+  any_drop: 'Any drop',
+  percent_drop: 'Percent drop',
+  lowest_in_days: 'Lowest in N days',
+  back_in_stock: 'Back in stock',
+} as const;
+
+type Alert = PriceAlertList['data'][number];
+
+/** When an alert fires next, in words (the rules of each kind: src/modules/pricing/alerts.core.ts). */
+function firesWhen(a: Alert): string {
+  switch (a.kind) {
+    case 'target_price':
+      return `at or below ${a.target_price} ${a.currency}`;
+    case 'any_drop':
+      return `below ${a.lowest_seen_price ?? 'the first price'} ${a.currency}`;
+    case 'percent_drop':
+      return `${a.drop_percent}% below ${a.reference_price ?? 'the first price'} ${a.currency}`;
+    case 'lowest_in_days':
+      return `lowest price of the last ${a.days} days (${a.currency})`;
+    case 'back_in_stock':
+      return `an offer in stock again (${a.currency})`;
+  }
+}
 
 /** Shoppers' price alerts (optionally one shopper's) and the history of alerts that fired, newest first. */
 export function PriceAlerts() {
@@ -51,7 +75,8 @@ export function PriceAlerts() {
         <ErrorState error={alerts.error} feature="Pricing" />
       ) : !alerts.data?.data.length ? (
         <EmptyState title="No price alerts">
-          Shoppers watch a product with POST /api/v1/pricing/alerts (a target price or any drop); each feed import checks them.
+          Shoppers watch a product with POST /api/v1/pricing/alerts (a target price, any drop, a percent drop, the lowest price in N days or
+          back in stock); each feed import checks them.
         </EmptyState>
       ) : (
         <DataTable
@@ -72,11 +97,8 @@ export function PriceAlerts() {
             { key: 'kind', label: 'Alert', render: (a) => KIND_LABEL[a.kind] },
             {
               key: 'threshold',
-              label: 'Fires below',
-              render: (a) =>
-                a.kind === 'target_price'
-                  ? `${a.target_price} ${a.currency} (at or below)`
-                  : `${a.lowest_seen_price ?? 'first price'} ${a.currency}`,
+              label: 'Fires when',
+              render: firesWhen,
             },
             {
               key: 'state',
@@ -84,6 +106,8 @@ export function PriceAlerts() {
               render: (a) =>
                 a.kind === 'target_price' && !a.armed ? (
                   <Badge color="gray">fired, waits for a rise</Badge>
+                ) : a.kind === 'back_in_stock' && !a.armed ? (
+                  <Badge color="gray">in stock, waits for a sell-out</Badge>
                 ) : (
                   <Badge color="teal">watching</Badge>
                 ),
@@ -98,7 +122,7 @@ export function PriceAlerts() {
       ) : events.error ? (
         <ErrorState error={events.error} feature="Pricing" />
       ) : !events.data?.data.length ? (
-        <EmptyState title="No alert has fired yet">An alert fires once per price change that reaches it.</EmptyState>
+        <EmptyState title="No alert has fired yet">An alert fires once per price or stock change that reaches it.</EmptyState>
       ) : (
         <DataTable
           testId="alert-events-table"
