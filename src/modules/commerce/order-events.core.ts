@@ -10,7 +10,7 @@ export type OrderChange = { kind: 'paid' } | { kind: 'cancelled' } | { kind: 'fu
 
 /**
  * The webhook event of `order` (read after the change, in its transaction) for `change`: order id, status, totals
- * in minor units with the currency, the customer's ids. Keyed by order, state and refund id.
+ * in minor units with the currency, the customer's id (user_id). Keyed by order, state and refund id.
  */
 export function orderWebhookEvent(order: OrderRow, change: OrderChange): OutboundEvent {
   const payload: Record<string, unknown> = {
@@ -21,7 +21,6 @@ export function orderWebhookEvent(order: OrderRow, change: OrderChange): Outboun
     paid_total: minorToNumber(order.paidMinor),
     refunded_total: minorToNumber(order.refundedMinor),
     customer_id: order.userId,
-    profile_id: order.profileId,
   };
   if (change.kind === 'refunded') payload['refund'] = { id: change.refundId, amount: minorToNumber(change.amount) };
   return {
