@@ -9,7 +9,8 @@ import { startStripeServer, type StripeTestServer } from '../../../test/fakes/st
 /**
  * Order state changes as outbound webhooks (commerce.order.*), end to end: checkout through the Stripe fake, its
  * webhooks back into Loupe, a local receiver for Loupe's webhooks, and a second tenant whose endpoint listens to
- * everything and must hear nothing of the first tenant's orders.
+ * everything and must hear nothing of the first tenant's orders. Then webhook retention on what they left, with the
+ * injected clock moved past LOUPE_WEBHOOKS_RETENTION_DAYS.
  */
 
 interface Received {
@@ -22,6 +23,7 @@ let receiver: http.Server;
 let base = '';
 let t: TestApp;
 let stripe: StripeTestServer;
+let clockOffsetMs = 0;
 const A = { tenantId: '', owner: '', key: '' };
 const B = { tenantId: '', owner: '', key: '' };
 
@@ -38,7 +40,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   stripe = await startStripeServer();
-  t = await createTestApp({ STRIPE_API_URL: stripe.url, LOUPE_WEBHOOKS_ALLOW_PRIVATE: '127.0.0.1/32' });
+  t = await createTestApp(
+    { STRIPE_API_URL: stripe.url, LOUPE_WEBHOOKS_ALLOW_PRIVATE: '127.0.0.1/32', LOUPE_WEBHOOKS_RETENTION_DAYS: '30' },
+    { clock: () => new Date(Date.now() + clockOffsetMs) },
+  );
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const port = (t.app.server.address() as AddressInfo).port;
   for (const [who, name] of [
@@ -174,5 +179,61 @@ describe('commerce.order.* webhooks', () => {
     await settled(A.tenantId, failed!.id, 1);
     expect(of(failed!.id).map((r) => [r.type, r.data.status, r.data.paid_total])).toEqual([['commerce.order.cancelled', 'cancelled', 0]]);
     expect(received.filter((r) => r.path === '/b')).toEqual([]);
+  });
+});
+
+describe('webhook retention', () => {
+  const counts = async () =>
+    (await queryOne<{ deliveries: number; attempts: number; messages: number }>(
+      t.database.db,
+      sql`SELECT (SELECT count(*) FROM webhook_outbound_deliveries)::int AS deliveries,
+                 (SELECT count(*) FROM webhook_delivery_attempts)::int AS attempts,
+                 (SELECT count(*) FROM webhook_messages)::int AS messages`,
+    ))!;
+
+  it('deletes finished deliveries, their attempts and messages past retention in batches, never a message with a pending delivery', async () => {
+    // What the order tests left (every delivery settled), one delivery put back to wait for a retry tomorrow, and a
+    // message no endpoint matched (tenant C has none).
+    const c = await t.createTenant('Order hooks C');
+    await t.modules.webhooks.publisher.publish(t.database.db, c.tenantId, [
+      { type: 'commerce.order.paid', payload: { order_id: 'x' }, idempotencyKey: 'unmatched-1' },
+    ]);
+    const waiting = (await queryOne<{ id: string; messageId: string }>(
+      t.database.db,
+      sql`UPDATE webhook_outbound_deliveries SET status = 'pending', completed_at = NULL, next_attempt_at = now() + interval '1 day'
+          WHERE (tenant_id, id) = (SELECT tenant_id, id FROM webhook_outbound_deliveries WHERE tenant_id = ${A.tenantId} ORDER BY id LIMIT 1)
+          RETURNING id, message_id AS "messageId"`,
+    ))!;
+    const before = await counts();
+    expect(before.deliveries).toBeGreaterThanOrEqual(7);
+    const keptAttempts = (await queryOne<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM webhook_delivery_attempts WHERE delivery_id = ${waiting.id}`,
+    ))!.n;
+    expect(keptAttempts).toBe(1);
+
+    try {
+      clockOffsetMs = 29 * 86_400_000;
+      expect(await t.modules.webhooks.purgeExpired(2)).toEqual({ deliveries: 0, attempts: 0, messages: 0 });
+      expect(await counts()).toEqual(before);
+
+      clockOffsetMs = 31 * 86_400_000;
+      const purged = await t.modules.webhooks.purgeExpired(2);
+      expect(purged).toEqual({
+        deliveries: before.deliveries - 1,
+        attempts: before.attempts - keptAttempts,
+        messages: before.messages - 1,
+      });
+      expect(await counts()).toEqual({ deliveries: 1, attempts: keptAttempts, messages: 1 });
+      const left = await queryOne<{ id: string }>(t.database.db, sql`SELECT id FROM webhook_messages`);
+      expect(left!.id).toBe(waiting.messageId);
+      expect(await t.modules.webhooks.purgeExpired(2)).toEqual({ deliveries: 0, attempts: 0, messages: 0 });
+    } finally {
+      clockOffsetMs = 0;
+    }
+    // the waiting delivery still shows with its log (sessions expire in 31 days, so the clock is back first)
+    const kept = await t.request('GET', `/api/v1/webhooks/deliveries/${waiting.id}`, { token: A.owner });
+    expect(kept.body).toMatchObject({ id: waiting.id, status: 'pending' });
+    expect(kept.body.log).toHaveLength(keptAttempts);
   });
 });
