@@ -6,7 +6,11 @@ import { minorToNumber } from '../../platform/index.ts';
 import type { OutboundEvent } from '../webhooks/index.ts';
 import type { OrderRow } from './orders.repository.ts';
 
-export type OrderChange = { kind: 'paid' } | { kind: 'cancelled' } | { kind: 'fulfilled' } | { kind: 'refunded'; refundId: string; amount: bigint };
+export type OrderChange =
+  | { kind: 'paid' }
+  | { kind: 'cancelled' }
+  | { kind: 'fulfilled' }
+  | { kind: 'refunded'; refundId: string; amount: bigint };
 
 /**
  * The webhook event of `order` (read after the change, in its transaction) for `change`: order id, status, totals

@@ -84,7 +84,10 @@ afterAll(async () => {
 /** A paid order of tenant `who` for `user`. */
 async function paidOrder(who: typeof A, user: string, quantity = 2) {
   const cart = await t.request('POST', '/api/v1/cart/items', { token: who.key, body: { user_id: user, item_id: 'mug', quantity } });
-  const r = await t.request('POST', '/api/v1/cart/complete', { token: who.key, body: { cart_id: cart.body.id, payment_method: 'pm_card_visa' } });
+  const r = await t.request('POST', '/api/v1/cart/complete', {
+    token: who.key,
+    body: { cart_id: cart.body.id, payment_method: 'pm_card_visa' },
+  });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.body.order as { id: string; total: number };
 }
@@ -147,9 +150,7 @@ describe('commerce.order.* webhooks', () => {
 
   it('fulfilled once under concurrent requests; cancel of a paid order: refunded then cancelled; a declined card: cancelled', async () => {
     const shipped = await paidOrder(A, 'hook-buyer-2', 1);
-    const fulfils = await Promise.all(
-      [0, 1, 2].map(() => t.request('POST', `/api/v1/orders/${shipped.id}/fulfil`, { token: A.owner })),
-    );
+    const fulfils = await Promise.all([0, 1, 2].map(() => t.request('POST', `/api/v1/orders/${shipped.id}/fulfil`, { token: A.owner })));
     expect(fulfils.map((r) => r.status).sort()).toEqual([200, 409, 409]);
     await settled(A.tenantId, shipped.id, 2);
     expect(of(shipped.id).map((r) => [r.type, r.data.status])).toEqual([

@@ -352,9 +352,10 @@ export const webhooksRepository = {
    * message with a pending, sending or recent delivery stays). Returns how many.
    */
   purgeMessages: async (q: Q, before: Date, limit: number): Promise<number> =>
-    (await queryOne<{ n: number }>(
-      q,
-      sql`WITH picked AS (
+    (
+      await queryOne<{ n: number }>(
+        q,
+        sql`WITH picked AS (
             SELECT m.tenant_id, m.id FROM webhook_messages m
             WHERE m.created_at < ${before.toISOString()}::timestamptz
               AND NOT EXISTS (SELECT 1 FROM webhook_outbound_deliveries d WHERE d.tenant_id = m.tenant_id AND d.message_id = m.id)
@@ -362,7 +363,8 @@ export const webhooksRepository = {
           gone AS (
             DELETE FROM webhook_messages m USING picked WHERE m.tenant_id = picked.tenant_id AND m.id = picked.id RETURNING 1)
           SELECT count(*)::int AS n FROM gone`,
-    ))?.n ?? 0,
+      )
+    )?.n ?? 0,
 
   /**
    * Tenants with due deliveries (pending and due, or sends whose process died): the sweep wakes their delivery job,
