@@ -214,12 +214,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     // A recommender experiment picks the model version (experiments is built below; this runs per request).
     modelExperiment: (tenantId, userId) => recsModelExperiment(tenantId, userId),
   });
-  // Commerce reads items and moves stock through the catalog, links shoppers through identity, writes orders into events.
+  // Outbound webhooks: producers (commerce, pricing, predictions) publish in their own transactions.
+  const webhooks = createWebhooksModule(platform);
+  await webhooks.resealSecrets();
+  // Commerce reads items and moves stock through the catalog, links shoppers through identity, writes orders into
+  // events, and publishes order state changes as webhooks.
   const commerce = createCommerceModule(platform, {
     catalog: catalog.sellable,
     identity,
     events: events.ingest,
     shopperTokenSecret: await ensureSecret(db, 'shopper-token', undefined),
+    webhooks: webhooks.publisher,
   });
 
   // Analytics reads the tracking rows through events (its port), orders through identity and the tenant's time zone through tenancy.
@@ -229,8 +234,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantSettings: tenancy.tenants.settingsOf,
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
-  const webhooks = createWebhooksModule(platform);
-  await webhooks.resealSecrets();
   const pricing = createPricingModule(platform, {
     webhooks: webhooks.publisher,
     findCatalogItem: catalog.findItem,

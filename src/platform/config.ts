@@ -115,6 +115,8 @@ const envSchema = z.object({
     .default('60,300,1800,7200,18000,36000,86400'),
   LOUPE_WEBHOOKS_DISABLE_AFTER_DAYS: z.coerce.number().min(0.0001).max(365).default(5),
   LOUPE_WEBHOOKS_SWEEP_MS: z.coerce.number().int().min(50).default(30_000),
+  // Finished deliveries, their attempts and their messages older than this are deleted (hourly, in batches).
+  LOUPE_WEBHOOKS_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
   // Bytes of kept uploads per tenant (a tenant may override it in settings.imports.storage_quota_bytes).
@@ -225,6 +227,8 @@ export interface Config {
     readonly disableAfterDays: number;
     /** How often the delivery job of tenants with due deliveries is woken (the outbox's safety net). */
     readonly sweepMs: number;
+    /** Finished deliveries (with their attempts) and messages with none left unfinished are kept this many days. */
+    readonly retentionDays: number;
   };
   /**
    * Billing of tenants through Loupe's own Stripe account: undefined secretKey means billing is off (every
@@ -325,6 +329,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryScheduleSeconds: Object.freeze(e.LOUPE_WEBHOOKS_RETRY_SCHEDULE.split(',').map(Number)),
       disableAfterDays: e.LOUPE_WEBHOOKS_DISABLE_AFTER_DAYS,
       sweepMs: e.LOUPE_WEBHOOKS_SWEEP_MS,
+      retentionDays: e.LOUPE_WEBHOOKS_RETENTION_DAYS,
     },
     billing: {
       secretKey: e.LOUPE_BILLING_STRIPE_SECRET_KEY,

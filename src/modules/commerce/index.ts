@@ -8,6 +8,7 @@ import { createIdempotency, type PlatformServices } from '../../platform/index.t
 import type { SellableRepository } from '../catalog/index.ts';
 import type { IngestService } from '../events/index.ts';
 import type { IdentityApi } from '../identity/index.ts';
+import type { WebhookPublisher } from '../webhooks/index.ts';
 import { adminRoutes } from './admin.routes.ts';
 import { createCartsRepository } from './carts.repository.ts';
 import { cartRoutes } from './carts.routes.ts';
@@ -33,6 +34,8 @@ export interface CommerceModuleDeps {
   events: Pick<IngestService, 'prepare' | 'write'>;
   /** The server secret each tenant's shopper-token key is derived from (kept in platform settings). */
   shopperTokenSecret: string;
+  /** Outbound webhooks: order state changes publish commerce.order.* in their transactions. */
+  webhooks?: WebhookPublisher | undefined;
 }
 
 export function createCommerceModule(platform: PlatformServices, deps: CommerceModuleDeps) {
@@ -60,6 +63,7 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
     secrets: platform.secrets,
     reservations,
     clock: platform.clock,
+    webhooks: deps.webhooks,
   });
   const idempotency = createIdempotency(platform.db, platform.clock);
   const tokens = createShopperTokens(deps.shopperTokenSecret);

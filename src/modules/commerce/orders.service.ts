@@ -8,6 +8,8 @@ import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
 import { priceReturn, returnedSoFar, type ReturnReason, type ReturnRequestLine } from './returns.core.ts';
 import type { StripeGateway } from './stripe.gateway.ts';
+import type { Published, WebhookPublisher } from '../webhooks/index.ts';
+import { type OrderChange, orderWebhookEvent } from './order-events.core.ts';
 
 type PendingEvent = Parameters<IngestService['prepare']>[1][number];
 
@@ -23,6 +25,8 @@ export interface OrdersServiceDeps {
   secrets: SecretBox;
   reservations: ReservationsRepository;
   clock: () => Date;
+  /** Outbound webhooks: each order state change publishes commerce.order.* in its transaction. */
+  webhooks?: WebhookPublisher | undefined;
 }
 
 /** Work a refund does inside its transaction, under the order's row lock: `check` before Stripe, `record` after. */
@@ -53,6 +57,20 @@ function statusAfterRefund(o: OrderRow, refunded: bigint): OrderStatus {
  */
 export function createOrdersService(deps: OrdersServiceDeps) {
   const { db, repo } = deps;
+
+  /**
+   * Publishes the webhook event of an order's state change with the transaction that made it (read back in it);
+   * hand the result to `dispatched` after the commit.
+   */
+  async function announce(tx: Q, tenantId: string, orderId: string, change: OrderChange): Promise<Published | null> {
+    if (!deps.webhooks) return null;
+    const order = (await repo.getOrder(tx, tenantId, orderId))!;
+    return deps.webhooks.publish(tx, tenantId, [orderWebhookEvent(order, change)]);
+  }
+  /** Starts delivering what `announce` published, once its transaction committed (never throws). */
+  const dispatched = async (published: Published | null): Promise<void> => {
+    if (published && deps.webhooks) await deps.webhooks.dispatch(published);
+  };
 
   async function stripeKey(q: Q, tenantId: string): Promise<string> {
     const s = await deps.settings.get(q, tenantId);
@@ -117,7 +135,8 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     if (!before) throw ORDER_NOT_FOUND();
     if (before.status !== 'pending') return before;
     const prepared = await deps.events.prepare({ tenantId }, await purchaseEvents(tenantId, before, deps.clock()));
-    return db.transaction(async (tx) => {
+    let published: Published | null = null;
+    const paid = await db.transaction(async (tx) => {
       const order = (await repo.lockOrder(tx, tenantId, orderId))!;
       if (order.status !== 'pending') return order; // the webhook and the API call race: the second finds it paid
       await repo.markPaid(tx, tenantId, orderId, paymentIntentId, amount);
@@ -127,8 +146,11 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         detail: { payment_intent: paymentIntentId, via },
       });
       await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx });
+      published = await announce(tx, tenantId, orderId, { kind: 'paid' });
       return (await repo.getOrder(tx, tenantId, orderId))!;
     });
+    await dispatched(published);
+    return paid;
   }
 
   return {
@@ -272,9 +294,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           order: await recordPayment(ctx.tenantId, order.id, outcome.payment.paymentIntentId, outcome.payment.amountReceived, 'checkout'),
           created: true,
         };
-      await db.transaction(async (tx) => {
+      const failed = await db.transaction(async (tx) => {
         const o = (await repo.lockOrder(tx, ctx.tenantId, order.id))!;
-        if (o.status !== 'pending') return;
+        if (o.status !== 'pending') return null;
         await repo.addEvent(tx, ctx.tenantId, order.id, {
           type: 'payment_failed',
           detail: { code: outcome.code, payment_intent: outcome.paymentIntentId },
@@ -283,7 +305,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         await repo.addEvent(tx, ctx.tenantId, order.id, { type: 'cancelled', detail: { reason: 'payment_failed' } });
         await unwind(tx, ctx.tenantId, o);
         await deps.cartsRepo.reopen(tx, ctx.tenantId, cartId);
+        return announce(tx, ctx.tenantId, order.id, { kind: 'cancelled' });
       });
+      await dispatched(failed);
       throw new AppError(
         'conflict',
         'PAYMENT_FAILED',
@@ -367,7 +391,8 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         revenueMinor: value0,
       };
       const prepared = value0 > 0n ? await deps.events.prepare({ tenantId: ctx.tenantId }, [refundEvent]) : null;
-      return db.transaction(async (tx) => {
+      let published: Published | null = null;
+      const after = await db.transaction(async (tx) => {
         const o = await repo.lockOrder(tx, ctx.tenantId, orderId);
         if (!o) throw ORDER_NOT_FOUND();
         if (o.refundedMinor !== seen.refundedMinor)
@@ -400,8 +425,11 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         });
         if (within) await within.record(tx, o);
         if (prepared) await deps.events.write({ tenantId: ctx.tenantId }, prepared, { source: 'api', within: tx });
+        published = await announce(tx, ctx.tenantId, orderId, { kind: 'refunded', refundId, amount: value });
         return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
       });
+      await dispatched(published);
+      return after;
     },
 
     /**
@@ -479,26 +507,34 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       const o = await repo.getOrder(db, ctx.tenantId, orderId);
       if (!o) throw ORDER_NOT_FOUND();
       if (o.status === 'paid') await this.refund(ctx, orderId, undefined, 'cancelled');
-      return db.transaction(async (tx) => {
+      let published: Published | null = null;
+      const cancelled = await db.transaction(async (tx) => {
         const now = (await repo.lockOrder(tx, ctx.tenantId, orderId))!;
         if (!['pending', 'refunded'].includes(now.status) || (now.status === 'refunded' && o.status !== 'paid'))
           throw conflict('ORDER_NOT_CANCELLABLE', `This order is ${now.status}: it cannot be cancelled.`);
         await repo.setStatus(tx, ctx.tenantId, orderId, 'cancelled');
         await repo.addEvent(tx, ctx.tenantId, orderId, { type: 'cancelled', actor: ctx.actor.id });
         await unwind(tx, ctx.tenantId, now);
+        published = await announce(tx, ctx.tenantId, orderId, { kind: 'cancelled' });
         return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
       });
+      await dispatched(published);
+      return cancelled;
     },
 
     async fulfil(ctx: TenantContext, orderId: string): Promise<OrderRow> {
-      return db.transaction(async (tx) => {
+      let published: Published | null = null;
+      const fulfilled = await db.transaction(async (tx) => {
         const o = await repo.lockOrder(tx, ctx.tenantId, orderId);
         if (!o) throw ORDER_NOT_FOUND();
         if (o.status !== 'paid') throw conflict('ORDER_NOT_FULFILLABLE', `This order is ${o.status}: only paid orders are fulfilled.`);
         await repo.setStatus(tx, ctx.tenantId, orderId, 'fulfilled');
         await repo.addEvent(tx, ctx.tenantId, orderId, { type: 'fulfilled', actor: ctx.actor.id });
+        published = await announce(tx, ctx.tenantId, orderId, { kind: 'fulfilled' });
         return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
       });
+      await dispatched(published);
+      return fulfilled;
     },
   };
 }

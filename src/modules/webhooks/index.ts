@@ -23,24 +23,42 @@ export function createWebhooksModule(platform: PlatformServices) {
   const service = createWebhooksService({ platform });
   registerWebhooksJobs(platform.jobs, service);
   let timer: NodeJS.Timeout | undefined;
+  let retentionTimer: NodeJS.Timeout | undefined;
   const sweep = () =>
     service.sweep().catch((err: unknown) => platform.log.warn({ err }, 'webhook sweep failed; it runs again at the next tick'));
+  const purge = () =>
+    service
+      .purgeExpired()
+      .then((r) => {
+        if (r.deliveries || r.messages) platform.log.info(r, 'expired webhook deliveries and messages deleted');
+      })
+      .catch((err: unknown) => platform.log.warn({ err }, 'webhook retention failed; it runs again in an hour'));
   return {
     publisher: {
       publish: (q, tenantId, events) => service.publish(q, tenantId, events),
       dispatch: service.dispatch,
     } satisfies WebhookPublisher,
-    /** Sweeps once now (outbox rows a stopped process never dispatched), then every `sweepMs`. */
+    /**
+     * Sweeps once now (outbox rows a stopped process never dispatched), then every `sweepMs`; deletes what is past
+     * retention (LOUPE_WEBHOOKS_RETENTION_DAYS) once now, then hourly.
+     */
     startSweeping(): void {
       void sweep();
       timer = setInterval(() => void sweep(), platform.config.webhooks.sweepMs);
       timer.unref();
+      void purge();
+      retentionTimer = setInterval(() => void purge(), 3_600_000);
+      retentionTimer.unref();
     },
     stop(): void {
       if (timer) clearInterval(timer);
+      if (retentionTimer) clearInterval(retentionTimer);
       timer = undefined;
+      retentionTimer = undefined;
     },
     sweep: () => service.sweep(),
+    /** Deletes finished deliveries, their attempts and messages older than the retention period (see the service). */
+    purgeExpired: (batch?: number) => service.purgeExpired(batch),
     /** Start-up step: seals endpoint secrets still under a previous key with the current one. */
     async resealSecrets(): Promise<void> {
       const r = await service.resealSecrets();

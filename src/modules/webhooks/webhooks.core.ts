@@ -6,6 +6,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 /** Every event type Loupe sends (the dashboard's picker shows this list). */
 export const EVENT_TYPES = [
+  { type: 'commerce.order.paid', description: 'An order was paid (its payment captured), once per order.' },
+  {
+    type: 'commerce.order.refunded',
+    description: 'Money was refunded on an order (status refunded, or partially_refunded when some is left), once per refund.',
+  },
+  { type: 'commerce.order.cancelled', description: 'An order was cancelled (by the merchant, or its payment failed).' },
+  { type: 'commerce.order.fulfilled', description: 'A paid order was marked fulfilled.' },
   { type: 'pricing.price_alert.triggered', description: "A shopper's price alert fired: the best price reached its target or dropped." },
   { type: 'predictions.segment.entered', description: 'A profile entered an RFM segment (on change, not on every rescore).' },
   {

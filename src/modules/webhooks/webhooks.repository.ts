@@ -64,7 +64,7 @@ const DELIVERY = sql`d.id, d.message_id AS "messageId", d.endpoint_id AS "endpoi
 /** A send older than this is taken for dead (its process stopped mid-request; the timeout is at most 60 s). */
 const STALE_SEND = sql`interval '2 minutes'`;
 
-/** SQL of outbound webhooks. Every statement filters on tenant_id, except the sweep (a system task over all tenants). */
+/** SQL of outbound webhooks. Every statement filters on tenant_id, except the sweep and retention (system tasks over all tenants). */
 export const webhooksRepository = {
   insertEndpoint: (
     q: Q,
@@ -324,6 +324,47 @@ export const webhooksRepository = {
             ${endpointId !== undefined ? sql`AND endpoint_id = ${endpointId}` : sql``}
           GROUP BY 1 ORDER BY 1`,
     ),
+
+  /**
+   * Retention (a system task over all tenants): deletes up to `limit` deliveries finished (succeeded or failed)
+   * before `before`, with their attempts, in one statement. Rows another statement holds (a redelivery) are
+   * skipped; a delivery redelivered meanwhile is no longer finished and stays.
+   */
+  purgeDeliveries: async (q: Q, before: Date, limit: number): Promise<{ deliveries: number; attempts: number }> =>
+    (await queryOne<{ deliveries: number; attempts: number }>(
+      q,
+      sql`WITH picked AS (
+            SELECT tenant_id, id FROM webhook_outbound_deliveries
+            WHERE status IN ('succeeded', 'failed') AND completed_at < ${before.toISOString()}::timestamptz
+            LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+          gone AS (
+            DELETE FROM webhook_outbound_deliveries d USING picked
+            WHERE d.tenant_id = picked.tenant_id AND d.id = picked.id AND d.status IN ('succeeded', 'failed')
+            RETURNING d.tenant_id, d.id),
+          log AS (
+            DELETE FROM webhook_delivery_attempts a USING gone
+            WHERE a.tenant_id = gone.tenant_id AND a.delivery_id = gone.id RETURNING 1)
+          SELECT (SELECT count(*) FROM gone)::int AS deliveries, (SELECT count(*) FROM log)::int AS attempts`,
+    )) ?? { deliveries: 0, attempts: 0 },
+
+  /**
+   * Retention: deletes up to `limit` messages published before `before` that no delivery refers to any more (a
+   * message with a pending, sending or recent delivery stays). Returns how many.
+   */
+  purgeMessages: async (q: Q, before: Date, limit: number): Promise<number> =>
+    (
+      await queryOne<{ n: number }>(
+        q,
+        sql`WITH picked AS (
+            SELECT m.tenant_id, m.id FROM webhook_messages m
+            WHERE m.created_at < ${before.toISOString()}::timestamptz
+              AND NOT EXISTS (SELECT 1 FROM webhook_outbound_deliveries d WHERE d.tenant_id = m.tenant_id AND d.message_id = m.id)
+            LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+          gone AS (
+            DELETE FROM webhook_messages m USING picked WHERE m.tenant_id = picked.tenant_id AND m.id = picked.id RETURNING 1)
+          SELECT count(*)::int AS n FROM gone`,
+      )
+    )?.n ?? 0,
 
   /**
    * Tenants with due deliveries (pending and due, or sends whose process died): the sweep wakes their delivery job,

@@ -352,6 +352,29 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
       return { resealed, unreadable };
     },
 
+    /**
+     * Retention: deletes deliveries finished more than `retentionDays` ago (by the clock) with their attempts, then
+     * messages as old that no delivery refers to any more, `batch` rows per statement so no statement holds many
+     * locks. A message with an unfinished delivery is never deleted. An event's idempotency key is remembered as
+     * long as its message is kept.
+     */
+    async purgeExpired(batch = 1000): Promise<{ deliveries: number; attempts: number; messages: number }> {
+      const before = new Date(clock().getTime() - cfg.retentionDays * 86_400_000);
+      const total = { deliveries: 0, attempts: 0, messages: 0 };
+      for (;;) {
+        const r = await repo.purgeDeliveries(db, before, batch);
+        total.deliveries += r.deliveries;
+        total.attempts += r.attempts;
+        if (r.deliveries < batch) break;
+      }
+      for (;;) {
+        const n = await repo.purgeMessages(db, before, batch);
+        total.messages += n;
+        if (n < batch) break;
+      }
+      return total;
+    },
+
     /** Wakes the delivery job of every tenant with due deliveries (outbox rows a stopped process never dispatched). */
     async sweep(limit = 1000): Promise<number> {
       const tenants = await repo.tenantsWithDue(db, limit);
