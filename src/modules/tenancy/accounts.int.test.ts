@@ -137,6 +137,27 @@ describe('members invited by e-mail link', () => {
     });
   });
 
+  it('wrong passwords entered through an invitation link count toward the sign-in lockout of that account and address', async () => {
+    const c = await t.createTenant('Gamma Store');
+    await invite(a.ownerToken, c.ownerEmail);
+    const token = linkToken(lastMailTo(c.ownerEmail));
+    for (let i = 0; i < 5; i++) expect((await accept(token, `wrong-password-${i}`)).status).toBe(401);
+    const locked = await accept(token, 'Owner-Password-1');
+    expect(locked.status).toBe(423);
+    expect(locked.body.error.code).toBe('ACCOUNT_LOCKED');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // The same lock as sign-in: password sign-in from this address is paused too.
+    const login = await t.request('POST', '/api/v1/auth/login', { body: { email: c.ownerEmail, password: 'Owner-Password-1' } });
+    expect(login.status).toBe(423);
+    const saved = now;
+    now = new Date(now.getTime() + 16 * 60_000);
+    try {
+      expect((await accept(token, 'Owner-Password-1')).status).toBe(200);
+    } finally {
+      now = saved;
+    }
+  });
+
   it('two racing accepts of one link: exactly one joins', async () => {
     await invite(a.ownerToken, 'race@example.com');
     const token = linkToken(lastMailTo('race@example.com'));

@@ -1,4 +1,3 @@
-import { verify as argonVerify } from '@node-rs/argon2';
 import {
   type Db,
   AppError,
@@ -27,7 +26,7 @@ import {
 } from './accounts.core.ts';
 import type { AccountsRepository, EmailInvitationRow } from './accounts.repository.ts';
 import { normalizeEmail } from './auth.core.ts';
-import { hashPassword, type ClientMeta } from './auth.service.ts';
+import { type AuthService, hashPassword, type ClientMeta } from './auth.service.ts';
 import { weakPasswordReason } from './password-policy.core.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
 
@@ -41,6 +40,8 @@ export interface AccountsServiceDeps {
   security: SecurityEventRepository;
   clock: () => Date;
   invalidate: (what: { membership?: { userId: string; tenantId: string } }) => void;
+  /** Checks an existing account's password under the sign-in lockout (auth's `checkPassword`). */
+  checkPassword: AuthService['checkPassword'];
   /** Logs a failed background send (password reset mails are sent after the answer). */
   warn: (obj: Record<string, unknown>, msg: string) => void;
 }
@@ -160,8 +161,8 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const now = clock();
       let user = await repo.getUserByEmail(db, inv.email);
       if (user) {
-        const ok = await argonVerify(user.passwordHash, input.password).catch(() => false);
-        if (!ok || user.status !== 'active')
+        // Counted by the sign-in lockout: a link must not be a way around it to guess the account's password.
+        if (!(await deps.checkPassword(user, input.password, meta, 'invitation_accept')))
           throw new AppError('unauthenticated', 'INVALID_CREDENTIALS', `${inv.email} already has an account: enter its current password.`);
       } else {
         const weak = weakPasswordReason(input.password);

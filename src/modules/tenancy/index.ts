@@ -79,6 +79,7 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     security: deps.security,
     clock,
     invalidate: (w) => auth.invalidate(w),
+    checkPassword: (user, password, meta, during) => auth.checkPassword(user, password, meta, during),
     warn: (obj, msg) => deps.log.warn(obj, msg),
   });
   const pruneLoginThrottle = async (): Promise<number> => {
