@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpServer, linkToken } from '../../../test/fakes/smtp-server.ts';
 import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
-import { INVITATION_TTL_MS, RESET_TTL_MS } from './accounts.core.ts';
+import { INVITATION_RESEND_COOLDOWN_MS, INVITATION_TTL_MS, RESET_TTL_MS } from './accounts.core.ts';
 
 // Members invited by e-mail link and password reset, with the real e-mails read from a local SMTP server.
 const PUBLIC_URL = 'https://loupe.example.com';
@@ -89,10 +89,27 @@ describe('members invited by e-mail link', () => {
     expect(working.filter((s) => s === 200)).toHaveLength(1);
 
     const id = mine[0].id as string;
-    const resent = await t.request('POST', `/api/v1/members/invitations/${id}/resend`, { token: a.ownerToken });
-    expect(resent.status).toBe(200);
-    expect(resent.body.invitation.sent_count).toBe(4);
-    const fresh = linkToken(lastMailTo('dup@example.com'));
+    const resend = () => t.request('POST', `/api/v1/members/invitations/${id}/resend`, { token: a.ownerToken });
+    // Just sent: a resend waits for the cooldown (429, Retry-After), and replaces no link meanwhile.
+    const tooSoon = await resend();
+    expect(tooSoon.status).toBe(429);
+    expect(tooSoon.body.error.code).toBe('INVITATION_RESEND_TOO_SOON');
+    expect(Number(tooSoon.headers['retry-after'])).toBe(INVITATION_RESEND_COOLDOWN_MS / 1000);
+    expect(smtp.to('dup@example.com')).toHaveLength(3);
+    const saved = now;
+    now = new Date(now.getTime() + INVITATION_RESEND_COOLDOWN_MS);
+    let fresh: string;
+    try {
+      // Concurrent resends after the cooldown: exactly one sends a new link.
+      const rs = await Promise.all([resend(), resend(), resend()]);
+      expect(rs.map((r) => r.status).sort()).toEqual([200, 429, 429]);
+      expect(rs.find((r) => r.status === 200)!.body.invitation.sent_count).toBe(4);
+      expect(smtp.to('dup@example.com')).toHaveLength(4);
+      expect((await resend()).status).toBe(429);
+      fresh = linkToken(lastMailTo('dup@example.com'));
+    } finally {
+      now = saved;
+    }
     for (const old of tokens) expect((await lookup(old)).body.error.code).toBe('INVITATION_TOKEN_INVALID');
     expect((await lookup(fresh)).status).toBe(200);
 
@@ -115,12 +132,13 @@ describe('members invited by e-mail link', () => {
       const list = await t.request('GET', '/api/v1/members/invitations', { token: a.ownerToken });
       expect(list.body.data.find((i: { id: string }) => i.id === r.body.invitation.id).expired).toBe(true);
     } finally {
-      now = saved; // (resending needs a recent sign-in: step-up)
+      now = new Date(saved.getTime() + INVITATION_RESEND_COOLDOWN_MS); // (resending needs a recent sign-in: step-up)
     }
     expect((await t.request('POST', `/api/v1/members/invitations/${r.body.invitation.id}/resend`, { token: a.ownerToken })).status).toBe(
       200,
     );
     expect((await accept(linkToken(lastMailTo('late@example.com')), STRONG)).status).toBe(200);
+    now = saved;
   });
 
   it('an existing account accepts with its own password, never by setting a new one', async () => {

@@ -12,6 +12,7 @@ import {
   sha256Hex,
 } from '../../platform/index.ts';
 import {
+  INVITATION_RESEND_COOLDOWN_MS,
   INVITATION_TOKEN_PREFIX,
   INVITATION_TTL_MS,
   RESET_TOKEN_PREFIX,
@@ -21,6 +22,7 @@ import {
   accountLink,
   invitationMail,
   plausibleToken,
+  resendWaitSeconds,
   resetMail,
   tokenProblem,
 } from './accounts.core.ts';
@@ -127,12 +129,36 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     /** A new link (the old one stops working) and a new expiry for an open invitation, sent again. */
     async resendInvitation(ctx: TenantContext, id: string) {
       requirePermission(ctx, 'members:manage');
-      const token = newToken(INVITATION_TOKEN_PREFIX);
       const now = clock();
-      const inv = await accounts.renewInvitation(db, ctx.tenantId, id, sha256Hex(token), new Date(now.getTime() + INVITATION_TTL_MS), now);
-      if (!inv) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
-      if (inv.role === 'owner' && ctx.role !== 'owner')
+      const open = (i: EmailInvitationRow | undefined): i is EmailInvitationRow => !!i && !i.acceptedAt && !i.revokedAt;
+      const current = await accounts.invitation(db, ctx.tenantId, id);
+      if (!open(current)) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+      // Checked before renewing: a refused resend must not replace the link already sent.
+      if (current.role === 'owner' && ctx.role !== 'owner')
         throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can invite another owner.');
+      const tooSoon = (wait: number) =>
+        new AppError('rate_limited', 'INVITATION_RESEND_TOO_SOON', `This invitation was just sent. Send it again in ${wait} s.`, {
+          retryAfterSeconds: wait,
+        });
+      const wait = resendWaitSeconds(current.lastSentAt, now);
+      if (wait) throw tooSoon(wait);
+      const token = newToken(INVITATION_TOKEN_PREFIX);
+      const sentBefore = new Date(now.getTime() - INVITATION_RESEND_COOLDOWN_MS);
+      const inv = await accounts.renewInvitation(
+        db,
+        ctx.tenantId,
+        id,
+        sha256Hex(token),
+        new Date(now.getTime() + INVITATION_TTL_MS),
+        now,
+        sentBefore,
+      );
+      if (!inv) {
+        // Resent (or accepted, withdrawn) meanwhile by a concurrent request.
+        const again = await accounts.invitation(db, ctx.tenantId, id);
+        if (!open(again)) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+        throw tooSoon(Math.max(1, resendWaitSeconds(again.lastSentAt, now)));
+      }
       return { invitation: inv, ...(await deliverInvitation(inv, await tenantName(ctx.tenantId), token)) };
     },
 
