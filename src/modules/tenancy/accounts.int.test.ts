@@ -176,6 +176,23 @@ describe('members invited by e-mail link', () => {
     }
   });
 
+  it('a refused resend replaces no link: an admin cannot resend an owner invitation, and its link keeps working', async () => {
+    await invite(a.ownerToken, 'helper-admin@example.com', 'admin');
+    const admin = (await accept(linkToken(lastMailTo('helper-admin@example.com')), STRONG)).body.access_token as string;
+    const r = await invite(a.ownerToken, 'co-owner@example.com', 'owner');
+    const link = linkToken(lastMailTo('co-owner@example.com'));
+    const saved = now;
+    now = new Date(now.getTime() + INVITATION_RESEND_COOLDOWN_MS);
+    try {
+      const refused = await t.request('POST', `/api/v1/members/invitations/${r.body.invitation.id}/resend`, { token: admin });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('OWNER_REQUIRED');
+      expect((await lookup(link)).status).toBe(200);
+    } finally {
+      now = saved;
+    }
+  });
+
   it('two racing accepts of one link: exactly one joins', async () => {
     await invite(a.ownerToken, 'race@example.com');
     const token = linkToken(lastMailTo('race@example.com'));
