@@ -164,6 +164,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
   const tenancy = createTenancyModule({ db, config, jwtSecret, security, clock, log: app.log, secrets });
+  await tenancy.resealSecrets();
   const platform: PlatformServices = {
     db,
     config,

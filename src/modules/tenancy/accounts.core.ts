@@ -9,7 +9,15 @@ export const INVITATION_TTL_MS = 7 * 24 * 60 * 60_000;
 export const RESET_TTL_MS = 60 * 60_000;
 /** At most this many reset e-mails per account an hour (more requests still answer 202 and send nothing). */
 export const RESETS_PER_HOUR = 3;
+/** An invitation is sent again at most once a minute (no mail-bombing an address through the resend button). */
+export const INVITATION_RESEND_COOLDOWN_MS = 60_000;
 export const INVITATION_TOKEN_PREFIX = 'inv_';
+
+/** Whole seconds (at least 1) until an invitation last sent at `lastSentAt` may be resent, or 0 when it may be now. */
+export function resendWaitSeconds(lastSentAt: Date, now: Date): number {
+  const ms = lastSentAt.getTime() + INVITATION_RESEND_COOLDOWN_MS - now.getTime();
+  return ms > 0 ? Math.ceil(ms / 1000) : 0;
+}
 export const RESET_TOKEN_PREFIX = 'pwr_';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpServer, linkToken } from '../../../test/fakes/smtp-server.ts';
 import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
-import { INVITATION_TTL_MS, RESET_TTL_MS } from './accounts.core.ts';
+import { INVITATION_RESEND_COOLDOWN_MS, INVITATION_TTL_MS, RESET_TTL_MS } from './accounts.core.ts';
 
 // Members invited by e-mail link and password reset, with the real e-mails read from a local SMTP server.
 const PUBLIC_URL = 'https://loupe.example.com';
@@ -89,10 +89,27 @@ describe('members invited by e-mail link', () => {
     expect(working.filter((s) => s === 200)).toHaveLength(1);
 
     const id = mine[0].id as string;
-    const resent = await t.request('POST', `/api/v1/members/invitations/${id}/resend`, { token: a.ownerToken });
-    expect(resent.status).toBe(200);
-    expect(resent.body.invitation.sent_count).toBe(4);
-    const fresh = linkToken(lastMailTo('dup@example.com'));
+    const resend = () => t.request('POST', `/api/v1/members/invitations/${id}/resend`, { token: a.ownerToken });
+    // Just sent: a resend waits for the cooldown (429, Retry-After), and replaces no link meanwhile.
+    const tooSoon = await resend();
+    expect(tooSoon.status).toBe(429);
+    expect(tooSoon.body.error.code).toBe('INVITATION_RESEND_TOO_SOON');
+    expect(Number(tooSoon.headers['retry-after'])).toBe(INVITATION_RESEND_COOLDOWN_MS / 1000);
+    expect(smtp.to('dup@example.com')).toHaveLength(3);
+    const saved = now;
+    now = new Date(now.getTime() + INVITATION_RESEND_COOLDOWN_MS);
+    let fresh: string;
+    try {
+      // Concurrent resends after the cooldown: exactly one sends a new link.
+      const rs = await Promise.all([resend(), resend(), resend()]);
+      expect(rs.map((r) => r.status).sort()).toEqual([200, 429, 429]);
+      expect(rs.find((r) => r.status === 200)!.body.invitation.sent_count).toBe(4);
+      expect(smtp.to('dup@example.com')).toHaveLength(4);
+      expect((await resend()).status).toBe(429);
+      fresh = linkToken(lastMailTo('dup@example.com'));
+    } finally {
+      now = saved;
+    }
     for (const old of tokens) expect((await lookup(old)).body.error.code).toBe('INVITATION_TOKEN_INVALID');
     expect((await lookup(fresh)).status).toBe(200);
 
@@ -115,12 +132,13 @@ describe('members invited by e-mail link', () => {
       const list = await t.request('GET', '/api/v1/members/invitations', { token: a.ownerToken });
       expect(list.body.data.find((i: { id: string }) => i.id === r.body.invitation.id).expired).toBe(true);
     } finally {
-      now = saved; // (resending needs a recent sign-in: step-up)
+      now = new Date(saved.getTime() + INVITATION_RESEND_COOLDOWN_MS); // (resending needs a recent sign-in: step-up)
     }
     expect((await t.request('POST', `/api/v1/members/invitations/${r.body.invitation.id}/resend`, { token: a.ownerToken })).status).toBe(
       200,
     );
     expect((await accept(linkToken(lastMailTo('late@example.com')), STRONG)).status).toBe(200);
+    now = saved;
   });
 
   it('an existing account accepts with its own password, never by setting a new one', async () => {
@@ -135,6 +153,44 @@ describe('members invited by e-mail link', () => {
       role: 'admin',
       membership_status: 'active',
     });
+  });
+
+  it('wrong passwords entered through an invitation link count toward the sign-in lockout of that account and address', async () => {
+    const c = await t.createTenant('Gamma Store');
+    await invite(a.ownerToken, c.ownerEmail);
+    const token = linkToken(lastMailTo(c.ownerEmail));
+    for (let i = 0; i < 5; i++) expect((await accept(token, `wrong-password-${i}`)).status).toBe(401);
+    const locked = await accept(token, 'Owner-Password-1');
+    expect(locked.status).toBe(423);
+    expect(locked.body.error.code).toBe('ACCOUNT_LOCKED');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // The same lock as sign-in: password sign-in from this address is paused too.
+    const login = await t.request('POST', '/api/v1/auth/login', { body: { email: c.ownerEmail, password: 'Owner-Password-1' } });
+    expect(login.status).toBe(423);
+    const saved = now;
+    now = new Date(now.getTime() + 16 * 60_000);
+    try {
+      expect((await accept(token, 'Owner-Password-1')).status).toBe(200);
+    } finally {
+      now = saved;
+    }
+  });
+
+  it('a refused resend replaces no link: an admin cannot resend an owner invitation, and its link keeps working', async () => {
+    await invite(a.ownerToken, 'helper-admin@example.com', 'admin');
+    const admin = (await accept(linkToken(lastMailTo('helper-admin@example.com')), STRONG)).body.access_token as string;
+    const r = await invite(a.ownerToken, 'co-owner@example.com', 'owner');
+    const link = linkToken(lastMailTo('co-owner@example.com'));
+    const saved = now;
+    now = new Date(now.getTime() + INVITATION_RESEND_COOLDOWN_MS);
+    try {
+      const refused = await t.request('POST', `/api/v1/members/invitations/${r.body.invitation.id}/resend`, { token: admin });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('OWNER_REQUIRED');
+      expect((await lookup(link)).status).toBe(200);
+    } finally {
+      now = saved;
+    }
   });
 
   it('two racing accepts of one link: exactly one joins', async () => {

@@ -51,13 +51,18 @@ export function createAccountsRepository() {
       );
       return (await invitationById(q, tenantId, row!.id))!;
     },
-    /** A new token and expiry for an open invitation (resend). Undefined when it is not open (accepted, withdrawn, unknown). */
-    async renewInvitation(q: Q, tenantId: string, id: string, tokenHash: string, expiresAt: Date, now: Date) {
+    invitation: invitationById,
+    /**
+     * A new token and expiry for an open invitation last sent at or before `sentBefore` (resend). Undefined when it
+     * is not open (accepted, withdrawn, unknown) or was sent since: of racing resends exactly one renews it.
+     */
+    async renewInvitation(q: Q, tenantId: string, id: string, tokenHash: string, expiresAt: Date, now: Date, sentBefore: Date) {
       const row = await queryOne<{ id: string }>(
         q,
         sql`UPDATE member_invitations SET token_hash = ${tokenHash}, expires_at = ${expiresAt.toISOString()}, last_sent_at = ${now.toISOString()},
                    sent_count = sent_count + 1
-            WHERE tenant_id = ${tenantId} AND id = ${id} AND accepted_at IS NULL AND revoked_at IS NULL RETURNING id`,
+            WHERE tenant_id = ${tenantId} AND id = ${id} AND accepted_at IS NULL AND revoked_at IS NULL
+              AND last_sent_at <= ${sentBefore.toISOString()} RETURNING id`,
       );
       return row ? invitationById(q, tenantId, row.id) : undefined;
     },

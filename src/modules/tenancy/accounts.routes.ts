@@ -80,7 +80,8 @@ export async function accountsRoutes(app: FastifyInstance, deps: AccountsRouteDe
     {
       schema: {
         tags: ['tenancy'],
-        summary: 'Send an invitation again with a new link (the old link stops working) and a new expiry',
+        summary:
+          'Send an invitation again with a new link (the old link stops working) and a new expiry; at most once a minute per invitation (429 with Retry-After)',
         params: idParams,
         response: { 200: s.inviteResponse, ...errorResponses },
       },

@@ -1,4 +1,3 @@
-import { verify as argonVerify } from '@node-rs/argon2';
 import {
   type Db,
   AppError,
@@ -13,6 +12,7 @@ import {
   sha256Hex,
 } from '../../platform/index.ts';
 import {
+  INVITATION_RESEND_COOLDOWN_MS,
   INVITATION_TOKEN_PREFIX,
   INVITATION_TTL_MS,
   RESET_TOKEN_PREFIX,
@@ -22,12 +22,13 @@ import {
   accountLink,
   invitationMail,
   plausibleToken,
+  resendWaitSeconds,
   resetMail,
   tokenProblem,
 } from './accounts.core.ts';
 import type { AccountsRepository, EmailInvitationRow } from './accounts.repository.ts';
 import { normalizeEmail } from './auth.core.ts';
-import { hashPassword, type ClientMeta } from './auth.service.ts';
+import { type AuthService, hashPassword, type ClientMeta } from './auth.service.ts';
 import { weakPasswordReason } from './password-policy.core.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
 
@@ -41,6 +42,8 @@ export interface AccountsServiceDeps {
   security: SecurityEventRepository;
   clock: () => Date;
   invalidate: (what: { membership?: { userId: string; tenantId: string } }) => void;
+  /** Checks an existing account's password under the sign-in lockout (auth's `checkPassword`). */
+  checkPassword: AuthService['checkPassword'];
   /** Logs a failed background send (password reset mails are sent after the answer). */
   warn: (obj: Record<string, unknown>, msg: string) => void;
 }
@@ -126,12 +129,36 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     /** A new link (the old one stops working) and a new expiry for an open invitation, sent again. */
     async resendInvitation(ctx: TenantContext, id: string) {
       requirePermission(ctx, 'members:manage');
-      const token = newToken(INVITATION_TOKEN_PREFIX);
       const now = clock();
-      const inv = await accounts.renewInvitation(db, ctx.tenantId, id, sha256Hex(token), new Date(now.getTime() + INVITATION_TTL_MS), now);
-      if (!inv) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
-      if (inv.role === 'owner' && ctx.role !== 'owner')
+      const open = (i: EmailInvitationRow | undefined): i is EmailInvitationRow => !!i && !i.acceptedAt && !i.revokedAt;
+      const current = await accounts.invitation(db, ctx.tenantId, id);
+      if (!open(current)) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+      // Checked before renewing: a refused resend must not replace the link already sent.
+      if (current.role === 'owner' && ctx.role !== 'owner')
         throw new AppError('forbidden', 'OWNER_REQUIRED', 'Only an owner can invite another owner.');
+      const tooSoon = (wait: number) =>
+        new AppError('rate_limited', 'INVITATION_RESEND_TOO_SOON', `This invitation was just sent. Send it again in ${wait} s.`, {
+          retryAfterSeconds: wait,
+        });
+      const wait = resendWaitSeconds(current.lastSentAt, now);
+      if (wait) throw tooSoon(wait);
+      const token = newToken(INVITATION_TOKEN_PREFIX);
+      const sentBefore = new Date(now.getTime() - INVITATION_RESEND_COOLDOWN_MS);
+      const inv = await accounts.renewInvitation(
+        db,
+        ctx.tenantId,
+        id,
+        sha256Hex(token),
+        new Date(now.getTime() + INVITATION_TTL_MS),
+        now,
+        sentBefore,
+      );
+      if (!inv) {
+        // Resent (or accepted, withdrawn) meanwhile by a concurrent request.
+        const again = await accounts.invitation(db, ctx.tenantId, id);
+        if (!open(again)) throw notFound('INVITATION_NOT_FOUND', 'Invitation');
+        throw tooSoon(Math.max(1, resendWaitSeconds(again.lastSentAt, now)));
+      }
       return { invitation: inv, ...(await deliverInvitation(inv, await tenantName(ctx.tenantId), token)) };
     },
 
@@ -160,8 +187,8 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const now = clock();
       let user = await repo.getUserByEmail(db, inv.email);
       if (user) {
-        const ok = await argonVerify(user.passwordHash, input.password).catch(() => false);
-        if (!ok || user.status !== 'active')
+        // Counted by the sign-in lockout: a link must not be a way around it to guess the account's password.
+        if (!(await deps.checkPassword(user, input.password, meta, 'invitation_accept')))
           throw new AppError('unauthenticated', 'INVALID_CREDENTIALS', `${inv.email} already has an account: enter its current password.`);
       } else {
         const weak = weakPasswordReason(input.password);

@@ -238,6 +238,29 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /**
+     * Checks an existing account's password outside sign-in (accepting an invitation) under the sign-in
+     * throttle of (account, source): refused with ACCOUNT_LOCKED while that pair is locked, a wrong password
+     * counted like a failed sign-in (five lock the pair), a right one clears the count. `during` names the flow
+     * in the security event.
+     */
+    async checkPassword(user: UserRow, password: string, meta: ClientMeta, during: string): Promise<boolean> {
+      const subjectHash = sha256Hex(normalizeEmail(user.email));
+      const source = sourceOf(meta);
+      const now = clock();
+      const throttle = await repo.getThrottle(db, subjectHash, source);
+      if (throttle && isLocked(throttle.lockedUntil, now)) {
+        await security.record({ type: 'login_locked', userId: user.id, subjectHash, ...meta, details: { during } });
+        throw lockedError(throttle.lockedUntil!, now);
+      }
+      if (!(await verifyPasswordOf(user, password)) || user.status !== 'active') {
+        await countFailure(subjectHash, source, user.id, meta, now, { during });
+        return false;
+      }
+      if (throttle) await repo.clearThrottle(db, subjectHash, source);
+      return true;
+    },
+
+    /**
      * Password sign-in. Failures are counted per account AND source (client address): five wrong
      * passwords lock that pair only, so a guesser elsewhere cannot lock the owner out. Known and unknown
      * e-mails take the same path (a dummy argon2 verify, the same counting, delays and lockout), so

@@ -32,7 +32,7 @@ export interface TenancyModuleDeps {
   jwtSecret: string;
   security: SecurityEventRepository;
   clock: () => Date;
-  log: { warn(obj: unknown, msg: string): void };
+  log: { info(obj: unknown, msg: string): void; warn(obj: unknown, msg: string): void; error(obj: unknown, msg: string): void };
   /** Seals TOTP secrets at rest (the platform's secret box, as for integration secrets). */
   secrets: SecretBox;
 }
@@ -79,6 +79,7 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     security: deps.security,
     clock,
     invalidate: (w) => auth.invalidate(w),
+    checkPassword: (user, password, meta, during) => auth.checkPassword(user, password, meta, during),
     warn: (obj, msg) => deps.log.warn(obj, msg),
   });
   const pruneLoginThrottle = async (): Promise<number> => {
@@ -103,6 +104,16 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
      * `login_throttle` does not grow with every address that ever mistyped a password. Returns rows deleted.
      */
     pruneLoginThrottle,
+    /** Start-up step: seals TOTP secrets still under a previous key (LOUPE_SECRETS_KEY_PREVIOUS) with the current one. */
+    async resealSecrets(): Promise<void> {
+      const r = await twoFactor.resealSecrets();
+      if (r.resealed) deps.log.info({ resealed: r.resealed }, 'two-factor secrets sealed with the current key');
+      if (r.unreadable)
+        deps.log.error(
+          { unreadable: r.unreadable },
+          'two-factor secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or have those users enrol again',
+        );
+    },
     /** Runs `pruneLoginThrottle` every `everyMs` (default hourly) until the returned stop function is called. */
     startMaintenance(log: { warn(obj: unknown, msg: string): void }, everyMs = 60 * 60_000): () => void {
       const timer = setInterval(() => {

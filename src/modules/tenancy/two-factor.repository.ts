@@ -57,6 +57,16 @@ export function createTwoFactorRepository() {
         sql`UPDATE user_recovery_codes SET used_at = ${now.toISOString()} WHERE user_id = ${userId} AND code_hash = ${hash} AND used_at IS NULL RETURNING user_id`,
       ));
     },
+    /** Users whose TOTP secret is not sealed with the key `keyId` (an old key, or clear text): a start-up scan. */
+    secretsNotSealedWith: (q: Q, keyId: string) =>
+      queryRows<{ userId: string; totpSecret: string }>(
+        q,
+        sql`SELECT id AS "userId", totp_secret AS "totpSecret" FROM users WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE ${`enc:v1:${keyId}:%`}`,
+      ),
+    /** Replaces a sealed secret, compare-and-set: false when it changed meanwhile (re-enrolment, turned off). */
+    async replaceSealedSecret(q: Q, userId: string, from: string, to: string): Promise<boolean> {
+      return !!(await queryOne(q, sql`UPDATE users SET totp_secret = ${to} WHERE id = ${userId} AND totp_secret = ${from} RETURNING id`));
+    },
     recoveryCodesLeft: async (q: Q, userId: string) =>
       Number(
         (

@@ -1,5 +1,14 @@
 import QRCode from 'qrcode';
-import { type Db, AppError, type SecretBox, type SecurityEventRepository, conflict, notFound, sha256Hex } from '../../platform/index.ts';
+import {
+  type Db,
+  AppError,
+  type SecretBox,
+  SecretUnreadableError,
+  type SecurityEventRepository,
+  conflict,
+  notFound,
+  sha256Hex,
+} from '../../platform/index.ts';
 import { isLocked, onLoginFailure } from './auth.core.ts';
 import type { ClientMeta } from './auth.service.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
@@ -91,6 +100,28 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
       const s = await twoFactor.getTotp(db, userId);
       if (!s?.totpEnabledAt) throw conflict('TWO_FACTOR_NOT_ENABLED', 'Two-factor sign-in is off: there are no recovery codes.');
       return issueRecoveryCodes(userId);
+    },
+
+    /**
+     * Start-up step: re-seals TOTP secrets sealed with a previous key (LOUPE_SECRETS_KEY_PREVIOUS) under the
+     * current one, so the previous key can later be dropped. Compare-and-set per user (a concurrent enrolment
+     * wins). Returns how many were re-sealed and how many no configured key opens.
+     */
+    async resealSecrets(): Promise<{ resealed: number; unreadable: number }> {
+      let resealed = 0;
+      let unreadable = 0;
+      for (const r of await twoFactor.secretsNotSealedWith(db, secrets.keyId)) {
+        let plain: string;
+        try {
+          plain = secrets.open(r.totpSecret, context(r.userId));
+        } catch (err) {
+          if (!(err instanceof SecretUnreadableError)) throw err;
+          unreadable++;
+          continue;
+        }
+        if (await twoFactor.replaceSealedSecret(db, r.userId, r.totpSecret, secrets.seal(plain, context(r.userId)))) resealed++;
+      }
+      return { resealed, unreadable };
     },
 
     /** Whether the account signs in with a second factor. */
