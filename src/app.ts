@@ -305,6 +305,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Style-profile refreshes run in the background after interactions: none of the tenant's runs during the erasure.
   identity.beforeErasure((tenantId) => newsfeed.holdStyleRefreshes(tenantId));
   identity.onErasure((tx, tenantId, person) => pricing.eraseUsers(tx, tenantId, person.userIds));
+  // Webhook payloads name customers (orders, alerts, segment entries): their ids are blanked out of kept messages.
+  identity.onErasure((tx, tenantId, person) =>
+    webhooks.erasePerson(tx, tenantId, [...person.profileIds, ...person.userIds, ...person.anonymousIds, ...person.emails]),
+  );
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
   const billing = createBillingModule(platform, {
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),

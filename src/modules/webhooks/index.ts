@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices, Q } from '../../platform/index.ts';
 import { registerWebhooksJobs } from './webhooks.jobs.ts';
+import { webhooksRepository } from './webhooks.repository.ts';
 import { webhooksRoutes } from './webhooks.routes.ts';
 import { createWebhooksService, type OutboundEvent, type Published } from './webhooks.service.ts';
 
@@ -59,6 +60,8 @@ export function createWebhooksModule(platform: PlatformServices) {
     sweep: () => service.sweep(),
     /** Deletes finished deliveries, their attempts and messages older than the retention period (see the service). */
     purgeExpired: (batch?: number) => service.purgeExpired(batch),
+    /** Erasure step (identity.onErasure): the person's ids are blanked out of kept messages and response bodies. */
+    erasePerson: (q: Q, tenantId: string, ids: readonly string[]) => webhooksRepository.eraseMentions(q, tenantId, ids),
     /** Start-up step: seals endpoint secrets still under a previous key with the current one. */
     async resealSecrets(): Promise<void> {
       const r = await service.resealSecrets();

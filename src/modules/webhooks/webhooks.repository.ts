@@ -66,6 +66,21 @@ const STALE_SEND = sql`interval '2 minutes'`;
 
 /** SQL of outbound webhooks. Every statement filters on tenant_id, except the sweep and retention (system tasks over all tenants). */
 export const webhooksRepository = {
+  /**
+   * Erasure: every mention of the person's ids in the tenant's messages (a JSON string value equal to one of them,
+   * wherever it stands in the payload) becomes "[erased]", and kept response bodies that quote one are dropped.
+   */
+  async eraseMentions(q: Q, tenantId: string, ids: readonly string[]): Promise<void> {
+    for (const id of new Set(ids.filter((x) => x.length > 0))) {
+      await q.execute(
+        sql`UPDATE webhook_messages SET payload = replace(payload::text, to_jsonb(${id}::text)::text, '"[erased]"')::jsonb
+            WHERE tenant_id = ${tenantId} AND strpos(payload::text, to_jsonb(${id}::text)::text) > 0`,
+      );
+      await q.execute(
+        sql`UPDATE webhook_delivery_attempts SET response_body = NULL WHERE tenant_id = ${tenantId} AND strpos(response_body, ${id}) > 0`,
+      );
+    }
+  },
   insertEndpoint: (
     q: Q,
     tenantId: string,
