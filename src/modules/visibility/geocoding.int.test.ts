@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { SAMPLE_PROFILE } from './profile.fixtures.ts';
 
 let t: TestApp;
 let server: http.Server;
@@ -60,16 +61,7 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const PROFILE = {
-  name: 'Trail Shoes Co',
-  address: { line1: '1 Market St', city: 'San Francisco', region: 'CA', postal_code: '94105', country: 'us' },
-  phone: '(415) 555-2671',
-  website: 'https://trailshoes.example.com',
-  categories: ['Shoe store'],
-  time_zone: 'America/Los_Angeles',
-  regular_hours: [{ day: 'monday', open: '09:00', close: '18:00' }],
-  seo: { title: 'Trail Shoes Co', description: 'Trail running shoes, fitted in store in San Francisco since 2009.' },
-};
+const PROFILE = SAMPLE_PROFILE;
 
 describe('geocoding the business address', () => {
   it('places the address, re-geocodes only when it changes, and says in validation when it cannot', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { SAMPLE_PROFILE } from './profile.fixtures.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -9,16 +10,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const PROFILE = {
-  name: 'Trail Shoes Co',
-  address: { line1: '1 Market St', city: 'San Francisco', region: 'CA', postal_code: '94105', country: 'us' },
-  phone: '(415) 555-2671',
-  website: 'https://trailshoes.example.com',
-  categories: ['Shoe store'],
-  time_zone: 'America/Los_Angeles',
-  regular_hours: [{ day: 'monday', open: '09:00', close: '18:00' }],
-  seo: { title: 'Trail Shoes Co', description: 'Trail running shoes, fitted in store in San Francisco since 2009.' },
-};
+const PROFILE = SAMPLE_PROFILE;
 
 describe('/tenant/profile (seed 004)', () => {
   it('creates, reads, patches and validates; phones stored in E.164', async () => {
