@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { BENCH_ADMIN, freePort, postJson, startLoupe, startServer, stopServer } from '../lib/process.ts';
+import { BENCH_ADMIN, freePort, postJson, processCpuMs, startLoupe, startServer, stopServer } from '../lib/process.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -24,27 +24,17 @@ const root = path.resolve(import.meta.dirname, '../..');
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const POOL = 5000;
 
-/** CPU time (user + system, ms) the process has used so far, from /proc (Linux); NaN elsewhere. */
-async function cpuMs(pid: number | undefined): Promise<number> {
-  try {
-    const fields = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /**
  * Runs the load; `cpuPerRequest` is the server's CPU milliseconds per completed request, the figure that stays
  * meaningful on a shared, loaded machine (latencies there measure the neighbours as much as the server).
  */
 async function load(url: string, opts: Partial<autocannon.Options> = {}, warm = true, pid?: number) {
   if (warm) await autocannon({ url, connections: CONNECTIONS, duration: 2, ...opts });
-  const before = await cpuMs(pid);
+  const before = await processCpuMs(pid);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts });
   // Batched writes land after the last answer (repeat exposures up to 5 s later): count them too.
   await new Promise((res) => setTimeout(res, 6000));
-  const cpuPerRequest = ((await cpuMs(pid)) - before) / Math.max(1, r.requests.total);
+  const cpuPerRequest = ((await processCpuMs(pid)) - before) / Math.max(1, r.requests.total);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuPerRequest };
 }
 const line = (name: string, r: Awaited<ReturnType<typeof load>>) =>

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import net from 'node:net';
 
@@ -111,7 +112,6 @@ export async function postJson(base: string, p: string, body: unknown, token?: s
  */
 export async function processCpuMs(pid: number | undefined): Promise<number> {
   try {
-    const { readFile } = await import('node:fs/promises');
     const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
   } catch {

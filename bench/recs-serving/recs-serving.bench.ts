@@ -27,7 +27,7 @@ import autocannon from 'autocannon';
 import type { ItemUpsert } from '../../src/modules/catalog/index.ts';
 import type { NewInteraction } from '../../src/modules/events/index.ts';
 import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
-import { freePort, startServer, stopServer } from '../lib/process.ts';
+import { freePort, processCpuMs, startServer, stopServer } from '../lib/process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const DATA = path.resolve(root, '../shared/datasets/yelp2018/train.txt.gz');
@@ -190,10 +190,7 @@ async function measure(scenario: string, url: string, body?: () => string, rate?
 
 /** Seconds until process `pid` uses under 10% of a core for two seconds in a row (at most 300 s). */
 async function settle(pid: number): Promise<number> {
-  const cpu = async () => {
-    const f = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
-  };
+  const cpu = async () => (await processCpuMs(pid)) / 1000; // seconds of CPU so far
   const started = performance.now();
   let quiet = 0;
   let last = await cpu();
