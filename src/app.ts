@@ -135,8 +135,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   app.setSerializerCompiler(serializers.compiler);
   // One JSON parser for every route: no NUL, no lone surrogate, no deep nesting gets past the edge.
   registerJsonParser(app);
-  app.addHook('onSend', async (request, reply) => {
+  // Set when the request arrives, so every answer carries it (errors and 404s too), without an onSend step.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id));
+    done();
   });
 
   const { database } = deps;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onSendHookHandler } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { AuditRepository } from './audit.repository.ts';
 import { PLATFORM_TENANT_ID } from './platform.tables.ts';
@@ -6,10 +6,11 @@ import { PLATFORM_TENANT_ID } from './platform.tables.ts';
 /**
  * Records every route that declares `config.audit`: actor, tenant, action, resource, ip, outcome.
  * Written in onSend, before the response leaves: when a client sees the answer, its audit entry exists.
- * Failures (4xx/5xx) are recorded too, as `failure`.
+ * Failures (4xx/5xx) are recorded too, as `failure`. The hook is attached to those routes only (at route
+ * registration), so the many unaudited serving and collection routes pay nothing for it.
  */
 export function registerAuditHook(app: FastifyInstance, repo: AuditRepository): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  const record: onSendHookHandler = async (request, reply, payload) => {
     const audit = request.routeOptions.config?.audit;
     if (!audit) return payload;
     const target = request.auditTarget;
@@ -36,6 +37,11 @@ export function registerAuditHook(app: FastifyInstance, repo: AuditRepository): 
       request.log.error({ err }, 'audit log write failed');
     }
     return payload;
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.audit) return;
+    const own = route.onSend ? (Array.isArray(route.onSend) ? route.onSend : [route.onSend]) : [];
+    route.onSend = [...own, record];
   });
 }
 

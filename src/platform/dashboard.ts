@@ -84,18 +84,18 @@ export const DASHBOARD_CSP = [
 
 /**
  * Security headers on the dashboard's HTML (a stolen token in localStorage is the prize of any injected
- * script, and a framed dashboard invites clickjacking): CSP, X-Frame-Options, no sniffing, no referrer
- * beyond the origin. The API docs at /docs keep their own page rules.
+ * script, and a framed dashboard invites clickjacking): CSP, X-Frame-Options, no sniffing (every answer), no
+ * referrer beyond the origin. The API docs at /docs keep their own page rules. Synchronous: it runs on every answer.
  */
 function registerDashboardSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html') && !request.url.startsWith('/docs')) {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('text/html') && !request.url.startsWith('/docs')) {
       reply.header('content-security-policy', DASHBOARD_CSP);
       reply.header('x-frame-options', 'DENY');
       reply.header('referrer-policy', 'strict-origin-when-cross-origin');
     }
-    return payload;
+    done(null, payload);
   });
 }

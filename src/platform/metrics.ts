@@ -12,11 +12,18 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
   });
-  const httpRequests = new Counter({
+  // Requests are counted in plain integers per (method, route, status) and handed to prom-client when scraped:
+  // its `inc` hashes the label set on every call, on every request of the hottest routes.
+  const requestCounts = new Map<string, { labels: { method: string; route: string; status: string }; n: number }>();
+  new Counter({
     name: 'loupe_http_requests_total',
     help: 'HTTP requests by route and status',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, n } of requestCounts.values()) this.inc(labels, n);
+    },
   });
   const jobsFinished = new Counter({
     name: 'loupe_jobs_finished_total',
@@ -40,7 +47,7 @@ export function createMetrics() {
     install(app: FastifyInstance): void {
       // One child per (method, route, status), looked up by a flat key: prom-client would otherwise hash the
       // label object on every request, twice. Bounded: route patterns and statuses are finite.
-      const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+      const children = new Map<string, { count: { n: number }; duration: { observe(v: number): void } }>();
       app.addHook('onResponse', (request, reply, done) => {
         // The route pattern, never the raw URL: bounded label cardinality and no identifiers in metrics.
         const route = request.routeOptions.url ?? 'unmatched';
@@ -48,10 +55,12 @@ export function createMetrics() {
         let c = children.get(key);
         if (!c) {
           const labels = { method: request.method, route, status: String(reply.statusCode) };
-          c = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) };
+          const count = { labels, n: 0 };
+          requestCounts.set(key, count);
+          c = { count, duration: httpDuration.labels(labels) };
           children.set(key, c);
         }
-        c.count.inc();
+        c.count.n++;
         c.duration.observe(reply.elapsedTime / 1000);
         done();
       });

@@ -25,6 +25,13 @@ describe('health, metrics and docs', () => {
     expect(m.body).toContain('loupe_http_request_duration_seconds_bucket');
     expect(m.body).toContain('route="/api/v1/admin/tenants/:id"');
     expect(m.body).not.toContain('0190a000-0000-7000-8000-000000000001');
+    // Request counts (kept as plain integers, handed to prom-client at each scrape) add up across scrapes.
+    const count = (body: string) =>
+      Number(/loupe_http_requests_total\{method="GET",route="\/api\/v1\/admin\/tenants\/:id",status="\d+"\} (\d+)/.exec(body)?.[1]);
+    expect(count(m.body)).toBe(1);
+    for (let i = 0; i < 2; i++)
+      await t.request('GET', '/api/v1/admin/tenants/0190a000-0000-7000-8000-000000000001', { token: await t.adminToken() });
+    expect(count((await t.request('GET', '/metrics')).body)).toBe(3);
   });
 
   it('every route’s response serializer compiles (serve warms them all before listening; tests compile them lazily)', () => {
