@@ -7,6 +7,10 @@
  *   DATABASE_URL=postgres://... npm run bench:ingest   # runs in a throwaway database created on that server
  *   BENCH_EVENTS=40000 BENCH_BATCH=100 BENCH_CONNECTIONS=8 npm run bench:ingest
  *
+ * On PostgreSQL it also prints where the server's database time goes during the measured phase: the statements it
+ * sent per 100 events, by kind (verb and table), and the time each kind waited for its answers (a census preloaded
+ * into the server process: bench/lib/sql-census.mjs; BENCH_SQL_CENSUS=0 turns it off).
+ *
  * The event mix is realistic for identity: 70% known visitors (seen during warm-up), 20% new visitors, 10% events
  * carrying two identifiers (a known user id and another visitor's anonymous id) that make identity merge profiles.
  * Goal: the HTTP path keeps >= 30% of the raw insert ceiling.
@@ -20,7 +24,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { arrayParam, openDatabase, type Database } from '../../src/platform/index.ts';
 import { createIngestService, createInteractionsRepository, fromApiInteraction } from '../../src/modules/events/index.ts';
-import { BENCH_ADMIN, postJson, startLoupe, stopServer } from '../lib/process.ts';
+import { BENCH_ADMIN, postJson, processCpuMs, startLoupe, stopServer } from '../lib/process.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -98,14 +102,18 @@ if (process.env.DATABASE_URL) {
 const dropBenchDb = async () => {
   if (databaseUrl) await adminQuery(`DROP DATABASE IF EXISTS ${benchDbName} WITH (FORCE)`);
 };
-const { server, base } = await startLoupe({ dataDir, env: databaseUrl ? { DATABASE_URL: databaseUrl } : {} }).catch(
-  async (err: unknown) => {
-    await fs.rm(dataDir, { recursive: true, force: true });
-    await dropBenchDb();
-    throw err;
-  },
-);
+const censusFile = databaseUrl && process.env.BENCH_SQL_CENSUS !== '0' ? path.join(dataDir, 'sql-census.json') : undefined;
+const { server, base } = await startLoupe({
+  dataDir,
+  env: databaseUrl ? { DATABASE_URL: databaseUrl, ...(censusFile ? { LOUPE_SQL_CENSUS_FILE: censusFile } : {}) } : {},
+  nodeArgs: [...(censusFile ? ['--import', path.resolve(import.meta.dirname, '../lib/sql-census.mjs')] : [])],
+}).catch(async (err: unknown) => {
+  await fs.rm(dataDir, { recursive: true, force: true });
+  await dropBenchDb();
+  throw err;
+});
 
+let serverCpuMs = Number.NaN;
 let http: { seconds: number; events: number; p50: number; p99: number; non2xx: number; errors: number; stored: number } | undefined;
 let allRows: Ev[] = [];
 let tenantId = '';
@@ -146,6 +154,8 @@ try {
   );
 
   allRows = Array.from({ length: EVENTS }, (_, i) => event(i));
+  if (censusFile) server.kill('SIGUSR2'); // count the measured phase only
+  const cpu0 = await processCpuMs(server.pid);
   const bodies: string[] = [];
   for (let i = 0; i < allRows.length; i += BATCH) bodies.push(JSON.stringify({ events: allRows.slice(i, i + BATCH) }));
   let next = 0;
@@ -171,6 +181,7 @@ try {
     });
   });
   const seconds = (lastAck - started) / 1000;
+  serverCpuMs = (await processCpuMs(server.pid)) - cpu0;
   const counted = await post('/api/v1/interactions/batch', { events: [allRows[0]!] }, key); // a replay: must be a duplicate
   if (counted.duplicates !== 1) throw new Error('the first measured event was not stored');
   http = {
@@ -194,6 +205,13 @@ try {
 const database: Database = databaseUrl
   ? await openDatabase({ kind: 'postgres', url: databaseUrl })
   : await openDatabase({ kind: 'pglite', dataDir: path.join(dataDir, 'db') });
+// Read before the folder is removed: the server wrote it when it exited.
+const census = censusFile
+  ? (JSON.parse(await fs.readFile(censusFile, 'utf8').catch(() => 'null')) as {
+      wallMs: number;
+      kinds: Record<string, { count: number; ms: number }>;
+    } | null)
+  : null;
 let rawSeconds = 0;
 let pathSeconds = 0;
 try {
@@ -259,6 +277,9 @@ console.log(
   `HTTP  POST /api/v1/interactions/batch : ${httpRate.toFixed(0).padStart(8)} events/s  (${h.seconds.toFixed(1)} s; ack latency per request p50 ${h.p50.toFixed(0)} ms, p99 ${h.p99.toFixed(0)} ms; non-2xx ${h.non2xx}, errors ${h.errors}; rows stored ${h.stored}/${h.events})`,
 );
 console.log(
+  `      the server process used ${(serverCpuMs / 1000).toFixed(1)} s of CPU for it: ${((serverCpuMs * 100) / h.events).toFixed(1)} ms per 100 events (one core can give ${((1000 * h.events) / serverCpuMs).toFixed(0)} events/s at that cost)`,
+);
+console.log(
   `raw   INSERT ... SELECT FROM unnest   : ${rawRate.toFixed(0).padStart(8)} rows/s    (${rawSeconds.toFixed(1)} s, batches of 1000, no identity)`,
 );
 console.log(
@@ -271,3 +292,21 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')} (other work on the machine lowers both rows).`,
 );
+if (census) {
+  const kinds = Object.entries(census.kinds).sort((a, b) => b[1].ms - a[1].ms);
+  const total = kinds.reduce((a, [, k]) => a + k.count, 0);
+  const totalMs = kinds.reduce((a, [, k]) => a + k.ms, 0);
+  const per100 = (n: number) => ((n * 100) / EVENTS).toFixed(1);
+  console.log(
+    `\nWhere the server's database time went (measured phase; PostgreSQL): ${total} statements, ${per100(total)} per 100 events; ` +
+      `a statement was in flight ${(census.wallMs / 1000).toFixed(1)} s of the ${h.seconds.toFixed(1)} s`,
+  );
+  console.log(
+    `${'statement kind'.padEnd(40)} ${'count'.padStart(7)} ${'/100 ev'.padStart(8)} ${'wait ms'.padStart(9)} ${'share'.padStart(6)}`,
+  );
+  for (const [k, v] of kinds.slice(0, 20)) {
+    console.log(
+      `${k.padEnd(40)} ${String(v.count).padStart(7)} ${per100(v.count).padStart(8)} ${v.ms.toFixed(0).padStart(9)} ${`${((v.ms / totalMs) * 100).toFixed(1)}%`.padStart(6)}`,
+    );
+  }
+}

@@ -1,0 +1,57 @@
+// A census of the SQL a Loupe server sends to PostgreSQL, for benches that must say where their time goes.
+// Preloaded into the server process (`node --import bench/lib/sql-census.mjs ...`): it wraps node-postgres'
+// `Client.prototype.query`, counts statements by kind (verb + first table) with the time each waited for its
+// answer, and writes the tally as JSON to LOUPE_SQL_CENSUS_FILE when the process exits. SIGUSR2 zeroes it (a
+// bench sends it after its warm-up). The embedded database (PGlite) runs in process and is not counted.
+import fs from 'node:fs';
+import pg from 'pg';
+
+const out = process.env.LOUPE_SQL_CENSUS_FILE;
+const tally = new Map();
+let wall = 0; // ms with at least one statement in flight
+let inFlight = 0;
+let since = 0;
+
+/** "INSERT interactions", "SELECT profile_identifiers", "BEGIN": the verb and the first table it names. */
+export function kindOf(text) {
+  const t = text.replace(/\s+/g, ' ').trim();
+  const verb = (/^\w+/.exec(t)?.[0] ?? '?').toUpperCase();
+  const table = /\b(?:into|from|update|join)\s+"?([a-z_][a-z0-9_]*)"?/i.exec(t)?.[1];
+  return table && !['unnest', 'jsonb_to_recordset', 'jsonb_array_elements'].includes(table) ? `${verb} ${table}` : verb;
+}
+
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (...args) {
+  const text = typeof args[0] === 'string' ? args[0] : (args[0]?.text ?? '');
+  const started = performance.now();
+  if (inFlight++ === 0) since = started;
+  const settle = () => {
+    const now = performance.now();
+    if (--inFlight === 0) wall += now - since;
+    const k = kindOf(text);
+    const e = tally.get(k) ?? { count: 0, ms: 0 };
+    e.count++;
+    e.ms += now - started;
+    tally.set(k, e);
+  };
+  // node-postgres takes a callback (its Pool does) or returns a promise; time both.
+  const cb = args.length && typeof args[args.length - 1] === 'function' ? args[args.length - 1] : undefined;
+  if (cb) {
+    args[args.length - 1] = (...r) => {
+      settle();
+      return cb(...r);
+    };
+  }
+  const result = query.apply(this, args);
+  if (!cb && result && typeof result.then === 'function') result.then(settle, settle);
+  return result;
+};
+
+process.on('SIGUSR2', () => {
+  tally.clear();
+  wall = 0;
+});
+process.on('exit', () => {
+  if (!out) return;
+  fs.writeFileSync(out, JSON.stringify({ wallMs: wall, kinds: Object.fromEntries(tally) }));
+});
