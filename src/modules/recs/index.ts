@@ -9,6 +9,7 @@ import type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 import { createRecsRepository } from './recs.repository.ts';
 import { recsRoutes } from './recs.routes.ts';
 import { type CatalogFields, createServingService } from './serving/serving.service.ts';
+import { createRegistryService } from './registry/registry.service.ts';
 import { createTrainingService } from './training/training.service.ts';
 import { eraseServedUsers } from './erasure.repository.ts';
 
@@ -45,6 +46,15 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
   });
   deps.catalog.onItemsChanged((tenantId, itemIds) => serving.itemsChanged(tenantId, itemIds));
   deps.onInteractionsAppended((tenantId, userIds) => serving.interactionsAppended(tenantId, userIds));
+  const registry = createRegistryService({
+    db: platform.db,
+    repo,
+    jobs: platform.jobs,
+    storage: platform.storage,
+    clock: platform.clock,
+    onDeploymentChanged: (tenantId) => serving.invalidate(tenantId),
+  });
+  registry.register();
   const training = createTrainingService({
     db: platform.db,
     repo,
@@ -53,6 +63,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     storage: platform.storage,
     clock: platform.clock,
     onDeploymentChanged: (tenantId) => serving.invalidate(tenantId),
+    registry,
   });
   training.register();
   return {
@@ -76,7 +87,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     },
     /** The registry's versions, newest first, with their deployment status (for the model list beside other modules' models). */
     async modelVersions(ctx: TenantContext, limit = 100) {
-      const [versions, dep] = await Promise.all([training.listVersions(ctx, limit), training.deployment(ctx)]);
+      const [versions, dep] = await Promise.all([registry.listVersions(ctx, limit), registry.deployment(ctx)]);
       return versions.map((v) => ({
         id: v.id,
         version: v.version,
@@ -98,7 +109,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     /** Resolves once every response served so far has its recs_served row (written in batches). */
     flushServed: serving.flushServed,
     async routes(app: FastifyInstance): Promise<void> {
-      await recsRoutes(app, { clock: platform.clock, db: platform.db, training, serving, repo });
+      await recsRoutes(app, { clock: platform.clock, db: platform.db, training, registry, serving, repo });
     },
   };
 }

@@ -17,6 +17,7 @@ import {
 import type { DeploymentRow, RecsRepository, VersionRow } from './recs.repository.ts';
 import * as s from './recs.schemas.ts';
 import type { CatalogFields, ServingService } from './serving/serving.service.ts';
+import type { RegistryService } from './registry/registry.service.ts';
 import type { TrainingService } from './training/training.service.ts';
 
 /** The catalog fields every recommended or similar item carries in responses (seed 003 shape). */
@@ -37,6 +38,7 @@ export interface RecsRouteDeps {
   clock: () => Date;
   db: Q;
   training: TrainingService;
+  registry: RegistryService;
   serving: ServingService;
   repo: RecsRepository;
 }
@@ -135,7 +137,7 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
 
 export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { training, serving, repo, db } = deps;
+  const { training, registry, serving, repo, db } = deps;
   // served rows still in the buffer are written before the database closes
   app.addHook('onClose', async () => serving.close());
 
@@ -225,7 +227,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
     },
     async (request) => {
       const ctx = tenantContext(request);
-      const [versions, dep] = await Promise.all([training.listVersions(ctx, 100), training.deployment(ctx)]);
+      const [versions, dep] = await Promise.all([registry.listVersions(ctx, 100), registry.deployment(ctx)]);
       return { data: versions.map((v) => toVersion(v, dep)), deployment: toDeployment(dep) };
     },
   );
@@ -243,8 +245,8 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
     },
     async (request) => {
       const ctx = tenantContext(request);
-      const v = await training.getVersion(ctx, request.params.version_id);
-      return toVersion(v, await training.deployment(ctx));
+      const v = await registry.getVersion(ctx, request.params.version_id);
+      return toVersion(v, await registry.deployment(ctx));
     },
   );
 
@@ -262,7 +264,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
     },
     async (request) => {
       const ctx = tenantContext(request);
-      const dep = await training.deploy(ctx, request.params.version_id, request.body.canary_percent);
+      const dep = await registry.deploy(ctx, request.params.version_id, request.body.canary_percent);
       request.auditTarget = { resourceId: request.params.version_id, details: { canary_percent: request.body.canary_percent ?? 100 } };
       return toDeployment(dep);
     },
@@ -278,7 +280,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
       },
       config: { auth: { kind: 'tenant', permission: 'models:manage' }, audit: { action: 'model.rollback', resourceType: 'model_version' } },
     },
-    async (request) => toDeployment(await training.rollback(tenantContext(request))),
+    async (request) => toDeployment(await registry.rollback(tenantContext(request))),
   );
 
   r.post(

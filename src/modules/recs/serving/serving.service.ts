@@ -12,7 +12,7 @@ import { type ServingModel, servingModel } from '../recs.models.ts';
 import type { DeploymentRow, RecsRepository } from '../recs.repository.ts';
 import { createServedLog } from './served.log.ts';
 import { type CatalogSnapshot, type ItemFilters, filterKey, isPresent, positionsOf, servableMask, topAllowed } from './catalog.snapshot.ts';
-import { recsSettings } from '../training/training.service.ts';
+import { recsSettings } from '../recs.settings.ts';
 
 /** A model aligned with one catalog snapshot: where each model item sits in it, and masks per filter. */
 interface Alignment {

@@ -1,6 +1,7 @@
 /**
- * Training jobs, the model registry (deploy, rollback, canary, retention) and automatic retraining.
- * Heavy work runs in a worker thread (`training.thread.ts` starts `training.worker.ts`); this file only moves data and records outcomes.
+ * Training jobs: a snapshot of the tenant's interactions, a model fitted in a worker thread, a new version in the
+ * registry (deployed when asked). The registry itself (versions, deploy, rollback, canary, retention, automatic
+ * retraining) is `registry/registry.service.ts`. Heavy work runs in a worker thread (`training.thread.ts` starts `training.worker.ts`); this file only moves data and records outcomes.
  */
 import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { z } from 'zod';
@@ -16,25 +17,25 @@ import {
   notFound,
   validation,
 } from '../../../platform/index.ts';
-import { DEFAULT_INTERACTION_WEIGHTS, type InteractionsRepository } from '../../events/index.ts';
+import type { InteractionsRepository } from '../../events/index.ts';
 import { fillNormal, rngMulberry32 } from '../../../ml/random.ts';
 import {
   MODEL_TYPES,
   type ModelType,
   type Snapshot,
   alignItemRows,
-  canaryDecision,
   interactionWeight,
   packVersion,
   unpackVersion,
   validateHyperparameters,
 } from '../recs.core.ts';
-import type { RecsRepository, VersionRow } from '../recs.repository.ts';
+import type { RecsRepository } from '../recs.repository.ts';
 import { trainInWorker } from './training.thread.ts';
 import type { TrainInput } from './training.run.ts';
+import type { RegistryService } from '../registry/registry.service.ts';
+import { recsSettings } from '../recs.settings.ts';
 
 export const TRAIN_JOB = 'recs.train';
-export const MAINTENANCE_JOB = 'recs.maintenance';
 const RETENTION_DAYS = 30;
 const HOUR = 3_600_000;
 
@@ -47,40 +48,6 @@ export const trainPayload = z.object({
 });
 export type TrainPayload = z.infer<typeof trainPayload>;
 
-/** Retraining policy (tenant settings `recommendations.retrain`), seed 003 step 10 defaults. */
-export interface RetrainPolicy {
-  enabled: boolean;
-  everyDays: number;
-  newInteractions: number;
-  /** Retrain when the active version's 7-day click-through falls below this (0 = off). */
-  minClickThrough: number;
-  modelType: ModelType | 'auto';
-}
-
-export function recsSettings(settings: Record<string, unknown>) {
-  const r = (settings.recommendations ?? {}) as Record<string, unknown>;
-  const retrain = (r.retrain ?? {}) as Record<string, unknown>;
-  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-  const weights = {
-    ...DEFAULT_INTERACTION_WEIGHTS,
-    ...((settings.interaction_weights ?? r.interaction_weights ?? {}) as Record<string, number>),
-  };
-  return {
-    weights,
-    excludePurchased: r.exclude_purchased !== false,
-    canaryPercent: Math.min(100, Math.max(0, num(r.canary_percent, 10))),
-    retrain: {
-      enabled: retrain.enabled !== false,
-      everyDays: num(retrain.every_days, 7),
-      newInteractions: num(retrain.new_interactions, 10_000),
-      minClickThrough: num(retrain.min_click_through, 0),
-      modelType: (typeof retrain.model_type === 'string' && ([...MODEL_TYPES, 'auto'] as string[]).includes(retrain.model_type)
-        ? retrain.model_type
-        : 'auto') as ModelType | 'auto',
-    } satisfies RetrainPolicy,
-  };
-}
-
 export interface TrainingDeps {
   db: Q;
   repo: RecsRepository;
@@ -90,6 +57,8 @@ export interface TrainingDeps {
   clock: () => Date;
   /** Called after a deploy, rollback or canary change so the serving layer drops cached models. */
   onDeploymentChanged: (tenantId: string) => void;
+  /** The registry's hourly maintenance, scheduled after each training run. */
+  registry: Pick<RegistryService, 'scheduleMaintenance'>;
 }
 
 export function createTrainingService(deps: TrainingDeps) {
@@ -288,7 +257,7 @@ export function createTrainingService(deps: TrainingDeps) {
       }
       deps.onDeploymentChanged(tenantId);
     }
-    await scheduleMaintenance(tenantId);
+    await deps.registry.scheduleMaintenance(tenantId);
     return {
       model_version_id: id,
       model_version: version,
@@ -300,75 +269,9 @@ export function createTrainingService(deps: TrainingDeps) {
     };
   }
 
-  async function scheduleMaintenance(tenantId: string): Promise<void> {
-    const next = new Date(Math.ceil((clock().getTime() + 1) / HOUR) * HOUR);
-    await jobs.enqueue(tenantId, MAINTENANCE_JOB, {}, { runAt: next, dedupeKey: `maintenance:${next.toISOString()}` });
-  }
-
-  /**
-   * Hourly per tenant: retention (versions older than 30 days that are not serving are deleted with their
-   * artifacts), canary promotion or rollback (`canaryDecision`), and automatic retraining when the schedule,
-   * the count of new interactions or a click-through drop says so.
-   */
-  async function runMaintenance(run: JobRun<Record<string, never>>): Promise<unknown> {
-    const { tenantId } = run;
-    const now = clock();
-    const outcome: Record<string, unknown> = {};
-    for (const v of await repo.expiredVersions(db, tenantId, now)) {
-      await storage.delete(tenantId, v.artifactKey);
-      await repo.deleteVersion(db, tenantId, v.id);
-    }
-    const dep = await repo.deployment(db, tenantId);
-    const settings = recsSettings(await repo.tenantSettings(tenantId));
-    if (dep?.canaryVersionId && dep.activeVersionId && dep.canaryStartedAt) {
-      const stats = await repo.armStats(db, tenantId, dep.canaryStartedAt);
-      const arm = (id: string) => stats.find((s) => s.versionId === id) ?? { served: 0, conversions: 0 };
-      const [canary, active] = await Promise.all([
-        repo.getVersion(db, tenantId, dep.canaryVersionId),
-        repo.getVersion(db, tenantId, dep.activeVersionId),
-      ]);
-      const offlineBetter = (canary?.metrics['ndcg@10'] ?? 0) > (active?.metrics['ndcg@10'] ?? 0);
-      const decision = canaryDecision(arm(dep.canaryVersionId), arm(dep.activeVersionId), offlineBetter);
-      outcome.canary = decision;
-      if (decision === 'promote') await repo.activate(db, tenantId, dep.canaryVersionId, now);
-      if (decision === 'rollback') await repo.setCanary(db, tenantId, null, 0, now);
-      if (decision !== 'wait') deps.onDeploymentChanged(tenantId);
-    }
-    const policy = settings.retrain;
-    if (policy.enabled && dep?.activeVersionId) {
-      const active = await repo.getVersion(db, tenantId, dep.activeVersionId);
-      const why: string[] = [];
-      if (active) {
-        if (now.getTime() - active.createdAt.getTime() >= policy.everyDays * 24 * HOUR) why.push('schedule');
-        if ((await repo.interactionsSince(tenantId, active.createdAt)) >= policy.newInteractions) why.push('new_interactions');
-        if (policy.minClickThrough > 0) {
-          const s = (await repo.armStats(db, tenantId, new Date(now.getTime() - 7 * 24 * HOUR))).find((x) => x.versionId === active.id);
-          if (s && s.served >= 100 && s.clicks / s.served < policy.minClickThrough) why.push('metric_drop');
-        }
-      }
-      if (why.length) {
-        await jobs.enqueue(
-          tenantId,
-          TRAIN_JOB,
-          { modelType: policy.modelType, hyperparameters: {}, trainingMode: 'full', autoDeploy: true, trigger: `auto:${why.join('+')}` },
-          { dedupeKey: 'recs.train' },
-        );
-        outcome.retrain = why;
-      }
-    }
-    await scheduleMaintenance(tenantId);
-    return outcome;
-  }
-
   return {
     register(): void {
       jobs.register({ type: TRAIN_JOB, payload: trainPayload, maxAttempts: 2, handle: runTraining });
-      jobs.register({
-        type: MAINTENANCE_JOB,
-        payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
-        maxAttempts: 3,
-        handle: runMaintenance,
-      });
     },
 
     /** Validates and enqueues a training job (400 naming each bad hyperparameter). */
@@ -411,37 +314,6 @@ export function createTrainingService(deps: TrainingDeps) {
       await jobs.cancel(ctx.tenantId, jobId);
       return (await jobs.get(ctx.tenantId, jobId))!;
     },
-
-    listVersions: (ctx: TenantContext, limit: number) => repo.listVersions(db, ctx.tenantId, limit),
-    deployment: (ctx: TenantContext) => repo.deployment(db, ctx.tenantId),
-
-    async getVersion(ctx: TenantContext, id: string): Promise<VersionRow> {
-      const v = /^[0-9a-f-]{36}$/.test(id) ? await repo.getVersion(db, ctx.tenantId, id) : undefined;
-      if (!v) throw notFound('RECS_MODEL_VERSION_NOT_FOUND', 'Model version');
-      return v;
-    },
-
-    /** Deploys a version to everyone, or as a canary to `canaryPercent` of users (sticky per user). */
-    async deploy(ctx: TenantContext, id: string, canaryPercent?: number) {
-      const v = await this.getVersion(ctx, id);
-      if (!(await storage.exists(ctx.tenantId, v.artifactKey)))
-        throw validation('RECS_ARTIFACT_MISSING', 'The artifact of this version is missing from storage; it cannot be deployed.');
-      if (canaryPercent !== undefined && canaryPercent < 100) await repo.setCanary(db, ctx.tenantId, v.id, canaryPercent, clock());
-      else await repo.activate(db, ctx.tenantId, v.id, clock());
-      deps.onDeploymentChanged(ctx.tenantId);
-      return repo.deployment(db, ctx.tenantId);
-    },
-
-    async rollback(ctx: TenantContext) {
-      const dep = await repo.deployment(db, ctx.tenantId);
-      if (dep?.canaryVersionId) await repo.setCanary(db, ctx.tenantId, null, 0, clock());
-      else if (dep?.previousVersionId) await repo.activate(db, ctx.tenantId, dep.previousVersionId, clock());
-      else throw validation('RECS_NOTHING_TO_ROLL_BACK', 'There is no canary and no previous version to roll back to.');
-      deps.onDeploymentChanged(ctx.tenantId);
-      return repo.deployment(db, ctx.tenantId);
-    },
-
-    runMaintenance,
   };
 }
 export type TrainingService = ReturnType<typeof createTrainingService>;
