@@ -11,12 +11,12 @@
  * Goals (issue 12): `/predict/all` p99 under 20 ms at 50 clients; scoring 100,000 profiles (the training job's
  * scoring stage) in under 30 s.
  */
-import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { rngMulberry32 } from '../../src/ml/random.ts';
 import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
-import { freePort, processCpuMs, startServer, stopServer } from '../lib/process.ts';
+import { freePort, startServer, stopServer } from '../lib/process.ts';
+import { type LoadRow, loadAverage as load, runLoad } from '../lib/load.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const PROFILES = Number(process.env.BENCH_PROFILES ?? 100_000);
@@ -25,11 +25,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ADMIN = { email: 'admin@bench.test', password: 'Bench-Password-123!' };
 const DAY = 86_400_000;
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 
 const scratch = await scratchDatabase('pred');
 const cleanup = scratch.cleanup;
@@ -123,48 +118,18 @@ const { apiKey, profileIds, scoringSeconds } = await prepare().catch(async (err:
   throw err;
 });
 
-interface Row {
-  scenario: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** the server's CPU milliseconds per answered request */
-  cpuMs: number;
-  load: string;
-}
 let seed = 7;
 const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-async function measure(scenario: string, url: string): Promise<Row> {
-  const opts = {
+const measure = (scenario: string, url: string): Promise<LoadRow> =>
+  runLoad({
+    scenario,
     url,
     connections: CONNECTIONS,
-    method: 'POST' as const,
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    requests: [
-      {
-        setupRequest: (req: autocannon.Request) => ({
-          ...req,
-          body: JSON.stringify({ profile_id: profileIds[Math.floor(rand() * profileIds.length)] }),
-        }),
-      },
-    ],
-  };
-  const cpuBefore = await processCpuMs(server.pid);
-  const r = await autocannon({ ...opts, duration: SECONDS });
-  const cpu = (await processCpuMs(server.pid)) - cpuBefore;
-  const row = {
-    scenario,
-    rps: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.non2xx + r.errors + r.timeouts,
-    cpuMs: Math.round((cpu / Math.max(1, r.requests.total)) * 100) / 100,
-    load: load(),
-  };
-  console.log(JSON.stringify(row));
-  return row;
-}
+    seconds: SECONDS,
+    headers: { authorization: `Bearer ${apiKey}` },
+    body: () => JSON.stringify({ profile_id: profileIds[Math.floor(rand() * profileIds.length)] }),
+    pid: server.pid,
+  });
 
 const port = await freePort();
 const server = await startServer(
@@ -175,7 +140,7 @@ const server = await startServer(
   `http://127.0.0.1:${port}/health/ready`,
   180_000,
 );
-const rows: Row[] = [];
+const rows: LoadRow[] = [];
 try {
   const url = `http://127.0.0.1:${port}/api/v1/predict/all`;
   await autocannon({

@@ -20,7 +20,6 @@
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
@@ -28,6 +27,7 @@ import type { ItemUpsert } from '../../src/modules/catalog/index.ts';
 import type { NewInteraction } from '../../src/modules/events/index.ts';
 import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
 import { freePort, processCpuMs, startServer, stopServer } from '../lib/process.ts';
+import { type LoadRow, loadAverage as load, runLoad } from '../lib/load.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const DATA = path.resolve(root, '../shared/datasets/yelp2018/train.txt.gz');
@@ -43,11 +43,6 @@ if (!existsSync(DATA)) {
   process.exit(0);
 }
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 
 // ---------------------------------------------------------------- dataset
 const lines = gunzipSync(await fs.readFile(DATA))
@@ -149,44 +144,19 @@ const { apiKey, modelType } = await prepare().catch(async (err: unknown) => {
 });
 
 // ---------------------------------------------------------------- servers in their own processes, autocannon from this one
-interface Row {
-  scenario: string;
-  rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  errors: number;
-  load: string;
-}
 let seed = 1;
 const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-async function measure(scenario: string, url: string, body?: () => string, rate?: number): Promise<Row> {
-  const opts = {
+const measure = (scenario: string, url: string, body?: () => string, rate?: number): Promise<LoadRow> =>
+  runLoad({
+    scenario,
     url,
     connections: CONNECTIONS,
-    ...(rate ? { overallRate: rate } : {}),
-    ...(body
-      ? {
-          method: 'POST' as const,
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-          requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }],
-        }
-      : {}),
-  };
-  await autocannon({ ...opts, duration: 3 }); // warm-up: JIT, model load, caches
-  const r = await autocannon({ ...opts, duration: SECONDS });
-  const row = {
-    scenario,
-    rps: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p90: r.latency.p90,
-    p99: r.latency.p99,
-    errors: r.non2xx + r.errors + r.timeouts,
-    load: load(),
-  };
-  console.log(JSON.stringify(row));
-  return row;
-}
+    seconds: SECONDS,
+    warmupSeconds: 3, // JIT, model load, caches
+    headers: body ? { authorization: `Bearer ${apiKey}` } : {},
+    ...(body ? { body } : {}),
+    ...(rate ? { rate } : {}),
+  });
 
 /** Seconds until process `pid` uses under 10% of a core for two seconds in a row (at most 300 s). */
 async function settle(pid: number): Promise<number> {
@@ -203,7 +173,7 @@ async function settle(pid: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-const rows: Row[] = [];
+const rows: LoadRow[] = [];
 const barePort = await freePort();
 const bare = await startServer(
   'node',
@@ -252,7 +222,7 @@ try {
   await cleanup();
 }
 
-const [hello, similar, recs, ...paced] = rows as [Row, Row, Row, ...Row[]];
+const [hello, similar, recs, ...paced] = rows as [LoadRow, LoadRow, LoadRow, ...LoadRow[]];
 console.log(
   `\n${scratch.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${modelType} model, ${CONNECTIONS} connections, ${SECONDS} s per scenario`,
 );
@@ -267,5 +237,5 @@ for (const [r, goal] of [
     `${r.scenario.padEnd(26)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(8)} ${String(r.p90).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.rps / hello.rps).toFixed(2).padStart(5)}  ${goal.padEnd(27)}  ${r.load}`,
   );
 }
-const met = (r: Row, ms: number) => (r.rps > 0 && r.errors === 0 && r.p99 < ms ? 'met' : 'NOT met');
+const met = (r: LoadRow, ms: number) => (r.rps > 0 && r.errors === 0 && r.p99 < ms ? 'met' : 'NOT met');
 console.log(`goals: recommendations p99 ${met(recs, 25)}; similar p99 ${met(similar, 5)}`);
