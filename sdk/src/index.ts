@@ -4,4 +4,16 @@
  */
 export { createTracker, type CallOptions, type Tracker, type TrackerOptions } from './tracker.ts';
 export { defineWidget, type WidgetConfig } from './widget.ts';
-export { createClient, paginate, type Client, type ClientOptions, type LoupeError, type Result } from './client.ts';
+export {
+  createClient,
+  LoupePaginationError,
+  paginate,
+  type Client,
+  type ClientOptions,
+  type LoupeError,
+  type Page,
+  type PageItem,
+  type Result,
+} from './client.ts';
+/** The API's request and response types (from Loupe's contracts). */
+export type * from './contracts.ts';

@@ -1,4 +1,5 @@
-import { createClient, type ClientOptions, type InteractionInput } from './client.ts';
+import type { InteractionBody as InteractionInput } from './contracts.ts';
+import { createClient, type ClientOptions } from './client.ts';
 
 /**
  * Server-side conveniences: tracking with a secret key, batched (up to 100 events or `flushInterval` ms),
@@ -18,7 +19,7 @@ export function createServerTracker(opts: ClientOptions & { flushInterval?: numb
     while (pending.length) {
       const batch = pending.slice(0, 100);
       pending = pending.slice(100);
-      const r = await client.interactions(batch);
+      const r = await client.interactions.batch(batch);
       if (r.ok) sent += batch.length;
       else {
         failed += batch.length;
@@ -30,7 +31,7 @@ export function createServerTracker(opts: ClientOptions & { flushInterval?: numb
 
   return {
     track(event: InteractionInput): void {
-      pending.push({ event_id: event.event_id ?? crypto.randomUUID(), ...event });
+      pending.push({ ...event, event_id: event.event_id ?? crypto.randomUUID() });
       if (pending.length >= 100) void flush();
       else timer ??= setTimeout(() => void flush(), opts.flushInterval ?? 2000);
     },
@@ -42,6 +43,7 @@ export function createServerTracker(opts: ClientOptions & { flushInterval?: numb
     close: flush,
   };
 }
-export { createClient, paginate } from './client.ts';
+export { createClient, LoupePaginationError, paginate, type Client, type ClientOptions, type LoupeError, type Page, type Result } from './client.ts';
+export type * from './contracts.ts';
 export { verifyWebhook, WebhookVerificationError } from './webhooks.ts';
 export type { VerifiedWebhook, WebhookVerificationCode } from './webhooks.ts';
