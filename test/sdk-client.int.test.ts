@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, LoupePaginationError, type Client } from '../sdk/src/client.ts';
+import { createServerTracker } from '../sdk/src/node.ts';
 import { createTestApp, type TestApp } from './helpers.ts';
 
 /**
@@ -79,11 +80,35 @@ describe('SDK typed client against a real server', () => {
     expect(await b.profiles.lookup({ user_id: 'shopper-1' })).toMatchObject({ ok: false, error: { status: 404 } });
   });
 
+  it('tracks from a server in batches of 100, each event stored once even when a flush is repeated', async () => {
+    const server = createServerTracker({
+      apiKey: await A.apiKey(['interactions:write']),
+      host,
+      flushInterval: 60_000,
+      sleep: async () => {},
+    });
+    for (let i = 0; i < 250; i++)
+      server.track({ user_id: `server-${i % 7}`, item_id: `sku-${(i % 4) + 1}`, interaction_type: 'view', event_id: `srv-${i}` });
+    const first = await server.close();
+    expect(first).toEqual({ sent: 250, failed: 0 });
+    for (let i = 0; i < 10; i++) server.track({ user_id: 'server-0', item_id: 'sku-1', interaction_type: 'view', event_id: `srv-${i}` });
+    expect(await server.flush()).toEqual({ sent: 10, failed: 0 });
+    const stored = await t.request('GET', '/api/v1/profiles/lookup?user_id=server-0', { token: A.ownerToken });
+    expect(stored.body.event_count).toBe(36); // i % 7 === 0 for 36 of 0..249; the ten repeats were duplicates
+    const refused = createServerTracker({ apiKey: 'sk_live_not_a_key', host, sleep: async () => {} });
+    refused.track({ user_id: 'x', item_id: 'sku-1', interaction_type: 'view' });
+    expect(await refused.close()).toEqual({ sent: 0, failed: 1 });
+    expect(refused.failures).toBe(1);
+  });
+
   it('answers errors as values with Loupe codes: unknown ids, a wrong key', async () => {
     // No model trained: serving still answers (Loupe's popularity fallback), typed as the contract says.
     const recs = await a.recommendations({ user_id: 'shopper-1', count: 3 });
     expect(recs.ok && Array.isArray(recs.data.recommendations)).toBe(true);
     expect(await a.models.list()).toMatchObject({ ok: true });
+    const similar = await a.similar({ item_id: 'sku-1', count: 2 });
+    expect(similar.ok, JSON.stringify(similar)).toBe(true);
+    expect(await a.similar({ item_id: 'no-such-item', count: 2 })).toMatchObject({ ok: false, error: { status: 404 } });
     expect(await a.models.get('00000000-0000-0000-0000-000000000000')).toMatchObject({ ok: false, error: { status: 404 } });
     const bad = createClient({ apiKey: 'sk_live_not_a_key', host, sleep: async () => {} });
     const r = await bad.items.list();
