@@ -4,7 +4,8 @@
  *   - `entry`: the script-tag build (tracker + widget, `sdk/src/browser.ts` as an IIFE), budget 12 kB gzip;
  *   - `trackOnly`: a page that imports only `createTracker` from the ESM entry: tree-shaking must leave the
  *     typed client and the widget out;
- *   - `baseline`: `@segment/analytics-next`'s entry built the same way, when the package is installed.
+ *   - `client`: a page that imports only `createClient` (the typed client's own size);
+ *   - `baseline`: `@segment/analytics-next`'s entry built the same way (a pinned dev dependency).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -51,6 +52,20 @@ export const measureTrackOnly = () =>
     stdin: {
       contents:
         "import { createTracker } from './sdk/src/index.ts'; createTracker({ writeKey: 'pk_live_x', host: 'https://loupe.test' }).page();",
+      resolveDir: ROOT,
+      loader: 'ts',
+    },
+    format: 'esm',
+    target: 'es2020',
+  });
+
+/** A page that uses the typed client (what tree-shaking removes from `trackOnly`). */
+export const measureClient = () =>
+  measure({
+    absWorkingDir: ROOT,
+    stdin: {
+      contents:
+        "import { createClient } from './sdk/src/index.ts'; globalThis.loupe = createClient({ apiKey: 'pk_live_x', host: 'https://loupe.test' });",
       resolveDir: ROOT,
       loader: 'ts',
     },

@@ -27,6 +27,7 @@ import type * as billing from '../modules/billing/billing.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type * as integrations from '../modules/events/integrations.schemas.ts';
 import type * as interactions from '../modules/events/interactions.schemas.ts';
+import type * as webhookSchemas from '../modules/webhooks/webhooks.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
 // ---- platform: the error envelope, jobs, rate-limit classes ----
@@ -137,6 +138,10 @@ export {
   itemListResponse,
   itemResponse,
   itemUpdateBody,
+  searchQuery,
+  searchResponse,
+  autocompleteQuery,
+  autocompleteResponse,
 } from '../modules/catalog/catalog.schemas.ts';
 export type Item = z.infer<typeof catalog.itemResponse>;
 export type ItemList = z.infer<typeof catalog.itemListResponse>;
@@ -375,3 +380,38 @@ export type {
 // ---- onboarding: the first-run checklist ----
 export type { ChecklistResponse } from '../modules/onboarding/onboarding.schemas.ts';
 export type { RegionalResponse } from '../modules/tenancy/regional.schemas.ts';
+
+// ---- the SDK's typed client: request and response types not named above ----
+export type ItemCreateBody = z.input<typeof catalog.itemCreateBody>;
+export type ItemUpdateBody = z.input<typeof catalog.itemUpdateBody>;
+export type ItemBulkResponse = z.infer<typeof catalog.bulkResponse>;
+export type SearchQuery = z.input<typeof catalog.searchQuery>;
+export type SearchResponse = z.infer<typeof catalog.searchResponse>;
+export type AutocompleteQuery = z.input<typeof catalog.autocompleteQuery>;
+export type AutocompleteResponse = z.infer<typeof catalog.autocompleteResponse>;
+export type CategoryList = z.infer<typeof catalog.categoryListResponse>;
+export type CategoryCreateBody = z.input<typeof catalog.categoryCreateBody>;
+export type CategoryUpdateBody = z.input<typeof catalog.categoryUpdateBody>;
+export type ProfileListQuery = z.input<typeof identity.listQuery>;
+export type ProfileLookupQuery = z.input<typeof identity.lookupQuery>;
+export type ProfileExport = z.infer<typeof identity.exportResponse>;
+export type ProfileErasure = z.infer<typeof identity.eraseResponse>;
+export type PredictBody = z.input<typeof predictions.predictBody>;
+export type ChurnResponse = z.infer<typeof predictions.churnResponse>;
+export type LtvResponse = z.infer<typeof predictions.ltvResponse>;
+export type AtRiskQuery = z.input<typeof predictions.atRiskQuery>;
+export type NewsfeedQuery = z.input<typeof newsfeed.feedQuery>;
+export type ShopperPreferencesBody = z.input<typeof newsfeed.preferencesBody>;
+export type AssignBody = z.input<typeof experiments.assignBody>;
+export type AssignResponse = z.infer<typeof experiments.assignResponse>;
+export type ExperimentTrackBody = z.input<typeof experiments.trackBody>;
+export type ExperimentPurchaseBody = z.input<typeof experiments.trackPurchaseBody>;
+export type WebhookEndpointCreateBody = z.input<typeof webhookSchemas.endpointCreateBody>;
+export type WebhookEndpointUpdateBody = z.input<typeof webhookSchemas.endpointUpdateBody>;
+export type WebhookEndpointList = z.infer<typeof webhookSchemas.endpointListResponse>;
+export type WebhookDeliveryListQuery = z.input<typeof webhookSchemas.deliveryListQuery>;
+export type WebhookDeliveryList = z.infer<typeof webhookSchemas.deliveryListResponse>;
+export type ExperimentClickBody = z.input<typeof experiments.trackClickBody>;
+export type ExperimentAddToCartBody = z.input<typeof experiments.trackAddToCartBody>;
+export type ExperimentTrackResponse = z.infer<typeof experiments.trackResponse>;
+export type ShopperChange = z.infer<typeof newsfeed.changedResponse>;

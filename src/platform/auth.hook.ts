@@ -92,11 +92,13 @@ function basicWriteKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * `?write_key=pk_live_...` on the Segment-compatible endpoints: `navigator.sendBeacon` cannot set headers. Only a
+ * `?write_key=pk_live_...` on the Segment-compatible endpoints: `navigator.sendBeacon` cannot set headers; and
+ * the `:writeKey` of `/v1/projects/:writeKey/settings`, where Segment's browser library puts it. Only a
  * publishable key is taken from the URL (it is public anyway); a secret key in a URL would end up in logs.
  */
 function beaconWriteKey(request: FastifyRequest): string | undefined {
-  const k = (request.query as Record<string, unknown> | undefined)?.write_key;
+  const k =
+    (request.query as Record<string, unknown> | undefined)?.write_key ?? (request.params as Record<string, unknown> | undefined)?.writeKey;
   return typeof k === 'string' && k.startsWith('pk_live_') ? k : undefined;
 }
 
@@ -392,7 +394,10 @@ export function registerPreflight(app: FastifyInstance): void {
         .code(204)
         .header('access-control-allow-origin', origin)
         .header('access-control-allow-methods', 'GET, POST, PATCH, DELETE')
-        .header('access-control-allow-headers', 'authorization, content-type, idempotency-key, x-request-id, x-shopper-token')
+        .header(
+          'access-control-allow-headers',
+          'authorization, content-type, idempotency-key, x-request-id, x-shopper-token, x-retry-count',
+        )
         .header('access-control-max-age', '600')
         .header('vary', 'Origin')
         .send();

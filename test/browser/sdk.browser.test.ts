@@ -185,6 +185,50 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
     await p.context().close();
   }, 120_000);
 
+  it('keeps the anonymous id in a first-party cookie and local storage, a session across reloads until 30 minutes idle, and the UTM campaign', async () => {
+    const { page: p, errors } = await openPage(browser);
+    await p.goto(`${shop}/?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);
+    await p.evaluate(() => window.Loupe.track('Identity Test', { step: 1 }));
+    await p.evaluate(() => window.Loupe.flush());
+    const stored = await p.evaluate(() => ({
+      cookie: /(?:^|; )loupe_aid=([^;]*)/.exec(document.cookie)?.[1],
+      local: localStorage.getItem('loupe.aid'),
+      session: JSON.parse(localStorage.getItem('loupe.session') ?? '{}') as { id?: string },
+    }));
+    expect(stored.cookie).toBeTruthy();
+    expect(stored.local).toBe(decodeURIComponent(stored.cookie!));
+    // A reload without the campaign in the URL: same person, same session, the campaign still counted.
+    await p.goto(`${shop}/`);
+    await p.evaluate(() => window.Loupe.track('Identity Test', { step: 2 }));
+    await p.evaluate(() => window.Loupe.flush());
+    // 31 minutes idle: the next event starts a new session (the person stays the same).
+    await p.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('loupe.session')!) as { at: number };
+      s.at -= 31 * 60 * 1000;
+      localStorage.setItem('loupe.session', JSON.stringify(s));
+    });
+    await p.evaluate(() => window.Loupe.track('Identity Test', { step: 3 }));
+    await p.evaluate(() => window.Loupe.flush());
+    const got = () =>
+      queryRows<{ anonymousId: string; sessionId: string | null; context: { campaign?: Record<string, string> } | null }>(
+        t.database.db,
+        sql`SELECT anonymous_id AS "anonymousId", session_id AS "sessionId", context FROM interactions
+            WHERE tenant_id = ${A.tenantId} AND type = 'identity_test' ORDER BY occurred_at`,
+      );
+    await until(async () => (await got()).length === 3, 20_000);
+    const [one, two, three] = await got();
+    expect(new Set([one!.anonymousId, two!.anonymousId, three!.anonymousId])).toEqual(new Set([stored.local]));
+    expect(one!.sessionId).toBe(stored.session.id);
+    expect(two!.sessionId).toBe(one!.sessionId);
+    expect(three!.sessionId).toBeTruthy();
+    expect(three!.sessionId).not.toBe(one!.sessionId);
+    expect(one!.context?.campaign).toEqual({ source: 'newsletter', medium: 'email', name: 'spring' });
+    expect(two!.context?.campaign).toEqual({ source: 'newsletter', medium: 'email', name: 'spring' });
+    expect(three!.context?.campaign).toBeUndefined(); // a new session starts without the old campaign
+    expect(errors).toEqual([]);
+    await p.context().close();
+  }, 120_000);
+
   it('renders the widget, records impressions only once cards are visible, attributes clicks, works with the keyboard', async () => {
     // The recs fixtures' catalog and history, and a trained model serving U0.
     await seedTenant(t, A.tenantId);

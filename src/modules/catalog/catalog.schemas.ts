@@ -90,6 +90,37 @@ export const itemFilterQuery = {
 };
 export const itemListQuery = z.object({ ...paginationQuery, ...itemFilterQuery }).strict();
 export const itemListResponse = z.object({ data: z.array(itemResponse), next_cursor: z.string().nullable() });
+/** GET /items/search: full text with fuzzy fallback, filters and facets; offset cursors. */
+export const searchQuery = z
+  .object({
+    q: z
+      .string()
+      .trim()
+      .min(1, 'q must not be empty')
+      .max(200)
+      .refine((v) => !v.includes('\u0000'), 'q must not contain NUL characters'),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(100).optional(),
+    ...itemFilterQuery,
+  })
+  .strict();
+export const searchResponse = z.object({
+  query: z.string(),
+  mode: z.enum(['fulltext', 'fuzzy']).describe('fuzzy: full text found too little, typo-tolerant name matching answered'),
+  total: z.number(),
+  data: z.array(itemResponse.extend({ score: z.number() })),
+  facets: z.object({
+    categories: z.array(z.object({ id: z.string(), path: z.string(), count: z.number() })),
+    brands: z.array(z.object({ value: z.string(), count: z.number() })),
+    price_bands: z.array(z.object({ key: z.string(), from: z.number(), to: z.number().nullable(), count: z.number() })),
+  }),
+  next_cursor: z.string().nullable(),
+});
+export const autocompleteQuery = z.object({ q: z.string().max(100), limit: z.coerce.number().int().min(1).max(20).default(8) }).strict();
+export const autocompleteResponse = z.object({
+  query: z.string(),
+  suggestions: z.array(z.object({ type: z.enum(['item', 'brand']), text: z.string(), item_id: z.string().nullable() })),
+});
 
 export const bulkBody = z.array(z.unknown()).min(1, 'send at least one item').max(1000, 'send at most 1000 items per call');
 export const bulkResponse = z.object({

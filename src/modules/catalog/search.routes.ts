@@ -8,36 +8,6 @@ import * as s from './catalog.schemas.ts';
 import { toFilters } from './items.routes.ts';
 import type { SearchService } from './search.service.ts';
 
-const searchQuery = z
-  .object({
-    q: z
-      .string()
-      .trim()
-      .min(1, 'q must not be empty')
-      .max(200)
-      .refine((v) => !v.includes('\u0000'), 'q must not contain NUL characters'),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(100).optional(),
-    ...s.itemFilterQuery,
-  })
-  .strict();
-const searchResponse = z.object({
-  query: z.string(),
-  mode: z.enum(['fulltext', 'fuzzy']).describe('fuzzy: full text found too little, typo-tolerant name matching answered'),
-  total: z.number(),
-  data: z.array(s.itemResponse.extend({ score: z.number() })),
-  facets: z.object({
-    categories: z.array(z.object({ id: z.string(), path: z.string(), count: z.number() })),
-    brands: z.array(z.object({ value: z.string(), count: z.number() })),
-    price_bands: z.array(z.object({ key: z.string(), from: z.number(), to: z.number().nullable(), count: z.number() })),
-  }),
-  next_cursor: z.string().nullable(),
-});
-const autocompleteQuery = z.object({ q: z.string().max(100), limit: z.coerce.number().int().min(1).max(20).default(8) }).strict();
-const autocompleteResponse = z.object({
-  query: z.string(),
-  suggestions: z.array(z.object({ type: z.enum(['item', 'brand']), text: z.string(), item_id: z.string().nullable() })),
-});
 const isOffset = (v: unknown): v is { o: number } =>
   typeof v === 'object' &&
   v !== null &&
@@ -59,8 +29,8 @@ export async function searchRoutes(app: FastifyInstance, deps: { search: SearchS
           tags: ['catalog'],
           summary: 'Full-text item search with typo tolerance, facets and filters',
           params,
-          querystring: searchQuery,
-          response: { 200: searchResponse, ...errorResponses },
+          querystring: s.searchQuery,
+          response: { 200: s.searchResponse, ...errorResponses },
         },
         config: read,
       },
@@ -97,8 +67,8 @@ export async function searchRoutes(app: FastifyInstance, deps: { search: SearchS
           tags: ['catalog'],
           summary: 'Prefix autocomplete over item names and brands',
           params,
-          querystring: autocompleteQuery,
-          response: { 200: autocompleteResponse, ...errorResponses },
+          querystring: s.autocompleteQuery,
+          response: { 200: s.autocompleteResponse, ...errorResponses },
         },
         config: read,
       },

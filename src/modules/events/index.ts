@@ -109,7 +109,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     async routes(app: FastifyInstance): Promise<void> {
       await interactionsRoutes(app, { ingest, clock: platform.clock, arrivals: interactionStats.arrivals });
       await trackingRoutes(app, { tracking });
-      await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock });
+      await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock, publicUrl: platform.config.publicUrl });
       await integrationsRoutes(app, { integrations, config: platform.config, publicUrlSetting: deps.publicUrlSetting });
     },
   };

@@ -56,4 +56,16 @@ describe('Segment mapping', () => {
     expect(segmentTime({ timestamp: '2026-06-01T10:00:00Z' }, undefined, now).toISOString()).toBe('2026-06-01T10:00:00.000Z');
     expect(segmentTime({ timestamp: 'garbage' }, undefined, now)).toEqual(now);
   });
+
+  it("keeps the Loupe tracker's session id (context.session_id), and none from Segment's libraries", () => {
+    const row = (context: Record<string, unknown>) =>
+      mapSegmentMessage({ type: 'page', anonymousId: 'a', context, messageId: 'm' }, { now }).events[0]!.row;
+    expect(row({ session_id: 's-1', campaign: { source: 'news' } })).toMatchObject({
+      sessionId: 's-1',
+      context: { campaign: { source: 'news' } },
+    });
+    expect(row({}).sessionId).toBeNull();
+    expect(row({ session_id: { id: 'x' } }).sessionId).toBeNull();
+    expect(row({ session_id: 'x'.repeat(500) }).sessionId).toHaveLength(200);
+  });
 });

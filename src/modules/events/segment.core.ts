@@ -81,6 +81,8 @@ export function mapSegmentMessage(m: SegmentMessage, opts: { now: Date; batchSen
     userId: idOf(m.userId),
     anonymousId: idOf(m.anonymousId),
     source: 'segment',
+    // The Loupe tracker's session (30 minutes idle); Segment's own libraries send none.
+    sessionId: text(context.session_id, 200) ?? null,
     context: Object.keys(context).length ? pickContext(context) : null,
     occurredAt,
   };

@@ -12,6 +12,8 @@ export interface SegmentRouteDeps {
   ingest: IngestService;
   identity: Pick<IdentityApi, 'resolveMany'>;
   clock: () => Date;
+  /** PUBLIC_URL: where browsers reach this server (else the request's own scheme and host). */
+  publicUrl?: string | undefined;
 }
 
 const idLike = z.union([z.string().max(200), z.number().finite()]).nullish();
@@ -44,6 +46,37 @@ const MAX_SEGMENT_BATCH = 2500;
 const batchBody = z
   .object({ batch: z.array(z.unknown()).max(MAX_SEGMENT_BATCH), sentAt: z.string().max(50).optional(), context: record.optional() })
   .loose();
+/**
+ * What Segment's browser library (`@segment/analytics-next`) loads from `${cdnURL}/v1/projects/<writeKey>/settings`
+ * before it sends anything: a Segment.io destination pointed back at this server, no device-mode destinations,
+ * no remote plugins or middleware, and no metrics (they would go to Segment).
+ */
+const projectSettings = z.object({
+  integrations: z.object({
+    'Segment.io': z.object({
+      apiKey: z.string(),
+      apiHost: z.string(),
+      protocol: z.enum(['http', 'https']),
+      unbundledIntegrations: z.array(z.string()),
+      addBundledMetadata: z.boolean(),
+    }),
+  }),
+  plan: z.object({ track: z.object({ __default: z.object({ enabled: z.boolean(), integrations: z.object({}) }) }) }),
+  edgeFunction: z.object({}),
+  analyticsNextEnabled: z.boolean(),
+  middlewareSettings: z.object({}),
+  enabledMiddleware: z.object({}),
+  metrics: z.object({ sampleRate: z.number() }),
+  legacyVideoPluginsEnabled: z.boolean(),
+  remotePlugins: z.array(z.unknown()),
+});
+
+/** `https://loupe.example.com/base` → `{ protocol: 'https', apiHost: 'loupe.example.com/base/v1' }`, Segment's format. */
+export function segmentApiHost(baseUrl: string): { protocol: 'http' | 'https'; apiHost: string } {
+  const u = new URL(baseUrl);
+  return { protocol: u.protocol === 'http:' ? 'http' : 'https', apiHost: `${u.host}${u.pathname.replace(/\/+$/, '')}/v1` };
+}
+
 const answer = z.object({
   success: z.literal(true),
   accepted: z.number().int(),
@@ -113,32 +146,70 @@ async function segmentScope(app: FastifyInstance, deps: SegmentRouteDeps): Promi
     };
   }
 
-  r.post(
-    '/v1/batch',
+  r.get(
+    '/v1/projects/:writeKey/settings',
     {
       schema: {
         tags: ['segment'],
-        summary: 'Segment-compatible batch (what analytics-node and RudderStack send)',
-        body: batchBody,
-        response: { 200: answer, ...errorResponses, ...overloadResponses },
+        summary: "Settings for Segment's browser library: load it with `cdnURL` set to this server and a publishable key as the write key",
+        params: z.object({ writeKey: z.string().max(200) }),
+        response: { 200: projectSettings, ...errorResponses },
       },
+      // The key in the path is the credential (the auth hook reads it): same checks as the tracking calls.
       config,
     },
-    async (request) =>
-      ingest(
-        tenantContext(request),
-        request.body.batch.map((raw) => ({ kind: undefined, raw })),
-        request.body.sentAt,
-      ),
+    async (request, reply) => {
+      const { protocol, apiHost } = segmentApiHost(deps.publicUrl ?? `${request.protocol}://${request.host}`);
+      reply.header('cache-control', 'private, max-age=300');
+      return {
+        integrations: {
+          'Segment.io': { apiKey: request.params.writeKey, apiHost, protocol, unbundledIntegrations: [], addBundledMetadata: false },
+        },
+        plan: { track: { __default: { enabled: true, integrations: {} } } },
+        edgeFunction: {},
+        analyticsNextEnabled: true,
+        middlewareSettings: {},
+        enabledMiddleware: {},
+        metrics: { sampleRate: 0 },
+        legacyVideoPluginsEnabled: false,
+        remotePlugins: [],
+      };
+    },
   );
 
-  for (const kind of ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const) {
+  // `/v1/b` is where analytics-next's batching delivery strategy posts.
+  for (const url of ['/v1/batch', '/v1/b'] as const)
     r.post(
-      `/v1/${kind}`,
+      url,
       {
         schema: {
           tags: ['segment'],
-          summary: `Segment-compatible ${kind} call`,
+          summary:
+            url === '/v1/batch'
+              ? 'Segment-compatible batch (what analytics-node and RudderStack send)'
+              : 'Segment-compatible batch (the path of analytics-next batching)',
+          body: batchBody,
+          response: { 200: answer, ...errorResponses, ...overloadResponses },
+        },
+        config,
+      },
+      async (request) =>
+        ingest(
+          tenantContext(request),
+          request.body.batch.map((raw) => ({ kind: undefined, raw })),
+          request.body.sentAt,
+        ),
+    );
+
+  // Each call by its name, and by its initial: analytics-next (the browser library) posts to `/v1/t`, `/v1/p` ...
+  const calls = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
+  for (const [kind, url] of calls.flatMap((k) => [[k, `/v1/${k}`] as const, [k, `/v1/${k[0]}`] as const])) {
+    r.post(
+      url,
+      {
+        schema: {
+          tags: ['segment'],
+          summary: url.length > 5 ? `Segment-compatible ${kind} call` : `Segment-compatible ${kind} call (analytics-next's path)`,
           body: record,
           response: { 200: answer, ...errorResponses, ...overloadResponses },
         },
