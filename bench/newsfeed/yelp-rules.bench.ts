@@ -85,8 +85,8 @@ async function candidatesOf(train: Csr, test: Csr): Promise<{ users: Int32Array;
   return { users: Int32Array.from(users), ranked };
 }
 
-/** Item categories: k-means of the normalized item factors (SVD of `train`), for each K of K_GRID. */
-function categoriesOf(train: Csr): Map<number, Int32Array> {
+/** Item categories: k-means of the normalized item factors (SVD of `train`), for each K of `ks`. */
+function categoriesOf(train: Csr, ks: readonly number[]): Map<number, Int32Array> {
   const svd = svdTruncatedSparse(train, FACTORS, { seed: 2018 });
   const n = train.cols;
   const x = new Float64Array(n * FACTORS);
@@ -97,7 +97,7 @@ function categoriesOf(train: Csr): Map<number, Int32Array> {
     for (let c = 0; c < FACTORS; c++) x[i * FACTORS + c] = (svd.v[i * FACTORS + c]! * svd.s[c]!) / norm;
   }
   const out = new Map<number, Int32Array>();
-  for (const k of K_GRID) out.set(k, kMeans(x, n, FACTORS, k, rngMulberry32(k), 25).labels);
+  for (const k of ks) out.set(k, kMeans(x, n, FACTORS, k, rngMulberry32(k), 25).labels);
   return out;
 }
 
@@ -174,7 +174,7 @@ const val = splitRandomHoldout(trainM.csr, 0.2, 2018);
 log('validation: scoring');
 const valCands = await candidatesOf(val.train, val.test);
 log('validation: clustering');
-const valCats = categoriesOf(val.train);
+const valCats = categoriesOf(val.train, K_GRID);
 const valBase = measure(val.test, valCands.users, lists(valCands, valCats.get(K_GRID[0]!)!).model);
 console.log(`validation (a 20% hold-out of train, ${valCands.users.length} users): model NDCG@20 ${valBase.ndcg.toFixed(4)}`);
 console.log('categories K   NDCG@20 kept   catalog coverage (model -> rules)');
@@ -194,7 +194,7 @@ console.log(`chosen: K = ${chosenK} (the coarsest keeping ${GOAL * 100}% of the 
 log('test: scoring');
 const cands = await candidatesOf(trainM.csr, testM.csr);
 log('test: clustering');
-const category = categoriesOf(trainM.csr).get(chosenK)!;
+const category = categoriesOf(trainM.csr, [chosenK]).get(chosenK)!;
 const l = lists(cands, category);
 const base = measure(testM.csr, cands.users, l.model);
 const ruled = measure(testM.csr, cands.users, l.rules);
