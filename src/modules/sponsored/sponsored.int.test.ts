@@ -188,6 +188,25 @@ describe('serving, charging and attribution', () => {
     expect(BigInt(l!.total)).toBe(BigInt(Math.round(Number(win.price) * 100)) * 1000n);
     expect(l!.spent).toBe(l!.total);
     expect(l!.reserved).toBe('0');
+
+    // The brand's monthly statement: the one paid click, at the ledger's amount; nothing for another month, for
+    // another brand, or for tenant B asking about the same brand; a malformed month is refused
+    const month = new Date().toISOString().slice(0, 7);
+    const st = await t.request('GET', `/api/v1/sponsored/statements?brand_id=hi&month=${month}`, { token: A.ownerToken });
+    expect(st.status).toBe(200);
+    expect(st.body.lines).toEqual([
+      { campaign_id: hi, name: 'Spring sale', currency: 'USD', kind: 'click', events: 1, amount: Number(win.price).toFixed(2) },
+    ]);
+    expect((await t.request('GET', '/api/v1/sponsored/statements?brand_id=hi&month=2001-01', { token: A.ownerToken })).body.lines).toEqual(
+      [],
+    );
+    expect((await t.request('GET', `/api/v1/sponsored/statements?brand_id=lo&month=${month}`, { token: A.ownerToken })).body.lines).toEqual(
+      [],
+    );
+    expect((await t.request('GET', `/api/v1/sponsored/statements?brand_id=hi&month=${month}`, { token: B.ownerToken })).body.lines).toEqual(
+      [],
+    );
+    expect((await t.request('GET', '/api/v1/sponsored/statements?brand_id=hi&month=2026-13', { token: A.ownerToken })).status).toBe(400);
   });
 
   it('bots and repeat clicks are recorded but not charged; a second click on the same impression is not charged again', async () => {
