@@ -8,8 +8,8 @@
  *   DATABASE_URL=postgres://... npm run bench:newsfeed
  *
  * Env: BENCH_ITEMS (100000), BENCH_SECONDS (10, after 2 s of warm-up), BENCH_CONNECTIONS (50).
- * Not measured here (left in the issue): the Yelp2018 rules-vs-NDCG@20 comparison, and store offers in pricing
- * (the tenant has none, so the enrichment query runs but finds no group).
+ * Not measured here: store offers in pricing (the tenant has none, so the enrichment query runs but finds no
+ * group). The Yelp2018 rules-vs-NDCG@20 comparison is bench:newsfeed-yelp (yelp-rules.bench.ts).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';

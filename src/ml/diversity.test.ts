@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { csrFromCoo, csrTranspose } from './csr.ts';
 import {
   catalogCoverage,
   cooccurrenceSimilarity,
+  cooccurrenceSimilarityFromItemUsers,
   distributionalCoverage,
   diversity,
   featureCosineSimilarity,
@@ -99,5 +102,34 @@ describe('guards and invariants', () => {
         expect(sim(a, b)).toBeGreaterThanOrEqual(0);
         expect(sim(a, b)).toBeLessThanOrEqual(1);
       }
+  });
+});
+
+describe('co-occurrence similarity from an item x user matrix', () => {
+  const itemUsers = (p: { users: Int32Array; items: Int32Array }) => {
+    const rows = Math.max(0, ...p.users) + 1;
+    const cols = Math.max(0, ...p.items) + 1;
+    return csrTranspose(csrFromCoo(rows, cols, p.users, p.items));
+  };
+  it("equals the pair map's on the Recommenders fixture, and so its diversity (user 1: 0.29289)", () => {
+    const a = cooccurrenceSimilarity(train);
+    const b = cooccurrenceSimilarityFromItemUsers(itemUsers(train));
+    for (let x = 0; x <= 6; x++) for (let y = 0; y <= 6; y++) expect(b(x, y)).toBeCloseTo(a(x, y), 12);
+    expect(userDiversity(reco, b).get(1)).toBeCloseTo(0.29289, TOL);
+    expect(diversity(reco, b)).toBeCloseTo(diversity(reco, a), 12);
+    expect(b(-1, 3)).toBe(0);
+    expect(b(3, 99)).toBe(0);
+  });
+  it('property: equals the pair map on random data (repeated pairs count once)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(8), fc.nat(10)), { minLength: 1, maxLength: 60 }), (rows) => {
+        const p = { users: Int32Array.from(rows.map((r) => r[0])), items: Int32Array.from(rows.map((r) => r[1])) };
+        const m = itemUsers(p);
+        // csrFromCoo sums repeats; the similarity counts users, so the values do not matter
+        const a = cooccurrenceSimilarity(p);
+        const b = cooccurrenceSimilarityFromItemUsers(m);
+        for (let x = 0; x <= 10; x++) for (let y = 0; y <= 10; y++) expect(b(x, y)).toBeCloseTo(a(x, y), 12);
+      }),
+    );
   });
 });

@@ -63,6 +63,9 @@ export const items = pgTable(
     uniqueIndex('items_tenant_item_id_key').on(t.tenantId, t.itemId),
     index('items_tenant_category_idx').on(t.tenantId, t.categoryId),
     index('items_tenant_updated_idx').on(t.tenantId, t.updatedAt),
+    // The newsfeed's newest items (serving.feedItems: ORDER BY created_at DESC, item_id): an index scan, not a
+    // sort of every item of the tenant on each read.
+    index('items_tenant_created_idx').on(t.tenantId, t.createdAt.desc().nullsFirst(), t.itemId),
     // Pricing links match groups to items by GTIN (serving.itemsByGtin).
     index('items_tenant_gtin_idx').on(t.tenantId, t.gtin),
     index('items_tenant_name_prefix_idx').on(t.tenantId, t.nameNorm.op('text_pattern_ops')),

@@ -13,6 +13,7 @@ import { createPreferencesService } from './preferences.service.ts';
 import { createStyleRefreshQueue } from './style.queue.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
+export { DEFAULT_FEED_RULES, type FeedItem, rerankByRules } from './newsfeed.core.ts';
 export type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 export type { ProfileInteraction, StyleItem } from './style.service.ts';
 export {

@@ -11,6 +11,7 @@ import {
   foldSignals,
   pageSlots,
   pickDiverse,
+  rerankByRules,
   priceBand,
   STYLE_HALF_LIFE_MS,
 } from './newsfeed.core.ts';
@@ -40,6 +41,18 @@ describe('diversity rules', () => {
     const out = pickDiverse(ranked, 3, [], new Set(), DEFAULT_FEED_RULES);
     // s1; then b1 is the best non-shoe but brand A repeats within 4, so b2; then h1.
     expect(out.map((i) => i.itemId)).toEqual(['s1', 'b2', 'h1']);
+  });
+  it('re-ranks a recommendation list: one category in any 5, the rest in rank order, nothing lost or repeated', () => {
+    // A model's top 8: four Shoes, then Bags, Hats, Belts, Coats (brands all distinct, brand rule idle).
+    const ranked = ['Shoes', 'Shoes', 'Shoes', 'Shoes', 'Bags', 'Hats', 'Belts', 'Coats'].map((c, k) => item(`i${k}`, c, `B${k}`));
+    const out = rerankByRules(ranked, 6, DEFAULT_FEED_RULES);
+    // i0 (Shoes); Shoes blocked for the next 4: i4 Bags, i5 Hats, i6 Belts, i7 Coats; then i0 is 5 back and
+    // Shoes fit again: i1
+    expect(out.map((i) => i.itemId)).toEqual(['i0', 'i4', 'i5', 'i6', 'i7', 'i1']);
+    expect(new Set(out.map((i) => i.itemId)).size).toBe(6);
+    // the input is not changed, and rules off keep the model's order
+    expect(ranked.map((i) => i.itemId)).toEqual(['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i6', 'i7']);
+    expect(rerankByRules(ranked, 3, { categoryWindow: 0, brandWindow: 0 }).map((i) => i.itemId)).toEqual(['i0', 'i1', 'i2']);
   });
   it('never runs dry: with one category only, it still returns the best-ranked items', () => {
     const ranked = [item('s1', 'Shoes', 'A'), item('s2', 'Shoes', 'A')];

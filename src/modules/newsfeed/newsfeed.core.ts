@@ -74,6 +74,19 @@ export function pickDiverse(
   return out;
 }
 
+/**
+ * A ranked list re-ranked by the window rules alone: the first `count` items `pickDiverse` takes from `ranked`
+ * for a fresh stream (no history, nothing used). What one feed module does to its source's ranking, and what
+ * bench:newsfeed-yelp measures against the model's own top `count`.
+ */
+export function rerankByRules(
+  ranked: readonly FeedItem[],
+  count: number,
+  rules: Pick<FeedRules, 'categoryWindow' | 'brandWindow'>,
+): FeedItem[] {
+  return pickDiverse(ranked, count, [], new Set(), rules);
+}
+
 /** Exponentially decayed weights per attribute value, one map per layer. */
 export interface StyleLayers {
   style: Record<string, number>;

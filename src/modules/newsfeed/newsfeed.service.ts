@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { type Db, type TenantContext, minorToMajor, validation } from '../../platform/index.ts';
 import { DEFAULT_FEED_RULES, type FeedItem, type FeedRules, boost, pageSlots, pickDiverse } from './newsfeed.core.ts';
 import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
@@ -52,7 +53,16 @@ export interface NewsfeedServiceDeps {
   segments: SegmentSource;
   sponsored: SponsoredSource;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+  /** How long a tenant's shared candidate lists are reused (default SHARED_LISTS_TTL_MS; 0: never). */
+  sharedListsTtlMs?: number;
 }
+
+/**
+ * How long the candidate lists every shopper of a tenant shares (Trending, the catalog's newest) are reused:
+ * read once per tenant per interval instead of on every page (they were most of a new shopper's database time).
+ * A new, repriced or withdrawn item reaches these modules within it.
+ */
+const SHARED_LISTS_TTL_MS = 5_000;
 
 /** Reads `settings.newsfeed` (category_window, brand_window, items_per_module, modules_per_page) with defaults. */
 function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRules {
@@ -96,6 +106,22 @@ const CANDIDATES = 60;
 
 export function createNewsfeedService(deps: NewsfeedServiceDeps) {
   const { db, repo, sources } = deps;
+  const sharedTtl = deps.sharedListsTtlMs ?? SHARED_LISTS_TTL_MS;
+  // one promise per tenant: a burst of first pages reads once; a failed read is forgotten at once
+  const shared = new LRUCache<string, Promise<{ trending: FeedItem[]; fresh: FeedItem[] }>>({ max: 10_000, ttl: Math.max(1, sharedTtl) });
+  function sharedLists(ctx: TenantContext) {
+    const read = () =>
+      Promise.all([sources.trending(ctx, CANDIDATES), sources.newest(ctx.tenantId, { limit: CANDIDATES * 4 })]).then(
+        ([trending, fresh]) => ({ trending, fresh }),
+      );
+    if (sharedTtl <= 0) return read();
+    const hit = shared.get(ctx.tenantId);
+    if (hit) return hit;
+    const p = read();
+    shared.set(ctx.tenantId, p);
+    p.catch(() => shared.delete(ctx.tenantId));
+    return p;
+  }
 
   /** Ranked candidates per organic module kind, boosted by the style profile and stated preferences. */
   async function candidates(ctx: TenantContext, userId: string) {
@@ -111,12 +137,11 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     const brands = [...new Set([...follows.map((f) => f.brandId), ...(prefs?.brands ?? [])])];
     // Watched: what the shopper viewed, carted or favorited (not bought).
     const watched = [...new Set([...recent.filter((r) => r.type !== 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)])];
-    const [forYou, fromBrands, similar, trending, fresh, anchorItem, drops] = await Promise.all([
+    const [forYou, fromBrands, similar, { trending, fresh }, anchorItem, drops] = await Promise.all([
       sources.forYou(ctx, userId, CANDIDATES),
       brands.length ? sources.newest(t, { brands, limit: CANDIDATES }) : Promise.resolve([]),
       anchor ? sources.similarTo(ctx, anchor.itemId, CANDIDATES) : Promise.resolve([]),
-      sources.trending(ctx, CANDIDATES),
-      sources.newest(t, { limit: CANDIDATES * 4 }),
+      sharedLists(ctx),
       anchor ? sources.items(t, [anchor.itemId]) : Promise.resolve([]),
       watched.length
         ? deps.offers.priceDrops(t, watched).then(async (d) => ({

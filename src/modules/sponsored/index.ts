@@ -56,4 +56,12 @@ export function createSponsoredModule(platform: PlatformServices, deps: Sponsore
   };
 }
 /** Pacing's pure kernels, for the pacing simulation (bench/sponsored/pacing.bench.ts). */
-export { PACING_LEAD_MS, isoWeekday, pacingCapMilli, trafficCurveFor, type TrafficCurve } from './sponsored.core.ts';
+export {
+  PACING_TUNING,
+  PACING_TUNING_PLAIN,
+  type PacingTuning,
+  isoWeekday,
+  pacingCapMilli,
+  trafficCurveFor,
+  type TrafficCurve,
+} from './sponsored.core.ts';

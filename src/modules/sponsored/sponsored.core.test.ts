@@ -8,6 +8,7 @@ import {
   gspAuction,
   ineligibility,
   dayFraction,
+  PACING_TUNING_PLAIN,
   pacingCapMilli,
   trafficCurve,
   qualityOf,
@@ -138,9 +139,11 @@ describe('eligibility', () => {
 });
 
 describe('pacing', () => {
-  it('even daily pacing at noon allows half the day plus five minutes: 10_000 minor -> 5_034_720 milli', () => {
-    // fraction = 0.5 + 5/1440 = 0.5034722..., floor(fraction * 1e6) = 503472, 10_000_000 * 503472 / 1e6 = 5_034_720.
-    expect(pacingCapMilli(campaign({ pacing: 'even' }), now)).toBe(5_034_720n);
+  it('even daily pacing at noon allows half the day plus two minutes, finishing at 98%: 10_000 minor -> 5_116_210 milli', () => {
+    // fraction = (0.5 + 2/1440) / 0.98 = 0.5116213..., floor(fraction * 1e6) = 511621, 10_000_000 * 511621 / 1e6 = 5_116_210.
+    expect(pacingCapMilli(campaign({ pacing: 'even' }), now)).toBe(5_116_210n);
+    // the plain plan (five-minute lead, finishing with the day): 0.5 + 5/1440 = 0.5034722... -> 5_034_720
+    expect(pacingCapMilli(campaign({ pacing: 'even' }), now, null, PACING_TUNING_PLAIN)).toBe(5_034_720n);
     expect(pacingCapMilli(campaign({ pacing: 'asap' }), now)).toBe(10_000_000n);
   });
   it('even lifetime pacing spreads over the flight; no end date serves ASAP', () => {
@@ -172,10 +175,14 @@ describe('pacing', () => {
     const at = (hhmm: string) => new Date(`2026-03-10T${hhmm}:00Z`);
     // 03:00: only the smoothing's half request per quiet hour is due (about 0.4% of the day), not an eighth
     expect(Number(pacingCapMilli(c, at('03:00'), curve)) / 10_000_000).toBeLessThan(0.005);
-    expect(Number(pacingCapMilli(c, at('03:00'))) / 10_000_000).toBeCloseTo((3 + 5 / 60) / 24, 5);
-    // at noon (plus the five-minute lead) 4 of the 12 busy units plus a twelfth of a double hour have been planned
-    const share = (4 * 100 + (5 / 60) * 200 + 12 * 0.5 + (5 / 60) * 0.5) / (1200 + 12);
+    expect(Number(pacingCapMilli(c, at('03:00'))) / 10_000_000).toBeCloseTo((3 + 2 / 60) / 24 / 0.98, 5);
+    // at noon (plus the two-minute lead) 4 of the 12 busy units plus a thirtieth of a double hour have been
+    // planned, over the 98% of the day's traffic by which the budget is due
+    const share = (4 * 100 + (2 / 60) * 200 + 12 * 0.5 + (2 / 60) * 0.5) / (1200 + 12) / 0.98;
     expect(Number(pacingCapMilli(c, at('12:00'), curve)) / 10_000_000).toBeCloseTo(share, 5);
+    // the whole budget is due before the last busy hour ends (98% of the day's traffic), not only at midnight
+    expect(pacingCapMilli(c, at('17:55'), curve)).toBe(10_000_000n);
+    expect(pacingCapMilli(c, at('17:30'), curve)).toBeLessThan(10_000_000n);
     // after the last busy hour nearly all of it (the quiet evening keeps its smoothing share)
     expect(Number(pacingCapMilli(c, at('18:00'), curve)) / 10_000_000).toBeGreaterThan(0.99);
     expect(pacingCapMilli(c, at('23:59'), curve)).toBe(10_000_000n);

@@ -1,0 +1,1 @@
+CREATE INDEX "items_tenant_created_idx" ON "items" USING btree ("tenant_id","created_at" DESC NULLS FIRST,"item_id");
