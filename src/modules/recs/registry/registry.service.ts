@@ -16,10 +16,9 @@ import {
 } from '../../../platform/index.ts';
 import { canaryDecision } from '../recs.core.ts';
 import type { RecsRepository, VersionRow } from '../recs.repository.ts';
+import { MAINTENANCE_JOB, TRAIN_JOB } from '../recs.jobs.ts';
 import { recsSettings } from '../recs.settings.ts';
-import { TRAIN_JOB } from '../training/training.service.ts';
 
-export const MAINTENANCE_JOB = 'recs.maintenance';
 const HOUR = 3_600_000;
 
 export interface RegistryDeps {

@@ -33,9 +33,9 @@ import type { RecsRepository } from '../recs.repository.ts';
 import { trainInWorker } from './training.thread.ts';
 import type { TrainInput } from './training.run.ts';
 import type { RegistryService } from '../registry/registry.service.ts';
+import { TRAIN_JOB } from '../recs.jobs.ts';
 import { recsSettings } from '../recs.settings.ts';
 
-export const TRAIN_JOB = 'recs.train';
 const RETENTION_DAYS = 30;
 const HOUR = 3_600_000;
 
