@@ -78,4 +78,63 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 120_000);
+  it('edits a valid business profile and sees its insights', async () => {
+    const owner = await t.createTenant('Insight Store');
+    const token = owner.ownerToken;
+    const linkR = await t.request('POST', '/google/oauth/link', { token, body: {} });
+    const grant = await g.authorize(linkR.body.authorization_url);
+    expect((await t.request('GET', `/google/oauth/callback?code=${grant.code}&state=${encodeURIComponent(grant.state)}`)).status).toBe(200);
+    expect(
+      (
+        await t.request('POST', '/tenant/profile', {
+          token,
+          body: {
+            name: 'Insight Store',
+            phone: 'not a phone',
+            website: 'https://insight.example.com',
+            categories: ['Shoe store'],
+            time_zone: 'America/New_York',
+            address: { line1: '20 W 34th St', city: 'New York', region: 'NY', postal_code: '10001', country: 'US' },
+            regular_hours: [{ day: 'monday', open: '09:00', close: '18:00' }],
+          },
+        })
+      ).status,
+    ).toBe(201);
+
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/visibility`);
+    // the editor: the invalid phone is a fix; a valid one clears it, and the profile is saved
+    const profile = page.getByTestId('profile-card');
+    await page.getByTestId('profile-fixes').getByText('phone').first().waitFor({ timeout: 20_000 });
+    await profile.getByLabel('Phone').fill('+1 415 555 2671');
+    await page.waitForFunction(() => !document.querySelector('[data-testid="profile-fixes"]')?.textContent?.includes('phone'), undefined, {
+      timeout: 20_000,
+    });
+    await profile.getByRole('button', { name: 'Save changes' }).click();
+    await expect
+      .poll(async () => (await t.request('GET', '/tenant/profile', { token })).body.phone, { timeout: 20_000 })
+      .toBe('+14155552671');
+
+    // pick the Business Profile location, sync the profile to it, see the insights
+    const card = page.getByTestId('gbp-card');
+    await card.getByLabel('Business Profile location').click();
+    await page.getByRole('option', { name: /Old Title/ }).click();
+    await card.getByRole('button', { name: 'Use this location' }).click();
+    await card.getByRole('button', { name: 'Sync profile to Google' }).click();
+    await page
+      .getByTestId('gbp-sync-status')
+      .getByText(/synced|unchanged/)
+      .waitFor({ timeout: 20_000 });
+    expect(
+      (g.business.locations.get('locations/555')!.location as { phoneNumbers: { primaryPhone: string } }).phoneNumbers.primaryPhone,
+    ).toBe('+14155552671');
+    await page.getByTestId('gbp-impressions-chart').locator('canvas').first().waitFor({ timeout: 30_000 });
+    await page.getByTestId('gbp-actions-chart').locator('canvas').first().waitFor({ timeout: 20_000 });
+    const insights = (await t.request('GET', '/google/business/insights', { token })).body;
+    await expect(page.getByTestId('gbp-totals').textContent()).resolves.toContain(`${insights.totals.website_clicks} website clicks`);
+    await screenshot(page, 'visibility-insights');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 150_000);
 });

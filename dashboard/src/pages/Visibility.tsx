@@ -14,6 +14,7 @@ import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate } from '../lib/format.ts';
 import { useSession } from '../session.tsx';
+import { GoogleBusinessCard } from './visibility/GoogleBusinessCard.tsx';
 
 const jobColor: Record<string, string> = { success: 'green', failed: 'red', processing: 'blue', queued: 'gray', retried: 'yellow' };
 
@@ -322,7 +323,7 @@ function ProfileLocation({ location }: { location: NonNullable<BusinessProfileJs
   );
 }
 
-/** Visibility: Google connection, feed precheck, push jobs, business profile. */
+/** Visibility: Google connection, feed precheck, push jobs, business profile, its Google Business Profile sync and insights. */
 export default function VisibilityPage() {
   return (
     <Stack>
@@ -331,6 +332,7 @@ export default function VisibilityPage() {
       <PrecheckCard />
       <JobsCard />
       <ProfileCard />
+      <GoogleBusinessCard />
     </Stack>
   );
 }
