@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers.ts';
+import { pollUntil, type TestApp } from '../helpers.ts';
 import { fakeGoogleEnv, startFakeGoogle, type FakeGoogle } from '../fakes/google.fake.ts';
 import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
@@ -64,6 +64,29 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
       .getByText(/success|processing|queued/)
       .first()
       .waitFor({ timeout: 20_000 });
+    // per-item issues of the push: the item the precheck refused, with its rule's message
+    await page.getByTestId('push-issues-table').getByText('BADGTIN').first().waitFor({ timeout: 30_000 });
+    // a push Google refuses (410) fails without retries; Retry on the page runs it again once Google answers
+    await pollUntil(
+      'first push finished',
+      () => t.request('GET', '/api/feed-jobs', { token }),
+      (r) => r.body.data.every((j: { status: string }) => j.status === 'success' || j.status === 'failed'),
+    );
+    const more = [{ ...items[0], item_id: 'NEWER', gtin: '4006381333931' }];
+    expect((await t.request('POST', '/api/v1/items/bulk', { token, headers: { 'x-tenant-id': owner.tenantId }, body: more })).status).toBe(
+      200,
+    );
+    g.gone = true;
+    const failing = (await t.request('POST', `/api/v1/tenants/${owner.tenantId}/feed/push`, { token })).body.id as string;
+    await pollUntil(
+      'push failed on 410',
+      () => t.request('GET', `/api/feed-jobs/${failing}`, { token }),
+      (r) => r.body.status === 'failed',
+    );
+    g.gone = false;
+    const jobs = page.getByTestId('jobs-table');
+    await jobs.getByRole('button', { name: 'Retry' }).first().click({ timeout: 20_000 });
+    await jobs.getByText(/failed → retried → processing → success/).waitFor({ timeout: 30_000 });
     await page.getByTestId('profile-score').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('profile-fixes').textContent()).resolves.toMatch(/phone/);
     // the address as the geocoder placed it, with a map link
