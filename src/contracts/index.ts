@@ -362,6 +362,10 @@ export type GoogleStatus = z.infer<typeof vis.googleStatus>;
 export type BusinessProfileJson = z.infer<typeof vis.profileResponse>;
 export type BusinessProfileBody = z.input<typeof vis.profileBody>;
 export type ProfileValidation = z.infer<typeof vis.profileValidation>;
+export type GbpLocationList = z.infer<typeof vis.gbpLocationList>;
+export type GbpStatus = z.infer<typeof vis.gbpStatus>;
+export type GbpSyncResult = z.infer<typeof vis.gbpSyncResult>;
+export type GbpInsights = z.infer<typeof vis.gbpInsights>;
 /** Billing (seed 004): plans, the tenant's subscription and usage, Stripe Checkout. */
 export type BillingStatus = z.infer<typeof billing.billingStatus>;
 export type BillingPlan = z.infer<typeof billing.planSchema>;

@@ -168,7 +168,11 @@ const envSchema = z.object({
   GOOGLE_OAUTH_TOKEN_URL: z.url().default('https://oauth2.googleapis.com/token'),
   GOOGLE_OAUTH_REVOKE_URL: z.url().default('https://oauth2.googleapis.com/revoke'),
   GOOGLE_MERCHANT_API_URL: z.url().default('https://merchantapi.googleapis.com'),
-  // First backoff step of Merchant API retries (429, 5xx): full jitter over base * 2^attempt, capped at 30 s.
+  // Google Business Profile APIs (business profile sync and its daily metrics).
+  GOOGLE_BUSINESS_ACCOUNTS_URL: z.url().default('https://mybusinessaccountmanagement.googleapis.com'),
+  GOOGLE_BUSINESS_INFORMATION_URL: z.url().default('https://mybusinessbusinessinformation.googleapis.com'),
+  GOOGLE_BUSINESS_PERFORMANCE_URL: z.url().default('https://businessprofileperformance.googleapis.com'),
+  // First backoff step of Merchant API (and Business Profile API) retries (429, 5xx): full jitter over base * 2^attempt, capped at 30 s.
   GOOGLE_MERCHANT_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
   // Geocoding of the business address (Google's Geocoding API): off without a key; the URL points tests elsewhere.
   LOUPE_GEOCODING_API_KEY: z.string().min(1).optional(),
@@ -250,6 +254,9 @@ export interface Config {
     readonly revokeUrl: string;
     readonly merchantApiUrl: string;
     readonly merchantRetryBaseMs: number;
+    readonly businessAccountsUrl: string;
+    readonly businessInformationUrl: string;
+    readonly businessPerformanceUrl: string;
     /** Geocoding of the business address: undefined key means off. */
     readonly geocodingApiKey: string | undefined;
     readonly geocodingUrl: string;
@@ -351,6 +358,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       revokeUrl: e.GOOGLE_OAUTH_REVOKE_URL,
       merchantApiUrl: e.GOOGLE_MERCHANT_API_URL,
       merchantRetryBaseMs: e.GOOGLE_MERCHANT_RETRY_BASE_MS,
+      businessAccountsUrl: e.GOOGLE_BUSINESS_ACCOUNTS_URL,
+      businessInformationUrl: e.GOOGLE_BUSINESS_INFORMATION_URL,
+      businessPerformanceUrl: e.GOOGLE_BUSINESS_PERFORMANCE_URL,
       geocodingApiKey: e.LOUPE_GEOCODING_API_KEY,
       geocodingUrl: e.LOUPE_GEOCODING_URL,
     },

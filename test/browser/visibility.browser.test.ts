@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers.ts';
+import { pollUntil, type TestApp } from '../helpers.ts';
 import { fakeGoogleEnv, startFakeGoogle, type FakeGoogle } from '../fakes/google.fake.ts';
 import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
@@ -64,6 +64,29 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
       .getByText(/success|processing|queued/)
       .first()
       .waitFor({ timeout: 20_000 });
+    // per-item issues of the push: the item the precheck refused, with its rule's message
+    await page.getByTestId('push-issues-table').getByText('BADGTIN').first().waitFor({ timeout: 30_000 });
+    // a push Google refuses (410) fails without retries; Retry on the page runs it again once Google answers
+    await pollUntil(
+      'first push finished',
+      () => t.request('GET', '/api/feed-jobs', { token }),
+      (r) => r.body.data.every((j: { status: string }) => j.status === 'success' || j.status === 'failed'),
+    );
+    const more = [{ ...items[0], item_id: 'NEWER', gtin: '4006381333931' }];
+    expect((await t.request('POST', '/api/v1/items/bulk', { token, headers: { 'x-tenant-id': owner.tenantId }, body: more })).status).toBe(
+      200,
+    );
+    g.gone = true;
+    const failing = (await t.request('POST', `/api/v1/tenants/${owner.tenantId}/feed/push`, { token })).body.id as string;
+    await pollUntil(
+      'push failed on 410',
+      () => t.request('GET', `/api/feed-jobs/${failing}`, { token }),
+      (r) => r.body.status === 'failed',
+    );
+    g.gone = false;
+    const jobs = page.getByTestId('jobs-table');
+    await jobs.getByRole('button', { name: 'Retry' }).first().click({ timeout: 20_000 });
+    await jobs.getByText(/failed → retried → processing → success/).waitFor({ timeout: 30_000 });
     await page.getByTestId('profile-score').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('profile-fixes').textContent()).resolves.toMatch(/phone/);
     // the address as the geocoder placed it, with a map link
@@ -78,4 +101,63 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 120_000);
+  it('edits a valid business profile and sees its insights', async () => {
+    const owner = await t.createTenant('Insight Store');
+    const token = owner.ownerToken;
+    const linkR = await t.request('POST', '/google/oauth/link', { token, body: {} });
+    const grant = await g.authorize(linkR.body.authorization_url);
+    expect((await t.request('GET', `/google/oauth/callback?code=${grant.code}&state=${encodeURIComponent(grant.state)}`)).status).toBe(200);
+    expect(
+      (
+        await t.request('POST', '/tenant/profile', {
+          token,
+          body: {
+            name: 'Insight Store',
+            phone: 'not a phone',
+            website: 'https://insight.example.com',
+            categories: ['Shoe store'],
+            time_zone: 'America/New_York',
+            address: { line1: '20 W 34th St', city: 'New York', region: 'NY', postal_code: '10001', country: 'US' },
+            regular_hours: [{ day: 'monday', open: '09:00', close: '18:00' }],
+          },
+        })
+      ).status,
+    ).toBe(201);
+
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/visibility`);
+    // the editor: the invalid phone is a fix; a valid one clears it, and the profile is saved
+    const profile = page.getByTestId('profile-card');
+    await page.getByTestId('profile-fixes').getByText('phone').first().waitFor({ timeout: 20_000 });
+    await profile.getByLabel('Phone').fill('+1 415 555 2671');
+    await page.waitForFunction(() => !document.querySelector('[data-testid="profile-fixes"]')?.textContent?.includes('phone'), undefined, {
+      timeout: 20_000,
+    });
+    await profile.getByRole('button', { name: 'Save changes' }).click();
+    await expect
+      .poll(async () => (await t.request('GET', '/tenant/profile', { token })).body.phone, { timeout: 20_000 })
+      .toBe('+14155552671');
+
+    // pick the Business Profile location, sync the profile to it, see the insights
+    const card = page.getByTestId('gbp-card');
+    await card.getByLabel('Business Profile location').click();
+    await page.getByRole('option', { name: /Old Title/ }).click();
+    await card.getByRole('button', { name: 'Use this location' }).click();
+    await card.getByRole('button', { name: 'Sync profile to Google' }).click();
+    await page
+      .getByTestId('gbp-sync-status')
+      .getByText(/synced|unchanged/)
+      .waitFor({ timeout: 20_000 });
+    expect(
+      (g.business.locations.get('locations/555')!.location as { phoneNumbers: { primaryPhone: string } }).phoneNumbers.primaryPhone,
+    ).toBe('+14155552671');
+    await page.getByTestId('gbp-impressions-chart').locator('canvas').first().waitFor({ timeout: 30_000 });
+    await page.getByTestId('gbp-actions-chart').locator('canvas').first().waitFor({ timeout: 20_000 });
+    const insights = (await t.request('GET', '/google/business/insights', { token })).body;
+    await expect(page.getByTestId('gbp-totals').textContent()).resolves.toContain(`${insights.totals.website_clicks} website clicks`);
+    await screenshot(page, 'visibility-insights');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 150_000);
 });

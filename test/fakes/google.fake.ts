@@ -3,7 +3,10 @@
  * documented protocols closely enough to test a real client against: authorization code with PKCE S256
  * (RFC 6749 4.1, RFC 7636), single-use codes (a replayed code is invalid_grant and revokes what the code
  * issued, RFC 6749 4.1.2), refresh tokens, revocation (RFC 7009); bearer-token checks, quota 429s, 410
- * (a shut-down API), 5xx, and per-item 400s with google.rpc.BadRequest field violations.
+ * (a shut-down API), 5xx, and per-item 400s with google.rpc.BadRequest field violations. Also Google Business
+ * Profile's v1 REST APIs: accounts.list, accounts.locations.list, locations.get/patch (readMask, updateMask: only
+ * masked fields change, a bad field refuses the whole patch) and locations.fetchMultiDailyMetricsTimeSeries
+ * (zero values left out, as Google does).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -29,6 +32,8 @@ export interface FakeGoogle {
   /** Lifetime of access tokens issued from now on, in seconds. */
   accessTtlSeconds: number;
   tokenRequests: { grant: string; ok: boolean }[];
+  /** Google Business Profile: accounts, locations by name, daily metrics, and every call made. */
+  business: FakeBusiness;
   /** Simulates the user removing the app's access in their Google account: every token dies. */
   revokeAll(): void;
   /** Follows an authorization URL as a consenting user would: answers the redirect's code and state. */
@@ -36,10 +41,56 @@ export interface FakeGoogle {
   close(): Promise<void>;
 }
 
+export interface FakeBusiness {
+  accounts: { name: string; accountName: string; type: string }[];
+  /** Locations by account, each by name (`locations/{id}`), as the Business Information API returns them. */
+  locations: Map<string, { account: string; location: Record<string, unknown> }>;
+  /** Every call: method, path, update mask (PATCH), status answered. */
+  calls: { method: string; path: string; updateMask?: string; status: number }[];
+  /** Statuses answered (in order) by the next Business Profile calls, before any other check. */
+  failNext: number[];
+  /** The daily value of a metric at a location on a day (default: a deterministic figure from the three). */
+  metric: (location: string, metric: string, day: string) => number | undefined;
+  /** Answer the metrics of these dates too, whatever range was asked (a server that misbehaves). */
+  extraDays: string[];
+}
+
+/** A deterministic daily figure (0..39) of a location, metric and day. */
+export function fakeMetricValue(location: string, metric: string, day: string): number {
+  return createHash('sha256').update(`${location}|${metric}|${day}`).digest()[0]! % 40;
+}
+
+const BUSINESS_FIELDS = new Set([
+  'title',
+  'phoneNumbers',
+  'phoneNumbers.primaryPhone',
+  'categories',
+  'storefrontAddress',
+  'websiteUri',
+  'regularHours',
+  'specialHours',
+  'profile',
+  'profile.description',
+]);
+const DAY_ENUM = new Set(['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY']);
+const DAILY_METRICS = new Set([
+  'BUSINESS_IMPRESSIONS_DESKTOP_MAPS',
+  'BUSINESS_IMPRESSIONS_DESKTOP_SEARCH',
+  'BUSINESS_IMPRESSIONS_MOBILE_MAPS',
+  'BUSINESS_IMPRESSIONS_MOBILE_SEARCH',
+  'BUSINESS_CONVERSATIONS',
+  'BUSINESS_DIRECTION_REQUESTS',
+  'CALL_CLICKS',
+  'WEBSITE_CLICKS',
+  'BUSINESS_BOOKINGS',
+  'BUSINESS_FOOD_ORDERS',
+  'BUSINESS_FOOD_MENU_CLICKS',
+]);
+
 const b64urlSha = (s: string) => createHash('sha256').update(s, 'ascii').digest('base64url');
 
 export async function startFakeGoogle(): Promise<FakeGoogle> {
-  const codes = new Map<string, { redirectUri: string; challenge: string; used: boolean; issued: string[] }>();
+  const codes = new Map<string, { redirectUri: string; challenge: string; scope: string; used: boolean; issued: string[] }>();
   const access = new Map<string, { expiresAt: number; revoked: boolean; refresh: string | undefined }>();
   const refresh = new Map<string, { revoked: boolean }>();
   let windowStart = Date.now();
@@ -58,6 +109,27 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
     quotaWindowMs: 1000,
     accessTtlSeconds: 3600,
     tokenRequests: [],
+    business: {
+      accounts: [{ name: 'accounts/1001', accountName: 'Fake Merchant', type: 'PERSONAL' }],
+      locations: new Map([
+        [
+          'locations/555',
+          {
+            account: 'accounts/1001',
+            location: {
+              name: 'locations/555',
+              title: 'Old Title',
+              storefrontAddress: { regionCode: 'US', locality: 'Springfield', addressLines: ['1 Old Rd'] },
+              phoneNumbers: { primaryPhone: '+14155550000', additionalPhones: ['+14155550001'] },
+            },
+          },
+        ],
+      ]),
+      calls: [],
+      failNext: [],
+      metric: fakeMetricValue,
+      extraDays: [],
+    },
     revokeAll() {
       for (const a of access.values()) a.revoked = true;
       for (const r of refresh.values()) r.revoked = true;
@@ -69,7 +141,13 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
         throw new Error('authorization request refused');
       }
       const code = randomBytes(16).toString('base64url');
-      codes.set(code, { redirectUri: p.get('redirect_uri')!, challenge: p.get('code_challenge')!, used: false, issued: [] });
+      codes.set(code, {
+        redirectUri: p.get('redirect_uri')!,
+        challenge: p.get('code_challenge')!,
+        scope: p.get('scope') ?? '',
+        used: false,
+        issued: [],
+      });
       return { code, state: p.get('state')!, redirectUri: p.get('redirect_uri')! };
     },
     close: () => new Promise((r) => server.close(() => r())),
@@ -129,7 +207,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
         refresh_token: rt,
         expires_in: fake.accessTtlSeconds,
         token_type: 'Bearer',
-        scope: 'https://www.googleapis.com/auth/content',
+        scope: c.scope,
         id_token: `e30.${idPayload}.sig`,
       });
     }
@@ -259,6 +337,144 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
     return json(res, 200, { name: `accounts/${account}/productInputs/${id}`, product: `accounts/${account}/products/${id}`, ...input });
   }
 
+  /** Google Business Profile's REST APIs (Account Management, Business Information, Performance), v1. */
+  function business(req: http.IncomingMessage, body: string, res: http.ServerResponse): boolean {
+    const u = new URL(req.url!, 'http://x');
+    const p = u.pathname;
+    const routes: [string, RegExp][] = [
+      ['accounts', /^\/v1\/accounts$/],
+      ['list', /^\/v1\/(accounts\/[^/]+)\/locations$/],
+      ['metrics', /^\/v1\/(locations\/[^/:]+):fetchMultiDailyMetricsTimeSeries$/],
+      ['location', /^\/v1\/(locations\/[^/:]+)$/],
+    ];
+    const hit = routes.map(([k, re]) => [k, re.exec(p)] as const).find(([, m]) => m);
+    if (!hit) return false;
+    const [kind, m] = hit;
+    const b = fake.business;
+    const updateMask = u.searchParams.get('updateMask') ?? undefined;
+    const record = (status: number) =>
+      b.calls.push({ method: req.method!, path: p, ...(updateMask !== undefined ? { updateMask } : {}), status });
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const tok = auth ? access.get(auth[1]!) : undefined;
+    if (!tok || tok.revoked || tok.expiresAt < Date.now()) {
+      record(401);
+      googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+      return true;
+    }
+    const forced = b.failNext.shift();
+    if (forced) {
+      record(forced);
+      googleError(
+        res,
+        forced,
+        forced === 429 ? 'RESOURCE_EXHAUSTED' : forced === 410 ? 'GONE' : 'INTERNAL',
+        'forced',
+        {},
+        forced === 429 ? { 'retry-after': '0' } : {},
+      );
+      return true;
+    }
+    const bad = (field: string, description: string) => {
+      record(400);
+      googleError(res, 400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', {
+        details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description }] }],
+      });
+      return true;
+    };
+    const ok = (out: unknown) => {
+      record(200);
+      json(res, 200, out);
+      return true;
+    };
+    if (kind === 'accounts' && req.method === 'GET') return ok({ accounts: b.accounts });
+    if (kind === 'list' && req.method === 'GET') {
+      if (!u.searchParams.get('readMask')) return bad('read_mask', 'read_mask is required');
+      const account = m![1]!;
+      return ok({ locations: [...b.locations.values()].filter((l) => l.account === account).map((l) => l.location) });
+    }
+    const name = m![1]!;
+    const held = b.locations.get(name);
+    if (!held) {
+      record(404);
+      googleError(res, 404, 'NOT_FOUND', 'Requested entity was not found.');
+      return true;
+    }
+    if (kind === 'location' && req.method === 'GET') {
+      if (!u.searchParams.get('readMask')) return bad('read_mask', 'read_mask is required');
+      return ok(held.location);
+    }
+    if (kind === 'location' && req.method === 'PATCH') {
+      if (!updateMask) return bad('update_mask', 'update_mask is required');
+      let input: Record<string, any>;
+      try {
+        input = JSON.parse(body) as Record<string, any>;
+      } catch {
+        return bad('', 'Invalid JSON payload');
+      }
+      const paths = updateMask.split(',');
+      for (const path of paths) if (!BUSINESS_FIELDS.has(path)) return bad('update_mask', `Invalid field mask path: ${path}`);
+      const get = (o: any, path: string) => path.split('.').reduce((v, k) => (v == null ? undefined : v[k]), o);
+      if (paths.includes('title') && !String(input.title ?? '').trim()) return bad('location.title', 'title must not be empty');
+      const phone = get(input, 'phoneNumbers.primaryPhone');
+      if (phone !== undefined && !/^\+[1-9]\d{6,14}$/.test(String(phone)))
+        return bad('location.phone_numbers.primary_phone', 'Invalid phone number');
+      if (paths.includes('websiteUri') && !/^https?:\/\//.test(String(input.websiteUri ?? '')))
+        return bad('location.website_uri', 'Invalid website URI');
+      for (const per of (input.regularHours?.periods ?? []) as any[])
+        if (!DAY_ENUM.has(per.openDay) || !DAY_ENUM.has(per.closeDay)) return bad('location.regular_hours.periods.open_day', 'Invalid day');
+      if (paths.includes('storefrontAddress') && !input.storefrontAddress?.regionCode)
+        return bad('location.storefront_address.region_code', 'region_code is required');
+      // Applied whole or not at all: only the masked fields change.
+      const next = structuredClone(held.location) as Record<string, any>;
+      for (const path of paths) {
+        const keys = path.split('.');
+        let node = next;
+        for (const k of keys.slice(0, -1)) node = node[k] ??= {};
+        const v = get(input, path);
+        if (v === undefined) delete node[keys[keys.length - 1]!];
+        else node[keys[keys.length - 1]!] = v;
+      }
+      held.location = next;
+      return ok(next);
+    }
+    if (kind === 'metrics' && req.method === 'GET') {
+      const q = u.searchParams;
+      const metrics = q.getAll('dailyMetrics');
+      if (!metrics.length) return bad('daily_metrics', 'daily_metrics is required');
+      for (const x of metrics) if (!DAILY_METRICS.has(x)) return bad('daily_metrics', `Invalid value at 'daily_metrics' (${x})`);
+      const d = (edge: string) => {
+        const [y, mo, da] = ['year', 'month', 'day'].map((f) => Number(q.get(`dailyRange.${edge}.${f}`)));
+        return Date.UTC(y!, mo! - 1, da!);
+      };
+      const start = d('startDate');
+      const end = d('endDate');
+      if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) return bad('daily_range', 'Invalid daily_range');
+      const days: string[] = [];
+      for (let t = start; t <= end; t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+      days.push(...b.extraDays);
+      const asDate = (day: string) => ({ year: Number(day.slice(0, 4)), month: Number(day.slice(5, 7)), day: Number(day.slice(8, 10)) });
+      return ok({
+        multiDailyMetricTimeSeries: [
+          {
+            dailyMetricTimeSeries: metrics.map((metric) => ({
+              dailyMetric: metric,
+              timeSeries: {
+                datedValues: days.map((day) => {
+                  const v = b.metric(name, metric, day);
+                  // Google leaves zero values out: the dated value has no `value`.
+                  return v ? { date: asDate(day), value: String(v) } : { date: asDate(day) };
+                }),
+              },
+            })),
+          },
+        ],
+      });
+    }
+    record(404);
+    googleError(res, 404, 'NOT_FOUND', 'no such method');
+    return true;
+  }
+
   const server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -268,6 +484,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
       if (req.method === 'POST' && path === '/token') return tokenEndpoint(new URLSearchParams(body), res);
       if (req.method === 'POST' && path === '/revoke') return revokeEndpoint(new URLSearchParams(body), res);
       if (req.method === 'GET' && path === '/maps/api/geocode/json') return geocode(new URL(req.url!, 'http://x').searchParams, res);
+      if (business(req, body, res)) return;
       return merchant(req, body, res);
     });
   });
@@ -286,6 +503,9 @@ export const fakeGoogleEnv = (g: FakeGoogle): Record<string, string> => ({
   GOOGLE_OAUTH_REVOKE_URL: `${g.url}/revoke`,
   GOOGLE_MERCHANT_API_URL: g.url,
   GOOGLE_MERCHANT_RETRY_BASE_MS: '5',
+  GOOGLE_BUSINESS_ACCOUNTS_URL: g.url,
+  GOOGLE_BUSINESS_INFORMATION_URL: g.url,
+  GOOGLE_BUSINESS_PERFORMANCE_URL: g.url,
   LOUPE_GEOCODING_API_KEY: GEOCODING_KEY,
   LOUPE_GEOCODING_URL: `${g.url}/maps/api/geocode/json`,
 });

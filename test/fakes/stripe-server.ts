@@ -16,7 +16,8 @@
  * - Billing: Checkout Sessions in `subscription` mode (create, retrieve; `line_items[0][price]` must be a price
  *   added with `addPrice`), and what the hosted page would do when a customer pays (`completeCheckout`: a
  *   customer and an active subscription, then `checkout.session.completed` and `customer.subscription.created`);
- *   subscriptions (retrieve, update `items[0][price]`/`cancel_at_period_end`, `DELETE` cancels with
+ *   subscriptions (retrieve, update `items[0][id]`+`items[0][price]` (without an id the price is added as a second
+ *   item, as Stripe does), `metadata`, `cancel_at_period_end`; a canceled one refuses updates; `DELETE` cancels with
  *   `customer.subscription.deleted`); a renewal that fails (`failRenewal`: `invoice.payment_failed` and the
  *   subscription `past_due`).
  *
@@ -334,16 +335,33 @@ export async function startStripeServer(): Promise<StripeTestServer> {
         return { status: 200, body: sub as unknown as Json };
       }
       if (method === 'POST' && !action) {
-        const items = params.items as Record<string, { price?: string }> | undefined;
-        const newPrice = items?.['0']?.price;
+        if (sub.status === 'canceled')
+          throw new StripeApiError(
+            400,
+            'invalid_request_error',
+            undefined,
+            'A canceled subscription can only update its cancellation_details and metadata.',
+          );
+        const items = params.items as Record<string, { id?: string; price?: string }> | undefined;
+        const item = items?.['0'];
+        const newPrice = item?.price;
         if (newPrice !== undefined) {
           const p = prices.get(newPrice);
           if (!p)
             throw new StripeApiError(400, 'invalid_request_error', 'resource_missing', `No such price: '${newPrice}'`, {
               param: 'items[0][price]',
             });
-          sub.items.data[0]!.price = { id: newPrice, ...p };
+          // As Stripe: an item with an id changes that item's price; an item without one is added beside the others.
+          const existing = item?.id ? sub.items.data.find((x) => x.id === item.id) : undefined;
+          if (item?.id && !existing)
+            throw new StripeApiError(400, 'invalid_request_error', 'resource_missing', `No such subscription item: '${item.id}'`, {
+              param: 'items[0][id]',
+            });
+          if (existing) existing.price = { id: newPrice, ...p };
+          else sub.items.data.push({ id: newId('si'), price: { id: newPrice, ...p }, current_period_end: sub.current_period_end });
         }
+        if (params.metadata && typeof params.metadata === 'object')
+          sub.metadata = { ...sub.metadata, ...(params.metadata as Record<string, string>) };
         if (params.cancel_at_period_end !== undefined) sub.cancel_at_period_end = params.cancel_at_period_end === 'true';
         emit('customer.subscription.updated', sub as unknown as Json);
         return { status: 200, body: sub as unknown as Json };

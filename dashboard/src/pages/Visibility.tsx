@@ -14,6 +14,8 @@ import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate } from '../lib/format.ts';
 import { useSession } from '../session.tsx';
+import { GoogleBusinessCard } from './visibility/GoogleBusinessCard.tsx';
+import { PushIssuesCard } from './visibility/PushIssuesCard.tsx';
 
 const jobColor: Record<string, string> = { success: 'green', failed: 'red', processing: 'blue', queued: 'gray', retried: 'yellow' };
 
@@ -167,6 +169,11 @@ function JobsCard() {
     mutationFn: () => api('POST', `/api/v1/tenants/${tenantId}/feed/push`),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['feed-jobs'] }),
   });
+  const retry = useMutation({
+    mutationFn: (id: string) =>
+      api('PATCH', `/api/feed-jobs/${id}/status`, { body: { status: 'retried', reason: 'retried from the dashboard' } }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['feed-jobs'] }),
+  });
   if (jobs.isPending) return <Loading label="Loading feed jobs" />;
   if (jobs.isError) return <ErrorState error={jobs.error} feature="Feed jobs" />;
   return (
@@ -181,6 +188,7 @@ function JobsCard() {
           </Button>
         </Group>
         {push.isError && <ErrorState error={push.error} />}
+        {retry.isError && <ErrorState error={retry.error} />}
         {jobs.data.data.length === 0 ? (
           <EmptyState title="No pushes yet">Link Google, then push the catalog: only changed items are sent.</EmptyState>
         ) : (
@@ -200,6 +208,21 @@ function JobsCard() {
               },
               { key: 'history', label: 'History', render: (j) => j.history.map((h) => h.to_status).join(' → ') },
               { key: 'last_error', label: 'Last error' },
+              {
+                key: 'actions',
+                label: '',
+                render: (j) =>
+                  j.status === 'failed' ? (
+                    <Button
+                      size="xs"
+                      variant="default"
+                      onClick={() => retry.mutate(j.id)}
+                      loading={retry.isPending && retry.variables === j.id}
+                    >
+                      Retry
+                    </Button>
+                  ) : null,
+              },
             ]}
           />
         )}
@@ -322,7 +345,7 @@ function ProfileLocation({ location }: { location: NonNullable<BusinessProfileJs
   );
 }
 
-/** Visibility: Google connection, feed precheck, push jobs, business profile. */
+/** Visibility: Google connection, feed precheck, push jobs, business profile, its Google Business Profile sync and insights. */
 export default function VisibilityPage() {
   return (
     <Stack>
@@ -330,7 +353,9 @@ export default function VisibilityPage() {
       <GoogleCard />
       <PrecheckCard />
       <JobsCard />
+      <PushIssuesCard />
       <ProfileCard />
+      <GoogleBusinessCard />
     </Stack>
   );
 }

@@ -43,6 +43,30 @@ export function createBillingGateway(secretKey: string, apiUrl: string | undefin
       return { id: session.id, url: session.url, expiresAt: new Date(session.expires_at * 1000) };
     },
 
+    /**
+     * Moves a subscription to another price: its one item's price is replaced (the item named by id: an item
+     * without an id would be added beside the old one, billing both), prorated as Stripe does by default. The
+     * plan changes in Loupe when Stripe's `customer.subscription.updated` arrives, like every subscription change.
+     */
+    async changeSubscriptionPrice(input: {
+      subscriptionId: string;
+      tenantId: string;
+      plan: string;
+      price: string;
+    }): Promise<{ status: string; price: string | null }> {
+      const sub = await stripe.subscriptions.retrieve(input.subscriptionId);
+      const item = sub.items.data[0];
+      if (!item) throw new Error('Stripe returned a subscription without items');
+      // No idempotency key: the same change asked twice sets the same price twice (harmless), while a key reused
+      // for a later change back to this price would make Stripe replay the old answer without applying it.
+      const updated = await stripe.subscriptions.update(input.subscriptionId, {
+        items: [{ id: item.id, price: input.price }],
+        proration_behavior: 'create_prorations',
+        metadata: { tenant_id: input.tenantId, plan: input.plan },
+      });
+      return { status: updated.status, price: updated.items.data[0]?.price.id ?? null };
+    },
+
     /** The verified event, or null when the signature (or its timestamp, 5 minutes' tolerance) does not check. */
     verifyWebhook(payload: Buffer, signature: string, secret: string): Stripe.Event | null {
       try {

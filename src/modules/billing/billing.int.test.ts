@@ -181,6 +181,81 @@ describe('POST /stripe/checkout and the webhook, end to end through the Stripe-p
   });
 });
 
+describe('PATCH /api/v1/billing/subscription: changing plan while subscribed', () => {
+  it("moves the Stripe subscription's one item to the new price; the plan follows Stripe's webhook, and back again", async () => {
+    const a = await t.createTenant('Growing store');
+    const co = await t.request('POST', '/stripe/checkout', { token: a.ownerToken, body: { plan: 'pro' } });
+    const { subscription: subId } = stripe.completeCheckout(co.body.id);
+    await stripe.drain();
+    expect((await billing(a.ownerToken)).plan.id).toBe('pro');
+
+    const up = await t.request('PATCH', '/api/v1/billing/subscription', { token: a.ownerToken, body: { plan: 'business' } });
+    expect(up.status, JSON.stringify(up.body)).toBe(202);
+    expect(up.body).toEqual({ plan: 'business', subscription_status: 'active', pending: true });
+    const sub = stripe.subscriptions.get(subId)!;
+    // the one item changed price (an item without its id would have been added beside the old one, billing both)
+    expect(sub.items.data.map((i) => i.price.id)).toEqual(['price_business']);
+    expect(sub.metadata).toMatchObject({ tenant_id: a.tenantId, plan: 'business' });
+    await stripe.drain();
+    const after = await billing(a.ownerToken);
+    expect(after.plan.id).toBe('business');
+    expect(after.subscription).toMatchObject({ plan: 'business', status: 'active' });
+
+    // and back down: the same door
+    const down = await t.request('PATCH', '/api/v1/billing/subscription', { token: a.ownerToken, body: { plan: 'pro' } });
+    expect(down.status).toBe(202);
+    await stripe.drain();
+    expect((await billing(a.ownerToken)).plan.id).toBe('pro');
+    expect(stripe.subscriptions.get(subId)!.items.data.map((i) => i.price.id)).toEqual(['price_pro']);
+
+    // the webhook of the change replayed: nothing moves
+    const updates = stripe.events.filter(
+      (e) => e.type === 'customer.subscription.updated' && (e.data.object as { id: string }).id === subId,
+    );
+    expect(updates.length).toBe(2);
+    await stripe.resend(updates[0]!.id, 3);
+    expect((await billing(a.ownerToken)).plan.id).toBe('pro');
+
+    // a second checkout names the way to change plan
+    const again = await t.request('POST', '/stripe/checkout', { token: a.ownerToken, body: { plan: 'business' } });
+    expect(again.body.error.code).toBe('SUBSCRIPTION_EXISTS');
+    expect(again.body.error.message).toContain('PATCH /api/v1/billing/subscription');
+  });
+
+  it('refuses the same plan, unknown or free plans, no subscription, a cancelled one, API keys and other tenants', async () => {
+    const a = await t.createTenant('Careful store');
+    const patch = (body: unknown, token = a.ownerToken) => t.request('PATCH', '/api/v1/billing/subscription', { token, body });
+    const none = await patch({ plan: 'pro' });
+    expect(none.status).toBe(409);
+    expect(none.body.error.code).toBe('SUBSCRIPTION_NOT_ACTIVE');
+    expect(none.body.error.message).toContain('POST /stripe/checkout');
+
+    const co = await t.request('POST', '/stripe/checkout', { token: a.ownerToken, body: { plan: 'pro' } });
+    const { subscription: subId } = stripe.completeCheckout(co.body.id);
+    await stripe.drain();
+    expect((await patch({ plan: 'pro' })).body.error.code).toBe('PLAN_ALREADY_ACTIVE');
+    expect((await patch({ plan: 'gold' })).body.error.code).toBe('PLAN_UNKNOWN');
+    expect((await patch({ plan: 'free' })).body.error.code).toBe('PLAN_UNKNOWN');
+    expect((await patch({ plan: 'business', extra: true })).status).toBe(400);
+    expect((await patch({})).status).toBe(400);
+    const key = await a.apiKey(['catalog:read']);
+    expect((await patch({ plan: 'business' }, key)).status).toBe(403);
+
+    // another tenant cannot reach this subscription: it has none of its own
+    const b = await t.createTenant('Other store');
+    expect((await patch({ plan: 'business' }, b.ownerToken)).body.error.code).toBe('SUBSCRIPTION_NOT_ACTIVE');
+    expect(stripe.subscriptions.get(subId)!.items.data[0]!.price.id).toBe('price_pro');
+
+    const res = await fetch(`${stripe.url}/v1/subscriptions/${subId}`, {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer sk_test_x' },
+    });
+    expect(res.status).toBe(200);
+    await stripe.drain();
+    expect((await patch({ plan: 'business' })).body.error.code).toBe('SUBSCRIPTION_NOT_ACTIVE');
+  });
+});
+
 describe('POST /stripe/webhook', () => {
   it('refuses unsigned, wrongly signed, tampered, stale and malformed deliveries', async () => {
     const a = await t.createTenant('Signed store');

@@ -90,6 +90,29 @@ export async function billingRoutes(app: FastifyInstance, deps: { billing: Billi
     },
   );
 
+  r.patch(
+    '/api/v1/billing/subscription',
+    {
+      schema: {
+        tags: ['billing'],
+        summary:
+          'Move the running subscription to another paid plan (Stripe prorates); the plan applies when Stripe confirms it through the webhook',
+        body: s.changePlanBody,
+        response: { 202: s.changePlanResponse, ...errorResponses, 503: errorBody },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'tenant:manage', usersOnly: true },
+        audit: { action: 'billing.plan.change', resourceType: 'billing_subscription' },
+      },
+    },
+    async (request, reply) => {
+      const ctx = tenantContext(request);
+      const out = await svc.changePlan(ctx, request.body.plan);
+      request.auditTarget = { resourceId: ctx.tenantId, details: { plan: out.plan } };
+      return reply.code(202).send({ plan: out.plan, subscription_status: out.subscriptionStatus, pending: true as const });
+    },
+  );
+
   // Stripe signs the exact bytes it sends: this scope keeps the raw body.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();

@@ -58,3 +58,10 @@ export const checkoutResponse = z.object({
 });
 
 export const webhookAnswer = z.object({ received: z.literal(true), duplicate: z.boolean() });
+
+export const changePlanBody = z.object({ plan: z.string().min(1).max(40) }).strict();
+export const changePlanResponse = z.object({
+  plan: z.string().describe('The plan asked for; it applies when Stripe confirms the change (its subscription webhook)'),
+  subscription_status: z.string(),
+  pending: z.literal(true),
+});

@@ -217,7 +217,7 @@ export function createBillingService(deps: BillingServiceDeps) {
           current.id === plan.id ? 'PLAN_ALREADY_ACTIVE' : 'SUBSCRIPTION_EXISTS',
           current.id === plan.id
             ? `You are on the ${plan.name} plan already.`
-            : `You have a ${current.name} subscription; changing it to ${plan.name} is done in Stripe's customer portal or by support, not with a second checkout.`,
+            : `You have a ${current.name} subscription: change it to ${plan.name} with PATCH /api/v1/billing/subscription {"plan":"${plan.id}"}, not with a second checkout.`,
         );
       return deps.gateway.createSubscriptionCheckout({
         tenantId: ctx.tenantId,
@@ -227,6 +227,55 @@ export function createBillingService(deps: BillingServiceDeps) {
         successUrl: input.successUrl,
         cancelUrl: input.cancelUrl,
       });
+    },
+
+    /**
+     * Moves a running subscription to another paid plan (Stripe prorates). The plan in Loupe changes when Stripe's
+     * `customer.subscription.updated` arrives (the one door for subscription state); without a running
+     * subscription, paying starts with a checkout instead.
+     */
+    async changePlan(ctx: TenantContext, planId: string): Promise<{ plan: string; subscriptionStatus: string }> {
+      if (!deps.gateway)
+        throw new AppError(
+          'unavailable',
+          'BILLING_NOT_CONFIGURED',
+          'Billing is not set up on this server (LOUPE_BILLING_STRIPE_SECRET_KEY).',
+        );
+      const plan = plans.find((p) => p.id === planId);
+      const price = config.prices[planId];
+      if (!plan || !price)
+        throw new AppError(
+          'validation',
+          'PLAN_UNKNOWN',
+          `There is no paid plan "${planId}". Plans you can move to: ${Object.keys(config.prices).join(', ') || 'none'}.`,
+          { details: [{ field: 'plan', message: 'unknown plan' }] },
+        );
+      subs.delete(ctx.tenantId);
+      const sub = await subscription(ctx.tenantId);
+      const current = effectivePlan(plans, sub);
+      if (!sub?.stripeSubscriptionId || current.id === plans[0]!.id || sub.status === 'incomplete')
+        throw new AppError(
+          'conflict',
+          'SUBSCRIPTION_NOT_ACTIVE',
+          `There is no running subscription to change: start one for ${plan.name} with POST /stripe/checkout {"plan":"${plan.id}"}.`,
+        );
+      if (current.id === plan.id) throw new AppError('conflict', 'PLAN_ALREADY_ACTIVE', `You are on the ${plan.name} plan already.`);
+      let out: { status: string; price: string | null };
+      try {
+        out = await deps.gateway.changeSubscriptionPrice({
+          subscriptionId: sub.stripeSubscriptionId,
+          tenantId: ctx.tenantId,
+          plan: plan.id,
+          price,
+        });
+      } catch {
+        throw new AppError(
+          'unavailable',
+          'BILLING_STRIPE_UNAVAILABLE',
+          'Stripe did not accept the plan change just now; try again shortly.',
+        );
+      }
+      return { plan: plan.id, subscriptionStatus: out.status };
     },
 
     /**

@@ -1,24 +1,15 @@
 /**
  * A client of Google's Merchant API (products sub-API, v1): product inputs are inserted and deleted one per
  * call (the Content API's custombatch is gone with the Content API, which answers 410 since August 2026).
- *
- * Retries: 429 (quota) and 5xx are retried with exponential backoff and full jitter (delay drawn uniformly
- * from [0, min(cap, base * 2^attempt)], at least the server's Retry-After); network errors too. Other 4xx
- * are final: 400 is a per-item outcome with Google's field violations, 401/403 mean the token is no longer
- * accepted (consent withdrawn), 410 that the endpoint is shut down. Outcomes are values, never throws.
+ * Transport, retries (429/5xx with backoff and jitter) and Google's error bodies: `google.http.client.ts`.
+ * 400 is a per-item outcome with Google's field violations, 401/403 mean the token is no longer accepted
+ * (consent withdrawn), 410 that the endpoint is shut down. Outcomes are values, never throws.
  */
-export interface MerchantClientOptions {
+import { createGoogleHttp, type GoogleHttpOptions } from './google.http.client.ts';
+
+export interface MerchantClientOptions extends GoogleHttpOptions {
   /** e.g. https://merchantapi.googleapis.com (tests: a local server). */
   baseUrl: string;
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  /** Uniform [0, 1) source for jitter (tests pass a seeded one). */
-  random?: () => number;
-  /** Retries after the first call (default 4). */
-  maxRetries?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  timeoutMs?: number;
 }
 
 export interface MerchantIssue {
@@ -53,13 +44,7 @@ export const productInputId = (contentLanguage: string, feedLabel: string, offer
 
 export function createMerchantClient(opts: MerchantClientOptions) {
   const base = opts.baseUrl.replace(/\/$/, '');
-  const doFetch = opts.fetch ?? fetch;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = opts.random ?? Math.random;
-  const maxRetries = opts.maxRetries ?? 4;
-  const baseDelay = opts.baseDelayMs ?? 500;
-  const maxDelay = opts.maxDelayMs ?? 30_000;
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const http = createGoogleHttp(opts);
 
   async function call(
     method: 'POST' | 'DELETE',
@@ -68,42 +53,10 @@ export function createMerchantClient(opts: MerchantClientOptions) {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<MerchantOutcome> {
-    let last: MerchantOutcome = { ok: false, kind: 'network', status: 0, message: 'not called', calls: 0 };
-    for (let attempt = 0; attempt <= maxRetries; attempt++) {
-      const calls = attempt + 1;
-      let res: Response;
-      try {
-        res = await doFetch(url, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        last = { ok: false, kind: 'network', status: 0, message: (err as Error).message.slice(0, 200), calls };
-        await backoff(attempt, undefined);
-        continue;
-      }
-      const text = await res.text();
-      if (res.ok || (method === 'DELETE' && res.status === 404)) return { ok: true, status: res.status, calls };
-      const message = googleMessage(text) ?? `HTTP ${res.status}`;
-      if (res.status === 429 || res.status >= 500) {
-        last = { ok: false, kind: res.status === 429 ? 'quota' : 'server', status: res.status, message, calls };
-        if (attempt < maxRetries) await backoff(attempt, res.headers.get('retry-after'));
-        continue;
-      }
-      if (res.status === 401 || res.status === 403) return { ok: false, kind: 'unauthorized', status: res.status, message, calls };
-      if (res.status === 410) return { ok: false, kind: 'gone', status: 410, message, calls };
-      return { ok: false, kind: 'item', status: res.status, issues: googleIssues(text, message), calls };
-    }
-    return last;
-  }
-
-  async function backoff(attempt: number, retryAfter: string | null | undefined): Promise<void> {
-    const cap = Math.min(maxDelay, baseDelay * 2 ** attempt);
-    const server = retryAfter && /^\d{1,5}$/.test(retryAfter) ? Math.min(maxDelay, Number(retryAfter) * 1000) : 0;
-    await sleep(Math.max(server, Math.floor(random() * cap)));
+    const out = await http.call({ method, url, token, body, signal, alsoOk: method === 'DELETE' ? [404] : [] });
+    if (out.ok) return { ok: true, status: out.status, calls: out.calls };
+    if (out.kind === 'invalid') return { ok: false, kind: 'item', status: out.status, issues: out.issues, calls: out.calls };
+    return out;
   }
 
   return {
@@ -134,34 +87,3 @@ export function createMerchantClient(opts: MerchantClientOptions) {
   };
 }
 export type MerchantClient = ReturnType<typeof createMerchantClient>;
-
-interface GoogleErrorBody {
-  error?: {
-    message?: unknown;
-    details?: { fieldViolations?: { field?: unknown; description?: unknown }[] }[];
-  };
-}
-
-function parse(text: string): GoogleErrorBody | undefined {
-  try {
-    return JSON.parse(text) as GoogleErrorBody;
-  } catch {
-    return undefined;
-  }
-}
-
-function googleMessage(text: string): string | undefined {
-  const m = parse(text)?.error?.message;
-  return typeof m === 'string' ? m.slice(0, 500) : undefined;
-}
-
-/** Field violations of a google.rpc.BadRequest detail, else the error message as one issue. */
-function googleIssues(text: string, message: string): MerchantIssue[] {
-  const out: MerchantIssue[] = [];
-  for (const d of parse(text)?.error?.details ?? []) {
-    for (const v of d.fieldViolations ?? []) {
-      out.push({ field: String(v.field ?? '').slice(0, 200), message: String(v.description ?? '').slice(0, 500) });
-    }
-  }
-  return out.length ? out.slice(0, 50) : [{ field: '', message }];
-}

@@ -15,6 +15,8 @@ export interface OAuthEndpoints {
 
 /** The Merchant API's scope (Content API and Merchant API share it). */
 export const MERCHANT_SCOPE = 'https://www.googleapis.com/auth/content';
+/** Business Profile's scope (Business Information and Performance APIs). */
+export const BUSINESS_SCOPE = 'https://www.googleapis.com/auth/business.manage';
 
 export interface TokenSet {
   accessToken: string;
@@ -43,7 +45,7 @@ export function authorizationUrl(e: OAuthEndpoints, p: { redirectUri: string; st
   u.searchParams.set('response_type', 'code');
   u.searchParams.set('client_id', e.clientId);
   u.searchParams.set('redirect_uri', p.redirectUri);
-  u.searchParams.set('scope', MERCHANT_SCOPE);
+  u.searchParams.set('scope', `${MERCHANT_SCOPE} ${BUSINESS_SCOPE}`);
   u.searchParams.set('state', p.state);
   u.searchParams.set('code_challenge', p.challenge);
   u.searchParams.set('code_challenge_method', 'S256');

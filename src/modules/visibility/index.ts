@@ -1,7 +1,8 @@
 /**
  * Visibility (seed 004): the catalog made visible on Google. Feed precheck against Google's product data
  * specification and attribute mapping (`feeds.*`), feed push to the Merchant API with jobs and retries
- * (`feeds.push.*`), the Google OAuth link (`google.*`), the business profile (`profile.*`), feedback and
+ * (`feeds.push.*`), the Google OAuth link (`google.*`), the business profile (`profile.*`) and its Google Business
+ * Profile location with daily performance metrics (`gbp.*`), feedback and
  * operational metrics (`feedback.*`, `metrics.*`). Public entry.
  */
 import type { FastifyInstance } from 'fastify';
@@ -23,6 +24,10 @@ import { createGeocoder } from './geocoding.client.ts';
 import { createProfileRepository } from './profile.repository.ts';
 import { profileRoutes } from './profile.routes.ts';
 import { createProfileService } from './profile.service.ts';
+import { createGbpClient } from './gbp.client.ts';
+import { createGbpRepository } from './gbp.repository.ts';
+import { gbpRoutes } from './gbp.routes.ts';
+import { createGbpService } from './gbp.service.ts';
 
 export type { CatalogFeedPort } from './feeds.service.ts';
 
@@ -65,6 +70,21 @@ export function createVisibilityModule(platform: PlatformServices, deps: Visibil
     clock: platform.clock,
     geocoder: geocodingApiKey ? createGeocoder({ apiKey: geocodingApiKey, url: geocodingUrl }) : undefined,
   });
+  const gbp = createGbpService({
+    db: platform.db,
+    repo: createGbpRepository(),
+    client: createGbpClient({
+      accountsUrl: g.businessAccountsUrl,
+      informationUrl: g.businessInformationUrl,
+      performanceUrl: g.businessPerformanceUrl,
+      baseDelayMs: g.merchantRetryBaseMs,
+    }),
+    google,
+    profile,
+    jobs: platform.jobs,
+    clock: platform.clock,
+  });
+  gbp.register();
   const feedback = createFeedbackService({
     db: platform.db,
     repo: createFeedbackRepository(),
@@ -80,6 +100,7 @@ export function createVisibilityModule(platform: PlatformServices, deps: Visibil
       await feedPushRoutes(app, { push });
       await googleRoutes(app, { google });
       await profileRoutes(app, { profile });
+      await gbpRoutes(app, { gbp });
       await feedbackRoutes(app, { feedback });
     },
   };
