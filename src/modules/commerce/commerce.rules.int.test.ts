@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryOne } from '../../platform/index.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
-import { startStripeServer, type StripeTestServer } from '../../../test/fakes/stripe-server.ts';
+import { startStripeServer, stripeSignatureHeader, type StripeTestServer } from '../../../test/fakes/stripe-server.ts';
 
 /**
  * Issue 14 leftovers through the API, against the local Stripe-protocol server:
@@ -21,6 +21,7 @@ let A: Awaited<ReturnType<TestApp['createTenant']>>;
 let B: Awaited<ReturnType<TestApp['createTenant']>>;
 let keyA: string;
 let keyB: string;
+let secretA: string;
 
 const settings = (webhookSecret?: string, extra: Record<string, unknown> = {}) => ({
   tax_rate_bp: 0,
@@ -40,7 +41,7 @@ beforeAll(async () => {
   B = await t.createTenant('Other rules store');
   keyA = await A.apiKey(['commerce:write']);
   keyB = await B.apiKey(['commerce:write']);
-  const secret = stripe.addWebhookEndpoint(`http://127.0.0.1:${port}/api/v1/commerce/stripe/webhook/${A.tenantId}`);
+  const secret = (secretA = stripe.addWebhookEndpoint(`http://127.0.0.1:${port}/api/v1/commerce/stripe/webhook/${A.tenantId}`));
   expect((await t.request('PUT', '/api/v1/commerce/settings', { token: A.ownerToken, body: settings(secret) })).status).toBe(200);
   expect((await t.request('PUT', '/api/v1/commerce/settings', { token: B.ownerToken, body: settings() })).status).toBe(200);
   for (const tenant of [A, B])
@@ -286,5 +287,61 @@ describe("refunds made in Stripe's Dashboard (charge.refunded)", () => {
     expect(await refundEvents(paid.id)).toEqual({ n: 3, s: '10000' });
     // A refund larger than paid is refused through the API (the Dashboard cannot make one either).
     expect((await t.request('POST', `/api/v1/orders/${paid.id}/refunds`, { token: A.ownerToken, body: { amount: 1 } })).status).toBe(409);
+  });
+});
+
+describe('bad input and where orders go', () => {
+  it('an expired promotion code is refused clearly and changes nothing', async () => {
+    const past = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+    const p = await promotion({ code: 'GONE10', type: 'percentage', target: 'items', value: 1000, starts_at: past(48), ends_at: past(1) });
+    expect(p.status).toBe(201);
+    const cart = (await add('expired-1', 'mug')).body;
+    const r = await apply('expired-1', 'GONE10');
+    expect(r.status).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'PROMOTION_NOT_APPLICABLE' });
+    expect(r.body.error.message).toContain('has expired');
+    expect((await cartOf('expired-1')).body).toMatchObject({ id: cart.id, discount_total: 0, promotions: [], refused_promotions: [] });
+  });
+
+  it('a dispute goes on the order timeline once, however often Stripe delivers it', async () => {
+    const cart = (await add('dispute-1', 'mug')).body;
+    const order = (await complete(cart.id)).body.order;
+    await stripe.drain();
+    const pi = [...stripe.paymentIntents.values()].find((x) => x.metadata.loupe_order_id === order.id)!;
+    const payload = JSON.stringify({
+      id: 'evt_dispute_1',
+      object: 'event',
+      type: 'charge.dispute.created',
+      created: Math.floor(Date.now() / 1000),
+      data: { object: { id: 'dp_1', object: 'dispute', payment_intent: pi.id, amount: 1000, reason: 'fraudulent' } },
+    });
+    const send = () =>
+      t.request('POST', `/api/v1/commerce/stripe/webhook/${A.tenantId}`, {
+        headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignatureHeader(payload, secretA) },
+        body: payload,
+      });
+    const answers = await Promise.all([send(), send(), send()]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const d = await t.request('GET', `/api/v1/orders/${order.id}`, { token: A.ownerToken });
+    expect(d.body.timeline.filter((e: any) => e.type === 'disputed')).toHaveLength(1);
+    expect(d.body.status).toBe('paid');
+  });
+
+  it('an order is counted once in analytics (KPIs) and on the profile, whoever completes it how often', async () => {
+    const cart = (await add('kpi-1', 'lamp', 1, keyB)).body;
+    const first = await complete(cart.id, keyB);
+    const again = await complete(cart.id, keyB);
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(again.body.order.id).toBe(first.body.order.id);
+    const day = new Date().toISOString().slice(0, 10);
+    const k = await t.request('GET', `/api/v1/analytics/kpis?from=${day}&to=${day}&tz=UTC`, { token: B.ownerToken });
+    expect(k.status, JSON.stringify(k.body)).toBe(200);
+    expect(k.body.current).toMatchObject({ orders: 1, revenue_minor: '5000' });
+    const profiles = await t.request('GET', '/api/v1/profiles?user_id=kpi-1', { token: B.ownerToken });
+    expect(profiles.body.data).toHaveLength(1);
+    expect(profiles.body.data[0]).toMatchObject({ total_orders: 1 });
+    // Tenant A's analytics do not see tenant B's order.
+    const a = await t.request('GET', `/api/v1/analytics/kpis?from=${day}&to=${day}&tz=UTC`, { token: A.ownerToken });
+    expect(a.body.current.revenue_minor).not.toBe('5000');
   });
 });
