@@ -80,7 +80,7 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     const step = (what: string) => console.log(`storefront setup: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'sdk', 'build.mjs')], { cwd: ROOT });
     stripe = await startStripeServer();
-    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url } });
+    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url }, jobs: { concurrency: 2 } });
     ({ t, base, browser } = server);
     step('server started');
     shop = await t.createTenant('Corner Shop');
