@@ -228,6 +228,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     events: events.ingest,
     shopperTokenSecret: await ensureSecret(db, 'shopper-token', undefined),
     webhooks: webhooks.publisher,
+    // Promotion segment rules read predictions' scored RFM segments (predictions is built below; this runs per request).
+    segments: {
+      lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
+      segmentsOfProfiles: (tenantId, ids) => predictions.segmentsOfProfiles(tenantId, ids),
+    },
   });
 
   // Analytics reads the tracking rows through events (its port), orders through identity and the tenant's time zone through tenancy.

@@ -1,8 +1,12 @@
 // Loupe's reference storefront (issue 14): plain browser JavaScript, no build, no framework, every call through
 // Loupe's public HTTP API with the store's site key (pk_live_, scope commerce:shop) and a signed shopper token.
-// `api` is the thin fetch layer the SDK will replace.
+// Built with Loupe's SDK (the script-tag build at /sdk/loupe.js, global `Loupe`): its tracker records page views
+// and interactions (Segment's e-commerce events to /v1/batch, batched, offline-safe), and its
+// <loupe-recommendations> widget renders recommendations and similar items (impressions and clicks tracked).
+// Orders are NOT tracked here: commerce writes each paid order into events once ("Order Completed" from the page
+// would count it twice). `api` is the fetch layer for the rest (catalog, cart, checkout, orders, best offers).
 // Pages (hash routes): home with recommendations, search with autocomplete, category, product with similar
-// items, cart with refresh notices, checkout, order confirmation, order history, account (sign-in link, sign-out).
+// items and the best offer, cart with refresh notices, checkout, order confirmation, order history, account.
 //
 // Who the shopper is comes only from a token Loupe signed: a fresh anonymous visitor's (asked for with the site
 // key), or a customer's, which only the store's own server can mint (POST /api/v1/commerce/shopper-tokens with
@@ -45,8 +49,39 @@ const customerToken = () => liveToken(CUSTOMER_TOKEN_SLOT);
 const anonymousToken = () => liveToken(ANON_TOKEN_SLOT);
 const userId = () => (customerToken() ? claimsOf(customerToken()).sub : null);
 const anonymousId = () => (anonymousToken() ? claimsOf(anonymousToken()).sub : null);
-/** The shopper as the tracking API names them: the signed-in customer, else the anonymous visitor. */
-const shopper = () => (userId() ? { user_id: userId() } : { anonymous_id: anonymousId() });
+
+// ---- the SDK: tracker and widget ----
+/** The SDK's own storage names for this store (its cookie `<prefix>_aid` and local storage `<prefix>.aid`). */
+const SDK_PREFIX = `loupe_store_${slug.replace(/[^A-Za-z0-9]/g, '_').slice(0, 60)}`;
+let tracker = null;
+/**
+ * Starts the SDK's tracker for this store: the visitor's anonymous id is the shopper token's (so the visitor's page
+ * views, cart and orders are one person), the signed-in customer is identified. No SDK (not built, blocked): the
+ * store works untracked.
+ */
+function startTracking() {
+  const sdk = window.Loupe;
+  if (!sdk || typeof sdk.init !== 'function') return;
+  const anon = anonymousId();
+  if (anon) {
+    document.cookie = `${SDK_PREFIX}_aid=${encodeURIComponent(anon)}; path=/; max-age=31536000; samesite=lax`;
+    localStorage.setItem(`${SDK_PREFIX}.aid`, anon);
+  }
+  tracker = sdk.init({ writeKey: apiKey, host: location.origin, page: false, storagePrefix: SDK_PREFIX });
+  if (userId()) tracker.identify(userId());
+}
+/** Segment's e-commerce event through the SDK (never throws; nothing when the SDK is missing). */
+const track = (event, properties) => tracker?.track(event, properties);
+const pageView = (name) => tracker?.page(name);
+/** The SDK's widget: recommendations for the shopper (`item`: similar to that item), links to the product pages. */
+function widget(heading, attrs = {}) {
+  return h('loupe-recommendations', {
+    heading,
+    count: 8,
+    'href-template': '#/product/{item_id}',
+    ...(attrs.item ? { item: attrs.item } : userId() ? { user: userId() } : {}),
+  });
+}
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -103,20 +138,12 @@ const api = {
     }
   },
   items: (query) => api.call('GET', '/v1/items', { query }),
+  /** Seed 000's product page (Pricing): the best offer across the stores' feeds, with Omnibus savings. */
+  product: (id) => api.call('GET', `/v1/products/${encodeURIComponent(id)}`),
   item: (id) => api.call('GET', `/v1/items/${encodeURIComponent(id)}`),
   search: (q) => api.call('GET', '/v1/items/search', { query: { q, limit: 24 } }),
   autocomplete: (q) => api.call('GET', '/v1/items/autocomplete', { query: { q, limit: 6 } }),
-  recommend: (context) =>
-    api.call('POST', '/v1/recommendations', {
-      body: { ...(userId() ? { user_id: userId() } : { recent_items: recentItems() }), count: 8, context },
-    }),
-  similar: (itemId) => api.call('POST', '/v1/recommendations/similar', { body: { item_id: itemId, count: 6 } }),
-  track: (type, itemId, extra = {}) =>
-    api
-      .call('POST', '/v1/interactions', {
-        body: { ...shopper(), interaction_type: type, ...(itemId ? { item_id: itemId } : {}), ...extra },
-      })
-      .catch(() => undefined),
+
   // The cart calls name no shopper: the shopper token does.
   cart: () => api.call('GET', '/v1/cart'),
   addItem: (itemId, quantity) => api.call('POST', '/v1/cart/items', { body: { item_id: itemId, quantity } }),
@@ -144,6 +171,7 @@ async function signInWith(token) {
   try {
     await api.merge(token);
     localStorage.setItem(CUSTOMER_TOKEN_SLOT, token);
+    tracker?.identify(userId());
   } catch (err) {
     show(errorBox(err), h('p', {}, 'This sign-in link did not work: ask the store for a new one.'));
     throw err;
@@ -179,18 +207,6 @@ function money(minor, currency) {
   return fmt.format(Number(minor) / 10 ** digits);
 }
 
-function recentItems() {
-  try {
-    return JSON.parse(sessionStorage.getItem(`loupe-store:${slug}:recent`) || '[]');
-  } catch {
-    return [];
-  }
-}
-function rememberItem(itemId) {
-  const next = [itemId, ...recentItems().filter((i) => i !== itemId)].slice(0, 20);
-  sessionStorage.setItem(`loupe-store:${slug}:recent`, JSON.stringify(next));
-}
-
 function productCard(item) {
   return h(
     'li',
@@ -223,19 +239,11 @@ async function refreshCartCount() {
 // ---- pages ----
 async function home() {
   show(h('h1', {}, 'Welcome'), loading());
-  const [items, recs] = await Promise.all([api.items({ limit: 24 }), api.recommend({ page: 'home' }).catch(() => null)]);
+  const items = await api.items({ limit: 24 });
   const categories = [...new Set(items.data.map((i) => i.category).filter(Boolean))].slice(0, 12);
-  const recItems = recs?.recommendations ?? [];
   show(
     h('h1', {}, 'Welcome'),
-    recItems.length
-      ? h(
-          'section',
-          { 'aria-labelledby': 'recs-title' },
-          h('h2', { id: 'recs-title' }, 'Recommended for you'),
-          grid(recItems, 'Recommended for you'),
-        )
-      : null,
+    widget('Recommended for you'),
     categories.length
       ? h(
           'section',
@@ -255,7 +263,6 @@ async function home() {
       items.data.length ? grid(items.data, 'Products') : h('p', { class: 'muted' }, 'No products yet.'),
     ),
   );
-  void api.track('page_view', null, { context: { page: 'home' } });
 }
 
 async function category(name) {
@@ -272,14 +279,38 @@ async function search(q) {
     h('p', { class: 'muted' }, `${out.total} result${out.total === 1 ? '' : 's'}${out.mode === 'fuzzy' ? ' (close matches)' : ''}`),
     out.data.length ? grid(out.data, 'Search results') : h('p', {}, 'No products match. Try another word.'),
   );
-  void api.track('search', null, { context: { query: q.slice(0, 200) } });
+  track('Products Searched', { query: q.slice(0, 200) });
+}
+
+/** The best offer across the stores' feeds (Pricing), when there is one: price, store, Omnibus savings. */
+async function bestOffer(itemId) {
+  const box = document.getElementById('best-offer');
+  try {
+    const p = await api.product(itemId);
+    const best = p.pricing.best_offer;
+    if (!best || !box) return;
+    box.replaceChildren(
+      h('h2', { id: 'offer-title' }, 'Best offer'),
+      h(
+        'p',
+        {},
+        h('strong', {}, best.price),
+        ` at ${best.store}`,
+        best.savings_minor !== '0' ? ` — you save ${best.savings} (lowest of the last 30 days: ${best.was_price})` : '',
+        ' ',
+        best.affiliate_link ? h('a', { href: best.affiliate_link, rel: 'noopener nofollow', target: '_blank' }, 'Go to store') : null,
+      ),
+    );
+  } catch {
+    /* no offers for this item: the page stands on its own */
+  }
 }
 
 async function product(itemId) {
   show(loading());
   const item = await api.item(itemId);
-  rememberItem(itemId);
-  void api.track('view', itemId);
+  const line = { product_id: itemId, name: item.name, currency: item.currency, price: item.price };
+  track('Product Viewed', line);
   const qty = h('input', { id: 'qty', type: 'number', min: 1, max: 9999, value: 1, inputmode: 'numeric' });
   const status = h('div', { role: 'status' });
   const add = h(
@@ -293,7 +324,7 @@ async function product(itemId) {
           const quantity = Number(qty.value);
           if (!Number.isInteger(quantity) || quantity < 1) throw new ApiError(400, 'QUANTITY', 'Enter a whole number of at least 1.');
           await api.addItem(itemId, quantity);
-          void api.track('add_to_cart', itemId, { metadata: { quantity } });
+          track('Product Added', { ...line, quantity });
           status.replaceChildren(h('p', { class: 'ok' }, `Added to your cart. `, h('a', { href: '#/cart' }, 'View cart')));
           await refreshCartCount();
         } catch (err) {
@@ -313,17 +344,10 @@ async function product(itemId) {
     item.description ? h('p', {}, item.description) : null,
     unavailable ? h('p', { class: 'notice bad' }, 'Out of stock') : h('div', {}, h('label', { for: 'qty' }, 'Quantity '), qty, ' ', add),
     status,
-    h('section', { 'aria-labelledby': 'similar-title', id: 'similar' }),
+    h('section', { 'aria-labelledby': 'offer-title', id: 'best-offer' }),
+    widget('Similar items', { item: itemId }),
   );
-  try {
-    const sim = await api.similar(itemId);
-    if (sim.similar_items.length)
-      document
-        .getElementById('similar')
-        ?.replaceChildren(h('h2', { id: 'similar-title' }, 'Similar items'), grid(sim.similar_items, 'Similar items'));
-  } catch {
-    /* no model yet: the product page stands on its own */
-  }
+  await bestOffer(itemId);
 }
 
 function totalsTable(c) {
@@ -401,7 +425,15 @@ async function cartPage() {
         {},
         h(
           'button',
-          { type: 'button', class: 'plain', 'aria-label': `Remove ${l.title}`, onclick: act(() => api.removeLine(l.id)) },
+          {
+            type: 'button',
+            class: 'plain',
+            'aria-label': `Remove ${l.title}`,
+            onclick: act(async () => {
+              await api.removeLine(l.id);
+              track('Product Removed', { product_id: l.item_id, quantity: l.quantity });
+            }),
+          },
           'Remove',
         ),
       ),
@@ -600,6 +632,7 @@ function account() {
               class: 'plain',
               onclick: () => {
                 localStorage.removeItem(CUSTOMER_TOKEN_SLOT);
+                tracker?.reset();
                 setAccountLink();
                 void refreshCartCount();
                 location.hash = '#/';
@@ -677,6 +710,7 @@ function wireSearch() {
 async function route() {
   const [, page = '', arg = ''] = location.hash.split('/');
   const value = decodeURIComponent(arg);
+  pageView(page || 'home');
   try {
     if (page === 'product' && value) await product(value);
     else if (page === 'category' && value) await category(value);
@@ -716,10 +750,14 @@ if (!apiKey) {
       );
     else void route();
   });
-  const start = signInToken ? signInWith(signInToken) : Promise.resolve();
-  signInToken = null;
+  // The tracker starts once the visitor's anonymous token is known (its id is the tracker's anonymous id).
+  const start = ensureAnonymous()
+    .catch(() => undefined)
+    .then(startTracking)
+    .then(() => (signInToken ? signInWith(signInToken) : undefined));
   start.then(
     () => {
+      signInToken = null;
       void route();
       void refreshCartCount();
     },

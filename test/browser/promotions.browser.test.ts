@@ -57,6 +57,14 @@ describe.skipIf(!HAS_CHROMIUM)('promotions dashboard in chromium', () => {
     await page.getByTestId('promotions-table').getByText('10% off items in Lighting').waitFor();
     await page.getByLabel('Only categories').fill('');
 
+    // A customer segment rule: only shoppers Predictions scored as champions.
+    await page.getByLabel('Code').fill('CHAMPS5');
+    await page.getByLabel('Percent off').fill('5');
+    await page.getByLabel('Only customer segments').fill('champions');
+    await page.getByRole('button', { name: 'Create promotion' }).click();
+    await page.getByTestId('promotions-table').getByText('5% off items, for champions customers').waitFor();
+    await page.getByLabel('Only customer segments').fill('');
+
     await page.getByText('Buy X get Y').click();
     await page.getByLabel('Code').fill('MUGS3');
     await page.getByLabel('Percent off').fill('100');

@@ -1,21 +1,53 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import type { Browser } from 'playwright-core';
+import { sql } from 'drizzle-orm';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers.ts';
+import { queryRows } from '../../src/platform/index.ts';
+import { pollUntil, type TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
 import { type DashboardServer, HAS_CHROMIUM, openPage, ROOT, screenshot, startDashboardServer } from './harness.ts';
 
 /**
  * The reference storefront at /store/<slug> in chromium against the real server and the local Stripe-protocol
- * server, with a site key (pk_live_, commerce:shop) and signed shopper tokens: a visitor searches (autocomplete),
- * opens a product, adds it, sees a price change reported in the cart, signs in through a link the store's server
- * made (customer token; the visitor's cart joins the customer's), checks out with a declined card (clear refusal,
- * cart kept) then a good one, sees the confirmation and the order in their history; the order is paid once and
- * stock went down once. A second tenant's key shows only that tenant's products. Phone-sized viewport; no
- * console errors.
+ * server, with a site key (pk_live_, commerce:shop) and signed shopper tokens: a visitor sees recommendations
+ * (the SDK's widget, a trained popularity model), searches (autocomplete), opens a product (the best offer of the
+ * stores' feeds, through Pricing's product page), adds it, sees a price change reported in the cart, signs in
+ * through a link the store's server made (customer token; the visitor's cart joins the customer's), checks out with
+ * a declined card (clear refusal, cart kept) then a good one, sees the confirmation and the order in their history;
+ * the order is paid once and stock went down once; the recommendations change after the purchase (a bought item
+ * is no longer recommended). Page views and interactions arrive through the SDK's tracker (Segment's /v1/batch)
+ * under the shopper token's ids, and the order is one purchase, not two. A second tenant's key shows only that
+ * tenant's products. Phone-sized viewport; no console errors. First load measured (and printed) under 100 kB gzip.
  */
+// EAN-13 with a valid GS1 check digit.
+const LAMP_GTIN = '4006381333931';
+
+function multipart(file: string) {
+  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="outlet.csv"\r\nContent-Type: text/csv\r\n\r\n`),
+    Buffer.from(file),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The SDK widget's cards (in its shadow root, which locators pierce). */
+const recommended = (page: Page) => page.locator('loupe-recommendations a[part="card"]');
+/** The names the home page's widget shows now (`home`: go there first and wait for the cards). */
+async function recommendedNames(page: Page, go?: 'home'): Promise<string[]> {
+  if (go) {
+    await page.getByRole('link', { name: 'corner-shop' }).click();
+    await page.getByRole('heading', { name: 'Welcome' }).waitFor();
+    await recommended(page).first().waitFor({ timeout: 30_000 });
+  }
+  return page.locator('loupe-recommendations [part="name"]').allTextContents();
+}
+
 describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
   let server: DashboardServer;
   let t: TestApp;
@@ -43,9 +75,14 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
   };
 
   beforeAll(async () => {
+    // The SDK's script-tag build, which the store page loads from /sdk/loupe.js.
+    const t0 = Date.now();
+    const step = (what: string) => console.log(`storefront setup: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await promisify(execFile)(process.execPath, [path.join(ROOT, 'sdk', 'build.mjs')], { cwd: ROOT });
     stripe = await startStripeServer();
-    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url } });
+    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url }, jobs: { concurrency: 2 } });
     ({ t, base, browser } = server);
+    step('server started');
     shop = await t.createTenant('Corner Shop');
     key = await siteKey(shop.ownerToken);
     secret = await shop.apiKey(['commerce:write', 'catalog:read']);
@@ -60,26 +97,78 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     });
     expect(s.status).toBe(200);
     await t.modules.catalog.upsertItems(shop.tenantId, [
-      { itemId: 'lamp', name: 'Brass Desk Lamp', priceMinor: 5000n, currency: 'USD', stock: 3, category: 'Lighting', brand: 'Lumen' },
+      {
+        itemId: 'lamp',
+        name: 'Brass Desk Lamp',
+        priceMinor: 5000n,
+        currency: 'USD',
+        stock: 3,
+        category: 'Lighting',
+        brand: 'Lumen',
+        gtin: LAMP_GTIN,
+      },
       { itemId: 'bulb', name: 'Warm Bulb', priceMinor: 900n, currency: 'USD', category: 'Lighting' },
       { itemId: 'mug', name: 'Stoneware Mug', priceMinor: 1500n, currency: 'USD', category: 'Kitchen' },
     ]);
+    // Shoppers' history (the lamp most popular, then the mug, then the bulb) and a popularity model trained on it.
+    const ingest = await shop.apiKey(['interactions:write', 'models:manage']);
+    const events = ['lamp', 'lamp', 'lamp', 'mug', 'mug', 'bulb'].flatMap((item, i) => [
+      { user_id: `past-${i}`, item_id: item, interaction_type: 'view' },
+      { user_id: `past-${i}`, item_id: item, interaction_type: 'purchase' },
+    ]);
+    const sent = await t.request('POST', '/api/v1/interactions/batch', { token: ingest, body: { events } });
+    expect(sent.status, JSON.stringify(sent.body)).toBeLessThan(300);
+    step('history sent');
+    const train = await t.request('POST', '/api/v1/train', { token: ingest, body: { model_type: 'popularity' } });
+    expect(train.status, JSON.stringify(train.body)).toBe(202);
+    // Polled longer than recs' waitJob: on a loaded machine the job may wait its turn.
+    const trained = await pollUntil(
+      'training',
+      () => t.request('GET', `/api/v1/training/${train.body.job_id}/progress`, { token: ingest }),
+      (r) => r.status !== 200 || ['completed', 'failed', 'cancelled'].includes(r.body.status),
+      { timeoutMs: 300_000, intervalMs: 250 },
+    );
+    expect(trained.body.status, JSON.stringify(trained.body)).toBe('completed');
+    step('model trained');
+    // Another store's feed offers the lamp (same GTIN) for less: Pricing's product page names it the best offer.
+    const store = await t.request('POST', '/api/v1/pricing/stores', {
+      token: shop.ownerToken,
+      body: { name: 'Lamp Outlet', network: 'feed' },
+    });
+    expect(store.status, JSON.stringify(store.body)).toBe(201);
+    const feed = multipart(
+      `id,title,brand,gtin,price,availability,link\nLO-1,Brass Desk Lamp,Lumen,${LAMP_GTIN},45.00 USD,in stock,https://lamp-outlet.example/lamp\n`,
+    );
+    const up = await t.request('POST', `/api/v1/pricing/stores/${store.body.id}/feeds`, {
+      token: shop.ownerToken,
+      body: feed.body as unknown as string,
+      headers: { 'content-type': feed.contentType },
+    });
+    expect(up.status, JSON.stringify(up.body)).toBe(202);
+    await pollUntil(
+      'feed import',
+      () => t.request('GET', up.body.status_url, { token: shop.ownerToken }),
+      (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+      { timeoutMs: 300_000, intervalMs: 250 },
+    );
+    step('feed imported');
     const other = await t.createTenant('Other Shop');
     otherKey = await siteKey(other.ownerToken);
     await t.modules.catalog.upsertItems(other.tenantId, [
       { itemId: 'secret', name: 'Other Tenant Teapot', priceMinor: 100n, currency: 'USD' },
     ]);
-  }, 240_000);
+  }, 600_000);
 
   afterAll(async () => {
     await server?.close();
     await stripe?.close();
   });
 
-  it('is small: page, script and styles under 100 kB gzip', () => {
-    const bytes = ['index.html', 'store.js', 'store.css']
-      .map((f) => gzipSync(fs.readFileSync(path.join(ROOT, 'storefront', f))).length)
-      .reduce((a, b) => a + b, 0);
+  it('is small: the first load (page, script, styles and the SDK) is under 100 kB gzip', () => {
+    const files = [...['index.html', 'store.js', 'store.css'].map((f) => path.join('storefront', f)), path.join('sdk', 'dist', 'loupe.js')];
+    const sizes = files.map((f) => [f, gzipSync(fs.readFileSync(path.join(ROOT, f))).length] as const);
+    const bytes = sizes.reduce((a, [, n]) => a + n, 0);
+    console.log(`storefront first load: ${sizes.map(([f, n]) => `${f} ${n} B`).join(', ')}; total ${bytes} B gzip`);
     expect(bytes).toBeLessThan(100_000);
   });
 
@@ -97,6 +186,9 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     // Home: products and categories; the key left the address bar.
     await page.getByRole('list', { name: 'Products' }).getByRole('link', { name: 'Stoneware Mug' }).waitFor();
     expect(page.url()).not.toContain(key);
+    // The SDK's widget recommends: the lamp first (most popular).
+    await recommended(page).first().waitFor({ timeout: 30_000 });
+    expect(await recommendedNames(page)).toContain('Brass Desk Lamp');
     await expect(page.getByRole('link', { name: 'Other Tenant Teapot' }).count()).resolves.toBe(0);
 
     // Category page.
@@ -108,6 +200,9 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     await page.getByLabel('Search products').fill('bras');
     await page.getByRole('option', { name: 'Brass Desk Lamp' }).click();
     await page.getByRole('heading', { name: 'Brass Desk Lamp' }).waitFor();
+    // The best offer of the stores' feeds (Pricing's product page, opened to site keys).
+    await page.getByRole('heading', { name: 'Best offer' }).waitFor();
+    await page.getByText(/\$45\.00 at Lamp Outlet/).waitFor();
     await page.getByLabel('Quantity').fill('0');
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await page.getByText('Enter a whole number of at least 1.').waitFor();
@@ -173,6 +268,36 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     expect(paid).toEqual([expect.objectContaining({ total: 6600 })]);
     const lamp = await t.request('GET', '/api/v1/items/lamp', { token: secret });
     expect(lamp.body.stock).toBe(2);
+
+    // Recommendations change after the purchase: the customer bought the lamp, the widget no longer offers it.
+    const before = await recommendedNames(page, 'home');
+    expect(before.length).toBeGreaterThan(0);
+    expect(before).not.toContain('Brass Desk Lamp');
+    expect(before).toContain('Stoneware Mug');
+
+    // The SDK's tracker sent page views and interactions, under the shopper token's ids; the order is one purchase.
+    await page.evaluate(() => (window as unknown as { Loupe: { flush(): Promise<void> } }).Loupe.flush());
+    const tracked = () =>
+      queryRows<{ type: string; itemId: string | null; userId: string | null; anonymousId: string | null }>(
+        t.database.db,
+        sql`SELECT type, item_id AS "itemId", user_id AS "userId", anonymous_id AS "anonymousId" FROM interactions
+            WHERE tenant_id = ${shop.tenantId} AND source = 'segment' ORDER BY occurred_at`,
+      );
+    const rows = await pollUntil(
+      'tracked events',
+      tracked,
+      (r) => r.some((e) => e.type === 'add_to_cart') && r.some((e) => e.type === 'page_view'),
+    );
+    expect(rows.filter((e) => e.type === 'view').map((e) => e.itemId)).toContain('lamp');
+    expect(rows.filter((e) => e.type === 'purchase')).toEqual([]);
+    // The visitor's events carry the anonymous id of the shopper token (the cart's shopper); after sign-in, the customer.
+    expect(rows.every((e) => e.anonymousId && !e.anonymousId.includes('@'))).toBe(true);
+    expect(rows.some((e) => e.userId === 'ada@example.com')).toBe(true);
+    const purchases = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${shop.tenantId} AND type = 'purchase' AND user_id = 'ada@example.com'`,
+    );
+    expect(purchases[0]!.n).toBe(1);
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
     await page.context().close();

@@ -4,7 +4,9 @@
  *
  * - PaymentIntents: create (optionally `confirm=true`), retrieve, confirm, capture (`amount_to_capture`), cancel;
  *   `capture_method` automatic or manual; statuses as Stripe names them.
- * - Refunds: create against a PaymentIntent (`amount` optional), refused past what was captured.
+ * - Refunds: create against a PaymentIntent (`amount` optional), refused past what was captured; each refund
+ *   emits `refund.created` and `charge.refunded` (the Charge with its cumulative `amount_refunded`), as Stripe
+ *   does for API and Dashboard refunds alike. `refundFromDashboard` is a refund made in Stripe's Dashboard.
  * - `Idempotency-Key` with Stripe's semantics: the first response is replayed for the same key and body; the
  *   same key with different parameters is a 400 `idempotency_error`.
  * - Test payment methods: `pm_card_visa` succeeds, `pm_card_chargeDeclined` is declined (402 `card_declined`).
@@ -138,6 +140,8 @@ export interface StripeTestServer {
   completeCheckout(sessionId: string): { customer: string; subscription: string };
   /** A renewal charge declined: the invoice fails and the subscription becomes `past_due`. */
   failRenewal(subscriptionId: string): void;
+  /** A refund made in Stripe's Dashboard (not through the API Loupe calls): `charge.refunded` tells Loupe. */
+  refundFromDashboard(paymentIntentId: string, amount?: number): { refundId: string; amountRefunded: number };
   /** Registers a webhook endpoint and returns its signing secret (`whsec_...`). */
   addWebhookEndpoint(url: string): string;
   /** Delivers an already-sent event again `times` times, concurrently; resolves with the HTTP statuses. */
@@ -447,10 +451,24 @@ export async function startStripeServer(): Promise<StripeTestServer> {
       }
     }
     if (resource === 'refunds' && method === 'POST' && !id) {
-      const pi = intent(String(params.payment_intent ?? ''));
-      const refunded = [...refunds.values()].filter((r) => r.payment_intent === pi.id).reduce((a, r) => a + r.amount, 0);
-      const left = pi.amount_received - refunded;
-      const amount = params.amount === undefined ? left : Number(params.amount);
+      const refund = createRefund(
+        String(params.payment_intent ?? ''),
+        params.amount,
+        (params.metadata as Record<string, string> | undefined) ?? {},
+      );
+      return { status: 200, body: refund as unknown as Json };
+    }
+    throw new StripeApiError(404, 'invalid_request_error', undefined, `Unrecognized request URL (${method}: ${path}).`);
+  }
+
+  const refundedOf = (piId: string) => [...refunds.values()].filter((r) => r.payment_intent === piId).reduce((a, r) => a + r.amount, 0);
+
+  /** A refund of a captured PaymentIntent (the API's or the Dashboard's): `refund.created`, then `charge.refunded`. */
+  function createRefund(paymentIntentId: string, requested: unknown, metadata: Record<string, string>): RefundRecord {
+    {
+      const pi = intent(paymentIntentId);
+      const left = pi.amount_received - refundedOf(pi.id);
+      const amount = requested === undefined ? left : Number(requested);
       if (pi.status !== 'succeeded')
         throw new StripeApiError(
           400,
@@ -472,15 +490,29 @@ export async function startStripeServer(): Promise<StripeTestServer> {
         currency: pi.currency,
         payment_intent: pi.id,
         status: 'succeeded',
-        metadata: (params.metadata as Record<string, string> | undefined) ?? {},
+        metadata,
         created: now(),
       };
       refunds.set(refund.id, refund);
       counters.refunded++;
       emit('refund.created', refund as unknown as Json);
-      return { status: 200, body: refund as unknown as Json };
+      const all = [...refunds.values()].filter((r) => r.payment_intent === pi.id);
+      const amountRefunded = refundedOf(pi.id);
+      emit('charge.refunded', {
+        id: `ch_${pi.id.replace(/^pi_/, '')}`,
+        object: 'charge',
+        amount: pi.amount_received,
+        amount_captured: pi.amount_received,
+        amount_refunded: amountRefunded,
+        currency: pi.currency,
+        payment_intent: pi.id,
+        refunded: amountRefunded >= pi.amount_received,
+        metadata: pi.metadata,
+        refunds: { object: 'list', data: all.reverse() as unknown as Json[], has_more: false },
+        livemode: false,
+      });
+      return refund;
     }
-    throw new StripeApiError(404, 'invalid_request_error', undefined, `Unrecognized request URL (${method}: ${path}).`);
   }
 
   const server = http.createServer((req, res) => {
@@ -609,6 +641,10 @@ export async function startStripeServer(): Promise<StripeTestServer> {
       emit('invoice.payment_failed', invoice);
       sub.status = 'past_due';
       emit('customer.subscription.updated', sub as unknown as Json);
+    },
+    refundFromDashboard(paymentIntentId: string, amount?: number) {
+      const refund = createRefund(paymentIntentId, amount, {});
+      return { refundId: refund.id, amountRefunded: refundedOf(paymentIntentId) };
     },
     addWebhookEndpoint(url: string): string {
       const secret = `whsec_${randomBytes(24).toString('hex')}`;

@@ -27,7 +27,9 @@ import { useSession } from '../session.tsx';
 function describe(p: Promotion): string {
   const amount = p.type === 'percentage' ? `${p.value / 100}%` : fmtMinor(String(p.value), p.currency ?? 'USD');
   const items =
-    (p.target_item_ids ? ` (${p.target_item_ids.join(', ')})` : '') + (p.target_categories ? ` in ${p.target_categories.join(', ')}` : '');
+    (p.target_item_ids ? ` (${p.target_item_ids.join(', ')})` : '') +
+    (p.target_categories ? ` in ${p.target_categories.join(', ')}` : '') +
+    (p.target_segments ? `, for ${p.target_segments.join(', ')} customers` : '');
   if (p.kind === 'buyget') {
     const buy = p.buy_item_ids ? ` of ${p.buy_item_ids.join(', ')}` : '';
     const off = p.value >= 10_000 ? 'free' : `${amount} off`;
@@ -144,6 +146,7 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
   const [currency, setCurrency] = useState('USD');
   const [targetItems, setTargetItems] = useState('');
   const [categories, setCategories] = useState('');
+  const [segments, setSegments] = useState('');
   const [buyItems, setBuyItems] = useState('');
   const [buyMin, setBuyMin] = useState<number | string>(2);
   const [applyTo, setApplyTo] = useState<number | string>(1);
@@ -166,6 +169,7 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
         ...(budget.trim() ? { budget: minorOf(budget.trim(), currency.trim().toUpperCase()) } : {}),
         ...(ids(targetItems).length && target !== 'shipping' ? { target_item_ids: ids(targetItems) } : {}),
         ...(ids(categories).length && target !== 'shipping' ? { target_categories: ids(categories) } : {}),
+        ...(ids(segments).length ? { target_segments: ids(segments) } : {}),
         ...(buyget
           ? {
               buy_rules_min_quantity: Number(buyMin),
@@ -265,6 +269,12 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
                 onChange={(e) => setCategories(e.currentTarget.value)}
               />
             ) : null}
+            <TextInput
+              label="Only customer segments"
+              description="Predictions' segments (e.g. champions, loyal, at_risk), comma-separated; empty for every shopper"
+              value={segments}
+              onChange={(e) => setSegments(e.currentTarget.value)}
+            />
             {buyget ? (
               <>
                 <TextInput

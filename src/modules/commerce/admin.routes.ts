@@ -45,6 +45,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       shipping_options: st.shippingOptions.map((o) => ({ id: o.id, name: o.name, amount: Number(o.amountMinor), currency: o.currency })),
       stripe_configured: st.stripeSecretKey !== null,
       webhook_configured: st.stripeWebhookSecret !== null,
+      reservation_ttl_seconds: st.reservationTtlSeconds,
       webhook_url: `${publicBase(deps.config, request)}/api/v1/commerce/stripe/webhook/${tenantId}`,
     };
   };
@@ -87,6 +88,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         stripeWebhookSecret: b.stripe_webhook_secret
           ? deps.secrets.seal(b.stripe_webhook_secret, stripeKeyContext(ctx.tenantId, 'webhook'))
           : current.stripeWebhookSecret,
+        reservationTtlSeconds: b.reservation_ttl_seconds ?? current.reservationTtlSeconds,
       });
       request.auditTarget = { resourceId: ctx.tenantId, details: { changed: Object.keys(b).sort() } };
       return settingsAnswer(ctx.tenantId, request);
@@ -127,6 +129,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         kind: b.kind,
         targetItemIds: b.target_item_ids ? [...new Set(b.target_item_ids)] : null,
         targetCategories: b.target_categories ? [...new Set(b.target_categories)] : null,
+        targetSegments: b.target_segments ? [...new Set(b.target_segments)] : null,
         buyItemIds: b.buy_item_ids ? [...new Set(b.buy_item_ids)] : null,
         buyMinQuantity: b.buy_rules_min_quantity ?? null,
         applyToQuantity: b.apply_to_quantity ?? null,

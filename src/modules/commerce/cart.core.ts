@@ -141,6 +141,8 @@ export interface PromotionRow {
   kind: 'standard' | 'buyget';
   targetItemIds: string[] | null;
   targetCategories: string[] | null;
+  /** Customer segment rule: only shoppers in one of these segments get it (null: everyone). */
+  targetSegments: string[] | null;
   buyItemIds: string[] | null;
   buyMinQuantity: number | null;
   applyToQuantity: number | null;
@@ -154,8 +156,13 @@ export interface PromotionRow {
   active: boolean;
 }
 
-/** Why a promotion cannot apply to a cart of `currency` at `now`, or null when it can. */
-export function promotionRefusal(p: PromotionRow, currency: string, now: Date): string | null {
+const NO_SEGMENTS: ReadonlySet<string> = new Set();
+
+/**
+ * Why a promotion cannot apply to a cart of `currency` at `now` for a shopper in `segments`, or null when it can.
+ * A segment rule denies by default: a shopper whose segments are unknown (not scored) is in none.
+ */
+export function promotionRefusal(p: PromotionRow, currency: string, now: Date, segments: ReadonlySet<string> = NO_SEGMENTS): string | null {
   if (!p.active) return 'is not active';
   if (p.startsAt && now < p.startsAt) return 'has not started yet';
   if (p.endsAt && now >= p.endsAt) return 'has expired';
@@ -164,7 +171,40 @@ export function promotionRefusal(p: PromotionRow, currency: string, now: Date): 
   if (p.budgetMinor !== null && p.currency !== currency)
     return `is budgeted in ${p.currency ?? 'no currency'}, not in the cart's ${currency}`;
   if (p.type === 'fixed' && p.currency !== currency) return `is in ${p.currency ?? 'no currency'}, not in the cart's ${currency}`;
+  if (p.targetSegments && !p.targetSegments.some((s) => segments.has(s))) return 'is for selected customers only';
   return null;
+}
+
+/** The reason a budgeted promotion gets when this cart's discount would take more than its budget has left. */
+export const OVER_BUDGET = 'has not enough budget left for this cart';
+
+/**
+ * Prices the cart as `priceCart` does, then drops every spend-budgeted promotion whose discount on this cart
+ * exceeds what its budget has left (checkout would refuse it: PROMOTION_USED_UP) and prices again, so the cart
+ * never shows a discount checkout will not give. Answers the priced cart and the dropped promotions' ids.
+ * At most one repricing per promotion: O(promotions x priceCart).
+ */
+export function priceWithinBudgets(
+  lines: readonly StoredLine[],
+  region: TaxRegion,
+  shippingAmount: bigint | null,
+  promotions: readonly AllocatablePromotion[],
+  rows: readonly PromotionRow[],
+): ReturnType<typeof priceCart> & { overBudget: string[] } {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const overBudget: string[] = [];
+  let kept = promotions;
+  for (;;) {
+    const priced = priceCart(lines, region, shippingAmount, kept);
+    const over = kept.filter((p) => {
+      const r = byId.get(p.id);
+      const gives = priced.discounts.get(p.id) ?? 0n;
+      return r?.budgetMinor !== null && r?.budgetMinor !== undefined && gives > 0n && r.budgetUsedMinor + gives > r.budgetMinor;
+    });
+    if (over.length === 0) return { ...priced, overBudget };
+    overBudget.push(...over.map((p) => p.id));
+    kept = kept.filter((p) => !over.includes(p));
+  }
 }
 
 /**
@@ -176,6 +216,7 @@ export function applicablePromotions(
   currency: string,
   now: Date,
   categoryOf: ReadonlyMap<string, string | null> = new Map(),
+  segments: ReadonlySet<string> = NO_SEGMENTS,
 ): AllocatablePromotion[] {
   const rank = (p: PromotionRow) => (p.kind === 'buyget' ? 0 : p.automatic ? 1 : 2);
   // A category rule becomes a target rule on the cart's items in those categories (both rules: items in both).
@@ -185,7 +226,7 @@ export function applicablePromotions(
     return p.targetItemIds ? inCategory.filter((id) => p.targetItemIds!.includes(id)) : inCategory;
   };
   return [...rows]
-    .filter((p) => promotionRefusal(p, currency, now) === null)
+    .filter((p) => promotionRefusal(p, currency, now, segments) === null)
     .sort((a, b) => rank(a) - rank(b))
     .map((p) => ({
       id: p.id,

@@ -187,6 +187,13 @@ export function createCartsRepository() {
                   OR (c.user_id IS NULL AND o.user_id IS NULL AND o.anonymous_id = c.anonymous_id)))`,
       ),
 
+    /** Whether any active promotion of the tenant has a customer segment rule (only then are segments looked up). */
+    hasSegmentPromotions: async (q: Q, tenantId: string) =>
+      !!(await queryOne<{ one: number }>(
+        q,
+        sql`SELECT 1 AS one FROM promotions WHERE tenant_id = ${tenantId} AND active AND target_segments IS NOT NULL LIMIT 1`,
+      )),
+
     /** Automatic promotions and those with the given codes (upper-cased). */
     promotionsFor: async (q: Q, tenantId: string, codes: readonly string[]) =>
       (
@@ -198,7 +205,7 @@ export function createCartsRepository() {
           }
         >(
           q,
-          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds", target_categories AS "targetCategories",
+          sql`SELECT id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds", target_categories AS "targetCategories", target_segments AS "targetSegments",
   buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", usage_limit AS "usageLimit",
                      budget_minor::text AS "budgetMinor", budget_used_minor::text AS "budgetUsedMinor",
                      usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active

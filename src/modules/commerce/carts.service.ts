@@ -6,10 +6,11 @@ import {
   type CatalogItemNow,
   MAX_LINES,
   MAX_QUANTITY,
+  OVER_BUDGET,
   type PromotionRow,
   type StoredLine,
   applicablePromotions,
-  priceCart,
+  priceWithinBudgets,
   promotionRefusal,
   refreshLines,
   unsellableReason,
@@ -47,12 +48,29 @@ export interface CartView {
   shippingOption: ShippingOption | null;
 }
 
+/**
+ * Customer segments for promotion rules, implemented outside commerce (identity's read-only profile lookup and
+ * predictions' scored RFM segment of the profile, wired in src/app.ts): commerce sits beside predictions, so it
+ * declares what it reads.
+ */
+export interface ShopperSegmentsPort {
+  /** The profile holding each identifier, or null; creates nothing. */
+  lookupProfiles(tenantId: string, identifiers: readonly { type: string; value: string }[]): Promise<(string | null)[]>;
+  segmentsOfProfiles(tenantId: string, profileIds: readonly string[]): Promise<Map<string, string>>;
+}
+
+/** A shopper's segments, as the cart prices promotions: empty when none or not scored (segment rules deny). */
+export type ShopperSegments = ReadonlySet<string>;
+const NO_SEGMENTS: ShopperSegments = new Set();
+
 export interface CartsServiceDeps {
   db: Db;
   repo: CartsRepository;
   settings: SettingsRepository;
   catalog: SellableRepository;
   identity: Pick<IdentityApi, 'resolveMany'>;
+  /** Segment rules read the shopper's segments here; absent: no shopper is in any segment. */
+  segments?: ShopperSegmentsPort | undefined;
   reservations: ReservationsRepository;
   clock: () => Date;
 }
@@ -87,8 +105,43 @@ export function createCartsService(deps: CartsServiceDeps) {
     );
   }
 
-  /** Prices the cart as stored now (no refresh). */
-  async function view(q: Q, tenantId: string, cart: CartRow, lines: StoredLine[], notices: CartNotice[]): Promise<CartView> {
+  /**
+   * The segments of the shopper `ref` (or `cart`) names, read before any transaction (identity and predictions
+   * answer on their own connections): the cart's profile once signed in, else the profile holding the customer's
+   * or visitor's id. Nothing is looked up while no active promotion has a segment rule.
+   */
+  async function segmentsFor(
+    tenantId: string,
+    who: Pick<CartRef, 'cartId' | 'userId' | 'anonymousId'> | Pick<CartRow, 'profileId' | 'userId' | 'anonymousId'>,
+  ): Promise<ShopperSegments> {
+    if (!deps.segments || !(await repo.hasSegmentPromotions(db, tenantId))) return NO_SEGMENTS;
+    let profileId = 'profileId' in who ? who.profileId : null;
+    let { userId, anonymousId } = who;
+    if ('cartId' in who && who.cartId) {
+      const cart = await repo.getCart(db, tenantId, who.cartId);
+      if (cart) ({ profileId, userId, anonymousId } = cart);
+    }
+    if (!profileId) {
+      const ids = [
+        ...(userId ? [{ type: 'user_id', value: userId }] : []),
+        ...(anonymousId && !userId ? [{ type: 'anonymous_id', value: anonymousId }] : []),
+      ];
+      profileId = ids.length ? ((await deps.segments.lookupProfiles(tenantId, ids)).find((p) => p) ?? null) : null;
+    }
+    if (!profileId) return NO_SEGMENTS;
+    const segment = (await deps.segments.segmentsOfProfiles(tenantId, [profileId])).get(profileId);
+    return segment ? new Set([segment]) : NO_SEGMENTS;
+  }
+
+  /** Prices the cart as stored now (no refresh) for a shopper in `segments`. */
+  async function view(
+    q: Q,
+    tenantId: string,
+    cart: CartRow,
+    lines: StoredLine[],
+    notices: CartNotice[],
+    segments: ShopperSegments,
+  ): Promise<CartView> {
     const settings = await deps.settings.get(q, tenantId);
     const promotionRows = await repo.promotionsFor(q, tenantId, cart.promotionCodes);
     const now = deps.clock();
@@ -104,14 +157,17 @@ export function createCartsService(deps: CartsServiceDeps) {
           ).map((i) => [i.itemId, i.categoryPath]),
         )
       : undefined;
-    const promos = applicablePromotions(promotionRows, cart.currency, now, categoryOf);
+    const promos = applicablePromotions(promotionRows, cart.currency, now, categoryOf, segments);
+    const shippingOption = settings.shippingOptions.find((o) => o.id === cart.shippingOptionId && o.currency === cart.currency) ?? null;
+    // A budgeted promotion whose discount here exceeds its budget's rest is dropped (checkout would refuse it).
+    const priced = priceWithinBudgets(lines, settings, shippingOption?.amountMinor ?? null, promos, promotionRows);
     const refusedCodes = cart.promotionCodes.flatMap((code) => {
       const p = promotionRows.find((r) => r.code === code);
-      const reason = p ? promotionRefusal(p, cart.currency, now) : 'does not exist';
+      const reason = p
+        ? (promotionRefusal(p, cart.currency, now, segments) ?? (priced.overBudget.includes(p.id) ? OVER_BUDGET : null))
+        : 'does not exist';
       return reason ? [{ code, reason }] : [];
     });
-    const shippingOption = settings.shippingOptions.find((o) => o.id === cart.shippingOptionId && o.currency === cart.currency) ?? null;
-    const priced = priceCart(lines, settings, shippingOption?.amountMinor ?? null, promos);
     const lineTotals = new Map(priced.counted.map((l, i) => [l.id, priced.totals.items[i]!]));
     const byId = new Map(promotionRows.map((p) => [p.id, p]));
     return {
@@ -127,9 +183,9 @@ export function createCartsService(deps: CartsServiceDeps) {
   }
 
   /** Refreshes prices and availability from the catalog (storing what changed) and prices the cart. */
-  async function refreshed(q: Q, tenantId: string, cart: CartRow): Promise<CartView> {
+  async function refreshed(q: Q, tenantId: string, cart: CartRow, segments: ShopperSegments): Promise<CartView> {
     const lines = await repo.lines(q, tenantId, cart.id);
-    if (cart.status !== 'active') return view(q, tenantId, cart, lines, []);
+    if (cart.status !== 'active') return view(q, tenantId, cart, lines, [], segments);
     const catalog = await catalogMap(
       q,
       tenantId,
@@ -140,7 +196,7 @@ export function createCartsService(deps: CartsServiceDeps) {
     if (updates.length) await repo.updateLines(q, tenantId, updates);
     const byId = new Map(updates.map((u) => [u.id, u]));
     const current = lines.map((l) => ({ ...l, ...(byId.get(l.id) ?? {}) }));
-    return view(q, tenantId, cart, current, notices);
+    return view(q, tenantId, cart, current, notices, segments);
   }
 
   function shopperOf(ref: CartRef): Shopper | null {
@@ -200,7 +256,7 @@ export function createCartsService(deps: CartsServiceDeps) {
         if (!cart) return null;
       }
       if (!cart || (ref.owner && !ownsCart(ref.owner, cart))) throw CART_NOT_FOUND();
-      return refreshed(db, ctx.tenantId, cart);
+      return refreshed(db, ctx.tenantId, cart, await segmentsFor(ctx.tenantId, cart));
     },
 
     /**
@@ -213,6 +269,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       input: { itemId: string; quantity: number; currency?: string | undefined },
     ): Promise<CartView> {
+      const segments = await segmentsFor(ctx.tenantId, ref);
       return db.transaction(async (tx) => {
         let cart = await activeCart(tx, ctx.tenantId, ref);
         const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId], cart?.id ?? null);
@@ -250,27 +307,29 @@ export function createCartsService(deps: CartsServiceDeps) {
           quantity: input.quantity,
           unitPriceMinor: item.priceMinor!,
         });
-        return refreshed(tx, ctx.tenantId, cart);
+        return refreshed(tx, ctx.tenantId, cart, segments);
       });
     },
 
     /** Sets a line's quantity (1..9999; removing is DELETE). */
     async updateLine(ctx: TenantContext, ref: CartRef, lineId: string, quantity: number): Promise<CartView> {
+      const segments = await segmentsFor(ctx.tenantId, ref);
       return db.transaction(async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const line = (await repo.lines(tx, ctx.tenantId, cart.id)).find((l) => l.id === lineId);
         if (!line) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
         checkQuantity(quantity, (await catalogMap(tx, ctx.tenantId, [line.itemId], cart.id)).get(line.itemId));
         await repo.setQuantity(tx, ctx.tenantId, cart.id, lineId, quantity);
-        return refreshed(tx, ctx.tenantId, cart);
+        return refreshed(tx, ctx.tenantId, cart, segments);
       });
     },
 
     async removeLine(ctx: TenantContext, ref: CartRef, lineId: string): Promise<CartView> {
+      const segments = await segmentsFor(ctx.tenantId, ref);
       return db.transaction(async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         if (!(await repo.removeLine(tx, ctx.tenantId, cart.id, lineId))) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
-        return refreshed(tx, ctx.tenantId, cart);
+        return refreshed(tx, ctx.tenantId, cart, segments);
       });
     },
 
@@ -292,6 +351,7 @@ export function createCartsService(deps: CartsServiceDeps) {
           occurredAt: deps.clock(),
         },
       ]);
+      const segments = await segmentsFor(ctx.tenantId, { profileId: profileId ?? null, userId, anonymousId });
       return db.transaction(async (tx) => {
         const anon = await repo.findActive(tx, ctx.tenantId, { anonymousId });
         let mine = await repo.findActive(tx, ctx.tenantId, { userId });
@@ -305,26 +365,28 @@ export function createCartsService(deps: CartsServiceDeps) {
         }
         if (!mine) return null;
         if (profileId && mine.profileId !== profileId) await repo.setProfile(tx, ctx.tenantId, mine.id, profileId);
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, mine.id))!);
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, mine.id))!, segments);
       });
     },
 
     /** Applies a promotion code; refuses an unknown (or another tenant's), expired, used-up or other-currency code. */
     async applyCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
+      const segments = await segmentsFor(ctx.tenantId, ref);
       return db.transaction(async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const promo = (await repo.promotionsFor(tx, ctx.tenantId, [code])).find((p: PromotionRow) => p.code === code);
         if (!promo) throw notFound('PROMOTION_NOT_FOUND', `Promotion code "${code.slice(0, 50)}"`);
-        const refusal = promotionRefusal(promo, cart.currency, deps.clock());
+        const refusal = promotionRefusal(promo, cart.currency, deps.clock(), segments);
         if (refusal) throw conflict('PROMOTION_NOT_APPLICABLE', `Promotion code "${code}" ${refusal}.`);
         if (!cart.promotionCodes.includes(code)) await repo.setPromotionCodes(tx, ctx.tenantId, cart.id, [...cart.promotionCodes, code]);
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!, segments);
       });
     },
 
     async removeCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
+      const segments = await segmentsFor(ctx.tenantId, ref);
       return db.transaction(async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         await repo.setPromotionCodes(
@@ -333,7 +395,7 @@ export function createCartsService(deps: CartsServiceDeps) {
           cart.id,
           cart.promotionCodes.filter((c) => c !== code),
         );
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!, segments);
       });
     },
 
@@ -343,18 +405,20 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       input: { optionId: string; address: Record<string, unknown> | null; email: string | null },
     ): Promise<CartView> {
+      const segments = await segmentsFor(ctx.tenantId, ref);
       return db.transaction(async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const settings = await deps.settings.get(tx, ctx.tenantId);
         if (!settings.shippingOptions.some((o) => o.id === input.optionId && o.currency === cart.currency))
           throw notFound('SHIPPING_OPTION_NOT_FOUND', `Shipping option "${input.optionId.slice(0, 100)}" in ${cart.currency}`);
         await repo.setShipping(tx, ctx.tenantId, cart.id, input.optionId, input.address, input.email);
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!);
+        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!, segments);
       });
     },
 
     /**
-     * Checkout start (Saleor's reservations): holds the cart's counted units for `ttlSeconds` so no other cart can
+     * Checkout start (Saleor's reservations): holds the cart's counted units for the tenant's reservation TTL (or
+     * the shorter `askedTtlSeconds`) so no other cart can
      * buy them meanwhile; calling again renews the hold for the cart as it is now. The items' rows are locked
      * while deciding, so two carts racing for the last unit cannot both hold it: the second gets
      * INSUFFICIENT_STOCK. Answers the held lines and until when.
@@ -362,13 +426,16 @@ export function createCartsService(deps: CartsServiceDeps) {
     async reserve(
       ctx: TenantContext,
       ref: CartRef,
-      ttlSeconds: number,
+      askedTtlSeconds: number | undefined,
     ): Promise<{ cartId: string; expiresAt: Date; lines: { itemId: string; quantity: number }[] }> {
       return db.transaction(async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const lines = (await repo.lines(tx, ctx.tenantId, cart.id)).filter((l) => l.available);
         if (lines.length === 0) throw conflict('CART_EMPTY', 'The cart is empty: there is nothing to reserve.');
         const ids = lines.map((l) => l.itemId);
+        // The tenant's TTL is the hold and its ceiling: a storefront may hold for less, never hold stock longer.
+        const { reservationTtlSeconds } = await deps.settings.get(tx, ctx.tenantId);
+        const ttlSeconds = Math.min(askedTtlSeconds ?? reservationTtlSeconds, reservationTtlSeconds);
         const stock = await deps.catalog.lockStock(tx, ctx.tenantId, ids);
         const now = deps.clock();
         const held = await deps.reservations.heldByOthers(tx, ctx.tenantId, cart.id, ids, now);
@@ -401,10 +468,13 @@ export function createCartsService(deps: CartsServiceDeps) {
       });
     },
 
-    /** For checkout: the cart locked, refreshed and priced inside the caller's transaction. */
-    lockedView: async (q: Q, tenantId: string, cartId: string): Promise<CartView | null> => {
+    /** The segments of a cart's shopper (read before a transaction: see `lockedView`). */
+    segmentsOf: (tenantId: string, cart: Pick<CartRow, 'profileId' | 'userId' | 'anonymousId'>) => segmentsFor(tenantId, cart),
+
+    /** For checkout: the cart locked, refreshed and priced inside the caller's transaction, for a shopper in `segments`. */
+    lockedView: async (q: Q, tenantId: string, cartId: string, segments: ShopperSegments): Promise<CartView | null> => {
       const cart = await repo.lockCart(q, tenantId, cartId);
-      return cart ? refreshed(q, tenantId, cart) : null;
+      return cart ? refreshed(q, tenantId, cart, segments) : null;
     },
   };
 }

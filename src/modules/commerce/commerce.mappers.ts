@@ -156,6 +156,7 @@ export const toPromotion = (p: PromotionRow) => ({
   kind: p.kind,
   target_item_ids: p.targetItemIds,
   target_categories: p.targetCategories,
+  target_segments: p.targetSegments,
   buy_item_ids: p.buyItemIds,
   buy_rules_min_quantity: p.buyMinQuantity,
   apply_to_quantity: p.applyToQuantity,

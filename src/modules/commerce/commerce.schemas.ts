@@ -36,7 +36,13 @@ export const lineParams = z.object({ line_id: z.uuid() }).strict();
 export const reserveBody = z
   .object({
     ...cartRef,
-    ttl_seconds: z.number().int().min(60).max(3600).default(900).describe('How long the units are held (default 15 minutes)'),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(3600)
+      .optional()
+      .describe("How long the units are held: the store's reservation_ttl_seconds setting (default 15 minutes), or less"),
   })
   .strict();
 export const reservationResponse = z.object({

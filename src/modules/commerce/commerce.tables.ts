@@ -167,6 +167,8 @@ export const promotions = pgTable(
     targetItemIds: text('target_item_ids').array(),
     /** Category rule: only items in these categories (or under them) are discounted (null: any category). */
     targetCategories: text('target_categories').array(),
+    /** Customer segment rule: only shoppers in one of these segments (predictions' RFM segments) get it (null: everyone). */
+    targetSegments: text('target_segments').array(),
     /** Buy rule of a buyget promotion: the items that qualify the cart (null: every item). */
     buyItemIds: text('buy_item_ids').array(),
     /** buyget: units of buy-rule items the cart must hold, and units of target items then discounted. */
@@ -199,6 +201,8 @@ export const commerceSettings = pgTable('commerce_settings', {
   shippingOptions: jsonb('shipping_options').notNull().default([]),
   stripeSecretKey: text('stripe_secret_key'),
   stripeWebhookSecret: text('stripe_webhook_secret'),
+  /** How long a checkout start holds the cart's units (Saleor's reservation TTL), in seconds. */
+  reservationTtlSeconds: integer('reservation_ttl_seconds').notNull().default(900),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -12,7 +12,8 @@ import type { WebhookPublisher } from '../webhooks/index.ts';
 import { adminRoutes } from './admin.routes.ts';
 import { createCartsRepository } from './carts.repository.ts';
 import { cartRoutes } from './carts.routes.ts';
-import { createCartsService } from './carts.service.ts';
+import { createCartsService, type ShopperSegmentsPort } from './carts.service.ts';
+export type { ShopperSegmentsPort } from './carts.service.ts';
 import { createOrdersRepository } from './orders.repository.ts';
 import { orderRoutes } from './orders.routes.ts';
 import { createOrdersService } from './orders.service.ts';
@@ -30,6 +31,8 @@ export interface CommerceModuleDeps {
   catalog: SellableRepository;
   /** Identity resolution: the sign-in merge links anonymous and customer ids to one profile. */
   identity: Pick<IdentityApi, 'resolveMany'>;
+  /** Customer segments for promotion rules (identity's lookup and predictions' scored segments, wired in src/app.ts). */
+  segments?: ShopperSegmentsPort | undefined;
   /** The events write door: every paid order enters as purchases, once, in the payment's transaction. */
   events: Pick<IngestService, 'prepare' | 'write'>;
   /** The server secret each tenant's shopper-token key is derived from (kept in platform settings). */
@@ -48,6 +51,7 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
     settings,
     catalog: deps.catalog,
     identity: deps.identity,
+    segments: deps.segments,
     reservations,
     clock: platform.clock,
   });

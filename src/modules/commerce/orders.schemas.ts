@@ -137,6 +137,13 @@ export const settingsBody = z
       .string()
       .regex(/^whsec_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe webhook signing secret (whsec_...)')
       .optional(),
+    reservation_ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(3600)
+      .optional()
+      .describe("How long a checkout start holds the cart's units (Saleor's reservation TTL), 60 to 3600 s; omit to keep (default 900)"),
   })
   .strict();
 export const settingsResponse = z.object({
@@ -145,6 +152,7 @@ export const settingsResponse = z.object({
   shipping_options: z.array(z.object({ id: z.string(), name: z.string(), amount, currency: z.string() })),
   stripe_configured: z.boolean(),
   webhook_configured: z.boolean(),
+  reservation_ttl_seconds: z.number().int().describe('How long a checkout start holds units; a storefront may ask for less, never more'),
   webhook_url: z.string().describe("Where to point the Stripe account's webhook endpoint"),
 });
 
@@ -187,6 +195,21 @@ export const promotionBody = z
       .max(100)
       .optional()
       .describe('Category rule: only items in these categories, or under them ("Home" covers "Home > Lighting"), are discounted'),
+    target_segments: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .max(100)
+          .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20), 'must not contain control characters'),
+      )
+      .min(1)
+      .max(50)
+      .optional()
+      .describe(
+        "Customer segment rule: only shoppers in one of these segments (Predictions' RFM segments, e.g. champions, at_risk) get it; a shopper not scored yet is in none",
+      ),
     buy_item_ids: z
       .array(itemIdField)
       .min(1)
@@ -264,6 +287,7 @@ export const promotionResponse = z.object({
   kind: z.enum(['standard', 'buyget']),
   target_item_ids: z.array(z.string()).nullable(),
   target_categories: z.array(z.string()).nullable(),
+  target_segments: z.array(z.string()).nullable(),
   buy_item_ids: z.array(z.string()).nullable(),
   buy_rules_min_quantity: z.number().int().nullable(),
   apply_to_quantity: z.number().int().nullable(),

@@ -10,6 +10,7 @@ import { priceReturn, returnedSoFar, type ReturnReason, type ReturnRequestLine }
 import type { StripeGateway } from './stripe.gateway.ts';
 import type { Published, WebhookPublisher } from '../webhooks/index.ts';
 import { type OrderChange, orderWebhookEvent } from './order-events.core.ts';
+import { OVER_BUDGET } from './cart.core.ts';
 
 type PendingEvent = Parameters<IngestService['prepare']>[1][number];
 
@@ -130,6 +131,64 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     }
   }
 
+  /**
+   * The refund event of `value` taken off `order` as it stands (keyed by what was refunded before and the amount:
+   * the same refund seen by the API call and by Stripe's `charge.refunded` is one event).
+   */
+  function refundEvent(order: OrderRow, value: bigint): PendingEvent {
+    const now = deps.clock();
+    return {
+      row: {
+        eventId: `order:${order.id}:refund:${order.refundedMinor}:${value}`,
+        userId: order.userId,
+        anonymousId: order.anonymousId,
+        type: 'refund',
+        priceMinor: value,
+        currency: order.currency,
+        orderId: order.id,
+        source: 'commerce',
+        occurredAt: now,
+      },
+      identity: order.userId ? { identifiers: [{ type: 'user_id', value: order.userId }], channel: 'web', occurredAt: now } : null,
+      revenueMinor: value,
+    };
+  }
+
+  /**
+   * Stripe's `charge.refunded` (a refund made in Stripe's Dashboard, or the echo of Loupe's own): the charge's
+   * cumulative `amount_refunded` is the truth, so the order takes only what it has not recorded yet, under its row
+   * lock. Idempotent: a redelivered event, or the echo of a refund the API call already recorded, changes nothing.
+   * A refund beyond what was paid is capped at what was paid. Answers whether the order changed.
+   */
+  async function recordStripeRefund(tenantId: string, orderId: string, amountRefunded: bigint, refundId: string): Promise<boolean> {
+    // Two tries: a refund recorded between the read and the lock changes the event's key (read again).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const seen = await repo.getOrder(db, tenantId, orderId);
+      if (!seen || !['paid', 'fulfilled', 'partially_refunded'].includes(seen.status)) return false;
+      const total = amountRefunded > seen.paidMinor ? seen.paidMinor : amountRefunded;
+      if (total <= seen.refundedMinor) return false;
+      const prepared = await deps.events.prepare({ tenantId }, [refundEvent(seen, total - seen.refundedMinor)]);
+      let published: Published | null = null;
+      const outcome = await db.transaction(async (tx) => {
+        const o = (await repo.lockOrder(tx, tenantId, orderId))!;
+        if (o.refundedMinor !== seen.refundedMinor || o.status !== seen.status) return 'changed' as const;
+        const value = total - o.refundedMinor;
+        await repo.setStatus(tx, tenantId, orderId, statusAfterRefund(o, total), total);
+        await repo.addEvent(tx, tenantId, orderId, {
+          type: 'refunded',
+          amountMinor: value,
+          detail: { refund: refundId, via: 'stripe_webhook' },
+        });
+        await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx });
+        published = await announce(tx, tenantId, orderId, { kind: 'refunded', refundId, amount: value });
+        return 'recorded' as const;
+      });
+      await dispatched(published);
+      if (outcome === 'recorded') return true;
+    }
+    return false;
+  }
+
   async function recordPayment(tenantId: string, orderId: string, paymentIntentId: string, amount: bigint, via: string): Promise<OrderRow> {
     const before = await repo.getOrder(db, tenantId, orderId);
     if (!before) throw ORDER_NOT_FOUND();
@@ -173,8 +232,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       const known = await deps.cartsRepo.getCart(db, ctx.tenantId, cartId);
       if (!known || (owner && !ownsCart(owner, known))) throw notFound('CART_NOT_FOUND', 'The cart');
       const secretKey = await stripeKey(db, ctx.tenantId);
+      const segments = await deps.carts.segmentsOf(ctx.tenantId, known);
       const placed = await db.transaction(async (tx) => {
-        const view = await deps.carts.lockedView(tx, ctx.tenantId, cartId);
+        const view = await deps.carts.lockedView(tx, ctx.tenantId, cartId, segments);
         if (!view) throw notFound('CART_NOT_FOUND', 'The cart');
         if (view.cart.status === 'completed') {
           const existing = await repo.orderOfCart(tx, ctx.tenantId, cartId);
@@ -189,7 +249,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         const refused = view.refusedCodes[0];
         if (refused)
           throw conflict(
-            refused.reason === 'has been used up' || refused.reason === 'has spent its budget'
+            refused.reason === 'has been used up' || refused.reason === 'has spent its budget' || refused.reason === OVER_BUDGET
               ? 'PROMOTION_USED_UP'
               : 'PROMOTION_NOT_APPLICABLE',
             `Promotion code "${refused.code}" ${refused.reason}: remove it from the cart and check out again.`,
@@ -333,7 +393,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         id?: string;
         metadata?: Record<string, string>;
         amount_received?: number;
-        payment_intent?: string;
+        amount_refunded?: number;
+        payment_intent?: string | null;
+        refunds?: { data?: { id?: string }[] };
       };
       // Recorded first: timeline-only events are added once; a payment is applied on every delivery (idempotent).
       const first = await repo.firstDelivery(db, tenantId, event.id, event.type);
@@ -343,7 +405,14 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         await recordPayment(tenantId, order.id, object.id, BigInt(object.amount_received ?? 0), 'webhook');
       else if (order && first && event.type === 'payment_intent.payment_failed')
         await repo.addEvent(db, tenantId, order.id, { type: 'payment_failed', detail: { payment_intent: object.id, via: 'webhook' } });
-      else if (first && event.type === 'charge.dispute.created' && object.payment_intent) {
+      else if (event.type === 'charge.refunded' && object.payment_intent) {
+        // Applied on every delivery: the cumulative amount makes it idempotent (and a lost first try is retried).
+        const refunded = await repo.orderOfPaymentIntent(db, tenantId, object.payment_intent);
+        const amountRefunded =
+          Number.isSafeInteger(object.amount_refunded) && object.amount_refunded! > 0 ? BigInt(object.amount_refunded!) : 0n;
+        if (refunded && amountRefunded > 0n)
+          await recordStripeRefund(tenantId, refunded, amountRefunded, object.refunds?.data?.[0]?.id ?? object.id ?? event.id);
+      } else if (first && event.type === 'charge.dispute.created' && object.payment_intent) {
         const disputed = await repo.orderOfPaymentIntent(db, tenantId, object.payment_intent);
         if (disputed) await repo.addEvent(db, tenantId, disputed, { type: 'disputed', detail: { dispute: object.id } });
       }
@@ -374,23 +443,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       // Identities are resolved before the transaction (resolution runs its own; PGlite has one connection).
       // The event is keyed by what is refunded so far: a concurrent refund that changed it fails the check below.
       const value0 = amount ?? seen.paidMinor - seen.refundedMinor;
-      const eventId = `order:${seen.id}:refund:${seen.refundedMinor}:${value0}`;
-      const refundEvent: PendingEvent = {
-        row: {
-          eventId,
-          userId: seen.userId,
-          anonymousId: seen.anonymousId,
-          type: 'refund',
-          priceMinor: value0,
-          currency: seen.currency,
-          orderId: seen.id,
-          source: 'commerce',
-          occurredAt: deps.clock(),
-        },
-        identity: seen.userId ? { identifiers: [{ type: 'user_id', value: seen.userId }], channel: 'web', occurredAt: deps.clock() } : null,
-        revenueMinor: value0,
-      };
-      const prepared = value0 > 0n ? await deps.events.prepare({ tenantId: ctx.tenantId }, [refundEvent]) : null;
+      const prepared = value0 > 0n ? await deps.events.prepare({ tenantId: ctx.tenantId }, [refundEvent(seen, value0)]) : null;
       let published: Published | null = null;
       const after = await db.transaction(async (tx) => {
         const o = await repo.lockOrder(tx, ctx.tenantId, orderId);

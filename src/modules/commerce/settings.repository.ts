@@ -15,6 +15,8 @@ export interface SettingsRow {
   shippingOptions: ShippingOption[];
   stripeSecretKey: string | null;
   stripeWebhookSecret: string | null;
+  /** How long a checkout start holds the cart's units, in seconds (also the most a storefront may ask for). */
+  reservationTtlSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: SettingsRow = {
@@ -23,6 +25,7 @@ export const DEFAULT_SETTINGS: SettingsRow = {
   shippingOptions: [],
   stripeSecretKey: null,
   stripeWebhookSecret: null,
+  reservationTtlSeconds: 900,
 };
 
 type RawOption = { id: string; name: string; amount_minor: string; currency: string };
@@ -33,7 +36,8 @@ export function createSettingsRepository() {
       const row = await queryOne<Omit<SettingsRow, 'shippingOptions'> & { shippingOptions: RawOption[] }>(
         q,
         sql`SELECT tax_rate_bp AS "taxRateBp", tax_inclusive AS "taxInclusive", shipping_options AS "shippingOptions",
-                   stripe_secret_key AS "stripeSecretKey", stripe_webhook_secret AS "stripeWebhookSecret"
+                   stripe_secret_key AS "stripeSecretKey", stripe_webhook_secret AS "stripeWebhookSecret",
+                   reservation_ttl_seconds AS "reservationTtlSeconds"
             FROM commerce_settings WHERE tenant_id = ${tenantId}`,
       );
       if (!row) return DEFAULT_SETTINGS;
@@ -53,11 +57,12 @@ export function createSettingsRepository() {
         s.shippingOptions.map((o) => ({ id: o.id, name: o.name, amount_minor: o.amountMinor.toString(), currency: o.currency })),
       );
       await q.execute(
-        sql`INSERT INTO commerce_settings (tenant_id, tax_rate_bp, tax_inclusive, shipping_options, stripe_secret_key, stripe_webhook_secret, updated_at)
-            VALUES (${tenantId}, ${s.taxRateBp}, ${s.taxInclusive}, ${options}::jsonb, ${s.stripeSecretKey}, ${s.stripeWebhookSecret}, now())
+        sql`INSERT INTO commerce_settings (tenant_id, tax_rate_bp, tax_inclusive, shipping_options, stripe_secret_key, stripe_webhook_secret, reservation_ttl_seconds, updated_at)
+            VALUES (${tenantId}, ${s.taxRateBp}, ${s.taxInclusive}, ${options}::jsonb, ${s.stripeSecretKey}, ${s.stripeWebhookSecret}, ${s.reservationTtlSeconds}, now())
             ON CONFLICT (tenant_id) DO UPDATE SET tax_rate_bp = EXCLUDED.tax_rate_bp, tax_inclusive = EXCLUDED.tax_inclusive,
               shipping_options = EXCLUDED.shipping_options, stripe_secret_key = EXCLUDED.stripe_secret_key,
-              stripe_webhook_secret = EXCLUDED.stripe_webhook_secret, updated_at = now()`,
+              stripe_webhook_secret = EXCLUDED.stripe_webhook_secret,
+              reservation_ttl_seconds = EXCLUDED.reservation_ttl_seconds, updated_at = now()`,
       );
     },
   };

@@ -351,6 +351,8 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   );
 
   // ---- seed 000 ----
+  // The product page is a store page's read (the reference storefront shows the best offer): site keys may call it.
+  const shopRead = { auth: { kind: 'tenant', permission: 'catalog:read', publishable: true } } as const;
   r.get(
     '/api/v1/products/:id',
     {
@@ -360,7 +362,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
         params: idParams,
         response: { 200: s.productResponse, ...errorResponses },
       },
-      config: read,
+      config: shopRead,
     },
     async (request) => deps.products.get(tenantContext(request), request.params.id),
   );
