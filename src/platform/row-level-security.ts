@@ -41,7 +41,10 @@ BEGIN
     END;
   END IF;
   IF NOT pg_has_role(current_user, '${TENANT_ROLE}', 'MEMBER') THEN
-    EXECUTE format('GRANT ${TENANT_ROLE} TO %I', current_user);
+    BEGIN
+      EXECUTE format('GRANT ${TENANT_ROLE} TO %I', current_user);
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; -- granted meanwhile by another migrator
+    END;
   END IF;
   GRANT USAGE ON SCHEMA public TO ${TENANT_ROLE};
   GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${TENANT_ROLE};

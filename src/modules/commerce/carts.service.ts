@@ -1,4 +1,14 @@
-import { type Q, AppError, type Db, type TenantContext, conflict, formatMoneyDisplay, notFound, validation } from '../../platform/index.ts';
+import {
+  type Q,
+  AppError,
+  type Db,
+  type TenantContext,
+  conflict,
+  formatMoneyDisplay,
+  notFound,
+  validation,
+  inTenant,
+} from '../../platform/index.ts';
 import type { IdentityApi } from '../identity/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import {
@@ -213,7 +223,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       input: { itemId: string; quantity: number; currency?: string | undefined },
     ): Promise<CartView> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         let cart = await activeCart(tx, ctx.tenantId, ref);
         const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId], cart?.id ?? null);
         const item = catalog.get(input.itemId);
@@ -256,7 +266,7 @@ export function createCartsService(deps: CartsServiceDeps) {
 
     /** Sets a line's quantity (1..9999; removing is DELETE). */
     async updateLine(ctx: TenantContext, ref: CartRef, lineId: string, quantity: number): Promise<CartView> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const line = (await repo.lines(tx, ctx.tenantId, cart.id)).find((l) => l.id === lineId);
         if (!line) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
@@ -267,7 +277,7 @@ export function createCartsService(deps: CartsServiceDeps) {
     },
 
     async removeLine(ctx: TenantContext, ref: CartRef, lineId: string): Promise<CartView> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         if (!(await repo.removeLine(tx, ctx.tenantId, cart.id, lineId))) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
         return refreshed(tx, ctx.tenantId, cart);
@@ -292,7 +302,7 @@ export function createCartsService(deps: CartsServiceDeps) {
           occurredAt: deps.clock(),
         },
       ]);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const anon = await repo.findActive(tx, ctx.tenantId, { anonymousId });
         let mine = await repo.findActive(tx, ctx.tenantId, { userId });
         if (anon) {
@@ -312,7 +322,7 @@ export function createCartsService(deps: CartsServiceDeps) {
     /** Applies a promotion code; refuses an unknown (or another tenant's), expired, used-up or other-currency code. */
     async applyCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const promo = (await repo.promotionsFor(tx, ctx.tenantId, [code])).find((p: PromotionRow) => p.code === code);
         if (!promo) throw notFound('PROMOTION_NOT_FOUND', `Promotion code "${code.slice(0, 50)}"`);
@@ -325,7 +335,7 @@ export function createCartsService(deps: CartsServiceDeps) {
 
     async removeCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         await repo.setPromotionCodes(
           tx,
@@ -343,7 +353,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       input: { optionId: string; address: Record<string, unknown> | null; email: string | null },
     ): Promise<CartView> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const settings = await deps.settings.get(tx, ctx.tenantId);
         if (!settings.shippingOptions.some((o) => o.id === input.optionId && o.currency === cart.currency))
@@ -364,7 +374,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       ttlSeconds: number,
     ): Promise<{ cartId: string; expiresAt: Date; lines: { itemId: string; quantity: number }[] }> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const lines = (await repo.lines(tx, ctx.tenantId, cart.id)).filter((l) => l.available);
         if (lines.length === 0) throw conflict('CART_EMPTY', 'The cart is empty: there is nothing to reserve.');
@@ -395,7 +405,7 @@ export function createCartsService(deps: CartsServiceDeps) {
 
     /** Checkout abandoned: the cart's held units go back on sale at once. Answers how many lines were held. */
     async release(ctx: TenantContext, ref: CartRef): Promise<number> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         return deps.reservations.release(tx, ctx.tenantId, cart.id);
       });
