@@ -29,7 +29,7 @@ const TENANT_MATCH = `tenant_id = NULLIF(current_setting('${TENANT_SETTING}', tr
  * it the schema's tables and sequences, enables RLS and creates the policy on every table of schema `public` with
  * a `tenant_id` column that lacks it. An existing policy is left as it is (no lock taken on a table already done).
  */
-export const ROW_LEVEL_SECURITY_SQL = `DO $rls$
+const ROW_LEVEL_SECURITY_SQL = `DO $rls$
 DECLARE
   r record;
   m text := $m$${TENANT_MATCH}$m$;
