@@ -12,6 +12,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { applyRowLevelSecurity } from './row-level-security.ts';
 
 /** Drizzle over either target; a transaction has the same surface. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
@@ -129,15 +130,17 @@ export function keepStatisticsFresh(
   };
 }
 
-/** Applies the one migration folder to either target. Idempotent. */
+/** Applies the one migration folder to either target, then row-level security on every tenant table. Idempotent. */
 export async function migrateDatabase(database: Database): Promise<void> {
   if (database.kind === 'pglite') {
     await migratePglite(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+    await applyRowLevelSecurity(database.db);
   } else {
     // Serialize concurrent migrators (several replicas starting at once).
     await database.db.execute(sql`SELECT pg_advisory_lock(727274)`);
     try {
       await migratePg(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+      await applyRowLevelSecurity(database.db);
     } finally {
       await database.db.execute(sql`SELECT pg_advisory_unlock(727274)`);
     }

@@ -1,4 +1,4 @@
-import { type Db, type TenantContext, AppError, conflict, notFound, validation } from '../../platform/index.ts';
+import { type Db, type TenantContext, AppError, conflict, notFound, validation, inTenant } from '../../platform/index.ts';
 import { PATH_SEPARATOR } from './catalog.core.ts';
 import type { CategoriesRepository, CategoryRow } from './categories.repository.ts';
 import type { GoogleCategoryRow, TaxonomyRepository } from './taxonomy.repository.ts';
@@ -95,7 +95,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
       const name = c.name ?? cur.name;
       const newPath = childPath(parent, name);
       const depthDelta = (parent ? parent.depth + 1 : 0) - cur.depth;
-      await deps.db.transaction(async (tx) => {
+      await inTenant(deps.db, ctx.tenantId, async (tx) => {
         if (newPath !== cur.path || (parent?.id ?? null) !== cur.parentId) {
           const ok = await repo.moveSubtree(tx, ctx.tenantId, {
             id,
@@ -132,7 +132,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
         );
       }
       const parent = cur.parentId ? ((await repo.get(db, ctx.tenantId, cur.parentId)) ?? null) : null;
-      await deps.db.transaction(async (tx) => {
+      await inTenant(deps.db, ctx.tenantId, async (tx) => {
         if (children > 0) {
           const kids = (await repo.listAll(tx, ctx.tenantId)).filter((k) => k.parentId === id);
           for (const k of kids) {
@@ -169,7 +169,7 @@ export function createCategoriesService(deps: CategoriesServiceDeps) {
         ]);
       }
       const now = deps.clock();
-      await deps.db.transaction(async (tx) => {
+      await inTenant(deps.db, ctx.tenantId, async (tx) => {
         await repo.setGoogleCategory(tx, ctx.tenantId, id, googleId, now);
         await deps.taxonomyRepo.insertAudit(tx, ctx.tenantId, {
           categoryId: id,

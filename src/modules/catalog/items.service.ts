@@ -1,4 +1,4 @@
-import { type Db, type TenantContext, AppError, conflict, notFound } from '../../platform/index.ts';
+import { type Db, type TenantContext, AppError, conflict, notFound, inTenant } from '../../platform/index.ts';
 import { lastWins } from './catalog.core.ts';
 import type { CategoriesRepository } from './categories.repository.ts';
 import type { ItemUpsert } from './catalog.types.ts';
@@ -57,7 +57,7 @@ export function createItemsService(deps: ItemsServiceDeps) {
     if (!rows.length) return { inserted: 0, updated: 0, results: [] };
     const uniq = lastWins(rows, (r) => r.itemId);
     const now = deps.clock();
-    const written = await deps.db.transaction(async (tx) => {
+    const written = await inTenant(deps.db, tenantId, async (tx) => {
       const catInputs = uniq.map((r) => clean(r.category)).filter((c): c is string => c !== null);
       const catIds = catInputs.length ? await categories.ensureForItems(tx, tenantId, catInputs, now) : new Map<string, string>();
       const writes = uniq.map((r) => {

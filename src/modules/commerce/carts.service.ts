@@ -1,4 +1,14 @@
-import { type Q, AppError, type Db, type TenantContext, conflict, formatMoneyDisplay, notFound, validation } from '../../platform/index.ts';
+import {
+  type Q,
+  AppError,
+  type Db,
+  type TenantContext,
+  conflict,
+  formatMoneyDisplay,
+  notFound,
+  validation,
+  inTenant,
+} from '../../platform/index.ts';
 import type { IdentityApi } from '../identity/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import {
@@ -270,7 +280,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       input: { itemId: string; quantity: number; currency?: string | undefined },
     ): Promise<CartView> {
       const segments = await segmentsFor(ctx.tenantId, ref);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         let cart = await activeCart(tx, ctx.tenantId, ref);
         const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId], cart?.id ?? null);
         const item = catalog.get(input.itemId);
@@ -314,7 +324,7 @@ export function createCartsService(deps: CartsServiceDeps) {
     /** Sets a line's quantity (1..9999; removing is DELETE). */
     async updateLine(ctx: TenantContext, ref: CartRef, lineId: string, quantity: number): Promise<CartView> {
       const segments = await segmentsFor(ctx.tenantId, ref);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const line = (await repo.lines(tx, ctx.tenantId, cart.id)).find((l) => l.id === lineId);
         if (!line) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
@@ -326,7 +336,7 @@ export function createCartsService(deps: CartsServiceDeps) {
 
     async removeLine(ctx: TenantContext, ref: CartRef, lineId: string): Promise<CartView> {
       const segments = await segmentsFor(ctx.tenantId, ref);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         if (!(await repo.removeLine(tx, ctx.tenantId, cart.id, lineId))) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
         return refreshed(tx, ctx.tenantId, cart, segments);
@@ -352,7 +362,7 @@ export function createCartsService(deps: CartsServiceDeps) {
         },
       ]);
       const segments = await segmentsFor(ctx.tenantId, { profileId: profileId ?? null, userId, anonymousId });
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const anon = await repo.findActive(tx, ctx.tenantId, { anonymousId });
         let mine = await repo.findActive(tx, ctx.tenantId, { userId });
         if (anon) {
@@ -373,7 +383,7 @@ export function createCartsService(deps: CartsServiceDeps) {
     async applyCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
       const segments = await segmentsFor(ctx.tenantId, ref);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const promo = (await repo.promotionsFor(tx, ctx.tenantId, [code])).find((p: PromotionRow) => p.code === code);
         if (!promo) throw notFound('PROMOTION_NOT_FOUND', `Promotion code "${code.slice(0, 50)}"`);
@@ -387,7 +397,7 @@ export function createCartsService(deps: CartsServiceDeps) {
     async removeCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
       const segments = await segmentsFor(ctx.tenantId, ref);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         await repo.setPromotionCodes(
           tx,
@@ -406,7 +416,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       input: { optionId: string; address: Record<string, unknown> | null; email: string | null },
     ): Promise<CartView> {
       const segments = await segmentsFor(ctx.tenantId, ref);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const settings = await deps.settings.get(tx, ctx.tenantId);
         if (!settings.shippingOptions.some((o) => o.id === input.optionId && o.currency === cart.currency))
@@ -428,7 +438,7 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       askedTtlSeconds: number | undefined,
     ): Promise<{ cartId: string; expiresAt: Date; lines: { itemId: string; quantity: number }[] }> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         const lines = (await repo.lines(tx, ctx.tenantId, cart.id)).filter((l) => l.available);
         if (lines.length === 0) throw conflict('CART_EMPTY', 'The cart is empty: there is nothing to reserve.');
@@ -462,7 +472,7 @@ export function createCartsService(deps: CartsServiceDeps) {
 
     /** Checkout abandoned: the cart's held units go back on sale at once. Answers how many lines were held. */
     async release(ctx: TenantContext, ref: CartRef): Promise<number> {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const cart = await mustActive(tx, ctx.tenantId, ref);
         return deps.reservations.release(tx, ctx.tenantId, cart.id);
       });

@@ -1,4 +1,14 @@
-import { type Q, AppError, type Db, type SecretBox, type TenantContext, conflict, notFound, validation } from '../../platform/index.ts';
+import {
+  type Q,
+  AppError,
+  type Db,
+  type SecretBox,
+  type TenantContext,
+  conflict,
+  notFound,
+  validation,
+  inTenant,
+} from '../../platform/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import type { IngestService } from '../events/index.ts';
 import type { CartsRepository, Shopper } from './carts.repository.ts';
@@ -169,7 +179,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       if (total <= seen.refundedMinor) return false;
       const prepared = await deps.events.prepare({ tenantId }, [refundEvent(seen, total - seen.refundedMinor)]);
       let published: Published | null = null;
-      const outcome = await db.transaction(async (tx) => {
+      const outcome = await inTenant(db, tenantId, async (tx) => {
         const o = (await repo.lockOrder(tx, tenantId, orderId))!;
         if (o.refundedMinor !== seen.refundedMinor || o.status !== seen.status) return 'changed' as const;
         const value = total - o.refundedMinor;
@@ -195,7 +205,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     if (before.status !== 'pending') return before;
     const prepared = await deps.events.prepare({ tenantId }, await purchaseEvents(tenantId, before, deps.clock()));
     let published: Published | null = null;
-    const paid = await db.transaction(async (tx) => {
+    const paid = await inTenant(db, tenantId, async (tx) => {
       const order = (await repo.lockOrder(tx, tenantId, orderId))!;
       if (order.status !== 'pending') return order; // the webhook and the API call race: the second finds it paid
       await repo.markPaid(tx, tenantId, orderId, paymentIntentId, amount);
@@ -233,7 +243,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       if (!known || (owner && !ownsCart(owner, known))) throw notFound('CART_NOT_FOUND', 'The cart');
       const secretKey = await stripeKey(db, ctx.tenantId);
       const segments = await deps.carts.segmentsOf(ctx.tenantId, known);
-      const placed = await db.transaction(async (tx) => {
+      const placed = await inTenant(db, ctx.tenantId, async (tx) => {
         const view = await deps.carts.lockedView(tx, ctx.tenantId, cartId, segments);
         if (!view) throw notFound('CART_NOT_FOUND', 'The cart');
         if (view.cart.status === 'completed') {
@@ -354,7 +364,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           order: await recordPayment(ctx.tenantId, order.id, outcome.payment.paymentIntentId, outcome.payment.amountReceived, 'checkout'),
           created: true,
         };
-      const failed = await db.transaction(async (tx) => {
+      const failed = await inTenant(db, ctx.tenantId, async (tx) => {
         const o = (await repo.lockOrder(tx, ctx.tenantId, order.id))!;
         if (o.status !== 'pending') return null;
         await repo.addEvent(tx, ctx.tenantId, order.id, {
@@ -445,7 +455,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       const value0 = amount ?? seen.paidMinor - seen.refundedMinor;
       const prepared = value0 > 0n ? await deps.events.prepare({ tenantId: ctx.tenantId }, [refundEvent(seen, value0)]) : null;
       let published: Published | null = null;
-      const after = await db.transaction(async (tx) => {
+      const after = await inTenant(db, ctx.tenantId, async (tx) => {
         const o = await repo.lockOrder(tx, ctx.tenantId, orderId);
         if (!o) throw ORDER_NOT_FOUND();
         if (o.refundedMinor !== seen.refundedMinor)
@@ -545,7 +555,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       };
       if (amount > 0n) return this.refund(ctx, orderId, amount, opts.reason ?? 'return', hooks);
       // Nothing left to pay back (free units, or the order already refunded): record the return alone.
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const o = (await repo.lockOrder(tx, ctx.tenantId, orderId))!;
         if (!['paid', 'fulfilled', 'partially_refunded', 'refunded'].includes(o.status))
           throw conflict('ORDER_NOT_RETURNABLE', `This order is ${o.status}: only paid orders take returns.`);
@@ -561,7 +571,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       if (!o) throw ORDER_NOT_FOUND();
       if (o.status === 'paid') await this.refund(ctx, orderId, undefined, 'cancelled');
       let published: Published | null = null;
-      const cancelled = await db.transaction(async (tx) => {
+      const cancelled = await inTenant(db, ctx.tenantId, async (tx) => {
         const now = (await repo.lockOrder(tx, ctx.tenantId, orderId))!;
         if (!['pending', 'refunded'].includes(now.status) || (now.status === 'refunded' && o.status !== 'paid'))
           throw conflict('ORDER_NOT_CANCELLABLE', `This order is ${now.status}: it cannot be cancelled.`);
@@ -577,7 +587,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
 
     async fulfil(ctx: TenantContext, orderId: string): Promise<OrderRow> {
       let published: Published | null = null;
-      const fulfilled = await db.transaction(async (tx) => {
+      const fulfilled = await inTenant(db, ctx.tenantId, async (tx) => {
         const o = await repo.lockOrder(tx, ctx.tenantId, orderId);
         if (!o) throw ORDER_NOT_FOUND();
         if (o.status !== 'paid') throw conflict('ORDER_NOT_FULFILLABLE', `This order is ${o.status}: only paid orders are fulfilled.`);

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, type Db, type TenantContext } from '../../platform/index.ts';
+import { AppError, type Db, type TenantContext, inTenant } from '../../platform/index.ts';
 import type { IdentityApi, ProfileActivity, UnitOfWork } from '../identity/index.ts';
 import { createBatcher, type Batcher } from './ingest.batcher.ts';
 import { eventProblem, type PendingEvent } from './ingest.core.ts';
@@ -128,7 +128,7 @@ export function createIngestService(deps: IngestServiceDeps) {
     await resolve(tenantId, events);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await deps.db.transaction((tx) => writeWithin(tx, tenantId, events));
+        return await inTenant(deps.db, tenantId, (tx) => writeWithin(tx, tenantId, events));
       } catch (err) {
         if (!isRetryable(err) || attempt >= 4) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));

@@ -2,7 +2,17 @@
  * Experiment administration: create, variants, start / stop / archive, list and read. Every change drops the
  * tenant's in-memory assignment configuration (`onChanged`).
  */
-import { type Db, type TenantContext, conflict, isUuid, newId, notFound, requirePermission, validation } from '../../platform/index.ts';
+import {
+  type Db,
+  type TenantContext,
+  conflict,
+  isUuid,
+  newId,
+  notFound,
+  requirePermission,
+  validation,
+  inTenant,
+} from '../../platform/index.ts';
 import type { Condition } from './assign.core.ts';
 import type { Correction, Engine } from './analyze.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
@@ -120,7 +130,7 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
     requirePermission(ctx, 'experiments:manage');
     if (!isUuid(id)) throw notFound('EXPERIMENT_NOT_FOUND', 'Experiment');
     const now = deps.clock();
-    await db.transaction(async (tx) => {
+    await inTenant(db, ctx.tenantId, async (tx) => {
       const row = await repo.lockExperiment(tx, ctx.tenantId, id);
       if (!row) throw notFound('EXPERIMENT_NOT_FOUND', 'Experiment');
       if (to === 'running') {
@@ -206,7 +216,7 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
         startedAt: null,
         stoppedAt: null,
       };
-      await db.transaction(async (tx) => {
+      await inTenant(db, ctx.tenantId, async (tx) => {
         if (await repo.keyExists(tx, ctx.tenantId, input.key))
           throw conflict('EXPERIMENT_KEY_TAKEN', `An experiment with key "${input.key}" already exists.`);
         await repo.insertExperiment(tx, ctx.tenantId, row);
@@ -224,7 +234,7 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
       requirePermission(ctx, 'experiments:manage');
       if (!isUuid(id)) throw notFound('EXPERIMENT_NOT_FOUND', 'Experiment');
       const now = deps.clock();
-      await db.transaction(async (tx) => {
+      await inTenant(db, ctx.tenantId, async (tx) => {
         const row = await repo.lockExperiment(tx, ctx.tenantId, id);
         if (!row) throw notFound('EXPERIMENT_NOT_FOUND', 'Experiment');
         if (row.status !== 'draft')

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Db, JobQueue } from '../../platform/index.ts';
+import { type Db, type JobQueue, inTenant } from '../../platform/index.ts';
 import type { IdentityRepository } from './identity.repository.ts';
 import type { ProfileActivitySource } from './identity.types.ts';
 import { refreshAggregates } from './resolution.service.ts';
@@ -23,7 +23,7 @@ export interface ReconcileDeps {
  */
 export function createAggregatesReconciler(deps: ReconcileDeps) {
   async function reconcilePage(tenantId: string, ids: readonly string[], source: ProfileActivitySource): Promise<void> {
-    await deps.db.transaction(async (tx) => {
+    await inTenant(deps.db, tenantId, async (tx) => {
       // Same lock order as recordActivity (ids sorted), so live writes wait instead of deadlocking.
       await deps.repo.lockProfiles(tx, tenantId, ids);
       const facts = await source.activityOf(tx, tenantId, ids);

@@ -9,6 +9,7 @@ import {
   validation,
   type Db,
   type TenantContext,
+  inTenant,
 } from '../../platform/index.ts';
 import { candidateKeys, canonicalType, normalizeIdentifier, type IdentitySettings } from './identity.core.ts';
 import type { EventRow, IdentifierRow, IdentityRepository, MergeRow, ProfileRow, ReviewRow } from './identity.repository.ts';
@@ -176,7 +177,7 @@ export function createProfilesService(deps: ProfilesDeps) {
     ): Promise<{ restored: ProfileRow; survivor: ProfileRow; mergeId: string }> {
       requirePermission(ctx, 'profiles:write');
       if (!isUuid(id)) throw profileNotFound();
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const start = await repo.getProfile(tx, ctx.tenantId, id);
         if (!start || start.status === 'erased') throw profileNotFound();
         let mergedId: string;
@@ -234,7 +235,7 @@ export function createProfilesService(deps: ProfilesDeps) {
     async approveReview(ctx: TenantContext, id: string): Promise<{ review: ReviewRow; survivorId: string | null }> {
       requirePermission(ctx, 'profiles:write');
       if (!isUuid(id)) throw notFound('REVIEW_NOT_FOUND', 'Review case');
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const r = await repo.getReviewForUpdate(tx, ctx.tenantId, id);
         if (!r) throw notFound('REVIEW_NOT_FOUND', 'Review case');
         if (r.status !== 'pending') throw conflict('REVIEW_ALREADY_DECIDED', `This case was already ${r.status}.`);
@@ -262,7 +263,7 @@ export function createProfilesService(deps: ProfilesDeps) {
     async rejectReview(ctx: TenantContext, id: string): Promise<ReviewRow> {
       requirePermission(ctx, 'profiles:write');
       if (!isUuid(id)) throw notFound('REVIEW_NOT_FOUND', 'Review case');
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const r = await repo.getReviewForUpdate(tx, ctx.tenantId, id);
         if (!r) throw notFound('REVIEW_NOT_FOUND', 'Review case');
         if (r.status !== 'pending') throw conflict('REVIEW_ALREADY_DECIDED', `This case was already ${r.status}.`);
@@ -300,7 +301,7 @@ export function createProfilesService(deps: ProfilesDeps) {
       try {
         const failed = held.find((h) => h.status === 'rejected');
         if (failed) throw failed.reason;
-        return await db.transaction(async (tx) => {
+        return await inTenant(db, ctx.tenantId, async (tx) => {
           await repo.lockProfiles(tx, ctx.tenantId, [profile.id]);
           const family = await repo.family(tx, ctx.tenantId, profile.id);
           const idents = await repo.identifiersOf(tx, ctx.tenantId, family);

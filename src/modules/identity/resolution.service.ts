@@ -1,4 +1,4 @@
-import { isCurrencyCode, newId, sha256Hex, type Db } from '../../platform/index.ts';
+import { isCurrencyCode, newId, sha256Hex, type Db, inTenant } from '../../platform/index.ts';
 import { normalizeIdentifiers, profileStrength, strengthAfterActivity, type IdentitySettings } from './identity.core.ts';
 import type { IdentityRepository, Q } from './identity.repository.ts';
 import { chunkByKeys, mergeRounds, planBatch, type BatchInput, type MergeWrite } from './resolution.core.ts';
@@ -131,7 +131,7 @@ export function createResolutionService(deps: ResolutionDeps) {
 
   async function resolveBatch(tenantId: string, inputs: readonly BatchInput[], settings: IdentitySettings): Promise<string[]> {
     const keys = [...new Set(inputs.flatMap((i) => i.identifiers.map((x) => x.matchKey)))];
-    return db.transaction(async (tx) => {
+    return inTenant(db, tenantId, async (tx) => {
       await repo.lockKeys(tx, tenantId, keys);
       const found = await repo.identifiersByMatchKeys(tx, tenantId, keys);
       const profileIds = [...new Set(found.map((f) => f.profileId))];
@@ -237,7 +237,7 @@ export function createResolutionService(deps: ResolutionDeps) {
      */
     async recordActivity(tenantId: string, activity: ProfileActivity[]): Promise<void> {
       if (!activity.length) return;
-      await withRetry(4, () => db.transaction((tx) => recordActivityWithin(tx, tenantId, activity)));
+      await withRetry(4, () => inTenant(db, tenantId, (tx) => recordActivityWithin(tx, tenantId, activity)));
     },
 
     /** See IdentityApi.recordActivityWithin: the same update inside the caller's unit of work (no retry of its own). */

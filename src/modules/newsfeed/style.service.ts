@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/index.ts';
+import { type Db, inTenant } from '../../platform/index.ts';
 import { type StyleSignal, confidenceOf, emptyLayers, foldSignals, signalWeight } from './newsfeed.core.ts';
 import type { PreferencesRepository, StyleProfileRow } from './preferences.repository.ts';
 
@@ -48,7 +48,7 @@ export function createStyleService(deps: StyleServiceDeps) {
       if (recent.length === 0) return { profile: await repo.profile(db, tenantId, userId), folded: 0 };
       // Read before the transaction: other modules' reads run on their own handle (one session on PGlite).
       const items = new Map((await deps.styleItems(tenantId, [...new Set(recent.map((f) => f.itemId))])).map((i) => [i.itemId, i]));
-      return db.transaction(async (tx) => {
+      return inTenant(db, tenantId, async (tx) => {
         await repo.lockProfile(tx, tenantId, userId);
         const current = await repo.profile(tx, tenantId, userId);
         const fresh = recent.filter((r) => !current?.lastEventId || r.id > current.lastEventId).reverse();

@@ -4,7 +4,17 @@
  * list and demand forecasts.
  */
 import { z } from 'zod';
-import { type Db, isUuid, newId, notFound, type Q, requirePermission, type TenantContext, validation } from '../../platform/index.ts';
+import {
+  type Db,
+  isUuid,
+  newId,
+  notFound,
+  type Q,
+  requirePermission,
+  type TenantContext,
+  validation,
+  inTenant,
+} from '../../platform/index.ts';
 import type { CustomerOrders } from './features.core.ts';
 import { scoreEvents } from './score-events.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
@@ -233,7 +243,7 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     await run.progress({ stage: 'saving', fraction: 0 });
     await new Promise((r) => setImmediate(r));
     stop();
-    const published = await db.transaction(async (tx) => {
+    const published = await inTenant(db, tenantId, async (tx) => {
       await repo.activate(tx, tenantId, versions, deps.clock());
       return hasSegments ? saveScores(tx, tenantId, scores, now, settings.at_risk_threshold) : null;
     });
@@ -301,7 +311,7 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     }
     if (run.signal.aborted) throw new Error('cancelled');
     const scores = toNewScores(m.scores ?? [], m.grouped);
-    const published = await db.transaction(async (tx) =>
+    const published = await inTenant(db, tenantId, async (tx) =>
       m.active.some((v) => v.kind === 'segments') ? saveScores(tx, tenantId, scores, m.asOf, settings.at_risk_threshold) : null,
     );
     if (published) await deps.webhooks?.dispatch(published);

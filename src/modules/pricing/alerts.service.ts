@@ -1,4 +1,13 @@
-import { AppError, type PlatformServices, type TenantContext, isUuid, notFound, parseMoney, validation } from '../../platform/index.ts';
+import {
+  AppError,
+  type PlatformServices,
+  type TenantContext,
+  isUuid,
+  notFound,
+  parseMoney,
+  validation,
+  inTenant,
+} from '../../platform/index.ts';
 import { type AlertKind, evaluateAlert, initialAlert } from './alerts.core.ts';
 import { alertsRepository as repo, windowKey } from './alerts.repository.ts';
 import type { WebhookPublisher } from '../webhooks/index.ts';
@@ -92,7 +101,7 @@ export function createAlertsService({ platform, webhooks }: { platform: Platform
       if (!offerIds.length) return 0;
       const groupIds = await repo.watchedGroupsOf(db, tenantId, offerIds);
       if (!groupIds.length) return 0;
-      const fired = await db.transaction(async (tx) => {
+      const fired = await inTenant(db, tenantId, async (tx) => {
         const alerts = await repo.lockForGroups(tx, tenantId, groupIds);
         if (!alerts.length) return { count: 0, published: null };
         const best = await repo.bestPrices(

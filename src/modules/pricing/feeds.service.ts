@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound } from '../../platform/index.ts';
+import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound, inTenant } from '../../platform/index.ts';
 import { type FeedFormat, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
 import { offerBlockKeys } from './matcher.core.ts';
 import { gtinSpellings, normalizeGtin } from './gtin.core.ts';
@@ -84,7 +84,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
     const scorer = matcher();
     // One transaction writes the offers, their keys and what identifiers place: a failure rolls it all back
     // and the last good prices stay. The learned pass runs after it, outside (see matchLearned).
-    await db.transaction(async (tx) => {
+    await inTenant(db, ctx.tenantId, async (tx) => {
       const brands = await repo.ensureBrands(
         tx,
         ctx.tenantId,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type Db, currencyExponent, newId } from '../../platform/index.ts';
+import { type Db, currencyExponent, newId, inTenant } from '../../platform/index.ts';
 import { type MatchRecord, type Prepared, buildIdf, offerBlockKeys, prepare } from './matcher.core.ts';
 import { type LearnedMatcher, type OperatingPoints, type SerializedMatcher, deserializeMatcher, scorePairs } from './matcher.model.ts';
 import { type MatchCandidate, type Q, pricingRepository as repo } from './pricing.repository.ts';
@@ -286,7 +286,7 @@ export async function matchLearned(
     const ids = offerIds.slice(s, s + LEARNED_CHUNK);
     const first = await repo.unmatched(db, tenantId, ids);
     const verdicts = scorer && first.length ? await learnedVerdicts(db, tenantId, first, scorer) : new Map<string, LearnedVerdict>();
-    await db.transaction(async (tx) => {
+    await inTenant(db, tenantId, async (tx) => {
       const r = await place(tx, tenantId, await repo.unmatched(tx, tenantId, ids), previousGroups, now, actor, { defer: false, verdicts });
       for (const k of ['byGtin', 'byBrandMpn', 'byModel', 'newGroups', 'queued'] as const) out[k] += r[k];
     });

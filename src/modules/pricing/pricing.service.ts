@@ -1,4 +1,13 @@
-import { AppError, type PlatformServices, type TenantContext, isUuid, newId, notFound, validation } from '../../platform/index.ts';
+import {
+  AppError,
+  type PlatformServices,
+  type TenantContext,
+  isUuid,
+  newId,
+  notFound,
+  validation,
+  inTenant,
+} from '../../platform/index.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
 /** Stores, offers and match groups: the aggregator's catalog of other retailers' listings. */
@@ -52,7 +61,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
         throw validation('PRICING_MERGE_SELF', 'A group cannot be merged into itself.', [
           { field: 'from_group_id', message: 'same as the target' },
         ]);
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         for (const id of [intoId, fromId]) {
           const [g] = isUuid(id) ? await repo.listGroups(tx, ctx.tenantId, { id, limit: 1 }) : [];
           if (!g) throw notFound('PRICING_GROUP_NOT_FOUND', 'The match group');
@@ -80,7 +89,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
 
     /** Operator split: the given offers of the group move to a new group (a new stable id). Logged; revert moves them back. */
     async split(ctx: TenantContext, groupId: string, offerIds: string[]) {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const [g] = isUuid(groupId) ? await repo.listGroups(tx, ctx.tenantId, { id: groupId, limit: 1 }) : [];
         if (!g) throw notFound('PRICING_GROUP_NOT_FOUND', 'The match group');
         const ids = offerIds.filter(isUuid);
@@ -118,7 +127,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
 
     /** Undoes a merge or split: its offers still in the target group go back to the source group. */
     async revert(ctx: TenantContext, logId: string) {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const e = isUuid(logId) ? await repo.getLogEntry(tx, ctx.tenantId, logId) : undefined;
         if (!e) throw notFound('PRICING_MATCH_LOG_NOT_FOUND', 'The match log entry');
         if (e.revertedAt || !e.fromGroupId || (e.action !== 'merge' && e.action !== 'split'))
@@ -141,7 +150,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
      * tenant's pair answers 404.
      */
     async decideReview(ctx: TenantContext, id: string, decision: 'accepted' | 'rejected') {
-      return db.transaction(async (tx) => {
+      return inTenant(db, ctx.tenantId, async (tx) => {
         const r = isUuid(id) ? await repo.lockPendingReview(tx, ctx.tenantId, id) : undefined;
         if (!r) throw notFound('PRICING_REVIEW_NOT_FOUND', 'The review item');
         if (r.status !== 'pending')

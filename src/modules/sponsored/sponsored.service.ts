@@ -9,6 +9,7 @@ import {
   requirePermission,
   sha256Hex,
   validation,
+  inTenant,
 } from '../../platform/index.ts';
 import {
   type CampaignForDecision,
@@ -310,7 +311,9 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         // The counts above were read outside any lock: a capped campaign re-counts and reserves under its
         // (campaign, shopper) lock, so concurrent decisions for one shopper cannot all pass the same count.
         const decision = c.frequencyCaps.length
-          ? await db.transaction(async (tx) => ((await withinCaps(tx, ctx.tenantId, c, req.userId, now)) ? reserve(tx) : 'capped'))
+          ? await inTenant(db, ctx.tenantId, async (tx) =>
+              (await withinCaps(tx, ctx.tenantId, c, req.userId, now)) ? reserve(tx) : 'capped',
+            )
           : await reserve(db);
         if (decision === 'capped') ineligible.set(c.id, 'frequency_capped');
         else if (decision) decisions.push({ decision, campaign: c, slot: decisions.length });
@@ -341,7 +344,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         b.eventId ?? b.decisionId ?? sha256Hex(`${b.campaignId}\u0000${b.userId}\u0000${b.placement}\u0000${viewedAt.toISOString()}`);
       const s = await deps.settings(ctx.tenantId);
       try {
-        return await db.transaction(async (tx) => {
+        return await inTenant(db, ctx.tenantId, async (tx) => {
           const c = await mustGet(tx, ctx, b.campaignId);
           let decision: DecisionRow | undefined;
           if (b.decisionId !== undefined) {
@@ -441,7 +444,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       const s = await deps.settings(ctx.tenantId);
       const missing = () => notFound('SPONSORED_IMPRESSION_NOT_FOUND', 'The impression');
       try {
-        return await db.transaction(async (tx) => {
+        return await inTenant(db, ctx.tenantId, async (tx) => {
           const imp = isUuid(b.impressionId) ? await repo.getImpression(tx, ctx.tenantId, b.impressionId) : undefined;
           if (!imp || (b.campaignId !== undefined && b.campaignId !== imp.campaignId)) throw missing();
           if (imp.userId !== b.userId)
@@ -529,7 +532,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         throw validation('VALIDATION_FAILED', `conversion_value ${value.reason}`, [{ field: 'conversion_value', message: value.reason }]);
       if (b.campaignId !== undefined && !isUuid(b.campaignId)) throw CAMPAIGN_NOT_FOUND();
       try {
-        return await db.transaction(async (tx) => {
+        return await inTenant(db, ctx.tenantId, async (tx) => {
           if (b.campaignId !== undefined) await mustGet(tx, ctx, b.campaignId);
           if (await repo.findConversion(tx, ctx.tenantId, b.eventId)) throw new Replay();
           const since = new Date(convertedAt.getTime() - 90 * 86_400_000);

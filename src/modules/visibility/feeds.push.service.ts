@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, conflict, type Db, type JobQueue, notFound, type TenantContext } from '../../platform/index.ts';
+import { AppError, conflict, type Db, type JobQueue, notFound, type TenantContext, inTenant } from '../../platform/index.ts';
 import { contentHash, planPush, toProductInput } from './feeds.push.core.ts';
 import type { FeedJobRow, FeedJobStatus, FeedsRepository, ItemStateWrite } from './feeds.repository.ts';
 import type { FeedsService, CatalogFeedPort } from './feeds.service.ts';
@@ -54,7 +54,7 @@ export function createFeedPushService(deps: FeedPushDeps) {
     extra: Partial<Parameters<FeedsRepository['updateJob']>[3]> = {},
     allowedFrom?: readonly FeedJobStatus[],
   ): Promise<FeedJobRow> {
-    return db.transaction(async (tx) => {
+    return inTenant(db, tenantId, async (tx) => {
       const cur = await repo.lockJob(tx, tenantId, id);
       if (!cur) throw jobNotFound();
       // Checked under the row lock: a person's change never overwrites the worker's (or another person's).
@@ -213,7 +213,7 @@ export function createFeedPushService(deps: FeedPushDeps) {
           'GOOGLE_MERCHANT_NOT_SET',
           'No Merchant Center account is set: link Google with a merchant_id and data_source_id first.',
         );
-      const job = await db.transaction(async (tx) => {
+      const job = await inTenant(db, ctx.tenantId, async (tx) => {
         const now = deps.clock();
         const row = await repo.createJob(tx, ctx.tenantId, { trigger, maxAttempts: MAX_ATTEMPTS }, now);
         await repo.insertEvent(tx, ctx.tenantId, {

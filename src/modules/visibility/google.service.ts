@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, type Db, isUuid, type SecretBox, sha256Hex, type TenantContext, validation } from '../../platform/index.ts';
+import { AppError, type Db, isUuid, type SecretBox, sha256Hex, type TenantContext, validation, inTenant } from '../../platform/index.ts';
 import { authorizationUrl, type OAuthClient, type OAuthEndpoints, pkcePair } from './google.oauth.client.ts';
 import type { GoogleRepository, MerchantLinkRow } from './google.repository.ts';
 
@@ -163,7 +163,7 @@ export function createGoogleService(deps: GoogleDeps) {
           : open(ctx.tenantId, 'access', row.accessTokenSealed);
         revoked = await deps.oauth.revoke(token);
       }
-      await db.transaction(async (tx) => repo.deleteLink(tx, ctx.tenantId));
+      await inTenant(db, ctx.tenantId, async (tx) => repo.deleteLink(tx, ctx.tenantId));
       return { revoked };
     },
 

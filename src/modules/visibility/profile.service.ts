@@ -1,4 +1,4 @@
-import { conflict, type Db, notFound, type TenantContext } from '../../platform/index.ts';
+import { conflict, type Db, notFound, type TenantContext, inTenant } from '../../platform/index.ts';
 import type { Geocoder } from './geocoding.client.ts';
 import { type BusinessProfile, locationFixes, toE164, validateProfile } from './profile.core.ts';
 import type { ProfileRepository, ProfileRow } from './profile.repository.ts';
@@ -48,7 +48,7 @@ export function createProfileService(deps: { db: Db; repo: ProfileRepository; cl
     },
     /** Applies a partial change (top-level fields replace, address and seo merge) in one transaction. */
     async patch(ctx: TenantContext, change: Partial<BusinessProfile>): Promise<ProfileRow> {
-      const saved = await db.transaction(async (tx) => {
+      const saved = await inTenant(db, ctx.tenantId, async (tx) => {
         const cur = await repo.get(tx, ctx.tenantId);
         if (!cur) throw profileNotFound();
         const next: BusinessProfile = {

@@ -16,6 +16,7 @@ import {
   notFound,
   parseNetworks,
   validation,
+  inTenant,
 } from '../../platform/index.ts';
 import {
   checkUrlShape,
@@ -201,7 +202,7 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
     },
 
     async deleteEndpoint(ctx: TenantContext, id: string): Promise<void> {
-      if (!(isUuid(id) && (await db.transaction((tx) => repo.deleteEndpoint(tx, ctx.tenantId, id)))))
+      if (!(isUuid(id) && (await inTenant(db, ctx.tenantId, (tx) => repo.deleteEndpoint(tx, ctx.tenantId, id)))))
         throw notFound('WEBHOOK_ENDPOINT_NOT_FOUND', 'The webhook endpoint');
     },
 
