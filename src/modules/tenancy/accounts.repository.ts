@@ -88,6 +88,14 @@ export function createAccountsRepository() {
             JOIN tenants t ON t.id = i.tenant_id LEFT JOIN users u ON u.id = i.invited_by
             WHERE i.token_hash = ${tokenHash}`,
       ),
+    /** The open, unexpired invitation of this address to the tenant, if any (single sign-on accepts it). */
+    openInvitationFor: (q: Q, tenantId: string, email: string, now: Date) =>
+      queryOne<EmailInvitationRow>(
+        q,
+        sql`SELECT ${INV} FROM member_invitations i LEFT JOIN users u ON u.id = i.invited_by
+            WHERE i.tenant_id = ${tenantId} AND i.email = ${email} AND i.accepted_at IS NULL AND i.revoked_at IS NULL
+              AND i.expires_at > ${now.toISOString()}`,
+      ),
     /** Marks the invitation accepted, atomically: of two racing accepts exactly one gets true. */
     async claimInvitation(q: Q, tenantId: string, id: string, userId: string, now: Date): Promise<boolean> {
       return !!(await queryOne(
