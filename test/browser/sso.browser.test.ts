@@ -82,7 +82,7 @@ describe.skipIf(!HAS_CHROMIUM)('single sign-on in chromium', () => {
     expect(jo.errors).toEqual([]);
     expect(jo.serverErrors).toEqual([]);
     await jo.page.context().close();
-  });
+  }, 240_000);
 
   it('a callback with a forged state shows a plain error and a way back', async () => {
     const { page, errors } = await openPage(browser);
@@ -92,5 +92,5 @@ describe.skipIf(!HAS_CHROMIUM)('single sign-on in chromium', () => {
     await page.getByRole('link', { name: 'Back to sign-in' }).waitFor();
     expect(errors).toEqual([]);
     await page.context().close();
-  });
+  }, 120_000);
 });
