@@ -9,6 +9,7 @@ import { Loading } from './components/states.tsx';
 import { signInPath } from './lib/next.ts';
 import { SignInPage } from './pages/SignIn.tsx';
 import { AcceptInvitePage, ResetPasswordPage } from './pages/AccountLinks.tsx';
+import { SsoCallbackPage } from './pages/SsoCallback.tsx';
 import { HomePage } from './pages/Home.tsx';
 
 // Home and sign-in are in the first load; every other page is its own chunk, fetched on first visit.
@@ -94,6 +95,7 @@ export function App() {
               <Route path="/sign-in" element={<SignInPage />} />
               <Route path="/accept-invite" element={<AcceptInvitePage />} />
               <Route path="/reset-password" element={<ResetPasswordPage />} />
+              <Route path="/sso/callback" element={<SsoCallbackPage />} />
               <Route path="/*" element={<Protected />} />
             </Routes>
           </SessionProvider>

@@ -160,6 +160,8 @@ export type Actor =
       readonly sessionId: string;
       /** Signs in with a second factor (TOTP); a tenant that requires it refuses users without. */
       readonly twoFactor?: boolean;
+      /** The tenant whose identity provider began this session (single sign-on); a tenant that requires SSO admits only it. */
+      readonly ssoTenantId?: string | null;
     }
   | {
       readonly type: 'api_key';

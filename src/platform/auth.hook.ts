@@ -27,7 +27,7 @@ export interface Authenticator {
   /** Status and rate limit of a tenant, or undefined when it does not exist. */
   tenantInfo(
     tenantId: string,
-  ): Promise<{ status: string; rateLimits: TenantRateLimits | undefined; requireTwoFactor?: boolean } | undefined>;
+  ): Promise<{ status: string; rateLimits: TenantRateLimits | undefined; requireTwoFactor?: boolean; requireSso?: boolean } | undefined>;
 }
 
 export interface AuthHookDeps {
@@ -271,6 +271,16 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
         'forbidden',
         'TWO_FACTOR_REQUIRED',
         'This store requires two-factor sign-in. Turn it on in Settings → Security (your account), then carry on.',
+      );
+    }
+
+    // Owners keep password sign-in (break-glass: a broken provider must not lock the store out), as does the
+    // platform administrator entering a tenant (role owner here, audited).
+    if (info.requireSso && actor.type === 'user' && role !== 'owner' && actor.ssoTenantId !== tenantId) {
+      throw new AppError(
+        'forbidden',
+        'SSO_REQUIRED',
+        "This store requires single sign-on. Sign out, then use the store's 'Sign in with …' button on the sign-in page.",
       );
     }
 

@@ -22,7 +22,11 @@ export type SecurityEventType =
   | 'two_factor_disabled'
   | 'two_factor_failed'
   | 'recovery_code_used'
-  | 'login_password_ok';
+  | 'login_password_ok'
+  | 'login_sso_ok'
+  | 'sso_failed'
+  | 'sso_linked'
+  | 'sso_account_created';
 
 export interface SecurityEvent {
   type: SecurityEventType;

@@ -128,7 +128,7 @@ export interface DashboardServer {
  * test database listening on port 0, job workers when asked, and a chromium.
  */
 export async function startDashboardServer(
-  opts: { env?: Record<string, string>; deps?: Partial<AppDeps>; jobs?: { concurrency: number } } = {},
+  opts: { env?: Record<string, string>; deps?: Partial<AppDeps>; jobs?: { concurrency: number }; port?: number } = {},
 ): Promise<DashboardServer> {
   await ensureDashboardBuilt();
   const { createTestApp } = await import('../helpers.ts');
@@ -136,7 +136,7 @@ export async function startDashboardServer(
   let browser: Browser | undefined;
   try {
     if (opts.jobs) t.jobs.start(opts.jobs);
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    await t.app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
     const addr = t.app.server.address();
     if (!addr || typeof addr !== 'object') throw new Error('the test server has no TCP address');
     browser = await launchBrowser();

@@ -29,6 +29,7 @@ import { useSession } from '../session.tsx';
 import { MemberInvitations } from './settings/MemberInvitations.tsx';
 import { PublicUrl } from './settings/PublicUrl.tsx';
 import { Security } from './settings/Security.tsx';
+import { SingleSignOn } from './settings/SingleSignOn.tsx';
 import { RateLimits } from './settings/RateLimits.tsx';
 import { Regional } from './settings/Regional.tsx';
 import { SiteKeys } from './settings/SiteKeys.tsx';
@@ -39,6 +40,7 @@ const TABS = [
   { value: 'site-keys', label: 'Site keys' },
   { value: 'members', label: 'Members and roles' },
   { value: 'security', label: 'Security' },
+  { value: 'sso', label: 'Single sign-on' },
   { value: 'rate-limits', label: 'Rate limits' },
   { value: 'public-url', label: 'Public address' },
   { value: 'webhooks', label: 'Webhooks' },
@@ -72,6 +74,9 @@ export default function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="security" pt="md">
           <Security />
+        </Tabs.Panel>
+        <Tabs.Panel value="sso" pt="md">
+          <SingleSignOn />
         </Tabs.Panel>
         <Tabs.Panel value="rate-limits" pt="md">
           <RateLimits />

@@ -1,9 +1,96 @@
-import { useState } from 'react';
-import { Alert, Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { useEffect, useState } from 'react';
+import { Alert, Anchor, Button, Center, Divider, Group, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { ApiError, session } from '../api/client.ts';
 import { safeNext } from '../lib/next.ts';
 import { useSession } from '../session.tsx';
+import { STORE_KEY, ssoProviders, startSso } from './sso.ts';
+
+/**
+ * "Sign in with <provider>": the store's identity providers, for the store named by `?store=` (the link a store
+ * shares with its team) or remembered from the last single sign-on, or typed in.
+ */
+function SingleSignOnButtons({ next }: { next: string }) {
+  const [sp] = useSearchParams();
+  const initial = sp.get('store') ?? (typeof localStorage === 'undefined' ? null : localStorage.getItem(STORE_KEY)) ?? '';
+  const [store, setStore] = useState(initial);
+  const [asked, setAsked] = useState(initial);
+  const [providers, setProviders] = useState<{ id: string; name: string }[] | null>(null);
+  const [open, setOpen] = useState(!!initial);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  useEffect(() => {
+    if (!asked) return;
+    let live = true;
+    setProviders(null);
+    setError(null);
+    ssoProviders(asked)
+      .then((r) => live && setProviders(r.providers))
+      .catch((e: unknown) => live && setError(e instanceof ApiError ? e.message : 'Could not reach the server.'));
+    return () => {
+      live = false;
+    };
+  }, [asked]);
+  if (!open)
+    return (
+      <Anchor component="button" type="button" size="sm" onClick={() => setOpen(true)}>
+        Use your company's single sign-on (SSO)
+      </Anchor>
+    );
+  return (
+    <Stack gap="xs" data-testid="sso-sign-in">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setAsked(store.trim());
+        }}
+      >
+        <Group align="flex-end" gap="xs">
+          <TextInput
+            label="Store"
+            description="The store's short name, as in its sign-in link"
+            value={store}
+            onChange={(e) => setStore(e.currentTarget.value)}
+            style={{ flex: 1 }}
+          />
+          <Button type="submit" variant="default">
+            Find
+          </Button>
+        </Group>
+      </form>
+      {error && (
+        <Alert color="red" role="alert">
+          {error}
+        </Alert>
+      )}
+      {asked && !providers && !error && <Text size="sm">Looking up {asked}…</Text>}
+      {providers?.length === 0 && (
+        <Text size="sm" c="dimmed">
+          No single sign-on is set up for "{asked}". Check the name, or sign in with your password.
+        </Text>
+      )}
+      {providers?.map((p) => (
+        <Button
+          key={p.id}
+          variant="light"
+          loading={busy === p.id}
+          onClick={async () => {
+            setBusy(p.id);
+            setError(null);
+            try {
+              await startSso(asked, p.id, next);
+            } catch (e) {
+              setError(e instanceof ApiError ? e.message : 'Could not reach the server.');
+              setBusy(null);
+            }
+          }}
+        >
+          Sign in with {p.name}
+        </Button>
+      ))}
+    </Stack>
+  );
+}
 
 export function SignInPage() {
   const { signedIn, signIn, signInSecondStep } = useSession();
@@ -150,6 +237,8 @@ export function SignInPage() {
             </Anchor>
           </Stack>
         </form>
+        <Divider my="md" label="or" labelPosition="center" />
+        <SingleSignOnButtons next={target} />
       </Paper>
     </Center>
   );

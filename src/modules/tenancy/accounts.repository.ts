@@ -37,8 +37,8 @@ export function createAccountsRepository() {
     async upsertInvitation(
       q: Q,
       tenantId: string,
-      i: { email: string; role: Role; tokenHash: string; invitedBy: string | null; expiresAt: Date; now: Date },
-    ): Promise<EmailInvitationRow> {
+      i: { email: string; role: Role; tokenHash: string; invitedBy: string | null; expiresAt: Date; now: Date; sentBefore: Date },
+    ): Promise<EmailInvitationRow | undefined> {
       const row = await queryOne<{ id: string }>(
         q,
         sql`INSERT INTO member_invitations (tenant_id, id, email, role, token_hash, invited_by, expires_at, last_sent_at, created_at)
@@ -47,9 +47,10 @@ export function createAccountsRepository() {
             DO UPDATE SET token_hash = excluded.token_hash, role = excluded.role, invited_by = excluded.invited_by,
                           expires_at = excluded.expires_at, last_sent_at = excluded.last_sent_at,
                           sent_count = member_invitations.sent_count + 1
+            WHERE member_invitations.last_sent_at <= ${i.sentBefore.toISOString()}
             RETURNING id`,
       );
-      return (await invitationById(q, tenantId, row!.id))!;
+      return row ? invitationById(q, tenantId, row.id) : undefined;
     },
     invitation: invitationById,
     /**
@@ -87,6 +88,23 @@ export function createAccountsRepository() {
         sql`SELECT ${INV}, t.name AS "tenantName", t.status AS "tenantStatus" FROM member_invitations i
             JOIN tenants t ON t.id = i.tenant_id LEFT JOIN users u ON u.id = i.invited_by
             WHERE i.token_hash = ${tokenHash}`,
+      ),
+    /** When the open invitation of this address (expired or not) was last sent, if there is one. */
+    openInvitationSentAt: async (q: Q, tenantId: string, email: string) =>
+      (
+        await queryOne<{ lastSentAt: Date }>(
+          q,
+          sql`SELECT last_sent_at AS "lastSentAt" FROM member_invitations
+              WHERE tenant_id = ${tenantId} AND email = ${email} AND accepted_at IS NULL AND revoked_at IS NULL`,
+        )
+      )?.lastSentAt,
+    /** The open, unexpired invitation of this address to the tenant, if any (single sign-on accepts it). */
+    openInvitationFor: (q: Q, tenantId: string, email: string, now: Date) =>
+      queryOne<EmailInvitationRow>(
+        q,
+        sql`SELECT ${INV} FROM member_invitations i LEFT JOIN users u ON u.id = i.invited_by
+            WHERE i.tenant_id = ${tenantId} AND i.email = ${email} AND i.accepted_at IS NULL AND i.revoked_at IS NULL
+              AND i.expires_at > ${now.toISOString()}`,
       ),
     /** Marks the invitation accepted, atomically: of two racing accepts exactly one gets true. */
     async claimInvitation(q: Q, tenantId: string, id: string, userId: string, now: Date): Promise<boolean> {

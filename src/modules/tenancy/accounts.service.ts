@@ -95,7 +95,9 @@ export function createAccountsService(deps: AccountsServiceDeps) {
 
     /**
      * Invites an address by e-mail link with a role. Inviting an address with an open invitation refreshes it
-     * (new link, role and expiry); an address that is already an active member is a conflict. The link is
+     * (new link, role and expiry), at most once per INVITATION_RESEND_COOLDOWN_MS like a resend (429
+     * INVITATION_RESEND_TOO_SOON: inviting again is no way around the resend cooldown to flood an inbox);
+     * an address that is already an active member is a conflict. The link is
      * returned only when it was not e-mailed (the inviter passes it on).
      */
     async invite(ctx: TenantContext, input: { email: string; role: Role }) {
@@ -117,7 +119,16 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         invitedBy: ctx.actor.type === 'user' ? ctx.actor.id : null,
         expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
         now,
+        sentBefore: new Date(now.getTime() - INVITATION_RESEND_COOLDOWN_MS),
       });
+      if (!inv) {
+        // The open invitation was sent within the cooldown (just now, or by a concurrent request): nothing replaced.
+        const sentAt = await accounts.openInvitationSentAt(db, ctx.tenantId, email);
+        const wait = Math.max(1, sentAt ? resendWaitSeconds(sentAt, now) : INVITATION_RESEND_COOLDOWN_MS / 1000);
+        throw new AppError('rate_limited', 'INVITATION_RESEND_TOO_SOON', `${email} was just invited. Invite again in ${wait} s.`, {
+          retryAfterSeconds: wait,
+        });
+      }
       return { invitation: inv, ...(await deliverInvitation(inv, await tenantName(ctx.tenantId), token)) };
     },
 

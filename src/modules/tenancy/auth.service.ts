@@ -75,12 +75,13 @@ export function createAuthService(deps: AuthServiceDeps) {
   // `false` caches a miss (unknown key, tenant or membership) so a flood of bad credentials reads nothing.
   // `invalidate` drops an entry at once after a change made through this process (revocation, suspension).
   const apiKeyCache = new LRUCache<string, CachedKey | false>({ max: 10_000, ttl: 30_000 });
-  const tenantCache = new LRUCache<string, { status: string; rateLimits: TenantRateLimits | undefined; requireTwoFactor: boolean } | false>(
-    {
-      max: 10_000,
-      ttl: 5_000,
-    },
-  );
+  const tenantCache = new LRUCache<
+    string,
+    { status: string; rateLimits: TenantRateLimits | undefined; requireTwoFactor: boolean; requireSso: boolean } | false
+  >({
+    max: 10_000,
+    ttl: 5_000,
+  });
   const roleCache = new LRUCache<string, Role | false>({ max: 10_000, ttl: 5_000 });
   const keyTouched = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
 
@@ -129,17 +130,26 @@ export function createAuthService(deps: AuthServiceDeps) {
     return argonVerify(user.passwordHash, password).catch(() => false);
   }
 
-  async function startSession(user: UserRow, meta: ClientMeta, subjectHash: string) {
+  /** `ssoTenantId`: the tenant whose identity provider signed the user in (its members then act there; others' tenants first). */
+  async function startSession(user: UserRow, meta: ClientMeta, subjectHash: string, ssoTenantId: string | null = null) {
     const now = clock();
     await repo.recordLoginSuccess(db, user.id);
-    const tenantId = (await repo.firstTenantOf(db, user.id)) ?? null;
+    const tenantId =
+      ssoTenantId && (await repo.getRole(db, ssoTenantId, user.id)) ? ssoTenantId : ((await repo.firstTenantOf(db, user.id)) ?? null);
     const sessionId = await repo.insertSession(db, {
       userId: user.id,
       tenantId,
+      ssoTenantId,
       ...meta,
       expiresAt: new Date(now.getTime() + REFRESH_TOKEN_SECONDS * 1000),
     });
-    await security.record({ type: 'login_succeeded', userId: user.id, subjectHash, ...meta });
+    await security.record({
+      type: 'login_succeeded',
+      userId: user.id,
+      subjectHash,
+      ...meta,
+      ...(ssoTenantId ? { details: { method: 'sso', tenant_id: ssoTenantId } } : {}),
+    });
     const issued = await issue(user, sessionId, Math.floor(now.getTime() / 1000));
     const role = tenantId ? ((await repo.getRole(db, tenantId, user.id)) ?? null) : null;
     return { ...issued, user, tenantId, role };
@@ -203,6 +213,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         authTime: claims.auth_time,
         sessionId: claims.sid,
         twoFactor: s.twoFactor,
+        ssoTenantId: s.ssoTenantId,
       };
     },
     async membershipRole(userId, tenantId) {
@@ -220,7 +231,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (info === undefined) {
         const t = await repo.getTenant(db, tenantId);
         info = t
-          ? { status: t.status, rateLimits: tenantRateLimitsOf(t.settings), requireTwoFactor: t.settings.require_2fa === true }
+          ? {
+              status: t.status,
+              rateLimits: tenantRateLimitsOf(t.settings),
+              requireTwoFactor: t.settings.require_2fa === true,
+              requireSso: t.settings.require_sso === true,
+            }
           : false;
         tenantCache.set(tenantId, info);
       }
@@ -293,11 +309,32 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Completes a two-factor sign-in: the step token of a right password, after the second factor was checked. */
     async completeMfa(mfaToken: string, checkSecondFactor: (userId: string) => Promise<void>, meta: ClientMeta) {
-      const userId = await tokens.verifyMfa(mfaToken);
+      const { userId, ssoTenantId } = await tokens.verifyMfa(mfaToken);
       const user = await repo.getUser(db, userId);
       if (!user || user.status !== 'active') throw invalidCredentials();
       await checkSecondFactor(user.id);
-      return startSession(user, meta, sha256Hex(user.email));
+      return startSession(user, meta, sha256Hex(user.email), ssoTenantId);
+    },
+
+    /**
+     * Signs in an account whose identity a tenant's provider vouched for (single sign-on). The account's own
+     * second factor still applies: with TOTP on, the answer is the step token (as after a right password), and
+     * the session starts after the code.
+     */
+    async signInWithSso(user: UserRow, ssoTenantId: string, meta: ClientMeta) {
+      if (user.status !== 'active') throw new AppError('unauthenticated', 'USER_DISABLED', 'This account is disabled.');
+      const now = clock();
+      if (user.totpEnabledAt) {
+        await security.record({
+          type: 'login_sso_ok',
+          userId: user.id,
+          subjectHash: sha256Hex(user.email),
+          ...meta,
+          details: { tenant_id: ssoTenantId },
+        });
+        return { mfaToken: await tokens.signMfa(user.id, Math.floor(now.getTime() / 1000), ssoTenantId), user };
+      }
+      return startSession(user, meta, sha256Hex(user.email), ssoTenantId);
     },
 
     /**

@@ -23,6 +23,10 @@ import { tenancyRoutes } from './tenancy.routes.ts';
 import { createTenantsService } from './tenants.service.ts';
 import { createTokenSigner } from './tokens.ts';
 import { createTwoFactorRepository } from './two-factor.repository.ts';
+import { createOidcClient } from './sso.client.ts';
+import { createSsoRepository } from './sso.repository.ts';
+import { ssoRoutes } from './sso.routes.ts';
+import { createSsoService } from './sso.service.ts';
 import { twoFactorRoutes } from './two-factor.routes.ts';
 import { createTwoFactorService } from './two-factor.service.ts';
 
@@ -43,11 +47,12 @@ const THROTTLE_IDLE_MS = 24 * 60 * 60_000;
 export function createTenancyModule(deps: TenancyModuleDeps) {
   const repo = createTenancyRepository();
   const { clock } = deps;
+  const tokens = createTokenSigner(deps.jwtSecret);
   const auth = createAuthService({
     db: deps.db,
     repo,
     security: deps.security,
-    tokens: createTokenSigner(deps.jwtSecret),
+    tokens,
     clock,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   });
@@ -68,14 +73,32 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     clock,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   });
+  const linkBase = deps.config.publicUrl ?? `http://localhost:${deps.config.port}`;
+  const accountsRepo = createAccountsRepository();
+  const sso = createSsoService({
+    db: deps.db,
+    repo,
+    sso: createSsoRepository(),
+    accounts: accountsRepo,
+    oidc: createOidcClient(),
+    auth,
+    tenants,
+    tokens,
+    secrets: deps.secrets,
+    security: deps.security,
+    clock,
+    // The dashboard's page that hands the provider's answer to POST /api/v1/auth/sso/callback.
+    redirectUri: `${linkBase.replace(/\/+$/, '')}/sso/callback`,
+    invalidate: (w) => auth.invalidate(w),
+  });
   const mailer = createMailer(deps.config.mail.smtpUrl, deps.config.mail.from);
   const accounts = createAccountsService({
     db: deps.db,
     repo,
-    accounts: createAccountsRepository(),
+    accounts: accountsRepo,
     mailer,
     // Links in e-mails point at the configured public address, never at a request's Host header.
-    linkBase: deps.config.publicUrl ?? `http://localhost:${deps.config.port}`,
+    linkBase,
     security: deps.security,
     clock,
     invalidate: (w) => auth.invalidate(w),
@@ -84,6 +107,7 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
   });
   const pruneLoginThrottle = async (): Promise<number> => {
     const now = clock();
+    await sso.prune();
     return repo.pruneThrottle(deps.db, new Date(now.getTime() - THROTTLE_IDLE_MS), now);
   };
   return {
@@ -93,11 +117,13 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     auth,
     accounts,
     twoFactor,
+    sso,
     async routes(app: FastifyInstance): Promise<void> {
       await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, twoFactor, registration: deps.config.registration });
       await accountsRoutes(app, { db: deps.db, auth, accounts, repo, clock });
       await twoFactorRoutes(app, { auth, twoFactor, tenants });
       await regionalRoutes(app, { tenants });
+      await ssoRoutes(app, { sso });
     },
     /**
      * Forgets sign-in failures of (account, source) pairs idle for THROTTLE_IDLE_MS whose lock has ended, so

@@ -258,11 +258,12 @@ export function createTenancyRepository() {
         ip: string | null;
         userAgent: string | null;
         expiresAt: Date;
+        ssoTenantId?: string | null;
       },
     ): Promise<string> {
       const id = newId();
-      await q.execute(sql`INSERT INTO sessions (id, user_id, tenant_id, ip, user_agent, expires_at)
-                           VALUES (${id}, ${s.userId}, ${s.tenantId}, ${s.ip}, ${s.userAgent}, ${s.expiresAt.toISOString()})`);
+      await q.execute(sql`INSERT INTO sessions (id, user_id, tenant_id, ip, user_agent, expires_at, sso_tenant_id)
+                           VALUES (${id}, ${s.userId}, ${s.tenantId}, ${s.ip}, ${s.userAgent}, ${s.expiresAt.toISOString()}, ${s.ssoTenantId ?? null})`);
       return id;
     },
     getSessionWithUser: (q: Q, sessionId: string) =>
@@ -273,10 +274,11 @@ export function createTenancyRepository() {
         isPlatformAdmin: boolean;
         userId: string;
         twoFactor: boolean;
+        ssoTenantId: string | null;
       }>(
         q,
         sql`SELECT s.revoked_at AS "revokedAt", s.expires_at AS "expiresAt", u.status AS "userStatus", u.is_platform_admin AS "isPlatformAdmin", u.id AS "userId",
-                   u.totp_enabled_at IS NOT NULL AS "twoFactor"
+                   u.totp_enabled_at IS NOT NULL AS "twoFactor", s.sso_tenant_id AS "ssoTenantId"
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${sessionId}`,
       ),
     getSession: (q: Q, sessionId: string) =>

@@ -86,6 +86,9 @@ export const sessions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     revokedReason: text('revoked_reason'),
+    // Set when the session began with single sign-on through this tenant's provider (a tenant requiring SSO
+    // admits its members only through such a session).
+    ssoTenantId: uuid('sso_tenant_id'),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 );
@@ -190,4 +193,70 @@ export const userRecoveryCodes = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
+);
+
+/**
+ * Single sign-on with OpenID Connect: a tenant's identity providers. The client secret is sealed with the
+ * platform's secret box (bound to tenant and provider); `provisioning` is `jit` (a verified e-mail of an
+ * allowed domain becomes a member with `default_role` at first sign-in) or `invite_only` (an open invitation
+ * or membership is needed).
+ */
+export const ssoProviders = pgTable(
+  'sso_providers',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    name: text('name').notNull(),
+    issuer: text('issuer').notNull(),
+    clientId: text('client_id').notNull(),
+    clientSecret: text('client_secret').notNull(), // sealed: enc:v1:...
+    allowedDomains: text('allowed_domains').array().notNull().default(sql`'{}'::text[]`),
+    defaultRole: text('default_role').notNull().default('viewer'),
+    provisioning: text('provisioning').notNull().default('invite_only'), // jit | invite_only
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+/** An account's identity at a tenant's provider (the ID token's `sub`), linked by the account's consent. */
+export const ssoIdentities = pgTable(
+  'sso_identities',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    providerId: uuid('provider_id').notNull(),
+    subject: text('subject').notNull(),
+    userId: uuid('user_id').notNull(),
+    email: text('email').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.providerId, t.subject] }),
+    // One identity per account and provider.
+    uniqueIndex('sso_identities_user_key').on(t.tenantId, t.providerId, t.userId),
+    index('sso_identities_user_idx').on(t.userId),
+  ],
+);
+
+/**
+ * Authorization requests in flight (state, nonce, PKCE verifier sealed), single use, ten minutes; bound to the
+ * browser that started them by the hash of a key only that browser holds (no login CSRF).
+ */
+export const ssoLogins = pgTable(
+  'sso_logins',
+  {
+    stateHash: text('state_hash').primaryKey(),
+    tenantId: uuid('tenant_id').notNull(),
+    providerId: uuid('provider_id').notNull(),
+    browserKeyHash: text('browser_key_hash').notNull(),
+    nonce: text('nonce').notNull(),
+    codeVerifier: text('code_verifier').notNull(), // sealed
+    nextPath: text('next_path'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('sso_logins_expires_idx').on(t.expiresAt)],
 );

@@ -13,6 +13,16 @@ export interface AccessClaims {
 const ISSUER = 'loupe';
 const AUDIENCE = 'loupe-api';
 const MFA_AUDIENCE = 'loupe-mfa';
+const SSO_LINK_AUDIENCE = 'loupe-sso-link';
+
+/** What a pending SSO link carries: the account whose password must consent, and the identity to link. */
+export interface SsoLinkClaims {
+  userId: string;
+  tenantId: string;
+  providerId: string;
+  subject: string;
+  email: string;
+}
 /** Seconds between a right password and its second factor. */
 export const MFA_TOKEN_SECONDS = 5 * 60;
 
@@ -33,8 +43,8 @@ export function createTokenSigner(secret: string) {
      * The short-lived proof that a password was right, exchanged with a second factor for a session
      * (POST /api/v1/auth/2fa/verify). Its own `typ` and audience: it is never an access token.
      */
-    async signMfa(userId: string, nowSeconds: number): Promise<string> {
-      return new SignJWT({ typ: 'mfa' })
+    async signMfa(userId: string, nowSeconds: number, ssoTenantId: string | null = null): Promise<string> {
+      return new SignJWT({ typ: 'mfa', ...(ssoTenantId ? { sso: ssoTenantId } : {}) })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(userId)
         .setIssuer(ISSUER)
@@ -43,13 +53,46 @@ export function createTokenSigner(secret: string) {
         .setExpirationTime(nowSeconds + MFA_TOKEN_SECONDS)
         .sign(key);
     },
-    async verifyMfa(token: string): Promise<string> {
+    /** The user of a valid step token, and the tenant whose provider signed them in when the first step was SSO. */
+    async verifyMfa(token: string): Promise<{ userId: string; ssoTenantId: string | null }> {
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: MFA_AUDIENCE });
         if (payload.typ !== 'mfa' || typeof payload.sub !== 'string') throw new Error('not an mfa token');
-        return payload.sub;
+        return { userId: payload.sub, ssoTenantId: typeof payload.sso === 'string' ? payload.sso : null };
       } catch {
         throw new AppError('unauthenticated', 'MFA_TOKEN_INVALID', 'The sign-in step has expired or is not valid. Sign in again.');
+      }
+    },
+    /** A pending SSO link (an identity whose verified e-mail has an account): exchanged with that account's password. */
+    async signSsoLink(c: SsoLinkClaims, nowSeconds: number, ttlSeconds: number): Promise<string> {
+      return new SignJWT({ typ: 'sso_link', tid: c.tenantId, pid: c.providerId, ssub: c.subject, email: c.email })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(c.userId)
+        .setIssuer(ISSUER)
+        .setAudience(SSO_LINK_AUDIENCE)
+        .setIssuedAt(nowSeconds)
+        .setExpirationTime(nowSeconds + ttlSeconds)
+        .sign(key);
+    },
+    async verifySsoLink(token: string): Promise<SsoLinkClaims> {
+      try {
+        const { payload: p } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: SSO_LINK_AUDIENCE });
+        if (
+          p.typ !== 'sso_link' ||
+          typeof p.sub !== 'string' ||
+          typeof p.tid !== 'string' ||
+          typeof p.pid !== 'string' ||
+          typeof p.ssub !== 'string' ||
+          typeof p.email !== 'string'
+        )
+          throw new Error('not a link token');
+        return { userId: p.sub, tenantId: p.tid, providerId: p.pid, subject: p.ssub, email: p.email };
+      } catch {
+        throw new AppError(
+          'unauthenticated',
+          'SSO_LINK_TOKEN_INVALID',
+          'This link step has expired or is not valid. Sign in with your provider again.',
+        );
       }
     },
     /** Verifies signature, algorithm (HS256 only: `alg: none` and key confusion are refused), issuer, audience and expiry. */
