@@ -34,8 +34,6 @@ export function createWarehouseModule(platform: PlatformServices, deps: { source
     },
   };
 }
-export type WarehouseModule = ReturnType<typeof createWarehouseModule>;
 export { EXPORT_TABLES } from './warehouse.types.ts';
-export type { ExportTable, WarehouseSource, WarehouseSources } from './warehouse.types.ts';
+export type { ExportTable } from './warehouse.types.ts';
 export type { ExportProgress } from './warehouse.service.ts';
-export { EXPORT_JOB } from './warehouse.jobs.ts';

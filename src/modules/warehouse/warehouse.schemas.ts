@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { EXPORT_TABLES } from './warehouse.types.ts';
+
+/** The tables the warehouse export writes, in the order a run exports them. */
+export const EXPORT_TABLES = ['events', 'profiles', 'orders', 'items'] as const;
 
 const table = z.enum(EXPORT_TABLES);
 
@@ -29,7 +31,6 @@ export const exportStatusResponse = z.object({
   watermarks: z.array(watermarkSchema),
   files: z.array(exportFileSchema).describe('the most recent committed files, newest first'),
 });
-export type ExportStatusResponse = z.infer<typeof exportStatusResponse>;
 
 export const startExportBody = z
   .object({ tables: z.array(table).min(1).max(EXPORT_TABLES.length).optional() })

@@ -1,7 +1,7 @@
 import type { Q } from '../../platform/index.ts';
+import { EXPORT_TABLES } from './warehouse.schemas.ts';
 
-/** The tables the warehouse export writes, in the order a run exports them. */
-export const EXPORT_TABLES = ['events', 'profiles', 'orders', 'items'] as const;
+export { EXPORT_TABLES };
 export type ExportTable = (typeof EXPORT_TABLES)[number];
 
 /**
