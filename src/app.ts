@@ -23,18 +23,19 @@ import { loadSecretBox } from './platform/secret-box.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
-import { createIdentityModule } from './modules/identity/index.ts';
+import { createIdentityModule, createProfilesWarehouseSource } from './modules/identity/index.ts';
 import {
   createAnalyticsBehaviourRepository,
   createAnalyticsSourceRepository,
   createEventsModule,
+  createEventsWarehouseSource,
   createProfileLinksRepository,
 } from './modules/events/index.ts';
-import { createCatalogModule } from './modules/catalog/index.ts';
+import { createCatalogModule, createItemsWarehouseSource } from './modules/catalog/index.ts';
 import { createRecsModule, modelExperimentFrom } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
 import { createAnalyticsModule } from './modules/analytics/index.ts';
-import { createCommerceModule } from './modules/commerce/index.ts';
+import { createCommerceModule, createOrdersWarehouseSource } from './modules/commerce/index.ts';
 import { createPricingModule } from './modules/pricing/index.ts';
 import { createSponsoredModule } from './modules/sponsored/index.ts';
 import {
@@ -51,6 +52,7 @@ import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
 import { createPredictionsModule } from './modules/predictions/index.ts';
 import { createWebhooksModule } from './modules/webhooks/index.ts';
+import { createWarehouseModule } from './modules/warehouse/index.ts';
 import { createOnboardingModule } from './modules/onboarding/index.ts';
 import { registerDashboard } from './platform/dashboard.ts';
 import { registerStorefront } from './platform/storefront.ts';
@@ -101,6 +103,7 @@ export interface LoupeApp {
     billing: ReturnType<typeof createBillingModule>;
     predictions: ReturnType<typeof createPredictionsModule>;
     webhooks: ReturnType<typeof createWebhooksModule>;
+    warehouse: ReturnType<typeof createWarehouseModule>;
   };
   storage: ObjectStorage;
   /** Compiles every route's response serializer now (before listening); returns how many were still lazy. */
@@ -316,6 +319,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.onErasure((tx, tenantId, person) =>
     webhooks.erasePerson(tx, tenantId, [...person.profileIds, ...person.userIds, ...person.anonymousIds, ...person.emails]),
   );
+  // The warehouse export reads each table through its owner (events, identity, commerce, catalog).
+  const warehouse = createWarehouseModule(platform, {
+    sources: {
+      events: createEventsWarehouseSource(),
+      profiles: createProfilesWarehouseSource(),
+      orders: createOrdersWarehouseSource(),
+      items: createItemsWarehouseSource(),
+    },
+    version: VERSION,
+  });
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
   const billing = createBillingModule(platform, {
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),
@@ -364,6 +377,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await billing.routes(app);
   await predictions.routes(app);
   await webhooks.routes(app);
+  await warehouse.routes(app);
   await onboarding.routes(app);
   if (deps.localSecret) {
     await localRoutes(app, {
@@ -424,6 +438,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       billing,
       predictions,
       webhooks,
+      warehouse,
     },
     storage,
     warmSerializers: serializers.warm,

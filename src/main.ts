@@ -5,6 +5,7 @@ import { registerBackup } from './cli/backup.ts';
 import { registerEval } from './cli/eval.ts';
 import { registerEvalMatching } from './cli/eval-matching.ts';
 import { registerExperiments } from './cli/experiments.ts';
+import { registerExport } from './cli/export.ts';
 import { registerImport } from './cli/import.ts';
 import { registerMigrate } from './cli/migrate.ts';
 import { registerPredict } from './cli/predict.ts';
@@ -31,6 +32,7 @@ registerEval(program);
 registerPredict(program);
 registerEvalMatching(program);
 registerExperiments(program);
+registerExport(program);
 registerBackup(program);
 registerRestore(program);
 

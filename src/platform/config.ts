@@ -117,6 +117,12 @@ const envSchema = z.object({
   LOUPE_WEBHOOKS_SWEEP_MS: z.coerce.number().int().min(50).default(30_000),
   // Finished deliveries, their attempts and their messages older than this are deleted (hourly, in batches).
   LOUPE_WEBHOOKS_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+  // Warehouse export (modules/warehouse): the folder Parquet files and manifests go to (default <data dir>/export),
+  // rows younger than the settle lag wait for the next run, the scheduled run's interval, rows per batch.
+  LOUPE_EXPORT_DIR: z.string().min(1).optional(),
+  LOUPE_EXPORT_SETTLE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
+  LOUPE_EXPORT_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
+  LOUPE_EXPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
   // Bytes of kept uploads per tenant (a tenant may override it in settings.imports.storage_quota_bytes).
@@ -219,6 +225,13 @@ export interface Config {
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` and `storage_quota_bytes` override them. */
   readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number };
+  /** Warehouse export (modules/warehouse). */
+  readonly warehouse: {
+    readonly exportDir: string;
+    readonly settleSeconds: number;
+    readonly intervalMinutes: number;
+    readonly batchRows: number;
+  };
   /** Outbound webhooks (modules/webhooks). */
   readonly webhooks: {
     /** true: any private target; a CIDR list: those networks; false: public targets only. */
@@ -337,6 +350,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       disableAfterDays: e.LOUPE_WEBHOOKS_DISABLE_AFTER_DAYS,
       sweepMs: e.LOUPE_WEBHOOKS_SWEEP_MS,
       retentionDays: e.LOUPE_WEBHOOKS_RETENTION_DAYS,
+    },
+    warehouse: {
+      exportDir: e.LOUPE_EXPORT_DIR ? path.resolve(e.LOUPE_EXPORT_DIR) : path.join(dataDir, 'export'),
+      settleSeconds: e.LOUPE_EXPORT_SETTLE_SECONDS,
+      intervalMinutes: e.LOUPE_EXPORT_INTERVAL_MINUTES,
+      batchRows: e.LOUPE_EXPORT_BATCH_ROWS,
     },
     billing: {
       secretKey: e.LOUPE_BILLING_STRIPE_SECRET_KEY,

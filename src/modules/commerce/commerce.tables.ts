@@ -109,6 +109,8 @@ export const orders = pgTable(
     uniqueIndex('orders_payment_intent_key').on(t.tenantId, t.paymentIntentId),
     index('orders_tenant_created_idx').on(t.tenantId, t.createdAt),
     index('orders_tenant_user_idx').on(t.tenantId, t.userId),
+    // The warehouse export reads changed orders in (updated_at, id) order.
+    index('orders_tenant_updated_idx').on(t.tenantId, t.updatedAt, t.id),
   ],
 );
 

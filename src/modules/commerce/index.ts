@@ -90,3 +90,5 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
     },
   };
 }
+/** The warehouse export's reads of orders with their lines (the warehouse module's `WarehouseSource` port). */
+export { createOrdersWarehouseSource } from './warehouse-source.repository.ts';

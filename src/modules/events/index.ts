@@ -129,3 +129,5 @@ export type {
   PageMeasures,
   SessionMeasures,
 } from './analytics-source.repository.ts';
+/** The warehouse export's reads of interactions (the warehouse module's `WarehouseSource` port). */
+export { createEventsWarehouseSource } from './warehouse-source.repository.ts';

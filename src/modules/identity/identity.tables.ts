@@ -30,6 +30,8 @@ export const profiles = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('profiles_merged_into_idx').on(t.tenantId, t.mergedInto),
     index('profiles_strength_idx').on(t.tenantId, t.profileStrength),
+    // The warehouse export reads changed profiles in (updated_at, id) order.
+    index('profiles_updated_idx').on(t.tenantId, t.updatedAt, t.id),
   ],
 );
 

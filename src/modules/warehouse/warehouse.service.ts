@@ -1,0 +1,194 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import lockfile from 'proper-lockfile';
+import { AppError, type Db, type TenantContext, queryOne } from '../../platform/index.ts';
+import { buildManifest, byPartition, filePath, type ManifestFile, tenantFolder, toColumns } from './warehouse.core.ts';
+import { encodeParquet, readJson, removeFiles, writeDurable, writeFailed } from './warehouse.files.ts';
+import type { WarehouseRepository } from './warehouse.repository.ts';
+import { EXPORT_TABLES, type ExportKey, type ExportTable, type WarehouseSources } from './warehouse.types.ts';
+
+export interface WarehouseServiceDeps {
+  db: Db;
+  repo: WarehouseRepository;
+  sources: WarehouseSources;
+  /** Absolute export folder (LOUPE_EXPORT_DIR). */
+  exportDir: string;
+  settleSeconds: number;
+  batchRows: number;
+  databaseKind: 'pglite' | 'postgres';
+  clock: () => Date;
+  version: string;
+}
+
+export interface ExportProgress {
+  table: ExportTable;
+  /** Rows of this table written in this run so far, and the rows pending when it started. */
+  rowsDone: number;
+  rowsTotal: number;
+  files: number;
+}
+
+export interface ExportOptions {
+  tables?: readonly ExportTable[];
+  batchRows?: number;
+  signal?: AbortSignal;
+  /** Count each table's pending rows first (one count per table) so progress has a total. */
+  countPending?: boolean;
+  onProgress?: (p: ExportProgress) => void;
+}
+
+export interface ExportTableResult {
+  table: ExportTable;
+  rows: number;
+  files: number;
+  batches: number;
+}
+
+/** A batch whose files are being written: removed by the next run if the batch never committed. */
+interface PendingJournal {
+  seq: number;
+  files: string[];
+}
+
+const journalOf = (tenantId: string, table: ExportTable) => `${tenantFolder(tenantId)}/${table}/_pending.json`;
+const manifestOf = (tenantId: string) => `${tenantFolder(tenantId)}/manifest.json`;
+
+/**
+ * Incremental, exactly-once export of a tenant's events, profiles, orders and items to Parquet files partitioned by
+ * tenant and date. Per batch: read up to `batchRows` rows after the watermark and before the horizon; write a
+ * journal naming the batch's files; write each partition's file durably (named by the batch's sequence number);
+ * then, in one statement pair, record the files and advance the watermark (only from the batch before: two
+ * exporters cannot both commit one batch); then drop the journal and rewrite the manifest. A process killed
+ * anywhere leaves either a committed batch or a journal: the next run deletes the journal's files and redoes the
+ * batch under the same names, so no row is written twice or skipped. One exporter per tenant at a time (a lock
+ * file in the tenant's folder).
+ */
+export function createWarehouseService(deps: WarehouseServiceDeps) {
+  const { db, repo, sources, exportDir } = deps;
+
+  /** Rows strictly before this are settled: the database's clock less the lag, and before any open transaction. */
+  async function horizon(): Promise<Date> {
+    const row = await queryOne<{ now: Date }>(db, sql`SELECT clock_timestamp() AS now`);
+    let until = new Date(new Date(row!.now).getTime() - deps.settleSeconds * 1000);
+    if (deps.databaseKind === 'postgres') {
+      const open = await repo.oldestOpenTransaction(db);
+      if (open && open < until) until = open;
+    }
+    return until;
+  }
+
+  async function recoverPending(tenantId: string, table: ExportTable, committed: number): Promise<void> {
+    const rel = journalOf(tenantId, table);
+    const journal = await readJson<PendingJournal>(exportDir, rel);
+    if (!journal) return;
+    // A batch past the watermark never committed: its files (some written, some not) are not in the manifest.
+    if (journal.seq > committed) await removeFiles(exportDir, journal.files);
+    await removeFiles(exportDir, [rel]);
+  }
+
+  async function writeManifest(tenantId: string): Promise<void> {
+    const [watermarks, files] = await Promise.all([repo.watermarks(db, tenantId), repo.files(db, tenantId)]);
+    const manifest = buildManifest(tenantId, deps.clock(), watermarks, files);
+    await writeDurable(exportDir, manifestOf(tenantId), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  }
+
+  async function lockTenant(tenantId: string): Promise<() => Promise<void>> {
+    const dir = path.join(exportDir, tenantFolder(tenantId));
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw writeFailed(tenantFolder(tenantId), err);
+    }
+    try {
+      return await lockfile.lock(dir, { lockfilePath: path.join(dir, '.export.lock'), stale: 30_000, update: 5_000, realpath: false });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+        throw new AppError('conflict', 'WAREHOUSE_EXPORT_RUNNING', 'An export of this tenant is already running.');
+      }
+      throw writeFailed(`${tenantFolder(tenantId)}/.export.lock`, err);
+    }
+  }
+
+  async function exportTable(tenantId: string, table: ExportTable, until: Date, opts: ExportOptions): Promise<ExportTableResult> {
+    const source = sources[table];
+    const batchRows = opts.batchRows ?? deps.batchRows;
+    let wm = await repo.watermark(db, tenantId, table);
+    await recoverPending(tenantId, table, wm.batches);
+    const keyOf = (): ExportKey | null => (wm.keyId !== null && wm.keyTs !== null ? { ts: wm.keyTs, id: wm.keyId } : null);
+    const rowsTotal = opts.countPending ? await source.countPending(db, tenantId, keyOf(), until) : 0;
+    const result: ExportTableResult = { table, rows: 0, files: 0, batches: 0 };
+    opts.onProgress?.({ table, rowsDone: 0, rowsTotal, files: 0 });
+    while (!opts.signal?.aborted) {
+      const rows = await source.readBatch(db, tenantId, keyOf(), until, batchRows);
+      if (rows.length === 0) break;
+      const seq = wm.batches + 1;
+      const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq) }));
+      const journal: PendingJournal = { seq, files: groups.map((g) => g.rel) };
+      await writeDurable(exportDir, journalOf(tenantId, table), new TextEncoder().encode(JSON.stringify(journal)));
+      const written: Array<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>> = [];
+      for (const g of groups) {
+        const bytes = encodeParquet(toColumns(table, g.group), `loupe ${deps.version}`);
+        const out = await writeDurable(exportDir, g.rel, bytes);
+        written.push({ partitionDate: g.date, path: g.rel, rowCount: g.group.length, bytes: out.bytes, sha256: out.sha256 });
+      }
+      const last = rows[rows.length - 1]!;
+      const committed = await db.transaction((tx) =>
+        repo.commitBatch(tx, tenantId, table, seq, { ts: last.key_ts, id: last.key_id }, rows.length, written),
+      );
+      if (!committed) {
+        throw new AppError('conflict', 'WAREHOUSE_EXPORT_RUNNING', 'Another export committed this batch first; run again.');
+      }
+      await removeFiles(exportDir, [journalOf(tenantId, table)]);
+      wm = { ...wm, keyTs: last.key_ts, keyId: last.key_id, batches: seq, rowsExported: wm.rowsExported + rows.length };
+      result.rows += rows.length;
+      result.files += written.length;
+      result.batches += 1;
+      opts.onProgress?.({ table, rowsDone: result.rows, rowsTotal: Math.max(rowsTotal, result.rows), files: result.files });
+      if (rows.length < batchRows) break;
+    }
+    return result;
+  }
+
+  return {
+    /**
+     * Exports every table (or `opts.tables`) of one tenant up to the current horizon. Throws
+     * WAREHOUSE_WRITE_FAILED on a file-system error (the failing table's watermark unchanged, its error recorded)
+     * and WAREHOUSE_EXPORT_RUNNING when another export of the tenant holds its folder.
+     */
+    async exportTenant(tenantId: string, opts: ExportOptions = {}): Promise<{ tables: ExportTableResult[]; until: string }> {
+      const unlock = await lockTenant(tenantId);
+      try {
+        const until = await horizon();
+        const tables: ExportTableResult[] = [];
+        for (const table of opts.tables ?? EXPORT_TABLES) {
+          try {
+            tables.push(await exportTable(tenantId, table, until, opts));
+          } catch (err) {
+            await repo.recordError(db, tenantId, table, err instanceof AppError ? err.message : 'Unexpected error.');
+            throw err;
+          } finally {
+            // Whatever happened, the manifest lists exactly the committed files.
+            await writeManifest(tenantId).catch(() => undefined);
+          }
+        }
+        return { tables, until: until.toISOString() };
+      } finally {
+        await unlock().catch(() => undefined);
+      }
+    },
+
+    /** Watermarks and the most recent files of the caller's tenant (the dashboard's status). */
+    async status(ctx: TenantContext, limit = 100) {
+      const [watermarks, files] = await Promise.all([repo.watermarks(db, ctx.tenantId), repo.files(db, ctx.tenantId, { limit })]);
+      return { exportDir, watermarks, files };
+    },
+
+    /** The tenant's manifest as the files' folder holds it (built from committed files when none is written yet). */
+    async manifest(ctx: TenantContext) {
+      const [watermarks, files] = await Promise.all([repo.watermarks(db, ctx.tenantId), repo.files(db, ctx.tenantId)]);
+      return buildManifest(ctx.tenantId, deps.clock(), watermarks, files);
+    },
+  };
+}
+export type WarehouseService = ReturnType<typeof createWarehouseService>;
