@@ -261,6 +261,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       findActiveProfileOrders: (tenantId, ref) => identity.findActiveProfileOrders(tenantId, ref),
       customerOrders: identity.customerOrders,
       orderStats: identity.orderStats,
+      onProfilesChanged: (listener) => identity.onProfilesChanged(listener),
     },
     recsModels: (ctx) => recs.modelVersions(ctx),
     tenantSettings,

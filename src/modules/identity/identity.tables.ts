@@ -30,6 +30,8 @@ export const profiles = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('profiles_merged_into_idx').on(t.tenantId, t.mergedInto),
     index('profiles_strength_idx').on(t.tenantId, t.profileStrength),
+    // change markers: caches in other processes read the profiles changed since their last look
+    index('profiles_updated_idx').on(t.tenantId, t.updatedAt),
   ],
 );
 

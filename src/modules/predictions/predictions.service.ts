@@ -16,7 +16,7 @@ import { driftInWorker, trainInWorker } from './training.thread.ts';
 import { type RunScore, servingFrom } from './training.run.ts';
 import type { DriftReference } from './drift.core.ts';
 import type { DriftRunOutput } from './drift.run.ts';
-import type { IdentifierInput } from '../identity/index.ts';
+import { createPredictionsCache, type ProfileRef } from './predictions.cache.ts';
 
 const DAY_MS = 86_400_000;
 const toDay = (d: Date): number => d.getTime() / DAY_MS;
@@ -33,7 +33,7 @@ const settingsSchema = z
   .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5, retrain_after_days: 7 });
 export type PredictionSettings = z.infer<typeof settingsSchema>;
 
-export type ProfileRef = { profileId: string } | { identifier: IdentifierInput };
+export type { ProfileRef } from './predictions.cache.ts';
 
 export interface Prediction {
   profileId: string;
@@ -107,8 +107,34 @@ function toNewScores(scores: readonly RunScore[], grouped: ReturnType<typeof gro
   });
 }
 
-export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo: PredictionsRepository; clock: () => Date }) {
+export interface PredictionsServiceDeps extends PredictionsPorts {
+  db: Db;
+  repo: PredictionsRepository;
+  clock: () => Date;
+  /** The serving cache's bounds, and whether other processes may write the database (PostgreSQL: markers are read). */
+  cache: { maxProfiles: number; maxTenants: number; shared: boolean };
+  log: { warn(obj: unknown, msg: string): void };
+}
+
+export function createPredictionsService(deps: PredictionsServiceDeps) {
   const { db, repo, identity } = deps;
+  /** Each served reference's profile and orders, kept fresh by identity's announcements (see predictions.cache.ts). */
+  const profiles = createPredictionsCache({
+    ...deps.cache,
+    log: deps.log,
+    async load(tenantId, ref) {
+      const found = await identity.findActiveProfileOrders(tenantId, ref);
+      if (!found) return null;
+      const g = groupOrders(found.orders).get(found.profileId);
+      return {
+        profileId: found.profileId,
+        orders: g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) },
+        currency: g?.currency ?? null,
+      };
+    },
+    changedSince: (tenantId, since, limit) => identity.customerOrders.changedSince(db, tenantId, since, limit),
+  });
+  identity.onProfilesChanged((tenantId, ids) => profiles.profilesChanged(tenantId, ids));
   /** Active models per tenant, kept for a short time (a training run in this process clears its tenant's entry). */
   const cache = new Map<string, { at: number; models: Promise<ServingModels> }>();
   const CACHE_MS = 30_000;
@@ -311,25 +337,26 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
   return {
     settingsOf,
     train,
+    /** The serving cache (tests and benches read its size and hit counts). */
+    servingCache: profiles,
 
     /** Live prediction for one profile at the current time; 404 for unknown, erased or another tenant's profiles. */
     async predict(ctx: TenantContext, ref: ProfileRef): Promise<Prediction> {
       requirePermission(ctx, 'profiles:read');
       const [found, models, settings] = await Promise.all([
-        identity.findActiveProfileOrders(ctx.tenantId, ref),
+        profiles.get(ctx.tenantId, ref),
         servingModels(ctx.tenantId),
         settingsOf(ctx.tenantId),
       ]);
       if (!found) throw notFound('PREDICTIONS_PROFILE_NOT_FOUND', 'Profile');
-      const { profileId } = found;
-      const g = groupOrders(found.orders).get(profileId);
       const asOf = deps.clock();
-      const score = scoreCustomer(models, g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) }, toDay(asOf));
+      // scored per request (pure, microseconds): a new model version or the passing time need no cache drop
+      const score = scoreCustomer(models, found.orders, toDay(asOf));
       return {
-        profileId,
+        profileId: found.profileId,
         asOf,
         orders: score.orders,
-        currency: g?.currency ?? null,
+        currency: found.currency,
         score,
         models,
         horizonDays: models.ltv?.params.horizonDays ?? settings.ltv_horizon_days,

@@ -14,6 +14,8 @@ export interface PredictionsIdentityPort {
     ref: { profileId: string } | { identifier: IdentifierInput },
   ): Promise<{ profileId: string; orders: CustomerOrderRow[] } | null>;
   customerOrders: CustomerOrdersRepository;
+  /** Profiles whose orders, status or merge chain change in this process (before the commit): the serving cache drops them. */
+  onProfilesChanged(listener: (tenantId: string, profileIds: readonly string[]) => void): void;
   orderStats: OrderStatsRepository;
 }
 

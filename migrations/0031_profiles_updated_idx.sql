@@ -1,0 +1,1 @@
+CREATE INDEX "profiles_updated_idx" ON "profiles" USING btree ("tenant_id","updated_at");
