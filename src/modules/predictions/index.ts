@@ -24,6 +24,7 @@ export function createPredictionsModule(platform: PlatformServices, deps: Predic
     repo,
     clock: platform.clock,
     log: platform.log,
+    historyRetentionDays: platform.config.predictions.historyRetentionDays,
     // On PostgreSQL another process (a replica, a worker) may write orders too: the cache then reads change markers.
     cache: {
       maxProfiles: platform.config.predictions.cacheProfiles,

@@ -225,17 +225,31 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
       const { rows, previous } = await svc.segments(tenantContext(request));
       const total = rows.reduce((t, x) => t + x.profiles, 0);
       const before = new Map(previous.map((p) => [p.segment, p.profiles]));
+      const now = new Set(rows.map((x) => x.segment));
+      // segments that emptied since the previous run are listed too: 0 now, with their previous size
+      const emptied = previous.filter((p) => !now.has(p.segment) && p.profiles > 0).sort((a, b) => b.profiles - a.profiles);
       return {
         scored_at: rows.length ? iso(rows.reduce((a, b) => (a.scoredAt > b.scoredAt ? a : b)).scoredAt) : null,
         previous_scored_at: previous[0] ? iso(previous[0].runAt) : null,
-        data: rows.map((x) => ({
-          segment: x.segment,
-          profiles: x.profiles,
-          previous_profiles: previous.length ? (before.get(x.segment) ?? 0) : null,
-          share: r4(x.profiles / total)!,
-          avg_churn_probability: r4(x.avgChurn),
-          expected_value_minor: x.expectedValueMinor,
-        })),
+        data: rows
+          .map((x) => ({
+            segment: x.segment,
+            profiles: x.profiles,
+            previous_profiles: previous.length ? (before.get(x.segment) ?? 0) : null,
+            share: r4(x.profiles / total)!,
+            avg_churn_probability: r4(x.avgChurn),
+            expected_value_minor: x.expectedValueMinor,
+          }))
+          .concat(
+            emptied.map((p) => ({
+              segment: p.segment,
+              profiles: 0,
+              previous_profiles: p.profiles,
+              share: 0,
+              avg_churn_probability: null,
+              expected_value_minor: null,
+            })),
+          ),
       };
     },
   );

@@ -85,6 +85,7 @@ export const metricsSummaryResponse = z.object({
   ),
 });
 
+/** Current segments by size, then those that emptied since the previous run (`profiles` 0, `previous_profiles` > 0). */
 export const segmentsResponse = z.object({
   scored_at: z.string().nullable(),
   /** The scoring run before the current scores (null: this is the first). */

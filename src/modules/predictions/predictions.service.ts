@@ -113,6 +113,8 @@ export interface PredictionsServiceDeps extends PredictionsPorts {
   clock: () => Date;
   /** The serving cache's bounds, and whether other processes may write the database (PostgreSQL: markers are read). */
   cache: { maxProfiles: number; maxTenants: number; shared: boolean };
+  /** Segment sizes per scoring run are kept this many days (pruned at each scoring run and nightly refresh). */
+  historyRetentionDays: number;
   log: { warn(obj: unknown, msg: string): void };
 }
 
@@ -150,6 +152,7 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     const previous = deps.webhooks ? await repo.previousScores(tx, tenantId) : [];
     await repo.replaceScores(tx, tenantId, scores, asOf);
     await repo.recordSegmentSizes(tx, tenantId, asOf);
+    await repo.pruneSegmentHistory(tx, tenantId, new Date(asOf.getTime() - deps.historyRetentionDays * DAY_MS));
     if (!deps.webhooks) return null;
     const events = scoreEvents(new Map(previous.map((p) => [p.profileId, p])), scores, threshold, asOf);
     return deps.webhooks.publish(tx, tenantId, events);
@@ -312,6 +315,8 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
    */
   async function nightly(tenantId: string, run: Parameters<typeof train>[1]) {
     const settings = await settingsOf(tenantId);
+    // retention also when nothing is rescored (a tenant whose models were never trained keeps no history anyway)
+    await repo.pruneSegmentHistory(db, tenantId, new Date(deps.clock().getTime() - deps.historyRetentionDays * DAY_MS));
     await run.progress({ stage: 'drift', fraction: 0 });
     const m = await measure(tenantId, true, run.signal);
     if (!m) return { action: 'none' as const, reason: 'no model trained yet' };
