@@ -13,7 +13,7 @@ import type { PredictionsPorts } from './predictions.types.ts';
 export { parseClvSummary, parseSeries, parseTransactions } from './predictions.files.ts';
 export { churnFromTransactions, fitClvSummary, ordersByCustomer, scoreChurn, trainChurn } from './predictions.offline.ts';
 export { parseDay } from './predictions.files.ts';
-export { evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
+export { compareItemForecasts, evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
 export type { PredictionsPorts } from './predictions.types.ts';
 
 export function createPredictionsModule(platform: PlatformServices, deps: PredictionsPorts) {
