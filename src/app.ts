@@ -264,6 +264,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       onProfilesChanged: (listener) => identity.onProfilesChanged(listener),
     },
     recsModels: (ctx) => recs.modelVersions(ctx),
+    itemUnits: (tenantId, opts) => events.itemUnitsByDay(tenantId, opts),
     tenantSettings,
     webhooks: webhooks.publisher,
   });

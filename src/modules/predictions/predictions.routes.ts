@@ -373,4 +373,49 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
       };
     },
   );
+
+  r.get(
+    '/api/v1/predictions/forecast/items',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'Per-item daily units forecast (Croston or TSB for intermittent demand, else seasonal naive) with 80% and 95% intervals',
+        querystring: s.itemForecastQuery,
+        response: { 200: s.itemForecastResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const f = await svc.itemForecast(tenantContext(request), {
+        itemIds: q.item_id,
+        horizon: q.horizon,
+        history: q.history,
+        method: q.method,
+        limit: q.limit,
+      });
+      const r2 = (v: number) => Number(v.toFixed(2));
+      const day = (iso: string, k: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + k * 86_400_000).toISOString().slice(0, 10);
+      return {
+        horizon: q.horizon,
+        history_start: f.historyStart,
+        missing: f.missing,
+        data: f.items.map((it) => ({
+          item_id: it.itemId,
+          method: it.method,
+          demand: { kind: it.demand.kind, adi: Number.isFinite(it.demand.adi) ? r2(it.demand.adi) : null, cv2: r2(it.demand.cv2) },
+          units_in_history: it.history.reduce((a, v) => a + v, 0),
+          history: Array.from(it.history, (v, k) => ({ date: day(f.historyStart, k), units: v })),
+          points: it.forecast.point.map((v, h) => ({
+            date: day(f.startDate, h),
+            units: r2(v),
+            lower_80: r2(it.forecast.lower80[h]!),
+            upper_80: r2(it.forecast.upper80[h]!),
+            lower_95: r2(it.forecast.lower95[h]!),
+            upper_95: r2(it.forecast.upper95[h]!),
+          })),
+        })),
+      };
+    },
+  );
 }

@@ -8,6 +8,8 @@ import { type Db, isUuid, newId, notFound, type Q, requirePermission, type Tenan
 import type { CustomerOrders } from './features.core.ts';
 import { scoreEvents } from './score-events.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
+import { applyStructuralZeros, seasonalNaive } from './forecast.core.ts';
+import { demandClass, intermittentForecast } from '../../ml/intermittent.ts';
 import type { ModelKind, ModelVersionRow, NewScore, NewModelVersion, PredictionsRepository } from './predictions.repository.ts';
 import type { PredictionsPorts } from './predictions.types.ts';
 import { type CustomerScore, scoreCustomer, type ServingModels, toJsonNumbers } from './scoring.core.ts';
@@ -19,6 +21,20 @@ import type { DriftRunOutput } from './drift.run.ts';
 import { createPredictionsCache, type ProfileRef } from './predictions.cache.ts';
 
 const DAY_MS = 86_400_000;
+
+export type ItemMethod = 'auto' | 'croston' | 'tsb' | 'seasonal_naive';
+
+/** One item's forecast by `method` (see `itemForecast`), with its history and demand class. */
+function forecastItem(y: Float64Array, horizon: number, method: ItemMethod) {
+  const cls = demandClass(y);
+  const chosen: Exclude<ItemMethod, 'auto'> =
+    method !== 'auto' ? method : cls.kind === 'intermittent' || cls.kind === 'lumpy' ? 'croston' : 'seasonal_naive';
+  const f =
+    chosen === 'seasonal_naive'
+      ? applyStructuralZeros(seasonalNaive(y, 7, horizon), y, 7)
+      : intermittentForecast(y, chosen, horizon);
+  return { method: chosen, demand: cls, history: y, forecast: f };
+}
 const toDay = (d: Date): number => d.getTime() / DAY_MS;
 
 /** Tenant settings under `predictions` (tenant settings JSON), with defaults. */
@@ -426,6 +442,37 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
         history: Array.from(y, (v, i) => ({ date: iso(firstDay + i), value: v })),
         forecast: { ...f, startDate: iso(end) },
       };
+    },
+
+    /**
+     * Per-item daily units (purchases) of `itemIds`, or of the tenant's `limit` best sellers, forecast `horizon`
+     * days with 80% / 95% intervals. `auto` picks by the Syntetos-Boylan class of the item's history: Croston for
+     * intermittent and lumpy demand (10% lower mean MAE than seasonal naive on 2,025 Online Retail items, TSB 7%:
+     * bench:predictions), seasonal naive (weekly) otherwise. `tsb` decays when an item stops selling.
+     */
+    async itemForecast(
+      ctx: TenantContext,
+      q: { itemIds?: string[] | undefined; horizon: number; history: number; method: ItemMethod; limit: number },
+    ) {
+      requirePermission(ctx, 'analytics:read');
+      const end = Math.floor(toDay(deps.clock()));
+      const first = end - q.history;
+      const rows = await deps.itemUnits(ctx.tenantId, {
+        itemIds: q.itemIds,
+        from: new Date(first * DAY_MS),
+        to: new Date(end * DAY_MS),
+        limit: q.itemIds ? q.itemIds.length : q.limit,
+      });
+      const series = new Map<string, Float64Array>();
+      for (const r of rows) {
+        let y = series.get(r.itemId);
+        if (!y) series.set(r.itemId, (y = new Float64Array(q.history)));
+        const d = Math.floor(Date.parse(`${r.day}T00:00:00Z`) / DAY_MS) - first;
+        if (d >= 0 && d < q.history) y[d]! += r.units;
+      }
+      const iso = (d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10);
+      const items = [...series].map(([itemId, y]) => ({ itemId, ...forecastItem(y, q.horizon, q.method) }));
+      return { startDate: iso(end), historyStart: iso(first), items, missing: (q.itemIds ?? []).filter((id) => !series.has(id)) };
     },
 
     /**
