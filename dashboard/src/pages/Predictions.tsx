@@ -1,5 +1,19 @@
 import { useEffect, useMemo, useState } from 'react';
-import { Alert, Badge, Button, Card, Group, NumberInput, Progress, SegmentedControl, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Group,
+  NumberInput,
+  Progress,
+  SegmentedControl,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get } from '../api/client.ts';
 import type {
@@ -524,7 +538,9 @@ function ItemForecast() {
       {q.error && <ErrorState error={q.error} feature="Item forecasts" />}
       {q.data && !q.data.data.length && (
         <EmptyState title="No item sales yet">
-          {q.data.missing.length ? `No purchases of ${q.data.missing.join(', ')} in the last 180 days.` : 'No purchases with an item in the last 180 days.'}
+          {q.data.missing.length
+            ? `No purchases of ${q.data.missing.join(', ')} in the last 180 days.`
+            : 'No purchases with an item in the last 180 days.'}
         </EmptyState>
       )}
       {q.data && item && chart && (
@@ -534,7 +550,11 @@ function ItemForecast() {
             onChange={setSelected}
             data={q.data.data.map((d) => ({ value: d.item_id, label: d.item_id }))}
           />
-          <LineChart x={chart.x} series={chart.series} label={`Daily units of ${item.item_id}: the last 180 days and the next 28 with intervals`} />
+          <LineChart
+            x={chart.x}
+            series={chart.series}
+            label={`Daily units of ${item.item_id}: the last 180 days and the next 28 with intervals`}
+          />
           <Text size="xs" c="dimmed">
             {`Method: ${words(item.method)} (${words(item.demand.kind)} demand${item.demand.adi !== null ? `, a sale every ${item.demand.adi} days on average` : ''}). `}
             {q.data.missing.length ? `No sales of ${q.data.missing.join(', ')}.` : ''}

@@ -25,7 +25,8 @@ beforeAll(async () => {
   // 'rare': 3 units every 4th day for 120 days (ADI 4: intermittent); 'daily': 2 units every day
   for (let d = 1; d <= 120; d++) {
     const at = new Date((today - d) * DAY + 12 * 3_600_000).toISOString();
-    if (d % 4 === 0) events.push({ user_id: `u${d}`, item_id: 'rare', interaction_type: 'purchase', metadata: { quantity: 3 }, timestamp: at });
+    if (d % 4 === 0)
+      events.push({ user_id: `u${d}`, item_id: 'rare', interaction_type: 'purchase', metadata: { quantity: 3 }, timestamp: at });
     events.push({ user_id: `v${d}`, item_id: 'daily', interaction_type: 'purchase', metadata: { quantity: 2 }, timestamp: at });
   }
   for (let i = 0; i < events.length; i += 100) {
@@ -74,7 +75,15 @@ describe('per-item demand forecasts', () => {
   });
 
   it('refuses bad queries by name', async () => {
-    for (const qs of ['?horizon=0', '?horizon=91', '?history=7', '?method=magic', `?item_id=${Array.from({ length: 21 }, (_, i) => `i${i}`).join(',')}`, '?item_id=,', '?x=1']) {
+    for (const qs of [
+      '?horizon=0',
+      '?horizon=91',
+      '?history=7',
+      '?method=magic',
+      `?item_id=${Array.from({ length: 21 }, (_, i) => `i${i}`).join(',')}`,
+      '?item_id=,',
+      '?x=1',
+    ]) {
       const r = await get(qs);
       expect(r.status, qs).toBe(400);
     }

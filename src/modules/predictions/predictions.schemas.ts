@@ -165,10 +165,17 @@ export const itemForecastQuery = z
       .string()
       .max(4000)
       .optional()
-      .describe('comma-separated item ids (at most 20); without it, the tenant\'s best sellers over the history')
+      .describe("comma-separated item ids (at most 20); without it, the tenant's best sellers over the history")
       .transform((v, ctx) => {
         if (v === undefined) return undefined;
-        const ids = [...new Set(v.split(',').map((x) => x.trim()).filter(Boolean))];
+        const ids = [
+          ...new Set(
+            v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean),
+          ),
+        ];
         if (!ids.length || ids.length > 20 || ids.some((x) => x.length > 200)) {
           ctx.addIssue({ code: 'custom', message: 'give 1 to 20 comma-separated item ids of at most 200 characters' });
           return z.NEVER;

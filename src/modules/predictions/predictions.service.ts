@@ -30,9 +30,7 @@ function forecastItem(y: Float64Array, horizon: number, method: ItemMethod) {
   const chosen: Exclude<ItemMethod, 'auto'> =
     method !== 'auto' ? method : cls.kind === 'intermittent' || cls.kind === 'lumpy' ? 'croston' : 'seasonal_naive';
   const f =
-    chosen === 'seasonal_naive'
-      ? applyStructuralZeros(seasonalNaive(y, 7, horizon), y, 7)
-      : intermittentForecast(y, chosen, horizon);
+    chosen === 'seasonal_naive' ? applyStructuralZeros(seasonalNaive(y, 7, horizon), y, 7) : intermittentForecast(y, chosen, horizon);
   return { method: chosen, demand: cls, history: y, forecast: f };
 }
 const toDay = (d: Date): number => d.getTime() / DAY_MS;
