@@ -206,4 +206,3 @@ export function createPredictionsCache(deps: PredictionsCacheDeps) {
     stats: () => ({ ...stats }),
   };
 }
-export type PredictionsCache = ReturnType<typeof createPredictionsCache>;

@@ -33,7 +33,7 @@ beforeAll(async () => {
     const r = await t.request('POST', '/api/v1/interactions/batch', { token: write, body: { events: events.slice(i, i + 100) } });
     expect(r.status).toBeLessThan(300);
   }
-}, 180_000);
+}, 420_000);
 afterAll(async () => {
   await t?.close();
 });
