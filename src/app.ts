@@ -271,8 +271,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       findActiveProfileOrders: (tenantId, ref) => identity.findActiveProfileOrders(tenantId, ref),
       customerOrders: identity.customerOrders,
       orderStats: identity.orderStats,
+      onProfilesChanged: (listener) => identity.onProfilesChanged(listener),
     },
     recsModels: (ctx) => recs.modelVersions(ctx),
+    itemUnits: (tenantId, opts) => events.itemUnitsByDay(tenantId, opts),
     tenantSettings,
     webhooks: webhooks.publisher,
   });

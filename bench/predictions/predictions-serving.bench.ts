@@ -1,8 +1,10 @@
 /**
  * bench/predictions-serving: a tenant with BENCH_PROFILES (100,000) synthetic customers and their orders, trained
  * by the real training job, then a real `loupe serve` process measured with autocannon at 50 connections on
- * `POST /api/v1/predict/all` for random profiles: once idle, once while the same server trains the tenant again
- * (training runs in a worker thread, so serving should barely notice).
+ * `POST /api/v1/predict/all` for random profiles: first with the serving cache off (LOUPE_PREDICTIONS_CACHE_PROFILES=0,
+ * the baseline: one SQL statement per request), then with it on, after one warm-up pass over every profile: idle,
+ * and while the same server trains the tenant again (training runs in a worker thread, so serving should barely
+ * notice).
  *
  *   npm run bench:predictions-serving
  *   BENCH_PROFILES=2000 BENCH_SECONDS=5 npm run bench:predictions-serving     # a quick, small run
@@ -119,6 +121,7 @@ const { apiKey, profileIds, scoringSeconds } = await prepare().catch(async (err:
 });
 
 let seed = 7;
+let warm = 0;
 const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const measure = (scenario: string, url: string): Promise<LoadRow> =>
   runLoad({
@@ -131,53 +134,83 @@ const measure = (scenario: string, url: string): Promise<LoadRow> =>
     pid: server.pid,
   });
 
-const port = await freePort();
-const server = await startServer(
-  'node',
-  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server
-  [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(root, 'bin/loupe.mjs'), 'serve'],
-  { ...env, PORT: String(port), HOST: '127.0.0.1' },
-  `http://127.0.0.1:${port}/health/ready`,
-  180_000,
-);
+/** A real `loupe serve` process on the bench database; `cacheProfiles` 0 turns the serving cache off (the baseline). */
+async function serve(cacheProfiles: number) {
+  const port = await freePort();
+  const server = await startServer(
+    'node',
+    // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server
+    [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(root, 'bin/loupe.mjs'), 'serve'],
+    { ...env, PORT: String(port), HOST: '127.0.0.1', LOUPE_PREDICTIONS_CACHE_PROFILES: String(cacheProfiles) },
+    `http://127.0.0.1:${port}/health/ready`,
+    180_000,
+  );
+  return { server, url: `http://127.0.0.1:${port}/api/v1/predict/all`, port };
+}
+let server!: Awaited<ReturnType<typeof startServer>>;
 const rows: LoadRow[] = [];
 try {
-  const url = `http://127.0.0.1:${port}/api/v1/predict/all`;
-  await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: 3,
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ profile_id: profileIds[0] }),
-  });
-  rows.push(await measure('/predict/all, idle', url));
-  // the same server trains the tenant again meanwhile (its job worker runs the fit in a worker thread)
-  const train = await fetch(`http://127.0.0.1:${port}/api/v1/predictions/train`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}` },
-  });
-  if (train.status !== 202) throw new Error(`train: ${train.status} ${await train.text()}`);
-  rows.push(await measure('/predict/all, while training', url));
+  // the baseline (no serving cache: one SQL statement per request) and the cache, side by side in one run
+  for (const [label, cacheProfiles] of [
+    ['no cache (baseline)', 0],
+    ['cache', Math.max(PROFILES, 1)],
+  ] as const) {
+    const s = await serve(cacheProfiles);
+    server = s.server;
+    try {
+      // warm-up: the serializers, the models and (with the cache) the profiles' entries, one pass over them all
+      seed = 7;
+      await autocannon({
+        url: s.url,
+        connections: CONNECTIONS,
+        amount: Math.min(PROFILES, 200_000),
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        requests: [
+          {
+            setupRequest: (req: autocannon.Request) => ({
+              ...req,
+              body: JSON.stringify({ profile_id: profileIds[warm++ % profileIds.length] }),
+            }),
+          },
+        ],
+      });
+      rows.push(await measure(`${label}, idle`, s.url));
+      if (cacheProfiles > 0) {
+        // the same server trains the tenant again meanwhile (its job worker runs the fit in a worker thread)
+        const train = await fetch(`http://127.0.0.1:${s.port}/api/v1/predictions/train`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}` },
+        });
+        if (train.status !== 202) throw new Error(`train: ${train.status} ${await train.text()}`);
+        rows.push(await measure(`${label}, while training`, s.url));
+      }
+    } finally {
+      await stopServer(s.server);
+    }
+  }
 } finally {
-  await stopServer(server);
   await cleanup();
 }
 
 console.log(
   `\n${scratch.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${PROFILES} profiles, ${CONNECTIONS} connections, ${SECONDS} s per scenario`,
 );
-console.log('scenario                        req/s   p50 ms  p99 ms  errors  CPU ms/req  load average');
+console.log('scenario                                  req/s   p50 ms  p99 ms  errors  CPU ms/req  load average');
 for (const r of rows)
   console.log(
-    `${r.scenario.padEnd(30)} ${String(r.rps).padStart(6)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.cpuMs).padStart(11)}  ${r.load}`,
+    `${r.scenario.padEnd(40)} ${String(r.rps).padStart(6)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.cpuMs).padStart(11)}  ${r.load}`,
   );
 // autocannon keeps every connection busy (a closed loop): p99 under 20 ms at 50 connections needs at least
 // 50 / 0.020 = 2,500 answers a second, i.e. under 0.4 ms of the server's CPU per request on one core
 console.log(
   `closed loop: p99 < 20 ms at ${CONNECTIONS} connections needs >= ${Math.round(CONNECTIONS / 0.02)} req/s, i.e. <= ${(1000 / (CONNECTIONS / 0.02)).toFixed(2)} CPU ms/req on one core`,
 );
-const idle = rows[0]!;
-console.log(`goal /predict/all p99 < 20 ms: ${idle.rps > 0 && idle.errors === 0 && idle.p99 < 20 ? 'met' : 'NOT met'} (idle)`);
+const idle = rows.find((r) => r.scenario === 'cache, idle')!;
+const base = rows[0]!;
+console.log(
+  `cache vs baseline (idle): ${(base.cpuMs / Math.max(0.001, idle.cpuMs)).toFixed(1)}x less CPU per request, p99 ${base.p99} -> ${idle.p99} ms`,
+);
+console.log(`goal /predict/all p99 < 20 ms: ${idle.rps > 0 && idle.errors === 0 && idle.p99 < 20 ? 'met' : 'NOT met'} (idle, cache)`);
 if (scoringSeconds !== null)
   console.log(`goal scoring ${PROFILES} profiles < 30 s: ${scoringSeconds < 30 ? 'met' : 'NOT met'} (${scoringSeconds.toFixed(1)} s)`);

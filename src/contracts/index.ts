@@ -223,6 +223,7 @@ export type PredictionSegments = z.infer<typeof predictions.segmentsResponse>;
 export type PredictionSegmentHistory = z.infer<typeof predictions.segmentHistoryResponse>;
 export type AtRiskResponse = z.infer<typeof predictions.atRiskResponse>;
 export type ForecastResponse = z.infer<typeof predictions.forecastResponse>;
+export type ItemForecastResponse = z.infer<typeof predictions.itemForecastResponse>;
 export type DriftResponse = z.infer<typeof predictions.driftResponse>;
 // ---- commerce: carts (seed 000), checkout, orders, promotions, checkout settings ----
 export { addItemBody, cartQuery, cartResponse, mergeBody, updateLineBody } from '../modules/commerce/commerce.schemas.ts';

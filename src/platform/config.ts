@@ -123,6 +123,11 @@ const envSchema = z.object({
   LOUPE_EXPORT_SETTLE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
   LOUPE_EXPORT_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
   LOUPE_EXPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+  // Predictions: profiles whose orders are kept in memory per tenant for /predict/* (0: no cache), tenants kept.
+  LOUPE_PREDICTIONS_CACHE_PROFILES: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  LOUPE_PREDICTIONS_CACHE_TENANTS: z.coerce.number().int().min(1).max(10_000).default(16),
+  // Segment sizes per scoring run (prediction_segment_history) older than this are deleted (hourly, in batches).
+  LOUPE_PREDICTIONS_HISTORY_DAYS: z.coerce.number().min(1).max(3650).default(400),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
   // Bytes of kept uploads per tenant (a tenant may override it in settings.imports.storage_quota_bytes).
@@ -232,6 +237,15 @@ export interface Config {
     readonly intervalMinutes: number;
     readonly batchRows: number;
   };
+  /** Predictions (modules/predictions): the serving cache's bounds and the segment history's retention. */
+  readonly predictions: {
+    /** Profiles (their orders) kept in memory per tenant for `/predict/*`; 0 turns the cache off. */
+    readonly cacheProfiles: number;
+    /** Tenants whose profiles are kept (least recently served dropped first). */
+    readonly cacheTenants: number;
+    /** Segment sizes per scoring run are kept this many days. */
+    readonly historyRetentionDays: number;
+  };
   /** Outbound webhooks (modules/webhooks). */
   readonly webhooks: {
     /** true: any private target; a CIDR list: those networks; false: public targets only. */
@@ -337,6 +351,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },
     imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES },
+    predictions: {
+      cacheProfiles: e.LOUPE_PREDICTIONS_CACHE_PROFILES,
+      cacheTenants: e.LOUPE_PREDICTIONS_CACHE_TENANTS,
+      historyRetentionDays: e.LOUPE_PREDICTIONS_HISTORY_DAYS,
+    },
     webhooks: {
       allowPrivate:
         e.LOUPE_WEBHOOKS_ALLOW_PRIVATE === undefined || e.LOUPE_WEBHOOKS_ALLOW_PRIVATE === 'false'

@@ -107,6 +107,17 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
     shop = await t.createTenant('Forecast Shop');
     empty = await t.createTenant('Empty Shop');
     await seedShop(t, shop.tenantId, 150);
+    // item sales through the events API: 'tee' every day, 'scarf' every fifth day (intermittent)
+    const write = await shop.apiKey(['interactions:write']);
+    const today = Math.floor(Date.now() / 86_400_000);
+    const events = [];
+    for (let d = 1; d <= 90; d++) {
+      const timestamp = new Date((today - d) * 86_400_000 + 43_200_000).toISOString();
+      events.push({ user_id: `t${d}`, item_id: 'tee', interaction_type: 'purchase', metadata: { quantity: 2 }, timestamp });
+      if (d % 5 === 0) events.push({ user_id: `s${d}`, item_id: 'scarf', interaction_type: 'purchase', timestamp });
+    }
+    const posted = await t.request('POST', '/api/v1/interactions/batch', { token: write, body: { events } });
+    expect(posted.status).toBeLessThan(300);
   }, 240_000);
 
   afterAll(async () => {
@@ -122,6 +133,7 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
     await page.getByText('No segments yet').waitFor();
     await page.getByText('No customer at this risk').waitFor();
     await page.getByText('Nothing to forecast yet').waitFor();
+    await page.getByText('No item sales yet').waitFor();
     expect(await page.locator('[role="alert"]').count()).toBe(0);
     await screenshot(page, 'predictions-empty');
 
@@ -208,6 +220,19 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
     expect(csv[1]).toMatch(/^[0-9a-f-]{36},[\d.e-]+,\d+,EUR,[a-z_]+,/);
 
     await page.getByTestId('forecast').getByRole('img').waitFor();
+    // per-item demand: the best sellers with a chart, the intermittent one by Croston, exported to CSV
+    const items = page.getByTestId('item-forecast');
+    await items.getByRole('img').waitFor();
+    await items.getByText('scarf').click();
+    await items.getByText(/Method: croston \(intermittent demand, a sale every 5 days/i).waitFor();
+    const itemDownload = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export item forecasts' }).click();
+    const itemCsv = fs
+      .readFileSync((await (await itemDownload).path())!, 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(itemCsv[0]).toBe('item_id,method,date,units,lower_80,upper_80,lower_95,upper_95');
+    expect(itemCsv.length - 1).toBe(2 * 28);
     await screenshot(page, 'predictions');
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);

@@ -77,6 +77,7 @@ export type {
   PredictionSegmentHistory,
   AtRiskResponse,
   ForecastResponse,
+  ItemForecastResponse,
   DriftResponse,
   OrderStatus,
   OrderSummary,

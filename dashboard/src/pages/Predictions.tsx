@@ -1,11 +1,26 @@
 import { useEffect, useMemo, useState } from 'react';
-import { Alert, Badge, Button, Card, Group, NumberInput, Progress, SegmentedControl, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Group,
+  NumberInput,
+  Progress,
+  SegmentedControl,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get } from '../api/client.ts';
 import type {
   AtRiskResponse,
   DriftResponse,
   ForecastResponse,
+  ItemForecastResponse,
   Job,
   PredictionMetricsSummary,
   PredictionModelVersions,
@@ -44,6 +59,7 @@ export default function PredictionsPage() {
       <Segments />
       <AtRisk />
       <Forecast />
+      <ItemForecast />
     </Stack>
   );
 }
@@ -449,6 +465,99 @@ function Forecast() {
             {q.data.model ? `Model: ${words(q.data.model)}. ` : ''}
             {q.data.currency && metric === 'revenue' ? `Revenue in ${q.data.currency}. ` : ''}
             {q.data.note ?? ''}
+          </Text>
+        </Stack>
+      )}
+    </Card>
+  );
+}
+
+/** Per-item daily units: the best sellers (or the items asked for) with their forecast and intervals; CSV export. */
+function ItemForecast() {
+  const { tenantId } = useSession();
+  const [draft, setDraft] = useState('');
+  const [items, setItems] = useState('');
+  const q = useQuery({
+    queryKey: ['predictions', 'item-forecast', tenantId, items],
+    queryFn: ({ signal }) =>
+      get<ItemForecastResponse>(
+        '/api/v1/predictions/forecast/items',
+        { horizon: 28, history: 180, limit: 5, ...(items ? { item_id: items } : {}) },
+        signal,
+      ),
+  });
+  const [selected, setSelected] = useState<string | null>(null);
+  const item = q.data?.data.find((d) => d.item_id === selected) ?? q.data?.data[0];
+  const chart = useMemo(() => {
+    if (!item) return null;
+    const days = [...item.history.map((h) => h.date), ...item.points.map((p) => p.date)];
+    const pad = (n: number) => new Array<null>(n).fill(null);
+    const h = item.history.length;
+    const fc = (k: 'units' | 'lower_80' | 'upper_80' | 'upper_95') => [...pad(h), ...item.points.map((p) => p[k])];
+    return {
+      x: days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000),
+      series: [
+        { label: 'Units sold', values: [...item.history.map((p) => p.units), ...pad(item.points.length)] },
+        { label: 'Forecast', values: fc('units') },
+        { label: '80% low', values: fc('lower_80') },
+        { label: '80% high', values: fc('upper_80') },
+        { label: '95% high', values: fc('upper_95') },
+      ],
+    };
+  }, [item]);
+  const exportCsv = () => {
+    if (!q.data) return;
+    const rows = q.data.data.flatMap((d) => d.points.map((p) => ({ item_id: d.item_id, method: d.method, ...p })));
+    const cols = ['item_id', 'method', 'date', 'units', 'lower_80', 'upper_80', 'lower_95', 'upper_95'].map((key) => ({ key, label: key }));
+    downloadCsv('item-forecasts.csv', toCsv(rows, cols));
+  };
+  return (
+    <Card withBorder>
+      <Group justify="space-between" mb="sm">
+        <Title order={3} size="h5">
+          Item demand
+        </Title>
+        <Group gap="xs">
+          <TextInput
+            aria-label="Item ids"
+            placeholder="item ids, comma-separated (best sellers when empty)"
+            value={draft}
+            onChange={(e) => setDraft(e.currentTarget.value)}
+            onKeyDown={(e) => e.key === 'Enter' && setItems(draft.trim())}
+            w={320}
+          />
+          <Button variant="default" onClick={() => setItems(draft.trim())}>
+            Forecast
+          </Button>
+          <Button variant="default" onClick={exportCsv} disabled={!q.data?.data.length}>
+            Export item forecasts
+          </Button>
+        </Group>
+      </Group>
+      {q.isLoading && <Loading label="Loading item forecasts" />}
+      {q.error && <ErrorState error={q.error} feature="Item forecasts" />}
+      {q.data && !q.data.data.length && (
+        <EmptyState title="No item sales yet">
+          {q.data.missing.length
+            ? `No purchases of ${q.data.missing.join(', ')} in the last 180 days.`
+            : 'No purchases with an item in the last 180 days.'}
+        </EmptyState>
+      )}
+      {q.data && item && chart && (
+        <Stack gap={4} data-testid="item-forecast">
+          <SegmentedControl
+            value={item.item_id}
+            onChange={setSelected}
+            data={q.data.data.map((d) => ({ value: d.item_id, label: d.item_id }))}
+          />
+          <LineChart
+            x={chart.x}
+            series={chart.series}
+            label={`Daily units of ${item.item_id}: the last 180 days and the next 28 with intervals`}
+          />
+          <Text size="xs" c="dimmed">
+            {`Method: ${words(item.method)} (${words(item.demand.kind)} demand${item.demand.adi !== null ? `, a sale every ${item.demand.adi} days on average` : ''}). `}
+            {q.data.missing.length ? `No sales of ${q.data.missing.join(', ')}.` : ''}
           </Text>
         </Stack>
       )}

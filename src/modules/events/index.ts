@@ -87,6 +87,8 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     },
     /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
     lastInteractionAt: interactionStats.lastInteractionAt,
+    /** Units sold per item and UTC day (purchases), for predictions' per-item demand forecasts. */
+    itemUnitsByDay: interactionStats.itemUnitsByDay,
     /** Purchases recorded, store connections, tracked sessions: the first-run checklist's events facts. */
     setupFacts: interactionStats.setupFacts,
     /** Read-only views of interactions for the recommender: histories, change markers, counts, attributed outcomes. */

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Q, queryOne, queryRows } from '../../platform/index.ts';
+import { arrayParam, type Q, queryOne, queryRows } from '../../platform/index.ts';
 
 /** Read-only statistics over a tenant's interactions, for other modules' dashboards. */
 export function createInteractionStatsRepository() {
@@ -11,6 +11,32 @@ export function createInteractionStatsRepository() {
         sql`SELECT max(occurred_at) AS at FROM interactions WHERE tenant_id = ${tenantId}`,
       );
       return row?.at ?? null;
+    },
+    /**
+     * Units sold per item and UTC day (purchases; quantity, 1 when unset) in [from, to): of `itemIds`, or of the
+     * `limit` items with the most units when none are given. For predictions' per-item demand forecasts.
+     */
+    itemUnitsByDay(
+      q: Q,
+      tenantId: string,
+      opts: { itemIds?: readonly string[] | undefined; from: Date; to: Date; limit: number },
+    ): Promise<{ itemId: string; day: string; units: number }[]> {
+      const [from, to] = [opts.from.toISOString(), opts.to.toISOString()];
+      const only = opts.itemIds ? sql`AND item_id = ANY(${arrayParam(opts.itemIds)}::text[])` : sql``;
+      return queryRows(
+        q,
+        sql`WITH chosen AS (
+              SELECT item_id FROM interactions
+              WHERE tenant_id = ${tenantId} AND type = 'purchase' AND item_id IS NOT NULL
+                AND occurred_at >= ${from}::timestamptz AND occurred_at < ${to}::timestamptz ${only}
+              GROUP BY item_id ORDER BY sum(coalesce(quantity, 1)) DESC, item_id LIMIT ${opts.limit})
+            SELECT i.item_id AS "itemId", to_char(i.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+                   sum(coalesce(i.quantity, 1))::float8 AS units
+            FROM interactions i JOIN chosen c ON c.item_id = i.item_id
+            WHERE i.tenant_id = ${tenantId} AND i.type = 'purchase'
+              AND i.occurred_at >= ${from}::timestamptz AND i.occurred_at < ${to}::timestamptz
+            GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
     },
     /**
      * What a new tenant's first-run checklist asks of events, in one statement of index probes: whether any

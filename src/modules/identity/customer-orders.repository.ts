@@ -31,6 +31,20 @@ export function createCustomerOrdersRepository() {
     },
 
     /**
+     * Change marker for caches in other processes: profiles whose orders, status or merge chain changed at or after
+     * `since` (by `profiles.updated_at`, set by every such write; its transaction's start time), at most `limit`.
+     * One index range scan (profiles_updated_idx).
+     */
+    async changedSince(q: Q, tenantId: string, since: Date, limit: number): Promise<string[]> {
+      const rows = await queryRows<{ id: string }>(
+        q,
+        sql`SELECT id::text AS id FROM profiles WHERE tenant_id = ${tenantId} AND updated_at >= ${since.toISOString()}::timestamptz
+            ORDER BY updated_at LIMIT ${limit}`,
+      );
+      return rows.map((r) => r.id);
+    },
+
+    /**
      * One round trip for live scoring: the active profile `id` ends at (following merges), or null when it was
      * erased, is unknown or belongs to another tenant, with that profile's orders by time.
      */

@@ -80,11 +80,28 @@ const MERGE_COLS = sql`id, kind, survivor_id AS "survivorId", merged_id AS "merg
 const REVIEW_COLS = sql`id, status, reason, profile_ids::text[] AS "profileIds", event_ref AS "eventRef", occurrences, decided_by AS "decidedBy",
   decided_at AS "decidedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+export interface IdentityRepositoryHooks {
+  /**
+   * Profiles whose orders, status or merge chain change (orders written or replaced, merges, unmerges, erasure),
+   * called before the surrounding transaction commits: a listener drops what it cached and reads again later.
+   */
+  profilesChanged?: (tenantId: string, profileIds: readonly string[]) => void;
+}
+
 /**
  * All SQL of the identity module; every statement filters on tenant_id. The `interactions` rows of a person
  * (owned by the events module) are re-linked, read and anonymized through `events`, the port events implements.
  */
-export function createIdentityRepository(events: ProfileEvents) {
+export function createIdentityRepository(events: ProfileEvents, hooks: IdentityRepositoryHooks = {}) {
+  /** Announces profiles whose orders or status change (inside the caller's transaction: listeners only drop caches). */
+  const changed = (tenantId: string, ids: readonly string[]) => {
+    if (!hooks.profilesChanged || !ids.length) return;
+    try {
+      hooks.profilesChanged(tenantId, ids);
+    } catch {
+      // a cache listener must never fail a write
+    }
+  };
   return {
     async getSettings(q: Q, tenantId: string): Promise<Record<string, unknown> | undefined> {
       const row = await queryOne<{ settings: Record<string, unknown> }>(
@@ -214,6 +231,7 @@ export function createIdentityRepository(events: ProfileEvents) {
       }[],
     ): Promise<string[]> {
       if (!rows.length) return [];
+      changed(tenantId, [...rows.map((r) => r.survivorId), ...rows.map((r) => r.mergedId)]);
       const col = <T>(f: (r: (typeof rows)[number]) => T) => arrayParam(rows.map(f));
       const moved = new Map<string, string[]>();
       for (const e of await events.moveProfiles(
@@ -385,6 +403,7 @@ export function createIdentityRepository(events: ProfileEvents) {
       u: { id: string; merge: MergeRow & { movedEventIds: string[] }; holderId: string; familyIds: string[]; actor: string },
     ): Promise<void> {
       const a = u.merge.mergedId;
+      changed(tenantId, [a, u.holderId, ...u.familyIds]);
       await q.execute(
         sql`UPDATE profiles SET status = 'active', merged_into = NULL, updated_at = now() WHERE tenant_id = ${tenantId} AND id = ${a}`,
       );
@@ -472,6 +491,7 @@ export function createIdentityRepository(events: ProfileEvents) {
       orders: { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }[],
     ): Promise<void> {
       if (!ids.length) return;
+      changed(tenantId, ids);
       await q.execute(sql`DELETE FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(ids)}::uuid[])`);
       await this.upsertOrders(q, tenantId, orders);
     },
@@ -508,6 +528,7 @@ export function createIdentityRepository(events: ProfileEvents) {
       rows: { orderId: string; profileId: string; revenueMinor: bigint; refundedMinor: bigint; currency: string | null; at: Date }[],
     ): Promise<void> {
       if (!rows.length) return;
+      changed(tenantId, [...new Set(rows.map((r) => r.profileId))]);
       await queryRows(
         q,
         sql`INSERT INTO profile_orders (tenant_id, order_id, profile_id, revenue_minor, refunded_minor, currency, occurred_at)
@@ -621,6 +642,7 @@ export function createIdentityRepository(events: ProfileEvents) {
       userIds: string[],
       anonymousIds: string[],
     ): Promise<{ events: number; identifiers: number }> {
+      changed(tenantId, familyIds);
       const erasedEvents = await events.anonymize(q, tenantId, { profileIds: familyIds, userIds, anonymousIds });
       const ids = await queryRows<{ type: string }>(
         q,

@@ -30,7 +30,8 @@ export const profiles = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('profiles_merged_into_idx').on(t.tenantId, t.mergedInto),
     index('profiles_strength_idx').on(t.tenantId, t.profileStrength),
-    // The warehouse export reads changed profiles in (updated_at, id) order.
+    // Changed profiles in (updated_at, id) order: the warehouse export's batches, and the change marker
+    // caches in other processes read (the profiles changed since their last look).
     index('profiles_updated_idx').on(t.tenantId, t.updatedAt, t.id),
   ],
 );

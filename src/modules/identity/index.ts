@@ -37,7 +37,12 @@ export interface IdentityModuleDeps {
 }
 
 export function createIdentityModule(platform: PlatformServices, deps: IdentityModuleDeps) {
-  const repo = createIdentityRepository(deps.events);
+  const changeListeners: ((tenantId: string, profileIds: readonly string[]) => void)[] = [];
+  const repo = createIdentityRepository(deps.events, {
+    profilesChanged: (tenantId, ids) => {
+      for (const l of changeListeners) l(tenantId, ids);
+    },
+  });
   const settings = createSettingsStore(platform.db, repo);
   const resolution = createResolutionService({ db: platform.db, repo, settings: settings.get });
   const erasureListeners: ErasureListener[] = [];
@@ -71,6 +76,14 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
      */
     beforeErasure(hold: ErasureHold): void {
       erasureHolds.push(hold);
+    },
+    /**
+     * Calls `listener` with the profiles whose orders, status or merge chain change in this process (orders written,
+     * merges, unmerges, erasure), before the write's transaction commits: listeners only drop cached reads. Other
+     * processes see such changes through `customerOrders.changedSince`.
+     */
+    onProfilesChanged(listener: (tenantId: string, profileIds: readonly string[]) => void): void {
+      changeListeners.push(listener);
     },
     /** Read-only orders and facts of active profiles, for predictions' features. */
     customerOrders,

@@ -13,14 +13,29 @@ import type { PredictionsPorts } from './predictions.types.ts';
 export { parseClvSummary, parseSeries, parseTransactions } from './predictions.files.ts';
 export { churnFromTransactions, fitClvSummary, ordersByCustomer, scoreChurn, trainChurn } from './predictions.offline.ts';
 export { parseDay } from './predictions.files.ts';
-export { evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
+export { compareItemForecasts, evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
 export type { PredictionsPorts } from './predictions.types.ts';
 
 export function createPredictionsModule(platform: PlatformServices, deps: PredictionsPorts) {
   const repo = createPredictionsRepository();
-  const service = createPredictionsService({ ...deps, db: platform.db, repo, clock: platform.clock });
+  const service = createPredictionsService({
+    ...deps,
+    db: platform.db,
+    repo,
+    clock: platform.clock,
+    log: platform.log,
+    historyRetentionDays: platform.config.predictions.historyRetentionDays,
+    // On PostgreSQL another process (a replica, a worker) may write orders too: the cache then reads change markers.
+    cache: {
+      maxProfiles: platform.config.predictions.cacheProfiles,
+      maxTenants: platform.config.predictions.cacheTenants,
+      shared: platform.databaseKind === 'postgres',
+    },
+  });
   registerPredictionsJobs(platform.jobs, service, platform.clock);
   return {
+    /** The `/predict/*` serving cache: size per tenant and hit counts, for tests and benches. */
+    servingCache: { size: service.servingCache.size, stats: service.servingCache.stats },
     /** A training run without the queue (the job calls the same): for the CLI and tests. */
     train: service.train,
     /** Profile ids in a named RFM segment, for analytics, experiments and sponsored targeting. */

@@ -439,8 +439,21 @@ describe('drift', () => {
       }
       throw new Error('nightly run did not finish');
     };
+    // retention: a run older than LOUPE_PREDICTIONS_HISTORY_DAYS (400 by default) is pruned by the refresh; another
+    // tenant's old rows are left alone
+    const ancient = new Date(NOW.getTime() - 401 * DAY).toISOString();
+    for (const tenant of [D.tenantId, B.tenantId])
+      await t.database.db.execute(
+        sql`INSERT INTO prediction_segment_history (tenant_id, run_at, segment, profiles) VALUES (${tenant}, ${ancient}::timestamptz, 'champions', 3)`,
+      );
     let run = await nightly();
     expect(run.status).toBe('succeeded');
+    const oldRows = await queryRows<{ tenantId: string }>(
+      t.database.db,
+      sql`SELECT tenant_id::text AS "tenantId" FROM prediction_segment_history WHERE run_at = ${ancient}::timestamptz`,
+    );
+    expect(oldRows.map((r) => r.tenantId)).toEqual([B.tenantId]);
+    await t.database.db.execute(sql`DELETE FROM prediction_segment_history WHERE tenant_id = ${B.tenantId}`);
     expect(run.result).toMatchObject({ action: 'retrained', reason: expect.stringContaining('significant drift') });
     // two scoring runs: each segment's trend has two points, and the previous size sits beside the current one
     const history = await t.request('GET', '/api/v1/predictions/segments/history?days=30', { token: key });
@@ -457,12 +470,32 @@ describe('drift', () => {
     expect(trend.body.scored_at).toBe(runs[1]);
     expect(trend.body.previous_scored_at).toBe(runs[0]);
     for (const x of trend.body.data) {
+      // a segment that emptied since the previous run is listed with 0 (and has no row at the current run)
       expect(x.profiles).toBe(
-        history.body.data.find((h: { run_at: string; segment: string }) => h.run_at === runs[1] && h.segment === x.segment).profiles,
+        history.body.data.find((h: { run_at: string; segment: string }) => h.run_at === runs[1] && h.segment === x.segment)?.profiles ?? 0,
       );
       const before = history.body.data.find((h: { run_at: string; segment: string }) => h.run_at === runs[0] && h.segment === x.segment);
       expect(x.previous_profiles).toBe(before?.profiles ?? 0);
     }
+    const listed = new Set(trend.body.data.map((x: { segment: string }) => x.segment));
+    for (const h of history.body.data) expect(listed.has(h.segment)).toBe(true);
+    // a segment of the previous run with nobody in it now: 0 now, its previous size beside it, listed after the rest
+    await t.database.db.execute(
+      sql`INSERT INTO prediction_segment_history (tenant_id, run_at, segment, profiles) VALUES (${D.tenantId}, ${runs[0]}::timestamptz, 'zz_emptied', 7)`,
+    );
+    const emptied = (await t.request('GET', '/api/v1/predictions/segments', { token: key })).body.data;
+    const at = emptied.findIndex((x: { segment: string }) => x.segment === 'zz_emptied');
+    // emptied segments come after every segment with customers now
+    expect(emptied.slice(at).every((x: { profiles: number }) => x.profiles === 0)).toBe(true);
+    expect(emptied[at]).toEqual({
+      segment: 'zz_emptied',
+      profiles: 0,
+      previous_profiles: 7,
+      share: 0,
+      avg_churn_probability: null,
+      expected_value_minor: null,
+    });
+    await t.database.db.execute(sql`DELETE FROM prediction_segment_history WHERE tenant_id = ${D.tenantId} AND segment = 'zz_emptied'`);
     // another tenant sees only its own runs; bad query parameters are a 400
     const same = await Promise.all(
       [1, 2, 3, 4].map(() => t.request('GET', '/api/v1/predictions/segments/history?days=30', { token: key })),

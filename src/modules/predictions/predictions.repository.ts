@@ -168,6 +168,16 @@ export function createPredictionsRepository() {
         ON CONFLICT (tenant_id, run_at, segment) DO UPDATE SET profiles = EXCLUDED.profiles`);
     },
 
+    /** Retention: deletes the tenant's segment sizes of runs before `before`; returns how many rows went. */
+    async pruneSegmentHistory(q: Q, tenantId: string, before: Date): Promise<number> {
+      const rows = await queryRows<{ n: number }>(
+        q,
+        sql`WITH gone AS (DELETE FROM prediction_segment_history WHERE tenant_id = ${tenantId} AND run_at < ${before.toISOString()}::timestamptz RETURNING 1)
+            SELECT count(*)::int AS n FROM gone`,
+      );
+      return rows[0]?.n ?? 0;
+    },
+
     /** Each segment's size at the last run before `before` (empty when there is none). */
     previousSegmentSizes(q: Q, tenantId: string, before: Date) {
       return queryRows<{ segment: string; profiles: number; runAt: Date }>(

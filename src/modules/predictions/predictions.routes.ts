@@ -225,17 +225,31 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
       const { rows, previous } = await svc.segments(tenantContext(request));
       const total = rows.reduce((t, x) => t + x.profiles, 0);
       const before = new Map(previous.map((p) => [p.segment, p.profiles]));
+      const now = new Set(rows.map((x) => x.segment));
+      // segments that emptied since the previous run are listed too: 0 now, with their previous size
+      const emptied = previous.filter((p) => !now.has(p.segment) && p.profiles > 0).sort((a, b) => b.profiles - a.profiles);
       return {
         scored_at: rows.length ? iso(rows.reduce((a, b) => (a.scoredAt > b.scoredAt ? a : b)).scoredAt) : null,
         previous_scored_at: previous[0] ? iso(previous[0].runAt) : null,
-        data: rows.map((x) => ({
-          segment: x.segment,
-          profiles: x.profiles,
-          previous_profiles: previous.length ? (before.get(x.segment) ?? 0) : null,
-          share: r4(x.profiles / total)!,
-          avg_churn_probability: r4(x.avgChurn),
-          expected_value_minor: x.expectedValueMinor,
-        })),
+        data: rows
+          .map((x) => ({
+            segment: x.segment,
+            profiles: x.profiles,
+            previous_profiles: previous.length ? (before.get(x.segment) ?? 0) : null,
+            share: r4(x.profiles / total)!,
+            avg_churn_probability: r4(x.avgChurn),
+            expected_value_minor: x.expectedValueMinor,
+          }))
+          .concat(
+            emptied.map((p) => ({
+              segment: p.segment,
+              profiles: 0,
+              previous_profiles: p.profiles,
+              share: 0,
+              avg_churn_probability: null,
+              expected_value_minor: null,
+            })),
+          ),
       };
     },
   );
@@ -356,6 +370,51 @@ export async function predictionsRoutes(app: FastifyInstance, deps: { service: P
               upper_95: r2(f.forecast!.upper95[h]!),
             }))
           : [],
+      };
+    },
+  );
+
+  r.get(
+    '/api/v1/predictions/forecast/items',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'Per-item daily units forecast (Croston or TSB for intermittent demand, else seasonal naive) with 80% and 95% intervals',
+        querystring: s.itemForecastQuery,
+        response: { 200: s.itemForecastResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const q = request.query;
+      const f = await svc.itemForecast(tenantContext(request), {
+        itemIds: q.item_id,
+        horizon: q.horizon,
+        history: q.history,
+        method: q.method,
+        limit: q.limit,
+      });
+      const r2 = (v: number) => Number(v.toFixed(2));
+      const day = (iso: string, k: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + k * 86_400_000).toISOString().slice(0, 10);
+      return {
+        horizon: q.horizon,
+        history_start: f.historyStart,
+        missing: f.missing,
+        data: f.items.map((it) => ({
+          item_id: it.itemId,
+          method: it.method,
+          demand: { kind: it.demand.kind, adi: Number.isFinite(it.demand.adi) ? r2(it.demand.adi) : null, cv2: r2(it.demand.cv2) },
+          units_in_history: it.history.reduce((a, v) => a + v, 0),
+          history: Array.from(it.history, (v, k) => ({ date: day(f.historyStart, k), units: v })),
+          points: it.forecast.point.map((v, h) => ({
+            date: day(f.startDate, h),
+            units: r2(v),
+            lower_80: r2(it.forecast.lower80[h]!),
+            upper_80: r2(it.forecast.upper80[h]!),
+            lower_95: r2(it.forecast.lower95[h]!),
+            upper_95: r2(it.forecast.upper95[h]!),
+          })),
+        })),
       };
     },
   );

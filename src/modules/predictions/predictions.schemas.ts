@@ -85,6 +85,7 @@ export const metricsSummaryResponse = z.object({
   ),
 });
 
+/** Current segments by size, then those that emptied since the previous run (`profiles` 0, `previous_profiles` > 0). */
 export const segmentsResponse = z.object({
   scored_at: z.string().nullable(),
   /** The scoring run before the current scores (null: this is the first). */
@@ -154,6 +155,61 @@ export const forecastResponse = z.object({
       upper_80: z.number(),
       lower_95: z.number(),
       upper_95: z.number(),
+    }),
+  ),
+});
+
+export const itemForecastQuery = z
+  .object({
+    item_id: z
+      .string()
+      .max(4000)
+      .optional()
+      .describe("comma-separated item ids (at most 20); without it, the tenant's best sellers over the history")
+      .transform((v, ctx) => {
+        if (v === undefined) return undefined;
+        const ids = [
+          ...new Set(
+            v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean),
+          ),
+        ];
+        if (!ids.length || ids.length > 20 || ids.some((x) => x.length > 200)) {
+          ctx.addIssue({ code: 'custom', message: 'give 1 to 20 comma-separated item ids of at most 200 characters' });
+          return z.NEVER;
+        }
+        return ids;
+      }),
+    horizon: z.coerce.number().int().min(1).max(90).default(28),
+    history: z.coerce.number().int().min(28).max(730).default(365),
+    method: z.enum(['auto', 'croston', 'tsb', 'seasonal_naive']).default('auto'),
+    limit: z.coerce.number().int().min(1).max(20).default(5),
+  })
+  .strict();
+const intervalPoint = z.object({
+  date: z.string(),
+  units: z.number(),
+  lower_80: z.number(),
+  upper_80: z.number(),
+  lower_95: z.number(),
+  upper_95: z.number(),
+});
+export const itemForecastResponse = z.object({
+  horizon: z.number(),
+  history_start: z.string(),
+  /** Requested items without any purchase in the history. */
+  missing: z.array(z.string()),
+  data: z.array(
+    z.object({
+      item_id: z.string(),
+      method: z.enum(['croston', 'tsb', 'seasonal_naive']),
+      /** Syntetos-Boylan class: ADI (mean days between sales) and CV² of the non-zero days' units. */
+      demand: z.object({ kind: z.string(), adi: z.number().nullable(), cv2: z.number() }),
+      units_in_history: z.number(),
+      history: z.array(z.object({ date: z.string(), units: z.number() })),
+      points: z.array(intervalPoint),
     }),
   ),
 });

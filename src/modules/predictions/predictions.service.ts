@@ -18,6 +18,8 @@ import {
 import type { CustomerOrders } from './features.core.ts';
 import { scoreEvents } from './score-events.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
+import { applyStructuralZeros, seasonalNaive } from './forecast.core.ts';
+import { demandClass, intermittentForecast } from '../../ml/intermittent.ts';
 import type { ModelKind, ModelVersionRow, NewScore, NewModelVersion, PredictionsRepository } from './predictions.repository.ts';
 import type { PredictionsPorts } from './predictions.types.ts';
 import { type CustomerScore, scoreCustomer, type ServingModels, toJsonNumbers } from './scoring.core.ts';
@@ -26,9 +28,21 @@ import { driftInWorker, trainInWorker } from './training.thread.ts';
 import { type RunScore, servingFrom } from './training.run.ts';
 import type { DriftReference } from './drift.core.ts';
 import type { DriftRunOutput } from './drift.run.ts';
-import type { IdentifierInput } from '../identity/index.ts';
+import { createPredictionsCache, type ProfileRef } from './predictions.cache.ts';
 
 const DAY_MS = 86_400_000;
+
+export type ItemMethod = 'auto' | 'croston' | 'tsb' | 'seasonal_naive';
+
+/** One item's forecast by `method` (see `itemForecast`), with its history and demand class. */
+function forecastItem(y: Float64Array, horizon: number, method: ItemMethod) {
+  const cls = demandClass(y);
+  const chosen: Exclude<ItemMethod, 'auto'> =
+    method !== 'auto' ? method : cls.kind === 'intermittent' || cls.kind === 'lumpy' ? 'croston' : 'seasonal_naive';
+  const f =
+    chosen === 'seasonal_naive' ? applyStructuralZeros(seasonalNaive(y, 7, horizon), y, 7) : intermittentForecast(y, chosen, horizon);
+  return { method: chosen, demand: cls, history: y, forecast: f };
+}
 const toDay = (d: Date): number => d.getTime() / DAY_MS;
 
 /** Tenant settings under `predictions` (tenant settings JSON), with defaults. */
@@ -43,7 +57,7 @@ const settingsSchema = z
   .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5, retrain_after_days: 7 });
 export type PredictionSettings = z.infer<typeof settingsSchema>;
 
-export type ProfileRef = { profileId: string } | { identifier: IdentifierInput };
+export type { ProfileRef } from './predictions.cache.ts';
 
 export interface Prediction {
   profileId: string;
@@ -117,8 +131,36 @@ function toNewScores(scores: readonly RunScore[], grouped: ReturnType<typeof gro
   });
 }
 
-export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo: PredictionsRepository; clock: () => Date }) {
+export interface PredictionsServiceDeps extends PredictionsPorts {
+  db: Db;
+  repo: PredictionsRepository;
+  clock: () => Date;
+  /** The serving cache's bounds, and whether other processes may write the database (PostgreSQL: markers are read). */
+  cache: { maxProfiles: number; maxTenants: number; shared: boolean };
+  /** Segment sizes per scoring run are kept this many days (pruned at each scoring run and nightly refresh). */
+  historyRetentionDays: number;
+  log: { warn(obj: unknown, msg: string): void };
+}
+
+export function createPredictionsService(deps: PredictionsServiceDeps) {
   const { db, repo, identity } = deps;
+  /** Each served reference's profile and orders, kept fresh by identity's announcements (see predictions.cache.ts). */
+  const profiles = createPredictionsCache({
+    ...deps.cache,
+    log: deps.log,
+    async load(tenantId, ref) {
+      const found = await identity.findActiveProfileOrders(tenantId, ref);
+      if (!found) return null;
+      const g = groupOrders(found.orders).get(found.profileId);
+      return {
+        profileId: found.profileId,
+        orders: g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) },
+        currency: g?.currency ?? null,
+      };
+    },
+    changedSince: (tenantId, since, limit) => identity.customerOrders.changedSince(db, tenantId, since, limit),
+  });
+  identity.onProfilesChanged((tenantId, ids) => profiles.profilesChanged(tenantId, ids));
   /** Active models per tenant, kept for a short time (a training run in this process clears its tenant's entry). */
   const cache = new Map<string, { at: number; models: Promise<ServingModels> }>();
   const CACHE_MS = 30_000;
@@ -134,6 +176,7 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
     const previous = deps.webhooks ? await repo.previousScores(tx, tenantId) : [];
     await repo.replaceScores(tx, tenantId, scores, asOf);
     await repo.recordSegmentSizes(tx, tenantId, asOf);
+    await repo.pruneSegmentHistory(tx, tenantId, new Date(asOf.getTime() - deps.historyRetentionDays * DAY_MS));
     if (!deps.webhooks) return null;
     const events = scoreEvents(new Map(previous.map((p) => [p.profileId, p])), scores, threshold, asOf);
     return deps.webhooks.publish(tx, tenantId, events);
@@ -296,6 +339,8 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
    */
   async function nightly(tenantId: string, run: Parameters<typeof train>[1]) {
     const settings = await settingsOf(tenantId);
+    // retention also when nothing is rescored (a tenant whose models were never trained keeps no history anyway)
+    await repo.pruneSegmentHistory(db, tenantId, new Date(deps.clock().getTime() - deps.historyRetentionDays * DAY_MS));
     await run.progress({ stage: 'drift', fraction: 0 });
     const m = await measure(tenantId, true, run.signal);
     if (!m) return { action: 'none' as const, reason: 'no model trained yet' };
@@ -321,25 +366,26 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
   return {
     settingsOf,
     train,
+    /** The serving cache (tests and benches read its size and hit counts). */
+    servingCache: profiles,
 
     /** Live prediction for one profile at the current time; 404 for unknown, erased or another tenant's profiles. */
     async predict(ctx: TenantContext, ref: ProfileRef): Promise<Prediction> {
       requirePermission(ctx, 'profiles:read');
       const [found, models, settings] = await Promise.all([
-        identity.findActiveProfileOrders(ctx.tenantId, ref),
+        profiles.get(ctx.tenantId, ref),
         servingModels(ctx.tenantId),
         settingsOf(ctx.tenantId),
       ]);
       if (!found) throw notFound('PREDICTIONS_PROFILE_NOT_FOUND', 'Profile');
-      const { profileId } = found;
-      const g = groupOrders(found.orders).get(profileId);
       const asOf = deps.clock();
-      const score = scoreCustomer(models, g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) }, toDay(asOf));
+      // scored per request (pure, microseconds): a new model version or the passing time need no cache drop
+      const score = scoreCustomer(models, found.orders, toDay(asOf));
       return {
-        profileId,
+        profileId: found.profileId,
         asOf,
         orders: score.orders,
-        currency: g?.currency ?? null,
+        currency: found.currency,
         score,
         models,
         horizonDays: models.ltv?.params.horizonDays ?? settings.ltv_horizon_days,
@@ -404,6 +450,37 @@ export function createPredictionsService(deps: PredictionsPorts & { db: Db; repo
         history: Array.from(y, (v, i) => ({ date: iso(firstDay + i), value: v })),
         forecast: { ...f, startDate: iso(end) },
       };
+    },
+
+    /**
+     * Per-item daily units (purchases) of `itemIds`, or of the tenant's `limit` best sellers, forecast `horizon`
+     * days with 80% / 95% intervals. `auto` picks by the Syntetos-Boylan class of the item's history: Croston for
+     * intermittent and lumpy demand (10% lower mean MAE than seasonal naive on 2,025 Online Retail items, TSB 7%:
+     * bench:predictions), seasonal naive (weekly) otherwise. `tsb` decays when an item stops selling.
+     */
+    async itemForecast(
+      ctx: TenantContext,
+      q: { itemIds?: string[] | undefined; horizon: number; history: number; method: ItemMethod; limit: number },
+    ) {
+      requirePermission(ctx, 'analytics:read');
+      const end = Math.floor(toDay(deps.clock()));
+      const first = end - q.history;
+      const rows = await deps.itemUnits(ctx.tenantId, {
+        itemIds: q.itemIds,
+        from: new Date(first * DAY_MS),
+        to: new Date(end * DAY_MS),
+        limit: q.itemIds ? q.itemIds.length : q.limit,
+      });
+      const series = new Map<string, Float64Array>();
+      for (const r of rows) {
+        let y = series.get(r.itemId);
+        if (!y) series.set(r.itemId, (y = new Float64Array(q.history)));
+        const d = Math.floor(Date.parse(`${r.day}T00:00:00Z`) / DAY_MS) - first;
+        if (d >= 0 && d < q.history) y[d]! += r.units;
+      }
+      const iso = (d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10);
+      const items = [...series].map(([itemId, y]) => ({ itemId, ...forecastItem(y, q.horizon, q.method) }));
+      return { startDate: iso(end), historyStart: iso(first), items, missing: (q.itemIds ?? []).filter((id) => !series.has(id)) };
     },
 
     /**

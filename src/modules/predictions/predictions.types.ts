@@ -14,6 +14,8 @@ export interface PredictionsIdentityPort {
     ref: { profileId: string } | { identifier: IdentifierInput },
   ): Promise<{ profileId: string; orders: CustomerOrderRow[] } | null>;
   customerOrders: CustomerOrdersRepository;
+  /** Profiles whose orders, status or merge chain change in this process (before the commit): the serving cache drops them. */
+  onProfilesChanged(listener: (tenantId: string, profileIds: readonly string[]) => void): void;
   orderStats: OrderStatsRepository;
 }
 
@@ -29,6 +31,11 @@ export interface RecsModelSummary {
 
 export interface PredictionsPorts {
   identity: PredictionsIdentityPort;
+  /** Events' units sold per item and UTC day (events owns interactions): of `itemIds`, or the top `limit` items. */
+  itemUnits(
+    tenantId: string,
+    opts: { itemIds?: readonly string[] | undefined; from: Date; to: Date; limit: number },
+  ): Promise<{ itemId: string; day: string; units: number }[]>;
   recsModels(ctx: TenantContext): Promise<RecsModelSummary[]>;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   /** Webhooks' outbox: segment entries and churn-threshold crossings, emitted when scores are replaced. */
