@@ -108,7 +108,6 @@ export function createGoogleHttp(opts: GoogleHttpOptions = {}) {
   }
   return { call };
 }
-export type GoogleHttp = ReturnType<typeof createGoogleHttp>;
 
 interface GoogleErrorBody {
   error?: {

@@ -2,4 +2,4 @@
 export { feedItemIssues, feedJob, feedJobList, precheckResponse } from './feeds.schemas.ts';
 export { googleStatus } from './google.schemas.ts';
 export { profileBody, profileResponse, profileValidation } from './profile.schemas.ts';
-export { gbpChooseBody, gbpInsights, gbpLocationList, gbpStatus, gbpSyncResult } from './gbp.schemas.ts';
+export { gbpInsights, gbpLocationList, gbpStatus, gbpSyncResult } from './gbp.schemas.ts';
