@@ -169,6 +169,9 @@ async function liveADay(p: Person, experimentKey: string, campaignId: string): P
   });
   await post('/api/v1/cart/complete', { cart_id: cart.id, payment_method: 'pm_card_visa' });
   await post('/api/v1/cart/items', { user_id: p.user, item_id: 'book', quantity: 2 });
+  // The feed records what it served the person (newsfeed_shown_items).
+  const feed = await t.request('GET', `/api/v1/newsfeed?user_id=${encodeURIComponent(p.user)}`, { token: key });
+  expect(feed.status, JSON.stringify(feed.body)).toBe(200);
 }
 
 /** Every (table, column) of the schema whose text, JSON or array value mentions one of the person's ids. */
@@ -224,6 +227,7 @@ describe('erasure reaches every module', () => {
       'carts',
       'orders',
       'recs_served',
+      'newsfeed_shown_items',
     ])
       expect(
         before.some((c) => c.startsWith(`${table}.`)),

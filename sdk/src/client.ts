@@ -46,7 +46,7 @@ export function createClient(opts: ClientOptions) {
     shoppers: {
       preferences: (userId: string) => get<C.ShopperPreferences>(`/api/v1/shoppers/${enc(userId)}/preferences`),
       setPreferences: (userId: string, body: C.ShopperPreferencesBody) =>
-        put<C.ShopperPreferences>(`/api/v1/shoppers/${enc(userId)}/preferences`, body),
+        put<C.ShopperChange>(`/api/v1/shoppers/${enc(userId)}/preferences`, body),
       follow: (userId: string, brandId: string) => post<C.ShopperChange>(`/api/v1/shoppers/${enc(userId)}/follows`, { brand_id: brandId }),
       unfollow: (userId: string, brandId: string) => del<C.ShopperChange>(`/api/v1/shoppers/${enc(userId)}/follows/${enc(brandId)}`),
       favorite: (userId: string, itemId: string) => post<C.ShopperChange>(`/api/v1/shoppers/${enc(userId)}/favorites`, { item_id: itemId }),

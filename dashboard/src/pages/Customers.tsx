@@ -3,11 +3,21 @@ import { Alert, Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Tabs, Tex
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Route, Routes, useLocation, useNavigate, useParams as useRouteParams } from 'react-router';
 import { api, get } from '../api/client.ts';
+import { BarChart } from '../components/BarChart.tsx';
 import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, fmtMinor, fmtMoney, fmtNumber, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
-import type { MergeHistory, PredictAllResponse, Profile, ProfileDetail, ProfileList, ProfileQuery, ReviewList } from '../api/types.ts';
+import type {
+  MergeHistory,
+  PredictAllResponse,
+  Profile,
+  ProfileDetail,
+  ProfileList,
+  ProfileQuery,
+  ReviewList,
+  StyleProfile,
+} from '../api/types.ts';
 import { useSession } from '../session.tsx';
 
 /** A typed search goes to `identifier` with no type: the server tries every identifier type, the profile id and the name. */
@@ -256,7 +266,114 @@ function Profile() {
         </Card>
       </SimpleGrid>
       <PredictionsCard profileId={p.id} />
+      <StyleProfileCard userIds={p.identifier_list.filter((i) => i.type === 'user_id').map((i) => i.value)} />
     </Stack>
+  );
+}
+
+const LAYERS = [
+  ['style_layers', 'Style'],
+  ['price_layers', 'Price band'],
+  ['category_layers', 'Category'],
+  ['occasion_layers', 'Occasion'],
+  ['commerce_intent', 'Commerce intent'],
+] as const;
+
+/** Shares of a layer's decayed weights, largest first (top `n`). */
+function layerShares(layer: Record<string, number>, n: number) {
+  const total = Object.values(layer).reduce((a, b) => a + b, 0);
+  return Object.entries(layer)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([label, w]) => ({ label, value: total > 0 ? w / total : 0 }));
+}
+
+/**
+ * The shopper's learned style profile (newsfeed's style profile of the store's user id): the style, price,
+ * category and occasion layers and the commerce intent as shares of their decayed weights, and the confidence.
+ */
+function StyleProfileCard({ userIds }: { userIds: string[] }) {
+  const { tenantId } = useSession();
+  const [chosen, setChosen] = useState<string | null>(null);
+  const userId = chosen !== null && userIds.includes(chosen) ? chosen : userIds[0];
+  const q = useQuery({
+    queryKey: ['style-profile', tenantId, userId],
+    queryFn: ({ signal }) => get<StyleProfile>(`/api/v1/shoppers/${encodeURIComponent(userId!)}/style-profile`, undefined, signal),
+    enabled: userId !== undefined,
+  });
+  const sp = q.data?.profile;
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  return (
+    <Card withBorder data-testid="style-profile-card">
+      <Group justify="space-between" mb="xs">
+        <Title order={4} size="h5">
+          Style profile
+        </Title>
+        {userIds.length > 1 && (
+          <Group gap={4}>
+            {userIds.map((u) => (
+              <Button key={u} size="xs" variant={u === userId ? 'filled' : 'light'} onClick={() => setChosen(u)}>
+                {u}
+              </Button>
+            ))}
+          </Group>
+        )}
+      </Group>
+      {userId === undefined ? (
+        <EmptyState title="No style profile">
+          This person has no store user id yet: style is learned from a signed-in shopper's views, carts and purchases.
+        </EmptyState>
+      ) : q.isLoading ? (
+        <Loading label="Loading style profile" />
+      ) : q.error ? (
+        <ErrorState error={q.error} feature="Style profiles" />
+      ) : !sp ? (
+        <EmptyState title="No style profile yet">
+          User {userId} has no interactions folded into a style profile yet; it forms within a second of their first view, cart or purchase.
+        </EmptyState>
+      ) : (
+        <Stack gap="xs">
+          <Group gap="lg">
+            <Text size="sm" data-testid="style-confidence">
+              Confidence <b>{pct(sp.confidence)}</b>
+            </Text>
+            <Text size="sm">Interactions: {fmtNumber(sp.events_count)}</Text>
+            <Text size="sm">Updated: {fmtDate(sp.updated_at)}</Text>
+            <Text size="sm" data-testid="style-intent">
+              Commerce intent: <b>{layerShares(sp.commerce_intent, 1)[0]?.label ?? '—'}</b>
+            </Text>
+          </Group>
+          <SimpleGrid cols={{ base: 1, md: 2 }}>
+            {LAYERS.map(([key, label]) => {
+              const bars = layerShares(sp[key], 6);
+              return (
+                <div key={key} data-testid={`style-layer-${key}`}>
+                  <Text size="sm" fw={600}>
+                    {label}
+                  </Text>
+                  {bars.length === 0 ? (
+                    <Text size="sm" c="dimmed">
+                      No signal yet.
+                    </Text>
+                  ) : (
+                    <BarChart bars={bars} label={`${label} share of the profile`} format={pct} />
+                  )}
+                </div>
+              );
+            })}
+          </SimpleGrid>
+          {q.data!.snapshots.length > 0 && (
+            <Text size="xs" c="dimmed">
+              Snapshots:{' '}
+              {q
+                .data!.snapshots.slice(0, 5)
+                .map((x) => `${fmtDate(x.snapshot_date)} (${x.reason}, ${pct(x.confidence)})`)
+                .join(' · ')}
+            </Text>
+          )}
+        </Stack>
+      )}
+    </Card>
   );
 }
 

@@ -141,7 +141,7 @@ function Preview() {
   const feed = useQuery({
     enabled: user !== '',
     queryKey: ['newsfeed-preview', tenantId, user, cursor],
-    queryFn: ({ signal }) => get<Newsfeed>('/api/v1/newsfeed', { user_id: user, cursor }, signal),
+    queryFn: ({ signal }) => get<Newsfeed>('/api/v1/newsfeed', { user_id: user, cursor, preview: 'true' }, signal),
   });
   const profile = useQuery({
     enabled: user !== '',

@@ -68,6 +68,7 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     segments: deps.segments ?? NO_SEGMENTS,
     sponsored: deps.sponsored,
     tenantSettings: deps.tenantSettings,
+    clock: platform.clock,
   });
   // Style profiles move within a second of an interaction: written users are marked dirty and one worker folds
   // them in (style.queue.ts: bounded, so a bulk import cannot flood the database with refreshes).

@@ -26,6 +26,8 @@ export interface FeedRules {
   modulesPerPage: number;
   /** 1-based global module positions of sponsored modules. */
   sponsoredPositions: number[];
+  /** Organic items served to the shopper in the last `notShownWithinDays` days are left out (0: off). */
+  notShownWithinDays: number;
 }
 
 export const DEFAULT_FEED_RULES: FeedRules = {
@@ -34,6 +36,7 @@ export const DEFAULT_FEED_RULES: FeedRules = {
   itemsPerModule: 4,
   modulesPerPage: 5,
   sponsoredPositions: [3, 8],
+  notShownWithinDays: 7,
 };
 
 const norm = (s: string | null) => (s ?? '').trim().toLowerCase();

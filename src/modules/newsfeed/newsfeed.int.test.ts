@@ -204,6 +204,58 @@ describe('preferences and isolation', () => {
     expect(style.body).toMatchObject({ profile: null, snapshots: [] });
   });
 
+  it('does not repeat items shown in the last N days: fills from other items, repeats only when the catalog runs out', async () => {
+    const ids = (r: { body: { items: { item_id: string; sponsored: boolean }[] } }) =>
+      r.body.items.filter((i) => !i.sponsored).map((i) => i.item_id);
+    const first = await feed(keyA, 'returning');
+    const shown = new Set(ids(first));
+    expect(shown.size).toBe(20);
+    // The shopper comes back: a full first page again, none of it shown before.
+    const again = await feed(keyA, 'returning');
+    expect(ids(again)).toHaveLength(20);
+    for (const id of ids(again)) expect(shown.has(id)).toBe(false);
+    // Scrolling on within that visit: its own page 0 does not shift page 1 (no repeats within the session either).
+    const next = await feed(keyA, 'returning', again.body.next_cursor);
+    expect(next.status).toBe(200);
+    for (const id of ids(next)) {
+      expect(shown.has(id)).toBe(false);
+      expect(ids(again)).not.toContain(id);
+    }
+    for (const id of [...ids(again), ...ids(next)]) shown.add(id);
+    expect(shown.size).toBe(60);
+    // 10 items left unseen: the next visit shows them all, then fills with the least recently shown.
+    const last = await feed(keyA, 'returning');
+    expect(ids(last)).toHaveLength(20);
+    const unseen = ids(last).filter((id) => !shown.has(id));
+    expect(unseen).toHaveLength(10);
+    // A dashboard preview records nothing: the same page twice.
+    const p1 = await t.request('GET', '/api/v1/newsfeed?user_id=previewed&preview=true', { token: keyA });
+    const p2 = await t.request('GET', '/api/v1/newsfeed?user_id=previewed&preview=true', { token: keyA });
+    expect(ids(p2)).toEqual(ids(p1));
+    // A cursor claiming a session start in the future is capped at now (it cannot hide nothing or everything).
+    const future = Buffer.from(JSON.stringify({ p: 0, b: [], s: Date.now() + 86_400_000 * 365 })).toString('base64url');
+    expect((await feed(keyA, 'previewed', future)).body.items).toHaveLength(20);
+    expect((await feed(keyA, 'previewed', Buffer.from(JSON.stringify({ p: 0, b: [], s: 'x' })).toString('base64url'))).status).toBe(400);
+  });
+
+  it('the tenant turns the rule off (0): the same first page on every visit; the other tenant keeps its default', async () => {
+    const admin = await t.adminToken();
+    const off = await t.request('PATCH', `/api/v1/admin/tenants/${B.tenantId}`, {
+      token: admin,
+      body: { settings: { newsfeed: { rules: { not_shown_within_days: 0 } } } },
+    });
+    expect(off.status).toBe(200);
+    const b1 = await feed(keyB, 'returning');
+    const b2 = await feed(keyB, 'returning');
+    expect(b1.body.items.map((i: { item_id: string }) => i.item_id)).toEqual(['b-only']);
+    expect(b2.body.items.map((i: { item_id: string }) => i.item_id)).toEqual(['b-only']);
+    // Tenant A still applies its default (7 days) to a shopper of the same id.
+    const a1 = await feed(keyA, 'off-check');
+    const a2 = await feed(keyA, 'off-check');
+    const firstIds = new Set(a1.body.items.map((i: { item_id: string }) => i.item_id));
+    expect(a2.body.items.some((i: { item_id: string }) => firstIds.has(i.item_id))).toBe(false);
+  });
+
   it("erasing a person's profile erases their follows, favorites, preferences and style profile", async () => {
     await t.request('POST', '/api/v1/interactions', {
       token: keyA,
@@ -212,6 +264,7 @@ describe('preferences and isolation', () => {
     await t.request('POST', '/api/v1/shoppers/gone/follows', { token: keyA, body: { brand_id: 'Acme' } });
     await t.request('PUT', '/api/v1/shoppers/gone/preferences', { token: keyA, body: { styles: ['boho'] } });
     await t.modules.newsfeed.settled();
+    const shownBefore = (await feed(keyA, 'gone')).body.items.map((i: { item_id: string }) => i.item_id);
     let before = (await t.request('GET', '/api/v1/shoppers/gone/style-profile', { token: keyA })).body.profile;
     for (let k = 0; k < 40 && !before; k++) {
       await new Promise((res) => setTimeout(res, 25));
@@ -230,5 +283,8 @@ describe('preferences and isolation', () => {
       profile: null,
       snapshots: [],
     });
+    // What the feed served is erased too: a returning id starts over (kept, none of these would come back for 7 days).
+    const after = (await feed(keyA, 'gone')).body.items.map((i: { item_id: string }) => i.item_id);
+    expect(after.filter((id: string) => shownBefore.includes(id)).length).toBeGreaterThan(0);
   });
 });

@@ -33,7 +33,7 @@ export async function newsfeedRoutes(app: FastifyInstance, deps: NewsfeedRouteDe
     },
     async (request) => {
       const q = request.query;
-      const feed = await deps.feed.feed(tenantContext(request), q.user_id, q.cursor);
+      const feed = await deps.feed.feed(tenantContext(request), q.user_id, q.cursor, { preview: q.preview === 'true' });
       let position = 0;
       const out: s.FeedResponse = {
         user_id: q.user_id,

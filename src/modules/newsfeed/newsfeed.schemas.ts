@@ -6,7 +6,16 @@ const userId = z.string().trim().min(1, 'must not be empty').max(255);
 const name = z.string().trim().min(1, 'must not be empty').max(300);
 const list = z.array(z.string().trim().min(1).max(200)).max(100);
 
-export const feedQuery = z.object({ user_id: userId, cursor: z.string().max(20_000).optional() }).strict();
+export const feedQuery = z
+  .object({
+    user_id: userId,
+    cursor: z.string().max(20_000).optional(),
+    preview: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe("true: a preview (the dashboard's) — the items are not recorded as shown to the shopper"),
+  })
+  .strict();
 
 const offer = z.object({
   price: z.string(),

@@ -53,6 +53,7 @@ export interface NewsfeedServiceDeps {
   segments: SegmentSource;
   sponsored: SponsoredSource;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+  clock: () => Date;
   /** How long a tenant's shared candidate lists are reused (default SHARED_LISTS_TTL_MS; 0: never). */
   sharedListsTtlMs?: number;
 }
@@ -64,7 +65,10 @@ export interface NewsfeedServiceDeps {
  */
 const SHARED_LISTS_TTL_MS = 5_000;
 
-/** Reads `settings.newsfeed` (category_window, brand_window, items_per_module, modules_per_page) with defaults. */
+/**
+ * Reads `settings.newsfeed` (category_window, brand_window, items_per_module, modules_per_page,
+ * rules.not_shown_within_days) with defaults.
+ */
 function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRules {
   const s = (settings.newsfeed ?? {}) as Record<string, unknown>;
   const int = (v: unknown, min: number, max: number, d: number) =>
@@ -75,18 +79,33 @@ function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRu
     itemsPerModule: int(s.items_per_module, 1, 20, DEFAULT_FEED_RULES.itemsPerModule),
     modulesPerPage: int(s.modules_per_page, 1, 20, DEFAULT_FEED_RULES.modulesPerPage),
     sponsoredPositions: positions,
+    notShownWithinDays: int(
+      ((s.rules ?? {}) as Record<string, unknown>).not_shown_within_days,
+      0,
+      MAX_NOT_SHOWN_DAYS,
+      DEFAULT_FEED_RULES.notShownWithinDays,
+    ),
   };
 }
 
-/** Cursor: page number and which sponsored slots so far were backfilled organically (so a replay draws the same items). */
-function encode(page: number, backfilled: number[]): string {
-  return Buffer.from(JSON.stringify({ p: page, b: backfilled })).toString('base64url');
+const MAX_NOT_SHOWN_DAYS = 365;
+/** At most this many recently shown items are read per request (newest first): one indexed range read. */
+const SHOWN_READ_LIMIT = 5_000;
+
+/**
+ * Cursor: page number, which sponsored slots so far were backfilled organically (so a replay draws the same
+ * items), and when the scroll session began (ms): the "not repeated" rule leaves out items shown before it, so
+ * the items this session itself served do not shift its later pages.
+ */
+function encode(page: number, backfilled: number[], since: number): string {
+  return Buffer.from(JSON.stringify({ p: page, b: backfilled, s: since })).toString('base64url');
 }
-function decode(cursor: string | undefined): { page: number; backfilled: Set<number> } {
-  if (cursor === undefined) return { page: 0, backfilled: new Set() };
+function decode(cursor: string | undefined, now: number): { page: number; backfilled: Set<number>; since: number } {
+  if (cursor === undefined) return { page: 0, backfilled: new Set(), since: now };
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { p: unknown; b: unknown };
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { p: unknown; b: unknown; s?: unknown };
     if (
+      (v.s === undefined || (typeof v.s === 'number' && Number.isSafeInteger(v.s) && v.s >= 0)) &&
       typeof v.p === 'number' &&
       Number.isInteger(v.p) &&
       v.p >= 0 &&
@@ -95,7 +114,8 @@ function decode(cursor: string | undefined): { page: number; backfilled: Set<num
       v.b.length <= 1000 &&
       v.b.every((x) => Number.isInteger(x))
     )
-      return { page: v.p, backfilled: new Set(v.b as number[]) };
+      // a session start in the future would hide this session's own items: capped at now
+      return { page: v.p, backfilled: new Set(v.b as number[]), since: Math.min(typeof v.s === 'number' ? v.s : now, now) };
   } catch {
     /* refused below */
   }
@@ -124,14 +144,17 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
   }
 
   /** Ranked candidates per organic module kind, boosted by the style profile and stated preferences. */
-  async function candidates(ctx: TenantContext, userId: string) {
+  async function candidates(ctx: TenantContext, userId: string, notShown: { days: number; since: number }) {
     const t = ctx.tenantId;
-    const [follows, favorites, prefs, profile, recent] = await Promise.all([
+    const [follows, favorites, prefs, profile, recent, shown] = await Promise.all([
       repo.follows(db, t, userId),
       repo.favorites(db, t, userId),
       repo.preferences(db, t, userId),
       repo.profile(db, t, userId),
       sources.recentItems(t, userId, 20),
+      notShown.days > 0
+        ? repo.shownItems(db, t, userId, new Date(notShown.since - notShown.days * 86_400_000), new Date(notShown.since), SHOWN_READ_LIMIT)
+        : Promise.resolve([]),
     ]);
     const anchor = recent.find((r) => r.type === 'view' || r.type === 'click') ?? recent[0];
     const brands = [...new Set([...follows.map((f) => f.brandId), ...(prefs?.brands ?? [])])];
@@ -168,6 +191,20 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     };
     const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)]);
     for (const k of Object.keys(lists) as ModuleKind[]) if (k !== 'price_drops') lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
+    // Shown in the last N days (before this scroll session): left out of every organic module, a price drop too.
+    // The modules then fill from the next candidates, and the catalog's newest backfill the rest.
+    if (shown.length > 0) {
+      const rank = new Map(shown.map((id, k) => [id, k])); // 0 = shown most recently
+      const held = new Map<string, FeedItem>();
+      for (const k of Object.keys(lists) as ModuleKind[])
+        lists[k] = lists[k].filter((i) => {
+          if (!rank.has(i.itemId)) return true;
+          if (k !== 'price_drops' && !seen.has(i.itemId)) held.set(i.itemId, i);
+          return false;
+        });
+      // Only when everything else has run out, the feed repeats: the least recently shown first.
+      lists.fresh.push(...[...held.values()].sort((a, b) => rank.get(b.itemId)! - rank.get(a.itemId)!));
+    }
     return {
       lists,
       dropOffers: new Map(drops.offers.map((d) => [d.itemId, d.offer])),
@@ -183,14 +220,18 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
      * module slots; a slot at a sponsored position holds the auction's winner, or the next organic module when
      * nothing is eligible), so paging never repeats an organic item. A page past the end is empty.
      */
-    async feed(ctx: TenantContext, userId: string, cursor: string | undefined): Promise<Feed> {
-      const { page, backfilled } = decode(cursor);
+    async feed(ctx: TenantContext, userId: string, cursor: string | undefined, opts: { preview?: boolean } = {}): Promise<Feed> {
+      const now = deps.clock();
+      const { page, backfilled, since } = decode(cursor, now.getTime());
       const settings = await deps.tenantSettings(ctx.tenantId);
       const positions = (await deps.sponsored.settings(ctx.tenantId)).feedPositions;
       const rules = rulesOf(settings, positions);
       const experiment = await deps.moduleOrder.moduleOrder(ctx, userId, MODULE_KINDS);
       const order = experiment.order.filter((k): k is (typeof MODULE_KINDS)[number] => (MODULE_KINDS as readonly string[]).includes(k));
-      const { lists, dropOffers, anchorName, styles, categories } = await candidates(ctx, userId);
+      const { lists, dropOffers, anchorName, styles, categories } = await candidates(ctx, userId, {
+        days: rules.notShownWithinDays,
+        since,
+      });
       const used = new Set<string>();
       const history: FeedItem[] = [];
       let turn = 0;
@@ -257,14 +298,20 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
         }
       }
       const ids = [...new Set(modules.flatMap((m) => m.items.map((i) => i.itemId)))];
-      const offers = ids.length ? await deps.offers.bestOffers(ctx.tenantId, ids) : new Map<string, BestOffer>();
+      // What this page served organically is recorded for the "not repeated" rule (one statement, beside the
+      // offers read); a preview (the dashboard's) records nothing.
+      const organic = modules.filter((m) => !m.sponsored).flatMap((m) => m.items.map((i) => i.itemId));
+      const [offers] = await Promise.all([
+        ids.length ? deps.offers.bestOffers(ctx.tenantId, ids) : Promise.resolve(new Map<string, BestOffer>()),
+        rules.notShownWithinDays > 0 && !opts.preview ? repo.recordShown(db, ctx.tenantId, userId, organic, now) : undefined,
+      ]);
       // A dropped price's offer carries its 30-day low (the best-offers read skips history on the hot path).
       for (const [id, o] of dropOffers) if (offers.has(id)) offers.set(id, o);
       return {
         modules,
         offers,
         experiment: { ...experiment, order },
-        nextCursor: ended || modules.length === 0 ? null : encode(page + 1, nowBackfilled),
+        nextCursor: ended || modules.length === 0 ? null : encode(page + 1, nowBackfilled, since),
       };
     },
   };

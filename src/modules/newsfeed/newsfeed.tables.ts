@@ -93,3 +93,21 @@ export const styleProfileSnapshots = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('style_profile_snapshots_user_idx').on(t.tenantId, t.userId, t.snapshotDate)],
 );
+
+/**
+ * What the feed served each shopper (organic items), newest time per item: the rule "items shown in the last N
+ * days are not repeated" reads it. One row per (user, item), so a shopper's rows are bounded by the catalog.
+ */
+export const newsfeedShownItems = pgTable(
+  'newsfeed_shown_items',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    userId: text('user_id').notNull(),
+    itemId: text('item_id').notNull(),
+    shownAt: timestamp('shown_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId, t.itemId] }),
+    index('newsfeed_shown_items_user_idx').on(t.tenantId, t.userId, t.shownAt),
+  ],
+);

@@ -164,6 +164,24 @@ export function createPreferencesRepository() {
       );
       return rows.map((r) => ({ ...r, confidence: Number(r.confidence), snapshotDate: new Date(r.snapshotDate) }));
     },
+    /** Items served to the user at or after `from` and before `before` (the feed's "not repeated" rule), at most `limit`. */
+    async shownItems(q: Q, tenantId: string, userId: string, from: Date, before: Date, limit: number): Promise<string[]> {
+      const rows = await queryRows<{ item_id: string }>(
+        q,
+        sql`SELECT item_id FROM newsfeed_shown_items WHERE tenant_id = ${tenantId} AND user_id = ${userId}
+        AND shown_at >= ${from} AND shown_at < ${before} ORDER BY shown_at DESC LIMIT ${limit}`,
+      );
+      return rows.map((r) => r.item_id);
+    },
+    /** Records items as served now (one statement; the latest time per item wins). */
+    async recordShown(q: Q, tenantId: string, userId: string, itemIds: readonly string[], now: Date): Promise<void> {
+      if (itemIds.length === 0) return;
+      await q.execute(
+        sql`INSERT INTO newsfeed_shown_items (tenant_id, user_id, item_id, shown_at)
+        SELECT ${tenantId}, ${userId}, i, ${now} FROM unnest(${arrayParam([...new Set(itemIds)])}::text[]) AS x(i)
+        ON CONFLICT (tenant_id, user_id, item_id) DO UPDATE SET shown_at = GREATEST(newsfeed_shown_items.shown_at, EXCLUDED.shown_at)`,
+      );
+    },
     /** Erasure: everything the feed holds about these users. */
     async eraseUsers(q: Q, tenantId: string, userIds: readonly string[]): Promise<void> {
       const ids = arrayParam(userIds);
@@ -174,6 +192,7 @@ export function createPreferencesRepository() {
         'style_profiles',
         'style_profile_events',
         'style_profile_snapshots',
+        'newsfeed_shown_items',
       ])
         await q.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND user_id = ANY(${ids}::text[])`);
     },
