@@ -1,8 +1,19 @@
+import { createServer } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil, type TestApp } from '../helpers.ts';
 import { fakeGoogleEnv, startFakeGoogle, type FakeGoogle } from '../fakes/google.fake.ts';
 import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 
 /** The Visibility page against the real server and the local Google fakes: real data created through the API. */
 describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
@@ -14,7 +25,13 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
 
   beforeAll(async () => {
     g = await startFakeGoogle();
-    server = await startDashboardServer({ env: fakeGoogleEnv(g), jobs: { concurrency: 1 } });
+    // Google sends the browser back to this server's callback: the port is chosen before the server starts.
+    const port = await freePort();
+    server = await startDashboardServer({
+      env: { ...fakeGoogleEnv(g), GOOGLE_OAUTH_REDIRECT_URI: `http://127.0.0.1:${port}/google/oauth/callback` },
+      jobs: { concurrency: 1 },
+      port,
+    });
     ({ t, base, browser } = server);
   }, 240_000);
   afterAll(async () => {
@@ -25,9 +42,21 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
   it('shows the Google link, precheck issues by rule, a push job and the profile score', async () => {
     const owner = await t.createTenant('Visible Store');
     const token = owner.ownerToken;
-    const linkR = await t.request('POST', '/google/oauth/link', { token, body: { merchant_id: '42', data_source_id: '7' } });
-    const grant = await g.authorize(linkR.body.authorization_url);
-    expect((await t.request('GET', `/google/oauth/callback?code=${grant.code}&state=${encodeURIComponent(grant.state)}`)).status).toBe(200);
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/visibility`);
+    // Link Google from the page: Google's consent screen (the fake's /authorize), then back to Visibility
+    const card = page.getByTestId('google-card');
+    await card.getByLabel('Merchant Center id').fill('42');
+    await card.getByLabel('Data source id').fill('7');
+    await card.getByRole('button', { name: 'Link Google' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${g.url}/authorize`), { timeout: 20_000 });
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${base}/visibility`), { timeout: 20_000 });
+    await card.getByTestId('google-link-outcome').getByText('Google is linked.').waitFor({ timeout: 20_000 });
+    await card.getByText('Merchant Center 42, data source 7').waitFor({ timeout: 20_000 });
+    expect(new URL(page.url()).search).toBe('');
+    expect(g.tokenRequests).toContainEqual({ grant: 'authorization_code', ok: true });
     const items = ['GOOD', 'BADGTIN'].map((id) => ({
       item_id: id,
       name: `Product ${id}`,
@@ -53,9 +82,7 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
       },
     });
 
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/visibility`);
+    await page.reload();
     await page.getByTestId('google-card').getByText('linked').first().waitFor({ timeout: 20_000 });
     await page.getByTestId('precheck-table').getByText('gtin_check_digit').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('precheck-summary').textContent()).resolves.toMatch(/2 items: 1 ready/);
@@ -101,6 +128,26 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   }, 120_000);
+  it('says in plain words when consent is refused on Google, and stays unlinked', async () => {
+    const owner = await t.createTenant('Shy Store');
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/visibility`);
+    const card = page.getByTestId('google-card');
+    await card.getByRole('button', { name: 'Link Google' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${g.url}/authorize`), { timeout: 20_000 });
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${base}/visibility`), { timeout: 20_000 });
+    await card
+      .getByTestId('google-link-outcome')
+      .getByText(/access was not granted/)
+      .waitFor({ timeout: 20_000 });
+    await card.getByText('not linked').first().waitFor({ timeout: 20_000 });
+    await card.getByRole('button', { name: 'Link Google' }).waitFor({ timeout: 20_000 });
+    expect((await t.request('GET', '/google/oauth/status', { token: owner.ownerToken })).body.linked).toBe(false);
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 60_000);
   it('edits a valid business profile and sees its insights', async () => {
     const owner = await t.createTenant('Insight Store');
     const token = owner.ownerToken;

@@ -36,7 +36,7 @@ export interface FakeGoogle {
   business: FakeBusiness;
   /** Simulates the user removing the app's access in their Google account: every token dies. */
   revokeAll(): void;
-  /** Follows an authorization URL as a consenting user would: answers the redirect's code and state. */
+  /** Follows an authorization URL as a consenting user would: answers the redirect's code and state (GET /authorize does it over HTTP). */
   authorize(authorizationUrl: string): Promise<{ code: string; state: string; redirectUri: string }>;
   close(): Promise<void>;
 }
@@ -135,23 +135,70 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
       for (const r of refresh.values()) r.revoked = true;
     },
     async authorize(authorizationUrl) {
-      const u = new URL(authorizationUrl);
-      const p = u.searchParams;
-      if (p.get('client_id') !== fake.clientId || p.get('response_type') !== 'code' || p.get('code_challenge_method') !== 'S256') {
-        throw new Error('authorization request refused');
-      }
-      const code = randomBytes(16).toString('base64url');
-      codes.set(code, {
-        redirectUri: p.get('redirect_uri')!,
-        challenge: p.get('code_challenge')!,
-        scope: p.get('scope') ?? '',
-        used: false,
-        issued: [],
-      });
-      return { code, state: p.get('state')!, redirectUri: p.get('redirect_uri')! };
+      const p = new URL(authorizationUrl).searchParams;
+      const refused = authorizationProblem(p);
+      if (refused) throw new Error(`authorization request refused: ${refused}`);
+      return { code: grantCode(p), state: p.get('state')!, redirectUri: p.get('redirect_uri')! };
     },
     close: () => new Promise((r) => server.close(() => r())),
   };
+
+  /** Why an authorization request cannot be served at all (RFC 6749 4.1.2.1: shown to the user, never redirected). */
+  const authorizationProblem = (p: URLSearchParams): string | undefined => {
+    if (p.get('client_id') !== fake.clientId) return 'unknown client_id';
+    const uri = p.get('redirect_uri') ?? '';
+    if (!/^https?:\/\//.test(uri)) return 'redirect_uri missing or not http(s)';
+    if (p.get('response_type') !== 'code') return 'response_type must be code';
+    if (p.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(p.get('code_challenge') ?? ''))
+      return 'PKCE S256 code_challenge required';
+    return undefined;
+  };
+  const grantCode = (p: URLSearchParams): string => {
+    const code = randomBytes(16).toString('base64url');
+    codes.set(code, {
+      redirectUri: p.get('redirect_uri')!,
+      challenge: p.get('code_challenge')!,
+      scope: p.get('scope') ?? '',
+      used: false,
+      issued: [],
+    });
+    return code;
+  };
+  const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  /**
+   * GET /authorize shows a tiny consent page (Allow / Deny, each a GET form repeating the request's parameters);
+   * with `decision=allow` it redirects to redirect_uri with code and state, with `decision=deny` with
+   * error=access_denied and state (RFC 6749 4.1.2, 4.1.2.1). A bad client or redirect_uri is shown, not redirected.
+   */
+  function authorizeEndpoint(p: URLSearchParams, res: http.ServerResponse) {
+    const refused = authorizationProblem(p);
+    if (refused) {
+      res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end(`<!doctype html><title>Error</title><h1>Authorization error</h1><p>${escapeHtml(refused)}</p>`);
+    }
+    const back = new URL(p.get('redirect_uri')!);
+    const state = p.get('state');
+    const decision = p.get('decision');
+    if (decision === 'allow' || decision === 'deny') {
+      if (decision === 'allow') back.searchParams.set('code', grantCode(p));
+      else back.searchParams.set('error', 'access_denied');
+      if (state !== null) back.searchParams.set('state', state);
+      if (decision === 'allow') back.searchParams.set('scope', p.get('scope') ?? '');
+      res.writeHead(302, { location: back.toString() });
+      return res.end();
+    }
+    const hidden = [...p.entries()]
+      .filter(([k]) => k !== 'decision')
+      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+      .join('');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(
+      `<!doctype html><title>Sign in - Google Accounts (fake)</title><h1>Loupe wants to access your Google Account</h1>` +
+        `<p>Scopes: ${escapeHtml(p.get('scope') ?? '')}</p>` +
+        `<form method="get" action="/authorize">${hidden}<button name="decision" value="allow">Allow</button>` +
+        `<button name="decision" value="deny">Deny</button></form>`,
+    );
+  }
 
   const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -481,6 +528,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
       const path = new URL(req.url!, 'http://x').pathname;
+      if (req.method === 'GET' && path === '/authorize') return authorizeEndpoint(new URL(req.url!, 'http://x').searchParams, res);
       if (req.method === 'POST' && path === '/token') return tokenEndpoint(new URLSearchParams(body), res);
       if (req.method === 'POST' && path === '/revoke') return revokeEndpoint(new URLSearchParams(body), res);
       if (req.method === 'GET' && path === '/maps/api/geocode/json') return geocode(new URL(req.url!, 'http://x').searchParams, res);

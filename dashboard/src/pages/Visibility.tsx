@@ -33,7 +33,42 @@ function downloadCsv(name: string, rows: string[][]) {
   URL.revokeObjectURL(a.href);
 }
 
+/** Plain words for the reasons the callback sends a browser back with (`/visibility?google=error&reason=CODE`). */
+const linkFailure: Record<string, string> = {
+  OAUTH_ACCESS_DENIED: 'Google access was not granted (consent was refused or withdrawn). Link Google again to retry.',
+  OAUTH_STATE_INVALID: 'This link did not come from Loupe (wrong state). Start linking again from this page.',
+  OAUTH_STATE_USED: 'This link was already used. Start linking again from this page.',
+  OAUTH_STATE_EXPIRED: 'The link expired (10 minutes). Start linking again from this page.',
+  OAUTH_CODE_MISSING: 'Google sent no authorization code back. Start linking again.',
+  OAUTH_CODE_REJECTED: 'Google refused the authorization code. Start linking again.',
+  GOOGLE_UNAVAILABLE: 'Google did not answer. Try linking again in a moment.',
+};
+/** The outcome of Google's redirect, read once from the address bar and then removed from it. */
+function useLinkOutcome(): { linked: boolean; error: string | undefined } {
+  const [outcome] = useState(() => {
+    const q = new URLSearchParams(window.location.search);
+    const google = q.get('google');
+    const reason = q.get('reason') ?? '';
+    return {
+      linked: google === 'linked',
+      error:
+        google === 'error'
+          ? (linkFailure[reason] ?? `Linking Google failed${/^[A-Z_]{1,40}$/.test(reason) ? ` (${reason})` : ''}. Start linking again.`)
+          : undefined,
+    };
+  });
+  useEffect(() => {
+    const u = new URL(window.location.href);
+    if (!u.searchParams.has('google')) return;
+    u.searchParams.delete('google');
+    u.searchParams.delete('reason');
+    window.history.replaceState(window.history.state, '', `${u.pathname}${u.search}${u.hash}`);
+  }, []);
+  return outcome;
+}
+
 function GoogleCard() {
+  const outcome = useLinkOutcome();
   const status = useQuery({
     queryKey: ['google-status'],
     queryFn: ({ signal }) => get<GoogleStatus>('/google/oauth/status', undefined, signal),
@@ -59,6 +94,16 @@ function GoogleCard() {
           </Title>
           <Badge color={s.linked ? 'green' : s.status === 'consent_revoked' ? 'red' : 'gray'}>{s.status.replace('_', ' ')}</Badge>
         </Group>
+        {outcome.linked && s.linked && (
+          <Alert color="green" data-testid="google-link-outcome">
+            Google is linked.
+          </Alert>
+        )}
+        {outcome.error && (
+          <Alert color="red" data-testid="google-link-outcome">
+            {outcome.error}
+          </Alert>
+        )}
         {s.google_account && <Text size="sm">Account: {s.google_account}</Text>}
         {s.merchant && (
           <Text size="sm">

@@ -106,6 +106,60 @@ describe('Google OAuth (authorization code + PKCE + state)', () => {
     expect((await t.request('GET', '/google/oauth/status', { token: b.ownerToken })).body).toMatchObject({ linked: false, merchant: null });
   });
 
+  it("links through the fake's HTTP /authorize; a browser is sent back to /visibility with the outcome, API clients get JSON", async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    const consent = async (tenant: Tenant, decision?: 'allow' | 'deny') => {
+      const r = await t.request('POST', '/google/oauth/link', { token: tenant.ownerToken, body: {} });
+      const u = new URL(r.body.authorization_url);
+      if (decision) u.searchParams.set('decision', decision);
+      return fetch(u, { redirect: 'manual' });
+    };
+    const a = await t.createTenant();
+    // the consent page, then Allow: 302 to redirect_uri with code and state (RFC 6749 4.1.2)
+    const page = await consent(a);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<button name="decision" value="allow">Allow<\/button>/);
+    const allowed = await consent(a, 'allow');
+    expect(allowed.status).toBe(302);
+    const back = new URL(allowed.headers.get('location')!);
+    expect(`${back.origin}${back.pathname}`).toBe('https://loupe.example.com/google/oauth/callback');
+    expect(back.searchParams.get('code')).toBeTruthy();
+    const ok = await t.request('GET', `/google/oauth/callback${back.search}`, { headers: html });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.location).toBe('/visibility?google=linked');
+    expect((await t.request('GET', '/google/oauth/status', { token: a.ownerToken })).body.linked).toBe(true);
+    // the same redirect replayed: the browser gets words, an API client the JSON error
+    const replayed = await t.request('GET', `/google/oauth/callback${back.search}`, { headers: html });
+    expect(replayed.headers.location).toBe('/visibility?google=error&reason=OAUTH_STATE_USED');
+    expect((await t.request('GET', `/google/oauth/callback${back.search}`)).body.error.code).toBe('OAUTH_STATE_USED');
+    const json = await t.request('GET', `/google/oauth/callback${back.search}`, { headers: { accept: 'application/json, text/html' } });
+    expect(json.status).toBe(400);
+    // a wrong state, from a browser
+    const wrong = await t.request('GET', '/google/oauth/callback?code=x&state=garbage', { headers: html });
+    expect(wrong.status).toBe(303);
+    expect(wrong.headers.location).toBe('/visibility?google=error&reason=OAUTH_STATE_INVALID');
+    // Deny: access_denied with the state; the tenant stays unlinked and the browser is told so
+    const b = await t.createTenant();
+    const denied = await consent(b, 'deny');
+    expect(denied.status).toBe(302);
+    const deniedBack = new URL(denied.headers.get('location')!);
+    expect(deniedBack.searchParams.get('error')).toBe('access_denied');
+    expect(deniedBack.searchParams.get('code')).toBeNull();
+    const refused = await t.request('GET', `/google/oauth/callback${deniedBack.search}`, { headers: html });
+    expect(refused.headers.location).toBe('/visibility?google=error&reason=OAUTH_ACCESS_DENIED');
+    expect((await t.request('GET', '/google/oauth/status', { token: b.ownerToken })).body.linked).toBe(false);
+    // a bad client or redirect_uri is shown on Google's side, never redirected (RFC 6749 4.1.2.1)
+    const bad = new URL((await t.request('POST', '/google/oauth/link', { token: b.ownerToken, body: {} })).body.authorization_url);
+    bad.searchParams.set('client_id', 'someone-else');
+    bad.searchParams.set('decision', 'allow');
+    const badRes = await fetch(bad, { redirect: 'manual' });
+    expect(badRes.status).toBe(400);
+    expect(badRes.headers.get('location')).toBeNull();
+    const noPkce = new URL((await t.request('POST', '/google/oauth/link', { token: b.ownerToken, body: {} })).body.authorization_url);
+    noPkce.searchParams.delete('code_challenge');
+    expect((await fetch(noPkce, { redirect: 'manual' })).status).toBe(400);
+  });
+
   it('a replayed code under a fresh state is refused by Google and revokes what it issued (RFC 6749 4.1.2)', async () => {
     const a = await t.createTenant();
     const { grant } = await link(a);

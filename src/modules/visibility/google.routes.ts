@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorBody, errorResponses, iso, tenantContext } from '../../platform/index.ts';
+import { AppError, errorBody, errorResponses, iso, tenantContext } from '../../platform/index.ts';
 import { googleStatus } from './google.schemas.ts';
 import type { GoogleService } from './google.service.ts';
 
@@ -29,6 +29,11 @@ const linkBody = z
   })
   .strict()
   .refine((b) => (b.merchant_id === undefined) === (b.data_source_id === undefined), 'give merchant_id and data_source_id together');
+/** The dashboard page a browser returns to after Google's consent screen. */
+const VISIBILITY_PAGE = '/visibility';
+/** A browser navigation (text/html accepted, JSON not preferred), as opposed to an API client. */
+const wantsHtml = (accept: string | undefined): boolean =>
+  !!accept && /\btext\/html\b/.test(accept) && !/^\s*application\/json\b/.test(accept);
 /** Seed 004's Google OAuth calls, and the connection's status for the dashboard. */
 export async function googleRoutes(app: FastifyInstance, deps: { google: GoogleService }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -84,16 +89,32 @@ export async function googleRoutes(app: FastifyInstance, deps: { google: GoogleS
             authuser: z.string().max(20).optional(),
             prompt: z.string().max(50).optional(),
             hd: z.string().max(200).optional(),
+            iss: z.string().max(200).optional().describe('The issuer (RFC 9207), as Google adds it'),
           })
           .strict(),
-        response: { 200: z.object({ linked: z.literal(true), scopes: z.string() }), ...responses },
+        response: {
+          200: z.object({ linked: z.literal(true), scopes: z.string() }),
+          303: z.null().describe('Browsers (Accept: text/html) go back to /visibility?google=linked, or ?google=error&reason=CODE'),
+          ...responses,
+        },
       },
       // Public: the browser arrives from Google without Loupe's credentials; the single-use state names the tenant.
       config: { auth: { kind: 'public' } },
     },
-    async (request) => {
-      const out = await svc.callback(request.query);
-      return { linked: true as const, scopes: out.scopes };
+    async (request, reply) => {
+      // A browser sent here by Google (a navigation asks for HTML) goes back to the Visibility page with the outcome;
+      // API clients keep the JSON answer and its error statuses.
+      if (!wantsHtml(request.headers.accept)) {
+        const out = await svc.callback(request.query);
+        return { linked: true as const, scopes: out.scopes };
+      }
+      try {
+        await svc.callback(request.query);
+        return reply.redirect(`${VISIBILITY_PAGE}?google=linked`, 303);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return reply.redirect(`${VISIBILITY_PAGE}?google=error&reason=${encodeURIComponent(err.code)}`, 303);
+      }
     },
   );
 
