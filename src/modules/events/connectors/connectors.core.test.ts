@@ -4,7 +4,7 @@ import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../../../../test/shared-data.ts';
 import { parseJsonLossless } from '../ingest.core.ts';
-import { mapShopify } from './shopify.core.ts';
+import { loupeOrderOf, mapShopify } from './shopify.core.ts';
 import { signHmacSha256Base64, verifyHmacSha256Base64, verifyStripe, verifyTwilio } from './signatures.core.ts';
 import { mapStripe } from './stripe.core.ts';
 import { mapTwilio, whatsappNumber } from './twilio.core.ts';
@@ -101,6 +101,36 @@ describe('Shopify mapping', () => {
     expect(mapShopify('products/create', {}, now).ignored).toMatch(/not used/);
     expect(mapShopify('orders/create', 'garbage', now).ignored).toBeDefined();
   });
+  it('an order naming a Loupe commerce order (note_attributes loupe_order_id) writes no purchase, only identity', () => {
+    const order = {
+      id: 9,
+      email: 'a@b.co',
+      customer: { id: 4 },
+      line_items: [{ id: 1, product_id: 3, price: '5.00', quantity: 1 }],
+      note_attributes: [
+        { name: 'gift', value: 'yes' },
+        { name: 'loupe_order_id', value: '01a2-ord' },
+      ],
+    };
+    for (const topic of ['orders/create', 'orders/paid']) {
+      const out = mapShopify(topic, order, now);
+      expect(out.events).toEqual([]);
+      expect(out.profiles[0]!.identifiers).toContainEqual({ type: 'shopify_customer_id', value: '4' });
+      expect(out.ignored).toMatch(/Loupe commerce/);
+    }
+    expect(loupeOrderOf(order)).toBe('01a2-ord');
+    // No link, a malformed or hostile value, or a non-list: the order is Shopify's own and counted from Shopify.
+    for (const note_attributes of [
+      undefined,
+      'x',
+      [{ name: 'loupe_order_id', value: '' }],
+      [{ name: 'loupe_order_id', value: "x' OR 1=1" }],
+      [{ name: 'loupe_order_id', value: 'x'.repeat(101) }],
+    ]) {
+      expect(loupeOrderOf({ note_attributes })).toBeNull();
+      expect(mapShopify('orders/create', { ...order, note_attributes }, now).events).toHaveLength(1);
+    }
+  });
 });
 
 describe('WooCommerce, Stripe and Twilio mapping', () => {
@@ -149,6 +179,13 @@ describe('WooCommerce, Stripe and Twilio mapping', () => {
       eventId: 'stripe:charge:ch_1:refunded:700',
     });
     expect(mapStripe(ev('invoice.paid', {}), now).ignored).toMatch(/not used/);
+    // A charge of a Loupe commerce order (PaymentIntent metadata inherited by the charge) is commerce's refund.
+    const own = mapStripe(
+      ev('charge.refunded', { id: 'ch_2', amount_refunded: 700, currency: 'usd', metadata: { loupe_order_id: 'o1' } }),
+      now,
+    );
+    expect(own).toMatchObject({ events: [], profiles: [] });
+    expect(own.ignored).toMatch(/Loupe commerce order/);
   });
   it('Twilio: inbound messages and status callbacks, without storing the message text', () => {
     expect(whatsappNumber('whatsapp:+14155550123')).toBe('+14155550123');

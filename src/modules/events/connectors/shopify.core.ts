@@ -31,11 +31,31 @@ function traitsOf(customer: Obj): Record<string, unknown> {
   return t;
 }
 
+/** The note attribute by which a Shopify order names the Loupe commerce order it is (set by the store's sync). */
+export const LOUPE_ORDER_ATTRIBUTE = 'loupe_order_id';
+
+/**
+ * The Loupe commerce order a Shopify order is, if it says so: the `note_attributes` entry named
+ * `loupe_order_id` (Shopify's documented `{name, value}` pairs). Null when absent or not a plausible id.
+ */
+export function loupeOrderOf(order: Obj): string | null {
+  for (const raw of arr(order.note_attributes)) {
+    const a = obj(raw);
+    if (text(a.name) !== LOUPE_ORDER_ATTRIBUTE) continue;
+    // Checked whole (not truncated): an id cut short would name no order yet still silence Shopify's purchase.
+    return typeof a.value === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(a.value) ? a.value : null;
+  }
+  return null;
+}
+
 /**
  * Maps a Shopify webhook (topic + parsed body, ids as strings) to Loupe events. Orders become one purchase per
  * line item with its unit price in minor units; `orders/create` and `orders/paid` of one order share event ids
  * (order + line), so an order is counted once whichever arrives first. Customers become identity updates;
  * carts become add_to_cart per (cart, variant, quantity) state, keyed to the cart token as an anonymous id.
+ * An order that names a Loupe commerce order (`loupeOrderOf`) is that order: commerce owns its purchase (written
+ * once when it is paid, keys `order:<id>:<item>`), so Shopify's delivery adds only the customer's identity, in
+ * whichever order the two channels arrive.
  */
 export function mapShopify(topic: string, body: unknown, now: Date): MappedDelivery {
   const p = obj(body);
@@ -47,6 +67,12 @@ export function mapShopify(topic: string, body: unknown, now: Date): MappedDeliv
     const occurredAt = dateOr(p.processed_at ?? p.created_at, now);
     const ids = customerIdentifiers(customer, { email: p.email ?? p.contact_email, phone: p.phone ?? obj(p.billing_address).phone });
     const identity = identityInput(ids, 'shopify', occurredAt, { traits: traitsOf(customer), eventRef: `shopify:order:${orderId}` });
+    if (loupeOrderOf(p))
+      return {
+        events: [],
+        profiles: identity ? [identity] : [],
+        ignored: 'order placed through Loupe commerce, which records its purchase',
+      };
     const events: PendingEvent[] = arr(p.line_items).map((raw, i) => {
       const li = obj(raw);
       const lineId = idText(li.id) ?? String(i);

@@ -21,6 +21,8 @@ function identifiers(customer: unknown, details: Obj, clientReference?: unknown)
  * `checkout.session.completed` is one purchase of the session's amount_total (Stripe sends no line items in the
  * event; `metadata.item_id` names the item when the store sets it). `charge.refunded` gives one `refund` per
  * refund listed on the charge; without a list (newer API versions), one refund of the cumulative amount refunded.
+ * A charge of a Loupe commerce order (its PaymentIntent's `loupe_order_id` metadata, which the charge inherits) is
+ * commerce's: its order records the refund once (its own Stripe webhook or refund call), so nothing is mapped here.
  */
 export function mapStripe(body: unknown, now: Date): MappedDelivery {
   const p = obj(body);
@@ -56,6 +58,7 @@ export function mapStripe(body: unknown, now: Date): MappedDelivery {
   if (type === 'charge.refunded') {
     const chargeId = text(o.id);
     if (!chargeId) return { events: [], profiles: [], ignored: 'charge without id' };
+    if (text(metadata.loupe_order_id)) return { events: [], profiles: [], ignored: 'refund of a Loupe commerce order, which records it' };
     const identity = identityInput(identifiers(o.customer, obj(o.billing_details)), 'stripe', occurredAt, {
       eventRef: `stripe:${text(p.id) ?? chargeId}`,
     });
