@@ -101,7 +101,15 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       throw writeFailed(tenantFolder(tenantId), err);
     }
     try {
-      return await lockfile.lock(dir, { lockfilePath: path.join(dir, '.export.lock'), stale: 30_000, update: 5_000, realpath: false });
+      // A run killed with SIGKILL leaves its lock behind: it goes stale 10 s after its holder's last refresh (every
+      // 2 s), so the next run waits for it (up to 15 s) instead of refusing to resume.
+      return await lockfile.lock(dir, {
+        lockfilePath: path.join(dir, '.export.lock'),
+        stale: 10_000,
+        update: 2_000,
+        retries: { retries: 15, factor: 1, minTimeout: 1_000, maxTimeout: 1_000 },
+        realpath: false,
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
         throw new AppError('conflict', 'WAREHOUSE_EXPORT_RUNNING', 'An export of this tenant is already running.');
