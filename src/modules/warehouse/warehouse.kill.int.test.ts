@@ -1,7 +1,8 @@
 /**
  * `loupe export` killed with SIGKILL in the middle of a run, then run again: every row of the source ends up in
  * the files exactly once (an outside reader, hyparquet, reads them back), and the folder holds no file the
- * manifest does not list. Real processes on the embedded database (test/processes.ts).
+ * manifest does not list. Real processes on the embedded database (test/processes.ts), so this runs on the
+ * PGlite pass only: on the PostgreSQL pass it would repeat the same embedded run.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -24,19 +25,22 @@ async function parquetFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-describe('loupe export killed with SIGKILL', () => {
+const onPostgresPass = process.env.LOUPE_TEST_DB === 'postgres';
+if (onPostgresPass) console.log('warehouse kill: skipped on the PostgreSQL pass (it kills an embedded-database export)');
+
+describe.skipIf(onPostgresPass)('loupe export killed with SIGKILL', () => {
   it('resumes from its watermark with no duplicate and no missing row', async () => {
     const dataDir = await tempDataDir();
     dirs.push(dataDir);
     const exportDir = path.join(dataDir, 'export');
     const server = await startServe(dataDir, { timeoutMs: 240_000 });
-    const total = 3000;
+    const total = 1200;
     let tenantId: string;
     try {
       const tenant = await createTenantOver(server.base, 'killed-export');
       tenantId = tenant.tenantId;
-      for (let start = 0; start < total; start += 1000) {
-        const events = Array.from({ length: 1000 }, (_, k) => ({
+      for (let start = 0; start < total; start += 600) {
+        const events = Array.from({ length: 600 }, (_, k) => ({
           event_id: `e-${start + k}`,
           user_id: `u${(start + k) % 97}`,
           item_id: `SKU-${(start + k) % 31}`,
