@@ -182,9 +182,15 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     return deps.webhooks.publish(tx, tenantId, events);
   }
 
+  // tenancy hands out the same settings object until they change: parse each object once, not on every request
+  const parsedSettings = new WeakMap<object, PredictionSettings>();
   async function settingsOf(tenantId: string): Promise<PredictionSettings> {
     const s = await deps.tenantSettings(tenantId);
-    return settingsSchema.parse((s as { predictions?: unknown }).predictions ?? {});
+    const hit = parsedSettings.get(s);
+    if (hit) return hit;
+    const parsed = settingsSchema.parse((s as { predictions?: unknown }).predictions ?? {});
+    parsedSettings.set(s, parsed);
+    return parsed;
   }
 
   function servingModels(tenantId: string): Promise<ServingModels> {
