@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crostonFit, demandClass, intermittentForecast, tsbFit } from './intermittent.ts';
+import { crostonFit, demandClass, INTERVAL_LEVELS, INTERVAL_WINDOW, intermittentForecast, tsbFit } from './intermittent.ts';
 import { rngMulberry32 } from './random.ts';
 
 /** statsforecast's SES: smoothed starts at x[0]; fitted[i] = smoothed after x[i-1]; forecast adds x[n-1]. */
@@ -91,6 +91,49 @@ describe('Croston and TSB', () => {
     );
   });
 
+  it('intervals are quantiles of the recent window only, at the calibrated levels', () => {
+    // 91 recent days: 0..90 once each (type-7 quantiles are exact); older history of huge values is ignored
+    const old = new Array<number>(50).fill(10_000);
+    const recent = Array.from({ length: INTERVAL_WINDOW }, (_, i) => (i * 37) % INTERVAL_WINDOW);
+    const f = intermittentForecast([...old, ...recent], 'croston', 3);
+    const { level80, level95 } = INTERVAL_LEVELS.croston;
+    const p = f.point[0]!;
+    expect(f.upper95[0]).toBeCloseTo(Math.max(p, 90 * (1 - (1 - level95) / 2)), 9);
+    expect(f.lower95[0]).toBeCloseTo(Math.min(p, 90 * ((1 - level95) / 2)), 9);
+    expect(f.upper80[0]).toBeCloseTo(Math.max(p, 90 * (1 - (1 - level80) / 2)), 9);
+    expect(f.upper95[2]).toBe(f.upper95[0]);
+    expect(f.upper95[0]!).toBeLessThan(100);
+    // wider levels give wider bounds; a custom window reads only that many values
+    const wide = intermittentForecast([...old, ...recent], 'croston', 1, { levels: { level80: 0.8, level95: 0.99 } });
+    expect(wide.upper80[0]!).toBeGreaterThan(f.upper80[0]!);
+    expect(intermittentForecast([...old, ...recent], 'tsb', 1, { window: 200 }).upper95[0]).toBe(10_000);
+  });
+
+  it('calibrated intervals cover close to nominal on simulated intermittent demand', () => {
+    // Bernoulli(0.2) days with geometric-ish sizes 1..10: coverage of the next 28 days over 300 series
+    let s = 12345;
+    const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const draw = () => (rnd() < 0.2 ? 1 + Math.floor(-Math.log(1 - rnd()) * 3) : 0);
+    for (const m of ['croston', 'tsb'] as const) {
+      let c80 = 0;
+      let c95 = 0;
+      let n = 0;
+      for (let k = 0; k < 300; k++) {
+        const y = Array.from({ length: 200 }, draw);
+        const f = intermittentForecast(y, m, 28);
+        for (let h = 0; h < 28; h++) {
+          const v = draw();
+          if (v >= f.lower80[h]! && v <= f.upper80[h]!) c80++;
+          if (v >= f.lower95[h]! && v <= f.upper95[h]!) c95++;
+          n++;
+        }
+      }
+      expect(c80 / n).toBeGreaterThan(0.75);
+      expect(c95 / n).toBeGreaterThan(0.9);
+      expect(c95 / n).toBeLessThan(0.995);
+    }
+  });
+
   it('no demand forecasts 0; bad input is refused by name', () => {
     expect(intermittentForecast([0, 0, 0], 'tsb', 3).upper95).toEqual([0, 0, 0]);
     expect(() => crostonFit([])).toThrow('empty series');
@@ -98,6 +141,9 @@ describe('Croston and TSB', () => {
     expect(() => tsbFit([1, Number.NaN])).toThrow('value 1');
     expect(() => crostonFit([1], 0)).toThrow('smoothing weight');
     expect(() => intermittentForecast([1], 'croston', 0)).toThrow('horizon');
+    expect(() => intermittentForecast([1], 'croston', 1, { window: 0 })).toThrow('window');
+    expect(() => intermittentForecast([1], 'tsb', 1, { levels: { level80: 0.8, level95: 1 } })).toThrow('levels');
+    expect(() => intermittentForecast([1], 'tsb', 1, { levels: { level80: Number.NaN, level95: 0.9 } })).toThrow('levels');
   });
 
   it('classifies demand by ADI and CV² (Syntetos-Boylan)', () => {

@@ -10,9 +10,11 @@
  *   probability of a demand, starting at d_0) and SES of the non-zero sizes (starting at the first); forecast
  *   p * z. Unlike Croston, the forecast decays while no demand comes (an item that stopped selling goes to 0).
  * - SES here: level_0 = x_0, level_i = level_{i-1} + alpha (x_i - level_{i-1}); the forecast is the last level.
- * Intervals: these methods give a flat point forecast and no error model, so the 80% / 95% bounds are the point
- * plus the empirical 10/90% and 2.5/97.5% quantiles of the in-sample one-step-ahead errors, clipped at 0 (the
- * same width at every horizon).
+ * Intervals: these methods give a flat point forecast and no error model. The bounds are empirical quantiles of
+ * the series' own recent values (the last `INTERVAL_WINDOW` periods), the same at every horizon and always around
+ * the point; the quantile levels are calibrated (see `INTERVAL_LEVELS`). The earlier bounds (point plus quantiles
+ * of the in-sample one-step errors) under-covered: 0.66 / 0.82 for nominal 80% / 95% (Croston) on Online Retail,
+ * because a daily series is mostly zeros and the one-step errors of a smoothed forecast spread less than the values.
  */
 
 /** Point forecast with 80% and 95% intervals per step ahead (the shape of the predictions module's forecasts). */
@@ -96,31 +98,50 @@ function quantileSorted(s: Float64Array, q: number): number {
   return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
 }
 
+/** Periods of recent history whose values give the intervals (13 weeks of days). */
+export const INTERVAL_WINDOW = 91;
+
 /**
- * `horizon` steps of Croston or TSB with 80% / 95% intervals from the in-sample one-step errors (see the file's
- * comment). A series without any demand forecasts 0 with zero-width intervals.
+ * The central quantile levels used for the nominal 80% and 95% intervals, per method. Chosen on a validation
+ * window, never the test: Online Retail's 2,025 intermittent items (bench:predictions), fitted on all days but the
+ * last 56, the 28 days after that forecast; of the levels 0.5, 0.6, ... 0.8 and 0.94, 0.95, 0.96 the one whose
+ * pooled coverage there came closest to nominal (Croston 0.804 and 0.951, TSB 0.817 and 0.951). A daily count
+ * series is mostly zeros, so a central 60% of its values already covers about 80% of the days.
+ */
+export const INTERVAL_LEVELS: Readonly<Record<'croston' | 'tsb', { level80: number; level95: number }>> = {
+  croston: { level80: 0.6, level95: 0.96 },
+  tsb: { level80: 0.5, level95: 0.96 },
+};
+
+/**
+ * `horizon` steps of Croston or TSB with 80% / 95% intervals (see the file's comment). `window` and `levels`
+ * override the calibrated defaults. A series without any demand forecasts 0 with zero-width intervals.
  */
 export function intermittentForecast(
   y: ArrayLike<number>,
   method: 'croston' | 'tsb',
   horizon: number,
-  opts: { alpha?: number; alphaProbability?: number } = {},
+  opts: { alpha?: number; alphaProbability?: number; window?: number; levels?: { level80: number; level95: number } } = {},
 ): IntermittentForecast {
   if (!(Number.isInteger(horizon) && horizon >= 1)) throw new RangeError(`intermittentForecast: horizon must be a positive integer`);
+  const window = opts.window ?? INTERVAL_WINDOW;
+  if (!(Number.isInteger(window) && window >= 1)) throw new RangeError(`intermittentForecast: window must be a positive integer`);
+  const levels = opts.levels ?? INTERVAL_LEVELS[method];
+  for (const l of [levels.level80, levels.level95])
+    if (!(l > 0 && l < 1)) throw new RangeError(`intermittentForecast: interval levels must be in (0, 1), got ${l}`);
   const fit = method === 'croston' ? crostonFit(y, opts.alpha ?? 0.1) : tsbFit(y, opts.alpha ?? 0.1, opts.alphaProbability ?? 0.1);
-  const errors: number[] = [];
-  for (let t = 0; t < y.length; t++) if (!Number.isNaN(fit.fitted[t]!)) errors.push(y[t]! - fit.fitted[t]!);
-  const e = Float64Array.from(errors).sort();
+  const recent = new Float64Array(Math.min(window, y.length));
+  for (let i = 0; i < recent.length; i++) recent[i] = y[y.length - recent.length + i]!;
+  recent.sort();
   const f = fit.forecast;
-  const at = (q: number) => Math.max(0, f + quantileSorted(e, q));
-  const bounds = { lower80: at(0.1), upper80: at(0.9), lower95: at(0.025), upper95: at(0.975) };
+  const tail = (level: number) => (1 - level) / 2;
   const fill = (v: number) => new Array<number>(horizon).fill(v);
   return {
     point: fill(f),
-    lower80: fill(Math.min(bounds.lower80, f)),
-    upper80: fill(Math.max(bounds.upper80, f)),
-    lower95: fill(Math.min(bounds.lower95, f)),
-    upper95: fill(Math.max(bounds.upper95, f)),
+    lower80: fill(Math.min(quantileSorted(recent, tail(levels.level80)), f)),
+    upper80: fill(Math.max(quantileSorted(recent, 1 - tail(levels.level80)), f)),
+    lower95: fill(Math.min(quantileSorted(recent, tail(levels.level95)), f)),
+    upper95: fill(Math.max(quantileSorted(recent, 1 - tail(levels.level95)), f)),
   };
 }
 

@@ -57,6 +57,21 @@ const settingsSchema = z
   .catch({ churn_window_days: 90, ltv_horizon_days: 365, discount_rate_per_week: 0.0019, at_risk_threshold: 0.5, retrain_after_days: 7 });
 export type PredictionSettings = z.infer<typeof settingsSchema>;
 
+/**
+ * The `predictions` part of a tenant's settings with defaults, parsed once per settings object (frozen): tenancy
+ * hands out the same object until the settings change, so a /predict request does not run zod every time.
+ */
+export function predictionSettingsReader(): (tenantSettings: Record<string, unknown>) => PredictionSettings {
+  const parsed = new WeakMap<object, PredictionSettings>();
+  return (tenantSettings) => {
+    const hit = parsed.get(tenantSettings);
+    if (hit) return hit;
+    const value = Object.freeze(settingsSchema.parse((tenantSettings as { predictions?: unknown }).predictions ?? {}));
+    parsed.set(tenantSettings, value);
+    return value;
+  };
+}
+
 export type { ProfileRef } from './predictions.cache.ts';
 
 export interface Prediction {
@@ -182,9 +197,9 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     return deps.webhooks.publish(tx, tenantId, events);
   }
 
+  const readSettings = predictionSettingsReader();
   async function settingsOf(tenantId: string): Promise<PredictionSettings> {
-    const s = await deps.tenantSettings(tenantId);
-    return settingsSchema.parse((s as { predictions?: unknown }).predictions ?? {});
+    return readSettings(await deps.tenantSettings(tenantId));
   }
 
   function servingModels(tenantId: string): Promise<ServingModels> {
