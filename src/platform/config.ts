@@ -126,6 +126,10 @@ const envSchema = z.object({
   // Predictions: profiles whose orders are kept in memory per tenant for /predict/* (0: no cache), tenants kept.
   LOUPE_PREDICTIONS_CACHE_PROFILES: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   LOUPE_PREDICTIONS_CACHE_TENANTS: z.coerce.number().int().min(1).max(10_000).default(16),
+  // Reads starting this soon after their profile changed are not kept; each change-marker look reaches this far
+  // before the previous one (it must exceed the longest write transaction).
+  LOUPE_PREDICTIONS_CACHE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  LOUPE_PREDICTIONS_CACHE_OVERLAP_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
   // Segment sizes per scoring run (prediction_segment_history) older than this are deleted (hourly, in batches).
   LOUPE_PREDICTIONS_HISTORY_DAYS: z.coerce.number().min(1).max(3650).default(400),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
@@ -243,6 +247,10 @@ export interface Config {
     readonly cacheProfiles: number;
     /** Tenants whose profiles are kept (least recently served dropped first). */
     readonly cacheTenants: number;
+    /** Reads starting this soon after a change of their profile are not kept (ms). */
+    readonly cacheSettleMs: number;
+    /** How far back each change-marker look reaches past the previous one (ms): longer than any write transaction. */
+    readonly cacheOverlapMs: number;
     /** Segment sizes per scoring run are kept this many days. */
     readonly historyRetentionDays: number;
   };
@@ -354,6 +362,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     predictions: {
       cacheProfiles: e.LOUPE_PREDICTIONS_CACHE_PROFILES,
       cacheTenants: e.LOUPE_PREDICTIONS_CACHE_TENANTS,
+      cacheSettleMs: e.LOUPE_PREDICTIONS_CACHE_SETTLE_MS,
+      cacheOverlapMs: e.LOUPE_PREDICTIONS_CACHE_OVERLAP_MS,
       historyRetentionDays: e.LOUPE_PREDICTIONS_HISTORY_DAYS,
     },
     webhooks: {

@@ -29,6 +29,8 @@ export function createPredictionsModule(platform: PlatformServices, deps: Predic
     cache: {
       maxProfiles: platform.config.predictions.cacheProfiles,
       maxTenants: platform.config.predictions.cacheTenants,
+      settleMs: platform.config.predictions.cacheSettleMs,
+      overlapMs: platform.config.predictions.cacheOverlapMs,
       shared: platform.databaseKind === 'postgres',
     },
   });

@@ -34,13 +34,16 @@ const purchase = (user: string, orderId: string, price: string, daysAgo: number)
     },
   });
 /**
- * Until a write is kept: reads right after it are answered but not kept (the settle window, 2 s); on PostgreSQL
- * the change marker also drops what changed in its overlap (5 s before the last look), so kept entries wait longer.
+ * Until a write is kept: reads right after it are answered but not kept (the settle window); on PostgreSQL
+ * the change marker also drops what changed in its overlap (before the last look), so kept entries wait longer.
  */
-const settle = () => new Promise((r) => setTimeout(r, t.database.kind === 'postgres' ? 6600 : 2100));
+const SETTLE_MS = 500;
+const OVERLAP_MS = 1500;
+const settle = () => new Promise((r) => setTimeout(r, t.database.kind === 'postgres' ? OVERLAP_MS + 600 : SETTLE_MS + 100));
 
 beforeAll(async () => {
-  t = await createTestApp();
+  // Short consistency windows (the defaults are 2 s and 5 s) so the waits below stay short; the rules are the same.
+  t = await createTestApp({ LOUPE_PREDICTIONS_CACHE_SETTLE_MS: String(SETTLE_MS), LOUPE_PREDICTIONS_CACHE_OVERLAP_MS: String(OVERLAP_MS) });
   A = await t.createTenant('Cache A');
   B = await t.createTenant('Cache B');
   keyA = await A.apiKey(['profiles:read']);

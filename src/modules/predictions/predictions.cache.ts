@@ -29,6 +29,7 @@ export type ProfileRef = { profileId: string } | { identifier: IdentifierInput }
 export const refKeyOf = (ref: ProfileRef): string =>
   'profileId' in ref ? `p:${ref.profileId}` : `i:${ref.identifier.type}\u0000${ref.identifier.value}`;
 
+/** Defaults of the two windows below (LOUPE_PREDICTIONS_CACHE_SETTLE_MS, LOUPE_PREDICTIONS_CACHE_OVERLAP_MS). */
 export const SETTLE_MS = 2000;
 const CHECK_AHEAD_MS = 400;
 const MAX_AGE_MS = 1000;
@@ -71,10 +72,16 @@ export interface PredictionsCacheDeps {
   maxTenants: number;
   log: { warn(obj: unknown, msg: string): void };
   now?: () => number;
+  /** Reads that start this soon after a change of their profile are answered but not kept (default SETTLE_MS). */
+  settleMs?: number;
+  /** How far before the previous marker look the next one reaches (default OVERLAP_MS): longer than any write transaction. */
+  overlapMs?: number;
 }
 
 export function createPredictionsCache(deps: PredictionsCacheDeps) {
   const now = deps.now ?? Date.now;
+  const settleMs = deps.settleMs ?? SETTLE_MS;
+  const overlapMs = deps.overlapMs ?? OVERLAP_MS;
   const enabled = deps.maxProfiles > 0;
   const tenants = new LRUCache<string, TenantCache>({ max: Math.max(1, deps.maxTenants) });
   const stats = { hits: 0, misses: 0 };
@@ -111,7 +118,7 @@ export function createPredictionsCache(deps: PredictionsCacheDeps) {
 
   async function syncOnce(tenantId: string, t: TenantCache): Promise<void> {
     const started = now();
-    const ids = await deps.changedSince(tenantId, new Date(t.checkedAt - OVERLAP_MS), MARKER_LIMIT);
+    const ids = await deps.changedSince(tenantId, new Date(t.checkedAt - overlapMs), MARKER_LIMIT);
     if (ids.length >= MARKER_LIMIT) t.byRef.clear();
     else for (const id of ids) drop(t, id);
     if (ids.length) t.loads.clear();
@@ -136,7 +143,7 @@ export function createPredictionsCache(deps: PredictionsCacheDeps) {
   /** Whether a read that started at `startedAt` may be kept: no change of its profile announced since just before. */
   function keepable(t: TenantCache, profileId: string, startedAt: number): boolean {
     const at = t.changedAt.get(profileId);
-    return at === undefined || at < startedAt - SETTLE_MS;
+    return at === undefined || at < startedAt - settleMs;
   }
 
   return {
@@ -191,7 +198,7 @@ export function createPredictionsCache(deps: PredictionsCacheDeps) {
       t.loads.clear();
       // forget announcements older than the settle window (the map is in announcement order)
       for (const [id, when] of t.changedAt) {
-        if (when >= at - SETTLE_MS) break;
+        if (when >= at - settleMs) break;
         t.changedAt.delete(id);
       }
     },

@@ -151,7 +151,7 @@ export interface PredictionsServiceDeps extends PredictionsPorts {
   repo: PredictionsRepository;
   clock: () => Date;
   /** The serving cache's bounds, and whether other processes may write the database (PostgreSQL: markers are read). */
-  cache: { maxProfiles: number; maxTenants: number; shared: boolean };
+  cache: { maxProfiles: number; maxTenants: number; shared: boolean; settleMs: number; overlapMs: number };
   /** Segment sizes per scoring run are kept this many days (pruned at each scoring run and nightly refresh). */
   historyRetentionDays: number;
   log: { warn(obj: unknown, msg: string): void };
