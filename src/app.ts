@@ -165,6 +165,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onJobFinished: metrics.jobFinished,
     tenantLimits: { maxQueued: config.jobs.tenantMaxQueued, maxRunning: config.jobs.tenantMaxRunning },
     exclusiveDatabase: database.kind === 'pglite',
+    leaseSeconds: config.jobs.leaseSeconds,
   });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });

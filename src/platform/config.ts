@@ -89,6 +89,10 @@ const envSchema = z.object({
     .optional(),
   LOUPE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   LOUPE_JOB_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  // A job whose worker stopped heartbeating (killed, host lost) is claimed again this long after its last heartbeat.
+  LOUPE_JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
+  // How often a process that may run the scheduled tasks tries the cluster's scheduler lock.
+  LOUPE_SCHEDULER_CHECK_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   // Per-tenant job limits (per job type): waiting jobs, and running jobs (default: half the workers).
   LOUPE_JOBS_TENANT_MAX_QUEUED: z.coerce.number().int().min(1).default(50),
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
@@ -224,6 +228,10 @@ export interface Config {
   readonly jobs: {
     readonly concurrency: number;
     readonly pollMs: number;
+    /** Seconds a claimed job stays with a worker that stopped heartbeating (kill -9) before another takes it. */
+    readonly leaseSeconds: number;
+    /** How often a follower tries the scheduler lock, and the leader checks it still holds it. */
+    readonly schedulerCheckMs: number;
     /** Per tenant and job type: jobs waiting (beyond it enqueue answers 429), jobs running at once. */
     readonly tenantMaxQueued: number;
     readonly tenantMaxRunning: number | undefined;
@@ -347,6 +355,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobs: {
       concurrency: e.LOUPE_WORKER_CONCURRENCY,
       pollMs: e.LOUPE_JOB_POLL_MS,
+      leaseSeconds: e.LOUPE_JOB_LEASE_SECONDS,
+      schedulerCheckMs: e.LOUPE_SCHEDULER_CHECK_MS,
       tenantMaxQueued: e.LOUPE_JOBS_TENANT_MAX_QUEUED,
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },

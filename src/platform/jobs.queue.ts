@@ -99,6 +99,12 @@ export interface JobQueueDeps {
    * signal past it is left running: stop() returns, and its lease expires (or the next start recovers it).
    */
   stopGraceMs?: number;
+  /**
+   * How long a claimed job stays with its worker without a heartbeat (default 60 s): a worker killed with
+   * `kill -9` on another host has its job claimed again by another worker this long after its last heartbeat.
+   * Heartbeats renew it every third of it (at most every 5 s).
+   */
+  leaseSeconds?: number;
 }
 
 /** The message a job interrupted by its process's death carries (recs shows such a run as `interrupted`). */
@@ -129,7 +135,7 @@ const SELECT = sql`id, tenant_id AS "tenantId", type, status, payload, attempts,
   last_error AS "lastError", cancel_requested AS "cancelRequested", run_at AS "runAt", created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
 
-const LEASE_SECONDS = 60;
+const DEFAULT_LEASE_SECONDS = 60;
 const isShutdown = (signal: AbortSignal): boolean => signal.aborted && (signal.reason as Error | undefined)?.message === 'shutdown';
 
 /** Backoff before attempt n+1 after n failed attempts: 2 s, 4 s, 8 s ... capped at 10 minutes, ±20% jitter. */
@@ -166,6 +172,8 @@ export function createJobQueue(deps: JobQueueDeps) {
   let repoll = false;
   let idle: Promise<void> = Promise.resolve();
   const inFlight = new Set<Promise<void>>();
+  const LEASE_SECONDS = deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const heartbeatMs = Math.min(5000, Math.round((LEASE_SECONDS * 1000) / 3));
 
   async function get(tenantId: string, id: string): Promise<JobRecord | undefined> {
     return queryOne<JobRecord>(db, sql`SELECT ${SELECT} FROM jobs WHERE tenant_id = ${tenantId} AND id = ${id}`);
@@ -272,7 +280,7 @@ export function createJobQueue(deps: JobQueueDeps) {
           if (!r || r.cancel) controller.abort(new Error('cancelled'));
         })
         .catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'job heartbeat failed'));
-    }, 5000);
+    }, heartbeatMs);
     heartbeat.unref();
     let status: JobStatus = 'succeeded';
     try {
