@@ -274,3 +274,19 @@ describe.skipIf(!onPostgres)('loupe serve --no-worker beside loupe worker on one
     expect(await Promise.all([api.exited(), worker.exited()])).toEqual([0, 0]);
   }, 240_000); // two full `loupe` processes boot (about 10 s each here; minutes on a loaded machine)
 });
+
+describe.skipIf(!onPostgres)('loupe citus-plan', () => {
+  it('prints a statement for every table of the database and the keys Citus refuses', async () => {
+    const cli = start([LOUPE_BIN, 'citus-plan'], { LOUPE_DATA_DIR: path.join('/tmp', `loupe-scale-${dbName}`) });
+    expect(await cli.exited()).toBe(0);
+    const tables = await queryRows<{ name: string }>(
+      database.db,
+      sql`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition`,
+    );
+    const planned = cli.lines.filter((l) => l.startsWith('SELECT create_')).map((l) => /\('([^']+)'/.exec(l)?.[1]);
+    expect(planned.sort()).toEqual(tables.map((t) => t.name).sort());
+    expect(cli.lines).toContain("SELECT create_distributed_table('jobs', 'tenant_id', colocate_with => 'tenants');");
+    expect(cli.lines.some((l) => /^-- \d+ keys Citus refuses/.test(l))).toBe(true);
+  }, 120_000);
+});
