@@ -38,8 +38,7 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 async function worker(): Promise<void> {
   const database = await openDatabase({ kind: 'postgres', url: process.env.DATABASE_URL!, poolSize: 4 });
   const logger = pino({ level: 'silent' });
-  let queue: JobQueue | undefined;
-  queue = createJobQueue({
+  const q: JobQueue = createJobQueue({
     db: database.db,
     logger,
     pollMs: env('SCALE_POLL_MS', 100),
@@ -47,7 +46,6 @@ async function worker(): Promise<void> {
     stopGraceMs: 5_000,
     tenantLimits: { maxQueued: 100_000, ...(process.env.SCALE_MAX_RUNNING ? { maxRunning: env('SCALE_MAX_RUNNING', 1) } : {}) },
   });
-  const q = queue;
   for (const def of scaleJobs(() => q.workerId)) q.register(def);
   q.start({ concurrency: env('SCALE_CONCURRENCY', 2) });
   say(`ready ${q.workerId}`);
