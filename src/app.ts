@@ -22,6 +22,7 @@ import { ensureSecret } from './platform/secrets.ts';
 import { loadSecretBox } from './platform/secret-box.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
+import { createS3Storage } from './platform/storage.s3.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
 import { createIdentityModule, createProfilesWarehouseSource } from './modules/identity/index.ts';
 import {
@@ -155,7 +156,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   metrics.install(app);
   const audit = createAuditRepository(db);
   const security = createSecurityEventRepository(db);
-  const storage = deps.storage ?? createLocalStorage(path.join(config.dataDir, 'objects'));
+  const storage =
+    deps.storage ??
+    (config.objectStore.kind === 's3'
+      ? createS3Storage({ ...config.objectStore, credentials: config.objectStore.credentials })
+      : createLocalStorage(path.join(config.dataDir, 'objects')));
   /** The one clock of the process: every service, job and hook reads time from it (tests pass their own). */
   const clock = deps.clock ?? (() => new Date());
   const jobs = createJobQueue({
@@ -165,6 +170,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     onJobFinished: metrics.jobFinished,
     tenantLimits: { maxQueued: config.jobs.tenantMaxQueued, maxRunning: config.jobs.tenantMaxRunning },
     exclusiveDatabase: database.kind === 'pglite',
+    leaseSeconds: config.jobs.leaseSeconds,
   });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from './app.ts';
 import { registerAdmin } from './cli/admin.ts';
 import { registerBackup } from './cli/backup.ts';
+import { registerCitusPlan } from './cli/citus-plan.ts';
 import { registerEval } from './cli/eval.ts';
 import { registerEvalMatching } from './cli/eval-matching.ts';
 import { registerExperiments } from './cli/experiments.ts';
@@ -35,6 +36,7 @@ registerExperiments(program);
 registerExport(program);
 registerBackup(program);
 registerRestore(program);
+registerCitusPlan(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

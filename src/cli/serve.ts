@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { buildApp, VERSION } from '../app.ts';
 import { loadConfig } from '../platform/config.ts';
 import { keepStatisticsFresh } from '../platform/database.ts';
-import { onShutdown, openForCommand } from './shared.ts';
+import { onShutdown, openForCommand, startScheduler } from './shared.ts';
 
 /** `loupe serve`: the API, the docs and the dashboard, with job workers in-process unless --no-worker. */
 export function registerServe(program: Command): void {
@@ -20,7 +20,8 @@ export function registerServe(program: Command): void {
       const admin = await loupe.tenancy.ensurePlatformAdmin(config.admin.email, config.admin.password);
       if (opts.worker) loupe.jobs.start({ concurrency: config.jobs.concurrency });
       const stopStatistics = keepStatisticsFresh(database, loupe.app.log);
-      const stopTenancyMaintenance = loupe.tenancy.startMaintenance(loupe.app.log);
+      // Periodic clean-ups run once across the cluster, in one of the processes that run workers.
+      const scheduler = opts.worker ? startScheduler(config, loupe) : undefined;
       // Every response serializer compiled before the first request: a schema that cannot compile stops the start.
       loupe.warmSerializers();
       const address = await loupe.app.listen({ port: config.port, host: config.host });
@@ -42,7 +43,7 @@ export function registerServe(program: Command): void {
       process.stdout.write(`${lines.join('\n')}\n\n`);
       onShutdown(async () => {
         stopStatistics();
-        stopTenancyMaintenance();
+        await scheduler?.stop();
         await loupe.close();
         await opened.close();
       });

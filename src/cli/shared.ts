@@ -1,6 +1,8 @@
+import type { LoupeApp } from '../app.ts';
 import type { Config } from '../platform/config.ts';
 import { type DataDirLock, lockDataDir } from '../platform/data-dir.lock.ts';
 import { migrateDatabase, openDatabase, type Database } from '../platform/database.ts';
+import { createScheduler, exclusiveLeaderLock, postgresLeaderLock, type Scheduler } from '../platform/scheduler.ts';
 
 /** An open database and, on the embedded default, the data-folder lock that guards it. */
 interface Opened {
@@ -58,4 +60,19 @@ export function onShutdown(fn: () => Promise<void>): void {
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+/**
+ * Starts the cluster's scheduled tasks in a process that runs job workers: on PostgreSQL only the holder of the
+ * scheduler lock runs them (see platform/scheduler.ts); on the embedded database this, the only process, does.
+ */
+export function startScheduler(config: Config, loupe: Pick<LoupeApp, 'app' | 'tenancy'>): Scheduler {
+  const scheduler = createScheduler({
+    lock: config.database.kind === 'postgres' ? postgresLeaderLock(config.database.url) : exclusiveLeaderLock(),
+    tasks: [{ name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => loupe.tenancy.pruneLoginThrottle() }],
+    logger: loupe.app.log,
+    checkMs: config.jobs.schedulerCheckMs,
+  });
+  scheduler.start();
+  return scheduler;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { buildApp } from '../app.ts';
 import { loadConfig } from '../platform/config.ts';
-import { onShutdown, openForCommand } from './shared.ts';
+import { onShutdown, openForCommand, startScheduler } from './shared.ts';
 
 /** `loupe worker`: job workers only (training, imports, retraining), scaled apart from the API. */
 export function registerWorker(program: Command): void {
@@ -19,10 +19,12 @@ export function registerWorker(program: Command): void {
       const opened = await openForCommand(config, 'worker');
       const loupe = await buildApp(config, { database: opened.database });
       loupe.jobs.start({ concurrency: config.jobs.concurrency });
+      const scheduler = startScheduler(config, loupe);
       process.stdout.write(
         `Loupe worker ${loupe.jobs.workerId} running job types: ${loupe.jobs.registeredTypes().join(', ') || '(none)'}\n`,
       );
       onShutdown(async () => {
+        await scheduler.stop();
         await loupe.close();
         await opened.close();
       });

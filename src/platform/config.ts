@@ -43,6 +43,23 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  // S3-compatible object storage for uploads and model artifacts (the local data folder when the bucket is unset).
+  LOUPE_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+    .optional(),
+  LOUPE_S3_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+    .optional(),
+  LOUPE_S3_REGION: z.string().min(1).max(64).default('us-east-1'),
+  LOUPE_S3_ACCESS_KEY_ID: z.string().min(1).max(256).optional(),
+  LOUPE_S3_SECRET_ACCESS_KEY: z.string().min(1).max(256).optional(),
+  LOUPE_S3_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]{0,200}$/, 'must be letters, digits, dots, hyphens, underscores and slashes')
+    .default(''),
+  LOUPE_S3_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
@@ -89,6 +106,10 @@ const envSchema = z.object({
     .optional(),
   LOUPE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   LOUPE_JOB_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  // A job whose worker stopped heartbeating (killed, host lost) is claimed again this long after its last heartbeat.
+  LOUPE_JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
+  // How often a process that may run the scheduled tasks tries the cluster's scheduler lock.
+  LOUPE_SCHEDULER_CHECK_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   // Per-tenant job limits (per job type): waiting jobs, and running jobs (default: half the workers).
   LOUPE_JOBS_TENANT_MAX_QUEUED: z.coerce.number().int().min(1).default(50),
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
@@ -205,6 +226,18 @@ export interface Config {
     | { readonly kind: 'pglite'; readonly dataDir: string }
     | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
   readonly redisUrl: string | undefined;
+  /** Where uploads and model artifacts are kept: the data folder, or an S3-compatible bucket. */
+  readonly objectStore:
+    | { readonly kind: 'local' }
+    | {
+        readonly kind: 's3';
+        readonly bucket: string;
+        readonly endpoint: string | undefined;
+        readonly region: string;
+        readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+        readonly prefix: string;
+        readonly requestTimeoutMs: number;
+      };
   /** Stripe API origin (`https://api.stripe.com` when unset). */
   readonly stripeApiUrl: string | undefined;
   readonly jwtSecret: string | undefined;
@@ -228,6 +261,10 @@ export interface Config {
   readonly jobs: {
     readonly concurrency: number;
     readonly pollMs: number;
+    /** Seconds a claimed job stays with a worker that stopped heartbeating (kill -9) before another takes it. */
+    readonly leaseSeconds: number;
+    /** How often a follower tries the scheduler lock, and the leader checks it still holds it. */
+    readonly schedulerCheckMs: number;
     /** Per tenant and job type: jobs waiting (beyond it enqueue answers 429), jobs running at once. */
     readonly tenantMaxQueued: number;
     readonly tenantMaxRunning: number | undefined;
@@ -331,6 +368,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stripeApiUrl: e.STRIPE_API_URL,
     jwtSecret: e.LOUPE_JWT_SECRET,
     secretsKey: { current: e.LOUPE_SECRETS_KEY, previous: e.LOUPE_SECRETS_KEY_PREVIOUS },
+    objectStore: e.LOUPE_S3_BUCKET
+      ? {
+          kind: 's3' as const,
+          bucket: e.LOUPE_S3_BUCKET,
+          endpoint: e.LOUPE_S3_ENDPOINT,
+          region: e.LOUPE_S3_REGION,
+          // Both or neither: without them the SDK's own chain (AWS_* variables, instance roles) is used.
+          credentials:
+            e.LOUPE_S3_ACCESS_KEY_ID && e.LOUPE_S3_SECRET_ACCESS_KEY
+              ? { accessKeyId: e.LOUPE_S3_ACCESS_KEY_ID, secretAccessKey: e.LOUPE_S3_SECRET_ACCESS_KEY }
+              : undefined,
+          prefix: e.LOUPE_S3_PREFIX,
+          requestTimeoutMs: e.LOUPE_S3_TIMEOUT_MS,
+        }
+      : { kind: 'local' as const },
     admin: { email: e.LOUPE_ADMIN_EMAIL, password: e.LOUPE_ADMIN_PASSWORD },
     registration: e.LOUPE_REGISTRATION,
     logLevel: e.LOG_LEVEL,
@@ -355,6 +407,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobs: {
       concurrency: e.LOUPE_WORKER_CONCURRENCY,
       pollMs: e.LOUPE_JOB_POLL_MS,
+      leaseSeconds: e.LOUPE_JOB_LEASE_SECONDS,
+      schedulerCheckMs: e.LOUPE_SCHEDULER_CHECK_MS,
       tenantMaxQueued: e.LOUPE_JOBS_TENANT_MAX_QUEUED,
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },

@@ -99,6 +99,12 @@ export interface JobQueueDeps {
    * signal past it is left running: stop() returns, and its lease expires (or the next start recovers it).
    */
   stopGraceMs?: number;
+  /**
+   * How long a claimed job stays with its worker without a heartbeat (default 60 s): a worker killed with
+   * `kill -9` on another host has its job claimed again by another worker this long after its last heartbeat.
+   * Heartbeats renew it every third of it (at most every 5 s).
+   */
+  leaseSeconds?: number;
 }
 
 /** The message a job interrupted by its process's death carries (recs shows such a run as `interrupted`). */
@@ -129,7 +135,13 @@ const SELECT = sql`id, tenant_id AS "tenantId", type, status, payload, attempts,
   last_error AS "lastError", cancel_requested AS "cancelRequested", run_at AS "runAt", created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
 
-const LEASE_SECONDS = 60;
+const DEFAULT_LEASE_SECONDS = 60;
+/**
+ * Workers polling at once rank the same due jobs first; each picks this many times its free slots and locks what
+ * the others have not (SKIP LOCKED), in rank order, so a second worker claims the next jobs instead of nothing.
+ * Any subset of the picked jobs keeps within the per-tenant caps, which the ranking already applied.
+ */
+const CLAIM_OVERPICK = 4;
 const isShutdown = (signal: AbortSignal): boolean => signal.aborted && (signal.reason as Error | undefined)?.message === 'shutdown';
 
 /** Backoff before attempt n+1 after n failed attempts: 2 s, 4 s, 8 s ... capped at 10 minutes, ±20% jitter. */
@@ -166,6 +178,8 @@ export function createJobQueue(deps: JobQueueDeps) {
   let repoll = false;
   let idle: Promise<void> = Promise.resolve();
   const inFlight = new Set<Promise<void>>();
+  const LEASE_SECONDS = deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const heartbeatMs = Math.min(5000, Math.round((LEASE_SECONDS * 1000) / 3));
 
   async function get(tenantId: string, id: string): Promise<JobRecord | undefined> {
     return queryOne<JobRecord>(db, sql`SELECT ${SELECT} FROM jobs WHERE tenant_id = ${tenantId} AND id = ${id}`);
@@ -192,13 +206,16 @@ export function createJobQueue(deps: JobQueueDeps) {
             LEFT JOIN live l ON l.tenant_id = j.tenant_id AND l.type = j.type
             LEFT JOIN tenant_live tl ON tl.tenant_id = j.tenant_id
             WHERE ((j.status = 'queued' AND j.run_at <= now()) OR (j.status = 'running' AND j.locked_until < now())) AND j.cancel_requested = false),
-          picked AS (SELECT tenant_id, id FROM due WHERE type_slot <= cap ORDER BY tenant_slot, priority DESC, run_at, id LIMIT ${limit})
+          picked AS (SELECT tenant_id, id, tenant_slot, priority, run_at FROM due WHERE type_slot <= cap
+                     ORDER BY tenant_slot, priority DESC, run_at, id LIMIT ${limit * CLAIM_OVERPICK})
           UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ${workerId},
                  locked_until = now() + make_interval(secs => ${LEASE_SECONDS}), started_at = coalesce(started_at, now()), updated_at = now()
           WHERE (tenant_id, id) IN (
-            SELECT tenant_id, id FROM jobs WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM picked)
-              AND ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now())) AND cancel_requested = false
-            FOR UPDATE SKIP LOCKED)
+            SELECT j.tenant_id, j.id FROM jobs j JOIN picked p ON p.tenant_id = j.tenant_id AND p.id = j.id
+            WHERE ((j.status = 'queued' AND j.run_at <= now()) OR (j.status = 'running' AND j.locked_until < now())) AND j.cancel_requested = false
+            ORDER BY p.tenant_slot, p.priority DESC, p.run_at, p.id
+            LIMIT ${limit}
+            FOR UPDATE OF j SKIP LOCKED)
           RETURNING ${SELECT}`,
     );
   }
@@ -272,7 +289,7 @@ export function createJobQueue(deps: JobQueueDeps) {
           if (!r || r.cancel) controller.abort(new Error('cancelled'));
         })
         .catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'job heartbeat failed'));
-    }, 5000);
+    }, heartbeatMs);
     heartbeat.unref();
     let status: JobStatus = 'succeeded';
     try {

@@ -20,13 +20,16 @@ export interface ObjectStorage {
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,400}$/;
 
+/** `<tenant id>/<key>`, after checking both (no `..`, no absolute path, a tenant id that is a UUID): every backend's name. */
+export function objectKeyOf(tenantId: string, key: string): string {
+  if (!SAFE_KEY.test(key) || key.includes('..') || !/^[0-9a-f-]{36}$/.test(tenantId)) {
+    throw new AppError('validation', 'STORAGE_KEY_INVALID', 'Invalid object key.');
+  }
+  return `${tenantId}/${key}`;
+}
+
 export function createLocalStorage(root: string): ObjectStorage {
-  const resolve = (tenantId: string, key: string): string => {
-    if (!SAFE_KEY.test(key) || key.includes('..') || !/^[0-9a-f-]{36}$/.test(tenantId)) {
-      throw new AppError('validation', 'STORAGE_KEY_INVALID', 'Invalid object key.');
-    }
-    return path.join(root, tenantId, key);
-  };
+  const resolve = (tenantId: string, key: string): string => path.join(root, objectKeyOf(tenantId, key));
   return {
     async put(tenantId, key, body) {
       const file = resolve(tenantId, key);

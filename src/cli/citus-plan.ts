@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { planCitus } from '../platform/citus-plan.core.ts';
+import { readSchema } from '../platform/citus-plan.repository.ts';
+import { loadConfig } from '../platform/config.ts';
+import { openForCommand } from './shared.ts';
+
+/**
+ * `loupe citus-plan`: the statements that spread the current schema over Citus (reference tables, `tenants`
+ * distributed by id, every tenant table distributed by `tenant_id` and co-located with it), read from the
+ * migrated database, and, as SQL comments, every key that Citus would refuse until a migration adds `tenant_id`.
+ */
+export function registerCitusPlan(program: Command): void {
+  program
+    .command('citus-plan')
+    .description('Print the Citus statements (create_distributed_table, create_reference_table, co-location) for the current schema')
+    .option('--no-problems', 'leave out the list of keys that lack tenant_id')
+    .action(async (opts: { problems: boolean }) => {
+      const config = loadConfig(process.env);
+      const opened = await openForCommand(config, 'citus-plan');
+      try {
+        const plan = planCitus(await readSchema(opened.database.db));
+        const distributed = plan.tables.filter((t) => t.kind === 'distributed').length;
+        const lines = [
+          `-- Loupe on Citus: ${plan.tables.length} tables, ${distributed} distributed by tenant, ${plan.tables.length - distributed} reference.`,
+          '-- Run on the coordinator after the migrations, before loading data (docs/citus.md).',
+          ...plan.statements,
+        ];
+        if (opts.problems) {
+          lines.push('', `-- ${plan.problems.length} keys Citus refuses until tenant_id is added to them:`);
+          for (const p of plan.problems) lines.push(`--   ${p.table}: ${p.kind} ${p.constraint}: ${p.detail}`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        await opened.close();
+      }
+    });
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { planCitus, type SchemaTable } from './citus-plan.core.ts';
+
+const table = (name: string, over: Partial<SchemaTable> = {}): SchemaTable => ({
+  name,
+  columns: ['id', 'tenant_id'],
+  primaryKey: ['tenant_id', 'id'],
+  uniques: [],
+  foreignKeys: [],
+  ...over,
+});
+
+describe('planCitus', () => {
+  const schema: SchemaTable[] = [
+    table('tenants', { columns: ['id', 'name'], primaryKey: ['id'] }),
+    table('plans', { columns: ['id', 'name'], primaryKey: ['id'] }),
+    table('items', {
+      uniques: [{ name: 'items_sku', columns: ['tenant_id', 'sku'] }],
+      foreignKeys: [{ name: 'items_tenant', columns: ['tenant_id'], refTable: 'tenants', refColumns: ['id'] }],
+    }),
+    table('orders', {
+      primaryKey: ['id'],
+      uniques: [{ name: 'orders_number', columns: ['number'] }],
+      foreignKeys: [
+        { name: 'orders_item', columns: ['item_id'], refTable: 'items', refColumns: ['id'] },
+        { name: 'orders_plan', columns: ['plan_id'], refTable: 'plans', refColumns: ['id'] },
+      ],
+    }),
+  ];
+
+  it('reference tables first, then tenants by id, then tenant tables co-located with tenants', () => {
+    expect(planCitus(schema).statements).toEqual([
+      "SELECT create_reference_table('plans');",
+      "SELECT create_distributed_table('tenants', 'id');",
+      "SELECT create_distributed_table('items', 'tenant_id', colocate_with => 'tenants');",
+      "SELECT create_distributed_table('orders', 'tenant_id', colocate_with => 'tenants');",
+    ]);
+  });
+
+  it('reports keys without tenant_id: primary key, unique, foreign key between distributed tables; not FKs to reference tables', () => {
+    const p = planCitus(schema).problems.map((x) => `${x.table} ${x.kind} ${x.constraint}`);
+    expect(p).toEqual(['orders primary_key primary key', 'orders unique orders_number', 'orders foreign_key orders_item']);
+  });
+
+  it('a foreign key must pair tenant_id with tenant_id, not with another column', () => {
+    const bad = table('lines', {
+      foreignKeys: [{ name: 'lines_order', columns: ['tenant_id', 'order_id'], refTable: 'orders', refColumns: ['id', 'tenant_id'] }],
+    });
+    const p = planCitus([table('orders'), bad]).problems;
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatchObject({ table: 'lines', kind: 'foreign_key' });
+  });
+
+  it('a reference table pointing at a distributed one, and a table without a primary key, are reported', () => {
+    const p = planCitus([
+      table('tenants', { columns: ['id'], primaryKey: ['id'] }),
+      table('settings', {
+        columns: ['key', 'owner'],
+        primaryKey: ['key'],
+        foreignKeys: [{ name: 's_t', columns: ['owner'], refTable: 'tenants', refColumns: ['id'] }],
+      }),
+      table('log', { primaryKey: null }),
+    ]).problems.map((x) => `${x.table} ${x.kind}`);
+    expect(p).toEqual(['log primary_key', 'settings reference_to_distributed']);
+  });
+
+  it('quotes hostile table names in statements', () => {
+    const s = planCitus([table("x'; DROP TABLE tenants; --", { columns: ['id'], primaryKey: ['id'] })]).statements;
+    expect(s).toEqual(["SELECT create_reference_table('x''; DROP TABLE tenants; --');"]);
+  });
+
+  it('an empty schema gives an empty plan', () => {
+    expect(planCitus([])).toEqual({ tables: [], statements: [], problems: [] });
+  });
+});
