@@ -89,11 +89,22 @@ function tenantBegin(tenantId: string): string {
 }
 
 /**
- * Row-level security for the statements a request runs outside a transaction, on PostgreSQL: inside a tenant
- * scope (`tenant-read-scope.ts`) `pool.query` takes a connection and runs the statement between the tenant BEGIN
+ * Row-level security for the reads a request runs outside a transaction, on PostgreSQL: inside a tenant
+ * scope (`tenant-read-scope.ts`) `pool.query` takes a connection and runs a read between the tenant BEGIN
  * and COMMIT (two extra round trips); outside a scope, and for the connections drizzle takes for its own
  * transactions (`pool.connect`), nothing changes. A connection whose ROLLBACK fails is destroyed, not pooled.
  */
+/**
+ * Whether a statement only reads: the scope covers reads (writes belong in `inTenant`'s transactions, and shared
+ * writers such as the served-log or exposure batchers write several tenants' rows from whichever request flushed).
+ * A `WITH` naming INSERT, UPDATE, DELETE or MERGE anywhere (even `FOR UPDATE` or inside a literal) counts as a
+ * write and runs as before: a misjudged statement loses the guard, never its rows.
+ */
+export function isReadStatement(text: string): boolean {
+  if (/^\s*(?:\(\s*)*(?:SELECT|TABLE|VALUES)\b/i.test(text)) return true;
+  return /^\s*WITH\b/i.test(text) && !/\b(?:INSERT|UPDATE|DELETE|MERGE)\b/i.test(text);
+}
+
 function scopePoolQueries(pool: pg.Pool): void {
   const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const scoped = async (tenantId: string, args: unknown[]) => {
@@ -116,13 +127,15 @@ function scopePoolQueries(pool: pg.Pool): void {
   (pool as { query: unknown }).query = (...args: unknown[]) => {
     const tenantId = currentScopeTenant();
     // A callback-style call is not drizzle's nor ours: left as it was.
-    if (tenantId === undefined || typeof args[args.length - 1] === 'function') return plain(...args);
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: unknown } | undefined)?.text;
+    if (tenantId === undefined || typeof args[args.length - 1] === 'function' || typeof text !== 'string' || !isReadStatement(text))
+      return plain(...args);
     return scoped(tenantId, args);
   };
 }
 
 /**
- * The same for the embedded database, which has one connection: inside a tenant scope each statement on the
+ * The same for the embedded database, which has one connection: inside a tenant scope each read on the
  * instance runs in a PGlite transaction (its lock keeps every other statement out until COMMIT) opened as the
  * tenant role for the scope's tenant, as `inTenant` does for writes. Transactions (`client.transaction`) are
  * untouched, and so is the raw instance (`Database.pglite`: dumps, ANALYZE). Whoever builds a drizzle handle over
@@ -131,7 +144,7 @@ function scopePoolQueries(pool: pg.Pool): void {
 export function tenantScopedPglite(client: PGlite): PGlite {
   const query: PGlite['query'] = (text, params, options) => {
     const tenantId = currentScopeTenant();
-    if (tenantId === undefined) return client.query(text, params, options);
+    if (tenantId === undefined || !isReadStatement(text)) return client.query(text, params, options);
     return client.transaction(async (tx) => {
       await tx.exec(tenantBegin(tenantId).replace('BEGIN; ', ''));
       return tx.query(text, params, options);

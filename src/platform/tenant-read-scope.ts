@@ -1,12 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * The request's tenant, for row-level security on the statements that run OUTSIDE an explicit transaction (the
- * reads of every repository, and single-statement writes): while a scope is active, the database handle runs each
- * such statement in its own short transaction as the tenant role with the scope's tenant set (`database.ts`,
+ * The request's tenant, for row-level security on the reads that run OUTSIDE an explicit transaction (every
+ * repository's reads): while a scope is active, the database handle runs each such read in its own short transaction as the tenant role with the scope's tenant set (`database.ts`,
  * `TENANT_BEGIN`), so a repository that forgets its `tenant_id` filter still reads no foreign row. The platform
  * opens the scope for every tenant route once the tenant is resolved (`auth.hook.ts`); explicit transactions are
  * untouched (tenant writes already set the tenant through `inTenant`; a bare `db.transaction` is system work).
+ *
+ * The scope follows every promise and timer the request starts, so work shared across requests and tenants that a
+ * request may kick off (the job queue's poll, the ingest batcher's flush, coalesced lookups) leaves it with
+ * `outsideTenantScope` where it is started.
  */
 const scope = new AsyncLocalStorage<string | undefined>();
 
