@@ -75,6 +75,9 @@ describe('refresh token cookie', () => {
     // PUBLIC_URL's origin is this server too (a dashboard behind a proxy).
     const viaPublic = await refreshByCookie(next!, { origin: 'https://dash.example.com' });
     expect(viaPublic.status).toBe(200);
+    // Behind a TLS-terminating proxy the page is https and the request arrives as http: the host decides.
+    const viaProxy = await refreshByCookie(cookieValue(viaPublic.setCookie)!, { origin: `https://${HOST}` });
+    expect(viaProxy.status).toBe(200);
   });
 
   it('refuses a refresh by cookie from another origin, without Origin, or with Origin null, and the cookie stays usable', async () => {
@@ -85,6 +88,8 @@ describe('refresh token cookie', () => {
       { origin: 'null' },
       { origin: `${ORIGIN}.evil.example` },
       { origin: 'http://loupe.test:8080' },
+      { origin: 'http://loupe.test@evil.example' },
+      { origin: 'ftp://loupe.test' },
     ];
     for (const headers of origins) {
       const r = await refreshByCookie(cookie, headers);

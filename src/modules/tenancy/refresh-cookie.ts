@@ -50,20 +50,28 @@ export function refreshTokenFromCookie(request: FastifyRequest): string | undefi
 }
 
 /**
- * A refresh by cookie must come from this server's own pages: `Origin` (which browsers send on every POST) is
- * this server's origin as the request reached it, or PUBLIC_URL's. No Origin, `null` or another site: refused.
+ * A refresh by cookie must come from this server's own pages: the host of `Origin` (which browsers send on every
+ * POST) is the host the request reached (`Host`), or PUBLIC_URL's. No Origin, `null`, or another site: refused.
+ * The scheme is not compared: behind a TLS-terminating proxy the request arrives as http while the page is https,
+ * and a cross-site page cannot name this host as its origin anyway.
  */
 export function checkRefreshOrigin(request: FastifyRequest, publicUrl: string | undefined): void {
   const origin = request.headers.origin;
-  const allowed = new Set([`${request.protocol}://${request.host}`.toLowerCase()]);
+  const allowed = new Set([request.host.toLowerCase()]);
   if (publicUrl) {
     try {
-      allowed.add(new URL(publicUrl).origin.toLowerCase());
+      allowed.add(new URL(publicUrl).host.toLowerCase());
     } catch {
       /* a malformed PUBLIC_URL is reported by config; it allows nothing here */
     }
   }
-  if (typeof origin !== 'string' || !allowed.has(origin.toLowerCase())) {
+  let host: string | undefined;
+  try {
+    host = typeof origin === 'string' && /^https?:\/\//i.test(origin) ? new URL(origin).host.toLowerCase() : undefined;
+  } catch {
+    host = undefined;
+  }
+  if (host === undefined || !allowed.has(host)) {
     throw new AppError(
       'forbidden',
       'REFRESH_ORIGIN_REFUSED',
