@@ -14,9 +14,9 @@ import { REFRESH_TOKEN_SECONDS } from './auth.core.ts';
  * cross-site request from sending the cookie, and a refresh from the cookie must name this server's own origin
  * (or PUBLIC_URL's) in `Origin`.
  */
-export const REFRESH_COOKIE = 'loupe_refresh';
-export const REFRESH_COOKIE_PATH = '/api/v1/auth/refresh';
-export const REFRESH_MODE_HEADER = 'x-loupe-refresh';
+const REFRESH_COOKIE = 'loupe_refresh';
+const REFRESH_COOKIE_PATH = '/api/v1/auth/refresh';
+const REFRESH_MODE_HEADER = 'x-loupe-refresh';
 
 export function wantsRefreshCookie(request: FastifyRequest): boolean {
   return request.headers[REFRESH_MODE_HEADER] === 'cookie';
