@@ -8,7 +8,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { buildApp, type AppDeps, type LoupeApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/platform/config.ts';
-import { openDatabase, type Database } from '../src/platform/database.ts';
+import { openDatabase, tenantScopedPglite, type Database } from '../src/platform/database.ts';
 
 /**
  * A database cloned from the run's migrated template (embedded or PostgreSQL, per LOUPE_TEST_DB), empty but for
@@ -132,7 +132,7 @@ function lend(s: SharedPglite): Database {
       };
     },
   });
-  const db = drizzlePglite({ client }) as unknown as Database['db'];
+  const db = drizzlePglite({ client: tenantScopedPglite(client) }) as unknown as Database['db'];
   return {
     kind: 'pglite',
     db,

@@ -73,6 +73,14 @@ try {
       { name: 'bare Fastify hello-world', url: `http://127.0.0.1:${barePort}/`, headers: {}, pid: bare.pid, runs: [] },
       { name: 'Loupe GET /api/v1/whoami (API key, rate limit)', url: `${base}/api/v1/whoami`, headers: auth, pid: loupe.pid, runs: [] },
       { name: 'Loupe GET /api/v1/tenant (+1 database read)', url: `${base}/api/v1/tenant`, headers: auth, pid: loupe.pid, runs: [] },
+      // A tenant-owned table read through a repository: what row-level security of reads (issue 22) costs.
+      {
+        name: 'Loupe GET /api/v1/items?limit=20 (tenant table)',
+        url: `${base}/api/v1/items?limit=20`,
+        headers: auth,
+        pid: loupe.pid,
+        runs: [],
+      },
     );
     // Warm up (JIT, caches), then measure.
     for (const r of rows) await load(r.url, r.headers, 2);
@@ -129,6 +137,7 @@ console.log(
   `\nThe authenticated, rate-limited stack keeps ${(ratio * 100).toFixed(1)}% of the bare server's throughput (median of ${ROUNDS} rounds; goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`,
 );
 console.log(`With one database read per request: ${(median(ratios[2]!) * 100).toFixed(1)}% (${db}).`);
+console.log(`A tenant table's list (items): ${(median(ratios[3]!) * 100).toFixed(1)}% (${db}).`);
 // Throughput ratios swing with whatever else the machine runs; CPU per request does far less. Each server is one
 // process on one core, so when both are CPU-bound, throughput ratio = inverse ratio of CPU per request.
 const cpuRatio = (i: number) => median(rows[0]!.runs.map((x, k) => x.cpuUs / rows[i]!.runs[k]!.cpuUs));

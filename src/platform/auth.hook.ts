@@ -15,6 +15,7 @@ import {
   type TenantRateLimits,
 } from './rate-limit.ts';
 import type { RateGroup } from './http.types.ts';
+import { runInTenantScope } from './tenant-read-scope.ts';
 
 /** What the platform needs from the tenancy module to authenticate; tenancy implements it. */
 export interface Authenticator {
@@ -333,6 +334,15 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
       }
     }
     await serviceLimit(routeUrl, tenantId!, reply, 'tenant');
+  });
+
+  // Row-level security for the request's reads: from here on (body validation, preHandler hooks, the handler and
+  // everything it awaits) every statement outside a transaction runs as the tenant role for this tenant. A
+  // callback hook: `done` called inside the scope carries it into the rest of the request.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const ctx = request.tenantCtx;
+    if (ctx) runInTenantScope(ctx.tenantId, () => done());
+    else done();
   });
 }
 

@@ -12,7 +12,8 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { applyRowLevelSecurity } from './row-level-security.ts';
+import { applyRowLevelSecurity, TENANT_ROLE, TENANT_SETTING } from './row-level-security.ts';
+import { currentScopeTenant } from './tenant-read-scope.ts';
 
 /** Drizzle over either target; a transaction has the same surface. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
@@ -65,15 +66,97 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       extensions: pgliteExtensions,
       parsers: { [pgliteTypes.INT8]: (v: string) => v },
     });
-    const db = drizzlePglite(client) as unknown as Db;
+    const db = drizzlePglite({ client: tenantScopedPglite(client) }) as unknown as Db;
     return { kind: 'pglite', db, pglite: client, close: () => client.close() };
   }
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
   pool.on('error', () => {
     /* idle client errors are surfaced on the next query; never crash the process here */
   });
+  scopePoolQueries(pool);
   const db = drizzlePg(pool) as unknown as Db;
   return { kind: 'postgres', db, pglite: undefined, close: () => pool.end() };
+}
+
+/**
+ * The statement that opens a tenant-scoped statement's transaction: the tenant role and the tenant, both for this
+ * transaction only (as `inTenant` does). One round trip: simple-protocol text, so the tenant id is inlined; it is
+ * a UUID checked by `runInTenantScope`, and checked again here because it is SQL text.
+ */
+function tenantBegin(tenantId: string): string {
+  if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error('tenantBegin: the tenant id is not a UUID');
+  return `BEGIN; SELECT set_config('role', '${TENANT_ROLE}', true), set_config('${TENANT_SETTING}', '${tenantId}', true)`;
+}
+
+/**
+ * Row-level security for the reads a request runs outside a transaction, on PostgreSQL: inside a tenant
+ * scope (`tenant-read-scope.ts`) `pool.query` takes a connection and runs a read between the tenant BEGIN
+ * and COMMIT (two extra round trips); outside a scope, and for the connections drizzle takes for its own
+ * transactions (`pool.connect`), nothing changes. A connection whose ROLLBACK fails is destroyed, not pooled.
+ */
+/**
+ * Whether a statement only reads: the scope covers reads (writes belong in `inTenant`'s transactions, and shared
+ * writers such as the served-log or exposure batchers write several tenants' rows from whichever request flushed).
+ * A `WITH` naming INSERT, UPDATE, DELETE or MERGE anywhere (even `FOR UPDATE` or inside a literal) counts as a
+ * write and runs as before: a misjudged statement loses the guard, never its rows.
+ */
+export function isReadStatement(text: string): boolean {
+  if (/^\s*(?:\(\s*)*(?:SELECT|TABLE|VALUES)\b/i.test(text)) return true;
+  return /^\s*WITH\b/i.test(text) && !/\b(?:INSERT|UPDATE|DELETE|MERGE)\b/i.test(text);
+}
+
+function scopePoolQueries(pool: pg.Pool): void {
+  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const scoped = async (tenantId: string, args: unknown[]) => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(tenantBegin(tenantId));
+      const res = await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+      await client.query('COMMIT');
+      return res;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: unknown) => {
+        broken = e instanceof Error ? e : new Error(String(e));
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  };
+  (pool as { query: unknown }).query = (...args: unknown[]) => {
+    const tenantId = currentScopeTenant();
+    // A callback-style call is not drizzle's nor ours: left as it was.
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: unknown } | undefined)?.text;
+    if (tenantId === undefined || typeof args[args.length - 1] === 'function' || typeof text !== 'string' || !isReadStatement(text))
+      return plain(...args);
+    return scoped(tenantId, args);
+  };
+}
+
+/**
+ * The same for the embedded database, which has one connection: inside a tenant scope each read on the
+ * instance runs in a PGlite transaction (its lock keeps every other statement out until COMMIT) opened as the
+ * tenant role for the scope's tenant, as `inTenant` does for writes. Transactions (`client.transaction`) are
+ * untouched, and so is the raw instance (`Database.pglite`: dumps, ANALYZE). Whoever builds a drizzle handle over
+ * PGlite builds it over this (the tests' shared instance does).
+ */
+export function tenantScopedPglite(client: PGlite): PGlite {
+  const query: PGlite['query'] = (text, params, options) => {
+    const tenantId = currentScopeTenant();
+    if (tenantId === undefined || !isReadStatement(text)) return client.query(text, params, options);
+    return client.transaction(async (tx) => {
+      await tx.exec(tenantBegin(tenantId).replace('BEGIN; ', ''));
+      return tx.query(text, params, options);
+    });
+  };
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'query') return query;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /**

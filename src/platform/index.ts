@@ -16,6 +16,7 @@ export { migrateDatabase, openDatabase } from './database.ts';
 export { arrayParam, bindQuery, queryOne, queryRows } from './database.ts';
 export type { BoundQuery, Database, Db, Q } from './database.ts';
 export { inTenant } from './tenant-scope.ts';
+export { outsideTenantScope, runInTenantScope } from './tenant-read-scope.ts';
 export { AppError, conflict, notFound, validation } from './errors.ts';
 export type { ErrorDetail } from './errors.ts';
 export { isUuid, newId, randomToken, sha256Hex } from './ids.ts';

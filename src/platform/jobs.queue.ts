@@ -6,6 +6,7 @@ import { systemContext, type TenantContext } from './access.ts';
 import { type Db, queryOne, queryRows } from './database.ts';
 import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
+import { outsideTenantScope } from './tenant-read-scope.ts';
 
 /**
  * A durable job queue in PostgreSQL that works the same on the embedded database and on a server.
@@ -427,7 +428,8 @@ export function createJobQueue(deps: JobQueueDeps) {
           { retryAfterSeconds: 30 },
         );
       }
-      if (!stopped && types.includes(type)) setImmediate(() => void poll());
+      // The claim and the handlers it starts serve every tenant: never in the scope of the request that enqueued.
+      if (!stopped && types.includes(type)) setImmediate(() => void outsideTenantScope(() => poll()));
       return row;
     },
 
@@ -474,7 +476,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         timer = setTimeout(loop, deps.pollMs);
         timer.unref();
       };
-      loop();
+      outsideTenantScope(loop);
     },
 
     /**

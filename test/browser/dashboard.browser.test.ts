@@ -61,6 +61,8 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     await screenshot(page, 'home');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in/);
+    // Signing out cleared the refresh cookie.
+    expect(await refreshCookie(page)).toBeUndefined();
     // The session is over: reloading a page asks to sign in again.
     await page.goto(`${base}/settings`);
     await page.waitForURL(/\/sign-in/);
@@ -70,9 +72,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
 
   /** Replaces the dashboard's stored access token by one signed for the same session at another time. */
   async function forgeAccessToken(page: WatchedPage['page'], o: { issuedSecondsAgo: number; authSecondsAgo: number }): Promise<void> {
-    const stored = await page.evaluate(
-      () => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string; refreshToken: string },
-    );
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string });
     const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as {
       sub: string;
       sid: string;
@@ -89,15 +89,27 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     }, token);
   }
 
+  /** The session's refresh cookie as the browser holds it (the test reads it; the page's scripts cannot). */
+  async function refreshCookie(page: WatchedPage['page']) {
+    const all = await page.context().cookies(`${base}/api/v1/auth/refresh`);
+    return all.find((c) => c.name === 'loupe_refresh');
+  }
+
   it('refreshes an expired access token (rotating the refresh token) and asks for the password on STEP_UP_REQUIRED', async () => {
     const { page, errors } = await ownerPage();
-    const before = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { refreshToken: string });
+    const before = await refreshCookie(page);
+    // The refresh token is an HttpOnly, SameSite=Strict cookie of the refresh path: not in storage, not in document.cookie.
+    expect(before).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/v1/auth/refresh' });
+    expect(before?.value).toMatch(/^rt_/);
+    const visible = await page.evaluate(() => `${document.cookie} ${JSON.stringify({ ...localStorage })}`);
+    expect(visible).not.toContain('rt_');
     // An access token that expired an hour ago: the page still loads, through one refresh.
     await forgeAccessToken(page, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
     await page.goto(`${base}/settings/members`);
     await page.getByRole('cell', { name: owner.ownerEmail }).waitFor();
-    const after = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { refreshToken: string });
-    expect(after.refreshToken).not.toBe(before.refreshToken);
+    const after = await refreshCookie(page);
+    expect(after?.value).toMatch(/^rt_/);
+    expect(after?.value).not.toBe(before?.value);
 
     // A valid token whose password check is an hour old: creating a key needs a step-up.
     await forgeAccessToken(page, { issuedSecondsAgo: 0, authSecondsAgo: 3600 });
@@ -117,8 +129,8 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
 
     // The refresh token is used elsewhere and rotated on past it (so this is no longer the grace-window race):
     // reuse ends the session and the dashboard signs out, saying so.
-    const current = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { refreshToken: string });
-    const stolen = await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: current.refreshToken } });
+    const current = await refreshCookie(page);
+    const stolen = await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: current!.value } });
     expect(stolen.status).toBe(200);
     expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: stolen.body.refresh_token } })).status).toBe(200);
     await forgeAccessToken(page, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });

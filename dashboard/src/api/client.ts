@@ -1,8 +1,11 @@
 /**
- * The dashboard's one door to the API. It holds the session's tokens, sends `X-Tenant-Id` for the chosen
+ * The dashboard's one door to the API. It holds the session's access token, sends `X-Tenant-Id` for the chosen
  * tenant, refreshes the access token once on 401 TOKEN_EXPIRED (refresh tokens rotate, so concurrent
  * requests share one refresh, and open tabs share it too through a Web Lock and localStorage), and on 403 STEP_UP_REQUIRED asks the person for their password, calls
  * POST /api/v1/auth/step-up and retries the request with the elevated token.
+ *
+ * The refresh token never reaches JavaScript: every request says `X-Loupe-Refresh: cookie`, so the server keeps
+ * the refresh token in an HttpOnly, SameSite=Strict cookie scoped to the refresh path, and a refresh sends no token.
  */
 import type { ApiErrorBody, SessionResponse, TokenResponse } from './types.ts';
 
@@ -27,8 +30,10 @@ export class ApiError extends Error {
 
 interface Tokens {
   accessToken: string;
-  refreshToken: string;
+  /** Only in a pair stored by a dashboard older than the cookie: sent once to the refresh, which moves it into the cookie. */
+  refreshToken?: string;
 }
+const REFRESH_MODE = { 'x-loupe-refresh': 'cookie' };
 
 type Listener = () => void;
 /** Asks the person for their password; resolves null if they cancel. */
@@ -79,7 +84,7 @@ if (typeof window !== 'undefined') {
   window.addEventListener('storage', (e) => {
     if (e.key !== STORAGE_KEY && e.key !== null) return;
     const next = readTokens();
-    if (next?.accessToken === tokens?.accessToken && next?.refreshToken === tokens?.refreshToken) return;
+    if (next?.accessToken === tokens?.accessToken) return;
     tokens = next;
     for (const l of listeners) l();
   });
@@ -121,7 +126,7 @@ export function withQuery(path: string, query?: RequestOptions['query']): string
 }
 
 async function send(method: string, path: string, opts: RequestOptions): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/json', ...(opts.headers ?? {}) };
+  const headers: Record<string, string> = { accept: 'application/json', ...REFRESH_MODE, ...(opts.headers ?? {}) };
   if (!opts.anonymous && tokens) headers.authorization = `Bearer ${tokens.accessToken}`;
   if (!opts.anonymous && tenantId) headers['x-tenant-id'] = tenantId;
   let body: BodyInit | undefined;
@@ -130,7 +135,7 @@ async function send(method: string, path: string, opts: RequestOptions): Promise
     headers['content-type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
-  return fetch(withQuery(path, opts.query), { method, headers, body, signal: opts.signal });
+  return fetch(withQuery(path, opts.query), { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
 }
 
 async function toError(res: Response): Promise<ApiError> {
@@ -163,7 +168,7 @@ async function withRefreshLock(fn: () => Promise<boolean>): Promise<boolean> {
 async function refreshTokens(): Promise<boolean> {
   if (!tokens) return false;
   if (!refreshing) {
-    const stale = tokens.refreshToken;
+    const stale = tokens.accessToken;
     refreshing = withRefreshLock(async () => {
       // Another tab may have rotated the pair while this one waited for the lock: use its result.
       const stored = readTokens();
@@ -171,19 +176,21 @@ async function refreshTokens(): Promise<boolean> {
         endSession('ended');
         return false;
       }
-      if (stored.refreshToken !== stale) {
+      if (stored.accessToken !== stale) {
         saveTokens(stored);
         return true;
       }
       try {
-        const res = await send('POST', '/api/v1/auth/refresh', { body: { refresh_token: stale }, anonymous: true });
+        // The cookie carries the refresh token; a pair stored before the cookie existed sends its token this once.
+        const body = stored.refreshToken ? { refresh_token: stored.refreshToken } : {};
+        const res = await send('POST', '/api/v1/auth/refresh', { body, anonymous: true });
         if (!res.ok) {
           // A reused token means the server ended the session on purpose; anything else is an expiry.
           endSession((await toError(res)).code === 'REFRESH_TOKEN_REUSED' ? 'ended' : 'expired');
           return false;
         }
         const out = (await res.json()) as TokenResponse;
-        saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
+        saveTokens({ accessToken: out.access_token });
         return true;
       } catch {
         return false;
@@ -260,21 +267,21 @@ export async function signInSecondStep(mfaToken: string, factor: { code: string 
 }
 
 function adoptSignIn(out: TokenResponse): TokenResponse {
-  saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
+  saveTokens({ accessToken: out.access_token });
   if (out.user.tenant_id && !tenantId) session.setTenant(out.user.tenant_id);
   return out;
 }
 
 /** Keeps the tokens of a sign-in that happened elsewhere (accepting an invitation link answers tokens). */
 export function adoptTokens(out: TokenResponse): void {
-  saveTokens({ accessToken: out.access_token, refreshToken: out.refresh_token });
+  saveTokens({ accessToken: out.access_token });
   if (out.user.tenant_id) session.setTenant(out.user.tenant_id);
 }
 
 export async function signOut(): Promise<void> {
-  const refreshToken = tokens?.refreshToken;
   try {
-    if (tokens) await send('POST', '/api/v1/auth/logout', { body: { refresh_token: refreshToken } });
+    // The answer clears the refresh cookie.
+    if (tokens) await send('POST', '/api/v1/auth/logout', { body: {} });
   } finally {
     session.setTenant(null);
     saveTokens(null);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Db, Q, TenantContext } from '../../platform/index.ts';
+import { type Db, outsideTenantScope, type Q, type TenantContext } from '../../platform/index.ts';
 import { normalizeSearchText, typoTsquery } from './catalog.core.ts';
 import type { ItemFilters } from './items.repository.ts';
 import type { SearchMatch, SearchRepository } from './search.repository.ts';
@@ -53,7 +53,9 @@ export function createSearchService(deps: { db: Db; repo: SearchRepository }) {
     async autocomplete(ctx: TenantContext, q: string, limit: number) {
       const prefix = normalizeSearchText(q);
       if (!prefix) return { names: [], brands: [] };
-      return repo.autocomplete(db, ctx.tenantId, prefix, limit);
+      // Outside the request's RLS scope, like search's own transaction: a text range on an index is not leakproof,
+      // so under the policy PostgreSQL would filter the tenant's whole name index instead of seeking the prefix.
+      return outsideTenantScope(() => repo.autocomplete(db, ctx.tenantId, prefix, limit));
     },
   };
 }

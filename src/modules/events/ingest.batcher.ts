@@ -1,4 +1,4 @@
-import { AppError } from '../../platform/index.ts';
+import { AppError, outsideTenantScope } from '../../platform/index.ts';
 
 export interface BatcherOptions<I, O> {
   /** Flush as soon as this many items wait (a submission is never split, so a flush may hold one larger submission). */
@@ -79,7 +79,9 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
       queued -= n;
       inflight += n;
       running++;
-      void run(take, n, lanes);
+      // A flush is shared work (other submitters' rows, other tenants' lanes): it leaves the scope of whichever
+      // request happened to start it (row-level security of reads, platform/tenant-read-scope.ts).
+      void outsideTenantScope(() => run(take, n, lanes));
     }
     if (queue.length === 0) due = false;
     else if (!due && !timer) {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Q, type SecretBox, SecretUnreadableError, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, type SecretBox, SecretUnreadableError, newId, outsideTenantScope, queryOne, queryRows } from '../../platform/index.ts';
 
 export interface ConnectionRow {
   tenantId: string;
@@ -180,11 +180,16 @@ export function createIntegrationsRepository(secrets: SecretBox) {
         ),
       ),
 
-    /** The tenant that proved a vendor shop domain is theirs (a verified delivery), if any. */
+    /**
+     * The tenant that proved a vendor shop domain is theirs (a verified delivery), if any. Global by design (a tenant
+     * registering a domain must see another's claim): read outside the request's RLS scope.
+     */
     shopClaim: (q: Q, vendor: string, shopDomain: string) =>
-      queryOne<{ tenantId: string; connectionId: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", connection_id AS "connectionId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
+      outsideTenantScope(() =>
+        queryOne<{ tenantId: string; connectionId: string }>(
+          q,
+          sql`SELECT tenant_id AS "tenantId", connection_id AS "connectionId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
+        ),
       ),
 
     /** Claims a shop domain for the tenant of a connection that verified a delivery; the first claim stays. Returns the claimant. */
@@ -200,9 +205,11 @@ export function createIntegrationsRepository(secrets: SecretBox) {
       );
       if (row) return row.tenantId;
       // A concurrent claim committed after this statement's snapshot: read it now.
-      const claim = await queryOne<{ tenantId: string }>(
-        q,
-        sql`SELECT tenant_id::text AS "tenantId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
+      const claim = await outsideTenantScope(() =>
+        queryOne<{ tenantId: string }>(
+          q,
+          sql`SELECT tenant_id::text AS "tenantId" FROM shop_domain_claims WHERE vendor = ${vendor} AND shop_domain = ${shopDomain}`,
+        ),
       );
       return claim!.tenantId;
     },

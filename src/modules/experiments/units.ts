@@ -3,6 +3,7 @@
  * person keeps one variant across devices), else the id itself. Lookups are cached for a minute.
  */
 import { LRUCache } from 'lru-cache';
+import { outsideTenantScope } from '../../platform/index.ts';
 
 /** identity's read-only lookup (IdentityModule.lookupProfiles), declared here as the port this module needs. */
 export type ProfileLookup = (tenantId: string, identifiers: readonly { type: string; value: string }[]) => Promise<(string | null)[]>;
@@ -70,7 +71,8 @@ export function createUnitResolver(lookup: ProfileLookup): UnitResolver {
       else t.set(id.unit, { type: id.type, value: id.value, waiters: [{ resolve, reject }] });
       if (!scheduled) {
         scheduled = true;
-        setImmediate(drain);
+        // The drain looks up every tenant's queued units: not in the scope of the request that queued first.
+        setImmediate(() => outsideTenantScope(drain));
       }
     });
   }

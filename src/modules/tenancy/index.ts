@@ -27,6 +27,7 @@ import { createOidcClient } from './sso.client.ts';
 import { createSsoRepository } from './sso.repository.ts';
 import { ssoRoutes } from './sso.routes.ts';
 import { createSsoService } from './sso.service.ts';
+import { installRefreshCookie } from './refresh-cookie.ts';
 import { twoFactorRoutes } from './two-factor.routes.ts';
 import { createTwoFactorService } from './two-factor.service.ts';
 
@@ -119,7 +120,17 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     twoFactor,
     sso,
     async routes(app: FastifyInstance): Promise<void> {
-      await tenancyRoutes(app, { db: deps.db, auth, tenants, apiKeys, repo, twoFactor, registration: deps.config.registration });
+      await tenancyRoutes(app, {
+        db: deps.db,
+        auth,
+        tenants,
+        apiKeys,
+        repo,
+        twoFactor,
+        registration: deps.config.registration,
+        publicUrl: deps.config.publicUrl,
+      });
+      installRefreshCookie(app);
       await accountsRoutes(app, { db: deps.db, auth, accounts, repo, clock });
       await twoFactorRoutes(app, { auth, twoFactor, tenants });
       await regionalRoutes(app, { tenants });

@@ -11,10 +11,12 @@ import {
   notFound,
   paginate,
   tenantContext,
+  validation,
 } from '../../platform/index.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
 import type { AuthService, ClientMeta } from './auth.service.ts';
 import type { TenancyRepository, ApiKeyRow, ApiKeyListRow, TenantRow, UserRow } from './tenancy.repository.ts';
+import { checkRefreshOrigin, clearRefreshCookie, refreshTokenFromCookie, wantsRefreshCookie } from './refresh-cookie.ts';
 import * as s from './tenancy.schemas.ts';
 import type { TenantsService } from './tenants.service.ts';
 import { MFA_TOKEN_SECONDS } from './tokens.ts';
@@ -28,6 +30,8 @@ export interface TenancyRouteDeps {
   repo: TenancyRepository;
   twoFactor: TwoFactorService;
   registration: 'open' | 'closed';
+  /** PUBLIC_URL: the dashboard's origin when it differs from the address requests reach (refresh-cookie.ts). */
+  publicUrl: string | undefined;
 }
 
 const meta = (r: FastifyRequest): ClientMeta => ({ ip: r.ip ?? null, userAgent: r.headers['user-agent']?.slice(0, 300) ?? null });
@@ -154,8 +158,23 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       },
       config: { auth: { kind: 'public' }, rateGroup: 'auth' },
     },
-    async (request) => {
-      const out = await deps.auth.refresh(request.body.refresh_token, meta(request));
+    async (request, reply) => {
+      const cookieMode = wantsRefreshCookie(request);
+      let token = request.body?.refresh_token;
+      if (token === undefined) {
+        if (!cookieMode) throw validation('REFRESH_TOKEN_REQUIRED', 'Send the refresh token in the body: {"refresh_token": "rt_..."}.');
+        checkRefreshOrigin(request, deps.publicUrl);
+        token = refreshTokenFromCookie(request);
+      }
+      if (token === undefined) {
+        clearRefreshCookie(request, reply);
+        throw new AppError('unauthenticated', 'REFRESH_TOKEN_INVALID', 'The refresh token is not valid. Sign in again.');
+      }
+      const out = await deps.auth.refresh(token, meta(request)).catch((err: unknown) => {
+        // A spent or revoked cookie is of no further use: the browser forgets it.
+        if (cookieMode) clearRefreshCookie(request, reply);
+        throw err;
+      });
       const tenantId = (await deps.repo.firstTenantOf(deps.db, out.user.id)) ?? null;
       const role = tenantId ? ((await deps.repo.getRole(deps.db, tenantId, out.user.id)) ?? null) : null;
       return tokenReply(out, out.user, tenantId, role);
@@ -176,6 +195,7 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     async (request, reply) => {
       const actor = request.actor!;
       if (actor.type === 'user') await deps.auth.logout(actor.sessionId, meta(request), actor.id);
+      clearRefreshCookie(request, reply);
       return reply.code(204).send(null);
     },
   );

@@ -97,7 +97,19 @@ export const registerBody = z
   .object({ email, password, name: z.string().trim().max(200).optional(), tenant_name: z.string().trim().min(1).max(200).optional() })
   .strict();
 export const loginBody = z.object({ email: z.string().max(254), password: z.string().max(256) }).strict();
-export const refreshBody = z.object({ refresh_token: z.string().min(1).max(200) }).strict();
+export const refreshBody = z
+  .object({
+    refresh_token: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe(
+        'The refresh token; left out by a browser in cookie mode (X-Loupe-Refresh: cookie), which sends its HttpOnly cookie instead',
+      ),
+  })
+  .strict()
+  .nullish();
 export const logoutBody = z
   .object({ refresh_token: z.string().max(200).optional() })
   .strict()
@@ -118,7 +130,10 @@ export const mfaChallengeResponse = z.object({
 
 export const tokenResponse = z.object({
   access_token: z.string(),
-  refresh_token: z.string(),
+  refresh_token: z
+    .string()
+    .optional()
+    .describe('Absent in cookie mode (request header X-Loupe-Refresh: cookie): the token is then set as the HttpOnly cookie loupe_refresh'),
   token_type: z.literal('Bearer'),
   expires_in: z.number(),
   user: z.object({
