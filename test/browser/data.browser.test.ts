@@ -38,7 +38,7 @@ describe.skipIf(!HAS_CHROMIUM)('Data & exports in chromium', () => {
       metadata: { order_id: `o${u}`, price: `${u}0.00`, currency: 'EUR' },
     }));
     expect((await t.request('POST', '/api/v1/interactions/batch', { token: key, body: { events } })).status).toBe(200);
-  }, 240_000);
+  }, 600_000);
 
   afterAll(async () => {
     await server?.close();

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Alert, Badge, Button, Group, Paper, Progress, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get, requestRaw, toError } from '../api/client.ts';
@@ -19,10 +19,12 @@ function useJob(id: string | null, onDone: () => void) {
     queryFn: ({ signal }) => get<Job>(`/api/v1/jobs/${id}`, undefined, signal),
     refetchInterval: (q) => (q.state.data && FINISHED.includes(q.state.data.status) ? false : 1000),
   });
-  const done = q.data && FINISHED.includes(q.data.status);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: once per finished job
+  const done = q.data !== undefined && FINISHED.includes(q.data.status);
+  const onDoneRef = useRef(onDone);
+  onDoneRef.current = onDone;
+  // Once per finished job (the id changes with each new run).
   useEffect(() => {
-    if (done) onDone();
+    if (done && id) onDoneRef.current();
   }, [done, id]);
   return q;
 }

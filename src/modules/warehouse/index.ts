@@ -75,8 +75,5 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
   };
 }
 export { EXPORT_TABLES } from './warehouse.types.ts';
-export type { EventQualityFacts, EventQualitySource, ExportTable, MartSources } from './warehouse.types.ts';
-export { MART_NAMES, MART_SPECS } from './marts.core.ts';
-export type { MartName } from './marts.core.ts';
-export { EXPECTATIONS } from './quality.core.ts';
+export type { EventQualitySource, ExportTable, MartSources } from './warehouse.types.ts';
 export type { ExportProgress } from './warehouse.service.ts';
