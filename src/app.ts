@@ -24,15 +24,16 @@ import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import { createS3Storage } from './platform/storage.s3.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
-import { createIdentityModule, createProfilesWarehouseSource } from './modules/identity/index.ts';
+import { createIdentityModule, createMartsSources, createProfilesWarehouseSource } from './modules/identity/index.ts';
 import {
   createAnalyticsBehaviourRepository,
   createAnalyticsSourceRepository,
   createEventsModule,
+  createEventsQualitySource,
   createEventsWarehouseSource,
   createProfileLinksRepository,
 } from './modules/events/index.ts';
-import { createCatalogModule, createItemsWarehouseSource } from './modules/catalog/index.ts';
+import { createCatalogModule, createItemsWarehouseSource, createProductsMartSource } from './modules/catalog/index.ts';
 import { createRecsModule, modelExperimentFrom } from './modules/recs/index.ts';
 import { createImportsModule } from './modules/imports/index.ts';
 import { createAnalyticsModule } from './modules/analytics/index.ts';
@@ -335,8 +336,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       orders: createOrdersWarehouseSource(),
       items: createItemsWarehouseSource(),
     },
+    // The marts read unified orders and profiles through identity, items through catalog; the quality checks ask
+    // events for facts about recent events and send failing runs through the webhooks' signed outbox.
+    martSources: { ...createMartsSources(), products: createProductsMartSource() },
+    eventQuality: createEventsQualitySource(),
+    webhooks: webhooks.publisher,
     version: VERSION,
   });
+  // Each successful import refreshes the tenant's marts and runs the data-quality checks (a deduplicated job).
+  imports.onImported((tenantId) => warehouse.afterImport(tenantId));
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.
   const billing = createBillingModule(platform, {
     catalogSize: (tenantId) => catalog.serving.activeItemCount(tenantId),

@@ -25,6 +25,7 @@ const ExperimentsPage = lazy(() => import('./pages/Experiments.tsx'));
 const VisibilityPage = lazy(() => import('./pages/Visibility.tsx'));
 const SettingsPage = lazy(() => import('./pages/Settings.tsx'));
 const InstallPage = lazy(() => import('./pages/Install.tsx'));
+const DataPage = lazy(() => import('./pages/Data.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
 const BehaviourPage = lazy(() => import('./pages/analytics/BehaviourPage.tsx'));
@@ -63,6 +64,7 @@ function Protected() {
           <Route path="analytics/behaviour" element={<BehaviourPage />} />
           <Route path="catalog/*" element={<CatalogPage />} />
           <Route path="import" element={<ImportPage />} />
+          <Route path="data" element={<DataPage />} />
           <Route path="customers/*" element={<CustomersPage />} />
           <Route path="orders/*" element={<OrdersPage />} />
           <Route path="promotions" element={<PromotionsPage />} />

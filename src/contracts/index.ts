@@ -28,6 +28,8 @@ import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts'
 import type * as integrations from '../modules/events/integrations.schemas.ts';
 import type * as interactions from '../modules/events/interactions.schemas.ts';
 import type * as webhookSchemas from '../modules/webhooks/webhooks.schemas.ts';
+import type * as marts from '../modules/warehouse/marts.schemas.ts';
+import type * as warehouse from '../modules/warehouse/warehouse.schemas.ts';
 import type { jobSchema } from '../platform/schemas.ts';
 
 // ---- platform: the error envelope, jobs, rate-limit classes ----
@@ -420,3 +422,10 @@ export type ExperimentClickBody = z.input<typeof experiments.trackClickBody>;
 export type ExperimentAddToCartBody = z.input<typeof experiments.trackAddToCartBody>;
 export type ExperimentTrackResponse = z.infer<typeof experiments.trackResponse>;
 export type ShopperChange = z.infer<typeof newsfeed.changedResponse>;
+// ---- warehouse: export status, marts, data quality ----
+export type WarehouseExportStatus = z.infer<typeof warehouse.exportStatusResponse>;
+export type WarehouseManifest = z.infer<typeof warehouse.manifestResponse>;
+export type MartList = z.infer<typeof marts.martsListResponse>;
+export type MartPage = z.infer<typeof marts.martPageResponse>;
+export type MartQuery = z.input<typeof marts.martQuery>;
+export type QualityReport = z.infer<typeof marts.qualityResponse>;

@@ -144,6 +144,8 @@ const envSchema = z.object({
   LOUPE_EXPORT_SETTLE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
   LOUPE_EXPORT_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
   LOUPE_EXPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+  // Warehouse marts and data-quality checks: a tenant's scheduled refresh interval (after its first refresh or import).
+  LOUPE_MARTS_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
   // Predictions: profiles whose orders are kept in memory per tenant for /predict/* (0: no cache), tenants kept.
   LOUPE_PREDICTIONS_CACHE_PROFILES: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   LOUPE_PREDICTIONS_CACHE_TENANTS: z.coerce.number().int().min(1).max(10_000).default(16),
@@ -277,6 +279,8 @@ export interface Config {
     readonly settleSeconds: number;
     readonly intervalMinutes: number;
     readonly batchRows: number;
+    /** Minutes between a tenant's scheduled mart refreshes and data-quality runs. */
+    readonly martsIntervalMinutes: number;
   };
   /** Predictions (modules/predictions): the serving cache's bounds and the segment history's retention. */
   readonly predictions: {
@@ -439,6 +443,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       settleSeconds: e.LOUPE_EXPORT_SETTLE_SECONDS,
       intervalMinutes: e.LOUPE_EXPORT_INTERVAL_MINUTES,
       batchRows: e.LOUPE_EXPORT_BATCH_ROWS,
+      martsIntervalMinutes: e.LOUPE_MARTS_INTERVAL_MINUTES,
     },
     billing: {
       secretKey: e.LOUPE_BILLING_STRIPE_SECRET_KEY,

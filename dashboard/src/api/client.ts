@@ -138,7 +138,7 @@ async function send(method: string, path: string, opts: RequestOptions): Promise
   return fetch(withQuery(path, opts.query), { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
 }
 
-async function toError(res: Response): Promise<ApiError> {
+export async function toError(res: Response): Promise<ApiError> {
   let parsed: Partial<ApiErrorBody> | undefined;
   try {
     parsed = (await res.json()) as Partial<ApiErrorBody>;

@@ -117,6 +117,10 @@ export type {
   StyleProfile,
   ChecklistResponse,
   RegionalResponse,
+  WarehouseExportStatus,
+  MartList,
+  MartPage,
+  QualityReport,
 } from '../../../src/contracts/index.ts';
 
 /** Kept in step with TENANT_RATE_CLASSES in src/platform/schemas.ts (the `satisfies` checks the names). */

@@ -15,6 +15,7 @@ const NAV = [
   { to: '/analytics/behaviour', label: 'Retention & paths' },
   { to: '/catalog', label: 'Catalog' },
   { to: '/import', label: 'Import' },
+  { to: '/data', label: 'Data & exports' },
   { to: '/customers', label: 'Customers' },
   { to: '/orders', label: 'Orders' },
   { to: '/promotions', label: 'Promotions' },

@@ -110,3 +110,5 @@ export function createCatalogModule(platform: PlatformServices) {
 export type CatalogModule = ReturnType<typeof createCatalogModule>;
 /** The warehouse export's reads of items (the warehouse module's `WarehouseSource` port). */
 export { createItemsWarehouseSource } from './warehouse-source.repository.ts';
+/** The warehouse marts' reads of items (the warehouse module's `MartSources.products` port). */
+export { createProductsMartSource } from './marts-source.repository.ts';

@@ -130,3 +130,5 @@ export function createIdentityModule(platform: PlatformServices, deps: IdentityM
 export type IdentityModule = ReturnType<typeof createIdentityModule>;
 /** The warehouse export's reads of profiles (the warehouse module's `WarehouseSource` port). */
 export { createProfilesWarehouseSource } from './warehouse-source.repository.ts';
+/** The warehouse marts' reads of unified orders and profiles (the warehouse module's `MartSources` port). */
+export { createMartsSources } from './marts-source.repository.ts';

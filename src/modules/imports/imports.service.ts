@@ -37,6 +37,8 @@ export interface ImportsServiceDeps {
   maxDecompressedBytes: number;
   /** Bytes of kept uploads the tenant may have (its `settings.imports.storage_quota_bytes`, else the configured one). */
   storageQuota: (tenantId: string) => Promise<number>;
+  /** Called after an import run succeeded (listeners must not throw; the warehouse queues its marts refresh). */
+  onImported?: (tenantId: string) => void;
 }
 
 /** An upload being written, counted against the quota until its import records it (or it is discarded). */
@@ -173,6 +175,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
     try {
       const outcome = await pipeline.process(tenantId, run, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
       await repo.finish(db, tenantId, run.id, { status: 'succeeded' });
+      deps.onImported?.(tenantId);
       return outcome;
     } catch (err) {
       if (err instanceof AppError && err.kind !== 'internal') {

@@ -45,7 +45,15 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     maxRows: async (tenantId) => maxRowsOf(await deps.tenantSettings?.(tenantId).catch(() => undefined), platform.config.imports.maxRows),
     maxConcurrentBatches: platform.databaseKind === 'postgres' ? 3 : 1,
   });
+  const importedListeners: Array<(tenantId: string) => Promise<void> | void> = [];
   const service = createImportsService({
+    onImported: (tenantId) => {
+      for (const listener of importedListeners) {
+        void Promise.resolve()
+          .then(() => listener(tenantId))
+          .catch((err: unknown) => platform.log.warn({ err, tenantId }, 'an after-import listener failed'));
+      }
+    },
     db: platform.db,
     repo,
     pipeline,
@@ -63,6 +71,10 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     interruptOrphanedRuns: () => service.interruptOrphanedRuns(platform.databaseKind === 'pglite', platform.clock()),
     /** Starts an import of a local file for a tenant (the CLI): same pipeline and records as an upload. */
     service,
+    /** Registers a listener called (in the background) after each successful import of a tenant. */
+    onImported(listener: (tenantId: string) => Promise<void> | void): void {
+      importedListeners.push(listener);
+    },
     async routes(app: FastifyInstance): Promise<void> {
       await importsRoutes(app, { service, repo, quality, db: platform.db, clock: platform.clock });
     },

@@ -6,13 +6,30 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
-import { registerWarehouseJobs } from './warehouse.jobs.ts';
+import type { WebhookPublisher } from '../webhooks/index.ts';
+import { createMartsRepository } from './marts.repository.ts';
+import { martsRoutes } from './marts.routes.ts';
+import { createMartsService } from './marts.service.ts';
+import { createQualityRepository } from './quality.repository.ts';
+import { createQualityService } from './quality.service.ts';
+import { MARTS_JOB, registerMartsJobs, registerWarehouseJobs } from './warehouse.jobs.ts';
 import { createWarehouseRepository } from './warehouse.repository.ts';
 import { warehouseRoutes } from './warehouse.routes.ts';
 import { createWarehouseService } from './warehouse.service.ts';
-import type { WarehouseSources } from './warehouse.types.ts';
+import type { EventQualitySource, MartSources, WarehouseSources } from './warehouse.types.ts';
 
-export function createWarehouseModule(platform: PlatformServices, deps: { sources: WarehouseSources; version: string }) {
+export interface WarehouseModuleDeps {
+  sources: WarehouseSources;
+  /** The marts' rows, read through their owners (identity, catalog). */
+  martSources: MartSources;
+  /** Facts about recent events for the data-quality checks (events). */
+  eventQuality: EventQualitySource;
+  /** The webhooks module's signed outbox: a failing data-quality run is sent through it. */
+  webhooks?: WebhookPublisher | undefined;
+  version: string;
+}
+
+export function createWarehouseModule(platform: PlatformServices, deps: WarehouseModuleDeps) {
   const cfg = platform.config.warehouse;
   const service = createWarehouseService({
     db: platform.db,
@@ -26,14 +43,37 @@ export function createWarehouseModule(platform: PlatformServices, deps: { source
     version: deps.version,
   });
   registerWarehouseJobs(platform.jobs, service, { intervalMinutes: cfg.intervalMinutes, clock: platform.clock });
+  const marts = createMartsService({ db: platform.db, repo: createMartsRepository(), sources: deps.martSources, clock: platform.clock });
+  const quality = createQualityService({
+    db: platform.db,
+    repo: createQualityRepository(),
+    events: deps.eventQuality,
+    webhooks: deps.webhooks,
+    clock: platform.clock,
+  });
+  registerMartsJobs(platform.jobs, { marts, quality, intervalMinutes: cfg.martsIntervalMinutes, clock: platform.clock });
   return {
     /** Export one tenant now (the `loupe export` command and the job). */
     exportTenant: service.exportTenant,
+    /** Rebuild one tenant's marts now (tests, benches; the job runs it with the quality checks). */
+    refreshMarts: marts.refresh,
+    /** Run one tenant's data-quality checks now (after a refresh). */
+    runQuality: quality.run,
+    /**
+     * After an import committed rows: refresh the tenant's marts and run the checks (a job, deduplicated while one
+     * waits). Never throws: a failed enqueue is logged, the schedule catches up.
+     */
+    async afterImport(tenantId: string): Promise<void> {
+      await platform.jobs
+        .enqueue(tenantId, MARTS_JOB, { trigger: 'import' }, { dedupeKey: `${MARTS_JOB}:import` })
+        .catch((err: unknown) => platform.log.warn({ err, tenantId }, 'could not queue the marts refresh after an import'));
+    },
     async routes(app: FastifyInstance): Promise<void> {
       await warehouseRoutes(app, { service, jobs: platform.jobs, intervalMinutes: cfg.intervalMinutes });
+      await martsRoutes(app, { marts, quality, jobs: platform.jobs });
     },
   };
 }
 export { EXPORT_TABLES } from './warehouse.types.ts';
-export type { ExportTable } from './warehouse.types.ts';
+export type { EventQualitySource, ExportTable, MartSources } from './warehouse.types.ts';
 export type { ExportProgress } from './warehouse.service.ts';

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import { AppError } from '../../platform/index.ts';
-import type { ParquetColumn } from './warehouse.core.ts';
 
 /**
- * The export folder's I/O: Parquet encoding (hyparquet-writer, pure JavaScript, SNAPPY) and durable, atomic
+ * The export folder's I/O: durable, atomic
  * file writes (temporary file, fsync, rename, fsync of the folder), so a reader never sees half a file and a
  * file that the watermark counts survives a power cut.
  */
@@ -28,18 +26,6 @@ export function writeFailed(rel: string, err: unknown): AppError {
     'WAREHOUSE_WRITE_FAILED',
     `Could not write the export at ${rel}: ${reason[code] ?? 'input/output error'} (${code}). Nothing was committed; the next run starts from the same watermark.`,
   );
-}
-
-/** Encodes columns as one Parquet file (row groups of up to 100,000 rows). */
-export function encodeParquet(columns: ParquetColumn[], createdBy: string): Uint8Array {
-  const writer = new ByteWriter();
-  parquetWrite({
-    writer,
-    columnData: columns as never,
-    rowGroupSize: 100_000,
-    createdBy,
-  });
-  return new Uint8Array(writer.getBuffer());
 }
 
 async function fsyncFolder(dir: string): Promise<void> {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { JobQueue } from '../../platform/index.ts';
+import type { MartsService } from './marts.service.ts';
+import type { QualityService } from './quality.service.ts';
 import type { WarehouseService } from './warehouse.service.ts';
 import { EXPORT_TABLES } from './warehouse.types.ts';
 
@@ -48,6 +50,50 @@ export function registerWarehouseJobs(
       } finally {
         // The schedule goes on whatever this run's outcome (a full disk today may be freed by the next slot).
         await scheduleNext(run.tenantId);
+      }
+    },
+  });
+}
+
+/** One tenant's mart refresh followed by its data-quality run. */
+export const MARTS_JOB = 'warehouse.marts';
+
+export const martsJobPayload = z.object({ trigger: z.enum(['import', 'schedule', 'manual']) }).strict();
+
+/**
+ * Registers the marts job: refresh, then run the expectations (they read the fresh marts). Every run, whatever its
+ * outcome, books the tenant's next scheduled slot, so the schedule starts with a tenant's first refresh or import.
+ */
+export function registerMartsJobs(
+  jobs: JobQueue,
+  deps: { marts: MartsService; quality: QualityService; intervalMinutes: number; clock: () => Date },
+): void {
+  jobs.register({
+    type: MARTS_JOB,
+    payload: martsJobPayload,
+    maxAttempts: 3,
+    maxRunningPerTenant: 1,
+    handle: async (run) => {
+      try {
+        await run.progress({ step: 'refresh' }, true);
+        const refreshed = await deps.marts.refresh(run.tenantId);
+        await run.progress({ step: 'quality', rows: refreshed.rowCounts }, true);
+        const checked = await deps.quality.run(run.tenantId, run.payload.trigger);
+        return {
+          refresh_id: refreshed.id,
+          rows: refreshed.rowCounts,
+          duration_ms: refreshed.durationMs,
+          quality_run_id: checked.runId,
+          failed_checks: checked.results.filter((r) => r.status === 'fail').map((r) => r.name),
+        };
+      } finally {
+        const runAt = nextSlot(deps.clock(), deps.intervalMinutes);
+        await jobs.enqueue(
+          run.tenantId,
+          MARTS_JOB,
+          { trigger: 'schedule' },
+          { runAt, dedupeKey: `${MARTS_JOB}:slot:${runAt.toISOString()}` },
+        );
       }
     },
   });

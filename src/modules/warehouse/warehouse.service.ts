@@ -4,7 +4,9 @@ import { sql } from 'drizzle-orm';
 import lockfile from 'proper-lockfile';
 import { AppError, type Db, type TenantContext, queryOne } from '../../platform/index.ts';
 import { buildManifest, byPartition, filePath, type ManifestFile, tenantFolder, toColumns } from './warehouse.core.ts';
-import { encodeParquet, readJson, removeFiles, writeDurable, writeFailed } from './warehouse.files.ts';
+import { createParquetThread, type ParquetEncoder } from './parquet.thread.ts';
+import { readJson, removeFiles, writeDurable, writeFailed } from './warehouse.files.ts';
+import { encodeParquet } from './warehouse.parquet.ts';
 import type { WarehouseRepository } from './warehouse.repository.ts';
 import { EXPORT_TABLES, type ExportKey, type ExportTable, type WarehouseSources } from './warehouse.types.ts';
 
@@ -36,6 +38,13 @@ export interface ExportOptions {
   /** Count each table's pending rows first (one count per table) so progress has a total. */
   countPending?: boolean;
   onProgress?: (p: ExportProgress) => void;
+  /**
+   * Files of at least this many rows are encoded on a worker thread (default 5,000), smaller ones inline (a thread's
+   * start costs more than they take). 0 sends every file to the thread.
+   */
+  offThreadRows?: number;
+  /** Called with the encoding thread's id after a file was encoded on it (tests). */
+  onThreadEncoded?: (threadId: number | null) => void;
 }
 
 export interface ExportTableResult {
@@ -118,7 +127,14 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
     }
   }
 
-  async function exportTable(tenantId: string, table: ExportTable, until: Date, opts: ExportOptions): Promise<ExportTableResult> {
+  async function exportTable(
+    tenantId: string,
+    table: ExportTable,
+    until: Date,
+    opts: ExportOptions,
+    encodeOff: ParquetEncoder,
+  ): Promise<ExportTableResult> {
+    const offThreadRows = opts.offThreadRows ?? 5_000;
     const source = sources[table];
     const batchRows = opts.batchRows ?? deps.batchRows;
     let wm = await repo.watermark(db, tenantId, table);
@@ -136,7 +152,11 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       await writeDurable(exportDir, journalOf(tenantId, table), new TextEncoder().encode(JSON.stringify(journal)));
       const written: Array<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>> = [];
       for (const g of groups) {
-        const bytes = encodeParquet(toColumns(table, g.group), `loupe ${deps.version}`);
+        const columns = toColumns(table, g.group);
+        const bytes =
+          g.group.length >= offThreadRows
+            ? await encodeOff(columns, `loupe ${deps.version}`)
+            : encodeParquet(columns, `loupe ${deps.version}`);
         const out = await writeDurable(exportDir, g.rel, bytes);
         written.push({ partitionDate: g.date, path: g.rel, rowCount: g.group.length, bytes: out.bytes, sha256: out.sha256 });
       }
@@ -166,12 +186,19 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
      */
     async exportTenant(tenantId: string, opts: ExportOptions = {}): Promise<{ tables: ExportTableResult[]; until: string }> {
       const unlock = await lockTenant(tenantId);
+      // The encoding thread starts with the first large file only, and ends with the run.
+      const thread = createParquetThread();
+      const encodeOff: ParquetEncoder = async (columns, createdBy) => {
+        const bytes = await thread.encode(columns, createdBy);
+        opts.onThreadEncoded?.(thread.lastThreadId());
+        return bytes;
+      };
       try {
         const until = await horizon();
         const tables: ExportTableResult[] = [];
         for (const table of opts.tables ?? EXPORT_TABLES) {
           try {
-            tables.push(await exportTable(tenantId, table, until, opts));
+            tables.push(await exportTable(tenantId, table, until, opts, encodeOff));
           } catch (err) {
             await repo.recordError(db, tenantId, table, err instanceof AppError ? err.message : 'Unexpected error.');
             throw err;
@@ -182,6 +209,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
         }
         return { tables, until: until.toISOString() };
       } finally {
+        await thread.close().catch(() => undefined);
         await unlock().catch(() => undefined);
       }
     },

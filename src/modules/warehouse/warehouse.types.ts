@@ -32,3 +32,75 @@ export interface WarehouseSource {
 }
 
 export type WarehouseSources = Record<ExportTable, WarehouseSource>;
+
+/** One unified order (identity's `profile_orders`): money in minor units as text (exact beyond 2^53). */
+export interface MartOrderRow {
+  orderId: string;
+  profileId: string;
+  occurredAt: Date;
+  currency: string | null;
+  revenueMinor: string;
+  refundedMinor: string;
+}
+
+/** One unified profile (identity's `profiles`), any status. */
+export interface MartCustomerRow {
+  profileId: string;
+  status: string;
+  mergedInto: string | null;
+  firstSeenAt: Date | null;
+  lastSeenAt: Date | null;
+  eventCount: number;
+  channels: string[];
+}
+
+/** One catalog item (catalog's `items`), active or not. */
+export interface MartProductRow {
+  productId: string;
+  itemId: string;
+  name: string | null;
+  brand: string | null;
+  categoryPath: string | null;
+  priceMinor: string | null;
+  salePriceMinor: string | null;
+  currency: string | null;
+  availability: string | null;
+  isActive: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A page reader of an owner's rows in id order after `afterId` (null: from the start), at most `limit`. */
+export interface MartPageSource<R> {
+  readPage(q: Q, tenantId: string, afterId: string | null, limit: number): Promise<R[]>;
+}
+
+/**
+ * What the marts are built from, each read through its owner (identity: orders and customers; catalog: products),
+ * wired in src/app.ts.
+ */
+export interface MartSources {
+  orders: MartPageSource<MartOrderRow>;
+  customers: MartPageSource<MartCustomerRow>;
+  products: MartPageSource<MartProductRow>;
+}
+
+/**
+ * Facts about a tenant's recent events for the data-quality expectations (events implements it): counts over the
+ * events received at or after `since`, the newest received time overall, and the distinct item and profile ids
+ * those events cite (at most `maxIds` each; `idsTruncated` says when more exist), which the warehouse checks
+ * against its product and customer dimensions.
+ */
+export interface EventQualityFacts {
+  total: number;
+  newestReceivedAt: Date | null;
+  withoutPerson: number;
+  futureOccurred: number;
+  negativePrice: number;
+  itemIds: string[];
+  profileIds: string[];
+  idsTruncated: boolean;
+}
+export interface EventQualitySource {
+  facts(q: Q, tenantId: string, since: Date, now: Date, maxIds: number): Promise<EventQualityFacts>;
+}

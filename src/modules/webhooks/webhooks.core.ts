@@ -19,6 +19,10 @@ export const EVENT_TYPES = [
     type: 'predictions.churn_risk.crossed',
     description: "A profile's churn probability crossed the tenant's at-risk threshold (up or down).",
   },
+  {
+    type: 'warehouse.quality.failed',
+    description: 'A data-quality run found failing checks (once per run; the payload lists them).',
+  },
   { type: 'webhook.test', description: 'A test event sent from the dashboard or POST /webhooks/endpoints/:id/test.' },
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number]['type'];

@@ -1,0 +1,74 @@
+/**
+ * The warehouse marts' refresh and the data-quality run on one tenant, beside a baseline measured in the same run:
+ * one plain `GROUP BY profile_id` over the same orders (the least a per-customer mart must read). Embedded PGlite by
+ * default; DATABASE_URL for PostgreSQL (a scratch database of its own). Prints the load average: this machine is
+ * shared, figures are noisy.
+ *
+ *   npm run bench:marts                                     # 20,000 profiles, 60,000 orders, 2,000 items
+ *   MARTS_BENCH_PROFILES=200000 MARTS_BENCH_ORDERS=600000 npm run bench:marts
+ */
+import fs from 'node:fs/promises';
+import { sql } from 'drizzle-orm';
+import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
+
+const PROFILES = Number(process.env.MARTS_BENCH_PROFILES ?? 20_000);
+const ORDERS = Number(process.env.MARTS_BENCH_ORDERS ?? PROFILES * 3);
+const ITEMS = Number(process.env.MARTS_BENCH_ITEMS ?? 2_000);
+const ADMIN = { email: 'bench@loupe.test', password: 'Bench-Password-123!' };
+
+async function main(): Promise<void> {
+  const scratch = await scratchDatabase('marts');
+  const server = await startBenchServer(scratch, { admin: ADMIN, env: {} });
+  try {
+    const tenant = await server.loupe.tenancy.tenants.createTenant({ name: 'Bench marts' });
+    const tenantId = tenant.id;
+    const db = server.database.db;
+    const uuidOf = (prefix: string, expr: string) => sql.raw(`('${prefix}' || lpad(to_hex(${expr}), 12, '0'))::uuid`);
+    await db.execute(sql`INSERT INTO profiles (tenant_id, id, status, first_seen_at, last_seen_at, event_count, channels)
+      SELECT ${tenantId}, ${uuidOf('00000000-0000-7000-8000-', 'i')}, 'active', now() - interval '400 days', now(), 10, ARRAY['web']
+        FROM generate_series(1, ${PROFILES}::int) i`);
+    await db.execute(sql`INSERT INTO profile_orders (tenant_id, order_id, profile_id, revenue_minor, refunded_minor, currency, occurred_at)
+      SELECT ${tenantId}, 'o' || i, ${uuidOf('00000000-0000-7000-8000-', `1 + (i * 7919) % ${PROFILES}`)}, 500 + (i % 97) * 100,
+             CASE WHEN i % 20 = 0 THEN 100 ELSE 0 END, 'EUR', now() - make_interval(days => (i * 31) % 365, secs => i % 86400)
+        FROM generate_series(1, ${ORDERS}::int) i`);
+    await db.execute(sql`INSERT INTO items (tenant_id, id, item_id, name, price_minor, currency)
+      SELECT ${tenantId}, ${uuidOf('00000000-0000-7000-9000-', 'i')}, 'SKU-' || i, 'Item ' || i, 1000 + i, 'EUR'
+        FROM generate_series(1, ${ITEMS}::int) i`);
+    await db.execute(sql`ANALYZE profiles`);
+    await db.execute(sql`ANALYZE profile_orders`);
+
+    const t0 = performance.now();
+    await db.execute(sql`SELECT profile_id, count(*), sum(revenue_minor - refunded_minor), max(occurred_at)
+                           FROM profile_orders WHERE tenant_id = ${tenantId} GROUP BY profile_id`);
+    const baselineMs = performance.now() - t0;
+
+    const w = server.loupe.modules.warehouse;
+    const t1 = performance.now();
+    const run = await w.refreshMarts(tenantId);
+    const refreshMs = performance.now() - t1;
+    const t2 = performance.now();
+    const again = await w.refreshMarts(tenantId);
+    const refresh2Ms = performance.now() - t2;
+    const t3 = performance.now();
+    const quality = await w.runQuality(tenantId, 'manual');
+    const qualityMs = performance.now() - t3;
+
+    const load = (await fs.readFile('/proc/loadavg', 'utf8')).trim();
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    process.stdout.write(
+      [
+        `marts bench: ${PROFILES} profiles, ${ORDERS} orders, ${ITEMS} items, ${server.database.kind}, load average ${load}`,
+        `  baseline GROUP BY profile_id over the orders : ${s(baselineMs)}`,
+        `  marts refresh (5 marts, one transaction)      : ${s(refreshMs)} (again: ${s(refresh2Ms)}), rows ${JSON.stringify(run.rowCounts)}`,
+        `  refresh / baseline                            : ${(Math.min(refreshMs, refresh2Ms) / baselineMs).toFixed(1)}x`,
+        `  data-quality run (${quality.results.length} checks)              : ${s(qualityMs)}, failing ${quality.results.filter((r) => r.status === 'fail').length}`,
+        `  rows the second refresh wrote                 : ${Object.values(again.rowCounts).reduce((a, b) => a + b, 0)}`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await server.close();
+    await scratch.cleanup();
+  }
+}
+
+await main();

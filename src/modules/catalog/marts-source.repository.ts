@@ -1,0 +1,34 @@
+import { sql } from 'drizzle-orm';
+import { type Q, queryRows } from '../../platform/index.ts';
+
+/**
+ * The warehouse marts' reads of the items this module owns (`MartSources.products`, wired in src/app.ts): every
+ * item, active or not, in id order by pages; money in minor units as text.
+ */
+export function createProductsMartSource() {
+  return {
+    readPage: (q: Q, tenantId: string, afterId: string | null, limit: number) =>
+      queryRows<{
+        productId: string;
+        itemId: string;
+        name: string | null;
+        brand: string | null;
+        categoryPath: string | null;
+        priceMinor: string | null;
+        salePriceMinor: string | null;
+        currency: string | null;
+        availability: string | null;
+        isActive: boolean;
+        createdAt: Date;
+        updatedAt: Date;
+      }>(
+        q,
+        sql`SELECT id::text AS "productId", item_id AS "itemId", name, brand, category_path AS "categoryPath",
+                   price_minor::text AS "priceMinor", sale_price_minor::text AS "salePriceMinor", currency, availability,
+                   is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"
+              FROM items
+             WHERE tenant_id = ${tenantId} ${afterId === null ? sql`` : sql`AND id > ${afterId}::uuid`}
+             ORDER BY id LIMIT ${limit}`,
+      ),
+  };
+}

@@ -1,0 +1,146 @@
+import { type Db, type TenantContext, inTenant, isUuid, newId, unsafeTextReason, validation } from '../../platform/index.ts';
+import { decodeCursor, encodeCursor, MART_NAMES, MART_SPECS, type MartName, toCsv } from './marts.core.ts';
+import type { MartsRepository } from './marts.repository.ts';
+import type { MartPageSource, MartSources } from './warehouse.types.ts';
+
+export interface MartsServiceDeps {
+  db: Db;
+  repo: MartsRepository;
+  sources: MartSources;
+  clock: () => Date;
+  /** Rows read from an owner per page (default 5,000). */
+  pageRows?: number;
+}
+
+/** Rows a CSV download carries at most (a warehouse loads more from the Parquet export or by pages). */
+export const MART_CSV_MAX_ROWS = 100_000;
+
+const UUID_KEYS = new Set(['product_id', 'profile_id']);
+
+/**
+ * The marts: a refresh rebuilds a tenant's five marts from the owners' current rows in ONE tenant transaction
+ * (readers see the previous refresh or this one, never half), then records the run. Reads page through a mart in
+ * key order, or write it as CSV.
+ */
+export function createMartsService(deps: MartsServiceDeps) {
+  const { db, repo, sources } = deps;
+  const pageRows = deps.pageRows ?? 5_000;
+
+  async function copyAll<R>(
+    tx: Db,
+    tenantId: string,
+    source: MartPageSource<R>,
+    idOf: (r: R) => string,
+    insert: (rows: R[]) => Promise<void>,
+  ): Promise<number> {
+    let after: string | null = null;
+    let n = 0;
+    for (;;) {
+      const rows = await source.readPage(tx, tenantId, after, pageRows);
+      if (!rows.length) return n;
+      await insert(rows);
+      n += rows.length;
+      if (rows.length < pageRows) return n;
+      after = idOf(rows[rows.length - 1]!);
+    }
+  }
+
+  function cursorOf(name: MartName, cursor: string | undefined): Array<string | number> | null {
+    if (cursor === undefined) return null;
+    const spec = MART_SPECS[name];
+    const values = decodeCursor(cursor, spec.key.length);
+    const bad =
+      values === null ||
+      values.some((v, i) => {
+        const key = spec.key[i]!;
+        if (key === 'period_index') return typeof v !== 'number';
+        return typeof v !== 'string' || unsafeTextReason(v) !== null || (UUID_KEYS.has(key) && !isUuid(v));
+      });
+    if (bad) throw validation('WAREHOUSE_BAD_CURSOR', 'The cursor is not one this endpoint returned.');
+    return values;
+  }
+
+  return {
+    /** Rebuilds the tenant's marts as of now; returns the run (rows per mart, duration). */
+    async refresh(tenantId: string): Promise<{ id: string; asOf: Date; rowCounts: Record<MartName, number>; durationMs: number }> {
+      const started = performance.now();
+      const asOf = deps.clock();
+      const id = newId();
+      return inTenant(db, tenantId, async (tx) => {
+        await repo.clear(tx, tenantId);
+        await copyAll(
+          tx,
+          tenantId,
+          sources.products,
+          (r) => r.productId,
+          (rows) => repo.insertProducts(tx, tenantId, rows),
+        );
+        await copyAll(
+          tx,
+          tenantId,
+          sources.customers,
+          (r) => r.profileId,
+          (rows) => repo.insertCustomers(tx, tenantId, rows),
+        );
+        await copyAll(
+          tx,
+          tenantId,
+          sources.orders,
+          (r) => r.orderId,
+          (rows) => repo.insertOrders(tx, tenantId, rows),
+        );
+        await repo.derive(tx, tenantId, asOf);
+        const rowCounts = await repo.rowCounts(tx, tenantId);
+        const durationMs = Math.round(performance.now() - started);
+        await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs });
+        return { id, asOf, rowCounts, durationMs };
+      });
+    },
+
+    /** Every mart with its documented columns, row count and the last refresh. */
+    async list(ctx: TenantContext) {
+      const [counts, last] = await inTenant(db, ctx.tenantId, (tx) =>
+        Promise.all([repo.rowCounts(tx, ctx.tenantId), repo.lastRun(tx, ctx.tenantId)]),
+      );
+      return { marts: MART_NAMES.map((name) => ({ name, spec: MART_SPECS[name], rows: counts[name] })), lastRun: last };
+    },
+
+    /** One page of a mart in key order; `nextCursor` is null on the last page. */
+    async page(ctx: TenantContext, name: MartName, opts: { limit: number; cursor?: string | undefined }) {
+      const after = cursorOf(name, opts.cursor);
+      const [rows, last] = await inTenant(db, ctx.tenantId, (tx) =>
+        Promise.all([repo.page(tx, ctx.tenantId, name, after, opts.limit + 1), repo.lastRun(tx, ctx.tenantId)]),
+      );
+      const more = rows.length > opts.limit;
+      const data = more ? rows.slice(0, opts.limit) : rows;
+      const spec = MART_SPECS[name];
+      const nextCursor = more ? encodeCursor(spec.key.map((k) => data[data.length - 1]![k])) : null;
+      return { data, nextCursor, lastRun: last };
+    },
+
+    /**
+     * The mart as CSV from `cursor` on, at most `maxRows` rows (MART_CSV_MAX_ROWS); `truncated` when rows remain.
+     * Read in pages of 5,000 inside one transaction (a consistent snapshot on PostgreSQL).
+     */
+    async csv(ctx: TenantContext, name: MartName, opts: { cursor?: string | undefined; maxRows?: number } = {}) {
+      const spec = MART_SPECS[name];
+      const maxRows = Math.min(opts.maxRows ?? MART_CSV_MAX_ROWS, MART_CSV_MAX_ROWS);
+      let after = cursorOf(name, opts.cursor);
+      return inTenant(db, ctx.tenantId, async (tx) => {
+        const parts = [toCsv(spec, [])];
+        let n = 0;
+        for (;;) {
+          const take = Math.min(5_000, maxRows - n);
+          const rows = await repo.page(tx, ctx.tenantId, name, after, take + 1);
+          const chunk = rows.slice(0, take);
+          parts.push(toCsv(spec, chunk, false));
+          n += chunk.length;
+          if (rows.length <= take) return { body: parts.join(''), rows: n, truncated: false };
+          after = spec.key.map((k) => chunk[chunk.length - 1]![k] as string | number);
+          if (n >= maxRows) return { body: parts.join(''), rows: n, truncated: true, nextCursor: encodeCursor(after) };
+        }
+      });
+    },
+  };
+}
+export type MartsService = ReturnType<typeof createMartsService>;
