@@ -77,9 +77,23 @@ function isRetryable(err: unknown): boolean {
  * submission, so one tenant's bad write never fails another's.
  */
 export function createIngestService(deps: IngestServiceDeps) {
+  /** Events a channel already checked through `problemOf` and found storable: `write` does not check them again. */
+  const checked = new WeakSet<PendingEvent>();
+
+  /**
+   * Why `event` cannot be stored (null when it can). A channel that answers per event calls this once per event;
+   * the write then skips its own check of those events (one validation pass). Check the event unchanged.
+   */
+  function problemOf(event: PendingEvent) {
+    const p = eventProblem(event);
+    if (!p) checked.add(event);
+    return p;
+  }
+
   function check(events: readonly PendingEvent[]): void {
     const details = [];
     for (let i = 0; i < events.length && details.length < 20; i++) {
+      if (checked.has(events[i]!)) continue;
       const p = eventProblem(events[i]!);
       if (p) details.push({ index: i, field: p.field, message: p.message });
     }
@@ -220,6 +234,7 @@ export function createIngestService(deps: IngestServiceDeps) {
   return {
     write,
     prepare,
+    problemOf,
     pending: () => batcher.pending(),
     drain: () => batcher.drain(),
   };
