@@ -18,7 +18,10 @@ profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profi
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 const label = (n) => {
   const f = n.callFrame;
-  const url = f.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'npm:').replace(/.*\/(src|bench|bin)\//, '$1/');
+  const url = f.url
+    .replace(/^file:\/\//, '')
+    .replace(/.*\/node_modules\//, 'npm:')
+    .replace(/.*\/(src|bench|bin)\//, '$1/');
   return `${f.functionName || '(anonymous)'} ${url}:${f.lineNumber + 1}`;
 };
 const area = (n) => {
@@ -56,4 +59,8 @@ for (const [id, us] of selfUs) {
 }
 const re = filter ? new RegExp(filter) : /src\//;
 console.log(`\ninclusive time, functions matching ${re}:`);
-for (const [k, us] of [...incl].filter(([k]) => re.test(k)).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
+for (const [k, us] of [...incl]
+  .filter(([k]) => re.test(k))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  console.log(`${pct(us)}  ${k}`);

@@ -13,7 +13,9 @@ if (out) {
   process.on('SIGUSR2', () => {
     if (started) return;
     started = true;
-    session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 200 }, () => session.post('Profiler.start')));
+    session.post('Profiler.enable', () =>
+      session.post('Profiler.setSamplingInterval', { interval: 200 }, () => session.post('Profiler.start')),
+    );
   });
   process.on('exit', () => {
     if (!started) return;
