@@ -103,10 +103,18 @@ const dropBenchDb = async () => {
   if (databaseUrl) await adminQuery(`DROP DATABASE IF EXISTS ${benchDbName} WITH (FORCE)`);
 };
 const censusFile = databaseUrl && process.env.BENCH_SQL_CENSUS !== '0' ? path.join(dataDir, 'sql-census.json') : undefined;
+// BENCH_CPU_PROFILE=file.cpuprofile: a CPU profile of the server during the measured phase (bench/lib/cpu-profile.mjs).
+const profileFile = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
 const { server, base } = await startLoupe({
   dataDir,
-  env: databaseUrl ? { DATABASE_URL: databaseUrl, ...(censusFile ? { LOUPE_SQL_CENSUS_FILE: censusFile } : {}) } : {},
-  nodeArgs: [...(censusFile ? ['--import', path.resolve(import.meta.dirname, '../lib/sql-census.mjs')] : [])],
+  env: {
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl, ...(censusFile ? { LOUPE_SQL_CENSUS_FILE: censusFile } : {}) } : {}),
+    ...(profileFile ? { LOUPE_CPU_PROFILE_FILE: profileFile } : {}),
+  },
+  nodeArgs: [
+    ...(censusFile ? ['--import', path.resolve(import.meta.dirname, '../lib/sql-census.mjs')] : []),
+    ...(profileFile ? ['--import', path.resolve(import.meta.dirname, '../lib/cpu-profile.mjs')] : []),
+  ],
 }).catch(async (err: unknown) => {
   await fs.rm(dataDir, { recursive: true, force: true });
   await dropBenchDb();
@@ -154,7 +162,7 @@ try {
   );
 
   allRows = Array.from({ length: EVENTS }, (_, i) => event(i));
-  if (censusFile) server.kill('SIGUSR2'); // count the measured phase only
+  if (censusFile || profileFile) server.kill('SIGUSR2'); // count and profile the measured phase only
   const cpu0 = await processCpuMs(server.pid);
   const bodies: string[] = [];
   for (let i = 0; i < allRows.length; i += BATCH) bodies.push(JSON.stringify({ events: allRows.slice(i, i + BATCH) }));

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import net from 'node:net';
@@ -25,6 +26,12 @@ export async function startServer(
 ): Promise<ChildProcess> {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  // BENCH_SERVER_LOG=file: the server's output goes to that file too (what it logged during a run).
+  if (process.env.BENCH_SERVER_LOG) {
+    const log = createWriteStream(process.env.BENCH_SERVER_LOG);
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+  }
   child.stdout!.on('data', (d) => (output += String(d)));
   child.stderr!.on('data', (d) => (output += String(d)));
   const end = Date.now() + timeoutMs;

@@ -23,7 +23,7 @@ export { createProfileLinksRepository } from './profile-links.repository.ts';
 import type { FastifyInstance } from 'fastify';
 import { type PlatformServices, bindQuery } from '../../platform/index.ts';
 import type { IdentityModule, ProfileActivitySource } from '../identity/index.ts';
-import { createIngestService } from './ingest.service.ts';
+import { createIngestService, usersWritten } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
 import { createIntegrationsService } from './integrations.service.ts';
 import { createInteractionStatsRepository } from './interaction-stats.repository.ts';
@@ -47,12 +47,19 @@ export interface EventsModuleDeps {
 
 export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
   const appendListeners: ((tenantId: string, userIds: readonly string[]) => void)[] = [];
-  const interactions = makeInteractions({
-    onAppended: (tenantId, userIds) => {
-      for (const l of appendListeners) l(tenantId, userIds);
-    },
-  });
+  /** Tells the listeners after a commit (a listener only drops caches or queues work: it must not fail a write). */
+  const appended = (tenantId: string, userIds: readonly string[]): void => {
+    for (const l of appendListeners) {
+      try {
+        l(tenantId, userIds);
+      } catch (err) {
+        platform.log.error({ err, tenantId }, 'an interactions listener failed');
+      }
+    }
+  };
+  const interactions = makeInteractions();
   const ingest = createIngestService({
+    onCommitted: appended,
     db: platform.db,
     repo: interactions,
     identity: deps.identity,
@@ -78,8 +85,8 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     activityOf: (unitOfWork, tenantId, profileIds) => interactions.profileActivity(unitOfWork, tenantId, profileIds),
   };
   return {
-    /** Interactions bound to the database (reads, direct appends in tests and benches). */
-    interactions: bindQuery(platform.db, interactions),
+    /** Interactions bound to the database (reads, direct appends in tests and benches; appends notify once stored). */
+    interactions: bindAppendsNotifying(bindQuery(platform.db, interactions), appended),
     activitySource,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
@@ -117,6 +124,31 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   };
 }
 export type EventsModule = ReturnType<typeof createEventsModule>;
+
+/**
+ * The bound repository's appends run outside any transaction (each statement commits on its own), so they tell
+ * the listeners when they return, as the write door does after its commit.
+ */
+function bindAppendsNotifying(
+  bound: InteractionsRepository,
+  appended: (tenantId: string, userIds: readonly string[]) => void,
+): InteractionsRepository {
+  const appendManyDetailed: InteractionsRepository['appendManyDetailed'] = async (tenantId, rows) => {
+    const r = await bound.appendManyDetailed(tenantId, rows);
+    const users = usersWritten(rows, r.created);
+    if (users.length) appended(tenantId, users);
+    return r;
+  };
+  return {
+    ...bound,
+    appendManyDetailed,
+    async appendMany(tenantId, rows) {
+      const d = await appendManyDetailed(tenantId, rows);
+      const inserted = d.created.filter(Boolean).length;
+      return { inserted, duplicates: rows.length - inserted, ids: d.ids };
+    },
+  };
+}
 /** Implements analytics' `AnalyticsEventsPort` over the tracking tables (wired in src/app.ts). */
 export { createAnalyticsSourceRepository } from './analytics-source.repository.ts';
 export { createAnalyticsBehaviourRepository } from './analytics-behaviour.repository.ts';

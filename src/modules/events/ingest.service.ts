@@ -31,7 +31,15 @@ export interface WriteOptions {
    * which must not nest inside the caller's).
    */
   within?: UnitOfWork;
+  /**
+   * With `within`: how the caller runs a callback once its transaction has committed (it collects them and calls
+   * them after the commit, never after a rollback). The write's listeners (`onCommitted`) are told through it.
+   */
+  afterCommit?: (callback: () => void) => void;
 }
+
+/** Told, once the write committed, which users have interactions written by it (never for a rolled-back write). */
+export type CommittedListener = (tenantId: string, userIds: readonly string[]) => void;
 
 export interface IngestServiceDeps {
   db: Pick<Db, 'transaction'>;
@@ -39,6 +47,17 @@ export interface IngestServiceDeps {
   identity: Pick<IdentityApi, 'resolveMany' | 'recordActivityWithin'>;
   log: FastifyBaseLogger;
   batching: { maxBatch: number; maxWaitMs: number; maxPending: number; concurrency: number };
+  /** Called after each committed write with the users of its newly written rows (caches, style profiles). */
+  onCommitted?: CommittedListener;
+}
+
+/** The distinct user ids of the rows a write created now (retries and in-batch repeats are not news). */
+export function usersWritten(rows: readonly { userId?: string | null | undefined }[], created: readonly boolean[]): string[] {
+  const users = new Set<string>();
+  rows.forEach((r, i) => {
+    if (created[i] && r.userId) users.add(r.userId);
+  });
+  return [...users];
 }
 
 function isRetryable(err: unknown): boolean {
@@ -58,9 +77,23 @@ function isRetryable(err: unknown): boolean {
  * submission, so one tenant's bad write never fails another's.
  */
 export function createIngestService(deps: IngestServiceDeps) {
+  /** Events a channel already checked through `problemOf` and found storable: `write` does not check them again. */
+  const checked = new WeakSet<PendingEvent>();
+
+  /**
+   * Why `event` cannot be stored (null when it can). A channel that answers per event calls this once per event;
+   * the write then skips its own check of those events (one validation pass). Check the event unchanged.
+   */
+  function problemOf(event: PendingEvent) {
+    const p = eventProblem(event);
+    if (!p) checked.add(event);
+    return p;
+  }
+
   function check(events: readonly PendingEvent[]): void {
     const details = [];
     for (let i = 0; i < events.length && details.length < 20; i++) {
+      if (checked.has(events[i]!)) continue;
       const p = eventProblem(events[i]!);
       if (p) details.push({ index: i, field: p.field, message: p.message });
     }
@@ -122,13 +155,30 @@ export function createIngestService(deps: IngestServiceDeps) {
     return out;
   }
 
+  /** Tells the listener, after the commit, which users got new rows. A listener's failure never fails the write. */
+  function notify(tenantId: string, events: readonly PendingEvent[], out: readonly IngestOutcome[]): void {
+    if (!deps.onCommitted) return;
+    const users = usersWritten(
+      events.map((e) => e.row),
+      out.map((o) => o.created),
+    );
+    if (!users.length) return;
+    try {
+      deps.onCommitted(tenantId, users);
+    } catch (err) {
+      deps.log.error({ err, tenantId }, 'an interactions listener failed (the write is committed)');
+    }
+  }
+
   /** Resolves, then writes in one transaction of its own (retried whole on a deadlock: nothing of it committed). */
   async function commit(tenantId: string, events: readonly PendingEvent[]): Promise<IngestOutcome[]> {
     if (!events.length) return [];
     await resolve(tenantId, events);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await inTenant(deps.db, tenantId, (tx) => writeWithin(tx, tenantId, events));
+        const out = await inTenant(deps.db, tenantId, (tx) => writeWithin(tx, tenantId, events));
+        notify(tenantId, events, out); // committed: inTenant resolved
+        return out;
       } catch (err) {
         if (!isRetryable(err) || attempt >= 4) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
@@ -166,7 +216,12 @@ export function createIngestService(deps: IngestServiceDeps) {
   ): Promise<IngestOutcome[]> {
     if ('prepared' in inputs) {
       if (inputs.tenantId !== ctx.tenantId) throw new Error('prepared events belong to another tenant');
-      return opts.within ? writeWithin(opts.within, ctx.tenantId, inputs.events) : commit(ctx.tenantId, inputs.events);
+      if (!opts.within) return commit(ctx.tenantId, inputs.events);
+      if (!opts.afterCommit) throw new Error('events.write within a transaction needs afterCommit (listeners run after the commit)');
+      const out = await writeWithin(opts.within, ctx.tenantId, inputs.events);
+      const events = inputs.events;
+      opts.afterCommit(() => notify(ctx.tenantId, events, out));
+      return out;
     }
     if (opts.within) throw new Error('events.write within a transaction needs events from prepare()');
     if (!inputs.length) return [];
@@ -179,6 +234,7 @@ export function createIngestService(deps: IngestServiceDeps) {
   return {
     write,
     prepare,
+    problemOf,
     pending: () => batcher.pending(),
     drain: () => batcher.drain(),
   };

@@ -47,9 +47,10 @@ const COLUMNS = sql`id, user_id AS "userId", anonymous_id AS "anonymousId", prof
 
 /**
  * The one repository of the interactions table, shared by the events API, file uploads and connectors.
- * Writes are set-based (`INSERT ... SELECT FROM unnest(...)`) and idempotent on the dedupe key.
+ * Writes are set-based (`INSERT ... SELECT FROM unnest(...)`) and idempotent on the dedupe key. It tells no one
+ * about writes: it cannot know when its caller's transaction commits (the events write door notifies after it).
  */
-export function createInteractionsRepository(hooks: { onAppended?: (tenantId: string, userIds: readonly string[]) => void } = {}) {
+export function createInteractionsRepository() {
   const repo = {
     /** Appends a batch in one statement. Safe to retry: duplicates are counted, not re-inserted. */
     async appendMany(q: Q, tenantId: string, rows: readonly NewInteraction[]): Promise<AppendResult> {
@@ -92,16 +93,6 @@ export function createInteractionsRepository(hooks: { onAppended?: (tenantId: st
       );
       const byKey = new Map(inserted.map((r) => [r.dedupeKey, { id: r.id, receivedAt: r.receivedAt }]));
       const fresh = new Set(byKey.keys());
-      // Inside a caller's transaction this runs before its commit: listeners only drop caches, and re-read later.
-      if (hooks.onAppended && fresh.size) {
-        const users = new Set<string>();
-        uniq.forEach((r, k) => r.userId && fresh.has(ukeys[k]!) && users.add(r.userId));
-        try {
-          if (users.size) hooks.onAppended(tenantId, [...users]);
-        } catch {
-          // A cache listener must never fail a write (and with it, answer 5xx for rows about to commit).
-        }
-      }
       const missing = ukeys.filter((k) => !byKey.has(k));
       if (missing.length) {
         const existing = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(

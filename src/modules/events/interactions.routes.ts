@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, tenantContext, validation } from '../../platform/index.ts';
-import { checkOccurredAt, eventProblem, fromApiInteraction, type PendingEvent } from './ingest.core.ts';
+import { checkOccurredAt, fromApiInteraction, type PendingEvent } from './ingest.core.ts';
 import type { IngestService } from './ingest.service.ts';
 import * as s from './interactions.schemas.ts';
 
@@ -77,7 +77,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         throw validation('VALIDATION_ERROR', `The request body is invalid: timestamp.`, [{ field: 'timestamp', message: problem }]);
       const key = idempotencyKey(request);
       const event = fromApiInteraction(request.body, { now, eventId: key });
-      const bad = eventProblem(event);
+      const bad = deps.ingest.problemOf(event);
       if (bad) throw validation('VALIDATION_ERROR', `The request body is invalid: ${bad.field}.`, [{ ...bad }]);
       const [out] = await deps.ingest.write(ctx, [event], { source: 'api' });
       if (!out!.created) reply.header('idempotent-replayed', 'true');
@@ -123,7 +123,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
           return;
         }
         const event = fromApiInteraction(parsed.data, { now });
-        const bad = eventProblem(event);
+        const bad = deps.ingest.problemOf(event);
         if (bad) {
           results[index] = { index, status: 'rejected', errors: [bad] };
           return;

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, registerTextJsonParser, type TenantContext, tenantContext, validation } from '../../platform/index.ts';
 import type { IdentityApi, ResolveInput } from '../identity/index.ts';
-import { eventProblem, type PendingEvent } from './ingest.core.ts';
+import type { PendingEvent } from './ingest.core.ts';
 import type { IngestService } from './ingest.service.ts';
 import { overloadResponses } from './interactions.schemas.ts';
 import { mapSegmentMessage, type SegmentKind, type SegmentMessage } from './segment.core.ts';
@@ -128,7 +128,7 @@ async function segmentScope(app: FastifyInstance, deps: SegmentRouteDeps): Promi
       const asText = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
       const m: SegmentMessage = { ...d, type: k, timestamp: asText(d.timestamp), sentAt: asText(d.sentAt) } as SegmentMessage;
       const out = mapSegmentMessage(m, { now, batchSentAt });
-      const bad = out.events.map(eventProblem).find((p) => p !== null);
+      const bad = out.events.map((e) => deps.ingest.problemOf(e)).find((p) => p !== null);
       if (bad) {
         errors.push({ index, message: `${bad.field}: ${bad.message}` });
         return;

@@ -4,7 +4,6 @@ import { type Q, newId, notFound, type TenantContext, validation } from '../../p
 import {
   MAX_AMOUNT_MINOR,
   checkOccurredAt,
-  eventProblem,
   identityInput,
   parseUserAgent,
   pathOf,
@@ -19,7 +18,7 @@ import type * as s from './tracking.schemas.ts';
 export interface TrackingServiceDeps {
   db: Q;
   repo: TrackingRepository;
-  ingest: Pick<IngestService, 'write'>;
+  ingest: Pick<IngestService, 'write' | 'problemOf'>;
   clock: () => Date;
 }
 
@@ -175,7 +174,7 @@ export function createTrackingService(deps: TrackingServiceDeps) {
             }
           : null;
       // Amounts are checked before anything is written, so a refused cart event leaves no half behind.
-      const bad = event ? eventProblem(event) : null;
+      const bad = event ? deps.ingest.problemOf(event) : null;
       if (bad) throw validation('VALIDATION_ERROR', `The request body is invalid: ${bad.field}.`, [{ ...bad }]);
       if (valueMinor != null && (valueMinor > MAX_AMOUNT_MINOR || valueMinor < -MAX_AMOUNT_MINOR))
         throw validation('VALIDATION_ERROR', 'The request body is invalid: price.', [

@@ -231,6 +231,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       const tenant = { tenantId: c.tenantId };
       const events = await deps.ingest.prepare(tenant, scrubVendorEvents(mapped.events));
       if (mapped.profiles.length) await deps.identity.resolveMany(c.tenantId, scrubValue(mapped.profiles));
+      const committed: (() => void)[] = [];
       const result = await deps.db.transaction(async (tx) => {
         const fresh = await deps.repo.logDelivery(tx, c.tenantId, {
           ...entry,
@@ -243,12 +244,13 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         });
         if (!fresh) return null; // a concurrent copy of this delivery won the race
         // The delivery record, the events and their profile aggregates commit together.
-        const outcomes = await deps.ingest.write(tenant, events, { source: 'webhook', within: tx });
+        const outcomes = await deps.ingest.write(tenant, events, { source: 'webhook', within: tx, afterCommit: (f) => committed.push(f) });
         const written = outcomes.filter((o) => o.created).length;
         // The count is known only after the insert; same transaction, same row.
         await deps.repo.setEventsWritten(tx, c.tenantId, c.id, dedupeKey, written);
         return { outcomes, written };
       });
+      for (const f of committed) f(); // the transaction committed: its listeners may run
       if (!result) {
         await log(c, { ...entry, dedupeKey: null, status: 'duplicate', reason: null, httpStatus: 200, eventsWritten: 0 });
         return { status: 'duplicate', delivery_id: deliveryId, events_written: 0 };

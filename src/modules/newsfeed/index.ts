@@ -36,7 +36,7 @@ export interface NewsfeedModuleDeps {
   segments?: SegmentSource | undefined;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   /** Events' recent interactions of a user (newest first), for style profiles. */
-  recentInteractions(tenantId: string, userId: string, limit: number): Promise<ProfileInteraction[]>;
+  recentInteractions(tenantId: string, userIds: readonly string[], limit: number): Promise<ProfileInteraction[]>;
   /** Catalog attributes of items, for style profiles. */
   styleItems(tenantId: string, itemIds: readonly string[]): Promise<StyleItem[]>;
   /** Subscribes to interactions written in this process (events' `onInteractionsAppended`). */
@@ -71,9 +71,13 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     clock: platform.clock,
   });
   // Style profiles move within a second of an interaction: written users are marked dirty and one worker folds
-  // them in (style.queue.ts: bounded, so a bulk import cannot flood the database with refreshes).
+  // them in (style.queue.ts: bounded, so a bulk import cannot flood the database with refreshes), all the ready
+  // users of a tenant per refresh (a fixed number of statements for them). Events tells its listeners after the
+  // commit, so a refresh that finds nothing new has nothing to wait for: no retries.
   const refreshQueue = createStyleRefreshQueue({
     refresh: (tenantId, userId) => style.refresh(tenantId, userId),
+    refreshMany: (tenantId, userIds) => style.refreshMany(tenantId, userIds),
+    retryDelaysMs: [],
     now: () => performance.now(),
     sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
     onError: (err, tenantId) => platform.log.warn({ err, tenantId }, 'style profile refresh failed'),

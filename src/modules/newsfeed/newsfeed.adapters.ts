@@ -63,8 +63,13 @@ export function feedSourcesFrom(m: { recs: RecsModule; catalog: CatalogModule; e
 }
 
 export function recentInteractionsFrom(events: EventsModule) {
-  return async (tenantId: string, userId: string, limit: number): Promise<ProfileInteraction[]> =>
-    (await events.history.userHistories(tenantId, [userId], limit)).map((h) => ({ id: h.id, itemId: h.itemId, type: h.type }));
+  return async (tenantId: string, userIds: readonly string[], limit: number): Promise<ProfileInteraction[]> =>
+    (await events.history.userHistories(tenantId, userIds, limit)).map((h) => ({
+      userId: h.userId,
+      id: h.id,
+      itemId: h.itemId,
+      type: h.type,
+    }));
 }
 
 export function styleItemsFrom(catalog: CatalogModule) {

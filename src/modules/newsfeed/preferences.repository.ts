@@ -117,43 +117,68 @@ export function createPreferencesRepository() {
       );
       return r && toProfile(r);
     },
-    /** Locks the user's profile row for an update (no-op when none yet). */
-    async lockProfile(q: Q, tenantId: string, userId: string): Promise<void> {
-      await q.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`style:${tenantId}:${userId}`}, 0))`);
+    /** The style profiles of these users (those that have one), in one statement. */
+    async profilesOf(q: Q, tenantId: string, userIds: readonly string[]): Promise<StyleProfileRow[]> {
+      if (!userIds.length) return [];
+      const rows = await queryRows<RawProfile>(
+        q,
+        sql`SELECT ${PROFILE_COLUMNS} FROM style_profiles WHERE tenant_id = ${tenantId} AND user_id = ANY(${arrayParam(userIds)}::text[])`,
+      );
+      return rows.map(toProfile);
     },
-    async saveProfile(q: Q, tenantId: string, p: StyleProfileRow): Promise<void> {
-      const L = p.layers;
+    /**
+     * Serializes refreshes of these users' profiles until the transaction ends: one advisory lock per user, taken
+     * in one statement in sorted key order (two refreshes sharing users wait for each other, never deadlock).
+     */
+    async lockProfiles(q: Q, tenantId: string, userIds: readonly string[]): Promise<void> {
+      if (!userIds.length) return;
+      const keys = [...new Set(userIds.map((u) => `style:${tenantId}:${u}`))].sort();
+      await q.execute(
+        sql`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+            FROM (SELECT k FROM unnest(${arrayParam(keys)}::text[]) WITH ORDINALITY AS x(k, n) ORDER BY n) s`,
+      );
+    },
+    /** Inserts or replaces these profiles, in one statement. */
+    async saveProfiles(q: Q, tenantId: string, ps: readonly StyleProfileRow[]): Promise<void> {
+      if (!ps.length) return;
+      const col = <T>(f: (p: StyleProfileRow) => T) => arrayParam(ps.map(f));
+      const layer = (k: keyof StyleLayers) => col((p) => JSON.stringify(p.layers[k]));
       await q.execute(
         sql`INSERT INTO style_profiles (tenant_id, user_id, style_layers, price_layers, category_layers, occasion_layers, brand_layers, commerce_intent,
           confidence, events_count, last_event_id, decayed_at, updated_at)
-        VALUES (${tenantId}, ${p.userId}, ${JSON.stringify(L.style)}::jsonb, ${JSON.stringify(L.price)}::jsonb, ${JSON.stringify(L.category)}::jsonb,
-          ${JSON.stringify(L.occasion)}::jsonb, ${JSON.stringify(L.brand)}::jsonb, ${JSON.stringify(L.intent)}::jsonb, ${p.confidence}, ${p.eventsCount},
-          ${p.lastEventId}, ${p.decayedAt}, ${p.updatedAt})
+        SELECT ${tenantId}, t.* FROM unnest(${col((p) => p.userId)}::text[], ${layer('style')}::jsonb[], ${layer('price')}::jsonb[],
+          ${layer('category')}::jsonb[], ${layer('occasion')}::jsonb[], ${layer('brand')}::jsonb[], ${layer('intent')}::jsonb[],
+          ${col((p) => p.confidence)}::float8[], ${col((p) => p.eventsCount)}::int[], ${col((p) => p.lastEventId)}::text[],
+          ${col((p) => p.decayedAt.toISOString())}::timestamptz[], ${col((p) => p.updatedAt.toISOString())}::timestamptz[]) AS t
         ON CONFLICT (tenant_id, user_id) DO UPDATE SET style_layers = EXCLUDED.style_layers, price_layers = EXCLUDED.price_layers,
           category_layers = EXCLUDED.category_layers, occasion_layers = EXCLUDED.occasion_layers, brand_layers = EXCLUDED.brand_layers,
           commerce_intent = EXCLUDED.commerce_intent, confidence = EXCLUDED.confidence, events_count = EXCLUDED.events_count,
           last_event_id = EXCLUDED.last_event_id, decayed_at = EXCLUDED.decayed_at, updated_at = EXCLUDED.updated_at`,
       );
     },
+    /** The folded interactions of several users (the profile's audit trail), in one statement. */
     async addEvents(
       q: Q,
       tenantId: string,
-      userId: string,
-      events: { eventType: string; sourceType: string; sourceId: string; weight: number; createdAt: Date }[],
+      events: { userId: string; eventType: string; sourceType: string; sourceId: string; weight: number; createdAt: Date }[],
     ): Promise<void> {
       if (events.length === 0) return;
       await q.execute(
         sql`INSERT INTO style_profile_events (tenant_id, id, user_id, event_type, source_type, source_id, weight, created_at)
-        SELECT ${tenantId}, id, ${userId}, t, s, sid, w, at FROM unnest(${arrayParam(events.map(() => newId()))}::uuid[],
+        SELECT ${tenantId}, id, u, t, s, sid, w, at FROM unnest(${arrayParam(events.map(() => newId()))}::uuid[], ${arrayParam(events.map((e) => e.userId))}::text[],
           ${arrayParam(events.map((e) => e.eventType))}::text[], ${arrayParam(events.map((e) => e.sourceType))}::text[],
           ${arrayParam(events.map((e) => e.sourceId))}::text[], ${arrayParam(events.map((e) => e.weight))}::float8[],
-          ${arrayParam(events.map((e) => e.createdAt.toISOString()))}::timestamptz[]) AS x(id, t, s, sid, w, at)`,
+          ${arrayParam(events.map((e) => e.createdAt.toISOString()))}::timestamptz[]) AS x(id, u, t, s, sid, w, at)`,
       );
     },
-    async snapshot(q: Q, tenantId: string, userId: string, p: StyleProfileRow, reason: string, now: Date): Promise<void> {
+    /** Snapshots of several users' profiles, in one statement. */
+    async snapshotMany(q: Q, tenantId: string, snaps: readonly { profile: StyleProfileRow; reason: string }[], now: Date): Promise<void> {
+      if (!snaps.length) return;
       await q.execute(
         sql`INSERT INTO style_profile_snapshots (tenant_id, id, user_id, style_layers, layers, confidence, snapshot_date, reason)
-        VALUES (${tenantId}, ${newId()}, ${userId}, ${JSON.stringify(p.layers.style)}::jsonb, ${JSON.stringify(p.layers)}::jsonb, ${p.confidence}, ${now}, ${reason})`,
+        SELECT ${tenantId}, id, u, sl, l, c, ${now}, r FROM unnest(${arrayParam(snaps.map(() => newId()))}::uuid[], ${arrayParam(snaps.map((x) => x.profile.userId))}::text[],
+          ${arrayParam(snaps.map((x) => JSON.stringify(x.profile.layers.style)))}::jsonb[], ${arrayParam(snaps.map((x) => JSON.stringify(x.profile.layers)))}::jsonb[],
+          ${arrayParam(snaps.map((x) => x.profile.confidence))}::float8[], ${arrayParam(snaps.map((x) => x.reason))}::text[]) AS x(id, u, sl, l, c, r)`,
       );
     },
     async snapshots(q: Q, tenantId: string, userId: string, limit: number): Promise<SnapshotRow[]> {

@@ -133,3 +133,90 @@ describe('style refresh queue', () => {
     expect(clock).toBeGreaterThan(1_000);
   });
 });
+
+describe('style refresh queue, batched (refreshMany)', () => {
+  function batched(opts: { maxBatch?: number; retryDelaysMs?: number[]; folded?: (userId: string, call: number) => number } = {}) {
+    let clock = 0;
+    const batches: string[] = [];
+    const seen = new Map<string, number>();
+    const queue = createStyleRefreshQueue({
+      refresh: async () => {
+        throw new Error('single refresh must not be used when refreshMany is given');
+      },
+      async refreshMany(tenantId, userIds) {
+        batches.push(`${tenantId}:${userIds.join(',')}`);
+        await Promise.resolve();
+        return new Map(
+          userIds.map((u) => {
+            const n = (seen.get(u) ?? 0) + 1;
+            seen.set(u, n);
+            return [u, { folded: opts.folded ? opts.folded(u, n) : 1 }];
+          }),
+        );
+      },
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      onError: () => undefined,
+      onDropped: () => undefined,
+      ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}),
+      ...(opts.retryDelaysMs ? { retryDelaysMs: opts.retryDelaysMs } : {}),
+    });
+    return { queue, batches };
+  }
+
+  test("all ready users of the head entry's tenant in one call, in arrival order; other tenants after", async () => {
+    const h = batched();
+    h.queue.mark('t1', ['a', 'b']); // the worker starts now with a and b
+    h.queue.mark('t2', ['x']);
+    h.queue.mark('t1', ['c', 'a', 'd']);
+    h.queue.mark('t2', ['y']);
+    h.queue.mark('t1', ['e']);
+    await h.queue.settled();
+    expect(h.batches).toEqual(['t1:a,b', 't2:x,y', 't1:c,a,d,e']);
+  });
+
+  test('at most maxBatch users per call', async () => {
+    const h = batched({ maxBatch: 2 });
+    h.queue.mark('t', ['a', 'b', 'c', 'd', 'e']);
+    await h.queue.settled();
+    expect(h.batches).toEqual(['t:a,b', 't:c,d', 't:e']);
+  });
+
+  test('without retry delays (listeners called after the commit) a user with nothing new is not retried', async () => {
+    const h = batched({ retryDelaysMs: [], folded: () => 0 });
+    h.queue.mark('t', ['a', 'b']);
+    await h.queue.settled();
+    expect(h.batches).toEqual(['t:a,b']);
+  });
+
+  test('with retry delays only the users that found nothing are retried, together', async () => {
+    const h = batched({ retryDelaysMs: [10, 20], folded: (u) => (u === 'b' ? 1 : 0) });
+    h.queue.mark('t', ['a', 'b', 'c']);
+    await h.queue.settled();
+    expect(h.batches).toEqual(['t:a,b,c', 't:a,c', 't:a,c']);
+  });
+
+  test('a failing batch is reported and the queue goes on', async () => {
+    const errors: unknown[] = [];
+    const calls: string[][] = [];
+    const queue = createStyleRefreshQueue({
+      refresh: async () => ({ folded: 1 }),
+      async refreshMany(_t, userIds) {
+        calls.push([...userIds]);
+        if (userIds.includes('bad')) throw new Error('refresh failed');
+        return new Map(userIds.map((u) => [u, { folded: 1 }]));
+      },
+      now: () => 0,
+      sleep: async () => undefined,
+      onError: (err) => errors.push(err),
+      onDropped: () => undefined,
+    });
+    queue.mark('t1', ['bad']);
+    queue.mark('t2', ['good']);
+    await queue.settled();
+    expect(calls).toEqual([['bad'], ['good']]);
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -12,6 +12,18 @@
 export interface StyleRefreshQueueDeps {
   /** Folds the user's new interactions into their style profile; `folded` is how many it found. */
   refresh(tenantId: string, userId: string): Promise<{ folded: number }>;
+  /**
+   * Folds several users of one tenant at once (a fixed number of statements for all of them). When given, the
+   * worker takes every ready user of the head entry's tenant, up to `maxBatch`, in one call instead of one by one.
+   */
+  refreshMany?(tenantId: string, userIds: readonly string[]): Promise<ReadonlyMap<string, { folded: number }>>;
+  /** Most users one `refreshMany` call folds (default 500). */
+  maxBatch?: number;
+  /**
+   * Delays before retrying a user whose refresh found nothing new (default 50, 200, 600 ms: for listeners that
+   * fire before the write commits). A listener called after the commit passes `[]`: the rows are visible.
+   */
+  retryDelaysMs?: readonly number[];
   /** Milliseconds, monotonic (performance.now): only for scheduling retries. */
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -29,14 +41,16 @@ interface Dirty {
 }
 
 /**
- * The interactions listener runs before the write commits, so a refresh that finds nothing new is retried after
- * these delays (on a server the rows may not be visible yet).
+ * By default a refresh that finds nothing new is retried after these delays: a listener that runs before the
+ * write commits marks users whose rows may not be visible yet.
  */
 const RETRY_DELAYS_MS = [50, 200, 600];
 
 export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
   const maxQueued = deps.maxQueued ?? 10_000;
   const bulkUsers = deps.bulkUsers ?? 200;
+  const maxBatch = deps.maxBatch ?? 500;
+  const retryDelays = deps.retryDelaysMs ?? RETRY_DELAYS_MS;
   const queue = new Map<string, Dirty>();
   let worker: Promise<void> | null = null;
   let dropped = 0;
@@ -67,14 +81,34 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
         queue.set(key, { ...dirty, notBefore: deps.now() + HELD_RETRY_MS });
         continue;
       }
+      const batch = [dirty];
+      if (deps.refreshMany) {
+        // Every other ready user of this tenant, in arrival order, joins the head entry's refresh.
+        const t = deps.now();
+        for (const [k, d] of queue) {
+          if (batch.length >= maxBatch) break;
+          if (d.tenantId !== dirty.tenantId || d.notBefore > t) continue;
+          queue.delete(k);
+          batch.push(d);
+        }
+      }
       try {
-        const refreshing = deps.refresh(dirty.tenantId, dirty.userId);
+        const refreshing = deps.refreshMany
+          ? deps.refreshMany(
+              dirty.tenantId,
+              batch.map((d) => d.userId),
+            )
+          : deps.refresh(dirty.tenantId, dirty.userId).then((r) => new Map([[dirty.userId, r]]));
         running = { tenantId: dirty.tenantId, done: refreshing.catch(() => undefined) };
-        const { folded } = await refreshing.finally(() => {
+        const results = await refreshing.finally(() => {
           running = null;
         });
-        if (folded === 0 && dirty.attempts < RETRY_DELAYS_MS.length && !queue.has(key)) {
-          queue.set(key, { ...dirty, attempts: dirty.attempts + 1, notBefore: deps.now() + RETRY_DELAYS_MS[dirty.attempts]! });
+        for (const d of batch) {
+          const k = `${d.tenantId}\u0000${d.userId}`;
+          const folded = results.get(d.userId)?.folded ?? 0;
+          if (folded === 0 && d.attempts < retryDelays.length && !queue.has(k)) {
+            queue.set(k, { ...d, attempts: d.attempts + 1, notBefore: deps.now() + retryDelays[d.attempts]! });
+          }
         }
       } catch (err) {
         deps.onError(err, dirty.tenantId);

@@ -2,8 +2,9 @@ import { type Db, inTenant } from '../../platform/index.ts';
 import { type StyleSignal, confidenceOf, emptyLayers, foldSignals, signalWeight } from './newsfeed.core.ts';
 import type { PreferencesRepository, StyleProfileRow } from './preferences.repository.ts';
 
-/** An interaction as the style profile reads it (events' history: newest first). */
+/** An interaction as the style profile reads it (events' history: newest first per user). */
 export interface ProfileInteraction {
+  userId: string;
   id: string;
   itemId: string;
   type: string;
@@ -23,7 +24,8 @@ export interface StyleServiceDeps {
   db: Db;
   repo: PreferencesRepository;
   clock: () => Date;
-  recentInteractions(tenantId: string, userId: string, limit: number): Promise<ProfileInteraction[]>;
+  /** The `limit` newest interactions of each of these users (newest first per user). */
+  recentInteractions(tenantId: string, userIds: readonly string[], limit: number): Promise<ProfileInteraction[]>;
   styleItems(tenantId: string, itemIds: readonly string[]): Promise<StyleItem[]>;
 }
 
@@ -37,25 +39,65 @@ export function uuidv7Time(id: string): number {
 const SNAPSHOT_EVERY = 50;
 
 /**
- * Keeps style profiles current: `refresh` folds a user's interactions newer than the profile's last one into
- * its decayed layers (one transaction, an advisory lock per user so concurrent refreshes fold each event once).
+ * Keeps style profiles current: `refreshMany` folds each user's interactions newer than their profile's last one
+ * into its decayed layers, for a whole set of users at once: one read of their recent interactions, one of the
+ * items, then ONE transaction with a fixed number of set-based statements whatever the number of users (advisory
+ * locks on all of them in sorted order, so concurrent refreshes fold each event once; their profiles; the new
+ * profiles, folded events and snapshots). `refresh` is the same for one user.
  */
 export function createStyleService(deps: StyleServiceDeps) {
   const { db, repo, clock } = deps;
-  return {
-    async refresh(tenantId: string, userId: string): Promise<{ profile: StyleProfileRow | undefined; folded: number }> {
-      const recent = await deps.recentInteractions(tenantId, userId, 200);
-      if (recent.length === 0) return { profile: await repo.profile(db, tenantId, userId), folded: 0 };
-      // Read before the transaction: other modules' reads run on their own handle (one session on PGlite).
-      const items = new Map((await deps.styleItems(tenantId, [...new Set(recent.map((f) => f.itemId))])).map((i) => [i.itemId, i]));
-      return inTenant(db, tenantId, async (tx) => {
-        await repo.lockProfile(tx, tenantId, userId);
-        const current = await repo.profile(tx, tenantId, userId);
-        const fresh = recent.filter((r) => !current?.lastEventId || r.id > current.lastEventId).reverse();
-        if (fresh.length === 0) return { profile: current, folded: 0 };
-        const now = clock();
+
+  async function refreshMany(
+    tenantId: string,
+    userIds: readonly string[],
+  ): Promise<Map<string, { profile: StyleProfileRow | undefined; folded: number }>> {
+    const users = [...new Set(userIds)];
+    const out = new Map<string, { profile: StyleProfileRow | undefined; folded: number }>();
+    if (!users.length) return out;
+    const recentByUser = new Map<string, ProfileInteraction[]>();
+    for (const r of await deps.recentInteractions(tenantId, users, 200)) {
+      const list = recentByUser.get(r.userId) ?? [];
+      list.push(r);
+      recentByUser.set(r.userId, list);
+    }
+    const withRecent = users.filter((u) => recentByUser.has(u));
+    if (withRecent.length < users.length) {
+      const stored = new Map(
+        (
+          await repo.profilesOf(
+            db,
+            tenantId,
+            users.filter((u) => !recentByUser.has(u)),
+          )
+        ).map((p) => [p.userId, p]),
+      );
+      for (const u of users) if (!recentByUser.has(u)) out.set(u, { profile: stored.get(u), folded: 0 });
+    }
+    if (!withRecent.length) return out;
+    // Read before the transaction: other modules' reads run on their own handle (one session on PGlite).
+    const itemIds = new Set<string>();
+    for (const list of recentByUser.values()) for (const r of list) itemIds.add(r.itemId);
+    const items = new Map((await deps.styleItems(tenantId, [...itemIds])).map((i) => [i.itemId, i]));
+    const results = await inTenant(db, tenantId, async (tx) => {
+      await repo.lockProfiles(tx, tenantId, withRecent);
+      const currentOf = new Map((await repo.profilesOf(tx, tenantId, withRecent)).map((p) => [p.userId, p]));
+      const now = clock();
+      const saves: StyleProfileRow[] = [];
+      const events: { userId: string; eventType: string; sourceType: string; sourceId: string; weight: number; createdAt: Date }[] = [];
+      const snaps: { profile: StyleProfileRow; reason: string }[] = [];
+      const res = new Map<string, { profile: StyleProfileRow | undefined; folded: number }>();
+      for (const userId of withRecent) {
+        const current = currentOf.get(userId);
+        const fresh = recentByUser
+          .get(userId)!
+          .filter((r) => !current?.lastEventId || r.id > current.lastEventId)
+          .reverse();
+        if (fresh.length === 0) {
+          res.set(userId, { profile: current, folded: 0 });
+          continue;
+        }
         const signals: StyleSignal[] = [];
-        const events = [];
         for (const f of fresh) {
           const item = items.get(f.itemId);
           const at = uuidv7Time(f.id);
@@ -70,7 +112,14 @@ export function createStyleService(deps: StyleServiceDeps) {
             priceMajor: item?.priceMajor ?? null,
           };
           signals.push(s);
-          events.push({ eventType: f.type, sourceType: 'interaction', sourceId: f.id, weight: signalWeight(s), createdAt: new Date(s.at) });
+          events.push({
+            userId,
+            eventType: f.type,
+            sourceType: 'interaction',
+            sourceId: f.id,
+            weight: signalWeight(s),
+            createdAt: new Date(s.at),
+          });
         }
         const base = current ?? { layers: emptyLayers(), decayedAt: new Date(signals[0]!.at), eventsCount: 0 };
         const folded = foldSignals(base.layers, base.decayedAt.getTime(), signals);
@@ -84,13 +133,25 @@ export function createStyleService(deps: StyleServiceDeps) {
           decayedAt: new Date(folded.asOf),
           updatedAt: now,
         };
-        await repo.saveProfile(tx, tenantId, next);
-        await repo.addEvents(tx, tenantId, userId, events);
-        if (!current) await repo.snapshot(tx, tenantId, userId, next, 'first interactions', now);
+        saves.push(next);
+        if (!current) snaps.push({ profile: next, reason: 'first interactions' });
         else if (Math.floor(eventsCount / SNAPSHOT_EVERY) > Math.floor(base.eventsCount / SNAPSHOT_EVERY))
-          await repo.snapshot(tx, tenantId, userId, next, `${Math.floor(eventsCount / SNAPSHOT_EVERY) * SNAPSHOT_EVERY} interactions`, now);
-        return { profile: next, folded: fresh.length };
-      });
+          snaps.push({ profile: next, reason: `${Math.floor(eventsCount / SNAPSHOT_EVERY) * SNAPSHOT_EVERY} interactions` });
+        res.set(userId, { profile: next, folded: fresh.length });
+      }
+      await repo.saveProfiles(tx, tenantId, saves);
+      await repo.addEvents(tx, tenantId, events);
+      await repo.snapshotMany(tx, tenantId, snaps, now);
+      return res;
+    });
+    for (const [u, r] of results) out.set(u, r);
+    return out;
+  }
+
+  return {
+    refreshMany,
+    async refresh(tenantId: string, userId: string): Promise<{ profile: StyleProfileRow | undefined; folded: number }> {
+      return (await refreshMany(tenantId, [userId])).get(userId)!;
     },
   };
 }
