@@ -13,7 +13,7 @@ export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES } f
 export type { NewInteraction } from './interactions.core.ts';
 export { fromApiInteraction, fromImportedRow } from './ingest.core.ts';
 export { createIngestService } from './ingest.service.ts';
-export type { IngestService } from './ingest.service.ts';
+export type { AppendedWrite, IngestService } from './ingest.service.ts';
 /** Read-only views of interactions for the recommender (histories, change markers, counts, attributed outcomes). */
 export { createHistoryRepository } from './history.repository.ts';
 export type { AttributedInteraction } from './history.repository.ts';
@@ -23,7 +23,7 @@ export { createProfileLinksRepository } from './profile-links.repository.ts';
 import type { FastifyInstance } from 'fastify';
 import { type PlatformServices, bindQuery } from '../../platform/index.ts';
 import type { IdentityModule, ProfileActivitySource } from '../identity/index.ts';
-import { createIngestService, usersWritten } from './ingest.service.ts';
+import { type CommittedListener, createIngestService, usersWritten } from './ingest.service.ts';
 import { createIntegrationsRepository } from './integrations.repository.ts';
 import { createIntegrationsService } from './integrations.service.ts';
 import { createInteractionStatsRepository } from './interaction-stats.repository.ts';
@@ -46,12 +46,12 @@ export interface EventsModuleDeps {
 }
 
 export function createEventsModule(platform: PlatformServices, deps: EventsModuleDeps) {
-  const appendListeners: ((tenantId: string, userIds: readonly string[]) => void)[] = [];
+  const appendListeners: CommittedListener[] = [];
   /** Tells the listeners after a commit (a listener only drops caches or queues work: it must not fail a write). */
-  const appended = (tenantId: string, userIds: readonly string[]): void => {
+  const appended: CommittedListener = (tenantId, userIds, write) => {
     for (const l of appendListeners) {
       try {
-        l(tenantId, userIds);
+        l(tenantId, userIds, write);
       } catch (err) {
         platform.log.error({ err, tenantId }, 'an interactions listener failed');
       }
@@ -89,7 +89,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     interactions: bindAppendsNotifying(bindQuery(platform.db, interactions), appended),
     activitySource,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
-    onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void {
+    onInteractionsAppended(listener: CommittedListener): void {
       appendListeners.push(listener);
     },
     /** When the tenant's newest interaction happened (null when none): the data-quality dashboard's freshness. */
@@ -129,14 +129,12 @@ export type EventsModule = ReturnType<typeof createEventsModule>;
  * The bound repository's appends run outside any transaction (each statement commits on its own), so they tell
  * the listeners when they return, as the write door does after its commit.
  */
-function bindAppendsNotifying(
-  bound: InteractionsRepository,
-  appended: (tenantId: string, userIds: readonly string[]) => void,
-): InteractionsRepository {
+function bindAppendsNotifying(bound: InteractionsRepository, appended: CommittedListener): InteractionsRepository {
   const appendManyDetailed: InteractionsRepository['appendManyDetailed'] = async (tenantId, rows) => {
     const r = await bound.appendManyDetailed(tenantId, rows);
     const users = usersWritten(rows, r.created);
-    if (users.length) appended(tenantId, users);
+    // Direct appends (tests, benches, seeding) are not imports: their users are treated as shoppers acting.
+    if (users.length) appended(tenantId, users, { bulk: false });
     return r;
   };
   return {

@@ -38,8 +38,16 @@ export interface WriteOptions {
   afterCommit?: (callback: () => void) => void;
 }
 
-/** Told, once the write committed, which users have interactions written by it (never for a rolled-back write). */
-export type CommittedListener = (tenantId: string, userIds: readonly string[]) => void;
+/**
+ * Told, once the write committed, which users have interactions written by it (never for a rolled-back write), and
+ * whether it was a bulk load (a file import, a backfill) rather than shoppers acting.
+ */
+export type CommittedListener = (tenantId: string, userIds: readonly string[], write: AppendedWrite) => void;
+/** What a listener learns of a committed write besides its users. */
+export interface AppendedWrite {
+  /** A bulk load (imports): listeners that react per shopper (style profiles) may leave its users to catch up later. */
+  bulk: boolean;
+}
 
 export interface IngestServiceDeps {
   db: Pick<Db, 'transaction'>;
@@ -156,7 +164,7 @@ export function createIngestService(deps: IngestServiceDeps) {
   }
 
   /** Tells the listener, after the commit, which users got new rows. A listener's failure never fails the write. */
-  function notify(tenantId: string, events: readonly PendingEvent[], out: readonly IngestOutcome[]): void {
+  function notify(tenantId: string, events: readonly PendingEvent[], out: readonly IngestOutcome[], bulk: boolean): void {
     if (!deps.onCommitted) return;
     const users = usersWritten(
       events.map((e) => e.row),
@@ -164,20 +172,20 @@ export function createIngestService(deps: IngestServiceDeps) {
     );
     if (!users.length) return;
     try {
-      deps.onCommitted(tenantId, users);
+      deps.onCommitted(tenantId, users, { bulk });
     } catch (err) {
       deps.log.error({ err, tenantId }, 'an interactions listener failed (the write is committed)');
     }
   }
 
   /** Resolves, then writes in one transaction of its own (retried whole on a deadlock: nothing of it committed). */
-  async function commit(tenantId: string, events: readonly PendingEvent[]): Promise<IngestOutcome[]> {
+  async function commit(tenantId: string, events: readonly PendingEvent[], bulk: boolean): Promise<IngestOutcome[]> {
     if (!events.length) return [];
     await resolve(tenantId, events);
     for (let attempt = 1; ; attempt++) {
       try {
         const out = await inTenant(deps.db, tenantId, (tx) => writeWithin(tx, tenantId, events));
-        notify(tenantId, events, out); // committed: inTenant resolved
+        notify(tenantId, events, out, bulk); // committed: inTenant resolved
         return out;
       } catch (err) {
         if (!isRetryable(err) || attempt >= 4) throw err;
@@ -194,6 +202,7 @@ export function createIngestService(deps: IngestServiceDeps) {
       commit(
         items[0]!.tenantId,
         items.map((i) => i.event),
+        false,
       ),
   });
 
@@ -216,18 +225,18 @@ export function createIngestService(deps: IngestServiceDeps) {
   ): Promise<IngestOutcome[]> {
     if ('prepared' in inputs) {
       if (inputs.tenantId !== ctx.tenantId) throw new Error('prepared events belong to another tenant');
-      if (!opts.within) return commit(ctx.tenantId, inputs.events);
+      if (!opts.within) return commit(ctx.tenantId, inputs.events, opts.source === 'import');
       if (!opts.afterCommit) throw new Error('events.write within a transaction needs afterCommit (listeners run after the commit)');
       const out = await writeWithin(opts.within, ctx.tenantId, inputs.events);
       const events = inputs.events;
-      opts.afterCommit(() => notify(ctx.tenantId, events, out));
+      opts.afterCommit(() => notify(ctx.tenantId, events, out, opts.source === 'import'));
       return out;
     }
     if (opts.within) throw new Error('events.write within a transaction needs events from prepare()');
     if (!inputs.length) return [];
     check(inputs);
     // Files arrive in large batches already, one run at a time: written directly. Live traffic is coalesced.
-    if (opts.source === 'import') return commit(ctx.tenantId, inputs);
+    if (opts.source === 'import') return commit(ctx.tenantId, inputs, true);
     return batcher.submit(inputs.map((event) => ({ tenantId: ctx.tenantId, event })));
   }
 

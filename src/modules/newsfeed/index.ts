@@ -40,7 +40,7 @@ export interface NewsfeedModuleDeps {
   /** Catalog attributes of items, for style profiles. */
   styleItems(tenantId: string, itemIds: readonly string[]): Promise<StyleItem[]>;
   /** Subscribes to interactions written in this process (events' `onInteractionsAppended`). */
-  onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[]) => void): void;
+  onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[], write: { bulk: boolean }) => void): void;
 }
 
 const NO_OFFERS: BestOfferSource = { bestOffers: async () => new Map(), priceDrops: async () => [] };
@@ -83,7 +83,7 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     onError: (err, tenantId) => platform.log.warn({ err, tenantId }, 'style profile refresh failed'),
     onDropped: (count) => platform.log.warn({ count }, 'style profile refresh queue full: these users catch up at their next interaction'),
   });
-  deps.onInteractionsAppended((tenantId, userIds) => refreshQueue.mark(tenantId, userIds));
+  deps.onInteractionsAppended((tenantId, userIds, write) => refreshQueue.mark(tenantId, userIds, write));
   return {
     /** Recomputes a user's style profile from interactions not yet folded in. */
     refreshStyleProfile: style.refresh,

@@ -80,16 +80,25 @@ describe('style refresh queue', () => {
     expect(h.calls.sort()).toEqual(['t/a', 't/a', 't/b']);
   });
 
-  test('a bulk write (more users at once than the threshold) queues nobody', async () => {
+  test('a bulk load (an import) queues nobody; a large live write queues every user', async () => {
     const h = harness();
     h.queue.mark(
       't',
-      Array.from({ length: 201 }, (_, i) => `u${i}`),
+      Array.from({ length: 3 }, (_, i) => `imported${i}`),
+      { bulk: true },
     );
     h.queue.mark('t', ['live']);
+    // Live traffic coalesced into one write of many users (the batcher's flush): still shoppers acting.
+    h.queue.mark(
+      't',
+      Array.from({ length: 500 }, (_, i) => `u${i}`),
+      { bulk: false },
+    );
     await h.queue.settled();
-    expect(h.calls).toEqual(['t/live']);
-    expect(h.dropped).toEqual([201]);
+    expect(h.calls).not.toContain('t/imported0');
+    expect(h.calls).toContain('t/live');
+    expect(h.calls.filter((c) => c.startsWith('t/u'))).toHaveLength(500);
+    expect(h.dropped).toEqual([3]);
   });
 
   test('an erasure holds the tenant: the running refresh finishes first, none starts until the release, other tenants go on', async () => {

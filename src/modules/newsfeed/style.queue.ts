@@ -4,9 +4,11 @@
  * per user started at once (several queries each) starved the import itself on the embedded database's single
  * connection. A user marked while queued is not queued twice; beyond `maxQueued` users, new marks are dropped
  * and counted (a dropped user's profile catches up at their next interaction: a refresh folds every interaction
- * not folded yet). A write that touches more than `bulkUsers` users at once is a bulk load (an import, a backfill),
- * not a shopper acting: its users are not queued at all (measured: queuing the 3,000 users of one 150,000-row
- * upload stalled that upload on the embedded database for minutes), and catch up the same way.
+ * not folded yet). A bulk load (an import, a backfill: the write door says so) is not shoppers acting: its users are
+ * not queued at all (measured: queuing the 3,000 users of one 150,000-row upload stalled that upload on the embedded
+ * database for minutes), and catch up the same way. The size of a write says nothing: live traffic is coalesced
+ * into writes of hundreds of users (an earlier rule, "more than 200 users is bulk", left busy stores' profiles
+ * unrefreshed).
  */
 
 export interface StyleRefreshQueueDeps {
@@ -30,7 +32,6 @@ export interface StyleRefreshQueueDeps {
   onError(err: unknown, tenantId: string): void;
   onDropped(count: number): void;
   maxQueued?: number;
-  bulkUsers?: number;
 }
 
 interface Dirty {
@@ -48,7 +49,6 @@ const RETRY_DELAYS_MS = [50, 200, 600];
 
 export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
   const maxQueued = deps.maxQueued ?? 10_000;
-  const bulkUsers = deps.bulkUsers ?? 200;
   const maxBatch = deps.maxBatch ?? 500;
   const retryDelays = deps.retryDelaysMs ?? RETRY_DELAYS_MS;
   const queue = new Map<string, Dirty>();
@@ -121,9 +121,9 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
   }
 
   return {
-    /** Marks users whose interactions were just written. */
-    mark(tenantId: string, userIds: readonly string[]): void {
-      if (userIds.length > bulkUsers) {
+    /** Marks users whose interactions were just written; a bulk load's users are left to catch up later. */
+    mark(tenantId: string, userIds: readonly string[], write: { bulk: boolean } = { bulk: false }): void {
+      if (write.bulk) {
         deps.onDropped(userIds.length);
         return;
       }
