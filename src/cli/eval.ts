@@ -7,12 +7,15 @@ export function registerEval(program: Command): void {
     .description('Evaluate a model on a LightGCN-format dataset (uid item item ...; .gz accepted): Recall@20, NDCG@20, time, peak memory')
     .requiredOption('--train <file>', 'training split')
     .requiredOption('--test <file>', 'test split')
-    .requiredOption('--model <name>', 'popularity | item_knn | ials | lightgcn | graph_filter | auto (a tenant\'s search on the train file only)')
+    .requiredOption(
+      '--model <name>',
+      "popularity | item_knn | ials | lightgcn | graph_filter | auto (a tenant's search on the train file only)",
+    )
     .option(
       '--params <json>',
       'hyperparameters over the tenant defaults, as JSON (snake_case as the API, e.g. {"rank":256,"ideal_weight":0.3})',
     )
-    .option('--budget <seconds>', 'auto: search time budget in seconds (default: a tenant\'s default; 0 = each family at its defaults)')
+    .option('--budget <seconds>', "auto: search time budget in seconds (default: a tenant's default; 0 = each family at its defaults)")
     .action(async (opts: { train: string; test: string; model: string; params?: string; budget?: string }) => {
       const { EVAL_MODELS, evaluateModel } = await import('../modules/recs/index.ts');
       if (!(EVAL_MODELS as readonly string[]).includes(opts.model)) throw new Error(`--model must be one of ${EVAL_MODELS.join(', ')}`);

@@ -325,8 +325,7 @@ export function graphFilterFromBase(base: GraphFilterBase, options: GraphFilterO
   const p = graphFilterParams(options);
   const t = performance.now();
   const g = base.gram;
-  const linear: Csr =
-    p.linearWeight === 1 ? g : { ...g, data: Float32Array.from(g.data, (x) => x * p.linearWeight) };
+  const linear: Csr = p.linearWeight === 1 ? g : { ...g, data: Float32Array.from(g.data, (x) => x * p.linearWeight) };
   const lowRank = graphFilterLowRank(base.svd, base.itemDegree, p, base.normalized);
   options.onPhase?.('low-rank factors', performance.now() - t);
   return {

@@ -76,7 +76,12 @@ describe('validationSplit', () => {
   });
 
   it('never holds out the only item of a user', () => {
-    const single = csrFromCoo(50, 10, Array.from({ length: 50 }, (_, u) => u), Array.from({ length: 50 }, (_, u) => u % 10));
+    const single = csrFromCoo(
+      50,
+      10,
+      Array.from({ length: 50 }, (_, u) => u),
+      Array.from({ length: 50 }, (_, u) => u % 10),
+    );
     expect(validationSplit(single, 0.5, 1).heldOut).toBe(0);
   });
 });
@@ -84,7 +89,12 @@ describe('validationSplit', () => {
 describe('tuneModel', () => {
   it('falls back to the defaults and says why when the data is too small to hold anything out', async () => {
     const threeUsers = csrFromCoo(3, 5, [0, 0, 1, 1, 2, 2], [0, 1, 1, 2, 3, 4]);
-    const oneItem = csrFromCoo(40, 1, Array.from({ length: 40 }, (_, u) => u), new Array(40).fill(0));
+    const oneItem = csrFromCoo(
+      40,
+      1,
+      Array.from({ length: 40 }, (_, u) => u),
+      new Array(40).fill(0),
+    );
     const empty = csrFromCoo(0, 0, [], []);
     for (const m of [threeUsers, oneItem, empty]) {
       expect(tooSmallToTune(m)).not.toBeNull();
@@ -137,6 +147,14 @@ describe('tuneModel', () => {
       expect(r.trials.length).toBe(expected ? 9 : 4);
       expect(r.stoppedBy).toBe(expected ? 'max_trials' : 'defaults_only');
     }
+  });
+
+  it('ends after `patience` trials in a row that did not beat the best', async () => {
+    const clock = fakeClock(1); // every candidate scores the same: nothing ever improves on the first
+    const r = await tuneModel(data, { budgetMs: 60_000, now: clock.now, fit: clock.fit, patience: 6 });
+    expect(r.stoppedBy).toBe('no_improvement');
+    expect(r.trials.length).toBe(7);
+    expect(r.family).toBe('popularity'); // ties keep the earlier trial
   });
 
   it('is cancelled between trials', async () => {

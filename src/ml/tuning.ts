@@ -16,13 +16,7 @@
  */
 import { csrFromCoo, type Csr } from './csr.ts';
 import { evaluateTopK, type BatchScorer } from './eval.ts';
-import {
-  fitGraphFilterBase,
-  type GraphFilterBase,
-  graphFilterBaseKey,
-  graphFilterFromBase,
-  scoreGraphFilter,
-} from './graph-filter.ts';
+import { fitGraphFilterBase, type GraphFilterBase, graphFilterBaseKey, graphFilterFromBase, scoreGraphFilter } from './graph-filter.ts';
 import { createGraphFilterScorer } from './graph-filter.scorer.ts';
 import { checkParams, defaultParams, fitOfflineScorer, graphFilterOptions, type OfflineModel } from './models.ts';
 import { rngMulberry32, type Rng } from './random.ts';
@@ -31,6 +25,8 @@ import { rngMulberry32, type Rng } from './random.ts';
 export const MAX_TUNING_BUDGET_MS = 60 * 60_000;
 /** Trials at most, whatever the budget (the search stops earlier when time runs out). */
 export const DEFAULT_MAX_TRIALS = 40;
+/** The search ends after this many trials in a row that did not improve the best validation score. */
+export const DEFAULT_PATIENCE = 16;
 /** A tenant's search budget when its settings name none, and `loupe eval --model auto`'s. */
 export const DEFAULT_TUNING_BUDGET_MS = 120_000;
 
@@ -86,7 +82,10 @@ export const SEARCH_SPACES: Readonly<Record<OfflineModel, SearchSpace | null>> =
   },
   ials: {
     sample: (rng, d) => ({
-      factors: pick(rng, rankChoices(d).filter((r) => r <= 256)),
+      factors: pick(
+        rng,
+        rankChoices(d).filter((r) => r <= 256),
+      ),
       regularization: round(logUniform(rng, 0.01, 100), 4),
       alpha: round(logUniform(rng, 0.5, 50), 3),
     }),
@@ -154,6 +153,8 @@ export interface TuningOptions {
   /** Validation users scored at most (a seeded sample; default 4000). */
   readonly maxValidationUsers?: number;
   readonly maxTrials?: number;
+  /** Trials in a row without a better validation score that end the search (default DEFAULT_PATIENCE). */
+  readonly patience?: number;
   /** Checked between trials; true cancels the search (it throws `TuningCancelled`). */
   readonly shouldStop?: () => boolean;
   readonly onTrial?: (trial: TuningTrial) => void;
@@ -184,7 +185,7 @@ export interface TuningResult {
   /** Why the search used the defaults without looking at data, when it did. */
   readonly fallback?: string;
   /** Why the search ended: budget, trials, cancelled never returns (it throws). */
-  readonly stoppedBy: 'budget' | 'max_trials' | 'defaults_only' | 'fallback';
+  readonly stoppedBy: 'budget' | 'max_trials' | 'no_improvement' | 'defaults_only' | 'fallback';
   readonly validation: { readonly users: number; readonly heldOut: number; readonly fraction: number; readonly seed: number };
 }
 
@@ -254,7 +255,13 @@ function sampleRows(v: Csr, max: number, seed: number): { csr: Csr; users: numbe
   return { csr: csrFromCoo(v.rows, v.cols, r, c), users: keep.length };
 }
 
-const copyCsr = (m: Csr): Csr => ({ rows: m.rows, cols: m.cols, indptr: m.indptr.slice(), indices: m.indices.slice(), data: m.data.slice() });
+const copyCsr = (m: Csr): Csr => ({
+  rows: m.rows,
+  cols: m.cols,
+  indptr: m.indptr.slice(),
+  indices: m.indices.slice(),
+  data: m.data.slice(),
+});
 
 /**
  * The default fit: the model table's offline fit; a small graph filter is scored on this thread (starting
@@ -374,7 +381,9 @@ export async function tuneModel(trainInput: Csr, options: TuningOptions): Promis
     return trial;
   };
   const bestOf = (f: OfflineModel) =>
-    trials.filter((t) => t.family === f && t.ndcg20 !== null).reduce<TuningTrial | null>((a, b) => (!a || b.ndcg20! > a.ndcg20! ? b : a), null);
+    trials
+      .filter((t) => t.family === f && t.ndcg20 !== null)
+      .reduce<TuningTrial | null>((a, b) => (!a || b.ndcg20! > a.ndcg20! ? b : a), null);
   /** Refinements owed to the family whose full fit just became its best (its costly part is still cached). */
   let refinements: { family: OfflineModel; left: number } | null = null;
   const after = (t: TuningTrial): void => {
@@ -394,9 +403,26 @@ export async function tuneModel(trainInput: Csr, options: TuningOptions): Promis
   const rng = rngMulberry32(seed ^ 0x9e3779b9);
   let stoppedBy: TuningResult['stoppedBy'] = budgetMs === 0 ? 'defaults_only' : 'budget';
   const tunable = families.filter((f) => SEARCH_SPACES[f] !== null);
+  const patience = Math.max(1, options.patience ?? DEFAULT_PATIENCE);
+  /** Trials since the best score so far (ties do not count as better). */
+  const sinceBest = (): number => {
+    let best = -1;
+    let at = 0;
+    trials.forEach((t, k) => {
+      if (t.ndcg20 !== null && t.ndcg20 > best) {
+        best = t.ndcg20;
+        at = k;
+      }
+    });
+    return trials.length - 1 - at;
+  };
   while (budgetMs > 0 && tunable.length > 0) {
     if (trials.length >= maxTrials) {
       stoppedBy = 'max_trials';
+      break;
+    }
+    if (sinceBest() >= patience) {
+      stoppedBy = 'no_improvement';
       break;
     }
     const left = budgetMs - (now() - t0);

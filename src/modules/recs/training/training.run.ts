@@ -266,12 +266,11 @@ export async function trainModel(
           },
         }
       : {}),
-    reason:
-      tuning
-        ? tuning.fallback
-          ? `too little data to tune (${tuning.fallback}); held-out NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`
-          : `${best.type} had the best validation NDCG@20 (${tuning.validationNdcg20!.toFixed(4)}) of ${tuning.trials.length} trials; held-out NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`
-        : `${warm ? `${best.type}, incremental update of ${warm.version}` : `${best.type} was requested`}; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
+    reason: tuning
+      ? tuning.fallback
+        ? `too little data to tune (${tuning.fallback}); held-out NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`
+        : `${best.type} had the best validation NDCG@20 (${tuning.validationNdcg20!.toFixed(4)}) of ${tuning.trials.length} trials; held-out NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`
+      : `${warm ? `${best.type}, incremental update of ${warm.version}` : `${best.type} was requested`}; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
     candidates: tried.map((t) => ({ model_type: t.type, metrics: t.metrics })),
     ...(tuning ? { tuning: tuningCard(tuning) } : {}),
     popularity_baseline: popMetrics,
