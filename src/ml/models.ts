@@ -2,8 +2,9 @@
  * The model table: for every model type, its hyperparameters (schema, ranges and defaults, snake_case as
  * tenants send them), the kernel options they map to, and an offline fit. Tenant training (its `auto`
  * selection), `loupe eval` and `bench/recs-quality` all read this one table, so the default a tenant gets
- * is the model the benchmark measures (graph filter and item-kNN settings were chosen on a validation
- * hold-out of Yelp2018's train split).
+ * is the model the benchmark measures. The defaults are where a tenant's `auto` search starts (`tuning.ts`),
+ * not its answer: the search re-chooses every family's settings on a hold-out of the tenant's own training data.
+ * (The graph-filter and item-kNN defaults were chosen on a validation hold-out of Yelp2018's train split.)
  */
 import { z } from 'zod';
 import type { Csr } from './csr.ts';

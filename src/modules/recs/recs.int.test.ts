@@ -20,7 +20,7 @@ describe('recommendations (seed 003 journey)', () => {
     b = await t.createTenant('Other Store');
     await seedTenant(t, a.tenantId, { outOfStock: [itemId(0, 3)] });
     key = await a.apiKey(['recommendations:read', 'interactions:write', 'models:manage', 'analytics:read']);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
   });

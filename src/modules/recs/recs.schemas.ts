@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { MODEL_TYPES } from './recs.core.ts';
-import { STRATEGIES } from './serving/cold-start.ts';
+import { MODEL_TYPES, STRATEGIES } from './recs.core.ts';
 
 export { MODEL_TYPES };
 

@@ -8,19 +8,8 @@
  */
 import { buildContentIndex, contentRow, type ContentIndex, scoreContentVector } from '../../../ml/content.ts';
 import { interactionWeight } from '../recs.core.ts';
+export type { Strategy } from '../recs.core.ts';
 import { type CatalogSnapshot, isPresent } from './catalog.snapshot.ts';
-
-/** How a response was made (the `strategy` of its metadata). */
-export const STRATEGIES = [
-  'personalized',
-  'popularity',
-  'trending',
-  'catalog',
-  'item_similarity',
-  'content_similarity',
-  'category_popularity',
-] as const;
-export type Strategy = (typeof STRATEGIES)[number];
 
 export interface ColdStart {
   /** The snapshot (and its revision) the scores are aligned with, by position. */
