@@ -25,6 +25,7 @@ import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import type { ItemUpsert } from '../../src/modules/catalog/index.ts';
 import type { NewInteraction } from '../../src/modules/events/index.ts';
+import { rngMulberry32 } from '../../src/ml/random.ts';
 import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
 import { freePort, processCpuMs, startServer, stopServer } from '../lib/process.ts';
 import { type LoadRow, loadAverage as load, runLoad } from '../lib/load.ts';
@@ -109,8 +110,17 @@ async function prepare(): Promise<{ apiKey: string; modelType: string }> {
   t0 = performance.now();
   const base = Date.parse('2018-01-01T00:00:00Z');
   let batch: NewInteraction[] = [];
+  // Yelp2018 has no times and its train lines are sorted by item id: each user's items get times in a seeded
+  // random order. (With times in line order, the tenant's leave-latest-out hold-out was every user's highest item
+  // id, mean degree 21 against 113 for a random item of theirs: NDCG@10 0.0012 measured that artefact.)
+  const rng = rngMulberry32(2018);
   for (const u of users) {
-    u.items.forEach((item, k) =>
+    const order = u.items.slice();
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    order.forEach((item, k) =>
       batch.push({ userId: u.id, itemId: item, type: 'view', source: 'bench', occurredAt: new Date(base + k * 60_000) }),
     );
     if (batch.length >= 20_000) {

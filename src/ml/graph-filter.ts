@@ -273,10 +273,26 @@ export function graphFilterLowRank(
 }
 
 /**
- * Fits the filter: normalization, randomized SVD of R̃ (then R̃ /= σ₁), sparse P̃, low-rank factors.
- * Cost: O(sum_u deg_u² + SVD) where the SVD is O((2q + 2) nnz l + (users + items) l²), l = k + oversample.
+ * The expensive, reusable part of a fit: R̃ (σ₁-rescaled), its truncated SVD and the unweighted sparse P̃. It
+ * depends only on the data, the exponents, the rank and the SVD settings; `graphFilterFromBase` builds a
+ * model from it for any weights and sharpening (a search varies those without another SVD).
  */
-export function fitGraphFilterModel(train: Csr, options: GraphFilterOptions = {}): GraphFilterModel {
+export interface GraphFilterBase {
+  readonly key: string;
+  readonly normalized: Csr;
+  readonly itemDegree: Float64Array;
+  readonly svd: TruncatedSvd;
+  /** P̃ with weight 1. */
+  readonly gram: Csr;
+}
+
+/** What a base depends on besides the data: the key under which a search may reuse it. */
+export function graphFilterBaseKey(options: GraphFilterOptions = {}): string {
+  const p = graphFilterParams(options);
+  return [p.userExponent, p.itemExponent, p.rank, p.oversample, p.powerIterations, p.seed].join('/');
+}
+
+export function fitGraphFilterBase(train: Csr, options: GraphFilterOptions = {}): GraphFilterBase {
   const p = graphFilterParams(options);
   const phase = options.onPhase;
   let t = performance.now();
@@ -298,19 +314,37 @@ export function fitGraphFilterModel(train: Csr, options: GraphFilterOptions = {}
   const svd: TruncatedSvd = { ...raw, s: raw.s.map((x) => x / top) };
   for (let q = 0; q < normalized.data.length; q++) normalized.data[q] = normalized.data[q]! / top;
   mark('svd');
-  const linear = csrGramSparse(normalized, p.linearWeight);
+  const gram = csrGramSparse(normalized, 1);
   mark('linear filter');
-  const lowRank = graphFilterLowRank(svd, itemDegree, p, normalized);
-  mark('low-rank factors');
+  return { key: graphFilterBaseKey(options), normalized, itemDegree, svd, gram };
+}
+
+/** The model of `options` from a base fitted with the same exponents, rank and SVD settings. O(items x rank + nnz(P̃)). */
+export function graphFilterFromBase(base: GraphFilterBase, options: GraphFilterOptions = {}): GraphFilterModel {
+  if (graphFilterBaseKey(options) !== base.key) throw new RangeError('graphFilterFromBase: the base was fitted with other settings');
+  const p = graphFilterParams(options);
+  const t = performance.now();
+  const g = base.gram;
+  const linear: Csr = p.linearWeight === 1 ? g : { ...g, data: Float32Array.from(g.data, (x) => x * p.linearWeight) };
+  const lowRank = graphFilterLowRank(base.svd, base.itemDegree, p, base.normalized);
+  options.onPhase?.('low-rank factors', performance.now() - t);
   return {
-    items: train.cols,
+    items: base.normalized.cols,
     rank: lowRank.rank,
     linear,
     left: lowRank.left,
     right: lowRank.right,
-    singularValues: svd.s,
-    ...(p.exactSharpen !== 0 ? { exact: { weight: p.exactSharpen, normalized } } : {}),
+    singularValues: base.svd.s,
+    ...(p.exactSharpen !== 0 ? { exact: { weight: p.exactSharpen, normalized: base.normalized } } : {}),
   };
+}
+
+/**
+ * Fits the filter: normalization, randomized SVD of R̃ (then R̃ /= σ₁), sparse P̃, low-rank factors.
+ * Cost: O(sum_u deg_u² + SVD) where the SVD is O((2q + 2) nnz l + (users + items) l²), l = k + oversample.
+ */
+export function fitGraphFilterModel(train: Csr, options: GraphFilterOptions = {}): GraphFilterModel {
+  return graphFilterFromBase(fitGraphFilterBase(train, options), options);
 }
 
 /**

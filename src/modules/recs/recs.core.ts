@@ -15,6 +15,18 @@ export function validateHyperparameters(type: ModelType, raw: unknown): ParamsRe
 }
 
 /** Implicit-feedback weight of an interaction type (unknown types carry no signal). */
+/** How a recommendation or similar-items response was made (its `metadata.strategy`; see `serving/cold-start.ts`). */
+export const STRATEGIES = [
+  'personalized',
+  'popularity',
+  'trending',
+  'catalog',
+  'item_similarity',
+  'content_similarity',
+  'category_popularity',
+] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
 export function interactionWeight(type: string, weights: Readonly<Record<string, number>>): number {
   const w = weights[type];
   return typeof w === 'number' && Number.isFinite(w) && w > 0 ? w : 0;

@@ -20,7 +20,7 @@ describe('recommendations (seed 003 journey)', () => {
     b = await t.createTenant('Other Store');
     await seedTenant(t, a.tenantId, { outOfStock: [itemId(0, 3)] });
     key = await a.apiKey(['recommendations:read', 'interactions:write', 'models:manage', 'analytics:read']);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
   });
@@ -42,8 +42,25 @@ describe('recommendations (seed 003 journey)', () => {
     const v = models.body.data[0];
     expect(v.status).toBe('active');
     expect(v.model_card.selected_by).toMatch(/auto/);
-    expect(v.model_card.reason).toMatch(/best NDCG@10/);
-    expect(v.model_card.candidates.length).toBeGreaterThanOrEqual(4);
+    expect(v.model_card.reason).toMatch(/best validation NDCG@20/);
+    // the card shows the search: every family at its defaults first, then the search, with scores and times
+    const tuning = v.model_card.tuning;
+    expect(tuning.trials.slice(0, 4).map((x: any) => [x.model_type, x.kind])).toEqual([
+      ['popularity', 'default'],
+      ['item_knn', 'default'],
+      ['graph_filter', 'default'],
+      ['ials', 'default'],
+    ]);
+    expect(tuning.trials.length).toBeGreaterThan(4);
+    for (const x of tuning.trials) {
+      expect(typeof x['val_ndcg@20']).toBe('number');
+      expect(x.seconds).toBeGreaterThanOrEqual(0);
+    }
+    expect(tuning.spent_seconds).toBeGreaterThan(0);
+    expect(tuning.chosen.model_type).toBe(v.model_type);
+    expect(tuning.chosen.hyperparameters).toEqual(v.hyperparameters);
+    expect(Math.max(...tuning.trials.map((x: any) => x['val_ndcg@20']))).toBe(tuning.chosen['val_ndcg@20']);
+    expect(tuning.validation.users).toBeGreaterThanOrEqual(5);
     expect(v.snapshot.users).toBe(45);
     expect(v.artifact.location).toBe(`models/${v.id}/model.bin`);
   }, 120_000);

@@ -316,6 +316,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           model_version: out.model?.version ?? null,
           latency_ms: out.latencyMs,
           algorithm: out.algorithm,
+          strategy: out.strategy,
           cache_hit: out.cacheHit,
         },
       };
@@ -347,7 +348,13 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
         metadata: {
           model_version: out.model?.version ?? null,
           latency_ms: out.latencyMs,
-          algorithm: out.model ? `${out.model.model.type} item similarity` : 'category popularity',
+          algorithm:
+            out.strategy === 'item_similarity'
+              ? `${out.model!.model.type} item similarity`
+              : out.strategy === 'content_similarity'
+                ? 'content similarity (category, brand, name)'
+                : 'category popularity',
+          strategy: out.strategy,
         },
       };
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MODEL_TYPES } from './recs.core.ts';
+import { MODEL_TYPES, STRATEGIES } from './recs.core.ts';
 
 export { MODEL_TYPES };
 
@@ -93,6 +93,11 @@ const metadata = z.object({
   model_version: z.string().nullable(),
   latency_ms: z.number(),
   algorithm: z.string(),
+  strategy: z
+    .enum(STRATEGIES)
+    .describe(
+      'How the list was made: personalized (the model and the user history), popularity (the model, no history), trending (no usable model: what recent shoppers touched), catalog (no model and no interactions: catalog order), item_similarity (the model), content_similarity (category, brand and name of items the model does not know, or before any model), category_popularity (no content neighbour: trending items of the same category)',
+    ),
   cache_hit: z.boolean().optional(),
 });
 

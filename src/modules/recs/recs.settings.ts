@@ -1,5 +1,6 @@
 /** A tenant's recommendation settings (`settings.recommendations`), read by training, serving and the registry. */
 import { DEFAULT_INTERACTION_WEIGHTS } from '../events/index.ts';
+import { DEFAULT_TUNING_BUDGET_MS } from '../../ml/tuning.ts';
 import { MODEL_TYPES, type ModelType } from './recs.core.ts';
 
 /** Retraining policy (tenant settings `recommendations.retrain`), seed 003 step 10 defaults. */
@@ -24,6 +25,8 @@ export function recsSettings(settings: Record<string, unknown>) {
     weights,
     excludePurchased: r.exclude_purchased !== false,
     canaryPercent: Math.min(100, Math.max(0, num(r.canary_percent, 10))),
+    /** `auto`'s search budget (seconds in the settings; 0 = defaults only; capped by the search itself). */
+    tuningBudgetMs: Math.max(0, num(r.tuning_budget_seconds, DEFAULT_TUNING_BUDGET_MS / 1000)) * 1000,
     retrain: {
       enabled: retrain.enabled !== false,
       everyDays: num(retrain.every_days, 7),

@@ -13,6 +13,7 @@ import type { DeploymentRow, RecsRepository } from '../recs.repository.ts';
 import { createServedLog } from './served.log.ts';
 import { type CatalogSnapshot, type ItemFilters, filterKey, isPresent, positionsOf, servableMask, topAllowed } from './catalog.snapshot.ts';
 import { recsSettings } from '../recs.settings.ts';
+import { type ColdStart, coldStartOf, contentScores, type Strategy } from './cold-start.ts';
 
 /** A model aligned with one catalog snapshot: where each model item sits in it, and masks per filter. */
 interface Alignment {
@@ -81,6 +82,10 @@ const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 20_000;
 const DEPLOYMENT_TTL_MS = 2000;
 const MASKS_PER_MODEL = 64;
+/** Cold start (no model yet): how many recent shoppers' latest interactions make the trending list, how often it is rebuilt. */
+const COLD_USERS = 500;
+const COLD_HISTORY = 20;
+const COLD_TTL_MS = 30_000;
 
 function fieldsAt(s: CatalogSnapshot, p: number): CatalogFields {
   const minor = s.priceMinor[p]!;
@@ -119,7 +124,45 @@ export function createServingService(deps: ServingDeps) {
   const nowMs = () => deps.clock().getTime();
   const { repo, db } = deps;
   const models = new Map<string, LoadedModel | Promise<LoadedModel>>(); // key tenant:version, insertion order = LRU
-  const responses = new Map<string, { at: number; value: { items: RecommendedItem[]; algorithm: string } }>();
+  const responses = new Map<string, { at: number; value: { items: RecommendedItem[]; algorithm: string; strategy: Strategy } }>();
+  const colds = new Map<string, { at: number; value: Promise<ColdStart> }>();
+  const identities = new WeakMap<CatalogSnapshot, Int32Array>();
+
+  /** The tenant's cold-start ranking for this snapshot (rebuilt every COLD_TTL_MS or when the catalog changes). */
+  function coldOf(tenantId: string, snapshot: CatalogSnapshot, weights: Record<string, number>): Promise<ColdStart> {
+    const e = colds.get(tenantId);
+    if (e && nowMs() - e.at < COLD_TTL_MS) {
+      const v = e.value;
+      return v.then((c) => (c.snapshot === snapshot && c.revision === snapshot.revision ? c : rebuild()));
+    }
+    return rebuild();
+    function rebuild(): Promise<ColdStart> {
+      const value = (async () => {
+        const users = await repo.recentUsers(tenantId, COLD_USERS);
+        const rows = users.length ? await repo.userHistories(tenantId, users, COLD_HISTORY) : [];
+        return coldStartOf(snapshot, rows, weights);
+      })();
+      colds.set(tenantId, { at: nowMs(), value });
+      value.catch(() => colds.get(tenantId)?.value === value && colds.delete(tenantId));
+      return value;
+    }
+  }
+
+  /** Which snapshot positions `filters` allow (every catalog item is its own index). */
+  function snapshotMask(snapshot: CatalogSnapshot, filters: ItemFilters): Uint8Array {
+    let ids = identities.get(snapshot);
+    if (!ids || ids.length !== snapshot.ids.length) identities.set(snapshot, (ids = Int32Array.from(snapshot.ids, (_, i) => i)));
+    return servableMask(snapshot, ids, filters);
+  }
+
+  const positionsIn = (snapshot: CatalogSnapshot, ids: Iterable<string>): number[] => {
+    const out: number[] = [];
+    for (const id of ids) {
+      const p = snapshot.index.get(id);
+      if (p !== undefined) out.push(p);
+    }
+    return out;
+  };
   const stats = { cacheHits: 0, cacheMisses: 0 };
   const cache = createServingCache({ repo, shared: deps.shared, log: deps.log, historyLength: HISTORY });
   // On PGlite a write costs tens of ms on the serving thread whatever its size (commit to disk): fewer, larger batches.
@@ -328,14 +371,16 @@ export function createServingService(deps: ServingDeps) {
       stats.cacheMisses++;
 
       const { exclude, weightByItem, lastType } = personalize(req, history, s);
-      const items: RecommendedItem[] = [];
+      let items: RecommendedItem[] = [];
       let algorithm = 'none';
+      let strategy: Strategy = 'catalog';
       if (model) {
         const known = [...weightByItem].filter(([id]) => model.itemIndex.has(id));
         const ids = Int32Array.from(known, ([id]) => model.itemIndex.get(id)!);
         const ws = Float32Array.from(known, ([, w]) => Math.log1p(w));
         const personalized = ids.length > 0 && model.model.type !== 'popularity';
         algorithm = personalized ? `${model.model.type} + real-time history` : `popularity (cold start, ${model.model.type} model)`;
+        strategy = personalized ? 'personalized' : 'popularity';
         const scores = ids.length ? model.model.scoreUser(ids, ws, model.scratch) : model.model.popularity;
         const { mask, positions } = maskOf(model, snapshot, req.filters);
         // a small popularity prior breaks ties among items the model scores equally (often 0)
@@ -372,9 +417,34 @@ export function createServingService(deps: ServingDeps) {
           });
         }
       }
-      const value = { items, algorithm };
-      responses.set(key, { at: nowMs(), value });
-      if (responses.size > CACHE_MAX) responses.delete(responses.keys().next().value!);
+      let cold = false;
+      if (items.length === 0) {
+        // No model yet (or it had nothing to serve under these filters): what recent shoppers touch, else the catalog.
+        const c = await coldOf(tenantId, snapshot, s.weights);
+        const top = topAllowed(c.scores, snapshotMask(snapshot, req.filters), req.count, positionsIn(snapshot, exclude));
+        const maxScore = Math.max(top.scores[0] ?? 0, 1e-12);
+        items = Array.from(top.indices, (p, r) => {
+          const fields = fieldsAt(snapshot, p);
+          return {
+            ...fields,
+            score: round4(Math.max(0, top.scores[r]! / maxScore)),
+            reason: reasonFor({
+              personalized: false,
+              category: req.filters.category ?? fields.category,
+              trending: c.source === 'trending' && !req.filters.category && r < 3,
+            }),
+          };
+        });
+        strategy = c.source;
+        algorithm = `${c.source === 'trending' ? 'trending (recent interactions)' : 'catalog order (no interactions yet)'}, ${model ? `${model.model.type} had nothing to serve` : 'no model yet'}`;
+        cold = true;
+      }
+      const value = { items, algorithm, strategy };
+      if (!cold) {
+        // a cold-start answer changes with any tenant's new interaction: it is not cached per user
+        responses.set(key, { at: nowMs(), value });
+        if (responses.size > CACHE_MAX) responses.delete(responses.keys().next().value!);
+      }
       const out = recordServed(
         ctx,
         'user',
@@ -396,23 +466,37 @@ export function createServingService(deps: ServingDeps) {
       const [snapshot, model] = await Promise.all([cache.catalog(tenantId), resolveModel(tenantId, null)]);
       const index = model?.itemIndex.get(req.itemId);
       const items: (CatalogFields & { similarityScore: number })[] = [];
+      let strategy: Strategy = 'item_similarity';
       if (model && index !== undefined) {
         const scores = model.model.scoreSimilar(index, model.scratch);
         const { mask, positions } = maskOf(model, snapshot, req.filters);
         const top = topAllowed(scores, mask, req.count, [index, ...exclusions(model, req.filters.excludeIds ?? [])]);
         for (let r = 0; r < top.indices.length; r++)
           items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: round4(top.scores[r]!) });
-      } else {
+      }
+      if (items.length === 0) {
         const at = snapshot.index.get(req.itemId);
         if (at === undefined || !isPresent(snapshot, at)) throw notFound('RECS_ITEM_NOT_FOUND', 'Item');
-        // A cold item (no interactions in the model): the most popular items of its category.
+        // No model, or an item it does not know: content neighbours (category, brand, name) first, then trending
+        // items of the item's category, then any trending item.
+        const c = await coldOf(tenantId, snapshot, (await settings.get(tenantId)).weights);
+        const content = contentScores(c, at);
+        let maxTrend = 0;
+        for (const x of c.scores) if (x > maxTrend) maxTrend = x;
         const category = snapshot.category[at];
-        if (model && category) {
-          const { mask, positions } = maskOf(model, snapshot, { ...req.filters, category: req.filters.category ?? category });
-          const top = topAllowed(model.model.popularity, mask, req.count, exclusions(model, req.filters.excludeIds ?? []));
-          for (let r = 0; r < top.indices.length; r++)
-            items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: 0 });
+        const ranked = new Float32Array(content.length);
+        for (let p = 0; p < ranked.length; p++)
+          ranked[p] =
+            content[p]! * 1000 +
+            (category !== null && snapshot.category[p] === category ? 10 : 0) +
+            (maxTrend > 0 ? c.scores[p]! / maxTrend : 0);
+        ranked[at] = Number.NEGATIVE_INFINITY;
+        const top = topAllowed(ranked, snapshotMask(snapshot, req.filters), req.count, positionsIn(snapshot, req.filters.excludeIds ?? []));
+        for (let r = 0; r < top.indices.length; r++) {
+          const p = top.indices[r]!;
+          items.push({ ...fieldsAt(snapshot, p), similarityScore: round4(Math.max(0, content[p]!)) });
         }
+        strategy = items[0] && items[0].similarityScore > 0 ? 'content_similarity' : 'category_popularity';
       }
       const out = recordServed(
         ctx,
@@ -423,7 +507,7 @@ export function createServingService(deps: ServingDeps) {
         started,
         false,
       );
-      return { items, model, recommendationId: out.id, latencyMs: out.latencyMs };
+      return { items, model, strategy, recommendationId: out.id, latencyMs: out.latencyMs };
     },
   };
 }

@@ -7,6 +7,7 @@ import { csrFromCoo, type Csr } from '../../../ml/csr.ts';
 import type { ItemAttributes } from '../../../ml/content.ts';
 import { evaluateTopK } from '../../../ml/eval.ts';
 import { AUTO_CANDIDATES } from '../../../ml/models.ts';
+import { DEFAULT_TUNING_BUDGET_MS, tuneModel, TuningCancelled, type TuningResult } from '../../../ml/tuning.ts';
 import { encodeArtifact, latestHoldout, type ModelType, type Snapshot, validateHyperparameters } from '../recs.core.ts';
 import { fitArtifact, servingModel, type FitProgress, type ServingModel } from '../recs.models.ts';
 
@@ -27,6 +28,8 @@ export interface TrainInput {
   attributes?: ItemAttributes[];
   /** Users evaluated at most (a seeded sample beyond that). */
   maxEvalUsers?: number;
+  /** `auto`'s search time in ms (tenant setting `recommendations.tuning_budget_seconds`; 0 = defaults only). */
+  tuningBudgetMs?: number;
   /**
    * Incremental training: continue from the deployed version, with its model type and hyperparameters.
    * `itemRows` are its learned item rows re-indexed to this snapshot's items (iALS, LightGCN); null for
@@ -112,6 +115,33 @@ function incrementalSchedule(
   return params;
 }
 
+/** The search as the model card shows it: what was tried, the scores, the time spent. */
+export function tuningCard(t: TuningResult): Record<string, unknown> {
+  const r4 = (x: number | null) => (x === null ? null : Math.round(x * 1e4) / 1e4);
+  return {
+    chosen: { model_type: t.family, hyperparameters: t.params, 'val_ndcg@20': r4(t.validationNdcg20) },
+    ...(t.fallback ? { fallback: t.fallback } : {}),
+    budget_seconds: t.budgetMs / 1000,
+    spent_seconds: Math.round(t.spentMs) / 1000,
+    stopped_by: t.stoppedBy,
+    validation: {
+      protocol: `a seeded random ${Math.round(t.validation.fraction * 100)}% of each user's training items (users with 2+), NDCG@20 over all items`,
+      users: t.validation.users,
+      held_out: t.validation.heldOut,
+      seed: t.validation.seed,
+    },
+    trials: t.trials.map((x) => ({
+      model_type: x.family,
+      kind: x.kind,
+      hyperparameters: x.params,
+      'val_ndcg@20': r4(x.ndcg20),
+      'val_recall@20': r4(x.recall20),
+      seconds: Math.round(x.ms) / 1000,
+      ...(x.error ? { error: x.error } : {}),
+    })),
+  };
+}
+
 /** Trains, evaluates and packages a model (or, for `auto`, the best candidate by offline NDCG@10). */
 export async function trainModel(
   input: TrainInput,
@@ -140,17 +170,37 @@ export async function trainModel(
   });
 
   const warm = input.warmStart;
-  const candidates: ModelType[] = warm
-    ? [warm.modelType]
-    : input.modelType === 'auto'
-      ? [...AUTO_CANDIDATES, ...(input.attributes ? (['content'] as ModelType[]) : [])]
-      : [input.modelType];
+  // `auto` (not continuing a deployed version): family and settings are searched on a validation hold-out of
+  // the training split only (`ml/tuning.ts`, the same search as `loupe eval --model auto`); the held-out latest
+  // items measure the winner and are never used to choose it
+  let tuning: TuningResult | undefined;
+  if (input.modelType === 'auto' && !warm) {
+    const budgetMs = input.tuningBudgetMs ?? DEFAULT_TUNING_BUDGET_MS;
+    const t0 = performance.now();
+    try {
+      tuning = await tuneModel(train, {
+        budgetMs,
+        families: AUTO_CANDIDATES,
+        shouldStop,
+        onTrial: (t) =>
+          onProgress({
+            phase: `tuning: ${t.family} (${t.kind})`,
+            progress: Math.min(0.8, budgetMs > 0 ? (0.8 * (performance.now() - t0)) / budgetMs : 0.5),
+            ...(t.ndcg20 !== null ? { validation: { 'val_ndcg@20': t.ndcg20 } } : {}),
+          }),
+      });
+    } catch (e) {
+      if (e instanceof TuningCancelled) throw new Error('cancelled');
+      throw e;
+    }
+  }
+  const candidates: ModelType[] = warm ? [warm.modelType] : tuning ? [tuning.family] : [input.modelType as ModelType];
   const tried: { type: ModelType; params: Record<string, unknown>; metrics: OfflineMetrics; fitted?: ReturnType<typeof fitArtifact> }[] =
     [];
   let fitParams: Record<string, number | string | boolean> = {};
   for (const [c, type] of candidates.entries()) {
     if (shouldStop()) throw new Error('cancelled');
-    const given = input.modelType === 'auto' ? {} : input.hyperparameters;
+    const given = tuning ? tuning.params : input.modelType === 'auto' ? {} : input.hyperparameters;
     const v = validateHyperparameters(type, warm ? { ...warm.hyperparameters, ...given } : given);
     if (!v.ok) throw new Error(`invalid hyperparameters: ${v.details.map((d) => d.field).join(', ')}`);
     const params = v.params as Record<string, number | string | boolean>;
@@ -194,8 +244,8 @@ export async function trainModel(
     model_type: best.type,
     selected_by: warm
       ? `incremental: the deployed version's model (${warm.version})`
-      : input.modelType === 'auto'
-        ? 'auto: highest offline NDCG@10 on the leave-latest-out split'
+      : tuning
+        ? 'auto: highest validation NDCG@20 of a search on a hold-out of the training split (the leave-latest-out items only measure the winner)'
         : 'requested',
     ...(warm
       ? {
@@ -216,11 +266,13 @@ export async function trainModel(
           },
         }
       : {}),
-    reason:
-      input.modelType === 'auto' && !warm
-        ? `${best.type} had the best NDCG@10 (${best.metrics['ndcg@10'].toFixed(4)}) of ${tried.map((t) => `${t.type} ${t.metrics['ndcg@10'].toFixed(4)}`).join(', ')}`
-        : `${warm ? `${best.type}, incremental update of ${warm.version}` : `${best.type} was requested`}; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
+    reason: tuning
+      ? tuning.fallback
+        ? `too little data to tune (${tuning.fallback}); held-out NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`
+        : `${best.type} had the best validation NDCG@20 (${tuning.validationNdcg20!.toFixed(4)}) of ${tuning.trials.length} trials; held-out NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`
+      : `${warm ? `${best.type}, incremental update of ${warm.version}` : `${best.type} was requested`}; NDCG@10 ${best.metrics['ndcg@10'].toFixed(4)} vs popularity ${popMetrics['ndcg@10'].toFixed(4)}`,
     candidates: tried.map((t) => ({ model_type: t.type, metrics: t.metrics })),
+    ...(tuning ? { tuning: tuningCard(tuning) } : {}),
     popularity_baseline: popMetrics,
     evaluation: {
       protocol: 'leave-latest-out: the most recent item of every user with 2+ items is held out',

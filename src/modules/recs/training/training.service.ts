@@ -192,6 +192,7 @@ export function createTrainingService(deps: TrainingDeps) {
           modelType: p.modelType,
           hyperparameters: p.hyperparameters,
           snapshot,
+          tuningBudgetMs: settings.tuningBudgetMs,
           ...(attributes ? { attributes } : {}),
           ...(typeof warm === 'object' ? { warmStart: warm } : {}),
         },
