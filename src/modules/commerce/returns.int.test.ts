@@ -129,6 +129,9 @@ describe('returns', () => {
       ],
       restocked: false,
       reason: 'box crushed in transit',
+      // This store charges no shipping: nothing of it to refund.
+      items_refunded: '7000',
+      shipping_refunded: '0',
     });
     // A return that keeps nothing: restock false for the whole return, a line may still put its units back.
     const two = await ret(o.id, { items: [{ item_id: 'lamp', quantity: 1, reason: 'wrong_item', restock: true }], restock: false });
