@@ -4,19 +4,30 @@
  * server, purchases into events), beside Loupe's own GET /api/v1/whoami (the hook stack, no database) measured
  * in the same run as the baseline.
  *
+ * Each row also prints the server's CPU milliseconds per request (meaningful on a loaded machine, where latency
+ * measures the neighbours too), the load average when it was measured, and on PostgreSQL the SQL statements per
+ * request by kind (bench/lib/sql-census.mjs preloaded into the server). Runs on a database of its own
+ * (bench/lib/scratch.ts), dropped at the end.
+ *
  *   npm run bench:commerce                       # embedded database (PGlite)
  *   DATABASE_URL=postgres://... npm run bench:commerce
+ *   BENCH_CPU_PROF=/tmp/prof npm run bench:commerce   # the server's V8 CPU profile, written when it stops
+ *   BENCH_ONLY=get,add                            # only some phases (baseline, get, add, complete)
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { startStripeServer } from '../../test/fakes/stripe-server.ts';
-import { BENCH_ADMIN, postJson, startLoupe, stopServer } from '../lib/process.ts';
+import { loadAverage } from '../lib/load.ts';
+import { BENCH_ADMIN, postJson, processCpuMs, startLoupe, stopServer } from '../lib/process.ts';
+import { scratchDatabase } from '../lib/scratch.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COMPLETIONS = Number(process.env.BENCH_COMPLETIONS ?? 200);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'baseline,get,add,complete').split(','));
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const ITEMS = 50;
 
 interface Row {
@@ -25,19 +36,81 @@ interface Row {
   p50: number;
   p99: number;
   non2xx: number;
+  /** answers by status code, and errors/timeouts (what the non-2xx were) */
+  statuses: string;
+  cpuMsPerRequest: number;
+  load: string;
+  /** SQL statements per request by kind (PostgreSQL only). */
+  sql: { perRequest: number; kinds: [string, number][] } | null;
+}
+
+const stripe = await startStripeServer();
+const scratch = await scratchDatabase('commerce');
+const censusFile = scratch.databaseUrl ? path.join(scratch.dataDir, 'sql-census.json') : undefined;
+const { server, base } = await startLoupe({
+  dataDir: scratch.dataDir,
+  env: { STRIPE_API_URL: stripe.url, ...scratch.env, ...(censusFile ? { LOUPE_SQL_CENSUS_FILE: censusFile } : {}) },
+  nodeArgs: [
+    ...(censusFile ? ['--import', path.resolve(import.meta.dirname, '../lib/sql-census.mjs')] : []),
+    ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
+  ],
+  timeoutMs: 180_000,
+}).catch(async (err: unknown) => {
+  await scratch.cleanup();
+  await stripe.close();
+  throw err;
+});
+
+/** The census so far (SIGUSR2 writes it and zeroes it); null on the embedded database. */
+async function census(): Promise<Record<string, { count: number }> | null> {
+  if (!censusFile) return null;
+  await fs.rm(censusFile, { force: true });
+  server.kill('SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    try {
+      return (JSON.parse(await fs.readFile(censusFile, 'utf8')) as { kinds: Record<string, { count: number }> }).kinds;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error('the SQL census did not answer');
+}
+
+function perRequest(kinds: Record<string, { count: number }> | null, requests: number): Row['sql'] {
+  if (!kinds) return null;
+  const all = Object.entries(kinds).map(([k, v]) => [k, v.count / Math.max(1, requests)] as [string, number]);
+  all.sort((a, b) => b[1] - a[1]);
+  return { perRequest: all.reduce((s, [, n]) => s + n, 0), kinds: all };
 }
 
 async function load(name: string, opts: autocannon.Options): Promise<Row> {
   await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 });
+  await census(); // zero after the warm-up
+  const cpu0 = await processCpuMs(server.pid);
   const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION });
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx };
+  const cpu = (await processCpuMs(server.pid)) - cpu0;
+  const total = r.requests.total;
+  return {
+    name,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx + r.errors + r.timeouts,
+    statuses: [
+      ...Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(
+        ([code, v]) => `${code}: ${v.count}`,
+      ),
+      `errors: ${r.errors}`,
+      `timeouts: ${r.timeouts}`,
+    ].join(', '),
+    cpuMsPerRequest: cpu / Math.max(1, total),
+    load: loadAverage(),
+    sql: perRequest(await census(), total),
+  };
 }
 
-const stripe = await startStripeServer();
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-commerce-'));
-const { server, base } = await startLoupe({ dataDir, env: { STRIPE_API_URL: stripe.url }, timeoutMs: 180_000 });
 const rows: Row[] = [];
-let completionsPerSecond = 0;
+let completions: { perSecond: number; cpuMs: number; load: string; sql: Row['sql']; failed: number } | undefined;
 try {
   const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
   const admin = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
@@ -61,72 +134,94 @@ try {
       { item_id: `sku-${i}`, name: `Item ${i}`, price: '19.99', currency: 'EUR', stock: 1_000_000 },
       key,
     );
+  // An automatic 10% promotion: every cart read prices one (the common storefront case).
+  await post('/api/v1/promotions', { automatic: true, type: 'percentage', target: 'items', allocation: 'each', value: 1000 }, owner);
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   // 50 shoppers with a 3-line cart each.
   for (let u = 0; u < CONNECTIONS; u++)
     for (let i = 0; i < 3; i++) await post('/api/v1/cart/items', { user_id: `u${u}`, item_id: `sku-${(u + i) % ITEMS}`, quantity: 1 }, key);
 
-  rows.push(await load('baseline: GET /api/v1/whoami (auth stack, no database)', { url: `${base}/api/v1/whoami`, headers }));
+  if (ONLY.has('baseline'))
+    rows.push(await load('baseline: GET /api/v1/whoami (auth stack, no database)', { url: `${base}/api/v1/whoami`, headers }));
   let n = 0;
-  rows.push(
-    await load('GET /api/v1/cart (refresh from catalog, promotions, totals)', {
-      url: base,
-      headers,
-      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/cart?user_id=u${n++ % CONNECTIONS}` }) }],
-    }),
-  );
-  rows.push(
-    await load('POST /api/v1/cart/items (add a unit, priced cart back)', {
-      url: base,
-      headers,
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/v1/cart/items',
-          setupRequest: (req) => {
-            const i = n++;
-            // 50 items x 50 shoppers: a line reaches the 9,999-unit cap only after ~25M adds.
-            return { ...req, body: JSON.stringify({ user_id: `add${i % CONNECTIONS}`, item_id: `sku-${(i * 7) % ITEMS}`, quantity: 1 }) };
+  if (ONLY.has('get'))
+    rows.push(
+      await load('GET /api/v1/cart (refresh from catalog, promotions, totals)', {
+        url: base,
+        headers,
+        requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/cart?user_id=u${n++ % CONNECTIONS}` }) }],
+      }),
+    );
+  if (ONLY.has('add'))
+    rows.push(
+      await load('POST /api/v1/cart/items (add a unit, priced cart back)', {
+        url: base,
+        headers,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/v1/cart/items',
+            setupRequest: (req) => {
+              const i = n++;
+              // 50 items x 50 shoppers: a line reaches the 9,999-unit cap only after ~25M adds.
+              return { ...req, body: JSON.stringify({ user_id: `add${i % CONNECTIONS}`, item_id: `sku-${(i * 7) % ITEMS}`, quantity: 1 }) };
+            },
           },
-        },
-      ],
-    }),
-  );
+        ],
+      }),
+    );
 
-  // Completions: one-line carts of distinct shoppers, completed 20 at a time.
-  const carts: string[] = [];
-  for (let i = 0; i < COMPLETIONS; i++)
-    carts.push((await post('/api/v1/cart/items', { user_id: `buyer${i}`, item_id: `sku-${i % ITEMS}`, quantity: 1 }, key)).id as string);
-  const started = performance.now();
-  let next = 0;
-  let failed = 0;
-  await Promise.all(
-    Array.from({ length: 20 }, async () => {
-      while (next < carts.length) {
-        const id = carts[next++]!;
-        const r = await fetch(`${base}/api/v1/cart/complete`, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ cart_id: id, payment_method: 'pm_card_visa' }),
-        });
-        await r.arrayBuffer();
-        if (r.status !== 201) failed++;
-      }
-    }),
-  );
-  completionsPerSecond = carts.length / ((performance.now() - started) / 1000);
-  if (failed) console.log(`${failed} completions failed`);
+  if (ONLY.has('complete')) {
+    // Completions: one-line carts of distinct shoppers, completed 20 at a time.
+    const carts: string[] = [];
+    for (let i = 0; i < COMPLETIONS; i++)
+      carts.push((await post('/api/v1/cart/items', { user_id: `buyer${i}`, item_id: `sku-${i % ITEMS}`, quantity: 1 }, key)).id as string);
+    await census();
+    const cpu0 = await processCpuMs(server.pid);
+    const started = performance.now();
+    let next = 0;
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < carts.length) {
+          const id = carts[next++]!;
+          const r = await fetch(`${base}/api/v1/cart/complete`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ cart_id: id, payment_method: 'pm_card_visa' }),
+          });
+          await r.arrayBuffer();
+          if (r.status !== 201) failed++;
+        }
+      }),
+    );
+    completions = {
+      perSecond: carts.length / ((performance.now() - started) / 1000),
+      cpuMs: ((await processCpuMs(server.pid)) - cpu0) / carts.length,
+      load: loadAverage(),
+      sql: perRequest(await census(), carts.length),
+      failed,
+    };
+  }
 } finally {
   await stopServer(server);
   await stripe.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await scratch.cleanup();
 }
 
-const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
+const db = scratch.databaseUrl ? 'PostgreSQL' : 'embedded PGlite';
+console.log(`\nbench/commerce — ${CONNECTIONS} clients, ${DURATION} s per endpoint, ${os.cpus().length} cores, ${db}`);
+console.log("(a shared machine: latencies include the neighbours; CPU ms per request is the server's own cost)\n");
 console.log(
-  `\nbench/commerce — ${CONNECTIONS} clients, ${DURATION} s per endpoint, ${os.cpus().length} cores, ${db}, load ${os.loadavg()[0]!.toFixed(2)}\n`,
+  'endpoint'.padEnd(62),
+  'req/s'.padStart(8),
+  'p50 ms'.padStart(8),
+  'p99 ms'.padStart(8),
+  'non-2xx'.padStart(8),
+  'cpu ms/req'.padStart(11),
+  'SQL/req'.padStart(8),
+  '  load (1 5 15 min)',
 );
-console.log('endpoint'.padEnd(62), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'non-2xx'.padStart(8));
 for (const r of rows)
   console.log(
     r.name.padEnd(62),
@@ -134,10 +229,26 @@ for (const r of rows)
     String(r.p50).padStart(8),
     String(r.p99).padStart(8),
     String(r.non2xx).padStart(8),
+    r.cpuMsPerRequest.toFixed(2).padStart(11),
+    (r.sql ? r.sql.perRequest.toFixed(1) : '-').padStart(8),
+    ` ${r.load}`,
   );
-const base0 = rows[0]!;
-for (const r of rows.slice(1))
+const base0 = rows.find((r) => r.name.startsWith('baseline'));
+for (const r of rows.filter((x) => x !== base0)) {
   console.log(
-    `${r.name}: ${((r.rps / base0.rps) * 100).toFixed(0)}% of the baseline's req/s; p99 goal < 20 ms: ${r.p99 < 20 ? 'met' : 'NOT met'}`,
+    `${r.name}: ${base0 ? `${((r.rps / base0.rps) * 100).toFixed(0)}% of the baseline's req/s; ` : ''}p99 goal < 20 ms: ${r.p99 < 20 ? 'met' : 'NOT met'}`,
   );
-console.log(`checkout completions: ${completionsPerSecond.toFixed(1)}/s (${COMPLETIONS} carts, 20 at a time, Stripe on loopback)`);
+  console.log(`  answers: ${r.statuses}`);
+  if (r.sql) console.log(`  SQL per request: ${r.sql.kinds.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+}
+if (completions) {
+  console.log(
+    `checkout completions: ${completions.perSecond.toFixed(1)}/s (${COMPLETIONS} carts, 20 at a time, Stripe on loopback), ` +
+      `${completions.cpuMs.toFixed(1)} cpu ms each, load ${completions.load}${completions.failed ? `, ${completions.failed} FAILED` : ''}`,
+  );
+  if (completions.sql)
+    console.log(
+      `  SQL per completion: ${completions.sql.perRequest.toFixed(1)} (${completions.sql.kinds.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`,
+    );
+}
+if (PROFILE_DIR) console.log(`server CPU profile (.cpuprofile) in ${PROFILE_DIR}`);

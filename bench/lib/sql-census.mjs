@@ -1,8 +1,9 @@
 // A census of the SQL a Loupe server sends to PostgreSQL, for benches that must say where their time goes.
 // Preloaded into the server process (`node --import bench/lib/sql-census.mjs ...`): it wraps node-postgres'
 // `Client.prototype.query`, counts statements by kind (verb + first table) with the time each waited for its
-// answer, and writes the tally as JSON to LOUPE_SQL_CENSUS_FILE when the process exits. SIGUSR2 zeroes it (a
-// bench sends it after its warm-up). The embedded database (PGlite) runs in process and is not counted.
+// answer, and writes the tally as JSON to LOUPE_SQL_CENSUS_FILE when the process exits. SIGUSR2 writes the tally so
+// far to that file, then zeroes it (a bench sends it after its warm-up, and after each phase it reads on its own).
+// The embedded database (PGlite) runs in process and is not counted.
 import fs from 'node:fs';
 import pg from 'pg';
 
@@ -47,11 +48,12 @@ pg.Client.prototype.query = function (...args) {
   return result;
 };
 
+const write = () => {
+  if (out) fs.writeFileSync(out, JSON.stringify({ wallMs: wall, kinds: Object.fromEntries(tally) }));
+};
 process.on('SIGUSR2', () => {
+  write();
   tally.clear();
   wall = 0;
 });
-process.on('exit', () => {
-  if (!out) return;
-  fs.writeFileSync(out, JSON.stringify({ wallMs: wall, kinds: Object.fromEntries(tally) }));
-});
+process.on('exit', write);

@@ -25,6 +25,7 @@ import { fmtDate, fmtMinor } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import type { OrderDetail, OrderList, OrderStatus, OrderSummary } from '../api/types.ts';
 import { useSession } from '../session.tsx';
+import { parseMoney } from '../../../src/contracts/money.ts';
 
 const STATUSES: OrderStatus[] = ['pending', 'paid', 'fulfilled', 'partially_refunded', 'refunded', 'cancelled'];
 const COLOR: Record<OrderStatus, string> = {
@@ -216,6 +217,11 @@ function OrderView() {
           <Text>
             Paid {money(o.paid_total, o.currency_code)}, refunded {money(o.refunded_total, o.currency_code)}
           </Text>
+          {o.shipping_refunded_total > 0 && (
+            <Text size="sm" data-testid="shipping-refunded">
+              Shipping refunded by returns: {money(o.shipping_refunded_total, o.currency_code)}
+            </Text>
+          )}
           <Text size="sm" c="dimmed">
             Customer: {o.email ?? o.user_id ?? 'anonymous'} · Stripe: {o.payment_intent_id ?? 'no payment yet'}
           </Text>
@@ -339,7 +345,21 @@ function returnLines(detail: Record<string, unknown>, o: OrderDetail): string[] 
     const shelf = (i.restocked ?? detail.restocked) === false ? 'not restocked' : 'restocked';
     return `${i.quantity} × ${title}: ${why ? `${why}, ` : ''}${shelf}`;
   });
-  return typeof detail.reason === 'string' && detail.reason ? [...lines, `Note: ${detail.reason}`] : lines;
+  // Exact minor units as text (JPY, KWD): formatted without passing through a float.
+  const fmt = (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? fmtMinor(v, o.currency_code) : null);
+  const shipping = fmt(detail.shipping_refunded);
+  const rs = detail.return_shipping as { amount?: unknown; paid_by?: unknown; deducted?: unknown } | undefined;
+  const extra = [
+    ...(shipping && detail.shipping_refunded !== '0' ? [`Shipping refunded: ${shipping}`] : []),
+    ...(rs && fmt(rs.amount)
+      ? [
+          `Return label ${fmt(rs.amount)}, paid by the ${rs.paid_by === 'merchant' ? 'merchant' : 'customer'}${
+            rs.deducted !== '0' && fmt(rs.deducted) ? ` (${fmt(rs.deducted)} off the refund)` : ''
+          }`,
+        ]
+      : []),
+  ];
+  return typeof detail.reason === 'string' && detail.reason ? [...lines, ...extra, `Note: ${detail.reason}`] : [...lines, ...extra];
 }
 
 /**
@@ -350,6 +370,13 @@ function ReturnItems({ order: o, onDone }: { order: OrderDetail; onDone: (o: Ord
   const [units, setUnits] = useState<Record<string, number | string>>({});
   const [reasons, setReasons] = useState<Record<string, string | null>>({});
   const [keep, setKeep] = useState<Record<string, boolean>>({});
+  // Return shipping: the label's cost in the order's currency (major units, parsed exactly: JPY 0 decimals, KWD 3),
+  // who pays it (default: the rule, merchant when at fault) and whether the original shipping comes back.
+  const [label, setLabel] = useState('');
+  const [paidBy, setPaidBy] = useState<string | null>(null);
+  const [refundShipping, setRefundShipping] = useState<string>('auto');
+  const labelMinor = label.trim() === '' ? null : parseMoney(label.trim(), o.currency_code);
+  const labelError = labelMinor && !labelMinor.ok ? `Not an amount in ${o.currency_code}: ${labelMinor.reason}` : null;
   const returned = returnedUnits(o);
   const lines = o.items.map((i) => ({ ...i, left: i.quantity - (returned.get(i.item_id) ?? 0) })).filter((i) => i.left > 0);
   const chosen = lines
@@ -361,11 +388,21 @@ function ReturnItems({ order: o, onDone }: { order: OrderDetail; onDone: (o: Ord
     }))
     .filter((i) => i.quantity > 0);
   const submit = useMutation({
-    mutationFn: () => api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(o.id)}/returns`, { body: { items: chosen } }),
+    mutationFn: () =>
+      api<OrderDetail>('POST', `/api/v1/orders/${encodeURIComponent(o.id)}/returns`, {
+        body: {
+          items: chosen,
+          refund_shipping: refundShipping,
+          ...(labelMinor?.ok ? { return_shipping: { amount: Number(labelMinor.minor), ...(paidBy ? { paid_by: paidBy } : {}) } } : {}),
+        },
+      }),
     onSuccess: (d) => {
       setUnits({});
       setReasons({});
       setKeep({});
+      setLabel('');
+      setPaidBy(null);
+      setRefundShipping('auto');
       onDone(d);
     },
   });
@@ -408,8 +445,48 @@ function ReturnItems({ order: o, onDone }: { order: OrderDetail; onDone: (o: Ord
           </Group>
         ))}
       </Stack>
+      <Group mt="sm" align="flex-end">
+        <TextInput
+          label={`Return label (${o.currency_code})`}
+          description="What the return shipping costs; empty: none"
+          value={label}
+          onChange={(e) => setLabel(e.currentTarget.value)}
+          error={labelError}
+          w={200}
+        />
+        <Select
+          label="Label paid by"
+          placeholder="By the rule"
+          description="Default: the merchant when at fault, else the customer (taken off the refund)"
+          data={[
+            { value: 'customer', label: 'Customer' },
+            { value: 'merchant', label: 'Merchant' },
+          ]}
+          clearable
+          value={paidBy}
+          onChange={setPaidBy}
+          w={220}
+        />
+        <Select
+          label="Refund the original shipping"
+          data={[
+            { value: 'auto', label: 'When at fault or the whole order is back' },
+            { value: 'full', label: 'Yes, what is left of it' },
+            { value: 'none', label: 'No' },
+          ]}
+          value={refundShipping}
+          onChange={(v) => setRefundShipping(v ?? 'auto')}
+          allowDeselect={false}
+          w={300}
+        />
+      </Group>
       <Group mt="sm">
-        <Button color="orange" disabled={chosen.length === 0} loading={submit.isPending} onClick={() => submit.mutate()}>
+        <Button
+          color="orange"
+          disabled={chosen.length === 0 || labelError !== null}
+          loading={submit.isPending}
+          onClick={() => submit.mutate()}
+        >
           Record return
         </Button>
       </Group>

@@ -22,7 +22,8 @@ import { taxonomyRoutes } from './taxonomy.routes.ts';
 import { createTaxonomyService } from './taxonomy.service.ts';
 
 export type { ItemUpsert } from './catalog.types.ts';
-export type { SellableRepository } from './sellable.repository.ts';
+export type { SellableItem, SellableRepository } from './sellable.repository.ts';
+export { parseSellableJson } from './sellable.repository.ts';
 export type { FeedItemRow, ServingItemRow } from './serving.repository.ts';
 /** Read-only views of items for the recommender and the newsfeed, bound to the database (the public shape other modules call). */
 export type ServingRepository = BoundQuery<ServingQueries>;

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Q, arrayParam, queryRows } from '../../platform/index.ts';
 
 /** What a cart needs to know of an item: its price now, and whether it can be sold. */
@@ -38,6 +38,18 @@ export function createSellableRepository() {
             FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${arrayParam(itemIds)}::text[])`,
       );
       return rows.map((r) => ({ ...r, priceMinor: r.price === null ? null : BigInt(r.price) }));
+    },
+
+    /**
+     * The same read as `sellableItems`, as a piece of the caller's own statement (a cart reads its lines, their
+     * items and its promotions in one round trip): a scalar subquery answering a JSON array of
+     * `[item_id, name, price (text minor units) | null, currency | null, sellable, stock | null, category_path | null]`,
+     * one per known item of `itemIds` (an SQL expression of type text[]). Parse it with `parseSellableJson`.
+     */
+    sellableJson(tenantId: string, itemIds: SQL): SQL {
+      return sql`(SELECT COALESCE(json_agg(json_build_array(item_id, name, COALESCE(sale_price_minor, price_minor)::text, currency, stock,
+                    (is_active AND availability NOT IN ('out_of_stock', 'discontinued') AND COALESCE(stock, 1) > 0), category_path)), '[]'::json)
+                  FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${itemIds}))`;
     },
 
     /**
@@ -97,3 +109,19 @@ export function createSellableRepository() {
   };
 }
 export type SellableRepository = ReturnType<typeof createSellableRepository>;
+
+type SellableTuple = [string, string, string | null, string | null, number | null, boolean, string | null];
+
+/** The items `sellableJson` answered (the driver has parsed its JSON, or hands the text). */
+export function parseSellableJson(value: unknown): SellableItem[] {
+  const rows = (typeof value === 'string' ? JSON.parse(value) : (value ?? [])) as SellableTuple[];
+  return rows.map(([itemId, name, price, currency, stock, sellable, categoryPath]) => ({
+    itemId,
+    name,
+    priceMinor: price === null ? null : BigInt(price),
+    currency,
+    sellable,
+    stock,
+    categoryPath,
+  }));
+}

@@ -8,6 +8,7 @@ import {
   type SecretBox,
   conflict,
   errorResponses,
+  inTenant,
   isUuid,
   notFound,
   tenantContext,
@@ -16,6 +17,7 @@ import { toPromotion } from './commerce.mappers.ts';
 import * as s from './orders.schemas.ts';
 import { type OrdersService, stripeKeyContext } from './orders.service.ts';
 import type { PromotionsRepository } from './promotions.repository.ts';
+import type { RulesCache } from './rules.cache.ts';
 import type { SettingsRepository } from './settings.repository.ts';
 
 export interface AdminRouteDeps {
@@ -24,6 +26,8 @@ export interface AdminRouteDeps {
   secrets: SecretBox;
   settings: SettingsRepository;
   promotions: PromotionsRepository;
+  /** Cached pricing rules: every change here drops the tenant's entry (other servers see the bumped version). */
+  rules: RulesCache;
   orders: OrdersService;
 }
 
@@ -78,7 +82,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       const ctx = tenantContext(request);
       const b = request.body;
       const current = await deps.settings.get(deps.db, ctx.tenantId);
-      await deps.settings.put(deps.db, ctx.tenantId, {
+      const stored = {
         taxRateBp: b.tax_rate_bp,
         taxInclusive: b.tax_inclusive,
         shippingOptions: b.shipping_options.map((o) => ({ id: o.id, name: o.name, amountMinor: BigInt(o.amount), currency: o.currency })),
@@ -89,7 +93,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
           ? deps.secrets.seal(b.stripe_webhook_secret, stripeKeyContext(ctx.tenantId, 'webhook'))
           : current.stripeWebhookSecret,
         reservationTtlSeconds: b.reservation_ttl_seconds ?? current.reservationTtlSeconds,
-      });
+      };
+      await inTenant(deps.db, ctx.tenantId, (tx) => deps.settings.put(tx, ctx.tenantId, stored));
+      deps.rules.invalidate(ctx.tenantId);
       request.auditTarget = { resourceId: ctx.tenantId, details: { changed: Object.keys(b).sort() } };
       return settingsAnswer(ctx.tenantId, request);
     },
@@ -118,27 +124,30 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     async (request, reply) => {
       const ctx = tenantContext(request);
       const b = request.body;
-      const created = await deps.promotions.create(deps.db, ctx.tenantId, {
-        code: b.code ? b.code.toUpperCase() : null,
-        automatic: b.automatic,
-        type: b.type,
-        target: b.target,
-        allocation: b.allocation,
-        value: BigInt(b.value),
-        currency: b.currency ?? null,
-        kind: b.kind,
-        targetItemIds: b.target_item_ids ? [...new Set(b.target_item_ids)] : null,
-        targetCategories: b.target_categories ? [...new Set(b.target_categories)] : null,
-        targetSegments: b.target_segments ? [...new Set(b.target_segments)] : null,
-        buyItemIds: b.buy_item_ids ? [...new Set(b.buy_item_ids)] : null,
-        buyMinQuantity: b.buy_rules_min_quantity ?? null,
-        applyToQuantity: b.apply_to_quantity ?? null,
-        maxApplications: b.max_applications ?? 1,
-        usageLimit: b.usage_limit ?? null,
-        budgetMinor: b.budget === undefined ? null : BigInt(b.budget),
-        startsAt: b.starts_at ? new Date(b.starts_at) : null,
-        endsAt: b.ends_at ? new Date(b.ends_at) : null,
-      });
+      const created = await inTenant(deps.db, ctx.tenantId, (tx) =>
+        deps.promotions.create(tx, ctx.tenantId, {
+          code: b.code ? b.code.toUpperCase() : null,
+          automatic: b.automatic,
+          type: b.type,
+          target: b.target,
+          allocation: b.allocation,
+          value: BigInt(b.value),
+          currency: b.currency ?? null,
+          kind: b.kind,
+          targetItemIds: b.target_item_ids ? [...new Set(b.target_item_ids)] : null,
+          targetCategories: b.target_categories ? [...new Set(b.target_categories)] : null,
+          targetSegments: b.target_segments ? [...new Set(b.target_segments)] : null,
+          buyItemIds: b.buy_item_ids ? [...new Set(b.buy_item_ids)] : null,
+          buyMinQuantity: b.buy_rules_min_quantity ?? null,
+          applyToQuantity: b.apply_to_quantity ?? null,
+          maxApplications: b.max_applications ?? 1,
+          usageLimit: b.usage_limit ?? null,
+          budgetMinor: b.budget === undefined ? null : BigInt(b.budget),
+          startsAt: b.starts_at ? new Date(b.starts_at) : null,
+          endsAt: b.ends_at ? new Date(b.ends_at) : null,
+        }),
+      );
+      deps.rules.invalidate(ctx.tenantId);
       if (!created) throw conflict('PROMOTION_CODE_TAKEN', 'A promotion with this code exists already.');
       request.auditTarget = { resourceId: created.id };
       return reply.code(201).send(toPromotion(created));
@@ -158,7 +167,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     },
     async (request) => {
       const ctx = tenantContext(request);
-      const p = await deps.promotions.setActive(deps.db, ctx.tenantId, request.params.id, false);
+      const p = await inTenant(deps.db, ctx.tenantId, (tx) => deps.promotions.setActive(tx, ctx.tenantId, request.params.id, false));
+      deps.rules.invalidate(ctx.tenantId);
       if (!p) throw notFound('PROMOTION_NOT_FOUND', 'The promotion');
       request.auditTarget = { resourceId: p.id };
       return toPromotion(p);

@@ -5,6 +5,7 @@ import {
   type TenantContext,
   conflict,
   formatMoneyDisplay,
+  newId,
   notFound,
   validation,
   inTenant,
@@ -14,6 +15,7 @@ import type { SellableRepository } from '../catalog/index.ts';
 import {
   type CartNotice,
   type CatalogItemNow,
+  type LineUpdate,
   MAX_LINES,
   MAX_QUANTITY,
   OVER_BUDGET,
@@ -25,7 +27,8 @@ import {
   refreshLines,
   unsellableReason,
 } from './cart.core.ts';
-import type { CartRow, CartsRepository, Shopper } from './carts.repository.ts';
+import type { CartRow, CartSelector, CartSnapshot, CartsRepository, CartWrite, Shopper } from './carts.repository.ts';
+import type { RulesCache, TenantRules } from './rules.cache.ts';
 import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository, ShippingOption } from './settings.repository.ts';
 import type { CartTotals } from './totals.core.ts';
@@ -77,6 +80,8 @@ export interface CartsServiceDeps {
   db: Db;
   repo: CartsRepository;
   settings: SettingsRepository;
+  /** The tenant's settings and automatic promotions, cached per tenant (rules.cache.ts). */
+  rules: RulesCache;
   catalog: SellableRepository;
   identity: Pick<IdentityApi, 'resolveMany'>;
   /** Segment rules read the shopper's segments here; absent: no shopper is in any segment. */
@@ -86,28 +91,28 @@ export interface CartsServiceDeps {
 }
 
 const CART_NOT_FOUND = () => notFound('CART_NOT_FOUND', 'The cart');
+const REF_REQUIRED = () => validation('CART_REF_REQUIRED', 'Name the cart: send cart_id, user_id or anonymous_id.');
+
+/** Thrown inside a cart transaction whose cached rules turned out stale in a way that needs the shopper's segments. */
+class SegmentsNeeded extends Error {}
+
+/** A cart as one statement read it, with the tenant's rules at the version it carried. */
+interface Loaded {
+  snap: CartSnapshot;
+  rules: TenantRules;
+}
 
 export function createCartsService(deps: CartsServiceDeps) {
   const { db, repo } = deps;
 
   /**
-   * The items as `cartId`'s shopper may buy them now: tracked stock less what other carts' unexpired reservations
-   * hold (null cart: a shopper who has none yet, so every reservation is another's). Units held for others are not
-   * for sale; an item wholly held reads as out of stock.
+   * The items as the cart's shopper may buy them now: tracked stock less what other carts' unexpired reservations
+   * hold. Units held for others are not for sale; an item wholly held reads as out of stock.
    */
-  async function catalogMap(
-    q: Q,
-    tenantId: string,
-    itemIds: readonly string[],
-    cartId: string | null,
-  ): Promise<Map<string, CatalogItemNow>> {
-    const [items, held] = await Promise.all([
-      deps.catalog.sellableItems(q, tenantId, itemIds),
-      deps.reservations.heldByOthers(q, tenantId, cartId, itemIds, deps.clock()),
-    ]);
+  function catalogNow(snap: CartSnapshot): Map<string, CatalogItemNow & { categoryPath: string | null }> {
     return new Map(
-      items.map((i) => {
-        const h = held.get(i.itemId) ?? 0;
+      snap.items.map((i) => {
+        const h = snap.held.get(i.itemId) ?? 0;
         if (i.stock === null || h === 0) return [i.itemId, i];
         const left = Math.max(0, i.stock - h);
         return [i.itemId, { ...i, stock: left, sellable: i.sellable && left > 0 }];
@@ -116,15 +121,16 @@ export function createCartsService(deps: CartsServiceDeps) {
   }
 
   /**
-   * The segments of the shopper `ref` (or `cart`) names, read before any transaction (identity and predictions
-   * answer on their own connections): the cart's profile once signed in, else the profile holding the customer's
-   * or visitor's id. Nothing is looked up while no active promotion has a segment rule.
+   * The segments of the shopper `who` names, read before any transaction (identity and predictions answer on
+   * their own connections): the cart's profile once signed in, else the profile holding the customer's or
+   * visitor's id. Nothing is looked up while no active promotion has a segment rule.
    */
   async function segmentsFor(
     tenantId: string,
+    rules: TenantRules,
     who: Pick<CartRef, 'cartId' | 'userId' | 'anonymousId'> | Pick<CartRow, 'profileId' | 'userId' | 'anonymousId'>,
   ): Promise<ShopperSegments> {
-    if (!deps.segments || !(await repo.hasSegmentPromotions(db, tenantId))) return NO_SEGMENTS;
+    if (!deps.segments || !rules.hasSegmentRules) return NO_SEGMENTS;
     let profileId = 'profileId' in who ? who.profileId : null;
     let { userId, anonymousId } = who;
     if ('cartId' in who && who.cartId) {
@@ -143,29 +149,36 @@ export function createCartsService(deps: CartsServiceDeps) {
     return segment ? new Set([segment]) : NO_SEGMENTS;
   }
 
-  /** Prices the cart as stored now (no refresh) for a shopper in `segments`. */
-  async function view(
-    q: Q,
-    tenantId: string,
+  /** The promotions a snapshot prices with: the cached automatic ones (live counters) and the cart's codes, in creation order. */
+  function promotionRowsOf({ snap, rules }: Loaded): PromotionRow[] {
+    const automatic = rules.automatic.map((p) => {
+      const live = snap.usage.get(p.id);
+      return live ? { ...p, usageCount: live.usageCount, budgetUsedMinor: live.budgetUsedMinor } : p;
+    });
+    const keys = new Map(rules.sortKeys);
+    for (const c of snap.coded) keys.set(c.row.id, c.sortKey);
+    return [...automatic, ...snap.coded.map((c) => c.row)].sort((a, b) => {
+      const ka = keys.get(a.id) ?? '';
+      const kb = keys.get(b.id) ?? '';
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+  }
+
+  /** Prices `lines` of `cart` (no I/O) for a shopper in `segments`. */
+  function price(
+    loaded: Loaded,
     cart: CartRow,
     lines: StoredLine[],
     notices: CartNotice[],
     segments: ShopperSegments,
-  ): Promise<CartView> {
-    const settings = await deps.settings.get(q, tenantId);
-    const promotionRows = await repo.promotionsFor(q, tenantId, cart.promotionCodes);
+    catalog: ReadonlyMap<string, { categoryPath: string | null }>,
+  ): CartView {
+    const { settings } = loaded.rules;
+    const promotionRows = promotionRowsOf(loaded);
     const now = deps.clock();
-    // Category rules need the lines' categories: read only when a promotion has one.
+    // Category rules need the lines' categories (the snapshot has them).
     const categoryOf = promotionRows.some((p) => p.targetCategories)
-      ? new Map(
-          (
-            await deps.catalog.sellableItems(
-              q,
-              tenantId,
-              lines.map((l) => l.itemId),
-            )
-          ).map((i) => [i.itemId, i.categoryPath]),
-        )
+      ? new Map(lines.flatMap((l) => (catalog.has(l.itemId) ? [[l.itemId, catalog.get(l.itemId)!.categoryPath] as const] : [])))
       : undefined;
     const promos = applicablePromotions(promotionRows, cart.currency, now, categoryOf, segments);
     const shippingOption = settings.shippingOptions.find((o) => o.id === cart.shippingOptionId && o.currency === cart.currency) ?? null;
@@ -192,21 +205,33 @@ export function createCartsService(deps: CartsServiceDeps) {
     };
   }
 
-  /** Refreshes prices and availability from the catalog (storing what changed) and prices the cart. */
-  async function refreshed(q: Q, tenantId: string, cart: CartRow, segments: ShopperSegments): Promise<CartView> {
-    const lines = await repo.lines(q, tenantId, cart.id);
-    if (cart.status !== 'active') return view(q, tenantId, cart, lines, [], segments);
-    const catalog = await catalogMap(
-      q,
-      tenantId,
-      lines.map((l) => l.itemId),
-      cart.id,
-    );
+  /**
+   * Refreshes `lines` (the cart's lines after the caller's change) against the catalog now: the lines to store,
+   * the notices and the priced view. A cart no longer active is priced as stored.
+   */
+  function refresh(
+    loaded: Loaded,
+    cart: CartRow,
+    lines: StoredLine[],
+    segments: ShopperSegments,
+  ): { view: CartView; updates: LineUpdate[] } {
+    const catalog = catalogNow(loaded.snap);
+    if (cart.status !== 'active') return { view: price(loaded, cart, lines, [], segments, catalog), updates: [] };
     const { updates, notices } = refreshLines(lines, catalog, cart.currency, (m) => formatMoneyDisplay(m, cart.currency));
-    if (updates.length) await repo.updateLines(q, tenantId, updates);
     const byId = new Map(updates.map((u) => [u.id, u]));
     const current = lines.map((l) => ({ ...l, ...(byId.get(l.id) ?? {}) }));
-    return view(q, tenantId, cart, current, notices, segments);
+    return { view: price(loaded, cart, current, notices, segments, catalog), updates };
+  }
+
+  /** One statement's read of the cart `sel` names, with the tenant's rules at the version it carried. */
+  async function load(
+    q: Q,
+    tenantId: string,
+    sel: CartSelector,
+    opts: { extraItemIds?: readonly string[]; extraCodes?: readonly string[] } = {},
+  ): Promise<Loaded> {
+    const snap = await repo.snapshot(q, tenantId, sel, { now: deps.clock(), ...opts });
+    return { snap, rules: await deps.rules.at(q, tenantId, snap.rulesVersion) };
   }
 
   function shopperOf(ref: CartRef): Shopper | null {
@@ -215,26 +240,86 @@ export function createCartsService(deps: CartsServiceDeps) {
     return null;
   }
 
-  /** The active cart named by `ref`, locked for the caller's transaction; null when the shopper has none yet. */
-  async function activeCart(q: Q, tenantId: string, ref: CartRef): Promise<CartRow | null> {
-    if (ref.cartId) {
-      const cart = await repo.lockCart(q, tenantId, ref.cartId);
-      // Another shopper's cart answers like an unknown one.
-      if (!cart || (ref.owner && !ownsCart(ref.owner, cart))) throw CART_NOT_FOUND();
-      if (cart.status !== 'active')
-        throw conflict('CART_NOT_ACTIVE', `This cart is ${cart.status}: start a new cart (send the shopper's user_id or anonymous_id).`);
-      return cart;
-    }
+  function selectorOf(ref: CartRef): CartSelector {
+    if (ref.cartId) return { cartId: ref.cartId };
     const shopper = shopperOf(ref);
-    if (!shopper) throw validation('CART_REF_REQUIRED', 'Name the cart: send cart_id, user_id or anonymous_id.');
-    const found = await repo.findActive(q, tenantId, shopper);
-    return found ? ((await repo.lockCart(q, tenantId, found.id)) ?? null) : null;
+    if (!shopper) throw REF_REQUIRED();
+    return { shopper };
   }
 
-  async function mustActive(q: Q, tenantId: string, ref: CartRef): Promise<CartRow> {
-    const cart = await activeCart(q, tenantId, ref);
-    if (!cart) throw CART_NOT_FOUND();
+  /** The cart a mutation may change: refused when another shopper's (answers like an unknown one) or not active. */
+  function checkActive(ref: CartRef, cart: CartRow | null): CartRow | null {
+    if (!cart) {
+      if (ref.cartId) throw CART_NOT_FOUND();
+      return null;
+    }
+    if (ref.owner && !ownsCart(ref.owner, cart)) throw CART_NOT_FOUND();
+    if (cart.status !== 'active')
+      throw conflict('CART_NOT_ACTIVE', `This cart is ${cart.status}: start a new cart (send the shopper's user_id or anonymous_id).`);
     return cart;
+  }
+
+  /**
+   * A change of the cart `ref` names, as ONE short transaction: lock the cart row, read it in one statement
+   * (lines, items, reservations, promotions), decide in memory (`change`: the lines and cart fields after it),
+   * refresh against the catalog and write everything in one statement. The shopper's segments are read before
+   * (segment rules only); if another process changed the rules so that segments are needed, it runs once more.
+   */
+  async function mutate(
+    ctx: TenantContext,
+    ref: CartRef,
+    opts: { extraItemIds?: readonly string[]; extraCodes?: readonly string[]; create?: (item: Loaded) => string | null },
+    change: (
+      tx: Q,
+      loaded: Loaded,
+      cart: CartRow,
+      lines: StoredLine[],
+      segments: ShopperSegments,
+    ) =>
+      | Promise<{ lines: StoredLine[]; cart?: Partial<CartRow>; write: CartWrite }>
+      | { lines: StoredLine[]; cart?: Partial<CartRow>; write: CartWrite },
+  ): Promise<CartView> {
+    const tenantId = ctx.tenantId;
+    const sel = selectorOf(ref);
+    for (let attempt = 0; ; attempt++) {
+      const cached = await deps.rules.get(db, tenantId);
+      const segments = await segmentsFor(tenantId, cached, ref);
+      try {
+        return await inTenant(db, tenantId, async (tx) => {
+          let id = await repo.lock(tx, tenantId, sel);
+          let loaded = await load(tx, tenantId, id ? { cartId: id } : sel, opts);
+          if (loaded.rules.hasSegmentRules && !cached.hasSegmentRules && deps.segments) throw new SegmentsNeeded();
+          let cart = checkActive(ref, id ? loaded.snap.cart : null);
+          if (!cart) {
+            // The shopper's first cart (only the first add creates one): in the currency `create` decides.
+            const currency = opts.create?.(loaded);
+            const shopper = shopperOf(ref);
+            if (!currency || !shopper) throw CART_NOT_FOUND();
+            // ON CONFLICT DO NOTHING: two first adds at once make one cart; the second reads it as the first left it.
+            const made = await repo.findOrCreate(tx, tenantId, shopper, currency);
+            id = await repo.lock(tx, tenantId, { cartId: made.id });
+            loaded = await load(tx, tenantId, { cartId: made.id }, opts);
+            cart = loaded.snap.cart!;
+          }
+          const changed = await change(tx, loaded, cart, loaded.snap.lines, segments);
+          const after = { ...cart, ...changed.cart };
+          const { view, updates } = refresh(loaded, after, changed.lines, segments);
+          // Refresh updates of lines the change inserts ride on the insert; of others, on the update list.
+          const inserted = new Map((changed.write.inserts ?? []).map((l) => [l.id, l]));
+          const updateOf = new Map((changed.write.updates ?? []).map((u) => [u.id, u]));
+          for (const u of updates) {
+            const ins = inserted.get(u.id);
+            if (ins) inserted.set(u.id, { ...ins, name: u.name, quantity: u.quantity, unitPriceMinor: u.unitPriceMinor });
+            else updateOf.set(u.id, u);
+          }
+          await repo.apply(tx, tenantId, cart.id, { ...changed.write, inserts: [...inserted.values()], updates: [...updateOf.values()] });
+          return view;
+        });
+      } catch (err) {
+        if (err instanceof SegmentsNeeded && attempt === 0) continue;
+        throw err;
+      }
+    }
   }
 
   function checkQuantity(quantity: number, item: CatalogItemNow | undefined): void {
@@ -248,6 +333,25 @@ export function createCartsService(deps: CartsServiceDeps) {
       });
   }
 
+  /** The active cart `ref` names, locked for the caller's transaction (reservations). */
+  async function mustActive(tx: Q, tenantId: string, ref: CartRef): Promise<CartRow> {
+    const id = await repo.lock(tx, tenantId, selectorOf(ref));
+    const cart = checkActive(ref, id ? ((await repo.getCart(tx, tenantId, id)) ?? null) : null);
+    if (!cart) throw CART_NOT_FOUND();
+    return cart;
+  }
+
+  /** The cart `cartId` locked, refreshed (changes stored) and priced inside the caller's transaction. */
+  async function lockedRefresh(tx: Q, tenantId: string, cartId: string, segments: ShopperSegments): Promise<CartView | null> {
+    const id = await repo.lock(tx, tenantId, { cartId });
+    if (!id) return null;
+    const loaded = await load(tx, tenantId, { cartId: id });
+    const cart = loaded.snap.cart!;
+    const { view, updates } = refresh(loaded, cart, loaded.snap.lines, segments);
+    if (updates.length) await repo.apply(tx, tenantId, cart.id, { updates });
+    return view;
+  }
+
   return {
     /** The shipping options a storefront may offer, in `currency` when given (settings are the merchant's; this is the shopper's view). */
     async shippingOptions(ctx: TenantContext, currency: string | undefined): Promise<ShippingOption[]> {
@@ -255,18 +359,21 @@ export function createCartsService(deps: CartsServiceDeps) {
       return settings.shippingOptions.filter((o) => currency === undefined || o.currency === currency);
     },
 
-    /** The cart named by `ref`, prices and availability refreshed (seed 000 `GET /cart`); null when the shopper has none. */
+    /**
+     * The cart named by `ref`, prices and availability refreshed (seed 000 `GET /cart`); null when the shopper has
+     * none. One statement when nothing changed (prices and availability changes are stored in a second).
+     */
     async get(ctx: TenantContext, ref: CartRef): Promise<CartView | null> {
-      let cart: CartRow | undefined;
-      if (ref.cartId) cart = await repo.getCart(db, ctx.tenantId, ref.cartId);
-      else {
-        const shopper = shopperOf(ref);
-        if (!shopper) throw validation('CART_REF_REQUIRED', 'Name the cart: send cart_id, user_id or anonymous_id.');
-        cart = await repo.findActive(db, ctx.tenantId, shopper);
-        if (!cart) return null;
+      const loaded = await load(db, ctx.tenantId, selectorOf(ref));
+      const cart = loaded.snap.cart;
+      if (!cart) {
+        if (ref.cartId) throw CART_NOT_FOUND();
+        return null;
       }
-      if (!cart || (ref.owner && !ownsCart(ref.owner, cart))) throw CART_NOT_FOUND();
-      return refreshed(db, ctx.tenantId, cart, await segmentsFor(ctx.tenantId, cart));
+      if (ref.owner && !ownsCart(ref.owner, cart)) throw CART_NOT_FOUND();
+      const { view, updates } = refresh(loaded, cart, loaded.snap.lines, await segmentsFor(ctx.tenantId, loaded.rules, cart));
+      if (updates.length) await inTenant(db, ctx.tenantId, (tx) => repo.apply(tx, ctx.tenantId, cart.id, { updates }));
+      return view;
     },
 
     /**
@@ -279,11 +386,9 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       input: { itemId: string; quantity: number; currency?: string | undefined },
     ): Promise<CartView> {
-      const segments = await segmentsFor(ctx.tenantId, ref);
-      return inTenant(db, ctx.tenantId, async (tx) => {
-        let cart = await activeCart(tx, ctx.tenantId, ref);
-        const catalog = await catalogMap(tx, ctx.tenantId, [input.itemId], cart?.id ?? null);
-        const item = catalog.get(input.itemId);
+      /** The item as this cart (null: none yet) may take it, and the cart's currency; refusals thrown. */
+      const admit = (loaded: Loaded, cart: CartRow | null) => {
+        const item = catalogNow(loaded.snap).get(input.itemId);
         const currency = cart?.currency ?? input.currency ?? item?.currency?.toUpperCase();
         if (!item) throw notFound('ITEM_NOT_FOUND', `Item "${input.itemId.slice(0, 100)}"`);
         if (!currency) throw validation('CURRENCY_REQUIRED', 'This item has no currency: send currency.');
@@ -300,46 +405,49 @@ export function createCartsService(deps: CartsServiceDeps) {
             `Item "${item.name.slice(0, 100)}" ${reason}.`,
           );
         }
-        if (!cart) {
-          const shopper = shopperOf(ref);
-          if (!shopper) throw validation('CART_REF_REQUIRED', 'Name the cart: send cart_id, user_id or anonymous_id.');
-          cart = await repo.findOrCreate(tx, ctx.tenantId, shopper, currency);
-          cart = (await repo.lockCart(tx, ctx.tenantId, cart.id))!;
-        }
-        const lines = await repo.lines(tx, ctx.tenantId, cart.id);
-        const existing = lines.find((l) => l.itemId === input.itemId);
-        if (!existing && lines.length >= MAX_LINES)
-          throw validation('CART_FULL', `A cart holds at most ${MAX_LINES} different items: check out or remove some.`);
-        checkQuantity((existing?.quantity ?? 0) + input.quantity, item);
-        await repo.addLine(tx, ctx.tenantId, cart.id, {
-          itemId: item.itemId,
-          name: item.name,
-          quantity: input.quantity,
-          unitPriceMinor: item.priceMinor!,
-        });
-        return refreshed(tx, ctx.tenantId, cart, segments);
-      });
+        return { item, currency };
+      };
+      return mutate(
+        ctx,
+        ref,
+        { extraItemIds: [input.itemId], create: (loaded) => admit(loaded, null).currency },
+        (_tx, loaded, cart, lines) => {
+          const { item } = admit(loaded, cart);
+          const existing = lines.find((l) => l.itemId === input.itemId);
+          if (!existing && lines.length >= MAX_LINES)
+            throw validation('CART_FULL', `A cart holds at most ${MAX_LINES} different items: check out or remove some.`);
+          const quantity = (existing?.quantity ?? 0) + input.quantity;
+          checkQuantity(quantity, item);
+          const line: StoredLine = {
+            id: existing?.id ?? newId(),
+            itemId: item.itemId,
+            name: item.name,
+            quantity,
+            unitPriceMinor: item.priceMinor!,
+            available: true,
+          };
+          return existing
+            ? { lines: lines.map((l) => (l.id === line.id ? line : l)), write: { updates: [line] } }
+            : { lines: [...lines, line], write: { inserts: [line] } };
+        },
+      );
     },
 
     /** Sets a line's quantity (1..9999; removing is DELETE). */
     async updateLine(ctx: TenantContext, ref: CartRef, lineId: string, quantity: number): Promise<CartView> {
-      const segments = await segmentsFor(ctx.tenantId, ref);
-      return inTenant(db, ctx.tenantId, async (tx) => {
-        const cart = await mustActive(tx, ctx.tenantId, ref);
-        const line = (await repo.lines(tx, ctx.tenantId, cart.id)).find((l) => l.id === lineId);
+      return mutate(ctx, ref, {}, (_tx, loaded, _cart, lines) => {
+        const line = lines.find((l) => l.id === lineId);
         if (!line) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
-        checkQuantity(quantity, (await catalogMap(tx, ctx.tenantId, [line.itemId], cart.id)).get(line.itemId));
-        await repo.setQuantity(tx, ctx.tenantId, cart.id, lineId, quantity);
-        return refreshed(tx, ctx.tenantId, cart, segments);
+        checkQuantity(quantity, catalogNow(loaded.snap).get(line.itemId));
+        const next = { ...line, quantity };
+        return { lines: lines.map((l) => (l.id === lineId ? next : l)), write: { updates: [next] } };
       });
     },
 
     async removeLine(ctx: TenantContext, ref: CartRef, lineId: string): Promise<CartView> {
-      const segments = await segmentsFor(ctx.tenantId, ref);
-      return inTenant(db, ctx.tenantId, async (tx) => {
-        const cart = await mustActive(tx, ctx.tenantId, ref);
-        if (!(await repo.removeLine(tx, ctx.tenantId, cart.id, lineId))) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
-        return refreshed(tx, ctx.tenantId, cart, segments);
+      return mutate(ctx, ref, {}, (_tx, _loaded, _cart, lines) => {
+        if (!lines.some((l) => l.id === lineId)) throw notFound('CART_LINE_NOT_FOUND', 'The cart line');
+        return { lines: lines.filter((l) => l.id !== lineId), write: { deletes: [lineId] } };
       });
     },
 
@@ -361,51 +469,48 @@ export function createCartsService(deps: CartsServiceDeps) {
           occurredAt: deps.clock(),
         },
       ]);
-      const segments = await segmentsFor(ctx.tenantId, { profileId: profileId ?? null, userId, anonymousId });
+      const rules = await deps.rules.get(db, ctx.tenantId);
+      const segments = await segmentsFor(ctx.tenantId, rules, { profileId: profileId ?? null, userId, anonymousId });
       return inTenant(db, ctx.tenantId, async (tx) => {
-        const anon = await repo.findActive(tx, ctx.tenantId, { anonymousId });
-        let mine = await repo.findActive(tx, ctx.tenantId, { userId });
-        if (anon) {
-          await repo.lockCart(tx, ctx.tenantId, anon.id);
+        const anonId = await repo.lock(tx, ctx.tenantId, { shopper: { anonymousId } });
+        let mineId = await repo.lock(tx, ctx.tenantId, { shopper: { userId } });
+        if (anonId) {
+          const anon = (await repo.getCart(tx, ctx.tenantId, anonId))!;
+          const mine = mineId ? await repo.getCart(tx, ctx.tenantId, mineId) : undefined;
           if (mine && mine.currency !== anon.currency)
             throw validation('CURRENCY_MISMATCH', `The customer's cart is in ${mine.currency}, the anonymous one in ${anon.currency}.`);
           if (mine) await repo.mergeInto(tx, ctx.tenantId, anon.id, mine.id);
-          else await repo.adopt(tx, ctx.tenantId, anon.id, userId, profileId ?? null);
-          mine = await repo.findActive(tx, ctx.tenantId, { userId });
+          else {
+            await repo.adopt(tx, ctx.tenantId, anon.id, userId, profileId ?? null);
+            mineId = anon.id;
+          }
         }
-        if (!mine) return null;
+        if (!mineId) return null;
+        const mine = (await repo.getCart(tx, ctx.tenantId, mineId))!;
         if (profileId && mine.profileId !== profileId) await repo.setProfile(tx, ctx.tenantId, mine.id, profileId);
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, mine.id))!, segments);
+        return lockedRefresh(tx, ctx.tenantId, mine.id, segments);
       });
     },
 
     /** Applies a promotion code; refuses an unknown (or another tenant's), expired, used-up or other-currency code. */
     async applyCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
-      const segments = await segmentsFor(ctx.tenantId, ref);
-      return inTenant(db, ctx.tenantId, async (tx) => {
-        const cart = await mustActive(tx, ctx.tenantId, ref);
-        const promo = (await repo.promotionsFor(tx, ctx.tenantId, [code])).find((p: PromotionRow) => p.code === code);
+      return mutate(ctx, ref, { extraCodes: [code] }, (_tx, loaded, cart, lines, segments) => {
+        const promo = loaded.snap.coded.find((p) => p.row.code === code)?.row;
         if (!promo) throw notFound('PROMOTION_NOT_FOUND', `Promotion code "${code.slice(0, 50)}"`);
         const refusal = promotionRefusal(promo, cart.currency, deps.clock(), segments);
         if (refusal) throw conflict('PROMOTION_NOT_APPLICABLE', `Promotion code "${code}" ${refusal}.`);
-        if (!cart.promotionCodes.includes(code)) await repo.setPromotionCodes(tx, ctx.tenantId, cart.id, [...cart.promotionCodes, code]);
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!, segments);
+        if (cart.promotionCodes.includes(code)) return { lines, write: {} };
+        const promotionCodes = [...cart.promotionCodes, code];
+        return { lines, cart: { promotionCodes }, write: { promotionCodes } };
       });
     },
 
     async removeCode(ctx: TenantContext, ref: CartRef, rawCode: string): Promise<CartView> {
       const code = rawCode.trim().toUpperCase();
-      const segments = await segmentsFor(ctx.tenantId, ref);
-      return inTenant(db, ctx.tenantId, async (tx) => {
-        const cart = await mustActive(tx, ctx.tenantId, ref);
-        await repo.setPromotionCodes(
-          tx,
-          ctx.tenantId,
-          cart.id,
-          cart.promotionCodes.filter((c) => c !== code),
-        );
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!, segments);
+      return mutate(ctx, ref, {}, (_tx, _loaded, cart, lines) => {
+        const promotionCodes = cart.promotionCodes.filter((c) => c !== code);
+        return { lines, cart: { promotionCodes }, write: { promotionCodes } };
       });
     },
 
@@ -415,14 +520,14 @@ export function createCartsService(deps: CartsServiceDeps) {
       ref: CartRef,
       input: { optionId: string; address: Record<string, unknown> | null; email: string | null },
     ): Promise<CartView> {
-      const segments = await segmentsFor(ctx.tenantId, ref);
-      return inTenant(db, ctx.tenantId, async (tx) => {
-        const cart = await mustActive(tx, ctx.tenantId, ref);
-        const settings = await deps.settings.get(tx, ctx.tenantId);
-        if (!settings.shippingOptions.some((o) => o.id === input.optionId && o.currency === cart.currency))
+      return mutate(ctx, ref, {}, (_tx, loaded, cart, lines) => {
+        if (!loaded.rules.settings.shippingOptions.some((o) => o.id === input.optionId && o.currency === cart.currency))
           throw notFound('SHIPPING_OPTION_NOT_FOUND', `Shipping option "${input.optionId.slice(0, 100)}" in ${cart.currency}`);
-        await repo.setShipping(tx, ctx.tenantId, cart.id, input.optionId, input.address, input.email);
-        return refreshed(tx, ctx.tenantId, (await repo.getCart(tx, ctx.tenantId, cart.id))!, segments);
+        return {
+          lines,
+          cart: { shippingOptionId: input.optionId, shippingAddress: input.address, email: input.email ?? cart.email },
+          write: { shipping: input },
+        };
       });
     },
 
@@ -479,13 +584,12 @@ export function createCartsService(deps: CartsServiceDeps) {
     },
 
     /** The segments of a cart's shopper (read before a transaction: see `lockedView`). */
-    segmentsOf: (tenantId: string, cart: Pick<CartRow, 'profileId' | 'userId' | 'anonymousId'>) => segmentsFor(tenantId, cart),
+    segmentsOf: async (tenantId: string, cart: Pick<CartRow, 'profileId' | 'userId' | 'anonymousId'>) =>
+      segmentsFor(tenantId, await deps.rules.get(db, tenantId), cart),
 
     /** For checkout: the cart locked, refreshed and priced inside the caller's transaction, for a shopper in `segments`. */
-    lockedView: async (q: Q, tenantId: string, cartId: string, segments: ShopperSegments): Promise<CartView | null> => {
-      const cart = await repo.lockCart(q, tenantId, cartId);
-      return cart ? refreshed(q, tenantId, cart, segments) : null;
-    },
+    lockedView: (q: Q, tenantId: string, cartId: string, segments: ShopperSegments): Promise<CartView | null> =>
+      lockedRefresh(q, tenantId, cartId, segments),
   };
 }
 export type CartsService = ReturnType<typeof createCartsService>;

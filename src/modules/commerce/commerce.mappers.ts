@@ -3,6 +3,7 @@ import type { CartResponse } from './commerce.schemas.ts';
 import type { CartView } from './carts.service.ts';
 import type { LineTotals } from './totals.core.ts';
 import type { PromotionRow } from './cart.core.ts';
+import { shippingRefundedSoFar } from './returns.core.ts';
 import type { OrderDetail, OrderSummary } from './orders.schemas.ts';
 import type { OrderEventRow, OrderItemRow, OrderRow } from './orders.repository.ts';
 
@@ -123,6 +124,7 @@ export const toOrderSummary = (o: OrderRow): OrderSummary => ({
 
 export const toOrderDetail = (d: { order: OrderRow; items: OrderItemRow[]; timeline: OrderEventRow[] }): OrderDetail => ({
   ...toOrderSummary(d.order),
+  shipping_refunded_total: n(shippingRefundedSoFar(d.timeline.filter((e) => e.type === 'returned').map((e) => e.detail))),
   items: d.items.map((i) => ({
     id: i.id,
     item_id: i.itemId,

@@ -205,6 +205,11 @@ export const commerceSettings = pgTable('commerce_settings', {
   stripeWebhookSecret: text('stripe_webhook_secret'),
   /** How long a checkout start holds the cart's units (Saleor's reservation TTL), in seconds. */
   reservationTtlSeconds: integer('reservation_ttl_seconds').notNull().default(900),
+  /**
+   * Bumped by every change of these settings or of the tenant's promotions: a server caches both per tenant and
+   * every cart read carries this number, so a change made by another process is seen on the next read.
+   */
+  rulesVersion: bigint('rules_version', { mode: 'bigint' }).notNull().default(sql`0`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -13,6 +13,7 @@ import { adminRoutes } from './admin.routes.ts';
 import { createCartsRepository } from './carts.repository.ts';
 import { cartRoutes } from './carts.routes.ts';
 import { createCartsService, type ShopperSegmentsPort } from './carts.service.ts';
+import { createRulesCache } from './rules.cache.ts';
 export type { ShopperSegmentsPort } from './carts.service.ts';
 import { createOrdersRepository } from './orders.repository.ts';
 import { orderRoutes } from './orders.routes.ts';
@@ -43,12 +44,14 @@ export interface CommerceModuleDeps {
 
 export function createCommerceModule(platform: PlatformServices, deps: CommerceModuleDeps) {
   const settings = createSettingsRepository();
-  const cartsRepo = createCartsRepository();
+  const cartsRepo = createCartsRepository(deps.catalog);
   const reservations = createReservationsRepository();
+  const rules = createRulesCache({ settings, repo: cartsRepo });
   const carts = createCartsService({
     db: platform.db,
     repo: cartsRepo,
     settings,
+    rules,
     catalog: deps.catalog,
     identity: deps.identity,
     segments: deps.segments,
@@ -85,6 +88,7 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
         secrets: platform.secrets,
         settings,
         promotions: createPromotionsRepository(),
+        rules,
         orders,
       });
     },

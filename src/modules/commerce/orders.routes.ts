@@ -161,7 +161,8 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
     {
       schema: {
         tags: ['commerce'],
-        summary: 'Return units of a paid order: refunds their share of what was paid, restocks them, records the return (step-up)',
+        summary:
+          'Return units of a paid order: refunds their share of what was paid plus the original shipping when due, less a return label the customer pays; restocks them, records the return (step-up)',
         params: s.orderParams,
         body: s.returnBody,
         response: { 200: s.orderDetail, ...errorResponses },
@@ -182,7 +183,12 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
             ctx,
             request.params.id,
             b.items.map((i) => ({ itemId: i.item_id, quantity: i.quantity, reason: i.reason, restock: i.restock })),
-            { restock: b.restock, reason: b.reason },
+            {
+              restock: b.restock,
+              reason: b.reason,
+              refundShipping: b.refund_shipping,
+              label: b.return_shipping ? { amount: BigInt(b.return_shipping.amount), paidBy: b.return_shipping.paid_by } : null,
+            },
           );
           return { status: 200, body: toOrderDetail(await deps.orders.get(ctx, request.params.id)) };
         },

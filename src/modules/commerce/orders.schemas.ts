@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { currencyCode } from '../../platform/schemas.ts';
-import { RETURN_REASONS } from './returns.core.ts';
+import { RETURN_REASONS, SHIPPING_REFUNDS } from './returns.core.ts';
 
 const amount = z.number().int().describe('Minor units of currency_code');
 
@@ -41,6 +41,7 @@ export const orderSummary = z.object({
 export type OrderSummary = z.infer<typeof orderSummary>;
 
 export const orderDetail = orderSummary.extend({
+  shipping_refunded_total: amount.describe('What returns refunded of the original shipping so far (part of refunded_total)'),
   items: z.array(
     z.object({
       id: z.string(),
@@ -119,6 +120,29 @@ export const returnBody = z
       .max(200),
     restock: z.boolean().default(true).describe('Put the returned units back in stock (default true); a line may say otherwise'),
     reason: z.string().max(500).optional().describe("A note on the whole return (each line's reason code is items[].reason)"),
+    refund_shipping: z
+      .enum(SHIPPING_REFUNDS)
+      .default('auto')
+      .describe(
+        "Refund the order's original shipping with this return: auto (when a line came back damaged, defective, wrong or not as described, or the return completes the order), full (what is left of it) or none; never refunded twice",
+      ),
+    return_shipping: z
+      .object({
+        amount: z
+          .number()
+          .int('must be whole minor units')
+          .min(0)
+          .max(Number.MAX_SAFE_INTEGER)
+          .describe("The return label's cost, minor units of the order's currency (JPY: yen, KWD: fils)"),
+        paid_by: z
+          .enum(['customer', 'merchant'])
+          .optional()
+          .describe(
+            'Who pays it: the customer (deducted from the refund, never below 0) or the merchant; default: the merchant when at fault',
+          ),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

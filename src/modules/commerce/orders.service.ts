@@ -16,7 +16,15 @@ import { type CartsService, ownsCart } from './carts.service.ts';
 import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
 import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
-import { priceReturn, returnedSoFar, type ReturnReason, type ReturnRequestLine } from './returns.core.ts';
+import {
+  priceReturn,
+  priceReturnShipping,
+  returnedSoFar,
+  shippingRefundedSoFar,
+  type ReturnReason,
+  type ReturnRequestLine,
+  type ShippingRefund,
+} from './returns.core.ts';
 import type { StripeGateway } from './stripe.gateway.ts';
 import type { Published, WebhookPublisher } from '../webhooks/index.ts';
 import { type OrderChange, orderWebhookEvent } from './order-events.core.ts';
@@ -505,7 +513,14 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       ctx: TenantContext,
       orderId: string,
       request: readonly (ReturnRequestLine & { reason?: ReturnReason | undefined; restock?: boolean | undefined })[],
-      opts: { restock: boolean; reason?: string | undefined },
+      opts: {
+        restock: boolean;
+        reason?: string | undefined;
+        /** Refund the original shipping: auto (default), full or none (returns.core.ts `priceReturnShipping`). */
+        refundShipping?: ShippingRefund | undefined;
+        /** The return label's cost (minor units) and who pays it. */
+        label?: { amount: bigint; paidBy?: 'customer' | 'merchant' | undefined } | null | undefined;
+      },
     ): Promise<OrderRow> {
       // Each line's reason and whether its units go back on the shelf (a damaged unit usually does not).
       const asked = new Map(request.map((l) => [l.itemId, { reason: l.reason, restock: l.restock ?? opts.restock }]));
@@ -513,7 +528,9 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       if (!seen) throw ORDER_NOT_FOUND();
       const price = async (q: Q) => {
         const [items, timeline] = await Promise.all([repo.items(q, ctx.tenantId, orderId), repo.timeline(q, ctx.tenantId, orderId)]);
-        const priced = priceReturn(items, returnedSoFar(timeline.filter((e) => e.type === 'returned').map((e) => e.detail)), request);
+        const earlier = timeline.filter((e) => e.type === 'returned').map((e) => e.detail);
+        const returned = returnedSoFar(earlier);
+        const priced = priceReturn(items, returned, request);
         if (!priced.ok) {
           const why = {
             not_in_order: 'is not in this order',
@@ -524,15 +541,31 @@ export function createOrdersService(deps: OrdersServiceDeps) {
             { field: 'items', message: `${priced.itemId.slice(0, 200)} ${why[priced.reason]}` },
           ]);
         }
-        return priced;
+        const after = new Map(returned);
+        for (const l of priced.lines) after.set(l.itemId, (after.get(l.itemId) ?? 0) + l.quantity);
+        return {
+          ...priced,
+          completesOrder: items.every((i) => (after.get(i.itemId) ?? 0) >= i.quantity),
+          shippingSoFar: shippingRefundedSoFar(earlier),
+        };
       };
       const first = await price(db);
-      const amount = first.amount < seen.paidMinor - seen.refundedMinor ? first.amount : seen.paidMinor - seen.refundedMinor;
+      const shipping = priceReturnShipping({
+        itemsAmount: first.amount,
+        reasons: request.map((l) => l.reason),
+        shippingTotal: seen.shippingTotalMinor,
+        shippingRefundedSoFar: first.shippingSoFar,
+        completesOrder: first.completesOrder,
+        refundShipping: opts.refundShipping ?? 'auto',
+        label: opts.label ?? null,
+        left: seen.paidMinor - seen.refundedMinor,
+      });
+      const amount = shipping.refund;
       const hooks: RefundHooks = {
         // Re-priced under the lock: a return recorded meanwhile changes what is left.
         check: async (tx) => {
           const now = await price(tx);
-          if (now.amount !== first.amount)
+          if (now.amount !== first.amount || now.shippingSoFar !== first.shippingSoFar)
             throw conflict('ORDER_CHANGED', 'Another return of this order was recorded meanwhile: read the order and try again.');
         },
         record: async (tx) => {
@@ -547,6 +580,18 @@ export function createOrdersService(deps: OrdersServiceDeps) {
               }),
               restocked: restocked.length === first.lines.length,
               ...(opts.reason ? { reason: opts.reason } : {}),
+              // Exact minor units as text: what the items refunded, the original shipping refunded, the label.
+              items_refunded: first.amount.toString(),
+              shipping_refunded: shipping.shippingRefund.toString(),
+              ...(opts.label
+                ? {
+                    return_shipping: {
+                      amount: opts.label.amount.toString(),
+                      paid_by: shipping.paidBy,
+                      deducted: shipping.labelDeducted.toString(),
+                    },
+                  }
+                : {}),
             },
             actor: ctx.actor.id,
           });

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { PromotionRow } from './cart.core.ts';
+import { bumpRulesVersion } from './settings.repository.ts';
 
 const COLUMNS = sql`id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds", target_categories AS "targetCategories", target_segments AS "targetSegments",
   buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", usage_limit AS "usageLimit",
@@ -22,7 +23,10 @@ const toRow = (r: Raw): PromotionRow => ({
   endsAt: r.endsAt ? new Date(r.endsAt) : null,
 });
 
-/** Promotions as the merchant manages them (the cart reads them through carts.repository). */
+/**
+ * Promotions as the merchant manages them (the cart reads them through carts.repository). Every change bumps the
+ * tenant's rules version in the same statement, so servers caching the rules (rules.cache.ts) see it.
+ */
 export function createPromotionsRepository() {
   return {
     /** Creates a promotion; null when the tenant already has one with this code. */
@@ -33,7 +37,8 @@ export function createPromotionsRepository() {
     ): Promise<PromotionRow | null> {
       const row = await queryOne<Raw>(
         q,
-        sql`INSERT INTO promotions (tenant_id, id, code, automatic, type, target, allocation, value, currency, kind, target_item_ids, target_categories, target_segments,
+        sql`WITH bump AS (${bumpRulesVersion(tenantId)})
+            INSERT INTO promotions (tenant_id, id, code, automatic, type, target, allocation, value, currency, kind, target_item_ids, target_categories, target_segments,
                                     buy_item_ids, buy_min_quantity, apply_to_quantity, max_applications, usage_limit, budget_minor,
                                     starts_at, ends_at)
             VALUES (${tenantId}, ${newId()}, ${p.code}, ${p.automatic}, ${p.type}, ${p.target}, ${p.allocation}, ${p.value.toString()}::bigint,
@@ -57,7 +62,8 @@ export function createPromotionsRepository() {
     setActive: async (q: Q, tenantId: string, id: string, active: boolean) => {
       const row = await queryOne<Raw>(
         q,
-        sql`UPDATE promotions SET active = ${active} WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${COLUMNS}`,
+        sql`WITH bump AS (${bumpRulesVersion(tenantId)})
+            UPDATE promotions SET active = ${active} WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING ${COLUMNS}`,
       );
       return row ? toRow(row) : undefined;
     },

@@ -63,3 +63,71 @@ export function priceReturn(
   }
   return { ok: true, amount: out.reduce((a, l) => a + l.amount, 0n), lines: out };
 }
+
+/** Reasons that are the merchant's fault: by default the merchant then pays the return label and refunds shipping. */
+export const MERCHANT_FAULT_REASONS: ReadonlySet<ReturnReason> = new Set(['damaged', 'defective', 'wrong_item', 'not_as_described']);
+
+/** Whether the original shipping is refunded with a return: by the rule below (auto), all that is left, or none. */
+export const SHIPPING_REFUNDS = ['auto', 'full', 'none'] as const;
+export type ShippingRefund = (typeof SHIPPING_REFUNDS)[number];
+
+export interface ReturnShippingInput {
+  /** What the returned units refund (priceReturn's amount), minor units. */
+  readonly itemsAmount: bigint;
+  /** The returned lines' reasons (undefined: none given). */
+  readonly reasons: readonly (ReturnReason | undefined)[];
+  /** The order's shipping as paid (its shipping_total, tax and discounts included), and what returns refunded of it so far. */
+  readonly shippingTotal: bigint;
+  readonly shippingRefundedSoFar: bigint;
+  /** Whether every unit of the order has come back once this return is recorded. */
+  readonly completesOrder: boolean;
+  readonly refundShipping: ShippingRefund;
+  /** The return label's cost and who pays it (default: the merchant for a merchant-fault reason, else the customer). */
+  readonly label: { readonly amount: bigint; readonly paidBy?: 'customer' | 'merchant' | undefined } | null;
+  /** What is left to refund on the order (paid less refunded). */
+  readonly left: bigint;
+}
+
+export interface ReturnShipping {
+  /** The refund of this return: items + shipping refunded - label deducted, at most what is left, never below 0. */
+  refund: bigint;
+  /** The part of `refund` that is the original shipping. */
+  shippingRefund: bigint;
+  /** The label's cost taken off the refund (the customer pays); 0 when the merchant pays. */
+  labelDeducted: bigint;
+  paidBy: 'customer' | 'merchant';
+}
+
+/**
+ * Return shipping, in integer minor units of the order's currency (exact for JPY's 0 and KWD's 3 decimals: no
+ * division). The original shipping is refunded (all of it not refunded yet) when asked (`full`), or under `auto`
+ * when a line came back for a merchant-fault reason or the return completes the order; never twice across returns.
+ * The label is the customer's to pay unless said otherwise or the merchant is at fault: the customer's label is
+ * deducted from the refund, at most down to zero (a refund never turns into a charge). O(reasons).
+ */
+export function priceReturnShipping(r: ReturnShippingInput): ReturnShipping {
+  const merchantFault = r.reasons.some((x) => x !== undefined && MERCHANT_FAULT_REASONS.has(x));
+  const shippingLeft = r.shippingTotal > r.shippingRefundedSoFar ? r.shippingTotal - r.shippingRefundedSoFar : 0n;
+  const wantShipping =
+    r.refundShipping === 'full' || (r.refundShipping === 'auto' && (merchantFault || r.completesOrder)) ? shippingLeft : 0n;
+  const paidBy = r.label?.paidBy ?? (merchantFault ? 'merchant' : 'customer');
+  const gross = r.itemsAmount + wantShipping;
+  const labelDeducted = paidBy === 'customer' && r.label ? (r.label.amount < gross ? r.label.amount : gross) : 0n;
+  const net = gross - labelDeducted;
+  const left = r.left > 0n ? r.left : 0n;
+  const refund = net < left ? net : left;
+  // Capped by what is left: the items' part is paid back first, the shipping part gets the rest.
+  const itemsPart = r.itemsAmount - labelDeducted > 0n ? r.itemsAmount - labelDeducted : 0n;
+  const shippingRefund = refund > itemsPart ? (refund - itemsPart < wantShipping ? refund - itemsPart : wantShipping) : 0n;
+  return { refund, shippingRefund, labelDeducted, paidBy };
+}
+
+/** What earlier returns refunded of the original shipping, from their timeline entries (`detail.shipping_refunded`). */
+export function shippingRefundedSoFar(details: readonly unknown[]): bigint {
+  let sum = 0n;
+  for (const d of details) {
+    const v = (d as { shipping_refunded?: unknown } | null)?.shipping_refunded;
+    if (typeof v === 'string' && /^\d{1,19}$/.test(v)) sum += BigInt(v);
+  }
+  return sum;
+}

@@ -129,6 +129,9 @@ describe('returns', () => {
       ],
       restocked: false,
       reason: 'box crushed in transit',
+      // This store charges no shipping: nothing of it to refund.
+      items_refunded: '7000',
+      shipping_refunded: '0',
     });
     // A return that keeps nothing: restock false for the whole return, a line may still put its units back.
     const two = await ret(o.id, { items: [{ item_id: 'lamp', quantity: 1, reason: 'wrong_item', restock: true }], restock: false });
@@ -161,5 +164,59 @@ describe('returns', () => {
     expect((await ret(o.id, { items: [{ item_id: 'cup', quantity: 1 }] }, key)).status).toBe(403);
     const d = await t.request('GET', `/api/v1/orders/${o.id}`, { token: owner });
     expect(d.body).toMatchObject({ status: 'paid', refunded_total: 0 });
+  });
+});
+
+describe('return shipping', () => {
+  it('JPY: a damaged unit refunds its share and the shipping once (merchant pays the label); a change of mind pays its label; exact yen', async () => {
+    const yen = await t.createTenant('Yen store');
+    await t.request('PUT', '/api/v1/commerce/settings', {
+      token: yen.ownerToken,
+      body: {
+        tax_rate_bp: 0,
+        tax_inclusive: false,
+        shipping_options: [{ id: 'post', name: 'Post', amount: 800, currency: 'JPY' }],
+        stripe_secret_key: 'sk_test_yen',
+      },
+    });
+    await t.modules.catalog.upsertItems(yen.tenantId, [{ itemId: 'bowl', name: 'Bowl', priceMinor: 1500n, currency: 'JPY', stock: 50 }]);
+    const k = await yen.apiKey(['commerce:write']);
+    const cartId = (await t.request('POST', '/api/v1/cart/items', { token: k, body: { user_id: 'yoko', item_id: 'bowl', quantity: 3 } }))
+      .body.id;
+    expect(
+      (await t.request('POST', '/api/v1/cart/shipping', { token: k, body: { cart_id: cartId, shipping_option_id: 'post' } })).status,
+    ).toBe(200);
+    const done = await t.request('POST', '/api/v1/cart/complete', { token: k, body: { cart_id: cartId, payment_method: 'pm_card_visa' } });
+    expect(done.body.order).toMatchObject({ total: 5300, shipping_total: 800, currency_code: 'JPY' });
+    const id = done.body.order.id as string;
+    const back = (body: unknown, token = yen.ownerToken) => t.request('POST', `/api/v1/orders/${id}/returns`, { token, body });
+
+    // Bad input and another tenant change nothing.
+    for (const bad of [
+      { items: [{ item_id: 'bowl', quantity: 1 }], return_shipping: { amount: -1 } },
+      { items: [{ item_id: 'bowl', quantity: 1 }], return_shipping: { amount: 1e20 } },
+      { items: [{ item_id: 'bowl', quantity: 1 }], return_shipping: { amount: 1.5 } },
+      { items: [{ item_id: 'bowl', quantity: 1 }], return_shipping: { amount: 100, paid_by: 'nobody' } },
+      { items: [{ item_id: 'bowl', quantity: 1 }], refund_shipping: 'maybe' },
+    ])
+      expect((await back(bad)).status).toBe(400);
+    expect((await back({ items: [{ item_id: 'bowl', quantity: 1 }] }, owner)).status).toBe(404);
+
+    const r1 = await back({ items: [{ item_id: 'bowl', quantity: 1, reason: 'damaged' }], return_shipping: { amount: 600 } });
+    expect(r1.status).toBe(200);
+    expect(r1.body).toMatchObject({ refunded_total: 2300, shipping_refunded_total: 800 });
+    const e1 = r1.body.timeline.find((e: { type: string }) => e.type === 'returned');
+    expect(e1.detail).toMatchObject({
+      shipping_refunded: '800',
+      items_refunded: '1500',
+      return_shipping: { paid_by: 'merchant', deducted: '0' },
+    });
+
+    // The rest, for a change of mind: the customer's label comes off; the shipping is not refunded twice.
+    const r2 = await back({ items: [{ item_id: 'bowl', quantity: 2, reason: 'no_longer_needed' }], return_shipping: { amount: 600 } });
+    expect(r2.body).toMatchObject({ refunded_total: 4700, shipping_refunded_total: 800, status: 'partially_refunded' });
+    const e2 = r2.body.timeline.filter((e: { type: string }) => e.type === 'returned').at(-1);
+    expect(e2.detail).toMatchObject({ shipping_refunded: '0', return_shipping: { amount: '600', paid_by: 'customer', deducted: '600' } });
+    expect(e2.amount).toBe(2400);
   });
 });

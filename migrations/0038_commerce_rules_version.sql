@@ -1,0 +1,1 @@
+ALTER TABLE "commerce_settings" ADD COLUMN "rules_version" bigint DEFAULT 0 NOT NULL;
