@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { PendingInvitations } from './Invitations.tsx';
-import { AppShell, Burger, Button, Group, NavLink, Select, Text, Title } from '@mantine/core';
+import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Select, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
@@ -103,17 +103,20 @@ export function Layout({ children }: { children: ReactNode }) {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
-        {items.map((item) => (
-          <NavLink
-            key={item.to}
-            component={Link}
-            to={item.to}
-            label={item.label}
-            active={active(item.to)}
-            onClick={close}
-            aria-current={active(item.to) ? 'page' : undefined}
-          />
-        ))}
+        {/* The list outgrows a laptop screen's height: it scrolls on its own, the page stays where it is. */}
+        <AppShell.Section grow component={ScrollArea} type="auto">
+          {items.map((item) => (
+            <NavLink
+              key={item.to}
+              component={Link}
+              to={item.to}
+              label={item.label}
+              active={active(item.to)}
+              onClick={close}
+              aria-current={active(item.to) ? 'page' : undefined}
+            />
+          ))}
+        </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main id="main">
         <PendingInvitations />
