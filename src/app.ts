@@ -314,6 +314,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Their buffered writes (exposures, served recommendations) land before the erasure, so it reaches them.
   identity.beforeErasure(() => experiments.flushExposures());
   identity.beforeErasure(() => recs.flushServed());
+  identity.beforeErasure(() => sponsored.flushDecisions());
   // Style-profile refreshes run in the background after interactions: none of the tenant's runs during the erasure.
   identity.beforeErasure((tenantId) => newsfeed.holdStyleRefreshes(tenantId));
   identity.onErasure((tx, tenantId, person) => pricing.eraseUsers(tx, tenantId, person.userIds));
