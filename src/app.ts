@@ -421,6 +421,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   await app.ready();
   webhooks.startSweeping();
+  newsfeed.startRetention();
   return {
     app,
     jobs,
@@ -447,6 +448,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     warmSerializers: serializers.warm,
     async close() {
       webhooks.stop();
+      newsfeed.stopRetention();
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();

@@ -10,6 +10,7 @@ import { createNewsfeedService } from './newsfeed.service.ts';
 import type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 import { createPreferencesRepository } from './preferences.repository.ts';
 import { createPreferencesService } from './preferences.service.ts';
+import { createRetentionService } from './retention.service.ts';
 import { createStyleRefreshQueue } from './style.queue.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
@@ -80,7 +81,34 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     onDropped: (count) => platform.log.warn({ count }, 'style profile refresh queue full: these users catch up at their next interaction'),
   });
   deps.onInteractionsAppended((tenantId, userIds) => refreshQueue.mark(tenantId, userIds));
+  const retention = createRetentionService({ db: platform.db, repo, tenantSettings: deps.tenantSettings, clock: platform.clock });
+  let retentionTimer: NodeJS.Timeout | undefined;
+  const prune = () =>
+    retention
+      .pruneAll()
+      .then((r) => {
+        if (r.size > 0)
+          platform.log.info(
+            { tenants: r.size, rows: [...r.values()].reduce((a, b) => a + b, 0) },
+            'shown feed items past retention deleted',
+          );
+      })
+      .catch((err: unknown) => platform.log.warn({ err }, 'newsfeed shown-items retention failed; it runs again in an hour'));
   return {
+    /** Deletes each tenant's shown-item rows older than its "not shown within N days" (all tenants, or one). */
+    pruneShownItems: (tenantId?: string) =>
+      tenantId === undefined ? retention.pruneAll() : retention.pruneTenant(tenantId).then((n) => new Map([[tenantId, n]])),
+    /** Prunes shown items once now, then hourly, until `stopRetention`. */
+    startRetention(): void {
+      if (retentionTimer) return;
+      void prune();
+      retentionTimer = setInterval(() => void prune(), 3_600_000);
+      retentionTimer.unref();
+    },
+    stopRetention(): void {
+      if (retentionTimer) clearInterval(retentionTimer);
+      retentionTimer = undefined;
+    },
     /** Recomputes a user's style profile from interactions not yet folded in. */
     refreshStyleProfile: style.refresh,
     /** Resolves when every style refresh started so far has finished (tests, shutdown). */
