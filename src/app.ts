@@ -315,6 +315,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.beforeErasure(() => experiments.flushExposures());
   identity.beforeErasure(() => recs.flushServed());
   identity.beforeErasure(() => sponsored.flushDecisions());
+  identity.beforeErasure(() => newsfeed.flushShown());
   // Style-profile refreshes run in the background after interactions: none of the tenant's runs during the erasure.
   identity.beforeErasure((tenantId) => newsfeed.holdStyleRefreshes(tenantId));
   identity.onErasure((tx, tenantId, person) => pricing.eraseUsers(tx, tenantId, person.userIds));
@@ -454,6 +455,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       await experiments.flushExposures();
       await billing.flushUsage();
       await sponsored.stopTraffic();
+      await newsfeed.flushShown();
       if (ownsRedis) redis?.disconnect();
     },
   };

@@ -4,13 +4,14 @@
  * preferences) and style profiles learned from interactions. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import { type PlatformServices, inTenant } from '../../platform/index.ts';
 import { newsfeedRoutes } from './newsfeed.routes.ts';
 import { createNewsfeedService } from './newsfeed.service.ts';
 import type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 import { createPreferencesRepository } from './preferences.repository.ts';
 import { createPreferencesService } from './preferences.service.ts';
 import { createRetentionService } from './retention.service.ts';
+import { createShownLog } from './shown.log.ts';
 import { createStyleRefreshQueue } from './style.queue.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
@@ -60,7 +61,13 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     recentInteractions: deps.recentInteractions,
     styleItems: deps.styleItems,
   });
+  // What the feed served, written in batches per tenant, each in the tenant's unit of work.
+  const shown = createShownLog({
+    write: (tenantId, rows) => inTenant(platform.db, tenantId, (tx) => repo.recordShownMany(tx, tenantId, rows)),
+    log: platform.log,
+  });
   const feed = createNewsfeedService({
+    shown,
     db: platform.db,
     repo,
     sources: deps.sources,
@@ -111,11 +118,14 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     },
     /** Recomputes a user's style profile from interactions not yet folded in. */
     refreshStyleProfile: style.refresh,
+    /** Resolves once every served item recorded so far is written (tests, erasure, shutdown). */
+    flushShown: () => shown.flush(),
     /** Resolves when every style refresh started so far has finished (tests, shutdown). */
     settled: () => refreshQueue.settled(),
     /** Erasure: deletes follows, favorites, preferences and style profiles of these users (in the caller's unit of work). */
     async eraseUsers(...args: Parameters<typeof repo.eraseUsers>) {
       refreshQueue.forget(args[1], args[2]);
+      shown.forget(args[1], args[2]);
       return repo.eraseUsers(...args);
     },
     /** Before an erasure: no style refresh of the tenant runs until the release (see style.queue.ts). */

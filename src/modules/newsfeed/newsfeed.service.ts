@@ -3,6 +3,7 @@ import { type Db, type TenantContext, minorToMajor, validation } from '../../pla
 import { DEFAULT_FEED_RULES, type FeedItem, type FeedRules, boost, pageSlots, pickDiverse } from './newsfeed.core.ts';
 import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 import type { PreferencesRepository } from './preferences.repository.ts';
+import type { ShownLog } from './shown.log.ts';
 
 /** The organic module kinds, each with a distinct source. */
 export const MODULE_KINDS = ['for_you', 'new_from_brands', 'because_you_viewed', 'price_drops', 'trending'] as const;
@@ -54,6 +55,8 @@ export interface NewsfeedServiceDeps {
   sponsored: SponsoredSource;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
+  /** What the feed served, written in batches (shown.log.ts). */
+  shown: ShownLog;
   /** How long a tenant's shared candidate lists are reused (default SHARED_LISTS_TTL_MS; 0: never). */
   sharedListsTtlMs?: number;
 }
@@ -161,7 +164,17 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       }),
       sources.recentItems(t, userId, 20),
     ]);
-    const { favorites, profile, shown } = state;
+    const { favorites, profile } = state;
+    // Served in this process and not written yet: the newest, so first (only those before the session began).
+    const from = notShown.since - notShown.days * 86_400_000;
+    const waiting =
+      notShown.days > 0
+        ? [...deps.shown.pendingFor(t, userId)]
+            .filter(([, at]) => at.getTime() >= from && at.getTime() < notShown.since)
+            .sort((a, b) => b[1].getTime() - a[1].getTime())
+            .map(([id]) => id)
+        : [];
+    const shown = waiting.length > 0 ? [...new Set([...waiting, ...state.shown])] : state.shown;
     const prefs = state.preferences;
     const anchor = recent.find((r) => r.type === 'view' || r.type === 'click') ?? recent[0];
     const brands = [...new Set([...state.follows, ...(prefs?.brands ?? [])])];
@@ -307,13 +320,11 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
         }
       }
       const ids = [...new Set(modules.flatMap((m) => m.items.map((i) => i.itemId)))];
-      // What this page served organically is recorded for the "not repeated" rule (one statement, beside the
-      // offers read); a preview (the dashboard's) records nothing.
+      // What this page served organically is recorded for the "not repeated" rule (batched off the request path,
+      // shown.log.ts); a preview (the dashboard's) records nothing.
       const organic = modules.filter((m) => !m.sponsored).flatMap((m) => m.items.map((i) => i.itemId));
-      const [offers] = await Promise.all([
-        ids.length ? deps.offers.bestOffers(ctx.tenantId, ids) : Promise.resolve(new Map<string, BestOffer>()),
-        rules.notShownWithinDays > 0 && !opts.preview ? repo.recordShown(db, ctx.tenantId, userId, organic, now) : undefined,
-      ]);
+      if (rules.notShownWithinDays > 0 && !opts.preview) deps.shown.record(ctx.tenantId, userId, [...new Set(organic)], now);
+      const offers = ids.length ? await deps.offers.bestOffers(ctx.tenantId, ids) : new Map<string, BestOffer>();
       // A dropped price's offer carries its 30-day low (the best-offers read skips history on the hot path).
       for (const [id, o] of dropOffers) if (offers.has(id)) offers.set(id, o);
       return {

@@ -208,12 +208,13 @@ export function createPreferencesRepository() {
         shown: r?.shown ?? [],
       };
     },
-    /** Records items as served now (one statement; the latest time per item wins). */
-    async recordShown(q: Q, tenantId: string, userId: string, itemIds: readonly string[], now: Date): Promise<void> {
-      if (itemIds.length === 0) return;
+    /** Records items as served (one statement for many shoppers; the latest time per item wins; rows unique per user and item). */
+    async recordShownMany(q: Q, tenantId: string, rows: readonly { userId: string; itemId: string; at: Date }[]): Promise<void> {
+      if (rows.length === 0) return;
       await q.execute(
         sql`INSERT INTO newsfeed_shown_items (tenant_id, user_id, item_id, shown_at)
-        SELECT ${tenantId}, ${userId}, i, ${now} FROM unnest(${arrayParam([...new Set(itemIds)])}::text[]) AS x(i)
+        SELECT ${tenantId}, u, i, at FROM unnest(${arrayParam(rows.map((r) => r.userId))}::text[], ${arrayParam(rows.map((r) => r.itemId))}::text[],
+          ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[]) AS x(u, i, at)
         ON CONFLICT (tenant_id, user_id, item_id) DO UPDATE SET shown_at = GREATEST(newsfeed_shown_items.shown_at, EXCLUDED.shown_at)`,
       );
     },
