@@ -42,4 +42,3 @@ export function createRetentionService(deps: RetentionDeps) {
     },
   };
 }
-export type RetentionService = ReturnType<typeof createRetentionService>;
