@@ -321,6 +321,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Their buffered writes (exposures, served recommendations) land before the erasure, so it reaches them.
   identity.beforeErasure(() => experiments.flushExposures());
   identity.beforeErasure(() => recs.flushServed());
+  identity.beforeErasure(() => sponsored.flushDecisions());
+  identity.beforeErasure(() => newsfeed.flushShown());
   // Style-profile refreshes run in the background after interactions: none of the tenant's runs during the erasure.
   identity.beforeErasure((tenantId) => newsfeed.holdStyleRefreshes(tenantId));
   identity.onErasure((tx, tenantId, person) => pricing.eraseUsers(tx, tenantId, person.userIds));
@@ -434,6 +436,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   await app.ready();
   webhooks.startSweeping();
+  newsfeed.startRetention();
   return {
     app,
     jobs,
@@ -460,11 +463,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     warmSerializers: serializers.warm,
     async close() {
       webhooks.stop();
+      newsfeed.stopRetention();
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();
       await billing.flushUsage();
       await sponsored.stopTraffic();
+      await newsfeed.flushShown();
       if (ownsRedis) redis?.disconnect();
     },
   };

@@ -4,12 +4,14 @@
  * preferences) and style profiles learned from interactions. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import { type PlatformServices, inTenant } from '../../platform/index.ts';
 import { newsfeedRoutes } from './newsfeed.routes.ts';
 import { createNewsfeedService } from './newsfeed.service.ts';
 import type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 import { createPreferencesRepository } from './preferences.repository.ts';
 import { createPreferencesService } from './preferences.service.ts';
+import { createRetentionService } from './retention.service.ts';
+import { createShownLog } from './shown.log.ts';
 import { createStyleRefreshQueue } from './style.queue.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
@@ -59,7 +61,13 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     recentInteractions: deps.recentInteractions,
     styleItems: deps.styleItems,
   });
+  // What the feed served, written in batches per tenant, each in the tenant's unit of work.
+  const shown = createShownLog({
+    write: (tenantId, rows) => inTenant(platform.db, tenantId, (tx) => repo.recordShownMany(tx, tenantId, rows)),
+    log: platform.log,
+  });
   const feed = createNewsfeedService({
+    shown,
     db: platform.db,
     repo,
     sources: deps.sources,
@@ -84,14 +92,44 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     onDropped: (count) => platform.log.warn({ count }, 'style profile refresh queue full: these users catch up at their next interaction'),
   });
   deps.onInteractionsAppended((tenantId, userIds, write) => refreshQueue.mark(tenantId, userIds, write));
+  const retention = createRetentionService({ db: platform.db, repo, tenantSettings: deps.tenantSettings, clock: platform.clock });
+  let retentionTimer: NodeJS.Timeout | undefined;
+  const prune = () =>
+    retention
+      .pruneAll()
+      .then((r) => {
+        if (r.size > 0)
+          platform.log.info(
+            { tenants: r.size, rows: [...r.values()].reduce((a, b) => a + b, 0) },
+            'shown feed items past retention deleted',
+          );
+      })
+      .catch((err: unknown) => platform.log.warn({ err }, 'newsfeed shown-items retention failed; it runs again in an hour'));
   return {
+    /** Deletes each tenant's shown-item rows older than its "not shown within N days" (all tenants, or one). */
+    pruneShownItems: (tenantId?: string) =>
+      tenantId === undefined ? retention.pruneAll() : retention.pruneTenant(tenantId).then((n) => new Map([[tenantId, n]])),
+    /** Prunes shown items once now, then hourly, until `stopRetention`. */
+    startRetention(): void {
+      if (retentionTimer) return;
+      void prune();
+      retentionTimer = setInterval(() => void prune(), 3_600_000);
+      retentionTimer.unref();
+    },
+    stopRetention(): void {
+      if (retentionTimer) clearInterval(retentionTimer);
+      retentionTimer = undefined;
+    },
     /** Recomputes a user's style profile from interactions not yet folded in. */
     refreshStyleProfile: style.refresh,
+    /** Resolves once every served item recorded so far is written (tests, erasure, shutdown). */
+    flushShown: () => shown.flush(),
     /** Resolves when every style refresh started so far has finished (tests, shutdown). */
     settled: () => refreshQueue.settled(),
     /** Erasure: deletes follows, favorites, preferences and style profiles of these users (in the caller's unit of work). */
     async eraseUsers(...args: Parameters<typeof repo.eraseUsers>) {
       refreshQueue.forget(args[1], args[2]);
+      shown.forget(args[1], args[2]);
       return repo.eraseUsers(...args);
     },
     /** Before an erasure: no style refresh of the tenant runs until the release (see style.queue.ts). */

@@ -3,6 +3,7 @@ import { type Db, type TenantContext, minorToMajor, validation } from '../../pla
 import { DEFAULT_FEED_RULES, type FeedItem, type FeedRules, boost, pageSlots, pickDiverse } from './newsfeed.core.ts';
 import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
 import type { PreferencesRepository } from './preferences.repository.ts';
+import type { ShownLog } from './shown.log.ts';
 
 /** The organic module kinds, each with a distinct source. */
 export const MODULE_KINDS = ['for_you', 'new_from_brands', 'because_you_viewed', 'price_drops', 'trending'] as const;
@@ -54,6 +55,8 @@ export interface NewsfeedServiceDeps {
   sponsored: SponsoredSource;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
+  /** What the feed served, written in batches (shown.log.ts). */
+  shown: ShownLog;
   /** How long a tenant's shared candidate lists are reused (default SHARED_LISTS_TTL_MS; 0: never). */
   sharedListsTtlMs?: number;
 }
@@ -89,6 +92,11 @@ function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRu
 }
 
 const MAX_NOT_SHOWN_DAYS = 365;
+
+/** The tenant's "not shown within N days" (0: the rule is off): the feed reads, and retention keeps, N days. */
+export function notShownWithinDays(settings: Record<string, unknown>): number {
+  return rulesOf(settings, []).notShownWithinDays;
+}
 /** At most this many recently shown items are read per request (newest first): one indexed range read. */
 const SHOWN_READ_LIMIT = 5_000;
 
@@ -146,20 +154,32 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
   /** Ranked candidates per organic module kind, boosted by the style profile and stated preferences. */
   async function candidates(ctx: TenantContext, userId: string, notShown: { days: number; since: number }) {
     const t = ctx.tenantId;
-    const [follows, favorites, prefs, profile, recent, shown] = await Promise.all([
-      repo.follows(db, t, userId),
-      repo.favorites(db, t, userId),
-      repo.preferences(db, t, userId),
-      repo.profile(db, t, userId),
+    // The feed's own reads of the shopper are ONE statement (follows, favorites, preferences, profile, shown);
+    // their recent interactions are events' (its public entry), read beside it.
+    const [state, recent] = await Promise.all([
+      repo.shopperState(db, t, userId, {
+        from: new Date(notShown.since - notShown.days * 86_400_000),
+        before: new Date(notShown.since),
+        limit: notShown.days > 0 ? SHOWN_READ_LIMIT : 0,
+      }),
       sources.recentItems(t, userId, 20),
-      notShown.days > 0
-        ? repo.shownItems(db, t, userId, new Date(notShown.since - notShown.days * 86_400_000), new Date(notShown.since), SHOWN_READ_LIMIT)
-        : Promise.resolve([]),
     ]);
+    const { favorites, profile } = state;
+    // Served in this process and not written yet: the newest, so first (only those before the session began).
+    const from = notShown.since - notShown.days * 86_400_000;
+    const waiting =
+      notShown.days > 0
+        ? [...deps.shown.pendingFor(t, userId)]
+            .filter(([, at]) => at.getTime() >= from && at.getTime() < notShown.since)
+            .sort((a, b) => b[1].getTime() - a[1].getTime())
+            .map(([id]) => id)
+        : [];
+    const shown = waiting.length > 0 ? [...new Set([...waiting, ...state.shown])] : state.shown;
+    const prefs = state.preferences;
     const anchor = recent.find((r) => r.type === 'view' || r.type === 'click') ?? recent[0];
-    const brands = [...new Set([...follows.map((f) => f.brandId), ...(prefs?.brands ?? [])])];
+    const brands = [...new Set([...state.follows, ...(prefs?.brands ?? [])])];
     // Watched: what the shopper viewed, carted or favorited (not bought).
-    const watched = [...new Set([...recent.filter((r) => r.type !== 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)])];
+    const watched = [...new Set([...recent.filter((r) => r.type !== 'purchase').map((r) => r.itemId), ...favorites])];
     const [forYou, fromBrands, similar, { trending, fresh }, anchorItem, drops] = await Promise.all([
       sources.forYou(ctx, userId, CANDIDATES),
       brands.length ? sources.newest(t, { brands, limit: CANDIDATES }) : Promise.resolve([]),
@@ -189,7 +209,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       // The catalog's newest items: every shopper, even one with no history and no model, gets a full feed.
       fresh: boost(fresh, p, stated, majorOf),
     };
-    const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites.map((f) => f.itemId)]);
+    const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites]);
     for (const k of Object.keys(lists) as ModuleKind[]) if (k !== 'price_drops') lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
     // Shown in the last N days (before this scroll session): left out of every organic module, a price drop too.
     // The modules then fill from the next candidates, and the catalog's newest backfill the rest.
@@ -247,18 +267,20 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       };
       const modules: FeedModule[] = [];
       const nowBackfilled = [...backfilled];
+      // The shopper's segments (sponsored targeting): read once per page, and only when a sponsored slot is on it.
+      let segments: Promise<string[]> | undefined;
       let ended = false;
       for (let p = 0; p <= page && !ended; p++) {
         for (const slot of pageSlots(p, rules)) {
           if (slot.sponsored && !(p < page && backfilled.has(slot.index))) {
             if (p < page) continue; // an earlier page's sponsored module: it drew nothing from the organic stream
-            const segments = await deps.segments.segmentsOf(ctx.tenantId, userId);
+            segments ??= deps.segments.segmentsOf(ctx.tenantId, userId);
             const [won] = await deps.sponsored.placements(ctx, {
               placement: `feed_position_${slot.index + 1}`,
               userId,
               slots: 1,
               categories,
-              segments,
+              segments: await segments,
               styles,
             });
             const promoted = won ? (await sources.items(ctx.tenantId, won.promotedItemIds)).slice(0, rules.itemsPerModule) : [];
@@ -298,13 +320,11 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
         }
       }
       const ids = [...new Set(modules.flatMap((m) => m.items.map((i) => i.itemId)))];
-      // What this page served organically is recorded for the "not repeated" rule (one statement, beside the
-      // offers read); a preview (the dashboard's) records nothing.
+      // What this page served organically is recorded for the "not repeated" rule (batched off the request path,
+      // shown.log.ts); a preview (the dashboard's) records nothing.
       const organic = modules.filter((m) => !m.sponsored).flatMap((m) => m.items.map((i) => i.itemId));
-      const [offers] = await Promise.all([
-        ids.length ? deps.offers.bestOffers(ctx.tenantId, ids) : Promise.resolve(new Map<string, BestOffer>()),
-        rules.notShownWithinDays > 0 && !opts.preview ? repo.recordShown(db, ctx.tenantId, userId, organic, now) : undefined,
-      ]);
+      if (rules.notShownWithinDays > 0 && !opts.preview) deps.shown.record(ctx.tenantId, userId, [...new Set(organic)], now);
+      const offers = ids.length ? await deps.offers.bestOffers(ctx.tenantId, ids) : new Map<string, BestOffer>();
       // A dropped price's offer carries its 30-day low (the best-offers read skips history on the hot path).
       for (const [id, o] of dropOffers) if (offers.has(id)) offers.set(id, o);
       return {

@@ -96,7 +96,8 @@ export const styleProfileSnapshots = pgTable(
 
 /**
  * What the feed served each shopper (organic items), newest time per item: the rule "items shown in the last N
- * days are not repeated" reads it. One row per (user, item), so a shopper's rows are bounded by the catalog.
+ * days are not repeated" reads it. One row per (user, item), so a shopper's rows are bounded by the catalog;
+ * rows older than the tenant's N days are pruned (retention.service.ts).
  */
 export const newsfeedShownItems = pgTable(
   'newsfeed_shown_items',
@@ -109,5 +110,7 @@ export const newsfeedShownItems = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.userId, t.itemId] }),
     index('newsfeed_shown_items_user_idx').on(t.tenantId, t.userId, t.shownAt),
+    // retention (retention.service.ts): a tenant's rows past its N days, oldest first
+    index('newsfeed_shown_items_shown_idx').on(t.tenantId, t.shownAt),
   ],
 );

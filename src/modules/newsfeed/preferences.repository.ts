@@ -189,23 +189,86 @@ export function createPreferencesRepository() {
       );
       return rows.map((r) => ({ ...r, confidence: Number(r.confidence), snapshotDate: new Date(r.snapshotDate) }));
     },
-    /** Items served to the user at or after `from` and before `before` (the feed's "not repeated" rule), at most `limit`. */
-    async shownItems(q: Q, tenantId: string, userId: string, from: Date, before: Date, limit: number): Promise<string[]> {
-      const rows = await queryRows<{ item_id: string }>(
+    /**
+     * Everything the feed reads about one shopper, in ONE statement: brand follows, favorites, stated
+     * preferences, style profile and the items shown between `shownFrom` and `shownBefore` (newest first, at
+     * most `shownLimit`; none when `shownLimit` is 0). Each part as its own method returns it.
+     */
+    async shopperState(
+      q: Q,
+      tenantId: string,
+      userId: string,
+      shown: { from: Date; before: Date; limit: number },
+    ): Promise<{
+      follows: string[];
+      favorites: string[];
+      preferences: StatedPreferences | null;
+      profile: StyleProfileRow | undefined;
+      shown: string[];
+    }> {
+      const r = await queryOne<{
+        follows: string[] | null;
+        favorites: string[] | null;
+        preferences: StatedPreferences | null;
+        profile: RawProfile | null;
+        shown: string[] | null;
+      }>(
         q,
-        sql`SELECT item_id FROM newsfeed_shown_items WHERE tenant_id = ${tenantId} AND user_id = ${userId}
-        AND shown_at >= ${from} AND shown_at < ${before} ORDER BY shown_at DESC LIMIT ${limit}`,
+        sql`SELECT
+          (SELECT json_agg(brand_id ORDER BY created_at DESC, brand_id) FROM (SELECT brand_id, created_at FROM user_brand_follows
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY created_at DESC, brand_id LIMIT 1000) f) AS follows,
+          (SELECT json_agg(item_id ORDER BY created_at DESC, item_id) FROM (SELECT item_id, created_at FROM user_favorites
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY created_at DESC, item_id LIMIT 1000) v) AS favorites,
+          (SELECT preferences FROM user_fashion_preferences WHERE tenant_id = ${tenantId} AND user_id = ${userId}) AS preferences,
+          (SELECT row_to_json(p) FROM (SELECT ${PROFILE_COLUMNS} FROM style_profiles WHERE tenant_id = ${tenantId} AND user_id = ${userId}) p) AS profile,
+          (SELECT json_agg(item_id ORDER BY shown_at DESC, item_id) FROM (SELECT item_id, shown_at FROM newsfeed_shown_items
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND shown_at >= ${shown.from} AND shown_at < ${shown.before}
+            ORDER BY shown_at DESC, item_id LIMIT ${shown.limit}) s) AS shown`,
       );
-      return rows.map((r) => r.item_id);
+      return {
+        follows: r?.follows ?? [],
+        favorites: r?.favorites ?? [],
+        preferences: r?.preferences ?? null,
+        profile: r?.profile ? toProfile(r.profile) : undefined,
+        shown: r?.shown ?? [],
+      };
     },
-    /** Records items as served now (one statement; the latest time per item wins). */
-    async recordShown(q: Q, tenantId: string, userId: string, itemIds: readonly string[], now: Date): Promise<void> {
-      if (itemIds.length === 0) return;
+    /** Records items as served (one statement for many shoppers; the latest time per item wins; rows unique per user and item). */
+    async recordShownMany(q: Q, tenantId: string, rows: readonly { userId: string; itemId: string; at: Date }[]): Promise<void> {
+      if (rows.length === 0) return;
       await q.execute(
         sql`INSERT INTO newsfeed_shown_items (tenant_id, user_id, item_id, shown_at)
-        SELECT ${tenantId}, ${userId}, i, ${now} FROM unnest(${arrayParam([...new Set(itemIds)])}::text[]) AS x(i)
+        SELECT ${tenantId}, u, i, at FROM unnest(${arrayParam(rows.map((r) => r.userId))}::text[], ${arrayParam(rows.map((r) => r.itemId))}::text[],
+          ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[]) AS x(u, i, at)
         ON CONFLICT (tenant_id, user_id, item_id) DO UPDATE SET shown_at = GREATEST(newsfeed_shown_items.shown_at, EXCLUDED.shown_at)`,
       );
+    },
+    /** Tenants holding shown-item rows (a loose index scan: one probe per tenant). Runs across tenants. */
+    async shownTenants(q: Q): Promise<string[]> {
+      const rows = await queryRows<{ tenant_id: string }>(
+        q,
+        sql`WITH RECURSIVE t AS (
+          (SELECT tenant_id FROM newsfeed_shown_items ORDER BY tenant_id LIMIT 1)
+          UNION ALL
+          SELECT (SELECT n.tenant_id FROM newsfeed_shown_items n WHERE n.tenant_id > t.tenant_id ORDER BY n.tenant_id LIMIT 1)
+          FROM t WHERE t.tenant_id IS NOT NULL
+        )
+        SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL`,
+      );
+      return rows.map((r) => r.tenant_id);
+    },
+    /** Deletes up to `limit` of the tenant's shown-item rows shown before `before`; returns how many. */
+    async pruneShown(q: Q, tenantId: string, before: Date, limit: number): Promise<number> {
+      const r = await queryOne<{ n: number }>(
+        q,
+        sql`WITH d AS (
+          DELETE FROM newsfeed_shown_items WHERE tenant_id = ${tenantId} AND (user_id, item_id) IN (
+            SELECT user_id, item_id FROM newsfeed_shown_items WHERE tenant_id = ${tenantId} AND shown_at < ${before} LIMIT ${limit})
+          RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM d`,
+      );
+      return Number(r?.n ?? 0);
     },
     /** Erasure: everything the feed holds about these users. */
     async eraseUsers(q: Q, tenantId: string, userIds: readonly string[]): Promise<void> {

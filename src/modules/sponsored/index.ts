@@ -10,6 +10,7 @@ import { sponsoredRoutes } from './sponsored.routes.ts';
 import { createPacingTraffic } from './pacing.service.ts';
 import { type DecisionRequest, createSponsoredService, sponsoredSettingsOf } from './sponsored.service.ts';
 import { eraseSponsoredUsers } from './erasure.repository.ts';
+import { createBudgetPool } from './budget.pool.ts';
 
 export interface SponsoredModuleDeps {
   /** Tenancy's tenant settings (`{}` for an unknown tenant); sponsored reads `settings.sponsored`. */
@@ -30,17 +31,28 @@ export function createSponsoredModule(platform: PlatformServices, deps: Sponsore
   const settings = async (tenantId: string) => sponsoredSettingsOf(await deps.tenantSettings(tenantId));
   const repo = createSponsoredRepository();
   const traffic = createPacingTraffic({ db: platform.db, repo, clock: platform.clock });
-  const service = createSponsoredService({ db: platform.db, repo, clock: platform.clock, settings, traffic });
+  // The feed's decisions carve budget from per-process blocks (budget.pool.ts): no write on the request path.
+  const pool = createBudgetPool({ db: platform.db, repo, clock: platform.clock, log: platform.log });
+  const service = createSponsoredService({ db: platform.db, repo, clock: platform.clock, settings, traffic, pool });
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person in decisions, impressions, clicks and conversions. */
     erasePerson: eraseSponsoredUsers,
     settings,
     /** Writes the placement requests counted in memory (pacing's traffic); `stop` also ends the timer. */
     flushTraffic: () => traffic.flush(),
-    stopTraffic: () => traffic.stop(),
-    /** Runs the auction for a placement and reserves each winner's budget (the feed's sponsored modules). */
+    /** Ends pacing's timer and gives the budget blocks' remainders back (shutdown). */
+    async stopTraffic() {
+      await traffic.stop();
+      await pool.stop();
+    },
+    /** Writes the feed's served decisions still waiting in the budget pool (tests, erasure). */
+    flushDecisions: () => pool.flush(),
+    /**
+     * Runs the auction for a placement and reserves each winner's budget (the feed's sponsored modules), pooled:
+     * from this process's budget blocks, written within 50 ms (see budget.pool.ts).
+     */
     async placements(ctx: TenantContext, req: DecisionRequest): Promise<SponsoredPlacement[]> {
-      const { decisions } = await service.decide(ctx, req);
+      const { decisions } = await service.decide(ctx, req, { pooled: true });
       return decisions.map((d) => ({
         decisionId: d.decision.id,
         campaignId: d.campaign.id,

@@ -88,6 +88,11 @@ export interface DecisionRow {
   expiresAt: Date;
 }
 
+/** A decision carved from a budget block, waiting to be written. */
+export interface CarvedDecision extends DecisionRow {
+  createdAt: Date;
+}
+
 export interface ImpressionRow {
   id: string;
   eventId: string;
@@ -376,6 +381,81 @@ export function createSponsoredRepository() {
         state: 'open',
         expiresAt: d.expiresAt,
       };
+    },
+
+    /**
+     * Reserves a budget block (budget.pool.ts): `reserve` of the block's whole cost, its decision row named by the
+     * caller. False when the budget or the pacing cap cannot hold it.
+     */
+    async reserveBlock(
+      q: Q,
+      tenantId: string,
+      d: {
+        id: string;
+        campaignId: string;
+        userId: string;
+        placement: string;
+        priceMinor: bigint;
+        costMilli: bigint;
+        capMilli: bigint;
+        today: string;
+        now: Date;
+        expiresAt: Date;
+      },
+    ): Promise<boolean> {
+      const row = await queryOne<{ id: string }>(
+        q,
+        sql`WITH r AS (
+          UPDATE sponsored_campaigns c SET
+            day_spent_milli = CASE WHEN c.budget_day = ${d.today} THEN c.day_spent_milli ELSE 0 END,
+            day_reserved_milli = (CASE WHEN c.budget_day = ${d.today} THEN c.day_reserved_milli ELSE 0 END) + ${big(d.costMilli)},
+            budget_day = ${d.today},
+            reserved_milli = c.reserved_milli + ${big(d.costMilli)}
+          WHERE c.tenant_id = ${tenantId} AND c.id = ${d.campaignId} AND c.status = 'active' AND c.start_date <= ${d.now}
+            AND (c.end_date IS NULL OR c.end_date > ${d.now}) AND ${fits(d.costMilli, d.capMilli, d.today)}
+          RETURNING c.id
+        )
+        INSERT INTO sponsored_decisions (tenant_id, id, campaign_id, user_id, placement, price_minor, reserved_milli, reserved_day, state, expires_at, created_at)
+        SELECT ${tenantId}, ${d.id}, r.id, ${d.userId}, ${d.placement}, ${big(d.priceMinor)}, ${big(d.costMilli)}, ${d.today}, 'open', ${d.expiresAt}, ${d.now} FROM r
+        RETURNING id`,
+      );
+      return !!row;
+    },
+
+    /**
+     * Writes decisions carved from a block, in ONE statement: the block row gives up their sum (only while it is
+     * open and holds it) and each decision carries its cost; when the block no longer holds it (released), the
+     * decisions are written with nothing reserved (their events are then charged only if the budget holds them).
+     * Returns whether the block backed them.
+     */
+    async insertCarved(q: Q, tenantId: string, blockId: string, rows: readonly CarvedDecision[], sumMilli: bigint, day: string) {
+      const r = await queryOne<{ backed: boolean }>(
+        q,
+        sql`WITH b AS (
+          UPDATE sponsored_decisions SET reserved_milli = reserved_milli - ${big(sumMilli)}
+          WHERE tenant_id = ${tenantId} AND id = ${blockId} AND state = 'open' AND reserved_milli >= ${big(sumMilli)}
+          RETURNING id
+        ), ins AS (
+          INSERT INTO sponsored_decisions (tenant_id, id, campaign_id, user_id, placement, price_minor, reserved_milli, reserved_day, state, expires_at, created_at)
+          SELECT ${tenantId}, x.id, x.c, x.u, x.p, x.price, CASE WHEN EXISTS (SELECT 1 FROM b) THEN x.r ELSE 0 END, ${day}, 'open', x.e, x.at
+          FROM unnest(${arrayParam(rows.map((d) => d.id))}::uuid[], ${arrayParam(rows.map((d) => d.campaignId))}::uuid[],
+            ${arrayParam(rows.map((d) => d.userId))}::text[], ${arrayParam(rows.map((d) => d.placement))}::text[],
+            ${arrayParam(rows.map((d) => d.priceMinor.toString()))}::bigint[], ${arrayParam(rows.map((d) => d.reservedMilli.toString()))}::bigint[],
+            ${arrayParam(rows.map((d) => d.expiresAt.toISOString()))}::timestamptz[], ${arrayParam(rows.map((d) => d.createdAt.toISOString()))}::timestamptz[])
+            AS x(id, c, u, p, price, r, e, at)
+          RETURNING 1
+        )
+        SELECT EXISTS (SELECT 1 FROM b) AS backed, (SELECT count(*) FROM ins) AS n`,
+      );
+      return r?.backed === true;
+    },
+
+    /** Gives a block's remainder back to its campaign now (idempotent: only an open block is released). */
+    async releaseBlock(q: Q, tenantId: string, blockId: string, now: Date): Promise<void> {
+      await q.execute(
+        sql`UPDATE sponsored_decisions SET expires_at = ${now} WHERE tenant_id = ${tenantId} AND id = ${blockId} AND state = 'open'`,
+      );
+      await this.releaseExpired(q, tenantId, now);
     },
 
     async getDecision(q: Q, tenantId: string, id: string): Promise<DecisionRow | undefined> {

@@ -28,6 +28,7 @@ import {
 } from './sponsored.core.ts';
 import { clickVerdict } from './traffic.core.ts';
 import type { PacingTraffic } from './pacing.service.ts';
+import type { BudgetPool } from './budget.pool.ts';
 import type {
   CampaignRow,
   CampaignWrite,
@@ -83,6 +84,10 @@ export interface SponsoredServiceDeps {
   settings: (tenantId: string) => Promise<SponsoredSettings>;
   /** Placement requests counted per hour, and the tenant's traffic curve that even pacing follows. */
   traffic: PacingTraffic;
+  /** Budget blocks for pooled decisions (the feed's); without it every decision reserves on its own. */
+  pool?: BudgetPool | undefined;
+  /** How long pooled decisions reuse a tenant's active campaigns, and between their sweeps of expired reservations (ms). */
+  pooledCacheMs?: number | undefined;
 }
 
 export interface DecisionRequest {
@@ -132,8 +137,43 @@ export function scopeOf(c: CampaignRow, now: Date): { committedMilli: bigint; sp
   return { committedMilli: spent + reserved, spentMilli: spent, remainingMilli: remaining < 0n ? 0n : remaining };
 }
 
+/** Default of `pooledCacheMs`. */
+const POOLED_CACHE_MS = 1000;
+
 export function createSponsoredService(deps: SponsoredServiceDeps) {
   const { db, repo, clock } = deps;
+  const pooledCacheMs = deps.pooledCacheMs ?? POOLED_CACHE_MS;
+  type Active = Awaited<ReturnType<typeof repo.activeCampaigns>>;
+  /**
+   * Pooled decisions (the feed's) read a tenant's active campaigns and sweep its expired reservations at most
+   * once per `pooledCacheMs`: the budget itself is guarded by the block's reservation, not by these figures. A
+   * change made through this process (create, update, transition) is seen at once; one made through another
+   * process within `pooledCacheMs`. The exact path (`GET /eligible`) reads every time.
+   */
+  const activeCache = new Map<string, { at: number; rows: Promise<Active> }>();
+  const sweptAt = new Map<string, number>();
+  function pooledActive(tenantId: string, now: Date): Promise<Active> {
+    const hit = activeCache.get(tenantId);
+    if (hit && now.getTime() - hit.at < pooledCacheMs && now.getTime() >= hit.at) return hit.rows;
+    const rows = repo.activeCampaigns(db, tenantId, now).then((r) => {
+      deps.pool?.retireExcept(tenantId, new Set(r.map((c) => c.id)));
+      return r;
+    });
+    rows.catch(() => activeCache.delete(tenantId));
+    if (activeCache.size > 10_000) activeCache.clear();
+    activeCache.set(tenantId, { at: now.getTime(), rows });
+    return rows;
+  }
+  async function pooledSweep(tenantId: string, now: Date): Promise<void> {
+    const last = sweptAt.get(tenantId);
+    if (last !== undefined && now.getTime() - last < pooledCacheMs && now.getTime() >= last) return;
+    if (sweptAt.size > 10_000) sweptAt.clear();
+    sweptAt.set(tenantId, now.getTime());
+    await repo.releaseExpired(db, tenantId, now);
+  }
+  const changed = (tenantId: string) => {
+    activeCache.delete(tenantId);
+  };
 
   async function mustGet(q: Q, ctx: TenantContext, id: string): Promise<CampaignRow> {
     if (!isUuid(id)) throw CAMPAIGN_NOT_FOUND();
@@ -198,6 +238,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
     requirePermission(ctx, 'sponsored:manage');
     const current = await mustGet(db, ctx, id);
     const row = await repo.transition(db, ctx.tenantId, id, from, to, reason, clock());
+    changed(ctx.tenantId);
     if (!row)
       throw conflict(
         'SPONSORED_INVALID_TRANSITION',
@@ -210,6 +251,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
     async create(ctx: TenantContext, body: CampaignCreateBody): Promise<CampaignRow> {
       requirePermission(ctx, 'sponsored:manage');
       const s = await deps.settings(ctx.tenantId);
+      changed(ctx.tenantId);
       return repo.insertCampaign(db, ctx.tenantId, toWrite(body, s.reserveMinor), clock());
     },
 
@@ -218,6 +260,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       requirePermission(ctx, 'sponsored:manage');
       const s = await deps.settings(ctx.tenantId);
       const row = await repo.updateCampaign(db, ctx.tenantId, id, toWrite({ ...current, ...patch }, s.reserveMinor), clock());
+      changed(ctx.tenantId);
       if (!row) throw CAMPAIGN_NOT_FOUND();
       const needsReview = patch.creative !== undefined || patch.promoted_item_ids !== undefined || patch.targeting !== undefined;
       if (needsReview && (row.status === 'approved' || row.status === 'active' || row.status === 'paused'))
@@ -244,13 +287,23 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
      * (dates, status, budget left, pacing, caps, targeting) ranked by bid x predicted rate in a generalized
      * second-price auction with the tenant's reserve, and each winner's budget reserved for one chargeable
      * event before it is returned (a winner whose budget cannot hold it is dropped).
+     *
+     * `pooled` (the feed's sponsored modules): campaigns and the sweep of expired reservations at most once per
+     * `pooledCacheMs`, and a winner without frequency caps carved from this process's budget block
+     * (budget.pool.ts) with no statement on the request path; a capped winner still reserves under its lock.
      */
-    async decide(ctx: TenantContext, req: DecisionRequest): Promise<{ decisions: Decision[]; ineligible: Map<string, Ineligibility> }> {
+    async decide(
+      ctx: TenantContext,
+      req: DecisionRequest,
+      opts: { pooled?: boolean } = {},
+    ): Promise<{ decisions: Decision[]; ineligible: Map<string, Ineligibility> }> {
       const now = clock();
       deps.traffic.count(ctx.tenantId, now);
       const s = await deps.settings(ctx.tenantId);
-      await repo.releaseExpired(db, ctx.tenantId, now);
-      const campaigns = await repo.activeCampaigns(db, ctx.tenantId, now);
+      const pool = opts.pooled ? deps.pool : undefined;
+      if (pool) await pooledSweep(ctx.tenantId, now);
+      else await repo.releaseExpired(db, ctx.tenantId, now);
+      const campaigns = pool ? await pooledActive(ctx.tenantId, now) : await repo.activeCampaigns(db, ctx.tenantId, now);
       const ineligible = new Map<string, Ineligibility>();
       if (campaigns.length === 0) return { decisions: [], ineligible };
       const maxWindow = Math.max(0, ...campaigns.flatMap((c) => c.frequencyCaps.map((f) => f.windowSeconds)));
@@ -314,7 +367,21 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
           ? await inTenant(db, ctx.tenantId, async (tx) =>
               (await withinCaps(tx, ctx.tenantId, c, req.userId, now)) ? reserve(tx) : 'capped',
             )
-          : await reserve(db);
+          : pool
+            ? await pool.take(ctx.tenantId, {
+                campaignId: c.id,
+                budgetMinor: c.budgetMinor,
+                remainingMilli: scopeOf(c, now).remainingMilli,
+                userId: req.userId,
+                placement: req.placement,
+                priceMinor: w.priceMinor,
+                costMilli: unitCostMilli(c.pricingModel, w.priceMinor),
+                capMilli: pacingCapMilli(c, now, curve),
+                today: dayOf(now),
+                now,
+                reservationSeconds: s.reservationSeconds,
+              })
+            : await reserve(db);
         if (decision === 'capped') ineligible.set(c.id, 'frequency_capped');
         else if (decision) decisions.push({ decision, campaign: c, slot: decisions.length });
         else ineligible.set(c.id, 'budget_exhausted');
@@ -343,6 +410,8 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       const eventId =
         b.eventId ?? b.decisionId ?? sha256Hex(`${b.campaignId}\u0000${b.userId}\u0000${b.placement}\u0000${viewedAt.toISOString()}`);
       const s = await deps.settings(ctx.tenantId);
+      // A decision the feed served moments ago may still wait in this process's budget pool.
+      if (b.decisionId !== undefined && deps.pool?.isPending(b.decisionId)) await deps.pool.flush();
       try {
         return await inTenant(db, ctx.tenantId, async (tx) => {
           const c = await mustGet(tx, ctx, b.campaignId);

@@ -1,0 +1,1 @@
+CREATE INDEX "newsfeed_shown_items_shown_idx" ON "newsfeed_shown_items" USING btree ("tenant_id","shown_at");
