@@ -13,7 +13,7 @@ export { CUSTOM_TYPE_PATTERN, DEFAULT_INTERACTION_WEIGHTS, INTERACTION_TYPES } f
 export type { NewInteraction } from './interactions.core.ts';
 export { fromApiInteraction, fromImportedRow } from './ingest.core.ts';
 export { createIngestService } from './ingest.service.ts';
-export type { AppendedWrite, IngestService } from './ingest.service.ts';
+export type { IngestService } from './ingest.service.ts';
 /** Read-only views of interactions for the recommender (histories, change markers, counts, attributed outcomes). */
 export { createHistoryRepository } from './history.repository.ts';
 export type { AttributedInteraction } from './history.repository.ts';
