@@ -187,6 +187,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       if (total <= seen.refundedMinor) return false;
       const prepared = await deps.events.prepare({ tenantId }, [refundEvent(seen, total - seen.refundedMinor)]);
       let published: Published | null = null;
+      const committed = afterCommitQueue();
       const outcome = await inTenant(db, tenantId, async (tx) => {
         const o = (await repo.lockOrder(tx, tenantId, orderId))!;
         if (o.refundedMinor !== seen.refundedMinor || o.status !== seen.status) return 'changed' as const;
@@ -197,10 +198,11 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           amountMinor: value,
           detail: { refund: refundId, via: 'stripe_webhook' },
         });
-        await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx });
+        await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx, afterCommit: committed.add });
         published = await announce(tx, tenantId, orderId, { kind: 'refunded', refundId, amount: value });
         return 'recorded' as const;
       });
+      committed.run();
       await dispatched(published);
       if (outcome === 'recorded') return true;
     }
@@ -213,6 +215,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     if (before.status !== 'pending') return before;
     const prepared = await deps.events.prepare({ tenantId }, await purchaseEvents(tenantId, before, deps.clock()));
     let published: Published | null = null;
+    const committed = afterCommitQueue();
     const paid = await inTenant(db, tenantId, async (tx) => {
       const order = (await repo.lockOrder(tx, tenantId, orderId))!;
       if (order.status !== 'pending') return order; // the webhook and the API call race: the second finds it paid
@@ -222,10 +225,11 @@ export function createOrdersService(deps: OrdersServiceDeps) {
         amountMinor: amount,
         detail: { payment_intent: paymentIntentId, via },
       });
-      await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx });
+      await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx, afterCommit: committed.add });
       published = await announce(tx, tenantId, orderId, { kind: 'paid' });
       return (await repo.getOrder(tx, tenantId, orderId))!;
     });
+    committed.run();
     await dispatched(published);
     return paid;
   }
@@ -463,6 +467,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       const value0 = amount ?? seen.paidMinor - seen.refundedMinor;
       const prepared = value0 > 0n ? await deps.events.prepare({ tenantId: ctx.tenantId }, [refundEvent(seen, value0)]) : null;
       let published: Published | null = null;
+      const committed = afterCommitQueue();
       const after = await inTenant(db, ctx.tenantId, async (tx) => {
         const o = await repo.lockOrder(tx, ctx.tenantId, orderId);
         if (!o) throw ORDER_NOT_FOUND();
@@ -495,10 +500,12 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           actor: ctx.actor.id,
         });
         if (within) await within.record(tx, o);
-        if (prepared) await deps.events.write({ tenantId: ctx.tenantId }, prepared, { source: 'api', within: tx });
+        if (prepared)
+          await deps.events.write({ tenantId: ctx.tenantId }, prepared, { source: 'api', within: tx, afterCommit: committed.add });
         published = await announce(tx, ctx.tenantId, orderId, { kind: 'refunded', refundId, amount: value });
         return (await repo.getOrder(tx, ctx.tenantId, orderId))!;
       });
+      committed.run();
       await dispatched(published);
       return after;
     },
@@ -647,3 +654,19 @@ export function createOrdersService(deps: OrdersServiceDeps) {
   };
 }
 export type OrdersService = ReturnType<typeof createOrdersService>;
+
+/**
+ * Callbacks to run once the caller's transaction has committed (events' listeners for a write made inside it): added
+ * during the transaction, run after `inTenant` resolved, dropped with a rollback (the queue is simply not run).
+ */
+function afterCommitQueue() {
+  const callbacks: (() => void)[] = [];
+  return {
+    add: (callback: () => void): void => {
+      callbacks.push(callback);
+    },
+    run: (): void => {
+      for (const f of callbacks.splice(0)) f();
+    },
+  };
+}
