@@ -71,15 +71,18 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     erasePerson: eraseServedUsers,
     /**
      * Serving for other modules (the newsfeed): a user's recommendations (popular items without a user), and
-     * items similar to one item ([] when the item is unknown). Empty while no model is deployed.
+     * items similar to one item ([] when the item is unknown). Empty while no model is deployed: the API's cold-start
+     * answers (trending, catalog order, content similarity) are for shoppers of a store with nothing else to show,
+     * and the newsfeed has sources of its own for those (its trending and new-arrival modules, shown-item rules).
      */
     async recommendFor(ctx: TenantContext, req: { userId?: string | undefined; count: number }): Promise<CatalogFields[]> {
       const out = await serving.recommend(ctx, { userId: req.userId, count: req.count, filters: {}, context: { page: 'newsfeed' } });
-      return out.items;
+      return out.strategy === 'personalized' || out.strategy === 'popularity' ? out.items : [];
     },
     async similarTo(ctx: TenantContext, itemId: string, count: number): Promise<CatalogFields[]> {
       try {
-        return (await serving.similar(ctx, { itemId, count, filters: {} })).items;
+        const out = await serving.similar(ctx, { itemId, count, filters: {} });
+        return out.strategy === 'item_similarity' ? out.items : [];
       } catch (err) {
         if (err instanceof AppError && err.code === 'RECS_ITEM_NOT_FOUND') return [];
         throw err;
