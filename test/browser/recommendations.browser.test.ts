@@ -72,17 +72,22 @@ describe.skipIf(!HAS_CHROMIUM)('recommendations page in chromium', () => {
     await page.getByRole('textbox', { name: 'Epochs' }).waitFor();
     await chooseModel(page, 'Automatic (best for the data)');
 
-    // Try-it before any model: nothing to recommend yet.
+    // Try-it before any model: the cold-start answer (what recent shoppers touched), and the page says so.
     await page.getByLabel('Recommendations for user').fill('u-3');
     await page.getByRole('button', { name: 'Recommend' }).click();
     await page.waitForURL(/user=u-3/);
-    await page.getByText('No recommendation for this one yet.').or(page.getByRole('alert')).first().waitFor({ timeout: 15_000 });
+    await page
+      .getByTestId('recs-strategy')
+      .getByText(/No model serves yet.*trending/)
+      .waitFor({ timeout: 15_000 });
+    await page.getByTestId('recs-table').locator('tbody tr').first().waitFor();
 
     // No version live: deploying serves everyone, and the page asks first.
     await expect(page.getByLabel(/Deploy when done/).getAttribute('checked')).resolves.not.toBeUndefined();
     await page.getByText(/serves everyone as soon as it is trained/).waitFor();
     await trainAndWait(page, 'Train and deploy');
-    // Try-it asks the new version without another click.
+    // Try-it asks the new version without another click: the cold-start note goes, the model's list stays.
+    await page.getByTestId('recs-strategy').waitFor({ state: 'detached', timeout: 20_000 });
     await page.getByTestId('recs-table').locator('tbody tr').first().waitFor({ timeout: 20_000 });
     await page.getByTestId('versions-table').getByText('live', { exact: true }).waitFor({ timeout: 15_000 });
     await page

@@ -535,7 +535,10 @@ function TryIt({
             <ErrorState error={recs.error} feature="Recommendations" />
           ) : (
             recs.data && (
-              <RecTable testId="recs-table" rows={recs.data.recommendations.map((r) => ({ ...r, why: r.reason, value: r.score }))} />
+              <>
+                <StrategyNote strategy={recs.data.metadata.strategy} />
+                <RecTable testId="recs-table" rows={recs.data.recommendations.map((r) => ({ ...r, why: r.reason, value: r.score }))} />
+              </>
             )
           )}
         </Stack>
@@ -557,16 +560,36 @@ function TryIt({
             <ErrorState error={similar.error} feature="Recommendations" />
           ) : (
             similar.data && (
-              <RecTable
-                testId="similar-table"
-                rows={similar.data.similar_items.map((r) => ({ ...r, why: 'similar to the chosen item', value: r.similarity_score }))}
-              />
+              <>
+                <StrategyNote strategy={similar.data.metadata.strategy} />
+                <RecTable
+                  testId="similar-table"
+                  rows={similar.data.similar_items.map((r) => ({ ...r, why: 'similar to the chosen item', value: r.similarity_score }))}
+                />
+              </>
             )
           )}
         </Stack>
       </SimpleGrid>
     </Card>
   );
+}
+
+/** What a shopper would be told of a cold-start answer: which fallback made the list, and what changes it. */
+const COLD_STRATEGIES: Record<string, string> = {
+  trending: 'No model serves yet: these are what recent shoppers touched (trending). Train a model to personalize.',
+  catalog: 'No model and no interactions yet: these follow catalog order. Send interactions and train a model.',
+  content_similarity: 'The model does not know this item (or none is live): similar by category, brand and name.',
+  category_popularity: 'No content neighbour: popular items of the same category.',
+};
+
+function StrategyNote({ strategy }: { strategy: string }) {
+  const note = COLD_STRATEGIES[strategy];
+  return note ? (
+    <Text size="sm" c="dimmed" data-testid="recs-strategy">
+      {note}
+    </Text>
+  ) : null;
 }
 
 interface RecRow {
