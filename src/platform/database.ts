@@ -79,13 +79,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 }
 
 /**
- * The statement that opens a tenant-scoped statement's transaction: the tenant role and the tenant, both for this
- * transaction only (as `inTenant` does). One round trip: simple-protocol text, so the tenant id is inlined; it is
+ * The settings that make a transaction tenant-scoped: the tenant role and the tenant, both for this
+ * transaction only (as `inTenant` does). Simple-protocol text (PostgreSQL sends it with BEGIN in one round trip), so the tenant id is inlined; it is
  * a UUID checked by `runInTenantScope`, and checked again here because it is SQL text.
  */
-function tenantBegin(tenantId: string): string {
-  if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error('tenantBegin: the tenant id is not a UUID');
-  return `BEGIN; SELECT set_config('role', '${TENANT_ROLE}', true), set_config('${TENANT_SETTING}', '${tenantId}', true)`;
+function tenantSettings(tenantId: string): string {
+  if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error('tenantSettings: the tenant id is not a UUID');
+  return `SELECT set_config('role', '${TENANT_ROLE}', true), set_config('${TENANT_SETTING}', '${tenantId}', true)`;
 }
 
 /**
@@ -111,7 +111,7 @@ function scopePoolQueries(pool: pg.Pool): void {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(tenantBegin(tenantId));
+      await client.query(`BEGIN; ${tenantSettings(tenantId)}`);
       const res = await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
       await client.query('COMMIT');
       return res;
@@ -146,7 +146,7 @@ export function tenantScopedPglite(client: PGlite): PGlite {
     const tenantId = currentScopeTenant();
     if (tenantId === undefined || !isReadStatement(text)) return client.query(text, params, options);
     return client.transaction(async (tx) => {
-      await tx.exec(tenantBegin(tenantId).replace('BEGIN; ', ''));
+      await tx.exec(tenantSettings(tenantId));
       return tx.query(text, params, options);
     });
   };

@@ -15,7 +15,7 @@ export { loadConfig } from './config.ts';
 export { migrateDatabase, openDatabase } from './database.ts';
 export { arrayParam, bindQuery, queryOne, queryRows } from './database.ts';
 export type { BoundQuery, Database, Db, Q } from './database.ts';
-export { inTenant } from './tenant-scope.ts';
+export { afterCommitQueue, inTenant } from './tenant-scope.ts';
 export { outsideTenantScope, runInTenantScope } from './tenant-read-scope.ts';
 export { AppError, conflict, notFound, validation } from './errors.ts';
 export type { ErrorDetail } from './errors.ts';

@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /**
  * The request's tenant, for row-level security on the reads that run OUTSIDE an explicit transaction (every
  * repository's reads): while a scope is active, the database handle runs each such read in its own short transaction as the tenant role with the scope's tenant set (`database.ts`,
- * `TENANT_BEGIN`), so a repository that forgets its `tenant_id` filter still reads no foreign row. The platform
+ * `tenantSettings`), so a repository that forgets its `tenant_id` filter still reads no foreign row. The platform
  * opens the scope for every tenant route once the tenant is resolved (`auth.hook.ts`); explicit transactions are
  * untouched (tenant writes already set the tenant through `inTenant`; a bare `db.transaction` is system work).
  *

@@ -31,3 +31,20 @@ export async function inTenant<T>(
     return fn(tx as unknown as Db);
   }, config);
 }
+
+/**
+ * Callbacks to run once the caller's transaction has committed (for example events' listeners for a write made inside
+ * it, `events.write(..., { within: tx, afterCommit: queue.add })`): added during the transaction, `run` after it
+ * resolved; after a rollback the queue is simply never run.
+ */
+export function afterCommitQueue() {
+  const callbacks: (() => void)[] = [];
+  return {
+    add: (callback: () => void): void => {
+      callbacks.push(callback);
+    },
+    run: (): void => {
+      for (const f of callbacks.splice(0)) f();
+    },
+  };
+}

@@ -8,6 +8,7 @@ import {
   notFound,
   validation,
   inTenant,
+  afterCommitQueue,
 } from '../../platform/index.ts';
 import type { SellableRepository } from '../catalog/index.ts';
 import type { IngestService } from '../events/index.ts';
@@ -654,19 +655,3 @@ export function createOrdersService(deps: OrdersServiceDeps) {
   };
 }
 export type OrdersService = ReturnType<typeof createOrdersService>;
-
-/**
- * Callbacks to run once the caller's transaction has committed (events' listeners for a write made inside it): added
- * during the transaction, run after `inTenant` resolved, dropped with a rollback (the queue is simply not run).
- */
-function afterCommitQueue() {
-  const callbacks: (() => void)[] = [];
-  return {
-    add: (callback: () => void): void => {
-      callbacks.push(callback);
-    },
-    run: (): void => {
-      for (const f of callbacks.splice(0)) f();
-    },
-  };
-}

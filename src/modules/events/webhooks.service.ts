@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, type Db } from '../../platform/index.ts';
+import { AppError, afterCommitQueue, type Db } from '../../platform/index.ts';
 import type { IdentityApi } from '../identity/index.ts';
 import type { MappedDelivery } from './connectors/connector.types.ts';
 import { verifyHmacSha256Base64, verifyStripe, verifyTwilio, type Verification } from './connectors/signatures.core.ts';
@@ -231,7 +231,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       const tenant = { tenantId: c.tenantId };
       const events = await deps.ingest.prepare(tenant, scrubVendorEvents(mapped.events));
       if (mapped.profiles.length) await deps.identity.resolveMany(c.tenantId, scrubValue(mapped.profiles));
-      const committed: (() => void)[] = [];
+      const committed = afterCommitQueue();
       const result = await deps.db.transaction(async (tx) => {
         const fresh = await deps.repo.logDelivery(tx, c.tenantId, {
           ...entry,
@@ -244,13 +244,13 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         });
         if (!fresh) return null; // a concurrent copy of this delivery won the race
         // The delivery record, the events and their profile aggregates commit together.
-        const outcomes = await deps.ingest.write(tenant, events, { source: 'webhook', within: tx, afterCommit: (f) => committed.push(f) });
+        const outcomes = await deps.ingest.write(tenant, events, { source: 'webhook', within: tx, afterCommit: committed.add });
         const written = outcomes.filter((o) => o.created).length;
         // The count is known only after the insert; same transaction, same row.
         await deps.repo.setEventsWritten(tx, c.tenantId, c.id, dedupeKey, written);
         return { outcomes, written };
       });
-      for (const f of committed) f(); // the transaction committed: its listeners may run
+      committed.run(); // the transaction committed: its listeners may run
       if (!result) {
         await log(c, { ...entry, dedupeKey: null, status: 'duplicate', reason: null, httpStatus: 200, eventsWritten: 0 });
         return { status: 'duplicate', delivery_id: deliveryId, events_written: 0 };
