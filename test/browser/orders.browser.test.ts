@@ -84,10 +84,16 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
     await page.getByRole('textbox', { name: 'Reason for Kettle' }).click();
     await page.getByRole('option', { name: 'Damaged' }).click();
     await page.getByLabel('Put Kettle back in stock').uncheck();
+    // The return label: a cost the currency cannot hold is refused next to the field; damaged means the
+    // merchant pays it by default, so nothing comes off the customer's refund.
+    await page.getByLabel('Return label (EUR)').fill('4.505');
+    expect(await page.getByRole('button', { name: 'Record return' }).isDisabled()).toBe(true);
+    await page.getByLabel('Return label (EUR)').fill('4.50');
     await page.getByRole('button', { name: 'Record return' }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'refunded');
     expect(await page.getByTestId('order-timeline').textContent()).toContain('returned');
     await page.getByTestId('order-timeline').getByText('1 × Kettle: Damaged, not restocked').waitFor();
+    await page.getByTestId('order-timeline').getByText('Return label €4.50, paid by the merchant', { exact: true }).waitFor();
     const kettle = await t.request('GET', '/api/v1/items/kettle', { token: owner.ownerToken });
     expect(kettle.body.stock).toBe(19); // sold one, the damaged one stayed off the shelf
     await screenshot(page, 'order-detail');
