@@ -174,6 +174,46 @@ export interface DailyPoint {
  * statement on the campaign row, so concurrent decisions and charges can never push spend past the budget.
  */
 export function createSponsoredRepository() {
+  /**
+   * Reserves `costMilli` on the campaign and writes the decision row `id`, in ONE statement: the campaign row is
+   * updated only if it is active, in its dates, and spent + reserved + cost stays within both the budget and the
+   * pacing cap. False when they cannot hold it.
+   */
+  async function reserveDecision(
+    q: Q,
+    tenantId: string,
+    d: {
+      id: string;
+      campaignId: string;
+      userId: string;
+      placement: string;
+      priceMinor: bigint;
+      costMilli: bigint;
+      capMilli: bigint;
+      today: string;
+      now: Date;
+      expiresAt: Date;
+    },
+  ): Promise<boolean> {
+    const row = await queryOne<{ id: string }>(
+      q,
+      sql`WITH r AS (
+        UPDATE sponsored_campaigns c SET
+          day_spent_milli = CASE WHEN c.budget_day = ${d.today} THEN c.day_spent_milli ELSE 0 END,
+          day_reserved_milli = (CASE WHEN c.budget_day = ${d.today} THEN c.day_reserved_milli ELSE 0 END) + ${big(d.costMilli)},
+          budget_day = ${d.today},
+          reserved_milli = c.reserved_milli + ${big(d.costMilli)}
+        WHERE c.tenant_id = ${tenantId} AND c.id = ${d.campaignId} AND c.status = 'active' AND c.start_date <= ${d.now}
+          AND (c.end_date IS NULL OR c.end_date > ${d.now}) AND ${fits(d.costMilli, d.capMilli, d.today)}
+        RETURNING c.id
+      )
+      INSERT INTO sponsored_decisions (tenant_id, id, campaign_id, user_id, placement, price_minor, reserved_milli, reserved_day, state, expires_at, created_at)
+      SELECT ${tenantId}, ${d.id}, r.id, ${d.userId}, ${d.placement}, ${big(d.priceMinor)}, ${big(d.costMilli)}, ${d.today}, 'open', ${d.expiresAt}, ${d.now} FROM r
+      RETURNING id`,
+    );
+    return !!row;
+  }
+
   return {
     async insertCampaign(q: Q, tenantId: string, c: CampaignWrite, now: Date): Promise<CampaignRow> {
       const row = await queryOne<Raw<CampaignRow>>(
@@ -354,23 +394,7 @@ export function createSponsoredRepository() {
       },
     ): Promise<DecisionRow | undefined> {
       const id = newId();
-      const row = await queryOne<{ id: string }>(
-        q,
-        sql`WITH r AS (
-          UPDATE sponsored_campaigns c SET
-            day_spent_milli = CASE WHEN c.budget_day = ${d.today} THEN c.day_spent_milli ELSE 0 END,
-            day_reserved_milli = (CASE WHEN c.budget_day = ${d.today} THEN c.day_reserved_milli ELSE 0 END) + ${big(d.costMilli)},
-            budget_day = ${d.today},
-            reserved_milli = c.reserved_milli + ${big(d.costMilli)}
-          WHERE c.tenant_id = ${tenantId} AND c.id = ${d.campaignId} AND c.status = 'active' AND c.start_date <= ${d.now}
-            AND (c.end_date IS NULL OR c.end_date > ${d.now}) AND ${fits(d.costMilli, d.capMilli, d.today)}
-          RETURNING c.id
-        )
-        INSERT INTO sponsored_decisions (tenant_id, id, campaign_id, user_id, placement, price_minor, reserved_milli, reserved_day, state, expires_at, created_at)
-        SELECT ${tenantId}, ${id}, r.id, ${d.userId}, ${d.placement}, ${big(d.priceMinor)}, ${big(d.costMilli)}, ${d.today}, 'open', ${d.expiresAt}, ${d.now} FROM r
-        RETURNING id`,
-      );
-      if (!row) return undefined;
+      if (!(await reserveDecision(q, tenantId, { ...d, id }))) return undefined;
       return {
         id,
         campaignId: d.campaignId,
@@ -387,40 +411,7 @@ export function createSponsoredRepository() {
      * Reserves a budget block (budget.pool.ts): `reserve` of the block's whole cost, its decision row named by the
      * caller. False when the budget or the pacing cap cannot hold it.
      */
-    async reserveBlock(
-      q: Q,
-      tenantId: string,
-      d: {
-        id: string;
-        campaignId: string;
-        userId: string;
-        placement: string;
-        priceMinor: bigint;
-        costMilli: bigint;
-        capMilli: bigint;
-        today: string;
-        now: Date;
-        expiresAt: Date;
-      },
-    ): Promise<boolean> {
-      const row = await queryOne<{ id: string }>(
-        q,
-        sql`WITH r AS (
-          UPDATE sponsored_campaigns c SET
-            day_spent_milli = CASE WHEN c.budget_day = ${d.today} THEN c.day_spent_milli ELSE 0 END,
-            day_reserved_milli = (CASE WHEN c.budget_day = ${d.today} THEN c.day_reserved_milli ELSE 0 END) + ${big(d.costMilli)},
-            budget_day = ${d.today},
-            reserved_milli = c.reserved_milli + ${big(d.costMilli)}
-          WHERE c.tenant_id = ${tenantId} AND c.id = ${d.campaignId} AND c.status = 'active' AND c.start_date <= ${d.now}
-            AND (c.end_date IS NULL OR c.end_date > ${d.now}) AND ${fits(d.costMilli, d.capMilli, d.today)}
-          RETURNING c.id
-        )
-        INSERT INTO sponsored_decisions (tenant_id, id, campaign_id, user_id, placement, price_minor, reserved_milli, reserved_day, state, expires_at, created_at)
-        SELECT ${tenantId}, ${d.id}, r.id, ${d.userId}, ${d.placement}, ${big(d.priceMinor)}, ${big(d.costMilli)}, ${d.today}, 'open', ${d.expiresAt}, ${d.now} FROM r
-        RETURNING id`,
-      );
-      return !!row;
-    },
+    reserveBlock: reserveDecision,
 
     /**
      * Writes decisions carved from a block, in ONE statement: the block row gives up their sum (only while it is
