@@ -151,16 +151,6 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
           'two-factor secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or have those users enrol again',
         );
     },
-    /** Runs `pruneLoginThrottle` every `everyMs` (default hourly) until the returned stop function is called. */
-    startMaintenance(log: { warn(obj: unknown, msg: string): void }, everyMs = 60 * 60_000): () => void {
-      const timer = setInterval(() => {
-        pruneLoginThrottle().catch((err: unknown) =>
-          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'login_throttle clean-up failed'),
-        );
-      }, everyMs);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
     /** The id of the tenant with this slug or id (the command line names tenants by slug), or undefined. */
     async findTenantId(slugOrId: string): Promise<string | undefined> {
       const t = (await repo.getTenantBySlug(deps.db, slugOrId)) ?? (isUuid(slugOrId) ? await repo.getTenant(deps.db, slugOrId) : undefined);
