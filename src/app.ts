@@ -9,7 +9,7 @@ import { registerAuthHooks, registerPreflight } from './platform/auth.hook.ts';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/database.ts';
 import { registerErrorHandler } from './platform/error-handler.ts';
-import { registerJsonParser } from './platform/json-body.ts';
+import { refusingUnsafeUrlText, registerJsonParser } from './platform/json-body.ts';
 import { randomToken } from './platform/ids.ts';
 import { createJobQueue, type JobQueue } from './platform/jobs.queue.ts';
 import { loggerOptions } from './platform/logger.ts';
@@ -132,7 +132,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     // Route params longer than this are refused before any handler runs.
     routerOptions: { maxParamLength: 500 },
   }).withTypeProvider();
-  app.setValidatorCompiler(validatorCompiler);
+  // Path and query text with a NUL or a lone surrogate is refused before any schema or handler sees it.
+  app.setValidatorCompiler(refusingUnsafeUrlText(validatorCompiler));
   // Response serializers compiled from the zod schemas (fast-json-stringify): undeclared fields never leak.
   // Compiled at a route's first response (most apps built by tests and CLI commands answer few routes);
   // `loupe serve` compiles them all before listening (warmSerializers).

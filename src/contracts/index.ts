@@ -199,6 +199,7 @@ export {
   cartResponse as analyticsCartResponse,
   DEFAULT_FUNNEL_STEPS,
   funnelResponse,
+  itemSalesResponse,
   kpisResponse,
   pageViewsResponse,
   realtimeResponse,
@@ -215,6 +216,7 @@ export type CartProductsReport = z.infer<typeof analytics.cartProductsResponse>;
 export type RealtimeReport = z.infer<typeof analytics.realtimeResponse>;
 export type SessionTimeline = z.infer<typeof analytics.sessionTimelineResponse>;
 export type KpisReport = z.infer<typeof analytics.kpisResponse>;
+export type ItemSalesReport = z.infer<typeof analytics.itemSalesResponse>;
 export type RetentionReport = z.infer<typeof behaviour.retentionResponse>;
 export type PathsReport = z.infer<typeof behaviour.pathsResponse>;
 // ---- predictions: seed 002's prediction service ----

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { AppError } from './errors.ts';
 import { findUnsafeValue, UNSAFE_TEXT_MESSAGE } from './text.ts';
 
@@ -115,4 +115,30 @@ export function registerTextJsonParser(app: FastifyInstance, maxDepth = MAX_JSON
       done(err as Error, undefined);
     }
   });
+}
+
+/**
+ * Wraps the schema validator so that decoded path parameters and query strings holding a NUL or a lone surrogate
+ * are refused at the edge, naming the parameter, for every route with a schema (as the JSON parser does for
+ * bodies): PostgreSQL text cannot hold a NUL, so such a value used to reach the database and fail as a 500.
+ */
+export function refusingUnsafeUrlText<S>(validate: FastifySchemaCompiler<S>): FastifySchemaCompiler<S> {
+  return (route) => {
+    const inner = validate(route);
+    const part = route.httpPart === 'params' ? 'path' : route.httpPart === 'querystring' ? 'query' : null;
+    if (!part) return inner;
+    return (data: unknown) => {
+      const bad = findUnsafeValue(data, 4);
+      if (bad && bad.reason !== 'too_deep') {
+        const field = bad.path.replace(/^\$\.?/, '') || part;
+        const message = UNSAFE_TEXT_MESSAGE[bad.reason];
+        return {
+          error: new AppError('validation', 'UNSAFE_TEXT', `The request ${part} is invalid at ${field}: it ${message}.`, {
+            details: [{ field, message, location: part }],
+          }),
+        };
+      }
+      return inner(data);
+    };
+  };
 }

@@ -6,7 +6,8 @@ import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type 
 
 /**
  * The Catalog page on an Online Retail-like catalog (issue 20): a SKU finds its item first, a one-letter
- * typo still finds the lantern, and the list shows its total, facets, a next page, sorting and CSV export.
+ * typo still finds the lantern, and the list shows its total, facets, a next page, sorting and CSV export;
+ * the lantern's page shows its sales (units, revenue, buyers, chart, CSV).
  */
 describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
   let server: DashboardServer;
@@ -32,12 +33,27 @@ describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
       { itemId: '85123A', name: 'White Hanging Heart T-Light Holder', category: 'Home > Candles', priceMinor: 255n, currency: 'GBP' },
       { itemId: '71053', name: 'White Metal Lantern', category: 'Home > Candles', priceMinor: 339n, currency: 'GBP' },
     ]);
+    // The lantern's sales of the last days: two buyers, three units, a view that did not buy.
+    const write = await owner.apiKey(['interactions:write']);
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+    for (const [user, type, days, meta] of [
+      ['c1', 'view', 3, undefined],
+      ['c1', 'purchase', 3, { order_id: 'L1', price: '3.39', currency: 'GBP', quantity: 2 }],
+      ['c2', 'purchase', 2, { order_id: 'L2', price: '3.39', currency: 'GBP', quantity: 1 }],
+      ['c3', 'view', 1, undefined],
+    ] as const) {
+      const r = await t.request('POST', '/api/v1/interactions', {
+        token: write,
+        body: { user_id: user, item_id: '71053', interaction_type: type, timestamp: ago(days), ...(meta ? { metadata: meta } : {}) },
+      });
+      expect(r.status).toBeLessThan(300);
+    }
   }, 240_000);
   afterAll(async () => {
     await server?.close();
   });
 
-  it('finds a SKU first and a typo, and pages, filters, sorts and exports the results', async () => {
+  it("finds a SKU first and a typo, pages, filters, sorts and exports the results, and shows an item's sales", async () => {
     const { page, errors, serverErrors } = await openPage(browser);
     await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
     await page.goto(`${base}/catalog`);
@@ -104,6 +120,20 @@ describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
     expect(csv.split('\r\n')[0]).toBe('item_id,name,category,brand,price,currency,availability');
     expect(csv.split('\r\n')).toHaveLength(28);
     await screenshot(page, 'catalog-search');
+
+    // The item's page: its sales over the period, a chart, the series as CSV.
+    await page.goto(`${base}/catalog/items/71053`);
+    const sales = page.getByTestId('item-sales');
+    await sales.getByTestId('item-sales-chart').waitFor({ timeout: 15_000 });
+    expect(await sales.getByTestId('item-sales-units-sold').textContent()).toBe('3');
+    expect(await sales.getByTestId('item-sales-revenue').textContent()).toContain('10.17');
+    expect(await sales.getByTestId('item-sales-buyers').textContent()).toBe('2');
+    // c1 viewed and bought, c3 only viewed (c2 bought without a tracked view).
+    expect(await sales.getByTestId('item-sales-viewers-who-bought').textContent()).toBe('50.0 %');
+    const [salesCsv] = await Promise.all([page.waitForEvent('download'), sales.getByRole('button', { name: 'Export CSV' }).click()]);
+    expect(salesCsv.suggestedFilename()).toBe('item-71053-sales.csv');
+    expect(fs.readFileSync((await salesCsv.path())!, 'utf8').split('\r\n')[0]).toBe('bucket,units,revenue (GBP),orders,views');
+    await screenshot(page, 'catalog-item');
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
     await page.context().close();

@@ -68,6 +68,7 @@ export type {
   CartProductsReport,
   SessionTimeline,
   KpisReport,
+  ItemSalesReport,
   RetentionReport,
   PathsReport,
   PredictAllResponse,

@@ -20,3 +20,26 @@ export function bucketSeconds(label: string): number {
   const [y, m, d] = (date ?? '').split('-').map(Number);
   return new Date(y!, (m ?? 1) - 1, d ?? 1, Number((time ?? '0').slice(0, 2))).getTime() / 1000;
 }
+
+/**
+ * The report range of the period: the last N days up to today, or, when the store's latest data is older than
+ * that (an imported history), the last N days up to its latest day, so the figures are not all zero.
+ */
+export function anchoredRange(
+  period: string,
+  latest: string | null | undefined,
+): { from: string; to: string; tz: string; anchored: boolean } {
+  const recent = rangeQuery(period, '', '');
+  if (!latest) return { ...recent, anchored: false };
+  const last = new Date(latest);
+  if (Number.isNaN(last.getTime())) return { ...recent, anchored: false };
+  const lastDay = ymd(last);
+  if (lastDay >= recent.from) return { ...recent, anchored: false };
+  const start = new Date(last.getFullYear(), last.getMonth(), last.getDate() - (Number(period) - 1));
+  return { from: ymd(start), to: lastDay, tz: recent.tz, anchored: true };
+}
+/** A local day label ('2026-03-08') as the reader's medium date. */
+export const fmtDay = (day: string) => {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(y!, (m ?? 1) - 1, d ?? 1).toLocaleDateString(undefined, { dateStyle: 'medium' });
+};

@@ -11,6 +11,7 @@ import { downloadCsv } from '../lib/download.ts';
 import { fmtMoney, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
+import { ItemSales } from './catalog/ItemSales.tsx';
 
 type Dict = Record<string, unknown>;
 const listOf = <T,>(body: unknown, ...keys: string[]): T[] => {
@@ -268,6 +269,8 @@ function Facets({
 function ItemDetail() {
   const { id = '' } = useRouteParams();
   const { tenantId } = useSession();
+  const [params, setParams] = useParams(['period'] as const);
+  const period = ['30', '90', '365'].includes(params.period) ? params.period : '90';
   const item = useQuery({
     queryKey: ['item', tenantId, id],
     queryFn: ({ signal }) => get<Item>(`/api/v1/items/${encodeURIComponent(id)}`, undefined, signal),
@@ -308,6 +311,9 @@ function ItemDetail() {
             ))}
         </SimpleGrid>
       </Card>
+      {tenantId && (
+        <ItemSales tenantId={tenantId} itemId={id} period={period} onPeriod={(p) => setParams({ period: p === '90' ? null : p })} />
+      )}
       <Group>
         <Button variant="light" onClick={() => similar.mutate()} loading={similar.isPending}>
           Show similar items

@@ -8,7 +8,7 @@ import { EmptyState, ErrorState, isNotAvailable, Loading } from '../components/s
 import { LineChart, type Series } from '../components/LineChart.tsx';
 import { fmtDate, fmtMoney, fmtNumber, fmtPercent } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
-import { bucketSeconds, rangeQuery } from '../lib/range.ts';
+import { anchoredRange, bucketSeconds, fmtDay } from '../lib/range.ts';
 import { useSession } from '../session.tsx';
 import { SetupChecklist } from './home/SetupChecklist.tsx';
 
@@ -57,26 +57,6 @@ function seriesOf(k: KpisReport): { x: number[]; series: Series[] } | null {
   };
 }
 
-/**
- * The report range of the period: the last N days up to today, or, when the store's latest data is older than
- * that (an imported history), the last N days up to its latest day, so the figures are not all zero.
- */
-function periodRange(period: string, latest: string | null | undefined): { from: string; to: string; tz: string; anchored: boolean } {
-  const recent = rangeQuery(period, '', '');
-  if (!latest) return { ...recent, anchored: false };
-  const last = new Date(latest);
-  if (Number.isNaN(last.getTime())) return { ...recent, anchored: false };
-  const lastDay = ymd(last);
-  if (lastDay >= recent.from) return { ...recent, anchored: false };
-  const start = new Date(last.getFullYear(), last.getMonth(), last.getDate() - (Number(period) - 1));
-  return { from: ymd(start), to: lastDay, tz: recent.tz, anchored: true };
-}
-const fmtDay = (day: string) => {
-  const [y, m, d] = day.split('-').map(Number);
-  return new Date(y!, (m ?? 1) - 1, d ?? 1).toLocaleDateString(undefined, { dateStyle: 'medium' });
-};
-const ymd = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-
 const statusColor: Record<string, string> = { succeeded: 'green', running: 'blue', queued: 'gray', failed: 'red', cancelled: 'orange' };
 
 export function HomePage() {
@@ -95,7 +75,7 @@ export function HomePage() {
   });
   // The period waits for the store's latest data (it may anchor the range); a failure falls back to "up to today".
   const latest = quality.data?.freshness.last_interaction_at;
-  const { anchored, ...range } = periodRange(period, latest);
+  const { anchored, ...range } = anchoredRange(period, latest);
   const commerce = useQuery({
     queryKey: ['analytics-kpis', tenantId, range.from, range.to, range.tz],
     queryFn: ({ signal }) => get<KpisReport>('/api/v1/analytics/kpis', { ...range, granularity: 'day' }, signal),

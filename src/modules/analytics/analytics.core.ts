@@ -2,6 +2,8 @@
  * Pure rules of the reports: report ranges in a time zone, local time buckets, ratios from additive measures,
  * funnel step arithmetic. No I/O; `now` is passed in.
  */
+import { isCurrencyCode } from '../../platform/index.ts';
+
 export type Granularity = 'hour' | 'day' | 'week' | 'month';
 
 /** Longest report range (a little over ten years) and most buckets in one series. */
@@ -231,3 +233,13 @@ export function previousWindow(from: Date, to: Date): { from: Date; to: Date } {
 /** Relative change from `previous` to `current` (0.25 = +25 %), 4 decimals; null when there is nothing to compare with. */
 export const relativeChange = (current: number, previous: number): number | null =>
   previous === 0 ? null : Math.round(((current - previous) / Math.abs(previous)) * 10_000) / 10_000;
+
+/**
+ * The currency of most orders (ties: alphabetical), the one a report's revenue and series are shown in; rows
+ * without a valid ISO 4217 code are ignored. Null when there is none.
+ */
+export function mainCurrency(rows: readonly { currency: string | null; orders: number }[]): string | null {
+  const orders = new Map<string, number>();
+  for (const r of rows) if (r.currency && isCurrencyCode(r.currency)) orders.set(r.currency, (orders.get(r.currency) ?? 0) + r.orders);
+  return [...orders.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null;
+}

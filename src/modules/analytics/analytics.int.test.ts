@@ -349,7 +349,7 @@ describe('GET /funnel modes: strict or any order, exclusions, last-touch breakdo
     ]) {
       const r = await get(`funnel?${q}`);
       expect(r.status, q).toBe(400);
-      expect(r.body.error.code, q).toMatch(/^(VALIDATION|ANALYTICS_INVALID_STEPS)/);
+      expect(r.body.error.code, q).toMatch(/^(VALIDATION|ANALYTICS_INVALID_STEPS|UNSAFE_TEXT)/);
     }
     // Tenant B's key reads an empty funnel in every mode.
     for (const order of ['strict', 'any']) {

@@ -5,13 +5,14 @@ import { type TenantContext, errorResponses, tenantContext } from '../../platfor
 import * as s from './analytics.schemas.ts';
 import type { AnalyticsService } from './analytics.service.ts';
 import type { KpisService } from './kpis.service.ts';
+import type { ItemSalesService } from './item-sales.service.ts';
 import * as b from './behaviour.schemas.ts';
 import type { BehaviourService } from './behaviour.service.ts';
 
 /** Seed 000's eight reports under /api/v1/analytics (read-only, `analytics:read`). */
 export async function analyticsRoutes(
   app: FastifyInstance,
-  deps: { analytics: AnalyticsService; kpis: KpisService; behaviour: BehaviourService },
+  deps: { analytics: AnalyticsService; kpis: KpisService; behaviour: BehaviourService; itemSales: ItemSalesService },
 ): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const config = { auth: { kind: 'tenant', permission: 'analytics:read' } } as const;
@@ -108,5 +109,19 @@ export async function analyticsRoutes(
       config,
     },
     async (request) => a.session(tenantContext(request), request.params.sessionId),
+  );
+  r.get(
+    '/api/v1/analytics/items/:itemId/sales',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: "One item's sales over the period: units, revenue, refunds, orders, buyers and views, with a series",
+        params: s.itemSalesParams,
+        querystring: s.itemSalesQuery,
+        response: { 200: s.itemSalesResponse, ...errorResponses },
+      },
+      config,
+    },
+    async (request) => deps.itemSales.itemSales(tenantContext(request), request.params.itemId, request.query),
   );
 }

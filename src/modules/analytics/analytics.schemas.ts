@@ -288,3 +288,37 @@ export const kpisResponse = z.object({
 });
 export type KpisQuery = z.infer<typeof kpisQuery>;
 export type KpisResponse = z.infer<typeof kpisResponse>;
+
+/** One item's sales (GET /api/v1/analytics/items/:itemId/sales): the window and zone as every report, a series. */
+export const itemSalesQuery = z
+  .object({ from: bound.optional(), to: bound.optional(), tz: common.tz, granularity: granularity.default('day') })
+  .strict();
+export const itemSalesParams = z.object({ itemId: z.string().min(1).max(255) });
+const itemSalesSet = z.object({
+  /** Units sold (purchase quantities; a purchase without a quantity counts 1). */
+  units: z.number(),
+  /** Gross sales in `currency` (unit price x quantity); refunds apart. */
+  revenue: z.number(),
+  revenue_minor: z.string(),
+  refunds_minor: z.string(),
+  /** Distinct orders with the item (a purchase without an order id counts as its own order). */
+  orders: z.number(),
+  /** Distinct buyers (profile, else user id, else anonymous id). */
+  buyers: z.number(),
+  views: z.number(),
+  /** Distinct people who viewed the item. */
+  viewers: z.number(),
+  /** Of the viewers, the share who also bought it in the period (0 without viewers). */
+  view_to_purchase_rate: z.number(),
+});
+export const itemSalesResponse = z.object({
+  item_id: z.string(),
+  range: range.extend({ granularity }),
+  /** The currency of most of the item's orders; revenue figures are in it (others in `revenue_by_currency`). */
+  currency: z.string().nullable(),
+  summary: itemSalesSet,
+  revenue_by_currency: z.array(money),
+  series: z.array(z.object({ bucket: z.string(), units: z.number(), revenue: z.number(), orders: z.number(), views: z.number() })),
+});
+export type ItemSalesQuery = z.infer<typeof itemSalesQuery>;
+export type ItemSalesResponse = z.infer<typeof itemSalesResponse>;

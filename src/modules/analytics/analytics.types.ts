@@ -21,6 +21,7 @@ export type AnalyticsEventsPort = Pick<
   | 'realtimePages'
   | 'session'
   | 'timeline'
+  | 'itemSales'
 > &
   Pick<AnalyticsBehaviourRepository, 'retention' | 'pathSequences' | 'funnelOccurrences'>;
 

@@ -1,6 +1,6 @@
 /**
  * Analytics: seed 000's reports (sessions, page views, top pages, funnel, cart abandonment, realtime, a
- * session's timeline), commerce KPIs, retention cohorts and paths over the tracking rows events owns, read through `AnalyticsEventsPort`. Public entry.
+ * session's timeline), commerce KPIs, one item's sales, retention cohorts and paths over the tracking rows events owns, read through `AnalyticsEventsPort`. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
 import type { PlatformServices } from '../../platform/index.ts';
@@ -8,6 +8,7 @@ import { analyticsRoutes } from './analytics.routes.ts';
 import { createAnalyticsService } from './analytics.service.ts';
 import { createKpisService } from './kpis.service.ts';
 import { createBehaviourService } from './behaviour.service.ts';
+import { createItemSalesService } from './item-sales.service.ts';
 import type { AnalyticsPorts } from './analytics.types.ts';
 
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
@@ -30,11 +31,17 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
+  const itemSales = createItemSalesService({
+    db: platform.db,
+    events: deps.events,
+    tenantSettings: deps.tenantSettings,
+    clock: platform.clock,
+  });
   return {
     /** The reports, for other modules and the CLI (tenant context first). */
     reports: analytics,
     async routes(app: FastifyInstance): Promise<void> {
-      await analyticsRoutes(app, { analytics, kpis, behaviour });
+      await analyticsRoutes(app, { analytics, kpis, behaviour, itemSales });
     },
   };
 }

@@ -1,4 +1,5 @@
 /**
+ * One item's sales (GET /api/v1/analytics/items/:itemId/sales) over May, apart from the KPIs' April.
  * Commerce KPIs with the previous period, over purchases and refunds sent through the interactions API (identity
  * turns them into profile_orders) and sessions sent through the tracking API. Expected values by hand below.
  */
@@ -8,11 +9,12 @@ import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 let t: TestApp;
 let read: string;
 let readB: string;
+let write: string;
 beforeAll(async () => {
   t = await createTestApp();
   const A = await t.createTenant('Shop');
   const B = await t.createTenant('Other');
-  const write = await A.apiKey(['interactions:write']);
+  write = await A.apiKey(['interactions:write']);
   read = await A.apiKey(['analytics:read']);
   readB = await B.apiKey(['analytics:read']);
   const buy = async (user: string, order: string, day: string, price: string, currency = 'USD', type = 'purchase') => {
@@ -119,5 +121,85 @@ describe('GET /api/v1/analytics/kpis', () => {
     expect(r.body.currency).toBeNull();
     expect((await t.request('GET', '/api/v1/analytics/kpis?tz=Nowhere/City', { token: read })).status).toBe(400);
     expect((await t.request('GET', '/api/v1/analytics/kpis?from=2026-04-10&to=2026-04-01', { token: read })).status).toBe(400);
+  });
+});
+
+describe('GET /api/v1/analytics/items/:itemId/sales', () => {
+  beforeAll(async () => {
+    const send = async (user: string, type: string, day: string, metadata?: Record<string, unknown>) => {
+      const r = await t.request('POST', '/api/v1/interactions', {
+        token: write,
+        body: {
+          user_id: user,
+          item_id: 'KETTLE/2L',
+          interaction_type: type,
+          timestamp: `${day}T12:00:00Z`,
+          ...(metadata ? { metadata } : {}),
+        },
+      });
+      expect(r.status).toBeLessThan(300);
+    };
+    await send('u1', 'view', '2026-05-10');
+    await send('u2', 'view', '2026-05-10');
+    await send('u3', 'view', '2026-05-11');
+    await send('u1', 'purchase', '2026-05-10', { order_id: 'k1', price: '12.50', currency: 'USD', quantity: 2 });
+    await send('u2', 'purchase', '2026-05-11', { order_id: 'k2', price: '12.50', currency: 'USD', quantity: 1 });
+    await send('u2', 'purchase', '2026-05-11', { order_id: 'k3', price: '10.00', currency: 'EUR', quantity: 1 });
+    await send('u1', 'refund', '2026-05-12', { order_id: 'k1', price: '12.50', currency: 'USD', quantity: 1 });
+  }, 60_000);
+
+  const url = (item: string, query = 'from=2026-05-10&to=2026-05-12&tz=UTC') =>
+    `/api/v1/analytics/items/${encodeURIComponent(item)}/sales?${query}`;
+
+  it('adds up units, revenue per currency, refunds, orders, buyers and views, with a daily series', async () => {
+    const r = await t.request('GET', url('KETTLE/2L'), { token: read });
+    expect(r.status).toBe(200);
+    expect(r.body.item_id).toBe('KETTLE/2L');
+    // USD: 2 x 12.50 + 12.50 = 37.50 over two orders; EUR 10.00 in one; refund 12.50; buyers u1, u2 of 3 viewers.
+    expect(r.body.currency).toBe('USD');
+    expect(r.body.summary).toEqual({
+      units: 4,
+      revenue: 37.5,
+      revenue_minor: '3750',
+      refunds_minor: '1250',
+      orders: 3,
+      buyers: 2,
+      views: 3,
+      viewers: 3,
+      view_to_purchase_rate: 0.6667, // u1 and u2 viewed and bought, u3 only viewed (rounded to 4 places, as every rate)
+    });
+    expect(r.body.revenue_by_currency).toEqual([
+      { currency: 'EUR', amount: 10, amount_minor: '1000', count: 1 },
+      { currency: 'USD', amount: 37.5, amount_minor: '3750', count: 2 },
+    ]);
+    expect(r.body.series).toEqual([
+      { bucket: '2026-05-10', units: 2, revenue: 25, orders: 1, views: 2 },
+      { bucket: '2026-05-11', units: 2, revenue: 12.5, orders: 2, views: 1 },
+      { bucket: '2026-05-12', units: 0, revenue: 0, orders: 0, views: 0 },
+    ]);
+    // Outside the window, and an item nobody bought: zeros, not an error.
+    const none = await t.request('GET', url('NOTHING'), { token: read });
+    expect(none.status).toBe(200);
+    expect(none.body.summary).toMatchObject({ units: 0, orders: 0, buyers: 0, views: 0, view_to_purchase_rate: 0 });
+    expect(none.body.currency).toBeNull();
+  });
+
+  it('shows another tenant none of it, needs analytics:read, and refuses bad input by field', async () => {
+    const other = await t.request('GET', url('KETTLE/2L'), { token: readB });
+    expect(other.status).toBe(200);
+    expect(other.body.summary).toMatchObject({ units: 0, orders: 0, views: 0 });
+    expect((await t.request('GET', url('KETTLE/2L'), { token: write })).status).toBe(403);
+    expect((await t.request('GET', url('KETTLE/2L', 'tz=Nowhere/City'), { token: read })).body.error.code).toBe(
+      'ANALYTICS_UNKNOWN_TIME_ZONE',
+    );
+    expect((await t.request('GET', url('KETTLE/2L', 'granularity=minute'), { token: read })).status).toBe(400);
+    expect((await t.request('GET', url('KETTLE/2L', 'from=2000-01-01&to=2026-01-01&granularity=hour'), { token: read })).status).toBe(400);
+    expect((await t.request('GET', url('x'.repeat(256)), { token: read })).status).toBe(400);
+    const nul = await t.request('GET', url('a\u0000b'), { token: read });
+    expect(nul.status).toBe(400);
+    expect(nul.body.error).toMatchObject({ code: 'UNSAFE_TEXT', details: [{ field: 'itemId', location: 'path' }] });
+    const lone = await t.request('GET', url('KETTLE/2L', 'tz=%ED%A0%80'), { token: read });
+    expect(lone.status).toBe(400);
+    expect((await t.request('GET', url('KETTLE/2L', 'from=2026-05-10&extra=1'), { token: read })).status).toBe(400);
   });
 });

@@ -1,5 +1,5 @@
 import { type Db, type TenantContext, isCurrencyCode, minorToMajor } from '../../platform/index.ts';
-import { previousWindow, rate, relativeChange } from './analytics.core.ts';
+import { mainCurrency, previousWindow, rate, relativeChange } from './analytics.core.ts';
 import { createReportWindows, rangeOut } from './analytics.service.ts';
 import type * as s from './analytics.schemas.ts';
 import type { AnalyticsEventsPort, AnalyticsOrdersPort, Granularity, ReportWindow, SessionFilters } from './analytics.types.ts';
@@ -14,13 +14,6 @@ export interface KpisServiceDeps {
 
 type Money = { key: string; currency: string | null; orders: number; revenueMinor: string; refundedMinor: string };
 type People = { key: string; customers: number; newCustomers: number; repeatCustomers: number };
-
-/** The currency of most orders (ties: alphabetical), the one revenue, AOV and the series are shown in. */
-function mainCurrency(rows: readonly Money[]): string | null {
-  const orders = new Map<string, number>();
-  for (const r of rows) if (r.currency && isCurrencyCode(r.currency)) orders.set(r.currency, (orders.get(r.currency) ?? 0) + r.orders);
-  return [...orders.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null;
-}
 
 const net = (r: Money | undefined) => (r ? BigInt(r.revenueMinor) - BigInt(r.refundedMinor) : 0n);
 const major = (minor: bigint, currency: string | null) => (currency ? minorToMajor(minor, currency) : 0);

@@ -71,6 +71,25 @@ export interface CurrencyAmount {
   amountMinor: string;
   count: number;
 }
+/**
+ * One item's sales per group: per (key, currency) its units, revenue and refunds (unit price x quantity, as the
+ * write path counts them) and orders; the row with `currency` null and `all` true is the key's total across
+ * currencies, which alone carries exact distinct buyers, the item's views and its viewers.
+ */
+export interface ItemSalesRow {
+  key: string;
+  currency: string | null;
+  all: boolean;
+  units: number;
+  revenueMinor: string;
+  refundedMinor: string;
+  orders: number;
+  buyers: number;
+  views: number;
+  /** Distinct people who viewed the item, and those of them who bought it in the same group (totals only). */
+  viewers: number;
+  viewersWhoBought: number;
+}
 export interface FunnelStepRow {
   step: number;
   /** The breakdown value ('' without a breakdown). */
@@ -202,6 +221,48 @@ export function createAnalyticsSourceRepository() {
             FROM base GROUP BY 1 ORDER BY 1`,
         ),
         g,
+      );
+    },
+
+    /**
+     * One item's purchases, refunds and views in the window (the stored interactions), per currency and in total,
+     * grouped by time bucket or in all. One pass over the item's rows (index on tenant and item).
+     */
+    itemSales(
+      q: Q,
+      tenantId: string,
+      itemId: string,
+      w: AnalyticsWindow,
+      g: { kind: 'total' } | { kind: 'time'; granularity: AnalyticsGranularity },
+    ) {
+      return queryRows<ItemSalesRow>(
+        q,
+        sql`WITH x AS (
+              SELECT ${groupKey(g, w, sql`occurred_at`)} AS key, upper(currency) AS currency, type, quantity, price_minor, order_id, id,
+                     coalesce(profile_id::text, user_id, anonymous_id) AS who
+                FROM interactions
+               WHERE tenant_id = ${tenantId} AND item_id = ${itemId} AND type IN ('purchase', 'refund', 'view')
+                 AND occurred_at >= ${w.from.toISOString()} AND occurred_at < ${w.to.toISOString()}
+            ), m AS (
+              SELECT key, currency, grouping(currency) = 1 AS "all",
+                     coalesce(sum(coalesce(quantity, 1)) FILTER (WHERE type = 'purchase'), 0)::int AS units,
+                     coalesce(sum(abs(price_minor * coalesce(quantity, 1))) FILTER (WHERE type = 'purchase'), 0)::text AS "revenueMinor",
+                     coalesce(sum(abs(price_minor * coalesce(quantity, 1))) FILTER (WHERE type = 'refund'), 0)::text AS "refundedMinor",
+                     count(DISTINCT coalesce(order_id, id::text)) FILTER (WHERE type = 'purchase')::int AS orders,
+                     count(DISTINCT who) FILTER (WHERE type = 'purchase')::int AS buyers,
+                     count(*) FILTER (WHERE type = 'view')::int AS views
+                FROM x GROUP BY GROUPING SETS ((key, currency), (key))
+            ), p AS (
+              SELECT key, count(*) FILTER (WHERE viewed)::int AS viewers, count(*) FILTER (WHERE viewed AND bought)::int AS "viewersWhoBought"
+                FROM (SELECT key, who, bool_or(type = 'view') AS viewed, bool_or(type = 'purchase') AS bought
+                        FROM x WHERE who IS NOT NULL GROUP BY key, who) y
+               GROUP BY key
+            )
+            SELECT m.key, m.currency, m."all", m.units, m."revenueMinor", m."refundedMinor", m.orders, m.buyers, m.views,
+                   CASE WHEN m."all" THEN coalesce(p.viewers, 0) ELSE 0 END AS viewers,
+                   CASE WHEN m."all" THEN coalesce(p."viewersWhoBought", 0) ELSE 0 END AS "viewersWhoBought"
+              FROM m LEFT JOIN p ON p.key = m.key
+             ORDER BY 1, 2`,
       );
     },
 

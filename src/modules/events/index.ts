@@ -158,6 +158,7 @@ export type {
   AnalyticsWindow,
   CartMeasures,
   CurrencyAmount,
+  ItemSalesRow,
   PageMeasures,
   SessionMeasures,
 } from './analytics-source.repository.ts';
