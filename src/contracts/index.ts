@@ -89,6 +89,7 @@ export {
   listQuery as profileListQuery,
   mergeHistoryResponse,
   mergeView,
+  ordersResponse as profileOrdersResponse,
   profileDetail,
   profileList,
   profileView,
@@ -101,6 +102,7 @@ export type ProfileDetail = z.infer<typeof identity.profileDetail>;
 export type ProfileList = z.infer<typeof identity.profileList>;
 export type ProfileQuery = z.input<typeof identity.listQuery>;
 export type MergeHistory = z.infer<typeof identity.mergeHistoryResponse>;
+export type ProfileOrders = z.infer<typeof identity.ordersResponse>;
 export type Merge = z.infer<typeof identity.mergeView>;
 export type ReviewCase = z.infer<typeof identity.reviewView>;
 export type ReviewList = z.infer<typeof identity.reviewList>;

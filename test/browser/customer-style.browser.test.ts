@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
@@ -86,10 +87,22 @@ describe.skipIf(!HAS_CHROMIUM)('style profile on Customer 360 in chromium', () =
     expect(await card.getByTestId('style-layer-occasion_layers').locator('svg text').allTextContents()).toContain('wedding');
     expect(await card.getByTestId('style-layer-commerce_intent').locator('svg text').allTextContents()).toContain('browse');
     await screenshot(page, 'customer-style-profile');
+    // An order arrives after the style profile was read (it would move the confidence above).
+    const order = await t.request('POST', '/api/v1/interactions', {
+      token: owner.ownerToken,
+      body: {
+        user_id: 'stylist',
+        item_id: 'sku-3',
+        interaction_type: 'purchase',
+        metadata: { order_id: 'S-1', price: '150.00', currency: 'USD' },
+      },
+    });
+    expect(order.status).toBeLessThan(300);
 
-    // A person with no store user id: the empty state, no request for a style profile.
+    // A person with no store user id: the empty state, no request for a style profile; no orders yet.
     await page.goto(`${base}/customers/${emailOnlyId}`);
     await page.getByTestId('style-profile-card').getByText('No style profile', { exact: true }).waitFor({ timeout: 15_000 });
+    await page.getByTestId('customer-orders').getByText('No orders yet', { exact: false }).waitFor();
 
     // The style profile cannot be read: an error state in the card; the rest of the page stays.
     await page.route('**/api/v1/shoppers/*/style-profile', (route) =>
@@ -104,6 +117,27 @@ describe.skipIf(!HAS_CHROMIUM)('style profile on Customer 360 in chromium', () =
     const failed = page.getByTestId('style-profile-card');
     await failed.locator('[data-testid="error-state"], [role="alert"]').first().waitFor({ timeout: 15_000 });
     expect(await failed.getByTestId('style-confidence').count()).toBe(0);
+    // The person's orders with their totals.
+    const orders = page.getByTestId('customer-orders');
+    await orders.getByTestId('customer-orders-table').getByText('S-1').waitFor({ timeout: 15_000 });
+    // The first purchase was sent without a price: counted, never shown as $0.00.
+    expect(await orders.getByTestId('customer-orders-totals').textContent()).toBe('1 order: $150.00 net · 1 order without a price');
+    await screenshot(page, 'customer-orders');
+
+    // Privacy: export everything stored about the e-mail-only person, then erase them.
+    await page.unroute('**/api/v1/shoppers/*/style-profile');
+    await page.goto(`${base}/customers/${emailOnlyId}`);
+    const privacy = page.getByTestId('customer-privacy');
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      privacy.getByRole('button', { name: 'Export their data (JSON)' }).click(),
+    ]);
+    expect(file.suggestedFilename()).toBe(`customer-${emailOnlyId}.json`);
+    const exported = JSON.parse(fs.readFileSync((await file.path())!, 'utf8'));
+    expect(exported.identifiers.map((i: { value: string }) => i.value)).toContain('nouser@example.com');
+    await privacy.getByRole('button', { name: 'Erase this person' }).click(); // the harness accepts the confirm dialog
+    await page.getByTestId('erased-notice').waitFor({ timeout: 15_000 });
+    expect((await t.request('GET', `/api/v1/profiles/${emailOnlyId}`, { token: owner.ownerToken })).status).toBe(404);
     expect(errors.filter((e) => !/500|Failed to load resource/.test(e))).toEqual([]);
   }, 180_000);
 });

@@ -32,6 +32,7 @@ export type {
   ProfileList,
   ProfileQuery,
   MergeHistory,
+  ProfileOrders,
   ReviewList,
   UploadFields,
   UploadSyncResponse,

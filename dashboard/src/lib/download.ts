@@ -6,7 +6,16 @@ export function downloadCsv(fileName: string, header: readonly string[], rows: r
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   const text = [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n');
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  save(fileName, new Blob([text], { type: 'text/csv;charset=utf-8' }));
+}
+
+/** Saves a value as a pretty-printed JSON file in the browser. */
+export function downloadJson(fileName: string, value: unknown): void {
+  save(fileName, new Blob([`${JSON.stringify(value, null, 2)}\n`], { type: 'application/json' }));
+}
+
+function save(fileName: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = fileName;

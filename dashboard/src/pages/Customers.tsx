@@ -19,6 +19,7 @@ import type {
   StyleProfile,
 } from '../api/types.ts';
 import { useSession } from '../session.tsx';
+import { CustomerOrders, CustomerPrivacy } from './customers/CustomerOrders.tsx';
 
 /** A typed search goes to `identifier` with no type: the server tries every identifier type, the profile id and the name. */
 function searchQuery(q: string): Pick<ProfileQuery, 'identifier'> {
@@ -62,7 +63,7 @@ export default function CustomersPage() {
 function Profiles() {
   const { tenantId } = useSession();
   const navigate = useNavigate();
-  const [f, setF] = useParams(['q'] as const);
+  const [f, setF] = useParams(['q', 'erased'] as const);
   const [typed, setTyped] = useState(f.q);
   const list = useQuery({
     queryKey: ['profiles', tenantId, f.q],
@@ -71,6 +72,11 @@ function Profiles() {
   const rows = list.data?.data ?? [];
   return (
     <Stack>
+      {f.erased && (
+        <Alert color="green" withCloseButton onClose={() => setF({ erased: null })} data-testid="erased-notice">
+          The person was erased: identifiers deleted, {fmtNumber(Number(f.erased))} events anonymized.
+        </Alert>
+      )}
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -265,8 +271,10 @@ function Profile() {
           {unmerge.error && <ErrorState error={unmerge.error} />}
         </Card>
       </SimpleGrid>
+      {tenantId && <CustomerOrders tenantId={tenantId} profileId={p.id} />}
       <PredictionsCard profileId={p.id} />
       <StyleProfileCard userIds={p.identifier_list.filter((i) => i.type === 'user_id').map((i) => i.value)} />
+      <CustomerPrivacy profileId={p.id} label={name(p)} />
     </Stack>
   );
 }

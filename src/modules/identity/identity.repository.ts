@@ -603,6 +603,38 @@ export function createIdentityRepository(events: ProfileEvents, hooks: IdentityR
       );
     },
 
+    /**
+     * A page of the profiles' orders, newest first, after the (occurred_at, order_id) keyset `after`; `limit + 1`
+     * rows so the caller knows whether there are more. Index: profile_orders (tenant_id, profile_id, ...).
+     */
+    ordersPage(q: Q, tenantId: string, profileIds: readonly string[], limit: number, after: { at: string; orderId: string } | null) {
+      return queryRows<{
+        orderId: string;
+        revenueMinor: string;
+        refundedMinor: string;
+        currency: string | null;
+        occurredAt: Date;
+        at: string;
+      }>(
+        q,
+        sql`SELECT order_id AS "orderId", revenue_minor::text AS "revenueMinor", refunded_minor::text AS "refundedMinor", currency,
+                   occurred_at AS "occurredAt", occurred_at::text AS at
+            FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])
+              ${after ? sql`AND (occurred_at, order_id) < (${after.at}::timestamptz, ${after.orderId})` : sql``}
+            ORDER BY occurred_at DESC, order_id DESC LIMIT ${limit + 1}`,
+      );
+    },
+
+    /** The profiles' orders summed per currency: count, revenue and refunds (minor units as text). */
+    orderTotals(q: Q, tenantId: string, profileIds: readonly string[]) {
+      return queryRows<{ currency: string | null; orders: number; revenueMinor: string; refundedMinor: string }>(
+        q,
+        sql`SELECT currency, count(*)::int AS orders, sum(revenue_minor)::text AS "revenueMinor", sum(refunded_minor)::text AS "refundedMinor"
+            FROM profile_orders WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])
+            GROUP BY currency ORDER BY count(*) DESC, currency`,
+      );
+    },
+
     reviewsOf(q: Q, tenantId: string, profileIds: readonly string[]): Promise<ReviewRow[]> {
       return queryRows<ReviewRow>(
         q,

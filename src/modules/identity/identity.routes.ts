@@ -338,6 +338,43 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService,
   );
 
   r.get(
+    '/api/v1/profiles/:id/orders',
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: "The person's orders, newest first (cursor paging), with totals per currency over all of them",
+        params: s.idParams,
+        querystring: s.ordersQuery,
+        response: { 200: s.ordersResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => {
+      const out = await svc.orders(tenantContext(request), request.params.id, request.query);
+      const net = (r: { revenueMinor: string; refundedMinor: string }) => (BigInt(r.revenueMinor) - BigInt(r.refundedMinor)).toString();
+      return {
+        profile_id: out.profileId,
+        data: out.data.map((o) => ({
+          order_id: o.orderId,
+          occurred_at: iso(o.occurredAt)!,
+          currency: o.currency,
+          revenue_minor: o.revenueMinor,
+          refunded_minor: o.refundedMinor,
+          net_minor: net(o),
+        })),
+        totals: out.totals.map((t) => ({
+          currency: t.currency,
+          orders: t.orders,
+          revenue_minor: t.revenueMinor,
+          refunded_minor: t.refundedMinor,
+          net_minor: net(t),
+        })),
+        next_cursor: out.nextCursor,
+      };
+    },
+  );
+
+  r.get(
     '/api/v1/profiles/:id/export',
     {
       schema: {

@@ -189,3 +189,34 @@ export const settingsResponse = z.object({
   max_auto_merge: z.number(),
   protect_weak_links: z.boolean(),
 });
+
+export const ordersQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(500).default(50), cursor: z.string().max(300).optional() })
+  .strict();
+const moneyText = z.string().describe('minor units of `currency`, as text (exact beyond 2^53)');
+export const ordersResponse = z.object({
+  /** The profile the orders belong to (the survivor when a merged-away id was asked). */
+  profile_id: z.string(),
+  data: z.array(
+    z.object({
+      order_id: z.string(),
+      occurred_at: z.string(),
+      currency: z.string().nullable(),
+      revenue_minor: moneyText,
+      refunded_minor: moneyText,
+      /** Revenue less refunds. */
+      net_minor: moneyText,
+    }),
+  ),
+  /** Over all the person's orders, per currency (largest first). */
+  totals: z.array(
+    z.object({
+      currency: z.string().nullable(),
+      orders: z.number(),
+      revenue_minor: moneyText,
+      refunded_minor: moneyText,
+      net_minor: moneyText,
+    }),
+  ),
+  next_cursor: z.string().nullable(),
+});

@@ -110,6 +110,29 @@ describe('Customer 360', () => {
     expect(r.body.recent_events).toHaveLength(5);
     expect(r.body.recent_events[0].type).toBe('refund');
 
+    // The person's orders, newest first, a page at a time, with totals over all of them.
+    const page1 = await t.request('GET', `/api/v1/profiles/${p}/orders?limit=1`, { token: ownerToken });
+    expect(page1.status).toBe(200);
+    expect(page1.body.data).toEqual([
+      {
+        order_id: 'o-2',
+        occurred_at: '2026-01-05T09:00:00.000Z',
+        currency: 'USD',
+        revenue_minor: '3000',
+        refunded_minor: '1000',
+        net_minor: '2000',
+      },
+    ]);
+    expect(page1.body.totals).toEqual([{ currency: 'USD', orders: 2, revenue_minor: '8000', refunded_minor: '1000', net_minor: '7000' }]);
+    const page2 = await t.request('GET', `/api/v1/profiles/${p}/orders?limit=1&cursor=${page1.body.next_cursor}`, { token: ownerToken });
+    expect(page2.body.data.map((o: { order_id: string }) => o.order_id)).toEqual(['o-1']);
+    expect(page2.body.data[0].revenue_minor).toBe('5000');
+    expect(page2.body.next_cursor).toBeNull();
+    for (const bad of ['cursor=zzz', `cursor=${Buffer.from('["not a time","x"]').toString('base64url')}`, 'limit=0', 'limit=501', 'x=1'])
+      expect((await t.request('GET', `/api/v1/profiles/${p}/orders?${bad}`, { token: ownerToken })).status, bad).toBe(400);
+    const other = await t.createTenant();
+    expect((await t.request('GET', `/api/v1/profiles/${p}/orders`, { token: other.ownerToken })).status).toBe(404);
+
     const lookup = await t.request('GET', `/api/v1/profiles/lookup?phone=${encodeURIComponent('(202) 555-0111')}`, { token: ownerToken });
     expect(lookup.status).toBe(200);
     expect(lookup.body.id).toBe(p);

@@ -272,6 +272,25 @@ export function createProfilesService(deps: ProfilesDeps) {
       });
     },
 
+    /**
+     * The person's orders, newest first, a page at a time (`cursor` from the previous page), with totals per
+     * currency over all of them. A merged-away id answers with its survivor's orders.
+     */
+    async orders(ctx: TenantContext, id: string, page: { limit: number; cursor?: string | undefined }) {
+      requirePermission(ctx, 'profiles:read');
+      const after = page.cursor === undefined ? null : decodeOrdersCursor(page.cursor);
+      const profile = await resolveActive(ctx.tenantId, id);
+      const family = await repo.family(db, ctx.tenantId, profile.id);
+      const [rows, totals] = await Promise.all([
+        repo.ordersPage(db, ctx.tenantId, family, page.limit, after),
+        repo.orderTotals(db, ctx.tenantId, family),
+      ]);
+      const more = rows.length > page.limit;
+      const data = more ? rows.slice(0, page.limit) : rows;
+      const last = data[data.length - 1];
+      return { profileId: profile.id, data, totals, nextCursor: more && last ? encodeOrdersCursor(last.at, last.orderId) : null };
+    },
+
     /** Everything stored about the person: profile, identifiers in clear, orders, events, merges, review cases. */
     async exportProfile(ctx: TenantContext, id: string) {
       requirePermission(ctx, 'profiles:read');
@@ -336,3 +355,16 @@ export function createProfilesService(deps: ProfilesDeps) {
   };
 }
 export type ProfilesService = ReturnType<typeof createProfilesService>;
+
+/** Orders page cursor: base64url of JSON [occurred_at as PostgreSQL prints it, order id]. */
+const encodeOrdersCursor = (at: string, orderId: string) => Buffer.from(JSON.stringify([at, orderId])).toString('base64url');
+function decodeOrdersCursor(cursor: string): { at: string; orderId: string } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0])))
+      return { at: v[0], orderId: v[1] };
+  } catch {
+    // falls through to the error below
+  }
+  throw validation('INVALID_CURSOR', 'cursor is not one this API returned: start again without it.');
+}
