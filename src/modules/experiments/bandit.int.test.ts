@@ -157,6 +157,17 @@ describe('bandit experiments', () => {
     expect(r.body.srm_p_value).toBe(r.body.bandit.srm_p_value);
     expect(r.body.warnings.join(' ')).not.toContain('mismatch');
     expect(new Date(r.body.bandit.next_update_at).getTime()).toBeGreaterThan(now.getTime());
+    // Period-weighted effects: the later period (mostly bold, nobody clicking) dilutes bold's pooled mean only;
+    // weighting both arms by the same period shares keeps the comparison like for like.
+    const pw = r.body.bandit.period_weighted;
+    expect(pw).toMatchObject({ metric: 'click', periods_total: 2 });
+    expect(pw.variants.map((v: { variant_key: string }) => v.variant_key)).toEqual(['control', 'bold']);
+    const [c, b] = pw.variants;
+    expect(c.relative_effect).toBeNull();
+    expect(b.relative_effect).toBeGreaterThan(b.pooled_relative_effect);
+    expect(b.ci_low).toBeGreaterThan(0);
+    expect(b.chance_to_win).toBeGreaterThan(0.95);
+    expect(b.n + c.n).toBeLessThanOrEqual(360);
   });
 
   it('keeps tenants apart: another tenant neither reads nor updates this bandit', async () => {

@@ -272,7 +272,41 @@ export const reportResponse = z.object({
   metrics: z.array(metricResult.extend({ guardrail: z.boolean(), primary: z.boolean() })),
   warnings: z.array(z.string()),
   /** Bandits only: weights over time, units first exposed per period, and the SRM against each period's weights. */
-  bandit: z.object({ periods: z.array(banditPeriodSchema), srm_p_value: z.number(), next_update_at: z.string().nullable() }).nullable(),
+  bandit: z
+    .object({
+      periods: z.array(banditPeriodSchema),
+      srm_p_value: z.number(),
+      next_update_at: z.string().nullable(),
+      /**
+       * The primary metric weighted by period (GrowthBook's bandit estimate): each arm's per-period means weighted
+       * by the same period shares, so weights that moved over time do not bias the comparison; `pooled_*` are the
+       * naive figures beside them. Null for ratio metrics or without periods. Control first (its effects null).
+       */
+      period_weighted: z
+        .object({
+          metric: z.string(),
+          periods_used: z.number(),
+          periods_total: z.number(),
+          variants: z.array(
+            z.object({
+              variant_key: z.string(),
+              n: z.number(),
+              mean: z.number().nullable(),
+              standard_error: z.number().nullable(),
+              pooled_mean: z.number().nullable(),
+              absolute_effect: z.number().nullable(),
+              relative_effect: z.number().nullable(),
+              ci_low: z.number().nullable(),
+              ci_high: z.number().nullable(),
+              p_value: z.number().nullable(),
+              chance_to_win: z.number().nullable(),
+              pooled_relative_effect: z.number().nullable(),
+            }),
+          ),
+        })
+        .nullable(),
+    })
+    .nullable(),
   decision: z.object({
     action: z.enum(['ship', 'keep_control', 'keep_running', 'inconclusive']),
     variant_key: z.string().nullable(),
