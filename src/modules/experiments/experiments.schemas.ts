@@ -42,6 +42,17 @@ const metricBody = z
     cap: z.number().finite().positive().optional(),
     denominator_event: eventName.optional(),
     guardrail: z.boolean().default(false),
+    /**
+     * Count interactions that arrived through these channels (shopify, segment, api, web, ...) instead of
+     * events sent to /experiments/track: `event` is then the interaction type (purchase, add_to_cart, click or a
+     * custom type). Purchases count once per order; `value` sums their revenue in the experiment's currency.
+     */
+    sources: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'a channel name: lowercase letters, digits, _'))
+      .min(1)
+      .max(10)
+      .refine((xs) => new Set(xs).size === xs.length, 'duplicate source')
+      .optional(),
   })
   .strict()
   .refine((m) => m.type !== 'ratio' || m.denominator_event !== undefined, 'a ratio metric needs a denominator_event');
@@ -150,6 +161,7 @@ export const experimentSchema = z.object({
       cap: z.number().nullable(),
       denominator_event: z.string().nullable(),
       guardrail: z.boolean(),
+      sources: z.array(z.string()).nullable(),
     }),
   ),
   primary_metric: z.string(),
