@@ -98,7 +98,10 @@ async function measure(root: string | undefined): Promise<Map<string, Figures>> 
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const pid = server.pid;
     if (RUNS.has('new'))
-      out.set('new', await load(url, { method: 'POST', headers, body: JSON.stringify({ user_id: '[<id>]' }), idReplacement: true }, true, pid));
+      out.set(
+        'new',
+        await load(url, { method: 'POST', headers, body: JSON.stringify({ user_id: '[<id>]' }), idReplacement: true }, true, pid),
+      );
     let next = 0;
     if (RUNS.has('returning'))
       out.set(
@@ -153,9 +156,12 @@ console.log(
     .join(' ')}`,
 );
 console.log(line('bare hello-world', baseline));
-const names: Record<string, string> = { new: 'assign, new users', returning: 'assign, returning users', paced: `assign, new users @${RATE}/s` };
-for (const { label, figures } of results)
-  for (const [k, f] of figures) console.log(line(`${names[k]} [${label}]`, f));
+const names: Record<string, string> = {
+  new: 'assign, new users',
+  returning: 'assign, returning users',
+  paced: `assign, new users @${RATE}/s`,
+};
+for (const { label, figures } of results) for (const [k, f] of figures) console.log(line(`${names[k]} [${label}]`, f));
 const mine = results.filter((r) => r.label.startsWith('this tree'));
 const paced = mine.map((r) => r.figures.get('paced')).filter((f): f is Figures => !!f);
 const saturated = mine.map((r) => r.figures.get('new')).filter((f): f is Figures => !!f);

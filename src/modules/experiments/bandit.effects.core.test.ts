@@ -86,10 +86,26 @@ describe('period-weighted bandit effects', () => {
     expect(r.effects[0]!.relativeEffect!).toBeGreaterThan(0.1);
     expect(r.effects[0]!.chanceToWin!).toBeGreaterThan(0.95);
     expect(r.effects[0]!.pValue!).toBeLessThan(0.05);
-    const empty = periodWeightedEffects([[{ n: 0, sum: 0, sumSquares: 0 }, { n: 5, sum: 1, sumSquares: 1 }]], 0.95);
+    const empty = periodWeightedEffects(
+      [
+        [
+          { n: 0, sum: 0, sumSquares: 0 },
+          { n: 5, sum: 1, sumSquares: 1 },
+        ],
+      ],
+      0.95,
+    );
     expect(empty.periodsUsed).toBe(0);
     expect(empty.effects[0]!.relativeEffect).toBeNull();
-    const zero = periodWeightedEffects([[{ n: 10, sum: 0, sumSquares: 0 }, { n: 10, sum: 0, sumSquares: 0 }]], 0.95);
+    const zero = periodWeightedEffects(
+      [
+        [
+          { n: 10, sum: 0, sumSquares: 0 },
+          { n: 10, sum: 0, sumSquares: 0 },
+        ],
+      ],
+      0.95,
+    );
     expect(zero.effects[0]!.relativeEffect).toBeNull();
     expect(() => periodWeightedEffects([[{ n: 1, sum: 0, sumSquares: 0 }], []], 0.95)).toThrow(RangeError);
     expect(periodWeightedEffects([], 0.95)).toMatchObject({ arms: [], effects: [], periodsUsed: 0 });

@@ -153,7 +153,16 @@ export function createBanditService(deps: BanditServiceDeps) {
         e.status === 'running' && e.startedAt
           ? periodStart(e.startedAt, e.bandit, currentPeriod(e.startedAt, e.bandit, deps.clock()) + 1)
           : null;
-      return { periods: withUnits, srmPValue, nextUpdateAt, effects: await weightedEffects(tenantId, e, periods.map((p) => p.startedAt)) };
+      return {
+        periods: withUnits,
+        srmPValue,
+        nextUpdateAt,
+        effects: await weightedEffects(
+          tenantId,
+          e,
+          periods.map((p) => p.startedAt),
+        ),
+      };
     },
   };
 }

@@ -71,8 +71,20 @@ describe('connector events as experiment metrics', () => {
 
   it('refuses bad sources in plain words', async () => {
     const metric = { name: 'orders', type: 'binomial', event: 'purchase' };
-    for (const sources of [[], ['Shopify'], ['shop\u0000ify'], ['\ud800'], ['shopify', 'shopify'], Array.from({ length: 11 }, (_, i) => `s${i}`), 'shopify', [1]]) {
-      const r = await t.request('POST', '/api/v1/admin/experiments', { token: key, body: { name: 'Bad', metrics: [{ ...metric, sources }] } });
+    for (const sources of [
+      [],
+      ['Shopify'],
+      ['shop\u0000ify'],
+      ['\ud800'],
+      ['shopify', 'shopify'],
+      Array.from({ length: 11 }, (_, i) => `s${i}`),
+      'shopify',
+      [1],
+    ]) {
+      const r = await t.request('POST', '/api/v1/admin/experiments', {
+        token: key,
+        body: { name: 'Bad', metrics: [{ ...metric, sources }] },
+      });
       expect({ sources, status: r.status }).toEqual({ sources, status: 400 });
     }
   });
@@ -107,7 +119,15 @@ describe('connector events as experiment metrics', () => {
     }
     const now = new Date().toISOString();
     // 6 customers order (one of them twice); every order is delivered as orders/create and again as orders/paid.
-    const orders: [number, number][] = [[1, 9001], [2, 9002], [3, 9003], [4, 9004], [5, 9005], [6, 9006], [7, 9006]];
+    const orders: [number, number][] = [
+      [1, 9001],
+      [2, 9002],
+      [3, 9003],
+      [4, 9004],
+      [5, 9005],
+      [6, 9006],
+      [7, 9006],
+    ];
     for (const [id, customer] of orders) {
       expect(await deliver(order(id, customer, now), `create-${id}`)).toBe(200);
       expect(await deliver(order(id, customer, now), `paid-${id}`, 'orders/paid')).toBe(200);
@@ -116,10 +136,16 @@ describe('connector events as experiment metrics', () => {
     expect(await deliver(order(50, 7777, now), 'create-50')).toBe(200);
     // Segment: 4 signups of exposed users, one signup of an outsider
     for (const u of ['9010', '9011', '9012', '9013', 'outsider'])
-      expect((await t.request('POST', '/v1/track', { headers: basic(key), body: { userId: u, event: 'Signed Up', messageId: `su-${u}` } })).status).toBe(200);
+      expect(
+        (await t.request('POST', '/v1/track', { headers: basic(key), body: { userId: u, event: 'Signed Up', messageId: `su-${u}` } }))
+          .status,
+      ).toBe(200);
     // Another tenant's events for the same ids never reach this tenant's report.
     for (const u of ['9014', '9015'])
-      expect((await t.request('POST', '/v1/track', { headers: basic(bKey), body: { userId: u, event: 'Signed Up', messageId: `b-${u}` } })).status).toBe(200);
+      expect(
+        (await t.request('POST', '/v1/track', { headers: basic(bKey), body: { userId: u, event: 'Signed Up', messageId: `b-${u}` } }))
+          .status,
+      ).toBe(200);
 
     const r = await report();
     expect(r.units.reduce((s: number, u: { n: number }) => s + u.n, 0)).toBe(20);

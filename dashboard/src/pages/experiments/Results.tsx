@@ -204,7 +204,18 @@ function PeriodWeighted({ w }: { w: Weighted }) {
           onClick={() =>
             downloadCsv(
               `${w.metric}-period-weighted.csv`,
-              ['variant', 'users', 'mean', 'standard_error', 'relative_effect', 'ci_low', 'ci_high', 'chance_to_win', 'p_value', 'pooled_relative_effect'],
+              [
+                'variant',
+                'users',
+                'mean',
+                'standard_error',
+                'relative_effect',
+                'ci_low',
+                'ci_high',
+                'chance_to_win',
+                'p_value',
+                'pooled_relative_effect',
+              ],
               w.variants.map((v) => [
                 v.variant_key,
                 v.n,
@@ -224,9 +235,9 @@ function PeriodWeighted({ w }: { w: Weighted }) {
         </Button>
       </Group>
       <Text size="sm" c="dimmed">
-        Each variant's per-period means, weighted by every period's share of users, so that traffic moving to the
-        leader over time does not bias the comparison ({w.periods_used} of {w.periods_total} periods had users in every
-        variant). The pooled lift, biased when the metric changes over time, is shown for comparison.
+        Each variant's per-period means, weighted by every period's share of users, so that traffic moving to the leader over time does not
+        bias the comparison ({w.periods_used} of {w.periods_total} periods had users in every variant). The pooled lift, biased when the
+        metric changes over time, is shown for comparison.
       </Text>
       <IntervalChart
         label={`Period-weighted lift of each variant on ${w.metric}, with intervals`}
