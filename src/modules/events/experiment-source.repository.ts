@@ -28,4 +28,3 @@ export function createExperimentMetricSource() {
     },
   };
 }
-export type ExperimentMetricSource = ReturnType<typeof createExperimentMetricSource>;
