@@ -354,7 +354,9 @@ export function createAssignService(deps: AssignServiceDeps) {
         sticky.delete(`${tenantId}|${e.id}|${st.unitId}`);
       }
       const pk = `${tenantId}|${e.id}|${unit.primary}`;
-      sticky.set(pk, v.id);
+      // A returning unit's cached entry already says this (its lookup above refreshed its recency): setting it
+      // again would only redo the cache's bookkeeping. Entries read from the database are cached here.
+      if (sticky.peek(pk) !== v.id) sticky.set(pk, v.id);
       buffer(pk, st !== undefined && st.unitId === unit.primary, {
         tenantId,
         experimentId: e.id,
