@@ -31,6 +31,7 @@ import {
   createEventsModule,
   createEventsQualitySource,
   createEventsWarehouseSource,
+  createExperimentMetricSource,
   createProfileLinksRepository,
 } from './modules/events/index.ts';
 import { createCatalogModule, createItemsWarehouseSource, createProductsMartSource } from './modules/catalog/index.ts';
@@ -271,7 +272,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
   const sponsored = createSponsoredModule(platform, { tenantSettings });
   // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
-  const experiments = createExperimentsModule(platform, { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) });
+  const experiments = createExperimentsModule(platform, {
+    lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
+    connectorEvents: createExperimentMetricSource(),
+  });
   const recsModelExperiment = modelExperimentFrom(experiments, tenantSettings);
   // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.
   const predictions = createPredictionsModule(platform, {

@@ -10,6 +10,8 @@
  *
  *   npm run bench:experiments-assign                  # embedded database (PGlite)
  *   DATABASE_URL=postgres://... npm run bench:experiments-assign
+ *   BENCH_BASELINE_ROOT=/tmp/base BENCH_ROUNDS=2 npm run bench:experiments-assign   # before/after side by side
+ *   (a baseline checkout: `git archive main | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`)
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -55,61 +57,95 @@ try {
   await stopServer(bare);
 }
 
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-exp-'));
-// BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there on exit (open it in Chrome DevTools).
-const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-const { server, base } = await startLoupe({ dataDir, nodeArgs, timeoutMs: 180_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
-let assign: Awaited<ReturnType<typeof load>>;
-let returning: Awaited<ReturnType<typeof load>>;
-let paced: Awaited<ReturnType<typeof load>>;
-try {
-  const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
-  const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
-  const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
-  await post(
-    '/api/v1/admin/users',
-    { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
-    adminToken,
-  );
-  const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
-  const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['interactions:write', 'experiments:manage'] }, owner))
-    .api_key as string;
-  for (let i = 0; i < 10; i++) {
-    const e = await post(
-      '/api/v1/admin/experiments',
-      { name: `exp ${i}`, variants: [{ key: 'control' }, { key: 'b', config: { i } }] },
-      key,
+type Figures = Awaited<ReturnType<typeof load>>;
+/** BENCH_RUNS=new,returning,paced (default all): which loads to run. */
+const RUNS = new Set((process.env.BENCH_RUNS ?? 'new,returning,paced').split(','));
+
+/** Starts a server from `root`, creates 10 running experiments and runs the loads against it. */
+async function measure(root: string | undefined): Promise<Map<string, Figures>> {
+  const out = new Map<string, Figures>();
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-exp-'));
+  // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there on exit (open it in Chrome DevTools).
+  const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const { server, base } = await startLoupe({
+    dataDir,
+    nodeArgs,
+    timeoutMs: 180_000,
+    env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' },
+    ...(root ? { root } : {}),
+  });
+  try {
+    const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
+    const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
+    const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
+    await post(
+      '/api/v1/admin/users',
+      { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+      adminToken,
     );
-    await post(`/api/v1/admin/experiments/${e.id}/start`, {}, key);
+    const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
+    const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['interactions:write', 'experiments:manage'] }, owner))
+      .api_key as string;
+    for (let i = 0; i < 10; i++) {
+      const e = await post(
+        '/api/v1/admin/experiments',
+        { name: `exp ${i}`, variants: [{ key: 'control' }, { key: 'b', config: { i } }] },
+        key,
+      );
+      await post(`/api/v1/admin/experiments/${e.id}/start`, {}, key);
+    }
+    const url = `${base}/api/v1/experiments/assign`;
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const pid = server.pid;
+    if (RUNS.has('new'))
+      out.set(
+        'new',
+        await load(url, { method: 'POST', headers, body: JSON.stringify({ user_id: '[<id>]' }), idReplacement: true }, true, pid),
+      );
+    let next = 0;
+    if (RUNS.has('returning'))
+      out.set(
+        'returning',
+        await load(
+          url,
+          {
+            method: 'POST',
+            headers,
+            requests: [
+              {
+                setupRequest: (req) => ({ ...req, body: JSON.stringify({ user_id: `returning-${(next++ * 7919) % POOL}` }) }),
+              },
+            ],
+          },
+          true,
+          pid,
+        ),
+      );
+    if (RUNS.has('paced'))
+      out.set(
+        'paced',
+        await load(
+          url,
+          { method: 'POST', headers, body: JSON.stringify({ user_id: '[<id>]' }), idReplacement: true, overallRate: RATE, connections: 10 },
+          false,
+          pid,
+        ),
+      );
+  } finally {
+    await stopServer(server);
+    await fs.rm(dataDir, { recursive: true, force: true });
   }
-  const url = `${base}/api/v1/experiments/assign`;
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-  const pid = server.pid;
-  assign = await load(url, { method: 'POST', headers, body: JSON.stringify({ user_id: '[<id>]' }), idReplacement: true }, true, pid);
-  let next = 0;
-  returning = await load(
-    url,
-    {
-      method: 'POST',
-      headers,
-      requests: [
-        {
-          setupRequest: (req) => ({ ...req, body: JSON.stringify({ user_id: `returning-${(next++ * 7919) % POOL}` }) }),
-        },
-      ],
-    },
-    true,
-    pid,
-  );
-  paced = await load(
-    url,
-    { method: 'POST', headers, body: JSON.stringify({ user_id: '[<id>]' }), idReplacement: true, overallRate: RATE, connections: 10 },
-    false,
-    pid,
-  );
-} finally {
-  await stopServer(server);
-  await fs.rm(dataDir, { recursive: true, force: true });
+  return out;
+}
+
+// BENCH_BASELINE_ROOT=<checkout>: the same loads against a baseline tree, in alternating rounds (BENCH_ROUNDS,
+// default 1 each; baseline first in odd rounds, this tree first in even ones), so both see the same neighbours.
+const baselineRoot = process.env.BENCH_BASELINE_ROOT;
+const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+const results: { label: string; figures: Map<string, Figures> }[] = [];
+for (let r = 0; r < rounds; r++) {
+  const order: (string | undefined)[] = baselineRoot ? (r % 2 === 0 ? [baselineRoot, undefined] : [undefined, baselineRoot]) : [undefined];
+  for (const root of order) results.push({ label: root ? `baseline r${r + 1}` : `this tree r${r + 1}`, figures: await measure(root) });
 }
 
 const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
@@ -120,9 +156,16 @@ console.log(
     .join(' ')}`,
 );
 console.log(line('bare hello-world', baseline));
-console.log(line('assign, new users', assign));
-console.log(line('assign, returning users', returning));
-console.log(line(`assign, new users @${RATE}/s`, paced));
-console.log(
-  `p99 goal < 5 ms: ${paced.p99 < 5 ? 'MET' : 'NOT MET'} at ${RATE} req/s; saturated: ${assign.p99 < 5 ? 'MET' : 'NOT MET'} (bare server p99 on this machine now: ${baseline.p99.toFixed(1)} ms)`,
-);
+const names: Record<string, string> = {
+  new: 'assign, new users',
+  returning: 'assign, returning users',
+  paced: `assign, new users @${RATE}/s`,
+};
+for (const { label, figures } of results) for (const [k, f] of figures) console.log(line(`${names[k]} [${label}]`, f));
+const mine = results.filter((r) => r.label.startsWith('this tree'));
+const paced = mine.map((r) => r.figures.get('paced')).filter((f): f is Figures => !!f);
+const saturated = mine.map((r) => r.figures.get('new')).filter((f): f is Figures => !!f);
+if (paced.length || saturated.length)
+  console.log(
+    `p99 goal < 5 ms: ${paced.length ? `${paced.every((f) => f.p99 < 5) ? 'MET' : 'NOT MET'} at ${RATE} req/s` : 'paced not run'}; saturated: ${saturated.length ? (saturated.every((f) => f.p99 < 5) ? 'MET' : 'NOT MET') : 'not run'} (bare server p99 on this machine now: ${baseline.p99.toFixed(1)} ms)`,
+  );

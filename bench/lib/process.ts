@@ -76,9 +76,11 @@ export async function startLoupe(opts: {
   env?: Record<string, string>;
   nodeArgs?: string[];
   timeoutMs?: number;
+  /** Another checkout to run (a baseline measured beside this tree in the same bench run). */
+  root?: string;
 }): Promise<{ server: ChildProcess; base: string }> {
   const port = await freePort();
-  const root = path.resolve(import.meta.dirname, '../..');
+  const root = opts.root ?? path.resolve(import.meta.dirname, '../..');
   const env = {
     PORT: String(port),
     HOST: '127.0.0.1',

@@ -107,6 +107,12 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
     await expect(rows.nth(0).textContent()).resolves.toMatch(/50\.0 %.*burn-in/);
     await expect(rows.nth(1).textContent()).resolves.toMatch(/updated/);
     await expect(card.textContent()).resolves.toMatch(/checked against each period's weights/);
+    // period-weighted effects of the primary metric (the new period has no users yet: 1 of 2 periods used)
+    const weighted = card.getByTestId('bandit-period-weighted');
+    await expect(weighted.textContent()).resolves.toMatch(/click: effects weighted by period.*1 of 2 periods/);
+    await expect(weighted.getByTestId('bandit-weighted-effects').locator('tbody tr').first().textContent()).resolves.toMatch(
+      /^bold\d[\d.]* %/,
+    );
     // the burn-in's users counted against the burn-in's 50/50, so no false mismatch
     await expect(page.getByText(/sample ratio mismatch/i).count()).resolves.toBe(0);
     await screenshot(page, 'experiments-bandit');

@@ -164,5 +164,7 @@ export type {
 } from './analytics-source.repository.ts';
 /** The warehouse export's reads of interactions (the warehouse module's `WarehouseSource` port). */
 export { createEventsWarehouseSource } from './warehouse-source.repository.ts';
+/** Implements experiments' `ConnectorMetricEvents` port over the interactions table (wired in src/app.ts). */
+export { createExperimentMetricSource } from './experiment-source.repository.ts';
 /** The warehouse's data-quality facts about interactions (the warehouse module's `EventQualitySource` port). */
 export { createEventsQualitySource } from './quality-source.repository.ts';

@@ -1,4 +1,4 @@
-import { GrowthBook } from '@growthbook/growthbook';
+import { GrowthBook, type StickyAssignmentsDocument, StickyBucketServiceSync } from '@growthbook/growthbook';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
@@ -11,7 +11,29 @@ import { bucketRanges, chooseVariant, hashV2 } from './assign.core.ts';
  * the per-period SRM and weights history in the report; the hash-version marker of experiments created before
  * the raw-id change; bad settings and tenant isolation.
  */
+/** GrowthBook's sticky bucketing, in memory (what a browser's cookie or localStorage service keeps). */
+class MemoryStickyBuckets extends StickyBucketServiceSync {
+  docs = new Map<string, StickyAssignmentsDocument>();
+  getAssignmentsSync(attributeName: string, attributeValue: string): StickyAssignmentsDocument | null {
+    return this.docs.get(this.getKey(attributeName, attributeValue)) ?? null;
+  }
+  saveAssignmentsSync(doc: StickyAssignmentsDocument): void {
+    this.docs.set(this.getKey(doc.attributeName, doc.attributeValue), doc);
+  }
+}
+
 describe('bandit experiments', () => {
+  const sticky = new MemoryStickyBuckets();
+  /** The flag as an SDK with sticky bucketing evaluates it for `id` (the docs it stored before are loaded first). */
+  const stickyEval = (features: Record<string, unknown>, id: string): unknown => {
+    const gb = new GrowthBook({
+      features: features as never,
+      attributes: { id },
+      stickyBucketService: sticky,
+      stickyBucketAssignmentDocs: sticky.getAllAssignmentsSync({ id }),
+    });
+    return gb.evalFeature('hero_flag').value;
+  };
   let t: TestApp;
   let now = new Date();
   let a: Awaited<ReturnType<TestApp['createTenant']>>;
@@ -106,6 +128,15 @@ describe('bandit experiments', () => {
       if ((v === 'bold' && i % 5 < 2) || (v === 'control' && i % 20 === 0))
         await t.request('POST', '/api/v1/experiments/track-click', { token: key, body: { user_id: `s-${i}`, event_id: `c-${i}` } });
     }
+    // The burn-in payload carries GrowthBook's bucket version; an SDK with sticky bucketing stores each unit's
+    // variation under `<key>__<bucketVersion>`, and gets the server's burn-in assignment.
+    const burnIn = (await t.request('GET', `/api/features/${clientKey}`)).body.features;
+    expect(burnIn.hero_flag.rules[0]).toMatchObject({ bucketVersion: 1, minBucketVersion: 0, weights: [0.5, 0.5] });
+    for (let i = 0; i < 240; i++) {
+      const server = (await assign({ user_id: `s-${i}`, experiments: ['hero_banner'] })).body.assignments[0].variant_key;
+      expect({ i, v: stickyEval(burnIn, `s-${i}`) }).toEqual({ i, v: server });
+    }
+    expect(sticky.getAssignmentsSync('id', 's-0')?.assignments).toHaveProperty('hero_banner__1');
     now = new Date(now.getTime() + 1.5 * HOUR);
     const racing = await Promise.all([1, 2, 3, 4].map(() => t.modules.experiments.updateBandit(a.tenantId, banditId)));
     expect(racing.filter((r) => r?.written)).toHaveLength(1);
@@ -135,6 +166,12 @@ describe('bandit experiments', () => {
     }
     // the burn-in split control about half of them; under the new weights most would hash to bold, but they keep control
     expect(moved).toBeGreaterThan(50);
+    // GrowthBook's SDK with sticky bucketing keeps them too (same bucket version): it agrees with the server
+    expect(f.hero_flag.rules[0]).toMatchObject({ bucketVersion: 1, minBucketVersion: 0 });
+    for (let i = 0; i < 240; i++) {
+      const server = (await assign({ user_id: `s-${i}`, experiments: ['hero_banner'] })).body.assignments[0].variant_key;
+      expect({ i, v: stickyEval(f, `s-${i}`) }).toEqual({ i, v: server });
+    }
     for (let i = 0; i < 120; i++) {
       const id = `n-${i}`;
       const r = await assign({ user_id: id, experiments: ['hero_banner'] });
@@ -157,6 +194,19 @@ describe('bandit experiments', () => {
     expect(r.body.srm_p_value).toBe(r.body.bandit.srm_p_value);
     expect(r.body.warnings.join(' ')).not.toContain('mismatch');
     expect(new Date(r.body.bandit.next_update_at).getTime()).toBeGreaterThan(now.getTime());
+    // Period-weighted effects: the later period (mostly bold, nobody clicking) dilutes bold's pooled mean only;
+    // weighting both arms by the same period shares keeps the comparison like for like.
+    const pw = r.body.bandit.period_weighted;
+    expect(pw).toMatchObject({ metric: 'click', periods_total: 2 });
+    expect(pw.variants.map((v: { variant_key: string }) => v.variant_key)).toEqual(['control', 'bold']);
+    const [c, b] = pw.variants;
+    expect(c.relative_effect).toBeNull();
+    expect(b.relative_effect).toBeGreaterThan(b.pooled_relative_effect);
+    // bold: 40 % of its burn-in users clicked, control 5 %, nobody later: (240 / 360) · 0.35 ≈ 0.23
+    expect(b.absolute_effect).toBeGreaterThan(0.15);
+    expect(b.ci_high).toBeGreaterThan(b.relative_effect);
+    expect(b.chance_to_win).toBeGreaterThan(0.9);
+    expect(b.n + c.n).toBeLessThanOrEqual(360);
   });
 
   it('keeps tenants apart: another tenant neither reads nor updates this bandit', async () => {

@@ -6,6 +6,7 @@
 import type { Db } from '../../platform/index.ts';
 import type { Posterior } from '../../ml/bandits.ts';
 import { banditSrmPValue, banditUpdate, currentPeriod, periodStart } from './bandit.core.ts';
+import { type PeriodArmSums, type PeriodWeightedResult, periodWeightedEffects } from './bandit.effects.core.ts';
 import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { BanditPeriod, Experiment, ExperimentRow } from './experiments.types.ts';
 
@@ -35,6 +36,11 @@ export interface BanditReport {
   periods: (BanditPeriod & { units: number[] })[];
   srmPValue: number;
   nextUpdateAt: Date | null;
+  /**
+   * The primary metric's effects weighted by period (GrowthBook's bandit estimate: every arm's per-period means
+   * weighted by the same period shares, so traffic moving between arms over time does not bias the comparison).
+   */
+  effects: (PeriodWeightedResult & { metric: string }) | null;
 }
 
 const posteriorOf = (e: ExperimentRow): Posterior => {
@@ -45,6 +51,27 @@ const posteriorOf = (e: ExperimentRow): Posterior => {
 
 export function createBanditService(deps: BanditServiceDeps) {
   const { db, repo } = deps;
+
+  /** The primary metric's sums per period and arm, then the period-weighted effects (null without a primary metric). */
+  async function weightedEffects(tenantId: string, e: Experiment, boundaries: Date[]): Promise<BanditReport['effects']> {
+    const metric = e.metrics.find((m) => m.name === e.primaryMetric);
+    if (!metric || metric.type === 'ratio' || e.variants.length < 2) return null;
+    const rows = await repo.metricSumsByPeriod(db, tenantId, e.id, metric, {
+      windowHours: e.conversionWindowHours,
+      currency: e.currency,
+      boundaries,
+    });
+    const k = e.variants.length;
+    const cells: PeriodArmSums[][] = boundaries.map(() => Array.from({ length: k }, () => ({ n: 0, sum: 0, sumSquares: 0 })));
+    for (const r of rows) {
+      const cell = (cells[r.period] ?? cells[cells.length - 1])?.[r.position];
+      if (!cell) continue;
+      cell.n += r.n;
+      cell.sum += r.sum;
+      cell.sumSquares += r.sumSquares;
+    }
+    return { metric: metric.name, ...periodWeightedEffects(cells, e.confidence) };
+  }
   return {
     /**
      * Brings a running bandit's weights up to the current period. Null when the experiment is not a running
@@ -107,7 +134,7 @@ export function createBanditService(deps: BanditServiceDeps) {
     async report(tenantId: string, e: Experiment): Promise<BanditReport | null> {
       if (e.type !== 'bandit' || !e.bandit) return null;
       const periods = await repo.banditPeriods(db, tenantId, e.id);
-      if (!periods.length) return { periods: [], srmPValue: 1, nextUpdateAt: null };
+      if (!periods.length) return { periods: [], srmPValue: 1, nextUpdateAt: null, effects: null };
       const counts = await repo.unitsPerPeriod(
         db,
         tenantId,
@@ -126,7 +153,16 @@ export function createBanditService(deps: BanditServiceDeps) {
         e.status === 'running' && e.startedAt
           ? periodStart(e.startedAt, e.bandit, currentPeriod(e.startedAt, e.bandit, deps.clock()) + 1)
           : null;
-      return { periods: withUnits, srmPValue, nextUpdateAt };
+      return {
+        periods: withUnits,
+        srmPValue,
+        nextUpdateAt,
+        effects: await weightedEffects(
+          tenantId,
+          e,
+          periods.map((p) => p.startedAt),
+        ),
+      };
     },
   };
 }

@@ -25,6 +25,7 @@ export function toCreateInput(b: z.infer<typeof createBody>, fallbackKey: () => 
     cap: m.cap ?? null,
     denominatorEvent: m.denominator_event ?? null,
     guardrail: m.guardrail,
+    sources: m.sources ?? null,
   }));
   return {
     key: b.key ?? (slug(b.name) || fallbackKey()),
@@ -74,6 +75,7 @@ export function experimentJson(e: Experiment): ExperimentJson {
       cap: m.cap,
       denominator_event: m.denominatorEvent,
       guardrail: m.guardrail,
+      sources: m.sources ?? null,
     })),
     primary_metric: e.primaryMetric,
     variants: e.variants.map((v) => ({ id: v.id, key: v.key, name: v.name, weight: v.weight, config: v.config, position: v.position })),

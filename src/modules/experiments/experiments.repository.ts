@@ -1,7 +1,8 @@
-import { sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type SQL, sql } from 'drizzle-orm';
+import { type Q, arrayParam, minorToMajor, queryOne, queryRows } from '../../platform/index.ts';
 import type {
   BanditPeriod,
+  ConnectorMetricEvents,
   Exposure,
   ExperimentRow,
   MetricDefinition,
@@ -21,7 +22,11 @@ const EXPERIMENT_COLUMNS = sql`id, key, name, description, status, metrics, prim
 const VARIANT_COLUMNS = sql`id, experiment_id AS "experimentId", key, name, weight, config, position`;
 
 /** The only I/O of the experiments module. Every method takes the query handle first, then the tenant. */
-export function createExperimentsRepository() {
+/**
+ * `connector`: the events module's interactions as metric events (metrics with `sources`); without it such
+ * metrics read the tracked events.
+ */
+export function createExperimentsRepository(connector?: ConnectorMetricEvents) {
   return {
     async insertExperiment(q: Q, tenantId: string, e: ExperimentRow): Promise<void> {
       await q.execute(sql`INSERT INTO experiments (tenant_id, id, key, name, description, status, metrics, primary_metric, traffic_allocation,
@@ -259,23 +264,9 @@ export function createExperimentsRepository() {
       m: MetricDefinition,
       opts: { windowHours: number; currency: string },
     ): Promise<MetricSums[]> {
-      const events = m.denominatorEvent ? [m.event, m.denominatorEvent] : [m.event];
-      const numerator = m.value === 'value' ? sql`m.value` : sql`1`;
-      const capped = m.type === 'binomial' ? sql`(u.x > 0)::int::float8` : m.cap !== null ? sql`least(u.x, ${m.cap}::float8)` : sql`u.x`;
       return queryRows<MetricSums>(
         q,
-        sql`WITH u AS (
-              SELECT a.variant_id, a.unit_id,
-                coalesce(sum(CASE WHEN m.event = ${m.event} THEN ${numerator} END), 0)::float8 AS x,
-                coalesce(sum(CASE WHEN m.event = ${m.denominatorEvent ?? ''} THEN 1 END), 0)::float8 AS y
-              FROM experiment_assignments a
-              LEFT JOIN experiment_metric_events m
-                ON m.tenant_id = a.tenant_id AND m.unit_id = a.unit_id AND m.event = ANY(${arrayParam(events)}::text[])
-               AND m.occurred_at >= a.first_exposed_at AND m.occurred_at < a.first_exposed_at + make_interval(hours => ${opts.windowHours}::int)
-               ${m.value === 'value' ? sql`AND (m.currency IS NULL OR m.currency = ${opts.currency})` : sql``}
-              WHERE a.tenant_id = ${tenantId} AND a.experiment_id = ${experimentId}
-              GROUP BY a.variant_id, a.unit_id),
-            z AS (SELECT u.variant_id, ${capped} AS x, u.y FROM u)
+        sql`WITH ${unitValues(tenantId, experimentId, m, opts, null, connector)}
             SELECT v.id AS "variantId", count(z.variant_id)::int AS n, coalesce(sum(z.x), 0)::float8 AS sum, coalesce(sum(z.x * z.x), 0)::float8 AS "sumSquares",
                    coalesce(sum(z.y), 0)::float8 AS "denominatorSum", coalesce(sum(z.y * z.y), 0)::float8 AS "denominatorSumSquares",
                    coalesce(sum(z.x * z.y), 0)::float8 AS "sumProduct"
@@ -284,6 +275,70 @@ export function createExperimentsRepository() {
             GROUP BY v.id, v.position ORDER BY v.position`,
       );
     },
+
+    /**
+     * The same per-unit values as `metricSums`, summed per bandit period (the period in which the unit was first
+     * exposed: the i-th boundary opens period i) and variant position: the period-weighted effects' input.
+     */
+    metricSumsByPeriod(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      m: MetricDefinition,
+      opts: { windowHours: number; currency: string; boundaries: readonly Date[] },
+    ): Promise<{ period: number; position: number; n: number; sum: number; sumSquares: number }[]> {
+      if (!opts.boundaries.length) return Promise.resolve([]);
+      return queryRows(
+        q,
+        sql`WITH ${unitValues(tenantId, experimentId, m, opts, opts.boundaries, connector)}
+            SELECT greatest(z.period, 0)::int AS period, v.position, count(*)::int AS n, sum(z.x)::float8 AS sum, sum(z.x * z.x)::float8 AS "sumSquares"
+            FROM z JOIN experiment_variants v ON v.tenant_id = ${tenantId} AND v.id = z.variant_id
+            GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+    },
   };
 }
 export type ExperimentsRepository = ReturnType<typeof createExperimentsRepository>;
+
+/**
+ * CTEs `u` (per exposed unit: the metric's events from its first exposure to the end of the conversion window)
+ * and `z` (the unit's value: converted or not for binomial, capped; with `boundaries`, also its period).
+ */
+function unitValues(
+  tenantId: string,
+  experimentId: string,
+  m: MetricDefinition,
+  opts: { windowHours: number; currency: string },
+  boundaries: readonly Date[] | null,
+  connector: ConnectorMetricEvents | undefined,
+): SQL {
+  const events = m.denominatorEvent ? [m.event, m.denominatorEvent] : [m.event];
+  // Interactions (metrics with sources) carry revenue in minor units of their currency: the experiment's
+  // currency's exponent turns them into major units, as tracked purchases are stored.
+  const fromConnector = !!(m.sources?.length && connector);
+  const numerator = m.value !== 'value' ? sql`1` : fromConnector ? sql`m.value * ${minorToMajor(1n, opts.currency)}::float8` : sql`m.value`;
+  const source = fromConnector
+    ? (connector as ConnectorMetricEvents).metricEventsSql(tenantId, {
+        types: events,
+        sources: m.sources as string[],
+        since: sql`(SELECT min(first_exposed_at) FROM experiment_assignments WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId})`,
+      })
+    : sql`experiment_metric_events`;
+  const sameTenant = fromConnector ? sql`` : sql`m.tenant_id = a.tenant_id AND`;
+  const capped = m.type === 'binomial' ? sql`(u.x > 0)::int::float8` : m.cap !== null ? sql`least(u.x, ${m.cap}::float8)` : sql`u.x`;
+  const period = boundaries
+    ? sql`, (width_bucket(extract(epoch FROM u.first_exposed_at)::float8, ${arrayParam(boundaries.map((b) => b.getTime() / 1000))}::float8[]) - 1) AS period`
+    : sql``;
+  return sql`u AS (
+      SELECT a.variant_id, a.unit_id, a.first_exposed_at,
+        coalesce(sum(CASE WHEN m.event = ${m.event} THEN ${numerator} END), 0)::float8 AS x,
+        coalesce(sum(CASE WHEN m.event = ${m.denominatorEvent ?? ''} THEN 1 END), 0)::float8 AS y
+      FROM experiment_assignments a
+      LEFT JOIN ${source} m
+        ON ${sameTenant} m.unit_id = a.unit_id AND m.event = ANY(${arrayParam(events)}::text[])
+       AND m.occurred_at >= a.first_exposed_at AND m.occurred_at < a.first_exposed_at + make_interval(hours => ${opts.windowHours}::int)
+       ${m.value === 'value' ? sql`AND (m.currency IS NULL OR m.currency = ${opts.currency})` : sql``}
+      WHERE a.tenant_id = ${tenantId} AND a.experiment_id = ${experimentId}
+      GROUP BY a.variant_id, a.unit_id, a.first_exposed_at),
+    z AS (SELECT u.variant_id, ${capped} AS x, u.y${period} FROM u)`;
+}

@@ -44,8 +44,34 @@ function banditJson(r: Report): NonNullable<s.ReportJson['bandit']> {
     })),
     srm_p_value: b.srmPValue,
     next_update_at: b.nextUpdateAt?.toISOString() ?? null,
+    period_weighted: b.effects
+      ? {
+          metric: b.effects.metric,
+          periods_used: b.effects.periodsUsed,
+          periods_total: b.effects.periodsTotal,
+          variants: b.effects.arms.map((a, i) => {
+            const e = i === 0 ? undefined : b.effects?.effects[i - 1];
+            return {
+              variant_key: keys[i] ?? String(i),
+              n: a.n,
+              mean: finite(a.mean),
+              standard_error: finite(a.standardError),
+              pooled_mean: finite(a.pooledMean),
+              absolute_effect: e ? finite(e.absoluteEffect) : null,
+              relative_effect: e?.relativeEffect ?? null,
+              ci_low: e?.ciLow ?? null,
+              ci_high: e?.ciHigh ?? null,
+              p_value: e?.pValue ?? null,
+              chance_to_win: e?.chanceToWin ?? null,
+              pooled_relative_effect: e?.pooledRelativeEffect ?? null,
+            };
+          }),
+        }
+      : null,
   };
 }
+
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 function reportJson(r: Report): s.ReportJson {
   return {

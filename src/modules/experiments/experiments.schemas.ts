@@ -42,6 +42,17 @@ const metricBody = z
     cap: z.number().finite().positive().optional(),
     denominator_event: eventName.optional(),
     guardrail: z.boolean().default(false),
+    /**
+     * Count interactions that arrived through these channels (shopify, segment, api, web, ...) instead of
+     * events sent to /experiments/track: `event` is then the interaction type (purchase, add_to_cart, click or a
+     * custom type). Purchases count once per order; `value` sums their revenue in the experiment's currency.
+     */
+    sources: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'a channel name: lowercase letters, digits, _'))
+      .min(1)
+      .max(10)
+      .refine((xs) => new Set(xs).size === xs.length, 'duplicate source')
+      .optional(),
   })
   .strict()
   .refine((m) => m.type !== 'ratio' || m.denominator_event !== undefined, 'a ratio metric needs a denominator_event');
@@ -150,6 +161,7 @@ export const experimentSchema = z.object({
       cap: z.number().nullable(),
       denominator_event: z.string().nullable(),
       guardrail: z.boolean(),
+      sources: z.array(z.string()).nullable(),
     }),
   ),
   primary_metric: z.string(),
@@ -272,7 +284,41 @@ export const reportResponse = z.object({
   metrics: z.array(metricResult.extend({ guardrail: z.boolean(), primary: z.boolean() })),
   warnings: z.array(z.string()),
   /** Bandits only: weights over time, units first exposed per period, and the SRM against each period's weights. */
-  bandit: z.object({ periods: z.array(banditPeriodSchema), srm_p_value: z.number(), next_update_at: z.string().nullable() }).nullable(),
+  bandit: z
+    .object({
+      periods: z.array(banditPeriodSchema),
+      srm_p_value: z.number(),
+      next_update_at: z.string().nullable(),
+      /**
+       * The primary metric weighted by period (GrowthBook's bandit estimate): each arm's per-period means weighted
+       * by the same period shares, so weights that moved over time do not bias the comparison; `pooled_*` are the
+       * naive figures beside them. Null for ratio metrics or without periods. Control first (its effects null).
+       */
+      period_weighted: z
+        .object({
+          metric: z.string(),
+          periods_used: z.number(),
+          periods_total: z.number(),
+          variants: z.array(
+            z.object({
+              variant_key: z.string(),
+              n: z.number(),
+              mean: z.number().nullable(),
+              standard_error: z.number().nullable(),
+              pooled_mean: z.number().nullable(),
+              absolute_effect: z.number().nullable(),
+              relative_effect: z.number().nullable(),
+              ci_low: z.number().nullable(),
+              ci_high: z.number().nullable(),
+              p_value: z.number().nullable(),
+              chance_to_win: z.number().nullable(),
+              pooled_relative_effect: z.number().nullable(),
+            }),
+          ),
+        })
+        .nullable(),
+    })
+    .nullable(),
   decision: z.object({
     action: z.enum(['ship', 'keep_control', 'keep_running', 'inconclusive']),
     variant_key: z.string().nullable(),

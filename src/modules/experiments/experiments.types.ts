@@ -1,4 +1,5 @@
 /** Domain types of the experiments module (camelCase; routes convert to the public snake_case JSON). */
+import type { SQL } from 'drizzle-orm';
 import type { Condition } from './assign.core.ts';
 import type { Correction, Engine } from './analyze.core.ts';
 import type { MetricType } from './stats.metrics.core.ts';
@@ -28,6 +29,20 @@ export interface MetricDefinition {
   denominatorEvent: string | null;
   /** A guardrail is watched for harm, not tested for a win (left out of the corrections family). */
   guardrail: boolean;
+  /**
+   * Null: the metric counts events sent to /experiments/track*. A list: it counts the interactions that arrived
+   * through these channels instead (shopify, segment, api, web ...), `event` naming the interaction type: a
+   * Shopify purchase or a Segment track counts without a second call. Absent in metrics stored before (= null).
+   */
+  sources?: string[] | null;
+}
+
+/**
+ * The events module's interactions as metric events (events' `createExperimentMetricSource`): an SQL subquery
+ * with columns unit_id, event, value (minor units), currency, occurred_at.
+ */
+export interface ConnectorMetricEvents {
+  metricEventsSql(tenantId: string, o: { types: readonly string[]; sources: readonly string[]; since: SQL }): SQL;
 }
 
 export interface ExperimentRow {

@@ -118,7 +118,20 @@ export interface SdkRule {
   /** GrowthBook's filters: the unit's hash under `seed` must fall in one of `ranges` (holdouts, namespaces). */
   filters?: { seed: string; ranges: [number, number][]; hashVersion: 1 | 2; attribute: string }[];
   phase?: string;
+  /**
+   * GrowthBook's sticky-bucketing version: an SDK with a sticky bucket service stores the unit's variation under
+   * `<key>__<bucketVersion>` and keeps it while the version stays (a bandit's moving weights then never move a unit,
+   * as the server's stored assignments do not); units stored under a version below `minBucketVersion` are excluded.
+   */
+  bucketVersion?: number;
+  minBucketVersion?: number;
 }
+
+/**
+ * Loupe never re-randomizes a running experiment (its arms cannot change once started, and a restart keeps the
+ * stored assignments), so every experiment is bucket version 1, GrowthBook's first version, and blocks none.
+ */
+export const BUCKET_VERSION = 1;
 
 export interface SdkPayload {
   status: 200;
@@ -186,6 +199,8 @@ export function buildPayload(
         weights: e.variants.map((v) => v.weight),
         meta: e.variants.map((v) => ({ key: v.key, name: v.key })),
         phase: '0',
+        bucketVersion: BUCKET_VERSION,
+        minBucketVersion: 0,
       } satisfies Omit<SdkRule, 'id'>);
       // A holdout is a filter: units whose hash v2 under the holdout seed is below the held-out share see the
       // default. The SDKs ignore `namespace` once a rule has filters, so the namespace then becomes a filter too

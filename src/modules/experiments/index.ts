@@ -17,6 +17,7 @@ import { createFlagsService } from './flags.service.ts';
 import { createReportService } from './report.service.ts';
 import { createTrackingService } from './tracking.service.ts';
 import { createUnitResolver, type ProfileLookup } from './units.ts';
+import type { ConnectorMetricEvents } from './experiments.types.ts';
 import { eraseUnits } from './erasure.repository.ts';
 import { createBanditService } from './bandit.service.ts';
 import { registerExperimentsJobs } from './experiments.jobs.ts';
@@ -37,10 +38,12 @@ const NOT_IN_EXPERIMENT: ExperimentVariant = { experimentId: null, variantKey: '
 export interface ExperimentsModuleDeps {
   /** identity's read-only lookup of the profile behind a user or anonymous id (sticky assignment across devices). */
   lookupProfiles: ProfileLookup;
+  /** events' interactions as metric events (metrics defined with `sources`: Shopify purchases, Segment tracks ...). */
+  connectorEvents?: ConnectorMetricEvents;
 }
 
 export function createExperimentsModule(platform: PlatformServices, deps: ExperimentsModuleDeps) {
-  const repo = createExperimentsRepository();
+  const repo = createExperimentsRepository(deps.connectorEvents);
   const units = createUnitResolver(deps.lookupProfiles);
   const assign = createAssignService({ db: platform.db, repo, units, clock: platform.clock, log: platform.log });
   const onChanged = (tenantId: string) => {

@@ -15,6 +15,8 @@ type Metric = ExperimentReport['metrics'][number];
 type Row = Metric['variants'][number];
 type Bandit = NonNullable<ExperimentReport['bandit']>;
 type Period = Bandit['periods'][number];
+type Weighted = NonNullable<Bandit['period_weighted']>;
+type WeightedRow = Weighted['variants'][number];
 
 const DECISION: Record<string, { color: string; title: string }> = {
   ship: { color: 'green', title: 'Ship the winner' },
@@ -177,9 +179,87 @@ function BanditCard({ bandit, variants, status }: { bandit: Bandit | null; varia
               { key: 'message', label: 'Update' },
             ]}
           />
+          {bandit?.period_weighted && <PeriodWeighted w={bandit.period_weighted} />}
         </>
       )}
     </Card>
+  );
+}
+
+/**
+ * The primary metric weighted by period: a bandit sends most late traffic to its leader, so pooled means compare
+ * different times; these compare each arm over the same mix of periods (the pooled lift is shown beside it).
+ */
+function PeriodWeighted({ w }: { w: Weighted }) {
+  const variants = w.variants.slice(1);
+  return (
+    <Stack gap="xs" mt="md" data-testid="bandit-period-weighted">
+      <Group justify="space-between">
+        <Title order={4} size="h5">
+          {w.metric}: effects weighted by period
+        </Title>
+        <Button
+          size="xs"
+          variant="light"
+          onClick={() =>
+            downloadCsv(
+              `${w.metric}-period-weighted.csv`,
+              [
+                'variant',
+                'users',
+                'mean',
+                'standard_error',
+                'relative_effect',
+                'ci_low',
+                'ci_high',
+                'chance_to_win',
+                'p_value',
+                'pooled_relative_effect',
+              ],
+              w.variants.map((v) => [
+                v.variant_key,
+                v.n,
+                v.mean,
+                v.standard_error,
+                v.relative_effect,
+                v.ci_low,
+                v.ci_high,
+                v.chance_to_win,
+                v.p_value,
+                v.pooled_relative_effect,
+              ]),
+            )
+          }
+        >
+          Export CSV
+        </Button>
+      </Group>
+      <Text size="sm" c="dimmed">
+        Each variant's per-period means, weighted by every period's share of users, so that traffic moving to the leader over time does not
+        bias the comparison ({w.periods_used} of {w.periods_total} periods had users in every variant). The pooled lift, biased when the
+        metric changes over time, is shown for comparison.
+      </Text>
+      <IntervalChart
+        label={`Period-weighted lift of each variant on ${w.metric}, with intervals`}
+        rows={variants.map((v) => ({ label: v.variant_key, estimate: v.relative_effect, low: v.ci_low, high: v.ci_high }))}
+      />
+      <DataTable<WeightedRow>
+        testId="bandit-weighted-effects"
+        rows={variants}
+        rowKey={(v) => v.variant_key}
+        columns={[
+          { key: 'variant_key', label: 'Variant' },
+          { key: 'relative_effect', label: 'Lift (weighted)', render: (v) => fmtPercent(v.relative_effect) },
+          {
+            key: 'ci',
+            label: 'Interval',
+            render: (v) => (v.ci_low === null ? '—' : `${fmtPercent(v.ci_low)} to ${fmtPercent(v.ci_high)}`),
+          },
+          { key: 'chance_to_win', label: 'Chance to win', render: (v) => fmtPercent(v.chance_to_win) },
+          { key: 'pooled_relative_effect', label: 'Lift (pooled)', render: (v) => fmtPercent(v.pooled_relative_effect) },
+        ]}
+      />
+    </Stack>
   );
 }
 
