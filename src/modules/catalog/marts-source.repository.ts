@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Q, queryRows } from '../../platform/index.ts';
 
 /**
@@ -7,6 +7,15 @@ import { type Q, queryRows } from '../../platform/index.ts';
  */
 export function createProductsMartSource() {
   return {
+    /**
+     * The tenant's items (active or not) as a piece of the warehouse's own statement (a subquery, no I/O here), in
+     * dim_products' column order: product_id uuid, item_id, name, brand, category_path, price_minor int8,
+     * sale_price_minor int8, currency, availability, is_active, created_at, updated_at.
+     */
+    productsSql: (tenantId: string): SQL =>
+      sql`SELECT id AS product_id, item_id, name, brand, category_path, price_minor, sale_price_minor, currency, availability,
+                 is_active, created_at, updated_at
+            FROM items WHERE tenant_id = ${tenantId}`,
     readPage: (q: Q, tenantId: string, afterId: string | null, limit: number) =>
       queryRows<{
         productId: string;

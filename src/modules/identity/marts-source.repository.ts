@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Q, queryRows } from '../../platform/index.ts';
 
 /**
@@ -7,6 +7,20 @@ import { type Q, queryRows } from '../../platform/index.ts';
  */
 export function createMartsSources() {
   return {
+    /**
+     * The tenant's unified orders as a piece of the warehouse's own statement (a subquery, no I/O here): columns
+     * order_id text, profile_id uuid, occurred_at timestamptz, currency text, revenue_minor int8, refunded_minor int8.
+     */
+    ordersSql: (tenantId: string): SQL =>
+      sql`SELECT order_id, profile_id, occurred_at, currency, revenue_minor, refunded_minor
+            FROM profile_orders WHERE tenant_id = ${tenantId}`,
+    /**
+     * The tenant's profiles (any status) as a subquery: profile_id uuid, status text, merged_into uuid,
+     * first_seen_at timestamptz, last_seen_at timestamptz, event_count int, channels text[].
+     */
+    customersSql: (tenantId: string): SQL =>
+      sql`SELECT id AS profile_id, status, merged_into, first_seen_at, last_seen_at, event_count, channels
+            FROM profiles WHERE tenant_id = ${tenantId}`,
     orders: {
       readPage: (q: Q, tenantId: string, afterId: string | null, limit: number) =>
         queryRows<{

@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { Q } from '../../platform/index.ts';
 import { EXPORT_TABLES } from './warehouse.schemas.ts';
 
@@ -83,6 +84,13 @@ export interface MartSources {
   orders: MartPageSource<MartOrderRow>;
   customers: MartPageSource<MartCustomerRow>;
   products: MartPageSource<MartProductRow>;
+  /**
+   * The owners' rows as pieces of the warehouse's own INSERT ... SELECT (each a subquery the owner builds over its
+   * tables, filtered on the tenant; the warehouse never names them). Columns and types as each function documents.
+   */
+  ordersSql(tenantId: string): SQL;
+  customersSql(tenantId: string): SQL;
+  productsSql(tenantId: string): SQL;
 }
 
 /**
