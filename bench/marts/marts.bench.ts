@@ -53,7 +53,8 @@ async function main(): Promise<void> {
     let run = await w.refreshMarts(tenantId);
     for (let i = 0; i < ROUNDS; i++) {
       times.baseline.push((await timed(groupBy))[0]);
-      if (withLegacy) times.legacy.push((await timed(() => (w as { refreshMartsLegacy: typeof w.refreshMarts }).refreshMartsLegacy(tenantId)))[0]);
+      if (withLegacy)
+        times.legacy.push((await timed(() => (w as { refreshMartsLegacy: typeof w.refreshMarts }).refreshMartsLegacy(tenantId)))[0]);
       const [ms, r] = await timed(() => w.refreshMarts(tenantId));
       times.setBased.push(ms);
       run = r;
@@ -69,7 +70,9 @@ async function main(): Promise<void> {
         `marts bench: ${PROFILES} profiles, ${ORDERS} orders, ${ITEMS} items, ${server.database.kind}, ${ROUNDS} alternating rounds, load average ${load}`,
         `  baseline GROUP BY profile_id over the orders : ${all(times.baseline)}`,
         ...(withLegacy
-          ? [`  legacy refresh (rows through JS, UPDATEs)     : ${all(times.legacy)} = ${(best(times.legacy) / best(times.baseline)).toFixed(1)}x baseline (best)`]
+          ? [
+              `  legacy refresh (rows through JS, UPDATEs)     : ${all(times.legacy)} = ${(best(times.legacy) / best(times.baseline)).toFixed(1)}x baseline (best)`,
+            ]
           : []),
         `  set-based refresh (5 marts, one transaction)  : ${all(times.setBased)} = ${(best(times.setBased) / best(times.baseline)).toFixed(1)}x baseline (best)`,
         `  rows                                          : ${JSON.stringify(run.rowCounts)}`,

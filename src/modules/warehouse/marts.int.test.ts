@@ -444,7 +444,7 @@ describe('data quality', () => {
     expect(payload.data.failing.map((f) => f.check)).toContain('events.item_id.referential_integrity');
   });
 
-  it('queues a refresh and checks after an import, and books the next scheduled run', async () => {
+  it('queues a refresh and checks after an import; the scheduler books one run per refreshed tenant and slot', async () => {
     const boundary = '----loupemarts';
     const csv = 'user_id,item_id,interaction_type,timestamp\nimp-1,SKU-1,view,2026-01-02T03:04:05Z\n';
     const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="e.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`;
@@ -464,6 +464,20 @@ describe('data quality', () => {
       (rows) => rows.some((x) => x.trigger === 'import' && x.status === 'succeeded'),
       { timeoutMs: 60_000 },
     );
-    expect(jobs.some((x) => x.trigger === 'schedule' && x.status === 'queued')).toBe(true);
+    expect(jobs.some((x) => x.trigger === 'schedule')).toBe(false); // the job no longer books its own next run
+    // The scheduled task (run once per cluster by the elected scheduler): twice, as a new scheduler after a takeover
+    // would within the same slot; the slot's dedupe key keeps one run.
+    const task = t.scheduledTasks.find((x) => x.name === 'warehouse.book-marts');
+    expect(task?.everyMs).toBe(60 * 60_000);
+    await task!.run();
+    await task!.run();
+    const booked = await queryRows<{ tenant_id: string; n: number; run_at: Date }>(
+      t.database.db,
+      sql`SELECT tenant_id::text AS tenant_id, count(*)::int AS n, min(run_at) AS run_at FROM jobs
+           WHERE type = 'warehouse.marts' AND status = 'queued' AND payload->>'trigger' = 'schedule' GROUP BY tenant_id`,
+    );
+    expect(booked.find((b) => b.tenant_id === A)?.n).toBe(1);
+    expect(new Date(booked.find((b) => b.tenant_id === A)!.run_at).getTime() % 3_600_000).toBe(0); // the next slot
+    expect(t.scheduledTasks.map((x) => x.name)).toContain('newsfeed.prune-shown-items');
   });
 });

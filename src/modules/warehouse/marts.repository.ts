@@ -42,7 +42,7 @@ export interface MartRun {
  */
 export function createMartsRepository() {
   /** RFM scores as of `asOf` and the cohort matrix up to `asOf`'s UTC month, from the tenant's fact orders. */
-async function deriveScores(q: Q, tenantId: string, asOf: Date): Promise<void> {
+  async function deriveScores(q: Q, tenantId: string, asOf: Date): Promise<void> {
     const at = asOf.toISOString();
     await q.execute(
       sql`INSERT INTO warehouse_rfm_analysis (tenant_id, profile_id, as_of, recency_days, frequency, monetary_minor, r_score, f_score,
@@ -156,6 +156,7 @@ async function deriveScores(q: Q, tenantId: string, asOf: Date): Promise<void> {
      * `clear`, in the same transaction. Definitions in marts.core.ts.
      */
     async rebuild(q: Q, tenantId: string, src: { orders: SQL; customers: SQL; products: SQL }, asOf: Date): Promise<void> {
+      const at = asOf.toISOString();
       await q.execute(
         sql`INSERT INTO warehouse_dim_products (tenant_id, product_id, item_id, name, brand, category_path, price_minor, sale_price_minor,
                                                 currency, availability, is_active, created_at, updated_at)
@@ -163,26 +164,66 @@ async function deriveScores(q: Q, tenantId: string, asOf: Date): Promise<void> {
                    p.currency, p.availability, p.is_active, p.created_at, p.updated_at
               FROM (${src.products}) p`,
       );
+      // One statement for the four order-derived marts: the owner's orders are read and windowed once (o), aggregated
+      // per profile once (agg), and each INSERT reads those (sibling INSERTs of one statement cannot see each other's
+      // rows, so none reads back a mart).
       await q.execute(
-        sql`INSERT INTO warehouse_fact_orders (tenant_id, order_id, profile_id, occurred_at, order_date, currency, revenue_minor,
-                                               refunded_minor, net_minor, order_number, is_first_order, days_since_previous_order)
-            SELECT ${tenantId}, o.order_id, o.profile_id, o.occurred_at, to_char(o.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), o.currency,
-                   o.revenue_minor, o.refunded_minor, o.revenue_minor - o.refunded_minor,
-                   row_number() OVER w, row_number() OVER w = 1,
-                   extract(epoch FROM o.occurred_at - lag(o.occurred_at) OVER w)::float8 / 86400
-              FROM (${src.orders}) o
-            WINDOW w AS (PARTITION BY o.profile_id ORDER BY o.occurred_at, o.order_id)`,
+        sql`WITH o AS MATERIALIZED (
+              SELECT o.order_id, o.profile_id, o.occurred_at, o.currency, o.revenue_minor, o.refunded_minor,
+                     o.revenue_minor - o.refunded_minor AS net_minor, row_number() OVER w AS n,
+                     extract(epoch FROM o.occurred_at - lag(o.occurred_at) OVER w)::float8 / 86400 AS gap,
+                     date_trunc('month', o.occurred_at AT TIME ZONE 'UTC') AS month
+                FROM (${src.orders}) o
+              WINDOW w AS (PARTITION BY o.profile_id ORDER BY o.occurred_at, o.order_id)
+            ), agg AS MATERIALIZED (
+              SELECT profile_id, count(*)::int AS n, sum(net_minor) AS net, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+                     min(month) AS cohort
+                FROM o GROUP BY profile_id
+            ), fact AS (
+              INSERT INTO warehouse_fact_orders (tenant_id, order_id, profile_id, occurred_at, order_date, currency, revenue_minor,
+                                                 refunded_minor, net_minor, order_number, is_first_order, days_since_previous_order)
+              SELECT ${tenantId}, order_id, profile_id, occurred_at, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), currency,
+                     revenue_minor, refunded_minor, net_minor, n, n = 1, gap
+                FROM o
+            ), customers AS (
+              INSERT INTO warehouse_dim_customers (tenant_id, profile_id, status, merged_into, first_seen_at, last_seen_at, event_count,
+                                                   channels, orders, net_revenue_minor, first_order_at, last_order_at, cohort_month)
+              SELECT ${tenantId}, c.profile_id, c.status, c.merged_into, c.first_seen_at, c.last_seen_at, c.event_count, c.channels,
+                     coalesce(a.n, 0), coalesce(a.net, 0), a.first_at, a.last_at, to_char(a.cohort, 'YYYY-MM')
+                FROM (${src.customers}) c LEFT JOIN agg a ON a.profile_id = c.profile_id
+            ), scored AS (
+              SELECT profile_id, extract(epoch FROM ${at}::timestamptz - last_at)::float8 / 86400 AS recency_days, n AS frequency,
+                     net AS monetary, count(*) OVER () AS total,
+                     rank() OVER (ORDER BY extract(epoch FROM ${at}::timestamptz - last_at)::float8 / 86400 DESC) AS rr,
+                     rank() OVER (ORDER BY n) AS fr, rank() OVER (ORDER BY net) AS mr
+                FROM agg
+            ), rfm AS (
+              INSERT INTO warehouse_rfm_analysis (tenant_id, profile_id, as_of, recency_days, frequency, monetary_minor, r_score, f_score,
+                                                  m_score, rfm_score, segment)
+              SELECT ${tenantId}, profile_id, ${at}::timestamptz, recency_days, frequency, monetary, r, f, m, concat(r, f, m),
+                     CASE WHEN r >= 4 AND f >= 4 THEN 'champions' WHEN f >= 4 THEN 'loyal'
+                          WHEN r >= 4 AND frequency = 1 THEN 'new' WHEN r >= 4 THEN 'promising'
+                          WHEN r <= 2 AND f >= 3 THEN 'at_risk' WHEN r = 1 THEN 'lost' ELSE 'needs_attention' END
+                FROM (SELECT profile_id, recency_days, frequency, monetary, 1 + (5 * (rr - 1)) / total AS r,
+                             1 + (5 * (fr - 1)) / total AS f, 1 + (5 * (mr - 1)) / total AS m
+                        FROM scored) s
+            ), sizes AS (
+              SELECT cohort, count(*)::int AS size FROM agg GROUP BY cohort
+            ), grid AS (
+              SELECT s.cohort, s.size, g.p::int AS period_index, s.cohort + make_interval(months => g.p::int) AS month
+                FROM sizes s,
+                     generate_series(0, (extract(year FROM age(date_trunc('month', ${at}::timestamptz AT TIME ZONE 'UTC'), s.cohort)) * 12
+                                         + extract(month FROM age(date_trunc('month', ${at}::timestamptz AT TIME ZONE 'UTC'), s.cohort)))::int) AS g(p)
+            ), act AS (
+              SELECT a.cohort, o.month, count(DISTINCT o.profile_id)::int AS active, count(*)::int AS orders, sum(o.net_minor) AS net
+                FROM o JOIN agg a USING (profile_id) GROUP BY a.cohort, o.month
+            )
+            INSERT INTO warehouse_cohort_analysis (tenant_id, cohort_month, period_index, period_month, cohort_size, active_customers,
+                                                   orders, net_revenue_minor, retention_rate)
+            SELECT ${tenantId}, to_char(g.cohort, 'YYYY-MM'), g.period_index, to_char(g.month, 'YYYY-MM'), g.size,
+                   coalesce(a.active, 0), coalesce(a.orders, 0), coalesce(a.net, 0), coalesce(a.active, 0)::float8 / g.size
+              FROM grid g LEFT JOIN act a ON a.cohort = g.cohort AND a.month = g.month`,
       );
-      await q.execute(
-        sql`INSERT INTO warehouse_dim_customers (tenant_id, profile_id, status, merged_into, first_seen_at, last_seen_at, event_count,
-                                                 channels, orders, net_revenue_minor, first_order_at, last_order_at, cohort_month)
-            SELECT ${tenantId}, c.profile_id, c.status, c.merged_into, c.first_seen_at, c.last_seen_at, c.event_count, c.channels,
-                   coalesce(a.n, 0), coalesce(a.net, 0), a.first_at, a.last_at, to_char(a.first_at AT TIME ZONE 'UTC', 'YYYY-MM')
-              FROM (${src.customers}) c
-              LEFT JOIN (SELECT profile_id, count(*)::int AS n, sum(net_minor) AS net, min(occurred_at) AS first_at, max(occurred_at) AS last_at
-                           FROM warehouse_fact_orders WHERE tenant_id = ${tenantId} GROUP BY profile_id) a ON a.profile_id = c.profile_id`,
-      );
-      await deriveScores(q, tenantId, asOf);
     },
 
     /**
