@@ -16,6 +16,7 @@ import { bookScheduledMarts, MARTS_JOB, registerMartsJobs, registerWarehouseJobs
 import { createWarehouseRepository } from './warehouse.repository.ts';
 import { warehouseRoutes } from './warehouse.routes.ts';
 import { createWarehouseService } from './warehouse.service.ts';
+import { createFolderExportStore, createObjectExportStore } from './warehouse.store.ts';
 import type { EventQualitySource, MartSources, WarehouseSources } from './warehouse.types.ts';
 
 export interface WarehouseModuleDeps {
@@ -35,7 +36,14 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     db: platform.db,
     repo: createWarehouseRepository(),
     sources: deps.sources,
-    exportDir: cfg.exportDir,
+    // With object storage configured (LOUPE_S3_BUCKET) the export goes to the bucket, else to the export folder.
+    store:
+      platform.config.objectStore.kind === 's3'
+        ? createObjectExportStore(
+            platform.storage,
+            `s3://${platform.config.objectStore.bucket}/${platform.config.objectStore.prefix}<tenant>/warehouse/`,
+          )
+        : createFolderExportStore(cfg.exportDir),
     settleSeconds: cfg.settleSeconds,
     batchRows: cfg.batchRows,
     databaseKind: platform.databaseKind,
