@@ -337,7 +337,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     webhooks.erasePerson(tx, tenantId, [...person.profileIds, ...person.userIds, ...person.anonymousIds, ...person.emails]),
   );
   // The warehouse export reads each table through its owner (events, identity, commerce, catalog).
-  const martProducts = createProductsMartSource();
   const warehouse = createWarehouseModule(platform, {
     sources: {
       events: createEventsWarehouseSource(),
@@ -347,7 +346,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
     // The marts read unified orders and profiles through identity, items through catalog; the quality checks ask
     // events for facts about recent events and send failing runs through the webhooks' signed outbox.
-    martSources: { ...createMartsSources(), products: martProducts, productsSql: martProducts.productsSql },
+    martSources: { ...createMartsSources(), ...createProductsMartSource() },
     eventQuality: createEventsQualitySource(),
     webhooks: webhooks.publisher,
     version: VERSION,

@@ -71,8 +71,6 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     exportTenant: service.exportTenant,
     /** Rebuild one tenant's marts now (tests, benches; the job runs it with the quality checks). */
     refreshMarts: marts.refresh,
-    /** The legacy refresh, for bench:marts' side-by-side figure only (removed with it). */
-    refreshMartsLegacy: marts.refreshLegacy,
     /**
      * The module's periodic work, run once per cluster by the platform scheduler (src/cli/shared.ts): booking each
      * refreshed tenant's next marts run (one job per tenant and slot, however many processes book it).

@@ -1,9 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, queryOne, queryRows } from '../../platform/index.ts';
 import { MART_SPECS, type MartName } from './marts.core.ts';
-import type { MartCustomerRow, MartOrderRow, MartProductRow } from './warehouse.types.ts';
-
-const isoOrNull = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 /** The SQL type of each key column, so a cursor's values compare with the column (and its index) as they are. */
 const KEY_TYPES: Record<string, string> = {
@@ -41,55 +38,6 @@ export interface MartRun {
  * over those rows. Every statement filters on the tenant; the service runs a refresh in one `inTenant` transaction.
  */
 export function createMartsRepository() {
-  /** RFM scores as of `asOf` and the cohort matrix up to `asOf`'s UTC month, from the tenant's fact orders. */
-  async function deriveScores(q: Q, tenantId: string, asOf: Date): Promise<void> {
-    const at = asOf.toISOString();
-    await q.execute(
-      sql`INSERT INTO warehouse_rfm_analysis (tenant_id, profile_id, as_of, recency_days, frequency, monetary_minor, r_score, f_score,
-                                              m_score, rfm_score, segment)
-          WITH base AS (
-            SELECT profile_id, extract(epoch FROM ${at}::timestamptz - max(occurred_at))::float8 / 86400 AS recency_days,
-                   count(*)::int AS frequency, sum(net_minor) AS monetary
-              FROM warehouse_fact_orders WHERE tenant_id = ${tenantId} GROUP BY profile_id
-          ), scored AS (
-            SELECT b.*, count(*) OVER () AS n,
-                   rank() OVER (ORDER BY recency_days DESC) AS rr, rank() OVER (ORDER BY frequency) AS fr,
-                   rank() OVER (ORDER BY monetary) AS mr
-              FROM base b
-          ), s AS (
-            SELECT profile_id, recency_days, frequency, monetary,
-                   1 + (5 * (rr - 1)) / n AS r, 1 + (5 * (fr - 1)) / n AS f, 1 + (5 * (mr - 1)) / n AS m
-              FROM scored
-          )
-          SELECT ${tenantId}, profile_id, ${at}::timestamptz, recency_days, frequency, monetary, r, f, m, concat(r, f, m),
-                 CASE WHEN r >= 4 AND f >= 4 THEN 'champions' WHEN f >= 4 THEN 'loyal'
-                      WHEN r >= 4 AND frequency = 1 THEN 'new' WHEN r >= 4 THEN 'promising'
-                      WHEN r <= 2 AND f >= 3 THEN 'at_risk' WHEN r = 1 THEN 'lost' ELSE 'needs_attention' END
-            FROM s`,
-    );
-    await q.execute(
-      sql`INSERT INTO warehouse_cohort_analysis (tenant_id, cohort_month, period_index, period_month, cohort_size, active_customers,
-                                                 orders, net_revenue_minor, retention_rate)
-          WITH o AS (
-            SELECT profile_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS month, net_minor
-              FROM warehouse_fact_orders WHERE tenant_id = ${tenantId}
-          ), firsts AS (SELECT profile_id, min(month) AS cohort FROM o GROUP BY profile_id),
-          sizes AS (SELECT cohort, count(*)::int AS size FROM firsts GROUP BY cohort),
-          grid AS (
-            SELECT s.cohort, s.size, g.p::int AS period_index, s.cohort + make_interval(months => g.p::int) AS month
-              FROM sizes s,
-                   generate_series(0, (extract(year FROM age(date_trunc('month', ${at}::timestamptz AT TIME ZONE 'UTC'), s.cohort)) * 12
-                                       + extract(month FROM age(date_trunc('month', ${at}::timestamptz AT TIME ZONE 'UTC'), s.cohort)))::int) AS g(p)
-          ), act AS (
-            SELECT f.cohort, o.month, count(DISTINCT o.profile_id)::int AS active, count(*)::int AS orders, sum(o.net_minor) AS net
-              FROM o JOIN firsts f USING (profile_id) GROUP BY f.cohort, o.month
-          )
-          SELECT ${tenantId}, to_char(g.cohort, 'YYYY-MM'), g.period_index, to_char(g.month, 'YYYY-MM'), g.size,
-                 coalesce(a.active, 0), coalesce(a.orders, 0), coalesce(a.net, 0), coalesce(a.active, 0)::float8 / g.size
-            FROM grid g LEFT JOIN act a ON a.cohort = g.cohort AND a.month = g.month`,
-    );
-  }
-
   return {
     /**
      * Takes the tenant's refresh lock for the transaction (two refreshes of one tenant would otherwise insert the same
@@ -100,53 +48,6 @@ export function createMartsRepository() {
       for (const name of ['fact_orders', 'dim_products', 'dim_customers', 'rfm_analysis', 'cohort_analysis'] as const) {
         await q.execute(sql`DELETE FROM ${sql.raw(MART_SPECS[name].table)} WHERE tenant_id = ${tenantId}`);
       }
-    },
-
-    async insertOrders(q: Q, tenantId: string, rows: readonly MartOrderRow[]): Promise<void> {
-      if (!rows.length) return;
-      await q.execute(
-        sql`INSERT INTO warehouse_fact_orders (tenant_id, order_id, profile_id, occurred_at, order_date, currency, revenue_minor,
-                                               refunded_minor, net_minor, order_number, is_first_order)
-            SELECT ${tenantId}, o.id, o.profile_id, o.at, to_char(o.at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), o.currency, o.revenue, o.refunded,
-                   o.revenue - o.refunded, 0, false
-              FROM unnest(${arrayParam(rows.map((r) => r.orderId))}::text[], ${arrayParam(rows.map((r) => r.profileId))}::uuid[],
-                          ${arrayParam(rows.map((r) => new Date(r.occurredAt).toISOString()))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => r.currency))}::text[], ${arrayParam(rows.map((r) => r.revenueMinor))}::int8[],
-                          ${arrayParam(rows.map((r) => r.refundedMinor))}::int8[]) AS o(id, profile_id, at, currency, revenue, refunded)`,
-      );
-    },
-
-    async insertCustomers(q: Q, tenantId: string, rows: readonly MartCustomerRow[]): Promise<void> {
-      if (!rows.length) return;
-      await q.execute(
-        sql`INSERT INTO warehouse_dim_customers (tenant_id, profile_id, status, merged_into, first_seen_at, last_seen_at, event_count,
-                                                 channels, orders, net_revenue_minor)
-            SELECT ${tenantId}, c.id, c.status, c.merged_into, c.first_seen, c.last_seen, c.events,
-                   ARRAY(SELECT jsonb_array_elements_text(c.channels)), 0, 0
-              FROM unnest(${arrayParam(rows.map((r) => r.profileId))}::uuid[], ${arrayParam(rows.map((r) => r.status))}::text[],
-                          ${arrayParam(rows.map((r) => r.mergedInto))}::uuid[],
-                          ${arrayParam(rows.map((r) => isoOrNull(r.firstSeenAt)))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => isoOrNull(r.lastSeenAt)))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => r.eventCount))}::int[],
-                          ${arrayParam(rows.map((r) => JSON.stringify(r.channels ?? [])))}::jsonb[])
-                AS c(id, status, merged_into, first_seen, last_seen, events, channels)`,
-      );
-    },
-
-    async insertProducts(q: Q, tenantId: string, rows: readonly MartProductRow[]): Promise<void> {
-      if (!rows.length) return;
-      await q.execute(
-        sql`INSERT INTO warehouse_dim_products (tenant_id, product_id, item_id, name, brand, category_path, price_minor, sale_price_minor,
-                                                currency, availability, is_active, created_at, updated_at)
-            SELECT ${tenantId}, p.*
-              FROM unnest(${arrayParam(rows.map((r) => r.productId))}::uuid[], ${arrayParam(rows.map((r) => r.itemId))}::text[],
-                          ${arrayParam(rows.map((r) => r.name))}::text[], ${arrayParam(rows.map((r) => r.brand))}::text[],
-                          ${arrayParam(rows.map((r) => r.categoryPath))}::text[], ${arrayParam(rows.map((r) => r.priceMinor))}::int8[],
-                          ${arrayParam(rows.map((r) => r.salePriceMinor))}::int8[], ${arrayParam(rows.map((r) => r.currency))}::text[],
-                          ${arrayParam(rows.map((r) => r.availability))}::text[], ${arrayParam(rows.map((r) => r.isActive))}::bool[],
-                          ${arrayParam(rows.map((r) => new Date(r.createdAt).toISOString()))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => new Date(r.updatedAt).toISOString()))}::timestamptz[]) AS p`,
-      );
     },
 
     /**
@@ -224,30 +125,6 @@ export function createMartsRepository() {
                    coalesce(a.active, 0), coalesce(a.orders, 0), coalesce(a.net, 0), coalesce(a.active, 0)::float8 / g.size
               FROM grid g LEFT JOIN act a ON a.cohort = g.cohort AND a.month = g.month`,
       );
-    },
-
-    /**
-     * Derives, from the tenant's fact and dimension rows: each order's place in its profile's history, the customer
-     * aggregates, RFM scores as of `asOf` and the cohort matrix up to `asOf`'s UTC month (definitions in marts.core.ts).
-     */
-    async derive(q: Q, tenantId: string, asOf: Date): Promise<void> {
-      const at = asOf.toISOString();
-      await q.execute(
-        sql`UPDATE warehouse_fact_orders f SET order_number = x.n, is_first_order = x.n = 1, days_since_previous_order = x.gap
-              FROM (SELECT order_id, row_number() OVER w AS n,
-                           extract(epoch FROM occurred_at - lag(occurred_at) OVER w)::float8 / 86400 AS gap
-                      FROM warehouse_fact_orders WHERE tenant_id = ${tenantId}
-                    WINDOW w AS (PARTITION BY profile_id ORDER BY occurred_at, order_id)) x
-             WHERE f.tenant_id = ${tenantId} AND f.order_id = x.order_id`,
-      );
-      await q.execute(
-        sql`UPDATE warehouse_dim_customers d SET orders = a.n, net_revenue_minor = a.net, first_order_at = a.first_at,
-                   last_order_at = a.last_at, cohort_month = to_char(a.first_at AT TIME ZONE 'UTC', 'YYYY-MM')
-              FROM (SELECT profile_id, count(*)::int AS n, sum(net_minor) AS net, min(occurred_at) AS first_at, max(occurred_at) AS last_at
-                      FROM warehouse_fact_orders WHERE tenant_id = ${tenantId} GROUP BY profile_id) a
-             WHERE d.tenant_id = ${tenantId} AND d.profile_id = a.profile_id`,
-      );
-      await deriveScores(q, tenantId, asOf);
     },
 
     /** Every tenant with a recorded refresh: the one read across tenants (the scheduler books their next runs). */

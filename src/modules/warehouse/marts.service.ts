@@ -1,15 +1,13 @@
 import { type Db, type TenantContext, inTenant, isUuid, newId, unsafeTextReason, validation } from '../../platform/index.ts';
 import { decodeCursor, encodeCursor, MART_NAMES, MART_SPECS, type MartName, toCsv } from './marts.core.ts';
 import type { MartsRepository } from './marts.repository.ts';
-import type { MartPageSource, MartSources } from './warehouse.types.ts';
+import type { MartSources } from './warehouse.types.ts';
 
 export interface MartsServiceDeps {
   db: Db;
   repo: MartsRepository;
   sources: MartSources;
   clock: () => Date;
-  /** Rows read from an owner per page (default 5,000). */
-  pageRows?: number;
 }
 
 /** Rows a CSV download carries at most (a warehouse loads more from the Parquet export or by pages). */
@@ -24,26 +22,6 @@ const UUID_KEYS = new Set(['product_id', 'profile_id']);
  */
 export function createMartsService(deps: MartsServiceDeps) {
   const { db, repo, sources } = deps;
-  const pageRows = deps.pageRows ?? 5_000;
-
-  async function copyAll<R>(
-    tx: Db,
-    tenantId: string,
-    source: MartPageSource<R>,
-    idOf: (r: R) => string,
-    insert: (rows: R[]) => Promise<void>,
-  ): Promise<number> {
-    let after: string | null = null;
-    let n = 0;
-    for (;;) {
-      const rows = await source.readPage(tx, tenantId, after, pageRows);
-      if (!rows.length) return n;
-      await insert(rows);
-      n += rows.length;
-      if (rows.length < pageRows) return n;
-      after = idOf(rows[rows.length - 1]!);
-    }
-  }
 
   function cursorOf(name: MartName, cursor: string | undefined): Array<string | number> | null {
     if (cursor === undefined) return null;
@@ -77,42 +55,6 @@ export function createMartsService(deps: MartsServiceDeps) {
           { orders: sources.ordersSql(tenantId), customers: sources.customersSql(tenantId), products: sources.productsSql(tenantId) },
           asOf,
         );
-        const rowCounts = await repo.rowCounts(tx, tenantId);
-        const durationMs = Math.round(performance.now() - started);
-        await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs });
-        return { id, asOf, rowCounts, durationMs };
-      });
-    },
-
-    /** The previous refresh (rows through JavaScript, UPDATE passes): kept only to compare with `refresh`. */
-    async refreshLegacy(tenantId: string): Promise<{ id: string; asOf: Date; rowCounts: Record<MartName, number>; durationMs: number }> {
-      const started = performance.now();
-      const asOf = deps.clock();
-      const id = newId();
-      return inTenant(db, tenantId, async (tx) => {
-        await repo.clear(tx, tenantId);
-        await copyAll(
-          tx,
-          tenantId,
-          sources.products,
-          (r) => r.productId,
-          (rows) => repo.insertProducts(tx, tenantId, rows),
-        );
-        await copyAll(
-          tx,
-          tenantId,
-          sources.customers,
-          (r) => r.profileId,
-          (rows) => repo.insertCustomers(tx, tenantId, rows),
-        );
-        await copyAll(
-          tx,
-          tenantId,
-          sources.orders,
-          (r) => r.orderId,
-          (rows) => repo.insertOrders(tx, tenantId, rows),
-        );
-        await repo.derive(tx, tenantId, asOf);
         const rowCounts = await repo.rowCounts(tx, tenantId);
         const durationMs = Math.round(performance.now() - started);
         await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs });
