@@ -15,5 +15,10 @@ export function createProductsMartSource() {
       sql`SELECT id AS product_id, item_id, name, brand, category_path, price_minor, sale_price_minor, currency, availability,
                  is_active, created_at, updated_at
             FROM items WHERE tenant_id = ${tenantId}`,
+    /** A change marker of what `productsSql` answers (a text expression): count and sum of row hashes. */
+    productsMarkerSql: (tenantId: string): SQL =>
+      sql`(SELECT concat_ws(':', count(*), sum(hashtext(concat_ws('|', id, item_id, name, brand, category_path, price_minor, sale_price_minor,
+                                                                 currency, availability, is_active, created_at, updated_at))))
+             FROM items WHERE tenant_id = ${tenantId})`,
   };
 }

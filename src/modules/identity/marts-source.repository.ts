@@ -21,5 +21,18 @@ export function createMartsSources() {
     customersSql: (tenantId: string): SQL =>
       sql`SELECT id AS profile_id, status, merged_into, first_seen_at, last_seen_at, event_count, channels
             FROM profiles WHERE tenant_id = ${tenantId}`,
+    /**
+     * A change marker of everything `ordersSql` and `customersSql` answer (a text expression): equal markers mean, up
+     * to hash collisions, the same rows. Counts plus sums of row hashes: an insert, delete, refund, relink after a
+     * merge or any profile change moves it. One scan of each table.
+     */
+    customersMarkerSql: (tenantId: string): SQL =>
+      sql`(SELECT concat_ws(':', count(*), sum(revenue_minor), sum(refunded_minor),
+                            sum(hashtext(concat_ws('|', order_id, profile_id, occurred_at, currency, revenue_minor, refunded_minor))))
+             FROM profile_orders WHERE tenant_id = ${tenantId})
+          || '/' ||
+          (SELECT concat_ws(':', count(*),
+                            sum(hashtext(concat_ws('|', id, status, merged_into, first_seen_at, last_seen_at, event_count, channels::text))))
+             FROM profiles WHERE tenant_id = ${tenantId})`,
   };
 }

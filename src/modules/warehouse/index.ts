@@ -71,6 +71,8 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     exportTenant: service.exportTenant,
     /** Rebuild one tenant's marts now (tests, benches; the job runs it with the quality checks). */
     refreshMarts: marts.refresh,
+    /** Rebuild one tenant's marts only if the owners' rows changed since the last refresh that day (null: skipped). */
+    refreshMartsIfChanged: marts.refreshIfChanged,
     /**
      * The module's periodic work, run once per cluster by the platform scheduler (src/cli/shared.ts): booking each
      * refreshed tenant's next marts run (one job per tenant and slot, however many processes book it).

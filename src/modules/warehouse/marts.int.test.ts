@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
-import { queryRows } from '../../platform/index.ts';
+import { inTenant, queryRows } from '../../platform/index.ts';
 
 let t: TestApp;
 let A: string;
@@ -386,6 +386,30 @@ describe('warehouse marts', () => {
     expect(runs.every((r) => r.rowCounts.fact_orders === before.length)).toBe(true);
     const after = await allPages(ownerA, 'fact_orders', 500);
     expect(after.map((r) => r.order_id)).toEqual(before.map((r) => r.order_id));
+  });
+
+  it("skips a scheduled rebuild while the owners' rows are unchanged, and rebuilds only the tenant that changed", async () => {
+    const w = t.modules.warehouse;
+    await w.refreshMarts(A);
+    await w.refreshMarts(B);
+    expect(await w.refreshMartsIfChanged(A)).toBeNull();
+    expect(await w.refreshMartsIfChanged(B)).toBeNull();
+    // A refund on one of A's orders (what commerce's refund path writes through identity).
+    await inTenant(t.database.db, A, (tx) =>
+      tx.execute(sql`UPDATE profile_orders SET refunded_minor = refunded_minor + 1
+                      WHERE tenant_id = ${A} AND order_id = (SELECT min(order_id) FROM profile_orders WHERE tenant_id = ${A})`),
+    );
+    const run = await w.refreshMartsIfChanged(A);
+    expect(run?.rowCounts.fact_orders).toBeGreaterThan(0);
+    expect(await w.refreshMartsIfChanged(A)).toBeNull();
+    expect(await w.refreshMartsIfChanged(B)).toBeNull();
+    // A renamed item moves catalog's marker too.
+    await inTenant(t.database.db, A, (tx) =>
+      tx.execute(
+        sql`UPDATE items SET name = name || ' (renamed)' WHERE tenant_id = ${A} AND item_id = (SELECT min(item_id) FROM items WHERE tenant_id = ${A})`,
+      ),
+    );
+    expect(await w.refreshMartsIfChanged(A)).not.toBeNull();
   });
 });
 

@@ -39,6 +39,11 @@ export interface MartRun {
  */
 export function createMartsRepository() {
   return {
+    /** The tenant's refresh lock, held until the transaction ends (re-entrant within it). */
+    async lock(q: Q, tenantId: string): Promise<void> {
+      await queryRows(q, sql`SELECT pg_advisory_xact_lock(hashtext(${`warehouse.marts:${tenantId}`}))::text AS locked`);
+    },
+
     /**
      * Takes the tenant's refresh lock for the transaction (two refreshes of one tenant would otherwise insert the same
      * keys: the second waits, then rebuilds from the first's result), then deletes the tenant's mart rows.
@@ -133,10 +138,30 @@ export function createMartsRepository() {
       return rows.map((r) => r.tenant_id);
     },
 
-    async recordRun(q: Q, tenantId: string, run: { id: string; asOf: Date; rowCounts: Record<string, number>; durationMs: number }) {
+    /** The owners' change marker now (`marker`: their text expression). */
+    async sourceMarker(q: Q, marker: SQL): Promise<string> {
+      const row = await queryOne<{ m: string }>(q, sql`SELECT (${marker})::text AS m`);
+      return row!.m;
+    },
+
+    /** The marker and as-of instant of the tenant's latest refresh, or null before the first. */
+    async lastMarker(q: Q, tenantId: string): Promise<{ marker: string | null; asOf: Date } | null> {
+      const row = await queryOne<{ marker: string | null; asOf: Date }>(
+        q,
+        sql`SELECT source_marker AS marker, as_of AS "asOf" FROM warehouse_mart_runs WHERE tenant_id = ${tenantId}
+             ORDER BY created_at DESC, id DESC LIMIT 1`,
+      );
+      return row ?? null;
+    },
+
+    async recordRun(
+      q: Q,
+      tenantId: string,
+      run: { id: string; asOf: Date; rowCounts: Record<string, number>; durationMs: number; marker: string },
+    ) {
       await q.execute(
-        sql`INSERT INTO warehouse_mart_runs (tenant_id, id, as_of, row_counts, duration_ms)
-            VALUES (${tenantId}, ${run.id}, ${run.asOf.toISOString()}, ${JSON.stringify(run.rowCounts)}::jsonb, ${run.durationMs})`,
+        sql`INSERT INTO warehouse_mart_runs (tenant_id, id, as_of, row_counts, duration_ms, source_marker)
+            VALUES (${tenantId}, ${run.id}, ${run.asOf.toISOString()}, ${JSON.stringify(run.rowCounts)}::jsonb, ${run.durationMs}, ${run.marker})`,
       );
       // Keep the last 100 runs per tenant.
       await q.execute(

@@ -1,4 +1,5 @@
 import { type Db, type TenantContext, inTenant, isUuid, newId, unsafeTextReason, validation } from '../../platform/index.ts';
+import { sql } from 'drizzle-orm';
 import { decodeCursor, encodeCursor, MART_NAMES, MART_SPECS, type MartName, toCsv } from './marts.core.ts';
 import type { MartsRepository } from './marts.repository.ts';
 import type { MartSources } from './warehouse.types.ts';
@@ -20,6 +21,14 @@ const UUID_KEYS = new Set(['product_id', 'profile_id']);
  * (readers see the previous refresh or this one, never half), then records the run. Reads page through a mart in
  * key order, or write it as CSV.
  */
+/** One refresh: its id, as-of instant, rows per mart and duration. */
+export interface MartRefresh {
+  id: string;
+  asOf: Date;
+  rowCounts: Record<MartName, number>;
+  durationMs: number;
+}
+
 export function createMartsService(deps: MartsServiceDeps) {
   const { db, repo, sources } = deps;
 
@@ -38,28 +47,49 @@ export function createMartsService(deps: MartsServiceDeps) {
     return values;
   }
 
+  async function rebuild(tenantId: string, onlyIfChanged: boolean): Promise<MartRefresh | null> {
+    const started = performance.now();
+    const asOf = deps.clock();
+    const id = newId();
+    return inTenant(db, tenantId, async (tx) => {
+      await repo.lock(tx, tenantId);
+      const marker = await repo.sourceMarker(
+        tx,
+        sql`${sources.customersMarkerSql(tenantId)} || '/' || ${sources.productsMarkerSql(tenantId)}`,
+      );
+      if (onlyIfChanged) {
+        const last = await repo.lastMarker(tx, tenantId);
+        if (last?.marker === marker && new Date(last.asOf).toISOString().slice(0, 10) === asOf.toISOString().slice(0, 10)) return null;
+      }
+      await repo.clear(tx, tenantId);
+      await repo.rebuild(
+        tx,
+        tenantId,
+        { orders: sources.ordersSql(tenantId), customers: sources.customersSql(tenantId), products: sources.productsSql(tenantId) },
+        asOf,
+      );
+      const rowCounts = await repo.rowCounts(tx, tenantId);
+      const durationMs = Math.round(performance.now() - started);
+      await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs, marker });
+      return { id, asOf, rowCounts, durationMs };
+    });
+  }
+
   return {
     /**
      * Rebuilds the tenant's marts as of now with set-based statements over the owners' subqueries; returns the run
      * (rows per mart, duration).
      */
-    async refresh(tenantId: string): Promise<{ id: string; asOf: Date; rowCounts: Record<MartName, number>; durationMs: number }> {
-      const started = performance.now();
-      const asOf = deps.clock();
-      const id = newId();
-      return inTenant(db, tenantId, async (tx) => {
-        await repo.clear(tx, tenantId);
-        await repo.rebuild(
-          tx,
-          tenantId,
-          { orders: sources.ordersSql(tenantId), customers: sources.customersSql(tenantId), products: sources.productsSql(tenantId) },
-          asOf,
-        );
-        const rowCounts = await repo.rowCounts(tx, tenantId);
-        const durationMs = Math.round(performance.now() - started);
-        await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs });
-        return { id, asOf, rowCounts, durationMs };
-      });
+    async refresh(tenantId: string): Promise<MartRefresh> {
+      return (await rebuild(tenantId, false))!;
+    },
+
+    /**
+     * The scheduled refresh: the rebuild is skipped (null) when the owners' change marker equals the last refresh's
+     * and that refresh was on the same UTC day (RFM recency and the cohort months move with the date).
+     */
+    async refreshIfChanged(tenantId: string): Promise<MartRefresh | null> {
+      return rebuild(tenantId, true);
     },
 
     /** Every mart with its documented columns, row count and the last refresh. */

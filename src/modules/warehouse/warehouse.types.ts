@@ -46,6 +46,12 @@ export interface MartSources {
   ordersSql(tenantId: string): SQL;
   customersSql(tenantId: string): SQL;
   productsSql(tenantId: string): SQL;
+  /**
+   * Change markers (text expressions the owners build): unchanged markers mean unchanged rows, so a scheduled
+   * refresh can skip the rebuild. Identity's covers orders and customers, catalog's the products.
+   */
+  customersMarkerSql(tenantId: string): SQL;
+  productsMarkerSql(tenantId: string): SQL;
 }
 
 /**
