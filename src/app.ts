@@ -22,6 +22,7 @@ import { ensureSecret } from './platform/secrets.ts';
 import { loadSecretBox } from './platform/secret-box.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
 import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
+import type { ScheduledTask } from './platform/scheduler.ts';
 import { createS3Storage } from './platform/storage.s3.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
 import { createIdentityModule, createMartsSources, createProfilesWarehouseSource } from './modules/identity/index.ts';
@@ -109,6 +110,11 @@ export interface LoupeApp {
     warehouse: ReturnType<typeof createWarehouseModule>;
   };
   storage: ObjectStorage;
+  /**
+   * The periodic work of every module, run once per cluster by the elected scheduler (src/platform/scheduler.ts,
+   * started by `serve` and `worker` in src/cli/shared.ts); a process that is not the scheduler runs none of it.
+   */
+  scheduledTasks: readonly ScheduledTask[];
   /** Compiles every route's response serializer now (before listening); returns how many were still lazy. */
   warmSerializers(): number;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -345,7 +351,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
     // The marts read unified orders and profiles through identity, items through catalog; the quality checks ask
     // events for facts about recent events and send failing runs through the webhooks' signed outbox.
-    martSources: { ...createMartsSources(), products: createProductsMartSource() },
+    martSources: { ...createMartsSources(), ...createProductsMartSource() },
     eventQuality: createEventsQualitySource(),
     webhooks: webhooks.publisher,
     version: VERSION,
@@ -441,7 +447,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
 
   await app.ready();
   webhooks.startSweeping();
-  newsfeed.startRetention();
   return {
     app,
     jobs,
@@ -465,10 +470,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       warehouse,
     },
     storage,
+    scheduledTasks: [
+      { name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => tenancy.pruneLoginThrottle() },
+      ...newsfeed.scheduledTasks(),
+      ...warehouse.scheduledTasks(),
+    ],
     warmSerializers: serializers.warm,
     async close() {
       webhooks.stop();
-      newsfeed.stopRetention();
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();

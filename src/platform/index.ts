@@ -30,6 +30,7 @@ export type { TenantRateLimits } from './rate-limit.ts';
 export { tenantRateLimitsOf } from './rate-limit.ts';
 export { errorBody, errorResponses, jobSchema } from './schemas.ts';
 export type { ObjectStorage } from './storage.ts';
+export type { ScheduledTask } from './scheduler.ts';
 export { createMailer } from './mail.ts';
 export type { Mailer } from './mail.ts';
 export { SecretUnreadableError } from './secret-box.ts';

@@ -18,7 +18,8 @@ export interface ObjectStorage {
   localPath(tenantId: string, key: string): string;
 }
 
-const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,400}$/;
+// `=` allowed for Hive-style partition folders (`date=2026-01-02`), what warehouses expect of an export.
+const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._=/-]{0,400}$/;
 
 /** `<tenant id>/<key>`, after checking both (no `..`, no absolute path, a tenant id that is a UUID): every backend's name. */
 export function objectKeyOf(tenantId: string, key: string): string {

@@ -4,7 +4,7 @@
  * preferences) and style profiles learned from interactions. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import { type PlatformServices, inTenant } from '../../platform/index.ts';
+import { type PlatformServices, type ScheduledTask, inTenant } from '../../platform/index.ts';
 import { newsfeedRoutes } from './newsfeed.routes.ts';
 import { createNewsfeedService } from './newsfeed.service.ts';
 import type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
@@ -93,32 +93,22 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
   });
   deps.onInteractionsAppended((tenantId, userIds, write) => refreshQueue.mark(tenantId, userIds, write));
   const retention = createRetentionService({ db: platform.db, repo, tenantSettings: deps.tenantSettings, clock: platform.clock });
-  let retentionTimer: NodeJS.Timeout | undefined;
   const prune = () =>
-    retention
-      .pruneAll()
-      .then((r) => {
-        if (r.size > 0)
-          platform.log.info(
-            { tenants: r.size, rows: [...r.values()].reduce((a, b) => a + b, 0) },
-            'shown feed items past retention deleted',
-          );
-      })
-      .catch((err: unknown) => platform.log.warn({ err }, 'newsfeed shown-items retention failed; it runs again in an hour'));
+    retention.pruneAll().then((r) => {
+      if (r.size > 0)
+        platform.log.info({ tenants: r.size, rows: [...r.values()].reduce((a, b) => a + b, 0) }, 'shown feed items past retention deleted');
+      return r.size;
+    });
   return {
     /** Deletes each tenant's shown-item rows older than its "not shown within N days" (all tenants, or one). */
     pruneShownItems: (tenantId?: string) =>
       tenantId === undefined ? retention.pruneAll() : retention.pruneTenant(tenantId).then((n) => new Map([[tenantId, n]])),
-    /** Prunes shown items once now, then hourly, until `stopRetention`. */
-    startRetention(): void {
-      if (retentionTimer) return;
-      void prune();
-      retentionTimer = setInterval(() => void prune(), 3_600_000);
-      retentionTimer.unref();
-    },
-    stopRetention(): void {
-      if (retentionTimer) clearInterval(retentionTimer);
-      retentionTimer = undefined;
+    /**
+     * The module's periodic work, run once per cluster by the platform scheduler (src/cli/shared.ts): the shown-items
+     * retention, hourly and when a process becomes the scheduler (idempotent: a second prune deletes nothing).
+     */
+    scheduledTasks(): ScheduledTask[] {
+      return [{ name: 'newsfeed.prune-shown-items', everyMs: 3_600_000, runOnElection: true, run: prune }];
     },
     /** Recomputes a user's style profile from interactions not yet folded in. */
     refreshStyleProfile: style.refresh,

@@ -64,10 +64,10 @@ describe('newsfeed shown-items retention', () => {
   });
 
   it('prunes every tenant: the default keeps 7 days, a tenant with the rule off keeps nothing; a second run deletes nothing', async () => {
-    const pruned = await t.modules.newsfeed.pruneShownItems();
-    expect(pruned.get(B.tenantId)).toBe(2);
-    expect(pruned.get(C.tenantId)).toBe(2);
-    expect(pruned.has(A.tenantId)).toBe(false);
+    // The module's scheduled task (run hourly, once per cluster, by the elected scheduler) is the same prune.
+    const task = t.scheduledTasks.find((x) => x.name === 'newsfeed.prune-shown-items')!;
+    expect(task).toMatchObject({ everyMs: 3_600_000, runOnElection: true });
+    expect(await task.run()).toBe(2); // B and C had rows deleted, A none
     expect((await rows(B.tenantId)).map((r) => r.item_id)).toEqual(['item-0', 'item-1', 'item-2']);
     expect(await rows(C.tenantId)).toEqual([]);
     expect((await t.modules.newsfeed.pruneShownItems()).size).toBe(0);

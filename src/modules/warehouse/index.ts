@@ -5,17 +5,18 @@
  * Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import type { PlatformServices, ScheduledTask } from '../../platform/index.ts';
 import type { WebhookPublisher } from '../webhooks/index.ts';
 import { createMartsRepository } from './marts.repository.ts';
 import { martsRoutes } from './marts.routes.ts';
 import { createMartsService } from './marts.service.ts';
 import { createQualityRepository } from './quality.repository.ts';
 import { createQualityService } from './quality.service.ts';
-import { MARTS_JOB, registerMartsJobs, registerWarehouseJobs } from './warehouse.jobs.ts';
+import { bookScheduledMarts, MARTS_JOB, registerMartsJobs, registerWarehouseJobs } from './warehouse.jobs.ts';
 import { createWarehouseRepository } from './warehouse.repository.ts';
 import { warehouseRoutes } from './warehouse.routes.ts';
 import { createWarehouseService } from './warehouse.service.ts';
+import { createFolderExportStore, createObjectExportStore } from './warehouse.store.ts';
 import type { EventQualitySource, MartSources, WarehouseSources } from './warehouse.types.ts';
 
 export interface WarehouseModuleDeps {
@@ -35,7 +36,14 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     db: platform.db,
     repo: createWarehouseRepository(),
     sources: deps.sources,
-    exportDir: cfg.exportDir,
+    // With object storage configured (LOUPE_S3_BUCKET) the export goes to the bucket, else to the export folder.
+    store:
+      platform.config.objectStore.kind === 's3'
+        ? createObjectExportStore(
+            platform.storage,
+            `s3://${platform.config.objectStore.bucket}/${platform.config.objectStore.prefix}<tenant>/warehouse/`,
+          )
+        : createFolderExportStore(cfg.exportDir),
     settleSeconds: cfg.settleSeconds,
     batchRows: cfg.batchRows,
     databaseKind: platform.databaseKind,
@@ -43,7 +51,8 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     version: deps.version,
   });
   registerWarehouseJobs(platform.jobs, service, { intervalMinutes: cfg.intervalMinutes, clock: platform.clock });
-  const marts = createMartsService({ db: platform.db, repo: createMartsRepository(), sources: deps.martSources, clock: platform.clock });
+  const martsRepo = createMartsRepository();
+  const marts = createMartsService({ db: platform.db, repo: martsRepo, sources: deps.martSources, clock: platform.clock });
   const quality = createQualityService({
     db: platform.db,
     repo: createQualityRepository(),
@@ -51,12 +60,28 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     webhooks: deps.webhooks,
     clock: platform.clock,
   });
-  registerMartsJobs(platform.jobs, { marts, quality, intervalMinutes: cfg.martsIntervalMinutes, clock: platform.clock });
+  registerMartsJobs(platform.jobs, { marts, quality });
+  const bookMarts = async () =>
+    bookScheduledMarts(platform.jobs, await martsRepo.refreshedTenants(platform.db), {
+      intervalMinutes: cfg.martsIntervalMinutes,
+      now: platform.clock(),
+    });
   return {
     /** Export one tenant now (the `loupe export` command and the job). */
     exportTenant: service.exportTenant,
     /** Rebuild one tenant's marts now (tests, benches; the job runs it with the quality checks). */
     refreshMarts: marts.refresh,
+    /** Rebuild one tenant's marts only if the owners' rows changed since the last refresh that day (null: skipped). */
+    refreshMartsIfChanged: marts.refreshIfChanged,
+    /**
+     * The module's periodic work, run once per cluster by the platform scheduler (src/cli/shared.ts): booking each
+     * refreshed tenant's next marts run (one job per tenant and slot, however many processes book it).
+     */
+    scheduledTasks(): ScheduledTask[] {
+      return [{ name: 'warehouse.book-marts', everyMs: cfg.martsIntervalMinutes * 60_000, runOnElection: true, run: bookMarts }];
+    },
+    /** Books the next scheduled marts run of every refreshed tenant now (what the scheduled task runs; tests). */
+    bookScheduledMarts: bookMarts,
     /** Run one tenant's data-quality checks now (after a refresh). */
     runQuality: quality.run,
     /**

@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
-import { queryRows } from '../../platform/index.ts';
+import { inTenant, queryRows } from '../../platform/index.ts';
 
 let t: TestApp;
 let A: string;
@@ -387,6 +387,30 @@ describe('warehouse marts', () => {
     const after = await allPages(ownerA, 'fact_orders', 500);
     expect(after.map((r) => r.order_id)).toEqual(before.map((r) => r.order_id));
   });
+
+  it("skips a scheduled rebuild while the owners' rows are unchanged, and rebuilds only the tenant that changed", async () => {
+    const w = t.modules.warehouse;
+    await w.refreshMarts(A);
+    await w.refreshMarts(B);
+    expect(await w.refreshMartsIfChanged(A)).toBeNull();
+    expect(await w.refreshMartsIfChanged(B)).toBeNull();
+    // A refund on one of A's orders (what commerce's refund path writes through identity).
+    await inTenant(t.database.db, A, (tx) =>
+      tx.execute(sql`UPDATE profile_orders SET refunded_minor = refunded_minor + 1
+                      WHERE tenant_id = ${A} AND order_id = (SELECT min(order_id) FROM profile_orders WHERE tenant_id = ${A})`),
+    );
+    const run = await w.refreshMartsIfChanged(A);
+    expect(run?.rowCounts.fact_orders).toBeGreaterThan(0);
+    expect(await w.refreshMartsIfChanged(A)).toBeNull();
+    expect(await w.refreshMartsIfChanged(B)).toBeNull();
+    // A renamed item moves catalog's marker too.
+    await inTenant(t.database.db, A, (tx) =>
+      tx.execute(
+        sql`UPDATE items SET name = name || ' (renamed)' WHERE tenant_id = ${A} AND item_id = (SELECT min(item_id) FROM items WHERE tenant_id = ${A})`,
+      ),
+    );
+    expect(await w.refreshMartsIfChanged(A)).not.toBeNull();
+  });
 });
 
 describe('data quality', () => {
@@ -444,7 +468,7 @@ describe('data quality', () => {
     expect(payload.data.failing.map((f) => f.check)).toContain('events.item_id.referential_integrity');
   });
 
-  it('queues a refresh and checks after an import, and books the next scheduled run', async () => {
+  it('queues a refresh and checks after an import; the scheduler books one run per refreshed tenant and slot', async () => {
     const boundary = '----loupemarts';
     const csv = 'user_id,item_id,interaction_type,timestamp\nimp-1,SKU-1,view,2026-01-02T03:04:05Z\n';
     const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="e.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`;
@@ -464,6 +488,20 @@ describe('data quality', () => {
       (rows) => rows.some((x) => x.trigger === 'import' && x.status === 'succeeded'),
       { timeoutMs: 60_000 },
     );
-    expect(jobs.some((x) => x.trigger === 'schedule' && x.status === 'queued')).toBe(true);
+    expect(jobs.some((x) => x.trigger === 'schedule')).toBe(false); // the job no longer books its own next run
+    // The scheduled task (run once per cluster by the elected scheduler): twice, as a new scheduler after a takeover
+    // would within the same slot; the slot's dedupe key keeps one run.
+    const task = t.scheduledTasks.find((x) => x.name === 'warehouse.book-marts');
+    expect(task?.everyMs).toBe(60 * 60_000);
+    await task!.run();
+    await task!.run();
+    const booked = await queryRows<{ tenant_id: string; n: number; run_at: Date }>(
+      t.database.db,
+      sql`SELECT tenant_id::text AS tenant_id, count(*)::int AS n, min(run_at) AS run_at FROM jobs
+           WHERE type = 'warehouse.marts' AND status = 'queued' AND payload->>'trigger' = 'schedule' GROUP BY tenant_id`,
+    );
+    expect(booked.find((b) => b.tenant_id === A)?.n).toBe(1);
+    expect(new Date(booked.find((b) => b.tenant_id === A)!.run_at).getTime() % 3_600_000).toBe(0); // the next slot
+    expect(t.scheduledTasks.map((x) => x.name)).toContain('newsfeed.prune-shown-items');
   });
 });

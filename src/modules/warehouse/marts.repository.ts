@@ -1,9 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, queryOne, queryRows } from '../../platform/index.ts';
 import { MART_SPECS, type MartName } from './marts.core.ts';
-import type { MartCustomerRow, MartOrderRow, MartProductRow } from './warehouse.types.ts';
-
-const isoOrNull = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 /** The SQL type of each key column, so a cursor's values compare with the column (and its index) as they are. */
 const KEY_TYPES: Record<string, string> = {
@@ -42,6 +39,11 @@ export interface MartRun {
  */
 export function createMartsRepository() {
   return {
+    /** The tenant's refresh lock, held until the transaction ends (re-entrant within it). */
+    async lock(q: Q, tenantId: string): Promise<void> {
+      await queryRows(q, sql`SELECT pg_advisory_xact_lock(hashtext(${`warehouse.marts:${tenantId}`}))::text AS locked`);
+    },
+
     /**
      * Takes the tenant's refresh lock for the transaction (two refreshes of one tenant would otherwise insert the same
      * keys: the second waits, then rebuilds from the first's result), then deletes the tenant's mart rows.
@@ -53,124 +55,113 @@ export function createMartsRepository() {
       }
     },
 
-    async insertOrders(q: Q, tenantId: string, rows: readonly MartOrderRow[]): Promise<void> {
-      if (!rows.length) return;
-      await q.execute(
-        sql`INSERT INTO warehouse_fact_orders (tenant_id, order_id, profile_id, occurred_at, order_date, currency, revenue_minor,
-                                               refunded_minor, net_minor, order_number, is_first_order)
-            SELECT ${tenantId}, o.id, o.profile_id, o.at, to_char(o.at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), o.currency, o.revenue, o.refunded,
-                   o.revenue - o.refunded, 0, false
-              FROM unnest(${arrayParam(rows.map((r) => r.orderId))}::text[], ${arrayParam(rows.map((r) => r.profileId))}::uuid[],
-                          ${arrayParam(rows.map((r) => new Date(r.occurredAt).toISOString()))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => r.currency))}::text[], ${arrayParam(rows.map((r) => r.revenueMinor))}::int8[],
-                          ${arrayParam(rows.map((r) => r.refundedMinor))}::int8[]) AS o(id, profile_id, at, currency, revenue, refunded)`,
-      );
-    },
-
-    async insertCustomers(q: Q, tenantId: string, rows: readonly MartCustomerRow[]): Promise<void> {
-      if (!rows.length) return;
-      await q.execute(
-        sql`INSERT INTO warehouse_dim_customers (tenant_id, profile_id, status, merged_into, first_seen_at, last_seen_at, event_count,
-                                                 channels, orders, net_revenue_minor)
-            SELECT ${tenantId}, c.id, c.status, c.merged_into, c.first_seen, c.last_seen, c.events,
-                   ARRAY(SELECT jsonb_array_elements_text(c.channels)), 0, 0
-              FROM unnest(${arrayParam(rows.map((r) => r.profileId))}::uuid[], ${arrayParam(rows.map((r) => r.status))}::text[],
-                          ${arrayParam(rows.map((r) => r.mergedInto))}::uuid[],
-                          ${arrayParam(rows.map((r) => isoOrNull(r.firstSeenAt)))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => isoOrNull(r.lastSeenAt)))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => r.eventCount))}::int[],
-                          ${arrayParam(rows.map((r) => JSON.stringify(r.channels ?? [])))}::jsonb[])
-                AS c(id, status, merged_into, first_seen, last_seen, events, channels)`,
-      );
-    },
-
-    async insertProducts(q: Q, tenantId: string, rows: readonly MartProductRow[]): Promise<void> {
-      if (!rows.length) return;
+    /**
+     * Fills the tenant's five marts from the owners' rows in set-based statements (each an INSERT ... SELECT over the
+     * owner's subquery; no row passes through JavaScript): products; orders with their place in the profile's history
+     * (window functions); customers with their order aggregates; then RFM and cohorts (`deriveScores`). Call after
+     * `clear`, in the same transaction. Definitions in marts.core.ts.
+     */
+    async rebuild(q: Q, tenantId: string, src: { orders: SQL; customers: SQL; products: SQL }, asOf: Date): Promise<void> {
+      const at = asOf.toISOString();
       await q.execute(
         sql`INSERT INTO warehouse_dim_products (tenant_id, product_id, item_id, name, brand, category_path, price_minor, sale_price_minor,
                                                 currency, availability, is_active, created_at, updated_at)
-            SELECT ${tenantId}, p.*
-              FROM unnest(${arrayParam(rows.map((r) => r.productId))}::uuid[], ${arrayParam(rows.map((r) => r.itemId))}::text[],
-                          ${arrayParam(rows.map((r) => r.name))}::text[], ${arrayParam(rows.map((r) => r.brand))}::text[],
-                          ${arrayParam(rows.map((r) => r.categoryPath))}::text[], ${arrayParam(rows.map((r) => r.priceMinor))}::int8[],
-                          ${arrayParam(rows.map((r) => r.salePriceMinor))}::int8[], ${arrayParam(rows.map((r) => r.currency))}::text[],
-                          ${arrayParam(rows.map((r) => r.availability))}::text[], ${arrayParam(rows.map((r) => r.isActive))}::bool[],
-                          ${arrayParam(rows.map((r) => new Date(r.createdAt).toISOString()))}::timestamptz[],
-                          ${arrayParam(rows.map((r) => new Date(r.updatedAt).toISOString()))}::timestamptz[]) AS p`,
+            SELECT ${tenantId}, p.product_id, p.item_id, p.name, p.brand, p.category_path, p.price_minor, p.sale_price_minor,
+                   p.currency, p.availability, p.is_active, p.created_at, p.updated_at
+              FROM (${src.products}) p`,
       );
-    },
-
-    /**
-     * Derives, from the tenant's fact and dimension rows: each order's place in its profile's history, the customer
-     * aggregates, RFM scores as of `asOf` and the cohort matrix up to `asOf`'s UTC month (definitions in marts.core.ts).
-     */
-    async derive(q: Q, tenantId: string, asOf: Date): Promise<void> {
-      const at = asOf.toISOString();
+      // One statement for the four order-derived marts: the owner's orders are read and windowed once (o), aggregated
+      // per profile once (agg), and each INSERT reads those (sibling INSERTs of one statement cannot see each other's
+      // rows, so none reads back a mart).
       await q.execute(
-        sql`UPDATE warehouse_fact_orders f SET order_number = x.n, is_first_order = x.n = 1, days_since_previous_order = x.gap
-              FROM (SELECT order_id, row_number() OVER w AS n,
-                           extract(epoch FROM occurred_at - lag(occurred_at) OVER w)::float8 / 86400 AS gap
-                      FROM warehouse_fact_orders WHERE tenant_id = ${tenantId}
-                    WINDOW w AS (PARTITION BY profile_id ORDER BY occurred_at, order_id)) x
-             WHERE f.tenant_id = ${tenantId} AND f.order_id = x.order_id`,
-      );
-      await q.execute(
-        sql`UPDATE warehouse_dim_customers d SET orders = a.n, net_revenue_minor = a.net, first_order_at = a.first_at,
-                   last_order_at = a.last_at, cohort_month = to_char(a.first_at AT TIME ZONE 'UTC', 'YYYY-MM')
-              FROM (SELECT profile_id, count(*)::int AS n, sum(net_minor) AS net, min(occurred_at) AS first_at, max(occurred_at) AS last_at
-                      FROM warehouse_fact_orders WHERE tenant_id = ${tenantId} GROUP BY profile_id) a
-             WHERE d.tenant_id = ${tenantId} AND d.profile_id = a.profile_id`,
-      );
-      await q.execute(
-        sql`INSERT INTO warehouse_rfm_analysis (tenant_id, profile_id, as_of, recency_days, frequency, monetary_minor, r_score, f_score,
-                                                m_score, rfm_score, segment)
-            WITH base AS (
-              SELECT profile_id, extract(epoch FROM ${at}::timestamptz - max(occurred_at))::float8 / 86400 AS recency_days,
-                     count(*)::int AS frequency, sum(net_minor) AS monetary
-                FROM warehouse_fact_orders WHERE tenant_id = ${tenantId} GROUP BY profile_id
+        sql`WITH o AS MATERIALIZED (
+              SELECT o.order_id, o.profile_id, o.occurred_at, o.currency, o.revenue_minor, o.refunded_minor,
+                     o.revenue_minor - o.refunded_minor AS net_minor, row_number() OVER w AS n,
+                     extract(epoch FROM o.occurred_at - lag(o.occurred_at) OVER w)::float8 / 86400 AS gap,
+                     date_trunc('month', o.occurred_at AT TIME ZONE 'UTC') AS month
+                FROM (${src.orders}) o
+              WINDOW w AS (PARTITION BY o.profile_id ORDER BY o.occurred_at, o.order_id)
+            ), agg AS MATERIALIZED (
+              SELECT profile_id, count(*)::int AS n, sum(net_minor) AS net, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+                     min(month) AS cohort
+                FROM o GROUP BY profile_id
+            ), fact AS (
+              INSERT INTO warehouse_fact_orders (tenant_id, order_id, profile_id, occurred_at, order_date, currency, revenue_minor,
+                                                 refunded_minor, net_minor, order_number, is_first_order, days_since_previous_order)
+              SELECT ${tenantId}, order_id, profile_id, occurred_at, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), currency,
+                     revenue_minor, refunded_minor, net_minor, n, n = 1, gap
+                FROM o
+            ), customers AS (
+              INSERT INTO warehouse_dim_customers (tenant_id, profile_id, status, merged_into, first_seen_at, last_seen_at, event_count,
+                                                   channels, orders, net_revenue_minor, first_order_at, last_order_at, cohort_month)
+              SELECT ${tenantId}, c.profile_id, c.status, c.merged_into, c.first_seen_at, c.last_seen_at, c.event_count, c.channels,
+                     coalesce(a.n, 0), coalesce(a.net, 0), a.first_at, a.last_at, to_char(a.cohort, 'YYYY-MM')
+                FROM (${src.customers}) c LEFT JOIN agg a ON a.profile_id = c.profile_id
             ), scored AS (
-              SELECT b.*, count(*) OVER () AS n,
-                     rank() OVER (ORDER BY recency_days DESC) AS rr, rank() OVER (ORDER BY frequency) AS fr,
-                     rank() OVER (ORDER BY monetary) AS mr
-                FROM base b
-            ), s AS (
-              SELECT profile_id, recency_days, frequency, monetary,
-                     1 + (5 * (rr - 1)) / n AS r, 1 + (5 * (fr - 1)) / n AS f, 1 + (5 * (mr - 1)) / n AS m
-                FROM scored
-            )
-            SELECT ${tenantId}, profile_id, ${at}::timestamptz, recency_days, frequency, monetary, r, f, m, concat(r, f, m),
-                   CASE WHEN r >= 4 AND f >= 4 THEN 'champions' WHEN f >= 4 THEN 'loyal'
-                        WHEN r >= 4 AND frequency = 1 THEN 'new' WHEN r >= 4 THEN 'promising'
-                        WHEN r <= 2 AND f >= 3 THEN 'at_risk' WHEN r = 1 THEN 'lost' ELSE 'needs_attention' END
-              FROM s`,
-      );
-      await q.execute(
-        sql`INSERT INTO warehouse_cohort_analysis (tenant_id, cohort_month, period_index, period_month, cohort_size, active_customers,
-                                                   orders, net_revenue_minor, retention_rate)
-            WITH o AS (
-              SELECT profile_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS month, net_minor
-                FROM warehouse_fact_orders WHERE tenant_id = ${tenantId}
-            ), firsts AS (SELECT profile_id, min(month) AS cohort FROM o GROUP BY profile_id),
-            sizes AS (SELECT cohort, count(*)::int AS size FROM firsts GROUP BY cohort),
-            grid AS (
+              SELECT profile_id, extract(epoch FROM ${at}::timestamptz - last_at)::float8 / 86400 AS recency_days, n AS frequency,
+                     net AS monetary, count(*) OVER () AS total,
+                     rank() OVER (ORDER BY extract(epoch FROM ${at}::timestamptz - last_at)::float8 / 86400 DESC) AS rr,
+                     rank() OVER (ORDER BY n) AS fr, rank() OVER (ORDER BY net) AS mr
+                FROM agg
+            ), rfm AS (
+              INSERT INTO warehouse_rfm_analysis (tenant_id, profile_id, as_of, recency_days, frequency, monetary_minor, r_score, f_score,
+                                                  m_score, rfm_score, segment)
+              SELECT ${tenantId}, profile_id, ${at}::timestamptz, recency_days, frequency, monetary, r, f, m, concat(r, f, m),
+                     CASE WHEN r >= 4 AND f >= 4 THEN 'champions' WHEN f >= 4 THEN 'loyal'
+                          WHEN r >= 4 AND frequency = 1 THEN 'new' WHEN r >= 4 THEN 'promising'
+                          WHEN r <= 2 AND f >= 3 THEN 'at_risk' WHEN r = 1 THEN 'lost' ELSE 'needs_attention' END
+                FROM (SELECT profile_id, recency_days, frequency, monetary, 1 + (5 * (rr - 1)) / total AS r,
+                             1 + (5 * (fr - 1)) / total AS f, 1 + (5 * (mr - 1)) / total AS m
+                        FROM scored) s
+            ), sizes AS (
+              SELECT cohort, count(*)::int AS size FROM agg GROUP BY cohort
+            ), grid AS (
               SELECT s.cohort, s.size, g.p::int AS period_index, s.cohort + make_interval(months => g.p::int) AS month
                 FROM sizes s,
                      generate_series(0, (extract(year FROM age(date_trunc('month', ${at}::timestamptz AT TIME ZONE 'UTC'), s.cohort)) * 12
                                          + extract(month FROM age(date_trunc('month', ${at}::timestamptz AT TIME ZONE 'UTC'), s.cohort)))::int) AS g(p)
             ), act AS (
-              SELECT f.cohort, o.month, count(DISTINCT o.profile_id)::int AS active, count(*)::int AS orders, sum(o.net_minor) AS net
-                FROM o JOIN firsts f USING (profile_id) GROUP BY f.cohort, o.month
+              SELECT a.cohort, o.month, count(DISTINCT o.profile_id)::int AS active, count(*)::int AS orders, sum(o.net_minor) AS net
+                FROM o JOIN agg a USING (profile_id) GROUP BY a.cohort, o.month
             )
+            INSERT INTO warehouse_cohort_analysis (tenant_id, cohort_month, period_index, period_month, cohort_size, active_customers,
+                                                   orders, net_revenue_minor, retention_rate)
             SELECT ${tenantId}, to_char(g.cohort, 'YYYY-MM'), g.period_index, to_char(g.month, 'YYYY-MM'), g.size,
                    coalesce(a.active, 0), coalesce(a.orders, 0), coalesce(a.net, 0), coalesce(a.active, 0)::float8 / g.size
               FROM grid g LEFT JOIN act a ON a.cohort = g.cohort AND a.month = g.month`,
       );
     },
 
-    async recordRun(q: Q, tenantId: string, run: { id: string; asOf: Date; rowCounts: Record<string, number>; durationMs: number }) {
+    /** Every tenant with a recorded refresh: the one read across tenants (the scheduler books their next runs). */
+    async refreshedTenants(q: Q): Promise<string[]> {
+      const rows = await queryRows<{ tenant_id: string }>(q, sql`SELECT DISTINCT tenant_id::text AS tenant_id FROM warehouse_mart_runs`);
+      return rows.map((r) => r.tenant_id);
+    },
+
+    /** The owners' change marker now (`marker`: their text expression). */
+    async sourceMarker(q: Q, marker: SQL): Promise<string> {
+      const row = await queryOne<{ m: string }>(q, sql`SELECT (${marker})::text AS m`);
+      return row!.m;
+    },
+
+    /** The marker and as-of instant of the tenant's latest refresh, or null before the first. */
+    async lastMarker(q: Q, tenantId: string): Promise<{ marker: string | null; asOf: Date } | null> {
+      const row = await queryOne<{ marker: string | null; asOf: Date }>(
+        q,
+        sql`SELECT source_marker AS marker, as_of AS "asOf" FROM warehouse_mart_runs WHERE tenant_id = ${tenantId}
+             ORDER BY created_at DESC, id DESC LIMIT 1`,
+      );
+      return row ?? null;
+    },
+
+    async recordRun(
+      q: Q,
+      tenantId: string,
+      run: { id: string; asOf: Date; rowCounts: Record<string, number>; durationMs: number; marker: string },
+    ) {
       await q.execute(
-        sql`INSERT INTO warehouse_mart_runs (tenant_id, id, as_of, row_counts, duration_ms)
-            VALUES (${tenantId}, ${run.id}, ${run.asOf.toISOString()}, ${JSON.stringify(run.rowCounts)}::jsonb, ${run.durationMs})`,
+        sql`INSERT INTO warehouse_mart_runs (tenant_id, id, as_of, row_counts, duration_ms, source_marker)
+            VALUES (${tenantId}, ${run.id}, ${run.asOf.toISOString()}, ${JSON.stringify(run.rowCounts)}::jsonb, ${run.durationMs}, ${run.marker})`,
       );
       // Keep the last 100 runs per tenant.
       await q.execute(

@@ -1,15 +1,14 @@
 import { type Db, type TenantContext, inTenant, isUuid, newId, unsafeTextReason, validation } from '../../platform/index.ts';
+import { sql } from 'drizzle-orm';
 import { decodeCursor, encodeCursor, MART_NAMES, MART_SPECS, type MartName, toCsv } from './marts.core.ts';
 import type { MartsRepository } from './marts.repository.ts';
-import type { MartPageSource, MartSources } from './warehouse.types.ts';
+import type { MartSources } from './warehouse.types.ts';
 
 export interface MartsServiceDeps {
   db: Db;
   repo: MartsRepository;
   sources: MartSources;
   clock: () => Date;
-  /** Rows read from an owner per page (default 5,000). */
-  pageRows?: number;
 }
 
 /** Rows a CSV download carries at most (a warehouse loads more from the Parquet export or by pages). */
@@ -22,28 +21,16 @@ const UUID_KEYS = new Set(['product_id', 'profile_id']);
  * (readers see the previous refresh or this one, never half), then records the run. Reads page through a mart in
  * key order, or write it as CSV.
  */
+/** One refresh: its id, as-of instant, rows per mart and duration. */
+export interface MartRefresh {
+  id: string;
+  asOf: Date;
+  rowCounts: Record<MartName, number>;
+  durationMs: number;
+}
+
 export function createMartsService(deps: MartsServiceDeps) {
   const { db, repo, sources } = deps;
-  const pageRows = deps.pageRows ?? 5_000;
-
-  async function copyAll<R>(
-    tx: Db,
-    tenantId: string,
-    source: MartPageSource<R>,
-    idOf: (r: R) => string,
-    insert: (rows: R[]) => Promise<void>,
-  ): Promise<number> {
-    let after: string | null = null;
-    let n = 0;
-    for (;;) {
-      const rows = await source.readPage(tx, tenantId, after, pageRows);
-      if (!rows.length) return n;
-      await insert(rows);
-      n += rows.length;
-      if (rows.length < pageRows) return n;
-      after = idOf(rows[rows.length - 1]!);
-    }
-  }
 
   function cursorOf(name: MartName, cursor: string | undefined): Array<string | number> | null {
     if (cursor === undefined) return null;
@@ -60,41 +47,49 @@ export function createMartsService(deps: MartsServiceDeps) {
     return values;
   }
 
+  async function rebuild(tenantId: string, onlyIfChanged: boolean): Promise<MartRefresh | null> {
+    const started = performance.now();
+    const asOf = deps.clock();
+    const id = newId();
+    return inTenant(db, tenantId, async (tx) => {
+      await repo.lock(tx, tenantId);
+      const marker = await repo.sourceMarker(
+        tx,
+        sql`${sources.customersMarkerSql(tenantId)} || '/' || ${sources.productsMarkerSql(tenantId)}`,
+      );
+      if (onlyIfChanged) {
+        const last = await repo.lastMarker(tx, tenantId);
+        if (last?.marker === marker && new Date(last.asOf).toISOString().slice(0, 10) === asOf.toISOString().slice(0, 10)) return null;
+      }
+      await repo.clear(tx, tenantId);
+      await repo.rebuild(
+        tx,
+        tenantId,
+        { orders: sources.ordersSql(tenantId), customers: sources.customersSql(tenantId), products: sources.productsSql(tenantId) },
+        asOf,
+      );
+      const rowCounts = await repo.rowCounts(tx, tenantId);
+      const durationMs = Math.round(performance.now() - started);
+      await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs, marker });
+      return { id, asOf, rowCounts, durationMs };
+    });
+  }
+
   return {
-    /** Rebuilds the tenant's marts as of now; returns the run (rows per mart, duration). */
-    async refresh(tenantId: string): Promise<{ id: string; asOf: Date; rowCounts: Record<MartName, number>; durationMs: number }> {
-      const started = performance.now();
-      const asOf = deps.clock();
-      const id = newId();
-      return inTenant(db, tenantId, async (tx) => {
-        await repo.clear(tx, tenantId);
-        await copyAll(
-          tx,
-          tenantId,
-          sources.products,
-          (r) => r.productId,
-          (rows) => repo.insertProducts(tx, tenantId, rows),
-        );
-        await copyAll(
-          tx,
-          tenantId,
-          sources.customers,
-          (r) => r.profileId,
-          (rows) => repo.insertCustomers(tx, tenantId, rows),
-        );
-        await copyAll(
-          tx,
-          tenantId,
-          sources.orders,
-          (r) => r.orderId,
-          (rows) => repo.insertOrders(tx, tenantId, rows),
-        );
-        await repo.derive(tx, tenantId, asOf);
-        const rowCounts = await repo.rowCounts(tx, tenantId);
-        const durationMs = Math.round(performance.now() - started);
-        await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs });
-        return { id, asOf, rowCounts, durationMs };
-      });
+    /**
+     * Rebuilds the tenant's marts as of now with set-based statements over the owners' subqueries; returns the run
+     * (rows per mart, duration).
+     */
+    async refresh(tenantId: string): Promise<MartRefresh> {
+      return (await rebuild(tenantId, false))!;
+    },
+
+    /**
+     * The scheduled refresh: the rebuild is skipped (null) when the owners' change marker equals the last refresh's
+     * and that refresh was on the same UTC day (RFM recency and the cohort months move with the date).
+     */
+    async refreshIfChanged(tenantId: string): Promise<MartRefresh | null> {
+      return rebuild(tenantId, true);
     },
 
     /** Every mart with its documented columns, row count and the last refresh. */

@@ -60,41 +60,47 @@ export const MARTS_JOB = 'warehouse.marts';
 
 export const martsJobPayload = z.object({ trigger: z.enum(['import', 'schedule', 'manual']) }).strict();
 
-/**
- * Registers the marts job: refresh, then run the expectations (they read the fresh marts). Every run, whatever its
- * outcome, books the tenant's next scheduled slot, so the schedule starts with a tenant's first refresh or import.
- */
-export function registerMartsJobs(
-  jobs: JobQueue,
-  deps: { marts: MartsService; quality: QualityService; intervalMinutes: number; clock: () => Date },
-): void {
+/** Registers the marts job: refresh, then run the expectations (they read the fresh marts). */
+export function registerMartsJobs(jobs: JobQueue, deps: { marts: MartsService; quality: QualityService }): void {
   jobs.register({
     type: MARTS_JOB,
     payload: martsJobPayload,
     maxAttempts: 3,
     maxRunningPerTenant: 1,
     handle: async (run) => {
-      try {
-        await run.progress({ step: 'refresh' }, true);
-        const refreshed = await deps.marts.refresh(run.tenantId);
-        await run.progress({ step: 'quality', rows: refreshed.rowCounts }, true);
-        const checked = await deps.quality.run(run.tenantId, run.payload.trigger);
-        return {
-          refresh_id: refreshed.id,
-          rows: refreshed.rowCounts,
-          duration_ms: refreshed.durationMs,
-          quality_run_id: checked.runId,
-          failed_checks: checked.results.filter((r) => r.status === 'fail').map((r) => r.name),
-        };
-      } finally {
-        const runAt = nextSlot(deps.clock(), deps.intervalMinutes);
-        await jobs.enqueue(
-          run.tenantId,
-          MARTS_JOB,
-          { trigger: 'schedule' },
-          { runAt, dedupeKey: `${MARTS_JOB}:slot:${runAt.toISOString()}` },
-        );
-      }
+      await run.progress({ step: 'refresh' }, true);
+      // A scheduled run rebuilds only when the owners' rows changed (or the day did); the checks run either way
+      // (freshness moves with the clock).
+      const refreshed =
+        run.payload.trigger === 'schedule' ? await deps.marts.refreshIfChanged(run.tenantId) : await deps.marts.refresh(run.tenantId);
+      await run.progress({ step: 'quality', rows: refreshed?.rowCounts ?? null }, true);
+      const checked = await deps.quality.run(run.tenantId, run.payload.trigger);
+      return {
+        refresh_id: refreshed?.id ?? null,
+        skipped: refreshed === null,
+        rows: refreshed?.rowCounts ?? null,
+        duration_ms: refreshed?.durationMs ?? null,
+        quality_run_id: checked.runId,
+        failed_checks: checked.results.filter((r) => r.status === 'fail').map((r) => r.name),
+      };
     },
   });
+}
+
+/**
+ * Books the next scheduled marts run of every tenant whose marts were ever refreshed (the schedule starts with a
+ * tenant's first refresh or import): one job per tenant per slot, whatever the number of processes booking it (the
+ * slot is in the dedupe key). Run by the platform scheduler every interval and when a process becomes the scheduler;
+ * returns the tenants booked.
+ */
+export async function bookScheduledMarts(
+  jobs: JobQueue,
+  tenantIds: readonly string[],
+  opts: { intervalMinutes: number; now: Date },
+): Promise<number> {
+  const runAt = nextSlot(opts.now, opts.intervalMinutes);
+  for (const tenantId of tenantIds) {
+    await jobs.enqueue(tenantId, MARTS_JOB, { trigger: 'schedule' }, { runAt, dedupeKey: `${MARTS_JOB}:slot:${runAt.toISOString()}` });
+  }
+  return tenantIds.length;
 }

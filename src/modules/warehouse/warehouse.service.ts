@@ -1,21 +1,18 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import lockfile from 'proper-lockfile';
 import { AppError, type Db, type TenantContext, queryOne } from '../../platform/index.ts';
 import { buildManifest, byPartition, filePath, type ManifestFile, tenantFolder, toColumns } from './warehouse.core.ts';
 import { createParquetThread, type ParquetEncoder } from './parquet.thread.ts';
-import { readJson, removeFiles, writeDurable, writeFailed } from './warehouse.files.ts';
 import { encodeParquet } from './warehouse.parquet.ts';
 import type { WarehouseRepository } from './warehouse.repository.ts';
+import type { ExportStore } from './warehouse.store.ts';
 import { EXPORT_TABLES, type ExportKey, type ExportTable, type WarehouseSources } from './warehouse.types.ts';
 
 export interface WarehouseServiceDeps {
   db: Db;
   repo: WarehouseRepository;
   sources: WarehouseSources;
-  /** Absolute export folder (LOUPE_EXPORT_DIR). */
-  exportDir: string;
+  /** Where the files go: the export folder (LOUPE_EXPORT_DIR) or the S3-compatible object store. */
+  store: ExportStore;
   settleSeconds: number;
   batchRows: number;
   databaseKind: 'pglite' | 'postgres';
@@ -74,7 +71,7 @@ const manifestOf = (tenantId: string) => `${tenantFolder(tenantId)}/manifest.jso
  * file in the tenant's folder).
  */
 export function createWarehouseService(deps: WarehouseServiceDeps) {
-  const { db, repo, sources, exportDir } = deps;
+  const { db, repo, sources, store } = deps;
 
   /** Rows strictly before this are settled: the database's clock less the lag, and before any open transaction. */
   async function horizon(): Promise<Date> {
@@ -89,42 +86,17 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
 
   async function recoverPending(tenantId: string, table: ExportTable, committed: number): Promise<void> {
     const rel = journalOf(tenantId, table);
-    const journal = await readJson<PendingJournal>(exportDir, rel);
+    const journal = await store.readJson<PendingJournal>(tenantId, rel);
     if (!journal) return;
     // A batch past the watermark never committed: its files (some written, some not) are not in the manifest.
-    if (journal.seq > committed) await removeFiles(exportDir, journal.files);
-    await removeFiles(exportDir, [rel]);
+    if (journal.seq > committed) await store.remove(tenantId, journal.files);
+    await store.remove(tenantId, [rel]);
   }
 
   async function writeManifest(tenantId: string): Promise<void> {
     const [watermarks, files] = await Promise.all([repo.watermarks(db, tenantId), repo.files(db, tenantId)]);
     const manifest = buildManifest(tenantId, deps.clock(), watermarks, files);
-    await writeDurable(exportDir, manifestOf(tenantId), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
-  }
-
-  async function lockTenant(tenantId: string): Promise<() => Promise<void>> {
-    const dir = path.join(exportDir, tenantFolder(tenantId));
-    try {
-      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw writeFailed(tenantFolder(tenantId), err);
-    }
-    try {
-      // A run killed with SIGKILL leaves its lock behind: it goes stale 10 s after its holder's last refresh (every
-      // 2 s), so the next run waits for it (up to 15 s) instead of refusing to resume.
-      return await lockfile.lock(dir, {
-        lockfilePath: path.join(dir, '.export.lock'),
-        stale: 10_000,
-        update: 2_000,
-        retries: { retries: 15, factor: 1, minTimeout: 1_000, maxTimeout: 1_000 },
-        realpath: false,
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
-        throw new AppError('conflict', 'WAREHOUSE_EXPORT_RUNNING', 'An export of this tenant is already running.');
-      }
-      throw writeFailed(`${tenantFolder(tenantId)}/.export.lock`, err);
-    }
+    await store.write(tenantId, manifestOf(tenantId), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   }
 
   async function exportTable(
@@ -149,7 +121,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       const seq = wm.batches + 1;
       const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq) }));
       const journal: PendingJournal = { seq, files: groups.map((g) => g.rel) };
-      await writeDurable(exportDir, journalOf(tenantId, table), new TextEncoder().encode(JSON.stringify(journal)));
+      await store.write(tenantId, journalOf(tenantId, table), new TextEncoder().encode(JSON.stringify(journal)));
       const written: Array<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>> = [];
       for (const g of groups) {
         const columns = toColumns(table, g.group);
@@ -157,7 +129,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
           g.group.length >= offThreadRows
             ? await encodeOff(columns, `loupe ${deps.version}`)
             : encodeParquet(columns, `loupe ${deps.version}`);
-        const out = await writeDurable(exportDir, g.rel, bytes);
+        const out = await store.write(tenantId, g.rel, bytes);
         written.push({ partitionDate: g.date, path: g.rel, rowCount: g.group.length, bytes: out.bytes, sha256: out.sha256 });
       }
       const last = rows[rows.length - 1]!;
@@ -167,7 +139,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       if (!committed) {
         throw new AppError('conflict', 'WAREHOUSE_EXPORT_RUNNING', 'Another export committed this batch first; run again.');
       }
-      await removeFiles(exportDir, [journalOf(tenantId, table)]);
+      await store.remove(tenantId, [journalOf(tenantId, table)]);
       wm = { ...wm, keyTs: last.key_ts, keyId: last.key_id, batches: seq, rowsExported: wm.rowsExported + rows.length };
       result.rows += rows.length;
       result.files += written.length;
@@ -185,7 +157,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
      * and WAREHOUSE_EXPORT_RUNNING when another export of the tenant holds its folder.
      */
     async exportTenant(tenantId: string, opts: ExportOptions = {}): Promise<{ tables: ExportTableResult[]; until: string }> {
-      const unlock = await lockTenant(tenantId);
+      const unlock = await store.lock(tenantId);
       // The encoding thread starts with the first large file only, and ends with the run.
       const thread = createParquetThread();
       const encodeOff: ParquetEncoder = async (columns, createdBy) => {
@@ -217,7 +189,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
     /** Watermarks and the most recent files of the caller's tenant (the dashboard's status). */
     async status(ctx: TenantContext, limit = 100) {
       const [watermarks, files] = await Promise.all([repo.watermarks(db, ctx.tenantId), repo.files(db, ctx.tenantId, { limit })]);
-      return { exportDir, watermarks, files };
+      return { exportDir: store.location, watermarks, files };
     },
 
     /** The tenant's manifest as the files' folder holds it (built from committed files when none is written yet). */

@@ -148,6 +148,8 @@ export const warehouseMartRuns = pgTable(
     asOf: timestamp('as_of', { withTimezone: true }).notNull(),
     rowCounts: jsonb('row_counts').notNull(),
     durationMs: integer('duration_ms').notNull(),
+    /** The owners' change marker read by this refresh: a scheduled run skips the rebuild while it is unchanged. */
+    sourceMarker: text('source_marker'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('warehouse_mart_runs_recent_idx').on(t.tenantId, t.createdAt)],

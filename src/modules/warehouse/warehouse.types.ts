@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { Q } from '../../platform/index.ts';
 import { EXPORT_TABLES } from './warehouse.schemas.ts';
 
@@ -33,56 +34,24 @@ export interface WarehouseSource {
 
 export type WarehouseSources = Record<ExportTable, WarehouseSource>;
 
-/** One unified order (identity's `profile_orders`): money in minor units as text (exact beyond 2^53). */
-export interface MartOrderRow {
-  orderId: string;
-  profileId: string;
-  occurredAt: Date;
-  currency: string | null;
-  revenueMinor: string;
-  refundedMinor: string;
-}
-
-/** One unified profile (identity's `profiles`), any status. */
-export interface MartCustomerRow {
-  profileId: string;
-  status: string;
-  mergedInto: string | null;
-  firstSeenAt: Date | null;
-  lastSeenAt: Date | null;
-  eventCount: number;
-  channels: string[];
-}
-
-/** One catalog item (catalog's `items`), active or not. */
-export interface MartProductRow {
-  productId: string;
-  itemId: string;
-  name: string | null;
-  brand: string | null;
-  categoryPath: string | null;
-  priceMinor: string | null;
-  salePriceMinor: string | null;
-  currency: string | null;
-  availability: string | null;
-  isActive: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** A page reader of an owner's rows in id order after `afterId` (null: from the start), at most `limit`. */
-export interface MartPageSource<R> {
-  readPage(q: Q, tenantId: string, afterId: string | null, limit: number): Promise<R[]>;
-}
-
 /**
  * What the marts are built from, each read through its owner (identity: orders and customers; catalog: products),
  * wired in src/app.ts.
  */
 export interface MartSources {
-  orders: MartPageSource<MartOrderRow>;
-  customers: MartPageSource<MartCustomerRow>;
-  products: MartPageSource<MartProductRow>;
+  /**
+   * The owners' rows as pieces of the warehouse's own INSERT ... SELECT (each a subquery the owner builds over its
+   * tables, filtered on the tenant; the warehouse never names them). Columns and types as each function documents.
+   */
+  ordersSql(tenantId: string): SQL;
+  customersSql(tenantId: string): SQL;
+  productsSql(tenantId: string): SQL;
+  /**
+   * Change markers (text expressions the owners build): unchanged markers mean unchanged rows, so a scheduled
+   * refresh can skip the rebuild. Identity's covers orders and customers, catalog's the products.
+   */
+  customersMarkerSql(tenantId: string): SQL;
+  productsMarkerSql(tenantId: string): SQL;
 }
 
 /**

@@ -1,0 +1,1 @@
+ALTER TABLE "warehouse_mart_runs" ADD COLUMN "source_marker" text;
