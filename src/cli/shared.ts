@@ -66,10 +66,14 @@ export function onShutdown(fn: () => Promise<void>): void {
  * Starts the cluster's scheduled tasks in a process that runs job workers: on PostgreSQL only the holder of the
  * scheduler lock runs them (see platform/scheduler.ts); on the embedded database this, the only process, does.
  */
-export function startScheduler(config: Config, loupe: Pick<LoupeApp, 'app' | 'tenancy'>): Scheduler {
+export function startScheduler(config: Config, loupe: Pick<LoupeApp, 'app' | 'tenancy' | 'modules'>): Scheduler {
   const scheduler = createScheduler({
     lock: config.database.kind === 'postgres' ? postgresLeaderLock(config.database.url) : exclusiveLeaderLock(),
-    tasks: [{ name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => loupe.tenancy.pruneLoginThrottle() }],
+    tasks: [
+      { name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => loupe.tenancy.pruneLoginThrottle() },
+      // Each network connection's import is due hourly (or daily): a minute's sweep queues the due ones.
+      { name: 'pricing.network-imports', everyMs: 60_000, runOnElection: true, run: () => loupe.modules.pricing.queueDueNetworkImports() },
+    ],
     logger: loupe.app.log,
     checkMs: config.jobs.schedulerCheckMs,
   });

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound, inTenant } from '../../platform/index.ts';
-import { type FeedFormat, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
+import { type FeedFormat, type FeedRecord, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
 import { offerBlockKeys } from './matcher.core.ts';
 import { gtinSpellings, normalizeGtin } from './gtin.core.ts';
 import { type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';
@@ -51,7 +51,6 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
     format: FeedFormat,
     progress: (p: Record<string, unknown>) => Promise<void>,
   ) {
-    const now = clock();
     let records;
     try {
       records = parseFeed(textBody, format);
@@ -61,6 +60,21 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
       await repo.updateRun(db, ctx.tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
       throw new PermanentJobError(failure);
     }
+    return importRecords(ctx, runId, storeId, records, progress);
+  }
+
+  /**
+   * Validates and imports records (an uploaded feed's, or a network's pages) into one store: offers, price
+   * history, identifier matching in one transaction, then the learned pass, catalog links and alerts.
+   */
+  async function importRecords(
+    ctx: TenantContext,
+    runId: string,
+    storeId: string,
+    records: readonly FeedRecord[],
+    progress: (p: Record<string, unknown>) => Promise<void>,
+  ) {
+    const now = clock();
     const issues: RowIssue[] = [];
     const accepted: { row: number; offer: OfferInput }[] = [];
     let rejected = 0;
@@ -214,6 +228,8 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
   });
 
   return {
+    /** Imports records read elsewhere (a network's pages) into a store, under a run already inserted. */
+    importRecords,
     /**
      * Keeps the upload and queues its import. Another tenant's store answers like a missing one (404); a store
      * with an import queued or running answers 409 PRICING_IMPORT_RUNNING.
