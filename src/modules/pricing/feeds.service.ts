@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound, inTenant } from '../../platform/index.ts';
 import { type FeedFormat, type FeedRecord, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
@@ -17,7 +18,15 @@ const feedPayload = z.object({
   hint: z.string(),
 });
 const MAX_KEPT_ERRORS = 100;
-const BATCH = 5000;
+/**
+ * Offers written per step of the import transaction. Between steps the import yields to the event loop: on the
+ * embedded database every statement runs on this thread and resolves as a microtask, so without the yields a
+ * whole import ran as one microtask chain and HTTP (even /health/live) waited for it (a 16 s stall at 10,000
+ * offers on a loaded machine).
+ */
+const BATCH = 1000;
+/** Records validated between two yields. */
+const VALIDATE_SLICE = 1000;
 
 export interface FeedsDeps {
   platform: PlatformServices;
@@ -78,12 +87,13 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
     const issues: RowIssue[] = [];
     const accepted: { row: number; offer: OfferInput }[] = [];
     let rejected = 0;
-    records.forEach((rec, k) => {
-      const v = validateRecord(rec, k + 1, null);
+    for (let k = 0; k < records.length; k++) {
+      const v = validateRecord(records[k]!, k + 1, null);
       issues.push(...v.issues);
       if (v.offer) accepted.push({ row: k + 1, offer: v.offer });
       else rejected++;
-    });
+      if ((k + 1) % VALIDATE_SLICE === 0) await nextTurn();
+    }
     const { offers, duplicates } = dedupeOffers(accepted);
     issues.push(...duplicates);
     await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
@@ -111,6 +121,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
           mpnNorm: normMpn(o.mpn),
         }));
         const up = await repo.upsertOffers(tx, ctx.tenantId, storeId, part, now);
+        await nextTurn();
         created += up.filter((u) => u.inserted).length;
         changed += up.filter((u) => u.priceChanged).length;
         const byExternal = new Map(part.map((o) => [o.externalId, o]));
@@ -138,6 +149,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
           scorer !== null,
         );
         unplaced.push(...placed.unplaced);
+        await nextTurn();
         // No progress write in here: it goes through the database handle, not this transaction, and on the
         // embedded database (one connection) it would wait for this transaction to end: the import hung.
       }
