@@ -85,15 +85,23 @@ if (process.env.SQL_TOP && database.pglite) {
     };
   }
 }
-/** GET /health/live every 50 ms until stopped: answer times in ms. */
+/**
+ * GET /health/live every 50 ms until stopped: each answer's time, and the longest gap between two answers beyond
+ * the 50 ms pause (a stall that falls in the pause delays the next request instead of the answer).
+ */
 function healthProbe() {
   const times: number[] = [];
+  let maxGap = 0;
   let on = true;
   const done = (async () => {
+    let lastAnswer = performance.now();
     while (on) {
       const t = performance.now();
       await fetch(`${address}/health/live`).then((r) => r.text());
-      times.push(performance.now() - t);
+      const end = performance.now();
+      times.push(end - t);
+      maxGap = Math.max(maxGap, end - lastAnswer - 50);
+      lastAnswer = end;
       await new Promise((res) => setTimeout(res, 50));
     }
   })();
@@ -102,7 +110,7 @@ function healthProbe() {
       on = false;
       await done;
       const s = [...times].sort((a, b) => a - b);
-      return { n: s.length, p99: s[Math.floor(s.length * 0.99)] ?? 0, max: s.at(-1) ?? 0 };
+      return { n: s.length, p99: s[Math.floor(s.length * 0.99)] ?? 0, max: s.at(-1) ?? 0, maxGap };
     },
   };
 }
@@ -181,7 +189,7 @@ try {
   process.stdout.write(
     `pending review pairs (first page): ${reviews.data.length}; groups listed: ${groups.data.length ? 'yes' : 'no'}\n` +
       `matched import: event-loop delay max ${lag.max.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms; ` +
-      `GET /health/live (${health.n} probes) max ${health.max.toFixed(0)} ms, p99 ${health.p99.toFixed(0)} ms\n` +
+      `GET /health/live (${health.n} probes) max ${health.max.toFixed(0)} ms, p99 ${health.p99.toFixed(0)} ms, longest gap between answers ${health.maxGap.toFixed(0)} ms\n` +
       slowest.map((q) => `  statement ${q.ms.toFixed(0).padStart(6)} ms  ${q.text}\n`).join('') +
       `peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB; load ${os
         .loadavg()

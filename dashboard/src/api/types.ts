@@ -86,6 +86,8 @@ export type {
   Promotion,
   PromotionList,
   PricingStoreList,
+  PricingSourceList,
+  ConnectPricingSourceBody,
   PricingOfferList,
   MatchGroupList,
   MatchReviewList,
