@@ -41,9 +41,17 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
   }
 
   beforeAll(async () => {
-    networks = await startAffiliateNetworks({ rakuten: { clientId: 'ui-client', clientSecret: 'ui-secret', sid: '123' }, cjToken: 'ui-token' });
-    networks.setProducts('777', [{ id: 'RK1', title: 'Sony WH-1000XM4 (Rakuten)', price: '70.00', currency: 'USD', gtin: '4006381333931' }]);
-    server = await startDashboardServer({ jobs: { concurrency: 1 }, env: { RAKUTEN_API_URL: networks.origin, CJ_API_URL: networks.origin } });
+    networks = await startAffiliateNetworks({
+      rakuten: { clientId: 'ui-client', clientSecret: 'ui-secret', sid: '123' },
+      cjToken: 'ui-token',
+    });
+    networks.setProducts('777', [
+      { id: 'RK1', title: 'Sony WH-1000XM4 (Rakuten)', price: '70.00', currency: 'USD', gtin: '4006381333931' },
+    ]);
+    server = await startDashboardServer({
+      jobs: { concurrency: 1 },
+      env: { RAKUTEN_API_URL: networks.origin, CJ_API_URL: networks.origin },
+    });
     ({ t, base, browser } = server);
     owner = await t.createTenant('Deal Finder');
     const store = async (name: string) =>

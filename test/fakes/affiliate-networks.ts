@@ -58,7 +58,12 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
     const fault = () => {
       const f = faults.shift();
       if (!f) return false;
-      send(f.status, 'text/plain', f.status === 429 ? 'Too Many Requests' : 'Internal Server Error', f.retryAfter ? { 'retry-after': f.retryAfter } : {});
+      send(
+        f.status,
+        'text/plain',
+        f.status === 429 ? 'Too Many Requests' : 'Internal Server Error',
+        f.retryAfter ? { 'retry-after': f.retryAfter } : {},
+      );
       return true;
     };
 
@@ -69,10 +74,15 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
         return send(400, 'application/json', JSON.stringify({ error: 'invalid_client' }));
       const token = `rk-${++tokenSeq}`;
       tokens.add(token);
-      return send(200, 'application/json', JSON.stringify({ token_type: 'bearer', expires_in: 3600, refresh_token: `r-${token}`, access_token: token }));
+      return send(
+        200,
+        'application/json',
+        JSON.stringify({ token_type: 'bearer', expires_in: 3600, refresh_token: `r-${token}`, access_token: token }),
+      );
     }
     if (req.method === 'GET' && url.pathname === '/productsearch/1.0') {
-      if (revoked || !bearer || !tokens.has(bearer)) return send(401, 'application/json', JSON.stringify({ message: 'Invalid Credentials' }));
+      if (revoked || !bearer || !tokens.has(bearer))
+        return send(401, 'application/json', JSON.stringify({ message: 'Invalid Credentials' }));
       if (fault()) return;
       const list = products.get(url.searchParams.get('mid') ?? '') ?? [];
       const max = Math.min(100, Number(url.searchParams.get('max') ?? 20));
@@ -96,7 +106,8 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
       );
     }
     if (req.method === 'POST' && url.pathname === '/query') {
-      if (revoked || bearer !== opts.cjToken) return send(401, 'application/json', JSON.stringify({ errors: [{ message: 'Not authorized' }] }));
+      if (revoked || bearer !== opts.cjToken)
+        return send(401, 'application/json', JSON.stringify({ errors: [{ message: 'Not authorized' }] }));
       if (fault()) return;
       let q: { query?: string; variables?: { companyId?: string; partnerIds?: string[]; limit?: number; offset?: number } };
       try {
@@ -123,7 +134,11 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
         price: { amount: p.price, currency: p.currency },
         salePrice: p.salePrice ? { amount: p.salePrice, currency: p.currency } : null,
       }));
-      return send(200, 'application/json', JSON.stringify({ data: { shoppingProducts: { totalCount: list.length, count: page.length, limit, resultList: page } } }));
+      return send(
+        200,
+        'application/json',
+        JSON.stringify({ data: { shoppingProducts: { totalCount: list.length, count: page.length, limit, resultList: page } } }),
+      );
     }
     send(404, 'text/plain', 'not found');
   });

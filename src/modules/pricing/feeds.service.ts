@@ -2,7 +2,16 @@ import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound, inTenant } from '../../platform/index.ts';
-import { type FeedFormat, type FeedRecord, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
+import {
+  type FeedFormat,
+  type FeedRecord,
+  type OfferInput,
+  type RowIssue,
+  dedupeOffers,
+  detectFormat,
+  parseFeed,
+  validateRecord,
+} from './feed.core.ts';
 import { offerBlockKeys } from './matcher.core.ts';
 import { gtinSpellings, normalizeGtin } from './gtin.core.ts';
 import { type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';

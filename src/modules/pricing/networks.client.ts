@@ -287,8 +287,15 @@ export function cjClient(s: CjSettings, http: NetworkHttpOptions = {}) {
           errors?: { message?: string; extensions?: { code?: string } }[];
         } | null;
         if (body?.errors?.length) {
-          const msg = body.errors.map((e) => e.message ?? 'error').join('; ').slice(0, 300);
-          if (body.errors.some((e) => /UNAUTHENTICATED|FORBIDDEN/i.test(e.extensions?.code ?? '') || /unauthori[sz]ed|token/i.test(e.message ?? '')))
+          const msg = body.errors
+            .map((e) => e.message ?? 'error')
+            .join('; ')
+            .slice(0, 300);
+          if (
+            body.errors.some(
+              (e) => /UNAUTHENTICATED|FORBIDDEN/i.test(e.extensions?.code ?? '') || /unauthori[sz]ed|token/i.test(e.message ?? ''),
+            )
+          )
             throw new NetworkAuthError(`CJ products: the network refused the credentials (${msg})`);
           throw new NetworkError(`CJ products: ${msg}`);
         }

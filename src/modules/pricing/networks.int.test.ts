@@ -12,7 +12,14 @@ let key: string;
 let otherKey: string;
 
 const products = (prefix: string, n: number, price = '10.00'): FakeProduct[] =>
-  Array.from({ length: n }, (_, k) => ({ id: `${prefix}${k}`, title: `${prefix} product ${k}`, price, currency: 'USD', brand: 'Acme', mpn: `${prefix}-M${k}` }));
+  Array.from({ length: n }, (_, k) => ({
+    id: `${prefix}${k}`,
+    title: `${prefix} product ${k}`,
+    price,
+    currency: 'USD',
+    brand: 'Acme',
+    mpn: `${prefix}-M${k}`,
+  }));
 
 beforeAll(async () => {
   fake = await startAffiliateNetworks({ rakuten: RAKUTEN, cjToken: CJ_TOKEN });
@@ -61,9 +68,17 @@ describe('network clients (pure parts)', () => {
   });
   it('maps Rakuten items and CJ products to feed records (sale price wins; amounts with their currency)', () => {
     expect(
-      rakutenItemRecord({ linkid: '42', productname: 'A', price: { '#text': '9.99', '@_currency': 'AUD' }, saleprice: { '#text': '8.00', '@_currency': 'AUD' }, upccode: '' }),
+      rakutenItemRecord({
+        linkid: '42',
+        productname: 'A',
+        price: { '#text': '9.99', '@_currency': 'AUD' },
+        saleprice: { '#text': '8.00', '@_currency': 'AUD' },
+        upccode: '',
+      }),
     ).toEqual({ id: '42', title: 'A', price: '9.99 AUD', sale_price: '8.00 AUD' });
-    expect(cjProductRecord({ id: 'x', title: 'B', price: { amount: '5', currency: 'EUR' }, availability: 'OUT_OF_STOCK', salePrice: null })).toEqual({
+    expect(
+      cjProductRecord({ id: 'x', title: 'B', price: { amount: '5', currency: 'EUR' }, availability: 'OUT_OF_STOCK', salePrice: null }),
+    ).toEqual({
       id: 'x',
       title: 'B',
       price: '5 EUR',
@@ -90,7 +105,13 @@ describe('network connections', () => {
     const c = await api('PUT', `/api/v1/pricing/stores/${storeId}/network`, rakutenBody('1001'));
     expect(c.status).toBe(200);
     expect(JSON.stringify(c.body)).not.toContain(RAKUTEN.clientSecret);
-    expect(c.body).toMatchObject({ network: 'rakuten', store_id: storeId, schedule: 'off', next_run_at: null, account: { sid: RAKUTEN.sid, mid: '1001' } });
+    expect(c.body).toMatchObject({
+      network: 'rakuten',
+      store_id: storeId,
+      schedule: 'off',
+      next_run_at: null,
+      account: { sid: RAKUTEN.sid, mid: '1001' },
+    });
     const before = fake.calls.filter((x) => x.path === '/productsearch/1.0').length;
     const run = await runToEnd(c.body.id);
     expect(run).toMatchObject({ status: 'succeeded', rows_read: 230, offers_created: 230, format: 'rakuten' });
@@ -119,7 +140,12 @@ describe('network connections', () => {
     const ok = await runToEnd(c.body.id);
     expect(ok).toMatchObject({ status: 'succeeded', rows_read: 40, offers_created: 40 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000); // Retry-After honoured
-    expect(fake.calls.filter((x) => x.path === '/query').map((x) => x.status).slice(-3)).toEqual([429, 500, 200]);
+    expect(
+      fake.calls
+        .filter((x) => x.path === '/query')
+        .map((x) => x.status)
+        .slice(-3),
+    ).toEqual([429, 500, 200]);
 
     fake.setProducts('5001', products('C', 40, '1.00'));
     fake.revoke();
@@ -148,7 +174,8 @@ describe('network connections', () => {
     expect(await t.modules.pricing.queueDueNetworkImports()).toBe(0); // next slot is an hour away
     const src = await pollUntil(
       'scheduled import',
-      async () => (await api('GET', `/api/v1/pricing/sources/${c.body.id}`)).body as { next_run_at: string; last_run: { status: string } | null },
+      async () =>
+        (await api('GET', `/api/v1/pricing/sources/${c.body.id}`)).body as { next_run_at: string; last_run: { status: string } | null },
       (s) => s.last_run?.status === 'succeeded',
     );
     expect(Date.parse(src.next_run_at) - Date.now()).toBeGreaterThan(55 * 60_000);
@@ -158,10 +185,17 @@ describe('network connections', () => {
     fake.setProducts('1003', products('D', 2));
     const storeId = await store('Twice store');
     const c = await api('PUT', `/api/v1/pricing/stores/${storeId}/network`, rakutenBody('1003'));
-    const [a, b] = await Promise.all([api('POST', `/api/v1/pricing/sources/${c.body.id}/runs`), api('POST', `/api/v1/pricing/sources/${c.body.id}/runs`)]);
+    const [a, b] = await Promise.all([
+      api('POST', `/api/v1/pricing/sources/${c.body.id}/runs`),
+      api('POST', `/api/v1/pricing/sources/${c.body.id}/runs`),
+    ]);
     expect([a.status, b.status].sort()).toEqual([202, 409]);
     const run = a.status === 202 ? a : b;
-    await pollUntil('run', async () => (await api('GET', run.body.status_url)).body, (r: { status: string }) => r.status === 'succeeded');
+    await pollUntil(
+      'run',
+      async () => (await api('GET', run.body.status_url)).body,
+      (r: { status: string }) => r.status === 'succeeded',
+    );
   });
 
   it('refuses malformed and hostile bodies', async () => {

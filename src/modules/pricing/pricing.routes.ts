@@ -359,7 +359,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     {
       schema: {
         tags,
-        summary: "Connect a store to Rakuten Advertising or CJ (credentials sealed at rest, never answered) and schedule its imports",
+        summary: 'Connect a store to Rakuten Advertising or CJ (credentials sealed at rest, never answered) and schedule its imports',
         params: idParams,
         body: s.sourceConnectBody,
         response: { 200: s.sourceSchema, ...errorResponses },
@@ -373,7 +373,15 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
         tenantContext(request),
         request.params.id,
         b.network === 'rakuten'
-          ? { network: 'rakuten', clientId: b.client_id, clientSecret: b.client_secret, sid: b.sid, mid: b.mid, keyword: b.keyword, schedule: b.schedule }
+          ? {
+              network: 'rakuten',
+              clientId: b.client_id,
+              clientSecret: b.client_secret,
+              sid: b.sid,
+              mid: b.mid,
+              keyword: b.keyword,
+              schedule: b.schedule,
+            }
           : { network: 'cj', token: b.token, companyId: b.company_id, partnerIds: [...new Set(b.partner_ids)], schedule: b.schedule },
       );
       return m.toSource(row);
@@ -382,14 +390,21 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   r.get(
     '/api/v1/pricing/sources',
     {
-      schema: { tags, summary: 'Network connections with their schedule and last run', response: { 200: s.sourceListResponse, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Network connections with their schedule and last run',
+        response: { 200: s.sourceListResponse, ...errorResponses },
+      },
       config: read,
     },
     async (request) => ({ data: (await deps.sources.list(tenantContext(request))).map(m.toSource) }),
   );
   r.get(
     '/api/v1/pricing/sources/:id',
-    { schema: { tags, summary: 'One network connection', params: idParams, response: { 200: s.sourceSchema, ...errorResponses } }, config: read },
+    {
+      schema: { tags, summary: 'One network connection', params: idParams, response: { 200: s.sourceSchema, ...errorResponses } },
+      config: read,
+    },
     async (request) => m.toSource(await deps.sources.get(tenantContext(request), request.params.id)),
   );
   r.post(
@@ -412,7 +427,12 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   r.delete(
     '/api/v1/pricing/sources/:id',
     {
-      schema: { tags, summary: 'Disconnect (the offers and their history stay)', params: idParams, response: { 204: z.null(), ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Disconnect (the offers and their history stay)',
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
       config: write('pricing.network.disconnect', 'pricing_network_source'),
     },
     async (request, reply) => {

@@ -301,9 +301,7 @@ export const sourceSchema = z.object({
   account: z.record(z.string(), z.unknown()),
   schedule: z.enum(['hourly', 'daily', 'off']),
   next_run_at: z.string().nullable(),
-  last_run: z
-    .object({ id: z.string(), status: z.string(), at: z.string().nullable(), error: z.string().nullable() })
-    .nullable(),
+  last_run: z.object({ id: z.string(), status: z.string(), at: z.string().nullable(), error: z.string().nullable() }).nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });

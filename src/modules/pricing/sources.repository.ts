@@ -29,7 +29,15 @@ export const sourcesRepository = {
   async upsert(
     q: Q,
     tenantId: string,
-    v: { id: string; storeId: string; network: string; account: Record<string, unknown>; credentials: string; schedule: string; nextRunAt: Date | null },
+    v: {
+      id: string;
+      storeId: string;
+      network: string;
+      account: Record<string, unknown>;
+      credentials: string;
+      schedule: string;
+      nextRunAt: Date | null;
+    },
     now: Date,
   ): Promise<string> {
     const row = await queryOne<{ id: string }>(

@@ -62,7 +62,10 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
     );
   }
 
-  async function queueRun(tenantId: string, src: { id: string; storeId: string; network: string }): Promise<{ runId: string; jobId: string } | null> {
+  async function queueRun(
+    tenantId: string,
+    src: { id: string; storeId: string; network: string },
+  ): Promise<{ runId: string; jobId: string } | null> {
     const runId = newId();
     const inserted = await repo.insertRun(db, tenantId, { id: runId, storeId: src.storeId, format: src.network }, clock());
     if (!inserted) return null;
@@ -127,9 +130,9 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
       if (!store) throw notFound('PRICING_STORE_NOT_FOUND', 'The store');
       const [existing] = (await sources.list(db, ctx.tenantId)).filter((s) => s.storeId === storeId);
       const id = existing?.id ?? newId();
-      const credentials =
-        v.network === 'rakuten' ? { client_id: v.clientId, client_secret: v.clientSecret } : { token: v.token };
-      const account = v.network === 'rakuten' ? { sid: v.sid, mid: v.mid, keyword: v.keyword } : { company_id: v.companyId, partner_ids: v.partnerIds };
+      const credentials = v.network === 'rakuten' ? { client_id: v.clientId, client_secret: v.clientSecret } : { token: v.token };
+      const account =
+        v.network === 'rakuten' ? { sid: v.sid, mid: v.mid, keyword: v.keyword } : { company_id: v.companyId, partner_ids: v.partnerIds };
       const now = clock();
       await sources.upsert(
         db,
@@ -155,7 +158,8 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
       return row;
     },
     async remove(ctx: TenantContext, id: string): Promise<void> {
-      if (!isUuid(id) || !(await sources.remove(db, ctx.tenantId, id))) throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
+      if (!isUuid(id) || !(await sources.remove(db, ctx.tenantId, id)))
+        throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
     },
     /** Queues an import now; 409 PRICING_IMPORT_RUNNING while one of the store is queued or running. */
     async runNow(ctx: TenantContext, id: string): Promise<{ runId: string; jobId: string }> {
@@ -163,7 +167,11 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
       if (!row) throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
       const out = await queueRun(ctx.tenantId, row);
       if (!out)
-        throw new AppError('conflict', 'PRICING_IMPORT_RUNNING', 'An import of this store is already queued or running: wait for it to finish.');
+        throw new AppError(
+          'conflict',
+          'PRICING_IMPORT_RUNNING',
+          'An import of this store is already queued or running: wait for it to finish.',
+        );
       return out;
     },
     /**

@@ -17,7 +17,15 @@ function csv(rows: Source[]) {
   };
   const lines = [
     ['store', 'network', 'schedule', 'next_run_at', 'last_status', 'last_run_at', 'last_error'],
-    ...rows.map((r) => [r.store, r.network, r.schedule, r.next_run_at, r.last_run?.status ?? null, r.last_run?.at ?? null, r.last_run?.error ?? null]),
+    ...rows.map((r) => [
+      r.store,
+      r.network,
+      r.schedule,
+      r.next_run_at,
+      r.last_run?.status ?? null,
+      r.last_run?.at ?? null,
+      r.last_run?.error ?? null,
+    ]),
   ];
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([lines.map((l) => l.map(cell).join(',')).join('\r\n')], { type: 'text/csv' }));
@@ -63,9 +71,20 @@ function ConnectForm({ onDone }: { onDone: () => void }) {
               label="Store"
               value={v.store}
               onChange={set('store')}
-              data={[{ value: '', label: storeList.length ? 'Choose a store' : 'No stores yet' }, ...storeList.map((s) => ({ value: s.id, label: s.name }))]}
+              data={[
+                { value: '', label: storeList.length ? 'Choose a store' : 'No stores yet' },
+                ...storeList.map((s) => ({ value: s.id, label: s.name })),
+              ]}
             />
-            <NativeSelect label="Network" value={v.network} onChange={set('network')} data={[{ value: 'rakuten', label: 'Rakuten Advertising' }, { value: 'cj', label: 'CJ' }]} />
+            <NativeSelect
+              label="Network"
+              value={v.network}
+              onChange={set('network')}
+              data={[
+                { value: 'rakuten', label: 'Rakuten Advertising' },
+                { value: 'cj', label: 'CJ' },
+              ]}
+            />
             <NativeSelect label="Schedule" value={v.schedule} onChange={set('schedule')} data={['hourly', 'daily', 'off']} />
           </Group>
           <Group grow>
@@ -105,7 +124,9 @@ export function PricingSources() {
       ) : q.error ? (
         <ErrorState error={q.error} feature="Pricing" />
       ) : !rows.length ? (
-        <EmptyState title="No network connections yet">Connect a store to Rakuten Advertising or CJ: its products are then imported on schedule.</EmptyState>
+        <EmptyState title="No network connections yet">
+          Connect a store to Rakuten Advertising or CJ: its products are then imported on schedule.
+        </EmptyState>
       ) : (
         <>
           <Group justify="space-between">
