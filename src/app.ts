@@ -474,6 +474,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       { name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => tenancy.pruneLoginThrottle() },
       ...newsfeed.scheduledTasks(),
       ...warehouse.scheduledTasks(),
+      // Each pricing network connection's import is due hourly (or daily): a minute's sweep queues the due ones.
+      { name: 'pricing.network-imports', everyMs: 60_000, runOnElection: true, run: () => pricing.queueDueNetworkImports() },
     ],
     warmSerializers: serializers.warm,
     async close() {

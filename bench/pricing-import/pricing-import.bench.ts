@@ -9,12 +9,17 @@
  *   npm run bench:pricing-import                 # embedded database (PGlite, in a temporary data folder)
  *   DATABASE_URL=postgres://... npm run bench:pricing-import
  *   ROWS=2000 npm run bench:pricing-import       # a smaller second feed
+ *   SQL_TOP=1 npm run bench:pricing-import       # also the slowest single statements (embedded database)
+ *
+ * During the matched import it measures the event loop (perf_hooks.monitorEventLoopDelay: max and p99 delay) and
+ * probes GET /health/live over HTTP every 50 ms (max and p99 answer time): a stall shows in both.
  *
  * Skips when ../shared/datasets is absent.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readPairs } from '../../src/modules/pricing/index.ts';
 import { scratchDatabase, startBenchServer } from '../lib/scratch.ts';
 
@@ -61,14 +66,54 @@ let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 25);
-// The event loop's longest stall while imports run: scoring yields, so HTTP keeps answering.
-let maxLag = 0;
-let last = performance.now();
-const lagTimer = setInterval(() => {
-  const now = performance.now();
-  maxLag = Math.max(maxLag, now - last - 20);
-  last = now;
-}, 20);
+// The event loop's delay while the matched import runs (perf_hooks histogram, reset before it).
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+// The slowest single statements (embedded database: a statement runs on this thread, so it is a stall).
+const sqlTimes: { ms: number; text: string }[] = [];
+if (process.env.SQL_TOP && database.pglite) {
+  const pg = database.pglite as unknown as Record<'query' | 'exec', (...a: unknown[]) => Promise<unknown>>;
+  for (const m of ['query', 'exec'] as const) {
+    const orig = pg[m].bind(pg);
+    pg[m] = async (...a: unknown[]) => {
+      const t = performance.now();
+      try {
+        return await orig(...a);
+      } finally {
+        sqlTimes.push({ ms: performance.now() - t, text: String(a[0]).replace(/\s+/g, ' ').slice(0, 140) });
+      }
+    };
+  }
+}
+/**
+ * GET /health/live every 50 ms until stopped: each answer's time, and the longest gap between two answers beyond
+ * the 50 ms pause (a stall that falls in the pause delays the next request instead of the answer).
+ */
+function healthProbe() {
+  const times: number[] = [];
+  let maxGap = 0;
+  let on = true;
+  const done = (async () => {
+    let lastAnswer = performance.now();
+    while (on) {
+      const t = performance.now();
+      await fetch(`${address}/health/live`).then((r) => r.text());
+      const end = performance.now();
+      times.push(end - t);
+      maxGap = Math.max(maxGap, end - lastAnswer - 50);
+      lastAnswer = end;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  })();
+  return {
+    async stop() {
+      on = false;
+      await done;
+      const s = [...times].sort((a, b) => a - b);
+      return { n: s.length, p99: s[Math.floor(s.length * 0.99)] ?? 0, max: s.at(-1) ?? 0, maxGap };
+    },
+  };
+}
 
 async function api(method: string, url: string, token: string | undefined, body?: unknown, retry = 3): Promise<any> {
   const r = await fetch(`${address}${url}`, {
@@ -131,22 +176,29 @@ try {
     );
   };
   line('import Left', leftFeed.length, await importFeed(key, storeL, leftFeed));
-  maxLag = 0;
+  loopDelay.reset();
+  sqlTimes.length = 0;
+  const probe = healthProbe();
   line('import Right (matched)', rightFeed.length, await importFeed(key, storeR, rightFeed));
-  const lagMatched = maxLag;
+  const lag = { max: loopDelay.max / 1e6, p99: loopDelay.percentile(99) / 1e6 };
+  const health = await probe.stop();
+  const slowest = [...sqlTimes].sort((a, b) => b.ms - a.ms).slice(0, 8);
   line('re-import Right (same)', rightFeed.length, await importFeed(key, storeR, rightFeed));
   const groups = await api('GET', '/api/v1/pricing/groups?limit=1', key);
   const reviews = await api('GET', '/api/v1/pricing/reviews?status=pending&limit=200', key);
   process.stdout.write(
     `pending review pairs (first page): ${reviews.data.length}; groups listed: ${groups.data.length ? 'yes' : 'no'}\n` +
-      `longest event-loop stall during the matched import: ${lagMatched.toFixed(0)} ms; peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB; load ${os
+      `matched import: event-loop delay max ${lag.max.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms; ` +
+      `GET /health/live (${health.n} probes) max ${health.max.toFixed(0)} ms, p99 ${health.p99.toFixed(0)} ms, longest gap between answers ${health.maxGap.toFixed(0)} ms\n` +
+      slowest.map((q) => `  statement ${q.ms.toFixed(0).padStart(6)} ms  ${q.text}\n`).join('') +
+      `peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB; load ${os
         .loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}\n`,
   );
 } finally {
   clearInterval(sampler);
-  clearInterval(lagTimer);
+  loopDelay.disable();
   await close();
   await scratch.cleanup();
 }

@@ -275,12 +275,16 @@ export {
   reviewDecisionResponse,
   reviewListResponse,
   reviewSchema,
+  sourceConnectBody,
+  sourceListResponse,
   storeCreateBody,
   storeListResponse,
   storeSchema,
 } from '../modules/pricing/pricing.schemas.ts';
 export type PricingStore = z.infer<typeof pricing.storeSchema>;
 export type PricingStoreList = z.infer<typeof pricing.storeListResponse>;
+export type PricingSourceList = z.infer<typeof pricing.sourceListResponse>;
+export type ConnectPricingSourceBody = z.input<typeof pricing.sourceConnectBody>;
 export type CreatePricingStoreBody = z.input<typeof pricing.storeCreateBody>;
 export type FeedRun = z.infer<typeof pricing.feedRunSchema>;
 export type PricingOffer = z.infer<typeof pricing.offerSchema>;

@@ -212,6 +212,11 @@ const envSchema = z.object({
   GOOGLE_BUSINESS_PERFORMANCE_URL: z.url().default('https://businessprofileperformance.googleapis.com'),
   // First backoff step of Merchant API (and Business Profile API) retries (429, 5xx): full jitter over base * 2^attempt, capped at 30 s.
   GOOGLE_MERCHANT_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
+  // Affiliate networks (pricing): the product APIs' origins (overridable so tests point them at local servers) and
+  // the first backoff step of their retries (429 without Retry-After, 5xx, network errors).
+  RAKUTEN_API_URL: z.url().default('https://api.linksynergy.com'),
+  CJ_API_URL: z.url().default('https://ads.api.cj.com'),
+  PRICING_NETWORK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
   // Geocoding of the business address (Google's Geocoding API): off without a key; the URL points tests elsewhere.
   LOUPE_GEOCODING_API_KEY: z.string().min(1).optional(),
   LOUPE_GEOCODING_URL: z.url().default('https://maps.googleapis.com/maps/api/geocode/json'),
@@ -337,6 +342,12 @@ export interface Config {
     readonly geocodingApiKey: string | undefined;
     readonly geocodingUrl: string;
   };
+  /** Pricing's affiliate network clients. */
+  readonly pricing: {
+    readonly rakutenApiUrl: string;
+    readonly cjApiUrl: string;
+    readonly networkRetryBaseMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -455,6 +466,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           .map((pair) => pair.split('=') as [string, string]),
       ),
       plans: e.LOUPE_BILLING_PLANS ? planListSchema.parse(JSON.parse(e.LOUPE_BILLING_PLANS)) : undefined,
+    },
+    pricing: {
+      rakutenApiUrl: e.RAKUTEN_API_URL,
+      cjApiUrl: e.CJ_API_URL,
+      networkRetryBaseMs: e.PRICING_NETWORK_RETRY_BASE_MS,
     },
     google: {
       clientId: e.GOOGLE_OAUTH_CLIENT_ID,

@@ -1,5 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAffiliateNetworks } from '../fakes/affiliate-networks.ts';
 import { pollUntil, type TestApp } from '../helpers.ts';
 import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
 
@@ -14,6 +15,7 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
   let groupId: string;
+  let networks: Awaited<ReturnType<typeof startAffiliateNetworks>>;
 
   async function upload(storeId: string, file: string, name: string) {
     const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
@@ -39,7 +41,17 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
   }
 
   beforeAll(async () => {
-    server = await startDashboardServer({ jobs: { concurrency: 1 } });
+    networks = await startAffiliateNetworks({
+      rakuten: { clientId: 'ui-client', clientSecret: 'ui-secret', sid: '123' },
+      cjToken: 'ui-token',
+    });
+    networks.setProducts('777', [
+      { id: 'RK1', title: 'Sony WH-1000XM4 (Rakuten)', price: '70.00', currency: 'USD', gtin: '4006381333931' },
+    ]);
+    server = await startDashboardServer({
+      jobs: { concurrency: 1 },
+      env: { RAKUTEN_API_URL: networks.origin, CJ_API_URL: networks.origin },
+    });
     ({ t, base, browser } = server);
     owner = await t.createTenant('Deal Finder');
     const store = async (name: string) =>
@@ -55,6 +67,7 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
 
   afterAll(async () => {
     await server?.close();
+    await networks?.close();
   });
 
   it('shows stores, offers, groups and a product with its best offer and price-history chart', async () => {
@@ -133,6 +146,35 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     await page.getByLabel('Shopper (user id)').fill('nobody');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.getByText('No price alerts').waitFor();
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('networks: a store is connected to Rakuten from the page, imported now, and its last run shows', async () => {
+    const { page, errors, serverErrors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    await page.goto(`${base}/pricing/networks`);
+    await page.getByText('No network connections yet').waitFor();
+    await page.getByLabel('Store').selectOption({ label: 'Nordstrom' });
+    await page.getByLabel('Schedule').selectOption('off');
+    await page.getByLabel('Client id').fill('ui-client');
+    await page.getByLabel('Client secret').fill('ui-secret');
+    await page.getByLabel('Site id (SID)').fill('123');
+    await page.getByLabel('Merchant id (MID)').fill('777');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    const table = page.getByTestId('sources-table');
+    await table.getByRole('cell', { name: 'Nordstrom', exact: true }).waitFor();
+    await table.getByRole('button', { name: 'Import now' }).click();
+    await pollUntil(
+      'network import',
+      async () => (await t.request('GET', '/api/v1/pricing/sources', { token: owner.ownerToken })).body.data[0]?.last_run?.status,
+      (s) => s === 'succeeded',
+    );
+    await page.reload();
+    await table.getByText('succeeded').waitFor();
+    expect(await table.textContent()).not.toContain('ui-secret');
+    await screenshot(page, 'pricing-networks');
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
     await page.context().close();

@@ -88,6 +88,8 @@ export type {
   Promotion,
   PromotionList,
   PricingStoreList,
+  PricingSourceList,
+  ConnectPricingSourceBody,
   PricingOfferList,
   MatchGroupList,
   MatchReviewList,

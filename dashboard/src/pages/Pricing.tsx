@@ -17,8 +17,9 @@ import { LineChart } from '../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { useSession } from '../session.tsx';
 import { PriceAlerts } from './pricing/Alerts.tsx';
+import { PricingSources } from './pricing/Sources.tsx';
 
-const TABS = ['stores', 'offers', 'groups', 'review', 'alerts'] as const;
+const TABS = ['stores', 'networks', 'offers', 'groups', 'review', 'alerts'] as const;
 
 /**
  * Pricing: stores and their last imports, offers and match groups with search, the matcher's review queue,
@@ -35,6 +36,7 @@ export default function PricingPage() {
         <Tabs value={tab} onChange={(v) => navigate(`/pricing/${v ?? 'stores'}`)}>
           <Tabs.List>
             <Tabs.Tab value="stores">Stores</Tabs.Tab>
+            <Tabs.Tab value="networks">Networks</Tabs.Tab>
             <Tabs.Tab value="offers">Offers</Tabs.Tab>
             <Tabs.Tab value="groups">Match groups</Tabs.Tab>
             <Tabs.Tab value="review">Review queue</Tabs.Tab>
@@ -45,6 +47,7 @@ export default function PricingPage() {
       <Routes>
         <Route index element={<Stores />} />
         <Route path="stores" element={<Stores />} />
+        <Route path="networks" element={<PricingSources />} />
         <Route path="offers" element={<Offers />} />
         <Route path="groups" element={<Groups />} />
         <Route path="review" element={<ReviewQueue />} />

@@ -1,7 +1,17 @@
 import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound, inTenant } from '../../platform/index.ts';
-import { type FeedFormat, type OfferInput, type RowIssue, dedupeOffers, detectFormat, parseFeed, validateRecord } from './feed.core.ts';
+import {
+  type FeedFormat,
+  type FeedRecord,
+  type OfferInput,
+  type RowIssue,
+  dedupeOffers,
+  detectFormat,
+  parseFeed,
+  validateRecord,
+} from './feed.core.ts';
 import { offerBlockKeys } from './matcher.core.ts';
 import { gtinSpellings, normalizeGtin } from './gtin.core.ts';
 import { type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';
@@ -17,7 +27,15 @@ const feedPayload = z.object({
   hint: z.string(),
 });
 const MAX_KEPT_ERRORS = 100;
-const BATCH = 5000;
+/**
+ * Offers written per step of the import transaction. Between steps the import yields to the event loop: on the
+ * embedded database every statement runs on this thread and resolves as a microtask, so without the yields a
+ * whole import ran as one microtask chain and HTTP (even /health/live) waited for it (a 16 s stall at 10,000
+ * offers on a loaded machine).
+ */
+const BATCH = 1000;
+/** Records validated between two yields. */
+const VALIDATE_SLICE = 1000;
 
 export interface FeedsDeps {
   platform: PlatformServices;
@@ -51,7 +69,6 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
     format: FeedFormat,
     progress: (p: Record<string, unknown>) => Promise<void>,
   ) {
-    const now = clock();
     let records;
     try {
       records = parseFeed(textBody, format);
@@ -61,15 +78,31 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
       await repo.updateRun(db, ctx.tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
       throw new PermanentJobError(failure);
     }
+    return importRecords(ctx, runId, storeId, records, progress);
+  }
+
+  /**
+   * Validates and imports records (an uploaded feed's, or a network's pages) into one store: offers, price
+   * history, identifier matching in one transaction, then the learned pass, catalog links and alerts.
+   */
+  async function importRecords(
+    ctx: TenantContext,
+    runId: string,
+    storeId: string,
+    records: readonly FeedRecord[],
+    progress: (p: Record<string, unknown>) => Promise<void>,
+  ) {
+    const now = clock();
     const issues: RowIssue[] = [];
     const accepted: { row: number; offer: OfferInput }[] = [];
     let rejected = 0;
-    records.forEach((rec, k) => {
-      const v = validateRecord(rec, k + 1, null);
+    for (let k = 0; k < records.length; k++) {
+      const v = validateRecord(records[k]!, k + 1, null);
       issues.push(...v.issues);
       if (v.offer) accepted.push({ row: k + 1, offer: v.offer });
       else rejected++;
-    });
+      if ((k + 1) % VALIDATE_SLICE === 0) await nextTurn();
+    }
     const { offers, duplicates } = dedupeOffers(accepted);
     issues.push(...duplicates);
     await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
@@ -97,6 +130,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
           mpnNorm: normMpn(o.mpn),
         }));
         const up = await repo.upsertOffers(tx, ctx.tenantId, storeId, part, now);
+        await nextTurn();
         created += up.filter((u) => u.inserted).length;
         changed += up.filter((u) => u.priceChanged).length;
         const byExternal = new Map(part.map((o) => [o.externalId, o]));
@@ -124,6 +158,7 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
           scorer !== null,
         );
         unplaced.push(...placed.unplaced);
+        await nextTurn();
         // No progress write in here: it goes through the database handle, not this transaction, and on the
         // embedded database (one connection) it would wait for this transaction to end: the import hung.
       }
@@ -214,6 +249,8 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
   });
 
   return {
+    /** Imports records read elsewhere (a network's pages) into a store, under a run already inserted. */
+    importRecords,
     /**
      * Keeps the upload and queues its import. Another tenant's store answers like a missing one (404); a store
      * with an import queued or running answers 409 PRICING_IMPORT_RUNNING.

@@ -10,6 +10,7 @@ import { createBestOffersService } from './bestoffers.service.ts';
 import { createFeedsService } from './feeds.service.ts';
 import { pricingRoutes } from './pricing.routes.ts';
 import { createPricingService } from './pricing.service.ts';
+import { createSourcesService } from './sources.service.ts';
 import { type CatalogItemView, createProductsService } from './products.service.ts';
 
 export interface PricingDeps {
@@ -30,6 +31,7 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
   const service = createPricingService({ platform });
   const alerts = createAlertsService({ platform, webhooks: deps.webhooks });
   const feeds = createFeedsService({ platform, catalogItemsByGtin: deps.catalogItemsByGtin, evaluateAlerts: alerts.evaluateForOffers });
+  const sources = createSourcesService({ platform, feeds });
   const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
   return {
@@ -39,8 +41,10 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     priceDrops: best.priceDrops,
     /** Identity's erasure step: a person's price alerts and their history. */
     eraseUsers: alerts.eraseUsers,
+    /** The scheduler's task: queues the imports of the network connections that are due (hourly, daily). */
+    queueDueNetworkImports: () => sources.queueDueImports(),
     async routes(app: FastifyInstance): Promise<void> {
-      await pricingRoutes(app, { service, feeds, products, alerts });
+      await pricingRoutes(app, { service, feeds, products, alerts, sources });
     },
   };
 }

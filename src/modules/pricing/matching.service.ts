@@ -205,9 +205,11 @@ async function learnedVerdicts(
   }
   for (const [storeId, list] of byStore) {
     const keysOf = new Map(list.map((o) => [o.id, offerBlockKeys(o.title, o.mpn)]));
+    await nextTurn();
     const allKeys = [...new Set([...keysOf.values()].flat())];
     if (!allKeys.length) continue;
     const cands = await repo.blockCandidates(q, tenantId, allKeys, storeId);
+    await nextTurn();
     if (!cands.length) continue;
     const candByKey = new Map<string, typeof cands>();
     const candById = new Map<string, (typeof cands)[number]>();
@@ -217,11 +219,19 @@ async function learnedVerdicts(
       else candByKey.set(c.key, [c]);
       candById.set(c.id, c);
     }
-    const prepOffer = new Map(list.map((o) => [o.id, prepare(recordOf(o))]));
+    const prepOffer = new Map<string, Prepared>();
+    for (const o of list) {
+      prepOffer.set(o.id, prepare(recordOf(o)));
+      if (prepOffer.size % SCORE_SLICE === 0) await nextTurn();
+    }
     const prepCand = new Map<string, Prepared>();
-    for (const c of candById.values()) prepCand.set(c.id, prepare(recordOf(c)));
+    for (const c of candById.values()) {
+      prepCand.set(c.id, prepare(recordOf(c)));
+      if (prepCand.size % SCORE_SLICE === 0) await nextTurn();
+    }
     // Document frequencies over the records at hand: the batch and its candidates.
     const idf = buildIdf([...prepOffer.values(), ...prepCand.values()]);
+    await nextTurn();
     const pairs: [Prepared, Prepared][] = [];
     const meta: { offerId: string; cand: (typeof cands)[number] }[] = [];
     for (const o of list) {
@@ -285,11 +295,13 @@ export async function matchLearned(
   for (let s = 0; s < offerIds.length; s += LEARNED_CHUNK) {
     const ids = offerIds.slice(s, s + LEARNED_CHUNK);
     const first = await repo.unmatched(db, tenantId, ids);
+    await nextTurn();
     const verdicts = scorer && first.length ? await learnedVerdicts(db, tenantId, first, scorer) : new Map<string, LearnedVerdict>();
     await inTenant(db, tenantId, async (tx) => {
       const r = await place(tx, tenantId, await repo.unmatched(tx, tenantId, ids), previousGroups, now, actor, { defer: false, verdicts });
       for (const k of ['byGtin', 'byBrandMpn', 'byModel', 'newGroups', 'queued'] as const) out[k] += r[k];
     });
+    await nextTurn();
   }
   return out;
 }

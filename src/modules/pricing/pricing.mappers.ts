@@ -10,8 +10,10 @@ import type {
   groupSchema,
   offerSchema,
   reviewSchema,
+  sourceSchema,
   storeSchema,
 } from './pricing.schemas.ts';
+import type { SourceRow } from './sources.repository.ts';
 
 export const toStore = (s: StoreRow): z.infer<typeof storeSchema> => ({
   id: s.id,
@@ -133,4 +135,17 @@ export const toAlertEvent = (e: AlertEventRow): z.infer<typeof alertEventSchema>
   threshold: e.thresholdMinor === null ? null : formatMoney(e.thresholdMinor, e.currency),
   currency: e.currency,
   fired_at: iso(e.firedAt)!,
+});
+
+export const toSource = (s: SourceRow): z.infer<typeof sourceSchema> => ({
+  id: s.id,
+  store_id: s.storeId,
+  store: s.storeName,
+  network: s.network,
+  account: s.account,
+  schedule: s.schedule,
+  next_run_at: iso(s.nextRunAt),
+  last_run: s.lastRunId ? { id: s.lastRunId, status: s.lastStatus ?? 'queued', at: iso(s.lastRunAt), error: s.lastError } : null,
+  created_at: iso(s.createdAt)!,
+  updated_at: iso(s.updatedAt)!,
 });

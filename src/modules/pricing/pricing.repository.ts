@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { OfferInput } from './feed.core.ts';
@@ -5,7 +6,11 @@ import type { OfferInput } from './feed.core.ts';
 /** A query handle: the database or an open transaction. */
 export type Q = Pick<Db, 'execute'>;
 
-const CHUNK = 2000;
+/**
+ * Rows per bulk statement. On the embedded database a statement runs synchronously on the event loop's thread:
+ * 500 rows keep one statement to tens of milliseconds; callers yield between statements.
+ */
+const CHUNK = 500;
 
 export interface StoreRow {
   id: string;
@@ -245,6 +250,7 @@ export const pricingRepository = {
             FROM up JOIN s ON s.external_id = up.external_id LEFT JOIN prev ON prev.external_id = up.external_id`,
       );
       out.push(...res);
+      if (start + CHUNK < rows.length) await nextTurn();
     }
     return out;
   },
@@ -457,6 +463,7 @@ export const pricingRepository = {
             SELECT ${tenantId}::uuid, s.key, s.offer_id FROM unnest(${arrayParam(part.map((p) => p.key))}::text[], ${arrayParam(part.map((p) => p.offerId))}::uuid[]) AS s(key, offer_id)
             ON CONFLICT DO NOTHING`,
       );
+      await nextTurn();
     }
   },
 
@@ -473,11 +480,13 @@ export const pricingRepository = {
     );
     const kept = counts.filter((c) => c.n <= perKey).map((c) => c.key);
     if (!kept.length) return [];
+    await nextTurn();
     const links = await queryRows<{ key: string; offerId: string }>(
       q,
       sql`SELECT key, offer_id AS "offerId" FROM pricing_offer_keys WHERE tenant_id = ${tenantId} AND key = ANY(${arrayParam(kept)}::text[])`,
     );
     const ids = [...new Set(links.map((l) => l.offerId))];
+    await nextTurn();
     const offers = await queryRows<{
       id: string;
       storeId: string;

@@ -7,6 +7,7 @@ import type { AlertsService } from './alerts.service.ts';
 import type { FeedsService } from './feeds.service.ts';
 import type { PricingService } from './pricing.service.ts';
 import type { ProductsService } from './products.service.ts';
+import type { SourcesService } from './sources.service.ts';
 import * as s from './pricing.schemas.ts';
 import * as m from './pricing.mappers.ts';
 
@@ -15,6 +16,7 @@ export interface PricingRouteDeps {
   feeds: FeedsService;
   products: ProductsService;
   alerts: AlertsService;
+  sources: SourcesService;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(255) }).strict();
@@ -351,6 +353,94 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   );
 
   // ---- seed 000 ----
+  // ---- affiliate network connections ----
+  r.put(
+    '/api/v1/pricing/stores/:id/network',
+    {
+      schema: {
+        tags,
+        summary: 'Connect a store to Rakuten Advertising or CJ (credentials sealed at rest, never answered) and schedule its imports',
+        params: idParams,
+        body: s.sourceConnectBody,
+        response: { 200: s.sourceSchema, ...errorResponses },
+      },
+      config: write('pricing.network.connect', 'pricing_store'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const b = request.body;
+      const row = await deps.sources.connect(
+        tenantContext(request),
+        request.params.id,
+        b.network === 'rakuten'
+          ? {
+              network: 'rakuten',
+              clientId: b.client_id,
+              clientSecret: b.client_secret,
+              sid: b.sid,
+              mid: b.mid,
+              keyword: b.keyword,
+              schedule: b.schedule,
+            }
+          : { network: 'cj', token: b.token, companyId: b.company_id, partnerIds: [...new Set(b.partner_ids)], schedule: b.schedule },
+      );
+      return m.toSource(row);
+    },
+  );
+  r.get(
+    '/api/v1/pricing/sources',
+    {
+      schema: {
+        tags,
+        summary: 'Network connections with their schedule and last run',
+        response: { 200: s.sourceListResponse, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => ({ data: (await deps.sources.list(tenantContext(request))).map(m.toSource) }),
+  );
+  r.get(
+    '/api/v1/pricing/sources/:id',
+    {
+      schema: { tags, summary: 'One network connection', params: idParams, response: { 200: s.sourceSchema, ...errorResponses } },
+      config: read,
+    },
+    async (request) => m.toSource(await deps.sources.get(tenantContext(request), request.params.id)),
+  );
+  r.post(
+    '/api/v1/pricing/sources/:id/runs',
+    {
+      schema: {
+        tags,
+        summary: "Import a network connection's products now (a job; 409 while the store's import runs)",
+        params: idParams,
+        response: { 202: s.sourceRunResponse, ...errorResponses },
+      },
+      config: write('pricing.network.run', 'pricing_network_source'),
+    },
+    async (request, reply) => {
+      request.auditTarget = { resourceId: request.params.id };
+      const out = await deps.sources.runNow(tenantContext(request), request.params.id);
+      return reply.code(202).send({ run_id: out.runId, job_id: out.jobId, status_url: `/api/v1/pricing/feed-runs/${out.runId}` });
+    },
+  );
+  r.delete(
+    '/api/v1/pricing/sources/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Disconnect (the offers and their history stay)',
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+      config: write('pricing.network.disconnect', 'pricing_network_source'),
+    },
+    async (request, reply) => {
+      request.auditTarget = { resourceId: request.params.id };
+      await deps.sources.remove(tenantContext(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
   // The product page is a store page's read (the reference storefront shows the best offer): site keys may call it.
   const shopRead = { auth: { kind: 'tenant', permission: 'catalog:read', publishable: true } } as const;
   r.get(

@@ -259,3 +259,51 @@ export const alertEventSchema = z.object({
   fired_at: z.string(),
 });
 export const alertEventsResponse = z.object({ data: z.array(alertEventSchema) });
+
+// ---- affiliate network connections (Rakuten Advertising, CJ) ----
+const safeText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max)
+    .refine((v) => unsafeTextReason(v) === null, 'must not contain NUL bytes or lone surrogates');
+const numericId = z.string().regex(/^\d{1,20}$/, 'must be the numeric id the network shows');
+const schedule = z.enum(['hourly', 'daily', 'off']).default('hourly').describe('hourly (default), daily, or off (imports only when asked)');
+export const sourceConnectBody = z.discriminatedUnion('network', [
+  z
+    .object({
+      network: z.literal('rakuten'),
+      client_id: safeText(200),
+      client_secret: safeText(500),
+      sid: numericId.describe("the publisher's site id (SID): the token's scope"),
+      mid: numericId.describe("the advertiser's merchant id"),
+      keyword: safeText(200).nullable().default(null),
+      schedule,
+    })
+    .strict(),
+  z
+    .object({
+      network: z.literal('cj'),
+      token: safeText(2000).describe('a CJ personal access token'),
+      company_id: numericId.describe("the publisher's company id (CID)"),
+      partner_ids: z.array(numericId).min(1).max(100).describe("the advertisers' ids"),
+      schedule,
+    })
+    .strict(),
+]);
+export const sourceSchema = z.object({
+  id: z.string(),
+  store_id: z.string(),
+  store: z.string(),
+  network: z.enum(['rakuten', 'cj']),
+  /** Non-secret settings only: credentials are never answered. */
+  account: z.record(z.string(), z.unknown()),
+  schedule: z.enum(['hourly', 'daily', 'off']),
+  next_run_at: z.string().nullable(),
+  last_run: z.object({ id: z.string(), status: z.string(), at: z.string().nullable(), error: z.string().nullable() }).nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export const sourceListResponse = z.object({ data: z.array(sourceSchema) });
+export const sourceRunResponse = z.object({ run_id: z.string(), job_id: z.string(), status_url: z.string() });

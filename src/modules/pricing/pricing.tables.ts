@@ -266,3 +266,38 @@ export const pricingAlertEvents = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('pricing_alert_events_tenant_fired_idx').on(t.tenantId, t.firedAt)],
 );
+
+/**
+ * A store's affiliate network connection (Rakuten Advertising or CJ): the account settings in clear, the
+ * credentials sealed (platform secret box, bound to tenant and source), and the schedule of its imports. The
+ * elected scheduler claims due sources (`next_run_at`) and queues one import each; `last_*` is what the
+ * dashboard shows.
+ */
+export const pricingNetworkSources = pgTable(
+  'pricing_network_sources',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    storeId: uuid('store_id').notNull(),
+    /** 'rakuten' or 'cj'. */
+    network: text('network').notNull(),
+    /** Non-secret account settings: Rakuten { sid, mid, keyword }, CJ { company_id, partner_ids }. */
+    account: jsonb('account').notNull().default({}),
+    /** Sealed JSON: Rakuten { client_id, client_secret }, CJ { token }. */
+    credentials: text('credentials').notNull(),
+    /** 'hourly', 'daily' or 'off' (imports only when asked). */
+    schedule: text('schedule').notNull().default('hourly'),
+    nextRunAt: timestamp('next_run_at', { withTimezone: true }),
+    lastRunId: uuid('last_run_id'),
+    lastRunAt: timestamp('last_run_at', { withTimezone: true }),
+    lastStatus: text('last_status'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('pricing_network_sources_tenant_store_key').on(t.tenantId, t.storeId),
+    index('pricing_network_sources_due_idx').on(t.nextRunAt).where(sql`schedule <> 'off'`),
+  ],
+);

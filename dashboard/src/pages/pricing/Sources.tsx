@@ -1,0 +1,183 @@
+import { useState } from 'react';
+import { Alert, Badge, Button, Card, Group, NativeSelect, Stack, Text, TextInput, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ConnectPricingSourceBody, PricingSourceList, PricingStoreList } from '../../api/types.ts';
+import { api, get } from '../../api/client.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
+import { useSession } from '../../session.tsx';
+
+type Source = PricingSourceList['data'][number];
+const statusColor = (s: string) => (s === 'succeeded' ? 'green' : s === 'failed' ? 'red' : s === 'retrying' ? 'orange' : 'blue');
+
+function csv(rows: Source[]) {
+  const cell = (v: string | null) => {
+    const s = v ?? '';
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [
+    ['store', 'network', 'schedule', 'next_run_at', 'last_status', 'last_run_at', 'last_error'],
+    ...rows.map((r) => [
+      r.store,
+      r.network,
+      r.schedule,
+      r.next_run_at,
+      r.last_run?.status ?? null,
+      r.last_run?.at ?? null,
+      r.last_run?.error ?? null,
+    ]),
+  ];
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([lines.map((l) => l.map(cell).join(',')).join('\r\n')], { type: 'text/csv' }));
+  a.download = 'pricing-networks.csv';
+  a.click();
+  URL.revokeObjectURL(a.href);
+}
+
+/** Connects a store to Rakuten Advertising or CJ; the secrets are sent once and never shown again. */
+function ConnectForm({ onDone }: { onDone: () => void }) {
+  const { tenantId } = useSession();
+  const stores = useQuery({
+    queryKey: ['pricing-stores', tenantId],
+    queryFn: ({ signal }) => get<PricingStoreList>('/api/v1/pricing/stores', undefined, signal),
+  });
+  const [v, setV] = useState({ store: '', network: 'rakuten', a: '', b: '', c: '', d: '', schedule: 'hourly' });
+  const set = (k: keyof typeof v) => (e: { currentTarget: { value: string } }) => setV({ ...v, [k]: e.currentTarget.value });
+  const connect = useMutation({
+    mutationFn: () => {
+      const schedule = v.schedule as 'hourly' | 'daily' | 'off';
+      const body: ConnectPricingSourceBody =
+        v.network === 'rakuten'
+          ? { network: 'rakuten', client_id: v.a, client_secret: v.b, sid: v.c, mid: v.d, schedule }
+          : { network: 'cj', token: v.a, company_id: v.c, partner_ids: v.d.split(/[\s,]+/).filter(Boolean), schedule };
+      return api('PUT', `/api/v1/pricing/stores/${v.store}/network`, { body });
+    },
+    onSuccess: onDone,
+  });
+  const storeList = stores.data?.data ?? [];
+  const rk = v.network === 'rakuten';
+  return (
+    <Card withBorder>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          connect.mutate();
+        }}
+      >
+        <Stack gap="xs">
+          <Title order={5}>Connect a network</Title>
+          <Group grow>
+            <NativeSelect
+              label="Store"
+              value={v.store}
+              onChange={set('store')}
+              data={[
+                { value: '', label: storeList.length ? 'Choose a store' : 'No stores yet' },
+                ...storeList.map((s) => ({ value: s.id, label: s.name })),
+              ]}
+            />
+            <NativeSelect
+              label="Network"
+              value={v.network}
+              onChange={set('network')}
+              data={[
+                { value: 'rakuten', label: 'Rakuten Advertising' },
+                { value: 'cj', label: 'CJ' },
+              ]}
+            />
+            <NativeSelect label="Schedule" value={v.schedule} onChange={set('schedule')} data={['hourly', 'daily', 'off']} />
+          </Group>
+          <Group grow>
+            <TextInput label={rk ? 'Client id' : 'Personal access token'} value={v.a} onChange={set('a')} type={rk ? 'text' : 'password'} />
+            {rk && <TextInput label="Client secret" value={v.b} onChange={set('b')} type="password" />}
+            <TextInput label={rk ? 'Site id (SID)' : 'Company id (CID)'} value={v.c} onChange={set('c')} />
+            <TextInput label={rk ? 'Merchant id (MID)' : 'Advertiser ids'} value={v.d} onChange={set('d')} />
+          </Group>
+          {connect.error && <Alert color="red">{(connect.error as Error).message}</Alert>}
+          <Group>
+            <Button type="submit" disabled={!v.store} loading={connect.isPending}>
+              Connect
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
+
+/** Stores' affiliate network connections: schedule, next and last import (with its error), import now, connect. */
+export function PricingSources() {
+  const { tenantId } = useSession();
+  const client = useQueryClient();
+  const q = useQuery({
+    queryKey: ['pricing-sources', tenantId],
+    queryFn: ({ signal }) => get<PricingSourceList>('/api/v1/pricing/sources', undefined, signal),
+  });
+  const refresh = () => client.invalidateQueries({ queryKey: ['pricing-sources', tenantId] });
+  const run = useMutation({ mutationFn: (id: string) => api('POST', `/api/v1/pricing/sources/${id}/runs`), onSettled: refresh });
+  const rows = q.data?.data ?? [];
+  return (
+    <Stack>
+      <ConnectForm onDone={refresh} />
+      {q.isLoading ? (
+        <Loading label="Loading network connections" />
+      ) : q.error ? (
+        <ErrorState error={q.error} feature="Pricing" />
+      ) : !rows.length ? (
+        <EmptyState title="No network connections yet">
+          Connect a store to Rakuten Advertising or CJ: its products are then imported on schedule.
+        </EmptyState>
+      ) : (
+        <>
+          <Group justify="space-between">
+            <Text size="sm">{rows.length} connections</Text>
+            <Button variant="light" size="xs" onClick={() => csv(rows)}>
+              Download CSV
+            </Button>
+          </Group>
+          {run.error && <Alert color="red">{(run.error as Error).message}</Alert>}
+          <DataTable
+            testId="sources-table"
+            rows={rows}
+            rowKey={(r) => r.id}
+            columns={[
+              { key: 'store', label: 'Store' },
+              { key: 'network', label: 'Network', render: (r) => (r.network === 'cj' ? 'CJ' : 'Rakuten') },
+              { key: 'schedule', label: 'Schedule' },
+              { key: 'next_run_at', label: 'Next import', render: (r) => (r.next_run_at ? new Date(r.next_run_at).toLocaleString() : '—') },
+              {
+                key: 'last_run',
+                label: 'Last import',
+                render: (r) =>
+                  r.last_run ? (
+                    <Stack gap={2}>
+                      <Group gap="xs">
+                        <Badge color={statusColor(r.last_run.status)}>{r.last_run.status}</Badge>
+                        {r.last_run.at && <Text size="sm">{new Date(r.last_run.at).toLocaleString()}</Text>}
+                      </Group>
+                      {r.last_run.error && (
+                        <Text size="xs" c="red">
+                          {r.last_run.error}
+                        </Text>
+                      )}
+                    </Stack>
+                  ) : (
+                    'never'
+                  ),
+              },
+              {
+                key: 'id',
+                label: '',
+                render: (r) => (
+                  <Button size="xs" variant="light" onClick={() => run.mutate(r.id)} loading={run.isPending && run.variables === r.id}>
+                    Import now
+                  </Button>
+                ),
+              },
+            ]}
+          />
+        </>
+      )}
+    </Stack>
+  );
+}

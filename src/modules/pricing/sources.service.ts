@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { AppError, PermanentJobError, type PlatformServices, type TenantContext, isUuid, newId, notFound } from '../../platform/index.ts';
+import type { FeedRecord } from './feed.core.ts';
+import type { FeedsService } from './feeds.service.ts';
+import { NetworkAuthError, type NetworkHttpOptions, type NetworkPage, cjClient, rakutenClient } from './networks.client.ts';
+import { pricingRepository as repo } from './pricing.repository.ts';
+import { type SourceRow, sourcesRepository as sources } from './sources.repository.ts';
+
+export const NETWORK_JOB = 'pricing.network';
+const payload = z.object({ runId: z.string(), sourceId: z.string() });
+const MAX_ATTEMPTS = 3;
+/** Records one network import keeps in memory at most (everything is read before anything is written). */
+const MAX_RECORDS = 1_000_000;
+
+export type SourceConnect =
+  | { network: 'rakuten'; clientId: string; clientSecret: string; sid: string; mid: string; keyword: string | null; schedule: Schedule }
+  | { network: 'cj'; token: string; companyId: string; partnerIds: string[]; schedule: Schedule };
+export type Schedule = 'hourly' | 'daily' | 'off';
+
+const secretContext = (tenantId: string, id: string) => `pricing-source:${tenantId}:${id}`;
+
+export interface SourcesDeps {
+  platform: PlatformServices;
+  feeds: Pick<FeedsService, 'importRecords'>;
+  /** Test hook: the clients' transport (fetch, sleep). */
+  http?: NetworkHttpOptions;
+}
+
+/**
+ * Affiliate network connections of stores (Rakuten Advertising, CJ): connect (credentials sealed at rest),
+ * import now, scheduled imports (hourly or daily, claimed by the elected scheduler), and each one's last run.
+ * An import reads every page before it writes: a network that fails halfway, refuses the credentials or
+ * answers garbage changes no price (the last good prices stay) and records the error on the source.
+ */
+export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
+  const { db, jobs, clock, secrets, config } = platform;
+  const transport: NetworkHttpOptions = { baseDelayMs: config.pricing.networkRetryBaseMs, ...http };
+
+  function clientFor(src: SourceRow, tenantId: string) {
+    const cred = JSON.parse(secrets.open(src.credentials, secretContext(tenantId, src.id))) as Record<string, string>;
+    const a = src.account as Record<string, unknown>;
+    if (src.network === 'rakuten')
+      return rakutenClient(
+        {
+          baseUrl: config.pricing.rakutenApiUrl,
+          clientId: cred.client_id ?? '',
+          clientSecret: cred.client_secret ?? '',
+          sid: String(a.sid ?? ''),
+          mid: String(a.mid ?? ''),
+          keyword: typeof a.keyword === 'string' ? a.keyword : null,
+        },
+        transport,
+      );
+    return cjClient(
+      {
+        baseUrl: config.pricing.cjApiUrl,
+        token: cred.token ?? '',
+        companyId: String(a.company_id ?? ''),
+        partnerIds: Array.isArray(a.partner_ids) ? a.partner_ids.map(String) : [],
+      },
+      transport,
+    );
+  }
+
+  async function queueRun(
+    tenantId: string,
+    src: { id: string; storeId: string; network: string },
+  ): Promise<{ runId: string; jobId: string } | null> {
+    const runId = newId();
+    const inserted = await repo.insertRun(db, tenantId, { id: runId, storeId: src.storeId, format: src.network }, clock());
+    if (!inserted) return null;
+    const job = await jobs.enqueue(tenantId, NETWORK_JOB, { runId, sourceId: src.id });
+    await sources.recordRun(db, tenantId, src.id, { runId, status: 'queued', error: null }, clock());
+    return { runId, jobId: job.id };
+  }
+
+  jobs.register({
+    type: NETWORK_JOB,
+    payload,
+    maxAttempts: MAX_ATTEMPTS,
+    maxRunningPerTenant: 1,
+    async handle(run) {
+      const { runId, sourceId } = run.payload;
+      const tenantId = run.tenantId;
+      const [src] = await sources.list(db, tenantId, sourceId);
+      const fail = async (failure: string) => {
+        await repo.updateRun(db, tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
+        if (src) await sources.recordRun(db, tenantId, src.id, { runId, status: 'failed', error: failure }, clock());
+      };
+      if (!src) {
+        await fail('the network connection was removed');
+        throw new PermanentJobError('the network connection was removed');
+      }
+      await repo.updateRun(db, tenantId, runId, { status: 'running' });
+      await sources.recordRun(db, tenantId, src.id, { runId, status: 'running', error: null }, clock());
+      const records: FeedRecord[] = [];
+      try {
+        let pages = 0;
+        for await (const page of clientFor(src, tenantId).pages() as AsyncGenerator<NetworkPage>) {
+          pages++;
+          records.push(...page.records);
+          if (records.length > MAX_RECORDS) throw new PermanentJobError(`the network answered more than ${MAX_RECORDS} products`);
+          await run.progress({ pages_read: pages, rows_read: records.length, total: page.total, fraction: 0.05 });
+        }
+      } catch (err) {
+        const permanent = err instanceof NetworkAuthError || err instanceof PermanentJobError;
+        const failure = `${(err as Error).message.slice(0, 400)}; the last good prices are kept`;
+        if (permanent || run.attempt >= MAX_ATTEMPTS) {
+          await fail(failure);
+          throw err instanceof PermanentJobError ? err : new PermanentJobError(failure);
+        }
+        await sources.recordRun(db, tenantId, src.id, { runId, status: 'retrying', error: failure }, clock());
+        throw err;
+      }
+      try {
+        const result = await feeds.importRecords(run.ctx, runId, src.storeId, records, (p) => run.progress(p));
+        await sources.recordRun(db, tenantId, src.id, { runId, status: 'succeeded', error: null }, clock());
+        return result;
+      } catch (err) {
+        if (err instanceof PermanentJobError || run.attempt >= MAX_ATTEMPTS) await fail('the import failed; the last good prices are kept');
+        throw err;
+      }
+    },
+  });
+
+  return {
+    /** Connects (or reconnects) a store to its network; the first scheduled import is due at once. */
+    async connect(ctx: TenantContext, storeId: string, v: SourceConnect): Promise<SourceRow> {
+      const [store] = isUuid(storeId) ? await repo.listStores(db, ctx.tenantId, storeId) : [];
+      if (!store) throw notFound('PRICING_STORE_NOT_FOUND', 'The store');
+      const [existing] = (await sources.list(db, ctx.tenantId)).filter((s) => s.storeId === storeId);
+      const id = existing?.id ?? newId();
+      const credentials = v.network === 'rakuten' ? { client_id: v.clientId, client_secret: v.clientSecret } : { token: v.token };
+      const account =
+        v.network === 'rakuten' ? { sid: v.sid, mid: v.mid, keyword: v.keyword } : { company_id: v.companyId, partner_ids: v.partnerIds };
+      const now = clock();
+      await sources.upsert(
+        db,
+        ctx.tenantId,
+        {
+          id,
+          storeId,
+          network: v.network,
+          account,
+          credentials: secrets.seal(JSON.stringify(credentials), secretContext(ctx.tenantId, id)),
+          schedule: v.schedule,
+          nextRunAt: v.schedule === 'off' ? null : now,
+        },
+        now,
+      );
+      const [row] = await sources.list(db, ctx.tenantId, id);
+      return row!;
+    },
+    list: (ctx: TenantContext) => sources.list(db, ctx.tenantId),
+    async get(ctx: TenantContext, id: string): Promise<SourceRow> {
+      const [row] = isUuid(id) ? await sources.list(db, ctx.tenantId, id) : [];
+      if (!row) throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
+      return row;
+    },
+    async remove(ctx: TenantContext, id: string): Promise<void> {
+      if (!isUuid(id) || !(await sources.remove(db, ctx.tenantId, id)))
+        throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
+    },
+    /** Queues an import now; 409 PRICING_IMPORT_RUNNING while one of the store is queued or running. */
+    async runNow(ctx: TenantContext, id: string): Promise<{ runId: string; jobId: string }> {
+      const [row] = isUuid(id) ? await sources.list(db, ctx.tenantId, id) : [];
+      if (!row) throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
+      const out = await queueRun(ctx.tenantId, row);
+      if (!out)
+        throw new AppError(
+          'conflict',
+          'PRICING_IMPORT_RUNNING',
+          'An import of this store is already queued or running: wait for it to finish.',
+        );
+      return out;
+    },
+    /**
+     * The scheduler's sweep: claims the sources due now (any tenant) and queues one import each. A store whose
+     * import is still running is skipped until its next slot. Returns how many were queued.
+     */
+    async queueDueImports(limit = 100): Promise<number> {
+      const due = await sources.claimDue(db, clock(), limit);
+      let queued = 0;
+      for (const d of due) {
+        const out = await queueRun(d.tenantId, d).catch((err: unknown) => {
+          platform.log.warn({ err, sourceId: d.id }, 'pricing: a scheduled network import could not be queued');
+          return null;
+        });
+        if (out) queued++;
+      }
+      return queued;
+    },
+  };
+}
+export type SourcesService = ReturnType<typeof createSourcesService>;
