@@ -264,3 +264,48 @@ describe('Shopify backfill', () => {
     expect(await count(b.tenantId, 'items')).toBe(0);
   });
 });
+
+describe('Integrations page actions', () => {
+  it('lists the topics to subscribe; a test event goes through the real endpoint and shows in the delivery log', async () => {
+    const topics = await t.request('GET', '/api/v1/integrations/shopify-topics', { token: a.ownerToken });
+    expect(topics.status).toBe(200);
+    expect(topics.body.topics.map((x: { topic: string }) => x.topic)).toEqual(expect.arrayContaining(['orders/create', 'customers/update']));
+    const sent = await t.request('POST', `/api/v1/integrations/${conn}/test-event`, { token: a.ownerToken });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ delivered: true, http_status: 200, delivery: { status: 'ignored', topic: 'loupe/test' } });
+    expect(sent.body.delivery.reason).toContain('test event');
+    // Another tenant can neither send one nor rotate the secret.
+    expect((await t.request('POST', `/api/v1/integrations/${conn}/test-event`, { token: b.ownerToken })).status).toBe(404);
+    expect((await t.request('POST', `/api/v1/integrations/${conn}/rotate-secret`, { token: b.ownerToken, body: { secret: 'x'.repeat(20) } })).status).toBe(404);
+    // Paused: the endpoint refuses, and the answer says it did not arrive.
+    await t.request('PATCH', `/api/v1/integrations/${conn}`, { token: a.ownerToken, body: { status: 'paused' } });
+    const paused = await t.request('POST', `/api/v1/integrations/${conn}/test-event`, { token: a.ownerToken });
+    expect(paused.body).toMatchObject({ delivered: false, http_status: 404, delivery: null });
+    await t.request('PATCH', `/api/v1/integrations/${conn}`, { token: a.ownerToken, body: { status: 'active' } });
+  });
+
+  it('rotates the secret: the vendor’s new one is required for Shopify, hostile ones refused, the old one stops verifying', async () => {
+    const url = `/api/v1/integrations/${conn}/rotate-secret`;
+    expect((await t.request('POST', url, { token: a.ownerToken, body: {} })).body.error.code).toBe('SECRET_REQUIRED');
+    for (const secret of ['new\u0000secret-123', 'new\ud800secret-123', 'with spaces 123', 'x'.repeat(501), 123456789]) {
+      expect((await t.request('POST', url, { token: a.ownerToken, body: { secret } })).status).toBe(400);
+    }
+    const rotated = await t.request('POST', url, { token: a.ownerToken, body: { secret: 'rotated-secret-456' } });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).toBe('rotated-secret-456');
+    const sent = await t.request('POST', `/api/v1/integrations/${conn}/test-event`, { token: a.ownerToken });
+    expect(sent.body.delivered).toBe(true);
+    const body = '{"id":1}';
+    const old = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/webhooks/shopify/${conn}`,
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-topic': 'customers/update',
+        'x-shopify-hmac-sha256': createHmac('sha256', SECRET).update(body).digest('base64'),
+      },
+      payload: body,
+    });
+    expect(old.statusCode).toBe(401);
+  });
+});
