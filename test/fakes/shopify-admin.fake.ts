@@ -93,7 +93,9 @@ export async function startShopifyAdminFake(o: ShopifyAdminFakeOptions): Promise
         if (available < cost) {
           entry.throttled = true;
           return send(200, {
-            errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }],
+            errors: [
+              { message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } },
+            ],
             extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: throttle() } },
           });
         }
@@ -164,7 +166,11 @@ function denied(resource: string, ext: unknown) {
     errors: [
       {
         message: `Access denied for ${resource} field. Required access: \`read_${resource}\` access scope.`,
-        extensions: { code: 'ACCESS_DENIED', documentation: 'https://shopify.dev/api/usage/access-scopes', requiredAccess: `read_${resource}` },
+        extensions: {
+          code: 'ACCESS_DENIED',
+          documentation: 'https://shopify.dev/api/usage/access-scopes',
+          requiredAccess: `read_${resource}`,
+        },
         path: [resource],
       },
     ],

@@ -345,7 +345,16 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         summary:
           'Replace the signing secret (step-up): the new one from the vendor (Shopify, Stripe, Twilio), or a generated one for WooCommerce; answered once',
         params: idParams,
-        body: z.object({ secret: z.string().min(8).max(500).regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces').optional() }).strict(),
+        body: z
+          .object({
+            secret: z
+              .string()
+              .min(8)
+              .max(500)
+              .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces')
+              .optional(),
+          })
+          .strict(),
         response: { 200: connectionResponse, ...errorResponses },
       },
       config: {
@@ -358,9 +367,11 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       const c = await svc.get(ctx, request.params.id);
       const given = request.body.secret;
       if (!given && c.type !== 'woocommerce')
-        throw validation('SECRET_REQUIRED', 'Give the new signing secret the vendor shows after its rotation; only WooCommerce secrets are generated here.', [
-          { field: 'secret', message: 'required for this vendor' },
-        ]);
+        throw validation(
+          'SECRET_REQUIRED',
+          'Give the new signing secret the vendor shows after its rotation; only WooCommerce secrets are generated here.',
+          [{ field: 'secret', message: 'required for this vendor' }],
+        );
       const updated = await svc.update(ctx, c.id, { secret: given ?? `whsec_${randomToken(40)}` });
       request.auditTarget = { resourceId: updated.id };
       return toConnection(updated, (await publicBaseOf(deps, request, updated.tenantId)).url, true);
@@ -396,7 +407,11 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       const c = await svc.get(ctx, request.params.id);
       if (c.type !== 'shopify') throw validation('TEST_EVENT_UNSUPPORTED', 'Test events are sent for Shopify connections.');
       if (c.signingSecret === null)
-        throw new AppError('unavailable', 'INTEGRATION_SECRET_UNREADABLE', 'This connection’s secret cannot be decrypted: set a new one first.');
+        throw new AppError(
+          'unavailable',
+          'INTEGRATION_SECRET_UNREADABLE',
+          'This connection’s secret cannot be decrypted: set a new one first.',
+        );
       const deliveryId = `loupe-test-${newId()}`;
       const body = JSON.stringify({ test: true, sent_at: new Date().toISOString(), shop_domain: c.shopDomain });
       const res = await request.server.inject({

@@ -46,7 +46,14 @@ const order = (n: number, price = '12.50') => ({
   email: `buyer${(n % 3) + 1}@example.com`,
   phone: null,
   displayFinancialStatus: 'PAID',
-  customer: { ...gid('Customer', (n % 3) + 1), email: `buyer${(n % 3) + 1}@example.com`, phone: null, firstName: 'Ann', lastName: 'B', defaultAddress: null },
+  customer: {
+    ...gid('Customer', (n % 3) + 1),
+    email: `buyer${(n % 3) + 1}@example.com`,
+    phone: null,
+    firstName: 'Ann',
+    lastName: 'B',
+    defaultAddress: null,
+  },
   lineItems: {
     nodes: [
       {
@@ -181,7 +188,9 @@ describe('Shopify backfill', () => {
     const c2 = await connect(a.ownerToken, 'backfill-resume.myshopify.com');
     const gate = fake.hold('LoupeOrders', 1);
     const before = fake.log.length;
-    expect((await t.request('POST', `/api/v1/integrations/${c2}/backfill`, { token: a.ownerToken, body: { access_token: TOKEN } })).status).toBe(202);
+    expect(
+      (await t.request('POST', `/api/v1/integrations/${c2}/backfill`, { token: a.ownerToken, body: { access_token: TOKEN } })).status,
+    ).toBe(202);
     await gate.reached;
     await t.jobs.stop(); // aborts the handler on the held page: the run stays running, its job queued again
     gate.release();
@@ -192,7 +201,9 @@ describe('Shopify backfill', () => {
     const done = await finished(c2);
     expect(done.status).toBe('succeeded');
     expect(done.resources.orders).toMatchObject({ done: 120, rejected: 1 });
-    const firstPages = fake.log.slice(before).filter((l) => l.operation === 'LoupeOrders' && l.after === null && l.status === 200 && !l.throttled);
+    const firstPages = fake.log
+      .slice(before)
+      .filter((l) => l.operation === 'LoupeOrders' && l.after === null && l.status === 200 && !l.throttled);
     expect(firstPages).toHaveLength(1);
     expect(await count(a.tenantId, 'purchases')).toBe(120);
   });
@@ -269,14 +280,19 @@ describe('Integrations page actions', () => {
   it('lists the topics to subscribe; a test event goes through the real endpoint and shows in the delivery log', async () => {
     const topics = await t.request('GET', '/api/v1/integrations/shopify-topics', { token: a.ownerToken });
     expect(topics.status).toBe(200);
-    expect(topics.body.topics.map((x: { topic: string }) => x.topic)).toEqual(expect.arrayContaining(['orders/create', 'customers/update']));
+    expect(topics.body.topics.map((x: { topic: string }) => x.topic)).toEqual(
+      expect.arrayContaining(['orders/create', 'customers/update']),
+    );
     const sent = await t.request('POST', `/api/v1/integrations/${conn}/test-event`, { token: a.ownerToken });
     expect(sent.status).toBe(200);
     expect(sent.body).toMatchObject({ delivered: true, http_status: 200, delivery: { status: 'ignored', topic: 'loupe/test' } });
     expect(sent.body.delivery.reason).toContain('test event');
     // Another tenant can neither send one nor rotate the secret.
     expect((await t.request('POST', `/api/v1/integrations/${conn}/test-event`, { token: b.ownerToken })).status).toBe(404);
-    expect((await t.request('POST', `/api/v1/integrations/${conn}/rotate-secret`, { token: b.ownerToken, body: { secret: 'x'.repeat(20) } })).status).toBe(404);
+    expect(
+      (await t.request('POST', `/api/v1/integrations/${conn}/rotate-secret`, { token: b.ownerToken, body: { secret: 'x'.repeat(20) } }))
+        .status,
+    ).toBe(404);
     // Paused: the endpoint refuses, and the answer says it did not arrive.
     await t.request('PATCH', `/api/v1/integrations/${conn}`, { token: a.ownerToken, body: { status: 'paused' } });
     const paused = await t.request('POST', `/api/v1/integrations/${conn}/test-event`, { token: a.ownerToken });

@@ -56,7 +56,10 @@ export function createShopifyBackfillRepository(secrets: SecretBox) {
   return {
     async get(q: Q, tenantId: string, connectionId: string): Promise<BackfillRow | undefined> {
       return opened(
-        await queryOne<BackfillRow>(q, sql`SELECT ${COLUMNS} FROM shopify_backfills WHERE tenant_id = ${tenantId} AND connection_id = ${connectionId}`),
+        await queryOne<BackfillRow>(
+          q,
+          sql`SELECT ${COLUMNS} FROM shopify_backfills WHERE tenant_id = ${tenantId} AND connection_id = ${connectionId}`,
+        ),
       );
     },
 

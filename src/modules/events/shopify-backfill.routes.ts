@@ -19,10 +19,13 @@ export const backfillView = z.object({
   status: z.enum(['not_started', 'queued', 'running', 'succeeded', 'failed', 'cancelled']),
   run_id: z.string().nullable(),
   job_id: z.string().nullable(),
-  resources: z.object(Object.fromEntries(BACKFILL_RESOURCES.map((r) => [r, resourceView])) as Record<(typeof BACKFILL_RESOURCES)[number], typeof resourceView>),
-  last_error: z
-    .object({ code: z.string(), message: z.string().describe('What went wrong and what to do next') })
-    .nullable(),
+  resources: z.object(
+    Object.fromEntries(BACKFILL_RESOURCES.map((r) => [r, resourceView])) as Record<
+      (typeof BACKFILL_RESOURCES)[number],
+      typeof resourceView
+    >,
+  ),
+  last_error: z.object({ code: z.string(), message: z.string().describe('What went wrong and what to do next') }).nullable(),
   started_at: z.string().nullable(),
   updated_at: z.string().nullable(),
   finished_at: z.string().nullable(),
@@ -36,7 +39,13 @@ function toView(connectionId: string, row: BackfillRow | null): z.infer<typeof b
       const p = row?.resources[r];
       return [
         r,
-        { done: p?.done ?? 0, total: p?.total ?? null, rejected: p?.rejected ?? 0, complete: p?.complete ?? false, rejected_samples: p?.samples ?? [] },
+        {
+          done: p?.done ?? 0,
+          total: p?.total ?? null,
+          rejected: p?.rejected ?? 0,
+          complete: p?.complete ?? false,
+          rejected_samples: p?.samples ?? [],
+        },
       ];
     }),
   ) as z.infer<typeof backfillView>['resources'];
@@ -88,7 +97,9 @@ export async function shopifyBackfillRoutes(app: FastifyInstance, deps: { backfi
               .max(500)
               .regex(/^[\x21-\x7e]+$/, 'must be an Admin API access token (shpat_...)')
               .optional()
-              .describe('Admin API access token of a custom app with read_products, read_customers, read_orders; optional after the first run'),
+              .describe(
+                'Admin API access token of a custom app with read_products, read_customers, read_orders; optional after the first run',
+              ),
           })
           .strict(),
         response: { 202: backfillView, ...errorResponses },

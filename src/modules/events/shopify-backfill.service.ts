@@ -204,7 +204,9 @@ export function createShopifyBackfillService(deps: ShopifyBackfillDeps) {
         const p = (resources[resource] ??= fresh());
         if (p.complete) continue;
         if (resource === 'products' && currency === null) {
-          const shop = (await client.query(SHOP_QUERY, {}, { resource, expectedCost: 2 })) as { shop?: { currencyCode?: unknown } } | undefined;
+          const shop = (await client.query(SHOP_QUERY, {}, { resource, expectedCost: 2 })) as
+            | { shop?: { currencyCode?: unknown } }
+            | undefined;
           currency = typeof shop?.shop?.currencyCode === 'string' ? shop.shop.currencyCode : null;
         }
         if (p.total === null) {
@@ -212,7 +214,11 @@ export function createShopifyBackfillService(deps: ShopifyBackfillDeps) {
           await save('running');
         }
         for (;;) {
-          const data = await client.query(pageQuery(resource), { first: PAGE_SIZE, after: p.cursor }, { resource, expectedCost: resource === 'orders' ? 300 : 60 });
+          const data = await client.query(
+            pageQuery(resource),
+            { first: PAGE_SIZE, after: p.cursor },
+            { resource, expectedCost: resource === 'orders' ? 300 : 60 },
+          );
           const page = pageOf(data, resource);
           if (resource === 'products') await writeProducts(tenantId, page.nodes, currency, p);
           else if (resource === 'customers') await writeCustomers(tenantId, page.nodes, p);
@@ -252,7 +258,13 @@ export function createShopifyBackfillService(deps: ShopifyBackfillDeps) {
 
   return {
     registerJobs(): void {
-      deps.jobs.register({ type: SHOPIFY_BACKFILL_JOB, payload: jobPayload, maxAttempts: MAX_ATTEMPTS, maxRunningPerTenant: 1, handle: run });
+      deps.jobs.register({
+        type: SHOPIFY_BACKFILL_JOB,
+        payload: jobPayload,
+        maxAttempts: MAX_ATTEMPTS,
+        maxRunningPerTenant: 1,
+        handle: run,
+      });
     },
 
     /** The connection's latest run, or null when it was never backfilled. */

@@ -102,7 +102,10 @@ export function createShopifyAdminClient(opts: ShopifyAdminClientOptions) {
         const elapsed = (Date.now() - bucket.at) / 1000;
         const now = {
           ...bucket.status,
-          currentlyAvailable: Math.min(bucket.status.maximumAvailable, bucket.status.currentlyAvailable + elapsed * bucket.status.restoreRate),
+          currentlyAvailable: Math.min(
+            bucket.status.maximumAvailable,
+            bucket.status.currentlyAvailable + elapsed * bucket.status.restoreRate,
+          ),
         };
         const ms = waitForPointsMs(now, q.expectedCost);
         if (ms > 0) await wait('throttled', ms);

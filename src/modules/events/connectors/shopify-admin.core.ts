@@ -103,7 +103,10 @@ export function throttleStatusOf(extensions: unknown): { requested: number | nul
   const rate = num(t.restoreRate);
   return {
     requested: num(cost.requestedQueryCost),
-    status: max !== null && cur !== null && rate !== null && rate > 0 ? { maximumAvailable: max, currentlyAvailable: cur, restoreRate: rate } : null,
+    status:
+      max !== null && cur !== null && rate !== null && rate > 0
+        ? { maximumAvailable: max, currentlyAvailable: cur, restoreRate: rate }
+        : null,
   };
 }
 
@@ -206,10 +209,12 @@ export function productAsItem(node: Obj, shopCurrency: string | null): ProductRo
     const amount = typeof rawPrice === 'string' || typeof rawPrice === 'number' ? rawPrice : String(obj(rawPrice).amount ?? '');
     const parsed = parseMoney(amount, currency);
     // 10^15 minor units (10^13 of a two-decimal currency) is beyond any real price: refused like the events door does.
-    if (!parsed.ok || parsed.minor < 0n || parsed.minor > 10n ** 15n) return { ok: false, id, reason: `invalid price ${String(amount).slice(0, 40)}` };
+    if (!parsed.ok || parsed.minor < 0n || parsed.minor > 10n ** 15n)
+      return { ok: false, id, reason: `invalid price ${String(amount).slice(0, 40)}` };
     priceMinor = parsed.minor;
   }
-  const stock = typeof variant.inventoryQuantity === 'number' && Number.isSafeInteger(variant.inventoryQuantity) ? variant.inventoryQuantity : null;
+  const stock =
+    typeof variant.inventoryQuantity === 'number' && Number.isSafeInteger(variant.inventoryQuantity) ? variant.inventoryQuantity : null;
   const status = typeof node.status === 'string' ? node.status.toUpperCase() : 'ACTIVE';
   const tags = arr(node.tags)
     .map((t) => clean(t, 100))
