@@ -115,7 +115,11 @@ describe.skipIf(!HAS_CHROMIUM)('Integrations in chromium', () => {
 
     // The backfill card's error state when its API fails.
     await page.route('**/api/v1/integrations/*/backfill', (route) =>
-      route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":{"code":"INTERNAL","message":"boom","request_id":"r1"}}' }),
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: '{"error":{"code":"INTERNAL","message":"boom","request_id":"r1"}}',
+      }),
     );
     await page.reload();
     await page.getByTestId('backfill-card').getByRole('alert').filter({ hasText: 'boom' }).waitFor({ timeout: 20_000 });

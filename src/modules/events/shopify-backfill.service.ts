@@ -18,7 +18,6 @@ import type { IdentityApi, ResolveInput } from '../identity/index.ts';
 import { createShopifyAdminClient, ShopifyAdminError, type ShopifyAdminClient } from './connectors/shopify-admin.client.ts';
 import {
   BACKFILL_RESOURCES,
-  type BackfillResource,
   countOf,
   countQuery,
   customerAsWebhook,
@@ -43,7 +42,8 @@ export interface CatalogItemWriter {
 
 export const SHOPIFY_BACKFILL_JOB = 'events.shopify_backfill';
 const jobPayload = z.object({ connection_id: z.string().uuid(), run_id: z.string().uuid() }).strict();
-const MAX_ATTEMPTS = 3;
+/** Attempts of one run's job: a kill (the process dies) spends one, a graceful shutdown none. */
+const MAX_ATTEMPTS = 5;
 const SAMPLES = 5;
 
 export interface ShopifyBackfillDeps {
@@ -270,7 +270,23 @@ export function createShopifyBackfillService(deps: ShopifyBackfillDeps) {
     /** The connection's latest run, or null when it was never backfilled. */
     async status(ctx: TenantContext, connectionId: string): Promise<BackfillRow | null> {
       await shopifyConnection(ctx.tenantId, connectionId);
-      return (await repo.get(db, ctx.tenantId, connectionId)) ?? null;
+      const row = (await repo.get(db, ctx.tenantId, connectionId)) ?? null;
+      if (row && row.jobId && (row.status === 'queued' || row.status === 'running')) {
+        // A job that ended without its handler saying so (killed on its last attempt): the run is over, say why.
+        const job = await deps.jobs.get(ctx.tenantId, row.jobId);
+        if (job && (job.status === 'failed' || job.status === 'cancelled' || job.status === 'succeeded')) {
+          await repo.save(db, ctx.tenantId, connectionId, row.runId, {
+            status: job.status === 'cancelled' ? 'cancelled' : 'failed',
+            lastError: {
+              code: 'BACKFILL_INTERRUPTED',
+              message:
+                'The backfill stopped with its server process too many times. Run it again: it starts over, and rows already stored are not counted twice.',
+            },
+          });
+          return (await repo.get(db, ctx.tenantId, connectionId)) ?? null;
+        }
+      }
+      return row;
     },
 
     /** Starts a run (the token given, or the one the previous run used). 409 while a run is queued or running. */
@@ -321,4 +337,3 @@ export function summary(resources: BackfillResources) {
   }
   return out;
 }
-export type { BackfillResource };

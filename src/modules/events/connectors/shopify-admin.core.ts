@@ -186,7 +186,10 @@ const clean = (v: unknown, max: number): string | null => {
   const s = text(v, max * 2);
   if (s === null) return null;
   // NUL bytes and lone surrogates cannot be stored in PostgreSQL text (or are not text): dropped, not stored.
-  const out = s.replace(/\u0000/g, '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '');
+  const out = s
+    .split('\u0000')
+    .join('')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '');
   return out.trim() ? out.trim().slice(0, max) : null;
 };
 
