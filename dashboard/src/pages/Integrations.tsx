@@ -241,6 +241,14 @@ export default function IntegrationsPage() {
                     <Button
                       size="xs"
                       variant="subtle"
+                      onClick={() => setParams({ connection: r.id })}
+                      aria-label={`Deliveries of ${r.name}`}
+                    >
+                      Deliveries
+                    </Button>
+                    <Button
+                      size="xs"
+                      variant="subtle"
                       color="red"
                       onClick={() => confirm(`Disconnect ${r.name}? Its webhooks stop being accepted.`) && remove.mutate(r.id)}
                       aria-label={`Disconnect ${r.name}`}
