@@ -218,6 +218,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.useActivitySource(events.activitySource);
   await events.resealSecrets();
   const catalog = createCatalogModule(platform);
+  events.useCatalogWriter(catalog);
   const imports = createImportsModule(platform, {
     catalog,
     events,

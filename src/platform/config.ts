@@ -220,12 +220,23 @@ const envSchema = z.object({
   // Geocoding of the business address (Google's Geocoding API): off without a key; the URL points tests elsewhere.
   LOUPE_GEOCODING_API_KEY: z.string().min(1).optional(),
   LOUPE_GEOCODING_URL: z.url().default('https://maps.googleapis.com/maps/api/geocode/json'),
+  // Shopify Admin API (backfill of past orders, customers, products): unset, each shop's own https://<shop domain>;
+  // set, every shop is reached there instead (a proxy, or a local server that speaks the Admin API in tests).
+  LOUPE_SHOPIFY_ADMIN_URL: z.url().optional(),
+  LOUPE_SHOPIFY_API_VERSION: z
+    .string()
+    .regex(/^\d{4}-\d{2}$/, 'must be a Shopify API version such as 2026-10')
+    .default('2026-10'),
+  // Base delay of the Admin API client's retries on 5xx (doubled per attempt, with jitter); tests shorten it.
+  LOUPE_SHOPIFY_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
 });
 
 export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicUrl: string | undefined;
+  /** Shopify's Admin API: where shops are reached (undefined: https://<shop domain>), which version, retry base delay. */
+  readonly shopify: { readonly adminUrl: string | undefined; readonly apiVersion: string; readonly retryBaseMs: number };
   /** Outbound e-mail: smtpUrl undefined means e-mail is not configured (links are shown to copy instead). */
   readonly mail: { readonly smtpUrl: string | undefined; readonly from: string };
   readonly dataDir: string;
@@ -374,6 +385,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL,
+    shopify: { adminUrl: e.LOUPE_SHOPIFY_ADMIN_URL, apiVersion: e.LOUPE_SHOPIFY_API_VERSION, retryBaseMs: e.LOUPE_SHOPIFY_RETRY_BASE_MS },
     mail: { smtpUrl: e.LOUPE_SMTP_URL, from: e.LOUPE_MAIL_FROM },
     dataDir,
     database: e.DATABASE_URL

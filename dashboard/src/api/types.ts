@@ -227,6 +227,32 @@ export interface Delivery {
   events_written: number;
   received_at: string;
 }
+export interface BackfillResourceView {
+  done: number;
+  total: number | null;
+  rejected: number;
+  complete: boolean;
+  rejected_samples: { id: string | null; reason: string }[];
+}
+/** GET /api/v1/integrations/:id/backfill (src/modules/events/shopify-backfill.routes.ts). */
+export interface BackfillView {
+  connection_id: string;
+  status: 'not_started' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  run_id: string | null;
+  job_id: string | null;
+  resources: Record<'products' | 'customers' | 'orders', BackfillResourceView>;
+  last_error: { code: string; message: string } | null;
+  started_at: string | null;
+  updated_at: string | null;
+  finished_at: string | null;
+}
+export interface TestEventAnswer {
+  delivered: boolean;
+  http_status: number;
+  delivery_id: string;
+  answer: unknown;
+  delivery: Delivery | null;
+}
 
 // ---- recommendations: src/modules/recs/recs.schemas.ts ----
 export const MODEL_TYPE_NAMES = [

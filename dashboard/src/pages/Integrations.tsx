@@ -20,9 +20,11 @@ import { api, get } from '../api/client.ts';
 import type { Connection, ConnectorType, CreateConnectionBody, Delivery, Page } from '../api/types.ts';
 import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { downloadCsv } from '../lib/download.ts';
 import { fmtDate } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
+import { ConnectionPanel } from './integrations/ConnectionPanel.tsx';
 import { PublicUrlWarning } from './settings/PublicUrl.tsx';
 
 const TYPES: {
@@ -100,6 +102,7 @@ export default function IntegrationsPage() {
     onSuccess: invalidate,
   });
   const rows = list.data?.data ?? [];
+  const selected = rows.find((r) => r.id === params.connection) ?? null;
 
   return (
     <Stack>
@@ -192,40 +195,75 @@ export default function IntegrationsPage() {
           Connect Shopify, WooCommerce, Stripe or Twilio above to receive orders, customers and messages as events.
         </EmptyState>
       ) : (
-        <DataTable
-          testId="integrations-table"
-          rows={rows}
-          rowKey={(r) => r.id}
-          columns={[
-            { key: 'type', label: 'Connector' },
-            { key: 'name', label: 'Name' },
-            { key: 'webhook_url', label: 'Webhook URL', render: (r) => <span className="mono">{absolute(r.webhook_url)}</span> },
-            { key: 'secret_masked', label: 'Secret', render: (r) => <span className="mono">{r.secret_masked}</span> },
-            { key: 'last_delivery_at', label: 'Last delivery', render: (r) => fmtDate(r.last_delivery_at) },
-            {
-              key: 'actions',
-              label: 'Actions',
-              render: (r) => (
-                <Group gap={4} wrap="nowrap">
-                  <Button size="xs" variant="subtle" onClick={() => setParams({ connection: r.id })} aria-label={`Deliveries of ${r.name}`}>
-                    Deliveries
-                  </Button>
-                  <Button
-                    size="xs"
-                    variant="subtle"
-                    color="red"
-                    onClick={() => confirm(`Disconnect ${r.name}? Its webhooks stop being accepted.`) && remove.mutate(r.id)}
-                    aria-label={`Disconnect ${r.name}`}
-                  >
-                    Disconnect
-                  </Button>
-                </Group>
-              ),
-            },
-          ]}
-        />
+        <>
+          <Group justify="flex-end">
+            <Button
+              variant="default"
+              size="xs"
+              onClick={() =>
+                downloadCsv(
+                  'integrations.csv',
+                  ['id', 'type', 'name', 'status', 'webhook_url', 'created_at', 'last_delivery_at'],
+                  rows.map((r) => [r.id, r.type, r.name, r.status, absolute(r.webhook_url), r.created_at, r.last_delivery_at ?? '']),
+                )
+              }
+            >
+              Export CSV
+            </Button>
+          </Group>
+          <DataTable
+            testId="integrations-table"
+            rows={rows}
+            rowKey={(r) => r.id}
+            columns={[
+              { key: 'type', label: 'Connector' },
+              { key: 'name', label: 'Name' },
+              {
+                key: 'status',
+                label: 'Status',
+                render: (r) => (
+                  <Badge color={r.status === 'active' ? 'green' : 'gray'} variant="light">
+                    {r.status}
+                  </Badge>
+                ),
+              },
+              { key: 'webhook_url', label: 'Webhook URL', render: (r) => <span className="mono">{absolute(r.webhook_url)}</span> },
+              { key: 'secret_masked', label: 'Secret', render: (r) => <span className="mono">{r.secret_masked}</span> },
+              { key: 'last_delivery_at', label: 'Last delivery', render: (r) => fmtDate(r.last_delivery_at) },
+              {
+                key: 'actions',
+                label: 'Actions',
+                render: (r) => (
+                  <Group gap={4} wrap="nowrap">
+                    <Button size="xs" variant="subtle" onClick={() => setParams({ connection: r.id })} aria-label={`Manage ${r.name}`}>
+                      Manage
+                    </Button>
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      onClick={() => setParams({ connection: r.id })}
+                      aria-label={`Deliveries of ${r.name}`}
+                    >
+                      Deliveries
+                    </Button>
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      color="red"
+                      onClick={() => confirm(`Disconnect ${r.name}? Its webhooks stop being accepted.`) && remove.mutate(r.id)}
+                      aria-label={`Disconnect ${r.name}`}
+                    >
+                      Disconnect
+                    </Button>
+                  </Group>
+                ),
+              },
+            ]}
+          />
+        </>
       )}
       {remove.error && <ErrorState error={remove.error} />}
+      {selected && <ConnectionPanel connection={selected} />}
       {params.connection && <Deliveries id={params.connection} />}
     </Stack>
   );
@@ -240,16 +278,41 @@ function Deliveries({ id }: { id: string }) {
   });
   return (
     <Card withBorder>
-      <Title order={3} size="h5" mb="sm">
-        Last deliveries
-      </Title>
+      <Group justify="space-between" mb="sm">
+        <Title order={3} size="h5">
+          Last deliveries
+        </Title>
+        {q.data && q.data.data.length > 0 && (
+          <Button
+            variant="default"
+            size="xs"
+            onClick={() =>
+              downloadCsv(
+                'deliveries.csv',
+                ['received_at', 'topic', 'status', 'http_status', 'events_written', 'reason', 'delivery_id'],
+                q.data.data.map((d) => [
+                  d.received_at,
+                  d.topic ?? '',
+                  d.status,
+                  d.http_status,
+                  d.events_written,
+                  d.reason ?? '',
+                  d.delivery_id ?? '',
+                ]),
+              )
+            }
+          >
+            Export CSV
+          </Button>
+        )}
+      </Group>
       {q.isLoading ? (
         <Loading />
       ) : q.error ? (
         <ErrorState error={q.error} feature="Deliveries" />
       ) : q.data!.data.length === 0 ? (
         <Text size="sm" c="dimmed">
-          Nothing received yet. Send a test webhook from the vendor’s console.
+          Nothing received yet. Send a test event above, or one from the vendor’s console.
         </Text>
       ) : (
         <DataTable

@@ -207,3 +207,28 @@ export const shopDomainClaims = pgTable(
   },
   (t) => [primaryKey({ columns: [t.vendor, t.shopDomain] })],
 );
+
+/**
+ * The backfill of one Shopify connection through the Admin API (past products, customers, orders): one row per
+ * connection, rewritten by each new run. `resources` holds, per resource, the cursor of the next page, the rows
+ * done, rejected and expected, and whether it is complete, so a killed run resumes where it stopped. The Admin API
+ * access token is sealed like the signing secret (AES-256-GCM, `enc:v1:...`).
+ */
+export const shopifyBackfills = pgTable(
+  'shopify_backfills',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    connectionId: uuid('connection_id').notNull(),
+    runId: uuid('run_id').notNull(),
+    jobId: uuid('job_id'),
+    status: text('status').notNull(), // queued | running | succeeded | failed | cancelled
+    accessToken: text('access_token').notNull(),
+    resources: jsonb('resources').notNull().default({}),
+    lastError: text('last_error'),
+    lastErrorCode: text('last_error_code'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.connectionId] })],
+);

@@ -35,6 +35,10 @@ import { createTrackingRepository } from './tracking.repository.ts';
 import { trackingRoutes } from './tracking.routes.ts';
 import { createTrackingService } from './tracking.service.ts';
 import { createWebhooksService } from './webhooks.service.ts';
+import { createShopifyBackfillRepository } from './shopify-backfill.repository.ts';
+import { shopifyBackfillRoutes } from './shopify-backfill.routes.ts';
+import { type CatalogItemWriter, createShopifyBackfillService } from './shopify-backfill.service.ts';
+export type { CatalogItemWriter } from './shopify-backfill.service.ts';
 import { createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
 
 export interface EventsModuleDeps {
@@ -78,6 +82,20 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     tenantActive: deps.tenantActive,
   });
   const integrations = createIntegrationsService({ db: platform.db, repo: integrationsRepo, webhooks, log: platform.log });
+  let catalogWriter: CatalogItemWriter | null = null;
+  const shopifyBackfill = createShopifyBackfillService({
+    db: platform.db,
+    repo: createShopifyBackfillRepository(platform.secrets),
+    connections: integrationsRepo,
+    ingest,
+    identity: deps.identity,
+    catalog: () => catalogWriter,
+    jobs: platform.jobs,
+    config: platform.config,
+    clock: platform.clock,
+    log: platform.log,
+  });
+  shopifyBackfill.registerJobs();
   const tracking = createTrackingService({ db: platform.db, repo: createTrackingRepository(), ingest, clock: platform.clock });
   /** Identity's view of profile activity, computed from the events this module owns (wired in app.ts). */
   const interactionStats = bindQuery(platform.db, createInteractionStatsRepository());
@@ -88,6 +106,10 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     /** Interactions bound to the database (reads, direct appends in tests and benches; appends notify once stored). */
     interactions: bindAppendsNotifying(bindQuery(platform.db, interactions), appended),
     activitySource,
+    /** Wiring: the catalog's write door, through which the Shopify backfill stores products (set in src/app.ts). */
+    useCatalogWriter(writer: CatalogItemWriter): void {
+      catalogWriter = writer;
+    },
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: CommittedListener): void {
       appendListeners.push(listener);
@@ -120,6 +142,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
       await trackingRoutes(app, { tracking });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock, publicUrl: platform.config.publicUrl });
       await integrationsRoutes(app, { integrations, config: platform.config, publicUrlSetting: deps.publicUrlSetting });
+      await shopifyBackfillRoutes(app, { backfill: shopifyBackfill });
     },
   };
 }

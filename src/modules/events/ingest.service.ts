@@ -14,7 +14,10 @@ export interface IngestOutcome {
 }
 
 /** The channel an event arrived through (logs, and how it is written: coalesced, direct, or in the caller's transaction). */
-export type WriteSource = 'api' | 'segment' | 'tracking' | 'webhook' | 'import';
+export type WriteSource = 'api' | 'segment' | 'tracking' | 'webhook' | 'import' | 'backfill';
+
+/** A bulk load (a file import, a vendor backfill): written directly, and listeners treat its users like an import's. */
+const isBulk = (source: WriteSource) => source === 'import' || source === 'backfill';
 
 /** Events whose identities were resolved by `prepare`, ready to be written inside the caller's transaction. */
 export interface PreparedEvents {
@@ -225,18 +228,18 @@ export function createIngestService(deps: IngestServiceDeps) {
   ): Promise<IngestOutcome[]> {
     if ('prepared' in inputs) {
       if (inputs.tenantId !== ctx.tenantId) throw new Error('prepared events belong to another tenant');
-      if (!opts.within) return commit(ctx.tenantId, inputs.events, opts.source === 'import');
+      if (!opts.within) return commit(ctx.tenantId, inputs.events, isBulk(opts.source));
       if (!opts.afterCommit) throw new Error('events.write within a transaction needs afterCommit (listeners run after the commit)');
       const out = await writeWithin(opts.within, ctx.tenantId, inputs.events);
       const events = inputs.events;
-      opts.afterCommit(() => notify(ctx.tenantId, events, out, opts.source === 'import'));
+      opts.afterCommit(() => notify(ctx.tenantId, events, out, isBulk(opts.source)));
       return out;
     }
     if (opts.within) throw new Error('events.write within a transaction needs events from prepare()');
     if (!inputs.length) return [];
     check(inputs);
     // Files arrive in large batches already, one run at a time: written directly. Live traffic is coalesced.
-    if (opts.source === 'import') return commit(ctx.tenantId, inputs, true);
+    if (isBulk(opts.source)) return commit(ctx.tenantId, inputs, true);
     return batcher.submit(inputs.map((event) => ({ tenantId: ctx.tenantId, event })));
   }
 

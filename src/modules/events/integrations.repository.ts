@@ -154,6 +154,8 @@ export function createIntegrationsRepository(secrets: SecretBox) {
         q,
         sql`DELETE FROM integration_connections WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
       );
+      // Its backfill state (and sealed Admin API token) goes with it; a running backfill finds no connection and stops.
+      await q.execute(sql`DELETE FROM shopify_backfills WHERE tenant_id = ${tenantId} AND connection_id = ${id}`);
       return rows.length > 0;
     },
 

@@ -1,8 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, type Config, errorResponses, iso, paginate, paginationQuery, tenantContext } from '../../platform/index.ts';
+import {
+  AppError,
+  type Config,
+  errorResponses,
+  iso,
+  newId,
+  paginate,
+  paginationQuery,
+  randomToken,
+  tenantContext,
+  validation,
+} from '../../platform/index.ts';
+import { createHmac } from 'node:crypto';
 import { CONNECTOR_TYPES } from './connectors/connector.types.ts';
+import { SHOPIFY_TEST_TOPIC, SHOPIFY_TOPICS } from './connectors/shopify.core.ts';
 import type { ConnectionRow, DeliveryRow } from './integrations.repository.ts';
 import type { IntegrationsService } from './integrations.service.ts';
 import { publicUrlView } from './integrations.schemas.ts';
@@ -291,12 +304,12 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     {
       schema: {
         tags: ['integrations'],
-        summary: 'Disconnect: its webhook URL stops accepting deliveries',
+        summary: 'Disconnect: its webhook URL stops accepting deliveries (a signed-in user confirms their password: step-up)',
         params: idParams,
         response: { 204: z.null(), ...errorResponses },
       },
       config: {
-        auth: { kind: 'tenant', permission: 'integrations:manage' },
+        auth: { kind: 'tenant', permission: 'integrations:manage', stepUp: true },
         audit: { action: 'integration.delete', resourceType: 'integration' },
       },
     },
@@ -305,6 +318,130 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
       const c = await svc.remove(ctx, request.params.id);
       request.auditTarget = { resourceId: c.id };
       return reply.code(204).send(null);
+    },
+  );
+
+  r.get(
+    '/api/v1/integrations/shopify-topics',
+    {
+      schema: {
+        tags: ['integrations'],
+        summary: 'The Shopify webhook topics to subscribe (JSON format), each on the connection’s webhook URL, and what each brings',
+        response: {
+          200: z.object({ format: z.literal('json'), topics: z.array(z.object({ topic: z.string(), why: z.string() })) }),
+          ...errorResponses,
+        },
+      },
+      config: { auth: { kind: 'tenant', permission: 'integrations:manage' } },
+    },
+    async () => ({ format: 'json' as const, topics: [...SHOPIFY_TOPICS] }),
+  );
+
+  r.post(
+    '/api/v1/integrations/:id/rotate-secret',
+    {
+      schema: {
+        tags: ['integrations'],
+        summary:
+          'Replace the signing secret (step-up): the new one from the vendor (Shopify, Stripe, Twilio), or a generated one for WooCommerce; answered once',
+        params: idParams,
+        body: z
+          .object({
+            secret: z
+              .string()
+              .min(8)
+              .max(500)
+              .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces')
+              .optional(),
+          })
+          .strict(),
+        response: { 200: connectionResponse, ...errorResponses },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'integrations:manage', stepUp: true },
+        audit: { action: 'integration.rotate_secret', resourceType: 'integration' },
+      },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const c = await svc.get(ctx, request.params.id);
+      const given = request.body.secret;
+      if (!given && c.type !== 'woocommerce')
+        throw validation(
+          'SECRET_REQUIRED',
+          'Give the new signing secret the vendor shows after its rotation; only WooCommerce secrets are generated here.',
+          [{ field: 'secret', message: 'required for this vendor' }],
+        );
+      const updated = await svc.update(ctx, c.id, { secret: given ?? `whsec_${randomToken(40)}` });
+      request.auditTarget = { resourceId: updated.id };
+      return toConnection(updated, (await publicBaseOf(deps, request, updated.tenantId)).url, true);
+    },
+  );
+
+  r.post(
+    '/api/v1/integrations/:id/test-event',
+    {
+      schema: {
+        tags: ['integrations'],
+        summary:
+          'Send a signed sample delivery (topic loupe/test) through the real webhook endpoint of a Shopify connection, and answer what it received; nothing is recorded but the delivery log entry',
+        params: idParams,
+        response: {
+          200: z.object({
+            delivered: z.boolean().describe('The endpoint verified the signature and logged the delivery'),
+            http_status: z.number(),
+            delivery_id: z.string(),
+            answer: z.unknown().describe('The webhook endpoint’s answer'),
+            delivery: deliveryResponse.nullable().describe('The delivery log entry the endpoint wrote'),
+          }),
+          ...errorResponses,
+        },
+      },
+      config: {
+        auth: { kind: 'tenant', permission: 'integrations:manage' },
+        audit: { action: 'integration.test_event', resourceType: 'integration' },
+      },
+    },
+    async (request) => {
+      const ctx = tenantContext(request);
+      const c = await svc.get(ctx, request.params.id);
+      if (c.type !== 'shopify') throw validation('TEST_EVENT_UNSUPPORTED', 'Test events are sent for Shopify connections.');
+      if (c.signingSecret === null)
+        throw new AppError(
+          'unavailable',
+          'INTEGRATION_SECRET_UNREADABLE',
+          'This connection’s secret cannot be decrypted: set a new one first.',
+        );
+      const deliveryId = `loupe-test-${newId()}`;
+      const body = JSON.stringify({ test: true, sent_at: new Date().toISOString(), shop_domain: c.shopDomain });
+      const res = await request.server.inject({
+        method: 'POST',
+        url: `/api/v1/webhooks/shopify/${c.id}`,
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': SHOPIFY_TEST_TOPIC,
+          'x-shopify-webhook-id': deliveryId,
+          'x-shopify-shop-domain': c.shopDomain ?? '',
+          'x-shopify-hmac-sha256': createHmac('sha256', c.signingSecret).update(body).digest('base64'),
+        },
+        payload: body,
+      });
+      let answer: unknown = null;
+      try {
+        answer = res.json();
+      } catch {
+        answer = null;
+      }
+      request.auditTarget = { resourceId: c.id, details: { http_status: res.statusCode } };
+      const recent = await svc.deliveries(ctx, c.id, 5, undefined);
+      const mine = recent.find((d) => d.deliveryId === deliveryId);
+      return {
+        delivered: res.statusCode === 200 && mine !== undefined,
+        http_status: res.statusCode,
+        delivery_id: deliveryId,
+        answer,
+        delivery: mine ? toDelivery(mine) : null,
+      };
     },
   );
 

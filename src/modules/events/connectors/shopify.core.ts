@@ -133,5 +133,22 @@ export function mapShopify(topic: string, body: unknown, now: Date): MappedDeliv
     });
     return { events, profiles: [] };
   }
+  if (topic === SHOPIFY_TEST_TOPIC) return { events: [], profiles: [], ignored: 'test event: received and verified' };
   return { events: [], profiles: [], ignored: `topic ${topic} is not used` };
 }
+
+/** The topic of the dashboard's "Send test event": verified and logged like any delivery, writes nothing. */
+export const SHOPIFY_TEST_TOPIC = 'loupe/test';
+
+/**
+ * The Shopify webhook topics Loupe uses, with what each brings: the list a merchant subscribes to in the Shopify
+ * admin (Settings → Notifications → Webhooks, JSON format), all on the connection's webhook URL.
+ */
+export const SHOPIFY_TOPICS: readonly { topic: string; why: string }[] = [
+  { topic: 'orders/create', why: 'purchases as they are placed' },
+  { topic: 'orders/paid', why: 'purchases of orders paid later (counted once with orders/create)' },
+  { topic: 'customers/create', why: 'new customers and their identifiers' },
+  { topic: 'customers/update', why: 'changed e-mail, phone or name' },
+  { topic: 'carts/create', why: 'add-to-cart signals of shoppers' },
+  { topic: 'carts/update', why: 'cart changes' },
+];
