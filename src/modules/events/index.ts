@@ -181,7 +181,6 @@ export type {
   AnalyticsWindow,
   CartMeasures,
   CurrencyAmount,
-  ItemSalesRow,
   PageMeasures,
   SessionMeasures,
 } from './analytics-source.repository.ts';
