@@ -94,11 +94,17 @@ describe('row-level security on every tenant-owned table', () => {
       await applyRowLevelSecurity(db);
       await applyRowLevelSecurity(db);
       expect(await queryRows(db, unsafe)).toEqual([]);
-      const viaUnit = await inTenant(db, A.tenantId, (tx) => queryRows<{ item_id: string }>(tx, sql`SELECT item_id FROM rls_probe_items ORDER BY 1`));
+      const viaUnit = await inTenant(db, A.tenantId, (tx) =>
+        queryRows<{ item_id: string }>(tx, sql`SELECT item_id FROM rls_probe_items ORDER BY 1`),
+      );
       expect(viaUnit.map((r) => r.item_id)).toEqual(['a-1', 'a-2', 'a-3']);
-      const viaScope = await runInTenantScope(B.tenantId, () => queryRows<{ item_id: string }>(db, sql`SELECT item_id FROM rls_probe_items ORDER BY 1`));
+      const viaScope = await runInTenantScope(B.tenantId, () =>
+        queryRows<{ item_id: string }>(db, sql`SELECT item_id FROM rls_probe_items ORDER BY 1`),
+      );
       expect(viaScope.map((r) => r.item_id)).toEqual(['b-1', 'b-2', 'b-3']);
-      await expect(runInTenantScope(A.tenantId, () => queryRows(db, sql`SELECT * FROM rls_probe_counts`))).rejects.toThrow(/permission denied/);
+      await expect(runInTenantScope(A.tenantId, () => queryRows(db, sql`SELECT * FROM rls_probe_counts`))).rejects.toThrow(
+        /permission denied/,
+      );
       // The system path still reads both through them.
       expect(await countOf(db, 'rls_probe_items')).toBe(6);
       expect(await countOf(db, 'rls_probe_counts')).toBe(2);

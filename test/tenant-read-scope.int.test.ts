@@ -230,31 +230,37 @@ describe('the scope on the database handle', () => {
     expect(out.filter((x) => x === 'own').length).toBe(32);
   });
 
-  it.runIf(process.env.LOUPE_TEST_DB === 'postgres')('a scoped connection lost mid-read is dropped; the next reads of both tenants are right', async () => {
-    const sleeper = runInTenantScope(A.tenantId, () => queryRows(db, sql`SELECT pg_sleep(30), 'rls-lost-connection-probe'`));
-    const settled = sleeper.then(
-      () => 'finished',
-      (e: Error) => e.message,
-    );
-    for (let n = 0; ; n++) {
-      const killed = await queryRows<{ ok: boolean }>(
-        db,
-        sql`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+  it.runIf(process.env.LOUPE_TEST_DB === 'postgres')(
+    'a scoped connection lost mid-read is dropped; the next reads of both tenants are right',
+    async () => {
+      const sleeper = runInTenantScope(A.tenantId, () => queryRows(db, sql`SELECT pg_sleep(30), 'rls-lost-connection-probe'`));
+      const settled = sleeper.then(
+        () => 'finished',
+        (e: Error) => e.message,
+      );
+      for (let n = 0; ; n++) {
+        const killed = await queryRows<{ ok: boolean }>(
+          db,
+          sql`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
              WHERE query LIKE '%rls-lost-connection-probe%' AND pid <> pg_backend_pid() AND state = 'active'`,
-      );
-      if (killed.length) break;
-      if (n > 500) throw new Error('the sleeping read never showed up');
-      await new Promise((r) => setImmediate(r));
-    }
-    expect(await settled).toMatch(/terminat|Connection/i);
-    for (let i = 0; i < 8; i++) {
-      const tenantId = i % 2 ? A.tenantId : B.tenantId;
-      const r = await runInTenantScope(tenantId, () =>
-        queryOne<{ tenant: string; n: number }>(db, sql`SELECT current_setting('loupe.tenant_id', true) AS tenant, (SELECT count(*)::int FROM items) AS n`),
-      );
-      expect(r).toEqual({ tenant: tenantId, n: 2 });
-    }
-  });
+        );
+        if (killed.length) break;
+        if (n > 500) throw new Error('the sleeping read never showed up');
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(await settled).toMatch(/terminat|Connection/i);
+      for (let i = 0; i < 8; i++) {
+        const tenantId = i % 2 ? A.tenantId : B.tenantId;
+        const r = await runInTenantScope(tenantId, () =>
+          queryOne<{ tenant: string; n: number }>(
+            db,
+            sql`SELECT current_setting('loupe.tenant_id', true) AS tenant, (SELECT count(*)::int FROM items) AS n`,
+          ),
+        );
+        expect(r).toEqual({ tenant: tenantId, n: 2 });
+      }
+    },
+  );
 
   it('on the embedded database, the instance handle itself is the system after a scoped read (dumps, ANALYZE, raw SQL)', async () => {
     const raw = t.database.pglite;

@@ -59,9 +59,10 @@ try {
   // BENCH_COMPARE_READ_SCOPE=1: a second server with the earlier read scope (each scoped read in its own transaction),
   // measured in the same turns (its own data folder on PGlite; the same database on PostgreSQL).
   const compareDir = path.join(dataDir, 'transaction-scope');
-  const other = process.env.BENCH_COMPARE_READ_SCOPE === '1'
-    ? await startLoupe({ dataDir: compareDir, timeoutMs: 600_000, env: { DATABASE_READ_SCOPE: 'transaction' } })
-    : undefined;
+  const other =
+    process.env.BENCH_COMPARE_READ_SCOPE === '1'
+      ? await startLoupe({ dataDir: compareDir, timeoutMs: 600_000, env: { DATABASE_READ_SCOPE: 'transaction' } })
+      : undefined;
   try {
     const keyFor = async (at: string): Promise<Record<string, string>> => {
       const post = (p: string, body: unknown, token?: string) => postJson(at, p, body, token);
@@ -91,8 +92,20 @@ try {
     if (other) {
       const auth2 = await keyFor(other.base);
       rows.push(
-        { name: '  same, read scope per transaction: /tenant', url: `${other.base}/api/v1/tenant`, headers: auth2, pid: other.server.pid, runs: [] },
-        { name: '  same, read scope per transaction: /items', url: `${other.base}/api/v1/items?limit=20`, headers: auth2, pid: other.server.pid, runs: [] },
+        {
+          name: '  same, read scope per transaction: /tenant',
+          url: `${other.base}/api/v1/tenant`,
+          headers: auth2,
+          pid: other.server.pid,
+          runs: [],
+        },
+        {
+          name: '  same, read scope per transaction: /items',
+          url: `${other.base}/api/v1/items?limit=20`,
+          headers: auth2,
+          pid: other.server.pid,
+          runs: [],
+        },
       );
     }
     // Warm up (JIT, caches), then measure.

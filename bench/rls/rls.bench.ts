@@ -11,8 +11,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { type Db, openDatabase, tenantScopedPglite } from '../../src/platform/database.ts';
-import { migrateDatabase, queryRows, runInTenantScope } from '../../src/platform/index.ts';
+import { type Db, migrateDatabase, openDatabase, queryRows, runInTenantScope, tenantScopedPglite } from '../../src/platform/index.ts';
 import { loadAverage } from '../lib/load.ts';
 import { scratchDatabase } from '../lib/scratch.ts';
 

@@ -216,7 +216,9 @@ describe('row-level security in job handlers (issue 22)', () => {
     const B = newId();
     const seen = new Map<string, { who: string; tenants: string[]; outside: string[] }>();
     const tenantsOfJobs = async () =>
-      (await queryRows<{ t: string }>(database.db, sql`SELECT DISTINCT tenant_id AS t FROM jobs WHERE type LIKE 'test.rls%'`)).map((r) => r.t).sort();
+      (await queryRows<{ t: string }>(database.db, sql`SELECT DISTINCT tenant_id AS t FROM jobs WHERE type LIKE 'test.rls%'`))
+        .map((r) => r.t)
+        .sort();
     q.register({
       type: 'test.rls-peek',
       payload: z.object({}),
