@@ -132,17 +132,20 @@ function lend(s: SharedPglite): Database {
       };
     },
   });
-  const db = drizzlePglite({ client: tenantScopedPglite(client) }) as unknown as Database['db'];
+  // The lender's handles all go through one read-scope guard (it owns the connection's session settings).
+  const guarded = tenantScopedPglite(client);
+  const db = drizzlePglite({ client: guarded }) as unknown as Database['db'];
   return {
     kind: 'pglite',
     db,
-    pglite: client,
+    pglite: guarded,
     async close() {
       if (!open) return;
       open = false;
       try {
         if (s.client.isInTransaction()) throw new Error('a transaction is still open');
-        await s.client.exec(`${RESET_SQL} RESET ALL; DEALLOCATE ALL; UNLISTEN *;`);
+        // RESET first: the read-scope guard may have left the connection as the tenant role.
+        await s.client.exec(`RESET ROLE; RESET ALL; ${RESET_SQL} DEALLOCATE ALL; UNLISTEN *;`);
         if ((await schemaFingerprint(s.client)) !== s.fingerprint) throw new Error('the schema changed');
         s.lent = false;
       } catch {

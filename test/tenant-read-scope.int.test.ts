@@ -202,6 +202,78 @@ describe('the scope on the database handle', () => {
     }
   });
 
+  it('interleaved tenants, failing reads and system work in between: every scoped read sees its own tenant only', async () => {
+    type Seen = { who: string; tenant: string; seen: string[] };
+    const probe = sql`SELECT current_user AS who, current_setting('loupe.tenant_id', true) AS tenant,
+      (SELECT coalesce(array_agg(DISTINCT tenant_id::text ORDER BY tenant_id::text), '{}') FROM items) AS seen`;
+    const tenants = [A.tenantId, B.tenantId];
+    const work = Array.from({ length: 48 }, (_, i) => {
+      const tenantId = tenants[(i * 7) % 3 === 0 ? 1 : i % 2]!;
+      switch (i % 6) {
+        case 1: // a read that throws mid-statement
+          return runInTenantScope(tenantId, () => queryRows(db, sql`SELECT 1 / (count(*) - count(*)) FROM items`)).then(
+            () => 'no error',
+            (e: Error) => (/division by zero/.test(e.message) ? 'failed' : e.message),
+          );
+        case 3: // system work between them: sees every tenant, as the connecting role
+          return i % 4 === 1
+            ? db.transaction((tx) => queryOne<Seen>(tx, probe)).then((r) => (r?.who !== TENANT_ROLE && r?.seen.length === 2 ? 'system' : r))
+            : queryOne<Seen>(db, probe).then((r) => (r?.who !== TENANT_ROLE && r?.seen.length === 2 ? 'system' : r));
+        default:
+          return runInTenantScope(tenantId, () => queryOne<Seen>(db, probe)).then((r) =>
+            r?.who === TENANT_ROLE && r.tenant === tenantId && r.seen.join() === tenantId ? 'own' : r,
+          );
+      }
+    });
+    const out = await Promise.all(work);
+    expect(out.filter((x) => x !== 'own' && x !== 'failed' && x !== 'system')).toEqual([]);
+    expect(out.filter((x) => x === 'own').length).toBe(32);
+  });
+
+  it.runIf(process.env.LOUPE_TEST_DB === 'postgres')(
+    'a scoped connection lost mid-read is dropped; the next reads of both tenants are right',
+    async () => {
+      const sleeper = runInTenantScope(A.tenantId, () => queryRows(db, sql`SELECT pg_sleep(30), 'rls-lost-connection-probe'`));
+      const settled = sleeper.then(
+        () => 'finished',
+        (e: Error) => e.message,
+      );
+      for (let n = 0; ; n++) {
+        const killed = await queryRows<{ ok: boolean }>(
+          db,
+          sql`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+             WHERE query LIKE '%rls-lost-connection-probe%' AND pid <> pg_backend_pid() AND state = 'active'`,
+        );
+        if (killed.length) break;
+        if (n > 500) throw new Error('the sleeping read never showed up');
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(await settled).toMatch(/terminat|Connection/i);
+      for (let i = 0; i < 8; i++) {
+        const tenantId = i % 2 ? A.tenantId : B.tenantId;
+        const r = await runInTenantScope(tenantId, () =>
+          queryOne<{ tenant: string; n: number }>(
+            db,
+            sql`SELECT current_setting('loupe.tenant_id', true) AS tenant, (SELECT count(*)::int FROM items) AS n`,
+          ),
+        );
+        expect(r).toEqual({ tenant: tenantId, n: 2 });
+      }
+    },
+  );
+
+  it('on the embedded database, the instance handle itself is the system after a scoped read (dumps, ANALYZE, raw SQL)', async () => {
+    const raw = t.database.pglite;
+    if (!raw) return;
+    await runInTenantScope(A.tenantId, () => queryRows(db, sql`SELECT 1 FROM items`));
+    const r = await raw.query<{ who: string; n: number }>(`SELECT current_user AS who, (SELECT count(*)::int FROM items) AS n`);
+    expect(r.rows[0]!.who).not.toBe(TENANT_ROLE);
+    expect(r.rows[0]!.n).toBe(4);
+    await runInTenantScope(B.tenantId, () => queryRows(db, sql`SELECT 1 FROM items`));
+    const e = await raw.exec(`SELECT current_user AS who`);
+    expect(e[0]!.rows[0]).not.toEqual({ who: TENANT_ROLE });
+  });
+
   it('covers reads only: writes outside a transaction run as before (they belong in inTenant), shared work leaves the scope', async () => {
     expect(isReadStatement('SELECT 1')).toBe(true);
     expect(isReadStatement('  (select item_id from items) union (select item_id from items)')).toBe(true);

@@ -56,19 +56,26 @@ const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-http-'));
 const rows: { name: string; url: string; headers: Record<string, string>; pid?: number; runs: Result[] }[] = [];
 try {
   const { server: loupe, base } = await startLoupe({ dataDir, timeoutMs: 600_000 });
+  // BENCH_COMPARE_READ_SCOPE=1: a second server with the earlier read scope (each scoped read in its own transaction),
+  // measured in the same turns (its own data folder on PGlite; the same database on PostgreSQL).
+  const compareDir = path.join(dataDir, 'transaction-scope');
+  const other =
+    process.env.BENCH_COMPARE_READ_SCOPE === '1'
+      ? await startLoupe({ dataDir: compareDir, timeoutMs: 600_000, env: { DATABASE_READ_SCOPE: 'transaction' } })
+      : undefined;
   try {
-    const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
-    const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
-    const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
-    await post(
-      '/api/v1/admin/users',
-      { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
-      adminToken,
-    );
-    const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
-    for (let i = 0; i < 5; i++) await post('/api/v1/api-keys', { name: `k${i}`, scopes: ['admin'] }, owner);
-    const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'analytics:read'] }, owner)).api_key as string;
-    const auth = { authorization: `Bearer ${key}` };
+    const keyFor = async (at: string): Promise<Record<string, string>> => {
+      const post = (p: string, body: unknown, token?: string) => postJson(at, p, body, token);
+      const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
+      const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
+      const email = `owner-${Math.random().toString(36).slice(2, 10)}@bench.local`;
+      await post('/api/v1/admin/users', { email, password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
+      const owner = (await post('/api/v1/auth/login', { email, password: 'Owner-Password-1' })).access_token as string;
+      for (let i = 0; i < 5; i++) await post('/api/v1/api-keys', { name: `k${i}`, scopes: ['admin'] }, owner);
+      const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'analytics:read'] }, owner)).api_key as string;
+      return { authorization: `Bearer ${key}` };
+    };
+    const auth = await keyFor(base);
     rows.push(
       { name: 'bare Fastify hello-world', url: `http://127.0.0.1:${barePort}/`, headers: {}, pid: bare.pid, runs: [] },
       { name: 'Loupe GET /api/v1/whoami (API key, rate limit)', url: `${base}/api/v1/whoami`, headers: auth, pid: loupe.pid, runs: [] },
@@ -82,10 +89,30 @@ try {
         runs: [],
       },
     );
+    if (other) {
+      const auth2 = await keyFor(other.base);
+      rows.push(
+        {
+          name: '  same, read scope per transaction: /tenant',
+          url: `${other.base}/api/v1/tenant`,
+          headers: auth2,
+          pid: other.server.pid,
+          runs: [],
+        },
+        {
+          name: '  same, read scope per transaction: /items',
+          url: `${other.base}/api/v1/items?limit=20`,
+          headers: auth2,
+          pid: other.server.pid,
+          runs: [],
+        },
+      );
+    }
     // Warm up (JIT, caches), then measure.
     for (const r of rows) await load(r.url, r.headers, 2);
     for (let round = 0; round < ROUNDS; round++) for (const r of rows) r.runs.push(await load(r.url, r.headers, DURATION, r.pid));
   } finally {
+    if (other) await stopServer(other.server);
     await stopServer(loupe);
   }
 } finally {

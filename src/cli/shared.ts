@@ -22,8 +22,8 @@ export async function openForCommand(config: Config, command: string, opts: { mi
   try {
     const database = await openDatabase(
       config.database.kind === 'pglite'
-        ? { kind: 'pglite', dataDir: config.database.dataDir }
-        : { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize },
+        ? { kind: 'pglite', dataDir: config.database.dataDir, readScope: config.database.readScope }
+        : { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize, readScope: config.database.readScope },
     );
     if (opts.migrate !== false) await migrateDatabase(database);
     return {

@@ -43,6 +43,9 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  // How a request's tenant scope guards its reads (platform/database.ts): `transaction` is the earlier, costlier design
+  // kept for measurement (bench:http runs both side by side).
+  DATABASE_READ_SCOPE: z.enum(['session', 'transaction']).default('session'),
   // S3-compatible object storage for uploads and model artifacts (the local data folder when the bucket is unset).
   LOUPE_S3_BUCKET: z
     .string()
@@ -241,8 +244,8 @@ export interface Config {
   readonly mail: { readonly smtpUrl: string | undefined; readonly from: string };
   readonly dataDir: string;
   readonly database:
-    | { readonly kind: 'pglite'; readonly dataDir: string }
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+    | { readonly kind: 'pglite'; readonly dataDir: string; readonly readScope: 'session' | 'transaction' }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number; readonly readScope: 'session' | 'transaction' };
   readonly redisUrl: string | undefined;
   /** Where uploads and model artifacts are kept: the data folder, or an S3-compatible bucket. */
   readonly objectStore:
@@ -389,8 +392,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mail: { smtpUrl: e.LOUPE_SMTP_URL, from: e.LOUPE_MAIL_FROM },
     dataDir,
     database: e.DATABASE_URL
-      ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
-      : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'db') },
+      ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, readScope: e.DATABASE_READ_SCOPE }
+      : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'db'), readScope: e.DATABASE_READ_SCOPE },
     redisUrl: e.REDIS_URL,
     stripeApiUrl: e.STRIPE_API_URL,
     jwtSecret: e.LOUPE_JWT_SECRET,

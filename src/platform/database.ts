@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Mutex, PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
@@ -44,9 +44,20 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * How a tenant scope guards the reads it sends outside a transaction (`tenant-read-scope.ts`):
+ * - `session` (the default): the connection itself runs as the tenant role with the tenant as a SESSION setting,
+ *   re-set only when that connection's tenant changes: no transaction, 0 extra round trips for a repeat tenant, 1
+ *   otherwise. PostgreSQL: a second pool whose connections serve scoped reads only; PGlite: the one connection,
+ *   put back to the connecting role before any other statement.
+ * - `transaction`: each read in its own short transaction as the tenant role with the tenant set (BEGIN + settings,
+ *   the read, COMMIT). The earlier design, kept as the reference `bench:rls` measures against.
+ */
+export type ReadScopeMode = 'session' | 'transaction';
+
 export type DatabaseOptions =
-  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
-  | { kind: 'postgres'; url: string; poolSize?: number };
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob; readScope?: ReadScopeMode }
+  | { kind: 'postgres'; url: string; poolSize?: number; scopedPoolSize?: number; readScope?: ReadScopeMode };
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -66,16 +77,28 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       extensions: pgliteExtensions,
       parsers: { [pgliteTypes.INT8]: (v: string) => v },
     });
-    const db = drizzlePglite({ client: tenantScopedPglite(client) }) as unknown as Db;
-    return { kind: 'pglite', db, pglite: client, close: () => client.close() };
+    // Every user of the instance (drizzle, dumps, ANALYZE) goes through the guard: see `tenantScopedPglite`.
+    const guarded = tenantScopedPglite(client, opts.readScope);
+    const db = drizzlePglite({ client: guarded }) as unknown as Db;
+    return { kind: 'pglite', db, pglite: guarded, close: () => guarded.close() };
   }
-  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
-  pool.on('error', () => {
+  const poolSize = opts.poolSize ?? 10;
+  const pool = new pg.Pool({ connectionString: opts.url, max: poolSize });
+  const ignoreIdleError = () => {
     /* idle client errors are surfaced on the next query; never crash the process here */
-  });
-  scopePoolQueries(pool);
+  };
+  pool.on('error', ignoreIdleError);
+  if (opts.readScope === 'transaction') {
+    scopePoolQueriesByTransaction(pool);
+    const db = drizzlePg(pool) as unknown as Db;
+    return { kind: 'postgres', db, pglite: undefined, close: () => pool.end() };
+  }
+  // Scoped reads only: its connections run as the tenant role and never serve anything else.
+  const scopedPool = new pg.Pool({ connectionString: opts.url, max: opts.scopedPoolSize ?? Math.max(2, Math.ceil(poolSize / 2)) });
+  scopedPool.on('error', ignoreIdleError);
+  scopePoolQueriesBySession(pool, scopedPool);
   const db = drizzlePg(pool) as unknown as Db;
-  return { kind: 'postgres', db, pglite: undefined, close: () => pool.end() };
+  return { kind: 'postgres', db, pglite: undefined, close: async () => void (await Promise.all([pool.end(), scopedPool.end()])) };
 }
 
 /**
@@ -84,16 +107,27 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
  * a UUID checked by `runInTenantScope`, and checked again here because it is SQL text.
  */
 function tenantSettings(tenantId: string): string {
-  if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error('tenantSettings: the tenant id is not a UUID');
+  checkTenantText(tenantId);
   return `SELECT set_config('role', '${TENANT_ROLE}', true), set_config('${TENANT_SETTING}', '${tenantId}', true)`;
 }
 
 /**
- * Row-level security for the reads a request runs outside a transaction, on PostgreSQL: inside a tenant
- * scope (`tenant-read-scope.ts`) `pool.query` takes a connection and runs a read between the tenant BEGIN
- * and COMMIT (two extra round trips); outside a scope, and for the connections drizzle takes for its own
- * transactions (`pool.connect`), nothing changes. A connection whose ROLLBACK fails is destroyed, not pooled.
+ * The same for a whole session (`session` mode): the connection becomes the tenant role and keeps the tenant until
+ * told otherwise. Two statements in one simple-protocol message: one round trip, one implicit transaction (both
+ * take effect, or neither does).
  */
+function sessionTenantSettings(tenantId: string): string {
+  checkTenantText(tenantId);
+  return `SET ROLE ${TENANT_ROLE}; SELECT set_config('${TENANT_SETTING}', '${tenantId}', false)`;
+}
+
+/** Back to the connecting role with no tenant (the embedded connection, before any statement that is not a scoped read). */
+const SESSION_SYSTEM = `RESET ROLE; RESET ${TENANT_SETTING}`;
+
+function checkTenantText(tenantId: string): void {
+  if (!/^[0-9a-f-]{36}$/.test(tenantId)) throw new Error('tenantSettings: the tenant id is not a UUID');
+}
+
 /**
  * Whether a statement only reads: the scope covers reads (writes belong in `inTenant`'s transactions, and shared
  * writers such as the served-log or exposure batchers write several tenants' rows from whichever request flushed).
@@ -105,7 +139,70 @@ export function isReadStatement(text: string): boolean {
   return /^\s*WITH\b/i.test(text) && !/\b(?:INSERT|UPDATE|DELETE|MERGE)\b/i.test(text);
 }
 
-function scopePoolQueries(pool: pg.Pool): void {
+/** The tenant a `pool.query` call is to be scoped to, or undefined when it runs as before. */
+function scopeOf(args: unknown[]): string | undefined {
+  const tenantId = currentScopeTenant();
+  if (tenantId === undefined) return undefined;
+  // A callback-style call is not drizzle's nor ours: left as it was.
+  const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: unknown } | undefined)?.text;
+  if (typeof args[args.length - 1] === 'function' || typeof text !== 'string' || !isReadStatement(text)) return undefined;
+  return tenantId;
+}
+
+/**
+ * Row-level security for the reads a request runs outside a transaction, on PostgreSQL (`session` mode): inside a
+ * tenant scope, `pool.query` sends a read to `scopedPool` instead, whose connections run as the tenant role with the
+ * tenant as a session setting. Each connection remembers the tenant it was last set to (`tenantOf`, in this process):
+ * a repeat tenant costs no round trip, another tenant one (role and tenant in one message, before the read). The
+ * remembered tenant is written only once the settings statement succeeded, and forgotten before it is sent, so a
+ * connection whose settings failed is never taken for set (it is destroyed, not pooled). A read that fails with an
+ * ordinary SQL error leaves the settings as they were (they were committed by an earlier implicit transaction and
+ * a read outside a transaction cannot open one), so the connection goes back to the pool; any other failure (a lost
+ * connection, a FATAL) destroys it. Connections of `scopedPool` serve nothing else, so the tenant role never reaches
+ * system work, drizzle's transactions (`pool.connect` of the main pool) or unscoped reads.
+ */
+function scopePoolQueriesBySession(pool: pg.Pool, scopedPool: pg.Pool): void {
+  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const tenantOf = new WeakMap<pg.PoolClient, string>();
+  const scoped = async (tenantId: string, args: unknown[]) => {
+    const client = await scopedPool.connect();
+    let broken: Error | undefined;
+    try {
+      if (tenantOf.get(client) !== tenantId) {
+        tenantOf.delete(client);
+        try {
+          await client.query(sessionTenantSettings(tenantId));
+        } catch (err) {
+          broken = asError(err);
+          throw err;
+        }
+        tenantOf.set(client, tenantId);
+      }
+      try {
+        return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        if (!(err instanceof pg.DatabaseError && err.severity === 'ERROR')) broken = asError(err);
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  };
+  (pool as { query: unknown }).query = (...args: unknown[]) => {
+    const tenantId = scopeOf(args);
+    return tenantId === undefined ? plain(...args) : scoped(tenantId, args);
+  };
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * `transaction` mode on PostgreSQL: inside a tenant scope `pool.query` takes a connection and runs a read between
+ * the tenant BEGIN and COMMIT (two extra round trips). A connection whose ROLLBACK fails is destroyed, not pooled.
+ */
+function scopePoolQueriesByTransaction(pool: pg.Pool): void {
   const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const scoped = async (tenantId: string, args: unknown[]) => {
     const client = await pool.connect();
@@ -117,7 +214,7 @@ function scopePoolQueries(pool: pg.Pool): void {
       return res;
     } catch (err) {
       await client.query('ROLLBACK').catch((e: unknown) => {
-        broken = e instanceof Error ? e : new Error(String(e));
+        broken = asError(e);
       });
       throw err;
     } finally {
@@ -125,23 +222,100 @@ function scopePoolQueries(pool: pg.Pool): void {
     }
   };
   (pool as { query: unknown }).query = (...args: unknown[]) => {
-    const tenantId = currentScopeTenant();
-    // A callback-style call is not drizzle's nor ours: left as it was.
-    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: unknown } | undefined)?.text;
-    if (tenantId === undefined || typeof args[args.length - 1] === 'function' || typeof text !== 'string' || !isReadStatement(text))
-      return plain(...args);
-    return scoped(tenantId, args);
+    const tenantId = scopeOf(args);
+    return tenantId === undefined ? plain(...args) : scoped(tenantId, args);
   };
 }
 
+/** The PGlite methods that send statements: each runs as the connecting role (after the guard's reset). */
+const PGLITE_SYSTEM_METHODS = new Set<PropertyKey>([
+  'sql',
+  'exec',
+  'transaction',
+  'describeQuery',
+  'execProtocol',
+  'execProtocolRaw',
+  'execProtocolStream',
+  'listen',
+  'unlisten',
+  'dumpDataDir',
+  'clone',
+  'refreshArrayTypes',
+  'runExclusive',
+  'close',
+]);
+
 /**
- * The same for the embedded database, which has one connection: inside a tenant scope each read on the
- * instance runs in a PGlite transaction (its lock keeps every other statement out until COMMIT) opened as the
- * tenant role for the scope's tenant, as `inTenant` does for writes. Transactions (`client.transaction`) are
- * untouched, and so is the raw instance (`Database.pglite`: dumps, ANALYZE). Whoever builds a drizzle handle over
- * PGlite builds it over this (the tests' shared instance does).
+ * The same guard for the embedded database, which has one connection, so the guard owns its session state.
+ *
+ * `session` mode (default): a read inside a tenant scope runs on the connection as the tenant role with the tenant
+ * as a session setting, set only when the connection's tenant changes (`SET ROLE` + `set_config`, one call); every
+ * other statement (an unscoped read, a write, a transaction, a dump, ANALYZE, anything sent through the instance)
+ * first puts the connection back to the connecting role with no tenant (`RESET`, one call, only when a tenant is
+ * set). A mutex of the guard's own spans "settings + statement", so nothing slips between the two; what the
+ * connection is set to is written only after its statement succeeded (and is "unknown", forcing a reset or re-set,
+ * while one is in flight or after one failed, or whenever the instance is left inside a transaction block). The
+ * returned proxy is the ONLY handle to use: anything sent to the raw instance behind the guard's back would find
+ * the tenant role still set (openDatabase hands out the proxy as `Database.pglite` too).
+ *
+ * `transaction` mode: each scoped read runs in a PGlite transaction opened as the tenant role for the scope's tenant,
+ * as `inTenant` does for writes; statements outside a scope go to the instance as they are.
  */
-export function tenantScopedPglite(client: PGlite): PGlite {
+export function tenantScopedPglite(client: PGlite, mode: ReadScopeMode = 'session'): PGlite {
+  if (mode === 'transaction') return scopePgliteByTransaction(client);
+  const lock = new Mutex();
+  /** The connection's tenant: a tenant id, null for the connecting role with no tenant, undefined for unknown. */
+  let session: string | null | undefined;
+  const settle = () => {
+    try {
+      if (client.isInTransaction()) session = undefined; // a transaction block may yet roll the settings back
+    } catch {
+      session = undefined; // closed
+    }
+  };
+  const asSystem = <T>(fn: () => Promise<T>): Promise<T> =>
+    lock.runExclusive(async () => {
+      if (session !== null) {
+        session = undefined;
+        await client.exec(SESSION_SYSTEM);
+        session = null;
+      }
+      try {
+        return await fn();
+      } finally {
+        settle();
+      }
+    });
+  const scopedRead = (tenantId: string, run: () => Promise<unknown>) =>
+    lock.runExclusive(async () => {
+      if (session !== tenantId) {
+        session = undefined;
+        await client.exec(sessionTenantSettings(tenantId));
+        session = tenantId;
+      }
+      try {
+        return await run();
+      } finally {
+        settle();
+      }
+    });
+  const query = ((text: string, params?: unknown[], options?: unknown) => {
+    const tenantId = currentScopeTenant();
+    const run = () => client.query(text, params, options as never);
+    return tenantId === undefined || !isReadStatement(text) ? asSystem(run) : scopedRead(tenantId, run);
+  }) as PGlite['query'];
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'query') return query;
+      const v: unknown = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      const fn = (v as (...a: unknown[]) => unknown).bind(target);
+      return PGLITE_SYSTEM_METHODS.has(prop) ? (...args: unknown[]) => asSystem(async () => fn(...args)) : fn;
+    },
+  });
+}
+
+function scopePgliteByTransaction(client: PGlite): PGlite {
   const query: PGlite['query'] = (text, params, options) => {
     const tenantId = currentScopeTenant();
     if (tenantId === undefined || !isReadStatement(text)) return client.query(text, params, options);

@@ -9,7 +9,10 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestDatabase } from '../../test/helpers.ts';
-import type { Database } from './database.ts';
+import { type Database, queryOne, queryRows } from './database.ts';
+import { PLATFORM_TENANT_ID } from './platform.tables.ts';
+import { TENANT_ROLE } from './row-level-security.ts';
+import { outsideTenantScope } from './tenant-read-scope.ts';
 import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
 import { createJobQueue, INTERRUPTED_PREFIX, type JobQueue } from './jobs.queue.ts';
@@ -203,5 +206,47 @@ describe('progress and shutdown', () => {
     expect((await q.get(T, job.id))?.status).toBe('running');
     release();
     await q.drain();
+  });
+});
+
+describe('row-level security in job handlers (issue 22)', () => {
+  it("a tenant job's handler that reads without a tenant filter sees only its tenant's rows; a platform job and outsideTenantScope see all", async () => {
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20 });
+    const A = newId();
+    const B = newId();
+    const seen = new Map<string, { who: string; tenants: string[]; outside: string[] }>();
+    const tenantsOfJobs = async () =>
+      (await queryRows<{ t: string }>(database.db, sql`SELECT DISTINCT tenant_id AS t FROM jobs WHERE type LIKE 'test.rls%'`))
+        .map((r) => r.t)
+        .sort();
+    q.register({
+      type: 'test.rls-peek',
+      payload: z.object({}),
+      async handle(run) {
+        // No tenant filter on purpose: the policy alone decides what the handler sees.
+        const who = (await queryOne<{ who: string }>(database.db, sql`SELECT current_user AS who`))!.who;
+        const tenants = await tenantsOfJobs();
+        const outside = await outsideTenantScope(tenantsOfJobs);
+        seen.set(run.tenantId, { who, tenants, outside });
+        return null;
+      },
+    });
+    // B's job is due in an hour: it stays queued, a foreign row for A's handler to (not) see.
+    await q.enqueue(B, 'test.rls-peek', {}, { runAt: new Date(Date.now() + 3_600_000) });
+    const a = await q.enqueue(A, 'test.rls-peek', {});
+    const p = await q.enqueue(PLATFORM_TENANT_ID, 'test.rls-peek', {});
+    q.start({ concurrency: 1 });
+    try {
+      await waitFor(q, A, a.id, (s) => s === 'succeeded');
+      await waitFor(q, PLATFORM_TENANT_ID, p.id, (s) => s === 'succeeded');
+    } finally {
+      await q.stop();
+    }
+    const all = [A, B, PLATFORM_TENANT_ID].sort();
+    expect(seen.get(A)).toEqual({ who: TENANT_ROLE, tenants: [A], outside: all });
+    expect(seen.get(PLATFORM_TENANT_ID)?.who).not.toBe(TENANT_ROLE);
+    expect(seen.get(PLATFORM_TENANT_ID)?.tenants).toEqual(all);
+    // Back on the queue's side, the connection is the system again.
+    expect((await queryOne<{ who: string }>(database.db, sql`SELECT current_user AS who`))!.who).not.toBe(TENANT_ROLE);
   });
 });

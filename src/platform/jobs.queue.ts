@@ -6,7 +6,8 @@ import { systemContext, type TenantContext } from './access.ts';
 import { type Db, queryOne, queryRows } from './database.ts';
 import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
-import { outsideTenantScope } from './tenant-read-scope.ts';
+import { PLATFORM_TENANT_ID } from './platform.tables.ts';
+import { outsideTenantScope, runInTenantScope } from './tenant-read-scope.ts';
 
 /**
  * A durable job queue in PostgreSQL that works the same on the embedded database and on a server.
@@ -60,7 +61,11 @@ export interface JobDefinition<P> {
   readonly maxQueuedPerTenant?: number;
   /** Jobs of this type one tenant may have running at once (default: the queue's). */
   readonly maxRunningPerTenant?: number;
-  /** Returns the job's result (stored as JSON). Throw to fail the attempt; it is retried with backoff. */
+  /**
+   * Returns the job's result (stored as JSON). Throw to fail the attempt; it is retried with backoff. Runs in its
+   * job's tenant scope (`runInTenantScope`): every read it sends outside a transaction sees that tenant's rows only,
+   * as a request's do; work a handler shares across tenants leaves the scope with `outsideTenantScope`.
+   */
   handle(run: JobRun<P>): Promise<unknown>;
 }
 
@@ -162,6 +167,14 @@ async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The scope a job's handler runs in: its tenant's (row-level security on its reads, as for a request), or none for
+ * a job of the platform (the nil tenant: work of no tenant, across tenants).
+ */
+function inJobScope<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
+  return tenantId === PLATFORM_TENANT_ID ? outsideTenantScope(fn) : runInTenantScope(tenantId, fn);
 }
 
 export function createJobQueue(deps: JobQueueDeps) {
@@ -315,7 +328,7 @@ export function createJobQueue(deps: JobQueueDeps) {
           if (force) await write;
         },
       };
-      const result = await def.handle(run);
+      const result = await inJobScope(job.tenantId, () => def.handle(run));
       await writing;
       if (Object.keys(pending).length) await run.progress({}, true);
       if (isShutdown(controller.signal)) {

@@ -10,6 +10,9 @@ import { type SQL, sql } from 'drizzle-orm';
  * (`set_config('role', ..., true)`, i.e. `SET LOCAL ROLE`) and sets the tenant the same way. Both settings end with
  * the transaction, so a pooled connection never carries a tenant to its next user.
  *
+ * Views read as their caller (`security_invoker`), so the policy holds through them too; a materialized view with a
+ * `tenant_id` column is closed to the tenant role (it cannot carry a policy). Migrations define none today.
+ *
  * Why a role and not FORCE ROW LEVEL SECURITY: the connecting role owns the tables (it ran the migrations) and is
  * often a superuser (always on the embedded database, whose only user is `postgres`), and superusers bypass RLS
  * even when it is forced. A role without BYPASSRLS is the one switch that works on both targets. It also makes the
@@ -49,6 +52,26 @@ BEGIN
   GRANT USAGE ON SCHEMA public TO ${TENANT_ROLE};
   GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${TENANT_ROLE};
   GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${TENANT_ROLE};
+  -- A view reads its tables as the view's owner, who bypasses the policy: each view of the schema reads as its
+  -- caller instead (security_invoker, PostgreSQL 15+; the embedded database is 16+).
+  FOR r IN
+    SELECT c.oid::regclass AS v
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind = 'v'
+       AND NOT coalesce('security_invoker=true' = ANY (c.reloptions) OR 'security_invoker=on' = ANY (c.reloptions), false)
+  LOOP
+    EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', r.v);
+  END LOOP;
+  -- A materialized view holds its own copy of the rows and can carry no policy: one with tenant rows is closed to the
+  -- tenant role (a scoped read of it fails loudly instead of reading every tenant).
+  FOR r IN
+    SELECT c.oid::regclass AS mv
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+     WHERE n.nspname = 'public' AND c.relkind = 'm'
+  LOOP
+    EXECUTE format('REVOKE ALL ON %s FROM ${TENANT_ROLE}', r.mv);
+  END LOOP;
   FOR r IN
     SELECT c.oid::regclass AS tbl, c.relrowsecurity AS on
       FROM pg_class c
