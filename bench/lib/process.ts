@@ -76,9 +76,11 @@ export async function startLoupe(opts: {
   env?: Record<string, string>;
   nodeArgs?: string[];
   timeoutMs?: number;
+  /** Another checkout of Loupe to run instead of this one (a baseline measured side by side). */
+  root?: string;
 }): Promise<{ server: ChildProcess; base: string }> {
   const port = await freePort();
-  const root = path.resolve(import.meta.dirname, '../..');
+  const root = opts.root ?? path.resolve(import.meta.dirname, '../..');
   const env = {
     PORT: String(port),
     HOST: '127.0.0.1',
