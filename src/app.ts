@@ -387,7 +387,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   registerAuditHook(app, audit);
   // Plan limits run after access (they need the tenant) and before any handler; installed before the routes.
   billing.installLimits(app);
-  await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1_000_000, parts: 25 } });
   await registerOpenApi(app, VERSION);
 
   await platformRoutes(app, { database, metrics, audit, jobs });
@@ -395,11 +394,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await identity.routes(app);
   await events.routes(app);
   await catalog.routes(app);
-  await imports.routes(app);
+  // Uploads (imports, pricing's feeds and reviews) read multipart bodies. The plugin adds two async hooks and a socket
+  // listener to every request of the context it is registered in, so only the two upload modules' context has it;
+  // a multipart body sent anywhere else is refused as an unsupported media type (415) before any handler runs.
+  await app.register(async (uploads) => {
+    await uploads.register(multipart, {
+      limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1_000_000, parts: 25 },
+    });
+    await imports.routes(uploads);
+    await pricing.routes(uploads);
+  });
   await recs.routes(app);
   await analytics.routes(app);
   await commerce.routes(app);
-  await pricing.routes(app);
   await sponsored.routes(app);
   await newsfeed.routes(app);
   await experiments.routes(app);

@@ -6,6 +6,9 @@
  *
  *   npm run bench:http                     # embedded database (PGlite)
  *   DATABASE_URL=postgres://... npm run bench:http
+ *   BENCH_BASELINE=/path/to/other/checkout npm run bench:http   # that tree's /whoami and /tenant measured in the same rounds
+ *   BENCH_CPU_PROFILE=/tmp/dir npm run bench:http   # V8 profiles of the Loupe server(s), measured rounds only
+ *   BENCH_COMPARE_READ_SCOPE=1 npm run bench:http   # also a server with the earlier read scope (a transaction per read)
  *
  * Each server runs in its own process; autocannon drives them from this one, in turns (BENCH_ROUNDS rounds of
  * BENCH_SECONDS each, medians reported). Goal: Loupe keeps >= 60% of the bare server's throughput.
@@ -13,12 +16,19 @@
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { BENCH_ADMIN, freePort, postJson, processCpuMs, startLoupe, startServer, stopServer } from '../lib/process.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Another checkout (for example `git archive main` unpacked, node_modules linked): its Loupe measured in the same rounds. */
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+/** A folder for the servers' CPU profiles of the measured rounds (bench/lib/cpu-profile.mjs, SIGUSR2 after the warm-up). */
+/** BENCH_PATHS=whoami,tenant: only the Loupe rows whose path names one of these (the bare row always runs). */
+const PATHS = process.env.BENCH_PATHS?.split(',');
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
 
 interface Result {
   rps: number;
@@ -37,7 +47,8 @@ async function load(url: string, headers: Record<string, string> = {}, duration 
   return { rps: r.requests.average, cpuUs, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
 }
 
-const root = path.resolve(import.meta.dirname, '../..');
+const root_ = path.resolve(import.meta.dirname, '../..');
+const root = root_;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -54,68 +65,72 @@ const bare = await startServer(
 );
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-http-'));
 const rows: { name: string; url: string; headers: Record<string, string>; pid?: number; runs: Result[] }[] = [];
+const servers: ChildProcess[] = [];
+if (PROFILE_DIR) await fs.mkdir(PROFILE_DIR, { recursive: true });
+/** Starts one Loupe (this tree or the baseline's) with a tenant and an API key; returns the rows it measures. */
+async function loupeRows(
+  label: string,
+  root?: string,
+  env: Record<string, string> = {},
+  tagged = root ? ' [baseline]' : '',
+): Promise<typeof rows> {
+  const dir = path.join(dataDir, label);
+  await fs.mkdir(dir);
+  const { server: loupe, base } = await startLoupe({
+    dataDir: dir,
+    timeoutMs: 600_000,
+    ...(root ? { root } : {}),
+    ...(PROFILE_DIR
+      ? {
+          nodeArgs: ['--import', path.join(root_, 'bench/lib/cpu-profile.mjs')],
+          env: { ...env, LOUPE_CPU_PROFILE_FILE: path.join(PROFILE_DIR, `${label}.cpuprofile`) },
+        }
+      : { env }),
+  });
+  servers.push(loupe);
+  const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
+  const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
+  const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
+  // One e-mail per server: on PostgreSQL the servers share a database.
+  const email = `owner-${label}@bench.local`;
+  await post('/api/v1/admin/users', { email, password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
+  const owner = (await post('/api/v1/auth/login', { email, password: 'Owner-Password-1' })).access_token as string;
+  for (let i = 0; i < 5; i++) await post('/api/v1/api-keys', { name: `k${i}`, scopes: ['admin'] }, owner);
+  const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'analytics:read'] }, owner)).api_key as string;
+  const auth = { authorization: `Bearer ${key}` };
+  const tag = tagged;
+  const all = [
+    { name: `Loupe GET /api/v1/whoami (API key, rate limit)${tag}`, url: `${base}/api/v1/whoami`, headers: auth, pid: loupe.pid, runs: [] },
+    { name: `Loupe GET /api/v1/tenant (+1 database read)${tag}`, url: `${base}/api/v1/tenant`, headers: auth, pid: loupe.pid, runs: [] },
+    // A tenant-owned table read through a repository: what row-level security of reads (issue 22) costs.
+    {
+      name: `Loupe GET /api/v1/items?limit=20 (tenant table)${tag}`,
+      url: `${base}/api/v1/items?limit=20`,
+      headers: auth,
+      pid: loupe.pid,
+      runs: [],
+    },
+  ];
+  return PATHS ? all.filter((r) => PATHS.some((p) => r.url.includes(`/api/v1/${p}`))) : all;
+}
 try {
-  const { server: loupe, base } = await startLoupe({ dataDir, timeoutMs: 600_000 });
-  // BENCH_COMPARE_READ_SCOPE=1: a second server with the earlier read scope (each scoped read in its own transaction),
-  // measured in the same turns (its own data folder on PGlite; the same database on PostgreSQL).
-  const compareDir = path.join(dataDir, 'transaction-scope');
-  const other =
-    process.env.BENCH_COMPARE_READ_SCOPE === '1'
-      ? await startLoupe({ dataDir: compareDir, timeoutMs: 600_000, env: { DATABASE_READ_SCOPE: 'transaction' } })
-      : undefined;
-  try {
-    const keyFor = async (at: string): Promise<Record<string, string>> => {
-      const post = (p: string, body: unknown, token?: string) => postJson(at, p, body, token);
-      const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
-      const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Store' }, adminToken);
-      const email = `owner-${Math.random().toString(36).slice(2, 10)}@bench.local`;
-      await post('/api/v1/admin/users', { email, password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
-      const owner = (await post('/api/v1/auth/login', { email, password: 'Owner-Password-1' })).access_token as string;
-      for (let i = 0; i < 5; i++) await post('/api/v1/api-keys', { name: `k${i}`, scopes: ['admin'] }, owner);
-      const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'analytics:read'] }, owner)).api_key as string;
-      return { authorization: `Bearer ${key}` };
-    };
-    const auth = await keyFor(base);
-    rows.push(
-      { name: 'bare Fastify hello-world', url: `http://127.0.0.1:${barePort}/`, headers: {}, pid: bare.pid, runs: [] },
-      { name: 'Loupe GET /api/v1/whoami (API key, rate limit)', url: `${base}/api/v1/whoami`, headers: auth, pid: loupe.pid, runs: [] },
-      { name: 'Loupe GET /api/v1/tenant (+1 database read)', url: `${base}/api/v1/tenant`, headers: auth, pid: loupe.pid, runs: [] },
-      // A tenant-owned table read through a repository: what row-level security of reads (issue 22) costs.
-      {
-        name: 'Loupe GET /api/v1/items?limit=20 (tenant table)',
-        url: `${base}/api/v1/items?limit=20`,
-        headers: auth,
-        pid: loupe.pid,
-        runs: [],
-      },
-    );
-    if (other) {
-      const auth2 = await keyFor(other.base);
+  {
+    rows.push({ name: 'bare Fastify hello-world', url: `http://127.0.0.1:${barePort}/`, headers: {}, pid: bare.pid, runs: [] });
+    rows.push(...(await loupeRows('loupe')));
+    if (BASELINE) rows.push(...(await loupeRows('baseline', BASELINE)));
+    // BENCH_COMPARE_READ_SCOPE=1: a second server with the earlier read scope (each scoped read in its own
+    // transaction), measured in the same turns (issue 22).
+    if (process.env.BENCH_COMPARE_READ_SCOPE === '1')
       rows.push(
-        {
-          name: '  same, read scope per transaction: /tenant',
-          url: `${other.base}/api/v1/tenant`,
-          headers: auth2,
-          pid: other.server.pid,
-          runs: [],
-        },
-        {
-          name: '  same, read scope per transaction: /items',
-          url: `${other.base}/api/v1/items?limit=20`,
-          headers: auth2,
-          pid: other.server.pid,
-          runs: [],
-        },
+        ...(await loupeRows('transaction-scope', undefined, { DATABASE_READ_SCOPE: 'transaction' }, ' [read scope per transaction]')),
       );
-    }
     // Warm up (JIT, caches), then measure.
     for (const r of rows) await load(r.url, r.headers, 2);
+    if (PROFILE_DIR) for (const s of servers) s.kill('SIGUSR2');
     for (let round = 0; round < ROUNDS; round++) for (const r of rows) r.runs.push(await load(r.url, r.headers, DURATION, r.pid));
-  } finally {
-    if (other) await stopServer(other.server);
-    await stopServer(loupe);
   }
 } finally {
+  for (const s of servers) await stopServer(s);
   await stopServer(bare);
   await fs.rm(dataDir, { recursive: true, force: true });
 }
@@ -159,18 +174,33 @@ rows.forEach((r, i) => {
     ratios[i]!.map((x) => `${(x * 100).toFixed(0)}%`).join(' '),
   );
 });
-const ratio = median(ratios[1]!);
-console.log(
-  `\nThe authenticated, rate-limited stack keeps ${(ratio * 100).toFixed(1)}% of the bare server's throughput (median of ${ROUNDS} rounds; goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`,
-);
-console.log(`With one database read per request: ${(median(ratios[2]!) * 100).toFixed(1)}% (${db}).`);
-console.log(`A tenant table's list (items): ${(median(ratios[3]!) * 100).toFixed(1)}% (${db}).`);
+const ratioOf = (name: string, baseline = false): number => {
+  const i = rows.findIndex((r) => r.name.includes(name) && r.name.endsWith('[baseline]') === baseline);
+  return i < 0 ? Number.NaN : median(ratios[i]!);
+};
 // Throughput ratios swing with whatever else the machine runs; CPU per request does far less. Each server is one
 // process on one core, so when both are CPU-bound, throughput ratio = inverse ratio of CPU per request.
-const cpuRatio = (i: number) => median(rows[0]!.runs.map((x, k) => x.cpuUs / rows[i]!.runs[k]!.cpuUs));
+const cpuRatioOf = (name: string, baseline = false): number => {
+  const i = rows.findIndex((r) => r.name.includes(name) && r.name.endsWith('[baseline]') === baseline);
+  return i < 0 ? Number.NaN : median(rows[0]!.runs.map((x, k) => x.cpuUs / rows[i]!.runs[k]!.cpuUs));
+};
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const ratio = ratioOf('/whoami');
 console.log(
-  `By CPU per request (bare µs / Loupe µs, median of rounds): /whoami ${(cpuRatio(1) * 100).toFixed(1)}%, /tenant ${(cpuRatio(2) * 100).toFixed(1)}% (goal >= 60%: ${cpuRatio(1) >= 0.6 ? 'MET' : 'NOT MET'}).`,
+  `\nThe authenticated, rate-limited stack keeps ${pct(ratio)} of the bare server's throughput (median of ${ROUNDS} rounds; goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`,
 );
+console.log(`With one database read per request: ${pct(ratioOf('/tenant'))} (${db}).`);
+console.log(`A tenant table's list (items): ${pct(ratioOf('/items'))} (${db}).`);
+console.log(
+  `By CPU per request (bare µs / Loupe µs, median of rounds): /whoami ${pct(cpuRatioOf('/whoami'))}, /tenant ${pct(cpuRatioOf('/tenant'))} (goal >= 60%: ${cpuRatioOf('/whoami') >= 0.6 ? 'MET' : 'NOT MET'}).`,
+);
+if (BASELINE) {
+  console.log(
+    `Baseline tree (${BASELINE}), by CPU per request: /whoami ${pct(cpuRatioOf('/whoami', true))}, /tenant ${pct(cpuRatioOf('/tenant', true))} of bare.`,
+  );
+}
+if (PROFILE_DIR)
+  console.log(`CPU profiles of the measured rounds: ${PROFILE_DIR}/*.cpuprofile (node bench/lib/cpu-profile-summary.mjs FILE)`);
 console.log(
   `Load average during the run: ${os
     .loadavg()

@@ -76,7 +76,7 @@ export async function startLoupe(opts: {
   env?: Record<string, string>;
   nodeArgs?: string[];
   timeoutMs?: number;
-  /** Another checkout to run (a baseline measured beside this tree in the same bench run). */
+  /** Another checkout of Loupe to run instead of this one (a baseline measured side by side). */
   root?: string;
 }): Promise<{ server: ChildProcess; base: string }> {
   const port = await freePort();

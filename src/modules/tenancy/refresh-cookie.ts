@@ -86,19 +86,26 @@ export function checkRefreshOrigin(request: FastifyRequest, publicUrl: string | 
  * refresh token moved into the cookie.
  */
 export function installRefreshCookie(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (!wantsRefreshCookie(request) || reply.statusCode >= 300 || typeof payload !== 'string' || !payload.includes('"refresh_token"'))
-      return payload;
-    let body: unknown;
-    try {
-      body = JSON.parse(payload);
-    } catch {
-      return payload;
-    }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) return payload;
-    const { refresh_token: token, ...rest } = body as Record<string, unknown>;
-    if (typeof token !== 'string' || typeof rest.access_token !== 'string') return payload;
-    setRefreshCookie(request, reply, token);
-    return JSON.stringify(rest);
+  // A callback hook, not an async one: it runs on every answer and almost always returns the payload untouched,
+  // so it should not cost a promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    done(null, cookieModeAnswer(request, reply, payload));
   });
+}
+
+/** The answer with its refresh token moved into the cookie when `installRefreshCookie` applies (else `payload` itself). */
+function cookieModeAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
+  if (!wantsRefreshCookie(request) || reply.statusCode >= 300 || typeof payload !== 'string' || !payload.includes('"refresh_token"'))
+    return payload;
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return payload;
+  const { refresh_token: token, ...rest } = body as Record<string, unknown>;
+  if (typeof token !== 'string' || typeof rest.access_token !== 'string') return payload;
+  setRefreshCookie(request, reply, token);
+  return JSON.stringify(rest);
 }
