@@ -35,7 +35,7 @@ const migratedTemplateDir = (runId: string): string => path.join(os.tmpdir(), `l
  * A temporary data folder whose embedded database (`db/`) is already migrated: a copy of one folder migrated
  * once per run. A server booted on a fresh folder spends about 3.5 s of CPU applying every migration from
  * scratch; on this copy its start-up migration finds nothing to do. For tests whose subject is not the first
- * migration (first boots on an empty folder are still covered by tempDataDir() users and `loupe migrate` tests).
+ * migration (the first boot on an empty folder stays covered by warehouse.kill.int.test.ts, which starts on tempDataDir()).
  */
 export async function migratedDataDir(): Promise<string> {
   const template = await migratedTemplate();

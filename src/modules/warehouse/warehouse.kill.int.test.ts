@@ -10,7 +10,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, createTenantOver, LOUPE_BIN, migratedDataDir, runCli, startServe, withStoppedDatabase } from '../../../test/processes.ts';
+import { api, createTenantOver, LOUPE_BIN, runCli, startServe, tempDataDir, withStoppedDatabase } from '../../../test/processes.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -30,7 +30,9 @@ if (onPostgresPass) console.log('warehouse kill: skipped on the PostgreSQL pass 
 
 describe.skipIf(onPostgresPass)('loupe export killed with SIGKILL', () => {
   it('resumes from its watermark with no duplicate and no missing row', async () => {
-    const dataDir = await migratedDataDir(); // already migrated: the first migration is not the subject here
+    // An empty folder, on purpose: this is the suite's one `loupe serve` that applies every migration at its first
+    // boot (the other real-process tests start on test/processes.ts migratedDataDir() copies).
+    const dataDir = await tempDataDir();
     dirs.push(dataDir);
     const exportDir = path.join(dataDir, 'export');
     const server = await startServe(dataDir, { timeoutMs: 240_000 });
