@@ -126,13 +126,23 @@ describe.skipIf(onPostgresPass)('the command line beside a running server (embed
     const stopLoad = writeLoad('during-backup');
     // Load running: some of this load's batches acknowledged before the backup starts.
     const ackedBefore = acked.size;
-    await pollUntil('write load acknowledged', async () => acked.size, (n) => n >= ackedBefore + 200, { intervalMs: 20 });
+    await pollUntil(
+      'write load acknowledged',
+      async () => acked.size,
+      (n) => n >= ackedBefore + 200,
+      { intervalMs: 20 },
+    );
     ackedBeforeBackup = [...acked];
     const backupFile = path.join(restoredDir, '..', `loupe-${process.pid}.backup`);
     const out = await runCli(dataDir, ['backup', backupFile]);
     // Writes after the snapshot, which it need not hold: the load keeps going until a few more batches are answered.
     const ackedAfter = acked.size;
-    await pollUntil('write load after the backup', async () => acked.size, (n) => n >= ackedAfter + 100, { intervalMs: 20 });
+    await pollUntil(
+      'write load after the backup',
+      async () => acked.size,
+      (n) => n >= ackedAfter + 100,
+      { intervalMs: 20 },
+    );
     await stopLoad();
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/through the running server/);

@@ -48,7 +48,13 @@ let templateReady: Promise<string> | undefined;
 function migratedTemplate(): Promise<string> {
   templateReady ??= (async () => {
     const target = migratedTemplateDir(inject('runId'));
-    if (await fs.stat(target).then(() => true, () => false)) return target;
+    if (
+      await fs.stat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return target;
     // Built aside and renamed into place: another test process may build it at the same time; one rename wins.
     const building = `${target}.${process.pid}.part`;
     const database = await openDatabase({ kind: 'pglite', dataDir: building });
