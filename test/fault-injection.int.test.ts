@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { api, createTenantOver, type ServerProcess, startServe, tempDataDir, withStoppedDatabase } from './processes.ts';
+import { api, createTenantOver, migratedDataDir, type ServerProcess, startServe, withStoppedDatabase } from './processes.ts';
 
 /**
  * Fault injection (issue 22, "Done when"): a real `loupe serve` on the embedded database is killed with
@@ -42,7 +42,7 @@ describe.skipIf(onPostgresPass)('kill -9 during writes (embedded database)', () 
   let tenant: Awaited<ReturnType<typeof createTenantOver>>;
 
   beforeAll(async () => {
-    dataDir = await tempDataDir();
+    dataDir = await migratedDataDir(); // already migrated: the first migration is not the subject here
     server = await startServe(dataDir);
     tenant = await createTenantOver(server.base, 'crash-store');
   }, 240_000);

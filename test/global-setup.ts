@@ -30,6 +30,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('pgliteTemplate', file);
     return async () => {
       await fs.rm(file, { force: true });
+      // The migrated data folder test/processes.ts builds for real-process tests, when one of them ran.
+      await fs.rm(path.join(os.tmpdir(), `loupe-proc-template-${runId}`), { recursive: true, force: true });
     };
   }
 

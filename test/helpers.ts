@@ -237,14 +237,21 @@ export async function createTestApp(env: Record<string, string> = {}, deps: Part
         body: { email: ownerEmail, password: 'Owner-Password-1', tenant_id: tenant.body.id, role: 'owner' },
       });
       if (user.status !== 201) throw new Error(`user creation failed: ${JSON.stringify(user.body)}`);
-      const login = await t.request('POST', '/api/v1/auth/login', { body: { email: ownerEmail, password: 'Owner-Password-1' } });
-      const ownerToken = login.body.access_token as string;
+      const signIn = async () =>
+        (await t.request('POST', '/api/v1/auth/login', { body: { email: ownerEmail, password: 'Owner-Password-1' } })).body
+          .access_token as string;
+      const ownerToken = await signIn();
       return {
         tenantId: tenant.body.id as string,
         ownerToken,
         ownerEmail,
         async apiKey(scopes: string[]) {
-          const k = await t.request('POST', '/api/v1/api-keys', { token: ownerToken, body: { name: `key ${++counter}`, scopes } });
+          const body = { name: `key ${++counter}`, scopes };
+          let k = await t.request('POST', '/api/v1/api-keys', { token: ownerToken, body });
+          // Creating a key is a sensitive action: a file that ran for minutes (a loaded machine) holds a sign-in
+          // too old for it. A fresh sign-in is what a person would do.
+          if (k.status === 403 && k.body?.error?.code === 'STEP_UP_REQUIRED')
+            k = await t.request('POST', '/api/v1/api-keys', { token: await signIn(), body });
           if (k.status !== 201) throw new Error(`api key creation failed: ${JSON.stringify(k.body)}`);
           return k.body.api_key as string;
         },

@@ -4,7 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { openDatabase, queryRows } from '../src/platform/database.ts';
+import { inject } from 'vitest';
+import { migrateDatabase, openDatabase, queryRows } from '../src/platform/database.ts';
 
 /**
  * Real `loupe` processes for tests of what only processes show: the data-folder lock, a CLI beside a running
@@ -26,6 +27,51 @@ export async function freePort(): Promise<number> {
 }
 
 export const tempDataDir = (): Promise<string> => fs.mkdtemp(path.join(os.tmpdir(), 'loupe-proc-'));
+
+/** Where this run keeps its migrated embedded database folder (removed by test/global-setup.ts at the end). */
+const migratedTemplateDir = (runId: string): string => path.join(os.tmpdir(), `loupe-proc-template-${runId}`);
+
+/**
+ * A temporary data folder whose embedded database (`db/`) is already migrated: a copy of one folder migrated
+ * once per run. A server booted on a fresh folder spends about 3.5 s of CPU applying every migration from
+ * scratch; on this copy its start-up migration finds nothing to do. For tests whose subject is not the first
+ * migration (the first boot on an empty folder stays covered by warehouse.kill.int.test.ts, which starts on tempDataDir()).
+ */
+export async function migratedDataDir(): Promise<string> {
+  const template = await migratedTemplate();
+  const dir = await tempDataDir();
+  await fs.cp(template, path.join(dir, 'db'), { recursive: true });
+  return dir;
+}
+
+let templateReady: Promise<string> | undefined;
+function migratedTemplate(): Promise<string> {
+  templateReady ??= (async () => {
+    const target = migratedTemplateDir(inject('runId'));
+    if (
+      await fs.stat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return target;
+    // Built aside and renamed into place: another test process may build it at the same time; one rename wins.
+    const building = `${target}.${process.pid}.part`;
+    const database = await openDatabase({ kind: 'pglite', dataDir: building });
+    try {
+      await migrateDatabase(database);
+    } finally {
+      await database.close();
+    }
+    try {
+      await fs.rename(building, target);
+    } catch {
+      await fs.rm(building, { recursive: true, force: true }); // the other process's copy won
+    }
+    return target;
+  })();
+  return templateReady;
+}
 
 function envFor(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {

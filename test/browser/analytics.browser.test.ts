@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Home's chart and the Analytics page in a real browser, over sessions, page views, funnel stages and cart events
@@ -148,9 +148,9 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
   });
 
   it('builds the funnel: any order, by person, an exclusion, a breakdown with CSV; empty and error states', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/analytics?period=7`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/analytics?period=7',
+    });
     const panel = page.getByTestId('funnel-panel');
     const chart = panel.getByTestId('funnel-chart');
     // In order: 8 of the 12 sessions viewed a product after browsing; in any order 10 did two of the steps.
@@ -191,9 +191,10 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
   }, 120_000);
 
   it('reads on a phone', async () => {
-    const { page, errors } = await openPage(browser, { viewport: { width: 390, height: 844 } });
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/analytics?period=7`);
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/analytics?period=7',
+      viewport: { width: 390, height: 844 },
+    });
     await page.getByTestId('funnel-chart').waitFor();
     await screenshot(page, 'analytics-phone');
     await page.goto(`${base}/analytics/behaviour`);

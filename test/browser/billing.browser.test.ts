@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /** The Billing page against the real server and the local Stripe-protocol server: upgrade, payment, a failed renewal. */
 describe.skipIf(!HAS_CHROMIUM)('billing page in chromium', () => {
@@ -37,9 +37,9 @@ describe.skipIf(!HAS_CHROMIUM)('billing page in chromium', () => {
     const key = await owner.apiKey(['catalog:read']);
     for (let i = 0; i < 3; i++) expect((await t.request('GET', '/api/v1/items', { token: key })).status).toBe(200);
 
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/billing`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/billing',
+    });
     await page.getByTestId('current-plan').getByText('Your plan: Free').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('usage-api_calls_per_month').textContent()).resolves.toMatch(/3 of 10,000/);
     await page.getByTestId('plan-pro').getByRole('button', { name: 'Upgrade to Pro' }).click();

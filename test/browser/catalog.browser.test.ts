@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * The Catalog page on an Online Retail-like catalog (issue 20): a SKU finds its item first, a one-letter
@@ -54,9 +54,9 @@ describe.skipIf(!HAS_CHROMIUM)('catalog page in chromium', () => {
   });
 
   it("finds a SKU first and a typo, pages, filters, sorts and exports the results, and shows an item's sales", async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/catalog`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/catalog',
+    });
     const table = page.getByTestId('items-table');
     const search = async (q: string) => {
       const box = page.getByRole('textbox', { name: 'Search items' });

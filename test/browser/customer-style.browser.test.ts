@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Customer 360's style profile in a real browser against the real server: a shopper's style, price, category
@@ -67,9 +67,9 @@ describe.skipIf(!HAS_CHROMIUM)('style profile on Customer 360 in chromium', () =
   });
 
   it("shows the shopper's layers, intent and confidence with charts; an empty state; an error state", async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/customers/${shopperId}`);
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: `/customers/${shopperId}`,
+    });
     const card = page.getByTestId('style-profile-card');
     await card.getByTestId('style-confidence').waitFor({ timeout: 15_000 });
     // 4 interactions: confidence 1 - e^(-4/20) = 18%; purchase + cart outweigh the views: intent "buy".

@@ -4,7 +4,16 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, sharedPath, type TestApp } from '../helpers.ts';
 import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, type WatchedPage, startDashboardServer, type DashboardServer } from './harness.ts';
+import {
+  HAS_CHROMIUM,
+  openPage,
+  openSignedInPage,
+  screenshot,
+  signIn,
+  type WatchedPage,
+  startDashboardServer,
+  type DashboardServer,
+} from './harness.ts';
 
 /**
  * The dashboard in a real browser against the real server (embedded database): sign-in, tenant
@@ -27,10 +36,11 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     return !(r.status === 404 && r.body?.error?.code === 'ROUTE_NOT_FOUND');
   }
 
-  async function ownerPage(viewport?: { width: number; height: number }): Promise<WatchedPage> {
-    const w = await openPage(browser, viewport ? { viewport } : {});
-    await signIn(w.page, base, owner.ownerEmail, 'Owner-Password-1');
-    return w;
+  /**
+   * A page signed in as the owner (through the API: the sign-in form is the first test's subject), opened at `path`.
+   */
+  async function ownerPage(path = '/', viewport?: { width: number; height: number }): Promise<WatchedPage> {
+    return openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', { path, ...(viewport ? { viewport } : {}) });
   }
 
   beforeAll(async () => {
@@ -96,7 +106,9 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   }
 
   it('refreshes an expired access token (rotating the refresh token) and asks for the password on STEP_UP_REQUIRED', async () => {
-    const { page, errors } = await ownerPage();
+    // Signed in through the form: the cookie it checks is the one the real sign-in sets.
+    const { page, errors } = await openPage(browser);
+    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
     const before = await refreshCookie(page);
     // The refresh token is an HttpOnly, SameSite=Strict cookie of the refresh path: not in storage, not in document.cookie.
     expect(before).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/v1/auth/refresh' });
@@ -142,8 +154,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   });
 
   it('creates an API key whose secret is shown once, and revokes it', async () => {
-    const { page, errors } = await ownerPage();
-    await page.goto(`${base}/settings/api-keys`);
+    const { page, errors } = await ownerPage('/settings/api-keys');
     await page.getByLabel('Name').fill('Storefront widget');
     await page.getByLabel('catalog:read').check();
     await page.getByRole('button', { name: 'Create key' }).click();
@@ -179,8 +190,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   });
 
   it('adds a member, filters the audit log from the URL, and switches tenants', async () => {
-    const { page, errors } = await ownerPage();
-    await page.goto(`${base}/settings/members`);
+    const { page, errors } = await ownerPage('/settings/members');
     await page.getByLabel('E-mail').fill('analyst@acme.test');
     await page.getByRole('button', { name: 'Send invitation' }).click();
     // No e-mail configured here: the link is shown to pass on.
@@ -257,8 +267,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
       body: { name: 'Leaver feed', scopes: ['catalog:read'] },
     });
     expect(key.status).toBe(201);
-    const { page, errors } = await ownerPage();
-    await page.goto(`${base}/settings/api-keys`);
+    const { page, errors } = await ownerPage('/settings/api-keys');
     await page
       .getByTestId('api-keys-table')
       .getByRole('row', { name: /Leaver feed/ })
@@ -320,8 +329,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   ];
   for (const p of PAGES) {
     it(`renders ${p.path} without console errors`, async () => {
-      const { page, errors, serverErrors } = await ownerPage();
-      await page.goto(`${base}${p.path}`);
+      const { page, errors, serverErrors } = await ownerPage(p.path);
       await page.getByRole('heading', { name: p.heading, level: 2 }).waitFor();
       // Wait until no loading indicator is left: the page settled on data, an empty state or an error.
       await page.waitForFunction(() => !document.querySelector('[role="status"]'), undefined, { timeout: 15_000 });
@@ -336,7 +344,8 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   }
 
   it('works on a phone-sized screen with the navigation behind a menu button', async () => {
-    const { page, errors } = await ownerPage({ width: 390, height: 844 });
+    const { page, errors } = await ownerPage('/', { width: 390, height: 844 });
+    await page.getByRole('button', { name: 'Open navigation' }).waitFor();
     const nav = page.getByRole('link', { name: 'Customers' });
     // The collapsed navigation is moved off-screen.
     const off = await nav.boundingBox();
@@ -352,8 +361,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   });
 
   it('previews, maps and uploads a CSV, then shows the import finishing', async () => {
-    const { page, errors } = await ownerPage();
-    await page.goto(`${base}/import?kind=items`);
+    const { page, errors } = await ownerPage('/import?kind=items');
     const csv =
       'sku;title;price;category\nA-1;Brass lamp;49.90;Lighting\nA-2;"Oak desk; large";399;Furniture\nA-3;Bad price;abc;Furniture\n';
     await page.getByLabel('File to import').setInputFiles({ name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
@@ -396,8 +404,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
       },
     });
     expect([200, 201, 202]).toContain(ev.status);
-    const { page, errors } = await ownerPage();
-    await page.goto(`${base}/customers`);
+    const { page, errors } = await ownerPage('/customers');
     if (await hasRoute('GET', '/api/v1/profiles')) {
       await page.getByLabel('Find a customer').fill('jane@example.com');
       await page.getByRole('button', { name: 'Search' }).click();
@@ -416,8 +423,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   });
 
   it.skipIf(!SHOPIFY_ORDER)('connects Shopify, shows the webhook URL and secret once, and lists a signed delivery', async () => {
-    const { page, errors } = await ownerPage();
-    await page.goto(`${base}/integrations`);
+    const { page, errors } = await ownerPage('/integrations');
     await page.getByLabel('Shop domain').fill('acme-store.myshopify.com');
     await page.getByLabel('Signing secret').fill('shpss_browser_test_secret_123');
     await page.getByRole('button', { name: 'Create connection' }).click();
@@ -487,8 +493,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
       }
       expect((await t.request('POST', '/api/v1/interactions/batch', { token: key, body: { events } })).status).toBeLessThan(300);
     }
-    const { page, errors } = await ownerPage();
-    await page.goto(`${base}/recommendations`);
+    const { page, errors } = await ownerPage('/recommendations');
     await page.getByRole('button', { name: 'Start training' }).click();
     // "Deploy when done" is on: the page says what deploying means and asks first ("Train and deploy", or "Train and
     // start the N % canary" when an earlier test's import already retrained a live version).

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Data & exports in chromium: the empty states, a marts refresh with its job progress, the data-quality results with
@@ -45,9 +45,7 @@ describe.skipIf(!HAS_CHROMIUM)('Data & exports in chromium', () => {
   });
 
   it('refreshes the marts, highlights the failing check, previews and exports a mart, runs an export', async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/data`);
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', { path: '/data' });
     await page.getByText('No checks have run yet').waitFor({ timeout: 20_000 });
     await page.getByText('This mart is empty').waitFor();
     await page.getByText('Nothing exported yet').waitFor();

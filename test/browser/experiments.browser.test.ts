@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Experiments pages in chromium against the real server: an experiment created and fed through the API shows
@@ -70,9 +70,9 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
   });
 
   it('lists experiments with status, shows results with the interval chart and plain-words warnings, creates one', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/experiments`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/experiments',
+    });
     const table = page.getByTestId('experiments-table');
     await table.getByRole('cell', { name: 'Model v2 vs v1', exact: true }).waitFor();
     // both running: this experiment and the bandit
@@ -97,9 +97,9 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
   }, 120_000);
 
   it("charts a bandit's weights over time with its periods table", async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/experiments/${banditId}`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: `/experiments/${banditId}`,
+    });
     const card = page.getByTestId('bandit-weights');
     await card.getByRole('img', { name: 'Bandit weight of each variant per period' }).waitFor();
     const rows = card.getByTestId('bandit-periods').locator('tbody tr');

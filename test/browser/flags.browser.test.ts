@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Feature flags page in chromium against the real server: a flag made through the API shows with its rules in
@@ -45,9 +45,9 @@ describe.skipIf(!HAS_CHROMIUM)('feature flags page in chromium', () => {
   });
 
   it('lists flags with their rules, shows evaluations, creates a client key and a flag, archives one', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/experiments`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/experiments',
+    });
     await page.getByRole('link', { name: 'Feature flags' }).click();
     await page.waitForURL(/\/experiments\/flags$/);
     const table = page.getByTestId('flags-table');

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import type { AppDeps } from '../../src/app.ts';
 // helpers.ts reads vitest's provided values: loaded only when a test starts a server, so bench/dashboard (run by
 // tsx, outside vitest) can use the build and browser helpers here.
@@ -81,8 +81,14 @@ export interface WatchedPage {
   serverErrors: string[];
 }
 
-export async function openPage(browser: Browser, opts: { viewport?: { width: number; height: number } } = {}): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 860 } });
+export async function openPage(
+  browser: Browser,
+  opts: { viewport?: { width: number; height: number }; storageState?: BrowserContextOptions['storageState'] } = {},
+): Promise<WatchedPage> {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1280, height: 860 },
+    ...(opts.storageState ? { storageState: opts.storageState } : {}),
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   const serverErrors: string[] = [];
@@ -106,6 +112,56 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
+}
+
+/**
+ * A new page already signed in as `email`, opened at `path`: signs in through the API in the dashboard's cookie
+ * mode (`X-Loupe-Refresh: cookie`) and gives the new browser context what the sign-in page leaves behind (the
+ * access token and tenant in localStorage, the HttpOnly refresh cookie), so refreshes and sign-out work as after a
+ * real sign-in. One page load instead of three (sign-in page, Home, then the page under test) for tests whose
+ * subject is not the sign-in form; the form itself is covered by dashboard.browser.test.ts ("signs in, shows Home
+ * ..."), first-run and the other tests that still call signIn().
+ */
+export async function openSignedInPage(
+  browser: Browser,
+  baseUrl: string,
+  email: string,
+  password: string,
+  opts: { path?: string; viewport?: { width: number; height: number } } = {},
+): Promise<WatchedPage> {
+  const res = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-loupe-refresh': 'cookie' },
+    body: JSON.stringify({ email, password }),
+  });
+  const out = (await res.json()) as { access_token?: string; user?: { tenant_id?: string | null } };
+  if (res.status !== 200 || !out.access_token) throw new Error(`sign-in of ${email} failed: ${res.status} ${JSON.stringify(out)}`);
+  const url = new URL(baseUrl);
+  const cookies = res.headers.getSetCookie().flatMap((line) => {
+    const m = /^loupe_refresh=([^;]+)/.exec(line);
+    if (!m) return [];
+    const path = /;\s*Path=([^;]+)/i.exec(line)?.[1] ?? '/';
+    return [
+      {
+        name: 'loupe_refresh',
+        value: m[1]!,
+        domain: url.hostname,
+        path,
+        httpOnly: true,
+        secure: false,
+        sameSite: 'Strict' as const,
+        expires: -1,
+      },
+    ];
+  });
+  const localStorage = [{ name: 'loupe.session', value: JSON.stringify({ accessToken: out.access_token }) }];
+  if (out.user?.tenant_id) localStorage.push({ name: 'loupe.tenant', value: out.user.tenant_id });
+  const w = await openPage(browser, {
+    ...(opts.viewport ? { viewport: opts.viewport } : {}),
+    storageState: { cookies, origins: [{ origin: url.origin, localStorage }] },
+  });
+  await w.page.goto(`${baseUrl}${opts.path ?? '/'}`);
+  return w;
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rngMulberry32 } from '../../src/ml/random.ts';
 import { pollUntil, type TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Customer 360 in chromium shows the person's predictions: a customer with orders, after a training run, gets an
@@ -46,9 +46,9 @@ describe.skipIf(!HAS_CHROMIUM)('Customer 360 predictions in chromium', () => {
   });
 
   it('shows expected value, segment and what is not ready on the profile page', async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/customers/${profileId}`);
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: `/customers/${profileId}`,
+    });
     const card = page.getByTestId('predictions-card');
     await card.getByText('Expected value (next 365 days)').waitFor({ timeout: 15_000 });
     await card.getByText('€').first().waitFor();
@@ -125,9 +125,7 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
   });
 
   it('shows empty states, then an error and a loading state when the API fails or is slow', async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, empty.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/predictions`);
+    const { page, errors } = await openSignedInPage(browser, base, empty.ownerEmail, 'Owner-Password-1', { path: '/predictions' });
     await page.getByRole('heading', { name: 'Predictions', level: 2 }).waitFor();
     await page.getByText('No models yet').waitFor({ timeout: 15_000 });
     await page.getByText('No segments yet').waitFor();
@@ -158,9 +156,9 @@ describe.skipIf(!HAS_CHROMIUM)('Predictions page in chromium', () => {
   }, 120_000);
 
   it('trains with progress, then shows models, drift, segments, the at-risk list as CSV and the forecast', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, shop.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/predictions`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, shop.ownerEmail, 'Owner-Password-1', {
+      path: '/predictions',
+    });
     await page.getByText('No models yet').waitFor({ timeout: 15_000 });
     await page.getByRole('button', { name: 'Train now' }).click();
     const progress = page.getByTestId('train-progress');

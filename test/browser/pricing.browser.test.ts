@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAffiliateNetworks } from '../fakes/affiliate-networks.ts';
 import { pollUntil, type TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Pricing in a real browser against the real server: two stores' feeds imported through the API, then the
@@ -120,9 +120,9 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     ).id;
     await upload(b, '[{"id":"B1","title":"Sony WH1000XM4","gtin":"04006381333931","price":"39.00 USD"}]', 'b.json');
 
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/pricing/review`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/pricing/review',
+    });
     const table = page.getByTestId('review-table');
     await table.getByText('Sony KDL40V5100 Bravia V Series 40" HDTV (Buy, 899.00)').waitFor();
     await screenshot(page, 'pricing-review');

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * The Recommendations page (issue 20): the training-length field only for models that take one, a
@@ -58,9 +58,9 @@ describe.skipIf(!HAS_CHROMIUM)('recommendations page in chromium', () => {
   }
 
   it('offers the length field per model, confirms the deploy, refreshes try-it and says which version is better', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/recommendations`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/recommendations',
+    });
 
     // Automatic picks its own settings; iALS takes iterations (it rejects epochs); LightGCN takes epochs.
     await page.getByRole('button', { name: 'Start training' }).waitFor();

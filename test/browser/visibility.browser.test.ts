@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil, type TestApp } from '../helpers.ts';
 import { fakeGoogleEnv, startFakeGoogle, type FakeGoogle } from '../fakes/google.fake.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -42,9 +42,9 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
   it('shows the Google link, precheck issues by rule, a push job and the profile score', async () => {
     const owner = await t.createTenant('Visible Store');
     const token = owner.ownerToken;
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/visibility`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/visibility',
+    });
     // Link Google from the page: Google's consent screen (the fake's /authorize), then back to Visibility
     const card = page.getByTestId('google-card');
     await card.getByLabel('Merchant Center id').fill('42');
@@ -130,9 +130,9 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
   }, 120_000);
   it('says in plain words when consent is refused on Google, and stays unlinked', async () => {
     const owner = await t.createTenant('Shy Store');
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/visibility`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/visibility',
+    });
     const card = page.getByTestId('google-card');
     await card.getByRole('button', { name: 'Link Google' }).click();
     await page.waitForURL((u) => u.href.startsWith(`${g.url}/authorize`), { timeout: 20_000 });
@@ -171,9 +171,9 @@ describe.skipIf(!HAS_CHROMIUM)('visibility page in chromium', () => {
       ).status,
     ).toBe(201);
 
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/visibility`);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/visibility',
+    });
     // the editor: the invalid phone is a fix; a valid one clears it, and the profile is saved
     const profile = page.getByTestId('profile-card');
     await page.getByTestId('profile-fixes').getByText('phone').first().waitFor({ timeout: 20_000 });

@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
 import { pollUntil } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Settings → Webhooks in chromium: the empty state, adding an endpoint (secret shown once, event-type picker), a test
@@ -45,9 +45,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Webhooks in chromium', () => {
   });
 
   it('adds an endpoint, sends a signed test, filters, exports and redelivers', async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
-    await page.goto(`${base}/settings/webhooks`);
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', { path: '/settings/webhooks' });
     await page.getByText('No webhook endpoints yet').waitFor({ timeout: 20_000 });
     await page.getByText('No delivery attempts yet').waitFor();
 

@@ -30,6 +30,8 @@ if (onPostgresPass) console.log('warehouse kill: skipped on the PostgreSQL pass 
 
 describe.skipIf(onPostgresPass)('loupe export killed with SIGKILL', () => {
   it('resumes from its watermark with no duplicate and no missing row', async () => {
+    // An empty folder, on purpose: this is the suite's one `loupe serve` that applies every migration at its first
+    // boot (the other real-process tests start on test/processes.ts migratedDataDir() copies).
     const dataDir = await tempDataDir();
     dirs.push(dataDir);
     const exportDir = path.join(dataDir, 'export');
