@@ -124,6 +124,8 @@ function lend(s: SharedPglite): Database {
       return (...args: unknown[]) => {
         if (!open) {
           if (prop === 'close') return Promise.resolve();
+          // A synchronous method throws (the read-scope guard asks it after each statement and catches this).
+          if (prop === 'isInTransaction') throw closedError();
           return Promise.reject(closedError());
         }
         // The shared instance outlives the file: closing it is the lease's job.
