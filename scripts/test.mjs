@@ -166,7 +166,10 @@ await runTogether([
   {
     title: 'typecheck (server, dashboard, SDK)',
     cmd: 'sh',
-    args: ['-c', 'npx tsc --noEmit -p tsconfig.json && npx tsc --noEmit -p dashboard/tsconfig.json && npx tsc --noEmit -p sdk/tsconfig.json'],
+    args: [
+      '-c',
+      'npx tsc --noEmit -p tsconfig.json && npx tsc --noEmit -p dashboard/tsconfig.json && npx tsc --noEmit -p sdk/tsconfig.json',
+    ],
   },
   { title: 'lint and module boundaries', cmd: 'npm', args: ['run', '--silent', 'lint:style'] },
 ]);
