@@ -162,7 +162,6 @@ function scopeOf(args: unknown[]): string | undefined {
  * system work, drizzle's transactions (`pool.connect` of the main pool) or unscoped reads.
  */
 function scopePoolQueriesBySession(pool: pg.Pool, scopedPool: pg.Pool): void {
-  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const tenantOf = new WeakMap<pg.PoolClient, string>();
   const scoped = async (tenantId: string, args: unknown[]) => {
     const client = await scopedPool.connect();
@@ -188,6 +187,12 @@ function scopePoolQueriesBySession(pool: pg.Pool, scopedPool: pg.Pool): void {
       client.release(broken);
     }
   };
+  routeScopedReads(pool, scoped);
+}
+
+/** Sends `pool.query` calls made inside a tenant scope (reads: see `scopeOf`) to `scoped`, the rest as before. */
+function routeScopedReads(pool: pg.Pool, scoped: (tenantId: string, args: unknown[]) => Promise<unknown>): void {
+  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as { query: unknown }).query = (...args: unknown[]) => {
     const tenantId = scopeOf(args);
     return tenantId === undefined ? plain(...args) : scoped(tenantId, args);
@@ -203,7 +208,6 @@ function asError(err: unknown): Error {
  * the tenant BEGIN and COMMIT (two extra round trips). A connection whose ROLLBACK fails is destroyed, not pooled.
  */
 function scopePoolQueriesByTransaction(pool: pg.Pool): void {
-  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const scoped = async (tenantId: string, args: unknown[]) => {
     const client = await pool.connect();
     let broken: Error | undefined;
@@ -221,10 +225,7 @@ function scopePoolQueriesByTransaction(pool: pg.Pool): void {
       client.release(broken);
     }
   };
-  (pool as { query: unknown }).query = (...args: unknown[]) => {
-    const tenantId = scopeOf(args);
-    return tenantId === undefined ? plain(...args) : scoped(tenantId, args);
-  };
+  routeScopedReads(pool, scoped);
 }
 
 /** The PGlite methods that send statements: each runs as the connecting role (after the guard's reset). */

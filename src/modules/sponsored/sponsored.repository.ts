@@ -173,28 +173,26 @@ export interface DailyPoint {
  * statement filters on the tenant. Money invariants live in `reserve` and `charge`: each is ONE conditional
  * statement on the campaign row, so concurrent decisions and charges can never push spend past the budget.
  */
+/** One decision's reservation: its cost on the campaign within the budget and the pacing cap of `today`. */
+interface Reservation {
+  campaignId: string;
+  userId: string;
+  placement: string;
+  priceMinor: bigint;
+  costMilli: bigint;
+  capMilli: bigint;
+  today: string;
+  now: Date;
+  expiresAt: Date;
+}
+
 export function createSponsoredRepository() {
   /**
    * Reserves `costMilli` on the campaign and writes the decision row `id`, in ONE statement: the campaign row is
    * updated only if it is active, in its dates, and spent + reserved + cost stays within both the budget and the
    * pacing cap. False when they cannot hold it.
    */
-  async function reserveDecision(
-    q: Q,
-    tenantId: string,
-    d: {
-      id: string;
-      campaignId: string;
-      userId: string;
-      placement: string;
-      priceMinor: bigint;
-      costMilli: bigint;
-      capMilli: bigint;
-      today: string;
-      now: Date;
-      expiresAt: Date;
-    },
-  ): Promise<boolean> {
+  async function reserveDecision(q: Q, tenantId: string, d: Reservation & { id: string }): Promise<boolean> {
     const row = await queryOne<{ id: string }>(
       q,
       sql`WITH r AS (
@@ -378,21 +376,7 @@ export function createSponsoredRepository() {
      * campaign row is updated only if it is active, in its dates, and spent + reserved + cost stays within
      * both the budget and the pacing cap. Returns the decision, or undefined when the budget cannot hold it.
      */
-    async reserve(
-      q: Q,
-      tenantId: string,
-      d: {
-        campaignId: string;
-        userId: string;
-        placement: string;
-        priceMinor: bigint;
-        costMilli: bigint;
-        capMilli: bigint;
-        today: string;
-        now: Date;
-        expiresAt: Date;
-      },
-    ): Promise<DecisionRow | undefined> {
+    async reserve(q: Q, tenantId: string, d: Reservation): Promise<DecisionRow | undefined> {
       const id = newId();
       if (!(await reserveDecision(q, tenantId, { ...d, id }))) return undefined;
       return {
