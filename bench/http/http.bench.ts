@@ -184,7 +184,8 @@ const cpuRatioOf = (name: string, baseline = false): number => {
   const i = rows.findIndex((r) => r.name.includes(name) && r.name.endsWith('[baseline]') === baseline);
   return i < 0 ? Number.NaN : median(rows[0]!.runs.map((x, k) => x.cpuUs / rows[i]!.runs[k]!.cpuUs));
 };
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+/** A share as a percentage; 'not measured' for a row BENCH_PATHS left out. */
+const pct = (x: number) => (Number.isNaN(x) ? 'not measured' : `${(x * 100).toFixed(1)}%`);
 const ratio = ratioOf('/whoami');
 console.log(
   `\nThe authenticated, rate-limited stack keeps ${pct(ratio)} of the bare server's throughput (median of ${ROUNDS} rounds; goal >= 60%): ${ratio >= 0.6 ? 'MET' : 'NOT MET'}`,

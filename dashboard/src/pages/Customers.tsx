@@ -19,7 +19,8 @@ import type {
   StyleProfile,
 } from '../api/types.ts';
 import { useSession } from '../session.tsx';
-import { CustomerOrders, CustomerPrivacy } from './customers/CustomerOrders.tsx';
+import { CustomerOrders } from './customers/CustomerOrders.tsx';
+import { CustomerPrivacy } from './customers/CustomerPrivacy.tsx';
 
 /** A typed search goes to `identifier` with no type: the server tries every identifier type, the profile id and the name. */
 function searchQuery(q: string): Pick<ProfileQuery, 'identifier'> {
