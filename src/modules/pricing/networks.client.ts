@@ -14,67 +14,40 @@
  * (Shopping: id, title, brand, gtin, mpn, price/salePrice { amount currency }, availability, link, imageLink).
  * GraphQL errors come as `{ errors: [...] }`; a refused token as HTTP 401 (or 403).
  *
- * Transport: 429 and 5xx are retried (at least the server's Retry-After, in seconds or as an HTTP date, capped),
- * network errors too; 401/403 are final and reported as `NetworkAuthError` (credentials expired or revoked).
+ * Transport (the platform's retrying transport): 429, 5xx and network errors are retried with jittered backoff and
+ * at least the server's Retry-After (seconds or an HTTP date); 401/403 are final and reported as `NetworkAuthError` (credentials expired or revoked).
  * Everything is read before anything is written: a run that fails on page 7 changes no price.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { createRetryingFetch, type RetryOptions } from '../../platform/index.ts';
 import type { FeedRecord } from './feed.core.ts';
 
 export class NetworkAuthError extends Error {}
 export class NetworkError extends Error {}
 
-export interface NetworkHttpOptions {
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  /** Retries after the first call of one request (default 4). */
-  maxRetries?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  timeoutMs?: number;
-}
-
-/** Milliseconds a Retry-After header asks for (seconds or an HTTP date), or null. */
-export function retryAfterMs(value: string | null, now: number = Date.now()): number | null {
-  if (!value) return null;
-  if (/^\d{1,6}$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.max(0, at - now) : null;
-}
+export type NetworkHttpOptions = RetryOptions;
 
 function createTransport(opts: NetworkHttpOptions) {
-  const doFetch = opts.fetch ?? fetch;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const maxRetries = opts.maxRetries ?? 4;
-  const base = opts.baseDelayMs ?? 1000;
-  const cap = opts.maxDelayMs ?? 60_000;
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  /** One request, retried on 429/5xx/network errors; 401/403 throw NetworkAuthError, other 4xx NetworkError. */
-  return async function request(url: string, init: RequestInit, what: string): Promise<Response> {
-    let lastProblem = 'not called';
-    for (let attempt = 0; attempt <= maxRetries; attempt++) {
-      let res: Response;
-      try {
-        res = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-      } catch (err) {
-        lastProblem = `${what}: ${(err as Error).message.slice(0, 200)}`;
-        if (attempt < maxRetries) await sleep(Math.min(cap, base * 2 ** attempt));
-        continue;
-      }
-      if (res.ok) return res;
-      const body = (await res.text().catch(() => '')).slice(0, 300);
-      if (res.status === 401 || res.status === 403)
-        throw new NetworkAuthError(`${what}: the network refused the credentials (HTTP ${res.status})`);
-      if (res.status !== 429 && res.status < 500) throw new NetworkError(`${what}: HTTP ${res.status} ${body}`.trim());
-      lastProblem = `${what}: HTTP ${res.status}`;
-      if (attempt < maxRetries) {
-        const asked = retryAfterMs(res.headers.get('retry-after'));
-        await sleep(Math.min(cap, asked ?? base * 2 ** attempt));
-      }
-    }
-    throw new NetworkError(`${lastProblem} (gave up after ${maxRetries + 1} attempts)`);
+  const retryingFetch = createRetryingFetch({ baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 60_000, ...opts });
+  /** One request's body text, retried on 429/5xx/network errors; 401/403 throw NetworkAuthError, other 4xx NetworkError. */
+  return async function request(url: string, init: RequestInit, what: string): Promise<string> {
+    const last = await retryingFetch(url, init);
+    if (last.kind === 'network') throw new NetworkError(`${what}: ${last.message} (gave up after ${last.attempts} attempts)`);
+    if (last.ok) return last.text;
+    if (last.status === 401 || last.status === 403)
+      throw new NetworkAuthError(`${what}: the network refused the credentials (HTTP ${last.status})`);
+    if (last.status !== 429 && last.status < 500) throw new NetworkError(`${what}: HTTP ${last.status} ${last.text.slice(0, 300)}`.trim());
+    throw new NetworkError(`${what}: HTTP ${last.status} (gave up after ${last.attempts} attempts)`);
   };
 }
+
+const jsonOrNull = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+};
 
 export interface NetworkPage {
   records: FeedRecord[];
@@ -166,7 +139,7 @@ export function rakutenClient(s: RakutenSettings, http: NetworkHttpOptions = {})
         throw new NetworkAuthError('Rakuten token: the network refused the credentials (HTTP 400)');
       throw err;
     });
-    const body = (await res.json().catch(() => null)) as { access_token?: unknown } | null;
+    const body = jsonOrNull(res) as { access_token?: unknown } | null;
     if (!body || typeof body.access_token !== 'string' || !body.access_token)
       throw new NetworkError('Rakuten token: the answer has no access_token');
     return body.access_token;
@@ -182,7 +155,7 @@ export function rakutenClient(s: RakutenSettings, http: NetworkHttpOptions = {})
         `Rakuten product search page ${n}`,
       );
     token ??= await fetchToken();
-    let res: Response;
+    let res: string;
     try {
       res = await get();
     } catch (err) {
@@ -193,7 +166,7 @@ export function rakutenClient(s: RakutenSettings, http: NetworkHttpOptions = {})
     }
     let doc: { result?: { TotalPages?: unknown; item?: Record<string, unknown>[]; Errors?: unknown } };
     try {
-      doc = xml.parse(await res.text()) as typeof doc;
+      doc = xml.parse(res) as typeof doc;
     } catch (err) {
       throw new NetworkError(`Rakuten product search page ${n}: the answer is not XML (${(err as Error).message.slice(0, 100)})`);
     }
@@ -282,7 +255,7 @@ export function cjClient(s: CjSettings, http: NetworkHttpOptions = {}) {
           },
           `CJ products at offset ${offset}`,
         );
-        const body = (await res.json().catch(() => null)) as {
+        const body = jsonOrNull(res) as {
           data?: { shoppingProducts?: { totalCount?: number; count?: number; resultList?: Record<string, unknown>[] } | null };
           errors?: { message?: string; extensions?: { code?: string } }[];
         } | null;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeProduct, startAffiliateNetworks } from '../../../test/fakes/affiliate-networks.ts';
 import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
-import { cjProductRecord, rakutenClient, rakutenItemRecord, retryAfterMs } from './networks.client.ts';
+import { cjProductRecord, rakutenClient, rakutenItemRecord } from './networks.client.ts';
 
 // Affiliate network connections against a local server speaking Rakuten's and CJ's product APIs.
 const RAKUTEN = { clientId: 'client-1', clientSecret: 'secret-1', sid: '3111111' };
@@ -61,11 +61,6 @@ async function runToEnd(sourceId: string) {
 }
 
 describe('network clients (pure parts)', () => {
-  it('reads Retry-After in seconds and as an HTTP date', () => {
-    expect(retryAfterMs('3')).toBe(3000);
-    expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
-    expect(retryAfterMs('soon')).toBeNull();
-  });
   it('maps Rakuten items and CJ products to feed records (sale price wins; amounts with their currency)', () => {
     expect(
       rakutenItemRecord({

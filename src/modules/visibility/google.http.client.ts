@@ -2,23 +2,15 @@
  * The one transport of Loupe's Google REST clients (Merchant API, Business Profile APIs): a bearer token per call,
  * JSON in and out, and Google's error conventions read once.
  *
- * Retries: 429 (quota) and 5xx are retried with exponential backoff and full jitter (delay drawn uniformly from
- * [0, min(cap, base * 2^attempt)], at least the server's Retry-After); network errors too. Other 4xx are final:
+ * Retries (the platform's retrying transport): 429 (quota), 5xx, network errors and a 2xx whose body is not JSON,
+ * with full-jitter backoff and at least the server's Retry-After. Other 4xx are final:
  * 400 (and 404, 409, 412) is an outcome with Google's per-field violations (google.rpc.BadRequest), 401/403 mean
  * the token is no longer accepted, 410 that the endpoint is shut down. Outcomes are values, never throws (an
  * aborted `signal` is the one exception: it rethrows).
  */
-export interface GoogleHttpOptions {
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  /** Uniform [0, 1) source for jitter (tests pass a seeded one). */
-  random?: () => number;
-  /** Retries after the first call (default 4). */
-  maxRetries?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  timeoutMs?: number;
-}
+import { createRetryingFetch, type RetryOptions } from '../../platform/index.ts';
+
+export type GoogleHttpOptions = RetryOptions;
 
 export interface GoogleFieldIssue {
   field: string;
@@ -41,70 +33,50 @@ export interface GoogleRequest {
   alsoOk?: readonly number[];
 }
 
-export function createGoogleHttp(opts: GoogleHttpOptions = {}) {
-  const doFetch = opts.fetch ?? fetch;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = opts.random ?? Math.random;
-  const maxRetries = opts.maxRetries ?? 4;
-  const baseDelay = opts.baseDelayMs ?? 500;
-  const maxDelay = opts.maxDelayMs ?? 30_000;
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-
-  async function backoff(attempt: number, retryAfter: string | null | undefined): Promise<void> {
-    const cap = Math.min(maxDelay, baseDelay * 2 ** attempt);
-    const server = retryAfter && /^\d{1,5}$/.test(retryAfter) ? Math.min(maxDelay, Number(retryAfter) * 1000) : 0;
-    await sleep(Math.max(server, Math.floor(random() * cap)));
+function parsedJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (!text.trim()) return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
   }
+}
 
-  /** One logical call, retried on 429/5xx/network; the body of a success is parsed JSON (`{}` when empty). */
+export function createGoogleHttp(opts: GoogleHttpOptions = {}) {
+  const retryingFetch = createRetryingFetch({ baseDelayMs: 500, ...opts });
+
+  /** One logical call, retried on 429/5xx/network and on a 2xx whose body is not JSON. */
   async function call<T = Record<string, unknown>>(r: GoogleRequest): Promise<GoogleOutcome<T>> {
-    let last: GoogleOutcome<T> = { ok: false, kind: 'network', status: 0, message: 'not called', calls: 0 };
-    for (let attempt = 0; attempt <= maxRetries; attempt++) {
-      const calls = attempt + 1;
-      let res: Response;
-      const hasBody = r.body !== undefined;
-      try {
-        res = await doFetch(r.url, {
-          method: r.method,
-          headers: {
-            authorization: `Bearer ${r.token}`,
-            accept: 'application/json',
-            ...(hasBody ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(hasBody ? { body: JSON.stringify(r.body) } : {}),
-          signal: r.signal ? AbortSignal.any([r.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        if (r.signal?.aborted) throw err;
-        last = { ok: false, kind: 'network', status: 0, message: (err as Error).message.slice(0, 200), calls };
-        if (attempt < maxRetries) await backoff(attempt, undefined);
-        continue;
-      }
-      const text = await res.text();
-      if (res.ok || r.alsoOk?.includes(res.status)) {
-        let body = {} as T;
-        if (res.ok && text.trim()) {
-          try {
-            body = JSON.parse(text) as T;
-          } catch {
-            last = { ok: false, kind: 'server', status: res.status, message: 'Google answered a body that is not JSON', calls };
-            if (attempt < maxRetries) await backoff(attempt, undefined);
-            continue;
-          }
-        }
-        return { ok: true, status: res.status, calls, body };
-      }
-      const message = googleMessage(text) ?? `HTTP ${res.status}`;
-      if (res.status === 429 || res.status >= 500) {
-        last = { ok: false, kind: res.status === 429 ? 'quota' : 'server', status: res.status, message, calls };
-        if (attempt < maxRetries) await backoff(attempt, res.headers.get('retry-after'));
-        continue;
-      }
-      if (res.status === 401 || res.status === 403) return { ok: false, kind: 'unauthorized', status: res.status, message, calls };
-      if (res.status === 410) return { ok: false, kind: 'gone', status: 410, message, calls };
-      return { ok: false, kind: 'invalid', status: res.status, issues: googleIssues(text, message), calls };
+    const hasBody = r.body !== undefined;
+    const isSuccess = (status: number, ok: boolean) => ok || (r.alsoOk?.includes(status) ?? false);
+    const last = await retryingFetch(
+      r.url,
+      {
+        method: r.method,
+        headers: {
+          authorization: `Bearer ${r.token}`,
+          accept: 'application/json',
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(hasBody ? { body: JSON.stringify(r.body) } : {}),
+        signal: r.signal,
+      },
+      (a) => a.status === 429 || a.status >= 500 || (a.ok && !parsedJson(a.text).ok),
+    );
+    const calls = last.attempts;
+    if (last.kind === 'network') return { ok: false, kind: 'network', status: 0, message: last.message, calls };
+    if (isSuccess(last.status, last.ok)) {
+      if (!last.ok) return { ok: true, status: last.status, calls, body: {} as T };
+      const json = parsedJson(last.text);
+      if (json.ok) return { ok: true, status: last.status, calls, body: json.value as T };
+      return { ok: false, kind: 'server', status: last.status, message: 'Google answered a body that is not JSON', calls };
     }
-    return last;
+    const message = googleMessage(last.text) ?? `HTTP ${last.status}`;
+    if (last.status === 429 || last.status >= 500)
+      return { ok: false, kind: last.status === 429 ? 'quota' : 'server', status: last.status, message, calls };
+    if (last.status === 401 || last.status === 403) return { ok: false, kind: 'unauthorized', status: last.status, message, calls };
+    if (last.status === 410) return { ok: false, kind: 'gone', status: 410, message, calls };
+    return { ok: false, kind: 'invalid', status: last.status, issues: googleIssues(last.text, message), calls };
   }
   return { call };
 }

@@ -1,4 +1,5 @@
 import { createAdminApiClient } from '@shopify/admin-api-client';
+import { abortableSleep, backoffMs } from '../../../platform/index.ts';
 import { type BackfillResource, missingScopeOf, type ThrottleStatus, throttleStatusOf, waitForPointsMs } from './shopify-admin.core.ts';
 
 /** Why the Admin API refused; `permanent` failures need the merchant (a token, a scope), the others may pass. */
@@ -27,7 +28,7 @@ export interface ShopifyAdminClientOptions {
   apiVersion: string;
   /** Where the shop is reached instead of https://<shop domain> (a proxy; a local server in tests). */
   baseUrl?: string | undefined;
-  /** First retry delay on 5xx / 429 / network errors, doubled per attempt, with jitter. */
+  /** Cap of the first retry delay on 5xx / 429 / network errors, doubled per attempt (full jitter below it). */
   retryBaseMs: number;
   /** Retries of one request on 5xx / network errors (default 4). */
   maxRetries?: number;
@@ -44,20 +45,6 @@ export interface AdminQueryOptions {
   /** Points the query is expected to cost: waited for before sending when the bucket is known to be short. */
   expectedCost?: number | undefined;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * A GraphQL Admin API client for one shop on Shopify's official `@shopify/admin-api-client` (headers, URL,
@@ -89,9 +76,10 @@ export function createShopifyAdminClient(opts: ShopifyAdminClientOptions) {
 
   const wait = async (why: 'throttled' | 'retry', ms: number) => {
     opts.onWait?.(why, ms);
-    await sleep(ms, opts.signal);
+    await abortableSleep(ms, opts.signal);
   };
-  const backoff = (attempt: number) => Math.round(opts.retryBaseMs * 2 ** attempt * (0.8 + 0.4 * Math.random()));
+  // Full jitter, as the platform's retrying transport (which this client cannot use: the package does the fetch).
+  const backoff = (attempt: number) => backoffMs(attempt, opts.retryBaseMs, 60_000);
 
   /** Sends `query`; answers its `data`. Throws ShopifyAdminError (or the abort reason when the signal fires). */
   async function query(query: string, variables: Record<string, unknown> = {}, q: AdminQueryOptions = {}): Promise<unknown> {
