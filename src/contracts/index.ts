@@ -236,6 +236,8 @@ export { addItemBody, cartQuery, cartResponse, mergeBody, updateLineBody } from 
 export {
   completeBody,
   completeResponse,
+  ORDER_OFFSET_MAX,
+  ORDER_SORTS,
   ORDER_STATUSES,
   orderDetail,
   orderListQuery,
@@ -253,6 +255,7 @@ export type OrderSummary = z.infer<typeof orders.orderSummary>;
 export type OrderDetail = z.infer<typeof orders.orderDetail>;
 export type OrderList = z.infer<typeof orders.orderListResponse>;
 export type OrderListQuery = z.input<typeof orders.orderListQuery>;
+export type OrderSort = (typeof orders.ORDER_SORTS)[number];
 export type RefundBody = z.input<typeof orders.refundBody>;
 export type CompleteResponse = z.infer<typeof orders.completeResponse>;
 export type Promotion = z.infer<typeof orders.promotionResponse>;

@@ -85,6 +85,7 @@ export type {
   OrderSummary,
   OrderDetail,
   OrderList,
+  OrderSort,
   Promotion,
   PromotionList,
   PricingStoreList,
