@@ -90,6 +90,8 @@ export {
   mergeHistoryResponse,
   mergeView,
   ordersResponse as profileOrdersResponse,
+  PROFILE_OFFSET_MAX,
+  PROFILE_SORTS,
   profileDetail,
   profileList,
   profileView,
@@ -101,6 +103,7 @@ export type Profile = z.infer<typeof identity.profileView>;
 export type ProfileDetail = z.infer<typeof identity.profileDetail>;
 export type ProfileList = z.infer<typeof identity.profileList>;
 export type ProfileQuery = z.input<typeof identity.listQuery>;
+export type ProfileSort = (typeof identity.PROFILE_SORTS)[number];
 export type MergeHistory = z.infer<typeof identity.mergeHistoryResponse>;
 export type ProfileOrders = z.infer<typeof identity.ordersResponse>;
 export type Merge = z.infer<typeof identity.mergeView>;

@@ -30,6 +30,7 @@ export type {
   Profile,
   ProfileDetail,
   ProfileList,
+  ProfileSort,
   ProfileQuery,
   MergeHistory,
   ProfileOrders,

@@ -16,14 +16,15 @@ import {
   Timeline,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Route, Routes, useNavigate, useParams as useRouteParams } from 'react-router';
 import { api, get } from '../api/client.ts';
 import { DataTable } from '../components/DataTable.tsx';
+import { fetchAllPages, PagedTable } from '../components/PagedTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, fmtMinor } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
-import type { OrderDetail, OrderList, OrderStatus, OrderSummary } from '../api/types.ts';
+import type { OrderDetail, OrderList, OrderSort, OrderStatus, OrderSummary } from '../api/types.ts';
 import { useSession } from '../session.tsx';
 import { parseMoney } from '../../../src/contracts/money.ts';
 
@@ -65,31 +66,37 @@ function toCsv(rows: OrderSummary[]): string {
   return [head.join(','), ...lines].join('\r\n');
 }
 
+/** Orders a page shows; the server caps offsets at 10,000 (ORDER_OFFSET_MAX), the export stops there too. */
+const PAGE_SIZE = 50;
+const OFFSET_CAP = 10_000;
+
 function OrderListView() {
   const { tenantId } = useSession();
   const navigate = useNavigate();
-  const [f, setF] = useParams(['q', 'status'] as const);
+  const [f, setF] = useParams(['q', 'status', 'sort', 'offset'] as const);
   const [typed, setTyped] = useState(f.q);
+  const sort = (f.sort || '-created_at') as OrderSort;
+  const offset = Math.min(OFFSET_CAP, Math.max(0, Number.parseInt(f.offset, 10) || 0));
+  const filters = { ...(f.q ? { q: f.q } : {}), ...(f.status ? { status: f.status } : {}) };
   const list = useQuery({
-    queryKey: ['orders', tenantId, f.q, f.status],
-    queryFn: ({ signal }) =>
-      get<OrderList>('/api/v1/orders', { ...(f.q ? { q: f.q } : {}), ...(f.status ? { status: f.status } : {}), limit: 200 }, signal),
+    queryKey: ['orders', tenantId, f.q, f.status, sort, offset],
+    queryFn: ({ signal }) => get<OrderList>('/api/v1/orders', { ...filters, sort, offset, limit: PAGE_SIZE }, signal),
+    placeholderData: keepPreviousData,
   });
   const rows = list.data?.data ?? [];
-  const download = () => {
-    const url = URL.createObjectURL(new Blob([toCsv(rows)], { type: 'text/csv' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'orders.csv';
-    a.click();
-    URL.revokeObjectURL(url);
+  const exportRows = async () => {
+    const all = await fetchAllPages(
+      (from, limit) => get<OrderList>('/api/v1/orders', { ...filters, sort, offset: from, limit }),
+      OFFSET_CAP,
+    );
+    return { csv: toCsv(all.rows), truncated: all.truncated };
   };
   return (
     <Stack>
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          setF({ q: typed.trim() });
+          setF({ q: typed.trim(), offset: null });
         }}
       >
         <Group align="flex-end">
@@ -106,29 +113,36 @@ function OrderListView() {
             clearable
             data={STATUSES.map((s) => ({ value: s, label: label(s) }))}
             value={f.status || null}
-            onChange={(v) => setF({ status: v })}
+            onChange={(v) => setF({ status: v, offset: null })}
             w={200}
           />
           <Button type="submit">Search</Button>
-          <Button variant="default" onClick={download} disabled={rows.length === 0}>
-            Export CSV
-          </Button>
         </Group>
       </form>
       {list.isLoading ? (
         <Loading label="Loading orders" />
       ) : list.error ? (
         <ErrorState error={list.error} feature="Orders" />
-      ) : rows.length === 0 ? (
+      ) : rows.length === 0 && offset === 0 ? (
         <EmptyState title={f.q || f.status ? 'No order matches' : 'No orders yet'}>
           {f.q || f.status
             ? 'Clear the filters, or search by another id or e-mail.'
             : 'Orders appear when shoppers check out through the cart API (POST /api/v1/cart/complete) or the storefront.'}
         </EmptyState>
       ) : (
-        <DataTable
+        <PagedTable
           testId="orders-table"
           rows={rows}
+          total={list.data?.total ?? rows.length}
+          page={{ sort, offset, limit: PAGE_SIZE }}
+          onPage={(next) =>
+            setF({
+              ...(next.sort ? { sort: next.sort === '-created_at' ? null : next.sort } : {}),
+              offset: next.offset ? String(next.offset) : null,
+            })
+          }
+          exportRows={exportRows}
+          exportName="orders.csv"
           rowKey={(r) => r.id}
           onRowClick={(r) => navigate(`/orders/${r.id}`)}
           columns={[
@@ -141,10 +155,10 @@ function OrderListView() {
                 </Anchor>
               ),
             },
-            { key: 'created_at', label: 'Placed', render: (r) => fmtDate(r.created_at) },
-            { key: 'user_id', label: 'Customer', render: (r) => r.email ?? r.user_id ?? 'anonymous' },
-            { key: 'status', label: 'Status', render: (r) => <Badge color={COLOR[r.status]}>{label(r.status)}</Badge> },
-            { key: 'total', label: 'Total', render: (r) => money(r.total, r.currency_code) },
+            { key: 'created_at', label: 'Placed', sort: 'created_at', render: (r) => fmtDate(r.created_at) },
+            { key: 'user_id', label: 'Customer', sort: 'email', render: (r) => r.email ?? r.user_id ?? 'anonymous' },
+            { key: 'status', label: 'Status', sort: 'status', render: (r) => <Badge color={COLOR[r.status]}>{label(r.status)}</Badge> },
+            { key: 'total', label: 'Total', sort: 'total', render: (r) => money(r.total, r.currency_code) },
             {
               key: 'refunded_total',
               label: 'Refunded',
