@@ -90,8 +90,6 @@ export {
   mergeHistoryResponse,
   mergeView,
   ordersResponse as profileOrdersResponse,
-  PROFILE_OFFSET_MAX,
-  PROFILE_SORTS,
   profileDetail,
   profileList,
   profileView,
@@ -115,6 +113,8 @@ export type UnmergeBody = NonNullable<z.input<typeof identity.unmergeBody>>;
 export {
   dataQualityResponse,
   importDetail,
+  importListQuery,
+  importListResponse,
   importRun,
   mappingPreviewBody,
   mappingPreviewResponse,
@@ -127,6 +127,8 @@ export type UploadFields = z.input<typeof imports.uploadFields>;
 export type UploadSyncResponse = z.infer<typeof imports.uploadSyncResponse>;
 export type UploadAsyncResponse = z.infer<typeof imports.uploadAsyncResponse>;
 export type ImportRun = z.infer<typeof imports.importRun>;
+export type ImportList = z.infer<typeof imports.importListResponse>;
+export type ImportSort = (typeof imports.IMPORT_SORTS)[number];
 export type ImportDetail = z.infer<typeof imports.importDetail>;
 export type ImportValidationError = z.infer<typeof imports.validationError>;
 export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
@@ -239,8 +241,6 @@ export { addItemBody, cartQuery, cartResponse, mergeBody, updateLineBody } from 
 export {
   completeBody,
   completeResponse,
-  ORDER_OFFSET_MAX,
-  ORDER_SORTS,
   ORDER_STATUSES,
   orderDetail,
   orderListQuery,

@@ -39,6 +39,8 @@ export type {
   UploadSyncResponse,
   UploadAsyncResponse,
   ImportRun,
+  ImportList,
+  ImportSort,
   ImportDetail,
   ImportValidationError,
   MappingPreviewBody,

@@ -24,7 +24,10 @@ afterAll(async () => {
 const names = async (token: string, ids: string[]) => {
   const qs = new URLSearchParams(ids.map((id) => ['item_id', id]));
   const r = await t.request('GET', `/api/v1/items?${qs.toString()}`, { token });
-  return { status: r.status, names: r.status === 200 ? Object.fromEntries(r.body.data.map((i: { item_id: string; name: string }) => [i.item_id, i.name])) : r.body };
+  return {
+    status: r.status,
+    names: r.status === 200 ? Object.fromEntries(r.body.data.map((i: { item_id: string; name: string }) => [i.item_id, i.name])) : r.body,
+  };
 };
 
 describe('GET /api/v1/items by a batch of item ids', () => {
@@ -43,8 +46,22 @@ describe('GET /api/v1/items by a batch of item ids', () => {
   });
 
   it('refuses more than 100 ids, empty, NUL and oversized ids with 400; lone surrogates find nothing', async () => {
-    expect((await names(A.ownerToken, Array.from({ length: 101 }, (_, i) => `id-${i}`))).status).toBe(400);
-    expect((await names(A.ownerToken, Array.from({ length: 100 }, (_, i) => `id-${i}`))).status).toBe(200);
+    expect(
+      (
+        await names(
+          A.ownerToken,
+          Array.from({ length: 101 }, (_, i) => `id-${i}`),
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await names(
+          A.ownerToken,
+          Array.from({ length: 100 }, (_, i) => `id-${i}`),
+        )
+      ).status,
+    ).toBe(200);
     expect((await names(A.ownerToken, ['71053', ''])).status).toBe(400);
     expect((await names(A.ownerToken, ['a\u0000b'])).status).toBe(400);
     expect((await names(A.ownerToken, ['x'.repeat(256)])).status).toBe(400);

@@ -47,8 +47,6 @@ export interface OrderEventRow {
   createdAt: Date;
 }
 
-export type { OrderSort };
-
 /** A page of orders: keyset (`after`, newest first) or offset with a whitelisted sort. */
 export interface OrderPage {
   after?: string | undefined;

@@ -71,10 +71,21 @@ export type OrderDetail = z.infer<typeof orderDetail>;
 export const completeResponse = z.object({ type: z.literal('order'), created: z.boolean(), order: orderSummary });
 
 /** Sort keys of GET /orders, a whitelist (each maps to one fixed SQL ordering in the repository). */
-export const ORDER_SORTS = ['created_at', '-created_at', 'total', '-total', 'status', '-status', 'email', '-email', 'customer', '-customer'] as const;
+export const ORDER_SORTS = [
+  'created_at',
+  '-created_at',
+  'total',
+  '-total',
+  'status',
+  '-status',
+  'email',
+  '-email',
+  'customer',
+  '-customer',
+] as const;
 export type OrderSort = (typeof ORDER_SORTS)[number];
 /** Offset paging stops here: deeper pages scan too much; filters narrow instead. */
-export const ORDER_OFFSET_MAX = 10_000;
+const ORDER_OFFSET_MAX = 10_000;
 
 export const orderListQuery = z
   .object({

@@ -45,7 +45,7 @@ export const PROFILE_SORTS = [
 ] as const;
 export type ProfileSort = (typeof PROFILE_SORTS)[number];
 /** Offset paging stops here: deeper pages scan too much; filters narrow instead. */
-export const PROFILE_OFFSET_MAX = 10_000;
+const PROFILE_OFFSET_MAX = 10_000;
 
 export const listQuery = z
   .object({

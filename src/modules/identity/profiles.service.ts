@@ -12,7 +12,15 @@ import {
   inTenant,
 } from '../../platform/index.ts';
 import { candidateKeys, canonicalType, normalizeIdentifier, type IdentitySettings } from './identity.core.ts';
-import type { EventRow, IdentifierRow, IdentityRepository, MergeRow, ProfileFilters, ProfileRow, ReviewRow } from './identity.repository.ts';
+import type {
+  EventRow,
+  IdentifierRow,
+  IdentityRepository,
+  MergeRow,
+  ProfileFilters,
+  ProfileRow,
+  ReviewRow,
+} from './identity.repository.ts';
 import type { ProfileSort } from './identity.schemas.ts';
 import { mergeInto, refreshAggregates } from './resolution.service.ts';
 import type { IdentitySettingsBody, SettingsStore } from './settings.ts';
