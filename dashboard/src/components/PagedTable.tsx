@@ -76,7 +76,11 @@ export function PagedTable<T extends object>({
     <div>
       <Group justify="space-between" mb="xs" wrap="wrap">
         <Text size="sm" data-testid={`${testId}-range`} aria-live="polite">
-          {total === 0 ? 'No rows' : `${nf.format(first)}–${nf.format(last)} of ${nf.format(total)}`}
+          {total === 0
+            ? 'No rows'
+            : rows.length === 0
+              ? `Past the last of ${nf.format(total)}: go back a page`
+              : `${nf.format(first)}–${nf.format(last)} of ${nf.format(total)}`}
         </Text>
         <Group gap="xs">
           {toolbar}
