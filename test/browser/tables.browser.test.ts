@@ -150,6 +150,10 @@ describe.skipIf(!HAS_CHROMIUM)('paged, sorted tables in chromium', () => {
     const lines = fs.readFileSync(file!, 'utf8').trim().split(/\r?\n/);
     expect(lines).toHaveLength(fulfilled + 1);
     expect(lines.slice(1).every((l) => l.includes('fulfilled'))).toBe(true);
+    // Amounts in pounds as exact decimals (the order of £1.00 is 100 minor units): total, paid, refunded.
+    expect(lines[0]).toBe('id,created_at,status,customer,email,currency,total,paid,refunded');
+    expect(lines).toContainEqual(expect.stringMatching(/,fulfilled,a-cust-0,ashopper0@tables\.test,GBP,1\.00,1\.00,0\.00$/));
+    expect(lines.slice(1).every((l) => /,GBP,\d+\.\d\d,\d+\.\d\d,\d+\.\d\d$/.test(l))).toBe(true);
     await screenshot(page, 'tables-orders');
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);

@@ -26,7 +26,8 @@ import { fmtDate, fmtMinor } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import type { OrderDetail, OrderList, OrderSort, OrderStatus, OrderSummary } from '../api/types.ts';
 import { useSession } from '../session.tsx';
-import { parseMoney } from '../../../src/contracts/money.ts';
+import { formatMoney, isCurrencyCode, parseMoney } from '../../../src/contracts/money.ts';
+import { toCsv as rowsToCsv } from '../lib/csv.ts';
 
 const STATUSES: OrderStatus[] = ['pending', 'paid', 'fulfilled', 'partially_refunded', 'refunded', 'cancelled'];
 const COLOR: Record<OrderStatus, string> = {
@@ -53,17 +54,29 @@ export default function OrdersPage() {
   );
 }
 
-/** The loaded orders as CSV (RFC 4180 quoting), amounts in major units of each order's currency. */
+/** Exact decimal text of minor units in the order's currency ("19.99"); an unknown code keeps the minor units. */
+const major = (minor: number, currency: string) => (isCurrencyCode(currency) ? formatMoney(minor, currency) : String(minor));
+const CSV_COLUMNS = ['id', 'created_at', 'status', 'customer', 'email', 'currency', 'total', 'paid', 'refunded'].map((k) => ({
+  key: k,
+  label: k,
+}));
+
+/** Orders as CSV (RFC 4180 quoting, formula-looking cells neutralised), amounts in major units of each order's currency. */
 function toCsv(rows: OrderSummary[]): string {
-  const q = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"` : s;
-  };
-  const head = ['id', 'created_at', 'status', 'customer', 'email', 'currency', 'total', 'paid', 'refunded'];
-  const lines = rows.map((o) =>
-    [o.id, o.created_at, o.status, o.user_id, o.email, o.currency_code, o.total, o.paid_total, o.refunded_total].map(q).join(','),
+  return rowsToCsv(
+    rows.map((o) => ({
+      id: o.id,
+      created_at: o.created_at,
+      status: o.status,
+      customer: o.user_id,
+      email: o.email,
+      currency: o.currency_code,
+      total: major(o.total, o.currency_code),
+      paid: major(o.paid_total, o.currency_code),
+      refunded: major(o.refunded_total, o.currency_code),
+    })),
+    CSV_COLUMNS,
   );
-  return [head.join(','), ...lines].join('\r\n');
 }
 
 /** Orders a page shows; the server caps offsets at 10,000 (ORDER_OFFSET_MAX), the export stops there too. */
