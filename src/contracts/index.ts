@@ -101,6 +101,7 @@ export type Profile = z.infer<typeof identity.profileView>;
 export type ProfileDetail = z.infer<typeof identity.profileDetail>;
 export type ProfileList = z.infer<typeof identity.profileList>;
 export type ProfileQuery = z.input<typeof identity.listQuery>;
+export type ProfileSort = (typeof identity.PROFILE_SORTS)[number];
 export type MergeHistory = z.infer<typeof identity.mergeHistoryResponse>;
 export type ProfileOrders = z.infer<typeof identity.ordersResponse>;
 export type Merge = z.infer<typeof identity.mergeView>;
@@ -112,6 +113,8 @@ export type UnmergeBody = NonNullable<z.input<typeof identity.unmergeBody>>;
 export {
   dataQualityResponse,
   importDetail,
+  importListQuery,
+  importListResponse,
   importRun,
   mappingPreviewBody,
   mappingPreviewResponse,
@@ -124,6 +127,8 @@ export type UploadFields = z.input<typeof imports.uploadFields>;
 export type UploadSyncResponse = z.infer<typeof imports.uploadSyncResponse>;
 export type UploadAsyncResponse = z.infer<typeof imports.uploadAsyncResponse>;
 export type ImportRun = z.infer<typeof imports.importRun>;
+export type ImportList = z.infer<typeof imports.importListResponse>;
+export type ImportSort = (typeof imports.IMPORT_SORTS)[number];
 export type ImportDetail = z.infer<typeof imports.importDetail>;
 export type ImportValidationError = z.infer<typeof imports.validationError>;
 export type DataQuality = z.infer<typeof imports.dataQualityResponse>;
@@ -253,6 +258,7 @@ export type OrderSummary = z.infer<typeof orders.orderSummary>;
 export type OrderDetail = z.infer<typeof orders.orderDetail>;
 export type OrderList = z.infer<typeof orders.orderListResponse>;
 export type OrderListQuery = z.input<typeof orders.orderListQuery>;
+export type OrderSort = (typeof orders.ORDER_SORTS)[number];
 export type RefundBody = z.input<typeof orders.refundBody>;
 export type CompleteResponse = z.infer<typeof orders.completeResponse>;
 export type Promotion = z.infer<typeof orders.promotionResponse>;

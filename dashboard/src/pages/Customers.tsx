@@ -1,12 +1,15 @@
 import { useState } from 'react';
 import { Alert, Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Tabs, Text, TextInput, Timeline, Title } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Route, Routes, useLocation, useNavigate, useParams as useRouteParams } from 'react-router';
 import { api, get } from '../api/client.ts';
 import { BarChart } from '../components/BarChart.tsx';
 import { DataTable } from '../components/DataTable.tsx';
+import { fetchAllPages, PagedTable } from '../components/PagedTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, fmtMinor, fmtMoney, fmtNumber, str } from '../lib/format.ts';
+import { toCsv } from '../lib/csv.ts';
+import { useItemNames } from '../lib/item-names.ts';
 import { useParams } from '../lib/params.ts';
 import type {
   MergeHistory,
@@ -15,6 +18,7 @@ import type {
   ProfileDetail,
   ProfileList,
   ProfileQuery,
+  ProfileSort,
   ReviewList,
   StyleProfile,
 } from '../api/types.ts';
@@ -37,6 +41,22 @@ const MATCH_LABELS: Record<string, string> = {
   profile_id: 'profile id',
   name: 'name',
 };
+/** Profiles a page shows; the server caps offsets at 10,000 (PROFILE_OFFSET_MAX), the export stops there too. */
+const PAGE_SIZE = 50;
+const OFFSET_CAP = 10_000;
+const CSV_COLUMNS = [
+  { key: 'id', label: 'profile_id' },
+  { key: 'name', label: 'name' },
+  { key: 'email', label: 'email' },
+  { key: 'customer_id', label: 'customer_id' },
+  { key: 'phone', label: 'phone' },
+  { key: 'total_orders', label: 'orders' },
+  { key: 'lifetime_value_minor', label: 'lifetime_value_minor' },
+  { key: 'currency', label: 'currency' },
+  { key: 'profile_strength', label: 'strength' },
+  { key: 'first_seen_at', label: 'first_seen_at' },
+  { key: 'last_seen_at', label: 'last_seen_at' },
+];
 const name = (p: Profile): string => str(p.traits.name ?? p.identifiers.email ?? p.identifiers.user_id ?? p.id);
 
 export default function CustomersPage() {
@@ -64,13 +84,41 @@ export default function CustomersPage() {
 function Profiles() {
   const { tenantId } = useSession();
   const navigate = useNavigate();
-  const [f, setF] = useParams(['q', 'erased'] as const);
+  const [f, setF] = useParams(['q', 'erased', 'sort', 'offset'] as const);
   const [typed, setTyped] = useState(f.q);
+  const sort = (f.sort || '-last_seen_at') as ProfileSort;
+  const offset = Math.min(OFFSET_CAP, Math.max(0, Number.parseInt(f.offset, 10) || 0));
   const list = useQuery({
-    queryKey: ['profiles', tenantId, f.q],
-    queryFn: ({ signal }) => get<ProfileList>('/api/v1/profiles', { ...searchQuery(f.q), limit: 50 }, signal),
+    queryKey: ['profiles', tenantId, f.q, sort, offset],
+    queryFn: ({ signal }) => get<ProfileList>('/api/v1/profiles', { ...searchQuery(f.q), sort, offset, limit: PAGE_SIZE }, signal),
+    placeholderData: keepPreviousData,
   });
   const rows = list.data?.data ?? [];
+  const exportRows = async () => {
+    const all = await fetchAllPages(
+      (from, limit) => get<ProfileList>('/api/v1/profiles', { ...searchQuery(f.q), sort, offset: from, limit }),
+      OFFSET_CAP,
+    );
+    return {
+      csv: toCsv(
+        all.rows.map((r) => ({
+          id: r.id,
+          name: str(r.traits.name ?? ''),
+          email: r.identifiers.email ?? '',
+          customer_id: r.identifiers.user_id ?? '',
+          phone: r.identifiers.phone ?? '',
+          total_orders: r.total_orders,
+          lifetime_value_minor: r.lifetime_value_minor,
+          currency: r.currency,
+          profile_strength: r.profile_strength,
+          first_seen_at: r.first_seen_at,
+          last_seen_at: r.last_seen_at,
+        })),
+        CSV_COLUMNS,
+      ),
+      truncated: all.truncated,
+    };
+  };
   return (
     <Stack>
       {f.erased && (
@@ -81,7 +129,7 @@ function Profiles() {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          setF({ q: typed.trim() });
+          setF({ q: typed.trim(), offset: null });
         }}
       >
         <Group align="flex-end">
@@ -99,14 +147,24 @@ function Profiles() {
         <Loading label="Loading profiles" />
       ) : list.error ? (
         <ErrorState error={list.error} feature="Customer profiles" />
-      ) : rows.length === 0 ? (
+      ) : rows.length === 0 && offset === 0 ? (
         <EmptyState title={f.q ? 'No customer matches' : 'No customers yet'}>
           {f.q ? 'Check the spelling, or search by another identifier.' : 'Profiles appear as events and orders arrive.'}
         </EmptyState>
       ) : (
-        <DataTable
+        <PagedTable
           testId="profiles-table"
           rows={rows}
+          total={list.data?.total ?? rows.length}
+          page={{ sort, offset, limit: PAGE_SIZE }}
+          onPage={(next) =>
+            setF({
+              ...(next.sort ? { sort: next.sort === '-last_seen_at' ? null : next.sort } : {}),
+              offset: next.offset ? String(next.offset) : null,
+            })
+          }
+          exportRows={exportRows}
+          exportName="customers.csv"
           rowKey={(r) => r.id}
           onRowClick={(r) => navigate(`/customers/${encodeURIComponent(r.id)}`)}
           columns={[
@@ -139,10 +197,15 @@ function Profiles() {
                   },
                 ]
               : []),
-            { key: 'total_orders', label: 'Orders', render: (r) => fmtNumber(r.total_orders) },
-            { key: 'lifetime_value', label: 'Lifetime value', render: (r) => fmtMinor(r.lifetime_value_minor, r.currency) },
-            { key: 'profile_strength', label: 'Strength' },
-            { key: 'last_seen_at', label: 'Last seen', render: (r) => fmtDate(r.last_seen_at) },
+            { key: 'total_orders', label: 'Orders', sort: 'total_orders', render: (r) => fmtNumber(r.total_orders) },
+            {
+              key: 'lifetime_value',
+              label: 'Lifetime value',
+              sort: 'lifetime_value',
+              render: (r) => fmtMinor(r.lifetime_value_minor, r.currency),
+            },
+            { key: 'profile_strength', label: 'Strength', sort: 'profile_strength' },
+            { key: 'last_seen_at', label: 'Last seen', sort: 'last_seen_at', render: (r) => fmtDate(r.last_seen_at) },
           ]}
         />
       )}
@@ -215,23 +278,7 @@ function Profile() {
           <Title order={4} size="h5" mb="xs">
             Timeline
           </Title>
-          {events.length === 0 ? (
-            <Text size="sm" c="dimmed">
-              No events yet.
-            </Text>
-          ) : (
-            <Timeline bulletSize={12} lineWidth={2}>
-              {events.slice(0, 20).map((e, n) => (
-                <Timeline.Item key={e.id ?? n} title={e.type}>
-                  <Text size="xs" c="dimmed">
-                    {fmtDate(e.occurred_at)} · {e.source}
-                    {e.item_id ? ` · item ${e.item_id}` : ''}
-                    {e.order_id ? ` · order ${e.order_id}` : ''}
-                  </Text>
-                </Timeline.Item>
-              ))}
-            </Timeline>
-          )}
+          <ProfileTimeline events={events} />
         </Card>
         <Card withBorder>
           <Title order={4} size="h5" mb="xs">
@@ -289,6 +336,31 @@ const LAYERS = [
 ] as const;
 
 /** Shares of a layer's decayed weights, largest first (top `n`). */
+/** The latest events, products by name (one batched catalog call for the page), orders linked. */
+function ProfileTimeline({ events }: { events: ProfileDetail['recent_events'] }) {
+  const shown = events.slice(0, 20);
+  const names = useItemNames(shown.map((e) => e.item_id));
+  if (shown.length === 0)
+    return (
+      <Text size="sm" c="dimmed">
+        No events yet.
+      </Text>
+    );
+  return (
+    <Timeline bulletSize={12} lineWidth={2} data-testid="profile-timeline">
+      {shown.map((e, n) => (
+        <Timeline.Item key={e.id ?? n} title={e.type}>
+          <Text size="xs" c="dimmed">
+            {fmtDate(e.occurred_at)} · {e.source}
+            {e.item_id ? ` · ${names.get(e.item_id) ?? `item ${e.item_id}`}` : ''}
+            {e.order_id ? ` · order ${e.order_id}` : ''}
+          </Text>
+        </Timeline.Item>
+      ))}
+    </Timeline>
+  );
+}
+
 function layerShares(layer: Record<string, number>, n: number) {
   const total = Object.values(layer).reduce((a, b) => a + b, 0);
   return Object.entries(layer)

@@ -19,21 +19,22 @@ import {
 } from '@mantine/core';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get, requestRaw } from '../api/client.ts';
-import { DataTable } from '../components/DataTable.tsx';
+import { fetchAllPages, PagedTable } from '../components/PagedTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
-import { DELIMITERS, downloadCsv, parseRows, sniffDelimiter, toCsv } from '../lib/csv.ts';
+import { DELIMITERS, parseRows, sniffDelimiter, toCsv } from '../lib/csv.ts';
 import { type FileHead, readFileHead } from '../lib/file-head.ts';
 import { fmtBytes, fmtDate, fmtNumber } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
 import type {
   ImportDetail,
+  ImportList,
   ImportRun,
+  ImportSort,
   ImportStorage,
   ImportValidationError,
   MappingPreview,
   MappingPreviewBody,
-  Page,
   RerunImportBody,
   UploadAsyncResponse,
   UploadFields,
@@ -355,16 +356,20 @@ export default function ImportPage() {
   );
 }
 
+/** Imports a history page shows (the server sorts and pages; the export walks every page). */
+const HISTORY_PAGE = 20;
 const KIND_LABEL: Record<string, string> = { items: 'Items', interactions: 'Interactions' };
 
 /** The tenant's imports, newest first: open one, run one again from its kept file, export the list. */
 function RecentImports({ current, onOpen }: { current: string | null; onOpen: (id: string) => void }) {
   const { tenantId } = useSession();
   const qc = useQueryClient();
+  const [paging, setPaging] = useState<{ sort: ImportSort; offset: number }>({ sort: '-created_at', offset: 0 });
   const list = useQuery({
-    queryKey: ['imports', tenantId],
-    queryFn: ({ signal }) => get<Page<ImportRun>>('/api/v1/imports', { limit: 50 }, signal),
+    queryKey: ['imports', tenantId, paging.sort, paging.offset],
+    queryFn: ({ signal }) => get<ImportList>('/api/v1/imports', { sort: paging.sort, offset: paging.offset, limit: HISTORY_PAGE }, signal),
     enabled: !!tenantId,
+    placeholderData: keepPreviousData,
     refetchInterval: (query) => (query.state.data?.data.some((r) => !DONE.has(r.status)) ? 2000 : false),
   });
   const rerun = useMutation({
@@ -407,22 +412,6 @@ function RecentImports({ current, onOpen }: { current: string | null; onOpen: (i
         <Title order={3} size="h5">
           Recent imports
         </Title>
-        <Button
-          size="xs"
-          variant="default"
-          disabled={!rows.length}
-          onClick={() =>
-            downloadCsv(
-              'imports.csv',
-              toCsv(
-                rows.map((r) => ({ ...r, status: verdict(r).label })),
-                columns,
-              ),
-            )
-          }
-        >
-          Export CSV
-        </Button>
       </Group>
       {storage.data && (
         <Stack gap={4} mb="sm" data-testid="import-storage">
@@ -444,14 +433,32 @@ function RecentImports({ current, onOpen }: { current: string | null; onOpen: (i
       {list.data && !rows.length && <EmptyState title="No import yet">Files you import appear here, with their results.</EmptyState>}
       {rerun.error && <ErrorState error={rerun.error} feature="Running the import again" />}
       {rows.length > 0 && (
-        <DataTable
+        <PagedTable
           testId="imports-table"
           rows={rows}
+          total={list.data?.total ?? rows.length}
+          page={{ ...paging, limit: HISTORY_PAGE }}
+          onPage={(next) => setPaging((p) => ({ sort: (next.sort as ImportSort | undefined) ?? p.sort, offset: next.offset ?? 0 }))}
+          exportName="imports.csv"
+          exportRows={async () => {
+            const all = await fetchAllPages(
+              (offset, limit) => get<ImportList>('/api/v1/imports', { sort: paging.sort, offset, limit }),
+              10_000,
+              200,
+            );
+            return {
+              csv: toCsv(
+                all.rows.map((r) => ({ ...r, status: verdict(r).label })),
+                columns,
+              ),
+              truncated: all.truncated,
+            };
+          }}
           rowKey={(r) => r.id}
           columns={[
-            { key: 'file_name', label: 'File', render: (r) => <span className="mono">{r.file_name}</span> },
+            { key: 'file_name', label: 'File', sort: 'file_name', render: (r) => <span className="mono">{r.file_name}</span> },
             { key: 'kind', label: 'Holds', render: (r) => KIND_LABEL[r.kind] ?? r.kind },
-            { key: 'created_at', label: 'Started', render: (r) => fmtDate(r.created_at) },
+            { key: 'created_at', label: 'Started', sort: 'created_at', render: (r) => fmtDate(r.created_at) },
             {
               key: 'status',
               label: 'Result',
@@ -465,7 +472,7 @@ function RecentImports({ current, onOpen }: { current: string | null; onOpen: (i
               },
             },
             { key: 'rows_accepted', label: 'Accepted', render: (r) => fmtNumber(r.rows_accepted) },
-            { key: 'rows_rejected', label: 'Rejected', render: (r) => fmtNumber(r.rows_rejected) },
+            { key: 'rows_rejected', label: 'Rejected', sort: 'rows_rejected', render: (r) => fmtNumber(r.rows_rejected) },
             {
               key: 'actions',
               label: '',

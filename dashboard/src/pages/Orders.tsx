@@ -16,16 +16,18 @@ import {
   Timeline,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Route, Routes, useNavigate, useParams as useRouteParams } from 'react-router';
 import { api, get } from '../api/client.ts';
 import { DataTable } from '../components/DataTable.tsx';
+import { fetchAllPages, PagedTable } from '../components/PagedTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { fmtDate, fmtMinor } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
-import type { OrderDetail, OrderList, OrderStatus, OrderSummary } from '../api/types.ts';
+import type { OrderDetail, OrderList, OrderSort, OrderStatus, OrderSummary } from '../api/types.ts';
 import { useSession } from '../session.tsx';
-import { parseMoney } from '../../../src/contracts/money.ts';
+import { formatMoney, isCurrencyCode, parseMoney } from '../../../src/contracts/money.ts';
+import { toCsv as rowsToCsv } from '../lib/csv.ts';
 
 const STATUSES: OrderStatus[] = ['pending', 'paid', 'fulfilled', 'partially_refunded', 'refunded', 'cancelled'];
 const COLOR: Record<OrderStatus, string> = {
@@ -52,44 +54,62 @@ export default function OrdersPage() {
   );
 }
 
-/** The loaded orders as CSV (RFC 4180 quoting), amounts in major units of each order's currency. */
+/** Exact decimal text of minor units in the order's currency ("19.99"); an unknown code keeps the minor units. */
+const major = (minor: number, currency: string) => (isCurrencyCode(currency) ? formatMoney(minor, currency) : String(minor));
+const CSV_COLUMNS = ['id', 'created_at', 'status', 'customer', 'email', 'currency', 'total', 'paid', 'refunded'].map((k) => ({
+  key: k,
+  label: k,
+}));
+
+/** Orders as CSV (RFC 4180 quoting, formula-looking cells neutralised), amounts in major units of each order's currency. */
 function toCsv(rows: OrderSummary[]): string {
-  const q = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"` : s;
-  };
-  const head = ['id', 'created_at', 'status', 'customer', 'email', 'currency', 'total', 'paid', 'refunded'];
-  const lines = rows.map((o) =>
-    [o.id, o.created_at, o.status, o.user_id, o.email, o.currency_code, o.total, o.paid_total, o.refunded_total].map(q).join(','),
+  return rowsToCsv(
+    rows.map((o) => ({
+      id: o.id,
+      created_at: o.created_at,
+      status: o.status,
+      customer: o.user_id,
+      email: o.email,
+      currency: o.currency_code,
+      total: major(o.total, o.currency_code),
+      paid: major(o.paid_total, o.currency_code),
+      refunded: major(o.refunded_total, o.currency_code),
+    })),
+    CSV_COLUMNS,
   );
-  return [head.join(','), ...lines].join('\r\n');
 }
+
+/** Orders a page shows; the server caps offsets at 10,000 (ORDER_OFFSET_MAX), the export stops there too. */
+const PAGE_SIZE = 50;
+const OFFSET_CAP = 10_000;
 
 function OrderListView() {
   const { tenantId } = useSession();
   const navigate = useNavigate();
-  const [f, setF] = useParams(['q', 'status'] as const);
+  const [f, setF] = useParams(['q', 'status', 'sort', 'offset'] as const);
   const [typed, setTyped] = useState(f.q);
+  const sort = (f.sort || '-created_at') as OrderSort;
+  const offset = Math.min(OFFSET_CAP, Math.max(0, Number.parseInt(f.offset, 10) || 0));
+  const filters = { ...(f.q ? { q: f.q } : {}), ...(f.status ? { status: f.status } : {}) };
   const list = useQuery({
-    queryKey: ['orders', tenantId, f.q, f.status],
-    queryFn: ({ signal }) =>
-      get<OrderList>('/api/v1/orders', { ...(f.q ? { q: f.q } : {}), ...(f.status ? { status: f.status } : {}), limit: 200 }, signal),
+    queryKey: ['orders', tenantId, f.q, f.status, sort, offset],
+    queryFn: ({ signal }) => get<OrderList>('/api/v1/orders', { ...filters, sort, offset, limit: PAGE_SIZE }, signal),
+    placeholderData: keepPreviousData,
   });
   const rows = list.data?.data ?? [];
-  const download = () => {
-    const url = URL.createObjectURL(new Blob([toCsv(rows)], { type: 'text/csv' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'orders.csv';
-    a.click();
-    URL.revokeObjectURL(url);
+  const exportRows = async () => {
+    const all = await fetchAllPages(
+      (from, limit) => get<OrderList>('/api/v1/orders', { ...filters, sort, offset: from, limit }),
+      OFFSET_CAP,
+    );
+    return { csv: toCsv(all.rows), truncated: all.truncated };
   };
   return (
     <Stack>
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          setF({ q: typed.trim() });
+          setF({ q: typed.trim(), offset: null });
         }}
       >
         <Group align="flex-end">
@@ -106,29 +126,36 @@ function OrderListView() {
             clearable
             data={STATUSES.map((s) => ({ value: s, label: label(s) }))}
             value={f.status || null}
-            onChange={(v) => setF({ status: v })}
+            onChange={(v) => setF({ status: v, offset: null })}
             w={200}
           />
           <Button type="submit">Search</Button>
-          <Button variant="default" onClick={download} disabled={rows.length === 0}>
-            Export CSV
-          </Button>
         </Group>
       </form>
       {list.isLoading ? (
         <Loading label="Loading orders" />
       ) : list.error ? (
         <ErrorState error={list.error} feature="Orders" />
-      ) : rows.length === 0 ? (
+      ) : rows.length === 0 && offset === 0 ? (
         <EmptyState title={f.q || f.status ? 'No order matches' : 'No orders yet'}>
           {f.q || f.status
             ? 'Clear the filters, or search by another id or e-mail.'
             : 'Orders appear when shoppers check out through the cart API (POST /api/v1/cart/complete) or the storefront.'}
         </EmptyState>
       ) : (
-        <DataTable
+        <PagedTable
           testId="orders-table"
           rows={rows}
+          total={list.data?.total ?? rows.length}
+          page={{ sort, offset, limit: PAGE_SIZE }}
+          onPage={(next) =>
+            setF({
+              ...(next.sort ? { sort: next.sort === '-created_at' ? null : next.sort } : {}),
+              offset: next.offset ? String(next.offset) : null,
+            })
+          }
+          exportRows={exportRows}
+          exportName="orders.csv"
           rowKey={(r) => r.id}
           onRowClick={(r) => navigate(`/orders/${r.id}`)}
           columns={[
@@ -141,10 +168,10 @@ function OrderListView() {
                 </Anchor>
               ),
             },
-            { key: 'created_at', label: 'Placed', render: (r) => fmtDate(r.created_at) },
-            { key: 'user_id', label: 'Customer', render: (r) => r.email ?? r.user_id ?? 'anonymous' },
-            { key: 'status', label: 'Status', render: (r) => <Badge color={COLOR[r.status]}>{label(r.status)}</Badge> },
-            { key: 'total', label: 'Total', render: (r) => money(r.total, r.currency_code) },
+            { key: 'created_at', label: 'Placed', sort: 'created_at', render: (r) => fmtDate(r.created_at) },
+            { key: 'user_id', label: 'Customer', sort: 'email', render: (r) => r.email ?? r.user_id ?? 'anonymous' },
+            { key: 'status', label: 'Status', sort: 'status', render: (r) => <Badge color={COLOR[r.status]}>{label(r.status)}</Badge> },
+            { key: 'total', label: 'Total', sort: 'total', render: (r) => money(r.total, r.currency_code) },
             {
               key: 'refunded_total',
               label: 'Refunded',

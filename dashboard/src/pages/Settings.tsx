@@ -413,6 +413,30 @@ function Members() {
   );
 }
 
+/**
+ * People and keys by id for the audit log: the members and the API keys (revoked included), one call each per
+ * visit, not per row. A role that cannot list them sees ids, as before.
+ */
+function useAuditNames(): Map<string, string> {
+  const { tenantId } = useSession();
+  const members = useQuery({
+    queryKey: ['members', tenantId],
+    queryFn: ({ signal }) => get<{ data: Member[] }>('/api/v1/members', undefined, signal),
+    retry: false,
+    staleTime: 60_000,
+  });
+  const keys = useQuery({
+    queryKey: ['api-keys', tenantId, true],
+    queryFn: ({ signal }) => get<{ data: ApiKey[] }>('/api/v1/api-keys', { include_revoked: 'true' }, signal),
+    retry: false,
+    staleTime: 60_000,
+  });
+  const out = new Map<string, string>();
+  for (const m of members.data?.data ?? []) out.set(m.user_id, m.name ? `${m.name} <${m.email}>` : m.email);
+  for (const k of keys.data?.data ?? []) out.set(k.id, `key “${k.name}” (${k.key_prefix}…)`);
+  return out;
+}
+
 const AUDIT_FILTERS = ['action', 'resource_type', 'outcome', 'actor_id', 'from', 'to'] as const;
 
 function AuditLog() {
@@ -434,6 +458,7 @@ function AuditLog() {
     queryKey: ['audit', tenantId, query],
     queryFn: ({ signal }) => get<Page<AuditEntry>>('/api/v1/audit/logs', query, signal),
   });
+  const who = useAuditNames();
   const set = (patch: Partial<Record<(typeof AUDIT_FILTERS)[number], string | null>>) => {
     setCursors([]);
     setF(patch);
@@ -487,11 +512,26 @@ function AuditLog() {
                 <Table.Tr key={e.id}>
                   <Table.Td>{fmtDate(e.created_at)}</Table.Td>
                   <Table.Td>{e.action}</Table.Td>
-                  <Table.Td className="mono">
-                    {e.resource_type ?? '—'} {e.resource_id ?? ''}
+                  <Table.Td>
+                    {e.resource_type ?? '—'}{' '}
+                    {e.resource_id ? (
+                      who.get(e.resource_id) ? (
+                        <span title={e.resource_id}>{who.get(e.resource_id)}</span>
+                      ) : (
+                        <span className="mono">{e.resource_id}</span>
+                      )
+                    ) : (
+                      ''
+                    )}
                   </Table.Td>
-                  <Table.Td className="mono">
-                    {e.actor_type} {e.actor_id ?? ''}
+                  <Table.Td data-testid="audit-actor">
+                    {e.actor_id && who.get(e.actor_id) ? (
+                      <span title={`${e.actor_type} ${e.actor_id}`}>{who.get(e.actor_id)}</span>
+                    ) : (
+                      <span className="mono">
+                        {e.actor_type} {e.actor_id ?? ''}
+                      </span>
+                    )}
                   </Table.Td>
                   <Table.Td>
                     <Badge color={e.outcome === 'success' ? 'green' : 'red'} variant="light">

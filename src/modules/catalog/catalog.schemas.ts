@@ -88,7 +88,23 @@ export const itemFilterQuery = {
   tag: z.string().max(200).optional(),
   updated_since: z.iso.datetime({ offset: true }).optional(),
 };
-export const itemListQuery = z.object({ ...paginationQuery, ...itemFilterQuery }).strict();
+/** The largest batch of `item_id`s one list call resolves (a page of names: a timeline, an order, a report). */
+export const ITEM_ID_BATCH_MAX = 100;
+const storeItemId = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((v) => !v.includes('\u0000'), 'item_id must not contain NUL characters');
+export const itemListQuery = z
+  .object({
+    ...paginationQuery,
+    ...itemFilterQuery,
+    item_id: z
+      .union([storeItemId, z.array(storeItemId).max(ITEM_ID_BATCH_MAX)])
+      .optional()
+      .describe(`The store's item ids, repeated (item_id=a&item_id=b, at most ${ITEM_ID_BATCH_MAX}): one call names a page of items`),
+  })
+  .strict();
 export const itemListResponse = z.object({ data: z.array(itemResponse), next_cursor: z.string().nullable() });
 /** GET /items/search: full text with fuzzy fallback, filters and facets; offset cursors. */
 export const searchQuery = z

@@ -57,6 +57,8 @@ export interface ItemFilters {
   availability?: string | undefined;
   tag?: string | undefined;
   updatedSince?: Date | undefined;
+  /** Only these store item ids (a batch lookup of names). */
+  itemIds?: readonly string[] | undefined;
 }
 
 export const ITEM_COLUMNS = sql`i.id, i.item_id AS "itemId", i.name, i.description, i.category_id AS "categoryId",
@@ -88,6 +90,7 @@ export function filterConditions(tenantId: string, f: ItemFilters): SQL[] {
   if (f.availability !== undefined) conds.push(sql`i.availability = ${f.availability}`);
   if (f.tag !== undefined) conds.push(sql`${f.tag} = ANY(i.tags)`);
   if (f.updatedSince !== undefined) conds.push(sql`i.updated_at >= ${f.updatedSince.toISOString()}::timestamptz`);
+  if (f.itemIds !== undefined) conds.push(sql`i.item_id = ANY(${arrayParam([...f.itemIds])}::text[])`);
   return conds;
 }
 

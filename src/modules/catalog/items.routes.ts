@@ -87,7 +87,8 @@ export async function itemRoutes(app: FastifyInstance, deps: ItemRouteDeps): Pro
   const listHandler = async (ctx: TenantContext, q: z.infer<typeof s.itemListQuery>) => {
     if (q.cursor !== undefined && !isUuid(q.cursor))
       throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
-    const rows = await deps.items.list(ctx, toFilters(q), { after: q.cursor, limit: q.limit + 1 });
+    const itemIds = q.item_id === undefined ? undefined : Array.isArray(q.item_id) ? q.item_id : [q.item_id];
+    const rows = await deps.items.list(ctx, { ...toFilters(q), itemIds }, { after: q.cursor, limit: q.limit + 1 });
     const page = paginate(rows, q.limit, (row) => row.id);
     return { data: page.data.map(toItem), next_cursor: page.next_cursor };
   };

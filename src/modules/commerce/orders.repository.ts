@@ -1,4 +1,5 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import type { OrderSort } from './orders.schemas.ts';
 import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 
 export type OrderStatus = 'pending' | 'paid' | 'fulfilled' | 'partially_refunded' | 'refunded' | 'cancelled';
@@ -44,6 +45,44 @@ export interface OrderEventRow {
   detail: Record<string, unknown>;
   actor: string | null;
   createdAt: Date;
+}
+
+/** A page of orders: keyset (`after`, newest first) or offset with a whitelisted sort. */
+export interface OrderPage {
+  after?: string | undefined;
+  sort?: OrderSort | undefined;
+  offset?: number | undefined;
+  limit: number;
+}
+
+/**
+ * One fixed ordering per sort key (never built from input). Ties fall back to the id, newest first, so that
+ * offset pages neither repeat nor skip a row. Totals compare minor units across currencies (one store, one
+ * currency in practice).
+ */
+const ORDER_BY: Record<OrderSort, SQL> = {
+  created_at: sql`created_at ASC, id DESC`,
+  '-created_at': sql`created_at DESC, id DESC`,
+  total: sql`total_minor ASC, id DESC`,
+  '-total': sql`total_minor DESC, id DESC`,
+  status: sql`status ASC, id DESC`,
+  '-status': sql`status DESC, id DESC`,
+  email: sql`email ASC NULLS LAST, id DESC`,
+  '-email': sql`email DESC NULLS LAST, id DESC`,
+  customer: sql`user_id ASC NULLS LAST, id DESC`,
+  '-customer': sql`user_id DESC NULLS LAST, id DESC`,
+};
+
+/** The tenant and the filters, shared by a page and its count. */
+function orderWhere(tenantId: string, f: OrderFilters): SQL {
+  const search = f.search ? `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  return sql`tenant_id = ${tenantId}
+    ${f.status ? sql`AND status = ${f.status}` : sql``}
+    ${f.userId ? sql`AND user_id = ${f.userId}` : sql``}
+    ${f.anonymousId ? sql`AND anonymous_id = ${f.anonymousId} AND user_id IS NULL` : sql``}
+    ${search ? sql`AND (id::text LIKE ${search} OR lower(user_id) LIKE ${search} OR lower(email) LIKE ${search})` : sql``}
+    ${f.from ? sql`AND created_at >= ${f.from.toISOString()}::timestamptz` : sql``}
+    ${f.to ? sql`AND created_at < ${f.to.toISOString()}::timestamptz` : sql``}`;
 }
 
 export interface OrderFilters {
@@ -213,22 +252,21 @@ export function createOrdersRepository() {
         )
       )?.id,
 
-    async list(q: Q, tenantId: string, f: OrderFilters, page: { after?: string | undefined; limit: number }): Promise<OrderRow[]> {
-      const search = f.search ? `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    async list(q: Q, tenantId: string, f: OrderFilters, page: OrderPage): Promise<OrderRow[]> {
+      // Without a sort: newest first by id (time-ordered), the order keyset cursors follow.
+      const order = page.sort ? ORDER_BY[page.sort] : sql`id DESC`;
       const rows = await queryRows<Record<string, unknown>>(
         q,
-        sql`SELECT ${ORDER_COLUMNS} FROM orders WHERE tenant_id = ${tenantId}
-              ${f.status ? sql`AND status = ${f.status}` : sql``}
-              ${f.userId ? sql`AND user_id = ${f.userId}` : sql``}
-              ${f.anonymousId ? sql`AND anonymous_id = ${f.anonymousId} AND user_id IS NULL` : sql``}
-              ${search ? sql`AND (id::text LIKE ${search} OR lower(user_id) LIKE ${search} OR lower(email) LIKE ${search})` : sql``}
-              ${f.from ? sql`AND created_at >= ${f.from.toISOString()}::timestamptz` : sql``}
-              ${f.to ? sql`AND created_at < ${f.to.toISOString()}::timestamptz` : sql``}
+        sql`SELECT ${ORDER_COLUMNS} FROM orders WHERE ${orderWhere(tenantId, f)}
               ${page.after ? sql`AND id < ${page.after}` : sql``}
-            ORDER BY id DESC LIMIT ${page.limit}`,
+            ORDER BY ${order} LIMIT ${page.limit} OFFSET ${page.offset ?? 0}`,
       );
       return rows.map(toOrder);
     },
+
+    /** How many orders match the filters (the total of a paged table). */
+    count: async (q: Q, tenantId: string, f: OrderFilters): Promise<number> =>
+      (await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM orders WHERE ${orderWhere(tenantId, f)}`))?.n ?? 0,
 
     /**
      * Counts one use of each promotion, all or nothing: the row lock and the `usage_count < usage_limit` guard

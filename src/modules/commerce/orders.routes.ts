@@ -88,7 +88,7 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
     {
       schema: {
         tags: ['commerce'],
-        summary: 'Orders, newest first, with filters (status, customer, text, dates) and cursor pagination',
+        summary: 'Orders with filters (status, customer, text, dates), a total, and cursor (newest first) or sorted offset pages',
         querystring: s.orderListQuery,
         response: { 200: s.orderListResponse, ...errorResponses },
       },
@@ -96,19 +96,26 @@ export async function orderRoutes(app: FastifyInstance, deps: OrderRouteDeps): P
     },
     async (request) => {
       const q = request.query;
-      const rows = await deps.orders.list(
-        tenantContext(request),
-        {
-          status: q.status,
-          userId: q.user_id,
-          search: q.q,
-          from: q.from ? new Date(q.from) : undefined,
-          to: q.to ? new Date(q.to) : undefined,
-        },
-        { after: q.cursor, limit: q.limit + 1 },
-      );
+      const ctx = tenantContext(request);
+      const filters = {
+        status: q.status,
+        userId: q.user_id,
+        search: q.q,
+        from: q.from ? new Date(q.from) : undefined,
+        to: q.to ? new Date(q.to) : undefined,
+      };
+      const [rows, total] = await Promise.all([
+        deps.orders.list(ctx, filters, { after: q.cursor, sort: q.sort, offset: q.offset, limit: q.limit + 1 }),
+        deps.orders.count(ctx, filters),
+      ]);
+      // Offset pages (a sorted table) move by offset; the cursor is for newest-first keyset paging only.
       const page = paginate(rows, q.limit, (o) => o.id);
-      return { data: page.data.map(toOrderSummary), next_cursor: page.next_cursor };
+      const keyset = !q.sort && q.offset === undefined;
+      return {
+        data: page.data.map(toOrderSummary),
+        next_cursor: keyset ? page.next_cursor : null,
+        total,
+      };
     },
   );
 

@@ -70,6 +70,23 @@ export type OrderDetail = z.infer<typeof orderDetail>;
 
 export const completeResponse = z.object({ type: z.literal('order'), created: z.boolean(), order: orderSummary });
 
+/** Sort keys of GET /orders, a whitelist (each maps to one fixed SQL ordering in the repository). */
+export const ORDER_SORTS = [
+  'created_at',
+  '-created_at',
+  'total',
+  '-total',
+  'status',
+  '-status',
+  'email',
+  '-email',
+  'customer',
+  '-customer',
+] as const;
+export type OrderSort = (typeof ORDER_SORTS)[number];
+/** Offset paging stops here: deeper pages scan too much; filters narrow instead. */
+const ORDER_OFFSET_MAX = 10_000;
+
 export const orderListQuery = z
   .object({
     status: z.enum(ORDER_STATUSES).optional(),
@@ -77,11 +94,27 @@ export const orderListQuery = z
     q: z.string().max(200).optional().describe('Order id, customer id or e-mail contains'),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
-    cursor: z.uuid().optional(),
+    cursor: z.uuid().optional().describe('Keyset paging, newest first only (no `sort`, no `offset`)'),
+    sort: z.enum(ORDER_SORTS).optional().describe('A column, `-` first for descending; ties fall back to newest first'),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(ORDER_OFFSET_MAX)
+      .optional()
+      .describe(`Rows to skip for page-numbered tables (at most ${ORDER_OFFSET_MAX}; past that, narrow the filters)`),
     limit: z.coerce.number().int().min(1).max(500).default(50),
   })
-  .strict();
-export const orderListResponse = z.object({ data: z.array(orderSummary), next_cursor: z.string().nullable() });
+  .strict()
+  .refine((q) => !(q.cursor && (q.sort || q.offset !== undefined)), {
+    message: 'cursor pages newest first: use offset with sort',
+    path: ['cursor'],
+  });
+export const orderListResponse = z.object({
+  data: z.array(orderSummary),
+  next_cursor: z.string().nullable(),
+  total: z.number().int().optional().describe('Orders matching the filters (all pages); the shopper list leaves it out'),
+});
 export const orderParams = z.object({ id: z.uuid() }).strict();
 export const shopperOrdersQuery = z
   .object({

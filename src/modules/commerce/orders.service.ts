@@ -14,7 +14,7 @@ import type { SellableRepository } from '../catalog/index.ts';
 import type { IngestService } from '../events/index.ts';
 import type { CartsRepository, Shopper } from './carts.repository.ts';
 import { type CartsService, ownsCart } from './carts.service.ts';
-import type { OrderFilters, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
+import type { OrderFilters, OrderPage, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
 import type { ReservationsRepository } from './reservations.repository.ts';
 import type { SettingsRepository } from './settings.repository.ts';
 import {
@@ -449,8 +449,10 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       return { order, items, timeline };
     },
 
-    list: (ctx: TenantContext, filters: OrderFilters, page: { after?: string | undefined; limit: number }) =>
-      repo.list(db, ctx.tenantId, filters, page),
+    list: (ctx: TenantContext, filters: OrderFilters, page: OrderPage) => repo.list(db, ctx.tenantId, filters, page),
+
+    /** How many orders match the filters (a paged table's total). */
+    count: (ctx: TenantContext, filters: OrderFilters) => repo.count(db, ctx.tenantId, filters),
 
     /** Refunds `amount` (default: what is left) through Stripe; more than was paid and not yet refunded is refused. */
     async refund(

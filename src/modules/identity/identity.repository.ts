@@ -1,4 +1,5 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import type { ProfileSort } from './identity.schemas.ts';
 import { arrayParam, queryOne, queryRows, type Db } from '../../platform/index.ts';
 import type { IdentifierMatch } from './identity.core.ts';
 import type { ProfileEventRow, ProfileEvents } from './identity.types.ts';
@@ -68,6 +69,55 @@ export interface ReviewRow {
 }
 
 export type EventRow = ProfileEventRow;
+
+/** Filters of the profile list, shared by a page and its count. */
+export interface ProfileFilters {
+  matchKey?: string;
+  /** A search with no identifier type: any of these keys, this profile id, or a name containing this text. */
+  anyOf?: { matchKeys: readonly string[]; profileId?: string | undefined; nameContains?: string | undefined };
+  minStrength?: number;
+  channel?: string;
+  minOrders?: number;
+  seenSince?: Date;
+}
+
+/** A page of profiles: keyset (`cursor`, newest first) or offset with a whitelisted sort. */
+export interface ProfilePage {
+  cursor?: string;
+  sort?: ProfileSort;
+  offset?: number;
+  limit: number;
+}
+
+/** One fixed ordering per sort key (never built from input); ties fall back to the id so offset pages are stable. */
+const PROFILE_ORDER_BY: Record<ProfileSort, SQL> = {
+  last_seen_at: sql`last_seen_at ASC NULLS FIRST, id DESC`,
+  '-last_seen_at': sql`last_seen_at DESC NULLS LAST, id DESC`,
+  first_seen_at: sql`first_seen_at ASC NULLS FIRST, id DESC`,
+  '-first_seen_at': sql`first_seen_at DESC NULLS LAST, id DESC`,
+  total_orders: sql`total_orders ASC, id DESC`,
+  '-total_orders': sql`total_orders DESC, id DESC`,
+  lifetime_value: sql`revenue_minor ASC, id DESC`,
+  '-lifetime_value': sql`revenue_minor DESC, id DESC`,
+  profile_strength: sql`profile_strength ASC, id DESC`,
+  '-profile_strength': sql`profile_strength DESC, id DESC`,
+};
+
+function profileWhere(tenantId: string, f: ProfileFilters): SQL {
+  return sql`tenant_id = ${tenantId} AND status = 'active'
+    ${f.matchKey !== undefined ? sql`AND id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ${f.matchKey})` : sql``}
+    ${
+      f.anyOf
+        ? sql`AND (id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(f.anyOf.matchKeys)}::text[]))
+        ${f.anyOf.profileId ? sql`OR id = ${f.anyOf.profileId}::uuid` : sql``}
+        ${f.anyOf.nameContains ? sql`OR lower(traits->>'name') LIKE ${`%${escapeLike(f.anyOf.nameContains.toLowerCase())}%`} ESCAPE '\\'` : sql``})`
+        : sql``
+    }
+    ${f.minStrength !== undefined ? sql`AND profile_strength >= ${f.minStrength}` : sql``}
+    ${f.channel !== undefined ? sql`AND ${f.channel} = ANY(channels)` : sql``}
+    ${f.minOrders !== undefined ? sql`AND total_orders >= ${f.minOrders}` : sql``}
+    ${f.seenSince !== undefined ? sql`AND last_seen_at >= ${f.seenSince.toISOString()}::timestamptz` : sql``}`;
+}
 
 const PROFILE_COLS = sql`id, status, merged_into AS "mergedInto", traits, first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt",
   total_orders AS "totalOrders", revenue_minor::text AS "revenueMinor", refunded_minor::text AS "refundedMinor", currency,
@@ -334,41 +384,20 @@ export function createIdentityRepository(events: ProfileEvents, hooks: IdentityR
       );
     },
 
-    /** Active profiles, newest first, optionally restricted to those holding an identifier with a blocking key. */
-    listProfiles(
-      q: Q,
-      tenantId: string,
-      f: {
-        matchKey?: string;
-        /** A search with no identifier type: any of these keys, this profile id, or a name containing this text. */
-        anyOf?: { matchKeys: readonly string[]; profileId?: string | undefined; nameContains?: string | undefined };
-        minStrength?: number;
-        channel?: string;
-        minOrders?: number;
-        seenSince?: Date;
-        cursor?: string;
-        limit: number;
-      },
-    ): Promise<ProfileRow[]> {
+    /** Active profiles, newest first or by a whitelisted sort, optionally restricted to those holding an identifier with a blocking key. */
+    listProfiles(q: Q, tenantId: string, f: ProfileFilters & ProfilePage): Promise<ProfileRow[]> {
+      const order = f.sort ? PROFILE_ORDER_BY[f.sort] : sql`id DESC`;
       return queryRows<ProfileRow>(
         q,
-        sql`SELECT ${PROFILE_COLS} FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active'
-            ${f.matchKey !== undefined ? sql`AND id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ${f.matchKey})` : sql``}
-            ${
-              f.anyOf
-                ? sql`AND (id IN (SELECT profile_id FROM profile_identifiers WHERE tenant_id = ${tenantId} AND match_key = ANY(${arrayParam(f.anyOf.matchKeys)}::text[]))
-                ${f.anyOf.profileId ? sql`OR id = ${f.anyOf.profileId}::uuid` : sql``}
-                ${f.anyOf.nameContains ? sql`OR lower(traits->>'name') LIKE ${`%${escapeLike(f.anyOf.nameContains.toLowerCase())}%`} ESCAPE '\\'` : sql``})`
-                : sql``
-            }
-            ${f.minStrength !== undefined ? sql`AND profile_strength >= ${f.minStrength}` : sql``}
-            ${f.channel !== undefined ? sql`AND ${f.channel} = ANY(channels)` : sql``}
-            ${f.minOrders !== undefined ? sql`AND total_orders >= ${f.minOrders}` : sql``}
-            ${f.seenSince !== undefined ? sql`AND last_seen_at >= ${f.seenSince.toISOString()}::timestamptz` : sql``}
+        sql`SELECT ${PROFILE_COLS} FROM profiles WHERE ${profileWhere(tenantId, f)}
             ${f.cursor !== undefined ? sql`AND id < ${f.cursor}::uuid` : sql``}
-            ORDER BY id DESC LIMIT ${f.limit + 1}`,
+            ORDER BY ${order} LIMIT ${f.limit + 1} OFFSET ${f.offset ?? 0}`,
       );
     },
+
+    /** How many active profiles match the filters (a paged table's total). */
+    countProfiles: async (q: Q, tenantId: string, f: ProfileFilters): Promise<number> =>
+      (await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM profiles WHERE ${profileWhere(tenantId, f)}`))?.n ?? 0,
 
     mergesOf(q: Q, tenantId: string, profileIds: readonly string[], limit = 200): Promise<MergeRow[]> {
       return queryRows<MergeRow>(

@@ -164,6 +164,8 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService,
         ...(q.min_orders !== undefined ? { minOrders: q.min_orders } : {}),
         ...(q.seen_since !== undefined ? { seenSince: new Date(q.seen_since) } : {}),
         ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+        ...(q.sort !== undefined ? { sort: q.sort } : {}),
+        ...(q.offset !== undefined ? { offset: q.offset } : {}),
       });
       return {
         data: out.data.map((v) => ({
@@ -171,6 +173,7 @@ export async function identityRoutes(app: FastifyInstance, svc: ProfilesService,
           ...(v.matchedBy ? { matched_by: v.matchedBy } : {}),
         })),
         next_cursor: out.nextCursor,
+        total: out.total,
       };
     },
   );

@@ -30,16 +30,45 @@ export const IDENTIFIER_QUERY_KEYS = [
   'cookie_id',
 ] as const;
 
+/** Sort keys of GET /profiles, a whitelist (each maps to one fixed SQL ordering in the repository). */
+export const PROFILE_SORTS = [
+  'last_seen_at',
+  '-last_seen_at',
+  'first_seen_at',
+  '-first_seen_at',
+  'total_orders',
+  '-total_orders',
+  'lifetime_value',
+  '-lifetime_value',
+  'profile_strength',
+  '-profile_strength',
+] as const;
+export type ProfileSort = (typeof PROFILE_SORTS)[number];
+/** Offset paging stops here: deeper pages scan too much; filters narrow instead. */
+const PROFILE_OFFSET_MAX = 10_000;
+
 export const listQuery = z
   .object({
     ...paginationQuery,
+    sort: z.enum(PROFILE_SORTS).optional().describe('A column, `-` first for descending; ties fall back to newest first'),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(PROFILE_OFFSET_MAX)
+      .optional()
+      .describe(`Rows to skip for page-numbered tables (at most ${PROFILE_OFFSET_MAX}); not with cursor`),
     ...identifierQuery,
     min_strength: z.coerce.number().int().min(0).max(100).optional(),
     channel: z.string().max(60).optional(),
     min_orders: z.coerce.number().int().min(0).optional(),
     seen_since: z.iso.datetime({ offset: true }).optional(),
   })
-  .strict();
+  .strict()
+  .refine((q) => !(q.cursor && (q.sort || q.offset !== undefined)), {
+    message: 'cursor pages newest first: use offset with sort',
+    path: ['cursor'],
+  });
 export const lookupQuery = z.object(identifierQuery).strict();
 export const detailQuery = z.object({ events: z.coerce.number().int().min(0).max(200).default(20) }).strict();
 
@@ -120,6 +149,7 @@ export const profileList = z.object({
     }),
   ),
   next_cursor: z.string().nullable(),
+  total: z.number().int().describe('Profiles matching the filters (all pages)'),
 });
 
 export const mergeHistoryResponse = z.object({ profile_id: z.string(), merges: z.array(mergeView) });

@@ -12,7 +12,16 @@ import {
   inTenant,
 } from '../../platform/index.ts';
 import { candidateKeys, canonicalType, normalizeIdentifier, type IdentitySettings } from './identity.core.ts';
-import type { EventRow, IdentifierRow, IdentityRepository, MergeRow, ProfileRow, ReviewRow } from './identity.repository.ts';
+import type {
+  EventRow,
+  IdentifierRow,
+  IdentityRepository,
+  MergeRow,
+  ProfileFilters,
+  ProfileRow,
+  ReviewRow,
+} from './identity.repository.ts';
+import type { ProfileSort } from './identity.schemas.ts';
 import { mergeInto, refreshAggregates } from './resolution.service.ts';
 import type { IdentitySettingsBody, SettingsStore } from './settings.ts';
 
@@ -80,14 +89,16 @@ export function createProfilesService(deps: ProfilesDeps) {
         minOrders?: number;
         seenSince?: Date;
         cursor?: string;
+        sort?: ProfileSort;
+        offset?: number;
         limit: number;
       },
-    ): Promise<{ data: ProfileView[]; nextCursor: string | null }> {
+    ): Promise<{ data: ProfileView[]; nextCursor: string | null; total: number }> {
       requirePermission(ctx, 'profiles:read');
       let matchKey: string | undefined;
       if (f.identifier) {
         const k = await matchKeyOf(ctx.tenantId, f.identifier.type, f.identifier.value);
-        if (k === null) return { data: [], nextCursor: null };
+        if (k === null) return { data: [], nextCursor: null, total: 0 };
         matchKey = k;
       }
       let anyOf: { matchKeys: { type: string; matchKey: string }[]; profileId?: string; nameContains?: string } | undefined;
@@ -102,16 +113,24 @@ export function createProfilesService(deps: ProfilesDeps) {
         };
       }
       if (f.cursor !== undefined && !isUuid(f.cursor)) throw validation('INVALID_CURSOR', 'cursor is not one this API returned.');
-      const rows = await repo.listProfiles(deps.db, ctx.tenantId, {
-        limit: f.limit,
+      const filters: ProfileFilters = {
         ...(matchKey !== undefined ? { matchKey } : {}),
         ...(anyOf ? { anyOf: { ...anyOf, matchKeys: anyOf.matchKeys.map((k) => k.matchKey) } } : {}),
         ...(f.minStrength !== undefined ? { minStrength: f.minStrength } : {}),
         ...(f.channel !== undefined ? { channel: f.channel } : {}),
         ...(f.minOrders !== undefined ? { minOrders: f.minOrders } : {}),
         ...(f.seenSince !== undefined ? { seenSince: f.seenSince } : {}),
-        ...(f.cursor !== undefined ? { cursor: f.cursor } : {}),
-      });
+      };
+      const [rows, total] = await Promise.all([
+        repo.listProfiles(deps.db, ctx.tenantId, {
+          ...filters,
+          limit: f.limit,
+          ...(f.cursor !== undefined ? { cursor: f.cursor } : {}),
+          ...(f.sort !== undefined ? { sort: f.sort } : {}),
+          ...(f.offset !== undefined ? { offset: f.offset } : {}),
+        }),
+        repo.countProfiles(deps.db, ctx.tenantId, filters),
+      ]);
       const page = rows.slice(0, f.limit);
       const idents = await repo.identifiersOf(
         db,
@@ -132,7 +151,9 @@ export function createProfilesService(deps: ProfilesDeps) {
           const own = idents.filter((i) => i.profileId === p.id);
           return { profile: p, identifiers: own, ...(anyOf ? { matchedBy: matchedBy(p, own) } : {}) };
         }),
-        nextCursor: rows.length > f.limit ? page[page.length - 1]!.id : null,
+        // Offset pages (a sorted table) move by offset; the cursor is for newest-first keyset paging only.
+        nextCursor: rows.length > f.limit && f.sort === undefined && f.offset === undefined ? page[page.length - 1]!.id : null,
+        total,
       };
     },
 

@@ -1,7 +1,22 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { AnonymousRows, ImportKind } from './imports.columns.ts';
 import type { RowIssue } from './imports.core.ts';
+import type { ImportSort } from './imports.schemas.ts';
+
+export interface ImportListFilters {
+  kind?: ImportKind | undefined;
+}
+
+/** One fixed ordering per sort key (never built from input); ties fall back to the id, newest first. */
+const IMPORT_ORDER_BY: Record<ImportSort, SQL> = {
+  created_at: sql`created_at ASC, id DESC`,
+  '-created_at': sql`created_at DESC, id DESC`,
+  file_name: sql`file_name ASC, id DESC`,
+  '-file_name': sql`file_name DESC, id DESC`,
+  rows_rejected: sql`rows_rejected ASC, id DESC`,
+  '-rows_rejected': sql`rows_rejected DESC, id DESC`,
+};
 
 export type ImportStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
 
@@ -177,13 +192,26 @@ export function createImportsRepository() {
     get: (q: Q, tenantId: string, id: string) =>
       queryOne<ImportRunRow>(q, sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId} AND id = ${id}`),
 
-    list: (q: Q, tenantId: string, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
+    list: (
+      q: Q,
+      tenantId: string,
+      f: ImportListFilters & { cursor?: string | undefined; sort?: ImportSort | undefined; offset?: number | undefined; limit: number },
+    ) =>
       queryRows<ImportRunRow>(
         q,
         sql`SELECT ${COLUMNS} FROM import_runs WHERE tenant_id = ${tenantId}
-            ${f.kind ? sql`AND kind = ${f.kind}` : sql``} ${f.cursor ? sql`AND id < ${f.cursor}` : sql``}
-            ORDER BY id DESC LIMIT ${f.limit}`,
+            ${f.kind ? sql`AND kind = ${f.kind}` : sql``} ${f.cursor ? sql`AND id < ${f.cursor}::uuid` : sql``}
+            ORDER BY ${f.sort ? IMPORT_ORDER_BY[f.sort] : sql`id DESC`} LIMIT ${f.limit} OFFSET ${f.offset ?? 0}`,
       ),
+
+    /** How many imports match the filters (a paged table's total). */
+    count: async (q: Q, tenantId: string, f: ImportListFilters): Promise<number> =>
+      (
+        await queryOne<{ n: number }>(
+          q,
+          sql`SELECT count(*)::int AS n FROM import_runs WHERE tenant_id = ${tenantId} ${f.kind ? sql`AND kind = ${f.kind}` : sql``}`,
+        )
+      )?.n ?? 0,
 
     /** Set-based; a replayed batch's issues are already there and are skipped. */
     async addIssues(q: Q, tenantId: string, importId: string, issues: readonly RowIssue[]): Promise<void> {

@@ -343,22 +343,28 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
     {
       schema: {
         tags: ['imports'],
-        summary: 'Imports of this tenant, newest first',
+        summary: 'Imports of this tenant with a total: newest first by cursor, or sorted offset pages',
         querystring: s.importListQuery,
-        response: { 200: z.object({ data: z.array(s.importRun), next_cursor: z.string().nullable() }), ...errorResponses },
+        response: { 200: s.importListResponse, ...errorResponses },
       },
       config: { auth: { kind: 'tenant', permission: 'imports:write' } },
     },
     async (request) => {
       const ctx = tenantContext(request);
       const q = request.query;
-      const rows = await service.list(ctx, { kind: q.kind, cursor: q.cursor, limit: q.limit + 1 });
+      const [rows, total] = await Promise.all([
+        service.list(ctx, { kind: q.kind, cursor: q.cursor, sort: q.sort, offset: q.offset, limit: q.limit + 1 }),
+        service.count(ctx, { kind: q.kind }),
+      ]);
       const now = deps.clock();
-      return paginate(
+      const page = paginate(
         rows.map((x) => toRun(x, ctx.tenantId, now)),
         q.limit,
         (x) => x.id,
       );
+      // Offset pages (a sorted table) move by offset; the cursor is for newest-first keyset paging only.
+      const keyset = !q.sort && q.offset === undefined;
+      return { ...page, next_cursor: keyset ? page.next_cursor : null, total };
     },
   );
 

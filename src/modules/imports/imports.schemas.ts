@@ -153,10 +153,34 @@ export const rerunBody = z
   })
   .strict();
 
-export const importListQuery = z.object({
-  kind: importKind.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(100).optional(),
+/** Sort keys of GET /imports, a whitelist (each maps to one fixed SQL ordering in the repository). */
+export const IMPORT_SORTS = ['created_at', '-created_at', 'file_name', '-file_name', 'rows_rejected', '-rows_rejected'] as const;
+export type ImportSort = (typeof IMPORT_SORTS)[number];
+/** Offset paging stops here: deeper pages scan too much; filters narrow instead. */
+const IMPORT_OFFSET_MAX = 10_000;
+
+export const importListQuery = z
+  .object({
+    kind: importKind.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.uuid().optional().describe('Keyset paging, newest first only (no `sort`, no `offset`)'),
+    sort: z.enum(IMPORT_SORTS).optional().describe('A column, `-` first for descending; ties fall back to newest first'),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(IMPORT_OFFSET_MAX)
+      .optional()
+      .describe(`Rows to skip for page-numbered tables (at most ${IMPORT_OFFSET_MAX})`),
+  })
+  .refine((q) => !(q.cursor && (q.sort || q.offset !== undefined)), {
+    message: 'cursor pages newest first: use offset with sort',
+    path: ['cursor'],
+  });
+export const importListResponse = z.object({
+  data: z.array(importRun),
+  next_cursor: z.string().nullable(),
+  total: z.number().int().describe('Imports matching the filters (all pages)'),
 });
 
 export const errorsQuery = z.object({ format: z.enum(['csv', 'ndjson']).default('csv') });

@@ -415,8 +415,10 @@ export function createImportsService(deps: ImportsServiceDeps) {
       return run;
     },
 
-    list: (ctx: TenantContext, f: { kind?: ImportKind | undefined; cursor?: string | undefined; limit: number }) =>
-      repo.list(db, ctx.tenantId, f),
+    list: (ctx: TenantContext, f: Parameters<ImportsRepository['list']>[2]) => repo.list(db, ctx.tenantId, f),
+
+    /** How many imports match the filters (a paged table's total). */
+    count: (ctx: TenantContext, f: { kind?: ImportKind | undefined }) => repo.count(db, ctx.tenantId, f),
 
     issues: (ctx: TenantContext, id: string, f: Parameters<ImportsRepository['issues']>[3]) => repo.issues(db, ctx.tenantId, id, f),
 
