@@ -71,6 +71,8 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     exportTenant: service.exportTenant,
     /** Rebuild one tenant's marts now (tests, benches; the job runs it with the quality checks). */
     refreshMarts: marts.refresh,
+    /** Refresh one tenant's marts rewriting only the customers and products changed since the last refresh. */
+    refreshMartsIncremental: marts.refreshIncremental,
     /** Rebuild one tenant's marts only if the owners' rows changed since the last refresh that day (null: skipped). */
     refreshMartsIfChanged: marts.refreshIfChanged,
     /**

@@ -69,15 +69,22 @@ export function registerMartsJobs(jobs: JobQueue, deps: { marts: MartsService; q
     maxRunningPerTenant: 1,
     handle: async (run) => {
       await run.progress({ step: 'refresh' }, true);
-      // A scheduled run rebuilds only when the owners' rows changed (or the day did); the checks run either way
+      // A scheduled run refreshes only when the owners' rows changed (or the day did), and then, like the run after
+      // an import, rewrites only the changed customers; a manual run rebuilds everything. The checks run either way
       // (freshness moves with the clock).
       const refreshed =
-        run.payload.trigger === 'schedule' ? await deps.marts.refreshIfChanged(run.tenantId) : await deps.marts.refresh(run.tenantId);
+        run.payload.trigger === 'schedule'
+          ? await deps.marts.refreshIfChanged(run.tenantId)
+          : run.payload.trigger === 'import'
+            ? await deps.marts.refreshIncremental(run.tenantId)
+            : await deps.marts.refresh(run.tenantId);
       await run.progress({ step: 'quality', rows: refreshed?.rowCounts ?? null }, true);
       const checked = await deps.quality.run(run.tenantId, run.payload.trigger);
       return {
         refresh_id: refreshed?.id ?? null,
         skipped: refreshed === null,
+        mode: refreshed?.mode ?? null,
+        changed_customers: refreshed?.changedCustomers ?? null,
         rows: refreshed?.rowCounts ?? null,
         duration_ms: refreshed?.durationMs ?? null,
         quality_run_id: checked.runId,
