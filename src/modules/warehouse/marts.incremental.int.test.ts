@@ -96,10 +96,12 @@ describe('incremental marts refresh', () => {
     const before = await versions(A);
     const beforeB = await versions(B);
     const snapB = await snapshot(B);
-    const moved = (await queryRows<{ order_id: string }>(
-      t.database.db,
-      sql`SELECT order_id FROM profile_orders WHERE tenant_id = ${A} AND profile_id = ${pid(4)} ORDER BY order_id LIMIT 1`,
-    ))[0]!.order_id;
+    const moved = (
+      await queryRows<{ order_id: string }>(
+        t.database.db,
+        sql`SELECT order_id FROM profile_orders WHERE tenant_id = ${A} AND profile_id = ${pid(4)} ORDER BY order_id LIMIT 1`,
+      )
+    )[0]!.order_id;
     // 1: a new order; 2: a refund; 3: an order deleted; 4 -> 6: an order relinked (a merge); 7: merged into 8;
     // 9: erased with its orders; 61: a new profile with an order; 62: an order without a profile row;
     // 11: a new order at the same instant as its latest (ties broken by order id).
@@ -120,7 +122,9 @@ describe('incremental marts refresh', () => {
     await exec(sql`DELETE FROM profiles WHERE tenant_id = ${A} AND id = ${pid(9)}`);
     await exec(sql`INSERT INTO profiles (tenant_id, id, status, first_seen_at, last_seen_at, event_count, channels)
       VALUES (${A}, ${pid(61)}, 'active', ${now!.toISOString()}, ${now!.toISOString()}, 1, ARRAY['web', 'pos'])`);
-    await exec(sql`UPDATE profiles SET event_count = event_count + 1, channels = ARRAY['web', 'e\u0301mail'] WHERE tenant_id = ${A} AND id = ${pid(10)}`);
+    await exec(
+      sql`UPDATE profiles SET event_count = event_count + 1, channels = ARRAY['web', 'e\u0301mail'] WHERE tenant_id = ${A} AND id = ${pid(10)}`,
+    );
     await exec(sql`UPDATE items SET name = 'Renamed "x", ü', price_minor = NULL WHERE tenant_id = ${A} AND id = ${itemId(1)}`);
     await exec(sql`DELETE FROM items WHERE tenant_id = ${A} AND id = ${itemId(2)}`);
     await exec(sql`INSERT INTO items (tenant_id, id, item_id, name, price_minor, currency)

@@ -69,7 +69,11 @@ export function createMartsService(deps: MartsServiceDeps) {
       if (onlyIfChanged && last?.marker === marker && new Date(last.asOf).toISOString().slice(0, 10) === asOf.toISOString().slice(0, 10)) {
         return null;
       }
-      const src = { orders: sources.ordersSql(tenantId), customers: sources.customersSql(tenantId), products: sources.productsSql(tenantId) };
+      const src = {
+        orders: sources.ordersSql(tenantId),
+        customers: sources.customersSql(tenantId),
+        products: sources.productsSql(tenantId),
+      };
       let done: MartRefresh['mode'] = 'full';
       let changedCustomers: number | null = null;
       if (mode === 'incremental' && last !== null) {

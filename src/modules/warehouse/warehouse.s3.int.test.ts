@@ -197,14 +197,28 @@ describe('warehouse export to S3', () => {
 
   it('lets one of two racing exporters hold the lease at a time: every row once, tokens one per run', async () => {
     await postEvents(writeA, 'a5', 25);
-    const before = Number((await queryRows<{ token: string }>(t.database.db, sql`SELECT token::text AS token FROM warehouse_export_leases WHERE tenant_id = ${A}`))[0]!.token);
+    const before = Number(
+      (
+        await queryRows<{ token: string }>(
+          t.database.db,
+          sql`SELECT token::text AS token FROM warehouse_export_leases WHERE tenant_id = ${A}`,
+        )
+      )[0]!.token,
+    );
     const runs = await Promise.all([0, 1, 2, 3].map(() => t.modules.warehouse.exportTenant(A, { tables: ['events'], batchRows: 10 })));
     // One exported the 25 rows; the others, each after it released, found nothing new.
     expect(runs.map((r) => r.tables[0]!.rows).sort((x, y) => x - y)).toEqual([0, 0, 0, 25]);
     const ids = await exportedEventIds(A);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual(await sourceIds(A));
-    const after = Number((await queryRows<{ token: string }>(t.database.db, sql`SELECT token::text AS token FROM warehouse_export_leases WHERE tenant_id = ${A}`))[0]!.token);
+    const after = Number(
+      (
+        await queryRows<{ token: string }>(
+          t.database.db,
+          sql`SELECT token::text AS token FROM warehouse_export_leases WHERE tenant_id = ${A}`,
+        )
+      )[0]!.token,
+    );
     expect(after - before).toBe(4);
   });
 
@@ -220,10 +234,12 @@ describe('warehouse export to S3', () => {
         if (p.rowsDone === 10 && !takenOver) {
           // What a second exporter does after this one paused past its lease: a takeover (new owner, token + 1).
           // (Started now, before the exporter's next statement: drizzle's query runs when awaited or then'd.)
-          takenOver = t.database.db.execute(
-            sql`UPDATE warehouse_export_leases SET owner = ${'00000000-0000-7000-8000-0000000000aa'}, token = token + 1,
+          takenOver = t.database.db
+            .execute(
+              sql`UPDATE warehouse_export_leases SET owner = ${'00000000-0000-7000-8000-0000000000aa'}, token = token + 1,
                        expires_at = now() + interval '1 minute' WHERE tenant_id = ${A}`,
-          ).then(() => undefined);
+            )
+            .then(() => undefined);
         }
       },
     });
