@@ -12,7 +12,7 @@ import { martsRoutes } from './marts.routes.ts';
 import { createMartsService } from './marts.service.ts';
 import { createQualityRepository } from './quality.repository.ts';
 import { createQualityService } from './quality.service.ts';
-import { bookScheduledMarts, MARTS_JOB, registerMartsJobs, registerWarehouseJobs } from './warehouse.jobs.ts';
+import { bookScheduledExports, bookScheduledMarts, MARTS_JOB, registerMartsJobs, registerWarehouseJobs } from './warehouse.jobs.ts';
 import { createWarehouseRepository } from './warehouse.repository.ts';
 import { warehouseRoutes } from './warehouse.routes.ts';
 import { createWarehouseService } from './warehouse.service.ts';
@@ -32,9 +32,10 @@ export interface WarehouseModuleDeps {
 
 export function createWarehouseModule(platform: PlatformServices, deps: WarehouseModuleDeps) {
   const cfg = platform.config.warehouse;
+  const exportRepo = createWarehouseRepository();
   const service = createWarehouseService({
     db: platform.db,
-    repo: createWarehouseRepository(),
+    repo: exportRepo,
     sources: deps.sources,
     // With object storage configured (LOUPE_S3_BUCKET) the export goes to the bucket, else to the export folder.
     store:
@@ -50,7 +51,7 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     clock: platform.clock,
     version: deps.version,
   });
-  registerWarehouseJobs(platform.jobs, service, { intervalMinutes: cfg.intervalMinutes, clock: platform.clock });
+  registerWarehouseJobs(platform.jobs, service);
   const martsRepo = createMartsRepository();
   const marts = createMartsService({ db: platform.db, repo: martsRepo, sources: deps.martSources, clock: platform.clock });
   const quality = createQualityService({
@@ -66,20 +67,33 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
       intervalMinutes: cfg.martsIntervalMinutes,
       now: platform.clock(),
     });
+  const bookExports = async () =>
+    bookScheduledExports(platform.jobs, await exportRepo.exportedTenants(platform.db), {
+      intervalMinutes: cfg.intervalMinutes,
+      now: platform.clock(),
+    });
   return {
     /** Export one tenant now (the `loupe export` command and the job). */
     exportTenant: service.exportTenant,
     /** Rebuild one tenant's marts now (tests, benches; the job runs it with the quality checks). */
     refreshMarts: marts.refresh,
+    /** Refresh one tenant's marts rewriting only the customers and products changed since the last refresh. */
+    refreshMartsIncremental: marts.refreshIncremental,
     /** Rebuild one tenant's marts only if the owners' rows changed since the last refresh that day (null: skipped). */
     refreshMartsIfChanged: marts.refreshIfChanged,
     /**
      * The module's periodic work, run once per cluster by the platform scheduler (src/cli/shared.ts): booking each
-     * refreshed tenant's next marts run (one job per tenant and slot, however many processes book it).
+     * refreshed tenant's next marts run, and each exported tenant's next export (one job per tenant and slot, however
+     * many processes book it).
      */
     scheduledTasks(): ScheduledTask[] {
-      return [{ name: 'warehouse.book-marts', everyMs: cfg.martsIntervalMinutes * 60_000, runOnElection: true, run: bookMarts }];
+      return [
+        { name: 'warehouse.book-marts', everyMs: cfg.martsIntervalMinutes * 60_000, runOnElection: true, run: bookMarts },
+        { name: 'warehouse.book-exports', everyMs: cfg.intervalMinutes * 60_000, runOnElection: true, run: bookExports },
+      ];
     },
+    /** Books the next scheduled export of every tenant that exported before (what the scheduled task runs; tests). */
+    bookScheduledExports: bookExports,
     /** Books the next scheduled marts run of every refreshed tenant now (what the scheduled task runs; tests). */
     bookScheduledMarts: bookMarts,
     /** Run one tenant's data-quality checks now (after a refresh). */

@@ -16,19 +16,27 @@ export const MART_CSV_MAX_ROWS = 100_000;
 
 const UUID_KEYS = new Set(['product_id', 'profile_id']);
 
-/**
- * The marts: a refresh rebuilds a tenant's five marts from the owners' current rows in ONE tenant transaction
- * (readers see the previous refresh or this one, never half), then records the run. Reads page through a mart in
- * key order, or write it as CSV.
- */
 /** One refresh: its id, as-of instant, rows per mart and duration. */
 export interface MartRefresh {
   id: string;
   asOf: Date;
   rowCounts: Record<MartName, number>;
   durationMs: number;
+  /** `incremental`: only changed customers' and products' rows were rewritten; `full`: every row. */
+  mode: 'full' | 'incremental';
+  /** Profiles rewritten by an incremental refresh (null for a full one). */
+  changedCustomers: number | null;
 }
 
+/** An incremental refresh rewrites at most this share of the customers (or INCREMENTAL_MIN_PROFILES); past it, a rebuild. */
+export const INCREMENTAL_MAX_SHARE = 0.25;
+const INCREMENTAL_MIN_PROFILES = 1_000;
+
+/**
+ * The marts: a refresh rebuilds a tenant's five marts from the owners' current rows, or rewrites only the changed
+ * customers' rows, in ONE tenant transaction (readers see the previous refresh or this one, never half), then records
+ * the run. Reads page through a mart in key order, or write it as CSV.
+ */
 export function createMartsService(deps: MartsServiceDeps) {
   const { db, repo, sources } = deps;
 
@@ -47,7 +55,7 @@ export function createMartsService(deps: MartsServiceDeps) {
     return values;
   }
 
-  async function rebuild(tenantId: string, onlyIfChanged: boolean): Promise<MartRefresh | null> {
+  async function rebuild(tenantId: string, mode: 'full' | 'incremental', onlyIfChanged: boolean): Promise<MartRefresh | null> {
     const started = performance.now();
     const asOf = deps.clock();
     const id = newId();
@@ -57,21 +65,38 @@ export function createMartsService(deps: MartsServiceDeps) {
         tx,
         sql`${sources.customersMarkerSql(tenantId)} || '/' || ${sources.productsMarkerSql(tenantId)}`,
       );
-      if (onlyIfChanged) {
-        const last = await repo.lastMarker(tx, tenantId);
-        if (last?.marker === marker && new Date(last.asOf).toISOString().slice(0, 10) === asOf.toISOString().slice(0, 10)) return null;
+      const last = await repo.lastMarker(tx, tenantId);
+      if (onlyIfChanged && last?.marker === marker && new Date(last.asOf).toISOString().slice(0, 10) === asOf.toISOString().slice(0, 10)) {
+        return null;
       }
-      await repo.clear(tx, tenantId);
-      await repo.rebuild(
-        tx,
-        tenantId,
-        { orders: sources.ordersSql(tenantId), customers: sources.customersSql(tenantId), products: sources.productsSql(tenantId) },
-        asOf,
-      );
+      const src = {
+        orders: sources.ordersSql(tenantId),
+        customers: sources.customersSql(tenantId),
+        products: sources.productsSql(tenantId),
+      };
+      let done: MartRefresh['mode'] = 'full';
+      let changedCustomers: number | null = null;
+      if (mode === 'incremental' && last !== null) {
+        // The diff reads every owner row but writes only the changed profiles' rows: cheaper than a rebuild while few
+        // changed. Past INCREMENTAL_MAX_SHARE of the customers the rebuild's plain inserts win.
+        const changed = await repo.changedProfiles(tx, tenantId, src);
+        const before = (await repo.rowCounts(tx, tenantId)).dim_customers;
+        if (changed.length <= Math.max(INCREMENTAL_MIN_PROFILES, before * INCREMENTAL_MAX_SHARE)) {
+          await repo.rewriteProfiles(tx, tenantId, src, changed);
+          await repo.syncProducts(tx, tenantId, src.products);
+          done = 'incremental';
+          changedCustomers = changed.length;
+        }
+      }
+      if (done === 'full') {
+        await repo.clear(tx, tenantId);
+        await repo.rebuild(tx, tenantId, src);
+      }
+      await repo.deriveScores(tx, tenantId, asOf);
       const rowCounts = await repo.rowCounts(tx, tenantId);
       const durationMs = Math.round(performance.now() - started);
       await repo.recordRun(tx, tenantId, { id, asOf, rowCounts, durationMs, marker });
-      return { id, asOf, rowCounts, durationMs };
+      return { id, asOf, rowCounts, durationMs, mode: done, changedCustomers };
     });
   }
 
@@ -81,15 +106,24 @@ export function createMartsService(deps: MartsServiceDeps) {
      * (rows per mart, duration).
      */
     async refresh(tenantId: string): Promise<MartRefresh> {
-      return (await rebuild(tenantId, false))!;
+      return (await rebuild(tenantId, 'full', false))!;
     },
 
     /**
-     * The scheduled refresh: the rebuild is skipped (null) when the owners' change marker equals the last refresh's
-     * and that refresh was on the same UTC day (RFM recency and the cohort months move with the date).
+     * Refreshes as of now rewriting only the profiles whose orders or profile row changed since the last refresh
+     * (and the products that changed); RFM and cohorts are derived again from the facts. The first refresh, or one
+     * where most customers changed, is a full rebuild (`mode` says which ran). Same rows as `refresh`.
+     */
+    async refreshIncremental(tenantId: string): Promise<MartRefresh> {
+      return (await rebuild(tenantId, 'incremental', false))!;
+    },
+
+    /**
+     * The scheduled refresh: skipped (null) when the owners' change marker equals the last refresh's and that refresh
+     * was on the same UTC day (RFM recency and the cohort months move with the date); otherwise incremental.
      */
     async refreshIfChanged(tenantId: string): Promise<MartRefresh | null> {
-      return rebuild(tenantId, true);
+      return rebuild(tenantId, 'incremental', true);
     },
 
     /** Every mart with its documented columns, row count and the last refresh. */

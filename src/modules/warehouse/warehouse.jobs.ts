@@ -24,35 +24,43 @@ export function nextSlot(now: Date, intervalMinutes: number): Date {
   return new Date((Math.floor(now.getTime() / step) + 1) * step);
 }
 
-export function registerWarehouseJobs(
-  jobs: JobQueue,
-  service: WarehouseService,
-  opts: { intervalMinutes: number; clock: () => Date },
-): void {
-  const scheduleNext = async (tenantId: string) => {
-    const runAt = nextSlot(opts.clock(), opts.intervalMinutes);
-    await jobs.enqueue(tenantId, EXPORT_JOB, { scheduled: true }, { runAt, dedupeKey: `${EXPORT_JOB}:slot:${runAt.toISOString()}` });
-  };
+/**
+ * Registers the export job. It does not book its own next run (a chain a crash between the run and the booking
+ * would break, and one per process that ran it): `bookScheduledExports`, a task of the elected scheduler, does.
+ */
+export function registerWarehouseJobs(jobs: JobQueue, service: WarehouseService): void {
   jobs.register({
     type: EXPORT_JOB,
     payload: exportJobPayload,
     maxAttempts: 3,
     maxRunningPerTenant: 1,
     handle: async (run) => {
-      try {
-        const out = await service.exportTenant(run.tenantId, {
-          ...(run.payload.tables ? { tables: run.payload.tables } : {}),
-          signal: run.signal,
-          countPending: true,
-          onProgress: (p) => void run.progress({ table: p.table, rows_done: p.rowsDone, rows_total: p.rowsTotal, files: p.files }),
-        });
-        return { until: out.until, tables: out.tables };
-      } finally {
-        // The schedule goes on whatever this run's outcome (a full disk today may be freed by the next slot).
-        await scheduleNext(run.tenantId);
-      }
+      const out = await service.exportTenant(run.tenantId, {
+        ...(run.payload.tables ? { tables: run.payload.tables } : {}),
+        signal: run.signal,
+        countPending: true,
+        onProgress: (p) => void run.progress({ table: p.table, rows_done: p.rowsDone, rows_total: p.rowsTotal, files: p.files }),
+      });
+      return { until: out.until, tables: out.tables };
     },
   });
+}
+
+/**
+ * Books the next scheduled export of every tenant that has exported at least once (the schedule starts with a
+ * tenant's first run): one job per tenant per slot, however many processes book it (the slot is in the dedupe key).
+ * Run by the platform scheduler every interval and when a process becomes the scheduler; returns the tenants booked.
+ */
+export async function bookScheduledExports(
+  jobs: JobQueue,
+  tenantIds: readonly string[],
+  opts: { intervalMinutes: number; now: Date },
+): Promise<number> {
+  const runAt = nextSlot(opts.now, opts.intervalMinutes);
+  for (const tenantId of tenantIds) {
+    await jobs.enqueue(tenantId, EXPORT_JOB, { scheduled: true }, { runAt, dedupeKey: `${EXPORT_JOB}:slot:${runAt.toISOString()}` });
+  }
+  return tenantIds.length;
 }
 
 /** One tenant's mart refresh followed by its data-quality run. */
@@ -69,15 +77,22 @@ export function registerMartsJobs(jobs: JobQueue, deps: { marts: MartsService; q
     maxRunningPerTenant: 1,
     handle: async (run) => {
       await run.progress({ step: 'refresh' }, true);
-      // A scheduled run rebuilds only when the owners' rows changed (or the day did); the checks run either way
+      // A scheduled run refreshes only when the owners' rows changed (or the day did), and then, like the run after
+      // an import, rewrites only the changed customers; a manual run rebuilds everything. The checks run either way
       // (freshness moves with the clock).
       const refreshed =
-        run.payload.trigger === 'schedule' ? await deps.marts.refreshIfChanged(run.tenantId) : await deps.marts.refresh(run.tenantId);
+        run.payload.trigger === 'schedule'
+          ? await deps.marts.refreshIfChanged(run.tenantId)
+          : run.payload.trigger === 'import'
+            ? await deps.marts.refreshIncremental(run.tenantId)
+            : await deps.marts.refresh(run.tenantId);
       await run.progress({ step: 'quality', rows: refreshed?.rowCounts ?? null }, true);
       const checked = await deps.quality.run(run.tenantId, run.payload.trigger);
       return {
         refresh_id: refreshed?.id ?? null,
         skipped: refreshed === null,
+        mode: refreshed?.mode ?? null,
+        changed_customers: refreshed?.changedCustomers ?? null,
         rows: refreshed?.rowCounts ?? null,
         duration_ms: refreshed?.durationMs ?? null,
         quality_run_id: checked.runId,

@@ -12,9 +12,65 @@ export interface Watermark extends ManifestWatermark {
 const WATERMARK_COLUMNS = sql`table_name AS "table", key_ts::text AS "keyTs", key_id AS "keyId", batches, rows_exported::float8 AS "rowsExported",
   last_error AS "lastError", last_run_at AS "lastRunAt", updated_at AS "updatedAt"`;
 
-/** The warehouse module's tables: watermarks and committed files. Every statement filters on the tenant. */
+/** A tenant's export lease as one exporter holds it: its owner id and fencing token. */
+export interface ExportLease {
+  owner: string;
+  token: number;
+}
+
+async function holdsLease(q: Q, tenantId: string, lease: ExportLease, lock: boolean): Promise<boolean> {
+  const rows = await queryRows<{ token: string }>(
+    q,
+    sql`SELECT token::text AS token FROM warehouse_export_leases
+         WHERE tenant_id = ${tenantId} AND owner = ${lease.owner} AND token = ${lease.token} ${lock ? sql`FOR UPDATE` : sql``}`,
+  );
+  return rows.length === 1;
+}
+
+/** The warehouse module's tables: watermarks, committed files and export leases. Every statement filters on the tenant. */
 export function createWarehouseRepository() {
   return {
+    /**
+     * Takes the tenant's export lease by compare-and-set: inserted when there is none, taken over when the holder's
+     * has expired (its token + 1), else null. One statement: of two takers, exactly one gets it.
+     */
+    async takeLease(q: Q, tenantId: string, owner: string, leaseMs: number): Promise<ExportLease | null> {
+      const row = await queryOne<{ token: string }>(
+        q,
+        sql`INSERT INTO warehouse_export_leases (tenant_id, owner, token, expires_at)
+            VALUES (${tenantId}, ${owner}, 1, clock_timestamp() + ${leaseMs} * interval '1 millisecond')
+            ON CONFLICT (tenant_id) DO UPDATE
+              SET owner = excluded.owner, token = warehouse_export_leases.token + 1, expires_at = excluded.expires_at
+              WHERE warehouse_export_leases.expires_at <= clock_timestamp()
+            RETURNING token::text AS token`,
+      );
+      return row ? { owner, token: Number(row.token) } : null;
+    },
+
+    /** Extends a held lease; false when it was taken over (the holder must stop writing). */
+    async renewLease(q: Q, tenantId: string, lease: ExportLease, leaseMs: number): Promise<boolean> {
+      const rows = await queryRows<{ token: string }>(
+        q,
+        sql`UPDATE warehouse_export_leases SET expires_at = clock_timestamp() + ${leaseMs} * interval '1 millisecond'
+             WHERE tenant_id = ${tenantId} AND owner = ${lease.owner} AND token = ${lease.token} RETURNING token::text AS token`,
+      );
+      return rows.length === 1;
+    },
+
+    /** Ends a held lease at once (the row stays, so the next taker's token is still larger). */
+    async releaseLease(q: Q, tenantId: string, lease: ExportLease): Promise<void> {
+      await q.execute(
+        sql`UPDATE warehouse_export_leases SET expires_at = '-infinity'
+             WHERE tenant_id = ${tenantId} AND owner = ${lease.owner} AND token = ${lease.token}`,
+      );
+    },
+
+    /** Every tenant that has exported at least once: the one read across tenants (the scheduler books their runs). */
+    async exportedTenants(q: Q): Promise<string[]> {
+      const rows = await queryRows<{ tenant_id: string }>(q, sql`SELECT DISTINCT tenant_id::text AS tenant_id FROM warehouse_watermarks`);
+      return rows.map((r) => r.tenant_id);
+    },
+
     /** The table's watermark, created (empty) on first use. */
     async watermark(q: Q, tenantId: string, table: ExportTable): Promise<Watermark> {
       await q.execute(
@@ -35,8 +91,9 @@ export function createWarehouseRepository() {
     },
 
     /**
-     * Records a batch whose files are durable and advances the watermark to `key`, only if the watermark is still
-     * at batch `seq - 1` (another exporter that committed this batch first wins; false tells the caller).
+     * Records a batch whose files are durable and advances the watermark to `key`, only if `lease` is still the
+     * tenant's (a holder whose lease was taken over is fenced off) and the watermark is still at batch `seq - 1`
+     * (another exporter that committed this batch first wins). False tells the caller it did not commit.
      */
     async commitBatch(
       q: Q,
@@ -46,7 +103,10 @@ export function createWarehouseRepository() {
       key: ExportKey,
       rows: number,
       files: Array<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>>,
+      lease: ExportLease,
     ): Promise<boolean> {
+      // Fencing: the lease row is locked for the commit, so a takeover lands before it (this commit refused) or after.
+      if (!(await holdsLease(q, tenantId, lease, true))) return false;
       const moved = await queryRows<{ batches: number }>(
         q,
         sql`UPDATE warehouse_watermarks SET key_ts = ${key.ts}::timestamptz, key_id = ${key.id}, batches = ${seq},

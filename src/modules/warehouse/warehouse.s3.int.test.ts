@@ -129,8 +129,13 @@ describe('warehouse export to S3', () => {
     // Objects live under the prefix, in the tenant's area, Hive-style partitions.
     const stored = await fs.readdir(path.join(dir, BUCKET, 'loupe', A, 'warehouse', `tenant_id=${A}`, 'events'));
     expect(stored.sort()).toEqual(['date=2026-03-01', 'date=2026-03-02', 'date=2026-03-03']);
-    // The lease is released; no journal is left; the local export folder was never used.
-    expect(await t.storage.exists(A, `warehouse/tenant_id=${A}/.export.lock`)).toBe(false);
+    // The lease is released (its row stays, expired, for the next token); no journal is left; the local export
+    // folder was never used.
+    const lease = await queryRows<{ free: boolean }>(
+      t.database.db,
+      sql`SELECT expires_at <= now() AS free FROM warehouse_export_leases WHERE tenant_id = ${A}`,
+    );
+    expect(lease).toEqual([{ free: true }]);
     expect(await t.storage.exists(A, `warehouse/tenant_id=${A}/events/_pending.json`)).toBe(false);
     await expect(fs.access(path.join(t.config.warehouse.exportDir, `tenant_id=${A}`))).rejects.toThrow();
   });
@@ -175,15 +180,83 @@ describe('warehouse export to S3', () => {
     expect(await exportedEventIds(A)).toEqual(await sourceIds(A));
   }, 60_000);
 
-  it('takes over a lapsed lease of a killed exporter', async () => {
-    await t.storage.put(
-      A,
-      `warehouse/tenant_id=${A}/.export.lock`,
-      Buffer.from(JSON.stringify({ owner: 'killed', expiresAt: Date.now() - 1 })),
+  it('takes over a lapsed lease of a killed exporter, with a larger fencing token', async () => {
+    await t.database.db.execute(
+      sql`UPDATE warehouse_export_leases SET owner = ${'00000000-0000-7000-8000-00000000dead'}, token = 41, expires_at = now() - interval '1 second'
+           WHERE tenant_id = ${A}`,
     );
     await postEvents(writeA, 'a4', 5);
     const out = await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
     expect(out.tables[0]).toMatchObject({ rows: 5 });
+    const lease = await queryRows<{ token: string; free: boolean }>(
+      t.database.db,
+      sql`SELECT token::text AS token, expires_at <= now() AS free FROM warehouse_export_leases WHERE tenant_id = ${A}`,
+    );
+    expect(lease).toEqual([{ token: '42', free: true }]);
+  });
+
+  it('lets one of two racing exporters hold the lease at a time: every row once, tokens one per run', async () => {
+    await postEvents(writeA, 'a5', 25);
+    const before = Number(
+      (
+        await queryRows<{ token: string }>(
+          t.database.db,
+          sql`SELECT token::text AS token FROM warehouse_export_leases WHERE tenant_id = ${A}`,
+        )
+      )[0]!.token,
+    );
+    const runs = await Promise.all([0, 1, 2, 3].map(() => t.modules.warehouse.exportTenant(A, { tables: ['events'], batchRows: 10 })));
+    // One exported the 25 rows; the others, each after it released, found nothing new.
+    expect(runs.map((r) => r.tables[0]!.rows).sort((x, y) => x - y)).toEqual([0, 0, 0, 25]);
+    const ids = await exportedEventIds(A);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(await sourceIds(A));
+    const after = Number(
+      (
+        await queryRows<{ token: string }>(
+          t.database.db,
+          sql`SELECT token::text AS token FROM warehouse_export_leases WHERE tenant_id = ${A}`,
+        )
+      )[0]!.token,
+    );
+    expect(after - before).toBe(4);
+  });
+
+  it('fences off an exporter whose lease was taken over: its next batch is refused, the taker finishes', async () => {
+    await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
+    await postEvents(writeA, 'a6', 30);
+    const rowsBefore = (await sourceIds(A)).length - 30;
+    let takenOver: Promise<unknown> | null = null;
+    const first = t.modules.warehouse.exportTenant(A, {
+      tables: ['events'],
+      batchRows: 10,
+      onProgress: (p) => {
+        if (p.rowsDone === 10 && !takenOver) {
+          // What a second exporter does after this one paused past its lease: a takeover (new owner, token + 1).
+          // (Started now, before the exporter's next statement: drizzle's query runs when awaited or then'd.)
+          takenOver = t.database.db
+            .execute(
+              sql`UPDATE warehouse_export_leases SET owner = ${'00000000-0000-7000-8000-0000000000aa'}, token = token + 1,
+                       expires_at = now() + interval '1 minute' WHERE tenant_id = ${A}`,
+            )
+            .then(() => undefined);
+        }
+      },
+    });
+    expect(await code(first)).toBe('WAREHOUSE_EXPORT_RUNNING');
+    expect(takenOver).not.toBeNull();
+    const wm = await queryRows<{ rows: string }>(
+      t.database.db,
+      sql`SELECT rows_exported::text AS rows FROM warehouse_watermarks WHERE tenant_id = ${A} AND table_name = 'events'`,
+    );
+    expect(Number(wm[0]!.rows)).toBe(rowsBefore + 10);
+    // The taker's lease ends; the next run exports the rest once.
+    await t.database.db.execute(sql`UPDATE warehouse_export_leases SET expires_at = now() - interval '1 second' WHERE tenant_id = ${A}`);
+    const out = await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
+    expect(out.tables[0]).toMatchObject({ rows: 20 });
+    const ids = await exportedEventIds(A);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(await sourceIds(A));
   });
 
   it("keeps tenants apart: B's objects hold only B's rows, in B's area", async () => {

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { AppError, type Db, type TenantContext, queryOne } from '../../platform/index.ts';
+import { AppError, type Db, newId, type TenantContext, queryOne } from '../../platform/index.ts';
 import { buildManifest, byPartition, filePath, type ManifestFile, tenantFolder, toColumns } from './warehouse.core.ts';
 import { createParquetThread, type ParquetEncoder } from './parquet.thread.ts';
 import { encodeParquet } from './warehouse.parquet.ts';
-import type { WarehouseRepository } from './warehouse.repository.ts';
+import type { ExportLease, WarehouseRepository } from './warehouse.repository.ts';
 import type { ExportStore } from './warehouse.store.ts';
 import { EXPORT_TABLES, type ExportKey, type ExportTable, type WarehouseSources } from './warehouse.types.ts';
 
@@ -18,6 +18,10 @@ export interface WarehouseServiceDeps {
   databaseKind: 'pglite' | 'postgres';
   clock: () => Date;
   version: string;
+  /** How long the export lease lives without a renewal (default 10 s; renewed every fifth of it and per batch). */
+  leaseMs?: number;
+  /** How long an export waits for another exporter's lease (default 15 s), then WAREHOUSE_EXPORT_RUNNING. */
+  waitMs?: number;
 }
 
 export interface ExportProgress {
@@ -67,11 +71,41 @@ const manifestOf = (tenantId: string) => `${tenantFolder(tenantId)}/manifest.jso
  * then, in one statement pair, record the files and advance the watermark (only from the batch before: two
  * exporters cannot both commit one batch); then drop the journal and rewrite the manifest. A process killed
  * anywhere leaves either a committed batch or a journal: the next run deletes the journal's files and redoes the
- * batch under the same names, so no row is written twice or skipped. One exporter per tenant at a time (a lock
- * file in the tenant's folder).
+ * batch under the same names, so no row is written twice or skipped. One exporter per tenant at a time across the
+ * cluster, whatever the store: a lease row taken by compare-and-set and fenced (a batch commits only under the
+ * token it was written under, so an exporter paused past its lease and taken over cannot commit).
  */
 export function createWarehouseService(deps: WarehouseServiceDeps) {
   const { db, repo, sources, store } = deps;
+  const leaseMs = deps.leaseMs ?? 10_000;
+  const waitMs = deps.waitMs ?? 15_000;
+  const running = (detail = 'An export of this tenant is already running.') => new AppError('conflict', 'WAREHOUSE_EXPORT_RUNNING', detail);
+
+  /** Takes the tenant's lease, waiting up to `waitMs` for a holder's to end or lapse; renews it until released. */
+  async function takeLease(tenantId: string): Promise<{ lease: ExportLease; release: () => Promise<void> }> {
+    const owner = newId();
+    const deadline = Date.now() + waitMs;
+    let lease = await repo.takeLease(db, tenantId, owner, leaseMs);
+    while (!lease) {
+      if (Date.now() >= deadline) throw running();
+      await new Promise((r) => setTimeout(r, Math.min(1_000, leaseMs / 5)));
+      lease = await repo.takeLease(db, tenantId, owner, leaseMs);
+    }
+    const held = lease;
+    let renewing: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewing = repo.renewLease(db, tenantId, held, leaseMs).catch(() => undefined);
+    }, leaseMs / 5);
+    timer.unref();
+    return {
+      lease: held,
+      release: async () => {
+        clearInterval(timer);
+        await renewing;
+        await repo.releaseLease(db, tenantId, held);
+      },
+    };
+  }
 
   /** Rows strictly before this are settled: the database's clock less the lag, and before any open transaction. */
   async function horizon(): Promise<Date> {
@@ -105,6 +139,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
     until: Date,
     opts: ExportOptions,
     encodeOff: ParquetEncoder,
+    lease: ExportLease,
   ): Promise<ExportTableResult> {
     const offThreadRows = opts.offThreadRows ?? 5_000;
     const source = sources[table];
@@ -118,6 +153,8 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
     while (!opts.signal?.aborted) {
       const rows = await source.readBatch(db, tenantId, keyOf(), until, batchRows);
       if (rows.length === 0) break;
+      // Renewed (and checked) before each batch's files: a holder taken over stops before writing any.
+      if (!(await repo.renewLease(db, tenantId, lease, leaseMs))) throw running('This export lost its lease to another exporter.');
       const seq = wm.batches + 1;
       const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq) }));
       const journal: PendingJournal = { seq, files: groups.map((g) => g.rel) };
@@ -134,11 +171,9 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       }
       const last = rows[rows.length - 1]!;
       const committed = await db.transaction((tx) =>
-        repo.commitBatch(tx, tenantId, table, seq, { ts: last.key_ts, id: last.key_id }, rows.length, written),
+        repo.commitBatch(tx, tenantId, table, seq, { ts: last.key_ts, id: last.key_id }, rows.length, written, lease),
       );
-      if (!committed) {
-        throw new AppError('conflict', 'WAREHOUSE_EXPORT_RUNNING', 'Another export committed this batch first; run again.');
-      }
+      if (!committed) throw running('Another export took over or committed this batch first; run again.');
       await store.remove(tenantId, [journalOf(tenantId, table)]);
       wm = { ...wm, keyTs: last.key_ts, keyId: last.key_id, batches: seq, rowsExported: wm.rowsExported + rows.length };
       result.rows += rows.length;
@@ -157,7 +192,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
      * and WAREHOUSE_EXPORT_RUNNING when another export of the tenant holds its folder.
      */
     async exportTenant(tenantId: string, opts: ExportOptions = {}): Promise<{ tables: ExportTableResult[]; until: string }> {
-      const unlock = await store.lock(tenantId);
+      const { lease, release } = await takeLease(tenantId);
       // The encoding thread starts with the first large file only, and ends with the run.
       const thread = createParquetThread();
       const encodeOff: ParquetEncoder = async (columns, createdBy) => {
@@ -170,7 +205,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
         const tables: ExportTableResult[] = [];
         for (const table of opts.tables ?? EXPORT_TABLES) {
           try {
-            tables.push(await exportTable(tenantId, table, until, opts, encodeOff));
+            tables.push(await exportTable(tenantId, table, until, opts, encodeOff, lease));
           } catch (err) {
             await repo.recordError(db, tenantId, table, err instanceof AppError ? err.message : 'Unexpected error.');
             throw err;
@@ -182,7 +217,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
         return { tables, until: until.toISOString() };
       } finally {
         await thread.close().catch(() => undefined);
-        await unlock().catch(() => undefined);
+        await release().catch(() => undefined);
       }
     },
 

@@ -180,3 +180,15 @@ export const warehouseQualityResults = pgTable(
     index('warehouse_quality_results_recent_idx').on(t.tenantId, t.ranAt),
   ],
 );
+
+/**
+ * The one exporter of a tenant (any store, any process of the cluster): taken by compare-and-set (a row inserted,
+ * or an expired one taken over, in one statement), refreshed while held, and fenced: `token` grows with every
+ * taker, and a batch commits only while its exporter's token is still the row's (warehouse.repository.ts).
+ */
+export const warehouseExportLeases = pgTable('warehouse_export_leases', {
+  tenantId: uuid('tenant_id').primaryKey(),
+  owner: uuid('owner').notNull(),
+  token: bigint('token', { mode: 'number' }).notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
