@@ -141,7 +141,12 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
       await interactionsRoutes(app, { ingest, clock: platform.clock, arrivals: interactionStats.arrivals });
       await trackingRoutes(app, { tracking });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock, publicUrl: platform.config.publicUrl });
-      await integrationsRoutes(app, { integrations, config: platform.config, publicUrlSetting: deps.publicUrlSetting });
+      await integrationsRoutes(app, {
+        integrations,
+        config: platform.config,
+        clock: platform.clock,
+        publicUrlSetting: deps.publicUrlSetting,
+      });
       await shopifyBackfillRoutes(app, { backfill: shopifyBackfill });
     },
   };
