@@ -33,7 +33,7 @@ export type { ObjectStorage } from './storage.ts';
 export type { ScheduledTask } from './scheduler.ts';
 export { createMailer } from './mail.ts';
 export type { Mailer } from './mail.ts';
-export { SecretUnreadableError } from './secret-box.ts';
+export { resealRows, SecretUnreadableError } from './secret-box.ts';
 export type { SecretBox } from './secret-box.ts';
 export type { SecurityEventRepository } from './security-events.ts';
 export type { PlatformServices } from './services.ts';
