@@ -94,6 +94,7 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
       await orderRoutes(app, { orders, idempotency, access });
       await adminRoutes(app, {
         db: platform.db,
+        clock: platform.clock,
         config: platform.config,
         secrets: platform.secrets,
         settings,
