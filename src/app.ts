@@ -253,6 +253,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       segmentsOfProfiles: (tenantId, ids) => predictions.segmentsOfProfiles(tenantId, ids),
     },
   });
+  await commerce.resealSecrets();
 
   // Analytics reads the tracking rows through events (its port), orders through identity and the tenant's time zone through tenancy.
   const analytics = createAnalyticsModule(platform, {
@@ -273,6 +274,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       ),
     catalogItemsByGtin: (tenantId, gtins) => catalog.serving.itemsByGtin(tenantId, gtins),
   });
+  await pricing.resealSecrets();
 
   // serving paths read the tenant's settings on every request: tenancy keeps them a few seconds (`{}` when unknown)
   const tenantSettings = tenancy.tenants.settingsOf;
@@ -321,6 +323,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   const visibility = createVisibilityModule(platform, {
     catalog: { feedRows: catalog.feedSource.feedRows, googleTaxonomyPaths: catalog.googleTaxonomyPaths },
   });
+  await visibility.resealSecrets();
 
   // Erasing a person reaches every module holding data about them, in the erasure's one transaction: the
   // newsfeed's follows, favorites, preferences and style profiles; experiments' units; sponsored placements;

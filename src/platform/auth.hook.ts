@@ -217,7 +217,8 @@ export function registerAuthHooks(app: FastifyInstance, deps: AuthHookDeps): voi
     let role: Role | undefined;
     let permissions;
     if (actor.type === 'api_key') {
-      if (auth.usersOnly) {
+      // A step-up is a person confirming their password: a key can never give one, so it is refused too.
+      if (auth.usersOnly || auth.stepUp) {
         throw new AppError(
           'forbidden',
           'USER_SESSION_REQUIRED',
@@ -427,6 +428,22 @@ export function registerPreflight(app: FastifyInstance): void {
 
 function tenantNotFound(): AppError {
   return new AppError('not_found', 'TENANT_NOT_FOUND', 'Tenant was not found.');
+}
+
+/**
+ * A step-up that depends on what a request asks (e.g. a PATCH that replaces a secret among other fields):
+ * the same rule as a route's `auth.stepUp` with `usersOnly`, checked by the handler before it changes
+ * anything. API keys are refused whatever their scopes; a user needs a password check within the window.
+ */
+export function requireStepUp(request: FastifyRequest, now: Date): void {
+  const actor = request.actor;
+  if (!actor || actor.type !== 'user')
+    throw new AppError(
+      'forbidden',
+      'USER_SESSION_REQUIRED',
+      'This is a sensitive action: it needs a signed-in user who confirmed their password in the last few minutes (step-up). API keys cannot perform it, whatever their scopes.',
+    );
+  requireRecentAuth(actor, now);
 }
 
 function requireRecentAuth(actor: Actor, now: Date): void {

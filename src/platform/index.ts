@@ -7,7 +7,7 @@ export { isInNetworks, isPublicAddress, parseNetworks } from './networks.ts';
 export type { NetworkList } from './networks.ts';
 export { registerTextJsonParser } from './json-body.ts';
 export type { Actor, Permission, Role, TenantContext } from './access.ts';
-export { STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';
+export { requireStepUp, STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';
 export type { Authenticator } from './auth.hook.ts';
 export type { Config, PlanConfig } from './config.ts';
 // Process entries and benches start Loupe with these (modules never call them).
@@ -35,7 +35,7 @@ export { abortableSleep, backoffMs, createRetryingFetch } from './http.retry.ts'
 export type { RetryOptions } from './http.retry.ts';
 export { createMailer } from './mail.ts';
 export type { Mailer } from './mail.ts';
-export { SecretUnreadableError } from './secret-box.ts';
+export { resealRows, SecretUnreadableError } from './secret-box.ts';
 export type { SecretBox } from './secret-box.ts';
 export type { SecurityEventRepository } from './security-events.ts';
 export type { PlatformServices } from './services.ts';

@@ -11,6 +11,7 @@ import {
   inTenant,
   isUuid,
   notFound,
+  requireStepUp,
   tenantContext,
 } from '../../platform/index.ts';
 import { toPromotion } from './commerce.mappers.ts';
@@ -29,6 +30,8 @@ export interface AdminRouteDeps {
   /** Cached pricing rules: every change here drops the tenant's entry (other servers see the bumped version). */
   rules: RulesCache;
   orders: OrdersService;
+  /** The process clock (the step-up window of a Stripe key change is measured on it). */
+  clock: () => Date;
 }
 
 const publicBase = (config: Config, request: FastifyRequest) =>
@@ -72,7 +75,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     {
       schema: {
         tags: ['commerce'],
-        summary: 'Set checkout settings; Stripe keys are sealed at rest and never shown again (omit them to keep the stored ones)',
+        summary:
+          'Set checkout settings; Stripe keys are sealed at rest and never shown again (omit them to keep the stored ones); setting them needs a signed-in user with a recent password check (step-up)',
         body: s.settingsBody,
         response: { 200: s.settingsResponse, ...errorResponses },
       },
@@ -81,6 +85,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     async (request) => {
       const ctx = tenantContext(request);
       const b = request.body;
+      // The Stripe keys decide where payments go and which payment events are believed: setting them is a
+      // secret change (like an integration's rotate-secret), for a signed-in user with a recent password check.
+      if (b.stripe_secret_key !== undefined || b.stripe_webhook_secret !== undefined) requireStepUp(request, deps.clock());
       const current = await deps.settings.get(deps.db, ctx.tenantId);
       const stored = {
         taxRateBp: b.tax_rate_bp,

@@ -17,7 +17,7 @@ import { createRulesCache } from './rules.cache.ts';
 export type { ShopperSegmentsPort } from './carts.service.ts';
 import { createOrdersRepository } from './orders.repository.ts';
 import { orderRoutes } from './orders.routes.ts';
-import { createOrdersService } from './orders.service.ts';
+import { createOrdersService, stripeKeyContext } from './orders.service.ts';
 import { createPromotionsRepository } from './promotions.repository.ts';
 import { createReservationsRepository } from './reservations.repository.ts';
 import { createSettingsRepository } from './settings.repository.ts';
@@ -76,6 +76,16 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
   const tokens = createShopperTokens(deps.shopperTokenSecret);
   const access = createShopperAccess({ tokens, clock: platform.clock });
   return {
+    /** Start-up step: seals the stored Stripe keys still under a previous key with the current one. */
+    async resealSecrets(): Promise<void> {
+      const r = await settings.resealAll(platform.db, platform.secrets, stripeKeyContext);
+      if (r.resealed) platform.log.info({ resealed: r.resealed }, 'Stripe keys sealed with the current key');
+      if (r.unreadable)
+        platform.log.error(
+          { unreadable: r.unreadable },
+          'Stripe keys that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or enter them again in PUT /api/v1/commerce/settings',
+        );
+    },
     /** Erasure step (identity.onErasure): deletes open carts, redacts the shopper from carts and orders. */
     erasePerson: eraseShopper,
     async routes(app: FastifyInstance): Promise<void> {
@@ -84,6 +94,7 @@ export function createCommerceModule(platform: PlatformServices, deps: CommerceM
       await orderRoutes(app, { orders, idempotency, access });
       await adminRoutes(app, {
         db: platform.db,
+        clock: platform.clock,
         config: platform.config,
         secrets: platform.secrets,
         settings,

@@ -83,9 +83,10 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   });
   const integrations = createIntegrationsService({ db: platform.db, repo: integrationsRepo, webhooks, log: platform.log });
   let catalogWriter: CatalogItemWriter | null = null;
+  const shopifyBackfillRepo = createShopifyBackfillRepository(platform.secrets);
   const shopifyBackfill = createShopifyBackfillService({
     db: platform.db,
-    repo: createShopifyBackfillRepository(platform.secrets),
+    repo: shopifyBackfillRepo,
     connections: integrationsRepo,
     ingest,
     identity: deps.identity,
@@ -127,7 +128,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
      * resolution, idempotent set-based insert and profile aggregates in one transaction. Every channel uses it.
      */
     ingest,
-    /** Start-up step: seals vendor secrets still stored in clear or under a previous key. */
+    /** Start-up step: seals vendor secrets and Shopify backfill tokens still stored in clear or under a previous key. */
     async resealSecrets(): Promise<void> {
       const r = await integrationsRepo.resealAll(platform.db);
       if (r.resealed) platform.log.info({ resealed: r.resealed }, 'integration secrets sealed with the current key');
@@ -136,12 +137,24 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
           { unreadable: r.unreadable },
           'integration secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or set new secrets with PATCH /api/v1/integrations/:id',
         );
+      const b = await shopifyBackfillRepo.resealAll(platform.db);
+      if (b.resealed) platform.log.info({ resealed: b.resealed }, 'Shopify backfill tokens sealed with the current key');
+      if (b.unreadable)
+        platform.log.error(
+          { unreadable: b.unreadable },
+          'Shopify backfill tokens that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or start the backfill again with a new token',
+        );
     },
     async routes(app: FastifyInstance): Promise<void> {
       await interactionsRoutes(app, { ingest, clock: platform.clock, arrivals: interactionStats.arrivals });
       await trackingRoutes(app, { tracking });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock, publicUrl: platform.config.publicUrl });
-      await integrationsRoutes(app, { integrations, config: platform.config, publicUrlSetting: deps.publicUrlSetting });
+      await integrationsRoutes(app, {
+        integrations,
+        config: platform.config,
+        clock: platform.clock,
+        publicUrlSetting: deps.publicUrlSetting,
+      });
       await shopifyBackfillRoutes(app, { backfill: shopifyBackfill });
     },
   };

@@ -10,6 +10,7 @@ import {
   paginate,
   paginationQuery,
   randomToken,
+  requireStepUp,
   tenantContext,
   validation,
 } from '../../platform/index.ts';
@@ -24,6 +25,8 @@ import { normalizePublicUrl, publicUrlWarning } from './public-url.core.ts';
 export interface IntegrationsRouteDeps {
   integrations: IntegrationsService;
   config: Config;
+  /** The process clock (the step-up window of a secret change is measured on it). */
+  clock: () => Date;
   /** The tenant's public base URL setting (tenancy's settings `public_base_url`), when wired. */
   publicUrlSetting?: PublicUrlSetting | undefined;
 }
@@ -99,13 +102,20 @@ const webhookAnswer = z.object({
 const mask = (secret: string | null) =>
   secret === null ? 'unreadable: LOUPE_SECRETS_KEY changed; set a new secret' : `${'*'.repeat(8)}${secret.slice(-4)}`;
 
+/** A vendor signing secret as given by a person: printable ASCII without spaces (one rule for PATCH and rotate-secret). */
+const signingSecret = z
+  .string()
+  .min(8)
+  .max(500)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces');
+
 const updateBody = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
     /** paused: the webhook URL answers 404 (vendors retry later) until resumed. */
     status: z.enum(['active', 'paused']).optional(),
     /** A new signing secret after rotating it at the vendor. */
-    secret: z.string().min(8).max(500).optional(),
+    secret: signingSecret.optional(),
   })
   .strict()
   .refine((b) => b.name !== undefined || b.status !== undefined || b.secret !== undefined, {
@@ -279,7 +289,8 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     {
       schema: {
         tags: ['integrations'],
-        summary: 'Rename, pause or resume a connection, or replace its signing secret after a rotation at the vendor',
+        summary:
+          'Rename, pause or resume a connection, or replace its signing secret after a rotation at the vendor (a secret change, like rotate-secret, needs a signed-in user with a recent password check: step-up)',
         params: idParams,
         body: updateBody,
         response: { 200: connectionResponse, ...errorResponses },
@@ -292,6 +303,8 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
     async (request) => {
       const ctx = tenantContext(request);
       const b = request.body;
+      // Replacing the secret is the same act as rotate-secret, so it follows the same rule (API keys refused).
+      if (b.secret !== undefined) requireStepUp(request, deps.clock());
       const updated = await svc.update(ctx, request.params.id, { name: b.name, status: b.status, secret: b.secret });
       // The audit log names what changed, never the secret.
       request.auditTarget = { resourceId: updated.id, details: { changed: Object.keys(b).sort() } };
@@ -309,7 +322,7 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         response: { 204: z.null(), ...errorResponses },
       },
       config: {
-        auth: { kind: 'tenant', permission: 'integrations:manage', stepUp: true },
+        auth: { kind: 'tenant', permission: 'integrations:manage', usersOnly: true, stepUp: true },
         audit: { action: 'integration.delete', resourceType: 'integration' },
       },
     },
@@ -345,20 +358,11 @@ export async function integrationsRoutes(app: FastifyInstance, deps: Integration
         summary:
           'Replace the signing secret (step-up): the new one from the vendor (Shopify, Stripe, Twilio), or a generated one for WooCommerce; answered once',
         params: idParams,
-        body: z
-          .object({
-            secret: z
-              .string()
-              .min(8)
-              .max(500)
-              .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces')
-              .optional(),
-          })
-          .strict(),
+        body: z.object({ secret: signingSecret.optional() }).strict(),
         response: { 200: connectionResponse, ...errorResponses },
       },
       config: {
-        auth: { kind: 'tenant', permission: 'integrations:manage', stepUp: true },
+        auth: { kind: 'tenant', permission: 'integrations:manage', usersOnly: true, stepUp: true },
         audit: { action: 'integration.rotate_secret', resourceType: 'integration' },
       },
     },

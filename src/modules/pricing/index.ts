@@ -43,6 +43,16 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     eraseUsers: alerts.eraseUsers,
     /** The scheduler's task: queues the imports of the network connections that are due (hourly, daily). */
     queueDueNetworkImports: () => sources.queueDueImports(),
+    /** Start-up step: seals network credentials still stored under a previous key with the current one. */
+    async resealSecrets(): Promise<void> {
+      const r = await sources.resealSecrets();
+      if (r.resealed) platform.log.info({ resealed: r.resealed }, 'pricing network credentials sealed with the current key');
+      if (r.unreadable)
+        platform.log.error(
+          { unreadable: r.unreadable },
+          'pricing network credentials that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or connect those stores again',
+        );
+    },
     async routes(app: FastifyInstance): Promise<void> {
       await pricingRoutes(app, { service, feeds, products, alerts, sources });
     },

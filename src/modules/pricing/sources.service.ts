@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { AppError, PermanentJobError, type PlatformServices, type TenantContext, isUuid, newId, notFound } from '../../platform/index.ts';
+import {
+  AppError,
+  PermanentJobError,
+  type PlatformServices,
+  type TenantContext,
+  isUuid,
+  newId,
+  notFound,
+  resealRows,
+} from '../../platform/index.ts';
 import type { FeedRecord } from './feed.core.ts';
 import type { FeedsService } from './feeds.service.ts';
 import { NetworkAuthError, type NetworkHttpOptions, type NetworkPage, cjClient, rakutenClient } from './networks.client.ts';
@@ -189,6 +198,16 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
         if (out) queued++;
       }
       return queued;
+    },
+
+    /** Start-up step: seals network credentials still under a previous key with the current one. */
+    async resealSecrets(): Promise<{ resealed: number; unreadable: number }> {
+      return resealRows(
+        platform.secrets,
+        await sources.credentialsNotSealedWith(db, platform.secrets.keyId),
+        (r) => ({ sealed: r.credentials, context: secretContext(r.tenantId, r.id) }),
+        (r, sealed) => sources.replaceSealedCredentials(db, r.tenantId, r.id, r.credentials, sealed),
+      );
     },
   };
 }

@@ -141,7 +141,10 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
      * `login_throttle` does not grow with every address that ever mistyped a password. Returns rows deleted.
      */
     pruneLoginThrottle,
-    /** Start-up step: seals TOTP secrets still under a previous key (LOUPE_SECRETS_KEY_PREVIOUS) with the current one. */
+    /**
+     * Start-up step: seals TOTP secrets and SSO client secrets still under a previous key (LOUPE_SECRETS_KEY_PREVIOUS)
+     * with the current one.
+     */
     async resealSecrets(): Promise<void> {
       const r = await twoFactor.resealSecrets();
       if (r.resealed) deps.log.info({ resealed: r.resealed }, 'two-factor secrets sealed with the current key');
@@ -149,6 +152,13 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
         deps.log.error(
           { unreadable: r.unreadable },
           'two-factor secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or have those users enrol again',
+        );
+      const s = await sso.resealSecrets();
+      if (s.resealed) deps.log.info({ resealed: s.resealed }, 'SSO client secrets sealed with the current key');
+      if (s.unreadable)
+        deps.log.error(
+          { unreadable: s.unreadable },
+          'SSO client secrets that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or enter them again in Settings',
         );
     },
     /** The id of the tenant with this slug or id (the command line names tenants by slug), or undefined. */

@@ -149,6 +149,8 @@ export function createSsoService(deps: SsoServiceDeps) {
   }
 
   return {
+    /** Start-up step: seals providers' client secrets still under a previous key with the current one. */
+    resealSecrets: () => sso.resealAll(db, secrets, secretContext),
     redirectUri: deps.redirectUri,
 
     async list(ctx: TenantContext) {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Q, queryOne } from '../../platform/index.ts';
+import { type Q, type SecretBox, queryOne, queryRows, resealRows } from '../../platform/index.ts';
 
 export interface GoogleAccountRow {
   googleAccount: string | null;
@@ -23,6 +23,51 @@ export interface MerchantLinkRow {
 /** The tenant's Google link: pending authorization states, the account, its sealed tokens, the Merchant Center target. */
 export function createGoogleRepository() {
   return {
+    /**
+     * Seals the stored OAuth tokens not sealed with the current key (a key rotation), across tenants (a start-up
+     * step); `context` is the one they were sealed with. Compare-and-set per value: a token refresh wins.
+     */
+    async resealAll(
+      q: Q,
+      secrets: SecretBox,
+      context: (tenantId: string, kind: 'access' | 'refresh') => string,
+    ): Promise<{ resealed: number; unreadable: number }> {
+      const kid = `enc:v1:${secrets.keyId}:%`;
+      const access = await queryRows<{ tenantId: string; v: string }>(
+        q,
+        sql`SELECT tenant_id AS "tenantId", access_token_sealed AS v FROM google_oauth_tokens WHERE access_token_sealed NOT LIKE ${kid}`,
+      );
+      const refresh = await queryRows<{ tenantId: string; v: string }>(
+        q,
+        sql`SELECT tenant_id AS "tenantId", refresh_token_sealed AS v FROM google_oauth_tokens WHERE refresh_token_sealed NOT LIKE ${kid}`,
+      );
+      const a = await resealRows(
+        secrets,
+        access,
+        (r) => ({ sealed: r.v, context: context(r.tenantId, 'access') }),
+        async (r, sealed) =>
+          (
+            await queryRows(
+              q,
+              sql`UPDATE google_oauth_tokens SET access_token_sealed = ${sealed} WHERE tenant_id = ${r.tenantId} AND access_token_sealed = ${r.v} RETURNING tenant_id`,
+            )
+          ).length > 0,
+      );
+      const b = await resealRows(
+        secrets,
+        refresh,
+        (r) => ({ sealed: r.v, context: context(r.tenantId, 'refresh') }),
+        async (r, sealed) =>
+          (
+            await queryRows(
+              q,
+              sql`UPDATE google_oauth_tokens SET refresh_token_sealed = ${sealed} WHERE tenant_id = ${r.tenantId} AND refresh_token_sealed = ${r.v} RETURNING tenant_id`,
+            )
+          ).length > 0,
+      );
+      return { resealed: a.resealed + b.resealed, unreadable: a.unreadable + b.unreadable };
+    },
+
     insertState: (
       q: Q,
       tenantId: string,

@@ -32,8 +32,9 @@ const notLinked = () =>
 /** The Google OAuth link of a tenant: authorization with PKCE and state, sealed tokens, refresh, revocation. */
 export function createGoogleService(deps: GoogleDeps) {
   const { db, repo, secrets } = deps;
-  const seal = (tenantId: string, kind: string, v: string) => secrets.seal(v, `google:${kind}:${tenantId}`);
-  const open = (tenantId: string, kind: string, v: string) => secrets.open(v, `google:${kind}:${tenantId}`);
+  const contextOf = (tenantId: string, kind: string) => `google:${kind}:${tenantId}`;
+  const seal = (tenantId: string, kind: string, v: string) => secrets.seal(v, contextOf(tenantId, kind));
+  const open = (tenantId: string, kind: string, v: string) => secrets.open(v, contextOf(tenantId, kind));
   const configured = () => {
     if (!deps.endpoints || !deps.oauth)
       throw new AppError(
@@ -72,6 +73,8 @@ export function createGoogleService(deps: GoogleDeps) {
   }
 
   return {
+    /** Start-up step: seals stored OAuth tokens still under a previous key with the current one. */
+    resealSecrets: () => repo.resealAll(db, secrets, contextOf),
     /** Starts linking: a single-use state (naming the tenant) and a PKCE verifier, kept 10 minutes. */
     async link(
       ctx: TenantContext,

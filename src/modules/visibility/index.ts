@@ -95,6 +95,16 @@ export function createVisibilityModule(platform: PlatformServices, deps: Visibil
   });
   return {
     feeds,
+    /** Start-up step: seals the Google OAuth tokens still under a previous key with the current one. */
+    async resealSecrets(): Promise<void> {
+      const r = await google.resealSecrets();
+      if (r.resealed) platform.log.info({ resealed: r.resealed }, 'Google tokens sealed with the current key');
+      if (r.unreadable)
+        platform.log.error(
+          { unreadable: r.unreadable },
+          'Google tokens that no configured key opens: set LOUPE_SECRETS_KEY_PREVIOUS to the old key, or link Google again',
+        );
+    },
     async routes(app: FastifyInstance): Promise<void> {
       await feedRoutes(app, { feeds });
       await feedPushRoutes(app, { push });
