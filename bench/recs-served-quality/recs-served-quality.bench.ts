@@ -132,7 +132,7 @@ try {
       await call(
         'POST',
         '/api/v1/api-keys',
-        { name: 'bench', scopes: ['catalog:write', 'interactions:write', 'recommendations:read', 'models:manage'] },
+        { name: 'bench', scopes: ['catalog:write', 'interactions:write', 'recommendations:read', 'models:manage', 'analytics:read'] },
         owner,
       )
     ).api_key as string;
