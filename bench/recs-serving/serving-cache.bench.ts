@@ -9,7 +9,7 @@
  *
  * Env: BENCH_ITEMS (38048), BENCH_USERS (31668), BENCH_PER_USER (39).
  */
-import { createServingCache, type ServingCacheDeps } from '../../src/modules/recs/serving/history.cache.ts';
+import { createServingCache, type ServingCacheDeps } from '../../src/modules/recs/index.ts';
 import { loadAverage } from '../lib/load.ts';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 38_048);
