@@ -15,6 +15,8 @@
  * at this fixed offered load, the same 50 connections, for their latency when the server is not saturated; 0 skips).
  * At a fixed concurrency a closed-loop client's latency is concurrency / throughput (Little's law): p99 under 5 ms
  * at 50 connections needs well over 10,000 req/s, about what the hello-world itself reaches here.
+ * The server runs with `loop-monitor.mjs` preloaded: after the table, per scenario, its CPU ms per request, event-loop
+ * delay, GC pauses and stalls over 20 ms (with how many a GC explains), i.e. what held requests when the tail grew.
  * Goals: p99 < 25 ms (recommendations), p99 < 5 ms (similar). Skips with a message when
  * ../shared/datasets/yelp2018 is absent.
  */
