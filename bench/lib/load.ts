@@ -38,6 +38,8 @@ export async function runLoad(opts: {
   body?: () => string;
   rate?: number;
   pid?: number;
+  /** Called between the warm-up and the measured seconds (e.g. to reset a server-side monitor). */
+  afterWarmup?: () => Promise<void>;
 }): Promise<LoadRow> {
   const request = {
     url: opts.url,
@@ -52,6 +54,7 @@ export async function runLoad(opts: {
       : { headers: opts.headers ?? {} }),
   };
   if (opts.warmupSeconds) await autocannon({ ...request, duration: opts.warmupSeconds });
+  await opts.afterWarmup?.();
   const cpuBefore = opts.pid === undefined ? Number.NaN : await processCpuMs(opts.pid);
   const r = await autocannon({ ...request, duration: opts.seconds });
   const cpu = opts.pid === undefined ? Number.NaN : (await processCpuMs(opts.pid)) - cpuBefore;

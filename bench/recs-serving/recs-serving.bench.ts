@@ -15,6 +15,8 @@
  * at this fixed offered load, the same 50 connections, for their latency when the server is not saturated; 0 skips).
  * At a fixed concurrency a closed-loop client's latency is concurrency / throughput (Little's law): p99 under 5 ms
  * at 50 connections needs well over 10,000 req/s, about what the hello-world itself reaches here.
+ * The server runs with `loop-monitor.mjs` preloaded: after the table, per scenario, its CPU ms per request, event-loop
+ * delay, GC pauses and stalls over 20 ms (with how many a GC explains), i.e. what held requests when the tail grew.
  * Goals: p99 < 25 ms (recommendations), p99 < 5 ms (similar). Skips with a message when
  * ../shared/datasets/yelp2018 is absent.
  */
@@ -156,8 +158,29 @@ const { apiKey, modelType } = await prepare().catch(async (err: unknown) => {
 // ---------------------------------------------------------------- servers in their own processes, autocannon from this one
 let seed = 1;
 const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-const measure = (scenario: string, url: string, body?: () => string, rate?: number): Promise<LoadRow> =>
-  runLoad({
+/** What blocked the Loupe server's event loop during a scenario (`loop-monitor.mjs`, preloaded into it). */
+interface LoopReport {
+  seconds: number;
+  cpuMs: number;
+  loopDelayMs: { p50: number; p99: number; max: number; mean: number };
+  gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
+  stallsOver20ms: { count: number; totalMs: number; maxMs: number; byGc: number };
+  heapUsedMb: number;
+}
+const LOOP_FILE = path.join(scratch.dataDir, 'loop-monitor.json');
+/** Asks the server for its loop report since the last ask (SIGUSR2), which also starts the next one. */
+async function loopReport(pid: number): Promise<LoopReport | undefined> {
+  await fs.rm(LOOP_FILE, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let k = 0; k < 50; k++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (existsSync(LOOP_FILE)) return JSON.parse(await fs.readFile(LOOP_FILE, 'utf8')) as LoopReport;
+  }
+  return undefined;
+}
+const loops = new Map<string, LoopReport | undefined>();
+const measure = async (scenario: string, url: string, body?: () => string, rate?: number, pid?: number): Promise<LoadRow> => {
+  const row = await runLoad({
     scenario,
     url,
     connections: CONNECTIONS,
@@ -166,7 +189,11 @@ const measure = (scenario: string, url: string, body?: () => string, rate?: numb
     headers: body ? { authorization: `Bearer ${apiKey}` } : {},
     ...(body ? { body } : {}),
     ...(rate ? { rate } : {}),
+    ...(pid ? { pid, afterWarmup: async () => void (await loopReport(pid)) } : {}),
   });
+  if (pid) loops.set(scenario, await loopReport(pid));
+  return row;
+};
 
 /** Seconds until process `pid` uses under 10% of a core for two seconds in a row (at most 300 s). */
 async function settle(pid: number): Promise<number> {
@@ -200,8 +227,8 @@ const port = await freePort();
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const server = await startServer(
   'node',
-  [...nodeArgs, path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'],
-  { ...env, PORT: String(port), HOST: '127.0.0.1' },
+  ['--import', path.join(import.meta.dirname, 'loop-monitor.mjs'), ...nodeArgs, path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'],
+  { ...env, PORT: String(port), HOST: '127.0.0.1', BENCH_LOOP_FILE: LOOP_FILE },
   `http://127.0.0.1:${port}/health/ready`,
   180_000,
 );
@@ -209,7 +236,8 @@ try {
   const url = `http://127.0.0.1:${port}/api/v1/recommendations`;
   const recsBody = () => JSON.stringify({ user_id: users[Math.floor(rand() * users.length)]!.id, count: 10 });
   const similarBody = () => JSON.stringify({ item_id: itemIds[Math.floor(rand() * itemIds.length)], count: 10 });
-  rows.push(await measure('/recommendations/similar', `${url}/similar`, similarBody));
+  const pid = server.pid!;
+  rows.push(await measure('/recommendations/similar', `${url}/similar`, similarBody, undefined, pid));
   // The first recommendation requests of a tenant start reading its users' histories ahead (on PGlite that work
   // shares the server's thread): measured once the server is idle again, i.e. in the steady state.
   await autocannon({
@@ -222,10 +250,10 @@ try {
   });
   const settled = await settle(server.pid!);
   console.log(`histories read ahead: server idle again ${settled.toFixed(1)} s after the first recommendation requests ended`);
-  rows.push(await measure('/recommendations', url, recsBody));
+  rows.push(await measure('/recommendations', url, recsBody, undefined, pid));
   if (RATE > 0) {
-    rows.push(await measure(`/recommendations @ ${RATE}/s`, url, recsBody, RATE));
-    rows.push(await measure(`/similar @ ${RATE}/s`, `${url}/similar`, similarBody, RATE));
+    rows.push(await measure(`/recommendations @ ${RATE}/s`, url, recsBody, RATE, pid));
+    rows.push(await measure(`/similar @ ${RATE}/s`, `${url}/similar`, similarBody, RATE, pid));
   }
 } finally {
   await stopServer(server);
@@ -245,6 +273,22 @@ for (const [r, goal] of [
 ] as const) {
   console.log(
     `${r.scenario.padEnd(26)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(8)} ${String(r.p90).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.rps / hello.rps).toFixed(2).padStart(5)}  ${goal.padEnd(27)}  ${r.load}`,
+  );
+}
+console.log('\nthe server during each scenario (loop-monitor.mjs): CPU per request, event-loop delay, GC pauses, stalls over 20 ms');
+console.log(
+  'scenario                   cpu ms/req  loop p50  loop p99  loop max  major GC n/total/max ms  minor GC n/total ms  stalls n/max/by GC  heap MB',
+);
+for (const r of rows.slice(1)) {
+  const l = loops.get(r.scenario);
+  if (!l) {
+    console.log(`${r.scenario.padEnd(26)} ${String(r.cpuMs).padStart(10)}  (no loop report)`);
+    continue;
+  }
+  const major = l.gc.major ?? { count: 0, totalMs: 0, maxMs: 0 };
+  const minor = l.gc.minor ?? { count: 0, totalMs: 0, maxMs: 0 };
+  console.log(
+    `${r.scenario.padEnd(26)} ${String(r.cpuMs).padStart(10)} ${String(l.loopDelayMs.p50).padStart(9)} ${String(l.loopDelayMs.p99).padStart(9)} ${String(l.loopDelayMs.max).padStart(9)}  ${`${major.count}/${Math.round(major.totalMs)}/${Math.round(major.maxMs)}`.padStart(23)}  ${`${minor.count}/${Math.round(minor.totalMs)}`.padStart(19)}  ${`${l.stallsOver20ms.count}/${l.stallsOver20ms.maxMs}/${l.stallsOver20ms.byGc}`.padStart(18)}  ${String(l.heapUsedMb).padStart(7)}`,
   );
 }
 const met = (r: LoadRow, ms: number) => (r.rps > 0 && r.errors === 0 && r.p99 < ms ? 'met' : 'NOT met');

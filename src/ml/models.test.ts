@@ -11,7 +11,13 @@ describe('the model table', () => {
   it('maps snake_case hyperparameters to kernel options, capping the filter rank on a small matrix', () => {
     expect(ialsOptions(defaultParams('ials'))).toMatchObject({ factors: 64, alpha: 2, iterations: 12, cgSteps: 3, seed: 7 });
     const small = csrFromCoo(5, 40, [0, 1, 2], [0, 1, 2]);
-    expect(graphFilterOptions(defaultParams('graph_filter'), small)).toMatchObject({ rank: 4, userExponent: 0.6, itemExponent: 0.4 });
+    expect(graphFilterOptions(defaultParams('graph_filter'), small)).toMatchObject({
+      rank: 4,
+      userExponent: 0.5,
+      itemExponent: 0.5,
+      idealWeight: 0.3,
+      sharpen: 0,
+    });
   });
 
   it('refuses invalid hyperparameters by name before fitting', async () => {

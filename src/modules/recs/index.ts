@@ -16,6 +16,8 @@ import { eraseServedUsers } from './erasure.repository.ts';
 export type { RecsCatalogPort, RecsEventsPort } from './recs.types.ts';
 export type { CatalogFields } from './serving/serving.service.ts';
 export { modelExperimentFrom } from './recs.adapters.ts';
+/** The serving cache alone, for `bench/recs-serving/serving-cache.bench.ts` (its event-loop and heap costs). */
+export { createServingCache, type ServingCacheDeps } from './serving/history.cache.ts';
 
 export interface RecsModuleDeps {
   catalog: Pick<CatalogModule, 'onItemsChanged'>;

@@ -78,10 +78,11 @@ describe('validateHyperparameters', () => {
     expect(
       validateHyperparameters('graph_filter', { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6, sharpen: 1.25 }),
     ).toMatchObject({ ok: true, params: { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6 } });
-    // a tenant's default is the measured model (bench/recs-quality's loupe-gf-asym)
+    // a tenant's default is GF-CF as published (symmetric normalization, ideal weight 0.3, no sharpening), the
+    // search's starting point: nothing tuned on Yelp2018 (0.6/0.4, T = 1.25)
     expect(validateHyperparameters('graph_filter', {})).toMatchObject({
       ok: true,
-      params: { user_exponent: 0.6, item_exponent: 0.4, power_iterations: 6, ideal_weight: 0.2, sharpen: 1.25, sharpen_rank: 128 },
+      params: { user_exponent: 0.5, item_exponent: 0.5, power_iterations: 6, ideal_weight: 0.3, sharpen: 0, linear_weight: 1, rank: 256 },
     });
     const bad = validateHyperparameters('graph_filter', { user_exponent: 1.5, power_iterations: 0 });
     expect(bad.ok).toBe(false);
@@ -98,12 +99,12 @@ describe('validateHyperparameters', () => {
         'hyperparameters.num_layers',
       ]);
   });
-  it('fills the measured defaults (the ones loupe eval and bench/recs-quality run)', () => {
+  it('fills the neutral defaults (the ones loupe eval and bench/recs-quality run)', () => {
     expect(validateHyperparameters('ials', {})).toMatchObject({
       ok: true,
       params: { factors: 64, regularization: 1, alpha: 2, iterations: 12, cg_steps: 3 },
     });
-    expect(validateHyperparameters('item_knn', {})).toMatchObject({ ok: true, params: { k: 200, shrink: 10, measure: 'cosine' } });
+    expect(validateHyperparameters('item_knn', {})).toMatchObject({ ok: true, params: { k: 100, shrink: 0, measure: 'cosine' } });
   });
 });
 

@@ -16,7 +16,7 @@
  * PGlite is embedded and single-process: every write is announced, no marker is read.
  */
 import type { RecsRepository } from '../recs.repository.ts';
-import { type CatalogSnapshot, applyItemRows, snapshotOf } from './catalog.snapshot.ts';
+import { type CatalogSnapshot, applyItemRows, emptySnapshot } from './catalog.snapshot.ts';
 
 const CHECK_AHEAD_MS = 400;
 const MAX_AGE_MS = 1000;
@@ -24,6 +24,14 @@ const OVERLAP_MS = 5000;
 const RESYNC_MS = 5 * 60_000;
 /** Users per read-ahead query: small enough that requests interleave between pages. */
 const WARM_PAGE = 50;
+/**
+ * Catalog rows applied per turn of the event loop in a full reload: a Yelp2018-size catalog (38k items) built in
+ * one go held the loop for tens of ms, every request arriving meanwhile waiting behind it (the tail at a fixed rate).
+ */
+const RELOAD_CHUNK = 2000;
+/** Distinct interaction types kept as shared strings (built-in ones and a tenant's custom ones; beyond: as read). */
+const MAX_TYPES = 1000;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A user's recent interactions, newest first; `gen` is unique per read, so responses can be cached by it. */
 export interface UserHistory {
@@ -111,10 +119,15 @@ export function createServingCache(deps: ServingCacheDeps) {
   const due = (t: TenantCache, ms: number) => deps.shared && now() - t.checkedAt > ms;
 
   async function reload(tenantId: string, t: TenantCache): Promise<void> {
-    const previous = t.snapshot?.revision ?? 0;
-    const fresh = snapshotOf(await repo.servingItems(tenantId));
+    const rows = await repo.servingItems(tenantId);
+    // built beside the one being served, a chunk per turn of the loop, so requests go on meanwhile
+    const fresh = emptySnapshot();
+    for (let at = 0; at < rows.length; at += RELOAD_CHUNK) {
+      if (at > 0) await yieldToLoop();
+      applyItemRows(fresh, rows.slice(at, at + RELOAD_CHUNK));
+    }
     // a reload is a new revision too: responses cached against the old snapshot must miss
-    fresh.revision = previous + 1;
+    fresh.revision = (t.snapshot?.revision ?? 0) + 1;
     t.snapshot = fresh;
     t.resyncedAt = now();
   }
@@ -180,17 +193,32 @@ export function createServingCache(deps: ServingCacheDeps) {
     return t.snapshot;
   }
 
-  /** Histories of `userIds` in one read (users without interactions get an empty history). */
-  async function readHistories(tenantId: string, userIds: readonly string[]): Promise<Map<string, UserHistory>> {
+  /** One string per interaction type across tenants: a history holds references, not a copy per row. */
+  const types = new Map<string, string>();
+  const sharedType = (type: string): string => {
+    const known = types.get(type);
+    if (known !== undefined) return known;
+    if (types.size < MAX_TYPES) types.set(type, type);
+    return type;
+  };
+
+  /**
+   * Histories of `userIds` in one read (users without interactions get an empty history). Item ids are the
+   * catalog snapshot's own strings where it holds them: a Yelp2018-size tenant's histories were over a million
+   * strings read per row (and as many type names), all of them for the collector to mark on every major GC.
+   */
+  async function readHistories(tenantId: string, t: TenantCache, userIds: readonly string[]): Promise<Map<string, UserHistory>> {
     const rows = await repo.userHistories(tenantId, userIds, deps.historyLength);
     const at = now();
+    const snapshot = t.snapshot;
     const out = new Map<string, { itemIds: string[]; types: string[]; newestId: string }>(
       userIds.map((u) => [u, { itemIds: [], types: [], newestId: '' }]),
     );
     for (const r of rows) {
       const h = out.get(r.userId)!;
-      h.itemIds.push(r.itemId);
-      h.types.push(r.type);
+      const p = snapshot?.index.get(r.itemId);
+      h.itemIds.push(p === undefined ? r.itemId : snapshot!.ids[p]!);
+      h.types.push(sharedType(r.type));
       if (r.id > h.newestId) h.newestId = r.id;
     }
     return new Map([...out].map(([u, h]) => [u, { ...h, gen: ++gen, loadedAt: at }]));
@@ -212,7 +240,7 @@ export function createServingCache(deps: ServingCacheDeps) {
       const page = users.slice(start, start + WARM_PAGE).filter((u) => !t.users.has(u) && !t.userLoads.has(u));
       if (!page.length) continue;
       const started = now();
-      const read = await readHistories(tenantId, page);
+      const read = await readHistories(tenantId, t, page);
       // at most half of the time reading ahead: on PGlite the reads and their parsing share the serving thread
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, now() - started)));
       // most recent users first in `users`: inserted in reverse so they end up last in the LRU order
@@ -246,7 +274,7 @@ export function createServingCache(deps: ServingCacheDeps) {
       }
       let load = t.userLoads.get(userId);
       if (!load) {
-        const p: Promise<UserHistory> = readHistories(tenantId, [userId]).then((read) => {
+        const p: Promise<UserHistory> = readHistories(tenantId, t, [userId]).then((read) => {
           const loaded = read.get(userId)!;
           // an interaction announced while this read was in flight removed it from userLoads: do not keep it
           if (t.userLoads.get(userId) === p) {

@@ -62,12 +62,13 @@ export async function evaluateModel(opts: {
   const users = Math.max(train.users, test.users);
   const tr = items === train.items && users === train.users ? train : parseUserItemText(await readText(opts.train), { users, items });
   // `auto`: exactly a tenant's search (`ml/tuning.ts`, same families, budget, seed and hold-out), on the train
-  // file only; the test file is read for nothing but the final measurement
+  // file only, in its own shape (`train`, not `tr`: not even the test file's user and item counts reach a choice);
+  // the test file is read for nothing but the final measurement
   const ts = performance.now();
   let tuning: TuningResult | undefined;
   if (opts.model === 'auto') {
     if (opts.params && Object.keys(opts.params).length) throw new Error('--model auto picks its own hyperparameters; omit --params');
-    tuning = await tuneModel(tr.csr, {
+    tuning = await tuneModel(train.csr, {
       budgetMs: opts.budgetMs ?? DEFAULT_TUNING_BUDGET_MS,
       families: AUTO_CANDIDATES,
       ...(opts.onTrial ? { onTrial: opts.onTrial } : {}),

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import type { ServingItemRow } from './catalog.snapshot.ts';
+import { createServingCache, type ServingCacheDeps } from './history.cache.ts';
+
+const row = (itemId: string): ServingItemRow => ({
+  itemId,
+  name: `Item ${itemId}`,
+  categoryPath: 'Books',
+  brand: null,
+  priceMinor: '100',
+  currency: 'USD',
+  imageUrl: null,
+  availability: 'in_stock',
+  stock: null,
+  isActive: true,
+  updatedAt: new Date('2026-11-01T00:00:00Z'),
+});
+
+type HistoryRow = { userId: string; itemId: string; type: string; id: string };
+
+function fakeRepo(items: ServingItemRow[], histories: HistoryRow[] = []) {
+  const calls = { servingItems: 0 };
+  const repo: ServingCacheDeps['repo'] = {
+    servingItems: async () => {
+      calls.servingItems++;
+      return items;
+    },
+    catalogMarker: async () => ({ items: items.length, updatedAt: 0 }),
+    userHistories: async (_t: string, users: readonly string[]) => histories.filter((h) => users.includes(h.userId)),
+    recentUsers: async () => [],
+    usersWithInteractionsSince: async () => [],
+  } as unknown as ServingCacheDeps['repo'];
+  return { repo, calls };
+}
+
+const log = { warn: () => undefined };
+
+describe('serving cache', () => {
+  it('builds a large catalog a chunk per turn of the event loop, so requests are not held behind it', async () => {
+    const items = Array.from({ length: 9000 }, (_, k) => row(`i${k}`));
+    const cache = createServingCache({ repo: fakeRepo(items).repo, shared: false, log, historyLength: 10, warmUsers: 0 });
+    let turns = 0;
+    const tick = () => {
+      turns++;
+      if (turns < 100) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const s = await cache.catalog('t1');
+    // in one synchronous build, no turn of the loop would have passed before the snapshot was ready
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(s.ids.length).toBe(9000);
+    expect(s.index.get('i8999')).toBe(8999);
+    expect(s.present).toBe(9000);
+    expect(s.revision).toBe(1);
+  });
+
+  it('a reload after an unknown change is a new revision with every item, and serves the old snapshot meanwhile', async () => {
+    const items = Array.from({ length: 4500 }, (_, k) => row(`i${k}`));
+    const { repo, calls } = fakeRepo(items);
+    const cache = createServingCache({ repo, shared: false, log, historyLength: 10, warmUsers: 0 });
+    const first = await cache.catalog('t1');
+    items.push(row('new'));
+    cache.itemsChanged('t1', null);
+    const second = await cache.catalog('t1');
+    expect(calls.servingItems).toBe(2);
+    expect(second).not.toBe(first);
+    expect(second.revision).toBe(first.revision + 1);
+    expect(second.ids.length).toBe(4501);
+    expect(first.ids.length).toBe(4500);
+  });
+
+  it('keeps histories newest first with their types, items unknown to the catalog as read, and tenants apart', async () => {
+    const histories: HistoryRow[] = [
+      { userId: 'u1', itemId: 'i2', type: 'purchase', id: '0002' },
+      { userId: 'u1', itemId: 'gone', type: 'custom_type', id: '0001' },
+      { userId: 'u2', itemId: 'i1', type: 'view', id: '0003' },
+    ];
+    const cache = createServingCache({
+      repo: fakeRepo([row('i1'), row('i2')], histories).repo,
+      shared: false,
+      log,
+      historyLength: 10,
+      warmUsers: 0,
+    });
+    const h = await cache.history('t1', 'u1');
+    expect(h.itemIds).toEqual(['i2', 'gone']);
+    expect(h.types).toEqual(['purchase', 'custom_type']);
+    expect(h.newestId).toBe('0002');
+    expect((await cache.history('t1', 'nobody')).itemIds).toEqual([]);
+    const other = createServingCache({ repo: fakeRepo([row('i1')], []).repo, shared: false, log, historyLength: 10, warmUsers: 0 });
+    expect((await other.history('t2', 'u1')).itemIds).toEqual([]);
+  });
+});
