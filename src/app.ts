@@ -454,7 +454,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await registerDashboard(app);
 
   await app.ready();
-  webhooks.startSweeping();
   return {
     app,
     jobs,
@@ -481,13 +480,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     scheduledTasks: [
       { name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => tenancy.pruneLoginThrottle() },
       ...newsfeed.scheduledTasks(),
+      ...webhooks.scheduledTasks(),
       ...warehouse.scheduledTasks(),
       // Each pricing network connection's import is due hourly (or daily): a minute's sweep queues the due ones.
       { name: 'pricing.network-imports', everyMs: 60_000, runOnElection: true, run: () => pricing.queueDueNetworkImports() },
     ],
     warmSerializers: serializers.warm,
     async close() {
-      webhooks.stop();
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();

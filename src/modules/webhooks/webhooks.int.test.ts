@@ -474,7 +474,6 @@ describe('producers and the outbox', () => {
     const { secret } = await endpoint({ token: c.ownerToken }, '/crash', ['pricing.*']);
     // "crash": no worker, no sweep, and the producer's transaction commits but nothing dispatches it
     await t.jobs.stop();
-    t.modules.webhooks.stop();
     const published = await t.database.db.transaction((tx) =>
       t.modules.webhooks.publisher.publish(tx, c.tenantId, [
         { type: 'pricing.price_alert.triggered', payload: { n: 1 }, idempotencyKey: 'crash-1' },
