@@ -485,8 +485,11 @@ describe('producers and the outbox', () => {
     const restarted = await buildApp({ ...t.config, secretsKey: { current: 'b'.repeat(64), previous: oldKey } }, { database: t.database });
     try {
       restarted.jobs.start({ concurrency: 2 });
+      // The restarted process's scheduler sweeps when elected (the webhooks.sweep task); a second sweep finds nothing new.
+      const sweep = restarted.scheduledTasks.find((x) => x.name === 'webhooks.sweep')!;
+      await sweep.run();
       await settled({ token: c.ownerToken }, published.deliveryIds[0]!);
-      await restarted.modules.webhooks.sweep();
+      await sweep.run();
       await pollUntil(
         'no queued delivery jobs',
         async () => (await restarted.jobs.list(c.tenantId, { type: 'webhooks.deliver', status: 'queued', limit: 5 })).length,
