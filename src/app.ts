@@ -16,7 +16,7 @@ import { loggerOptions } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { registerOpenApi } from './platform/openapi.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
-import { createRateLimiter } from './platform/rate-limit.ts';
+import { createRateLimiter, logRedisOutages } from './platform/rate-limit.ts';
 import { createResponseSerializers } from './platform/serializer.ts';
 import { ensureSecret } from './platform/secrets.ts';
 import { loadSecretBox } from './platform/secret-box.ts';
@@ -160,7 +160,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     deps.redis ??
     (config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false }) : undefined);
   const ownsRedis = !deps.redis && !!redis;
-  redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis error'));
+  if (redis) logRedisOutages(redis, app.log);
   const metrics = createMetrics();
   metrics.install(app);
   const audit = createAuditRepository(db);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from './database.ts';
 import { AppError, type ErrorDetail, type ErrorKind } from './errors.ts';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -121,6 +122,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
         code,
         status === 413 ? 'The request is too large.' : 'The request could not be processed. Check it against /docs.',
       );
+    }
+    if (isDatabaseUnavailable(err)) {
+      // The database restarting or unreachable: the same request can succeed in a moment (the pool reconnects).
+      request.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'database unavailable');
+      reply.header('retry-after', '5');
+      return sendError(reply, request, 503, 'DATABASE_UNAVAILABLE', 'The database is not answering. Try again in a few seconds.');
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, request, 500, 'INTERNAL_ERROR', 'An unexpected error occurred. Quote the request id when reporting it.');
