@@ -1,5 +1,6 @@
 /**
  * Scale-out faults (issue 17) on PostgreSQL:
+ * - a migration run by two processes at once (the advisory lock serializes them);
  * - the database restarting under load: requests answer 503 (fast, with Retry-After) while it is down and succeed
  *   again once it is back, without restarting Loupe. The server is a throwaway cluster of this file's own
  *   (test/scale-cluster.ts), never the machine's shared one.
@@ -14,7 +15,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { buildApp, type LoupeApp } from '../src/app.ts';
 import { loadConfig } from '../src/platform/config.ts';
-import { type Database, migrateDatabase, openDatabase } from '../src/platform/database.ts';
+import { sql } from 'drizzle-orm';
+import { type Database, MIGRATIONS_DIR, migrateDatabase, openDatabase, queryOne } from '../src/platform/database.ts';
 import { ADMIN, createTestApp, type TestApp } from './helpers.ts';
 import { clusterBinaries, freePort, startCluster, type TestCluster } from './scale-cluster.ts';
 
@@ -49,13 +51,28 @@ interface Answer {
   retryAfter: unknown;
 }
 
-describe.skipIf(!binaries.ok)('the database restarting under load', () => {
-  it('answers 503 fast while PostgreSQL is down and recovers without a restart of Loupe', async () => {
-    const cluster: TestCluster = await startCluster();
+describe.skipIf(!binaries.ok)('a PostgreSQL server of its own: migrations at once, restarts under load', () => {
+  let cluster: TestCluster;
+  let database: Database;
+
+  it('two processes migrating a fresh database at once: one applies the migrations, the other waits and finds them', async () => {
+    cluster = await startCluster();
     cleanups.push(() => cluster.destroy());
-    const database: Database = await openDatabase({ kind: 'postgres', url: cluster.url, poolSize: 4 });
+    database = await openDatabase({ kind: 'postgres', url: cluster.url, poolSize: 4 });
     cleanups.push(() => database.close());
-    await migrateDatabase(database);
+    const other = await openDatabase({ kind: 'postgres', url: cluster.url, poolSize: 2 });
+    try {
+      await Promise.all([migrateDatabase(database), migrateDatabase(other)]);
+    } finally {
+      await other.close();
+    }
+    const journal = JSON.parse(await fs.readFile(path.join(MIGRATIONS_DIR, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
+    const applied = await queryOne<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`);
+    expect(applied?.n).toBe(journal.entries.length);
+  });
+
+  it('answers 503 fast while PostgreSQL is down and recovers without a restart of Loupe', async () => {
+    expect(database).toBeDefined();
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-dbfault-'));
     cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
     const config = loadConfig({
