@@ -43,8 +43,14 @@ async function prepare(): Promise<string> {
   try {
     const adminToken = (await call('POST', '/api/v1/auth/login', ADMIN)).access_token as string;
     const tenant = await call('POST', '/api/v1/admin/tenants', { name: 'Scale store' }, adminToken);
-    await call('POST', '/api/v1/admin/users', { email: 'owner@bench.test', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' }, adminToken);
-    const owner = (await call('POST', '/api/v1/auth/login', { email: 'owner@bench.test', password: 'Owner-Password-1' })).access_token as string;
+    await call(
+      'POST',
+      '/api/v1/admin/users',
+      { email: 'owner@bench.test', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+      adminToken,
+    );
+    const owner = (await call('POST', '/api/v1/auth/login', { email: 'owner@bench.test', password: 'Owner-Password-1' }))
+      .access_token as string;
     const apiKey = (await call('POST', '/api/v1/api-keys', { name: 'bench', scopes: ['recommendations:read', 'models:manage'] }, owner))
       .api_key as string;
     const items: ItemUpsert[] = Array.from({ length: ITEMS }, (_, k) => ({
@@ -66,7 +72,13 @@ async function prepare(): Promise<string> {
       for (let k = 0; k < 20; k++) {
         const pick = Math.floor(rng() ** 2 * (ITEMS / 30));
         const cat = rng() < 0.8 ? home : Math.floor(rng() * 30);
-        rows.push({ userId: userId(u), itemId: itemId((pick * 30 + cat) % ITEMS), type: 'view', source: 'bench', occurredAt: new Date(base + (u * 20 + k) * 60_000) });
+        rows.push({
+          userId: userId(u),
+          itemId: itemId((pick * 30 + cat) % ITEMS),
+          type: 'view',
+          source: 'bench',
+          occurredAt: new Date(base + (u * 20 + k) * 60_000),
+        });
       }
     }
     for (let s = 0; s < rows.length; s += 20_000) await loupe.modules.events.interactions.appendMany(tenant.id, rows.slice(s, s + 20_000));
@@ -88,7 +100,9 @@ const servers: ChildProcess[] = [];
 try {
   const t0 = performance.now();
   const apiKey = await prepare();
-  console.log(`bench:scale-api  ${USERS} users, ${ITEMS} items, ${USERS * 20} interactions, item_knn trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; load ${loadAverage()}`);
+  console.log(
+    `bench:scale-api  ${USERS} users, ${ITEMS} items, ${USERS * 20} interactions, item_knn trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; load ${loadAverage()}`,
+  );
   const ports: number[] = [];
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
@@ -117,7 +131,10 @@ try {
 
   // One process takes every connection; then both processes, half the connections each, at once.
   const one = await load(ports[0]!, CONNECTIONS, '1 process');
-  const [a, b] = await Promise.all([load(ports[0]!, CONNECTIONS / 2, '2 processes: first'), load(ports[1]!, CONNECTIONS / 2, '2 processes: second')]);
+  const [a, b] = await Promise.all([
+    load(ports[0]!, CONNECTIONS / 2, '2 processes: first'),
+    load(ports[1]!, CONNECTIONS / 2, '2 processes: second'),
+  ]);
   const two: LoadRow = {
     scenario: '2 processes',
     rps: a.rps + b.rps,
