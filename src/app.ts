@@ -374,7 +374,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
   });
 
-  registerErrorHandler(app);
+  registerErrorHandler(app, database);
   registerAuthHooks(app, {
     clock,
     authenticator: tenancy.authenticator,

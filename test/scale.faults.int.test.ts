@@ -16,7 +16,15 @@ import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { buildApp, type LoupeApp } from '../src/app.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { sql } from 'drizzle-orm';
-import { type Database, MIGRATIONS_DIR, migrateDatabase, openDatabase, queryOne } from '../src/platform/database.ts';
+import {
+  type Database,
+  databaseAnswers,
+  databaseOutageSign,
+  MIGRATIONS_DIR,
+  migrateDatabase,
+  openDatabase,
+  queryOne,
+} from '../src/platform/database.ts';
 import { ADMIN, createTestApp, type TestApp } from './helpers.ts';
 import { clusterBinaries, freePort, startCluster, type TestCluster } from './scale-cluster.ts';
 
@@ -105,9 +113,15 @@ describe.skipIf(!binaries.ok)('a PostgreSQL server of its own: migrations at onc
       expect(answers.length).toBeGreaterThan(0);
       expect(answers.every((a) => a.status === 200)).toBe(true);
 
+      // A socket error of another outbound call (a webhook, S3, Google) while the database answers is not an outage.
+      const elsewhere = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
+      expect(databaseOutageSign(elsewhere)).toBe('socket');
+      expect(await databaseAnswers(database)).toBe(true);
+
       await cluster.stop('immediate');
       const down = Date.now();
       await sleep(1500);
+      expect(await databaseAnswers(database)).toBe(false);
       const ready = await loupe.app.inject({ method: 'GET', url: '/health/ready' });
       expect(ready.statusCode).toBe(503);
       const whileDown = answers.filter((a) => a.at >= down);
