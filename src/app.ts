@@ -16,7 +16,7 @@ import { loggerOptions } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { registerOpenApi } from './platform/openapi.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
-import { createRateLimiter } from './platform/rate-limit.ts';
+import { createRateLimiter, logRedisOutages } from './platform/rate-limit.ts';
 import { createResponseSerializers } from './platform/serializer.ts';
 import { ensureSecret } from './platform/secrets.ts';
 import { loadSecretBox } from './platform/secret-box.ts';
@@ -160,7 +160,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     deps.redis ??
     (config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false }) : undefined);
   const ownsRedis = !deps.redis && !!redis;
-  redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis error'));
+  if (redis) logRedisOutages(redis, app.log);
   const metrics = createMetrics();
   metrics.install(app);
   const audit = createAuditRepository(db);
@@ -377,7 +377,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
   });
 
-  registerErrorHandler(app);
+  registerErrorHandler(app, database);
   registerAuthHooks(app, {
     clock,
     authenticator: tenancy.authenticator,
@@ -457,7 +457,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await registerDashboard(app);
 
   await app.ready();
-  webhooks.startSweeping();
   return {
     app,
     jobs,
@@ -484,13 +483,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     scheduledTasks: [
       { name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => tenancy.pruneLoginThrottle() },
       ...newsfeed.scheduledTasks(),
+      ...webhooks.scheduledTasks(),
       ...warehouse.scheduledTasks(),
       // Each pricing network connection's import is due hourly (or daily): a minute's sweep queues the due ones.
       { name: 'pricing.network-imports', everyMs: 60_000, runOnElection: true, run: () => pricing.queueDueNetworkImports() },
     ],
     warmSerializers: serializers.warm,
     async close() {
-      webhooks.stop();
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();

@@ -443,3 +443,58 @@ export function arrayParam(values: readonly unknown[]): SQL {
 export async function pingDatabase(database: Database): Promise<void> {
   await database.db.execute(sql`SELECT 1`);
 }
+
+/** Socket errors: from the database's pool, or from any other outbound call (told apart by `databaseAnswers`). */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** PostgreSQL SQLSTATEs that mean the server cannot serve now (not a fault of the statement). */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '08000', // connection_exception
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+  '08003', // connection_does_not_exist
+  '08004', // sqlserver_rejected_establishment_of_sqlconnection
+  '08006', // connection_failure
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, shutting down, in recovery)
+]);
+/** node-postgres's own words for a lost or unobtainable connection. */
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/;
+
+/**
+ * How an error (or one of its causes: drizzle wraps the driver's) relates to the database server being down:
+ * `down` when PostgreSQL or its driver says so (shutdown SQLSTATEs, a terminated connection), `socket` for a socket
+ * error, which a database outage and any other outbound call both raise, undefined otherwise.
+ */
+export function databaseOutageSign(err: unknown): 'down' | 'socket' | undefined {
+  let sign: 'socket' | undefined;
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_SQLSTATES.has(code)) return 'down';
+    if (UNAVAILABLE_MESSAGE.test(e.message)) return 'down';
+    if (typeof code === 'string' && SOCKET_CODES.has(code)) sign = 'socket';
+    if (e instanceof AggregateError && e.errors.some((x) => databaseOutageSign(x) !== undefined)) sign = 'socket';
+    e = e.cause;
+  }
+  return sign;
+}
+
+/** Whether the database answers a `SELECT 1` within `ms` (used to tell a database outage from another socket error). */
+export async function databaseAnswers(database: Database, ms = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      pingDatabase(database).then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { type Database, databaseAnswers, databaseOutageSign } from './database.ts';
 import { AppError, type ErrorDetail, type ErrorKind } from './errors.ts';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -69,8 +70,8 @@ function zodPath(path: string, instancePath: string): string {
  * Maps every error to the one error shape once. Unexpected errors become a 500 with the request id and
  * no internal message; they are logged with the stack for operators.
  */
-export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | AppError | Error, request, reply) => {
+export function registerErrorHandler(app: FastifyInstance, database?: Database): void {
+  app.setErrorHandler(async (err: FastifyError | AppError | Error, request, reply) => {
     if (err instanceof AppError) {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
       if (STATUS[err.kind] >= 500) request.log.error({ err }, 'service error');
@@ -121,6 +122,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
         code,
         status === 413 ? 'The request is too large.' : 'The request could not be processed. Check it against /docs.',
       );
+    }
+    // The database restarting or unreachable: the same request can succeed in a moment (the pools reconnect). A bare
+    // socket error may come from another outbound call: it is the database's only when the database does not answer.
+    const sign = databaseOutageSign(err);
+    if (sign === 'down' || (sign === 'socket' && database && !(await databaseAnswers(database)))) {
+      // The database restarting or unreachable: the same request can succeed in a moment (the pool reconnects).
+      request.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'database unavailable');
+      reply.header('retry-after', '5');
+      return sendError(reply, request, 503, 'DATABASE_UNAVAILABLE', 'The database is not answering. Try again in a few seconds.');
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, request, 500, 'INTERNAL_ERROR', 'An unexpected error occurred. Quote the request id when reporting it.');

@@ -76,7 +76,10 @@ export interface EnqueueOptions {
   runAt?: Date;
   priority?: number;
   maxAttempts?: number;
-  /** While a job with this key is queued or running for the tenant, enqueue returns it instead of a new one. */
+  /**
+   * While a job with this key is queued or running for the tenant, enqueue returns it instead of a new one; a unique
+   * index on live jobs' keys makes this hold across processes enqueueing at once.
+   */
   dedupeKey?: string;
 }
 
@@ -415,24 +418,34 @@ export function createJobQueue(deps: JobQueueDeps) {
       if (!def) throw new Error(`unknown job type ${type}`);
       const parsed = def.payload.safeParse(payload);
       if (!parsed.success) throw new AppError('validation', 'JOB_PAYLOAD_INVALID', `Invalid payload for ${type}.`);
-      if (opts.dedupeKey) {
-        const existing = await queryOne<JobRecord>(
+      const dedupeKey = opts.dedupeKey ?? null;
+      const live = () =>
+        queryOne<JobRecord>(
           db,
-          sql`SELECT ${SELECT} FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND dedupe_key = ${opts.dedupeKey}
+          sql`SELECT ${SELECT} FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND dedupe_key = ${dedupeKey}
               AND status IN ('queued', 'running') LIMIT 1`,
         );
-        if (existing) return existing;
-      }
-      // The cap is checked in the INSERT itself, so it holds for concurrent enqueues on one session.
       const maxQueued = def.maxQueuedPerTenant ?? maxQueuedDefault;
-      const row = await queryOne<JobRecord>(
-        db,
-        sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key)
-            SELECT ${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
-                   ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${opts.dedupeKey ?? null}
-            WHERE (SELECT count(*) FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND status = 'queued') < ${maxQueued}
-            RETURNING ${SELECT}`,
-      );
+      let row: JobRecord | undefined;
+      for (let round = 1; ; round++) {
+        if (dedupeKey !== null) {
+          const existing = await live();
+          if (existing) return existing;
+        }
+        // The cap is checked in the INSERT itself, so it holds for concurrent enqueues on one session. ON CONFLICT
+        // (jobs_live_dedupe_idx): of two processes booking one key at once, one inserts and the other finds its job at
+        // the next look. No row and no live job means the queue is full, or the key's job finished in between.
+        row = await queryOne<JobRecord>(
+          db,
+          sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key)
+              SELECT ${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
+                     ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${dedupeKey}
+              WHERE (SELECT count(*) FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND status = 'queued') < ${maxQueued}
+              ON CONFLICT (tenant_id, type, dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
+              RETURNING ${SELECT}`,
+        );
+        if (row || dedupeKey === null || round === 3) break;
+      }
       if (!row) {
         throw new AppError(
           'rate_limited',

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Platform tables. Every tenant-owned table has `tenant_id` first in its primary key and in every unique
@@ -40,6 +40,9 @@ export const jobs = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('jobs_claim_idx').on(t.status, t.runAt, t.priority).where(sql`status in ('queued', 'running')`),
     index('jobs_tenant_type_idx').on(t.tenantId, t.type, t.createdAt),
+    // One live job per dedupe key: enqueue inserts ON CONFLICT DO NOTHING against it, so two schedulers (or a
+    // takeover) booking the same slot at once leave one job. Finished jobs keep their key and do not count.
+    uniqueIndex('jobs_live_dedupe_idx').on(t.tenantId, t.type, t.dedupeKey).where(sql`status in ('queued', 'running')`),
   ],
 );
 

@@ -92,6 +92,25 @@ export interface RateLimiter {
 }
 
 /**
+ * Logs a Redis outage once, not once per reconnect attempt (ioredis emits an error for each): the first error
+ * after a healthy connection is a warning that rate limits fall back to per-process limits, the next `ready` says
+ * Redis is back. In between, requests are limited by each process's insurance limiter (see createRateLimiter).
+ */
+export function logRedisOutages(redis: Redis, log: { warn(obj: object, msg: string): void }): void {
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ err: err.message }, 'Redis is unavailable: rate limits fall back to per-process limits until it is back');
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.warn({}, 'Redis is back: rate limits are shared again');
+  });
+}
+
+/**
  * Rate limiting on rate-limiter-flexible: a fixed one-minute window of `perMinute` points, plus a burst
  * allowance of `burst` points that is only drawn on once the window is spent. In memory by default;
  * Redis-backed (shared by every replica) when a client is given, with an in-memory insurance limiter

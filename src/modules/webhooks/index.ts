@@ -3,7 +3,7 @@
  * delivery with retries and a log. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices, Q } from '../../platform/index.ts';
+import type { PlatformServices, Q, ScheduledTask } from '../../platform/index.ts';
 import { registerWebhooksJobs } from './webhooks.jobs.ts';
 import { webhooksRepository } from './webhooks.repository.ts';
 import { webhooksRoutes } from './webhooks.routes.ts';
@@ -23,39 +23,28 @@ export interface WebhookPublisher {
 export function createWebhooksModule(platform: PlatformServices) {
   const service = createWebhooksService({ platform });
   registerWebhooksJobs(platform.jobs, service);
-  let timer: NodeJS.Timeout | undefined;
-  let retentionTimer: NodeJS.Timeout | undefined;
-  const sweep = () =>
-    service.sweep().catch((err: unknown) => platform.log.warn({ err }, 'webhook sweep failed; it runs again at the next tick'));
   const purge = () =>
-    service
-      .purgeExpired()
-      .then((r) => {
-        if (r.deliveries || r.messages) platform.log.info(r, 'expired webhook deliveries and messages deleted');
-      })
-      .catch((err: unknown) => platform.log.warn({ err }, 'webhook retention failed; it runs again in an hour'));
+    service.purgeExpired().then((r) => {
+      if (r.deliveries || r.messages) platform.log.info(r, 'expired webhook deliveries and messages deleted');
+      return r;
+    });
   return {
     publisher: {
       publish: (q, tenantId, events) => service.publish(q, tenantId, events),
       dispatch: service.dispatch,
     } satisfies WebhookPublisher,
     /**
-     * Sweeps once now (outbox rows a stopped process never dispatched), then every `sweepMs`; deletes what is past
-     * retention (LOUPE_WEBHOOKS_RETENTION_DAYS) once now, then hourly.
+     * The module's periodic work, run once per cluster by the platform scheduler (src/cli/shared.ts), never by every
+     * process: the sweep that wakes the delivery job of tenants with due deliveries (outbox rows a stopped process
+     * never dispatched) every LOUPE_WEBHOOKS_SWEEP_MS, and retention (LOUPE_WEBHOOKS_RETENTION_DAYS) hourly; both
+     * also when a process becomes the scheduler. Idempotent: a second sweep finds the jobs queued (or books nothing
+     * new), a second purge deletes nothing.
      */
-    startSweeping(): void {
-      void sweep();
-      timer = setInterval(() => void sweep(), platform.config.webhooks.sweepMs);
-      timer.unref();
-      void purge();
-      retentionTimer = setInterval(() => void purge(), 3_600_000);
-      retentionTimer.unref();
-    },
-    stop(): void {
-      if (timer) clearInterval(timer);
-      if (retentionTimer) clearInterval(retentionTimer);
-      timer = undefined;
-      retentionTimer = undefined;
+    scheduledTasks(): ScheduledTask[] {
+      return [
+        { name: 'webhooks.sweep', everyMs: platform.config.webhooks.sweepMs, runOnElection: true, run: () => service.sweep() },
+        { name: 'webhooks.purge-expired', everyMs: 3_600_000, runOnElection: true, run: purge },
+      ];
     },
     sweep: () => service.sweep(),
     /** Deletes finished deliveries, their attempts and messages older than the retention period (see the service). */

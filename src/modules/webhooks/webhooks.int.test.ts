@@ -474,7 +474,6 @@ describe('producers and the outbox', () => {
     const { secret } = await endpoint({ token: c.ownerToken }, '/crash', ['pricing.*']);
     // "crash": no worker, no sweep, and the producer's transaction commits but nothing dispatches it
     await t.jobs.stop();
-    t.modules.webhooks.stop();
     const published = await t.database.db.transaction((tx) =>
       t.modules.webhooks.publisher.publish(tx, c.tenantId, [
         { type: 'pricing.price_alert.triggered', payload: { n: 1 }, idempotencyKey: 'crash-1' },
@@ -486,8 +485,11 @@ describe('producers and the outbox', () => {
     const restarted = await buildApp({ ...t.config, secretsKey: { current: 'b'.repeat(64), previous: oldKey } }, { database: t.database });
     try {
       restarted.jobs.start({ concurrency: 2 });
+      // The restarted process's scheduler sweeps when elected (the webhooks.sweep task); a second sweep finds nothing new.
+      const sweep = restarted.scheduledTasks.find((x) => x.name === 'webhooks.sweep')!;
+      await sweep.run();
       await settled({ token: c.ownerToken }, published.deliveryIds[0]!);
-      await restarted.modules.webhooks.sweep();
+      await sweep.run();
       await pollUntil(
         'no queued delivery jobs',
         async () => (await restarted.jobs.list(c.tenantId, { type: 'webhooks.deliver', status: 'queued', limit: 5 })).length,
