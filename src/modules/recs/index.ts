@@ -88,6 +88,11 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
         throw err;
       }
     },
+    /**
+     * A user's most recent interactions (item and type, newest first), from serving's history cache: kept fresh
+     * by the writes announced in this process and, on PostgreSQL, by the interactions' change markers.
+     */
+    recentHistory: (tenantId: string, userId: string, limit: number) => serving.recentHistory(tenantId, userId, limit),
     /** The registry's versions, newest first, with their deployment status (for the model list beside other modules' models). */
     async modelVersions(ctx: TenantContext, limit = 100) {
       const [versions, dep] = await Promise.all([registry.listVersions(ctx, limit), registry.deployment(ctx)]);
