@@ -191,6 +191,10 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     const t = ctx.tenantId;
     // The feed's own reads of the shopper are ONE statement (follows, favorites, preferences, profile, shown);
     // their recent interactions are events' (its public entry), read beside it.
+    // Recs' personal ranking needs nothing of these: it starts beside them (it reads the shopper's recent
+    // interactions through the same cache as `recentItems`, so once).
+    const forYouRead = sources.forYou(ctx, userId, CANDIDATES);
+    forYouRead.catch(() => {}); // awaited below; a failure of the reads beside it must not leave it unhandled
     const [state, recent] = await Promise.all([
       repo.shopperState(db, t, userId, {
         from: new Date(notShown.since - notShown.days * 86_400_000),
@@ -216,7 +220,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     // Watched: what the shopper viewed, carted or favorited (not bought).
     const watched = [...new Set([...recent.filter((r) => r.type !== 'purchase').map((r) => r.itemId), ...favorites])];
     const [forYou, fromBrands, similar, { trending, fresh }, anchorItem, drops] = await Promise.all([
-      sources.forYou(ctx, userId, CANDIDATES),
+      forYouRead,
       brands.length ? sources.newest(t, { brands, limit: CANDIDATES }) : Promise.resolve([]),
       anchor ? sources.similarTo(ctx, anchor.itemId, CANDIDATES) : Promise.resolve([]),
       sharedLists(ctx),
@@ -245,7 +249,8 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       fresh: boost(fresh, p, stated, majorOf),
     };
     const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites]);
-    for (const k of Object.keys(lists) as ModuleKind[]) if (k !== 'price_drops') lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
+    if (seen.size > 0)
+      for (const k of Object.keys(lists) as ModuleKind[]) if (k !== 'price_drops') lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
     // Shown in the last N days (before this scroll session): left out of every organic module, a price drop too.
     // The modules then fill from the next candidates, and the catalog's newest backfill the rest.
     if (shown.length > 0) {
