@@ -76,6 +76,9 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
      * and the newsfeed has sources of its own for those (its trending and new-arrival modules, shown-item rules).
      */
     async recommendFor(ctx: TenantContext, req: { userId?: string | undefined; count: number }): Promise<CatalogFields[]> {
+      // Without a deployment the answer is a cold start, which this entry never returns: not computed (a scan of
+      // the catalog per call) and not recorded as served.
+      if (!(await serving.hasDeployment(ctx.tenantId))) return [];
       const out = await serving.recommend(ctx, { userId: req.userId, count: req.count, filters: {}, context: { page: 'newsfeed' } });
       return out.strategy === 'personalized' || out.strategy === 'popularity' ? out.items : [];
     },

@@ -332,6 +332,8 @@ export function createServingService(deps: ServingDeps) {
     },
     itemsChanged: cache.itemsChanged,
     interactionsAppended: cache.interactionsAppended,
+    /** Whether the tenant has a model deployment (cached like the deployment `recommend` reads). */
+    hasDeployment: async (tenantId: string): Promise<boolean> => (await deployments.get(tenantId)) !== undefined,
     /**
      * A user's most recent interactions (newest first, at most `limit`), from the history serving keeps for
      * ranking: the same read a recommendation for the user makes, so a caller asking both reads once.
