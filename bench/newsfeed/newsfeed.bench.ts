@@ -34,7 +34,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 /** Pages served one at a time before the load, for the SQL census and the latency of a page alone. */
 const SEQUENTIAL = 20;
 
-
 interface Figures {
   rps: number;
   p50: number;
@@ -47,7 +46,11 @@ interface Figures {
 }
 
 /** Loads `url` (2 s of warm-up first); with `measured`, the server's CPU per request over the measured window. */
-async function load(url: string, opts: Partial<autocannon.Options> = {}, measured?: { pid: number | undefined; onWarm?: () => Promise<void> }) {
+async function load(
+  url: string,
+  opts: Partial<autocannon.Options> = {},
+  measured?: { pid: number | undefined; onWarm?: () => Promise<void> },
+) {
   await autocannon({ url, connections: CONNECTIONS, duration: 2, ...opts });
   await measured?.onWarm?.();
   const c0 = await processCpuMs(measured?.pid);
@@ -57,7 +60,17 @@ async function load(url: string, opts: Partial<autocannon.Options> = {}, measure
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, cpuMs, load, total: r.requests.total };
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    cpuMs,
+    load,
+    total: r.requests.total,
+  };
 }
 
 const barePort = await freePort();
@@ -85,7 +98,12 @@ function serve(tree: string) {
     root: tree,
     dataDir: scratch.dataDir,
     timeoutMs: 600_000,
-    env: { ...env, LOUPE_SQL_CENSUS_FILE: censusFile, LOUPE_SQL_CENSUS_ROOT: tree, ...(profiled ? { LOUPE_CPU_PROFILE_FILE: profileFile } : {}) },
+    env: {
+      ...env,
+      LOUPE_SQL_CENSUS_FILE: censusFile,
+      LOUPE_SQL_CENSUS_ROOT: tree,
+      ...(profiled ? { LOUPE_CPU_PROFILE_FILE: profileFile } : {}),
+    },
     nodeArgs: [
       '--import',
       path.join(root, 'bench/lib/sql-census.mjs'),
@@ -132,7 +150,8 @@ try {
       adminToken,
     );
     const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
-    key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['recommendations:read', 'interactions:write'] }, owner)).api_key as string;
+    key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['recommendations:read', 'interactions:write'] }, owner))
+      .api_key as string;
     const CATS = ['Shoes', 'Bags', 'Dresses', 'Jackets', 'Hats', 'Belts', 'Scarves', 'Coats', 'Skirts', 'Shirts'];
     const started = performance.now();
     for (let k = 0; k < ITEMS; k += 1000) {
@@ -233,7 +252,9 @@ for (const { tree, feed, coldMs, singleMs, sqlPerPage, kinds } of runs) {
   console.log(
     `${name} ${feed.rps.toFixed(0).padStart(7)} req/s  p50 ${feed.p50.toFixed(1)} ms  p99 ${feed.p99.toFixed(1)} ms  non-2xx ${feed.non2xx}  errors ${feed.errors}  timeouts ${feed.timeouts}  server CPU ${feed.cpuMs.toFixed(2)} ms/page  load ${feed.load}`,
   );
-  console.log(`  first page of a fresh process ${coldMs.toFixed(0)} ms; one page at a time: ${singleMs.toFixed(1)} ms, SQL ${sqlPerPage.toFixed(1)}/page: ${kinds.map(([k, n, ms]) => `${k} ${n.toFixed(2)} (${ms.toFixed(1)} ms)`).join(', ')}`);
+  console.log(
+    `  first page of a fresh process ${coldMs.toFixed(0)} ms; one page at a time: ${singleMs.toFixed(1)} ms, SQL ${sqlPerPage.toFixed(1)}/page: ${kinds.map(([k, n, ms]) => `${k} ${n.toFixed(2)} (${ms.toFixed(1)} ms)`).join(', ')}`,
+  );
 }
 const feed = runs.filter((r) => r.tree === root).at(-1)!.feed;
 // No completed request means no measurement (every request outlived the run), never a met goal.

@@ -210,7 +210,12 @@ export function boost(
   if (!profile && stated.brands.length === 0 && stated.categories.length === 0) {
     let sorted = true;
     for (let k = 1; k < items.length && sorted; k++) sorted = items[k - 1]!.score >= items[k]!.score;
-    return sorted ? items.slice() : items.map((i, k) => ({ i, k })).sort((a, b) => b.i.score - a.i.score || a.k - b.k).map((x) => x.i);
+    return sorted
+      ? items.slice()
+      : items
+          .map((i, k) => ({ i, k }))
+          .sort((a, b) => b.i.score - a.i.score || a.k - b.k)
+          .map((x) => x.i);
   }
   const cat = profile ? shares(profile.layers.category) : new Map<string, number>();
   const brand = profile ? shares(profile.layers.brand) : new Map<string, number>();

@@ -100,11 +100,17 @@ describe('newsfeed service caches', () => {
     const a2 = await service.feed(ctx('ta'), 'shopper-2', undefined);
     expect(calls.offers).toHaveLength(1);
     expect([...a2.offers.keys()].sort()).toEqual([...a1.offers.keys()].filter((id) => a2.offers.has(id)).sort());
-    for (const [id, o] of a2.offers) expect(o.store).toBe('ta store'), expect(id.startsWith('ta-')).toBe(true);
+    for (const [id, o] of a2.offers) {
+      expect(o.store).toBe('ta store');
+      expect(id.startsWith('ta-')).toBe(true);
+    }
     // another tenant reads its own, and never sees tenant A's offers
     const b = await service.feed(ctx('tb'), 'shopper-1', undefined);
     expect(calls.offers).toHaveLength(2);
-    for (const [id, o] of b.offers) expect(id.startsWith('tb-')).toBe(true), expect(o.store).toBe('tb store');
+    for (const [id, o] of b.offers) {
+      expect(id.startsWith('tb-')).toBe(true);
+      expect(o.store).toBe('tb store');
+    }
     // a later page has items not enriched yet: only those are read
     const next = await service.feed(ctx('ta'), 'shopper-1', a1.nextCursor!);
     const nextIds = new Set(next.modules.flatMap((m) => m.items.map((i) => i.itemId)));
@@ -119,7 +125,10 @@ describe('newsfeed service caches', () => {
     expect(calls.items).toEqual([['ta-i1', 'ta-i2']]);
     for (const p of pages) expect(p.modules.find((m) => m.sponsored)?.items.map((i) => i.itemId)).toEqual(['ta-i1', 'ta-i2']);
     const b = await service.feed(ctx('tb'), 's-0', undefined);
-    expect(calls.items).toEqual([['ta-i1', 'ta-i2'], ['tb-i1', 'tb-i2']]);
+    expect(calls.items).toEqual([
+      ['ta-i1', 'ta-i2'],
+      ['tb-i1', 'tb-i2'],
+    ]);
     expect(b.modules.find((m) => m.sponsored)?.items.map((i) => i.itemId)).toEqual(['tb-i1', 'tb-i2']);
   });
 
