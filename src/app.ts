@@ -309,7 +309,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
       segmentsOfProfiles: (tenantId, ids) => predictions.segmentsOfProfiles(tenantId, ids),
     }),
-    sources: feedSourcesFrom({ recs, catalog, events }),
+    sources: feedSourcesFrom({ recs, catalog }),
     offers: bestOffersFrom(pricing),
     moduleOrder: moduleOrderFrom(experiments, tenantSettings),
     sponsored,

@@ -5,11 +5,15 @@
  * page, beside a bare Fastify hello-world measured in the same run. Goal (issue 19): p99 under 50 ms.
  *
  *   npm run bench:newsfeed                          # embedded database (PGlite)
- *   DATABASE_URL=postgres://... npm run bench:newsfeed
+ *   DATABASE_URL=postgres://... npm run bench:newsfeed   # on a database of the run's own (bench/lib/scratch.ts)
+ *   BENCH_BASELINE=/work/main npm run bench:newsfeed     # that checkout measured too, in alternating rounds
  *
  * Env: BENCH_ITEMS (100000), BENCH_SECONDS (10, after 2 s of warm-up), BENCH_CONNECTIONS (50),
  * BENCH_CPU_PROFILE=file.cpuprofile (a V8 profile of the server during the measured feed window, bench/lib/cpu-profile.mjs).
- * The server's CPU milliseconds per page are printed too: steadier than latency on a shared machine.
+ * BENCH_ROUNDS (1 per tree): with BENCH_BASELINE, the trees take turns on the same data (baseline first).
+ * The server's CPU milliseconds per page are printed too (steadier than latency on a shared machine), and the SQL
+ * statements per page by kind with their mean wait (bench/lib/sql-census.mjs, both databases), counted over
+ * 20 pages served one at a time before the load.
  * Not measured here: store offers in pricing (the tenant has none, so the enrichment query runs but finds no
  * group). The Yelp2018 rules-vs-NDCG@20 comparison is bench:newsfeed-yelp (yelp-rules.bench.ts).
  */
@@ -18,21 +22,55 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { BENCH_ADMIN, freePort, postJson, processCpuMs, startLoupe, startServer, stopServer } from '../lib/process.ts';
+import { scratchDatabase } from '../lib/scratch.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const root = path.resolve(import.meta.dirname, '../..');
 const profileFile = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/** Pages served one at a time before the load, for the SQL census and the latency of a page alone. */
+const SEQUENTIAL = 20;
 
-/** Loads `url`; with `measured`, the server's CPU per request over the measured window (and its profile starts after the warm-up). */
-async function load(url: string, opts: Partial<autocannon.Options> = {}, measured?: { pid: number | undefined; onWarm?: () => void }) {
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  cpuMs: number;
+  load: string;
+}
+
+/** Loads `url` (2 s of warm-up first); with `measured`, the server's CPU per request over the measured window. */
+async function load(
+  url: string,
+  opts: Partial<autocannon.Options> = {},
+  measured?: { pid: number | undefined; onWarm?: () => Promise<void> },
+) {
   await autocannon({ url, connections: CONNECTIONS, duration: 2, ...opts });
-  measured?.onWarm?.();
+  await measured?.onWarm?.();
   const c0 = await processCpuMs(measured?.pid);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts });
   const cpuMs = ((await processCpuMs(measured?.pid)) - c0) / Math.max(1, r.requests.total);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuMs };
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    cpuMs,
+    load,
+    total: r.requests.total,
+  };
 }
 
 const barePort = await freePort();
@@ -42,94 +80,183 @@ const bare = await startServer(
   {},
   `http://127.0.0.1:${barePort}/`,
 );
-let baseline: Awaited<ReturnType<typeof load>>;
+let baseline: Figures;
 try {
   baseline = await load(`http://127.0.0.1:${barePort}/`);
 } finally {
   await stopServer(bare);
 }
 
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-feed-'));
-const { server, base } = await startLoupe({
-  dataDir,
-  timeoutMs: 600_000,
-  env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000', ...(profileFile ? { LOUPE_CPU_PROFILE_FILE: profileFile } : {}) },
-  ...(profileFile ? { nodeArgs: ['--import', path.join(root, 'bench/lib/cpu-profile.mjs')] } : {}),
-});
-let feed: Awaited<ReturnType<typeof load>>;
-let uploadSeconds = 0;
-try {
-  const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
-  const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
-  const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Fashion' }, adminToken);
-  await post(
-    '/api/v1/admin/users',
-    { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
-    adminToken,
-  );
-  const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
-  const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['recommendations:read', 'interactions:write'] }, owner))
-    .api_key as string;
-  const CATS = ['Shoes', 'Bags', 'Dresses', 'Jackets', 'Hats', 'Belts', 'Scarves', 'Coats', 'Skirts', 'Shirts'];
-  const started = performance.now();
-  for (let k = 0; k < ITEMS; k += 1000) {
-    const chunk = Array.from({ length: Math.min(1000, ITEMS - k) }, (_, j) => {
-      const n = k + j;
-      return {
-        item_id: `sku-${n}`,
-        name: `Item ${n}`,
-        category: CATS[n % CATS.length],
-        brand: `Brand ${Math.floor(n / 7) % 300}`,
-        price: `${10 + (n % 500)}.00`,
-        currency: 'USD',
-        attributes: { style: n % 3 ? 'minimal' : 'boho' },
-      };
-    });
-    await post('/api/v1/items/bulk', chunk, owner);
-  }
-  uploadSeconds = (performance.now() - started) / 1000;
-  const c = await post(
-    '/api/v1/sponsored/campaigns',
-    {
-      brand_id: 'Brand 1',
-      name: 'Always on',
-      currency: 'USD',
-      budget_amount: '1000000.00',
-      budget_type: 'lifetime',
-      start_date: new Date(Date.now() - 3_600_000).toISOString(),
-      pricing_model: 'cpc',
-      bid_amount: '0.50',
-      pacing: 'asap',
-      creative: { headline: 'Brand 1' },
-      promoted_item_ids: ['sku-7', 'sku-8', 'sku-9'],
+const scratch = await scratchDatabase('newsfeed');
+const censusFile = path.join(scratch.dataDir, 'sql-census.json');
+const env = { ...scratch.env, RATE_LIMIT_AUTH_PER_MINUTE: '100000000' };
+
+/** A Loupe server of checkout `tree` on the run's data, with the SQL census (and, for this tree, the CPU profile). */
+function serve(tree: string) {
+  const profiled = profileFile !== undefined && tree === root;
+  return startLoupe({
+    root: tree,
+    dataDir: scratch.dataDir,
+    timeoutMs: 600_000,
+    env: {
+      ...env,
+      LOUPE_SQL_CENSUS_FILE: censusFile,
+      LOUPE_SQL_CENSUS_ROOT: tree,
+      ...(profiled ? { LOUPE_CPU_PROFILE_FILE: profileFile } : {}),
     },
-    owner,
-  );
-  await post(`/api/v1/sponsored/campaigns/${c.id}/approve`, {}, owner);
-  await post(`/api/v1/sponsored/campaigns/${c.id}/activate`, {}, owner);
-  feed = await load(
-    `${base}/api/v1/newsfeed?user_id=shopper-[<id>]`,
-    { headers: { authorization: `Bearer ${key}` }, idReplacement: true },
-    { pid: server.pid, onWarm: () => profileFile && server.kill('SIGUSR2') },
-  );
-} finally {
-  await stopServer(server);
-  await fs.rm(dataDir, { recursive: true, force: true });
+    nodeArgs: [
+      '--import',
+      path.join(root, 'bench/lib/sql-census.mjs'),
+      ...(profiled ? ['--import', path.join(root, 'bench/lib/cpu-profile.mjs')] : []),
+    ],
+  });
 }
 
-const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
+/** One feed page, read to the end; anything but 200 throws. */
+async function page(url: string): Promise<void> {
+  const r = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
+  if (!r.ok) throw new Error(`GET /newsfeed: ${r.status} ${await r.text()}`);
+  await r.arrayBuffer();
+}
+
+/** The census so far by kind (SIGUSR2 writes it and zeroes it). */
+async function census(pid: number | undefined): Promise<Record<string, { count: number; ms: number }>> {
+  await fs.rm(censusFile, { force: true });
+  if (pid !== undefined) process.kill(pid, 'SIGUSR2');
+  // a server still busy with the last requests answers the signal when its event loop gets to it
+  for (let i = 0; i < 600; i++) {
+    try {
+      return (JSON.parse(await fs.readFile(censusFile, 'utf8')) as { kinds: Record<string, { count: number; ms: number }> }).kinds;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error('the SQL census did not answer');
+}
+
+let uploadSeconds = 0;
+let firstAfterUploadMs = 0;
+let key = '';
+const runs: { tree: string; feed: Figures; coldMs: number; singleMs: number; sqlPerPage: number; kinds: [string, number, number][] }[] = [];
+try {
+  const { server, base } = await serve(root);
+  try {
+    const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
+    const adminToken = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
+    const tenant = await post('/api/v1/admin/tenants', { name: 'Bench Fashion' }, adminToken);
+    await post(
+      '/api/v1/admin/users',
+      { email: 'owner@bench.local', password: 'Owner-Password-1', tenant_id: tenant.id, role: 'owner' },
+      adminToken,
+    );
+    const owner = (await post('/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' })).access_token as string;
+    key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['recommendations:read', 'interactions:write'] }, owner))
+      .api_key as string;
+    const CATS = ['Shoes', 'Bags', 'Dresses', 'Jackets', 'Hats', 'Belts', 'Scarves', 'Coats', 'Skirts', 'Shirts'];
+    const started = performance.now();
+    for (let k = 0; k < ITEMS; k += 1000) {
+      const chunk = Array.from({ length: Math.min(1000, ITEMS - k) }, (_, j) => {
+        const n = k + j;
+        return {
+          item_id: `sku-${n}`,
+          name: `Item ${n}`,
+          category: CATS[n % CATS.length],
+          brand: `Brand ${Math.floor(n / 7) % 300}`,
+          price: `${10 + (n % 500)}.00`,
+          currency: 'USD',
+          attributes: { style: n % 3 ? 'minimal' : 'boho' },
+        };
+      });
+      await post('/api/v1/items/bulk', chunk, owner);
+    }
+    uploadSeconds = (performance.now() - started) / 1000;
+    const c = await post(
+      '/api/v1/sponsored/campaigns',
+      {
+        brand_id: 'Brand 1',
+        name: 'Always on',
+        currency: 'USD',
+        budget_amount: '1000000.00',
+        budget_type: 'lifetime',
+        start_date: new Date(Date.now() - 3_600_000).toISOString(),
+        pricing_model: 'cpc',
+        bid_amount: '0.50',
+        pacing: 'asap',
+        creative: { headline: 'Brand 1' },
+        promoted_item_ids: ['sku-7', 'sku-8', 'sku-9'],
+      },
+      owner,
+    );
+    await post(`/api/v1/sponsored/campaigns/${c.id}/approve`, {}, owner);
+    await post(`/api/v1/sponsored/campaigns/${c.id}/activate`, {}, owner);
+    // The first page in the process that wrote the catalog: serving applies every item the upload announced.
+    const t0 = performance.now();
+    await page(`${base}/api/v1/newsfeed?user_id=first-after-upload`);
+    firstAfterUploadMs = performance.now() - t0;
+  } finally {
+    await stopServer(server);
+  }
+  // The trees take turns on the same data, each in a server of its own (baseline first).
+  const trees = BASELINE ? [BASELINE, root] : [root];
+  for (let round = 0; round < ROUNDS; round++)
+    for (const tree of trees) {
+      const { server, base } = await serve(tree);
+      try {
+        // The statements of one page, counted on pages served one at a time before the load (under load, pages
+        // still in flight at either end of the window blur the count; after it, the server is still finishing
+        // the pages autocannon gave up on): each a new shopper, like the load's, after a few to warm the caches.
+        const t0 = performance.now();
+        await page(`${base}/api/v1/newsfeed?user_id=cold-${tree === root ? 'a' : 'b'}${round}`);
+        const coldMs = performance.now() - t0; // a fresh process: serving loads the catalog
+        for (let i = 0; i < 3; i++) await page(`${base}/api/v1/newsfeed?user_id=warm-${tree === root ? 'a' : 'b'}${round}-${i}`);
+        await census(server.pid);
+        const tag = `${tree === root ? 'a' : 'b'}${round}`;
+        const started = performance.now();
+        for (let i = 0; i < SEQUENTIAL; i++) {
+          await page(`${base}/api/v1/newsfeed?user_id=single-${tag}-${i}`);
+        }
+        const singleMs = (performance.now() - started) / SEQUENTIAL;
+        const kinds = Object.entries(await census(server.pid)).map(
+          ([k, v]) => [k, v.count / SEQUENTIAL, v.ms / Math.max(1, v.count)] as [string, number, number],
+        );
+        const feed = await load(
+          `${base}/api/v1/newsfeed?user_id=shopper-${tree === root ? 'a' : 'b'}${round}-[<id>]`,
+          { headers: { authorization: `Bearer ${key}` }, idReplacement: true },
+          {
+            pid: server.pid,
+            onWarm: async () => {
+              await census(server.pid); // zeroes the tally (and starts this tree's profile)
+            },
+          },
+        );
+        kinds.sort((a, b) => b[1] - a[1]);
+        runs.push({ tree, feed, coldMs, singleMs, sqlPerPage: kinds.reduce((a, [, n]) => a + n, 0), kinds });
+      } finally {
+        await stopServer(server);
+      }
+    }
+} finally {
+  await scratch.cleanup();
+}
+
+const db = scratch.databaseUrl ? 'PostgreSQL' : 'embedded PGlite';
 console.log(
-  `\nbench/newsfeed — ${ITEMS.toLocaleString()} items (uploaded in ${uploadSeconds.toFixed(0)} s), ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} cores, ${db}, load ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
+  `\nbench/newsfeed — ${ITEMS.toLocaleString()} items (uploaded in ${uploadSeconds.toFixed(0)} s), ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} cores, ${db}`,
 );
 console.log(
-  `bare hello-world        ${baseline.rps.toFixed(0).padStart(7)} req/s  p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms`,
+  `bare hello-world                 ${baseline.rps.toFixed(0).padStart(7)} req/s  p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms  load ${baseline.load}`,
 );
-console.log(
-  `GET /newsfeed (new user) ${feed.rps.toFixed(0).padStart(6)} req/s  p50 ${feed.p50.toFixed(1)} ms  p99 ${feed.p99.toFixed(1)} ms  non-2xx ${feed.non2xx}  errors ${feed.errors}  server CPU ${feed.cpuMs.toFixed(2)} ms/page`,
-);
+console.log(`first page after the upload, in the process that wrote the catalog (this tree): ${firstAfterUploadMs.toFixed(0)} ms`);
+for (const { tree, feed, coldMs, singleMs, sqlPerPage, kinds } of runs) {
+  const name = `GET /newsfeed ${tree === root ? '(this tree)' : `(${path.basename(tree)})`}`.padEnd(32);
+  console.log(
+    `${name} ${feed.rps.toFixed(0).padStart(7)} req/s  p50 ${feed.p50.toFixed(1)} ms  p99 ${feed.p99.toFixed(1)} ms  non-2xx ${feed.non2xx}  errors ${feed.errors}  timeouts ${feed.timeouts}  server CPU ${feed.cpuMs.toFixed(2)} ms/page  load ${feed.load}`,
+  );
+  console.log(
+    `  first page of a fresh process ${coldMs.toFixed(0)} ms; one page at a time: ${singleMs.toFixed(1)} ms, SQL ${sqlPerPage.toFixed(1)}/page: ${kinds.map(([k, n, ms]) => `${k} ${n.toFixed(2)} (${ms.toFixed(1)} ms)`).join(', ')}`,
+  );
+}
+const feed = runs.filter((r) => r.tree === root).at(-1)!.feed;
 // No completed request means no measurement (every request outlived the run), never a met goal.
 const verdict =
   feed.rps === 0

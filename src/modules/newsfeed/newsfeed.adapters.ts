@@ -9,8 +9,9 @@ import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, Segmen
 import type { ProfileInteraction, StyleItem } from './style.service.ts';
 
 /**
- * The feed's sources over the owners' public entries: recs (personal, popular, similar), events (recent
- * history) and catalog (newest items, items by id). Wired in src/app.ts.
+ * The feed's sources over the owners' public entries: recs (personal, popular, similar, and the shopper's recent
+ * history from the cache its personal ranking reads anyway: one read of the shopper's interactions per page, not
+ * two) and catalog (newest items, items by id). Wired in src/app.ts.
  */
 const textList = (v: unknown): string[] =>
   (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [])
@@ -46,13 +47,12 @@ function fromRecs(r: CatalogFields, k: number, n: number): FeedItem {
   };
 }
 
-export function feedSourcesFrom(m: { recs: RecsModule; catalog: CatalogModule; events: EventsModule }): FeedSources {
+export function feedSourcesFrom(m: { recs: RecsModule; catalog: CatalogModule }): FeedSources {
   return {
     forYou: async (ctx, userId, count) => (await m.recs.recommendFor(ctx, { userId, count })).map((r, k, a) => fromRecs(r, k, a.length)),
     trending: async (ctx, count) => (await m.recs.recommendFor(ctx, { count })).map((r, k, a) => fromRecs(r, k, a.length)),
     similarTo: async (ctx, itemId, count) => (await m.recs.similarTo(ctx, itemId, count)).map((r, k, a) => fromRecs(r, k, a.length)),
-    recentItems: async (tenantId, userId, limit) =>
-      (await m.events.history.userHistories(tenantId, [userId], limit)).map((h) => ({ itemId: h.itemId, type: h.type })),
+    recentItems: (tenantId, userId, limit) => m.recs.recentHistory(tenantId, userId, limit),
     newest: async (tenantId, f) => (await m.catalog.serving.feedItems(tenantId, f)).map((r, k, a) => fromCatalog(r, k, a.length)),
     items: async (tenantId, itemIds) => {
       const rows = await m.catalog.serving.feedItems(tenantId, { itemIds, limit: itemIds.length });

@@ -143,6 +143,20 @@ describe('style layers', () => {
     expect(ranked.map((i) => i.itemId)).toEqual(['shoe', 'bag']);
     expect(ranked[0]!.score).toBeCloseTo(1.17, 10);
   });
+  it('with nothing to boost by (no profile, no stated preferences), ranks as a profile of no confidence does, without pricing', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 40 }), (scores) => {
+        const items = scores.map((sc, k) => item(`i${k}`, `c${k % 3}`, `b${k % 4}`, sc));
+        let priced = 0;
+        const fast = boost(items, null, { brands: [], categories: [] }, () => (priced++, 10));
+        const slow = boost(items, { layers: emptyLayers(), confidence: 0 }, { brands: [], categories: [] }, () => 10);
+        expect(priced).toBe(0);
+        expect(fast.map((i) => [i.itemId, i.score])).toEqual(slow.map((i) => [i.itemId, i.score]));
+        // a new array: the caller may append to it without touching the input
+        expect(fast).not.toBe(items);
+      }),
+    );
+  });
 });
 
 describe('page slots', () => {

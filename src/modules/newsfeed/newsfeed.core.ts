@@ -205,6 +205,18 @@ export function boost(
   stated: { brands: string[]; categories: string[] },
   majorOf: (i: FeedItem) => number | null,
 ): FeedItem[] {
+  // Nothing to boost by (a shopper with no profile and no stated brands or categories, most pages): every score
+  // stands, so the ranking is the scores' order, without pricing every candidate.
+  if (!profile && stated.brands.length === 0 && stated.categories.length === 0) {
+    let sorted = true;
+    for (let k = 1; k < items.length && sorted; k++) sorted = items[k - 1]!.score >= items[k]!.score;
+    return sorted
+      ? items.slice()
+      : items
+          .map((i, k) => ({ i, k }))
+          .sort((a, b) => b.i.score - a.i.score || a.k - b.k)
+          .map((x) => x.i);
+  }
   const cat = profile ? shares(profile.layers.category) : new Map<string, number>();
   const brand = profile ? shares(profile.layers.brand) : new Map<string, number>();
   const price = profile ? shares(profile.layers.price) : new Map<string, number>();

@@ -60,7 +60,8 @@ export interface SponsoredSource {
       userId: string;
       slots: number;
       categories?: string[] | undefined;
-      segments?: string[] | undefined;
+      /** The shopper's segments, read only when a campaign targets segments. */
+      segmentsOf?: (() => Promise<string[]>) | undefined;
       styles?: string[] | undefined;
     },
   ): Promise<

@@ -151,11 +151,50 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     return p;
   }
 
+  // Promoted items of the sponsored winners, by tenant and id list: the same few campaigns win page after page.
+  const promotedCache = new LRUCache<string, Promise<FeedItem[]>>({ max: 10_000, ttl: Math.max(1, sharedTtl) });
+  function promotedItems(tenantId: string, itemIds: readonly string[]): Promise<FeedItem[]> {
+    if (sharedTtl <= 0) return sources.items(tenantId, itemIds);
+    const key = `${tenantId}|${itemIds.join('\u0000')}`;
+    const hit = promotedCache.get(key);
+    if (hit) return hit;
+    const p = sources.items(tenantId, itemIds);
+    promotedCache.set(key, p);
+    p.catch(() => promotedCache.delete(key));
+    return p;
+  }
+  // The price enrichment of an item (its best offer, or none), by tenant and item: a page's items mostly come
+  // from the lists every shopper shares, so most are enriched already. Reused for the same interval as those
+  // lists: a new or changed store offer shows within it.
+  const offerCache = new LRUCache<string, { offer: BestOffer | null }>({ max: 200_000, ttl: Math.max(1, sharedTtl) });
+  async function bestOffers(tenantId: string, ids: readonly string[]): Promise<Map<string, BestOffer>> {
+    if (sharedTtl <= 0) return ids.length ? deps.offers.bestOffers(tenantId, ids) : new Map();
+    const out = new Map<string, BestOffer>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = offerCache.get(`${tenantId}|${id}`);
+      if (!hit) missing.push(id);
+      else if (hit.offer) out.set(id, hit.offer);
+    }
+    if (missing.length === 0) return out;
+    const read = await deps.offers.bestOffers(tenantId, missing);
+    for (const id of missing) {
+      const offer = read.get(id) ?? null;
+      offerCache.set(`${tenantId}|${id}`, { offer });
+      if (offer) out.set(id, offer);
+    }
+    return out;
+  }
+
   /** Ranked candidates per organic module kind, boosted by the style profile and stated preferences. */
   async function candidates(ctx: TenantContext, userId: string, notShown: { days: number; since: number }) {
     const t = ctx.tenantId;
     // The feed's own reads of the shopper are ONE statement (follows, favorites, preferences, profile, shown);
     // their recent interactions are events' (its public entry), read beside it.
+    // Recs' personal ranking needs nothing of these: it starts beside them (it reads the shopper's recent
+    // interactions through the same cache as `recentItems`, so once).
+    const forYouRead = sources.forYou(ctx, userId, CANDIDATES);
+    forYouRead.catch(() => {}); // awaited below; a failure of the reads beside it must not leave it unhandled
     const [state, recent] = await Promise.all([
       repo.shopperState(db, t, userId, {
         from: new Date(notShown.since - notShown.days * 86_400_000),
@@ -181,7 +220,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     // Watched: what the shopper viewed, carted or favorited (not bought).
     const watched = [...new Set([...recent.filter((r) => r.type !== 'purchase').map((r) => r.itemId), ...favorites])];
     const [forYou, fromBrands, similar, { trending, fresh }, anchorItem, drops] = await Promise.all([
-      sources.forYou(ctx, userId, CANDIDATES),
+      forYouRead,
       brands.length ? sources.newest(t, { brands, limit: CANDIDATES }) : Promise.resolve([]),
       anchor ? sources.similarTo(ctx, anchor.itemId, CANDIDATES) : Promise.resolve([]),
       sharedLists(ctx),
@@ -210,7 +249,8 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       fresh: boost(fresh, p, stated, majorOf),
     };
     const seen = new Set([...recent.filter((r) => r.type === 'purchase').map((r) => r.itemId), ...favorites]);
-    for (const k of Object.keys(lists) as ModuleKind[]) if (k !== 'price_drops') lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
+    if (seen.size > 0)
+      for (const k of Object.keys(lists) as ModuleKind[]) if (k !== 'price_drops') lists[k] = lists[k].filter((i) => !seen.has(i.itemId));
     // Shown in the last N days (before this scroll session): left out of every organic module, a price drop too.
     // The modules then fill from the next candidates, and the catalog's newest backfill the rest.
     if (shown.length > 0) {
@@ -267,23 +307,22 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       };
       const modules: FeedModule[] = [];
       const nowBackfilled = [...backfilled];
-      // The shopper's segments (sponsored targeting): read once per page, and only when a sponsored slot is on it.
+      // The shopper's segments (sponsored targeting): read at most once per page, and only when a campaign targets segments.
       let segments: Promise<string[]> | undefined;
       let ended = false;
       for (let p = 0; p <= page && !ended; p++) {
         for (const slot of pageSlots(p, rules)) {
           if (slot.sponsored && !(p < page && backfilled.has(slot.index))) {
             if (p < page) continue; // an earlier page's sponsored module: it drew nothing from the organic stream
-            segments ??= deps.segments.segmentsOf(ctx.tenantId, userId);
             const [won] = await deps.sponsored.placements(ctx, {
               placement: `feed_position_${slot.index + 1}`,
               userId,
               slots: 1,
               categories,
-              segments: await segments,
+              segmentsOf: () => (segments ??= deps.segments.segmentsOf(ctx.tenantId, userId)),
               styles,
             });
-            const promoted = won ? (await sources.items(ctx.tenantId, won.promotedItemIds)).slice(0, rules.itemsPerModule) : [];
+            const promoted = won ? (await promotedItems(ctx.tenantId, won.promotedItemIds)).slice(0, rules.itemsPerModule) : [];
             if (won && promoted.length > 0) {
               modules.push({
                 id: `sponsored-${slot.index + 1}`,
@@ -324,7 +363,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       // shown.log.ts); a preview (the dashboard's) records nothing.
       const organic = modules.filter((m) => !m.sponsored).flatMap((m) => m.items.map((i) => i.itemId));
       if (rules.notShownWithinDays > 0 && !opts.preview) deps.shown.record(ctx.tenantId, userId, [...new Set(organic)], now);
-      const offers = ids.length ? await deps.offers.bestOffers(ctx.tenantId, ids) : new Map<string, BestOffer>();
+      const offers = await bestOffers(ctx.tenantId, ids);
       // A dropped price's offer carries its 30-day low (the best-offers read skips history on the hot path).
       for (const [id, o] of dropOffers) if (offers.has(id)) offers.set(id, o);
       return {

@@ -120,6 +120,27 @@ describe('newsfeed wiring: pricing', () => {
   });
 });
 
+describe('newsfeed wiring: recs', () => {
+  it('with no model deployed, pages rank nothing in recs (a cold start the feed never shows) and still fill', async () => {
+    const stats = t.modules.recs.servingStats;
+    const before = stats.cacheHits + stats.cacheMisses;
+    const pages = await Promise.all(['cold-1', 'cold-2', 'cold-3'].map((u) => feed(keyA, u)));
+    for (const p of pages) {
+      expect(p.status).toBe(200);
+      expect((p.body.items as Item[]).length).toBeGreaterThan(0);
+    }
+    expect(stats.cacheHits + stats.cacheMisses).toBe(before);
+    // the recs API itself still answers with its cold start
+    const api = await t.request('POST', '/api/v1/recommendations', {
+      token: keyA,
+      body: { tenant_id: A.tenantId, user_id: 'cold-1', count: 5 },
+    });
+    expect(api.status).toBe(200);
+    expect(api.body.recommendations.length).toBeGreaterThan(0);
+    expect(stats.cacheHits + stats.cacheMisses).toBe(before + 1);
+  });
+});
+
 describe('newsfeed wiring: experiments', () => {
   it("orders modules by the running experiment's variant for this shopper", async () => {
     const key = await A.apiKey(['interactions:write']);

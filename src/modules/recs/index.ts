@@ -78,6 +78,9 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
      * and the newsfeed has sources of its own for those (its trending and new-arrival modules, shown-item rules).
      */
     async recommendFor(ctx: TenantContext, req: { userId?: string | undefined; count: number }): Promise<CatalogFields[]> {
+      // Without a deployment the answer is a cold start, which this entry never returns: not computed (a scan of
+      // the catalog per call) and not recorded as served.
+      if (!(await serving.hasDeployment(ctx.tenantId))) return [];
       const out = await serving.recommend(ctx, { userId: req.userId, count: req.count, filters: {}, context: { page: 'newsfeed' } });
       return out.strategy === 'personalized' || out.strategy === 'popularity' ? out.items : [];
     },
@@ -90,6 +93,11 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
         throw err;
       }
     },
+    /**
+     * A user's most recent interactions (item and type, newest first), from serving's history cache: kept fresh
+     * by the writes announced in this process and, on PostgreSQL, by the interactions' change markers.
+     */
+    recentHistory: (tenantId: string, userId: string, limit: number) => serving.recentHistory(tenantId, userId, limit),
     /** The registry's versions, newest first, with their deployment status (for the model list beside other modules' models). */
     async modelVersions(ctx: TenantContext, limit = 100) {
       const [versions, dep] = await Promise.all([registry.listVersions(ctx, limit), registry.deployment(ctx)]);

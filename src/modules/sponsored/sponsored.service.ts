@@ -98,6 +98,11 @@ export interface DecisionRequest {
   country?: string | undefined;
   categories?: string[] | undefined;
   segments?: string[] | undefined;
+  /**
+   * Instead of `segments`: how to read the shopper's segments, called only when an active campaign targets
+   * segments (the feed's placements: most tenants target none, and the lookup is a read per page).
+   */
+  segmentsOf?: (() => Promise<string[]>) | undefined;
   styles?: string[] | undefined;
 }
 
@@ -318,6 +323,9 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       const curve = campaigns.some((c) => c.pacing === 'even' && c.budgetType === 'daily')
         ? await deps.traffic.curve(ctx.tenantId, now)
         : null;
+      const segments =
+        req.segments ??
+        (req.segmentsOf && campaigns.some((c) => (c.targeting.segments?.length ?? 0) > 0) ? await req.segmentsOf() : undefined);
       const dctx: DecisionContext = {
         now,
         trafficCurve: curve,
@@ -325,7 +333,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
         device: req.device,
         country: req.country,
         categories: req.categories,
-        segments: req.segments,
+        segments,
         styles: req.styles,
         recentImpressions: counts,
       };
