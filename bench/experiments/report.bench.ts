@@ -46,12 +46,12 @@ try {
   // Unit i: variant by parity; exposed at a pseudo-random minute of the last 4 weeks; events within the 72 h window.
   await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
     SELECT ${tenantId}, 'u:' || i, ARRAY[${e.id}::uuid], ARRAY[CASE WHEN i % 2 = 0 THEN ${control}::uuid ELSE ${treatment}::uuid END],
-           ARRAY[now() - ((i * 7919) % 40320) * interval '1 minute'], ARRAY[now()], ARRAY[1]
+           ARRAY[now() - ((i::bigint * 7919) % 40320) * interval '1 minute'], ARRAY[now()], ARRAY[1]
     FROM generate_series(0, ${UNITS - 1}) i`);
   await db.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, currency, dedupe_key, occurred_at)
     SELECT ${tenantId}, gen_random_uuid(), 'u:' || i, k.event, CASE WHEN k.event = 'purchase' THEN 10 + (i % 90) ELSE 1 END,
            CASE WHEN k.event = 'purchase' THEN 'USD' END, k.event || ':' || i,
-           now() - ((i * 7919) % 40320) * interval '1 minute' + interval '1 hour'
+           now() - ((i::bigint * 7919) % 40320) * interval '1 minute' + interval '1 hour'
     FROM generate_series(0, ${UNITS - 1}) i
     CROSS JOIN LATERAL (VALUES ('click', 2), ('add_to_cart', 3 + (i % 7 = 0)::int), ('purchase', 5 + (i % 2))) AS k(event, every)
     WHERE i % k.every = 0`);
