@@ -8,7 +8,7 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/loupe_bench npm run bench:experiments-report
  *   BENCH_UNITS=5000000 (default on PostgreSQL; 200,000 on PGlite): exposed units, one assignment row each;
  *   metric events: clicks for half of them, add-to-carts for a third, purchases with revenue for a fifth
- *   (~10.3 million rows in all at the default). Rows are made with generate_series (set-based, one statement
+ *   (~9.6 million rows in all at the default). Rows are made with generate_series (set-based, one statement
  *   per table); the bench's tenant is deleted at the end.
  */
 import fs from 'node:fs/promises';
