@@ -96,6 +96,39 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
     expect(serverErrors).toEqual([]);
   }, 120_000);
 
+  it("sets the metrics' connector sources in the create form (refusing a bad channel name in plain words)", async () => {
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/experiments',
+    });
+    await page.getByLabel('Name').fill('Checkout copy');
+    const sources = page.getByRole('textbox', { name: 'Count events from connectors (optional)' });
+    await sources.fill('Shop!fy');
+    await sources.press('Enter');
+    // Escape closes the suggestions, which would cover the button.
+    await sources.press('Escape');
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.getByRole('alert').filter({ hasText: '"shop!fy" is not a channel name' }).waitFor();
+    await sources.press('Backspace');
+    await sources.fill('shopify');
+    await sources.press('Enter');
+    await sources.press('Escape');
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+    const id = /\/experiments\/([0-9a-f-]{36})$/.exec(page.url())?.[1] as string;
+    const created = await t.request('GET', `/api/v1/admin/experiments/${id}`, { token: owner.ownerToken });
+    expect(created.status).toBe(200);
+    expect(created.body.metrics.map((m: { name: string; sources: string[] | null }) => [m.name, m.sources])).toEqual([
+      ['add_to_cart', ['shopify']],
+      ['click', ['shopify']],
+      ['purchase', ['shopify']],
+      ['revenue', ['shopify']],
+    ]);
+    await expect(page.getByTestId('metric-add_to_cart').getByTestId('metric-sources-badge').textContent()).resolves.toBe('from shopify');
+    await screenshot(page, 'experiments-sources');
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 120_000);
+
   it("charts a bandit's weights over time with its periods table", async () => {
     const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
       path: `/experiments/${banditId}`,

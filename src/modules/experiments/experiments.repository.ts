@@ -21,6 +21,23 @@ const EXPERIMENT_COLUMNS = sql`id, key, name, description, status, metrics, prim
 
 const VARIANT_COLUMNS = sql`id, experiment_id AS "experimentId", key, name, weight, config, position`;
 
+/** The arrays of a unit's assignments row, in order: unnest them together. */
+const ASSIGNMENT_ARRAYS = sql`x.experiment_ids, x.variant_ids, x.first_exposed_at, x.last_exposed_at, x.exposures`;
+
+/**
+ * One experiment's assignments as rows (tenant_id, unit_id, experiment_id, variant_id, first_exposed_at,
+ * last_exposed_at, exposures): the unit rows that hold the experiment, unnested. Use as `${assignmentsOf(...)} a`.
+ */
+function assignmentsOf(tenantId: string, experimentId: string): SQL {
+  return sql`(SELECT x.tenant_id, x.unit_id, e.experiment_id, e.variant_id, e.first_exposed_at, e.last_exposed_at, e.exposures
+      FROM experiment_assignments x
+      CROSS JOIN LATERAL unnest(${ASSIGNMENT_ARRAYS}) AS e(experiment_id, variant_id, first_exposed_at, last_exposed_at, exposures)
+      WHERE x.tenant_id = ${tenantId} AND x.experiment_ids @> ARRAY[${experimentId}::uuid] AND e.experiment_id = ${experimentId}::uuid)`;
+}
+
+/** Postgres array literal of values that need no quoting (uuids, ints, ISO timestamps). */
+const arrayLiteral = (values: readonly (string | number)[]): string => `{${values.join(',')}}`;
+
 /** The only I/O of the experiments module. Every method takes the query handle first, then the tenant. */
 /**
  * `connector`: the events module's interactions as metric events (metrics with `sources`); without it such
@@ -174,8 +191,7 @@ export function createExperimentsRepository(connector?: ConnectorMetricEvents) {
         q,
         sql`SELECT (width_bucket(extract(epoch FROM a.first_exposed_at)::float8, ${arrayParam(boundaries.map((b) => b.getTime() / 1000))}::float8[]) - 1)::int AS period,
                    v.position, count(*)::int AS n
-            FROM experiment_assignments a JOIN experiment_variants v ON v.tenant_id = a.tenant_id AND v.id = a.variant_id
-            WHERE a.tenant_id = ${tenantId} AND a.experiment_id = ${experimentId}
+            FROM ${assignmentsOf(tenantId, experimentId)} a JOIN experiment_variants v ON v.tenant_id = a.tenant_id AND v.id = a.variant_id
             GROUP BY 1, 2 ORDER BY 1, 2`,
       );
     },
@@ -190,37 +206,70 @@ export function createExperimentsRepository(connector?: ConnectorMetricEvents) {
       if (!experimentIds.length || !unitIds.length) return Promise.resolve([]);
       return queryRows(
         q,
-        sql`SELECT experiment_id AS "experimentId", unit_id AS "unitId", variant_id AS "variantId" FROM experiment_assignments
-            WHERE tenant_id = ${tenantId} AND experiment_id = ANY(${arrayParam(experimentIds)}::uuid[]) AND unit_id = ANY(${arrayParam(unitIds)}::text[])`,
+        sql`SELECT e.experiment_id AS "experimentId", x.unit_id AS "unitId", e.variant_id AS "variantId"
+            FROM experiment_assignments x CROSS JOIN LATERAL unnest(x.experiment_ids, x.variant_ids) AS e(experiment_id, variant_id)
+            WHERE x.tenant_id = ${tenantId} AND x.unit_id = ANY(${arrayParam(unitIds)}::text[])
+              AND e.experiment_id = ANY(${arrayParam(experimentIds)}::uuid[])`,
       );
     },
 
     /**
-     * Logs exposures of one tenant in one statement: the first exposure of a unit creates its assignment, later
-     * ones bump the count (the variant of a stored assignment never changes). `rows` hold each (experiment, unit)
-     * once (the caller merges repeats), so no row is touched twice and no grouping is needed.
+     * Logs exposures of one tenant in one statement, one row per unit however many experiments the unit saw: the
+     * first exposure of a unit to an experiment adds its entry (variant, first and last time, count), later ones
+     * add to the count and move the last time (the variant of a stored entry never changes). `rows` hold each
+     * (experiment, unit) once (the caller merges repeats); they are grouped by unit here, so no row is touched
+     * twice. Each unit's arrays travel as one array literal per column (cast in SQL), not as one entry per
+     * experiment: a new visitor of ten experiments is one row to insert, not ten.
      */
     async recordExposures(q: Q, tenantId: string, rows: readonly (Exposure & { lastAt: Date; count: number })[]): Promise<void> {
       if (!rows.length) return;
-      await q.execute(sql`INSERT INTO experiment_assignments AS a (tenant_id, experiment_id, unit_id, variant_id, first_exposed_at, last_exposed_at, exposures)
-        SELECT ${tenantId}, e.experiment_id, e.unit_id, e.variant_id, e.first_at, e.last_at, e.n
-        FROM unnest(${arrayParam(rows.map((r) => r.experimentId))}::uuid[], ${arrayParam(rows.map((r) => r.unitId))}::text[],
-                    ${arrayParam(rows.map((r) => r.variantId))}::uuid[], ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[],
-                    ${arrayParam(rows.map((r) => r.lastAt.toISOString()))}::timestamptz[], ${arrayParam(rows.map((r) => r.count))}::int[])
-          AS e(experiment_id, unit_id, variant_id, first_at, last_at, n)
-        ON CONFLICT (tenant_id, experiment_id, unit_id) DO UPDATE
-          SET exposures = a.exposures + excluded.exposures, last_exposed_at = greatest(a.last_exposed_at, excluded.last_exposed_at)`);
+      const byUnit = new Map<string, (Exposure & { lastAt: Date; count: number })[]>();
+      for (const r of rows) {
+        const list = byUnit.get(r.unitId);
+        if (list) list.push(r);
+        else byUnit.set(r.unitId, [r]);
+      }
+      const units = [...byUnit.keys()];
+      const lists = [...byUnit.values()];
+      const column = (f: (r: Exposure & { lastAt: Date; count: number }) => string | number) =>
+        arrayParam(lists.map((l) => arrayLiteral(l.map(f))));
+      await q.execute(sql`INSERT INTO experiment_assignments AS x (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
+        SELECT ${tenantId}, r.unit_id, r.e::uuid[], r.v::uuid[], r.f::timestamptz[], r.l::timestamptz[], r.n::int[]
+        FROM unnest(${arrayParam(units)}::text[], ${column((r) => r.experimentId)}::text[], ${column((r) => r.variantId)}::text[],
+                    ${column((r) => r.at.toISOString())}::text[], ${column((r) => r.lastAt.toISOString())}::text[], ${column((r) => r.count)}::text[])
+          AS r(unit_id, e, v, f, l, n)
+        ON CONFLICT (tenant_id, unit_id) DO UPDATE SET (experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures) = (
+          SELECT array_agg(m.e ORDER BY m.o), array_agg(m.v ORDER BY m.o), array_agg(m.f ORDER BY m.o), array_agg(m.l ORDER BY m.o), array_agg(m.n ORDER BY m.o)
+          FROM (SELECT s.e, min(s.ord) AS o, (array_agg(s.v ORDER BY s.ord))[1] AS v, min(s.f) AS f, max(s.l) AS l, sum(s.n)::int AS n
+                FROM (SELECT * FROM unnest(${ASSIGNMENT_ARRAYS}) WITH ORDINALITY AS stored(e, v, f, l, n, ord)
+                      UNION ALL
+                      SELECT e, v, f, l, n, ord + 1000000 FROM unnest(excluded.experiment_ids, excluded.variant_ids, excluded.first_exposed_at,
+                        excluded.last_exposed_at, excluded.exposures) WITH ORDINALITY AS added(e, v, f, l, n, ord)) s
+                GROUP BY s.e) m)`);
     },
 
     /**
-     * Moves a unit's assignment to another unit id (an anonymous visitor who became a known person): keeps the
-     * variant and the first exposure, so the person is counted once.
+     * Moves a unit's assignment to an experiment to another unit id (an anonymous visitor who became a known
+     * person): keeps the variant and the first exposure, so the person is counted once. When the person already
+     * holds an assignment to the experiment, theirs stays and the visitor's is dropped.
      */
     async moveAssignment(q: Q, tenantId: string, experimentId: string, fromUnit: string, toUnit: string): Promise<void> {
-      await q.execute(sql`WITH old AS (DELETE FROM experiment_assignments WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId} AND unit_id = ${fromUnit} RETURNING *)
-        INSERT INTO experiment_assignments (tenant_id, experiment_id, unit_id, variant_id, first_exposed_at, last_exposed_at, exposures)
-        SELECT tenant_id, experiment_id, ${toUnit}, variant_id, first_exposed_at, last_exposed_at, exposures FROM old
-        ON CONFLICT (tenant_id, experiment_id, unit_id) DO NOTHING`);
+      await q.execute(sql`WITH old AS (
+          SELECT e.* FROM experiment_assignments x
+          CROSS JOIN LATERAL unnest(${ASSIGNMENT_ARRAYS}) AS e(experiment_id, variant_id, first_exposed_at, last_exposed_at, exposures)
+          WHERE x.tenant_id = ${tenantId} AND x.unit_id = ${fromUnit} AND e.experiment_id = ${experimentId}::uuid),
+        removed AS (
+          UPDATE experiment_assignments x SET (experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures) = (
+            SELECT coalesce(array_agg(k.e ORDER BY k.o), '{}'), coalesce(array_agg(k.v ORDER BY k.o), '{}'), coalesce(array_agg(k.f ORDER BY k.o), '{}'),
+                   coalesce(array_agg(k.l ORDER BY k.o), '{}'), coalesce(array_agg(k.n ORDER BY k.o), '{}')
+            FROM unnest(${ASSIGNMENT_ARRAYS}) WITH ORDINALITY AS k(e, v, f, l, n, o) WHERE k.e <> ${experimentId}::uuid)
+          WHERE x.tenant_id = ${tenantId} AND x.unit_id = ${fromUnit} AND x.experiment_ids @> ARRAY[${experimentId}::uuid])
+        INSERT INTO experiment_assignments AS x (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
+        SELECT ${tenantId}, ${toUnit}, ARRAY[old.experiment_id], ARRAY[old.variant_id], ARRAY[old.first_exposed_at], ARRAY[old.last_exposed_at], ARRAY[old.exposures] FROM old
+        ON CONFLICT (tenant_id, unit_id) DO UPDATE SET experiment_ids = x.experiment_ids || excluded.experiment_ids,
+          variant_ids = x.variant_ids || excluded.variant_ids, first_exposed_at = x.first_exposed_at || excluded.first_exposed_at,
+          last_exposed_at = x.last_exposed_at || excluded.last_exposed_at, exposures = x.exposures || excluded.exposures
+        WHERE NOT x.experiment_ids @> excluded.experiment_ids`);
     },
 
     /** Stores metric events; a (event, dedupe key) seen before is skipped. Returns the ids actually inserted. */
@@ -246,7 +295,7 @@ export function createExperimentsRepository(connector?: ConnectorMetricEvents) {
       return queryRows(
         q,
         sql`SELECT v.id AS "variantId", count(a.unit_id)::int AS n, coalesce(sum(a.exposures), 0)::int AS exposures
-            FROM experiment_variants v LEFT JOIN experiment_assignments a
+            FROM experiment_variants v LEFT JOIN ${assignmentsOf(tenantId, experimentId)} a
               ON a.tenant_id = v.tenant_id AND a.experiment_id = v.experiment_id AND a.variant_id = v.id
             WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${experimentId} GROUP BY v.id, v.position ORDER BY v.position`,
       );
@@ -321,7 +370,7 @@ function unitValues(
     ? (connector as ConnectorMetricEvents).metricEventsSql(tenantId, {
         types: events,
         sources: m.sources as string[],
-        since: sql`(SELECT min(first_exposed_at) FROM experiment_assignments WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId})`,
+        since: sql`(SELECT min(a.first_exposed_at) FROM ${assignmentsOf(tenantId, experimentId)} a)`,
       })
     : sql`experiment_metric_events`;
   const sameTenant = fromConnector ? sql`` : sql`m.tenant_id = a.tenant_id AND`;
@@ -333,12 +382,11 @@ function unitValues(
       SELECT a.variant_id, a.unit_id, a.first_exposed_at,
         coalesce(sum(CASE WHEN m.event = ${m.event} THEN ${numerator} END), 0)::float8 AS x,
         coalesce(sum(CASE WHEN m.event = ${m.denominatorEvent ?? ''} THEN 1 END), 0)::float8 AS y
-      FROM experiment_assignments a
+      FROM ${assignmentsOf(tenantId, experimentId)} a
       LEFT JOIN ${source} m
         ON ${sameTenant} m.unit_id = a.unit_id AND m.event = ANY(${arrayParam(events)}::text[])
        AND m.occurred_at >= a.first_exposed_at AND m.occurred_at < a.first_exposed_at + make_interval(hours => ${opts.windowHours}::int)
        ${m.value === 'value' ? sql`AND (m.currency IS NULL OR m.currency = ${opts.currency})` : sql``}
-      WHERE a.tenant_id = ${tenantId} AND a.experiment_id = ${experimentId}
       GROUP BY a.variant_id, a.unit_id, a.first_exposed_at),
     z AS (SELECT u.variant_id, ${capped} AS x, u.y${period} FROM u)`;
 }

@@ -91,23 +91,24 @@ export const experimentVariants = pgTable(
 );
 
 /**
- * One row per unit (profile, user or anonymous id) that was exposed to an experiment: the variant it got, when
- * it first saw it and how often. The report counts units here. Only the primary key is indexed: this is the
- * table assignment writes to on every new unit, and the report reads an experiment's rows through the key's
- * (tenant, experiment) prefix anyway (a second index on the variant cost a third of each write for no reader).
+ * One row per unit (profile, user or anonymous id) exposed to any experiment: per experiment (parallel arrays,
+ * one entry each) the variant it got, when it first and last saw it and how often. A request assigning a new
+ * visitor to ten running experiments writes one row, not ten (the heap and key insert per row was most of
+ * /assign's write cost). Reads unnest the arrays (`assignmentsOf` in the repository); the report counts
+ * units there. Only the primary key is indexed: this is the table assignment writes to on every new unit.
  */
 export const experimentAssignments = pgTable(
   'experiment_assignments',
   {
     tenantId: uuid('tenant_id').notNull(),
-    experimentId: uuid('experiment_id').notNull(),
     unitId: text('unit_id').notNull(),
-    variantId: uuid('variant_id').notNull(),
-    firstExposedAt: timestamp('first_exposed_at', { withTimezone: true }).notNull(),
-    lastExposedAt: timestamp('last_exposed_at', { withTimezone: true }).notNull(),
-    exposures: integer('exposures').notNull().default(1),
+    experimentIds: uuid('experiment_ids').array().notNull(),
+    variantIds: uuid('variant_ids').array().notNull(),
+    firstExposedAt: timestamp('first_exposed_at', { withTimezone: true }).array().notNull(),
+    lastExposedAt: timestamp('last_exposed_at', { withTimezone: true }).array().notNull(),
+    exposures: integer('exposures').array().notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.unitId] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.unitId] })],
 );
 
 /**

@@ -1,5 +1,20 @@
 import { useState } from 'react';
-import { ActionIcon, Alert, Badge, Button, Card, Group, NumberInput, Select, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Group,
+  NumberInput,
+  Select,
+  Stack,
+  TagsInput,
+  Text,
+  TextInput,
+  Textarea,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
 import { api, get } from '../../api/client.ts';
@@ -93,6 +108,17 @@ interface VariantDraft {
 }
 
 const METRICS = ['add_to_cart', 'click', 'purchase', 'revenue'];
+type MetricBody = NonNullable<CreateExperimentBody['metrics']>[number];
+/** The server's default metrics (seed 000's), spelled out when the form sets their sources. */
+const METRIC_BODIES: MetricBody[] = [
+  { name: 'add_to_cart', type: 'binomial', event: 'add_to_cart' },
+  { name: 'click', type: 'binomial', event: 'click' },
+  { name: 'purchase', type: 'binomial', event: 'purchase' },
+  { name: 'revenue', type: 'mean', event: 'purchase', value: 'value' },
+];
+/** Channels interactions arrive through (the server accepts any channel name; these are suggestions). */
+const SOURCE_SUGGESTIONS = ['shopify', 'segment', 'api', 'web', 'stripe'];
+const SOURCE_PATTERN = /^[a-z][a-z0-9_]{0,39}$/;
 
 function CreateExperiment() {
   const qc = useQueryClient();
@@ -102,6 +128,7 @@ function CreateExperiment() {
   const [traffic, setTraffic] = useState<number>(100);
   const [kind, setKind] = useState<'standard' | 'bandit'>('standard');
   const [targeting, setTargeting] = useState('');
+  const [sources, setSources] = useState<string[]>([]);
   const [variants, setVariants] = useState<VariantDraft[]>([
     { key: 'control', weight: 50, config: '{}' },
     { key: 'treatment', weight: 50, config: '{}' },
@@ -117,6 +144,8 @@ function CreateExperiment() {
         type: kind,
         variants: variants.map((v) => ({ key: v.key, weight: v.weight / 100, config: JSON.parse(v.config || '{}') as unknown })),
         ...(targeting.trim() ? { targeting: JSON.parse(targeting) as Record<string, unknown> } : {}),
+        // Metrics counted from connector events: the default metrics, each reading interactions of these channels.
+        ...(sources.length ? { metrics: METRIC_BODIES.map((m) => ({ ...m, sources })) } : {}),
       };
       return api<Experiment>('POST', '/api/v1/admin/experiments', { body });
     },
@@ -143,6 +172,11 @@ function CreateExperiment() {
         );
       }
     }
+    const badSource = sources.find((x) => !SOURCE_PATTERN.test(x));
+    if (badSource !== undefined)
+      return setProblem(
+        `"${badSource}" is not a channel name: use lowercase letters, digits and _, starting with a letter (shopify, segment).`,
+      );
     if (Math.abs(total - 100) > 0.001) return setProblem(`Weights add up to ${total} %: make them add up to 100 %.`);
     create.mutate();
   };
@@ -219,6 +253,17 @@ function CreateExperiment() {
           onChange={(e) => setTargeting(e.currentTarget.value)}
           autosize
           minRows={1}
+        />
+        <TagsInput
+          label="Count events from connectors (optional)"
+          description="Channels whose events count in the metrics without a call to /experiments/track: purchases from Shopify, Segment tracks. Empty: tracked events only."
+          placeholder="shopify"
+          data={SOURCE_SUGGESTIONS}
+          value={sources}
+          onChange={(xs) => setSources(xs.map((x) => x.trim().toLowerCase()))}
+          maxTags={10}
+          clearable
+          data-testid="metric-sources"
         />
         <Group>
           <Button

@@ -108,7 +108,7 @@ export function ExperimentResults() {
       )}
       {e.type === 'bandit' && <BanditCard bandit={r.bandit} variants={e.variants.map((v) => v.key)} status={e.status} />}
       {r.metrics.map((m) => (
-        <MetricCard key={m.name} metric={m} bayes={bayes} />
+        <MetricCard key={m.name} metric={m} bayes={bayes} sources={e.metrics.find((d) => d.name === m.name)?.sources ?? null} />
       ))}
     </Stack>
   );
@@ -263,12 +263,18 @@ function PeriodWeighted({ w }: { w: Weighted }) {
   );
 }
 
-function MetricCard({ metric: m, bayes }: { metric: Metric; bayes: boolean }) {
+/** `sources`: the connector channels the metric counts (null: events sent to /experiments/track). */
+function MetricCard({ metric: m, bayes, sources }: { metric: Metric; bayes: boolean; sources: string[] | null }) {
   return (
     <Card withBorder data-testid={`metric-${m.name}`}>
       <Group justify="space-between" mb="xs">
         <Title order={3} size="h4">
-          {m.name} {m.primary && <Badge>primary</Badge>} {m.guardrail && <Badge color="grape">guardrail</Badge>}
+          {m.name} {m.primary && <Badge>primary</Badge>} {m.guardrail && <Badge color="grape">guardrail</Badge>}{' '}
+          {sources && (
+            <Badge color="teal" variant="light" data-testid="metric-sources-badge">
+              from {sources.join(', ')}
+            </Badge>
+          )}
         </Title>
         <Button
           size="xs"

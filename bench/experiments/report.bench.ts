@@ -1,0 +1,104 @@
+/**
+ * bench/experiments (report): GET /api/v1/admin/experiments/:id/report over millions of exposure and metric
+ * rows, as the server runs it today (a scan of the experiment's assignments joined to the metric events per
+ * request), beside the floor of any raw-scan report measured on the same rows: `count(*)` of the experiment's
+ * exposures and of the tenant's metric events. Goal (issue 11): under 2 s over 10 million rows on PostgreSQL,
+ * which needs incremental rollups; this bench is the before figure they are to be measured against.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/loupe_bench npm run bench:experiments-report
+ *   BENCH_UNITS=5000000 (default on PostgreSQL; 200,000 on PGlite): exposed units, one assignment row each;
+ *   metric events: clicks for half of them, add-to-carts for a third, purchases with revenue for a fifth
+ *   (~9.6 million rows in all at the default). Rows are made with generate_series (set-based, one statement
+ *   per table); the bench's tenant is deleted at the end.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { openDatabase, queryOne } from '../../src/platform/index.ts';
+import { BENCH_ADMIN, postJson, startLoupe, stopServer } from '../lib/process.ts';
+
+const url = process.env.DATABASE_URL;
+const UNITS = Number(process.env.BENCH_UNITS ?? (url ? 5_000_000 : 200_000));
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-exp-report-'));
+const { server, base } = await startLoupe({ dataDir, timeoutMs: 300_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
+const database = url ? await openDatabase({ kind: 'postgres', url }) : undefined;
+let tenantId = '';
+try {
+  const post = (p: string, body: unknown, token?: string) => postJson(base, p, body, token);
+  const admin = (await post('/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
+  const tenant = await post('/api/v1/admin/tenants', { name: `Report bench ${Date.now()}` }, admin);
+  tenantId = tenant.id as string;
+  const email = `owner-${tenantId.slice(0, 8)}@bench.local`;
+  await post('/api/v1/admin/users', { email, password: 'Owner-Password-1', tenant_id: tenantId, role: 'owner' }, admin);
+  const owner = (await post('/api/v1/auth/login', { email, password: 'Owner-Password-1' })).access_token as string;
+  const key = (await post('/api/v1/api-keys', { name: 'bench', scopes: ['analytics:read', 'experiments:manage'] }, owner))
+    .api_key as string;
+  const e = await post('/api/v1/admin/experiments', { name: 'Report bench', variants: [{ key: 'control' }, { key: 'b' }] }, key);
+  await post(`/api/v1/admin/experiments/${e.id}/start`, {}, key);
+  const [control, treatment] = (e.variants as { id: string }[]).map((v) => v.id);
+  if (!database)
+    throw new Error('PGlite: the server holds the embedded database; run with DATABASE_URL (PostgreSQL), the goal is about it');
+  const db = database.db;
+  const t0 = performance.now();
+  // Unit i: variant by parity; exposed at a pseudo-random minute of the last 4 weeks; events within the 72 h window.
+  await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
+    SELECT ${tenantId}, 'u:' || i, ARRAY[${e.id}::uuid], ARRAY[CASE WHEN i % 2 = 0 THEN ${control}::uuid ELSE ${treatment}::uuid END],
+           ARRAY[now() - ((i::bigint * 7919) % 40320) * interval '1 minute'], ARRAY[now()], ARRAY[1]
+    FROM generate_series(0, ${UNITS - 1}) i`);
+  await db.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, currency, dedupe_key, occurred_at)
+    SELECT ${tenantId}, gen_random_uuid(), 'u:' || i, k.event, CASE WHEN k.event = 'purchase' THEN 10 + (i % 90) ELSE 1 END,
+           CASE WHEN k.event = 'purchase' THEN 'USD' END, k.event || ':' || i,
+           now() - ((i::bigint * 7919) % 40320) * interval '1 minute' + interval '1 hour'
+    FROM generate_series(0, ${UNITS - 1}) i
+    CROSS JOIN LATERAL (VALUES ('click', 2), ('add_to_cart', 3 + (i % 7 = 0)::int), ('purchase', 5 + (i % 2))) AS k(event, every)
+    WHERE i % k.every = 0`);
+  await db.execute(sql`ANALYZE experiment_assignments, experiment_metric_events`);
+  const loadS = (performance.now() - t0) / 1000;
+  const rows = await queryOne<{ a: number; m: number }>(
+    db,
+    sql`SELECT (SELECT count(*) FROM experiment_assignments WHERE tenant_id = ${tenantId})::int AS a,
+               (SELECT count(*) FROM experiment_metric_events WHERE tenant_id = ${tenantId})::int AS m`,
+  );
+  const time = async (fn: () => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const s = performance.now();
+      await fn();
+      ms.push(performance.now() - s);
+    }
+    return ms;
+  };
+  const report = await time(async () => {
+    const r = await fetch(`${base}/api/v1/admin/experiments/${e.id}/report`, { headers: { authorization: `Bearer ${key}` } });
+    if (r.status !== 200) throw new Error(`report answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+    await r.json();
+  });
+  const floor = await time(() =>
+    queryOne(
+      db,
+      sql`SELECT (SELECT count(*) FROM experiment_assignments WHERE tenant_id = ${tenantId} AND experiment_ids @> ARRAY[${e.id}::uuid])
+               + (SELECT count(*) FROM experiment_metric_events WHERE tenant_id = ${tenantId}) AS n`,
+    ),
+  );
+  const fmt = (ms: number[]) => ms.map((x) => `${(x / 1000).toFixed(2)} s`).join(', ');
+  console.log(
+    `\nbench/experiments report — PostgreSQL, ${rows?.a} exposed units + ${rows?.m} metric events = ${((rows?.a ?? 0) + (rows?.m ?? 0)).toLocaleString('en')} rows (loaded in ${loadS.toFixed(0)} s), ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(`report (4 metrics, raw scan per request)  ${fmt(report)}`);
+  console.log(`floor: count(*) of the same rows          ${fmt(floor)}`);
+  console.log(`goal < 2 s: ${report.every((x) => x < 2000) ? 'MET' : 'NOT MET'} (rollups: not built yet)`);
+} finally {
+  if (database && tenantId) {
+    await database.db.execute(sql`DELETE FROM experiment_metric_events WHERE tenant_id = ${tenantId}`);
+    await database.db.execute(sql`DELETE FROM experiment_assignments WHERE tenant_id = ${tenantId}`);
+  }
+  await database?.close();
+  await stopServer(server);
+  await fs.rm(dataDir, { recursive: true, force: true });
+}
