@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rngMulberry32 } from '../../ml/random.ts';
-import { churnDataset, evaluateChurn } from './churn.core.ts';
-import type { CustomerOrders } from './features.core.ts';
+import { CHURN_FOLDS, CHURN_GRID, churnDataset, evaluateChurn } from './churn.core.ts';
+import { type CustomerOrders, fnv1a } from './features.core.ts';
 
 /** Customers whose purchase rate drives both their history and whether they buy after the cutoff. */
 function population(n: number, seed: number): Map<string, CustomerOrders> {
@@ -27,6 +27,25 @@ describe('evaluateChurn', () => {
     expect(e.test.brier).toBeLessThan(0.25);
     expect(e.reliability.reduce((a, b) => a + b.count, 0)).toBe(e.customers.test);
   }, 120_000);
+
+  it('never looks at the test customers: flipping their labels changes no tree, no calibration, no setting', () => {
+    const ds = churnDataset(population(600, 11), 300, 60);
+    const a = evaluateChurn(ds, 60);
+    const flipped = {
+      ...ds,
+      labels: Float64Array.from(ds.labels, (l, i) => (fnv1a(ds.ids[i]!) % 100 >= 70 ? 1 - l : l)),
+    };
+    const b = evaluateChurn(flipped, 60);
+    expect(b.model.params).toEqual(a.model.params);
+    expect(b.model.gbt.trees).toEqual(a.model.gbt.trees);
+    expect(b.model.calibrator).toEqual(a.model.calibrator);
+    expect(b.validation).toEqual(a.validation);
+    // the test metrics do see the flip (the check above could not pass by ignoring labels altogether)
+    expect(b.test.rocAucUncalibrated).toBeCloseTo(1 - a.test.rocAucUncalibrated, 9);
+    expect(a.validation).toHaveLength(CHURN_GRID.length);
+    for (const v of a.validation) expect(v.rounds).toHaveLength(CHURN_FOLDS);
+    expect(a.customers.train + a.customers.test).toBe(ds.ids.length);
+  }, 60_000);
 
   it('answers "not enough data" when every customer churned', () => {
     const m = new Map<string, CustomerOrders>();

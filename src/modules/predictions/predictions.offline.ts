@@ -141,8 +141,8 @@ export function trainChurn(customers: ReadonlyMap<string, CustomerOrders>, cutof
     validation: e.validation.map((v) => ({
       max_depth: v.params.maxDepth,
       min_samples_leaf: v.params.minSamplesLeaf,
-      valid_auc: r4(v.validAuc),
-      rounds: v.rounds,
+      out_of_fold_auc: r4(v.validAuc),
+      rounds_per_fold: v.rounds,
     })),
     reliability: e.reliability.map((b) => ({ mean_predicted: r4(b.meanPredicted), observed: r4(b.observed), count: b.count })),
     top_features: [...e.model.gbt.gain]

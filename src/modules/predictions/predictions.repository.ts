@@ -129,6 +129,8 @@ export function createPredictionsRepository() {
                       ${col((r) => r.rfmR)}::smallint[], ${col((r) => r.rfmF)}::smallint[], ${col((r) => r.rfmM)}::smallint[], ${col((r) => r.segment)}::text[],
                       ${col((r) => r.cluster)}::int[], ${col((r) => JSON.stringify(r.reasons))}::text[], ${col((r) => r.lastOrderAt?.toISOString() ?? null)}::timestamptz[])
                AS t(p, c, ev, cur, ep, pa, r, f, m, seg, cl, rs, lo)`);
+        // a turn of the event loop between batches: on PGlite each statement runs on this thread
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     },
 

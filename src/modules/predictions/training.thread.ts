@@ -1,13 +1,45 @@
 import { siblingModule, startWorker } from '../../ml/worker-thread.ts';
 import type { DriftRunInput, DriftRunOutput } from './drift.run.ts';
-import type { TrainRunInput, TrainRunOutput } from './training.run.ts';
-import type { WorkerTask } from './training.worker.ts';
+import type { CustomerOrders } from './features.core.ts';
+import type { RunScore, TrainRunInput, TrainRunOutput } from './training.run.ts';
+
+/** Customers or scores per message: each message is cloned in one piece on the receiving thread. */
+export const TRANSFER_CHUNK = 2000;
+
+/** What the worker is asked to run (its customers follow in messages). */
+export type WorkerTask = (
+  | { task: 'train'; input: Omit<TrainRunInput, 'customers'> }
+  | { task: 'drift'; input: Omit<DriftRunInput, 'customers'> }
+) & { chunk?: number };
+
+/** Messages to the worker: chunks of customers, then the start. */
+export type ToWorker = { kind: 'customers'; entries: [string, CustomerOrders][] } | { kind: 'start' };
 
 /** A worker result with the id of the thread that computed it (never the API's: tests hold us to it). */
 export type InThread<T> = T & { threadId: number };
 
-function run<T>(task: WorkerTask, onProgress: (stage: string, fraction: number) => void, signal: AbortSignal): Promise<InThread<T>> {
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+type FromWorker =
+  | { kind: 'progress'; stage: string; fraction: number }
+  | { kind: 'scores'; scores: RunScore[] }
+  | { kind: 'done'; result: object; threadId: number }
+  | { kind: 'error'; message?: string };
+
+/**
+ * Runs a task in a fresh worker thread. The customers go over in chunks of TRANSFER_CHUNK, one per turn of this
+ * event loop, and the scores come back the same way: one message of 100,000 customers or scores is cloned in one
+ * piece on this thread (seconds, during which no request is answered); chunks let requests in between.
+ */
+function run<T extends { scores?: RunScore[] }>(
+  task: WorkerTask,
+  customers: ReadonlyMap<string, CustomerOrders>,
+  onProgress: (stage: string, fraction: number) => void,
+  signal: AbortSignal,
+): Promise<InThread<T>> {
   const worker = startWorker(siblingModule(import.meta.url, 'training.worker'), { workerData: task });
+  const chunkSize = task.chunk ?? TRANSFER_CHUNK;
+  const scores: RunScore[] = [];
   return new Promise<InThread<T>>((resolve, reject) => {
     let settled = false;
     const finish = (f: () => void): void => {
@@ -20,22 +52,49 @@ function run<T>(task: WorkerTask, onProgress: (stage: string, fraction: number) 
     const onAbort = (): void => finish(() => reject(new Error('cancelled')));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort);
-    worker.on('message', (m: { kind: string; stage?: string; fraction?: number; result?: T; threadId?: number; message?: string }) => {
-      if (m.kind === 'progress') onProgress(m.stage!, m.fraction!);
-      else if (m.kind === 'done') finish(() => resolve({ ...(m.result as T), threadId: m.threadId! }));
-      else if (m.kind === 'error') finish(() => reject(new Error(m.message ?? 'predictions worker failed')));
+    worker.on('message', (m: FromWorker) => {
+      if (m.kind === 'progress') onProgress(m.stage, m.fraction);
+      else if (m.kind === 'scores') for (const s of m.scores) scores.push(s);
+      else if (m.kind === 'done') {
+        const result = m.result as T;
+        finish(() => resolve({ ...result, ...(result.scores ? { scores } : {}), threadId: m.threadId }));
+      } else if (m.kind === 'error') finish(() => reject(new Error(m.message ?? 'predictions worker failed')));
     });
     worker.on('error', (err) => finish(() => reject(err)));
     worker.on('exit', (code) => finish(() => reject(new Error(`predictions worker exited (${code})`))));
+    void (async () => {
+      let chunk: [string, CustomerOrders][] = [];
+      for (const entry of customers) {
+        chunk.push(entry);
+        if (chunk.length < chunkSize) continue;
+        worker.postMessage({ kind: 'customers', entries: chunk } satisfies ToWorker);
+        chunk = [];
+        await nextTurn();
+        if (settled) return;
+      }
+      worker.postMessage({ kind: 'customers', entries: chunk } satisfies ToWorker);
+      worker.postMessage({ kind: 'start' } satisfies ToWorker);
+    })();
   });
 }
 
 /**
  * Runs `runTraining` in a worker thread (never on the API's event loop, so serving stays responsive while a
- * tenant trains). Aborting `signal` terminates the thread at once and rejects with "cancelled".
+ * tenant trains). Aborting `signal` terminates the thread at once and rejects with "cancelled". `chunk`: customers
+ * or scores per message.
  */
-export const trainInWorker = (input: TrainRunInput, onProgress: (stage: string, fraction: number) => void, signal: AbortSignal) =>
-  run<TrainRunOutput>({ task: 'train', input }, onProgress, signal);
+export function trainInWorker(
+  input: TrainRunInput,
+  onProgress: (stage: string, fraction: number) => void,
+  signal: AbortSignal,
+  chunk = TRANSFER_CHUNK,
+): Promise<InThread<TrainRunOutput>> {
+  const { customers, ...rest } = input;
+  return run<TrainRunOutput>({ task: 'train', input: rest, chunk }, customers, onProgress, signal);
+}
 
 /** Scores the population now and measures each model's drift, in a worker thread. */
-export const driftInWorker = (input: DriftRunInput, signal: AbortSignal) => run<DriftRunOutput>({ task: 'drift', input }, () => {}, signal);
+export function driftInWorker(input: DriftRunInput, signal: AbortSignal, chunk = TRANSFER_CHUNK): Promise<InThread<DriftRunOutput>> {
+  const { customers, ...rest } = input;
+  return run<DriftRunOutput>({ task: 'drift', input: rest, chunk }, customers, () => {}, signal);
+}

@@ -1,27 +1,39 @@
 /**
  * The predictions worker thread: runs a training run or a drift measurement off the API's event loop, streams
- * progress messages and posts the result. Terminated on cancel.
+ * progress messages and posts the result. Terminated on cancel. The customers arrive in chunks (then a start
+ * message) and the scores leave in chunks before the rest of the result (see training.thread.ts).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { measureDrift, type DriftRunInput } from './drift.run.ts';
-import { runTraining, type TrainRunInput } from './training.run.ts';
-
-export type WorkerTask = { task: 'train'; input: TrainRunInput } | { task: 'drift'; input: DriftRunInput };
+import { measureDrift } from './drift.run.ts';
+import type { CustomerOrders } from './features.core.ts';
+import { runTraining, type RunScore } from './training.run.ts';
+import { type ToWorker, TRANSFER_CHUNK, type WorkerTask } from './training.thread.ts';
 
 const port = parentPort;
 if (port) {
-  try {
-    const data = workerData as WorkerTask;
-    let last = { stage: '', fraction: -1 };
-    const progress = (stage: string, fraction: number) => {
-      // every GBT round reports: pass on stage changes and whole percents only
-      if (stage === last.stage && fraction - last.fraction < 0.01) return;
-      last = { stage, fraction };
-      port.postMessage({ kind: 'progress', stage, fraction });
-    };
-    const result = data.task === 'train' ? runTraining(data.input, progress) : measureDrift(data.input);
-    port.postMessage({ kind: 'done', result, threadId });
-  } catch (err) {
-    port.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
-  }
+  const data = workerData as WorkerTask;
+  const customers = new Map<string, CustomerOrders>();
+  port.on('message', (m: ToWorker) => {
+    if (m.kind === 'customers') {
+      for (const [id, orders] of m.entries) customers.set(id, orders);
+      return;
+    }
+    try {
+      let last = { stage: '', fraction: -1 };
+      const progress = (stage: string, fraction: number) => {
+        // every GBT round reports: pass on stage changes and whole percents only
+        if (stage === last.stage && fraction - last.fraction < 0.01) return;
+        last = { stage, fraction };
+        port.postMessage({ kind: 'progress', stage, fraction });
+      };
+      const result =
+        data.task === 'train' ? runTraining({ ...data.input, customers }, progress) : measureDrift({ ...data.input, customers });
+      const scores: RunScore[] | undefined = result.scores;
+      const chunk = data.chunk ?? TRANSFER_CHUNK;
+      if (scores) for (let s = 0; s < scores.length; s += chunk) port.postMessage({ kind: 'scores', scores: scores.slice(s, s + chunk) });
+      port.postMessage({ kind: 'done', result: { ...result, ...(scores ? { scores: [] } : {}) }, threadId });
+    } catch (err) {
+      port.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+    }
+  });
 }
