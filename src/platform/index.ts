@@ -35,7 +35,8 @@ export { abortableSleep, backoffMs, createRetryingFetch } from './http.retry.ts'
 export type { RetryOptions } from './http.retry.ts';
 export { createMailer } from './mail.ts';
 export type { Mailer } from './mail.ts';
-export { resealRows, SecretUnreadableError } from './secret-box.ts';
+export { SecretUnreadableError } from './secret-box.ts';
+export { resealColumn } from './secret-reseal.ts';
 export type { SecretBox } from './secret-box.ts';
 export type { SecurityEventRepository } from './security-events.ts';
 export type { PlatformServices } from './services.ts';

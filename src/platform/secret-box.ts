@@ -109,33 +109,3 @@ export function loadSecretBox(opts: { configured: string | undefined; previous: 
     throw new Error(`${file} does not hold a 64-hex-digit key; restore it from a backup or set LOUPE_SECRETS_KEY`);
   return createSecretBox(keyFromText(text), previous);
 }
-
-/**
- * A start-up step for one column of sealed values: each row's value that is not sealed with the current key
- * (clear text from before encryption, or a previous key) is opened and sealed again, then written by `write`
- * (a compare-and-set on the old value, so a concurrent change wins; it answers whether it wrote). A value no
- * configured key opens is counted as unreadable and left as it is.
- */
-export async function resealRows<R>(
-  secrets: SecretBox,
-  rows: readonly R[],
-  value: (row: R) => { sealed: string; context: string },
-  write: (row: R, resealed: string) => Promise<boolean>,
-): Promise<{ resealed: number; unreadable: number }> {
-  let resealed = 0;
-  let unreadable = 0;
-  for (const row of rows) {
-    const { sealed, context } = value(row);
-    if (!secrets.needsReseal(sealed)) continue;
-    let plain: string;
-    try {
-      plain = secrets.open(sealed, context);
-    } catch (err) {
-      if (!(err instanceof SecretUnreadableError)) throw err;
-      unreadable++;
-      continue;
-    }
-    if (await write(row, secrets.seal(plain, context))) resealed++;
-  }
-  return { resealed, unreadable };
-}

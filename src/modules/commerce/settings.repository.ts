@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Q, type SecretBox, queryOne, queryRows, resealRows } from '../../platform/index.ts';
+import { type Q, type SecretBox, queryOne, queryRows, resealColumn } from '../../platform/index.ts';
 
 export interface ShippingOption {
   id: string;
@@ -49,39 +49,16 @@ export function createSettingsRepository() {
       secrets: SecretBox,
       context: (tenantId: string, which: 'secret' | 'webhook') => string,
     ): Promise<{ resealed: number; unreadable: number }> {
-      const kid = `enc:v1:${secrets.keyId}:%`;
-      const keys = await queryRows<{ tenantId: string; v: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", stripe_secret_key AS v FROM commerce_settings WHERE stripe_secret_key NOT LIKE ${kid}`,
-      );
-      const hooks = await queryRows<{ tenantId: string; v: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", stripe_webhook_secret AS v FROM commerce_settings WHERE stripe_webhook_secret NOT LIKE ${kid}`,
-      );
-      const a = await resealRows(
-        secrets,
-        keys,
-        (r) => ({ sealed: r.v, context: context(r.tenantId, 'secret') }),
-        async (r, sealed) =>
-          (
-            await queryRows(
-              q,
-              sql`UPDATE commerce_settings SET stripe_secret_key = ${sealed} WHERE tenant_id = ${r.tenantId} AND stripe_secret_key = ${r.v} RETURNING tenant_id`,
-            )
-          ).length > 0,
-      );
-      const b = await resealRows(
-        secrets,
-        hooks,
-        (r) => ({ sealed: r.v, context: context(r.tenantId, 'webhook') }),
-        async (r, sealed) =>
-          (
-            await queryRows(
-              q,
-              sql`UPDATE commerce_settings SET stripe_webhook_secret = ${sealed} WHERE tenant_id = ${r.tenantId} AND stripe_webhook_secret = ${r.v} RETURNING tenant_id`,
-            )
-          ).length > 0,
-      );
+      const a = await resealColumn(q, secrets, {
+        table: 'commerce_settings',
+        column: 'stripe_secret_key',
+        context: (t) => context(t, 'secret'),
+      });
+      const b = await resealColumn(q, secrets, {
+        table: 'commerce_settings',
+        column: 'stripe_webhook_secret',
+        context: (t) => context(t, 'webhook'),
+      });
       return { resealed: a.resealed + b.resealed, unreadable: a.unreadable + b.unreadable };
     },
 

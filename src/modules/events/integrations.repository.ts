@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { type Q, type SecretBox, SecretUnreadableError, newId, outsideTenantScope, queryOne, queryRows } from '../../platform/index.ts';
+import {
+  type Q,
+  type SecretBox,
+  SecretUnreadableError,
+  newId,
+  outsideTenantScope,
+  queryOne,
+  queryRows,
+  resealColumn,
+} from '../../platform/index.ts';
 
 export interface ConnectionRow {
   tenantId: string;
@@ -124,30 +133,13 @@ export function createIntegrationsRepository(secrets: SecretBox) {
      * key, across tenants (a start-up step). Compare-and-set per row, so a concurrent update wins.
      * Returns how many were re-sealed and how many no configured key opens.
      */
-    async resealAll(q: Q): Promise<{ resealed: number; unreadable: number }> {
-      const rows = await queryRows<{ tenantId: string; id: string; signingSecret: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", id, signing_secret AS "signingSecret" FROM integration_connections WHERE signing_secret NOT LIKE ${`enc:v1:${secrets.keyId}:%`}`,
-      );
-      let resealed = 0;
-      let unreadable = 0;
-      for (const r of rows) {
-        const context = secretContext(r.tenantId, r.id);
-        let plain: string;
-        try {
-          plain = secrets.open(r.signingSecret, context);
-        } catch (err) {
-          if (!(err instanceof SecretUnreadableError)) throw err;
-          unreadable++;
-          continue;
-        }
-        await q.execute(
-          sql`UPDATE integration_connections SET signing_secret = ${secrets.seal(plain, context)} WHERE tenant_id = ${r.tenantId} AND id = ${r.id} AND signing_secret = ${r.signingSecret}`,
-        );
-        resealed++;
-      }
-      return { resealed, unreadable };
-    },
+    resealAll: (q: Q) =>
+      resealColumn(q, secrets, {
+        table: 'integration_connections',
+        column: 'signing_secret',
+        rowKey: 'id',
+        context: (t, id) => secretContext(t, id!),
+      }),
 
     async delete(q: Q, tenantId: string, id: string): Promise<boolean> {
       const rows = await queryRows<{ id: string }>(

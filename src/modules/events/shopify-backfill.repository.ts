@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Q, type SecretBox, SecretUnreadableError, queryOne, queryRows, resealRows } from '../../platform/index.ts';
+import { type Q, type SecretBox, SecretUnreadableError, queryOne, resealColumn } from '../../platform/index.ts';
 import type { BackfillResource } from './connectors/shopify-admin.core.ts';
 
 export type BackfillStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -58,26 +58,13 @@ export function createShopifyBackfillRepository(secrets: SecretBox) {
      * Seals every stored Admin API token not sealed with the current key (a key rotation), across tenants (a
      * start-up step). Compare-and-set per row, so a run started meanwhile keeps its new token.
      */
-    async resealAll(q: Q): Promise<{ resealed: number; unreadable: number }> {
-      const rows = await queryRows<{ tenantId: string; connectionId: string; accessToken: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", connection_id AS "connectionId", access_token AS "accessToken" FROM shopify_backfills
-            WHERE access_token NOT LIKE ${`enc:v1:${secrets.keyId}:%`}`,
-      );
-      return resealRows(
-        secrets,
-        rows,
-        (r) => ({ sealed: r.accessToken, context: tokenContext(r.tenantId, r.connectionId) }),
-        async (r, resealed) =>
-          (
-            await queryRows(
-              q,
-              sql`UPDATE shopify_backfills SET access_token = ${resealed}
-                  WHERE tenant_id = ${r.tenantId} AND connection_id = ${r.connectionId} AND access_token = ${r.accessToken} RETURNING connection_id`,
-            )
-          ).length > 0,
-      );
-    },
+    resealAll: (q: Q) =>
+      resealColumn(q, secrets, {
+        table: 'shopify_backfills',
+        column: 'access_token',
+        rowKey: 'connection_id',
+        context: (t, connectionId) => tokenContext(t, connectionId!),
+      }),
 
     async get(q: Q, tenantId: string, connectionId: string): Promise<BackfillRow | undefined> {
       return opened(

@@ -26,21 +26,6 @@ const COLUMNS = sql`s.id, s.store_id AS "storeId", st.name AS "storeName", s.net
 /** Network sources (pricing_network_sources): one per store at most. */
 export const sourcesRepository = {
   /** Every source whose credentials are not sealed with the key `keyId` (a key rotation), across tenants. */
-  credentialsNotSealedWith: (q: Q, keyId: string) =>
-    queryRows<{ tenantId: string; id: string; credentials: string }>(
-      q,
-      sql`SELECT tenant_id AS "tenantId", id, credentials FROM pricing_network_sources WHERE credentials NOT LIKE ${`enc:v1:${keyId}:%`}`,
-    ),
-
-  /** Replaces the sealed credentials if they are still `old` (a reconnect meanwhile wins); true when written. */
-  async replaceSealedCredentials(q: Q, tenantId: string, id: string, old: string, sealed: string): Promise<boolean> {
-    const rows = await queryRows<{ id: string }>(
-      q,
-      sql`UPDATE pricing_network_sources SET credentials = ${sealed} WHERE tenant_id = ${tenantId} AND id = ${id} AND credentials = ${old} RETURNING id`,
-    );
-    return rows.length > 0;
-  },
-
   /** Creates or replaces the store's connection (same id on replace); returns the row's id. */
   async upsert(
     q: Q,

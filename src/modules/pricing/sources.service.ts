@@ -7,7 +7,7 @@ import {
   isUuid,
   newId,
   notFound,
-  resealRows,
+  resealColumn,
 } from '../../platform/index.ts';
 import type { FeedRecord } from './feed.core.ts';
 import type { FeedsService } from './feeds.service.ts';
@@ -202,12 +202,12 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
 
     /** Start-up step: seals network credentials still under a previous key with the current one. */
     async resealSecrets(): Promise<{ resealed: number; unreadable: number }> {
-      return resealRows(
-        platform.secrets,
-        await sources.credentialsNotSealedWith(db, platform.secrets.keyId),
-        (r) => ({ sealed: r.credentials, context: secretContext(r.tenantId, r.id) }),
-        (r, sealed) => sources.replaceSealedCredentials(db, r.tenantId, r.id, r.credentials, sealed),
-      );
+      return resealColumn(db, platform.secrets, {
+        table: 'pricing_network_sources',
+        column: 'credentials',
+        rowKey: 'id',
+        context: (t, id) => secretContext(t, id!),
+      });
     },
   };
 }

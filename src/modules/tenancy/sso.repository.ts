@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Role } from '../../platform/index.ts';
-import { type Q, type SecretBox, newId, queryOne, queryRows, resealRows } from '../../platform/index.ts';
+import { type Q, type SecretBox, newId, queryOne, queryRows, resealColumn } from '../../platform/index.ts';
 import type { SsoProvisioning } from './sso.core.ts';
 
 export interface SsoProviderRow {
@@ -39,24 +39,8 @@ export function createSsoRepository() {
      * Seals the providers' client secrets not sealed with the current key (a key rotation), across tenants (a
      * start-up step); `context` is the one they were sealed with. Compare-and-set per row: an update wins.
      */
-    async resealAll(q: Q, secrets: SecretBox, context: (tenantId: string, id: string) => string) {
-      const rows = await queryRows<{ tenantId: string; id: string; v: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", id, client_secret AS v FROM sso_providers WHERE client_secret NOT LIKE ${`enc:v1:${secrets.keyId}:%`}`,
-      );
-      return resealRows(
-        secrets,
-        rows,
-        (r) => ({ sealed: r.v, context: context(r.tenantId, r.id) }),
-        async (r, sealed) =>
-          (
-            await queryRows(
-              q,
-              sql`UPDATE sso_providers SET client_secret = ${sealed} WHERE tenant_id = ${r.tenantId} AND id = ${r.id} AND client_secret = ${r.v} RETURNING id`,
-            )
-          ).length > 0,
-      );
-    },
+    resealAll: (q: Q, secrets: SecretBox, context: (tenantId: string, id: string) => string) =>
+      resealColumn(q, secrets, { table: 'sso_providers', column: 'client_secret', rowKey: 'id', context: (t, id) => context(t, id!) }),
 
     listProviders: (q: Q, tenantId: string) =>
       queryRows<SsoProviderRow>(q, sql`SELECT ${PROVIDER} FROM sso_providers WHERE tenant_id = ${tenantId} ORDER BY created_at, id`),

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Q, type SecretBox, queryOne, queryRows, resealRows } from '../../platform/index.ts';
+import { type Q, type SecretBox, queryOne, resealColumn } from '../../platform/index.ts';
 
 export interface GoogleAccountRow {
   googleAccount: string | null;
@@ -32,39 +32,16 @@ export function createGoogleRepository() {
       secrets: SecretBox,
       context: (tenantId: string, kind: 'access' | 'refresh') => string,
     ): Promise<{ resealed: number; unreadable: number }> {
-      const kid = `enc:v1:${secrets.keyId}:%`;
-      const access = await queryRows<{ tenantId: string; v: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", access_token_sealed AS v FROM google_oauth_tokens WHERE access_token_sealed NOT LIKE ${kid}`,
-      );
-      const refresh = await queryRows<{ tenantId: string; v: string }>(
-        q,
-        sql`SELECT tenant_id AS "tenantId", refresh_token_sealed AS v FROM google_oauth_tokens WHERE refresh_token_sealed NOT LIKE ${kid}`,
-      );
-      const a = await resealRows(
-        secrets,
-        access,
-        (r) => ({ sealed: r.v, context: context(r.tenantId, 'access') }),
-        async (r, sealed) =>
-          (
-            await queryRows(
-              q,
-              sql`UPDATE google_oauth_tokens SET access_token_sealed = ${sealed} WHERE tenant_id = ${r.tenantId} AND access_token_sealed = ${r.v} RETURNING tenant_id`,
-            )
-          ).length > 0,
-      );
-      const b = await resealRows(
-        secrets,
-        refresh,
-        (r) => ({ sealed: r.v, context: context(r.tenantId, 'refresh') }),
-        async (r, sealed) =>
-          (
-            await queryRows(
-              q,
-              sql`UPDATE google_oauth_tokens SET refresh_token_sealed = ${sealed} WHERE tenant_id = ${r.tenantId} AND refresh_token_sealed = ${r.v} RETURNING tenant_id`,
-            )
-          ).length > 0,
-      );
+      const a = await resealColumn(q, secrets, {
+        table: 'google_oauth_tokens',
+        column: 'access_token_sealed',
+        context: (t) => context(t, 'access'),
+      });
+      const b = await resealColumn(q, secrets, {
+        table: 'google_oauth_tokens',
+        column: 'refresh_token_sealed',
+        context: (t) => context(t, 'refresh'),
+      });
       return { resealed: a.resealed + b.resealed, unreadable: a.unreadable + b.unreadable };
     },
 
