@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { Button, Group, Table, Text, UnstyledButton } from '@mantine/core';
-import type { Column } from './DataTable.tsx';
+import { type Column, DataTableBody } from './DataTable.tsx';
 
 /** A column of a server-paged table; `sort` is the API's sort key (the column sorts ascending, then descending). */
 export interface PagedColumn<T> extends Column<T> {
@@ -138,24 +138,7 @@ export function PagedTable<T extends object>({
               })}
             </Table.Tr>
           </Table.Thead>
-          <Table.Tbody>
-            {rows.map((r, i) => (
-              <Table.Tr
-                key={rowKey(r, i)}
-                onClick={onRowClick ? () => onRowClick(r) : undefined}
-                style={onRowClick ? { cursor: 'pointer' } : undefined}
-              >
-                {columns.map((c) => {
-                  const v = (r as Record<string, unknown>)[c.key];
-                  return (
-                    <Table.Td key={c.key}>
-                      {c.render ? c.render(r) : v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)}
-                    </Table.Td>
-                  );
-                })}
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
+          <DataTableBody rows={rows} columns={columns} rowKey={rowKey} onRowClick={onRowClick} />
         </Table>
       </div>
     </div>

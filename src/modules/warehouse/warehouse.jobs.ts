@@ -51,15 +51,20 @@ export function registerWarehouseJobs(jobs: JobQueue, service: WarehouseService)
  * tenant's first run): one job per tenant per slot, however many processes book it (the slot is in the dedupe key).
  * Run by the platform scheduler every interval and when a process becomes the scheduler; returns the tenants booked.
  */
-export async function bookScheduledExports(
+export const bookScheduledExports = (jobs: JobQueue, tenantIds: readonly string[], opts: { intervalMinutes: number; now: Date }) =>
+  bookSlot(jobs, tenantIds, EXPORT_JOB, { scheduled: true }, opts);
+
+/** One job of `type` per tenant for the next slot of the interval; the slot in the dedupe key makes a second booking a no-op. */
+async function bookSlot(
   jobs: JobQueue,
   tenantIds: readonly string[],
+  type: string,
+  payload: Record<string, unknown>,
   opts: { intervalMinutes: number; now: Date },
 ): Promise<number> {
   const runAt = nextSlot(opts.now, opts.intervalMinutes);
-  for (const tenantId of tenantIds) {
-    await jobs.enqueue(tenantId, EXPORT_JOB, { scheduled: true }, { runAt, dedupeKey: `${EXPORT_JOB}:slot:${runAt.toISOString()}` });
-  }
+  for (const tenantId of tenantIds)
+    await jobs.enqueue(tenantId, type, payload, { runAt, dedupeKey: `${type}:slot:${runAt.toISOString()}` });
   return tenantIds.length;
 }
 
@@ -108,14 +113,5 @@ export function registerMartsJobs(jobs: JobQueue, deps: { marts: MartsService; q
  * slot is in the dedupe key). Run by the platform scheduler every interval and when a process becomes the scheduler;
  * returns the tenants booked.
  */
-export async function bookScheduledMarts(
-  jobs: JobQueue,
-  tenantIds: readonly string[],
-  opts: { intervalMinutes: number; now: Date },
-): Promise<number> {
-  const runAt = nextSlot(opts.now, opts.intervalMinutes);
-  for (const tenantId of tenantIds) {
-    await jobs.enqueue(tenantId, MARTS_JOB, { trigger: 'schedule' }, { runAt, dedupeKey: `${MARTS_JOB}:slot:${runAt.toISOString()}` });
-  }
-  return tenantIds.length;
-}
+export const bookScheduledMarts = (jobs: JobQueue, tenantIds: readonly string[], opts: { intervalMinutes: number; now: Date }) =>
+  bookSlot(jobs, tenantIds, MARTS_JOB, { trigger: 'schedule' }, opts);
