@@ -11,18 +11,22 @@
  *
  * Env: BENCH_SECONDS (10), BENCH_STREAMS (64). Pacing over Online Retail's trading days: bench/sponsored/pacing.bench.ts.
  */
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { BENCH_ADMIN, postJson, startLoupe, stopServer } from '../lib/process.ts';
+import { scratchDatabase } from '../lib/scratch.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 64);
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-bench-sponsored-'));
-const { server, base } = await startLoupe({ dataDir, timeoutMs: 600_000, env: { RATE_LIMIT_AUTH_PER_MINUTE: '100000000' } });
+// Its own data folder and, on PostgreSQL, its own database (a second run against DATABASE_URL's database found its users taken).
+const scratch = await scratchDatabase('sponsored');
+const { server, base } = await startLoupe({
+  dataDir: scratch.dataDir,
+  timeoutMs: 600_000,
+  env: { ...scratch.env, RATE_LIMIT_AUTH_PER_MINUTE: '100000000' },
+});
 const out: string[] = [];
 let failed = false;
 try {
@@ -146,7 +150,7 @@ try {
   failed = overspent > 0 || duplicates !== served;
 } finally {
   await stopServer(server);
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await scratch.cleanup();
 }
 console.log(out.join('\n'));
 console.log(failed ? 'INVARIANTS BROKEN' : 'invariants held: no budget exceeded, every replay charged once');
