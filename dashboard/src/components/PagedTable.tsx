@@ -37,6 +37,7 @@ export function PagedTable<T extends object>({
   exportRows,
   exportName,
   toolbar,
+  stale = false,
 }: {
   rows: T[];
   columns: PagedColumn<T>[];
@@ -50,6 +51,11 @@ export function PagedTable<T extends object>({
   exportRows?: () => Promise<{ csv: string; truncated: boolean }>;
   exportName?: string;
   toolbar?: ReactNode;
+  /**
+   * The rows shown are still the previous page's while the asked one loads (react-query's placeholder data): the
+   * range says so instead of numbering the old rows as the new page, and the table is marked busy.
+   */
+  stale?: boolean;
 }) {
   const [exporting, setExporting] = useState<'idle' | 'busy' | 'truncated' | 'failed'>('idle');
   const first = total === 0 ? 0 : page.offset + 1;
@@ -76,11 +82,13 @@ export function PagedTable<T extends object>({
     <div>
       <Group justify="space-between" mb="xs" wrap="wrap">
         <Text size="sm" data-testid={`${testId}-range`} aria-live="polite">
-          {total === 0
-            ? 'No rows'
-            : rows.length === 0
-              ? `Past the last of ${nf.format(total)}: go back a page`
-              : `${nf.format(first)}–${nf.format(last)} of ${nf.format(total)}`}
+          {stale
+            ? 'Loading…'
+            : total === 0
+              ? 'No rows'
+              : rows.length === 0
+                ? `Past the last of ${nf.format(total)}: go back a page`
+                : `${nf.format(first)}–${nf.format(last)} of ${nf.format(total)}`}
         </Text>
         <Group gap="xs">
           {toolbar}
@@ -93,11 +101,16 @@ export function PagedTable<T extends object>({
             variant="default"
             size="xs"
             onClick={() => onPage({ offset: Math.max(0, page.offset - page.limit) })}
-            disabled={page.offset === 0}
+            disabled={stale || page.offset === 0}
           >
             Previous
           </Button>
-          <Button variant="default" size="xs" onClick={() => onPage({ offset: page.offset + page.limit })} disabled={last >= total}>
+          <Button
+            variant="default"
+            size="xs"
+            onClick={() => onPage({ offset: page.offset + page.limit })}
+            disabled={stale || last >= total}
+          >
             Next
           </Button>
         </Group>
@@ -112,7 +125,7 @@ export function PagedTable<T extends object>({
           The export failed; try again.
         </Text>
       )}
-      <div className="table-scroll">
+      <div className="table-scroll" aria-busy={stale} style={stale ? { opacity: 0.6 } : undefined}>
         <Table striped highlightOnHover={!!onRowClick} data-testid={testId}>
           <Table.Thead>
             <Table.Tr>

@@ -155,6 +155,7 @@ function Profiles() {
         <PagedTable
           testId="profiles-table"
           rows={rows}
+          stale={list.isPlaceholderData}
           total={list.data?.total ?? rows.length}
           page={{ sort, offset, limit: PAGE_SIZE }}
           onPage={(next) =>

@@ -436,6 +436,7 @@ function RecentImports({ current, onOpen }: { current: string | null; onOpen: (i
         <PagedTable
           testId="imports-table"
           rows={rows}
+          stale={list.isPlaceholderData}
           total={list.data?.total ?? rows.length}
           page={{ ...paging, limit: HISTORY_PAGE }}
           onPage={(next) => setPaging((p) => ({ sort: (next.sort as ImportSort | undefined) ?? p.sort, offset: next.offset ?? 0 }))}

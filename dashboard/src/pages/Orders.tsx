@@ -146,6 +146,7 @@ function OrderListView() {
         <PagedTable
           testId="orders-table"
           rows={rows}
+          stale={list.isPlaceholderData}
           total={list.data?.total ?? rows.length}
           page={{ sort, offset, limit: PAGE_SIZE }}
           onPage={(next) =>
