@@ -127,7 +127,6 @@ export function registerErrorHandler(app: FastifyInstance, database?: Database):
     // socket error may come from another outbound call: it is the database's only when the database does not answer.
     const sign = databaseOutageSign(err);
     if (sign === 'down' || (sign === 'socket' && database && !(await databaseAnswers(database)))) {
-      // The database restarting or unreachable: the same request can succeed in a moment (the pool reconnects).
       request.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'database unavailable');
       reply.header('retry-after', '5');
       return sendError(reply, request, 503, 'DATABASE_UNAVAILABLE', 'The database is not answering. Try again in a few seconds.');
