@@ -79,7 +79,8 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     clock: platform.clock,
   });
   // Style profiles move within a second of an interaction: written users are marked dirty and one worker folds
-  // them in (style.queue.ts: bounded, so a bulk import cannot flood the database with refreshes), all the ready
+  // them in (style.queue.ts: bounded, so a bulk import cannot flood the database with refreshes: its users wait in a
+  // backlog folded once the import is over), all the ready
   // users of a tenant per refresh (a fixed number of statements for them). Events tells its listeners after the
   // commit, so a refresh that finds nothing new has nothing to wait for: no retries.
   const refreshQueue = createStyleRefreshQueue({
@@ -87,9 +88,11 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     refreshMany: (tenantId, userIds) => style.refreshMany(tenantId, userIds),
     retryDelaysMs: [],
     now: () => performance.now(),
-    sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
+    // Unref'd: a backlog waiting for an import to go quiet never keeps a stopping process alive.
+    sleep: (ms) => new Promise((res) => setTimeout(res, ms).unref()),
     onError: (err, tenantId) => platform.log.warn({ err, tenantId }, 'style profile refresh failed'),
-    onDropped: (count) => platform.log.warn({ count }, 'style profile refresh queue full: these users catch up at their next interaction'),
+    onDropped: (count) =>
+      platform.log.warn({ count }, 'style profile refresh queue or import backlog full: these users catch up at their next interaction'),
   });
   deps.onInteractionsAppended((tenantId, userIds, write) => refreshQueue.mark(tenantId, userIds, write));
   const retention = createRetentionService({ db: platform.db, repo, tenantSettings: deps.tenantSettings, clock: platform.clock });
@@ -116,6 +119,11 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     flushShown: () => shown.flush(),
     /** Resolves when every style refresh started so far has finished (tests, shutdown). */
     settled: () => refreshQueue.settled(),
+    /** Shutdown: the import backlog of style refreshes is given up (those users catch up at their next interaction). */
+    stop(): void {
+      const dropped = refreshQueue.dropBacklog();
+      if (dropped) platform.log.info({ users: dropped }, 'style refreshes of imported users left for their next interaction');
+    },
     /** Erasure: deletes follows, favorites, preferences and style profiles of these users (in the caller's unit of work). */
     async eraseUsers(...args: Parameters<typeof repo.eraseUsers>) {
       refreshQueue.forget(args[1], args[2]);

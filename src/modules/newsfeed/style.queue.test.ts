@@ -80,7 +80,7 @@ describe('style refresh queue', () => {
     expect(h.calls.sort()).toEqual(['t/a', 't/a', 't/b']);
   });
 
-  test('a bulk load (an import) queues nobody; a large live write queues every user', async () => {
+  test("a bulk load's users wait until the tenant's bulk writes go quiet, then are folded after live users", async () => {
     const h = harness();
     h.queue.mark(
       't',
@@ -94,11 +94,76 @@ describe('style refresh queue', () => {
       Array.from({ length: 500 }, (_, i) => `u${i}`),
       { bulk: false },
     );
+    expect(h.queue.backlog).toBe(3);
     await h.queue.settled();
-    expect(h.calls).not.toContain('t/imported0');
-    expect(h.calls).toContain('t/live');
-    expect(h.calls.filter((c) => c.startsWith('t/u'))).toHaveLength(500);
-    expect(h.dropped).toEqual([3]);
+    expect(h.calls.slice(0, 501)).toEqual(['t/live', ...Array.from({ length: 500 }, (_, i) => `t/u${i}`)]);
+    expect(h.calls.slice(501)).toEqual(['t/imported0', 't/imported1', 't/imported2']);
+    expect(h.dropped).toEqual([]);
+    expect(h.queue.backlog).toBe(0);
+  });
+
+  test('the backlog waits for the quiet period after the LAST bulk write, and a live mark takes a user out of it', async () => {
+    let clock = 0;
+    const calls: { at: number; users: string[] }[] = [];
+    const queue = createStyleRefreshQueue({
+      refresh: async () => ({ folded: 1 }),
+      async refreshMany(tenantId, userIds) {
+        calls.push({ at: clock, users: userIds.map((u) => `${tenantId}/${u}`) });
+        return new Map(userIds.map((u) => [u, { folded: 1 }]));
+      },
+      maxBatch: 2,
+      bulkQuietMs: 1_000,
+      bulkPauseMs: 10,
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      onError: () => undefined,
+      onDropped: () => undefined,
+    });
+    queue.mark('t', ['a', 'b'], { bulk: true });
+    clock = 600; // a second chunk of the same import: the quiet period starts again
+    queue.mark('t', ['c', 'a'], { bulk: true });
+    queue.mark('t', ['b'], { bulk: false }); // b acts live: folded now, not again from the backlog
+    queue.mark('u', ['x'], { bulk: true });
+    await queue.settled();
+    expect(calls[0]).toEqual({ at: 600, users: ['t/b'] });
+    const bulk = calls.slice(1);
+    expect(bulk.flatMap((c) => c.users).sort()).toEqual(['t/a', 't/c', 'u/x']);
+    // Nothing of tenant t before 1,600 (its last bulk write + 1,000); tenant u's only write was at 600.
+    for (const c of bulk) expect(c.at).toBeGreaterThanOrEqual(1_600);
+    expect(bulk.filter((c) => c.users[0]!.startsWith('t/'))).toEqual([{ at: expect.any(Number), users: ['t/a', 't/c'] }]);
+  });
+
+  test('bounded backlog: users beyond maxBacklog are dropped and counted; an erased user leaves it', async () => {
+    const dropped: number[] = [];
+    const calls: string[] = [];
+    let clock = 0;
+    const queue = createStyleRefreshQueue({
+      async refresh(tenantId, userId) {
+        calls.push(`${tenantId}/${userId}`);
+        return { folded: 1 };
+      },
+      maxBacklog: 3,
+      bulkQuietMs: 100,
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      onError: () => undefined,
+      onDropped: (n) => dropped.push(n),
+    });
+    queue.mark('t', ['a', 'b', 'c', 'd', 'e'], { bulk: true });
+    expect(dropped).toEqual([2]);
+    queue.forget('t', ['b']);
+    expect(queue.backlog).toBe(2);
+    await queue.settled();
+    expect(calls).toEqual(['t/a', 't/c']);
+    // Shutdown gives the backlog up: nothing of it is refreshed after.
+    queue.mark('t', ['late'], { bulk: true });
+    expect(queue.dropBacklog()).toBe(1);
+    await queue.settled();
+    expect(calls).toEqual(['t/a', 't/c']);
   });
 
   test('an erasure holds the tenant: the running refresh finishes first, none starts until the release, other tenants go on', async () => {

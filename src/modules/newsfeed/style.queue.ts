@@ -6,7 +6,11 @@
  * and counted (a dropped user's profile catches up at their next interaction: a refresh folds every interaction
  * not folded yet). A bulk load (an import, a backfill: the write door says so) is not shoppers acting: its users are
  * not queued at all (measured: queuing the 3,000 users of one 150,000-row upload stalled that upload on the embedded
- * database for minutes), and catch up the same way. The size of a write says nothing: live traffic is coalesced
+ * database for minutes). Its users go to a per-tenant backlog instead, folded only once the tenant's bulk writes
+ * have been quiet for `bulkQuietMs` (the import is over), after every live user, a batch at a time with a pause
+ * between batches: a store that imports its order history gets style profiles for those shoppers without the
+ * import paying for them. The backlog is memory only and bounded (`maxBacklog`): after a restart, or beyond the
+ * bound, a user catches up at their next interaction. The size of a write says nothing: live traffic is coalesced
  * into writes of hundreds of users (an earlier rule, "more than 200 users is bulk", left busy stores' profiles
  * unrefreshed).
  */
@@ -32,6 +36,12 @@ export interface StyleRefreshQueueDeps {
   onError(err: unknown, tenantId: string): void;
   onDropped(count: number): void;
   maxQueued?: number;
+  /** A bulk load's users wait until the tenant wrote no bulk rows for this long (default 3,000 ms). */
+  bulkQuietMs?: number;
+  /** Pause after each backlog batch, so live refreshes and other work go first (default 200 ms). */
+  bulkPauseMs?: number;
+  /** Users held in the backlog across tenants; beyond it a bulk load's users are dropped and counted (default 200,000). */
+  maxBacklog?: number;
 }
 
 interface Dirty {
@@ -59,17 +69,77 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
   /** The refresh running now, so an erasure can wait for it. */
   let running: { tenantId: string; done: Promise<unknown> } | null = null;
   const HELD_RETRY_MS = 50;
+  const bulkQuietMs = deps.bulkQuietMs ?? 3_000;
+  const bulkPauseMs = deps.bulkPauseMs ?? 200;
+  const maxBacklog = deps.maxBacklog ?? 200_000;
+  /** A bulk load's users per tenant (in arrival order), and when the tenant's last bulk write was marked. */
+  const backlog = new Map<string, { users: Set<string>; lastBulkAt: number }>();
+  let backlogSize = 0;
+  /** The longest the worker naps while it waits for a tenant's bulk writes to go quiet (live marks are seen after it). */
+  const BACKLOG_NAP_MS = 100;
+
+  /** The next backlog batch whose tenant is quiet and not held, or how long until one may be (undefined: none left). */
+  function nextBacklog(): { tenantId: string; userIds: string[] } | { waitMs: number } | undefined {
+    let waitMs: number | undefined;
+    const now = deps.now();
+    for (const [tenantId, b] of backlog) {
+      const ready = b.lastBulkAt + bulkQuietMs - now;
+      if (ready > 0 || holds.has(tenantId)) {
+        waitMs = Math.min(waitMs ?? Number.POSITIVE_INFINITY, Math.max(ready, HELD_RETRY_MS));
+        continue;
+      }
+      const userIds: string[] = [];
+      for (const u of b.users) {
+        if (userIds.length >= maxBatch) break;
+        userIds.push(u);
+      }
+      for (const u of userIds) b.users.delete(u);
+      backlogSize -= userIds.length;
+      if (!b.users.size) backlog.delete(tenantId);
+      return { tenantId, userIds };
+    }
+    return waitMs === undefined ? undefined : { waitMs };
+  }
+
+  async function refreshBatch(tenantId: string, userIds: string[]): Promise<ReadonlyMap<string, { folded: number }>> {
+    const refreshing = deps.refreshMany
+      ? deps.refreshMany(tenantId, userIds)
+      : (async () => {
+          const out = new Map<string, { folded: number }>();
+          for (const u of userIds) out.set(u, await deps.refresh(tenantId, u));
+          return out;
+        })();
+    running = { tenantId, done: refreshing.catch(() => undefined) };
+    return refreshing.finally(() => {
+      running = null;
+    });
+  }
   const start = (): void => {
     worker = drain().finally(() => {
       worker = null;
-      if (queue.size) start(); // marked after the loop saw an empty queue
+      if (queue.size || backlogSize) start(); // marked after the loop saw an empty queue
     });
   };
 
   async function drain(): Promise<void> {
     for (;;) {
       const first = queue.entries().next();
-      if (first.done) break;
+      if (first.done) {
+        // Live users first; then a bulk load's users, once their tenant's import has gone quiet.
+        const next = nextBacklog();
+        if (next === undefined) break;
+        if ('waitMs' in next) {
+          await deps.sleep(Math.min(next.waitMs, BACKLOG_NAP_MS));
+          continue;
+        }
+        try {
+          await refreshBatch(next.tenantId, next.userIds);
+        } catch (err) {
+          deps.onError(err, next.tenantId);
+        }
+        await deps.sleep(bulkPauseMs);
+        continue;
+      }
       const [key, dirty] = first.value;
       const wait = dirty.notBefore - deps.now();
       // Head-of-line wait of at most the longest retry delay; every entry behind it was marked later.
@@ -93,16 +163,10 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
         }
       }
       try {
-        const refreshing = deps.refreshMany
-          ? deps.refreshMany(
-              dirty.tenantId,
-              batch.map((d) => d.userId),
-            )
-          : deps.refresh(dirty.tenantId, dirty.userId).then((r) => new Map([[dirty.userId, r]]));
-        running = { tenantId: dirty.tenantId, done: refreshing.catch(() => undefined) };
-        const results = await refreshing.finally(() => {
-          running = null;
-        });
+        const results = await refreshBatch(
+          dirty.tenantId,
+          batch.map((d) => d.userId),
+        );
         for (const d of batch) {
           const k = `${d.tenantId}\u0000${d.userId}`;
           const folded = results.get(d.userId)?.folded ?? 0;
@@ -121,25 +185,40 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
   }
 
   return {
-    /** Marks users whose interactions were just written; a bulk load's users are left to catch up later. */
+    /** Marks users whose interactions were just written; a bulk load's users wait in the backlog (see above). */
     mark(tenantId: string, userIds: readonly string[], write: { bulk: boolean } = { bulk: false }): void {
       if (write.bulk) {
-        deps.onDropped(userIds.length);
+        const b = backlog.get(tenantId) ?? { users: new Set<string>(), lastBulkAt: 0 };
+        backlog.set(tenantId, b);
+        b.lastBulkAt = deps.now();
+        let over = 0;
+        for (const userId of userIds) {
+          if (b.users.has(userId) || queue.has(`${tenantId}\u0000${userId}`)) continue;
+          if (backlogSize >= maxBacklog) {
+            over++;
+            continue;
+          }
+          b.users.add(userId);
+          backlogSize++;
+        }
+        if (!b.users.size) backlog.delete(tenantId);
+        if (over) deps.onDropped(over);
+        if (backlogSize && !worker) start();
         return;
       }
+      const waiting = backlog.get(tenantId);
       for (const userId of userIds) {
         const key = `${tenantId}\u0000${userId}`;
         const queued = queue.get(key);
-        if (queued) {
-          queued.attempts = 0;
-          continue;
-        }
-        if (queue.size >= maxQueued) {
+        if (queued) queued.attempts = 0;
+        else if (queue.size >= maxQueued) {
           dropped++;
           continue;
-        }
-        queue.set(key, { tenantId, userId, attempts: 0, notBefore: deps.now() });
+        } else queue.set(key, { tenantId, userId, attempts: 0, notBefore: deps.now() });
+        // Its live refresh folds everything not folded yet, the bulk load's rows included.
+        if (waiting?.users.delete(userId)) backlogSize--;
       }
+      if (waiting && !waiting.users.size) backlog.delete(tenantId);
       if (queue.size && !worker) start();
     },
     /**
@@ -160,15 +239,31 @@ export function createStyleRefreshQueue(deps: StyleRefreshQueueDeps) {
     },
     /** Drops these users' pending refreshes (they were erased: nothing is left to fold). */
     forget(tenantId: string, userIds: readonly string[]): void {
-      for (const userId of userIds) queue.delete(`${tenantId}\u0000${userId}`);
+      const waiting = backlog.get(tenantId);
+      for (const userId of userIds) {
+        queue.delete(`${tenantId}\u0000${userId}`);
+        if (waiting?.users.delete(userId)) backlogSize--;
+      }
+      if (waiting && !waiting.users.size) backlog.delete(tenantId);
     },
-    /** Resolves when the queue is empty and nothing is running (tests, shutdown). */
+    /** Shutdown: the backlog is given up (its users catch up at their next interaction); live refreshes still settle. */
+    dropBacklog(): number {
+      const n = backlogSize;
+      backlog.clear();
+      backlogSize = 0;
+      return n;
+    },
+    /** Resolves when the queue and the backlog are empty and nothing is running (tests). */
     async settled(): Promise<void> {
       while (worker) await worker;
     },
     /** Users waiting (for metrics and tests). */
     get size(): number {
       return queue.size;
+    },
+    /** A bulk load's users waiting for their tenant's import to go quiet (for metrics and tests). */
+    get backlog(): number {
+      return backlogSize;
     },
   };
 }
