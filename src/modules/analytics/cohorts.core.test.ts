@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CohortPerson, inCohort, ruleMatches } from './cohorts.core.ts';
+import { type CohortPerson, type CohortRule, inCohort, ruleMatches } from './cohorts.core.ts';
 
 const now = new Date('2026-03-10T12:00:00Z');
 const person = (over: Partial<CohortPerson> = {}): CohortPerson => ({
@@ -56,11 +56,11 @@ describe('cohort rules (pure)', () => {
 
   it('combines rules with all and any', () => {
     const p = person({ totalOrders: 2 });
-    const rules = [
+    const rules: CohortRule[] = [
       { kind: 'profile', field: 'total_orders', op: 'gte', value: 1 },
       { kind: 'segment', segments: ['Champions'] },
-    ] as const;
-    expect(inCohort({ match: 'all', rules: [...rules] }, p, now)).toBe(false);
-    expect(inCohort({ match: 'any', rules: [...rules] }, p, now)).toBe(true);
+    ];
+    expect(inCohort({ match: 'all', rules }, p, now)).toBe(false);
+    expect(inCohort({ match: 'any', rules }, p, now)).toBe(true);
   });
 });

@@ -125,6 +125,12 @@ async function people(tenantId: string): Promise<Map<string, CohortPerson>> {
     db,
     sql`SELECT profile_id::text AS profile_id, type, occurred_at::text AS at FROM interactions WHERE tenant_id = ${tenantId} AND profile_id IS NOT NULL`,
   );
+  const events = new Map<string, Array<{ type: string; at: Date }>>();
+  for (const e of ev) {
+    const list = events.get(e.profile_id) ?? [];
+    list.push({ type: e.type, at: new Date(e.at) });
+    events.set(e.profile_id, list);
+  }
   const out = new Map<string, CohortPerson>();
   for (const p of ps) {
     out.set(p.id, {
@@ -133,7 +139,7 @@ async function people(tenantId: string): Promise<Map<string, CohortPerson>> {
       eventCount: p.event_count,
       revenueMinor: BigInt(p.revenue_minor),
       lastSeenAt: p.last_seen_at ? new Date(p.last_seen_at) : null,
-      events: [],
+      events: events.get(p.id) ?? [],
       scores: null,
     });
   }
@@ -147,7 +153,6 @@ async function people(tenantId: string): Promise<Map<string, CohortPerson>> {
         expectedPurchases: s.expected === null ? null : Number(s.expected),
       };
   }
-  for (const e of ev) out.get(e.profile_id)?.events.push({ type: e.type, at: new Date(e.at) } as { type: string; at: Date });
   return out;
 }
 

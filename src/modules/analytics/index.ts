@@ -63,7 +63,3 @@ export { computeFunnel } from './funnel.core.ts';
 /** Paths cut from node sequences (pure), for benches. */
 export { pathEdges } from './behaviour.core.ts';
 export type { FunnelSpec } from './funnel.core.ts';
-/** A cohort definition and its pure evaluation (the SQL builder answers the same: cohorts.int.test.ts). */
-export { inCohort } from './cohorts.core.ts';
-export type { CohortDefinition, CohortPerson, CohortRule } from './cohorts.core.ts';
-export type { CohortSources } from './analytics.types.ts';
