@@ -25,10 +25,16 @@ import { createLocalStorage, type ObjectStorage } from './platform/storage.ts';
 import type { ScheduledTask } from './platform/scheduler.ts';
 import { createS3Storage } from './platform/storage.s3.ts';
 import { createTenancyModule, type TenancyModule } from './modules/tenancy/index.ts';
-import { createIdentityModule, createMartsSources, createProfilesWarehouseSource } from './modules/identity/index.ts';
+import {
+  createIdentityModule,
+  createMartsSources,
+  createProfilesWarehouseSource,
+  createCohortProfilesSource,
+} from './modules/identity/index.ts';
 import {
   createAnalyticsBehaviourRepository,
   createAnalyticsSourceRepository,
+  createCohortEventsSource,
   createEventsModule,
   createEventsQualitySource,
   createEventsWarehouseSource,
@@ -54,7 +60,7 @@ import {
 import { createExperimentsModule } from './modules/experiments/index.ts';
 import { createVisibilityModule } from './modules/visibility/index.ts';
 import { createBillingModule } from './modules/billing/index.ts';
-import { createPredictionsModule } from './modules/predictions/index.ts';
+import { createPredictionsModule, createCohortScoresSource } from './modules/predictions/index.ts';
 import { createWebhooksModule } from './modules/webhooks/index.ts';
 import { createWarehouseModule } from './modules/warehouse/index.ts';
 import { createOnboardingModule } from './modules/onboarding/index.ts';
@@ -260,6 +266,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     events: { ...createAnalyticsSourceRepository(), ...createAnalyticsBehaviourRepository() },
     orders: identity.orderStats,
     tenantSettings: tenancy.tenants.settingsOf,
+    // Saved cohorts join identity's profiles, predictions' scores and events' counts (SQL pieces their owners build).
+    cohorts: { ...createCohortProfilesSource(), ...createCohortScoresSource(), ...createCohortEventsSource() },
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
   const pricing = createPricingModule(platform, {

@@ -29,6 +29,7 @@ const DataPage = lazy(() => import('./pages/Data.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
 const BehaviourPage = lazy(() => import('./pages/analytics/BehaviourPage.tsx'));
+const CohortsPage = lazy(() => import('./pages/analytics/CohortsPage.tsx'));
 const PricingPage = lazy(() => import('./pages/Pricing.tsx'));
 const BillingPage = lazy(() => import('./pages/Billing.tsx'));
 const SponsoredPage = lazy(() => import('./pages/Sponsored.tsx'));
@@ -62,6 +63,7 @@ function Protected() {
           <Route index element={<HomePage />} />
           <Route path="analytics" element={<AnalyticsPage />} />
           <Route path="analytics/behaviour" element={<BehaviourPage />} />
+          <Route path="analytics/cohorts" element={<CohortsPage />} />
           <Route path="catalog/*" element={<CatalogPage />} />
           <Route path="import" element={<ImportPage />} />
           <Route path="data" element={<DataPage />} />

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type * as analytics from '../modules/analytics/analytics.schemas.ts';
 import type * as behaviour from '../modules/analytics/behaviour.schemas.ts';
+import type * as cohorts from '../modules/analytics/cohorts.schemas.ts';
 import type * as predictions from '../modules/predictions/predictions.schemas.ts';
 import type * as catalog from '../modules/catalog/catalog.schemas.ts';
 import type * as commerce from '../modules/commerce/commerce.schemas.ts';
@@ -226,6 +227,11 @@ export type KpisReport = z.infer<typeof analytics.kpisResponse>;
 export type ItemSalesReport = z.infer<typeof analytics.itemSalesResponse>;
 export type RetentionReport = z.infer<typeof behaviour.retentionResponse>;
 export type PathsReport = z.infer<typeof behaviour.pathsResponse>;
+export type Cohort = z.infer<typeof cohorts.cohortResponse>;
+export type CohortList = z.infer<typeof cohorts.cohortListResponse>;
+export type CohortBody = z.input<typeof cohorts.cohortBody>;
+export type CohortPreview = z.infer<typeof cohorts.previewResponse>;
+export type CohortRuleBody = z.input<typeof cohorts.cohortDefinition>['rules'][number];
 // ---- predictions: seed 002's prediction service ----
 export type PredictAllResponse = z.infer<typeof predictions.allResponse>;
 export type PredictionModelVersions = z.infer<typeof predictions.modelVersionsResponse>;

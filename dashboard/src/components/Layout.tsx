@@ -13,6 +13,7 @@ const NAV = [
   { to: '/', label: 'Home' },
   { to: '/analytics', label: 'Analytics' },
   { to: '/analytics/behaviour', label: 'Retention & paths' },
+  { to: '/analytics/cohorts', label: 'Cohorts' },
   { to: '/catalog', label: 'Catalog' },
   { to: '/import', label: 'Import' },
   { to: '/data', label: 'Data & exports' },

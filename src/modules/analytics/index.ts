@@ -10,6 +10,9 @@ import { createKpisService } from './kpis.service.ts';
 import { createBehaviourService } from './behaviour.service.ts';
 import { createItemSalesService } from './item-sales.service.ts';
 import type { AnalyticsPorts } from './analytics.types.ts';
+import { createCohortsRepository } from './cohorts.repository.ts';
+import { cohortsRoutes } from './cohorts.routes.ts';
+import { createCohortsService } from './cohorts.service.ts';
 
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
   const analytics = createAnalyticsService({
@@ -37,11 +40,21 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
+  const cohorts = createCohortsService({ db: platform.db, repo: createCohortsRepository(deps.cohorts), clock: platform.clock });
   return {
     /** The reports, for other modules and the CLI (tenant context first). */
     reports: analytics,
+    /**
+     * Saved cohorts for other modules (experiments' targeting, predictions, sponsored audiences): the one interface
+     * they call, with a tenant id they hold. `membersAmong(tenantId, cohortId, profileIds)` -> the members among
+     * them now (one statement); `members(tenantId, cohortId, { after, limit })` -> profile ids in id order (keyset);
+     * `cohortsOfProfile(tenantId, profileId)` -> the saved cohorts the profile is in now. An unknown cohort (or
+     * another tenant's) throws ANALYTICS_COHORT_NOT_FOUND. Members are evaluated on each call, never stored.
+     */
+    cohorts: cohorts.forModules,
     async routes(app: FastifyInstance): Promise<void> {
       await analyticsRoutes(app, { analytics, kpis, behaviour, itemSales });
+      await cohortsRoutes(app, { cohorts });
     },
   };
 }

@@ -203,3 +203,5 @@ export { createEventsWarehouseSource } from './warehouse-source.repository.ts';
 export { createExperimentMetricSource } from './experiment-source.repository.ts';
 /** The warehouse's data-quality facts about interactions (the warehouse module's `EventQualitySource` port). */
 export { createEventsQualitySource } from './quality-source.repository.ts';
+/** Per-profile event counts for analytics' saved cohorts (analytics' `CohortSources` port). */
+export { createCohortEventsSource } from './cohort-source.repository.ts';

@@ -132,3 +132,5 @@ export type IdentityModule = ReturnType<typeof createIdentityModule>;
 export { createProfilesWarehouseSource } from './warehouse-source.repository.ts';
 /** The warehouse marts' reads of unified orders and profiles (the warehouse module's `MartSources` port). */
 export { createMartsSources } from './marts-source.repository.ts';
+/** Active profiles for analytics' saved cohorts (analytics' `CohortSources` port). */
+export { createCohortProfilesSource } from './cohort-source.repository.ts';

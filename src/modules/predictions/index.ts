@@ -52,3 +52,5 @@ export function createPredictionsModule(platform: PlatformServices, deps: Predic
     },
   };
 }
+/** Scores and RFM segments for analytics' saved cohorts (analytics' `CohortSources` port). */
+export { createCohortScoresSource } from './cohort-source.repository.ts';

@@ -185,9 +185,14 @@ export function byPartition(rows: readonly ExportRow[]): Array<[string, ExportRo
   return [...groups].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-/** A file's path under the export folder: Hive-style `tenant_id=<id>/<table>/date=<YYYY-MM-DD>/part-<seq>.parquet`. */
-export function filePath(tenantId: string, table: ExportTable, date: string, seq: number): string {
-  return `tenant_id=${tenantId}/${table}/date=${date}/part-${String(seq).padStart(8, '0')}.parquet`;
+/**
+ * A file's path under the export folder: Hive-style `tenant_id=<id>/<table>/date=<YYYY-MM-DD>/part-<seq>-<token>.parquet`.
+ * The exporter's lease fencing token is in the name, so an exporter fenced off after its lease check (paused, then
+ * taken over) writes beside the taker's file of the same batch and date, never over it; only the committed one is in
+ * the manifest.
+ */
+export function filePath(tenantId: string, table: ExportTable, date: string, seq: number, token: number): string {
+  return `tenant_id=${tenantId}/${table}/date=${date}/part-${String(seq).padStart(8, '0')}-${String(token).padStart(6, '0')}.parquet`;
 }
 
 /** The folder of one tenant's export (manifest, pending-batch journals). */

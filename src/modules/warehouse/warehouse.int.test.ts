@@ -3,6 +3,7 @@
  * row for row against the source tables, incremental runs that add only new rows, a crashed batch redone without
  * duplicates, a file-system failure that leaves the watermark where it was, and tenants kept apart.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -61,6 +62,15 @@ async function postEvents(token: string, prefix: string, n: number, day = '2026-
     const r = await t.request('POST', '/api/v1/interactions/batch', { token, body: { events } });
     expect(r.status).toBe(200);
   }
+}
+
+/** The tenant's export lease token (0 before its first export). */
+async function leaseToken(tenantId: string): Promise<number> {
+  const rows = await queryRows<{ token: string }>(
+    t.database.db,
+    sql`SELECT token::text AS token FROM warehouse_export_leases WHERE tenant_id = ${tenantId}`,
+  );
+  return Number(rows[0]?.token ?? 0);
 }
 
 beforeAll(async () => {
@@ -235,10 +245,12 @@ describe('warehouse export', () => {
       sql`SELECT batches FROM warehouse_watermarks WHERE tenant_id = ${A} AND table_name = 'events'`,
     );
     const seq = st[0]!.batches + 1;
+    // The next run's fencing token (the lease row's token + 1; it is in the file's name).
+    const token = (await leaseToken(A)) + 1;
     const dir = path.join(exportDir, `tenant_id=${A}/events/date=2026-04-01`);
     await fs.mkdir(dir, { recursive: true });
     // The batch's temporary file is a link to /dev/full: every write to it fails with ENOSPC, as on a full disk.
-    const tmp = path.join(dir, `.part-${String(seq).padStart(8, '0')}.parquet.tmp`);
+    const tmp = path.join(dir, `.part-${String(seq).padStart(8, '0')}-${String(token).padStart(6, '0')}.parquet.tmp`);
     await fs.symlink('/dev/full', tmp);
     await expect(t.modules.warehouse.exportTenant(A, { tables: ['events'] })).rejects.toThrow(/no space left on the device \(ENOSPC\)/);
     const after = await queryRows<{ batches: number; last_error: string }>(
@@ -250,6 +262,57 @@ describe('warehouse export', () => {
     await expect(fs.lstat(tmp)).rejects.toThrow();
     const ok = await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
     expect(ok.tables[0]!.rows).toBe(5);
+  });
+
+  it("a writer fenced off between its lease check and its write cannot overwrite the taker's file of the same batch", async () => {
+    await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
+    await postEvents(writeA, 'fence', 20, '2026-05-0');
+    let paused!: (rel: string) => void;
+    const pausedAt = new Promise<string>((r) => {
+      paused = r;
+    });
+    let resume!: () => void;
+    const gate = new Promise<void>((r) => {
+      resume = r;
+    });
+    // The first exporter passes its lease check, then stops before writing its first file.
+    const first = t.modules.warehouse.exportTenant(A, {
+      tables: ['events'],
+      beforeFileWrite: async (rel) => {
+        paused(rel);
+        await gate;
+      },
+    });
+    const firstRel = await pausedAt;
+    // Meanwhile its lease is lost (another owner, token + 1, lapsed at once), more rows arrive for the same dates,
+    // and a second exporter takes the lease over and commits the same batch (same sequence number and dates).
+    await t.database.db.execute(
+      sql`UPDATE warehouse_export_leases SET owner = ${'00000000-0000-7000-8000-0000000000bb'}, token = token + 1,
+               expires_at = now() - interval '1 second' WHERE tenant_id = ${A}`,
+    );
+    await postEvents(writeA, 'fence2', 10, '2026-05-0');
+    const second = await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
+    expect(second.tables[0]!.rows).toBe(30);
+    // The paused writer resumes: it writes its file and is refused at commit.
+    resume();
+    expect(
+      await first.then(
+        () => 'resolved',
+        (e: { code?: string }) => e.code,
+      ),
+    ).toBe('WAREHOUSE_EXPORT_RUNNING');
+    // Its file had its own name (the fenced token) and is gone; the taker's files are intact and hold every row once.
+    await expect(fs.access(path.join(exportDir, firstRel))).rejects.toThrow();
+    const m = await manifestOf(A);
+    expect(m.tables.events!.files.some((f) => `tenant_id=${A}/${f.path}` === firstRel)).toBe(false);
+    for (const f of m.tables.events!.files) {
+      const bytes = await fs.readFile(path.join(exportDir, `tenant_id=${A}`, f.path));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
+    }
+    const rows = await readTable(A, 'events');
+    const count = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${A}`);
+    expect(rows.length).toBe(count[0]!.n);
+    expect(new Set(rows.map((x) => x.id)).size).toBe(count[0]!.n);
   });
 
   it('runs as a job from the API, lists status per tenant only, and serves the manifest', async () => {

@@ -19,7 +19,7 @@ export const exportFileSchema = z.object({
   table,
   seq: z.number(),
   partition_date: z.string(),
-  path: z.string().describe('relative to the export folder: tenant_id=<id>/<table>/date=<YYYY-MM-DD>/part-<seq>.parquet'),
+  path: z.string().describe('relative to the export folder: tenant_id=<id>/<table>/date=<YYYY-MM-DD>/part-<seq>-<token>.parquet'),
   row_count: z.number(),
   bytes: z.number(),
   sha256: z.string(),

@@ -44,6 +44,8 @@ export interface ExportOptions {
    * start costs more than they take). 0 sends every file to the thread.
    */
   offThreadRows?: number;
+  /** Awaited before each part file is written, with its path (tests: an exporter paused between check and write). */
+  beforeFileWrite?: (rel: string) => Promise<void> | void;
   /** Called with the encoding thread's id after a file was encoded on it (tests). */
   onThreadEncoded?: (threadId: number | null) => void;
 }
@@ -67,11 +69,11 @@ const manifestOf = (tenantId: string) => `${tenantFolder(tenantId)}/manifest.jso
 /**
  * Incremental, exactly-once export of a tenant's events, profiles, orders and items to Parquet files partitioned by
  * tenant and date. Per batch: read up to `batchRows` rows after the watermark and before the horizon; write a
- * journal naming the batch's files; write each partition's file durably (named by the batch's sequence number);
+ * journal naming the batch's files; write each partition's file durably (named by the batch's sequence number and the lease's fencing token);
  * then, in one statement pair, record the files and advance the watermark (only from the batch before: two
  * exporters cannot both commit one batch); then drop the journal and rewrite the manifest. A process killed
  * anywhere leaves either a committed batch or a journal: the next run deletes the journal's files and redoes the
- * batch under the same names, so no row is written twice or skipped. One exporter per tenant at a time across the
+ * batch, so no row is written twice or skipped. One exporter per tenant at a time across the
  * cluster, whatever the store: a lease row taken by compare-and-set and fenced (a batch commits only under the
  * token it was written under, so an exporter paused past its lease and taken over cannot commit).
  */
@@ -156,7 +158,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       // Renewed (and checked) before each batch's files: a holder taken over stops before writing any.
       if (!(await repo.renewLease(db, tenantId, lease, leaseMs))) throw running('This export lost its lease to another exporter.');
       const seq = wm.batches + 1;
-      const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq) }));
+      const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq, lease.token) }));
       const journal: PendingJournal = { seq, files: groups.map((g) => g.rel) };
       await store.write(tenantId, journalOf(tenantId, table), new TextEncoder().encode(JSON.stringify(journal)));
       const written: Array<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>> = [];
@@ -166,6 +168,7 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
           g.group.length >= offThreadRows
             ? await encodeOff(columns, `loupe ${deps.version}`)
             : encodeParquet(columns, `loupe ${deps.version}`);
+        await opts.beforeFileWrite?.(g.rel);
         const out = await store.write(tenantId, g.rel, bytes);
         written.push({ partitionDate: g.date, path: g.rel, rowCount: g.group.length, bytes: out.bytes, sha256: out.sha256 });
       }
@@ -173,7 +176,16 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       const committed = await db.transaction((tx) =>
         repo.commitBatch(tx, tenantId, table, seq, { ts: last.key_ts, id: last.key_id }, rows.length, written, lease),
       );
-      if (!committed) throw running('Another export took over or committed this batch first; run again.');
+      if (!committed) {
+        // Fenced off: the files carry this lease's token, so they are this run's alone (no taker wrote them).
+        await store
+          .remove(
+            tenantId,
+            written.map((w) => w.path),
+          )
+          .catch(() => undefined);
+        throw running('Another export took over or committed this batch first; run again.');
+      }
       await store.remove(tenantId, [journalOf(tenantId, table)]);
       wm = { ...wm, keyTs: last.key_ts, keyId: last.key_id, batches: seq, rowsExported: wm.rowsExported + rows.length };
       result.rows += rows.length;

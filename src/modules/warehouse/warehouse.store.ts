@@ -6,7 +6,7 @@ import { readJson, removeFiles, writeDurable } from './warehouse.files.ts';
 /**
  * Where the export's files go: the local export folder (LOUPE_EXPORT_DIR) or, when object storage is configured
  * (LOUPE_S3_BUCKET), the S3-compatible bucket. Paths (`rel`) are the export's relative paths
- * (`tenant_id=<id>/<table>/date=<d>/part-<seq>.parquet`, the manifest, the pending-batch journals); the
+ * (`tenant_id=<id>/<table>/date=<d>/part-<seq>-<token>.parquet`, the manifest, the pending-batch journals); the
  * exactly-once protocol in warehouse.service.ts needs of a store only that a written file is whole and durable
  * when `write` resolves (one exporter per tenant at a time is the service's lease, in the database).
  */

@@ -3,8 +3,8 @@ import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, prima
 
 /**
  * How far each exported table of a tenant has been written: the key (`key_ts`, `key_id`) of the last row in a
- * durable file, and the number of batches committed (a batch's files are named by its sequence number, so a
- * batch redone after a crash overwrites its own files instead of adding copies). Advanced only after the
+ * durable file, and the number of batches committed (a batch's files are named by its sequence number and the
+ * exporter's fencing token; a batch redone after a crash first removes the files its journal names). Advanced only after the
  * batch's files are renamed into place and fsynced.
  */
 export const warehouseWatermarks = pgTable(
@@ -31,7 +31,7 @@ export const warehouseFiles = pgTable(
     tableName: text('table_name').notNull(),
     seq: integer('seq').notNull(),
     partitionDate: text('partition_date').notNull(),
-    /** Relative to the export folder: `<table>/tenant_id=<id>/date=<YYYY-MM-DD>/part-<seq>.parquet`. */
+    /** Relative to the export folder: `<table>/tenant_id=<id>/date=<YYYY-MM-DD>/part-<seq>-<token>.parquet`. */
     path: text('path').notNull(),
     rowCount: integer('row_count').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
