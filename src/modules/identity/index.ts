@@ -132,3 +132,5 @@ export type IdentityModule = ReturnType<typeof createIdentityModule>;
 export { createProfilesWarehouseSource } from './warehouse-source.repository.ts';
 /** The warehouse marts' reads of unified orders and profiles (the warehouse module's `MartSources` port). */
 export { createMartsSources } from './marts-source.repository.ts';
+/** The profile_strength rule (pure): predictions' feature store computes it at a past cutoff and a test holds the two equal. */
+export { profileStrength } from './identity.core.ts';
