@@ -304,6 +304,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
     recsModels: (ctx) => recs.modelVersions(ctx),
     itemUnits: (tenantId, opts) => events.itemUnitsByDay(tenantId, opts),
+    // the feature store's sessions and category affinity from events (categories from the catalog), strength inputs from identity
+    async activity(tenantId, profileIds) {
+      const [sessions, bought, identifiers] = await Promise.all([
+        events.profileSessions(tenantId, profileIds),
+        events.profilePurchasedItems(tenantId, profileIds),
+        identity.customerOrders.identifiers(platform.db, tenantId, profileIds),
+      ]);
+      const itemIds = [...new Set(bought.map((b) => b.itemId))];
+      const category = new Map<string, string>();
+      for (let s = 0; s < itemIds.length; s += 10_000) {
+        const chunk = itemIds.slice(s, s + 10_000);
+        for (const it of await catalog.serving.feedItems(tenantId, { itemIds: chunk, limit: chunk.length }))
+          if (it.categoryPath) category.set(it.itemId, it.categoryPath);
+      }
+      const purchases = bought.flatMap((b) => {
+        const c = category.get(b.itemId);
+        return c ? [{ profileId: b.profileId, occurredAt: b.occurredAt, category: c }] : [];
+      });
+      return { sessions, purchases, identifiers };
+    },
     tenantSettings,
     webhooks: webhooks.publisher,
   });

@@ -12,6 +12,7 @@
  * - scoring 100,000 customers (features, trees, calibration).
  *
  *   npm run bench:predictions
+ *   BENCH_CHURN_SPLITS=5 npm run bench:predictions    # and the churn AUC on five more hash splits (mean +- sd)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { existsSync } from 'node:fs';
@@ -169,6 +170,27 @@ if (existsSync(retailFile)) {
       .map((b) => `${b.mean_predicted.toFixed(2)}->${b.observed.toFixed(2)} (${b.count})`)
       .join(', ')}`,
   );
+
+  // the split's own variance: BENCH_CHURN_SPLITS=N trains again on N other 70/30 hash splits (salted FNV-1a)
+  const splits = Number(process.env.BENCH_CHURN_SPLITS ?? 0);
+  if (splits > 0) {
+    const auc: number[] = [];
+    const brier: number[] = [];
+    const recency: number[] = [];
+    line(`  ${splits} more hash splits (salted ids), same cutoff and window:`);
+    for (let k = 1; k <= splits; k++) {
+      const r = trainChurn(customers, cutoff, 91, { splitSalt: `split${k}` }).report;
+      auc.push(r.test.roc_auc);
+      brier.push(r.test.brier);
+      recency.push(r.baselines.recency_auc);
+      line(`    split${k}: test AUC ${f3(r.test.roc_auc)}, Brier ${f3(r.test.brier)}, recency AUC ${f3(r.baselines.recency_auc)}`);
+    }
+    const ms = (v: number[]) => {
+      const m = v.reduce((a, b) => a + b, 0) / v.length;
+      return `${f3(m)} +- ${f3(Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1)))}`;
+    };
+    line(`  over the ${splits} splits (mean +- sd): test AUC ${ms(auc)}, Brier ${ms(brier)}, recency AUC ${ms(recency)}`);
+  }
 
   // scoring 100,000 customers: the real customers repeated with fresh ids
   const big = new Map<string, typeof customers extends Map<string, infer V> ? V : never>();

@@ -119,6 +119,9 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     lastInteractionAt: interactionStats.lastInteractionAt,
     /** Units sold per item and UTC day (purchases), for predictions' per-item demand forecasts. */
     itemUnitsByDay: interactionStats.itemUnitsByDay,
+    /** Each profile's sessions and purchased items, for predictions' feature store (sessions, category affinity). */
+    profileSessions: interactionStats.profileSessions,
+    profilePurchasedItems: interactionStats.profilePurchasedItems,
     /** Purchases recorded, store connections, tracked sessions: the first-run checklist's events facts. */
     setupFacts: interactionStats.setupFacts,
     /** Read-only views of interactions for the recommender: histories, change markers, counts, attributed outcomes. */

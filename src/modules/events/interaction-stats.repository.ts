@@ -39,6 +39,37 @@ export function createInteractionStatsRepository() {
       );
     },
     /**
+     * Predictions' feature store: each of these profiles' sessions (the client's session id, or a UTC day of events sent
+     * without one) with their first event and event count, oldest first per profile.
+     */
+    profileSessions(
+      q: Q,
+      tenantId: string,
+      profileIds: readonly string[],
+    ): Promise<{ profileId: string; startedAt: Date; events: number }[]> {
+      return queryRows(
+        q,
+        sql`SELECT profile_id AS "profileId", min(occurred_at) AS "startedAt", count(*)::int AS events
+            FROM interactions WHERE tenant_id = ${tenantId} AND profile_id = ANY(${arrayParam(profileIds)}::uuid[])
+            GROUP BY profile_id, coalesce(session_id, 'day:' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
+            ORDER BY 1, 2`,
+      );
+    },
+    /** Predictions' category affinity: these profiles' purchased items with their time, oldest first per profile. */
+    profilePurchasedItems(
+      q: Q,
+      tenantId: string,
+      profileIds: readonly string[],
+    ): Promise<{ profileId: string; itemId: string; occurredAt: Date }[]> {
+      return queryRows(
+        q,
+        sql`SELECT profile_id AS "profileId", item_id AS "itemId", occurred_at AS "occurredAt"
+            FROM interactions
+            WHERE tenant_id = ${tenantId} AND type = 'purchase' AND profile_id = ANY(${arrayParam(profileIds)}::uuid[]) AND item_id IS NOT NULL
+            ORDER BY 1, 3`,
+      );
+    },
+    /**
      * What a new tenant's first-run checklist asks of events, in one statement of index probes: whether any
      * purchase was recorded (imported, posted or from a webhook), how many store connections (Shopify, WooCommerce) exist, and whether
      * the browser snippet ever started a tracking session.

@@ -30,6 +30,33 @@ export function createCustomerOrdersRepository() {
       );
     },
 
+    /** Identifiers of active profiles with confidence, channel and first sighting (predictions' profile strength). */
+    identifiers(
+      q: Q,
+      tenantId: string,
+      profileIds: readonly string[],
+    ): Promise<{ profileId: string; type: string; confidence: number; channel: string | null; firstSeenAt: Date }[]> {
+      return queryRows(
+        q,
+        sql`SELECT i.profile_id AS "profileId", i.type, i.confidence::float8 AS confidence, i.channel, i.first_seen_at AS "firstSeenAt"
+            FROM profile_identifiers i JOIN profiles p ON p.tenant_id = i.tenant_id AND p.id = i.profile_id AND p.status = 'active'
+            WHERE i.tenant_id = ${tenantId} AND i.profile_id = ANY(${arrayParam(profileIds)}::uuid[])`,
+      );
+    },
+
+    /**
+     * A page of active profile ids after `after` (keyset, by id): whole-tenant reads go page by page, so that no
+     * single statement holds the embedded database (and with it the event loop) for the whole tenant.
+     */
+    async activeProfilePage(q: Q, tenantId: string, after: string | null, limit: number): Promise<string[]> {
+      const rows = await queryRows<{ id: string }>(
+        q,
+        sql`SELECT id FROM profiles WHERE tenant_id = ${tenantId} AND status = 'active' ${after ? sql`AND id > ${after}` : sql``}
+            ORDER BY id LIMIT ${limit}`,
+      );
+      return rows.map((r) => r.id);
+    },
+
     /**
      * Change marker for caches in other processes: profiles whose orders, status or merge chain changed at or after
      * `since` (by `profiles.updated_at`, set by every such write; its transaction's start time), at most `limit`.

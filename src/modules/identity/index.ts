@@ -134,3 +134,5 @@ export { createProfilesWarehouseSource } from './warehouse-source.repository.ts'
 export { createMartsSources } from './marts-source.repository.ts';
 /** Active profiles for analytics' saved cohorts (analytics' `CohortSources` port). */
 export { createCohortProfilesSource } from './cohort-source.repository.ts';
+/** The profile_strength rule (pure): predictions' feature store computes it at a past cutoff and a test holds the two equal. */
+export { profileStrength } from './identity.core.ts';

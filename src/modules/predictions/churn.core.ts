@@ -83,7 +83,7 @@ function checkClasses(name: string, v: Float64Array): void {
 }
 
 /**
- * Trains and evaluates on a hash split (`trainShare` of 100 buckets to train, the rest test). Each setting of
+ * Trains and evaluates on a hash split (`trainShare` of 100 buckets to train, the rest test; `splitSalt` salts the hash). Each setting of
  * CHURN_GRID is fitted on CHURN_FOLDS folds of the training customers, stopping early on the held-out fold; the best
  * by pooled out-of-fold AUC is refitted on every training customer with the median of its folds' tree counts, and
  * calibrated on its out-of-fold scores. The test customers are scored once, at the end. Throws a RangeError when the
@@ -92,14 +92,16 @@ function checkClasses(name: string, v: Float64Array): void {
 export function evaluateChurn(
   ds: ChurnDataset,
   windowDays: number,
-  opts: { trainShare?: number; seed?: number; onRound?: GbtRoundListener } = {},
+  opts: { trainShare?: number; seed?: number; onRound?: GbtRoundListener; splitSalt?: string } = {},
 ): ChurnEvaluation {
   const share = opts.trainShare ?? 70;
+  // another salt draws another 70/30 split (the split's own variance); none is the FNV-1a hash of the id itself
+  const bucket = (id: string) => (opts.splitSalt ? fnv1a(`${id}:${opts.splitSalt}`) : fnv1a(id)) % 100;
   const train: number[] = [];
   const test: number[] = [];
   const folds: number[][] = Array.from({ length: CHURN_FOLDS }, () => []);
   ds.ids.forEach((id, i) => {
-    if (fnv1a(id) % 100 >= share) test.push(i);
+    if (bucket(id) >= share) test.push(i);
     else {
       train.push(i);
       folds[fnv1a(`${id}:fold`) % CHURN_FOLDS]!.push(i);

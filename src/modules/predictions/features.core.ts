@@ -9,6 +9,8 @@ import type { FeatureMatrix } from '../../ml/gbt.ts';
 export interface CustomerOrders {
   day: Float64Array;
   amount: Float64Array;
+  /** Sessions, purchased categories and identifiers, when loaded (the feature store's activity columns). */
+  activity?: CustomerActivity | undefined;
 }
 
 /** The feature vector's columns, in order (also the feature store's keys). */
@@ -132,6 +134,157 @@ export function customerFeatures(o: CustomerOrders, cutoff: number, out: Float64
   ];
   for (let j = 0; j < FEATURE_COUNT; j++) out[j] = values[j]!;
   return n;
+}
+
+/**
+ * A profile's activity besides its orders, for the feature store's category affinity, session counts and profile
+ * strength. Days are fractional days since the epoch, as for orders; sessions and purchases are sorted by day
+ * ascending, identifiers may come in any order.
+ */
+export interface CustomerActivity {
+  /** Each session's first event: the client's session id, or a UTC day of events sent without one. */
+  sessionDay: Float64Array;
+  /** Events in each session (same order as sessionDay). */
+  sessionEvents: Float64Array;
+  /** Purchased items whose catalog category is known: day and category index (the indices mean nothing across profiles). */
+  categoryDay: Float64Array;
+  category: Int32Array;
+  /** Identifiers attached to the profile: first seen, type index, confidence (0..1) and channel index (-1 none). */
+  identifierDay: Float64Array;
+  identifierType: Int32Array;
+  identifierConfidence: Float64Array;
+  identifierChannel: Int32Array;
+}
+
+/**
+ * The feature store's columns after FEATURE_NAMES (prediction_features.values holds both, in order). The models read
+ * FEATURE_NAMES only: serving scores from orders alone, and Online Retail (the churn benchmark) has no sessions,
+ * categories or identifiers to choose these columns by.
+ */
+export const ACTIVITY_FEATURE_NAMES = [
+  'sessions',
+  'sessions_30d',
+  'sessions_90d',
+  'days_since_last_session',
+  'events',
+  'categories',
+  'top_category_share',
+  'category_entropy',
+  'profile_strength',
+] as const;
+export const ACTIVITY_FEATURE_COUNT = ACTIVITY_FEATURE_NAMES.length;
+
+/**
+ * Profile strength (0..100) by identity's rule (identity.core.ts `profileStrength`; a test holds the two equal):
+ * identity points = each identifier type's best confidence x 40, summed, capped at 70; activity points =
+ * min(15, 5 x orders) + min(10, 2 x events) + min(5, 2.5 x (channels - 1)).
+ */
+export function strengthPoints(bestConfidenceByType: Iterable<number>, orders: number, events: number, channels: number): number {
+  let identity = 0;
+  for (const c of bestConfidenceByType) identity += c * 40;
+  const activity =
+    Math.min(15, 5 * Math.max(0, orders)) + Math.min(10, 2 * Math.max(0, events)) + Math.min(5, 2.5 * Math.max(0, channels - 1));
+  return Math.max(0, Math.min(100, Math.round(Math.min(70, identity) + activity)));
+}
+
+/**
+ * Activity features of one profile at `cutoff` into `out` (length ACTIVITY_FEATURE_COUNT), point-in-time correct:
+ * only sessions, purchases and identifiers first seen strictly before the cutoff count. `orders` is the number of
+ * purchases before the cutoff (customerFeatures' result). Without activity data every column is NaN.
+ * O(sessions + purchases + identifiers).
+ */
+export function activityFeatures(a: CustomerActivity | undefined, orders: number, cutoff: number, out: Float64Array | number[]): void {
+  if (!a) {
+    for (let j = 0; j < ACTIVITY_FEATURE_COUNT; j++) out[j] = Number.NaN;
+    return;
+  }
+  let sessions = 0;
+  let s30 = 0;
+  let s90 = 0;
+  let events = 0;
+  let lastSession = Number.NaN;
+  for (let k = 0; k < a.sessionDay.length; k++) {
+    const d = a.sessionDay[k]!;
+    if (!(d < cutoff)) break;
+    sessions++;
+    events += a.sessionEvents[k]!;
+    lastSession = d;
+    if (cutoff - d <= 30) s30++;
+    if (cutoff - d <= 90) s90++;
+  }
+  const perCategory = new Map<number, number>();
+  let bought = 0;
+  for (let k = 0; k < a.categoryDay.length; k++) {
+    if (!(a.categoryDay[k]! < cutoff)) break;
+    const c = a.category[k]!;
+    perCategory.set(c, (perCategory.get(c) ?? 0) + 1);
+    bought++;
+  }
+  let top = 0;
+  let entropy = 0;
+  for (const n of perCategory.values()) {
+    top = Math.max(top, n);
+    const p = n / bought;
+    entropy -= p * Math.log(p);
+  }
+  const best = new Map<number, number>();
+  const channels = new Set<number>();
+  for (let k = 0; k < a.identifierDay.length; k++) {
+    if (!(a.identifierDay[k]! < cutoff)) continue;
+    const t = a.identifierType[k]!;
+    best.set(t, Math.max(best.get(t) ?? 0, a.identifierConfidence[k]!));
+    if (a.identifierChannel[k]! >= 0) channels.add(a.identifierChannel[k]!);
+  }
+  out[0] = sessions;
+  out[1] = s30;
+  out[2] = s90;
+  out[3] = sessions ? cutoff - lastSession : Number.NaN;
+  out[4] = events;
+  out[5] = perCategory.size;
+  out[6] = bought ? top / bought : Number.NaN;
+  out[7] = bought ? entropy : Number.NaN;
+  out[8] = strengthPoints(best.values(), orders, events, channels.size);
+}
+
+/** Activity rows grouped per profile into CustomerActivity (dates as fractional days); categories and types indexed per tenant. */
+export function groupActivity(rows: {
+  sessions: readonly { profileId: string; startedAt: Date; events: number }[];
+  purchases: readonly { profileId: string; occurredAt: Date; category: string }[];
+  identifiers: readonly { profileId: string; type: string; confidence: number; channel: string | null; firstSeenAt: Date }[];
+}): Map<string, CustomerActivity> {
+  const day = (d: Date) => new Date(d).getTime() / 86_400_000;
+  const index = new Map<string, number>();
+  const indexOf = (key: string) => {
+    let i = index.get(key);
+    if (i === undefined) index.set(key, (i = index.size));
+    return i;
+  };
+  const per = new Map<string, { s: [number, number][]; c: [number, number][]; i: [number, number, number, number][] }>();
+  const of = (id: string) => {
+    let p = per.get(id);
+    if (!p) per.set(id, (p = { s: [], c: [], i: [] }));
+    return p;
+  };
+  for (const r of rows.sessions) of(r.profileId).s.push([day(r.startedAt), r.events]);
+  for (const r of rows.purchases) of(r.profileId).c.push([day(r.occurredAt), indexOf(`c:${r.category}`)]);
+  for (const r of rows.identifiers)
+    of(r.profileId).i.push([day(r.firstSeenAt), indexOf(`t:${r.type}`), r.confidence, r.channel === null ? -1 : indexOf(`h:${r.channel}`)]);
+  const out = new Map<string, CustomerActivity>();
+  for (const [id, p] of per) {
+    p.s.sort((a, b) => a[0] - b[0]);
+    p.c.sort((a, b) => a[0] - b[0]);
+    out.set(id, {
+      sessionDay: Float64Array.from(p.s, (v) => v[0]),
+      sessionEvents: Float64Array.from(p.s, (v) => v[1]),
+      categoryDay: Float64Array.from(p.c, (v) => v[0]),
+      category: Int32Array.from(p.c, (v) => v[1]),
+      identifierDay: Float64Array.from(p.i, (v) => v[0]),
+      identifierType: Int32Array.from(p.i, (v) => v[1]),
+      identifierConfidence: Float64Array.from(p.i, (v) => v[2]),
+      identifierChannel: Int32Array.from(p.i, (v) => v[3]),
+    });
+  }
+  return out;
 }
 
 /**

@@ -15,6 +15,9 @@ export { churnFromTransactions, fitClvSummary, ordersByCustomer, scoreChurn, tra
 export { parseDay } from './predictions.files.ts';
 export { compareItemForecasts, evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
 export type { PredictionsPorts } from './predictions.types.ts';
+/** For bench/predictions/training-loop: the training run in its worker thread, as the job starts it. */
+export { trainInWorker } from './training.thread.ts';
+export type { CustomerOrders } from './features.core.ts';
 
 export function createPredictionsModule(platform: PlatformServices, deps: PredictionsPorts) {
   const repo = createPredictionsRepository();

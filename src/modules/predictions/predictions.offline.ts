@@ -113,11 +113,16 @@ export function scoreChurn(model: ChurnModel, customers: ReadonlyMap<string, Cus
 }
 
 /** Trains the churn model on customers' orders; the report is JSON-ready (snake_case). */
-export function trainChurn(customers: ReadonlyMap<string, CustomerOrders>, cutoffDay: number, windowDays: number) {
+export function trainChurn(
+  customers: ReadonlyMap<string, CustomerOrders>,
+  cutoffDay: number,
+  windowDays: number,
+  opts: { splitSalt?: string } = {},
+) {
   const ds = churnDataset(customers, cutoffDay, windowDays);
   if (ds.ids.length < 50)
     throw new RangeError(`not enough data: ${ds.ids.length} customers bought before the cutoff (at least 50 are needed)`);
-  const e = evaluateChurn(ds, windowDays);
+  const e = evaluateChurn(ds, windowDays, opts);
   const r4 = (v: number) => round(v, 4);
   const report = {
     customers: e.customers,

@@ -15,7 +15,7 @@ import {
   validation,
   inTenant,
 } from '../../platform/index.ts';
-import type { CustomerOrders } from './features.core.ts';
+import { type CustomerOrders, groupActivity } from './features.core.ts';
 import { scoreEvents } from './score-events.core.ts';
 import { forecastMstlEts } from './forecast.mstl.ts';
 import { applyStructuralZeros, seasonalNaive } from './forecast.core.ts';
@@ -125,22 +125,6 @@ export function groupOrders(
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/**
- * groupOrders over a whole tenant, about `per` rows per turn of the event loop (a profile's rows never split):
- * grouping 100,000 profiles' orders in one go held every request for over a second.
- */
-async function groupOrdersInTurns(rows: Parameters<typeof groupOrders>[0], per = 20_000): Promise<ReturnType<typeof groupOrders>> {
-  const out: ReturnType<typeof groupOrders> = new Map();
-  for (let start = 0; start < rows.length; ) {
-    let end = Math.min(rows.length, start + per);
-    while (end < rows.length && rows[end]!.profileId === rows[end - 1]!.profileId) end++;
-    for (const [id, g] of groupOrders(rows.slice(start, end))) out.set(id, g);
-    start = end;
-    await nextTurn();
-  }
-  return out;
-}
-
 /** toNewScores, `per` scores per turn of the event loop. */
 async function toNewScoresInTurns(scores: readonly RunScore[], grouped: ReturnType<typeof groupOrders>, per = 5000): Promise<NewScore[]> {
   const out: NewScore[] = [];
@@ -157,7 +141,8 @@ function toNewScores(scores: readonly RunScore[], grouped: ReturnType<typeof gro
     const g = grouped.get(profileId)!;
     return {
       profileId,
-      features: toJsonNumbers(s.features),
+      // the feature store's row: the models' features, then sessions, category affinity and profile strength
+      features: toJsonNumbers([...s.features, ...s.activity]),
       churnProbability: s.churnProbability,
       expectedValueMinor: s.expectedValueMinor === null ? null : String(s.expectedValueMinor),
       currency: g.currency,
@@ -174,6 +159,13 @@ function toNewScores(scores: readonly RunScore[], grouped: ReturnType<typeof gro
   });
 }
 
+/**
+ * Profiles per page when a run reads a whole tenant: their orders and activity in a few statements, then a turn of the
+ * event loop. One statement over every profile's orders held the embedded database's thread (the API's) for seconds
+ * at 100,000 profiles, and grouping them in one go did the same.
+ */
+const LOAD_PAGE = 2000;
+
 export interface PredictionsServiceDeps extends PredictionsPorts {
   db: Db;
   repo: PredictionsRepository;
@@ -187,6 +179,25 @@ export interface PredictionsServiceDeps extends PredictionsPorts {
 
 export function createPredictionsService(deps: PredictionsServiceDeps) {
   const { db, repo, identity } = deps;
+
+  /** Every active profile's orders (grouped) and, with the activity port, sessions, categories and identifiers, page by page. */
+  async function loadCustomers(tenantId: string) {
+    const grouped: ReturnType<typeof groupOrders> = new Map();
+    const customers = new Map<string, CustomerOrders>();
+    for (let after: string | null = null; ; ) {
+      const ids = await identity.customerOrders.activeProfilePage(db, tenantId, after, LOAD_PAGE);
+      if (!ids.length) break;
+      const [rows, activity] = await Promise.all([identity.customerOrders.orders(db, tenantId, ids), deps.activity?.(tenantId, ids)]);
+      const byProfile = activity ? groupActivity(activity) : undefined;
+      for (const [id, g] of groupOrders(rows)) {
+        grouped.set(id, g);
+        customers.set(id, { ...g.orders, activity: byProfile?.get(id) });
+      }
+      after = ids[ids.length - 1]!;
+      await nextTurn();
+    }
+    return { grouped, customers };
+  }
   /** Each served reference's profile and orders, kept fresh by identity's announcements (see predictions.cache.ts). */
   const profiles = createPredictionsCache({
     ...deps.cache,
@@ -261,9 +272,8 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     const now = deps.clock();
     const settings = await settingsOf(tenantId);
     await run.progress({ stage: 'loading', fraction: 0 });
-    const grouped = await groupOrdersInTurns(await identity.customerOrders.orders(db, tenantId));
+    const { grouped, customers } = await loadCustomers(tenantId);
     stop();
-    const customers = new Map([...grouped].map(([id, g]) => [id, g.orders]));
     await run.progress({ stage: 'training', customers: customers.size });
     stop();
     const previous = (await repo.activeVersions(db, tenantId)).map((v) => ({
@@ -351,14 +361,14 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     const active = await repo.activeVersions(db, tenantId);
     if (!active.length) return null;
     const asOf = deps.clock();
-    const grouped = await groupOrdersInTurns(await identity.customerOrders.orders(db, tenantId));
+    const { grouped, customers } = await loadCustomers(tenantId);
     const {
       threadId: _t,
       scores,
       ...out
     } = await driftInWorker(
       {
-        customers: new Map([...grouped].map(([id, g]) => [id, g.orders])),
+        customers,
         now: toDay(asOf),
         versions: active.map((v) => ({
           id: v.id,

@@ -29,7 +29,18 @@ export interface RecsModelSummary {
   createdAt: Date;
 }
 
+/** A tenant's activity rows for the feature store (sessions, purchased categories, identifiers), any profile order. */
+export interface ActivityRows {
+  /** Sessions: the client's session id, or a UTC day of events sent without one. */
+  sessions: { profileId: string; startedAt: Date; events: number }[];
+  /** Purchased items whose catalog category is known. */
+  purchases: { profileId: string; occurredAt: Date; category: string }[];
+  identifiers: { profileId: string; type: string; confidence: number; channel: string | null; firstSeenAt: Date }[];
+}
+
 export interface PredictionsPorts {
+  /** These profiles' sessions (events), purchases with catalog categories and identifiers (absent: no activity columns). */
+  activity?: ((tenantId: string, profileIds: readonly string[]) => Promise<ActivityRows>) | undefined;
   identity: PredictionsIdentityPort;
   /** Events' units sold per item and UTC day (events owns interactions): of `itemIds`, or the top `limit` items. */
   itemUnits(

@@ -13,7 +13,15 @@ import {
 } from '../../ml/clv.ts';
 import { predictGbt, type GbtModel } from '../../ml/gbt.ts';
 import { nearestCentroid } from '../../ml/kmeans.ts';
-import { customerFeatures, FEATURE_COUNT, FEATURE_NAMES, rfmSummaryAt, type CustomerOrders } from './features.core.ts';
+import {
+  ACTIVITY_FEATURE_COUNT,
+  activityFeatures,
+  customerFeatures,
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  rfmSummaryAt,
+  type CustomerOrders,
+} from './features.core.ts';
 import { segmentOf, type SegmentName } from './segments.core.ts';
 
 /** A GBT model as JSON (typed arrays as plain arrays, NaN as null). */
@@ -135,6 +143,8 @@ export interface Reason {
 
 export interface CustomerScore {
   features: Float64Array;
+  /** The feature store's activity columns (ACTIVITY_FEATURE_NAMES; NaN without activity data). Not a model input. */
+  activity: Float64Array;
   orders: number;
   churnProbability: number | null;
   expectedValueMinor: number | null;
@@ -168,8 +178,11 @@ function reasonsOf(features: Float64Array, params: ChurnParams, max = 3): Reason
 export function scoreCustomer(models: ServingModels, o: CustomerOrders, now: number): CustomerScore {
   const features = new Float64Array(FEATURE_COUNT);
   const n = customerFeatures(o, now, features);
+  const activity = new Float64Array(ACTIVITY_FEATURE_COUNT);
+  activityFeatures(o.activity, n, now, activity);
   const empty: CustomerScore = {
     features,
+    activity,
     orders: 0,
     churnProbability: null,
     expectedValueMinor: null,

@@ -66,6 +66,9 @@ describe('training in a worker thread', () => {
     expect(there.trained.churn).toEqual(here.trained.churn);
     expect(there.scores.length).toBeGreaterThan(64 * 3);
     expect(there.scores).toEqual(here.scores);
+    // the scores came back packed: one features buffer per message of 64, not one per customer
+    expect(there.scores[0]!.score.features.buffer).toBe(there.scores[63]!.score.features.buffer);
+    expect(there.scores[0]!.score.features.buffer).not.toBe(there.scores[64]!.score.features.buffer);
     expect(Object.keys(there.drift).sort()).toEqual(['churn', 'clv', 'ltv', 'segments']);
   }, 180_000);
 

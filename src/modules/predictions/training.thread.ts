@@ -1,6 +1,7 @@
 import { siblingModule, startWorker } from '../../ml/worker-thread.ts';
 import type { DriftRunInput, DriftRunOutput } from './drift.run.ts';
-import type { CustomerOrders } from './features.core.ts';
+import { ACTIVITY_FEATURE_COUNT, FEATURE_COUNT, type CustomerOrders } from './features.core.ts';
+import type { CustomerScore } from './scoring.core.ts';
 import type { RunScore, TrainRunInput, TrainRunOutput } from './training.run.ts';
 
 /** Customers or scores per message: each message is cloned in one piece on the receiving thread. */
@@ -20,9 +21,45 @@ export type InThread<T> = T & { threadId: number };
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * A chunk of scores as one message: each score without its two feature vectors, and the vectors of the whole chunk in
+ * two buffers. Two typed arrays per score meant two ArrayBuffers per customer on the API's heap (200,000 at 100,000
+ * customers), and collecting them stalled the API's event loop for seconds as a run ended.
+ */
+export interface PackedScores {
+  rest: { profileId: string; score: Omit<CustomerScore, 'features' | 'activity'> }[];
+  features: Float64Array;
+  activity: Float64Array;
+}
+
+/** Scores to one PackedScores (the worker's side). */
+export function packScores(scores: readonly RunScore[]): PackedScores {
+  const features = new Float64Array(scores.length * FEATURE_COUNT);
+  const activity = new Float64Array(scores.length * ACTIVITY_FEATURE_COUNT);
+  const rest = scores.map(({ profileId, score }, i) => {
+    const { features: f, activity: a, ...others } = score;
+    features.set(f, i * FEATURE_COUNT);
+    activity.set(a, i * ACTIVITY_FEATURE_COUNT);
+    return { profileId, score: others };
+  });
+  return { rest, features, activity };
+}
+
+/** PackedScores back to scores whose vectors are views of the chunk's two buffers (the API's side). */
+export function unpackScores(p: PackedScores): RunScore[] {
+  return p.rest.map(({ profileId, score }, i) => ({
+    profileId,
+    score: {
+      ...score,
+      features: p.features.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT),
+      activity: p.activity.subarray(i * ACTIVITY_FEATURE_COUNT, (i + 1) * ACTIVITY_FEATURE_COUNT),
+    },
+  }));
+}
+
 type FromWorker =
   | { kind: 'progress'; stage: string; fraction: number }
-  | { kind: 'scores'; scores: RunScore[] }
+  | { kind: 'scores'; packed: PackedScores }
   | { kind: 'done'; result: object; threadId: number }
   | { kind: 'error'; message?: string };
 
@@ -54,7 +91,7 @@ function run<T extends { scores?: RunScore[] }>(
     signal.addEventListener('abort', onAbort);
     worker.on('message', (m: FromWorker) => {
       if (m.kind === 'progress') onProgress(m.stage, m.fraction);
-      else if (m.kind === 'scores') for (const s of m.scores) scores.push(s);
+      else if (m.kind === 'scores') for (const s of unpackScores(m.packed)) scores.push(s);
       else if (m.kind === 'done') {
         const result = m.result as T;
         finish(() => resolve({ ...result, ...(result.scores ? { scores } : {}), threadId: m.threadId }));

@@ -7,7 +7,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { measureDrift } from './drift.run.ts';
 import type { CustomerOrders } from './features.core.ts';
 import { runTraining, type RunScore } from './training.run.ts';
-import { type ToWorker, TRANSFER_CHUNK, type WorkerTask } from './training.thread.ts';
+import { packScores, type ToWorker, TRANSFER_CHUNK, type WorkerTask } from './training.thread.ts';
 
 const port = parentPort;
 if (port) {
@@ -30,7 +30,8 @@ if (port) {
         data.task === 'train' ? runTraining({ ...data.input, customers }, progress) : measureDrift({ ...data.input, customers });
       const scores: RunScore[] | undefined = result.scores;
       const chunk = data.chunk ?? TRANSFER_CHUNK;
-      if (scores) for (let s = 0; s < scores.length; s += chunk) port.postMessage({ kind: 'scores', scores: scores.slice(s, s + chunk) });
+      if (scores)
+        for (let s = 0; s < scores.length; s += chunk) port.postMessage({ kind: 'scores', packed: packScores(scores.slice(s, s + chunk)) });
       port.postMessage({ kind: 'done', result: { ...result, ...(scores ? { scores: [] } : {}) }, threadId });
     } catch (err) {
       port.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
