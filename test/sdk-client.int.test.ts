@@ -80,6 +80,35 @@ describe('SDK typed client against a real server', () => {
     expect(await b.profiles.lookup({ user_id: 'shopper-1' })).toMatchObject({ ok: false, error: { status: 404 } });
   });
 
+  it('walks a sorted list past its first page by offset, each row once, in the sort order', async () => {
+    // Five shoppers first seen one day apart: the sorted walk must reach all of them (it stopped after page one).
+    const users = ['walk-1', 'walk-2', 'walk-3', 'walk-4', 'walk-5'];
+    for (const [n, user_id] of users.entries())
+      await a.interactions.track({
+        user_id,
+        item_id: 'sku-1',
+        interaction_type: 'view',
+        timestamp: new Date(Date.UTC(2026, 0, 1 + n)).toISOString(),
+      });
+    const first = await a.profiles.list({ limit: 2, sort: 'first_seen_at' });
+    const total = (first.ok && first.data.total) || -1;
+    expect(total).toBeGreaterThanOrEqual(users.length);
+    const walked: string[] = [];
+    for await (const p of a.profiles.all({ limit: 2, sort: 'first_seen_at' }))
+      if (p.identifiers.user_id?.startsWith('walk-')) walked.push(p.identifiers.user_id);
+    expect(walked).toEqual(users);
+    const ids: string[] = [];
+    for await (const p of a.profiles.all({ limit: 2, sort: '-first_seen_at' })) ids.push(p.id);
+    expect(ids).toHaveLength(total);
+    expect(new Set(ids).size).toBe(total);
+    const tail: string[] = [];
+    for await (const p of a.profiles.all({ limit: 2, sort: '-first_seen_at', offset: total - 3 })) tail.push(p.id);
+    expect(tail).toEqual(ids.slice(total - 3));
+    const other: unknown[] = [];
+    for await (const p of b.profiles.all({ limit: 2, sort: 'first_seen_at' })) other.push(p);
+    expect(other).toEqual([]);
+  });
+
   it('tracks from a server in batches of 100, each event stored once even when a flush is repeated', async () => {
     const server = createServerTracker({
       apiKey: await A.apiKey(['interactions:write']),

@@ -73,6 +73,33 @@ describe('SDK client', () => {
     expect(s.calls[1]!.url).toContain('cursor=c2');
   });
 
+  it('walks sorted pages by offset (they have no cursor) until the total, and a page past the offset limit fails the walk', async () => {
+    const s = scripted([
+      json(200, { data: [1, 2], next_cursor: null, total: 5 }),
+      json(200, { data: [3, 4], next_cursor: null, total: 5 }),
+      json(200, { data: [5], next_cursor: null, total: 5 }),
+    ]);
+    const c = createClient({ apiKey: 'sk_live_x', host: 'https://loupe.test', fetch: s.fetch, sleep: async () => {} });
+    const seen: unknown[] = [];
+    for await (const x of c.orders.all({ sort: '-total', limit: 2 })) seen.push(x);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(s.calls.map((x) => new URL(x.url).searchParams.get('offset'))).toEqual(['0', '2', '4']);
+    expect(s.calls.every((x) => !new URL(x.url).searchParams.has('cursor'))).toBe(true);
+
+    const cut = scripted([
+      json(200, { data: [1], next_cursor: null, total: 20_000 }),
+      json(400, { error: { code: 'VALIDATION_FAILED', message: 'offset too large' } }),
+    ]);
+    const c2 = createClient({ apiKey: 'sk_live_x', host: 'https://loupe.test', fetch: cut.fetch, sleep: async () => {} });
+    const got: unknown[] = [];
+    const walk = async () => {
+      for await (const x of c2.imports.all({ offset: 10_000 } as never)) got.push(x);
+    };
+    await expect(walk()).rejects.toThrow(LoupePaginationError);
+    expect(got).toEqual([1]);
+    expect(new URL(cut.calls[0]!.url).searchParams.get('offset')).toBe('10000');
+  });
+
   it('ends a walk whose page fails with a LoupePaginationError carrying the error value', async () => {
     const s = scripted([json(200, { data: [1], next_cursor: 'c2' }), json(404, { error: { code: 'NOT_FOUND', message: 'gone' } })]);
     const c = createClient({ apiKey: 'sk_live_x', host: 'https://loupe.test', fetch: s.fetch, sleep: async () => {} });

@@ -1,11 +1,12 @@
 import { lazy, Suspense } from 'react';
 import { createTheme, MantineProvider } from '@mantine/core';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { MutationCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router';
 import { ApiError } from './api/client.ts';
 import { SessionProvider, useSession } from './session.tsx';
 import { Layout } from './components/Layout.tsx';
 import { Loading } from './components/states.tsx';
+import { toast, Toaster } from './components/Toasts.tsx';
 import { signInPath } from './lib/next.ts';
 import { SignInPage } from './pages/SignIn.tsx';
 import { AcceptInvitePage, ResetPasswordPage } from './pages/AccountLinks.tsx';
@@ -35,7 +36,21 @@ const BillingPage = lazy(() => import('./pages/Billing.tsx'));
 const SponsoredPage = lazy(() => import('./pages/Sponsored.tsx'));
 const NewsfeedPage = lazy(() => import('./pages/Newsfeed.tsx'));
 
+declare module '@tanstack/react-query' {
+  interface Register {
+    /** `success`: the toast after the mutation succeeds ("Done" when unset); `false` for a mutation that only reads. */
+    mutationMeta: { success?: string | false };
+  }
+}
+
 const queryClient = new QueryClient({
+  // One success toast for every mutating action, worded by the mutation's meta.
+  mutationCache: new MutationCache({
+    onSuccess: (_data, _vars, _ctx, mutation) => {
+      const message = mutation.meta?.success;
+      if (message !== false) toast(message ?? 'Done');
+    },
+  }),
   defaultOptions: {
     queries: {
       staleTime: 10_000,
@@ -93,6 +108,7 @@ export function App() {
   return (
     <MantineProvider theme={theme} defaultColorScheme="light">
       <QueryClientProvider client={queryClient}>
+        <Toaster />
         <BrowserRouter>
           <SessionProvider>
             <Routes>

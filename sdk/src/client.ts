@@ -1,5 +1,5 @@
 import type * as C from './contracts.ts';
-import { createTransport, paginate, randomId, type ClientOptions, type Page, type Query, type Result } from './transport.ts';
+import { createTransport, paginate, paginateOffset, randomId, type ClientOptions, type Page, type Query, type Result } from './transport.ts';
 
 /**
  * A typed client of Loupe's public API for browsers (publishable key: serving and collection) and servers
@@ -10,7 +10,7 @@ import { createTransport, paginate, randomId, type ClientOptions, type Page, typ
  * only track never import this file (the tracker is separate), so bundlers leave it out.
  */
 export type { ClientOptions, LoupeError, Page, Result } from './transport.ts';
-export { LoupePaginationError, paginate } from './transport.ts';
+export { LoupePaginationError, paginate, paginateOffset } from './transport.ts';
 
 const enc = encodeURIComponent;
 /** Query objects from the contracts, as the transport's flat query. */
@@ -23,10 +23,18 @@ export function createClient(opts: ClientOptions) {
   const put = <T>(path: string, body: unknown) => request<T>('PUT', path, { body });
   const patch = <T>(path: string, body: unknown) => request<T>('PATCH', path, { body });
   const del = <T = null>(path: string, query?: object) => request<T>('DELETE', path, { query: q(query) });
-  /** `list(query)` and `all(query)`, the items of every page. */
+  /**
+   * `list(query)` and `all(query)`, the items of every page. A query with `sort` or `offset` pages by offset (the
+   * server gives sorted pages no cursor, and refuses a cursor with either), from its `offset`; else by cursor.
+   */
   const listing = <Q extends object, T>(path: string) => ({
     list: (query?: Q & { cursor?: string }) => get<Page<T>>(path, query),
-    all: (query?: Q) => paginate<T>((cursor) => get<Page<T>>(path, { ...query, cursor })),
+    all: (query?: Q) => {
+      const { offset, ...rest } = (query ?? {}) as Q & { sort?: unknown; offset?: number };
+      return 'sort' in rest && rest.sort !== undefined || offset !== undefined
+        ? paginateOffset<T>((o) => get<Page<T>>(path, { ...rest, offset: o }), offset ?? 0)
+        : paginate<T>((cursor) => get<Page<T>>(path, { ...rest, cursor }));
+    },
   });
   /** Events get an `event_id` here when they have none: a retried request is then stored once. */
   const withEventId = (e: C.InteractionBody): C.InteractionBody => ({ ...e, event_id: e.event_id ?? randomId() });

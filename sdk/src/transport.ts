@@ -32,6 +32,8 @@ export type Result<T> = { ok: true; data: T } | { ok: false; error: LoupeError }
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
+  /** Rows matching the filters on every page, where the endpoint counts them (the sorted tables do). */
+  total?: number;
 }
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -150,6 +152,27 @@ export async function* paginate<T>(fetchPage: (cursor: string | undefined) => Pr
     yield* r.data.data;
     if (!r.data.next_cursor) return;
     cursor = r.data.next_cursor;
+  }
+}
+
+/**
+ * Walks a sorted list by offset (`sort` pages have no cursor: the server answers `next_cursor: null` for them),
+ * from `start`, until a page comes back empty or the walk has reached the page's `total`. A failed page throws a
+ * `LoupePaginationError`, as `paginate` does; so does a walk past the server's offset limit (10,000 rows on the
+ * sorted tables), so a cut walk is never taken for a whole one.
+ */
+export async function* paginateOffset<T>(
+  fetchPage: (offset: number) => Promise<Result<Page<T>>>,
+  start = 0,
+): AsyncGenerator<T> {
+  let offset = start;
+  for (;;) {
+    const r = await fetchPage(offset);
+    if (!r.ok) throw new LoupePaginationError(r.error);
+    const rows = r.data.data;
+    yield* rows;
+    offset += rows.length;
+    if (rows.length === 0 || (r.data.total !== undefined && offset >= r.data.total)) return;
   }
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { tenantContext } from './auth.hook.ts';
-import type { AuditRepository, AuditRow } from './audit.repository.ts';
+import { AUDIT_SORTS, type AuditRepository, type AuditRow } from './audit.repository.ts';
 import { type Database, pingDatabase } from './database.ts';
 import { AppError, notFound } from './errors.ts';
 import { isUuid } from './ids.ts';
@@ -18,6 +18,8 @@ export interface PlatformRouteDeps {
   jobs: JobQueue;
 }
 
+/** Offset paging of the audit log stops here: deeper pages scan too much; filters narrow instead. */
+const AUDIT_OFFSET_MAX = 10_000;
 const auditQuery = z
   .object({
     action: z.string().max(100).optional().describe('exact action, or a prefix ending in * (e.g. api_key.*)'),
@@ -28,9 +30,21 @@ const auditQuery = z
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.uuid().optional(),
+    cursor: z.uuid().optional().describe('Keyset paging, newest first only (no `sort`, no `offset`)'),
+    sort: z.enum(AUDIT_SORTS).optional().describe('A column, `-` first for descending; ties fall back to newest first'),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(AUDIT_OFFSET_MAX)
+      .optional()
+      .describe(`Rows to skip for page-numbered tables (at most ${AUDIT_OFFSET_MAX}; past that, narrow the filters)`),
   })
-  .strict();
+  .strict()
+  .refine((q) => !(q.cursor && (q.sort || q.offset !== undefined)), {
+    message: 'cursor pages newest first: use offset with sort',
+    path: ['cursor'],
+  });
 
 const auditEntry = z.object({
   id: z.string(),
@@ -48,7 +62,11 @@ const auditEntry = z.object({
   details: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string(),
 });
-const auditPage = z.object({ data: z.array(auditEntry), next_cursor: z.string().nullable() });
+const auditPage = z.object({
+  data: z.array(auditEntry),
+  next_cursor: z.string().nullable(),
+  total: z.number().int().describe('Entries matching the filters (all pages)'),
+});
 
 const toAudit = (r: AuditRow) => ({
   id: r.id,
@@ -102,7 +120,7 @@ export async function platformRoutes(app: FastifyInstance, deps: PlatformRouteDe
   });
 
   const listAudit = async (tenantId: string, q: z.infer<typeof auditQuery>) => {
-    const rows = await deps.audit.list(tenantId, {
+    const filter = {
       action: q.action,
       actorId: q.actor_id,
       resourceType: q.resource_type,
@@ -110,10 +128,15 @@ export async function platformRoutes(app: FastifyInstance, deps: PlatformRouteDe
       outcome: q.outcome,
       from: q.from ? new Date(q.from) : undefined,
       to: q.to ? new Date(q.to) : undefined,
-      cursor: q.cursor,
-      limit: q.limit + 1,
-    });
-    return paginate(rows.map(toAudit), q.limit, (e) => e.id);
+    };
+    const [rows, total] = await Promise.all([
+      deps.audit.list(tenantId, { ...filter, cursor: q.cursor, sort: q.sort, offset: q.offset, limit: q.limit + 1 }),
+      deps.audit.count(tenantId, filter),
+    ]);
+    const page = paginate(rows.map(toAudit), q.limit, (e) => e.id);
+    // Offset pages (a sorted table) move by offset; the cursor is for newest-first keyset paging only.
+    const keyset = !q.sort && q.offset === undefined;
+    return { ...page, next_cursor: keyset ? page.next_cursor : null, total };
   };
 
   r.get(
@@ -121,7 +144,7 @@ export async function platformRoutes(app: FastifyInstance, deps: PlatformRouteDe
     {
       schema: {
         tags: ['audit'],
-        summary: 'Audit log of the tenant (newest first)',
+        summary: 'Audit log of the tenant with a total: newest first by cursor, or sorted offset pages',
         querystring: auditQuery,
         response: { 200: auditPage, ...errorResponses },
       },

@@ -276,6 +276,7 @@ function ItemDetail() {
     queryFn: ({ signal }) => get<Item>(`/api/v1/items/${encodeURIComponent(id)}`, undefined, signal),
   });
   const similar = useMutation({
+    meta: { success: false },
     mutationFn: () => api<unknown>('POST', '/api/v1/recommendations/similar', { body: { item_id: id, count: 6 } }),
   });
   if (item.isLoading) return <Loading />;

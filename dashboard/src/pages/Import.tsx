@@ -130,6 +130,7 @@ export default function ImportPage() {
   }, []);
 
   const upload = useMutation({
+    meta: { success: 'File uploaded' },
     mutationFn: async () => {
       const form = new FormData();
       const fields: UploadFields = { mapping, ...(delimiter !== 'auto' ? { delimiter } : {}) };

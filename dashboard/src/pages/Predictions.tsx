@@ -154,6 +154,7 @@ function Models() {
     queryFn: ({ signal }) => get<DriftResponse>('/api/v1/predictions/drift', undefined, signal),
   });
   const again = useMutation({
+    meta: { success: false },
     mutationFn: () => get<DriftResponse>('/api/v1/predictions/drift', { fresh: 'true' }),
     onSuccess: (d) => qc.setQueryData(['predictions', 'drift', tenantId], d),
   });

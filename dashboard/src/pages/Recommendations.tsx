@@ -123,6 +123,7 @@ function Train({ job, onStarted }: { job: string; onStarted: (id: string) => voi
     ? `Deploy when done: starts a ${canary} % canary (${canary} % of shoppers get the new version; promote it from the versions table)`
     : 'Deploy when done: the new version serves everyone as soon as it is trained';
   const start = useMutation({
+    meta: { success: 'Training started' },
     mutationFn: () => {
       const body: TrainBody = {
         model_type: modelType as TrainBody['model_type'],
@@ -349,6 +350,7 @@ function Versions() {
     queryFn: ({ signal }) => get<VersionsResponse>('/api/v1/models', undefined, signal),
   });
   const act = useMutation({
+    meta: { success: 'Model versions updated' },
     mutationFn: (v: { path: string; body?: DeployBody }) => api('POST', v.path, { body: v.body ?? {} }),
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: ['models'] });

@@ -18,11 +18,13 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useLocation, useNavigate } from 'react-router';
 import { api, ApiError, get } from '../api/client.ts';
 import { ROLE_NAMES, SCOPES, type ApiKey, type AuditEntry, type CreatedApiKey, type Member, type Page } from '../api/types.ts';
+import { fetchAllPages, PagedTable } from '../components/PagedTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { toCsv } from '../lib/csv.ts';
 import { fmtDate, str } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
 import { useSession } from '../session.tsx';
@@ -116,6 +118,7 @@ function ApiKeys() {
   const [scopes, setScopes] = useState<string[]>(['recommendations:read', 'interactions:write']);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const create = useMutation({
+    meta: { success: 'API key created' },
     mutationFn: () => api<CreatedApiKey>('POST', '/api/v1/api-keys', { body: { name, kind: 'secret', scopes } }),
     onSuccess: (k) => {
       setCreated(k);
@@ -437,31 +440,53 @@ function useAuditNames(): Map<string, string> {
   return out;
 }
 
-const AUDIT_FILTERS = ['action', 'resource_type', 'outcome', 'actor_id', 'from', 'to'] as const;
+const AUDIT_FILTERS = ['action', 'resource_type', 'outcome', 'actor_id', 'from', 'to', 'sort', 'offset'] as const;
+/** Entries a page shows; the server caps offsets at 10,000 (AUDIT_OFFSET_MAX), the export stops there too. */
+const AUDIT_PAGE = 50;
+const AUDIT_OFFSET_CAP = 10_000;
+type AuditPage = Page<AuditEntry> & { total: number };
 
 function AuditLog() {
   const { tenantId } = useSession();
   const [f, setF] = useParams(AUDIT_FILTERS);
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors.at(-1);
-  const query = {
-    action: f.action,
-    resource_type: f.resource_type,
-    outcome: f.outcome,
-    actor_id: f.actor_id,
+  const sort = f.sort || '-created_at';
+  const offset = Math.min(AUDIT_OFFSET_CAP, Math.max(0, Number.parseInt(f.offset, 10) || 0));
+  const filters = {
+    action: f.action || undefined,
+    resource_type: f.resource_type || undefined,
+    outcome: f.outcome || undefined,
+    actor_id: f.actor_id || undefined,
     from: f.from ? new Date(f.from).toISOString() : undefined,
     to: f.to ? new Date(f.to).toISOString() : undefined,
-    limit: 50,
-    cursor,
   };
   const logs = useQuery({
-    queryKey: ['audit', tenantId, query],
-    queryFn: ({ signal }) => get<Page<AuditEntry>>('/api/v1/audit/logs', query, signal),
+    queryKey: ['audit', tenantId, filters, sort, offset],
+    queryFn: ({ signal }) => get<AuditPage>('/api/v1/audit/logs', { ...filters, sort, offset, limit: AUDIT_PAGE }, signal),
+    placeholderData: keepPreviousData,
   });
   const who = useAuditNames();
-  const set = (patch: Partial<Record<(typeof AUDIT_FILTERS)[number], string | null>>) => {
-    setCursors([]);
-    setF(patch);
+  const set = (patch: Partial<Record<(typeof AUDIT_FILTERS)[number], string | null>>) => setF({ ...patch, offset: null });
+  const rows = logs.data?.data ?? [];
+  const actor = (e: AuditEntry) => (e.actor_id && who.get(e.actor_id)) || `${e.actor_type} ${e.actor_id ?? ''}`.trim();
+  const exportRows = async () => {
+    const all = await fetchAllPages(
+      (from, limit) => get<AuditPage>('/api/v1/audit/logs', { ...filters, sort, offset: from, limit }),
+      AUDIT_OFFSET_CAP,
+    );
+    const csv = toCsv(
+      all.rows.map((e) => ({ ...e, actor: actor(e) })),
+      [
+        { key: 'created_at', label: 'When' },
+        { key: 'action', label: 'Action' },
+        { key: 'resource_type', label: 'Resource type' },
+        { key: 'resource_id', label: 'Resource' },
+        { key: 'actor', label: 'Actor' },
+        { key: 'outcome', label: 'Outcome' },
+        { key: 'status_code', label: 'Status' },
+        { key: 'ip', label: 'IP' },
+      ],
+    );
+    return { csv, truncated: all.truncated };
   };
   return (
     <Stack>
@@ -488,76 +513,82 @@ function AuditLog() {
         <TextInput label="From" type="datetime-local" value={f.from} onChange={(e) => set({ from: e.currentTarget.value })} />
         <TextInput label="To" type="datetime-local" value={f.to} onChange={(e) => set({ to: e.currentTarget.value })} />
       </SimpleGrid>
-      {logs.isLoading ? (
+      {logs.isPending ? (
         <Loading />
       ) : logs.error ? (
         <ErrorState error={logs.error} />
-      ) : logs.data!.data.length === 0 ? (
+      ) : rows.length === 0 && offset === 0 ? (
         <EmptyState title="No audit entries match">Sensitive actions (keys, members, imports, deployments) are recorded here.</EmptyState>
       ) : (
-        <div className="table-scroll">
-          <Table striped data-testid="audit-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>When</Table.Th>
-                <Table.Th>Action</Table.Th>
-                <Table.Th>Resource</Table.Th>
-                <Table.Th>Actor</Table.Th>
-                <Table.Th>Outcome</Table.Th>
-                <Table.Th>IP</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {logs.data!.data.map((e) => (
-                <Table.Tr key={e.id}>
-                  <Table.Td>{fmtDate(e.created_at)}</Table.Td>
-                  <Table.Td>{e.action}</Table.Td>
-                  <Table.Td>
-                    {e.resource_type ?? '—'}{' '}
-                    {e.resource_id ? (
-                      who.get(e.resource_id) ? (
-                        <span title={e.resource_id}>{who.get(e.resource_id)}</span>
-                      ) : (
-                        <span className="mono">{e.resource_id}</span>
-                      )
+        <PagedTable
+          testId="audit-table"
+          rows={rows}
+          stale={logs.isPlaceholderData}
+          total={logs.data?.total ?? rows.length}
+          page={{ sort, offset, limit: AUDIT_PAGE }}
+          onPage={(next) =>
+            setF({
+              ...(next.sort ? { sort: next.sort === '-created_at' ? null : next.sort } : {}),
+              offset: next.offset ? String(next.offset) : null,
+            })
+          }
+          exportRows={exportRows}
+          exportName="audit-log.csv"
+          rowKey={(e) => e.id}
+          columns={[
+            { key: 'created_at', label: 'When', sort: 'created_at', render: (e) => fmtDate(e.created_at) },
+            { key: 'action', label: 'Action', sort: 'action', render: (e) => e.action },
+            {
+              key: 'resource',
+              label: 'Resource',
+              render: (e) => (
+                <>
+                  {e.resource_type ?? '—'}{' '}
+                  {e.resource_id ? (
+                    who.get(e.resource_id) ? (
+                      <span title={e.resource_id}>{who.get(e.resource_id)}</span>
                     ) : (
-                      ''
-                    )}
-                  </Table.Td>
-                  <Table.Td data-testid="audit-actor">
-                    {e.actor_id && who.get(e.actor_id) ? (
-                      <span title={`${e.actor_type} ${e.actor_id}`}>{who.get(e.actor_id)}</span>
-                    ) : (
-                      <span className="mono">
-                        {e.actor_type} {e.actor_id ?? ''}
-                      </span>
-                    )}
-                  </Table.Td>
-                  <Table.Td>
-                    <Badge color={e.outcome === 'success' ? 'green' : 'red'} variant="light">
-                      {e.outcome}
-                    </Badge>{' '}
-                    {e.status_code ?? ''}
-                  </Table.Td>
-                  <Table.Td>{e.ip ?? '—'}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </div>
+                      <span className="mono">{e.resource_id}</span>
+                    )
+                  ) : (
+                    ''
+                  )}
+                </>
+              ),
+            },
+            {
+              key: 'actor',
+              label: 'Actor',
+              sort: 'actor_type',
+              render: (e) => (
+                <span data-testid="audit-actor">
+                  {e.actor_id && who.get(e.actor_id) ? (
+                    <span title={`${e.actor_type} ${e.actor_id}`}>{who.get(e.actor_id)}</span>
+                  ) : (
+                    <span className="mono">
+                      {e.actor_type} {e.actor_id ?? ''}
+                    </span>
+                  )}
+                </span>
+              ),
+            },
+            {
+              key: 'outcome',
+              label: 'Outcome',
+              sort: 'outcome',
+              render: (e) => (
+                <>
+                  <Badge color={e.outcome === 'success' ? 'green' : 'red'} variant="light">
+                    {e.outcome}
+                  </Badge>{' '}
+                  {e.status_code ?? ''}
+                </>
+              ),
+            },
+            { key: 'ip', label: 'IP', render: (e) => e.ip ?? '—' },
+          ]}
+        />
       )}
-      <Group>
-        <Button variant="default" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
-          Newer
-        </Button>
-        <Button
-          variant="default"
-          disabled={!logs.data?.next_cursor}
-          onClick={() => logs.data?.next_cursor && setCursors((c) => [...c, logs.data!.next_cursor!])}
-        >
-          Older
-        </Button>
-      </Group>
     </Stack>
   );
 }

@@ -1,5 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { arrayParam, newId, type Q, queryOne, queryRows } from '../../platform/index.ts';
+import type { DeliverySort } from './webhooks.schemas.ts';
 
 export interface EndpointRow {
   id: string;
@@ -63,6 +64,32 @@ const DELIVERY = sql`d.id, d.message_id AS "messageId", d.endpoint_id AS "endpoi
   d.last_latency_ms AS "lastLatencyMs", d.created_at AS "createdAt", d.updated_at AS "updatedAt", d.completed_at AS "completedAt"`;
 /** A send older than this is taken for dead (its process stopped mid-request; the timeout is at most 60 s). */
 const STALE_SEND = sql`interval '2 minutes'`;
+
+export interface DeliveryFilter {
+  endpointId?: string | undefined;
+  status?: DeliveryStatus | undefined;
+  type?: string | undefined;
+}
+
+/** One fixed ordering per sort key (never built from input); ties fall back to the id, newest first. */
+const DELIVERY_ORDER_BY: Record<DeliverySort, SQL> = {
+  created_at: sql`d.created_at ASC, d.id DESC`,
+  '-created_at': sql`d.created_at DESC, d.id DESC`,
+  type: sql`d.type ASC, d.id DESC`,
+  '-type': sql`d.type DESC, d.id DESC`,
+  status: sql`d.status ASC, d.id DESC`,
+  '-status': sql`d.status DESC, d.id DESC`,
+  attempts: sql`d.attempts ASC, d.id DESC`,
+  '-attempts': sql`d.attempts DESC, d.id DESC`,
+};
+
+/** The WHERE of a delivery filter, always on the tenant. */
+function deliveryWhere(tenantId: string, f: DeliveryFilter): SQL {
+  return sql`d.tenant_id = ${tenantId}
+            ${f.endpointId !== undefined ? sql`AND d.endpoint_id = ${f.endpointId}` : sql``}
+            ${f.status !== undefined ? sql`AND d.status = ${f.status}` : sql``}
+            ${f.type !== undefined ? sql`AND d.type = ${f.type}` : sql``}`;
+}
 
 /** SQL of outbound webhooks. Every statement filters on tenant_id, except the sweep and retention (system tasks over all tenants). */
 export const webhooksRepository = {
@@ -301,23 +328,23 @@ export const webhooksRepository = {
   listDeliveries: (
     q: Q,
     tenantId: string,
-    f: {
-      endpointId?: string | undefined;
-      status?: DeliveryStatus | undefined;
-      type?: string | undefined;
-      before?: string | undefined;
-      limit: number;
-    },
+    f: DeliveryFilter & { before?: string | undefined; sort?: DeliverySort | undefined; offset?: number | undefined; limit: number },
   ): Promise<DeliveryRow[]> =>
     queryRows<DeliveryRow>(
       q,
-      sql`SELECT ${DELIVERY} FROM webhook_outbound_deliveries d WHERE d.tenant_id = ${tenantId}
-            ${f.endpointId !== undefined ? sql`AND d.endpoint_id = ${f.endpointId}` : sql``}
-            ${f.status !== undefined ? sql`AND d.status = ${f.status}` : sql``}
-            ${f.type !== undefined ? sql`AND d.type = ${f.type}` : sql``}
+      sql`SELECT ${DELIVERY} FROM webhook_outbound_deliveries d WHERE ${deliveryWhere(tenantId, f)}
             ${f.before !== undefined ? sql`AND d.id < ${f.before}` : sql``}
-          ORDER BY d.id DESC LIMIT ${f.limit}`,
+          ORDER BY ${f.sort ? DELIVERY_ORDER_BY[f.sort] : sql`d.id DESC`} LIMIT ${f.limit} OFFSET ${f.offset ?? 0}`,
     ),
+
+  /** How many deliveries match the filter (a paged table's total). */
+  countDeliveries: async (q: Q, tenantId: string, f: DeliveryFilter): Promise<number> =>
+    (
+      await queryOne<{ n: number }>(
+        q,
+        sql`SELECT count(*)::int AS n FROM webhook_outbound_deliveries d WHERE ${deliveryWhere(tenantId, f)}`,
+      )
+    )?.n ?? 0,
 
   attempts: (q: Q, tenantId: string, deliveryId: string): Promise<AttemptRow[]> =>
     queryRows<AttemptRow>(

@@ -182,7 +182,7 @@ export async function webhooksRoutes(app: FastifyInstance, service: WebhooksServ
     {
       schema: {
         tags,
-        summary: 'Deliveries, newest first, by endpoint, status and event type',
+        summary: 'Deliveries by endpoint, status and event type, with a total: newest first by cursor, or sorted offset pages',
         querystring: s.deliveryListQuery,
         response: { 200: s.deliveryListResponse, ...errorResponses },
       },
@@ -190,15 +190,16 @@ export async function webhooksRoutes(app: FastifyInstance, service: WebhooksServ
     },
     async (request) => {
       const q = request.query;
-      const rows = await service.listDeliveries(tenantContext(request), {
-        endpointId: q.endpoint_id,
-        status: q.status,
-        type: q.type,
-        cursor: q.cursor,
-        limit: q.limit + 1,
-      });
+      const ctx = tenantContext(request);
+      const filter = { endpointId: q.endpoint_id, status: q.status, type: q.type };
+      const [rows, total] = await Promise.all([
+        service.listDeliveries(ctx, { ...filter, cursor: q.cursor, sort: q.sort, offset: q.offset, limit: q.limit + 1 }),
+        service.countDeliveries(ctx, filter),
+      ]);
       const page = paginate(rows, q.limit, (x) => x.id);
-      return { data: page.data.map(toDelivery), next_cursor: page.next_cursor };
+      // Offset pages (a sorted table) move by offset; the cursor is for newest-first keyset paging only.
+      const keyset = !q.sort && q.offset === undefined;
+      return { data: page.data.map(toDelivery), next_cursor: keyset ? page.next_cursor : null, total };
     },
   );
   r.get(

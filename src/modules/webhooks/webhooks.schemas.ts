@@ -69,15 +69,37 @@ export const attemptSchema = z.object({
   attempted_at: z.string(),
 });
 export const deliveryDetailSchema = deliverySchema.extend({ log: z.array(attemptSchema) });
+/** Sort keys of GET /webhooks/deliveries, a whitelist (each maps to one fixed SQL ordering in the repository). */
+export const DELIVERY_SORTS = ['created_at', '-created_at', 'type', '-type', 'status', '-status', 'attempts', '-attempts'] as const;
+export type DeliverySort = (typeof DELIVERY_SORTS)[number];
+/** Offset paging stops here: deeper pages scan too much; filters narrow instead. */
+const DELIVERY_OFFSET_MAX = 10_000;
+
 export const deliveryListQuery = z
   .object({
     endpoint_id: z.string().max(100).optional(),
     status: z.enum(DELIVERY_STATUSES).optional(),
     type: safeString().pipe(z.string().max(100)).optional(),
     ...paginationQuery,
+    sort: z.enum(DELIVERY_SORTS).optional().describe('A column, `-` first for descending; ties fall back to newest first'),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(DELIVERY_OFFSET_MAX)
+      .optional()
+      .describe(`Rows to skip for page-numbered tables (at most ${DELIVERY_OFFSET_MAX}); not with cursor`),
   })
-  .strict();
-export const deliveryListResponse = z.object({ data: z.array(deliverySchema), next_cursor: z.string().nullable() });
+  .strict()
+  .refine((q) => !(q.cursor && (q.sort || q.offset !== undefined)), {
+    message: 'cursor pages newest first: use offset with sort',
+    path: ['cursor'],
+  });
+export const deliveryListResponse = z.object({
+  data: z.array(deliverySchema),
+  next_cursor: z.string().nullable(),
+  total: z.number().int().describe('Deliveries matching the filters (all pages)'),
+});
 
 export const eventTypesResponse = z.object({
   data: z.array(z.object({ type: z.enum(EVENT_TYPES.map((e) => e.type) as [string, ...string[]]), description: z.string() })),

@@ -30,12 +30,14 @@ import {
   signatureHeader,
 } from './webhooks.core.ts';
 import {
+  type DeliveryFilter,
   type DeliveryRow,
   type DeliveryStatus,
   type EndpointSecrets,
   type MessageRow,
   webhooksRepository as repo,
 } from './webhooks.repository.ts';
+import type { DeliverySort } from './webhooks.schemas.ts';
 import { type PrivatePolicy, resolveTarget, type SendResult, sendWebhook } from './webhooks.sender.ts';
 
 export const DELIVER_JOB = 'webhooks.deliver';
@@ -265,18 +267,18 @@ export function createWebhooksService({ platform }: { platform: PlatformServices
 
     listDeliveries(
       ctx: TenantContext,
-      f: {
-        endpointId?: string | undefined;
-        status?: DeliveryStatus | undefined;
-        type?: string | undefined;
-        cursor?: string | undefined;
-        limit: number;
-      },
+      f: DeliveryFilter & { cursor?: string | undefined; sort?: DeliverySort | undefined; offset?: number | undefined; limit: number },
     ) {
       if (f.cursor !== undefined && !isUuid(f.cursor))
         throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
       if (f.endpointId !== undefined && !isUuid(f.endpointId)) return Promise.resolve([]);
       return repo.listDeliveries(db, ctx.tenantId, { ...f, before: f.cursor });
+    },
+
+    /** How many deliveries match the filter (a paged table's total); an endpoint id that is no uuid matches none. */
+    async countDeliveries(ctx: TenantContext, f: DeliveryFilter): Promise<number> {
+      if (f.endpointId !== undefined && !isUuid(f.endpointId)) return 0;
+      return repo.countDeliveries(db, ctx.tenantId, f);
     },
 
     async delivery(ctx: TenantContext, id: string) {

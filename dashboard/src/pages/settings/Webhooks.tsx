@@ -1,12 +1,13 @@
 import { useMemo, useState } from 'react';
 import { Alert, Badge, Button, Code, Group, Modal, MultiSelect, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, get } from '../../api/client.ts';
 import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointWithSecret, WebhookEventTypes, WebhookStats } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { LineChart } from '../../components/LineChart.tsx';
+import { fetchAllPages, PagedTable } from '../../components/PagedTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
-import { downloadCsv } from '../../lib/download.ts';
+import { toCsv } from '../../lib/csv.ts';
 import { fmtDate, str } from '../../lib/format.ts';
 import { useSession } from '../../session.tsx';
 
@@ -274,26 +275,49 @@ function DeliveryChart() {
   );
 }
 
+/** Deliveries a page shows; the server caps offsets at 10,000, the export stops there too. */
+const DELIVERY_PAGE = 50;
+const DELIVERY_OFFSET_CAP = 10_000;
+type DeliveryPage = { data: WebhookDelivery[]; next_cursor: string | null; total: number };
+
 function Deliveries({ endpoints }: { endpoints: WebhookEndpoint[] }) {
   const { tenantId } = useSession();
   const qc = useQueryClient();
-  const [status, setStatus] = useState<string | null>(null);
+  const [status, setStatusRaw] = useState<string | null>(null);
+  const [page, setPage] = useState<{ sort: string; offset: number }>({ sort: '-created_at', offset: 0 });
+  const setStatus = (v: string | null) => {
+    setStatusRaw(v);
+    setPage((p) => ({ ...p, offset: 0 }));
+  };
   const urls = new Map(endpoints.map((e) => [e.id, e.url]));
+  const filters = { status: status ?? undefined };
   const deliveries = useQuery({
-    queryKey: ['webhook-deliveries', tenantId, status],
+    queryKey: ['webhook-deliveries', tenantId, status, page.sort, page.offset],
     queryFn: ({ signal }) =>
-      get<{ data: WebhookDelivery[]; next_cursor: string | null }>(
-        '/api/v1/webhooks/deliveries',
-        { status: status ?? undefined, limit: 100 },
-        signal,
-      ),
+      get<DeliveryPage>('/api/v1/webhooks/deliveries', { ...filters, sort: page.sort, offset: page.offset, limit: DELIVERY_PAGE }, signal),
+    placeholderData: keepPreviousData,
     refetchInterval: (q) => (q.state.data?.data.some((d) => d.status === 'pending' || d.status === 'sending') ? 2000 : false),
   });
   const redeliver = useMutation({
     mutationFn: (id: string) => api<WebhookDelivery>('POST', `/api/v1/webhooks/deliveries/${id}/redeliver`),
+    meta: { success: 'Delivery queued again' },
     onSuccess: () => void qc.invalidateQueries({ queryKey: ['webhook-deliveries'] }),
   });
   const rows = deliveries.data?.data ?? [];
+  const exportRows = async () => {
+    const all = await fetchAllPages(
+      (from, limit) => get<DeliveryPage>('/api/v1/webhooks/deliveries', { ...filters, sort: page.sort, offset: from, limit }),
+      DELIVERY_OFFSET_CAP,
+    );
+    const csv = toCsv(
+      all.rows.map((d) => ({ ...d, endpoint: urls.get(d.endpoint_id) ?? d.endpoint_id })),
+      ['id', 'created_at', 'endpoint', 'type', 'status', 'attempts', 'last_status_code', 'last_latency_ms', 'last_error'].map((k) => ({
+        key: k,
+        label: k,
+      })),
+    );
+    return { csv, truncated: all.truncated };
+  };
   return (
     <Stack gap="xs">
       <Group justify="space-between" align="flex-end">
@@ -311,50 +335,33 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpoint[] }) {
             w={160}
             data-testid="delivery-status-filter"
           />
-          <Button
-            variant="default"
-            disabled={!rows.length}
-            onClick={() =>
-              downloadCsv(
-                'webhook-deliveries.csv',
-                ['id', 'created_at', 'endpoint', 'type', 'status', 'attempts', 'last_status_code', 'last_latency_ms', 'last_error'],
-                rows.map((d) => [
-                  d.id,
-                  d.created_at,
-                  urls.get(d.endpoint_id) ?? d.endpoint_id,
-                  d.type,
-                  d.status,
-                  d.attempts,
-                  d.last_status_code,
-                  d.last_latency_ms,
-                  d.last_error,
-                ]),
-              )
-            }
-          >
-            Export CSV
-          </Button>
         </Group>
       </Group>
       {deliveries.isPending ? (
         <Loading label="Loading deliveries" />
       ) : deliveries.error ? (
         <ErrorState error={deliveries.error} feature="Webhooks" />
-      ) : rows.length === 0 ? (
+      ) : rows.length === 0 && page.offset === 0 ? (
         <EmptyState title={status ? `No ${status} deliveries` : 'No deliveries yet'}>
           Deliveries appear here when an event matches an endpoint, or when you send a test.
         </EmptyState>
       ) : (
-        <DataTable
+        <PagedTable
           testId="webhook-deliveries-table"
           rows={rows}
           rowKey={(d) => d.id}
+          stale={deliveries.isPlaceholderData}
+          total={deliveries.data?.total ?? rows.length}
+          page={{ ...page, limit: DELIVERY_PAGE }}
+          onPage={(next) => setPage((p) => ({ sort: next.sort ?? p.sort, offset: next.offset ?? 0 }))}
+          exportRows={exportRows}
+          exportName="webhook-deliveries.csv"
           columns={[
-            { key: 'created_at', label: 'Created', render: (d) => fmtDate(d.created_at) },
+            { key: 'created_at', label: 'Created', sort: 'created_at', render: (d) => fmtDate(d.created_at) },
             { key: 'endpoint', label: 'Endpoint', render: (d) => urls.get(d.endpoint_id) ?? d.endpoint_id },
-            { key: 'type', label: 'Event' },
-            { key: 'status', label: 'Status', render: (d) => <Badge color={STATUS_COLOR[d.status]}>{d.status}</Badge> },
-            { key: 'attempts', label: 'Attempts' },
+            { key: 'type', label: 'Event', sort: 'type' },
+            { key: 'status', label: 'Status', sort: 'status', render: (d) => <Badge color={STATUS_COLOR[d.status]}>{d.status}</Badge> },
+            { key: 'attempts', label: 'Attempts', sort: 'attempts' },
             {
               key: 'last',
               label: 'Last answer',
