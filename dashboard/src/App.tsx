@@ -9,7 +9,6 @@ import { Loading } from './components/states.tsx';
 import { signInPath } from './lib/next.ts';
 import { SignInPage } from './pages/SignIn.tsx';
 import { AcceptInvitePage, ResetPasswordPage } from './pages/AccountLinks.tsx';
-import { RegisterPage, VerifyRegistrationPage } from './pages/Register.tsx';
 import { SsoCallbackPage } from './pages/SsoCallback.tsx';
 import { HomePage } from './pages/Home.tsx';
 
@@ -98,8 +97,6 @@ export function App() {
               <Route path="/sign-in" element={<SignInPage />} />
               <Route path="/accept-invite" element={<AcceptInvitePage />} />
               <Route path="/reset-password" element={<ResetPasswordPage />} />
-              <Route path="/register" element={<RegisterPage />} />
-              <Route path="/verify-registration" element={<VerifyRegistrationPage />} />
               <Route path="/sso/callback" element={<SsoCallbackPage />} />
               <Route path="/*" element={<Protected />} />
             </Routes>

@@ -6,12 +6,12 @@ import type { InvitationPreview, ResetRequestResponse, TokenResponse } from '../
 import { useSession } from '../session.tsx';
 
 /** The token of an e-mailed link: in the fragment (#token=…), which browsers never send to a server. */
-export function useLinkToken(): string | null {
+function useLinkToken(): string | null {
   const { hash } = useLocation();
   return new URLSearchParams(hash.replace(/^#/, '')).get('token');
 }
 
-export function Card({ title, intro, children }: { title: string; intro?: ReactNode; children: ReactNode }) {
+function Card({ title, intro, children }: { title: string; intro?: ReactNode; children: ReactNode }) {
   return (
     <Center mih="100vh" p="md" component="main">
       <Paper withBorder shadow="sm" p="xl" radius="md" w="100%" maw={440}>
@@ -34,7 +34,7 @@ export function Card({ title, intro, children }: { title: string; intro?: ReactN
 }
 
 /** A link error in plain words (expired, used, withdrawn, invalid), with what to do next. */
-export function linkErrorText(err: unknown): string {
+function linkErrorText(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'VALIDATION_ERROR' && err.details.length)
       return err.details.map((d) => (d as { message?: string }).message ?? '').join(' ');
