@@ -25,7 +25,7 @@ const SHOPIFY_TOKEN = 'shpat_rotation_token_0001';
 beforeAll(async () => {
   t = await createTestApp({ LOUPE_SECRETS_KEY: KEY_A });
   A = await t.createTenant('Rotating store');
-});
+}, 240_000);
 afterAll(async () => {
   for (const a of extra) await a.close();
   await t?.close();
@@ -108,6 +108,17 @@ describe('a secrets key rotation re-seals every stored secret', () => {
           VALUES (${A.tenantId}, ${boxA.seal('ya29.access-1', `google:access:${A.tenantId}`)},
                   ${boxA.seal('1//refresh-1', `google:refresh:${A.tenantId}`)}, now() + interval '1 hour')`,
     );
+    // Flows in flight at the rotation (ten-minute SSO sign-in and Google link states): their PKCE verifiers.
+    await t.database.db.execute(
+      sql`INSERT INTO sso_logins (state_hash, tenant_id, provider_id, browser_key_hash, nonce, code_verifier, expires_at)
+          VALUES ('state-hash-1', ${A.tenantId}, ${ids.sso}, 'browser-hash-1', 'nonce-1', ${boxA.seal('sso-verifier-1', 'sso-login:state-hash-1')},
+                  now() + interval '10 minutes')`,
+    );
+    await t.database.db.execute(
+      sql`INSERT INTO google_oauth_states (tenant_id, state_hash, code_verifier_sealed, redirect_uri, expires_at)
+          VALUES (${A.tenantId}, 'g-state-hash-1', ${boxA.seal('google-verifier-1', `google:pkce:${A.tenantId}`)},
+                  'https://loupe.example.com/cb', now() + interval '10 minutes')`,
+    );
 
     const stored = await sealedValues();
     const where = new Set(stored.map((s) => s.where));
@@ -120,6 +131,8 @@ describe('a secrets key rotation re-seals every stored secret', () => {
       'sso_providers.client_secret',
       'google_oauth_tokens.access_token_sealed',
       'google_oauth_tokens.refresh_token_sealed',
+      'sso_logins.code_verifier',
+      'google_oauth_states.code_verifier_sealed',
     ])
       expect(where, w).toContain(w);
     expect(stored.every((s) => s.value.startsWith(`enc:v1:${boxA.keyId}:`))).toBe(true);
@@ -148,6 +161,17 @@ describe('a secrets key rotation re-seals every stored secret', () => {
     );
     expect(boxB.open(g!.a, `google:access:${A.tenantId}`)).toBe('ya29.access-1');
     expect(boxB.open(g!.r, `google:refresh:${A.tenantId}`)).toBe('1//refresh-1');
+    // A flow started before the rotation finishes with the new key alone (the previous one may be dropped mid-flow).
+    const sl = await queryOne<{ v: string }>(
+      t.database.db,
+      sql`SELECT code_verifier AS v FROM sso_logins WHERE state_hash = 'state-hash-1'`,
+    );
+    expect(boxB.open(sl!.v, 'sso-login:state-hash-1')).toBe('sso-verifier-1');
+    const gs = await queryOne<{ v: string }>(
+      t.database.db,
+      sql`SELECT code_verifier_sealed AS v FROM google_oauth_states WHERE state_hash = 'g-state-hash-1'`,
+    );
+    expect(boxB.open(gs!.v, `google:pkce:${A.tenantId}`)).toBe('google-verifier-1');
     const s = await queryOne<{ k: string; w: string }>(
       t.database.db,
       sql`SELECT stripe_secret_key AS k, stripe_webhook_secret AS w FROM commerce_settings WHERE tenant_id = ${A.tenantId}`,

@@ -26,7 +26,9 @@ export type SecurityEventType =
   | 'login_sso_ok'
   | 'sso_failed'
   | 'sso_linked'
-  | 'sso_account_created';
+  | 'sso_account_created'
+  | 'registration_requested'
+  | 'registration_completed';
 
 export interface SecurityEvent {
   type: SecurityEventType;

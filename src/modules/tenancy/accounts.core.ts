@@ -19,13 +19,18 @@ export function resendWaitSeconds(lastSentAt: Date, now: Date): number {
   return ms > 0 ? Math.ceil(ms / 1000) : 0;
 }
 export const RESET_TOKEN_PREFIX = 'pwr_';
+export const REGISTRATION_TOKEN_PREFIX = 'reg_';
+/** A sign-up link works for one day; signing up again sends a new one. */
+export const REGISTRATION_TTL_MS = 24 * 60 * 60_000;
+/** At most this many sign-up e-mails per address an hour (more requests still answer 202 and send nothing). */
+export const REGISTRATION_MAILS_PER_HOUR = 3;
 
 /**
  * The dashboard link for a token. The token rides in the fragment (#token=…): browsers never send it to a
  * server nor in a Referer. The base is the configured public address, never a request's Host header (a
  * forged Host would otherwise send a victim's reset link to the attacker's site).
  */
-export function accountLink(base: string, page: 'accept-invite' | 'reset-password', token: string): string {
+export function accountLink(base: string, page: 'accept-invite' | 'reset-password' | 'verify-registration', token: string): string {
   return `${base.replace(/\/+$/, '')}/${page}#token=${encodeURIComponent(token)}`;
 }
 
@@ -67,4 +72,26 @@ ${i.link}
 
 Resetting signs you out everywhere. If you did not ask for this, ignore this e-mail: your password stays as it is.`;
   return { subject: 'Reset your Loupe password', text };
+}
+
+export function registrationMail(i: { link: string; tenantName: string | null }) {
+  const what = i.tenantName ? `your Loupe account and the store ${i.tenantName}` : 'your Loupe account';
+  const text = `Someone (hopefully you) signed up for Loupe with this e-mail address.
+
+Confirm the address to create ${what} (the link works once, for one day):
+${i.link}
+
+If you did not sign up, ignore this e-mail: no account is created.`;
+  return { subject: 'Confirm your e-mail to finish signing up for Loupe', text };
+}
+
+/** Sent instead of a sign-up link when the address already has an account: it tells nobody else. */
+export function alreadyRegisteredMail(i: { signInLink: string; resetLink: string }) {
+  const text = `Someone (hopefully you) tried to sign up for Loupe with this e-mail address, but it already has an account.
+
+Sign in here: ${i.signInLink}
+Forgot your password? Choose a new one here: ${i.resetLink}
+
+If this was not you, ignore this e-mail: nothing has changed on your account.`;
+  return { subject: 'You already have a Loupe account', text };
 }

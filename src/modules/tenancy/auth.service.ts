@@ -316,6 +316,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       return startSession(user, meta, sha256Hex(user.email), ssoTenantId);
     },
 
+    /** Starts the first session of an account created just now from its verified sign-up link (no second factor yet). */
+    signInVerified: (user: UserRow, meta: ClientMeta) => startSession(user, meta, sha256Hex(user.email)),
+
     /**
      * Signs in an account whose identity a tenant's provider vouched for (single sign-on). The account's own
      * second factor still applies: with TOTP on, the answer is the step token (as after a right password), and

@@ -19,6 +19,9 @@ import { createApiKeysService } from './api-keys.service.ts';
 import { createAuthService } from './auth.service.ts';
 import { createTenancyRepository } from './tenancy.repository.ts';
 import { regionalRoutes } from './regional.routes.ts';
+import { createRegistrationRepository } from './registration.repository.ts';
+import { registrationRoutes } from './registration.routes.ts';
+import { createRegistrationService } from './registration.service.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 import { createTenantsService } from './tenants.service.ts';
 import { createTokenSigner } from './tokens.ts';
@@ -106,9 +109,29 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
     checkPassword: (user, password, meta, during) => auth.checkPassword(user, password, meta, during),
     warn: (obj, msg) => deps.log.warn(obj, msg),
   });
+  const registration = createRegistrationService({
+    db: deps.db,
+    repo,
+    registrations: createRegistrationRepository(),
+    mailer,
+    linkBase,
+    security: deps.security,
+    clock,
+    auth,
+    warn: (obj, msg) => deps.log.warn(obj, msg),
+  });
+  // Open sign-up is verified by an e-mailed link: without a mailer nobody could finish it, so it stays closed (said
+  // once at start, rather than refusing to start a server that is otherwise fine).
+  const registrationMode = deps.config.registration === 'open' && mailer.configured ? 'open' : 'closed';
+  if (deps.config.registration === 'open' && !mailer.configured)
+    deps.log.error(
+      { LOUPE_REGISTRATION: 'open' },
+      'LOUPE_REGISTRATION=open needs e-mail (LOUPE_SMTP_URL) to verify addresses: registration stays closed until it is set',
+    );
   const pruneLoginThrottle = async (): Promise<number> => {
     const now = clock();
     await sso.prune();
+    await registration.prune();
     return repo.pruneThrottle(deps.db, new Date(now.getTime() - THROTTLE_IDLE_MS), now);
   };
   return {
@@ -127,9 +150,9 @@ export function createTenancyModule(deps: TenancyModuleDeps) {
         apiKeys,
         repo,
         twoFactor,
-        registration: deps.config.registration,
         publicUrl: deps.config.publicUrl,
       });
+      await registrationRoutes(app, { registration, mode: registrationMode });
       installRefreshCookie(app);
       await accountsRoutes(app, { db: deps.db, auth, accounts, repo, clock });
       await twoFactorRoutes(app, { auth, twoFactor, tenants });

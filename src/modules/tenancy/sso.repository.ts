@@ -33,14 +33,31 @@ const PROVIDER = sql`tenant_id AS "tenantId", id, name, issuer, client_id AS "cl
 const textArray = (xs: readonly string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 
 /** SQL of single sign-on: `sso_providers` and `sso_identities` (tenant-owned), `sso_logins` (flows in flight). */
+/** The context a sign-in in flight seals its PKCE verifier with (see `SecretBox`). */
+export const ssoLoginContext = (stateHash: string): string => `sso-login:${stateHash}`;
+
 export function createSsoRepository() {
   return {
     /**
      * Seals the providers' client secrets not sealed with the current key (a key rotation), across tenants (a
      * start-up step); `context` is the one they were sealed with. Compare-and-set per row: an update wins.
      */
-    resealAll: (q: Q, secrets: SecretBox, context: (tenantId: string, id: string) => string) =>
-      resealColumn(q, secrets, { table: 'sso_providers', column: 'client_secret', rowKey: 'id', context: (t, id) => context(t, id!) }),
+    async resealAll(q: Q, secrets: SecretBox, context: (tenantId: string, id: string) => string) {
+      const a = await resealColumn(q, secrets, {
+        table: 'sso_providers',
+        column: 'client_secret',
+        rowKey: 'id',
+        context: (t, id) => context(t, id!),
+      });
+      // Sign-ins in flight (10 minutes) too: their PKCE verifier must open after the previous key is dropped.
+      const b = await resealColumn(q, secrets, {
+        table: 'sso_logins',
+        column: 'code_verifier',
+        rowKey: 'state_hash',
+        context: (_t, stateHash) => ssoLoginContext(stateHash!),
+      });
+      return { resealed: a.resealed + b.resealed, unreadable: a.unreadable + b.unreadable };
+    },
 
     listProviders: (q: Q, tenantId: string) =>
       queryRows<SsoProviderRow>(q, sql`SELECT ${PROVIDER} FROM sso_providers WHERE tenant_id = ${tenantId} ORDER BY created_at, id`),

@@ -30,7 +30,7 @@ import {
   policyProblem,
   safeNextPath,
 } from './sso.core.ts';
-import type { SsoProviderRow, SsoRepository } from './sso.repository.ts';
+import { type SsoProviderRow, type SsoRepository, ssoLoginContext } from './sso.repository.ts';
 import type { TenancyRepository, UserRow } from './tenancy.repository.ts';
 import type { TenantsService } from './tenants.service.ts';
 import type { TokenSigner } from './tokens.ts';
@@ -241,7 +241,7 @@ export function createSsoService(deps: SsoServiceDeps) {
         providerId: p.id,
         browserKeyHash: sha256Hex(browserKey),
         nonce,
-        codeVerifier: secrets.seal(codeVerifier, `sso-login:${stateHash}`),
+        codeVerifier: secrets.seal(codeVerifier, ssoLoginContext(stateHash)),
         nextPath: safeNextPath(input.next) ?? null,
         expiresAt: new Date(clock().getTime() + SSO_LOGIN_TTL_MS),
       });
@@ -269,7 +269,7 @@ export function createSsoService(deps: SsoServiceDeps) {
         id = await oidc.exchange(endpoint(p), callbackUrl, {
           state: input.state,
           nonce: login.nonce,
-          codeVerifier: secrets.open(login.codeVerifier, `sso-login:${stateHash}`),
+          codeVerifier: secrets.open(login.codeVerifier, ssoLoginContext(stateHash)),
         });
       } catch (err) {
         if (err instanceof AppError) await failed(meta, err.code, { tenant_id: p.tenantId, provider_id: p.id });

@@ -29,7 +29,6 @@ export interface TenancyRouteDeps {
   apiKeys: ApiKeysService;
   repo: TenancyRepository;
   twoFactor: TwoFactorService;
-  registration: 'open' | 'closed';
   /** PUBLIC_URL: the dashboard's origin when it differs from the address requests reach (refresh-cookie.ts). */
   publicUrl: string | undefined;
 }
@@ -113,37 +112,6 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       const out = await deps.auth.login(request.body.email, request.body.password, meta(request));
       if ('mfaToken' in out) return { mfa_required: true as const, mfa_token: out.mfaToken, expires_in: MFA_TOKEN_SECONDS };
       return tokenReply(out, out.user, out.tenantId, out.role);
-    },
-  );
-
-  r.post(
-    '/api/v1/auth/register',
-    {
-      schema: {
-        tags: ['auth'],
-        summary: 'Create an account (and, with tenant_name, a new tenant you own)',
-        body: s.registerBody,
-        response: { 201: s.tokenResponse, ...errorResponses },
-      },
-      config: { auth: { kind: 'public' }, rateGroup: 'auth', audit: { action: 'auth.register', resourceType: 'user' } },
-    },
-    async (request, reply) => {
-      if (deps.registration === 'closed')
-        throw new AppError(
-          'forbidden',
-          'REGISTRATION_CLOSED',
-          'Self-service registration is closed on this server. Ask an administrator for an account.',
-        );
-      const { user, tenant } = await deps.tenants.register({
-        email: request.body.email,
-        password: request.body.password,
-        name: request.body.name,
-        tenantName: request.body.tenant_name,
-      });
-      request.auditTarget = { resourceId: user.id, ...(tenant ? { tenantId: tenant.id } : {}) };
-      const out = await deps.auth.login(request.body.email, request.body.password, meta(request));
-      if ('mfaToken' in out) throw new AppError('internal', 'INTERNAL', 'A new account cannot have two-factor sign-in.');
-      return reply.code(201).send(tokenReply(out, out.user, out.tenantId, out.role));
     },
   );
 

@@ -96,6 +96,11 @@ export const userResponse = z.object({
 export const registerBody = z
   .object({ email, password, name: z.string().trim().max(200).optional(), tenant_name: z.string().trim().min(1).max(200).optional() })
   .strict();
+export const registerAccepted = z.object({
+  status: z.literal('verification_sent'),
+  message: z.string(),
+});
+export const registerVerifyBody = z.object({ token: z.string().min(1).max(200) }).strict();
 export const loginBody = z.object({ email: z.string().max(254), password: z.string().max(256) }).strict();
 export const refreshBody = z
   .object({

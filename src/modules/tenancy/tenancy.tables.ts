@@ -183,6 +183,29 @@ export const passwordResets = pgTable(
   (t) => [uniqueIndex('password_resets_token_key').on(t.tokenHash), index('password_resets_user_idx').on(t.userId, t.createdAt)],
 );
 
+/**
+ * Sign-ups waiting for their e-mailed link (global, like users): the account and tenant are created only when the
+ * link is followed. sha-256 of the token only, the chosen password already hashed, single use, one day.
+ */
+export const pendingRegistrations = pgTable(
+  'pending_registrations',
+  {
+    id: uuid('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name'),
+    passwordHash: text('password_hash').notNull(),
+    tenantName: text('tenant_name'),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('pending_registrations_token_key').on(t.tokenHash),
+    index('pending_registrations_email_idx').on(t.email, t.createdAt),
+  ],
+);
+
 /** Two-factor recovery codes: sha-256 of each, single use; replaced as a set when regenerated. */
 export const userRecoveryCodes = pgTable(
   'user_recovery_codes',

@@ -30,7 +30,7 @@ export function createGoogleRepository() {
     async resealAll(
       q: Q,
       secrets: SecretBox,
-      context: (tenantId: string, kind: 'access' | 'refresh') => string,
+      context: (tenantId: string, kind: 'access' | 'refresh' | 'pkce') => string,
     ): Promise<{ resealed: number; unreadable: number }> {
       const a = await resealColumn(q, secrets, {
         table: 'google_oauth_tokens',
@@ -42,7 +42,14 @@ export function createGoogleRepository() {
         column: 'refresh_token_sealed',
         context: (t) => context(t, 'refresh'),
       });
-      return { resealed: a.resealed + b.resealed, unreadable: a.unreadable + b.unreadable };
+      // Links in flight (10 minutes) too: their PKCE verifier must open after the previous key is dropped.
+      const c = await resealColumn(q, secrets, {
+        table: 'google_oauth_states',
+        column: 'code_verifier_sealed',
+        rowKey: 'state_hash',
+        context: (t) => context(t, 'pkce'),
+      });
+      return { resealed: a.resealed + b.resealed + c.resealed, unreadable: a.unreadable + b.unreadable + c.unreadable };
     },
 
     insertState: (

@@ -146,12 +146,18 @@ export async function webhooksRoutes(app: FastifyInstance, service: WebhooksServ
     {
       schema: {
         tags,
-        summary: 'A new signing secret (shown once); the old one also signs during the grace period',
+        summary:
+          'A new signing secret (shown once; step-up: a signed-in user with a recent password check); the old one also signs during the grace period',
         params: idParams,
         body: s.rotateSecretBody,
         response: { 200: s.endpointWithSecretSchema, ...errorResponses },
       },
-      config: write('webhooks.endpoint.rotate_secret', 'webhook_endpoint'),
+      // The signing secret is what receivers trust: like an integration's rotate-secret, for a signed-in user with a
+      // recent password check only (an API key, whatever its scopes, is refused).
+      config: {
+        auth: { kind: 'tenant', permission: 'integrations:manage', usersOnly: true, stepUp: true },
+        audit: { action: 'webhooks.endpoint.rotate_secret', resourceType: 'webhook_endpoint' },
+      },
     },
     async (request) => {
       request.auditTarget = { resourceId: request.params.id };
