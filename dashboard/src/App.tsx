@@ -10,6 +10,7 @@ import { toast, Toaster } from './components/Toasts.tsx';
 import { signInPath } from './lib/next.ts';
 import { SignInPage } from './pages/SignIn.tsx';
 import { AcceptInvitePage, ResetPasswordPage } from './pages/AccountLinks.tsx';
+import { RegisterPage, VerifyRegistrationPage } from './pages/Register.tsx';
 import { SsoCallbackPage } from './pages/SsoCallback.tsx';
 import { HomePage } from './pages/Home.tsx';
 
@@ -115,6 +116,8 @@ export function App() {
               <Route path="/sign-in" element={<SignInPage />} />
               <Route path="/accept-invite" element={<AcceptInvitePage />} />
               <Route path="/reset-password" element={<ResetPasswordPage />} />
+              <Route path="/register" element={<RegisterPage />} />
+              <Route path="/verify-registration" element={<VerifyRegistrationPage />} />
               <Route path="/sso/callback" element={<SsoCallbackPage />} />
               <Route path="/*" element={<Protected />} />
             </Routes>

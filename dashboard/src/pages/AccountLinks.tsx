@@ -6,12 +6,12 @@ import type { InvitationPreview, ResetRequestResponse, TokenResponse } from '../
 import { useSession } from '../session.tsx';
 
 /** The token of an e-mailed link: in the fragment (#token=…), which browsers never send to a server. */
-function useLinkToken(): string | null {
+export function useLinkToken(): string | null {
   const { hash } = useLocation();
   return new URLSearchParams(hash.replace(/^#/, '')).get('token');
 }
 
-function Card({ title, intro, children }: { title: string; intro?: ReactNode; children: ReactNode }) {
+export function Card({ title, intro, children }: { title: string; intro?: ReactNode; children: ReactNode }) {
   return (
     <Center mih="100vh" p="md" component="main">
       <Paper withBorder shadow="sm" p="xl" radius="md" w="100%" maw={440}>
@@ -34,7 +34,7 @@ function Card({ title, intro, children }: { title: string; intro?: ReactNode; ch
 }
 
 /** A link error in plain words (expired, used, withdrawn, invalid), with what to do next. */
-function linkErrorText(err: unknown): string {
+export function linkErrorText(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'VALIDATION_ERROR' && err.details.length)
       return err.details.map((d) => (d as { message?: string }).message ?? '').join(' ');

@@ -235,6 +235,9 @@ export function SignInPage() {
             <Anchor component={Link} to="/reset-password" size="sm">
               Forgot your password?
             </Anchor>
+            <Anchor component={Link} to="/register" size="sm">
+              New here? Create an account
+            </Anchor>
           </Stack>
         </form>
         <Divider my="md" label="or" labelPosition="center" />
