@@ -345,6 +345,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     recentInteractions: recentInteractionsFrom(events),
     styleItems: styleItemsFrom(catalog),
     onInteractionsAppended: events.onInteractionsAppended,
+    // a page after a price change shows it: pricing's offers and catalog's own item prices
+    onPricesChanged: (listener) => {
+      pricing.onOffersChanged(listener);
+      catalog.onItemsChanged((tenantId) => listener(tenantId));
+    },
   });
 
   // Visibility reads the catalog's feed rows and Google taxonomy through catalog's public entry.

@@ -60,6 +60,27 @@ pg.Client.prototype.query = function (...args) {
   return result;
 };
 
+// The wait for a pooled connection (node-postgres' Pool, callback or promise form), tallied as the kind
+// "(pool wait)": a pool too small for the load queues requests there, unseen by the statement times above.
+const connect = pg.Pool.prototype.connect;
+pg.Pool.prototype.connect = function (cb) {
+  const started = performance.now();
+  const settle = () => {
+    const e = tally.get('(pool wait)') ?? { count: 0, ms: 0 };
+    e.count++;
+    e.ms += performance.now() - started;
+    tally.set('(pool wait)', e);
+  };
+  if (typeof cb === 'function')
+    return connect.call(this, (...r) => {
+      settle();
+      return cb(...r);
+    });
+  const r = connect.call(this);
+  r.then(settle, settle);
+  return r;
+};
+
 /** `fn`'s answer (a promise) settles a statement of `text`. */
 function timed(text, fn) {
   const settle = begin(text);

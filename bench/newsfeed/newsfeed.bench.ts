@@ -11,6 +11,10 @@
  * Env: BENCH_ITEMS (100000), BENCH_SECONDS (10, after 2 s of warm-up), BENCH_CONNECTIONS (50),
  * BENCH_CPU_PROFILE=file.cpuprofile (a V8 profile of the server during the measured feed window, bench/lib/cpu-profile.mjs).
  * BENCH_ROUNDS (1 per tree): with BENCH_BASELINE, the trees take turns on the same data (baseline first).
+ * BENCH_VARIANT_ENV='NAME=value,...' (e.g. DATABASE_POOL_SIZE=30): this tree is measured a second time per round with
+ * that environment (a setting tried side by side).
+ * Each server also reports its event-loop delay (p50/p99/max) and stalls over 20 ms during the measured window
+ * (bench/recs-serving/loop-monitor.mjs): a loop that is free while latency grows means the requests queue elsewhere.
  * The server's CPU milliseconds per page are printed too (steadier than latency on a shared machine), and the SQL
  * statements per page by kind with their mean wait (bench/lib/sql-census.mjs, both databases), counted over
  * 20 pages served one at a time before the load.
@@ -31,6 +35,9 @@ const root = path.resolve(import.meta.dirname, '../..');
 const profileFile = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const VARIANT_ENV: Record<string, string> | undefined = process.env.BENCH_VARIANT_ENV
+  ? Object.fromEntries(process.env.BENCH_VARIANT_ENV.split(',').map((kv) => kv.split('=', 2) as [string, string]))
+  : undefined;
 /** Pages served one at a time before the load, for the SQL census and the latency of a page alone. */
 const SEQUENTIAL = 20;
 
@@ -42,7 +49,26 @@ interface Figures {
   errors: number;
   timeouts: number;
   cpuMs: number;
+  /** PostgreSQL's CPU per page (all its processes on this machine), ms; 0 on PGlite. */
+  pgCpuMs: number;
   load: string;
+}
+
+/**
+ * CPU milliseconds used so far by every PostgreSQL server process on this machine (Linux /proc; 0 elsewhere or on
+ * PGlite, which runs inside the Loupe process): with the server's own CPU it says which side a page's time is spent on.
+ */
+async function postgresCpuMs(): Promise<number> {
+  if (!process.env.DATABASE_URL) return 0;
+  let total = 0;
+  for (const pid of await fs.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const comm = await fs.readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() !== 'postgres') continue;
+    const ms = await processCpuMs(Number(pid));
+    if (Number.isFinite(ms)) total += ms;
+  }
+  return total;
 }
 
 /** Loads `url` (2 s of warm-up first); with `measured`, the server's CPU per request over the measured window. */
@@ -54,8 +80,11 @@ async function load(
   await autocannon({ url, connections: CONNECTIONS, duration: 2, ...opts });
   await measured?.onWarm?.();
   const c0 = await processCpuMs(measured?.pid);
+  const p0 = await postgresCpuMs();
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts });
   const cpuMs = ((await processCpuMs(measured?.pid)) - c0) / Math.max(1, r.requests.total);
+  // PostgreSQL backends that exit during the window (none expected: pooled connections) would lower this figure
+  const pgCpuMs = ((await postgresCpuMs()) - p0) / Math.max(1, r.requests.total);
   const load = os
     .loadavg()
     .map((l) => l.toFixed(1))
@@ -68,6 +97,7 @@ async function load(
     errors: r.errors,
     timeouts: r.timeouts,
     cpuMs,
+    pgCpuMs,
     load,
     total: r.requests.total,
   };
@@ -89,11 +119,12 @@ try {
 
 const scratch = await scratchDatabase('newsfeed');
 const censusFile = path.join(scratch.dataDir, 'sql-census.json');
+const loopFile = path.join(scratch.dataDir, 'loop.json');
 const env = { ...scratch.env, RATE_LIMIT_AUTH_PER_MINUTE: '100000000' };
 
 /** A Loupe server of checkout `tree` on the run's data, with the SQL census (and, for this tree, the CPU profile). */
-function serve(tree: string) {
-  const profiled = profileFile !== undefined && tree === root;
+function serve(tree: string, extraEnv: Record<string, string> = {}) {
+  const profiled = profileFile !== undefined && tree === root && Object.keys(extraEnv).length === 0;
   return startLoupe({
     root: tree,
     dataDir: scratch.dataDir,
@@ -102,11 +133,15 @@ function serve(tree: string) {
       ...env,
       LOUPE_SQL_CENSUS_FILE: censusFile,
       LOUPE_SQL_CENSUS_ROOT: tree,
+      BENCH_LOOP_FILE: loopFile,
+      ...extraEnv,
       ...(profiled ? { LOUPE_CPU_PROFILE_FILE: profileFile } : {}),
     },
     nodeArgs: [
       '--import',
       path.join(root, 'bench/lib/sql-census.mjs'),
+      '--import',
+      path.join(root, 'bench/recs-serving/loop-monitor.mjs'),
       ...(profiled ? ['--import', path.join(root, 'bench/lib/cpu-profile.mjs')] : []),
     ],
   });
@@ -119,9 +154,18 @@ async function page(url: string): Promise<void> {
   await r.arrayBuffer();
 }
 
+/** Whether a first page was served while recs still loads the tenant's catalog (its cursor carries `w`). */
+async function warming(url: string): Promise<boolean> {
+  const r = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
+  if (!r.ok) throw new Error(`GET /newsfeed: ${r.status} ${await r.text()}`);
+  const cursor = ((await r.json()) as { next_cursor: string | null }).next_cursor;
+  return cursor !== null && (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { w?: number }).w === 1;
+}
+
 /** The census so far by kind (SIGUSR2 writes it and zeroes it). */
 async function census(pid: number | undefined): Promise<Record<string, { count: number; ms: number }>> {
   await fs.rm(censusFile, { force: true });
+  await fs.rm(loopFile, { force: true });
   if (pid !== undefined) process.kill(pid, 'SIGUSR2');
   // a server still busy with the last requests answers the signal when its event loop gets to it
   for (let i = 0; i < 600; i++) {
@@ -134,10 +178,39 @@ async function census(pid: number | undefined): Promise<Record<string, { count: 
   throw new Error('the SQL census did not answer');
 }
 
+/** The loop monitor's figures of the window since the previous signal, as one line. */
+async function readLoop(): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = JSON.parse(await fs.readFile(loopFile, 'utf8')) as {
+        loopDelayMs: { p50: number; p99: number; max: number };
+        stallsOver20ms: { count: number; maxMs: number; byGc: number };
+        gc: Record<string, { totalMs: number }>;
+        seconds: number;
+      };
+      const gcMs = Object.values(r.gc).reduce((a, g) => a + g.totalMs, 0);
+      return `event-loop delay p50 ${r.loopDelayMs.p50} ms, p99 ${r.loopDelayMs.p99} ms, max ${r.loopDelayMs.max} ms; stalls > 20 ms ${r.stallsOver20ms.count} (max ${r.stallsOver20ms.maxMs} ms, ${r.stallsOver20ms.byGc} by GC); GC ${gcMs.toFixed(0)} ms in ${r.seconds.toFixed(1)} s`;
+    } catch {
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  return 'loop monitor: no figures';
+}
+
 let uploadSeconds = 0;
 let firstAfterUploadMs = 0;
 let key = '';
-const runs: { tree: string; feed: Figures; coldMs: number; singleMs: number; sqlPerPage: number; kinds: [string, number, number][] }[] = [];
+const runs: {
+  label: string;
+  loop: string;
+  tree: string;
+  feed: Figures;
+  coldMs: number;
+  warmMs: number;
+  singleMs: number;
+  sqlPerPage: number;
+  kinds: [string, number, number][];
+}[] = [];
 try {
   const { server, base } = await serve(root);
   try {
@@ -196,41 +269,69 @@ try {
   } finally {
     await stopServer(server);
   }
-  // The trees take turns on the same data, each in a server of its own (baseline first).
-  const trees = BASELINE ? [BASELINE, root] : [root];
+  // The trees take turns on the same data, each in a server of its own (baseline first, a variant last).
+  const arms: { tree: string; label: string; tag: string; env: Record<string, string> }[] = [
+    ...(BASELINE ? [{ tree: BASELINE, label: `(${path.basename(BASELINE)})`, tag: 'b', env: {} }] : []),
+    { tree: root, label: '(this tree)', tag: 'a', env: {} },
+    ...(VARIANT_ENV ? [{ tree: root, label: `(this tree, ${process.env.BENCH_VARIANT_ENV})`, tag: 'v', env: VARIANT_ENV }] : []),
+  ];
   for (let round = 0; round < ROUNDS; round++)
-    for (const tree of trees) {
-      const { server, base } = await serve(tree);
+    for (const arm of arms) {
+      const { tree } = arm;
+      const { server, base } = await serve(tree, arm.env);
       try {
         // The statements of one page, counted on pages served one at a time before the load (under load, pages
         // still in flight at either end of the window blur the count; after it, the server is still finishing
         // the pages autocannon gave up on): each a new shopper, like the load's, after a few to warm the caches.
+        const tag = `${arm.tag}${round}`;
         const t0 = performance.now();
-        await page(`${base}/api/v1/newsfeed?user_id=cold-${tree === root ? 'a' : 'b'}${round}`);
+        await page(`${base}/api/v1/newsfeed?user_id=cold-${tag}`);
         const coldMs = performance.now() - t0; // a fresh process: serving loads the catalog
-        for (let i = 0; i < 3; i++) await page(`${base}/api/v1/newsfeed?user_id=warm-${tree === root ? 'a' : 'b'}${round}-${i}`);
+        // The first pages are served from the catalog's bounded reads while recs loads the catalog in the background
+        // (their cursors say `w`): measured once that load is done.
+        let warmMs = 0;
+        for (let i = 0; i < 1200 && (await warming(`${base}/api/v1/newsfeed?user_id=warming-${tag}-${i}`)); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          warmMs = performance.now() - t0;
+        }
+        for (let i = 0; i < 3; i++) await page(`${base}/api/v1/newsfeed?user_id=warm-${tag}-${i}`);
         await census(server.pid);
-        const tag = `${tree === root ? 'a' : 'b'}${round}`;
         const started = performance.now();
         for (let i = 0; i < SEQUENTIAL; i++) {
           await page(`${base}/api/v1/newsfeed?user_id=single-${tag}-${i}`);
         }
         const singleMs = (performance.now() - started) / SEQUENTIAL;
-        const kinds = Object.entries(await census(server.pid)).map(
-          ([k, v]) => [k, v.count / SEQUENTIAL, v.ms / Math.max(1, v.count)] as [string, number, number],
-        );
+        const kinds = Object.entries(await census(server.pid))
+          .filter(([k]) => k !== '(pool wait)')
+          .map(([k, v]) => [k, v.count / SEQUENTIAL, v.ms / Math.max(1, v.count)] as [string, number, number]);
         const feed = await load(
-          `${base}/api/v1/newsfeed?user_id=shopper-${tree === root ? 'a' : 'b'}${round}-[<id>]`,
+          `${base}/api/v1/newsfeed?user_id=shopper-${tag}-[<id>]`,
           { headers: { authorization: `Bearer ${key}` }, idReplacement: true },
           {
             pid: server.pid,
             onWarm: async () => {
-              await census(server.pid); // zeroes the tally (and starts this tree's profile)
+              await census(server.pid); // zeroes the tally and the loop figures (and starts this tree's profile)
             },
           },
         );
+        // the window's census (the loop monitor writes its figures beside it): waits for a pooled connection under load
+        const pool = (await census(server.pid))['(pool wait)'];
+        const poolWait = pool
+          ? `; pooled-connection waits ${(pool.count / Math.max(1, feed.total)).toFixed(1)}/page, mean ${(pool.ms / pool.count).toFixed(1)} ms`
+          : '';
+        const loop = (await readLoop()) + poolWait;
         kinds.sort((a, b) => b[1] - a[1]);
-        runs.push({ tree, feed, coldMs, singleMs, sqlPerPage: kinds.reduce((a, [, n]) => a + n, 0), kinds });
+        runs.push({
+          label: arm.label,
+          tree,
+          feed,
+          coldMs,
+          warmMs,
+          singleMs,
+          sqlPerPage: kinds.reduce((a, [, n]) => a + n, 0),
+          kinds,
+          loop,
+        });
       } finally {
         await stopServer(server);
       }
@@ -247,16 +348,17 @@ console.log(
   `bare hello-world                 ${baseline.rps.toFixed(0).padStart(7)} req/s  p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms  load ${baseline.load}`,
 );
 console.log(`first page after the upload, in the process that wrote the catalog (this tree): ${firstAfterUploadMs.toFixed(0)} ms`);
-for (const { tree, feed, coldMs, singleMs, sqlPerPage, kinds } of runs) {
-  const name = `GET /newsfeed ${tree === root ? '(this tree)' : `(${path.basename(tree)})`}`.padEnd(32);
+for (const { label, feed, coldMs, warmMs, singleMs, sqlPerPage, kinds, loop } of runs) {
+  const name = `GET /newsfeed ${label}`.padEnd(32);
   console.log(
-    `${name} ${feed.rps.toFixed(0).padStart(7)} req/s  p50 ${feed.p50.toFixed(1)} ms  p99 ${feed.p99.toFixed(1)} ms  non-2xx ${feed.non2xx}  errors ${feed.errors}  timeouts ${feed.timeouts}  server CPU ${feed.cpuMs.toFixed(2)} ms/page  load ${feed.load}`,
+    `${name} ${feed.rps.toFixed(0).padStart(7)} req/s  p50 ${feed.p50.toFixed(1)} ms  p99 ${feed.p99.toFixed(1)} ms  non-2xx ${feed.non2xx}  errors ${feed.errors}  timeouts ${feed.timeouts}  server CPU ${feed.cpuMs.toFixed(2)} ms/page${feed.pgCpuMs ? `  PostgreSQL CPU ${feed.pgCpuMs.toFixed(2)} ms/page` : ''}  load ${feed.load}`,
   );
   console.log(
-    `  first page of a fresh process ${coldMs.toFixed(0)} ms; one page at a time: ${singleMs.toFixed(1)} ms, SQL ${sqlPerPage.toFixed(1)}/page: ${kinds.map(([k, n, ms]) => `${k} ${n.toFixed(2)} (${ms.toFixed(1)} ms)`).join(', ')}`,
+    `  first page of a fresh process ${coldMs.toFixed(0)} ms${warmMs ? ` (recs' catalog loaded in the background by ${warmMs.toFixed(0)} ms)` : ''}; one page at a time: ${singleMs.toFixed(1)} ms, SQL ${sqlPerPage.toFixed(1)}/page: ${kinds.map(([k, n, ms]) => `${k} ${n.toFixed(2)} (${ms.toFixed(1)} ms)`).join(', ')}`,
   );
+  console.log(`  under load: ${loop}`);
 }
-const feed = runs.filter((r) => r.tree === root).at(-1)!.feed;
+const feed = runs.filter((r) => r.label === '(this tree)').at(-1)!.feed;
 // No completed request means no measurement (every request outlived the run), never a met goal.
 const verdict =
   feed.rps === 0

@@ -52,16 +52,23 @@ export function createServingRepository() {
     /**
      * Serving columns of the tenant's items: all of them, the given `itemIds` (ids absent from the result were
      * deleted), or those updated at or after `updatedSince`. Inactive and unavailable items are included with
-     * their flags: the snapshot must know them to refuse them.
+     * their flags: the snapshot must know them to refuse them. With `page`: at most `limit` items after item id
+     * `after` (exclusive; '' from the start) in item-id order, one unique-index range per call, so a whole catalog
+     * is read in statements that other requests interleave with (the embedded database runs one at a time).
      */
-    servingItems: (q: Q, tenantId: string, only: { itemIds?: readonly string[]; updatedSince?: Date } = {}) =>
+    servingItems: (
+      q: Q,
+      tenantId: string,
+      only: { itemIds?: readonly string[]; updatedSince?: Date; page?: { after: string; limit: number } } = {},
+    ) =>
       queryRows<ServingItemRow>(
         q,
         sql`SELECT item_id AS "itemId", name, category_path AS "categoryPath", brand, price_minor::text AS "priceMinor", currency, image_url AS "imageUrl",
                    availability, stock, is_active AS "isActive", updated_at AS "updatedAt"
             FROM items WHERE tenant_id = ${tenantId}
               ${only.itemIds ? sql`AND item_id = ANY(${arrayParam(only.itemIds)}::text[])` : sql``}
-              ${only.updatedSince ? sql`AND updated_at >= ${only.updatedSince.toISOString()}::timestamptz` : sql``}`,
+              ${only.updatedSince ? sql`AND updated_at >= ${only.updatedSince.toISOString()}::timestamptz` : sql``}
+              ${only.page ? sql`AND item_id > ${only.page.after} ORDER BY item_id LIMIT ${only.page.limit}` : sql``}`,
       ),
 
     /** Change marker of the catalog (one index-only scan): a delta is due when either value moved. */

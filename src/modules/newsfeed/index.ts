@@ -43,6 +43,11 @@ export interface NewsfeedModuleDeps {
   styleItems(tenantId: string, itemIds: readonly string[]): Promise<StyleItem[]>;
   /** Subscribes to interactions written in this process (events' `onInteractionsAppended`). */
   onInteractionsAppended(listener: (tenantId: string, userIds: readonly string[], write: { bulk: boolean }) => void): void;
+  /**
+   * Subscribes to changes of a tenant's prices in this process (pricing's offers, catalog's items): the feed's
+   * cached lists and best offers of the tenant are read afresh on the next page. Default: none (they expire).
+   */
+  onPricesChanged?: ((listener: (tenantId: string) => void) => void) | undefined;
 }
 
 const NO_OFFERS: BestOfferSource = { bestOffers: async () => new Map(), priceDrops: async () => [] };
@@ -95,6 +100,7 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
       platform.log.warn({ count }, 'style profile refresh queue or import backlog full: these users catch up at their next interaction'),
   });
   deps.onInteractionsAppended((tenantId, userIds, write) => refreshQueue.mark(tenantId, userIds, write));
+  deps.onPricesChanged?.((tenantId) => feed.pricesChanged(tenantId));
   const retention = createRetentionService({ db: platform.db, repo, tenantSettings: deps.tenantSettings, clock: platform.clock });
   const prune = () =>
     retention.pruneAll().then((r) => {

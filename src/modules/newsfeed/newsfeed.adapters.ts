@@ -53,6 +53,7 @@ export function feedSourcesFrom(m: { recs: RecsModule; catalog: CatalogModule })
     trending: async (ctx, count) => (await m.recs.recommendFor(ctx, { count })).map((r, k, a) => fromRecs(r, k, a.length)),
     similarTo: async (ctx, itemId, count) => (await m.recs.similarTo(ctx, itemId, count)).map((r, k, a) => fromRecs(r, k, a.length)),
     recentItems: (tenantId, userId, limit) => m.recs.recentHistory(tenantId, userId, limit),
+    ready: (tenantId) => m.recs.servingReady(tenantId),
     newest: async (tenantId, f) => (await m.catalog.serving.feedItems(tenantId, f)).map((r, k, a) => fromCatalog(r, k, a.length)),
     items: async (tenantId, itemIds) => {
       const rows = await m.catalog.serving.feedItems(tenantId, { itemIds, limit: itemIds.length });

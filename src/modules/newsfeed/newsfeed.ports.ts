@@ -18,6 +18,11 @@ export interface FeedSources {
   newest(tenantId: string, f: { brands?: string[] | undefined; limit: number }): Promise<FeedItem[]>;
   /** Catalog: items by id (absent ids are missing from the answer). */
   items(tenantId: string, itemIds: readonly string[]): Promise<FeedItem[]>;
+  /**
+   * Whether recs can rank for the tenant now without loading its catalog first; when not, it starts loading in the
+   * background and the feed serves from the catalog's bounded reads meanwhile. Default: always ready.
+   */
+  ready?(tenantId: string): boolean;
 }
 
 /** The best current offer for an item (Pricing's best offers); the feed shows it beside the item. */

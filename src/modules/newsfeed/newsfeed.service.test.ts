@@ -22,8 +22,8 @@ const item = (tenant: string, n: number): FeedItem => ({
   score: 1,
 });
 
-function harness(opts: { ttlMs?: number; targetsSegments?: boolean } = {}) {
-  const calls = { offers: [] as string[][], items: [] as string[][], segments: 0 };
+function harness(opts: { ttlMs?: number; targetsSegments?: boolean; ready?: () => boolean; now?: () => Date } = {}) {
+  const calls = { offers: [] as string[][], items: [] as string[][], segments: 0, forYou: 0, recs: 0 };
   const catalog = (t: string) => Array.from({ length: 200 }, (_, n) => item(t, n));
   const sponsored: SponsoredSource = {
     settings: async () => ({ feedPositions: [3, 8] }),
@@ -49,10 +49,21 @@ function harness(opts: { ttlMs?: number; targetsSegments?: boolean } = {}) {
     db: {} as Db,
     repo,
     sources: {
-      forYou: async () => [],
-      trending: async (c) => catalog(c.tenantId).slice(0, 60),
-      similarTo: async () => [],
+      forYou: async (c) => {
+        calls.forYou++;
+        calls.recs++;
+        return catalog(c.tenantId).slice(100, 160);
+      },
+      trending: async (c) => {
+        calls.recs++;
+        return catalog(c.tenantId).slice(0, 60);
+      },
+      similarTo: async () => {
+        calls.recs++;
+        return [];
+      },
       recentItems: async () => [],
+      ...(opts.ready ? { ready: opts.ready } : {}),
       newest: async (t, f) => catalog(t).slice(0, f.limit),
       items: async (t, ids) => {
         calls.items.push([...ids]);
@@ -80,7 +91,7 @@ function harness(opts: { ttlMs?: number; targetsSegments?: boolean } = {}) {
     },
     sponsored,
     tenantSettings: async () => ({}),
-    clock: () => new Date('2026-03-01T12:00:00Z'),
+    clock: opts.now ?? (() => new Date('2026-03-01T12:00:00Z')),
     shown: createShownLog({ write: async () => {}, log: { error: () => {} }, flushMs: 1 }),
     ...(opts.ttlMs !== undefined ? { sharedListsTtlMs: opts.ttlMs } : {}),
   });
@@ -150,5 +161,65 @@ describe('newsfeed service caches', () => {
     expect(on.calls.segments).toBe(1);
     await on.service.feed(ctx('ta'), 'shopper-1', first.nextCursor!);
     expect(on.calls.segments).toBe(2);
+  });
+
+  it('while recs loads the catalog, serves the first page from the catalog alone, and the session stays on it', async () => {
+    let ready = false;
+    const { service, calls } = harness({ ready: () => ready });
+    const first = await service.feed(ctx('ta'), 'shopper-1', undefined);
+    // nothing waited on recs (its rankings would wait for the whole catalog): the catalog's newest fill the page
+    expect(calls.recs).toBe(0);
+    const firstIds = first.modules.flatMap((m) => m.items.map((i) => i.itemId));
+    expect(firstIds.length).toBeGreaterThan(10);
+    expect(first.modules.filter((m) => !m.sponsored).every((m) => m.type === 'fresh')).toBe(true);
+    // recs is ready now, but this scroll session was laid out without it: its next page continues that layout
+    ready = true;
+    const second = await service.feed(ctx('ta'), 'shopper-1', first.nextCursor!);
+    expect(calls.recs).toBe(0);
+    const organic = (f: typeof first) => f.modules.filter((m) => !m.sponsored).flatMap((m) => m.items.map((i) => i.itemId));
+    for (const id of organic(second)) expect(organic(first)).not.toContain(id);
+    // a new session ranks with recs
+    const fresh = await service.feed(ctx('ta'), 'shopper-1', undefined);
+    expect(calls.recs).toBeGreaterThan(0);
+    expect(fresh.modules.some((m) => m.type === 'for_you')).toBe(true);
+  });
+
+  it('ranks "For you" once per scroll session: its later pages reuse it, a new session ranks again', async () => {
+    let now = Date.parse('2026-03-01T12:00:00Z');
+    const { service, calls } = harness({ now: () => new Date(now) });
+    const first = await service.feed(ctx('ta'), 'shopper-1', undefined);
+    expect(calls.forYou).toBe(1);
+    now += 1000;
+    const second = await service.feed(ctx('ta'), 'shopper-1', first.nextCursor!);
+    await service.feed(ctx('ta'), 'shopper-1', second.nextCursor!);
+    expect(calls.forYou).toBe(1);
+    // another shopper, and the same shopper's next session, are ranked on their own
+    await service.feed(ctx('ta'), 'shopper-2', undefined);
+    expect(calls.forYou).toBe(2);
+    now += 1000;
+    await service.feed(ctx('ta'), 'shopper-1', undefined);
+    expect(calls.forYou).toBe(3);
+    // another tenant's shopper of the same id and session start is another ranking
+    await service.feed(ctx('tb'), 'shopper-1', undefined);
+    expect(calls.forYou).toBe(4);
+  });
+
+  it("after a price change of the tenant, the next page reads its lists and best offers afresh; other tenants' stay", async () => {
+    const { service, calls } = harness();
+    const a = await service.feed(ctx('ta'), 'shopper-1', undefined);
+    await service.feed(ctx('tb'), 'shopper-1', undefined);
+    const ids = new Set(a.modules.flatMap((m) => m.items.map((i) => i.itemId)));
+    expect(calls.offers).toHaveLength(2);
+    const recsBefore = calls.recs;
+    service.pricesChanged('ta');
+    await service.feed(ctx('ta'), 'shopper-2', undefined);
+    // every item of the page enriched again, and the shared lists (trending) read again
+    expect(calls.offers).toHaveLength(3);
+    for (const id of ids)
+      if (!a.modules.find((m) => m.sponsored)?.items.some((i) => i.itemId === id)) expect(calls.offers[2]).toContain(id);
+    expect(calls.recs).toBeGreaterThan(recsBefore + 1);
+    // tenant B was not changed: its next page finds everything cached
+    await service.feed(ctx('tb'), 'shopper-2', undefined);
+    expect(calls.offers).toHaveLength(3);
   });
 });

@@ -102,17 +102,23 @@ const SHOWN_READ_LIMIT = 5_000;
 
 /**
  * Cursor: page number, which sponsored slots so far were backfilled organically (so a replay draws the same
- * items), and when the scroll session began (ms): the "not repeated" rule leaves out items shown before it, so
- * the items this session itself served do not shift its later pages.
+ * items), when the scroll session began (ms): the "not repeated" rule leaves out items shown before it, so
+ * the items this session itself served do not shift its later pages; and whether the session began while recs
+ * was still loading the tenant's catalog (`w`): its pages are then laid out from the catalog's own lists to the
+ * end, as its first page was, so that no later page repeats what an earlier one served.
  */
-function encode(page: number, backfilled: number[], since: number): string {
-  return Buffer.from(JSON.stringify({ p: page, b: backfilled, s: since })).toString('base64url');
+function encode(page: number, backfilled: number[], since: number, warming: boolean): string {
+  return Buffer.from(JSON.stringify({ p: page, b: backfilled, s: since, ...(warming ? { w: 1 } : {}) })).toString('base64url');
 }
-function decode(cursor: string | undefined, now: number): { page: number; backfilled: Set<number>; since: number } {
-  if (cursor === undefined) return { page: 0, backfilled: new Set(), since: now };
+function decode(
+  cursor: string | undefined,
+  now: number,
+): { page: number; backfilled: Set<number>; since: number; warming: boolean | undefined } {
+  if (cursor === undefined) return { page: 0, backfilled: new Set(), since: now, warming: undefined };
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { p: unknown; b: unknown; s?: unknown };
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { p: unknown; b: unknown; s?: unknown; w?: unknown };
     if (
+      (v.w === undefined || v.w === 1) &&
       (v.s === undefined || (typeof v.s === 'number' && Number.isSafeInteger(v.s) && v.s >= 0)) &&
       typeof v.p === 'number' &&
       Number.isInteger(v.p) &&
@@ -123,7 +129,12 @@ function decode(cursor: string | undefined, now: number): { page: number; backfi
       v.b.every((x) => Number.isInteger(x))
     )
       // a session start in the future would hide this session's own items: capped at now
-      return { page: v.p, backfilled: new Set(v.b as number[]), since: Math.min(typeof v.s === 'number' ? v.s : now, now) };
+      return {
+        page: v.p,
+        backfilled: new Set(v.b as number[]),
+        since: Math.min(typeof v.s === 'number' ? v.s : now, now),
+        warming: v.w === 1,
+      };
   } catch {
     /* refused below */
   }
@@ -131,23 +142,33 @@ function decode(cursor: string | undefined, now: number): { page: number; backfi
 }
 
 const CANDIDATES = 60;
+/** How long a scroll session's "For you" ranking is kept for its later pages, and for how many sessions. */
+const SESSION_TTL_MS = 15 * 60_000;
+const SESSIONS_MAX = 20_000;
 
 export function createNewsfeedService(deps: NewsfeedServiceDeps) {
   const { db, repo, sources } = deps;
   const sharedTtl = deps.sharedListsTtlMs ?? SHARED_LISTS_TTL_MS;
+  // Per tenant, how many price or catalog changes this process was told of (`pricesChanged`): every cache key below
+  // names it, so a change makes the next page read afresh (entries of earlier generations age out unused).
+  const generations = new Map<string, number>();
+  const gen = (tenantId: string) => generations.get(tenantId) ?? 0;
   // one promise per tenant: a burst of first pages reads once; a failed read is forgotten at once
   const shared = new LRUCache<string, Promise<{ trending: FeedItem[]; fresh: FeedItem[] }>>({ max: 10_000, ttl: Math.max(1, sharedTtl) });
-  function sharedLists(ctx: TenantContext) {
+  /** Trending and the catalog's newest; while recs is warming up, the newest only (a bounded catalog read). */
+  function sharedLists(ctx: TenantContext, warming: boolean) {
     const read = () =>
-      Promise.all([sources.trending(ctx, CANDIDATES), sources.newest(ctx.tenantId, { limit: CANDIDATES * 4 })]).then(
-        ([trending, fresh]) => ({ trending, fresh }),
-      );
+      Promise.all([
+        warming ? Promise.resolve([]) : sources.trending(ctx, CANDIDATES),
+        sources.newest(ctx.tenantId, { limit: CANDIDATES * 4 }),
+      ]).then(([trending, fresh]) => ({ trending, fresh }));
     if (sharedTtl <= 0) return read();
-    const hit = shared.get(ctx.tenantId);
+    const key = `${ctx.tenantId}|${gen(ctx.tenantId)}${warming ? '|warming' : ''}`;
+    const hit = shared.get(key);
     if (hit) return hit;
     const p = read();
-    shared.set(ctx.tenantId, p);
-    p.catch(() => shared.delete(ctx.tenantId));
+    shared.set(key, p);
+    p.catch(() => shared.delete(key));
     return p;
   }
 
@@ -155,7 +176,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
   const promotedCache = new LRUCache<string, Promise<FeedItem[]>>({ max: 10_000, ttl: Math.max(1, sharedTtl) });
   function promotedItems(tenantId: string, itemIds: readonly string[]): Promise<FeedItem[]> {
     if (sharedTtl <= 0) return sources.items(tenantId, itemIds);
-    const key = `${tenantId}|${itemIds.join('\u0000')}`;
+    const key = `${tenantId}|${gen(tenantId)}|${itemIds.join('\u0000')}`;
     const hit = promotedCache.get(key);
     if (hit) return hit;
     const p = sources.items(tenantId, itemIds);
@@ -165,14 +186,16 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
   }
   // The price enrichment of an item (its best offer, or none), by tenant and item: a page's items mostly come
   // from the lists every shopper shares, so most are enriched already. Reused for the same interval as those
-  // lists: a new or changed store offer shows within it.
+  // lists, and dropped at once when pricing announces a change of the tenant's offers in this process (a change
+  // made in another process shows within the interval).
   const offerCache = new LRUCache<string, { offer: BestOffer | null }>({ max: 200_000, ttl: Math.max(1, sharedTtl) });
   async function bestOffers(tenantId: string, ids: readonly string[]): Promise<Map<string, BestOffer>> {
     if (sharedTtl <= 0) return ids.length ? deps.offers.bestOffers(tenantId, ids) : new Map();
     const out = new Map<string, BestOffer>();
     const missing: string[] = [];
+    const prefix = `${tenantId}|${gen(tenantId)}|`;
     for (const id of ids) {
-      const hit = offerCache.get(`${tenantId}|${id}`);
+      const hit = offerCache.get(prefix + id);
       if (!hit) missing.push(id);
       else if (hit.offer) out.set(id, hit.offer);
     }
@@ -180,20 +203,36 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     const read = await deps.offers.bestOffers(tenantId, missing);
     for (const id of missing) {
       const offer = read.get(id) ?? null;
-      offerCache.set(`${tenantId}|${id}`, { offer });
+      offerCache.set(prefix + id, { offer });
       if (offer) out.set(id, offer);
     }
     return out;
   }
 
+  // "For you" per scroll session (tenant, shopper, session start): ranked once, on the session's first page, and
+  // reused by its later pages, which lay out every earlier page again from the same lists (so a later page never
+  // repeats an item even when the shopper's ranking moved meanwhile). Evicted or expired, or after a price or
+  // catalog change of the tenant (its items carry prices): ranked again.
+  const forYouBySession = new LRUCache<string, Promise<FeedItem[]>>({ max: SESSIONS_MAX, ttl: SESSION_TTL_MS });
+  function forYouOf(ctx: TenantContext, userId: string, since: number): Promise<FeedItem[]> {
+    const key = `${ctx.tenantId}|${gen(ctx.tenantId)}|${since}|${userId}`;
+    const hit = forYouBySession.get(key);
+    if (hit) return hit;
+    const p = sources.forYou(ctx, userId, CANDIDATES);
+    forYouBySession.set(key, p);
+    p.catch(() => forYouBySession.get(key) === p && forYouBySession.delete(key));
+    return p;
+  }
+
   /** Ranked candidates per organic module kind, boosted by the style profile and stated preferences. */
-  async function candidates(ctx: TenantContext, userId: string, notShown: { days: number; since: number }) {
+  async function candidates(ctx: TenantContext, userId: string, notShown: { days: number; since: number }, warming: boolean) {
     const t = ctx.tenantId;
     // The feed's own reads of the shopper are ONE statement (follows, favorites, preferences, profile, shown);
     // their recent interactions are events' (its public entry), read beside it.
     // Recs' personal ranking needs nothing of these: it starts beside them (it reads the shopper's recent
-    // interactions through the same cache as `recentItems`, so once).
-    const forYouRead = sources.forYou(ctx, userId, CANDIDATES);
+    // interactions through the same cache as `recentItems`, so once). While recs warms up (`warming`), its
+    // rankings are left out: each would wait for the tenant's whole catalog to load.
+    const forYouRead = warming ? Promise.resolve([]) : forYouOf(ctx, userId, notShown.since);
     forYouRead.catch(() => {}); // awaited below; a failure of the reads beside it must not leave it unhandled
     const [state, recent] = await Promise.all([
       repo.shopperState(db, t, userId, {
@@ -222,8 +261,8 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     const [forYou, fromBrands, similar, { trending, fresh }, anchorItem, drops] = await Promise.all([
       forYouRead,
       brands.length ? sources.newest(t, { brands, limit: CANDIDATES }) : Promise.resolve([]),
-      anchor ? sources.similarTo(ctx, anchor.itemId, CANDIDATES) : Promise.resolve([]),
-      sharedLists(ctx),
+      anchor && !warming ? sources.similarTo(ctx, anchor.itemId, CANDIDATES) : Promise.resolve([]),
+      sharedLists(ctx, warming),
       anchor ? sources.items(t, [anchor.itemId]) : Promise.resolve([]),
       watched.length
         ? deps.offers.priceDrops(t, watched).then(async (d) => ({
@@ -276,22 +315,34 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
 
   return {
     /**
+     * The tenant's prices or catalog changed (pricing's offers, catalog's items): its cached lists, promoted items
+     * and best offers are read afresh by the next page.
+     */
+    pricesChanged(tenantId: string): void {
+      generations.set(tenantId, gen(tenantId) + 1);
+    },
+    /**
      * One page of the shopper's feed. Pages are laid out deterministically from page 0 (a page is a run of
      * module slots; a slot at a sponsored position holds the auction's winner, or the next organic module when
      * nothing is eligible), so paging never repeats an organic item. A page past the end is empty.
      */
     async feed(ctx: TenantContext, userId: string, cursor: string | undefined, opts: { preview?: boolean } = {}): Promise<Feed> {
       const now = deps.clock();
-      const { page, backfilled, since } = decode(cursor, now.getTime());
+      const decoded = decode(cursor, now.getTime());
+      const { page, backfilled, since } = decoded;
+      // A session that begins while recs is not ready stays on the catalog's lists (see `encode`).
+      const warming = decoded.warming ?? !(sources.ready?.(ctx.tenantId) ?? true);
       const settings = await deps.tenantSettings(ctx.tenantId);
       const positions = (await deps.sponsored.settings(ctx.tenantId)).feedPositions;
       const rules = rulesOf(settings, positions);
       const experiment = await deps.moduleOrder.moduleOrder(ctx, userId, MODULE_KINDS);
       const order = experiment.order.filter((k): k is (typeof MODULE_KINDS)[number] => (MODULE_KINDS as readonly string[]).includes(k));
-      const { lists, dropOffers, anchorName, styles, categories } = await candidates(ctx, userId, {
-        days: rules.notShownWithinDays,
-        since,
-      });
+      const { lists, dropOffers, anchorName, styles, categories } = await candidates(
+        ctx,
+        userId,
+        { days: rules.notShownWithinDays, since },
+        warming,
+      );
       const used = new Set<string>();
       const history: FeedItem[] = [];
       let turn = 0;
@@ -370,7 +421,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
         modules,
         offers,
         experiment: { ...experiment, order },
-        nextCursor: ended || modules.length === 0 ? null : encode(page + 1, nowBackfilled, since),
+        nextCursor: ended || modules.length === 0 ? null : encode(page + 1, nowBackfilled, since, warming),
       };
     },
   };

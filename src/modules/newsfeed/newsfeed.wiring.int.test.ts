@@ -11,6 +11,7 @@ let A: Awaited<ReturnType<TestApp['createTenant']>>;
 let B: Awaited<ReturnType<TestApp['createTenant']>>;
 let keyA: string;
 let keyB: string;
+let items: Record<string, string>[];
 
 // EAN-13s with valid GS1 check digits (the pricing integration test's).
 const EAN_1 = '4006381333931';
@@ -54,7 +55,7 @@ beforeAll(async () => {
   B = await t.createTenant('Other store');
   keyA = await A.apiKey(['recommendations:read', 'interactions:write', 'profiles:read', 'profiles:write']);
   keyB = await B.apiKey(['recommendations:read', 'interactions:write', 'profiles:read', 'profiles:write']);
-  const items = Array.from({ length: 30 }, (_, k) => ({
+  items = Array.from({ length: 30 }, (_, k) => ({
     item_id: `w-${k}`,
     name: `Wired ${k}`,
     category: `Cat ${k % 6}`,
@@ -117,6 +118,41 @@ describe('newsfeed wiring: pricing', () => {
     expect(b.status).toBe(200);
     expect((b.body.modules as Module[]).some((m) => m.type === 'price_drops')).toBe(false);
     for (const i of b.body.items as Item[]) expect(i.best_offer).toBeNull();
+  });
+});
+
+describe('newsfeed wiring: price changes', () => {
+  it("a store's new price and a catalog price change show on the next page, not after the feed's cache interval", async () => {
+    const told: string[] = [];
+    t.modules.pricing.onOffersChanged((tenantId) => told.push(tenantId));
+    // a new watcher of w-0 per page (a shopper's own earlier pages are not repeated to them)
+    const w0 = async (user: string) => {
+      await t.request('POST', '/api/v1/interactions', { token: keyA, body: { user_id: user, item_id: 'w-0', interaction_type: 'view' } });
+      return ((await feed(keyA, user)).body.items as Item[]).find((i) => i.item_id === 'w-0')!;
+    };
+    expect((await w0('pc-1')).best_offer).toMatchObject({ price: '45.00', store: 'Outlet' });
+    // a third store undercuts (a drop from its own 50.00): pricing tells its listeners once each import committed
+    const store3 = (await t.request('POST', '/api/v1/pricing/stores', { token: A.ownerToken, body: { name: 'Corner', network: 'feed' } }))
+      .body.id;
+    await importFeed(A.ownerToken, store3, `id,title,price,gtin\nC-1,Wired zero,50.00 USD,${EAN_1}\n`);
+    await new Promise((r) => setTimeout(r, 5));
+    await importFeed(A.ownerToken, store3, `id,title,price,gtin\nC-1,Wired zero,30.00 USD,${EAN_1}\n`);
+    expect(told).toContain(A.tenantId);
+    expect(told).not.toContain(B.tenantId);
+    expect((await w0('pc-2')).best_offer).toMatchObject({ price: '30.00', store: 'Corner' });
+    // a catalog price change of an item of the lists every new shopper shares (the catalog's newest)
+    const first = (await feed(keyA, 'pc-3')).body.items as (Item & { price: string; sponsored: boolean })[];
+    const shared = first.find((i) => !i.sponsored && i.item_id !== 'w-0')!;
+    expect(shared.price).toBe('80.00');
+    const up = await t.request('POST', '/api/v1/items/bulk', {
+      token: A.ownerToken,
+      body: [{ ...items[Number(shared.item_id.slice(2))]!, price: '77.00' }],
+    });
+    expect(up.status).toBeLessThan(300);
+    const next = (await feed(keyA, 'pc-4')).body.items as (Item & { price: string })[];
+    expect(next.find((i) => i.item_id === shared.item_id)?.price).toBe('77.00');
+    // tenant B's feed is untouched by A's changes
+    for (const i of (await feed(keyB, 'watcher')).body.items as Item[]) expect(i.best_offer).toBeNull();
   });
 });
 

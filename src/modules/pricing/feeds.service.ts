@@ -45,6 +45,8 @@ export interface FeedsDeps {
   evaluateAlerts?: (tenantId: string, offerIds: readonly string[], since: Date) => Promise<number>;
   /** The learned matcher the import scores with; null: identifiers only (every unplaced offer starts a group). */
   matcher?: () => Scorer | null;
+  /** Told after an import wrote offers, prices or groups of the tenant (the best offers of its items may have changed). */
+  offersChanged?: (tenantId: string) => void;
 }
 
 /**
@@ -52,7 +54,13 @@ export interface FeedsDeps {
  * run per store at a time. A feed that cannot be read at all changes nothing (a failed fetch is never a price
  * change); a malformed row is a row-level error and the rest is imported.
  */
-export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlerts, matcher = shippedMatcher }: FeedsDeps) {
+export function createFeedsService({
+  platform,
+  catalogItemsByGtin,
+  evaluateAlerts,
+  matcher = shippedMatcher,
+  offersChanged = () => {},
+}: FeedsDeps) {
   const { db, storage, jobs, clock } = platform;
 
   async function readAll(stream: Readable): Promise<string> {
@@ -85,7 +93,16 @@ export function createFeedsService({ platform, catalogItemsByGtin, evaluateAlert
    * Validates and imports records (an uploaded feed's, or a network's pages) into one store: offers, price
    * history, identifier matching in one transaction, then the learned pass, catalog links and alerts.
    */
-  async function importRecords(
+  async function importRecords(...args: Parameters<typeof importRecordsOnce>): Promise<Awaited<ReturnType<typeof importRecordsOnce>>> {
+    try {
+      return await importRecordsOnce(...args);
+    } finally {
+      // also after a failure: its offer transaction or learned pass may have committed before it
+      offersChanged(args[0].tenantId);
+    }
+  }
+
+  async function importRecordsOnce(
     ctx: TenantContext,
     runId: string,
     storeId: string,

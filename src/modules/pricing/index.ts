@@ -27,10 +27,28 @@ export interface PricingDeps {
 
 export type { ItemBestOffer } from './bestoffers.service.ts';
 
+/** Told after a committed change of a tenant's offers, prices or match groups in this process. */
+export type OffersChangedListener = (tenantId: string) => void;
+
 export function createPricingModule(platform: PlatformServices, deps: PricingDeps) {
-  const service = createPricingService({ platform });
+  const listeners: OffersChangedListener[] = [];
+  const offersChanged = (tenantId: string) => {
+    for (const l of listeners) {
+      try {
+        l(tenantId);
+      } catch (err) {
+        platform.log.warn({ err, tenantId }, 'a pricing change listener failed');
+      }
+    }
+  };
+  const service = createPricingService({ platform, offersChanged });
   const alerts = createAlertsService({ platform, webhooks: deps.webhooks });
-  const feeds = createFeedsService({ platform, catalogItemsByGtin: deps.catalogItemsByGtin, evaluateAlerts: alerts.evaluateForOffers });
+  const feeds = createFeedsService({
+    platform,
+    catalogItemsByGtin: deps.catalogItemsByGtin,
+    evaluateAlerts: alerts.evaluateForOffers,
+    offersChanged,
+  });
   const sources = createSourcesService({ platform, feeds });
   const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
@@ -39,6 +57,14 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     bestOffers: best.bestOffers,
     /** Catalog items among these whose best offer dropped below its 30-day low, biggest drop first. */
     priceDrops: best.priceDrops,
+    /**
+     * Calls `listener` after every committed change of the tenant's offers, prices or match groups in this process
+     * (feed and network imports, merges, splits, reverts, review decisions): caches of best offers drop the tenant.
+     * Another process's change is not announced here: such caches also expire.
+     */
+    onOffersChanged(listener: OffersChangedListener): void {
+      listeners.push(listener);
+    },
     /** Identity's erasure step: a person's price alerts and their history. */
     eraseUsers: alerts.eraseUsers,
     /** The scheduler's task: queues the imports of the network connections that are due (hourly, daily). */

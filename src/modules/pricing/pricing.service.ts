@@ -1,5 +1,6 @@
 import {
   AppError,
+  type Db,
   type PlatformServices,
   type TenantContext,
   isUuid,
@@ -10,9 +11,25 @@ import {
 } from '../../platform/index.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
-/** Stores, offers and match groups: the aggregator's catalog of other retailers' listings. */
-export function createPricingService({ platform }: { platform: PlatformServices }) {
+/**
+ * Stores, offers and match groups: the aggregator's catalog of other retailers' listings. `offersChanged` is told
+ * after every committed change of which offers a group holds (merge, split, revert, review decision): the best
+ * offers of its items may have changed.
+ */
+export function createPricingService({
+  platform,
+  offersChanged = () => {},
+}: {
+  platform: PlatformServices;
+  offersChanged?: (tenantId: string) => void;
+}) {
   const { db, clock } = platform;
+  /** A transaction that moves offers between groups; listeners are told once it committed. */
+  const regroup = async <T>(tenantId: string, fn: (tx: Db) => Promise<T>): Promise<T> => {
+    const out = await inTenant(db, tenantId, fn);
+    offersChanged(tenantId);
+    return out;
+  };
   const cursorOk = (c: string | undefined) => {
     if (c !== undefined && !isUuid(c))
       throw validation('INVALID_CURSOR', 'cursor is not one this API returned.', [{ field: 'cursor', message: 'malformed' }]);
@@ -61,7 +78,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
         throw validation('PRICING_MERGE_SELF', 'A group cannot be merged into itself.', [
           { field: 'from_group_id', message: 'same as the target' },
         ]);
-      return inTenant(db, ctx.tenantId, async (tx) => {
+      return regroup(ctx.tenantId, async (tx) => {
         for (const id of [intoId, fromId]) {
           const [g] = isUuid(id) ? await repo.listGroups(tx, ctx.tenantId, { id, limit: 1 }) : [];
           if (!g) throw notFound('PRICING_GROUP_NOT_FOUND', 'The match group');
@@ -89,7 +106,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
 
     /** Operator split: the given offers of the group move to a new group (a new stable id). Logged; revert moves them back. */
     async split(ctx: TenantContext, groupId: string, offerIds: string[]) {
-      return inTenant(db, ctx.tenantId, async (tx) => {
+      return regroup(ctx.tenantId, async (tx) => {
         const [g] = isUuid(groupId) ? await repo.listGroups(tx, ctx.tenantId, { id: groupId, limit: 1 }) : [];
         if (!g) throw notFound('PRICING_GROUP_NOT_FOUND', 'The match group');
         const ids = offerIds.filter(isUuid);
@@ -127,7 +144,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
 
     /** Undoes a merge or split: its offers still in the target group go back to the source group. */
     async revert(ctx: TenantContext, logId: string) {
-      return inTenant(db, ctx.tenantId, async (tx) => {
+      return regroup(ctx.tenantId, async (tx) => {
         const e = isUuid(logId) ? await repo.getLogEntry(tx, ctx.tenantId, logId) : undefined;
         if (!e) throw notFound('PRICING_MATCH_LOG_NOT_FOUND', 'The match log entry');
         if (e.revertedAt || !e.fromGroupId || (e.action !== 'merge' && e.action !== 'split'))
@@ -150,7 +167,7 @@ export function createPricingService({ platform }: { platform: PlatformServices 
      * tenant's pair answers 404.
      */
     async decideReview(ctx: TenantContext, id: string, decision: 'accepted' | 'rejected') {
-      return inTenant(db, ctx.tenantId, async (tx) => {
+      return regroup(ctx.tenantId, async (tx) => {
         const r = isUuid(id) ? await repo.lockPendingReview(tx, ctx.tenantId, id) : undefined;
         if (!r) throw notFound('PRICING_REVIEW_NOT_FOUND', 'The review item');
         if (r.status !== 'pending')

@@ -98,6 +98,11 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
      * by the writes announced in this process and, on PostgreSQL, by the interactions' change markers.
      */
     recentHistory: (tenantId: string, userId: string, limit: number) => serving.recentHistory(tenantId, userId, limit),
+    /**
+     * Whether serving holds the tenant's catalog, so a recommendation answers without loading it first (seconds for
+     * a large catalog after a restart). When it does not, the load starts in the background and this answers false.
+     */
+    servingReady: (tenantId: string): boolean => serving.catalogReady(tenantId),
     /** The registry's versions, newest first, with their deployment status (for the model list beside other modules' models). */
     async modelVersions(ctx: TenantContext, limit = 100) {
       const [versions, dep] = await Promise.all([registry.listVersions(ctx, limit), registry.deployment(ctx)]);

@@ -18,12 +18,20 @@ const row = (itemId: string): ServingItemRow => ({
 
 type HistoryRow = { userId: string; itemId: string; type: string; id: string };
 
-function fakeRepo(items: ServingItemRow[], histories: HistoryRow[] = []) {
-  const calls = { servingItems: 0 };
+function fakeRepo(items: ServingItemRow[], histories: HistoryRow[] = [], gate?: Promise<void>) {
+  const calls = { servingItems: 0, pages: [] as string[] };
   const repo: ServingCacheDeps['repo'] = {
-    servingItems: async () => {
+    // as catalog's read does: a page is the next `limit` items after `after` in item-id order
+    servingItems: async (_t: string, only: { page?: { after: string; limit: number } } = {}) => {
       calls.servingItems++;
-      return items;
+      await gate;
+      if (!only.page) return items;
+      calls.pages.push(only.page.after);
+      const { after, limit } = only.page;
+      return [...items]
+        .sort((a, b) => (a.itemId < b.itemId ? -1 : 1))
+        .filter((r) => r.itemId > after)
+        .slice(0, limit);
     },
     catalogMarker: async () => ({ items: items.length, updatedAt: 0 }),
     userHistories: async (_t: string, users: readonly string[]) => histories.filter((h) => users.includes(h.userId)),
@@ -49,7 +57,7 @@ describe('serving cache', () => {
     // in one synchronous build, no turn of the loop would have passed before the snapshot was ready
     expect(turns).toBeGreaterThanOrEqual(3);
     expect(s.ids.length).toBe(9000);
-    expect(s.index.get('i8999')).toBe(8999);
+    expect(s.ids[s.index.get('i8999')!]).toBe('i8999');
     expect(s.present).toBe(9000);
     expect(s.revision).toBe(1);
   });
@@ -89,5 +97,35 @@ describe('serving cache', () => {
     expect((await cache.history('t1', 'nobody')).itemIds).toEqual([]);
     const other = createServingCache({ repo: fakeRepo([row('i1')], []).repo, shared: false, log, historyLength: 10, warmUsers: 0 });
     expect((await other.history('t2', 'u1')).itemIds).toEqual([]);
+  });
+
+  it('reads a full catalog in keyset pages, one statement per page, so other reads interleave', async () => {
+    const items = Array.from({ length: 12_001 }, (_, k) => row(`i${String(k).padStart(5, '0')}`));
+    const { repo, calls } = fakeRepo(items);
+    const cache = createServingCache({ repo, shared: false, log, historyLength: 10, warmUsers: 0 });
+    const s = await cache.catalog('t1');
+    // 5,000 per page: three pages, each after the last id of the one before
+    expect(calls.pages).toEqual(['', 'i04999', 'i09999']);
+    expect(s.ids.length).toBe(12_001);
+    expect(s.present).toBe(12_001);
+  });
+
+  it("a user's history does not wait for the tenant's first catalog load, which starts beside it", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const histories: HistoryRow[] = [{ userId: 'u1', itemId: 'i1', type: 'view', id: '0001' }];
+    const { repo, calls } = fakeRepo([row('i1'), row('i2')], histories, gate);
+    const cache = createServingCache({ repo, shared: false, log, historyLength: 10, warmUsers: 0 });
+    expect(cache.catalogReady('t1')).toBe(false);
+    // the catalog read is held: the history answers anyway
+    const h = await cache.history('t1', 'u1');
+    expect(h.itemIds).toEqual(['i1']);
+    expect(cache.catalogReady('t1')).toBe(false);
+    expect(calls.servingItems).toBe(1); // one load in flight, not one per caller
+    open();
+    const s = await cache.catalog('t1');
+    expect(s.ids.length).toBe(2);
+    expect(cache.catalogReady('t1')).toBe(true);
+    expect(calls.servingItems).toBe(1);
   });
 });

@@ -29,6 +29,11 @@ const WARM_PAGE = 50;
  * one go held the loop for tens of ms, every request arriving meanwhile waiting behind it (the tail at a fixed rate).
  */
 const RELOAD_CHUNK = 2000;
+/**
+ * Catalog rows read per statement in a full reload (keyset pages in item-id order): a 100k-item catalog read in one
+ * statement held the embedded database's one connection for 10-15 s, every other request's reads queued behind it.
+ */
+const RELOAD_PAGE = 5000;
 /** Distinct interaction types kept as shared strings (built-in ones and a tenant's custom ones; beyond: as read). */
 const MAX_TYPES = 1000;
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -119,13 +124,24 @@ export function createServingCache(deps: ServingCacheDeps) {
   const due = (t: TenantCache, ms: number) => deps.shared && now() - t.checkedAt > ms;
 
   async function reload(tenantId: string, t: TenantCache): Promise<void> {
-    const rows = await repo.servingItems(tenantId);
-    // built beside the one being served, a chunk per turn of the loop, so requests go on meanwhile
+    const started = now();
+    // built beside the one being served, a page per statement and a chunk per turn of the loop, so requests go on meanwhile
     const fresh = emptySnapshot();
-    for (let at = 0; at < rows.length; at += RELOAD_CHUNK) {
-      if (at > 0) await yieldToLoop();
-      applyItemRows(fresh, rows.slice(at, at + RELOAD_CHUNK));
+    let after = '';
+    let pages = 0;
+    for (;;) {
+      const rows = await repo.servingItems(tenantId, { page: { after, limit: RELOAD_PAGE } });
+      pages++;
+      for (let at = 0; at < rows.length; at += RELOAD_CHUNK) {
+        if (at > 0) await yieldToLoop();
+        applyItemRows(fresh, rows.slice(at, at + RELOAD_CHUNK));
+      }
+      if (rows.length < RELOAD_PAGE) break;
+      after = rows[rows.length - 1]!.itemId;
     }
+    // Pages read at different times: an item changed in another process after its page was read may be older than
+    // the newest row of a later page. The next marker check then reads every change since the reload began.
+    if (pages > 1 && fresh.maxUpdatedAt > started) fresh.maxUpdatedAt = started;
     // a reload is a new revision too: responses cached against the old snapshot must miss
     fresh.revision = (t.snapshot?.revision ?? 0) + 1;
     t.snapshot = fresh;
@@ -253,10 +269,31 @@ export function createServingCache(deps: ServingCacheDeps) {
     /** The tenant's catalog snapshot, with every announced change applied. */
     catalog: (tenantId: string): Promise<CatalogSnapshot> => fresh(tenantId, tenant(tenantId)),
 
-    /** A user's recent history (cached; re-read after they interact). */
+    /**
+     * Whether the tenant's catalog snapshot is loaded. When it is not, its load starts in the background and this
+     * answers false: a caller that must not wait (the newsfeed's first page after a restart) serves without it.
+     */
+    catalogReady(tenantId: string): boolean {
+      const t = tenant(tenantId);
+      if (t.snapshot) return true;
+      sync(tenantId, t).catch((err: unknown) =>
+        deps.log.warn({ err, tenantId }, 'serving catalog load failed; retried on the next request'),
+      );
+      return false;
+    },
+
+    /**
+     * A user's recent history (cached; re-read after they interact). It does not wait for the tenant's first
+     * catalog load (a history needs none of it; a 100k-item catalog takes seconds on the embedded database): that
+     * load starts beside it.
+     */
     async history(tenantId: string, userId: string): Promise<UserHistory> {
       const t = tenant(tenantId);
-      await fresh(tenantId, t);
+      if (t.snapshot) await fresh(tenantId, t);
+      else
+        sync(tenantId, t).catch((err: unknown) =>
+          deps.log.warn({ err, tenantId }, 'serving catalog load failed; retried on the next request'),
+        );
       const h = t.users.get(userId);
       if (h && !(deps.shared && now() - h.loadedAt > RESYNC_MS)) {
         t.users.delete(userId);

@@ -331,6 +331,8 @@ export function createServingService(deps: ServingDeps) {
       for (const k of responses.keys()) if (k.startsWith(`${tenantId}|`)) responses.delete(k);
     },
     itemsChanged: cache.itemsChanged,
+    /** Whether the tenant's catalog is loaded for serving; when not, its load starts in the background. */
+    catalogReady: cache.catalogReady,
     interactionsAppended: cache.interactionsAppended,
     /** Whether the tenant has a model deployment (cached like the deployment `recommend` reads). */
     hasDeployment: async (tenantId: string): Promise<boolean> => (await deployments.get(tenantId)) !== undefined,
