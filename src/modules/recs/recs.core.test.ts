@@ -63,7 +63,11 @@ describe('unpackVersionChunked', () => {
     ['x', 'yy', 'zzz'],
     encodeArtifact(
       { type: 'ials', items: 3 },
-      { a: Float32Array.from({ length: 3001 }, (_, k) => k / 7), b: Int32Array.from({ length: 999 }, (_, k) => -k), c: Float64Array.of(Math.PI) },
+      {
+        a: Float32Array.from({ length: 3001 }, (_, k) => k / 7),
+        b: Int32Array.from({ length: 999 }, (_, k) => -k),
+        c: Float64Array.of(Math.PI),
+      },
     ),
   );
 
