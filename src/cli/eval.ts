@@ -42,7 +42,7 @@ export function registerEval(program: Command): void {
       });
       if (r.chosen && r.tuning)
         process.stdout.write(
-          `auto chose ${r.chosen.family} ${JSON.stringify(r.chosen.params)}\n  validation NDCG@20 ${r.tuning.validationNdcg20?.toFixed(4) ?? '-'} after ${r.tuning.trials.length} trials in ${r.tuningSeconds!.toFixed(1)} s (budget ${r.tuning.budgetMs / 1000} s, stopped by ${r.tuning.stoppedBy})${r.tuning.fallback ? `; fallback: ${r.tuning.fallback}` : ''}\n`,
+          `auto chose ${r.chosen.family} ${JSON.stringify(r.chosen.params)}\n  validation NDCG@20 ${r.tuning.validationNdcg20?.toFixed(4) ?? '-'} after ${r.tuning.trials.length} trials in ${r.tuningSeconds!.toFixed(1)} s (budget ${r.tuning.budgetMs / 1000} s, stopped by ${r.tuning.stoppedBy}${r.tuning.unmeasured ? `; not measured: ${r.tuning.unmeasured.join(', ')}` : ''})${r.tuning.fallback ? `; fallback: ${r.tuning.fallback}` : ''}\n`,
         );
       process.stdout.write(
         `model ${r.chosen ? `auto -> ${r.chosen.family}` : r.model}: Recall@20 ${r.recall20.toFixed(4)}  NDCG@20 ${r.ndcg20.toFixed(4)}  train ${r.trainSeconds.toFixed(1)} s  eval ${r.evalSeconds.toFixed(1)} s  peak RSS ${r.peakRssMb.toFixed(0)} MB  (${r.users} users, ${r.items} items)\n`,

@@ -48,6 +48,8 @@ export interface GraphFilterOptions {
   readonly seed?: number;
   /** Receives phase timings (e.g. for a benchmark's log); never called on the hot path. */
   readonly onPhase?: (phase: string, milliseconds: number) => void;
+  /** Called between the costly steps of a fit (SVD iterations, the linear filter); may throw to abandon it. */
+  readonly checkpoint?: () => void;
 }
 
 export interface GraphFilterParams {
@@ -307,6 +309,7 @@ export function fitGraphFilterBase(train: Csr, options: GraphFilterOptions = {})
     oversample: p.oversample,
     powerIterations: p.powerIterations,
     seed: p.seed,
+    ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
   });
   // σ₁ is 1 when a = b = 1/2; other exponents shift the whole spectrum, which would change what
   // the weights mean, so R̃ is rescaled to σ₁ = 1
@@ -314,8 +317,10 @@ export function fitGraphFilterBase(train: Csr, options: GraphFilterOptions = {})
   const svd: TruncatedSvd = { ...raw, s: raw.s.map((x) => x / top) };
   for (let q = 0; q < normalized.data.length; q++) normalized.data[q] = normalized.data[q]! / top;
   mark('svd');
+  options.checkpoint?.();
   const gram = csrGramSparse(normalized, 1);
   mark('linear filter');
+  options.checkpoint?.();
   return { key: graphFilterBaseKey(options), normalized, itemDegree, svd, gram };
 }
 

@@ -22,6 +22,8 @@ export interface ItemSimilarityParams {
   readonly binary?: boolean;
   /** Drop pairs co-occurring in fewer than this many rows. Default 1. */
   readonly minCount?: number;
+  /** Called every 1,024 items; may throw to abandon the computation (a search's deadline). */
+  readonly checkpoint?: () => void;
 }
 
 /**
@@ -74,6 +76,7 @@ export function itemSimilarityTopK(userItem: Csr, params: ItemSimilarityParams, 
   let nnz = 0;
 
   for (let i = 0; i < nItems; i++) {
+    if ((i & 1023) === 0) params.checkpoint?.();
     let nTouched = 0;
     for (let p = iuPtr[i]!; p < iuPtr[i + 1]!; p++) {
       const u = iuIdx[p]!;

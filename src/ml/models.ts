@@ -168,6 +168,8 @@ export interface OfflineFitOptions {
   readonly graphFilter?: Partial<GraphFilterOptions>;
   readonly onEpoch?: (epoch: number, loss: number, seconds: number) => void;
   readonly onPhase?: (phase: string, milliseconds: number) => void;
+  /** Called between the costly steps of the fit (iterations, epochs, SVD passes); may throw to abandon it. */
+  readonly checkpoint?: () => void;
 }
 
 export type HyperparameterCheck<T> = { ok: true; params: T } | { ok: false; details: { field: string; message: string }[] };
@@ -200,19 +202,24 @@ export async function fitOfflineScorer(
 ): Promise<{ scoreBatch: BatchScorer; close?: () => Promise<void> | void }> {
   const checked = checkParams(type, params);
   if (!checked.ok) throw new RangeError(`invalid hyperparameters: ${checked.details.map((d) => `${d.field} (${d.message})`).join(', ')}`);
+  const checkpoint = options.checkpoint ? { checkpoint: options.checkpoint } : {};
   switch (type) {
     case 'popularity':
       return fitPopularity(train, { weighted: (checked.params as ModelParams<'popularity'>).weighted });
     case 'item_knn':
-      return fitItemKnn(train, itemKnnOptions(checked.params as ModelParams<'item_knn'>));
+      return fitItemKnn(train, { ...itemKnnOptions(checked.params as ModelParams<'item_knn'>), ...checkpoint });
     case 'ials':
-      return fitIals(train, ialsOptions(checked.params as ModelParams<'ials'>));
+      return fitIals(train, {
+        ...ialsOptions(checked.params as ModelParams<'ials'>),
+        ...(options.checkpoint ? { onIteration: () => void options.checkpoint!() } : {}),
+      });
     case 'lightgcn': {
       const p = checked.params as ModelParams<'lightgcn'>;
       const plateau = lossPlateau(p.patience);
       return fitLightGcn(train, {
         ...lightGcnOptions(p),
         onEpoch: (e) => {
+          options.checkpoint?.();
           options.onEpoch?.(e.epoch, e.loss, e.seconds);
           return plateau(e.loss);
         },
@@ -223,6 +230,7 @@ export async function fitOfflineScorer(
         ...graphFilterOptions(checked.params as ModelParams<'graph_filter'>, train),
         ...options.graphFilter,
         ...(options.onPhase ? { onPhase: options.onPhase } : {}),
+        ...checkpoint,
       });
   }
 }

@@ -23,6 +23,8 @@ export interface SvdOptions {
   readonly seed: number;
   /** Also return U (default false). */
   readonly computeU?: boolean;
+  /** Called between power iterations; may throw to abandon the decomposition (a search's deadline). */
+  readonly checkpoint?: () => void;
 }
 
 /**
@@ -71,10 +73,12 @@ export function svdTruncatedSparse(a: Csr, k: number, options: SvdOptions): Trun
   };
   multiply();
   for (let it = 0; it < q; it++) {
+    options.checkpoint?.();
     multiplyT();
     normalizeColumns(x, n, l);
     multiply();
   }
+  options.checkpoint?.();
   multiplyT(); // Z = Aᵀ Y, in x
   // Y = Q Ry with Q orthonormal; Qᵀ A Aᵀ Q = Cᵀ (ZᵀZ) C where C whitens YᵀY.
   const ey = symmetricEigen(gramDense(y, m, l), l);

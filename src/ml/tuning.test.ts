@@ -6,9 +6,11 @@ import {
   MAX_TUNING_BUDGET_MS,
   SEARCH_SPACES,
   type FitCandidate,
+  TrialCut,
   TuningCancelled,
   type TuningOptions,
   tooSmallToTune,
+  trialCostRatio,
   tuneModel,
   validationSplit,
 } from './tuning.ts';
@@ -42,10 +44,10 @@ function fakeClock(msPerFit: number, inner?: FitCandidate): { now: () => number;
   return {
     now: () => t,
     fits: () => n,
-    fit: async (f, m, p) => {
+    fit: async (f, m, p, checkpoint) => {
       n++;
       t += msPerFit;
-      return base(f, m, p);
+      return base(f, m, p, checkpoint);
     },
   };
 }
@@ -191,9 +193,9 @@ describe('tuneModel', () => {
   });
 
   it('records a failing candidate and goes on; throws when every candidate fails', async () => {
-    const clock = fakeClock(1, async (f, m, p) => {
+    const clock = fakeClock(1, async (f, m, p, checkpoint) => {
       if (f === 'ials') throw new Error('boom');
-      return (await import('./tuning.ts')).defaultFitCandidate(f, m, p);
+      return (await import('./tuning.ts')).defaultFitCandidate(f, m, p, checkpoint);
     });
     const r = await tuneModel(data, { budgetMs: 0, now: clock.now, fit: clock.fit });
     expect(r.trials.find((t) => t.family === 'ials')).toMatchObject({ ndcg20: null, error: 'boom' });
@@ -211,14 +213,94 @@ describe('tuneModel', () => {
       budgetMs: 10_000,
       families: ['item_knn', 'ials'],
       now: () => t,
-      fit: async (f, m, p) => {
+      fit: async (f, m, p, checkpoint) => {
         t += f === 'ials' ? 9000 : 100;
-        return slow(f, m, p);
+        return slow(f, m, p, checkpoint);
       },
     });
     expect(r.trials.filter((x) => x.family === 'ials').length).toBe(1);
     expect(r.trials.length).toBeGreaterThan(3);
     expect(r.spentMs).toBeLessThanOrEqual(10_000);
+  });
+
+  it('cuts a trial still running at the deadline at its next checkpoint, and the search ends there', async () => {
+    // a fake trainer whose graph filter takes 20 steps of 1 s, each followed by a checkpoint (none before the change)
+    let t = 0;
+    const fit: FitCandidate = async (f, _m, _p, checkpoint) => {
+      for (let step = 0; step < (f === 'graph_filter' ? 20 : 1); step++) {
+        t += 1000;
+        checkpoint?.();
+      }
+      return { scoreBatch: () => undefined };
+    };
+    const r = await tuneModel(data, { budgetMs: 10_000, now: () => t, fit });
+    expect(r.trials.map((x) => [x.family, x.cut ?? false])).toEqual([
+      ['popularity', false],
+      ['item_knn', false],
+      ['graph_filter', true],
+    ]);
+    expect(r.trials[2]).toMatchObject({ ndcg20: null, error: expect.stringMatching(/^cut/) });
+    expect(r.stoppedBy).toBe('budget');
+    expect(r.unmeasured).toEqual(['graph_filter', 'ials']);
+    expect(r.spentMs).toBeLessThanOrEqual(11_000); // one checkpoint step past the budget at most
+    expect(r.family).toBe('popularity');
+  });
+
+  it('never cuts the first trial that could score, so even a tiny budget has an answer', async () => {
+    let t = 0;
+    const fit: FitCandidate = async (_f, _m, _p, checkpoint) => {
+      for (let step = 0; step < 5; step++) {
+        t += 1000;
+        checkpoint?.();
+      }
+      return { scoreBatch: () => undefined };
+    };
+    const r = await tuneModel(data, { budgetMs: 1, now: () => t, fit });
+    expect(r.trials.map((x) => x.family)).toEqual(['popularity']);
+    expect(r.validationNdcg20).not.toBeNull();
+    expect(r.unmeasured).toEqual(['item_knn', 'graph_filter', 'ials']);
+  });
+
+  it('does not start a trial its settings make too dear for what is left (cost scaled from earlier trials)', async () => {
+    // the fake's cost follows the SVD's (rank + oversample)²; it never calls the checkpoint, so only the
+    // prediction can keep the search inside its budget
+    for (const seed of [1, 2, 3]) {
+      let t = 0;
+      const fit: FitCandidate = async (f, _m, p) => {
+        const l = Number(p.rank) + Number(p.oversample);
+        t += f === 'graph_filter' ? 3000 * (l / 320) ** 2 : f === 'ials' ? 500 * (Number(p.factors) / 64) ** 2 : 200;
+        return { scoreBatch: () => undefined };
+      };
+      const big = clustered(1200, 900, 12, seed);
+      const r = await tuneModel(big, { budgetMs: 30_000, seed, now: () => t, fit, patience: 100, maxValidationUsers: 20 });
+      expect(r.spentMs).toBeLessThanOrEqual(30_000);
+      expect(r.trials.length).toBeGreaterThan(8);
+    }
+  });
+
+  it('the default fit reaches the checkpoint inside every costly family (a cut abandons it)', async () => {
+    const { defaultFitCandidate } = await import('./tuning.ts');
+    for (const f of ['item_knn', 'graph_filter', 'ials', 'lightgcn'] as const) {
+      let calls = 0;
+      const fit = defaultFitCandidate(f, data, { ...defaultParams(f), ...(f === 'lightgcn' ? { epochs: 2 } : {}) }, () => {
+        calls++;
+        throw new TrialCut();
+      });
+      await expect(fit).rejects.toBeInstanceOf(TrialCut);
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('scales trial costs up quadratically and down linearly with rank or factors', () => {
+    const gf = (rank: number) => ({ rank, oversample: 64, power_iterations: 6 });
+    expect(trialCostRatio('graph_filter', gf(512), gf(256))).toBeCloseTo((576 / 320) ** 2);
+    expect(trialCostRatio('graph_filter', gf(64), gf(256))).toBeCloseTo(128 / 320);
+    expect(trialCostRatio('graph_filter', { ...gf(256), power_iterations: 13 }, gf(256))).toBeCloseTo(2);
+    const ials = (factors: number) => ({ factors, iterations: 12, cg_steps: 3 });
+    expect(trialCostRatio('ials', ials(128), ials(64))).toBeCloseTo(4);
+    expect(trialCostRatio('ials', ials(32), ials(64))).toBeCloseTo(0.5);
+    expect(trialCostRatio('item_knn', { k: 10 }, { k: 100 })).toBe(1);
+    expect(trialCostRatio('item_knn', { k: 400 }, { k: 100 })).toBe(4);
   });
 
   it('samples and perturbs only valid settings, within what the data can carry', () => {

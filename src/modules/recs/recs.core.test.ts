@@ -11,6 +11,7 @@ import {
   packVersion,
   reasonFor,
   unpackVersion,
+  unpackVersionChunked,
   validateHyperparameters,
 } from './recs.core.ts';
 
@@ -54,6 +55,46 @@ describe('artifact codec', () => {
     const buf = encodeArtifact({}, { a: new Float32Array(10_000) });
     expect(buf.length).toBeLessThan(40_000 + 200);
     expect(() => decodeArtifact(Buffer.from('hello world'))).toThrow(/not a Loupe model artifact/);
+  });
+});
+
+describe('unpackVersionChunked', () => {
+  const version = packVersion(
+    ['x', 'yy', 'zzz'],
+    encodeArtifact(
+      { type: 'ials', items: 3 },
+      {
+        a: Float32Array.from({ length: 3001 }, (_, k) => k / 7),
+        b: Int32Array.from({ length: 999 }, (_, k) => -k),
+        c: Float64Array.of(Math.PI),
+      },
+    ),
+  );
+
+  it('decodes exactly what unpackVersion does, pausing between slices of the copy', async () => {
+    let pauses = 0;
+    const out = await unpackVersionChunked(version, { chunkBytes: 1000, pause: async () => void pauses++ });
+    const ref = unpackVersion(version);
+    expect(out.itemIds).toEqual(ref.itemIds);
+    expect(out.meta).toEqual(ref.meta);
+    for (const k of ['a', 'b', 'c']) {
+      expect(out.arrays[k]!.constructor).toBe(ref.arrays[k]!.constructor);
+      expect(Array.from(out.arrays[k]!)).toEqual(Array.from(ref.arrays[k]!));
+    }
+    expect(pauses).toBe(Math.floor((3001 * 4 + 999 * 4 + 8) / 1000));
+  });
+
+  it('lets other work run on the event loop while a large model decodes', async () => {
+    const order: string[] = [];
+    const decoding = unpackVersionChunked(version, { chunkBytes: 4096 }).then(() => order.push('decoded'));
+    setImmediate(() => order.push('other work'));
+    await decoding;
+    expect(order).toEqual(['other work', 'decoded']);
+  });
+
+  it('refuses a truncated artifact instead of decoding zeros', async () => {
+    await expect(unpackVersionChunked(version.subarray(0, version.length - 16))).rejects.toThrow(/truncated/);
+    expect(() => unpackVersion(version.subarray(0, version.length - 16))).toThrow(/truncated/);
   });
 });
 

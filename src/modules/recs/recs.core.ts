@@ -134,24 +134,78 @@ export function encodeArtifact(meta: Record<string, unknown>, arrays: Record<str
   return out;
 }
 
-export function decodeArtifact(buf: Buffer): { meta: Record<string, unknown>; arrays: Record<string, Typed> } {
+interface ArtifactLayout {
+  readonly meta: Record<string, unknown>;
+  readonly arrays: readonly { name: string; dtype: DType; offset: number; length: number }[];
+  /** Where the array bytes start. */
+  readonly base: number;
+}
+
+function artifactLayout(buf: Buffer): ArtifactLayout {
   if (buf.length < 8 || buf.toString('ascii', 0, 4) !== 'LRM1') throw new Error('not a Loupe model artifact');
   const len = buf.readUInt32LE(4);
-  const head = JSON.parse(buf.toString('utf8', 8, 8 + len)) as {
-    meta: Record<string, unknown>;
-    arrays: { name: string; dtype: DType; offset: number; length: number }[];
-  };
-  const headLen = Math.ceil((8 + len) / 8) * 8;
-  const arrays: Record<string, Typed> = {};
+  const head = JSON.parse(buf.toString('utf8', 8, 8 + len)) as { meta: Record<string, unknown>; arrays: ArtifactLayout['arrays'] };
+  const base = Math.ceil((8 + len) / 8) * 8;
   for (const e of head.arrays) {
+    if (!Object.hasOwn(DTYPES, e.dtype)) throw new Error(`model artifact: unknown dtype of ${e.name}`);
+    if (!(base + e.offset + e.length * DTYPES[e.dtype].BYTES_PER_ELEMENT <= buf.length)) throw new Error('model artifact is truncated');
+  }
+  return { meta: head.meta, arrays: head.arrays, base };
+}
+
+export function decodeArtifact(buf: Buffer): { meta: Record<string, unknown>; arrays: Record<string, Typed> } {
+  const { meta, arrays: table, base } = artifactLayout(buf);
+  const arrays: Record<string, Typed> = {};
+  for (const e of table) {
     const C = DTYPES[e.dtype];
     const bytes = e.length * C.BYTES_PER_ELEMENT;
     // copy into an aligned buffer of its own: typed views need aligned offsets
     const copy = new ArrayBuffer(bytes);
-    buf.copy(Buffer.from(copy), 0, headLen + e.offset, headLen + e.offset + bytes);
+    buf.copy(Buffer.from(copy), 0, base + e.offset, base + e.offset + bytes);
     arrays[e.name] = new C(copy);
   }
-  return { meta: head.meta, arrays };
+  return { meta, arrays };
+}
+
+/** Bytes copied between two pauses of `unpackVersionChunked`: a few milliseconds of memcpy. */
+export const DECODE_CHUNK_BYTES = 4 << 20;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * `unpackVersion` that gives the event loop back every `chunkBytes` copied (a model of hundreds of MB decoded
+ * in one go blocked a server for seconds): the same result, the copy in slices with `pause()` between them.
+ */
+export async function unpackVersionChunked(
+  buf: Buffer,
+  options: { chunkBytes?: number; pause?: () => Promise<void> } = {},
+): Promise<{ itemIds: string[]; meta: Record<string, unknown>; arrays: Record<string, Typed> }> {
+  const chunk = Math.max(8, options.chunkBytes ?? DECODE_CHUNK_BYTES);
+  const pause = options.pause ?? nextTurn;
+  if (buf.length < 4) throw new Error('not a Loupe model version');
+  const idsLen = buf.readUInt32LE(0);
+  const itemIds = JSON.parse(buf.toString('utf8', 4, 4 + idsLen)) as string[];
+  const art = buf.subarray(4 + idsLen);
+  const { meta, arrays: table, base } = artifactLayout(art);
+  const arrays: Record<string, Typed> = {};
+  let sincePause = 0;
+  for (const e of table) {
+    const C = DTYPES[e.dtype];
+    const bytes = e.length * C.BYTES_PER_ELEMENT;
+    const copy = Buffer.from(new ArrayBuffer(bytes));
+    for (let at = 0; at < bytes; ) {
+      const n = Math.min(bytes - at, chunk - sincePause);
+      art.copy(copy, at, base + e.offset + at, base + e.offset + at + n);
+      at += n;
+      sincePause += n;
+      if (sincePause >= chunk) {
+        await pause();
+        sincePause = 0;
+      }
+    }
+    arrays[e.name] = new C(copy.buffer);
+  }
+  return { itemIds, meta, arrays };
 }
 
 /**

@@ -7,7 +7,7 @@
 import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { type Q, type ObjectStorage, type TenantContext, currencyExponent, newId, notFound } from '../../../platform/index.ts';
 import { type UserHistory, createServingCache } from './history.cache.ts';
-import { canaryBucket, interactionWeight, reasonFor, unpackVersion } from '../recs.core.ts';
+import { canaryBucket, interactionWeight, reasonFor, unpackVersionChunked } from '../recs.core.ts';
 import { type ServingModel, servingModel } from '../recs.models.ts';
 import type { DeploymentRow, RecsRepository } from '../recs.repository.ts';
 import { createServedLog } from './served.log.ts';
@@ -180,7 +180,8 @@ export function createServingService(deps: ServingDeps) {
   async function load(tenantId: string, versionId: string): Promise<LoadedModel> {
     const v = await repo.getVersion(db, tenantId, versionId);
     if (!v) throw new Error('model version not found');
-    const { itemIds, meta, arrays } = unpackVersion(await streamToBuffer(await deps.storage.get(tenantId, v.artifactKey)));
+    // decoded in slices: a large model copied in one go blocked every request of the process for seconds
+    const { itemIds, meta, arrays } = await unpackVersionChunked(await streamToBuffer(await deps.storage.get(tenantId, v.artifactKey)));
     const model = servingModel(meta, arrays);
     if (v.loadError) await repo.setLoadError(db, tenantId, v.id, null);
     let maxPopularity = 0;

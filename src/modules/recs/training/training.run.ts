@@ -124,6 +124,7 @@ export function tuningCard(t: TuningResult): Record<string, unknown> {
     budget_seconds: t.budgetMs / 1000,
     spent_seconds: Math.round(t.spentMs) / 1000,
     stopped_by: t.stoppedBy,
+    ...(t.unmeasured ? { not_measured: t.unmeasured } : {}),
     validation: {
       protocol: `a seeded random ${Math.round(t.validation.fraction * 100)}% of each user's training items (users with 2+), NDCG@20 over all items`,
       users: t.validation.users,
@@ -138,6 +139,7 @@ export function tuningCard(t: TuningResult): Record<string, unknown> {
       'val_recall@20': r4(x.recall20),
       seconds: Math.round(x.ms) / 1000,
       ...(x.error ? { error: x.error } : {}),
+      ...(x.cut ? { cut: true } : {}),
     })),
   };
 }

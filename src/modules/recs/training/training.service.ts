@@ -26,7 +26,7 @@ import {
   alignItemRows,
   interactionWeight,
   packVersion,
-  unpackVersion,
+  unpackVersionChunked,
   validateHyperparameters,
 } from '../recs.core.ts';
 import type { RecsRepository } from '../recs.repository.ts';
@@ -133,7 +133,7 @@ export function createTrainingService(deps: TrainingDeps) {
     if (type !== 'ials' && type !== 'lightgcn') return { ...base, itemRows: null, itemsCarried: 0 };
     let stored;
     try {
-      stored = unpackVersion(await streamToBuffer(await storage.get(tenantId, active.artifactKey)));
+      stored = await unpackVersionChunked(await streamToBuffer(await storage.get(tenantId, active.artifactKey)));
     } catch {
       return `the artifact of ${active.version} cannot be read: trained in full`;
     }

@@ -120,10 +120,10 @@ describe('recsSettings: the tuning budget', () => {
     expect(b(30)).toBe(30_000);
     expect(b(0)).toBe(0);
     expect(b(-5)).toBe(0);
-    expect(b('abc')).toBe(120_000);
-    expect(b(Number.NaN)).toBe(120_000);
-    expect(b(undefined)).toBe(120_000);
-    expect(recsSettings({}).tuningBudgetMs).toBe(120_000);
+    expect(b('abc')).toBe(210_000);
+    expect(b(Number.NaN)).toBe(210_000);
+    expect(b(undefined)).toBe(210_000);
+    expect(recsSettings({}).tuningBudgetMs).toBe(210_000);
     // a week is accepted here and capped by the search (MAX_TUNING_BUDGET_MS)
     expect(b(7 * 24 * 3600)).toBe(7 * 24 * 3600 * 1000);
     expect(MAX_TUNING_BUDGET_MS).toBe(3_600_000);
