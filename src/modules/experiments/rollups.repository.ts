@@ -79,18 +79,24 @@ export function createRollupsRepository() {
      */
     async applyChanges(q: Q, tenantId: string, t: RollupTrack, since: string): Promise<number> {
       const events = t.metric ? (t.metric.denominatorEvent ? [t.metric.event, t.metric.denominatorEvent] : [t.metric.event]) : [];
-      const dirtyUnits = sql`SELECT unit_id FROM dirty`;
-      const row = await queryOne<{ units: number }>(
+      // The changed units first, as a list: probing them one by one is what keeps a refresh small (a CTE joined
+      // in its place let the planner scan the experiment's units); none changed, nothing else to run.
+      const changed = await queryRows<{ unitId: string }>(
         q,
-        sql`WITH dirty AS (
-            SELECT x.unit_id FROM experiment_assignments x
+        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x
             WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
               AND (x.experiment_ids @> ARRAY[${t.experimentId}::uuid]
                    OR EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = x.unit_id))
             UNION
             SELECT ev.unit_id FROM experiment_metric_events ev
             WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])
-              AND EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ev.unit_id)),
+              AND EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ev.unit_id)`,
+      );
+      if (!changed.length) return 0;
+      const dirtyUnits = sql`SELECT unnest(${arrayParam(changed.map((c) => c.unitId))}::text[])`;
+      const row = await queryOne<{ units: number }>(
+        q,
+        sql`WITH
           ${newStates(tenantId, t, dirtyUnits)},
           old AS (SELECT s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
                   WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id IN (${dirtyUnits})),
@@ -109,7 +115,7 @@ export function createRollupsRepository() {
                       denominator_sum = r.denominator_sum + excluded.denominator_sum,
                       denominator_sum_squares = r.denominator_sum_squares + excluded.denominator_sum_squares,
                       sum_product = r.sum_product + excluded.sum_product)
-        SELECT (SELECT count(*) FROM dirty)::int AS units`,
+        SELECT ${changed.length}::int AS units`,
       );
       return row?.units ?? 0;
     },
