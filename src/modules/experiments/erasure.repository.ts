@@ -17,7 +17,11 @@ export async function eraseUnits(
   const pseudonyms = units.map(() => `erased:${newId()}`);
   const map = sql`unnest(${arrayParam(units)}::text[], ${arrayParam(pseudonyms)}::text[]) AS m(old_id, new_id)`;
   await q.execute(
-    sql`UPDATE experiment_assignments a SET unit_id = m.new_id FROM ${map} WHERE a.tenant_id = ${tenantId} AND a.unit_id = m.old_id`,
+    sql`UPDATE experiment_assignments a SET unit_id = m.new_id, changed_xid = pg_current_xact_id() FROM ${map} WHERE a.tenant_id = ${tenantId} AND a.unit_id = m.old_id`,
+  );
+  // Rollups' unit states follow the pseudonym (the unit's value is unchanged: its events move with it).
+  await q.execute(
+    sql`UPDATE experiment_unit_metrics s SET unit_id = m.new_id FROM ${map} WHERE s.tenant_id = ${tenantId} AND s.unit_id = m.old_id`,
   );
   await q.execute(
     sql`UPDATE experiment_metric_events e SET unit_id = m.new_id, dedupe_key = 'erased:' || e.id::text FROM ${map} WHERE e.tenant_id = ${tenantId} AND e.unit_id = m.old_id`,

@@ -27,12 +27,14 @@ const ASSIGNMENT_ARRAYS = sql`x.experiment_ids, x.variant_ids, x.first_exposed_a
 /**
  * One experiment's assignments as rows (tenant_id, unit_id, experiment_id, variant_id, first_exposed_at,
  * last_exposed_at, exposures): the unit rows that hold the experiment, unnested. Use as `${assignmentsOf(...)} a`.
+ * `onlyUnits`: a query of unit ids (`SELECT unit_id FROM ...`) that limits the rows (a rollup's changed units).
  */
-function assignmentsOf(tenantId: string, experimentId: string): SQL {
+export function assignmentsOf(tenantId: string, experimentId: string, onlyUnits: SQL | null = null): SQL {
   return sql`(SELECT x.tenant_id, x.unit_id, e.experiment_id, e.variant_id, e.first_exposed_at, e.last_exposed_at, e.exposures
       FROM experiment_assignments x
       CROSS JOIN LATERAL unnest(${ASSIGNMENT_ARRAYS}) AS e(experiment_id, variant_id, first_exposed_at, last_exposed_at, exposures)
-      WHERE x.tenant_id = ${tenantId} AND x.experiment_ids @> ARRAY[${experimentId}::uuid] AND e.experiment_id = ${experimentId}::uuid)`;
+      WHERE x.tenant_id = ${tenantId} AND x.experiment_ids @> ARRAY[${experimentId}::uuid] AND e.experiment_id = ${experimentId}::uuid
+        ${onlyUnits ? sql`AND x.unit_id IN (${onlyUnits})` : sql``})`;
 }
 
 /** Postgres array literal of values that need no quoting (uuids, ints, ISO timestamps). */
@@ -238,7 +240,8 @@ export function createExperimentsRepository(connector?: ConnectorMetricEvents) {
         FROM unnest(${arrayParam(units)}::text[], ${column((r) => r.experimentId)}::text[], ${column((r) => r.variantId)}::text[],
                     ${column((r) => r.at.toISOString())}::text[], ${column((r) => r.lastAt.toISOString())}::text[], ${column((r) => r.count)}::text[])
           AS r(unit_id, e, v, f, l, n)
-        ON CONFLICT (tenant_id, unit_id) DO UPDATE SET (experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures) = (
+        ON CONFLICT (tenant_id, unit_id) DO UPDATE SET changed_xid = pg_current_xact_id(),
+          (experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures) = (
           SELECT array_agg(m.e ORDER BY m.o), array_agg(m.v ORDER BY m.o), array_agg(m.f ORDER BY m.o), array_agg(m.l ORDER BY m.o), array_agg(m.n ORDER BY m.o)
           FROM (SELECT s.e, min(s.ord) AS o, (array_agg(s.v ORDER BY s.ord))[1] AS v, min(s.f) AS f, max(s.l) AS l, sum(s.n)::int AS n
                 FROM (SELECT * FROM unnest(${ASSIGNMENT_ARRAYS}) WITH ORDINALITY AS stored(e, v, f, l, n, ord)
@@ -259,14 +262,14 @@ export function createExperimentsRepository(connector?: ConnectorMetricEvents) {
           CROSS JOIN LATERAL unnest(${ASSIGNMENT_ARRAYS}) AS e(experiment_id, variant_id, first_exposed_at, last_exposed_at, exposures)
           WHERE x.tenant_id = ${tenantId} AND x.unit_id = ${fromUnit} AND e.experiment_id = ${experimentId}::uuid),
         removed AS (
-          UPDATE experiment_assignments x SET (experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures) = (
+          UPDATE experiment_assignments x SET changed_xid = pg_current_xact_id(), (experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures) = (
             SELECT coalesce(array_agg(k.e ORDER BY k.o), '{}'), coalesce(array_agg(k.v ORDER BY k.o), '{}'), coalesce(array_agg(k.f ORDER BY k.o), '{}'),
                    coalesce(array_agg(k.l ORDER BY k.o), '{}'), coalesce(array_agg(k.n ORDER BY k.o), '{}')
             FROM unnest(${ASSIGNMENT_ARRAYS}) WITH ORDINALITY AS k(e, v, f, l, n, o) WHERE k.e <> ${experimentId}::uuid)
           WHERE x.tenant_id = ${tenantId} AND x.unit_id = ${fromUnit} AND x.experiment_ids @> ARRAY[${experimentId}::uuid])
         INSERT INTO experiment_assignments AS x (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
         SELECT ${tenantId}, ${toUnit}, ARRAY[old.experiment_id], ARRAY[old.variant_id], ARRAY[old.first_exposed_at], ARRAY[old.last_exposed_at], ARRAY[old.exposures] FROM old
-        ON CONFLICT (tenant_id, unit_id) DO UPDATE SET experiment_ids = x.experiment_ids || excluded.experiment_ids,
+        ON CONFLICT (tenant_id, unit_id) DO UPDATE SET changed_xid = pg_current_xact_id(), experiment_ids = x.experiment_ids || excluded.experiment_ids,
           variant_ids = x.variant_ids || excluded.variant_ids, first_exposed_at = x.first_exposed_at || excluded.first_exposed_at,
           last_exposed_at = x.last_exposed_at || excluded.last_exposed_at, exposures = x.exposures || excluded.exposures
         WHERE NOT x.experiment_ids @> excluded.experiment_ids`);
@@ -351,21 +354,37 @@ export type ExperimentsRepository = ReturnType<typeof createExperimentsRepositor
 
 /**
  * CTEs `u` (per exposed unit: the metric's events from its first exposure to the end of the conversion window)
- * and `z` (the unit's value: converted or not for binomial, capped; with `boundaries`, also its period).
+ * and `z` (per unit: variant, unit, first exposure, exposures, the value `x`, converted or not for binomial,
+ * capped, and the denominator count `y`; with `boundaries`, also its period). Values are numeric, so sums and
+ * sums of squares are exact whatever order they are added in: the rollups' deltas add up to the raw scan's sums
+ * to the last digit. `onlyUnits` limits the units (a rollup's changed ones); `m` null: no metric, x = y = 0.
  */
-function unitValues(
+export function unitValues(
   tenantId: string,
   experimentId: string,
-  m: MetricDefinition,
+  m: MetricDefinition | null,
   opts: { windowHours: number; currency: string },
   boundaries: readonly Date[] | null,
   connector: ConnectorMetricEvents | undefined,
+  onlyUnits: SQL | null = null,
 ): SQL {
+  const period = boundaries
+    ? sql`, (width_bucket(extract(epoch FROM u.first_exposed_at)::float8, ${arrayParam(boundaries.map((b) => b.getTime() / 1000))}::float8[]) - 1) AS period`
+    : sql``;
+  if (!m)
+    return sql`u AS (SELECT a.variant_id, a.unit_id, a.first_exposed_at, a.exposures, 0::numeric AS x, 0::numeric AS y
+        FROM ${assignmentsOf(tenantId, experimentId, onlyUnits)} a),
+      z AS (SELECT u.variant_id, u.unit_id, u.first_exposed_at, u.exposures, u.x, u.y${period} FROM u)`;
   const events = m.denominatorEvent ? [m.event, m.denominatorEvent] : [m.event];
   // Interactions (metrics with sources) carry revenue in minor units of their currency: the experiment's
   // currency's exponent turns them into major units, as tracked purchases are stored.
   const fromConnector = !!(m.sources?.length && connector);
-  const numerator = m.value !== 'value' ? sql`1` : fromConnector ? sql`m.value * ${minorToMajor(1n, opts.currency)}::float8` : sql`m.value`;
+  const numerator =
+    m.value !== 'value'
+      ? sql`1`
+      : fromConnector
+        ? sql`m.value::numeric * ${minorToMajor(1n, opts.currency)}::numeric`
+        : sql`m.value::numeric`;
   const source = fromConnector
     ? (connector as ConnectorMetricEvents).metricEventsSql(tenantId, {
         types: events,
@@ -374,19 +393,16 @@ function unitValues(
       })
     : sql`experiment_metric_events`;
   const sameTenant = fromConnector ? sql`` : sql`m.tenant_id = a.tenant_id AND`;
-  const capped = m.type === 'binomial' ? sql`(u.x > 0)::int::float8` : m.cap !== null ? sql`least(u.x, ${m.cap}::float8)` : sql`u.x`;
-  const period = boundaries
-    ? sql`, (width_bucket(extract(epoch FROM u.first_exposed_at)::float8, ${arrayParam(boundaries.map((b) => b.getTime() / 1000))}::float8[]) - 1) AS period`
-    : sql``;
+  const capped = m.type === 'binomial' ? sql`(u.x > 0)::int::numeric` : m.cap !== null ? sql`least(u.x, ${m.cap}::numeric)` : sql`u.x`;
   return sql`u AS (
-      SELECT a.variant_id, a.unit_id, a.first_exposed_at,
-        coalesce(sum(CASE WHEN m.event = ${m.event} THEN ${numerator} END), 0)::float8 AS x,
-        coalesce(sum(CASE WHEN m.event = ${m.denominatorEvent ?? ''} THEN 1 END), 0)::float8 AS y
-      FROM ${assignmentsOf(tenantId, experimentId)} a
+      SELECT a.variant_id, a.unit_id, a.first_exposed_at, a.exposures,
+        coalesce(sum(CASE WHEN m.event = ${m.event} THEN ${numerator} END), 0)::numeric AS x,
+        coalesce(sum(CASE WHEN m.event = ${m.denominatorEvent ?? ''} THEN 1 END), 0)::numeric AS y
+      FROM ${assignmentsOf(tenantId, experimentId, onlyUnits)} a
       LEFT JOIN ${source} m
         ON ${sameTenant} m.unit_id = a.unit_id AND m.event = ANY(${arrayParam(events)}::text[])
        AND m.occurred_at >= a.first_exposed_at AND m.occurred_at < a.first_exposed_at + make_interval(hours => ${opts.windowHours}::int)
        ${m.value === 'value' ? sql`AND (m.currency IS NULL OR m.currency = ${opts.currency})` : sql``}
-      GROUP BY a.variant_id, a.unit_id, a.first_exposed_at),
-    z AS (SELECT u.variant_id, ${capped} AS x, u.y${period} FROM u)`;
+      GROUP BY a.variant_id, a.unit_id, a.first_exposed_at, a.exposures),
+    z AS (SELECT u.variant_id, u.unit_id, u.first_exposed_at, u.exposures, ${capped} AS x, u.y${period} FROM u)`;
 }

@@ -342,11 +342,12 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
         tags: TAGS,
         summary: 'Results per metric and variant: effects, intervals, p-values or chance to win, SRM, warnings, decision (seed 000)',
         params: s.idParams,
+        querystring: s.reportQuery,
         response: { 200: s.reportResponse, ...errorResponses },
       },
       config: read,
     },
-    async (request) => reportJson(await deps.reports.report(tenantContext(request), request.params.id)),
+    async (request) => reportJson(await deps.reports.report(tenantContext(request), request.params.id, request.query.source)),
   );
 
   r.get(

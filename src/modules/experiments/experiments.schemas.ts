@@ -137,6 +137,8 @@ export const idParams = z.object({ id: z.string().max(100) });
 export const listQuery = z
   .object({ include_archived: z.enum(['true', 'false']).default('false'), limit: z.coerce.number().int().min(1).max(500).default(100) })
   .strict();
+/** `raw` scans the experiment's rows instead of reading its rollups: the reference the rollups equal (checks, benches). */
+export const reportQuery = z.object({ source: z.enum(['rollup', 'raw']).default('rollup') }).strict();
 
 const variantSchema = z.object({
   id: z.string(),

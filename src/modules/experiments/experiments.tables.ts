@@ -1,10 +1,13 @@
 import {
   bigint,
   boolean,
+  customType,
+  date,
   doublePrecision,
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   primaryKey,
   real,
@@ -13,6 +16,14 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+
+/**
+ * A 64-bit transaction id (`pg_current_xact_id()`): which transaction wrote a row. Rollups read the rows written
+ * since their watermark, a transaction id below which every writer had finished (`pg_snapshot_xmin`), so a row
+ * committed late (a slow transaction, a late event) is never skipped. Returned as a decimal string.
+ */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 
 /**
  * Experiments (A/B/n tests, seed 000's experiment service): one row per experiment, its assignment rules and
@@ -107,8 +118,10 @@ export const experimentAssignments = pgTable(
     firstExposedAt: timestamp('first_exposed_at', { withTimezone: true }).array().notNull(),
     lastExposedAt: timestamp('last_exposed_at', { withTimezone: true }).array().notNull(),
     exposures: integer('exposures').array().notNull(),
+    /** The transaction that last wrote the row (every write sets it): rollups refresh the units changed since. */
+    changedXid: xid8('changed_xid').default(sql`pg_current_xact_id()`),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.unitId] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.unitId] }), index('experiment_assignments_changed_idx').on(t.tenantId, t.changedXid)],
 );
 
 /**
@@ -132,12 +145,78 @@ export const experimentMetricEvents = pgTable(
     itemId: text('item_id'),
     recommendationId: text('recommendation_id'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    /** The inserting transaction (null for rows from before rollups): rollups refresh the units with new events. */
+    ingestXid: xid8('ingest_xid').default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('experiment_metric_events_dedupe_key').on(t.tenantId, t.event, t.dedupeKey),
     index('experiment_metric_events_unit_idx').on(t.tenantId, t.unitId, t.event, t.occurredAt),
+    index('experiment_metric_events_ingest_idx').on(t.tenantId, t.ingestXid),
   ],
+);
+
+/**
+ * Rollups, per-unit state: one row per (experiment, metric definition, exposed unit) with the unit's variant, day
+ * of first exposure, exposures, and its capped metric value and denominator count, exactly as the raw report
+ * computes them (numeric: sums of values and of squares stay exact whatever order deltas arrive in). `metric_key`
+ * is a hash of the definition and the experiment's window and currency (`units` for the exposure counts alone),
+ * so an edited metric starts a new key (a rebuild) and the old one is dropped.
+ */
+export const experimentUnitMetrics = pgTable(
+  'experiment_unit_metrics',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    experimentId: uuid('experiment_id').notNull(),
+    metricKey: text('metric_key').notNull(),
+    unitId: text('unit_id').notNull(),
+    variantId: uuid('variant_id').notNull(),
+    day: date('day').notNull(),
+    exposures: integer('exposures').notNull(),
+    x: numeric('x').notNull(),
+    y: numeric('y').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.metricKey, t.unitId] })],
+);
+
+/**
+ * Rollups, per (experiment, metric key, variant, day of first exposure): units, exposures and the exact sufficient
+ * statistics (Σx, Σx², Σy, Σy², Σxy), moved by the difference between a changed unit's old and new state. The
+ * report sums a variant's days: a few hundred rows instead of the experiment's units and events.
+ */
+export const experimentMetricRollups = pgTable(
+  'experiment_metric_rollups',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    experimentId: uuid('experiment_id').notNull(),
+    metricKey: text('metric_key').notNull(),
+    variantId: uuid('variant_id').notNull(),
+    day: date('day').notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+    exposures: bigint('exposures', { mode: 'number' }).notNull(),
+    sum: numeric('sum').notNull(),
+    sumSquares: numeric('sum_squares').notNull(),
+    denominatorSum: numeric('denominator_sum').notNull(),
+    denominatorSumSquares: numeric('denominator_sum_squares').notNull(),
+    sumProduct: numeric('sum_product').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.metricKey, t.variantId, t.day] })],
+);
+
+/**
+ * How far each (experiment, metric key) rollup has read: rows written by transactions below `watermark` are in
+ * it (null: never built, the next refresh builds it whole). Its row lock serializes refreshes of one rollup.
+ */
+export const experimentRollupWatermarks = pgTable(
+  'experiment_rollup_watermarks',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    experimentId: uuid('experiment_id').notNull(),
+    metricKey: text('metric_key').notNull(),
+    watermark: xid8('watermark'),
+    refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.metricKey] })],
 );
 
 /**

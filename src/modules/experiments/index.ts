@@ -5,7 +5,7 @@
  * local evaluation. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import type { PlatformServices, ScheduledTask } from '../../platform/index.ts';
 import { AppError } from '../../platform/index.ts';
 import { createAssignService, EXPOSURE_BACKLOG } from './assign.service.ts';
 import { createExperimentsRepository } from './experiments.repository.ts';
@@ -21,6 +21,8 @@ import type { ConnectorMetricEvents } from './experiments.types.ts';
 import { eraseUnits } from './erasure.repository.ts';
 import { createBanditService } from './bandit.service.ts';
 import { registerExperimentsJobs } from './experiments.jobs.ts';
+import { createRollupsRepository } from './rollups.repository.ts';
+import { createRollupsService } from './rollups.service.ts';
 
 export { analyze } from './analyze.core.ts';
 export { analyzeBody, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
@@ -67,7 +69,23 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   });
   const flags = createFlagsService({ db: platform.db, repo: createFlagsRepository(), assign, clock: platform.clock });
   const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });
-  const reports = createReportService({ db: platform.db, repo, experiments, bandits, flushExposures: () => assign.flush() });
+  const rollups = createRollupsService({ db: platform.db, repo: createRollupsRepository(), clock: platform.clock });
+  const reports = createReportService({ db: platform.db, repo, experiments, bandits, rollups, flushExposures: () => assign.flush() });
+  /** Brings the rollups of every running experiment up to now (the scheduled task); a failing one is logged, not fatal. */
+  async function refreshRollups(): Promise<{ experiments: number; failed: number }> {
+    await assign.flush();
+    let failed = 0;
+    const running = await rollups.runningExperiments();
+    for (const r of running) {
+      try {
+        await rollups.refresh(r.tenantId, await experiments.load(r.tenantId, r.id));
+      } catch (err) {
+        failed++;
+        platform.log.error({ err, tenantId: r.tenantId, experimentId: r.id }, 'experiment rollup refresh failed');
+      }
+    }
+    return { experiments: running.length, failed };
+  }
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person's units in assignments and metric events. */
     erasePerson: eraseUnits,
@@ -103,6 +121,11 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     },
     /** Brings a running bandit's weights up to its current period (what the scheduled job runs). */
     updateBandit: (tenantId: string, experimentId: string) => bandits.update(tenantId, experimentId),
+    /** Brings the rollups of every running experiment up to now (what the scheduled task runs; tests). */
+    refreshRollups,
+    scheduledTasks(): ScheduledTask[] {
+      return [{ name: 'experiments.refresh-rollups', everyMs: 5 * 60_000, runOnElection: true, run: refreshRollups }];
+    },
     /** Stores buffered exposures now (shutdown, tests). */
     flushExposures: () => assign.flush(),
     async routes(app: FastifyInstance): Promise<void> {

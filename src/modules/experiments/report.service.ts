@@ -8,6 +8,7 @@ import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { ExperimentsService } from './experiments.service.ts';
 import type { BanditReport, BanditService } from './bandit.service.ts';
 import type { Experiment } from './experiments.types.ts';
+import { isRolledUp, type RollupsService } from './rollups.service.ts';
 
 export interface Decision {
   /** ship: a variant wins the primary metric; keep_control: every variant loses; keep_running / inconclusive otherwise. */
@@ -32,9 +33,16 @@ export interface ReportServiceDeps {
   repo: ExperimentsRepository;
   experiments: ExperimentsService;
   bandits: BanditService;
+  rollups: RollupsService;
   /** Waits until buffered exposures are stored (so a report includes them). */
   flushExposures: () => Promise<void>;
 }
+
+/**
+ * Where a report's sums come from: `rollup` (default) brings the experiment's rollups up to now and reads them;
+ * `raw` scans its assignments and events, the reference the rollups are held to (equal to the last digit).
+ */
+export type ReportSource = 'rollup' | 'raw';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
@@ -83,11 +91,13 @@ function decisionOf(e: Experiment, primary: MetricResult | undefined): Decision 
 
 export function createReportService(deps: ReportServiceDeps) {
   return {
-    async report(ctx: TenantContext, id: string): Promise<Report> {
+    async report(ctx: TenantContext, id: string, source: ReportSource = 'rollup'): Promise<Report> {
       requirePermission(ctx, 'analytics:read');
       const e = await deps.experiments.load(ctx.tenantId, id);
       await deps.flushExposures();
-      const units = await deps.repo.unitsPerVariant(deps.db, ctx.tenantId, id);
+      const rolled = source === 'rollup';
+      if (rolled) await deps.rollups.refresh(ctx.tenantId, e);
+      const units = rolled ? await deps.rollups.units(ctx.tenantId, e) : await deps.repo.unitsPerVariant(deps.db, ctx.tenantId, id);
       const bandit = await deps.bandits.report(ctx.tenantId, e);
       // A bandit's expected share of an arm is what its periods' weights gave it: Σ_p n_p·w_p / N.
       const banditShare = (i: number): number | undefined => {
@@ -102,7 +112,9 @@ export function createReportService(deps: ReportServiceDeps) {
       if (e.variants.length >= 2) {
         const sums = await Promise.all(
           e.metrics.map((m) =>
-            deps.repo.metricSums(deps.db, ctx.tenantId, id, m, { windowHours: e.conversionWindowHours, currency: e.currency }),
+            rolled && isRolledUp(m)
+              ? deps.rollups.sums(ctx.tenantId, e, m)
+              : deps.repo.metricSums(deps.db, ctx.tenantId, id, m, { windowHours: e.conversionWindowHours, currency: e.currency }),
           ),
         );
         // Guardrails are analysed like the rest but kept out of the corrections family (they are watched, not tested).

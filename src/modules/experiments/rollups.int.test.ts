@@ -1,0 +1,217 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryOne, queryRows } from '../../platform/index.ts';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+
+/**
+ * Rollups against the raw scan on the same rows: the report read from rollups (default) must equal the one
+ * `?source=raw` computes, to the last digit, after every kind of change: new units and events, late and
+ * out-of-order events, events before exposure, an anonymous visitor's assignment moved to the person, a metric
+ * definition edited, refreshes racing each other, and another tenant's rows under the same unit ids.
+ */
+describe('experiment rollups', () => {
+  let t: TestApp;
+  let a: Awaited<ReturnType<TestApp['createTenant']>>;
+  let b: Awaited<ReturnType<TestApp['createTenant']>>;
+  let key: string;
+  let bKey: string;
+  let expId: string;
+  let bExpId: string;
+
+  const METRICS = [
+    { name: 'converted', type: 'binomial', event: 'purchase' },
+    { name: 'revenue', type: 'mean', event: 'purchase', value: 'value', cap: 80 },
+    { name: 'clicks', type: 'mean', event: 'click' },
+    { name: 'clicks_per_cart', type: 'ratio', event: 'click', denominator_event: 'add_to_cart' },
+  ];
+
+  const makeExperiment = async (token: string) => {
+    const e = await t.request('POST', '/api/v1/admin/experiments', {
+      token,
+      body: { name: 'Rollup check', metrics: METRICS, primary_metric: 'revenue', variants: [{ key: 'control' }, { key: 'b' }] },
+    });
+    expect(e.status).toBe(201);
+    expect((await t.request('POST', `/api/v1/admin/experiments/${e.body.id}/start`, { token })).status).toBe(200);
+    return e.body.id as string;
+  };
+  const assign = (token: string, user: string) =>
+    t.request('POST', '/api/v1/experiments/assign', { token, body: { user_id: user, experiments: ['rollup_check'] } });
+  const track = async (token: string, kind: string, body: Record<string, unknown>) => {
+    const r = await t.request('POST', `/api/v1/experiments/track-${kind}`, { token, body });
+    expect(r.status).toBe(201);
+  };
+  const report = async (token: string, id: string, source?: 'raw') => {
+    const r = await t.request('GET', `/api/v1/admin/experiments/${id}/report${source ? '?source=raw' : ''}`, { token });
+    expect(r.status).toBe(200);
+    return r.body;
+  };
+  /** The rollup report and the raw one, asserted equal; returns the rollup one. */
+  const same = async (token: string, id: string) => {
+    const rolled = await report(token, id);
+    const raw = await report(token, id, 'raw');
+    expect(rolled).toEqual(raw);
+    return rolled;
+  };
+  const metric = (rep: any, name: string) => rep.metrics.find((m: { name: string }) => m.name === name);
+  const totalN = (rep: any) => rep.units.reduce((s: number, u: { n: number }) => s + u.n, 0);
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    a = await t.createTenant('Rollups A');
+    b = await t.createTenant('Rollups B');
+    key = await a.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
+    bKey = await b.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
+    expId = await makeExperiment(key);
+    bExpId = await makeExperiment(bKey);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('builds from the raw rows and equals the raw report', async () => {
+    for (let i = 0; i < 40; i++) expect((await assign(key, `shopper-${i}`)).status).toBe(200);
+    for (let i = 0; i < 40; i++) {
+      await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-1', event_id: `c-${i}` });
+      if (i % 2 === 0) await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-2', event_id: `c2-${i}` });
+      if (i % 3 === 0) await track(key, 'add-to-cart', { user_id: `shopper-${i}`, item_id: 'sku-1', event_id: `atc-${i}` });
+      // Amounts with cents (binary fractions are inexact) and some above the cap of 80.
+      if (i % 4 === 0)
+        await track(key, 'purchase', {
+          user_id: `shopper-${i}`,
+          order_id: `o-${i}`,
+          amount: `${(i * 7.13 + 0.1).toFixed(2)}`,
+          currency: 'USD',
+        });
+    }
+    const rep = await same(key, expId);
+    expect(totalN(rep)).toBe(40);
+    expect(metric(rep, 'clicks').control.n + metric(rep, 'clicks').variants[0].n).toBe(40);
+    const stored = await queryOne<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM experiment_unit_metrics WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
+    );
+    expect(stored?.n).toBe(40 * 5); // the units rollup and four metrics
+  });
+
+  it('the report reads the rollups (a changed rollup row changes the report)', async () => {
+    const db = t.database.db;
+    const before = metric(await report(key, expId), 'clicks').control.mean;
+    await db.execute(sql`UPDATE experiment_metric_rollups SET sum = sum + 1000 WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}
+      AND metric_key <> 'units' AND variant_id = (SELECT id FROM experiment_variants WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} AND position = 0)`);
+    expect(metric(await report(key, expId), 'clicks').control.mean).not.toBe(before);
+    await db.execute(
+      sql`UPDATE experiment_rollup_watermarks SET watermark = NULL WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
+    );
+    expect(metric(await same(key, expId), 'clicks').control.mean).toBe(before);
+  });
+
+  it('late and out-of-order events, events before exposure, new units and repeat exposures move the rollups', async () => {
+    const before = await report(key, expId);
+    const exposed = await queryOne<{ last: Date; first: Date }>(
+      t.database.db,
+      sql`SELECT max(first_exposed_at) AS last, min(first_exposed_at) AS first FROM experiment_assignments WHERE tenant_id = ${a.tenantId}`,
+    );
+    const late = new Date(new Date(exposed!.last).getTime() + 1).toISOString();
+    const early = new Date(new Date(exposed!.first).getTime() - 60_000).toISOString();
+    for (let i = 0; i < 40; i += 3) {
+      // Occurred before the events already counted, arrives after the last refresh.
+      await track(key, 'purchase', { user_id: `shopper-${i}`, order_id: `late-${i}`, amount: '19.99', currency: 'USD', timestamp: late });
+      await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-3', event_id: `late-c-${i}`, timestamp: late });
+      // Before the unit's exposure: counts in neither report.
+      await track(key, 'add-to-cart', { user_id: `shopper-${i}`, item_id: 'sku-3', event_id: `early-${i}`, timestamp: early });
+    }
+    for (let i = 40; i < 50; i++) {
+      await assign(key, `shopper-${i}`);
+      await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-1', event_id: `c-${i}` });
+    }
+    await assign(key, 'shopper-1'); // a repeat exposure
+    const after = await same(key, expId);
+    expect(totalN(after)).toBe(50);
+    expect(metric(after, 'revenue').control.mean).not.toBe(metric(before, 'revenue').control.mean);
+    const exposures = (rep: any) => rep.units.reduce((s: number, u: { exposures: number }) => s + u.exposures, 0);
+    expect(exposures(after)).toBe(exposures(before) + 11);
+  });
+
+  it("an anonymous visitor's assignment moved to the signed-in person leaves the visitor's unit and brings the person's", async () => {
+    const anon = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { anonymous_id: 'device-9', experiments: ['rollup_check'] },
+    });
+    await track(key, 'click', { anonymous_id: 'device-9', item_id: 'sku-1', event_id: 'anon-click' });
+    const withVisitor = await same(key, expId);
+    expect(totalN(withVisitor)).toBe(51);
+    await t.request('POST', '/api/v1/interactions', {
+      token: key,
+      body: { user_id: 'person-9', anonymous_id: 'device-9', interaction_type: 'view', item_id: 'i1' },
+    });
+    const signedIn = await t.request('POST', '/api/v1/experiments/assign', {
+      token: key,
+      body: { user_id: 'person-9', anonymous_id: 'device-9', experiments: ['rollup_check'] },
+    });
+    expect(signedIn.body.assignments[0].variant_key).toBe(anon.body.assignments[0].variant_key);
+    await track(key, 'purchase', { user_id: 'person-9', order_id: 'o-person-9', amount: '45.50', currency: 'USD' });
+    const moved = await same(key, expId);
+    expect(totalN(moved)).toBe(51);
+    const units = await queryRows<{ unit_id: string }>(
+      t.database.db,
+      sql`SELECT unit_id FROM experiment_unit_metrics WHERE tenant_id = ${a.tenantId} AND metric_key = 'units' AND unit_id IN (${anon.body.unit_id}, ${signedIn.body.unit_id})`,
+    );
+    expect(units.map((u) => u.unit_id)).toEqual([signedIn.body.unit_id]);
+  });
+
+  it('an edited metric definition is rebuilt and the old rollup dropped', async () => {
+    const db = t.database.db;
+    const keys = async () =>
+      (
+        await queryRows<{ metric_key: string }>(
+          db,
+          sql`SELECT metric_key FROM experiment_rollup_watermarks WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} ORDER BY 1`,
+        )
+      ).map((r) => r.metric_key);
+    const before = await keys();
+    const capped = metric(await report(key, expId), 'revenue').control.mean;
+    await db.execute(sql`UPDATE experiments SET metrics = (
+        SELECT jsonb_agg(CASE WHEN m->>'name' = 'revenue' THEN jsonb_set(m, '{cap}', '30') ELSE m END) FROM jsonb_array_elements(metrics) m)
+      WHERE tenant_id = ${a.tenantId} AND id = ${expId}`);
+    const edited = await same(key, expId);
+    expect(metric(edited, 'revenue').control.mean).toBeLessThan(capped);
+    const now = await keys();
+    expect(now).toHaveLength(before.length);
+    expect(now.filter((k) => !before.includes(k))).toHaveLength(1);
+  });
+
+  it('racing refreshes (scheduled and on read) each apply only what the one before left', async () => {
+    const burst = async (n: number) => {
+      for (let i = 0; i < 8; i++)
+        await track(key, 'purchase', { user_id: `shopper-${i}`, order_id: `race-${n}-${i}`, amount: '12.34', currency: 'USD' });
+    };
+    const experiments = t.modules.experiments;
+    await Promise.all([
+      burst(1),
+      experiments.refreshRollups(),
+      experiments.refreshRollups(),
+      report(key, expId),
+      burst(2),
+      experiments.refreshRollups(),
+    ]);
+    const out = await experiments.refreshRollups();
+    expect(out.failed).toBe(0);
+    await same(key, expId);
+  });
+
+  it("another tenant's rows under the same unit ids stay out", async () => {
+    const mine = await report(key, expId);
+    for (let i = 0; i < 10; i++) {
+      await assign(bKey, `shopper-${i}`);
+      await track(bKey, 'purchase', { user_id: `shopper-${i}`, order_id: `b-${i}`, amount: '70.00', currency: 'USD' });
+      await track(bKey, 'click', { user_id: `shopper-${i}`, item_id: 'sku-1', event_id: `b-c-${i}` });
+    }
+    const theirs = await same(bKey, bExpId);
+    expect(totalN(theirs)).toBe(10);
+    expect(await same(key, expId)).toEqual(mine);
+    const cross = await t.request('GET', `/api/v1/admin/experiments/${expId}/report`, { token: bKey });
+    expect(cross.status).toBe(404);
+    const bad = await t.request('GET', `/api/v1/admin/experiments/${expId}/report?source=everything`, { token: key });
+    expect(bad.status).toBe(400);
+  });
+});

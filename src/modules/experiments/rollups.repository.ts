@@ -1,0 +1,162 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { unitValues } from './experiments.repository.ts';
+import type { MetricDefinition, MetricSums } from './experiments.types.ts';
+
+/**
+ * The experiment rollups' I/O (tables `experiment_unit_metrics`, `experiment_metric_rollups`,
+ * `experiment_rollup_watermarks`). A rollup is one (experiment, metric key): `metric` null is the units rollup
+ * (exposed units and exposures per variant), otherwise one metric definition. Every method takes the query handle
+ * first, then the tenant.
+ */
+export interface RollupTrack {
+  experimentId: string;
+  metricKey: string;
+  metric: MetricDefinition | null;
+  windowHours: number;
+  currency: string;
+}
+
+const trackFilter = (alias: string, tenantId: string, t: RollupTrack): SQL =>
+  sql`${sql.raw(alias)}.tenant_id = ${tenantId} AND ${sql.raw(alias)}.experiment_id = ${t.experimentId} AND ${sql.raw(alias)}.metric_key = ${t.metricKey}`;
+
+/** `u`, `z` of the raw scan (limited to `onlyUnits`), then `new`: each unit's state as the rollups store it. */
+const newStates = (tenantId: string, t: RollupTrack, onlyUnits: SQL | null): SQL =>
+  sql`${unitValues(tenantId, t.experimentId, t.metric, { windowHours: t.windowHours, currency: t.currency }, null, undefined, onlyUnits)},
+    new AS (SELECT z.unit_id, z.variant_id, (z.first_exposed_at AT TIME ZONE 'UTC')::date AS day, z.exposures, z.x, z.y FROM z)`;
+
+/** Sums of a set of signed state rows `d` (sign `s`) per variant and day: a rollup delta. */
+const DELTA_COLUMNS = sql`variant_id, day, sum(s)::bigint AS n, sum(s * exposures)::bigint AS exposures, sum(s * x) AS sum,
+  sum(s * x * x) AS sum_squares, sum(s * y) AS denominator_sum, sum(s * y * y) AS denominator_sum_squares, sum(s * x * y) AS sum_product`;
+
+export function createRollupsRepository() {
+  return {
+    /**
+     * The transaction id below which every transaction has finished: rows written below it are all visible now,
+     * so a refresh that reads the rows written since the last watermark up to here misses none (a slow writer's
+     * rows come with a later refresh). Ask it first in the refresh's transaction, before it writes.
+     */
+    async horizon(q: Q): Promise<string> {
+      const row = await queryOne<{ xmin: string }>(q, sql`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
+      return row!.xmin;
+    },
+
+    /** Locks the rollup's watermark row (made on first use): concurrent refreshes of one rollup take turns. */
+    async lockWatermark(q: Q, tenantId: string, t: RollupTrack): Promise<string | null> {
+      await q.execute(sql`INSERT INTO experiment_rollup_watermarks (tenant_id, experiment_id, metric_key)
+        VALUES (${tenantId}, ${t.experimentId}, ${t.metricKey}) ON CONFLICT DO NOTHING`);
+      const row = await queryOne<{ watermark: string | null }>(
+        q,
+        sql`SELECT watermark::text AS watermark FROM experiment_rollup_watermarks w WHERE ${trackFilter('w', tenantId, t)} FOR UPDATE`,
+      );
+      return row?.watermark ?? null;
+    },
+
+    async setWatermark(q: Q, tenantId: string, t: RollupTrack, watermark: string, now: Date): Promise<void> {
+      await q.execute(sql`UPDATE experiment_rollup_watermarks w SET watermark = ${watermark}::xid8, refreshed_at = ${now}
+        WHERE ${trackFilter('w', tenantId, t)}`);
+    },
+
+    /** Builds a rollup whole: every exposed unit's state from the raw rows, and its sums per variant and day. */
+    async rebuild(q: Q, tenantId: string, t: RollupTrack): Promise<void> {
+      await q.execute(sql`DELETE FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)}`);
+      await q.execute(sql`DELETE FROM experiment_metric_rollups r WHERE ${trackFilter('r', tenantId, t)}`);
+      await q.execute(sql`WITH ${newStates(tenantId, t, null)}
+        INSERT INTO experiment_unit_metrics (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
+        SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, new.* FROM new`);
+      await q.execute(sql`INSERT INTO experiment_metric_rollups (tenant_id, experiment_id, metric_key, variant_id, day, n, exposures, sum,
+          sum_squares, denominator_sum, denominator_sum_squares, sum_product)
+        SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, ${DELTA_COLUMNS}
+        FROM (SELECT 1 AS s, um.* FROM experiment_unit_metrics um WHERE ${trackFilter('um', tenantId, t)}) d GROUP BY variant_id, day`);
+    },
+
+    /**
+     * Brings a rollup forward from `since`: the units whose assignment row was written, or that got a metric event,
+     * in a transaction at or after `since` (late and out-of-order events, moved assignments and repeat exposures
+     * alike) get their state recomputed from the raw rows; the rollup moves by new minus old state per variant and
+     * day, and a unit no longer in the experiment leaves. Recomputing (not adding the event) makes a refresh
+     * idempotent: a unit seen twice gets the same state. Returns the number of units recomputed.
+     */
+    async applyChanges(q: Q, tenantId: string, t: RollupTrack, since: string): Promise<number> {
+      const events = t.metric ? (t.metric.denominatorEvent ? [t.metric.event, t.metric.denominatorEvent] : [t.metric.event]) : [];
+      // The changed units first, as a list: probing them one by one is what keeps a refresh small (a CTE joined
+      // in its place let the planner scan the experiment's units); none changed, nothing else to run.
+      const changed = await queryRows<{ unitId: string }>(
+        q,
+        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x
+            WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
+              AND (x.experiment_ids @> ARRAY[${t.experimentId}::uuid]
+                   OR EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = x.unit_id))
+            UNION
+            SELECT ev.unit_id FROM experiment_metric_events ev
+            WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])
+              AND EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ev.unit_id)`,
+      );
+      if (!changed.length) return 0;
+      const dirtyUnits = sql`SELECT unnest(${arrayParam(changed.map((c) => c.unitId))}::text[])`;
+      const row = await queryOne<{ units: number }>(
+        q,
+        sql`WITH
+          ${newStates(tenantId, t, dirtyUnits)},
+          old AS (SELECT s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
+                  WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id IN (${dirtyUnits})),
+          gone AS (DELETE FROM experiment_unit_metrics s USING old
+                   WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = old.unit_id AND NOT EXISTS (SELECT 1 FROM new WHERE new.unit_id = old.unit_id)),
+          kept AS (INSERT INTO experiment_unit_metrics AS s (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
+                   SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, new.* FROM new
+                   ON CONFLICT (tenant_id, experiment_id, metric_key, unit_id) DO UPDATE SET variant_id = excluded.variant_id,
+                     day = excluded.day, exposures = excluded.exposures, x = excluded.x, y = excluded.y),
+          delta AS (SELECT ${DELTA_COLUMNS} FROM (SELECT 1 AS s, * FROM new UNION ALL SELECT -1, * FROM old) d GROUP BY variant_id, day),
+          moved AS (INSERT INTO experiment_metric_rollups AS r (tenant_id, experiment_id, metric_key, variant_id, day, n, exposures, sum,
+                      sum_squares, denominator_sum, denominator_sum_squares, sum_product)
+                    SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, delta.* FROM delta
+                    ON CONFLICT (tenant_id, experiment_id, metric_key, variant_id, day) DO UPDATE SET n = r.n + excluded.n,
+                      exposures = r.exposures + excluded.exposures, sum = r.sum + excluded.sum, sum_squares = r.sum_squares + excluded.sum_squares,
+                      denominator_sum = r.denominator_sum + excluded.denominator_sum,
+                      denominator_sum_squares = r.denominator_sum_squares + excluded.denominator_sum_squares,
+                      sum_product = r.sum_product + excluded.sum_product)
+        SELECT ${changed.length}::int AS units`,
+      );
+      return row?.units ?? 0;
+    },
+
+    /** Drops an experiment's rollups other than `keep` (metrics edited or removed). */
+    async dropOthers(q: Q, tenantId: string, experimentId: string, keep: readonly string[]): Promise<void> {
+      for (const table of ['experiment_unit_metrics', 'experiment_metric_rollups', 'experiment_rollup_watermarks'])
+        await q.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}
+          AND metric_key <> ALL(${arrayParam(keep)}::text[])`);
+    },
+
+    /** A metric rollup's sufficient statistics per variant, in the shape of the raw scan's `metricSums`. */
+    sums(q: Q, tenantId: string, t: RollupTrack): Promise<MetricSums[]> {
+      return queryRows<MetricSums>(
+        q,
+        sql`SELECT v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.sum), 0)::float8 AS sum,
+                   coalesce(sum(r.sum_squares), 0)::float8 AS "sumSquares", coalesce(sum(r.denominator_sum), 0)::float8 AS "denominatorSum",
+                   coalesce(sum(r.denominator_sum_squares), 0)::float8 AS "denominatorSumSquares", coalesce(sum(r.sum_product), 0)::float8 AS "sumProduct"
+            FROM experiment_variants v LEFT JOIN experiment_metric_rollups r
+              ON ${trackFilter('r', tenantId, t)} AND r.variant_id = v.id
+            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${t.experimentId}
+            GROUP BY v.id, v.position ORDER BY v.position`,
+      );
+    },
+
+    /** The units rollup per variant, in the shape of the raw scan's `unitsPerVariant`. */
+    units(q: Q, tenantId: string, t: RollupTrack): Promise<{ variantId: string; n: number; exposures: number }[]> {
+      return queryRows(
+        q,
+        sql`SELECT v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.exposures), 0)::int AS exposures
+            FROM experiment_variants v LEFT JOIN experiment_metric_rollups r
+              ON ${trackFilter('r', tenantId, t)} AND r.variant_id = v.id
+            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${t.experimentId}
+            GROUP BY v.id, v.position ORDER BY v.position`,
+      );
+    },
+
+    /** Running experiments of every tenant (the scheduled refresh; platform work across tenants). */
+    runningExperiments(q: Q): Promise<{ tenantId: string; id: string }[]> {
+      return queryRows(q, sql`SELECT tenant_id AS "tenantId", id FROM experiments WHERE status = 'running' ORDER BY tenant_id, id`);
+    },
+  };
+}
+export type RollupsRepository = ReturnType<typeof createRollupsRepository>;

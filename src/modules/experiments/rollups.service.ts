@@ -1,0 +1,114 @@
+/**
+ * Experiment rollups: the report's sufficient statistics kept per (experiment, variant, day of first exposure),
+ * so a report reads a few hundred rows instead of scanning the experiment's units and events. Each rollup keeps
+ * every exposed unit's state (variant, day, exposures, capped value, denominator) and moves by the difference
+ * when a unit changes: a new unit, a repeat exposure, a late or out-of-order event, an assignment moved to a
+ * person. Changes are found from a watermark on the writing transactions' ids (see `RollupsRepository.horizon`),
+ * not on event times, so late events are never skipped. An edited metric (or window, or currency) is a new key:
+ * its rollup is rebuilt from the raw rows, the old one dropped. Sums are numeric, so a rollup equals the raw scan
+ * exactly (`rollups.int.test.ts`). Refreshed by the scheduled task and on every report read.
+ *
+ * Not rolled up (the report scans them raw): metrics with `sources` (their events are the events module's
+ * interactions, which carry no watermark here) and bandits' per-period sums.
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from '../../platform/index.ts';
+import type { Experiment, MetricDefinition } from './experiments.types.ts';
+import type { RollupsRepository, RollupTrack } from './rollups.repository.ts';
+
+export interface RollupsServiceDeps {
+  db: Db;
+  repo: RollupsRepository;
+  clock: () => Date;
+}
+
+/** The units rollup's key (exposed units and exposures per variant). */
+export const UNITS_KEY = 'units';
+
+/** Whether a metric's report can come from a rollup (metrics fed by the events module's interactions cannot). */
+export const isRolledUp = (m: MetricDefinition): boolean => !m.sources?.length;
+
+/**
+ * A metric's rollup key: a hash of everything that decides a unit's value (the definition's counting fields, the
+ * experiment's conversion window and currency; not the name, guardrail flag or position), so any edit that would
+ * change a value makes a new rollup.
+ */
+export function metricKey(m: MetricDefinition, windowHours: number, currency: string): string {
+  const decides = [m.type, m.event, m.value, m.cap, m.denominatorEvent, m.sources ?? null, windowHours, currency];
+  return `m1:${createHash('sha256').update(JSON.stringify(decides)).digest('hex').slice(0, 32)}`;
+}
+
+/** The rollups of an experiment: units first, then each rolled-up metric once (two metrics may share a key). */
+export function rollupTracks(e: Experiment): RollupTrack[] {
+  const base = { experimentId: e.id, windowHours: e.conversionWindowHours, currency: e.currency };
+  const tracks: RollupTrack[] = [{ ...base, metricKey: UNITS_KEY, metric: null }];
+  for (const m of e.metrics.filter(isRolledUp)) {
+    const key = metricKey(m, e.conversionWindowHours, e.currency);
+    if (!tracks.some((t) => t.metricKey === key)) tracks.push({ ...base, metricKey: key, metric: m });
+  }
+  return tracks;
+}
+
+export function createRollupsService(deps: RollupsServiceDeps) {
+  /** Brings one rollup up to now in one transaction: whole when never built, else from its watermark. */
+  async function refreshTrack(tenantId: string, t: RollupTrack): Promise<{ rebuilt: boolean; units: number }> {
+    return deps.db.transaction(async (tx) => {
+      // The horizon first, before this transaction writes (its own id would hold the horizon back).
+      const horizon = await deps.repo.horizon(tx);
+      const since = await deps.repo.lockWatermark(tx, tenantId, t);
+      let out = { rebuilt: true, units: 0 };
+      if (since === null) await deps.repo.rebuild(tx, tenantId, t);
+      else out = { rebuilt: false, units: await deps.repo.applyChanges(tx, tenantId, t, since) };
+      await deps.repo.setWatermark(tx, tenantId, t, horizon, deps.clock());
+      return out;
+    });
+  }
+
+  return {
+    /**
+     * Brings every rollup of the experiment up to now and drops those of edited or removed metrics. Concurrent
+     * refreshes of one rollup take turns on its watermark row; each applies only what the one before left.
+     */
+    async refresh(tenantId: string, e: Experiment): Promise<{ tracks: number; rebuilt: number; units: number }> {
+      const tracks = rollupTracks(e);
+      await deps.repo.dropOthers(
+        deps.db,
+        tenantId,
+        e.id,
+        tracks.map((t) => t.metricKey),
+      );
+      let rebuilt = 0;
+      let units = 0;
+      for (const t of tracks) {
+        const r = await refreshTrack(tenantId, t);
+        rebuilt += r.rebuilt ? 1 : 0;
+        units += r.units;
+      }
+      return { tracks: tracks.length, rebuilt, units };
+    },
+
+    /** A metric's sums per variant from its rollup (call `refresh` first). */
+    sums: (tenantId: string, e: Experiment, m: MetricDefinition) =>
+      deps.repo.sums(deps.db, tenantId, {
+        experimentId: e.id,
+        metricKey: metricKey(m, e.conversionWindowHours, e.currency),
+        metric: m,
+        windowHours: e.conversionWindowHours,
+        currency: e.currency,
+      }),
+
+    /** Exposed units and exposures per variant from the units rollup (call `refresh` first). */
+    units: (tenantId: string, e: Experiment) =>
+      deps.repo.units(deps.db, tenantId, {
+        experimentId: e.id,
+        metricKey: UNITS_KEY,
+        metric: null,
+        windowHours: e.conversionWindowHours,
+        currency: e.currency,
+      }),
+
+    /** The running experiments of every tenant (what the scheduled refresh walks). */
+    runningExperiments: () => deps.repo.runningExperiments(deps.db),
+  };
+}
+export type RollupsService = ReturnType<typeof createRollupsService>;
