@@ -18,6 +18,7 @@ import { registerOpenApi } from './platform/openapi.ts';
 import { platformRoutes } from './platform/platform.routes.ts';
 import { createRateLimiter, logRedisOutages } from './platform/rate-limit.ts';
 import { createResponseSerializers } from './platform/serializer.ts';
+import { createTracing, registerRequestTracing, type Tracing } from './platform/tracing.ts';
 import { ensureSecret } from './platform/secrets.ts';
 import { loadSecretBox } from './platform/secret-box.ts';
 import { createSecurityEventRepository } from './platform/security-events.ts';
@@ -121,6 +122,8 @@ export interface LoupeApp {
    * started by `serve` and `worker` in src/cli/shared.ts); a process that is not the scheduler runs none of it.
    */
   scheduledTasks: readonly ScheduledTask[];
+  /** OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set): `flush` sends the spans still buffered. */
+  tracing: Tracing;
   /** Compiles every route's response serializer now (before listening); returns how many were still lazy. */
   warmSerializers(): number;
   /** Stops workers, closes HTTP and the Redis client (not the database, which the caller owns). */
@@ -154,6 +157,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   app.setSerializerCompiler(serializers.compiler);
   // One JSON parser for every route: no NUL, no lone surrogate, no deep nesting gets past the edge.
   registerJsonParser(app);
+  // First of the hooks, so every later hook, the handler and their statements run inside the request's span.
+  const tracing = createTracing(config.tracing);
+  if (tracing.tracer) registerRequestTracing(app, tracing.tracer);
   // Set when the request arrives, so every answer carries it (errors and 404s too), without an onSend step.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id));
@@ -169,6 +175,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   if (redis) logRedisOutages(redis, app.log);
   const metrics = createMetrics();
   metrics.install(app);
+  database.replica?.onChange((s) =>
+    s.target === 'replica'
+      ? app.log.info({ lagMs: s.lagMs }, 'reports read from the replica again')
+      : app.log.warn({ reason: s.reason }, 'reports read from the primary: the replica is not usable'),
+  );
   const audit = createAuditRepository(db);
   const security = createSecurityEventRepository(db);
   const storage =
@@ -186,6 +197,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantLimits: { maxQueued: config.jobs.tenantMaxQueued, maxRunning: config.jobs.tenantMaxRunning },
     exclusiveDatabase: database.kind === 'pglite',
     leaseSeconds: config.jobs.leaseSeconds,
+    ...(tracing.tracer ? { tracer: tracing.tracer } : {}),
   });
   const jwtSecret = await ensureSecret(db, 'jwt', config.jwtSecret);
   const secrets = loadSecretBox({ configured: config.secretsKey.current, previous: config.secretsKey.previous, dataDir: config.dataDir });
@@ -193,6 +205,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   await tenancy.resealSecrets();
   const platform: PlatformServices = {
     db,
+    reader: database.reader ?? db,
     config,
     jobs,
     storage,
@@ -522,6 +535,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       // Each pricing network connection's import is due hourly (or daily): a minute's sweep queues the due ones.
       { name: 'pricing.network-imports', everyMs: 60_000, runOnElection: true, run: () => pricing.queueDueNetworkImports() },
     ],
+    tracing,
     warmSerializers: serializers.warm,
     async close() {
       await jobs.stop();
@@ -532,6 +546,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       newsfeed.stop();
       await newsfeed.flushShown();
       if (ownsRedis) redis?.disconnect();
+      await tracing.shutdown();
     },
   };
 }

@@ -34,9 +34,9 @@ function which(bin: string): Promise<string | undefined> {
 }
 
 /** The binaries the cluster needs, or why it cannot be made here. */
-export async function clusterBinaries(): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function clusterBinaries(extra: string[] = []): Promise<{ ok: true } | { ok: false; reason: string }> {
   const missing = [];
-  for (const b of ['initdb', 'pg_ctl', ...(asRoot ? ['runuser'] : [])]) if (!(await which(b))) missing.push(b);
+  for (const b of ['initdb', 'pg_ctl', ...extra, ...(asRoot ? ['runuser'] : [])]) if (!(await which(b))) missing.push(b);
   if (missing.length) return { ok: false, reason: `missing ${missing.join(', ')} on PATH` };
   if (asRoot) {
     const user = await run('id', ['-u', 'postgres']).catch(() => undefined);
@@ -56,17 +56,14 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
-export async function startCluster(): Promise<TestCluster> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-pgcluster-'));
+const sh = (bin: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', bin, ...args]) : run(bin, args));
+
+/** Runs the cluster in `dir/data` on `port` (pg_ctl start/stop), removing `dir` on destroy. */
+function serve(dir: string, port: number): TestCluster {
   const data = path.join(dir, 'data');
-  const port = await freePort();
-  const sh = (bin: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', bin, ...args]) : run(bin, args));
-  if (asRoot) await run('chown', ['postgres', dir]);
-  await sh('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=40`;
   const start = async () => void (await sh('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']));
   const stop = async (mode: 'fast' | 'immediate' = 'fast') => void (await sh('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']));
-  await start();
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -77,4 +74,44 @@ export async function startCluster(): Promise<TestCluster> {
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function clusterDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-pgcluster-'));
+  if (asRoot) await run('chown', ['postgres', dir]);
+  return dir;
+}
+
+export async function startCluster(): Promise<TestCluster> {
+  const dir = await clusterDir();
+  await sh('initdb', ['-D', path.join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  const cluster = serve(dir, await freePort());
+  await cluster.start();
+  return cluster;
+}
+
+/**
+ * A streaming replica of `primary`, made as an operator makes one: `pg_basebackup -R` (a copy of the running
+ * cluster plus standby.signal and primary_conninfo) started on a port of its own, read-only (hot standby). initdb's
+ * trust authentication allows replication connections from loopback; wal_level is `replica` by default.
+ */
+export async function startStandby(primary: TestCluster): Promise<TestCluster> {
+  const dir = await clusterDir();
+  await sh('pg_basebackup', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(primary.port),
+    '-U',
+    'postgres',
+    '-D',
+    path.join(dir, 'data'),
+    '-X',
+    'stream',
+    '-R',
+    '--no-sync',
+  ]);
+  const standby = serve(dir, await freePort());
+  await standby.start();
+  return standby;
 }

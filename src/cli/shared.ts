@@ -23,7 +23,14 @@ export async function openForCommand(config: Config, command: string, opts: { mi
     const database = await openDatabase(
       config.database.kind === 'pglite'
         ? { kind: 'pglite', dataDir: config.database.dataDir, readScope: config.database.readScope }
-        : { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize, readScope: config.database.readScope },
+        : {
+            kind: 'postgres',
+            url: config.database.url,
+            poolSize: config.database.poolSize,
+            readScope: config.database.readScope,
+            connectTimeoutMs: config.database.connectTimeoutMs,
+            ...(config.database.replica ? { replica: config.database.replica } : {}),
+          },
     );
     if (opts.migrate !== false) await migrateDatabase(database);
     return {

@@ -43,6 +43,17 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  // A pool waits this long for a new connection (TCP, TLS, startup) before the request fails with 503: a blackholed
+  // database host must not hold requests until the kernel's TCP timeout (minutes).
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  // A streaming replica for reads that may lag (reports): used while its replay is within DATABASE_REPLICA_MAX_LAG_MS
+  // of the primary, checked every DATABASE_REPLICA_CHECK_MS; the primary serves them otherwise (platform/database.replica.ts).
+  DATABASE_REPLICA_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  DATABASE_REPLICA_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   // How a request's tenant scope guards its reads (platform/database.ts): `transaction` is the earlier, costlier design
   // kept for measurement (bench:http runs both side by side).
   DATABASE_READ_SCOPE: z.enum(['session', 'transaction']).default('session'),
@@ -63,6 +74,15 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9._/-]{0,200}$/, 'must be letters, digits, dots, hyphens, underscores and slashes')
     .default(''),
   LOUPE_S3_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  // OpenTelemetry traces over OTLP/HTTP to <endpoint>/v1/traces (platform/tracing.ts); unset: tracing off.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+    .optional(),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, dots, hyphens or underscores')
+    .default('loupe'),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
@@ -245,8 +265,18 @@ export interface Config {
   readonly dataDir: string;
   readonly database:
     | { readonly kind: 'pglite'; readonly dataDir: string; readonly readScope: 'session' | 'transaction' }
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number; readonly readScope: 'session' | 'transaction' };
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolSize: number;
+        readonly readScope: 'session' | 'transaction';
+        readonly connectTimeoutMs: number;
+        /** The streaming replica reports read from while it keeps up (undefined: everything on the primary). */
+        readonly replica: { readonly url: string; readonly maxLagMs: number; readonly checkMs: number } | undefined;
+      };
   readonly redisUrl: string | undefined;
+  /** OpenTelemetry: the OTLP/HTTP base URL (undefined: tracing off) and the service name spans carry. */
+  readonly tracing: { readonly endpoint: string | undefined; readonly serviceName: string };
   /** Where uploads and model artifacts are kept: the data folder, or an S3-compatible bucket. */
   readonly objectStore:
     | { readonly kind: 'local' }
@@ -383,6 +413,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
+    throw new ConfigError(['DATABASE_REPLICA_URL: needs DATABASE_URL (the embedded database has no replica)']);
+  }
   const dataDir = path.resolve(e.LOUPE_DATA_DIR);
   return Object.freeze({
     port: e.PORT,
@@ -392,9 +425,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mail: { smtpUrl: e.LOUPE_SMTP_URL, from: e.LOUPE_MAIL_FROM },
     dataDir,
     database: e.DATABASE_URL
-      ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, readScope: e.DATABASE_READ_SCOPE }
+      ? {
+          kind: 'postgres' as const,
+          url: e.DATABASE_URL,
+          poolSize: e.DATABASE_POOL_SIZE,
+          readScope: e.DATABASE_READ_SCOPE,
+          connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+          replica: e.DATABASE_REPLICA_URL
+            ? { url: e.DATABASE_REPLICA_URL, maxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS, checkMs: e.DATABASE_REPLICA_CHECK_MS }
+            : undefined,
+        }
       : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'db'), readScope: e.DATABASE_READ_SCOPE },
     redisUrl: e.REDIS_URL,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     stripeApiUrl: e.STRIPE_API_URL,
     jwtSecret: e.LOUPE_JWT_SECRET,
     secretsKey: { current: e.LOUPE_SECRETS_KEY, previous: e.LOUPE_SECRETS_KEY_PREVIOUS },

@@ -14,6 +14,8 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { applyRowLevelSecurity, TENANT_ROLE, TENANT_SETTING } from './row-level-security.ts';
 import { currentScopeTenant } from './tenant-read-scope.ts';
+import { traceStatement } from './tracing.ts';
+import { type ReplicaOptions, type ReplicaStatus, watchReplica } from './database.replica.ts';
 
 /** Drizzle over either target; a transaction has the same surface. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
@@ -39,6 +41,13 @@ export function bindQuery<R extends Record<string, unknown>>(q: Q, repo: R): Bou
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
+  /**
+   * Reads that may lag the primary by a bounded time (reports): the streaming replica while it keeps up, the primary
+   * otherwise; `db` itself without a replica. Never for a read that must see the caller's own latest write.
+   */
+  readonly reader?: Db;
+  /** Where `reader` goes now and why, when a replica is configured. */
+  readonly replica?: { status(): ReplicaStatus; onChange(listener: (s: ReplicaStatus) => void): void };
   /** The embedded instance when kind is 'pglite' (tests dump and clone it). */
   readonly pglite: PGlite | undefined;
   close(): Promise<void>;
@@ -57,7 +66,19 @@ export type ReadScopeMode = 'session' | 'transaction';
 
 export type DatabaseOptions =
   | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob; readScope?: ReadScopeMode }
-  | { kind: 'postgres'; url: string; poolSize?: number; scopedPoolSize?: number; readScope?: ReadScopeMode };
+  | {
+      kind: 'postgres';
+      url: string;
+      poolSize?: number;
+      scopedPoolSize?: number;
+      readScope?: ReadScopeMode;
+      /** How long a pool waits for a new connection before the query fails (default 5 s). */
+      connectTimeoutMs?: number;
+      /** A streaming replica for `Database.reader` (platform/database.replica.ts). */
+      replica?: Omit<ReplicaOptions, 'connectTimeoutMs'>;
+    };
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -80,25 +101,81 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // Every user of the instance (drizzle, dumps, ANALYZE) goes through the guard: see `tenantScopedPglite`.
     const guarded = tenantScopedPglite(client, opts.readScope);
     const db = drizzlePglite({ client: guarded }) as unknown as Db;
-    return { kind: 'pglite', db, pglite: guarded, close: () => guarded.close() };
+    return { kind: 'pglite', db, reader: db, pglite: guarded, close: () => guarded.close() };
   }
+  const primary = openPools(opts.url, opts);
+  const db = drizzlePg(primary.pool) as unknown as Db;
+  if (!opts.replica) return { kind: 'postgres', db, reader: db, pglite: undefined, close: primary.close };
+  const replica = openPools(opts.replica.url, { ...opts, poolSize: opts.replica.poolSize ?? opts.poolSize });
+  const watch = watchReplica({
+    primary: primary.pool,
+    replica: replica.pool,
+    maxLagMs: opts.replica.maxLagMs,
+    checkMs: opts.replica.checkMs,
+    isOutage: (err) => databaseOutageSign(err) !== undefined,
+  });
+  const reader = drizzlePg(watch.router(replica.pool) as never) as unknown as Db;
+  return {
+    kind: 'postgres',
+    db,
+    reader,
+    replica: { status: watch.status, onChange: watch.onChange },
+    pglite: undefined,
+    close: async () => {
+      watch.stop();
+      await Promise.all([primary.close(), replica.close()]);
+    },
+  };
+}
+
+/**
+ * One server's pools: the main pool, whose `query` sends reads made inside a tenant scope to a second, smaller pool
+ * (`session` mode) or into a tenant transaction (`transaction` mode). Every pool gives up on a new connection after
+ * `connectTimeoutMs` (a blackholed host otherwise holds a request until the kernel's TCP timeout, minutes).
+ */
+function openPools(
+  url: string,
+  opts: { poolSize?: number; scopedPoolSize?: number; readScope?: ReadScopeMode; connectTimeoutMs?: number },
+): { pool: pg.Pool; close(): Promise<void> } {
   const poolSize = opts.poolSize ?? 10;
-  const pool = new pg.Pool({ connectionString: opts.url, max: poolSize });
+  const connectionTimeoutMillis = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis });
   const ignoreIdleError = () => {
     /* idle client errors are surfaced on the next query; never crash the process here */
   };
   pool.on('error', ignoreIdleError);
+  traceQueries(pool);
   if (opts.readScope === 'transaction') {
     scopePoolQueriesByTransaction(pool);
-    const db = drizzlePg(pool) as unknown as Db;
-    return { kind: 'postgres', db, pglite: undefined, close: () => pool.end() };
+    return { pool, close: () => pool.end() };
   }
   // Scoped reads only: its connections run as the tenant role and never serve anything else.
-  const scopedPool = new pg.Pool({ connectionString: opts.url, max: opts.scopedPoolSize ?? Math.max(2, Math.ceil(poolSize / 2)) });
+  const scopedPool = new pg.Pool({
+    connectionString: url,
+    max: opts.scopedPoolSize ?? Math.max(2, Math.ceil(poolSize / 2)),
+    connectionTimeoutMillis,
+  });
   scopedPool.on('error', ignoreIdleError);
+  traceQueries(scopedPool);
   scopePoolQueriesBySession(pool, scopedPool);
-  const db = drizzlePg(pool) as unknown as Db;
-  return { kind: 'postgres', db, pglite: undefined, close: async () => void (await Promise.all([pool.end(), scopedPool.end()])) };
+  return { pool, close: async () => void (await Promise.all([pool.end(), scopedPool.end()])) };
+}
+
+/**
+ * A span per statement inside a traced request or job (platform/tracing.ts): `pool.query` (promise style, in the
+ * caller's context; wrapped before the tenant-scope routing, so a scoped read is traced once, on its client) and
+ * every promise-style `client.query` of the pool's connections (transactions, scoped reads). The pool's own
+ * callback-style calls into a client are the traced `pool.query`'s and are left alone.
+ */
+function traceQueries(pool: pg.Pool): void {
+  const poolQuery = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as { query: unknown }).query = (...args: unknown[]) =>
+    typeof args[args.length - 1] === 'function' ? poolQuery(...args) : traceStatement(args[0], () => poolQuery(...args));
+  pool.on('connect', (client) => {
+    const clientQuery = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) =>
+      typeof args[args.length - 1] === 'function' ? clientQuery(...args) : traceStatement(args[0], () => clientQuery(...args));
+  });
 }
 
 /**
@@ -303,7 +380,7 @@ export function tenantScopedPglite(client: PGlite, mode: ReadScopeMode = 'sessio
   const query = ((text: string, params?: unknown[], options?: unknown) => {
     const tenantId = currentScopeTenant();
     const run = () => client.query(text, params, options as never);
-    return tenantId === undefined || !isReadStatement(text) ? asSystem(run) : scopedRead(tenantId, run);
+    return traceStatement(text, () => (tenantId === undefined || !isReadStatement(text) ? asSystem(run) : scopedRead(tenantId, run)));
   }) as PGlite['query'];
   return new Proxy(client, {
     get(target, prop) {

@@ -8,6 +8,8 @@ import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
 import { PLATFORM_TENANT_ID } from './platform.tables.ts';
 import { outsideTenantScope, runInTenantScope } from './tenant-read-scope.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { traceJob } from './tracing.ts';
 
 /**
  * A durable job queue in PostgreSQL that works the same on the embedded database and on a server.
@@ -114,6 +116,8 @@ export interface JobQueueDeps {
    * Heartbeats renew it every third of it (at most every 5 s).
    */
   leaseSeconds?: number;
+  /** OpenTelemetry: each run of a handler is a span (platform/tracing.ts); undefined when tracing is off. */
+  tracer?: Tracer;
 }
 
 /** The message a job interrupted by its process's death carries (recs shows such a run as `interrupted`). */
@@ -331,7 +335,7 @@ export function createJobQueue(deps: JobQueueDeps) {
           if (force) await write;
         },
       };
-      const result = await inJobScope(job.tenantId, () => def.handle(run));
+      const result = await traceJob(deps.tracer, job, () => inJobScope(job.tenantId, () => def.handle(run)));
       await writing;
       if (Object.keys(pending).length) await run.progress({}, true);
       if (isShutdown(controller.signal)) {

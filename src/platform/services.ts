@@ -8,6 +8,11 @@ import type { ObjectStorage } from './storage.ts';
 /** What every domain module receives from the platform (small and explicit; no base class). */
 export interface PlatformServices {
   readonly db: Db;
+  /**
+   * For reads that may lag the primary by a bounded time (DATABASE_REPLICA_MAX_LAG_MS): reports. The streaming replica
+   * while it keeps up, else the primary; `db` without a replica. Never for a read that must see a write just made.
+   */
+  readonly reader: Db;
   readonly config: Config;
   readonly jobs: JobQueue;
   readonly storage: ObjectStorage;

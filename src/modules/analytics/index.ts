@@ -14,28 +14,29 @@ import { createCohortsRepository } from './cohorts.repository.ts';
 import { cohortsRoutes } from './cohorts.routes.ts';
 import { createCohortsService } from './cohorts.service.ts';
 
+/** Every report is a read that may lag by the replica's bound: all of them read through `platform.reader`. */
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
   const analytics = createAnalyticsService({
-    db: platform.db,
+    db: platform.reader,
     events: deps.events,
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
   const kpis = createKpisService({
-    db: platform.db,
+    db: platform.reader,
     events: deps.events,
     orders: deps.orders,
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
   const behaviour = createBehaviourService({
-    db: platform.db,
+    db: platform.reader,
     events: deps.events,
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
   const itemSales = createItemSalesService({
-    db: platform.db,
+    db: platform.reader,
     events: deps.events,
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
