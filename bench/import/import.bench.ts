@@ -140,7 +140,9 @@ try {
   // backlog): wait for that, so the ceiling below is measured on an idle server, as the upload was.
   const settling = performance.now();
   await loupe.modules.newsfeed.settled();
-  process.stdout.write(`  style profiles of the imported shoppers folded in the background after it: ${((performance.now() - settling) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `  style profiles of the imported shoppers folded in the background after it: ${((performance.now() - settling) / 1000).toFixed(1)} s\n`,
+  );
 
   // The ceiling: raw COPY of the same lines into the same table, for another tenant (text prepared beforehand).
   const copyTenant = randomUUID();

@@ -181,7 +181,18 @@ export function createServingCache(deps: ServingCacheDeps) {
     for (const u of users) {
       const h = t.users.get(u.userId);
       if (h && h.newestId < u.newestId) t.users.delete(u.userId);
-      t.userLoads.delete(u.userId);
+      const inflight = t.userLoads.get(u.userId);
+      if (inflight) {
+        t.userLoads.delete(u.userId);
+        // A read in flight may have begun after this interaction was written (a history is read beside the tenant's
+        // first catalog load): kept when it holds it. A later one is reported again by the next checks (OVERLAP_MS).
+        inflight.then(
+          (loaded) => {
+            if (loaded.newestId >= u.newestId && !t.users.has(u.userId) && !t.userLoads.has(u.userId)) keep(t, u.userId, loaded);
+          },
+          () => undefined,
+        );
+      }
       if (t.warming === 'running') t.touched.add(u.userId);
     }
     const s = t.snapshot!;
