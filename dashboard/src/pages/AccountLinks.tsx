@@ -34,6 +34,36 @@ export function Card({ title, intro, children }: { title: string; intro?: ReactN
 }
 
 /** A link error in plain words (expired, used, withdrawn, invalid), with what to do next. */
+/** A new password and its repetition (sign-up, invitation, reset): the same labels, hint and autocomplete everywhere. */
+export function NewPasswordFields(props: {
+  password: string;
+  confirm: string;
+  onPassword(value: string): void;
+  onConfirm(value: string): void;
+  label?: string;
+  repeatLabel?: string;
+}) {
+  return (
+    <>
+      <PasswordInput
+        label={props.label ?? 'Choose a password'}
+        description="At least 8 characters and hard to guess: a few unrelated words work well."
+        autoComplete="new-password"
+        value={props.password}
+        onChange={(e) => props.onPassword(e.currentTarget.value)}
+        required
+      />
+      <PasswordInput
+        label={props.repeatLabel ?? 'Repeat the password'}
+        autoComplete="new-password"
+        value={props.confirm}
+        onChange={(e) => props.onConfirm(e.currentTarget.value)}
+        required
+      />
+    </>
+  );
+}
+
 export function linkErrorText(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'VALIDATION_ERROR' && err.details.length)
@@ -128,22 +158,16 @@ export function AcceptInvitePage() {
           {!existing && (
             <TextInput label="Your name (optional)" value={name} onChange={(e) => setName(e.currentTarget.value)} autoComplete="name" />
           )}
-          <PasswordInput
-            label={existing ? 'Your password' : 'Choose a password'}
-            description={existing ? undefined : 'At least 8 characters and hard to guess: a few unrelated words work well.'}
-            autoComplete={existing ? 'current-password' : 'new-password'}
-            value={password}
-            onChange={(e) => setPassword(e.currentTarget.value)}
-            required
-          />
-          {!existing && (
+          {existing ? (
             <PasswordInput
-              label="Repeat the password"
-              autoComplete="new-password"
-              value={confirm}
-              onChange={(e) => setConfirm(e.currentTarget.value)}
+              label="Your password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.currentTarget.value)}
               required
             />
+          ) : (
+            <NewPasswordFields password={password} confirm={confirm} onPassword={setPassword} onConfirm={setConfirm} />
           )}
           {error && (
             <Alert color="red" role="alert" title="Could not accept the invitation">
@@ -204,20 +228,13 @@ export function ResetPasswordPage() {
           }}
         >
           <Stack>
-            <PasswordInput
+            <NewPasswordFields
               label="New password"
-              description="At least 8 characters and hard to guess: a few unrelated words work well."
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.currentTarget.value)}
-              required
-            />
-            <PasswordInput
-              label="Repeat the new password"
-              autoComplete="new-password"
-              value={confirm}
-              onChange={(e) => setConfirm(e.currentTarget.value)}
-              required
+              repeatLabel="Repeat the new password"
+              password={password}
+              confirm={confirm}
+              onPassword={setPassword}
+              onConfirm={setConfirm}
             />
             {error && (
               <Alert color="red" role="alert" title="Could not change the password">

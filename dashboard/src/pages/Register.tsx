@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Anchor, Button, Center, Loader, PasswordInput, Stack, TextInput } from '@mantine/core';
+import { Alert, Anchor, Button, Center, Loader, Stack, TextInput } from '@mantine/core';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../api/client.ts';
 import type { TokenResponse } from '../api/types.ts';
 import { useSession } from '../session.tsx';
-import { Card, linkErrorText, useLinkToken } from './AccountLinks.tsx';
+import { Card, NewPasswordFields, linkErrorText, useLinkToken } from './AccountLinks.tsx';
 
 /** /register: self-service sign-up (when the server allows it). The account exists only once the e-mailed link is followed. */
 export function RegisterPage() {
@@ -66,21 +66,7 @@ export function RegisterPage() {
             onChange={(e) => setStoreName(e.currentTarget.value)}
             autoComplete="organization"
           />
-          <PasswordInput
-            label="Choose a password"
-            description="At least 8 characters and hard to guess: a few unrelated words work well."
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.currentTarget.value)}
-            required
-          />
-          <PasswordInput
-            label="Repeat the password"
-            autoComplete="new-password"
-            value={confirm}
-            onChange={(e) => setConfirm(e.currentTarget.value)}
-            required
-          />
+          <NewPasswordFields password={password} confirm={confirm} onPassword={setPassword} onConfirm={setConfirm} />
           {error && (
             <Alert color="red" role="alert" title="Could not sign up">
               {error}

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, multipartBody as multipart } from '../../../test/helpers.ts';
 import { catalogOf, ONLINE_RETAIL, onlineRetailHead } from '../../../test/online-retail.ts';
 
 /**
@@ -22,19 +22,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-function multipart(file: Buffer | string, fields: Record<string, string>, fileName: string) {
-  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields))
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-    ),
-  );
-  parts.push(Buffer.isBuffer(file) ? file : Buffer.from(file), Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 const upload = (kind: 'items' | 'interactions', file: Buffer | string, fields: Record<string, string> = {}, fileName = 'upload.csv') => {
   const m = multipart(file, fields, fileName);
   return t.request('POST', `/api/v1/upload/${kind}`, {

@@ -9,7 +9,7 @@ import { createGzip, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, queryRows } from '../../platform/index.ts';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, multipartBody as multipart } from '../../../test/helpers.ts';
 import { createImportPipeline } from './imports.pipeline.ts';
 import { createImportsRepository } from './imports.repository.ts';
 
@@ -20,21 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-function multipart(file: Buffer | string, fields: Record<string, string> = {}, fileName = 'upload.csv') {
-  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields))
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-    ),
-  );
-  parts.push(Buffer.isBuffer(file) ? file : Buffer.from(file));
-  parts.push(Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 async function upload(
   kind: 'items' | 'interactions',

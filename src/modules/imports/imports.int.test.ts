@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../platform/index.ts';
-import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil, multipartBody as multipart } from '../../../test/helpers.ts';
 
 let t: TestApp;
 let tenant: Awaited<ReturnType<TestApp['createTenant']>>;
@@ -20,25 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-/** A multipart/form-data body with one file and text fields. */
-function multipart(file: Buffer | string | null, fields: Record<string, string> = {}, fileName = 'upload.csv') {
-  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields))
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  if (file !== null) {
-    parts.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-      ),
-    );
-    parts.push(Buffer.isBuffer(file) ? file : Buffer.from(file));
-    parts.push(Buffer.from('\r\n'));
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 async function upload(
   kind: 'items' | 'interactions',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, multipartBody as multipart } from '../../../test/helpers.ts';
 
 /**
  * A merchant's second and later imports (issue 20): guest checkouts kept as anonymous shoppers instead of
@@ -23,19 +23,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-function multipart(file: string, fields: Record<string, string>, fileName: string) {
-  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields))
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-    ),
-  );
-  parts.push(Buffer.from(file), Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 const upload = (token: string, kind: 'items' | 'interactions', file: string, fields: Record<string, string> = {}) => {
   const m = multipart(file, fields, 'orders.csv');
   return t.request('POST', `/api/v1/upload/${kind}`, {

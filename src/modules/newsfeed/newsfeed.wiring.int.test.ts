@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil, multipartBody } from '../../../test/helpers.ts';
 
 /**
  * The feed's ports wired to their owners (src/app.ts), end to end: Pricing's best offers beside feed items and
@@ -17,20 +17,8 @@ let items: Record<string, string>[];
 const EAN_1 = '4006381333931';
 const UPC_2 = '036000291452';
 
-function multipart(file: string, fileName: string) {
-  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
-  const body = Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-    ),
-    Buffer.from(file),
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
 async function importFeed(token: string, storeId: string, file: string) {
-  const m = multipart(file, 'feed.csv');
+  const m = multipartBody(file, {}, 'feed.csv');
   const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
     token,
     body: m.body as unknown as string,

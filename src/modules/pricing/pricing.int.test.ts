@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp, pollUntil } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp, pollUntil, multipartBody } from '../../../test/helpers.ts';
 
 // A movable clock: price history and Omnibus savings need days to pass. It starts at the real time because
 // sign-in tokens are checked against it.
@@ -26,18 +26,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-function multipart(file: string, fileName: string) {
-  const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
-  const body = Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-    ),
-    Buffer.from(file),
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
 const api = (method: string, url: string, body?: unknown, k = key) =>
   t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
 
@@ -48,7 +36,7 @@ async function createStore(name: string, k = key): Promise<string> {
 }
 
 async function uploadFeed(storeId: string, file: string, fileName: string, k = key) {
-  const m = multipart(file, fileName);
+  const m = multipartBody(file, {}, fileName);
   return t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
     token: k,
     body: m.body as unknown as string,
