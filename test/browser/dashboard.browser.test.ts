@@ -202,7 +202,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     const audit = page.getByTestId('audit-table');
     await audit.getByText('member.invite_email').first().waitFor();
     expect(await audit.getByText('api_key.create').count()).toBe(0);
-    expect(await page.getByLabel('Action').inputValue()).toBe('member.invite_email');
+    expect(await page.getByRole('textbox', { name: 'Action' }).inputValue()).toBe('member.invite_email');
     await screenshot(page, 'settings-audit');
     await page.goto(`${base}/settings/rate-limits`);
     await page
@@ -332,7 +332,10 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
       const { page, errors, serverErrors } = await ownerPage(p.path);
       await page.getByRole('heading', { name: p.heading, level: 2 }).waitFor();
       // Wait until no loading indicator is left: the page settled on data, an empty state or an error.
-      await page.waitForFunction(() => !document.querySelector('[role="status"]'), undefined, { timeout: 15_000 });
+      // (the toasts' live region is a permanent role="status" container: not a loading indicator)
+      await page.waitForFunction(() => !document.querySelector('[role="status"]:not([data-testid="toasts"])'), undefined, {
+        timeout: 15_000,
+      });
       // No error on any page; the one expected alert is Integrations' warning that stores cannot reach a loopback address.
       expect(await page.locator('[role="alert"]:not([data-testid="public-url-warning"])').count()).toBe(0);
       if (p.path === '/integrations') await page.getByTestId('public-url-warning').waitFor();
