@@ -18,6 +18,8 @@
  * The server's CPU milliseconds per page are printed too (steadier than latency on a shared machine), and the SQL
  * statements per page by kind with their mean wait (bench/lib/sql-census.mjs, both databases), counted over
  * 20 pages served one at a time before the load.
+ * On PostgreSQL the run's database is ANALYZEd after the upload (BENCH_NO_ANALYZE=1: not), and the load's window
+ * is sampled in pg_stat_activity (pg-activity.ts): which statements PostgreSQL's backends were busy on, their CPU.
  * Not measured here: store offers in pricing (the tenant has none, so the enrichment query runs but finds no
  * group). The Yelp2018 rules-vs-NDCG@20 comparison is bench:newsfeed-yelp (yelp-rules.bench.ts).
  */
@@ -25,8 +27,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { BENCH_ADMIN, freePort, postJson, processCpuMs, startLoupe, startServer, stopServer } from '../lib/process.ts';
 import { scratchDatabase } from '../lib/scratch.ts';
+import { type ActivityReport, formatActivity, sampleActivity } from './pg-activity.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -52,6 +56,8 @@ interface Figures {
   /** PostgreSQL's CPU per page (all its processes on this machine), ms; 0 on PGlite. */
   pgCpuMs: number;
   load: string;
+  /** Requests completed in the measured window. */
+  total: number;
 }
 
 /**
@@ -75,13 +81,15 @@ async function postgresCpuMs(): Promise<number> {
 async function load(
   url: string,
   opts: Partial<autocannon.Options> = {},
-  measured?: { pid: number | undefined; onWarm?: () => Promise<void> },
+  measured?: { pid: number | undefined; onWarm?: () => Promise<void>; databaseUrl?: string | undefined },
 ) {
   await autocannon({ url, connections: CONNECTIONS, duration: 2, ...opts });
   await measured?.onWarm?.();
   const c0 = await processCpuMs(measured?.pid);
   const p0 = await postgresCpuMs();
+  const sampler = await sampleActivity(measured?.databaseUrl);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts });
+  const activity = await sampler.stop();
   const cpuMs = ((await processCpuMs(measured?.pid)) - c0) / Math.max(1, r.requests.total);
   // PostgreSQL backends that exit during the window (none expected: pooled connections) would lower this figure
   const pgCpuMs = ((await postgresCpuMs()) - p0) / Math.max(1, r.requests.total);
@@ -100,6 +108,7 @@ async function load(
     pgCpuMs,
     load,
     total: r.requests.total,
+    activity,
   };
 }
 
@@ -210,6 +219,8 @@ const runs: {
   singleMs: number;
   sqlPerPage: number;
   kinds: [string, number, number][];
+  loadedKinds: string;
+  activity: ActivityReport | undefined;
 }[] = [];
 try {
   const { server, base } = await serve(root);
@@ -269,6 +280,19 @@ try {
   } finally {
     await stopServer(server);
   }
+  // The planner's statistics as autovacuum leaves them a minute or so after an upload (on a loaded machine it came
+  // later than the measurement: with none, the catalog's newest-items read sorted all 100k items, 350 ms, and the
+  // old change marker took a bitmap scan over them). Both trees measured on the same statistics.
+  // BENCH_NO_ANALYZE=1 measures the state right after the upload instead.
+  if (scratch.databaseUrl && !process.env.BENCH_NO_ANALYZE) {
+    const c = new pg.Client({ connectionString: scratch.databaseUrl });
+    await c.connect();
+    try {
+      await c.query('ANALYZE');
+    } finally {
+      await c.end();
+    }
+  }
   // The trees take turns on the same data, each in a server of its own (baseline first, a variant last).
   const arms: { tree: string; label: string; tag: string; env: Record<string, string> }[] = [
     ...(BASELINE ? [{ tree: BASELINE, label: `(${path.basename(BASELINE)})`, tag: 'b', env: {} }] : []),
@@ -309,17 +333,26 @@ try {
           { headers: { authorization: `Bearer ${key}` }, idReplacement: true },
           {
             pid: server.pid,
+            databaseUrl: scratch.databaseUrl,
             onWarm: async () => {
               await census(server.pid); // zeroes the tally and the loop figures (and starts this tree's profile)
             },
           },
         );
         // the window's census (the loop monitor writes its figures beside it): waits for a pooled connection under load
-        const pool = (await census(server.pid))['(pool wait)'];
+        const underLoad = await census(server.pid);
+        const pool = underLoad['(pool wait)'];
         const poolWait = pool
           ? `; pooled-connection waits ${(pool.count / Math.max(1, feed.total)).toFixed(1)}/page, mean ${(pool.ms / pool.count).toFixed(1)} ms`
           : '';
         const loop = (await readLoop()) + poolWait;
+        // the statements of the loaded window by kind: per page, and how long each waited for its answer
+        const loadedKinds = Object.entries(underLoad)
+          .filter(([k]) => k !== '(pool wait)')
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .slice(0, 8)
+          .map(([k, v]) => `${k} ${(v.count / Math.max(1, feed.total)).toFixed(2)} (${(v.ms / Math.max(1, v.count)).toFixed(1)} ms)`)
+          .join(', ');
         kinds.sort((a, b) => b[1] - a[1]);
         runs.push({
           label: arm.label,
@@ -331,6 +364,8 @@ try {
           sqlPerPage: kinds.reduce((a, [, n]) => a + n, 0),
           kinds,
           loop,
+          loadedKinds,
+          activity: feed.activity,
         });
       } finally {
         await stopServer(server);
@@ -348,7 +383,7 @@ console.log(
   `bare hello-world                 ${baseline.rps.toFixed(0).padStart(7)} req/s  p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms  load ${baseline.load}`,
 );
 console.log(`first page after the upload, in the process that wrote the catalog (this tree): ${firstAfterUploadMs.toFixed(0)} ms`);
-for (const { label, feed, coldMs, warmMs, singleMs, sqlPerPage, kinds, loop } of runs) {
+for (const { label, feed, coldMs, warmMs, singleMs, sqlPerPage, kinds, loop, loadedKinds, activity } of runs) {
   const name = `GET /newsfeed ${label}`.padEnd(32);
   console.log(
     `${name} ${feed.rps.toFixed(0).padStart(7)} req/s  p50 ${feed.p50.toFixed(1)} ms  p99 ${feed.p99.toFixed(1)} ms  non-2xx ${feed.non2xx}  errors ${feed.errors}  timeouts ${feed.timeouts}  server CPU ${feed.cpuMs.toFixed(2)} ms/page${feed.pgCpuMs ? `  PostgreSQL CPU ${feed.pgCpuMs.toFixed(2)} ms/page` : ''}  load ${feed.load}`,
@@ -357,6 +392,8 @@ for (const { label, feed, coldMs, warmMs, singleMs, sqlPerPage, kinds, loop } of
     `  first page of a fresh process ${coldMs.toFixed(0)} ms${warmMs ? ` (recs' catalog loaded in the background by ${warmMs.toFixed(0)} ms)` : ''}; one page at a time: ${singleMs.toFixed(1)} ms, SQL ${sqlPerPage.toFixed(1)}/page: ${kinds.map(([k, n, ms]) => `${k} ${n.toFixed(2)} (${ms.toFixed(1)} ms)`).join(', ')}`,
   );
   console.log(`  under load: ${loop}`);
+  console.log(`  SQL under load per page (mean wait), by total wait: ${loadedKinds}`);
+  if (activity) console.log(formatActivity(activity, feed.total));
 }
 const feed = runs.filter((r) => r.label === '(this tree)').at(-1)!.feed;
 // No completed request means no measurement (every request outlived the run), never a met goal.

@@ -39,7 +39,7 @@ const items = Array.from({ length: ITEMS }, (_, k) => ({
 const TYPES = ['view', 'click', 'add_to_cart', 'purchase'];
 const repo = {
   servingItems: async () => items,
-  catalogMarker: async () => ({ items: ITEMS, updatedAt: 0 }),
+  catalogMarker: async () => ({ deleted: '0', updatedAt: 0 }),
   userHistories: async (_t: string, users: readonly string[], limit: number) =>
     users.flatMap((u) => {
       const n = Number(u.slice(1));

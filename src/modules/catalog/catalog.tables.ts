@@ -136,3 +136,14 @@ export const categoryAlignmentAudit = pgTable(
     index('category_alignment_audit_category_idx').on(t.tenantId, t.categoryId, t.createdAt),
   ],
 );
+
+/**
+ * Per tenant, how many items were ever deleted: serving processes compare it between reads to notice a deletion
+ * made elsewhere (an upsert or update moves `items.updated_at`, which they read through its index; a deletion
+ * leaves nothing there). Written in the deleting statement (items.repository.ts `delete`); no row: none yet.
+ */
+export const catalogChangeMarkers = pgTable('catalog_change_markers', {
+  tenantId: uuid('tenant_id').primaryKey(),
+  itemsDeleted: bigint('items_deleted', { mode: 'bigint' }).notNull().default(sql`0`),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -176,8 +176,20 @@ export function createItemsRepository() {
       );
     },
 
+    /**
+     * Deletes an item and counts it in the tenant's change marker in the same statement (serving processes read
+     * that count to notice deletions made elsewhere: serving.repository.ts `catalogMarker`).
+     */
     async delete(q: Q, tenantId: string, id: string): Promise<boolean> {
-      const r = await queryRows<{ id: string }>(q, sql`DELETE FROM items WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`);
+      const r = await queryRows<{ id: string }>(
+        q,
+        sql`WITH d AS (DELETE FROM items WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id),
+            m AS (INSERT INTO catalog_change_markers (tenant_id, items_deleted, updated_at)
+                  SELECT ${tenantId}, count(*), now() FROM d HAVING count(*) > 0
+                  ON CONFLICT (tenant_id) DO UPDATE SET items_deleted = catalog_change_markers.items_deleted + EXCLUDED.items_deleted,
+                    updated_at = EXCLUDED.updated_at)
+            SELECT id FROM d`,
+      );
       return r.length > 0;
     },
   };

@@ -71,13 +71,20 @@ export function createServingRepository() {
               ${only.page ? sql`AND item_id > ${only.page.after} ORDER BY item_id LIMIT ${only.page.limit}` : sql``}`,
       ),
 
-    /** Change marker of the catalog (one index-only scan): a delta is due when either value moved. */
+    /**
+     * Change marker of the catalog, in constant time whatever its size: the newest `updated_at` (one probe of
+     * items_tenant_updated_idx; every upsert and update moves it) and the tenant's count of deleted items (one
+     * row, bumped by the deleting statement). A delta is due when the first moved, a full reload when the second did.
+     * (It used to count the tenant's items: a pass over every item of the tenant, heap rows included until a vacuum,
+     * every 400 ms per tenant per serving process.)
+     */
     catalogMarker: async (q: Q, tenantId: string) => {
-      const row = await queryOne<{ items: number; updatedAt: Date | null }>(
+      const row = await queryOne<{ updatedAt: Date | null; deleted: string }>(
         q,
-        sql`SELECT count(*)::int AS items, max(updated_at) AS "updatedAt" FROM items WHERE tenant_id = ${tenantId}`,
+        sql`SELECT (SELECT max(updated_at) FROM items WHERE tenant_id = ${tenantId}) AS "updatedAt",
+                   coalesce((SELECT items_deleted FROM catalog_change_markers WHERE tenant_id = ${tenantId}), 0)::text AS deleted`,
       );
-      return { items: row?.items ?? 0, updatedAt: row?.updatedAt ? new Date(row.updatedAt).getTime() : 0 };
+      return { deleted: row?.deleted ?? '0', updatedAt: row?.updatedAt ? new Date(row.updatedAt).getTime() : 0 };
     },
 
     /** Every active item with its content fields, ordered by item id. */

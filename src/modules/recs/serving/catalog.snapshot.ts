@@ -63,7 +63,7 @@ export interface CatalogSnapshot {
   readonly availability: string[];
   readonly flags: number[];
   revision: number;
-  /** Items present (not deleted): compared with the database's count to notice deletions elsewhere. */
+  /** Items present (not deleted). */
   present: number;
   /** Newest `updated_at` seen (ms since epoch), the lower bound of the next delta read. */
   maxUpdatedAt: number;

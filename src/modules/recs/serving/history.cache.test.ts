@@ -18,8 +18,8 @@ const row = (itemId: string): ServingItemRow => ({
 
 type HistoryRow = { userId: string; itemId: string; type: string; id: string };
 
-function fakeRepo(items: ServingItemRow[], histories: HistoryRow[] = [], gate?: Promise<void>) {
-  const calls = { servingItems: 0, pages: [] as string[] };
+function fakeRepo(items: ServingItemRow[], histories: HistoryRow[] = [], gate?: Promise<void>, marker = { deleted: '0', updatedAt: 0 }) {
+  const calls = { servingItems: 0, pages: [] as string[], markers: 0 };
   const repo: ServingCacheDeps['repo'] = {
     // as catalog's read does: a page is the next `limit` items after `after` in item-id order
     servingItems: async (_t: string, only: { page?: { after: string; limit: number } } = {}) => {
@@ -33,7 +33,10 @@ function fakeRepo(items: ServingItemRow[], histories: HistoryRow[] = [], gate?: 
         .filter((r) => r.itemId > after)
         .slice(0, limit);
     },
-    catalogMarker: async () => ({ items: items.length, updatedAt: 0 }),
+    catalogMarker: async () => {
+      calls.markers++;
+      return { ...marker };
+    },
     userHistories: async (_t: string, users: readonly string[]) => histories.filter((h) => users.includes(h.userId)),
     recentUsers: async () => [],
     usersWithInteractionsSince: async () => [],
@@ -127,5 +130,36 @@ describe('serving cache', () => {
     expect(s.ids.length).toBe(2);
     expect(cache.catalogReady('t1')).toBe(true);
     expect(calls.servingItems).toBe(1);
+  });
+
+  it('shared: reads the change markers, not the catalog, while nothing moved; a deletion elsewhere reloads it', async () => {
+    const items = Array.from({ length: 30 }, (_, k) => row(`i${String(k).padStart(2, '0')}`));
+    const marker = { deleted: '0', updatedAt: new Date('2026-11-01T00:00:00Z').getTime() };
+    const { repo, calls } = fakeRepo(items, [], undefined, marker);
+    let clock = 1_000_000;
+    const cache = createServingCache({ repo, shared: true, log, historyLength: 10, warmUsers: 0, now: () => clock });
+    const first = await cache.catalog('t1');
+    expect(calls.servingItems).toBe(1);
+    // past the marker's maximum age, three times over: three marker reads, no catalog read
+    for (let i = 0; i < 3; i++) {
+      clock += 1500;
+      expect(await cache.catalog('t1')).toBe(first);
+    }
+    expect(calls.servingItems).toBe(1);
+    expect(calls.markers).toBeGreaterThanOrEqual(3);
+    expect(first.revision).toBe(1);
+    // another process deletes an item: its count of deletions moves, the next check reloads without it
+    items.splice(5, 1);
+    marker.deleted = '1';
+    clock += 1500;
+    const after = await cache.catalog('t1');
+    expect(calls.servingItems).toBe(2);
+    expect(after.present).toBe(29);
+    expect(after.index.has('i05')).toBe(false);
+    expect(after.revision).toBe(2);
+    // and once reloaded, the same count is no reason to reload again
+    clock += 1500;
+    await cache.catalog('t1');
+    expect(calls.servingItems).toBe(2);
   });
 });

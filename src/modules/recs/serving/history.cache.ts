@@ -8,8 +8,8 @@
  *
  * Across processes (`shared`: PostgreSQL, where an API replica or a worker may write): each tenant's change
  * markers are read at most every CHECK_AHEAD_MS under load (in the background) and before any request when
- * the last read is older than MAX_AGE_MS: the catalog's count and newest `updated_at` (a delta read when the
- * newest moved, a full reload when the count differs), and the users with interactions written in the last
+ * the last read is older than MAX_AGE_MS: the catalog's newest `updated_at` and its count of deleted items, both
+ * read through an index in constant time (a delta read when the newest moved, a full reload after a deletion), and the users with interactions written in the last
  * OVERLAP_MS (UUIDv7 ids carry their time) whose newest id is newer than their cached history. So a write in
  * another process is served within about a second. Writes whose commit lands more than OVERLAP_MS after their
  * timestamp could slip between two reads; a full catalog reload and history expiry every RESYNC_MS bound that.
@@ -56,6 +56,8 @@ interface TenantCache {
   syncing: Promise<void> | undefined;
   checkedAt: number;
   resyncedAt: number;
+  /** The catalog's count of deleted items when the snapshot was last reloaded (shared mode; read before it). */
+  deleted: string | undefined;
   users: Map<string, UserHistory>;
   userLoads: Map<string, Promise<UserHistory>>;
   /** Users announced while the read-ahead pass runs: it must not store what it read of them. */
@@ -110,6 +112,7 @@ export function createServingCache(deps: ServingCacheDeps) {
       syncing: undefined,
       checkedAt: 0,
       resyncedAt: 0,
+      deleted: undefined,
       users: new Map(),
       userLoads: new Map(),
       touched: new Set(),
@@ -125,6 +128,8 @@ export function createServingCache(deps: ServingCacheDeps) {
 
   async function reload(tenantId: string, t: TenantCache): Promise<void> {
     const started = now();
+    // read before the rows: a deletion made while they are read shows at the next check, and is reloaded then
+    const deleted = deps.shared ? (await repo.catalogMarker(tenantId)).deleted : undefined;
     // built beside the one being served, a page per statement and a chunk per turn of the loop, so requests go on meanwhile
     const fresh = emptySnapshot();
     let after = '';
@@ -145,6 +150,7 @@ export function createServingCache(deps: ServingCacheDeps) {
     // a reload is a new revision too: responses cached against the old snapshot must miss
     fresh.revision = (t.snapshot?.revision ?? 0) + 1;
     t.snapshot = fresh;
+    t.deleted = deleted;
     t.resyncedAt = now();
   }
 
@@ -196,7 +202,7 @@ export function createServingCache(deps: ServingCacheDeps) {
       if (t.warming === 'running') t.touched.add(u.userId);
     }
     const s = t.snapshot!;
-    if (marker.items !== s.present) await reload(tenantId, t);
+    if (marker.deleted !== t.deleted) await reload(tenantId, t);
     else if (marker.updatedAt > s.maxUpdatedAt)
       applyItemRows(s, await repo.servingItems(tenantId, { updatedSince: new Date(s.maxUpdatedAt - OVERLAP_MS) }));
     t.checkedAt = started;

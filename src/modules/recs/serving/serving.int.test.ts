@@ -219,10 +219,14 @@ describe('serving from memory', () => {
       expect(
         (await elsewhere('POST', '/api/v1/interactions', { user_id: 'U7', item_id: bought, interaction_type: 'purchase' })).statusCode,
       ).toBe(201);
+      // a deletion moves no updated_at: the catalog's count of deleted items tells the serving process
+      const deleted = first.body.recommendations[2].item_id as string;
+      expect((await elsewhere('DELETE', `/api/v1/items/${deleted}`, {})).statusCode).toBe(204);
       await new Promise((r) => setTimeout(r, 1200));
       const next = ids((await recommend(keyA, { user_id: 'U7' })).body.recommendations);
       expect(next).not.toContain(gone);
       expect(next).not.toContain(bought);
+      expect(next).not.toContain(deleted);
     } finally {
       await other.close();
     }
