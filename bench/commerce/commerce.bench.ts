@@ -13,6 +13,13 @@
  *   DATABASE_URL=postgres://... npm run bench:commerce
  *   BENCH_CPU_PROF=/tmp/prof npm run bench:commerce   # the server's V8 CPU profile, written when it stops
  *   BENCH_ONLY=get,add                            # only some phases (baseline, get, add, complete)
+ *   BENCH_RATE=200                                # an offered rate (requests/s over all clients) instead of a closed loop
+ *
+ * At 50 clients in a closed loop (the default), mean latency is 50 / throughput (Little's law): a p99 under 20 ms
+ * needs well over 2,500 req/s, so the p99 there measures the machine's CPU per request as much as any queue.
+ * BENCH_RATE offers a fixed rate instead, where latency is service time plus the queueing that rate causes.
+ * On PostgreSQL the measured window is also sampled in pg_stat_activity (bench/lib/pg-activity.ts): this
+ * database's backend CPU per request and the statements its backends were busy on.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -22,6 +29,7 @@ import { startStripeServer } from '../../test/fakes/stripe-server.ts';
 import { loadAverage } from '../lib/load.ts';
 import { BENCH_ADMIN, postJson, processCpuMs, startLoupe, stopServer } from '../lib/process.ts';
 import { scratchDatabase } from '../lib/scratch.ts';
+import { type ActivityReport, formatActivity, sampleActivity } from '../lib/pg-activity.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -29,6 +37,7 @@ const COMPLETIONS = Number(process.env.BENCH_COMPLETIONS ?? 200);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'baseline,get,add,complete').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const ITEMS = 50;
+const RATE = Number(process.env.BENCH_RATE ?? 0);
 
 interface Row {
   name: string;
@@ -42,6 +51,9 @@ interface Row {
   load: string;
   /** SQL statements per request by kind (PostgreSQL only). */
   sql: { perRequest: number; kinds: [string, number][] } | null;
+  /** PostgreSQL's side of the window (PostgreSQL only). */
+  activity: ActivityReport | undefined;
+  total: number;
 }
 
 const stripe = await startStripeServer();
@@ -87,8 +99,10 @@ async function load(name: string, opts: autocannon.Options): Promise<Row> {
   await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 });
   await census(); // zero after the warm-up
   const cpu0 = await processCpuMs(server.pid);
-  const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION });
+  const sampler = await sampleActivity(scratch.databaseUrl);
+  const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION, ...(RATE ? { overallRate: RATE } : {}) });
   const cpu = (await processCpuMs(server.pid)) - cpu0;
+  const activity = await sampler.stop();
   const total = r.requests.total;
   return {
     name,
@@ -106,6 +120,8 @@ async function load(name: string, opts: autocannon.Options): Promise<Row> {
     cpuMsPerRequest: cpu / Math.max(1, total),
     load: loadAverage(),
     sql: perRequest(await census(), total),
+    activity,
+    total,
   };
 }
 
@@ -210,7 +226,9 @@ try {
 }
 
 const db = scratch.databaseUrl ? 'PostgreSQL' : 'embedded PGlite';
-console.log(`\nbench/commerce — ${CONNECTIONS} clients, ${DURATION} s per endpoint, ${os.cpus().length} cores, ${db}`);
+console.log(
+  `\nbench/commerce — ${CONNECTIONS} clients${RATE ? ` offering ${RATE} req/s in all` : ' in a closed loop'}, ${DURATION} s per endpoint, ${os.cpus().length} cores, ${db}`,
+);
 console.log("(a shared machine: latencies include the neighbours; CPU ms per request is the server's own cost)\n");
 console.log(
   'endpoint'.padEnd(62),
@@ -240,6 +258,7 @@ for (const r of rows.filter((x) => x !== base0)) {
   );
   console.log(`  answers: ${r.statuses}`);
   if (r.sql) console.log(`  SQL per request: ${r.sql.kinds.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  if (r.activity) console.log(formatActivity(r.activity, r.total, 5));
 }
 if (completions) {
   console.log(

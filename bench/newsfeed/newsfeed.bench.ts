@@ -19,7 +19,7 @@
  * statements per page by kind with their mean wait (bench/lib/sql-census.mjs, both databases), counted over
  * 20 pages served one at a time before the load.
  * On PostgreSQL the run's database is ANALYZEd after the upload (BENCH_NO_ANALYZE=1: not), and the load's window
- * is sampled in pg_stat_activity (pg-activity.ts): which statements PostgreSQL's backends were busy on, their CPU.
+ * is sampled in pg_stat_activity (bench/lib/pg-activity.ts): which statements PostgreSQL's backends were busy on, their CPU.
  * Not measured here: store offers in pricing (the tenant has none, so the enrichment query runs but finds no
  * group). The Yelp2018 rules-vs-NDCG@20 comparison is bench:newsfeed-yelp (yelp-rules.bench.ts).
  */
@@ -30,7 +30,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { BENCH_ADMIN, freePort, postJson, processCpuMs, startLoupe, startServer, stopServer } from '../lib/process.ts';
 import { scratchDatabase } from '../lib/scratch.ts';
-import { type ActivityReport, formatActivity, sampleActivity } from './pg-activity.ts';
+import { type ActivityReport, formatActivity, sampleActivity } from '../lib/pg-activity.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);

@@ -7,7 +7,7 @@
  * index scans, per table, which tell a full scan from probes.
  */
 import pg from 'pg';
-import { processCpuMs } from '../lib/process.ts';
+import { processCpuMs } from './process.ts';
 
 export interface ActivityReport {
   samples: number;
@@ -101,18 +101,18 @@ export async function sampleActivity(
 }
 
 /** The report as a few lines: statements with the share of samples a backend was on them, waits, tables. */
-export function formatActivity(r: ActivityReport, pages: number, top = 8): string {
+export function formatActivity(r: ActivityReport, requests: number, top = 8): string {
   const pct = (n: number) => `${((100 * n) / Math.max(1, r.samples)).toFixed(0)}%`;
   const lines = [
-    `  PostgreSQL, this database's backends: CPU ${(r.backendCpuMs / Math.max(1, pages)).toFixed(2)} ms/page; activity (${r.samples} samples; share = backends busy on it per sample, summed over backends):`,
+    `  PostgreSQL, this database's backends: CPU ${(r.backendCpuMs / Math.max(1, requests)).toFixed(2)} ms/request; activity (${r.samples} samples; share = backends busy on it per sample, summed over backends):`,
     ...r.busy.slice(0, top).map(([q, n]) => `    ${pct(n).padStart(5)}  ${q}`),
     `    waits: ${r.waits
       .slice(0, 6)
       .map(([w, n]) => `${w} ${pct(n)}`)
       .join(', ')}`,
-    `    rows read per page (seq/index): ${r.tables
+    `    rows read per request (seq/index): ${r.tables
       .slice(0, 6)
-      .map(([t, s, i]) => `${t} ${(s / Math.max(1, pages)).toFixed(0)}/${(i / Math.max(1, pages)).toFixed(0)}`)
+      .map(([t, s, i]) => `${t} ${(s / Math.max(1, requests)).toFixed(0)}/${(i / Math.max(1, requests)).toFixed(0)}`)
       .join(', ')}`,
   ];
   return lines.join('\n');
