@@ -20,7 +20,9 @@ async function person(tenantId: string, userId: string, traits: Record<string, u
     { identifiers: [{ type: 'user_id', value: userId }], channel: 'api', occurredAt: at },
   ]);
   // Traits as identity stores them (the cohort rule reads profiles.traits).
-  await t.database.db.execute(sql`UPDATE profiles SET traits = ${JSON.stringify(traits)}::jsonb WHERE tenant_id = ${tenantId} AND id = ${id!}`);
+  await t.database.db.execute(
+    sql`UPDATE profiles SET traits = ${JSON.stringify(traits)}::jsonb WHERE tenant_id = ${tenantId} AND id = ${id!}`,
+  );
   return id!;
 }
 async function cohort(token: string, name: string, plan: string): Promise<string> {

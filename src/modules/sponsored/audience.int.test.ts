@@ -21,7 +21,9 @@ async function person(tenantId: string, userId: string, plan: string): Promise<v
   const [id] = await t.modules.identity.resolveMany(tenantId, [
     { identifiers: [{ type: 'user_id', value: userId }], channel: 'api', occurredAt: at },
   ]);
-  await t.database.db.execute(sql`UPDATE profiles SET traits = ${JSON.stringify({ plan })}::jsonb WHERE tenant_id = ${tenantId} AND id = ${id!}`);
+  await t.database.db.execute(
+    sql`UPDATE profiles SET traits = ${JSON.stringify({ plan })}::jsonb WHERE tenant_id = ${tenantId} AND id = ${id!}`,
+  );
 }
 async function cohort(token: string, plan: string): Promise<string> {
   const c = await t.request('POST', '/api/v1/analytics/cohorts', {
@@ -85,7 +87,9 @@ afterAll(async () => {
 describe('sponsored campaigns for a saved cohort', () => {
   it('serve the members only, on /eligible and in the feed; concurrent decisions agree', async () => {
     const id = await active(A.ownerToken, { cohorts: [gold] });
-    const answers = await Promise.all(['g1', 'g2', 'g3', 's1', 's2', 'nobody', 'g1', 's1'].map(async (u) => ({ u, ids: await eligible(keyA, u) })));
+    const answers = await Promise.all(
+      ['g1', 'g2', 'g3', 's1', 's2', 'nobody', 'g1', 's1'].map(async (u) => ({ u, ids: await eligible(keyA, u) })),
+    );
     for (const { u, ids } of answers) expect(ids.includes(id)).toBe(u.startsWith('g'));
     expect(await feedSlot(keyA, 'g2')).toMatchObject({ sponsored: true, campaign_id: id });
     expect((await feedSlot(keyA, 's2')).sponsored).toBe(false);
@@ -102,7 +106,7 @@ describe('sponsored campaigns for a saved cohort', () => {
     expect(bad.status).toBe(400);
     const ok = await t.request('POST', '/api/v1/sponsored/campaigns', { token: B.ownerToken, body: body({ cohorts: [goldB] }) });
     expect(ok.status).toBe(201);
-    const patch = await t.request('PATCH', `/api/v1/sponsored/campaigns/${ok.body.id}`, {
+    const patch = await t.request('PUT', `/api/v1/sponsored/campaigns/${ok.body.id}`, {
       token: B.ownerToken,
       body: { targeting: { cohorts: [gold] } },
     });
