@@ -300,11 +300,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // serving paths read the tenant's settings on every request: tenancy keeps them a few seconds (`{}` when unknown)
   const tenantSettings = tenancy.tenants.settingsOf;
   // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
-  const sponsored = createSponsoredModule(platform, { tenantSettings });
+  // A campaign whose audience is a saved cohort: the shopper's person (identity) in the cohort (analytics).
+  const sponsored = createSponsoredModule(platform, {
+    tenantSettings,
+    cohorts: {
+      lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
+      known: analytics.cohorts.known,
+      profileIn: analytics.cohorts.profileIn,
+    },
+  });
   // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
   const experiments = createExperimentsModule(platform, {
     lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
     connectorEvents: createExperimentMetricSource(),
+    // An experiment whose audience is a saved cohort asks analytics whether the unit's person is in it.
+    cohorts: { known: analytics.cohorts.known, profileIn: analytics.cohorts.profileIn },
   });
   const recsModelExperiment = modelExperimentFrom(experiments, tenantSettings);
   // Predictions read profiles and orders through identity, recommendation models through recs, settings through tenancy.

@@ -8,7 +8,8 @@ import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, o
 /**
  * Cohorts page in chromium against the real server: a cohort prefilled from a report's filter (`?event=purchase`)
  * shows its size before saving, is saved and listed with its size now, a second rule narrows a preview, and a saved
- * cohort is deleted. No console errors.
+ * cohort is deleted; a saved cohort is picked as the audience of a new experiment and of a new sponsored campaign.
+ * No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('cohorts page in chromium', () => {
   let server: DashboardServer;
@@ -68,6 +69,43 @@ describe.skipIf(!HAS_CHROMIUM)('cohorts page in chromium', () => {
 
     await table.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('No saved cohort yet').waitFor();
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  });
+
+  it('picks a saved cohort as the audience of a new experiment and of a new sponsored campaign', async () => {
+    const c = await t.request('POST', '/api/v1/analytics/cohorts', {
+      token: owner.ownerToken,
+      body: { name: 'Champions now', definition: { match: 'all', rules: [{ kind: 'segment', segments: ['Champions'] }] } },
+    });
+    expect(c.status).toBe(201);
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', {
+      path: '/experiments',
+    });
+    await page.getByRole('textbox', { name: 'Audience: saved cohort (optional)' }).click();
+    await page.getByRole('option', { name: 'Champions now' }).click();
+    await page.getByLabel('Name').first().fill('Champions only');
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+    const list = await t.request('GET', '/api/v1/admin/experiments', { token: owner.ownerToken });
+    const e = list.body.data.find((x: { name: string }) => x.name === 'Champions only');
+    expect(e.targeting).toEqual({ $inCohort: c.body.id });
+
+    await page.goto(`${base}/sponsored`);
+    await page.getByRole('button', { name: 'New campaign' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Brand').fill('Ember');
+    await dialog.getByLabel('Campaign name').fill('For champions');
+    await dialog.getByLabel('Promoted item ids').fill('sku-1');
+    await dialog.getByRole('textbox', { name: /^Budget\s*\*?$/ }).fill('50.00');
+    await dialog.getByLabel('Bid').fill('0.50');
+    await dialog.getByRole('textbox', { name: 'Audience: saved cohorts (optional)' }).click();
+    await page.getByRole('option', { name: 'Champions now' }).click();
+    await dialog.getByRole('button', { name: 'Create campaign' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const campaigns = await t.request('GET', '/api/v1/sponsored/campaigns', { token: owner.ownerToken });
+    const k = campaigns.body.data.find((x: { name: string }) => x.name === 'For champions');
+    expect(k.targeting).toEqual({ cohorts: [c.body.id] });
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);
   });

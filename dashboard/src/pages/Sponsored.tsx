@@ -25,6 +25,7 @@ import { LineChart } from '../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { downloadCsv } from '../lib/download.ts';
 import { useSession } from '../session.tsx';
+import { CohortMultiSelect } from '../components/CohortSelect.tsx';
 
 const STATUS_COLOR: Record<Campaign['status'], string> = {
   pending_review: 'yellow',
@@ -174,6 +175,7 @@ interface Draft {
   pacing: 'even' | 'asap';
   start_date: string;
   end_date: string;
+  cohorts: string[];
 }
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -190,6 +192,7 @@ const EMPTY: Draft = {
   pacing: 'even',
   start_date: '',
   end_date: '',
+  cohorts: [],
 };
 
 /** The API's field errors, one line each ("budget_amount: must be greater than zero"). */
@@ -202,7 +205,7 @@ function fieldErrors(err: unknown): string[] {
 function CreateCampaign({ opened, onClose }: { opened: boolean; onClose: () => void }) {
   const qc = useQueryClient();
   const [d, setD] = useState<Draft>({ ...EMPTY, start_date: today() });
-  const set = (k: keyof Draft) => (v: string | null) => setD((x) => ({ ...x, [k]: v ?? '' }));
+  const set = (k: Exclude<keyof Draft, 'cohorts'>) => (v: string | null) => setD((x) => ({ ...x, [k]: v ?? '' }));
   const create = useMutation({
     mutationFn: () => {
       const body: CampaignCreateBody = {
@@ -221,6 +224,7 @@ function CreateCampaign({ opened, onClose }: { opened: boolean; onClose: () => v
           .split(/[\s,]+/)
           .map((s) => s.trim())
           .filter(Boolean),
+        ...(d.cohorts.length ? { targeting: { cohorts: d.cohorts } } : {}),
       };
       return api<Campaign>('POST', '/api/v1/sponsored/campaigns', { body });
     },
@@ -302,6 +306,11 @@ function CreateCampaign({ opened, onClose }: { opened: boolean; onClose: () => v
             <TextInput label="Start date" type="date" value={d.start_date} onChange={(e) => set('start_date')(e.currentTarget.value)} />
             <TextInput label="End date" type="date" value={d.end_date} onChange={(e) => set('end_date')(e.currentTarget.value)} />
           </SimpleGrid>
+          <CohortMultiSelect
+            label="Audience: saved cohorts (optional)"
+            value={d.cohorts}
+            onChange={(ids) => setD((x) => ({ ...x, cohorts: ids }))}
+          />
           {create.error && (
             <Alert color="red" title="Fix these and save again" role="alert">
               {fieldErrors(create.error).map((l) => (

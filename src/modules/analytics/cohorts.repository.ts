@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { CohortDefinition, CohortRule, CompareOp } from './cohorts.core.ts';
 import type { CohortSources } from './analytics.types.ts';
 
@@ -111,6 +111,16 @@ export function createCohortsRepository(sources: CohortSources) {
 
     countSaved: async (q: Q, tenantId: string) =>
       (await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM analytics_cohorts WHERE tenant_id = ${tenantId}`))?.n ?? 0,
+
+    /** Of `ids` (UUIDs), those that are this tenant's saved cohorts (one statement). */
+    async known(q: Q, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await queryRows<{ id: string }>(
+        q,
+        sql`SELECT id::text AS id FROM analytics_cohorts WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(ids)}::uuid[])`,
+      );
+      return new Set(rows.map((r) => r.id));
+    },
 
     get: (q: Q, tenantId: string, id: string) =>
       queryOne<CohortRow>(q, sql`SELECT ${cols} FROM analytics_cohorts WHERE tenant_id = ${tenantId} AND id = ${id}`),

@@ -129,6 +129,24 @@ export function createCohortsService(deps: { db: Db; repo: CohortsRepository; cl
         });
         return rows.map((r) => r.profile_id);
       },
+      /** Of `cohortIds`, those that are the tenant's saved cohorts (consumers check an audience when it is saved). */
+      async known(tenantId: string, cohortIds: readonly string[]): Promise<Set<string>> {
+        return repo.known(db, tenantId, [...new Set(cohortIds)].filter(isUuid));
+      },
+      /**
+       * Of `cohortIds`, those the profile is in now (one statement per cohort; a cohort deleted meanwhile, or
+       * another tenant's, holds nobody). What targeting asks on a serving path: only the cohorts it targets.
+       */
+      async profileIn(tenantId: string, profileId: string, cohortIds: readonly string[]): Promise<Set<string>> {
+        const out = new Set<string>();
+        if (!isUuid(profileId)) return out;
+        const at = deps.clock();
+        for (const id of new Set(cohortIds)) {
+          const row = isUuid(id) ? await repo.get(db, tenantId, id) : undefined;
+          if (row && (await repo.membersAmong(db, tenantId, row.definition, at, [profileId])).has(profileId)) out.add(id);
+        }
+        return out;
+      },
       async cohortsOfProfile(tenantId: string, profileId: string): Promise<Array<{ id: string; name: string }>> {
         if (!isUuid(profileId)) return [];
         const at = deps.clock();

@@ -49,7 +49,9 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
      * Saved cohorts for other modules (experiments' targeting, predictions, sponsored audiences): the one interface
      * they call, with a tenant id they hold. `membersAmong(tenantId, cohortId, profileIds)` -> the members among
      * them now (one statement); `members(tenantId, cohortId, { after, limit })` -> profile ids in id order (keyset);
-     * `cohortsOfProfile(tenantId, profileId)` -> the saved cohorts the profile is in now. An unknown cohort (or
+     * `cohortsOfProfile(tenantId, profileId)` -> the saved cohorts the profile is in now; `known(tenantId, ids)` -> which
+     * ids are saved cohorts of the tenant; `profileIn(tenantId, profileId, ids)` -> which of them hold the profile now
+     * (the targeting checks of experiments and sponsored campaigns). An unknown cohort (or
      * another tenant's) throws ANALYTICS_COHORT_NOT_FOUND. Members are evaluated on each call, never stored.
      */
     cohorts: cohorts.forModules,

@@ -96,6 +96,15 @@ function equals(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
+/**
+ * `{"$inCohort": "<saved cohort id>"}`: the unit's person is in that saved cohort now (analytics' cohorts). Usable
+ * wherever a condition is (inside `$and`, `$or`, `$not`). The server resolves it; an SDK evaluating the flags payload
+ * locally does not know it and leaves the unit out.
+ */
+export const IN_COHORT = '$inCohort';
+/** The attribute the server sets to the ids of the targeted cohorts the unit is in (a client's value is replaced). */
+export const COHORT_MEMBERSHIP = '$cohorts';
+
 /** Whether `attributes` satisfy `condition` (depth-limited: a hostile nested condition is refused at input). */
 export function matches(condition: Condition | null | undefined, attributes: Attributes, depth = 0): boolean {
   if (!condition) return true;
@@ -108,6 +117,10 @@ export function matches(condition: Condition | null | undefined, attributes: Att
         return false;
     } else if (key === '$not') {
       if (!isObject(expected) || matches(expected, attributes, depth + 1)) return false;
+    } else if (key === IN_COHORT) {
+      // A saved cohort (analytics): the server alone fills COHORT_MEMBERSHIP (audience.service.ts), never the client.
+      const m = attributes[COHORT_MEMBERSHIP];
+      if (typeof expected !== 'string' || !Array.isArray(m) || !m.includes(expected)) return false;
     } else {
       const actual = attributes[key];
       if (isObject(expected) && Object.keys(expected).some((k) => k.startsWith('$'))) {

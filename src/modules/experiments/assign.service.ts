@@ -11,6 +11,7 @@ import { type AssignReason, type AssignableExperiment, type Attributes, decide, 
 import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { Exposure } from './experiments.types.ts';
 import type { ResolvedUnit, UnitResolver } from './units.ts';
+import { type AudienceService, createAudienceService } from './audience.service.ts';
 
 export interface AssignInput {
   userId: string | undefined;
@@ -43,6 +44,8 @@ export interface AssignServiceDeps {
   units: UnitResolver;
   clock: () => Date;
   log: { error(obj: object, msg: string): void };
+  /** Saved-cohort audiences (`$inCohort`); without it no unit is in any cohort. */
+  audience?: AudienceService | undefined;
   /**
    * Exposure batches: first exposures flush at `maxRows` rows or after `maxWaitMs`, whichever comes first;
    * repeat exposures of units already stored only bump counters and flush every `repeatWaitMs`. Statements
@@ -87,6 +90,7 @@ export function createAssignService(deps: AssignServiceDeps) {
   // Sticky bucketing cache: tenant|experiment|unit -> variant id (filled from the database and by new assignments).
   const sticky = new LRUCache<string, string>({ max: 200_000, ttl: 10 * 60_000 });
   const batch = deps.batch ?? { maxRows: 1000, maxWaitMs: 100 };
+  const audience = deps.audience ?? createAudienceService(undefined);
   // The embedded database runs each statement on the request thread: a 1,000-row upsert held every request
   // waiting for its whole length (the p99 of seconds the bench measured). Small statements, with requests
   // served between them, bound that wait to one chunk.
@@ -319,6 +323,12 @@ export function createAssignService(deps: AssignServiceDeps) {
     }
     const now = deps.clock();
     const bot = isBot(input.userAgent);
+    const attributes = await audience.attributes(
+      tenantId,
+      unit.primary,
+      running.map((e) => e.targeting),
+      input.attributes,
+    );
     const assignments: Assignment[] = [];
     for (const key of keys) {
       const e = cfg.byKey.get(key);
@@ -335,7 +345,7 @@ export function createAssignService(deps: AssignServiceDeps) {
         continue;
       }
       const st = stickyOf.get(e.id);
-      const d = decide(e, hashInput(e, unit), { attributes: input.attributes, isBot: bot, stickyVariantId: st?.variantId });
+      const d = decide(e, hashInput(e, unit), { attributes, isBot: bot, stickyVariantId: st?.variantId });
       const v = e.variants[d.variant];
       assignments.push({
         experimentKey: key,

@@ -78,6 +78,8 @@ export interface ExperimentsServiceDeps {
   onChanged: (tenantId: string) => void;
   /** Called after a bandit experiment started (its update job gets scheduled). */
   onBanditStarted?: (tenantId: string, experimentId: string) => Promise<void>;
+  /** Refuses targeting naming a saved cohort the tenant does not have (audience.service.ts). */
+  checkTargeting?: (tenantId: string, targeting: Condition | null) => Promise<void>;
 }
 
 /**
@@ -182,6 +184,7 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
           );
       }
       const weights = input.variants ? checkVariants(input.variants) : [];
+      await deps.checkTargeting?.(ctx.tenantId, input.targeting);
       const now = deps.clock();
       const id = newId();
       const row: ExperimentRow = {

@@ -23,6 +23,7 @@ import { createBanditService } from './bandit.service.ts';
 import { registerExperimentsJobs } from './experiments.jobs.ts';
 import { createRollupsRepository } from './rollups.repository.ts';
 import { createRollupsService } from './rollups.service.ts';
+import { type CohortPort, createAudienceService } from './audience.service.ts';
 
 export { analyze } from './analyze.core.ts';
 export { analyzeBody, toAnalyzeInput, toAnalyzeResponse } from './analyze.schemas.ts';
@@ -42,12 +43,16 @@ export interface ExperimentsModuleDeps {
   lookupProfiles: ProfileLookup;
   /** events' interactions as metric events (metrics defined with `sources`: Shopify purchases, Segment tracks ...). */
   connectorEvents?: ConnectorMetricEvents;
+  /** analytics' saved cohorts, for experiments whose audience is a cohort (`{"$inCohort": id}` targeting). */
+  cohorts?: CohortPort;
 }
+export type { CohortPort } from './audience.service.ts';
 
 export function createExperimentsModule(platform: PlatformServices, deps: ExperimentsModuleDeps) {
   const repo = createExperimentsRepository(deps.connectorEvents);
   const units = createUnitResolver(deps.lookupProfiles);
-  const assign = createAssignService({ db: platform.db, repo, units, clock: platform.clock, log: platform.log });
+  const audience = createAudienceService(deps.cohorts);
+  const assign = createAssignService({ db: platform.db, repo, units, clock: platform.clock, log: platform.log, audience });
   const onChanged = (tenantId: string) => {
     assign.invalidate(tenantId);
     flags.invalidate(tenantId);
@@ -66,6 +71,7 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     clock: platform.clock,
     onChanged,
     onBanditStarted: jobs.scheduleBandit,
+    checkTargeting: audience.check,
   });
   const flags = createFlagsService({ db: platform.db, repo: createFlagsRepository(), assign, clock: platform.clock });
   const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });

@@ -11,11 +11,15 @@ import { createPacingTraffic } from './pacing.service.ts';
 import { type DecisionRequest, createSponsoredService, sponsoredSettingsOf } from './sponsored.service.ts';
 import { eraseSponsoredUsers } from './erasure.repository.ts';
 import { createBudgetPool } from './budget.pool.ts';
+import { type CohortAudiencePort, createAudienceService } from './audience.service.ts';
 
 export interface SponsoredModuleDeps {
   /** Tenancy's tenant settings (`{}` for an unknown tenant); sponsored reads `settings.sponsored`. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
+  /** identity's profile lookup and analytics' saved cohorts, for campaigns whose audience is a cohort (`targeting.cohorts`). */
+  cohorts?: CohortAudiencePort | undefined;
 }
+export type { CohortAudiencePort } from './audience.service.ts';
 
 /** A sponsored placement the feed can show (label "Sponsored"), with the decision to report its impression against. */
 export interface SponsoredPlacement {
@@ -33,7 +37,8 @@ export function createSponsoredModule(platform: PlatformServices, deps: Sponsore
   const traffic = createPacingTraffic({ db: platform.db, repo, clock: platform.clock });
   // The feed's decisions carve budget from per-process blocks (budget.pool.ts): no write on the request path.
   const pool = createBudgetPool({ db: platform.db, repo, clock: platform.clock, log: platform.log });
-  const service = createSponsoredService({ db: platform.db, repo, clock: platform.clock, settings, traffic, pool });
+  const audience = createAudienceService(deps.cohorts);
+  const service = createSponsoredService({ db: platform.db, repo, clock: platform.clock, settings, traffic, pool, audience });
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person in decisions, impressions, clicks and conversions. */
     erasePerson: eraseSponsoredUsers,

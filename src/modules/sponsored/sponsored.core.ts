@@ -18,6 +18,8 @@ export type PacingMode = (typeof PACING_MODES)[number];
 
 export interface Targeting {
   segments?: string[] | undefined;
+  /** Saved cohorts (analytics' ids): the shopper must be in one of them now. */
+  cohorts?: string[] | undefined;
   categories?: string[] | undefined;
   styles?: string[] | undefined;
   devices?: string[] | undefined;
@@ -63,6 +65,8 @@ export interface DecisionContext {
   country?: string | undefined;
   categories?: string[] | undefined;
   segments?: string[] | undefined;
+  /** The targeted saved cohorts the shopper is in (only those the active campaigns name are looked up). */
+  cohorts?: ReadonlySet<string> | undefined;
   styles?: string[] | undefined;
   /** Impressions of this user per campaign inside each of the campaign's cap windows: key `${campaignId}:${windowSeconds}`. */
   recentImpressions: ReadonlyMap<string, number>;
@@ -95,6 +99,7 @@ export function matchesTargeting(t: Targeting, ctx: DecisionContext): boolean {
   if (!intersects(t.countries, ctx.country ? [ctx.country] : undefined)) return false;
   if (!intersects(t.categories, ctx.categories)) return false;
   if (!intersects(t.segments, ctx.segments)) return false;
+  if (t.cohorts && t.cohorts.length > 0 && !t.cohorts.some((c) => ctx.cohorts?.has(c))) return false;
   if (!intersects(t.styles, ctx.styles)) return false;
   return true;
 }

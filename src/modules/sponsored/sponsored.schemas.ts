@@ -15,6 +15,8 @@ const list = (max: number) => z.array(z.string().max(200)).max(max);
 const targeting = z
   .object({
     segments: list(100).optional(),
+    /** Saved cohorts (analytics' ids): the campaign serves only their members. */
+    cohorts: z.array(z.string().uuid()).max(20).optional(),
     categories: list(200).optional(),
     styles: list(100).optional(),
     devices: z

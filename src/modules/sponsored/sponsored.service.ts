@@ -29,6 +29,7 @@ import {
 import { clickVerdict } from './traffic.core.ts';
 import type { PacingTraffic } from './pacing.service.ts';
 import type { BudgetPool } from './budget.pool.ts';
+import { type AudienceService, createAudienceService } from './audience.service.ts';
 import type {
   CampaignRow,
   CampaignWrite,
@@ -88,6 +89,8 @@ export interface SponsoredServiceDeps {
   pool?: BudgetPool | undefined;
   /** How long pooled decisions reuse a tenant's active campaigns, and between their sweeps of expired reservations (ms). */
   pooledCacheMs?: number | undefined;
+  /** Saved-cohort audiences (`targeting.cohorts`); without it a cohort-targeted campaign is refused. */
+  audience?: AudienceService | undefined;
 }
 
 export interface DecisionRequest {
@@ -147,6 +150,7 @@ const POOLED_CACHE_MS = 1000;
 
 export function createSponsoredService(deps: SponsoredServiceDeps) {
   const { db, repo, clock } = deps;
+  const audience = deps.audience ?? createAudienceService(undefined);
   const pooledCacheMs = deps.pooledCacheMs ?? POOLED_CACHE_MS;
   type Active = Awaited<ReturnType<typeof repo.activeCampaigns>>;
   /**
@@ -256,15 +260,19 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
     async create(ctx: TenantContext, body: CampaignCreateBody): Promise<CampaignRow> {
       requirePermission(ctx, 'sponsored:manage');
       const s = await deps.settings(ctx.tenantId);
+      const write = toWrite(body, s.reserveMinor);
+      await audience.check(ctx.tenantId, write.targeting.cohorts);
       changed(ctx.tenantId);
-      return repo.insertCampaign(db, ctx.tenantId, toWrite(body, s.reserveMinor), clock());
+      return repo.insertCampaign(db, ctx.tenantId, write, clock());
     },
 
     /** Changes the given fields; the rest keep their values. A changed creative or targeting goes back to review. */
     async update(ctx: TenantContext, id: string, patch: CampaignUpdateBody, current: CampaignCreateBody): Promise<CampaignRow> {
       requirePermission(ctx, 'sponsored:manage');
       const s = await deps.settings(ctx.tenantId);
-      const row = await repo.updateCampaign(db, ctx.tenantId, id, toWrite({ ...current, ...patch }, s.reserveMinor), clock());
+      const write = toWrite({ ...current, ...patch }, s.reserveMinor);
+      if (patch.targeting !== undefined) await audience.check(ctx.tenantId, write.targeting.cohorts);
+      const row = await repo.updateCampaign(db, ctx.tenantId, id, write, clock());
       changed(ctx.tenantId);
       if (!row) throw CAMPAIGN_NOT_FOUND();
       const needsReview = patch.creative !== undefined || patch.promoted_item_ids !== undefined || patch.targeting !== undefined;
@@ -326,8 +334,11 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       const segments =
         req.segments ??
         (req.segmentsOf && campaigns.some((c) => (c.targeting.segments?.length ?? 0) > 0) ? await req.segmentsOf() : undefined);
+      const targeted = [...new Set(campaigns.flatMap((c) => c.targeting.cohorts ?? []))];
+      const cohorts = targeted.length ? await audience.cohortsOf(ctx.tenantId, req.userId, targeted) : undefined;
       const dctx: DecisionContext = {
         now,
+        cohorts,
         trafficCurve: curve,
         placement: req.placement,
         device: req.device,

@@ -73,6 +73,15 @@ async function leaseToken(tenantId: string): Promise<number> {
   return Number(rows[0]?.token ?? 0);
 }
 
+/** The journal of the batch being written of a tenant's events (null: none). */
+async function journalOf(tenantId: string): Promise<{ seq: number; token: number; files: string[] } | null> {
+  const rows = await queryRows<{ pending: { seq: number; token: number; files: string[] } | null }>(
+    t.database.db,
+    sql`SELECT pending FROM warehouse_watermarks WHERE tenant_id = ${tenantId} AND table_name = 'events'`,
+  );
+  return rows[0]?.pending ?? null;
+}
+
 beforeAll(async () => {
   t = await createTestApp({ LOUPE_EXPORT_SETTLE_SECONDS: '0' });
   exportDir = t.config.warehouse.exportDir;
@@ -207,11 +216,15 @@ describe('warehouse export', () => {
       await fs.mkdir(path.dirname(path.join(exportDir, f)), { recursive: true });
       await fs.writeFile(path.join(exportDir, f), 'half a file');
     }
-    await fs.writeFile(path.join(exportDir, `tenant_id=${A}/events/_pending.json`), JSON.stringify({ seq, files: [rel, orphan] }));
+    // Its journal, on the watermark row (where an exporter records it under the lease's lock).
+    await t.database.db.execute(
+      sql`UPDATE warehouse_watermarks SET pending = ${JSON.stringify({ seq, token: 1, files: [rel, orphan] })}::jsonb
+           WHERE tenant_id = ${A} AND table_name = 'events'`,
+    );
     const out = await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
     expect(out.tables[0]!.rows).toBe(30);
     await expect(fs.access(path.join(exportDir, orphan))).rejects.toThrow();
-    await expect(fs.access(path.join(exportDir, `tenant_id=${A}/events/_pending.json`))).rejects.toThrow();
+    expect(await journalOf(A)).toBeNull();
     const rows = await readTable(A, 'events');
     const count = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${A}`);
     expect(rows.length).toBe(count[0]!.n);
@@ -313,6 +326,75 @@ describe('warehouse export', () => {
     const count = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${A}`);
     expect(rows.length).toBe(count[0]!.n);
     expect(new Set(rows.map((x) => x.id)).size).toBe(count[0]!.n);
+  });
+
+  it('a journal left in the folder by an exporter of before the upgrade is still honoured', async () => {
+    await postEvents(writeA, 'legacy', 5, '2026-06-0');
+    const st = await queryRows<{ batches: number }>(
+      t.database.db,
+      sql`SELECT batches FROM warehouse_watermarks WHERE tenant_id = ${A} AND table_name = 'events'`,
+    );
+    const orphan = `tenant_id=${A}/events/date=1999-02-02/part-${String(st[0]!.batches + 1).padStart(8, '0')}.parquet`;
+    await fs.mkdir(path.dirname(path.join(exportDir, orphan)), { recursive: true });
+    await fs.writeFile(path.join(exportDir, orphan), 'half a file');
+    const legacy = path.join(exportDir, `tenant_id=${A}/events/_pending.json`);
+    await fs.writeFile(legacy, JSON.stringify({ seq: st[0]!.batches + 1, files: [orphan] }));
+    expect((await t.modules.warehouse.exportTenant(A, { tables: ['events'] })).tables[0]!.rows).toBe(5);
+    await expect(fs.access(path.join(exportDir, orphan))).rejects.toThrow();
+    await expect(fs.access(legacy)).rejects.toThrow();
+  });
+
+  it("a writer fenced off between its lease check and its journal cannot overwrite the taker's journal", async () => {
+    await t.modules.warehouse.exportTenant(A, { tables: ['events'] });
+    await postEvents(writeA, 'journal', 12, '2026-07-0');
+    const gate = () => {
+      let open!: () => void;
+      let reached!: () => void;
+      const at = new Promise<void>((r) => {
+        reached = r;
+      });
+      const opened = new Promise<void>((r) => {
+        open = r;
+      });
+      return {
+        at,
+        open,
+        hook: async () => {
+          reached();
+          await opened;
+        },
+      };
+    };
+    // The first exporter passes its lease check, then stops before recording its journal.
+    const g1 = gate();
+    const first = t.modules.warehouse.exportTenant(A, { tables: ['events'], beforeJournal: g1.hook });
+    await g1.at;
+    // Its lease lapses; a second exporter takes it over, records its journal and stops before its first file.
+    await t.database.db.execute(
+      sql`UPDATE warehouse_export_leases SET owner = ${'00000000-0000-7000-8000-0000000000cc'}, token = token + 1,
+               expires_at = now() - interval '1 second' WHERE tenant_id = ${A}`,
+    );
+    const g2 = gate();
+    const second = t.modules.warehouse.exportTenant(A, { tables: ['events'], beforeFileWrite: g2.hook });
+    await g2.at;
+    const taker = await journalOf(A);
+    expect(taker).toMatchObject({ token: await leaseToken(A) });
+    // The fenced writer resumes: refused before it records anything or writes a file.
+    g1.open();
+    expect(
+      await first.then(
+        () => 'resolved',
+        (e: { code?: string }) => e.code,
+      ),
+    ).toBe('WAREHOUSE_EXPORT_RUNNING');
+    expect(await journalOf(A)).toEqual(taker);
+    g2.open();
+    expect((await second).tables[0]!.rows).toBe(12);
+    expect(await journalOf(A)).toBeNull();
+    const rows = await readTable(A, 'events');
+    const count = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM interactions WHERE tenant_id = ${A}`);
+    expect(new Set(rows.map((x) => x.id)).size).toBe(count[0]!.n);
+    expect(rows.length).toBe(count[0]!.n);
   });
 
   it('runs as a job from the API, lists status per tenant only, and serves the manifest', async () => {

@@ -12,6 +12,13 @@ export interface Watermark extends ManifestWatermark {
 const WATERMARK_COLUMNS = sql`table_name AS "table", key_ts::text AS "keyTs", key_id AS "keyId", batches, rows_exported::float8 AS "rowsExported",
   last_error AS "lastError", last_run_at AS "lastRunAt", updated_at AS "updatedAt"`;
 
+/** A batch whose files are being written: its sequence number, the writer's fencing token and the files' paths. */
+export interface PendingJournal {
+  seq: number;
+  token?: number;
+  files: string[];
+}
+
 /** A tenant's export lease as one exporter holds it: its owner id and fencing token. */
 export interface ExportLease {
   owner: string;
@@ -110,7 +117,7 @@ export function createWarehouseRepository() {
       const moved = await queryRows<{ batches: number }>(
         q,
         sql`UPDATE warehouse_watermarks SET key_ts = ${key.ts}::timestamptz, key_id = ${key.id}, batches = ${seq},
-              rows_exported = rows_exported + ${rows}, last_error = NULL, last_run_at = now(), updated_at = now()
+              rows_exported = rows_exported + ${rows}, last_error = NULL, pending = NULL, last_run_at = now(), updated_at = now()
              WHERE tenant_id = ${tenantId} AND table_name = ${table} AND batches = ${seq - 1} RETURNING batches`,
       );
       if (moved.length === 0) return false;
@@ -122,6 +129,37 @@ export function createWarehouseRepository() {
                           ${arrayParam(files.map((f) => f.sha256))}::text[]) AS f(d, p, n, b, h)`,
       );
       return true;
+    },
+
+    /**
+     * Records the journal of the batch about to be written, only while `lease` is still the tenant's: the lease row is
+     * locked for the write, so a takeover lands before it (false: the caller stops before writing any file) or after
+     * (the taker then finds this journal and removes its files). An exporter fenced off never overwrites its taker's.
+     */
+    async writeJournal(q: Q, tenantId: string, table: ExportTable, lease: ExportLease, journal: PendingJournal): Promise<boolean> {
+      if (!(await holdsLease(q, tenantId, lease, true))) return false;
+      await q.execute(
+        sql`UPDATE warehouse_watermarks SET pending = ${JSON.stringify(journal)}::jsonb
+             WHERE tenant_id = ${tenantId} AND table_name = ${table}`,
+      );
+      return true;
+    },
+
+    /** The journal of a batch that was being written when its exporter stopped (null: none). */
+    async journal(q: Q, tenantId: string, table: ExportTable): Promise<PendingJournal | null> {
+      const row = await queryOne<{ pending: PendingJournal | null }>(
+        q,
+        sql`SELECT pending FROM warehouse_watermarks WHERE tenant_id = ${tenantId} AND table_name = ${table}`,
+      );
+      return row?.pending ?? null;
+    },
+
+    /** Drops a journal once its batch's files are removed (only the one read: a newer one stays). */
+    async clearJournal(q: Q, tenantId: string, table: ExportTable, journal: PendingJournal): Promise<void> {
+      await q.execute(
+        sql`UPDATE warehouse_watermarks SET pending = NULL
+             WHERE tenant_id = ${tenantId} AND table_name = ${table} AND pending = ${JSON.stringify(journal)}::jsonb`,
+      );
     },
 
     /** Notes a failed run on the watermark without moving it. */

@@ -3,7 +3,7 @@ import { AppError, type Db, newId, type TenantContext, queryOne } from '../../pl
 import { buildManifest, byPartition, filePath, type ManifestFile, tenantFolder, toColumns } from './warehouse.core.ts';
 import { createParquetThread, type ParquetEncoder } from './parquet.thread.ts';
 import { encodeParquet } from './warehouse.parquet.ts';
-import type { ExportLease, WarehouseRepository } from './warehouse.repository.ts';
+import type { ExportLease, PendingJournal, WarehouseRepository } from './warehouse.repository.ts';
 import type { ExportStore } from './warehouse.store.ts';
 import { EXPORT_TABLES, type ExportKey, type ExportTable, type WarehouseSources } from './warehouse.types.ts';
 
@@ -44,6 +44,8 @@ export interface ExportOptions {
    * start costs more than they take). 0 sends every file to the thread.
    */
   offThreadRows?: number;
+  /** Awaited before a batch's journal is recorded (tests: an exporter paused between its lease check and its journal). */
+  beforeJournal?: () => Promise<void> | void;
   /** Awaited before each part file is written, with its path (tests: an exporter paused between check and write). */
   beforeFileWrite?: (rel: string) => Promise<void> | void;
   /** Called with the encoding thread's id after a file was encoded on it (tests). */
@@ -57,21 +59,16 @@ export interface ExportTableResult {
   batches: number;
 }
 
-/** A batch whose files are being written: removed by the next run if the batch never committed. */
-interface PendingJournal {
-  seq: number;
-  files: string[];
-}
-
-const journalOf = (tenantId: string, table: ExportTable) => `${tenantFolder(tenantId)}/${table}/_pending.json`;
+/** Where exporters before the database journal wrote theirs (still read once, for a batch cut off before an upgrade). */
+const legacyJournalOf = (tenantId: string, table: ExportTable) => `${tenantFolder(tenantId)}/${table}/_pending.json`;
 const manifestOf = (tenantId: string) => `${tenantFolder(tenantId)}/manifest.json`;
 
 /**
  * Incremental, exactly-once export of a tenant's events, profiles, orders and items to Parquet files partitioned by
  * tenant and date. Per batch: read up to `batchRows` rows after the watermark and before the horizon; write a
- * journal naming the batch's files; write each partition's file durably (named by the batch's sequence number and the lease's fencing token);
+ * journal naming the batch's files (on its watermark row, under the lease's lock); write each partition's file durably (named by the batch's sequence number and the lease's fencing token);
  * then, in one statement pair, record the files and advance the watermark (only from the batch before: two
- * exporters cannot both commit one batch); then drop the journal and rewrite the manifest. A process killed
+ * exporters cannot both commit one batch); the commit also drops the journal; then rewrite the manifest. A process killed
  * anywhere leaves either a committed batch or a journal: the next run deletes the journal's files and redoes the
  * batch, so no row is written twice or skipped. One exporter per tenant at a time across the
  * cluster, whatever the store: a lease row taken by compare-and-set and fenced (a batch commits only under the
@@ -121,11 +118,16 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
   }
 
   async function recoverPending(tenantId: string, table: ExportTable, committed: number): Promise<void> {
-    const rel = journalOf(tenantId, table);
-    const journal = await store.readJson<PendingJournal>(tenantId, rel);
-    if (!journal) return;
     // A batch past the watermark never committed: its files (some written, some not) are not in the manifest.
-    if (journal.seq > committed) await store.remove(tenantId, journal.files);
+    const journal = await repo.journal(db, tenantId, table);
+    if (journal) {
+      if (journal.seq > committed) await store.remove(tenantId, journal.files);
+      await repo.clearJournal(db, tenantId, table, journal);
+    }
+    const rel = legacyJournalOf(tenantId, table);
+    const legacy = await store.readJson<PendingJournal>(tenantId, rel);
+    if (!legacy) return;
+    if (legacy.seq > committed) await store.remove(tenantId, legacy.files);
     await store.remove(tenantId, [rel]);
   }
 
@@ -159,8 +161,12 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
       if (!(await repo.renewLease(db, tenantId, lease, leaseMs))) throw running('This export lost its lease to another exporter.');
       const seq = wm.batches + 1;
       const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq, lease.token) }));
-      const journal: PendingJournal = { seq, files: groups.map((g) => g.rel) };
-      await store.write(tenantId, journalOf(tenantId, table), new TextEncoder().encode(JSON.stringify(journal)));
+      const journal: PendingJournal = { seq, token: lease.token, files: groups.map((g) => g.rel) };
+      await opts.beforeJournal?.();
+      // In the database under the lease's lock, not a file: a writer fenced off after the check above cannot
+      // overwrite its taker's journal (the taker's files would be orphans if it then crashed).
+      if (!(await db.transaction((tx) => repo.writeJournal(tx, tenantId, table, lease, journal))))
+        throw running('This export lost its lease to another exporter.');
       const written: Array<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>> = [];
       for (const g of groups) {
         const columns = toColumns(table, g.group);
@@ -186,7 +192,6 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
           .catch(() => undefined);
         throw running('Another export took over or committed this batch first; run again.');
       }
-      await store.remove(tenantId, [journalOf(tenantId, table)]);
       wm = { ...wm, keyTs: last.key_ts, keyId: last.key_id, batches: seq, rowsExported: wm.rowsExported + rows.length };
       result.rows += rows.length;
       result.files += written.length;

@@ -18,6 +18,12 @@ export const warehouseWatermarks = pgTable(
     rowsExported: bigint('rows_exported', { mode: 'number' }).notNull().default(0),
     lastError: text('last_error'),
     lastRunAt: timestamp('last_run_at', { withTimezone: true }),
+    /**
+     * The journal of the batch being written (`{seq, token, files}`), or null: set under the export lease's lock
+     * (an exporter fenced off cannot overwrite its taker's), cleared by the batch's commit; a journal found by the
+     * next run names the files of a batch that never committed.
+     */
+    pending: jsonb('pending'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.tableName] })],

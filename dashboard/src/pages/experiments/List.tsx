@@ -20,6 +20,7 @@ import { Link, useNavigate } from 'react-router';
 import { api, get } from '../../api/client.ts';
 import type { CreateExperimentBody, Experiment, ExperimentList as ExperimentListResponse } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
+import { CohortSelect } from '../../components/CohortSelect.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
 import { downloadCsv } from '../../lib/download.ts';
 import { fmtDate } from '../../lib/format.ts';
@@ -120,6 +121,13 @@ const METRIC_BODIES: MetricBody[] = [
 const SOURCE_SUGGESTIONS = ['shopify', 'segment', 'api', 'web', 'stripe'];
 const SOURCE_PATTERN = /^[a-z][a-z0-9_]{0,39}$/;
 
+/** The targeting sent: a saved cohort (`$inCohort`) and the written condition, both when both are given. */
+function audience(cohort: string | null, targeting: string): { targeting?: Record<string, unknown> } {
+  const written = targeting.trim() ? (JSON.parse(targeting) as Record<string, unknown>) : null;
+  if (!cohort) return written ? { targeting: written } : {};
+  return { targeting: written ? { $and: [{ $inCohort: cohort }, written] } : { $inCohort: cohort } };
+}
+
 function CreateExperiment() {
   const qc = useQueryClient();
   const navigate = useNavigate();
@@ -128,6 +136,7 @@ function CreateExperiment() {
   const [traffic, setTraffic] = useState<number>(100);
   const [kind, setKind] = useState<'standard' | 'bandit'>('standard');
   const [targeting, setTargeting] = useState('');
+  const [cohort, setCohort] = useState<string | null>(null);
   const [sources, setSources] = useState<string[]>([]);
   const [variants, setVariants] = useState<VariantDraft[]>([
     { key: 'control', weight: 50, config: '{}' },
@@ -143,7 +152,7 @@ function CreateExperiment() {
         traffic_allocation: traffic / 100,
         type: kind,
         variants: variants.map((v) => ({ key: v.key, weight: v.weight / 100, config: JSON.parse(v.config || '{}') as unknown })),
-        ...(targeting.trim() ? { targeting: JSON.parse(targeting) as Record<string, unknown> } : {}),
+        ...audience(cohort, targeting),
         // Metrics counted from connector events: the default metrics, each reading interactions of these channels.
         ...(sources.length ? { metrics: METRIC_BODIES.map((m) => ({ ...m, sources })) } : {}),
       };
@@ -246,6 +255,7 @@ function CreateExperiment() {
             )}
           </Group>
         ))}
+        <CohortSelect label="Audience: saved cohort (optional)" value={cohort} onChange={setCohort} />
         <Textarea
           label="Targeting (optional)"
           placeholder='{"country": {"$in": ["FR", "DE"]}}'

@@ -1,0 +1,1 @@
+ALTER TABLE "warehouse_watermarks" ADD COLUMN "pending" jsonb;
