@@ -120,36 +120,66 @@ export function createRollupsRepository() {
       return row?.units ?? 0;
     },
 
-    /** Drops an experiment's rollups other than `keep` (metrics edited or removed). */
-    async dropOthers(q: Q, tenantId: string, experimentId: string, keep: readonly string[]): Promise<void> {
-      for (const table of ['experiment_unit_metrics', 'experiment_metric_rollups', 'experiment_rollup_watermarks'])
-        await q.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}
-          AND metric_key <> ALL(${arrayParam(keep)}::text[])`);
-    },
-
-    /** A metric rollup's sufficient statistics per variant, in the shape of the raw scan's `metricSums`. */
-    sums(q: Q, tenantId: string, t: RollupTrack): Promise<MetricSums[]> {
-      return queryRows<MetricSums>(
+    /**
+     * The experiment's rollup watermarks (small: one row per rollup). A warm report with nothing new reads this and
+     * `changedSince`'s two probes, and writes nothing.
+     */
+    watermarks(q: Q, tenantId: string, experimentId: string): Promise<{ metricKey: string; watermark: string | null }[]> {
+      return queryRows(
         q,
-        sql`SELECT v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.sum), 0)::float8 AS sum,
-                   coalesce(sum(r.sum_squares), 0)::float8 AS "sumSquares", coalesce(sum(r.denominator_sum), 0)::float8 AS "denominatorSum",
-                   coalesce(sum(r.denominator_sum_squares), 0)::float8 AS "denominatorSumSquares", coalesce(sum(r.sum_product), 0)::float8 AS "sumProduct"
-            FROM experiment_variants v LEFT JOIN experiment_metric_rollups r
-              ON ${trackFilter('r', tenantId, t)} AND r.variant_id = v.id
-            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${t.experimentId}
-            GROUP BY v.id, v.position ORDER BY v.position`,
+        sql`SELECT metric_key AS "metricKey", watermark::text AS watermark FROM experiment_rollup_watermarks
+            WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}`,
       );
     },
 
-    /** The units rollup per variant, in the shape of the raw scan's `unitsPerVariant`. */
-    units(q: Q, tenantId: string, t: RollupTrack): Promise<{ variantId: string; n: number; exposures: number }[]> {
+    /**
+     * Whether the tenant wrote an assignment row, or a metric event of one of `events`, in a transaction at or after
+     * `since`: two probes of the xid indexes' newest end (any experiment's assignment counts: a refresh sorts them
+     * out). The watermark is a literal, so the planner sees how far past its statistics it lies.
+     */
+    async changedSince(q: Q, tenantId: string, since: string, events: readonly string[]): Promise<boolean> {
+      const row = await queryOne<{ changed: boolean }>(
+        q,
+        sql`SELECT EXISTS (SELECT 1 FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8)
+            OR EXISTS (SELECT 1 FROM experiment_metric_events ev WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8
+                         AND ev.event = ANY(${arrayParam(events)}::text[])) AS changed`,
+      );
+      return row?.changed ?? true;
+    },
+
+    /**
+     * Drops rollups of the experiment by key (metrics edited or removed), each by its own key prefix: a filter
+     * `metric_key <> ALL(keep)` walked every unit row of every rollup of the experiment on each report.
+     */
+    async dropKeys(q: Q, tenantId: string, experimentId: string, keys: readonly string[]): Promise<void> {
+      if (!keys.length) return;
+      for (const table of ['experiment_unit_metrics', 'experiment_metric_rollups', 'experiment_rollup_watermarks'])
+        await q.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}
+          AND metric_key = ANY(${arrayParam(keys)}::text[])`);
+    },
+
+    /**
+     * Every rollup of the experiment in one read: per (metric key, variant) the units, exposures and sums, every
+     * variant listed for every key asked (zeros when a rollup has no row for it). A few hundred rollup rows.
+     */
+    readAll(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      keys: readonly string[],
+    ): Promise<(MetricSums & { metricKey: string; exposures: number })[]> {
       return queryRows(
         q,
-        sql`SELECT v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.exposures), 0)::int AS exposures
-            FROM experiment_variants v LEFT JOIN experiment_metric_rollups r
-              ON ${trackFilter('r', tenantId, t)} AND r.variant_id = v.id
-            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${t.experimentId}
-            GROUP BY v.id, v.position ORDER BY v.position`,
+        sql`SELECT k.key AS "metricKey", v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.exposures), 0)::int AS exposures,
+                   coalesce(sum(r.sum), 0)::float8 AS sum, coalesce(sum(r.sum_squares), 0)::float8 AS "sumSquares",
+                   coalesce(sum(r.denominator_sum), 0)::float8 AS "denominatorSum",
+                   coalesce(sum(r.denominator_sum_squares), 0)::float8 AS "denominatorSumSquares", coalesce(sum(r.sum_product), 0)::float8 AS "sumProduct"
+            FROM unnest(${arrayParam(keys)}::text[]) AS k(key)
+            CROSS JOIN experiment_variants v
+            LEFT JOIN experiment_metric_rollups r
+              ON r.tenant_id = ${tenantId} AND r.experiment_id = ${experimentId} AND r.metric_key = k.key AND r.variant_id = v.id
+            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${experimentId}
+            GROUP BY k.key, v.id, v.position ORDER BY k.key, v.position`,
       );
     },
 
