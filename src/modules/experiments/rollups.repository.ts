@@ -68,6 +68,8 @@ export function createRollupsRepository() {
           sum_squares, denominator_sum, denominator_sum_squares, sum_product)
         SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, ${DELTA_COLUMNS}
         FROM (SELECT 1 AS s, um.* FROM experiment_unit_metrics um WHERE ${trackFilter('um', tenantId, t)}) d GROUP BY variant_id, day`);
+      // Fresh statistics for the millions of rows just written: the next refresh's plans depend on them.
+      await q.execute(sql`ANALYZE experiment_unit_metrics`);
     },
 
     /**
@@ -79,29 +81,31 @@ export function createRollupsRepository() {
      */
     async applyChanges(q: Q, tenantId: string, t: RollupTrack, since: string): Promise<number> {
       const events = t.metric ? (t.metric.denominatorEvent ? [t.metric.event, t.metric.denominatorEvent] : [t.metric.event]) : [];
-      // The changed units first, as a list: probing them one by one is what keeps a refresh small (a CTE joined
-      // in its place let the planner scan the experiment's units); none changed, nothing else to run.
+      // The changed units first, as a list: each half is a range scan of its xid index's newest end. No filter on
+      // the rollup's units here: an EXISTS probe of `experiment_unit_metrics` was planned (stale statistics put one
+      // row past the watermark) as a semi-join whose inner side walked all of the rollup's units for every changed
+      // row. Units outside the experiment pass through unchanged: the recompute below finds neither an assignment
+      // to it nor a stored state, so their delta is empty.
       const changed = await queryRows<{ unitId: string }>(
         q,
-        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x
-            WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
-              AND (x.experiment_ids @> ARRAY[${t.experimentId}::uuid]
-                   OR EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = x.unit_id))
+        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
             UNION
             SELECT ev.unit_id FROM experiment_metric_events ev
-            WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])
-              AND EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ev.unit_id)`,
+            WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])`,
       );
       if (!changed.length) return 0;
-      const dirtyUnits = sql`SELECT unnest(${arrayParam(changed.map((c) => c.unitId))}::text[])`;
+      // Every use is `unit_id = ANY(array)` in an index condition: one probe per id. Written as `IN (SELECT unnest(...))`
+      // and joins, the planner (statistics taken before a rebuild's millions of rows: one row estimated per rollup)
+      // walked all of the rollup's units for every changed one.
+      const dirtyUnits = sql`${arrayParam(changed.map((c) => c.unitId))}::text[]`;
       const row = await queryOne<{ units: number }>(
         q,
         sql`WITH
           ${newStates(tenantId, t, dirtyUnits)},
           old AS (SELECT s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
-                  WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id IN (${dirtyUnits})),
-          gone AS (DELETE FROM experiment_unit_metrics s USING old
-                   WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = old.unit_id AND NOT EXISTS (SELECT 1 FROM new WHERE new.unit_id = old.unit_id)),
+                  WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ANY(${dirtyUnits})),
+          gone AS (DELETE FROM experiment_unit_metrics s
+                   WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ANY(${dirtyUnits}) AND NOT EXISTS (SELECT 1 FROM new WHERE new.unit_id = s.unit_id)),
           kept AS (INSERT INTO experiment_unit_metrics AS s (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
                    SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, new.* FROM new
                    ON CONFLICT (tenant_id, experiment_id, metric_key, unit_id) DO UPDATE SET variant_id = excluded.variant_id,
