@@ -97,7 +97,8 @@ export function createReportService(deps: ReportServiceDeps) {
       await deps.flushExposures();
       const rolled = source === 'rollup';
       if (rolled) await deps.rollups.refresh(ctx.tenantId, e);
-      const units = rolled ? await deps.rollups.units(ctx.tenantId, e) : await deps.repo.unitsPerVariant(deps.db, ctx.tenantId, id);
+      const read = rolled ? await deps.rollups.read(ctx.tenantId, e) : null;
+      const units = read ? read.units : await deps.repo.unitsPerVariant(deps.db, ctx.tenantId, id);
       const bandit = await deps.bandits.report(ctx.tenantId, e);
       // A bandit's expected share of an arm is what its periods' weights gave it: Σ_p n_p·w_p / N.
       const banditShare = (i: number): number | undefined => {
@@ -112,8 +113,8 @@ export function createReportService(deps: ReportServiceDeps) {
       if (e.variants.length >= 2) {
         const sums = await Promise.all(
           e.metrics.map((m) =>
-            rolled && isRolledUp(m)
-              ? deps.rollups.sums(ctx.tenantId, e, m)
+            read && isRolledUp(m)
+              ? read.sums(m)
               : deps.repo.metricSums(deps.db, ctx.tenantId, id, m, { windowHours: e.conversionWindowHours, currency: e.currency }),
           ),
         );

@@ -214,4 +214,36 @@ describe('experiment rollups', () => {
     const bad = await t.request('GET', `/api/v1/admin/experiments/${expId}/report?source=everything`, { token: key });
     expect(bad.status).toBe(400);
   });
+
+  it("a warm report with nothing new writes nothing (another tenant's writes included); its next change is read", async () => {
+    const db = t.database.db;
+    await same(key, expId);
+    const marks = () =>
+      queryRows<{ refreshed_at: Date | null }>(
+        db,
+        sql`SELECT refreshed_at FROM experiment_rollup_watermarks WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
+      );
+    // Watermarks at this transaction: every row written so far lies below them, so nothing is new (other test files'
+    // open transactions on a shared server cannot hold them back). A changed rollup row shows whether a refresh ran.
+    await db.execute(sql`UPDATE experiment_rollup_watermarks SET watermark = pg_current_xact_id(), refreshed_at = '2000-01-01T00:00:00Z'
+      WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`);
+    const clean = metric(await report(key, expId, 'raw'), 'clicks').control.mean;
+    await db.execute(sql`UPDATE experiment_metric_rollups SET sum = sum + 1000 WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}
+      AND metric_key <> 'units' AND variant_id = (SELECT id FROM experiment_variants WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} AND position = 0)`);
+    await assign(bKey, 'shopper-1');
+    await track(bKey, 'click', { user_id: 'shopper-1', item_id: 'sku-9', event_id: 'b-warm-click' });
+    const warm = await report(key, expId);
+    expect(metric(warm, 'clicks').control.mean).not.toBe(clean);
+    expect((await marks()).every((m) => new Date(m.refreshed_at!).getUTCFullYear() === 2000)).toBe(true);
+    // One event of this tenant after the watermark: the next report refreshes every rollup.
+    await track(key, 'click', { user_id: 'shopper-2', item_id: 'sku-9', event_id: 'warm-click' });
+    await report(key, expId);
+    const after = await marks();
+    expect(after.length).toBeGreaterThan(1);
+    expect(after.every((m) => new Date(m.refreshed_at!).getUTCFullYear() > 2000)).toBe(true);
+    await db.execute(
+      sql`UPDATE experiment_rollup_watermarks SET watermark = NULL WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
+    );
+    await same(key, expId);
+  });
 });

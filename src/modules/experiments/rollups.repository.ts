@@ -68,6 +68,8 @@ export function createRollupsRepository() {
           sum_squares, denominator_sum, denominator_sum_squares, sum_product)
         SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, ${DELTA_COLUMNS}
         FROM (SELECT 1 AS s, um.* FROM experiment_unit_metrics um WHERE ${trackFilter('um', tenantId, t)}) d GROUP BY variant_id, day`);
+      // Fresh statistics for the millions of rows just written: the next refresh's plans depend on them.
+      await q.execute(sql`ANALYZE experiment_unit_metrics`);
     },
 
     /**
@@ -79,29 +81,31 @@ export function createRollupsRepository() {
      */
     async applyChanges(q: Q, tenantId: string, t: RollupTrack, since: string): Promise<number> {
       const events = t.metric ? (t.metric.denominatorEvent ? [t.metric.event, t.metric.denominatorEvent] : [t.metric.event]) : [];
-      // The changed units first, as a list: probing them one by one is what keeps a refresh small (a CTE joined
-      // in its place let the planner scan the experiment's units); none changed, nothing else to run.
+      // The changed units first, as a list: each half is a range scan of its xid index's newest end. No filter on
+      // the rollup's units here: an EXISTS probe of `experiment_unit_metrics` was planned (stale statistics put one
+      // row past the watermark) as a semi-join whose inner side walked all of the rollup's units for every changed
+      // row. Units outside the experiment pass through unchanged: the recompute below finds neither an assignment
+      // to it nor a stored state, so their delta is empty.
       const changed = await queryRows<{ unitId: string }>(
         q,
-        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x
-            WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
-              AND (x.experiment_ids @> ARRAY[${t.experimentId}::uuid]
-                   OR EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = x.unit_id))
+        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
             UNION
             SELECT ev.unit_id FROM experiment_metric_events ev
-            WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])
-              AND EXISTS (SELECT 1 FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ev.unit_id)`,
+            WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])`,
       );
       if (!changed.length) return 0;
-      const dirtyUnits = sql`SELECT unnest(${arrayParam(changed.map((c) => c.unitId))}::text[])`;
+      // Every use is `unit_id = ANY(array)` in an index condition: one probe per id. Written as `IN (SELECT unnest(...))`
+      // and joins, the planner (statistics taken before a rebuild's millions of rows: one row estimated per rollup)
+      // walked all of the rollup's units for every changed one.
+      const dirtyUnits = sql`${arrayParam(changed.map((c) => c.unitId))}::text[]`;
       const row = await queryOne<{ units: number }>(
         q,
         sql`WITH
           ${newStates(tenantId, t, dirtyUnits)},
           old AS (SELECT s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
-                  WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id IN (${dirtyUnits})),
-          gone AS (DELETE FROM experiment_unit_metrics s USING old
-                   WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = old.unit_id AND NOT EXISTS (SELECT 1 FROM new WHERE new.unit_id = old.unit_id)),
+                  WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ANY(${dirtyUnits})),
+          gone AS (DELETE FROM experiment_unit_metrics s
+                   WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ANY(${dirtyUnits}) AND NOT EXISTS (SELECT 1 FROM new WHERE new.unit_id = s.unit_id)),
           kept AS (INSERT INTO experiment_unit_metrics AS s (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
                    SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, new.* FROM new
                    ON CONFLICT (tenant_id, experiment_id, metric_key, unit_id) DO UPDATE SET variant_id = excluded.variant_id,
@@ -120,36 +124,66 @@ export function createRollupsRepository() {
       return row?.units ?? 0;
     },
 
-    /** Drops an experiment's rollups other than `keep` (metrics edited or removed). */
-    async dropOthers(q: Q, tenantId: string, experimentId: string, keep: readonly string[]): Promise<void> {
-      for (const table of ['experiment_unit_metrics', 'experiment_metric_rollups', 'experiment_rollup_watermarks'])
-        await q.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}
-          AND metric_key <> ALL(${arrayParam(keep)}::text[])`);
-    },
-
-    /** A metric rollup's sufficient statistics per variant, in the shape of the raw scan's `metricSums`. */
-    sums(q: Q, tenantId: string, t: RollupTrack): Promise<MetricSums[]> {
-      return queryRows<MetricSums>(
+    /**
+     * The experiment's rollup watermarks (small: one row per rollup). A warm report with nothing new reads this and
+     * `changedSince`'s two probes, and writes nothing.
+     */
+    watermarks(q: Q, tenantId: string, experimentId: string): Promise<{ metricKey: string; watermark: string | null }[]> {
+      return queryRows(
         q,
-        sql`SELECT v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.sum), 0)::float8 AS sum,
-                   coalesce(sum(r.sum_squares), 0)::float8 AS "sumSquares", coalesce(sum(r.denominator_sum), 0)::float8 AS "denominatorSum",
-                   coalesce(sum(r.denominator_sum_squares), 0)::float8 AS "denominatorSumSquares", coalesce(sum(r.sum_product), 0)::float8 AS "sumProduct"
-            FROM experiment_variants v LEFT JOIN experiment_metric_rollups r
-              ON ${trackFilter('r', tenantId, t)} AND r.variant_id = v.id
-            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${t.experimentId}
-            GROUP BY v.id, v.position ORDER BY v.position`,
+        sql`SELECT metric_key AS "metricKey", watermark::text AS watermark FROM experiment_rollup_watermarks
+            WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}`,
       );
     },
 
-    /** The units rollup per variant, in the shape of the raw scan's `unitsPerVariant`. */
-    units(q: Q, tenantId: string, t: RollupTrack): Promise<{ variantId: string; n: number; exposures: number }[]> {
+    /**
+     * Whether the tenant wrote an assignment row, or a metric event of one of `events`, in a transaction at or after
+     * `since`: two probes of the xid indexes' newest end (any experiment's assignment counts: a refresh sorts them
+     * out). The watermark is a literal, so the planner sees how far past its statistics it lies.
+     */
+    async changedSince(q: Q, tenantId: string, since: string, events: readonly string[]): Promise<boolean> {
+      const row = await queryOne<{ changed: boolean }>(
+        q,
+        sql`SELECT EXISTS (SELECT 1 FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8)
+            OR EXISTS (SELECT 1 FROM experiment_metric_events ev WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8
+                         AND ev.event = ANY(${arrayParam(events)}::text[])) AS changed`,
+      );
+      return row?.changed ?? true;
+    },
+
+    /**
+     * Drops rollups of the experiment by key (metrics edited or removed), each by its own key prefix: a filter
+     * `metric_key <> ALL(keep)` walked every unit row of every rollup of the experiment on each report.
+     */
+    async dropKeys(q: Q, tenantId: string, experimentId: string, keys: readonly string[]): Promise<void> {
+      if (!keys.length) return;
+      for (const table of ['experiment_unit_metrics', 'experiment_metric_rollups', 'experiment_rollup_watermarks'])
+        await q.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}
+          AND metric_key = ANY(${arrayParam(keys)}::text[])`);
+    },
+
+    /**
+     * Every rollup of the experiment in one read: per (metric key, variant) the units, exposures and sums, every
+     * variant listed for every key asked (zeros when a rollup has no row for it). A few hundred rollup rows.
+     */
+    readAll(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      keys: readonly string[],
+    ): Promise<(MetricSums & { metricKey: string; exposures: number })[]> {
       return queryRows(
         q,
-        sql`SELECT v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.exposures), 0)::int AS exposures
-            FROM experiment_variants v LEFT JOIN experiment_metric_rollups r
-              ON ${trackFilter('r', tenantId, t)} AND r.variant_id = v.id
-            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${t.experimentId}
-            GROUP BY v.id, v.position ORDER BY v.position`,
+        sql`SELECT k.key AS "metricKey", v.id AS "variantId", coalesce(sum(r.n), 0)::int AS n, coalesce(sum(r.exposures), 0)::int AS exposures,
+                   coalesce(sum(r.sum), 0)::float8 AS sum, coalesce(sum(r.sum_squares), 0)::float8 AS "sumSquares",
+                   coalesce(sum(r.denominator_sum), 0)::float8 AS "denominatorSum",
+                   coalesce(sum(r.denominator_sum_squares), 0)::float8 AS "denominatorSumSquares", coalesce(sum(r.sum_product), 0)::float8 AS "sumProduct"
+            FROM unnest(${arrayParam(keys)}::text[]) AS k(key)
+            CROSS JOIN experiment_variants v
+            LEFT JOIN experiment_metric_rollups r
+              ON r.tenant_id = ${tenantId} AND r.experiment_id = ${experimentId} AND r.metric_key = k.key AND r.variant_id = v.id
+            WHERE v.tenant_id = ${tenantId} AND v.experiment_id = ${experimentId}
+            GROUP BY k.key, v.id, v.position ORDER BY k.key, v.position`,
       );
     },
 

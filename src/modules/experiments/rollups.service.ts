@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../../platform/index.ts';
-import type { Experiment, MetricDefinition } from './experiments.types.ts';
+import type { Experiment, MetricDefinition, MetricSums } from './experiments.types.ts';
 import type { RollupsRepository, RollupTrack } from './rollups.repository.ts';
 
 export interface RollupsServiceDeps {
@@ -67,16 +67,22 @@ export function createRollupsService(deps: RollupsServiceDeps) {
   return {
     /**
      * Brings every rollup of the experiment up to now and drops those of edited or removed metrics. Concurrent
-     * refreshes of one rollup take turns on its watermark row; each applies only what the one before left.
+     * refreshes of one rollup take turns on its watermark row; each applies only what the one before left. When
+     * every rollup is built and the tenant wrote nothing since the oldest watermark (the common warm report), it
+     * is one small read of the watermarks and two index probes, and writes nothing.
      */
     async refresh(tenantId: string, e: Experiment): Promise<{ tracks: number; rebuilt: number; units: number }> {
       const tracks = rollupTracks(e);
-      await deps.repo.dropOthers(
-        deps.db,
-        tenantId,
-        e.id,
-        tracks.map((t) => t.metricKey),
-      );
+      const keys = new Set(tracks.map((t) => t.metricKey));
+      const marks = await deps.repo.watermarks(deps.db, tenantId, e.id);
+      const stale = marks.filter((m) => !keys.has(m.metricKey)).map((m) => m.metricKey);
+      const built = marks.filter((m) => keys.has(m.metricKey) && m.watermark !== null).map((m) => BigInt(m.watermark as string));
+      if (!stale.length && built.length === keys.size) {
+        const oldest = built.reduce((a, b) => (b < a ? b : a));
+        if (!(await deps.repo.changedSince(deps.db, tenantId, oldest.toString(), eventsOf(tracks))))
+          return { tracks: tracks.length, rebuilt: 0, units: 0 };
+      }
+      await deps.repo.dropKeys(deps.db, tenantId, e.id, stale);
       let rebuilt = 0;
       let units = 0;
       for (const t of tracks) {
@@ -87,28 +93,56 @@ export function createRollupsService(deps: RollupsServiceDeps) {
       return { tracks: tracks.length, rebuilt, units };
     },
 
-    /** A metric's sums per variant from its rollup (call `refresh` first). */
-    sums: (tenantId: string, e: Experiment, m: MetricDefinition) =>
-      deps.repo.sums(deps.db, tenantId, {
-        experimentId: e.id,
-        metricKey: metricKey(m, e.conversionWindowHours, e.currency),
-        metric: m,
-        windowHours: e.conversionWindowHours,
-        currency: e.currency,
-      }),
-
-    /** Exposed units and exposures per variant from the units rollup (call `refresh` first). */
-    units: (tenantId: string, e: Experiment) =>
-      deps.repo.units(deps.db, tenantId, {
-        experimentId: e.id,
-        metricKey: UNITS_KEY,
-        metric: null,
-        windowHours: e.conversionWindowHours,
-        currency: e.currency,
-      }),
+    /**
+     * Every rollup of the experiment in one read (call `refresh` first): exposed units and exposures per variant
+     * (the units rollup), and each rolled-up metric's sums per variant in the shape of the raw scan's `metricSums`.
+     */
+    async read(tenantId: string, e: Experiment): Promise<RollupRead> {
+      const rows = await deps.repo.readAll(
+        deps.db,
+        tenantId,
+        e.id,
+        rollupTracks(e).map((t) => t.metricKey),
+      );
+      const byKey = new Map<string, MetricSums[]>();
+      for (const r of rows) {
+        const sums: MetricSums = {
+          variantId: r.variantId,
+          n: r.n,
+          sum: r.sum,
+          sumSquares: r.sumSquares,
+          denominatorSum: r.denominatorSum,
+          denominatorSumSquares: r.denominatorSumSquares,
+          sumProduct: r.sumProduct,
+        };
+        const list = byKey.get(r.metricKey);
+        if (list) list.push(sums);
+        else byKey.set(r.metricKey, [sums]);
+      }
+      return {
+        units: rows.filter((r) => r.metricKey === UNITS_KEY).map((r) => ({ variantId: r.variantId, n: r.n, exposures: r.exposures })),
+        sums: (m: MetricDefinition) => byKey.get(metricKey(m, e.conversionWindowHours, e.currency)) ?? [],
+      };
+    },
 
     /** The running experiments of every tenant (what the scheduled refresh walks). */
     runningExperiments: () => deps.repo.runningExperiments(deps.db),
   };
 }
 export type RollupsService = ReturnType<typeof createRollupsService>;
+
+/** What a report reads from the rollups. */
+export interface RollupRead {
+  units: { variantId: string; n: number; exposures: number }[];
+  sums: (m: MetricDefinition) => MetricSums[];
+}
+
+/** The metric events any of the tracks counts (what a change check looks for). */
+function eventsOf(tracks: readonly RollupTrack[]): string[] {
+  const events = new Set<string>();
+  for (const t of tracks) {
+    if (t.metric) events.add(t.metric.event);
+    if (t.metric?.denominatorEvent) events.add(t.metric.denominatorEvent);
+  }
+  return [...events];
+}
