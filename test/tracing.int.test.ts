@@ -135,7 +135,7 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     t.jobs.register({ type: 'tracing.untraced', payload: z.object({}), handle: async () => 1 });
     const plain = await t.jobs.enqueue(c.tenantId, 'tracing.untraced', {});
     t.jobs.start({ concurrency: 2, types: ['imports.process', 'tracing.untraced'] });
-    const spans = await pollUntil(
+    const found = await pollUntil(
       'the job spans arrive',
       async () => {
         await t.tracing.flush();
@@ -146,6 +146,7 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
       },
       Boolean,
     );
+    const spans = found!;
     expect(spans.job.traceId).toBe(traceId);
     expect(spans.job.parentSpanId).toBe(spans.server.spanId);
     expect(stored[0]!.traceparent).toContain(spans.server.spanId);
