@@ -2,7 +2,8 @@
  * OpenTelemetry (issue 17) against a local OTLP/HTTP receiver of this file's own (a plain HTTP server collecting the
  * JSON the official exporter posts to /v1/traces): a request's span continues the caller's `traceparent` and carries
  * the request id; its database statements are its children, with the SQL text but never a bound value; a job run is
- * a span with its statements under it. Off by default: without OTEL_EXPORTER_OTLP_ENDPOINT nothing is sent.
+ * a span with its statements under it, a child of the request that queued it (the `traceparent` stored with the job).
+ * Off by default: without OTEL_EXPORTER_OTLP_ENDPOINT nothing is sent.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../src/platform/database.ts';
-import { createTestApp, pollUntil, type TestApp } from './helpers.ts';
+import { createTestApp, multipartBody, pollUntil, type TestApp } from './helpers.ts';
 
 interface OtlpSpan {
   traceId: string;
@@ -106,6 +107,54 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     expect(attr(span, 'loupe.tenant_id')).toBe(c.tenantId);
     const children = received.filter((s) => s.parentSpanId === span.spanId);
     expect(children.some((s) => String(attr(s, 'db.query.text')).includes('41 + 1'))).toBe(true);
+    await t.jobs.stop();
+  });
+
+  it('a job queued by a traced request runs in that trace, a child of the request span; an untraced one is a root', async () => {
+    const c = await t.createTenant('Traced upload');
+    const key = await c.apiKey(['catalog:write', 'catalog:read']);
+    const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    const m = multipartBody('item_id,name\nT1,Traced kettle\n', { mode: 'async' });
+    const r = await t.request('POST', '/api/v1/upload/items', {
+      token: key,
+      body: m.body as unknown as string,
+      headers: { 'content-type': m.contentType, traceparent: `00-${traceId}-1111111111111111-01` },
+    });
+    expect(r.status).toBe(202);
+    const requestId = String(r.headers['x-request-id']);
+    // The stored value is the request span's own context, not the caller's.
+    const stored = await queryRows<{ traceparent: string | null }>(
+      t.database.db,
+      sql`SELECT traceparent FROM jobs WHERE tenant_id = ${c.tenantId} AND type = 'imports.process'`,
+    );
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(stored[0]!.traceparent).not.toContain('1111111111111111');
+
+    // A second job queued outside any request (a scheduler, the CLI) stores nothing and runs as a root span.
+    t.jobs.register({ type: 'tracing.untraced', payload: z.object({}), handle: async () => 1 });
+    const plain = await t.jobs.enqueue(c.tenantId, 'tracing.untraced', {});
+    t.jobs.start({ concurrency: 2, types: ['imports.process', 'tracing.untraced'] });
+    const found = await pollUntil(
+      'the job spans arrive',
+      async () => {
+        await t.tracing.flush();
+        const server = received.find((s) => attr(s, 'loupe.request_id') === requestId);
+        const job = received.find((s) => s.name === 'job imports.process' && attr(s, 'loupe.tenant_id') === c.tenantId);
+        const root = received.find((s) => attr(s, 'loupe.job.id') === plain.id);
+        return server && job && root ? { server, job, root } : undefined;
+      },
+      Boolean,
+    );
+    const spans = found!;
+    expect(spans.job.traceId).toBe(traceId);
+    expect(spans.job.parentSpanId).toBe(spans.server.spanId);
+    expect(stored[0]!.traceparent).toContain(spans.server.spanId);
+    expect(attr(spans.job, 'loupe.job.attempt')).toBe(1);
+    // The job's own statements hang under the job span, in the same trace.
+    expect(received.some((s) => s.parentSpanId === spans.job.spanId && s.traceId === traceId)).toBe(true);
+    expect(spans.root.parentSpanId ?? '').toBe('');
+    expect(spans.root.traceId).not.toBe(traceId);
     await t.jobs.stop();
   });
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { planCitus } from '../platform/citus-plan.core.ts';
+import { formatCitusPlan, planCitus } from '../platform/citus-plan.core.ts';
 import { readSchema } from '../platform/citus-plan.repository.ts';
 import { loadConfig } from '../platform/config.ts';
 import { openForCommand } from './shared.ts';
@@ -18,18 +18,7 @@ export function registerCitusPlan(program: Command): void {
       const config = loadConfig(process.env);
       const opened = await openForCommand(config, 'citus-plan');
       try {
-        const plan = planCitus(await readSchema(opened.database.db));
-        const distributed = plan.tables.filter((t) => t.kind === 'distributed').length;
-        const lines = [
-          `-- Loupe on Citus: ${plan.tables.length} tables, ${distributed} distributed by tenant, ${plan.tables.length - distributed} reference.`,
-          '-- Run on the coordinator after the migrations, before loading data (docs/citus.md).',
-          ...plan.statements,
-        ];
-        if (opts.problems) {
-          lines.push('', `-- ${plan.problems.length} keys Citus refuses until tenant_id is added to them:`);
-          for (const p of plan.problems) lines.push(`--   ${p.table}: ${p.kind} ${p.constraint}: ${p.detail}`);
-        }
-        process.stdout.write(`${lines.join('\n')}\n`);
+        process.stdout.write(formatCitusPlan(planCitus(await readSchema(opened.database.db)), { problems: opts.problems }));
       } finally {
         await opened.close();
       }

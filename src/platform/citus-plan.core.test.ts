@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planCitus, type SchemaTable } from './citus-plan.core.ts';
+import { formatCitusPlan, planCitus, type SchemaTable } from './citus-plan.core.ts';
 
 const table = (name: string, over: Partial<SchemaTable> = {}): SchemaTable => ({
   name,
@@ -71,5 +71,18 @@ describe('planCitus', () => {
 
   it('an empty schema gives an empty plan', () => {
     expect(planCitus([])).toEqual({ tables: [], statements: [], problems: [] });
+  });
+
+  it('formats the header, one statement per table, then the refused keys unless told not to', () => {
+    const plan = planCitus(schema);
+    const text = formatCitusPlan(plan, { problems: true });
+    expect(text.split('\n').slice(0, 6)).toEqual([
+      '-- Loupe on Citus: 4 tables, 3 distributed by tenant, 1 reference.',
+      '-- Run on the coordinator after the migrations, before loading data (docs/citus.md).',
+      ...plan.statements,
+    ]);
+    expect(text).toContain('-- 3 keys Citus refuses until tenant_id is added to them:');
+    expect(text).toContain('--   orders: primary_key primary key: (id) lacks tenant_id');
+    expect(formatCitusPlan(plan, { problems: false })).not.toContain('refuses');
   });
 });

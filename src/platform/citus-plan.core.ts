@@ -117,3 +117,21 @@ export function planCitus(tables: readonly SchemaTable[]): CitusPlan {
   }
   return { tables: sorted, statements, problems };
 }
+
+/**
+ * The text `loupe citus-plan` prints: a header with the counts, one statement per table (`plan.statements`), then,
+ * unless `problems` is false, every key Citus refuses as SQL comments.
+ */
+export function formatCitusPlan(plan: CitusPlan, opts: { problems: boolean }): string {
+  const distributed = plan.tables.filter((t) => t.kind === 'distributed').length;
+  const lines = [
+    `-- Loupe on Citus: ${plan.tables.length} tables, ${distributed} distributed by tenant, ${plan.tables.length - distributed} reference.`,
+    '-- Run on the coordinator after the migrations, before loading data (docs/citus.md).',
+    ...plan.statements,
+  ];
+  if (opts.problems) {
+    lines.push('', `-- ${plan.problems.length} keys Citus refuses until tenant_id is added to them:`);
+    for (const p of plan.problems) lines.push(`--   ${p.table}: ${p.kind} ${p.constraint}: ${p.detail}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -76,7 +76,15 @@ export type DatabaseOptions =
       connectTimeoutMs?: number;
       /** A streaming replica for `Database.reader` (platform/database.replica.ts). */
       replica?: Omit<ReplicaOptions, 'connectTimeoutMs'>;
+      /**
+       * Told every statement the pools' connections send (a replica's too), with its bound values, before it is sent (the Citus
+       * conformance check records them to EXPLAIN later: test/scale.conformance.int.test.ts). Must not throw.
+       */
+      onStatement?: StatementObserver;
     };
+
+/** See `DatabaseOptions.onStatement`. */
+export type StatementObserver = (text: string, values: readonly unknown[] | undefined) => void;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
@@ -135,7 +143,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
  */
 function openPools(
   url: string,
-  opts: { poolSize?: number; scopedPoolSize?: number; readScope?: ReadScopeMode; connectTimeoutMs?: number },
+  opts: {
+    poolSize?: number;
+    scopedPoolSize?: number;
+    readScope?: ReadScopeMode;
+    connectTimeoutMs?: number;
+    onStatement?: StatementObserver;
+  },
 ): { pool: pg.Pool; close(): Promise<void> } {
   const poolSize = opts.poolSize ?? 10;
   const connectionTimeoutMillis = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -144,6 +158,7 @@ function openPools(
     /* idle client errors are surfaced on the next query; never crash the process here */
   };
   pool.on('error', ignoreIdleError);
+  if (opts.onStatement) observeStatements(pool, opts.onStatement);
   traceQueries(pool);
   if (opts.readScope === 'transaction') {
     scopePoolQueriesByTransaction(pool);
@@ -156,9 +171,28 @@ function openPools(
     connectionTimeoutMillis,
   });
   scopedPool.on('error', ignoreIdleError);
+  if (opts.onStatement) observeStatements(scopedPool, opts.onStatement);
   traceQueries(scopedPool);
   scopePoolQueriesBySession(pool, scopedPool);
   return { pool, close: async () => void (await Promise.all([pool.end(), scopedPool.end()])) };
+}
+
+/**
+ * Tells `observer` every statement a connection of `pool` sends, once: every `client.query` of the pool's
+ * connections (`pool.query` itself ends in one, callback style), as text or query config, with its values.
+ */
+function observeStatements(pool: pg.Pool, observer: StatementObserver): void {
+  pool.on('connect', (client) => {
+    const clientQuery = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      const [first, second] = args;
+      const config = typeof first === 'object' && first !== null ? (first as { text?: unknown; values?: unknown }) : undefined;
+      const text = typeof first === 'string' ? first : config?.text;
+      const values = Array.isArray(second) ? second : Array.isArray(config?.values) ? config.values : undefined;
+      if (typeof text === 'string') observer(text, values ? [...(values as unknown[])] : undefined);
+      return clientQuery(...args);
+    };
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import { newId } from './ids.ts';
 import { PLATFORM_TENANT_ID } from './platform.tables.ts';
 import { outsideTenantScope, runInTenantScope } from './tenant-read-scope.ts';
 import type { Tracer } from '@opentelemetry/api';
-import { traceJob } from './tracing.ts';
+import { currentTraceparent, traceJob } from './tracing.ts';
 
 /**
  * A durable job queue in PostgreSQL that works the same on the embedded database and on a server.
@@ -37,6 +37,9 @@ export interface JobRecord {
   finishedAt: Date | null;
   updatedAt: Date;
 }
+
+/** A claimed job: the record and the `traceparent` it was enqueued under (its run's span joins that trace). */
+type ClaimedJob = JobRecord & { traceparent: string | null };
 
 export interface JobRun<P> {
   readonly id: string;
@@ -212,9 +215,9 @@ export function createJobQueue(deps: JobQueueDeps) {
    * type), and the tenants with the fewest running jobs go first, so one tenant's six long trainings do
    * not make another tenant's one-second job wait. Within a tenant: priority, then age.
    */
-  async function claim(limit: number): Promise<JobRecord[]> {
+  async function claim(limit: number): Promise<ClaimedJob[]> {
     const caps = types.map((ty) => definitions.get(ty)?.maxRunningPerTenant ?? maxRunningDefault);
-    return queryRows<JobRecord>(
+    return queryRows<ClaimedJob>(
       db,
       sql`WITH caps AS (SELECT * FROM unnest(${sql.param(types)}::text[], ${sql.param(caps)}::int[]) AS c(type, cap)),
           live AS (SELECT tenant_id, type, count(*)::int AS n FROM jobs WHERE status = 'running' AND locked_until >= now() GROUP BY tenant_id, type),
@@ -237,7 +240,7 @@ export function createJobQueue(deps: JobQueueDeps) {
             ORDER BY p.tenant_slot, p.priority DESC, p.run_at, p.id
             LIMIT ${limit}
             FOR UPDATE OF j SKIP LOCKED)
-          RETURNING ${SELECT}`,
+          RETURNING ${SELECT}, traceparent`,
     );
   }
 
@@ -283,7 +286,7 @@ export function createJobQueue(deps: JobQueueDeps) {
                          WHERE tenant_id = ${job.tenantId} AND id = ${job.id} AND locked_by = ${workerId}`);
   }
 
-  async function execute(job: JobRecord): Promise<void> {
+  async function execute(job: ClaimedJob): Promise<void> {
     const def = definitions.get(job.type);
     const started = performance.now();
     const controller = new AbortController();
@@ -385,7 +388,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         repoll = false;
         const free = concurrency - running.size;
         if (free <= 0 || !types.length) break;
-        let claimed: JobRecord[] = [];
+        let claimed: ClaimedJob[] = [];
         try {
           claimed = await claim(free);
         } catch (err) {
@@ -423,6 +426,7 @@ export function createJobQueue(deps: JobQueueDeps) {
       const parsed = def.payload.safeParse(payload);
       if (!parsed.success) throw new AppError('validation', 'JOB_PAYLOAD_INVALID', `Invalid payload for ${type}.`);
       const dedupeKey = opts.dedupeKey ?? null;
+      const traceparent = currentTraceparent() ?? null;
       const live = () =>
         queryOne<JobRecord>(
           db,
@@ -441,9 +445,10 @@ export function createJobQueue(deps: JobQueueDeps) {
         // the next look. No row and no live job means the queue is full, or the key's job finished in between.
         row = await queryOne<JobRecord>(
           db,
-          sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key)
+          sql`INSERT INTO jobs (tenant_id, id, type, payload, priority, max_attempts, run_at, dedupe_key, traceparent)
               SELECT ${tenantId}, ${newId()}, ${type}, ${JSON.stringify(parsed.data)}::jsonb, ${opts.priority ?? 0},
-                     ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${dedupeKey}
+                     ${opts.maxAttempts ?? def.maxAttempts ?? 3}, ${(opts.runAt ?? new Date()).toISOString()}, ${dedupeKey},
+                     ${traceparent}
               WHERE (SELECT count(*) FROM jobs WHERE tenant_id = ${tenantId} AND type = ${type} AND status = 'queued') < ${maxQueued}
               ON CONFLICT (tenant_id, type, dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
               RETURNING ${SELECT}`,

@@ -31,6 +31,8 @@ export const jobs = pgTable(
     result: jsonb('result'),
     lastError: text('last_error'),
     dedupeKey: text('dedupe_key'),
+    /** The W3C `traceparent` of the span that enqueued the job (tracing on), so its run joins that trace. */
+    traceparent: text('traceparent'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),

@@ -2,8 +2,8 @@
  * OpenTelemetry tracing (issue 17), off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: a span per HTTP request (its
  * W3C `traceparent` continued when a caller sends one; the request id as `loupe.request_id`, the id logs and error
  * answers carry), per database statement run inside one (PostgreSQL: every statement of the pools' connections;
- * the embedded database: statements outside a transaction) and per job run. Exported in batches over OTLP/HTTP
- * (JSON) with the official SDK.
+ * the embedded database: statements outside a transaction) and per job run, a child of the span that enqueued the
+ * job (its `traceparent` is stored in the job's row). Exported in batches over OTLP/HTTP (JSON) with the official SDK.
  *
  * No global state: the app's tracer and the active span travel in an AsyncLocalStorage of this file's own, so two
  * apps in one process (tests) never see each other's spans, and with tracing off nothing is stored at all (the
@@ -91,19 +91,45 @@ export function registerRequestTracing(app: FastifyInstance, tracer: Tracer): vo
   });
 }
 
-/** Runs a job's handler inside a span of its own (a root: the job outlives the request that queued it). */
+/**
+ * The W3C `traceparent` of the span running now (a request's, a job's), to store with work that runs later;
+ * undefined when tracing is off or nothing is traced here.
+ */
+export function currentTraceparent(): string | undefined {
+  const a = active.getStore();
+  if (!a) return undefined;
+  const carrier: Record<string, string> = {};
+  propagator.inject(a.ctx, carrier, { set: (c, k, v) => void (c[k] = v) });
+  return carrier.traceparent;
+}
+
+/**
+ * Runs a job's handler inside a span of its own. With the `traceparent` the job was enqueued under, the span is a
+ * child of the enqueuing span (same trace: a slow answer is followed from the request into the worker that ran its
+ * job, in another process); without one (enqueued untraced, or a malformed value) it is a root.
+ */
 export async function traceJob<T>(
   tracer: Tracer | undefined,
-  job: { type: string; id: string; tenantId: string },
+  job: { type: string; id: string; tenantId: string; attempts?: number; traceparent?: string | null },
   fn: () => Promise<T>,
 ): Promise<T> {
   if (!tracer) return fn();
-  const span = tracer.startSpan(`job ${job.type}`, {
-    kind: SpanKind.CONSUMER,
-    attributes: { 'loupe.job.type': job.type, 'loupe.job.id': job.id, 'loupe.tenant_id': job.tenantId },
-  });
+  const parent = job.traceparent ? propagator.extract(ROOT_CONTEXT, { traceparent: job.traceparent }, headerGetter) : ROOT_CONTEXT;
+  const span = tracer.startSpan(
+    `job ${job.type}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'loupe.job.type': job.type,
+        'loupe.job.id': job.id,
+        'loupe.tenant_id': job.tenantId,
+        ...(job.attempts !== undefined ? { 'loupe.job.attempt': job.attempts } : {}),
+      },
+    },
+    parent,
+  );
   try {
-    return await active.run({ tracer, ctx: trace.setSpan(ROOT_CONTEXT, span) }, fn);
+    return await active.run({ tracer, ctx: trace.setSpan(parent, span) }, fn);
   } catch (err) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
     throw err;

@@ -15,9 +15,13 @@ export interface CategoryRow {
   updatedAt: Date;
 }
 
-const CATEGORY = sql`c.id, c.external_id AS "externalId", c.name, c.parent_id AS "parentId", c.path, c.depth,
+/**
+ * The item count names the tenant as a value, not as `c.tenant_id`: a correlated sub-select reaches the planner
+ * without the caller's tenant, so a hash-partitioned (or Citus) `items` was read on every partition.
+ */
+const category = (tenantId: string) => sql`c.id, c.external_id AS "externalId", c.name, c.parent_id AS "parentId", c.path, c.depth,
   c.google_category_id AS "googleCategoryId", c.created_at AS "createdAt", c.updated_at AS "updatedAt",
-  (SELECT count(*)::int FROM items i WHERE i.tenant_id = c.tenant_id AND i.category_id = c.id) AS "itemCount"`;
+  (SELECT count(*)::int FROM items i WHERE i.tenant_id = ${tenantId} AND i.category_id = c.id) AS "itemCount"`;
 
 /** `path` is `root` or lies under it (text comparison, so LIKE metacharacters in names are harmless). */
 export const underPath = (path: ReturnType<typeof sql>, root: ReturnType<typeof sql>) =>
@@ -89,14 +93,17 @@ export function createCategoriesRepository() {
     },
 
     get: (q: Q, tenantId: string, id: string) =>
-      queryOne<CategoryRow>(q, sql`SELECT ${CATEGORY} FROM categories c WHERE c.tenant_id = ${tenantId} AND c.id = ${id}`),
+      queryOne<CategoryRow>(q, sql`SELECT ${category(tenantId)} FROM categories c WHERE c.tenant_id = ${tenantId} AND c.id = ${id}`),
 
     getByPath: (q: Q, tenantId: string, path: string) =>
-      queryOne<CategoryRow>(q, sql`SELECT ${CATEGORY} FROM categories c WHERE c.tenant_id = ${tenantId} AND c.path = ${path}`),
+      queryOne<CategoryRow>(q, sql`SELECT ${category(tenantId)} FROM categories c WHERE c.tenant_id = ${tenantId} AND c.path = ${path}`),
 
     /** Every category of the tenant, ordered by path (parents before children). */
     listAll: (q: Q, tenantId: string) =>
-      queryRows<CategoryRow>(q, sql`SELECT ${CATEGORY} FROM categories c WHERE c.tenant_id = ${tenantId} ORDER BY c.path LIMIT 100000`),
+      queryRows<CategoryRow>(
+        q,
+        sql`SELECT ${category(tenantId)} FROM categories c WHERE c.tenant_id = ${tenantId} ORDER BY c.path LIMIT 100000`,
+      ),
 
     /** A page of categories by path order; `after` is the last path seen. */
     listPage: (q: Q, tenantId: string, f: { after?: string | undefined; parentId?: string | null | undefined; limit: number }) => {
@@ -106,7 +113,7 @@ export function createCategoriesRepository() {
       else if (f.parentId !== undefined) conds.push(sql`c.parent_id = ${f.parentId}`);
       return queryRows<CategoryRow>(
         q,
-        sql`SELECT ${CATEGORY} FROM categories c WHERE ${sql.join(conds, sql` AND `)} ORDER BY c.path LIMIT ${f.limit}`,
+        sql`SELECT ${category(tenantId)} FROM categories c WHERE ${sql.join(conds, sql` AND `)} ORDER BY c.path LIMIT ${f.limit}`,
       );
     },
 

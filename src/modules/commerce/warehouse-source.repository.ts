@@ -30,7 +30,7 @@ export function createOrdersWarehouseSource() {
                                   'unit_price_minor', l.unit_price_minor::text, 'subtotal_minor', l.subtotal_minor::text,
                                   'discount_total_minor', l.discount_total_minor::text, 'tax_total_minor', l.tax_total_minor::text,
                                   'total_minor', l.total_minor::text) ORDER BY l.id)
-                               FROM order_items l WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id), '[]'::json)::text AS lines,
+                               FROM order_items l WHERE l.tenant_id = ${tenantId} AND l.order_id = o.id), '[]'::json)::text AS lines,
                    o.updated_at::text AS key_ts, o.id::text AS key_id,
                    to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS partition_date
               FROM orders o WHERE ${where(tenantId, after, until)}

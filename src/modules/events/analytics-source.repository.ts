@@ -195,7 +195,12 @@ async function otherLast<T extends { key: string }>(rows: Promise<T[]>, g: { kin
   return [...all.filter((r) => r.key !== 'other'), ...all.filter((r) => r.key === 'other')];
 }
 
-const SESSIONS_JOIN = sql`LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id`;
+/**
+ * The session of a tracking row `x` of `tenantId`. The tenant is a value, not `x.tenant_id`: when `x` is a grouped CTE
+ * the planner cannot carry the tenant through it, and a hash-partitioned (or Citus) `tracking_sessions` was read on
+ * every partition.
+ */
+const sessionsJoin = (tenantId: string) => sql`LEFT JOIN tracking_sessions s ON s.tenant_id = ${tenantId} AND s.session_id = x.session_id`;
 
 export function createAnalyticsSourceRepository() {
   return {
@@ -416,7 +421,7 @@ export function createAnalyticsSourceRepository() {
       const rows = await queryRows<FunnelStepRow>(
         q,
         sql`WITH raw AS (${sql.join(sources, sql` UNION ALL `)}),
-            ev AS (SELECT ${entity} AS entity, x.name, x.at, ${bv} AS bv FROM raw x ${SESSIONS_JOIN} WHERE true ${sessionFilter(f)})
+            ev AS (SELECT ${entity} AS entity, x.name, x.at, ${bv} AS bv FROM raw x ${sessionsJoin(tenantId)} WHERE true ${sessionFilter(f)})
             ${sql.join(steps, sql``)}${top}
             ${sql.join(counts, sql` UNION ALL `)}`,
       );
@@ -440,7 +445,7 @@ export function createAnalyticsSourceRepository() {
               FROM cart_events x WHERE x.tenant_id = ${tenantId} AND x.occurred_at >= ${w.from.toISOString()} AND x.occurred_at < ${w.to.toISOString()}
               GROUP BY x.tenant_id, x.session_id
             ), base AS (
-              SELECT ${groupKey(g, w, sql`x.first_at`)} AS key, x.* FROM cs x ${SESSIONS_JOIN} WHERE true ${sessionFilter(f)}
+              SELECT ${groupKey(g, w, sql`x.first_at`)} AS key, x.* FROM cs x ${sessionsJoin(tenantId)} WHERE true ${sessionFilter(f)}
             )${fold.cte}
             SELECT ${fold.key} AS key, count(*) FILTER (WHERE added)::int AS carts, count(*) FILTER (WHERE added AND converted)::int AS "convertedCarts",
                    count(*) FILTER (WHERE converted)::int AS conversions, coalesce(sum(items_added), 0)::float8 AS "itemsAdded",
@@ -456,7 +461,7 @@ export function createAnalyticsSourceRepository() {
       queryRows<CurrencyAmount>(
         q,
         sql`SELECT x.currency, sum(x.value_minor)::text AS "amountMinor", count(*)::int AS count
-            FROM cart_events x ${SESSIONS_JOIN}
+            FROM cart_events x ${sessionsJoin(tenantId)}
             WHERE x.tenant_id = ${tenantId} AND x.occurred_at >= ${w.from.toISOString()} AND x.occurred_at < ${w.to.toISOString()}
               AND x.event_type = 'converted' AND x.value_minor IS NOT NULL AND x.currency IS NOT NULL ${sessionFilter(f)}
             GROUP BY x.currency ORDER BY count(*) DESC, x.currency`,
@@ -471,7 +476,7 @@ export function createAnalyticsSourceRepository() {
           sql`WITH conv AS (SELECT DISTINCT x.session_id FROM cart_events x WHERE x.tenant_id = ${tenantId} AND ${range} AND x.event_type = 'converted'),
             base AS (
               SELECT x.product_id AS key, x.event_type, coalesce(x.quantity, 1) AS quantity, (conv.session_id IS NOT NULL) AS converted
-              FROM cart_events x ${SESSIONS_JOIN} LEFT JOIN conv ON conv.session_id = x.session_id
+              FROM cart_events x ${sessionsJoin(tenantId)} LEFT JOIN conv ON conv.session_id = x.session_id
               WHERE x.tenant_id = ${tenantId} AND ${range} AND x.event_type IN ('item_added', 'item_removed') AND x.product_id IS NOT NULL ${sessionFilter(f)}
             ),
             top AS (SELECT key FROM base WHERE event_type = 'item_added' GROUP BY key ORDER BY count(*) DESC, key LIMIT ${limit})

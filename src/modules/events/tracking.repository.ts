@@ -100,7 +100,7 @@ export function createTrackingRepository() {
               duration_seconds = coalesce(s.duration_seconds, greatest(0, floor(extract(epoch FROM (${endedAt.toISOString()}::timestamptz - s.started_at))))::int),
               bounce = s.pages_viewed <= 1,
               exit_page_url = coalesce(s.exit_page_url, ${exitPageUrl}::text,
-                (SELECT p.page_url FROM page_views p WHERE p.tenant_id = s.tenant_id AND p.session_id = s.session_id ORDER BY p.started_at DESC, p.id DESC LIMIT 1))
+                (SELECT p.page_url FROM page_views p WHERE p.tenant_id = ${tenantId} AND p.session_id = s.session_id ORDER BY p.started_at DESC, p.id DESC LIMIT 1))
             WHERE s.tenant_id = ${tenantId} AND s.session_id = ${sessionId}
             RETURNING ${SESSION}`,
       ),
