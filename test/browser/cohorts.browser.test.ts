@@ -101,6 +101,8 @@ describe.skipIf(!HAS_CHROMIUM)('cohorts page in chromium', () => {
     await dialog.getByLabel('Bid').fill('0.50');
     await dialog.getByRole('textbox', { name: 'Audience: saved cohorts (optional)' }).click();
     await page.getByRole('option', { name: 'Champions now' }).click();
+    // A multi-select's list stays open after a pick: a click elsewhere in the form closes it.
+    await dialog.getByLabel('Campaign name').click();
     await dialog.getByRole('button', { name: 'Create campaign' }).click();
     await dialog.waitFor({ state: 'hidden' });
     const campaigns = await t.request('GET', '/api/v1/sponsored/campaigns', { token: owner.ownerToken });
