@@ -10,10 +10,8 @@
  *
  * Env: BENCH_ITEMS (100000), BENCH_SECONDS (10, after 2 s of warm-up), BENCH_CONNECTIONS (50),
  * BENCH_CPU_PROFILE=file.cpuprofile (a V8 profile of the server during the measured feed window, bench/lib/cpu-profile.mjs).
- * BENCH_RATE=N: N requests/s offered over all connections instead of a closed loop. In the closed loop, 50 clients wait
- * 50 / throughput on average (Little's law): a p99 under 50 ms needs over 1,000 pages/s, so it measures the CPU per
- * page (the server's and PostgreSQL's, on the same cores) as much as any queue; at a fixed rate it is service time
- * plus the queueing that rate causes.
+ * In the closed loop of 50 clients, each waits 50 / throughput on average (Little's law): a p99 under 50 ms needs over
+ * 1,000 pages/s, so it measures the CPU per page (the server's and PostgreSQL's, on the same cores) as much as any queue.
  * BENCH_ROUNDS (1 per tree): with BENCH_BASELINE, the trees take turns on the same data (baseline first).
  * BENCH_VARIANT_ENV='NAME=value,...' (e.g. DATABASE_POOL_SIZE=30): this tree is measured a second time per round with
  * that environment (a setting tried side by side).
@@ -43,8 +41,6 @@ const root = path.resolve(import.meta.dirname, '../..');
 const profileFile = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
-/** An offered rate over all connections (requests/s); 0: a closed loop, each connection sending as soon as answered. */
-const RATE = Number(process.env.BENCH_RATE ?? 0);
 const VARIANT_ENV: Record<string, string> | undefined = process.env.BENCH_VARIANT_ENV
   ? Object.fromEntries(process.env.BENCH_VARIANT_ENV.split(',').map((kv) => kv.split('=', 2) as [string, string]))
   : undefined;
@@ -94,7 +90,7 @@ async function load(
   const c0 = await processCpuMs(measured?.pid);
   const p0 = await postgresCpuMs();
   const sampler = await sampleActivity(measured?.databaseUrl);
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts, ...(RATE ? { overallRate: RATE } : {}) });
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts });
   const activity = await sampler.stop();
   const cpuMs = ((await processCpuMs(measured?.pid)) - c0) / Math.max(1, r.requests.total);
   // PostgreSQL backends that exit during the window (none expected: pooled connections) would lower this figure
@@ -383,7 +379,7 @@ try {
 
 const db = scratch.databaseUrl ? 'PostgreSQL' : 'embedded PGlite';
 console.log(
-  `\nbench/newsfeed — ${ITEMS.toLocaleString()} items (uploaded in ${uploadSeconds.toFixed(0)} s), ${CONNECTIONS} connections${RATE ? ` offering ${RATE} req/s` : ''}, ${DURATION} s, ${os.cpus().length} cores, ${db}`,
+  `\nbench/newsfeed — ${ITEMS.toLocaleString()} items (uploaded in ${uploadSeconds.toFixed(0)} s), ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} cores, ${db}`,
 );
 console.log(
   `bare hello-world                 ${baseline.rps.toFixed(0).padStart(7)} req/s  p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms  load ${baseline.load}`,
