@@ -39,7 +39,11 @@ const ms = (v: number[]) => {
   return `${f3(m)} +- ${f3(Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1)))}`;
 };
 
-line(`machine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')} (loaded figures: AUC and Brier do not depend on load)`);
+line(
+  `machine: ${cpus().length} cores, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (loaded figures: AUC and Brier do not depend on load)`,
+);
 const rows = parse(gunzipSync(readFileSync(retailFile)), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
 const csv: string[] = ['customer_id,date,amount'];
 for (const r of rows) {
@@ -72,8 +76,16 @@ function logisticAuc(salt: string | undefined): number {
         }),
       ),
     );
-  const m = fitLogistic(x(tr), Uint8Array.from(tr, (i) => ds.labels[i]!), cols.length * 2, { l2: 1 });
-  return rocAuc(predictLogistic(m, x(te)), Float64Array.from(te, (i) => ds.labels[i]!));
+  const m = fitLogistic(
+    x(tr),
+    Uint8Array.from(tr, (i) => ds.labels[i]!),
+    cols.length * 2,
+    { l2: 1 },
+  );
+  return rocAuc(
+    predictLogistic(m, x(te)),
+    Float64Array.from(te, (i) => ds.labels[i]!),
+  );
 }
 
 /**
@@ -99,7 +111,12 @@ function bgNbdCeiling(salt: string | undefined): { real: number; bayes: number; 
   });
   const rng = rngMulberry32(11);
   let bayes = 0;
-  for (let k = 0; k < 200; k++) bayes += rocAuc(q, Float64Array.from(q, (p) => (rng() < p ? 1 : 0))) / 200;
+  for (let k = 0; k < 200; k++)
+    bayes +=
+      rocAuc(
+        q,
+        Float64Array.from(q, (p) => (rng() < p ? 1 : 0)),
+      ) / 200;
   const y = Float64Array.from(te, (i) => ds.labels[i]!);
   return { real: rocAuc(q, y), bayes, meanQ: q.reduce((a, b) => a + b, 0) / q.length, rate: y.reduce((a, b) => a + b, 0) / y.length };
 }
@@ -144,7 +161,9 @@ line(`mean +- sd: logistic ${ms(lr)}, BG/NBD real ${ms(real)}, Bayes AUC under B
 if (process.env.BENCH_CHURN_CURVE !== '0') {
   line('\nlearning curve (after inputs, issue split + 2 salted splits; test customers fixed per split):');
   for (const pct of [25, 50, 75, 100]) {
-    const auc = [undefined, 'split1', 'split2'].map((salt) => evaluateChurn(ds, 91, { splitSalt: salt, trainPercent: pct }).test.rocAucUncalibrated);
+    const auc = [undefined, 'split1', 'split2'].map(
+      (salt) => evaluateChurn(ds, 91, { splitSalt: salt, trainPercent: pct }).test.rocAucUncalibrated,
+    );
     line(`  ${String(pct).padStart(3)}% of the training customers: test AUC ${ms(auc)}`);
   }
 }

@@ -8,14 +8,7 @@ import { bgNbdConditionalExpectedPurchases, bgNbdProbabilityAlive, fitBgNbd, typ
 import { calibrate, fitIsotonic, fitPlatt, type Calibrator } from '../../ml/calibration.ts';
 import { fitGbt, predictGbt, type GbtModel, type GbtParams, type GbtRoundListener } from '../../ml/gbt.ts';
 import { brierScore, classificationMetrics, reliabilityBins, rocAuc, type ClassificationMetrics } from '../../ml/metrics.ts';
-import {
-  CHURN_INPUT_COUNT,
-  CHURN_INPUT_NAMES,
-  churnInputs,
-  fnv1a,
-  rfmSummaryAt,
-  type CustomerOrders,
-} from './features.core.ts';
+import { CHURN_INPUT_COUNT, CHURN_INPUT_NAMES, churnInputs, fnv1a, rfmSummaryAt, type CustomerOrders } from './features.core.ts';
 
 /**
  * Columns (indices into the rows) with at least two distinct finite values among `idx`'s rows, ascending.
@@ -111,7 +104,6 @@ export interface ChurnEvaluation {
   /** Each setting's pooled out-of-fold AUC on the training customers and its trees per fold (early stopping). */
   validation: { params: GbtParams; validAuc: number; rounds: number[] }[];
 }
-
 
 function checkClasses(name: string, v: Float64Array): void {
   let s = 0;

@@ -43,7 +43,11 @@ function browsers(n: number, seed: number, withSessions = true): Map<string, Cus
 
 describe('churn inputs', () => {
   it('keeps only columns with two distinct finite values among the given rows', () => {
-    const rows = [Float64Array.of(1, Number.NaN, 5, 2), Float64Array.of(1, Number.NaN, 6, Number.NaN), Float64Array.of(1, Number.NaN, 5, 2)];
+    const rows = [
+      Float64Array.of(1, Number.NaN, 5, 2),
+      Float64Array.of(1, Number.NaN, 6, Number.NaN),
+      Float64Array.of(1, Number.NaN, 5, 2),
+    ];
     expect(informativeColumns(rows, [0, 1, 2], 4)).toEqual([2]);
     expect(informativeColumns(rows, [0, 2], 4)).toEqual([]);
   });
