@@ -8,7 +8,37 @@ import { bgNbdConditionalExpectedPurchases, bgNbdProbabilityAlive, fitBgNbd, typ
 import { calibrate, fitIsotonic, fitPlatt, type Calibrator } from '../../ml/calibration.ts';
 import { fitGbt, predictGbt, type GbtModel, type GbtParams, type GbtRoundListener } from '../../ml/gbt.ts';
 import { brierScore, classificationMetrics, reliabilityBins, rocAuc, type ClassificationMetrics } from '../../ml/metrics.ts';
-import { customerFeatures, FEATURE_COUNT, FEATURE_NAMES, fnv1a, rfmSummaryAt, toMatrix, type CustomerOrders } from './features.core.ts';
+import { CHURN_INPUT_COUNT, CHURN_INPUT_NAMES, churnInputs, fnv1a, rfmSummaryAt, type CustomerOrders } from './features.core.ts';
+
+/**
+ * Columns (indices into the rows) with at least two distinct finite values among `idx`'s rows, ascending.
+ * O(rows * cols).
+ */
+export function informativeColumns(rows: readonly Float64Array[], idx: readonly number[], cols: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < cols; j++) {
+    let first = Number.NaN;
+    for (const i of idx) {
+      const v = rows[i]![j]!;
+      if (!Number.isFinite(v)) continue;
+      if (Number.isNaN(first)) first = v;
+      else if (v !== first) {
+        out.push(j);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The `inputs` columns of each row, stacked (row-major). */
+export function gatherInputs(rows: readonly Float64Array[], inputs: readonly number[]) {
+  const data = new Float64Array(rows.length * inputs.length);
+  rows.forEach((r, i) => {
+    for (let j = 0; j < inputs.length; j++) data[i * inputs.length + j] = r[inputs[j]!]!;
+  });
+  return { rows: rows.length, cols: inputs.length, data };
+}
 
 /**
  * The candidate settings compared by cross-validation. Two on purpose: on Online Retail every setting tried
@@ -37,8 +67,8 @@ export function churnDataset(customers: ReadonlyMap<string, CustomerOrders>, cut
   const labels: number[] = [];
   const summaries: ChurnDataset['summaries'] = [];
   for (const [id, o] of customers) {
-    const f = new Float64Array(FEATURE_COUNT);
-    if (customerFeatures(o, cutoff, f) === 0) continue;
+    const f = new Float64Array(CHURN_INPUT_COUNT);
+    if (churnInputs(o, cutoff, f) === 0) continue;
     let bought = false;
     for (let k = 0; k < o.day.length; k++) {
       const d = o.day[k]!;
@@ -59,6 +89,8 @@ export interface ChurnModel {
   gbt: GbtModel;
   calibrator: Calibrator;
   params: GbtParams;
+  /** The columns of CHURN_INPUT_NAMES the trees read, in the trees' order (tree feature j = inputs[j]). */
+  inputs: number[];
   featureNames: readonly string[];
 }
 
@@ -72,8 +104,6 @@ export interface ChurnEvaluation {
   /** Each setting's pooled out-of-fold AUC on the training customers and its trees per fold (early stopping). */
   validation: { params: GbtParams; validAuc: number; rounds: number[] }[];
 }
-
-const pick = (rows: Float64Array[], idx: readonly number[]) => toMatrix(idx.map((i) => rows[i]!));
 
 function checkClasses(name: string, v: Float64Array): void {
   let s = 0;
@@ -92,7 +122,16 @@ function checkClasses(name: string, v: Float64Array): void {
 export function evaluateChurn(
   ds: ChurnDataset,
   windowDays: number,
-  opts: { trainShare?: number; seed?: number; onRound?: GbtRoundListener; splitSalt?: string } = {},
+  opts: {
+    trainShare?: number;
+    seed?: number;
+    onRound?: GbtRoundListener;
+    splitSalt?: string;
+    /** Percent of the training customers kept (by another hash of the id; default 100): a learning curve's x. */
+    trainPercent?: number;
+    /** Candidate columns (default: every column); the informative ones among the training customers are kept. */
+    columns?: readonly number[];
+  } = {},
 ): ChurnEvaluation {
   const share = opts.trainShare ?? 70;
   // another salt draws another 70/30 split (the split's own variance); none is the FNV-1a hash of the id itself
@@ -102,7 +141,7 @@ export function evaluateChurn(
   const folds: number[][] = Array.from({ length: CHURN_FOLDS }, () => []);
   ds.ids.forEach((id, i) => {
     if (bucket(id) >= share) test.push(i);
-    else {
+    else if (fnv1a(`${id}:curve`) % 100 < (opts.trainPercent ?? 100)) {
       train.push(i);
       folds[fnv1a(`${id}:fold`) % CHURN_FOLDS]!.push(i);
     }
@@ -112,6 +151,15 @@ export function evaluateChurn(
   checkClasses('test', y(test));
   folds.forEach((f, k) => checkClasses(`fold ${k + 1}`, y(f)));
   const yTest = y(test);
+  const width = ds.features[0]?.length ?? 0;
+  const candidates = new Set(opts.columns ?? Array.from({ length: width }, (_, j) => j));
+  const inputs = informativeColumns(ds.features, train, width).filter((j) => candidates.has(j));
+  if (!inputs.length) throw new RangeError('not enough data: no feature varies among the training customers');
+  const pick = (rows: Float64Array[], idx: readonly number[]) =>
+    gatherInputs(
+      idx.map((i) => rows[i]!),
+      inputs,
+    );
 
   const position = new Map(train.map((i, p) => [i, p]));
   const yTrain = y(train);
@@ -161,7 +209,7 @@ export function evaluateChurn(
   let churned = 0;
   for (const l of ds.labels) churned += l;
   return {
-    model: { gbt, calibrator, params: chosen, featureNames: FEATURE_NAMES },
+    model: { gbt, calibrator, params: chosen, inputs, featureNames: inputs.map((j) => CHURN_INPUT_NAMES[j]!) },
     customers: { train: train.length, folds: CHURN_FOLDS, test: test.length },
     churnRate: churned / ds.labels.length,
     test: { ...classificationMetrics(probs, yTest), rocAucUncalibrated: rocAuc(raw, yTest), brierUncalibrated: brierScore(raw, yTest) },

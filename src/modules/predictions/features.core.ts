@@ -37,6 +37,18 @@ export const FEATURE_NAMES = [
   'orders_trend',
   'orders_year_ago_90d',
   'distinct_days',
+  // cadence and trends (session 10): several windows, the customer's own inter-purchase rhythm, spend direction
+  'orders_30_60d',
+  'orders_180_360d',
+  'revenue_90_180d',
+  'revenue_trend_90d',
+  'days_90d',
+  'gap_last_days',
+  'gap_max_days',
+  'gap_cv',
+  'recency_over_gap_max',
+  'recency_over_gap_last',
+  'aov_last_over_mean',
 ] as const;
 
 export const FEATURE_COUNT = FEATURE_NAMES.length;
@@ -65,6 +77,13 @@ export function customerFeatures(o: CustomerOrders, cutoff: number, out: Float64
   let yearAgo = 0;
   let days = 0;
   let lastDay = Number.NaN;
+  let o3060 = 0;
+  let o180360 = 0;
+  let rev90180 = 0;
+  let days90 = 0;
+  let gapLast = Number.NaN;
+  let gapMax = 0;
+  let lastAmount = 0;
   const months = new Set<number>();
   for (let k = 0; k < o.day.length; k++) {
     const d = o.day[k]!;
@@ -81,14 +100,23 @@ export function customerFeatures(o: CustomerOrders, cutoff: number, out: Float64
       const g = d - last;
       gapSum += g;
       gapSq += g * g;
+      gapLast = g;
+      gapMax = Math.max(gapMax, g);
     }
+    lastAmount = a;
     secondLast = last;
     last = d;
     n++;
     const age = cutoff - d;
     if (age >= 365 - 91 && age < 365) yearAgo++;
-    if (Math.floor(d) !== lastDay) days++;
+    if (Math.floor(d) !== lastDay) {
+      days++;
+      if (age <= 90) days90++;
+    }
     lastDay = Math.floor(d);
+    if (age > 30 && age <= 60) o3060++;
+    if (age > 180 && age <= 360) o180360++;
+    if (age > 90 && age <= 180) rev90180 += a;
     if (age <= 30) o30++;
     if (age <= 90) {
       o90++;
@@ -131,6 +159,17 @@ export function customerFeatures(o: CustomerOrders, cutoff: number, out: Float64
     o90 - oPrev90,
     yearAgo,
     days,
+    o3060,
+    o180360,
+    rev90180,
+    rev90 - rev90180,
+    days90,
+    gapLast,
+    n > 1 ? gapMax : Number.NaN,
+    n > 2 && gapMean > 0 ? Math.sqrt(Math.max(0, gapSq / (n - 1) - gapMean * gapMean)) / gapMean : Number.NaN,
+    n > 1 && gapMax > 0 ? recency / gapMax : Number.NaN,
+    n > 1 && gapLast > 0 ? recency / gapLast : Number.NaN,
+    mean > 0 ? lastAmount / mean : Number.NaN,
   ];
   for (let j = 0; j < FEATURE_COUNT; j++) out[j] = values[j]!;
   return n;
@@ -173,6 +212,22 @@ export const ACTIVITY_FEATURE_NAMES = [
   'profile_strength',
 ] as const;
 export const ACTIVITY_FEATURE_COUNT = ACTIVITY_FEATURE_NAMES.length;
+
+/**
+ * The churn model's candidate inputs: the order features, then the feature store's activity columns (sessions,
+ * categories, profile strength). A training run keeps the columns that vary among its training customers
+ * (`informativeColumns`): a tenant without sessions or catalog categories (Online Retail) trains on its order
+ * features alone, and column subsampling never draws an empty column.
+ */
+export const CHURN_INPUT_NAMES: readonly string[] = [...FEATURE_NAMES, ...ACTIVITY_FEATURE_NAMES];
+export const CHURN_INPUT_COUNT = CHURN_INPUT_NAMES.length;
+
+/** A customer's churn inputs at `cutoff` into `out` (length CHURN_INPUT_COUNT); returns the purchases seen. */
+export function churnInputs(o: CustomerOrders, cutoff: number, out: Float64Array): number {
+  const n = customerFeatures(o, cutoff, out);
+  activityFeatures(o.activity, n, cutoff, out.subarray(FEATURE_COUNT));
+  return n;
+}
 
 /**
  * Profile strength (0..100) by identity's rule (identity.core.ts `profileStrength`; a test holds the two equal):

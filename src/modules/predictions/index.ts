@@ -13,6 +13,9 @@ import type { PredictionsPorts } from './predictions.types.ts';
 export { parseClvSummary, parseSeries, parseTransactions } from './predictions.files.ts';
 export { churnFromTransactions, fitClvSummary, ordersByCustomer, scoreChurn, trainChurn } from './predictions.offline.ts';
 export { parseDay } from './predictions.files.ts';
+/** For bench/predictions/churn-features: the churn trainer on chosen input columns. */
+export { churnDataset, evaluateChurn } from './churn.core.ts';
+export { CHURN_INPUT_NAMES, fnv1a } from './features.core.ts';
 export { compareItemForecasts, evaluateForecast, forecastSeriesFile } from './predictions.forecast.ts';
 export type { PredictionsPorts } from './predictions.types.ts';
 /** For bench/predictions/training-loop: the training run in its worker thread, as the job starts it. */

@@ -5,7 +5,7 @@
  * is read before serving once it is older than a second.
  */
 import { describe, expect, it } from 'vitest';
-import { type CachedProfile, createPredictionsCache, type ProfileRef, SETTLE_MS } from './predictions.cache.ts';
+import { ACTIVITY_MAX_AGE_MS, type CachedProfile, createPredictionsCache, type ProfileRef, SETTLE_MS } from './predictions.cache.ts';
 
 const orders = (n: number) => ({ day: Float64Array.from({ length: n }, (_, i) => i), amount: new Float64Array(n).fill(100) });
 
@@ -75,6 +75,19 @@ describe('predictions serving cache', () => {
     await s.cache.get('A', byId('p1'));
     expect(s.loads).toEqual(['A/p1']);
     expect(s.cache.stats().hits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads an entry again once it is older than the activity age (sessions are not announced), also without markers', async () => {
+    const s = setup();
+    s.put('A', 'p1', { profileId: 'p1', orders: orders(2), currency: 'USD' });
+    await s.cache.get('A', byId('p1'));
+    s.tick(ACTIVITY_MAX_AGE_MS - 1);
+    await s.cache.get('A', byId('p1'));
+    expect(s.loads).toEqual(['A/p1']);
+    s.tick(2);
+    await s.cache.get('A', byId('p1'));
+    expect(s.loads).toEqual(['A/p1', 'A/p1']);
+    expect(s.markerReads).toEqual([]);
   });
 
   it('drops every reference leading to a changed profile; reads again once the write settled', async () => {

@@ -16,6 +16,9 @@
  * in another process is thus served within about a second; one whose transaction ran longer than OVERLAP_MS could
  * slip, and entries older than RESYNC_MS are read again to bound that. PGlite is single-process: no marker is read.
  *
+ * Activity (sessions, categories, identifiers: the churn model's activity inputs) is not announced by identity: an
+ * entry older than `maxAgeMs` (default ACTIVITY_MAX_AGE_MS) is read again, so a new session shows within a minute.
+ *
  * Bounds: `maxProfiles` references per tenant and `maxTenants` tenants, least recently used dropped first; a
  * tenant's traffic only ever evicts its own entries (and, past `maxTenants`, the least recently served tenant).
  */
@@ -35,6 +38,8 @@ const CHECK_AHEAD_MS = 400;
 const MAX_AGE_MS = 1000;
 const OVERLAP_MS = 5000;
 const RESYNC_MS = 5 * 60_000;
+/** Default age past which an entry is read again in any mode: its activity columns are not announced. */
+export const ACTIVITY_MAX_AGE_MS = 60_000;
 /** Changed profiles read per marker look; more means a bulk change: the tenant's entries are all dropped. */
 const MARKER_LIMIT = 5000;
 
@@ -76,12 +81,15 @@ export interface PredictionsCacheDeps {
   settleMs?: number;
   /** How far before the previous marker look the next one reaches (default OVERLAP_MS): longer than any write transaction. */
   overlapMs?: number;
+  /** Entries older than this are read again (default ACTIVITY_MAX_AGE_MS): activity changes are not announced. */
+  maxAgeMs?: number;
 }
 
 export function createPredictionsCache(deps: PredictionsCacheDeps) {
   const now = deps.now ?? Date.now;
   const settleMs = deps.settleMs ?? SETTLE_MS;
   const overlapMs = deps.overlapMs ?? OVERLAP_MS;
+  const maxAgeMs = Math.min(deps.maxAgeMs ?? ACTIVITY_MAX_AGE_MS, deps.shared ? RESYNC_MS : Number.POSITIVE_INFINITY);
   const enabled = deps.maxProfiles > 0;
   const tenants = new LRUCache<string, TenantCache>({ max: Math.max(1, deps.maxTenants) });
   const stats = { hits: 0, misses: 0 };
@@ -157,7 +165,7 @@ export function createPredictionsCache(deps: PredictionsCacheDeps) {
       const t = tenant(tenantId);
       await fresh(tenantId, t);
       const hit = t.byRef.get(refKey);
-      if (hit && !(deps.shared && now() - hit.loadedAt > RESYNC_MS)) {
+      if (hit && !(now() - hit.loadedAt > maxAgeMs)) {
         stats.hits++;
         return hit;
       }

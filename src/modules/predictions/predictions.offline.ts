@@ -5,8 +5,8 @@
 import { fitBgNbd, fitGammaGamma, fitParetoNbd } from '../../ml/clv.ts';
 import { calibrate } from '../../ml/calibration.ts';
 import { predictGbt } from '../../ml/gbt.ts';
-import { type ChurnModel, churnDataset, evaluateChurn } from './churn.core.ts';
-import { customerFeatures, FEATURE_COUNT, FEATURE_NAMES, toMatrix, type CustomerOrders } from './features.core.ts';
+import { type ChurnModel, churnDataset, evaluateChurn, gatherInputs } from './churn.core.ts';
+import { CHURN_INPUT_COUNT, churnInputs, type CustomerOrders } from './features.core.ts';
 import type { ClvSummaryFile, TransactionsFile } from './predictions.files.ts';
 
 const round = (v: number, d = 6): number => Number(v.toFixed(d));
@@ -103,11 +103,11 @@ export function churnFromTransactions(t: TransactionsFile, cutoffDay: number, wi
 export function scoreChurn(model: ChurnModel, customers: ReadonlyMap<string, CustomerOrders>, cutoff: number): Float64Array {
   const rows: Float64Array[] = [];
   for (const o of customers.values()) {
-    const f = new Float64Array(FEATURE_COUNT);
-    customerFeatures(o, cutoff, f);
+    const f = new Float64Array(CHURN_INPUT_COUNT);
+    churnInputs(o, cutoff, f);
     rows.push(f);
   }
-  const p = predictGbt(model.gbt, toMatrix(rows));
+  const p = predictGbt(model.gbt, gatherInputs(rows, model.inputs));
   for (let i = 0; i < p.length; i++) p[i] = calibrate(model.calibrator, p[i]!);
   return p;
 }
@@ -151,7 +151,7 @@ export function trainChurn(
     })),
     reliability: e.reliability.map((b) => ({ mean_predicted: r4(b.meanPredicted), observed: r4(b.observed), count: b.count })),
     top_features: [...e.model.gbt.gain]
-      .map((g, j) => ({ feature: FEATURE_NAMES[j]!, gain: g }))
+      .map((g, j) => ({ feature: e.model.featureNames[j]!, gain: g }))
       .sort((a, b) => b.gain - a.gain)
       .slice(0, 8)
       .map((f) => ({ feature: f.feature, gain: r4(f.gain) })),

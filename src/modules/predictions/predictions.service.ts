@@ -206,9 +206,11 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
       const found = await identity.findActiveProfileOrders(tenantId, ref);
       if (!found) return null;
       const g = groupOrders(found.orders).get(found.profileId);
+      // the churn model reads the profile's sessions, categories and identifiers too (the feature store's activity)
+      const activity = deps.activity ? groupActivity(await deps.activity(tenantId, [found.profileId])).get(found.profileId) : undefined;
       return {
         profileId: found.profileId,
-        orders: g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) },
+        orders: { ...(g?.orders ?? { day: new Float64Array(0), amount: new Float64Array(0) }), activity },
         currency: g?.currency ?? null,
       };
     },

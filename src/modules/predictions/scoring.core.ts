@@ -16,6 +16,7 @@ import { nearestCentroid } from '../../ml/kmeans.ts';
 import {
   ACTIVITY_FEATURE_COUNT,
   activityFeatures,
+  CHURN_INPUT_NAMES,
   customerFeatures,
   FEATURE_COUNT,
   FEATURE_NAMES,
@@ -37,7 +38,21 @@ export type CalibratorJson = { kind: 'platt'; a: number; b: number } | { kind: '
 export type FeatureMedians = (number | null)[];
 
 export type ChurnParams =
-  | { type: 'gbt_calibrated'; gbt: GbtJson; calibrator: CalibratorJson; importance: number[]; medians: FeatureMedians; windowDays: number }
+  | {
+      type: 'gbt_calibrated';
+      gbt: GbtJson;
+      calibrator: CalibratorJson;
+      /**
+       * The columns of CHURN_INPUT_NAMES (order features, then activity) the trees read, in the trees' order. Absent
+       * in versions trained before session 10: their trees read the first columns directly.
+       */
+      inputs?: number[];
+      /** Gain per tree input (per `inputs` entry when present). */
+      importance: number[];
+      /** Medians of CHURN_INPUT_NAMES' columns (of FEATURE_NAMES' in older versions, a prefix of them). */
+      medians: FeatureMedians;
+      windowDays: number;
+    }
   | { type: 'bg_nbd_p_alive'; bg: BgNbdParams; medians: FeatureMedians; windowDays: number };
 export type LtvParams =
   | { type: 'gbt_regression'; gbt: GbtJson; horizonDays: number }
@@ -155,20 +170,24 @@ export interface CustomerScore {
   reasons: Reason[];
 }
 
-/** Features that explain a churn score: the model's most important features where this customer differs from the median. */
-function reasonsOf(features: Float64Array, params: ChurnParams, max = 3): Reason[] {
+/**
+ * Features that explain a churn score: the model's most important inputs where this customer differs from the median.
+ * `inputs` is the customer's CHURN_INPUT_NAMES row (order features, then activity).
+ */
+function reasonsOf(inputs: Float64Array, params: ChurnParams, max = 3): Reason[] {
   const importance =
     params.type === 'gbt_calibrated' ? params.importance : FEATURE_NAMES.map((n) => (n === 'recency_days' ? 2 : n === 'orders' ? 1 : 0));
+  const columnOf = (j: number) => (params.type === 'gbt_calibrated' && params.inputs ? params.inputs[j]! : j);
   const order = importance
-    .map((g, j) => ({ g, j }))
+    .map((g, j) => ({ g, j: columnOf(j) }))
     .filter((e) => e.g > 0)
     .sort((a, b) => b.g - a.g);
   const out: Reason[] = [];
   for (const { j } of order) {
-    const v = features[j]!;
+    const v = inputs[j]!;
     const m = params.medians[j] ?? null;
     if (!Number.isFinite(v) || m === null) continue;
-    out.push({ feature: FEATURE_NAMES[j]!, value: v, typical: m, direction: v > m ? 'higher' : v < m ? 'lower' : 'same' });
+    out.push({ feature: CHURN_INPUT_NAMES[j]!, value: v, typical: m, direction: v > m ? 'higher' : v < m ? 'lower' : 'same' });
     if (out.length >= max) break;
   }
   return out;
@@ -198,9 +217,15 @@ export function scoreCustomer(models: ServingModels, o: CustomerOrders, now: num
   const out: CustomerScore = { ...empty, orders: n };
   const c = models.churn;
   if (c) {
-    if (c.params.type === 'gbt_calibrated') out.churnProbability = calibrate(c.calibrator!, predictGbt(c.gbt!, row)[0]!);
-    else out.churnProbability = 1 - bgNbdProbabilityAlive(c.params.bg, summary.x, summary.tx, summary.T);
-    out.reasons = reasonsOf(features, c.params);
+    const all = new Float64Array(FEATURE_COUNT + ACTIVITY_FEATURE_COUNT);
+    all.set(features);
+    all.set(activity, FEATURE_COUNT);
+    if (c.params.type === 'gbt_calibrated') {
+      const cols = c.params.inputs;
+      const x = cols ? { rows: 1, cols: cols.length, data: Float64Array.from(cols, (j) => all[j]!) } : row;
+      out.churnProbability = calibrate(c.calibrator!, predictGbt(c.gbt!, x)[0]!);
+    } else out.churnProbability = 1 - bgNbdProbabilityAlive(c.params.bg, summary.x, summary.tx, summary.T);
+    out.reasons = reasonsOf(all, c.params);
   }
   const clv = models.clv?.params;
   if (clv) {

@@ -11,7 +11,17 @@ import { fitGbt, predictGbt, type GbtRoundListener } from '../../ml/gbt.ts';
 import { kMeans, silhouetteScore } from '../../ml/kmeans.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
 import { churnDataset, evaluateChurn } from './churn.core.ts';
-import { customerFeatures, FEATURE_COUNT, FEATURE_NAMES, fnv1a, rfmSummaryAt, toMatrix, type CustomerOrders } from './features.core.ts';
+import {
+  CHURN_INPUT_COUNT,
+  CHURN_INPUT_NAMES,
+  churnInputs,
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  fnv1a,
+  rfmSummaryAt,
+  toMatrix,
+  type CustomerOrders,
+} from './features.core.ts';
 import {
   calibratorToJson,
   clusterPoint,
@@ -73,13 +83,13 @@ function quantileCuts(values: number[]): number[] {
   return [0.2, 0.4, 0.6, 0.8].map((q) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!);
 }
 
-/** Features of every customer with a purchase before `at`. */
+/** Churn inputs (order features, then activity) of every customer with a purchase before `at`. */
 function featuresAt(customers: ReadonlyMap<string, CustomerOrders>, at: number) {
   const ids: string[] = [];
   const rows: Float64Array[] = [];
   for (const [id, o] of customers) {
-    const f = new Float64Array(FEATURE_COUNT);
-    if (customerFeatures(o, at, f) === 0) continue;
+    const f = new Float64Array(CHURN_INPUT_COUNT);
+    if (churnInputs(o, at, f) === 0) continue;
     ids.push(id);
     rows.push(f);
   }
@@ -131,6 +141,7 @@ function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: Trai
           type: 'gbt_calibrated',
           gbt: gbtToJson(e.model.gbt),
           calibrator: calibratorToJson(e.model.calibrator),
+          inputs: e.model.inputs,
           importance,
           medians,
           windowDays: o.churnWindowDays,
@@ -156,8 +167,10 @@ function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: Trai
           },
           chosen: { ...e.model.params, rounds: e.model.gbt.bestRounds, calibration: e.model.calibrator.kind },
           reliability: e.reliability.map((b) => ({ mean_predicted: r4(b.meanPredicted), observed: r4(b.observed), count: b.count })),
+          // the inputs that varied among the training customers (a store without sessions trains on orders alone)
+          features: e.model.featureNames,
           top_features: importance
-            .map((g, j) => ({ feature: FEATURE_NAMES[j]!, gain: r4(g) }))
+            .map((g, j) => ({ feature: e.model.featureNames[j]!, gain: r4(g) }))
             .sort((a, b) => (b.gain ?? 0) - (a.gain ?? 0))
             .slice(0, 8),
         },
@@ -199,7 +212,10 @@ function trainChurnModel(customers: ReadonlyMap<string, CustomerOrders>, o: Trai
 function trainLtvModel(customers: ReadonlyMap<string, CustomerOrders>, o: TrainOptions): Trained<LtvParams> {
   const H = o.ltvHorizonDays;
   const cutoff = o.now - H;
-  const { ids, rows } = featuresAt(customers, cutoff);
+  const at = featuresAt(customers, cutoff);
+  const ids = at.ids;
+  // LTV's trees read the order features only (serving scores LTV from them)
+  const rows = at.rows.map((r) => r.subarray(0, FEATURE_COUNT));
   const card: Record<string, unknown> = {
     target: `revenue (minor units) in the ${H} days after the cutoff`,
     customers_at_cutoff: ids.length,
@@ -359,7 +375,7 @@ function trainSegments(rows: Float64Array[], o: TrainOptions): Trained<SegmentPa
 /** Trains every model on `customers` (orders per profile, day-sorted) at `o.now`. */
 export function trainModels(customers: ReadonlyMap<string, CustomerOrders>, o: TrainOptions): TrainedModels {
   const { rows } = featuresAt(customers, o.now);
-  const medians: FeatureMedians = toJsonNumbers(FEATURE_NAMES.map((_, j) => median(rows.map((r) => r[j]!))));
+  const medians: FeatureMedians = toJsonNumbers(CHURN_INPUT_NAMES.map((_, j) => median(rows.map((r) => r[j]!))));
   o.onProgress?.('segments', 0);
   const segments = trainSegments(rows, o);
   o.onProgress?.('clv', 0);
