@@ -80,6 +80,16 @@ const INTENDED: IntendedFanOut[] = [
   },
 ];
 
+/**
+ * Tables the stand-in cannot partition although Citus can distribute them: PostgreSQL refuses a system column from a
+ * partitioned table in RETURNING ("cannot retrieve a system column in this context"), while a Citus shard is a plain
+ * table. Their statements are still captured and checked; the tables themselves show no partitions.
+ */
+const KEEP_PLAIN = new Map([
+  ['items', 'catalog upsert returns (xmax = 0) to tell inserted from updated rows'],
+  ['pricing_offers', 'pricing offers upsert returns (xmax = 0) to tell inserted from updated rows'],
+]);
+
 /** Table → owning module, from the `*.tables.ts` files (as test/ownership.test.ts derives it). */
 function owners(): Map<string, string> {
   const out = new Map<string, string>();
@@ -126,7 +136,7 @@ beforeAll(async () => {
   dbUrl = url.toString();
   const setup = await openDatabase({ kind: 'postgres', url: dbUrl, poolSize: 1 });
   try {
-    const done = await partitionTenantTables(setup.db, 4);
+    const done = await partitionTenantTables(setup.db, 4, KEEP_PLAIN);
     partitionedCount = done.partitioned.length;
     refused = done.refused;
   } finally {
@@ -226,9 +236,23 @@ async function tour(token: string, ids: Record<string, string>): Promise<void> {
   }
 }
 
-async function seed(token: string): Promise<Record<string, string>> {
+/** Data for the reads to find, and flows the generated bodies would not complete: carts, an experiment's run. */
+async function seed(tenantId: string, token: string): Promise<Record<string, string>> {
+  // The seed must succeed on the partitioned database (a write path it breaks fails here, not silently).
+  const ok = async (r: Promise<{ status: number; body: unknown }>, what: string) => {
+    const res = await r;
+    if (res.status >= 300) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    return res;
+  };
   for (let i = 0; i < 12; i++)
-    await t.request('POST', '/api/v1/items', { token, body: { item_id: `I${i}`, name: `Item ${i}`, category: 'Home > Kitchen' } });
+    await ok(
+      t.request('POST', '/api/v1/items', { token, body: { item_id: `I${i}`, name: `Item ${i}`, category: 'Home > Kitchen' } }),
+      'item',
+    );
+  await t.modules.catalog.upsertItems(tenantId, [
+    { itemId: 'tee', name: 'Tee', priceMinor: 1500n, currency: 'EUR' },
+    { itemId: 'mug', name: 'Mug', priceMinor: 900n, currency: 'EUR' },
+  ]);
   const events = Array.from({ length: 60 }, (_, i) => ({
     user_id: `u${i % 7}`,
     item_id: `I${i % 12}`,
@@ -237,21 +261,60 @@ async function seed(token: string): Promise<Record<string, string>> {
     timestamp: new Date(Date.now() - i * 3_600_000).toISOString(),
     ...(i % 9 === 0 ? { metadata: { order_id: `o${i}`, price: '19.99', currency: 'EUR' } } : {}),
   }));
-  await t.request('POST', '/api/v1/interactions/batch', { token, body: { events } });
-  await t.request('POST', '/v1/identify', { token, body: { userId: 'u1', traits: { email: 'ann@shop.test', name: 'Ann' } } });
-  return { item_id: 'I1', itemId: 'I1', user_id: 'u1', userId: 'u1' };
+  await ok(t.request('POST', '/api/v1/interactions/batch', { token, body: { events } }), 'events');
+  await ok(
+    t.request('POST', '/v1/identify', { token, body: { userId: 'u1', traits: { email: 'ann@shop.test', name: 'Ann' } } }),
+    'identify',
+  );
+  // Carts: add, read, merge an anonymous cart into a shopper's.
+  await ok(t.request('POST', '/api/v1/cart/items', { token, body: { user_id: 'u1', item_id: 'tee', quantity: 2 } }), 'cart');
+  await ok(t.request('POST', '/api/v1/cart/items', { token, body: { anonymous_id: 'anon-1', item_id: 'mug' } }), 'cart');
+  await ok(t.request('GET', '/api/v1/cart?user_id=u1', { token }), 'cart read');
+  await ok(t.request('POST', '/api/v1/cart/merge', { token, body: { anonymous_id: 'anon-1', user_id: 'u1' } }), 'cart merge');
+  // An experiment: created, started, units assigned, metric events, the report (rollups).
+  const e = await ok(
+    t.request('POST', '/api/v1/admin/experiments', {
+      token,
+      body: {
+        name: 'Conformance',
+        metrics: [
+          { name: 'converted', type: 'binomial', event: 'purchase' },
+          { name: 'clicks', type: 'mean', event: 'click' },
+        ],
+        primary_metric: 'converted',
+        variants: [{ key: 'control' }, { key: 'b' }],
+      },
+    }),
+    'experiment',
+  );
+  const experimentId = String((e.body as { id: string }).id);
+  await ok(t.request('POST', `/api/v1/admin/experiments/${experimentId}/start`, { token }), 'experiment start');
+  for (let i = 0; i < 6; i++) {
+    await ok(
+      t.request('POST', '/api/v1/experiments/assign', { token, body: { user_id: `u${i}`, experiments: ['conformance'] } }),
+      'assign',
+    );
+    await ok(
+      t.request('POST', '/api/v1/experiments/track-click', { token, body: { user_id: `u${i}`, item_id: 'tee', event_id: `c${i}` } }),
+      'track',
+    );
+  }
+  await ok(t.request('GET', `/api/v1/admin/experiments/${experimentId}/report`, { token }), 'report');
+  return { item_id: 'I1', itemId: 'I1', user_id: 'u1', userId: 'u1', id: experimentId, experimentId };
 }
 
 let report: ConformanceReport;
 const explainErrors: { text: string; error: string }[] = [];
 
 describe.skipIf(!onPostgres)('Citus conformance mode (PostgreSQL)', () => {
-  it('partitions every tenant table whose keys Citus accepts; the refused ones are exactly the citus-plan report', () => {
+  it("partitions every tenant table whose keys Citus accepts; the refused ones are exactly the citus-plan report and the stand-in's two", () => {
     expect(partitionedCount).toBeGreaterThan(100);
     expect(refused.map((r) => r.table).sort()).toEqual([
       'billing_stripe_events',
       'billing_subscriptions',
       'flag_client_keys',
+      'items',
+      'pricing_offers',
       'sessions',
       'shop_domain_claims',
       'sso_logins',
@@ -264,8 +327,8 @@ describe.skipIf(!onPostgres)('Citus conformance mode (PostgreSQL)', () => {
     const b = await t.createTenant('Conformance B');
     capturing = true;
     t.jobs.start({ concurrency: 2 });
-    const ids = await seed(a.ownerToken);
-    await seed(b.ownerToken);
+    const ids = await seed(a.tenantId, a.ownerToken);
+    await seed(b.tenantId, b.ownerToken);
     await tour(a.ownerToken, ids);
     for (const task of t.scheduledTasks) await task.run().catch(() => undefined);
     // Let the jobs the run queued finish (their statements are part of the run), for at most 20 s.
@@ -328,5 +391,5 @@ describe.skipIf(!onPostgres)('Citus conformance mode (PostgreSQL)', () => {
     expect(explainErrors).toEqual([]);
     expect(offenders).toEqual([]);
     expect(report.singleShare).toBe(1);
-  }, 120_000);
+  }, 300_000); // ~70 s at load 35; the shared CI machine runs other suites beside it
 });

@@ -12,16 +12,19 @@ import { applyRowLevelSecurity } from './row-level-security.ts';
  * columns, defaults and checks (LIKE ... INCLUDING ALL), then its primary key and every index re-created from their
  * definitions under their own names (PostgreSQL refuses a primary key or unique index without the partition key,
  * as Citus does). Tables whose keys Citus refuses (the plan's problems) stay plain and are returned as `refused`;
- * so does any table PostgreSQL will not partition (the error is returned). Row-level security is re-applied.
+ * so do the tables in `keepPlain` and any table PostgreSQL will not partition (the error is returned). Row-level
+ * security is re-applied.
  *
  * For a scratch database only: it drops and re-creates tables (their rows are lost).
  */
 export async function partitionTenantTables(
   db: Db,
   modulus = 4,
+  /** Tables to leave plain, with the reason (what the stand-in cannot hold that Citus can). */
+  keepPlain: ReadonlyMap<string, string> = new Map(),
 ): Promise<{ partitioned: string[]; refused: { table: string; why: string }[] }> {
   const plan = planCitus(await readSchema(db));
-  const blocked = new Map<string, string>();
+  const blocked = new Map<string, string>(keepPlain);
   for (const p of plan.problems) if (!blocked.has(p.table)) blocked.set(p.table, `${p.kind} ${p.constraint}: ${p.detail}`);
   const partitioned: string[] = [];
   const refused: { table: string; why: string }[] = [];
