@@ -24,7 +24,7 @@ export type AnalyticsEventsPort = Pick<
   | 'timeline'
   | 'itemSales'
 > &
-  Pick<AnalyticsBehaviourRepository, 'retention' | 'pathSequences' | 'funnelOccurrences'>;
+  Pick<AnalyticsBehaviourRepository, 'retention' | 'pathCounts' | 'funnelOccurrences'>;
 
 export type {
   AnalyticsGranularity as Granularity,

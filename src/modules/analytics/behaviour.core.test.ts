@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pathEdges, pathSteps, retentionMatrix } from './behaviour.core.ts';
+import { cutPath, pathEdges, pathSteps, retentionMatrix } from './behaviour.core.ts';
 
 describe('retentionMatrix', () => {
   const labels = ['d1', 'd2', 'd3'];
@@ -82,8 +82,14 @@ describe('pathSteps', () => {
 
 describe('pathEdges', () => {
   const seqs = [{ nodes: ['/', '/a', '/a', '/b', '/'] }, { nodes: ['/x', '/', '/c'] }, { nodes: ['/', '/a'] }, { nodes: ['/nothing'] }];
+  const cut = (q: { anchor: string; direction: 'next' | 'previous'; depth: number }) =>
+    seqs.flatMap(({ nodes }) => {
+      const path = cutPath(nodes, q);
+      return path ? [{ path, sessions: 1 }] : [];
+    });
   it('collapses repeats, starts at the first anchor, ends once, folds past top into other', () => {
-    const r = pathEdges(seqs, { anchor: '/', direction: 'next', depth: 3, top: 1 });
+    const q = { anchor: '/', direction: 'next', depth: 3 } as const;
+    const r = pathEdges(cut(q), { ...q, top: 1 });
     expect(r.sessions).toBe(3);
     expect(r.edges).toEqual([
       { k: 1, from: '/', to: '/a', sessions: 2 },
@@ -94,11 +100,40 @@ describe('pathEdges', () => {
       { k: 3, from: '/b', to: '/', sessions: 1 },
     ]);
   });
-  it('goes back from the anchor', () => {
-    const r = pathEdges(seqs, { anchor: '/a', direction: 'previous', depth: 2, top: 5 });
+  it('goes back from the anchor, nearest first', () => {
+    expect(cutPath(['/x', '/', '/b', '/b', '/a', '/a'], { anchor: '/a', direction: 'previous', depth: 2 })).toEqual(['/b', '/']);
+    const q = { anchor: '/a', direction: 'previous', depth: 2 } as const;
+    const r = pathEdges(cut(q), { ...q, top: 5 });
     expect(r.edges).toEqual([
       { k: 1, from: '/a', to: '/', sessions: 2 },
       { k: 2, from: '/', to: '(end)', sessions: 2 },
     ]);
+  });
+  it('counts a grouped path as many sessions as it carries: grouping never changes the answer', () => {
+    // Random paths over a small alphabet (so counts tie and 'other' folds), each once vs grouped with counts.
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 50; round++) {
+      const depth = 1 + rnd(5);
+      const top = 1 + rnd(4);
+      const single = Array.from({ length: 1 + rnd(60) }, () => ({
+        path: Array.from({ length: rnd(depth + 1) }, () => ['/a', '/b', '/c', '/d', '/é', '/😀', '/\uffff'][rnd(7)]!),
+        sessions: 1,
+      }));
+      const grouped = new Map<string, { path: string[]; sessions: number }>();
+      for (const s of single) {
+        const g = grouped.get(JSON.stringify(s.path));
+        if (g) g.sessions++;
+        else grouped.set(JSON.stringify(s.path), { ...s, path: [...s.path] });
+      }
+      const q = { anchor: '/', depth, top };
+      expect(pathEdges([...grouped.values()].reverse(), q)).toEqual(pathEdges(single, q));
+    }
+  });
+  it('returns no sessions and no edges for no paths', () => {
+    expect(pathEdges([], { anchor: '/', depth: 3, top: 3 })).toEqual({ sessions: 0, edges: [] });
   });
 });

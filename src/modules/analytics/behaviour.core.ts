@@ -107,31 +107,43 @@ export interface PathEdge {
 }
 
 /**
- * Paths from each session's node sequence (in time order): repeats in a row collapsed; from the session's first
- * `anchor`, the next (or previous) `depth` nodes, '(end)' once where the path stops. Per offset k the `top` most
- * frequent nodes are kept (ties by code-unit order) and the rest folded into 'other'. Returns the anchor's session
- * count and the edges, by offset then sessions (largest first). O(total nodes + paths · depth).
+ * One session's path from its node sequence (in time order): repeats in a row collapsed; from the first `anchor`,
+ * the next (or previous, nearest first) `depth` nodes; null without the anchor. What events' `pathCounts` computes
+ * in SQL, kept here as the specification the tests hold the SQL to.
+ */
+export function cutPath(nodes: readonly string[], q: { anchor: string; direction: 'next' | 'previous'; depth: number }): string[] | null {
+  const seq: string[] = [];
+  for (const n of nodes) if (seq[seq.length - 1] !== n) seq.push(n);
+  const at = seq.indexOf(q.anchor);
+  if (at < 0) return null;
+  return q.direction === 'next' ? seq.slice(at + 1, at + 1 + q.depth) : seq.slice(Math.max(0, at - q.depth), at).reverse();
+}
+
+/**
+ * Edges from the sessions' cut paths (`cutPath`), grouped: each distinct path with its session count. '(end)' once
+ * where a path is shorter than `depth`. Per offset k the `top` most frequent nodes are kept (ties by code-unit
+ * order) and the rest folded into 'other'. Returns the anchor's session count and the edges, by offset then
+ * sessions (largest first). O(distinct paths · depth + nodes · log nodes).
  */
 export function pathEdges(
-  sequences: readonly { nodes: readonly string[] }[],
-  q: { anchor: string; direction: 'next' | 'previous'; depth: number; top: number },
+  grouped: readonly { path: readonly string[]; sessions: number }[],
+  q: { anchor: string; depth: number; top: number },
 ): { sessions: number; edges: PathEdge[] } {
-  const paths: string[][] = [];
-  for (const { nodes } of sequences) {
-    const seq: string[] = [];
-    for (const n of nodes) if (seq[seq.length - 1] !== n) seq.push(n);
-    const at = seq.indexOf(q.anchor);
-    if (at < 0) continue;
-    const path = q.direction === 'next' ? seq.slice(at + 1, at + 1 + q.depth) : seq.slice(Math.max(0, at - q.depth), at).reverse();
-    if (path.length < q.depth) path.push('(end)');
-    paths.push(path);
+  const paths: { p: string[]; n: number }[] = [];
+  let sessions = 0;
+  for (const { path, sessions: n } of grouped) {
+    if (n <= 0) continue;
+    const p = path.slice(0, q.depth);
+    if (p.length < q.depth) p.push('(end)');
+    paths.push({ p, n });
+    sessions += n;
   }
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   for (let k = 0; k < q.depth; k++) {
     const counts = new Map<string, number>();
-    for (const p of paths) {
+    for (const { p, n: w } of paths) {
       const n = p[k];
-      if (n !== undefined && n !== '(end)') counts.set(n, (counts.get(n) ?? 0) + 1);
+      if (n !== undefined && n !== '(end)') counts.set(n, (counts.get(n) ?? 0) + w);
     }
     if (counts.size <= q.top) continue;
     const kept = new Set(
@@ -140,22 +152,22 @@ export function pathEdges(
         .slice(0, q.top)
         .map(([n]) => n),
     );
-    for (const p of paths) {
+    for (const { p } of paths) {
       const n = p[k];
       if (n !== undefined && n !== '(end)' && !kept.has(n)) p[k] = 'other';
     }
   }
   const edges = new Map<string, PathEdge>();
-  for (const p of paths)
+  for (const { p, n } of paths)
     p.forEach((to, i) => {
       const from = i === 0 ? q.anchor : p[i - 1]!;
       const key = `${i + 1}\u0000${from}\u0000${to}`;
       const e = edges.get(key);
-      if (e) e.sessions++;
-      else edges.set(key, { k: i + 1, from, to, sessions: 1 });
+      if (e) e.sessions += n;
+      else edges.set(key, { k: i + 1, from, to, sessions: n });
     });
   return {
-    sessions: paths.length,
+    sessions,
     edges: [...edges.values()].sort((a, b) => a.k - b.k || b.sessions - a.sessions || cmp(a.from, b.from) || cmp(a.to, b.to)),
   };
 }

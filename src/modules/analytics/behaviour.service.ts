@@ -6,7 +6,7 @@ import type * as s from './behaviour.schemas.ts';
 
 export interface BehaviourServiceDeps {
   db: Db;
-  events: Pick<AnalyticsEventsPort, 'retention' | 'pathSequences'>;
+  events: Pick<AnalyticsEventsPort, 'retention' | 'pathCounts'>;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
 }
@@ -53,8 +53,13 @@ export function createBehaviourService(deps: BehaviourServiceDeps) {
     /** The most common next (or previous) pages or events from an anchor, step by step. */
     async paths(ctx: TenantContext, q: s.PathsQuery): Promise<s.PathsResponse> {
       const { w } = await windowOf(ctx, q);
-      const sequences = await events.pathSequences(db, ctx.tenantId, w, filtersOf(q), { type: q.type, anchor: q.anchor });
-      const r = pathEdges(sequences, { anchor: q.anchor, direction: q.direction, depth: q.depth, top: q.top });
+      const paths = await events.pathCounts(db, ctx.tenantId, w, filtersOf(q), {
+        type: q.type,
+        anchor: q.anchor,
+        direction: q.direction,
+        depth: q.depth,
+      });
+      const r = pathEdges(paths, { anchor: q.anchor, depth: q.depth, top: q.top });
       const sign = q.direction === 'next' ? 1 : -1;
       return {
         range: rangeOut(w),

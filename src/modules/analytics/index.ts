@@ -63,6 +63,6 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
 }
 /** The funnel core (pure): per-entity attempts over occurrences, for benches and other modules' reports. */
 export { computeFunnel } from './funnel.core.ts';
-/** Paths cut from node sequences (pure), for benches. */
+/** Paths' edges from the grouped cut paths events returns (pure), for benches. */
 export { pathEdges } from './behaviour.core.ts';
 export type { FunnelSpec } from './funnel.core.ts';

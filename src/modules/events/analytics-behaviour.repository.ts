@@ -166,17 +166,20 @@ export function createAnalyticsBehaviourRepository() {
     },
 
     /**
-     * The sequences paths are cut from: per session that reached `anchor` in the window (and passes the filters),
-     * its pages (path, else URL) or events (`page:<type>`, stages, `cart:<type>`) in the window in time order (ties:
-     * page, stage, cart, then by name); analytics' core collapses repeats and cuts the paths.
+     * Paths cut in SQL, grouped: per session that reached `anchor` in the window (and passes the filters), its pages
+     * (path, else URL) or events (`page:<type>`, stages, `cart:<type>`) in the window in time order (ties: page,
+     * stage, cart, then by name in byte order), repeats in a row collapsed, from its first `anchor` the next (or
+     * previous, nearest first) `depth` nodes; one row per distinct path with its session count (a path shorter than
+     * `depth` stopped there; an empty one stopped at the anchor). Analytics' core folds rare nodes and builds edges.
+     * Sequencing stays in the database so only distinct paths (not every node of every session) reach JavaScript.
      */
-    async pathSequences(
+    async pathCounts(
       q: Q,
       tenantId: string,
       w: AnalyticsWindow,
       f: AnalyticsSessionFilters,
-      query: { type: 'page' | 'event'; anchor: string },
-    ): Promise<{ session: string; nodes: string[] }[]> {
+      query: { type: 'page' | 'event'; anchor: string; direction: 'next' | 'previous'; depth: number },
+    ): Promise<{ path: string[]; sessions: number }[]> {
       // Only sessions that reached the anchor in the window are sequenced.
       const anchored =
         query.type === 'page'
@@ -185,29 +188,36 @@ export function createAnalyticsBehaviourRepository() {
           : sql`SELECT DISTINCT x.session_id FROM (${allEvents(tenantId, w)}) x WHERE x.node = ${query.anchor}`;
       const source =
         query.type === 'page'
-          ? sql`SELECT x.tenant_id, x.session_id, coalesce(x.page_path, x.page_url) AS node, x.started_at AS at, 0 AS o, x.id FROM page_views x
+          ? sql`SELECT x.tenant_id, x.session_id, coalesce(x.page_path, x.page_url) AS node, x.started_at AS at, 0 AS o FROM page_views x
                 WHERE x.tenant_id = ${tenantId} AND ${range(sql`x.started_at`, w)} AND x.session_id IN (SELECT session_id FROM anchored)`
-          : sql`SELECT * FROM (${allEvents(tenantId, w)}) x WHERE x.session_id IN (SELECT session_id FROM anchored)`;
-      // One JSON text, not a row per node: PGlite hands rows to JavaScript at ~20 µs each (bench/analytics).
+          : sql`SELECT x.tenant_id, x.session_id, x.node, x.at, x.o FROM (${allEvents(tenantId, w)}) x WHERE x.session_id IN (SELECT session_id FROM anchored)`;
+      const depth = Math.trunc(query.depth);
+      // i: position in the collapsed sequence; a: the first anchor's; k: steps away from it (1..depth).
+      const step = query.direction === 'next' ? sql`s.i - a.a` : sql`a.a - s.i`;
       const row = await queryOne<{ j: string }>(
         q,
-        sql`WITH anchored AS (${anchored}), raw AS (${source})
-            SELECT coalesce(json_agg(json_build_array(x.session_id, x.node, (extract(epoch FROM x.at) * 1000000)::float8, x.o)), '[]')::text AS j
-            FROM raw x ${Object.keys(f).length ? sql`JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
-            WHERE true ${sessionFilter(f)}`,
+        sql`WITH anchored AS (${anchored}),
+            raw AS (
+              SELECT x.session_id, x.node, x.at, x.o FROM (${source}) x
+              ${Object.keys(f).length ? sql`JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id` : sql``}
+              WHERE true ${sessionFilter(f)}
+            ),
+            ordered AS (
+              SELECT session_id, node, lag(node) OVER (PARTITION BY session_id ORDER BY at, o, node COLLATE "C") AS prev,
+                     row_number() OVER (PARTITION BY session_id ORDER BY at, o, node COLLATE "C") AS n
+              FROM raw
+            ),
+            seq AS (SELECT session_id, node, row_number() OVER (PARTITION BY session_id ORDER BY n) AS i FROM ordered WHERE prev IS DISTINCT FROM node),
+            a AS (SELECT session_id, min(i) AS a FROM seq WHERE node = ${query.anchor} GROUP BY session_id),
+            cut AS (
+              SELECT a.session_id, coalesce(array_agg(s.node ORDER BY ${step}) FILTER (WHERE s.node IS NOT NULL), '{}') AS path
+              FROM a LEFT JOIN seq s ON s.session_id = a.session_id AND ${step} BETWEEN 1 AND ${depth}::int
+              GROUP BY a.session_id
+            )
+            SELECT coalesce(json_agg(json_build_array(p.path, p.sessions)), '[]')::text AS j
+            FROM (SELECT path, count(*)::int AS sessions FROM cut GROUP BY path) p`,
       );
-      // Sequenced here, not by an ORDER BY in the aggregate (a sort of every node in PGlite): per session by instant,
-      // kind, then node (equal nodes at one instant collapse into one whatever their order).
-      const bySession = new Map<string, [string, string, number, number][]>();
-      for (const t of JSON.parse(row?.j ?? '[]') as [string, string, number, number][]) {
-        const l = bySession.get(t[0]);
-        if (l) l.push(t);
-        else bySession.set(t[0], [t]);
-      }
-      return [...bySession].map(([session, ts]) => ({
-        session,
-        nodes: ts.sort((a, b) => a[2] - b[2] || a[3] - b[3] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map((t) => t[1]),
-      }));
+      return (JSON.parse(row?.j ?? '[]') as [string[], number][]).map(([path, sessions]) => ({ path, sessions }));
     },
   };
 }
