@@ -323,7 +323,9 @@ export function savedMappingProblems(kind: ImportKind, mapping: Record<string, s
     const field = target.trim().toLowerCase();
     const keepOrDrop = field === KEEP_AS_ATTRIBUTE || field === 'ignore';
     if (src.startsWith(CONST_PREFIX) ? !allowed.has(field) : !allowed.has(field) && !keepOrDrop)
-      problems.push(`"${src}" → "${target}": not a ${kind} field (one of ${[...allowed].join(', ')}${src.startsWith(CONST_PREFIX) ? '' : ', attribute, ignore'})`);
+      problems.push(
+        `"${src}" → "${target}": not a ${kind} field (one of ${[...allowed].join(', ')}${src.startsWith(CONST_PREFIX) ? '' : ', attribute, ignore'})`,
+      );
   }
   return problems;
 }

@@ -88,9 +88,9 @@ describe('saved import mappings', () => {
     const target = await save(A.ownerToken, { name: 'Bad target', kind: 'items', mapping: { Artikel: 'user_id' } });
     expect(target.body.error.code).toBe('IMPORT_MAPPING_INVALID');
     expect(JSON.stringify(target.body.error.details)).toContain('user_id');
-    expect((await t.request('PUT', `${P}/not-a-uuid`, { token: A.ownerToken, body: { name: 'x', kind: 'items', mapping: {} } })).status).toBe(
-      404,
-    );
+    expect(
+      (await t.request('PUT', `${P}/not-a-uuid`, { token: A.ownerToken, body: { name: 'x', kind: 'items', mapping: {} } })).status,
+    ).toBe(404);
     expect((await upload(A.ownerToken, { mapping_id: 'not-a-uuid' })).status).toBe(404);
     // A credential without imports:write may neither save nor list them.
     const reader = await A.apiKey(['catalog:read']);
@@ -124,13 +124,18 @@ describe('saved import mappings', () => {
     expect(useB.body.error.code).toBe('IMPORT_MAPPING_NOT_FOUND');
     // The refused upload kept no file in B's storage.
     expect((await t.request('GET', '/api/v1/imports/storage', { token: B.ownerToken })).body.files).toBe(0);
-    const putB = await t.request('PUT', `${P}/${mine.body.id}`, { token: B.ownerToken, body: { name: 'Stolen', kind: 'items', mapping: {} } });
+    const putB = await t.request('PUT', `${P}/${mine.body.id}`, {
+      token: B.ownerToken,
+      body: { name: 'Stolen', kind: 'items', mapping: {} },
+    });
     expect(putB.status).toBe(404);
     expect((await t.request('DELETE', `${P}/${mine.body.id}`, { token: B.ownerToken })).status).toBe(404);
     // B may use the same name for its own.
     expect((await save(B.ownerToken, { name: 'Private', kind: 'items', mapping: {} })).status).toBe(201);
     // A's is untouched, and A can delete it (once).
-    const still = (await t.request('GET', `${P}?kind=items`, { token: A.ownerToken })).body.data.find((m: { id: string }) => m.id === mine.body.id);
+    const still = (await t.request('GET', `${P}?kind=items`, { token: A.ownerToken })).body.data.find(
+      (m: { id: string }) => m.id === mine.body.id,
+    );
     expect(still).toMatchObject({ name: 'Private', mapping: SUPPLIER });
     expect((await t.request('DELETE', `${P}/${mine.body.id}`, { token: A.ownerToken })).status).toBe(204);
     expect((await t.request('DELETE', `${P}/${mine.body.id}`, { token: A.ownerToken })).status).toBe(404);

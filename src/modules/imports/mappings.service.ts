@@ -6,7 +6,8 @@ import type { MappingsRepository, SavedMappingInput, SavedMappingRow } from './m
 export const MAX_SAVED_MAPPINGS = 100;
 
 const missing = () => notFound('IMPORT_MAPPING_NOT_FOUND', 'The saved mapping');
-const taken = () => conflict('IMPORT_MAPPING_NAME_TAKEN', 'A saved mapping of this kind with this name exists already: choose another name.');
+const taken = () =>
+  conflict('IMPORT_MAPPING_NAME_TAKEN', 'A saved mapping of this kind with this name exists already: choose another name.');
 
 /** A lost race on the (tenant, kind, name) unique index, as PostgreSQL and PGlite report it. */
 function isUniqueViolation(err: unknown): boolean {
@@ -40,7 +41,11 @@ export function createMappingsService(deps: { db: Q; repo: MappingsRepository })
     async create(ctx: TenantContext, input: SavedMappingInput): Promise<SavedMappingRow> {
       checked(input);
       if ((await repo.count(db, ctx.tenantId)) >= MAX_SAVED_MAPPINGS)
-        throw new AppError('conflict', 'IMPORT_MAPPING_LIMIT', `A tenant keeps at most ${MAX_SAVED_MAPPINGS} saved mappings; delete one first.`);
+        throw new AppError(
+          'conflict',
+          'IMPORT_MAPPING_LIMIT',
+          `A tenant keeps at most ${MAX_SAVED_MAPPINGS} saved mappings; delete one first.`,
+        );
       const row = await repo.insert(db, ctx.tenantId, newId(), input, `${ctx.actor.type}:${ctx.actor.id}`);
       if (!row) throw taken();
       return row;
