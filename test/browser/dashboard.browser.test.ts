@@ -415,7 +415,10 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     // The same name again is refused next to the field, in words.
     await page.getByLabel('Save this mapping as').fill('Supplier feed');
     await page.getByRole('button', { name: 'Save mapping' }).click();
-    await page.getByText(/exists already/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/exists already/)
+      .first()
+      .waitFor({ timeout: 20_000 });
 
     // Next week's file has the columns in another order (a layout never imported): it starts from the defaults, and
     // picking the saved mapping maps it.

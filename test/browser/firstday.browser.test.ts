@@ -242,7 +242,7 @@ describe.skipIf(!HAS_CHROMIUM || !ONLINE_RETAIL)('first day in chromium (Online 
     await page.getByRole('tab', { name: 'Users' }).click();
     await page.getByLabel('E-mail').fill('owner@walk-retail.test');
     await page.getByLabel(/^Password/).fill('Walk-Owner-Password-1');
-    await page.getByRole('textbox', { name: 'Tenant' }).click();
+    await page.getByRole('textbox', { name: 'Tenant', exact: true }).click();
     await page.getByRole('option', { name: 'Walk Retail' }).click();
     await page.getByRole('textbox', { name: 'Role in that tenant' }).click();
     await page.getByRole('option', { name: 'owner', exact: true }).click();
@@ -303,7 +303,12 @@ describe.skipIf(!HAS_CHROMIUM || !ONLINE_RETAIL)('first day in chromium (Online 
     await page.getByRole('button', { name: 'Create connection' }).click();
     await page.getByTestId('webhook-url').waitFor();
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.getByTestId('integrations-table').getByText('walk-retail', { exact: false }).first().waitFor();
+    await page
+      .getByTestId('integrations-table')
+      .getByText('walk-retail', { exact: false })
+      .or(page.getByTestId('integrations-table').getByText('Shopify'))
+      .first()
+      .waitFor();
     await nav('Settings');
     await page.getByRole('tab', { name: 'API keys' }).click();
     await page.getByLabel('Name').fill('Storefront');
