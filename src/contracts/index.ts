@@ -14,6 +14,7 @@ import type * as commerce from '../modules/commerce/commerce.schemas.ts';
 import type * as orders from '../modules/commerce/orders.schemas.ts';
 import type * as identity from '../modules/identity/identity.schemas.ts';
 import type * as imports from '../modules/imports/imports.schemas.ts';
+import type * as importMappings from '../modules/imports/mappings.schemas.ts';
 import type * as pricing from '../modules/pricing/pricing.schemas.ts';
 import type * as recs from '../modules/recs/recs.schemas.ts';
 import type * as experiments from '../modules/experiments/experiments.schemas.ts';
@@ -137,6 +138,9 @@ export type MappingPreviewBody = z.input<typeof imports.mappingPreviewBody>;
 export type MappingPreview = z.infer<typeof imports.mappingPreviewResponse>;
 export type RerunImportBody = z.input<typeof imports.rerunBody>;
 export type ImportStorage = z.infer<typeof imports.importStorage>;
+export type SavedMappingBody = z.input<typeof importMappings.savedMappingBody>;
+export type SavedMapping = z.infer<typeof importMappings.savedMapping>;
+export type SavedMappingList = z.infer<typeof importMappings.savedMappingList>;
 
 // ---- catalog ----
 export {

@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkToken, startSmtpServer } from '../fakes/smtp-server.ts';
 import { pollUntil, type TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openPage, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Issue 20: a member invited by e-mail link joins by choosing a password, and a forgotten password is reset
@@ -38,8 +38,7 @@ describe.skipIf(!HAS_CHROMIUM)('invitations by e-mail and password reset in chro
     );
 
   it('the owner invites an address; the invitee opens the e-mailed link, chooses a password and lands in the store', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.goto(`${base}/settings/members`);
     await page.getByText('No open invitations').waitFor();
     await page.getByLabel('E-mail').fill('new.hire@lantern.test');
@@ -110,8 +109,7 @@ describe.skipIf(!HAS_CHROMIUM)('invitations by e-mail and password reset in chro
   it('turns on two-factor sign-in in Settings → Security, then signs in with the code of the app', async () => {
     const o = await t.createTenant('Second Step Shop');
     const codeAt = (secret: string) => authenticator.clone({ epoch: Date.now() + offsetMs }).generate(secret);
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, o.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, o.ownerEmail, 'Owner-Password-1');
     await page.goto(`${base}/settings/security`);
     await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
     const secret = (await page.getByTestId('totp-secret').textContent())!.trim();

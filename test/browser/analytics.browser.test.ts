@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Home's chart and the Analytics page in a real browser, over sessions, page views, funnel stages and cart events
@@ -82,8 +82,7 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
   });
 
   it('shows Home with a chart of the chosen period, and the Analytics reports with a session timeline', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByTestId('kpis').waitFor();
     await page.getByText('30 days').click();
     await page.locator('.chart canvas').first().waitFor({ timeout: 20_000 });
@@ -117,8 +116,7 @@ describe.skipIf(!HAS_CHROMIUM)('analytics in chromium', () => {
   });
 
   it('shows retention as a heatmap and paths from the most viewed page, each exportable to CSV', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByTestId('kpis').waitFor();
     await page.getByRole('link', { name: 'Retention & paths' }).click();
     const heatmap = page.getByTestId('retention-heatmap');

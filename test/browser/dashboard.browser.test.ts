@@ -238,8 +238,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     });
     expect(add2.status).toBe(201);
     expect(add2.body.status).toBe('invited'); // an existing account joins only once it accepts
-    const w = await openPage(browser);
-    await signIn(w.page, base, 'multi@loupe.test', 'Multi-Password-1');
+    const w = await openSignedInPage(browser, base, 'multi@loupe.test', 'Multi-Password-1');
     const invitations = w.page.getByTestId('invitations');
     await invitations.getByText('Invitation to Second Shop').waitFor();
     await screenshot(w.page, 'invitation-pending');
@@ -296,8 +295,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
   });
 
   it('lets the platform admin create a tenant and a user', async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, ADMIN.email, ADMIN.password);
+    const { page, errors } = await openSignedInPage(browser, base, ADMIN.email, ADMIN.password);
     await page.getByRole('link', { name: 'Platform admin' }).click();
     await page.getByLabel('New tenant name').fill('Gamma Goods');
     await page.getByRole('button', { name: 'Create tenant' }).click();
@@ -327,9 +325,12 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     { path: '/integrations', name: 'integrations', heading: 'Integrations' },
     { path: '/settings/api-keys', name: 'settings', heading: 'Settings' },
   ];
-  for (const p of PAGES) {
-    it(`renders ${p.path} without console errors`, async () => {
-      const { page, errors, serverErrors } = await ownerPage(p.path);
+  // One signed-in page walks them all (a context and a sign-in per page was most of each page's time); each page's
+  // checks are the same as when each was its own test, and a failure names the page.
+  it(`renders ${PAGES.map((p) => p.path).join(', ')} without console errors`, async () => {
+    const { page, errors, serverErrors } = await ownerPage('/');
+    for (const p of PAGES) {
+      await page.goto(`${base}${p.path}`);
       await page.getByRole('heading', { name: p.heading, level: 2 }).waitFor();
       // Wait until no loading indicator is left: the page settled on data, an empty state or an error.
       // (the toasts' live region is a permanent role="status" container: not a loading indicator)
@@ -337,14 +338,14 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
         timeout: 15_000,
       });
       // No error on any page; the one expected alert is Integrations' warning that stores cannot reach a loopback address.
-      expect(await page.locator('[role="alert"]:not([data-testid="public-url-warning"])').count()).toBe(0);
+      expect(await page.locator('[role="alert"]:not([data-testid="public-url-warning"])').count(), p.path).toBe(0);
       if (p.path === '/integrations') await page.getByTestId('public-url-warning').waitFor();
       await screenshot(page, `page-${p.name}`);
-      expect(errors).toEqual([]);
-      expect(serverErrors).toEqual([]);
-      await page.context().close();
-    });
-  }
+      expect(errors, p.path).toEqual([]);
+      expect(serverErrors, p.path).toEqual([]);
+    }
+    await page.context().close();
+  }, 180_000);
 
   it('works on a phone-sized screen with the navigation behind a menu button', async () => {
     const { page, errors } = await ownerPage('/', { width: 390, height: 844 });
@@ -391,6 +392,53 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     }
     await screenshot(page, 'import-done');
     expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('saves a column mapping under a name and picks it for the next file of another layout', async () => {
+    const { page, errors, serverErrors } = await ownerPage('/import?kind=items');
+    const field = (column: string) => page.getByRole('textbox', { name: `Loupe field for column ${column}` });
+    const choose = async (column: string, option: string) => {
+      await field(column).click();
+      await page.getByRole('option', { name: option, exact: true }).click();
+      await expect.poll(() => field(column).inputValue()).toBe(option);
+    };
+    const sheet = Buffer.from('Artikel;Bezeichnung;Preis\nS-1;Lampe;12.50\n');
+    await page.getByLabel('File to import').setInputFiles({ name: 'supplier.csv', mimeType: 'text/csv', buffer: sheet });
+    await expect.poll(() => field('Artikel').inputValue(), { timeout: 20_000 }).toBe('keep as attribute');
+    await choose('Artikel', 'item_id');
+    await choose('Bezeichnung', 'name');
+    await choose('Preis', 'price');
+    await page.getByLabel('Save this mapping as').fill('Supplier feed');
+    await page.getByRole('button', { name: 'Save mapping' }).click();
+    await expect.poll(() => page.getByRole('textbox', { name: 'Saved mapping' }).inputValue(), { timeout: 20_000 }).toBe('Supplier feed');
+    // The same name again is refused next to the field, in words.
+    await page.getByLabel('Save this mapping as').fill('Supplier feed');
+    await page.getByRole('button', { name: 'Save mapping' }).click();
+    await page
+      .getByText(/exists already/)
+      .first()
+      .waitFor({ timeout: 20_000 });
+
+    // Next week's file has the columns in another order (a layout never imported): it starts from the defaults, and
+    // picking the saved mapping maps it.
+    await page.goto(`${base}/import?kind=items`);
+    const next = Buffer.from('Preis;Artikel;Bezeichnung\n9.00;S-2;Tisch\n');
+    await page.getByLabel('File to import').setInputFiles({ name: 'supplier-2.csv', mimeType: 'text/csv', buffer: next });
+    await expect.poll(() => field('Artikel').inputValue(), { timeout: 20_000 }).toBe('keep as attribute');
+    await page.getByRole('textbox', { name: 'Saved mapping' }).click();
+    await page.getByRole('option', { name: 'Supplier feed' }).click();
+    await expect.poll(() => field('Artikel').inputValue(), { timeout: 20_000 }).toBe('item_id');
+    expect(await field('Bezeichnung').inputValue()).toBe('name');
+    expect(await field('Preis').inputValue()).toBe('price');
+    await screenshot(page, 'import-saved-mapping-picked');
+    await page.getByRole('button', { name: 'Upload supplier-2.csv' }).click();
+    const done = page.locator('[data-testid="import-progress"][data-outcome="complete"]');
+    await done.waitFor({ timeout: 30_000 });
+    await done.getByText('Accepted: 1').waitFor();
+    expect((await t.request('GET', '/api/v1/items/S-2', { token: owner.ownerToken })).body).toMatchObject({ name: 'Tisch' });
+    expect(errors).toEqual([]);
+    expect(serverErrors).toEqual([]);
     await page.context().close();
   });
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Data & exports in chromium: the empty states, a marts refresh with its job progress, the data-quality results with
@@ -75,8 +75,7 @@ describe.skipIf(!HAS_CHROMIUM)('Data & exports in chromium', () => {
   }, 240_000);
 
   it('shows the error state when the API fails', async () => {
-    const { page } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.route('**/api/v1/warehouse/quality*', (route) =>
       route.fulfill({
         status: 500,

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Issue 20 for a new store: Home's first-run checklist ticks itself from the tenant's data (loading and error
@@ -23,8 +23,7 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
 
   it('starts empty, ticks the catalog and the key as they appear, and links each open step', async () => {
     const owner = await t.createTenant('New Store');
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     const card = page.getByTestId('setup-checklist');
     await card.getByText('0 of 6 done').waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('setup-step-import_catalog').getAttribute('data-done')).toBe('false');
@@ -46,8 +45,7 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
     expect(await page.getByTestId('setup-step-import_orders').getByText('Next').count()).toBe(1);
     await screenshot(page, 'home-checklist-desktop');
 
-    const phone = await openPage(browser, { viewport: { width: 390, height: 844 } });
-    await signIn(phone.page, base, owner.ownerEmail, 'Owner-Password-1');
+    const phone = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', { viewport: { width: 390, height: 844 } });
     await phone.page.getByTestId('setup-checklist').getByText('2 of 6 done').waitFor({ timeout: 20_000 });
     await screenshot(phone.page, 'home-checklist-phone');
     expect([...errors, ...phone.errors]).toEqual([]);
@@ -56,8 +54,7 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
 
   it('shows a loading state, an error in words, and no card once every step is done', async () => {
     const owner = await t.createTenant('Watched Store');
-    const { page } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
 
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -91,8 +88,7 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
 
   it('sets GBP and en-GB in Settings, and Home shows the store in pounds; a refused value is shown at its field', async () => {
     const owner = await t.createTenant('UK Store');
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByTestId('kpis').getByText('$0.00').first().waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('kpis').textContent()).toContain('$0.00');
 
@@ -145,8 +141,7 @@ describe.skipIf(!HAS_CHROMIUM)('first-run checklist and regional settings in chr
       body: { email: 'analyst@uk-store.test', password: 'Analyst-Password-1', tenant_id: owner.tenantId, role: 'analyst' },
     });
     expect(analyst.status).toBe(201);
-    const other = await openPage(browser);
-    await signIn(other.page, base, 'analyst@uk-store.test', 'Analyst-Password-1');
+    const other = await openSignedInPage(browser, base, 'analyst@uk-store.test', 'Analyst-Password-1');
     await other.page.goto(`${base}/settings/regional`);
     await other.page.getByTestId('regional-read-only').waitFor({ timeout: 20_000 });
     expect(await other.page.getByRole('textbox', { name: 'Currency' }).isDisabled()).toBe(true);

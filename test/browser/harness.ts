@@ -38,7 +38,18 @@ if (!HAS_CHROMIUM) {
  * Builds dashboard/dist when it is missing or older than its sources; a lock keeps parallel files from
  * building twice. Asynchronous: a blocked worker would miss vitest's RPC heartbeats during the build.
  */
-export async function ensureDashboardBuilt(): Promise<void> {
+export function ensureDashboardBuilt(): Promise<void> {
+  // Once per process: the files of one vitest fork share this module (isolate: false), and the first file's build
+  // (or staleness check, a node process walking the sources) serves them all.
+  built ??= buildDashboard().catch((err: unknown) => {
+    built = undefined;
+    throw err;
+  });
+  return built;
+}
+let built: Promise<void> | undefined;
+
+async function buildDashboard(): Promise<void> {
   const lock = path.join(ROOT, 'dashboard', '.build-lock');
   const started = Date.now();
   for (;;) {
@@ -73,12 +84,44 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
+let shared: Promise<Browser> | undefined;
+/**
+ * One chromium per test process, launched on first use and shared by every browser test file of that process (vitest
+ * runs a fork's files one after another in one process: isolate: false). Tests stay apart through browser contexts
+ * (each has its own cookies, storage and cache); a file's contexts are closed when its server closes. The browser
+ * goes with the process (playwright kills what it launched at exit; beforeExit closes it politely first). Launching
+ * chromium per file cost 1 to 3 s of a loaded machine's CPU each time.
+ */
+export function sharedBrowser(): Promise<Browser> {
+  const current = shared;
+  if (current) {
+    return current.then((b) => {
+      if (b.isConnected()) return b;
+      if (shared === current) shared = undefined;
+      return sharedBrowser();
+    });
+  }
+  const next = launchBrowser();
+  shared = next;
+  next.catch(() => {
+    if (shared === next) shared = undefined;
+  });
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('beforeExit', () => void shared?.then((b) => b.close()).catch(() => undefined));
+  }
+  return next;
+}
+let exitHooked = false;
+
 export interface WatchedPage {
   page: Page;
   /** Console errors and uncaught exceptions, except the browser's own line for each HTTP 4xx answer. */
   errors: string[];
   /** API answers with a 5xx status. */
   serverErrors: string[];
+  /** The page's requests sent and not yet answered or failed. */
+  inflight: Set<unknown>;
 }
 
 export async function openPage(
@@ -103,7 +146,35 @@ export async function openPage(
     if (res.status() >= 500) serverErrors.push(`${res.status()} ${res.request().method()} ${res.url()}`);
   });
   page.on('dialog', (d) => void d.accept());
-  return { page, errors, serverErrors };
+  const inflight = new Set<unknown>();
+  page.on('request', (r) => inflight.add(r));
+  page.on('requestfinished', (r) => inflight.delete(r));
+  page.on('requestfailed', (r) => inflight.delete(r));
+  return { page, errors, serverErrors, inflight };
+}
+
+/**
+ * Waits until the page has settled: no loading indicator (a `role="status"` other than the toasts' permanent live
+ * region) and no request of the page in flight, seen twice a frame apart. The condition networkidle approximates
+ * with a fixed 500 ms of silence per page.
+ */
+export async function settled(w: WatchedPage, timeout = 20_000): Promise<void> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    await w.page.waitForFunction(() => !document.querySelector('[role="status"]:not([data-testid="toasts"])'), undefined, {
+      timeout: Math.max(1, end - Date.now()),
+    });
+    if (w.inflight.size === 0) {
+      await w.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+      if (w.inflight.size === 0) return;
+    } else {
+      await Promise.race([
+        w.page.waitForEvent('requestfinished', { timeout: Math.max(1, end - Date.now()) }).catch(() => undefined),
+        w.page.waitForEvent('requestfailed', { timeout: Math.max(1, end - Date.now()) }).catch(() => undefined),
+      ]);
+    }
+    if (Date.now() > end) throw new Error(`the page did not settle within ${timeout} ms (${w.inflight.size} requests in flight)`);
+  }
 }
 
 export async function signIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
@@ -120,7 +191,7 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
  * access token and tenant in localStorage, the HttpOnly refresh cookie), so refreshes and sign-out work as after a
  * real sign-in. One page load instead of three (sign-in page, Home, then the page under test) for tests whose
  * subject is not the sign-in form; the form itself is covered by dashboard.browser.test.ts ("signs in, shows Home
- * ..."), first-run and the other tests that still call signIn().
+ * ..."), session-tabs, sso and the refresh test, which still type the form through signIn().
  */
 export async function openSignedInPage(
   browser: Browser,
@@ -161,6 +232,8 @@ export async function openSignedInPage(
     storageState: { cookies, origins: [{ origin: url.origin, localStorage }] },
   });
   await w.page.goto(`${baseUrl}${opts.path ?? '/'}`);
+  // As signIn() ends: the signed-in shell is up (the page under test may still be loading its data).
+  await w.page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
   return w;
 }
 
@@ -175,13 +248,13 @@ export interface DashboardServer {
   /** `http://127.0.0.1:<port>` */
   base: string;
   browser: Browser;
-  /** Closes the browser, then the app and its database; safe after a failed start. */
+  /** Closes the file's browser contexts (the browser is the process's), then the app and its database; safe after a failed start. */
   close(): Promise<void>;
 }
 
 /**
  * What every browser test file starts with: the dashboard built (once, when stale), the real server on a fresh
- * test database listening on port 0, job workers when asked, and a chromium.
+ * test database listening on port 0, job workers when asked, and the process's shared chromium.
  */
 export async function startDashboardServer(
   opts: { env?: Record<string, string>; deps?: Partial<AppDeps>; jobs?: { concurrency: number }; port?: number } = {},
@@ -195,19 +268,21 @@ export async function startDashboardServer(
     await t.app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
     const addr = t.app.server.address();
     if (!addr || typeof addr !== 'object') throw new Error('the test server has no TCP address');
-    browser = await launchBrowser();
+    browser = await sharedBrowser();
     const b = browser;
     return {
       t,
       base: `http://127.0.0.1:${addr.port}`,
       browser: b,
       async close() {
-        await b.close().catch(() => undefined);
+        // The browser is shared with the next file: close only what this file opened (files of a process run one at
+        // a time, so every open context is this file's).
+        await Promise.all(b.contexts().map((c) => c.close().catch(() => undefined)));
         await t.close();
       },
     };
   } catch (err) {
-    await browser?.close().catch(() => undefined);
+    await Promise.all((browser?.contexts() ?? []).map((c) => c.close().catch(() => undefined)));
     await t.close();
     throw err;
   }

@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startShopifyAdminFake, type ShopifyAdminFake } from '../fakes/shopify-admin.fake.ts';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Integrations in chromium (issue 20), one signed-in page: the empty state, connecting Shopify, the topics to
@@ -62,8 +62,7 @@ describe.skipIf(!HAS_CHROMIUM)('Integrations in chromium', () => {
   });
 
   it('connects Shopify, lists topics, sends a test event, backfills, renames, pauses, rotates and disconnects', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.goto(`${base}/integrations`);
     await page.getByText('No connections yet').waitFor({ timeout: 20_000 });
 

@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The orders pages in chromium against the real server: orders made through the cart API and paid through the
@@ -52,8 +52,7 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
   });
 
   it('lists orders with filters, opens the timeline, refunds part of an order', async () => {
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByRole('link', { name: 'Orders' }).click();
     const table = page.getByTestId('orders-table');
     await table.waitFor();

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openSignedInPage, screenshot, settled, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Every page of the dashboard at desktop and phone width, for a store with a little data: each renders its
@@ -11,18 +11,26 @@ import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type 
 const PAGES = [
   '/',
   '/analytics',
+  '/analytics/behaviour',
+  '/analytics/cohorts',
   '/catalog',
+  '/catalog/categories',
   '/import',
   '/data',
   '/customers',
+  '/customers/review',
   '/orders',
   '/promotions',
   '/recommendations',
   '/predictions',
   '/pricing',
   '/experiments',
+  '/sponsored',
+  '/newsfeed',
+  '/visibility',
   '/integrations',
   '/install',
+  '/billing',
   '/settings',
   '/settings/audit',
 ];
@@ -53,12 +61,14 @@ describe.skipIf(!HAS_CHROMIUM)('every page at desktop and phone width in chromiu
     { width: 390, height: 844 },
   ]) {
     it(`renders each page at ${viewport.width} px`, async () => {
-      const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', { viewport });
+      const w = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', { viewport });
+      const { page, errors, serverErrors } = w;
       const overflow: string[] = [];
       for (const path of PAGES) {
         await page.goto(`${base}${path}`);
         await page.locator('main h2, main h1').first().waitFor({ timeout: 20_000 });
-        await page.waitForLoadState('networkidle');
+        // Settled: no loading indicator and no request in flight (not networkidle's fixed 500 ms of silence per page).
+        await settled(w);
         const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         if (sideways > 1) overflow.push(`${path}: ${sideways}px`);
         await screenshot(page, `pages-${path.replace(/\//g, '-').replace(/^-$/, 'home').replace(/^-/, '')}-${viewport.width}`);

@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAffiliateNetworks } from '../fakes/affiliate-networks.ts';
 import { pollUntil, type TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Pricing in a real browser against the real server: two stores' feeds imported through the API, then the
@@ -71,8 +71,7 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
   });
 
   it('shows stores, offers, groups and a product with its best offer and price-history chart', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByRole('link', { name: 'Pricing' }).click();
     await page.getByTestId('stores-table').getByRole('cell', { name: 'Nordstrom Rack', exact: true }).waitFor();
     await screenshot(page, 'pricing-stores');
@@ -152,8 +151,7 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
   });
 
   it('networks: a store is connected to Rakuten from the page, imported now, and its last run shows', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.goto(`${base}/pricing/networks`);
     await page.getByText('No network connections yet').waitFor();
     await page.getByLabel('Store').selectOption({ label: 'Nordstrom' });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { type DashboardServer, HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer } from './harness.ts';
+import { type DashboardServer, HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer } from './harness.ts';
 
 /**
  * The promotions page in chromium against the real server: empty state, creating a buy 2 get 1 free promotion
@@ -34,8 +34,7 @@ describe.skipIf(!HAS_CHROMIUM)('promotions dashboard in chromium', () => {
   });
 
   it('creates a buy 2 get 1 free promotion, shows its usage after a checkout, and stops it', async () => {
-    const { page, errors } = await openPage(server.browser);
-    await signIn(page, server.base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors } = await openSignedInPage(server.browser, server.base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByRole('link', { name: 'Promotions' }).click();
     await page.getByText('No promotions yet').waitFor();
 

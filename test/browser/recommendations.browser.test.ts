@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * The Recommendations page (issue 20): the training-length field only for models that take one, a
@@ -156,8 +156,7 @@ describe.skipIf(!HAS_CHROMIUM)('recommendations page in chromium', () => {
       step('training ials', 3, { train_loss: 7, ...val(0.08, 0.15) }),
       step('evaluated ials', 3, { train_loss: 7, ...val(0.07, 0.14) }),
     ];
-    const { page, errors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     let n = 0;
     await page.route('**/api/v1/training/replayed-job/progress', (route) =>
       route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(answers[Math.min(n++, answers.length - 1)]) }),

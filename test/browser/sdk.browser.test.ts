@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/platform/index.ts';
 import { pollUntil, type TestApp } from '../helpers.ts';
 import { seedTenant, waitJob } from '../recs-fixtures.ts';
-import { HAS_CHROMIUM, openPage, ROOT, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openPage, openSignedInPage, ROOT, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * Issue 15: the SDK in chromium, on a real store page served by this test from its own origin (another port:
@@ -280,10 +280,8 @@ describe.skipIf(!HAS_CHROMIUM)('the SDK in chromium', () => {
 
   it('"Install on your site": site keys are created, edited and rotated, the snippet works pasted as is, events show up live', async () => {
     const C = await t.createTenant('Fresh store');
-    const w = await openPage(browser);
+    const w = await openSignedInPage(browser, api, C.ownerEmail, 'Owner-Password-1', { path: '/install' });
     const p = w.page;
-    await signIn(p, api, C.ownerEmail, 'Owner-Password-1');
-    await p.goto(`${api}/install`);
     await p.getByText('Create a site key first').waitFor();
 
     await p.goto(`${api}/settings/site-keys`);

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer } from './harness.ts';
+import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The Sponsored and Newsfeed pages in a real browser against the real server: a campaign created through the
@@ -38,8 +38,7 @@ describe.skipIf(!HAS_CHROMIUM)('sponsored and newsfeed dashboard in chromium', (
   });
 
   it('creates a campaign, approves and activates it with confirmation, shows spend and pacing, exports CSV, pauses', async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByRole('link', { name: 'Sponsored' }).click();
     await page.getByTestId('empty-state').getByText('No campaigns yet').waitFor();
 
@@ -118,8 +117,7 @@ describe.skipIf(!HAS_CHROMIUM)('sponsored and newsfeed dashboard in chromium', (
   });
 
   it("previews a shopper's feed: modules with their reasons, a Sponsored module at position 3, the feed rules", async () => {
-    const { page, errors, serverErrors } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.getByRole('link', { name: 'Newsfeed' }).click();
     const config = page.getByTestId('feed-config');
     await config.waitFor();

@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
 import { pollUntil } from '../helpers.ts';
-import { HAS_CHROMIUM, openPage, screenshot, signIn, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
+import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, openSignedInPage } from './harness.ts';
 
 /**
  * Settings → Webhooks in chromium: the empty state, adding an endpoint (secret shown once, event-type picker), a test
@@ -97,8 +97,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Webhooks in chromium', () => {
   }, 180_000);
 
   it('shows the error state when the API fails', async () => {
-    const { page } = await openPage(browser);
-    await signIn(page, base, owner.ownerEmail, 'Owner-Password-1');
+    const { page } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.route('**/api/v1/webhooks/deliveries*', (route) =>
       route.fulfill({
         status: 500,

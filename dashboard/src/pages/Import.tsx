@@ -25,6 +25,7 @@ import { DELIMITERS, parseRows, sniffDelimiter, toCsv } from '../lib/csv.ts';
 import { type FileHead, readFileHead } from '../lib/file-head.ts';
 import { fmtBytes, fmtDate, fmtNumber } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
+import { SavedMappings } from './import/SavedMappings.tsx';
 import { useSession } from '../session.tsx';
 import type {
   ImportDetail,
@@ -290,6 +291,18 @@ export default function ImportPage() {
               />
             )}
           </Group>
+          <SavedMappings
+            kind={target}
+            tenantId={tenantId}
+            current={{ mapping, anonymousRows }}
+            onPick={(m) => {
+              const { columns, currency: c } = splitMapping(m.mapping);
+              setSavedFrom('dismissed');
+              setOverrides(columns);
+              setCurrency(c);
+              setAnonymous(m.anonymous_rows === 'anonymous');
+            }}
+          />
           {savedFrom && saved && savedFrom === saved.import_id && (
             <Alert color="blue" mt="sm" data-testid="saved-mapping">
               <Group justify="space-between">

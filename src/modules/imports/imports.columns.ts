@@ -311,3 +311,21 @@ export function resolveMapping(
 
 /** The fields a kind of import can fill. */
 export const fieldsOf = (kind: ImportKind): readonly LoupeField[] => (kind === 'items' ? ITEM_FIELDS : INTERACTION_FIELDS);
+
+/**
+ * Problems of a mapping saved for later (no file at hand, so only its targets are checked): every target must be a
+ * field of the kind, `attribute` or `ignore`; a constant (`const:<value>`) must feed a field. Empty when it is sound.
+ */
+export function savedMappingProblems(kind: ImportKind, mapping: Record<string, string>): string[] {
+  const allowed = new Set<string>(kind === 'items' ? ITEM_FIELDS : INTERACTION_FIELDS);
+  const problems: string[] = [];
+  for (const [src, target] of Object.entries(mapping)) {
+    const field = target.trim().toLowerCase();
+    const keepOrDrop = field === KEEP_AS_ATTRIBUTE || field === 'ignore';
+    if (src.startsWith(CONST_PREFIX) ? !allowed.has(field) : !allowed.has(field) && !keepOrDrop)
+      problems.push(
+        `"${src}" → "${target}": not a ${kind} field (one of ${[...allowed].join(', ')}${src.startsWith(CONST_PREFIX) ? '' : ', attribute, ignore'})`,
+      );
+  }
+  return problems;
+}

@@ -19,12 +19,14 @@ import {
 import { fieldsOf, resolveMapping, type ImportKind } from './imports.columns.ts';
 import { escapeFormula, importOutcomeOf, progressFigures, type RowIssue } from './imports.core.ts';
 import type { ImportRunRow, ImportsRepository } from './imports.repository.ts';
+import type { MappingsService } from './mappings.service.ts';
 import type { QualityService } from './quality.service.ts';
 import * as s from './imports.schemas.ts';
 import type { ImportsService, UploadOptions, UploadResult } from './imports.service.ts';
 
 export interface ImportsRouteDeps {
   service: ImportsService;
+  mappings: MappingsService;
   repo: ImportsRepository;
   quality: QualityService;
   db: Q;
@@ -127,7 +129,7 @@ function checkStored(stored: { key: string; bytes: number; fileName: string } | 
   return stored;
 }
 
-function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOptions {
+function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOptions & { mappingId?: string | undefined } {
   const unknown = Object.keys(raw).filter((k) => !(s.UPLOAD_FIELDS as readonly string[]).includes(k));
   if (unknown.length) {
     throw new AppError('validation', 'VALIDATION_ERROR', `Unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, {
@@ -152,6 +154,7 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
   };
   const parsed = s.uploadFields.safeParse({
     mapping: jsonField('mapping'),
+    mapping_id: raw.mapping_id || undefined,
     delimiter: raw.delimiter || undefined,
     format: raw.format || undefined,
     mode: raw.mode || undefined,
@@ -171,6 +174,7 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
   }
   return {
     mapping: parsed.data.mapping,
+    mappingId: parsed.data.mapping_id,
     delimiter: parsed.data.delimiter,
     format: parsed.data.format,
     mode: parsed.data.mode,
@@ -183,6 +187,20 @@ function parseFields(raw: Record<string, string>, ctx: TenantContext): UploadOpt
 export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { service } = deps;
+
+  /** An upload's options with its saved mapping (`mapping_id`) applied under the columns it names itself. */
+  async function withSavedMapping(ctx: TenantContext, kind: ImportKind, o: UploadOptions & { mappingId?: string | undefined }) {
+    const { mappingId, ...rest } = o;
+    if (!mappingId) return rest;
+    const saved = await deps.mappings.get(ctx, mappingId);
+    if (saved.kind !== kind)
+      throw new AppError('validation', 'IMPORT_MAPPING_KIND', `The saved mapping "${saved.name}" is for ${saved.kind}, not ${kind}.`);
+    return {
+      ...rest,
+      mapping: { ...saved.mapping, ...(rest.mapping ?? {}) },
+      anonymousRows: rest.anonymousRows ?? saved.anonymousRows ?? undefined,
+    };
+  }
 
   /** The answer to an upload or a re-run: the finished import (small files) or the queued one. */
   async function sendStarted(reply: FastifyReply, ctx: TenantContext, id: string, out: UploadResult) {
@@ -228,8 +246,16 @@ export async function importsRoutes(app: FastifyInstance, deps: ImportsRouteDeps
       },
       async (request, reply) => {
         const ctx = tenantContext(request);
-        const { id, stored, options } = await receive(request, ctx, service);
+        const { id, stored, options: given } = await receive(request, ctx, service);
         request.auditTarget = { resourceId: id };
+        let options: UploadOptions;
+        try {
+          options = await withSavedMapping(ctx, kind, given);
+        } catch (err) {
+          // An unknown or foreign saved mapping: the kept file is no import's, so it goes.
+          await service.discardUpload(ctx, stored.key);
+          throw err;
+        }
         const out = await service.start(ctx, kind, { id, fileName: stored.fileName, key: stored.key, bytes: stored.bytes }, options);
         return sendStarted(reply, ctx, id, out);
       },

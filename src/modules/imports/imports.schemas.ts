@@ -3,7 +3,17 @@ import { z } from 'zod';
 export const importKind = z.enum(['items', 'interactions']);
 
 /** Multipart text fields accepted next to the file (anything else is refused, naming the field). */
-export const UPLOAD_FIELDS = ['mapping', 'delimiter', 'format', 'mode', 'tenant_id', 'custom_types', 'source', 'anonymous_rows'] as const;
+export const UPLOAD_FIELDS = [
+  'mapping',
+  'mapping_id',
+  'delimiter',
+  'format',
+  'mode',
+  'tenant_id',
+  'custom_types',
+  'source',
+  'anonymous_rows',
+] as const;
 
 /** Rows that name no customer: `reject` them (default) or import them as `anonymous` shoppers, one per order or session. */
 export const anonymousRows = z.enum(['reject', 'anonymous']);
@@ -11,6 +21,8 @@ export const anonymousRows = z.enum(['reject', 'anonymous']);
 export const uploadFields = z
   .object({
     mapping: z.record(z.string().min(1).max(300), z.string().max(100)).optional(),
+    /** A saved mapping (GET /imports/mappings) to apply; columns named in `mapping` override it. */
+    mapping_id: z.string().max(100).optional(),
     delimiter: z
       .string()
       .transform((d) => (d === 'tab' || d === '\\t' ? '\t' : d))

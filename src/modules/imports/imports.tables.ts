@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * One row per uploaded file: where the raw file is kept, how it is read, and live counters. Counters and
@@ -55,4 +55,24 @@ export const importErrors = pgTable(
     itemId: text('item_id'),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.importId, t.row, t.field, t.code] })],
+);
+
+/**
+ * Column mappings a tenant saved under a name, to pick at the next upload of a file of that layout (a supplier's
+ * feed, a point-of-sale export). `mapping` is what an upload's `mapping` field takes; names are unique per kind.
+ */
+export const importMappings = pgTable(
+  'import_mappings',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    id: uuid('id').notNull(),
+    kind: text('kind').notNull(), // items | interactions
+    name: text('name').notNull(),
+    mapping: jsonb('mapping').notNull(),
+    anonymousRows: text('anonymous_rows'), // anonymous | null (reject)
+    createdBy: text('created_by'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('import_mappings_name_key').on(t.tenantId, t.kind, t.name)],
 );

@@ -9,6 +9,9 @@ import type { EventsModule } from '../events/index.ts';
 import { createImportPipeline } from './imports.pipeline.ts';
 import { createImportsRepository } from './imports.repository.ts';
 import { importsRoutes } from './imports.routes.ts';
+import { createMappingsRepository } from './mappings.repository.ts';
+import { mappingsRoutes } from './mappings.routes.ts';
+import { createMappingsService } from './mappings.service.ts';
 import { createImportsService } from './imports.service.ts';
 import { createQualityService } from './quality.service.ts';
 
@@ -65,6 +68,7 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
       platform.config.imports.storageQuotaBytes,
   });
   service.registerJobs();
+  const mappings = createMappingsService({ db: platform.db, repo: createMappingsRepository() });
   const quality = createQualityService({ db: platform.db, repo, catalog: deps.catalog, events: deps.events });
   return {
     /** Marks synchronous uploads cut off by a crash `interrupted` (call once at start). */
@@ -76,7 +80,8 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
       importedListeners.push(listener);
     },
     async routes(app: FastifyInstance): Promise<void> {
-      await importsRoutes(app, { service, repo, quality, db: platform.db, clock: platform.clock });
+      await mappingsRoutes(app, { mappings });
+      await importsRoutes(app, { service, mappings, repo, quality, db: platform.db, clock: platform.clock });
     },
   };
 }
