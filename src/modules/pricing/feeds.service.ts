@@ -14,7 +14,8 @@ import {
 } from './feed.core.ts';
 import { offerBlockKeys } from './matcher.core.ts';
 import { gtinSpellings, normalizeGtin } from './gtin.core.ts';
-import { type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';
+import { type MatchOffload, type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';
+import { createMatchingThread } from './matching.thread.ts';
 import { normMpn, normText } from './pricing.core.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
@@ -39,6 +40,11 @@ const MAX_KEPT_ERRORS = 100;
 const BATCH = 1000;
 /** Records validated between two yields. */
 const VALIDATE_SLICE = 1000;
+/**
+ * Offers (per learned-pass chunk of one store) from which the matcher's CPU runs on the matching thread: below it a
+ * thread's start costs more than the scoring (a few dozen offers, a few ms inline).
+ */
+const THREAD_MIN_OFFERS = 100;
 
 export interface FeedsDeps {
   platform: PlatformServices;
@@ -50,6 +56,8 @@ export interface FeedsDeps {
   matcher?: () => Scorer | null;
   /** Told after an import wrote offers, prices or groups of the tenant (the best offers of its items may have changed). */
   offersChanged?: (tenantId: string) => void;
+  /** Where the learned pass scores (default: its own worker thread from THREAD_MIN_OFFERS offers); null: always inline. */
+  offload?: MatchOffload | null;
 }
 
 /**
@@ -63,6 +71,7 @@ export function createFeedsService({
   evaluateAlerts,
   matcher = shippedMatcher,
   offersChanged = () => {},
+  offload = { thread: createMatchingThread(), minOffers: THREAD_MIN_OFFERS },
 }: FeedsDeps) {
   const { db, storage, jobs, clock } = platform;
 
@@ -267,7 +276,7 @@ export function createFeedsService({
       }
     });
     await progress({ rows_written: offers.length, fraction: 0.7 });
-    const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer);
+    const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer, offload);
     await progress({ fraction: 0.95, matched_by_model: learned.byModel, queued_for_review: learned.queued });
     const linked = await linkCatalogItems(ctx.tenantId, importedIds, now);
     const alertsFired = evaluateAlerts ? await evaluateAlerts(ctx.tenantId, importedIds, now) : 0;
