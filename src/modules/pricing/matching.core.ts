@@ -24,7 +24,7 @@ export interface VerdictInput {
 }
 
 /** Candidate offers scored per offer at most: those sharing the most blocking keys with it. */
-export const MAX_CANDIDATES = 12;
+const MAX_CANDIDATES = 12;
 
 /**
  * Scores each offer against at most MAX_CANDIDATES candidates (those sharing the most keys with it; ties by id), takes

@@ -29,7 +29,7 @@ export const storeListResponse = z.object({ data: z.array(storeSchema) });
 export const feedUploadResponse = z.object({ run_id: z.string(), job_id: z.string(), status_url: z.string() });
 
 /** A run's mode: a full import (offers, identifiers, matching) or a price-only update of known offers. */
-export const importMode = z
+const importMode = z
   .enum(['full', 'prices'])
   .describe('full: offers, identifiers and matching; prices: only the price and availability of offers the store already has');
 export const feedUploadQuery = z.object({ mode: importMode.default('full') }).strict();
