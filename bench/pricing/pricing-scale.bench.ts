@@ -67,8 +67,13 @@ const rows: string[] = [];
  * answer time meanwhile (GET /health/live every 100 ms), and the run's counts.
  */
 async function matchPhase(tenantId: string, owner: string): Promise<string> {
-  const k1 = offerBlockKeys('Product 12345', null);
-  if (k1.length !== 1 || k1[0] !== 'product12345') throw new Error(`the seed's keys are not what an import writes: ${k1.join(',')}`);
+  // "Product <n>": the key product<n>, and <n> itself from 5 digits on (a bare number of 5+ digits is a model code).
+  for (const [n, want] of [
+    [123, 'product123'],
+    [12345, 'product12345,12345'],
+  ] as const)
+    if (offerBlockKeys(`Product ${n}`, null).join(',') !== want)
+      throw new Error(`the seed's keys are not what an import writes: ${offerBlockKeys(`Product ${n}`, null).join(',')}`);
   const db = new pg.Client({ connectionString: scratch.databaseUrl });
   await db.connect();
   const t0 = performance.now();
@@ -76,7 +81,8 @@ async function matchPhase(tenantId: string, owner: string): Promise<string> {
     for (let from = 1; from <= GROUPS; from += 20_000) {
       await db.query(
         `INSERT INTO pricing_offer_keys (tenant_id, key, offer_id)
-         SELECT $1, 'product' || g, ${U(`'o' || g || '-' || k`)} FROM generate_series($2::int, $3::int) g, generate_series(1, $4::int) k`,
+         SELECT $1, key, ${U(`'o' || g || '-' || k`)} FROM generate_series($2::int, $3::int) g, generate_series(1, $4::int) k,
+           LATERAL (SELECT 'product' || g UNION ALL SELECT g::text WHERE g >= 10000) AS keys(key)`,
         [tenantId, from, Math.min(GROUPS, from + 19_999), PER_GROUP],
       );
     }
@@ -230,6 +236,7 @@ try {
   await measure('GET /products/:id (best price on read)', (g) => `/api/v1/products/${g}`);
   await measure('GET /products/:id/price-history?days=365', (g) => `/api/v1/products/${g}/price-history?days=365`);
 
+  process.stdout.write(`${rows.join('\n')}\n`);
   if (MATCH_NEW > 0) rows.push(await matchPhase(tenant.id as string, owner));
 } finally {
   await stopServer(server);

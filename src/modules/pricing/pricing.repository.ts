@@ -675,6 +675,16 @@ export const pricingRepository = {
 
   // ---- feed runs ----
   /** A queued run, or undefined when the store already has a queued or running import (the partial unique index). */
+  /** Pins or unpins a group; false when the tenant has no such group. */
+  async setPinned(q: Q, tenantId: string, id: string, pinned: boolean, now: Date): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`UPDATE pricing_match_groups SET pinned = ${pinned}, updated_at = ${now.toISOString()}::timestamptz
+          WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
+    );
+    return rows.length > 0;
+  },
+
   async insertRun(q: Q, tenantId: string, r: { id: string; storeId: string; format: string; mode?: 'full' | 'prices' }, now: Date) {
     return queryOne<{ id: string }>(
       q,

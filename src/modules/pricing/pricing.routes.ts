@@ -215,6 +215,23 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
       return { log_id: out.logId, moved_offer_ids: out.moved, group_id: out.newGroupId };
     },
   );
+  r.put(
+    '/api/v1/pricing/groups/:id/pin',
+    {
+      schema: {
+        tags,
+        summary: 'Pin or unpin a group (operator; logged): the learned matcher never moves offers into a pinned group unasked',
+        params: idParams,
+        body: z.object({ pinned: z.boolean() }).strict(),
+        response: { 200: s.groupSchema, ...errorResponses },
+      },
+      config: write('pricing.group.pin', 'pricing_group'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      return m.toGroup(await deps.service.pin(tenantContext(request), request.params.id, request.body.pinned));
+    },
+  );
   r.post(
     '/api/v1/pricing/match-log/:id/revert',
     {
