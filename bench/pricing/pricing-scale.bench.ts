@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { offerBlockKeys } from '../../src/modules/pricing/matcher.core.ts';
+import { offerBlockKeys } from '../../src/modules/pricing/index.ts';
 import { BENCH_ADMIN, postJson, processCpuMs, startLoupe, stopServer } from '../lib/process.ts';
 import { scratchDatabase } from '../lib/scratch.ts';
 

@@ -441,7 +441,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
         summary:
           "Import a network connection's products now, or with ?mode=prices only their prices (a job; 409 while the store's import runs)",
         params: idParams,
-        querystring: s.sourceRunQuery,
+        querystring: s.feedUploadQuery,
         response: { 202: s.sourceRunResponse, ...errorResponses },
       },
       config: write('pricing.network.run', 'pricing_network_source'),

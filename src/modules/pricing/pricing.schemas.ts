@@ -33,7 +33,6 @@ const importMode = z
   .enum(['full', 'prices'])
   .describe('full: offers, identifiers and matching; prices: only the price and availability of offers the store already has');
 export const feedUploadQuery = z.object({ mode: importMode.default('full') }).strict();
-export const sourceRunQuery = feedUploadQuery;
 
 export const feedRunSchema = z.object({
   id: z.string(),
