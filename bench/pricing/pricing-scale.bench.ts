@@ -16,9 +16,13 @@
  *
  * PostgreSQL only: a million-offer seed is not what the embedded database is for (it skips).
  */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { offerBlockKeys } from '../../src/modules/pricing/index.ts';
 import { BENCH_ADMIN, postJson, processCpuMs, startLoupe, stopServer } from '../lib/process.ts';
 import { scratchDatabase } from '../lib/scratch.ts';
 
@@ -31,6 +35,13 @@ const STORES = Number(process.env.BENCH_STORES ?? 20);
 const PER_GROUP = Number(process.env.BENCH_OFFERS_PER_GROUP ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+/** New offers matched against the seeded ones by a feed import (0: skip the matching phase). */
+const MATCH_NEW = Number(process.env.BENCH_MATCH_NEW ?? 100_000);
+/**
+ * A uuid from md5(text) in SQL with the version (4) and variant (8) nibbles set: the API checks ids as RFC 4122 uuids,
+ * and a bare md5 passes that check for about one id in five (the rest answered 404 in the first smoke runs).
+ */
+const U = (text: string) => `overlay(overlay(md5(${text}) placing '4' from 13) placing '8' from 17)::uuid`;
 
 const load = () =>
   os
@@ -46,6 +57,96 @@ const { server, base } = await startLoupe({ dataDir: scratch.dataDir, env: scrat
   },
 );
 const rows: string[] = [];
+
+/**
+ * Matching at scale: the seeded offers get their blocking keys (what a full import would have written: the seed's
+ * titles "Product <n>" have exactly one, checked against `offerBlockKeys`), then a new store's JSON feed of MATCH_NEW
+ * offers "Product <n> (new listing)" without identifiers is imported through the HTTP upload and a `loupe worker`
+ * process: every offer goes through the learned pass (the costliest path), against the 10 seeded offers sharing its
+ * key. Prints the wall time of the run, the worker's CPU time and its peak RSS (VmHWM), the API's event-loop
+ * answer time meanwhile (GET /health/live every 100 ms), and the run's counts.
+ */
+async function matchPhase(tenantId: string, owner: string): Promise<string> {
+  // "Product <n>": the key product<n>, and <n> itself from 5 digits on (a bare number of 5+ digits is a model code).
+  for (const [n, want] of [
+    [123, 'product123'],
+    [12345, 'product12345,12345'],
+  ] as const)
+    if (offerBlockKeys(`Product ${n}`, null).join(',') !== want)
+      throw new Error(`the seed's keys are not what an import writes: ${offerBlockKeys(`Product ${n}`, null).join(',')}`);
+  const db = new pg.Client({ connectionString: scratch.databaseUrl });
+  await db.connect();
+  const t0 = performance.now();
+  try {
+    for (let from = 1; from <= GROUPS; from += 20_000) {
+      await db.query(
+        `INSERT INTO pricing_offer_keys (tenant_id, key, offer_id)
+         SELECT $1, key, ${U(`'o' || g || '-' || k`)} FROM generate_series($2::int, $3::int) g, generate_series(1, $4::int) k,
+           LATERAL (SELECT 'product' || g UNION ALL SELECT g::text WHERE g >= 10000) AS keys(key)`,
+        [tenantId, from, Math.min(GROUPS, from + 19_999), PER_GROUP],
+      );
+    }
+    await db.query('ANALYZE pricing_offer_keys');
+  } finally {
+    await db.end();
+  }
+  process.stdout.write(
+    `seeded ${(GROUPS * PER_GROUP).toLocaleString()} blocking keys in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+  );
+  const key = (await postJson(base, '/api/v1/api-keys', { name: 'feeds', scopes: ['catalog:read', 'catalog:write'] }, owner))
+    .api_key as string;
+  const store = await postJson(base, '/api/v1/pricing/stores', { name: 'Newcomer', network: 'feed' }, key);
+  const feed = Array.from({ length: MATCH_NEW }, (_, i) => {
+    const g = (i % GROUPS) + 1;
+    return { id: `new-${i}`, title: `Product ${g} (new listing)`, price: `${(10 + ((g * 31) % 5000) / 100).toFixed(2)} USD` };
+  });
+  const worker = spawn('node', [path.resolve(import.meta.dirname, '../../bin/loupe.mjs'), 'worker'], {
+    env: { ...process.env, ...scratch.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 5000)); // the worker process opens the database and starts polling
+    const form = new FormData();
+    form.set('file', new Blob([JSON.stringify(feed)], { type: 'application/json' }), 'feed.json');
+    const c0 = await processCpuMs(worker.pid);
+    const started = performance.now();
+    const up = await fetch(`${base}/api/v1/pricing/stores/${store.id}/feeds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
+    const upBody = (await up.json()) as { status_url: string; job_id: string };
+    if (up.status !== 202) throw new Error(`upload: ${up.status} ${JSON.stringify(upBody)}`);
+    const health: number[] = [];
+    let run: Record<string, unknown> = {};
+    for (;;) {
+      const h0 = performance.now();
+      await fetch(`${base}/health/live`).then((r) => r.text());
+      health.push(performance.now() - h0);
+      run = (await (await fetch(base + upBody.status_url, { headers: { authorization: `Bearer ${key}` } })).json()) as typeof run;
+      if (run.status === 'succeeded' || run.status === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const secs = (performance.now() - started) / 1000;
+    const cpu = ((await processCpuMs(worker.pid)) - c0) / 1000;
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${worker.pid}/status`, 'utf8').catch(() => ''))?.[1];
+    const job = (await (await fetch(`${base}/api/v1/jobs/${upBody.job_id}`, { headers: { authorization: `Bearer ${owner}` } })).json()) as {
+      result?: Record<string, unknown>;
+    };
+    const result = job.result ?? {};
+    health.sort((a, b) => a - b);
+    if (run.status !== 'succeeded') throw new Error(`the matched import failed: ${JSON.stringify(run).slice(0, 400)}`);
+    return (
+      `match ${MATCH_NEW.toLocaleString()} new offers vs ${(GROUPS * PER_GROUP).toLocaleString()}`.padEnd(44) +
+      ` ${secs.toFixed(0)} s wall (goal 600 s)  worker CPU ${cpu.toFixed(0)} s  worker peak RSS ${hwm ? (Number(hwm) / 1024).toFixed(0) : '?'} MB` +
+      `  created ${String(run.offers_created)}  by model ${String(result.matched_by_model ?? '?')}  queued ${String(result.queued_for_review ?? '?')}` +
+      `  API /health/live p99 ${(health[Math.floor(health.length * 0.99)] ?? 0).toFixed(0)} ms max ${(health.at(-1) ?? 0).toFixed(0)} ms  load ${load()}`
+    );
+  } finally {
+    await stopServer(worker);
+  }
+}
+
 try {
   const adminToken = (await postJson(base, '/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
   const tenant = await postJson(base, '/api/v1/admin/tenants', { name: 'Pricing scale' }, adminToken);
@@ -57,7 +158,8 @@ try {
   );
   const owner = (await postJson(base, '/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' }))
     .access_token as string;
-  const key = (await postJson(base, '/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read'] }, owner)).api_key as string;
+  const key = (await postJson(base, '/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'catalog:write'] }, owner))
+    .api_key as string;
 
   // Set-based seed (the bench's own database, as its owner): ids derived from the numbers, so requests can name them.
   const db = new pg.Client({ connectionString: scratch.databaseUrl });
@@ -67,12 +169,12 @@ try {
     const t = tenant.id as string;
     await db.query(
       `INSERT INTO pricing_stores (tenant_id, id, name, network)
-       SELECT $1, md5('s' || s)::uuid, 'Store ' || s, 'feed' FROM generate_series(1, $2::int) s`,
+       SELECT $1, ${U(`'s' || s`)}, 'Store ' || s, 'feed' FROM generate_series(1, $2::int) s`,
       [t, STORES],
     );
     await db.query(
       `INSERT INTO pricing_match_groups (tenant_id, id, canonical_name, gtin, catalog_item_id)
-       SELECT $1, md5('g' || g)::uuid, 'Product ' || g, lpad(g::text, 14, '0'), 'sku-' || g FROM generate_series(1, $2::int) g`,
+       SELECT $1, ${U(`'g' || g`)}, 'Product ' || g, lpad(g::text, 14, '0'), 'sku-' || g FROM generate_series(1, $2::int) g`,
       [t, GROUPS],
     );
     // In slices of 10,000 groups: one statement per slice keeps each transaction's memory bounded.
@@ -81,15 +183,15 @@ try {
       await db.query(
         `INSERT INTO pricing_offers (tenant_id, id, store_id, external_id, title, gtin, price_minor, currency, availability,
                                      match_group_id, match_method, price_updated_at)
-         SELECT $1, md5('o' || g || '-' || k)::uuid, md5('s' || ((g + k) % $4::int + 1))::uuid, 'o-' || g || '-' || k,
+         SELECT $1, ${U(`'o' || g || '-' || k`)}, ${U(`'s' || ((g + k) % $4::int + 1)`)}, 'o-' || g || '-' || k,
                 'Product ' || g, lpad(g::text, 14, '0'), 1000 + (g * 31 + k * 17) % 5000, 'USD',
-                CASE WHEN k % 9 = 0 THEN 'out_of_stock' ELSE 'in_stock' END, md5('g' || g)::uuid, 'gtin', now() - interval '1 day'
+                CASE WHEN k % 9 = 0 THEN 'out_of_stock' ELSE 'in_stock' END, ${U(`'g' || g`)}, 'gtin', now() - interval '1 day'
          FROM generate_series($2::int, $3::int) g, generate_series(1, $5::int) k`,
         [t, from, to, STORES, PER_GROUP],
       );
       await db.query(
         `INSERT INTO pricing_price_history (tenant_id, offer_id, observed_at, price_minor, currency, availability)
-         SELECT $1, md5('o' || g || '-' || k)::uuid, now() - (d || ' days')::interval,
+         SELECT $1, ${U(`'o' || g || '-' || k`)}, now() - (d || ' days')::interval,
                 1000 + (g * 31 + k * 17) % 5000 + CASE WHEN d = 40 THEN 200 ELSE 0 END, 'USD', 'in_stock'
          FROM generate_series($2::int, $3::int) g, generate_series(1, $4::int) k, (VALUES (40), (1)) v(d)`,
         [t, from, to, PER_GROUP],
@@ -107,7 +209,7 @@ try {
   const { createHash } = await import('node:crypto');
   const groupId = (n: number) => {
     const h = createHash('md5').update(`g${n}`).digest('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20)}`;
   };
   const probe = await fetch(`${base}/api/v1/products/${groupId(1)}`, { headers: { authorization: `Bearer ${key}` } });
   if (!probe.ok) throw new Error(`GET /products/:id: ${probe.status} ${await probe.text()}`);
@@ -133,6 +235,9 @@ try {
   };
   await measure('GET /products/:id (best price on read)', (g) => `/api/v1/products/${g}`);
   await measure('GET /products/:id/price-history?days=365', (g) => `/api/v1/products/${g}/price-history?days=365`);
+
+  process.stdout.write(`${rows.join('\n')}\n`);
+  if (MATCH_NEW > 0) rows.push(await matchPhase(tenant.id as string, owner));
 } finally {
   await stopServer(server);
   await scratch.cleanup();

@@ -9,7 +9,9 @@
  *   `companyId`, `partnerIds`, `limit`, `offset`: answers `{ data: { shoppingProducts: { totalCount, count, limit,
  *   resultList } } }`; 401 for an unknown token.
  *
- * Faults a test queues (`failNext`): a 429 with a Retry-After, a 500, one at a time, on the next product call.
+ * Faults a test queues (`failNext`): a 429 with a Retry-After, a 500, one at a time, on the next product call;
+ * `failNext` after `passNext(n)`: the faults start after n more product calls succeed (a failure mid-run);
+ * `breakAfter(n)`: after n more successful product calls every one answers 500 until `restore()`.
  * `revoke()` drops every credential (a revoked token: the next call is refused). Every call is logged.
  */
 import http from 'node:http';
@@ -38,6 +40,8 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
   const tokens = new Set<string>();
   let revoked = false;
   let tokenSeq = 0;
+  let passes = 0;
+  let broken: number | null = null; // successful product calls left before the server breaks
 
   const read = (req: http.IncomingMessage) =>
     new Promise<string>((resolve) => {
@@ -56,6 +60,17 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
     };
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const fault = () => {
+      if (broken !== null) {
+        if (broken > 0) broken--;
+        else {
+          send(500, 'text/plain', 'Internal Server Error');
+          return true;
+        }
+      }
+      if (passes > 0 && faults.length) {
+        passes--;
+        return false;
+      }
       const f = faults.shift();
       if (!f) return false;
       send(
@@ -149,11 +164,20 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
     calls,
     setProducts: (merchantId: string, list: FakeProduct[]) => products.set(merchantId, list),
     failNext: (...f: Fault[]) => faults.push(...f),
+    /** The next `n` product calls succeed before the queued faults apply. */
+    passNext: (n: number) => {
+      passes = n;
+    },
+    /** After `n` more successful product calls, every product call answers 500 until `restore()`. */
+    breakAfter: (n: number) => {
+      broken = n;
+    },
     revoke: () => {
       revoked = true;
     },
     restore: () => {
       revoked = false;
+      broken = null;
     },
     /** Every Rakuten access token expires (the next product call answers 401; a new token is fetched). */
     expireTokens: () => tokens.clear(),

@@ -14,7 +14,8 @@ import {
 } from './feed.core.ts';
 import { offerBlockKeys } from './matcher.core.ts';
 import { gtinSpellings, normalizeGtin } from './gtin.core.ts';
-import { type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';
+import { type MatchOffload, type Scorer, matchByIdentifiers, matchLearned, shippedMatcher } from './matching.service.ts';
+import { createMatchingThread } from './matching.thread.ts';
 import { normMpn, normText } from './pricing.core.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
@@ -25,7 +26,10 @@ const feedPayload = z.object({
   key: z.string(),
   format: z.enum(['csv', 'json', 'xml']).nullable(),
   hint: z.string(),
+  /** 'prices': a price-only run (absent in jobs queued before it existed: a full import). */
+  mode: z.enum(['full', 'prices']).default('full'),
 });
+export type ImportMode = 'full' | 'prices';
 const MAX_KEPT_ERRORS = 100;
 /**
  * Offers written per step of the import transaction. Between steps the import yields to the event loop: on the
@@ -36,6 +40,11 @@ const MAX_KEPT_ERRORS = 100;
 const BATCH = 1000;
 /** Records validated between two yields. */
 const VALIDATE_SLICE = 1000;
+/**
+ * Offers (per learned-pass chunk of one store) from which the matcher's CPU runs on the matching thread: below it a
+ * thread's start costs more than the scoring (a few dozen offers, a few ms inline).
+ */
+const THREAD_MIN_OFFERS = 100;
 
 export interface FeedsDeps {
   platform: PlatformServices;
@@ -47,6 +56,8 @@ export interface FeedsDeps {
   matcher?: () => Scorer | null;
   /** Told after an import wrote offers, prices or groups of the tenant (the best offers of its items may have changed). */
   offersChanged?: (tenantId: string) => void;
+  /** Where the learned pass scores (default: its own worker thread from THREAD_MIN_OFFERS offers); null: always inline. */
+  offload?: MatchOffload | null;
 }
 
 /**
@@ -60,6 +71,7 @@ export function createFeedsService({
   evaluateAlerts,
   matcher = shippedMatcher,
   offersChanged = () => {},
+  offload = { thread: createMatchingThread(), minOffers: THREAD_MIN_OFFERS },
 }: FeedsDeps) {
   const { db, storage, jobs, clock } = platform;
 
@@ -76,6 +88,7 @@ export function createFeedsService({
     textBody: string,
     format: FeedFormat,
     progress: (p: Record<string, unknown>) => Promise<void>,
+    mode: ImportMode = 'full',
   ) {
     let records;
     try {
@@ -86,7 +99,100 @@ export function createFeedsService({
       await repo.updateRun(db, ctx.tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
       throw new PermanentJobError(failure);
     }
-    return importRecords(ctx, runId, storeId, records, progress);
+    return mode === 'prices' ? importPrices(ctx, runId, storeId, records, progress) : importRecords(ctx, runId, storeId, records, progress);
+  }
+
+  /** Validates records; duplicates of one external id keep the last row. Yields every VALIDATE_SLICE records. */
+  async function validateAll(records: readonly FeedRecord[]) {
+    const issues: RowIssue[] = [];
+    const accepted: { row: number; offer: OfferInput }[] = [];
+    let rejected = 0;
+    for (let k = 0; k < records.length; k++) {
+      const v = validateRecord(records[k]!, k + 1, null);
+      issues.push(...v.issues);
+      if (v.offer) accepted.push({ row: k + 1, offer: v.offer });
+      else rejected++;
+      if ((k + 1) % VALIDATE_SLICE === 0) await nextTurn();
+    }
+    const { offers, duplicates } = dedupeOffers(accepted);
+    issues.push(...duplicates);
+    return { issues, offers, rejected, rows: new Map(accepted.map((a) => [a.offer.externalId, a.row])) };
+  }
+
+  /**
+   * A price-only run (seed 000's hourly update between daily full imports): the price, currency and availability of
+   * the store's offers already known by external id, with their price history, in one transaction (a failure
+   * changes nothing: the last good prices stay). It never creates an offer or a group, never rewrites identifiers
+   * or blocking keys and never runs the matcher: a row naming an unknown offer is counted (`offers_unknown`) and
+   * logged as a warning, left for the next full import. Alerts are evaluated on the offers whose price changed.
+   */
+  async function importPrices(
+    ctx: TenantContext,
+    runId: string,
+    storeId: string,
+    records: readonly FeedRecord[],
+    progress: (p: Record<string, unknown>) => Promise<void>,
+  ) {
+    try {
+      return await importPricesOnce(ctx, runId, storeId, records, progress);
+    } finally {
+      offersChanged(ctx.tenantId);
+    }
+  }
+
+  async function importPricesOnce(
+    ctx: TenantContext,
+    runId: string,
+    storeId: string,
+    records: readonly FeedRecord[],
+    progress: (p: Record<string, unknown>) => Promise<void>,
+  ) {
+    const now = clock();
+    const { issues, offers, rejected, rows } = await validateAll(records);
+    await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
+    const changedIds: string[] = [];
+    let unknown = 0;
+    await inTenant(db, ctx.tenantId, async (tx) => {
+      for (let i = 0; i < offers.length; i += BATCH) {
+        const part = offers.slice(i, i + BATCH);
+        const up = await repo.updatePrices(tx, ctx.tenantId, storeId, part, now);
+        await nextTurn();
+        const found = new Set(up.map((u) => u.externalId));
+        for (const o of part)
+          if (!found.has(o.externalId)) {
+            unknown++;
+            issues.push({
+              row: rows.get(o.externalId) ?? 0,
+              field: 'id',
+              message: `no offer ${o.externalId.slice(0, 100)} in this store yet: a price-only run creates none (the next full import will)`,
+              level: 'warning',
+            });
+          }
+        for (const u of up) if (u.priceChanged) changedIds.push(u.id);
+      }
+    });
+    await progress({ rows_written: offers.length - unknown, fraction: 0.9 });
+    const alertsFired = evaluateAlerts && changedIds.length ? await evaluateAlerts(ctx.tenantId, changedIds, now) : 0;
+    await repo.updateRun(db, ctx.tenantId, runId, {
+      status: 'succeeded',
+      rowsRead: records.length,
+      rowsAccepted: records.length - rejected,
+      rowsRejected: rejected,
+      offersCreated: 0,
+      pricesChanged: changedIds.length,
+      offersUnknown: unknown,
+      errors: issues.slice(0, MAX_KEPT_ERRORS),
+      finishedAt: clock(),
+    });
+    return {
+      mode: 'prices',
+      rows_read: records.length,
+      rows_rejected: rejected,
+      offers_created: 0,
+      prices_changed: changedIds.length,
+      offers_unknown: unknown,
+      alerts_fired: alertsFired,
+    };
   }
 
   /**
@@ -110,18 +216,7 @@ export function createFeedsService({
     progress: (p: Record<string, unknown>) => Promise<void>,
   ) {
     const now = clock();
-    const issues: RowIssue[] = [];
-    const accepted: { row: number; offer: OfferInput }[] = [];
-    let rejected = 0;
-    for (let k = 0; k < records.length; k++) {
-      const v = validateRecord(records[k]!, k + 1, null);
-      issues.push(...v.issues);
-      if (v.offer) accepted.push({ row: k + 1, offer: v.offer });
-      else rejected++;
-      if ((k + 1) % VALIDATE_SLICE === 0) await nextTurn();
-    }
-    const { offers, duplicates } = dedupeOffers(accepted);
-    issues.push(...duplicates);
+    const { issues, offers, rejected } = await validateAll(records);
     await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
     const brandNames = new Map<string, string>();
     for (const o of offers) if (o.brand) brandNames.set(normText(o.brand), o.brand);
@@ -181,7 +276,7 @@ export function createFeedsService({
       }
     });
     await progress({ rows_written: offers.length, fraction: 0.7 });
-    const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer);
+    const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer, offload);
     await progress({ fraction: 0.95, matched_by_model: learned.byModel, queued_for_review: learned.queued });
     const linked = await linkCatalogItems(ctx.tenantId, importedIds, now);
     const alertsFired = evaluateAlerts ? await evaluateAlerts(ctx.tenantId, importedIds, now) : 0;
@@ -247,11 +342,19 @@ export function createFeedsService({
     // One import per store at a time is held by the runs table; a tenant gets one running feed job at a time.
     maxRunningPerTenant: 1,
     async handle(run) {
-      const { runId, storeId, key, format, hint } = run.payload;
+      const { runId, storeId, key, format, hint, mode } = run.payload;
       await repo.updateRun(db, run.tenantId, runId, { status: 'running' });
       try {
         const textBody = await readAll(await storage.get(run.tenantId, key));
-        const result = await importText(run.ctx, runId, storeId, textBody, format ?? detectFormat(textBody, hint), (p) => run.progress(p));
+        const result = await importText(
+          run.ctx,
+          runId,
+          storeId,
+          textBody,
+          format ?? detectFormat(textBody, hint),
+          (p) => run.progress(p),
+          mode,
+        );
         await storage.delete(run.tenantId, key);
         return result;
       } catch (err) {
@@ -268,18 +371,26 @@ export function createFeedsService({
   return {
     /** Imports records read elsewhere (a network's pages) into a store, under a run already inserted. */
     importRecords,
+    /** Updates the prices of a store's known offers from records read elsewhere (a network's price-only run). */
+    importPrices,
     /**
      * Keeps the upload and queues its import. Another tenant's store answers like a missing one (404); a store
      * with an import queued or running answers 409 PRICING_IMPORT_RUNNING.
      */
-    async upload(ctx: TenantContext, storeId: string, file: { name: string; stream: Readable }, format: FeedFormat | null) {
+    async upload(
+      ctx: TenantContext,
+      storeId: string,
+      file: { name: string; stream: Readable },
+      format: FeedFormat | null,
+      mode: ImportMode = 'full',
+    ) {
       const [store] = await repo.listStores(db, ctx.tenantId, storeId);
       if (!store) {
         file.stream.resume();
         throw notFound('PRICING_STORE_NOT_FOUND', 'The store');
       }
       const runId = newId();
-      const inserted = await repo.insertRun(db, ctx.tenantId, { id: runId, storeId, format: format ?? 'auto' }, clock());
+      const inserted = await repo.insertRun(db, ctx.tenantId, { id: runId, storeId, format: format ?? 'auto', mode }, clock());
       if (!inserted) {
         file.stream.resume();
         throw new AppError(
@@ -291,7 +402,7 @@ export function createFeedsService({
       const key = `pricing-feeds/${runId}`;
       try {
         await storage.put(ctx.tenantId, key, file.stream);
-        const job = await jobs.enqueue(ctx.tenantId, FEED_JOB, { runId, storeId, key, format, hint: file.name });
+        const job = await jobs.enqueue(ctx.tenantId, FEED_JOB, { runId, storeId, key, format, hint: file.name, mode });
         return { runId, jobId: job.id };
       } catch (err) {
         await repo.failRunsOfStore(db, ctx.tenantId, storeId, 'the upload could not be kept', clock());

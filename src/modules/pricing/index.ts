@@ -87,3 +87,5 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
 
 // The matching protocol (train/valid choose, test reports), for `loupe eval-matching` and bench/matching.
 export { evaluateBoostedMatcher, evaluateMatcher, fitBoostedMatcher, fitMatcher, readPairs } from './matcher.eval.ts';
+// The blocking keys an import writes for an offer (bench:pricing-scale seeds them for a million offers in SQL).
+export { offerBlockKeys } from './matcher.core.ts';

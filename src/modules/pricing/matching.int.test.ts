@@ -93,6 +93,43 @@ describe('learned matching in feed imports', () => {
     expect((await api('GET', '/api/v1/pricing/reviews', b.key)).body.data).toEqual([]);
   });
 
+  it('an operator pins a group: a sure pair then waits for review instead of joining it; unpinned, it joins again', async () => {
+    const a1 = await offerBy(a.key, 'A1');
+    const g = a1.match_group_id as string;
+    const url = `/api/v1/pricing/groups/${g}/pin`;
+    for (const body of [{}, { pinned: 'yes' }, { pinned: true, extra: 1 }]) expect((await api('PUT', url, a.key, body)).status).toBe(400);
+    expect((await api('PUT', url, b.key, { pinned: true })).status).toBe(404);
+    expect((await api('PUT', '/api/v1/pricing/groups/not-a-uuid/pin', a.key, { pinned: true })).status).toBe(404);
+    const pinned = await api('PUT', url, a.key, { pinned: true });
+    expect(pinned.status).toBe(200);
+    expect(pinned.body).toMatchObject({ id: g, pinned: true });
+    const log = await count('pricing_match_log', a.tenantId);
+    await importFeed(
+      a.key,
+      await store(a.key, 'Pinned C'),
+      'id,title,brand,price\nC1,Denon DVD3800BDCI Blu-ray Disc Player,Denon,1850.00 USD\n',
+    );
+    const c1 = await offerBy(a.key, 'C1');
+    expect(c1.match_group_id).not.toBe(g);
+    const pending = (await api('GET', '/api/v1/pricing/reviews?status=pending', a.key)).body.data;
+    expect(
+      pending.some(
+        (r: { offer: { offer_id: string }; candidate: { match_group_id: string } }) =>
+          r.offer.offer_id === c1.id && r.candidate.match_group_id === g,
+      ),
+    ).toBe(true);
+    expect((await api('PUT', url, a.key, { pinned: false })).body.pinned).toBe(false);
+    await importFeed(
+      a.key,
+      await store(a.key, 'Unpinned D'),
+      'id,title,brand,price\nD1,Denon Blu-ray Disc DVD/CD Player DVD3800BDCI,Denon,1990.00 USD\n',
+    );
+    // D1 is A1's listing word for word: the model joins it to A1's group, which it could not while pinned.
+    expect(await offerBy(a.key, 'D1')).toMatchObject({ match_group_id: g, match_method: 'model' });
+    // the pin and unpin are in the match log (with the imports' placements)
+    expect(await count('pricing_match_log', a.tenantId)).toBeGreaterThan(log + 1);
+  });
+
   it('a re-import of the same feed moves nothing, queues nothing and writes no keys, logs or groups', async () => {
     const before = {
       groups: await count('pricing_match_groups', a.tenantId),

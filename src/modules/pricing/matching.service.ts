@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Db, currencyExponent, newId, inTenant } from '../../platform/index.ts';
-import { type MatchRecord, type Prepared, buildIdf, offerBlockKeys, prepare } from './matcher.core.ts';
-import { type LearnedMatcher, type OperatingPoints, type SerializedMatcher, deserializeMatcher, scorePairs } from './matcher.model.ts';
+import { type MatchRecord, offerBlockKeys } from './matcher.core.ts';
+import { type SerializedMatcher, deserializeMatcher } from './matcher.model.ts';
+import { type LearnedVerdict, type Scorer, type VerdictInput, learnedVerdicts } from './matching.core.ts';
+import type { MatchingThread } from './matching.thread.ts';
 import { type MatchCandidate, type Q, pricingRepository as repo } from './pricing.repository.ts';
 
-export type Scorer = Pick<LearnedMatcher, 'model'> & { points: OperatingPoints };
+export type { Scorer } from './matching.core.ts';
 let shipped: Scorer | undefined;
 /** The model `npm run train:matcher` wrote, read once per process. */
 export function shippedMatcher(): Scorer {
@@ -32,10 +34,6 @@ const emptyOutcome = (): MatchOutcome => ({ byGtin: 0, byBrandMpn: 0, byModel: 0
 
 /** Offers scored per write transaction of the learned pass (its reads and CPU run outside any transaction). */
 const LEARNED_CHUNK = 500;
-/** Candidate offers scored per offer at most: those sharing the most blocking keys with it. */
-const MAX_CANDIDATES = 12;
-/** Pairs scored between two yields to the event loop (a long import never stalls HTTP for more than a few ms). */
-const SCORE_SLICE = 256;
 
 const major = (minor: string, currency: string) => Number(minor) / 10 ** currencyExponent(currency);
 const recordOf = (o: { title: string; brand: string | null; mpn: string | null; priceMinor: string; currency: string }): MatchRecord => ({
@@ -177,24 +175,24 @@ export async function matchByIdentifiers(
   return place(q, tenantId, candidates, previousGroups, now, actor, { defer: deferUnplaced });
 }
 
-/** What the learned matcher decided for one offer identifiers could not place. */
-interface LearnedVerdict {
-  /** Join this group unasked (score at or above the auto threshold, group not pinned). */
-  joinGroupId: string | null;
-  /** Candidate groups in the uncertain band (or pinned above it), for the review queue, best first, at most 3. */
-  review: { groupId: string; offerId: string; score: number }[];
+/** Where the learned pass computes its verdicts: batches of at least `minOffers` offers go to the thread. */
+export interface MatchOffload {
+  thread: MatchingThread;
+  minOffers: number;
 }
 
 /**
- * Scores offers against grouped offers of other stores sharing a blocking key (never all pairs: at most
- * MAX_CANDIDATES per offer, those sharing the most keys), yielding to the event loop every SCORE_SLICE pairs.
- * Best score per candidate group; the best group decides. Reads only.
+ * Reads, per store of the offers, the grouped offers of other stores sharing a blocking key (never all pairs), then
+ * decides with `learnedVerdicts` (matching.core.ts): on the matching thread when the batch has `offload.minOffers`
+ * offers or more (a large feed's CPU never holds the event loop), inline for a small one (a thread's start costs
+ * more than a few dozen pairs). Reads only.
  */
-async function learnedVerdicts(
+async function verdictsOf(
   q: Q,
   tenantId: string,
   offers: readonly MatchCandidate[],
   scorer: Scorer,
+  offload: MatchOffload | null,
 ): Promise<Map<string, LearnedVerdict>> {
   const out = new Map<string, LearnedVerdict>();
   const byStore = new Map<string, MatchCandidate[]>();
@@ -204,73 +202,21 @@ async function learnedVerdicts(
     else byStore.set(o.storeId, [o]);
   }
   for (const [storeId, list] of byStore) {
-    const keysOf = new Map(list.map((o) => [o.id, offerBlockKeys(o.title, o.mpn)]));
+    const withKeys = list.map((o) => ({ id: o.id, keys: offerBlockKeys(o.title, o.mpn), rec: recordOf(o) }));
     await nextTurn();
-    const allKeys = [...new Set([...keysOf.values()].flat())];
+    const allKeys = [...new Set(withKeys.flatMap((o) => o.keys))];
     if (!allKeys.length) continue;
     const cands = await repo.blockCandidates(q, tenantId, allKeys, storeId);
     await nextTurn();
     if (!cands.length) continue;
-    const candByKey = new Map<string, typeof cands>();
-    const candById = new Map<string, (typeof cands)[number]>();
-    for (const c of cands) {
-      const l = candByKey.get(c.key);
-      if (l) l.push(c);
-      else candByKey.set(c.key, [c]);
-      candById.set(c.id, c);
-    }
-    const prepOffer = new Map<string, Prepared>();
-    for (const o of list) {
-      prepOffer.set(o.id, prepare(recordOf(o)));
-      if (prepOffer.size % SCORE_SLICE === 0) await nextTurn();
-    }
-    const prepCand = new Map<string, Prepared>();
-    for (const c of candById.values()) {
-      prepCand.set(c.id, prepare(recordOf(c)));
-      if (prepCand.size % SCORE_SLICE === 0) await nextTurn();
-    }
-    // Document frequencies over the records at hand: the batch and its candidates.
-    const idf = buildIdf([...prepOffer.values(), ...prepCand.values()]);
+    const input: VerdictInput = {
+      offers: withKeys,
+      candidates: cands.map((c) => ({ key: c.key, id: c.id, rec: recordOf(c), groupId: c.matchGroupId, pinned: c.pinned })),
+    };
+    const verdicts =
+      offload && list.length >= offload.minOffers ? await offload.thread.verdicts(input, scorer) : learnedVerdicts(input, scorer);
+    for (const [id, v] of verdicts) out.set(id, v);
     await nextTurn();
-    const pairs: [Prepared, Prepared][] = [];
-    const meta: { offerId: string; cand: (typeof cands)[number] }[] = [];
-    for (const o of list) {
-      const shared = new Map<string, number>();
-      for (const k of keysOf.get(o.id)!) for (const c of candByKey.get(k) ?? []) shared.set(c.id, (shared.get(c.id) ?? 0) + 1);
-      const top = [...shared].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, MAX_CANDIDATES);
-      for (const [candId] of top) {
-        pairs.push([prepOffer.get(o.id)!, prepCand.get(candId)!]);
-        meta.push({ offerId: o.id, cand: candById.get(candId)! });
-      }
-    }
-    const p = new Float64Array(pairs.length);
-    for (let s = 0; s < pairs.length; s += SCORE_SLICE) {
-      p.set(scorePairs(scorer, pairs.slice(s, s + SCORE_SLICE), idf), s);
-      await nextTurn();
-    }
-    const best = new Map<string, Map<string, { score: number; offerId: string; pinned: boolean }>>();
-    meta.forEach((m, i) => {
-      const groups = best.get(m.offerId) ?? new Map();
-      const cur = groups.get(m.cand.matchGroupId);
-      if (!cur || p[i]! > cur.score) groups.set(m.cand.matchGroupId, { score: p[i]!, offerId: m.cand.id, pinned: m.cand.pinned });
-      best.set(m.offerId, groups);
-    });
-    for (const [offerId, groups] of best) {
-      const ranked = [...groups]
-        .map(([groupId, v]) => ({ groupId, ...v }))
-        .sort((a, b) => b.score - a.score || (a.groupId < b.groupId ? -1 : 1));
-      const top = ranked[0]!;
-      const join = top.score >= scorer.points.auto && !top.pinned ? top.groupId : null;
-      out.set(offerId, {
-        joinGroupId: join,
-        review: join
-          ? []
-          : ranked
-              .filter((r) => r.score >= scorer.points.review)
-              .slice(0, 3)
-              .map((r) => ({ groupId: r.groupId, offerId: r.offerId, score: r.score })),
-      });
-    }
   }
   return out;
 }
@@ -290,13 +236,14 @@ export async function matchLearned(
   now: Date,
   actor: MatchActor,
   scorer: Scorer | null,
+  offload: MatchOffload | null = null,
 ): Promise<MatchOutcome> {
   const out = emptyOutcome();
   for (let s = 0; s < offerIds.length; s += LEARNED_CHUNK) {
     const ids = offerIds.slice(s, s + LEARNED_CHUNK);
     const first = await repo.unmatched(db, tenantId, ids);
     await nextTurn();
-    const verdicts = scorer && first.length ? await learnedVerdicts(db, tenantId, first, scorer) : new Map<string, LearnedVerdict>();
+    const verdicts = scorer && first.length ? await verdictsOf(db, tenantId, first, scorer, offload) : new Map<string, LearnedVerdict>();
     await inTenant(db, tenantId, async (tx) => {
       const r = await place(tx, tenantId, await repo.unmatched(tx, tenantId, ids), previousGroups, now, actor, { defer: false, verdicts });
       for (const k of ['byGtin', 'byBrandMpn', 'byModel', 'newGroups', 'queued'] as const) out[k] += r[k];

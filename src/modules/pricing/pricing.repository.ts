@@ -65,12 +65,15 @@ export interface FeedRunRow {
   id: string;
   storeId: string;
   format: string;
+  /** 'full' or 'prices'. */
+  mode: string;
   status: string;
   rowsRead: number;
   rowsAccepted: number;
   rowsRejected: number;
   offersCreated: number;
   pricesChanged: number;
+  offersUnknown: number;
   errors: { row: number; field: string; message: string; level: string }[];
   failure: string | null;
   startedAt: Date;
@@ -248,6 +251,59 @@ export const pricingRepository = {
               prev.match_group_id AS "previousGroupId",
               (prev.external_id IS NULL OR (prev.title, prev.mpn) IS DISTINCT FROM (s.title, s.mpn)) AS "keysChanged"
             FROM up JOIN s ON s.external_id = up.external_id LEFT JOIN prev ON prev.external_id = up.external_id`,
+      );
+      out.push(...res);
+      if (start + CHUNK < rows.length) await nextTurn();
+    }
+    return out;
+  },
+
+  /**
+   * A price-only update: the price, currency and availability of the store's offers already known by external id,
+   * and a price-history row for each that changed, in one statement per CHUNK. Never inserts an offer, never touches
+   * identifiers, keys or groups. Returns the offers found (a row naming no offer of the store is absent) and whether
+   * each one's price or availability changed.
+   */
+  async updatePrices(
+    q: Q,
+    tenantId: string,
+    storeId: string,
+    rows: readonly Pick<OfferInput, 'externalId' | 'priceMinor' | 'currency' | 'availability'>[],
+    now: Date,
+  ): Promise<{ id: string; externalId: string; priceChanged: boolean }[]> {
+    const out: { id: string; externalId: string; priceChanged: boolean }[] = [];
+    const ts = now.toISOString();
+    for (let start = 0; start < rows.length; start += CHUNK) {
+      const part = rows.slice(start, start + CHUNK);
+      const col = <T>(f: (r: (typeof part)[number]) => T) => arrayParam(part.map(f));
+      // prev is read in the same snapshot as the UPDATE's target rows; FOR UPDATE so that a concurrent writer of
+      // the same offer (an operator, another process) is waited for and the change is judged against its result.
+      const res = await queryRows<{ id: string; externalId: string; priceChanged: boolean }>(
+        q,
+        sql`WITH s AS (
+              SELECT * FROM unnest(${col((r) => r.externalId)}::text[], ${col((r) => r.priceMinor.toString())}::bigint[],
+                ${col((r) => r.currency)}::text[], ${col((r) => r.availability)}::text[]) AS s(external_id, price_minor, currency, availability)
+            ),
+            prev AS (
+              SELECT o.id, o.external_id, s.price_minor, s.currency, s.availability,
+                (o.price_minor, o.currency, o.availability) IS DISTINCT FROM (s.price_minor, s.currency, s.availability) AS changed
+              FROM pricing_offers o JOIN s ON o.external_id = s.external_id
+              WHERE o.tenant_id = ${tenantId} AND o.store_id = ${storeId}
+              FOR UPDATE OF o
+            ),
+            up AS (
+              UPDATE pricing_offers x SET price_minor = prev.price_minor, currency = prev.currency, availability = prev.availability,
+                price_updated_at = ${ts}::timestamptz, updated_at = ${ts}::timestamptz
+              FROM prev WHERE x.tenant_id = ${tenantId} AND x.id = prev.id AND prev.changed
+              RETURNING x.id
+            ),
+            hist AS (
+              INSERT INTO pricing_price_history (tenant_id, offer_id, observed_at, price_minor, currency, availability)
+              SELECT ${tenantId}::uuid, prev.id, ${ts}::timestamptz, prev.price_minor, prev.currency, prev.availability
+              FROM prev WHERE prev.changed
+              ON CONFLICT DO NOTHING
+            )
+            SELECT prev.id, prev.external_id AS "externalId", prev.changed AS "priceChanged" FROM prev`,
       );
       out.push(...res);
       if (start + CHUNK < rows.length) await nextTurn();
@@ -619,11 +675,21 @@ export const pricingRepository = {
 
   // ---- feed runs ----
   /** A queued run, or undefined when the store already has a queued or running import (the partial unique index). */
-  async insertRun(q: Q, tenantId: string, r: { id: string; storeId: string; format: string }, now: Date) {
+  /** Pins or unpins a group; false when the tenant has no such group. */
+  async setPinned(q: Q, tenantId: string, id: string, pinned: boolean, now: Date): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`UPDATE pricing_match_groups SET pinned = ${pinned}, updated_at = ${now.toISOString()}::timestamptz
+          WHERE tenant_id = ${tenantId} AND id = ${id} RETURNING id`,
+    );
+    return rows.length > 0;
+  },
+
+  async insertRun(q: Q, tenantId: string, r: { id: string; storeId: string; format: string; mode?: 'full' | 'prices' }, now: Date) {
     return queryOne<{ id: string }>(
       q,
-      sql`INSERT INTO pricing_feed_runs (tenant_id, id, store_id, format, status, started_at)
-          VALUES (${tenantId}, ${r.id}, ${r.storeId}, ${r.format}, 'queued', ${now.toISOString()})
+      sql`INSERT INTO pricing_feed_runs (tenant_id, id, store_id, format, mode, status, started_at)
+          VALUES (${tenantId}, ${r.id}, ${r.storeId}, ${r.format}, ${r.mode ?? 'full'}, 'queued', ${now.toISOString()})
           ON CONFLICT (tenant_id, store_id) WHERE status IN ('queued', 'running') DO NOTHING RETURNING id`,
     );
   },
@@ -633,7 +699,10 @@ export const pricingRepository = {
     tenantId: string,
     id: string,
     p: Partial<
-      Pick<FeedRunRow, 'status' | 'rowsRead' | 'rowsAccepted' | 'rowsRejected' | 'offersCreated' | 'pricesChanged' | 'errors' | 'failure'>
+      Pick<
+        FeedRunRow,
+        'status' | 'rowsRead' | 'rowsAccepted' | 'rowsRejected' | 'offersCreated' | 'pricesChanged' | 'offersUnknown' | 'errors' | 'failure'
+      >
     > & { finishedAt?: Date },
   ): Promise<void> {
     const sets = [
@@ -643,6 +712,7 @@ export const pricingRepository = {
       p.rowsRejected !== undefined ? sql`rows_rejected = ${p.rowsRejected}` : null,
       p.offersCreated !== undefined ? sql`offers_created = ${p.offersCreated}` : null,
       p.pricesChanged !== undefined ? sql`prices_changed = ${p.pricesChanged}` : null,
+      p.offersUnknown !== undefined ? sql`offers_unknown = ${p.offersUnknown}` : null,
       p.errors !== undefined ? sql`errors = ${JSON.stringify(p.errors)}::jsonb` : null,
       p.failure !== undefined ? sql`failure = ${p.failure}` : null,
       p.finishedAt !== undefined ? sql`finished_at = ${p.finishedAt.toISOString()}::timestamptz` : null,
@@ -654,8 +724,8 @@ export const pricingRepository = {
   getRun: (q: Q, tenantId: string, id: string) =>
     queryOne<FeedRunRow>(
       q,
-      sql`SELECT id, store_id AS "storeId", format, status, rows_read AS "rowsRead", rows_accepted AS "rowsAccepted", rows_rejected AS "rowsRejected",
-            offers_created AS "offersCreated", prices_changed AS "pricesChanged", errors, failure, started_at AS "startedAt", finished_at AS "finishedAt"
+      sql`SELECT id, store_id AS "storeId", format, mode, status, rows_read AS "rowsRead", rows_accepted AS "rowsAccepted", rows_rejected AS "rowsRejected",
+            offers_created AS "offersCreated", prices_changed AS "pricesChanged", offers_unknown AS "offersUnknown", errors, failure, started_at AS "startedAt", finished_at AS "finishedAt"
           FROM pricing_feed_runs WHERE tenant_id = ${tenantId} AND id = ${id}`,
     ),
 

@@ -101,6 +101,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
         summary: "Upload a store's product feed (CSV, JSON or Google-format XML); imported by a job",
         consumes: ['multipart/form-data'],
         params: idParams,
+        querystring: s.feedUploadQuery,
         response: { 202: s.feedUploadResponse, ...errorResponses, 413: errorBody, 415: errorBody },
       },
       config: { ...write('pricing.feed.upload', 'pricing_store'), rateGroup: 'ingest' },
@@ -109,7 +110,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
       const ctx = tenantContext(request);
       request.auditTarget = { resourceId: request.params.id };
       const { format, file } = await receiveFeed(request);
-      const out = await deps.feeds.upload(ctx, request.params.id, file, format);
+      const out = await deps.feeds.upload(ctx, request.params.id, file, format, request.query.mode);
       return reply.code(202).send({ run_id: out.runId, job_id: out.jobId, status_url: `/api/v1/pricing/feed-runs/${out.runId}` });
     },
   );
@@ -212,6 +213,23 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
       request.auditTarget = { resourceId: request.params.id };
       const out = await deps.service.split(tenantContext(request), request.params.id, [...new Set(request.body.offer_ids)]);
       return { log_id: out.logId, moved_offer_ids: out.moved, group_id: out.newGroupId };
+    },
+  );
+  r.put(
+    '/api/v1/pricing/groups/:id/pin',
+    {
+      schema: {
+        tags,
+        summary: 'Pin or unpin a group (operator; logged): the learned matcher never moves offers into a pinned group unasked',
+        params: idParams,
+        body: z.object({ pinned: z.boolean() }).strict(),
+        response: { 200: s.groupSchema, ...errorResponses },
+      },
+      config: write('pricing.group.pin', 'pricing_group'),
+    },
+    async (request) => {
+      request.auditTarget = { resourceId: request.params.id };
+      return m.toGroup(await deps.service.pin(tenantContext(request), request.params.id, request.body.pinned));
     },
   );
   r.post(
@@ -381,8 +399,16 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
               mid: b.mid,
               keyword: b.keyword,
               schedule: b.schedule,
+              priceSchedule: b.price_schedule,
             }
-          : { network: 'cj', token: b.token, companyId: b.company_id, partnerIds: [...new Set(b.partner_ids)], schedule: b.schedule },
+          : {
+              network: 'cj',
+              token: b.token,
+              companyId: b.company_id,
+              partnerIds: [...new Set(b.partner_ids)],
+              schedule: b.schedule,
+              priceSchedule: b.price_schedule,
+            },
       );
       return m.toSource(row);
     },
@@ -412,15 +438,17 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     {
       schema: {
         tags,
-        summary: "Import a network connection's products now (a job; 409 while the store's import runs)",
+        summary:
+          "Import a network connection's products now, or with ?mode=prices only their prices (a job; 409 while the store's import runs)",
         params: idParams,
+        querystring: s.feedUploadQuery,
         response: { 202: s.sourceRunResponse, ...errorResponses },
       },
       config: write('pricing.network.run', 'pricing_network_source'),
     },
     async (request, reply) => {
       request.auditTarget = { resourceId: request.params.id };
-      const out = await deps.sources.runNow(tenantContext(request), request.params.id);
+      const out = await deps.sources.runNow(tenantContext(request), request.params.id, request.query.mode);
       return reply.code(202).send({ run_id: out.runId, job_id: out.jobId, status_url: `/api/v1/pricing/feed-runs/${out.runId}` });
     },
   );

@@ -28,16 +28,25 @@ export const storeListResponse = z.object({ data: z.array(storeSchema) });
 
 export const feedUploadResponse = z.object({ run_id: z.string(), job_id: z.string(), status_url: z.string() });
 
+/** A run's mode: a full import (offers, identifiers, matching) or a price-only update of known offers. */
+const importMode = z
+  .enum(['full', 'prices'])
+  .describe('full: offers, identifiers and matching; prices: only the price and availability of offers the store already has');
+export const feedUploadQuery = z.object({ mode: importMode.default('full') }).strict();
+
 export const feedRunSchema = z.object({
   id: z.string(),
   store_id: z.string(),
   format: z.string(),
+  mode: z.enum(['full', 'prices']),
   status: z.enum(['queued', 'running', 'succeeded', 'failed']),
   rows_read: z.number(),
   rows_accepted: z.number(),
   rows_rejected: z.number(),
   offers_created: z.number(),
   prices_changed: z.number(),
+  /** A price-only run's rows naming no offer of the store (logged as warnings; the next full import creates them). */
+  offers_unknown: z.number(),
   errors: z.array(z.object({ row: z.number(), field: z.string(), message: z.string(), level: z.string() })),
   failure: z.string().nullable(),
   started_at: z.string(),
@@ -269,7 +278,14 @@ const safeText = (max: number) =>
     .max(max)
     .refine((v) => unsafeTextReason(v) === null, 'must not contain NUL bytes or lone surrogates');
 const numericId = z.string().regex(/^\d{1,20}$/, 'must be the numeric id the network shows');
-const schedule = z.enum(['hourly', 'daily', 'off']).default('hourly').describe('hourly (default), daily, or off (imports only when asked)');
+const schedule = z
+  .enum(['hourly', 'daily', 'off'])
+  .default('hourly')
+  .describe('full imports: hourly (default), daily, or off (only when asked)');
+const priceSchedule = z
+  .enum(['hourly', 'off'])
+  .default('off')
+  .describe('price-only updates between full imports: hourly, or off (default). Seed 000: schedule daily, price_schedule hourly');
 export const sourceConnectBody = z.discriminatedUnion('network', [
   z
     .object({
@@ -280,6 +296,7 @@ export const sourceConnectBody = z.discriminatedUnion('network', [
       mid: numericId.describe("the advertiser's merchant id"),
       keyword: safeText(200).nullable().default(null),
       schedule,
+      price_schedule: priceSchedule,
     })
     .strict(),
   z
@@ -289,6 +306,7 @@ export const sourceConnectBody = z.discriminatedUnion('network', [
       company_id: numericId.describe("the publisher's company id (CID)"),
       partner_ids: z.array(numericId).min(1).max(100).describe("the advertisers' ids"),
       schedule,
+      price_schedule: priceSchedule,
     })
     .strict(),
 ]);
@@ -301,6 +319,8 @@ export const sourceSchema = z.object({
   account: z.record(z.string(), z.unknown()),
   schedule: z.enum(['hourly', 'daily', 'off']),
   next_run_at: z.string().nullable(),
+  price_schedule: z.enum(['hourly', 'off']),
+  next_price_run_at: z.string().nullable(),
   last_run: z.object({ id: z.string(), status: z.string(), at: z.string().nullable(), error: z.string().nullable() }).nullable(),
   created_at: z.string(),
   updated_at: z.string(),

@@ -104,6 +104,35 @@ export function createPricingService({
       });
     },
 
+    /**
+     * Operator pin: the learned matcher never moves an offer into a pinned group unasked (its pairs wait in the review
+     * queue instead); identifiers (the same GTIN, brand + MPN) still place offers in it. Unpinning lifts that. Logged.
+     */
+    async pin(ctx: TenantContext, groupId: string, pinned: boolean) {
+      return inTenant(db, ctx.tenantId, async (tx) => {
+        if (!isUuid(groupId) || !(await repo.setPinned(tx, ctx.tenantId, groupId, pinned, clock())))
+          throw notFound('PRICING_GROUP_NOT_FOUND', 'The match group');
+        await repo.insertLog(
+          tx,
+          ctx.tenantId,
+          [
+            {
+              action: pinned ? 'pin' : 'unpin',
+              fromGroupId: null,
+              toGroupId: groupId,
+              offerIds: [],
+              reason: pinned ? 'operator pin' : 'operator unpin',
+              actorType: ctx.actor.type,
+              actorId: ctx.actor.id,
+            },
+          ],
+          clock(),
+        );
+        const [g] = await repo.listGroups(tx, ctx.tenantId, { id: groupId, limit: 1 });
+        return g!;
+      });
+    },
+
     /** Operator split: the given offers of the group move to a new group (a new stable id). Logged; revert moves them back. */
     async split(ctx: TenantContext, groupId: string, offerIds: string[]) {
       return regroup(ctx.tenantId, async (tx) => {

@@ -155,11 +155,15 @@ export const pricingFeedRuns = pgTable(
     storeId: uuid('store_id').notNull(),
     format: text('format').notNull(),
     status: text('status').notNull(), // queued | running | succeeded | failed
+    /** 'full' (offers, keys, matching) or 'prices' (prices and availability of known offers only). */
+    mode: text('mode').notNull().default('full'),
     rowsRead: integer('rows_read').notNull().default(0),
     rowsAccepted: integer('rows_accepted').notNull().default(0),
     rowsRejected: integer('rows_rejected').notNull().default(0),
     offersCreated: integer('offers_created').notNull().default(0),
     pricesChanged: integer('prices_changed').notNull().default(0),
+    /** A price-only run's rows naming no offer of the store (left for the next full import). */
+    offersUnknown: integer('offers_unknown').notNull().default(0),
     /** The first 100 row errors: [{ row, field, message }]. */
     errors: jsonb('errors').notNull().default(sql`'[]'::jsonb`),
     failure: text('failure'),
@@ -288,6 +292,9 @@ export const pricingNetworkSources = pgTable(
     /** 'hourly', 'daily' or 'off' (imports only when asked). */
     schedule: text('schedule').notNull().default('hourly'),
     nextRunAt: timestamp('next_run_at', { withTimezone: true }),
+    /** 'hourly' or 'off': price-only updates between full imports (prices and availability of known offers). */
+    priceSchedule: text('price_schedule').notNull().default('off'),
+    nextPriceRunAt: timestamp('next_price_run_at', { withTimezone: true }),
     lastRunId: uuid('last_run_id'),
     lastRunAt: timestamp('last_run_at', { withTimezone: true }),
     lastStatus: text('last_status'),
@@ -299,5 +306,6 @@ export const pricingNetworkSources = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('pricing_network_sources_tenant_store_key').on(t.tenantId, t.storeId),
     index('pricing_network_sources_due_idx').on(t.nextRunAt).where(sql`schedule <> 'off'`),
+    index('pricing_network_sources_price_due_idx').on(t.nextPriceRunAt).where(sql`price_schedule <> 'off'`),
   ],
 );

@@ -11,6 +11,8 @@ export interface SourceRow {
   credentials: string;
   schedule: 'hourly' | 'daily' | 'off';
   nextRunAt: Date | null;
+  priceSchedule: 'hourly' | 'off';
+  nextPriceRunAt: Date | null;
   lastRunId: string | null;
   lastRunAt: Date | null;
   lastStatus: string | null;
@@ -20,7 +22,7 @@ export interface SourceRow {
 }
 
 const COLUMNS = sql`s.id, s.store_id AS "storeId", st.name AS "storeName", s.network, s.account, s.credentials, s.schedule,
-  s.next_run_at AS "nextRunAt", s.last_run_id AS "lastRunId", s.last_run_at AS "lastRunAt", s.last_status AS "lastStatus",
+  s.next_run_at AS "nextRunAt", s.price_schedule AS "priceSchedule", s.next_price_run_at AS "nextPriceRunAt", s.last_run_id AS "lastRunId", s.last_run_at AS "lastRunAt", s.last_status AS "lastStatus",
   s.last_error AS "lastError", s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
 
 /** Network sources (pricing_network_sources): one per store at most. */
@@ -38,16 +40,21 @@ export const sourcesRepository = {
       credentials: string;
       schedule: string;
       nextRunAt: Date | null;
+      priceSchedule: string;
+      nextPriceRunAt: Date | null;
     },
     now: Date,
   ): Promise<string> {
     const row = await queryOne<{ id: string }>(
       q,
-      sql`INSERT INTO pricing_network_sources (tenant_id, id, store_id, network, account, credentials, schedule, next_run_at, created_at, updated_at)
+      sql`INSERT INTO pricing_network_sources (tenant_id, id, store_id, network, account, credentials, schedule, next_run_at,
+            price_schedule, next_price_run_at, created_at, updated_at)
           VALUES (${tenantId}, ${v.id}, ${v.storeId}, ${v.network}, ${JSON.stringify(v.account)}::jsonb, ${v.credentials}, ${v.schedule},
-            ${v.nextRunAt?.toISOString() ?? null}::timestamptz, ${now.toISOString()}, ${now.toISOString()})
+            ${v.nextRunAt?.toISOString() ?? null}::timestamptz, ${v.priceSchedule}, ${v.nextPriceRunAt?.toISOString() ?? null}::timestamptz,
+            ${now.toISOString()}, ${now.toISOString()})
           ON CONFLICT (tenant_id, store_id) DO UPDATE SET network = EXCLUDED.network, account = EXCLUDED.account,
             credentials = EXCLUDED.credentials, schedule = EXCLUDED.schedule, next_run_at = EXCLUDED.next_run_at,
+            price_schedule = EXCLUDED.price_schedule, next_price_run_at = EXCLUDED.next_price_run_at,
             last_error = NULL, updated_at = EXCLUDED.updated_at
           RETURNING id`,
     );
@@ -85,6 +92,23 @@ export const sourcesRepository = {
                 ORDER BY next_run_at LIMIT ${limit} FOR UPDATE SKIP LOCKED) d
           WHERE s.tenant_id = d.tenant_id AND s.id = d.id
           RETURNING s.tenant_id AS "tenantId", s.id, s.store_id AS "storeId", s.network`,
+    ),
+
+  /**
+   * Claims the sources whose price-only update is due at `now` across tenants, moving each one's next price run an
+   * hour forward in the same statement (as claimDue). A source whose full import is due too is left to it: the full
+   * import brings the prices as well (its price slot still moves on).
+   */
+  claimDuePrices: (q: Q, now: Date, limit: number) =>
+    queryRows<{ tenantId: string; id: string; storeId: string; network: string; fullDue: boolean }>(
+      q,
+      sql`UPDATE pricing_network_sources s SET next_price_run_at = ${now.toISOString()}::timestamptz + interval '1 hour'
+          FROM (SELECT tenant_id, id FROM pricing_network_sources
+                WHERE price_schedule <> 'off' AND next_price_run_at <= ${now.toISOString()}::timestamptz
+                ORDER BY next_price_run_at LIMIT ${limit} FOR UPDATE SKIP LOCKED) d
+          WHERE s.tenant_id = d.tenant_id AND s.id = d.id
+          RETURNING s.tenant_id AS "tenantId", s.id, s.store_id AS "storeId", s.network,
+            (s.schedule <> 'off' AND s.next_run_at <= ${now.toISOString()}::timestamptz) AS "fullDue"`,
     ),
 
   async recordRun(

@@ -10,27 +10,37 @@ import {
   resealColumn,
 } from '../../platform/index.ts';
 import type { FeedRecord } from './feed.core.ts';
-import type { FeedsService } from './feeds.service.ts';
+import type { FeedsService, ImportMode } from './feeds.service.ts';
 import { NetworkAuthError, type NetworkHttpOptions, type NetworkPage, cjClient, rakutenClient } from './networks.client.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 import { type SourceRow, sourcesRepository as sources } from './sources.repository.ts';
 
 export const NETWORK_JOB = 'pricing.network';
-const payload = z.object({ runId: z.string(), sourceId: z.string() });
+const payload = z.object({
+  runId: z.string(),
+  sourceId: z.string(),
+  /** 'prices': a price-only run (absent in jobs queued before it existed: a full import). */
+  mode: z.enum(['full', 'prices']).default('full'),
+});
 const MAX_ATTEMPTS = 3;
 /** Records one network import keeps in memory at most (everything is read before anything is written). */
 const MAX_RECORDS = 1_000_000;
 
 export type SourceConnect =
-  | { network: 'rakuten'; clientId: string; clientSecret: string; sid: string; mid: string; keyword: string | null; schedule: Schedule }
-  | { network: 'cj'; token: string; companyId: string; partnerIds: string[]; schedule: Schedule };
+  | ({ network: 'rakuten'; clientId: string; clientSecret: string; sid: string; mid: string; keyword: string | null } & Schedules)
+  | ({ network: 'cj'; token: string; companyId: string; partnerIds: string[] } & Schedules);
 export type Schedule = 'hourly' | 'daily' | 'off';
+/** Full imports on `schedule`; price-only updates (known offers' prices and availability) on `priceSchedule`. */
+interface Schedules {
+  schedule: Schedule;
+  priceSchedule: 'hourly' | 'off';
+}
 
 const secretContext = (tenantId: string, id: string) => `pricing-source:${tenantId}:${id}`;
 
 export interface SourcesDeps {
   platform: PlatformServices;
-  feeds: Pick<FeedsService, 'importRecords'>;
+  feeds: Pick<FeedsService, 'importRecords' | 'importPrices'>;
   /** Test hook: the clients' transport (fetch, sleep). */
   http?: NetworkHttpOptions;
 }
@@ -74,11 +84,14 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
   async function queueRun(
     tenantId: string,
     src: { id: string; storeId: string; network: string },
+    mode: ImportMode = 'full',
   ): Promise<{ runId: string; jobId: string } | null> {
     const runId = newId();
-    const inserted = await repo.insertRun(db, tenantId, { id: runId, storeId: src.storeId, format: src.network }, clock());
+    // One run per store at a time, whatever its mode (the runs table's partial unique index): a price-only run never
+    // writes beside a full import of the same store.
+    const inserted = await repo.insertRun(db, tenantId, { id: runId, storeId: src.storeId, format: src.network, mode }, clock());
     if (!inserted) return null;
-    const job = await jobs.enqueue(tenantId, NETWORK_JOB, { runId, sourceId: src.id });
+    const job = await jobs.enqueue(tenantId, NETWORK_JOB, { runId, sourceId: src.id, mode });
     await sources.recordRun(db, tenantId, src.id, { runId, status: 'queued', error: null }, clock());
     return { runId, jobId: job.id };
   }
@@ -89,7 +102,7 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
     maxAttempts: MAX_ATTEMPTS,
     maxRunningPerTenant: 1,
     async handle(run) {
-      const { runId, sourceId } = run.payload;
+      const { runId, sourceId, mode } = run.payload;
       const tenantId = run.tenantId;
       const [src] = await sources.list(db, tenantId, sourceId);
       const fail = async (failure: string) => {
@@ -122,7 +135,8 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
         throw err;
       }
       try {
-        const result = await feeds.importRecords(run.ctx, runId, src.storeId, records, (p) => run.progress(p));
+        const importer = mode === 'prices' ? feeds.importPrices : feeds.importRecords;
+        const result = await importer(run.ctx, runId, src.storeId, records, (p) => run.progress(p));
         await sources.recordRun(db, tenantId, src.id, { runId, status: 'succeeded', error: null }, clock());
         return result;
       } catch (err) {
@@ -154,6 +168,9 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
           credentials: secrets.seal(JSON.stringify(credentials), secretContext(ctx.tenantId, id)),
           schedule: v.schedule,
           nextRunAt: v.schedule === 'off' ? null : now,
+          priceSchedule: v.priceSchedule,
+          // The first price-only update an hour after the first full import (which is due at once).
+          nextPriceRunAt: v.priceSchedule === 'off' ? null : new Date(now.getTime() + 3_600_000),
         },
         now,
       );
@@ -170,11 +187,11 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
       if (!isUuid(id) || !(await sources.remove(db, ctx.tenantId, id)))
         throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
     },
-    /** Queues an import now; 409 PRICING_IMPORT_RUNNING while one of the store is queued or running. */
-    async runNow(ctx: TenantContext, id: string): Promise<{ runId: string; jobId: string }> {
+    /** Queues an import (or a price-only run) now; 409 PRICING_IMPORT_RUNNING while one of the store is queued or running. */
+    async runNow(ctx: TenantContext, id: string, mode: ImportMode = 'full'): Promise<{ runId: string; jobId: string }> {
       const [row] = isUuid(id) ? await sources.list(db, ctx.tenantId, id) : [];
       if (!row) throw notFound('PRICING_SOURCE_NOT_FOUND', 'The network connection');
-      const out = await queueRun(ctx.tenantId, row);
+      const out = await queueRun(ctx.tenantId, row, mode);
       if (!out)
         throw new AppError(
           'conflict',
@@ -188,15 +205,23 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
      * import is still running is skipped until its next slot. Returns how many were queued.
      */
     async queueDueImports(limit = 100): Promise<number> {
-      const due = await sources.claimDue(db, clock(), limit);
+      const now = clock();
+      // Price-only slots are claimed first, so that a source whose full import is due in the same sweep is seen as such.
+      const duePrices = await sources.claimDuePrices(db, now, limit);
+      const due = await sources.claimDue(db, now, limit);
       let queued = 0;
-      for (const d of due) {
-        const out = await queueRun(d.tenantId, d).catch((err: unknown) => {
-          platform.log.warn({ err, sourceId: d.id }, 'pricing: a scheduled network import could not be queued');
+      const queue = async (d: { tenantId: string; id: string; storeId: string; network: string }, mode: ImportMode) => {
+        const out = await queueRun(d.tenantId, d, mode).catch((err: unknown) => {
+          platform.log.warn({ err, sourceId: d.id, mode }, 'pricing: a scheduled network import could not be queued');
           return null;
         });
+        // A price-only run refused because the store's import is queued or running: that import brings the prices.
+        if (!out && mode === 'prices')
+          platform.log.info({ sourceId: d.id }, 'pricing: price-only run skipped, an import of the store runs');
         if (out) queued++;
-      }
+      };
+      for (const d of due) await queue(d, 'full');
+      for (const d of duePrices) if (!d.fullDue) await queue(d, 'prices');
       return queued;
     },
 

@@ -16,12 +16,14 @@ function csv(rows: Source[]) {
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const lines = [
-    ['store', 'network', 'schedule', 'next_run_at', 'last_status', 'last_run_at', 'last_error'],
+    ['store', 'network', 'schedule', 'next_run_at', 'price_schedule', 'next_price_run_at', 'last_status', 'last_run_at', 'last_error'],
     ...rows.map((r) => [
       r.store,
       r.network,
       r.schedule,
       r.next_run_at,
+      r.price_schedule,
+      r.next_price_run_at,
       r.last_run?.status ?? null,
       r.last_run?.at ?? null,
       r.last_run?.error ?? null,
@@ -41,15 +43,16 @@ function ConnectForm({ onDone }: { onDone: () => void }) {
     queryKey: ['pricing-stores', tenantId],
     queryFn: ({ signal }) => get<PricingStoreList>('/api/v1/pricing/stores', undefined, signal),
   });
-  const [v, setV] = useState({ store: '', network: 'rakuten', a: '', b: '', c: '', d: '', schedule: 'hourly' });
+  const [v, setV] = useState({ store: '', network: 'rakuten', a: '', b: '', c: '', d: '', schedule: 'hourly', prices: 'off' });
   const set = (k: keyof typeof v) => (e: { currentTarget: { value: string } }) => setV({ ...v, [k]: e.currentTarget.value });
   const connect = useMutation({
     mutationFn: () => {
       const schedule = v.schedule as 'hourly' | 'daily' | 'off';
+      const price_schedule = v.prices as 'hourly' | 'off';
       const body: ConnectPricingSourceBody =
         v.network === 'rakuten'
-          ? { network: 'rakuten', client_id: v.a, client_secret: v.b, sid: v.c, mid: v.d, schedule }
-          : { network: 'cj', token: v.a, company_id: v.c, partner_ids: v.d.split(/[\s,]+/).filter(Boolean), schedule };
+          ? { network: 'rakuten', client_id: v.a, client_secret: v.b, sid: v.c, mid: v.d, schedule, price_schedule }
+          : { network: 'cj', token: v.a, company_id: v.c, partner_ids: v.d.split(/[\s,]+/).filter(Boolean), schedule, price_schedule };
       return api('PUT', `/api/v1/pricing/stores/${v.store}/network`, { body });
     },
     onSuccess: onDone,
@@ -86,6 +89,7 @@ function ConnectForm({ onDone }: { onDone: () => void }) {
               ]}
             />
             <NativeSelect label="Schedule" value={v.schedule} onChange={set('schedule')} data={['hourly', 'daily', 'off']} />
+            <NativeSelect label="Price updates" value={v.prices} onChange={set('prices')} data={['off', 'hourly']} />
           </Group>
           <Group grow>
             <TextInput label={rk ? 'Client id' : 'Personal access token'} value={v.a} onChange={set('a')} type={rk ? 'text' : 'password'} />
@@ -114,7 +118,11 @@ export function PricingSources() {
     queryFn: ({ signal }) => get<PricingSourceList>('/api/v1/pricing/sources', undefined, signal),
   });
   const refresh = () => client.invalidateQueries({ queryKey: ['pricing-sources', tenantId] });
-  const run = useMutation({ mutationFn: (id: string) => api('POST', `/api/v1/pricing/sources/${id}/runs`), onSettled: refresh });
+  const run = useMutation({
+    mutationFn: (v: { id: string; prices: boolean }) =>
+      api('POST', `/api/v1/pricing/sources/${v.id}/runs${v.prices ? '?mode=prices' : ''}`),
+    onSettled: refresh,
+  });
   const rows = q.data?.data ?? [];
   return (
     <Stack>
@@ -146,6 +154,14 @@ export function PricingSources() {
               { key: 'schedule', label: 'Schedule' },
               { key: 'next_run_at', label: 'Next import', render: (r) => (r.next_run_at ? new Date(r.next_run_at).toLocaleString() : '—') },
               {
+                key: 'next_price_run_at',
+                label: 'Price updates',
+                render: (r) =>
+                  r.price_schedule === 'off' || !r.next_price_run_at
+                    ? 'off'
+                    : `hourly, next ${new Date(r.next_price_run_at).toLocaleString()}`,
+              },
+              {
                 key: 'last_run',
                 label: 'Last import',
                 render: (r) =>
@@ -169,9 +185,24 @@ export function PricingSources() {
                 key: 'id',
                 label: '',
                 render: (r) => (
-                  <Button size="xs" variant="light" onClick={() => run.mutate(r.id)} loading={run.isPending && run.variables === r.id}>
-                    Import now
-                  </Button>
+                  <Group gap="xs" wrap="nowrap">
+                    <Button
+                      size="xs"
+                      variant="light"
+                      onClick={() => run.mutate({ id: r.id, prices: false })}
+                      loading={run.isPending && run.variables?.id === r.id && !run.variables.prices}
+                    >
+                      Import now
+                    </Button>
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      onClick={() => run.mutate({ id: r.id, prices: true })}
+                      loading={run.isPending && run.variables?.id === r.id && run.variables.prices}
+                    >
+                      Update prices
+                    </Button>
+                  </Group>
                 ),
               },
             ]}
