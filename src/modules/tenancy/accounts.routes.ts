@@ -7,7 +7,7 @@ import * as s from './accounts.schemas.ts';
 import type { AccountsService, Delivery } from './accounts.service.ts';
 import type { AuthService, ClientMeta } from './auth.service.ts';
 import type { TenancyRepository } from './tenancy.repository.ts';
-import { mfaChallengeResponse, tokenResponse } from './tenancy.schemas.ts';
+import { mfaChallengeResponse, tokenReply, tokenResponse } from './tenancy.schemas.ts';
 import { MFA_TOKEN_SECONDS } from './tokens.ts';
 
 export interface AccountsRouteDeps {
@@ -154,13 +154,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: AccountsRouteDe
       const t = await deps.auth.login(out.email, request.body.password, meta(request));
       // An existing account with two-factor sign-in: the membership is active; signing in takes the second step.
       if ('mfaToken' in t) return { mfa_required: true as const, mfa_token: t.mfaToken, expires_in: MFA_TOKEN_SECONDS };
-      return {
-        access_token: t.accessToken,
-        refresh_token: t.refreshToken,
-        token_type: 'Bearer' as const,
-        expires_in: t.expiresIn,
-        user: { id: t.user.id, email: t.user.email, tenant_id: t.tenantId, role: t.role, is_platform_admin: t.user.isPlatformAdmin },
-      };
+      return tokenReply(t);
     },
   );
   r.post(

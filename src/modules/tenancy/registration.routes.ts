@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError, errorResponses } from '../../platform/index.ts';
 import type { ClientMeta } from './auth.service.ts';
 import type { RegistrationService } from './registration.service.ts';
-import { registerAccepted, registerBody, registerVerifyBody, tokenResponse } from './tenancy.schemas.ts';
+import { registerAccepted, registerBody, registerVerifyBody, tokenReply, tokenResponse } from './tenancy.schemas.ts';
 
 export interface RegistrationRouteDeps {
   registration: RegistrationService;
@@ -66,19 +66,7 @@ export async function registrationRoutes(app: FastifyInstance, deps: Registratio
       if (deps.mode === 'closed') throw closed();
       const out = await deps.registration.verify(request.body.token, meta(request));
       request.auditTarget = { resourceId: out.user.id, ...(out.tenantId ? { tenantId: out.tenantId } : {}) };
-      return reply.code(201).send({
-        access_token: out.accessToken,
-        refresh_token: out.refreshToken,
-        token_type: 'Bearer' as const,
-        expires_in: out.expiresIn,
-        user: {
-          id: out.user.id,
-          email: out.user.email,
-          tenant_id: out.tenantId,
-          role: out.role,
-          is_platform_admin: out.user.isPlatformAdmin,
-        },
-      });
+      return reply.code(201).send(tokenReply(out));
     },
   );
 }

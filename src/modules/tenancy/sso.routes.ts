@@ -6,7 +6,7 @@ import type { ClientMeta } from './auth.service.ts';
 import { SSO_PROVISIONING } from './sso.core.ts';
 import type { SsoProviderRow } from './sso.repository.ts';
 import type { SsoService } from './sso.service.ts';
-import { mfaChallengeResponse, tokenResponse } from './tenancy.schemas.ts';
+import { mfaChallengeResponse, tokenReply, tokenResponse } from './tenancy.schemas.ts';
 import { MFA_TOKEN_SECONDS } from './tokens.ts';
 
 export interface SsoRouteDeps {
@@ -225,21 +225,7 @@ export async function ssoRoutes(app: FastifyInstance, deps: SsoRouteDeps): Promi
     },
   );
   const signedIn = (out: Awaited<ReturnType<SsoService['link']>>) =>
-    'mfaToken' in out
-      ? { mfa_required: true as const, mfa_token: out.mfaToken, expires_in: MFA_TOKEN_SECONDS }
-      : {
-          access_token: out.accessToken,
-          refresh_token: out.refreshToken,
-          token_type: 'Bearer' as const,
-          expires_in: out.expiresIn,
-          user: {
-            id: out.user.id,
-            email: out.user.email,
-            tenant_id: out.tenantId,
-            role: out.role,
-            is_platform_admin: out.user.isPlatformAdmin,
-          },
-        };
+    'mfaToken' in out ? { mfa_required: true as const, mfa_token: out.mfaToken, expires_in: MFA_TOKEN_SECONDS } : tokenReply(out);
   const linkRequired = z.object({
     link_required: z.literal(true),
     link_token: z.string(),

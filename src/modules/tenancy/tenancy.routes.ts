@@ -75,19 +75,6 @@ const idParams = z.object({ id: z.string().max(100) });
 
 export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tokenReply = (
-    t: { accessToken: string; refreshToken: string; expiresIn: number },
-    user: UserRow,
-    tenantId: string | null,
-    role: string | null,
-  ) => ({
-    access_token: t.accessToken,
-    refresh_token: t.refreshToken,
-    token_type: 'Bearer' as const,
-    expires_in: t.expiresIn,
-    user: { id: user.id, email: user.email, tenant_id: tenantId, role, is_platform_admin: user.isPlatformAdmin },
-  });
-
   // Seed 004 calls the session endpoints without the /api/v1 prefix (/auth/login ...): the same handler and
   // options are registered under both paths.
   app.addHook('onRoute', (route) => {
@@ -111,7 +98,7 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
     async (request) => {
       const out = await deps.auth.login(request.body.email, request.body.password, meta(request));
       if ('mfaToken' in out) return { mfa_required: true as const, mfa_token: out.mfaToken, expires_in: MFA_TOKEN_SECONDS };
-      return tokenReply(out, out.user, out.tenantId, out.role);
+      return s.tokenReply(out);
     },
   );
 
@@ -145,7 +132,7 @@ export async function tenancyRoutes(app: FastifyInstance, deps: TenancyRouteDeps
       });
       const tenantId = (await deps.repo.firstTenantOf(deps.db, out.user.id)) ?? null;
       const role = tenantId ? ((await deps.repo.getRole(deps.db, tenantId, out.user.id)) ?? null) : null;
-      return tokenReply(out, out.user, tenantId, role);
+      return s.tokenReply({ ...out, tenantId, role });
     },
   );
 

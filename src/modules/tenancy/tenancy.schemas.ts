@@ -150,6 +150,26 @@ export const tokenResponse = z.object({
   }),
 });
 
+/** A signed-in session as every sign-in path returns it (password, refresh, invitation, registration, 2FA, SSO). */
+export interface SignedInSession {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  user: { id: string; email: string; isPlatformAdmin: boolean };
+  tenantId: string | null;
+  role: string | null;
+}
+/** The one mapping of a signed-in session to `tokenResponse`. */
+export function tokenReply(t: SignedInSession): z.infer<typeof tokenResponse> {
+  return {
+    access_token: t.accessToken,
+    refresh_token: t.refreshToken,
+    token_type: 'Bearer',
+    expires_in: t.expiresIn,
+    user: { id: t.user.id, email: t.user.email, tenant_id: t.tenantId, role: t.role, is_platform_admin: t.user.isPlatformAdmin },
+  };
+}
+
 export const sessionResponse = z.object({
   user: z.object({
     id: z.string(),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError, errorResponses, iso, tenantContext } from '../../platform/index.ts';
 import type { AuthService, ClientMeta } from './auth.service.ts';
 import type { TenantsService } from './tenants.service.ts';
-import { tokenResponse } from './tenancy.schemas.ts';
+import { tokenReply, tokenResponse } from './tenancy.schemas.ts';
 import type { TwoFactorService } from './two-factor.service.ts';
 
 export interface TwoFactorRouteDeps {
@@ -125,13 +125,7 @@ export async function twoFactorRoutes(app: FastifyInstance, deps: TwoFactorRoute
         },
         meta(request),
       );
-      return {
-        access_token: t.accessToken,
-        refresh_token: t.refreshToken,
-        token_type: 'Bearer' as const,
-        expires_in: t.expiresIn,
-        user: { id: t.user.id, email: t.user.email, tenant_id: t.tenantId, role: t.role, is_platform_admin: t.user.isPlatformAdmin },
-      };
+      return tokenReply(t);
     },
   );
   r.put(
