@@ -67,6 +67,10 @@ const INTENDED: IntendedFanOut[] = [
     reason: 'scheduler pricing.network-imports: due sources of every tenant',
   },
   {
+    pattern: /^UPDATE pricing_network_sources s SET next_price_run_at = .*FOR UPDATE SKIP LOCKED/,
+    reason: "scheduler pricing.network-imports: due price-only runs of every tenant (seed 000's hourly price updates)",
+  },
+  {
     pattern: /^WITH RECURSIVE t AS \( \(SELECT tenant_id FROM newsfeed_shown_items ORDER BY tenant_id LIMIT 1\)/,
     reason: 'scheduler: newsfeed shown-items retention walks tenants',
   },
