@@ -111,6 +111,21 @@ export default tseslint.config(
     },
   },
   {
+    // The SDK's two entries re-export the API's types from sdk/src/contracts.ts, which names them once (its explicit
+    // list is the SDK's type surface; sdk/build.types.mjs expands it). A type-only `export type *` of that one file is
+    // allowed there; a value `export *` hub is not.
+    files: ['sdk/src/index.ts', 'sdk/src/node.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ExportAllDeclaration[exportKind!="type"], ExportAllDeclaration[source.value!="./contracts.ts"]',
+          message: 'No export * hubs: export names explicitly (STYLE.md); only the contracts types may be re-exported whole.',
+        },
+      ],
+    },
+  },
+  {
     // The dashboard (React): the classic rules of hooks.
     files: ['dashboard/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
