@@ -28,6 +28,7 @@ import { explainJson, partitionTenantTables, readPartitions } from '../src/platf
 import { type Database, openDatabase } from '../src/platform/database.ts';
 import { startStripeServer, type StripeTestServer } from './fakes/stripe-server.ts';
 import { createTestApp, multipartBody, type TestApp } from './helpers.ts';
+import { activeCampaign } from './sponsored-campaigns.ts';
 import { definedTables } from './ownership.scan.ts';
 
 const onPostgres = inject('dbTarget') === 'postgres';
@@ -385,29 +386,9 @@ async function reach(tenantId: string, token: string): Promise<void> {
   );
   await ok(t.request('POST', '/v1/identify', { token, body: { userId: 'u4', anonymousId: 'anon-m' } }), 'identify merge');
   // A sponsored impression, clicked.
-  const c = await ok(
-    t.request('POST', '/api/v1/sponsored/campaigns', {
-      token,
-      body: {
-        brand_id: 'Ember',
-        name: 'Conformance',
-        currency: 'EUR',
-        budget_amount: '50.00',
-        budget_type: 'lifetime',
-        start_date: new Date(Date.now() - 3_600_000).toISOString(),
-        pricing_model: 'cpc',
-        bid_amount: '0.50',
-        pacing: 'asap',
-        creative: { headline: 'Try it' },
-        promoted_item_ids: ['tee'],
-      },
-    }),
-    'campaign',
-  );
-  await ok(t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/approve`, { token }), 'approve');
-  await ok(t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/activate`, { token }), 'activate');
+  const campaignId = await activeCampaign(t, token, { currency: 'EUR', promoted_item_ids: ['tee'] });
   const imp = await ok(
-    t.request('POST', '/api/v1/sponsored/impressions', { token, body: { campaign_id: c.body.id, user_id: 'u1', placement: 'feed' } }),
+    t.request('POST', '/api/v1/sponsored/impressions', { token, body: { campaign_id: campaignId, user_id: 'u1', placement: 'feed' } }),
     'impression',
   );
   await ok(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { activeCampaign } from '../../../test/sponsored-campaigns.ts';
 
 /**
  * The newsfeed end to end (PGlite, or PostgreSQL with LOUPE_TEST_DB=postgres): a full feed for a shopper with no
@@ -85,24 +86,7 @@ describe('GET /api/v1/newsfeed', () => {
   });
 
   it('puts a Sponsored module at positions 3 and 8 when a campaign is eligible, with a decision to report', async () => {
-    const c = await t.request('POST', '/api/v1/sponsored/campaigns', {
-      token: A.ownerToken,
-      body: {
-        brand_id: 'Ember',
-        name: 'Ember week',
-        currency: 'USD',
-        budget_amount: '50.00',
-        budget_type: 'lifetime',
-        start_date: new Date(Date.now() - 3_600_000).toISOString(),
-        pricing_model: 'cpc',
-        bid_amount: '0.50',
-        pacing: 'asap',
-        creative: { headline: 'Ember, new season' },
-        promoted_item_ids: ['sku-28', 'sku-29', 'missing-sku'],
-      },
-    });
-    await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/approve`, { token: A.ownerToken });
-    await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/activate`, { token: A.ownerToken });
+    const campaignId = await activeCampaign(t, A.ownerToken, { promoted_item_ids: ['sku-28', 'sku-29', 'missing-sku'] });
     const p1 = await feed(keyA, 'ads-viewer');
     const s3 = p1.body.modules[2];
     expect(s3).toMatchObject({
@@ -110,7 +94,7 @@ describe('GET /api/v1/newsfeed', () => {
       sponsored: true,
       label: 'Sponsored',
       title: 'Ember, new season',
-      campaign_id: c.body.id,
+      campaign_id: campaignId,
       item_ids: ['sku-28', 'sku-29'],
     });
     const p2 = await feed(keyA, 'ads-viewer', p1.body.next_cursor);
@@ -118,10 +102,10 @@ describe('GET /api/v1/newsfeed', () => {
     // The decision can be reported as an impression.
     const imp = await t.request('POST', '/api/v1/sponsored/impressions', {
       token: keyA,
-      body: { decision_id: s3.decision_id, campaign_id: c.body.id, user_id: 'ads-viewer', placement: 'feed_position_3' },
+      body: { decision_id: s3.decision_id, campaign_id: campaignId, user_id: 'ads-viewer', placement: 'feed_position_3' },
     });
     expect(imp.status).toBe(200);
-    await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/pause`, { token: A.ownerToken });
+    await t.request('POST', `/api/v1/sponsored/campaigns/${campaignId}/pause`, { token: A.ownerToken });
   });
 
   it('shows new items from followed brands, and a style profile moves within a second of a view', async () => {

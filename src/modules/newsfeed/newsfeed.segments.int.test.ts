@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { activeCampaign } from '../../../test/sponsored-campaigns.ts';
 
 /**
  * Sponsored segment targeting in the feed, wired in src/app.ts: the shopper's profile comes from identity's
@@ -27,29 +28,13 @@ async function score(tenantId: string, profileId: string, segment: string) {
         VALUES (${tenantId}, ${profileId}, 5, 5, 5, ${segment}, now())`,
   );
 }
-async function campaign(token: string, segments: string[]) {
-  const c = await t.request('POST', '/api/v1/sponsored/campaigns', {
-    token,
-    body: {
-      brand_id: 'Ember',
-      name: `For ${segments.join(', ')}`,
-      currency: 'USD',
-      budget_amount: '50.00',
-      budget_type: 'lifetime',
-      start_date: new Date(Date.now() - 3_600_000).toISOString(),
-      pricing_model: 'cpc',
-      bid_amount: '0.50',
-      pacing: 'asap',
-      creative: { headline: 'Only for our best customers' },
-      promoted_item_ids: ['sku-1', 'sku-2'],
-      targeting: { segments },
-    },
+const campaign = (token: string, segments: string[]): Promise<string> =>
+  activeCampaign(t, token, {
+    name: `For ${segments.join(', ')}`,
+    creative: { headline: 'Only for our best customers' },
+    promoted_item_ids: ['sku-1', 'sku-2'],
+    targeting: { segments },
   });
-  expect(c.status).toBe(201);
-  await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/approve`, { token });
-  expect((await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/activate`, { token })).status).toBe(200);
-  return c.body.id as string;
-}
 const sponsoredAt3 = async (key: string, user: string) => {
   const r = await t.request('GET', `/api/v1/newsfeed?user_id=${encodeURIComponent(user)}`, { token: key });
   expect(r.status).toBe(200);

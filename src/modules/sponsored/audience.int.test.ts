@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { activeCampaign, campaignBody } from '../../../test/sponsored-campaigns.ts';
 
 /**
  * Campaign audiences from saved cohorts (`targeting.cohorts`), wired in src/app.ts to identity's profile lookup and
@@ -33,27 +34,9 @@ async function cohort(token: string, plan: string): Promise<string> {
   expect(c.status).toBe(201);
   return c.body.id as string;
 }
-const body = (targeting: unknown) => ({
-  brand_id: 'Ember',
-  name: 'For a cohort',
-  currency: 'USD',
-  budget_amount: '50.00',
-  budget_type: 'lifetime',
-  start_date: new Date(Date.now() - 3_600_000).toISOString(),
-  pricing_model: 'cpc',
-  bid_amount: '0.50',
-  pacing: 'asap',
-  creative: { headline: 'Members only' },
-  promoted_item_ids: ['sku-1', 'sku-2'],
-  targeting,
-});
-async function active(token: string, targeting: unknown): Promise<string> {
-  const c = await t.request('POST', '/api/v1/sponsored/campaigns', { token, body: body(targeting) });
-  expect(c.status).toBe(201);
-  await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/approve`, { token });
-  expect((await t.request('POST', `/api/v1/sponsored/campaigns/${c.body.id}/activate`, { token })).status).toBe(200);
-  return c.body.id as string;
-}
+const body = (targeting: unknown) =>
+  campaignBody({ name: 'For a cohort', creative: { headline: 'Members only' }, promoted_item_ids: ['sku-1', 'sku-2'], targeting });
+const active = (token: string, targeting: unknown): Promise<string> => activeCampaign(t, token, body(targeting));
 const eligible = async (key: string, user: string): Promise<string[]> => {
   const r = await t.request('GET', `/api/v1/sponsored/eligible?placement=feed&slots=5&user_id=${encodeURIComponent(user)}`, { token: key });
   expect(r.status).toBe(200);
