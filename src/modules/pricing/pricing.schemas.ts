@@ -171,6 +171,15 @@ export const productResponse = z.object({
     price_range: z.object({ min: z.string(), max: z.string(), min_minor: z.string(), max_minor: z.string() }).nullable(),
     offers_in_other_currencies: z.array(productOffer),
     offer_count: z.number(),
+    stale: z
+      .boolean()
+      .describe(
+        "Some store offer's price is older than the tenant's freshness setting: a refresh from its network is queued in the background (the page never waits for it)",
+      ),
+    refreshed_at: z
+      .string()
+      .nullable()
+      .describe("When the oldest store offer's price was last confirmed (its change or its store's last successful run); null without store offers"),
   }),
 });
 export type ProductResponse = z.infer<typeof productResponse>;
@@ -327,3 +336,17 @@ export const sourceSchema = z.object({
 });
 export const sourceListResponse = z.object({ data: z.array(sourceSchema) });
 export const sourceRunResponse = z.object({ run_id: z.string(), job_id: z.string(), status_url: z.string() });
+
+export const pricingSettingsSchema = z.object({
+  freshness_minutes: z
+    .number()
+    .int()
+    .describe("A store offer's price older than this is stale: opening its product queues a refresh from the store's network"),
+  refreshes_per_hour: z.number().int().describe('Stale-price refreshes the tenant may queue per hour (0: none)'),
+});
+export const pricingSettingsBody = z
+  .object({
+    freshness_minutes: z.number().int().min(5).max(525_600).optional(),
+    refreshes_per_hour: z.number().int().min(0).max(10_000).optional(),
+  })
+  .strict();

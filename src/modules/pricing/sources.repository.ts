@@ -120,7 +120,8 @@ export const sourcesRepository = {
   ): Promise<void> {
     await q.execute(
       sql`UPDATE pricing_network_sources SET last_run_id = ${v.runId}, last_run_at = ${now.toISOString()}::timestamptz,
-            last_status = ${v.status}, last_error = ${v.error}, updated_at = ${now.toISOString()}::timestamptz
+            last_status = ${v.status}, last_error = ${v.error}, updated_at = ${now.toISOString()}::timestamptz,
+            last_success_at = ${v.status === 'succeeded' ? sql`${now.toISOString()}::timestamptz` : sql`last_success_at`}
           WHERE tenant_id = ${tenantId} AND id = ${id}`,
     );
   },

@@ -200,6 +200,11 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
         );
       return out;
     },
+    /** A stale-price refresh (the product page's, in the background): a price-only run of the source now, or null. */
+    async queuePriceRefresh(tenantId: string, sourceId: string): Promise<{ runId: string; jobId: string } | null> {
+      const [row] = await sources.list(db, tenantId, sourceId);
+      return row ? queueRun(tenantId, row, 'prices') : null;
+    },
     /**
      * The scheduler's sweep: claims the sources due now (any tenant) and queues one import each. A store whose
      * import is still running is skipped until its next slot. Returns how many were queued.
