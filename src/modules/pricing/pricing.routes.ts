@@ -418,7 +418,8 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     {
       schema: {
         tags,
-        summary: 'Connect a store to Rakuten Advertising or CJ (credentials sealed at rest, never answered) and schedule its imports',
+        summary:
+          'Connect a store to Rakuten Advertising, CJ or a feed URL (credentials and URLs sealed at rest, never answered) and schedule its imports',
         params: idParams,
         body: s.sourceConnectBody,
         response: { 200: s.sourceSchema, ...errorResponses },
@@ -442,14 +443,16 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
               schedule: b.schedule,
               priceSchedule: b.price_schedule,
             }
-          : {
-              network: 'cj',
-              token: b.token,
-              companyId: b.company_id,
-              partnerIds: [...new Set(b.partner_ids)],
-              schedule: b.schedule,
-              priceSchedule: b.price_schedule,
-            },
+          : b.network === 'feed'
+            ? { network: 'feed', url: b.url, format: b.format, schedule: b.schedule, priceSchedule: b.price_schedule }
+            : {
+                network: 'cj',
+                token: b.token,
+                companyId: b.company_id,
+                partnerIds: [...new Set(b.partner_ids)],
+                schedule: b.schedule,
+                priceSchedule: b.price_schedule,
+              },
       );
       return m.toSource(row);
     },

@@ -179,7 +179,9 @@ export const productResponse = z.object({
     refreshed_at: z
       .string()
       .nullable()
-      .describe("When the oldest store offer's price was last confirmed (its change or its store's last successful run); null without store offers"),
+      .describe(
+        "When the oldest store offer's price was last confirmed (its change or its store's last successful run); null without store offers",
+      ),
   }),
 });
 export type ProductResponse = z.infer<typeof productResponse>;
@@ -318,12 +320,31 @@ export const sourceConnectBody = z.discriminatedUnion('network', [
       price_schedule: priceSchedule,
     })
     .strict(),
+  z
+    .object({
+      network: z.literal('feed'),
+      url: z
+        .string()
+        .min(1)
+        .max(2000)
+        .describe(
+          "the retailer feed's http(s) URL, fetched with a conditional GET on each run; sealed at rest (only its origin and path are answered); a private, loopback or link-local host is refused",
+        ),
+      format: z
+        .enum(['csv', 'json', 'xml'])
+        .nullable()
+        .default(null)
+        .describe('CSV, JSON or Google XML; null: from the content type, then the content'),
+      schedule,
+      price_schedule: priceSchedule,
+    })
+    .strict(),
 ]);
 export const sourceSchema = z.object({
   id: z.string(),
   store_id: z.string(),
   store: z.string(),
-  network: z.enum(['rakuten', 'cj']),
+  network: z.enum(['rakuten', 'cj', 'feed']),
   /** Non-secret settings only: credentials are never answered. */
   account: z.record(z.string(), z.unknown()),
   schedule: z.enum(['hourly', 'daily', 'off']),

@@ -16,7 +16,15 @@ describe('priceFreshness', () => {
       { storeId: 'b', priceUpdatedAt: h(40) },
       { storeId: 'c', priceUpdatedAt: h(2) },
     ];
-    const f = priceFreshness(offers, new Map([['a', h(1)], ['b', null]]), now, DAY);
+    const f = priceFreshness(
+      offers,
+      new Map([
+        ['a', h(1)],
+        ['b', null],
+      ]),
+      now,
+      DAY,
+    );
     expect(f.stale).toBe(true);
     expect(f.staleStores).toEqual(['b']);
     expect(f.refreshedAt).toEqual(h(40));

@@ -43,7 +43,10 @@ const product = (id: string, price: string, mpn: string): FakeProduct => ({
 
 type Run = { id: string; status: string; mode: string };
 const runsOf = (storeId: string, mode = 'prices') =>
-  queryRows<Run>(t.database.db, sql`SELECT id, status, mode FROM pricing_feed_runs WHERE store_id = ${storeId} AND mode = ${mode} ORDER BY started_at`);
+  queryRows<Run>(
+    t.database.db,
+    sql`SELECT id, status, mode FROM pricing_feed_runs WHERE store_id = ${storeId} AND mode = ${mode} ORDER BY started_at`,
+  );
 
 /** A store on Rakuten merchant `mid` with one imported product (a full import); answers its ids and group. */
 async function store(mid: string, price: string, k = key) {
@@ -77,7 +80,11 @@ async function age(storeId: string, hours: number) {
 }
 
 const settled = (storeId: string) =>
-  pollUntil('refresh run', () => runsOf(storeId), (rs) => rs.length > 0 && rs.every((r) => r.status === 'succeeded' || r.status === 'failed'));
+  pollUntil(
+    'refresh run',
+    () => runsOf(storeId),
+    (rs) => rs.length > 0 && rs.every((r) => r.status === 'succeeded' || r.status === 'failed'),
+  );
 
 describe('stale-price refresh on open', () => {
   it('a fresh page queues nothing; a stale one answers at once (slow network) and its store is refreshed in the background', async () => {
@@ -176,7 +183,10 @@ describe('stale-price refresh on open', () => {
     expect(src!.at).toBeNull();
 
     expect((await api('PUT', '/api/v1/pricing/settings', { freshness_minutes: 60 })).status).toBe(200);
-    expect((await api('GET', '/api/v1/pricing/settings', undefined, otherKey)).body).toEqual({ freshness_minutes: 1440, refreshes_per_hour: 60 });
+    expect((await api('GET', '/api/v1/pricing/settings', undefined, otherKey)).body).toEqual({
+      freshness_minutes: 1440,
+      refreshes_per_hour: 60,
+    });
     for (const bad of [{ freshness_minutes: -1 }, { freshness_minutes: 'soon' }, { refreshes_per_hour: 1.5 }, { other: 1 }]) {
       const r = await api('PUT', '/api/v1/pricing/settings', bad);
       expect(r.status, JSON.stringify(bad)).toBe(400);

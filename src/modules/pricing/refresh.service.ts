@@ -86,12 +86,7 @@ export function createRefreshService({ platform, queuePriceRun }: RefreshDeps) {
         settingsOf(tenantId),
         repo.storeSources(db, tenantId, [...new Set(offers.map((o) => o.storeId))]),
       ]);
-      const f = priceFreshness(
-        offers,
-        new Map(sources.map((r) => [r.storeId, r.lastSuccessAt])),
-        clock(),
-        s.freshnessMinutes * 60_000,
-      );
+      const f = priceFreshness(offers, new Map(sources.map((r) => [r.storeId, r.lastSuccessAt])), clock(), s.freshnessMinutes * 60_000);
       const sourceOf = new Map(sources.map((r) => [r.storeId, r.sourceId]));
       for (const storeId of f.staleStores) {
         const sourceId = sourceOf.get(storeId);
