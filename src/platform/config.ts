@@ -26,6 +26,16 @@ const planListSchema = z
   .refine((l) => new Set(l.map((p) => p.id)).size === l.length, 'plan ids must be unique');
 export type PlanConfig = z.infer<typeof planListSchema>[number];
 
+/** An outbound guard's allowance of private targets: "true", "false", or comma-separated CIDRs. */
+const allowPrivateEnv = z.string().superRefine((v, ctx) => {
+  if (v === 'true' || v === 'false') return;
+  try {
+    if (parseNetworks(v).length === 0) ctx.addIssue({ code: 'custom', message: 'must be true, false or a list of networks' });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `must be true, false or comma-separated CIDRs: ${(err as Error).message}` });
+  }
+});
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -138,17 +148,7 @@ const envSchema = z.object({
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
   // Outbound webhooks (modules/webhooks): private/loopback/link-local targets are refused unless allowed here:
   // "true" for any, or comma-separated CIDRs ("127.0.0.1/32,10.0.0.0/8"). Tests and local demos need loopback.
-  LOUPE_WEBHOOKS_ALLOW_PRIVATE: z
-    .string()
-    .superRefine((v, ctx) => {
-      if (v === 'true' || v === 'false') return;
-      try {
-        if (parseNetworks(v).length === 0) ctx.addIssue({ code: 'custom', message: 'must be true, false or a list of networks' });
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `must be true, false or comma-separated CIDRs: ${(err as Error).message}` });
-      }
-    })
-    .optional(),
+  LOUPE_WEBHOOKS_ALLOW_PRIVATE: allowPrivateEnv.optional(),
   LOUPE_WEBHOOKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Deliveries of one tenant in flight at once (its dead endpoint never takes another tenant's workers).
   LOUPE_WEBHOOKS_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
@@ -240,6 +240,11 @@ const envSchema = z.object({
   RAKUTEN_API_URL: z.url().default('https://api.linksynergy.com'),
   CJ_API_URL: z.url().default('https://ads.api.cj.com'),
   PRICING_NETWORK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
+  // Retailer feeds by URL (pricing): private/loopback/link-local hosts are refused as for webhooks unless allowed here
+  // ("true", or comma-separated CIDRs); the size limit of one feed and the time one fetch may take (all redirects).
+  PRICING_FEEDS_ALLOW_PRIVATE: allowPrivateEnv.optional(),
+  PRICING_FEED_MAX_BYTES: z.coerce.number().int().min(1024).max(2_000_000_000).default(200_000_000),
+  PRICING_FEED_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
   // Geocoding of the business address (Google's Geocoding API): off without a key; the URL points tests elsewhere.
   LOUPE_GEOCODING_API_KEY: z.string().min(1).optional(),
   LOUPE_GEOCODING_URL: z.url().default('https://maps.googleapis.com/maps/api/geocode/json'),
@@ -391,6 +396,10 @@ export interface Config {
     readonly rakutenApiUrl: string;
     readonly cjApiUrl: string;
     readonly networkRetryBaseMs: number;
+    /** Feed URLs: true: any private host; a CIDR list: those networks; false: public hosts only. */
+    readonly feedsAllowPrivate: boolean | string;
+    readonly feedMaxBytes: number;
+    readonly feedTimeoutMs: number;
   };
 }
 
@@ -529,6 +538,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rakutenApiUrl: e.RAKUTEN_API_URL,
       cjApiUrl: e.CJ_API_URL,
       networkRetryBaseMs: e.PRICING_NETWORK_RETRY_BASE_MS,
+      feedsAllowPrivate:
+        e.PRICING_FEEDS_ALLOW_PRIVATE === undefined || e.PRICING_FEEDS_ALLOW_PRIVATE === 'false'
+          ? false
+          : e.PRICING_FEEDS_ALLOW_PRIVATE === 'true'
+            ? true
+            : e.PRICING_FEEDS_ALLOW_PRIVATE,
+      feedMaxBytes: e.PRICING_FEED_MAX_BYTES,
+      feedTimeoutMs: e.PRICING_FEED_TIMEOUT_MS,
     },
     google: {
       clientId: e.GOOGLE_OAUTH_CLIENT_ID,

@@ -5,6 +5,7 @@ export { PUBLISHABLE_DEFAULT_SCOPES, PUBLISHABLE_SCOPES, requirePermission } fro
 export { normalizeOrigin } from './origins.ts';
 export { isInNetworks, isPublicAddress, parseNetworks } from './networks.ts';
 export type { NetworkList } from './networks.ts';
+export { addressAllowed, guardedLookup, OUTBOUND_PRIVATE_ADDRESS, type PrivatePolicy, resolveTarget } from './outbound.ts';
 export { registerTextJsonParser } from './json-body.ts';
 export type { Actor, Permission, Role, TenantContext } from './access.ts';
 export { requireStepUp, STEP_UP_WINDOW_SECONDS, tenantContext } from './auth.hook.ts';

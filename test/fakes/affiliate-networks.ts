@@ -41,6 +41,7 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
   let revoked = false;
   let tokenSeq = 0;
   let passes = 0;
+  let delayMs = 0; // every Rakuten product call waits this long before answering (a slow network)
   let broken: number | null = null; // successful product calls left before the server breaks
 
   const read = (req: http.IncomingMessage) =>
@@ -96,6 +97,7 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
       );
     }
     if (req.method === 'GET' && url.pathname === '/productsearch/1.0') {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       if (revoked || !bearer || !tokens.has(bearer))
         return send(401, 'application/json', JSON.stringify({ message: 'Invalid Credentials' }));
       if (fault()) return;
@@ -174,6 +176,10 @@ export async function startAffiliateNetworks(opts: { rakuten: { clientId: string
     },
     revoke: () => {
       revoked = true;
+    },
+    /** Every Rakuten product call answers after `ms` (0: at once). */
+    slowDown: (ms: number) => {
+      delayMs = ms;
     },
     restore: () => {
       revoked = false;

@@ -10,6 +10,7 @@ import { createBestOffersService } from './bestoffers.service.ts';
 import { createFeedsService } from './feeds.service.ts';
 import { pricingRoutes } from './pricing.routes.ts';
 import { createPricingService } from './pricing.service.ts';
+import { createRefreshService } from './refresh.service.ts';
 import { createSourcesService } from './sources.service.ts';
 import { type CatalogItemView, createProductsService } from './products.service.ts';
 
@@ -50,7 +51,13 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     offersChanged,
   });
   const sources = createSourcesService({ platform, feeds });
-  const products = createProductsService({ platform, findCatalogItem: deps.findCatalogItem, tenantName: deps.tenantName });
+  const refresh = createRefreshService({ platform, queuePriceRun: (tenantId, sourceId) => sources.queuePriceRefresh(tenantId, sourceId) });
+  const products = createProductsService({
+    platform,
+    findCatalogItem: deps.findCatalogItem,
+    tenantName: deps.tenantName,
+    freshness: refresh.onOpen,
+  });
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
   return {
     /** Best current store offer per catalog item id, batched (the newsfeed's price enrichment). */
@@ -80,7 +87,7 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
         );
     },
     async routes(app: FastifyInstance): Promise<void> {
-      await pricingRoutes(app, { service, feeds, products, alerts, sources });
+      await pricingRoutes(app, { service, feeds, products, alerts, sources, refresh });
     },
   };
 }

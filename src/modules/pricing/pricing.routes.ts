@@ -7,6 +7,7 @@ import type { AlertsService } from './alerts.service.ts';
 import type { FeedsService } from './feeds.service.ts';
 import type { PricingService } from './pricing.service.ts';
 import type { ProductsService } from './products.service.ts';
+import type { RefreshService } from './refresh.service.ts';
 import type { SourcesService } from './sources.service.ts';
 import * as s from './pricing.schemas.ts';
 import * as m from './pricing.mappers.ts';
@@ -17,6 +18,7 @@ export interface PricingRouteDeps {
   products: ProductsService;
   alerts: AlertsService;
   sources: SourcesService;
+  refresh: RefreshService;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(255) }).strict();
@@ -371,13 +373,53 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
   );
 
   // ---- seed 000 ----
+  // ---- settings (stale-price refresh on open) ----
+  const settingsView = (v: { freshnessMinutes: number; refreshesPerHour: number }) => ({
+    freshness_minutes: v.freshnessMinutes,
+    refreshes_per_hour: v.refreshesPerHour,
+  });
+  r.get(
+    '/api/v1/pricing/settings',
+    {
+      schema: {
+        tags,
+        summary: "The tenant's pricing settings: price freshness and the hourly budget of stale-price refreshes",
+        response: { 200: s.pricingSettingsSchema, ...errorResponses },
+      },
+      config: read,
+    },
+    async (request) => settingsView(await deps.refresh.settings(tenantContext(request))),
+  );
+  r.put(
+    '/api/v1/pricing/settings',
+    {
+      schema: {
+        tags,
+        summary: "Change the tenant's pricing settings (the fields given; the others keep their value)",
+        body: s.pricingSettingsBody,
+        response: { 200: s.pricingSettingsSchema, ...errorResponses },
+      },
+      config: write('pricing.settings.update', 'pricing_settings'),
+    },
+    async (request) => {
+      const b = request.body;
+      return settingsView(
+        await deps.refresh.updateSettings(tenantContext(request), {
+          ...(b.freshness_minutes !== undefined ? { freshnessMinutes: b.freshness_minutes } : {}),
+          ...(b.refreshes_per_hour !== undefined ? { refreshesPerHour: b.refreshes_per_hour } : {}),
+        }),
+      );
+    },
+  );
+
   // ---- affiliate network connections ----
   r.put(
     '/api/v1/pricing/stores/:id/network',
     {
       schema: {
         tags,
-        summary: 'Connect a store to Rakuten Advertising or CJ (credentials sealed at rest, never answered) and schedule its imports',
+        summary:
+          'Connect a store to Rakuten Advertising, CJ or a feed URL (credentials and URLs sealed at rest, never answered) and schedule its imports',
         params: idParams,
         body: s.sourceConnectBody,
         response: { 200: s.sourceSchema, ...errorResponses },
@@ -401,14 +443,16 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
               schedule: b.schedule,
               priceSchedule: b.price_schedule,
             }
-          : {
-              network: 'cj',
-              token: b.token,
-              companyId: b.company_id,
-              partnerIds: [...new Set(b.partner_ids)],
-              schedule: b.schedule,
-              priceSchedule: b.price_schedule,
-            },
+          : b.network === 'feed'
+            ? { network: 'feed', url: b.url, format: b.format, schedule: b.schedule, priceSchedule: b.price_schedule }
+            : {
+                network: 'cj',
+                token: b.token,
+                companyId: b.company_id,
+                partnerIds: [...new Set(b.partner_ids)],
+                schedule: b.schedule,
+                priceSchedule: b.price_schedule,
+              },
       );
       return m.toSource(row);
     },

@@ -171,6 +171,17 @@ export const productResponse = z.object({
     price_range: z.object({ min: z.string(), max: z.string(), min_minor: z.string(), max_minor: z.string() }).nullable(),
     offers_in_other_currencies: z.array(productOffer),
     offer_count: z.number(),
+    stale: z
+      .boolean()
+      .describe(
+        "Some store offer's price is older than the tenant's freshness setting: a refresh from its network is queued in the background (the page never waits for it)",
+      ),
+    refreshed_at: z
+      .string()
+      .nullable()
+      .describe(
+        "When the oldest store offer's price was last confirmed (its change or its store's last successful run); null without store offers",
+      ),
   }),
 });
 export type ProductResponse = z.infer<typeof productResponse>;
@@ -309,12 +320,31 @@ export const sourceConnectBody = z.discriminatedUnion('network', [
       price_schedule: priceSchedule,
     })
     .strict(),
+  z
+    .object({
+      network: z.literal('feed'),
+      url: z
+        .string()
+        .min(1)
+        .max(2000)
+        .describe(
+          "the retailer feed's http(s) URL, fetched with a conditional GET on each run; sealed at rest (only its origin and path are answered); a private, loopback or link-local host is refused",
+        ),
+      format: z
+        .enum(['csv', 'json', 'xml'])
+        .nullable()
+        .default(null)
+        .describe('CSV, JSON or Google XML; null: from the content type, then the content'),
+      schedule,
+      price_schedule: priceSchedule,
+    })
+    .strict(),
 ]);
 export const sourceSchema = z.object({
   id: z.string(),
   store_id: z.string(),
   store: z.string(),
-  network: z.enum(['rakuten', 'cj']),
+  network: z.enum(['rakuten', 'cj', 'feed']),
   /** Non-secret settings only: credentials are never answered. */
   account: z.record(z.string(), z.unknown()),
   schedule: z.enum(['hourly', 'daily', 'off']),
@@ -327,3 +357,17 @@ export const sourceSchema = z.object({
 });
 export const sourceListResponse = z.object({ data: z.array(sourceSchema) });
 export const sourceRunResponse = z.object({ run_id: z.string(), job_id: z.string(), status_url: z.string() });
+
+export const pricingSettingsSchema = z.object({
+  freshness_minutes: z
+    .number()
+    .int()
+    .describe("A store offer's price older than this is stale: opening its product queues a refresh from the store's network"),
+  refreshes_per_hour: z.number().int().describe('Stale-price refreshes the tenant may queue per hour (0: none)'),
+});
+export const pricingSettingsBody = z
+  .object({
+    freshness_minutes: z.number().int().min(5).max(525_600).optional(),
+    refreshes_per_hour: z.number().int().min(0).max(10_000).optional(),
+  })
+  .strict();

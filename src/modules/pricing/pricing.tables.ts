@@ -299,6 +299,13 @@ export const pricingNetworkSources = pgTable(
     lastRunAt: timestamp('last_run_at', { withTimezone: true }),
     lastStatus: text('last_status'),
     lastError: text('last_error'),
+    /** When a run of this source last succeeded: the store's prices were confirmed then (freshness on the product page). */
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+    /** A feed URL source: the validators of its last good answer (conditional GET: If-None-Match, If-Modified-Since). */
+    feedEtag: text('feed_etag'),
+    feedLastModified: text('feed_last_modified'),
+    /** When a shopper's open of a stale product last claimed a refresh of this source (one per interval). */
+    lastRefreshAt: timestamp('last_refresh_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -309,3 +316,16 @@ export const pricingNetworkSources = pgTable(
     index('pricing_network_sources_price_due_idx').on(t.nextPriceRunAt).where(sql`price_schedule <> 'off'`),
   ],
 );
+
+/**
+ * A tenant's pricing settings (no row: the defaults): how old a price may be before opening its product queues a
+ * refresh from the network, and how many such refreshes the tenant may queue per hour (the window's counter).
+ */
+export const pricingSettings = pgTable('pricing_settings', {
+  tenantId: uuid('tenant_id').primaryKey(),
+  freshnessMinutes: integer('freshness_minutes').notNull().default(1440),
+  refreshesPerHour: integer('refreshes_per_hour').notNull().default(60),
+  refreshWindowStart: timestamp('refresh_window_start', { withTimezone: true }),
+  refreshCount: integer('refresh_count').notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

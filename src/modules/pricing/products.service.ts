@@ -26,6 +26,8 @@ export interface ProductsDeps {
   findCatalogItem(tenantId: string, ref: string): Promise<CatalogItemView | null>;
   /** The tenant's display name: a single-store tenant's own catalog price is an offer of this store. */
   tenantName(tenantId: string): Promise<string>;
+  /** Stale-price refresh: how fresh these store offers are; queues refreshes of stale ones in the background. */
+  freshness(tenantId: string, offers: readonly OfferRow[]): Promise<{ stale: boolean; refreshedAt: Date | null }>;
 }
 
 /** An offer as the pricing rules see it: a store's listing, or the tenant's own catalog price (`storeId` null). */
@@ -106,11 +108,14 @@ export function createProductsService(deps: ProductsDeps) {
       const { group, item, offers, priced } = await resolve(ctx, id);
       // Omnibus reads back 30 days before the oldest current price took effect.
       const oldest = offers.reduce((m, o) => Math.min(m, o.priceUpdatedAt.getTime()), clock().getTime());
-      const history = await historyOf(
-        ctx,
-        offers.map((o) => o.id),
-        daysAgo(new Date(oldest), OMNIBUS_DAYS + 1),
-      );
+      const [history, fresh] = await Promise.all([
+        historyOf(
+          ctx,
+          offers.map((o) => o.id),
+          daysAgo(new Date(oldest), OMNIBUS_DAYS + 1),
+        ),
+        deps.freshness(ctx.tenantId, offers),
+      ]);
       const s = summarizePricing(priced, { preferredCurrency: item?.currency ?? null, history });
       const best = s.best?.offer;
       const view = (o: Priced): ProductOffer => ({
@@ -164,6 +169,8 @@ export function createProductsService(deps: ProductsDeps) {
               : null,
           offers_in_other_currencies: s.otherCurrency.map(view),
           offer_count: priced.length,
+          stale: fresh.stale,
+          refreshed_at: fresh.refreshedAt ? fresh.refreshedAt.toISOString() : null,
         },
       };
     },

@@ -6,7 +6,7 @@ export interface SourceRow {
   id: string;
   storeId: string;
   storeName: string;
-  network: 'rakuten' | 'cj';
+  network: 'rakuten' | 'cj' | 'feed';
   account: Record<string, unknown>;
   credentials: string;
   schedule: 'hourly' | 'daily' | 'off';
@@ -17,13 +17,16 @@ export interface SourceRow {
   lastRunAt: Date | null;
   lastStatus: string | null;
   lastError: string | null;
+  /** A feed URL source: the validators of its last good answer (conditional GET). */
+  feedEtag: string | null;
+  feedLastModified: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const COLUMNS = sql`s.id, s.store_id AS "storeId", st.name AS "storeName", s.network, s.account, s.credentials, s.schedule,
   s.next_run_at AS "nextRunAt", s.price_schedule AS "priceSchedule", s.next_price_run_at AS "nextPriceRunAt", s.last_run_id AS "lastRunId", s.last_run_at AS "lastRunAt", s.last_status AS "lastStatus",
-  s.last_error AS "lastError", s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
+  s.last_error AS "lastError", s.feed_etag AS "feedEtag", s.feed_last_modified AS "feedLastModified", s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
 
 /** Network sources (pricing_network_sources): one per store at most. */
 export const sourcesRepository = {
@@ -55,7 +58,7 @@ export const sourcesRepository = {
           ON CONFLICT (tenant_id, store_id) DO UPDATE SET network = EXCLUDED.network, account = EXCLUDED.account,
             credentials = EXCLUDED.credentials, schedule = EXCLUDED.schedule, next_run_at = EXCLUDED.next_run_at,
             price_schedule = EXCLUDED.price_schedule, next_price_run_at = EXCLUDED.next_price_run_at,
-            last_error = NULL, updated_at = EXCLUDED.updated_at
+            last_error = NULL, feed_etag = NULL, feed_last_modified = NULL, updated_at = EXCLUDED.updated_at
           RETURNING id`,
     );
     return row!.id;
@@ -111,6 +114,14 @@ export const sourcesRepository = {
             (s.schedule <> 'off' AND s.next_run_at <= ${now.toISOString()}::timestamptz) AS "fullDue"`,
     ),
 
+  /** Keeps a feed's validators after its answer was imported (never before: a failed import is fetched again in full). */
+  async saveValidators(q: Q, tenantId: string, id: string, v: { etag: string | null; lastModified: string | null }): Promise<void> {
+    await q.execute(
+      sql`UPDATE pricing_network_sources SET feed_etag = ${v.etag}, feed_last_modified = ${v.lastModified}
+          WHERE tenant_id = ${tenantId} AND id = ${id}`,
+    );
+  },
+
   async recordRun(
     q: Q,
     tenantId: string,
@@ -120,7 +131,8 @@ export const sourcesRepository = {
   ): Promise<void> {
     await q.execute(
       sql`UPDATE pricing_network_sources SET last_run_id = ${v.runId}, last_run_at = ${now.toISOString()}::timestamptz,
-            last_status = ${v.status}, last_error = ${v.error}, updated_at = ${now.toISOString()}::timestamptz
+            last_status = ${v.status}, last_error = ${v.error}, updated_at = ${now.toISOString()}::timestamptz,
+            last_success_at = ${v.status === 'succeeded' ? sql`${now.toISOString()}::timestamptz` : sql`last_success_at`}
           WHERE tenant_id = ${tenantId} AND id = ${id}`,
     );
   },

@@ -2,14 +2,18 @@ import { z } from 'zod';
 import {
   AppError,
   PermanentJobError,
+  parseNetworks,
   type PlatformServices,
+  type PrivatePolicy,
+  resolveTarget,
   type TenantContext,
   isUuid,
   newId,
   notFound,
   resealColumn,
 } from '../../platform/index.ts';
-import type { FeedRecord } from './feed.core.ts';
+import { type FeedFormat, type FeedRecord, detectFormat, parseFeed } from './feed.core.ts';
+import { FeedFetchError, type FeedValidators, feedUrlProblem, fetchFeed } from './feed.client.ts';
 import type { FeedsService, ImportMode } from './feeds.service.ts';
 import { NetworkAuthError, type NetworkHttpOptions, type NetworkPage, cjClient, rakutenClient } from './networks.client.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
@@ -28,13 +32,20 @@ const MAX_RECORDS = 1_000_000;
 
 export type SourceConnect =
   | ({ network: 'rakuten'; clientId: string; clientSecret: string; sid: string; mid: string; keyword: string | null } & Schedules)
-  | ({ network: 'cj'; token: string; companyId: string; partnerIds: string[] } & Schedules);
+  | ({ network: 'cj'; token: string; companyId: string; partnerIds: string[] } & Schedules)
+  | ({ network: 'feed'; url: string; format: FeedFormat | null } & Schedules);
 export type Schedule = 'hourly' | 'daily' | 'off';
 /** Full imports on `schedule`; price-only updates (known offers' prices and availability) on `priceSchedule`. */
 interface Schedules {
   schedule: Schedule;
   priceSchedule: 'hourly' | 'off';
 }
+
+/** What a feed URL shows: its origin and path, never its query (often a key). */
+const shownUrl = (raw: string) => {
+  const u = new URL(raw);
+  return `${u.origin}${u.pathname}`;
+};
 
 const secretContext = (tenantId: string, id: string) => `pricing-source:${tenantId}:${id}`;
 
@@ -81,6 +92,30 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
     );
   }
 
+  const feedPolicy: PrivatePolicy =
+    typeof config.pricing.feedsAllowPrivate === 'string'
+      ? parseNetworks(config.pricing.feedsAllowPrivate)
+      : config.pricing.feedsAllowPrivate;
+
+  /** A feed URL source's records: null when the feed is unchanged since its last good answer (304). */
+  async function fetchFeedRecords(src: SourceRow, tenantId: string): Promise<{ records: FeedRecord[]; validators: FeedValidators } | null> {
+    const cred = JSON.parse(secrets.open(src.credentials, secretContext(tenantId, src.id))) as Record<string, string>;
+    const url = cred.url ?? '';
+    const got = await fetchFeed(
+      url,
+      { etag: src.feedEtag, lastModified: src.feedLastModified },
+      { policy: feedPolicy, maxBytes: config.pricing.feedMaxBytes, timeoutMs: config.pricing.feedTimeoutMs },
+    );
+    if (got.kind === 'not_modified') return null;
+    const declared = (src.account as { format?: FeedFormat | null }).format ?? null;
+    const format = declared ?? detectFormat(got.text, got.contentType ?? new URL(url).pathname);
+    try {
+      return { records: parseFeed(got.text, format), validators: { etag: got.etag, lastModified: got.lastModified } };
+    } catch (err) {
+      throw new PermanentJobError(`the ${format.toUpperCase()} feed could not be read: ${(err as Error).message.slice(0, 300)}`);
+    }
+  }
+
   async function queueRun(
     tenantId: string,
     src: { id: string; storeId: string; network: string },
@@ -115,17 +150,33 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
       }
       await repo.updateRun(db, tenantId, runId, { status: 'running' });
       await sources.recordRun(db, tenantId, src.id, { runId, status: 'running', error: null }, clock());
-      const records: FeedRecord[] = [];
+      let records: FeedRecord[] = [];
+      let validators: FeedValidators | null = null;
       try {
-        let pages = 0;
-        for await (const page of clientFor(src, tenantId).pages() as AsyncGenerator<NetworkPage>) {
-          pages++;
-          records.push(...page.records);
-          if (records.length > MAX_RECORDS) throw new PermanentJobError(`the network answered more than ${MAX_RECORDS} products`);
-          await run.progress({ pages_read: pages, rows_read: records.length, total: page.total, fraction: 0.05 });
+        if (src.network === 'feed') {
+          const got = await fetchFeedRecords(src, tenantId);
+          if (!got) {
+            // 304: the feed is the one last imported; its prices stand confirmed (a success), nothing is written.
+            await repo.updateRun(db, tenantId, runId, { status: 'succeeded', rowsRead: 0, finishedAt: clock() });
+            await sources.recordRun(db, tenantId, src.id, { runId, status: 'succeeded', error: null }, clock());
+            return { mode, not_modified: true, rows_read: 0 };
+          }
+          if (got.records.length > MAX_RECORDS) throw new PermanentJobError(`the feed has more than ${MAX_RECORDS} products`);
+          records = got.records;
+          validators = got.validators;
+          await run.progress({ rows_read: records.length, fraction: 0.05 });
+        } else {
+          let pages = 0;
+          for await (const page of clientFor(src, tenantId).pages() as AsyncGenerator<NetworkPage>) {
+            pages++;
+            records.push(...page.records);
+            if (records.length > MAX_RECORDS) throw new PermanentJobError(`the network answered more than ${MAX_RECORDS} products`);
+            await run.progress({ pages_read: pages, rows_read: records.length, total: page.total, fraction: 0.05 });
+          }
         }
       } catch (err) {
-        const permanent = err instanceof NetworkAuthError || err instanceof PermanentJobError;
+        const permanent =
+          err instanceof NetworkAuthError || err instanceof PermanentJobError || (err instanceof FeedFetchError && err.permanent);
         const failure = `${(err as Error).message.slice(0, 400)}; the last good prices are kept`;
         if (permanent || run.attempt >= MAX_ATTEMPTS) {
           await fail(failure);
@@ -137,6 +188,7 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
       try {
         const importer = mode === 'prices' ? feeds.importPrices : feeds.importRecords;
         const result = await importer(run.ctx, runId, src.storeId, records, (p) => run.progress(p));
+        if (validators) await sources.saveValidators(db, tenantId, src.id, validators);
         await sources.recordRun(db, tenantId, src.id, { runId, status: 'succeeded', error: null }, clock());
         return result;
       } catch (err) {
@@ -146,6 +198,14 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
     },
   });
 
+  /** A feed URL must be http(s) and its host public (or allowed by PRICING_FEEDS_ALLOW_PRIVATE), as webhook targets. */
+  async function checkFeedUrl(raw: string): Promise<void> {
+    const problem = feedUrlProblem(raw);
+    if (problem) throw new AppError('validation', 'PRICING_FEED_URL_INVALID', `The feed URL ${problem}.`);
+    const target = await resolveTarget(new URL(raw), feedPolicy);
+    if (!target.ok) throw new AppError('validation', 'PRICING_FEED_URL_REFUSED', `The feed URL's host ${target.reason}.`);
+  }
+
   return {
     /** Connects (or reconnects) a store to its network; the first scheduled import is due at once. */
     async connect(ctx: TenantContext, storeId: string, v: SourceConnect): Promise<SourceRow> {
@@ -153,9 +213,20 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
       if (!store) throw notFound('PRICING_STORE_NOT_FOUND', 'The store');
       const [existing] = (await sources.list(db, ctx.tenantId)).filter((s) => s.storeId === storeId);
       const id = existing?.id ?? newId();
-      const credentials = v.network === 'rakuten' ? { client_id: v.clientId, client_secret: v.clientSecret } : { token: v.token };
+      if (v.network === 'feed') await checkFeedUrl(v.url);
+      // A feed URL is sealed like credentials (feed URLs often carry a key); its account shows the host and path only.
+      const credentials =
+        v.network === 'rakuten'
+          ? { client_id: v.clientId, client_secret: v.clientSecret }
+          : v.network === 'cj'
+            ? { token: v.token }
+            : { url: v.url };
       const account =
-        v.network === 'rakuten' ? { sid: v.sid, mid: v.mid, keyword: v.keyword } : { company_id: v.companyId, partner_ids: v.partnerIds };
+        v.network === 'rakuten'
+          ? { sid: v.sid, mid: v.mid, keyword: v.keyword }
+          : v.network === 'cj'
+            ? { company_id: v.companyId, partner_ids: v.partnerIds }
+            : { url: shownUrl(v.url), format: v.format };
       const now = clock();
       await sources.upsert(
         db,
@@ -199,6 +270,11 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
           'An import of this store is already queued or running: wait for it to finish.',
         );
       return out;
+    },
+    /** A stale-price refresh (the product page's, in the background): a price-only run of the source now, or null. */
+    async queuePriceRefresh(tenantId: string, sourceId: string): Promise<{ runId: string; jobId: string } | null> {
+      const [row] = await sources.list(db, tenantId, sourceId);
+      return row ? queueRun(tenantId, row, 'prices') : null;
     },
     /**
      * The scheduler's sweep: claims the sources due now (any tenant) and queues one import each. A store whose

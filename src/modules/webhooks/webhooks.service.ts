@@ -15,6 +15,8 @@ import {
   newId,
   notFound,
   parseNetworks,
+  type PrivatePolicy,
+  resolveTarget,
   validation,
   inTenant,
 } from '../../platform/index.ts';
@@ -38,7 +40,7 @@ import {
   webhooksRepository as repo,
 } from './webhooks.repository.ts';
 import type { DeliverySort } from './webhooks.schemas.ts';
-import { type PrivatePolicy, resolveTarget, type SendResult, sendWebhook } from './webhooks.sender.ts';
+import { type SendResult, sendWebhook } from './webhooks.sender.ts';
 
 export const DELIVER_JOB = 'webhooks.deliver';
 
