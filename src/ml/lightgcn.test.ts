@@ -295,7 +295,10 @@ describe('fitLightGcn early stopping on validation NDCG', () => {
     for (let u = 0; u < 120; u++) {
       const seen = new Set<number>();
       while (seen.size < 8) seen.add(rng() < 0.75 ? (u % 6) * 10 + Math.floor(rng() * 10) : Math.floor(rng() * 60));
-      for (const i of seen) r.push(u), c.push(i);
+      for (const i of seen) {
+        r.push(u);
+        c.push(i);
+      }
     }
     return validationSplit(csrFromCoo(120, 60, r, c), 0.25, 3);
   }
