@@ -7,10 +7,14 @@ import {
   lightGcnLossAndGrad,
   lightGcnPropagate,
   lightGcnSimdWorkspace,
+  lightGcnValidationNdcg,
   lightGcnWorkspace,
   sampleNegatives,
   type BprBatch,
 } from './lightgcn.ts';
+import { usersWithTestItems } from './eval.ts';
+import { validationSplit } from './holdout.ts';
+import { defaultParams, lightGcnEarlyStopping, type ModelParams } from './models.ts';
 import { fillNormal, rngMulberry32 } from './random.ts';
 
 /** Dense (U + I) x (U + I) normalised adjacency. */
@@ -279,5 +283,57 @@ describe('fitLightGcn', () => {
     const signal = { aborted: true };
     const c = fitLightGcn(train, { ...params, epochs: 10, signal });
     expect(c.epochsRun).toBe(1);
+  });
+});
+
+describe('fitLightGcn early stopping on validation NDCG', () => {
+  /** 120 users in 6 taste groups of 10 items (75% of picks in the group), 8 items each; 25% of pairs held out. */
+  function groupsWithHoldout() {
+    const rng = rngMulberry32(5);
+    const r: number[] = [];
+    const c: number[] = [];
+    for (let u = 0; u < 120; u++) {
+      const seen = new Set<number>();
+      while (seen.size < 8) seen.add(rng() < 0.75 ? (u % 6) * 10 + Math.floor(rng() * 10) : Math.floor(rng() * 60));
+      for (const i of seen) {
+        r.push(u);
+        c.push(i);
+      }
+    }
+    return validationSplit(csrFromCoo(120, 60, r, c), 0.25, 3);
+  }
+  // a learning rate this high and no L2 overfit these 720 pairs within a few epochs: validation NDCG peaks, then falls
+  const params = { embeddingDim: 16, numLayers: 2, learningRate: 0.1, batchSize: 64, reg: 0, seed: 1 } as const;
+
+  it('stops `patience` measurements after the best one and keeps the best epoch, not the last', () => {
+    const { train, validation } = groupsWithHoldout();
+    const m = fitLightGcn(train, { ...params, epochs: 150, validation: { heldOut: validation, every: 2, patience: 4 } });
+    const ndcgs = m.validation.map((v) => v.ndcg);
+    const best = m.validation[ndcgs.indexOf(Math.max(...ndcgs))]!;
+    expect(m.validation.map((v) => v.epoch)).toEqual(Array.from({ length: ndcgs.length }, (_, k) => 2 * (k + 1)));
+    expect(m.bestEpoch).toBe(best.epoch);
+    expect(m.epochsRun).toBe(best.epoch + 2 * 4);
+    expect(m.epochsRun).toBeLessThan(150);
+    // the fall after the peak is real, so keeping the last epoch would be measurably worse
+    expect(ndcgs[ndcgs.length - 1]!).toBeLessThan(best.ndcg - 0.02);
+    // the model holds the best epoch's embeddings: those of a plain run stopped there (the measurements draw no
+    // random numbers), and its validation NDCG is the best one measured
+    const plain = fitLightGcn(train, { ...params, epochs: best.epoch });
+    expect(Array.from(m.finalEmbeddings)).toEqual(Array.from(plain.finalEmbeddings));
+    const users = usersWithTestItems(validation);
+    expect(lightGcnValidationNdcg(m.finalEmbeddings, 16, train, validation, users, 20)).toBeCloseTo(best.ndcg, 6);
+  });
+
+  it('without a hold-out, runs every epoch; a hold-out too small to rank falls back to the loss plateau', () => {
+    const { train } = groupsWithHoldout();
+    const m = fitLightGcn(train, { ...params, epochs: 12 });
+    expect(m.epochsRun).toBe(12);
+    expect(m.bestEpoch).toBe(12);
+    expect(m.validation).toEqual([]);
+    const tiny = csrFromCoo(3, 4, [0, 1, 2], [0, 1, 2]);
+    const stop = lightGcnEarlyStopping(tiny, defaultParams('lightgcn') as ModelParams<'lightgcn'>);
+    expect(stop.validation).toBeNull();
+    expect(stop.fitOn).toBe(tiny);
+    expect(stop.fallback).toMatch(/validation hold-out/);
   });
 });

@@ -16,6 +16,7 @@
  * larger learning rate) on big data, and prefer iALS when training time matters.
  */
 import type { Csr } from './csr.ts';
+import { accumulateTopKSums, emptyTopKSums, topKMetricsFromSums, usersWithTestItems } from './eval.ts';
 import { createDotScorer } from './ials.ts';
 import { fillNormal, rngMulberry32, shuffleInPlace, type Rng } from './random.ts';
 import { createSimdKernels } from './simd.ts';
@@ -502,6 +503,26 @@ export interface LightGcnProgress {
   /** Mean mini-batch loss (BPR + regularisation) over the epoch. */
   readonly loss: number;
   readonly seconds: number;
+  /** NDCG@k on the validation hold-out, on the epochs it is measured (see LightGcnValidation). */
+  readonly validationNdcg?: number;
+}
+
+/**
+ * Early stopping on a validation hold-out: NDCG@k of `heldOut` (pairs carved from the training interactions by the
+ * caller, never the test set; excluded from `train`) is measured every `every` epochs and on the last one; training
+ * stops after `patience` measurements without a new best, and the model keeps the best measurement's embeddings.
+ */
+export interface LightGcnValidation {
+  /** users x items held-out pairs (rows at most train's). */
+  readonly heldOut: Csr;
+  /** Epochs between measurements, default 5. */
+  readonly every?: number;
+  /** Measurements without a new best before stopping, default 3. */
+  readonly patience?: number;
+  /** NDCG cutoff, default 20. */
+  readonly k?: number;
+  /** At most this many validation users are ranked (a seeded sample), default 2000. */
+  readonly maxUsers?: number;
 }
 
 export interface LightGcnParams {
@@ -525,7 +546,9 @@ export interface LightGcnParams {
   /** Warm start: E0 of a previous run on the same users and items (copied, not modified). */
   readonly initialEmbeddings?: Float32Array;
   readonly seed: number;
-  /** After every epoch; return false to stop training (early stopping, cancellation). */
+  /** Early stopping on validation NDCG (measured on the pairs given, which `train` must not contain). */
+  readonly validation?: LightGcnValidation;
+  /** After every epoch; return false to stop training (cancellation). */
   readonly onEpoch?: (progress: LightGcnProgress) => boolean | void;
   /** Checked after every mini-batch: cancellation without waiting for the epoch to end. */
   readonly signal?: { readonly aborted: boolean };
@@ -538,7 +561,40 @@ export interface LightGcnModel {
   /** F = P E0, (U + I) x d, users first. */
   readonly finalEmbeddings: Float32Array;
   readonly epochsRun: number;
+  /** The epoch whose embeddings the model holds: the best validation measurement's, else the last. */
+  readonly bestEpoch: number;
+  /** Every validation measurement (empty without `validation`). */
+  readonly validation: readonly { epoch: number; ndcg: number }[];
   scoreBatch(userIds: Int32Array, out: Float32Array): void;
+}
+
+/**
+ * NDCG@k of `users`' held-out items under the final embeddings `f` ((U + I) x d, users first), each user's `train`
+ * items excluded. O(users x items x d) plus the ranking.
+ */
+export function lightGcnValidationNdcg(f: Float32Array, d: number, train: Csr, heldOut: Csr, users: Int32Array, k: number): number {
+  const items = train.cols;
+  const userPart = f.subarray(0, train.rows * d);
+  const score = createDotScorer(f.subarray(train.rows * d), d);
+  const sums = emptyTopKSums(k, items);
+  const block = 256;
+  const out = new Float32Array(block * items);
+  for (let s = 0; s < users.length; s += block) {
+    const ids = users.subarray(s, Math.min(users.length, s + block));
+    const scores = out.subarray(0, ids.length * items);
+    score(userPart, ids, scores);
+    accumulateTopKSums(train, heldOut, ids, scores, sums);
+  }
+  return topKMetricsFromSums(sums).ndcg;
+}
+
+/** The users of `heldOut` with held-out items, at most `max` of them (a seeded sample, ascending). */
+function validationUsers(heldOut: Csr, max: number, seed: number): Int32Array {
+  const all = usersWithTestItems(heldOut);
+  if (all.length <= max) return all;
+  const picked = all.slice();
+  shuffleInPlace(picked, rngMulberry32(seed ^ 0x2545f491));
+  return picked.subarray(0, max).sort();
 }
 
 /**
@@ -592,6 +648,29 @@ export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
   let epochsRun = 0;
   const t0 = performance.now();
   let stopped = false;
+
+  const val = params.validation;
+  const every = Math.max(1, val?.every ?? 5);
+  const patience = Math.max(1, val?.patience ?? 3);
+  if (val && (val.heldOut.cols !== train.cols || val.heldOut.rows > train.rows))
+    throw new RangeError('fitLightGcn: the validation hold-out must have the training items and at most its users');
+  const valUsers = val ? validationUsers(val.heldOut, val.maxUsers ?? 2000, params.seed) : null;
+  const history: { epoch: number; ndcg: number }[] = [];
+  const finalEmbeddings = new Float32Array(nNodes * d);
+  let best: { epoch: number; ndcg: number; e0: Float32Array } | null = null;
+  let misses = 0;
+  /** Measures validation NDCG at `epoch`; false when patience is exhausted. */
+  const validate = (epoch: number): boolean => {
+    lightGcnPropagate(graph, e0, d, layers, finalEmbeddings, ws.propagation, ws.engine);
+    const ndcg = lightGcnValidationNdcg(finalEmbeddings, d, train, val!.heldOut, valUsers!, val!.k ?? 20);
+    history.push({ epoch, ndcg });
+    if (best === null || ndcg > best.ndcg) {
+      if (best) best.e0.set(e0);
+      best = { epoch, ndcg, e0: best?.e0 ?? e0.slice() };
+      misses = 0;
+    } else misses++;
+    return misses < patience;
+  };
   for (let epoch = 1; epoch <= params.epochs && !stopped; epoch++) {
     shuffleInPlace(order, rng);
     let lossSum = 0;
@@ -633,10 +712,23 @@ export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
     }
     epochsRun = epoch;
     if (stopped) break;
-    const keepGoing = params.onEpoch?.({ epoch, loss: lossSum / Math.max(1, batches), seconds: (performance.now() - t0) / 1000 });
+    let validationNdcg: number | undefined;
+    if (valUsers && valUsers.length > 0 && (epoch % every === 0 || epoch === params.epochs)) {
+      if (!validate(epoch)) stopped = true;
+      validationNdcg = history[history.length - 1]!.ndcg;
+    }
+    const keepGoing = params.onEpoch?.({
+      epoch,
+      loss: lossSum / Math.max(1, batches),
+      seconds: (performance.now() - t0) / 1000,
+      ...(validationNdcg === undefined ? {} : { validationNdcg }),
+    });
     if (keepGoing === false) stopped = true;
   }
-  const finalEmbeddings = lightGcnPropagate(graph, e0, d, layers, new Float32Array(nNodes * d), ws.propagation, ws.engine);
+  // the best measurement's embeddings (training went on for `patience` measurements past it)
+  const kept = best as { epoch: number; e0: Float32Array } | null;
+  if (kept && kept.epoch !== epochsRun) e0.set(kept.e0);
+  lightGcnPropagate(graph, e0, d, layers, finalEmbeddings, ws.propagation, ws.engine);
   const userPart = finalEmbeddings.subarray(0, nUsers * d);
   const itemPart = finalEmbeddings.subarray(nUsers * d);
   const score = createDotScorer(itemPart, d);
@@ -645,6 +737,8 @@ export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
     egoEmbeddings: e0.slice(), // out of the WebAssembly memory, so that memory can be freed
     finalEmbeddings,
     epochsRun,
+    bestEpoch: kept?.epoch ?? epochsRun,
+    validation: history,
     scoreBatch: (userIds, out) => score(userPart, userIds, out),
   };
 }

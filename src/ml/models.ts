@@ -14,7 +14,8 @@ import type { GraphFilterOptions } from './graph-filter.ts';
 import { fitGraphFilter } from './graph-filter.scorer.ts';
 import { fitIals, type IalsParams } from './ials.ts';
 import { fitItemKnn, type ItemKnnParams } from './item-knn.ts';
-import { fitLightGcn, type LightGcnParams } from './lightgcn.ts';
+import { tooSmallToTune, validationSplit } from './holdout.ts';
+import { fitLightGcn, type LightGcnParams, type LightGcnValidation } from './lightgcn.ts';
 import { fitPopularity } from './popularity.ts';
 
 export const MODEL_TYPES = ['popularity', 'item_knn', 'ials', 'lightgcn', 'graph_filter', 'content'] as const;
@@ -55,8 +56,13 @@ export const MODEL_PARAMS = {
       epochs: z.number().int().min(1).max(1000).default(50),
       negative_samples: z.number().int().min(1).max(64).default(1),
       reg: z.number().min(0).max(1).default(1e-4),
-      /** Early stopping: training stops after `patience` epochs whose loss fell by less than 0.1%. */
+      /**
+       * Early stopping: training stops after `patience` measurements of validation NDCG@20 without a new best (one
+       * every `eval_every` epochs, on 10% of the training pairs held out) and keeps the best one's embeddings; on data
+       * too small for a hold-out, after `patience` epochs whose loss fell by less than 0.1%.
+       */
       patience: z.number().int().min(1).max(100).default(3),
+      eval_every: z.number().int().min(1).max(100).default(5),
     })
     .strict(),
   // GF-CF as published (Shen et al., CIKM 2021): linear filter weight 1 plus the ideal low-pass filter of the top 256
@@ -142,10 +148,33 @@ export function graphFilterOptions(p: ModelParams<'graph_filter'>, train: Csr): 
   };
 }
 
+/** Share of the training pairs LightGCN holds out for its early stopping. */
+const LIGHTGCN_HOLDOUT = 0.1;
+
 /**
- * LightGCN early stopping as tenants get it: training ends when the loss has fallen by less than 0.1%
- * for `patience` epochs (the kernel does not expose its embeddings between epochs, so a validation
- * metric cannot be computed mid-training). Returns the `onEpoch` verdict for each epoch's loss.
+ * LightGCN's early stopping as tenants and `loupe eval` get it: 10% of `train`'s pairs held out (seeded; every user
+ * keeps a training pair), validation NDCG@20 measured every `eval_every` epochs, training stopped after `patience`
+ * measurements without a new best, the best one's embeddings kept. The model is fitted on `fitOn` (train without the
+ * held-out pairs). Data too small for a hold-out gets `validation` null and `fallback` saying why: the loss plateau
+ * stops it instead.
+ */
+export function lightGcnEarlyStopping(
+  train: Csr,
+  p: ModelParams<'lightgcn'>,
+): { fitOn: Csr; validation: LightGcnValidation | null; fallback: string | null } {
+  const small = tooSmallToTune(train);
+  const split = small ? null : validationSplit(train, LIGHTGCN_HOLDOUT, MODEL_SEEDS.lightgcn);
+  if (!split || split.heldOut === 0) return { fitOn: train, validation: null, fallback: small ?? 'no training pair could be held out' };
+  return {
+    fitOn: split.train,
+    validation: { heldOut: split.validation, every: p.eval_every, patience: p.patience, k: 20 },
+    fallback: null,
+  };
+}
+
+/**
+ * The fallback early stopping (no validation hold-out possible): training ends when the loss has fallen by less
+ * than 0.1% for `patience` epochs. Returns the `onEpoch` verdict for each epoch's loss.
  */
 export function lossPlateau(patience: number): (loss: number) => boolean {
   let best = Number.POSITIVE_INFINITY;
@@ -215,13 +244,15 @@ export async function fitOfflineScorer(
       });
     case 'lightgcn': {
       const p = checked.params as ModelParams<'lightgcn'>;
-      const plateau = lossPlateau(p.patience);
-      return fitLightGcn(train, {
+      const stop = lightGcnEarlyStopping(train, p);
+      const plateau = stop.validation ? null : lossPlateau(p.patience);
+      return fitLightGcn(stop.fitOn, {
         ...lightGcnOptions(p),
+        ...(stop.validation ? { validation: stop.validation } : {}),
         onEpoch: (e) => {
           options.checkpoint?.();
           options.onEpoch?.(e.epoch, e.loss, e.seconds);
-          return plateau(e.loss);
+          return plateau ? plateau(e.loss) : true;
         },
       });
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csrFromCoo, type Csr } from './csr.ts';
+import { tooSmallToTune, validationSplit } from './holdout.ts';
 import { defaultParams } from './models.ts';
 import { rngMulberry32 } from './random.ts';
 import {
@@ -9,10 +10,8 @@ import {
   TrialCut,
   TuningCancelled,
   type TuningOptions,
-  tooSmallToTune,
   trialCostRatio,
   tuneModel,
-  validationSplit,
 } from './tuning.ts';
 
 /** Users in `groups` taste clusters, each mostly picking items of its own cluster (something to learn). */

@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { rngMulberry32 } from '../../ml/random.ts';
@@ -55,11 +56,15 @@ describe('training in a worker thread', () => {
     const here = runTraining(input(customers), () => {});
     const blocking = performance.now() - t0;
     const stages: string[] = [];
+    const ourNice = getPriority();
     // 300 customers and scores in messages of 64 (the chunked hand-over both ways)
     const { pause, value: there } = await longestPause(() =>
       trainInWorker(input(customers), (s) => stages.push(s), new AbortController().signal, 64),
     );
     expect(there.threadId).not.toBe(threadId);
+    // the run's thread yields the CPU to this one (Linux: nice is per thread), and this thread keeps its priority
+    expect(there.nice).toBe(process.platform === 'linux' ? 19 : null);
+    expect(getPriority()).toBe(ourNice);
     expect(pause).toBeLessThan(blocking / 2);
     expect(stages).toEqual(expect.arrayContaining(['segments', 'churn', 'ltv', 'scoring']));
     // seeded: the thread's models and scores are the ones this thread computes
@@ -96,7 +101,7 @@ describe('training in a worker thread', () => {
     });
     const d = await driftInWorker({ customers, now: 400, versions, withScores: true }, new AbortController().signal, 50);
     expect(d.threadId).not.toBe(threadId);
-    const { threadId: _t, ...rest } = d;
+    const { threadId: _t, nice: _n, ...rest } = d;
     expect(rest).toEqual(measureDrift({ customers, now: 400, versions, withScores: true }));
     expect(rest.scores!.length).toBeGreaterThan(50 * 2);
     // the same customers at the same time as training: no drift at all

@@ -1,4 +1,4 @@
-import { siblingModule, startWorker } from '../../ml/worker-thread.ts';
+import { BACKGROUND_NICE, siblingModule, startWorker } from '../../ml/worker-thread.ts';
 import type { DriftRunInput, DriftRunOutput } from './drift.run.ts';
 import { ACTIVITY_FEATURE_COUNT, FEATURE_COUNT, type CustomerOrders } from './features.core.ts';
 import type { CustomerScore } from './scoring.core.ts';
@@ -11,13 +11,20 @@ export const TRANSFER_CHUNK = 2000;
 export type WorkerTask = (
   | { task: 'train'; input: Omit<TrainRunInput, 'customers'> }
   | { task: 'drift'; input: Omit<DriftRunInput, 'customers'> }
-) & { chunk?: number };
+) & {
+  chunk?: number;
+  /** The thread's nice value (see lowerThreadPriority); BACKGROUND_NICE unless a bench asks for the old behaviour. */
+  nice?: number;
+};
 
 /** Messages to the worker: chunks of customers, then the start. */
 export type ToWorker = { kind: 'customers'; entries: [string, CustomerOrders][] } | { kind: 'start' };
 
-/** A worker result with the id of the thread that computed it (never the API's: tests hold us to it). */
-export type InThread<T> = T & { threadId: number };
+/**
+ * A worker result with the id of the thread that computed it (never the API's: tests hold us to it) and that
+ * thread's nice value (null where it cannot be set per thread).
+ */
+export type InThread<T> = T & { threadId: number; nice: number | null };
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -60,7 +67,7 @@ export function unpackScores(p: PackedScores): RunScore[] {
 type FromWorker =
   | { kind: 'progress'; stage: string; fraction: number }
   | { kind: 'scores'; packed: PackedScores }
-  | { kind: 'done'; result: object; threadId: number }
+  | { kind: 'done'; result: object; threadId: number; nice: number | null }
   | { kind: 'error'; message?: string };
 
 /**
@@ -94,7 +101,7 @@ function run<T extends { scores?: RunScore[] }>(
       else if (m.kind === 'scores') for (const s of unpackScores(m.packed)) scores.push(s);
       else if (m.kind === 'done') {
         const result = m.result as T;
-        finish(() => resolve({ ...result, ...(result.scores ? { scores } : {}), threadId: m.threadId }));
+        finish(() => resolve({ ...result, ...(result.scores ? { scores } : {}), threadId: m.threadId, nice: m.nice }));
       } else if (m.kind === 'error') finish(() => reject(new Error(m.message ?? 'predictions worker failed')));
     });
     worker.on('error', (err) => finish(() => reject(err)));
@@ -117,21 +124,27 @@ function run<T extends { scores?: RunScore[] }>(
 
 /**
  * Runs `runTraining` in a worker thread (never on the API's event loop, so serving stays responsive while a
- * tenant trains). Aborting `signal` terminates the thread at once and rejects with "cancelled". `chunk`: customers
- * or scores per message.
+ * tenant trains), at the lowest CPU priority (`nice`, Linux) so that it takes only the CPU the API leaves. Aborting
+ * `signal` terminates the thread at once and rejects with "cancelled". `chunk`: customers or scores per message.
  */
 export function trainInWorker(
   input: TrainRunInput,
   onProgress: (stage: string, fraction: number) => void,
   signal: AbortSignal,
   chunk = TRANSFER_CHUNK,
+  nice = BACKGROUND_NICE,
 ): Promise<InThread<TrainRunOutput>> {
   const { customers, ...rest } = input;
-  return run<TrainRunOutput>({ task: 'train', input: rest, chunk }, customers, onProgress, signal);
+  return run<TrainRunOutput>({ task: 'train', input: rest, chunk, nice }, customers, onProgress, signal);
 }
 
-/** Scores the population now and measures each model's drift, in a worker thread. */
-export function driftInWorker(input: DriftRunInput, signal: AbortSignal, chunk = TRANSFER_CHUNK): Promise<InThread<DriftRunOutput>> {
+/** Scores the population now and measures each model's drift, in a worker thread (at the lowest CPU priority). */
+export function driftInWorker(
+  input: DriftRunInput,
+  signal: AbortSignal,
+  chunk = TRANSFER_CHUNK,
+  nice = BACKGROUND_NICE,
+): Promise<InThread<DriftRunOutput>> {
   const { customers, ...rest } = input;
-  return run<DriftRunOutput>({ task: 'drift', input: rest, chunk }, customers, () => {}, signal);
+  return run<DriftRunOutput>({ task: 'drift', input: rest, chunk, nice }, customers, () => {}, signal);
 }

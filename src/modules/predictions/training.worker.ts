@@ -4,6 +4,7 @@
  * message) and the scores leave in chunks before the rest of the result (see training.thread.ts).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { BACKGROUND_NICE, lowerThreadPriority } from '../../ml/worker-thread.ts';
 import { measureDrift } from './drift.run.ts';
 import type { CustomerOrders } from './features.core.ts';
 import { runTraining, type RunScore } from './training.run.ts';
@@ -12,6 +13,8 @@ import { packScores, type ToWorker, TRANSFER_CHUNK, type WorkerTask } from './tr
 const port = parentPort;
 if (port) {
   const data = workerData as WorkerTask;
+  // first, before the customers arrive: the API's thread gets the cores it wants, this run the rest
+  const nice = lowerThreadPriority(data.nice ?? BACKGROUND_NICE);
   const customers = new Map<string, CustomerOrders>();
   port.on('message', (m: ToWorker) => {
     if (m.kind === 'customers') {
@@ -32,7 +35,7 @@ if (port) {
       const chunk = data.chunk ?? TRANSFER_CHUNK;
       if (scores)
         for (let s = 0; s < scores.length; s += chunk) port.postMessage({ kind: 'scores', packed: packScores(scores.slice(s, s + chunk)) });
-      port.postMessage({ kind: 'done', result: { ...result, ...(scores ? { scores: [] } : {}) }, threadId });
+      port.postMessage({ kind: 'done', result: { ...result, ...(scores ? { scores: [] } : {}) }, threadId, nice });
     } catch (err) {
       port.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
     }

@@ -17,6 +17,7 @@ import {
   graphFilterOptions,
   ialsOptions,
   itemKnnOptions,
+  lightGcnEarlyStopping,
   lightGcnOptions,
   lossPlateau,
   type ModelParams,
@@ -134,9 +135,11 @@ export function fitArtifact(
       const p = params as ModelParams<'lightgcn'>;
       const epochs = p.epochs;
       const d = p.embedding_dim;
-      const plateau = lossPlateau(p.patience);
-      const m = fitLightGcn(binary, {
+      const stop = lightGcnEarlyStopping(binary, p);
+      const plateau = stop.validation ? null : lossPlateau(p.patience);
+      const m = fitLightGcn(stop.fitOn, {
         ...lightGcnOptions(p),
+        ...(stop.validation ? { validation: stop.validation } : {}),
         ...(opts.warmStart ? { initialEmbeddings: lightGcnWarmStart(train.rows, d, opts.warmStart.itemRows) } : {}),
         signal: {
           get aborted() {
@@ -144,7 +147,7 @@ export function fitArtifact(
           },
         },
         onEpoch: (e) => {
-          const go = plateau(e.loss);
+          const go = plateau ? plateau(e.loss) : true;
           opts.onProgress?.({ epoch: e.epoch, totalEpochs: epochs, loss: e.loss, progress: e.epoch / epochs });
           if (opts.shouldStop?.()) return false;
           return go;
@@ -153,6 +156,10 @@ export function fitArtifact(
       meta.dim = d;
       meta.epochsRun = m.epochsRun;
       meta.earlyStopped = m.epochsRun < epochs;
+      // early stopping on validation NDCG@20 (the embeddings of `bestEpoch`), or why the loss plateau stood in
+      meta.bestEpoch = m.bestEpoch;
+      meta.stopping = stop.validation ? 'validation_ndcg' : `loss plateau: ${stop.fallback}`;
+      meta.validationNdcg = m.validation.map((v) => [v.epoch, Number(v.ndcg.toFixed(5))]);
       arrays.itemEmb = m.finalEmbeddings.slice(train.rows * d);
       // E0 of the items, so that a later incremental run can start from it.
       arrays.itemEgo = m.egoEmbeddings.slice(train.rows * d);

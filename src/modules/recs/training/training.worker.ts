@@ -3,10 +3,13 @@
  * progress messages and returns the artifact bytes (transferred, not copied). Terminated on cancel.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThreadPriority } from '../../../ml/worker-thread.ts';
 import { trainModel, type TrainInput } from './training.run.ts';
 
 const port = parentPort;
 if (port) {
+  // the lowest CPU priority (Linux, this thread only): the API's thread gets the cores it wants, training the rest
+  lowerThreadPriority();
   try {
     const out = await trainModel(
       workerData as TrainInput,
