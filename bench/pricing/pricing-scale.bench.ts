@@ -37,6 +37,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 /** New offers matched against the seeded ones by a feed import (0: skip the matching phase). */
 const MATCH_NEW = Number(process.env.BENCH_MATCH_NEW ?? 100_000);
+/** Another checkout (a baseline): GET /products/:id is then measured BENCH_ROUNDS times on each, in turns, one server at a time. */
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
  * A uuid from md5(text) in SQL with the version (4) and variant (8) nibbles set: the API checks ids as RFC 4122 uuids,
  * and a bare md5 passes that check for about one id in five (the rest answered 404 in the first smoke runs).
@@ -50,12 +53,10 @@ const load = () =>
     .join(' ');
 
 const scratch = await scratchDatabase('pricing_scale');
-const { server, base } = await startLoupe({ dataDir: scratch.dataDir, env: scratch.env, timeoutMs: 300_000 }).catch(
-  async (err: unknown) => {
-    await scratch.cleanup();
-    throw err;
-  },
-);
+let { server, base } = await startLoupe({ dataDir: scratch.dataDir, env: scratch.env, timeoutMs: 300_000 }).catch(async (err: unknown) => {
+  await scratch.cleanup();
+  throw err;
+});
 const rows: string[] = [];
 
 /**
@@ -235,6 +236,23 @@ try {
   };
   await measure('GET /products/:id (best price on read)', (g) => `/api/v1/products/${g}`);
   await measure('GET /products/:id/price-history?days=365', (g) => `/api/v1/products/${g}/price-history?days=365`);
+  if (BASELINE_ROOT) {
+    // Side by side on the same database: this checkout and the baseline in turns, each on a fresh server.
+    for (let round = 1; round <= ROUNDS; round++)
+      for (const [label, root] of [
+        ['baseline', BASELINE_ROOT],
+        ['this', undefined],
+      ] as const) {
+        await stopServer(server);
+        ({ server, base } = await startLoupe({
+          dataDir: scratch.dataDir,
+          env: scratch.env,
+          timeoutMs: 300_000,
+          ...(root ? { root } : {}),
+        }));
+        await measure(`GET /products/:id ${label} (round ${round})`, (g) => `/api/v1/products/${g}`);
+      }
+  }
 
   process.stdout.write(`${rows.join('\n')}\n`);
   if (MATCH_NEW > 0) rows.push(await matchPhase(tenant.id as string, owner));

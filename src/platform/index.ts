@@ -3,8 +3,7 @@
  */
 export { PUBLISHABLE_DEFAULT_SCOPES, PUBLISHABLE_SCOPES, requirePermission } from './access.ts';
 export { normalizeOrigin } from './origins.ts';
-export { isInNetworks, isPublicAddress, parseNetworks } from './networks.ts';
-export type { NetworkList } from './networks.ts';
+export { parseNetworks } from './networks.ts';
 export { addressAllowed, guardedLookup, OUTBOUND_PRIVATE_ADDRESS, type PrivatePolicy, resolveTarget } from './outbound.ts';
 export { registerTextJsonParser } from './json-body.ts';
 export type { Actor, Permission, Role, TenantContext } from './access.ts';
