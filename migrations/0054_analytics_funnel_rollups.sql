@@ -2,7 +2,7 @@ CREATE TABLE "analytics_funnel_rollups" (
 	"tenant_id" uuid NOT NULL,
 	"funnel_key" text NOT NULL,
 	"steps" text[] NOT NULL,
-	"watermark" "xid8",
+	"watermark" "pg_snapshot",
 	"refreshed_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "analytics_funnel_rollups_tenant_id_funnel_key_pk" PRIMARY KEY("tenant_id","funnel_key")

@@ -27,12 +27,13 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
   const rowsOf = (tenantId: string, t: FunnelTrack) => sql`r.tenant_id = ${tenantId} AND r.funnel_key = ${t.key}`;
   return {
     /**
-     * The transaction id below which every transaction has finished (`pg_snapshot_xmin`): funnel rows written below
-     * it are all visible now. Ask it first in the refresh's transaction, before it writes.
+     * The current snapshot (as text): every funnel row it sees is seen by the refresh's later statements, so rows it
+     * does not see (written since, or by transactions still running) are the next refresh's and the reports' tail.
+     * Ask it first in the refresh's transaction, before it writes.
      */
     async horizon(q: Q): Promise<string> {
-      const row = await queryOne<{ xmin: string }>(q, sql`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
-      return row!.xmin;
+      const row = await queryOne<{ snap: string }>(q, sql`SELECT pg_current_snapshot()::text AS snap`);
+      return row!.snap;
     },
 
     /** The rollup's watermark (null: never built; undefined: no such rollup). */
@@ -62,10 +63,10 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
     },
 
     async setWatermark(q: Q, tenantId: string, t: FunnelTrack, watermark: string, now: Date): Promise<void> {
-      await q.execute(sql`UPDATE analytics_funnel_rollups r SET watermark = ${watermark}::xid8, refreshed_at = ${now} WHERE ${rowsOf(tenantId, t)}`);
+      await q.execute(sql`UPDATE analytics_funnel_rollups r SET watermark = ${watermark}::pg_snapshot, refreshed_at = ${now} WHERE ${rowsOf(tenantId, t)}`);
     },
 
-    /** Whether the tenant wrote a funnel row at or after `since`: one probe of the xid index's newest end. */
+    /** Whether the tenant wrote a funnel row that snapshot `since` does not see: a probe of the xid index's newest end. */
     async changedSince(q: Q, tenantId: string, since: string): Promise<boolean> {
       const row = await queryOne<{ changed: boolean }>(q, sql`SELECT EXISTS (SELECT 1 FROM ${src.changesSql(tenantId, since)} c) AS changed`);
       return row?.changed ?? true;
@@ -79,7 +80,7 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
     },
 
     /**
-     * Brings the rollup forward from `since`: every session with a funnel row written at or after it (a new event, a
+     * Brings the rollup forward from snapshot `since`: every session with a funnel row that snapshot did not see (a new event, a
      * late or out-of-order one, an erasure's rename) is recomputed from all its raw rows; the old row of a renamed
      * session goes (found by its anchor, an id the rename keeps). Recomputing, not adding, makes it idempotent.
      * Returns the number of sessions recomputed.
@@ -143,7 +144,9 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
             WHERE ${rowsOf(tenantId, t)} AND r.first_at < ${to} AND r.last_at >= ${from}),
           kept AS (SELECT r.session_id, r.step_at FROM roll r
             WHERE r.first_at >= ${from} AND r.last_at < ${to}
-              AND NOT EXISTS (SELECT 1 FROM tail c WHERE c.session_id = r.session_id OR c.id = r.anchor_id)),
+              -- Two anti-joins (hashed), not one with OR (a nested loop over rollup x tail).
+              AND NOT EXISTS (SELECT 1 FROM tail c WHERE c.session_id = r.session_id)
+              AND NOT EXISTS (SELECT 1 FROM tail c WHERE c.id = r.anchor_id)),
           redo AS (SELECT session_id FROM tail UNION SELECT session_id FROM roll r WHERE r.first_at < ${from} OR r.last_at >= ${to}),
           fresh AS (SELECT x.session_id, x.step_at FROM ${src.sessionStepsSql(tenantId, t.steps, w, sql`SELECT session_id FROM redo`)} x),
           e AS MATERIALIZED (SELECT fs.session_id, fs.step_at, ${bv} AS bv

@@ -1,7 +1,7 @@
 import { customType, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-/** A 64-bit transaction id (`pg_current_xact_id()`), returned as a decimal string. */
-const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+/** A snapshot (`pg_current_snapshot()`: xmin, xmax and the transactions in progress), as its text form. */
+const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' });
 const timestamptzArray = customType<{ data: string }>({ dataType: () => 'timestamptz[]' });
 
 /**
@@ -31,9 +31,9 @@ export const analyticsFunnelSessions = pgTable(
 );
 
 /**
- * One row per funnel rollup: its steps and watermark, a transaction id below which every writer had finished when
- * the rollup was last brought up to date (null: never built). Funnel rows written at or after it are the tail a
- * report sequences raw.
+ * One row per funnel rollup: its steps and watermark, the snapshot its last refresh started from (null: never
+ * built). Funnel rows written by a transaction that snapshot does not see are the tail a report sequences raw; a
+ * snapshot, not just its xmin, so one long transaction elsewhere does not turn every later row into tail.
  */
 export const analyticsFunnelRollups = pgTable(
   'analytics_funnel_rollups',
@@ -41,7 +41,7 @@ export const analyticsFunnelRollups = pgTable(
     tenantId: uuid('tenant_id').notNull(),
     funnelKey: text('funnel_key').notNull(),
     steps: text('steps').array().notNull(),
-    watermark: xid8('watermark'),
+    watermark: pgSnapshot('watermark'),
     refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -39,9 +39,13 @@ export function createFunnelRollupSources() {
         FROM span JOIN s0 USING (session_id)${sql.join(joins, sql``)})`;
     },
 
-    /** `id`, `session_id` of the tenant's funnel rows written in a transaction at or after `since` (an xid8 as text). */
+    /**
+     * `id`, `session_id` of the tenant's funnel rows written by a transaction that snapshot `since` (a pg_snapshot as
+     * text) does not see: a range of the xid index from the snapshot's xmin, less the rows it saw.
+     */
     changesSql(tenantId: string, since: string): SQL {
-      return sql`(SELECT x.id, x.session_id FROM funnel_events x WHERE x.tenant_id = ${tenantId} AND x.ingest_xid >= ${since}::xid8)`;
+      return sql`(SELECT x.id, x.session_id FROM funnel_events x WHERE x.tenant_id = ${tenantId}
+        AND x.ingest_xid >= pg_snapshot_xmin(${since}::pg_snapshot) AND NOT pg_visible_in_snapshot(x.ingest_xid, ${since}::pg_snapshot))`;
     },
 
     /** `id`, `session_id` of the tenant's funnel rows written by the current transaction (an erasure's renames). */
