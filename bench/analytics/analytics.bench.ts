@@ -115,7 +115,14 @@ const rollups = createFunnelRollupsService({
   clock: () => new Date(),
 });
 const cleanup = async () => {
-  for (const table of ['cart_events', 'funnel_events', 'page_views', 'tracking_sessions', 'analytics_funnel_sessions', 'analytics_funnel_rollups'])
+  for (const table of [
+    'cart_events',
+    'funnel_events',
+    'page_views',
+    'tracking_sessions',
+    'analytics_funnel_sessions',
+    'analytics_funnel_rollups',
+  ])
     await db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
 };
 try {

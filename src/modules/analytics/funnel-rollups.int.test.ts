@@ -58,12 +58,18 @@ async function sendSessions(seed: number, token: string, first: number, sessions
     if (rnd() < 0.85)
       await post(
         '/api/v1/analytics/session/start',
-        { session_id: sessionId, device_type: DEVICES[Math.floor(rnd() * 3)], ...(userId ? { user_id: userId } : {}), started_at: new Date(start).toISOString() },
+        {
+          session_id: sessionId,
+          device_type: DEVICES[Math.floor(rnd() * 3)],
+          ...(userId ? { user_id: userId } : {}),
+          started_at: new Date(start).toISOString(),
+        },
         token,
       );
     const spread = rnd() < 0.2 ? 24 * HOUR : HOUR;
     const n = 1 + Math.floor(rnd() * 8);
-    for (let k = 0; k < n; k++) jobs.push(stageJob(token, sessionId, STAGES[Math.floor(rnd() * 5)]!, start + Math.floor(rnd() * spread), userId));
+    for (let k = 0; k < n; k++)
+      jobs.push(stageJob(token, sessionId, STAGES[Math.floor(rnd() * 5)]!, start + Math.floor(rnd() * spread), userId));
   }
   await pool(shuffle(jobs, rnd), 6);
 }
@@ -120,9 +126,10 @@ async function expectEqualToRaw(tenantId: string): Promise<number> {
     const fromRaw = await raw.funnel(t.database.db, tenantId, c.w, c.f, { steps: c.steps, by: 'session', breakdown: c.breakdown });
     const fromRollup = await rollups.read(tenantId, c.steps, c.w, c.f, c.breakdown);
     expect(fromRollup, `rollup of ${c.steps.join(',')} built`).not.toBeNull();
-    expect(sorted(fromRollup!), `${c.steps.join(',')} ${c.w.from.toISOString()}..${c.w.to.toISOString()} ${JSON.stringify(c.f)} ${c.breakdown ? 'split' : ''}`).toEqual(
-      sorted(fromRaw),
-    );
+    expect(
+      sorted(fromRollup!),
+      `${c.steps.join(',')} ${c.w.from.toISOString()}..${c.w.to.toISOString()} ${JSON.stringify(c.f)} ${c.breakdown ? 'split' : ''}`,
+    ).toEqual(sorted(fromRaw));
     compared += fromRaw.length;
   }
   return compared;
@@ -191,7 +198,9 @@ describe('funnel rollups equal the raw ordered funnel', () => {
     expect(r.status).toBe(200);
     const w: ReportWindow = { from: new Date(T0 - 24 * HOUR), to: new Date(T0 + 200 * HOUR), tz: 'UTC' };
     const fromRaw = await raw.funnel(t.database.db, A.tenantId, w, {}, { steps: STAGES, by: 'session' });
-    expect(r.body.steps.map((s: { count: number }) => s.count)).toEqual(STAGES.map((_, i) => fromRaw.find((x) => x.step === i)?.count ?? 0));
+    expect(r.body.steps.map((s: { count: number }) => s.count)).toEqual(
+      STAGES.map((_, i) => fromRaw.find((x) => x.step === i)?.count ?? 0),
+    );
     // B's sessions alone: its funnel differs from A's (so a leak would show).
     const ofB = await raw.funnel(t.database.db, B.tenantId, w, {}, { steps: STAGES, by: 'session' });
     expect(ofB.find((x) => x.step === 0)?.count).not.toBe(fromRaw.find((x) => x.step === 0)?.count);
@@ -199,7 +208,11 @@ describe('funnel rollups equal the raw ordered funnel', () => {
 
   it("after a person's erasure (their sessions renamed): equal before and after the refresh, no old session id kept", async () => {
     // Erin's sessions are s3, s13, ...: make Erin a profile, then erase it.
-    await post('/api/v1/interactions', { user_id: 'erin', item_id: 'lamp', interaction_type: 'view', identifiers: { email: 'erin@example.test' } }, writeA);
+    await post(
+      '/api/v1/interactions',
+      { user_id: 'erin', item_id: 'lamp', interaction_type: 'view', identifiers: { email: 'erin@example.test' } },
+      writeA,
+    );
     const profile = await t.request('GET', '/api/v1/profiles/lookup?email=erin@example.test', { token: A.ownerToken });
     expect(profile.status).toBe(200);
     const erins = () =>

@@ -47,7 +47,10 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
 
     /** How many funnel rollups the tenant has (a cap keeps hostile step lists from building rollups without end). */
     async count(q: Q, tenantId: string): Promise<number> {
-      const row = await queryOne<{ n: number }>(q, sql`SELECT count(*)::int AS n FROM analytics_funnel_rollups WHERE tenant_id = ${tenantId}`);
+      const row = await queryOne<{ n: number }>(
+        q,
+        sql`SELECT count(*)::int AS n FROM analytics_funnel_rollups WHERE tenant_id = ${tenantId}`,
+      );
       return row?.n ?? 0;
     },
 
@@ -63,12 +66,17 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
     },
 
     async setWatermark(q: Q, tenantId: string, t: FunnelTrack, watermark: string, now: Date): Promise<void> {
-      await q.execute(sql`UPDATE analytics_funnel_rollups r SET watermark = ${watermark}::pg_snapshot, refreshed_at = ${now} WHERE ${rowsOf(tenantId, t)}`);
+      await q.execute(
+        sql`UPDATE analytics_funnel_rollups r SET watermark = ${watermark}::pg_snapshot, refreshed_at = ${now} WHERE ${rowsOf(tenantId, t)}`,
+      );
     },
 
     /** Whether the tenant wrote a funnel row that snapshot `since` does not see: a probe of the xid index's newest end. */
     async changedSince(q: Q, tenantId: string, since: string): Promise<boolean> {
-      const row = await queryOne<{ changed: boolean }>(q, sql`SELECT EXISTS (SELECT 1 FROM ${src.changesSql(tenantId, since)} c) AS changed`);
+      const row = await queryOne<{ changed: boolean }>(
+        q,
+        sql`SELECT EXISTS (SELECT 1 FROM ${src.changesSql(tenantId, since)} c) AS changed`,
+      );
       return row?.changed ?? true;
     },
 
@@ -77,6 +85,9 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
       await q.execute(sql`DELETE FROM analytics_funnel_sessions r WHERE ${rowsOf(tenantId, t)}`);
       await q.execute(sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at)
         SELECT ${tenantId}, ${t.key}, x.session_id, x.anchor_id, x.first_at, x.last_at, x.step_at FROM ${src.sessionStepsSql(tenantId, t.steps, null, null)} x`);
+      // Fresh statistics for the rows just written: without them (one row estimated) a report's join to the sessions
+      // was planned as a nested loop of one index probe per session (EXPLAIN at 40k sessions: 1.4 s of 2.4 s).
+      await q.execute(sql`ANALYZE analytics_funnel_sessions`);
     },
 
     /**
@@ -134,9 +145,7 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
       const needsAttributes = filters.length > 0 || breakdown !== undefined;
       const bv = breakdown ? sql`coalesce(${ATTRIBUTE[breakdown.dimension]}, '(none)')` : sql`''`;
       const value = breakdown ? sql`CASE WHEN e.bv IN (SELECT bv FROM top) THEN e.bv ELSE 'other' END` : sql`''`;
-      const top = breakdown
-        ? sql`, top AS (SELECT bv FROM e GROUP BY bv ORDER BY count(*) DESC, bv LIMIT ${breakdown.limit})`
-        : sql``;
+      const top = breakdown ? sql`, top AS (SELECT bv FROM e GROUP BY bv ORDER BY count(*) DESC, bv LIMIT ${breakdown.limit})` : sql``;
       return queryRows<FunnelCountRow>(
         q,
         sql`WITH tail AS MATERIALIZED ${src.changesSql(tenantId, watermark)},

@@ -17,7 +17,9 @@ export function createFunnelRollupSources() {
      */
     sessionStepsSql(tenantId: string, steps: readonly string[], window: { from: Date; to: Date } | null, sessions: SQL | null): SQL {
       const n = (i: number) => sql.raw(`s${i}`);
-      const inWindow = window ? sql` AND x.reached_at >= ${window.from.toISOString()} AND x.reached_at < ${window.to.toISOString()}` : sql``;
+      const inWindow = window
+        ? sql` AND x.reached_at >= ${window.from.toISOString()} AND x.reached_at < ${window.to.toISOString()}`
+        : sql``;
       const only = sessions ? sql` AND x.session_id IN (${sessions})` : sql``;
       const ctes = steps.map((name, i) =>
         i === 0
