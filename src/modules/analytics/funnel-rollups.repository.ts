@@ -149,7 +149,7 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
       return queryRows<FunnelCountRow>(
         q,
         sql`WITH tail AS MATERIALIZED ${src.changesSql(tenantId, watermark)},
-          roll AS MATERIALIZED (SELECT r.session_id, r.anchor_id, r.first_at, r.last_at, r.step_at FROM analytics_funnel_sessions r
+          roll AS NOT MATERIALIZED (SELECT r.session_id, r.anchor_id, r.first_at, r.last_at, r.step_at FROM analytics_funnel_sessions r
             WHERE ${rowsOf(tenantId, t)} AND r.first_at < ${to} AND r.last_at >= ${from}),
           kept AS (SELECT r.session_id, r.step_at FROM roll r
             WHERE r.first_at >= ${from} AND r.last_at < ${to}
@@ -162,9 +162,11 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
             FROM (SELECT * FROM kept UNION ALL SELECT * FROM fresh) fs
             ${needsAttributes ? sql`LEFT JOIN ${src.sessionAttributesSql(tenantId)} a ON a.session_id = fs.session_id` : sql``}
             WHERE true ${sql.join(filters, sql``)})${top}
-          SELECT i AS step, ${value} AS value, count(*)::int AS count,
-                 (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM e.step_at[i + 1] - e.step_at[i])))::float8 AS "medianSeconds"
-          FROM e CROSS JOIN LATERAL generate_series(0, cardinality(e.step_at) - 1) AS i
+          -- Steps as a constant series (estimated exactly): a lateral generate_series over each row's array length is
+          -- estimated at 1,000 rows a row, which put the statement past jit_above_cost (EXPLAIN: 4.9 s of JIT, 0.7 s of work).
+          SELECT s.i AS step, ${value} AS value, count(*)::int AS count,
+                 (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM e.step_at[s.i + 1] - e.step_at[s.i])))::float8 AS "medianSeconds"
+          FROM e JOIN generate_series(0, ${t.steps.length - 1}::int) AS s(i) ON s.i < cardinality(e.step_at)
           GROUP BY 1, 2 ORDER BY 1, 2`,
       );
     },

@@ -16,7 +16,7 @@ import type { ReportWindow, SessionFilters } from './analytics.types.ts';
 import type { FunnelRollupsRepository, FunnelTrack } from './funnel-rollups.repository.ts';
 
 /** Funnel rollups a tenant may have; a funnel past them is sequenced raw (a client cannot make rollups without end). */
-export const MAX_FUNNEL_ROLLUPS = 16;
+const MAX_FUNNEL_ROLLUPS = 16;
 
 export interface FunnelRollupsServiceDeps {
   /** The primary: refreshes write. */
@@ -28,7 +28,7 @@ export interface FunnelRollupsServiceDeps {
 }
 
 /** A steps list's rollup key. */
-export function funnelKey(steps: readonly string[]): string {
+function funnelKey(steps: readonly string[]): string {
   return `f1:${createHash('sha256').update(JSON.stringify(steps)).digest('hex').slice(0, 32)}`;
 }
 

@@ -62,4 +62,3 @@ export function createFunnelRollupSources() {
     },
   };
 }
-export type FunnelRollupSourcesImpl = ReturnType<typeof createFunnelRollupSources>;
