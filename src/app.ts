@@ -36,6 +36,7 @@ import {
   createAnalyticsBehaviourRepository,
   createAnalyticsSourceRepository,
   createCohortEventsSource,
+  createFunnelRollupSources,
   createEventsModule,
   createEventsQualitySource,
   createEventsWarehouseSource,
@@ -281,6 +282,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantSettings: tenancy.tenants.settingsOf,
     // Saved cohorts join identity's profiles, predictions' scores and events' counts (SQL pieces their owners build).
     cohorts: { ...createCohortProfilesSource(), ...createCohortScoresSource(), ...createCohortEventsSource() },
+    // Funnel rollups join events' funnel rows and session attributes (SQL pieces events builds).
+    funnelRollups: createFunnelRollupSources(),
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
   const pricing = createPricingModule(platform, {
@@ -389,6 +392,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.onErasure((tx, tenantId, person) => sponsored.erasePerson(tx, tenantId, person));
   identity.onErasure(async (tx, tenantId, person) => void (await commerce.erasePerson(tx, tenantId, person)));
   identity.onErasure((tx, tenantId, person) => recs.erasePerson(tx, tenantId, person));
+  // After events renamed the person's sessions: analytics' funnel rollups take the new ids.
+  identity.onErasure((tx, tenantId) => analytics.erasePerson(tx, tenantId));
   // Their buffered writes (exposures, served recommendations) land before the erasure, so it reaches them.
   identity.beforeErasure(() => experiments.flushExposures());
   identity.beforeErasure(() => recs.flushServed());

@@ -16,8 +16,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { computeFunnel, type FunnelSpec, pathEdges } from '../../src/modules/analytics/index.ts';
-import { createAnalyticsBehaviourRepository, createAnalyticsSourceRepository } from '../../src/modules/events/index.ts';
+import {
+  computeFunnel,
+  createFunnelRollupsRepository,
+  createFunnelRollupsService,
+  type FunnelSpec,
+  pathEdges,
+} from '../../src/modules/analytics/index.ts';
+import {
+  createAnalyticsBehaviourRepository,
+  createAnalyticsSourceRepository,
+  createFunnelRollupSources,
+} from '../../src/modules/events/index.ts';
 import { migrateDatabase, openDatabase, queryOne } from '../../src/platform/index.ts';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 20_000);
@@ -73,6 +83,18 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
+/** Times several variants in rounds (a, b, a, b, ...) after one warm-up round, so load hits them alike. */
+async function timeAlternating(fns: (() => Promise<unknown>)[]): Promise<{ p50: number; p95: number }[]> {
+  for (const fn of fns) await fn();
+  const ms: number[][] = fns.map(() => []);
+  for (let i = 0; i < RUNS; i++)
+    for (const [k, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      ms[k]!.push(performance.now() - t0);
+    }
+  return ms.map((m) => ({ p50: pct(m, 50), p95: pct(m, 95) }));
+}
 async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
   await fn();
   const ms: number[] = [];
@@ -86,8 +108,21 @@ async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p95: num
 
 const source = createAnalyticsSourceRepository();
 const behaviour = createAnalyticsBehaviourRepository();
+const rollups = createFunnelRollupsService({
+  db,
+  reader: db,
+  repo: createFunnelRollupsRepository(createFunnelRollupSources()),
+  clock: () => new Date(),
+});
 const cleanup = async () => {
-  for (const table of ['cart_events', 'funnel_events', 'page_views', 'tracking_sessions'])
+  for (const table of [
+    'cart_events',
+    'funnel_events',
+    'page_views',
+    'tracking_sessions',
+    'analytics_funnel_sessions',
+    'analytics_funnel_rollups',
+  ])
     await db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
 };
 try {
@@ -137,6 +172,31 @@ try {
     baseF,
     1000,
   ]);
+  // The same report from the per-session funnel rollup plus the raw tail (what GET /funnel runs now), alternated
+  // with the raw statement above in one loop; then with a tail of new sessions not yet rolled up, and the refresh.
+  const byDevice = { dimension: 'device', limit: 10 } as const;
+  const rawSplit = () => source.funnel(db, tenantId, w, {}, { steps, by: 'session', breakdown: byDevice });
+  const t1 = performance.now();
+  await rollups.refresh(tenantId, steps);
+  const buildMs = performance.now() - t1;
+  const rolledSplit = async () => (await rollups.refresh(tenantId, steps)) && rollups.read(tenantId, steps, w, {}, byDevice);
+  const [rawAgain, rolled] = await timeAlternating([rawSplit, rolledSplit]);
+  rows.push(['funnel, breakdown: raw (alternated with the next)', rawAgain!, baseF, 1000]);
+  rows.push(['funnel, breakdown: rollup + tail (refresh check + read)', rolled!, baseF, 1000]);
+  // A tail: 1 % more sessions' stage events written after the refresh, read before the next refresh.
+  const TAIL = Math.max(1, Math.floor(SESSIONS / 100));
+  await db.execute(sql`INSERT INTO funnel_events (tenant_id, id, dedupe_key, session_id, stage, reached_at)
+    SELECT ${tenantId}, gen_random_uuid(), 't' || i || ':' || k, 't' || i,
+           (ARRAY['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'])[k], ${new Date(now.getTime() - DAY).toISOString()}::timestamptz + k * interval '90 seconds'
+    FROM generate_series(0, ${TAIL - 1}) i CROSS JOIN generate_series(1, 5) k WHERE abs(hashtext('t' || i || k)) % 100 < (ARRAY[90, 70, 50, 40, 30])[k]`);
+  const [withTail] = await timeAlternating([() => rollups.read(tenantId, steps, w, {}, byDevice)]);
+  rows.push([`funnel, breakdown: rollup + unrolled tail of ${TAIL} sessions`, withTail!, baseF, 1000]);
+  const t2 = performance.now();
+  const inc = await rollups.refresh(tenantId, steps);
+  const incMs = performance.now() - t2;
+  console.log(
+    `funnel rollup: first build ${buildMs.toFixed(0)} ms; incremental refresh of ${inc?.sessions ?? 0} sessions ${incMs.toFixed(0)} ms`,
+  );
   rows.push(['funnel, 5 steps, by person, 1 h window', await time(() => funnel('user', { ...ordered, windowUs: 3600e6 })), baseF, 1000]);
   rows.push([
     'funnel, strict order, by person, 1 h window',
@@ -188,6 +248,8 @@ try {
     console.log(`${name.padEnd(52)} p50 ${r.p50.toFixed(0).padStart(6)} ms  p95 ${r.p95.toFixed(0).padStart(6)} ms${ratio}${g}`);
   }
 } finally {
-  await cleanup();
+  // BENCH_KEEP=1 leaves the rows (and prints the tenant) for EXPLAIN on a scratch database.
+  if (process.env.BENCH_KEEP === '1') console.log(`kept tenant ${tenantId}`);
+  else await cleanup();
   await database.close();
 }

@@ -2,6 +2,7 @@ import { type Db, type TenantContext, iso, isCurrencyCode, minorToMajor, notFoun
 import { MAX_BUCKETS, bucketCountEstimate, bucketLabels, funnelSteps, isTimeZone, mean, rate, resolveRange } from './analytics.core.ts';
 import * as s from './analytics.schemas.ts';
 import { computeFunnel, type FunnelCountRow } from './funnel.core.ts';
+import { type FunnelRollupsService, isRolledUpFunnel } from './funnel-rollups.service.ts';
 import type {
   AnalyticsEventsPort,
   CartMeasures,
@@ -16,6 +17,8 @@ import type {
 export interface AnalyticsServiceDeps {
   db: Db;
   events: AnalyticsEventsPort;
+  /** Ordered per-session funnels of stages read from rollups plus the raw tail (absent: every funnel is raw). */
+  funnelRollups?: FunnelRollupsService | undefined;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
 }
@@ -221,7 +224,20 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const splitBy = q.breakdown ? { dimension: q.breakdown, limit: q.top } : undefined;
       let total: FunnelCountRow[];
       let split: FunnelCountRow[] | null = null;
-      if (q.by === 'session' && q.order === 'ordered' && !exclude.length && q.attribution === 'first_touch') {
+      const rolled =
+        deps.funnelRollups &&
+        isRolledUpFunnel({ steps, by: q.by, order: q.order, exclude, attribution: q.attribution, windowSeconds: q.window_seconds })
+          ? deps.funnelRollups
+          : null;
+      const fromRollup = rolled ? await rolled.funnel(ctx.tenantId, steps, w, f) : null;
+      if (rolled && fromRollup) {
+        // Sessions in order over stages: the rollup plus the raw tail (equal to the raw scan at any moment).
+        total = fromRollup;
+        split = splitBy
+          ? ((await rolled.read(ctx.tenantId, steps, w, f, splitBy)) ??
+            (await events.funnel(db, ctx.tenantId, w, f, { steps, by: q.by, breakdown: splitBy })))
+          : null;
+      } else if (q.by === 'session' && q.order === 'ordered' && !exclude.length && q.attribution === 'first_touch') {
         // Sessions in order: events' one-statement SQL (bench/analytics: ~3x faster than sequencing here).
         const query = { steps, by: q.by, windowSeconds: q.window_seconds };
         [total, split] = await Promise.all([

@@ -53,8 +53,25 @@ export interface CohortSources {
   eventCountsSql(tenantId: string, type: string, since: Date, until: Date): SQL;
 }
 
+/**
+ * The funnel rollups' SQL pieces over events' funnel_events and tracking_sessions (implemented by
+ * `events/funnel-rollup-source.repository.ts`, wired in src/app.ts): subqueries filtered on the tenant that the
+ * rollups' statements (`funnel-rollups.repository.ts`) join, naming none of events' tables.
+ */
+export interface FunnelRollupSources {
+  /** session_id text, anchor_id uuid, first_at, last_at timestamptz, step_at timestamptz[] (greedy reach of each step). */
+  sessionStepsSql(tenantId: string, steps: readonly string[], window: { from: Date; to: Date } | null, sessions: SQL | null): SQL;
+  /** id uuid, session_id text: funnel rows written by transactions that snapshot `since` (pg_snapshot as text) did not see. */
+  changesSql(tenantId: string, since: string): SQL;
+  /** id uuid, session_id text: funnel rows written by the current transaction. */
+  writtenNowSql(tenantId: string): SQL;
+  /** session_id, device, browser, os, utm_source, utm_medium, utm_campaign. */
+  sessionAttributesSql(tenantId: string): SQL;
+}
+
 export interface AnalyticsPorts {
   events: AnalyticsEventsPort;
+  funnelRollups: FunnelRollupSources;
   orders: AnalyticsOrdersPort;
   /** The tenant's settings (read-only; `{}` for an unknown tenant): `timezone` is the reports' default zone. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;

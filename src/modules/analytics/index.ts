@@ -13,12 +13,22 @@ import type { AnalyticsPorts } from './analytics.types.ts';
 import { createCohortsRepository } from './cohorts.repository.ts';
 import { cohortsRoutes } from './cohorts.routes.ts';
 import { createCohortsService } from './cohorts.service.ts';
+import { createFunnelRollupsRepository } from './funnel-rollups.repository.ts';
+import { createFunnelRollupsService } from './funnel-rollups.service.ts';
 
 /** Every report is a read that may lag by the replica's bound: all of them read through `platform.reader`. */
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
+  // Refreshes write on the primary; reads go through the reader like every report.
+  const funnelRollups = createFunnelRollupsService({
+    db: platform.db,
+    reader: platform.reader,
+    repo: createFunnelRollupsRepository(deps.funnelRollups),
+    clock: platform.clock,
+  });
   const analytics = createAnalyticsService({
     db: platform.reader,
     events: deps.events,
+    funnelRollups,
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
@@ -55,6 +65,10 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
      * another tenant's) throws ANALYTICS_COHORT_NOT_FOUND. Members are evaluated on each call, never stored.
      */
     cohorts: cohorts.forModules,
+    /** Ordered per-session funnel rollups (`refresh`, `read`, `funnel`), for benches and tests. */
+    funnelRollups,
+    /** Erasure step (identity.onErasure): funnel rollup rows of the person's renamed sessions take the new ids. */
+    erasePerson: funnelRollups.erasePerson,
     async routes(app: FastifyInstance): Promise<void> {
       await analyticsRoutes(app, { analytics, kpis, behaviour, itemSales });
       await cohortsRoutes(app, { cohorts });
@@ -66,3 +80,6 @@ export { computeFunnel } from './funnel.core.ts';
 /** Paths' edges from the grouped cut paths events returns (pure), for benches. */
 export { pathEdges } from './behaviour.core.ts';
 export type { FunnelSpec } from './funnel.core.ts';
+/** Funnel rollups outside an app (bench/analytics): the service over its repository and events' SQL pieces. */
+export { createFunnelRollupsRepository } from './funnel-rollups.repository.ts';
+export { createFunnelRollupsService } from './funnel-rollups.service.ts';

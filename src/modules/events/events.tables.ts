@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -13,6 +14,9 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+
+/** A 64-bit transaction id (`pg_current_xact_id()`), returned as a decimal string. */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 
 /**
  * Seed 000's tracking data (sessions, page views, funnel stages, cart events) and the webhook connectors'
@@ -101,12 +105,18 @@ export const funnelEvents = pgTable(
     productId: text('product_id'),
     metadata: jsonb('metadata'),
     reachedAt: timestamp('reached_at', { withTimezone: true }).notNull(),
+    /**
+     * The writing transaction (insert, or the erasure's session rename): analytics' funnel rollups recompute the
+     * sessions with rows written since their watermark (`funnel-rollup-source.repository.ts`).
+     */
+    ingestXid: xid8('ingest_xid').default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('funnel_events_dedupe_key').on(t.tenantId, t.dedupeKey),
     index('funnel_events_stage_idx').on(t.tenantId, t.stage, t.reachedAt),
     index('funnel_events_session_idx').on(t.tenantId, t.sessionId),
+    index('funnel_events_ingest_idx').on(t.tenantId, t.ingestXid),
   ],
 );
 

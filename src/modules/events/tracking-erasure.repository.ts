@@ -52,7 +52,9 @@ export async function anonymizeTracking(q: Q, tenantId: string, who: TrackedPers
         FROM ${map} WHERE p.tenant_id = ${tenantId} AND p.session_id = m.old_id`,
   );
   await q.execute(
-    sql`UPDATE funnel_events f SET session_id = m.new_id, user_id = NULL, metadata = NULL, dedupe_key = 'erased:' || f.id::text
+    // ingest_xid: analytics' funnel rollups see the renamed session as written now (and drop its old id's row).
+    sql`UPDATE funnel_events f SET session_id = m.new_id, user_id = NULL, metadata = NULL, dedupe_key = 'erased:' || f.id::text,
+          ingest_xid = pg_current_xact_id()
         FROM ${map} WHERE f.tenant_id = ${tenantId} AND f.session_id = m.old_id`,
   );
   await q.execute(

@@ -1,0 +1,231 @@
+/**
+ * Funnel rollups against the raw scan they replace: random stage events sent through the tracking API, read back
+ * from the rollup plus the raw tail and from events' raw ordered funnel (`funnel`, the statement the report ran
+ * before rollups) over many windows, step lists, filters and breakdowns; equal before a refresh, after one, after
+ * late and out-of-order events, with a second tenant writing the same session ids, under concurrent writes and
+ * refreshes, and after a person's erasure.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { rngMulberry32 } from '../../ml/random.ts';
+import { queryOne } from '../../platform/index.ts';
+import { createAnalyticsSourceRepository } from '../events/index.ts';
+import type { ReportWindow, SessionFilters } from './analytics.types.ts';
+import type { FunnelCountRow } from './funnel.core.ts';
+
+const STAGES = ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'];
+const DEVICES = ['mobile', 'desktop', 'tablet'];
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-03-02T00:00:00Z');
+const SPAN = 72 * HOUR;
+
+let t: TestApp;
+let A: Awaited<ReturnType<TestApp['createTenant']>>;
+let B: Awaited<ReturnType<TestApp['createTenant']>>;
+let writeA: string;
+let writeB: string;
+let readA: string;
+const raw = createAnalyticsSourceRepository();
+let eventNo = 0;
+
+async function post(url: string, body: object, token: string): Promise<void> {
+  const r = await t.request('POST', url, { token, body });
+  if (r.status >= 300) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** Runs jobs `n` at a time (concurrent writes through the API). */
+async function pool(jobs: (() => Promise<void>)[], n: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < jobs.length) await jobs[next++]!();
+    }),
+  );
+}
+
+/**
+ * `sessions` random sessions `s<first>..` (most started with a device, some never), each with 1-8 stage events at
+ * random stages and times (a few spread over a day, so windows cut them), sent shuffled.
+ */
+async function sendSessions(seed: number, token: string, first: number, sessions: number, user?: (i: number) => string | undefined) {
+  const rnd = rngMulberry32(seed);
+  const jobs: (() => Promise<void>)[] = [];
+  for (let i = first; i < first + sessions; i++) {
+    const sessionId = `s${i}`;
+    const userId = user?.(i);
+    const start = T0 + Math.floor(rnd() * SPAN);
+    if (rnd() < 0.85)
+      await post(
+        '/api/v1/analytics/session/start',
+        {
+          session_id: sessionId,
+          device_type: DEVICES[Math.floor(rnd() * 3)],
+          ...(userId ? { user_id: userId } : {}),
+          started_at: new Date(start).toISOString(),
+        },
+        token,
+      );
+    const spread = rnd() < 0.2 ? 24 * HOUR : HOUR;
+    const n = 1 + Math.floor(rnd() * 8);
+    for (let k = 0; k < n; k++)
+      jobs.push(stageJob(token, sessionId, STAGES[Math.floor(rnd() * 5)]!, start + Math.floor(rnd() * spread), userId));
+  }
+  await pool(shuffle(jobs, rnd), 6);
+}
+
+function stageJob(token: string, sessionId: string, stage: string, at: number, userId?: string) {
+  const eventId = `e${++eventNo}`;
+  return () =>
+    post(
+      '/api/v1/analytics/funnel',
+      { session_id: sessionId, event_id: eventId, stage, reached_at: new Date(at).toISOString(), ...(userId ? { user_id: userId } : {}) },
+      token,
+    );
+}
+
+function shuffle<T>(xs: T[], rnd: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+const sorted = (rows: FunnelCountRow[]) =>
+  [...rows].sort((a, b) => a.step - b.step || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+
+interface Case {
+  steps: string[];
+  w: ReportWindow;
+  f: SessionFilters;
+  breakdown?: { dimension: 'device'; limit: number };
+}
+
+/** Windows that hold everything, cut sessions at both ends, and hold nothing. */
+function cases(): Case[] {
+  const win = (a: number, b: number): ReportWindow => ({ from: new Date(T0 + a * HOUR), to: new Date(T0 + b * HOUR), tz: 'UTC' });
+  const windows = [win(-24, 200), win(10, 50), win(23.5, 24.5), win(300, 400)];
+  const stepLists = [STAGES, ['browse', 'browse', 'view_product'], ['checkout', 'browse']];
+  const out: Case[] = [];
+  for (const w of windows)
+    for (const steps of stepLists) {
+      out.push({ steps, w, f: {} });
+      out.push({ steps, w, f: {}, breakdown: { dimension: 'device', limit: 2 } });
+    }
+  out.push({ steps: STAGES, w: windows[0]!, f: { device: 'mobile' } });
+  out.push({ steps: STAGES, w: windows[1]!, f: { device: 'tablet' }, breakdown: { dimension: 'device', limit: 5 } });
+  return out;
+}
+
+/** Every case from the rollup (refreshed or not, as left) equals events' raw ordered funnel. */
+async function expectEqualToRaw(tenantId: string): Promise<number> {
+  const rollups = t.modules.analytics.funnelRollups;
+  let compared = 0;
+  for (const c of cases()) {
+    const fromRaw = await raw.funnel(t.database.db, tenantId, c.w, c.f, { steps: c.steps, by: 'session', breakdown: c.breakdown });
+    const fromRollup = await rollups.read(tenantId, c.steps, c.w, c.f, c.breakdown);
+    expect(fromRollup, `rollup of ${c.steps.join(',')} built`).not.toBeNull();
+    expect(
+      sorted(fromRollup!),
+      `${c.steps.join(',')} ${c.w.from.toISOString()}..${c.w.to.toISOString()} ${JSON.stringify(c.f)} ${c.breakdown ? 'split' : ''}`,
+    ).toEqual(sorted(fromRaw));
+    compared += fromRaw.length;
+  }
+  return compared;
+}
+
+const refreshAll = async (tenantId: string) => {
+  const out = [];
+  for (const steps of new Set(cases().map((c) => c.steps))) out.push(await t.modules.analytics.funnelRollups.refresh(tenantId, steps));
+  return out;
+};
+
+beforeAll(async () => {
+  t = await createTestApp();
+  A = await t.createTenant('Funnel A');
+  B = await t.createTenant('Funnel B');
+  writeA = await A.apiKey(['interactions:write']);
+  writeB = await B.apiKey(['interactions:write']);
+  readA = await A.apiKey(['analytics:read']);
+  await sendSessions(1, writeA, 0, 50, (i) => (i % 10 === 3 ? 'erin' : undefined));
+  // The other tenant writes the same session ids: none of its rows may reach A's rollup.
+  await sendSessions(2, writeB, 0, 40);
+}, 300_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('funnel rollups equal the raw ordered funnel', () => {
+  it('after the first build, over windows that cut sessions, step lists with repeats, filters and breakdowns', async () => {
+    const built = await refreshAll(A.tenantId);
+    expect(built.every((r) => r?.rebuilt)).toBe(true);
+    const compared = await expectEqualToRaw(A.tenantId);
+    expect(compared).toBeGreaterThan(60);
+  }, 240_000);
+
+  it('with later, late and out-of-order events: before the refresh (from the tail) and after it (incrementally)', async () => {
+    const rnd = rngMulberry32(9);
+    // New sessions, and earlier stage events for existing sessions (a new first step, a step before the previous one).
+    await sendSessions(3, writeA, 60, 15);
+    const late: (() => Promise<void>)[] = [];
+    for (let i = 0; i < 25; i++)
+      late.push(stageJob(writeA, `s${Math.floor(rnd() * 60)}`, STAGES[Math.floor(rnd() * 5)]!, T0 + Math.floor(rnd() * SPAN) - 6 * HOUR));
+    await pool(late, 4);
+    await sendSessions(4, writeB, 40, 10);
+    await expectEqualToRaw(A.tenantId);
+    const refreshed = await refreshAll(A.tenantId);
+    expect(refreshed.every((r) => r && !r.rebuilt && r.sessions > 0)).toBe(true);
+    await expectEqualToRaw(A.tenantId);
+    // Nothing new: a refresh recomputes nothing.
+    expect((await refreshAll(A.tenantId)).every((r) => r && r.sessions === 0)).toBe(true);
+  }, 240_000);
+
+  it('under concurrent writes and refreshes', async () => {
+    const rnd = rngMulberry32(11);
+    const writes: (() => Promise<void>)[] = [];
+    for (let i = 0; i < 40; i++)
+      writes.push(stageJob(writeA, `s${Math.floor(rnd() * 90)}`, STAGES[Math.floor(rnd() * 5)]!, T0 + Math.floor(rnd() * SPAN)));
+    await Promise.all([pool(writes, 4), refreshAll(A.tenantId), refreshAll(A.tenantId), refreshAll(A.tenantId)]);
+    await expectEqualToRaw(A.tenantId);
+    await refreshAll(A.tenantId);
+    await expectEqualToRaw(A.tenantId);
+  }, 240_000);
+
+  it("the report's HTTP answer is the rollup's, and another tenant's rows never count", async () => {
+    const q = `from=${new Date(T0 - 24 * HOUR).toISOString()}&to=${new Date(T0 + 200 * HOUR).toISOString()}&tz=UTC&breakdown=device`;
+    const r = await t.request('GET', `/api/v1/analytics/funnel?${q}`, { token: readA });
+    expect(r.status).toBe(200);
+    const w: ReportWindow = { from: new Date(T0 - 24 * HOUR), to: new Date(T0 + 200 * HOUR), tz: 'UTC' };
+    const fromRaw = await raw.funnel(t.database.db, A.tenantId, w, {}, { steps: STAGES, by: 'session' });
+    expect(r.body.steps.map((s: { count: number }) => s.count)).toEqual(
+      STAGES.map((_, i) => fromRaw.find((x) => x.step === i)?.count ?? 0),
+    );
+    // B's sessions alone: its funnel differs from A's (so a leak would show).
+    const ofB = await raw.funnel(t.database.db, B.tenantId, w, {}, { steps: STAGES, by: 'session' });
+    expect(ofB.find((x) => x.step === 0)?.count).not.toBe(fromRaw.find((x) => x.step === 0)?.count);
+  }, 60_000);
+
+  it("after a person's erasure (their sessions renamed): equal before and after the refresh, no old session id kept", async () => {
+    // Erin's sessions are s3, s13, ...: make Erin a profile, then erase it.
+    await post(
+      '/api/v1/interactions',
+      { user_id: 'erin', item_id: 'lamp', interaction_type: 'view', identifiers: { email: 'erin@example.test' } },
+      writeA,
+    );
+    const profile = await t.request('GET', '/api/v1/profiles/lookup?email=erin@example.test', { token: A.ownerToken });
+    expect(profile.status).toBe(200);
+    const erins = () =>
+      queryOne<{ n: number }>(
+        t.database.db,
+        sql`SELECT count(*)::int AS n FROM analytics_funnel_sessions WHERE tenant_id = ${A.tenantId} AND session_id IN ('s3', 's13', 's23')`,
+      );
+    expect((await erins())?.n).toBeGreaterThan(0);
+    const del = await t.request('DELETE', `/api/v1/profiles/${profile.body.id}`, { token: A.ownerToken });
+    expect(del.status, JSON.stringify(del.body)).toBeLessThan(300);
+    expect((await erins())?.n).toBe(0);
+    await expectEqualToRaw(A.tenantId);
+    await refreshAll(A.tenantId);
+    await expectEqualToRaw(A.tenantId);
+  }, 240_000);
+});

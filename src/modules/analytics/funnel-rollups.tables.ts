@@ -1,0 +1,49 @@
+import { customType, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+/** A snapshot (`pg_current_snapshot()`: xmin, xmax and the transactions in progress), as its text form. */
+const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' });
+const timestamptzArray = customType<{ data: string }>({ dataType: () => 'timestamptz[]' });
+
+/**
+ * Funnel rollups, per session: for one ordered list of funnel stages (`funnel_key`), each session's greedy
+ * earliest reach of step 1, 2, ... (`step_at`, as long as the deepest step reached) over all of the session's
+ * stage events, and the span of those events (`first_at`, `last_at`). A report whose window holds a session's
+ * whole span reads its row; the rest (sessions cut by the window, sessions written to since the watermark) are
+ * sequenced from the raw rows in the same statement. `anchor_id` is the least id of the session's stage events:
+ * it survives an erasure's session rename, so the renamed session's old row is found. No person id is kept.
+ */
+export const analyticsFunnelSessions = pgTable(
+  'analytics_funnel_sessions',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    funnelKey: text('funnel_key').notNull(),
+    sessionId: text('session_id').notNull(),
+    anchorId: uuid('anchor_id').notNull(),
+    firstAt: timestamp('first_at', { withTimezone: true }).notNull(),
+    lastAt: timestamp('last_at', { withTimezone: true }).notNull(),
+    stepAt: timestamptzArray('step_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.funnelKey, t.sessionId] }),
+    index('analytics_funnel_sessions_span_idx').on(t.tenantId, t.funnelKey, t.firstAt),
+    index('analytics_funnel_sessions_anchor_idx').on(t.tenantId, t.anchorId),
+  ],
+);
+
+/**
+ * One row per funnel rollup: its steps and watermark, the snapshot its last refresh started from (null: never
+ * built). Funnel rows written by a transaction that snapshot does not see are the tail a report sequences raw; a
+ * snapshot, not just its xmin, so one long transaction elsewhere does not turn every later row into tail.
+ */
+export const analyticsFunnelRollups = pgTable(
+  'analytics_funnel_rollups',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    funnelKey: text('funnel_key').notNull(),
+    steps: text('steps').array().notNull(),
+    watermark: pgSnapshot('watermark'),
+    refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.funnelKey] })],
+);
