@@ -77,4 +77,3 @@ export function createItemsStatistics(deps: ItemsStatisticsDeps) {
     },
   };
 }
-export type ItemsStatistics = ReturnType<typeof createItemsStatistics>;
