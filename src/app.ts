@@ -558,6 +558,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       await experiments.flushExposures();
       await billing.flushUsage();
       await sponsored.stopTraffic();
+      await catalog.statistics.stop();
       newsfeed.stop();
       await newsfeed.flushShown();
       if (ownsRedis) redis?.disconnect();

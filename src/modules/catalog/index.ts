@@ -12,6 +12,7 @@ import { createCategoriesService } from './categories.service.ts';
 import { createItemsRepository } from './items.repository.ts';
 import { itemRoutes } from './items.routes.ts';
 import { createItemsService } from './items.service.ts';
+import { createItemsStatistics } from './items.statistics.ts';
 import { createSearchRepository } from './search.repository.ts';
 import { searchRoutes } from './search.routes.ts';
 import { type ServingRepository as ServingQueries, createServingRepository } from './serving.repository.ts';
@@ -44,12 +45,16 @@ export function createCatalogModule(platform: PlatformServices) {
   const changed = (tenantId: string, itemIds: readonly string[] | null) => {
     for (const l of listeners) l(tenantId, itemIds);
   };
+  const statistics = createItemsStatistics({ analyze: () => itemsRepo.analyze(platform.db), log: platform.log });
   const items = createItemsService({
     db: platform.db,
     items: itemsRepo,
     categories: categoriesRepo,
     clock: platform.clock,
-    onChanged: changed,
+    onChanged: (tenantId, itemIds) => {
+      statistics.written(itemIds.length);
+      changed(tenantId, itemIds);
+    },
   });
   const taxonomy = createTaxonomyService({ db: platform.db, repo: taxonomyRepo });
   const categories = createCategoriesService({
@@ -80,6 +85,8 @@ export function createCatalogModule(platform: PlatformServices) {
      * pricing's product page: the product a shopper opens may be a catalog item.
      */
     findItem: (tenantId: string, ref: string) => itemsRepo.getByIdOrItemId(platform.db, tenantId, ref).then((row) => row ?? null),
+    /** Planner statistics of items after bulk writes: `settle` waits for a due ANALYZE, `stop` ends them (shutdown). */
+    statistics: { settle: () => statistics.settle(), stop: () => statistics.stop() },
     /** Calls `listener` after every committed item write in this process (serving caches keep fresh with it). */
     onItemsChanged(listener: ItemsChangedListener): void {
       listeners.push(listener);

@@ -192,6 +192,11 @@ export function createItemsRepository() {
       );
       return r.length > 0;
     },
+
+    /** Fresh planner statistics for the whole table (every tenant's rows: statistics are per table). */
+    async analyze(q: Q): Promise<void> {
+      await q.execute(sql`ANALYZE items`);
+    },
   };
 }
 export type ItemsRepository = ReturnType<typeof createItemsRepository>;

@@ -73,12 +73,36 @@ export function createSellableRepository() {
      * statement: a row lock per item makes two concurrent checkouts of the last unit serialize, and the
      * `stock >= quantity` guard makes the second one take nothing. Answers the item ids that were short
      * (callers roll back their transaction when any is). Items that do not track stock are never short.
+     * `lockedByCaller`: the transaction already holds these rows' locks (`lockStock` of the same items): one statement.
      */
-    async takeStock(q: Q, tenantId: string, lines: readonly { itemId: string; quantity: number }[]): Promise<string[]> {
+    async takeStock(
+      q: Q,
+      tenantId: string,
+      lines: readonly { itemId: string; quantity: number }[],
+      opts: { lockedByCaller?: boolean } = {},
+    ): Promise<string[]> {
       if (lines.length === 0) return [];
       // Sorted ids: concurrent checkouts lock rows in the same order, so they cannot deadlock.
       const sorted = [...lines].sort((a, b) => (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
       const ids = arrayParam(sorted.map((l) => l.itemId));
+      if (opts.lockedByCaller) {
+        // The caller's transaction holds the rows (`lockStock`, in id order): the guarded update and the items that
+        // track no stock (never short) in ONE statement.
+        const taken = await queryRows<{ itemId: string }>(
+          q,
+          sql`WITH u AS (
+                UPDATE items i SET stock = i.stock - w.quantity, updated_at = now()
+                FROM unnest(${ids}::text[], ${arrayParam(sorted.map((l) => l.quantity))}::int[]) AS w(item_id, quantity)
+                WHERE i.tenant_id = ${tenantId} AND i.item_id = w.item_id AND i.stock IS NOT NULL AND i.stock >= w.quantity
+                RETURNING i.item_id
+              )
+              SELECT item_id AS "itemId" FROM u
+              UNION ALL
+              SELECT item_id FROM items WHERE tenant_id = ${tenantId} AND item_id = ANY(${ids}::text[]) AND stock IS NULL`,
+        );
+        const ok = new Set(taken.map((t) => t.itemId));
+        return sorted.filter((l) => !ok.has(l.itemId)).map((l) => l.itemId);
+      }
       // Row locks first, in id order (one statement's join order is not guaranteed), then the guarded update.
       const locked = await queryRows<{ itemId: string; stock: number | null }>(
         q,

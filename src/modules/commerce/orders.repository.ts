@@ -226,11 +226,16 @@ export function createOrdersRepository() {
                     ${JSON.stringify(e.detail ?? {})}::jsonb, ${e.actor ?? null})`,
       ),
 
-    markPaid: (q: Q, tenantId: string, orderId: string, paymentIntentId: string, paid: bigint) =>
-      q.execute(
+    /** Marks the order paid and answers it as it now stands (no read back). */
+    markPaid: async (q: Q, tenantId: string, orderId: string, paymentIntentId: string, paid: bigint) => {
+      const r = await queryOne<Record<string, unknown>>(
+        q,
         sql`UPDATE orders SET status = 'paid', payment_intent_id = ${paymentIntentId}, paid_minor = ${paid.toString()}::bigint, updated_at = now()
-            WHERE tenant_id = ${tenantId} AND id = ${orderId}`,
-      ),
+            WHERE tenant_id = ${tenantId} AND id = ${orderId}
+            RETURNING ${ORDER_COLUMNS}`,
+      );
+      return toOrder(r!);
+    },
 
     setPaymentIntent: (q: Q, tenantId: string, orderId: string, paymentIntentId: string) =>
       q.execute(

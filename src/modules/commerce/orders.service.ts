@@ -84,7 +84,11 @@ export function createOrdersService(deps: OrdersServiceDeps) {
    */
   async function announce(tx: Q, tenantId: string, orderId: string, change: OrderChange): Promise<Published | null> {
     if (!deps.webhooks) return null;
-    const order = (await repo.getOrder(tx, tenantId, orderId))!;
+    return announceOrder(tx, tenantId, (await repo.getOrder(tx, tenantId, orderId))!, change);
+  }
+  /** `announce` of an order the transaction already holds as it stands. */
+  async function announceOrder(tx: Q, tenantId: string, order: OrderRow, change: OrderChange): Promise<Published | null> {
+    if (!deps.webhooks) return null;
     return deps.webhooks.publish(tx, tenantId, [orderWebhookEvent(order, change)]);
   }
   /** Starts delivering what `announce` published, once its transaction committed (never throws). */
@@ -210,8 +214,16 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     return false;
   }
 
-  async function recordPayment(tenantId: string, orderId: string, paymentIntentId: string, amount: bigint, via: string): Promise<OrderRow> {
-    const before = await repo.getOrder(db, tenantId, orderId);
+  /** `placed`: the order as the caller just created it (checkout), instead of reading it; its row lock decides below. */
+  async function recordPayment(
+    tenantId: string,
+    orderId: string,
+    paymentIntentId: string,
+    amount: bigint,
+    via: string,
+    placed?: OrderRow,
+  ): Promise<OrderRow> {
+    const before = placed ?? (await repo.getOrder(db, tenantId, orderId));
     if (!before) throw ORDER_NOT_FOUND();
     if (before.status !== 'pending') return before;
     const prepared = await deps.events.prepare({ tenantId }, await purchaseEvents(tenantId, before, deps.clock()));
@@ -220,15 +232,16 @@ export function createOrdersService(deps: OrdersServiceDeps) {
     const paid = await inTenant(db, tenantId, async (tx) => {
       const order = (await repo.lockOrder(tx, tenantId, orderId))!;
       if (order.status !== 'pending') return order; // the webhook and the API call race: the second finds it paid
-      await repo.markPaid(tx, tenantId, orderId, paymentIntentId, amount);
+      // The order as marked paid (the writes below touch other tables): announced and answered without reading it back.
+      const after = await repo.markPaid(tx, tenantId, orderId, paymentIntentId, amount);
       await repo.addEvent(tx, tenantId, orderId, {
         type: 'payment_captured',
         amountMinor: amount,
         detail: { payment_intent: paymentIntentId, via },
       });
       await deps.events.write({ tenantId }, prepared, { source: 'api', within: tx, afterCommit: committed.add });
-      published = await announce(tx, tenantId, orderId, { kind: 'paid' });
-      return (await repo.getOrder(tx, tenantId, orderId))!;
+      published = await announceOrder(tx, tenantId, after, { kind: 'paid' });
+      return after;
     });
     committed.run();
     await dispatched(published);
@@ -309,6 +322,7 @@ export function createOrdersService(deps: OrdersServiceDeps) {
           tx,
           ctx.tenantId,
           counted.map((l) => ({ itemId: l.itemId, quantity: l.quantity })),
+          { lockedByCaller: true }, // lockStock above, same items
         );
         if (shortfall.length)
           throw new AppError('conflict', 'INSUFFICIENT_STOCK', `Not enough stock left for ${shortfall.join(', ').slice(0, 200)}.`, {
@@ -374,7 +388,14 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       });
       if (outcome.ok)
         return {
-          order: await recordPayment(ctx.tenantId, order.id, outcome.payment.paymentIntentId, outcome.payment.amountReceived, 'checkout'),
+          order: await recordPayment(
+            ctx.tenantId,
+            order.id,
+            outcome.payment.paymentIntentId,
+            outcome.payment.amountReceived,
+            'checkout',
+            order,
+          ),
           created: true,
         };
       const failed = await inTenant(db, ctx.tenantId, async (tx) => {

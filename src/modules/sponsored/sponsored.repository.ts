@@ -186,6 +186,16 @@ interface Reservation {
   expiresAt: Date;
 }
 
+/**
+ * "The decision is still open", for lookups of ONE decision by its primary key. Written so that no index on open
+ * decisions can serve the lookup (an `IS TRUE` test is neither an index condition nor proves a partial index's
+ * `state = 'open'`): with statistics taken while the table was nearly empty (right after a deploy or an upload, before
+ * autovacuum comes), the planner priced `sponsored_decisions_open_idx` (tenant, state) like the primary key and chose
+ * it, reading every open decision of the tenant for one row, on every batch of feed decisions (bench:newsfeed: from
+ * 11 to 114 rows a page as reservations piled up over a run). Only the primary key can serve it now: one row.
+ */
+const STILL_OPEN = sql`(state = 'open') IS TRUE`;
+
 export function createSponsoredRepository() {
   /**
    * Reserves `costMilli` on the campaign and writes the decision row `id`, in ONE statement: the campaign row is
@@ -330,6 +340,11 @@ export function createSponsoredRepository() {
     /**
      * What counts against a shopper's frequency caps on a campaign since `since`: impressions (their view
      * time), and served decisions not yet shown (open, unexpired, no impression: each may still become one).
+     * The shopper's decisions come through `sponsored_decisions_shopper_idx` (the cap's window of them): the state and
+     * expiry tests are written so `sponsored_decisions_open_idx` cannot serve them. On statistics from a near-empty
+     * table the planner took that index (small: its keys deduplicate) for the shopper's few rows, reading every
+     * unexpired decision of the tenant, also when the shopper index was partial on open decisions
+     * (decisions.reads.int.test.ts).
      */
     async capUsage(q: Q, tenantId: string, campaignId: string, userId: string, since: Date, now: Date): Promise<Date[]> {
       const rows = await queryRows<{ at: string | Date }>(
@@ -338,8 +353,8 @@ export function createSponsoredRepository() {
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND campaign_id = ${campaignId} AND viewed_at > ${since}
           UNION ALL
           SELECT d.created_at FROM sponsored_decisions d
-            WHERE d.tenant_id = ${tenantId} AND d.campaign_id = ${campaignId} AND d.user_id = ${userId} AND d.state = 'open'
-              AND d.expires_at > ${now} AND d.created_at > ${since}
+            WHERE d.tenant_id = ${tenantId} AND d.campaign_id = ${campaignId} AND d.user_id = ${userId} AND (d.state = 'open') IS TRUE
+              AND (d.expires_at > ${now}) IS TRUE AND d.created_at > ${since}
               AND NOT EXISTS (SELECT 1 FROM sponsored_impressions i WHERE i.tenant_id = d.tenant_id AND i.decision_id = d.id)`,
       );
       return rows.map((r) => new Date(r.at));
@@ -408,7 +423,7 @@ export function createSponsoredRepository() {
         q,
         sql`WITH b AS (
           UPDATE sponsored_decisions SET reserved_milli = reserved_milli - ${big(sumMilli)}
-          WHERE tenant_id = ${tenantId} AND id = ${blockId} AND state = 'open' AND reserved_milli >= ${big(sumMilli)}
+          WHERE tenant_id = ${tenantId} AND id = ${blockId} AND ${STILL_OPEN} AND reserved_milli >= ${big(sumMilli)}
           RETURNING id
         ), ins AS (
           INSERT INTO sponsored_decisions (tenant_id, id, campaign_id, user_id, placement, price_minor, reserved_milli, reserved_day, state, expires_at, created_at)
@@ -428,7 +443,7 @@ export function createSponsoredRepository() {
     /** Gives a block's remainder back to its campaign now (idempotent: only an open block is released). */
     async releaseBlock(q: Q, tenantId: string, blockId: string, now: Date): Promise<void> {
       await q.execute(
-        sql`UPDATE sponsored_decisions SET expires_at = ${now} WHERE tenant_id = ${tenantId} AND id = ${blockId} AND state = 'open'`,
+        sql`UPDATE sponsored_decisions SET expires_at = ${now} WHERE tenant_id = ${tenantId} AND id = ${blockId} AND ${STILL_OPEN}`,
       );
       await this.releaseExpired(q, tenantId, now);
     },
@@ -477,7 +492,7 @@ export function createSponsoredRepository() {
           q,
           sql`WITH d AS (
             UPDATE sponsored_decisions SET state = 'consumed'
-            WHERE tenant_id = ${tenantId} AND id = ${c.decisionId} AND state = 'open' AND reserved_milli = ${big(c.costMilli)}
+            WHERE tenant_id = ${tenantId} AND id = ${c.decisionId} AND ${STILL_OPEN} AND reserved_milli = ${big(c.costMilli)}
             RETURNING campaign_id, reserved_milli, reserved_day
           )
           UPDATE sponsored_campaigns x SET spent_milli = x.spent_milli + d.reserved_milli, reserved_milli = x.reserved_milli - d.reserved_milli,

@@ -1,0 +1,1 @@
+CREATE INDEX "sponsored_decisions_shopper_idx" ON "sponsored_decisions" USING btree ("tenant_id","campaign_id","user_id","created_at");
