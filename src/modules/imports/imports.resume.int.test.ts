@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../platform/config.ts';
-import { newId } from '../../platform/index.ts';
+import { loadConfig, newId } from '../../platform/index.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 import { createImportPipeline } from './imports.pipeline.ts';
 import { createImportsRepository } from './imports.repository.ts';
