@@ -14,8 +14,16 @@ const onPostgresPass = process.env.LOUPE_TEST_DB === 'postgres';
 if (onPostgresPass) console.log('fault-injection: skipped on the PostgreSQL pass (it kills an embedded-database server)');
 
 const ROWS = 30_000;
-const SYNC_ROWS = 150_000;
+const SYNC_ROWS = 40_000;
 const BATCH = 100;
+/**
+ * Rows per committed import batch on this file's server (LOUPE_IMPORT_BATCH_ROWS, 5000 by default): each upload
+ * spans tens of batches, and the status requests below get the single embedded connection between two of them,
+ * so both imports are seen running, and the kill lands between commits, whatever the machine's speed. With
+ * 5000-row batches the synchronous file needed 150,000 rows, imported twice, to stay in flight long enough on a
+ * quiet machine.
+ */
+const SERVER_ENV = { LOUPE_IMPORT_BATCH_ROWS: '1000' };
 
 function csv(prefix: string, rows = ROWS): string {
   const base = Date.parse('2026-10-01T00:00:00Z');
@@ -43,7 +51,7 @@ describe.skipIf(onPostgresPass)('kill -9 during writes (embedded database)', () 
 
   beforeAll(async () => {
     dataDir = await migratedDataDir(); // already migrated: the first migration is not the subject here
-    server = await startServe(dataDir);
+    server = await startServe(dataDir, { env: SERVER_ENV });
     tenant = await createTenantOver(server.base, 'crash-store');
   }, 240_000);
   afterAll(async () => {
@@ -86,7 +94,7 @@ describe.skipIf(onPostgresPass)('kill -9 during writes (embedded database)', () 
     const clients = [0, 1].map(async () => {
       while (!killed) await send(server!.base, newBatch()).catch(() => undefined);
     });
-    // Large enough to still be running when the loop below looks (a quiet machine imports 30k rows in a blink).
+    // 40 batches of 1000 rows (SERVER_ENV): still running when the loop below looks.
     const syncFile = csv('syn', SYNC_ROWS);
     const syncUpload = upload(server!.base, tenant.apiKey, 'sync.csv', syncFile, 'sync').catch((err: unknown) => err);
     // Kill once both imports are running (bounded: kill anyway after 60 s).
@@ -94,10 +102,12 @@ describe.skipIf(onPostgresPass)('kill -9 during writes (embedded database)', () 
     void syncUpload.then(() => (syncDone = true));
     const until = Date.now() + 60_000;
     let inFlight = { sync: false, async: false };
+    let syncRunStatus = 'uploading'; // the sync upload's run at the last look (none yet while its body is sent)
     for (;;) {
       const job = await api(server!.base, 'GET', `/api/v1/jobs/${asyncUpload.body.job_id}`, { token: tenant.apiKey });
       const runs = await api(server!.base, 'GET', '/api/v1/imports?kind=interactions', { token: tenant.apiKey });
       const syncRun = (runs.body?.data ?? []).find((r: { file_name: string }) => r.file_name === 'sync.csv');
+      syncRunStatus = syncRun?.status ?? 'uploading';
       inFlight = {
         // In flight: not yet answered (still uploading, or importing: its run is then `running`).
         sync: !syncDone && (syncRun === undefined || syncRun.status === 'running'),
@@ -111,11 +121,11 @@ describe.skipIf(onPostgresPass)('kill -9 during writes (embedded database)', () 
     await Promise.all(clients);
     const syncAnswer = await syncUpload;
     console.log(
-      `fault-injection: killed with ${batches.length} batches sent, in flight: ${JSON.stringify(inFlight)}, sync answer: ${syncAnswer instanceof Error ? syncAnswer.message : JSON.stringify(syncAnswer).slice(0, 300)}`,
+      `fault-injection: killed with ${batches.length} batches sent, in flight: ${JSON.stringify(inFlight)}, sync run: ${syncRunStatus}, sync answer: ${syncAnswer instanceof Error ? syncAnswer.message : JSON.stringify(syncAnswer).slice(0, 300)}`,
     );
     expect(inFlight.sync || inFlight.async).toBe(true);
 
-    server = await startServe(dataDir);
+    server = await startServe(dataDir, { env: SERVER_ENV });
 
     // The client resends every batch it sent (it cannot know which ones committed) and the upload.
     for (const events of batches) {

@@ -180,6 +180,8 @@ const envSchema = z.object({
   LOUPE_PREDICTIONS_HISTORY_DAYS: z.coerce.number().min(1).max(3650).default(400),
   // Rows per upload (a tenant may override it in settings.imports.max_rows).
   LOUPE_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(20_000_000),
+  // Rows per committed import batch. A test knob: the crash test lowers it so a small file spans many batches.
+  LOUPE_IMPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
   // Bytes of kept uploads per tenant (a tenant may override it in settings.imports.storage_quota_bytes).
   LOUPE_UPLOAD_QUOTA_BYTES: z.coerce
     .number()
@@ -326,7 +328,7 @@ export interface Config {
     readonly tenantMaxRunning: number | undefined;
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` and `storage_quota_bytes` override them. */
-  readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number };
+  readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number; readonly batchRows: number };
   /** Warehouse export (modules/warehouse). */
   readonly warehouse: {
     readonly exportDir: string;
@@ -494,7 +496,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantMaxQueued: e.LOUPE_JOBS_TENANT_MAX_QUEUED,
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
     },
-    imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES },
+    imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES, batchRows: e.LOUPE_IMPORT_BATCH_ROWS },
     predictions: {
       cacheProfiles: e.LOUPE_PREDICTIONS_CACHE_PROFILES,
       cacheTenants: e.LOUPE_PREDICTIONS_CACHE_TENANTS,

@@ -37,6 +37,8 @@ export interface PipelineDeps {
   log: FastifyBaseLogger;
   /** Hard cap on decompressed bytes (the upload limit). */
   maxDecompressedBytes: number;
+  /** Rows per committed batch (default BATCH_SIZE; LOUPE_IMPORT_BATCH_ROWS, lowered by the crash test). */
+  batchRows?: number;
   /** Batches written at once (1 on the single-connection embedded database). */
   maxConcurrentBatches?: number;
   /** Most data rows one upload may hold, for a tenant (config default, or the tenant's settings). */
@@ -70,6 +72,7 @@ async function precheckGzip(stream: Readable, cap: number): Promise<void> {
 }
 
 export function createImportPipeline(deps: PipelineDeps) {
+  const batchSize = Math.max(1, deps.batchRows ?? BATCH_SIZE);
   const { db } = deps;
   return {
     /**
@@ -314,7 +317,7 @@ export function createImportPipeline(deps: PipelineDeps) {
               interactionRows.push(ev.row);
             }
           }
-          if (batchRows >= BATCH_SIZE) await flush();
+          if (batchRows >= batchSize) await flush();
         }
         await flush();
         while (inflight.length) await inflight.shift();

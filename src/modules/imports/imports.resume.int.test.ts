@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../platform/index.ts';
+import { loadConfig, newId } from '../../platform/index.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 import { createImportPipeline } from './imports.pipeline.ts';
 import { createImportsRepository } from './imports.repository.ts';
@@ -65,5 +65,52 @@ describe('a crash mid-import', () => {
     const out = await pipeline.process(tenantId, (await repo.get(t.database.db, tenantId, id))!);
     expect(out).toMatchObject({ rowsRead: 12_000, rowsAccepted: 12_000, rowsRejected: 0, rowsDuplicate: 0, checkpointRow: 12_001 });
     expect(await real.count(tenantId)).toBe(12_000);
+  });
+
+  it('commits in batches of LOUPE_IMPORT_BATCH_ROWS rows when it is set (the crash test lowers it)', async () => {
+    expect(loadConfig({}).imports.batchRows).toBe(5000);
+    const { batchRows } = loadConfig({ LOUPE_IMPORT_BATCH_ROWS: '1000' }).imports;
+    expect(batchRows).toBe(1000);
+    expect(() => loadConfig({ LOUPE_IMPORT_BATCH_ROWS: '0' })).toThrow(/LOUPE_IMPORT_BATCH_ROWS/);
+    const { tenantId } = await t.createTenant();
+    const repo = createImportsRepository();
+    const ingest = t.modules.events.ingest;
+    let calls = 0;
+    const crashing: Pick<typeof ingest, 'write'> = {
+      write: async (ctx, events, opts) => {
+        if (++calls === 3) throw new Error('simulated crash while writing batch 3');
+        return ingest.write(ctx, events, opts);
+      },
+    };
+    const pipeline = createImportPipeline({
+      db: t.database.db,
+      repo,
+      catalog: t.modules.catalog,
+      ingest: crashing,
+      storage: t.storage,
+      clock: () => new Date(),
+      log: t.app.log,
+      maxDecompressedBytes: 1024 ** 3,
+      batchRows,
+    });
+    const lines = Array.from(
+      { length: 3500 },
+      (_, i) => `b${i % 50},i${i % 30},view,${new Date(Date.UTC(2024, 0, 2) + i * 1000).toISOString()}`,
+    );
+    const id = newId();
+    const key = `uploads/${id}/small-batches.csv`;
+    const stored = await t.storage.put(tenantId, key, Buffer.from(`user_id,item_id,type,timestamp\n${lines.join('\n')}\n`));
+    await repo.create(t.database.db, tenantId, {
+      id,
+      kind: 'interactions',
+      mode: 'async',
+      fileName: 'small-batches.csv',
+      options: {},
+      createdBy: 'test',
+    });
+    await repo.setStored(t.database.db, tenantId, id, { storageKey: key, fileBytes: stored.bytes });
+    await expect(pipeline.process(tenantId, (await repo.get(t.database.db, tenantId, id))!)).rejects.toThrow('simulated crash');
+    // Two batches of 1,000 committed, not one of 5,000 (nor none).
+    expect((await repo.get(t.database.db, tenantId, id))!).toMatchObject({ checkpointRow: 2001, rowsAccepted: 2000 });
   });
 });

@@ -47,6 +47,7 @@ export function createImportsModule(platform: PlatformServices, deps: ImportsMod
     maxDecompressedBytes,
     maxRows: async (tenantId) => maxRowsOf(await deps.tenantSettings?.(tenantId).catch(() => undefined), platform.config.imports.maxRows),
     maxConcurrentBatches: platform.databaseKind === 'postgres' ? 3 : 1,
+    batchRows: platform.config.imports.batchRows,
   });
   const importedListeners: Array<(tenantId: string) => Promise<void> | void> = [];
   const service = createImportsService({
