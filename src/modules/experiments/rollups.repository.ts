@@ -29,6 +29,12 @@ const newStates = (tenantId: string, t: RollupTrack, from: { assignments: SQL; e
 const DELTA_COLUMNS = sql`variant_id, day, sum(s)::bigint AS n, sum(s * exposures)::bigint AS exposures, sum(s * x) AS sum,
   sum(s * x * x) AS sum_squares, sum(s * y) AS denominator_sum, sum(s * y * y) AS denominator_sum_squares, sum(s * x * y) AS sum_product`;
 
+/** A changed unit: `events` null when its assignment row changed, else the metric events it got. */
+export interface ChangedUnit {
+  unitId: string;
+  events: string[] | null;
+}
+
 export function createRollupsRepository() {
   return {
     /**
@@ -82,18 +88,20 @@ export function createRollupsRepository() {
     /**
      * The units whose assignment row was written, or that got a metric event of one of `events`, in a transaction at or
      * after `since` (late and out-of-order events, moved or erased assignments and repeat exposures alike): two range
-     * scans of the xid indexes' newest end, computed once for all of an experiment's rollups. Not filtered on the
-     * experiment: a unit outside it recomputes to an empty delta (`applyUnits`). Each id once.
+     * scans of the xid indexes' newest end, computed once for all of an experiment's rollups. Per unit, `events` null
+     * when its assignment row changed (every rollup recomputes it), else the metric events it got (only the rollups
+     * counting one of them do). Not filtered on the experiment: a unit outside it recomputes to an empty delta.
      */
-    async changedUnits(q: Q, tenantId: string, since: string, events: readonly string[]): Promise<string[]> {
-      const rows = await queryRows<{ unitId: string }>(
+    async changedUnits(q: Q, tenantId: string, since: string, events: readonly string[]): Promise<ChangedUnit[]> {
+      return queryRows<ChangedUnit>(
         q,
-        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
-            UNION
-            SELECT ev.unit_id FROM experiment_metric_events ev
-            WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])`,
+        sql`SELECT c.unit_id AS "unitId", CASE WHEN bool_or(c.event IS NULL) THEN NULL ELSE array_agg(DISTINCT c.event) END AS events
+            FROM (SELECT x.unit_id, NULL::text AS event FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
+                  UNION ALL
+                  SELECT ev.unit_id, ev.event FROM experiment_metric_events ev
+                  WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])) c
+            GROUP BY c.unit_id`,
       );
-      return rows.map((r) => r.unitId);
     },
 
     /**
@@ -105,31 +113,37 @@ export function createRollupsRepository() {
      * condition (one probe per id, on the assignments' primary key and the events' (tenant, unit, event, time)
      * index), as are the stored states (primary key); only states that differ are written.
      */
-    async applyUnits(q: Q, tenantId: string, tracks: readonly RollupTrack[], units: readonly string[]): Promise<number> {
-      if (!units.length || !tracks.length) return 0;
+    async applyUnits(q: Q, tenantId: string, batch: readonly { track: RollupTrack; units: readonly string[] }[]): Promise<number> {
+      const work = batch.filter((b) => b.units.length);
+      if (!work.length) return 0;
+      const tracks = work.map((w) => w.track);
       const experimentId = tracks[0]!.experimentId;
       const keys = sql`${arrayParam(tracks.map((t) => t.metricKey))}::text[]`;
-      const dirty = sql`${arrayParam(units)}::text[]`;
+      const dirty = sql`${arrayParam([...new Set(work.flatMap((w) => w.units))])}::text[]`;
       const events = [...new Set(tracks.flatMap((t) => (t.metric ? [t.metric.event, t.metric.denominatorEvent ?? t.metric.event] : [])))];
-      const from = { assignments: sql`da`, events: sql`dm` };
-      const perTrack = tracks.map(
-        (t) => sql`SELECT ${t.metricKey}::text AS metric_key, n.* FROM (WITH ${newStates(tenantId, t, from)} SELECT * FROM new) n`,
+      const perTrack = work.map(({ track: t, units }) => {
+        const from = { assignments: sql`(SELECT * FROM da WHERE da.unit_id = ANY(${arrayParam(units)}::text[]))`, events: sql`dm` };
+        return sql`SELECT ${t.metricKey}::text AS metric_key, n.* FROM (WITH ${newStates(tenantId, t, from)} SELECT * FROM new) n`;
+      });
+      // Each rollup's stored states of its own units: index probes on the primary key.
+      const perTrackOld = work.map(
+        ({ track: t, units }) => sql`(SELECT s.metric_key, s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
+          WHERE s.tenant_id = ${tenantId} AND s.experiment_id = ${experimentId} AND s.metric_key = ${t.metricKey}
+            AND s.unit_id = ANY(${arrayParam(units)}::text[]) OFFSET 0)`,
       );
       const ofBatch = sql`s.tenant_id = ${tenantId} AND s.experiment_id = ${experimentId} AND s.metric_key = ANY(${keys}) AND s.unit_id = ANY(${dirty})`;
       const row = await queryOne<{ changed: number }>(
         q,
         sql`WITH
           da AS MATERIALIZED (SELECT * FROM ${assignmentsOf(tenantId, experimentId, dirty)} a),
-          -- LATERAL per unit and per rollup, fenced by OFFSET 0 (else pulled up into a hash join): a nested loop of index
-          -- probes whatever the estimates. As plain filters the planner took sequential scans of every event and every
-          -- stored state of the tenant (2 s at 500k units).
+          -- LATERAL per unit, fenced by OFFSET 0 (else pulled up into a hash join): a nested loop of index probes whatever
+          -- the estimates. As plain filters the planner took sequential scans of every event and (the rollups' keys as one
+          -- ANY filter) every stored state of the tenant: 2 s at 500k units.
           dm AS MATERIALIZED (SELECT m.tenant_id, m.unit_id, m.event, m.value, m.currency, m.occurred_at FROM unnest(${dirty}) AS d(unit_id)
                               CROSS JOIN LATERAL (SELECT * FROM experiment_metric_events m WHERE m.tenant_id = ${tenantId} AND m.unit_id = d.unit_id
                                                     AND m.event = ANY(${arrayParam(events)}::text[]) OFFSET 0) m),
           new AS MATERIALIZED (${sql.join(perTrack, sql` UNION ALL `)}),
-          old AS MATERIALIZED (SELECT s.metric_key, s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM unnest(${keys}) AS k(metric_key)
-                               CROSS JOIN LATERAL (SELECT * FROM experiment_unit_metrics s WHERE s.tenant_id = ${tenantId}
-                                                     AND s.experiment_id = ${experimentId} AND s.metric_key = k.metric_key AND s.unit_id = ANY(${dirty}) OFFSET 0) s),
+          old AS MATERIALIZED (${sql.join(perTrackOld, sql` UNION ALL `)}),
           -- Only states that differ are written: most changed units move in one or two of an experiment's rollups.
           diff AS MATERIALIZED (
             SELECT coalesce(new.metric_key, old.metric_key) AS metric_key, coalesce(new.unit_id, old.unit_id) AS unit_id, new.unit_id IS NOT NULL AS present

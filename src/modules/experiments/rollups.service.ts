@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../platform/index.ts';
 import type { Experiment, MetricDefinition, MetricSums } from './experiments.types.ts';
-import type { RollupsRepository, RollupTrack } from './rollups.repository.ts';
+import type { ChangedUnit, RollupsRepository, RollupTrack } from './rollups.repository.ts';
 
 export interface RollupsServiceDeps {
   db: Db;
@@ -55,8 +55,9 @@ export const REFRESH_BATCH = 5000;
 export function createRollupsService(deps: RollupsServiceDeps) {
   /**
    * Brings the tracks up to now in one transaction: a never-built rollup is built whole; the others share ONE list of
-   * changed units since the oldest of their watermarks and recompute it in batches, each batch in all of them at once
-   * (recomputing is idempotent, so a rollup whose watermark is later sees some units again at no harm).
+   * changed units since the oldest of their watermarks and recompute it in batches, each batch in all of them at once,
+   * each rollup only the units that can have moved in it (see `moves`). Recomputing is idempotent, so a rollup whose
+   * watermark is later sees some units again at no harm.
    */
   async function refreshTracks(tenantId: string, experimentId: string, tracks: readonly RollupTrack[]) {
     return deps.db.transaction(async (tx) => {
@@ -76,8 +77,14 @@ export function createRollupsService(deps: RollupsServiceDeps) {
       if (built.length) {
         const since = built.map((t) => BigInt(marks.get(t.metricKey) as string)).reduce((a, b) => (b < a ? b : a));
         const changed = await deps.repo.changedUnits(tx, tenantId, since.toString(), eventsOf(built));
-        for (let i = 0; i < changed.length; i += REFRESH_BATCH)
-          await deps.repo.applyUnits(tx, tenantId, built, changed.slice(i, i + REFRESH_BATCH));
+        for (let i = 0; i < changed.length; i += REFRESH_BATCH) {
+          const batch = changed.slice(i, i + REFRESH_BATCH);
+          await deps.repo.applyUnits(
+            tx,
+            tenantId,
+            built.map((t) => ({ track: t, units: batch.filter((c) => moves(t, c)).map((c) => c.unitId) })),
+          );
+        }
         units = changed.length;
       }
       await deps.repo.setWatermarks(tx, tenantId, experimentId, tracks.map((t) => t.metricKey), horizon, deps.clock());
@@ -150,6 +157,12 @@ export type RollupsService = ReturnType<typeof createRollupsService>;
 export interface RollupRead {
   units: { variantId: string; n: number; exposures: number }[];
   sums: (m: MetricDefinition) => MetricSums[];
+}
+
+/** Whether a changed unit's state can have moved in a rollup: its assignment changed, or it got an event the rollup counts. */
+function moves(t: RollupTrack, c: ChangedUnit): boolean {
+  if (c.events === null) return true;
+  return !!t.metric && (c.events.includes(t.metric.event) || (!!t.metric.denominatorEvent && c.events.includes(t.metric.denominatorEvent)));
 }
 
 /** The metric events any of the tracks counts (what a change check looks for). */
