@@ -192,7 +192,10 @@ describe('experiment rollups', () => {
     expect(erased).toEqual([]);
     // More changed units than one refresh batch (5,000): new units with events, and late events for old ones.
     const [control, treatment] = (
-      await queryRows<{ id: string }>(db, sql`SELECT id FROM experiment_variants WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} ORDER BY position`)
+      await queryRows<{ id: string }>(
+        db,
+        sql`SELECT id FROM experiment_variants WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} ORDER BY position`,
+      )
     ).map((v) => v.id);
     await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
       SELECT ${a.tenantId}, 'u:bulk-' || i, ARRAY[${expId}::uuid], ARRAY[CASE WHEN i % 2 = 0 THEN ${control}::uuid ELSE ${treatment}::uuid END],

@@ -65,7 +65,14 @@ export function createRollupsRepository() {
       return new Map(rows.map((r) => [r.metricKey, r.watermark]));
     },
 
-    async setWatermarks(q: Q, tenantId: string, experimentId: string, keys: readonly string[], watermark: string, now: Date): Promise<void> {
+    async setWatermarks(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      keys: readonly string[],
+      watermark: string,
+      now: Date,
+    ): Promise<void> {
       await q.execute(sql`UPDATE experiment_rollup_watermarks w SET watermark = ${watermark}::xid8, refreshed_at = ${now}
         WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(keys)}::text[])`);
     },
@@ -127,7 +134,10 @@ export function createRollupsRepository() {
       });
       // Each rollup's stored states of its own units: index probes on the primary key.
       const perTrackOld = work.map(
-        ({ track: t, units }) => sql`(SELECT s.metric_key, s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
+        ({
+          track: t,
+          units,
+        }) => sql`(SELECT s.metric_key, s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
           WHERE s.tenant_id = ${tenantId} AND s.experiment_id = ${experimentId} AND s.metric_key = ${t.metricKey}
             AND s.unit_id = ANY(${arrayParam(units)}::text[]) OFFSET 0)`,
       );

@@ -50,7 +50,7 @@ export function rollupTracks(e: Experiment): RollupTrack[] {
 }
 
 /** Changed units recomputed per statement: the batch is an array parameter probed by id (see `applyUnits`). */
-export const REFRESH_BATCH = 5000;
+const REFRESH_BATCH = 5000;
 
 export function createRollupsService(deps: RollupsServiceDeps) {
   /**
@@ -63,7 +63,12 @@ export function createRollupsService(deps: RollupsServiceDeps) {
     return deps.db.transaction(async (tx) => {
       // The horizon first, before this transaction writes (its own id would hold the horizon back).
       const horizon = await deps.repo.horizon(tx);
-      const marks = await deps.repo.lockWatermarks(tx, tenantId, experimentId, tracks.map((t) => t.metricKey));
+      const marks = await deps.repo.lockWatermarks(
+        tx,
+        tenantId,
+        experimentId,
+        tracks.map((t) => t.metricKey),
+      );
       let rebuilt = 0;
       const built: RollupTrack[] = [];
       for (const t of tracks) {
@@ -87,7 +92,14 @@ export function createRollupsService(deps: RollupsServiceDeps) {
         }
         units = changed.length;
       }
-      await deps.repo.setWatermarks(tx, tenantId, experimentId, tracks.map((t) => t.metricKey), horizon, deps.clock());
+      await deps.repo.setWatermarks(
+        tx,
+        tenantId,
+        experimentId,
+        tracks.map((t) => t.metricKey),
+        horizon,
+        deps.clock(),
+      );
       return { rebuilt, units };
     });
   }
