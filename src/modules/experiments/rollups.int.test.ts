@@ -295,5 +295,5 @@ describe('experiment rollups', () => {
       FROM generate_series(1, 6200, 3) i`);
     const bulk = await same(key, expId);
     expect(totalN(bulk)).toBe(51 + 6200);
-  }, 120_000);
+  }, 240_000);
 });
