@@ -358,7 +358,9 @@ export type ExperimentsRepository = ReturnType<typeof createExperimentsRepositor
  * and `z` (per unit: variant, unit, first exposure, exposures, the value `x`, converted or not for binomial,
  * capped, and the denominator count `y`; with `boundaries`, also its period). Values are numeric, so sums and
  * sums of squares are exact whatever order they are added in: the rollups' deltas add up to the raw scan's sums
- * to the last digit. `onlyUnits` limits the units (a rollup's changed ones); `m` null: no metric, x = y = 0.
+ * to the last digit. `from` reads the experiment's assignments (rows of `assignmentsOf`) and the metric events
+ * (columns of `experiment_metric_events`) from the given relations instead: a rollup refresh's changed units,
+ * fetched once for all of its rollups. `m` null: no metric, x = y = 0.
  */
 export function unitValues(
   tenantId: string,
@@ -367,14 +369,15 @@ export function unitValues(
   opts: { windowHours: number; currency: string },
   boundaries: readonly Date[] | null,
   connector: ConnectorMetricEvents | undefined,
-  onlyUnits: SQL | null = null,
+  from: { assignments: SQL; events: SQL } | null = null,
 ): SQL {
+  const assignments = from ? from.assignments : assignmentsOf(tenantId, experimentId);
   const period = boundaries
     ? sql`, (width_bucket(extract(epoch FROM u.first_exposed_at)::float8, ${arrayParam(boundaries.map((b) => b.getTime() / 1000))}::float8[]) - 1) AS period`
     : sql``;
   if (!m)
     return sql`u AS (SELECT a.variant_id, a.unit_id, a.first_exposed_at, a.exposures, 0::numeric AS x, 0::numeric AS y
-        FROM ${assignmentsOf(tenantId, experimentId, onlyUnits)} a),
+        FROM ${assignments} a),
       z AS (SELECT u.variant_id, u.unit_id, u.first_exposed_at, u.exposures, u.x, u.y${period} FROM u)`;
   const events = m.denominatorEvent ? [m.event, m.denominatorEvent] : [m.event];
   // Interactions (metrics with sources) carry revenue in minor units of their currency: the experiment's
@@ -392,14 +395,14 @@ export function unitValues(
         sources: m.sources as string[],
         since: sql`(SELECT min(a.first_exposed_at) FROM ${assignmentsOf(tenantId, experimentId)} a)`,
       })
-    : sql`experiment_metric_events`;
+    : (from?.events ?? sql`experiment_metric_events`);
   const sameTenant = fromConnector ? sql`` : sql`m.tenant_id = a.tenant_id AND`;
   const capped = m.type === 'binomial' ? sql`(u.x > 0)::int::numeric` : m.cap !== null ? sql`least(u.x, ${m.cap}::numeric)` : sql`u.x`;
   return sql`u AS (
       SELECT a.variant_id, a.unit_id, a.first_exposed_at, a.exposures,
         coalesce(sum(CASE WHEN m.event = ${m.event} THEN ${numerator} END), 0)::numeric AS x,
         coalesce(sum(CASE WHEN m.event = ${m.denominatorEvent ?? ''} THEN 1 END), 0)::numeric AS y
-      FROM ${assignmentsOf(tenantId, experimentId, onlyUnits)} a
+      FROM ${assignments} a
       LEFT JOIN ${source} m
         ON ${sameTenant} m.unit_id = a.unit_id AND m.event = ANY(${arrayParam(events)}::text[])
        AND m.occurred_at >= a.first_exposed_at AND m.occurred_at < a.first_exposed_at + make_interval(hours => ${opts.windowHours}::int)

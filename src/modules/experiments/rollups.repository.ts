@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
-import { unitValues } from './experiments.repository.ts';
+import { assignmentsOf, unitValues } from './experiments.repository.ts';
 import type { MetricDefinition, MetricSums } from './experiments.types.ts';
 
 /**
@@ -20,14 +20,20 @@ export interface RollupTrack {
 const trackFilter = (alias: string, tenantId: string, t: RollupTrack): SQL =>
   sql`${sql.raw(alias)}.tenant_id = ${tenantId} AND ${sql.raw(alias)}.experiment_id = ${t.experimentId} AND ${sql.raw(alias)}.metric_key = ${t.metricKey}`;
 
-/** `u`, `z` of the raw scan (limited to `onlyUnits`), then `new`: each unit's state as the rollups store it. */
-const newStates = (tenantId: string, t: RollupTrack, onlyUnits: SQL | null): SQL =>
-  sql`${unitValues(tenantId, t.experimentId, t.metric, { windowHours: t.windowHours, currency: t.currency }, null, undefined, onlyUnits)},
+/** `u`, `z` of the raw scan (from `from`'s relations when given), then `new`: each unit's state as the rollups store it. */
+const newStates = (tenantId: string, t: RollupTrack, from: { assignments: SQL; events: SQL } | null): SQL =>
+  sql`${unitValues(tenantId, t.experimentId, t.metric, { windowHours: t.windowHours, currency: t.currency }, null, undefined, from)},
     new AS (SELECT z.unit_id, z.variant_id, (z.first_exposed_at AT TIME ZONE 'UTC')::date AS day, z.exposures, z.x, z.y FROM z)`;
 
 /** Sums of a set of signed state rows `d` (sign `s`) per variant and day: a rollup delta. */
 const DELTA_COLUMNS = sql`variant_id, day, sum(s)::bigint AS n, sum(s * exposures)::bigint AS exposures, sum(s * x) AS sum,
   sum(s * x * x) AS sum_squares, sum(s * y) AS denominator_sum, sum(s * y * y) AS denominator_sum_squares, sum(s * x * y) AS sum_product`;
+
+/** A changed unit: `events` null when its assignment row changed, else the metric events it got. */
+export interface ChangedUnit {
+  unitId: string;
+  events: string[] | null;
+}
 
 export function createRollupsRepository() {
   return {
@@ -41,20 +47,34 @@ export function createRollupsRepository() {
       return row!.xmin;
     },
 
-    /** Locks the rollup's watermark row (made on first use): concurrent refreshes of one rollup take turns. */
-    async lockWatermark(q: Q, tenantId: string, t: RollupTrack): Promise<string | null> {
+    /**
+     * Locks the experiment's watermark rows of `tracks` (made on first use), in key order so two refreshes never wait
+     * on each other crosswise: concurrent refreshes of one experiment take turns. Returns each key's watermark (null:
+     * never built).
+     */
+    async lockWatermarks(q: Q, tenantId: string, experimentId: string, keys: readonly string[]): Promise<Map<string, string | null>> {
+      const sorted = [...keys].sort();
       await q.execute(sql`INSERT INTO experiment_rollup_watermarks (tenant_id, experiment_id, metric_key)
-        VALUES (${tenantId}, ${t.experimentId}, ${t.metricKey}) ON CONFLICT DO NOTHING`);
-      const row = await queryOne<{ watermark: string | null }>(
+        SELECT ${tenantId}, ${experimentId}, k FROM unnest(${arrayParam(sorted)}::text[]) AS k ORDER BY k ON CONFLICT DO NOTHING`);
+      const rows = await queryRows<{ metricKey: string; watermark: string | null }>(
         q,
-        sql`SELECT watermark::text AS watermark FROM experiment_rollup_watermarks w WHERE ${trackFilter('w', tenantId, t)} FOR UPDATE`,
+        sql`SELECT metric_key AS "metricKey", watermark::text AS watermark FROM experiment_rollup_watermarks w
+            WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(sorted)}::text[])
+            ORDER BY w.metric_key FOR UPDATE`,
       );
-      return row?.watermark ?? null;
+      return new Map(rows.map((r) => [r.metricKey, r.watermark]));
     },
 
-    async setWatermark(q: Q, tenantId: string, t: RollupTrack, watermark: string, now: Date): Promise<void> {
+    async setWatermarks(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      keys: readonly string[],
+      watermark: string,
+      now: Date,
+    ): Promise<void> {
       await q.execute(sql`UPDATE experiment_rollup_watermarks w SET watermark = ${watermark}::xid8, refreshed_at = ${now}
-        WHERE ${trackFilter('w', tenantId, t)}`);
+        WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(keys)}::text[])`);
     },
 
     /** Builds a rollup whole: every exposed unit's state from the raw rows, and its sums per variant and day. */
@@ -73,55 +93,96 @@ export function createRollupsRepository() {
     },
 
     /**
-     * Brings a rollup forward from `since`: the units whose assignment row was written, or that got a metric event,
-     * in a transaction at or after `since` (late and out-of-order events, moved assignments and repeat exposures
-     * alike) get their state recomputed from the raw rows; the rollup moves by new minus old state per variant and
-     * day, and a unit no longer in the experiment leaves. Recomputing (not adding the event) makes a refresh
-     * idempotent: a unit seen twice gets the same state. Returns the number of units recomputed.
+     * The units whose assignment row was written, or that got a metric event of one of `events`, in a transaction at or
+     * after `since` (late and out-of-order events, moved or erased assignments and repeat exposures alike): two range
+     * scans of the xid indexes' newest end, computed once for all of an experiment's rollups. Per unit, `events` null
+     * when its assignment row changed (every rollup recomputes it), else the metric events it got (only the rollups
+     * counting one of them do). Not filtered on the experiment: a unit outside it recomputes to an empty delta.
      */
-    async applyChanges(q: Q, tenantId: string, t: RollupTrack, since: string): Promise<number> {
-      const events = t.metric ? (t.metric.denominatorEvent ? [t.metric.event, t.metric.denominatorEvent] : [t.metric.event]) : [];
-      // The changed units first, as a list: each half is a range scan of its xid index's newest end. No filter on
-      // the rollup's units here: an EXISTS probe of `experiment_unit_metrics` was planned (stale statistics put one
-      // row past the watermark) as a semi-join whose inner side walked all of the rollup's units for every changed
-      // row. Units outside the experiment pass through unchanged: the recompute below finds neither an assignment
-      // to it nor a stored state, so their delta is empty.
-      const changed = await queryRows<{ unitId: string }>(
+    async changedUnits(q: Q, tenantId: string, since: string, events: readonly string[]): Promise<ChangedUnit[]> {
+      return queryRows<ChangedUnit>(
         q,
-        sql`SELECT x.unit_id AS "unitId" FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
-            UNION
-            SELECT ev.unit_id FROM experiment_metric_events ev
-            WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])`,
+        sql`SELECT c.unit_id AS "unitId", CASE WHEN bool_or(c.event IS NULL) THEN NULL ELSE array_agg(DISTINCT c.event) END AS events
+            FROM (SELECT x.unit_id, NULL::text AS event FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
+                  UNION ALL
+                  SELECT ev.unit_id, ev.event FROM experiment_metric_events ev
+                  WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])) c
+            GROUP BY c.unit_id`,
       );
-      if (!changed.length) return 0;
-      // Every use is `unit_id = ANY(array)` in an index condition: one probe per id. Written as `IN (SELECT unnest(...))`
-      // and joins, the planner (statistics taken before a rebuild's millions of rows: one row estimated per rollup)
-      // walked all of the rollup's units for every changed one.
-      const dirtyUnits = sql`${arrayParam(changed.map((c) => c.unitId))}::text[]`;
-      const row = await queryOne<{ units: number }>(
+    },
+
+    /**
+     * Recomputes the state of `units` (a batch of `changedUnits`, a few thousand) in every one of `tracks` (one
+     * experiment's rollups) from the raw rows, in one statement, and moves each rollup by new minus old state per
+     * variant and day; a unit no longer in the experiment leaves, a unit never in it passes through unchanged.
+     * Recomputing (not adding the event) makes it idempotent: a unit seen twice gets the same state. The batch's
+     * assignments and metric events are fetched once for all the rollups, each by `unit_id = ANY(array)` in an index
+     * condition (one probe per id, on the assignments' primary key and the events' (tenant, unit, event, time)
+     * index), as are the stored states (primary key); only states that differ are written.
+     */
+    async applyUnits(q: Q, tenantId: string, batch: readonly { track: RollupTrack; units: readonly string[] }[]): Promise<number> {
+      const work = batch.filter((b) => b.units.length);
+      if (!work.length) return 0;
+      const tracks = work.map((w) => w.track);
+      const experimentId = tracks[0]!.experimentId;
+      const keys = sql`${arrayParam(tracks.map((t) => t.metricKey))}::text[]`;
+      const dirty = sql`${arrayParam([...new Set(work.flatMap((w) => w.units))])}::text[]`;
+      const events = [...new Set(tracks.flatMap((t) => (t.metric ? [t.metric.event, t.metric.denominatorEvent ?? t.metric.event] : [])))];
+      const perTrack = work.map(({ track: t, units }) => {
+        // A join, not `unit_id = ANY(units)` as a filter: PGlite binds the array as a parameter and compares each row
+        // with every element (the 6,200-unit test case timed out at 120 s).
+        const from = {
+          assignments: sql`(SELECT da.* FROM da JOIN unnest(${arrayParam(units)}::text[]) AS w(unit_id) USING (unit_id))`,
+          events: sql`dm`,
+        };
+        return sql`SELECT ${t.metricKey}::text AS metric_key, n.* FROM (WITH ${newStates(tenantId, t, from)} SELECT * FROM new) n`;
+      });
+      // Each rollup's stored states of its own units: index probes on the primary key.
+      const perTrackOld = work.map(
+        ({
+          track: t,
+          units,
+        }) => sql`(SELECT s.metric_key, s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
+          WHERE s.tenant_id = ${tenantId} AND s.experiment_id = ${experimentId} AND s.metric_key = ${t.metricKey}
+            AND s.unit_id = ANY(${arrayParam(units)}::text[]) OFFSET 0)`,
+      );
+      const ofBatch = sql`s.tenant_id = ${tenantId} AND s.experiment_id = ${experimentId} AND s.metric_key = ANY(${keys}) AND s.unit_id = ANY(${dirty})`;
+      const row = await queryOne<{ changed: number }>(
         q,
         sql`WITH
-          ${newStates(tenantId, t, dirtyUnits)},
-          old AS (SELECT s.unit_id, s.variant_id, s.day, s.exposures, s.x, s.y FROM experiment_unit_metrics s
-                  WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ANY(${dirtyUnits})),
-          gone AS (DELETE FROM experiment_unit_metrics s
-                   WHERE ${trackFilter('s', tenantId, t)} AND s.unit_id = ANY(${dirtyUnits}) AND NOT EXISTS (SELECT 1 FROM new WHERE new.unit_id = s.unit_id)),
+          da AS MATERIALIZED (SELECT * FROM ${assignmentsOf(tenantId, experimentId, dirty)} a),
+          -- LATERAL per unit, fenced by OFFSET 0 (else pulled up into a hash join): a nested loop of index probes whatever
+          -- the estimates. As plain filters the planner took sequential scans of every event and (the rollups' keys as one
+          -- ANY filter) every stored state of the tenant: 2 s at 500k units.
+          dm AS MATERIALIZED (SELECT m.tenant_id, m.unit_id, m.event, m.value, m.currency, m.occurred_at FROM unnest(${dirty}) AS d(unit_id)
+                              CROSS JOIN LATERAL (SELECT * FROM experiment_metric_events m WHERE m.tenant_id = ${tenantId} AND m.unit_id = d.unit_id
+                                                    AND m.event = ANY(${arrayParam(events)}::text[]) OFFSET 0) m),
+          new AS MATERIALIZED (${sql.join(perTrack, sql` UNION ALL `)}),
+          old AS MATERIALIZED (${sql.join(perTrackOld, sql` UNION ALL `)}),
+          -- Only states that differ are written: most changed units move in one or two of an experiment's rollups.
+          diff AS MATERIALIZED (
+            SELECT coalesce(new.metric_key, old.metric_key) AS metric_key, coalesce(new.unit_id, old.unit_id) AS unit_id, new.unit_id IS NOT NULL AS present
+            FROM new FULL JOIN old ON old.metric_key = new.metric_key AND old.unit_id = new.unit_id
+            WHERE (new.variant_id, new.day, new.exposures, new.x, new.y) IS DISTINCT FROM (old.variant_id, old.day, old.exposures, old.x, old.y)),
+          gone AS (DELETE FROM experiment_unit_metrics s WHERE ${ofBatch}
+                   AND EXISTS (SELECT 1 FROM diff WHERE diff.metric_key = s.metric_key AND diff.unit_id = s.unit_id AND NOT diff.present)),
           kept AS (INSERT INTO experiment_unit_metrics AS s (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
-                   SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, new.* FROM new
+                   SELECT ${tenantId}, ${experimentId}, new.* FROM new JOIN diff USING (metric_key, unit_id)
                    ON CONFLICT (tenant_id, experiment_id, metric_key, unit_id) DO UPDATE SET variant_id = excluded.variant_id,
                      day = excluded.day, exposures = excluded.exposures, x = excluded.x, y = excluded.y),
-          delta AS (SELECT ${DELTA_COLUMNS} FROM (SELECT 1 AS s, * FROM new UNION ALL SELECT -1, * FROM old) d GROUP BY variant_id, day),
+          delta AS (SELECT metric_key, ${DELTA_COLUMNS} FROM (SELECT 1 AS s, new.* FROM new JOIN diff USING (metric_key, unit_id)
+                                                  UNION ALL SELECT -1, old.* FROM old JOIN diff USING (metric_key, unit_id)) d GROUP BY metric_key, variant_id, day),
           moved AS (INSERT INTO experiment_metric_rollups AS r (tenant_id, experiment_id, metric_key, variant_id, day, n, exposures, sum,
                       sum_squares, denominator_sum, denominator_sum_squares, sum_product)
-                    SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, delta.* FROM delta
+                    SELECT ${tenantId}, ${experimentId}, delta.* FROM delta
                     ON CONFLICT (tenant_id, experiment_id, metric_key, variant_id, day) DO UPDATE SET n = r.n + excluded.n,
                       exposures = r.exposures + excluded.exposures, sum = r.sum + excluded.sum, sum_squares = r.sum_squares + excluded.sum_squares,
                       denominator_sum = r.denominator_sum + excluded.denominator_sum,
                       denominator_sum_squares = r.denominator_sum_squares + excluded.denominator_sum_squares,
                       sum_product = r.sum_product + excluded.sum_product)
-        SELECT ${changed.length}::int AS units`,
+        SELECT (SELECT count(*) FROM diff)::int AS changed`,
       );
-      return row?.units ?? 0;
+      return row?.changed ?? 0;
     },
 
     /**

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../platform/index.ts';
 import type { Experiment, MetricDefinition, MetricSums } from './experiments.types.ts';
-import type { RollupsRepository, RollupTrack } from './rollups.repository.ts';
+import type { ChangedUnit, RollupsRepository, RollupTrack } from './rollups.repository.ts';
 
 export interface RollupsServiceDeps {
   db: Db;
@@ -49,18 +49,58 @@ export function rollupTracks(e: Experiment): RollupTrack[] {
   return tracks;
 }
 
+/** Changed units recomputed per statement: the batch is an array parameter probed by id (see `applyUnits`). */
+const REFRESH_BATCH = 5000;
+
 export function createRollupsService(deps: RollupsServiceDeps) {
-  /** Brings one rollup up to now in one transaction: whole when never built, else from its watermark. */
-  async function refreshTrack(tenantId: string, t: RollupTrack): Promise<{ rebuilt: boolean; units: number }> {
+  /**
+   * Brings the tracks up to now in one transaction: a never-built rollup is built whole; the others share ONE list of
+   * changed units since the oldest of their watermarks and recompute it in batches, each batch in all of them at once,
+   * each rollup only the units that can have moved in it (see `moves`). Recomputing is idempotent, so a rollup whose
+   * watermark is later sees some units again at no harm.
+   */
+  async function refreshTracks(tenantId: string, experimentId: string, tracks: readonly RollupTrack[]) {
     return deps.db.transaction(async (tx) => {
       // The horizon first, before this transaction writes (its own id would hold the horizon back).
       const horizon = await deps.repo.horizon(tx);
-      const since = await deps.repo.lockWatermark(tx, tenantId, t);
-      let out = { rebuilt: true, units: 0 };
-      if (since === null) await deps.repo.rebuild(tx, tenantId, t);
-      else out = { rebuilt: false, units: await deps.repo.applyChanges(tx, tenantId, t, since) };
-      await deps.repo.setWatermark(tx, tenantId, t, horizon, deps.clock());
-      return out;
+      const marks = await deps.repo.lockWatermarks(
+        tx,
+        tenantId,
+        experimentId,
+        tracks.map((t) => t.metricKey),
+      );
+      let rebuilt = 0;
+      const built: RollupTrack[] = [];
+      for (const t of tracks) {
+        if ((marks.get(t.metricKey) ?? null) !== null) built.push(t);
+        else {
+          await deps.repo.rebuild(tx, tenantId, t);
+          rebuilt++;
+        }
+      }
+      let units = 0;
+      if (built.length) {
+        const since = built.map((t) => BigInt(marks.get(t.metricKey) as string)).reduce((a, b) => (b < a ? b : a));
+        const changed = await deps.repo.changedUnits(tx, tenantId, since.toString(), eventsOf(built));
+        for (let i = 0; i < changed.length; i += REFRESH_BATCH) {
+          const batch = changed.slice(i, i + REFRESH_BATCH);
+          await deps.repo.applyUnits(
+            tx,
+            tenantId,
+            built.map((t) => ({ track: t, units: batch.filter((c) => moves(t, c)).map((c) => c.unitId) })),
+          );
+        }
+        units = changed.length;
+      }
+      await deps.repo.setWatermarks(
+        tx,
+        tenantId,
+        experimentId,
+        tracks.map((t) => t.metricKey),
+        horizon,
+        deps.clock(),
+      );
+      return { rebuilt, units };
     });
   }
 
@@ -83,13 +123,7 @@ export function createRollupsService(deps: RollupsServiceDeps) {
           return { tracks: tracks.length, rebuilt: 0, units: 0 };
       }
       await deps.repo.dropKeys(deps.db, tenantId, e.id, stale);
-      let rebuilt = 0;
-      let units = 0;
-      for (const t of tracks) {
-        const r = await refreshTrack(tenantId, t);
-        rebuilt += r.rebuilt ? 1 : 0;
-        units += r.units;
-      }
+      const { rebuilt, units } = await refreshTracks(tenantId, e.id, tracks);
       return { tracks: tracks.length, rebuilt, units };
     },
 
@@ -135,6 +169,12 @@ export type RollupsService = ReturnType<typeof createRollupsService>;
 export interface RollupRead {
   units: { variantId: string; n: number; exposures: number }[];
   sums: (m: MetricDefinition) => MetricSums[];
+}
+
+/** Whether a changed unit's state can have moved in a rollup: its assignment changed, or it got an event the rollup counts. */
+function moves(t: RollupTrack, c: ChangedUnit): boolean {
+  if (c.events === null) return true;
+  return !!t.metric && (c.events.includes(t.metric.event) || (!!t.metric.denominatorEvent && c.events.includes(t.metric.denominatorEvent)));
 }
 
 /** The metric events any of the tracks counts (what a change check looks for). */
