@@ -73,8 +73,9 @@ import { writeBackup } from './platform/backup.ts';
 import { localRoutes } from './platform/local.routes.ts';
 import type { PlatformServices } from './platform/services.ts';
 import path from 'node:path';
+import { VERSION } from './version.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 // Request ids: a random per-process prefix and a counter: unique across replicas and restarts, and far
 // cheaper on the hot path than a UUID per request.

@@ -3,13 +3,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { buildApp } from '../app.ts';
-import { systemContext } from '../platform/access.ts';
 import { type Config, loadConfig } from '../platform/config.ts';
 import { DataDirBusyError, type DataDirOwner } from '../platform/data-dir.lock.ts';
 import type { ImportProgress, ImportSummary } from '../platform/local.routes.ts';
 import { errorMessageOf, localPost, localServer } from './local-client.ts';
-import { openForCommand } from './shared.ts';
 
 interface ImportOpts {
   tenant: string;
@@ -43,6 +40,12 @@ function printSummary(s: ImportSummary, started: number, via: string): void {
 
 /** In this process: the data folder is ours (locked) or the database is a PostgreSQL server. */
 async function importHere(config: Config, kind: Kind, file: string, opts: ImportOpts, mapping: Record<string, string>): Promise<void> {
+  // The app and the database only when this process imports itself (through a running server it needs neither).
+  const [{ buildApp }, { systemContext }, { openForCommand }] = await Promise.all([
+    import('../app.ts'),
+    import('../platform/access.ts'),
+    import('./shared.ts'),
+  ]);
   const opened = await openForCommand(config, 'import');
   const loupe = await buildApp({ ...config, logLevel: 'warn' }, { database: opened.database });
   try {
