@@ -327,7 +327,10 @@ async function reach(tenantId: string, token: string): Promise<void> {
     return res;
   };
   const port = (t.app.server.address() as { port: number }).port;
-  await ok(t.request('POST', '/api/v1/webhooks/endpoints', { token, body: { url: 'http://127.0.0.1:9/hook', event_types: ['*'] } }), 'webhook endpoint');
+  await ok(
+    t.request('POST', '/api/v1/webhooks/endpoints', { token, body: { url: 'http://127.0.0.1:9/hook', event_types: ['*'] } }),
+    'webhook endpoint',
+  );
   // A paid order.
   const webhookSecret = stripe.addWebhookEndpoint(`http://127.0.0.1:${port}/api/v1/commerce/stripe/webhook/${tenantId}`);
   await ok(
@@ -345,7 +348,10 @@ async function reach(tenantId: string, token: string): Promise<void> {
   );
   const cart = await ok(t.request('POST', '/api/v1/cart/items', { token, body: { user_id: 'u3', item_id: 'tee', quantity: 1 } }), 'cart');
   await ok(
-    t.request('POST', '/api/v1/cart/shipping', { token, body: { cart_id: cart.body.id, shipping_option_id: 'std', email: 'u3@shop.test' } }),
+    t.request('POST', '/api/v1/cart/shipping', {
+      token,
+      body: { cart_id: cart.body.id, shipping_option_id: 'std', email: 'u3@shop.test' },
+    }),
     'shipping',
   );
   const order = await ok(
@@ -366,19 +372,28 @@ async function reach(tenantId: string, token: string): Promise<void> {
     }),
     'flag',
   );
-  const clientKey = (await ok(t.request('POST', '/api/v1/admin/flags/client-keys', { token, body: { environment: 'production' } }), 'client key'))
-    .body.client_key as string;
+  const clientKey = (
+    await ok(t.request('POST', '/api/v1/admin/flags/client-keys', { token, body: { environment: 'production' } }), 'client key')
+  ).body.client_key as string;
   await ok(t.request('GET', `/api/features/${clientKey}`), 'sdk payload');
   await ok(
     t.request('POST', `/api/features/${clientKey}/exposures`, {
-      body: { exposures: [{ feature_key: 'new_checkout', value: false }, { experiment_key: 'conformance', variation_id: 0, user_id: 'u1' }] },
+      body: {
+        exposures: [
+          { feature_key: 'new_checkout', value: false },
+          { experiment_key: 'conformance', variation_id: 0, user_id: 'u1' },
+        ],
+      },
     }),
     'exposures',
   );
   await ok(t.request('GET', `/api/v1/admin/flags/${flag.body.id}/exposures`, { token }), 'flag exposures');
   // An upload with bad rows.
   const m = multipartBody('item_id,name,price\nok-1,Fine,9.99\n,No id,1.00\nok-2,Bad price,abc\n', {}, 'items.csv');
-  await ok(t.request('POST', '/api/v1/upload/items', { token, body: m.body as unknown as string, headers: { 'content-type': m.contentType } }), 'upload');
+  await ok(
+    t.request('POST', '/api/v1/upload/items', { token, body: m.body as unknown as string, headers: { 'content-type': m.contentType } }),
+    'upload',
+  );
   // An anonymous visitor who signs in: two profiles merged.
   await ok(
     t.request('POST', '/api/v1/interactions', { token, body: { anonymous_id: 'anon-m', item_id: 'I2', interaction_type: 'view' } }),
@@ -394,7 +409,11 @@ async function reach(tenantId: string, token: string): Promise<void> {
   await ok(
     t.request('POST', '/api/v1/sponsored/clicks', {
       token,
-      body: { impression_id: imp.body.id, user_id: 'u1', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36' },
+      body: {
+        impression_id: imp.body.id,
+        user_id: 'u1',
+        user_agent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36',
+      },
     }),
     'click',
   );
