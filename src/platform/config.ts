@@ -146,6 +146,9 @@ const envSchema = z.object({
   // Per-tenant job limits (per job type): waiting jobs, and running jobs (default: half the workers).
   LOUPE_JOBS_TENANT_MAX_QUEUED: z.coerce.number().int().min(1).default(50),
   LOUPE_JOBS_TENANT_MAX_RUNNING: z.coerce.number().int().min(1).optional(),
+  // The nice value of training threads (recommendations, predictions; Linux, per thread): 19 leaves the API's thread the
+  // CPU it wants; 0 trains at the API's priority (the test suite, whose parallel servers would starve niced training).
+  LOUPE_TRAINING_NICE: z.coerce.number().int().min(0).max(19).default(19),
   // Outbound webhooks (modules/webhooks): private/loopback/link-local targets are refused unless allowed here:
   // "true" for any, or comma-separated CIDRs ("127.0.0.1/32,10.0.0.0/8"). Tests and local demos need loopback.
   LOUPE_WEBHOOKS_ALLOW_PRIVATE: allowPrivateEnv.optional(),
@@ -326,6 +329,8 @@ export interface Config {
     /** Per tenant and job type: jobs waiting (beyond it enqueue answers 429), jobs running at once. */
     readonly tenantMaxQueued: number;
     readonly tenantMaxRunning: number | undefined;
+    /** Nice value of training worker threads (Linux, per thread): 19 by default, the API's thread keeps its priority. */
+    readonly trainingNice: number;
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` and `storage_quota_bytes` override them. */
   readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number; readonly batchRows: number };
@@ -495,6 +500,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       schedulerCheckMs: e.LOUPE_SCHEDULER_CHECK_MS,
       tenantMaxQueued: e.LOUPE_JOBS_TENANT_MAX_QUEUED,
       tenantMaxRunning: e.LOUPE_JOBS_TENANT_MAX_RUNNING,
+      trainingNice: e.LOUPE_TRAINING_NICE,
     },
     imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES, batchRows: e.LOUPE_IMPORT_BATCH_ROWS },
     predictions: {

@@ -31,6 +31,7 @@ export function createPredictionsModule(platform: PlatformServices, deps: Predic
     clock: platform.clock,
     log: platform.log,
     historyRetentionDays: platform.config.predictions.historyRetentionDays,
+    trainingNice: platform.config.jobs.trainingNice,
     // On PostgreSQL another process (a replica, a worker) may write orders too: the cache then reads change markers.
     cache: {
       maxProfiles: platform.config.predictions.cacheProfiles,

@@ -174,6 +174,8 @@ export interface PredictionsServiceDeps extends PredictionsPorts {
   cache: { maxProfiles: number; maxTenants: number; shared: boolean; settleMs: number; overlapMs: number };
   /** Segment sizes per scoring run are kept this many days (pruned at each scoring run and nightly refresh). */
   historyRetentionDays: number;
+  /** Nice value of the training and drift threads (config `jobs.trainingNice`; BACKGROUND_NICE when absent). */
+  trainingNice?: number;
   log: { warn(obj: unknown, msg: string): void };
 }
 
@@ -302,6 +304,8 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
         }
       },
       run.signal,
+      undefined,
+      deps.trainingNice,
     );
     stop();
     const trained = out.trained;
@@ -382,6 +386,8 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
         withScores,
       },
       signal,
+      undefined,
+      deps.trainingNice,
     );
     drifts.set(tenantId, { at: Date.now(), out, asOf });
     return { asOf, out, active, grouped, scores };

@@ -66,6 +66,7 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
     clock: platform.clock,
     onDeploymentChanged: (tenantId) => serving.invalidate(tenantId),
     registry,
+    trainingNice: platform.config.jobs.trainingNice,
   });
   training.register();
   return {

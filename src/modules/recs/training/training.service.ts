@@ -59,6 +59,8 @@ export interface TrainingDeps {
   onDeploymentChanged: (tenantId: string) => void;
   /** The registry's hourly maintenance, scheduled after each training run. */
   registry: Pick<RegistryService, 'scheduleMaintenance'>;
+  /** Nice value of the training thread (config `jobs.trainingNice`; BACKGROUND_NICE when absent). */
+  trainingNice?: number;
 }
 
 export function createTrainingService(deps: TrainingDeps) {
@@ -210,6 +212,7 @@ export function createTrainingService(deps: TrainingDeps) {
           });
         },
         run.signal,
+        deps.trainingNice,
       );
     } catch (err) {
       if (run.signal.aborted) throw err;

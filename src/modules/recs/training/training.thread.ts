@@ -1,6 +1,9 @@
-import { siblingModule, startWorker } from '../../../ml/worker-thread.ts';
+import { BACKGROUND_NICE, siblingModule, startWorker } from '../../../ml/worker-thread.ts';
 import type { FitProgress } from '../recs.models.ts';
 import type { TrainInput, TrainOutput } from './training.run.ts';
+
+/** The worker's data: the run's input and the thread's nice value (see lowerThreadPriority). */
+export type WorkerInput = TrainInput & { nice: number };
 
 /**
  * Runs `trainModel` in a worker thread (never on the API's event loop). Under tsx the `.ts` worker is started
@@ -10,6 +13,7 @@ export function trainInWorker(
   input: TrainInput,
   onProgress: (p: FitProgress & { phase: string }) => void,
   signal: AbortSignal,
+  nice: number = BACKGROUND_NICE,
 ): Promise<TrainOutput> {
   const url = siblingModule(import.meta.url, 'training.worker');
   const snapshotArrays = [
@@ -18,7 +22,7 @@ export function trainInWorker(
     input.snapshot.w.buffer,
     input.snapshot.t.buffer,
   ] as ArrayBuffer[];
-  const worker = startWorker(url, { workerData: input, transferList: snapshotArrays });
+  const worker = startWorker(url, { workerData: { ...input, nice } satisfies WorkerInput, transferList: snapshotArrays });
   return new Promise<TrainOutput>((resolve, reject) => {
     let settled = false;
     const finish = (f: () => void): void => {

@@ -4,15 +4,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { lowerThreadPriority } from '../../../ml/worker-thread.ts';
-import { trainModel, type TrainInput } from './training.run.ts';
+import type { WorkerInput } from './training.thread.ts';
+import { trainModel } from './training.run.ts';
 
 const port = parentPort;
 if (port) {
   // the lowest CPU priority (Linux, this thread only): the API's thread gets the cores it wants, training the rest
-  lowerThreadPriority();
+  const { nice, ...input } = workerData as WorkerInput;
+  lowerThreadPriority(nice);
   try {
     const out = await trainModel(
-      workerData as TrainInput,
+      input,
       (p) => port.postMessage({ kind: 'progress', progress: p }),
       () => false,
     );
