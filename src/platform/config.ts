@@ -149,6 +149,9 @@ const envSchema = z.object({
   // The nice value of training threads (recommendations, predictions; Linux, per thread): 19 leaves the API's thread the
   // CPU it wants; 0 trains at the API's priority (the test suite, whose parallel servers would starve niced training).
   LOUPE_TRAINING_NICE: z.coerce.number().int().min(0).max(19).default(19),
+  // Changed units an experiment's rollup refresh recomputes per statement (a test knob: rollups.int lowers it to cross
+  // batch boundaries with few units).
+  LOUPE_EXPERIMENTS_REFRESH_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
   // Outbound webhooks (modules/webhooks): private/loopback/link-local targets are refused unless allowed here:
   // "true" for any, or comma-separated CIDRs ("127.0.0.1/32,10.0.0.0/8"). Tests and local demos need loopback.
   LOUPE_WEBHOOKS_ALLOW_PRIVATE: allowPrivateEnv.optional(),
@@ -343,6 +346,8 @@ export interface Config {
     /** Minutes between a tenant's scheduled mart refreshes and data-quality runs. */
     readonly martsIntervalMinutes: number;
   };
+  /** Experiments (modules/experiments): changed units per rollup-refresh statement. */
+  readonly experiments: { readonly refreshBatch: number };
   /** Predictions (modules/predictions): the serving cache's bounds and the segment history's retention. */
   readonly predictions: {
     /** Profiles (their orders) kept in memory per tenant for `/predict/*`; 0 turns the cache off. */
@@ -503,6 +508,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trainingNice: e.LOUPE_TRAINING_NICE,
     },
     imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES, batchRows: e.LOUPE_IMPORT_BATCH_ROWS },
+    experiments: { refreshBatch: e.LOUPE_EXPERIMENTS_REFRESH_BATCH },
     predictions: {
       cacheProfiles: e.LOUPE_PREDICTIONS_CACHE_PROFILES,
       cacheTenants: e.LOUPE_PREDICTIONS_CACHE_TENANTS,

@@ -75,7 +75,12 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   });
   const flags = createFlagsService({ db: platform.db, repo: createFlagsRepository(), assign, clock: platform.clock });
   const tracking = createTrackingService({ db: platform.db, repo, units, clock: platform.clock });
-  const rollups = createRollupsService({ db: platform.db, repo: createRollupsRepository(), clock: platform.clock });
+  const rollups = createRollupsService({
+    db: platform.db,
+    repo: createRollupsRepository(),
+    clock: platform.clock,
+    refreshBatch: platform.config.experiments.refreshBatch,
+  });
   const reports = createReportService({ db: platform.db, repo, experiments, bandits, rollups, flushExposures: () => assign.flush() });
   /** Brings the rollups of every running experiment up to now (the scheduled task); a failing one is logged, not fatal. */
   async function refreshRollups(): Promise<{ experiments: number; failed: number }> {

@@ -56,7 +56,8 @@ describe('experiment rollups', () => {
   const totalN = (rep: any) => rep.units.reduce((s: number, u: { n: number }) => s + u.n, 0);
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // Refresh batches of 500 changed units: the after-change case crosses batch boundaries with 620 bulk units.
+    t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '500' });
     a = await t.createTenant('Rollups A');
     b = await t.createTenant('Rollups B');
     key = await a.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
@@ -247,7 +248,7 @@ describe('experiment rollups', () => {
     await same(key, expId);
   });
 
-  // Last: its 6,200 bulk units would slow every later test's raw report.
+  // Last: its bulk units would slow every later test's raw report.
   it('after a refresh: late events for rolled-up units, a unit moved to the other variant, an erased unit, more changed units than one batch', async () => {
     const db = t.database.db;
     await same(key, expId);
@@ -279,7 +280,7 @@ describe('experiment rollups', () => {
       sql`SELECT DISTINCT unit_id FROM experiment_unit_metrics WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} AND unit_id IN ('u:shopper-8')`,
     );
     expect(erased).toEqual([]);
-    // More changed units than one refresh batch (5,000): new units with events, and late events for old ones.
+    // More changed units than one refresh batch (500 here): new units with events, and late events for old ones.
     const [control, treatment] = (
       await queryRows<{ id: string }>(
         db,
@@ -289,11 +290,11 @@ describe('experiment rollups', () => {
     await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
       SELECT ${a.tenantId}, 'u:bulk-' || i, ARRAY[${expId}::uuid], ARRAY[CASE WHEN i % 2 = 0 THEN ${control}::uuid ELSE ${treatment}::uuid END],
              ARRAY[now() - interval '1 hour'], ARRAY[now()], ARRAY[1 + i % 3]
-      FROM generate_series(1, 6200) i`);
+      FROM generate_series(1, 620) i`);
     await db.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, currency, dedupe_key, occurred_at)
       SELECT ${a.tenantId}, gen_random_uuid(), 'u:bulk-' || i, 'purchase', 5 + i % 100, 'USD', 'bulk:' || i, now() - interval '30 minutes'
-      FROM generate_series(1, 6200, 3) i`);
+      FROM generate_series(1, 620, 3) i`);
     const bulk = await same(key, expId);
-    expect(totalN(bulk)).toBe(51 + 6200);
-  }, 240_000);
+    expect(totalN(bulk)).toBe(51 + 620);
+  }, 120_000);
 });

@@ -20,6 +20,8 @@ export interface RollupsServiceDeps {
   db: Db;
   repo: RollupsRepository;
   clock: () => Date;
+  /** Changed units recomputed per statement (default REFRESH_BATCH). */
+  refreshBatch?: number;
 }
 
 /** The units rollup's key (exposed units and exposures per variant). */
@@ -53,6 +55,7 @@ export function rollupTracks(e: Experiment): RollupTrack[] {
 const REFRESH_BATCH = 5000;
 
 export function createRollupsService(deps: RollupsServiceDeps) {
+  const refreshBatch = deps.refreshBatch ?? REFRESH_BATCH;
   /**
    * Brings the tracks up to now in one transaction: a never-built rollup is built whole; the others share ONE list of
    * changed units since the oldest of their watermarks and recompute it in batches, each batch in all of them at once,
@@ -82,8 +85,8 @@ export function createRollupsService(deps: RollupsServiceDeps) {
       if (built.length) {
         const since = built.map((t) => BigInt(marks.get(t.metricKey) as string)).reduce((a, b) => (b < a ? b : a));
         const changed = await deps.repo.changedUnits(tx, tenantId, since.toString(), eventsOf(built));
-        for (let i = 0; i < changed.length; i += REFRESH_BATCH) {
-          const batch = changed.slice(i, i + REFRESH_BATCH);
+        for (let i = 0; i < changed.length; i += refreshBatch) {
+          const batch = changed.slice(i, i + refreshBatch);
           await deps.repo.applyUnits(
             tx,
             tenantId,
