@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeProduct, startAffiliateNetworks } from '../../../test/fakes/affiliate-networks.ts';
-import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
+import type { FakeProduct } from '../../../test/fakes/affiliate-networks.ts';
+import { pollUntil, type TestApp } from '../../../test/helpers.ts';
+import { type NetworksApp, RAKUTEN, startNetworksApp } from '../../../test/pricing-networks.ts';
 import { cjProductRecord, rakutenClient, rakutenItemRecord } from './networks.client.ts';
 
 // Affiliate network connections against a local server speaking Rakuten's and CJ's product APIs.
-const RAKUTEN = { clientId: 'client-1', clientSecret: 'secret-1', sid: '3111111' };
 const CJ_TOKEN = 'cj-personal-access-token';
-let fake: Awaited<ReturnType<typeof startAffiliateNetworks>>;
+let fake: NetworksApp['fake'];
 let t: TestApp;
 let key: string;
 let otherKey: string;
@@ -21,20 +21,16 @@ const products = (prefix: string, n: number, price = '10.00'): FakeProduct[] =>
     mpn: `${prefix}-M${k}`,
   }));
 
+let app: NetworksApp;
 beforeAll(async () => {
-  fake = await startAffiliateNetworks({ rakuten: RAKUTEN, cjToken: CJ_TOKEN });
-  t = await createTestApp({ RAKUTEN_API_URL: fake.origin, CJ_API_URL: fake.origin, PRICING_NETWORK_RETRY_BASE_MS: '1' });
-  key = await (await t.createTenant('Aggregator')).apiKey(['catalog:read', 'catalog:write']);
-  otherKey = await (await t.createTenant('Other')).apiKey(['catalog:read', 'catalog:write']);
-  t.jobs.start({ concurrency: 1 });
+  app = await startNetworksApp(CJ_TOKEN);
+  ({ fake, t, key, otherKey } = app);
 });
 afterAll(async () => {
-  await t?.close();
-  await fake?.close();
+  await app?.close();
 });
 
-const api = (method: string, url: string, body?: unknown, k = key) =>
-  t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
+const api = (method: string, url: string, body?: unknown, k = key) => app.api(method, url, body, k);
 
 async function store(name: string, k = key): Promise<string> {
   const r = await api('POST', '/api/v1/pricing/stores', { name, network: 'feed' }, k);

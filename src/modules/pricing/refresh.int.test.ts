@@ -7,30 +7,26 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeProduct, startAffiliateNetworks } from '../../../test/fakes/affiliate-networks.ts';
-import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
+import type { FakeProduct } from '../../../test/fakes/affiliate-networks.ts';
+import { pollUntil, type TestApp } from '../../../test/helpers.ts';
+import { type NetworksApp, RAKUTEN, startNetworksApp } from '../../../test/pricing-networks.ts';
 import { queryRows } from '../../platform/index.ts';
 
-const RAKUTEN = { clientId: 'client-1', clientSecret: 'secret-1', sid: '3111111' };
-let fake: Awaited<ReturnType<typeof startAffiliateNetworks>>;
+let fake: NetworksApp['fake'];
 let t: TestApp;
 let key: string;
 let otherKey: string;
 
+let app: NetworksApp;
 beforeAll(async () => {
-  fake = await startAffiliateNetworks({ rakuten: RAKUTEN, cjToken: 'cj-token' });
-  t = await createTestApp({ RAKUTEN_API_URL: fake.origin, CJ_API_URL: fake.origin, PRICING_NETWORK_RETRY_BASE_MS: '1' });
-  key = await (await t.createTenant('Aggregator')).apiKey(['catalog:read', 'catalog:write']);
-  otherKey = await (await t.createTenant('Other')).apiKey(['catalog:read', 'catalog:write']);
-  t.jobs.start({ concurrency: 1 });
+  app = await startNetworksApp('cj-token');
+  ({ fake, t, key, otherKey } = app);
 });
 afterAll(async () => {
-  await t?.close();
-  await fake?.close();
+  await app?.close();
 });
 
-const api = (method: string, url: string, body?: unknown, k = key) =>
-  t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
+const api = (method: string, url: string, body?: unknown, k = key) => app.api(method, url, body, k);
 
 const product = (id: string, price: string, mpn: string): FakeProduct => ({
   id,
