@@ -115,10 +115,10 @@ describe.skipIf(!HAS_CHROMIUM)('paged, sorted tables in chromium', () => {
    * render would read the old sort and ask for ascending again. */
   const sortDescending = async (page: Page, testId: string, label: string) => {
     const header = (direction: string) =>
-      page.waitForFunction(
-        ([id, dir]) => document.querySelector(`[data-testid="${id}"] th[aria-sort="${dir}"]`) !== null,
-        [testId, direction] as const,
-      );
+      page.waitForFunction(([id, dir]) => document.querySelector(`[data-testid="${id}"] th[aria-sort="${dir}"]`) !== null, [
+        testId,
+        direction,
+      ] as const);
     await page.getByRole('button', { name: `Sort by ${label}` }).click();
     await header('ascending');
     await page.getByRole('button', { name: `Sort by ${label}` }).click();
