@@ -46,6 +46,13 @@ export interface OfferRow {
   updatedAt: Date;
 }
 
+/** An offer of a match group with its store's network source, if it has one: what the product page's freshness needs. */
+export interface GroupOfferRow extends OfferRow {
+  sourceId: string | null;
+  /** When that source's last run succeeded: the store's prices were confirmed then. */
+  sourceLastSuccessAt: Date | null;
+}
+
 export interface GroupRow {
   id: string;
   canonicalName: string;
@@ -424,12 +431,16 @@ export const pricingRepository = {
     return rows.map(toOffer);
   },
 
-  async offersOfGroup(q: Q, tenantId: string, groupId: string): Promise<OfferRow[]> {
-    const rows = await queryRows<OfferRow>(
+  /** A group's offers, cheapest first, each with its store's network source (one read for the page and its freshness). */
+  async offersOfGroup(q: Q, tenantId: string, groupId: string): Promise<GroupOfferRow[]> {
+    const rows = await queryRows<GroupOfferRow>(
       q,
-      sql`SELECT ${OFFER_COLUMNS} FROM ${OFFER_FROM(tenantId)} WHERE o.tenant_id = ${tenantId} AND o.match_group_id = ${groupId} ORDER BY o.price_minor, o.id LIMIT 500`,
+      sql`SELECT ${OFFER_COLUMNS}, ns.id AS "sourceId", ns.last_success_at AS "sourceLastSuccessAt"
+          FROM ${OFFER_FROM(tenantId)}
+          LEFT JOIN pricing_network_sources ns ON ns.tenant_id = ${tenantId} AND ns.store_id = o.store_id
+          WHERE o.tenant_id = ${tenantId} AND o.match_group_id = ${groupId} ORDER BY o.price_minor, o.id LIMIT 500`,
     );
-    return rows.map(toOffer);
+    return rows.map((r) => ({ ...r, priceMinor: BigInt(r.priceMinor) }));
   },
 
   async listGroups(

@@ -1,7 +1,7 @@
 import { type PlatformServices, type TenantContext, formatMoney, isUuid, minorToMajor, notFound } from '../../platform/index.ts';
 import { normalizeGtin } from './gtin.core.ts';
 import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, OMNIBUS_DAYS, summarizePricing } from './pricing.core.ts';
-import { type GroupRow, type OfferRow, pricingRepository as repo } from './pricing.repository.ts';
+import { type GroupOfferRow, type GroupRow, type OfferRow, pricingRepository as repo } from './pricing.repository.ts';
 import { display } from './pricing.mappers.ts';
 import type { PriceHistoryResponse, ProductOffer, ProductResponse } from './pricing.schemas.ts';
 
@@ -27,7 +27,7 @@ export interface ProductsDeps {
   /** The tenant's display name: a single-store tenant's own catalog price is an offer of this store. */
   tenantName(tenantId: string): Promise<string>;
   /** Stale-price refresh: how fresh these store offers are; queues refreshes of stale ones in the background. */
-  freshness(tenantId: string, offers: readonly OfferRow[]): Promise<{ stale: boolean; refreshedAt: Date | null }>;
+  freshness(tenantId: string, offers: readonly GroupOfferRow[]): Promise<{ stale: boolean; refreshedAt: Date | null }>;
 }
 
 /** An offer as the pricing rules see it: a store's listing, or the tenant's own catalog price (`storeId` null). */

@@ -8,13 +8,6 @@ export interface PricingSettingsRow {
 }
 export const SETTINGS_DEFAULTS: PricingSettingsRow = { freshnessMinutes: 1440, refreshesPerHour: 60 };
 
-/** The network source of each of these stores that has one: what a product page needs to judge its prices' age. */
-export interface StoreSourceRow {
-  storeId: string;
-  sourceId: string;
-  lastSuccessAt: Date | null;
-}
-
 /** Pricing settings (pricing_settings) and the claims of stale-price refreshes (pricing_network_sources.last_refresh_at). */
 export const refreshRepository = {
   async settings(q: Q, tenantId: string): Promise<PricingSettingsRow> {
@@ -41,18 +34,6 @@ export const refreshRepository = {
     );
     return row!;
   },
-
-  storeSources: (q: Q, tenantId: string, storeIds: readonly string[]) =>
-    storeIds.length === 0
-      ? Promise.resolve([] as StoreSourceRow[])
-      : queryRows<StoreSourceRow>(
-          q,
-          sql`SELECT store_id AS "storeId", id AS "sourceId", last_success_at AS "lastSuccessAt" FROM pricing_network_sources
-              WHERE tenant_id = ${tenantId} AND store_id IN (${sql.join(
-                storeIds.map((id) => sql`${id}::uuid`),
-                sql`, `,
-              )})`,
-        ),
 
   /**
    * Claims a refresh of the source: true when none was claimed in the last `intervalMs` (the row's update is the

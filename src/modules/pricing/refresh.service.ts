@@ -78,16 +78,18 @@ export function createRefreshService({ platform, queuePriceRun }: RefreshDeps) {
     },
     /**
      * The product page's step: how fresh these offers' prices are; queues (in the background, never awaited) a
-     * refresh of each stale store that has a network source. Two reads (settings are cached), no write on the page's path.
+     * refresh of each stale store that has a network source. The offers carry their store's source (read with them);
+     * settings are cached: no statement of its own on the page's path in the common case, never a write.
      */
-    async onOpen(tenantId: string, offers: readonly { storeId: string; priceUpdatedAt: Date }[]) {
+    async onOpen(
+      tenantId: string,
+      offers: readonly { storeId: string; priceUpdatedAt: Date; sourceId: string | null; sourceLastSuccessAt: Date | null }[],
+    ) {
       if (offers.length === 0) return { stale: false, refreshedAt: null };
-      const [s, sources] = await Promise.all([
-        settingsOf(tenantId),
-        repo.storeSources(db, tenantId, [...new Set(offers.map((o) => o.storeId))]),
-      ]);
-      const f = priceFreshness(offers, new Map(sources.map((r) => [r.storeId, r.lastSuccessAt])), clock(), s.freshnessMinutes * 60_000);
-      const sourceOf = new Map(sources.map((r) => [r.storeId, r.sourceId]));
+      const s = await settingsOf(tenantId);
+      const lastSuccess = new Map(offers.map((o) => [o.storeId, o.sourceLastSuccessAt]));
+      const f = priceFreshness(offers, lastSuccess, clock(), s.freshnessMinutes * 60_000);
+      const sourceOf = new Map(offers.map((o) => [o.storeId, o.sourceId]));
       for (const storeId of f.staleStores) {
         const sourceId = sourceOf.get(storeId);
         if (sourceId) background(tenantId, sourceId);
