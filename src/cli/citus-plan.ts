@@ -5,14 +5,16 @@ import { loadConfig } from '../platform/config.ts';
 import { openForCommand } from './shared.ts';
 
 /**
- * `loupe citus-plan`: the statements that spread the current schema over Citus (reference tables, `tenants`
- * distributed by id, every tenant table distributed by `tenant_id` and co-located with it), read from the
- * migrated database, and, as SQL comments, every key that Citus would refuse until a migration adds `tenant_id`.
+ * `loupe citus-plan`: the statements that spread the current schema over Citus (reference tables, the global
+ * lookup tables kept local on the coordinator, every tenant table distributed by `tenant_id` and co-located with
+ * `items`), read from the migrated database, and, as SQL comments, every key that Citus would refuse.
  */
 export function registerCitusPlan(program: Command): void {
   program
     .command('citus-plan')
-    .description('Print the Citus statements (create_distributed_table, create_reference_table, co-location) for the current schema')
+    .description(
+      'Print the Citus statements (create_distributed_table, create_reference_table, local tables, co-location) for the current schema',
+    )
     .option('--no-problems', 'leave out the list of keys that lack tenant_id')
     .action(async (opts: { problems: boolean }) => {
       const config = loadConfig(process.env);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCitusPlan, planCitus, type SchemaTable } from './citus-plan.core.ts';
+import { formatCitusPlan, type GlobalTable, planCitus, type SchemaTable } from './citus-plan.core.ts';
 
 const table = (name: string, over: Partial<SchemaTable> = {}): SchemaTable => ({
   name,
@@ -28,13 +28,52 @@ describe('planCitus', () => {
     }),
   ];
 
-  it('reference tables first, then tenants by id, then tenant tables co-located with tenants', () => {
+  it('reference tables first, then the global ones, then the anchor (items) and the tenant tables co-located with it', () => {
     expect(planCitus(schema).statements).toEqual([
       "SELECT create_reference_table('plans');",
-      "SELECT create_distributed_table('tenants', 'id');",
-      "SELECT create_distributed_table('items', 'tenant_id', colocate_with => 'tenants');",
-      "SELECT create_distributed_table('orders', 'tenant_id', colocate_with => 'tenants');",
+      "SELECT create_reference_table('tenants');",
+      "SELECT create_distributed_table('items', 'tenant_id');",
+      "SELECT create_distributed_table('orders', 'tenant_id', colocate_with => 'items');",
     ]);
+  });
+
+  it('a global lookup table keeps its global key: reference or local as declared, never distributed, never reported', () => {
+    const globals = new Map<string, GlobalTable>([
+      ['claims', { kind: 'reference', why: 'found by domain' }],
+      ['logins', { kind: 'local', why: 'written per sign-in' }],
+    ]);
+    const claims = table('claims', { columns: ['domain', 'tenant_id'], primaryKey: ['domain'] });
+    const logins = table('logins', { columns: ['state', 'tenant_id'], primaryKey: ['state'] });
+    const plan = planCitus([claims, logins, table('orders')], globals);
+    expect(plan.statements).toEqual([
+      "SELECT create_reference_table('claims');",
+      "SELECT citus_add_local_table_to_metadata('logins');",
+      "SELECT create_distributed_table('orders', 'tenant_id');",
+    ]);
+    expect(plan.problems).toEqual([]);
+    // without the decision, both keys are what Citus refuses
+    expect(planCitus([claims, logins], new Map()).problems.map((x) => `${x.table} ${x.kind}`)).toEqual([
+      'claims primary_key',
+      'logins primary_key',
+    ]);
+  });
+
+  it('a local or reference table may not point at a distributed one, nor a reference table at a local one', () => {
+    const globals = new Map<string, GlobalTable>([
+      ['logins', { kind: 'local', why: '' }],
+      ['claims', { kind: 'reference', why: '' }],
+    ]);
+    const p = planCitus(
+      [
+        table('orders'),
+        table('logins', {
+          foreignKeys: [{ name: 'l_o', columns: ['tenant_id', 'id'], refTable: 'orders', refColumns: ['tenant_id', 'id'] }],
+        }),
+        table('claims', { foreignKeys: [{ name: 'c_l', columns: ['id'], refTable: 'logins', refColumns: ['id'] }] }),
+      ],
+      globals,
+    ).problems.map((x) => `${x.table} ${x.kind}`);
+    expect(p).toEqual(['claims reference_to_local', 'logins reference_to_distributed']);
   });
 
   it('reports keys without tenant_id: primary key, unique, foreign key between distributed tables; not FKs to reference tables', () => {
@@ -53,11 +92,11 @@ describe('planCitus', () => {
 
   it('a reference table pointing at a distributed one, and a table without a primary key, are reported', () => {
     const p = planCitus([
-      table('tenants', { columns: ['id'], primaryKey: ['id'] }),
+      table('stores', { columns: ['id', 'tenant_id'], primaryKey: ['tenant_id', 'id'] }),
       table('settings', {
         columns: ['key', 'owner'],
         primaryKey: ['key'],
-        foreignKeys: [{ name: 's_t', columns: ['owner'], refTable: 'tenants', refColumns: ['id'] }],
+        foreignKeys: [{ name: 's_t', columns: ['owner'], refTable: 'stores', refColumns: ['id'] }],
       }),
       table('log', { primaryKey: null }),
     ]).problems.map((x) => `${x.table} ${x.kind}`);
@@ -77,7 +116,7 @@ describe('planCitus', () => {
     const plan = planCitus(schema);
     const text = formatCitusPlan(plan, { problems: true });
     expect(text.split('\n').slice(0, 6)).toEqual([
-      '-- Loupe on Citus: 4 tables, 3 distributed by tenant, 1 reference.',
+      '-- Loupe on Citus: 4 tables, 2 distributed by tenant, 2 reference, 0 local.',
       '-- Run on the coordinator after the migrations, before loading data (docs/citus.md).',
       ...plan.statements,
     ]);
