@@ -77,10 +77,6 @@ const INTENDED: IntendedFanOut[] = [
     reason: 'scheduler: newsfeed shown-items retention walks tenants',
   },
   {
-    pattern: /FROM memberships m JOIN tenants t ON t\.id = m\.tenant_id JOIN users u ON u\.id = m\.user_id WHERE m\.user_id = \$1/,
-    reason: "global lookup (tenancy): an account's default tenant at sign-in, before a tenant is chosen",
-  },
-  {
     pattern: /FROM integration_connections WHERE id = \$1 AND status = 'active'$/,
     reason: 'global lookup (events): an inbound vendor webhook names its connection, not its tenant',
   },

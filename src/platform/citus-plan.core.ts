@@ -52,6 +52,10 @@ export const GLOBAL_TABLES: ReadonlyMap<string, GlobalTable> = new Map<string, G
     'billing_subscriptions',
     { kind: 'reference', why: "found by Stripe's subscription id in the billing webhook; one row per store, written per billing event" },
   ],
+  [
+    'memberships',
+    { kind: 'reference', why: 'which stores a user belongs to, found by the user at sign-in before a store is chosen; rarely written' },
+  ],
   ['flag_client_keys', { kind: 'reference', why: "found by the SDK's client key before the tenant is known; read on every flag fetch" }],
   ['shop_domain_claims', { kind: 'reference', why: 'which store a Shopify shop domain belongs to: its webhooks name the shop' }],
   ['billing_stripe_events', { kind: 'local', why: "Loupe's own Stripe webhook log, found by Stripe's event id; one write per event" }],

@@ -23,6 +23,7 @@ const REFERENCE_TABLES = [
   'billing_subscriptions',
   'flag_client_keys',
   'google_taxonomy',
+  'memberships',
   'password_resets',
   'platform_settings',
   'refresh_tokens',

@@ -1,7 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
-/** Tenants, users and sessions are global (Citus reference tables); memberships and API keys are tenant-owned. */
+/**
+ * Tenants, users, memberships and sessions are global (Citus reference or coordinator-local tables: docs/citus.md);
+ * API keys are tenant-owned.
+ */
 export const tenants = pgTable(
   'tenants',
   {
