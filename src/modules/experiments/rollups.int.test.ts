@@ -271,37 +271,40 @@ describe('experiment rollups', () => {
     await same(key, expId);
   });
 
-  it.skipIf(!onPostgres)('PostgreSQL, a second connection: a long transaction does not make refreshes re-read; its row is read once it commits', async () => {
-    // PGlite has one connection: a transaction held open there holds every other statement (the case above stands in).
-    const db = t.database.db;
-    const experiments = t.modules.experiments;
-    await same(key, expId);
-    await experiments.refreshRollups(); // the other tenant's experiment too: counts below are this tenant's
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let written!: () => void;
-    const ready = new Promise<void>((r) => (written = r));
-    const held = db.transaction(async (tx) => {
-      await tx.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, dedupe_key, occurred_at)
+  it.skipIf(!onPostgres)(
+    'PostgreSQL, a second connection: a long transaction does not make refreshes re-read; its row is read once it commits',
+    async () => {
+      // PGlite has one connection: a transaction held open there holds every other statement (the case above stands in).
+      const db = t.database.db;
+      const experiments = t.modules.experiments;
+      await same(key, expId);
+      await experiments.refreshRollups(); // the other tenant's experiment too: counts below are this tenant's
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let written!: () => void;
+      const ready = new Promise<void>((r) => (written = r));
+      const held = db.transaction(async (tx) => {
+        await tx.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, dedupe_key, occurred_at)
         VALUES (${a.tenantId}, gen_random_uuid(), 'u:shopper-33', 'click', 1, 'held-late', now())`);
-      written();
-      await gate;
-    });
-    await ready;
-    try {
-      for (let i = 0; i < 20; i++) await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-6', event_id: `held-${i}` });
-      expect((await experiments.refreshRollups()).units).toBe(20);
-      await track(key, 'click', { user_id: 'shopper-34', item_id: 'sku-6', event_id: 'held-34' });
-      // An xmin watermark stays at the open transaction: it re-reads the 20 again (21).
+        written();
+        await gate;
+      });
+      await ready;
+      try {
+        for (let i = 0; i < 20; i++) await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-6', event_id: `held-${i}` });
+        expect((await experiments.refreshRollups()).units).toBe(20);
+        await track(key, 'click', { user_id: 'shopper-34', item_id: 'sku-6', event_id: 'held-34' });
+        // An xmin watermark stays at the open transaction: it re-reads the 20 again (21).
+        expect((await experiments.refreshRollups()).units).toBe(1);
+      } finally {
+        release();
+        await held;
+      }
+      // Begun before those refreshes, committed after them: the next refresh reads its row.
       expect((await experiments.refreshRollups()).units).toBe(1);
-    } finally {
-      release();
-      await held;
-    }
-    // Begun before those refreshes, committed after them: the next refresh reads its row.
-    expect((await experiments.refreshRollups()).units).toBe(1);
-    await same(key, expId);
-  });
+      await same(key, expId);
+    },
+  );
 
   // Last: its bulk units would slow every later test's raw report.
   it('after a refresh: late events for rolled-up units, a unit moved to the other variant, an erased unit, more changed units than one batch', async () => {
