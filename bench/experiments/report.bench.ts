@@ -15,6 +15,8 @@
  *   BENCH_KEEP=1 keeps the tenant's rows and prints a BENCH_REUSE value; BENCH_REUSE=<tenant>:<experiment>:<key>
  *   measures again on those rows (no load; its rollups go on from where the last run left them, so the first
  *   build is skipped) — to EXPLAIN the statements on a large database and re-measure a change without a reload.
+ *   Pass the loading run's BENCH_UNITS with it: the extra events go to units 'u:0'..'u:<BENCH_UNITS - 1>' (with the
+ *   default 5,000,000 over 2M loaded units, most of the 1% lands on units that were never exposed).
  */
 import fs from 'node:fs/promises';
 import http from 'node:http';

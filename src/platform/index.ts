@@ -15,6 +15,7 @@ export { loadConfig } from './config.ts';
 export { migrateDatabase, openDatabase, tenantScopedPglite } from './database.ts';
 export { arrayParam, bindQuery, queryOne, queryRows } from './database.ts';
 export type { BoundQuery, Database, Db, Q } from './database.ts';
+export { commonSnapshot, currentSnapshot, unseenBy } from './snapshots.ts';
 export { afterCommitQueue, inTenant } from './tenant-scope.ts';
 export { outsideTenantScope, runInTenantScope } from './tenant-read-scope.ts';
 export { AppError, conflict, notFound, validation } from './errors.ts';

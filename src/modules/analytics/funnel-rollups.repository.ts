@@ -1,12 +1,12 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, currentSnapshot, queryOne, queryRows } from '../../platform/index.ts';
 import type { FunnelCountRow } from './funnel.core.ts';
 import type { FunnelRollupSources, ReportWindow, SessionFilters } from './analytics.types.ts';
 
 /**
  * The funnel rollups' I/O (tables `analytics_funnel_sessions`, `analytics_funnel_rollups`): per (tenant, funnel key)
- * each session's greedy step reach over all its stage events, refreshed from an xid watermark the way experiments'
- * rollups are. Events' rows are read only through `FunnelRollupSources`' SQL pieces. Every method takes the query
+ * each session's greedy step reach over all its stage events, refreshed from a snapshot watermark (platform/snapshots.ts) as
+ * experiments' rollups are. Events' rows are read only through `FunnelRollupSources`' SQL pieces. Every method takes the query
  * handle first, then the tenant.
  */
 export interface FunnelTrack {
@@ -31,10 +31,7 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
      * does not see (written since, or by transactions still running) are the next refresh's and the reports' tail.
      * Ask it first in the refresh's transaction, before it writes.
      */
-    async horizon(q: Q): Promise<string> {
-      const row = await queryOne<{ snap: string }>(q, sql`SELECT pg_current_snapshot()::text AS snap`);
-      return row!.snap;
-    },
+    horizon: (q: Q): Promise<string> => currentSnapshot(q),
 
     /** The rollup's watermark (null: never built; undefined: no such rollup). */
     async watermark(q: Q, tenantId: string, key: string): Promise<string | null | undefined> {

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { arrayParam } from '../../platform/index.ts';
+import { arrayParam, unseenBy } from '../../platform/index.ts';
 
 /**
  * SQL pieces over funnel_events and tracking_sessions that analytics' funnel rollups (`FunnelRollupSources`,
@@ -43,11 +43,11 @@ export function createFunnelRollupSources() {
 
     /**
      * `id`, `session_id` of the tenant's funnel rows written by a transaction that snapshot `since` (a pg_snapshot as
-     * text) does not see: a range of the xid index from the snapshot's xmin, less the rows it saw.
+     * text) does not see: a range of the xid index from the snapshot's xmax plus a probe per transaction it saw
+     * running (platform/snapshots.ts), not the range from its xmin a long transaction holds back.
      */
     changesSql(tenantId: string, since: string): SQL {
-      return sql`(SELECT x.id, x.session_id FROM funnel_events x WHERE x.tenant_id = ${tenantId}
-        AND x.ingest_xid >= pg_snapshot_xmin(${since}::pg_snapshot) AND NOT pg_visible_in_snapshot(x.ingest_xid, ${since}::pg_snapshot))`;
+      return sql`(SELECT x.id, x.session_id FROM funnel_events x WHERE x.tenant_id = ${tenantId} AND ${unseenBy(sql`x.ingest_xid`, since)})`;
     },
 
     /** `id`, `session_id` of the tenant's funnel rows written by the current transaction (an erasure's renames). */

@@ -20,10 +20,12 @@ import { sql } from 'drizzle-orm';
 
 /**
  * A 64-bit transaction id (`pg_current_xact_id()`): which transaction wrote a row. Rollups read the rows written
- * since their watermark, a transaction id below which every writer had finished (`pg_snapshot_xmin`), so a row
- * committed late (a slow transaction, a late event) is never skipped. Returned as a decimal string.
+ * by transactions their watermark snapshot did not see (platform/snapshots.ts), so a row committed late (a slow
+ * transaction, a late event) is never skipped. Returned as a decimal string.
  */
 const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+/** A snapshot (`pg_current_snapshot()`: xmin, xmax and the transactions in progress), as its text form. */
+const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' });
 
 /**
  * Experiments (A/B/n tests, seed 000's experiment service): one row per experiment, its assignment rules and
@@ -204,8 +206,10 @@ export const experimentMetricRollups = pgTable(
 );
 
 /**
- * How far each (experiment, metric key) rollup has read: rows written by transactions below `watermark` are in
- * it (null: never built, the next refresh builds it whole). Its row lock serializes refreshes of one rollup.
+ * How far each (experiment, metric key) rollup has read: rows written by transactions the `watermark` snapshot
+ * sees are in it (null: never built, the next refresh builds it whole); a whole snapshot, not its xmin, so one long
+ * transaction elsewhere does not make every refresh re-read what was written since it began. Its row lock
+ * serializes refreshes of one rollup.
  */
 export const experimentRollupWatermarks = pgTable(
   'experiment_rollup_watermarks',
@@ -213,7 +217,7 @@ export const experimentRollupWatermarks = pgTable(
     tenantId: uuid('tenant_id').notNull(),
     experimentId: uuid('experiment_id').notNull(),
     metricKey: text('metric_key').notNull(),
-    watermark: xid8('watermark'),
+    watermark: pgSnapshot('watermark'),
     refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.metricKey] })],

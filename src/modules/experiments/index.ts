@@ -82,20 +82,24 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     refreshBatch: platform.config.experiments.refreshBatch,
   });
   const reports = createReportService({ db: platform.db, repo, experiments, bandits, rollups, flushExposures: () => assign.flush() });
-  /** Brings the rollups of every running experiment up to now (the scheduled task); a failing one is logged, not fatal. */
-  async function refreshRollups(): Promise<{ experiments: number; failed: number }> {
+  /**
+   * Brings the rollups of every running experiment up to now (the scheduled task); a failing one is logged, not fatal.
+   * `units`: changed units recomputed (what the refresh re-read).
+   */
+  async function refreshRollups(): Promise<{ experiments: number; failed: number; units: number }> {
     await assign.flush();
     let failed = 0;
+    let units = 0;
     const running = await rollups.runningExperiments();
     for (const r of running) {
       try {
-        await rollups.refresh(r.tenantId, await experiments.load(r.tenantId, r.id));
+        units += (await rollups.refresh(r.tenantId, await experiments.load(r.tenantId, r.id))).units;
       } catch (err) {
         failed++;
         platform.log.error({ err, tenantId: r.tenantId, experimentId: r.id }, 'experiment rollup refresh failed');
       }
     }
-    return { experiments: running.length, failed };
+    return { experiments: running.length, failed, units };
   }
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person's units in assignments and metric events. */

@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryOne, queryRows } from '../../platform/index.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+
+const onPostgres = inject('dbTarget') === 'postgres';
 
 /**
  * Rollups against the raw scan on the same rows: the report read from rollups (default) must equal the one
@@ -224,9 +226,9 @@ describe('experiment rollups', () => {
         db,
         sql`SELECT refreshed_at FROM experiment_rollup_watermarks WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
       );
-    // Watermarks at this transaction: every row written so far lies below them, so nothing is new (other test files'
-    // open transactions on a shared server cannot hold them back). A changed rollup row shows whether a refresh ran.
-    await db.execute(sql`UPDATE experiment_rollup_watermarks SET watermark = pg_current_xact_id(), refreshed_at = '2000-01-01T00:00:00Z'
+    // Watermarks at this statement's snapshot: every row written so far is seen, so nothing is new. A changed rollup
+    // row shows whether a refresh ran.
+    await db.execute(sql`UPDATE experiment_rollup_watermarks SET watermark = pg_current_snapshot(), refreshed_at = '2000-01-01T00:00:00Z'
       WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`);
     const clean = metric(await report(key, expId, 'raw'), 'clicks').control.mean;
     await db.execute(sql`UPDATE experiment_metric_rollups SET sum = sum + 1000 WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}
@@ -247,6 +249,62 @@ describe('experiment rollups', () => {
     );
     await same(key, expId);
   });
+
+  it('a transaction running at the last refresh: what the refresh saw is not re-read, its own rows are read once it commits', async () => {
+    const db = t.database.db;
+    const experiments = t.modules.experiments;
+    await same(key, expId);
+    await experiments.refreshRollups(); // the other tenant's experiment too: counts below are this tenant's
+    // L: a transaction begun before the writes below that (as the watermark will say) was still running at the refresh.
+    const l = (await queryOne<{ xid: string }>(db, sql`SELECT pg_current_xact_id()::text AS xid`))!.xid;
+    for (let i = 0; i < 30; i++) await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-5', event_id: `long-${i}` });
+    expect((await experiments.refreshRollups()).units).toBe(30);
+    // The watermark L would have left had it been open (PGlite's one connection cannot hold it): xmin L, L in progress.
+    await db.execute(sql`UPDATE experiment_rollup_watermarks SET watermark = (${l} || ':' || pg_snapshot_xmax(watermark)::text || ':' || ${l})::pg_snapshot
+      WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`);
+    await track(key, 'click', { user_id: 'shopper-31', item_id: 'sku-5', event_id: 'long-31' });
+    // L commits late with a row of its own (written under its id).
+    await db.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, dedupe_key, occurred_at, ingest_xid)
+      VALUES (${a.tenantId}, gen_random_uuid(), 'u:shopper-32', 'click', 1, 'long-late', now(), ${l}::xid8)`);
+    // The new click and L's row: not the 30 units written after L began (an xmin watermark re-reads them: 32).
+    expect((await experiments.refreshRollups()).units).toBe(2);
+    await same(key, expId);
+  });
+
+  it.skipIf(!onPostgres)(
+    'PostgreSQL, a second connection: a long transaction does not make refreshes re-read; its row is read once it commits',
+    async () => {
+      // PGlite has one connection: a transaction held open there holds every other statement (the case above stands in).
+      const db = t.database.db;
+      const experiments = t.modules.experiments;
+      await same(key, expId);
+      await experiments.refreshRollups(); // the other tenant's experiment too: counts below are this tenant's
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let written!: () => void;
+      const ready = new Promise<void>((r) => (written = r));
+      const held = db.transaction(async (tx) => {
+        await tx.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, dedupe_key, occurred_at)
+        VALUES (${a.tenantId}, gen_random_uuid(), 'u:shopper-33', 'click', 1, 'held-late', now())`);
+        written();
+        await gate;
+      });
+      await ready;
+      try {
+        for (let i = 0; i < 20; i++) await track(key, 'click', { user_id: `shopper-${i}`, item_id: 'sku-6', event_id: `held-${i}` });
+        expect((await experiments.refreshRollups()).units).toBe(20);
+        await track(key, 'click', { user_id: 'shopper-34', item_id: 'sku-6', event_id: 'held-34' });
+        // An xmin watermark stays at the open transaction: it re-reads the 20 again (21).
+        expect((await experiments.refreshRollups()).units).toBe(1);
+      } finally {
+        release();
+        await held;
+      }
+      // Begun before those refreshes, committed after them: the next refresh reads its row.
+      expect((await experiments.refreshRollups()).units).toBe(1);
+      await same(key, expId);
+    },
+  );
 
   // Last: its bulk units would slow every later test's raw report.
   it('after a refresh: late events for rolled-up units, a unit moved to the other variant, an erased unit, more changed units than one batch', async () => {

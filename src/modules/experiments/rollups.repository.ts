@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, currentSnapshot, queryOne, queryRows, unseenBy } from '../../platform/index.ts';
 import { assignmentsOf, unitValues } from './experiments.repository.ts';
 import type { MetricDefinition, MetricSums } from './experiments.types.ts';
 
@@ -38,14 +38,11 @@ export interface ChangedUnit {
 export function createRollupsRepository() {
   return {
     /**
-     * The transaction id below which every transaction has finished: rows written below it are all visible now,
-     * so a refresh that reads the rows written since the last watermark up to here misses none (a slow writer's
-     * rows come with a later refresh). Ask it first in the refresh's transaction, before it writes.
+     * The current snapshot (text, see platform/snapshots.ts): every row it sees is in the rollups once this refresh
+     * commits; rows it does not see (written since, or by transactions still running) are the next refresh's. Ask
+     * it first in the refresh's transaction, before it writes.
      */
-    async horizon(q: Q): Promise<string> {
-      const row = await queryOne<{ xmin: string }>(q, sql`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
-      return row!.xmin;
-    },
+    horizon: (q: Q): Promise<string> => currentSnapshot(q),
 
     /**
      * Locks the experiment's watermark rows of `tracks` (made on first use), in key order so two refreshes never wait
@@ -73,7 +70,7 @@ export function createRollupsRepository() {
       watermark: string,
       now: Date,
     ): Promise<void> {
-      await q.execute(sql`UPDATE experiment_rollup_watermarks w SET watermark = ${watermark}::xid8, refreshed_at = ${now}
+      await q.execute(sql`UPDATE experiment_rollup_watermarks w SET watermark = ${watermark}::pg_snapshot, refreshed_at = ${now}
         WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(keys)}::text[])`);
     },
 
@@ -93,9 +90,9 @@ export function createRollupsRepository() {
     },
 
     /**
-     * The units whose assignment row was written, or that got a metric event of one of `events`, in a transaction at or
-     * after `since` (late and out-of-order events, moved or erased assignments and repeat exposures alike): two range
-     * scans of the xid indexes' newest end, computed once for all of an experiment's rollups. Per unit, `events` null
+     * The units whose assignment row was written, or that got a metric event of one of `events`, in a transaction
+     * snapshot `since` did not see (late and out-of-order events, moved or erased assignments and repeat exposures alike): two range
+     * scans of the xid indexes' newest end (and a probe per transaction running then), computed once for all of an experiment's rollups. Per unit, `events` null
      * when its assignment row changed (every rollup recomputes it), else the metric events it got (only the rollups
      * counting one of them do). Not filtered on the experiment: a unit outside it recomputes to an empty delta.
      */
@@ -103,10 +100,10 @@ export function createRollupsRepository() {
       return queryRows<ChangedUnit>(
         q,
         sql`SELECT c.unit_id AS "unitId", CASE WHEN bool_or(c.event IS NULL) THEN NULL ELSE array_agg(DISTINCT c.event) END AS events
-            FROM (SELECT x.unit_id, NULL::text AS event FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8
+            FROM (SELECT x.unit_id, NULL::text AS event FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND ${unseenBy(sql`x.changed_xid`, since)}
                   UNION ALL
                   SELECT ev.unit_id, ev.event FROM experiment_metric_events ev
-                  WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8 AND ev.event = ANY(${arrayParam(events)}::text[])) c
+                  WHERE ev.tenant_id = ${tenantId} AND ${unseenBy(sql`ev.ingest_xid`, since)} AND ev.event = ANY(${arrayParam(events)}::text[])) c
             GROUP BY c.unit_id`,
       );
     },
@@ -198,15 +195,15 @@ export function createRollupsRepository() {
     },
 
     /**
-     * Whether the tenant wrote an assignment row, or a metric event of one of `events`, in a transaction at or after
-     * `since`: two probes of the xid indexes' newest end (any experiment's assignment counts: a refresh sorts them
-     * out). The watermark is a literal, so the planner sees how far past its statistics it lies.
+     * Whether the tenant wrote an assignment row, or a metric event of one of `events`, in a transaction snapshot
+     * `since` did not see: two probes of the xid indexes' newest end (any experiment's assignment counts: a refresh sorts them
+     * out).
      */
     async changedSince(q: Q, tenantId: string, since: string, events: readonly string[]): Promise<boolean> {
       const row = await queryOne<{ changed: boolean }>(
         q,
-        sql`SELECT EXISTS (SELECT 1 FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND x.changed_xid >= ${since}::xid8)
-            OR EXISTS (SELECT 1 FROM experiment_metric_events ev WHERE ev.tenant_id = ${tenantId} AND ev.ingest_xid >= ${since}::xid8
+        sql`SELECT EXISTS (SELECT 1 FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND ${unseenBy(sql`x.changed_xid`, since)})
+            OR EXISTS (SELECT 1 FROM experiment_metric_events ev WHERE ev.tenant_id = ${tenantId} AND ${unseenBy(sql`ev.ingest_xid`, since)}
                          AND ev.event = ANY(${arrayParam(events)}::text[])) AS changed`,
       );
       return row?.changed ?? true;

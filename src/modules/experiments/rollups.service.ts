@@ -3,8 +3,8 @@
  * so a report reads a few hundred rows instead of scanning the experiment's units and events. Each rollup keeps
  * every exposed unit's state (variant, day, exposures, capped value, denominator) and moves by the difference
  * when a unit changes: a new unit, a repeat exposure, a late or out-of-order event, an assignment moved to a
- * person. Changes are found from a watermark on the writing transactions' ids (see `RollupsRepository.horizon`),
- * not on event times, so late events are never skipped. An edited metric (or window, or currency) is a new key:
+ * person. Changes are found from a watermark on the writing transactions (the snapshot the last refresh started
+ * from, platform/snapshots.ts: rows of transactions it did not see), not on event times, so late events are never skipped. An edited metric (or window, or currency) is a new key:
  * its rollup is rebuilt from the raw rows, the old one dropped. Sums are numeric, so a rollup equals the raw scan
  * exactly (`rollups.int.test.ts`). Refreshed by the scheduled task and on every report read.
  *
@@ -12,7 +12,7 @@
  * interactions, which carry no watermark here) and bandits' per-period sums.
  */
 import { createHash } from 'node:crypto';
-import type { Db } from '../../platform/index.ts';
+import { commonSnapshot, type Db } from '../../platform/index.ts';
 import type { Experiment, MetricDefinition, MetricSums } from './experiments.types.ts';
 import type { ChangedUnit, RollupsRepository, RollupTrack } from './rollups.repository.ts';
 
@@ -58,7 +58,7 @@ export function createRollupsService(deps: RollupsServiceDeps) {
   const refreshBatch = deps.refreshBatch ?? REFRESH_BATCH;
   /**
    * Brings the tracks up to now in one transaction: a never-built rollup is built whole; the others share ONE list of
-   * changed units since the oldest of their watermarks and recompute it in batches, each batch in all of them at once,
+   * changed units unseen by any of their watermarks (snapshots) and recompute it in batches, each batch in all of them at once,
    * each rollup only the units that can have moved in it (see `moves`). Recomputing is idempotent, so a rollup whose
    * watermark is later sees some units again at no harm.
    */
@@ -83,8 +83,8 @@ export function createRollupsService(deps: RollupsServiceDeps) {
       }
       let units = 0;
       if (built.length) {
-        const since = built.map((t) => BigInt(marks.get(t.metricKey) as string)).reduce((a, b) => (b < a ? b : a));
-        const changed = await deps.repo.changedUnits(tx, tenantId, since.toString(), eventsOf(built));
+        const since = commonSnapshot(built.map((t) => marks.get(t.metricKey) as string));
+        const changed = await deps.repo.changedUnits(tx, tenantId, since, eventsOf(built));
         for (let i = 0; i < changed.length; i += refreshBatch) {
           const batch = changed.slice(i, i + refreshBatch);
           await deps.repo.applyUnits(
@@ -111,7 +111,7 @@ export function createRollupsService(deps: RollupsServiceDeps) {
     /**
      * Brings every rollup of the experiment up to now and drops those of edited or removed metrics. Concurrent
      * refreshes of one rollup take turns on its watermark row; each applies only what the one before left. When
-     * every rollup is built and the tenant wrote nothing since the oldest watermark (the common warm report), it
+     * every rollup is built and the tenant wrote nothing its watermarks did not see (the common warm report), it
      * is one small read of the watermarks and two index probes, and writes nothing.
      */
     async refresh(tenantId: string, e: Experiment): Promise<{ tracks: number; rebuilt: number; units: number }> {
@@ -119,10 +119,9 @@ export function createRollupsService(deps: RollupsServiceDeps) {
       const keys = new Set(tracks.map((t) => t.metricKey));
       const marks = await deps.repo.watermarks(deps.db, tenantId, e.id);
       const stale = marks.filter((m) => !keys.has(m.metricKey)).map((m) => m.metricKey);
-      const built = marks.filter((m) => keys.has(m.metricKey) && m.watermark !== null).map((m) => BigInt(m.watermark as string));
+      const built = marks.filter((m) => keys.has(m.metricKey) && m.watermark !== null).map((m) => m.watermark as string);
       if (!stale.length && built.length === keys.size) {
-        const oldest = built.reduce((a, b) => (b < a ? b : a));
-        if (!(await deps.repo.changedSince(deps.db, tenantId, oldest.toString(), eventsOf(tracks))))
+        if (!(await deps.repo.changedSince(deps.db, tenantId, commonSnapshot(built), eventsOf(tracks))))
           return { tracks: tracks.length, rebuilt: 0, units: 0 };
       }
       await deps.repo.dropKeys(deps.db, tenantId, e.id, stale);
