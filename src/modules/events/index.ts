@@ -122,8 +122,6 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     scheduledTasks(): ScheduledTask[] {
       return [{ name: 'events.interaction-partitions', everyMs: 3_600_000, runOnElection: true, run: () => partitions.maintain() }];
     },
-    /** One partition maintenance run now (tests, `loupe` commands): what `events.interaction-partitions` does. */
-    maintainPartitions: () => partitions.maintain(),
     /** Interactions bound to the database (reads, direct appends in tests and benches; appends notify once stored). */
     interactions: bindAppendsNotifying(bindQuery(platform.db, interactions), appended),
     activitySource,
