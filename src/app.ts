@@ -544,6 +544,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     storage,
     scheduledTasks: [
       { name: 'tenancy.prune-login-throttle', everyMs: 60 * 60_000, run: () => tenancy.pruneLoginThrottle() },
+      ...events.scheduledTasks(),
       ...newsfeed.scheduledTasks(),
       ...webhooks.scheduledTasks(),
       ...warehouse.scheduledTasks(),

@@ -20,7 +20,11 @@ import {
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** Tables no `*.tables.ts` defines, created by raw SQL: each still has one owner. */
-const RAW_SQL_TABLES = new Map<string, string>([['drizzle.__drizzle_migrations', 'platform']]);
+const RAW_SQL_TABLES = new Map<string, string>([
+  ['drizzle.__drizzle_migrations', 'platform'],
+  // The default partition of interactions (0057; drizzle cannot describe partitions): its parent's owner's.
+  ['interactions_default', 'events'],
+]);
 
 function moduleOf(rel: string): string | undefined {
   const m = /^src\/modules\/([^/]+)\//.exec(rel);

@@ -167,6 +167,9 @@ const envSchema = z.object({
   LOUPE_WEBHOOKS_SWEEP_MS: z.coerce.number().int().min(50).default(30_000),
   // Finished deliveries, their attempts and their messages older than this are deleted (hourly, in batches).
   LOUPE_WEBHOOKS_RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+  // Interactions (modules/events): whole months older than this many months before the current one are dropped with
+  // their dedupe keys, and events older are no longer stored (0: keep everything).
+  LOUPE_INTERACTIONS_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
   // Warehouse export (modules/warehouse): the folder Parquet files and manifests go to (default <data dir>/export),
   // rows younger than the settle lag wait for the next run, the scheduled run's interval, rows per batch.
   LOUPE_EXPORT_DIR: z.string().min(1).optional(),
@@ -337,6 +340,11 @@ export interface Config {
   };
   /** Default upload limits; a tenant's `settings.imports.max_rows` and `storage_quota_bytes` override them. */
   readonly imports: { readonly maxRows: number; readonly storageQuotaBytes: number; readonly batchRows: number };
+  /** Interactions (modules/events): monthly partitions and their retention. */
+  readonly interactions: {
+    /** Months kept before the current one (0: keep everything); see `events.interaction-partitions`. */
+    readonly retentionMonths: number;
+  };
   /** Warehouse export (modules/warehouse). */
   readonly warehouse: {
     readonly exportDir: string;
@@ -530,6 +538,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sweepMs: e.LOUPE_WEBHOOKS_SWEEP_MS,
       retentionDays: e.LOUPE_WEBHOOKS_RETENTION_DAYS,
     },
+    interactions: { retentionMonths: e.LOUPE_INTERACTIONS_RETENTION_MONTHS },
     warehouse: {
       exportDir: e.LOUPE_EXPORT_DIR ? path.resolve(e.LOUPE_EXPORT_DIR) : path.join(dataDir, 'export'),
       settleSeconds: e.LOUPE_EXPORT_SETTLE_SECONDS,

@@ -78,7 +78,8 @@ BEGIN
     EXECUTE format('ALTER TABLE public.%I ADD CONSTRAINT %I %s', '${table}', pk_name, pk_def);
   END IF;
   FOREACH d IN ARRAY defs LOOP
-    EXECUTE d;
+    -- An index of a table that was already partitioned (interactions, by month) reads ON ONLY: made on every partition.
+    EXECUTE replace(d, ' ON ONLY ', ' ON ');
   END LOOP;
 END $part$;`;
 }

@@ -40,6 +40,10 @@ import { shopifyBackfillRoutes } from './shopify-backfill.routes.ts';
 import { type CatalogItemWriter, createShopifyBackfillService } from './shopify-backfill.service.ts';
 export type { CatalogItemWriter } from './shopify-backfill.service.ts';
 import { createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
+import { retentionHorizon } from './interaction-partitions.core.ts';
+import { createInteractionPartitionsRepository } from './interaction-partitions.repository.ts';
+import { createInteractionPartitionsService } from './interaction-partitions.service.ts';
+import type { ScheduledTask } from '../../platform/index.ts';
 
 export interface EventsModuleDeps {
   identity: IdentityModule;
@@ -61,7 +65,14 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
       }
     }
   };
-  const interactions = makeInteractions();
+  const retentionMonths = platform.config.interactions.retentionMonths;
+  const interactions = makeInteractions({ retainFrom: () => retentionHorizon(platform.clock(), retentionMonths) });
+  const partitions = createInteractionPartitionsService({
+    db: platform.db,
+    repo: createInteractionPartitionsRepository(),
+    clock: platform.clock,
+    retentionMonths,
+  });
   const ingest = createIngestService({
     onCommitted: appended,
     db: platform.db,
@@ -104,6 +115,13 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     activityOf: (unitOfWork, tenantId, profileIds) => interactions.profileActivity(unitOfWork, tenantId, profileIds),
   };
   return {
+    /**
+     * The module's periodic work, run once per cluster by the elected scheduler: `interactions`' monthly partitions
+     * made ahead and split out of the default partition, and the retention (whole months dropped with their keys).
+     */
+    scheduledTasks(): ScheduledTask[] {
+      return [{ name: 'events.interaction-partitions', everyMs: 3_600_000, runOnElection: true, run: () => partitions.maintain() }];
+    },
     /** Interactions bound to the database (reads, direct appends in tests and benches; appends notify once stored). */
     interactions: bindAppendsNotifying(bindQuery(platform.db, interactions), appended),
     activitySource,

@@ -50,7 +50,15 @@ const COLUMNS = sql`id, user_id AS "userId", anonymous_id AS "anonymousId", prof
  * Writes are set-based (`INSERT ... SELECT FROM unnest(...)`) and idempotent on the dedupe key. It tells no one
  * about writes: it cannot know when its caller's transaction commits (the events write door notifies after it).
  */
-export function createInteractionsRepository() {
+export interface InteractionsRepositoryOptions {
+  /**
+   * The retention horizon (start of the oldest month kept), or null to keep everything: events older are not
+   * stored (`events.interaction-partitions` drops their months and keys). Read on each write.
+   */
+  retainFrom?: () => Date | null;
+}
+
+export function createInteractionsRepository(opts: InteractionsRepositoryOptions = {}) {
   const repo = {
     /** Appends a batch in one statement. Safe to retry: duplicates are counted, not re-inserted. */
     async appendMany(q: Q, tenantId: string, rows: readonly NewInteraction[]): Promise<AppendResult> {
@@ -75,32 +83,57 @@ export function createInteractionsRepository() {
       const ukeys = [...firstIndex.keys()]; // same order as uniq: keys are hashed once per row
       const ids = uniq.map(() => newId());
       const col = <T>(f: (r: NewInteraction) => T) => arrayParam(uniq.map(f));
+      const horizon = opts.retainFrom?.() ?? null;
+      // One statement: the keys first (ON CONFLICT DO NOTHING: webhooks, SDK queues and uploads deliver at least
+      // once), then the interactions of exactly the keys this statement got. A concurrent duplicate waits on the
+      // key's unique index and gets nothing; kill -9 keeps both inserts or neither. Rows older than the retention
+      // horizon are left out: their month is dropped, so their key may be gone and they would count twice.
       const inserted = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(
         q,
-        sql`INSERT INTO interactions (tenant_id, id, dedupe_key, user_id, anonymous_id, profile_id, item_id, type, value, quantity, price_minor,
-                                      currency, order_id, session_id, recommendation_id, source, context, metadata, occurred_at)
-            SELECT ${tenantId}::uuid, t.* FROM unnest(
-              ${arrayParam(ids)}::uuid[], ${arrayParam(ukeys)}::text[], ${col((r) => r.userId ?? null)}::text[], ${col((r) => r.anonymousId ?? null)}::text[],
-              ${col((r) => r.profileId ?? null)}::uuid[], ${col((r) => r.itemId ?? null)}::text[], ${col((r) => r.type)}::text[],
-              ${col((r) => r.value ?? null)}::float8[], ${col((r) => r.quantity ?? null)}::int[], ${col((r) => (r.priceMinor == null ? null : r.priceMinor.toString()))}::bigint[],
-              ${col((r) => r.currency ?? null)}::text[], ${col((r) => r.orderId ?? null)}::text[], ${col((r) => r.sessionId ?? null)}::text[],
-              ${col((r) => r.recommendationId ?? null)}::text[], ${col((r) => r.source)}::text[],
-              ${col((r) => (r.context ? JSON.stringify(r.context) : null))}::jsonb[], ${col((r) => (r.metadata ? JSON.stringify(r.metadata) : null))}::jsonb[],
-              ${col((r) => r.occurredAt.toISOString())}::timestamptz[]
-            ) AS t
-            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-            RETURNING dedupe_key AS "dedupeKey", id, received_at AS "receivedAt"`,
+        sql`WITH input AS (
+              SELECT * FROM unnest(
+                ${arrayParam(ids)}::uuid[], ${arrayParam(ukeys)}::text[], ${col((r) => r.userId ?? null)}::text[], ${col((r) => r.anonymousId ?? null)}::text[],
+                ${col((r) => r.profileId ?? null)}::uuid[], ${col((r) => r.itemId ?? null)}::text[], ${col((r) => r.type)}::text[],
+                ${col((r) => r.value ?? null)}::float8[], ${col((r) => r.quantity ?? null)}::int[], ${col((r) => (r.priceMinor == null ? null : r.priceMinor.toString()))}::bigint[],
+                ${col((r) => r.currency ?? null)}::text[], ${col((r) => r.orderId ?? null)}::text[], ${col((r) => r.sessionId ?? null)}::text[],
+                ${col((r) => r.recommendationId ?? null)}::text[], ${col((r) => r.source)}::text[],
+                ${col((r) => (r.context ? JSON.stringify(r.context) : null))}::jsonb[], ${col((r) => (r.metadata ? JSON.stringify(r.metadata) : null))}::jsonb[],
+                ${col((r) => r.occurredAt.toISOString())}::timestamptz[]
+              ) AS t(id, dedupe_key, user_id, anonymous_id, profile_id, item_id, type, value, quantity, price_minor,
+                     currency, order_id, session_id, recommendation_id, source, context, metadata, occurred_at)
+              ${horizon ? sql`WHERE t.occurred_at >= ${horizon.toISOString()}::timestamptz` : sql``}
+            ), keyed AS (
+              INSERT INTO interaction_keys (tenant_id, dedupe_key, id, occurred_at)
+              SELECT ${tenantId}::uuid, dedupe_key, id, occurred_at FROM input
+              ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+              RETURNING dedupe_key, id, received_at
+            ), written AS (
+              INSERT INTO interactions (tenant_id, id, dedupe_key, user_id, anonymous_id, profile_id, item_id, type, value, quantity, price_minor,
+                                        currency, order_id, session_id, recommendation_id, source, context, metadata, occurred_at, received_at)
+              SELECT ${tenantId}::uuid, i.id, i.dedupe_key, i.user_id, i.anonymous_id, i.profile_id, i.item_id, i.type, i.value, i.quantity, i.price_minor,
+                     i.currency, i.order_id, i.session_id, i.recommendation_id, i.source, i.context, i.metadata, i.occurred_at, k.received_at
+              FROM input i JOIN keyed k ON k.dedupe_key = i.dedupe_key
+              RETURNING 1
+            )
+            SELECT dedupe_key AS "dedupeKey", id, received_at AS "receivedAt" FROM keyed`,
       );
       const byKey = new Map(inserted.map((r) => [r.dedupeKey, { id: r.id, receivedAt: r.receivedAt }]));
       const fresh = new Set(byKey.keys());
       const missing = ukeys.filter((k) => !byKey.has(k));
       if (missing.length) {
+        // Retries answer from the key table alone (the stored id and first receipt), reading no partition.
         const existing = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(
           q,
-          sql`SELECT dedupe_key AS "dedupeKey", id, received_at AS "receivedAt" FROM interactions WHERE tenant_id = ${tenantId} AND dedupe_key = ANY(${arrayParam(missing)}::text[])`,
+          sql`SELECT dedupe_key AS "dedupeKey", id, received_at AS "receivedAt" FROM interaction_keys WHERE tenant_id = ${tenantId} AND dedupe_key = ANY(${arrayParam(missing)}::text[])`,
         );
         for (const e of existing) byKey.set(e.dedupeKey, { id: e.id, receivedAt: e.receivedAt });
       }
+      // Older than the retention and not stored: answered like a retry of an event already dropped (not created;
+      // the id it would have had), so the write stays total and nothing counts it.
+      const now = new Date();
+      ukeys.forEach((k, i) => {
+        if (!byKey.has(k)) byKey.set(k, { id: ids[i]!, receivedAt: now });
+      });
       return {
         ids: keys.map((k) => byKey.get(k)!.id),
         created: keys.map((k, i) => fresh.has(k) && firstIndex.get(k) === i),

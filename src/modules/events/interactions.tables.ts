@@ -1,24 +1,15 @@
-import {
-  doublePrecision,
-  bigint,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { doublePrecision, bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * The one interactions table: every event that says a person did something with an item (view, cart,
  * purchase, rating ...), whatever its channel (API, SDK, upload, webhook). Append-only. The catalog's
  * uploads and the events API both write it through `interactions.repository.ts`.
  *
- * `dedupe_key` makes every write idempotent: the client's event id / message id when given, otherwise a
- * hash of (user, item, type, timestamp) (see interactions.core.ts).
+ * Partitioned by month of `occurred_at` (`PARTITION BY RANGE`, made by the migration; drizzle does not describe
+ * partitioning): partitions `interactions_yYYYYmMM`, created ahead by `events.interaction-partitions`, and
+ * `interactions_default` for a month without one. So the primary key carries `occurred_at` and the dedupe key
+ * cannot be unique here (a unique index on a partitioned table must include the partition key): its uniqueness
+ * lives in `interaction_keys`, written in the same statement.
  */
 export const interactions = pgTable(
   'interactions',
@@ -45,12 +36,32 @@ export const interactions = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    primaryKey({ columns: [t.tenantId, t.id] }),
-    uniqueIndex('interactions_dedupe_key').on(t.tenantId, t.dedupeKey),
+    primaryKey({ columns: [t.tenantId, t.id, t.occurredAt] }),
     index('interactions_user_time_idx').on(t.tenantId, t.userId, t.occurredAt),
     index('interactions_item_idx').on(t.tenantId, t.itemId),
     index('interactions_time_idx').on(t.tenantId, t.occurredAt),
     index('interactions_profile_idx').on(t.tenantId, t.profileId, t.occurredAt),
     index('interactions_recommendation_idx').on(t.tenantId, t.recommendationId),
   ],
+);
+
+/**
+ * One row per accepted interaction, keyed by its dedupe key: what makes every write idempotent (the client's event
+ * id / message id when given, otherwise a hash of (user, item, type, timestamp), see interactions.core.ts). A plain
+ * table beside the partitioned one, because uniqueness across monthly partitions cannot be an index of theirs. The
+ * write inserts the keys first (ON CONFLICT DO NOTHING) and the interactions of the keys it got, in one statement:
+ * an event is stored once even across concurrent duplicates and kill -9. Holds the answer to a retry (the stored
+ * id, `received_at`) so a retry reads no partition. Retention deletes a month's keys with its partition
+ * (`occurred_at`), and the write refuses events older than the retention (a forgotten key could not stop them).
+ */
+export const interactionKeys = pgTable(
+  'interaction_keys',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    dedupeKey: text('dedupe_key').notNull(),
+    id: uuid('id').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.dedupeKey] }), index('interaction_keys_time_idx').on(t.occurredAt)],
 );

@@ -51,12 +51,20 @@ export function createProfileLinksRepository(): ProfileEvents {
     async anonymize(q, tenantId, who) {
       // Tracking rows first: their sessions are found through the interactions' session ids, which go next.
       await anonymizeTracking(q, tenantId, who);
+      const whose = sql`(profile_id = ANY(${arrayParam(who.profileIds)}::uuid[])
+              OR user_id = ANY(${arrayParam(who.userIds)}::text[]) OR anonymous_id = ANY(${arrayParam(who.anonymousIds)}::text[]))`;
+      // Their dedupe keys first (matched through the rows' keys, which the next statement blanks), as the rows' own:
+      // a key may be a hash of the person's ids. A replay of an erased event is stored again, as before the key table.
+      await q.execute(
+        sql`UPDATE interaction_keys k SET dedupe_key = 'erased:' || k.id::text
+            FROM interactions i
+            WHERE k.tenant_id = ${tenantId} AND i.tenant_id = ${tenantId} AND k.dedupe_key = i.dedupe_key AND k.id = i.id AND ${whose}`,
+      );
       const rows = await queryRows<{ id: string }>(
         q,
         sql`UPDATE interactions SET profile_id = NULL, user_id = NULL, anonymous_id = NULL, session_id = NULL, order_id = NULL, recommendation_id = NULL,
               context = NULL, metadata = NULL, dedupe_key = 'erased:' || id::text
-            WHERE tenant_id = ${tenantId} AND (profile_id = ANY(${arrayParam(who.profileIds)}::uuid[])
-              OR user_id = ANY(${arrayParam(who.userIds)}::text[]) OR anonymous_id = ANY(${arrayParam(who.anonymousIds)}::text[]))
+            WHERE tenant_id = ${tenantId} AND ${whose}
             RETURNING id`,
       );
       return rows.length;
