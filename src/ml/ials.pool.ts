@@ -12,7 +12,8 @@ import { siblingModule } from './worker-thread.ts';
  *   row's interactions and the other side's fixed factors only.
  * Threads take the next unit from a shared counter (`Atomics.add`), so a thread slowed by other load
  * takes fewer units instead of holding the others up. This file knows the shared state and the
- * pool; the arithmetic is `ials.ts`'s, run by `ials.worker.ts` (and in line for one thread).
+ * pool; the arithmetic is `ials.ts`'s, run by `ials.worker.ts` and by the calling thread, which takes
+ * units beside the workers (all of them while the workers start up).
  */
 export interface IalsShared {
   readonly f: number;
@@ -87,6 +88,7 @@ export function createIalsShared(
 /** Runs a task on every thread of a pool and resolves with their reports. */
 export interface IalsThreads {
   readonly size: number;
+  /** Resets the unit counter and posts `task` to every thread (synchronously: the caller may take units too). */
   run(task: IalsTask): Promise<IalsTaskReport[]>;
   close(): Promise<void>;
 }

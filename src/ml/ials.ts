@@ -170,8 +170,8 @@ function sumGramBlocks(s: IalsShared, blocks: number): void {
 
 /**
  * Threads for a fit of this size when the caller does not say: one below about 10¹⁰ multiply-adds in all
- * (several seconds on one core; a pool's threads take 0.3-0.5 s to start from TypeScript sources on a quiet
- * machine and 4-5 s at load 25, when they cost more than they save), else every core.
+ * (several seconds on one core: two pool threads took 4-5 s of wall and 1-4 s of CPU to start from TypeScript
+ * sources at load 25, and cost more than they save on a small fit), else every core.
  */
 export function ialsDefaultThreads(train: Csr, f: number, iterations: number, cgSteps: number): number {
   const work = iterations * (cgSteps + 1) * ((train.rows + train.cols) * f * f + 4 * train.indices.length * f);
@@ -694,11 +694,18 @@ export async function fitIals(train: Csr, params: IalsParams): Promise<IalsModel
     init ? init.itemFactors : ialsInitFactors(nItems, f, (params.seed ^ 0x9e3779b9) >>> 0, scale),
     params,
   );
-  const pool: IalsThreads | null = threads > 1 ? createIalsThreads(shared, threads, params.nice) : null;
-  // one thread runs every unit in line, in order: the same arithmetic as the pool's
+  // the calling thread is one of the `threads`: it takes units beside threads - 1 workers (and takes them all
+  // while the workers start, so their start-up overlaps work)
+  const pool: IalsThreads | null = threads > 1 ? createIalsThreads(shared, threads - 1, params.nice) : null;
   const run = async (task: IalsTask): Promise<void> => {
-    if (pool) await pool.run(task);
-    else for (let unit = 0; unit < task.units; unit++) ialsRunUnit(shared, task, unit);
+    if (!pool) {
+      // one thread runs every unit in line, in order: the same arithmetic as the pool's
+      for (let unit = 0; unit < task.units; unit++) ialsRunUnit(shared, task, unit);
+      return;
+    }
+    const workers = pool.run(task);
+    ialsTakeUnits(shared, task);
+    await workers;
   };
   const blocks = (n: number): number => Math.min(shared.gramBlocks, Math.max(1, n));
   // chunks of rows: enough for every thread to take many (load balance), few enough to cost nothing
