@@ -115,7 +115,7 @@ for (const name of models) {
     };
     t = performance.now();
     cpuAtFit = cpuSeconds();
-    const model = fitIals(train, {
+    const model = await fitIals(train, {
       ...params,
       onIteration: ({ iteration, seconds }) => {
         console.log(`  iALS sweep ${iteration} at ${seconds.toFixed(1)}s wall, ${(cpuSeconds() - cpuAtFit).toFixed(1)}s cpu`);

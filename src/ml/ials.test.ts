@@ -1,3 +1,6 @@
+// test only: the pool's threads are counted in /proc/self/task (no other observable says a worker has exited)
+// eslint-disable-next-line no-restricted-imports
+import { readdirSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { csrFromCoo, csrTranspose, type Csr } from './csr.ts';
@@ -12,6 +15,8 @@ import {
   ialsUpdateRows,
   scoreDotBatch,
 } from './ials.ts';
+import { createIalsShared, createIalsThreads } from './ials.pool.ts';
+import { rngMulberry32 } from './random.ts';
 
 /** Dense Gaussian elimination with partial pivoting, the reference solver. */
 function solveDense(a: number[][], b: number[]): number[] {
@@ -178,9 +183,9 @@ describe('iALS kernels', () => {
     );
   });
 
-  it('the loss never rises across ALS sweeps (few CG steps, warm starts)', () => {
-    fc.assert(
-      fc.property(
+  it('the loss never rises across ALS sweeps (few CG steps, warm starts)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         matrixArb,
         fc.record({
           f: fc.integer({ min: 1, max: 6 }),
@@ -189,10 +194,10 @@ describe('iALS kernels', () => {
           alpha: fc.constantFrom(0, 1, 10),
           nu: fc.constantFrom(0, 1),
         }),
-        (arb, p) => {
+        async (arb, p) => {
           const train = build(arb);
           const objective = { regularization: p.reg, alpha: p.alpha, regularizationExponent: p.nu };
-          const model = fitIals(train, {
+          const model = await fitIals(train, {
             factors: p.f,
             ...objective,
             iterations: 6,
@@ -299,8 +304,8 @@ describe('fitIals', () => {
   }
   const train = csrFromCoo(users, items, rows, cols);
 
-  it('ranks the held-out in-community item above every other-community item', () => {
-    const model = fitIals(train, { factors: 4, regularization: 0.1, alpha: 10, iterations: 8, cgSteps: 3, seed: 7 });
+  it('ranks the held-out in-community item above every other-community item', async () => {
+    const model = await fitIals(train, { factors: 4, regularization: 0.1, alpha: 10, iterations: 8, cgSteps: 3, seed: 7 });
     const out = new Float32Array(users * items);
     model.scoreBatch(
       Int32Array.from({ length: users }, (_, u) => u),
@@ -321,9 +326,9 @@ describe('fitIals', () => {
     for (const j of similar.indices) expect(j).toBeLessThan(10);
   });
 
-  it('is deterministic given the seed and stops when onIteration returns false', () => {
+  it('is deterministic given the seed and stops when onIteration returns false', async () => {
     let calls = 0;
-    const a = fitIals(train, {
+    const a = await fitIals(train, {
       factors: 3,
       regularization: 0.1,
       alpha: 2,
@@ -332,12 +337,20 @@ describe('fitIals', () => {
       seed: 11,
       onIteration: () => ++calls < 2,
     });
-    const b = fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 2, cgSteps: 2, seed: 11 });
+    const b = await fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 2, cgSteps: 2, seed: 11 });
     expect(calls).toBe(2);
     expect([...a.userFactors]).toEqual([...b.userFactors]);
     // 2 sweeps then 3 warm-started sweeps equal 5 sweeps
-    const five = fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 5, cgSteps: 2, seed: 11 });
-    const more = fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 3, cgSteps: 2, seed: 11, initialFactors: b });
+    const five = await fitIals(train, { factors: 3, regularization: 0.1, alpha: 2, iterations: 5, cgSteps: 2, seed: 11 });
+    const more = await fitIals(train, {
+      factors: 3,
+      regularization: 0.1,
+      alpha: 2,
+      iterations: 3,
+      cgSteps: 2,
+      seed: 11,
+      initialFactors: b,
+    });
     expect([...more.itemFactors]).toEqual([...five.itemFactors]);
     expect(csrTranspose(train).rows).toBe(items);
   });
@@ -370,5 +383,99 @@ describe('fitIals', () => {
     const moved = new Float32Array(f);
     ialsFoldIn(y, f, gram, ids, null, objective, moved);
     expect(Array.from(moved)).not.toEqual(Array.from(before));
+  });
+});
+
+describe('fitIals on worker threads', () => {
+  // 300 users x 120 items, seeded: enough rows for every thread to take many chunks
+  const users = 300;
+  const items = 120;
+  const rand = rngMulberry32(5);
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const vals: number[] = [];
+  for (let u = 0; u < users; u++) {
+    for (let i = 0; i < items; i++) {
+      if (rand() < 0.08 + (u % 3 === i % 3 ? 0.1 : 0)) {
+        rows.push(u);
+        cols.push(i);
+        vals.push(1 + Math.floor(rand() * 3));
+      }
+    }
+  }
+  const train = csrFromCoo(users, items, rows, cols, vals);
+  const params = { factors: 8, regularization: 0.5, alpha: 2, regularizationExponent: 0.5, iterations: 4, cgSteps: 3, seed: 3 };
+
+  /** The sweep written out sequentially with the plain kernels, as one thread did before threads existed. */
+  function referenceSweeps(): { x: Float32Array; y: Float32Array } {
+    const f = params.factors;
+    const x = ialsInitFactors(users, f, params.seed);
+    const y = ialsInitFactors(items, f, (params.seed ^ 0x9e3779b9) >>> 0);
+    const t = csrTranspose(train);
+    for (let it = 0; it < params.iterations; it++) {
+      ialsUpdateRows(x, y, f, factorGram(y, items, f, 0), train, params, params.cgSteps);
+      ialsUpdateRows(y, x, f, factorGram(x, users, f, 0), t, params, params.cgSteps);
+    }
+    return { x, y };
+  }
+
+  it('gives the same factors on 1 and 2 threads (exactly), within 1e-5 of the plain sequential sweeps', async () => {
+    const one = await fitIals(train, { ...params, threads: 1 });
+    const two = await fitIals(train, { ...params, threads: 2 });
+    expect([one.threads, two.threads]).toEqual([1, 2]);
+    // every row of a half-step is solved the same way by whichever thread takes it, and the Gram matrices are
+    // summed over fixed blocks in a fixed order: the thread count does not change a bit
+    expect(Array.from(two.userFactors)).toEqual(Array.from(one.userFactors));
+    expect(Array.from(two.itemFactors)).toEqual(Array.from(one.itemFactors));
+    // the blocked Gram sum only reorders float64 additions: the factors stay within 1e-5 of the unblocked sweeps
+    // (max abs difference; the factors are of order 0.1-1), and every row moved from its initial value
+    const ref = referenceSweeps();
+    const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k]!)), 0);
+    expect(maxDiff(two.userFactors, ref.x)).toBeLessThan(1e-5);
+    expect(maxDiff(two.itemFactors, ref.y)).toBeLessThan(1e-5);
+    expect(Math.max(...two.itemFactors.map(Math.abs))).toBeGreaterThan(0.05);
+  });
+
+  it('runs every unit of a half-step exactly once, whichever threads take them', async () => {
+    const f = params.factors;
+    const s = createIalsShared(train, csrTranspose(train), ialsInitFactors(users, f, 1), ialsInitFactors(items, f, 2), params);
+    const pool = createIalsThreads(s, 2, 7);
+    try {
+      const task = { op: 'rows', side: 'users', units: 37 } as const;
+      s.gram.set(factorGram(s.itemFactors, items, f, 0));
+      const reports = await pool.run(task);
+      expect(reports.reduce((a, r) => a + r.units, 0)).toBe(37);
+      // the same rows solved in line from the same start: equal, so no chunk was skipped or run twice
+      const x = ialsInitFactors(users, f, 1);
+      ialsUpdateRows(x, ialsInitFactors(items, f, 2), f, s.gram, train, params, params.cgSteps);
+      expect(Array.from(s.userFactors)).toEqual(Array.from(x));
+      // the pool's threads lower their priority to the nice value they are given (the training's LOUPE_TRAINING_NICE
+      // reaches them as the training thread's own priority, their default); Linux only, elsewhere it is per process
+      if (process.platform === 'linux') for (const r of reports) expect(r.nice).toBeGreaterThanOrEqual(7);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  // the process's OS threads (Linux: /proc/self/task); elsewhere the check is skipped
+  const osThreads = (): number => (process.platform === 'linux' ? readdirSync('/proc/self/task').length : 0);
+
+  it('closes its threads when a checkpoint abandons the fit', async () => {
+    const before = osThreads();
+    let during = 0;
+    await expect(
+      fitIals(train, {
+        ...params,
+        threads: 3,
+        onIteration: () => {
+          during = osThreads();
+          throw new Error('cancelled');
+        },
+      }),
+    ).rejects.toThrow('cancelled');
+    if (process.platform !== 'linux') return;
+    // threads: 3 is the calling thread and two workers (each one OS thread or more): they ran, and are gone
+    expect(during).toBeGreaterThanOrEqual(before + 2);
+    expect(osThreads()).toBeLessThanOrEqual(during - 2);
   });
 });

@@ -9,7 +9,9 @@
  * λ_r = λ · (Σ over the row's columns of c)^ν: ν = 0 (default) is the classic constant λ; ν = 1 is
  * the frequency-scaled regularisation of Rendle et al. ("Revisiting the Performance of iALS", 2022).
  */
+import { availableParallelism } from 'node:os';
 import { csrTranspose, type Csr } from './csr.ts';
+import { createIalsShared, createIalsThreads, type IalsShared, type IalsTask, type IalsThreads } from './ials.pool.ts';
 import { topK, type Ranked } from './topk.ts';
 import { rngMulberry32 } from './random.ts';
 import { createSimdKernels } from './simd.ts';
@@ -37,6 +39,14 @@ export interface IalsParams {
   readonly onIteration?: (progress: { iteration: number; loss: number | null; seconds: number }) => boolean | void;
   /** Compute the full loss after each sweep (costs about one extra CG step). Default false. */
   readonly computeLoss?: boolean;
+  /**
+   * Worker threads of the sweeps (1: on the calling thread). Default: every core the process may use
+   * (`availableParallelism`) when the fit is large enough to repay starting them (`ialsDefaultThreads`), else 1.
+   * The factors are the same for every thread count (see `ials.pool.ts`).
+   */
+  readonly threads?: number;
+  /** Nice value of the worker threads (never raised above the caller's priority); default: the calling thread's. */
+  readonly nice?: number;
 }
 
 /** The terms of L that a row solve needs. */
@@ -89,6 +99,83 @@ export function factorGram(factors: Float32Array, n: number, f: number, regulari
     for (let b = a + 1; b < f; b++) g[b * f + a] = g[a * f + b]!;
   }
   return g;
+}
+
+/**
+ * Upper triangle of Σ over rows [rowStart, rowEnd) of f_r f_rᵀ (float64) into out[outOffset .. + f * f)
+ * (overwritten; the lower triangle is left zero). One block of a Gram sum. O((rowEnd - rowStart) f^2 / 2).
+ */
+export function factorGramRows(factors: Float32Array, f: number, rowStart: number, rowEnd: number, out: Float64Array, outOffset = 0): void {
+  if (rowEnd * f > factors.length || out.length < outOffset + f * f) throw new RangeError('factorGramRows: shapes do not match');
+  out.fill(0, outOffset, outOffset + f * f);
+  const row = new Float64Array(f);
+  for (let r = rowStart; r < rowEnd; r++) {
+    const base = r * f;
+    for (let a = 0; a < f; a++) row[a] = factors[base + a]!;
+    for (let a = 0; a < f; a++) {
+      const va = row[a]!;
+      if (va === 0) continue;
+      const ga = outOffset + a * f;
+      for (let b = a; b < f; b++) out[ga + b]! += va * row[b]!;
+    }
+  }
+}
+
+/** Rows [from, to) of unit `unit` when n rows are cut into `units` near-equal contiguous units. */
+function unitRows(n: number, units: number, unit: number): [number, number] {
+  return [Math.floor((n * unit) / units), Math.floor((n * (unit + 1)) / units)];
+}
+
+/**
+ * One unit of an iALS sweep on the shared state (see `ials.pool.ts`): a Gram block of `task.side`'s
+ * factors into its slot of `partials`, or a chunk of `task.side`'s rows solved against the other side
+ * and `gram`. Any thread may run any unit; the result does not depend on which.
+ */
+export function ialsRunUnit(s: IalsShared, task: IalsTask, unit: number): void {
+  const users = task.side === 'users';
+  if (task.op === 'gram') {
+    const factors = users ? s.userFactors : s.itemFactors;
+    const [from, to] = unitRows(factors.length / s.f, task.units, unit);
+    factorGramRows(factors, s.f, from, to, s.partials, unit * s.f * s.f);
+    return;
+  }
+  const m = users ? s.byUser : s.byItem;
+  const [from, to] = unitRows(m.rows, task.units, unit);
+  ialsUpdateRows(users ? s.userFactors : s.itemFactors, users ? s.itemFactors : s.userFactors, s.f, s.gram, m, s, s.cgSteps, from, to);
+}
+
+/** Takes units of `task` from the shared counter until none is left; returns how many this thread ran. */
+export function ialsTakeUnits(s: IalsShared, task: IalsTask): number {
+  let ran = 0;
+  for (;;) {
+    const unit = Atomics.add(s.counter, 0, 1);
+    if (unit >= task.units) return ran;
+    ialsRunUnit(s, task, unit);
+    ran++;
+  }
+}
+
+/** gram = Σ of the `blocks` partial upper triangles in block order, mirrored to full storage. O(blocks f^2). */
+function sumGramBlocks(s: IalsShared, blocks: number): void {
+  const f = s.f;
+  const ff = f * f;
+  const g = s.gram;
+  g.fill(0);
+  for (let b = 0; b < blocks; b++) {
+    const off = b * ff;
+    for (let a = 0; a < f; a++) for (let c = a; c < f; c++) g[a * f + c]! += s.partials[off + a * f + c]!;
+  }
+  for (let a = 0; a < f; a++) for (let c = a + 1; c < f; c++) g[c * f + a] = g[a * f + c]!;
+}
+
+/**
+ * Threads for a fit of this size when the caller does not say: one below about 10¹⁰ multiply-adds in all
+ * (several seconds on one core: two pool threads took 4-5 s of wall and 1-4 s of CPU to start from TypeScript
+ * sources at load 25, and cost more than they save on a small fit), else every core.
+ */
+export function ialsDefaultThreads(train: Csr, f: number, iterations: number, cgSteps: number): number {
+  const work = iterations * (cgSteps + 1) * ((train.rows + train.cols) * f * f + 4 * train.indices.length * f);
+  return work < 1e10 ? 1 : Math.max(1, availableParallelism());
 }
 
 /** Scratch vectors for one CG row solve; reuse across rows to avoid allocation. */
@@ -570,6 +657,8 @@ export interface IalsModel {
   readonly itemGram: Float64Array;
   /** Loss after each sweep when `computeLoss`, else empty. */
   readonly losses: readonly number[];
+  /** Threads the sweeps ran on. */
+  readonly threads: number;
   scoreBatch(userIds: Int32Array, out: Float32Array): void;
   /** A user vector from (new) interactions against the fixed item factors (exact, sub-millisecond). */
   foldInUser(itemIds: ArrayLike<number>, weights: ArrayLike<number> | null, out?: Float32Array): Float32Array;
@@ -580,39 +669,74 @@ export interface IalsModel {
 }
 
 /**
- * Fits iALS on a U x I matrix of interaction weights. Deterministic given `seed`.
- * Per sweep O((U + I) · cgSteps · f^2 + nnz · cgSteps · f) time; O((U + I) f) memory.
+ * Fits iALS on a U x I matrix of interaction weights on `params.threads` threads. Deterministic given
+ * `seed`, whatever the thread count: every unit of a sweep is computed the same way by whichever thread
+ * takes it, and the Gram matrices are summed over fixed blocks in a fixed order.
+ * Per sweep O((U + I) · cgSteps · f^2 + nnz · cgSteps · f) time; O(nnz + (U + I) f) memory.
  */
-export function fitIals(train: Csr, params: IalsParams): IalsModel {
+export async function fitIals(train: Csr, params: IalsParams): Promise<IalsModel> {
   const f = params.factors;
   if (!(f > 0) || !Number.isInteger(f)) throw new RangeError(`fitIals: factors must be a positive integer, got ${f}`);
   if (!(params.regularization > 0)) throw new RangeError('fitIals: regularization must be > 0');
+  const threads = params.threads ?? ialsDefaultThreads(train, f, params.iterations, params.cgSteps);
+  if (!(threads >= 1) || !Number.isInteger(threads)) throw new RangeError(`fitIals: threads must be a positive integer, got ${threads}`);
   const nUsers = train.rows;
   const nItems = train.cols;
-  const trainT = csrTranspose(train);
   const scale = params.initScale ?? 0.01;
   const init = params.initialFactors;
   if (init && (init.userFactors.length !== nUsers * f || init.itemFactors.length !== nItems * f)) {
     throw new RangeError('fitIals: initialFactors do not match the training matrix and factors');
   }
-  const userFactors = init ? Float32Array.from(init.userFactors) : ialsInitFactors(nUsers, f, params.seed, scale);
-  const itemFactors = init ? Float32Array.from(init.itemFactors) : ialsInitFactors(nItems, f, (params.seed ^ 0x9e3779b9) >>> 0, scale);
-  const gram = new Float64Array(f * f);
+  const shared = createIalsShared(
+    train,
+    csrTranspose(train),
+    init ? init.userFactors : ialsInitFactors(nUsers, f, params.seed, scale),
+    init ? init.itemFactors : ialsInitFactors(nItems, f, (params.seed ^ 0x9e3779b9) >>> 0, scale),
+    params,
+  );
+  // the calling thread is one of the `threads`: it takes units beside threads - 1 workers (and takes them all
+  // while the workers start, so their start-up overlaps work)
+  const pool: IalsThreads | null = threads > 1 ? createIalsThreads(shared, threads - 1, params.nice) : null;
+  const run = async (task: IalsTask): Promise<void> => {
+    if (!pool) {
+      // one thread runs every unit in line, in order: the same arithmetic as the pool's
+      for (let unit = 0; unit < task.units; unit++) ialsRunUnit(shared, task, unit);
+      return;
+    }
+    const workers = pool.run(task);
+    ialsTakeUnits(shared, task);
+    await workers;
+  };
+  const blocks = (n: number): number => Math.min(shared.gramBlocks, Math.max(1, n));
+  // chunks of rows: enough for every thread to take many (load balance), few enough to cost nothing
+  const chunks = (n: number): number => Math.min(n, 256);
+  const halfStep = async (side: 'users' | 'items'): Promise<void> => {
+    const fixed = side === 'users' ? 'items' : 'users';
+    const gramBlocks = blocks(fixed === 'users' ? nUsers : nItems);
+    await run({ op: 'gram', side: fixed, units: gramBlocks });
+    sumGramBlocks(shared, gramBlocks);
+    await run({ op: 'rows', side, units: chunks(side === 'users' ? nUsers : nItems) });
+  };
   const losses: number[] = [];
   const t0 = performance.now();
-  for (let it = 0; it < params.iterations; it++) {
-    factorGram(itemFactors, nItems, f, 0, gram);
-    ialsUpdateRows(userFactors, itemFactors, f, gram, train, params, params.cgSteps);
-    factorGram(userFactors, nUsers, f, 0, gram);
-    ialsUpdateRows(itemFactors, userFactors, f, gram, trainT, params, params.cgSteps);
-    let loss: number | null = null;
-    if (params.computeLoss) {
-      loss = ialsLoss(userFactors, itemFactors, f, train, params);
-      losses.push(loss);
+  try {
+    for (let it = 0; it < params.iterations; it++) {
+      await halfStep('users');
+      await halfStep('items');
+      let loss: number | null = null;
+      if (params.computeLoss) {
+        loss = ialsLoss(shared.userFactors, shared.itemFactors, f, train, params);
+        losses.push(loss);
+      }
+      const keepGoing = params.onIteration?.({ iteration: it + 1, loss, seconds: (performance.now() - t0) / 1000 });
+      if (keepGoing === false) break;
     }
-    const keepGoing = params.onIteration?.({ iteration: it + 1, loss, seconds: (performance.now() - t0) / 1000 });
-    if (keepGoing === false) break;
+  } finally {
+    await pool?.close();
   }
+  // out of the SharedArrayBuffers: plain arrays for the caller (artifacts, transfers)
+  const userFactors = shared.userFactors.slice();
+  const itemFactors = shared.itemFactors.slice();
   const itemGram = factorGram(itemFactors, nItems, f, 0);
   const score = createDotScorer(itemFactors, f);
   return {
@@ -621,6 +745,7 @@ export function fitIals(train: Csr, params: IalsParams): IalsModel {
     itemFactors,
     itemGram,
     losses,
+    threads,
     scoreBatch: (userIds, out) => score(userFactors, userIds, out),
     foldInUser: (itemIds, weights, out) => ialsFoldIn(itemFactors, f, itemGram, itemIds, weights, params, out),
     scoreVector: (vector, out) => {

@@ -30,20 +30,20 @@ const distance = (a: Float32Array, b: Float32Array) => {
 };
 
 describe('incremental iALS', () => {
-  it('a warm start from converged item factors stays at the optimum in one sweep; a cold sweep is far from it', () => {
+  it('a warm start from converged item factors stays at the optimum in one sweep; a cold sweep is far from it', async () => {
     const train = groups();
     const params = { factors: 8, regularization: 0.1, alpha: 2, iterations: 20, cg_steps: 3 };
-    const converged = fitArtifact('ials', train, params).arrays.itemFactors as Float32Array;
-    const warm = fitArtifact('ials', train, { ...params, iterations: 1 }, { warmStart: { itemRows: converged } }).arrays
+    const converged = (await fitArtifact('ials', train, params)).arrays.itemFactors as Float32Array;
+    const warm = (await fitArtifact('ials', train, { ...params, iterations: 1 }, { warmStart: { itemRows: converged } })).arrays
       .itemFactors as Float32Array;
-    const cold = fitArtifact('ials', train, { ...params, iterations: 1 }).arrays.itemFactors as Float32Array;
+    const cold = (await fitArtifact('ials', train, { ...params, iterations: 1 })).arrays.itemFactors as Float32Array;
     expect(distance(converged, warm)).toBeLessThan(0.1);
     expect(distance(converged, cold)).toBeGreaterThan(0.5);
   });
 });
 
 describe('incremental LightGCN', () => {
-  it('keeps the item ego embeddings in the artifact and starts from them', () => {
+  it('keeps the item ego embeddings in the artifact and starts from them', async () => {
     const train = groups();
     const params = {
       embedding_dim: 8,
@@ -55,23 +55,23 @@ describe('incremental LightGCN', () => {
       reg: 1e-4,
       patience: 5,
     };
-    const first = fitArtifact('lightgcn', train, params);
+    const first = await fitArtifact('lightgcn', train, params);
     const ego = first.arrays.itemEgo as Float32Array;
     expect(ego).toHaveLength(30 * 8);
     // With a negligible learning rate a run ends where it starts: the warm one at the previous embeddings,
     // a cold one at a fresh random draw.
     const still = { ...params, epochs: 1, learning_rate: 1e-7 };
-    const warm = fitArtifact('lightgcn', train, still, { warmStart: { itemRows: ego } }).arrays.itemEgo as Float32Array;
-    const cold = fitArtifact('lightgcn', train, still).arrays.itemEgo as Float32Array;
+    const warm = (await fitArtifact('lightgcn', train, still, { warmStart: { itemRows: ego } })).arrays.itemEgo as Float32Array;
+    const cold = (await fitArtifact('lightgcn', train, still)).arrays.itemEgo as Float32Array;
     expect(distance(ego, warm)).toBeLessThan(0.01);
     expect(distance(ego, cold)).toBeGreaterThan(0.1);
   });
 });
 
 describe('serving factor models', () => {
-  it('iALS scores users (fold-in) and similar items (cosine) exactly as the naive formulas', () => {
+  it('iALS scores users (fold-in) and similar items (cosine) exactly as the naive formulas', async () => {
     const train = groups();
-    const fitted = fitArtifact('ials', train, { factors: 8, regularization: 0.1, alpha: 2, iterations: 5, cg_steps: 3 });
+    const fitted = await fitArtifact('ials', train, { factors: 8, regularization: 0.1, alpha: 2, iterations: 5, cg_steps: 3 });
     const model = servingModel(fitted.meta, fitted.arrays);
     const Y = fitted.arrays.itemFactors as Float32Array;
     const f = 8;
@@ -99,12 +99,12 @@ describe('serving factor models', () => {
 });
 
 describe('graph filter hyperparameters', () => {
-  it('the degree exponents reach the kernel: an asymmetric normalization ranks differently', () => {
+  it('the degree exponents reach the kernel: an asymmetric normalization ranks differently', async () => {
     const train = groups();
     const base = { rank: 8, ideal_weight: 0.3, sharpen: 0, linear_weight: 1 };
-    const symmetric = servingModel(...(Object.values(fitArtifact('graph_filter', train, base)) as [Record<string, unknown>, never]));
+    const symmetric = servingModel(...(Object.values(await fitArtifact('graph_filter', train, base)) as [Record<string, unknown>, never]));
     const asym = servingModel(
-      ...(Object.values(fitArtifact('graph_filter', train, { ...base, user_exponent: 0.6, item_exponent: 0.4 })) as [
+      ...(Object.values(await fitArtifact('graph_filter', train, { ...base, user_exponent: 0.6, item_exponent: 0.4 })) as [
         Record<string, unknown>,
         never,
       ]),

@@ -81,12 +81,12 @@ function csrFromRanked(n: number, lists: Ranked[]): Csr {
  * Fits `type` on `train` (users x items, values = interaction weights) and returns the artifact arrays
  * and metadata. `params` are validated snake_case hyperparameters.
  */
-export function fitArtifact(
+export async function fitArtifact(
   type: ModelType,
   train: Csr,
   params: Record<string, number | string | boolean>,
   opts: FitOptions = {},
-): { meta: Record<string, unknown>; arrays: Arrays } {
+): Promise<{ meta: Record<string, unknown>; arrays: Arrays }> {
   const n = train.cols;
   const popularity = itemPopularity(train, { weighted: params.weighted !== false });
   const meta: Record<string, unknown> = { type, items: n };
@@ -115,7 +115,7 @@ export function fitArtifact(
     }
     case 'ials': {
       const iterations = Number(params.iterations);
-      const m = fitIals(train, {
+      const m = await fitIals(train, {
         ...ialsOptions(params as ModelParams<'ials'>),
         ...(opts.warmStart
           ? { initialFactors: { userFactors: new Float32Array(train.rows * Number(params.factors)), itemFactors: opts.warmStart.itemRows } }

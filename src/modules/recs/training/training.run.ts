@@ -162,7 +162,7 @@ export async function trainModel(
   const testItems = Int32Array.from(picked, (p) => s.i[p]!);
 
   const popularity = servingModel(
-    ...(Object.values(fitArtifact('popularity', train, { weighted: true })) as [Record<string, unknown>, never]),
+    ...(Object.values(await fitArtifact('popularity', train, { weighted: true })) as [Record<string, unknown>, never]),
   );
   const popMetrics = await evaluateHoldout(popularity, train, testUsers, testItems);
   const withLift = (m: Omit<OfflineMetrics, 'lift_over_popularity'>): OfflineMetrics => ({
@@ -197,8 +197,12 @@ export async function trainModel(
     }
   }
   const candidates: ModelType[] = warm ? [warm.modelType] : tuning ? [tuning.family] : [input.modelType as ModelType];
-  const tried: { type: ModelType; params: Record<string, unknown>; metrics: OfflineMetrics; fitted?: ReturnType<typeof fitArtifact> }[] =
-    [];
+  const tried: {
+    type: ModelType;
+    params: Record<string, unknown>;
+    metrics: OfflineMetrics;
+    fitted?: Awaited<ReturnType<typeof fitArtifact>>;
+  }[] = [];
   let fitParams: Record<string, number | string | boolean> = {};
   for (const [c, type] of candidates.entries()) {
     if (shouldStop()) throw new Error('cancelled');
@@ -207,7 +211,7 @@ export async function trainModel(
     if (!v.ok) throw new Error(`invalid hyperparameters: ${v.details.map((d) => d.field).join(', ')}`);
     const params = v.params as Record<string, number | string | boolean>;
     fitParams = warm?.itemRows ? incrementalSchedule(type, params, given) : params;
-    const fitted = fitArtifact(type, train, fitParams, {
+    const fitted = await fitArtifact(type, train, fitParams, {
       ...(warm?.itemRows ? { warmStart: { itemRows: warm.itemRows } } : {}),
       ...(input.attributes ? { attributes: input.attributes } : {}),
       onProgress: (p) => onProgress({ ...p, phase: `training ${type}`, progress: (c + p.progress * 0.8) / candidates.length }),
@@ -230,7 +234,7 @@ export async function trainModel(
   const full =
     best.type === 'lightgcn'
       ? best.fitted!
-      : fitArtifact(
+      : await fitArtifact(
           best.type,
           rowsToCsr(
             s,
