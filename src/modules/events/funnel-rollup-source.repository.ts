@@ -43,11 +43,15 @@ export function createFunnelRollupSources() {
 
     /**
      * `id`, `session_id` of the tenant's funnel rows written by a transaction that snapshot `since` (a pg_snapshot as
-     * text) does not see: a range of the xid index from the snapshot's xmin, less the rows it saw.
+     * text) does not see, and (`id` null) the sessions whose report attributes were written so (a session started,
+     * or a late start filling a bare session's device and UTM): ranges of the xid indexes from the snapshot's xmin,
+     * less the rows it saw.
      */
     changesSql(tenantId: string, since: string): SQL {
       return sql`(SELECT x.id, x.session_id FROM funnel_events x WHERE x.tenant_id = ${tenantId}
-        AND x.ingest_xid >= pg_snapshot_xmin(${since}::pg_snapshot) AND NOT pg_visible_in_snapshot(x.ingest_xid, ${since}::pg_snapshot))`;
+        AND x.ingest_xid >= pg_snapshot_xmin(${since}::pg_snapshot) AND NOT pg_visible_in_snapshot(x.ingest_xid, ${since}::pg_snapshot)
+        UNION ALL SELECT NULL::uuid, s.session_id FROM tracking_sessions s WHERE s.tenant_id = ${tenantId}
+        AND s.attrs_xid >= pg_snapshot_xmin(${since}::pg_snapshot) AND NOT pg_visible_in_snapshot(s.attrs_xid, ${since}::pg_snapshot))`;
     },
 
     /** `id`, `session_id` of the tenant's funnel rows written by the current transaction (an erasure's renames). */
