@@ -146,7 +146,12 @@ const funnelStep = z.object({
   conversion_rate: z.number(),
   step_conversion_rate: z.number(),
   dropoff: z.number(),
-  median_seconds_to_convert: z.number().nullable(),
+  median_seconds_to_convert: z
+    .number()
+    .nullable()
+    .describe(
+      'median seconds from the previous step; ordered per-session funnels of stages take it from merged log-bucket histograms, within 0.991 % + 0.5 ms of the exact median',
+    ),
 });
 export const funnelResponse = z.object({
   range,

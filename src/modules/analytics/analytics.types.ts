@@ -61,7 +61,10 @@ export interface CohortSources {
 export interface FunnelRollupSources {
   /** session_id text, anchor_id uuid, first_at, last_at timestamptz, step_at timestamptz[] (greedy reach of each step). */
   sessionStepsSql(tenantId: string, steps: readonly string[], window: { from: Date; to: Date } | null, sessions: SQL | null): SQL;
-  /** id uuid, session_id text: funnel rows written by transactions that snapshot `since` (pg_snapshot as text) did not see. */
+  /**
+   * id uuid, session_id text: funnel rows written by transactions that snapshot `since` (pg_snapshot as text) did not
+   * see, and (id null) sessions whose report attributes such transactions wrote.
+   */
   changesSql(tenantId: string, since: string): SQL;
   /** id uuid, session_id text: funnel rows written by the current transaction. */
   writtenNowSql(tenantId: string): SQL;

@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Q, arrayParam, currentSnapshot, queryOne, queryRows } from '../../platform/index.ts';
 import type { FunnelCountRow } from './funnel.core.ts';
+import { FUNNEL_HISTOGRAM_BUCKETS, FUNNEL_HISTOGRAM_FLOOR_SECONDS, FUNNEL_HISTOGRAM_GROWTH } from './funnel-histogram.core.ts';
 import type { FunnelRollupSources, ReportWindow, SessionFilters } from './analytics.types.ts';
 
 /**
@@ -23,8 +24,74 @@ const ATTRIBUTE: Record<keyof SessionFilters, SQL> = {
   utm_campaign: sql`a.utm_campaign`,
 };
 
+/** A pre-aggregate dimension: '' (the whole funnel) or a session attribute. */
+export type FunnelDimension = '' | keyof SessionFilters;
+
+/** Merged histogram cells of one breakdown value: from day rows (`sign` 1) or per-session deltas (summed, may be < 0). */
+export interface FunnelCellsRow {
+  value: string;
+  cells: number[];
+  counts: number[];
+}
+
+/** A row's breakdown value under `d` (alias `x`: stored or joined attributes), as the raw funnel coalesces it. */
+const valueOf = (d: FunnelDimension, x: string) => (d === '' ? sql`''` : sql`coalesce(${sql.raw(`${x}.${d}`)}, '(none)')`);
+const DIMENSIONS = Object.keys(ATTRIBUTE) as (keyof SessionFilters)[];
+
+/**
+ * Histogram cells of a row with step times `x.step_at` joined to the constant series `s(i)` over its reached steps:
+ * cell 0 for step 1, else step * BUCKETS + the log bucket of the time from the previous step (funnel-histogram.core.ts:
+ * the only place durations are bucketed, so day rows and deltas always agree).
+ */
+function cellSql(x: string): SQL {
+  const d = sql.raw(`extract(epoch FROM ${x}.step_at[s.i + 1] - ${x}.step_at[s.i])::float8`);
+  return sql`CASE WHEN s.i = 0 THEN 0 ELSE s.i * ${sql.raw(String(FUNNEL_HISTOGRAM_BUCKETS))} + CASE WHEN ${d} <= 0 THEN 0
+    WHEN ${d} < ${sql.raw(String(FUNNEL_HISTOGRAM_FLOOR_SECONDS))} THEN 1
+    ELSE least(${sql.raw(String(FUNNEL_HISTOGRAM_BUCKETS - 1))}, 2 + floor(ln(${d} / ${sql.raw(String(FUNNEL_HISTOGRAM_FLOOR_SECONDS))}) / ln(${sql.raw(String(FUNNEL_HISTOGRAM_GROWTH))}))::int) END END`;
+}
+const stepSeries = (t: FunnelTrack, x: string) =>
+  sql`JOIN generate_series(0, ${sql.raw(String(t.steps.length - 1))}) AS s(i) ON s.i < cardinality(${sql.raw(x)}.step_at)`;
+
 export function createFunnelRollupsRepository(src: FunnelRollupSources) {
   const rowsOf = (tenantId: string, t: FunnelTrack) => sql`r.tenant_id = ${tenantId} AND r.funnel_key = ${t.key}`;
+  /** Per-session rows with the sessions' attributes now, from `steps` (events' `sessionStepsSql`). */
+  const insertSessions = (tenantId: string, t: FunnelTrack, steps: SQL) =>
+    sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at, device, browser, os, utm_source, utm_medium, utm_campaign)
+        SELECT ${tenantId}, ${t.key}, x.session_id, x.anchor_id, x.first_at, x.last_at, x.step_at, a.device, a.browser, a.os, a.utm_source, a.utm_medium, a.utm_campaign
+        FROM ${steps} x LEFT JOIN ${src.sessionAttributesSql(tenantId)} a ON a.session_id = x.session_id`;
+  /**
+   * Rewrites the day rows of the UTC days `days` (null: all) from the per-session rows: one row per (first day, last
+   * day, dimension, value) with its histogram cells.
+   */
+  async function writeDays(q: Q, tenantId: string, t: FunnelTrack, days: readonly string[] | null): Promise<void> {
+    if (days && !days.length) return;
+    const only = days
+      ? sql` AND EXISTS (SELECT 1 FROM unnest(${arrayParam(days)}::date[]) AS dd(day)
+          WHERE r.first_at >= (dd.day::timestamp AT TIME ZONE 'UTC') AND r.first_at < ((dd.day + 1)::timestamp AT TIME ZONE 'UTC'))`
+      : sql``;
+    await q.execute(
+      sql`DELETE FROM analytics_funnel_days r WHERE ${rowsOf(tenantId, t)}${
+        days ? sql` AND r.first_day = ANY(${arrayParam(days)}::date[])` : sql``
+      }`,
+    );
+    const dims = sql.join([sql`('', '')`, ...DIMENSIONS.map((d) => sql`(${d}, ${valueOf(d, 'r')})`)], sql`, `);
+    await q.execute(sql`INSERT INTO analytics_funnel_days (tenant_id, funnel_key, first_day, last_day, dimension, value, sessions, cells, counts)
+      SELECT ${tenantId}, ${t.key}, c.first_day, c.last_day, c.dimension, c.value, coalesce(sum(c.n) FILTER (WHERE c.cell = 0), 0)::int,
+             array_agg(c.cell ORDER BY c.cell), array_agg(c.n ORDER BY c.cell)
+      FROM (SELECT (r.first_at AT TIME ZONE 'UTC')::date AS first_day, (r.last_at AT TIME ZONE 'UTC')::date AS last_day,
+                   d.dimension, d.value, ${cellSql('r')} AS cell, count(*)::int AS n
+            FROM analytics_funnel_sessions r CROSS JOIN LATERAL (VALUES ${dims}) AS d(dimension, value) ${stepSeries(t, 'r')}
+            WHERE ${rowsOf(tenantId, t)}${only}
+            GROUP BY 1, 2, 3, 4, 5) c
+      GROUP BY c.first_day, c.last_day, c.dimension, c.value`);
+  }
+  /** Raises the rollup's longest session span to cover the rows of `sessions` (null: all). */
+  async function raiseSpan(q: Q, tenantId: string, t: FunnelTrack, sessions: readonly string[] | null): Promise<void> {
+    await q.execute(sql`UPDATE analytics_funnel_rollups r SET max_span_seconds = greatest(r.max_span_seconds,
+        coalesce((SELECT max(extract(epoch FROM x.last_at - x.first_at))::float8 FROM analytics_funnel_sessions x
+                  WHERE x.tenant_id = ${tenantId} AND x.funnel_key = ${t.key}${sessions ? sql` AND x.session_id = ANY(${arrayParam(sessions)}::text[])` : sql``}), 0))
+      WHERE ${rowsOf(tenantId, t)}`);
+  }
   return {
     /**
      * The current snapshot (as text): every funnel row it sees is seen by the refresh's later statements, so rows it
@@ -40,6 +107,15 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
         sql`SELECT watermark::text AS watermark FROM analytics_funnel_rollups WHERE tenant_id = ${tenantId} AND funnel_key = ${key}`,
       );
       return row ? row.watermark : undefined;
+    },
+
+    /** The rollup's watermark and longest session span (seconds), in one read; undefined: no such rollup. */
+    async state(q: Q, tenantId: string, key: string): Promise<{ watermark: string | null; maxSpanSeconds: number } | undefined> {
+      const row = await queryOne<{ watermark: string | null; maxSpanSeconds: number }>(
+        q,
+        sql`SELECT watermark::text AS watermark, max_span_seconds AS "maxSpanSeconds" FROM analytics_funnel_rollups WHERE tenant_id = ${tenantId} AND funnel_key = ${key}`,
+      );
+      return row ? { watermark: row.watermark, maxSpanSeconds: Number(row.maxSpanSeconds) } : undefined;
     },
 
     /** How many funnel rollups the tenant has (a cap keeps hostile step lists from building rollups without end). */
@@ -77,14 +153,16 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
       return row?.changed ?? true;
     },
 
-    /** Builds the rollup whole from the raw rows. */
+    /** Builds the rollup whole from the raw rows: the per-session rows, then the day rows from them. */
     async rebuild(q: Q, tenantId: string, t: FunnelTrack): Promise<void> {
       await q.execute(sql`DELETE FROM analytics_funnel_sessions r WHERE ${rowsOf(tenantId, t)}`);
-      await q.execute(sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at)
-        SELECT ${tenantId}, ${t.key}, x.session_id, x.anchor_id, x.first_at, x.last_at, x.step_at FROM ${src.sessionStepsSql(tenantId, t.steps, null, null)} x`);
+      await q.execute(insertSessions(tenantId, t, src.sessionStepsSql(tenantId, t.steps, null, null)));
+      await writeDays(q, tenantId, t, null);
+      await raiseSpan(q, tenantId, t, null);
       // Fresh statistics for the rows just written: without them (one row estimated) a report's join to the sessions
       // was planned as a nested loop of one index probe per session (EXPLAIN at 40k sessions: 1.4 s of 2.4 s).
       await q.execute(sql`ANALYZE analytics_funnel_sessions`);
+      await q.execute(sql`ANALYZE analytics_funnel_days`);
     },
 
     /**
@@ -94,18 +172,28 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
      * Returns the number of sessions recomputed.
      */
     async applyChanges(q: Q, tenantId: string, t: FunnelTrack, since: string): Promise<number> {
-      const changed = await queryRows<{ id: string; sessionId: string }>(
+      const changed = await queryRows<{ id: string | null; sessionId: string }>(
         q,
         sql`SELECT c.id, c.session_id AS "sessionId" FROM ${src.changesSql(tenantId, since)} c`,
       );
       if (!changed.length) return 0;
       const sessions = [...new Set(changed.map((c) => c.sessionId))];
+      const anchors = changed.flatMap((c) => (c.id === null ? [] : [c.id]));
+      const day = sql`(r.first_at AT TIME ZONE 'UTC')::date::text AS day`;
       // Arrays, probed through the indexes one id at a time (experiments' rollups: IN (subquery) misplanned).
-      await q.execute(sql`DELETE FROM analytics_funnel_sessions r WHERE ${rowsOf(tenantId, t)}
-        AND (r.session_id = ANY(${arrayParam(sessions)}::text[]) OR r.anchor_id = ANY(${arrayParam(changed.map((c) => c.id))}::uuid[]))`);
-      await q.execute(sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at)
-        SELECT ${tenantId}, ${t.key}, x.session_id, x.anchor_id, x.first_at, x.last_at, x.step_at
-        FROM ${src.sessionStepsSql(tenantId, t.steps, null, sql`SELECT unnest(${arrayParam(sessions)}::text[])`)} x`);
+      const gone = await queryRows<{ day: string }>(
+        q,
+        sql`DELETE FROM analytics_funnel_sessions r WHERE ${rowsOf(tenantId, t)}
+          AND (r.session_id = ANY(${arrayParam(sessions)}::text[]) OR r.anchor_id = ANY(${arrayParam(anchors)}::uuid[])) RETURNING ${day}`,
+      );
+      const made = await queryRows<{ day: string }>(
+        q,
+        sql`WITH ins AS (${insertSessions(tenantId, t, src.sessionStepsSql(tenantId, t.steps, null, sql`SELECT unnest(${arrayParam(sessions)}::text[])`))}
+          RETURNING first_at) SELECT DISTINCT ${day} FROM ins r`,
+      );
+      // The day rows of every day a session left or joined, recounted from the per-session rows.
+      await writeDays(q, tenantId, t, [...new Set([...gone, ...made].map((r) => r.day))].sort());
+      await raiseSpan(q, tenantId, t, sessions);
       return sessions.length;
     },
 
@@ -116,6 +204,63 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
     async renameErased(q: Q, tenantId: string): Promise<void> {
       await q.execute(sql`UPDATE analytics_funnel_sessions r SET session_id = w.session_id
         FROM ${src.writtenNowSql(tenantId)} w WHERE r.tenant_id = ${tenantId} AND r.anchor_id = w.id`);
+    },
+
+    /**
+     * The ordered funnel's histogram cells per breakdown value (dimension `d`; with `only`, just that value), as of
+     * `watermark`, over window `w` whose whole UTC days are [innerFrom, innerTo) (innerFrom < innerTo, midnights):
+     * - the day rows of sessions wholly inside the whole days (one row per day pair and value, not per session);
+     * - minus the stored rows of those sessions written since the watermark (their day-row share is stale);
+     * - plus the stored rows of unchanged sessions wholly inside the window but not the whole days (the edge days);
+     * - plus, sequenced from the raw rows in the window, sessions written since and sessions the window cuts.
+     * The per-session rows near the edges are found through the first_at index in [edge - longest span, edge).
+     * Summed per value these equal events' raw funnel counts exactly; the caller takes medians from the cells
+     * (`funnelRowsFromCells`). One statement: the day rows and the per-session rows come from one snapshot.
+     */
+    readDays(
+      q: Q,
+      tenantId: string,
+      t: FunnelTrack,
+      state: { watermark: string; maxSpanSeconds: number },
+      w: ReportWindow,
+      inner: { from: Date; to: Date },
+      d: FunnelDimension,
+      only?: string,
+    ): Promise<FunnelCellsRow[]> {
+      const from = w.from.toISOString();
+      const to = w.to.toISOString();
+      const d1 = inner.from.toISOString();
+      const d2 = inner.to.toISOString();
+      // One second more than the longest span: the stored span is rounded through float8.
+      const spanMs = (state.maxSpanSeconds + 1) * 1000;
+      const fromLess = new Date(w.from.getTime() - spanMs).toISOString();
+      const d2Less = new Date(inner.to.getTime() - spanMs).toISOString();
+      const pick = only === undefined ? sql`` : sql` WHERE p.value = ${only}`;
+      const dayPick = only === undefined ? sql`` : sql` AND r.value = ${only}`;
+      return queryRows<FunnelCellsRow>(
+        q,
+        sql`WITH tail AS MATERIALIZED ${src.changesSql(tenantId, state.watermark)},
+          near AS MATERIALIZED (SELECT r.* FROM analytics_funnel_sessions r WHERE ${rowsOf(tenantId, t)}
+            AND ((r.first_at >= ${fromLess} AND r.first_at < ${d1}) OR (r.first_at >= ${d2Less} AND r.first_at < ${to}))),
+          gone AS MATERIALIZED (SELECT r.* FROM analytics_funnel_sessions r WHERE ${rowsOf(tenantId, t)} AND r.session_id IN (SELECT session_id FROM tail)
+            UNION SELECT r.* FROM analytics_funnel_sessions r WHERE ${rowsOf(tenantId, t)} AND r.anchor_id IN (SELECT id FROM tail)),
+          redo AS (SELECT session_id FROM tail
+            UNION SELECT session_id FROM near n WHERE (n.first_at < ${from} AND n.last_at >= ${from}) OR (n.first_at < ${to} AND n.last_at >= ${to})),
+          parts AS (
+            SELECT -1 AS sign, ${valueOf(d, 'g')} AS value, g.step_at FROM gone g WHERE g.first_at >= ${d1} AND g.last_at < ${d2}
+            UNION ALL
+            SELECT 1, ${valueOf(d, 'n')}, n.step_at FROM near n
+              WHERE n.first_at >= ${from} AND n.last_at < ${to} AND NOT (n.first_at >= ${d1} AND n.last_at < ${d2})
+                AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.session_id = n.session_id)
+            UNION ALL
+            SELECT 1, ${valueOf(d, 'a')}, x.step_at FROM ${src.sessionStepsSql(tenantId, t.steps, w, sql`SELECT session_id FROM redo`)} x
+              LEFT JOIN ${src.sessionAttributesSql(tenantId)} a ON a.session_id = x.session_id),
+          delta AS (SELECT p.value, ${cellSql('p')} AS cell, sum(p.sign)::int AS n FROM parts p ${stepSeries(t, 'p')}${pick} GROUP BY 1, 2)
+        SELECT value, array_agg(cell ORDER BY cell) AS cells, array_agg(n ORDER BY cell) AS counts FROM delta GROUP BY value
+        UNION ALL
+        SELECT r.value, r.cells, r.counts FROM analytics_funnel_days r WHERE ${rowsOf(tenantId, t)} AND r.dimension = ${d}
+          AND r.first_day >= ${d1.slice(0, 10)}::date AND r.last_day < ${d2.slice(0, 10)}::date${dayPick}`,
+      );
     },
 
     /**

@@ -8,12 +8,18 @@
  *
  * Rolled up: sessions, steps all funnel stages, in order, without exclusions or a conversion window (the default
  * report and what `GET /funnel` asks most). Other funnels are sequenced raw as before.
+ *
+ * Per-day pre-aggregate: beside the per-session rows, `analytics_funnel_days` sums them per (UTC first day, last day,
+ * dimension, value) with log-bucket histograms of the step-to-step times, under the same watermark, so a report over
+ * many days reads a few rows per day instead of one per session (`dayPlan` says when). Its counts equal the raw
+ * scan's; its medians come from merged histograms, within `medianBound` (funnel-histogram.core.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Db, Q } from '../../platform/index.ts';
 import type { FunnelCountRow } from './funnel.core.ts';
 import type { ReportWindow, SessionFilters } from './analytics.types.ts';
-import type { FunnelRollupsRepository, FunnelTrack } from './funnel-rollups.repository.ts';
+import type { FunnelDimension, FunnelRollupsRepository, FunnelTrack } from './funnel-rollups.repository.ts';
+import { addCells, type FunnelCells, funnelRowsFromCells } from './funnel-histogram.core.ts';
 
 /** Funnel rollups a tenant may have; a funnel past them is sequenced raw (a client cannot make rollups without end). */
 const MAX_FUNNEL_ROLLUPS = 16;
@@ -30,6 +36,30 @@ export interface FunnelRollupsServiceDeps {
 /** A steps list's rollup key. */
 function funnelKey(steps: readonly string[]): string {
   return `f1:${createHash('sha256').update(JSON.stringify(steps)).digest('hex').slice(0, 32)}`;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * How a read can use the day rows: the window's whole UTC days (null: none) and the dimension to read, '' for the
+ * whole funnel, the breakdown's, or the one filter's (then `only` its value). Null when the day rows cannot answer:
+ * two or more filters, a filter with a breakdown, or a filter on '(none)' (the raw filter never matches unset).
+ */
+export function dayPlan(
+  w: { from: Date; to: Date },
+  f: SessionFilters,
+  breakdown?: { dimension: keyof SessionFilters; limit: number },
+): { inner: { from: Date; to: Date }; dimension: FunnelDimension; only?: string } | null {
+  const inner = {
+    from: new Date(Math.ceil(w.from.getTime() / DAY_MS) * DAY_MS),
+    to: new Date(Math.floor(w.to.getTime() / DAY_MS) * DAY_MS),
+  };
+  if (inner.from >= inner.to) return null;
+  const filters = (Object.keys(f) as (keyof SessionFilters)[]).filter((k) => f[k] !== undefined);
+  if (filters.length === 0) return { inner, dimension: breakdown?.dimension ?? '' };
+  const k = filters[0]!;
+  if (filters.length > 1 || breakdown || f[k] === '(none)') return null;
+  return { inner, dimension: k, only: f[k]! };
 }
 
 /** Whether a funnel query can be answered from a rollup: sessions, in order, stages only, no exclusion or window. */
@@ -85,14 +115,47 @@ export function createFunnelRollupsService(deps: FunnelRollupsServiceDeps) {
     breakdown?: { dimension: keyof SessionFilters; limit: number },
   ): Promise<FunnelCountRow[] | null> {
     const t = track(steps);
+    const state = await deps.repo.state(deps.reader, tenantId, t.key);
+    if (typeof state?.watermark !== 'string') return null;
+    const plan = dayPlan(w, f, breakdown);
+    if (!plan) return deps.repo.read(deps.reader, tenantId, t, state.watermark, w, f, breakdown);
+    // Whole days from the day rows, the rest per session: counts exact, medians within medianBound.
+    const rows = await deps.repo.readDays(
+      deps.reader,
+      tenantId,
+      t,
+      { watermark: state.watermark, maxSpanSeconds: state.maxSpanSeconds },
+      w,
+      plan.inner,
+      plan.dimension,
+      plan.only,
+    );
+    const byValue = new Map<string, FunnelCells>();
+    for (const r of rows) {
+      const cells = byValue.get(r.value) ?? new Map<number, number>();
+      addCells(cells, r.cells, r.counts);
+      byValue.set(r.value, cells);
+    }
+    return funnelRowsFromCells(byValue, steps.length, breakdown?.limit);
+  }
+
+  /** The funnel from the per-session rows and the raw tail only (the read before day rows existed), for benches. */
+  async function readPerSession(
+    tenantId: string,
+    steps: readonly string[],
+    w: ReportWindow,
+    f: SessionFilters,
+    breakdown?: { dimension: keyof SessionFilters; limit: number },
+  ): Promise<FunnelCountRow[] | null> {
+    const t = track(steps);
     const mark = await deps.repo.watermark(deps.reader, tenantId, t.key);
-    if (typeof mark !== 'string') return null;
-    return deps.repo.read(deps.reader, tenantId, t, mark, w, f, breakdown);
+    return typeof mark === 'string' ? deps.repo.read(deps.reader, tenantId, t, mark, w, f, breakdown) : null;
   }
 
   return {
     refresh,
     read,
+    readPerSession,
     /**
      * The ordered per-session funnel (events' `funnel` rows' shape): refresh, then read. Null when over the cap or
      * the reader does not have the rollup yet: the caller sequences raw.

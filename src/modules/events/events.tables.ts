@@ -56,10 +56,17 @@ export const trackingSessions = pgTable(
     bounce: boolean('bounce'),
     metadata: jsonb('metadata'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The transaction that last wrote the session's report attributes (insert, or a late session/start filling them):
+     * analytics' funnel pre-aggregates keep each session's attributes as of their watermark and redo the sessions
+     * written since. Counter updates (pages, carts) do not touch it.
+     */
+    attrsXid: xid8('attrs_xid').default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('tracking_sessions_session_key').on(t.tenantId, t.sessionId),
+    index('tracking_sessions_attrs_xid_idx').on(t.tenantId, t.attrsXid),
     index('tracking_sessions_started_idx').on(t.tenantId, t.startedAt),
     index('tracking_sessions_user_idx').on(t.tenantId, t.userId),
   ],

@@ -43,11 +43,15 @@ export function createFunnelRollupSources() {
 
     /**
      * `id`, `session_id` of the tenant's funnel rows written by a transaction that snapshot `since` (a pg_snapshot as
-     * text) does not see: a range of the xid index from the snapshot's xmax plus a probe per transaction it saw
-     * running (platform/snapshots.ts), not the range from its xmin a long transaction holds back.
+     * text) does not see, and (`id` null) the sessions whose report attributes were written so (a session started,
+     * or a late start filling a bare session's device and UTM): a range of each xid index from the snapshot's xmax
+     * plus a probe per transaction it saw running (platform/snapshots.ts), not the range from its xmin a long
+     * transaction holds back.
      */
     changesSql(tenantId: string, since: string): SQL {
-      return sql`(SELECT x.id, x.session_id FROM funnel_events x WHERE x.tenant_id = ${tenantId} AND ${unseenBy(sql`x.ingest_xid`, since)})`;
+      return sql`(SELECT x.id, x.session_id FROM funnel_events x WHERE x.tenant_id = ${tenantId} AND ${unseenBy(sql`x.ingest_xid`, since)}
+        UNION ALL SELECT NULL::uuid, s.session_id FROM tracking_sessions s WHERE s.tenant_id = ${tenantId}
+        AND ${unseenBy(sql`s.attrs_xid`, since)})`;
     },
 
     /** `id`, `session_id` of the tenant's funnel rows written by the current transaction (an erasure's renames). */

@@ -75,7 +75,9 @@ export function createTrackingRepository() {
               utm_campaign = coalesce(tracking_sessions.utm_campaign, excluded.utm_campaign), utm_term = coalesce(tracking_sessions.utm_term, excluded.utm_term),
               utm_content = coalesce(tracking_sessions.utm_content, excluded.utm_content), referrer = coalesce(tracking_sessions.referrer, excluded.referrer),
               landing_url = coalesce(tracking_sessions.landing_url, excluded.landing_url), user_id = coalesce(tracking_sessions.user_id, excluded.user_id),
-              started_at = least(tracking_sessions.started_at, excluded.started_at)`,
+              started_at = least(tracking_sessions.started_at, excluded.started_at),
+              -- Analytics' funnel pre-aggregates keep sessions' attributes: a start that may have filled them is a change.
+              attrs_xid = pg_current_xact_id()`,
       );
       return (await this.getSession(q, tenantId, s.sessionId))!;
     },
