@@ -7,12 +7,29 @@ import os from 'node:os';
 import path from 'node:path';
 
 const steps = [];
+/** The machine's CPU counters (Linux /proc/stat, in ticks): busy and total over every core; undefined elsewhere. */
+function cpuTicks() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0); // idle + iowait
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+/** "CPU 87% of 2 cores": how busy the whole machine was during a step (a pass that leaves cores idle waits on timers). */
+function cpuBusy(before, after) {
+  if (!before || !after || after.total <= before.total) return '';
+  return `, CPU ${Math.round((100 * (after.busy - before.busy)) / (after.total - before.total))}% of ${os.cpus().length} cores`;
+}
 function run(title, cmd, args, env = {}) {
   process.stdout.write(`\n=== ${title} ===\n`);
   const started = Date.now();
+  const ticks = cpuTicks();
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  steps.push({ title, ok: r.status === 0, seconds });
+  steps.push({ title, ok: r.status === 0, seconds, cpu: cpuBusy(ticks, cpuTicks()) });
   if (r.status !== 0) {
     summary();
     process.stdout.write(`\n${title} failed.\n`);
@@ -51,7 +68,7 @@ async function runTogether(list) {
 }
 function summary() {
   process.stdout.write('\n=== summary ===\n');
-  for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.title} (${s.seconds} s)\n`);
+  for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.title} (${s.seconds} s${s.cpu ?? ''})\n`);
 }
 
 /** Test files under src/ and test/ (recursively). */
@@ -153,6 +170,36 @@ function withoutSharedData() {
   }
 }
 
+/**
+ * The pass's slowest files, each with when it started (seconds into the pass) and the file that ran beside it the
+ * longest: a file's time depends on what the other fork ran meanwhile (two forks on two cores), so a file that got
+ * slower with unchanged tests is read against its neighbour. The whole report stays in test-artifacts/.
+ */
+function slowestFiles(file, count = 15) {
+  let report;
+  try {
+    report = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return;
+  }
+  const files = report.testResults
+    .filter((f) => f.startTime && f.endTime)
+    .map((f) => ({ name: path.relative(process.cwd(), f.name), start: f.startTime, end: f.endTime }));
+  if (!files.length) return;
+  const t0 = Math.min(...files.map((f) => f.start));
+  const overlap = (a, b) => Math.max(0, Math.min(a.end, b.end) - Math.max(a.start, b.start));
+  process.stdout.write(`\nSlowest files (full report: ${file}):\n`);
+  for (const f of [...files].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, count)) {
+    const beside = files.filter((g) => g !== f).sort((a, b) => overlap(f, b) - overlap(f, a))[0];
+    const s = (ms) => (ms / 1000).toFixed(1);
+    process.stdout.write(
+      `  ${s(f.end - f.start).padStart(6)} s  at ${s(f.start - t0).padStart(6)} s  ${f.name}` +
+        (beside && overlap(f, beside) > 0 ? `  (beside ${beside.name} for ${s(overlap(f, beside))} s)` : '') +
+        '\n',
+    );
+  }
+}
+
 // `node scripts/test.mjs --only-without-shared` runs that one step alone.
 if (process.argv.includes('--only-without-shared')) {
   withoutSharedData();
@@ -165,7 +212,19 @@ await runTogether([
   { title: 'typecheck', cmd: 'npx', args: ['tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { title: 'lint and module boundaries', cmd: 'npm', args: ['run', '--silent', 'lint'] },
 ]);
-run('tests on the embedded database (PGlite)', 'npx', ['vitest', 'run', ...extra], { LOUPE_TEST_DB: 'pglite' });
+const pgliteReport = path.join('test-artifacts', 'vitest-pglite.json');
+fs.mkdirSync('test-artifacts', { recursive: true });
+fs.rmSync(pgliteReport, { force: true });
+try {
+  run(
+    'tests on the embedded database (PGlite)',
+    'npx',
+    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${pgliteReport}`, ...extra],
+    { LOUPE_TEST_DB: 'pglite' },
+  );
+} finally {
+  slowestFiles(pgliteReport);
+}
 withoutSharedData();
 if (process.env.TEST_DATABASE_URL) {
   run('database integration tests on PostgreSQL', 'npx', ['vitest', 'run', '.int.test.', ...extra], { LOUPE_TEST_DB: 'postgres' });

@@ -21,6 +21,8 @@ import { pollUntil } from './helpers.ts';
  * The embedded database is the subject, so this runs on the PGlite pass only.
  */
 const onPostgresPass = process.env.LOUPE_TEST_DB === 'postgres';
+/** The write load rests at least this long after each batch of 50 events (~500 events/s at most). */
+const LOAD_PACE_MS = 100;
 if (onPostgresPass) console.log('cli-beside-server: skipped on the PostgreSQL pass (it tests the embedded data folder)');
 
 describe.skipIf(onPostgresPass)('the command line beside a running server (embedded database)', () => {
@@ -29,13 +31,18 @@ describe.skipIf(onPostgresPass)('the command line beside a running server (embed
   let server: ServerProcess | undefined;
   let tenant: Awaited<ReturnType<typeof createTenantOver>>;
   const acked = new Set<string>(); // event ids the server answered "tracked" or "duplicate" for
+  const ackedAt: number[] = []; // when each acknowledgement arrived (ms)
   let ackedBeforeBackup: string[] = [];
   let importId = '';
 
   /**
-   * Sends batches of 50 events with event ids until `stop()`, one every 25 ms at most (a steady load, not a flood:
-   * an unthrottled loop spent the server's CPU, and the CLI's start beside it, on tens of thousands of rows the
-   * assertions do not need); records every acknowledged id.
+   * Sends batches of 50 events with event ids until `stop()`, resting after each as long as it took and at least
+   * LOAD_PACE_MS (a steady load that keeps the server at most half busy, on any machine); records every acknowledged
+   * id and when its batch was answered. What the tests need from the load is writes acknowledged before, during and
+   * after the command beside it, which they assert. A batch every 25 ms saturated the embedded server whenever a batch
+   * took longer than that (78-110 ms of server CPU each on a loaded machine): the backup then got what the writes
+   * left of its one thread (91 s for a 6.5 MB archive, 238 batches written meanwhile) and the table it dumps grew
+   * by thousands of rows a second.
    */
   function writeLoad(prefix: string) {
     let running = true;
@@ -43,7 +50,7 @@ describe.skipIf(onPostgresPass)('the command line beside a running server (embed
     const base = server!.base;
     const done = (async () => {
       while (running) {
-        const pace = new Promise((r) => setTimeout(r, 25));
+        const sent = Date.now();
         const ids = Array.from({ length: 50 }, () => `${prefix}-${n++}`);
         const r = await api(base, 'POST', '/api/v1/interactions/batch', {
           token: tenant.apiKey,
@@ -51,9 +58,17 @@ describe.skipIf(onPostgresPass)('the command line beside a running server (embed
             events: ids.map((event_id, i) => ({ event_id, user_id: `live-${i % 7}`, item_id: `sku-${i % 11}`, interaction_type: 'view' })),
           },
         }).catch(() => undefined);
-        if (r?.status === 200)
-          for (const x of r.body.results as { index: number; status: string }[]) if (x.status !== 'rejected') acked.add(ids[x.index]!);
-        await pace;
+        if (r?.status === 200) {
+          const at = Date.now();
+          for (const x of r.body.results as { index: number; status: string }[])
+            if (x.status !== 'rejected') {
+              acked.add(ids[x.index]!);
+              ackedAt.push(at);
+            }
+        }
+        // At most half the server's time: rest as long as the batch took (a loaded machine serves it slower), and at least LOAD_PACE_MS.
+        const took = Date.now() - sent;
+        await new Promise((r) => setTimeout(r, Math.max(LOAD_PACE_MS, took)));
       }
     })();
     return async () => {
@@ -134,7 +149,11 @@ describe.skipIf(onPostgresPass)('the command line beside a running server (embed
     );
     ackedBeforeBackup = [...acked];
     const backupFile = path.join(restoredDir, '..', `loupe-${process.pid}.backup`);
+    const backupStarted = Date.now();
     const out = await runCli(dataDir, ['backup', backupFile]);
+    const backupEnded = Date.now();
+    // The load really ran beside the backup: writes were acknowledged while it was being taken.
+    expect(ackedAt.filter((t) => t > backupStarted && t < backupEnded).length).toBeGreaterThan(0);
     // Writes after the snapshot, which it need not hold: the load keeps going until a few more batches are answered.
     const ackedAfter = acked.size;
     await pollUntil(
