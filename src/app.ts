@@ -42,6 +42,7 @@ import {
   createEventsWarehouseSource,
   createExperimentMetricSource,
   createProfileLinksRepository,
+  createShopperHistorySource,
 } from './modules/events/index.ts';
 import { createCatalogModule, createItemsWarehouseSource, createProductsMartSource } from './modules/catalog/index.ts';
 import { createRecsModule, modelExperimentFrom } from './modules/recs/index.ts';
@@ -358,13 +359,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
   // The newsfeed reads recs, catalog and events through their public entries, Pricing's best offers and price
   // drops, its module order from an Experiments variant, and a shopper's segments (sponsored targeting) from
-  // identity's read-only profile lookup and predictions' scored RFM segment.
+  // identity's read-only profile lookup, predictions' scored RFM segment and analytics' saved cohorts (`cohort:<id>`).
   const newsfeed = createNewsfeedModule(platform, {
     segments: segmentsFrom({
       lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
       segmentsOfProfiles: (tenantId, ids) => predictions.segmentsOfProfiles(tenantId, ids),
+      // `cohort:<id>` segments: analytics' saved cohorts holding the shopper's profile
+      cohortsHolding: (tenantId, profileId, ids) => analytics.cohorts.profileIn(tenantId, profileId, ids),
     }),
     sources: feedSourcesFrom({ recs, catalog }),
+    // the shopper's recent interactions: events' SQL piece, read in the feed's one per-shopper statement
+    history: createShopperHistorySource(),
     offers: bestOffersFrom(pricing),
     moduleOrder: moduleOrderFrom(experiments, tenantSettings),
     sponsored,

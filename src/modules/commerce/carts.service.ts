@@ -30,7 +30,7 @@ import {
 import type { CartRow, CartSelector, CartSnapshot, CartsRepository, CartWrite, Shopper } from './carts.repository.ts';
 import type { RulesCache, TenantRules } from './rules.cache.ts';
 import type { ReservationsRepository } from './reservations.repository.ts';
-import type { SettingsRepository, ShippingOption } from './settings.repository.ts';
+import type { SettingsRepository, SettingsRow, ShippingOption } from './settings.repository.ts';
 import type { CartTotals } from './totals.core.ts';
 
 /** How a request names a cart: by id, or by its shopper (signed-in customer id, else anonymous id). */
@@ -342,14 +342,19 @@ export function createCartsService(deps: CartsServiceDeps) {
   }
 
   /** The cart `cartId` locked, refreshed (changes stored) and priced inside the caller's transaction. */
-  async function lockedRefresh(tx: Q, tenantId: string, cartId: string, segments: ShopperSegments): Promise<CartView | null> {
+  async function lockedRefresh(
+    tx: Q,
+    tenantId: string,
+    cartId: string,
+    segments: ShopperSegments,
+  ): Promise<(CartView & { settings: SettingsRow }) | null> {
     const id = await repo.lock(tx, tenantId, { cartId });
     if (!id) return null;
     const loaded = await load(tx, tenantId, { cartId: id });
     const cart = loaded.snap.cart!;
     const { view, updates } = refresh(loaded, cart, loaded.snap.lines, segments);
     if (updates.length) await repo.apply(tx, tenantId, cart.id, { updates });
-    return view;
+    return { ...view, settings: loaded.rules.settings };
   }
 
   return {
@@ -587,9 +592,12 @@ export function createCartsService(deps: CartsServiceDeps) {
     segmentsOf: async (tenantId: string, cart: Pick<CartRow, 'profileId' | 'userId' | 'anonymousId'>) =>
       segmentsFor(tenantId, await deps.rules.get(db, tenantId), cart),
 
-    /** For checkout: the cart locked, refreshed and priced inside the caller's transaction, for a shopper in `segments`. */
-    lockedView: (q: Q, tenantId: string, cartId: string, segments: ShopperSegments): Promise<CartView | null> =>
-      lockedRefresh(q, tenantId, cartId, segments),
+    /**
+     * For checkout: the cart locked, refreshed and priced inside the caller's transaction, for a shopper in `segments`,
+     * with the checkout settings it was priced with (current at the rules version its read carried: a settings change
+     * bumps it), so a checkout reads them no second time.
+     */
+    lockedView: (q: Q, tenantId: string, cartId: string, segments: ShopperSegments) => lockedRefresh(q, tenantId, cartId, segments),
   };
 }
 export type CartsService = ReturnType<typeof createCartsService>;

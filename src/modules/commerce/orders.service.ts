@@ -16,7 +16,7 @@ import type { CartsRepository, Shopper } from './carts.repository.ts';
 import { type CartsService, ownsCart } from './carts.service.ts';
 import type { OrderFilters, OrderPage, OrderRow, OrdersRepository, OrderStatus } from './orders.repository.ts';
 import type { ReservationsRepository } from './reservations.repository.ts';
-import type { SettingsRepository } from './settings.repository.ts';
+import type { SettingsRepository, SettingsRow } from './settings.repository.ts';
 import {
   priceReturn,
   priceReturnShipping,
@@ -97,7 +97,10 @@ export function createOrdersService(deps: OrdersServiceDeps) {
   };
 
   async function stripeKey(q: Q, tenantId: string): Promise<string> {
-    const s = await deps.settings.get(q, tenantId);
+    return stripeKeyOf(tenantId, await deps.settings.get(q, tenantId));
+  }
+  /** The tenant's Stripe secret key from its settings as read; PAYMENTS_NOT_CONFIGURED without one. */
+  function stripeKeyOf(tenantId: string, s: Pick<SettingsRow, 'stripeSecretKey'>): string {
     if (!s.stripeSecretKey)
       throw conflict('PAYMENTS_NOT_CONFIGURED', 'This store takes no payments yet: set its Stripe keys in PUT /api/v1/commerce/settings.');
     return deps.secrets.open(s.stripeSecretKey, stripeKeyContext(tenantId, 'secret'));
@@ -267,11 +270,14 @@ export function createOrdersService(deps: OrdersServiceDeps) {
       // anything about this tenant's payments.
       const known = await deps.cartsRepo.getCart(db, ctx.tenantId, cartId);
       if (!known || (owner && !ownsCart(owner, known))) throw notFound('CART_NOT_FOUND', 'The cart');
-      const secretKey = await stripeKey(db, ctx.tenantId);
       const segments = await deps.carts.segmentsOf(ctx.tenantId, known);
+      let secretKey = '';
       const placed = await inTenant(db, ctx.tenantId, async (tx) => {
         const view = await deps.carts.lockedView(tx, ctx.tenantId, cartId, segments);
         if (!view) throw notFound('CART_NOT_FOUND', 'The cart');
+        // The Stripe key of the settings the cart was priced with (no second read of them); refused before anything
+        // is written, as before (the transaction only read and locked so far).
+        secretKey = stripeKeyOf(ctx.tenantId, view.settings);
         if (view.cart.status === 'completed') {
           const existing = await repo.orderOfCart(tx, ctx.tenantId, cartId);
           if (existing) return { order: existing, created: false };

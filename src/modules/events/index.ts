@@ -226,5 +226,7 @@ export { createExperimentMetricSource } from './experiment-source.repository.ts'
 export { createEventsQualitySource } from './quality-source.repository.ts';
 /** Per-profile event counts for analytics' saved cohorts (analytics' `CohortSources` port). */
 export { createCohortEventsSource } from './cohort-source.repository.ts';
+/** A shopper's recent interactions as an SQL piece for the newsfeed's one per-shopper statement (its `ShopperHistorySql`). */
+export { createShopperHistorySource } from './shopper-history-source.repository.ts';
 /** SQL pieces over funnel_events and tracking_sessions for analytics' funnel rollups (analytics' `FunnelRollupSources`). */
 export { createFunnelRollupSources } from './funnel-rollup-source.repository.ts';

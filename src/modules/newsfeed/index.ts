@@ -7,7 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import { type PlatformServices, type ScheduledTask, inTenant } from '../../platform/index.ts';
 import { newsfeedRoutes } from './newsfeed.routes.ts';
 import { createNewsfeedService } from './newsfeed.service.ts';
-import type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
+import type {
+  BestOfferSource,
+  FeedSources,
+  ModuleOrderSource,
+  SegmentSource,
+  ShopperHistorySql,
+  SponsoredSource,
+} from './newsfeed.ports.ts';
 import { createPreferencesRepository } from './preferences.repository.ts';
 import { createPreferencesService } from './preferences.service.ts';
 import { createRetentionService } from './retention.service.ts';
@@ -16,7 +23,14 @@ import { createStyleRefreshQueue } from './style.queue.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
 export { DEFAULT_FEED_RULES, type FeedItem, rerankByRules } from './newsfeed.core.ts';
-export type { BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
+export type {
+  BestOfferSource,
+  FeedSources,
+  ModuleOrderSource,
+  SegmentSource,
+  ShopperHistorySql,
+  SponsoredSource,
+} from './newsfeed.ports.ts';
 export type { ProfileInteraction, StyleItem } from './style.service.ts';
 export {
   bestOffersFrom,
@@ -29,6 +43,8 @@ export {
 
 export interface NewsfeedModuleDeps {
   sources: FeedSources;
+  /** Events' SQL piece for a shopper's recent interactions, read in the feed's one per-shopper statement. */
+  history: ShopperHistorySql;
   sponsored: SponsoredSource;
   /** Pricing's best offers; default: none (items show their own price only). */
   offers?: BestOfferSource | undefined;
@@ -76,6 +92,7 @@ export function createNewsfeedModule(platform: PlatformServices, deps: NewsfeedM
     db: platform.db,
     repo,
     sources: deps.sources,
+    history: deps.history,
     offers: deps.offers ?? NO_OFFERS,
     moduleOrder: deps.moduleOrder ?? DEFAULT_ORDER,
     segments: deps.segments ?? NO_SEGMENTS,

@@ -9,9 +9,9 @@ import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, Segmen
 import type { ProfileInteraction, StyleItem } from './style.service.ts';
 
 /**
- * The feed's sources over the owners' public entries: recs (personal, popular, similar, and the shopper's recent
- * history from the cache its personal ranking reads anyway: one read of the shopper's interactions per page, not
- * two) and catalog (newest items, items by id). Wired in src/app.ts.
+ * The feed's sources over the owners' public entries: recs (personal, popular, similar) and catalog (newest items,
+ * items by id). Wired in src/app.ts. (The shopper's recent interactions are not a source: events' SQL piece puts
+ * them in the feed's own per-shopper statement, `ShopperHistorySql`.)
  */
 const textList = (v: unknown): string[] =>
   (Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [])
@@ -52,7 +52,6 @@ export function feedSourcesFrom(m: { recs: RecsModule; catalog: CatalogModule })
     forYou: async (ctx, userId, count) => (await m.recs.recommendFor(ctx, { userId, count })).map((r, k, a) => fromRecs(r, k, a.length)),
     trending: async (ctx, count) => (await m.recs.recommendFor(ctx, { count })).map((r, k, a) => fromRecs(r, k, a.length)),
     similarTo: async (ctx, itemId, count) => (await m.recs.similarTo(ctx, itemId, count)).map((r, k, a) => fromRecs(r, k, a.length)),
-    recentItems: (tenantId, userId, limit) => m.recs.recentHistory(tenantId, userId, limit),
     ready: (tenantId) => m.recs.servingReady(tenantId),
     newest: async (tenantId, f) => (await m.catalog.serving.feedItems(tenantId, f)).map((r, k, a) => fromCatalog(r, k, a.length)),
     items: async (tenantId, itemIds) => {
@@ -135,22 +134,35 @@ export function moduleOrderFrom(
   };
 }
 
+/** A segment naming a saved cohort of analytics: `cohort:<cohort id>`. */
+const COHORT_SEGMENT_PREFIX = 'cohort:';
+
 /**
  * A shopper's segments as the feed's `SegmentSource`: identity's read-only lookup finds the profile holding the
- * user id (creating nothing), and predictions gives that profile's scored RFM segment. A user with no profile or
- * no score is in no segment. Both lookups filter on the tenant: another tenant's user of the same id is another
- * person.
+ * user id (creating nothing); predictions gives that profile's scored RFM segment, and analytics' saved cohorts
+ * (`profileIn`) say which of the cohorts named `cohort:<id>` in `wanted` hold it now, each answered as
+ * `cohort:<id>`. A user with no profile is in no segment. Every lookup filters on the tenant: another tenant's
+ * user of the same id is another person, and another tenant's cohort id holds nobody here.
  */
 export function segmentsFrom(m: {
   lookupProfiles(tenantId: string, identifiers: readonly { type: string; value: string }[]): Promise<(string | null)[]>;
   segmentsOfProfiles(tenantId: string, profileIds: readonly string[]): Promise<Map<string, string>>;
+  /** Analytics' `cohorts.profileIn`: of `cohortIds`, those holding the profile now (unknown ids hold nobody). */
+  cohortsHolding(tenantId: string, profileId: string, cohortIds: readonly string[]): Promise<Set<string>>;
 }): SegmentSource {
   return {
-    async segmentsOf(tenantId, userId) {
+    async segmentsOf(tenantId, userId, wanted) {
       const [profileId] = await m.lookupProfiles(tenantId, [{ type: 'user_id', value: userId }]);
       if (!profileId) return [];
-      const segment = (await m.segmentsOfProfiles(tenantId, [profileId])).get(profileId);
-      return segment ? [segment] : [];
+      const cohortIds = [
+        ...new Set(wanted.filter((s) => s.startsWith(COHORT_SEGMENT_PREFIX)).map((s) => s.slice(COHORT_SEGMENT_PREFIX.length))),
+      ];
+      const [scored, cohorts] = await Promise.all([
+        m.segmentsOfProfiles(tenantId, [profileId]),
+        cohortIds.length > 0 ? m.cohortsHolding(tenantId, profileId, cohortIds) : Promise.resolve(new Set<string>()),
+      ]);
+      const segment = scored.get(profileId);
+      return [...(segment ? [segment] : []), ...cohortIds.filter((id) => cohorts.has(id)).map((id) => COHORT_SEGMENT_PREFIX + id)];
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { TenantContext } from '../../platform/index.ts';
 import type { FeedItem } from './newsfeed.core.ts';
 
@@ -12,8 +13,6 @@ export interface FeedSources {
   trending(ctx: TenantContext, count: number): Promise<FeedItem[]>;
   /** Recs' items similar to one item (empty when unknown). */
   similarTo(ctx: TenantContext, itemId: string, count: number): Promise<FeedItem[]>;
-  /** The user's most recently viewed (or otherwise touched) item ids, newest first. */
-  recentItems(tenantId: string, userId: string, limit: number): Promise<{ itemId: string; type: string }[]>;
   /** Catalog: newest active items, optionally of some brands only. */
   newest(tenantId: string, f: { brands?: string[] | undefined; limit: number }): Promise<FeedItem[]>;
   /** Catalog: items by id (absent ids are missing from the answer). */
@@ -23,6 +22,16 @@ export interface FeedSources {
    * background and the feed serves from the catalog's bounded reads meanwhile. Default: always ready.
    */
   ready?(tenantId: string): boolean;
+}
+
+/**
+ * The shopper's recent interactions (events' table) as an SQL piece their owner builds: the feed's repository puts
+ * it in the one statement that reads everything the feed itself keeps about the shopper, so a page asks the
+ * database about the shopper once (`PreferencesRepository.shopperState`). Wired in src/app.ts.
+ */
+export interface ShopperHistorySql {
+  /** The user's interactions with an item, at most `limit`, as a subquery: item_id text, type text, n (1 = the newest). */
+  recentInteractionsSql(tenantId: string, userId: string, limit: number): SQL;
 }
 
 /** The best current offer for an item (Pricing's best offers); the feed shows it beside the item. */
@@ -53,7 +62,12 @@ export interface ModuleOrderSource {
 
 /** The shopper's segments, for sponsored targeting. Default: none. */
 export interface SegmentSource {
-  segmentsOf(tenantId: string, userId: string): Promise<string[]>;
+  /**
+   * The shopper's segments: their scored segment, and `cohort:<id>` for each saved cohort named in `wanted` (the
+   * segments the campaigns being decided target) that holds them now. Only named cohorts are evaluated: a shopper's
+   * every cohort would cost a statement per saved cohort of the tenant on every page.
+   */
+  segmentsOf(tenantId: string, userId: string, wanted: readonly string[]): Promise<string[]>;
 }
 
 /** Sponsored placements for one feed slot (the sponsored module's public entry). */
@@ -65,8 +79,8 @@ export interface SponsoredSource {
       userId: string;
       slots: number;
       categories?: string[] | undefined;
-      /** The shopper's segments, read only when a campaign targets segments. */
-      segmentsOf?: (() => Promise<string[]>) | undefined;
+      /** The shopper's segments, read only when a campaign targets segments (`wanted`: the segments they name). */
+      segmentsOf?: ((wanted: readonly string[]) => Promise<string[]>) | undefined;
       styles?: string[] | undefined;
     },
   ): Promise<

@@ -5,8 +5,9 @@ import { activeCampaign } from '../../../test/sponsored-campaigns.ts';
 
 /**
  * Sponsored segment targeting in the feed, wired in src/app.ts: the shopper's profile comes from identity's
- * read-only lookup and its segment from predictions' scores. A campaign targeting a segment reaches shoppers
- * scored in it, not others, and never a shopper of another tenant with the same user id.
+ * read-only lookup, its segment from predictions' scores and its `cohort:<id>` segments from analytics' saved
+ * cohorts. A campaign targeting a segment reaches shoppers in it, not others, and never a shopper of another
+ * tenant with the same user id; another tenant's cohort id holds nobody.
  */
 let t: TestApp;
 let A: Awaited<ReturnType<TestApp['createTenant']>>;
@@ -27,6 +28,19 @@ async function score(tenantId: string, profileId: string, segment: string) {
     sql`INSERT INTO prediction_scores (tenant_id, profile_id, rfm_r, rfm_f, rfm_m, segment, scored_at)
         VALUES (${tenantId}, ${profileId}, 5, 5, 5, ${segment}, now())`,
   );
+}
+async function trait(tenantId: string, profileId: string, plan: string) {
+  await t.database.db.execute(
+    sql`UPDATE profiles SET traits = ${JSON.stringify({ plan })}::jsonb WHERE tenant_id = ${tenantId} AND id = ${profileId}`,
+  );
+}
+async function cohort(token: string, plan: string): Promise<string> {
+  const c = await t.request('POST', '/api/v1/analytics/cohorts', {
+    token,
+    body: { name: `Plan ${plan}`, definition: { match: 'all', rules: [{ kind: 'trait', key: 'plan', op: 'eq', value: plan }] } },
+  });
+  expect(c.status).toBe(201);
+  return c.body.id as string;
 }
 const campaign = (token: string, segments: string[]): Promise<string> =>
   activeCampaign(t, token, {
@@ -59,6 +73,10 @@ beforeAll(async () => {
   await score(A.tenantId, await profileOf(A.tenantId, 'sleepy'), 'hibernating');
   // Tenant B has a shopper of the same user id, scored in another segment.
   await score(B.tenantId, await profileOf(B.tenantId, 'champ'), 'hibernating');
+  // Saved cohorts by plan: A's gold member (no score), A's silver one; B's 'goldie' on gold, in B's own cohort.
+  await trait(A.tenantId, await profileOf(A.tenantId, 'goldie'), 'gold');
+  await trait(A.tenantId, await profileOf(A.tenantId, 'silvie'), 'silver');
+  await trait(B.tenantId, await profileOf(B.tenantId, 'goldie'), 'gold');
 }, 120_000);
 afterAll(async () => {
   await t?.close();
@@ -80,5 +98,30 @@ describe('sponsored segment targeting in the feed', () => {
     expect((await sponsoredAt3(keyB, 'champ')).sponsored).toBe(false);
     const id = await campaign(B.ownerToken, ['hibernating']);
     expect(await sponsoredAt3(keyB, 'champ')).toMatchObject({ sponsored: true, campaign_id: id });
+  });
+
+  it("a `cohort:<id>` segment reaches the saved cohort's members, and another tenant's cohort id holds nobody", async () => {
+    const goldA = await cohort(A.ownerToken, 'gold');
+    const goldB = await cohort(B.ownerToken, 'gold');
+    // Pause what earlier cases left running, so position 3 is this campaign's or nobody's.
+    for (const [token, key] of [
+      [A.ownerToken, keyA],
+      [B.ownerToken, keyB],
+    ] as const) {
+      const list = await t.request('GET', '/api/v1/sponsored/campaigns', { token });
+      for (const c of list.body.campaigns ?? list.body.items ?? [])
+        if (c.status === 'active') await t.request('POST', `/api/v1/sponsored/campaigns/${c.id}/pause`, { token });
+      expect(key).toBeTruthy();
+    }
+    const id = await campaign(A.ownerToken, [`cohort:${goldA}`]);
+    expect(await sponsoredAt3(keyA, 'goldie')).toMatchObject({ sponsored: true, campaign_id: id });
+    expect((await sponsoredAt3(keyA, 'silvie')).sponsored).toBe(false);
+    expect((await sponsoredAt3(keyA, 'stranger')).sponsored).toBe(false);
+    // A campaign of B naming A's cohort: B's gold member of the same user id is not in it (A's cohort is not B's).
+    const stolen = await campaign(B.ownerToken, [`cohort:${goldA}`]);
+    expect(await sponsoredAt3(keyB, 'goldie')).not.toMatchObject({ campaign_id: stolen });
+    await t.request('POST', `/api/v1/sponsored/campaigns/${stolen}/pause`, { token: B.ownerToken });
+    const own = await campaign(B.ownerToken, [`cohort:${goldB}`]);
+    expect(await sponsoredAt3(keyB, 'goldie')).toMatchObject({ sponsored: true, campaign_id: own });
   });
 });

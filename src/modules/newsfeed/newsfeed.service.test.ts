@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Db, TenantContext } from '../../platform/index.ts';
 import type { FeedItem } from './newsfeed.core.ts';
@@ -29,7 +30,7 @@ function harness(opts: { ttlMs?: number; targetsSegments?: boolean; ready?: () =
     settings: async () => ({ feedPositions: [3, 8] }),
     async placements(c, req) {
       // as sponsored's decide does: the segments are read only when a campaign targets them
-      if (opts.targetsSegments) await req.segmentsOf?.();
+      if (opts.targetsSegments) await req.segmentsOf?.(['vip']);
       return [
         {
           decisionId: `d-${Math.random()}`,
@@ -43,11 +44,12 @@ function harness(opts: { ttlMs?: number; targetsSegments?: boolean; ready?: () =
     },
   };
   const repo = {
-    shopperState: async () => ({ follows: [], favorites: [], preferences: null, profile: undefined, shown: [] }),
+    shopperState: async () => ({ follows: [], favorites: [], preferences: null, profile: undefined, shown: [], recent: [] }),
   } as unknown as PreferencesRepository;
   const service = createNewsfeedService({
     db: {} as Db,
     repo,
+    history: { recentInteractionsSql: () => sql`SELECT NULL` },
     sources: {
       forYou: async (c) => {
         calls.forYou++;
@@ -62,7 +64,6 @@ function harness(opts: { ttlMs?: number; targetsSegments?: boolean; ready?: () =
         calls.recs++;
         return [];
       },
-      recentItems: async () => [],
       ...(opts.ready ? { ready: opts.ready } : {}),
       newest: async (t, f) => catalog(t).slice(0, f.limit),
       items: async (t, ids) => {

@@ -1,7 +1,15 @@
 import { LRUCache } from 'lru-cache';
 import { type Db, type TenantContext, minorToMajor, validation } from '../../platform/index.ts';
 import { DEFAULT_FEED_RULES, type FeedItem, type FeedRules, boost, pageSlots, pickDiverse } from './newsfeed.core.ts';
-import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource, SponsoredSource } from './newsfeed.ports.ts';
+import type {
+  BestOffer,
+  BestOfferSource,
+  FeedSources,
+  ModuleOrderSource,
+  SegmentSource,
+  ShopperHistorySql,
+  SponsoredSource,
+} from './newsfeed.ports.ts';
 import type { PreferencesRepository } from './preferences.repository.ts';
 import type { ShownLog } from './shown.log.ts';
 
@@ -49,6 +57,8 @@ export interface NewsfeedServiceDeps {
   db: Db;
   repo: PreferencesRepository;
   sources: FeedSources;
+  /** Events' recent interactions of a shopper, read in the feed's own per-shopper statement. */
+  history: ShopperHistorySql;
   offers: BestOfferSource;
   moduleOrder: ModuleOrderSource;
   segments: SegmentSource;
@@ -142,6 +152,8 @@ function decode(
 }
 
 const CANDIDATES = 60;
+/** The shopper's recent interactions read per page (the anchor of "Because you viewed", watched items, purchases). */
+const RECENT_LIMIT = 20;
 /** How long a scroll session's "For you" ranking is kept for its later pages, and for how many sessions. */
 const SESSION_TTL_MS = 15 * 60_000;
 const SESSIONS_MAX = 20_000;
@@ -227,21 +239,24 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
   /** Ranked candidates per organic module kind, boosted by the style profile and stated preferences. */
   async function candidates(ctx: TenantContext, userId: string, notShown: { days: number; since: number }, warming: boolean) {
     const t = ctx.tenantId;
-    // The feed's own reads of the shopper are ONE statement (follows, favorites, preferences, profile, shown);
-    // their recent interactions are events' (its public entry), read beside it.
-    // Recs' personal ranking needs nothing of these: it starts beside them (it reads the shopper's recent
-    // interactions through the same cache as `recentItems`, so once). While recs warms up (`warming`), its
-    // rankings are left out: each would wait for the tenant's whole catalog to load.
+    // Everything the feed asks the database about the shopper is ONE statement: its own rows (follows, favorites,
+    // preferences, profile, shown) and their recent interactions through events' SQL piece (`ShopperHistorySql`).
+    // Recs' personal ranking needs none of it: it starts beside it (from its own history cache). While recs warms up
+    // (`warming`), its rankings are left out: each would wait for the tenant's whole catalog to load.
     const forYouRead = warming ? Promise.resolve([]) : forYouOf(ctx, userId, notShown.since);
-    forYouRead.catch(() => {}); // awaited below; a failure of the reads beside it must not leave it unhandled
-    const [state, recent] = await Promise.all([
-      repo.shopperState(db, t, userId, {
+    forYouRead.catch(() => {}); // awaited below; a failure of the read beside it must not leave it unhandled
+    const state = await repo.shopperState(
+      db,
+      t,
+      userId,
+      {
         from: new Date(notShown.since - notShown.days * 86_400_000),
         before: new Date(notShown.since),
         limit: notShown.days > 0 ? SHOWN_READ_LIMIT : 0,
-      }),
-      sources.recentItems(t, userId, 20),
-    ]);
+      },
+      deps.history.recentInteractionsSql(t, userId, RECENT_LIMIT),
+    );
+    const recent = state.recent;
     const { favorites, profile } = state;
     // Served in this process and not written yet: the newest, so first (only those before the session began).
     const from = notShown.since - notShown.days * 86_400_000;
@@ -358,8 +373,15 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       };
       const modules: FeedModule[] = [];
       const nowBackfilled = [...backfilled];
-      // The shopper's segments (sponsored targeting): read at most once per page, and only when a campaign targets segments.
-      let segments: Promise<string[]> | undefined;
+      // The shopper's segments (sponsored targeting): read at most once per page for the same targeted segments, and
+      // only when a campaign targets segments.
+      const segments = new Map<string, Promise<string[]>>();
+      const segmentsOf = (wanted: readonly string[]) => {
+        const key = [...wanted].sort().join('\u0000');
+        let p = segments.get(key);
+        if (!p) segments.set(key, (p = deps.segments.segmentsOf(ctx.tenantId, userId, wanted)));
+        return p;
+      };
       let ended = false;
       for (let p = 0; p <= page && !ended; p++) {
         for (const slot of pageSlots(p, rules)) {
@@ -370,7 +392,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
               userId,
               slots: 1,
               categories,
-              segmentsOf: () => (segments ??= deps.segments.segmentsOf(ctx.tenantId, userId)),
+              segmentsOf,
               styles,
             });
             const promoted = won ? (await promotedItems(ctx.tenantId, won.promotedItemIds)).slice(0, rules.itemsPerModule) : [];

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Db, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
 import type { StyleLayers } from './newsfeed.core.ts';
 
@@ -191,20 +191,24 @@ export function createPreferencesRepository() {
     },
     /**
      * Everything the feed reads about one shopper, in ONE statement: brand follows, favorites, stated
-     * preferences, style profile and the items shown between `shownFrom` and `shownBefore` (newest first, at
-     * most `shownLimit`; none when `shownLimit` is 0). Each part as its own method returns it.
+     * preferences, style profile, the items shown between `shown.from` and `shown.before` (newest first, at
+     * most `shown.limit`; none when it is 0), and the shopper's recent interactions from `recent`, events' SQL
+     * piece (`ShopperHistorySql`: item_id, type, n), newest first. Each of the feed's own parts as
+     * its own method returns it.
      */
     async shopperState(
       q: Q,
       tenantId: string,
       userId: string,
       shown: { from: Date; before: Date; limit: number },
+      recent: SQL,
     ): Promise<{
       follows: string[];
       favorites: string[];
       preferences: StatedPreferences | null;
       profile: StyleProfileRow | undefined;
       shown: string[];
+      recent: { itemId: string; type: string }[];
     }> {
       // The shown window as a range test, not an index range: the shopper's own rows (user index, at most N days
       // of them: retention) are filtered. With `shown_at >= AND <`, a table the planner has no statistics for yet
@@ -217,6 +221,7 @@ export function createPreferencesRepository() {
         preferences: StatedPreferences | null;
         profile: RawProfile | null;
         shown: string[] | null;
+        recent: [string, string][] | null;
       }>(
         q,
         sql`SELECT
@@ -228,7 +233,8 @@ export function createPreferencesRepository() {
           (SELECT row_to_json(p) FROM (SELECT ${PROFILE_COLUMNS} FROM style_profiles WHERE tenant_id = ${tenantId} AND user_id = ${userId}) p) AS profile,
           (SELECT json_agg(item_id ORDER BY shown_at DESC, item_id) FROM (SELECT item_id, shown_at FROM newsfeed_shown_items
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND tstzrange(${shown.from}::timestamptz, ${shown.before}::timestamptz) @> shown_at
-            ORDER BY shown_at DESC, item_id LIMIT ${shown.limit}) s) AS shown`,
+            ORDER BY shown_at DESC, item_id LIMIT ${shown.limit}) s) AS shown,
+          (SELECT json_agg(json_build_array(r.item_id, r.type) ORDER BY r.n) FROM (${recent}) r) AS recent`,
       );
       return {
         follows: r?.follows ?? [],
@@ -236,6 +242,7 @@ export function createPreferencesRepository() {
         preferences: r?.preferences ?? null,
         profile: r?.profile ? toProfile(r.profile) : undefined,
         shown: r?.shown ?? [],
+        recent: (r?.recent ?? []).map(([itemId, type]) => ({ itemId, type })),
       };
     },
     /** Records items as served (one statement for many shoppers; the latest time per item wins; rows unique per user and item). */

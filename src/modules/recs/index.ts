@@ -95,11 +95,6 @@ export function createRecsModule(platform: PlatformServices, deps: RecsModuleDep
       }
     },
     /**
-     * A user's most recent interactions (item and type, newest first), from serving's history cache: kept fresh
-     * by the writes announced in this process and, on PostgreSQL, by the interactions' change markers.
-     */
-    recentHistory: (tenantId: string, userId: string, limit: number) => serving.recentHistory(tenantId, userId, limit),
-    /**
      * Whether serving holds the tenant's catalog, so a recommendation answers without loading it first (seconds for
      * a large catalog after a restart). When it does not, the load starts in the background and this answers false.
      */

@@ -103,9 +103,10 @@ export interface DecisionRequest {
   segments?: string[] | undefined;
   /**
    * Instead of `segments`: how to read the shopper's segments, called only when an active campaign targets
-   * segments (the feed's placements: most tenants target none, and the lookup is a read per page).
+   * segments (the feed's placements: most tenants target none, and the lookup is a read per page), with the
+   * segments those campaigns name (a `cohort:<id>` segment is answered only when named: see the feed's `segmentsFrom`).
    */
-  segmentsOf?: (() => Promise<string[]>) | undefined;
+  segmentsOf?: ((wanted: readonly string[]) => Promise<string[]>) | undefined;
   styles?: string[] | undefined;
 }
 
@@ -331,9 +332,8 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       const curve = campaigns.some((c) => c.pacing === 'even' && c.budgetType === 'daily')
         ? await deps.traffic.curve(ctx.tenantId, now)
         : null;
-      const segments =
-        req.segments ??
-        (req.segmentsOf && campaigns.some((c) => (c.targeting.segments?.length ?? 0) > 0) ? await req.segmentsOf() : undefined);
+      const wanted = [...new Set(campaigns.flatMap((c) => c.targeting.segments ?? []))];
+      const segments = req.segments ?? (req.segmentsOf && wanted.length > 0 ? await req.segmentsOf(wanted) : undefined);
       const targeted = [...new Set(campaigns.flatMap((c) => c.targeting.cohorts ?? []))];
       const cohorts = targeted.length ? await audience.cohortsOf(ctx.tenantId, req.userId, targeted) : undefined;
       const dctx: DecisionContext = {

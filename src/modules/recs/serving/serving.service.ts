@@ -337,17 +337,6 @@ export function createServingService(deps: ServingDeps) {
     interactionsAppended: cache.interactionsAppended,
     /** Whether the tenant has a model deployment (cached like the deployment `recommend` reads). */
     hasDeployment: async (tenantId: string): Promise<boolean> => (await deployments.get(tenantId)) !== undefined,
-    /**
-     * A user's most recent interactions (newest first, at most `limit`), from the history serving keeps for
-     * ranking: the same read a recommendation for the user makes, so a caller asking both reads once.
-     */
-    async recentHistory(tenantId: string, userId: string, limit: number): Promise<{ itemId: string; type: string }[]> {
-      const h = await cache.history(tenantId, userId);
-      const n = Math.min(limit, h.itemIds.length);
-      const out: { itemId: string; type: string }[] = [];
-      for (let k = 0; k < n; k++) out.push({ itemId: h.itemIds[k]!, type: h.types[k]! });
-      return out;
-    },
     /** Resolves once every response served so far has its recs_served row. */
     flushServed: served.flush,
     close: served.close,
