@@ -103,9 +103,12 @@ describe.skipIf(!onPostgres)('the webhooks sweep and retention run once per clus
     expect(purged).toHaveBeenCalledTimes(1);
 
     // The scheduler stops (shutdown): the other instance is elected and runs both tasks.
+    // Counted before stop() is awaited: the lock is released before stop() returns (the lock's connection closes
+    // after), so the other instance may be elected, and run its first tasks, before the await resolves. The stopped
+    // one runs nothing once stop() is called (runTask checks `stopped`).
+    const before = runs.length;
     await schedulers[leader]!.stop();
     const other = 1 - leader;
-    const before = runs.length;
     const end = Date.now() + 10_000;
     // Both tasks on the new leader (its first purge may come a check after its first sweep), then a little longer.
     const ranOnOther = (task: string) => runs.slice(before).some((r) => r.app === other && r.task === task);
