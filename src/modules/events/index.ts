@@ -39,7 +39,7 @@ import { createShopifyBackfillRepository } from './shopify-backfill.repository.t
 import { shopifyBackfillRoutes } from './shopify-backfill.routes.ts';
 import { type CatalogItemWriter, createShopifyBackfillService } from './shopify-backfill.service.ts';
 export type { CatalogItemWriter } from './shopify-backfill.service.ts';
-import { createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
+import { appendCounts, createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
 import { retentionHorizon } from './interaction-partitions.core.ts';
 import { createInteractionPartitionsRepository } from './interaction-partitions.repository.ts';
 import { createInteractionPartitionsService } from './interaction-partitions.service.ts';
@@ -66,7 +66,8 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     }
   };
   const retentionMonths = platform.config.interactions.retentionMonths;
-  const interactions = makeInteractions({ retainFrom: () => retentionHorizon(platform.clock(), retentionMonths) });
+  const retainFrom = () => retentionHorizon(platform.clock(), retentionMonths);
+  const interactions = makeInteractions({ retainFrom });
   const partitions = createInteractionPartitionsService({
     db: platform.db,
     repo: createInteractionPartitionsRepository(),
@@ -75,6 +76,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   });
   const ingest = createIngestService({
     onCommitted: appended,
+    retainFrom,
     db: platform.db,
     repo: interactions,
     identity: deps.identity,
@@ -197,11 +199,7 @@ function bindAppendsNotifying(bound: InteractionsRepository, appended: Committed
   return {
     ...bound,
     appendManyDetailed,
-    async appendMany(tenantId, rows) {
-      const d = await appendManyDetailed(tenantId, rows);
-      const inserted = d.created.filter(Boolean).length;
-      return { inserted, duplicates: rows.length - inserted, ids: d.ids };
-    },
+    appendMany: async (tenantId, rows) => appendCounts(await appendManyDetailed(tenantId, rows)),
   };
 }
 /** Implements analytics' `AnalyticsEventsPort` over the tracking tables (wired in src/app.ts). */

@@ -211,6 +211,12 @@ export function fromImportedRow(row: NewInteraction, identifiers: readonly Ident
 const EARLIEST = Date.UTC(2000, 0, 1);
 const MAX_FUTURE_MS = 24 * 3600 * 1000;
 
+/** Why an event at `at` is not kept under the retention horizon `retainFrom` (first instant kept), or null. */
+export function retentionProblem(at: Date, retainFrom: Date | null): string | null {
+  if (!retainFrom || at.getTime() >= retainFrom.getTime()) return null;
+  return `is older than the retention period: events before ${retainFrom.toISOString().slice(0, 10)} are not kept (LOUPE_INTERACTIONS_RETENTION_MONTHS)`;
+}
+
 /** Why an event time is refused (before 2000, or more than a day ahead of `now`), or null when it is acceptable. Late events are fine. */
 export function checkOccurredAt(at: Date, now: Date): string | null {
   const t = at.getTime();

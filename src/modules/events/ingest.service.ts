@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type Db, type TenantContext, inTenant } from '../../platform/index.ts';
 import type { IdentityApi, ProfileActivity, UnitOfWork } from '../identity/index.ts';
 import { createBatcher, type Batcher } from './ingest.batcher.ts';
-import { eventProblem, type PendingEvent } from './ingest.core.ts';
+import { type EventProblem, eventProblem, type PendingEvent, retentionProblem } from './ingest.core.ts';
 import type { InteractionsRepository } from './interactions.repository.ts';
 
 export interface IngestOutcome {
@@ -11,6 +11,8 @@ export interface IngestOutcome {
   created: boolean;
   /** When the stored row was first received: a retry is answered with the first answer. */
   receivedAt: Date;
+  /** True when the event is older than the retention horizon: not stored (channels say so; not a duplicate). */
+  expired: boolean;
 }
 
 /** The channel an event arrived through (logs, and how it is written: coalesced, direct, or in the caller's transaction). */
@@ -60,6 +62,8 @@ export interface IngestServiceDeps {
   batching: { maxBatch: number; maxWaitMs: number; maxPending: number; concurrency: number };
   /** Called after each committed write with the users of its newly written rows (caches, style profiles). */
   onCommitted?: CommittedListener;
+  /** The retention horizon (first instant kept) or null: events before it are not stored. */
+  retainFrom?: () => Date | null;
 }
 
 /** The distinct user ids of the rows a write created now (retries and in-batch repeats are not news). */
@@ -99,6 +103,15 @@ export function createIngestService(deps: IngestServiceDeps) {
     const p = eventProblem(event);
     if (!p) checked.add(event);
     return p;
+  }
+
+  /**
+   * Why `event` would not be kept (older than the retention horizon), or null. Channels that answer per event
+   * refuse it with this message; the others (webhooks, imports, backfills) count it from the outcome's `expired`.
+   */
+  function retentionProblemOf(event: PendingEvent): EventProblem | null {
+    const problem = retentionProblem(event.row.occurredAt, deps.retainFrom?.() ?? null);
+    return problem ? { field: 'timestamp', message: problem } : null;
   }
 
   function check(events: readonly PendingEvent[]): void {
@@ -147,7 +160,12 @@ export function createIngestService(deps: IngestServiceDeps) {
       tenantId,
       events.map((e) => e.row),
     );
-    const out = res.ids.map((interactionId, i) => ({ interactionId, created: res.created[i]!, receivedAt: res.receivedAt[i]! }));
+    const out = res.ids.map((interactionId, i) => ({
+      interactionId,
+      created: res.created[i]!,
+      receivedAt: res.receivedAt[i]!,
+      expired: res.expired[i]!,
+    }));
     const activity: ProfileActivity[] = [];
     events.forEach((e, i) => {
       // Never for retries (created is false), so revenue is counted once.
@@ -247,6 +265,7 @@ export function createIngestService(deps: IngestServiceDeps) {
     write,
     prepare,
     problemOf,
+    retentionProblemOf,
     pending: () => batcher.pending(),
     drain: () => batcher.drain(),
   };

@@ -7,7 +7,7 @@ import { type Database, MIGRATIONS_DIR, queryRows } from '../../platform/databas
 import { monthStart, partitionName, retentionHorizon } from './interaction-partitions.core.ts';
 import { createInteractionPartitionsRepository } from './interaction-partitions.repository.ts';
 import { createInteractionPartitionsService } from './interaction-partitions.service.ts';
-import { createInteractionsRepository } from './interactions.repository.ts';
+import { appendCounts, createInteractionsRepository } from './interactions.repository.ts';
 import { createProfileLinksRepository } from './profile-links.repository.ts';
 
 let database: Database;
@@ -124,6 +124,8 @@ describe('interactions partitioned by month, deduplicated through interaction_ke
       ev('kept-1', kept, 'u9'),
     ]);
     expect(replay.created).toEqual([false, false]);
+    expect(replay.expired).toEqual([true, false]); // said apart from the duplicate: channels tell the sender why
+    expect(appendCounts(replay)).toMatchObject({ inserted: 0, duplicates: 1, expired: 1 });
     expect(replay.ids[1]).toBe(keep.ids[0]);
     expect(await count(B)).toBe(1);
     expect(await keys(B)).toBe(1);

@@ -7,6 +7,8 @@ export interface AppendResult {
   inserted: number;
   /** Rows already present (same dedupe key): a retry or a re-import, not an error. */
   duplicates: number;
+  /** Rows older than the retention horizon: not stored. */
+  expired: number;
   /** Id of each input row in order (the existing id for duplicates). */
   ids: string[];
 }
@@ -18,6 +20,8 @@ export interface DetailedAppendResult {
   created: boolean[];
   /** When each stored row was first received. */
   receivedAt: Date[];
+  /** True where the row is older than the retention horizon: not stored, and not a duplicate either. */
+  expired: boolean[];
 }
 
 export interface StoredInteraction {
@@ -58,13 +62,18 @@ export interface InteractionsRepositoryOptions {
   retainFrom?: () => Date | null;
 }
 
+/** The counts of a detailed append: written now, expired (older than the retention), the rest duplicates. */
+export function appendCounts(d: DetailedAppendResult): AppendResult {
+  const inserted = d.created.filter(Boolean).length;
+  const expired = d.expired.filter(Boolean).length;
+  return { inserted, duplicates: d.ids.length - inserted - expired, expired, ids: d.ids };
+}
+
 export function createInteractionsRepository(opts: InteractionsRepositoryOptions = {}) {
   const repo = {
     /** Appends a batch in one statement. Safe to retry: duplicates are counted, not re-inserted. */
     async appendMany(q: Q, tenantId: string, rows: readonly NewInteraction[]): Promise<AppendResult> {
-      const d = await repo.appendManyDetailed(q, tenantId, rows);
-      const inserted = d.created.filter(Boolean).length;
-      return { inserted, duplicates: rows.length - inserted, ids: d.ids };
+      return appendCounts(await repo.appendManyDetailed(q, tenantId, rows));
     },
 
     /**
@@ -73,7 +82,7 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
      * retry with exactly the first answer, and profile aggregates count each event once.
      */
     async appendManyDetailed(q: Q, tenantId: string, rows: readonly NewInteraction[]): Promise<DetailedAppendResult> {
-      if (!rows.length) return { ids: [], created: [], receivedAt: [] };
+      if (!rows.length) return { ids: [], created: [], receivedAt: [], expired: [] };
       const keys = rows.map(dedupeKeyOf);
       const firstIndex = new Map<string, number>();
       keys.forEach((k, i) => {
@@ -128,16 +137,20 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
         );
         for (const e of existing) byKey.set(e.dedupeKey, { id: e.id, receivedAt: e.receivedAt });
       }
-      // Older than the retention and not stored: answered like a retry of an event already dropped (not created;
-      // the id it would have had), so the write stays total and nothing counts it.
+      // Older than the retention and not stored (its key is not looked at: the month may be dropped already): not
+      // created, marked expired so channels can say why; the id it would have had keeps the write total.
       const now = new Date();
+      const expiredKeys = new Set<string>();
       ukeys.forEach((k, i) => {
-        if (!byKey.has(k)) byKey.set(k, { id: ids[i]!, receivedAt: now });
+        if (byKey.has(k)) return;
+        byKey.set(k, { id: ids[i]!, receivedAt: now });
+        expiredKeys.add(k);
       });
       return {
         ids: keys.map((k) => byKey.get(k)!.id),
         created: keys.map((k, i) => fresh.has(k) && firstIndex.get(k) === i),
         receivedAt: keys.map((k) => byKey.get(k)!.receivedAt),
+        expired: keys.map((k) => expiredKeys.has(k)),
       };
     },
 

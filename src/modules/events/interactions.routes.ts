@@ -77,7 +77,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         throw validation('VALIDATION_ERROR', `The request body is invalid: timestamp.`, [{ field: 'timestamp', message: problem }]);
       const key = idempotencyKey(request);
       const event = fromApiInteraction(request.body, { now, eventId: key });
-      const bad = deps.ingest.problemOf(event);
+      const bad = deps.ingest.problemOf(event) ?? deps.ingest.retentionProblemOf(event);
       if (bad) throw validation('VALIDATION_ERROR', `The request body is invalid: ${bad.field}.`, [{ ...bad }]);
       const [out] = await deps.ingest.write(ctx, [event], { source: 'api' });
       if (!out!.created) reply.header('idempotent-replayed', 'true');
@@ -123,7 +123,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
           return;
         }
         const event = fromApiInteraction(parsed.data, { now });
-        const bad = deps.ingest.problemOf(event);
+        const bad = deps.ingest.problemOf(event) ?? deps.ingest.retentionProblemOf(event);
         if (bad) {
           results[index] = { index, status: 'rejected', errors: [bad] };
           return;

@@ -23,6 +23,12 @@ import { gzipCap, maybeGunzip, readRecords } from './imports.parse.ts';
 import { MAX_STORED_ISSUES, type ImportCounters, type ImportRunRow, type ImportsRepository } from './imports.repository.ts';
 
 export const BATCH_SIZE = 5000;
+/** A row older than the interactions' retention horizon (LOUPE_INTERACTIONS_RETENTION_MONTHS): not stored. */
+const EXPIRED_ROW = {
+  code: 'OUTSIDE_RETENTION',
+  reason: 'the event is older than the retention period (LOUPE_INTERACTIONS_RETENTION_MONTHS): it is not stored',
+} as const;
+
 /** Conflicting-duplicate detection remembers this many item ids per file (beyond it, only within a batch). */
 const MAX_TRACKED_ITEM_IDS = 2_000_000;
 
@@ -167,13 +173,22 @@ export function createImportPipeline(deps: PipelineDeps) {
         }
         if (b.interactions.length) {
           const rowOf = new Map(b.interactions.map((i, k) => [i, b.interactionRows[k]!]));
+          const expired: (typeof b.interactions)[number][] = [];
           const failed = await writeIsolatingFailures(b.interactions, async (part) => {
             // Through the events write path, so imported purchases (a POS export, an order history) land on the
             // customers' unified profiles and count in their aggregates, as live events do.
             const events = part.map((i) => fromImportedRow(i.row, i.identifiers));
             const outcomes = await deps.ingest.write({ tenantId }, events, { source: 'import' });
-            for (const o of outcomes) if (!o.created) duplicates++;
+            outcomes.forEach((o, k) => {
+              if (o.expired) expired.push(part[k]!);
+              else if (!o.created) duplicates++;
+            });
           });
+          // Older than the interactions' retention: not stored, said per row (not counted as duplicates).
+          for (const e of expired) {
+            refused.push({ row: rowOf.get(e)!, field: 'timestamp', severity: 'error', itemId: e.row.itemId ?? null, ...EXPIRED_ROW });
+            b.types[e.row.type] = (b.types[e.row.type] ?? 0) - 1;
+          }
           for (const f of failed) {
             refuse(rowOf.get(f.row)!, f.error, f.row.row.itemId ?? null);
             b.types[f.row.row.type] = (b.types[f.row.row.type] ?? 0) - 1;
