@@ -427,6 +427,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     webhooks: webhooks.publisher,
     version: VERSION,
   });
+  // A tenant's retention with archive deletes only the events the export has written.
+  events.useArchive({ archivedThrough: (tenantId) => warehouse.exportedThrough(tenantId, 'events') });
   // Each successful import refreshes the tenant's marts and runs the data-quality checks (a deduplicated job).
   imports.onImported((tenantId) => warehouse.afterImport(tenantId));
   // Billing: plans and their limits, read against the catalog's size through catalog's public entry.

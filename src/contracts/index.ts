@@ -28,6 +28,7 @@ import type * as vis from '../modules/visibility/visibility.schemas.ts';
 import type * as billing from '../modules/billing/billing.schemas.ts';
 import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts';
 import type * as integrations from '../modules/events/integrations.schemas.ts';
+import type * as eventsRetention from '../modules/events/retention.schemas.ts';
 import type * as interactions from '../modules/events/interactions.schemas.ts';
 import type * as webhookSchemas from '../modules/webhooks/webhooks.schemas.ts';
 import type * as marts from '../modules/warehouse/marts.schemas.ts';
@@ -448,6 +449,8 @@ export type ExperimentTrackResponse = z.infer<typeof experiments.trackResponse>;
 export type ShopperChange = z.infer<typeof newsfeed.changedResponse>;
 // ---- warehouse: export status, marts, data quality ----
 export type WarehouseExportStatus = z.infer<typeof warehouse.exportStatusResponse>;
+export type RetentionStatus = z.infer<typeof eventsRetention.retentionResponse>;
+export type RetentionPurge = z.infer<typeof eventsRetention.purgeResponse>;
 export type WarehouseManifest = z.infer<typeof warehouse.manifestResponse>;
 export type MartList = z.infer<typeof marts.martsListResponse>;
 export type MartPage = z.infer<typeof marts.martPageResponse>;

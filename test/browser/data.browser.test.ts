@@ -6,8 +6,9 @@ import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, o
 
 /**
  * Data & exports in chromium: the empty states, a marts refresh with its job progress, the data-quality results with
- * the failing check highlighted, a mart's preview and CSV export, an export run with its watermarks, and the error
- * state when the API fails. No console errors.
+ * the failing check highlighted, a mart's preview and CSV export, an export run with its watermarks, the event
+ * retention (set, what lies past it, deleted once archived, back to keeping all), and the error state when the API
+ * fails. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('Data & exports in chromium', () => {
   let server: DashboardServer;
@@ -73,6 +74,29 @@ describe.skipIf(!HAS_CHROMIUM)('Data & exports in chromium', () => {
     expect(errors).toEqual([]);
     await page.context().close();
   }, 240_000);
+
+  it('sets the event retention, shows what lies past it, and deletes it once archived', async () => {
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1', { path: '/data' });
+    const panel = page.getByTestId('retention');
+    await panel.getByText('This store keeps all its events').waitFor({ timeout: 20_000 });
+    await panel.getByLabel('Months kept (empty: all)').fill('1');
+    await panel.getByRole('button', { name: 'Save retention' }).click();
+    await panel.getByText('keeps 1 whole month of events').waitFor({ timeout: 20_000 });
+    // The fixture's purchases are 20, 40 and 60 days old: how many fall before the start of last month depends on today.
+    const now = new Date();
+    const keptFrom = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
+    const past = [20, 40, 60].filter((d) => Date.now() - d * 86_400_000 < keptFrom).length;
+    if (past > 0) await page.getByTestId('retention-past').getByText(`${past} stored events are past it`).waitFor();
+    // The previous test's export archived them: the purge deletes every one.
+    await panel.getByRole('button', { name: 'Delete past events now' }).click();
+    await page.getByTestId('retention-purged').getByText(`Deleted ${past} events.`).waitFor({ timeout: 20_000 });
+    await page.getByTestId('retention-past').getByText('Nothing stored is past the retention.').waitFor({ timeout: 20_000 });
+    await screenshot(page, 'data-retention');
+    await panel.getByRole('button', { name: 'Keep everything' }).click();
+    await panel.getByText('This store keeps all its events').waitFor({ timeout: 20_000 });
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 120_000);
 
   it('shows the error state when the API fails', async () => {
     const { page } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');

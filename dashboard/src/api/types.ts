@@ -134,6 +134,8 @@ export type {
   ChecklistResponse,
   RegionalResponse,
   WarehouseExportStatus,
+  RetentionStatus,
+  RetentionPurge,
   MartList,
   MartPage,
   QualityReport,

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Badge, Button, Group, Paper, Progress, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, NumberInput, Paper, Progress, Select, Stack, Switch, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, get, requestRaw, toError } from '../api/client.ts';
-import type { Job, MartList, MartPage, QualityReport, WarehouseExportStatus } from '../api/types.ts';
+import { api, ApiError, get, requestRaw, toError } from '../api/client.ts';
+import type { Job, MartList, MartPage, QualityReport, RetentionPurge, RetentionStatus, WarehouseExportStatus } from '../api/types.ts';
 import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
 import { downloadCsv } from '../lib/download.ts';
@@ -331,7 +331,140 @@ function Quality() {
   );
 }
 
-/** Data: the warehouse export (runs, progress, manifest), the marts with CSV, and the data-quality results. */
+/**
+ * Event retention: how many whole months of events this store keeps, what lies past it, and whether the export has
+ * archived it (with archive on, only events already in a Parquet file are deleted). Owners change it.
+ */
+function Retention() {
+  const { tenantId, tenant, data } = useSession();
+  const canEdit = tenant?.role === 'owner' || !!data?.user.is_platform_admin;
+  const qc = useQueryClient();
+  const key = ['retention', tenantId];
+  const q = useQuery({ queryKey: key, queryFn: ({ signal }) => get<RetentionStatus>('/api/v1/settings/retention', undefined, signal) });
+  const [months, setMonths] = useState<number | ''>('');
+  const [archive, setArchive] = useState<boolean | null>(null);
+  const [purged, setPurged] = useState<RetentionPurge | null>(null);
+  const save = useMutation({
+    mutationFn: (body: { months: number | null; archive: boolean }) => api<RetentionStatus>('PUT', '/api/v1/settings/retention', { body }),
+    onSuccess: (v) => {
+      qc.setQueryData(key, v);
+      setMonths('');
+      setArchive(null);
+    },
+  });
+  const purge = useMutation({
+    mutationFn: () => api<RetentionPurge>('POST', '/api/v1/settings/retention/purge', {}),
+    onSuccess: (r) => {
+      setPurged(r);
+      void qc.invalidateQueries({ queryKey: key });
+    },
+  });
+  const fieldError = (f: string) => {
+    const d = (save.error instanceof ApiError ? save.error.details : []) as { field?: unknown; message?: unknown }[];
+    const hit = d.find((x) => String(x.field ?? '') === f);
+    return hit ? String(hit.message ?? 'invalid') : null;
+  };
+  return (
+    <Paper withBorder p="md" radius="md" data-testid="retention">
+      <Stack gap="sm">
+        <Title order={2} size="h4">
+          Event retention
+        </Title>
+        {q.isPending ? (
+          <Loading label="Loading the retention" />
+        ) : q.error ? (
+          <ErrorState error={q.error} feature="Event retention" />
+        ) : (
+          <>
+            <Text size="sm" data-testid="retention-summary">
+              {q.data.months === null
+                ? 'This store keeps all its events'
+                : `This store keeps ${q.data.months} whole month${q.data.months === 1 ? '' : 's'} of events before the current one`}
+              {q.data.platform_months !== null ? ` (the platform keeps at most ${q.data.platform_months})` : ''}
+              {q.data.kept_from ? `: events before ${fmtDate(q.data.kept_from)} are refused and deleted every hour.` : '.'}
+            </Text>
+            {q.data.kept_from && (
+              <Text size="sm" data-testid="retention-past">
+                {q.data.past_retention.rows === 0
+                  ? 'Nothing stored is past the retention.'
+                  : `${fmtNumber(q.data.past_retention.rows)}${q.data.past_retention.capped ? '+' : ''} stored events are past it`}
+                {q.data.past_retention.awaiting_archive > 0
+                  ? `; ${fmtNumber(q.data.past_retention.awaiting_archive)} wait for the Parquet export to archive them (Export now below, or the next scheduled export).`
+                  : q.data.past_retention.rows > 0
+                    ? '.'
+                    : ''}
+                {q.data.last_purge_at
+                  ? ` Last purge ${fmtDate(q.data.last_purge_at)}: ${fmtNumber(q.data.last_purged_rows)} deleted (${fmtNumber(q.data.purged_rows)} in all).`
+                  : ''}
+              </Text>
+            )}
+            {canEdit ? (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  save.mutate({
+                    months: months === '' ? (q.data.months ?? null) : months,
+                    archive: archive ?? q.data.archive,
+                  });
+                }}
+              >
+                <Group align="flex-end">
+                  <NumberInput
+                    label="Months kept (empty: all)"
+                    min={1}
+                    max={1200}
+                    allowDecimal={false}
+                    value={months === '' ? (q.data.months ?? '') : months}
+                    onChange={(v) => setMonths(typeof v === 'number' ? v : '')}
+                    error={fieldError('months')}
+                    w={200}
+                  />
+                  <Switch
+                    label="Archive to Parquet before deleting"
+                    checked={archive ?? q.data.archive}
+                    onChange={(e) => setArchive(e.currentTarget.checked)}
+                  />
+                  <Button type="submit" loading={save.isPending}>
+                    Save retention
+                  </Button>
+                  {q.data.months !== null && (
+                    <Button
+                      variant="light"
+                      onClick={() => save.mutate({ months: null, archive: archive ?? q.data.archive })}
+                      loading={save.isPending}
+                    >
+                      Keep everything
+                    </Button>
+                  )}
+                  {q.data.months !== null && (
+                    <Button variant="light" color="red" onClick={() => purge.mutate()} loading={purge.isPending}>
+                      Delete past events now
+                    </Button>
+                  )}
+                </Group>
+              </form>
+            ) : (
+              <Text size="sm" c="dimmed">
+                Only an owner of this store can change the retention.
+              </Text>
+            )}
+            {save.error && !fieldError('months') && <ErrorState error={save.error} feature="Saving the retention" />}
+            {purge.error && <ErrorState error={purge.error} feature="The purge" />}
+            {purged && (
+              <Text size="sm" c="green" role="status" data-testid="retention-purged">
+                Deleted {fmtNumber(purged.deleted)} events
+                {purged.awaiting_archive ? `; ${fmtNumber(purged.awaiting_archive)} wait for the export` : ''}
+                {purged.done ? '.' : '; more remain, the hourly run goes on.'}
+              </Text>
+            )}
+          </>
+        )}
+      </Stack>
+    </Paper>
+  );
+}
+
+/** Data: the warehouse export (runs, progress, manifest), the marts with CSV, the data-quality results and the event retention. */
 export default function DataPage() {
   return (
     <Stack gap="lg">
@@ -341,6 +474,7 @@ export default function DataPage() {
       <Quality />
       <Marts />
       <Exports />
+      <Retention />
     </Stack>
   );
 }

@@ -41,6 +41,9 @@ import { type CatalogItemWriter, createShopifyBackfillService } from './shopify-
 export type { CatalogItemWriter } from './shopify-backfill.service.ts';
 import { appendCounts, createInteractionsRepository as makeInteractions } from './interactions.repository.ts';
 import { retentionHorizon } from './interaction-partitions.core.ts';
+import { createRetentionRepository } from './retention.repository.ts';
+import { retentionRoutes } from './retention.routes.ts';
+import { createRetentionService, type InteractionArchive } from './retention.service.ts';
 import { createInteractionPartitionsRepository } from './interaction-partitions.repository.ts';
 import { createInteractionPartitionsService } from './interaction-partitions.service.ts';
 import type { ScheduledTask } from '../../platform/index.ts';
@@ -67,7 +70,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   };
   const retentionMonths = platform.config.interactions.retentionMonths;
   const retainFrom = () => retentionHorizon(platform.clock(), retentionMonths);
-  const interactions = makeInteractions({ retainFrom });
+  const interactions = makeInteractions({ retainFrom, clock: platform.clock });
   const partitions = createInteractionPartitionsService({
     db: platform.db,
     repo: createInteractionPartitionsRepository(),
@@ -76,7 +79,6 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   });
   const ingest = createIngestService({
     onCommitted: appended,
-    retainFrom,
     db: platform.db,
     repo: interactions,
     identity: deps.identity,
@@ -110,6 +112,15 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     log: platform.log,
   });
   shopifyBackfill.registerJobs();
+  let archive: InteractionArchive | null = null;
+  const retention = createRetentionService({
+    db: platform.db,
+    repo: createRetentionRepository(),
+    clock: platform.clock,
+    platformMonths: retentionMonths,
+    archive: () => archive,
+    log: platform.log,
+  });
   const tracking = createTrackingService({ db: platform.db, repo: createTrackingRepository(), ingest, clock: platform.clock });
   /** Identity's view of profile activity, computed from the events this module owns (wired in app.ts). */
   const interactionStats = bindQuery(platform.db, createInteractionStatsRepository());
@@ -119,10 +130,15 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
   return {
     /**
      * The module's periodic work, run once per cluster by the elected scheduler: `interactions`' monthly partitions
-     * made ahead and split out of the default partition, and the retention (whole months dropped with their keys).
+     * made ahead and split out of the default partition, and the retention (whole months dropped with their keys);
+     * each tenant's own retention (its rows deleted in batches, after the export archived them when it asks so).
      */
     scheduledTasks(): ScheduledTask[] {
-      return [{ name: 'events.interaction-partitions', everyMs: 3_600_000, runOnElection: true, run: () => partitions.maintain() }];
+      return [
+        { name: 'events.interaction-partitions', everyMs: 3_600_000, runOnElection: true, run: () => partitions.maintain() },
+        // Tenants' own retention: a few batches per tenant per run, the least recently purged first.
+        { name: 'events.tenant-retention', everyMs: 3_600_000, runOnElection: true, run: () => retention.purgeAll() },
+      ];
     },
     /** Interactions bound to the database (reads, direct appends in tests and benches; appends notify once stored). */
     interactions: bindAppendsNotifying(bindQuery(platform.db, interactions), appended),
@@ -131,6 +147,12 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     useCatalogWriter(writer: CatalogItemWriter): void {
       catalogWriter = writer;
     },
+    /** Wiring: where the archive of the tenants' interactions stands (the warehouse export; set in src/app.ts). */
+    useArchive(source: InteractionArchive): void {
+      archive = source;
+    },
+    /** Tenants' own retention of their interactions (settings, status, purge; tests run the purge directly). */
+    retention,
     /** Calls `listener` with the users of interactions written in this process (serving drops their cached history). */
     onInteractionsAppended(listener: CommittedListener): void {
       appendListeners.push(listener);
@@ -179,6 +201,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
         publicUrlSetting: deps.publicUrlSetting,
       });
       await shopifyBackfillRoutes(app, { backfill: shopifyBackfill });
+      await retentionRoutes(app, { retention });
     },
   };
 }

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type Db, type TenantContext, inTenant } from '../../platform/index.ts';
 import type { IdentityApi, ProfileActivity, UnitOfWork } from '../identity/index.ts';
 import { createBatcher, type Batcher } from './ingest.batcher.ts';
-import { type EventProblem, eventProblem, type PendingEvent, retentionProblem } from './ingest.core.ts';
+import { eventProblem, type PendingEvent } from './ingest.core.ts';
 import type { InteractionsRepository } from './interactions.repository.ts';
 
 export interface IngestOutcome {
@@ -13,6 +13,8 @@ export interface IngestOutcome {
   receivedAt: Date;
   /** True when the event is older than the retention horizon: not stored (channels say so; not a duplicate). */
   expired: boolean;
+  /** For an expired event: the first instant kept (the platform's or the tenant's retention, the later). */
+  keptFrom?: Date;
 }
 
 /** The channel an event arrived through (logs, and how it is written: coalesced, direct, or in the caller's transaction). */
@@ -62,8 +64,6 @@ export interface IngestServiceDeps {
   batching: { maxBatch: number; maxWaitMs: number; maxPending: number; concurrency: number };
   /** Called after each committed write with the users of its newly written rows (caches, style profiles). */
   onCommitted?: CommittedListener;
-  /** The retention horizon (first instant kept) or null: events before it are not stored. */
-  retainFrom?: () => Date | null;
 }
 
 /** The distinct user ids of the rows a write created now (retries and in-batch repeats are not news). */
@@ -103,15 +103,6 @@ export function createIngestService(deps: IngestServiceDeps) {
     const p = eventProblem(event);
     if (!p) checked.add(event);
     return p;
-  }
-
-  /**
-   * Why `event` would not be kept (older than the retention horizon), or null. Channels that answer per event
-   * refuse it with this message; the others (webhooks, imports, backfills) count it from the outcome's `expired`.
-   */
-  function retentionProblemOf(event: PendingEvent): EventProblem | null {
-    const problem = retentionProblem(event.row.occurredAt, deps.retainFrom?.() ?? null);
-    return problem ? { field: 'timestamp', message: problem } : null;
   }
 
   function check(events: readonly PendingEvent[]): void {
@@ -165,6 +156,7 @@ export function createIngestService(deps: IngestServiceDeps) {
       created: res.created[i]!,
       receivedAt: res.receivedAt[i]!,
       expired: res.expired[i]!,
+      ...(res.expired[i] && res.keptFrom ? { keptFrom: res.keptFrom } : {}),
     }));
     const activity: ProfileActivity[] = [];
     events.forEach((e, i) => {
@@ -265,7 +257,6 @@ export function createIngestService(deps: IngestServiceDeps) {
     write,
     prepare,
     problemOf,
-    retentionProblemOf,
     pending: () => batcher.pending(),
     drain: () => batcher.drain(),
   };

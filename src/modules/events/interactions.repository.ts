@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type Q, arrayParam, newId, queryRows } from '../../platform/index.ts';
+import { type Q, arrayParam, newId, queryOne, queryRows } from '../../platform/index.ts';
+import { tenantHorizonSql } from './retention.repository.ts';
 import { type NewInteraction, dedupeKeyOf } from './interactions.core.ts';
 
 export interface AppendResult {
@@ -22,6 +23,8 @@ export interface DetailedAppendResult {
   receivedAt: Date[];
   /** True where the row is older than the retention horizon: not stored, and not a duplicate either. */
   expired: boolean[];
+  /** The horizon the expired rows fell before (the platform's or the tenant's, the later); null when none expired. */
+  keptFrom: Date | null;
 }
 
 export interface StoredInteraction {
@@ -60,6 +63,8 @@ export interface InteractionsRepositoryOptions {
    * stored (`events.interaction-partitions` drops their months and keys). Read on each write.
    */
   retainFrom?: () => Date | null;
+  /** The clock a tenant's own retention horizon is computed at (interaction_retention; default: the system's). */
+  clock?: () => Date;
 }
 
 /** The counts of a detailed append: written now, expired (older than the retention), the rest duplicates. */
@@ -82,7 +87,7 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
      * retry with exactly the first answer, and profile aggregates count each event once.
      */
     async appendManyDetailed(q: Q, tenantId: string, rows: readonly NewInteraction[]): Promise<DetailedAppendResult> {
-      if (!rows.length) return { ids: [], created: [], receivedAt: [], expired: [] };
+      if (!rows.length) return { ids: [], created: [], receivedAt: [], expired: [], keptFrom: null };
       const keys = rows.map(dedupeKeyOf);
       const firstIndex = new Map<string, number>();
       keys.forEach((k, i) => {
@@ -92,7 +97,9 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
       const ukeys = [...firstIndex.keys()]; // same order as uniq: keys are hashed once per row
       const ids = uniq.map(() => newId());
       const col = <T>(f: (r: NewInteraction) => T) => arrayParam(uniq.map(f));
-      const horizon = opts.retainFrom?.() ?? null;
+      const platformHorizon = opts.retainFrom?.() ?? null;
+      // The later of the platform's and the tenant's own horizon (a primary-key probe of interaction_retention).
+      const horizon = sql`coalesce(greatest(${platformHorizon?.toISOString() ?? null}::timestamptz, ${tenantHorizonSql(tenantId, opts.clock?.() ?? new Date())}), '-infinity'::timestamptz)`;
       // One statement: the keys first (ON CONFLICT DO NOTHING: webhooks, SDK queues and uploads deliver at least
       // once), then the interactions of exactly the keys this statement got. A concurrent duplicate waits on the
       // key's unique index and gets nothing; kill -9 keeps both inserts or neither. Rows older than the retention
@@ -110,7 +117,7 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
                 ${col((r) => r.occurredAt.toISOString())}::timestamptz[]
               ) AS t(id, dedupe_key, user_id, anonymous_id, profile_id, item_id, type, value, quantity, price_minor,
                      currency, order_id, session_id, recommendation_id, source, context, metadata, occurred_at)
-              ${horizon ? sql`WHERE t.occurred_at >= ${horizon.toISOString()}::timestamptz` : sql``}
+              WHERE t.occurred_at >= ${horizon}
             ), keyed AS (
               INSERT INTO interaction_keys (tenant_id, dedupe_key, id, occurred_at)
               SELECT ${tenantId}::uuid, dedupe_key, id, occurred_at FROM input
@@ -151,6 +158,7 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
         created: keys.map((k, i) => fresh.has(k) && firstIndex.get(k) === i),
         receivedAt: keys.map((k) => byKey.get(k)!.receivedAt),
         expired: keys.map((k) => expiredKeys.has(k)),
+        keptFrom: expiredKeys.size ? ((await queryOne<{ at: Date | null }>(q, sql`SELECT ${horizon} AS at`))?.at ?? null) : null,
       };
     },
 

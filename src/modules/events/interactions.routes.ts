@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, tenantContext, validation } from '../../platform/index.ts';
-import { checkOccurredAt, fromApiInteraction, type PendingEvent } from './ingest.core.ts';
+import { checkOccurredAt, fromApiInteraction, type PendingEvent, retentionProblem } from './ingest.core.ts';
 import type { IngestService } from './ingest.service.ts';
 import * as s from './interactions.schemas.ts';
 
@@ -77,9 +77,17 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
         throw validation('VALIDATION_ERROR', `The request body is invalid: timestamp.`, [{ field: 'timestamp', message: problem }]);
       const key = idempotencyKey(request);
       const event = fromApiInteraction(request.body, { now, eventId: key });
-      const bad = deps.ingest.problemOf(event) ?? deps.ingest.retentionProblemOf(event);
+      const bad = deps.ingest.problemOf(event);
       if (bad) throw validation('VALIDATION_ERROR', `The request body is invalid: ${bad.field}.`, [{ ...bad }]);
       const [out] = await deps.ingest.write(ctx, [event], { source: 'api' });
+      // Older than the retention: nothing was stored; said like any other refused field.
+      if (out!.expired)
+        throw validation('VALIDATION_ERROR', `The request body is invalid: timestamp.`, [
+          {
+            field: 'timestamp',
+            message: retentionProblem(event.row.occurredAt, out!.keptFrom ?? null) ?? 'is older than the retention period',
+          },
+        ]);
       if (!out!.created) reply.header('idempotent-replayed', 'true');
       // 201 for a new row and for its retries alike: a retried request gets exactly the first answer.
       return reply
@@ -123,7 +131,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
           return;
         }
         const event = fromApiInteraction(parsed.data, { now });
-        const bad = deps.ingest.problemOf(event) ?? deps.ingest.retentionProblemOf(event);
+        const bad = deps.ingest.problemOf(event);
         if (bad) {
           results[index] = { index, status: 'rejected', errors: [bad] };
           return;
@@ -137,8 +145,15 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
       );
       let accepted = 0;
       let duplicates = 0;
+      let expired = 0;
       valid.forEach((v, k) => {
         const o = outcomes[k]!;
+        if (o.expired) {
+          expired++;
+          const message = retentionProblem(v.event.row.occurredAt, o.keptFrom ?? null) ?? 'is older than the retention period';
+          results[v.index] = { index: v.index, status: 'rejected', errors: [{ field: 'timestamp', message }] };
+          return;
+        }
         if (o.created) accepted++;
         else duplicates++;
         results[v.index] = {
@@ -148,7 +163,7 @@ export async function interactionsRoutes(app: FastifyInstance, deps: Interaction
           processed_at: o.receivedAt.toISOString(),
         };
       });
-      return { accepted, duplicates, rejected: results.length - valid.length, results };
+      return { accepted, duplicates, rejected: results.length - valid.length + expired, results };
     },
   );
 }

@@ -1,4 +1,4 @@
-import { doublePrecision, bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * The one interactions table: every event that says a person did something with an item (view, cart,
@@ -65,3 +65,20 @@ export const interactionKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.dedupeKey] }), index('interaction_keys_time_idx').on(t.occurredAt)],
 );
+
+/**
+ * A tenant's own retention of its interactions (the Data page's "Event retention"): events older than the start of
+ * the month `months` before the current one are not stored, and the elected task `events.tenant-retention` deletes
+ * the stored ones (with their dedupe keys) in batches. With `archive`, only rows the warehouse's Parquet export has
+ * already written are deleted, so nothing leaves without a copy. `LOUPE_INTERACTIONS_RETENTION_MONTHS` (whole
+ * monthly partitions, platform-wide) still applies over it. No row: the tenant keeps everything.
+ */
+export const interactionRetention = pgTable('interaction_retention', {
+  tenantId: uuid('tenant_id').primaryKey(),
+  months: integer('months').notNull(),
+  archive: boolean('archive').notNull().default(true),
+  lastPurgeAt: timestamp('last_purge_at', { withTimezone: true }),
+  lastPurgedRows: bigint('last_purged_rows', { mode: 'number' }).notNull().default(0),
+  purgedRows: bigint('purged_rows', { mode: 'number' }).notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

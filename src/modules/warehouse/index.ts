@@ -17,7 +17,7 @@ import { createWarehouseRepository } from './warehouse.repository.ts';
 import { warehouseRoutes } from './warehouse.routes.ts';
 import { createWarehouseService } from './warehouse.service.ts';
 import { createFolderExportStore, createObjectExportStore } from './warehouse.store.ts';
-import type { EventQualitySource, MartSources, WarehouseSources } from './warehouse.types.ts';
+import type { EventQualitySource, ExportTable, MartSources, WarehouseSources } from './warehouse.types.ts';
 
 export interface WarehouseModuleDeps {
   sources: WarehouseSources;
@@ -91,6 +91,15 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
         { name: 'warehouse.book-marts', everyMs: cfg.martsIntervalMinutes * 60_000, runOnElection: true, run: bookMarts },
         { name: 'warehouse.book-exports', everyMs: cfg.intervalMinutes * 60_000, runOnElection: true, run: bookExports },
       ];
+    },
+    /**
+     * The id of the last row of `table` the export has written for the tenant (its watermark; null: nothing yet).
+     * Ids are UUIDv7 in insertion order, so every row at or below it is in a committed Parquet file (events'
+     * retention deletes only those when the tenant asks for an archive).
+     */
+    async exportedThrough(tenantId: string, table: ExportTable): Promise<string | null> {
+      const w = (await exportRepo.watermarks(platform.db, tenantId)).find((x) => x.table === table);
+      return w?.keyId ?? null;
     },
     /** Books the next scheduled export of every tenant that exported before (what the scheduled task runs; tests). */
     bookScheduledExports: bookExports,
