@@ -65,6 +65,11 @@ const INTENDED: IntendedFanOut[] = [
   },
   { pattern: /^DELETE FROM sponsored_traffic_hours WHERE hour < \$1$/, reason: 'scheduler: sponsored traffic hours retention' },
   {
+    pattern:
+      /^SELECT tenant_id::text AS "tenantId", months, archive FROM interaction_retention ORDER BY last_purge_at NULLS FIRST, tenant_id$/,
+    reason: 'scheduler events.tenant-retention: tenants with a retention of their own',
+  },
+  {
     pattern: /^UPDATE pricing_network_sources s SET next_run_at = .*FOR UPDATE SKIP LOCKED/,
     reason: 'scheduler pricing.network-imports: due sources of every tenant',
   },
