@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -538,34 +537,6 @@ export async function queryRows<T>(q: Pick<Db, 'execute'>, query: SQL): Promise<
   }
   const compiled = dialect.sqlToQuery(query);
   const res = await client.query(compiled.sql, compiled.params);
-  return res.rows as T[];
-}
-
-/** Statement texts given a server-side name (text -> name), bounded: past the bound, statements run unnamed. */
-const preparedNames = new Map<string, string>();
-const MAX_PREPARED_TEXTS = 256;
-
-/**
- * `queryRows` for a hot read that PostgreSQL would otherwise plan on every call: on a PostgreSQL server it runs as
- * a named prepared statement (named by a hash of its text), so each connection parses it once and, after five
- * executions, keeps a generic plan when that is no worse than planning anew. It matters for statements over the
- * monthly partitions of `interactions` without a time bound (planning visits every partition: ~4 ms per call at 40
- * partitions against ~0.4 ms prepared). Same rows as `queryRows`; on PGlite it is `queryRows`. Use it only for a
- * fixed set of statement shapes (each distinct text is prepared on every pooled connection; past 256 texts in a
- * process, statements run unnamed).
- */
-export async function queryRowsPrepared<T>(q: Pick<Db, 'execute'>, query: SQL): Promise<T[]> {
-  const client = (q as unknown as { session?: { client?: unknown } }).session?.client;
-  if (!(client instanceof pg.Pool || client instanceof pg.Client)) return queryRows<T>(q, query);
-  const compiled = dialect.sqlToQuery(query);
-  let name = preparedNames.get(compiled.sql);
-  if (!name && preparedNames.size < MAX_PREPARED_TEXTS) {
-    name = `loupe_${createHash('sha1').update(compiled.sql).digest('hex').slice(0, 20)}`;
-    preparedNames.set(compiled.sql, name);
-  }
-  const res = await (client as pg.Pool).query(
-    name ? { name, text: compiled.sql, values: compiled.params } : { text: compiled.sql, values: compiled.params },
-  );
   return res.rows as T[];
 }
 

@@ -13,7 +13,7 @@ export type { Config, PlanConfig } from './config.ts';
 // Process entries and benches start Loupe with these (modules never call them).
 export { loadConfig } from './config.ts';
 export { migrateDatabase, openDatabase, tenantScopedPglite } from './database.ts';
-export { arrayParam, bindQuery, queryOne, queryRows, queryRowsPrepared } from './database.ts';
+export { arrayParam, bindQuery, queryOne, queryRows } from './database.ts';
 export type { BoundQuery, Database, Db, Q } from './database.ts';
 export { commonSnapshot, currentSnapshot, unseenBy } from './snapshots.ts';
 export { afterCommitQueue, inTenant } from './tenant-scope.ts';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Q, arrayParam, queryOne, queryRows, queryRowsPrepared } from '../../platform/index.ts';
+import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 
 /** One interaction that cites a recommendation (`recommendation_id`): what attribution joins to served responses. */
 export interface AttributedInteraction {
@@ -29,10 +29,9 @@ export function createHistoryRepository() {
     /**
      * Each user's most recent interactions with an item (at most `limit` each), newest first per user. One
      * index scan for all of them (a LATERAL per user planned several times slower on PGlite, which has no statistics).
-     * Prepared: with no time bound it would be planned over every monthly partition on each call.
      */
     userHistories: (q: Q, tenantId: string, userIds: readonly string[], limit: number) =>
-      queryRowsPrepared<{ userId: string; id: string; itemId: string; type: string }>(
+      queryRows<{ userId: string; id: string; itemId: string; type: string }>(
         q,
         sql`SELECT "userId", id, "itemId", type FROM (
               SELECT user_id AS "userId", id::text AS id, item_id AS "itemId", type,
@@ -56,10 +55,9 @@ export function createHistoryRepository() {
     /**
      * Users with interactions whose id is at or after `fromId` (ids are UUIDv7, so this is "written since a
      * time"), with the newest id of each: how a serving process learns of interactions another process wrote.
-     * Polled by every serving process: prepared, so it is not planned over every monthly partition each time.
      */
     usersWithInteractionsSince: (q: Q, tenantId: string, fromId: string) =>
-      queryRowsPrepared<{ userId: string; newestId: string }>(
+      queryRows<{ userId: string; newestId: string }>(
         q,
         sql`SELECT user_id AS "userId", max(id::text) AS "newestId" FROM interactions
             WHERE tenant_id = ${tenantId} AND id >= ${fromId}::uuid AND user_id IS NOT NULL GROUP BY user_id`,
