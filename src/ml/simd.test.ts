@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createSimdKernels, packPanels8 } from './simd.ts';
+import { createSharedSimdKernels, createSharedSimdMemory, createSimdKernels, packPanels8 } from './simd.ts';
 import { rngMulberry32 } from './random.ts';
 
 describe('gemmPanel4x8', () => {
@@ -49,6 +49,20 @@ describe('axpyF32', () => {
     }
     kern.axpyF32(0, 64, 0.5, 12);
     for (let i = 0; i < 12; i++) expect(mem[i]).toBeCloseTo(2 * i, 6);
+  });
+});
+
+describe('createSharedSimdKernels', () => {
+  it('runs the kernels over a shared memory and refuses an unshared one', () => {
+    const memory = createSharedSimdMemory(100_000);
+    expect(memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(memory.buffer.byteLength).toBe(2 * 65536);
+    const kern = createSharedSimdKernels(memory);
+    const mem = new Float32Array(memory.buffer);
+    for (let i = 0; i < 8; i++) mem[16 + i] = i;
+    kern.axpyF32(0, 64, 2, 8);
+    expect(Array.from(mem.subarray(0, 8))).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    expect(() => createSharedSimdKernels(new WebAssembly.Memory({ initial: 1 }))).toThrow(/not shared/);
   });
 });
 

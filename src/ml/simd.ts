@@ -90,9 +90,18 @@ interface FuncDef {
   readonly body: number[];
 }
 
-function assembleModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
+/** The 32-bit WebAssembly address space in 64 KiB pages (4 GiB). */
+const MAX_PAGES = 65536;
+
+/**
+ * `shared`: the module imports a shared memory (limits flag 3: minimum 1 page, maximum 4 GiB), which worker
+ * threads instantiate over the same `WebAssembly.Memory`; a non-shared memory cannot be imported by it, nor the
+ * other way round.
+ */
+function assembleModule(funcs: FuncDef[], shared = false): Uint8Array<ArrayBuffer> {
   const types = funcs.map((f) => [0x60, ...uleb(f.params.length), ...f.params, 0]);
-  const imports = [[...str('env'), ...str('memory'), 0x02, 0x00, 1]];
+  const limits = shared ? [0x03, ...uleb(1), ...uleb(MAX_PAGES)] : [0x00, 1];
+  const imports = [[...str('env'), ...str('memory'), 0x02, ...limits]];
   const funcIdx = funcs.map((_, i) => uleb(i));
   const exports = funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]);
   const codes = funcs.map((f) => {
@@ -252,13 +261,20 @@ function spmm(name: string, scatter: boolean): FuncDef {
 }
 
 let cachedModule: WebAssembly.Module | undefined;
+let cachedSharedModule: WebAssembly.Module | undefined;
+
+const kernels = (): FuncDef[] => [gemmPanel4x8(), axpyF32(), spmm('spmmRows', false), spmm('spmmRowsScatter', true)];
 
 /** The compiled SIMD module (compiled once per thread). */
 export function simdModule(): WebAssembly.Module {
-  cachedModule ??= new WebAssembly.Module(
-    assembleModule([gemmPanel4x8(), axpyF32(), spmm('spmmRows', false), spmm('spmmRowsScatter', true)]),
-  );
+  cachedModule ??= new WebAssembly.Module(assembleModule(kernels()));
   return cachedModule;
+}
+
+/** The same kernels importing a shared memory (see `createSharedSimdMemory`), compiled once per thread. */
+export function sharedSimdModule(): WebAssembly.Module {
+  cachedSharedModule ??= new WebAssembly.Module(assembleModule(kernels(), true));
+  return cachedSharedModule;
 }
 
 export interface SimdKernels {
@@ -281,8 +297,31 @@ export function createSimdKernels(bytes: number): SimdKernels {
   if (pages > 65536) throw new RangeError(`createSimdKernels: ${bytes} bytes exceed the 4 GiB WebAssembly memory`);
   const memory = new WebAssembly.Memory({ initial: pages });
   const instance = new WebAssembly.Instance(simdModule(), { env: { memory } });
+  return kernelsOf(instance, memory);
+}
+
+function kernelsOf(instance: WebAssembly.Instance, memory: WebAssembly.Memory): SimdKernels {
   const ex = instance.exports as unknown as Omit<SimdKernels, 'memory'>;
   return { memory, gemmPanel4x8: ex.gemmPanel4x8, axpyF32: ex.axpyF32, spmmRows: ex.spmmRows, spmmRowsScatter: ex.spmmRowsScatter };
+}
+
+/**
+ * A fixed-size shared memory of at least `bytes` bytes (its `buffer` is a SharedArrayBuffer; it can be
+ * posted to worker threads, each of which calls `createSharedSimdKernels` over it).
+ */
+export function createSharedSimdMemory(bytes: number): WebAssembly.Memory {
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  if (pages > MAX_PAGES) throw new RangeError(`createSharedSimdMemory: ${bytes} bytes exceed the 4 GiB WebAssembly memory`);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/**
+ * The kernels over a shared memory from `createSharedSimdMemory`, in this thread. Threads running them on
+ * disjoint output rows need no other synchronisation than the task boundaries.
+ */
+export function createSharedSimdKernels(memory: WebAssembly.Memory): SimdKernels {
+  if (!(memory.buffer instanceof SharedArrayBuffer)) throw new TypeError('createSharedSimdKernels: the memory is not shared');
+  return kernelsOf(new WebAssembly.Instance(sharedSimdModule(), { env: { memory } }), memory);
 }
 
 /**
