@@ -169,18 +169,17 @@ function unitRange(n: number, units: number, unit: number): [number, number] {
   return [Math.floor((n * unit) / units), Math.floor((n * (unit + 1)) / units)];
 }
 
-/** to[r] = (Â from)[r] for the contiguous rows [r0, r1) (zeroed, then the SIMD pull kernel per side). */
+/** to[r] = (Â from)[r] for the contiguous rows [r0, r1) (the SIMD pull kernel per side, sums in registers). */
 function pullRange(v: LightGcnViews, from: LightGcnBuffer, to: LightGcnBuffer, r0: number, r1: number): void {
   const { s, kern } = v;
   const l = s.layout;
   const U = s.users;
   const rb = s.stride * 4;
-  v.f32[to].fill(0, r0 * s.stride, r1 * s.stride);
   const u1 = Math.min(r1, U);
   // a user's neighbours are items (rows U.. of `from`), an item's are users
-  if (r0 < u1) kern.spmmRows(l.uiIndptr + r0 * 4, l.uiIndices, l.uiData, u1 - r0, l[from] + U * rb, l[to] + r0 * rb, s.stride);
+  if (r0 < u1) kern.spmmPull(l.uiIndptr + r0 * 4, l.uiIndices, l.uiData, u1 - r0, l[from] + U * rb, l[to] + r0 * rb, s.stride);
   const i0 = Math.max(r0, U);
-  if (i0 < r1) kern.spmmRows(l.iuIndptr + (i0 - U) * 4, l.iuIndices, l.iuData, r1 - i0, l[from], l[to] + i0 * rb, s.stride);
+  if (i0 < r1) kern.spmmPull(l.iuIndptr + (i0 - U) * 4, l.iuIndices, l.iuData, r1 - i0, l[from], l[to] + i0 * rb, s.stride);
 }
 
 /** to[r] = Σ over r's marked neighbours c of Â_rc from[c] (zeroed first), in the row's CSR order. */

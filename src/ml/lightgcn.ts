@@ -11,8 +11,8 @@
  * a forward and a backward one (the last forward hop and the first backward hop only touch the
  * batch's neighbourhoods), so an epoch is about (nnz / batchSize) · (4K - 2) · nnz · d whatever the
  * batch size does to the BPR part. On Yelp2018 (1.24M edges, d = 64, K = 3) a mini-batch costs about
- * 0.4 CPU seconds with the SIMD pull kernel (0.53 with the former per-edge axpy calls), i.e. ~4 CPU
- * minutes per epoch at batch 2048, split over the `threads` of `lightgcn.pool.ts`; the paper trains
+ * 0.33 CPU seconds with the SIMD register-accumulating pull kernel (0.53 with the former per-edge axpy
+ * calls), i.e. ~3.5 CPU minutes per epoch at batch 2048, split over the `threads` of `lightgcn.pool.ts`; the paper trains
  * for hundreds of epochs. Use large batches (with a larger learning rate) on big data, and prefer iALS
  * when training time matters.
  */
