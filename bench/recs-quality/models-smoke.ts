@@ -167,7 +167,7 @@ for (const name of models) {
     };
     t = performance.now();
     cpuAtFit = cpuSeconds();
-    const model = fitLightGcn(train, {
+    const model = await fitLightGcn(train, {
       ...params,
       signal,
       onEpoch: ({ epoch, loss, seconds }) => {

@@ -240,9 +240,9 @@ describe('fitLightGcn', () => {
   }
   const train = build({ users: 30, items: 16, pairs: rows.map((r, t) => [r, cols[t]!] as [number, number]) });
 
-  it('lowers the loss and ranks the held-out community item above the other community', () => {
+  it('lowers the loss and ranks the held-out community item above the other community', async () => {
     const losses: number[] = [];
-    const model = fitLightGcn(train, {
+    const model = await fitLightGcn(train, {
       embeddingDim: 8,
       numLayers: 2,
       learningRate: 0.05,
@@ -267,21 +267,21 @@ describe('fitLightGcn', () => {
     }
   });
 
-  it('is deterministic and stops when onEpoch returns false or the signal aborts', () => {
+  it('is deterministic and stops when onEpoch returns false or the signal aborts', async () => {
     const params = { embeddingDim: 4, numLayers: 1, batchSize: 16, seed: 9 };
     let calls = 0;
-    const a = fitLightGcn(train, { ...params, epochs: 10, onEpoch: () => ++calls < 3 });
-    const b = fitLightGcn(train, { ...params, epochs: 3 });
+    const a = await fitLightGcn(train, { ...params, epochs: 10, onEpoch: () => ++calls < 3 });
+    const b = await fitLightGcn(train, { ...params, epochs: 3 });
     expect(calls).toBe(3);
     expect(a.epochsRun).toBe(3);
     expect([...a.egoEmbeddings]).toEqual([...b.egoEmbeddings]);
     // a warm start copies E0 (zero epochs leave it as given)
-    const warm = fitLightGcn(train, { ...params, epochs: 0, initialEmbeddings: b.egoEmbeddings });
+    const warm = await fitLightGcn(train, { ...params, epochs: 0, initialEmbeddings: b.egoEmbeddings });
     expect(warm.egoEmbeddings).not.toBe(b.egoEmbeddings);
     expect([...warm.egoEmbeddings]).toEqual([...b.egoEmbeddings]);
     expect([...warm.finalEmbeddings]).toEqual([...b.finalEmbeddings]);
     const signal = { aborted: true };
-    const c = fitLightGcn(train, { ...params, epochs: 10, signal });
+    const c = await fitLightGcn(train, { ...params, epochs: 10, signal });
     expect(c.epochsRun).toBe(1);
   });
 });
@@ -305,9 +305,9 @@ describe('fitLightGcn early stopping on validation NDCG', () => {
   // a learning rate this high and no L2 overfit these 720 pairs within a few epochs: validation NDCG peaks, then falls
   const params = { embeddingDim: 16, numLayers: 2, learningRate: 0.1, batchSize: 64, reg: 0, seed: 1 } as const;
 
-  it('stops `patience` measurements after the best one and keeps the best epoch, not the last', () => {
+  it('stops `patience` measurements after the best one and keeps the best epoch, not the last', async () => {
     const { train, validation } = groupsWithHoldout();
-    const m = fitLightGcn(train, { ...params, epochs: 150, validation: { heldOut: validation, every: 2, patience: 4 } });
+    const m = await fitLightGcn(train, { ...params, epochs: 150, validation: { heldOut: validation, every: 2, patience: 4 } });
     const ndcgs = m.validation.map((v) => v.ndcg);
     const best = m.validation[ndcgs.indexOf(Math.max(...ndcgs))]!;
     expect(m.validation.map((v) => v.epoch)).toEqual(Array.from({ length: ndcgs.length }, (_, k) => 2 * (k + 1)));
@@ -318,15 +318,15 @@ describe('fitLightGcn early stopping on validation NDCG', () => {
     expect(ndcgs[ndcgs.length - 1]!).toBeLessThan(best.ndcg - 0.02);
     // the model holds the best epoch's embeddings: those of a plain run stopped there (the measurements draw no
     // random numbers), and its validation NDCG is the best one measured
-    const plain = fitLightGcn(train, { ...params, epochs: best.epoch });
+    const plain = await fitLightGcn(train, { ...params, epochs: best.epoch });
     expect(Array.from(m.finalEmbeddings)).toEqual(Array.from(plain.finalEmbeddings));
     const users = usersWithTestItems(validation);
     expect(lightGcnValidationNdcg(m.finalEmbeddings, 16, train, validation, users, 20)).toBeCloseTo(best.ndcg, 6);
   });
 
-  it('without a hold-out, runs every epoch; a hold-out too small to rank falls back to the loss plateau', () => {
+  it('without a hold-out, runs every epoch; a hold-out too small to rank falls back to the loss plateau', async () => {
     const { train } = groupsWithHoldout();
-    const m = fitLightGcn(train, { ...params, epochs: 12 });
+    const m = await fitLightGcn(train, { ...params, epochs: 12 });
     expect(m.epochsRun).toBe(12);
     expect(m.bestEpoch).toBe(12);
     expect(m.validation).toEqual([]);

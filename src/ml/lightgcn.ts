@@ -11,13 +11,25 @@
  * a forward and a backward one (the last forward hop and the first backward hop only touch the
  * batch's neighbourhoods), so an epoch is about (nnz / batchSize) · (4K - 2) · nnz · d whatever the
  * batch size does to the BPR part. On Yelp2018 (1.24M edges, d = 64, K = 3) a mini-batch costs about
- * a CPU second even with the SIMD propagation, i.e. ~10 CPU minutes per epoch at batch 2048 and ~3
- * at batch 8192, single-threaded; the paper trains for hundreds of epochs. Use large batches (with a
- * larger learning rate) on big data, and prefer iALS when training time matters.
+ * 0.33 CPU seconds with the SIMD register-accumulating pull kernel (0.53 with the former per-edge axpy
+ * calls), i.e. ~3.5 CPU minutes per epoch at batch 2048, split over the `threads` of `lightgcn.pool.ts`; the paper trains
+ * for hundreds of epochs. Use large batches (with a larger learning rate) on big data, and prefer iALS
+ * when training time matters.
  */
+import { availableParallelism } from 'node:os';
 import type { Csr } from './csr.ts';
 import { accumulateTopKSums, emptyTopKSums, topKMetricsFromSums, usersWithTestItems } from './eval.ts';
 import { createDotScorer } from './ials.ts';
+import {
+  createLightGcnShared,
+  createLightGcnThreads,
+  type LightGcnBuffer,
+  lightGcnRunUnit,
+  lightGcnTakeUnits,
+  type LightGcnTask,
+  type LightGcnThreads,
+  lightGcnViews,
+} from './lightgcn.pool.ts';
 import { fillNormal, rngMulberry32, shuffleInPlace, type Rng } from './random.ts';
 import { createSimdKernels } from './simd.ts';
 
@@ -552,6 +564,14 @@ export interface LightGcnParams {
   readonly onEpoch?: (progress: LightGcnProgress) => boolean | void;
   /** Checked after every mini-batch: cancellation without waiting for the epoch to end. */
   readonly signal?: { readonly aborted: boolean };
+  /**
+   * Threads of the propagation hops and optimiser updates (1: on the calling thread). Default: every core the
+   * process may use when the fit is large enough to repay starting them (`lightGcnDefaultThreads`), else 1.
+   * The result does not depend on it.
+   */
+  readonly threads?: number;
+  /** Nice value of the worker threads (never raised above the caller's priority); default: the calling thread's. */
+  readonly nice?: number;
 }
 
 export interface LightGcnModel {
@@ -565,6 +585,8 @@ export interface LightGcnModel {
   readonly bestEpoch: number;
   /** Every validation measurement (empty without `validation`). */
   readonly validation: readonly { epoch: number; ndcg: number }[];
+  /** Threads the fit ran on. */
+  readonly threads: number;
   scoreBatch(userIds: Int32Array, out: Float32Array): void;
 }
 
@@ -598,11 +620,60 @@ function validationUsers(heldOut: Csr, max: number, seed: number): Int32Array {
 }
 
 /**
+ * Threads for a fit of this size when the caller does not say: one below about 10¹⁰ multiply-adds in all (starting
+ * pool threads from TypeScript sources costs seconds of wall and CPU under load; see `ialsDefaultThreads`), else
+ * every core the process may use.
+ */
+export function lightGcnDefaultThreads(train: Csr, d: number, layers: number, epochs: number, batchSize: number): number {
+  const nnz = train.indices.length;
+  const work = epochs * Math.ceil(nnz / batchSize) * (4 * Math.max(1, layers)) * 2 * nnz * d;
+  return work < 1e10 ? 1 : Math.max(1, availableParallelism());
+}
+
+/** Copies rows of `d` floats into rows of `stride` floats (the padding left as it is: zero). */
+function padRows(src: Float32Array, d: number, dst: Float32Array, stride: number): void {
+  if (d === stride) {
+    dst.set(src);
+    return;
+  }
+  for (let r = 0, n = src.length / d; r < n; r++) dst.set(src.subarray(r * d, r * d + d), r * stride);
+}
+
+/** Rows of `stride` floats back to rows of `d` floats (a new array). */
+function unpadRows(src: Float32Array, stride: number, d: number, out = new Float32Array((src.length / stride) * d)): Float32Array {
+  if (d === stride) {
+    out.set(src);
+    return out;
+  }
+  for (let r = 0, n = src.length / stride; r < n; r++) out.set(src.subarray(r * stride, r * stride + d), r * d);
+  return out;
+}
+
+/** Marks the distinct nodes of a batch (users, then items offset by U) and lists them in `nodes`; returns the count. */
+function markBatchNodes(batch: BprBatch, nUsers: number, mark: Uint8Array, nodes: Int32Array): number {
+  let count = 0;
+  const add = (node: number): void => {
+    if (mark[node] === 0) {
+      mark[node] = 1;
+      nodes[count++] = node;
+    }
+  };
+  for (let b = 0; b < batch.users.length; b++) {
+    add(batch.users[b]!);
+    add(nUsers + batch.pos[b]!);
+  }
+  for (let t = 0; t < batch.neg.length; t++) add(nUsers + batch.neg[t]!);
+  return count;
+}
+
+/**
  * Trains LightGCN on a U x I interaction matrix. Each epoch visits every training pair once in a
  * seeded random order, in mini-batches of `batchSize` pairs with `negativeSamples` sampled
- * negatives each. Deterministic given `seed`. Memory: about 8 (U + I) x d floats.
+ * negatives each. The propagation hops and the optimiser update run on `threads` threads (the calling
+ * thread and threads - 1 workers, `lightgcn.pool.ts`); the result is deterministic given `seed` and the
+ * same bit for bit whatever the thread count. Memory: about 8 (U + I) x d floats plus the graph, shared.
  */
-export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
+export async function fitLightGcn(train: Csr, params: LightGcnParams): Promise<LightGcnModel> {
   const d = params.embeddingDim ?? 64;
   const layers = params.numLayers ?? 3;
   const lr = params.learningRate ?? 1e-3;
@@ -611,24 +682,32 @@ export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
   const reg = params.reg ?? 1e-4;
   const adam = (params.optimizer ?? 'adam') === 'adam';
   if (!(d > 0 && layers >= 0 && batchSize > 0 && negatives > 0)) throw new RangeError('fitLightGcn: invalid hyperparameters');
+  const threads = params.threads ?? lightGcnDefaultThreads(train, d, layers, params.epochs, batchSize);
+  if (!(threads >= 1) || !Number.isInteger(threads))
+    throw new RangeError(`fitLightGcn: threads must be a positive integer, got ${threads}`);
+  const nUsers = train.rows;
+  const nNodes = nUsers + train.cols;
+  if (params.initialEmbeddings && params.initialEmbeddings.length !== nNodes * d)
+    throw new RangeError(`fitLightGcn: initialEmbeddings must have (users + items) x d = ${nNodes * d} entries`);
+  const val = params.validation;
+  if (val && (val.heldOut.cols !== train.cols || val.heldOut.rows > train.rows))
+    throw new RangeError('fitLightGcn: the validation hold-out must have the training items and at most its users');
   const graph = lightGcnGraph(train);
-  const nUsers = graph.users;
-  const nNodes = nUsers + graph.items;
   const rng = rngMulberry32(params.seed);
-  // E0, its gradient and the propagation buffers share one WebAssembly memory (SIMD propagation)
-  const simd = lightGcnSimdWorkspace(graph, d);
-  const ws = simd.ws;
-  const e0 = simd.e0;
-  const grad = simd.grad;
-  if (params.initialEmbeddings) {
-    if (params.initialEmbeddings.length !== e0.length)
-      throw new RangeError(`fitLightGcn: initialEmbeddings must have (users + items) x d = ${e0.length} entries`);
-    e0.set(params.initialEmbeddings);
-  } else {
-    fillNormal(e0, rng);
+  // E0, the gradients, F, the hop buffers, Adam's moments and the graph share one WebAssembly memory, shared with the
+  // pool's threads; rows are padded to `stride` floats for the SIMD kernels
+  const shared = createLightGcnShared(graph, d);
+  const v = lightGcnViews(shared);
+  const stride = shared.stride;
+  const { e0, grad, fin, gradF } = v.f32;
+  const initial = new Float32Array(nNodes * d);
+  if (params.initialEmbeddings) initial.set(params.initialEmbeddings);
+  else {
+    fillNormal(initial, rng);
     const std = params.initStd ?? 0.1;
-    for (let t = 0; t < e0.length; t++) e0[t]! *= std;
+    for (let t = 0; t < initial.length; t++) initial[t]! *= std;
   }
+  padRows(initial, d, e0, stride);
 
   const nnz = train.indices.length;
   const pairUser = new Int32Array(nnz);
@@ -636,32 +715,132 @@ export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
   const order = new Int32Array(nnz);
   for (let p = 0; p < nnz; p++) order[p] = p;
 
-  const m = adam ? new Float32Array(nNodes * d) : null;
-  const v = adam ? new Float32Array(nNodes * d) : null;
   const users = new Int32Array(batchSize);
   const pos = new Int32Array(batchSize);
   const neg = new Int32Array(batchSize * negatives);
   const beta1 = 0.9;
   const beta2 = 0.999;
   const eps = 1e-8;
+  const inv = 1 / (layers + 1);
+  // ranges of rows: enough for every thread to take many (load balance), few enough to cost nothing
+  const rowUnits = Math.min(nNodes, 256);
+
+  // the calling thread is one of the `threads`: it takes units beside threads - 1 workers (all of them while the
+  // workers start, so their start-up overlaps work)
+  const pool: LightGcnThreads | null = threads > 1 ? createLightGcnThreads(shared, threads - 1, params.nice) : null;
+  const run = async (task: LightGcnTask): Promise<void> => {
+    if (!pool) {
+      // one thread runs every unit in line, in order: the same arithmetic as the pool's
+      for (let unit = 0; unit < task.units; unit++) lightGcnRunUnit(v, task, unit);
+      return;
+    }
+    const workers = pool.run(task);
+    lightGcnTakeUnits(v, task);
+    await workers;
+  };
+  const hop = (
+    from: LightGcnBuffer,
+    to: LightGcnBuffer,
+    base: LightGcnBuffer,
+    acc: LightGcnBuffer,
+    scale: number,
+    marked = false,
+  ): Promise<void> => run({ op: 'hop', units: rowUnits, rows: 'all', count: 0, marked, from, to, base, acc, scale });
+  /** fin = P e0 on every row. */
+  const propagate = async (): Promise<void> => {
+    if (layers === 0) fin.set(e0);
+    let cur: LightGcnBuffer = 'e0';
+    for (let k = 1; k <= layers; k++) {
+      const next = k % 2 === 1 ? 'a' : 'b';
+      await hop(cur, next, k === 1 ? 'e0' : 'fin', 'fin', k === layers ? inv : 1);
+      cur = next;
+    }
+  };
+  /** The mini-batch objective (see `lightGcnLossAndGrad`, whose arithmetic this splits into units); dL/dE0 in grad. */
+  const lossAndGrad = async (batch: BprBatch): Promise<number> => {
+    const count = markBatchNodes(batch, nUsers, v.mark, v.nodes);
+    // forward: F on the batch rows = mean of E0 .. EK, with EK pulled for those rows only
+    let cur: LightGcnBuffer = 'e0';
+    for (let k = 1; k < layers; k++) {
+      const next = k % 2 === 1 ? 'a' : 'b';
+      await hop(cur, next, k === 1 ? 'e0' : 'fin', 'fin', 1);
+      cur = next;
+    }
+    if (layers >= 1) {
+      const last = cur === 'a' ? 'b' : 'a';
+      const units = Math.min(count, 64);
+      await run({
+        op: 'hop',
+        units,
+        rows: 'batch',
+        count,
+        marked: false,
+        from: cur,
+        to: last,
+        base: layers === 1 ? 'e0' : 'fin',
+        acc: 'fin',
+        scale: inv,
+      });
+    } else for (let t = 0; t < count; t++) fin.set(e0.subarray(v.nodes[t]! * stride, (v.nodes[t]! + 1) * stride), v.nodes[t]! * stride);
+    // dL/dF lives on the batch rows (gradF is zero elsewhere between batches)
+    let loss = bprLossAndGrad(fin, stride, nUsers, batch, gradF);
+    // backward: dL/dE0 = P dL/dF; the first hop pulls from the batch's (marked) rows only
+    if (layers === 0) grad.set(gradF);
+    else {
+      await hop('gradF', 'a', 'gradF', 'grad', layers === 1 ? inv : 1, true);
+      cur = 'a';
+      for (let k = 2; k <= layers; k++) {
+        const next = k % 2 === 0 ? 'b' : 'a';
+        await hop(cur, next, 'grad', 'grad', k === layers ? inv : 1);
+        cur = next;
+      }
+    }
+    for (let t = 0; t < count; t++) {
+      const node = v.nodes[t]!;
+      v.mark[node] = 0;
+      gradF.fill(0, node * stride, (node + 1) * stride);
+    }
+    const { users: bu, pos: bp, neg: bn } = batch;
+    const nTriples = bu.length * negatives;
+    if (reg > 0 && nTriples > 0) {
+      const scale = reg / nTriples;
+      let sq = 0;
+      for (let b = 0; b < bu.length; b++) {
+        const ub = bu[b]! * stride;
+        const ib = (nUsers + bp[b]!) * stride;
+        for (let s = 0; s < negatives; s++) {
+          const jb = (nUsers + bn[b * negatives + s]!) * stride;
+          for (let k = 0; k < stride; k++) {
+            const eu = e0[ub + k]!;
+            const ei = e0[ib + k]!;
+            const ej = e0[jb + k]!;
+            sq += eu * eu + ei * ei + ej * ej;
+            grad[ub + k]! += scale * eu;
+            grad[ib + k]! += scale * ei;
+            grad[jb + k]! += scale * ej;
+          }
+        }
+      }
+      loss += 0.5 * scale * sq;
+    }
+    return loss;
+  };
+
   let step = 0;
   let epochsRun = 0;
   const t0 = performance.now();
   let stopped = false;
-
-  const val = params.validation;
   const every = Math.max(1, val?.every ?? 5);
   const patience = Math.max(1, val?.patience ?? 3);
-  if (val && (val.heldOut.cols !== train.cols || val.heldOut.rows > train.rows))
-    throw new RangeError('fitLightGcn: the validation hold-out must have the training items and at most its users');
   const valUsers = val ? validationUsers(val.heldOut, val.maxUsers ?? 2000, params.seed) : null;
   const history: { epoch: number; ndcg: number }[] = [];
   const finalEmbeddings = new Float32Array(nNodes * d);
   let best: { epoch: number; ndcg: number; e0: Float32Array } | null = null;
   let misses = 0;
   /** Measures validation NDCG at `epoch`; false when patience is exhausted. */
-  const validate = (epoch: number): boolean => {
-    lightGcnPropagate(graph, e0, d, layers, finalEmbeddings, ws.propagation, ws.engine);
+  const validate = async (epoch: number): Promise<boolean> => {
+    await propagate();
+    unpadRows(fin, stride, d, finalEmbeddings);
     const ndcg = lightGcnValidationNdcg(finalEmbeddings, d, train, val!.heldOut, valUsers!, val!.k ?? 20);
     history.push({ epoch, ndcg });
     if (best === null || ndcg > best.ndcg) {
@@ -671,74 +850,69 @@ export function fitLightGcn(train: Csr, params: LightGcnParams): LightGcnModel {
     } else misses++;
     return misses < patience;
   };
-  for (let epoch = 1; epoch <= params.epochs && !stopped; epoch++) {
-    shuffleInPlace(order, rng);
-    let lossSum = 0;
-    let batches = 0;
-    for (let start = 0; start < nnz; start += batchSize) {
-      const size = Math.min(batchSize, nnz - start);
-      const bu = users.subarray(0, size);
-      const bp = pos.subarray(0, size);
-      const bn = neg.subarray(0, size * negatives);
-      for (let b = 0; b < size; b++) {
-        const p = order[start + b]!;
-        bu[b] = pairUser[p]!;
-        bp[b] = train.indices[p]!;
-      }
-      sampleNegatives(train, bu, negatives, rng, bn);
-      lossSum += lightGcnLossAndGrad(graph, e0, d, layers, { users: bu, pos: bp, neg: bn, negatives }, reg, grad, ws);
-      batches++;
-      step++;
-      if (m !== null && v !== null) {
-        const c1 = 1 - Math.pow(beta1, step);
-        const c2 = 1 - Math.pow(beta2, step);
-        const stepSize = (lr * Math.sqrt(c2)) / c1;
-        const epsHat = eps * Math.sqrt(c2);
-        for (let t = 0; t < e0.length; t++) {
-          const g = grad[t]!;
-          const mt = beta1 * m[t]! + (1 - beta1) * g;
-          const vt = beta2 * v[t]! + (1 - beta2) * g * g;
-          m[t] = mt;
-          v[t] = vt;
-          e0[t]! -= (stepSize * mt) / (Math.sqrt(vt) + epsHat);
+  try {
+    for (let epoch = 1; epoch <= params.epochs && !stopped; epoch++) {
+      shuffleInPlace(order, rng);
+      let lossSum = 0;
+      let batches = 0;
+      for (let start = 0; start < nnz; start += batchSize) {
+        const size = Math.min(batchSize, nnz - start);
+        const bu = users.subarray(0, size);
+        const bp = pos.subarray(0, size);
+        const bn = neg.subarray(0, size * negatives);
+        for (let b = 0; b < size; b++) {
+          const p = order[start + b]!;
+          bu[b] = pairUser[p]!;
+          bp[b] = train.indices[p]!;
         }
-      } else {
-        for (let t = 0; t < e0.length; t++) e0[t]! -= lr * grad[t]!;
+        sampleNegatives(train, bu, negatives, rng, bn);
+        lossSum += await lossAndGrad({ users: bu, pos: bp, neg: bn, negatives });
+        batches++;
+        step++;
+        if (adam) {
+          const c1 = 1 - Math.pow(beta1, step);
+          const c2 = 1 - Math.pow(beta2, step);
+          await run({ op: 'adam', units: rowUnits, stepSize: (lr * Math.sqrt(c2)) / c1, epsHat: eps * Math.sqrt(c2), beta1, beta2 });
+        } else await run({ op: 'sgd', units: rowUnits, stepSize: lr, epsHat: 0, beta1: 0, beta2: 0 });
+        if (params.signal?.aborted) {
+          stopped = true;
+          break;
+        }
       }
-      if (params.signal?.aborted) {
-        stopped = true;
-        break;
+      epochsRun = epoch;
+      if (stopped) break;
+      let validationNdcg: number | undefined;
+      if (valUsers && valUsers.length > 0 && (epoch % every === 0 || epoch === params.epochs)) {
+        if (!(await validate(epoch))) stopped = true;
+        validationNdcg = history[history.length - 1]!.ndcg;
       }
+      const keepGoing = params.onEpoch?.({
+        epoch,
+        loss: lossSum / Math.max(1, batches),
+        seconds: (performance.now() - t0) / 1000,
+        ...(validationNdcg === undefined ? {} : { validationNdcg }),
+      });
+      if (keepGoing === false) stopped = true;
     }
-    epochsRun = epoch;
-    if (stopped) break;
-    let validationNdcg: number | undefined;
-    if (valUsers && valUsers.length > 0 && (epoch % every === 0 || epoch === params.epochs)) {
-      if (!validate(epoch)) stopped = true;
-      validationNdcg = history[history.length - 1]!.ndcg;
-    }
-    const keepGoing = params.onEpoch?.({
-      epoch,
-      loss: lossSum / Math.max(1, batches),
-      seconds: (performance.now() - t0) / 1000,
-      ...(validationNdcg === undefined ? {} : { validationNdcg }),
-    });
-    if (keepGoing === false) stopped = true;
+    // the best measurement's embeddings (training went on for `patience` measurements past it)
+    const kept = best as { epoch: number; e0: Float32Array } | null;
+    if (kept && kept.epoch !== epochsRun) e0.set(kept.e0);
+    await propagate();
+    unpadRows(fin, stride, d, finalEmbeddings);
+    const egoEmbeddings = unpadRows(e0, stride, d); // out of the shared memory, so that memory can be freed
+    const userPart = finalEmbeddings.subarray(0, nUsers * d);
+    const score = createDotScorer(finalEmbeddings.subarray(nUsers * d), d);
+    return {
+      embeddingDim: d,
+      egoEmbeddings,
+      finalEmbeddings,
+      epochsRun,
+      bestEpoch: kept?.epoch ?? epochsRun,
+      validation: history,
+      threads,
+      scoreBatch: (userIds, out) => score(userPart, userIds, out),
+    };
+  } finally {
+    await pool?.close();
   }
-  // the best measurement's embeddings (training went on for `patience` measurements past it)
-  const kept = best as { epoch: number; e0: Float32Array } | null;
-  if (kept && kept.epoch !== epochsRun) e0.set(kept.e0);
-  lightGcnPropagate(graph, e0, d, layers, finalEmbeddings, ws.propagation, ws.engine);
-  const userPart = finalEmbeddings.subarray(0, nUsers * d);
-  const itemPart = finalEmbeddings.subarray(nUsers * d);
-  const score = createDotScorer(itemPart, d);
-  return {
-    embeddingDim: d,
-    egoEmbeddings: e0.slice(), // out of the WebAssembly memory, so that memory can be freed
-    finalEmbeddings,
-    epochsRun,
-    bestEpoch: kept?.epoch ?? epochsRun,
-    validation: history,
-    scoreBatch: (userIds, out) => score(userPart, userIds, out),
-  };
 }

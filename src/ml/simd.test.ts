@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createSimdKernels, packPanels8 } from './simd.ts';
+import { createSharedSimdKernels, createSharedSimdMemory, createSimdKernels, packPanels8 } from './simd.ts';
 import { rngMulberry32 } from './random.ts';
 
 describe('gemmPanel4x8', () => {
@@ -52,13 +52,28 @@ describe('axpyF32', () => {
   });
 });
 
-describe('spmmRows / spmmRowsScatter', () => {
-  it('equal dense A x and Aᵀ x', () => {
+describe('createSharedSimdKernels', () => {
+  it('runs the kernels over a shared memory and refuses an unshared one', () => {
+    const memory = createSharedSimdMemory(100_000);
+    expect(memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(memory.buffer.byteLength).toBe(2 * 65536);
+    const kern = createSharedSimdKernels(memory);
+    const mem = new Float32Array(memory.buffer);
+    for (let i = 0; i < 8; i++) mem[16 + i] = i;
+    kern.axpyF32(0, 64, 2, 8);
+    expect(Array.from(mem.subarray(0, 8))).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    expect(() => createSharedSimdKernels(new WebAssembly.Memory({ initial: 1 }))).toThrow(/not shared/);
+  });
+});
+
+describe('spmmRows / spmmRowsScatter / spmmPull', () => {
+  it('equal dense A x and Aᵀ x; spmmPull overwrites y with the same bits as spmmRows on a zeroed y', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 9 }),
         fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 3 }),
+        // widths 4..36: below, at and past the 16-column register blocks, with a 4-column tail
+        fc.integer({ min: 1, max: 9 }),
         fc.integer(),
         (rows, cols, w4, seed) => {
           const rng = rngMulberry32(seed);
@@ -95,6 +110,12 @@ describe('spmmRows / spmmRowsScatter', () => {
           for (let i = 0; i < rows * width; i++) f32[x2 / 4 + i] = rng();
           kern.spmmRows(ip, ix, da, rows, x, y, width);
           kern.spmmRowsScatter(ip, ix, da, rows, x2, y2, width);
+          const y3 = align(y2 + cols * width * 4);
+          const end = y3 / 4 + rows * width;
+          f32.fill(Number.NaN, y3 / 4, end + 16); // y's rows are overwritten, never read; the 16 floats past them untouched
+          kern.spmmPull(ip, ix, da, rows, x, y3, width);
+          expect(Array.from(f32.subarray(y3 / 4, end))).toEqual(Array.from(f32.subarray(y / 4, y / 4 + rows * width)));
+          expect(f32.subarray(end, end + 16).every(Number.isNaN)).toBe(true);
           for (let r = 0; r < rows; r++)
             for (let j = 0; j < width; j++) {
               let s = 0;

@@ -24,6 +24,7 @@ const op = {
   i32Load: 0x28,
   i32Const: 0x41,
   i32Eqz: 0x45,
+  i32GtS: 0x4a,
   i32GeS: 0x4e,
   i32Add: 0x6a,
   i32Mul: 0x6c,
@@ -90,9 +91,18 @@ interface FuncDef {
   readonly body: number[];
 }
 
-function assembleModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
+/** The 32-bit WebAssembly address space in 64 KiB pages (4 GiB). */
+const MAX_PAGES = 65536;
+
+/**
+ * `shared`: the module imports a shared memory (limits flag 3: minimum 1 page, maximum 4 GiB), which worker
+ * threads instantiate over the same `WebAssembly.Memory`; a non-shared memory cannot be imported by it, nor the
+ * other way round.
+ */
+function assembleModule(funcs: FuncDef[], shared = false): Uint8Array<ArrayBuffer> {
   const types = funcs.map((f) => [0x60, ...uleb(f.params.length), ...f.params, 0]);
-  const imports = [[...str('env'), ...str('memory'), 0x02, 0x00, 1]];
+  const limits = shared ? [0x03, ...uleb(1), ...uleb(MAX_PAGES)] : [0x00, 1];
+  const imports = [[...str('env'), ...str('memory'), 0x02, ...limits]];
   const funcIdx = funcs.map((_, i) => uleb(i));
   const exports = funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]);
   const codes = funcs.map((f) => {
@@ -251,14 +261,77 @@ function spmm(name: string, scatter: boolean): FuncDef {
   return { name, params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, V128], body };
 }
 
+/**
+ * spmmPull(indptr, indices, data, rows, x, y, width): y[r, :] = sum_p data[p] * x[indices[p], :] for r < rows,
+ * OVERWRITING y's rows (CSR arrays int32, int32, f32; x and y row-major with `width` floats per row, a multiple of
+ * 4; pointers in bytes). The sums run in registers, 16 columns at a time (then 4 at a time for the rest), over the
+ * row's entries in order: the same additions in the same order as zeroing y and running `spmmRows`, so the same
+ * bits, without loading and storing y's row once per entry.
+ */
+function spmmPull(): FuncDef {
+  // params: 0 indptr, 1 indices, 2 data, 3 rows, 4 x, 5 y, 6 width
+  // locals: 7 r, 8 p, 9 pstart, 10 pend, 11 yrow, 12 j, 13 wb, 14 xrow, 15 v, 16..19 acc (v128)
+  const [IP, IX, DA, ROWS, X, Y, WID, R, P, PS, PEND, YR, J, WB, XR, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const acc = (g: number): number => 16 + g;
+  const zero = [...simd(0x0c), ...new Array<number>(16).fill(0)]; // v128.const 0
+  const body: number[] = [];
+  /** The loop over the row's entries, accumulating `groups` chunks of 4 floats from column byte offset j. */
+  const entries = (groups: number): void => {
+    for (let g = 0; g < groups; g++) body.push(...zero, ...set(acc(g)));
+    body.push(...get(PS), ...set(P));
+    body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK);
+    body.push(...get(P), ...get(PEND), op.i32GeS, op.brIf, 1);
+    body.push(...get(DA), ...get(P), ...i32c(2), op.i32Shl, op.i32Add, ...v128Load32Splat(0), ...set(V));
+    // xrow = x + indices[p] * wb + j
+    body.push(...get(X), ...get(IX), ...get(P), ...i32c(2), op.i32Shl, op.i32Add, ...i32Load(0), ...get(WB), op.i32Mul, op.i32Add);
+    body.push(...get(J), op.i32Add, ...set(XR));
+    for (let g = 0; g < groups; g++) {
+      body.push(...get(acc(g)), ...get(XR), ...v128Load(g * 16), ...get(V), ...f32x4Mul, ...f32x4Add, ...set(acc(g)));
+    }
+    body.push(...incr(P, 1));
+    body.push(op.br, 0, op.end, op.end);
+    for (let g = 0; g < groups; g++) body.push(...get(YR), ...get(J), op.i32Add, ...get(acc(g)), ...v128Store(g * 16));
+    body.push(...incr(J, groups * 16));
+  };
+  body.push(...get(WID), ...i32c(2), op.i32Shl, ...set(WB));
+  body.push(...i32c(0), ...set(R));
+  body.push(...get(Y), ...set(YR));
+  body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK); // rows
+  body.push(...get(R), ...get(ROWS), op.i32GeS, op.brIf, 1);
+  body.push(...get(IP), ...get(R), ...i32c(2), op.i32Shl, op.i32Add, ...set(P));
+  body.push(...get(P), ...i32Load(4), ...set(PEND));
+  body.push(...get(P), ...i32Load(0), ...set(PS));
+  body.push(...i32c(0), ...set(J));
+  body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK); // 16 columns at a time
+  body.push(...get(J), ...i32c(64), op.i32Add, ...get(WB), op.i32GtS, op.brIf, 1);
+  entries(4);
+  body.push(op.br, 0, op.end, op.end);
+  body.push(op.block, EMPTY_BLOCK, op.loop, EMPTY_BLOCK); // then 4 at a time
+  body.push(...get(J), ...get(WB), op.i32GeS, op.brIf, 1);
+  entries(1);
+  body.push(op.br, 0, op.end, op.end);
+  body.push(...get(YR), ...get(WB), op.i32Add, ...set(YR));
+  body.push(...incr(R, 1));
+  body.push(op.br, 0, op.end, op.end);
+  const locals = [I32, I32, I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128];
+  return { name: 'spmmPull', params: [I32, I32, I32, I32, I32, I32, I32], locals, body };
+}
+
 let cachedModule: WebAssembly.Module | undefined;
+let cachedSharedModule: WebAssembly.Module | undefined;
+
+const kernels = (): FuncDef[] => [gemmPanel4x8(), axpyF32(), spmm('spmmRows', false), spmm('spmmRowsScatter', true), spmmPull()];
 
 /** The compiled SIMD module (compiled once per thread). */
 export function simdModule(): WebAssembly.Module {
-  cachedModule ??= new WebAssembly.Module(
-    assembleModule([gemmPanel4x8(), axpyF32(), spmm('spmmRows', false), spmm('spmmRowsScatter', true)]),
-  );
+  cachedModule ??= new WebAssembly.Module(assembleModule(kernels()));
   return cachedModule;
+}
+
+/** The same kernels importing a shared memory (see `createSharedSimdMemory`), compiled once per thread. */
+export function sharedSimdModule(): WebAssembly.Module {
+  cachedSharedModule ??= new WebAssembly.Module(assembleModule(kernels(), true));
+  return cachedSharedModule;
 }
 
 export interface SimdKernels {
@@ -270,6 +343,8 @@ export interface SimdKernels {
   readonly spmmRows: (indptr: number, indices: number, data: number, rows: number, x: number, y: number, width: number) => void;
   /** y += Aᵀ x (scatter form; walks A's rows). */
   readonly spmmRowsScatter: (indptr: number, indices: number, data: number, rows: number, x: number, y: number, width: number) => void;
+  /** y = A x, overwriting y's rows; sums in registers (the same bits as zeroing y and `spmmRows`). */
+  readonly spmmPull: (indptr: number, indices: number, data: number, rows: number, x: number, y: number, width: number) => void;
 }
 
 /**
@@ -281,8 +356,38 @@ export function createSimdKernels(bytes: number): SimdKernels {
   if (pages > 65536) throw new RangeError(`createSimdKernels: ${bytes} bytes exceed the 4 GiB WebAssembly memory`);
   const memory = new WebAssembly.Memory({ initial: pages });
   const instance = new WebAssembly.Instance(simdModule(), { env: { memory } });
+  return kernelsOf(instance, memory);
+}
+
+function kernelsOf(instance: WebAssembly.Instance, memory: WebAssembly.Memory): SimdKernels {
   const ex = instance.exports as unknown as Omit<SimdKernels, 'memory'>;
-  return { memory, gemmPanel4x8: ex.gemmPanel4x8, axpyF32: ex.axpyF32, spmmRows: ex.spmmRows, spmmRowsScatter: ex.spmmRowsScatter };
+  return {
+    memory,
+    gemmPanel4x8: ex.gemmPanel4x8,
+    axpyF32: ex.axpyF32,
+    spmmRows: ex.spmmRows,
+    spmmRowsScatter: ex.spmmRowsScatter,
+    spmmPull: ex.spmmPull,
+  };
+}
+
+/**
+ * A fixed-size shared memory of at least `bytes` bytes (its `buffer` is a SharedArrayBuffer; it can be
+ * posted to worker threads, each of which calls `createSharedSimdKernels` over it).
+ */
+export function createSharedSimdMemory(bytes: number): WebAssembly.Memory {
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  if (pages > MAX_PAGES) throw new RangeError(`createSharedSimdMemory: ${bytes} bytes exceed the 4 GiB WebAssembly memory`);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/**
+ * The kernels over a shared memory from `createSharedSimdMemory`, in this thread. Threads running them on
+ * disjoint output rows need no other synchronisation than the task boundaries.
+ */
+export function createSharedSimdKernels(memory: WebAssembly.Memory): SimdKernels {
+  if (!(memory.buffer instanceof SharedArrayBuffer)) throw new TypeError('createSharedSimdKernels: the memory is not shared');
+  return kernelsOf(new WebAssembly.Instance(sharedSimdModule(), { env: { memory } }), memory);
 }
 
 /**

@@ -137,7 +137,7 @@ export async function fitArtifact(
       const d = p.embedding_dim;
       const stop = lightGcnEarlyStopping(binary, p);
       const plateau = stop.validation ? null : lossPlateau(p.patience);
-      const m = fitLightGcn(stop.fitOn, {
+      const m = await fitLightGcn(stop.fitOn, {
         ...lightGcnOptions(p),
         ...(stop.validation ? { validation: stop.validation } : {}),
         ...(opts.warmStart ? { initialEmbeddings: lightGcnWarmStart(train.rows, d, opts.warmStart.itemRows) } : {}),
