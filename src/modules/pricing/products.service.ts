@@ -1,7 +1,7 @@
 import { type PlatformServices, type TenantContext, formatMoney, isUuid, minorToMajor, notFound } from '../../platform/index.ts';
 import { normalizeGtin } from './gtin.core.ts';
 import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, summarizePricing } from './pricing.core.ts';
-import { type GroupOfferRow, type OfferRow, pricingRepository as repo } from './pricing.repository.ts';
+import { type GroupOfferRow, pricingRepository as repo } from './pricing.repository.ts';
 import { historySince } from './summary.core.ts';
 import { type PageGroupRow, summaryRepository } from './summary.repository.ts';
 import { display } from './pricing.mappers.ts';
@@ -67,7 +67,7 @@ export function createProductsService(deps: ProductsDeps) {
       if (link) group = await summaryRepository.pageGroup(db, ctx.tenantId, link.id);
     }
     const offers = group ? await repo.offersOfGroup(db, ctx.tenantId, group.id) : [];
-    const priced: Priced[] = offers.map((o: OfferRow) => ({
+    const priced: Priced[] = offers.map((o: GroupOfferRow) => ({
       id: o.id,
       storeId: o.storeId,
       storeName: o.storeName,
