@@ -556,6 +556,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       ...webhooks.scheduledTasks(),
       ...warehouse.scheduledTasks(),
       ...experiments.scheduledTasks(),
+      ...pricing.scheduledTasks(),
       // Each pricing network connection's import is due hourly (or daily): a minute's sweep queues the due ones.
       { name: 'pricing.network-imports', everyMs: 60_000, runOnElection: true, run: () => pricing.queueDueNetworkImports() },
     ],

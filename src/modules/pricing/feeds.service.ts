@@ -18,6 +18,7 @@ import { type MatchOffload, type Scorer, matchByIdentifiers, matchLearned, shipp
 import { createMatchingThread } from './matching.thread.ts';
 import { normMpn, normText } from './pricing.core.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
+import { refreshGroupSummaries } from './summary.service.ts';
 
 export const FEED_JOB = 'pricing.feed';
 const feedPayload = z.object({
@@ -151,6 +152,7 @@ export function createFeedsService({
     const { issues, offers, rejected, rows } = await validateAll(records);
     await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
     const changedIds: string[] = [];
+    const touched = new Set<string | null>();
     let unknown = 0;
     await inTenant(db, ctx.tenantId, async (tx) => {
       for (let i = 0; i < offers.length; i += BATCH) {
@@ -168,8 +170,14 @@ export function createFeedsService({
               level: 'warning',
             });
           }
-        for (const u of up) if (u.priceChanged) changedIds.push(u.id);
+        for (const u of up)
+          if (u.priceChanged) {
+            changedIds.push(u.id);
+            touched.add(u.groupId);
+          }
       }
+      // Last, in the same transaction: the best prices of the groups whose offers changed (summary.service.ts).
+      await refreshGroupSummaries(tx, ctx.tenantId, touched, now);
     });
     await progress({ rows_written: offers.length - unknown, fraction: 0.9 });
     const alertsFired = evaluateAlerts && changedIds.length ? await evaluateAlerts(ctx.tenantId, changedIds, now) : 0;
@@ -226,6 +234,8 @@ export function createFeedsService({
     const importedIds: string[] = [];
     const unplaced: string[] = [];
     const previousGroups = new Map<string, string | null>();
+    /** Groups whose offers changed price or left or joined them: their summaries are refreshed before commit. */
+    const touched = new Set<string | null>();
     const scorer = matcher();
     // One transaction writes the offers, their keys and what identifiers place: a failure rolls it all back
     // and the last good prices stay. The learned pass runs after it, outside (see matchLearned).
@@ -258,6 +268,7 @@ export function createFeedsService({
         for (const u of up) {
           importedIds.push(u.id);
           if (u.identityChanged) previousGroups.set(u.id, u.previousGroupId);
+          if (u.priceChanged || u.identityChanged) touched.add(u.previousGroupId).add(u.groupId);
         }
         // Every offer of the feed is passed: those with a group are skipped, so a retry places what a failed run left.
         const placed = await matchByIdentifiers(
@@ -270,10 +281,12 @@ export function createFeedsService({
           scorer !== null,
         );
         unplaced.push(...placed.unplaced);
+        for (const g of placed.touched) touched.add(g);
         await nextTurn();
         // No progress write in here: it goes through the database handle, not this transaction, and on the
         // embedded database (one connection) it would wait for this transaction to end: the import hung.
       }
+      await refreshGroupSummaries(tx, ctx.tenantId, touched, now);
     });
     await progress({ rows_written: offers.length, fraction: 0.7 });
     const learned = await matchLearned(db, ctx.tenantId, unplaced, previousGroups, now, actor, scorer, offload);

@@ -3,7 +3,7 @@
  * history, and seed 000's product page (best offer, Omnibus savings). Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import type { PlatformServices, ScheduledTask } from '../../platform/index.ts';
 import type { WebhookPublisher } from '../webhooks/index.ts';
 import { createAlertsService } from './alerts.service.ts';
 import { createBestOffersService } from './bestoffers.service.ts';
@@ -12,6 +12,7 @@ import { pricingRoutes } from './pricing.routes.ts';
 import { createPricingService } from './pricing.service.ts';
 import { createRefreshService } from './refresh.service.ts';
 import { createSourcesService } from './sources.service.ts';
+import { backfillGroupSummaries } from './summary.service.ts';
 import { type CatalogItemView, createProductsService } from './products.service.ts';
 
 export interface PricingDeps {
@@ -76,6 +77,20 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     eraseUsers: alerts.eraseUsers,
     /** The scheduler's task: queues the imports of the network connections that are due (hourly, daily). */
     queueDueNetworkImports: () => sources.queueDueImports(),
+    /**
+     * Elected tasks: `pricing.group-summaries` summarizes groups that have no summary row yet (every group once after
+     * the table's migration, at the first election; afterwards only what a missed write left), in the background.
+     */
+    scheduledTasks(): ScheduledTask[] {
+      return [
+        {
+          name: 'pricing.group-summaries',
+          everyMs: 6 * 3_600_000,
+          runOnElection: true,
+          run: () => backfillGroupSummaries(platform.db, platform.clock, platform.log),
+        },
+      ];
+    },
     /** Start-up step: seals network credentials still stored under a previous key with the current one. */
     async resealSecrets(): Promise<void> {
       const r = await sources.resealSecrets();

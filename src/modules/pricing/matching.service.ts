@@ -6,6 +6,7 @@ import { type SerializedMatcher, deserializeMatcher } from './matcher.model.ts';
 import { type LearnedVerdict, type Scorer, type VerdictInput, learnedVerdicts } from './matching.core.ts';
 import type { MatchingThread } from './matching.thread.ts';
 import { type MatchCandidate, type Q, pricingRepository as repo } from './pricing.repository.ts';
+import { refreshGroupSummaries } from './summary.service.ts';
 
 export type { Scorer } from './matching.core.ts';
 let shipped: Scorer | undefined;
@@ -108,8 +109,8 @@ async function place(
   now: Date,
   actor: MatchActor,
   opts: { defer: boolean; verdicts?: ReadonlyMap<string, LearnedVerdict> },
-): Promise<MatchOutcome & { unplaced: string[] }> {
-  const out = { ...emptyOutcome(), unplaced: [] as string[] };
+): Promise<MatchOutcome & { unplaced: string[]; touched: string[] }> {
+  const out = { ...emptyOutcome(), unplaced: [] as string[], touched: [] as string[] };
   if (!candidates.length) return out;
   const gtins = [...new Set(candidates.flatMap((c) => (c.gtin ? [c.gtin] : [])))];
   const byGtin = new Map((gtins.length ? await repo.groupsByGtin(q, tenantId, gtins) : []).map((r) => [r.gtin, r.groupId]));
@@ -153,6 +154,7 @@ async function place(
     moves.push({ offerId: c.id, groupId, method });
   }
   await writeMoves(q, tenantId, newGroups, moves, previousGroups, now, actor);
+  out.touched = [...new Set(moves.map((m) => m.groupId))];
   out.queued = await repo.insertReviews(q, tenantId, reviews, now);
   return out;
 }
@@ -160,7 +162,8 @@ async function place(
 /**
  * Identifier matching of these offers (those that already have a group are skipped, so a retried import
  * re-places only what a failed run left unplaced). With `deferUnplaced`, offers no identifier places stay
- * without a group for `matchLearned` (and are returned); else each starts its own group. Runs in `q`.
+ * without a group for `matchLearned` (and are returned); else each starts its own group. Runs in `q`; `touched`
+ * are the groups offers joined (the caller refreshes their summaries before its transaction ends).
  */
 export async function matchByIdentifiers(
   q: Q,
@@ -170,7 +173,7 @@ export async function matchByIdentifiers(
   now: Date,
   actor: MatchActor,
   deferUnplaced = false,
-): Promise<MatchOutcome & { unplaced: string[] }> {
+): Promise<MatchOutcome & { unplaced: string[]; touched: string[] }> {
   const candidates = offerIds.length ? await repo.unmatched(q, tenantId, offerIds) : [];
   return place(q, tenantId, candidates, previousGroups, now, actor, { defer: deferUnplaced });
 }
@@ -226,7 +229,8 @@ async function verdictsOf(
  * store when the model is sure (auto threshold, group not pinned), else starts its own group, and its pairs in the
  * uncertain band wait in the review queue (once per pair: a re-import queues nothing twice). Chunks of
  * LEARNED_CHUNK offers: scoring reads outside any transaction; each chunk's writes are one short transaction that
- * re-reads which offers are still without a group (an operator or a retry may have placed some meanwhile).
+ * re-reads which offers are still without a group (an operator or a retry may have placed some meanwhile) and
+ * refreshes the summaries of the groups it filled.
  */
 export async function matchLearned(
   db: Db,
@@ -246,6 +250,7 @@ export async function matchLearned(
     const verdicts = scorer && first.length ? await verdictsOf(db, tenantId, first, scorer, offload) : new Map<string, LearnedVerdict>();
     await inTenant(db, tenantId, async (tx) => {
       const r = await place(tx, tenantId, await repo.unmatched(tx, tenantId, ids), previousGroups, now, actor, { defer: false, verdicts });
+      await refreshGroupSummaries(tx, tenantId, r.touched, now);
       for (const k of ['byGtin', 'byBrandMpn', 'byModel', 'newGroups', 'queued'] as const) out[k] += r[k];
     });
     await nextTurn();

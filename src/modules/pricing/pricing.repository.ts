@@ -46,8 +46,15 @@ export interface OfferRow {
   updatedAt: Date;
 }
 
-/** An offer of a match group with its store's network source, if it has one: what the product page's freshness needs. */
-export interface GroupOfferRow extends OfferRow {
+/**
+ * An offer of a match group as the product page shows it (no title, identifiers or attributes: the page never shows
+ * them), with its store's network source, if it has one: what the page's freshness needs.
+ */
+export interface GroupOfferRow
+  extends Pick<
+    OfferRow,
+    'id' | 'storeId' | 'storeName' | 'priceMinor' | 'currency' | 'availability' | 'affiliateUrl' | 'imageUrl' | 'priceUpdatedAt'
+  > {
   sourceId: string | null;
   /** When that source's last run succeeded: the store's prices were confirmed then. */
   sourceLastSuccessAt: Date | null;
@@ -98,6 +105,8 @@ export interface UpsertedOffer {
   /** New, or its title or MPN changed: its blocking keys are rewritten. */
   keysChanged: boolean;
   previousGroupId: string | null;
+  /** The offer's group after the write (null: none, or it left its group to be matched again). */
+  groupId: string | null;
 }
 
 export interface ReviewRow {
@@ -243,7 +252,7 @@ export const pricingRepository = {
                 match_group_id = CASE WHEN (x.gtin, x.brand_id, x.mpn_norm) IS DISTINCT FROM (EXCLUDED.gtin, EXCLUDED.brand_id, EXCLUDED.mpn_norm)
                   AND x.match_method IS DISTINCT FROM 'operator' THEN NULL ELSE x.match_group_id END,
                 updated_at = EXCLUDED.updated_at
-              RETURNING x.id, x.external_id, x.price_minor, x.currency, x.availability, (x.xmax = 0) AS inserted
+              RETURNING x.id, x.external_id, x.price_minor, x.currency, x.availability, x.match_group_id, (x.xmax = 0) AS inserted
             ),
             hist AS (
               INSERT INTO pricing_price_history (tenant_id, offer_id, observed_at, price_minor, currency, availability)
@@ -255,7 +264,7 @@ export const pricingRepository = {
             SELECT up.id, up.external_id AS "externalId", up.inserted,
               (prev.external_id IS NOT NULL AND (prev.price_minor, prev.currency, prev.availability) IS DISTINCT FROM (up.price_minor, up.currency, up.availability)) AS "priceChanged",
               (prev.external_id IS NOT NULL AND (prev.gtin, prev.brand_id, prev.mpn_norm) IS DISTINCT FROM (s.gtin, s.brand_id, s.mpn_norm)) AS "identityChanged",
-              prev.match_group_id AS "previousGroupId",
+              prev.match_group_id AS "previousGroupId", up.match_group_id AS "groupId",
               (prev.external_id IS NULL OR (prev.title, prev.mpn) IS DISTINCT FROM (s.title, s.mpn)) AS "keysChanged"
             FROM up JOIN s ON s.external_id = up.external_id LEFT JOIN prev ON prev.external_id = up.external_id`,
       );
@@ -277,22 +286,22 @@ export const pricingRepository = {
     storeId: string,
     rows: readonly Pick<OfferInput, 'externalId' | 'priceMinor' | 'currency' | 'availability'>[],
     now: Date,
-  ): Promise<{ id: string; externalId: string; priceChanged: boolean }[]> {
-    const out: { id: string; externalId: string; priceChanged: boolean }[] = [];
+  ): Promise<{ id: string; externalId: string; priceChanged: boolean; groupId: string | null }[]> {
+    const out: { id: string; externalId: string; priceChanged: boolean; groupId: string | null }[] = [];
     const ts = now.toISOString();
     for (let start = 0; start < rows.length; start += CHUNK) {
       const part = rows.slice(start, start + CHUNK);
       const col = <T>(f: (r: (typeof part)[number]) => T) => arrayParam(part.map(f));
       // prev is read in the same snapshot as the UPDATE's target rows; FOR UPDATE so that a concurrent writer of
       // the same offer (an operator, another process) is waited for and the change is judged against its result.
-      const res = await queryRows<{ id: string; externalId: string; priceChanged: boolean }>(
+      const res = await queryRows<{ id: string; externalId: string; priceChanged: boolean; groupId: string | null }>(
         q,
         sql`WITH s AS (
               SELECT * FROM unnest(${col((r) => r.externalId)}::text[], ${col((r) => r.priceMinor.toString())}::bigint[],
                 ${col((r) => r.currency)}::text[], ${col((r) => r.availability)}::text[]) AS s(external_id, price_minor, currency, availability)
             ),
             prev AS (
-              SELECT o.id, o.external_id, s.price_minor, s.currency, s.availability,
+              SELECT o.id, o.external_id, o.match_group_id, s.price_minor, s.currency, s.availability,
                 (o.price_minor, o.currency, o.availability) IS DISTINCT FROM (s.price_minor, s.currency, s.availability) AS changed
               FROM pricing_offers o JOIN s ON o.external_id = s.external_id
               WHERE o.tenant_id = ${tenantId} AND o.store_id = ${storeId}
@@ -310,7 +319,7 @@ export const pricingRepository = {
               FROM prev WHERE prev.changed
               ON CONFLICT DO NOTHING
             )
-            SELECT prev.id, prev.external_id AS "externalId", prev.changed AS "priceChanged" FROM prev`,
+            SELECT prev.id, prev.external_id AS "externalId", prev.changed AS "priceChanged", prev.match_group_id AS "groupId" FROM prev`,
       );
       out.push(...res);
       if (start + CHUNK < rows.length) await nextTurn();
@@ -431,12 +440,18 @@ export const pricingRepository = {
     return rows.map(toOffer);
   },
 
-  /** A group's offers, cheapest first, each with its store's network source (one read for the page and its freshness). */
+  /**
+   * A group's offers, cheapest first, each with its store's network source (one read for the page and its freshness):
+   * only the columns the page shows, so a large title or attributes document is neither read nor sent.
+   */
   async offersOfGroup(q: Q, tenantId: string, groupId: string): Promise<GroupOfferRow[]> {
     const rows = await queryRows<GroupOfferRow>(
       q,
-      sql`SELECT ${OFFER_COLUMNS}, ns.id AS "sourceId", ns.last_success_at AS "sourceLastSuccessAt"
-          FROM ${OFFER_FROM(tenantId)}
+      sql`SELECT o.id, o.store_id AS "storeId", s.name AS "storeName", o.price_minor::text AS "priceMinor", o.currency, o.availability,
+            o.affiliate_url AS "affiliateUrl", o.image_url AS "imageUrl", o.price_updated_at AS "priceUpdatedAt",
+            ns.id AS "sourceId", ns.last_success_at AS "sourceLastSuccessAt"
+          FROM pricing_offers o
+          JOIN pricing_stores s ON s.tenant_id = ${tenantId} AND s.id = o.store_id
           LEFT JOIN pricing_network_sources ns ON ns.tenant_id = ${tenantId} AND ns.store_id = o.store_id
           WHERE o.tenant_id = ${tenantId} AND o.match_group_id = ${groupId} ORDER BY o.price_minor, o.id LIMIT 500`,
     );

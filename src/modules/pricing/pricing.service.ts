@@ -10,11 +10,12 @@ import {
   inTenant,
 } from '../../platform/index.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
+import { refreshGroupSummaries } from './summary.service.ts';
 
 /**
  * Stores, offers and match groups: the aggregator's catalog of other retailers' listings. `offersChanged` is told
  * after every committed change of which offers a group holds (merge, split, revert, review decision): the best
- * offers of its items may have changed.
+ * offers of its items may have changed. Each such change refreshes both groups' summary rows in its transaction.
  */
 export function createPricingService({
   platform,
@@ -84,6 +85,7 @@ export function createPricingService({
           if (!g) throw notFound('PRICING_GROUP_NOT_FOUND', 'The match group');
         }
         const moved = await repo.moveOffers(tx, ctx.tenantId, fromId, intoId, null);
+        await refreshGroupSummaries(tx, ctx.tenantId, [fromId, intoId], clock());
         const [logId] = await repo.insertLog(
           tx,
           ctx.tenantId,
@@ -151,6 +153,7 @@ export function createPricingService({
           throw validation('PRICING_SPLIT_OFFERS', 'Every offer to split out must belong to this group.', [
             { field: 'offer_ids', message: `${offerIds.length - moved.length} are not offers of this group` },
           ]);
+        await refreshGroupSummaries(tx, ctx.tenantId, [groupId, newGroupId], clock());
         const [logId] = await repo.insertLog(
           tx,
           ctx.tenantId,
@@ -179,6 +182,7 @@ export function createPricingService({
         if (e.revertedAt || !e.fromGroupId || (e.action !== 'merge' && e.action !== 'split'))
           throw new AppError('conflict', 'PRICING_NOT_REVERTIBLE', 'Only a merge or split that has not been reverted yet can be reverted.');
         const moved = await repo.moveOffers(tx, ctx.tenantId, e.toGroupId, e.fromGroupId, e.offerIds);
+        await refreshGroupSummaries(tx, ctx.tenantId, [e.toGroupId, e.fromGroupId], clock());
         await repo.markReverted(tx, ctx.tenantId, e.id, clock());
         return { moved };
       });
@@ -208,6 +212,7 @@ export function createPricingService({
           const cur = await repo.offerGroup(tx, ctx.tenantId, r.offerId);
           if (cur?.matchGroupId && cur.matchGroupId !== r.candidateGroupId) {
             moved = await repo.moveOffers(tx, ctx.tenantId, cur.matchGroupId, r.candidateGroupId, [r.offerId]);
+            await refreshGroupSummaries(tx, ctx.tenantId, [cur.matchGroupId, r.candidateGroupId], now);
             [logId = null] = await repo.insertLog(
               tx,
               ctx.tenantId,

@@ -329,3 +329,34 @@ export const pricingSettings = pgTable('pricing_settings', {
   refreshCount: integer('refresh_count').notNull().default(0),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * One row per match group: its best offer and Omnibus savings as the product page computes them (`summary.core.ts`),
+ * maintained on write: every change of a group's offers (imports, price-only runs and stale-price refreshes, matching,
+ * merges, splits, reverts, review decisions) recomputes the rows of the groups it touched in its own transaction,
+ * under the groups' row locks (`summary.service.ts`). No row: not computed yet (the page computes on read meanwhile;
+ * the scheduled `pricing.group-summaries` fills it). The 30-day low is anchored at the best price's start (Omnibus),
+ * so it never moves with time alone: only writes change a row.
+ */
+export const pricingGroupSummaries = pgTable(
+  'pricing_group_summaries',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    groupId: uuid('group_id').notNull(),
+    /** The product's currency (the one most offers use); null for a group without offers. */
+    currency: text('currency'),
+    bestOfferId: uuid('best_offer_id'),
+    bestPriceMinor: bigint('best_price_minor', { mode: 'bigint' }),
+    /** The next competing offer's price (savings against the next store: next − best). */
+    nextPriceMinor: bigint('next_price_minor', { mode: 'bigint' }),
+    /** The price range over the offers in `currency` that are not price errors. */
+    minPriceMinor: bigint('min_price_minor', { mode: 'bigint' }),
+    maxPriceMinor: bigint('max_price_minor', { mode: 'bigint' }),
+    /** Omnibus "was": the best offer's lowest price in the 30 days before its price took effect; null: none. */
+    wasMinor: bigint('was_minor', { mode: 'bigint' }),
+    savingsMinor: bigint('savings_minor', { mode: 'bigint' }).notNull().default(sql`0`),
+    offerCount: integer('offer_count').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.groupId] })],
+);

@@ -1,7 +1,9 @@
 import { type PlatformServices, type TenantContext, formatMoney, isUuid, minorToMajor, notFound } from '../../platform/index.ts';
 import { normalizeGtin } from './gtin.core.ts';
-import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, OMNIBUS_DAYS, summarizePricing } from './pricing.core.ts';
-import { type GroupOfferRow, type GroupRow, type OfferRow, pricingRepository as repo } from './pricing.repository.ts';
+import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, summarizePricing } from './pricing.core.ts';
+import { type GroupOfferRow, pricingRepository as repo } from './pricing.repository.ts';
+import { historySince } from './summary.core.ts';
+import { type PageGroupRow, summaryRepository } from './summary.repository.ts';
 import { display } from './pricing.mappers.ts';
 import type { PriceHistoryResponse, ProductOffer, ProductResponse } from './pricing.schemas.ts';
 
@@ -54,18 +56,18 @@ export function createProductsService(deps: ProductsDeps) {
   const { db, clock } = deps.platform;
 
   async function resolve(ctx: TenantContext, id: string) {
-    let group: GroupRow | undefined;
-    if (isUuid(id)) [group] = await repo.listGroups(db, ctx.tenantId, { id, limit: 1 });
+    let group: PageGroupRow | undefined;
+    if (isUuid(id)) group = await summaryRepository.pageGroup(db, ctx.tenantId, id);
     let item: CatalogItemView | null = null;
     if (!group) {
       item = await deps.findCatalogItem(ctx.tenantId, id);
       if (!item) throw notFound('PRODUCT_NOT_FOUND', 'The product');
       const g = item.gtin ? normalizeGtin(item.gtin) : null;
       const link = await repo.groupForCatalogItem(db, ctx.tenantId, item.itemId, g?.ok ? g.gtin14 : null);
-      if (link) [group] = await repo.listGroups(db, ctx.tenantId, { id: link.id, limit: 1 });
+      if (link) group = await summaryRepository.pageGroup(db, ctx.tenantId, link.id);
     }
     const offers = group ? await repo.offersOfGroup(db, ctx.tenantId, group.id) : [];
-    const priced: Priced[] = offers.map((o: OfferRow) => ({
+    const priced: Priced[] = offers.map((o: GroupOfferRow) => ({
       id: o.id,
       storeId: o.storeId,
       storeName: o.storeName,
@@ -92,6 +94,26 @@ export function createProductsService(deps: ProductsDeps) {
     return { group, item, offers, priced };
   }
 
+  /**
+   * Best offer and savings of the page. The Omnibus "was" price comes from the group's summary row when that row's
+   * best offer is the page's (the common case: same offers, same rule, maintained on write); otherwise (no row yet,
+   * or a catalog item's own price or currency changed the choice) from the best offer's history, read here.
+   */
+  async function priceOf(ctx: TenantContext, group: PageGroupRow | undefined, item: CatalogItemView | null, priced: Priced[]) {
+    const opts = { preferredCurrency: item?.currency ?? null, history: new Map<string, PricePoint[]>() };
+    const s = summarizePricing(priced, opts);
+    const best = s.best?.offer;
+    if (!s.best || !best?.realStoreId || !best.priceUpdatedAt) return s; // the own catalog price has no history here
+    const row = group?.summary;
+    if (row && row.bestOfferId === best.id && row.bestPriceMinor === best.priceMinor && row.currency === best.currency)
+      return { ...s, best: { ...s.best, wasMinor: row.wasMinor, savingsMinor: row.savingsMinor } };
+    const since = historySince({ ...best, priceUpdatedAt: best.priceUpdatedAt });
+    return summarizePricing(priced, {
+      ...opts,
+      history: await summaryRepository.historiesSince(db, ctx.tenantId, [{ offerId: best.id, since }]),
+    });
+  }
+
   async function historyOf(ctx: TenantContext, offerIds: string[], since: Date): Promise<Map<string, PricePoint[]>> {
     const rows = offerIds.length ? await repo.history(db, ctx.tenantId, offerIds, since) : [];
     const out = new Map<string, PricePoint[]>();
@@ -106,17 +128,7 @@ export function createProductsService(deps: ProductsDeps) {
   return {
     async get(ctx: TenantContext, id: string): Promise<ProductResponse> {
       const { group, item, offers, priced } = await resolve(ctx, id);
-      // Omnibus reads back 30 days before the oldest current price took effect.
-      const oldest = offers.reduce((m, o) => Math.min(m, o.priceUpdatedAt.getTime()), clock().getTime());
-      const [history, fresh] = await Promise.all([
-        historyOf(
-          ctx,
-          offers.map((o) => o.id),
-          daysAgo(new Date(oldest), OMNIBUS_DAYS + 1),
-        ),
-        deps.freshness(ctx.tenantId, offers),
-      ]);
-      const s = summarizePricing(priced, { preferredCurrency: item?.currency ?? null, history });
+      const [s, fresh] = await Promise.all([priceOf(ctx, group, item, priced), deps.freshness(ctx.tenantId, offers)]);
       const best = s.best?.offer;
       const view = (o: Priced): ProductOffer => ({
         offer_id: o.id,

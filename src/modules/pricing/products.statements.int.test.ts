@@ -1,0 +1,106 @@
+/**
+ * What one product page (`GET /api/v1/products/:id` of a match group) asks the database, counted on PostgreSQL with
+ * `DatabaseOptions.onStatement` (every statement every pooled connection sends): the group with its summary row in one
+ * statement and its offers in one more, never the price history while the group's summary row names the page's best
+ * offer (before the summary rows: the group with an aggregate over its offers, the offers, and every offer's history).
+ * A group without a row yet reads its best offer's history, once. The embedded database has no hook: skipped there.
+ * CENSUS=1 prints the statements.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { type Database, openDatabase } from '../../platform/database.ts';
+import { newId } from '../../platform/index.ts';
+import { refreshGroupSummaries } from './summary.service.ts';
+
+const onPostgres = inject('dbTarget') === 'postgres';
+/** Statements of a page whose group has its summary row: the group with the row, and the offers. */
+const BOUND = 2;
+
+let admin: pg.Client;
+let dbName: string;
+let database: Database;
+let t: TestApp;
+let key: string;
+let capturing = false;
+const captured: string[] = [];
+const groups = [newId(), newId()];
+
+beforeAll(async () => {
+  if (!onPostgres) return;
+  const base = inject('pgUrl');
+  dbName = `loupe_t_${inject('runId')}_prd${randomBytes(3).toString('hex')}`;
+  admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE ${inject('pgTemplate')}`);
+  const url = new URL(base);
+  url.pathname = `/${dbName}`;
+  database = await openDatabase({
+    kind: 'postgres',
+    url: url.toString(),
+    poolSize: 5,
+    onStatement: (text) => {
+      if (capturing) captured.push(text.replace(/\s+/g, ' ').trim());
+    },
+  });
+  t = await createTestApp({}, { database });
+  const a = await t.createTenant('Product page statements');
+  key = await a.apiKey(['catalog:read']);
+  // Two groups of ten offers in ten stores, each offer with a price 40 days ago and one a day ago (the bench's shape).
+  const tenant = a.tenantId;
+  const stores = Array.from({ length: 10 }, () => newId());
+  const db = database.db;
+  for (const [k, s] of stores.entries())
+    await db.execute(sql`INSERT INTO pricing_stores (tenant_id, id, name) VALUES (${tenant}, ${s}, ${`Store ${k}`})`);
+  for (const g of groups) {
+    await db.execute(sql`INSERT INTO pricing_match_groups (tenant_id, id, canonical_name) VALUES (${tenant}, ${g}, 'Kettle')`);
+    for (const [k, s] of stores.entries()) {
+      const o = newId();
+      await db.execute(
+        sql`INSERT INTO pricing_offers (tenant_id, id, store_id, external_id, title, price_minor, currency, match_group_id, price_updated_at)
+            VALUES (${tenant}, ${o}, ${s}, ${`${g}-${k}`}, 'Kettle', ${1000 + k * 10}, 'USD', ${g}, now() - interval '1 day')`,
+      );
+      await db.execute(
+        sql`INSERT INTO pricing_price_history (tenant_id, offer_id, observed_at, price_minor, currency, availability)
+            VALUES (${tenant}, ${o}, now() - interval '40 days', ${1200 + k * 10}, 'USD', 'in_stock'),
+                   (${tenant}, ${o}, now() - interval '1 day', ${1000 + k * 10}, 'USD', 'in_stock')`,
+      );
+    }
+  }
+  // The first group has its row (as every write leaves it); the second has none yet (before the backfill reaches it).
+  await db.transaction((tx) => refreshGroupSummaries(tx, tenant, [groups[0]!], new Date()));
+}, 120_000);
+
+afterAll(async () => {
+  if (!onPostgres) return;
+  await t?.close();
+  await database?.close();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+});
+
+async function pageStatements(groupId: string): Promise<string[]> {
+  expect((await t.request('GET', `/api/v1/products/${groupId}`, { token: key })).status).toBe(200); // warm: auth, settings
+  captured.length = 0;
+  capturing = true;
+  const r = await t.request('GET', `/api/v1/products/${groupId}`, { token: key });
+  capturing = false;
+  expect(r.status).toBe(200);
+  expect(r.body.pricing.best_offer).toMatchObject({ price_minor: '1000', savings_minor: '200' });
+  if (process.env.CENSUS) console.log(captured.map((x) => x.slice(0, 200)).join('\n'));
+  return [...captured];
+}
+
+describe.skipIf(!onPostgres)('product page statements', () => {
+  it(`a page sends at most ${BOUND} statements and reads no price history when the group has its summary row`, async () => {
+    const withRow = await pageStatements(groups[0]!);
+    expect(withRow.length).toBeLessThanOrEqual(BOUND);
+    expect(withRow.filter((x) => x.includes('pricing_price_history'))).toEqual([]);
+    // without a row: the same answer, with one read of the best offer's history
+    const without = await pageStatements(groups[1]!);
+    expect(without.filter((x) => x.includes('pricing_price_history'))).toHaveLength(1);
+    expect(without.length).toBeLessThanOrEqual(BOUND + 1);
+  }, 60_000);
+});

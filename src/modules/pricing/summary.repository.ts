@@ -1,0 +1,169 @@
+import { sql } from 'drizzle-orm';
+import { arrayParam, queryOne, queryRows } from '../../platform/index.ts';
+import type { PricePoint } from './pricing.core.ts';
+import type { Q } from './pricing.repository.ts';
+import type { GroupSummary, SummaryOffer } from './summary.core.ts';
+
+/** A summary row as the product page reads it. */
+export interface SummaryRow {
+  currency: string | null;
+  bestOfferId: string | null;
+  bestPriceMinor: bigint | null;
+  wasMinor: bigint | null;
+  savingsMinor: bigint;
+}
+
+/** The product page's group: what it shows of the group, its brand's name and its summary row (absent: null fields). */
+export interface PageGroupRow {
+  id: string;
+  canonicalName: string;
+  brand: string | null;
+  gtin: string | null;
+  mpn: string | null;
+  catalogItemId: string | null;
+  summary: SummaryRow | null;
+}
+
+const big = (v: string | null): bigint | null => (v === null ? null : BigInt(v));
+
+/** pricing_group_summaries: the per-group best price row, and the reads that recompute it. */
+export const summaryRepository = {
+  /**
+   * Locks the groups (their pricing_match_groups rows, in id order: two writers lock in the same order and never
+   * deadlock on them). A summary is recomputed only under this lock and by statements sent after it was granted:
+   * under READ COMMITTED those see every change the previous holder committed.
+   */
+  async lockGroups(q: Q, tenantId: string, groupIds: readonly string[]): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      q,
+      sql`SELECT id FROM pricing_match_groups WHERE tenant_id = ${tenantId} AND id = ANY(${arrayParam(groupIds)}::uuid[])
+          ORDER BY id FOR NO KEY UPDATE`,
+    );
+    return rows.map((r) => r.id);
+  },
+
+  /** Every offer of these groups, with what the pricing rules read. */
+  async offersOfGroups(q: Q, tenantId: string, groupIds: readonly string[]): Promise<(SummaryOffer & { groupId: string })[]> {
+    const rows = await queryRows<
+      Omit<SummaryOffer, 'priceMinor' | 'priceUpdatedAt'> & { groupId: string; priceMinor: string; at: string | Date }
+    >(
+      q,
+      sql`SELECT o.match_group_id AS "groupId", o.id, o.store_id AS "storeId", o.price_minor::text AS "priceMinor", o.currency,
+            o.availability, o.price_updated_at AS at
+          FROM pricing_offers o WHERE o.tenant_id = ${tenantId} AND o.match_group_id = ANY(${arrayParam(groupIds)}::uuid[])`,
+    );
+    return rows.map(({ at, ...r }) => ({ ...r, priceMinor: BigInt(r.priceMinor), priceUpdatedAt: new Date(at) }));
+  },
+
+  /** Each offer's observations since its own `since`, plus the one in effect at that instant (one statement). */
+  async historiesSince(q: Q, tenantId: string, wants: readonly { offerId: string; since: Date }[]): Promise<Map<string, PricePoint[]>> {
+    const out = new Map<string, PricePoint[]>();
+    if (!wants.length) return out;
+    const rows = await queryRows<{ offerId: string; at: string | Date; priceMinor: string; currency: string }>(
+      q,
+      sql`WITH w AS (SELECT * FROM unnest(${arrayParam(wants.map((w) => w.offerId))}::uuid[],
+                       ${arrayParam(wants.map((w) => w.since.toISOString()))}::timestamptz[]) AS w(offer_id, since))
+          SELECT h.offer_id AS "offerId", h.observed_at AS at, h.price_minor::text AS "priceMinor", h.currency
+          FROM w JOIN pricing_price_history h ON h.tenant_id = ${tenantId} AND h.offer_id = w.offer_id
+            AND h.observed_at >= coalesce((SELECT max(p.observed_at) FROM pricing_price_history p
+              WHERE p.tenant_id = ${tenantId} AND p.offer_id = w.offer_id AND p.observed_at <= w.since), w.since)`,
+    );
+    for (const r of rows) {
+      const list = out.get(r.offerId) ?? [];
+      list.push({ at: new Date(r.at), priceMinor: BigInt(r.priceMinor), currency: r.currency });
+      out.set(r.offerId, list);
+    }
+    return out;
+  },
+
+  async upsert(q: Q, tenantId: string, rows: readonly GroupSummary[], now: Date): Promise<void> {
+    if (!rows.length) return;
+    const col = <T>(f: (r: GroupSummary) => T) => arrayParam(rows.map(f));
+    const money = (f: (r: GroupSummary) => bigint | null) => col((r) => f(r)?.toString() ?? null);
+    await q.execute(
+      sql`INSERT INTO pricing_group_summaries AS x (tenant_id, group_id, currency, best_offer_id, best_price_minor, next_price_minor,
+            min_price_minor, max_price_minor, was_minor, savings_minor, offer_count, updated_at)
+          SELECT ${tenantId}::uuid, s.* , ${now.toISOString()}::timestamptz
+          FROM unnest(${col((r) => r.groupId)}::uuid[], ${col((r) => r.currency)}::text[], ${col((r) => r.bestOfferId)}::uuid[],
+            ${money((r) => r.bestPriceMinor)}::bigint[], ${money((r) => r.nextPriceMinor)}::bigint[], ${money((r) => r.minPriceMinor)}::bigint[],
+            ${money((r) => r.maxPriceMinor)}::bigint[], ${money((r) => r.wasMinor)}::bigint[], ${money((r) => r.savingsMinor)}::bigint[],
+            ${col((r) => r.offerCount)}::int[])
+            AS s(group_id, currency, best_offer_id, best_price_minor, next_price_minor, min_price_minor, max_price_minor, was_minor, savings_minor, offer_count)
+          ON CONFLICT (tenant_id, group_id) DO UPDATE SET currency = EXCLUDED.currency, best_offer_id = EXCLUDED.best_offer_id,
+            best_price_minor = EXCLUDED.best_price_minor, next_price_minor = EXCLUDED.next_price_minor,
+            min_price_minor = EXCLUDED.min_price_minor, max_price_minor = EXCLUDED.max_price_minor, was_minor = EXCLUDED.was_minor,
+            savings_minor = EXCLUDED.savings_minor, offer_count = EXCLUDED.offer_count, updated_at = EXCLUDED.updated_at`,
+    );
+  },
+
+  /** Stored rows of these groups (tests compare them with a recompute). */
+  async rows(q: Q, tenantId: string, groupIds: readonly string[]): Promise<GroupSummary[]> {
+    const rows = await queryRows<Record<string, string | number | null> & { groupId: string; offerCount: number }>(
+      q,
+      sql`SELECT group_id AS "groupId", currency, best_offer_id AS "bestOfferId", best_price_minor::text AS "bestPriceMinor",
+            next_price_minor::text AS "nextPriceMinor", min_price_minor::text AS "minPriceMinor", max_price_minor::text AS "maxPriceMinor",
+            was_minor::text AS "wasMinor", savings_minor::text AS "savingsMinor", offer_count AS "offerCount"
+          FROM pricing_group_summaries WHERE tenant_id = ${tenantId} AND group_id = ANY(${arrayParam(groupIds)}::uuid[])`,
+    );
+    return rows.map((r) => ({
+      groupId: r.groupId,
+      currency: r.currency as string | null,
+      bestOfferId: r.bestOfferId as string | null,
+      bestPriceMinor: big(r.bestPriceMinor as string | null),
+      nextPriceMinor: big(r.nextPriceMinor as string | null),
+      minPriceMinor: big(r.minPriceMinor as string | null),
+      maxPriceMinor: big(r.maxPriceMinor as string | null),
+      wasMinor: big(r.wasMinor as string | null),
+      savingsMinor: BigInt(r.savingsMinor as string),
+      offerCount: r.offerCount,
+    }));
+  },
+
+  /** The product page's group read: the group, its brand and its summary row, one statement. */
+  async pageGroup(q: Q, tenantId: string, groupId: string): Promise<PageGroupRow | undefined> {
+    const r = await queryOne<{
+      id: string;
+      canonicalName: string;
+      brand: string | null;
+      gtin: string | null;
+      mpn: string | null;
+      catalogItemId: string | null;
+      summarized: boolean;
+      currency: string | null;
+      bestOfferId: string | null;
+      bestPriceMinor: string | null;
+      wasMinor: string | null;
+      savingsMinor: string | null;
+    }>(
+      q,
+      sql`SELECT g.id, g.canonical_name AS "canonicalName", b.name AS brand, g.gtin, g.mpn, g.catalog_item_id AS "catalogItemId",
+            s.group_id IS NOT NULL AS summarized, s.currency, s.best_offer_id AS "bestOfferId", s.best_price_minor::text AS "bestPriceMinor",
+            s.was_minor::text AS "wasMinor", s.savings_minor::text AS "savingsMinor"
+          FROM pricing_match_groups g
+          LEFT JOIN pricing_brands b ON b.tenant_id = ${tenantId} AND b.id = g.brand_id
+          LEFT JOIN pricing_group_summaries s ON s.tenant_id = ${tenantId} AND s.group_id = g.id
+          WHERE g.tenant_id = ${tenantId} AND g.id = ${groupId}`,
+    );
+    if (!r) return undefined;
+    const { summarized, currency, bestOfferId, bestPriceMinor, wasMinor, savingsMinor, ...group } = r;
+    return {
+      ...group,
+      summary: summarized
+        ? { currency, bestOfferId, bestPriceMinor: big(bestPriceMinor), wasMinor: big(wasMinor), savingsMinor: BigInt(savingsMinor ?? '0') }
+        : null,
+    };
+  },
+
+  /**
+   * Groups of any tenant without a summary row, after (tenantId, groupId) in that order (system work of the scheduled
+   * backfill: it runs across tenants, as the connecting role; each group is then summarized in its tenant's scope).
+   */
+  unsummarized: (q: Q, after: { tenantId: string; groupId: string } | null, limit: number) =>
+    queryRows<{ tenantId: string; groupId: string }>(
+      q,
+      sql`SELECT g.tenant_id AS "tenantId", g.id AS "groupId" FROM pricing_match_groups g
+          WHERE NOT EXISTS (SELECT 1 FROM pricing_group_summaries s WHERE s.tenant_id = g.tenant_id AND s.group_id = g.id)
+            ${after ? sql`AND (g.tenant_id, g.id) > (${after.tenantId}::uuid, ${after.groupId}::uuid)` : sql``}
+          ORDER BY g.tenant_id, g.id LIMIT ${limit}`,
+    ),
+};
