@@ -114,4 +114,3 @@ export function createCohortMembershipCache<Def>(opts: CohortCacheOptions) {
     stats: () => ({ ...stats }),
   };
 }
-export type CohortMembershipCache<Def> = ReturnType<typeof createCohortMembershipCache<Def>>;
