@@ -284,6 +284,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     tenantSettings: tenancy.tenants.settingsOf,
     // Saved cohorts join identity's profiles, predictions' scores and events' counts (SQL pieces their owners build).
     cohorts: { ...createCohortProfilesSource(), ...createCohortScoresSource(), ...createCohortEventsSource() },
+    // the cohort membership cache drops what identity says changed (in this process, and by its marker on PostgreSQL)
+    profileChanges: {
+      onProfilesChanged: (listener) => identity.onProfilesChanged(listener),
+      changedSince: (tenantId, since, limit) => identity.customerOrders.changedSince(platform.db, tenantId, since, limit),
+    },
     // Funnel rollups join events' funnel rows and session attributes (SQL pieces events builds).
     funnelRollups: createFunnelRollupSources(),
   });

@@ -10,15 +10,30 @@ if (out) {
   const session = new inspector.Session();
   session.connect();
   let started = false;
-  process.on('SIGUSR2', () => {
-    if (started) return;
-    started = true;
+  let written = false;
+  const start = () =>
     session.post('Profiler.enable', () =>
       session.post('Profiler.setSamplingInterval', { interval: 200 }, () => session.post('Profiler.start')),
     );
+  // Each later SIGUSR2 writes the profile of the window since the one before and starts the next: the file holds the
+  // last complete window (the bench signals at both ends of its measured window). A server stopped by SIGKILL (slow
+  // to close under load) still leaves that window behind.
+  process.on('SIGUSR2', () => {
+    if (!started) {
+      started = true;
+      start();
+      return;
+    }
+    session.post('Profiler.stop', (err, res) => {
+      if (!err) {
+        fs.writeFileSync(out, JSON.stringify(res.profile));
+        written = true;
+      }
+      start();
+    });
   });
   process.on('exit', () => {
-    if (!started) return;
+    if (!started || written) return;
     // An in-thread inspector session answers synchronously, so this completes inside the exit handler.
     session.post('Profiler.stop', (err, res) => {
       if (!err) fs.writeFileSync(out, JSON.stringify(res.profile));

@@ -79,4 +79,16 @@ export interface AnalyticsPorts {
   /** The tenant's settings (read-only; `{}` for an unknown tenant): `timezone` is the reports' default zone. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   cohorts: CohortSources;
+  /**
+   * Identity's profile changes, for the cohort membership cache (cohorts.cache.ts): its announcements in this process
+   * and its change marker (profiles changed since an instant, read when other processes may write). Default: none
+   * (cached answers then age out by their TTL only).
+   */
+  profileChanges?: ProfileChangesPort | undefined;
+}
+
+/** Identity's `onProfilesChanged` and `customerOrders.changedSince`, as the cohort membership cache needs them. */
+export interface ProfileChangesPort {
+  onProfilesChanged(listener: (tenantId: string, profileIds: readonly string[]) => void): void;
+  changedSince(tenantId: string, since: Date, limit: number): Promise<string[]>;
 }

@@ -122,6 +122,18 @@ export function createCohortsRepository(sources: CohortSources) {
       return new Set(rows.map((r) => r.id));
     },
 
+    /**
+     * Change marker of the tenant's saved cohorts: their count and newest `updated_at` (one probe of
+     * analytics_cohorts_updated_idx); a save moves the second, a delete the first.
+     */
+    async marker(q: Q, tenantId: string): Promise<string> {
+      const row = await queryOne<{ m: string }>(
+        q,
+        sql`SELECT count(*)::text || '|' || coalesce(max(updated_at)::text, '') AS m FROM analytics_cohorts WHERE tenant_id = ${tenantId}`,
+      );
+      return row?.m ?? '';
+    },
+
     get: (q: Q, tenantId: string, id: string) =>
       queryOne<CohortRow>(q, sql`SELECT ${cols} FROM analytics_cohorts WHERE tenant_id = ${tenantId} AND id = ${id}`),
 

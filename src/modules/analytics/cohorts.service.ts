@@ -1,4 +1,6 @@
 import { AppError, conflict, type Db, isUuid, newId, notFound, type TenantContext } from '../../platform/index.ts';
+import type { ProfileChangesPort } from './analytics.types.ts';
+import { createCohortMembershipCache } from './cohorts.cache.ts';
 import type { CohortDefinition } from './cohorts.core.ts';
 import type { CohortMemberRow, CohortRow, CohortsRepository } from './cohorts.repository.ts';
 
@@ -20,12 +22,75 @@ function csvCell(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
+/** How often, at most, a tenant's change markers are read before a membership answer is served from the cache (shared). */
+const MARKER_MS = 1_000;
+/** How far before the previous marker look the next one reaches (longer than any profile-writing transaction). */
+const MARKER_OVERLAP_MS = 5_000;
+/** Changed profiles read per marker look; more means a bulk change: every answer of the tenant is read again. */
+const MARKER_LIMIT = 5_000;
+
+export interface CohortsServiceDeps {
+  db: Db;
+  repo: CohortsRepository;
+  clock: () => Date;
+  /** Identity's profile changes (announcements, change marker); default: none. */
+  profileChanges?: ProfileChangesPort | undefined;
+  /**
+   * True when other processes may write the same database (PostgreSQL): before a cached membership answer is used,
+   * the tenant's change markers are read (at most every MARKER_MS).
+   */
+  shared?: boolean | undefined;
+  /** The membership cache's TTL (default MEMBERSHIP_TTL_MS; 0: no cache) and settle window (tests). */
+  membershipTtlMs?: number | undefined;
+  membershipSettleMs?: number | undefined;
+  /** Monotonic milliseconds for the cache (default performance.now). */
+  now?: (() => number) | undefined;
+}
+
 /**
  * Saved cohorts: CRUD, preview counts and members, for the API (tenant context first) and, through `forModules`, for
  * other modules (experiments' targeting, predictions, sponsored audiences), which pass a tenant id they hold.
  */
-export function createCohortsService(deps: { db: Db; repo: CohortsRepository; clock: () => Date }) {
+export function createCohortsService(deps: CohortsServiceDeps) {
   const { db, repo } = deps;
+  const now = deps.now ?? (() => performance.now());
+  const cache = createCohortMembershipCache<CohortRow>({
+    now,
+    ttlMs: deps.membershipTtlMs,
+    settleMs: deps.membershipSettleMs,
+  });
+  deps.profileChanges?.onProfilesChanged((tenantId, ids) => cache.profilesChanged(tenantId, ids));
+
+  // Shared databases: per tenant, the last marker look (when it started, the cohorts' marker it read), one at a time.
+  const markers = new Map<string, { checkedAt: number; cohorts: string | undefined; syncing: Promise<void> | undefined }>();
+  async function syncOnce(tenantId: string, m: { checkedAt: number; cohorts: string | undefined }): Promise<void> {
+    const started = now();
+    const since = new Date(Date.now() - (started - m.checkedAt) - MARKER_OVERLAP_MS);
+    const [cohorts, profiles] = await Promise.all([
+      repo.marker(db, tenantId),
+      deps.profileChanges ? deps.profileChanges.changedSince(tenantId, since, MARKER_LIMIT) : Promise.resolve([]),
+    ]);
+    if ((m.cohorts !== undefined && cohorts !== m.cohorts) || profiles.length >= MARKER_LIMIT) cache.tenantChanged(tenantId);
+    else if (profiles.length) cache.profilesChanged(tenantId, profiles, true);
+    m.cohorts = cohorts;
+    m.checkedAt = started;
+  }
+  /** Shared: what another process changed is noted before a kept answer is used (markers at most every MARKER_MS). */
+  async function synced(tenantId: string): Promise<void> {
+    if (!deps.shared) return;
+    let m = markers.get(tenantId);
+    if (!m) {
+      // the first look: nothing of the tenant is kept yet, its answers are read anyway
+      markers.set(tenantId, (m = { checkedAt: now(), cohorts: undefined, syncing: undefined }));
+      if (markers.size > 10_000) markers.delete(markers.keys().next().value!);
+    }
+    if (now() - m.checkedAt < MARKER_MS && m.cohorts !== undefined) return;
+    const mm = m;
+    mm.syncing ??= syncOnce(tenantId, mm).finally(() => {
+      mm.syncing = undefined;
+    });
+    await mm.syncing;
+  }
 
   async function load(tenantId: string, id: string): Promise<CohortRow> {
     if (!isUuid(id)) throw missing();
@@ -53,13 +118,16 @@ export function createCohortsService(deps: { db: Db; repo: CohortsRepository; cl
 
     async update(ctx: TenantContext, id: string, input: CohortInput): Promise<CohortRow> {
       const out = await repo.update(db, ctx.tenantId, id, input);
+      cache.cohortChanged(ctx.tenantId, id);
       if (out === 'missing') throw missing();
       if (out === 'name_taken') throw taken();
       return out;
     },
 
     async remove(ctx: TenantContext, id: string): Promise<void> {
-      if (!(await repo.remove(db, ctx.tenantId, id))) throw missing();
+      const removed = await repo.remove(db, ctx.tenantId, id);
+      cache.cohortChanged(ctx.tenantId, id);
+      if (!removed) throw missing();
     },
 
     /** How many profiles a definition selects now (the dashboard's count while a cohort is built). */
@@ -134,16 +202,34 @@ export function createCohortsService(deps: { db: Db; repo: CohortsRepository; cl
         return repo.known(db, tenantId, [...new Set(cohortIds)].filter(isUuid));
       },
       /**
-       * Of `cohortIds`, those the profile is in now (one statement per cohort; a cohort deleted meanwhile, or
-       * another tenant's, holds nobody). What targeting asks on a serving path: only the cohorts it targets.
+       * Of `cohortIds`, those the profile is in (a cohort deleted meanwhile, or another tenant's, holds nobody). What
+       * targeting asks on a serving path (only the cohorts it targets), so answered from the membership cache
+       * (cohorts.cache.ts): at most MEMBERSHIP_TTL_MS old, read again at once after a change of the cohort in this
+       * process or of the profile announced by identity, and (PostgreSQL) after the tenant's change markers moved.
+       * A miss costs two statements per cohort (its definition, kept too, then the membership).
        */
       async profileIn(tenantId: string, profileId: string, cohortIds: readonly string[]): Promise<Set<string>> {
         const out = new Set<string>();
         if (!isUuid(profileId)) return out;
+        const ids = [...new Set(cohortIds)].filter(isUuid);
+        if (ids.length === 0) return out;
+        await synced(tenantId);
+        const startedAt = now();
         const at = deps.clock();
-        for (const id of new Set(cohortIds)) {
-          const row = isUuid(id) ? await repo.get(db, tenantId, id) : undefined;
-          if (row && (await repo.membersAmong(db, tenantId, row.definition, at, [profileId])).has(profileId)) out.add(id);
+        for (const id of ids) {
+          const kept = cache.member(tenantId, id, profileId);
+          if (kept !== undefined) {
+            if (kept) out.add(id);
+            continue;
+          }
+          let def = cache.definition(tenantId, id)?.value;
+          if (def === undefined) {
+            def = (await repo.get(db, tenantId, id)) ?? null;
+            cache.keepDefinition(tenantId, id, def, startedAt);
+          }
+          const inside = def !== null && (await repo.membersAmong(db, tenantId, def.definition, at, [profileId])).has(profileId);
+          cache.keepMember(tenantId, id, profileId, inside, startedAt);
+          if (inside) out.add(id);
         }
         return out;
       },

@@ -51,7 +51,14 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
-  const cohorts = createCohortsService({ db: platform.db, repo: createCohortsRepository(deps.cohorts), clock: platform.clock });
+  const cohorts = createCohortsService({
+    db: platform.db,
+    repo: createCohortsRepository(deps.cohorts),
+    clock: platform.clock,
+    profileChanges: deps.profileChanges,
+    // PostgreSQL: another process may save a cohort or change a profile; the membership cache reads change markers
+    shared: platform.databaseKind === 'postgres',
+  });
   return {
     /** The reports, for other modules and the CLI (tenant context first). */
     reports: analytics,
@@ -61,8 +68,9 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
      * them now (one statement); `members(tenantId, cohortId, { after, limit })` -> profile ids in id order (keyset);
      * `cohortsOfProfile(tenantId, profileId)` -> the saved cohorts the profile is in now; `known(tenantId, ids)` -> which
      * ids are saved cohorts of the tenant; `profileIn(tenantId, profileId, ids)` -> which of them hold the profile now
-     * (the targeting checks of experiments and sponsored campaigns). An unknown cohort (or
-     * another tenant's) throws ANALYTICS_COHORT_NOT_FOUND. Members are evaluated on each call, never stored.
+     * (the targeting checks of experiments and sponsored campaigns; answers cached a few seconds, cohorts.cache.ts). An
+     * unknown cohort (or another tenant's) throws ANALYTICS_COHORT_NOT_FOUND. Members are evaluated on each call, never
+     * stored (profileIn's answers are kept in memory only).
      */
     cohorts: cohorts.forModules,
     /** Ordered per-session funnel rollups (`refresh`, `read`, `funnel`), for benches and tests. */

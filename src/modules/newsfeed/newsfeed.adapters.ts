@@ -4,6 +4,7 @@ import type { EventsModule } from '../events/index.ts';
 import type { ExperimentVariant } from '../experiments/index.ts';
 import type { ItemBestOffer } from '../pricing/index.ts';
 import type { CatalogFields, RecsModule } from '../recs/index.ts';
+import { COHORT_SEGMENT_PREFIX } from '../sponsored/index.ts';
 import type { FeedItem } from './newsfeed.core.ts';
 import type { BestOffer, BestOfferSource, FeedSources, ModuleOrderSource, SegmentSource } from './newsfeed.ports.ts';
 import type { ProfileInteraction, StyleItem } from './style.service.ts';
@@ -133,9 +134,6 @@ export function moduleOrderFrom(
     },
   };
 }
-
-/** A segment naming a saved cohort of analytics: `cohort:<cohort id>`. */
-const COHORT_SEGMENT_PREFIX = 'cohort:';
 
 /**
  * A shopper's segments as the feed's `SegmentSource`: identity's read-only lookup finds the profile holding the

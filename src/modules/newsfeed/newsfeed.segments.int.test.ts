@@ -1,13 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
-import { activeCampaign } from '../../../test/sponsored-campaigns.ts';
+import { activeCampaign, campaignBody } from '../../../test/sponsored-campaigns.ts';
 
 /**
  * Sponsored segment targeting in the feed, wired in src/app.ts: the shopper's profile comes from identity's
  * read-only lookup, its segment from predictions' scores and its `cohort:<id>` segments from analytics' saved
  * cohorts. A campaign targeting a segment reaches shoppers in it, not others, and never a shopper of another
- * tenant with the same user id; another tenant's cohort id holds nobody.
+ * tenant with the same user id; a `cohort:<id>` segment naming no saved cohort of the tenant (another tenant's, unknown,
+ * malformed) is refused at save.
  */
 let t: TestApp;
 let A: Awaited<ReturnType<TestApp['createTenant']>>;
@@ -41,6 +42,10 @@ async function cohort(token: string, plan: string): Promise<string> {
   });
   expect(c.status).toBe(201);
   return c.body.id as string;
+}
+async function cohortNamed(token: string, name: string): Promise<string> {
+  const r = await t.request('GET', '/api/v1/analytics/cohorts', { token });
+  return (r.body.data as { id: string; name: string }[]).find((c) => c.name === name)!.id;
 }
 const campaign = (token: string, segments: string[]): Promise<string> =>
   activeCampaign(t, token, {
@@ -100,7 +105,7 @@ describe('sponsored segment targeting in the feed', () => {
     expect(await sponsoredAt3(keyB, 'champ')).toMatchObject({ sponsored: true, campaign_id: id });
   });
 
-  it("a `cohort:<id>` segment reaches the saved cohort's members, and another tenant's cohort id holds nobody", async () => {
+  it("a `cohort:<id>` segment reaches the saved cohort's members; another tenant's cohort id is refused", async () => {
     const goldA = await cohort(A.ownerToken, 'gold');
     const goldB = await cohort(B.ownerToken, 'gold');
     // Pause what earlier cases left running, so position 3 is this campaign's or nobody's.
@@ -117,11 +122,46 @@ describe('sponsored segment targeting in the feed', () => {
     expect(await sponsoredAt3(keyA, 'goldie')).toMatchObject({ sponsored: true, campaign_id: id });
     expect((await sponsoredAt3(keyA, 'silvie')).sponsored).toBe(false);
     expect((await sponsoredAt3(keyA, 'stranger')).sponsored).toBe(false);
-    // A campaign of B naming A's cohort: B's gold member of the same user id is not in it (A's cohort is not B's).
-    const stolen = await campaign(B.ownerToken, [`cohort:${goldA}`]);
-    expect(await sponsoredAt3(keyB, 'goldie')).not.toMatchObject({ campaign_id: stolen });
-    await t.request('POST', `/api/v1/sponsored/campaigns/${stolen}/pause`, { token: B.ownerToken });
+    // A campaign of B naming A's cohort is refused at save (as `targeting.cohorts` is): A's cohort is not B's.
+    const stolen = await t.request('POST', '/api/v1/sponsored/campaigns', {
+      token: B.ownerToken,
+      body: campaignBody({ promoted_item_ids: ['sku-1'], targeting: { segments: [`cohort:${goldA}`] } }),
+    });
+    expect(stolen.status).toBe(400);
+    expect(stolen.body.error.code).toBe('SPONSORED_COHORT_UNKNOWN');
     const own = await campaign(B.ownerToken, [`cohort:${goldB}`]);
     expect(await sponsoredAt3(keyB, 'goldie')).toMatchObject({ sponsored: true, campaign_id: own });
+  });
+
+  it('refuses a `cohort:<id>` segment naming no saved cohort of the tenant, on create and on update', async () => {
+    const mine = await cohortNamed(A.ownerToken, 'Plan gold');
+    for (const segments of [
+      ['champions', 'cohort:00000000-0000-7000-8000-000000000000'], // unknown
+      ['cohort:not-a-uuid'], // malformed: no cohort has that id
+      ['cohort:'],
+    ]) {
+      const r = await t.request('POST', '/api/v1/sponsored/campaigns', {
+        token: A.ownerToken,
+        body: campaignBody({ targeting: { segments } }),
+      });
+      expect(r.status, JSON.stringify(segments)).toBe(400);
+      expect(r.body.error.code).toBe('SPONSORED_COHORT_UNKNOWN');
+      expect(r.body.error.details[0].field).toBe('targeting.segments');
+    }
+    // its own cohort and plain segments are accepted; an update naming another tenant's cohort is refused
+    const ok = await t.request('POST', '/api/v1/sponsored/campaigns', {
+      token: A.ownerToken,
+      body: campaignBody({ targeting: { segments: ['champions', `cohort:${mine}`] } }),
+    });
+    expect(ok.status).toBe(201);
+    const theirs = await cohortNamed(B.ownerToken, 'Plan gold');
+    const patch = await t.request('PUT', `/api/v1/sponsored/campaigns/${ok.body.id}`, {
+      token: A.ownerToken,
+      body: { targeting: { segments: [`cohort:${theirs}`] } },
+    });
+    expect(patch.status).toBe(400);
+    expect(patch.body.error.code).toBe('SPONSORED_COHORT_UNKNOWN');
+    const kept = await t.request('GET', `/api/v1/sponsored/campaigns/${ok.body.id}`, { token: A.ownerToken });
+    expect(kept.body.targeting.segments).toEqual(['champions', `cohort:${mine}`]);
   });
 });

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Database, openDatabase } from '../../platform/database.ts';
@@ -54,6 +55,8 @@ let database: Database;
 let restore: () => void = () => {};
 let t: TestApp;
 let key: string;
+let tenantId: string;
+let ownerToken: string;
 
 /** PGlite: counts the embedded instance's statements (the tenant guard's own role switches are not the code's). */
 function countPglite(db: Database): () => void {
@@ -102,6 +105,8 @@ beforeAll(async () => {
   }
   t = await createTestApp({}, { database });
   const a = await t.createTenant('Feed statements');
+  tenantId = a.tenantId;
+  ownerToken = a.ownerToken;
   key = await a.apiKey(['recommendations:read', 'interactions:write', 'profiles:read', 'profiles:write']);
   const items = Array.from({ length: 60 }, (_, k) => ({
     item_id: `sku-${k}`,
@@ -182,6 +187,58 @@ describe('newsfeed statements per page', () => {
     expect(served.length).toBeGreaterThan(40);
     expect(served).not.toContain('sku-20');
     expect(served).not.toContain('sku-9'); // the favorite, from the same statement
+  }, 60_000);
+
+  it("a `cohort:<id>` segment's membership is read once, then answered from the cache until the cohort changes", async () => {
+    // a shopper on the gold plan, whose profile last changed a minute ago (identity's change marker, PostgreSQL)
+    const [profileId] = await t.modules.identity.resolveMany(tenantId, [
+      { identifiers: [{ type: 'user_id', value: 'goldie' }], channel: 'api', occurredAt: new Date() },
+    ]);
+    await database.db.execute(
+      sql`UPDATE profiles SET traits = '{"plan":"gold"}'::jsonb, updated_at = now() - interval '1 minute'
+          WHERE tenant_id = ${tenantId} AND id = ${profileId!}`,
+    );
+    const c = await t.request('POST', '/api/v1/analytics/cohorts', {
+      token: ownerToken,
+      body: { name: 'Gold', definition: { match: 'all', rules: [{ kind: 'trait', key: 'plan', op: 'eq', value: 'gold' }] } },
+    });
+    expect(c.status).toBe(201);
+    const campaignId = await activeCampaign(t, ownerToken, {
+      name: 'Gold only',
+      bid_amount: '5.00', // outbids the segment campaign above
+      promoted_item_ids: ['sku-3', 'sku-4'],
+      targeting: { segments: [`cohort:${c.body.id}`] },
+    });
+    // what reads the cohort: its definition, or its membership (the marker, a per-tenant refresh, is left out)
+    const cohortReads = (page: Statement[]) =>
+      page.filter((s) => /\banalytics_cohorts\b/.test(s.text) && !/count\(\*\)::text/.test(s.text)).length +
+      page.filter((s) => /p\.profile_id IN \(/.test(s.text)).length;
+    const sponsoredAt3 = (r: { body: { modules: { campaign_id?: string }[] } }) => r.body.modules[2]?.campaign_id;
+    captured.length = 0;
+    capturing = true;
+    const first = await feed('goldie');
+    capturing = false;
+    expect(sponsoredAt3(first)).toBe(campaignId);
+    expect(cohortReads([...captured])).toBe(2); // a miss: the definition, then the membership
+    captured.length = 0;
+    capturing = true;
+    const second = await feed('goldie');
+    capturing = false;
+    expect(sponsoredAt3(second)).toBe(campaignId);
+    expect(cohortReads([...captured]), captured.map((s) => s.text.slice(0, 100)).join('\n')).toBe(0); // a hit
+    // the cohort is edited (gold -> silver): the next page reads it again and goldie is no longer in it
+    const put = await t.request('PUT', `/api/v1/analytics/cohorts/${c.body.id}`, {
+      token: ownerToken,
+      body: { name: 'Gold', definition: { match: 'all', rules: [{ kind: 'trait', key: 'plan', op: 'eq', value: 'silver' }] } },
+    });
+    expect(put.status).toBe(200);
+    captured.length = 0;
+    capturing = true;
+    const third = await feed('goldie');
+    capturing = false;
+    expect(sponsoredAt3(third)).not.toBe(campaignId);
+    expect(cohortReads([...captured])).toBe(2);
+    await t.request('POST', `/api/v1/sponsored/campaigns/${campaignId}/pause`, { token: ownerToken });
   }, 60_000);
 
   it(`a new shopper's page sends at most ${NEW_SHOPPER_BOUND} statements besides per-tenant refreshes`, async () => {

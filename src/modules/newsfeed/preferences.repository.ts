@@ -235,6 +235,9 @@ export function createPreferencesRepository() {
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND tstzrange(${shown.from}::timestamptz, ${shown.before}::timestamptz) @> shown_at
             ORDER BY shown_at DESC, item_id LIMIT ${shown.limit}) s) AS shown,
           (SELECT json_agg(json_build_array(r.item_id, r.type) ORDER BY r.n) FROM (${recent}) r) AS recent`,
+        // Prepared: its six small subqueries cost PostgreSQL four times as much to plan as to run (EXPLAIN: 0.4 ms
+        // planning, 0.1 ms execution), on every page.
+        { prepare: true },
       );
       return {
         follows: r?.follows ?? [],
@@ -248,11 +251,13 @@ export function createPreferencesRepository() {
     /** Records items as served (one statement for many shoppers; the latest time per item wins; rows unique per user and item). */
     async recordShownMany(q: Q, tenantId: string, rows: readonly { userId: string; itemId: string; at: Date }[]): Promise<void> {
       if (rows.length === 0) return;
-      await q.execute(
+      await queryRows(
+        q,
         sql`INSERT INTO newsfeed_shown_items (tenant_id, user_id, item_id, shown_at)
         SELECT ${tenantId}, u, i, at FROM unnest(${arrayParam(rows.map((r) => r.userId))}::text[], ${arrayParam(rows.map((r) => r.itemId))}::text[],
           ${arrayParam(rows.map((r) => r.at.toISOString()))}::timestamptz[]) AS x(u, i, at)
         ON CONFLICT (tenant_id, user_id, item_id) DO UPDATE SET shown_at = GREATEST(newsfeed_shown_items.shown_at, EXCLUDED.shown_at)`,
+        { prepare: true }, // every group commit of served pages: arrays as single parameters, so one text
       );
     },
     /** Tenants holding shown-item rows (a loose index scan: one probe per tenant). Runs across tenants. */

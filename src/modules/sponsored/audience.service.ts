@@ -13,21 +13,45 @@ export interface CohortAudiencePort {
   profileIn(tenantId: string, profileId: string, ids: readonly string[]): Promise<Set<string>>;
 }
 
+/** A segment naming a saved cohort of analytics: `cohort:<cohort id>` (the feed answers it through `SegmentSource`). */
+export const COHORT_SEGMENT_PREFIX = 'cohort:';
+
+/** The cohort ids named by `cohort:<id>` segments (as written: a malformed id is an unknown cohort). */
+export function cohortIdsOfSegments(segments: readonly string[] | undefined): string[] {
+  return [
+    ...new Set((segments ?? []).filter((s) => s.startsWith(COHORT_SEGMENT_PREFIX)).map((s) => s.slice(COHORT_SEGMENT_PREFIX.length))),
+  ];
+}
+
 /** How long a shopper's membership answer is reused by decisions (cohort rules read aggregates, not the request). */
 export const AUDIENCE_TTL_MS = 30_000;
 
 export function createAudienceService(port: CohortAudiencePort | undefined) {
   const cache = new LRUCache<string, boolean>({ max: 100_000, ttl: AUDIENCE_TTL_MS });
   return {
-    /** Refuses cohort ids the tenant does not have (another tenant's answers as an unknown one: 400 SPONSORED_COHORT_UNKNOWN). */
-    async check(tenantId: string, cohorts: readonly string[] | undefined): Promise<void> {
-      if (!cohorts || cohorts.length === 0) return;
-      const known = port ? await port.known(tenantId, cohorts) : new Set<string>();
-      const missing = [...new Set(cohorts)].filter((id) => !known.has(id));
-      if (missing.length)
-        throw validation('SPONSORED_COHORT_UNKNOWN', `Unknown saved cohort in targeting.cohorts: ${missing.slice(0, 5).join(', ')}.`, [
-          { field: 'targeting.cohorts', message: 'must name saved cohorts of this tenant' },
-        ]);
+    /**
+     * Refuses cohort ids the tenant does not have, in `targeting.cohorts` and as `cohort:<id>` segments of
+     * `targeting.segments` (another tenant's id answers as an unknown one, and so does a malformed one: 400
+     * SPONSORED_COHORT_UNKNOWN naming the field). One statement for both lists.
+     */
+    async check(
+      tenantId: string,
+      targeting: { cohorts?: readonly string[] | undefined; segments?: readonly string[] | undefined },
+    ): Promise<void> {
+      const cohorts = targeting.cohorts ?? [];
+      const segmentCohorts = cohortIdsOfSegments(targeting.segments);
+      if (cohorts.length === 0 && segmentCohorts.length === 0) return;
+      const known = port ? await port.known(tenantId, [...new Set([...cohorts, ...segmentCohorts])]) : new Set<string>();
+      for (const [field, ids] of [
+        ['targeting.cohorts', cohorts],
+        ['targeting.segments', segmentCohorts],
+      ] as const) {
+        const missing = [...new Set(ids)].filter((id) => !known.has(id));
+        if (missing.length)
+          throw validation('SPONSORED_COHORT_UNKNOWN', `Unknown saved cohort in ${field}: ${missing.slice(0, 5).join(', ')}.`, [
+            { field, message: 'must name saved cohorts of this tenant' },
+          ]);
+      }
     },
 
     /** Of `ids`, the cohorts the shopper (`userId`, the placement's user id) is in now; no person, no cohort. */

@@ -20,6 +20,8 @@ export interface SponsoredModuleDeps {
   cohorts?: CohortAudiencePort | undefined;
 }
 export type { CohortAudiencePort } from './audience.service.ts';
+/** `cohort:<id>` segments of `targeting.segments` (checked at save, answered by the feed's segment source). */
+export { COHORT_SEGMENT_PREFIX } from './audience.service.ts';
 
 /** A sponsored placement the feed can show (label "Sponsored"), with the decision to report its impression against. */
 export interface SponsoredPlacement {

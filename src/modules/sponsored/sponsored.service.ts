@@ -262,7 +262,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       requirePermission(ctx, 'sponsored:manage');
       const s = await deps.settings(ctx.tenantId);
       const write = toWrite(body, s.reserveMinor);
-      await audience.check(ctx.tenantId, write.targeting.cohorts);
+      await audience.check(ctx.tenantId, write.targeting);
       changed(ctx.tenantId);
       return repo.insertCampaign(db, ctx.tenantId, write, clock());
     },
@@ -272,7 +272,7 @@ export function createSponsoredService(deps: SponsoredServiceDeps) {
       requirePermission(ctx, 'sponsored:manage');
       const s = await deps.settings(ctx.tenantId);
       const write = toWrite({ ...current, ...patch }, s.reserveMinor);
-      if (patch.targeting !== undefined) await audience.check(ctx.tenantId, write.targeting.cohorts);
+      if (patch.targeting !== undefined) await audience.check(ctx.tenantId, write.targeting);
       const row = await repo.updateCampaign(db, ctx.tenantId, id, write, clock());
       changed(ctx.tenantId);
       if (!row) throw CAMPAIGN_NOT_FOUND();
