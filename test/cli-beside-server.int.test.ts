@@ -12,6 +12,7 @@ import {
   tempDataDir,
   withStoppedDatabase,
 } from './processes.ts';
+import { killLiveProcesses } from './children.ts';
 import { pollUntil } from './helpers.ts';
 
 /**
@@ -23,6 +24,8 @@ import { pollUntil } from './helpers.ts';
 const onPostgresPass = process.env.LOUPE_TEST_DB === 'postgres';
 /** The write load rests at least this long after each batch of 50 events (~500 events/s at most). */
 const LOAD_PACE_MS = 100;
+// After the describe's own stop(): ends a server or command a timed-out test or hook left running.
+afterAll(killLiveProcesses);
 if (onPostgresPass) console.log('cli-beside-server: skipped on the PostgreSQL pass (it tests the embedded data folder)');
 
 describe.skipIf(onPostgresPass)('the command line beside a running server (embedded database)', () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { killLiveProcesses } from './children.ts';
 import { api, createTenantOver, migratedDataDir, type ServerProcess, startServe, withStoppedDatabase } from './processes.ts';
 
 /**
@@ -11,6 +12,8 @@ import { api, createTenantOver, migratedDataDir, type ServerProcess, startServe,
  * The crash is the process's, so this runs on the PGlite pass only.
  */
 const onPostgresPass = process.env.LOUPE_TEST_DB === 'postgres';
+// After the describe's own stop(): ends a server a timed-out test or hook left running.
+afterAll(killLiveProcesses);
 if (onPostgresPass) console.log('fault-injection: skipped on the PostgreSQL pass (it kills an embedded-database server)');
 
 const ROWS = 30_000;

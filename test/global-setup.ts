@@ -52,7 +52,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const leftovers = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
       `loupe_t_${runId}_%`,
     ]);
-    for (const { datname } of leftovers.rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    // The files' databases their processes had not dropped yet (helpers.ts drops them in the background), side by side:
+    // each DROP DATABASE waits for a checkpoint, and drops asking at once share one.
+    await Promise.all(
+      leftovers.rows.map(async ({ datname }) => {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        try {
+          await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+        } finally {
+          await c.end();
+        }
+      }),
+    );
     await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
     await admin.end();
   };

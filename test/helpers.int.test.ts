@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
 import { queryOne, queryRows } from '../src/platform/database.ts';
 import { newId } from '../src/platform/ids.ts';
-import { createTestDatabase } from './helpers.ts';
+import { createTestDatabase, testDatabasesDropped } from './helpers.ts';
 
 /**
  * The test database every file gets (test/helpers.ts): in the template's state whatever the file before it did.
@@ -38,6 +39,43 @@ describe('createTestDatabase', { timeout: 240_000 }, () => {
       await next.close();
     }
   });
+
+  it.skipIf(inject('dbTarget') !== 'postgres')(
+    'on PostgreSQL close() leaves DROP DATABASE (a checkpoint wait) to the background, and the database goes',
+    async () => {
+      const db = await createTestDatabase();
+      const name = (await queryOne<{ name: string }>(db.db, sql`SELECT current_database() AS name`))!.name;
+      const exists = async (c: pg.Client) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+      const lock = new pg.Client({ connectionString: inject('pgUrl') });
+      await lock.connect();
+      try {
+        // DROP DATABASE needs ROW EXCLUSIVE on pg_database: held off until COMMIT (connections go on; another file's
+        // CREATE DATABASE waits the moment this takes).
+        await lock.query('BEGIN');
+        await lock.query('LOCK TABLE pg_catalog.pg_database IN SHARE MODE');
+        // A close() that waited for its drop would wait for the lock: bounded, so the lock is released either way.
+        let bound: NodeJS.Timeout | undefined;
+        const closed = await Promise.race([
+          db.close().then(() => 'closed'),
+          new Promise((r) => (bound = setTimeout(() => r('close() waited for DROP DATABASE'), 20_000))),
+        ]);
+        clearTimeout(bound);
+        expect(closed).toBe('closed');
+        expect(await exists(lock)).toBe(true);
+      } finally {
+        await lock.query('COMMIT');
+        await lock.end();
+      }
+      await testDatabasesDropped();
+      const check = new pg.Client({ connectionString: inject('pgUrl') });
+      await check.connect();
+      try {
+        expect(await exists(check)).toBe(false);
+      } finally {
+        await check.end();
+      }
+    },
+  );
 
   it('a second database open at the same time is another database', async () => {
     const a = await createTestDatabase();

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -6,6 +6,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { migrateDatabase, openDatabase, queryRows } from '../src/platform/database.ts';
+import { exited, spawnTracked } from './children.ts';
 
 /**
  * Real `loupe` processes for tests of what only processes show: the data-folder lock, a CLI beside a running
@@ -102,15 +103,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
 /** Starts `loupe serve` and resolves once it answers /health/live. */
 export async function startServe(dataDir: string, opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [LOUPE_BIN, 'serve', '--port', String(port)], {
+  const child = spawnTracked(process.execPath, [LOUPE_BIN, 'serve', '--port', String(port)], {
     env: envFor(dataDir, opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -136,7 +132,8 @@ export async function startServe(dataDir: string, opts: { env?: Record<string, s
   };
   const end = Date.now() + (opts.timeoutMs ?? 120_000);
   while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`loupe serve exited early (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`loupe serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
     try {
       if ((await fetch(`${base}/health/live`)).ok) return server;
     } catch {
@@ -155,11 +152,11 @@ export function runCli(
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LOUPE_BIN, ...args], { env: envFor(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, [LOUPE_BIN, ...args], { env: envFor(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.stdout!.on('data', (d) => (stdout += String(d)));
+    child.stderr!.on('data', (d) => (stderr += String(d)));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -4,18 +4,20 @@
  * manifest does not list. Real processes on the embedded database (test/processes.ts), so this runs on the
  * PGlite pass only: on the PostgreSQL pass it would repeat the same embedded run.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
+import { killLiveProcesses, spawnTracked } from '../../../test/children.ts';
 import { api, createTenantOver, LOUPE_BIN, runCli, startServe, tempDataDir, withStoppedDatabase } from '../../../test/processes.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
+// Registered after the removal, so it runs before it: a timed-out test leaves its server or export running.
+afterAll(killLiveProcesses);
 
 async function parquetFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -59,9 +61,9 @@ describe.skipIf(onPostgresPass)('loupe export killed with SIGKILL', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, LOUPE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOUPE_EXPORT_SETTLE_SECONDS: '0' };
     delete env.DATABASE_URL;
     const args = [LOUPE_BIN, 'export', '--tenant', 'killed-export', '--tables', 'events', '--batch-rows', '20'];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stderr.on('data', (d) => (output += String(d)));
+    child.stderr!.on('data', (d) => (output += String(d)));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     // Kill it once a few batches are on disk (each batch writes up to 3 files, one per date).
     const end = Date.now() + 120_000;
