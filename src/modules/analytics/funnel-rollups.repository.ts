@@ -61,29 +61,37 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
         FROM ${steps} x LEFT JOIN ${src.sessionAttributesSql(tenantId)} a ON a.session_id = x.session_id`;
   /**
    * Rewrites the day rows of the UTC days `days` (null: all) from the per-session rows: one row per (first day, last
-   * day, dimension, value) with its histogram cells.
+   * day, dimension, value) with its histogram cells. Reads only the per-session rows of those days, each day a range
+   * of the first_at index (a filter of the rows by the days, as before, scanned every row of the funnel: a refresh
+   * of 398 sessions cost 1.6 s at 40k sessions), so a refresh costs the sessions of the days it touched.
    */
   async function writeDays(q: Q, tenantId: string, t: FunnelTrack, days: readonly string[] | null): Promise<void> {
     if (days && !days.length) return;
-    const only = days
-      ? sql` AND EXISTS (SELECT 1 FROM unnest(${arrayParam(days)}::date[]) AS dd(day)
-          WHERE r.first_at >= (dd.day::timestamp AT TIME ZONE 'UTC') AND r.first_at < ((dd.day + 1)::timestamp AT TIME ZONE 'UTC'))`
-      : sql``;
+    // The dimension list too, so the primary key (tenant, funnel, dimension, first_day, ...) finds the days' rows.
+    const dimensions = arrayParam(['', ...DIMENSIONS]);
     await q.execute(
       sql`DELETE FROM analytics_funnel_days r WHERE ${rowsOf(tenantId, t)}${
-        days ? sql` AND r.first_day = ANY(${arrayParam(days)}::date[])` : sql``
+        days ? sql` AND r.dimension = ANY(${dimensions}::text[]) AND r.first_day = ANY(${arrayParam(days)}::date[])` : sql``
       }`,
     );
-    const dims = sql.join([sql`('', '')`, ...DIMENSIONS.map((d) => sql`(${d}, ${valueOf(d, 'r')})`)], sql`, `);
     await q.execute(sql`INSERT INTO analytics_funnel_days (tenant_id, funnel_key, first_day, last_day, dimension, value, sessions, cells, counts)
-      SELECT ${tenantId}, ${t.key}, c.first_day, c.last_day, c.dimension, c.value, coalesce(sum(c.n) FILTER (WHERE c.cell = 0), 0)::int,
+      ${daysSql(tenantId, t, days)}`);
+  }
+  /** The day rows of the UTC days `days` (null: all), computed from the per-session rows of those days. */
+  function daysSql(tenantId: string, t: FunnelTrack, days: readonly string[] | null): SQL {
+    const rows = days
+      ? sql`unnest(${arrayParam(days)}::date[]) AS dd(day) JOIN analytics_funnel_sessions r ON ${rowsOf(tenantId, t)}
+          AND r.first_at >= (dd.day::timestamp AT TIME ZONE 'UTC') AND r.first_at < ((dd.day + 1)::timestamp AT TIME ZONE 'UTC')`
+      : sql`analytics_funnel_sessions r`;
+    const only = days ? sql`` : sql` WHERE ${rowsOf(tenantId, t)}`;
+    const dims = sql.join([sql`('', '')`, ...DIMENSIONS.map((d) => sql`(${d}, ${valueOf(d, 'r')})`)], sql`, `);
+    return sql`SELECT ${tenantId}::uuid, ${t.key}, c.first_day, c.last_day, c.dimension, c.value, coalesce(sum(c.n) FILTER (WHERE c.cell = 0), 0)::int,
              array_agg(c.cell ORDER BY c.cell), array_agg(c.n ORDER BY c.cell)
       FROM (SELECT (r.first_at AT TIME ZONE 'UTC')::date AS first_day, (r.last_at AT TIME ZONE 'UTC')::date AS last_day,
                    d.dimension, d.value, ${cellSql('r')} AS cell, count(*)::int AS n
-            FROM analytics_funnel_sessions r CROSS JOIN LATERAL (VALUES ${dims}) AS d(dimension, value) ${stepSeries(t, 'r')}
-            WHERE ${rowsOf(tenantId, t)}${only}
+            FROM ${rows} CROSS JOIN LATERAL (VALUES ${dims}) AS d(dimension, value) ${stepSeries(t, 'r')}${only}
             GROUP BY 1, 2, 3, 4, 5) c
-      GROUP BY c.first_day, c.last_day, c.dimension, c.value`);
+      GROUP BY c.first_day, c.last_day, c.dimension, c.value`;
   }
   /** Raises the rollup's longest session span to cover the rows of `sessions` (null: all). */
   async function raiseSpan(q: Q, tenantId: string, t: FunnelTrack, sessions: readonly string[] | null): Promise<void> {
