@@ -4,7 +4,12 @@
  *   npm run bench:analytics                                  # embedded database (PGlite), 20,000 sessions (~500k events)
  *   BENCH_SESSIONS=200000 npm run bench:analytics            # the issue's scale: ~5 million events
  *   DATABASE_URL=postgres://... npm run bench:analytics      # PostgreSQL (the bench's tenant is deleted at the end)
+ *   BENCH_KEEP=1 BENCH_ONLY=load ...                         # load only, keep the rows; prints a BENCH_REUSE value
+ *   BENCH_REUSE=<tenant>:<now> BENCH_ONLY=funnel,refresh,retention,realtime ...   # measure again on kept rows
+ *   BENCH_BASELINE_ROOT=/tmp/main-checkout ...               # main's code and schema beside this tree's, alternated
  *
+ * Parts (BENCH_ONLY, default all): refresh (rollup first builds and refreshes of a new 1 % tail), funnel, byperson,
+ * retention, paths, realtime.
  * Loads sessions, page views (18 per session), funnel stages (browse 90 %, then 70/50/40/30 %) and cart events
  * (3 per session) over the last 12 weeks with set-based SQL, then times, `BENCH_RUNS` times each after one
  * warm-up, the reports as the services run them (events' repositories, and for funnels and paths analytics' pure
@@ -16,6 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import {
   computeFunnel,
@@ -29,7 +35,7 @@ import {
   createAnalyticsSourceRepository,
   createFunnelRollupSources,
 } from '../../src/modules/events/index.ts';
-import { migrateDatabase, openDatabase, queryOne } from '../../src/platform/index.ts';
+import { type Db, migrateDatabase, openDatabase, type Q, queryOne } from '../../src/platform/index.ts';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -40,8 +46,15 @@ const database = await openDatabase(process.env.DATABASE_URL ? { kind: 'postgres
 await migrateDatabase(database);
 const db = database.db;
 const target = database.kind;
-const tenantId = randomUUID();
-const now = new Date();
+/** `<tenant>:<load time ISO>` of a BENCH_KEEP run: its rows are measured again without a reload (and kept). */
+const REUSE = process.env.BENCH_REUSE?.match(/^([0-9a-f-]{36}):(.+)$/);
+const KEEP = process.env.BENCH_KEEP === '1' || REUSE !== undefined;
+/** Parts to run (default all): load, funnel, refresh, byperson, retention, paths, realtime. */
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const part = (name: string) => !ONLY || ONLY.includes(name);
+const tenantId = REUSE?.[1] ?? randomUUID();
+// The rows' clock: a reused load's, so the 12 weeks and the last 5 minutes cover the same rows.
+const now = REUSE ? new Date(REUSE[2]!) : new Date();
 const from = new Date(now.getTime() - 84 * DAY);
 const w = { from, to: now, tz: 'UTC' };
 
@@ -95,10 +108,12 @@ async function timeAlternating(fns: (() => Promise<unknown>)[]): Promise<Timing[
   for (const fn of fns) await fn();
   const ms: number[][] = fns.map(() => []);
   for (let i = 0; i < RUNS; i++)
-    for (const [k, fn] of fns.entries()) {
+    // Each round in turn order, then reversed: neither variant always runs right after the other.
+    for (const [k, fn] of i % 2 ? [...fns.entries()].reverse() : [...fns.entries()]) {
       const t0 = performance.now();
-      await fn();
-      ms[k]!.push(performance.now() - t0);
+      const own = await fn();
+      // A variant that times itself (main's schema: only the reads, not the index drop around them) says so.
+      ms[k]!.push(typeof own === 'number' ? own : performance.now() - t0);
     }
   const load = loadavg()[0]!;
   return ms.map((m) => ({ p50: pct(m, 50), p95: pct(m, 95), load }));
@@ -116,12 +131,45 @@ async function time(fn: () => Promise<unknown>): Promise<Timing> {
 
 const source = createAnalyticsSourceRepository();
 const behaviour = createAnalyticsBehaviourRepository();
-const rollups = createFunnelRollupsService({
-  db,
-  reader: db,
-  repo: createFunnelRollupsRepository(createFunnelRollupSources()),
-  clock: () => new Date(),
-});
+const rollupsOn = (reader: Db) =>
+  createFunnelRollupsService({ db, reader, repo: createFunnelRollupsRepository(createFunnelRollupSources()), clock: () => new Date() });
+const rollups = rollupsOn(db);
+
+/**
+ * The baseline: BENCH_BASELINE_ROOT=<a checkout of main> runs that tree's events and analytics code on the same rows,
+ * on main's schema (the indexes this tree's migration 0060 adds dropped in a transaction rolled back after each run),
+ * alternated with this tree's in one loop.
+ */
+const BASE = process.env.BENCH_BASELINE_ROOT;
+const NEW_INDEXES = ['funnel_events_time_idx', 'cart_events_time_idx'];
+type Mods = {
+  events: typeof import('../../src/modules/events/index.ts');
+  analytics: typeof import('../../src/modules/analytics/index.ts');
+};
+const base: Mods | null = BASE
+  ? {
+      events: await import(path.resolve(BASE, 'src/modules/events/index.ts')),
+      analytics: await import(path.resolve(BASE, 'src/modules/analytics/index.ts')),
+    }
+  : null;
+class Rollback extends Error {}
+/** Runs `fn` on main's schema (this tree's new indexes dropped, then restored by the rollback); returns its own ms. */
+async function onMainSchema(fn: (q: Db) => Promise<unknown>): Promise<number> {
+  let ms = 0;
+  try {
+    await db.transaction(async (tx) => {
+      for (const ix of NEW_INDEXES) await tx.execute(sql`DROP INDEX IF EXISTS ${sql.identifier(ix)}`);
+      const t0 = performance.now();
+      await fn(tx as unknown as Db);
+      ms = performance.now() - t0;
+      throw new Rollback();
+    });
+  } catch (e) {
+    if (!(e instanceof Rollback)) throw e;
+  }
+  return ms;
+}
+
 const cleanup = async () => {
   for (const table of [
     'cart_events',
@@ -134,12 +182,19 @@ const cleanup = async () => {
   ])
     await db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
 };
+const rows: [string, Timing, Timing | null, number | null][] = [];
+const log = (line: string) => console.log(`${line}  (load ${loadavg()[0]!.toFixed(1)})`);
 try {
-  const t0 = performance.now();
-  const events = await load();
-  console.log(
-    `${target}: loaded ${events.toLocaleString('en-US')} events over ${SESSIONS.toLocaleString('en-US')} sessions in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
+  if (!REUSE) {
+    const t0 = performance.now();
+    const events = await load();
+    log(
+      `${target}: loaded ${events.toLocaleString('en-US')} events over ${SESSIONS.toLocaleString('en-US')} sessions in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    if (KEEP) console.log(`BENCH_REUSE=${tenantId}:${now.toISOString()}`);
+  }
+  // This tree's migration on rows loaded before it (a reused load): the new indexes exist before anything is timed.
+  if (target === 'postgres') await db.execute(sql`ANALYZE funnel_events, cart_events`);
   const scanFunnel = () =>
     queryOne(
       db,
@@ -151,111 +206,159 @@ try {
       sql`SELECT count(*) FROM page_views WHERE tenant_id = ${tenantId} AND started_at >= ${w.from.toISOString()} AND started_at < ${w.to.toISOString()}`,
     );
   const steps = ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'];
-  const rows: [string, Timing, Timing | null, number | null][] = [];
-  const baseF = await time(scanFunnel);
-  const baseP = await time(scanPages);
-  rows.push(['baseline: count(*) of funnel_events in the window', baseF, null, null]);
-  rows.push(['baseline: count(*) of page_views in the window', baseP, null, null]);
-  // A funnel as the service runs it: events' occurrences of the steps, sequenced per entity by analytics' core.
-  const funnel = async (by: 'session' | 'user', spec: Omit<FunnelSpec, 'steps'>, breakdown?: 'device') =>
-    computeFunnel(
-      await behaviour.funnelOccurrences(
-        db,
-        tenantId,
-        w,
-        {},
-        {
-          names: [...new Set([...steps, ...spec.exclude])],
-          allOfKindsOf: spec.order === 'strict' ? steps : [],
-          by,
-          breakdown,
-        },
-      ),
-      { steps, ...spec },
-    );
-  const ordered = { order: 'ordered', exclude: [], attribution: 'first_touch' } as const;
-  // Sessions in order run as events' one-statement SQL; the other modes and people through the core.
-  rows.push([
-    'funnel, 5 steps, breakdown by device',
-    await time(() => source.funnel(db, tenantId, w, {}, { steps, by: 'session', breakdown: { dimension: 'device', limit: 10 } })),
-    baseF,
-    1000,
-  ]);
-  // The same report from the per-session funnel rollup plus the raw tail (what GET /funnel runs now), alternated
-  // with the raw statement above in one loop; then with a tail of new sessions not yet rolled up, and the refresh.
   const byDevice = { dimension: 'device', limit: 10 } as const;
-  const rawSplit = () => source.funnel(db, tenantId, w, {}, { steps, by: 'session', breakdown: byDevice });
-  const t1 = performance.now();
-  await rollups.refresh(tenantId, steps);
-  const buildMs = performance.now() - t1;
-  // Main's read (per-session rows + raw tail) beside the day rows' read (whole days from the per-day pre-aggregate,
-  // the edges per session, the raw tail), alternated in one loop with the raw statement.
-  const perSessionSplit = async () => (await rollups.refresh(tenantId, steps)) && rollups.readPerSession(tenantId, steps, w, {}, byDevice);
-  const rolledSplit = async () => (await rollups.refresh(tenantId, steps)) && rollups.read(tenantId, steps, w, {}, byDevice);
-  const [rawAgain, perSession, rolled] = await timeAlternating([rawSplit, perSessionSplit, rolledSplit]);
-  rows.push(['funnel, breakdown: raw (alternated with the next two)', rawAgain!, baseF, 1000]);
-  rows.push(['funnel, breakdown: per-session rollup + tail (main)', perSession!, baseF, 1000]);
-  rows.push(['funnel, breakdown: day rows + edges + tail (refresh check + read)', rolled!, baseF, 1000]);
-  // A tail: 1 % more sessions' stage events written after the refresh, read before the next refresh.
+  const run = Date.now().toString(36); // new session ids and dedupe keys on every run (BENCH_REUSE runs again)
+  let tails = 0;
+  /** 1 % more sessions' stage events (on the day before the load), written after the last refresh. */
+  const addTail = async () => {
+    const prefix = `t${run}-${tails++}-`;
+    await db.execute(sql`INSERT INTO funnel_events (tenant_id, id, dedupe_key, session_id, stage, reached_at)
+      SELECT ${tenantId}, gen_random_uuid(), ${prefix} || i || ':' || k, ${prefix} || i,
+             (ARRAY['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'])[k], ${new Date(now.getTime() - DAY).toISOString()}::timestamptz + k * interval '90 seconds'
+      FROM generate_series(0, ${TAIL - 1}) i CROSS JOIN generate_series(1, 5) k WHERE abs(hashtext(${prefix} || i || k)) % 100 < (ARRAY[90, 70, 50, 40, 30])[k]`);
+  };
   const TAIL = Math.max(1, Math.floor(SESSIONS / 100));
-  await db.execute(sql`INSERT INTO funnel_events (tenant_id, id, dedupe_key, session_id, stage, reached_at)
-    SELECT ${tenantId}, gen_random_uuid(), 't' || i || ':' || k, 't' || i,
-           (ARRAY['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'])[k], ${new Date(now.getTime() - DAY).toISOString()}::timestamptz + k * interval '90 seconds'
-    FROM generate_series(0, ${TAIL - 1}) i CROSS JOIN generate_series(1, 5) k WHERE abs(hashtext('t' || i || k)) % 100 < (ARRAY[90, 70, 50, 40, 30])[k]`);
-  const [perSessionTail, withTail] = await timeAlternating([
-    () => rollups.readPerSession(tenantId, steps, w, {}, byDevice),
-    () => rollups.read(tenantId, steps, w, {}, byDevice),
-  ]);
-  rows.push([`funnel, breakdown: per-session + unrolled tail of ${TAIL} (main)`, perSessionTail!, baseF, 1000]);
-  rows.push([`funnel, breakdown: day rows + unrolled tail of ${TAIL} sessions`, withTail!, baseF, 1000]);
-  const t2 = performance.now();
-  const inc = await rollups.refresh(tenantId, steps);
-  const incMs = performance.now() - t2;
-  console.log(
-    `funnel rollup: first build ${buildMs.toFixed(0)} ms; incremental refresh of ${inc?.sessions ?? 0} sessions ${incMs.toFixed(0)} ms`,
-  );
-  rows.push(['funnel, 5 steps, by person, 1 h window', await time(() => funnel('user', { ...ordered, windowUs: 3600e6 })), baseF, 1000]);
-  rows.push([
-    'funnel, strict order, by person, 1 h window',
-    await time(() => funnel('user', { ...ordered, order: 'strict', windowUs: 3600e6 })),
-    baseF,
-    1000,
-  ]);
-  rows.push([
-    'funnel, any order, by person, 1 h window',
-    await time(() => funnel('user', { ...ordered, order: 'any', windowUs: 3600e6 })),
-    baseF,
-    1000,
-  ]);
-  rows.push([
-    'retention, 12 weeks (browse -> browse)',
-    await time(() =>
-      behaviour.retention(db, tenantId, w, {}, { startEvent: 'browse', returnEvent: 'browse', period: 'week', periods: 12 }),
-    ),
-    baseF,
-    1000,
-  ]);
-  rows.push([
-    'paths, 4 steps next from /',
-    await time(async () =>
-      pathEdges(await behaviour.pathCounts(db, tenantId, w, {}, { type: 'page', anchor: '/', direction: 'next', depth: 4 }), {
-        anchor: '/',
-        depth: 4,
-        top: 10,
-      }),
-    ),
-    baseP,
-    null,
-  ]);
-  rows.push([
-    'realtime (last 5 minutes)',
-    await time(() => source.realtime(db, tenantId, new Date(now.getTime() - 300_000), now)),
-    null,
-    50,
-  ]);
+  const baseF = await time(scanFunnel);
+  rows.push(['baseline: count(*) of funnel_events in the window', baseF, null, null]);
+
+  if (part('refresh')) {
+    // First builds (watermark reset: the next refresh rebuilds), then refreshes of a fresh 1 % tail each, alternated.
+    const impls: [string, ReturnType<typeof rollupsOn>][] = [['this tree', rollups]];
+    if (base)
+      impls.unshift([
+        'main',
+        base.analytics.createFunnelRollupsService({
+          db,
+          reader: db,
+          repo: base.analytics.createFunnelRollupsRepository(base.events.createFunnelRollupSources()),
+          clock: () => new Date(),
+        }) as unknown as ReturnType<typeof rollupsOn>,
+      ]);
+    const builds = new Map<string, number[]>();
+    const refreshes = new Map<string, number[]>();
+    let refreshed = 0;
+    for (let r = 0; r < Math.max(2, Math.ceil(RUNS / 2)); r++)
+      for (const [name, impl] of r % 2 ? [...impls].reverse() : impls) {
+        await db.execute(sql`UPDATE analytics_funnel_rollups SET watermark = NULL WHERE tenant_id = ${tenantId}`);
+        let t0 = performance.now();
+        await impl.refresh(tenantId, steps);
+        builds.set(name, [...(builds.get(name) ?? []), performance.now() - t0]);
+        await addTail();
+        t0 = performance.now();
+        refreshed = (await impl.refresh(tenantId, steps))?.sessions ?? 0;
+        refreshes.set(name, [...(refreshes.get(name) ?? []), performance.now() - t0]);
+      }
+    for (const [name] of impls) {
+      const b = builds.get(name)!;
+      const f = refreshes.get(name)!;
+      log(
+        `funnel rollup [${name}]: first build ${b.map((x) => x.toFixed(0)).join(', ')} ms; refresh of ${refreshed} sessions ${f.map((x) => x.toFixed(0)).join(', ')} ms`,
+      );
+    }
+  }
+
+  if (part('funnel')) {
+    // GET /funnel's path: a refresh check, then the day rows + edges + raw tail (rolled up first), beside the raw statement.
+    await rollups.refresh(tenantId, steps);
+    const rawSplit = () => source.funnel(db, tenantId, w, {}, { steps, by: 'session', breakdown: byDevice });
+    const rolledSplit = async () => (await rollups.refresh(tenantId, steps)) && rollups.read(tenantId, steps, w, {}, byDevice);
+    const variants: (() => Promise<unknown>)[] = [rawSplit, rolledSplit];
+    if (base) {
+      const repo = base.analytics.createFunnelRollupsRepository(base.events.createFunnelRollupSources());
+      variants.push(() =>
+        onMainSchema(async (q) => {
+          const svc = base.analytics.createFunnelRollupsService({ db: q, reader: q, repo, clock: () => new Date() });
+          return (await svc.refresh(tenantId, steps)) && svc.read(tenantId, steps, w, {}, byDevice);
+        }),
+      );
+    }
+    const [rawT, rolledT, mainT] = await timeAlternating(variants);
+    rows.push(['funnel, 5 steps, breakdown by device: raw statement', rawT!, baseF, 1000]);
+    rows.push(['funnel, 5 steps, breakdown: refresh check + day rows read', rolledT!, baseF, 1000]);
+    if (mainT) rows.push(['  the same on main (alternated)', mainT, baseF, 1000]);
+    // A tail not yet rolled up, read before the next refresh.
+    await addTail();
+    const [withTail] = await timeAlternating([() => rollups.read(tenantId, steps, w, {}, byDevice)]);
+    rows.push([`funnel, breakdown: day rows + unrolled tail of ${TAIL} sessions`, withTail!, baseF, 1000]);
+  }
+
+  if (part('byperson')) {
+    // A funnel as the service runs it: events' occurrences of the steps, sequenced per entity by analytics' core.
+    const funnel = async (by: 'session' | 'user', spec: Omit<FunnelSpec, 'steps'>, breakdown?: 'device') =>
+      computeFunnel(
+        await behaviour.funnelOccurrences(
+          db,
+          tenantId,
+          w,
+          {},
+          { names: [...new Set([...steps, ...spec.exclude])], allOfKindsOf: spec.order === 'strict' ? steps : [], by, breakdown },
+        ),
+        { steps, ...spec },
+      );
+    const ordered = { order: 'ordered', exclude: [], attribution: 'first_touch' } as const;
+    rows.push(['funnel, 5 steps, by person, 1 h window', await time(() => funnel('user', { ...ordered, windowUs: 3600e6 })), baseF, 1000]);
+    rows.push([
+      'funnel, strict, by person, 1 h window',
+      await time(() => funnel('user', { ...ordered, order: 'strict', windowUs: 3600e6 })),
+      baseF,
+      1000,
+    ]);
+    rows.push([
+      'funnel, any order, by person, 1 h window',
+      await time(() => funnel('user', { ...ordered, order: 'any', windowUs: 3600e6 })),
+      baseF,
+      1000,
+    ]);
+  }
+
+  if (part('retention')) {
+    const spec = { startEvent: 'browse', returnEvent: 'browse', period: 'week', periods: 12 } as const;
+    const variants: (() => Promise<unknown>)[] = [() => behaviour.retention(db, tenantId, w, {}, spec)];
+    if (base) {
+      const mainBehaviour = base.events.createAnalyticsBehaviourRepository();
+      variants.push(() => onMainSchema((q) => mainBehaviour.retention(q, tenantId, w, {}, spec)));
+    }
+    const [mine, mainT] = await timeAlternating(variants);
+    rows.push(['retention, 12 weeks (browse -> browse)', mine!, baseF, 1000]);
+    if (mainT) rows.push(['  the same on main (alternated)', mainT, baseF, 1000]);
+  }
+
+  if (part('paths')) {
+    const baseP = await time(scanPages);
+    rows.push(['baseline: count(*) of page_views in the window', baseP, null, null]);
+    rows.push([
+      'paths, 4 steps next from /',
+      await time(async () =>
+        pathEdges(await behaviour.pathCounts(db, tenantId, w, {}, { type: 'page', anchor: '/', direction: 'next', depth: 4 }), {
+          anchor: '/',
+          depth: 4,
+          top: 10,
+        }),
+      ),
+      baseP,
+      null,
+    ]);
+  }
+
+  if (part('realtime')) {
+    // What GET /realtime runs: the activity counts and the top pages of the last 5 minutes, side by side.
+    const since = new Date(now.getTime() - 300_000);
+    const until = new Date(now.getTime() + 1);
+    const realtimeOn = (src: typeof source, q: Q) =>
+      Promise.all([src.realtime(q, tenantId, since, until), src.realtimePages(q, tenantId, since, until, 10)]);
+    const variants: (() => Promise<unknown>)[] = [() => realtimeOn(source, db)];
+    if (base) {
+      const mainSource = base.events.createAnalyticsSourceRepository() as unknown as typeof source;
+      variants.push(() => onMainSchema((q) => realtimeOn(mainSource, q)));
+    }
+    const [mine, mainT] = await timeAlternating(variants);
+    rows.push(['realtime (last 5 minutes: counts + top pages)', mine!, null, 50]);
+    if (mainT) rows.push(['  the same on main (alternated)', mainT, null, 50]);
+  }
+
   const goalScale = target === 'postgres' ? 1 : 3;
-  for (const [name, r, base, goal] of rows) {
-    const ratio = base ? ` ${(r.p95 / base.p95).toFixed(1)}x baseline` : '';
+  for (const [name, r, baseT, goal] of rows) {
+    const ratio = baseT ? ` ${(r.p95 / baseT.p95).toFixed(1)}x baseline` : '';
     const g =
       goal === null
         ? ''
@@ -267,8 +370,7 @@ try {
     );
   }
 } finally {
-  // BENCH_KEEP=1 leaves the rows (and prints the tenant) for EXPLAIN on a scratch database.
-  if (process.env.BENCH_KEEP === '1') console.log(`kept tenant ${tenantId}`);
-  else await cleanup();
+  // BENCH_KEEP=1 (or BENCH_REUSE) leaves the rows for EXPLAIN and later runs on a scratch database.
+  if (!KEEP) await cleanup();
   await database.close();
 }

@@ -9,11 +9,12 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
-import { queryOne } from '../../platform/index.ts';
-import { createAnalyticsSourceRepository } from '../events/index.ts';
+import { queryOne, queryRows } from '../../platform/index.ts';
+import { createAnalyticsSourceRepository, createFunnelRollupSources } from '../events/index.ts';
 import type { ReportWindow, SessionFilters } from './analytics.types.ts';
 import type { FunnelCountRow } from './funnel.core.ts';
 import { medianBound } from './funnel-histogram.core.ts';
+import { createFunnelRollupsRepository } from './funnel-rollups.repository.ts';
 
 const STAGES = ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'];
 const DEVICES = ['mobile', 'desktop', 'tablet'];
@@ -311,5 +312,77 @@ describe('funnel rollups equal the raw ordered funnel', () => {
     await t.database.db.execute(sql`UPDATE analytics_funnel_rollups SET watermark = NULL WHERE tenant_id = ${A.tenantId}`);
     await refreshAll(A.tenantId);
     await expectEqualToRaw(A.tenantId);
+  }, 240_000);
+
+  it("a refresh reads the per-session rows of the sessions it recomputes, not their days' nor the funnel's history", async () => {
+    // 2,400 older sessions, 40 a day over 60 days before the other tests' window, rolled up.
+    const OLD = 2400;
+    await t.database.db.execute(sql`INSERT INTO funnel_events (tenant_id, id, dedupe_key, session_id, stage, reached_at)
+      SELECT ${A.tenantId}, gen_random_uuid(), 'old' || i || ':' || k, 'old' || i, (ARRAY['browse', 'view_product'])[k],
+             ${new Date(T0 - 70 * 24 * HOUR).toISOString()}::timestamptz + (i / 40) * interval '1 day' + (i % 40) * interval '10 minutes' + k * interval '1 minute'
+      FROM generate_series(0, ${OLD - 1}) i CROSS JOIN generate_series(1, 2) k`);
+    await t.modules.analytics.funnelRollups.refresh(A.tenantId, STAGES);
+    await t.database.db.execute(sql`ANALYZE analytics_funnel_sessions`);
+    // Then stage events for three sessions, on two days: one old session's day, one new day.
+    await pool(
+      [
+        stageJob(writeA, 'old41', 'add_to_cart', T0 - 69 * 24 * HOUR + 3 * 60_000),
+        stageJob(writeA, 'fresh-1', 'browse', T0 + 100 * HOUR),
+        stageJob(writeA, 'fresh-2', 'browse', T0 + 100 * HOUR + 60_000),
+      ],
+      1,
+    );
+    const repo = createFunnelRollupsRepository(createFunnelRollupSources());
+    const key = await queryOne<{ key: string }>(
+      t.database.db,
+      sql`SELECT funnel_key AS key FROM analytics_funnel_rollups WHERE tenant_id = ${A.tenantId} AND steps = ${`{${STAGES.join(',')}}`}::text[]`,
+    );
+    const track = { key: key!.key, steps: STAGES };
+    const { recounted, read, total } = await t.database.db.transaction(async (tx) => {
+      const since = await repo.lock(tx, A.tenantId, track);
+      const before = await queryOne<{ n: number }>(
+        tx,
+        sql`SELECT (seq_tup_read + coalesce(idx_tup_fetch, 0))::int AS n FROM pg_stat_xact_user_tables WHERE relname = 'analytics_funnel_sessions'`,
+      );
+      const recounted = await repo.applyChanges(tx, A.tenantId, track, since!);
+      // Rows of analytics_funnel_sessions this transaction read (sequential or through an index), against all the funnel's.
+      const after = await queryOne<{ n: number }>(
+        tx,
+        sql`SELECT (seq_tup_read + coalesce(idx_tup_fetch, 0))::int AS n FROM pg_stat_xact_user_tables WHERE relname = 'analytics_funnel_sessions'`,
+      );
+      const total = await queryOne<{ n: number }>(
+        tx,
+        sql`SELECT count(*)::int AS n FROM analytics_funnel_sessions WHERE tenant_id = ${A.tenantId} AND funnel_key = ${track.key}`,
+      );
+      return { recounted, read: after!.n - (before?.n ?? 0), total: total!.n };
+    });
+    expect(recounted).toBe(3);
+    expect(total).toBeGreaterThan(OLD);
+    // The three changed sessions' rows, each read a few times (taken out of the day rows, deleted, added back, span):
+    // not the 2,400+ of the funnel (a filter by day), nor the 40 of the touched old day (a recount of the day).
+    expect(read).toBeLessThanOrEqual(25);
+    // Counts still exact: the old days, the touched ones and the new one, whole and split.
+    const w: ReportWindow = { from: new Date(T0 - 72 * 24 * HOUR), to: new Date(T0 + 200 * HOUR), tz: 'UTC' };
+    const split = { dimension: 'device', limit: 5 } as const;
+    expectSameFunnel(
+      (await t.modules.analytics.funnelRollups.read(A.tenantId, STAGES, w, {}, split))!,
+      await raw.funnel(t.database.db, A.tenantId, w, {}, { steps: STAGES, by: 'session', breakdown: split }),
+      'the old days and the new day after the refresh',
+    );
+    // The day rows kept by adding and taking away cells equal the day rows a build writes from scratch.
+    const dayRows = () =>
+      queryRows<object>(
+        t.database.db,
+        sql`SELECT first_day::text, last_day::text, dimension, value, sessions, cells, counts FROM analytics_funnel_days
+          WHERE tenant_id = ${A.tenantId} AND funnel_key = ${track.key} ORDER BY dimension, first_day, last_day, value`,
+      );
+    await t.modules.analytics.funnelRollups.refresh(A.tenantId, STAGES);
+    const kept = await dayRows();
+    expect(kept.length).toBeGreaterThan(60 * 7);
+    await t.database.db.execute(
+      sql`UPDATE analytics_funnel_rollups SET watermark = NULL WHERE tenant_id = ${A.tenantId} AND funnel_key = ${track.key}`,
+    );
+    expect((await t.modules.analytics.funnelRollups.refresh(A.tenantId, STAGES))?.rebuilt).toBe(true);
+    expect(await dayRows()).toEqual(kept);
   }, 240_000);
 });

@@ -508,20 +508,26 @@ export function createAnalyticsSourceRepository() {
       );
     },
 
-    /** Activity in [since, until): sessions with any tracked event or start, their people, and events by kind. */
+    /**
+     * Activity in [since, until): sessions with any tracked event or start, their people, and events by kind. Each
+     * table is read through a (tenant, time) index, so the cost is the window's rows, not the tenant's history
+     * (without funnel_events' and cart_events' time indexes: a scan of both, 200 ms to 2 s at 5M events); the
+     * sessions table is probed once per active session, not per event.
+     */
     async realtime(q: Q, tenantId: string, since: Date, until: Date): Promise<RealtimeRow> {
       const a = since.toISOString();
       const b = until.toISOString();
       return (await queryOne<RealtimeRow>(
         q,
-        sql`WITH act AS (
+        sql`WITH act AS MATERIALIZED (
               SELECT 'page' AS kind, session_id, user_id FROM page_views WHERE tenant_id = ${tenantId} AND started_at >= ${a} AND started_at < ${b}
               UNION ALL SELECT 'funnel', session_id, user_id FROM funnel_events WHERE tenant_id = ${tenantId} AND reached_at >= ${a} AND reached_at < ${b}
               UNION ALL SELECT 'cart', session_id, user_id FROM cart_events WHERE tenant_id = ${tenantId} AND occurred_at >= ${a} AND occurred_at < ${b}
               UNION ALL SELECT 'start', session_id, coalesce(user_id, anonymous_id) FROM tracking_sessions WHERE tenant_id = ${tenantId} AND started_at >= ${a} AND started_at < ${b}
             ), who AS (
-              SELECT x.session_id, coalesce(max(x.user_id), max(s.user_id), max(s.anonymous_id), 's:' || x.session_id) AS person
-              FROM act x LEFT JOIN tracking_sessions s ON s.tenant_id = ${tenantId} AND s.session_id = x.session_id GROUP BY x.session_id
+              SELECT x.session_id, coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id) AS person
+              FROM (SELECT session_id, max(user_id) AS user_id FROM act GROUP BY session_id) x
+              LEFT JOIN tracking_sessions s ON s.tenant_id = ${tenantId} AND s.session_id = x.session_id
             )
             SELECT (SELECT count(*) FROM who)::int AS "activeSessions", (SELECT count(DISTINCT person) FROM who)::int AS "activeUsers",
                    count(*) FILTER (WHERE kind = 'page')::int AS "pageViews", count(*) FILTER (WHERE kind = 'funnel')::int AS "funnelEvents",

@@ -124,6 +124,8 @@ export const funnelEvents = pgTable(
     index('funnel_events_stage_idx').on(t.tenantId, t.stage, t.reachedAt),
     index('funnel_events_session_idx').on(t.tenantId, t.sessionId),
     index('funnel_events_ingest_idx').on(t.tenantId, t.ingestXid),
+    // Any stage in a time range (analytics' /realtime: the last 5 minutes); the stage index needs the stage first.
+    index('funnel_events_time_idx').on(t.tenantId, t.reachedAt),
   ],
 );
 
@@ -151,6 +153,8 @@ export const cartEvents = pgTable(
     uniqueIndex('cart_events_dedupe_key').on(t.tenantId, t.dedupeKey),
     index('cart_events_session_idx').on(t.tenantId, t.sessionId),
     index('cart_events_type_idx').on(t.tenantId, t.eventType, t.occurredAt),
+    // Any type in a time range (analytics' /realtime: the last 5 minutes); the type index needs the type first.
+    index('cart_events_time_idx').on(t.tenantId, t.occurredAt),
   ],
 );
 

@@ -1,0 +1,2 @@
+CREATE INDEX "cart_events_time_idx" ON "cart_events" USING btree ("tenant_id","occurred_at");--> statement-breakpoint
+CREATE INDEX "funnel_events_time_idx" ON "funnel_events" USING btree ("tenant_id","reached_at");
