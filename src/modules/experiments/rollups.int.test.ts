@@ -60,8 +60,9 @@ describe('experiment rollups', () => {
   const totalN = (rep: any) => rep.units.reduce((s: number, u: { n: number }) => s + u.n, 0);
 
   beforeAll(async () => {
-    // Refresh batches of 500 changed units: the after-change case crosses batch boundaries with 620 bulk units.
-    t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '500' });
+    // Refresh batches of 200 changed units (builds: 2,000 units): the after-change case crosses batch boundaries with
+    // 620 bulk units, the last rebuild with 2,271.
+    t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '200' });
     a = await t.createTenant('Rollups A');
     b = await t.createTenant('Rollups B');
     key = await a.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
@@ -353,7 +354,7 @@ describe('experiment rollups', () => {
       sql`SELECT DISTINCT unit_id FROM experiment_unit_metrics WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} AND unit_id IN ('u:shopper-8')`,
     );
     expect(erased).toEqual([]);
-    // More changed units than one refresh batch (500 here): new units with events, and late events for old ones.
+    // More changed units than one refresh batch (200 here): new units with events, and late events for old ones.
     const [control, treatment] = (
       await queryRows<{ id: string }>(
         db,
@@ -382,7 +383,7 @@ describe('experiment rollups', () => {
       )
     ).map((v) => v.id);
     const base = totalN(await report(key, expId, '?source=raw'));
-    // A: 1,600 new units, four batches of 500 (the bulk insert of a busy tenant). B: a click before each run.
+    // A: 1,600 new units, eight batches of 200 (the bulk insert of a busy tenant). B: a click before each run.
     await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
       SELECT ${a.tenantId}, 'u:backlog-' || i, ARRAY[${expId}::uuid], ARRAY[${control}::uuid], ARRAY[now() - interval '1 hour'], ARRAY[now()], ARRAY[1]
       FROM generate_series(1, 1600) i`);
@@ -394,12 +395,21 @@ describe('experiment rollups', () => {
       expect(await experiments.refreshRollups({ maxBatches: 2 })).toMatchObject({ batches: 2, failed: 0, behind: 1 });
       expect((await report(bKey, bExpId)).freshness).toMatchObject({ pending: false, refreshing: false });
     }
-    // A is part-way (two batches of four): its committed batches are in, the rest pending; the next run goes on from its cursor.
+    // A is part-way (two batches of eight): its committed batches are in, the rest pending; the next run goes on from its cursor.
     const part = await report(key, expId);
     expect(part.freshness).toMatchObject({ pending: true, refreshing: true });
-    expect(totalN(part)).toBe(base + 1000);
+    expect(totalN(part)).toBe(base + 400);
     expect(await experiments.refreshRollups()).toMatchObject({ failed: 0, behind: 0 });
-    expect(totalN(await same(key, expId))).toBe(base + 1600);
+    const caughtUp = await same(key, expId);
+    expect(totalN(caughtUp)).toBe(base + 1600);
+    // Built again from nothing, in batches of 2,000 units over unit id ranges (each its own transaction): the same report.
+    await t.database.db.execute(
+      sql`UPDATE experiment_rollup_watermarks SET watermark = NULL WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
+    );
+    // Two batches: B's (nothing new) and A's first.
+    expect(await experiments.refreshRollups({ maxBatches: 2 })).toMatchObject({ batches: 2, behind: 1 });
+    expect((await report(key, expId)).freshness).toMatchObject({ as_of: null, pending: true, refreshing: true });
+    expect(await same(key, expId)).toEqual(caughtUp);
   }, 120_000);
 
   it("stopping an experiment runs its final refresh: the stopped experiment's report is complete without a forced refresh", async () => {

@@ -135,6 +135,39 @@ export function createRollupsRepository() {
     },
 
     /**
+     * Builds rollups never built (emptied when their cycle began) over one range of unit ids, `after` (exclusive; null:
+     * from the first) to `last`: every unit of the experiment in it, from its assignments and metric events read by
+     * range (the assignments' primary key, the events' (tenant, unit, event, time) index), set-based, in one
+     * statement; states inserted, sums added per variant and day. A build batch: no stored state is in the range yet
+     * (the cycle's cursor only moves forward, and batches take turns on the watermark rows).
+     */
+    async buildRange(q: Q, tenantId: string, tracks: readonly RollupTrack[], range: { after: string | null; last: string }): Promise<void> {
+      if (!tracks.length) return;
+      const experimentId = tracks[0]!.experimentId;
+      const inRange = (col: SQL) => sql`${col} <= ${range.last}${range.after === null ? sql`` : sql` AND ${col} > ${range.after}`}`;
+      const events = [...new Set(tracks.flatMap((t) => (t.metric ? [t.metric.event, t.metric.denominatorEvent ?? t.metric.event] : [])))];
+      const from = { assignments: sql`ra`, events: sql`rm` };
+      const perTrack = tracks.map(
+        (t) => sql`SELECT ${t.metricKey}::text AS metric_key, n.* FROM (WITH ${newStates(tenantId, t, from)} SELECT * FROM new) n`,
+      );
+      await q.execute(sql`WITH
+          ra AS MATERIALIZED (SELECT * FROM ${assignmentsOf(tenantId, experimentId, null, inRange)} a),
+          rm AS MATERIALIZED (SELECT m.tenant_id, m.unit_id, m.event, m.value, m.currency, m.occurred_at FROM experiment_metric_events m
+                              WHERE m.tenant_id = ${tenantId} AND ${inRange(sql`m.unit_id`)} AND m.event = ANY(${arrayParam(events)}::text[])),
+          new AS MATERIALIZED (${sql.join(perTrack, sql` UNION ALL `)}),
+          stored AS (INSERT INTO experiment_unit_metrics (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
+                     SELECT ${tenantId}, ${experimentId}, new.* FROM new)
+        INSERT INTO experiment_metric_rollups AS r (tenant_id, experiment_id, metric_key, variant_id, day, n, exposures, sum,
+            sum_squares, denominator_sum, denominator_sum_squares, sum_product)
+        SELECT ${tenantId}, ${experimentId}, metric_key, ${DELTA_COLUMNS} FROM (SELECT 1 AS s, new.* FROM new) d GROUP BY metric_key, variant_id, day
+        ON CONFLICT (tenant_id, experiment_id, metric_key, variant_id, day) DO UPDATE SET n = r.n + excluded.n,
+          exposures = r.exposures + excluded.exposures, sum = r.sum + excluded.sum, sum_squares = r.sum_squares + excluded.sum_squares,
+          denominator_sum = r.denominator_sum + excluded.denominator_sum,
+          denominator_sum_squares = r.denominator_sum_squares + excluded.denominator_sum_squares,
+          sum_product = r.sum_product + excluded.sum_product`);
+    },
+
+    /**
      * Recomputes the state of `units` (a batch of `changedUnits`, a few thousand) in every one of `tracks` (one
      * experiment's rollups) from the raw rows, in one statement, and moves each rollup by new minus old state per
      * variant and day; a unit no longer in the experiment leaves, a unit never in it passes through unchanged.

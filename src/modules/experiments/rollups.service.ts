@@ -123,22 +123,23 @@ export function createRollupsService(deps: RollupsServiceDeps) {
       const unbuilt = cycle.filter((t) => marks.get(t.metricKey)!.watermark === null);
       const built = cycle.filter((t) => marks.get(t.metricKey)!.watermark !== null);
       const limit = unbuilt.length ? refreshBatch * BUILD_FACTOR : refreshBatch;
+      const after = marks.get(cycle[0]!.metricKey)!.cursor;
       const next = await deps.repo.nextUnits(tx, tenantId, experimentId, {
         build: unbuilt.length > 0,
         since: built.length ? commonSnapshot(built.map((t) => marks.get(t.metricKey)!.watermark as string)) : null,
         events: eventsOf(built),
-        after: marks.get(cycle[0]!.metricKey)!.cursor,
+        after,
         limit,
       });
-      if (next.length)
+      if (next.length) {
+        // Rollups never built: every unit of the range, set-based; the others: the changed units that can move in them.
+        await deps.repo.buildRange(tx, tenantId, unbuilt, { after, last: next[next.length - 1]!.unitId });
         await deps.repo.applyUnits(
           tx,
           tenantId,
-          cycle.map((t) => ({
-            track: t,
-            units: (unbuilt.includes(t) ? next : next.filter((c) => c.changed && moves(t, c))).map((c) => c.unitId),
-          })),
+          built.map((t) => ({ track: t, units: next.filter((c) => c.changed && moves(t, c)).map((c) => c.unitId) })),
         );
+      }
       const keys = cycle.map((t) => t.metricKey);
       const done = next.length < limit;
       if (done) await deps.repo.finishCycle(tx, tenantId, experimentId, keys);
