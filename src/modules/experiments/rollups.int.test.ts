@@ -61,7 +61,7 @@ describe('experiment rollups', () => {
 
   beforeAll(async () => {
     // Refresh batches of 200 changed units (builds: 2,000 units): the after-change case crosses batch boundaries with
-    // 620 bulk units, the last rebuild with 2,271.
+    // 620 bulk units, the last rebuild with 2,771.
     t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '200' });
     a = await t.createTenant('Rollups A');
     b = await t.createTenant('Rollups B');
@@ -383,10 +383,10 @@ describe('experiment rollups', () => {
       )
     ).map((v) => v.id);
     const base = totalN(await report(key, expId, '?source=raw'));
-    // A: 1,600 new units, eight batches of 200 (the bulk insert of a busy tenant). B: a click before each run.
+    // A: 2,100 new units, eleven batches of 200 (the bulk insert of a busy tenant). B: a click before each run.
     await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
       SELECT ${a.tenantId}, 'u:backlog-' || i, ARRAY[${expId}::uuid], ARRAY[${control}::uuid], ARRAY[now() - interval '1 hour'], ARRAY[now()], ARRAY[1]
-      FROM generate_series(1, 1600) i`);
+      FROM generate_series(1, 2100) i`);
     // Two runs of two batches: each run starts its rounds one tenant further on, so A goes first in one of them;
     // draining a tenant's backlog before the next tenant's would then leave B behind.
     for (const round of [1, 2]) {
@@ -395,13 +395,13 @@ describe('experiment rollups', () => {
       expect(await experiments.refreshRollups({ maxBatches: 2 })).toMatchObject({ batches: 2, failed: 0, behind: 1 });
       expect((await report(bKey, bExpId)).freshness).toMatchObject({ pending: false, refreshing: false });
     }
-    // A is part-way (two batches of eight): its committed batches are in, the rest pending; the next run goes on from its cursor.
+    // A is part-way (two batches of eleven): its committed batches are in, the rest pending; the next run goes on from its cursor.
     const part = await report(key, expId);
     expect(part.freshness).toMatchObject({ pending: true, refreshing: true });
     expect(totalN(part)).toBe(base + 400);
     expect(await experiments.refreshRollups()).toMatchObject({ failed: 0, behind: 0 });
     const caughtUp = await same(key, expId);
-    expect(totalN(caughtUp)).toBe(base + 1600);
+    expect(totalN(caughtUp)).toBe(base + 2100);
     // Built again from nothing, in batches of 2,000 units over unit id ranges (each its own transaction): the same report.
     await t.database.db.execute(
       sql`UPDATE experiment_rollup_watermarks SET watermark = NULL WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
