@@ -78,6 +78,8 @@ export async function startLoupe(opts: {
   timeoutMs?: number;
   /** Another checkout of Loupe to run instead of this one (a baseline measured side by side). */
   root?: string;
+  /** Run job workers and the scheduled tasks in the server (default: `--no-worker`, neither). */
+  worker?: boolean;
 }): Promise<{ server: ChildProcess; base: string }> {
   const port = await freePort();
   const root = opts.root ?? path.resolve(import.meta.dirname, '../..');
@@ -95,7 +97,7 @@ export async function startLoupe(opts: {
   const base = `http://127.0.0.1:${port}`;
   const server = await startServer(
     'node',
-    [...(opts.nodeArgs ?? []), path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'],
+    [...(opts.nodeArgs ?? []), path.join(root, 'bin/loupe.mjs'), 'serve', ...(opts.worker ? [] : ['--no-worker'])],
     env,
     `${base}/health/ready`,
     opts.timeoutMs ?? 180_000,

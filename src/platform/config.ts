@@ -152,6 +152,10 @@ const envSchema = z.object({
   // Changed units an experiment's rollup refresh recomputes per statement (a test knob: rollups.int lowers it to cross
   // batch boundaries with few units).
   LOUPE_EXPERIMENTS_REFRESH_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
+  // The rollup refresh task (elected): how often it runs, and how long one run (or a report's ?refresh=true) may
+  // spend on batches before it stops and lets the next run go on from each experiment's cursor.
+  LOUPE_EXPERIMENTS_REFRESH_EVERY_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  LOUPE_EXPERIMENTS_REFRESH_BUDGET_MS: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
   // Outbound webhooks (modules/webhooks): private/loopback/link-local targets are refused unless allowed here:
   // "true" for any, or comma-separated CIDRs ("127.0.0.1/32,10.0.0.0/8"). Tests and local demos need loopback.
   LOUPE_WEBHOOKS_ALLOW_PRIVATE: allowPrivateEnv.optional(),
@@ -355,7 +359,7 @@ export interface Config {
     readonly martsIntervalMinutes: number;
   };
   /** Experiments (modules/experiments): changed units per rollup-refresh statement. */
-  readonly experiments: { readonly refreshBatch: number };
+  readonly experiments: { readonly refreshBatch: number; readonly refreshEveryMs: number; readonly refreshBudgetMs: number };
   /** Predictions (modules/predictions): the serving cache's bounds and the segment history's retention. */
   readonly predictions: {
     /** Profiles (their orders) kept in memory per tenant for `/predict/*`; 0 turns the cache off. */
@@ -516,7 +520,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trainingNice: e.LOUPE_TRAINING_NICE,
     },
     imports: { maxRows: e.LOUPE_IMPORT_MAX_ROWS, storageQuotaBytes: e.LOUPE_UPLOAD_QUOTA_BYTES, batchRows: e.LOUPE_IMPORT_BATCH_ROWS },
-    experiments: { refreshBatch: e.LOUPE_EXPERIMENTS_REFRESH_BATCH },
+    experiments: {
+      refreshBatch: e.LOUPE_EXPERIMENTS_REFRESH_BATCH,
+      refreshEveryMs: e.LOUPE_EXPERIMENTS_REFRESH_EVERY_MS,
+      refreshBudgetMs: e.LOUPE_EXPERIMENTS_REFRESH_BUDGET_MS,
+    },
     predictions: {
       cacheProfiles: e.LOUPE_PREDICTIONS_CACHE_PROFILES,
       cacheTenants: e.LOUPE_PREDICTIONS_CACHE_TENANTS,

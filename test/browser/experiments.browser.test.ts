@@ -63,6 +63,8 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
         await t.request('POST', '/api/v1/experiments/track-click', { token: key, body: { user_id: `h${i}`, event_id: `hc${i}` } });
     }
     await t.modules.experiments.updateBandit(owner.tenantId, banditId);
+    // What the scheduled task does in the background: reports read the rollups it leaves.
+    await t.modules.experiments.refreshRollups();
   }, 240_000);
 
   afterAll(async () => {

@@ -24,7 +24,7 @@ describe('experiment assignments, one row per unit', () => {
     );
   const assign = (token: string, body: object) => t.request('POST', '/api/v1/experiments/assign', { token, body });
   const unitsInReport = async (token: string, id: string): Promise<number> => {
-    const rep = await t.request('GET', `/api/v1/admin/experiments/${id}/report`, { token });
+    const rep = await t.request('GET', `/api/v1/admin/experiments/${id}/report?refresh=true`, { token });
     expect(rep.status).toBe(200);
     return (rep.body.units as { n: number }[]).reduce((s, v) => s + v.n, 0);
   };

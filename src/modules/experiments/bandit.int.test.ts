@@ -154,7 +154,7 @@ describe('bandit experiments', () => {
   });
 
   it('assigns new units by the new weights, keeps stored units, and the SDK payload carries the weights (GrowthBook agrees)', async () => {
-    const report = await t.request('GET', `/api/v1/admin/experiments/${banditId}/report`, { token: key });
+    const report = await t.request('GET', `/api/v1/admin/experiments/${banditId}/report?refresh=true`, { token: key });
     const weights = Object.values(report.body.bandit.periods[1].weights) as number[];
     const f = (await t.request('GET', `/api/features/${clientKey}`)).body.features;
     expect(f.hero_flag.rules[0].weights).toEqual(weights);
@@ -181,7 +181,7 @@ describe('bandit experiments', () => {
   });
 
   it('reports weights over time and checks SRM against each period', async () => {
-    const r = await t.request('GET', `/api/v1/admin/experiments/${banditId}/report`, { token: key });
+    const r = await t.request('GET', `/api/v1/admin/experiments/${banditId}/report?refresh=true`, { token: key });
     expect(r.status).toBe(200);
     const [p0, p1] = r.body.bandit.periods;
     expect(p0).toMatchObject({ period: 0, weights: { control: 0.5, bold: 0.5 }, message: 'burn-in' });

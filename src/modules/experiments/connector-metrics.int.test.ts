@@ -46,7 +46,7 @@ describe('connector events as experiment metrics', () => {
       })
     ).statusCode;
   const basic = (k: string) => ({ authorization: `Basic ${Buffer.from(`${k}:`).toString('base64')}` });
-  const report = async () => (await t.request('GET', `/api/v1/admin/experiments/${experimentId}/report`, { token: key })).body;
+  const report = async () => (await t.request('GET', `/api/v1/admin/experiments/${experimentId}/report?refresh=true`, { token: key })).body;
   const sumOf = (r: any, metric: string) => {
     const m = r.metrics.find((x: { name: string }) => x.name === metric);
     return [m.control, ...m.variants].reduce((s: number, v: { mean: number; n: number }) => s + v.mean * v.n, 0);

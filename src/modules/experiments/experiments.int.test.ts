@@ -209,7 +209,7 @@ describe('experiments (seed 000 calls)', () => {
         });
     };
     for (let i = 0; i < 500; i += 25) await Promise.all(Array.from({ length: 25 }, (_, j) => shopper(i + j, rng())));
-    const rep = await t.request('GET', `/api/v1/admin/experiments/${expId}/report`, { token: key });
+    const rep = await t.request('GET', `/api/v1/admin/experiments/${expId}/report?refresh=true`, { token: key });
     expect(rep.status).toBe(200);
     const total = rep.body.units.reduce((s: number, u: { n: number }) => s + u.n, 0);
     expect(total).toBe(502); // 500 shoppers, u1 and person-1 (counted once across devices)

@@ -30,12 +30,17 @@ const ASSIGNMENT_ARRAYS = sql`x.experiment_ids, x.variant_ids, x.first_exposed_a
  * `onlyUnits`: an array of unit ids (`${arrayParam(ids)}::text[]`) that limits the rows (a rollup's changed units),
  * matched as `unit_id = ANY(...)`: a primary-key probe per id whatever the statistics say.
  */
-export function assignmentsOf(tenantId: string, experimentId: string, onlyUnits: SQL | null = null): SQL {
+export function assignmentsOf(
+  tenantId: string,
+  experimentId: string,
+  onlyUnits: SQL | null = null,
+  unitRange: ((unitId: SQL) => SQL) | null = null,
+): SQL {
   return sql`(SELECT x.tenant_id, x.unit_id, e.experiment_id, e.variant_id, e.first_exposed_at, e.last_exposed_at, e.exposures
       FROM experiment_assignments x
       CROSS JOIN LATERAL unnest(${ASSIGNMENT_ARRAYS}) AS e(experiment_id, variant_id, first_exposed_at, last_exposed_at, exposures)
       WHERE x.tenant_id = ${tenantId} AND x.experiment_ids @> ARRAY[${experimentId}::uuid] AND e.experiment_id = ${experimentId}::uuid
-        ${onlyUnits ? sql`AND x.unit_id = ANY(${onlyUnits})` : sql``})`;
+        ${onlyUnits ? sql`AND x.unit_id = ANY(${onlyUnits})` : sql``} ${unitRange ? sql`AND ${unitRange(sql`x.unit_id`)}` : sql``})`;
 }
 
 /** Postgres array literal of values that need no quoting (uuids, ints, ISO timestamps). */

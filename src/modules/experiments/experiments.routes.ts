@@ -82,6 +82,12 @@ function reportJson(r: Report): s.ReportJson {
     warnings: r.warnings,
     bandit: r.bandit ? banditJson(r) : null,
     decision: { action: r.decision.action, variant_key: r.decision.variantKey, reason: r.decision.reason },
+    freshness: {
+      source: r.freshness.source,
+      as_of: r.freshness.asOf?.toISOString() ?? null,
+      pending: r.freshness.pending,
+      refreshing: r.freshness.refreshing,
+    },
   };
 }
 
@@ -340,14 +346,21 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
     {
       schema: {
         tags: TAGS,
-        summary: 'Results per metric and variant: effects, intervals, p-values or chance to win, SRM, warnings, decision (seed 000)',
+        summary:
+          'Results per metric and variant: effects, intervals, p-values or chance to win, SRM, warnings, decision (seed 000); from rollups refreshed in the background, with their freshness',
         params: s.idParams,
         querystring: s.reportQuery,
         response: { 200: s.reportResponse, ...errorResponses },
       },
       config: read,
     },
-    async (request) => reportJson(await deps.reports.report(tenantContext(request), request.params.id, request.query.source)),
+    async (request) =>
+      reportJson(
+        await deps.reports.report(tenantContext(request), request.params.id, {
+          source: request.query.source,
+          refresh: request.query.refresh === 'true',
+        }),
+      ),
   );
 
   r.get(

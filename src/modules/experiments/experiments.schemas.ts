@@ -138,7 +138,17 @@ export const listQuery = z
   .object({ include_archived: z.enum(['true', 'false']).default('false'), limit: z.coerce.number().int().min(1).max(500).default(100) })
   .strict();
 /** `raw` scans the experiment's rows instead of reading its rollups: the reference the rollups equal (checks, benches). */
-export const reportQuery = z.object({ source: z.enum(['rollup', 'raw']).default('rollup') }).strict();
+export const reportQuery = z
+  .object({
+    source: z.enum(['rollup', 'raw']).default('rollup'),
+    refresh: z
+      .enum(['true', 'false'])
+      .default('false')
+      .describe(
+        'true (needs experiments:manage): bring the rollups up to now before answering, for at most LOUPE_EXPERIMENTS_REFRESH_BUDGET_MS; `freshness.pending` says whether it caught up',
+      ),
+  })
+  .strict();
 
 const variantSchema = z.object({
   id: z.string(),
@@ -281,6 +291,17 @@ const banditPeriodSchema = z.object({
 
 export const reportResponse = z.object({
   experiment: experimentSchema,
+  /**
+   * How fresh the numbers are. Rollup reports read the rollups as the background refresh left them (never refreshing
+   * on the request): every row committed before `as_of` is in them (null: not built yet); `pending` true when rows
+   * written since are not in them yet; `refreshing` while a refresh is under way. A raw scan is as of the request.
+   */
+  freshness: z.object({
+    source: z.enum(['rollup', 'raw']),
+    as_of: z.string().nullable(),
+    pending: z.boolean(),
+    refreshing: z.boolean(),
+  }),
   units: z.array(z.object({ variant_key: z.string(), n: z.number(), exposures: z.number(), expected_weight: z.number() })),
   srm_p_value: z.number(),
   metrics: z.array(metricResult.extend({ guardrail: z.boolean(), primary: z.boolean() })),

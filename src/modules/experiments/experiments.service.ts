@@ -78,6 +78,8 @@ export interface ExperimentsServiceDeps {
   onChanged: (tenantId: string) => void;
   /** Called after a bandit experiment started (its update job gets scheduled). */
   onBanditStarted?: (tenantId: string, experimentId: string) => Promise<void>;
+  /** After a stop commits: the final rollup refresh, so a stopped experiment's report is complete. */
+  onStopped?: (tenantId: string, e: Experiment) => Promise<void>;
   /** Refuses targeting naming a saved cohort the tenant does not have (audience.service.ts). */
   checkTargeting?: (tenantId: string, targeting: Condition | null) => Promise<void>;
 }
@@ -160,6 +162,7 @@ export function createExperimentsService(deps: ExperimentsServiceDeps) {
     deps.onChanged(ctx.tenantId);
     const e = await load(ctx.tenantId, id);
     if (to === 'running' && e.type === 'bandit') await deps.onBanditStarted?.(ctx.tenantId, id);
+    if (to === 'stopped') await deps.onStopped?.(ctx.tenantId, e);
     return e;
   }
 

@@ -218,7 +218,16 @@ export const experimentRollupWatermarks = pgTable(
     experimentId: uuid('experiment_id').notNull(),
     metricKey: text('metric_key').notNull(),
     watermark: pgSnapshot('watermark'),
+    /** When the watermark snapshot was taken: the rollup holds every row committed before it (the report's `as_of`). */
     refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
+    /**
+     * A refresh in progress (null: none): the snapshot it will set as the watermark when its last batch commits, when
+     * that snapshot was taken, and the last unit id its committed batches recomputed (batches walk unit ids in order,
+     * each in its own transaction).
+     */
+    target: pgSnapshot('target'),
+    targetAt: timestamp('target_at', { withTimezone: true }),
+    cursor: text('cursor'),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.experimentId, t.metricKey] })],
 );

@@ -221,7 +221,7 @@ describe('feature flags', () => {
     expect(posted.body).toEqual({ accepted: 42, skipped: 3 });
     const list = await t.request('GET', '/api/v1/admin/experiments', { token: key });
     const exp = list.body.data.find((e: { key: string }) => e.key === 'checkout_copy');
-    const report = await t.request('GET', `/api/v1/admin/experiments/${exp.id}/report`, { token: key });
+    const report = await t.request('GET', `/api/v1/admin/experiments/${exp.id}/report?refresh=true`, { token: key });
     expect(report.body.units.reduce((s: number, u: { n: number }) => s + u.n, 0)).toBe(40);
     const flagsList = await t.request('GET', '/api/v1/admin/flags', { token: key });
     const maxItems = flagsList.body.data.find((x: { key: string }) => x.key === 'max_items');

@@ -71,6 +71,11 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     clock: platform.clock,
     onChanged,
     onBanditStarted: jobs.scheduleBandit,
+    // The final refresh of a stopped experiment, to the end (in batches): its report is then complete.
+    onStopped: async (tenantId, e) => {
+      await assign.flush();
+      await rollups.refresh(tenantId, e);
+    },
     checkTargeting: audience.check,
   });
   const flags = createFlagsService({ db: platform.db, repo: createFlagsRepository(), assign, clock: platform.clock });
@@ -81,25 +86,57 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     clock: platform.clock,
     refreshBatch: platform.config.experiments.refreshBatch,
   });
-  const reports = createReportService({ db: platform.db, repo, experiments, bandits, rollups, flushExposures: () => assign.flush() });
+  const { refreshBudgetMs, refreshEveryMs } = platform.config.experiments;
+  const reports = createReportService({
+    db: platform.db,
+    repo,
+    experiments,
+    bandits,
+    rollups,
+    flushExposures: () => assign.flush(),
+    clock: platform.clock,
+    refreshBudgetMs,
+  });
+  let turn = 0;
   /**
-   * Brings the rollups of every running experiment up to now (the scheduled task); a failing one is logged, not fatal.
-   * `units`: changed units recomputed (what the refresh re-read).
+   * The scheduled task: brings the rollups of every running experiment towards now, one bounded batch (its own
+   * transaction) at a time, tenants taking turns: each round gives every tenant with work one batch of its current
+   * experiment, so one tenant's huge backlog delays the others by a batch per round, not by its whole backlog. Stops
+   * after `budget` (default: `refreshBudgetMs` of batches); the next run goes on from each experiment's cursor, and
+   * starts its rounds one tenant further on. A failing experiment is logged and skipped, not fatal.
+   * `units`: units recomputed; `behind`: experiments the budget left unfinished.
    */
-  async function refreshRollups(): Promise<{ experiments: number; failed: number; units: number }> {
+  async function refreshRollups(
+    budget: { maxBatches?: number; deadline?: number } = {},
+  ): Promise<{ experiments: number; failed: number; units: number; batches: number; behind: number }> {
+    const deadline = budget.deadline ?? performance.now() + refreshBudgetMs;
     await assign.flush();
-    let failed = 0;
-    let units = 0;
     const running = await rollups.runningExperiments();
-    for (const r of running) {
-      try {
-        units += (await rollups.refresh(r.tenantId, await experiments.load(r.tenantId, r.id))).units;
-      } catch (err) {
-        failed++;
-        platform.log.error({ err, tenantId: r.tenantId, experimentId: r.id }, 'experiment rollup refresh failed');
+    const byTenant = new Map<string, string[]>();
+    for (const r of running) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r.id]);
+    const tenants = [...byTenant.keys()];
+    const start = tenants.length ? turn++ % tenants.length : 0;
+    const queues = [...tenants.slice(start), ...tenants.slice(0, start)].map((t) => ({ tenantId: t, ids: byTenant.get(t)! }));
+    let [failed, units, batches] = [0, 0, 0];
+    const out = () => batches >= (budget.maxBatches ?? Number.POSITIVE_INFINITY) || performance.now() >= deadline;
+    while (queues.length && !out()) {
+      for (const q of [...queues]) {
+        if (out()) break;
+        const id = q.ids[0]!;
+        try {
+          const r = await rollups.step(q.tenantId, await experiments.load(q.tenantId, id));
+          batches++;
+          units += r.units;
+          if (r.done) q.ids.shift();
+        } catch (err) {
+          failed++;
+          q.ids.shift();
+          platform.log.error({ err, tenantId: q.tenantId, experimentId: id }, 'experiment rollup refresh failed');
+        }
+        if (!q.ids.length) queues.splice(queues.indexOf(q), 1);
       }
     }
-    return { experiments: running.length, failed, units };
+    return { experiments: running.length, failed, units, batches, behind: queues.reduce((s, q) => s + q.ids.length, 0) };
   }
   return {
     /** Erasure step (identity.onErasure): pseudonymizes the person's units in assignments and metric events. */
@@ -136,10 +173,10 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
     },
     /** Brings a running bandit's weights up to its current period (what the scheduled job runs). */
     updateBandit: (tenantId: string, experimentId: string) => bandits.update(tenantId, experimentId),
-    /** Brings the rollups of every running experiment up to now (what the scheduled task runs; tests). */
+    /** One run of the rollup refresh task (bounded; tests pass their own budget). */
     refreshRollups,
     scheduledTasks(): ScheduledTask[] {
-      return [{ name: 'experiments.refresh-rollups', everyMs: 5 * 60_000, runOnElection: true, run: refreshRollups }];
+      return [{ name: 'experiments.refresh-rollups', everyMs: refreshEveryMs, runOnElection: true, run: () => refreshRollups() }];
     },
     /** Stores buffered exposures now (shutdown, tests). */
     flushExposures: () => assign.flush(),

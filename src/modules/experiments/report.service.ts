@@ -8,7 +8,7 @@ import type { ExperimentsRepository } from './experiments.repository.ts';
 import type { ExperimentsService } from './experiments.service.ts';
 import type { BanditReport, BanditService } from './bandit.service.ts';
 import type { Experiment } from './experiments.types.ts';
-import { isRolledUp, type RollupsService } from './rollups.service.ts';
+import { type Freshness, isRolledUp, type RollupsService } from './rollups.service.ts';
 
 export interface Decision {
   /** ship: a variant wins the primary metric; keep_control: every variant loses; keep_running / inconclusive otherwise. */
@@ -26,6 +26,8 @@ export interface Report {
   /** Bandits: weights over time and the SRM against each period's weights (which replaces the fixed-weight one). */
   bandit: BanditReport | null;
   decision: Decision;
+  /** Where the sums come from and how fresh they are (a raw scan is as of now). */
+  freshness: Freshness & { source: ReportSource };
 }
 
 export interface ReportServiceDeps {
@@ -34,15 +36,25 @@ export interface ReportServiceDeps {
   experiments: ExperimentsService;
   bandits: BanditService;
   rollups: RollupsService;
-  /** Waits until buffered exposures are stored (so a report includes them). */
+  /** Waits until buffered exposures are stored (so a raw or refreshed report includes them). */
   flushExposures: () => Promise<void>;
+  clock: () => Date;
+  /** How long a forced refresh (`refresh: true`) may run batches before the report answers (ms). */
+  refreshBudgetMs: number;
 }
 
 /**
- * Where a report's sums come from: `rollup` (default) brings the experiment's rollups up to now and reads them;
- * `raw` scans its assignments and events, the reference the rollups are held to (equal to the last digit).
+ * Where a report's sums come from: `rollup` (default) reads the experiment's rollups as the scheduled refresh left
+ * them (never refreshing on the request path); `raw` scans its assignments and events, the reference the rollups are
+ * held to (equal to the last digit).
  */
 export type ReportSource = 'rollup' | 'raw';
+
+export interface ReportOptions {
+  source?: ReportSource;
+  /** Runs refresh batches first, for at most `refreshBudgetMs` (needs `experiments:manage`); `freshness` says if it caught up. */
+  refresh?: boolean;
+}
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
@@ -91,12 +103,16 @@ function decisionOf(e: Experiment, primary: MetricResult | undefined): Decision 
 
 export function createReportService(deps: ReportServiceDeps) {
   return {
-    async report(ctx: TenantContext, id: string, source: ReportSource = 'rollup'): Promise<Report> {
+    async report(ctx: TenantContext, id: string, opts: ReportOptions = {}): Promise<Report> {
       requirePermission(ctx, 'analytics:read');
+      if (opts.refresh) requirePermission(ctx, 'experiments:manage');
+      const source = opts.source ?? 'rollup';
       const e = await deps.experiments.load(ctx.tenantId, id);
-      await deps.flushExposures();
       const rolled = source === 'rollup';
-      if (rolled) await deps.rollups.refresh(ctx.tenantId, e);
+      if (!rolled || opts.refresh) await deps.flushExposures();
+      if (rolled && opts.refresh) await deps.rollups.refresh(ctx.tenantId, e, { deadline: performance.now() + deps.refreshBudgetMs });
+      // Freshness before the sums: rows it calls included are in what is read next.
+      const freshness = rolled ? await deps.rollups.freshness(ctx.tenantId, e) : { asOf: deps.clock(), pending: false, refreshing: false };
       const read = rolled ? await deps.rollups.read(ctx.tenantId, e) : null;
       const units = read ? read.units : await deps.repo.unitsPerVariant(deps.db, ctx.tenantId, id);
       const bandit = await deps.bandits.report(ctx.tenantId, e);
@@ -178,6 +194,7 @@ export function createReportService(deps: ReportServiceDeps) {
         warnings,
         bandit,
         decision: decisionOf(e, primary),
+        freshness: { ...freshness, source },
       };
     },
   };

@@ -42,15 +42,17 @@ describe('experiment rollups', () => {
     const r = await t.request('POST', `/api/v1/experiments/track-${kind}`, { token, body });
     expect(r.status).toBe(201);
   };
-  const report = async (token: string, id: string, source?: 'raw') => {
-    const r = await t.request('GET', `/api/v1/admin/experiments/${id}/report${source ? '?source=raw' : ''}`, { token });
+  const report = async (token: string, id: string, query = '') => {
+    const r = await t.request('GET', `/api/v1/admin/experiments/${id}/report${query}`, { token });
     expect(r.status).toBe(200);
     return r.body;
   };
-  /** The rollup report and the raw one, asserted equal; returns the rollup one. */
+  /** The rollup report (refreshed to now first, in batches) and the raw one, asserted equal; returns the rollup one. */
   const same = async (token: string, id: string) => {
-    const rolled = await report(token, id);
-    const raw = await report(token, id, 'raw');
+    const { freshness, ...rolled } = await report(token, id, '?refresh=true');
+    expect(freshness).toMatchObject({ source: 'rollup', pending: false, refreshing: false });
+    const { freshness: rawFreshness, ...raw } = await report(token, id, '?source=raw');
+    expect(rawFreshness).toMatchObject({ source: 'raw', pending: false });
     expect(rolled).toEqual(raw);
     return rolled;
   };
@@ -58,8 +60,9 @@ describe('experiment rollups', () => {
   const totalN = (rep: any) => rep.units.reduce((s: number, u: { n: number }) => s + u.n, 0);
 
   beforeAll(async () => {
-    // Refresh batches of 500 changed units: the after-change case crosses batch boundaries with 620 bulk units.
-    t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '500' });
+    // Refresh batches of 200 changed units (builds: 2,000 units): the after-change case crosses batch boundaries with
+    // 620 bulk units, the last rebuild with 2,771.
+    t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '200' });
     a = await t.createTenant('Rollups A');
     b = await t.createTenant('Rollups B');
     key = await a.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
@@ -183,7 +186,7 @@ describe('experiment rollups', () => {
     expect(now.filter((k) => !before.includes(k))).toHaveLength(1);
   });
 
-  it('racing refreshes (scheduled and on read) each apply only what the one before left', async () => {
+  it('racing refreshes (scheduled and forced by a report) each apply only what the one before left', async () => {
     const burst = async (n: number) => {
       for (let i = 0; i < 8; i++)
         await track(key, 'purchase', { user_id: `shopper-${i}`, order_id: `race-${n}-${i}`, amount: '12.34', currency: 'USD' });
@@ -193,7 +196,7 @@ describe('experiment rollups', () => {
       burst(1),
       experiments.refreshRollups(),
       experiments.refreshRollups(),
-      report(key, expId),
+      report(key, expId, '?refresh=true'),
       burst(2),
       experiments.refreshRollups(),
     ]);
@@ -203,7 +206,7 @@ describe('experiment rollups', () => {
   });
 
   it("another tenant's rows under the same unit ids stay out", async () => {
-    const mine = await report(key, expId);
+    const { freshness: _, ...mine } = await report(key, expId);
     for (let i = 0; i < 10; i++) {
       await assign(bKey, `shopper-${i}`);
       await track(bKey, 'purchase', { user_id: `shopper-${i}`, order_id: `b-${i}`, amount: '70.00', currency: 'USD' });
@@ -218,35 +221,48 @@ describe('experiment rollups', () => {
     expect(bad.status).toBe(400);
   });
 
-  it("a warm report with nothing new writes nothing (another tenant's writes included); its next change is read", async () => {
+  it('a report reads the rollups as they are, never refreshing, and says how fresh; the scheduled task brings the change', async () => {
     const db = t.database.db;
     await same(key, expId);
     const marks = () =>
-      queryRows<{ refreshed_at: Date | null }>(
+      queryRows<{ refreshed_at: Date | null; watermark: string }>(
         db,
-        sql`SELECT refreshed_at FROM experiment_rollup_watermarks WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
+        sql`SELECT refreshed_at, watermark::text AS watermark FROM experiment_rollup_watermarks WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
       );
     // Watermarks at this statement's snapshot: every row written so far is seen, so nothing is new. A changed rollup
     // row shows whether a refresh ran.
     await db.execute(sql`UPDATE experiment_rollup_watermarks SET watermark = pg_current_snapshot(), refreshed_at = '2000-01-01T00:00:00Z'
       WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`);
-    const clean = metric(await report(key, expId, 'raw'), 'clicks').control.mean;
+    const clean = metric(await report(key, expId, '?source=raw'), 'clicks').control.mean;
     await db.execute(sql`UPDATE experiment_metric_rollups SET sum = sum + 1000 WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}
       AND metric_key <> 'units' AND variant_id = (SELECT id FROM experiment_variants WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} AND position = 0)`);
     await assign(bKey, 'shopper-1');
     await track(bKey, 'click', { user_id: 'shopper-1', item_id: 'sku-9', event_id: 'b-warm-click' });
     const warm = await report(key, expId);
     expect(metric(warm, 'clicks').control.mean).not.toBe(clean);
-    expect((await marks()).every((m) => new Date(m.refreshed_at!).getUTCFullYear() === 2000)).toBe(true);
-    // One event of this tenant after the watermark: the next report refreshes every rollup.
+    // Another tenant's writes are not this experiment's backlog.
+    expect(warm.freshness).toEqual({ source: 'rollup', as_of: '2000-01-01T00:00:00.000Z', pending: false, refreshing: false });
+    const frozen = await marks();
+    // One event of this tenant after the watermark: the report still reads the rollups as they were, says so, writes nothing.
     await track(key, 'click', { user_id: 'shopper-2', item_id: 'sku-9', event_id: 'warm-click' });
-    await report(key, expId);
-    const after = await marks();
-    expect(after.length).toBeGreaterThan(1);
-    expect(after.every((m) => new Date(m.refreshed_at!).getUTCFullYear() > 2000)).toBe(true);
+    const behind = await report(key, expId);
+    expect(behind.freshness).toMatchObject({ as_of: '2000-01-01T00:00:00.000Z', pending: true, refreshing: false });
+    expect(metric(behind, 'clicks')).toEqual(metric(warm, 'clicks'));
+    expect(await marks()).toEqual(frozen);
+    // The scheduled task's run brings it; the next report sees the click and says it is fresh.
+    const run = await t.modules.experiments.refreshRollups();
+    expect(run).toMatchObject({ failed: 0, behind: 0 });
+    const after = await report(key, expId);
+    expect(after.freshness.pending).toBe(false);
+    expect(new Date(after.freshness.as_of).getUTCFullYear()).toBeGreaterThan(2000);
+    expect(metric(after, 'clicks').control.n + metric(after, 'clicks').variants[0].n).toBe(
+      metric(warm, 'clicks').control.n + metric(warm, 'clicks').variants[0].n,
+    );
+    expect(metric(after, 'clicks')).not.toEqual(metric(warm, 'clicks'));
     await db.execute(
       sql`UPDATE experiment_rollup_watermarks SET watermark = NULL WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
     );
+    expect((await report(key, expId)).freshness).toMatchObject({ as_of: null, pending: true });
     await same(key, expId);
   });
 
@@ -338,7 +354,7 @@ describe('experiment rollups', () => {
       sql`SELECT DISTINCT unit_id FROM experiment_unit_metrics WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} AND unit_id IN ('u:shopper-8')`,
     );
     expect(erased).toEqual([]);
-    // More changed units than one refresh batch (500 here): new units with events, and late events for old ones.
+    // More changed units than one refresh batch (200 here): new units with events, and late events for old ones.
     const [control, treatment] = (
       await queryRows<{ id: string }>(
         db,
@@ -355,4 +371,60 @@ describe('experiment rollups', () => {
     const bulk = await same(key, expId);
     expect(totalN(bulk)).toBe(51 + 620);
   }, 120_000);
+
+  it("the scheduled task takes tenants in turns: one tenant's backlog of many batches does not hold another's refresh", async () => {
+    const db = t.database.db;
+    const experiments = t.modules.experiments;
+    await experiments.refreshRollups();
+    const [control] = (
+      await queryRows<{ id: string }>(
+        db,
+        sql`SELECT id FROM experiment_variants WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} ORDER BY position`,
+      )
+    ).map((v) => v.id);
+    const base = totalN(await report(key, expId, '?source=raw'));
+    // A: 2,100 new units, eleven batches of 200 (the bulk insert of a busy tenant). B: a click before each run.
+    await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
+      SELECT ${a.tenantId}, 'u:backlog-' || i, ARRAY[${expId}::uuid], ARRAY[${control}::uuid], ARRAY[now() - interval '1 hour'], ARRAY[now()], ARRAY[1]
+      FROM generate_series(1, 2100) i`);
+    // Two runs of two batches: each run starts its rounds one tenant further on, so A goes first in one of them;
+    // draining a tenant's backlog before the next tenant's would then leave B behind.
+    for (const round of [1, 2]) {
+      await track(bKey, 'click', { user_id: 'shopper-3', item_id: 'sku-7', event_id: `b-fair-click-${round}` });
+      expect((await report(bKey, bExpId)).freshness.pending).toBe(true);
+      expect(await experiments.refreshRollups({ maxBatches: 2 })).toMatchObject({ batches: 2, failed: 0, behind: 1 });
+      expect((await report(bKey, bExpId)).freshness).toMatchObject({ pending: false, refreshing: false });
+    }
+    // A is part-way (two batches of eleven): its committed batches are in, the rest pending; the next run goes on from its cursor.
+    const part = await report(key, expId);
+    expect(part.freshness).toMatchObject({ pending: true, refreshing: true });
+    expect(totalN(part)).toBe(base + 400);
+    expect(await experiments.refreshRollups()).toMatchObject({ failed: 0, behind: 0 });
+    const caughtUp = await same(key, expId);
+    expect(totalN(caughtUp)).toBe(base + 2100);
+    // Built again from nothing, in batches of 2,000 units over unit id ranges (each its own transaction): the same report.
+    await t.database.db.execute(
+      sql`UPDATE experiment_rollup_watermarks SET watermark = NULL WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
+    );
+    // Two batches: B's (nothing new) and A's first.
+    expect(await experiments.refreshRollups({ maxBatches: 2 })).toMatchObject({ batches: 2, behind: 1 });
+    expect((await report(key, expId)).freshness).toMatchObject({ as_of: null, pending: true, refreshing: true });
+    expect(await same(key, expId)).toEqual(caughtUp);
+  }, 120_000);
+
+  it("stopping an experiment runs its final refresh: the stopped experiment's report is complete without a forced refresh", async () => {
+    await same(bKey, bExpId);
+    for (let i = 0; i < 5; i++)
+      await track(bKey, 'purchase', { user_id: `shopper-${i}`, order_id: `b-final-${i}`, amount: '15.00', currency: 'USD' });
+    expect((await report(bKey, bExpId)).freshness.pending).toBe(true);
+    expect((await t.request('POST', `/api/v1/admin/experiments/${bExpId}/stop`, { token: bKey })).status).toBe(200);
+    const { freshness, ...stopped } = await report(bKey, bExpId);
+    expect(freshness).toMatchObject({ pending: false, refreshing: false });
+    const { freshness: _, ...raw } = await report(bKey, bExpId, '?source=raw');
+    expect(stopped).toEqual(raw);
+    // A forced refresh needs the manage permission; reading does not.
+    const reader = await b.apiKey(['analytics:read']);
+    expect((await t.request('GET', `/api/v1/admin/experiments/${bExpId}/report`, { token: reader })).status).toBe(200);
+    expect((await t.request('GET', `/api/v1/admin/experiments/${bExpId}/report?refresh=true`, { token: reader })).status).toBe(403);
+  });
 });

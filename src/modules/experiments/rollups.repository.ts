@@ -35,6 +35,14 @@ export interface ChangedUnit {
   events: string[] | null;
 }
 
+/** A rollup's refresh state: `watermark` null never built; `target` non-null in a refresh cycle, `cursor` its progress. */
+export interface WatermarkState {
+  metricKey: string;
+  watermark: string | null;
+  target: string | null;
+  cursor: string | null;
+}
+
 export function createRollupsRepository() {
   return {
     /**
@@ -45,67 +53,118 @@ export function createRollupsRepository() {
     horizon: (q: Q): Promise<string> => currentSnapshot(q),
 
     /**
-     * Locks the experiment's watermark rows of `tracks` (made on first use), in key order so two refreshes never wait
-     * on each other crosswise: concurrent refreshes of one experiment take turns. Returns each key's watermark (null:
-     * never built).
+     * Locks the experiment's watermark rows of `keys` (made on first use), in key order so two refreshes never wait
+     * on each other crosswise: refresh batches of one experiment take turns. Returns each key's state (watermark null:
+     * never built; target non-null: in the refresh cycle under way, with its cursor).
      */
-    async lockWatermarks(q: Q, tenantId: string, experimentId: string, keys: readonly string[]): Promise<Map<string, string | null>> {
+    async lockWatermarks(q: Q, tenantId: string, experimentId: string, keys: readonly string[]): Promise<Map<string, WatermarkState>> {
       const sorted = [...keys].sort();
       await q.execute(sql`INSERT INTO experiment_rollup_watermarks (tenant_id, experiment_id, metric_key)
         SELECT ${tenantId}, ${experimentId}, k FROM unnest(${arrayParam(sorted)}::text[]) AS k ORDER BY k ON CONFLICT DO NOTHING`);
-      const rows = await queryRows<{ metricKey: string; watermark: string | null }>(
+      const rows = await queryRows<WatermarkState>(
         q,
-        sql`SELECT metric_key AS "metricKey", watermark::text AS watermark FROM experiment_rollup_watermarks w
+        sql`SELECT metric_key AS "metricKey", watermark::text AS watermark, target::text AS target, cursor
+            FROM experiment_rollup_watermarks w
             WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(sorted)}::text[])
             ORDER BY w.metric_key FOR UPDATE`,
       );
-      return new Map(rows.map((r) => [r.metricKey, r.watermark]));
+      return new Map(rows.map((r) => [r.metricKey, r]));
     },
 
-    async setWatermarks(
-      q: Q,
-      tenantId: string,
-      experimentId: string,
-      keys: readonly string[],
-      watermark: string,
-      now: Date,
-    ): Promise<void> {
-      await q.execute(sql`UPDATE experiment_rollup_watermarks w SET watermark = ${watermark}::pg_snapshot, refreshed_at = ${now}
+    /** Opens a refresh cycle on `keys`: `target` (a snapshot taken at `at`) becomes their watermark when it ends. */
+    async startCycle(q: Q, tenantId: string, experimentId: string, keys: readonly string[], target: string, at: Date): Promise<void> {
+      await q.execute(sql`UPDATE experiment_rollup_watermarks w SET target = ${target}::pg_snapshot, target_at = ${at}, cursor = NULL
         WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(keys)}::text[])`);
     },
 
-    /** Builds a rollup whole: every exposed unit's state from the raw rows, and its sums per variant and day. */
-    async rebuild(q: Q, tenantId: string, t: RollupTrack): Promise<void> {
+    /** Records a committed batch: every unit id up to `cursor` is recomputed in this cycle. */
+    async advanceCycle(q: Q, tenantId: string, experimentId: string, keys: readonly string[], cursor: string): Promise<void> {
+      await q.execute(sql`UPDATE experiment_rollup_watermarks w SET cursor = ${cursor}
+        WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(keys)}::text[])`);
+    },
+
+    /** Ends the cycle on `keys`: its target becomes the watermark, taken at `target_at` (the rollups' "as of"). */
+    async finishCycle(q: Q, tenantId: string, experimentId: string, keys: readonly string[]): Promise<void> {
+      await q.execute(sql`UPDATE experiment_rollup_watermarks w SET watermark = target, refreshed_at = target_at, target = NULL,
+          target_at = NULL, cursor = NULL
+        WHERE w.tenant_id = ${tenantId} AND w.experiment_id = ${experimentId} AND w.metric_key = ANY(${arrayParam(keys)}::text[])`);
+    },
+
+    /** Empties rollups about to be built (left by nothing in the normal course; a rebuild starts from zero whatever). */
+    async clear(q: Q, tenantId: string, t: RollupTrack): Promise<void> {
       await q.execute(sql`DELETE FROM experiment_unit_metrics s WHERE ${trackFilter('s', tenantId, t)}`);
       await q.execute(sql`DELETE FROM experiment_metric_rollups r WHERE ${trackFilter('r', tenantId, t)}`);
-      await q.execute(sql`WITH ${newStates(tenantId, t, null)}
-        INSERT INTO experiment_unit_metrics (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
-        SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, new.* FROM new`);
-      await q.execute(sql`INSERT INTO experiment_metric_rollups (tenant_id, experiment_id, metric_key, variant_id, day, n, exposures, sum,
-          sum_squares, denominator_sum, denominator_sum_squares, sum_product)
-        SELECT ${tenantId}, ${t.experimentId}, ${t.metricKey}, ${DELTA_COLUMNS}
-        FROM (SELECT 1 AS s, um.* FROM experiment_unit_metrics um WHERE ${trackFilter('um', tenantId, t)}) d GROUP BY variant_id, day`);
-      // Fresh statistics for the millions of rows just written: the next refresh's plans depend on them.
-      await q.execute(sql`ANALYZE experiment_unit_metrics`);
     },
 
     /**
-     * The units whose assignment row was written, or that got a metric event of one of `events`, in a transaction
-     * snapshot `since` did not see (late and out-of-order events, moved or erased assignments and repeat exposures alike): two range
-     * scans of the xid indexes' newest end (and a probe per transaction running then), computed once for all of an experiment's rollups. Per unit, `events` null
-     * when its assignment row changed (every rollup recomputes it), else the metric events it got (only the rollups
-     * counting one of them do). Not filtered on the experiment: a unit outside it recomputes to an empty delta.
+     * The next `limit` units of a refresh cycle after unit id `after` (null: from the start), in unit id order (the
+     * database's collation, as the cursor compares): with `build`, every unit assigned to the experiment (a walk of
+     * the assignments' primary key, for rollups never built); with `since`, the units changed since that snapshot
+     * (as `changedUnits`, `changed` true). Each batch re-reads the changed rows past the cursor (an xid index range:
+     * cheap for the backlog of a few minutes; a backlog of millions of rows would rather want the list kept).
      */
-    async changedUnits(q: Q, tenantId: string, since: string, events: readonly string[]): Promise<ChangedUnit[]> {
-      return queryRows<ChangedUnit>(
+    nextUnits(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+      opts: { build: boolean; since: string | null; events: readonly string[]; after: string | null; limit: number },
+    ): Promise<(ChangedUnit & { changed: boolean })[]> {
+      const past = (col: SQL) => (opts.after === null ? sql`true` : sql`${col} > ${opts.after}`);
+      const all = opts.build
+        ? sql`SELECT x.unit_id FROM experiment_assignments x
+              WHERE x.tenant_id = ${tenantId} AND x.experiment_ids @> ARRAY[${experimentId}::uuid] AND ${past(sql`x.unit_id`)}
+              ORDER BY x.unit_id LIMIT ${opts.limit}`
+        : sql`SELECT NULL::text AS unit_id WHERE false`;
+      const since = opts.since;
+      const changed = since
+        ? sql`SELECT c.unit_id, CASE WHEN bool_or(c.event IS NULL) THEN NULL ELSE array_agg(DISTINCT c.event) END AS events
+              FROM (SELECT x.unit_id, NULL::text AS event FROM experiment_assignments x
+                    WHERE x.tenant_id = ${tenantId} AND ${unseenBy(sql`x.changed_xid`, since)} AND ${past(sql`x.unit_id`)}
+                    UNION ALL
+                    SELECT ev.unit_id, ev.event FROM experiment_metric_events ev
+                    WHERE ev.tenant_id = ${tenantId} AND ${unseenBy(sql`ev.ingest_xid`, since)} AND ${past(sql`ev.unit_id`)}
+                      AND ev.event = ANY(${arrayParam(opts.events)}::text[])) c
+              GROUP BY c.unit_id ORDER BY c.unit_id LIMIT ${opts.limit}`
+        : sql`SELECT NULL::text AS unit_id, NULL::text[] AS events WHERE false`;
+      return queryRows(
         q,
-        sql`SELECT c.unit_id AS "unitId", CASE WHEN bool_or(c.event IS NULL) THEN NULL ELSE array_agg(DISTINCT c.event) END AS events
-            FROM (SELECT x.unit_id, NULL::text AS event FROM experiment_assignments x WHERE x.tenant_id = ${tenantId} AND ${unseenBy(sql`x.changed_xid`, since)}
-                  UNION ALL
-                  SELECT ev.unit_id, ev.event FROM experiment_metric_events ev
-                  WHERE ev.tenant_id = ${tenantId} AND ${unseenBy(sql`ev.ingest_xid`, since)} AND ev.event = ANY(${arrayParam(events)}::text[])) c
-            GROUP BY c.unit_id`,
+        sql`WITH b AS MATERIALIZED (${all}), c AS MATERIALIZED (${changed})
+            SELECT unit_id AS "unitId", c.unit_id IS NOT NULL AS changed, c.events FROM b FULL JOIN c USING (unit_id)
+            ORDER BY unit_id LIMIT ${opts.limit}`,
       );
+    },
+
+    /**
+     * Builds rollups never built (emptied when their cycle began) over one range of unit ids, `after` (exclusive; null:
+     * from the first) to `last`: every unit of the experiment in it, from its assignments and metric events read by
+     * range (the assignments' primary key, the events' (tenant, unit, event, time) index), set-based, in one
+     * statement; states inserted, sums added per variant and day. A build batch: no stored state is in the range yet
+     * (the cycle's cursor only moves forward, and batches take turns on the watermark rows).
+     */
+    async buildRange(q: Q, tenantId: string, tracks: readonly RollupTrack[], range: { after: string | null; last: string }): Promise<void> {
+      if (!tracks.length) return;
+      const experimentId = tracks[0]!.experimentId;
+      const inRange = (col: SQL) => sql`${col} <= ${range.last}${range.after === null ? sql`` : sql` AND ${col} > ${range.after}`}`;
+      const events = [...new Set(tracks.flatMap((t) => (t.metric ? [t.metric.event, t.metric.denominatorEvent ?? t.metric.event] : [])))];
+      const from = { assignments: sql`ra`, events: sql`rm` };
+      const perTrack = tracks.map(
+        (t) => sql`SELECT ${t.metricKey}::text AS metric_key, n.* FROM (WITH ${newStates(tenantId, t, from)} SELECT * FROM new) n`,
+      );
+      await q.execute(sql`WITH
+          ra AS MATERIALIZED (SELECT * FROM ${assignmentsOf(tenantId, experimentId, null, inRange)} a),
+          rm AS MATERIALIZED (SELECT m.tenant_id, m.unit_id, m.event, m.value, m.currency, m.occurred_at FROM experiment_metric_events m
+                              WHERE m.tenant_id = ${tenantId} AND ${inRange(sql`m.unit_id`)} AND m.event = ANY(${arrayParam(events)}::text[])),
+          new AS MATERIALIZED (${sql.join(perTrack, sql` UNION ALL `)}),
+          stored AS (INSERT INTO experiment_unit_metrics (tenant_id, experiment_id, metric_key, unit_id, variant_id, day, exposures, x, y)
+                     SELECT ${tenantId}, ${experimentId}, new.* FROM new)
+        INSERT INTO experiment_metric_rollups AS r (tenant_id, experiment_id, metric_key, variant_id, day, n, exposures, sum,
+            sum_squares, denominator_sum, denominator_sum_squares, sum_product)
+        SELECT ${tenantId}, ${experimentId}, metric_key, ${DELTA_COLUMNS} FROM (SELECT 1 AS s, new.* FROM new) d GROUP BY metric_key, variant_id, day
+        ON CONFLICT (tenant_id, experiment_id, metric_key, variant_id, day) DO UPDATE SET n = r.n + excluded.n,
+          exposures = r.exposures + excluded.exposures, sum = r.sum + excluded.sum, sum_squares = r.sum_squares + excluded.sum_squares,
+          denominator_sum = r.denominator_sum + excluded.denominator_sum,
+          denominator_sum_squares = r.denominator_sum_squares + excluded.denominator_sum_squares,
+          sum_product = r.sum_product + excluded.sum_product`);
     },
 
     /**
@@ -186,10 +245,15 @@ export function createRollupsRepository() {
      * The experiment's rollup watermarks (small: one row per rollup). A warm report with nothing new reads this and
      * `changedSince`'s two probes, and writes nothing.
      */
-    watermarks(q: Q, tenantId: string, experimentId: string): Promise<{ metricKey: string; watermark: string | null }[]> {
+    watermarks(
+      q: Q,
+      tenantId: string,
+      experimentId: string,
+    ): Promise<{ metricKey: string; watermark: string | null; refreshedAt: Date | null; refreshing: boolean }[]> {
       return queryRows(
         q,
-        sql`SELECT metric_key AS "metricKey", watermark::text AS watermark FROM experiment_rollup_watermarks
+        sql`SELECT metric_key AS "metricKey", watermark::text AS watermark, refreshed_at AS "refreshedAt", target IS NOT NULL AS refreshing
+            FROM experiment_rollup_watermarks
             WHERE tenant_id = ${tenantId} AND experiment_id = ${experimentId}`,
       );
     },

@@ -6,7 +6,9 @@
  * person. Changes are found from a watermark on the writing transactions (the snapshot the last refresh started
  * from, platform/snapshots.ts: rows of transactions it did not see), not on event times, so late events are never skipped. An edited metric (or window, or currency) is a new key:
  * its rollup is rebuilt from the raw rows, the old one dropped. Sums are numeric, so a rollup equals the raw scan
- * exactly (`rollups.int.test.ts`). Refreshed by the scheduled task and on every report read.
+ * exactly (`rollups.int.test.ts`). Refreshed in bounded batches, each its own transaction, by the scheduled task
+ * (tenants taking turns), by a forced report refresh and when an experiment stops; a report reads them as they are
+ * and says how fresh they are (`freshness`), so it never waits for a refresh.
  *
  * Not rolled up (the report scans them raw): metrics with `sources` (their events are the events module's
  * interactions, which carry no watermark here) and bandits' per-period sums.
@@ -53,16 +55,39 @@ export function rollupTracks(e: Experiment): RollupTrack[] {
 
 /** Changed units recomputed per statement: the batch is an array parameter probed by id (see `applyUnits`). */
 const REFRESH_BATCH = 5000;
+/** A never-built rollup walks every unit of the experiment: larger batches (still one bounded statement each). */
+const BUILD_FACTOR = 10;
+
+/** How fresh an experiment's rollups are (what a report says beside its numbers). */
+export interface Freshness {
+  /** Every row committed before this time is in every rollup of the report (null: a rollup not built yet). */
+  asOf: Date | null;
+  /** Rows were written that some rollup does not hold yet (or a rollup is not built): the next refresh brings them. */
+  pending: boolean;
+  /** A refresh cycle is under way (its committed batches are in the rollups already). */
+  refreshing: boolean;
+}
+
+/** One refresh batch's outcome: `done` when the experiment's rollups reached the cycle's target (or had nothing new). */
+export interface BatchResult {
+  done: boolean;
+  units: number;
+}
 
 export function createRollupsService(deps: RollupsServiceDeps) {
   const refreshBatch = deps.refreshBatch ?? REFRESH_BATCH;
+
   /**
-   * Brings the tracks up to now in one transaction: a never-built rollup is built whole; the others share ONE list of
-   * changed units unseen by any of their watermarks (snapshots) and recompute it in batches, each batch in all of them at once,
-   * each rollup only the units that can have moved in it (see `moves`). Recomputing is idempotent, so a rollup whose
-   * watermark is later sees some units again at no harm.
+   * One bounded step of the experiment's refresh, in its own transaction. A refresh is a cycle: its first batch takes
+   * the current snapshot as the target; each batch recomputes the next units in unit id order past the cycle's cursor
+   * (every unit for a rollup never built, else the units changed since the rollups' watermarks) and records the
+   * cursor; the last one makes the target the watermark. Every row the target sees was committed before the cycle's
+   * first batch, so the batch that passed its unit saw it; rows it does not see are the next cycle's. The watermark
+   * rows' locks make concurrent batches (the task, a forced refresh, a stop) take turns on one shared cursor;
+   * recomputing is idempotent, so a unit seen twice is harmless. Rollups added mid-cycle wait for the next one.
    */
-  async function refreshTracks(tenantId: string, experimentId: string, tracks: readonly RollupTrack[]) {
+  async function batch(tenantId: string, tracks: readonly RollupTrack[]): Promise<BatchResult> {
+    const experimentId = tracks[0]!.experimentId;
     return deps.db.transaction(async (tx) => {
       // The horizon first, before this transaction writes (its own id would hold the horizon back).
       const horizon = await deps.repo.horizon(tx);
@@ -72,65 +97,116 @@ export function createRollupsService(deps: RollupsServiceDeps) {
         experimentId,
         tracks.map((t) => t.metricKey),
       );
-      let rebuilt = 0;
-      const built: RollupTrack[] = [];
-      for (const t of tracks) {
-        if ((marks.get(t.metricKey) ?? null) !== null) built.push(t);
-        else {
-          await deps.repo.rebuild(tx, tenantId, t);
-          rebuilt++;
+      let cycle = tracks.filter((t) => marks.get(t.metricKey)?.target);
+      if (!cycle.length) {
+        const built = tracks.map((t) => marks.get(t.metricKey)?.watermark ?? null);
+        if (built.every((w) => w !== null)) {
+          if (!(await deps.repo.changedSince(tx, tenantId, commonSnapshot(built as string[]), eventsOf(tracks))))
+            return { done: true, units: 0 };
+        }
+        cycle = [...tracks];
+        await deps.repo.startCycle(
+          tx,
+          tenantId,
+          experimentId,
+          cycle.map((t) => t.metricKey),
+          horizon,
+          deps.clock(),
+        );
+        for (const t of cycle) {
+          const m = marks.get(t.metricKey)!;
+          if (m.watermark === null) await deps.repo.clear(tx, tenantId, t);
+          m.target = horizon;
+          m.cursor = null;
         }
       }
-      let units = 0;
-      if (built.length) {
-        const since = commonSnapshot(built.map((t) => marks.get(t.metricKey) as string));
-        const changed = await deps.repo.changedUnits(tx, tenantId, since, eventsOf(built));
-        for (let i = 0; i < changed.length; i += refreshBatch) {
-          const batch = changed.slice(i, i + refreshBatch);
-          await deps.repo.applyUnits(
-            tx,
-            tenantId,
-            built.map((t) => ({ track: t, units: batch.filter((c) => moves(t, c)).map((c) => c.unitId) })),
-          );
-        }
-        units = changed.length;
+      const unbuilt = cycle.filter((t) => marks.get(t.metricKey)!.watermark === null);
+      const built = cycle.filter((t) => marks.get(t.metricKey)!.watermark !== null);
+      const limit = unbuilt.length ? refreshBatch * BUILD_FACTOR : refreshBatch;
+      const after = marks.get(cycle[0]!.metricKey)!.cursor;
+      const next = await deps.repo.nextUnits(tx, tenantId, experimentId, {
+        build: unbuilt.length > 0,
+        since: built.length ? commonSnapshot(built.map((t) => marks.get(t.metricKey)!.watermark as string)) : null,
+        events: eventsOf(built),
+        after,
+        limit,
+      });
+      if (next.length) {
+        // Rollups never built: every unit of the range, set-based; the others: the changed units that can move in them.
+        await deps.repo.buildRange(tx, tenantId, unbuilt, { after, last: next[next.length - 1]!.unitId });
+        await deps.repo.applyUnits(
+          tx,
+          tenantId,
+          built.map((t) => ({ track: t, units: next.filter((c) => c.changed && moves(t, c)).map((c) => c.unitId) })),
+        );
       }
-      await deps.repo.setWatermarks(
-        tx,
-        tenantId,
-        experimentId,
-        tracks.map((t) => t.metricKey),
-        horizon,
-        deps.clock(),
-      );
-      return { rebuilt, units };
+      const keys = cycle.map((t) => t.metricKey);
+      const done = next.length < limit;
+      if (done) await deps.repo.finishCycle(tx, tenantId, experimentId, keys);
+      else await deps.repo.advanceCycle(tx, tenantId, experimentId, keys, next[next.length - 1]!.unitId);
+      return { done, units: next.length };
     });
+  }
+
+  /** The experiment's rollups, after dropping those of edited or removed metrics. */
+  async function currentTracks(tenantId: string, e: Experiment): Promise<RollupTrack[]> {
+    const tracks = rollupTracks(e);
+    const keys = new Set(tracks.map((t) => t.metricKey));
+    const marks = await deps.repo.watermarks(deps.db, tenantId, e.id);
+    const stale = marks.filter((m) => !keys.has(m.metricKey)).map((m) => m.metricKey);
+    await deps.repo.dropKeys(deps.db, tenantId, e.id, stale);
+    return tracks;
   }
 
   return {
     /**
-     * Brings every rollup of the experiment up to now and drops those of edited or removed metrics. Concurrent
-     * refreshes of one rollup take turns on its watermark row; each applies only what the one before left. When
-     * every rollup is built and the tenant wrote nothing its watermarks did not see (the common warm report), it
-     * is one small read of the watermarks and two index probes, and writes nothing.
+     * Runs refresh batches of the experiment until its rollups reach the cycle's target, or `budget` stops it (at
+     * most `maxBatches` batches, or no new batch after `deadline`, a `performance.now()` time). When every rollup is
+     * built and the tenant wrote nothing its watermarks did not see, it is a read of the watermarks and two index
+     * probes, and writes nothing. Each batch commits on its own: a refresh stopped by its budget goes on from its cursor.
      */
-    async refresh(tenantId: string, e: Experiment): Promise<{ tracks: number; rebuilt: number; units: number }> {
-      const tracks = rollupTracks(e);
-      const keys = new Set(tracks.map((t) => t.metricKey));
-      const marks = await deps.repo.watermarks(deps.db, tenantId, e.id);
-      const stale = marks.filter((m) => !keys.has(m.metricKey)).map((m) => m.metricKey);
-      const built = marks.filter((m) => keys.has(m.metricKey) && m.watermark !== null).map((m) => m.watermark as string);
-      if (!stale.length && built.length === keys.size) {
-        if (!(await deps.repo.changedSince(deps.db, tenantId, commonSnapshot(built), eventsOf(tracks))))
-          return { tracks: tracks.length, rebuilt: 0, units: 0 };
+    async refresh(
+      tenantId: string,
+      e: Experiment,
+      budget: { maxBatches?: number; deadline?: number } = {},
+    ): Promise<{ tracks: number; batches: number; units: number; done: boolean }> {
+      const tracks = await currentTracks(tenantId, e);
+      let batches = 0;
+      let units = 0;
+      for (;;) {
+        const r = await batch(tenantId, tracks);
+        batches++;
+        units += r.units;
+        if (r.done) return { tracks: tracks.length, batches, units, done: true };
+        if (batches >= (budget.maxBatches ?? Number.POSITIVE_INFINITY)) break;
+        if (budget.deadline !== undefined && performance.now() >= budget.deadline) break;
       }
-      await deps.repo.dropKeys(deps.db, tenantId, e.id, stale);
-      const { rebuilt, units } = await refreshTracks(tenantId, e.id, tracks);
-      return { tracks: tracks.length, rebuilt, units };
+      return { tracks: tracks.length, batches, units, done: false };
+    },
+
+    /** One bounded batch of the experiment's refresh (the scheduled task interleaves experiments and tenants with it). */
+    async step(tenantId: string, e: Experiment): Promise<BatchResult> {
+      return batch(tenantId, await currentTracks(tenantId, e));
     },
 
     /**
-     * Every rollup of the experiment in one read (call `refresh` first): exposed units and exposures per variant
+     * How fresh the experiment's rollups are, without refreshing them: a read of its watermark rows and two index
+     * probes of the rows written since.
+     */
+    async freshness(tenantId: string, e: Experiment): Promise<Freshness> {
+      const tracks = rollupTracks(e);
+      const marks = new Map((await deps.repo.watermarks(deps.db, tenantId, e.id)).map((m) => [m.metricKey, m]));
+      const own = tracks.map((t) => marks.get(t.metricKey));
+      const refreshing = own.some((m) => m?.refreshing);
+      if (own.some((m) => !m?.watermark || !m.refreshedAt)) return { asOf: null, pending: true, refreshing };
+      const asOf = new Date(Math.min(...own.map((m) => new Date(m!.refreshedAt!).getTime())));
+      const since = commonSnapshot(own.map((m) => m!.watermark!));
+      const pending = await deps.repo.changedSince(deps.db, tenantId, since, eventsOf(tracks));
+      return { asOf, pending, refreshing };
+    },
+
+    /**
+     * Every rollup of the experiment in one read, as of its watermarks (plus any committed batch of a refresh under way): exposed units and exposures per variant
      * (the units rollup), and each rolled-up metric's sums per variant in the shape of the raw scan's `metricSums`.
      */
     async read(tenantId: string, e: Experiment): Promise<RollupRead> {

@@ -59,7 +59,7 @@ describe('recommendation models under an experiment', () => {
         });
     }
     // every user was exposed by /recommendations alone (no /assign call yet)
-    const rep = await t.request('GET', `/api/v1/admin/experiments/${e.body.id}/report`, { token: key });
+    const rep = await t.request('GET', `/api/v1/admin/experiments/${e.body.id}/report?refresh=true`, { token: key });
     expect(rep.body.units.reduce((s: number, u: { n: number }) => s + u.n, 0)).toBe(30);
     expect(rep.body.units.every((u: { n: number }) => u.n > 0)).toBe(true);
     const clicks = rep.body.metrics.find((m: { name: string }) => m.name === 'click');
