@@ -66,6 +66,11 @@ const INTENDED: IntendedFanOut[] = [
   { pattern: /^DELETE FROM sponsored_traffic_hours WHERE hour < \$1$/, reason: 'scheduler: sponsored traffic hours retention' },
   {
     pattern:
+      /^SELECT g\.tenant_id AS "tenantId", g\.id AS "groupId" FROM pricing_match_groups g WHERE NOT EXISTS \(SELECT 1 FROM pricing_group_summaries s /,
+    reason: 'scheduler pricing.group-summaries: groups of every tenant without a summary row (backfill)',
+  },
+  {
+    pattern:
       /^SELECT tenant_id::text AS "tenantId", months, archive FROM interaction_retention ORDER BY last_purge_at NULLS FIRST, tenant_id$/,
     reason: 'scheduler events.tenant-retention: tenants with a retention of their own',
   },
