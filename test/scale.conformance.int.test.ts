@@ -60,8 +60,9 @@ const INTENDED: IntendedFanOut[] = [
     reason: 'scheduler: warehouse marts refresh booking',
   },
   {
-    pattern: /^SELECT tenant_id AS "tenantId", id FROM experiments WHERE status = 'running' ORDER BY tenant_id, id$/,
-    reason: 'scheduler experiments.refresh-rollups: running experiments',
+    pattern:
+      /^SELECT tenant_id AS "tenantId", id FROM experiments WHERE status = 'running' OR \(status = 'stopped' AND stopped_at > now\(\) - make_interval\(hours => conversion_window_hours\)\) ORDER BY tenant_id, id$/,
+    reason: 'scheduler experiments.refresh-rollups: running experiments and stopped ones inside their conversion window',
   },
   { pattern: /^DELETE FROM sponsored_traffic_hours WHERE hour < \$1$/, reason: 'scheduler: sponsored traffic hours retention' },
   {

@@ -437,7 +437,7 @@ export function lightGcnLossAndGrad(
   }
   const gradF = ws.gradF;
   gradF.fill(0);
-  let loss = bprLossAndGrad(fin, d, nUsers, batch, gradF);
+  const loss = bprLossAndGrad(fin, d, nUsers, batch, gradF);
   // backward: dL/dE0 = P dL/dF; dL/dF lives on the batch rows, so the first hop scatters from them
   grad.set(gradF);
   if (layers >= 1) {
@@ -452,30 +452,37 @@ export function lightGcnLossAndGrad(
     }
   }
   for (let t = 0; t < n; t++) grad[t]! *= inv;
+  return loss + addBprL2(e0, grad, d, nUsers, batch, reg);
+}
+
+/**
+ * The L2 term of the BPR objective on the batch's E0 rows (rows of width `stride`; reg / triples): ADDS its gradient
+ * into `grad` and returns its loss (0 without a term). One arithmetic order for the reference above and the pooled
+ * fit, so both give the same bits.
+ */
+function addBprL2(e0: Float32Array, grad: Float32Array, stride: number, nUsers: number, batch: BprBatch, reg: number): number {
   const { users, pos, neg, negatives } = batch;
   const nTriples = users.length * negatives;
-  if (reg > 0 && nTriples > 0) {
-    const scale = reg / nTriples;
-    let sq = 0;
-    for (let b = 0; b < users.length; b++) {
-      const ub = users[b]! * d;
-      const ib = (nUsers + pos[b]!) * d;
-      for (let s = 0; s < negatives; s++) {
-        const jb = (nUsers + neg[b * negatives + s]!) * d;
-        for (let k = 0; k < d; k++) {
-          const eu = e0[ub + k]!;
-          const ei = e0[ib + k]!;
-          const ej = e0[jb + k]!;
-          sq += eu * eu + ei * ei + ej * ej;
-          grad[ub + k]! += scale * eu;
-          grad[ib + k]! += scale * ei;
-          grad[jb + k]! += scale * ej;
-        }
+  if (!(reg > 0 && nTriples > 0)) return 0;
+  const scale = reg / nTriples;
+  let sq = 0;
+  for (let b = 0; b < users.length; b++) {
+    const ub = users[b]! * stride;
+    const ib = (nUsers + pos[b]!) * stride;
+    for (let s = 0; s < negatives; s++) {
+      const jb = (nUsers + neg[b * negatives + s]!) * stride;
+      for (let k = 0; k < stride; k++) {
+        const eu = e0[ub + k]!;
+        const ei = e0[ib + k]!;
+        const ej = e0[jb + k]!;
+        sq += eu * eu + ei * ei + ej * ej;
+        grad[ub + k]! += scale * eu;
+        grad[ib + k]! += scale * ei;
+        grad[jb + k]! += scale * ej;
       }
     }
-    loss += 0.5 * scale * sq;
   }
-  return loss;
+  return 0.5 * scale * sq;
 }
 
 /**
@@ -783,7 +790,7 @@ export async function fitLightGcn(train: Csr, params: LightGcnParams): Promise<L
       });
     } else for (let t = 0; t < count; t++) fin.set(e0.subarray(v.nodes[t]! * stride, (v.nodes[t]! + 1) * stride), v.nodes[t]! * stride);
     // dL/dF lives on the batch rows (gradF is zero elsewhere between batches)
-    let loss = bprLossAndGrad(fin, stride, nUsers, batch, gradF);
+    const loss = bprLossAndGrad(fin, stride, nUsers, batch, gradF);
     // backward: dL/dE0 = P dL/dF; the first hop pulls from the batch's (marked) rows only
     if (layers === 0) grad.set(gradF);
     else {
@@ -800,30 +807,7 @@ export async function fitLightGcn(train: Csr, params: LightGcnParams): Promise<L
       v.mark[node] = 0;
       gradF.fill(0, node * stride, (node + 1) * stride);
     }
-    const { users: bu, pos: bp, neg: bn } = batch;
-    const nTriples = bu.length * negatives;
-    if (reg > 0 && nTriples > 0) {
-      const scale = reg / nTriples;
-      let sq = 0;
-      for (let b = 0; b < bu.length; b++) {
-        const ub = bu[b]! * stride;
-        const ib = (nUsers + bp[b]!) * stride;
-        for (let s = 0; s < negatives; s++) {
-          const jb = (nUsers + bn[b * negatives + s]!) * stride;
-          for (let k = 0; k < stride; k++) {
-            const eu = e0[ub + k]!;
-            const ei = e0[ib + k]!;
-            const ej = e0[jb + k]!;
-            sq += eu * eu + ei * ei + ej * ej;
-            grad[ub + k]! += scale * eu;
-            grad[ib + k]! += scale * ei;
-            grad[jb + k]! += scale * ej;
-          }
-        }
-      }
-      loss += 0.5 * scale * sq;
-    }
-    return loss;
+    return loss + addBprL2(e0, grad, stride, nUsers, batch, reg);
   };
 
   let step = 0;

@@ -5,7 +5,8 @@ import { HAS_CHROMIUM, screenshot, startDashboardServer, type DashboardServer, o
 
 /**
  * Experiments pages in chromium against the real server: an experiment created and fed through the API shows
- * in the list with its status, its results page shows the decision, the lift chart and the sample warning;
+ * in the list with its status, its results page shows the decision, the lift chart, the sample warning and how fresh
+ * the numbers are (with "Update now");
  * a new experiment is created through the form. No console errors.
  */
 describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
@@ -86,6 +87,13 @@ describe.skipIf(!HAS_CHROMIUM)('experiments pages in chromium', () => {
     await expect(page.getByTestId('decision').textContent()).resolves.toMatch(/Keep it running/);
     await expect(page.getByTestId('warning').first().textContent()).resolves.toMatch(/fewer than 500 users/);
     await page.getByRole('img', { name: /Relative lift of each variant on add_to_cart/ }).waitFor();
+    // The numbers say how fresh they are (the rollups were refreshed after seeding), and can be brought up to now.
+    const freshness = page.getByTestId('freshness');
+    await freshness.getByText(/Numbers as of .*: up to date\./).waitFor();
+    const updated = page.waitForResponse((res) => res.url().includes(`/experiments/${expId}/report?refresh=true`));
+    await freshness.getByRole('button', { name: 'Update now' }).click();
+    expect((await updated).status()).toBe(200);
+    await freshness.getByText(/up to date\./).waitFor();
     await screenshot(page, 'experiments-results');
 
     await page.goto(`${base}/experiments`);

@@ -99,7 +99,8 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   });
   let turn = 0;
   /**
-   * The scheduled task: brings the rollups of every running experiment towards now, one bounded batch (its own
+   * The scheduled task: brings the rollups of every running experiment (and of stopped ones still inside their
+   * conversion window) towards now, one bounded batch (its own
    * transaction) at a time, tenants taking turns: each round gives every tenant with work one batch of its current
    * experiment, so one tenant's huge backlog delays the others by a batch per round, not by its whole backlog. Stops
    * after `budget` (default: `refreshBudgetMs` of batches); the next run goes on from each experiment's cursor, and
@@ -111,7 +112,7 @@ export function createExperimentsModule(platform: PlatformServices, deps: Experi
   ): Promise<{ experiments: number; failed: number; units: number; batches: number; behind: number }> {
     const deadline = budget.deadline ?? performance.now() + refreshBudgetMs;
     await assign.flush();
-    const running = await rollups.runningExperiments();
+    const running = await rollups.experimentsToRefresh();
     const byTenant = new Map<string, string[]>();
     for (const r of running) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r.id]);
     const tenants = [...byTenant.keys()];

@@ -422,6 +422,16 @@ describe('experiment rollups', () => {
     expect(freshness).toMatchObject({ pending: false, refreshing: false });
     const { freshness: _, ...raw } = await report(bKey, bExpId, '?source=raw');
     expect(stopped).toEqual(raw);
+    // A purchase after the stop, inside the conversion window of a unit exposed before it: the scheduled task still
+    // keeps a stopped experiment up while its window is open.
+    await track(bKey, 'purchase', { user_id: 'shopper-0', order_id: 'b-after-stop', amount: '25.00', currency: 'USD' });
+    expect((await report(bKey, bExpId)).freshness.pending).toBe(true);
+    expect(await t.modules.experiments.refreshRollups()).toMatchObject({ failed: 0, behind: 0 });
+    const { freshness: late, ...lateReport } = await report(bKey, bExpId);
+    expect(late.pending).toBe(false);
+    const { freshness: __, ...lateRaw } = await report(bKey, bExpId, '?source=raw');
+    expect(lateReport).toEqual(lateRaw);
+    expect(lateReport).not.toEqual(stopped);
     // A forced refresh needs the manage permission; reading does not.
     const reader = await b.apiKey(['analytics:read']);
     expect((await t.request('GET', `/api/v1/admin/experiments/${bExpId}/report`, { token: reader })).status).toBe(200);

@@ -309,9 +309,18 @@ export function createRollupsRepository() {
       );
     },
 
-    /** Running experiments of every tenant (the scheduled refresh; platform work across tenants). */
-    runningExperiments(q: Q): Promise<{ tenantId: string; id: string }[]> {
-      return queryRows(q, sql`SELECT tenant_id AS "tenantId", id FROM experiments WHERE status = 'running' ORDER BY tenant_id, id`);
+    /**
+     * The experiments the scheduled refresh keeps up (platform work across tenants): every running one, and every
+     * stopped one whose conversion window after the stop is still open (a purchase after the stop can still be a
+     * conversion of a unit exposed before it).
+     */
+    experimentsToRefresh(q: Q): Promise<{ tenantId: string; id: string }[]> {
+      return queryRows(
+        q,
+        sql`SELECT tenant_id AS "tenantId", id FROM experiments
+            WHERE status = 'running' OR (status = 'stopped' AND stopped_at > now() - make_interval(hours => conversion_window_hours))
+            ORDER BY tenant_id, id`,
+      );
     },
   };
 }

@@ -238,7 +238,7 @@ export function createRollupsService(deps: RollupsServiceDeps) {
     },
 
     /** The running experiments of every tenant (what the scheduled refresh walks). */
-    runningExperiments: () => deps.repo.runningExperiments(deps.db),
+    experimentsToRefresh: () => deps.repo.experimentsToRefresh(deps.db),
   };
 }
 export type RollupsService = ReturnType<typeof createRollupsService>;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { arrayParam, queryOne, queryRows } from '../../platform/index.ts';
 import type { PricePoint } from './pricing.core.ts';
-import type { Q } from './pricing.repository.ts';
+import type { GroupRow, Q } from './pricing.repository.ts';
 import type { GroupSummary, SummaryOffer } from './summary.core.ts';
 
 /** A summary row as the product page reads it. */
@@ -14,15 +14,9 @@ export interface SummaryRow {
 }
 
 /** The product page's group: what it shows of the group, its brand's name and its summary row (absent: null fields). */
-export interface PageGroupRow {
-  id: string;
-  canonicalName: string;
-  brand: string | null;
-  gtin: string | null;
-  mpn: string | null;
-  catalogItemId: string | null;
+export type PageGroupRow = Pick<GroupRow, 'id' | 'canonicalName' | 'brand' | 'gtin' | 'mpn' | 'catalogItemId'> & {
   summary: SummaryRow | null;
-}
+};
 
 const big = (v: string | null): bigint | null => (v === null ? null : BigInt(v));
 
@@ -121,20 +115,16 @@ export const summaryRepository = {
 
   /** The product page's group read: the group, its brand and its summary row, one statement. */
   async pageGroup(q: Q, tenantId: string, groupId: string): Promise<PageGroupRow | undefined> {
-    const r = await queryOne<{
-      id: string;
-      canonicalName: string;
-      brand: string | null;
-      gtin: string | null;
-      mpn: string | null;
-      catalogItemId: string | null;
-      summarized: boolean;
-      currency: string | null;
-      bestOfferId: string | null;
-      bestPriceMinor: string | null;
-      wasMinor: string | null;
-      savingsMinor: string | null;
-    }>(
+    const r = await queryOne<
+      Omit<PageGroupRow, 'summary'> & {
+        summarized: boolean;
+        currency: string | null;
+        bestOfferId: string | null;
+        bestPriceMinor: string | null;
+        wasMinor: string | null;
+        savingsMinor: string | null;
+      }
+    >(
       q,
       sql`SELECT g.id, g.canonical_name AS "canonicalName", b.name AS brand, g.gtin, g.mpn, g.catalog_item_id AS "catalogItemId",
             s.group_id IS NOT NULL AS summarized, s.currency, s.best_offer_id AS "bestOfferId", s.best_price_minor::text AS "bestPriceMinor",

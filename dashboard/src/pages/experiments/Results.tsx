@@ -33,7 +33,13 @@ export function ExperimentResults() {
   const report = useQuery({
     queryKey: ['experiment-report', id],
     queryFn: () => get<ExperimentReport>(`/api/v1/admin/experiments/${id}/report`),
-    refetchInterval: 30_000,
+    // While new events wait to be counted (the background task takes a few seconds), look again sooner.
+    refetchInterval: (q) => (q.state.data?.freshness.pending ? 5_000 : 30_000),
+  });
+  /** Counts what is pending now (experiments:manage; for at most the server's refresh budget). */
+  const update = useMutation({
+    mutationFn: () => get<ExperimentReport>(`/api/v1/admin/experiments/${id}/report`, { refresh: 'true' }),
+    onSuccess: (v) => qc.setQueryData(['experiment-report', id], v),
   });
   const action = useMutation({
     mutationFn: (what: 'start' | 'stop' | 'archive') => api<Experiment>('POST', `/api/v1/admin/experiments/${id}/${what}`),
@@ -78,6 +84,17 @@ export function ExperimentResults() {
         </Group>
       </Group>
       {action.isError && <ErrorState error={action.error} />}
+      <Group gap="xs" data-testid="freshness">
+        <Text size="sm" c="dimmed">
+          {freshnessText(r.freshness)}
+        </Text>
+        {r.freshness.source === 'rollup' && (
+          <Button size="compact-xs" variant="light" onClick={() => update.mutate()} loading={update.isPending}>
+            Update now
+          </Button>
+        )}
+      </Group>
+      {update.isError && <ErrorState error={update.error} feature="Updating the results" />}
       <Alert color={decision.color} title={decision.title} data-testid="decision">
         {r.decision.reason}
       </Alert>
@@ -112,6 +129,16 @@ export function ExperimentResults() {
       ))}
     </Stack>
   );
+}
+
+/** How fresh the numbers are, in plain words (the report reads rollups a background task keeps up to date). */
+function freshnessText(f: ExperimentReport['freshness']): string {
+  if (f.source === 'raw') return 'Computed from the raw events just now.';
+  const asOf = f.as_of ? `Numbers as of ${fmtDate(f.as_of)}` : 'Not counted yet';
+  if (!f.pending) return `${asOf}: up to date.`;
+  return f.refreshing
+    ? `${asOf}: newer events are being counted now.`
+    : `${asOf}: newer events wait for the next background count (a few seconds).`;
 }
 
 /** A bandit's weights over time (one point per period), with the units each period brought and the per-period SRM. */
