@@ -571,7 +571,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       await jobs.stop();
       await app.close();
       await experiments.flushExposures();
-      await billing.flushUsage();
+      await billing.stop();
       await sponsored.stopTraffic();
       await catalog.statistics.stop();
       newsfeed.stop();

@@ -177,6 +177,11 @@ export function createBillingService(deps: BillingServiceDeps) {
       (await meterState(tenantId, 'feed_pushes')).pending++;
     },
     flush,
+    /** Shutdown: stops the flush timer (it would keep the whole app alive) and writes what is counted. */
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await flush();
+    },
 
     /** The tenant's plan, subscription and usage against every limit. */
     async status(ctx: TenantContext) {

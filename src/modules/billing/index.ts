@@ -30,8 +30,10 @@ export function createBillingModule(platform: PlatformServices, deps: BillingDep
     installLimits(app: FastifyInstance): void {
       registerPlanLimits(app, billing);
     },
-    /** Writes the usage counted in memory (on shutdown; a timer does it every 2 s). */
+    /** Writes the usage counted in memory (before an erasure; a timer does it every 2 s). */
     flushUsage: () => billing.flush(),
+    /** Shutdown: stops the 2 s flush timer and writes the usage counted in memory. */
+    stop: () => billing.stop(),
     async routes(app: FastifyInstance): Promise<void> {
       await billingRoutes(app, { billing, config: platform.config });
     },
