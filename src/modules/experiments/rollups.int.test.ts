@@ -424,7 +424,7 @@ describe('experiment rollups', () => {
     expect(stopped).toEqual(raw);
     // A purchase after the stop, inside the conversion window of a unit exposed before it: the scheduled task still
     // keeps a stopped experiment up while its window is open.
-    await track(bKey, 'purchase', { user_id: 'shopper-0', order_id: 'b-after-stop', amount: '25.00', currency: 'USD' });
+    await track(bKey, 'purchase', { user_id: 'shopper-7', order_id: 'b-after-stop', amount: '5.00', currency: 'USD' }); // under the cap of 80
     expect((await report(bKey, bExpId)).freshness.pending).toBe(true);
     expect(await t.modules.experiments.refreshRollups()).toMatchObject({ failed: 0, behind: 0 });
     const { freshness: late, ...lateReport } = await report(bKey, bExpId);
