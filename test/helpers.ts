@@ -15,7 +15,7 @@ import { openDatabase, tenantScopedPglite, type Database } from '../src/platform
  * the migrations.
  *
  * PostgreSQL: a new database per call (CREATE DATABASE ... TEMPLATE is fast there), dropped in the background once
- * closed (dropLater).
+ * closed (dropLater); `onStatement` sees every statement its pools send (the *.statements tests count them).
  *
  * Embedded: loading the 44 MB template into a new PGlite costs about 2 s of CPU, so each test process keeps ONE
  * instance and lends it to one file at a time (the files of a process run one after another: isolate: false).
@@ -25,7 +25,7 @@ import { openDatabase, tenantScopedPglite, type Database } from '../src/platform
  * changed the schema, or a reset that fails, retires the instance and the next file loads a fresh one. A file
  * that opens a second database while the shared one is lent gets a fresh instance of its own.
  */
-export async function createTestDatabase(): Promise<Database> {
+export async function createTestDatabase(opts: { onStatement?: (text: string) => void } = {}): Promise<Database> {
   if (inject('dbTarget') === 'postgres') {
     const base = inject('pgUrl');
     const name = `loupe_t_${inject('runId')}_${randomBytes(4).toString('hex')}`;
@@ -35,7 +35,12 @@ export async function createTestDatabase(): Promise<Database> {
     await admin.end();
     const url = new URL(base);
     url.pathname = `/${name}`;
-    const database = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 5 });
+    const database = await openDatabase({
+      kind: 'postgres',
+      url: url.toString(),
+      poolSize: 5,
+      ...(opts.onStatement ? { onStatement: opts.onStatement } : {}),
+    });
     return {
       ...database,
       async close() {

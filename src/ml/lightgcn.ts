@@ -371,18 +371,7 @@ export function lightGcnSimdWorkspace(graph: LightGcnGraph, d: number): { ws: Li
 /** Distinct graph nodes of a batch (users, then items offset by U) into ws.nodes; returns the count. */
 function batchNodes(batch: BprBatch, nUsers: number, ws: LightGcnWorkspace): number {
   const { mark, nodes } = ws;
-  let count = 0;
-  const add = (node: number): void => {
-    if (mark[node] === 0) {
-      mark[node] = 1;
-      nodes[count++] = node;
-    }
-  };
-  for (let b = 0; b < batch.users.length; b++) {
-    add(batch.users[b]!);
-    add(nUsers + batch.pos[b]!);
-  }
-  for (let t = 0; t < batch.neg.length; t++) add(nUsers + batch.neg[t]!);
+  const count = markBatchNodes(batch, nUsers, mark, nodes);
   for (let t = 0; t < count; t++) mark[nodes[t]!] = 0;
   return count;
 }

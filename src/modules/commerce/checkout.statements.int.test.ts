@@ -4,11 +4,9 @@
  * and a statement per cart line would grow with the cart. The count stays under a bound and does not grow by a
  * statement per line. The embedded database runs the same code path (no hook there: skipped).
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Database, openDatabase } from '../../platform/database.ts';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import type { Database } from '../../platform/database.ts';
+import { createTestApp, createTestDatabase, type TestApp } from '../../../test/helpers.ts';
 import { startStripeServer, type StripeTestServer } from '../../../test/fakes/stripe-server.ts';
 
 const onPostgres = inject('dbTarget') === 'postgres';
@@ -18,8 +16,6 @@ const onPostgres = inject('dbTarget') === 'postgres';
  */
 const BOUND = 38;
 
-let admin: pg.Client;
-let dbName: string;
 let database: Database;
 let t: TestApp;
 let stripe: StripeTestServer;
@@ -29,17 +25,7 @@ const captured: string[] = [];
 
 beforeAll(async () => {
   if (!onPostgres) return;
-  const base = inject('pgUrl');
-  dbName = `loupe_t_${inject('runId')}_chk${randomBytes(3).toString('hex')}`;
-  admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE ${inject('pgTemplate')}`);
-  const url = new URL(base);
-  url.pathname = `/${dbName}`;
-  database = await openDatabase({
-    kind: 'postgres',
-    url: url.toString(),
-    poolSize: 5,
+  database = await createTestDatabase({
     onStatement: (text) => {
       if (capturing) captured.push(text.replace(/\s+/g, ' ').trim());
     },
@@ -76,8 +62,6 @@ afterAll(async () => {
   await t?.close();
   await database?.close();
   await stripe?.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
 });
 
 /** Statements sent while one cart of `lines` lines completes. */

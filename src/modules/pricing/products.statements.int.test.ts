@@ -6,12 +6,10 @@
  * A group without a row yet reads its best offer's history, once. The embedded database has no hook: skipped there.
  * CENSUS=1 prints the statements.
  */
-import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
-import { type Database, openDatabase } from '../../platform/database.ts';
+import { createTestApp, createTestDatabase, type TestApp } from '../../../test/helpers.ts';
+import type { Database } from '../../platform/database.ts';
 import { newId } from '../../platform/index.ts';
 import { refreshGroupSummaries } from './summary.service.ts';
 
@@ -19,8 +17,6 @@ const onPostgres = inject('dbTarget') === 'postgres';
 /** Statements of a page whose group has its summary row: the group with the row, and the offers. */
 const BOUND = 2;
 
-let admin: pg.Client;
-let dbName: string;
 let database: Database;
 let t: TestApp;
 let key: string;
@@ -30,17 +26,7 @@ const groups = [newId(), newId()];
 
 beforeAll(async () => {
   if (!onPostgres) return;
-  const base = inject('pgUrl');
-  dbName = `loupe_t_${inject('runId')}_prd${randomBytes(3).toString('hex')}`;
-  admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE ${inject('pgTemplate')}`);
-  const url = new URL(base);
-  url.pathname = `/${dbName}`;
-  database = await openDatabase({
-    kind: 'postgres',
-    url: url.toString(),
-    poolSize: 5,
+  database = await createTestDatabase({
     onStatement: (text) => {
       if (capturing) captured.push(text.replace(/\s+/g, ' ').trim());
     },
@@ -77,8 +63,6 @@ afterAll(async () => {
   if (!onPostgres) return;
   await t?.close();
   await database?.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
 });
 
 async function pageStatements(groupId: string): Promise<string[]> {
