@@ -210,11 +210,15 @@ export function createPreferencesRepository() {
       shown: string[];
       recent: { itemId: string; type: string }[];
     }> {
-      // The shown window as a range test, not an index range: the shopper's own rows (user index, at most N days
-      // of them: retention) are filtered. With `shown_at >= AND <`, a table the planner has no statistics for yet
-      // (a feed's first hours, before autovacuum analyzes it) ties both indexes and took the tenant's (tenant_id,
-      // shown_at) one: every page read the whole tenant's window to find one shopper's rows (EXPLAIN: 3,424 rows
-      // removed by the filter for a shopper with none; bench:newsfeed 6,092 index rows read per page).
+      // The shown items through `newsfeed_shown_recent` (migration 0064_newsfeed_shown_recent.sql), a SQL function
+      // planned anew on every call: this statement is prepared, and its generic plan, when made while the table was
+      // (ANALYZEd) empty, read the table by sequential scan on every page until the next ANALYZE (bench:newsfeed:
+      // 12,688 rows read per page; shown.plan.int.test.ts). In it, the shown window is a range test, not an index
+      // range: the shopper's own rows (user index, at most N days of them: retention) are filtered. With
+      // `shown_at >= AND <`, a table the planner has no statistics for yet (a feed's first hours, before autovacuum
+      // analyzes it) ties both indexes and took the tenant's (tenant_id, shown_at) one: every page read the whole
+      // tenant's window to find one shopper's rows (EXPLAIN: 3,424 rows removed by the filter for a shopper with
+      // none; bench:newsfeed 6,092 index rows read per page).
       const r = await queryOne<{
         follows: string[] | null;
         favorites: string[] | null;
@@ -231,9 +235,7 @@ export function createPreferencesRepository() {
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY created_at DESC, item_id LIMIT 1000) v) AS favorites,
           (SELECT preferences FROM user_fashion_preferences WHERE tenant_id = ${tenantId} AND user_id = ${userId}) AS preferences,
           (SELECT row_to_json(p) FROM (SELECT ${PROFILE_COLUMNS} FROM style_profiles WHERE tenant_id = ${tenantId} AND user_id = ${userId}) p) AS profile,
-          (SELECT json_agg(item_id ORDER BY shown_at DESC, item_id) FROM (SELECT item_id, shown_at FROM newsfeed_shown_items
-            WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND tstzrange(${shown.from}::timestamptz, ${shown.before}::timestamptz) @> shown_at
-            ORDER BY shown_at DESC, item_id LIMIT ${shown.limit}) s) AS shown,
+          newsfeed_shown_recent(${tenantId}::uuid, ${userId}::text, ${shown.from}::timestamptz, ${shown.before}::timestamptz, ${shown.limit}::integer) AS shown,
           (SELECT json_agg(json_build_array(r.item_id, r.type) ORDER BY r.n) FROM (${recent}) r) AS recent`,
         // Prepared: its six small subqueries cost PostgreSQL four times as much to plan as to run (EXPLAIN: 0.4 ms
         // planning, 0.1 ms execution), on every page.

@@ -5,6 +5,15 @@
  * written in one set-based statement per tenant. Until written, `pendingFor` gives a shopper's waiting items to
  * the feed's read in this process (a shopper's next session sees them at once). `flush()` resolves once every
  * row recorded before it is written (tests, erasure); `forget` drops an erased shopper's waiting rows.
+ *
+ * Durability, decided: NOT durable, on purpose. A process killed (kill -9, OOM, power) loses the rows of its last
+ * `flushMs` window (and any backlog of a lagging database, at most `maxPending` rows); a graceful stop flushes
+ * (app.ts `close`). The cost is that those shoppers may see those items again before N days: the rows are display
+ * history the server keeps for itself, not a write a client sent and was told was accepted, so nothing promised is
+ * lost; paging within a scroll session never depends on them (the cursor lays pages out from page 0), and a repeated
+ * item in a later session is a small ranking defect, not a wrong answer. Durable rows would need a write before each
+ * page leaves (one more statement and a commit wait per page, on the home screen) or a local journal per process
+ * (another moving part to replay and to erase from); neither is worth a repeat after a crash.
  */
 export interface ShownRow {
   userId: string;
