@@ -14,7 +14,8 @@
  * 1,000 pages/s, so it measures the CPU per page (the server's and PostgreSQL's, on the same cores) as much as any queue.
  * BENCH_ROUNDS (1 per tree): with BENCH_BASELINE, the trees take turns on the same data (baseline first).
  * BENCH_VARIANT_ENV='NAME=value,...' (e.g. DATABASE_POOL_SIZE=30): this tree is measured a second time per round with
- * that environment (a setting tried side by side).
+ * that environment (a setting tried side by side); BENCH_VARIANT_SOCKET=/var/run/postgresql makes that variant reach
+ * the run's database over the Unix socket in that folder instead of TCP (PostgreSQL only).
  * Each server also reports its event-loop delay (p50/p99/max) and stalls over 20 ms during the measured window
  * (bench/recs-serving/loop-monitor.mjs): a loop that is free while latency grows means the requests queue elsewhere.
  * The server's CPU milliseconds per page are printed too (steadier than latency on a shared machine), and the SQL
@@ -41,9 +42,11 @@ const root = path.resolve(import.meta.dirname, '../..');
 const profileFile = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
-const VARIANT_ENV: Record<string, string> | undefined = process.env.BENCH_VARIANT_ENV
+const VARIANT_ENV_PAIRS: Record<string, string> | undefined = process.env.BENCH_VARIANT_ENV
   ? Object.fromEntries(process.env.BENCH_VARIANT_ENV.split(',').map((kv) => kv.split('=', 2) as [string, string]))
   : undefined;
+/** BENCH_VARIANT_SOCKET=/var/run/postgresql: the variant reaches the run's database over that Unix socket, not TCP. */
+const VARIANT_SOCKET = process.env.BENCH_VARIANT_SOCKET;
 /** Pages served one at a time before the load, for the SQL census and the latency of a page alone. */
 const SEQUENTIAL = 20;
 
@@ -132,6 +135,15 @@ const scratch = await scratchDatabase('newsfeed');
 const censusFile = path.join(scratch.dataDir, 'sql-census.json');
 const loopFile = path.join(scratch.dataDir, 'loop.json');
 const env = { ...scratch.env, RATE_LIMIT_AUTH_PER_MINUTE: '100000000' };
+const socketUrl = (() => {
+  if (!VARIANT_SOCKET || !scratch.databaseUrl) return undefined;
+  const u = new URL(scratch.databaseUrl);
+  u.searchParams.set('host', VARIANT_SOCKET);
+  return u.toString();
+})();
+const VARIANT_ENV: Record<string, string> | undefined =
+  VARIANT_ENV_PAIRS || socketUrl ? { ...VARIANT_ENV_PAIRS, ...(socketUrl ? { DATABASE_URL: socketUrl } : {}) } : undefined;
+const variantLabel = [process.env.BENCH_VARIANT_ENV, socketUrl ? `socket ${VARIANT_SOCKET}` : undefined].filter(Boolean).join(', ');
 
 /** A Loupe server of checkout `tree` on the run's data, with the SQL census (and, for this tree, the CPU profile). */
 function serve(tree: string, extraEnv: Record<string, string> = {}) {
@@ -299,7 +311,7 @@ try {
   const arms: { tree: string; label: string; tag: string; env: Record<string, string> }[] = [
     ...(BASELINE ? [{ tree: BASELINE, label: `(${path.basename(BASELINE)})`, tag: 'b', env: {} }] : []),
     { tree: root, label: '(this tree)', tag: 'a', env: {} },
-    ...(VARIANT_ENV ? [{ tree: root, label: `(this tree, ${process.env.BENCH_VARIANT_ENV})`, tag: 'v', env: VARIANT_ENV }] : []),
+    ...(VARIANT_ENV ? [{ tree: root, label: `(this tree, ${variantLabel})`, tag: 'v', env: VARIANT_ENV }] : []),
   ];
   for (let round = 0; round < ROUNDS; round++)
     for (const arm of arms) {
