@@ -49,8 +49,24 @@ const toProfile = (r: RawProfile): StyleProfileRow => ({
   updatedAt: new Date(r.updatedAt),
 });
 
+/**
+ * The plan generation of the feed's per-shopper statement after `reads` runs in this process: 0 up to
+ * `SHOPPER_PLAN_FIRST` runs, then one more each time the runs double, up to `SHOPPER_PLAN_LAST` (a bounded set of
+ * statement texts per process: each generation is one more prepared statement per pooled connection).
+ */
+export function shopperPlanGeneration(reads: number): number {
+  if (reads < SHOPPER_PLAN_FIRST) return 0;
+  return Math.min(SHOPPER_PLAN_LAST, Math.floor(Math.log2(reads / SHOPPER_PLAN_FIRST)) + 1);
+}
+/** Runs of the per-shopper statement before its first new plan generation. */
+export const SHOPPER_PLAN_FIRST = 64;
+/** The last generation (64 x 2^23 runs: about half a billion pages). */
+const SHOPPER_PLAN_LAST = 24;
+
 /** The only I/O of shopper preferences and style profiles; query handle first, then the tenant id. */
 export function createPreferencesRepository() {
+  /** Runs of `shopperState` in this process (its plan generation, `shopperPlanGeneration`). */
+  let shopperReads = 0;
   return {
     async follow(q: Q, tenantId: string, userId: string, brandId: string, now: Date): Promise<boolean> {
       const r = await queryOne<{ brand_id: string }>(
@@ -210,15 +226,19 @@ export function createPreferencesRepository() {
       shown: string[];
       recent: { itemId: string; type: string }[];
     }> {
-      // The shown items through `newsfeed_shown_recent` (migration 0064_newsfeed_shown_recent.sql), a SQL function
-      // planned anew on every call: this statement is prepared, and its generic plan, when made while the table was
-      // (ANALYZEd) empty, read the table by sequential scan on every page until the next ANALYZE (bench:newsfeed:
-      // 12,688 rows read per page; shown.plan.int.test.ts). In it, the shown window is a range test, not an index
-      // range: the shopper's own rows (user index, at most N days of them: retention) are filtered. With
-      // `shown_at >= AND <`, a table the planner has no statistics for yet (a feed's first hours, before autovacuum
-      // analyzes it) ties both indexes and took the tenant's (tenant_id, shown_at) one: every page read the whole
-      // tenant's window to find one shopper's rows (EXPLAIN: 3,424 rows removed by the filter for a shopper with
-      // none; bench:newsfeed 6,092 index rows read per page).
+      // A plan generation in the text (a comment: `shopperPlanGeneration`), so the statement is prepared anew each time
+      // this process's runs of it double. It is a named prepared statement, and PostgreSQL keeps its generic plan
+      // (made at the sixth run) until the tables' statistics change: made while newsfeed_shown_items was empty (or
+      // ANALYZEd empty, as after a deployment's or a bench's ANALYZE), it read the grown table by sequential scan on
+      // every page until the next ANALYZE (bench:newsfeed: 12,688 rows per page). A plan made anew is made against
+      // the tables' sizes then (the planner scales stale statistics to the current size): a plan made on an empty table
+      // lasts until the process's pages double (shown.plan.int.test.ts). Not a function planned per call: that cost
+      // PostgreSQL about twice the CPU of this read on every page, for a plan that is right nearly always.
+      // The shown window is a range test, not an index range: the shopper's own rows (user index, at most N days of
+      // them: retention) are filtered. With `shown_at >= AND <`, a table the planner has no statistics for yet (a
+      // feed's first hours, before autovacuum analyzes it) ties both indexes and took the tenant's (tenant_id,
+      // shown_at) one: every page read the whole tenant's window to find one shopper's rows (EXPLAIN: 3,424 rows
+      // removed by the filter for a shopper with none; bench:newsfeed 6,092 index rows read per page).
       const r = await queryOne<{
         follows: string[] | null;
         favorites: string[] | null;
@@ -235,8 +255,11 @@ export function createPreferencesRepository() {
             WHERE tenant_id = ${tenantId} AND user_id = ${userId} ORDER BY created_at DESC, item_id LIMIT 1000) v) AS favorites,
           (SELECT preferences FROM user_fashion_preferences WHERE tenant_id = ${tenantId} AND user_id = ${userId}) AS preferences,
           (SELECT row_to_json(p) FROM (SELECT ${PROFILE_COLUMNS} FROM style_profiles WHERE tenant_id = ${tenantId} AND user_id = ${userId}) p) AS profile,
-          newsfeed_shown_recent(${tenantId}::uuid, ${userId}::text, ${shown.from}::timestamptz, ${shown.before}::timestamptz, ${shown.limit}::integer) AS shown,
-          (SELECT json_agg(json_build_array(r.item_id, r.type) ORDER BY r.n) FROM (${recent}) r) AS recent`,
+          (SELECT json_agg(item_id ORDER BY shown_at DESC, item_id) FROM (SELECT item_id, shown_at FROM newsfeed_shown_items
+            WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND tstzrange(${shown.from}::timestamptz, ${shown.before}::timestamptz) @> shown_at
+            ORDER BY shown_at DESC, item_id LIMIT ${shown.limit}) s) AS shown,
+          (SELECT json_agg(json_build_array(r.item_id, r.type) ORDER BY r.n) FROM (${recent}) r) AS recent
+          ${sql.raw(`/* plan generation ${shopperPlanGeneration(shopperReads++)} */`)}`,
         // Prepared: its six small subqueries cost PostgreSQL four times as much to plan as to run (EXPLAIN: 0.4 ms
         // planning, 0.1 ms execution), on every page.
         { prepare: true },
