@@ -63,7 +63,7 @@ const { server, base } = await startLoupe({
     ...(censusFile ? ['--import', path.resolve(import.meta.dirname, '../lib/sql-census.mjs')] : []),
     ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
   ],
-  timeoutMs: 180_000,
+  timeoutMs: 600_000, // migrations of a fresh database take minutes on a loaded machine
 }).catch(async (err: unknown) => {
   await scratch.cleanup();
   await stripe.close();

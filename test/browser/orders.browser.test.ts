@@ -1,6 +1,8 @@
-import type { Browser } from 'playwright-core';
+import fs from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
+import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
 import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
@@ -9,6 +11,27 @@ import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type 
  * local Stripe-protocol server are listed, filtered and exported; an order's timeline shows; a partial refund
  * goes through and appears on the timeline; a return refunds the rest. No console errors.
  */
+const JWT_SECRET = 'orders-browser-signing-secret-0123456789abcdef0123456789';
+
+/** The page's access token replaced by one whose password check was `authSecondsAgo` ago (a stale sign-in). */
+async function staleSignIn(page: Page, authSecondsAgo: number): Promise<void> {
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string });
+  const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as {
+    sub: string;
+    sid: string;
+    adm: boolean;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const token = await createTokenSigner(JWT_SECRET).sign(
+    { sub: claims.sub, sid: claims.sid, adm: claims.adm, auth_time: now - authSecondsAgo },
+    now,
+  );
+  await page.evaluate((tok) => {
+    const s = JSON.parse(localStorage.getItem('loupe.session')!);
+    localStorage.setItem('loupe.session', JSON.stringify({ ...s, accessToken: tok }));
+  }, token);
+}
+
 describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
   let server: DashboardServer;
   let t: TestApp;
@@ -17,10 +40,11 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
   let browser: Browser;
   let owner: Awaited<ReturnType<TestApp['createTenant']>>;
   let orderId: string;
+  let benOrderId: string;
 
   beforeAll(async () => {
     stripe = await startStripeServer();
-    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url } });
+    server = await startDashboardServer({ env: { STRIPE_API_URL: stripe.url, LOUPE_JWT_SECRET: JWT_SECRET } });
     ({ t, base, browser } = server);
     owner = await t.createTenant('Orders Store');
     const key = await owner.apiKey(['commerce:write']);
@@ -43,6 +67,7 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
       });
       expect(done.status).toBe(201);
       if (user === 'anna') orderId = done.body.order.id;
+      else benOrderId = done.body.order.id;
     }
   }, 240_000);
 
@@ -62,7 +87,15 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="orders-table"] tbody tr').length === 1);
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
-    expect((await download).suggestedFilename()).toBe('orders.csv');
+    const csv = await download;
+    expect(csv.suggestedFilename()).toBe('orders.csv');
+    // The file holds the filtered orders: a header, then anna's order.
+    const rows = fs
+      .readFileSync((await csv.path())!, 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(rows.length, rows.join('\n')).toBe(2);
+    expect(rows[1]).toContain('anna');
     await screenshot(page, 'orders-list');
 
     await page.getByRole('link', { name: orderId.slice(-8) }).click();
@@ -96,6 +129,26 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
     const kettle = await t.request('GET', '/api/v1/items/kettle', { token: owner.ownerToken });
     expect(kettle.body.stock).toBe(19); // sold one, the damaged one stayed off the shelf
     await screenshot(page, 'order-detail');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+
+  it('cancels a paid order after a step-up: a stale sign-in is asked for the password first', async () => {
+    const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
+    await staleSignIn(page, 3600);
+    await page.goto(`${base}/orders/${benOrderId}`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'paid');
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Confirm your password' });
+    await dialog.waitFor();
+    // Nothing moved before the step-up.
+    expect((await t.request('GET', `/api/v1/orders/${benOrderId}`, { token: owner.ownerToken })).body.status).toBe('paid');
+    await dialog.getByLabel('Password').fill('Owner-Password-1');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'cancelled');
+    const after = (await t.request('GET', `/api/v1/orders/${benOrderId}`, { token: owner.ownerToken })).body;
+    expect(after).toMatchObject({ status: 'cancelled', refunded_total: after.paid_total });
+    expect(await page.getByTestId('order-timeline').textContent()).toContain('cancelled');
     expect(errors).toEqual([]);
     await page.context().close();
   }, 120_000);

@@ -48,6 +48,66 @@ async function recommendedNames(page: Page, go?: 'home'): Promise<string[]> {
   return page.locator('loupe-recommendations [part="name"]').allTextContents();
 }
 
+/**
+ * What an accessibility audit of the page as shown finds (WCAG 2.2 AA checks a script can decide): the page's
+ * language, one main landmark, a first-level heading, every visible form control, button and link named (label,
+ * aria-label, aria-labelledby or text), every image with alt text, no duplicate ids, controls at least 24 x 24 CSS
+ * pixels (2.5.8, inline links in text excepted), and no sideways scrolling at the viewport's width (1.4.10, reflow
+ * on a phone). The SDK widget's shadow root is the SDK's own (its browser test). Empty when all hold.
+ */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    const visible = (el: Element) => {
+      const r = el.getBoundingClientRect();
+      const st = getComputedStyle(el);
+      return r.width > 0 && r.height > 0 && st.visibility !== 'hidden' && st.display !== 'none';
+    };
+    const text = (el: Element | null) => (el?.textContent ?? '').replace(/\s+/g, ' ').trim();
+    const nameOf = (el: Element): string => {
+      const aria = el.getAttribute('aria-label');
+      if (aria?.trim()) return aria.trim();
+      const by = el.getAttribute('aria-labelledby');
+      if (by)
+        return by
+          .split(/\s+/)
+          .map((id) => text(document.getElementById(id)))
+          .join(' ')
+          .trim();
+      if (el.id) {
+        const label = document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
+        if (label && text(label)) return text(label);
+      }
+      const wrapping = el.closest('label');
+      if (wrapping && text(wrapping)) return text(wrapping);
+      if (el instanceof HTMLInputElement && ['submit', 'button'].includes(el.type)) return el.value.trim();
+      const alt = Array.from(el.querySelectorAll('img[alt]'))
+        .map((i) => i.getAttribute('alt'))
+        .join(' ');
+      return `${text(el)} ${alt}`.trim();
+    };
+    const describe = (el: Element) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${text(el).slice(0, 30)}"`;
+    if (!document.documentElement.lang) problems.push('html has no lang');
+    if (document.querySelectorAll('main, [role="main"]').length !== 1) problems.push('not exactly one main landmark');
+    if (!Array.from(document.querySelectorAll('h1')).some(visible)) problems.push('no visible h1');
+    for (const el of Array.from(document.querySelectorAll('input:not([type="hidden"]), select, textarea, button, a[href]'))) {
+      if (!visible(el)) continue;
+      if (!nameOf(el)) problems.push(`unnamed ${describe(el)}`);
+      const r = el.getBoundingClientRect();
+      const inlineLink = el.tagName === 'A' && getComputedStyle(el).display === 'inline' && el.parentElement?.closest('p, li, td, dd');
+      if (!inlineLink && !el.classList.contains('skip') && (r.width < 24 || r.height < 24))
+        problems.push(`target ${Math.round(r.width)}x${Math.round(r.height)} px: ${describe(el)}`);
+    }
+    for (const img of Array.from(document.querySelectorAll('img')))
+      if (!img.hasAttribute('alt')) problems.push(`img without alt: ${img.src}`);
+    const ids = Array.from(document.querySelectorAll('[id]')).map((e) => e.id);
+    for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i))) problems.push(`duplicate id ${id}`);
+    if (document.documentElement.scrollWidth > window.innerWidth + 1)
+      problems.push(`scrolls sideways: ${document.documentElement.scrollWidth} px wide in a ${window.innerWidth} px viewport`);
+    return problems;
+  });
+}
+
 describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
   let server: DashboardServer;
   let t: TestApp;
@@ -190,6 +250,7 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     await recommended(page).first().waitFor({ timeout: 30_000 });
     expect(await recommendedNames(page)).toContain('Brass Desk Lamp');
     await expect(page.getByRole('link', { name: 'Other Tenant Teapot' }).count()).resolves.toBe(0);
+    expect.soft(await accessibilityProblems(page), 'home').toEqual([]);
 
     // Category page.
     await page.getByRole('link', { name: 'Kitchen' }).click();
@@ -203,6 +264,13 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     // The best offer of the stores' feeds (Pricing's product page, opened to site keys).
     await page.getByRole('heading', { name: 'Best offer' }).waitFor();
     await page.getByText(/\$45\.00 at Lamp Outlet/).waitFor();
+    expect.soft(await accessibilityProblems(page), 'product page').toEqual([]);
+    // Similar items: the SDK widget for this item, which never offers the item itself.
+    const similar = page.locator('loupe-recommendations[item="lamp"]');
+    await similar.locator('a[part="card"]').first().waitFor({ timeout: 30_000 });
+    const similarNames = await similar.locator('[part="name"]').allTextContents();
+    expect(similarNames.length).toBeGreaterThan(0);
+    expect(similarNames).not.toContain('Brass Desk Lamp');
     await page.getByLabel('Quantity').fill('0');
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await page.getByText('Enter a whole number of at least 1.').waitFor();
@@ -220,6 +288,7 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     await page.getByRole('link', { name: 'Cart (1)' }).click();
     await page.getByText(/Brass Desk Lamp now costs \$55\.00 \(was \$50\.00\)/).waitFor();
     await screenshot(page, 'storefront-cart');
+    expect.soft(await accessibilityProblems(page), 'cart').toEqual([]);
 
     // Sign in: the page alone cannot; the store's server mints the customer's token and sends them back with it.
     await page.getByRole('link', { name: 'Sign in' }).click();
@@ -241,6 +310,7 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     await page.getByLabel('Full name').fill('Ada Lovelace');
     await page.getByLabel('Address').fill('1 Analytical Way');
     await page.getByLabel('City').fill('London');
+    expect.soft(await accessibilityProblems(page), 'checkout').toEqual([]);
     await page.getByLabel('Card').selectOption('pm_card_chargeDeclined');
     await page.getByRole('button', { name: 'Place order' }).click();
     await page
@@ -253,6 +323,7 @@ describe.skipIf(!HAS_CHROMIUM)('reference storefront in chromium', () => {
     // 5500 + 500 shipping + 10% tax on both = 6600.
     await page.getByText(/is paid: \$66\.00 paid/).waitFor();
     await screenshot(page, 'storefront-confirmation');
+    expect.soft(await accessibilityProblems(page), 'confirmation').toEqual([]);
 
     await page.getByRole('link', { name: 'Your orders' }).click();
     const orders = page.getByRole('table', { name: 'Orders' });

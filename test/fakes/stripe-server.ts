@@ -148,6 +148,11 @@ export interface StripeTestServer {
   resend(eventId: string, times?: number): Promise<number[]>;
   /** Waits until every webhook delivery started so far has finished. */
   drain(): Promise<void>;
+  /**
+   * On: an API request answers only after the webhooks it caused were delivered and answered, so the endpoint has
+   * handled `payment_intent.succeeded` before the call that paid returns to its caller (a race Stripe allows).
+   */
+  webhooksBeforeResponses(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -196,6 +201,9 @@ export async function startStripeServer(): Promise<StripeTestServer> {
   const idempotency = new Map<string, { params: string; status: number; body: string }>();
   const counters: StripeServerCounters = { created: 0, confirmed: 0, captured: 0, canceled: 0, refunded: 0, idempotentReplays: 0 };
   const inFlight = new Set<Promise<unknown>>();
+  /** Deliveries the request being handled caused (collected while `webhooksFirst` is on). */
+  let caused: Promise<unknown>[] | null = null;
+  let webhooksFirst = false;
   const prices = new Map<string, { unit_amount: number; currency: string }>();
   const sessions = new Map<string, CheckoutSessionRecord>();
   const subscriptions = new Map<string, SubscriptionRecord>();
@@ -234,6 +242,7 @@ export async function startStripeServer(): Promise<StripeTestServer> {
     };
     events.push(event);
     const p = deliver(event);
+    caused?.push(p);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   }
@@ -518,7 +527,7 @@ export async function startStripeServer(): Promise<StripeTestServer> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const raw = Buffer.concat(chunks).toString('utf8');
       const method = req.method ?? 'GET';
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -564,6 +573,7 @@ export async function startStripeServer(): Promise<StripeTestServer> {
       }
       let status: number;
       let body: string;
+      caused = webhooksFirst ? [] : null;
       try {
         const out = handle(method, url.pathname, params);
         status = out.status;
@@ -575,6 +585,9 @@ export async function startStripeServer(): Promise<StripeTestServer> {
       }
       // Stripe stores the result of every request that reached execution, errors included (not 5xx).
       if (typeof key === 'string' && status < 500) idempotency.set(key, { params: fingerprint, status, body });
+      const before = caused;
+      caused = null;
+      if (before?.length) await Promise.all(before);
       send(status, body);
     });
   });
@@ -656,6 +669,9 @@ export async function startStripeServer(): Promise<StripeTestServer> {
       if (!event) throw new Error(`no event ${eventId}`);
       const all = await Promise.all(Array.from({ length: times }, () => deliver(event)));
       return all.flat();
+    },
+    webhooksBeforeResponses(on: boolean): void {
+      webhooksFirst = on;
     },
     async drain(): Promise<void> {
       while (inFlight.size) await Promise.all([...inFlight]);

@@ -37,7 +37,12 @@ function describe(p: Promotion): string {
     return `Buy ${p.buy_rules_min_quantity}${buy}, get ${p.apply_to_quantity}${items} ${off}${times}`;
   }
   const on = p.target === 'order' ? 'the order' : p.target === 'shipping' ? 'shipping' : 'items';
-  return `${amount} off ${on}${items}${p.type === 'fixed' && p.target === 'items' ? (p.allocation === 'each' ? ', each unit' : ', across') : ''}`;
+  if (p.allocation === 'once') {
+    const what = p.target === 'shipping' ? 'shipping method' : 'unit';
+    return `${amount} off the ${p.max_quantity === 1 ? `cheapest ${what}` : `${p.max_quantity} cheapest ${what}s`}${items}, once per cart`;
+  }
+  const each = p.max_quantity ? `, up to ${p.max_quantity} units a line` : '';
+  return `${amount} off ${on}${items}${p.type === 'fixed' && p.target === 'items' ? (p.allocation === 'each' ? `, each unit${each}` : ', across') : each}`;
 }
 
 /** A typed amount in major units of `currency` as minor units (0 when it is not an amount: the server says why). */
@@ -152,6 +157,7 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
   const [applyTo, setApplyTo] = useState<number | string>(1);
   const [limit, setLimit] = useState<number | string>('');
   const [times, setTimes] = useState<number | string>(1);
+  const [cheapest, setCheapest] = useState<number | string>('');
   const [budget, setBudget] = useState('');
   const buyget = kind === 'buyget';
   const create = useMutation({
@@ -178,6 +184,8 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
               ...(ids(buyItems).length ? { buy_item_ids: ids(buyItems) } : {}),
             }
           : {}),
+        // Medusa's `once`: the cheapest units (or shipping methods) in the cart, at most this many.
+        ...(!buyget && target !== 'order' && cheapest !== '' ? { allocation: 'once', max_quantity: Number(cheapest) } : {}),
         ...(limit !== '' ? { usage_limit: Number(limit) } : {}),
       };
       return api<Promotion>('POST', '/api/v1/promotions', { body });
@@ -295,6 +303,16 @@ function CreatePromotion({ onCreated }: { onCreated: () => void }) {
                   allowDecimal={false}
                 />
               </>
+            ) : null}
+            {!buyget && target !== 'order' ? (
+              <NumberInput
+                label="Cheapest units only"
+                description={`At most this many ${target === 'shipping' ? 'shipping methods' : 'units'} in the cart, the cheapest first; empty for all`}
+                value={cheapest}
+                onChange={setCheapest}
+                min={1}
+                allowDecimal={false}
+              />
             ) : null}
             <TextInput
               label="Spend budget"

@@ -148,6 +148,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
           buyMinQuantity: b.buy_rules_min_quantity ?? null,
           applyToQuantity: b.apply_to_quantity ?? null,
           maxApplications: b.max_applications ?? 1,
+          maxQuantity: b.max_quantity ?? null,
           usageLimit: b.usage_limit ?? null,
           budgetMinor: b.budget === undefined ? null : BigInt(b.budget),
           startsAt: b.starts_at ? new Date(b.starts_at) : null,

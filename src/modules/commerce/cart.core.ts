@@ -135,7 +135,9 @@ export interface PromotionRow {
   automatic: boolean;
   type: 'percentage' | 'fixed';
   target: 'items' | 'shipping' | 'order';
-  allocation: 'each' | 'across';
+  allocation: 'each' | 'across' | 'once';
+  /** each: units of each line discounted (null: all); once: units in the whole cart, cheapest first. */
+  maxQuantity: number | null;
   value: bigint;
   currency: string | null;
   kind: 'standard' | 'buyget';
@@ -234,6 +236,7 @@ export function applicablePromotions(
       target: p.target,
       value: p.value,
       allocation: p.allocation,
+      maxQuantity: p.maxQuantity,
       targetItemIds: targets(p),
       buyget:
         p.kind === 'buyget'

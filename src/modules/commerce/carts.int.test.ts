@@ -5,12 +5,14 @@ let t: TestApp;
 let tenantId: string;
 let key: string;
 let otherKey: string;
+let catalogKey: string;
 
 beforeAll(async () => {
   t = await createTestApp();
   const a = await t.createTenant('Cart store');
   tenantId = a.tenantId;
   key = await a.apiKey(['commerce:write']);
+  catalogKey = await a.apiKey(['catalog:write']);
   const b = await t.createTenant('Other store');
   otherKey = await b.apiKey(['commerce:write']);
   await t.modules.catalog.upsertItems(tenantId, [
@@ -105,6 +107,23 @@ describe('seed 000 cart calls', () => {
     ]);
     const types = (await get('anonymous_id=a-refresh')).body.notices.map((n: any) => n.type).sort();
     expect(types).toEqual(['back_in_stock', 'price_changed']);
+  });
+
+  it('an item deleted from the catalog while in the cart: reported no longer available, out of the totals; adding it again is ITEM_NOT_FOUND', async () => {
+    await t.modules.catalog.upsertItems(tenantId, [{ itemId: 'lamp-del', name: 'Lamp', priceMinor: 3000n, currency: 'USD' }]);
+    await add({ anonymous_id: 'a-deleted', item_id: 'tee' });
+    await add({ anonymous_id: 'a-deleted', item_id: 'lamp-del', quantity: 2 });
+    expect((await t.request('DELETE', '/api/v1/items/lamp-del', { token: catalogKey })).status).toBe(204);
+    const g = await get('anonymous_id=a-deleted');
+    expect(g.status).toBe(200);
+    expect(g.body.notices.map((n: any) => [n.type, n.item_id])).toEqual([['no_longer_available', 'lamp-del']]);
+    expect(g.body.items.find((i: any) => i.item_id === 'lamp-del')).toMatchObject({ available: false, totals: null });
+    expect(g.body.total).toBe(g.body.items.find((i: any) => i.item_id === 'tee').totals.total);
+    // Said once; the line stays (the shopper removes it), and the item cannot be added again.
+    expect((await get('anonymous_id=a-deleted')).body.notices).toEqual([]);
+    const again = await add({ anonymous_id: 'a-deleted', item_id: 'lamp-del' });
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('ITEM_NOT_FOUND');
   });
 
   it('update and remove lines; a line of another cart answers 404', async () => {

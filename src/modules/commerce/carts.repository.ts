@@ -34,7 +34,7 @@ type RawLine = Omit<StoredLine, 'unitPriceMinor'> & { unitPriceMinor: string };
 const toLine = (r: RawLine): StoredLine => ({ ...r, unitPriceMinor: BigInt(r.unitPriceMinor) });
 
 const PROMOTION_COLUMNS = sql`id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds", target_categories AS "targetCategories", target_segments AS "targetSegments",
-  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", usage_limit AS "usageLimit",
+  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", max_quantity AS "maxQuantity", usage_limit AS "usageLimit",
   budget_minor::text AS "budgetMinor", budget_used_minor::text AS "budgetUsedMinor",
   usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || id::text AS "sortKey"`;

@@ -86,6 +86,29 @@ describe('checkout', () => {
     expect((await add('buyer-1', 'book')).body.id).not.toBe(cart.id);
   });
 
+  it('the payment webhook handled before the API call that paid returns: one capture on the timeline, one purchase, the answer paid', async () => {
+    stripe.webhooksBeforeResponses(true);
+    try {
+      const before = { captured: stripe.counters.captured, stock: await stockOf('lamp') };
+      const cart = (await add('early-hook', 'lamp')).body;
+      const r = await complete(cart.id);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      expect(r.body.order).toMatchObject({ status: 'paid', total: 5500, paid_total: 5500 });
+      const d = await t.request('GET', `/api/v1/orders/${r.body.order.id}`, { token: owner });
+      // The webhook got there first (Stripe answered only after the endpoint had), so the capture is the webhook's.
+      expect(d.body.timeline.map((e: any) => [e.type, e.detail?.via ?? null])).toEqual([
+        ['placed', null],
+        ['payment_captured', 'webhook'],
+      ]);
+      expect(d.body.paid_total).toBe(5500);
+      expect(stripe.counters.captured).toBe(before.captured + 1);
+      expect(await stockOf('lamp')).toBe(before.stock - 1);
+      expect(await purchases(r.body.order.id)).toBe(1);
+    } finally {
+      stripe.webhooksBeforeResponses(false);
+    }
+  });
+
   it('Idempotency-Key: the first answer is replayed; the same key with another body is refused', async () => {
     const cart = (await add('buyer-2', 'book')).body;
     const first = await complete(cart.id, 'pm_card_visa', { 'idempotency-key': 'k-1' });

@@ -163,6 +163,7 @@ export const toPromotion = (p: PromotionRow) => ({
   buy_rules_min_quantity: p.buyMinQuantity,
   apply_to_quantity: p.applyToQuantity,
   max_applications: p.maxApplications,
+  max_quantity: p.maxQuantity,
   usage_limit: p.usageLimit,
   usage_count: p.usageCount,
   budget: p.budgetMinor === null ? null : n(p.budgetMinor),

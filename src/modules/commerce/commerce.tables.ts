@@ -159,7 +159,9 @@ export const promotions = pgTable(
     automatic: boolean('automatic').notNull().default(false),
     type: text('type').notNull(), // percentage | fixed
     target: text('target').notNull(), // items | shipping | order
-    allocation: text('allocation').notNull().default('across'), // each | across
+    allocation: text('allocation').notNull().default('across'), // each | across | once
+    /** each: units of each line discounted (null: all); once: units in the whole cart, cheapest first (Medusa's max_quantity). */
+    maxQuantity: integer('max_quantity'),
     /** Basis points for a percentage (1500 = 15%), minor units of `currency` for a fixed amount. */
     value: bigint('value', { mode: 'bigint' }).notNull(),
     currency: text('currency'),

@@ -231,7 +231,19 @@ export const promotionBody = z
     automatic: z.boolean().default(false),
     type: z.enum(['percentage', 'fixed']),
     target: z.enum(['items', 'shipping', 'order']),
-    allocation: z.enum(['each', 'across']).default('across'),
+    allocation: z
+      .enum(['each', 'across', 'once'])
+      .default('across')
+      .describe(
+        "Medusa's allocations: each (per unit of every line, up to max_quantity units a line), across (spread over the lines), once (max_quantity units in the whole cart, the cheapest first)",
+      ),
+    max_quantity: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe('each: units of each line discounted (default: all); once: units in the whole cart (required)'),
     value: z
       .number()
       .int()
@@ -300,6 +312,18 @@ export const promotionBody = z
     message: 'a spend budget is an amount: give currency',
     path: ['currency'],
   })
+  .refine((p) => p.allocation !== 'once' || (p.target !== 'order' && p.kind === 'standard'), {
+    message: 'a once allocation is for standard promotions on items or shipping (an order promotion is spread across)',
+    path: ['allocation'],
+  })
+  .refine((p) => p.allocation !== 'once' || p.max_quantity !== undefined, {
+    message: 'a once allocation needs max_quantity: the units it discounts in the whole cart',
+    path: ['max_quantity'],
+  })
+  .refine((p) => p.max_quantity === undefined || (p.allocation !== 'across' && p.target !== 'order' && p.kind === 'standard'), {
+    message: 'max_quantity is for each and once allocations on items or shipping',
+    path: ['max_quantity'],
+  })
   .refine((p) => p.max_applications === undefined || p.kind === 'buyget', {
     message: 'max_applications is for buyget promotions',
     path: ['max_applications'],
@@ -349,6 +373,7 @@ export const promotionResponse = z.object({
   buy_rules_min_quantity: z.number().int().nullable(),
   apply_to_quantity: z.number().int().nullable(),
   max_applications: z.number().int(),
+  max_quantity: z.number().int().nullable().describe('each: units of each line discounted (null: all); once: units in the whole cart'),
   usage_limit: z.number().int().nullable(),
   usage_count: z.number().int(),
   budget: z.number().int().nullable().describe('Spend budget, minor units of currency (null: none)'),

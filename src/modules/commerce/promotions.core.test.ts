@@ -181,3 +181,151 @@ describe('target rules', () => {
     );
   });
 });
+
+/**
+ * The oracle for `once` (and `each` with a unit cap): Medusa's promotion module loop (its `applyPromotionToItems`:
+ * lines by unit price ascending, a quota of max_quantity units, each line priced by `calculateAdjustmentAmountFromPromotion`
+ * with the `each` rule and the quota left as its max_quantity) over the pinned `@medusajs/utils` (tests only).
+ */
+const medusaUtils = (await import('@medusajs/utils')) as unknown as {
+  calculateAdjustmentAmountFromPromotion: (
+    line: { quantity: number; subtotal: number; original_total: number },
+    promotion: { value: number; applied_value: number; max_quantity: number; type: string; allocation: string; is_tax_inclusive: boolean },
+    lineItemsAmount?: number,
+  ) => unknown;
+};
+const asNumber = (v: unknown): number =>
+  v && typeof v === 'object' && 'numeric' in v ? Number((v as { numeric: number }).numeric) : Number(v);
+
+function medusaOnce(p: AllocatablePromotion, lines: readonly AllocationLine[]): number[] {
+  const out = lines.map(() => 0);
+  const order = lines
+    .map((l, i) => i)
+    .filter((i) => lines[i]!.quantity > 0 && lines[i]!.subtotal > 0n && (!p.targetItemIds || p.targetItemIds.includes(lines[i]!.itemId)))
+    .sort((a, b) => {
+      const x = Number(lines[a]!.subtotal) / lines[a]!.quantity;
+      const y = Number(lines[b]!.subtotal) / lines[b]!.quantity;
+      return x === y ? a - b : x - y;
+    });
+  let quota = p.maxQuantity ?? 0;
+  for (const i of order) {
+    if (quota <= 0) break;
+    const l = lines[i]!;
+    const maxQuantity = Math.min(quota, l.quantity);
+    const amount = asNumber(
+      medusaUtils.calculateAdjustmentAmountFromPromotion(
+        { quantity: l.quantity, subtotal: Number(l.subtotal), original_total: Number(l.subtotal) },
+        {
+          value: p.type === 'percentage' ? Number(p.value) / 100 : Number(p.value),
+          applied_value: 0,
+          max_quantity: maxQuantity,
+          type: p.type,
+          allocation: 'each',
+          is_tax_inclusive: false,
+        },
+      ),
+    );
+    if (amount <= 0) continue;
+    out[i] = amount;
+    quota -= maxQuantity;
+  }
+  return out;
+}
+
+describe("allocation once (Medusa's ApplicationMethodAllocation.ONCE)", () => {
+  const once = (
+    type: 'percentage' | 'fixed',
+    value: bigint,
+    maxQuantity: number,
+    targetItemIds: string[] | null = null,
+  ): AllocatablePromotion => ({
+    id: 'once',
+    type,
+    target: 'items',
+    value,
+    allocation: 'once',
+    maxQuantity,
+    targetItemIds,
+  });
+
+  it('50% off the cheapest unit in the cart: one unit of the cheapest line, whatever the line order', () => {
+    const a = allocatePromotions(
+      [once('percentage', 5000n, 1)],
+      [line('lamp', 5000n, 2), line('mug', 1500n, 3), line('bulb', 900n, 1)],
+      [],
+    );
+    expect(a.items.map((l) => l[0]?.amount ?? 0n)).toEqual([0n, 0n, 450n]);
+  });
+
+  it('3.00 off each of the 4 cheapest units: the quota runs over lines, cheapest first, never more than a unit is worth', () => {
+    const a = allocatePromotions([once('fixed', 300n, 4)], [line('lamp', 5000n, 2), line('mug', 1500n, 3), line('pin', 200n, 2)], []);
+    // pins (2.00 each: capped at 2.00) take 2 of the quota, then 2 mugs at 3.00; the lamps get nothing.
+    expect(a.items.map((l) => l[0]?.amount ?? 0n)).toEqual([0n, 600n, 400n]);
+    expect(a.byPromotion.get('once')).toBe(1000n);
+  });
+
+  it('respects target rules and skips lines already discounted to zero without spending the quota', () => {
+    const free: AllocatablePromotion = {
+      id: 'free',
+      type: 'percentage',
+      target: 'items',
+      value: 10_000n,
+      allocation: 'each',
+      targetItemIds: ['bulb'],
+    };
+    const a = allocatePromotions(
+      [free, once('fixed', 100n, 1, ['bulb', 'mug'])],
+      [line('bulb', 900n, 1), line('mug', 1500n, 1), line('lamp', 50n, 1)],
+      [],
+    );
+    expect(a.items[0]).toEqual([{ promotionId: 'free', amount: 900n }]);
+    expect(a.items[1]).toEqual([{ promotionId: 'once', amount: 100n }]);
+    expect(a.items[2]).toEqual([]);
+  });
+
+  it('on shipping: the cheapest methods, one unit each', () => {
+    const p: AllocatablePromotion = { id: 's', type: 'fixed', target: 'shipping', value: 400n, allocation: 'once', maxQuantity: 1 };
+    const a = allocatePromotions([p], [line('a', 1000n, 1)], [900n, 300n, 500n]);
+    expect(a.shipping.map((s) => s[0]?.amount ?? 0n)).toEqual([0n, 300n, 0n]);
+  });
+
+  it('each with max_quantity discounts at most that many units of every line', () => {
+    const p: AllocatablePromotion = { id: 'e', type: 'percentage', target: 'items', value: 1000n, allocation: 'each', maxQuantity: 2 };
+    const a = allocatePromotions([p], [line('a', 1000n, 5), line('b', 300n, 1)], []);
+    expect(a.items.map((l) => l[0]?.amount ?? 0n)).toEqual([200n, 30n]);
+  });
+
+  it('agrees with Medusa on random carts to within one minor unit per line (ours rounds half up to whole units)', () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            itemId: fc.constantFrom(...ids),
+            unit: fc.bigInt({ min: 1n, max: 100_000n }),
+            quantity: fc.integer({ min: 1, max: 20 }),
+          }),
+          {
+            minLength: 1,
+            maxLength: 8,
+          },
+        ),
+        fc.constantFrom('percentage' as const, 'fixed' as const),
+        fc.bigInt({ min: 1n, max: 10_000n }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.option(fc.subarray(ids, { minLength: 1 }), { nil: null }),
+        (raw, type, value, maxQuantity, targets) => {
+          // Distinct unit prices: where two lines tie, Medusa leaves their order to the sort implementation.
+          const seen = new Set<bigint>();
+          const lines = raw.filter((l) => !seen.has(l.unit) && seen.add(l.unit)).map((l) => line(l.itemId, l.unit, l.quantity));
+          const p = once(type, value, maxQuantity, targets);
+          const ours = allocatePromotions([p], lines, []).items.map((l) => Number(l[0]?.amount ?? 0n));
+          const theirs = medusaOnce(p, lines);
+          ours.forEach((x, i) => expect(Math.abs(x - theirs[i]!)).toBeLessThanOrEqual(0.5 + 1e-9));
+          expect(ours.filter((x) => x > 0).length).toBeLessThanOrEqual(maxQuantity);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -2,7 +2,12 @@
  * Promotion allocation: which net discount each line and shipping method gets, in minor units, before
  * `computeTotals` runs. Pure. Medusa v2's semantics for the cases Loupe supports:
  * - `percentage` on items (each line gets `value` of what is left of its subtotal) or on shipping;
- * - `fixed` `each`: `value` off every unit (capped at what is left of the line);
+ * - `fixed` `each`: `value` off every unit (capped at what is left of the line); with `maxQuantity` n, only the
+ *   first n units of each line (a percentage too: it then takes `value` of those units' share of the line);
+ * - `once` (Medusa's `ApplicationMethodAllocation.ONCE`): like `each`, but `maxQuantity` units in the whole cart,
+ *   the cheapest units first (lines by net unit price ascending; ties keep the cart's order, where Medusa leaves
+ *   them to the sort), shipping methods the cheapest first, one unit each. `maxQuantity` is required there, as in
+ *   Medusa; for `each` it is optional (absent: every unit), where Medusa requires it;
  * - `fixed` `across` (and every `order` target): `value` spread over the lines in proportion to what is left
  *   of each; the shares are whole minor units that add up to exactly `value` (largest remainder), which is the
  *   deliberate deviation from Medusa's fractional shares.
@@ -24,7 +29,12 @@ export interface AllocatablePromotion {
   readonly target: PromotionTarget;
   /** Percentage in basis points (1500 = 15%), or a fixed amount in minor units. */
   readonly value: bigint;
-  readonly allocation: 'each' | 'across';
+  readonly allocation: 'each' | 'across' | 'once';
+  /**
+   * `each`: units of each line discounted (absent: all); `once`: units in the whole cart, cheapest first (absent
+   * there: none). Ignored by `across` and order promotions.
+   */
+  readonly maxQuantity?: number | null;
   /** Items the discount may touch; null or absent: every item. */
   readonly targetItemIds?: readonly string[] | null;
   /** Buy X get Y: the qualifying rule and quantities; null or absent for a standard promotion. */
@@ -104,7 +114,20 @@ export function allocatePromotions(
     // Lines outside the target rule count as nothing left for this promotion (they are never touched).
     const left = onShipping ? shipLeft : targets ? itemLeft.map((l, i) => (targets.has(lines[i]!.itemId) ? l : 0n)) : itemLeft;
     const where = onShipping ? 'shipping' : 'items';
-    if (p.type === 'percentage') {
+    const perUnit = p.target !== 'order' && (p.allocation === 'once' || (p.allocation === 'each' && p.maxQuantity != null));
+    if (perUnit) {
+      // What each line (or shipping method) may be discounted on: its units' share of the line, capped at what is left.
+      const units = unitsPerLine(p, onShipping ? shipping.map((s) => ({ subtotal: s, quantity: 1 })) : lines, left);
+      left.forEach((l, i) => {
+        const u = units[i]!;
+        if (u === 0) return;
+        const quantity = onShipping ? 1 : lines[i]!.quantity;
+        const whole = onShipping ? shipping[i]! : lines[i]!.subtotal;
+        const base = min(l, (whole * BigInt(u)) / BigInt(quantity));
+        const amount = p.type === 'percentage' ? (base * min(p.value, 10_000n) + 5_000n) / 10_000n : p.value * BigInt(u);
+        give(where, i, p.id, min(base, amount));
+      });
+    } else if (p.type === 'percentage') {
       const bp = p.value > 10_000n ? 10_000n : p.value;
       // Half-up on a non-negative product is fine here: it never exceeds what is left.
       left.forEach((l, i) => give(where, i, p.id, min(l, (l * bp + 5_000n) / 10_000n)));
@@ -117,6 +140,36 @@ export function allocatePromotions(
       );
       splitProportionally(capped, left).forEach((share, i) => give(where, i, p.id, min(share, left[i]!)));
     }
+  }
+  return out;
+}
+
+/**
+ * Units of each line (or shipping method, quantity 1) a per-unit promotion discounts: `each` up to `maxQuantity`
+ * of every line; `once` `maxQuantity` in all, the lines with the cheapest net unit first (exact, cross-multiplied).
+ * Lines with nothing left for the promotion (outside its target rule, or already discounted to zero) get none.
+ */
+export function unitsPerLine(
+  p: Pick<AllocatablePromotion, 'allocation' | 'maxQuantity'>,
+  lines: readonly { readonly subtotal: bigint; readonly quantity: number }[],
+  left: readonly bigint[],
+): number[] {
+  const eligible = lines.map((l, i) => l.quantity > 0 && l.subtotal > 0n && left[i]! > 0n);
+  if (p.allocation !== 'once') return lines.map((l, i) => (eligible[i] ? Math.min(l.quantity, p.maxQuantity ?? l.quantity) : 0));
+  const out = lines.map(() => 0);
+  const cheapestFirst = (a: number, b: number) => {
+    const x = lines[a]!.subtotal * BigInt(lines[b]!.quantity);
+    const y = lines[b]!.subtotal * BigInt(lines[a]!.quantity);
+    return x === y ? a - b : x < y ? -1 : 1;
+  };
+  let quota = Math.max(0, p.maxQuantity ?? 0);
+  for (const i of lines
+    .map((_, i) => i)
+    .filter((i) => eligible[i])
+    .sort(cheapestFirst)) {
+    if (quota === 0) break;
+    out[i] = Math.min(quota, lines[i]!.quantity);
+    quota -= out[i]!;
   }
   return out;
 }

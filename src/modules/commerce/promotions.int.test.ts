@@ -117,6 +117,67 @@ describe('promotion rules', () => {
     expect(cart.items.find((l: any) => l.item_id === 'bulb').totals.discount_total).toBe(0);
   });
 
+  it("allocation once: half off the cheapest unit in the cart, as Medusa's once with max_quantity 1", async () => {
+    // A store of its own: the automatic promotions made above would discount these carts too.
+    const s = await t.createTenant('Once store');
+    const k = await s.apiKey(['commerce:write']);
+    await t.modules.catalog.upsertItems(s.tenantId, [
+      { itemId: 'lamp', name: 'Lamp', priceMinor: 5000n, currency: 'USD' },
+      { itemId: 'bulb', name: 'Bulb', priceMinor: 900n, currency: 'USD' },
+      { itemId: 'mug', name: 'Mug', priceMinor: 1200n, currency: 'USD' },
+    ]);
+    const create = (body: Record<string, unknown>) => t.request('POST', '/api/v1/promotions', { token: s.ownerToken, body });
+    const add = (user: string, item: string, quantity: number) =>
+      t.request('POST', '/api/v1/cart/items', { token: k, body: { user_id: user, item_id: item, quantity } });
+    const apply = (user: string, code: string) => t.request('POST', '/api/v1/cart/promotions', { token: k, body: { user_id: user, code } });
+    const p = await create({ code: 'CHEAPEST', type: 'percentage', target: 'items', value: 5000, allocation: 'once', max_quantity: 1 });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    expect(p.body).toMatchObject({ allocation: 'once', max_quantity: 1 });
+    await add('eve', 'lamp', 2);
+    await add('eve', 'mug', 3);
+    await add('eve', 'bulb', 2);
+    const cart = (await apply('eve', 'cheapest')).body;
+    // One bulb (9.00) at half price; the lamps and mugs untouched.
+    expect(cart.discount_total).toBe(450);
+    const byItem = Object.fromEntries(cart.items.map((i: any) => [i.item_id, i.totals.discount_total]));
+    expect(byItem).toEqual({ lamp: 0, mug: 0, bulb: 450 });
+    // Fixed 1.00 off each of the 3 cheapest units: two bulbs, then one mug.
+    expect(
+      (await create({ code: 'THREE', type: 'fixed', currency: 'USD', target: 'items', value: 100, allocation: 'once', max_quantity: 3 }))
+        .status,
+    ).toBe(201);
+    await add('fay', 'mug', 3);
+    await add('fay', 'bulb', 2);
+    const three = (await apply('fay', 'THREE')).body;
+    expect(Object.fromEntries(three.items.map((i: any) => [i.item_id, i.totals.discount_total]))).toEqual({ mug: 100, bulb: 200 });
+    // each with max_quantity: 10% off at most 1 unit of every line.
+    expect(
+      (await create({ code: 'ONEEACH', type: 'percentage', target: 'items', value: 1000, allocation: 'each', max_quantity: 1 })).status,
+    ).toBe(201);
+    await add('gil', 'mug', 3);
+    await add('gil', 'lamp', 2);
+    const each = (await apply('gil', 'ONEEACH')).body;
+    expect(Object.fromEntries(each.items.map((i: any) => [i.item_id, i.totals.discount_total]))).toEqual({ mug: 120, lamp: 500 });
+    for (const bad of [
+      { allocation: 'once' }, // no max_quantity
+      { allocation: 'once', max_quantity: 0 },
+      { allocation: 'once', max_quantity: 1.5 },
+      { allocation: 'across', max_quantity: 2 },
+      { allocation: 'once', max_quantity: 1, target: 'order' },
+      { allocation: 'sometimes', max_quantity: 1 },
+    ]) {
+      const r = await create({
+        code: `ONCE${Math.random().toString(36).slice(2, 8)}`,
+        type: 'percentage',
+        target: 'items',
+        value: 100,
+        ...bad,
+      });
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(r.body.error.code).toBe('VALIDATION_ERROR');
+    }
+  });
+
   it("another tenant's code answers like an unknown one, and its promotions are not listed", async () => {
     expect((await create({ code: 'THEIRS', type: 'percentage', target: 'items', value: 5000 }, other.owner)).status).toBe(201);
     await add('dan', 'lamp', 1);

@@ -4,7 +4,7 @@ import type { PromotionRow } from './cart.core.ts';
 import { bumpRulesVersion } from './settings.repository.ts';
 
 const COLUMNS = sql`id, code, automatic, type, target, allocation, value::text AS value, currency, kind, target_item_ids AS "targetItemIds", target_categories AS "targetCategories", target_segments AS "targetSegments",
-  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", usage_limit AS "usageLimit",
+  buy_item_ids AS "buyItemIds", buy_min_quantity AS "buyMinQuantity", apply_to_quantity AS "applyToQuantity", max_applications AS "maxApplications", max_quantity AS "maxQuantity", usage_limit AS "usageLimit",
   budget_minor::text AS "budgetMinor", budget_used_minor::text AS "budgetUsedMinor",
   usage_count AS "usageCount", starts_at AS "startsAt", ends_at AS "endsAt", active`;
 
@@ -39,12 +39,12 @@ export function createPromotionsRepository() {
         q,
         sql`WITH bump AS (${bumpRulesVersion(tenantId)})
             INSERT INTO promotions (tenant_id, id, code, automatic, type, target, allocation, value, currency, kind, target_item_ids, target_categories, target_segments,
-                                    buy_item_ids, buy_min_quantity, apply_to_quantity, max_applications, usage_limit, budget_minor,
+                                    buy_item_ids, buy_min_quantity, apply_to_quantity, max_applications, max_quantity, usage_limit, budget_minor,
                                     starts_at, ends_at)
             VALUES (${tenantId}, ${newId()}, ${p.code}, ${p.automatic}, ${p.type}, ${p.target}, ${p.allocation}, ${p.value.toString()}::bigint,
                     ${p.currency}, ${p.kind}, ${arrayOrNull(p.targetItemIds)}::text[], ${arrayOrNull(p.targetCategories)}::text[], ${arrayOrNull(p.targetSegments)}::text[],
                     ${arrayOrNull(p.buyItemIds)}::text[],
-                    ${p.buyMinQuantity}, ${p.applyToQuantity}, ${p.maxApplications}, ${p.usageLimit},
+                    ${p.buyMinQuantity}, ${p.applyToQuantity}, ${p.maxApplications}, ${p.maxQuantity}, ${p.usageLimit},
                     ${p.budgetMinor === null ? null : p.budgetMinor.toString()}::bigint, ${p.startsAt?.toISOString() ?? null}::timestamptz, ${p.endsAt?.toISOString() ?? null}::timestamptz)
             ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
       );
