@@ -641,13 +641,24 @@ export const pricingRepository = {
           ORDER BY r.id LIMIT ${f.limit}`,
     ),
 
-  /** A pending review, locked for the decision (a concurrent decision waits, then finds it decided). */
-  lockPendingReview: (q: Q, tenantId: string, id: string) =>
-    queryOne<{ id: string; status: string; offerId: string; candidateGroupId: string }>(
+  /**
+   * A review, locked for the decision: its offer's row first, then the review (a concurrent decision waits, then
+   * finds it decided). Lock order offer -> reviews: an accept also closes the offer's other pending reviews, so two
+   * accepts of one offer's two reviews that each locked their own review first would wait on each other (deadlock).
+   */
+  async lockReviewForDecision(q: Q, tenantId: string, id: string) {
+    await q.execute(
+      sql`SELECT o.id FROM pricing_offers o
+          WHERE o.tenant_id = ${tenantId}
+            AND o.id = (SELECT r.offer_id FROM pricing_match_reviews r WHERE r.tenant_id = ${tenantId} AND r.id = ${id})
+          FOR UPDATE OF o`,
+    );
+    return queryOne<{ id: string; status: string; offerId: string; candidateGroupId: string }>(
       q,
       sql`SELECT id, status, offer_id AS "offerId", candidate_group_id AS "candidateGroupId"
           FROM pricing_match_reviews WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
-    ),
+    );
+  },
 
   async decideReview(q: Q, tenantId: string, id: string, status: 'accepted' | 'rejected', actor: { type: string; id: string }, now: Date) {
     await q.execute(
