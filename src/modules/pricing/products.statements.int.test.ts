@@ -1,7 +1,7 @@
 /**
  * What one product page (`GET /api/v1/products/:id` of a match group) asks the database, counted on PostgreSQL with
- * `DatabaseOptions.onStatement` (every statement every pooled connection sends): the group with its summary row in one
- * statement and its offers in one more, never the price history while the group's summary row names the page's best
+ * `DatabaseOptions.onStatement` (every statement every pooled connection sends): the group with its summary row and its
+ * offers in one statement (before: the group with its row, then the offers), never the price history while the group's summary row names the page's best
  * offer (before the summary rows: the group with an aggregate over its offers, the offers, and every offer's history).
  * A group without a row yet reads its best offer's history, once. The embedded database has no hook: skipped there.
  * CENSUS=1 prints the statements.
@@ -14,8 +14,8 @@ import { newId } from '../../platform/index.ts';
 import { refreshGroupSummaries } from './summary.service.ts';
 
 const onPostgres = inject('dbTarget') === 'postgres';
-/** Statements of a page whose group has its summary row: the group with the row, and the offers. */
-const BOUND = 2;
+/** Statements of a page whose group has its summary row: the group with the row and its offers, in one. */
+const BOUND = 1;
 
 let database: Database;
 let t: TestApp;
