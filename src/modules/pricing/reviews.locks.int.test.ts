@@ -9,7 +9,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
-import { newId } from '../../platform/index.ts';
+import { newId, queryRows } from '../../platform/index.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
 
 const onPostgres = inject('dbTarget') === 'postgres';
@@ -58,8 +58,8 @@ async function offerWithTwoPairs() {
     new Date(),
   );
   const reviews = (
-    await db.execute<{ id: string }>(sql`SELECT id FROM pricing_match_reviews WHERE tenant_id = ${tenantId} AND offer_id = ${offerId}`)
-  ).rows.map((r) => r.id);
+    await queryRows<{ id: string }>(db, sql`SELECT id FROM pricing_match_reviews WHERE tenant_id = ${tenantId} AND offer_id = ${offerId}`)
+  ).map((r) => r.id);
   expect(reviews).toHaveLength(2);
   return { offerId, reviews, groups: [g1, g2] };
 }
@@ -68,10 +68,11 @@ async function offerWithTwoPairs() {
 const waitingOnLocks = async () =>
   Number(
     (
-      await t.database.db.execute<{ n: string }>(
+      await queryRows<{ n: string }>(
+        t.database.db,
         sql`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
       )
-    ).rows[0]!.n,
+    )[0]!.n,
   );
 
 describe.skipIf(!onPostgres)('deciding two pairs of one offer at once', () => {
@@ -102,12 +103,13 @@ describe.skipIf(!onPostgres)('deciding two pairs of one offer at once', () => {
     expect(win.body.moved_offer_ids).toEqual([offerId]);
     expect(rs.find((r) => r.status === 409)!.body.error.code).toBe('PRICING_REVIEW_DECIDED');
     // the offer is in the winner's group, and the other pair is closed
-    const state = await t.database.db.execute<{ status: string; id: string; group: string }>(
+    const state = await queryRows<{ status: string; id: string; group: string }>(
+      t.database.db,
       sql`SELECT r.id, r.status, o.match_group_id AS group FROM pricing_match_reviews r
           JOIN pricing_offers o ON o.tenant_id = r.tenant_id AND o.id = r.offer_id
           WHERE r.tenant_id = ${tenantId} AND r.offer_id = ${offerId} ORDER BY r.id`,
     );
-    for (const row of state.rows) {
+    for (const row of state) {
       expect(row.group).toBe(groups[winner]);
       expect(row.status).toBe(row.id === reviews[winner] ? 'accepted' : 'rejected');
     }
