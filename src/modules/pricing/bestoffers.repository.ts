@@ -14,7 +14,7 @@ export interface ItemOfferRow {
 }
 
 /** A catalog item's group's summary row with its best offer's store and link (absent row: `summarized` false). */
-export interface ItemSummaryRow {
+interface ItemSummaryRow {
   itemId: string;
   summarized: boolean;
   bestOfferId: string | null;
