@@ -9,7 +9,7 @@
  *   50 clients with 1 million offers;
  * - GET /api/v1/products/:id/price-history?days=365: the chart series per store and for the best price.
  *
- * Each prints req/s, p50/p99, the server's CPU per request and the load average (a loaded machine measures its
+ * Each prints req/s, p50/p99, the server's and the database backends' CPU per request and the load average (a loaded machine measures its
  * neighbours too: compare CPU per request, and rerun quietly before claiming the goal).
  *
  *   DATABASE_URL=postgres://... npm run bench:pricing-scale
@@ -244,6 +244,28 @@ try {
   const probe = await fetch(`${base}/api/v1/products/${groupId(1)}`, { headers: { authorization: `Bearer ${key}` } });
   if (!probe.ok) throw new Error(`GET /products/:id: ${probe.status} ${await probe.text()}`);
 
+  /**
+   * CPU time (ms) of each PostgreSQL backend serving the bench's database, by pid (a local server: /proc). A backend
+   * that started during a run counts from zero; one that ended is lost (the pools keep theirs open under load).
+   */
+  const dbCpuMs = async (): Promise<Map<number, number>> => {
+    const c = new pg.Client({ connectionString: scratch.databaseUrl });
+    await c.connect();
+    try {
+      const { rows: r } = await c.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      const out = new Map<number, number>();
+      for (const { pid } of r) {
+        const ms = await processCpuMs(pid);
+        if (Number.isFinite(ms)) out.set(pid, ms);
+      }
+      return out;
+    } finally {
+      await c.end();
+    }
+  };
+
   let n = 0;
   const measure = async (label: string, path: (g: string) => string) => {
     const opts = {
@@ -253,14 +275,19 @@ try {
       requests: [{ method: 'GET' as const, setupRequest: (req: object) => ({ ...req, path: path(groupId(((n++ * 7919) % GROUPS) + 1)) }) }],
     };
     await autocannon({ ...opts, duration: 2 });
+    const d0 = await dbCpuMs();
     const c0 = await processCpuMs(server.pid);
     const r = await autocannon({ ...opts, duration: DURATION });
     const cpu = ((await processCpuMs(server.pid)) - c0) / Math.max(1, r.requests.total);
+    const d1 = await dbCpuMs();
+    let dbMs = 0;
+    for (const [pid, ms] of d1) dbMs += ms - (d0.get(pid) ?? 0);
+    const dbCpu = dbMs / Math.max(1, r.requests.total);
     const statuses = Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})
       .map(([code, v]) => `${code}: ${v.count}`)
       .join(', ');
     rows.push(
-      `${label.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx} (${statuses})  errors ${r.errors}  server CPU ${cpu.toFixed(2)} ms/request  load ${load()}`,
+      `${label.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx} (${statuses})  errors ${r.errors}  server CPU ${cpu.toFixed(2)} + DB CPU ${dbCpu.toFixed(2)} ms/request  load ${load()}`,
     );
   };
   await measure('GET /products/:id (summary row)', (g) => `/api/v1/products/${g}`);

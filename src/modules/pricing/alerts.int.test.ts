@@ -29,14 +29,14 @@ function api(method: string, url: string, body?: unknown, k = key) {
   return t.request(method, url, { token: k, ...(body !== undefined ? { body } : {}) });
 }
 
-async function importPrice(price: string, row = { id: 'P1', gtin: EAN, availability: 'in stock' }) {
+async function importPrice(price: string, row = { id: 'P1', gtin: EAN, availability: 'in stock' }, store = storeId) {
   const boundary = `----loupe${Math.random().toString(16).slice(2)}`;
   const body = Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="feed.csv"\r\nContent-Type: text/csv\r\n\r\n`),
     Buffer.from(`id,title,gtin,price,availability\n${row.id},Stapler ${row.id},${row.gtin},${price} USD,${row.availability}\n`),
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
-  const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
+  const up = await t.request('POST', `/api/v1/pricing/stores/${store}/feeds`, {
     token: key,
     body: body as unknown as string,
     headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
@@ -61,6 +61,25 @@ const events = async (user: string, k = key) =>
   }[];
 
 describe('price alerts', () => {
+  it('an obvious price error (90% below the median) is not the best price: it fires no alert, as the page does not advertise it', async () => {
+    const gtin = '036000291452';
+    const stores: string[] = [];
+    for (const name of ['Err A', 'Err B', 'Err C']) stores.push((await api('POST', '/api/v1/pricing/stores', { name })).body.id);
+    for (const [k, s] of stores.entries()) await importPrice('100.00', { id: `E${k}`, gtin, availability: 'in stock' }, s);
+    const group = (await api('GET', '/api/v1/pricing/offers?q=E0')).body.data[0].match_group_id;
+    expect((await api('GET', '/api/v1/pricing/offers?q=E2')).body.data[0].match_group_id).toBe(group);
+    const a = await api('POST', '/api/v1/pricing/alerts', { user_id: 'u9', product_id: group, kind: 'target_price', target_price: '50' });
+    expect(a.status).toBe(201);
+    await importPrice('5.00', { id: 'E2', gtin, availability: 'in stock' }, stores[2]);
+    const page = (await api('GET', `/api/v1/products/${group}`)).body.pricing;
+    expect(page.best_offer.price_minor).toBe('10000');
+    expect([...page.other_offers, page.best_offer].find((o: { price_minor: string }) => o.price_minor === '500').price_error).toBe(true);
+    expect(await events('u9')).toEqual([]);
+    // the store corrects its price to a real drop below the target: that fires, once
+    await importPrice('45.00', { id: 'E2', gtin, availability: 'in stock' }, stores[2]);
+    expect(await events('u9')).toMatchObject([{ kind: 'target_price', price: '45.00', threshold: '50.00' }]);
+  });
+
   it('fire once per change: a target when reached (again only after rising above it), any drop on each new low', async () => {
     const target = await api('POST', '/api/v1/pricing/alerts', {
       user_id: 'u1',

@@ -47,19 +47,26 @@ export const windowKey = (groupId: string, currency: string, days: number) => `$
 
 /** SQL of price alerts. Every statement filters on tenant_id. */
 export const alertsRepository = {
-  /** The best in-stock price per group in one currency (null when no such offer). */
+  /**
+   * The best price per (group, currency), absent when there is none. In the group's own currency it is its summary
+   * row's best offer (one row per group, maintained by every write in the write's transaction; the product page's
+   * choice: an obvious price error is never the best, so it never fires an alert); in another currency, or for a
+   * group without a row yet, the lowest in-stock price among its offers in that currency.
+   */
   async bestPrices(q: Q, tenantId: string, keys: readonly { groupId: string; currency: string }[]): Promise<Map<string, bigint>> {
     if (!keys.length) return new Map();
-    const rows = await queryRows<{ groupId: string; currency: string; best: string }>(
+    const rows = await queryRows<{ groupId: string; currency: string; best: string | null }>(
       q,
-      sql`SELECT o.match_group_id AS "groupId", o.currency, min(o.price_minor)::text AS best
-          FROM pricing_offers o
-          JOIN unnest(${arrayParam(keys.map((k) => k.groupId))}::uuid[], ${arrayParam(keys.map((k) => k.currency))}::text[]) AS k(group_id, currency)
-            ON o.match_group_id = k.group_id AND o.currency = k.currency
-          WHERE o.tenant_id = ${tenantId} AND o.availability = 'in_stock'
-          GROUP BY o.match_group_id, o.currency`,
+      sql`SELECT k.group_id AS "groupId", k.currency,
+            (CASE WHEN s.group_id IS NOT NULL AND s.currency = k.currency THEN s.best_price_minor
+                  ELSE (SELECT min(o.price_minor) FROM pricing_offers o
+                        WHERE o.tenant_id = ${tenantId} AND o.match_group_id = k.group_id AND o.currency = k.currency
+                          AND o.availability = 'in_stock') END)::text AS best
+          FROM (SELECT DISTINCT * FROM unnest(${arrayParam(keys.map((k) => k.groupId))}::uuid[], ${arrayParam(keys.map((k) => k.currency))}::text[])
+                AS u(group_id, currency)) k
+          LEFT JOIN pricing_group_summaries s ON s.tenant_id = ${tenantId} AND s.group_id = k.group_id`,
     );
-    return new Map(rows.map((r) => [`${r.groupId}\u0001${r.currency}`, BigInt(r.best)]));
+    return new Map(rows.filter((r) => r.best !== null).map((r) => [`${r.groupId}\u0001${r.currency}`, BigInt(r.best!)]));
   },
 
   /**

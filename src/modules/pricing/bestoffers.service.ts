@@ -39,7 +39,26 @@ export function createBestOffersService(deps: {
       const n = g ? normalizeGtin(g) : null;
       return n?.ok ? n.gtin14 : '';
     });
-    for (const r of await repo.offersOfItems(deps.db, tenantId, ids, gtins)) {
+    // The summary rows answer for most items (best offer, Omnibus "was" and savings, no history read); only items
+    // whose group has no row yet are computed from their offers (and, for price drops, their best offer's history).
+    const rest = new Set<string>();
+    for (const r of await repo.summariesOfItems(deps.db, tenantId, ids, gtins)) {
+      if (!r.summarized) rest.add(r.itemId);
+      else if (r.bestOfferId !== null && r.priceMinor !== null && r.currency !== null)
+        out.set(r.itemId, {
+          offerId: r.bestOfferId,
+          priceMinor: r.priceMinor,
+          currency: r.currency,
+          store: r.storeName ?? '',
+          url: r.affiliateUrl,
+          savingsMinor: r.savingsMinor,
+          wasMinor: r.wasMinor,
+        });
+    }
+    if (!rest.size) return out;
+    const restIds = ids.filter((id) => rest.has(id));
+    const restGtins = restIds.map((id) => gtins[ids.indexOf(id)]!);
+    for (const r of await repo.offersOfItems(deps.db, tenantId, restIds, restGtins)) {
       const list = byItem.get(r.itemId) ?? [];
       list.push(r);
       byItem.set(r.itemId, list);
@@ -79,7 +98,10 @@ export function createBestOffersService(deps: {
     return out;
   }
   return {
-    /** Best current offer per item (no history read: the feed's hot path). */
+    /**
+     * Best current offer per item with its Omnibus savings from the group's summary row (the feed's hot path: one row
+     * per item; an item whose group has no row yet gets its best offer without savings, as before the rows).
+     */
     bestOffers: (tenantId: string, itemIds: readonly string[]) => compute(tenantId, itemIds, false),
     /** The items whose best offer is below the lowest price of the 30 days before it (Omnibus), biggest drop first. */
     async priceDrops(tenantId: string, itemIds: readonly string[]): Promise<{ itemId: string; offer: ItemBestOffer }[]> {

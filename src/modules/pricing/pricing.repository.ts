@@ -440,24 +440,6 @@ export const pricingRepository = {
     return rows.map(toOffer);
   },
 
-  /**
-   * A group's offers, cheapest first, each with its store's network source (one read for the page and its freshness):
-   * only the columns the page shows, so a large title or attributes document is neither read nor sent.
-   */
-  async offersOfGroup(q: Q, tenantId: string, groupId: string): Promise<GroupOfferRow[]> {
-    const rows = await queryRows<GroupOfferRow>(
-      q,
-      sql`SELECT o.id, o.store_id AS "storeId", s.name AS "storeName", o.price_minor::text AS "priceMinor", o.currency, o.availability,
-            o.affiliate_url AS "affiliateUrl", o.image_url AS "imageUrl", o.price_updated_at AS "priceUpdatedAt",
-            ns.id AS "sourceId", ns.last_success_at AS "sourceLastSuccessAt"
-          FROM pricing_offers o
-          JOIN pricing_stores s ON s.tenant_id = ${tenantId} AND s.id = o.store_id
-          LEFT JOIN pricing_network_sources ns ON ns.tenant_id = ${tenantId} AND ns.store_id = o.store_id
-          WHERE o.tenant_id = ${tenantId} AND o.match_group_id = ${groupId} ORDER BY o.price_minor, o.id LIMIT 500`,
-    );
-    return rows.map((r) => ({ ...r, priceMinor: BigInt(r.priceMinor) }));
-  },
-
   async listGroups(
     q: Q,
     tenantId: string,
@@ -641,13 +623,24 @@ export const pricingRepository = {
           ORDER BY r.id LIMIT ${f.limit}`,
     ),
 
-  /** A pending review, locked for the decision (a concurrent decision waits, then finds it decided). */
-  lockPendingReview: (q: Q, tenantId: string, id: string) =>
-    queryOne<{ id: string; status: string; offerId: string; candidateGroupId: string }>(
+  /**
+   * A review, locked for the decision: its offer's row first, then the review (a concurrent decision waits, then
+   * finds it decided). Lock order offer -> reviews: an accept also closes the offer's other pending reviews, so two
+   * accepts of one offer's two reviews that each locked their own review first would wait on each other (deadlock).
+   */
+  async lockReviewForDecision(q: Q, tenantId: string, id: string) {
+    await q.execute(
+      sql`SELECT o.id FROM pricing_offers o
+          WHERE o.tenant_id = ${tenantId}
+            AND o.id = (SELECT r.offer_id FROM pricing_match_reviews r WHERE r.tenant_id = ${tenantId} AND r.id = ${id})
+          FOR UPDATE OF o`,
+    );
+    return queryOne<{ id: string; status: string; offerId: string; candidateGroupId: string }>(
       q,
       sql`SELECT id, status, offer_id AS "offerId", candidate_group_id AS "candidateGroupId"
           FROM pricing_match_reviews WHERE tenant_id = ${tenantId} AND id = ${id} FOR UPDATE`,
-    ),
+    );
+  },
 
   async decideReview(q: Q, tenantId: string, id: string, status: 'accepted' | 'rejected', actor: { type: string; id: string }, now: Date) {
     await q.execute(

@@ -197,11 +197,12 @@ export function createPricingService({
      * Decides a queued pair. Accept moves the offer into the candidate group (logged as a merge, revertible) and
      * closes the offer's other pending pairs; reject only records the decision. A pair already decided answers
      * 409 PRICING_REVIEW_DECIDED (two operators accepting at once: one wins, the row lock orders them); another
-     * tenant's pair answers 404.
+     * tenant's pair answers 404. Decisions on one offer's pairs are ordered by the offer's row lock (taken before the
+     * pair's), so two accepts of its two pairs never deadlock: the second waits, then finds its pair closed (409).
      */
     async decideReview(ctx: TenantContext, id: string, decision: 'accepted' | 'rejected') {
       return regroup(ctx.tenantId, async (tx) => {
-        const r = isUuid(id) ? await repo.lockPendingReview(tx, ctx.tenantId, id) : undefined;
+        const r = isUuid(id) ? await repo.lockReviewForDecision(tx, ctx.tenantId, id) : undefined;
         if (!r) throw notFound('PRICING_REVIEW_NOT_FOUND', 'The review item');
         if (r.status !== 'pending')
           throw new AppError('conflict', 'PRICING_REVIEW_DECIDED', `This pair was already ${r.status}: reload the review queue.`);

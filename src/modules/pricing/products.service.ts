@@ -56,17 +56,18 @@ export function createProductsService(deps: ProductsDeps) {
   const { db, clock } = deps.platform;
 
   async function resolve(ctx: TenantContext, id: string) {
-    let group: PageGroupRow | undefined;
-    if (isUuid(id)) group = await summaryRepository.pageGroup(db, ctx.tenantId, id);
+    // A match group's page is one statement (group, summary row, offers); a catalog item's adds its lookups.
+    let page = isUuid(id) ? await summaryRepository.pageWithOffers(db, ctx.tenantId, id) : undefined;
     let item: CatalogItemView | null = null;
-    if (!group) {
+    if (!page) {
       item = await deps.findCatalogItem(ctx.tenantId, id);
       if (!item) throw notFound('PRODUCT_NOT_FOUND', 'The product');
       const g = item.gtin ? normalizeGtin(item.gtin) : null;
       const link = await repo.groupForCatalogItem(db, ctx.tenantId, item.itemId, g?.ok ? g.gtin14 : null);
-      if (link) group = await summaryRepository.pageGroup(db, ctx.tenantId, link.id);
+      if (link) page = await summaryRepository.pageWithOffers(db, ctx.tenantId, link.id);
     }
-    const offers = group ? await repo.offersOfGroup(db, ctx.tenantId, group.id) : [];
+    const group: PageGroupRow | undefined = page?.group;
+    const offers: GroupOfferRow[] = page?.offers ?? [];
     const priced: Priced[] = offers.map((o: GroupOfferRow) => ({
       id: o.id,
       storeId: o.storeId,

@@ -1,7 +1,7 @@
 /**
  * What one product page (`GET /api/v1/products/:id` of a match group) asks the database, counted on PostgreSQL with
- * `DatabaseOptions.onStatement` (every statement every pooled connection sends): the group with its summary row in one
- * statement and its offers in one more, never the price history while the group's summary row names the page's best
+ * `DatabaseOptions.onStatement` (every statement every pooled connection sends): the group with its summary row and its
+ * offers in one statement (before: the group with its row, then the offers), never the price history while the group's summary row names the page's best
  * offer (before the summary rows: the group with an aggregate over its offers, the offers, and every offer's history).
  * A group without a row yet reads its best offer's history, once. The embedded database has no hook: skipped there.
  * CENSUS=1 prints the statements.
@@ -14,12 +14,13 @@ import { newId } from '../../platform/index.ts';
 import { refreshGroupSummaries } from './summary.service.ts';
 
 const onPostgres = inject('dbTarget') === 'postgres';
-/** Statements of a page whose group has its summary row: the group with the row, and the offers. */
-const BOUND = 2;
+/** Statements of a page whose group has its summary row: the group with the row and its offers, in one. */
+const BOUND = 1;
 
 let database: Database;
 let t: TestApp;
 let key: string;
+let tenantId: string;
 let capturing = false;
 const captured: string[] = [];
 const groups = [newId(), newId()];
@@ -57,6 +58,11 @@ beforeAll(async () => {
   }
   // The first group has its row (as every write leaves it); the second has none yet (before the backfill reaches it).
   await db.transaction((tx) => refreshGroupSummaries(tx, tenant, [groups[0]!], new Date()));
+  // The first group is a catalog item's (the newsfeed's enrichment names items); the second, another's.
+  await db.execute(
+    sql`UPDATE pricing_match_groups SET catalog_item_id = 'sku-' || (CASE WHEN id = ${groups[0]} THEN 0 ELSE 1 END) WHERE tenant_id = ${tenant}`,
+  );
+  tenantId = tenant;
 }, 120_000);
 
 afterAll(async () => {
@@ -86,5 +92,26 @@ describe.skipIf(!onPostgres)('product page statements', () => {
     const without = await pageStatements(groups[1]!);
     expect(without.filter((x) => x.includes('pricing_price_history'))).toHaveLength(1);
     expect(without.length).toBeLessThanOrEqual(BOUND + 1);
+  }, 60_000);
+
+  it("the newsfeed's price drops read the summary row, not the offers' price history, for an item whose group has one", async () => {
+    const drops = async (items: string[]) => {
+      captured.length = 0;
+      capturing = true;
+      const d = await t.modules.pricing.priceDrops(tenantId, items);
+      capturing = false;
+      return { d, history: captured.filter((x) => x.includes('pricing_price_history')).length };
+    };
+    const withRow = await drops(['sku-0']);
+    expect(withRow.d).toMatchObject([{ itemId: 'sku-0', offer: { priceMinor: 1000n, savingsMinor: 200n, wasMinor: 1200n } }]);
+    expect(withRow.history).toBe(0);
+    // the group without a row: the same answer from its offers and its best offer's history
+    const without = await drops(['sku-1']);
+    expect(without.d).toMatchObject([{ itemId: 'sku-1', offer: { priceMinor: 1000n, savingsMinor: 200n } }]);
+    expect(without.history).toBe(1);
+    // best offers (the feed's hot path) carry the row's savings too
+    const best = await t.modules.pricing.bestOffers(tenantId, ['sku-0', 'sku-1']);
+    expect(best.get('sku-0')).toMatchObject({ priceMinor: 1000n, savingsMinor: 200n, store: 'Store 0' });
+    expect(best.get('sku-1')).toMatchObject({ priceMinor: 1000n, store: 'Store 0' });
   }, 60_000);
 });
