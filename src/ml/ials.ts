@@ -564,12 +564,23 @@ export function scoreDotBatch(vectors: Float32Array, itemFactors: Float32Array, 
  * of `simd.ts` (several times the scalar loop's speed). Returns a scorer with `scoreDotBatch`'s
  * contract: out[b, j] = vectors[rowIds[b]] · itemFactors[j], row-major rowIds.length x I; `vectors`
  * may be any n x f matrix (user factors, or a single folded-in vector with rowIds = [0]).
- * Memory: I x f floats of panels plus 32 x I floats, in one WebAssembly memory.
+ * Memory: I x f floats of panels plus 32 x I floats, in one WebAssembly memory (its size in `bytes`).
  */
-export function createDotScorer(
-  itemFactors: Float32Array,
-  f: number,
-): (vectors: Float32Array, rowIds: Int32Array, out: Float32Array) => void {
+export function createDotScorer(itemFactors: Float32Array, f: number): DotScorer {
+  const steps = createDotScorerSteps(itemFactors, f);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+type DotScorer = ((vectors: Float32Array, rowIds: Int32Array, out: Float32Array) => void) & { readonly bytes: number };
+
+/**
+ * `createDotScorer` in steps: the generator yields after every `chunk` items packed, so a caller that must not
+ * hold the event loop (serving, loading a Yelp2018-size factor model: ~2.4M floats packed twice) can give it turns.
+ */
+export function* createDotScorerSteps(itemFactors: Float32Array, f: number, chunk = 4096): Generator<void, DotScorer, void> {
   const nItems = itemFactors.length / f;
   const chunks = Math.ceil(nItems / 8);
   const group = 32;
@@ -582,7 +593,9 @@ export function createDotScorer(
   const cPtr = aPtr + aFloats * 4;
   const mem = new Float32Array(kern.memory.buffer);
   // panel q holds items 8q .. 8q + 7 as f x 8, factor-major; missing items are zero
+  const panelsPerStep = Math.max(1, Math.floor(chunk / 8));
   for (let q = 0; q < chunks; q++) {
+    if (q > 0 && q % panelsPerStep === 0) yield;
     const base = q * 8 * f;
     for (let j = 0; j < 8; j++) {
       const item = q * 8 + j;
@@ -593,7 +606,7 @@ export function createDotScorer(
   }
   const aOff = aPtr / 4;
   const cOff = cPtr / 4;
-  return (vectors, rowIds, out) => {
+  const scorer = (vectors: Float32Array, rowIds: Int32Array, out: Float32Array): void => {
     if (out.length !== rowIds.length * nItems)
       throw new RangeError(`dot scorer: out has ${out.length}, expected ${rowIds.length * nItems}`);
     const nVec = Math.floor(vectors.length / f);
@@ -618,6 +631,7 @@ export function createDotScorer(
       for (let r = 0; r < g; r++) out.set(mem.subarray(cOff + r * ldc, cOff + r * ldc + nItems), (start + r) * nItems);
     }
   };
+  return Object.assign(scorer, { bytes: kern.memory.buffer.byteLength });
 }
 
 /**

@@ -127,6 +127,32 @@ describe('recommendations (seed 003 journey)', () => {
     expect(dash.body.data_quality.items).toBe(36);
   }, 60_000);
 
+  it('the models API reports what serving holds per tenant: the model, the catalog, histories and cached responses', async () => {
+    const models = await t.request('GET', '/api/v1/models', { token: key });
+    expect(models.status).toBe(200);
+    const m = models.body.serving_memory;
+    const active = models.body.data.find((v: any) => v.status === 'active');
+    // the recommendations above loaded the active model, the catalog and the shoppers' histories
+    expect(m.models.map((x: any) => x.version_id)).toContain(active.id);
+    const held = m.models.find((x: any) => x.version_id === active.id);
+    // at least the score buffer (4 bytes per item) and the item table's strings
+    expect(held.bytes).toBeGreaterThan(36 * 4 + 36 * 16);
+    expect(active.serving_bytes).toBe(held.bytes);
+    expect(m.catalog_items).toBe(36);
+    expect(m.catalog_bytes).toBeGreaterThan(36 * 9 * 16);
+    expect(m.history_users).toBeGreaterThanOrEqual(1);
+    expect(m.histories_bytes).toBeGreaterThan(0);
+    expect(m.responses).toBeGreaterThanOrEqual(1);
+    expect(m.total_bytes).toBe(
+      m.models.reduce((a: number, x: any) => a + x.bytes, 0) + m.catalog_bytes + m.histories_bytes + m.responses_bytes + m.cold_start_bytes,
+    );
+    const one = await t.request('GET', `/api/v1/models/${active.id}`, { token: key });
+    expect(one.body.serving_bytes).toBe(held.bytes);
+    // another tenant's report holds none of it
+    const other = await t.request('GET', '/api/v1/models', { token: await b.apiKey(['analytics:read']) });
+    expect(other.body.serving_memory).toMatchObject({ total_bytes: 0, models: [], catalog_items: 0, history_users: 0, responses: 0 });
+  }, 30_000);
+
   it('similar items: same filters, unknown item 404, cold anonymous and unknown users are served', async () => {
     const sim = await t.request('POST', '/api/v1/recommendations/similar', {
       token: key,

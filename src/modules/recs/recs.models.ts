@@ -7,7 +7,7 @@
 import { csrFromCoo, type Csr } from '../../ml/csr.ts';
 import { buildContentIndex, contentSimilarItems, type ItemAttributes } from '../../ml/content.ts';
 import { fitGraphFilterModel, scoreGraphFilter } from '../../ml/graph-filter.ts';
-import { createDotScorer, factorGram, fitIals, ialsFoldIn } from '../../ml/ials.ts';
+import { createDotScorerSteps, factorGram, fitIals, ialsFoldIn } from '../../ml/ials.ts';
 import { fitItemKnn, scoreItemKnnUser } from '../../ml/item-knn.ts';
 import type { Ranked } from '../../ml/topk.ts';
 import { fitLightGcn } from '../../ml/lightgcn.ts';
@@ -183,20 +183,23 @@ function lightGcnWarmStart(users: number, d: number, itemRows: Float32Array): Fl
  * Scoring against a factor matrix (I x f) with the SIMD dot kernel: `dot` scores one vector against every
  * item; `cosine` scores an item's neighbours by cosine (rows normalized once at load, zero rows never match).
  */
-function dotScorer(factors: Float32Array, f: number) {
+function* dotScorerSteps(factors: Float32Array, f: number) {
   const n = factors.length / f;
   const unit = new Float32Array(factors.length);
   const empty: number[] = [];
   for (let j = 0; j < n; j++) {
+    if (j > 0 && j % STEP_ROWS === 0) yield;
     let norm = 0;
     for (let k = 0; k < f; k++) norm += factors[j * f + k]! ** 2;
     if (norm === 0) empty.push(j);
     else for (let k = 0; k < f; k++) unit[j * f + k] = factors[j * f + k]! / Math.sqrt(norm);
   }
-  const raw = createDotScorer(factors, f);
-  const cos = createDotScorer(unit, f);
+  const raw = yield* createDotScorerSteps(factors, f, STEP_ROWS);
+  const cos = yield* createDotScorerSteps(unit, f, STEP_ROWS);
   const first = Int32Array.of(0);
   return {
+    /** The unit rows and both scorers' WebAssembly memories. */
+    bytes: unit.byteLength + raw.bytes + cos.bytes,
     dot(vector: Float32Array, out: Float32Array): Float32Array {
       raw(vector, first, out);
       return out;
@@ -221,7 +224,11 @@ export interface ServingModel {
   scoreSimilar(item: number, out: Float32Array): Float32Array;
   /** Affinity between two items (used to explain a recommendation by the user's closest item). */
   pair(a: number, b: number): number;
+  /** Bytes of the arrays this model holds: the artifact's it keeps and what it built from them at load. */
+  readonly bytes: number;
 }
+
+const csrBytes = (m: Csr) => m.indptr.byteLength + m.indices.byteLength + m.data.byteLength;
 
 function csrLookup(m: Csr, row: number, col: number): number {
   let lo = m.indptr[row]!;
@@ -250,12 +257,36 @@ function dotRows(f: Float32Array, d: number, a: number, b: number): number {
   return na > 0 && nb > 0 ? s / Math.sqrt(na * nb) : 0;
 }
 
+/** Factor rows normalized or packed per step of a serving model's build (about a ms of CPU at 64 factors). */
+const STEP_ROWS = 4096;
+
 /** Builds the serving model of an artifact's metadata and arrays. */
 export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingModel {
+  const steps = servingModelSteps(meta, a);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `servingModel` giving the event loop a turn (`pause`) between steps: a Yelp2018-size LightGCN or iALS model's
+ * scorer (rows normalized, packed twice for the SIMD kernel) built in one go held serving for ~130-200 ms of CPU.
+ */
+export async function servingModelInTurns(meta: Record<string, unknown>, a: Arrays, pause: () => Promise<void>): Promise<ServingModel> {
+  const steps = servingModelSteps(meta, a);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await pause();
+  }
+}
+
+function* servingModelSteps(meta: Record<string, unknown>, a: Arrays): Generator<void, ServingModel, void> {
   const type = meta.type as ModelType;
   const n = Number(meta.items);
   const popularity = a.popularity as Float32Array;
-  const base = { type, items: n, popularity };
+  const base = { type, items: n, popularity, bytes: popularity.byteLength };
   const popScores = (out: Float32Array): Float32Array => {
     out.set(popularity);
     return out;
@@ -266,6 +297,7 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
       const sim = csrFrom(a, 'sim', n);
       return {
         ...base,
+        bytes: base.bytes + csrBytes(sim),
         scoreUser: (ids, w, out) => (ids.length ? scoreItemKnnUser(sim, ids, w, out) : popScores(out)),
         scoreSimilar: (item, out) => {
           out.fill(-Infinity);
@@ -299,6 +331,7 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
       };
       return {
         ...base,
+        bytes: base.bytes + csrBytes(model.linear) + model.left.byteLength + model.right.byteLength,
         scoreUser: (ids, w, out) => (ids.length ? score(ids, w, out) : popScores(out)),
         scoreSimilar: (item, out) => {
           score(Int32Array.of(item), ONE, out);
@@ -314,9 +347,10 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
       const gram = (a.itemGram as Float64Array | undefined) ?? factorGram(itemFactors, n, f, 0);
       const objective = { regularization: Number(meta.regularization), alpha: Number(meta.alpha) };
       const vec = new Float32Array(f);
-      const factorScorer = dotScorer(itemFactors, f);
+      const factorScorer = yield* dotScorerSteps(itemFactors, f);
       return {
         ...base,
+        bytes: base.bytes + itemFactors.byteLength + gram.byteLength + factorScorer.bytes,
         scoreUser: (ids, w, out) =>
           ids.length ? factorScorer.dot(ialsFoldIn(itemFactors, f, gram, ids, w, objective, vec), out) : popScores(out),
         scoreSimilar: (item, out) => factorScorer.cosine(item, out),
@@ -327,9 +361,10 @@ export function servingModel(meta: Record<string, unknown>, a: Arrays): ServingM
       const d = Number(meta.dim);
       const emb = a.itemEmb as Float32Array;
       const vec = new Float32Array(d);
-      const embScorer = dotScorer(emb, d);
+      const embScorer = yield* dotScorerSteps(emb, d);
       return {
         ...base,
+        bytes: base.bytes + emb.byteLength + embScorer.bytes,
         // A user's embedding is the weighted mean of their items' propagated embeddings (fold-in without training).
         scoreUser: (ids, w, out) => {
           if (!ids.length) return popScores(out);

@@ -17,6 +17,7 @@ import {
 import type { DeploymentRow, RecsRepository, VersionRow } from './recs.repository.ts';
 import * as s from './recs.schemas.ts';
 import type { CatalogFields, ServingService } from './serving/serving.service.ts';
+import type { TenantServingMemory } from './serving/serving.memory.ts';
 import type { RegistryService } from './registry/registry.service.ts';
 import type { TrainingService } from './training/training.service.ts';
 
@@ -67,7 +68,31 @@ const toDeployment = (d: DeploymentRow | undefined) => ({
   canary_percent: d?.canaryPercent ?? 0,
 });
 
-const toVersion = (v: VersionRow, d: DeploymentRow | undefined) => ({
+const toMemory = (m: TenantServingMemory) => ({
+  total_bytes: m.totalBytes,
+  models: m.models.map((x) => ({ version_id: x.versionId, version: x.version, bytes: x.bytes })),
+  catalog_bytes: m.catalogBytes,
+  catalog_items: m.catalogItems,
+  histories_bytes: m.historyBytes,
+  history_users: m.historyUsers,
+  responses_bytes: m.responseBytes,
+  responses: m.responses,
+  cold_start_bytes: m.coldStartBytes,
+});
+
+const NO_MEMORY: TenantServingMemory = {
+  models: [],
+  catalogBytes: 0,
+  catalogItems: 0,
+  historyBytes: 0,
+  historyUsers: 0,
+  responseBytes: 0,
+  responses: 0,
+  coldStartBytes: 0,
+  totalBytes: 0,
+};
+
+const toVersion = (v: VersionRow, d: DeploymentRow | undefined, memory: TenantServingMemory) => ({
   id: v.id,
   version: v.version,
   model_type: v.modelType,
@@ -79,6 +104,7 @@ const toVersion = (v: VersionRow, d: DeploymentRow | undefined) => ({
   model_card: v.modelCard,
   snapshot: { users: v.snapshotUsers, items: v.snapshotItems, interactions: v.snapshotInteractions },
   artifact: { location: v.artifactKey, bytes: Number(v.artifactBytes) },
+  serving_bytes: memory.models.find((m) => m.versionId === v.id)?.bytes ?? null,
   training_seconds: v.trainingSeconds,
   load_error: v.loadError,
   status: (d?.activeVersionId === v.id
@@ -121,7 +147,7 @@ function toProgress(job: JobRecord, version: VersionRow | undefined, dep: Deploy
     estimated_completion: job.status === 'running' && eta !== null ? new Date(now.getTime() + eta * 1000).toISOString() : null,
     model_version: version?.version ?? null,
     model_version_id: version?.id ?? null,
-    final_metrics: version ? toVersion(version, dep).metrics : null,
+    final_metrics: version ? toVersion(version, dep, NO_MEMORY).metrics : null,
     model_location: version?.artifactKey ?? null,
     deployment_status: version
       ? dep?.activeVersionId === version.id
@@ -220,7 +246,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
     {
       schema: {
         tags: ['recommendations'],
-        summary: 'Model versions, newest first, and what is deployed',
+        summary: 'Model versions, newest first, what is deployed, and what serving the tenant holds in this process’s memory',
         response: { 200: s.versionsResponse, ...errorResponses },
       },
       config: { auth: { kind: 'tenant', permission: 'analytics:read' } },
@@ -228,7 +254,8 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
     async (request) => {
       const ctx = tenantContext(request);
       const [versions, dep] = await Promise.all([registry.listVersions(ctx, 100), registry.deployment(ctx)]);
-      return { data: versions.map((v) => toVersion(v, dep)), deployment: toDeployment(dep) };
+      const memory = serving.memory(ctx.tenantId);
+      return { data: versions.map((v) => toVersion(v, dep, memory)), deployment: toDeployment(dep), serving_memory: toMemory(memory) };
     },
   );
 
@@ -246,7 +273,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
     async (request) => {
       const ctx = tenantContext(request);
       const v = await registry.getVersion(ctx, request.params.version_id);
-      return toVersion(v, await registry.deployment(ctx));
+      return toVersion(v, await registry.deployment(ctx), serving.memory(ctx.tenantId));
     },
   );
 
@@ -395,7 +422,7 @@ export async function recsRoutes(app: FastifyInstance, deps: RecsRouteDeps): Pro
           conversion_rate: rate(d.outcomes.converted),
           average_latency_ms: Math.round((d.served.avgLatency ?? 0) * 100) / 100,
           cache_hit_rate: rate(d.served.cacheHits),
-          model_performance: active ? toVersion(active, dep).metrics : {},
+          model_performance: active ? toVersion(active, dep, NO_MEMORY).metrics : {},
           revenue_impact: {
             attributed_revenue: main ? minorToMajor(main.revenueMinor, main.currency) : 0,
             attributed_orders: orders,

@@ -131,6 +131,11 @@ export const versionSchema = z.object({
   model_card: z.record(z.string(), z.unknown()),
   snapshot: z.object({ users: z.number(), items: z.number(), interactions: z.number() }),
   artifact: z.object({ location: z.string(), bytes: z.number() }),
+  /**
+   * Estimated bytes the answering process holds for this version while serving it (its arrays, what its scorer
+   * built at load, its item table and filter masks); null when that process has not loaded it.
+   */
+  serving_bytes: z.number().nullable(),
   training_seconds: z.number(),
   load_error: z.string().nullable(),
   status: z.enum(['active', 'canary', 'previous', 'inactive']),
@@ -178,4 +183,21 @@ export const dashboardResponse = z.object({
   data_quality: z.object({ items: z.number(), interactions: z.number(), users: z.number(), freshness_hours: z.number().nullable() }),
 });
 
-export const versionsResponse = z.object({ data: z.array(versionSchema), deployment: deploymentSchema });
+/** What the answering process holds in memory to serve the tenant, estimated in bytes (per process: each replica has its own). */
+export const servingMemorySchema = z.object({
+  total_bytes: z.number(),
+  models: z.array(z.object({ version_id: z.string(), version: z.string(), bytes: z.number() })),
+  catalog_bytes: z.number(),
+  catalog_items: z.number(),
+  histories_bytes: z.number(),
+  history_users: z.number(),
+  responses_bytes: z.number(),
+  responses: z.number(),
+  cold_start_bytes: z.number(),
+});
+
+export const versionsResponse = z.object({
+  data: z.array(versionSchema),
+  deployment: deploymentSchema,
+  serving_memory: servingMemorySchema,
+});

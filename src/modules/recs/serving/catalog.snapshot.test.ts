@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ServingItemRow, applyItemRows, isPresent, positionsOf, servableMask, snapshotOf, topAllowed } from './catalog.snapshot.ts';
+import {
+  type ServingItemRow,
+  applyItemRows,
+  isPresent,
+  positionsOf,
+  positionsOfInTurns,
+  servableMask,
+  snapshotOf,
+  topAllowed,
+} from './catalog.snapshot.ts';
 
 const at = new Date('2026-11-01T00:00:00Z');
 const row = (itemId: string, over: Partial<ServingItemRow> = {}): ServingItemRow => ({
@@ -75,6 +84,19 @@ describe('catalog snapshot', () => {
     expect(s.index.get('c')).toBe(p);
     expect(s.present).toBe(7);
     expect(s.ids[s.index.get('g')!]).toBe('g');
+  });
+});
+
+describe('positionsOfInTurns', () => {
+  it('equals positionsOf, giving the loop a turn between chunks and never inside one', async () => {
+    const s = snapshotOf(Array.from({ length: 50 }, (_, k) => row(`i${k}`)));
+    const ids = Array.from({ length: 23 }, (_, k) => `i${(k * 7) % 60}`); // some ids the catalog lacks (-1)
+    let pauses = 0;
+    const got = await positionsOfInTurns(s, ids, 5, async () => void pauses++);
+    expect(got).toEqual(positionsOf(s, ids));
+    expect(pauses).toBe(4); // 23 ids in chunks of 5
+    expect(await positionsOfInTurns(s, [], 5, async () => void pauses++)).toEqual(new Int32Array(0));
+    expect(pauses).toBe(4);
   });
 });
 

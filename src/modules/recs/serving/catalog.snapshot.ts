@@ -218,6 +218,25 @@ export function positionsOf(s: CatalogSnapshot, itemIds: readonly string[]): Int
 }
 
 /**
+ * `positionsOf` a slice of `chunk` ids at a time, awaiting `pause()` between slices: a Yelp2018-size model (38k
+ * items) aligned in one go held the event loop ~15 ms of CPU on the first request after a deploy or a reload.
+ */
+export async function positionsOfInTurns(
+  s: CatalogSnapshot,
+  itemIds: readonly string[],
+  chunk: number,
+  pause: () => Promise<void>,
+): Promise<Int32Array> {
+  const out = new Int32Array(itemIds.length);
+  for (let at = 0; at < itemIds.length; at += chunk) {
+    if (at > 0) await pause();
+    const end = Math.min(itemIds.length, at + chunk);
+    for (let i = at; i < end; i++) out[i] = s.index.get(itemIds[i]!) ?? -1;
+  }
+  return out;
+}
+
+/**
  * The `n` best entries of `scores` that `mask` allows and `exclude` does not name, best first, ties to the lower
  * index; `prior.scale * prior.values[i]` is added to each score first (to order items a model scores equally).
  * NaN and -Infinity are never returned. One pass of `ml/topk` without writing `scores`: O(length + kept · log n).

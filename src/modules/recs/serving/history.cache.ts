@@ -17,6 +17,7 @@
  */
 import type { RecsRepository } from '../recs.repository.ts';
 import { type CatalogSnapshot, applyItemRows, emptySnapshot } from './catalog.snapshot.ts';
+import { historyBytes, snapshotBytes } from './serving.memory.ts';
 
 const CHECK_AHEAD_MS = 400;
 const MAX_AGE_MS = 1000;
@@ -282,7 +283,31 @@ export function createServingCache(deps: ServingCacheDeps) {
     }
   }
 
+  /** Snapshot sizes by revision: a memory report walks each snapshot's strings once per change, not per ask. */
+  const sized = new WeakMap<CatalogSnapshot, { revision: number; items: number; bytes: number }>();
+
   return {
+    /**
+     * What this cache holds for the tenant (estimated bytes, `serving.memory.ts`); zeros when it holds nothing.
+     * Walks the tenant's cached histories (up to maxUsers): meant for a report, not for a request path.
+     */
+    memory(tenantId: string): { catalogBytes: number; catalogItems: number; historyBytes: number; historyUsers: number } {
+      const t = tenants.get(tenantId);
+      const s = t?.snapshot;
+      let catalogBytes = 0;
+      if (s) {
+        let e = sized.get(s);
+        if (!e || e.revision !== s.revision || e.items !== s.ids.length) {
+          e = { revision: s.revision, items: s.ids.length, bytes: snapshotBytes(s) };
+          sized.set(s, e);
+        }
+        catalogBytes = e.bytes;
+      }
+      let users = 0;
+      if (t) for (const [u, h] of t.users) users += historyBytes(u, h);
+      return { catalogBytes, catalogItems: s?.ids.length ?? 0, historyBytes: users, historyUsers: t?.users.size ?? 0 };
+    },
+
     /** The tenant's catalog snapshot, with every announced change applied. */
     catalog: (tenantId: string): Promise<CatalogSnapshot> => fresh(tenantId, tenant(tenantId)),
 

@@ -7,13 +7,22 @@
 import { buffer as streamToBuffer } from 'node:stream/consumers';
 import { type Q, type ObjectStorage, type TenantContext, currencyExponent, newId, notFound } from '../../../platform/index.ts';
 import { type UserHistory, createServingCache } from './history.cache.ts';
-import { canaryBucket, interactionWeight, reasonFor, unpackVersionChunked } from '../recs.core.ts';
-import { type ServingModel, servingModel } from '../recs.models.ts';
+import { canaryBucket, interactionWeight, reasonFor } from '../recs.core.ts';
+import { type DecodedModel, INDEX_CHUNK, decodeServingModel, yieldToLoop } from './model.load.ts';
 import type { DeploymentRow, RecsRepository } from '../recs.repository.ts';
 import { createServedLog } from './served.log.ts';
-import { type CatalogSnapshot, type ItemFilters, filterKey, isPresent, positionsOf, servableMask, topAllowed } from './catalog.snapshot.ts';
+import {
+  type CatalogSnapshot,
+  type ItemFilters,
+  filterKey,
+  isPresent,
+  positionsOfInTurns,
+  servableMask,
+  topAllowed,
+} from './catalog.snapshot.ts';
 import { recsSettings } from '../recs.settings.ts';
 import { type ColdStart, coldStartOf, contentScores, type Strategy } from './cold-start.ts';
+import { MAP_ENTRY_BYTES, type TenantServingMemory, objectBytes, pushedArrayBytes, stringBytes } from './serving.memory.ts';
 
 /** A model aligned with one catalog snapshot: where each model item sits in it, and masks per filter. */
 interface Alignment {
@@ -24,16 +33,12 @@ interface Alignment {
   masks: Map<string, Uint8Array>;
 }
 
-export interface LoadedModel {
+export interface LoadedModel extends DecodedModel {
   versionId: string;
   version: string;
-  model: ServingModel;
-  itemIds: string[];
-  itemIndex: Map<string, number>;
-  /** Score buffer reused by every request: scoring and ranking are synchronous, so requests never share it mid-use. */
-  scratch: Float32Array;
-  maxPopularity: number;
   alignment: Alignment | undefined;
+  /** The alignment being built, for the snapshot it is built for (one build per model and snapshot). */
+  aligning: { snapshot: CatalogSnapshot; size: number; done: Promise<Alignment> } | undefined;
 }
 
 export interface RecommendRequest {
@@ -82,6 +87,7 @@ const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 20_000;
 const DEPLOYMENT_TTL_MS = 2000;
 const MASKS_PER_MODEL = 64;
+
 /** Cold start (no model yet): how many recent shoppers' latest interactions make the trending list, how often it is rebuilt. */
 const COLD_USERS = 500;
 const COLD_HISTORY = 20;
@@ -125,7 +131,7 @@ export function createServingService(deps: ServingDeps) {
   const { repo, db } = deps;
   const models = new Map<string, LoadedModel | Promise<LoadedModel>>(); // key tenant:version, insertion order = LRU
   const responses = new Map<string, { at: number; value: { items: RecommendedItem[]; algorithm: string; strategy: Strategy } }>();
-  const colds = new Map<string, { at: number; value: Promise<ColdStart> }>();
+  const colds = new Map<string, { at: number; value: Promise<ColdStart>; bytes: number }>();
   const identities = new WeakMap<CatalogSnapshot, Int32Array>();
 
   /** The tenant's cold-start ranking for this snapshot (rebuilt every COLD_TTL_MS or when the catalog changes). */
@@ -142,8 +148,12 @@ export function createServingService(deps: ServingDeps) {
         const rows = users.length ? await repo.userHistories(tenantId, users, COLD_HISTORY) : [];
         return coldStartOf(snapshot, rows, weights);
       })();
-      colds.set(tenantId, { at: nowMs(), value });
-      value.catch(() => colds.get(tenantId)?.value === value && colds.delete(tenantId));
+      const entry = { at: nowMs(), value, bytes: 0 };
+      colds.set(tenantId, entry);
+      value.then(
+        (c) => void (entry.bytes = c.scores.byteLength),
+        () => colds.get(tenantId)?.value === value && colds.delete(tenantId),
+      );
       return value;
     }
   }
@@ -180,22 +190,10 @@ export function createServingService(deps: ServingDeps) {
   async function load(tenantId: string, versionId: string): Promise<LoadedModel> {
     const v = await repo.getVersion(db, tenantId, versionId);
     if (!v) throw new Error('model version not found');
-    // decoded in slices: a large model copied in one go blocked every request of the process for seconds
-    const { itemIds, meta, arrays } = await unpackVersionChunked(await streamToBuffer(await deps.storage.get(tenantId, v.artifactKey)));
-    const model = servingModel(meta, arrays);
+    // decoded in slices and indexed in turns: a large model decoded in one go blocked every request of the process
+    const decoded = await decodeServingModel(await streamToBuffer(await deps.storage.get(tenantId, v.artifactKey)));
     if (v.loadError) await repo.setLoadError(db, tenantId, v.id, null);
-    let maxPopularity = 0;
-    for (const x of model.popularity) if (x > maxPopularity) maxPopularity = x;
-    return {
-      versionId: v.id,
-      version: v.version,
-      model,
-      itemIds,
-      itemIndex: new Map(itemIds.map((id, i) => [id, i])),
-      scratch: new Float32Array(itemIds.length),
-      maxPopularity,
-      alignment: undefined,
-    };
+    return { versionId: v.id, version: v.version, ...decoded, alignment: undefined, aligning: undefined };
   }
 
   /** The loaded model of a version, or undefined when its artifact cannot be read (the error is recorded on the version). */
@@ -243,13 +241,30 @@ export function createServingService(deps: ServingDeps) {
     return undefined;
   }
 
-  /** Which model items `filters` allow in this snapshot (cached per model, snapshot revision and filters). */
-  function maskOf(m: LoadedModel, s: CatalogSnapshot, filters: ItemFilters): { mask: Uint8Array; positions: Int32Array } {
-    let a = m.alignment;
-    if (!a || a.snapshot !== s || a.size !== s.ids.length) {
-      a = { snapshot: s, size: s.ids.length, positions: positionsOf(s, m.itemIds), revision: s.revision, masks: new Map() };
-      m.alignment = a;
-    }
+  /**
+   * The model aligned with snapshot `s` (where each model item sits in it). Built in turns of the event loop when
+   * the snapshot is new (a deploy, a reload, appended items); requests of the tenant meanwhile wait for it.
+   */
+  function alignTo(m: LoadedModel, s: CatalogSnapshot): Alignment | Promise<Alignment> {
+    const a = m.alignment;
+    if (a && a.snapshot === s && a.size === s.ids.length) return a;
+    const b = m.aligning;
+    if (b && b.snapshot === s && b.size === s.ids.length) return b.done;
+    const size = s.ids.length;
+    const done = positionsOfInTurns(s, m.itemIds, INDEX_CHUNK, yieldToLoop).then((positions) => {
+      const fresh: Alignment = { snapshot: s, size, positions, revision: s.revision, masks: new Map() };
+      // a newer snapshot's alignment may have landed first: keep the newest as the model's
+      if (!m.alignment || m.alignment.snapshot === s || m.aligning?.done === done) m.alignment = fresh;
+      if (m.aligning?.done === done) m.aligning = undefined;
+      return fresh;
+    });
+    m.aligning = { snapshot: s, size, done };
+    return done;
+  }
+
+  /** Which model items `filters` allow in the aligned snapshot (cached per alignment, snapshot revision and filters). */
+  function maskOf(a: Alignment, filters: ItemFilters): { mask: Uint8Array; positions: Int32Array } {
+    const s = a.snapshot;
     if (a.revision !== s.revision) {
       a.masks.clear();
       a.revision = s.revision;
@@ -323,8 +338,44 @@ export function createServingService(deps: ServingDeps) {
     return { exclude, weightByItem, lastType };
   }
 
+  /** Estimated bytes this process holds for the tenant (models it loaded, caches); see `serving.memory.ts`. */
+  function memory(tenantId: string): TenantServingMemory {
+    const loaded: TenantServingMemory['models'] = [];
+    for (const [key, m] of models) {
+      if (!key.startsWith(`${tenantId}:`) || m instanceof Promise) continue;
+      let masks = 0;
+      if (m.alignment) {
+        masks = m.alignment.positions.byteLength;
+        for (const [k, mask] of m.alignment.masks) masks += MAP_ENTRY_BYTES + stringBytes(k) + mask.byteLength;
+      }
+      loaded.push({ versionId: m.versionId, version: m.version, bytes: m.bytes + masks });
+    }
+    let responseBytes = 0;
+    let responseCount = 0;
+    for (const [key, r] of responses) {
+      if (!key.startsWith(`${tenantId}|`)) continue;
+      responseCount++;
+      const v = r.value;
+      responseBytes += MAP_ENTRY_BYTES + stringBytes(key) + objectBytes(2) + objectBytes(3) + stringBytes(v.algorithm);
+      responseBytes += pushedArrayBytes(v.items.length);
+      for (const item of v.items) responseBytes += objectBytes(10) + stringBytes(item.reason);
+    }
+    const held = cache.memory(tenantId);
+    const coldStartBytes = colds.get(tenantId)?.bytes ?? 0;
+    const modelBytes = loaded.reduce((a, m) => a + m.bytes, 0);
+    return {
+      models: loaded,
+      ...held,
+      responseBytes,
+      responses: responseCount,
+      coldStartBytes,
+      totalBytes: modelBytes + held.catalogBytes + held.historyBytes + responseBytes + coldStartBytes,
+    };
+  }
+
   return {
     stats,
+    memory,
     /** Drops cached deployments, settings and responses of a tenant (after deploy, rollback, canary). */
     invalidate(tenantId: string): void {
       deployments.delete(tenantId);
@@ -386,8 +437,10 @@ export function createServingService(deps: ServingDeps) {
         const personalized = ids.length > 0 && model.model.type !== 'popularity';
         algorithm = personalized ? `${model.model.type} + real-time history` : `popularity (cold start, ${model.model.type} model)`;
         strategy = personalized ? 'personalized' : 'popularity';
+        // awaited before scoring: from the score buffer's first write to the ranking's last read nothing may yield
+        const aligned = await alignTo(model, snapshot);
         const scores = ids.length ? model.model.scoreUser(ids, ws, model.scratch) : model.model.popularity;
-        const { mask, positions } = maskOf(model, snapshot, req.filters);
+        const { mask, positions } = maskOf(aligned, req.filters);
         // a small popularity prior breaks ties among items the model scores equally (often 0)
         const prior =
           model.maxPopularity > 0 && ids.length ? { values: model.model.popularity, scale: 1e-6 / model.maxPopularity } : undefined;
@@ -473,8 +526,9 @@ export function createServingService(deps: ServingDeps) {
       const items: (CatalogFields & { similarityScore: number })[] = [];
       let strategy: Strategy = 'item_similarity';
       if (model && index !== undefined) {
+        const aligned = await alignTo(model, snapshot); // before scoring: nothing may yield while the score buffer is in use
         const scores = model.model.scoreSimilar(index, model.scratch);
-        const { mask, positions } = maskOf(model, snapshot, req.filters);
+        const { mask, positions } = maskOf(aligned, req.filters);
         const top = topAllowed(scores, mask, req.count, [index, ...exclusions(model, req.filters.excludeIds ?? [])]);
         for (let r = 0; r < top.indices.length; r++)
           items.push({ ...fieldsAt(snapshot, positions[top.indices[r]!]!), similarityScore: round4(top.scores[r]!) });
