@@ -114,7 +114,15 @@ function listMetrics(ranked: readonly number[], truth: readonly number[]): { rec
 
 // ---------------------------------------------------------------- the tenant, through the HTTP API
 const scratch = await scratchDatabase('served_quality');
-let served: { recall: number; ndcg: number; strategies: Record<string, number>; model: string; card: any; trainSeconds: string };
+let served: {
+  recall: number;
+  ndcg: number;
+  strategies: Record<string, number>;
+  model: string;
+  card: any;
+  params: unknown;
+  trainSeconds: string;
+};
 try {
   const { loupe, call, close } = await startBenchServer(scratch, { admin: ADMIN, env: { LOUPE_JOB_POLL_MS: '200' } });
   try {
@@ -217,6 +225,7 @@ try {
       strategies,
       model: version.model_type,
       card: version.model_card ?? version.card,
+      params: version.hyperparameters,
       trainSeconds,
     };
   } finally {
@@ -240,7 +249,7 @@ await fs.rm(work, { recursive: true, force: true });
 
 const tenantTuning = served.card?.tuning;
 console.log(`\nYelp2018 ${(FRACTION * 100).toFixed(0)}% user sample, ${sampled.length} measured users, search budget ${BUDGET_SECONDS} s`);
-console.log('                                   chose          Recall@20  NDCG@20  time');
+console.log(`${''.padEnd(44)}chose          Recall@20  NDCG@20  time`);
 console.log(
   `served (POST /train ${MODEL}, served)`.padEnd(35) +
     `${served.model.padEnd(14)} ${served.recall.toFixed(4).padStart(9)}  ${served.ndcg.toFixed(4).padStart(7)}  ${served.trainSeconds} s training`,
@@ -249,7 +258,7 @@ console.log(
   `loupe eval --model ${MODEL}`.padEnd(35) +
     `${chosen.family.padEnd(14)} ${measured.recall20.toFixed(4).padStart(9)}  ${measured.ndcg20.toFixed(4).padStart(7)}  ${evalSeconds} s`,
 );
-console.log(`tenant's settings: ${JSON.stringify(tenantTuning?.chosen ?? tenantTuning?.params ?? served.card?.hyperparameters ?? '?')}`);
+console.log(`tenant's settings: ${JSON.stringify(tenantTuning?.chosen ?? tenantTuning?.params ?? served.params ?? '?')}`);
 console.log(`eval's settings:   ${JSON.stringify(chosen.params)}`);
 console.log(`served strategies: ${JSON.stringify(served.strategies)}; load average ${loadAverage()}`);
 const gap = Math.abs(served.recall - measured.recall20);
