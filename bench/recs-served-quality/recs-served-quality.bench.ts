@@ -251,11 +251,11 @@ const tenantTuning = served.card?.tuning;
 console.log(`\nYelp2018 ${(FRACTION * 100).toFixed(0)}% user sample, ${sampled.length} measured users, search budget ${BUDGET_SECONDS} s`);
 console.log(`${''.padEnd(44)}chose          Recall@20  NDCG@20  time`);
 console.log(
-  `served (POST /train ${MODEL}, served)`.padEnd(35) +
+  `served (POST /train ${MODEL}, served)`.padEnd(44) +
     `${served.model.padEnd(14)} ${served.recall.toFixed(4).padStart(9)}  ${served.ndcg.toFixed(4).padStart(7)}  ${served.trainSeconds} s training`,
 );
 console.log(
-  `loupe eval --model ${MODEL}`.padEnd(35) +
+  `loupe eval --model ${MODEL}`.padEnd(44) +
     `${chosen.family.padEnd(14)} ${measured.recall20.toFixed(4).padStart(9)}  ${measured.ndcg20.toFixed(4).padStart(7)}  ${evalSeconds} s`,
 );
 console.log(`tenant's settings: ${JSON.stringify(tenantTuning?.chosen ?? tenantTuning?.params ?? served.params ?? '?')}`);
