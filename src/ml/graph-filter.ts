@@ -295,14 +295,24 @@ export function graphFilterBaseKey(options: GraphFilterOptions = {}): string {
 }
 
 export function fitGraphFilterBase(train: Csr, options: GraphFilterOptions = {}): GraphFilterBase {
+  const { normalized, itemDegree, svd } = fitGraphFilterSpectrum(train, options);
+  const t = performance.now();
+  const gram = csrGramSparse(normalized, 1);
+  options.onPhase?.('linear filter', performance.now() - t);
+  options.checkpoint?.();
+  return { key: graphFilterBaseKey(options), normalized, itemDegree, svd, gram };
+}
+
+/**
+ * The data-dependent part every form of the filter shares: R̃ (rescaled to σ₁ = 1), the item degrees and the
+ * truncated SVD of R̃. O((2q + 2) nnz l + (users + items) l²), l = rank + oversample.
+ */
+export function fitGraphFilterSpectrum(
+  train: Csr,
+  options: GraphFilterOptions = {},
+): Pick<GraphFilterBase, 'normalized' | 'itemDegree' | 'svd'> {
   const p = graphFilterParams(options);
-  const phase = options.onPhase;
-  let t = performance.now();
-  const mark = (name: string): void => {
-    const now = performance.now();
-    phase?.(name, now - t);
-    t = now;
-  };
+  const t = performance.now();
   const { normalized, itemDegree } = normalizeBipartite(train, p.userExponent, p.itemExponent);
   const rank = Math.min(p.rank, train.rows, train.cols);
   const raw = svdTruncatedSparse(normalized, rank, {
@@ -316,12 +326,9 @@ export function fitGraphFilterBase(train: Csr, options: GraphFilterOptions = {})
   const top = raw.s[0]! > 0 ? raw.s[0]! : 1;
   const svd: TruncatedSvd = { ...raw, s: raw.s.map((x) => x / top) };
   for (let q = 0; q < normalized.data.length; q++) normalized.data[q] = normalized.data[q]! / top;
-  mark('svd');
+  options.onPhase?.('svd', performance.now() - t);
   options.checkpoint?.();
-  const gram = csrGramSparse(normalized, 1);
-  mark('linear filter');
-  options.checkpoint?.();
-  return { key: graphFilterBaseKey(options), normalized, itemDegree, svd, gram };
+  return { normalized, itemDegree, svd };
 }
 
 /** The model of `options` from a base fitted with the same exponents, rank and SVD settings. O(items x rank + nnz(P̃)). */

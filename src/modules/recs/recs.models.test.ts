@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { csrFromCoo } from '../../ml/csr.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
+import { fitGraphFilterModel } from '../../ml/graph-filter.ts';
 import { ialsFoldIn } from '../../ml/ials.ts';
+import { graphFilterOptions } from '../../ml/models.ts';
 import { fitArtifact, servingModel } from './recs.models.ts';
 
 /** 60 users in 3 taste groups over 30 items: enough structure for factors to converge to something. */
@@ -114,5 +116,48 @@ describe('graph filter hyperparameters', () => {
     const a = Array.from(symmetric.scoreUser(ids, w, new Float32Array(30)));
     const b = Array.from(asym.scoreUser(ids, w, new Float32Array(30)));
     expect(b.some((x, j) => Math.abs(x - a[j]!) > 1e-4)).toBe(true);
+  });
+});
+
+describe('graph filter serving artifact', () => {
+  it('stores R̃ instead of the items x items filter, and serves what an artifact of the earlier form served', async () => {
+    const train = groups();
+    const params = { rank: 8, ideal_weight: 0.3, sharpen: 0.5, sharpen_rank: 4, linear_weight: 0.9 };
+    const { meta, arrays } = await fitArtifact('graph_filter', train, params);
+    expect(meta.form).toBe('factored');
+    expect(arrays.linIndptr).toBeUndefined();
+    expect((arrays.rnIndices as Int32Array).length).toBe(train.indices.length);
+    // an artifact written before the serving form (P̃ stored) is still served, and ranks as the new one does
+    const binary = { ...train, data: new Float32Array(train.data.length).fill(1) };
+    const old = fitGraphFilterModel(binary, graphFilterOptions(params as never, train));
+    const earlier = servingModel(
+      { type: 'graph_filter', items: train.cols, rank: old.rank },
+      {
+        popularity: arrays.popularity!,
+        linIndptr: old.linear.indptr,
+        linIndices: old.linear.indices,
+        linData: old.linear.data,
+        left: old.left,
+        right: old.right,
+      },
+    );
+    const current = servingModel(meta, arrays);
+    // what it holds: at least its artifact's arrays, R̃ once more by item, and the dot kernel's packed right rows
+    const held = Object.values(arrays).reduce((t, x) => t + x.byteLength, 0);
+    expect(current.bytes).toBeGreaterThan(
+      held + (arrays.rnData as Float32Array).byteLength + (arrays.rightRows as Float32Array).byteLength,
+    );
+    for (const ids of [Int32Array.of(1, 4), Int32Array.of(12), Int32Array.of(3, 13, 23, 29)]) {
+      const w = new Float32Array(ids.length).fill(1);
+      const a = earlier.scoreUser(ids, w, new Float32Array(30));
+      const b = current.scoreUser(ids, w, new Float32Array(30));
+      for (let j = 0; j < 30; j++) expect(b[j]!).toBeCloseTo(a[j]!, 4);
+    }
+    const s1 = earlier.scoreSimilar(7, new Float32Array(30));
+    const s2 = current.scoreSimilar(7, new Float32Array(30));
+    expect(s2[7]).toBe(-Infinity);
+    for (let j = 0; j < 30; j++) if (j !== 7) expect(s2[j]!).toBeCloseTo(s1[j]!, 4);
+    expect(current.pair(1, 4)).toBeCloseTo(earlier.pair(1, 4), 5);
+    expect(current.pair(1, 4)).toBeGreaterThan(0);
   });
 });

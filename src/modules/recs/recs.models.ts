@@ -6,7 +6,8 @@
  */
 import { csrFromCoo, type Csr } from '../../ml/csr.ts';
 import { buildContentIndex, contentSimilarItems, type ItemAttributes } from '../../ml/content.ts';
-import { fitGraphFilterModel, scoreGraphFilter } from '../../ml/graph-filter.ts';
+import { scoreGraphFilter } from '../../ml/graph-filter.ts';
+import { createGraphFilterServingScorerSteps, fitGraphFilterServing } from '../../ml/graph-filter.serving.ts';
 import { createDotScorerSteps, factorGram, fitIals, ialsFoldIn } from '../../ml/ials.ts';
 import { fitItemKnn, scoreItemKnnUser } from '../../ml/item-knn.ts';
 import type { Ranked } from '../../ml/topk.ts';
@@ -108,9 +109,13 @@ export async function fitArtifact(
       break;
     }
     case 'graph_filter': {
-      const m = fitGraphFilterModel(binary, graphFilterOptions(params as ModelParams<'graph_filter'>, train));
+      // the serving form: R̃ instead of the items x items P̃ (hundreds of MB where items are popular)
+      const m = fitGraphFilterServing(binary, graphFilterOptions(params as ModelParams<'graph_filter'>, train));
+      meta.form = 'factored';
       meta.rank = m.rank;
-      Object.assign(arrays, csrArrays('lin', m.linear), { left: m.left, right: m.right });
+      meta.users = m.normalized.rows;
+      meta.linearWeight = m.linearWeight;
+      Object.assign(arrays, csrArrays('rn', m.normalized), { left: m.left, rightRows: m.rightRows });
       break;
     }
     case 'ials': {
@@ -308,6 +313,28 @@ function* servingModelSteps(meta: Record<string, unknown>, a: Arrays): Generator
       };
     }
     case 'graph_filter': {
+      if (meta.form === 'factored') {
+        const scorer = yield* createGraphFilterServingScorerSteps({
+          items: n,
+          rank: Number(meta.rank),
+          linearWeight: Number(meta.linearWeight),
+          normalized: { ...csrFrom(a, 'rn', n), rows: Number(meta.users) },
+          left: a.left as Float32Array,
+          rightRows: a.rightRows as Float32Array,
+        });
+        return {
+          ...base,
+          bytes: base.bytes + scorer.bytes,
+          scoreUser: (ids, w, out) => (ids.length ? scorer.scoreUser(ids, w, out) : popScores(out)),
+          scoreSimilar: (item, out) => {
+            scorer.scoreItem(item, out);
+            out[item] = -Infinity;
+            return out;
+          },
+          pair: scorer.pair,
+        };
+      }
+      // artifacts fitted before the serving form: P̃ stored items x items, scored by the offline scalar scorer
       const rank = Number(meta.rank);
       const model = {
         items: n,
