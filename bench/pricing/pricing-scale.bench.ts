@@ -16,6 +16,14 @@
  *   BENCH_GROUPS=10000 DATABASE_URL=... npm run bench:pricing-scale    # a tenth of the size
  *
  * PostgreSQL only: a million-offer seed is not what the embedded database is for (it skips).
+ *
+ * The seed and backfill take many minutes on a busy machine; to measure the matching phase again on the same seed:
+ *
+ *   BENCH_KEEP=1 DATABASE_URL=... npm run bench:pricing-scale          # keeps the database and data folder, prints both
+ *   BENCH_REUSE=<database>:<data folder> DATABASE_URL=... npm run bench:pricing-scale   # matching phase only
+ *
+ * A reused run imports into a store of its own, so an earlier run's new offers (one per seeded product, in its
+ * Newcomer store) are candidates too: each new offer then meets up to 11 offers sharing its key instead of 10.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -53,9 +61,25 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-const scratch = await scratchDatabase('pricing_scale');
+const KEEP = process.env.BENCH_KEEP === '1';
+const REUSE = process.env.BENCH_REUSE;
+const scratch = REUSE ? reusedScratch(REUSE) : await scratchDatabase('pricing_scale');
+
+/** The database and data folder a BENCH_KEEP=1 run left, named `<database>:<data folder>`; never dropped here. */
+function reusedScratch(spec: string): Awaited<ReturnType<typeof scratchDatabase>> {
+  const [name, dataDir] = spec.split(':');
+  if (!name || !dataDir || !/^[a-z0-9_]+$/.test(name)) throw new Error('BENCH_REUSE must be <database>:<data folder>');
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  return { dataDir, databaseUrl, env: { LOUPE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl }, cleanup: async () => {} };
+}
+const cleanup = async () => {
+  if (KEEP && !REUSE) process.stdout.write(`kept: BENCH_REUSE=${new URL(scratch.databaseUrl!).pathname.slice(1)}:${scratch.dataDir}\n`);
+  else await scratch.cleanup();
+};
 let { server, base } = await startLoupe({ dataDir: scratch.dataDir, env: scratch.env, timeoutMs: 300_000 }).catch(async (err: unknown) => {
-  await scratch.cleanup();
+  await cleanup();
   throw err;
 });
 const rows: string[] = [];
@@ -84,7 +108,8 @@ async function matchPhase(tenantId: string, owner: string): Promise<string> {
       await db.query(
         `INSERT INTO pricing_offer_keys (tenant_id, key, offer_id)
          SELECT $1, key, ${U(`'o' || g || '-' || k`)} FROM generate_series($2::int, $3::int) g, generate_series(1, $4::int) k,
-           LATERAL (SELECT 'product' || g UNION ALL SELECT g::text WHERE g >= 10000) AS keys(key)`,
+           LATERAL (SELECT 'product' || g UNION ALL SELECT g::text WHERE g >= 10000) AS keys(key)
+         ON CONFLICT DO NOTHING`,
         [tenantId, from, Math.min(GROUPS, from + 19_999), PER_GROUP],
       );
     }
@@ -97,7 +122,7 @@ async function matchPhase(tenantId: string, owner: string): Promise<string> {
   );
   const key = (await postJson(base, '/api/v1/api-keys', { name: 'feeds', scopes: ['catalog:read', 'catalog:write'] }, owner))
     .api_key as string;
-  const store = await postJson(base, '/api/v1/pricing/stores', { name: 'Newcomer', network: 'feed' }, key);
+  const store = await postJson(base, '/api/v1/pricing/stores', { name: `Newcomer ${Date.now()}`, network: 'feed' }, key);
   const feed = Array.from({ length: MATCH_NEW }, (_, i) => {
     const g = (i % GROUPS) + 1;
     return { id: `new-${i}`, title: `Product ${g} (new listing)`, price: `${(10 + ((g * 31) % 5000) / 100).toFixed(2)} USD` };
@@ -150,6 +175,18 @@ async function matchPhase(tenantId: string, owner: string): Promise<string> {
 }
 
 try {
+  if (REUSE) {
+    const owner = (await postJson(base, '/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' }))
+      .access_token as string;
+    const c = new pg.Client({ connectionString: scratch.databaseUrl });
+    await c.connect();
+    const tenantId = (await c.query<{ id: string }>(`SELECT id FROM tenants WHERE name = 'Pricing scale'`)).rows[0]!.id;
+    await c.end();
+    rows.push(await matchPhase(tenantId, owner));
+    process.stdout.write(`\nbench/pricing-scale (reused seed ${REUSE}): ${os.cpus().length} cores, PostgreSQL\n${rows.join('\n')}\n`);
+    await stopServer(server);
+    process.exit(0); // the seed stays for the next reuse
+  }
   const adminToken = (await postJson(base, '/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
   const tenant = await postJson(base, '/api/v1/admin/tenants', { name: 'Pricing scale' }, adminToken);
   await postJson(
@@ -314,7 +351,7 @@ try {
   if (MATCH_NEW > 0) rows.push(await matchPhase(tenant.id as string, owner));
 } finally {
   await stopServer(server);
-  await scratch.cleanup();
+  await cleanup();
 }
 process.stdout.write(
   `\nbench/pricing-scale: ${GROUPS.toLocaleString()} products x ${PER_GROUP} offers, ${STORES} stores, ${CONNECTIONS} connections, ${DURATION} s, ${os.cpus().length} cores, PostgreSQL\n${rows.join('\n')}\n`,

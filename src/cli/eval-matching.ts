@@ -12,7 +12,8 @@ export function registerEvalMatching(program: Command): void {
     .requiredOption('--test <file>', 'test pairs (read once, reported)')
     .option('--linear', 'plain logistic regression on the 19 similarity features (the baseline)')
     .option('--quadratic', 'the previous matcher: a quadratic logistic model on the 19 similarity features')
-    .action(async (opts: { train: string; valid: string; test: string; linear?: boolean; quadratic?: boolean }) => {
+    .option('--single-split', 'boosted trees fitted on train, chosen on valid, without the cross-fit over train and valid')
+    .action(async (opts: { train: string; valid: string; test: string; linear?: boolean; quadratic?: boolean; singleSplit?: boolean }) => {
       const { evaluateBoostedMatcher, evaluateMatcher, fitBoostedMatcher, fitMatcher, readPairs } = await import(
         '../modules/pricing/index.ts'
       );
@@ -26,9 +27,9 @@ export function registerEvalMatching(program: Command): void {
         r = evaluateMatcher(fit, readPairs(opts.test));
         chosen = `valid F1 ${(100 * fit.validF1).toFixed(2)}, threshold ${fit.threshold.toFixed(2)}, l2 ${fit.l2}`;
       } else {
-        const fit = fitBoostedMatcher(train, valid);
+        const fit = fitBoostedMatcher(train, valid, { crossFit: !opts.singleSplit });
         r = evaluateBoostedMatcher(fit, readPairs(opts.test));
-        chosen = `valid F1 ${(100 * fit.validF1).toFixed(2)}, threshold ${fit.threshold.toFixed(2)}, ${fit.model.trees.length} trees of depth ${fit.params.maxDepth}`;
+        chosen = `${fit.folds ? `${fit.folds}-fold out-of-fold` : 'valid'} F1 ${(100 * fit.validF1).toFixed(2)}, threshold ${fit.threshold.toFixed(2)}, ${fit.model.trees.length} trees of depth ${fit.params.maxDepth}`;
       }
       const pct = (v: number) => (100 * v).toFixed(2);
       process.stdout.write(

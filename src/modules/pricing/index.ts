@@ -110,4 +110,6 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
 // The matching protocol (train/valid choose, test reports), for `loupe eval-matching` and bench/matching.
 export { evaluateBoostedMatcher, evaluateMatcher, fitBoostedMatcher, fitMatcher, readPairs } from './matcher.eval.ts';
 // The blocking keys an import writes for an offer (bench:pricing-scale seeds them for a million offers in SQL).
-export { offerBlockKeys } from './matcher.core.ts';
+// Features and fitting procedures, for bench/matching/select.ts (the choosing half shown on train and valid).
+export { RICH_FEATURE_NAMES, buildIdf, offerBlockKeys, prepare, prf } from './matcher.core.ts';
+export { fitCvMatcher, fitLearnedMatcher, richMatrix } from './matcher.model.ts';

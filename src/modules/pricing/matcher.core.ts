@@ -29,6 +29,8 @@ export interface Prepared {
   brandNorm: string | null;
   colours: Set<string>;
   modelNorm: string | null;
+  /** Quantities with a unit in the title ("16 gb" and "16gb" -> 16gb, 24 ' -> 24in), by unit. */
+  quantities: Map<string, Set<string>>;
 }
 
 const COLOURS = new Set(
@@ -80,6 +82,68 @@ const trigramsOf = (s: string): Set<string> => {
   return out;
 };
 
+/** Units a title's quantities are read in, and the spellings that mean them. */
+const UNIT_OF: Record<string, string> = {
+  gb: 'gb',
+  tb: 'tb',
+  mb: 'mb',
+  ghz: 'ghz',
+  mhz: 'mhz',
+  hz: 'hz',
+  mp: 'mp',
+  megapixel: 'mp',
+  megapixels: 'mp',
+  inch: 'in',
+  inches: 'in',
+  in: 'in',
+  '"': 'in',
+  "''": 'in',
+  "'": 'in',
+  mm: 'mm',
+  cm: 'cm',
+  w: 'w',
+  watt: 'w',
+  watts: 'w',
+  v: 'v',
+  volt: 'v',
+  mah: 'mah',
+  oz: 'oz',
+  lb: 'lb',
+  lbs: 'lb',
+  ft: 'ft',
+  feet: 'ft',
+  x: 'x',
+  ppm: 'ppm',
+  dpi: 'dpi',
+  rpm: 'rpm',
+  ms: 'ms',
+  db: 'db',
+  kw: 'kw',
+  qt: 'qt',
+  cup: 'cup',
+  pack: 'pack',
+  pk: 'pack',
+};
+const QUANTITY =
+  /(\d+(?:\.\d+)?)\s?-?\s?(megapixels?|inch(?:es)?|watts?|volt|feet|lbs?|mah|ghz|mhz|ppm|dpi|rpm|pack|cup|gb|tb|mb|hz|mp|in|mm|cm|oz|ft|ms|db|kw|qt|pk|''|[wvx"'])(?![\p{L}\p{N}])/gu;
+
+/**
+ * Quantities with a unit of a text, by unit: "1 tb usb 3.0" -> {tb: {1}}; "15.6 '' display" -> {in: {15.6}}.
+ * Numbers are normalized (16.0 = 16), so "16gb" and "16 gb" agree. O(length).
+ */
+export function quantitiesOf(text: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const m of text.toLowerCase().matchAll(QUANTITY)) {
+    const unit = UNIT_OF[m[2]!];
+    const v = Number.parseFloat(m[1]!);
+    if (!unit || !Number.isFinite(v)) continue;
+    const set = out.get(unit) ?? new Set<string>();
+    set.add(String(v));
+    out.set(unit, set);
+  }
+  return out;
+}
+
 /** Computes a record's token sets once. */
 export function prepare(rec: MatchRecord): Prepared {
   const titleTokens = tokenize(rec.title);
@@ -98,13 +162,20 @@ export function prepare(rec: MatchRecord): Prepared {
     brandNorm: rec.brand ? squash(rec.brand.toLowerCase()) || null : null,
     colours: new Set(titleTokens.filter((t) => COLOURS.has(t))),
     modelNorm: rec.model ? squash(rec.model.toLowerCase()) || null : null,
+    quantities: quantitiesOf(rec.title),
   };
 }
 
-/** Document frequencies of title tokens over a corpus of prepared records. */
+/** Where a model code's document frequency is kept in `Idf.df` (apart from the title tokens). */
+const CODE_KEY = '\u0001code:';
+
+/** Document frequencies of title tokens, and of model codes (under CODE_KEY), over a corpus of prepared records. */
 export function buildIdf(records: readonly Prepared[]): Idf {
   const df = new Map<string, number>();
-  for (const r of records) for (const t of r.titleSet) df.set(t, (df.get(t) ?? 0) + 1);
+  for (const r of records) {
+    for (const t of r.titleSet) df.set(t, (df.get(t) ?? 0) + 1);
+    for (const c of r.codes) df.set(CODE_KEY + c, (df.get(CODE_KEY + c) ?? 0) + 1);
+  }
   return { df, docs: records.length };
 }
 
@@ -391,6 +462,10 @@ export const RICH_FEATURE_NAMES = [
   'category_jaccard',
   'price_log_min',
   'numbers_shared_count',
+  'quantity_shared_count',
+  'quantity_conflict',
+  'code_shared_max_idf',
+  'code_unexplained_max_idf',
 ] as const;
 
 const MONGE_CACHE_LIMIT = 50_000;
@@ -463,7 +538,47 @@ export function richPairFeatures(a: Prepared, b: Prepared, idf: Idf): number[] {
     catA && catB ? jaccard(catA, catB) : Number.NaN,
     pa && pb && pa > 0 && pb > 0 ? Math.log(Math.min(pa, pb)) : Number.NaN,
     Math.min(numShared, 6),
+    ...quantityAgreement(a.quantities, b.quantities),
+    ...codeRarity(a, b, idf),
   ];
+}
+
+/**
+ * [quantities shared (at most 6), conflict]: a conflict is a unit both titles state with no value in common
+ * ("16 gb" vs "32gb": a sibling model; "1 tb" vs "1tb" agrees).
+ */
+function quantityAgreement(a: Map<string, Set<string>>, b: Map<string, Set<string>>): [number, number] {
+  let shared = 0;
+  let conflict = 0;
+  for (const [unit, va] of a) {
+    const vb = b.get(unit);
+    if (!vb) continue;
+    let common = 0;
+    for (const v of va) if (vb.has(v)) common++;
+    shared += common;
+    if (!common) conflict = 1;
+  }
+  return [Math.min(shared, 6), conflict];
+}
+
+/**
+ * [highest IDF of a code both sides carry (or one carries in its text), highest IDF of a code of 5+ characters
+ * the other side does not explain], 0 when none: sharing a rare code ("dvd3800bdci") says more than sharing a
+ * common one ("1080p", "usb2.0"), and a rare unexplained code says "another model".
+ */
+function codeRarity(a: Prepared, b: Prepared, idf: Idf): [number, number] {
+  const codeIdf = (c: string) => Math.log((idf.docs + 1) / ((idf.df.get(CODE_KEY + c) ?? 0) + 1)) + 1;
+  let shared = 0;
+  let unexplained = 0;
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ] as const)
+    for (const c of x.codes) {
+      if (y.codes.has(c) || (c.length >= 5 && y.squashed.includes(c))) shared = Math.max(shared, codeIdf(c));
+      else if (c.length >= 5) unexplained = Math.max(unexplained, codeIdf(c));
+    }
+  return [shared, unexplained];
 }
 
 /** The blocking keys an offer is stored under: its model-number candidates (title and MPN), at most 20. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fitLogistic, type LogisticModel, predictLogistic } from '../../ml/logistic.ts';
-import { type LearnedMatcher, fitLearnedMatcher, richMatrix } from './matcher.model.ts';
+import { type LearnedMatcher, fitCvMatcher, fitLearnedMatcher, richMatrix, stackRows } from './matcher.model.ts';
 import { predictGbt } from '../../ml/gbt.ts';
 import { FEATURE_NAMES, type Idf, type LabeledPair, buildIdf, pairFeatures, parseMagellanPairs, prepare, prf } from './matcher.core.ts';
 
@@ -86,12 +86,30 @@ export function evaluateMatcher(fit: MatcherFit, test: readonly LabeledPair[]) {
 /** The boosted matcher fitted by the protocol, with the document frequencies its features used. */
 export interface BoostedFit extends LearnedMatcher {
   idf: Idf;
+  /** Folds of the cross-fit (0: the single split, trees fit on train, stopped and thresholded on valid). */
+  folds: number;
+  /** The single split's fit the cross-fit took its grid point from (absent when it is the fit itself). */
+  singleSplit?: LearnedMatcher;
 }
 
-/** The protocol's choosing half for the boosted matcher: train fits, valid chooses (grid, rounds, threshold). */
-export function fitBoostedMatcher(train: readonly LabeledPair[], valid: readonly LabeledPair[]): BoostedFit {
+/**
+ * The protocol's choosing half for the boosted matcher. First the single split: trees fit on train, the grid point,
+ * rounds and threshold chosen on valid. Then (unless `crossFit` is false) that grid point is cross-fitted over train
+ * and valid together (`fitCvMatcher`, 5 folds): the threshold is chosen on the out-of-fold scores of all labeled
+ * pairs and the matcher is the average of the 5 fold models. Test is never read here.
+ */
+export function fitBoostedMatcher(
+  train: readonly LabeledPair[],
+  valid: readonly LabeledPair[],
+  opts: { crossFit?: boolean } = {},
+): BoostedFit {
   const idf = buildIdf([...train, ...valid].flatMap((p) => [prepare(p.left), prepare(p.right)]));
-  return { ...fitLearnedMatcher(richMatrix(train, idf), richMatrix(valid, idf)), idf };
+  const tr = richMatrix(train, idf);
+  const va = richMatrix(valid, idf);
+  const single = fitLearnedMatcher(tr, va);
+  if (opts.crossFit === false) return { ...single, idf, folds: 0 };
+  const { oof: _oof, ...cv } = fitCvMatcher(stackRows(tr, va), { grid: [single.params] });
+  return { ...cv, idf, singleSplit: single };
 }
 
 /** Precision, recall and F1 of the boosted matcher on a labeled split (the protocol's test, read once). */

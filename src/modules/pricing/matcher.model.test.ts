@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RICH_FEATURE_NAMES, type MatchRecord, buildIdf, offerBlockKeys, prepare, richPairFeatures } from './matcher.core.ts';
+import { fitGbt, predictGbt, predictGbtMargin } from '../../ml/gbt.ts';
+import { RICH_FEATURE_NAMES, type MatchRecord, buildIdf, offerBlockKeys, prepare, quantitiesOf, richPairFeatures } from './matcher.core.ts';
 import {
+  averageGbtModels,
   bestThreshold,
   deserializeMatcher,
+  fitCvMatcher,
   fitLearnedMatcher,
   operatingPoints,
   richMatrix,
@@ -53,6 +56,33 @@ describe('rich pair features', () => {
     expect(feature(s, 'codes_shared_count')).toBe(0);
     expect(feature(m, 'brand_in_other_title')).toBe(1);
     expect(feature(m, 'price_log_min')).toBeCloseTo(Math.log(1899), 12);
+  });
+
+  it('reads quantities with units whatever the spacing, and flags a unit both sides state with other values', () => {
+    const q = quantitiesOf("toshiba 1 tb usb 3.0 1tb, lg 24 ' dishwasher, 15.6 '' 16gb 2.40 ghz");
+    expect(Object.fromEntries([...q].map(([u, v]) => [u, [...v]]))).toEqual({ tb: ['1'], in: ['24', '15.6'], gb: ['16'], ghz: ['2.4'] });
+    expect(quantitiesOf('usb 3.0 hub 1080p')).toEqual(new Map());
+    const p16 = prepare(rec('kingston 16gb usb flash drive dt101'));
+    const same = prepare(rec('kingston datatraveler 16 gb flash drive'));
+    const p32 = prepare(rec('kingston datatraveler 32 gb flash drive'));
+    const i = buildIdf([p16, same, p32]);
+    expect(feature(richPairFeatures(p16, same, i), 'quantity_shared_count')).toBe(1);
+    expect(feature(richPairFeatures(p16, same, i), 'quantity_conflict')).toBe(0);
+    expect(feature(richPairFeatures(p16, p32, i), 'quantity_shared_count')).toBe(0);
+    expect(feature(richPairFeatures(p16, p32, i), 'quantity_conflict')).toBe(1);
+  });
+
+  it('weighs codes by rarity: a shared rare code scores above a shared common one; an unexplained rare code is flagged', () => {
+    const tvs = ['lg 42lh30 1080p tv', 'samsung ln40b530 1080p tv', 'sony kdl40v5100 1080p tv', 'vizio vo370m 1080p tv'];
+    const recs = tvs.map((t) => prepare(rec(t)));
+    const lgAgain = prepare(rec('lg 42lh30 1080p tv', { brand: 'LG' }));
+    const idf = buildIdf([...recs, lgAgain]);
+    const rare = richPairFeatures(recs[0]!, lgAgain, idf);
+    const common = richPairFeatures(recs[1]!, recs[2]!, idf);
+    expect(feature(rare, 'code_shared_max_idf')).toBeGreaterThan(feature(common, 'code_shared_max_idf'));
+    expect(feature(common, 'code_shared_max_idf')).toBeGreaterThan(0); // 1080p
+    expect(feature(rare, 'code_unexplained_max_idf')).toBe(0);
+    expect(feature(common, 'code_unexplained_max_idf')).toBeGreaterThan(feature(common, 'code_shared_max_idf'));
   });
 
   it('marks absent descriptions, categories and prices as missing (NaN), never as 0 similarity', () => {
@@ -131,6 +161,53 @@ describe('learned matcher', () => {
     expect(back.points).toEqual({ auto: 0.9, review: 0.3 });
     const bad = { ...serializeMatcher(fit, { auto: 0.9, review: 0.3 }), features: ['x'] };
     expect(() => deserializeMatcher(bad)).toThrow(/other features/);
+    const swapped = serializeMatcher(fit, { auto: 0.9, review: 0.3 });
+    [swapped.features[0], swapped.features[1]] = [swapped.features[1]!, swapped.features[0]!];
+    expect(() => deserializeMatcher(swapped)).toThrow(/other features/);
+  });
+
+  it('scores with a model trained on an earlier, shorter feature list (features are only appended)', () => {
+    const n = RICH_FEATURE_NAMES.indexOf('quantity_shared_count');
+    const m = richMatrix(train, idf);
+    const narrow = { rows: m.x.rows, cols: n, data: new Float64Array(m.x.rows * n) };
+    for (let i = 0; i < m.x.rows; i++) narrow.data.set(m.x.data.subarray(i * m.x.cols, i * m.x.cols + n), i * n);
+    const old = fitGbt(narrow, m.y, { objective: 'logistic', nTrees: 30, maxDepth: 3 });
+    const saved = serializeMatcher({ model: old, threshold: 0.5, params: grid[0]!, validF1: 1 }, { auto: 0.9, review: 0.3 });
+    saved.features = saved.features.slice(0, n);
+    const back = deserializeMatcher(JSON.parse(JSON.stringify(saved)));
+    const pairs = train
+      .slice(0, 30)
+      .map((x) => [prepare(x.left), prepare(x.right)] as [ReturnType<typeof prepare>, ReturnType<typeof prepare>]);
+    const want = predictGbt(old, { rows: 30, cols: n, data: narrow.data.subarray(0, 30 * n) });
+    const got = scorePairs(back, pairs, idf);
+    for (let i = 0; i < 30; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
+    const reaching = JSON.parse(JSON.stringify(saved));
+    reaching.trees[0].feature[0] = n;
+    expect(() => deserializeMatcher(reaching)).toThrow(/does not list/);
+  });
+
+  it("averages models as one: the averaged model's margin is the mean of the margins", () => {
+    const m = richMatrix(train, idf);
+    const models = [1, 2, 3].map((seed) => fitGbt(m.x, m.y, { objective: 'logistic', nTrees: 20, subsample: 0.7, seed }));
+    const avg = averageGbtModels(models);
+    const per = models.map((x) => predictGbtMargin(x, m.x));
+    const got = predictGbtMargin(avg, m.x);
+    for (let i = 0; i < m.x.rows; i++) expect(got[i]).toBeCloseTo((per[0]![i]! + per[1]![i]! + per[2]![i]!) / 3, 10);
+    expect(avg.trees).toHaveLength(models.reduce((s, x) => s + x.trees.length, 0));
+    expect(() => averageGbtModels([])).toThrow(RangeError);
+  });
+
+  it('cross-fits on all labeled pairs: out-of-fold F1 and threshold chosen, the k fold models averaged, deterministic', () => {
+    const all = richMatrix([...train, ...valid], idf);
+    const cv = fitCvMatcher(all, { grid, folds: 4 });
+    expect(cv.folds).toBe(4);
+    expect(cv.validF1).toBeGreaterThan(0.95);
+    const p = predictGbt(cv.model, richMatrix(test, idf).x);
+    const wrong = test.filter((x, i) => (p[i]! >= cv.threshold ? 1 : 0) !== x.label).length;
+    expect(wrong).toBeLessThanOrEqual(5);
+    const again = fitCvMatcher(all, { grid, folds: 4 });
+    expect(Array.from(predictGbt(again.model, all.x))).toEqual(Array.from(predictGbt(cv.model, all.x)));
+    expect(() => fitCvMatcher(richMatrix(train.slice(0, 5), idf), { folds: 5 })).toThrow(RangeError);
   });
 
   it('operating points: auto is the lowest threshold with precision >= 0.97; review stops where matches thin out', () => {
