@@ -40,11 +40,14 @@ export function createFunnelRollupSources() {
         steps.map((_, i) => sql`${n(i)}.t`),
         sql`, `,
       );
-      return sql`(SELECT g.session_id, g.anchor_id, g.first_at, g.last_at, array_remove(ARRAY[${times}]::timestamptz[], NULL) AS step_at
+      // The rows first, materialized: their access path stays the filter's (the listed sessions through the session
+      // index); inlined, a grouping by session could be planned as a walk of the tenant's whole session index.
+      return sql`(WITH x AS MATERIALIZED (
+          SELECT x.id, x.session_id, x.stage, x.reached_at FROM funnel_events x
+          WHERE x.tenant_id = ${tenantId} AND x.stage = ANY(${arrayParam([...new Set(steps)])}::text[])${inWindow}${only})
+        SELECT g.session_id, g.anchor_id, g.first_at, g.last_at, array_remove(ARRAY[${times}]::timestamptz[], NULL) AS step_at
         FROM (SELECT x.session_id, min(x.id::text)::uuid AS anchor_id, min(x.reached_at) AS first_at, max(x.reached_at) AS last_at${arrays}
-              FROM funnel_events x
-              WHERE x.tenant_id = ${tenantId} AND x.stage = ANY(${arrayParam([...new Set(steps)])}::text[])${inWindow}${only}
-              GROUP BY x.session_id) g${sql.join(chain, sql``)}
+              FROM x GROUP BY x.session_id) g${sql.join(chain, sql``)}
         WHERE s0.t IS NOT NULL)`;
     },
 
