@@ -4,9 +4,12 @@
  * with the same session ids; the answer equals a count over the tenant's raw rows in JavaScript, the other tenant
  * sees only its own, and the read touches the window's rows through the time indexes, not the tenant's history.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { MIGRATIONS_DIR } from '../../platform/database.ts';
 import { queryRows } from '../../platform/index.ts';
 import { createAnalyticsSourceRepository } from '../events/index.ts';
 
@@ -144,5 +147,25 @@ describe('GET /realtime', () => {
     // Four rows in the window: an index descent and a heap page or two per table; the history is 12,000 rows over
     // 100+ pages (main: a scan of them, or on PostgreSQL 18 a skip scan of the stage index, one descent per stage).
     expect(read).toBeLessThanOrEqual(16);
+  });
+  it('its migration skips the time indexes an operator built beforehand with CREATE INDEX CONCURRENTLY', async () => {
+    // by name, not number: migrations are renumbered when branches land in another order
+    const name = readdirSync(MIGRATIONS_DIR).find((f) => /^\d{4}_realtime_time_indexes\.sql$/.test(f))!;
+    const statements = readFileSync(path.join(MIGRATIONS_DIR, name), 'utf8').split('--> statement-breakpoint');
+    const db = t.database.db;
+    await db.execute(sql`DROP INDEX funnel_events_time_idx`);
+    await db.execute(sql`DROP INDEX cart_events_time_idx`);
+    // What docs/production.md tells an operator to run before upgrading (writes go on meanwhile).
+    await db.execute(sql`CREATE INDEX CONCURRENTLY funnel_events_time_idx ON funnel_events (tenant_id, reached_at)`);
+    await db.execute(sql`CREATE INDEX CONCURRENTLY cart_events_time_idx ON cart_events (tenant_id, occurred_at)`);
+    // The migration then runs in the migrator's transaction, over the indexes already there.
+    await db.transaction(async (tx) => {
+      for (const s of statements) await tx.execute(sql.raw(s));
+    });
+    const defs = await queryRows<{ def: string }>(
+      db,
+      sql`SELECT indexdef AS def FROM pg_indexes WHERE indexname IN ('funnel_events_time_idx', 'cart_events_time_idx') ORDER BY indexname`,
+    );
+    expect(defs.map((d) => d.def.replace(/^.* USING /, ''))).toEqual(['btree (tenant_id, occurred_at)', 'btree (tenant_id, reached_at)']);
   });
 });

@@ -14,31 +14,41 @@ export function createFunnelRollupSources() {
      * earliest event, then each next step's earliest at or after the previous one, strictly after when it repeats the
      * previous step's name), as long as the deepest step reached: what events' ordered funnel counts per session.
      * `window` keeps only events in [from, to); `sessions`, a subquery of session ids, only those sessions.
+     *
+     * One grouping of the events by session (each step's times as an array), then per session a chain of lateral
+     * minimums over those small arrays: linear in the events read. The former shape (a CTE per step joined to the
+     * previous one on session id) was planned as nested loops over CTE scans when the session list was a parameter
+     * (estimated at a handful of rows), so a refresh of N changed sessions cost ~N^2 comparisons per step.
      */
     sessionStepsSql(tenantId: string, steps: readonly string[], window: { from: Date; to: Date } | null, sessions: SQL | null): SQL {
       const n = (i: number) => sql.raw(`s${i}`);
+      const a = (i: number) => sql.raw(`a${i}`);
       const inWindow = window
         ? sql` AND x.reached_at >= ${window.from.toISOString()} AND x.reached_at < ${window.to.toISOString()}`
         : sql``;
       const only = sessions ? sql` AND x.session_id IN (${sessions})` : sql``;
-      const ctes = steps.map((name, i) =>
-        i === 0
-          ? sql`, s0 AS (SELECT session_id, min(at) AS t FROM ev WHERE name = ${name} GROUP BY session_id)`
-          : sql`, ${n(i)} AS (SELECT e.session_id, min(e.at) AS t FROM ev e JOIN ${n(i - 1)} p ON p.session_id = e.session_id
-                  AND ${steps[i - 1] === name ? sql`e.at > p.t` : sql`e.at >= p.t`} WHERE e.name = ${name} GROUP BY e.session_id)`,
+      const arrays = sql.join(
+        steps.map((name, i) => sql`, array_agg(x.reached_at) FILTER (WHERE x.stage = ${name}) AS ${a(i)}`),
+        sql``,
       );
-      const joins = steps.slice(1).map((_, k) => sql` LEFT JOIN ${n(k + 1)} USING (session_id)`);
+      const chain = steps.map((name, i) =>
+        i === 0
+          ? sql` CROSS JOIN LATERAL (SELECT min(u) AS t FROM unnest(g.a0) u) s0`
+          : sql` CROSS JOIN LATERAL (SELECT min(u) AS t FROM unnest(g.${a(i)}) u WHERE ${steps[i - 1] === name ? sql`u > ${n(i - 1)}.t` : sql`u >= ${n(i - 1)}.t`}) ${n(i)}`,
+      );
       const times = sql.join(
         steps.map((_, i) => sql`${n(i)}.t`),
         sql`, `,
       );
-      return sql`(WITH ev AS MATERIALIZED (
-          SELECT x.id, x.session_id, x.stage AS name, x.reached_at AS at FROM funnel_events x
-          WHERE x.tenant_id = ${tenantId} AND x.stage = ANY(${arrayParam([...new Set(steps)])}::text[])${inWindow}${only}),
-        span AS (SELECT session_id, min(id::text)::uuid AS anchor_id, min(at) AS first_at, max(at) AS last_at FROM ev GROUP BY session_id)
-        ${sql.join(ctes, sql``)}
-        SELECT span.session_id, span.anchor_id, span.first_at, span.last_at, array_remove(ARRAY[${times}]::timestamptz[], NULL) AS step_at
-        FROM span JOIN s0 USING (session_id)${sql.join(joins, sql``)})`;
+      // The rows first, materialized: their access path stays the filter's (the listed sessions through the session
+      // index); inlined, a grouping by session could be planned as a walk of the tenant's whole session index.
+      return sql`(WITH x AS MATERIALIZED (
+          SELECT x.id, x.session_id, x.stage, x.reached_at FROM funnel_events x
+          WHERE x.tenant_id = ${tenantId} AND x.stage = ANY(${arrayParam([...new Set(steps)])}::text[])${inWindow}${only})
+        SELECT g.session_id, g.anchor_id, g.first_at, g.last_at, array_remove(ARRAY[${times}]::timestamptz[], NULL) AS step_at
+        FROM (SELECT x.session_id, min(x.id::text)::uuid AS anchor_id, min(x.reached_at) AS first_at, max(x.reached_at) AS last_at${arrays}
+              FROM x GROUP BY x.session_id) g${sql.join(chain, sql``)}
+        WHERE s0.t IS NOT NULL)`;
     },
 
     /**
