@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, sharedPath, type TestApp } from '../helpers.ts';
-import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
 import {
+  forgeAccessToken,
   HAS_CHROMIUM,
   openPage,
   openSignedInPage,
@@ -80,25 +80,6 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     await page.context().close();
   });
 
-  /** Replaces the dashboard's stored access token by one signed for the same session at another time. */
-  async function forgeAccessToken(page: WatchedPage['page'], o: { issuedSecondsAgo: number; authSecondsAgo: number }): Promise<void> {
-    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string });
-    const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as {
-      sub: string;
-      sid: string;
-      adm: boolean;
-    };
-    const now = Math.floor(Date.now() / 1000);
-    const token = await createTokenSigner(JWT_SECRET).sign(
-      { sub: claims.sub, sid: claims.sid, adm: claims.adm, auth_time: now - o.authSecondsAgo },
-      now - o.issuedSecondsAgo,
-    );
-    await page.evaluate((tok) => {
-      const s = JSON.parse(localStorage.getItem('loupe.session')!);
-      localStorage.setItem('loupe.session', JSON.stringify({ ...s, accessToken: tok }));
-    }, token);
-  }
-
   /** The session's refresh cookie as the browser holds it (the test reads it; the page's scripts cannot). */
   async function refreshCookie(page: WatchedPage['page']) {
     const all = await page.context().cookies(`${base}/api/v1/auth/refresh`);
@@ -116,7 +97,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     const visible = await page.evaluate(() => `${document.cookie} ${JSON.stringify({ ...localStorage })}`);
     expect(visible).not.toContain('rt_');
     // An access token that expired an hour ago: the page still loads, through one refresh.
-    await forgeAccessToken(page, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
+    await forgeAccessToken(page, JWT_SECRET, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
     await page.goto(`${base}/settings/members`);
     await page.getByRole('cell', { name: owner.ownerEmail }).waitFor();
     const after = await refreshCookie(page);
@@ -124,7 +105,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     expect(after?.value).not.toBe(before?.value);
 
     // A valid token whose password check is an hour old: creating a key needs a step-up.
-    await forgeAccessToken(page, { issuedSecondsAgo: 0, authSecondsAgo: 3600 });
+    await forgeAccessToken(page, JWT_SECRET, { issuedSecondsAgo: 0, authSecondsAgo: 3600 });
     await page.goto(`${base}/settings/api-keys`);
     await page.getByLabel('Name').fill('Needs step-up');
     await page.getByRole('button', { name: 'Create key' }).click();
@@ -145,7 +126,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in chromium', () => {
     const stolen = await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: current!.value } });
     expect(stolen.status).toBe(200);
     expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: stolen.body.refresh_token } })).status).toBe(200);
-    await forgeAccessToken(page, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
+    await forgeAccessToken(page, JWT_SECRET, { issuedSecondsAgo: 2 * 3600, authSecondsAgo: 2 * 3600 });
     await page.goto(`${base}/settings/members`);
     await page.waitForURL(/\/sign-in/, { timeout: 15_000 });
     await page.getByText('You were signed out').waitFor();

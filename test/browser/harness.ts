@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import type { AppDeps } from '../../src/app.ts';
+import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
 // helpers.ts reads vitest's provided values: loaded only when a test starts a server, so bench/dashboard (run by
 // tsx, outside vitest) can use the build and browser helpers here.
 import type { TestApp } from '../helpers.ts';
@@ -235,6 +236,28 @@ export async function openSignedInPage(
   // As signIn() ends: the signed-in shell is up (the page under test may still be loading its data).
   await w.page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 20_000 });
   return w;
+}
+
+/**
+ * Replaces the dashboard's stored access token by one signed with `secret` (the server's JWT secret) for the same
+ * session, issued `issuedSecondsAgo` and with its password check `authSecondsAgo` ago (a stale or expired sign-in).
+ */
+export async function forgeAccessToken(page: Page, secret: string, o: { issuedSecondsAgo: number; authSecondsAgo: number }): Promise<void> {
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string });
+  const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as {
+    sub: string;
+    sid: string;
+    adm: boolean;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const token = await createTokenSigner(secret).sign(
+    { sub: claims.sub, sid: claims.sid, adm: claims.adm, auth_time: now - o.authSecondsAgo },
+    now - o.issuedSecondsAgo,
+  );
+  await page.evaluate((tok) => {
+    const s = JSON.parse(localStorage.getItem('loupe.session')!);
+    localStorage.setItem('loupe.session', JSON.stringify({ ...s, accessToken: tok }));
+  }, token);
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

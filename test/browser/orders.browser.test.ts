@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers.ts';
-import { createTokenSigner } from '../../src/modules/tenancy/tokens.ts';
 import { startStripeServer, type StripeTestServer } from '../fakes/stripe-server.ts';
-import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
+import { forgeAccessToken, HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type DashboardServer } from './harness.ts';
 
 /**
  * The orders pages in chromium against the real server: orders made through the cart API and paid through the
@@ -12,25 +11,6 @@ import { HAS_CHROMIUM, openSignedInPage, screenshot, startDashboardServer, type 
  * goes through and appears on the timeline; a return refunds the rest. No console errors.
  */
 const JWT_SECRET = 'orders-browser-signing-secret-0123456789abcdef0123456789';
-
-/** The page's access token replaced by one whose password check was `authSecondsAgo` ago (a stale sign-in). */
-async function staleSignIn(page: Page, authSecondsAgo: number): Promise<void> {
-  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('loupe.session')!) as { accessToken: string });
-  const claims = JSON.parse(Buffer.from(stored.accessToken.split('.')[1]!, 'base64url').toString()) as {
-    sub: string;
-    sid: string;
-    adm: boolean;
-  };
-  const now = Math.floor(Date.now() / 1000);
-  const token = await createTokenSigner(JWT_SECRET).sign(
-    { sub: claims.sub, sid: claims.sid, adm: claims.adm, auth_time: now - authSecondsAgo },
-    now,
-  );
-  await page.evaluate((tok) => {
-    const s = JSON.parse(localStorage.getItem('loupe.session')!);
-    localStorage.setItem('loupe.session', JSON.stringify({ ...s, accessToken: tok }));
-  }, token);
-}
 
 describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
   let server: DashboardServer;
@@ -135,7 +115,7 @@ describe.skipIf(!HAS_CHROMIUM)('orders dashboard in chromium', () => {
 
   it('cancels a paid order after a step-up: a stale sign-in is asked for the password first', async () => {
     const { page, errors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
-    await staleSignIn(page, 3600);
+    await forgeAccessToken(page, JWT_SECRET, { issuedSecondsAgo: 0, authSecondsAgo: 3600 });
     await page.goto(`${base}/orders/${benOrderId}`);
     await page.waitForFunction(() => document.querySelector('[data-testid="order-status"]')?.textContent === 'paid');
     await page.getByRole('button', { name: 'Cancel order' }).click();
