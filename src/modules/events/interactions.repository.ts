@@ -104,6 +104,9 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
       // once), then the interactions of exactly the keys this statement got. A concurrent duplicate waits on the
       // key's unique index and gets nothing; kill -9 keeps both inserts or neither. Rows older than the retention
       // horizon are left out: their month is dropped, so their key may be gone and they would count twice.
+      // The keys go in in one order (ORDER BY dedupe_key) whatever the batch's order: two batches sharing keys in
+      // opposite orders (a retry, a webhook and an SDK queue flushing the same events) each held a key the other
+      // waited on, a deadlock that failed one of them (interaction-partitions.int: eight writers, two orders).
       const inserted = await queryRows<{ dedupeKey: string; id: string; receivedAt: Date }>(
         q,
         sql`WITH input AS (
@@ -120,7 +123,7 @@ export function createInteractionsRepository(opts: InteractionsRepositoryOptions
               WHERE t.occurred_at >= ${horizon}
             ), keyed AS (
               INSERT INTO interaction_keys (tenant_id, dedupe_key, id, occurred_at)
-              SELECT ${tenantId}::uuid, dedupe_key, id, occurred_at FROM input
+              SELECT ${tenantId}::uuid, dedupe_key, id, occurred_at FROM input ORDER BY dedupe_key
               ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
               RETURNING dedupe_key, id, received_at
             ), written AS (
