@@ -1,5 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, pollUntil, type TestApp } from '../../../test/helpers.ts';
 
 /**
  * Price alerts end to end: a shopper watches a product, feed imports move its best price, each alert fires once
@@ -8,14 +11,34 @@ import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 let t: TestApp;
 let key: string;
 let otherKey: string;
+let ownerA: string;
+let ownerB: string;
+/** Loupe's outbound webhooks as a local receiver got them (path, headers, raw body). */
+const received: { path: string; headers: Record<string, string>; body: string }[] = [];
+let receiver: http.Server;
+let receiverUrl: string;
 let storeId: string;
 let productId: string;
 const EAN = '4006381333931';
 
 beforeAll(async () => {
-  t = await createTestApp();
-  key = await (await t.createTenant('Alerts A')).apiKey(['catalog:read', 'catalog:write']);
-  otherKey = await (await t.createTenant('Alerts B')).apiKey(['catalog:read', 'catalog:write']);
+  receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '/', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  t = await createTestApp({ LOUPE_WEBHOOKS_ALLOW_PRIVATE: '127.0.0.1/32' });
+  const a = await t.createTenant('Alerts A');
+  const b = await t.createTenant('Alerts B');
+  ownerA = a.ownerToken;
+  ownerB = b.ownerToken;
+  key = await a.apiKey(['catalog:read', 'catalog:write']);
+  otherKey = await b.apiKey(['catalog:read', 'catalog:write']);
   t.jobs.start({ concurrency: 1 });
   storeId = (await api('POST', '/api/v1/pricing/stores', { name: 'Outlet' })).body.id;
   await importPrice('60.00');
@@ -23,6 +46,7 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(async () => {
   await t?.close();
+  await new Promise((r) => receiver?.close(r));
 }, 120_000);
 
 function api(method: string, url: string, body?: unknown, k = key) {
@@ -227,5 +251,43 @@ describe('price alerts', () => {
       [1, 2, 3].map(() => api('POST', '/api/v1/pricing/alerts', { ...base, kind: 'lowest_in_days', days: 7 })),
     );
     expect(same.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+  });
+  it("each firing reaches the tenant's webhook once, signed (standardwebhooks verifies it); another tenant's endpoint hears nothing", async () => {
+    const hook = (owner: string, path: string, types: string[]) =>
+      t.request('POST', '/api/v1/webhooks/endpoints', { token: owner, body: { url: `${receiverUrl}${path}`, event_types: types } });
+    const endpoint = await hook(ownerA, '/alerts-a', ['pricing.price_alert.*']);
+    expect(endpoint.status).toBe(201);
+    expect((await hook(ownerB, '/alerts-b', ['*'])).status).toBe(201);
+    const P3 = { id: 'P3', gtin: '9780201379624', availability: 'in stock' };
+    await importPrice('80.00', P3);
+    const group = (await api('GET', '/api/v1/pricing/offers?q=P3')).body.data[0].match_group_id as string;
+    const alert = await api('POST', '/api/v1/pricing/alerts', {
+      user_id: 'hooked',
+      product_id: group,
+      kind: 'target_price',
+      target_price: '70',
+    });
+    expect(alert.status).toBe(201);
+
+    await importPrice('65.00', P3);
+    const [fired] = await pollUntil(
+      'the alert webhook',
+      async () => received.filter((r) => r.path === '/alerts-a'),
+      (r) => r.length >= 1,
+    );
+    const payload = new Webhook(endpoint.body.secret).verify(fired!.body, fired!.headers) as {
+      type: string;
+      data: Record<string, unknown>;
+    };
+    expect(payload).toMatchObject({
+      type: 'pricing.price_alert.triggered',
+      data: { alert_id: alert.body.id, user_id: 'hooked', product_id: group, kind: 'target_price', price: '65.00', threshold: '70.00' },
+    });
+    expect((await events('hooked'))[0]).toMatchObject({ id: payload.data.id });
+    // the same price again fires nothing, so nothing more is sent; tenant B's catch-all endpoint heard nothing
+    await importPrice('65.00', P3);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received.filter((r) => r.path === '/alerts-a')).toHaveLength(1);
+    expect(received.filter((r) => r.path === '/alerts-b')).toHaveLength(0);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProduct } from '../../../test/fakes/affiliate-networks.ts';
 import { pollUntil, type TestApp } from '../../../test/helpers.ts';
 import { type NetworksApp, RAKUTEN, startNetworksApp } from '../../../test/pricing-networks.ts';
-import { cjProductRecord, rakutenClient, rakutenItemRecord } from './networks.client.ts';
+import { cjClient, cjProductRecord, rakutenClient, rakutenItemRecord } from './networks.client.ts';
 
 // Affiliate network connections against a local server speaking Rakuten's and CJ's product APIs.
 const CJ_TOKEN = 'cj-personal-access-token';
@@ -86,6 +86,22 @@ describe('network clients (pure parts)', () => {
     expect(again.value?.records).toHaveLength(3);
     const bad = rakutenClient({ baseUrl: fake.origin, ...RAKUTEN, clientSecret: 'wrong', mid: '900' }, { sleep: async () => undefined });
     await expect(bad.pages().next()).rejects.toThrow(/refused the credentials/);
+  });
+  it('CJ: offset paging reads every product once, page by page, and stops at the total', async () => {
+    fake.setProducts('6001', products('Q', 230));
+    const before = fake.calls.filter((x) => x.path === '/query').length;
+    const client = cjClient(
+      { baseUrl: fake.origin, token: CJ_TOKEN, companyId: '7654321', partnerIds: ['6001'], pageSize: 100 },
+      { sleep: async () => undefined },
+    );
+    const pages: { ids: string[]; total: number | null }[] = [];
+    for await (const page of client.pages()) pages.push({ ids: page.records.map((r) => String(r.id)), total: page.total });
+    expect(pages.map((p) => p.ids.length)).toEqual([100, 100, 30]);
+    expect(pages.every((p) => p.total === 230)).toBe(true);
+    const ids = pages.flatMap((p) => p.ids);
+    expect(new Set(ids).size).toBe(230);
+    expect(ids).toContain('Q229');
+    expect(fake.calls.filter((x) => x.path === '/query').length - before).toBe(3); // no fourth, empty page asked for
   });
 });
 
