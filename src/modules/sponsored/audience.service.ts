@@ -3,6 +3,7 @@
  * saved, and at a decision the shopper's person is looked up in the cohorts the active campaigns target (only
  * those), through identity's read-only profile lookup and analytics' cohorts, declared here as the port sponsored needs.
  */
+import { LRUCache } from 'lru-cache';
 import { validation } from '../../platform/index.ts';
 
 /** identity's `lookupProfiles` and analytics' `cohorts.known` / `cohorts.profileIn`, as sponsored needs them. */
@@ -22,7 +23,11 @@ export function cohortIdsOfSegments(segments: readonly string[] | undefined): st
   ];
 }
 
+/** How long a shopper's membership answer is reused by decisions (cohort rules read aggregates, not the request). */
+export const AUDIENCE_TTL_MS = 30_000;
+
 export function createAudienceService(port: CohortAudiencePort | undefined) {
+  const cache = new LRUCache<string, boolean>({ max: 100_000, ttl: AUDIENCE_TTL_MS });
   return {
     /**
      * Refuses cohort ids the tenant does not have, in `targeting.cohorts` and as `cohort:<id>` segments of
@@ -49,15 +54,19 @@ export function createAudienceService(port: CohortAudiencePort | undefined) {
       }
     },
 
-    /**
-     * Of `ids`, the cohorts the shopper (`userId`, the placement's user id) is in now; no person, no cohort. Not cached
-     * here: analytics' `profileIn` answers from its membership cache (cohorts.cache.ts), which forgets an answer when
-     * the cohort is saved or the profile changes; a second cache over it kept answers 30 s past such a change.
-     */
+    /** Of `ids`, the cohorts the shopper (`userId`, the placement's user id) is in now; no person, no cohort. */
     async cohortsOf(tenantId: string, userId: string, ids: readonly string[]): Promise<Set<string>> {
-      if (!port || ids.length === 0) return new Set();
-      const [profileId] = await port.lookupProfiles(tenantId, [{ type: 'user_id', value: userId }]);
-      return profileId ? port.profileIn(tenantId, profileId, ids) : new Set();
+      const out = new Set<string>();
+      if (!port || ids.length === 0) return out;
+      const key = (id: string) => `${tenantId}|${userId}|${id}`;
+      const unknown = ids.filter((id) => cache.get(key(id)) === undefined);
+      if (unknown.length) {
+        const [profileId] = await port.lookupProfiles(tenantId, [{ type: 'user_id', value: userId }]);
+        const inside = profileId ? await port.profileIn(tenantId, profileId, unknown) : new Set<string>();
+        for (const id of unknown) cache.set(key(id), inside.has(id));
+      }
+      for (const id of ids) if (cache.get(key(id))) out.add(id);
+      return out;
     },
   };
 }
