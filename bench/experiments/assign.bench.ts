@@ -5,8 +5,11 @@
  *    (the worst case). Closed loop: by Little's law p99 ≥ 50 / throughput, so a 5 ms p99 here needs the bare
  *    server's rate; read it against the bare server's own p99 in the same run;
  *  - returning users, 50 clients: ids drawn from a pool of 5,000 (repeat exposures only bump counters);
- *  - new users at a fixed rate (BENCH_RATE, default 200 req/s, open loop, latencies corrected for coordinated
- *    omission): the latency an assignment costs when the server is not saturated, the figure the goal is about.
+ *  - new users at a fixed rate (BENCH_RATE, default 200 req/s, open loop from bench/lib/paced.ts: each request due
+ *    at its time, latency counted from then): the latency an assignment costs when the server is not saturated, the
+ *    figure the goal is about. Beside it, autocannon's `overallRate`, which is not a steady load (each connection
+ *    sends its share of the second at once when the second starts) and pads latencies (coordinated-omission
+ *    correction with a 1 ms expected interval).
  *
  *   npm run bench:experiments-assign                  # embedded database (PGlite)
  *   DATABASE_URL=postgres://... npm run bench:experiments-assign
@@ -17,6 +20,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { runPaced } from '../lib/paced.ts';
 import { BENCH_ADMIN, freePort, postJson, processCpuMs, startLoupe, startServer, stopServer } from '../lib/process.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -37,6 +41,7 @@ async function load(url: string, opts: Partial<autocannon.Options> = {}, warm = 
   // Batched writes land after the last answer (repeat exposures up to 5 s later): count them too.
   await new Promise((res) => setTimeout(res, 6000));
   const cpuPerRequest = ((await processCpuMs(pid)) - before) / Math.max(1, r.requests.total);
+  if (r.non2xx > 0) console.log(`non-2xx answers by status: ${JSON.stringify(r.statusCodeStats)}`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuPerRequest };
 }
 const line = (name: string, r: Awaited<ReturnType<typeof load>>) =>
@@ -121,9 +126,26 @@ async function measure(root: string | undefined): Promise<Map<string, Figures>> 
           pid,
         ),
       );
+    if (RUNS.has('paced')) {
+      let k = 0;
+      const before = await processCpuMs(pid);
+      const r = await runPaced({
+        scenario: 'paced',
+        url,
+        rate: RATE,
+        seconds: DURATION,
+        connections: 10,
+        warmupSeconds: 2,
+        headers,
+        body: () => JSON.stringify({ user_id: `paced-${process.pid}-${k++}` }),
+      });
+      await new Promise((res) => setTimeout(res, 6000)); // batched writes land after the last answer
+      const cpuPerRequest = ((await processCpuMs(pid)) - before) / Math.max(1, Math.round(r.rps * DURATION) + 2 * RATE); // the warm-up's requests too
+      out.set('paced', { rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.errors, errors: 0, cpuPerRequest });
+    }
     if (RUNS.has('paced'))
       out.set(
-        'paced',
+        'paced-ac',
         await load(
           url,
           { method: 'POST', headers, body: JSON.stringify({ user_id: '[<id>]' }), idReplacement: true, overallRate: RATE, connections: 10 },
@@ -160,6 +182,7 @@ const names: Record<string, string> = {
   new: 'assign, new users',
   returning: 'assign, returning users',
   paced: `assign, new users @${RATE}/s`,
+  'paced-ac': `... autocannon overallRate`,
 };
 for (const { label, figures } of results) for (const [k, f] of figures) console.log(line(`${names[k]} [${label}]`, f));
 const mine = results.filter((r) => r.label.startsWith('this tree'));
