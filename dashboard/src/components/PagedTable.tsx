@@ -1,6 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { Button, Group, Table, Text, UnstyledButton } from '@mantine/core';
 import { type Column, DataTableBody } from './DataTable.tsx';
+import { downloadCsvText } from '../lib/download.ts';
 
 /** A column of a server-paged table; `sort` is the API's sort key (the column sorts ascending, then descending). */
 export interface PagedColumn<T> extends Column<T> {
@@ -67,12 +68,7 @@ export function PagedTable<T extends object>({
     setExporting('busy');
     try {
       const { csv, truncated } = await exportRows();
-      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = exportName ?? 'export.csv';
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      downloadCsvText(exportName ?? 'export.csv', csv);
       setExporting(truncated ? 'truncated' : 'idle');
     } catch {
       setExporting('failed');

@@ -65,26 +65,26 @@ export function parseRows(text: string, delimiter: string, maxRows: number): str
   return rows;
 }
 
-/** One CSV cell: quoted when needed; a leading = + - @ is neutralised so spreadsheets never run it as a formula. */
-function csvCell(v: unknown): string {
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a quote, comma or line break. A text that a spreadsheet would run as
+ * a formula (starting with = + - @, a tab or a carriage return: OWASP's CSV-injection list) is prefixed with '; numbers,
+ * booleans and null stay as they are, so a negative amount is still a number in the sheet.
+ */
+export function csvCell(v: unknown): string {
   let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (typeof v !== 'number' && typeof v !== 'bigint' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** Rows as CSV text (RFC 4180, CRLF), the columns given in order with their labels as the header. */
-export function toCsv<T extends object>(rows: readonly T[], columns: readonly { key: string; label: string }[]): string {
-  const lines = [columns.map((c) => csvCell(c.label)).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => csvCell((r as Record<string, unknown>)[c.key])).join(','));
-  return `${lines.join('\r\n')}\r\n`;
+/** A header and rows as CSV text, records separated by CRLF (no line break after the last: RFC 4180 allows both). */
+export function csvText(header: readonly unknown[], rows: readonly (readonly unknown[])[]): string {
+  return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n');
 }
 
-/** Saves `text` as a CSV file through the browser. */
-export function downloadCsv(fileName: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+/** Rows as CSV text, the columns given in order with their labels as the header. */
+export function toCsv<T extends object>(rows: readonly T[], columns: readonly { key: string; label: string }[]): string {
+  return csvText(
+    columns.map((c) => c.label),
+    rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c.key])),
+  );
 }

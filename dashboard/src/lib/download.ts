@@ -1,11 +1,12 @@
-/** Saves rows as a CSV file in the browser (RFC 4180 quoting; a formula-looking cell is prefixed with '). */
+import { csvText } from './csv.ts';
+
+/** Saves a header and rows as a CSV file in the browser (`csvText`: RFC 4180, formula-looking text neutralised). */
 export function downloadCsv(fileName: string, header: readonly string[], rows: readonly (readonly unknown[])[]): void {
-  const cell = (v: unknown): string => {
-    let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    if (/^[=+\-@]/.test(s) && typeof v === 'string') s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  const text = [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n');
+  downloadCsvText(fileName, csvText(header, rows));
+}
+
+/** Saves CSV text (from `toCsv` or `csvText`) as a file in the browser. */
+export function downloadCsvText(fileName: string, text: string): void {
   save(fileName, new Blob([text], { type: 'text/csv;charset=utf-8' }));
 }
 
@@ -20,5 +21,6 @@ function save(fileName: string, blob: Blob): void {
   a.href = url;
   a.download = fileName;
   a.click();
-  URL.revokeObjectURL(url);
+  // Revoked later: some browsers start reading the object URL after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }

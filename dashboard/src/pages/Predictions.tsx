@@ -31,7 +31,8 @@ import { BarChart } from '../components/BarChart.tsx';
 import { DataTable } from '../components/DataTable.tsx';
 import { LineChart } from '../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
-import { downloadCsv, toCsv } from '../lib/csv.ts';
+import { toCsv } from '../lib/csv.ts';
+import { downloadCsvText } from '../lib/download.ts';
 import { currencyExponent, isCurrencyCode } from '../../../src/contracts/money.ts';
 import { fmtDate, fmtMinor, fmtNumber, fmtPercent } from '../lib/format.ts';
 import { useParams } from '../lib/params.ts';
@@ -273,7 +274,7 @@ function Segments() {
     };
   }, [history.data]);
   const exportCsv = () =>
-    downloadCsv(
+    downloadCsvText(
       'segment-sizes.csv',
       toCsv(
         history.data?.data ?? [],
@@ -345,7 +346,7 @@ function AtRisk() {
   });
   const rows = q.data?.data ?? [];
   const exportCsv = () =>
-    downloadCsv(
+    downloadCsvText(
       'at-risk-customers.csv',
       toCsv(
         rows.map((r) => ({ ...r, top_reasons: r.top_reasons.map((x) => `${x.feature} ${x.direction}`).join('; ') })),
@@ -510,7 +511,7 @@ function ItemForecast() {
     if (!q.data) return;
     const rows = q.data.data.flatMap((d) => d.points.map((p) => ({ item_id: d.item_id, method: d.method, ...p })));
     const cols = ['item_id', 'method', 'date', 'units', 'lower_80', 'upper_80', 'lower_95', 'upper_95'].map((key) => ({ key, label: key }));
-    downloadCsv('item-forecasts.csv', toCsv(rows, cols));
+    downloadCsvText('item-forecasts.csv', toCsv(rows, cols));
   };
   return (
     <Card withBorder>

@@ -12,26 +12,13 @@ import type {
 import { api, ApiError, get } from '../api/client.ts';
 import { DataTable } from '../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { downloadCsv } from '../lib/download.ts';
 import { fmtDate } from '../lib/format.ts';
 import { useSession } from '../session.tsx';
 import { GoogleBusinessCard } from './visibility/GoogleBusinessCard.tsx';
 import { PushIssuesCard } from './visibility/PushIssuesCard.tsx';
 
 const jobColor: Record<string, string> = { success: 'green', failed: 'red', processing: 'blue', queued: 'gray', retried: 'yellow' };
-
-/** A cell spreadsheets will not run as a formula, quoted when needed. */
-const csvCell = (v: string) => {
-  const s = /^[=+\-@\t]/.test(v) ? `'${v}` : v;
-  return /[",\n\r]/.test(s) || s !== v ? `"${s.replace(/"/g, '""')}"` : s;
-};
-function downloadCsv(name: string, rows: string[][]) {
-  const blob = new Blob([rows.map((r) => r.map(csvCell).join(',')).join('\r\n')], { type: 'text/csv' });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  a.click();
-  URL.revokeObjectURL(a.href);
-}
 
 /** Plain words for the reasons the callback sends a browser back with (`/visibility?google=error&reason=CODE`). */
 const linkFailure: Record<string, string> = {
@@ -168,10 +155,11 @@ function PrecheckCard() {
             variant="default"
             disabled={!rows.length}
             onClick={() =>
-              downloadCsv('precheck.csv', [
+              downloadCsv(
+                'precheck.csv',
                 ['item', 'rule', 'severity', 'message', 'fix'],
-                ...rows.map((x) => [x.id, x.rule, x.severity, x.message, x.fix]),
-              ])
+                rows.map((x) => [x.id, x.rule, x.severity, x.message, x.fix]),
+              )
             }
           >
             Export CSV

@@ -1,6 +1,7 @@
 import { Badge, Button, Group, Progress, SegmentedControl, Select, Stack, Text, TextInput, Timeline } from '@mantine/core';
 import type { FunnelReport, SessionTimeline } from '../../api/types.ts';
-import { downloadCsv, toCsv } from '../../lib/csv.ts';
+import { toCsv } from '../../lib/csv.ts';
+import { downloadCsvText } from '../../lib/download.ts';
 import { fmtDate, fmtMinor, fmtNumber, fmtPercent } from '../../lib/format.ts';
 import { BROWSER_TZ } from '../../lib/range.ts';
 
@@ -58,7 +59,7 @@ export function CsvButton<T extends object>({
   columns: readonly { key: string; label: string }[];
 }) {
   return (
-    <Button size="xs" variant="light" disabled={!rows.length} onClick={() => downloadCsv(`${name}.csv`, toCsv(rows, columns))}>
+    <Button size="xs" variant="light" disabled={!rows.length} onClick={() => downloadCsvText(`${name}.csv`, toCsv(rows, columns))}>
       Export CSV
     </Button>
   );

@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, get } from '../../api/client.ts';
 import { ROLE_NAMES, type EmailInvitation, type InvitationList, type InviteResponse } from '../../api/types.ts';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
-import { downloadCsv, toCsv } from '../../lib/csv.ts';
+import { toCsv } from '../../lib/csv.ts';
+import { downloadCsvText } from '../../lib/download.ts';
 import { fmtDate } from '../../lib/format.ts';
 import { useSession } from '../../session.tsx';
 
@@ -128,7 +129,7 @@ export function MemberInvitations() {
             size="xs"
             variant="default"
             onClick={() =>
-              downloadCsv(
+              downloadCsvText(
                 'invitations.csv',
                 toCsv(list.data.data, [
                   { key: 'email', label: 'E-mail' },

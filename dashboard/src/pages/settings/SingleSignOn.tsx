@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, get } from '../../api/client.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
-import { downloadCsv, toCsv } from '../../lib/csv.ts';
+import { toCsv } from '../../lib/csv.ts';
+import { downloadCsvText } from '../../lib/download.ts';
 import { fmtDate } from '../../lib/format.ts';
 import { useSession } from '../../session.tsx';
 
@@ -143,7 +144,7 @@ export function SingleSignOn() {
               variant="default"
               size="xs"
               onClick={() =>
-                downloadCsv(
+                downloadCsvText(
                   'sso-providers.csv',
                   toCsv(
                     s.providers.map((p) => ({
