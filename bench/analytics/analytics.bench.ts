@@ -315,6 +315,7 @@ try {
     };
     const [fromRollup, fromRaw] = await timeAlternating([() => readAll(reportRollups), () => readAll(source)]);
     rows.push(['GET /sessions measures, 12 weeks (total, days, by device): hour rollups', fromRollup!, fromRaw!, null]);
+    rows.push(['  the same from the raw rows (alternated)', fromRaw!, null, null]);
   }
 
   if (part('funnel')) {
