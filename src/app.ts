@@ -37,6 +37,7 @@ import {
   createAnalyticsSourceRepository,
   createCohortEventsSource,
   createFunnelRollupSources,
+  createReportRollupSources,
   createEventsModule,
   createEventsQualitySource,
   createEventsWarehouseSource,
@@ -291,6 +292,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     },
     // Funnel rollups join events' funnel rows and session attributes (SQL pieces events builds).
     funnelRollups: createFunnelRollupSources(),
+    // Session, page and cart hour rollups read events' tracking rows (SQL pieces events builds).
+    reportRollups: createReportRollupSources(),
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
   const pricing = createPricingModule(platform, {

@@ -27,6 +27,8 @@ import {
   computeFunnel,
   createFunnelRollupsRepository,
   createFunnelRollupsService,
+  createReportRollupsRepository,
+  createReportRollupsService,
   type FunnelSpec,
   pathEdges,
 } from '../../src/modules/analytics/index.ts';
@@ -34,6 +36,7 @@ import {
   createAnalyticsBehaviourRepository,
   createAnalyticsSourceRepository,
   createFunnelRollupSources,
+  createReportRollupSources,
 } from '../../src/modules/events/index.ts';
 import { type Db, migrateDatabase, openDatabase, type Q, queryOne } from '../../src/platform/index.ts';
 
@@ -49,7 +52,7 @@ const target = database.kind;
 /** `<tenant>:<load time ISO>` of a BENCH_KEEP run: its rows are measured again without a reload (and kept). */
 const REUSE = process.env.BENCH_REUSE?.match(/^([0-9a-f-]{36}):(.+)$/);
 const KEEP = process.env.BENCH_KEEP === '1' || REUSE !== undefined;
-/** Parts to run (default all): load, funnel, refresh, byperson, retention, paths, realtime. */
+/** Parts to run (default all): load, funnel, refresh, byperson, retention, paths, realtime, reports. */
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const part = (name: string) => !ONLY || ONLY.includes(name);
 const tenantId = REUSE?.[1] ?? randomUUID();
@@ -134,6 +137,12 @@ const behaviour = createAnalyticsBehaviourRepository();
 const rollupsOn = (reader: Db) =>
   createFunnelRollupsService({ db, reader, repo: createFunnelRollupsRepository(createFunnelRollupSources()), clock: () => new Date() });
 const rollups = rollupsOn(db);
+const reportRollups = createReportRollupsService({
+  db,
+  reader: db,
+  repo: createReportRollupsRepository(createReportRollupSources()),
+  clock: () => new Date(),
+});
 
 /**
  * The baseline: BENCH_BASELINE_ROOT=<a checkout of main> runs that tree's events and analytics code on the same rows,
@@ -179,6 +188,11 @@ const cleanup = async () => {
     'analytics_funnel_sessions',
     'analytics_funnel_days',
     'analytics_funnel_rollups',
+    'analytics_report_rollups',
+    'analytics_session_marks',
+    'analytics_session_hours',
+    'analytics_page_hours',
+    'analytics_cart_hours',
   ])
     await db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
 };
@@ -255,6 +269,53 @@ try {
         `funnel rollup [${name}]: first build ${b.map((x) => x.toFixed(0)).join(', ')} ms; refresh of ${refreshed} sessions ${f.map((x) => x.toFixed(0)).join(', ')} ms`,
       );
     }
+  }
+
+  if (part('reports')) {
+    // Report rollups (session, page and cart hours): the first build, then refreshes after a tail written in the current
+    // hour (the rate they keep up with: raw rows recounted per second), then /sessions' three reads from them and raw.
+    await db.execute(sql`UPDATE analytics_report_rollups SET watermark = NULL WHERE tenant_id = ${tenantId}`);
+    let t0 = performance.now();
+    await reportRollups.refresh(tenantId);
+    log(`report rollups: first build ${(performance.now() - t0).toFixed(0)} ms`);
+    const refreshMs: number[] = [];
+    let absorbed = 0;
+    let recounted = 0;
+    for (let r = 0; r < Math.max(2, RUNS); r++) {
+      const prefix = `rt${run}-${r}-`;
+      const n = Math.max(1, Math.floor(SESSIONS / 200));
+      const at = new Date(now.getTime() - 30 * 60_000).toISOString();
+      // A tail in the last hour: n new sessions with 18 page views and 3 cart events each (what ingest writes meanwhile).
+      await db.execute(sql`INSERT INTO tracking_sessions (tenant_id, id, session_id, device_type, started_at, pages_viewed)
+        SELECT ${tenantId}, gen_random_uuid(), ${prefix} || i, 'mobile', ${at}::timestamptz + i * interval '1 second', ${PAGES} FROM generate_series(0, ${n - 1}) i`);
+      await db.execute(sql`INSERT INTO page_views (tenant_id, id, page_view_id, session_id, page_url, page_path, page_type, started_at)
+        SELECT ${tenantId}, gen_random_uuid(), ${prefix} || 'pv' || j, ${prefix} || (j / ${PAGES}), 'https://shop.example/p/' || (j % 97), '/p/' || (j % 97), 'product',
+               ${at}::timestamptz + (j % ${PAGES}) * interval '40 seconds' FROM generate_series(0, ${n * PAGES - 1}) j`);
+      await db.execute(sql`INSERT INTO cart_events (tenant_id, id, dedupe_key, session_id, event_type, product_id, occurred_at)
+        SELECT ${tenantId}, gen_random_uuid(), ${prefix} || 'c' || j, ${prefix} || (j / 3), 'item_added', 'P' || (j % 500), ${at}::timestamptz + j * interval '1 second'
+        FROM generate_series(0, ${n * 3 - 1}) j`);
+      absorbed = n * (1 + PAGES + 3);
+      t0 = performance.now();
+      recounted = (await reportRollups.refresh(tenantId)).hours;
+      refreshMs.push(performance.now() - t0);
+    }
+    const p50 = pct(refreshMs, 50);
+    log(
+      `report rollups: refresh after a tail of ${absorbed} raw rows (recounting ${recounted} hours) p50 ${p50.toFixed(0)} ms, p95 ${pct(refreshMs, 95).toFixed(0)} ms: ` +
+        `${Math.round((absorbed / p50) * 1000).toLocaleString('en-US')} new raw rows/s absorbed (an hour's rows recounted each time)`,
+    );
+    const readAll = (m: typeof source | typeof reportRollups) => {
+      const call = (g: Parameters<typeof source.sessionMeasures>[4]) =>
+        m === source ? source.sessionMeasures(db, tenantId, w, {}, g) : reportRollups.sessionMeasures(tenantId, w, {}, g);
+      return Promise.all([
+        call({ kind: 'total' }),
+        call({ kind: 'time', granularity: 'day' }),
+        call({ kind: 'dimension', dimension: 'device', limit: 10 }),
+      ]);
+    };
+    const [fromRollup, fromRaw] = await timeAlternating([() => readAll(reportRollups), () => readAll(source)]);
+    rows.push(['GET /sessions measures, 12 weeks (total, days, by device): hour rollups', fromRollup!, fromRaw!, null]);
+    rows.push(['  the same from the raw rows (alternated)', fromRaw!, null, null]);
   }
 
   if (part('funnel')) {

@@ -112,6 +112,8 @@ const envSchema = z.object({
     .min(1024)
     .default(2 * 1024 ** 3),
   LOUPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  // A proxy's country header for tracked sessions; unset: none is read (a client can send any header).
+  LOUPE_TRUSTED_COUNTRY_HEADER: z.enum(['cf-ipcountry', 'cloudfront-viewer-country', 'x-vercel-ip-country']).optional(),
   // Platform and tenant administration only from these networks (comma-separated CIDRs or addresses); unset: from anywhere.
   LOUPE_ADMIN_NETWORKS: z
     .string()
@@ -320,6 +322,11 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly uploadLimitBytes: number;
   readonly trustProxy: boolean;
+  /**
+   * The request header a trusted proxy sets to the visitor's country (lower case), read for tracked sessions without
+   * a country of their own; undefined: no header is read (the default: a client could send any value).
+   */
+  readonly trustedCountryHeader: 'cf-ipcountry' | 'cloudfront-viewer-country' | 'x-vercel-ip-country' | undefined;
   /** Networks administration is allowed from (comma-separated CIDRs), or undefined for anywhere. */
   readonly adminNetworks: string | undefined;
   readonly rateLimits: {
@@ -495,6 +502,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: e.LOUPE_BODY_LIMIT_BYTES,
     uploadLimitBytes: e.LOUPE_UPLOAD_LIMIT_BYTES,
     trustProxy: e.LOUPE_TRUST_PROXY === 'true',
+    trustedCountryHeader: e.LOUPE_TRUSTED_COUNTRY_HEADER,
     adminNetworks: e.LOUPE_ADMIN_NETWORKS,
     rateLimits: {
       global: { perMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE, burst: e.RATE_LIMIT_GLOBAL_BURST },

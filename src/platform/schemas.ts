@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCountryCode } from './countries.ts';
 import { isCurrencyCode } from './money.ts';
 
 /** The one error shape (DESIGN.md), declared on every route so the OpenAPI document shows it. */
@@ -40,6 +41,14 @@ export const errorResponses = {
   409: errorBody,
   429: errorBody,
 } as const;
+
+/** An ISO 3166-1 alpha-2 country code, any case, upper-cased (`"fr"` → `"FR"`); unassigned codes are refused. */
+export const countryCode = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO 3166-1 alpha-2 country code, e.g. US, FR')
+  .transform((s) => s.toUpperCase())
+  .refine(isCountryCode, 'is not an assigned ISO 3166-1 alpha-2 country code (e.g. US, FR, JP)');
 
 /** An ISO 4217 currency code, any case, upper-cased (`"jpy"` → `"JPY"`); unknown codes are refused by name. */
 export const currencyCode = z

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   bucketLabel,
   bucketLabels,
+  cutWindow,
   funnelSteps,
+  hourAlignedZone,
   isTimeZone,
   previousWindow,
   relativeChange,
@@ -129,5 +131,38 @@ describe('period comparison', () => {
     expect(relativeChange(90, 120)).toBe(-0.25);
     expect(relativeChange(5, 0)).toBeNull();
     expect(relativeChange(1, 3)).toBe(-0.6667);
+  });
+});
+
+describe('hour rollups: which zones and windows they answer', () => {
+  const d = (x: string) => new Date(x);
+  it('a zone a whole number of hours from UTC all through the window, daylight saving included; not India, Nepal, Lord Howe', () => {
+    const year = { from: d('2026-01-01T00:00:00Z'), to: d('2027-01-01T00:00:00Z') };
+    for (const tz of ['UTC', 'America/New_York', 'Europe/Berlin', 'Asia/Tokyo', 'Pacific/Auckland'])
+      expect(hourAlignedZone(tz, year.from, year.to), tz).toBe(true);
+    for (const tz of ['Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Adelaide', 'America/St_Johns'])
+      expect(hourAlignedZone(tz, year.from, year.to), tz).toBe(false);
+    // Lord Howe is +10:30 in (southern) winter, +11 in summer: a January window alone is whole hours, a year is not.
+    expect(hourAlignedZone('Australia/Lord_Howe', d('2026-01-05T00:00:00Z'), d('2026-01-20T00:00:00Z'))).toBe(true);
+    expect(hourAlignedZone('Australia/Lord_Howe', year.from, year.to)).toBe(false);
+  });
+
+  it('cuts a window into whole UTC hours and raw edges', () => {
+    expect(cutWindow({ from: d('2026-03-01T10:17:00Z'), to: d('2026-03-01T13:05:00Z') })).toEqual({
+      inner: { from: d('2026-03-01T11:00:00Z'), to: d('2026-03-01T13:00:00Z') },
+      edges: [
+        { from: d('2026-03-01T10:17:00Z'), to: d('2026-03-01T11:00:00Z') },
+        { from: d('2026-03-01T13:00:00Z'), to: d('2026-03-01T13:05:00Z') },
+      ],
+    });
+    expect(cutWindow({ from: d('2026-03-01T10:00:00Z'), to: d('2026-03-02T10:00:00Z') })).toEqual({
+      inner: { from: d('2026-03-01T10:00:00Z'), to: d('2026-03-02T10:00:00Z') },
+      edges: [],
+    });
+    expect(cutWindow({ from: d('2026-03-01T10:10:00Z'), to: d('2026-03-01T10:50:00Z') })).toEqual({
+      inner: null,
+      edges: [{ from: d('2026-03-01T10:10:00Z'), to: d('2026-03-01T10:50:00Z') }],
+    });
+    expect(cutWindow({ from: d('2026-03-01T10:10:00Z'), to: d('2026-03-01T10:10:00Z') })).toEqual({ inner: null, edges: [] });
   });
 });

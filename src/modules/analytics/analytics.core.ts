@@ -243,3 +243,38 @@ export function mainCurrency(rows: readonly { currency: string | null; orders: n
   for (const r of rows) if (r.currency && isCurrencyCode(r.currency)) orders.set(r.currency, (orders.get(r.currency) ?? 0) + r.orders);
   return [...orders.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null;
 }
+
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * Whether `tz`'s offset from UTC is a whole number of hours all through [from, to] (sampled at both ends and weekly
+ * between, so a half-hour daylight-saving offset such as Lord Howe's is seen): then every local hour, day, week and
+ * month starts on a UTC hour and UTC-hour rollups answer the zone's buckets exactly. India (+05:30) and Nepal
+ * (+05:45) are not.
+ */
+export function hourAlignedZone(tz: string, from: Date, to: Date): boolean {
+  const end = to.getTime();
+  for (let ms = from.getTime(); ; ms = Math.min(ms + WEEK_MS, end)) {
+    if (offsetAt(ms, tz) % 3_600_000 !== 0) return false;
+    if (ms >= end) return true;
+  }
+}
+
+/** The window cut for a rollup read: `inner` whole UTC hours from the rollup, `edges` (partial hours) from the raw rows. */
+export interface RollupCut {
+  inner: { from: Date; to: Date } | null;
+  edges: { from: Date; to: Date }[];
+}
+
+const HOUR_MS = 3_600_000;
+
+/** [from, to) as its whole UTC hours and the raw edges around them. */
+export function cutWindow(w: { from: Date; to: Date }): RollupCut {
+  const a = Math.ceil(w.from.getTime() / HOUR_MS) * HOUR_MS;
+  const b = Math.floor(w.to.getTime() / HOUR_MS) * HOUR_MS;
+  if (a >= b) return { inner: null, edges: w.from < w.to ? [{ from: w.from, to: w.to }] : [] };
+  const edges: { from: Date; to: Date }[] = [];
+  if (w.from.getTime() < a) edges.push({ from: w.from, to: new Date(a) });
+  if (b < w.to.getTime()) edges.push({ from: new Date(b), to: w.to });
+  return { inner: { from: new Date(a), to: new Date(b) }, edges };
+}

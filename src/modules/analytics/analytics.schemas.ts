@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { countryCode } from '../../platform/index.ts';
 
 /**
  * Seed 000's reports (`GET /api/v1/analytics/*`). Every report takes `from`, `to` (ISO 8601 dates or times;
@@ -8,7 +9,7 @@ import { z } from 'zod';
 const filterValue = z.string().trim().min(1).max(200);
 const bound = z.string().trim().min(1).max(40);
 const granularity = z.enum(['hour', 'day', 'week', 'month']);
-const sessionDimension = z.enum(['device', 'browser', 'os', 'utm_source', 'utm_medium', 'utm_campaign']);
+const sessionDimension = z.enum(['device', 'browser', 'os', 'country', 'utm_source', 'utm_medium', 'utm_campaign']);
 
 const common = {
   from: bound.optional(),
@@ -20,6 +21,8 @@ const common = {
   utm_source: filterValue.optional(),
   utm_medium: filterValue.optional(),
   utm_campaign: filterValue.optional(),
+  /** ISO 3166-1 alpha-2 (any case); an unassigned code is a 400. */
+  country: countryCode.optional(),
 };
 /** Breakdowns keep the `top` largest values; the rest are summed into one `other` row. */
 const top = z.coerce.number().int().min(1).max(100).default(10);
@@ -105,6 +108,7 @@ export const sessionRecord = z.object({
   utm_source: z.string().nullable(),
   utm_medium: z.string().nullable(),
   utm_campaign: z.string().nullable(),
+  country: z.string().nullable(),
   referrer: z.string().nullable(),
   landing_url: z.string().nullable(),
   exit_page_url: z.string().nullable(),
@@ -116,6 +120,15 @@ export const sessionRecord = z.object({
   ended_at: z.string().nullable(),
   duration_seconds: z.number().nullable(),
 });
+/**
+ * Where the measures came from: `rollup` (UTC-hour rollups, the window's partial first and last hours from the raw
+ * rows) or `raw` (every row of the window), with the reason when raw (a zone not a whole number of hours from UTC).
+ * Both give the same answer; the session list and revenue are always read raw.
+ */
+const source = {
+  source: z.enum(['rollup', 'raw']).describe('rollup: UTC-hour rollups plus the raw partial hours; raw: every row of the window'),
+  source_reason: z.string().nullable(),
+};
 export const sessionsResponse = z.object({
   range: range.extend({ granularity }),
   summary: sessionStats.extend({ revenue: z.array(money) }),
@@ -123,6 +136,7 @@ export const sessionsResponse = z.object({
   breakdown: z.array(sessionStats.extend({ value: z.string() })).nullable(),
   data: z.array(sessionRecord),
   next_cursor: z.string().nullable(),
+  ...source,
 });
 
 const pageStats = z.object({
@@ -137,8 +151,9 @@ export const pageViewsResponse = z.object({
   summary: pageStats,
   series: z.array(pageStats.extend({ bucket: z.string() })),
   breakdown: z.array(pageStats.extend({ value: z.string() })).nullable(),
+  ...source,
 });
-export const topPagesResponse = z.object({ range, data: z.array(pageStats.extend({ page: z.string() })) });
+export const topPagesResponse = z.object({ range, data: z.array(pageStats.extend({ page: z.string() })), ...source });
 
 const funnelStep = z.object({
   name: z.string(),
@@ -180,6 +195,7 @@ export const cartResponse = z.object({
   summary: cartStats.extend({ revenue: z.array(money) }),
   series: z.array(cartStats.extend({ bucket: z.string() })),
   breakdown: z.array(cartStats.extend({ value: z.string() })).nullable(),
+  ...source,
 });
 export const cartProductsResponse = z.object({
   range,

@@ -3,6 +3,7 @@ import { MAX_BUCKETS, bucketCountEstimate, bucketLabels, funnelSteps, isTimeZone
 import * as s from './analytics.schemas.ts';
 import { computeFunnel, type FunnelCountRow } from './funnel.core.ts';
 import { type FunnelRollupsService, isRolledUpFunnel } from './funnel-rollups.service.ts';
+import { type ReportRollupsService, rollupMisfit } from './report-rollups.service.ts';
 import type {
   AnalyticsEventsPort,
   CartMeasures,
@@ -13,12 +14,17 @@ import type {
   SessionFilters,
   SessionMeasures,
 } from './analytics.types.ts';
+import type { RollupGrouping } from './report-rollups.repository.ts';
+
+type Grouping = Exclude<RollupGrouping, { kind: 'page' }>;
 
 export interface AnalyticsServiceDeps {
   db: Db;
   events: AnalyticsEventsPort;
   /** Ordered per-session funnels of stages read from rollups plus the raw tail (absent: every funnel is raw). */
   funnelRollups?: FunnelRollupsService | undefined;
+  /** Session, page and cart measures from UTC-hour rollups when the window allows (absent: always raw). */
+  reportRollups?: ReportRollupsService | undefined;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
 }
@@ -77,7 +83,8 @@ function series<M extends { key: string }, O>(rows: readonly M[], labels: readon
 /** The session filters a report query carries. */
 export function filtersOf(q: Common): SessionFilters {
   const f: SessionFilters = {};
-  for (const k of ['device', 'browser', 'os', 'utm_source', 'utm_medium', 'utm_campaign'] as const) if (q[k] !== undefined) f[k] = q[k];
+  for (const k of ['device', 'browser', 'os', 'country', 'utm_source', 'utm_medium', 'utm_campaign'] as const)
+    if (q[k] !== undefined) f[k] = q[k];
   return f;
 }
 
@@ -149,6 +156,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     utm_source: r.utmSource,
     utm_medium: r.utmMedium,
     utm_campaign: r.utmCampaign,
+    country: r.country,
     referrer: r.referrer,
     landing_url: r.landingUrl,
     exit_page_url: r.exitPageUrl,
@@ -161,15 +169,44 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     duration_seconds: r.durationSeconds == null ? null : Number(r.durationSeconds),
   });
 
+  /**
+   * Where the window's session, page and cart measures come from: the hour rollups (refreshed first) when the zone
+   * is whole hours from UTC over the window, else events' raw statements; `source` says which and why.
+   */
+  async function measuresOf(tenantId: string, w: ReportWindow) {
+    const rollups = deps.reportRollups;
+    let misfit = rollups ? rollupMisfit(w) : 'no rollups configured';
+    if (rollups && misfit === null) {
+      await rollups.refresh(tenantId);
+      if (!(await rollups.ready(tenantId))) misfit = 'the rollups are not built on the reader yet: read from the raw rows';
+    }
+    if (!rollups || misfit !== null)
+      return {
+        source: { source: 'raw' as const, source_reason: misfit },
+        sessions: (f: SessionFilters, g: Grouping) => events.sessionMeasures(db, tenantId, w, f, g),
+        pages: (f: SessionFilters, pageType: string | null, g: Grouping | { kind: 'page'; limit: number }) =>
+          events.pageMeasures(db, tenantId, w, f, pageType, g),
+        carts: (f: SessionFilters, g: Grouping) => events.cartMeasures(db, tenantId, w, f, g),
+      };
+    return {
+      source: { source: 'rollup' as const, source_reason: null },
+      sessions: (f: SessionFilters, g: Grouping) => rollups.sessionMeasures(tenantId, w, f, g),
+      pages: (f: SessionFilters, pageType: string | null, g: Grouping | { kind: 'page'; limit: number }) =>
+        rollups.pageMeasures(tenantId, w, f, pageType, g),
+      carts: (f: SessionFilters, g: Grouping) => rollups.cartMeasures(tenantId, w, f, g),
+    };
+  }
+
   return {
     async sessions(ctx: TenantContext, q: s.SessionsQuery): Promise<s.SessionsResponse> {
       const { w, labels } = await windowOf(ctx, q, q.granularity);
       const f = filtersOf(q);
       const after = q.cursor ? decodeCursor(q.cursor) : null;
+      const m = await measuresOf(ctx.tenantId, w);
       const [total, bySeries, byDim, revenue, list] = await Promise.all([
-        events.sessionMeasures(db, ctx.tenantId, w, f, { kind: 'total' }),
-        events.sessionMeasures(db, ctx.tenantId, w, f, { kind: 'time', granularity: q.granularity }),
-        q.breakdown ? events.sessionMeasures(db, ctx.tenantId, w, f, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
+        m.sessions(f, { kind: 'total' }),
+        m.sessions(f, { kind: 'time', granularity: q.granularity }),
+        q.breakdown ? m.sessions(f, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
         events.sessionRevenue(db, ctx.tenantId, w, f),
         q.limit > 0 ? events.listSessions(db, ctx.tenantId, w, f, q.limit + 1, after) : [],
       ]);
@@ -183,6 +220,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
         breakdown: byDim ? byDim.map((m) => ({ value: m.key, ...sessionStats(m) })) : null,
         data: page.map(sessionOut),
         next_cursor: more && last ? encodeCursor(new Date(last.startedAt), last.sessionId) : null,
+        ...m.source,
       };
     },
 
@@ -190,25 +228,26 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const { w, labels } = await windowOf(ctx, q, q.granularity);
       const f = filtersOf(q);
       const pageType = q.page_type ?? null;
+      const m = await measuresOf(ctx.tenantId, w);
       const [total, bySeries, byDim] = await Promise.all([
-        events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'total' }),
-        events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'time', granularity: q.granularity }),
-        q.breakdown
-          ? events.pageMeasures(db, ctx.tenantId, w, f, pageType, { kind: 'dimension', dimension: q.breakdown, limit: q.top })
-          : null,
+        m.pages(f, pageType, { kind: 'total' }),
+        m.pages(f, pageType, { kind: 'time', granularity: q.granularity }),
+        q.breakdown ? m.pages(f, pageType, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
       ]);
       return {
         range: { ...rangeOut(w), granularity: q.granularity },
         summary: pageStats(total[0]),
         series: series(bySeries, labels, pageStats),
-        breakdown: byDim ? byDim.map((m) => ({ value: m.key, ...pageStats(m) })) : null,
+        breakdown: byDim ? byDim.map((x) => ({ value: x.key, ...pageStats(x) })) : null,
+        ...m.source,
       };
     },
 
     async topPages(ctx: TenantContext, q: s.TopPagesQuery): Promise<s.TopPagesResponse> {
       const { w } = await windowOf(ctx, q);
-      const rows = await events.pageMeasures(db, ctx.tenantId, w, filtersOf(q), q.page_type ?? null, { kind: 'page', limit: q.limit });
-      return { range: rangeOut(w), data: rows.map((m) => ({ page: m.key, ...pageStats(m) })) };
+      const m = await measuresOf(ctx.tenantId, w);
+      const rows = await m.pages(filtersOf(q), q.page_type ?? null, { kind: 'page', limit: q.limit });
+      return { range: rangeOut(w), data: rows.map((x) => ({ page: x.key, ...pageStats(x) })), ...m.source };
     },
 
     async funnel(ctx: TenantContext, q: s.FunnelQuery): Promise<s.FunnelResponse> {
@@ -290,17 +329,19 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     async cart(ctx: TenantContext, q: s.CartQuery): Promise<s.CartResponse> {
       const { w, labels } = await windowOf(ctx, q, q.granularity);
       const f = filtersOf(q);
+      const m = await measuresOf(ctx.tenantId, w);
       const [total, bySeries, byDim, revenue] = await Promise.all([
-        events.cartMeasures(db, ctx.tenantId, w, f, { kind: 'total' }),
-        events.cartMeasures(db, ctx.tenantId, w, f, { kind: 'time', granularity: q.granularity }),
-        q.breakdown ? events.cartMeasures(db, ctx.tenantId, w, f, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
+        m.carts(f, { kind: 'total' }),
+        m.carts(f, { kind: 'time', granularity: q.granularity }),
+        q.breakdown ? m.carts(f, { kind: 'dimension', dimension: q.breakdown, limit: q.top }) : null,
         events.cartRevenue(db, ctx.tenantId, w, f),
       ]);
       return {
         range: { ...rangeOut(w), granularity: q.granularity },
         summary: { ...cartStats(total[0]), revenue: revenueOut(revenue) },
         series: series(bySeries, labels, cartStats),
-        breakdown: byDim ? byDim.map((m) => ({ value: m.key, ...cartStats(m) })) : null,
+        breakdown: byDim ? byDim.map((x) => ({ value: x.key, ...cartStats(x) })) : null,
+        ...m.source,
       };
     },
 

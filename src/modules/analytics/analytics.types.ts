@@ -68,13 +68,15 @@ export interface FunnelRollupSources {
   changesSql(tenantId: string, since: string): SQL;
   /** id uuid, session_id text: funnel rows written by the current transaction. */
   writtenNowSql(tenantId: string): SQL;
-  /** session_id, device, browser, os, utm_source, utm_medium, utm_campaign. */
+  /** session_id, device, browser, os, utm_source, utm_medium, utm_campaign, country. */
   sessionAttributesSql(tenantId: string): SQL;
 }
 
 export interface AnalyticsPorts {
   events: AnalyticsEventsPort;
   funnelRollups: FunnelRollupSources;
+  /** Report rollups' SQL pieces (absent: the session, page and cart reports read the raw rows). */
+  reportRollups?: ReportRollupSources | undefined;
   orders: AnalyticsOrdersPort;
   /** The tenant's settings (read-only; `{}` for an unknown tenant): `timezone` is the reports' default zone. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
@@ -92,3 +94,23 @@ export interface ProfileChangesPort {
   onProfilesChanged(listener: (tenantId: string, profileIds: readonly string[]) => void): void;
   changedSince(tenantId: string, since: Date, limit: number): Promise<string[]>;
 }
+
+/**
+ * The report rollups' SQL pieces over events' tracking_sessions, page_views and cart_events (implemented by
+ * `events/report-rollup-source.repository.ts`, wired in src/app.ts). `pick`: the listed UTC hours (ISO hour
+ * starts, distinct), an instant range [from, to), or 'all'. Row columns: hour (UTC hour, timestamptz), at (the row's
+ * instant), session_id, and device, browser, os, country, utm_source, utm_medium, utm_campaign of the session.
+ */
+export interface ReportRollupSources {
+  /** session_id: sessions with a session, page view or cart row written by transactions snapshot `since` did not see. */
+  changedSessionsSql(tenantId: string, since: string): SQL;
+  /** h: the UTC hours the listed sessions start in or have a page view or cart event in. */
+  hoursOfSessionsSql(tenantId: string, sessions: SQL): SQL;
+  /** + person text, pages_viewed, cart_adds, purchases int, duration_seconds (null while open): sessions started in the pick. */
+  sessionRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /** + page text, page_type, time_on_page_seconds, scroll_depth_percent: page views started in the pick. */
+  pageRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /** + event_type, quantity: cart events in the pick. */
+  cartRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
+}
+export type ReportRowsPick = { hours: readonly string[] } | { from: Date; to: Date } | 'all';

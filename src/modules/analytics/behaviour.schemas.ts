@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { countryCode } from '../../platform/index.ts';
 import { UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/text.ts';
 import { FUNNEL_STEP_RE } from './analytics.schemas.ts';
 
@@ -17,6 +18,7 @@ const common = {
   utm_source: filterValue.optional(),
   utm_medium: filterValue.optional(),
   utm_campaign: filterValue.optional(),
+  country: countryCode.optional(),
 };
 /** A funnel stage, `cart:<cart event type>` or `page:<page type>`. */
 const eventName = z.string().trim().regex(FUNNEL_STEP_RE, 'a stage name (letters, digits, _ . -), cart:<type> or page:<type>');

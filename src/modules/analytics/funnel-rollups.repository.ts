@@ -22,6 +22,7 @@ const ATTRIBUTE: Record<keyof SessionFilters, SQL> = {
   utm_source: sql`a.utm_source`,
   utm_medium: sql`a.utm_medium`,
   utm_campaign: sql`a.utm_campaign`,
+  country: sql`a.country`,
 };
 
 /** A pre-aggregate dimension: '' (the whole funnel) or a session attribute. */
@@ -56,8 +57,8 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
   const rowsOf = (tenantId: string, t: FunnelTrack) => sql`r.tenant_id = ${tenantId} AND r.funnel_key = ${t.key}`;
   /** Per-session rows with the sessions' attributes now, from `steps` (events' `sessionStepsSql`). */
   const insertSessions = (tenantId: string, t: FunnelTrack, steps: SQL) =>
-    sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at, device, browser, os, utm_source, utm_medium, utm_campaign)
-        SELECT ${tenantId}, ${t.key}, x.session_id, x.anchor_id, x.first_at, x.last_at, x.step_at, a.device, a.browser, a.os, a.utm_source, a.utm_medium, a.utm_campaign
+    sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at, device, browser, os, utm_source, utm_medium, utm_campaign, country)
+        SELECT ${tenantId}, ${t.key}, x.session_id, x.anchor_id, x.first_at, x.last_at, x.step_at, a.device, a.browser, a.os, a.utm_source, a.utm_medium, a.utm_campaign, a.country
         FROM ${steps} x LEFT JOIN ${src.sessionAttributesSql(tenantId)} a ON a.session_id = x.session_id`;
   /** Rewrites every day row of the funnel from its per-session rows (a build). */
   async function writeDays(q: Q, tenantId: string, t: FunnelTrack): Promise<void> {
@@ -99,10 +100,10 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
              array_agg(c.cell ORDER BY c.cell), array_agg(c.n ORDER BY c.cell)
       FROM (SELECT p.first_day, p.last_day, d.dimension, d.value, p.cell, ${sql.raw(String(sign))} * sum(p.n)::int AS n
             FROM (SELECT (r.first_at AT TIME ZONE 'UTC')::date AS first_day, (r.last_at AT TIME ZONE 'UTC')::date AS last_day,
-                         r.device, r.browser, r.os, r.utm_source, r.utm_medium, r.utm_campaign, ${cellSql('r')} AS cell, count(*) AS n
+                         r.device, r.browser, r.os, r.utm_source, r.utm_medium, r.utm_campaign, r.country, ${cellSql('r')} AS cell, count(*) AS n
                   FROM analytics_funnel_sessions r ${stepSeries(t, 'r')}
                   WHERE ${where}
-                  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) p
+                  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10) p
             CROSS JOIN LATERAL (VALUES ${dims}) AS d(dimension, value)
             GROUP BY 1, 2, 3, 4, 5) c
       GROUP BY c.first_day, c.last_day, c.dimension, c.value`;
@@ -140,11 +141,11 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
       return row ? { watermark: row.watermark, maxSpanSeconds: Number(row.maxSpanSeconds) } : undefined;
     },
 
-    /** How many funnel rollups the tenant has (a cap keeps hostile step lists from building rollups without end). */
-    async count(q: Q, tenantId: string): Promise<number> {
+    /** How many funnel rollups of keys starting `prefix` the tenant has (a cap keeps hostile step lists from building rollups without end). */
+    async count(q: Q, tenantId: string, prefix: string): Promise<number> {
       const row = await queryOne<{ n: number }>(
         q,
-        sql`SELECT count(*)::int AS n FROM analytics_funnel_rollups WHERE tenant_id = ${tenantId}`,
+        sql`SELECT count(*)::int AS n FROM analytics_funnel_rollups WHERE tenant_id = ${tenantId} AND starts_with(funnel_key, ${prefix})`,
       );
       return row?.n ?? 0;
     },

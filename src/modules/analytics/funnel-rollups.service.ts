@@ -33,9 +33,15 @@ export interface FunnelRollupsServiceDeps {
   clock: () => Date;
 }
 
+/**
+ * The rollup key's version: a change to what a rollup stores bumps it, so rollups built before are rebuilt under new
+ * keys instead of being read (f2: the sessions' country, and its day rows). Rollups of older versions are not read.
+ */
+export const FUNNEL_KEY_VERSION = 'f2';
+
 /** A steps list's rollup key. */
 function funnelKey(steps: readonly string[]): string {
-  return `f1:${createHash('sha256').update(JSON.stringify(steps)).digest('hex').slice(0, 32)}`;
+  return `${FUNNEL_KEY_VERSION}:${createHash('sha256').update(JSON.stringify(steps)).digest('hex').slice(0, 32)}`;
 }
 
 const DAY_MS = 86_400_000;
@@ -92,7 +98,7 @@ export function createFunnelRollupsService(deps: FunnelRollupsServiceDeps) {
   async function refresh(tenantId: string, steps: readonly string[]): Promise<{ rebuilt: boolean; sessions: number } | null> {
     const t = track(steps);
     const mark = await deps.repo.watermark(deps.db, tenantId, t.key);
-    if (mark === undefined && (await deps.repo.count(deps.db, tenantId)) >= MAX_FUNNEL_ROLLUPS) return null;
+    if (mark === undefined && (await deps.repo.count(deps.db, tenantId, `${FUNNEL_KEY_VERSION}:`)) >= MAX_FUNNEL_ROLLUPS) return null;
     if (typeof mark === 'string' && !(await deps.repo.changedSince(deps.db, tenantId, mark))) return { rebuilt: false, sessions: 0 };
     return deps.db.transaction(async (tx) => {
       // The horizon first, before this transaction writes (its own id would hold the horizon back).

@@ -30,6 +30,7 @@ export const analyticsFunnelSessions = pgTable(
     utmSource: text('utm_source'),
     utmMedium: text('utm_medium'),
     utmCampaign: text('utm_campaign'),
+    country: text('country'),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.funnelKey, t.sessionId] }),
@@ -64,7 +65,7 @@ export const analyticsFunnelRollups = pgTable(
  * histogram: `cells[k]` (ascending) counted `counts[k]` times. Cell 0 counts sessions reaching step 1; cell
  * `i * FUNNEL_HISTOGRAM_BUCKETS + b` sessions reaching step i+1 whose time from step i fell in log bucket b
  * (funnel-histogram.core.ts). Dimension '' (value '') is the whole funnel; each of device, browser, os, utm_source,
- * utm_medium, utm_campaign splits the same sessions by the attribute ('(none)' when unset). A report over whole days
+ * utm_medium, utm_campaign, country splits the same sessions by the attribute ('(none)' when unset). A report over whole days
  * merges these rows instead of reading one row per session; rewritten for the days a refresh touched.
  */
 export const analyticsFunnelDays = pgTable(

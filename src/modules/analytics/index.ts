@@ -3,7 +3,7 @@
  * session's timeline), commerce KPIs, one item's sales, retention cohorts and paths over the tracking rows events owns, read through `AnalyticsEventsPort`. Public entry.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PlatformServices } from '../../platform/index.ts';
+import type { PlatformServices, Q } from '../../platform/index.ts';
 import { analyticsRoutes } from './analytics.routes.ts';
 import { createAnalyticsService } from './analytics.service.ts';
 import { createKpisService } from './kpis.service.ts';
@@ -15,6 +15,8 @@ import { cohortsRoutes } from './cohorts.routes.ts';
 import { createCohortsService } from './cohorts.service.ts';
 import { createFunnelRollupsRepository } from './funnel-rollups.repository.ts';
 import { createFunnelRollupsService } from './funnel-rollups.service.ts';
+import { createReportRollupsRepository } from './report-rollups.repository.ts';
+import { createReportRollupsService } from './report-rollups.service.ts';
 
 /** Every report is a read that may lag by the replica's bound: all of them read through `platform.reader`. */
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
@@ -25,10 +27,19 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     repo: createFunnelRollupsRepository(deps.funnelRollups),
     clock: platform.clock,
   });
+  const reportRollups = deps.reportRollups
+    ? createReportRollupsService({
+        db: platform.db,
+        reader: platform.reader,
+        repo: createReportRollupsRepository(deps.reportRollups),
+        clock: platform.clock,
+      })
+    : undefined;
   const analytics = createAnalyticsService({
     db: platform.reader,
     events: deps.events,
     funnelRollups,
+    reportRollups,
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
@@ -75,8 +86,16 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     cohorts: cohorts.forModules,
     /** Ordered per-session funnel rollups (`refresh`, `read`, `funnel`), for benches and tests. */
     funnelRollups,
-    /** Erasure step (identity.onErasure): funnel rollup rows of the person's renamed sessions take the new ids. */
-    erasePerson: funnelRollups.erasePerson,
+    /** Session, page and cart hour rollups (`refresh`, reads), for benches and tests; undefined when not wired. */
+    reportRollups,
+    /**
+     * Erasure step (identity.onErasure): funnel rollup rows of the person's renamed sessions take the new ids; the
+     * report rollups recount the hours of the renamed sessions.
+     */
+    async erasePerson(tx: Q, tenantId: string): Promise<void> {
+      await funnelRollups.erasePerson(tx, tenantId);
+      await reportRollups?.erasePerson(tx, tenantId);
+    },
     async routes(app: FastifyInstance): Promise<void> {
       await analyticsRoutes(app, { analytics, kpis, behaviour, itemSales });
       await cohortsRoutes(app, { cohorts });
@@ -91,3 +110,6 @@ export type { FunnelSpec } from './funnel.core.ts';
 /** Funnel rollups outside an app (bench/analytics): the service over its repository and events' SQL pieces. */
 export { createFunnelRollupsRepository } from './funnel-rollups.repository.ts';
 export { createFunnelRollupsService } from './funnel-rollups.service.ts';
+/** Report rollups outside an app (bench/analytics). */
+export { createReportRollupsRepository } from './report-rollups.repository.ts';
+export { createReportRollupsService } from './report-rollups.service.ts';

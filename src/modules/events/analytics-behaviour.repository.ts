@@ -27,6 +27,7 @@ const SESSION_COLUMN: Record<keyof AnalyticsSessionFilters, SQL> = {
   utm_source: sql`s.utm_source`,
   utm_medium: sql`s.utm_medium`,
   utm_campaign: sql`s.utm_campaign`,
+  country: sql`s.country`,
 };
 function sessionFilter(f: AnalyticsSessionFilters): SQL {
   const parts = (Object.keys(SESSION_COLUMN) as (keyof AnalyticsSessionFilters)[])

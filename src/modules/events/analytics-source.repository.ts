@@ -9,7 +9,7 @@ import { type Q, arrayParam, queryOne, queryRows } from '../../platform/index.ts
  * dimensions map to fixed columns below.
  */
 export type AnalyticsGranularity = 'hour' | 'day' | 'week' | 'month';
-export type AnalyticsSessionDimension = 'device' | 'browser' | 'os' | 'utm_source' | 'utm_medium' | 'utm_campaign';
+export type AnalyticsSessionDimension = 'device' | 'browser' | 'os' | 'country' | 'utm_source' | 'utm_medium' | 'utm_campaign';
 export type AnalyticsPageDimension = AnalyticsSessionDimension | 'page_type';
 /** Equality filters on the session's attributes; absent = any. */
 export type AnalyticsSessionFilters = Partial<Record<AnalyticsSessionDimension, string>>;
@@ -115,6 +115,7 @@ export interface SessionRecord {
   utmSource: string | null;
   utmMedium: string | null;
   utmCampaign: string | null;
+  country: string | null;
   referrer: string | null;
   landingUrl: string | null;
   exitPageUrl: string | null;
@@ -147,6 +148,7 @@ const SESSION_COLUMN: Record<AnalyticsSessionDimension, SQL> = {
   utm_source: sql`s.utm_source`,
   utm_medium: sql`s.utm_medium`,
   utm_campaign: sql`s.utm_campaign`,
+  country: sql`s.country`,
 };
 const dimensionColumn = (d: AnalyticsPageDimension): SQL => (d === 'page_type' ? sql`p.page_type` : SESSION_COLUMN[d]);
 
@@ -184,7 +186,7 @@ function folding(g: AnalyticsGrouping | { kind: 'page'; limit: number }): { cte:
 }
 
 const SESSION_RECORD = sql`s.session_id AS "sessionId", s.user_id AS "userId", s.anonymous_id AS "anonymousId", s.device_type AS "deviceType", s.browser, s.os,
-  s.utm_source AS "utmSource", s.utm_medium AS "utmMedium", s.utm_campaign AS "utmCampaign", s.referrer, s.landing_url AS "landingUrl",
+  s.utm_source AS "utmSource", s.utm_medium AS "utmMedium", s.utm_campaign AS "utmCampaign", s.country, s.referrer, s.landing_url AS "landingUrl",
   s.exit_page_url AS "exitPageUrl", s.pages_viewed AS "pagesViewed", s.cart_adds AS "cartAdds", s.purchases, s.revenue_minor::text AS "revenueMinor",
   s.currency, s.started_at AS "startedAt", s.ended_at AS "endedAt", s.duration_seconds AS "durationSeconds"`;
 

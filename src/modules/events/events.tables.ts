@@ -37,6 +37,8 @@ export const trackingSessions = pgTable(
     os: text('os'),
     userAgent: text('user_agent'),
     locale: text('locale'),
+    /** The visitor's country, ISO 3166-1 alpha-2 (from the client, or a trusted proxy header when configured). */
+    country: text('country'),
     utmSource: text('utm_source'),
     utmMedium: text('utm_medium'),
     utmCampaign: text('utm_campaign'),
@@ -62,11 +64,18 @@ export const trackingSessions = pgTable(
      * written since. Counter updates (pages, carts) do not touch it.
      */
     attrsXid: xid8('attrs_xid').default(sql`pg_current_xact_id()`),
+    /**
+     * The transaction that last wrote anything analytics' report rollups count of the session row (insert, start,
+     * end, an erasure's rename): the rollups redo the hours of the sessions written since their watermark. Page and
+     * cart counters are not stamped here: their page_views / cart_events rows carry their own xid.
+     */
+    reportXid: xid8('report_xid').default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('tracking_sessions_session_key').on(t.tenantId, t.sessionId),
     index('tracking_sessions_attrs_xid_idx').on(t.tenantId, t.attrsXid),
+    index('tracking_sessions_report_xid_idx').on(t.tenantId, t.reportXid),
     index('tracking_sessions_started_idx').on(t.tenantId, t.startedAt),
     index('tracking_sessions_user_idx').on(t.tenantId, t.userId),
   ],
@@ -91,12 +100,15 @@ export const pageViews = pgTable(
     endedAt: timestamp('ended_at', { withTimezone: true }),
     timeOnPageSeconds: integer('time_on_page_seconds'),
     scrollDepthPercent: smallint('scroll_depth_percent'),
+    /** The transaction that last wrote the row (insert, end, an erasure's rename): analytics' report rollups redo its hours. */
+    writeXid: xid8('write_xid').default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('page_views_page_view_key').on(t.tenantId, t.pageViewId),
     index('page_views_session_idx').on(t.tenantId, t.sessionId, t.startedAt),
     index('page_views_started_idx').on(t.tenantId, t.startedAt),
+    index('page_views_write_xid_idx').on(t.tenantId, t.writeXid),
   ],
 );
 
@@ -147,6 +159,8 @@ export const cartEvents = pgTable(
     interactionId: uuid('interaction_id'),
     metadata: jsonb('metadata'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    /** The writing transaction (insert, an erasure's rename): analytics' report rollups redo its session's hours. */
+    ingestXid: xid8('ingest_xid').default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
@@ -155,6 +169,7 @@ export const cartEvents = pgTable(
     index('cart_events_type_idx').on(t.tenantId, t.eventType, t.occurredAt),
     // Any type in a time range (analytics' /realtime: the last 5 minutes); the type index needs the type first.
     index('cart_events_time_idx').on(t.tenantId, t.occurredAt),
+    index('cart_events_ingest_idx').on(t.tenantId, t.ingestXid),
   ],
 );
 

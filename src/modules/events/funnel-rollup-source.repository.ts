@@ -71,7 +71,7 @@ export function createFunnelRollupSources() {
 
     /** `session_id` and the session attributes reports filter and break down by (one row per tracked session). */
     sessionAttributesSql(tenantId: string): SQL {
-      return sql`(SELECT s.session_id, s.device_type AS device, s.browser, s.os, s.utm_source, s.utm_medium, s.utm_campaign
+      return sql`(SELECT s.session_id, s.device_type AS device, s.browser, s.os, s.utm_source, s.utm_medium, s.utm_campaign, s.country
         FROM tracking_sessions s WHERE s.tenant_id = ${tenantId})`;
     },
   };

@@ -192,7 +192,7 @@ export function createEventsModule(platform: PlatformServices, deps: EventsModul
     },
     async routes(app: FastifyInstance): Promise<void> {
       await interactionsRoutes(app, { ingest, clock: platform.clock, arrivals: interactionStats.arrivals });
-      await trackingRoutes(app, { tracking });
+      await trackingRoutes(app, { tracking, countryHeader: platform.config.trustedCountryHeader });
       await segmentRoutes(app, { ingest, identity: deps.identity, clock: platform.clock, publicUrl: platform.config.publicUrl });
       await integrationsRoutes(app, {
         integrations,
@@ -251,3 +251,5 @@ export { createCohortEventsSource } from './cohort-source.repository.ts';
 export { createShopperHistorySource } from './shopper-history-source.repository.ts';
 /** SQL pieces over funnel_events and tracking_sessions for analytics' funnel rollups (analytics' `FunnelRollupSources`). */
 export { createFunnelRollupSources } from './funnel-rollup-source.repository.ts';
+/** SQL pieces over tracking_sessions, page_views and cart_events for analytics' report rollups (analytics' `ReportRollupSources`). */
+export { createReportRollupSources } from './report-rollup-source.repository.ts';

@@ -44,11 +44,13 @@ export async function anonymizeTracking(q: Q, tenantId: string, who: TrackedPers
   const touched = await queryRows<{ id: string }>(
     q,
     sql`UPDATE tracking_sessions s SET session_id = m.new_id, user_id = NULL, anonymous_id = NULL, user_agent = NULL, referrer = NULL,
-          landing_url = ${stripQuery(sql.raw('s.landing_url'))}, exit_page_url = ${stripQuery(sql.raw('s.exit_page_url'))}, metadata = NULL
+          landing_url = ${stripQuery(sql.raw('s.landing_url'))}, exit_page_url = ${stripQuery(sql.raw('s.exit_page_url'))}, metadata = NULL,
+          report_xid = pg_current_xact_id()
         FROM ${map} WHERE s.tenant_id = ${tenantId} AND s.session_id = m.old_id RETURNING s.id`,
   );
   await q.execute(
-    sql`UPDATE page_views p SET session_id = m.new_id, page_view_id = 'erased:' || p.id::text, user_id = NULL, referrer = NULL, page_url = ${stripQuery(sql.raw('p.page_url'))}
+    sql`UPDATE page_views p SET session_id = m.new_id, page_view_id = 'erased:' || p.id::text, user_id = NULL, referrer = NULL, page_url = ${stripQuery(sql.raw('p.page_url'))},
+          write_xid = pg_current_xact_id()
         FROM ${map} WHERE p.tenant_id = ${tenantId} AND p.session_id = m.old_id`,
   );
   await q.execute(
@@ -58,7 +60,8 @@ export async function anonymizeTracking(q: Q, tenantId: string, who: TrackedPers
         FROM ${map} WHERE f.tenant_id = ${tenantId} AND f.session_id = m.old_id`,
   );
   await q.execute(
-    sql`UPDATE cart_events c SET session_id = m.new_id, user_id = NULL, metadata = NULL, cart_item_id = NULL, dedupe_key = 'erased:' || c.id::text
+    sql`UPDATE cart_events c SET session_id = m.new_id, user_id = NULL, metadata = NULL, cart_item_id = NULL, dedupe_key = 'erased:' || c.id::text,
+          ingest_xid = pg_current_xact_id()
         FROM ${map} WHERE c.tenant_id = ${tenantId} AND c.session_id = m.old_id`,
   );
   return touched.length;

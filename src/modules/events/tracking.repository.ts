@@ -7,6 +7,8 @@ export interface SessionRow {
   deviceType: string | null;
   browser: string | null;
   os: string | null;
+  /** ISO 3166-1 alpha-2, or null. */
+  country: string | null;
   utmSource: string | null;
   utmMedium: string | null;
   utmCampaign: string | null;
@@ -30,6 +32,8 @@ export interface NewSession {
   os: string | null;
   userAgent: string | null;
   locale: string | null;
+  /** ISO 3166-1 alpha-2 (validated by the caller), or null. */
+  country: string | null;
   utm: { source: string | null; medium: string | null; campaign: string | null; term: string | null; content: string | null };
   referrer: string | null;
   landingUrl: string | null;
@@ -46,7 +50,7 @@ export interface PageViewRow {
   scrollDepthPercent: number | null;
 }
 
-const SESSION = sql`session_id AS "sessionId", user_id AS "userId", device_type AS "deviceType", browser, os, utm_source AS "utmSource", utm_medium AS "utmMedium",
+const SESSION = sql`session_id AS "sessionId", user_id AS "userId", device_type AS "deviceType", browser, os, country, utm_source AS "utmSource", utm_medium AS "utmMedium",
   utm_campaign AS "utmCampaign", pages_viewed AS "pagesViewed", cart_adds AS "cartAdds", purchases, revenue_minor::text AS "revenueMinor", started_at AS "startedAt",
   ended_at AS "endedAt", duration_seconds AS "durationSeconds", bounce, exit_page_url AS "exitPageUrl"`;
 const PAGE_VIEW = sql`page_view_id AS "pageViewId", session_id AS "sessionId", started_at AS "startedAt", ended_at AS "endedAt",
@@ -62,22 +66,22 @@ export function createTrackingRepository() {
     /** Starts a session; a retry (same session_id) returns the stored one unchanged. */
     async startSession(q: Q, tenantId: string, s: NewSession): Promise<SessionRow> {
       await q.execute(
-        sql`INSERT INTO tracking_sessions (tenant_id, id, session_id, user_id, anonymous_id, device_type, browser, os, user_agent, locale,
+        sql`INSERT INTO tracking_sessions (tenant_id, id, session_id, user_id, anonymous_id, device_type, browser, os, user_agent, locale, country,
                                            utm_source, utm_medium, utm_campaign, utm_term, utm_content, referrer, landing_url, started_at, metadata)
-            VALUES (${tenantId}, ${newId()}, ${s.sessionId}, ${s.userId}, ${s.anonymousId}, ${s.deviceType}, ${s.browser}, ${s.os}, ${s.userAgent}, ${s.locale},
+            VALUES (${tenantId}, ${newId()}, ${s.sessionId}, ${s.userId}, ${s.anonymousId}, ${s.deviceType}, ${s.browser}, ${s.os}, ${s.userAgent}, ${s.locale}, ${s.country},
                     ${s.utm.source}, ${s.utm.medium}, ${s.utm.campaign}, ${s.utm.term}, ${s.utm.content}, ${s.referrer}, ${s.landingUrl}, ${s.startedAt.toISOString()},
                     ${s.metadata ? JSON.stringify(s.metadata) : null}::jsonb)
             ON CONFLICT (tenant_id, session_id) DO UPDATE SET
               -- A session first seen through a page view (out of order) gets its start details now.
               device_type = coalesce(tracking_sessions.device_type, excluded.device_type), browser = coalesce(tracking_sessions.browser, excluded.browser),
-              os = coalesce(tracking_sessions.os, excluded.os), user_agent = coalesce(tracking_sessions.user_agent, excluded.user_agent),
+              os = coalesce(tracking_sessions.os, excluded.os), country = coalesce(tracking_sessions.country, excluded.country), user_agent = coalesce(tracking_sessions.user_agent, excluded.user_agent),
               utm_source = coalesce(tracking_sessions.utm_source, excluded.utm_source), utm_medium = coalesce(tracking_sessions.utm_medium, excluded.utm_medium),
               utm_campaign = coalesce(tracking_sessions.utm_campaign, excluded.utm_campaign), utm_term = coalesce(tracking_sessions.utm_term, excluded.utm_term),
               utm_content = coalesce(tracking_sessions.utm_content, excluded.utm_content), referrer = coalesce(tracking_sessions.referrer, excluded.referrer),
               landing_url = coalesce(tracking_sessions.landing_url, excluded.landing_url), user_id = coalesce(tracking_sessions.user_id, excluded.user_id),
               started_at = least(tracking_sessions.started_at, excluded.started_at),
               -- Analytics' funnel pre-aggregates keep sessions' attributes: a start that may have filled them is a change.
-              attrs_xid = pg_current_xact_id()`,
+              attrs_xid = pg_current_xact_id(), report_xid = pg_current_xact_id()`,
       );
       return (await this.getSession(q, tenantId, s.sessionId))!;
     },
@@ -97,7 +101,7 @@ export function createTrackingRepository() {
     endSession: (q: Q, tenantId: string, sessionId: string, endedAt: Date, exitPageUrl: string | null) =>
       queryOne<SessionRow>(
         q,
-        sql`UPDATE tracking_sessions s SET
+        sql`UPDATE tracking_sessions s SET report_xid = pg_current_xact_id(),
               ended_at = coalesce(s.ended_at, ${endedAt.toISOString()}::timestamptz),
               duration_seconds = coalesce(s.duration_seconds, greatest(0, floor(extract(epoch FROM (${endedAt.toISOString()}::timestamptz - s.started_at))))::int),
               bounce = s.pages_viewed <= 1,
@@ -150,7 +154,7 @@ export function createTrackingRepository() {
     ) =>
       queryOne<PageViewRow>(
         q,
-        sql`UPDATE page_views SET
+        sql`UPDATE page_views SET write_xid = pg_current_xact_id(),
               ended_at = coalesce(ended_at, ${endedAt.toISOString()}::timestamptz),
               time_on_page_seconds = coalesce(${timeOnPageSeconds}::int, time_on_page_seconds, greatest(0, floor(extract(epoch FROM (${endedAt.toISOString()}::timestamptz - started_at))))::int),
               scroll_depth_percent = greatest(scroll_depth_percent, ${scrollDepthPercent}::smallint)

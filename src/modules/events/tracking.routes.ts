@@ -8,6 +8,8 @@ import type { TrackingService } from './tracking.service.ts';
 
 export interface TrackingRouteDeps {
   tracking: TrackingService;
+  /** The trusted proxy's country header (config `trustedCountryHeader`); undefined: no header is read. */
+  countryHeader?: string | undefined;
 }
 
 const toSession = (r: SessionRow) => ({
@@ -16,6 +18,7 @@ const toSession = (r: SessionRow) => ({
   device_type: r.deviceType,
   browser: r.browser,
   os: r.os,
+  country: r.country,
   utm_source: r.utmSource,
   utm_medium: r.utmMedium,
   utm_campaign: r.utmCampaign,
@@ -54,7 +57,10 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingRouteDe
       config,
     },
     async (request, reply) => {
-      const row = await deps.tracking.startSession(tenantContext(request), request.body, request.headers['user-agent']);
+      const proxied = deps.countryHeader ? request.headers[deps.countryHeader] : undefined;
+      const row = await deps.tracking.startSession(tenantContext(request), request.body, request.headers['user-agent'], {
+        country: typeof proxied === 'string' ? proxied : undefined,
+      });
       return reply.code(201).send(toSession(row));
     },
   );

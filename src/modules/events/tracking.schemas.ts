@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyCode } from '../../platform/schemas.ts';
+import { countryCode, currencyCode } from '../../platform/schemas.ts';
 import { CUSTOM_TYPE_PATTERN } from './interactions.core.ts';
 import { smallObject, timestamp } from './interactions.schemas.ts';
 
@@ -19,6 +19,8 @@ export const sessionStartBody = z
     os: label.optional(),
     user_agent: z.string().max(1000).optional(),
     locale: z.string().max(35).optional(),
+    /** The visitor's country (ISO 3166-1 alpha-2), when the client knows it; else a trusted proxy's header if configured. */
+    country: countryCode.optional(),
     utm_source: label.optional(),
     utm_medium: label.optional(),
     utm_campaign: label.optional(),
@@ -47,6 +49,7 @@ export const sessionResponse = z.object({
   device_type: z.string().nullable(),
   browser: z.string().nullable(),
   os: z.string().nullable(),
+  country: z.string().nullable(),
   utm_source: z.string().nullable(),
   utm_medium: z.string().nullable(),
   utm_campaign: z.string().nullable(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { type Q, newId, notFound, type TenantContext, validation } from '../../platform/index.ts';
+import { type Q, countryOf, newId, notFound, type TenantContext, validation } from '../../platform/index.ts';
 import {
   MAX_AMOUNT_MINOR,
   checkOccurredAt,
@@ -50,7 +50,16 @@ export function createTrackingService(deps: TrackingServiceDeps) {
   };
 
   return {
-    async startSession(ctx: Ctx, b: z.infer<typeof s.sessionStartBody>, headerUserAgent: string | undefined): Promise<SessionRow> {
+    /**
+     * `proxy.country`: the trusted proxy's country header, passed only when the operator enabled one; the body's
+     * `country` wins, an unassigned header value (`XX`, `T1`) is none.
+     */
+    async startSession(
+      ctx: Ctx,
+      b: z.infer<typeof s.sessionStartBody>,
+      headerUserAgent: string | undefined,
+      proxy: { country?: string | undefined } = {},
+    ): Promise<SessionRow> {
       const now = deps.clock();
       const userAgent = b.user_agent ?? headerUserAgent;
       const ua = parseUserAgent(userAgent);
@@ -64,6 +73,7 @@ export function createTrackingService(deps: TrackingServiceDeps) {
         os: b.os ?? ua.os,
         userAgent: userAgent?.slice(0, 1000) ?? null,
         locale: b.locale ?? null,
+        country: b.country ?? countryOf(proxy.country),
         utm: {
           source: b.utm_source ?? b.utm?.source ?? fromUrl.source,
           medium: b.utm_medium ?? b.utm?.medium ?? fromUrl.medium,

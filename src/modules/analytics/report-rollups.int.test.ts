@@ -1,0 +1,398 @@
+/**
+ * Report rollups (session stats, page performance, cart abandonment per UTC hour) against the raw statements they
+ * replace (events' `sessionMeasures`, `pageMeasures`, `cartMeasures`, themselves checked against an independent
+ * computation in analytics.int.test.ts): the seeded simulation (test/analytics-simulation.ts) sent through the
+ * tracking API out of order, read back over windows cut mid-hour, across New York's daylight-saving jump, in UTC and
+ * Tokyo, with filters and breakdowns (country included); equal after the first build, after late events and a late
+ * start that moves a session to another hour, and after a person's erasure. A second tenant writes the same session ids.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { type Simulation, simulate } from '../../../test/analytics-simulation.ts';
+import { rngMulberry32 } from '../../ml/random.ts';
+import { queryOne } from '../../platform/index.ts';
+import { createAnalyticsSourceRepository, createReportRollupSources } from '../events/index.ts';
+import type { ReportWindow, SessionFilters } from './analytics.types.ts';
+import { createReportRollupsRepository, type RollupGrouping } from './report-rollups.repository.ts';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-03-05T00:00:00Z');
+const T1 = Date.parse('2026-03-11T00:00:00Z');
+const COUNTRIES = ['US', 'FR', 'DE', null] as const;
+
+let t: TestApp;
+let A: Awaited<ReturnType<TestApp['createTenant']>>;
+let B: Awaited<ReturnType<TestApp['createTenant']>>;
+let writeA: string;
+let writeB: string;
+let readA: string;
+const raw = createAnalyticsSourceRepository();
+const rollupRepo = createReportRollupsRepository(createReportRollupSources());
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function post(url: string, body: object, token: string, headers?: Record<string, string>) {
+  const r = await t.request('POST', url, { token, body, ...(headers ? { headers } : {}) });
+  if (r.status >= 300) throw new Error(`${url}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** Every start first (a few known users' starts last: late), then every other event shuffled. */
+async function sendSimulation(s: Simulation, seed: number, token: string): Promise<void> {
+  const late = new Set(s.sessions.filter((x, i) => x.userId && i % 11 === 0).map((x) => x.sessionId));
+  const start = (x: Simulation['sessions'][number], i: number) => () =>
+    post(
+      '/api/v1/analytics/session/start',
+      {
+        session_id: x.sessionId,
+        ...(x.userId ? { user_id: x.userId } : { anonymous_id: x.anonymousId }),
+        device_type: x.device,
+        browser: x.browser,
+        ...(x.utmSource ? { utm_source: x.utmSource, utm_campaign: `camp-${i % 5}` } : {}),
+        ...(COUNTRIES[i % 4] ? { country: COUNTRIES[i % 4]!.toLowerCase() } : {}),
+        started_at: iso(x.startedAt),
+      },
+      token,
+    ).then(() => undefined);
+  const jobs: (() => Promise<void>)[] = [];
+  for (const p of s.pages)
+    jobs.push(async () => {
+      await post(
+        '/api/v1/analytics/page-view',
+        {
+          session_id: p.sessionId,
+          page_view_id: p.pageViewId,
+          ...(p.userId ? { user_id: p.userId } : {}),
+          page_url: `https://shop.example${p.path}?ref=x`,
+          type: p.pageType,
+          viewed_at: iso(p.at),
+        },
+        token,
+      );
+      if (p.timeOnPage !== null)
+        await post(
+          '/api/v1/analytics/page-view/end',
+          { page_view_id: p.pageViewId, ended_at: iso(p.at + 1000), time_on_page_seconds: p.timeOnPage, scroll_depth_percent: p.scroll },
+          token,
+        );
+    });
+  for (const c of s.cart)
+    jobs.push(async () => {
+      await post(
+        '/api/v1/analytics/cart-event',
+        {
+          session_id: c.sessionId,
+          event_id: c.eventId,
+          type: c.type,
+          ...(c.userId ? { user_id: c.userId } : {}),
+          ...(c.productId ? { product_id: c.productId } : {}),
+          ...(c.quantity !== null ? { quantity: c.quantity } : {}),
+          ...(c.valueCents !== null ? { value_cents: c.valueCents, currency: c.currency } : {}),
+          occurred_at: iso(c.at),
+        },
+        token,
+      );
+    });
+  for (const f of s.funnel)
+    jobs.push(async () => {
+      await post(
+        '/api/v1/analytics/funnel',
+        { session_id: f.sessionId, event_id: f.eventId, stage: f.stage, ...(f.userId ? { user_id: f.userId } : {}), reached_at: iso(f.at) },
+        token,
+      );
+    });
+  for (const x of s.sessions)
+    if (x.endedAt !== null)
+      jobs.push(async () => {
+        await post('/api/v1/analytics/session/end', { session_id: x.sessionId, ended_at: iso(x.endedAt!) }, token).catch(() => undefined);
+      });
+  s.sessions.forEach((x, i) => {
+    if (!late.has(x.sessionId)) jobs.unshift(start(x, i));
+  });
+  const rnd = rngMulberry32(seed);
+  const starts = jobs.splice(0, s.sessions.length - late.size);
+  for (let i = jobs.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [jobs[i], jobs[j]] = [jobs[j]!, jobs[i]!];
+  }
+  for (const job of [...starts, ...jobs]) await job();
+  for (const [i, x] of s.sessions.entries()) if (late.has(x.sessionId)) await start(x, i)();
+}
+
+interface Case {
+  w: ReportWindow;
+  f: SessionFilters;
+  g: RollupGrouping;
+  pageType?: string;
+}
+
+/** Windows: whole UTC days, cut mid-hour at both ends, New York across the jump, Tokyo, one hour, empty. */
+function cases(): Case[] {
+  const ny = 'America/New_York';
+  const windows: ReportWindow[] = [
+    { from: new Date(T0), to: new Date(T1), tz: 'UTC' },
+    { from: new Date(T0 + 10 * HOUR + 17 * 60_000), to: new Date(T1 - 7 * HOUR - 43 * 60_000), tz: 'UTC' },
+    { from: new Date('2026-03-06T05:00:00Z'), to: new Date('2026-03-11T04:00:00Z'), tz: ny },
+    { from: new Date('2026-03-06T15:00:00Z'), to: new Date('2026-03-09T15:00:00Z'), tz: 'Asia/Tokyo' },
+    { from: new Date(T0 + 30 * HOUR + 60_000), to: new Date(T0 + 30 * HOUR + 50 * 60_000), tz: 'UTC' },
+    { from: new Date('2026-04-01T00:00:00Z'), to: new Date('2026-04-02T00:00:00Z'), tz: 'UTC' },
+  ];
+  const filters: SessionFilters[] = [
+    {},
+    { device: 'mobile' },
+    { country: 'FR' },
+    { device: 'desktop', utm_source: 'google' },
+    { device: '(none)' },
+  ];
+  const groupings: RollupGrouping[] = [
+    { kind: 'total' },
+    { kind: 'time', granularity: 'hour' },
+    { kind: 'time', granularity: 'day' },
+    { kind: 'time', granularity: 'week' },
+    { kind: 'dimension', dimension: 'country', limit: 2 },
+    { kind: 'dimension', dimension: 'utm_campaign', limit: 3 },
+    { kind: 'dimension', dimension: 'device', limit: 10 },
+  ];
+  const out: Case[] = [];
+  for (const w of windows) {
+    for (const g of groupings) out.push({ w, f: {}, g });
+    for (const f of filters) out.push({ w, f, g: { kind: 'time', granularity: 'day' } });
+    out.push({ w, f: { browser: 'Chrome' }, g: { kind: 'dimension', dimension: 'page_type', limit: 2 } });
+    out.push({ w, f: {}, g: { kind: 'page', limit: 4 } });
+    out.push({ w, f: { country: 'US' }, g: { kind: 'page', limit: 3 }, pageType: 'product' });
+  }
+  return out;
+}
+
+/** Rows as plain sorted entries, numbers as numbers (a driver may return sums as text). */
+const norm = (rows: object[]) =>
+  rows.map((r) =>
+    Object.entries(r)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => [k, typeof v === 'string' && k !== 'key' ? Number(v) : v]),
+  );
+
+/** Every case from the rollup (as last refreshed) against the raw statements; returns the rows compared. */
+async function compare(tenantId: string): Promise<{ rows: number; mismatches: string[] }> {
+  const db = t.database.db;
+  let rows = 0;
+  const mismatches: string[] = [];
+  const check = (label: string, got: object[], want: object[]) => {
+    rows += want.length;
+    if (JSON.stringify(norm(got)) !== JSON.stringify(norm(want))) mismatches.push(label);
+  };
+  for (const c of cases()) {
+    const label = `${c.w.from.toISOString()}..${c.w.to.toISOString()} ${c.w.tz} ${JSON.stringify(c.f)} ${JSON.stringify(c.g)} ${c.pageType ?? ''}`;
+    if (c.g.kind !== 'page' && !(c.g.kind === 'dimension' && c.g.dimension === 'page_type')) {
+      const g = c.g;
+      check(
+        `sessions ${label}`,
+        await rollupRepo.sessionMeasures(db, tenantId, c.w, c.f, g),
+        await raw.sessionMeasures(db, tenantId, c.w, c.f, g),
+      );
+      check(`cart ${label}`, await rollupRepo.cartMeasures(db, tenantId, c.w, c.f, g), await raw.cartMeasures(db, tenantId, c.w, c.f, g));
+    }
+    const pt = c.pageType ?? null;
+    check(
+      `pages ${label}`,
+      await rollupRepo.pageMeasures(db, tenantId, c.w, c.f, pt, c.g),
+      await raw.pageMeasures(db, tenantId, c.w, c.f, pt, c.g),
+    );
+  }
+  return { rows, mismatches };
+}
+
+const refresh = (tenantId: string) => t.modules.analytics.reportRollups!.refresh(tenantId);
+
+let sim: Simulation;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  A = await t.createTenant('Rollups A');
+  B = await t.createTenant('Rollups B');
+  writeA = await A.apiKey(['interactions:write']);
+  writeB = await B.apiKey(['interactions:write']);
+  readA = await A.apiKey(['analytics:read']);
+  sim = simulate(41, 140, T0, T1);
+  await sendSimulation(sim, 41, writeA);
+  // The other tenant writes the same session ids: none of its rows may reach A's rollups.
+  await sendSimulation(simulate(41, 40, T0, T1), 42, writeB);
+}, 600_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('report rollups equal the raw reports', () => {
+  it('after the first build: sessions, pages and carts over cut windows, zones, filters and breakdowns', async () => {
+    expect(await refresh(A.tenantId)).toEqual({ rebuilt: true, hours: 0 });
+    const { rows, mismatches } = await compare(A.tenantId);
+    expect(mismatches).toEqual([]);
+    expect(rows).toBeGreaterThan(1000);
+    // Another tenant's rollup is its own: B's sessions are not in A's hours.
+    await refresh(B.tenantId);
+    const a = await rollupRepo.sessionMeasures(t.database.db, A.tenantId, cases()[0]!.w, {}, { kind: 'total' });
+    expect(a[0]!.sessions).toBe(sim.sessions.length);
+  }, 300_000);
+
+  it('late events, page ends and a late start that moves a session to an earlier hour: stale before the refresh, equal after it', async () => {
+    const s0 = sim.sessions[0]!;
+    // Late rows for existing sessions, hours before their other rows; a new session seen first through a page view and
+    // started (late) two hours earlier: its start moves to another hour, which must lose it.
+    await post(
+      '/api/v1/analytics/page-view',
+      {
+        session_id: s0.sessionId,
+        page_view_id: 'late-pv',
+        page_url: 'https://shop.example/p/late',
+        type: 'product',
+        viewed_at: iso(s0.startedAt - 5 * HOUR),
+      },
+      writeA,
+    );
+    await post(
+      '/api/v1/analytics/page-view/end',
+      { page_view_id: 'late-pv', ended_at: iso(s0.startedAt - 5 * HOUR + 9000), time_on_page_seconds: 9 },
+      writeA,
+    );
+    await post(
+      '/api/v1/analytics/cart-event',
+      {
+        session_id: sim.sessions[1]!.sessionId,
+        event_id: 'late-c',
+        type: 'converted',
+        occurred_at: iso(sim.sessions[1]!.startedAt - 3 * HOUR),
+      },
+      writeA,
+    );
+    const at = T0 + 40 * HOUR + 20 * 60_000;
+    await post(
+      '/api/v1/analytics/page-view',
+      { session_id: 'moved', page_view_id: 'moved-pv', page_url: 'https://shop.example/m', viewed_at: iso(at) },
+      writeA,
+    );
+    expect((await refresh(A.tenantId)).hours).toBeGreaterThan(0);
+    await post(
+      '/api/v1/analytics/session/start',
+      { session_id: 'moved', device_type: 'tablet', country: 'DE', started_at: iso(at - 2 * HOUR) },
+      writeA,
+    );
+    // Not refreshed: the rollup answers as of its watermark, so some report differs (the comparison can fail).
+    expect((await compare(A.tenantId)).mismatches.length).toBeGreaterThan(0);
+    const r = await refresh(A.tenantId);
+    expect(r.rebuilt).toBe(false);
+    expect(r.hours).toBeGreaterThanOrEqual(2);
+    expect((await compare(A.tenantId)).mismatches).toEqual([]);
+    // Nothing new: no work.
+    expect(await refresh(A.tenantId)).toEqual({ rebuilt: false, hours: 0 });
+  }, 300_000);
+
+  it("after a person's erasure: the hours of their renamed sessions are recounted in the erasure, no hashed id of theirs kept", async () => {
+    const user = sim.sessions.find((x) => x.userId)!.userId!;
+    await post(
+      '/api/v1/interactions',
+      { user_id: user, item_id: 'lamp', interaction_type: 'view', identifiers: { email: 'sim@example.test' } },
+      writeA,
+    );
+    const profile = await t.request('GET', '/api/v1/profiles/lookup?email=sim@example.test', { token: A.ownerToken });
+    expect(profile.status).toBe(200);
+    await refresh(A.tenantId);
+    const kept = async () =>
+      (await queryOne<{ n: number }>(
+        t.database.db,
+        sql`SELECT count(*)::int AS n FROM analytics_session_hours WHERE tenant_id = ${A.tenantId} AND hashtextextended(${user}, 0) = ANY(persons)`,
+      ))!.n;
+    expect(await kept()).toBeGreaterThan(0);
+    const del = await t.request('DELETE', `/api/v1/profiles/${profile.body.id}`, { token: A.ownerToken });
+    expect(del.status, JSON.stringify(del.body)).toBeLessThan(300);
+    // Recounted inside the erasure, before any refresh.
+    expect(await kept()).toBe(0);
+    expect((await compare(A.tenantId)).mismatches).toEqual([]);
+    await refresh(A.tenantId);
+    expect((await compare(A.tenantId)).mismatches).toEqual([]);
+  }, 300_000);
+});
+
+describe('the reports read the rollups when the window allows, and say so', () => {
+  const get = async (path: string) => {
+    const r = await t.request('GET', `/api/v1/analytics/${path}`, { token: readA });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body;
+  };
+
+  it('a whole-hour zone reads the rollup, India (+05:30) the raw rows, with the same figures for the same instants', async () => {
+    const range = `from=${iso(T0)}&to=${iso(T1)}`;
+    for (const report of ['sessions', 'page-views', 'top-pages', 'cart']) {
+      const split = report === 'top-pages' ? '' : '&breakdown=country';
+      const utc = await get(`${report}?${range}&tz=UTC${split}`);
+      expect(utc.source, report).toBe('rollup');
+      expect(utc.source_reason).toBeNull();
+      const india = await get(`${report}?${range}&tz=Asia/Kolkata${split}`);
+      expect(india.source, report).toBe('raw');
+      expect(india.source_reason).toMatch(/Asia\/Kolkata/);
+      // The range is given as instants: the totals and breakdowns do not depend on the zone.
+      if (report === 'top-pages') expect(utc.data).toEqual(india.data);
+      else {
+        expect(utc.summary, report).toEqual(india.summary);
+        expect(utc.breakdown, report).toEqual(india.breakdown);
+      }
+    }
+  }, 120_000);
+});
+
+describe('country', () => {
+  it('is stored from the start body (any case), filters and breaks down every report; a bad code is a clear 400', async () => {
+    const r = await t.request('POST', '/api/v1/analytics/session/start', {
+      token: writeA,
+      body: { session_id: 'cc-1', country: 'jp', started_at: iso(T0 + HOUR) },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.country).toBe('JP');
+    const bad = await t.request('POST', '/api/v1/analytics/session/start', { token: writeA, body: { session_id: 'cc-2', country: 'ZZ' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/country/);
+    expect(JSON.stringify(bad.body)).toMatch(/ISO 3166-1 alpha-2/);
+    for (const report of ['sessions', 'page-views', 'top-pages', 'funnel', 'cart', 'cart/top-products', 'retention', 'paths?anchor=/']) {
+      const q = await t.request('GET', `/api/v1/analytics/${report}${report.includes('?') ? '&' : '?'}country=XX`, { token: readA });
+      expect(q.status, report).toBe(400);
+      expect(JSON.stringify(q.body), report).toMatch(/ISO 3166-1 alpha-2/);
+      const ok = await t.request(
+        'GET',
+        `/api/v1/analytics/${report}${report.includes('?') ? '&' : '?'}country=jp&from=${iso(T0)}&to=${iso(T1)}`,
+        {
+          token: readA,
+        },
+      );
+      expect(ok.status, `${report} ${JSON.stringify(ok.body)}`).toBe(200);
+    }
+    const jp = await t.request('GET', `/api/v1/analytics/sessions?country=JP&from=${iso(T0)}&to=${iso(T1)}&tz=UTC`, { token: readA });
+    expect(jp.body.summary.sessions).toBe(1);
+    const split = await t.request('GET', `/api/v1/analytics/funnel?breakdown=country&from=${iso(T0)}&to=${iso(T1)}`, { token: readA });
+    expect(split.status).toBe(200);
+    expect(split.body.breakdown.map((b: { value: string }) => b.value)).toEqual(expect.arrayContaining(['US', 'FR', 'DE']));
+  }, 120_000);
+
+  it('a proxy country header is ignored unless the operator names it: a forged one changes nothing', async () => {
+    const forged = await t.request('POST', '/api/v1/analytics/session/start', {
+      token: writeA,
+      body: { session_id: 'cc-3' },
+      headers: { 'cf-ipcountry': 'KP', 'x-vercel-ip-country': 'KP', 'cloudfront-viewer-country': 'KP' },
+    });
+    expect(forged.status).toBe(201);
+    expect(forged.body.country).toBeNull();
+
+    const behind = await createTestApp({ LOUPE_TRUSTED_COUNTRY_HEADER: 'cf-ipcountry' });
+    try {
+      const tenant = await behind.createTenant('Behind Cloudflare');
+      const token = await tenant.apiKey(['interactions:write']);
+      const start = (id: string, headers: Record<string, string>, body: object = {}) =>
+        behind.request('POST', '/api/v1/analytics/session/start', { token, body: { session_id: id, ...body }, headers });
+      expect((await start('p1', { 'cf-ipcountry': 'br' })).body.country).toBe('BR');
+      // Only the configured header; an unassigned value (Cloudflare's XX, T1) is none; the client's own country wins.
+      expect((await start('p2', { 'x-vercel-ip-country': 'BR' })).body.country).toBeNull();
+      expect((await start('p3', { 'cf-ipcountry': 'T1' })).body.country).toBeNull();
+      expect((await start('p4', { 'cf-ipcountry': 'BR' }, { country: 'PT' })).body.country).toBe('PT');
+    } finally {
+      await behind.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,252 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { type Q, arrayParam, currentSnapshot, queryOne, queryRows } from '../../platform/index.ts';
+import type {
+  CartMeasures,
+  Granularity,
+  PageMeasures,
+  ReportRollupSources,
+  ReportRowsPick,
+  ReportWindow,
+  SessionFilters,
+  SessionMeasures,
+} from './analytics.types.ts';
+import { type RollupCut, cutWindow } from './analytics.core.ts';
+
+/**
+ * The report rollups' I/O (tables `analytics_report_rollups`, `analytics_session_marks`, `analytics_session_hours`,
+ * `analytics_page_hours`, `analytics_cart_hours`): per tenant, seed 000's session, page and cart measures per UTC hour
+ * and session attributes, refreshed from a snapshot watermark (platform/snapshots.ts) by recounting every hour a
+ * changed session touches. Events' rows are read only through `ReportRollupSources`' SQL pieces. Every method takes
+ * the query handle first, then the tenant.
+ */
+
+/** A report's grouping, as events' raw statements take it (`AnalyticsGrouping`), plus pages. */
+export type RollupGrouping =
+  | { kind: 'total' }
+  | { kind: 'time'; granularity: Granularity }
+  | { kind: 'dimension'; dimension: keyof SessionFilters | 'page_type'; limit: number }
+  | { kind: 'page'; limit: number };
+
+const DIMENSIONS = ['device', 'browser', 'os', 'country', 'utm_source', 'utm_medium', 'utm_campaign'] as const;
+const ATTRS = sql.raw(DIMENSIONS.join(', '));
+const ATTRS_OF = (x: string) => sql.raw(DIMENSIONS.map((d) => `${x}.${d}`).join(', '));
+/** A 64-bit hash of a text member (distinct counts over hours; a collision needs ~4e9 members to be likely). */
+const hashOf = (x: SQL) => sql`hashtextextended(${x}, 0)`;
+
+/** `AND b.<dim> = $v` per filter (a null attribute never matches, as in the raw reports). */
+function filtersSql(f: SessionFilters): SQL {
+  return sql.join(
+    DIMENSIONS.filter((d) => f[d] !== undefined).map((d) => sql` AND b.${sql.raw(d)} = ${f[d]}`),
+    sql``,
+  );
+}
+
+/** The group key of base row `b` before top-N folding (the raw reports' labels). */
+function keyOf(g: RollupGrouping, tz: string): SQL {
+  if (g.kind === 'total') return sql`''`;
+  if (g.kind === 'page') return sql`b.page`;
+  if (g.kind === 'dimension') return sql`coalesce(b.${sql.raw(g.dimension)}, '(none)')`;
+  const format = g.granularity === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD';
+  return sql`to_char(date_trunc(${g.granularity}, b.at AT TIME ZONE ${tz}), ${format})`;
+}
+
+/** `top` CTE over `k` (weighted by `weight`) and the folded key, for dimension and page groupings. */
+function fold(g: RollupGrouping, weight: SQL): { cte: SQL; key: SQL } {
+  if (g.kind !== 'dimension' && g.kind !== 'page') return { cte: sql``, key: sql`k.key` };
+  return {
+    cte: sql`, top AS (SELECT key FROM k GROUP BY key ORDER BY ${weight} DESC, key LIMIT ${g.limit})`,
+    key: sql`CASE WHEN k.key IN (SELECT key FROM top) THEN k.key ELSE 'other' END`,
+  };
+}
+
+/** The folded 'other' row goes last, whatever its size (as the raw reports). */
+function otherLast<T extends { key: string }>(rows: T[], g: RollupGrouping): T[] {
+  if (g.kind !== 'dimension' && g.kind !== 'page') return rows;
+  return [...rows.filter((r) => r.key !== 'other'), ...rows.filter((r) => r.key === 'other')];
+}
+
+export function createReportRollupsRepository(src: ReportRollupSources) {
+  /** Rollup rows of `table` in the cut's whole hours (none without), as `cols`. */
+  const innerRows = (tenantId: string, table: string, cut: RollupCut, cols: SQL) =>
+    cut.inner
+      ? sql`SELECT ${cols} FROM ${sql.raw(table)} r WHERE r.tenant_id = ${tenantId} AND r.hour >= ${cut.inner.from.toISOString()} AND r.hour < ${cut.inner.to.toISOString()}`
+      : sql`SELECT ${cols} FROM ${sql.raw(table)} r WHERE false`;
+  /** Raw rows of each edge, as `cols` over alias x. */
+  const edgeRows = (rows: (pick: ReportRowsPick) => SQL, cut: RollupCut, cols: SQL) =>
+    cut.edges.map((e) => sql` UNION ALL SELECT ${cols} FROM ${rows(e)} x`);
+
+  /** Rewrites the tenant's rows of the UTC hours `hours` (distinct ISO hour starts) from the raw rows. */
+  async function recount(q: Q, tenantId: string, hours: readonly string[] | 'all'): Promise<void> {
+    const inHours = hours === 'all' ? sql`true` : sql`r.hour = ANY(${arrayParam(hours)}::timestamptz[])`;
+    const pick: ReportRowsPick = hours === 'all' ? 'all' : { hours };
+    for (const table of ['analytics_session_marks', 'analytics_session_hours', 'analytics_page_hours', 'analytics_cart_hours'])
+      await q.execute(sql`DELETE FROM ${sql.raw(table)} r WHERE r.tenant_id = ${tenantId} AND ${inHours}`);
+    await q.execute(sql`INSERT INTO analytics_session_marks (tenant_id, session_id, hour)
+      SELECT ${tenantId}::uuid, x.session_id, x.hour FROM ${src.sessionRowsSql(tenantId, pick)} x`);
+    await q.execute(sql`INSERT INTO analytics_session_hours (tenant_id, hour, ${ATTRS}, sessions, bounces, duration_sum, duration_count,
+        page_views, cart_adds, purchases, converted_sessions, persons)
+      SELECT ${tenantId}::uuid, x.hour, ${ATTRS_OF('x')}, count(*), count(*) FILTER (WHERE x.pages_viewed <= 1), coalesce(sum(x.duration_seconds), 0),
+             count(x.duration_seconds), coalesce(sum(x.pages_viewed), 0), coalesce(sum(x.cart_adds), 0), coalesce(sum(x.purchases), 0),
+             count(*) FILTER (WHERE x.purchases > 0), array_agg(DISTINCT ${hashOf(sql`x.person`)})
+      FROM ${src.sessionRowsSql(tenantId, pick)} x GROUP BY x.hour, ${ATTRS_OF('x')}`);
+    await q.execute(sql`INSERT INTO analytics_page_hours (tenant_id, hour, page, page_type, ${ATTRS}, views, time_sum, time_count, scroll_sum, scroll_count, sessions)
+      SELECT ${tenantId}::uuid, x.hour, x.page, x.page_type, ${ATTRS_OF('x')}, count(*), coalesce(sum(x.time_on_page_seconds), 0), count(x.time_on_page_seconds),
+             coalesce(sum(x.scroll_depth_percent), 0), count(x.scroll_depth_percent), array_agg(DISTINCT ${hashOf(sql`x.session_id`)})
+      FROM ${src.pageRowsSql(tenantId, pick)} x GROUP BY x.hour, x.page, x.page_type, ${ATTRS_OF('x')}`);
+    await q.execute(sql`INSERT INTO analytics_cart_hours (tenant_id, hour, session_key, ${ATTRS}, added, converted, items_added, items_removed)
+      SELECT ${tenantId}::uuid, x.hour, ${hashOf(sql`x.session_id`)}, ${ATTRS_OF('x')}, bool_or(x.event_type = 'item_added'), bool_or(x.event_type = 'converted'),
+             coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_added'), 0),
+             coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_removed'), 0)
+      FROM ${src.cartRowsSql(tenantId, pick)} x GROUP BY x.hour, x.session_id, ${ATTRS_OF('x')}`);
+  }
+
+  return {
+    /** The current snapshot (text); ask it first in the refresh's transaction, before it writes. */
+    horizon: (q: Q): Promise<string> => currentSnapshot(q),
+
+    /** The tenant's watermark (null: never built; undefined: no rollup row). */
+    async watermark(q: Q, tenantId: string): Promise<string | null | undefined> {
+      const row = await queryOne<{ watermark: string | null }>(
+        q,
+        sql`SELECT watermark::text AS watermark FROM analytics_report_rollups WHERE tenant_id = ${tenantId}`,
+      );
+      return row ? row.watermark : undefined;
+    },
+
+    /** Locks the tenant's rollup row (made on first use): refreshes take turns. Returns its watermark. */
+    async lock(q: Q, tenantId: string): Promise<string | null> {
+      await q.execute(sql`INSERT INTO analytics_report_rollups (tenant_id) VALUES (${tenantId}) ON CONFLICT DO NOTHING`);
+      const row = await queryOne<{ watermark: string | null }>(
+        q,
+        sql`SELECT watermark::text AS watermark FROM analytics_report_rollups WHERE tenant_id = ${tenantId} FOR UPDATE`,
+      );
+      return row?.watermark ?? null;
+    },
+
+    async setWatermark(q: Q, tenantId: string, watermark: string, now: Date): Promise<void> {
+      await q.execute(
+        sql`UPDATE analytics_report_rollups SET watermark = ${watermark}::pg_snapshot, refreshed_at = ${now} WHERE tenant_id = ${tenantId}`,
+      );
+    },
+
+    /** The sessions written since snapshot `since` (ids). */
+    async changedSessions(q: Q, tenantId: string, since: string): Promise<string[]> {
+      const rows = await queryRows<{ sessionId: string }>(
+        q,
+        sql`SELECT c.session_id AS "sessionId" FROM ${src.changedSessionsSql(tenantId, since)} c`,
+      );
+      return rows.map((r) => r.sessionId);
+    },
+
+    /** Builds the tenant's rollup whole from the raw rows. */
+    async rebuild(q: Q, tenantId: string): Promise<void> {
+      await recount(q, tenantId, 'all');
+    },
+
+    /**
+     * Recounts every UTC hour the sessions touch: their start's, their page views' and cart events' hours now, and the
+     * hour each was last counted in (a start that moved). Recounting, not adding, makes it idempotent. Returns the hours.
+     */
+    async applyChanges(q: Q, tenantId: string, sessions: readonly string[]): Promise<number> {
+      if (!sessions.length) return 0;
+      const list = sql`SELECT unnest(${arrayParam(sessions)}::text[])`;
+      const rows = await queryRows<{ h: string }>(
+        q,
+        sql`SELECT to_char(h AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"') AS h FROM ${src.hoursOfSessionsSql(tenantId, list)} hs
+          UNION SELECT to_char(m.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"') FROM analytics_session_marks m WHERE m.tenant_id = ${tenantId} AND m.session_id = ANY(${arrayParam(sessions)}::text[])`,
+      );
+      if (!rows.length) return 0;
+      await recount(
+        q,
+        tenantId,
+        rows.map((r) => r.h),
+      );
+      return rows.length;
+    },
+
+    /** Session measures of sessions started in the window (events' `sessionMeasures`, same rows): whole hours from the rollup, edges raw. */
+    async sessionMeasures(q: Q, tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<SessionMeasures[]> {
+      const cut = cutWindow(w);
+      const cols = sql`r.hour AS at, ${ATTRS_OF('r')}, r.sessions, r.bounces, r.duration_sum, r.duration_count, r.page_views, r.cart_adds, r.purchases,
+        r.converted_sessions, r.persons`;
+      const raw = sql`x.at, ${ATTRS_OF('x')}, 1, (x.pages_viewed <= 1)::int, coalesce(x.duration_seconds, 0)::float8, (x.duration_seconds IS NOT NULL)::int,
+        x.pages_viewed::float8, x.cart_adds::float8, x.purchases::float8, (x.purchases > 0)::int, ARRAY[${hashOf(sql`x.person`)}]`;
+      const fo = fold(g, sql`sum(sessions)`);
+      const rows = await queryRows<SessionMeasures>(
+        q,
+        sql`WITH b AS (${innerRows(tenantId, 'analytics_session_hours', cut, cols)}${sql.join(
+          edgeRows((p) => src.sessionRowsSql(tenantId, p), cut, raw),
+          sql``,
+        )}),
+          k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b WHERE true ${filtersSql(f)})${fo.cte},
+          fk AS (SELECT ${fo.key} AS fkey, k.* FROM k),
+          u AS (SELECT fk.fkey, count(DISTINCT p.h)::int AS users FROM fk CROSS JOIN LATERAL unnest(fk.persons) AS p(h) GROUP BY 1)
+        SELECT fk.fkey AS key, sum(fk.sessions)::int AS sessions, max(u.users)::int AS users, sum(fk.bounces)::int AS bounces,
+               sum(fk.duration_sum)::float8 AS "durationSum", sum(fk.duration_count)::int AS "durationCount", sum(fk.page_views)::float8 AS "pageViews",
+               sum(fk.cart_adds)::float8 AS "cartAdds", sum(fk.purchases)::float8 AS purchases, sum(fk.converted_sessions)::int AS "convertedSessions"
+        FROM fk JOIN u ON u.fkey = fk.fkey GROUP BY 1 ORDER BY 1`,
+      );
+      return otherLast(rows, g);
+    },
+
+    /** Page measures of views started in the window (events' `pageMeasures`), optionally of one page type. */
+    async pageMeasures(
+      q: Q,
+      tenantId: string,
+      w: ReportWindow,
+      f: SessionFilters,
+      pageType: string | null,
+      g: RollupGrouping,
+    ): Promise<PageMeasures[]> {
+      const cut = cutWindow(w);
+      const cols = sql`r.hour AS at, r.page, r.page_type, ${ATTRS_OF('r')}, r.views, r.time_sum, r.time_count, r.scroll_sum, r.scroll_count, r.sessions`;
+      const raw = sql`x.at, x.page, x.page_type, ${ATTRS_OF('x')}, 1, coalesce(x.time_on_page_seconds, 0)::float8, (x.time_on_page_seconds IS NOT NULL)::int,
+        coalesce(x.scroll_depth_percent, 0)::float8, (x.scroll_depth_percent IS NOT NULL)::int, ARRAY[${hashOf(sql`x.session_id`)}]`;
+      const fo = fold(g, sql`sum(views)`);
+      const rows = await queryRows<PageMeasures>(
+        q,
+        sql`WITH b AS (${innerRows(tenantId, 'analytics_page_hours', cut, cols)}${sql.join(
+          edgeRows((p) => src.pageRowsSql(tenantId, p), cut, raw),
+          sql``,
+        )}),
+          k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b WHERE true ${filtersSql(f)}${pageType === null ? sql`` : sql` AND b.page_type = ${pageType}`})${fo.cte},
+          fk AS (SELECT ${fo.key} AS fkey, k.* FROM k),
+          u AS (SELECT fk.fkey, count(DISTINCT s.h)::int AS sessions FROM fk CROSS JOIN LATERAL unnest(fk.sessions) AS s(h) GROUP BY 1)
+        SELECT fk.fkey AS key, sum(fk.views)::int AS views, max(u.sessions)::int AS sessions, sum(fk.time_sum)::float8 AS "timeSum",
+               sum(fk.time_count)::int AS "timeCount", sum(fk.scroll_sum)::float8 AS "scrollSum", sum(fk.scroll_count)::int AS "scrollCount"
+        FROM fk JOIN u ON u.fkey = fk.fkey GROUP BY 1 ORDER BY 2 DESC, 1`,
+      );
+      return otherLast(rows, g);
+    },
+
+    /**
+     * Cart measures per session with cart events in the window (events' `cartMeasures`): the session's rows of the
+     * window's hours grouped by session, its first hour in the window its bucket.
+     */
+    async cartMeasures(q: Q, tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<CartMeasures[]> {
+      const cut = cutWindow(w);
+      const cols = sql`r.hour AS at, r.session_key, ${ATTRS_OF('r')}, r.added, r.converted, r.items_added, r.items_removed`;
+      const raw = sql`x.at, ${hashOf(sql`x.session_id`)}, ${ATTRS_OF('x')}, x.event_type = 'item_added', x.event_type = 'converted',
+        CASE WHEN x.event_type = 'item_added' THEN coalesce(x.quantity, 1) ELSE 0 END::float8,
+        CASE WHEN x.event_type = 'item_removed' THEN coalesce(x.quantity, 1) ELSE 0 END::float8`;
+      const fo = fold(g, sql`count(*)`);
+      const rows = await queryRows<CartMeasures>(
+        q,
+        sql`WITH r0 AS (${innerRows(tenantId, 'analytics_cart_hours', cut, cols)}${sql.join(
+          edgeRows((p) => src.cartRowsSql(tenantId, p), cut, raw),
+          sql``,
+        )}),
+          b AS (SELECT min(r0.at) AS at, ${sql.raw(DIMENSIONS.map((d) => `max(r0.${d}) AS ${d}`).join(', '))}, bool_or(r0.added) AS added,
+                       bool_or(r0.converted) AS converted, sum(r0.items_added) AS items_added, sum(r0.items_removed) AS items_removed
+                FROM r0 GROUP BY r0.session_key),
+          k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b WHERE true ${filtersSql(f)})${fo.cte}
+        SELECT ${fo.key} AS key, count(*) FILTER (WHERE k.added)::int AS carts, count(*) FILTER (WHERE k.added AND k.converted)::int AS "convertedCarts",
+               count(*) FILTER (WHERE k.converted)::int AS conversions, coalesce(sum(k.items_added), 0)::float8 AS "itemsAdded",
+               coalesce(sum(k.items_removed), 0)::float8 AS "itemsRemoved"
+        FROM k GROUP BY 1 ORDER BY 1`,
+      );
+      return otherLast(rows, g);
+    },
+  };
+}
+export type ReportRollupsRepository = ReturnType<typeof createReportRollupsRepository>;

@@ -1,0 +1,88 @@
+/**
+ * Report rollups: seed 000's daily views (session stats, page performance, cart abandonment) kept per UTC hour and
+ * session attributes, so `GET /sessions`, `/page-views`, `/top-pages` and `/cart` sum a few rows per hour instead of
+ * scanning every session, page view and cart event of the window. Hours, not days: any zone whose offset is a whole
+ * number of hours over the window (`hourAlignedZone`) cuts its local hours, days, weeks and months on UTC hours, so
+ * the series are exact in the tenant's zone and in any other such zone; other zones (India, Nepal, Lord Howe) read
+ * the raw rows and the response says `source: 'raw'`. A window's partial first and last hours are read raw in the
+ * same statement (`cutWindow`).
+ *
+ * Changes are found from a snapshot watermark on the writing transactions' ids (as the funnel rollups), not on event
+ * times: every session with a session, page or cart row written since (late and out-of-order events, page ends, late
+ * starts, an erasure's renames) has every UTC hour it touches recounted whole from the raw rows, plus the hour its
+ * start was last counted in. Refreshed on each report read that finds new rows; the read then sees the rollup as of
+ * that refresh (rows committed by other writers between the refresh and the read wait for the next one).
+ */
+import type { Db, Q } from '../../platform/index.ts';
+import { hourAlignedZone } from './analytics.core.ts';
+import type { CartMeasures, PageMeasures, ReportWindow, SessionFilters, SessionMeasures } from './analytics.types.ts';
+import type { ReportRollupsRepository, RollupGrouping } from './report-rollups.repository.ts';
+
+export interface ReportRollupsServiceDeps {
+  /** The primary: refreshes write. */
+  db: Db;
+  /** Where reports read (a replica when configured). */
+  reader: Db;
+  repo: ReportRollupsRepository;
+  clock: () => Date;
+}
+
+/** Why a window cannot be read from the hour rows (null: it can). */
+export function rollupMisfit(w: ReportWindow): string | null {
+  if (!hourAlignedZone(w.tz, w.from, w.to))
+    return `time zone ${w.tz} is not a whole number of hours from UTC over the range: read from the raw rows`;
+  return null;
+}
+
+export function createReportRollupsService(deps: ReportRollupsServiceDeps) {
+  const { repo } = deps;
+
+  /**
+   * Brings the tenant's rollup up to now: built whole the first time, then the hours of the sessions written since the
+   * watermark. A warm rollup with nothing new costs two small reads and writes nothing.
+   */
+  async function refresh(tenantId: string): Promise<{ rebuilt: boolean; hours: number }> {
+    const mark = await repo.watermark(deps.db, tenantId);
+    if (typeof mark === 'string' && !(await repo.changedSessions(deps.db, tenantId, mark)).length) return { rebuilt: false, hours: 0 };
+    return deps.db.transaction(async (tx) => {
+      // The horizon first, before this transaction writes (its own id would hold the horizon back).
+      const horizon = await repo.horizon(tx);
+      const since = await repo.lock(tx, tenantId);
+      let out = { rebuilt: true, hours: 0 };
+      if (since === null) await repo.rebuild(tx, tenantId);
+      else out = { rebuilt: false, hours: await repo.applyChanges(tx, tenantId, await repo.changedSessions(tx, tenantId, since)) };
+      await repo.setWatermark(tx, tenantId, horizon, deps.clock());
+      return out;
+    });
+  }
+
+  return {
+    refresh,
+    /** Whether the reader has the tenant's rollup built (a replica may not have replayed its first build yet). */
+    ready: async (tenantId: string): Promise<boolean> => typeof (await repo.watermark(deps.reader, tenantId)) === 'string',
+    /** Session measures from the hour rows (refresh first). */
+    sessionMeasures: (tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<SessionMeasures[]> =>
+      repo.sessionMeasures(deps.reader, tenantId, w, f, g),
+    pageMeasures: (
+      tenantId: string,
+      w: ReportWindow,
+      f: SessionFilters,
+      pageType: string | null,
+      g: RollupGrouping,
+    ): Promise<PageMeasures[]> => repo.pageMeasures(deps.reader, tenantId, w, f, pageType, g),
+    cartMeasures: (tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<CartMeasures[]> =>
+      repo.cartMeasures(deps.reader, tenantId, w, f, g),
+    /**
+     * Erasure step (identity.onErasure), in the erasure's transaction after events renamed the person's sessions: the
+     * hours of every session written since the watermark (the renamed ones among them) are recounted now, so no hour
+     * row keeps the person's hashed id past the erasure. The watermark stays (the next refresh redoes them, idempotent).
+     */
+    async erasePerson(tx: Q, tenantId: string): Promise<void> {
+      if (typeof (await repo.watermark(tx, tenantId)) !== 'string') return;
+      const since = await repo.lock(tx, tenantId);
+      if (since === null) return;
+      await repo.applyChanges(tx, tenantId, await repo.changedSessions(tx, tenantId, since));
+    },
+  };
+}
+export type ReportRollupsService = ReturnType<typeof createReportRollupsService>;

@@ -1,0 +1,81 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { arrayParam, unseenBy } from '../../platform/index.ts';
+
+/**
+ * SQL pieces over tracking_sessions, page_views and cart_events that analytics' report rollups (`ReportRollupSources`,
+ * analytics/analytics.types.ts) aggregate in their own statements, so analytics' SQL names none of events' tables (the
+ * funnel rollups' pattern). Each piece is a parenthesised subquery filtered on the tenant; `hour` is the row's UTC
+ * hour (timestamptz), `at` its own instant. Rows are picked by `pick`: the UTC hours of a list (ISO instants of
+ * hour starts, distinct), an instant range [from, to), or all (a build).
+ */
+export type ReportRowsPick = { hours: readonly string[] } | { from: Date; to: Date } | 'all';
+
+const utcHour = (col: string) => sql.raw(`(date_trunc('hour', ${col} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`);
+
+/**
+ * FROM `table alias` and the WHERE condition on its instant column `col` for the pick: listed hours are joined from
+ * their array, so each is one index range (tenant, time); a range is one range; 'all' is the tenant's rows.
+ */
+function from(table: string, col: string, pick: ReportRowsPick): { from: SQL; where: SQL } {
+  const c = sql.raw(col);
+  if (pick === 'all') return { from: sql.raw(table), where: sql`true` };
+  if ('hours' in pick)
+    return {
+      from: sql`unnest(${arrayParam(pick.hours)}::timestamptz[]) AS ph(h) JOIN ${sql.raw(table)} ON ${c} >= ph.h AND ${c} < ph.h + interval '1 hour'`,
+      where: sql`true`,
+    };
+  return { from: sql.raw(table), where: sql`${c} >= ${pick.from.toISOString()} AND ${c} < ${pick.to.toISOString()}` };
+}
+
+const ATTRS = sql`s.device_type AS device, s.browser, s.os, s.country, s.utm_source, s.utm_medium, s.utm_campaign`;
+
+export function createReportRollupSources() {
+  return {
+    /**
+     * `session_id` of the tenant's sessions with a session, page view or cart row written by a transaction snapshot
+     * `since` did not see (new rows, page ends, late starts, an erasure's renames): the ranges of three xid indexes.
+     */
+    changedSessionsSql(tenantId: string, since: string): SQL {
+      return sql`(SELECT s.session_id FROM tracking_sessions s WHERE s.tenant_id = ${tenantId} AND ${unseenBy(sql`s.report_xid`, since)}
+        UNION SELECT p.session_id FROM page_views p WHERE p.tenant_id = ${tenantId} AND ${unseenBy(sql`p.write_xid`, since)}
+        UNION SELECT c.session_id FROM cart_events c WHERE c.tenant_id = ${tenantId} AND ${unseenBy(sql`c.ingest_xid`, since)})`;
+    },
+
+    /** `h`: the UTC hours the sessions of `sessions` (a subquery of session ids) start in or have a page view or cart event in. */
+    hoursOfSessionsSql(tenantId: string, sessions: SQL): SQL {
+      return sql`(SELECT ${utcHour('s.started_at')} AS h FROM tracking_sessions s WHERE s.tenant_id = ${tenantId} AND s.session_id IN (${sessions})
+        UNION SELECT ${utcHour('p.started_at')} FROM page_views p WHERE p.tenant_id = ${tenantId} AND p.session_id IN (${sessions})
+        UNION SELECT ${utcHour('c.occurred_at')} FROM cart_events c WHERE c.tenant_id = ${tenantId} AND c.session_id IN (${sessions}))`;
+    },
+
+    /**
+     * One row per session started in the pick: hour, at (started_at), session_id, person (user, else anonymous id,
+     * else 's:' + session id), the session attributes, pages_viewed, cart_adds, purchases and duration_seconds (from
+     * the timestamps, as the raw report counts it).
+     */
+    sessionRowsSql(tenantId: string, pick: ReportRowsPick): SQL {
+      const t = from('tracking_sessions s', 's.started_at', pick);
+      return sql`(SELECT ${utcHour('s.started_at')} AS hour, s.started_at AS at, s.session_id, coalesce(s.user_id, s.anonymous_id, 's:' || s.session_id) AS person,
+          ${ATTRS}, s.pages_viewed, s.cart_adds, s.purchases,
+          CASE WHEN s.ended_at IS NOT NULL THEN greatest(0, floor(extract(epoch FROM s.ended_at - s.started_at))) END AS duration_seconds
+        FROM ${t.from} WHERE s.tenant_id = ${tenantId} AND ${t.where})`;
+    },
+
+    /** One row per page view started in the pick: hour, at, session_id, page (path, else URL), page_type, the session's attributes, time on page, scroll. */
+    pageRowsSql(tenantId: string, pick: ReportRowsPick): SQL {
+      const t = from('page_views p', 'p.started_at', pick);
+      return sql`(SELECT ${utcHour('p.started_at')} AS hour, p.started_at AS at, p.session_id, coalesce(p.page_path, p.page_url) AS page, p.page_type,
+          ${ATTRS}, p.time_on_page_seconds, p.scroll_depth_percent
+        FROM ${t.from} LEFT JOIN tracking_sessions s ON s.tenant_id = ${tenantId} AND s.session_id = p.session_id
+        WHERE p.tenant_id = ${tenantId} AND ${t.where})`;
+    },
+
+    /** One row per cart event in the pick: hour, at, session_id, event_type, quantity, the session's attributes. */
+    cartRowsSql(tenantId: string, pick: ReportRowsPick): SQL {
+      const t = from('cart_events c', 'c.occurred_at', pick);
+      return sql`(SELECT ${utcHour('c.occurred_at')} AS hour, c.occurred_at AS at, c.session_id, c.event_type, c.quantity, ${ATTRS}
+        FROM ${t.from} LEFT JOIN tracking_sessions s ON s.tenant_id = ${tenantId} AND s.session_id = c.session_id
+        WHERE c.tenant_id = ${tenantId} AND ${t.where})`;
+    },
+  };
+}
