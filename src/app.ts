@@ -294,6 +294,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     funnelRollups: createFunnelRollupSources(),
     // Session, page and cart hour rollups read events' tracking rows (SQL pieces events builds).
     reportRollups: createReportRollupSources(),
+    rollupReads: platform.config.analyticsRollupReads,
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
   const pricing = createPricingModule(platform, {

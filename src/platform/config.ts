@@ -114,6 +114,9 @@ const envSchema = z.object({
   LOUPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   // A proxy's country header for tracked sessions; unset: none is read (a client can send any header).
   LOUPE_TRUSTED_COUNTRY_HEADER: z.enum(['cf-ipcountry', 'cloudfront-viewer-country', 'x-vercel-ip-country']).optional(),
+  // Session, page and cart reports read the UTC-hour rollups (true) or the raw rows (false: faster at the densities
+  // measured so far, see README "Analytics"); the rollups are kept either way once read, and erasures reach them.
+  LOUPE_ANALYTICS_ROLLUP_READS: z.enum(['true', 'false']).default('false'),
   // Platform and tenant administration only from these networks (comma-separated CIDRs or addresses); unset: from anywhere.
   LOUPE_ADMIN_NETWORKS: z
     .string()
@@ -322,6 +325,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly uploadLimitBytes: number;
   readonly trustProxy: boolean;
+  /** Session, page and cart reports read the hour rollups (LOUPE_ANALYTICS_ROLLUP_READS). */
+  readonly analyticsRollupReads: boolean;
   /**
    * The request header a trusted proxy sets to the visitor's country (lower case), read for tracked sessions without
    * a country of their own; undefined: no header is read (the default: a client could send any value).
@@ -502,6 +507,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: e.LOUPE_BODY_LIMIT_BYTES,
     uploadLimitBytes: e.LOUPE_UPLOAD_LIMIT_BYTES,
     trustProxy: e.LOUPE_TRUST_PROXY === 'true',
+    analyticsRollupReads: e.LOUPE_ANALYTICS_ROLLUP_READS === 'true',
     trustedCountryHeader: e.LOUPE_TRUSTED_COUNTRY_HEADER,
     adminNetworks: e.LOUPE_ADMIN_NETWORKS,
     rateLimits: {

@@ -25,6 +25,8 @@ export interface AnalyticsServiceDeps {
   funnelRollups?: FunnelRollupsService | undefined;
   /** Session, page and cart measures from UTC-hour rollups when the window allows (absent: always raw). */
   reportRollups?: ReportRollupsService | undefined;
+  /** Read the report rollups when the window allows (false: always the raw rows, `source_reason` says why). */
+  rollupReads?: boolean | undefined;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
 }
@@ -175,7 +177,11 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
    */
   async function measuresOf(tenantId: string, w: ReportWindow) {
     const rollups = deps.reportRollups;
-    let misfit = rollups ? rollupMisfit(w) : 'no rollups configured';
+    let misfit = !rollups
+      ? 'no rollups configured'
+      : !deps.rollupReads
+        ? 'rollup reads are off (LOUPE_ANALYTICS_ROLLUP_READS): the raw rows answer faster at this scale'
+        : rollupMisfit(w);
     if (rollups && misfit === null) {
       await rollups.refresh(tenantId);
       if (!(await rollups.ready(tenantId))) misfit = 'the rollups are not built on the reader yet: read from the raw rows';

@@ -40,6 +40,7 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     events: deps.events,
     funnelRollups,
     reportRollups,
+    rollupReads: deps.rollupReads ?? false,
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });

@@ -22,7 +22,7 @@ let A: Awaited<ReturnType<TestApp['createTenant']>>;
 let readA: string;
 
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ LOUPE_ANALYTICS_ROLLUP_READS: 'true' });
   A = await t.createTenant('Many campaigns');
   readA = await A.apiKey(['analytics:read']);
   // One session per campaign, spread over 10 hours, then the extra sessions of the five largest.

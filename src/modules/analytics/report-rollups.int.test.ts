@@ -207,7 +207,7 @@ const refresh = (tenantId: string) => t.modules.analytics.reportRollups!.refresh
 let sim: Simulation;
 
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ LOUPE_ANALYTICS_ROLLUP_READS: 'true' });
   A = await t.createTenant('Rollups A');
   B = await t.createTenant('Rollups B');
   writeA = await A.apiKey(['interactions:write']);
@@ -337,6 +337,30 @@ describe('the reports read the rollups when the window allows, and say so', () =
       }
     }
   }, 120_000);
+
+  it('with rollup reads off (the default) the same reports read the raw rows, say why, and give the same figures', async () => {
+    const plain = await createTestApp();
+    try {
+      const tenant = await plain.createTenant('Raw reads');
+      const write = await tenant.apiKey(['interactions:write']);
+      const read = await tenant.apiKey(['analytics:read']);
+      for (let i = 0; i < 3; i++) {
+        const started = await plain.request('POST', '/api/v1/analytics/session/start', {
+          token: write,
+          body: { session_id: `raw-${i}`, anonymous_id: `a-${i}`, device_type: 'mobile', started_at: iso(T0 + (i + 1) * HOUR) },
+        });
+        expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
+      }
+      const range = `from=${iso(T0)}&to=${iso(T1)}&tz=UTC`;
+      const r = await plain.request('GET', `/api/v1/analytics/sessions?${range}`, { token: read });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.source).toBe('raw');
+      expect(r.body.source_reason).toMatch(/LOUPE_ANALYTICS_ROLLUP_READS/);
+      expect(r.body.summary.sessions).toBe(3);
+    } finally {
+      await plain.close();
+    }
+  }, 120_000);
 });
 
 describe('country', () => {
@@ -380,7 +404,7 @@ describe('country', () => {
     expect(forged.status).toBe(201);
     expect(forged.body.country).toBeNull();
 
-    const behind = await createTestApp({ LOUPE_TRUSTED_COUNTRY_HEADER: 'cf-ipcountry' });
+    const behind = await createTestApp({ LOUPE_TRUSTED_COUNTRY_HEADER: 'cf-ipcountry', LOUPE_ANALYTICS_ROLLUP_READS: 'true' });
     try {
       const tenant = await behind.createTenant('Behind Cloudflare');
       const token = await tenant.apiKey(['interactions:write']);
