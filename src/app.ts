@@ -290,6 +290,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
       onProfilesChanged: (listener) => identity.onProfilesChanged(listener),
       changedSince: (tenantId, since, limit) => identity.customerOrders.changedSince(platform.db, tenantId, since, limit),
     },
+    // `cohorts.profileOfUser` / `userIn` (the feed's segments, sponsored audiences): identity's read-only lookup of a
+    // shopper, kept beside the membership answers
+    profileLookup: { lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids) },
     // Funnel rollups join events' funnel rows and session attributes (SQL pieces events builds).
     funnelRollups: createFunnelRollupSources(),
     // Session, page and cart hour rollups read events' tracking rows (SQL pieces events builds).
@@ -314,14 +317,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   // serving paths read the tenant's settings on every request: tenancy keeps them a few seconds (`{}` when unknown)
   const tenantSettings = tenancy.tenants.settingsOf;
   // Sponsored content: campaigns, auction, budgets and the charges ledger; tenant settings from tenancy.
-  // A campaign whose audience is a saved cohort: the shopper's person (identity) in the cohort (analytics).
+  // A campaign whose audience is a saved cohort: the shopper's person (identity's lookup, through analytics) in the cohort.
   const sponsored = createSponsoredModule(platform, {
     tenantSettings,
-    cohorts: {
-      lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
-      known: analytics.cohorts.known,
-      profileIn: analytics.cohorts.profileIn,
-    },
+    cohorts: { known: analytics.cohorts.known, userIn: analytics.cohorts.userIn },
   });
   // Experiments key assignments by person: identity's read-only profile lookup makes them sticky across devices.
   const experiments = createExperimentsModule(platform, {
@@ -368,10 +367,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
   identity.onErasure((tx, tenantId, person) => predictions.eraseProfiles(tx, tenantId, person.profileIds));
   // The newsfeed reads recs, catalog and events through their public entries, Pricing's best offers and price
   // drops, its module order from an Experiments variant, and a shopper's segments (sponsored targeting) from
-  // identity's read-only profile lookup, predictions' scored RFM segment and analytics' saved cohorts (`cohort:<id>`).
+  // identity's read-only profile lookup (kept by analytics' cohort cache), predictions' scored RFM segment and
+  // analytics' saved cohorts (`cohort:<id>`).
   const newsfeed = createNewsfeedModule(platform, {
     segments: segmentsFrom({
-      lookupProfiles: (tenantId, ids) => identity.lookupProfiles(tenantId, ids),
+      // identity's lookup of the shopper, kept by analytics' cohort cache (sponsored's cohort audiences ask it too)
+      profileOfUser: analytics.cohorts.profileOfUser,
       segmentsOfProfiles: (tenantId, ids) => predictions.segmentsOfProfiles(tenantId, ids),
       // `cohort:<id>` segments: analytics' saved cohorts holding the shopper's profile
       cohortsHolding: (tenantId, profileId, ids) => analytics.cohorts.profileIn(tenantId, profileId, ids),

@@ -93,6 +93,13 @@ export interface AnalyticsPorts {
    * (cached answers then age out by their TTL only).
    */
   profileChanges?: ProfileChangesPort | undefined;
+  /** Identity's read-only lookup, for `cohorts.userIn` (a shopper's user id in saved cohorts). Default: none. */
+  profileLookup?: ProfileLookupPort | undefined;
+}
+
+/** Identity's `lookupProfiles` (read-only, creates nothing): the profile holding each identifier, or null. */
+export interface ProfileLookupPort {
+  lookupProfiles(tenantId: string, identifiers: readonly { type: string; value: string }[]): Promise<(string | null)[]>;
 }
 
 /** Identity's `onProfilesChanged` and `customerOrders.changedSince`, as the cohort membership cache needs them. */

@@ -88,9 +88,51 @@ describe('cohort membership cache', () => {
     expect(cache.member('B', 'c1', 'p1')).toBe(true);
   });
 
+  it("a user id's profile is kept until the TTL, per tenant; dropped when that profile changes, not when another does", () => {
+    const { cache, at, advance } = setup();
+    expect(cache.person('A', 'u1')).toBeUndefined();
+    cache.keepPerson('A', 'u1', 'p1', at());
+    cache.keepPerson('A', 'u2', 'p2', at());
+    expect(cache.person('A', 'u1')).toEqual({ value: 'p1' });
+    expect(cache.person('B', 'u1')).toBeUndefined();
+    advance(5);
+    // p1 merged into p3 (identity announces both, before its commit): u1 is looked up again, u2 is not
+    cache.profilesChanged('A', ['p3', 'p1']);
+    expect(cache.person('A', 'u1')).toBeUndefined();
+    expect(cache.person('A', 'u2')).toEqual({ value: 'p2' });
+    // a lookup that started within the settle window may have read the identifiers before the merge: not kept
+    advance(1_000);
+    cache.keepPerson('A', 'u1', 'p1', at());
+    expect(cache.person('A', 'u1')).toBeUndefined();
+    advance(1_001);
+    cache.keepPerson('A', 'u1', 'p3', at());
+    expect(cache.person('A', 'u1')).toEqual({ value: 'p3' });
+    advance(10_000);
+    expect(cache.person('A', 'u1')).toBeUndefined();
+  });
+
+  it('"no profile holds this user id" is kept until the TTL or a tenant change (announcements name profiles, not user ids)', () => {
+    const { cache, at, advance } = setup();
+    cache.keepPerson('A', 'new', null, at());
+    expect(cache.person('A', 'new')).toEqual({ value: null });
+    advance(1);
+    cache.profilesChanged('A', ['p9']);
+    expect(cache.person('A', 'new')).toEqual({ value: null });
+    cache.tenantChanged('A');
+    expect(cache.person('A', 'new')).toBeUndefined();
+    advance(1);
+    cache.keepPerson('A', 'new', null, at());
+    advance(9_999);
+    expect(cache.person('A', 'new')).toEqual({ value: null });
+    advance(1);
+    expect(cache.person('A', 'new')).toBeUndefined();
+  });
+
   it('keeps nothing with a TTL of 0', () => {
     const cache = createCohortMembershipCache({ now: () => 5, ttlMs: 0 });
     cache.keepMember('A', 'c1', 'p1', true, 5);
+    cache.keepPerson('A', 'u1', 'p1', 5);
     expect(cache.member('A', 'c1', 'p1')).toBeUndefined();
+    expect(cache.person('A', 'u1')).toBeUndefined();
   });
 });

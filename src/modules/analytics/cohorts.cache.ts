@@ -13,6 +13,12 @@
  * - the whole tenant (`tenantChanged`): on PostgreSQL, when the change markers (the tenant's saved cohorts, identity's
  *   changed profiles) say another process wrote, read at most every `markerMs` by the caller (cohorts.service.ts).
  * Trait edits and events are not announced: the TTL bounds how late they show.
+ *
+ * Also kept, for callers that hold a shopper's external id rather than a profile (sponsored audiences, `userIn`): the
+ * profile identity's lookup found behind a user id, or that none holds it. A found profile's answer is dropped when
+ * that profile changes (merges, unmerges and erasure move or remove identifiers, and identity announces them) or the
+ * tenant does; "no profile" is dropped with the tenant only: a shopper's first identified event (not announced) shows
+ * within the TTL, as events do in memberships.
  * No I/O: the clock is passed in; bounded (least recently used answers dropped first).
  */
 import { LRUCache } from 'lru-cache';
@@ -42,6 +48,7 @@ export function createCohortMembershipCache<Def>(opts: CohortCacheOptions) {
   const enabled = ttl > 0;
   const answers = new LRUCache<string, Kept<boolean>>({ max, ttl: Math.max(1, ttl) });
   const definitions = new LRUCache<string, Kept<Def | null>>({ max: 10_000, ttl: Math.max(1, ttl) });
+  const people = new LRUCache<string, Kept<string | null>>({ max, ttl: Math.max(1, ttl) });
   // When something an answer read last changed (`t|tenant`, `c|tenant|cohort`, `p|tenant|profile`), and until when a
   // read that starts may still see the rows before the change (`until`: later than `at` for a change announced before
   // its commit). A note older than the TTL plus the settle window can no longer invalidate a kept answer: it ages out.
@@ -62,6 +69,10 @@ export function createCohortMembershipCache<Def>(opts: CohortCacheOptions) {
     const c = changed.get(key);
     changed.set(key, { until: c && c.until > until ? c.until : until });
   };
+
+  /** What a user id's answer read: the tenant, and the profile found (its identifiers move only with a change of it). */
+  const personKeys = (tenantId: string, profileId: string | null) =>
+    profileId === null ? [`t|${tenantId}`] : [`t|${tenantId}`, `p|${tenantId}|${profileId}`];
 
   return {
     /** The kept definition of a cohort (`null`: the tenant has no such cohort), or undefined when it must be read. */
@@ -94,6 +105,20 @@ export function createCohortMembershipCache<Def>(opts: CohortCacheOptions) {
     keepMember(tenantId: string, cohortId: string, profileId: string, inside: boolean, startedAt: number): void {
       if (enabled && fresh(startedAt, [`t|${tenantId}`, `c|${tenantId}|${cohortId}`, `p|${tenantId}|${profileId}`]))
         answers.set(`${tenantId}|${cohortId}|${profileId}`, { value: inside, startedAt });
+    },
+    /**
+     * The profile kept for a user id (`value` null: no profile holds it), or undefined when identity must be asked.
+     * `userId` is the identifier as the caller got it (the lookup normalizes it; one key per spelling).
+     */
+    person(tenantId: string, userId: string): { value: string | null } | undefined {
+      if (!enabled) return undefined;
+      const k = people.get(`${tenantId}|${userId}`);
+      if (k && opts.now() - k.startedAt < ttl && fresh(k.startedAt, personKeys(tenantId, k.value))) return { value: k.value };
+      return undefined;
+    },
+    keepPerson(tenantId: string, userId: string, profileId: string | null, startedAt: number): void {
+      if (enabled && fresh(startedAt, personKeys(tenantId, profileId)))
+        people.set(`${tenantId}|${userId}`, { value: profileId, startedAt });
     },
     /** A cohort of the tenant was saved or deleted: its definition and every answer about it are read again. */
     cohortChanged(tenantId: string, cohortId: string): void {

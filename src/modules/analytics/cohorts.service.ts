@@ -1,5 +1,5 @@
 import { AppError, conflict, type Db, isUuid, newId, notFound, type TenantContext } from '../../platform/index.ts';
-import type { ProfileChangesPort } from './analytics.types.ts';
+import type { ProfileChangesPort, ProfileLookupPort } from './analytics.types.ts';
 import { createCohortMembershipCache } from './cohorts.cache.ts';
 import type { CohortDefinition } from './cohorts.core.ts';
 import type { CohortMemberRow, CohortRow, CohortsRepository } from './cohorts.repository.ts';
@@ -35,6 +35,8 @@ export interface CohortsServiceDeps {
   clock: () => Date;
   /** Identity's profile changes (announcements, change marker); default: none. */
   profileChanges?: ProfileChangesPort | undefined;
+  /** Identity's read-only lookup (a user id -> its profile), for `userIn`; default: none (no user is in any cohort). */
+  profileLookup?: ProfileLookupPort | undefined;
   /**
    * True when other processes may write the same database (PostgreSQL): before a cached membership answer is used,
    * the tenant's change markers are read (at most every MARKER_MS).
@@ -90,6 +92,43 @@ export function createCohortsService(deps: CohortsServiceDeps) {
       mm.syncing = undefined;
     });
     await mm.syncing;
+  }
+
+  /**
+   * Of `ids` (uuids), the cohorts holding the profile, from the membership cache where it answers (after `synced`). A
+   * miss costs two statements per cohort (its definition, kept too, then the membership).
+   */
+  async function membership(tenantId: string, profileId: string, ids: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const startedAt = now();
+    const at = deps.clock();
+    for (const id of ids) {
+      const kept = cache.member(tenantId, id, profileId);
+      if (kept !== undefined) {
+        if (kept) out.add(id);
+        continue;
+      }
+      let def = cache.definition(tenantId, id)?.value;
+      if (def === undefined) {
+        def = (await repo.get(db, tenantId, id)) ?? null;
+        cache.keepDefinition(tenantId, id, def, startedAt);
+      }
+      const inside = def !== null && (await repo.membersAmong(db, tenantId, def.definition, at, [profileId])).has(profileId);
+      cache.keepMember(tenantId, id, profileId, inside, startedAt);
+      if (inside) out.add(id);
+    }
+    return out;
+  }
+
+  /** The kept (or looked up and kept) profile of a user id, after `synced`; a malformed id from the lookup is none. */
+  async function personOf(tenantId: string, userId: string): Promise<string | null> {
+    const kept = cache.person(tenantId, userId);
+    if (kept) return kept.value;
+    const startedAt = now();
+    const [found] = (await deps.profileLookup?.lookupProfiles(tenantId, [{ type: 'user_id', value: userId }])) ?? [];
+    const profileId = found && isUuid(found) ? found : null;
+    cache.keepPerson(tenantId, userId, profileId, startedAt);
+    return profileId;
   }
 
   async function load(tenantId: string, id: string): Promise<CohortRow> {
@@ -209,29 +248,34 @@ export function createCohortsService(deps: CohortsServiceDeps) {
        * A miss costs two statements per cohort (its definition, kept too, then the membership).
        */
       async profileIn(tenantId: string, profileId: string, cohortIds: readonly string[]): Promise<Set<string>> {
-        const out = new Set<string>();
-        if (!isUuid(profileId)) return out;
         const ids = [...new Set(cohortIds)].filter(isUuid);
-        if (ids.length === 0) return out;
+        if (!isUuid(profileId) || ids.length === 0) return new Set();
         await synced(tenantId);
-        const startedAt = now();
-        const at = deps.clock();
-        for (const id of ids) {
-          const kept = cache.member(tenantId, id, profileId);
-          if (kept !== undefined) {
-            if (kept) out.add(id);
-            continue;
-          }
-          let def = cache.definition(tenantId, id)?.value;
-          if (def === undefined) {
-            def = (await repo.get(db, tenantId, id)) ?? null;
-            cache.keepDefinition(tenantId, id, def, startedAt);
-          }
-          const inside = def !== null && (await repo.membersAmong(db, tenantId, def.definition, at, [profileId])).has(profileId);
-          cache.keepMember(tenantId, id, profileId, inside, startedAt);
-          if (inside) out.add(id);
-        }
-        return out;
+        return membership(tenantId, profileId, ids);
+      },
+      /**
+       * The profile holding a user id (the shopper id a feed page or placement names), or null: identity's read-only
+       * lookup, whose answer is kept beside the memberships (cohorts.cache.ts `person`) and dropped when identity
+       * changes that profile in this process; "no profile" is kept until the TTL. The change markers are not read here
+       * (a feed page asking its shopper's segments, most often with no cohort in play): another process's change shows
+       * when a membership question next reads them (`userIn`, `profileIn`), else within the TTL. A miss is one
+       * statement. Serving paths ask this before `profileIn`, so a page looks its shopper up once.
+       */
+      async profileOfUser(tenantId: string, userId: string): Promise<string | null> {
+        if (!deps.profileLookup || !userId) return null;
+        return personOf(tenantId, userId);
+      },
+      /**
+       * Of `cohortIds`, those holding the person behind a user id: `profileOfUser`, then `profileIn`. A returning
+       * shopper's decision reads neither identity nor the cohort until one of them changes or the TTL passes. A user id
+       * no profile holds is in no cohort.
+       */
+      async userIn(tenantId: string, userId: string, cohortIds: readonly string[]): Promise<Set<string>> {
+        const ids = [...new Set(cohortIds)].filter(isUuid);
+        if (!deps.profileLookup || !userId || ids.length === 0) return new Set();
+        await synced(tenantId);
+        const profileId = await personOf(tenantId, userId);
+        return profileId !== null ? membership(tenantId, profileId, ids) : new Set();
       },
       async cohortsOfProfile(tenantId: string, profileId: string): Promise<Array<{ id: string; name: string }>> {
         if (!isUuid(profileId)) return [];

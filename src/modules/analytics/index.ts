@@ -68,6 +68,7 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     repo: createCohortsRepository(deps.cohorts),
     clock: platform.clock,
     profileChanges: deps.profileChanges,
+    profileLookup: deps.profileLookup,
     // PostgreSQL: another process may save a cohort or change a profile; the membership cache reads change markers
     shared: platform.databaseKind === 'postgres',
   });
@@ -80,7 +81,9 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
      * them now (one statement); `members(tenantId, cohortId, { after, limit })` -> profile ids in id order (keyset);
      * `cohortsOfProfile(tenantId, profileId)` -> the saved cohorts the profile is in now; `known(tenantId, ids)` -> which
      * ids are saved cohorts of the tenant; `profileIn(tenantId, profileId, ids)` -> which of them hold the profile now
-     * (the targeting checks of experiments and sponsored campaigns; answers cached a few seconds, cohorts.cache.ts). An
+     * (the targeting checks of experiments and sponsored campaigns; answers cached a few seconds, cohorts.cache.ts);
+     * `profileOfUser(tenantId, userId)` -> identity's profile for a user id, kept beside the answers (serving paths);
+     * `userIn(tenantId, userId, ids)` -> profileIn for the person behind a user id. An
      * unknown cohort (or another tenant's) throws ANALYTICS_COHORT_NOT_FOUND. Members are evaluated on each call, never
      * stored (profileIn's answers are kept in memory only).
      */

@@ -126,6 +126,19 @@ describe('experiments targeted at a saved cohort', () => {
     expect(await assign(keyB, key, { user_id: 'silver-0' })).toMatchObject({ in_experiment: false });
   });
 
+  it("follows an edit of the cohort at once: a unit outside it is assigned once the cohort's rules take it in", async () => {
+    const flip = await cohort(A.ownerToken, 'Flips to silver', 'platinum');
+    const key = await started(keyA, 'Flipping audience', { $inCohort: flip });
+    expect(await assign(keyA, key, { user_id: 'silver-7' })).toMatchObject({ in_experiment: false, reason: 'not_targeted' });
+    const put = await t.request('PUT', `/api/v1/analytics/cohorts/${flip}`, {
+      token: A.ownerToken,
+      body: { name: 'Flips to silver', definition: { match: 'all', rules: [{ kind: 'trait', key: 'plan', op: 'eq', value: 'silver' }] } },
+    });
+    expect(put.status).toBe(200);
+    // analytics' membership cache forgets the cohort's answers on save; no second cache here keeps the old "no"
+    expect(await assign(keyA, key, { user_id: 'silver-7' })).toMatchObject({ in_experiment: true });
+  });
+
   it('a deleted cohort holds nobody: a running experiment stops taking new units', async () => {
     const temp = await cohort(A.ownerToken, 'Temporary', 'silver');
     const key = await started(keyA, 'Temporary audience', { $inCohort: temp });

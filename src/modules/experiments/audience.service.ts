@@ -3,7 +3,6 @@
  * when the experiment is saved, and at assignment the unit's person is looked up in the cohorts the running
  * experiments target (only those), through analytics' cohorts, declared here as the port this module needs.
  */
-import { LRUCache } from 'lru-cache';
 import { validation } from '../../platform/index.ts';
 import { type Attributes, COHORT_MEMBERSHIP, type Condition } from './assign.core.ts';
 import { cohortIdsOf, hasMalformedCohort } from './audience.core.ts';
@@ -16,11 +15,7 @@ export interface CohortPort {
   profileIn(tenantId: string, profileId: string, ids: readonly string[]): Promise<Set<string>>;
 }
 
-/** How long a person's membership answer is reused by assignment (a cohort's rules read aggregates, not the request). */
-export const MEMBERSHIP_TTL_MS = 30_000;
-
 export function createAudienceService(port: CohortPort | undefined) {
-  const cache = new LRUCache<string, boolean>({ max: 100_000, ttl: MEMBERSHIP_TTL_MS });
   return {
     /**
      * Refuses targeting that names a cohort the tenant does not have (another tenant's id answers the same as an
@@ -51,19 +46,11 @@ export function createAudienceService(port: CohortPort | undefined) {
         out[COHORT_MEMBERSHIP] = [];
         return out;
       }
-      const key = (id: string) => `${tenantId}|${profileId}|${id}`;
-      const unknown = ids.filter((id) => cache.get(key(id)) === undefined);
-      if (unknown.length) {
-        const inside = await port.profileIn(tenantId, profileId, unknown);
-        for (const id of unknown) cache.set(key(id), inside.has(id));
-      }
-      out[COHORT_MEMBERSHIP] = ids.filter((id) => cache.get(key(id)) === true);
+      // Not cached here: analytics' `profileIn` answers from its membership cache (cohorts.cache.ts), which forgets
+      // an answer when the cohort is saved or the profile changes; a second cache over it kept answers 30 s longer.
+      const inside = await port.profileIn(tenantId, profileId, ids);
+      out[COHORT_MEMBERSHIP] = ids.filter((id) => inside.has(id));
       return out;
-    },
-
-    /** Forgets cached memberships (tests, or after a cohort's rules change). */
-    clear(): void {
-      cache.clear();
     },
   };
 }

@@ -22,7 +22,7 @@ import { createShownLog } from './shown.log.ts';
 import { createStyleRefreshQueue } from './style.queue.ts';
 import { type ProfileInteraction, type StyleItem, createStyleService } from './style.service.ts';
 
-export { DEFAULT_FEED_RULES, type FeedItem, rerankByRules } from './newsfeed.core.ts';
+export { DEFAULT_FEED_RULES, type FeedItem, dampPopularity, popularityOf, rerankByRules } from './newsfeed.core.ts';
 export type {
   BestOfferSource,
   FeedSources,

@@ -136,21 +136,24 @@ export function moduleOrderFrom(
 }
 
 /**
- * A shopper's segments as the feed's `SegmentSource`: identity's read-only lookup finds the profile holding the
- * user id (creating nothing); predictions gives that profile's scored RFM segment, and analytics' saved cohorts
- * (`profileIn`) say which of the cohorts named `cohort:<id>` in `wanted` hold it now, each answered as
- * `cohort:<id>`. A user with no profile is in no segment. Every lookup filters on the tenant: another tenant's
- * user of the same id is another person, and another tenant's cohort id holds nobody here.
+ * A shopper's segments as the feed's `SegmentSource`: the profile holding the user id (identity's read-only lookup,
+ * creating nothing, as analytics' cohorts keep it: `profileOfUser`, so a page whose sponsored decision also asks for
+ * the shopper's cohorts looks the shopper up once, and a returning shopper's page not at all); predictions gives that
+ * profile's scored RFM segment, and analytics' saved cohorts (`profileIn`) say which of the cohorts named
+ * `cohort:<id>` in `wanted` hold it now, each answered as `cohort:<id>`. A user with no profile is in no segment.
+ * Every lookup filters on the tenant: another tenant's user of the same id is another person, and another tenant's
+ * cohort id holds nobody here.
  */
 export function segmentsFrom(m: {
-  lookupProfiles(tenantId: string, identifiers: readonly { type: string; value: string }[]): Promise<(string | null)[]>;
+  /** Analytics' `cohorts.profileOfUser`: identity's profile for a user id (kept a few seconds), or null. */
+  profileOfUser(tenantId: string, userId: string): Promise<string | null>;
   segmentsOfProfiles(tenantId: string, profileIds: readonly string[]): Promise<Map<string, string>>;
   /** Analytics' `cohorts.profileIn`: of `cohortIds`, those holding the profile now (unknown ids hold nobody). */
   cohortsHolding(tenantId: string, profileId: string, cohortIds: readonly string[]): Promise<Set<string>>;
 }): SegmentSource {
   return {
     async segmentsOf(tenantId, userId, wanted) {
-      const [profileId] = await m.lookupProfiles(tenantId, [{ type: 'user_id', value: userId }]);
+      const profileId = await m.profileOfUser(tenantId, userId);
       if (!profileId) return [];
       const cohortIds = [
         ...new Set(wanted.filter((s) => s.startsWith(COHORT_SEGMENT_PREFIX)).map((s) => s.slice(COHORT_SEGMENT_PREFIX.length))),

@@ -5,12 +5,14 @@ import {
   type FeedItem,
   type StyleSignal,
   boost,
+  dampPopularity,
   decayLayers,
   emptyLayers,
   fitsRules,
   foldSignals,
   pageSlots,
   pickDiverse,
+  popularityOf,
   rerankByRules,
   priceBand,
   STYLE_HALF_LIFE_MS,
@@ -72,6 +74,65 @@ describe('diversity rules', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('popularity damping', () => {
+  // Trending: t0 (most popular) .. t3; popularity 1, 0.75, 0.5, 0.25
+  const popularity = popularityOf(['t0', 't1', 't2', 't3'].map((id) => item(id, 'C', 'B')));
+  // "For you": ranked scores 1, 0.9, 0.8, 0.7, 0.6
+  const forYou = ['t0', 'p1', 't2', 'p3', 'p4'].map((id, k) => item(id, `C${k}`, `B${k}`, 1 - k / 10));
+
+  it('reads popularity from the Trending rank: 1 - rank / length', () => {
+    expect([...popularity.entries()]).toEqual([
+      ['t0', 1],
+      ['t1', 0.75],
+      ['t2', 0.5],
+      ['t3', 0.25],
+    ]);
+  });
+  it("multiplies a trending item's score by 1 - strength x popularity; others keep theirs; stable for ties", () => {
+    // strength 0.5: t0 1 -> 0.5, t2 0.8 -> 0.6 (ties p4's 0.6, which was ranked after it: t2 stays first)
+    const out = dampPopularity(forYou, popularity, 0.5);
+    expect(out.map((i) => [i.itemId, Number(i.score.toFixed(6))])).toEqual([
+      ['p1', 0.9],
+      ['p3', 0.7],
+      ['t2', 0.6],
+      ['p4', 0.6],
+      ['t0', 0.5],
+    ]);
+    // the input is not changed
+    expect(forYou.map((i) => i.score)).toEqual([1, 0.9, 0.8, 0.7, 0.6]);
+  });
+  it('off (strength 0, or no Trending list) keeps the ranking; strength above 1 acts as 1', () => {
+    expect(dampPopularity(forYou, popularity, 0).map((i) => i.itemId)).toEqual(['t0', 'p1', 't2', 'p3', 'p4']);
+    expect(dampPopularity(forYou, new Map(), 1).map((i) => i.itemId)).toEqual(['t0', 'p1', 't2', 'p3', 'p4']);
+    expect(dampPopularity(forYou, popularity, 5).map((i) => i.itemId)).toEqual(dampPopularity(forYou, popularity, 1).map((i) => i.itemId));
+    // strength 1: the most popular item's score is 0, last
+    expect(dampPopularity(forYou, popularity, 1).at(-1)?.itemId).toBe('t0');
+  });
+  it('property: it only permutes, and never raises an item above one it was below unless that one is more popular', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.nat(29), { maxLength: 10 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (scores, popular, strength) => {
+          const ranked = scores.map((sc, k) => item(`i${k}`, 'C', 'B', sc)).sort((a, b) => b.score - a.score);
+          const pop = popularityOf([...new Set(popular)].filter((k) => k < scores.length).map((k) => item(`i${k}`, 'C', 'B')));
+          const out = dampPopularity(ranked, pop, strength);
+          expect(out.map((i) => i.itemId).sort()).toEqual(ranked.map((i) => i.itemId).sort());
+          const before = new Map(ranked.map((i, k) => [i.itemId, k]));
+          for (let a = 0; a < out.length; a++)
+            for (let b = a + 1; b < out.length; b++) {
+              const x = out[a]!;
+              const y = out[b]!;
+              // x now ahead of y though it was behind: y must have been damped more
+              if (before.get(x.itemId)! > before.get(y.itemId)!) expect(pop.get(y.itemId) ?? 0).toBeGreaterThan(pop.get(x.itemId) ?? 0);
+            }
+        },
+      ),
     );
   });
 });

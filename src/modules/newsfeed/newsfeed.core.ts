@@ -28,6 +28,12 @@ export interface FeedRules {
   sponsoredPositions: number[];
   /** Organic items served to the shopper in the last `notShownWithinDays` days are left out (0: off). */
   notShownWithinDays: number;
+  /**
+   * Popularity damping in [0, 1] (0: off): a personal module's score is multiplied by 1 - strength x popularity,
+   * popularity being the item's standing in the tenant's Trending list (1 for its first item, 0 outside it), so the
+   * items every shopper is shown already give some of their slots to the next ones (`dampPopularity`).
+   */
+  popularityDamping: number;
 }
 
 export const DEFAULT_FEED_RULES: FeedRules = {
@@ -37,6 +43,7 @@ export const DEFAULT_FEED_RULES: FeedRules = {
   modulesPerPage: 5,
   sponsoredPositions: [3, 8],
   notShownWithinDays: 7,
+  popularityDamping: 0,
 };
 
 const norm = (s: string | null) => (s ?? '').trim().toLowerCase();
@@ -88,6 +95,30 @@ export function rerankByRules(
   rules: Pick<FeedRules, 'categoryWindow' | 'brandWindow'>,
 ): FeedItem[] {
   return pickDiverse(ranked, count, [], new Set(), rules);
+}
+
+/**
+ * Re-ranks `items` by score x (1 - strength x popularity): `popularity` maps an item id to [0, 1] (the tenant's
+ * Trending list, rank-derived: see `popularityOf`), items absent from it are not damped. Strength 0 (or an empty map)
+ * keeps the order; strength 1 can sink the most popular item to the bottom. Stable for equal scores; the scores
+ * returned are the damped ones. O(n log n).
+ */
+export function dampPopularity(items: readonly FeedItem[], popularity: ReadonlyMap<string, number>, strength: number): FeedItem[] {
+  if (!(strength > 0) || popularity.size === 0) return items.slice();
+  const s = Math.min(1, strength);
+  return items
+    .map((i, k) => {
+      const pop = Math.min(1, Math.max(0, popularity.get(i.itemId) ?? 0));
+      return { i: pop > 0 ? { ...i, score: i.score * (1 - s * pop) } : i, k };
+    })
+    .sort((a, b) => b.i.score - a.i.score || a.k - b.k)
+    .map((x) => x.i);
+}
+
+/** Popularity from a ranked list (the tenant's Trending, most popular first): 1 - rank / length, so in (0, 1]. */
+export function popularityOf(trending: readonly FeedItem[]): Map<string, number> {
+  const n = trending.length;
+  return new Map(trending.map((i, k) => [i.itemId, 1 - k / n]));
 }
 
 /** Exponentially decayed weights per attribute value, one map per layer. */

@@ -23,7 +23,18 @@ const item = (tenant: string, n: number): FeedItem => ({
   score: 1,
 });
 
-function harness(opts: { ttlMs?: number; targetsSegments?: boolean; ready?: () => boolean; now?: () => Date } = {}) {
+function harness(
+  opts: {
+    ttlMs?: number;
+    targetsSegments?: boolean;
+    ready?: () => boolean;
+    now?: () => Date;
+    /** The tenant's settings (default `{}`). */
+    settings?: Record<string, unknown>;
+    /** Which catalog items "For you" ranks, best first (default 100..159; Trending is 0..59). */
+    forYou?: [number, number];
+  } = {},
+) {
   const calls = { offers: [] as string[][], items: [] as string[][], segments: 0, forYou: 0, recs: 0 };
   const catalog = (t: string) => Array.from({ length: 200 }, (_, n) => item(t, n));
   const sponsored: SponsoredSource = {
@@ -54,7 +65,7 @@ function harness(opts: { ttlMs?: number; targetsSegments?: boolean; ready?: () =
       forYou: async (c) => {
         calls.forYou++;
         calls.recs++;
-        return catalog(c.tenantId).slice(100, 160);
+        return catalog(c.tenantId).slice(...(opts.forYou ?? [100, 160]));
       },
       trending: async (c) => {
         calls.recs++;
@@ -91,7 +102,7 @@ function harness(opts: { ttlMs?: number; targetsSegments?: boolean; ready?: () =
       },
     },
     sponsored,
-    tenantSettings: async () => ({}),
+    tenantSettings: async () => opts.settings ?? {},
     clock: opts.now ?? (() => new Date('2026-03-01T12:00:00Z')),
     shown: createShownLog({ write: async () => {}, log: { error: () => {} }, flushMs: 1 }),
     ...(opts.ttlMs !== undefined ? { sharedListsTtlMs: opts.ttlMs } : {}),
@@ -183,6 +194,22 @@ describe('newsfeed service caches', () => {
     const fresh = await service.feed(ctx('ta'), 'shopper-1', undefined);
     expect(calls.recs).toBeGreaterThan(0);
     expect(fresh.modules.some((m) => m.type === 'for_you')).toBe(true);
+  });
+
+  it('popularity damping (a tenant rule): "For you" gives the slots of what Trending shows everyone to its next candidates', async () => {
+    // "For you" ranks items 40..99 (equal scores); 40..59 are also in Trending (0..59), the most popular first
+    const forYouOf = async (settings: Record<string, unknown>) => {
+      const { service } = harness({ settings, forYou: [40, 100] });
+      const page = await service.feed(ctx('ta'), 'shopper-1', undefined);
+      return page.modules.find((m) => m.type === 'for_you')!.items.map((i) => i.itemId);
+    };
+    expect(await forYouOf({})).toEqual(['ta-i40', 'ta-i41', 'ta-i42', 'ta-i43']);
+    expect(await forYouOf({ newsfeed: { rules: { popularity_damping: 0 } } })).toEqual(['ta-i40', 'ta-i41', 'ta-i42', 'ta-i43']);
+    // damped, the trending ones score below the rest: the module takes 60.. in their order
+    expect(await forYouOf({ newsfeed: { rules: { popularity_damping: 0.3 } } })).toEqual(['ta-i60', 'ta-i61', 'ta-i62', 'ta-i63']);
+    // out of range or not a number: the default (off)
+    for (const v of [1.5, -0.1, '0.5'])
+      expect(await forYouOf({ newsfeed: { rules: { popularity_damping: v } } })).toEqual(['ta-i40', 'ta-i41', 'ta-i42', 'ta-i43']);
   });
 
   it('ranks "For you" once per scroll session: its later pages reuse it, a new session ranks again', async () => {

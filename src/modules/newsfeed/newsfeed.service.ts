@@ -1,6 +1,15 @@
 import { LRUCache } from 'lru-cache';
 import { type Db, type TenantContext, minorToMajor, validation } from '../../platform/index.ts';
-import { DEFAULT_FEED_RULES, type FeedItem, type FeedRules, boost, pageSlots, pickDiverse } from './newsfeed.core.ts';
+import {
+  DEFAULT_FEED_RULES,
+  type FeedItem,
+  type FeedRules,
+  boost,
+  dampPopularity,
+  pageSlots,
+  pickDiverse,
+  popularityOf,
+} from './newsfeed.core.ts';
 import type {
   BestOffer,
   BestOfferSource,
@@ -80,7 +89,7 @@ const SHARED_LISTS_TTL_MS = 5_000;
 
 /**
  * Reads `settings.newsfeed` (category_window, brand_window, items_per_module, modules_per_page,
- * rules.not_shown_within_days) with defaults.
+ * rules.not_shown_within_days, rules.popularity_damping) with defaults.
  */
 function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRules {
   const s = (settings.newsfeed ?? {}) as Record<string, unknown>;
@@ -98,8 +107,12 @@ function rulesOf(settings: Record<string, unknown>, positions: number[]): FeedRu
       MAX_NOT_SHOWN_DAYS,
       DEFAULT_FEED_RULES.notShownWithinDays,
     ),
+    popularityDamping: fraction(((s.rules ?? {}) as Record<string, unknown>).popularity_damping, DEFAULT_FEED_RULES.popularityDamping),
   };
 }
+
+/** A number in [0, 1], else the default. */
+const fraction = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1 ? v : d);
 
 const MAX_NOT_SHOWN_DAYS = 365;
 
@@ -292,6 +305,8 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     const majorOf = (i: FeedItem) => (i.priceMinor !== null && i.currency ? safeMajor(i.priceMinor, i.currency) : null);
     const stated = { brands, categories: prefs?.categories ?? [] };
     const p = profile ? { layers: profile.layers, confidence: profile.confidence } : null;
+    // the tenant's Trending standing of each item, before this shopper's filters (popularity damping reads it)
+    const popularity = popularityOf(trending);
     const lists: Record<ModuleKind, FeedItem[]> = {
       for_you: boost(forYou, p, stated, majorOf),
       new_from_brands: boost(fromBrands, p, stated, majorOf),
@@ -321,6 +336,7 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
     }
     return {
       lists,
+      popularity,
       dropOffers: new Map(drops.offers.map((d) => [d.itemId, d.offer])),
       anchorName: anchorItem[0]?.name ?? null,
       styles: p ? topKeys(p.layers.style, 3) : [],
@@ -352,12 +368,17 @@ export function createNewsfeedService(deps: NewsfeedServiceDeps) {
       const rules = rulesOf(settings, positions);
       const experiment = await deps.moduleOrder.moduleOrder(ctx, userId, MODULE_KINDS);
       const order = experiment.order.filter((k): k is (typeof MODULE_KINDS)[number] => (MODULE_KINDS as readonly string[]).includes(k));
-      const { lists, dropOffers, anchorName, styles, categories } = await candidates(
+      const { lists, popularity, dropOffers, anchorName, styles, categories } = await candidates(
         ctx,
         userId,
         { days: rules.notShownWithinDays, since },
         warming,
       );
+      // Popularity damping (a tenant rule, off by default): the recommendation-driven modules give some of the slots
+      // of what Trending already shows everyone to their next candidates (spreads exposure over the catalog).
+      if (rules.popularityDamping > 0)
+        for (const k of ['for_you', 'because_you_viewed'] as const)
+          lists[k] = dampPopularity(lists[k], popularity, rules.popularityDamping);
       const used = new Set<string>();
       const history: FeedItem[] = [];
       let turn = 0;

@@ -79,6 +79,21 @@ describe('sponsored campaigns for a saved cohort', () => {
     expect((await feedSlot(keyA, 'stranger')).sponsored).toBe(false);
   });
 
+  it("follows an edit of the cohort at once: a shopper outside it is served once the cohort's rules take them in", async () => {
+    const flip = await cohort(A.ownerToken, 'platinum');
+    const id = await active(A.ownerToken, { cohorts: [flip] });
+    expect(await eligible(keyA, 's1')).not.toContain(id);
+    const put = await t.request('PUT', `/api/v1/analytics/cohorts/${flip}`, {
+      token: A.ownerToken,
+      body: { name: 'Plan silver', definition: { match: 'all', rules: [{ kind: 'trait', key: 'plan', op: 'eq', value: 'silver' }] } },
+    });
+    expect(put.status).toBe(200);
+    // analytics' membership cache forgets the cohort's answers on save; no second cache here keeps the old "no"
+    expect(await eligible(keyA, 's1')).toContain(id);
+    expect(await eligible(keyA, 'g1')).not.toContain(id);
+    await t.request('POST', `/api/v1/sponsored/campaigns/${id}/pause`, { token: A.ownerToken });
+  });
+
   it("refuses another tenant's cohort id and unknown ids on create and update; malformed ids are 400", async () => {
     for (const targeting of [{ cohorts: [gold] }, { cohorts: ['00000000-0000-7000-8000-000000000000'] }]) {
       const r = await t.request('POST', '/api/v1/sponsored/campaigns', { token: B.ownerToken, body: body(targeting) });

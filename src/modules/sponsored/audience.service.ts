@@ -1,16 +1,16 @@
 /**
  * Campaign audiences from saved cohorts (`targeting.cohorts`: analytics' cohort ids): checked when a campaign is
  * saved, and at a decision the shopper's person is looked up in the cohorts the active campaigns target (only
- * those), through identity's read-only profile lookup and analytics' cohorts, declared here as the port sponsored needs.
+ * those), through analytics' cohorts (which ask identity's read-only lookup), declared here as the port sponsored needs.
  */
-import { LRUCache } from 'lru-cache';
 import { validation } from '../../platform/index.ts';
 
-/** identity's `lookupProfiles` and analytics' `cohorts.known` / `cohorts.profileIn`, as sponsored needs them. */
+/** analytics' `cohorts.known` / `cohorts.userIn`, as sponsored needs them. */
 export interface CohortAudiencePort {
-  lookupProfiles(tenantId: string, identifiers: readonly { type: string; value: string }[]): Promise<(string | null)[]>;
+  /** Of `ids`, those that are saved cohorts of the tenant. */
   known(tenantId: string, ids: readonly string[]): Promise<Set<string>>;
-  profileIn(tenantId: string, profileId: string, ids: readonly string[]): Promise<Set<string>>;
+  /** Of `ids`, the cohorts holding the person behind `userId` now (no person: none). */
+  userIn(tenantId: string, userId: string, ids: readonly string[]): Promise<Set<string>>;
 }
 
 /** A segment naming a saved cohort of analytics: `cohort:<cohort id>` (the feed answers it through `SegmentSource`). */
@@ -23,11 +23,7 @@ export function cohortIdsOfSegments(segments: readonly string[] | undefined): st
   ];
 }
 
-/** How long a shopper's membership answer is reused by decisions (cohort rules read aggregates, not the request). */
-export const AUDIENCE_TTL_MS = 30_000;
-
 export function createAudienceService(port: CohortAudiencePort | undefined) {
-  const cache = new LRUCache<string, boolean>({ max: 100_000, ttl: AUDIENCE_TTL_MS });
   return {
     /**
      * Refuses cohort ids the tenant does not have, in `targeting.cohorts` and as `cohort:<id>` segments of
@@ -54,19 +50,15 @@ export function createAudienceService(port: CohortAudiencePort | undefined) {
       }
     },
 
-    /** Of `ids`, the cohorts the shopper (`userId`, the placement's user id) is in now; no person, no cohort. */
+    /**
+     * Of `ids`, the cohorts the shopper (`userId`, the placement's user id) is in now; no person, no cohort. Not cached
+     * here: analytics' `userIn` answers the person and the memberships from its cache (cohorts.cache.ts), which forgets
+     * an answer when the cohort is saved or identity changes the person; a second cache here kept answers 30 s past
+     * such a change, and without analytics keeping the person every decision read identity's identifiers.
+     */
     async cohortsOf(tenantId: string, userId: string, ids: readonly string[]): Promise<Set<string>> {
-      const out = new Set<string>();
-      if (!port || ids.length === 0) return out;
-      const key = (id: string) => `${tenantId}|${userId}|${id}`;
-      const unknown = ids.filter((id) => cache.get(key(id)) === undefined);
-      if (unknown.length) {
-        const [profileId] = await port.lookupProfiles(tenantId, [{ type: 'user_id', value: userId }]);
-        const inside = profileId ? await port.profileIn(tenantId, profileId, unknown) : new Set<string>();
-        for (const id of unknown) cache.set(key(id), inside.has(id));
-      }
-      for (const id of ids) if (cache.get(key(id))) out.add(id);
-      return out;
+      if (!port || ids.length === 0) return new Set();
+      return port.userIn(tenantId, userId, ids);
     },
   };
 }

@@ -16,7 +16,7 @@ import { type CohortAudiencePort, createAudienceService } from './audience.servi
 export interface SponsoredModuleDeps {
   /** Tenancy's tenant settings (`{}` for an unknown tenant); sponsored reads `settings.sponsored`. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
-  /** identity's profile lookup and analytics' saved cohorts, for campaigns whose audience is a cohort (`targeting.cohorts`). */
+  /** analytics' saved cohorts (the shopper's person found by identity's lookup, kept there), for campaigns whose audience is a cohort (`targeting.cohorts`). */
   cohorts?: CohortAudiencePort | undefined;
 }
 export type { CohortAudiencePort } from './audience.service.ts';
