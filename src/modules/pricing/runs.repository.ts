@@ -5,7 +5,7 @@ import type { Q, RunLogEntry } from './pricing.repository.ts';
  * Lines a run's log keeps at most. Past it, info lines are dropped and warnings and errors still kept (a run of a
  * thousand pages logs its first pages, every retry and its end, not every page).
  */
-export const RUN_LOG_MAX = 200;
+const RUN_LOG_MAX = 200;
 
 /** The log of feed and network runs (pricing_feed_runs.log). */
 export const runsRepository = {

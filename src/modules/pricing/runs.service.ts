@@ -51,8 +51,8 @@ export function logIssues(log: RunLog, issues: readonly RowIssue[], rejected: nu
 
 /** The job queue's retry hook of run jobs: the log says what failed and when the next attempt starts. */
 export function logRetry(deps: Pick<PlatformServices, 'db' | 'clock' | 'log'>) {
-  return async (
-    job: { tenantId: string; payload: { runId: string }; attempt: number; maxAttempts: number },
+  return async <P extends { runId: string }>(
+    job: { tenantId: string; payload: P; attempt: number; maxAttempts: number },
     error: string,
     delayMs: number,
   ): Promise<void> => {
