@@ -9,7 +9,8 @@
  *   50 clients with 1 million offers;
  * - GET /api/v1/products/:id/price-history?days=365: the chart series per store and for the best price.
  *
- * Each prints req/s, p50/p99, the server's and the database backends' CPU per request and the load average (a loaded machine measures its
+ * Beside them, in the same run and at the same connections, a bare Fastify hello-world (bench/http/bare-server.ts): the
+ * machine's floor under its current load. Each prints req/s, p50/p99, the server's and the database backends' CPU per request and the load average (a loaded machine measures its
  * neighbours too: compare CPU per request, and rerun quietly before claiming the goal).
  *
  *   DATABASE_URL=postgres://... npm run bench:pricing-scale
@@ -32,7 +33,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { offerBlockKeys } from '../../src/modules/pricing/index.ts';
-import { BENCH_ADMIN, postJson, processCpuMs, startLoupe, stopServer } from '../lib/process.ts';
+import { BENCH_ADMIN, freePort, postJson, processCpuMs, startLoupe, startServer, stopServer } from '../lib/process.ts';
 import { scratchDatabase } from '../lib/scratch.ts';
 
 if (!process.env.DATABASE_URL) {
@@ -327,6 +328,26 @@ try {
       `${label.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx} (${statuses})  errors ${r.errors}  server CPU ${cpu.toFixed(2)} + DB CPU ${dbCpu.toFixed(2)} ms/request  load ${load()}`,
     );
   };
+  // The machine's floor in the same run: a bare Fastify hello-world (bench/http/bare-server.ts) at the same connections.
+  {
+    const barePort = await freePort();
+    const bare = await startServer(
+      process.execPath,
+      ['--import', 'tsx', path.resolve(import.meta.dirname, '../http/bare-server.ts'), String(barePort)],
+      {},
+      `http://127.0.0.1:${barePort}/`,
+    );
+    try {
+      const opts = { url: `http://127.0.0.1:${barePort}/`, connections: CONNECTIONS };
+      await autocannon({ ...opts, duration: 2 });
+      const r = await autocannon({ ...opts, duration: DURATION });
+      rows.push(
+        `${'bare Fastify hello-world (same run)'.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  load ${load()}`,
+      );
+    } finally {
+      await stopServer(bare);
+    }
+  }
   await measure('GET /products/:id (summary row)', (g) => `/api/v1/products/${g}`);
   await measure('GET /products/:id/price-history?days=365', (g) => `/api/v1/products/${g}/price-history?days=365`);
   if (BASELINE_ROOT) {

@@ -65,11 +65,18 @@ describe('retrying transport', () => {
       { status: 200, body: 'done' },
     ];
     seen = 0;
-    const { f, waits } = transport();
+    const told: unknown[] = [];
+    const { f, waits } = transport({ onRetry: (i) => told.push(i) });
     const r = await f(`${origin}/x`);
     expect(r).toMatchObject({ kind: 'response', status: 200, ok: true, text: 'done', attempts: 4 });
     expect(seen).toBe(4);
     expect(waits).toEqual([50, 2000, 5000]); // jitter 0.5 x 100; Retry-After 2 s beats jitter; 999 s capped at 5 s
+    // Each retry is told before its wait: the failed attempt, why, and the wait (a run's log shows them).
+    expect(told).toEqual([
+      { attempt: 1, reason: 'HTTP 503', delayMs: 50 },
+      { attempt: 2, reason: 'HTTP 429', delayMs: 2000 },
+      { attempt: 3, reason: 'HTTP 429', delayMs: 5000 },
+    ]);
   });
 
   it('does not retry a final 4xx and gives its body to the caller', async () => {

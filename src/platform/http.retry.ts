@@ -23,6 +23,15 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Per attempt. */
   timeoutMs?: number;
+  /** Told before each wait: the failed attempt (1-based), why it failed (`HTTP 500`, a network error) and the wait. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** A retry about to happen (RetryOptions.onRetry). */
+export interface RetryInfo {
+  attempt: number;
+  reason: string;
+  delayMs: number;
 }
 
 /** The last attempt of a call: an answer (any status), or the network error that stopped it. */
@@ -94,7 +103,11 @@ export function createRetryingFetch(opts: RetryOptions = {}) {
         if (caller?.aborted) throw caller.reason ?? err;
         last = { kind: 'network', message: (err as Error).message.slice(0, 200), attempts };
       }
-      if (attempt < maxRetries) await sleep(Math.max(Math.min(cap, wait ?? 0), backoffMs(attempt, base, cap, random)), caller);
+      if (attempt < maxRetries) {
+        const delayMs = Math.max(Math.min(cap, wait ?? 0), backoffMs(attempt, base, cap, random));
+        opts.onRetry?.({ attempt: attempts, reason: last.kind === 'response' ? `HTTP ${last.status}` : last.message, delayMs });
+        await sleep(delayMs, caller);
+      }
     }
     return last;
   };

@@ -35,7 +35,7 @@ export { countryOf, isCountryCode } from './countries.ts';
 export type { ObjectStorage } from './storage.ts';
 export type { ScheduledTask } from './scheduler.ts';
 export { abortableSleep, backoffMs, createRetryingFetch } from './http.retry.ts';
-export type { RetryOptions } from './http.retry.ts';
+export type { RetryInfo, RetryOptions } from './http.retry.ts';
 export { createMailer } from './mail.ts';
 export type { Mailer } from './mail.ts';
 export { SecretUnreadableError } from './secret-box.ts';

@@ -140,6 +140,39 @@ describe('jobs left running by a process that died', () => {
   });
 });
 
+describe('retries', () => {
+  it("a failed attempt is queued again and its definition's onRetry is told the error, attempt and wait", async () => {
+    const q = createJobQueue({ db: database.db, logger: silent, pollMs: 20 });
+    const T = newId();
+    const told: { attempt: number; maxAttempts: number; payload: { n: number }; error: string; delayMs: number; id: string }[] = [];
+    q.register({
+      type: 'test.retry_hook',
+      payload: z.object({ n: z.number() }),
+      maxAttempts: 2,
+      async handle(run) {
+        if (run.attempt === 1) throw new Error('network down');
+        return { attempt: run.attempt };
+      },
+      async onRetry(job, error, delayMs) {
+        told.push({ attempt: job.attempt, maxAttempts: job.maxAttempts, payload: job.payload, error, delayMs, id: job.id });
+      },
+    });
+    const job = await q.enqueue(T, 'test.retry_hook', { n: 7 });
+    q.start({ concurrency: 1 });
+    try {
+      const done = await waitFor(q, T, job.id, (s) => s === 'succeeded' || s === 'failed', 20_000);
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 2, result: { attempt: 2 } });
+      expect(told).toHaveLength(1);
+      expect(told[0]).toMatchObject({ attempt: 1, maxAttempts: 2, payload: { n: 7 }, error: 'network down', id: job.id });
+      // retryDelayMs(1): 2 s +-20%
+      expect(told[0]!.delayMs).toBeGreaterThanOrEqual(1600);
+      expect(told[0]!.delayMs).toBeLessThanOrEqual(2400);
+    } finally {
+      await q.stop();
+    }
+  });
+});
+
 describe('progress and shutdown', () => {
   it('a handler reporting progress inside its own transaction finishes (the embedded database has one session)', async () => {
     // The pricing feed import reported progress between batches inside its transaction. On PGlite every statement

@@ -72,6 +72,15 @@ export interface JobDefinition<P> {
    * as a request's do; work a handler shares across tenants leaves the scope with `outsideTenantScope`.
    */
   handle(run: JobRun<P>): Promise<unknown>;
+  /**
+   * Told after a failed attempt was queued again: its error's message and the wait before the next attempt (a run's
+   * log shows them to an operator). Runs in the job's tenant scope; its own failure is logged, never the job's.
+   */
+  onRetry?(
+    job: { tenantId: string; id: string; payload: P; attempt: number; maxAttempts: number },
+    error: string,
+    delayMs: number,
+  ): Promise<void>;
 }
 
 /** Thrown by a handler to fail at once, without retries (bad input will not get better). */
@@ -367,6 +376,13 @@ export function createJobQueue(deps: JobQueueDeps) {
         const delay = retryDelayMs(job.attempts, Math.random());
         logger.info({ jobId: job.id, type: job.type, attempt: job.attempts, retryInMs: delay }, 'job attempt failed; retrying');
         await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(Date.now() + delay) }).catch(() => undefined);
+        const parsed = def?.onRetry ? def.payload.safeParse(job.payload) : null;
+        if (def?.onRetry && parsed?.success) {
+          const told = { tenantId: job.tenantId, id: job.id, payload: parsed.data, attempt: job.attempts, maxAttempts: job.maxAttempts };
+          await inJobScope(job.tenantId, () => def.onRetry!(told, message, delay)).catch((e: unknown) =>
+            logger.warn({ err: e, jobId: job.id }, 'job retry hook failed'),
+          );
+        }
       }
     } finally {
       await writing;

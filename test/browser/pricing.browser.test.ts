@@ -150,7 +150,7 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     await page.context().close();
   });
 
-  it('networks: a store is connected to Rakuten from the page, imported now, and its last run shows', async () => {
+  it('networks: a store is connected to Rakuten from the page, imported now, and its last run shows with its progress and log', async () => {
     const { page, errors, serverErrors } = await openSignedInPage(browser, base, owner.ownerEmail, 'Owner-Password-1');
     await page.goto(`${base}/pricing/networks`);
     await page.getByText('No network connections yet').waitFor();
@@ -164,6 +164,11 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     const table = page.getByTestId('sources-table');
     await table.getByRole('cell', { name: 'Nordstrom', exact: true }).waitFor();
     await table.getByRole('button', { name: 'Import now' }).click();
+    // The run's panel follows it: attempt, progress, and its log to the end.
+    const panel = page.getByTestId('run-log');
+    await panel.getByText(/finished: 1 rows read, 0 rejected, 1 offers created/).waitFor();
+    expect(await panel.textContent()).toContain('attempt 1 of 3');
+    expect(await panel.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
     await pollUntil(
       'network import',
       async () => (await t.request('GET', '/api/v1/pricing/sources', { token: owner.ownerToken })).body.data[0]?.last_run?.status,
@@ -172,6 +177,10 @@ describe.skipIf(!HAS_CHROMIUM)('pricing dashboard in chromium', () => {
     await page.reload();
     await table.getByText('succeeded').waitFor();
     expect(await table.textContent()).not.toContain('ui-secret');
+    // The last run's log, opened from the connection's row.
+    await table.getByRole('button', { name: 'Log' }).click();
+    await panel.getByText(/attempt 1 of 3 started: a full import from Rakuten Advertising/).waitFor();
+    await panel.getByText(/page 1 of 1 read: 1 products/).waitFor();
     await screenshot(page, 'pricing-networks');
     expect(errors).toEqual([]);
     expect(serverErrors).toEqual([]);

@@ -101,6 +101,7 @@ export type {
   PromotionList,
   PricingStoreList,
   PricingSourceList,
+  FeedRun,
   ConnectPricingSourceBody,
   PricingOfferList,
   MatchGroupList,

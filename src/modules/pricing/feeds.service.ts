@@ -1,7 +1,16 @@
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
-import { AppError, PermanentJobError, type PlatformServices, type TenantContext, newId, notFound, inTenant } from '../../platform/index.ts';
+import {
+  AppError,
+  PermanentJobError,
+  type PlatformServices,
+  type TenantContext,
+  isUuid,
+  newId,
+  notFound,
+  inTenant,
+} from '../../platform/index.ts';
 import {
   type FeedFormat,
   type FeedRecord,
@@ -18,6 +27,7 @@ import { type MatchOffload, type Scorer, matchByIdentifiers, matchLearned, shipp
 import { createMatchingThread } from './matching.thread.ts';
 import { normMpn, normText } from './pricing.core.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
+import { RUN_MAX_ATTEMPTS, type RunLog, createRunLog, logIssues, logRetry } from './runs.service.ts';
 import { refreshGroupSummaries } from './summary.service.ts';
 
 export const FEED_JOB = 'pricing.feed';
@@ -89,6 +99,7 @@ export function createFeedsService({
     textBody: string,
     format: FeedFormat,
     progress: (p: Record<string, unknown>) => Promise<void>,
+    log: RunLog,
     mode: ImportMode = 'full',
   ) {
     let records;
@@ -97,10 +108,11 @@ export function createFeedsService({
     } catch (err) {
       // Unreadable as a whole: nothing is written, the last good prices stay.
       const failure = `the ${format.toUpperCase()} feed could not be read: ${(err as Error).message.slice(0, 300)}`;
-      await repo.updateRun(db, ctx.tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
       throw new PermanentJobError(failure);
     }
-    return mode === 'prices' ? importPrices(ctx, runId, storeId, records, progress) : importRecords(ctx, runId, storeId, records, progress);
+    return mode === 'prices'
+      ? importPrices(ctx, runId, storeId, records, progress, log)
+      : importRecords(ctx, runId, storeId, records, progress, log);
   }
 
   /** Validates records; duplicates of one external id keep the last row. Yields every VALIDATE_SLICE records. */
@@ -133,9 +145,10 @@ export function createFeedsService({
     storeId: string,
     records: readonly FeedRecord[],
     progress: (p: Record<string, unknown>) => Promise<void>,
+    log: RunLog = createRunLog(platform, ctx.tenantId, runId),
   ) {
     try {
-      return await importPricesOnce(ctx, runId, storeId, records, progress);
+      return await importPricesOnce(ctx, runId, storeId, records, progress, log);
     } finally {
       offersChanged(ctx.tenantId);
     }
@@ -147,9 +160,12 @@ export function createFeedsService({
     storeId: string,
     records: readonly FeedRecord[],
     progress: (p: Record<string, unknown>) => Promise<void>,
+    log: RunLog,
   ) {
     const now = clock();
     const { issues, offers, rejected, rows } = await validateAll(records);
+    log.info(`${records.length} rows read and checked; updating the prices of known offers`);
+    logIssues(log, issues, rejected, records.length);
     await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
     const changedIds: string[] = [];
     const touched = new Set<string | null>();
@@ -181,6 +197,11 @@ export function createFeedsService({
     });
     await progress({ rows_written: offers.length - unknown, fraction: 0.9 });
     const alertsFired = evaluateAlerts && changedIds.length ? await evaluateAlerts(ctx.tenantId, changedIds, now) : 0;
+    if (unknown) log.warn(`${unknown} rows name no offer of this store: a price-only run creates none (the next full import will)`);
+    log.info(
+      `finished: ${records.length} rows read, ${rejected} rejected, ${changedIds.length} prices changed, ${unknown} unknown offers, ${alertsFired} alerts fired`,
+    );
+    await log.flush();
     await repo.updateRun(db, ctx.tenantId, runId, {
       status: 'succeeded',
       rowsRead: records.length,
@@ -222,9 +243,12 @@ export function createFeedsService({
     storeId: string,
     records: readonly FeedRecord[],
     progress: (p: Record<string, unknown>) => Promise<void>,
+    log: RunLog = createRunLog(platform, ctx.tenantId, runId),
   ) {
     const now = clock();
     const { issues, offers, rejected } = await validateAll(records);
+    log.info(`${records.length} rows read and checked; writing ${offers.length} offers`);
+    logIssues(log, issues, rejected, records.length);
     await progress({ rows_read: records.length, rows_rejected: rejected, fraction: 0.1 });
     const brandNames = new Map<string, string>();
     for (const o of offers) if (o.brand) brandNames.set(normText(o.brand), o.brand);
@@ -293,6 +317,11 @@ export function createFeedsService({
     await progress({ fraction: 0.95, matched_by_model: learned.byModel, queued_for_review: learned.queued });
     const linked = await linkCatalogItems(ctx.tenantId, importedIds, now);
     const alertsFired = evaluateAlerts ? await evaluateAlerts(ctx.tenantId, importedIds, now) : 0;
+    log.info(
+      `finished: ${records.length} rows read, ${rejected} rejected, ${created} offers created, ${changed} prices changed, ` +
+        `${learned.byModel} matched by the model, ${learned.queued} queued for review, ${alertsFired} alerts fired`,
+    );
+    await log.flush();
     await repo.updateRun(db, ctx.tenantId, runId, {
       status: 'succeeded',
       rowsRead: records.length,
@@ -351,28 +380,30 @@ export function createFeedsService({
   jobs.register({
     type: FEED_JOB,
     payload: feedPayload,
-    maxAttempts: 3,
+    maxAttempts: RUN_MAX_ATTEMPTS,
     // One import per store at a time is held by the runs table; a tenant gets one running feed job at a time.
     maxRunningPerTenant: 1,
+    onRetry: logRetry(platform),
     async handle(run) {
       const { runId, storeId, key, format, hint, mode } = run.payload;
-      await repo.updateRun(db, run.tenantId, runId, { status: 'running' });
+      const log = createRunLog(platform, run.tenantId, runId);
+      await repo.updateRun(db, run.tenantId, runId, { status: 'running', attempts: run.attempt, jobId: run.id });
+      log.info(
+        `attempt ${run.attempt} of ${RUN_MAX_ATTEMPTS} started: ${mode === 'prices' ? 'a price-only update' : 'a full import'} of the uploaded feed ${hint.slice(0, 100)}`,
+      );
       try {
         const textBody = await readAll(await storage.get(run.tenantId, key));
-        const result = await importText(
-          run.ctx,
-          runId,
-          storeId,
-          textBody,
-          format ?? detectFormat(textBody, hint),
-          (p) => run.progress(p),
-          mode,
-        );
+        const chosen = format ?? detectFormat(textBody, hint);
+        log.info(`feed read: ${textBody.length} characters of ${chosen.toUpperCase()}`);
+        const result = await importText(run.ctx, runId, storeId, textBody, chosen, (p) => run.progress(p), log, mode);
         await storage.delete(run.tenantId, key);
+        await run.progress({ fraction: 1 });
         return result;
       } catch (err) {
-        if (err instanceof PermanentJobError || run.attempt >= 3) {
+        if (err instanceof PermanentJobError || run.attempt >= RUN_MAX_ATTEMPTS) {
           const failure = err instanceof PermanentJobError ? err.message : 'the import failed; the last good prices are kept';
+          log.error(`failed: ${failure}. Next: fix the feed and upload it again.`);
+          await log.flush();
           await repo.updateRun(db, run.tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
           await storage.delete(run.tenantId, key).catch(() => undefined);
         }
@@ -422,10 +453,12 @@ export function createFeedsService({
         throw err;
       }
     },
+    /** A run with its job's progress and attempts allowed (progress null before its job starts, or once the job is gone). */
     getRun: async (ctx: TenantContext, id: string) => {
-      const run = await repo.getRun(db, ctx.tenantId, id);
+      const run = isUuid(id) ? await repo.getRun(db, ctx.tenantId, id) : undefined;
       if (!run) throw notFound('PRICING_FEED_RUN_NOT_FOUND', 'The feed run');
-      return run;
+      const job = run.jobId ? await jobs.get(ctx.tenantId, run.jobId) : undefined;
+      return { ...run, progress: job?.progress ?? null, maxAttempts: job?.maxAttempts ?? RUN_MAX_ATTEMPTS };
     },
   };
 }

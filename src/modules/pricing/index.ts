@@ -113,3 +113,5 @@ export { evaluateBoostedMatcher, evaluateMatcher, fitBoostedMatcher, fitMatcher,
 // Features and fitting procedures, for bench/matching/select.ts (the choosing half shown on train and valid).
 export { RICH_FEATURE_NAMES, buildIdf, offerBlockKeys, prepare, prf } from './matcher.core.ts';
 export { fitCvMatcher, fitLearnedMatcher, richMatrix } from './matcher.model.ts';
+// The shipped model beside a candidate (bench/matching/shipped.bench.ts): its file's shape, loading and scoring.
+export { type SerializedMatcher, deserializeMatcher, scoreMatrix, scorePairs } from './matcher.model.ts';

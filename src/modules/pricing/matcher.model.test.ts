@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fitGbt, predictGbt, predictGbtMargin } from '../../ml/gbt.ts';
 import { RICH_FEATURE_NAMES, type MatchRecord, buildIdf, offerBlockKeys, prepare, quantitiesOf, richPairFeatures } from './matcher.core.ts';
@@ -7,6 +8,7 @@ import {
   deserializeMatcher,
   fitCvMatcher,
   fitLearnedMatcher,
+  fitOneMatcher,
   operatingPoints,
   richMatrix,
   scorePairs,
@@ -210,6 +212,19 @@ describe('learned matcher', () => {
     expect(() => fitCvMatcher(richMatrix(train.slice(0, 5), idf), { folds: 5 })).toThrow(RangeError);
   });
 
+  it("one model (the shipped matcher's procedure): the cross-fit's choices, a single model of the folds' mean rounds", () => {
+    const all = richMatrix([...train, ...valid], idf);
+    const cv = fitCvMatcher(all, { grid, folds: 4 });
+    const one = fitOneMatcher(all, { grid, folds: 4 });
+    expect(one).toMatchObject({ threshold: cv.threshold, validF1: cv.validF1, params: cv.params, folds: 4 });
+    expect(Array.from(one.oof)).toEqual(Array.from(cv.oof));
+    // one model's trees, not four models' (the cross-fitted average scores every fold model)
+    expect(one.model.trees).toHaveLength(Math.round(cv.model.trees.length / 4));
+    const p = predictGbt(one.model, richMatrix(test, idf).x);
+    const wrong = test.filter((x, i) => (p[i]! >= one.threshold ? 1 : 0) !== x.label).length;
+    expect(wrong).toBeLessThanOrEqual(5);
+  });
+
   it('operating points: auto is the lowest threshold with precision >= 0.97; review stops where matches thin out', () => {
     // scores of 10 positives and 10 negatives; negatives reach 0.85 at most, positives go down to 0.2
     const pos = [0.99, 0.98, 0.95, 0.9, 0.9, 0.88, 0.8, 0.6, 0.4, 0.2];
@@ -219,5 +234,37 @@ describe('learned matcher', () => {
     // scanning down: [0.51, 0.61) holds the positive 0.6; [0.50, 0.60) holds only the negative 0.5: stop
     expect(pts.review).toBe(0.51);
     expect(bestThreshold([0.9, 0.1], [1, 0]).f1).toBe(1);
+  });
+});
+
+describe('the shipped matcher (matcher.model.json, scored by feed imports)', () => {
+  const shipped = deserializeMatcher(
+    JSON.parse(readFileSync(new URL('./matcher.model.json', import.meta.url), 'utf8')) as Parameters<typeof deserializeMatcher>[0],
+  );
+  // One TV as two retailers list it (one with its model number in the title only, one in a model field too, as
+  // Walmart-Amazon's records), a sibling model of the same brand, and other products: document frequencies come from the records at hand, as in an import.
+  const tv = prepare(rec('Samsung 46" Series 6 LCD HDTV LN46B650', { brand: 'Samsung', price: 1299 }));
+  const sameTv = prepare(rec('Samsung Series 6 46" LCD HDTV - LN46B650', { brand: 'Samsung', model: 'LN46B650', price: 1249 }));
+  const otherTv = prepare(rec('Samsung 32" Series 4 LCD HDTV LN32B360', { brand: 'Samsung', price: 499 }));
+  const camera = prepare(rec('Canon PowerShot SD1200 IS digital camera 10 MP', { brand: 'Canon', price: 179 }));
+  const player = prepare(rec('Sony BDP-S360 Blu-ray disc player', { brand: 'Sony', price: 199 }));
+  const idf = buildIdf([tv, sameTv, otherTv, camera, player]);
+
+  it('scores a known matching pair above its threshold, a sibling model and another product below it', () => {
+    const [match, sibling, other] = scorePairs(
+      shipped,
+      [
+        [tv, sameTv],
+        [tv, otherTv],
+        [tv, camera],
+      ],
+      idf,
+    );
+    expect(match!).toBeGreaterThan(shipped.threshold);
+    expect(sibling!).toBeLessThan(shipped.threshold);
+    expect(other!).toBeLessThan(shipped.threshold);
+    // The import's operating points are ordered within (0, 1).
+    expect(shipped.points.review).toBeLessThanOrEqual(shipped.points.auto);
+    expect(shipped.points.auto).toBeLessThan(1);
   });
 });

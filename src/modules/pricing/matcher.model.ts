@@ -210,6 +210,28 @@ export function fitCvMatcher(
   return best!;
 }
 
+/**
+ * ONE model over all labeled pairs (the shipped matcher's procedure): the choices are the cross-fit's
+ * (`fitCvMatcher`: grid point and threshold on the out-of-fold scores of every labeled pair, rounds by early stopping
+ * in each fold), then a single model is refitted on every pair with the folds' mean rounds. Scoring costs one model
+ * per pair, where the cross-fitted average costs `folds` models. `oof` and `validF1` are the cross-fit's (what the
+ * threshold and operating points are read off). Test is never passed here.
+ */
+export function fitOneMatcher(
+  all: { x: FeatureMatrix; y: Float64Array },
+  opts: { folds?: number; seed?: number; grid?: readonly LearnedMatcher['params'][] } = {},
+): CvMatcher {
+  const cv = fitCvMatcher(all, opts);
+  const rounds = Math.max(1, Math.round(cv.model.trees.length / cv.folds));
+  const model = fitGbt(all.x, all.y, { objective: 'logistic', nTrees: rounds, learningRate: 0.05, subsample: 0.8, seed: 7, ...cv.params });
+  return { ...cv, model };
+}
+
+/** Match probabilities of the rows of a feature matrix (the trees alone, features already computed). */
+export function scoreMatrix(m: Pick<LearnedMatcher, 'model'>, x: FeatureMatrix): Float64Array {
+  return predictGbt(m.model, x);
+}
+
 /** Match probabilities of prepared pairs. */
 export function scorePairs(m: Pick<LearnedMatcher, 'model'>, pairs: readonly [Prepared, Prepared][], idf: Idf): Float64Array {
   const d = RICH_FEATURE_NAMES.length;

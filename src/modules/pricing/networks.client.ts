@@ -19,18 +19,21 @@
  * Everything is read before anything is written: a run that fails on page 7 changes no price.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { createRetryingFetch, type RetryOptions } from '../../platform/index.ts';
+import { createRetryingFetch, type RetryInfo, type RetryOptions } from '../../platform/index.ts';
 import type { FeedRecord } from './feed.core.ts';
 
 export class NetworkAuthError extends Error {}
 export class NetworkError extends Error {}
 
-export type NetworkHttpOptions = RetryOptions;
+/** The transport's options; `onRetry` is told which request is retried (a run's log shows it). */
+export type NetworkHttpOptions = Omit<RetryOptions, 'onRetry'> & { onRetry?: (info: RetryInfo & { what: string }) => void };
 
-function createTransport(opts: NetworkHttpOptions) {
-  const retryingFetch = createRetryingFetch({ baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 60_000, ...opts });
+function createTransport({ onRetry, ...opts }: NetworkHttpOptions) {
+  const options = { baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 60_000, ...opts };
+  const plain = createRetryingFetch(options);
   /** One request's body text, retried on 429/5xx/network errors; 401/403 throw NetworkAuthError, other 4xx NetworkError. */
   return async function request(url: string, init: RequestInit, what: string): Promise<string> {
+    const retryingFetch = onRetry ? createRetryingFetch({ ...options, onRetry: (i) => onRetry({ ...i, what }) }) : plain;
     const last = await retryingFetch(url, init);
     if (last.kind === 'network') throw new NetworkError(`${what}: ${last.message} (gave up after ${last.attempts} attempts)`);
     if (last.ok) return last.text;

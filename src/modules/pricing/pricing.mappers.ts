@@ -26,7 +26,11 @@ export const toStore = (s: StoreRow): z.infer<typeof storeSchema> => ({
   created_at: iso(s.createdAt)!,
 });
 
-export const toFeedRun = (r: FeedRunRow): z.infer<typeof feedRunSchema> => ({
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export const toFeedRun = (
+  r: FeedRunRow & { progress: Record<string, unknown> | null; maxAttempts: number },
+): z.infer<typeof feedRunSchema> => ({
   id: r.id,
   store_id: r.storeId,
   format: r.format,
@@ -40,6 +44,18 @@ export const toFeedRun = (r: FeedRunRow): z.infer<typeof feedRunSchema> => ({
   offers_unknown: r.offersUnknown,
   errors: r.errors,
   failure: r.failure,
+  attempt: r.attempts,
+  max_attempts: r.maxAttempts,
+  progress: r.progress
+    ? {
+        // The run's row says it is done before the job's last progress write lands (throttled, written after the handler).
+        fraction: r.status === 'succeeded' ? 1 : numOrNull(r.progress.fraction),
+        pages_read: numOrNull(r.progress.pages_read),
+        rows_read: numOrNull(r.progress.rows_read),
+        total: numOrNull(r.progress.total),
+      }
+    : null,
+  log: r.log,
   started_at: iso(r.startedAt)!,
   finished_at: iso(r.finishedAt),
 });

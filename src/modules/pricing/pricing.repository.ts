@@ -90,8 +90,18 @@ export interface FeedRunRow {
   offersUnknown: number;
   errors: { row: number; field: string; message: string; level: string }[];
   failure: string | null;
+  jobId: string | null;
+  attempts: number;
+  log: RunLogEntry[];
   startedAt: Date;
   finishedAt: Date | null;
+}
+
+/** One line of a run's log (pricing_feed_runs.log). */
+export interface RunLogEntry {
+  at: string;
+  level: 'info' | 'warning' | 'error';
+  message: string;
 }
 
 /** What an offer upsert changed, per offer (the offer's state before the write is compared in SQL). */
@@ -720,7 +730,17 @@ export const pricingRepository = {
     p: Partial<
       Pick<
         FeedRunRow,
-        'status' | 'rowsRead' | 'rowsAccepted' | 'rowsRejected' | 'offersCreated' | 'pricesChanged' | 'offersUnknown' | 'errors' | 'failure'
+        | 'status'
+        | 'rowsRead'
+        | 'rowsAccepted'
+        | 'rowsRejected'
+        | 'offersCreated'
+        | 'pricesChanged'
+        | 'offersUnknown'
+        | 'errors'
+        | 'failure'
+        | 'attempts'
+        | 'jobId'
       >
     > & { finishedAt?: Date },
   ): Promise<void> {
@@ -734,6 +754,8 @@ export const pricingRepository = {
       p.offersUnknown !== undefined ? sql`offers_unknown = ${p.offersUnknown}` : null,
       p.errors !== undefined ? sql`errors = ${JSON.stringify(p.errors)}::jsonb` : null,
       p.failure !== undefined ? sql`failure = ${p.failure}` : null,
+      p.attempts !== undefined ? sql`attempts = ${p.attempts}` : null,
+      p.jobId !== undefined ? sql`job_id = ${p.jobId}` : null,
       p.finishedAt !== undefined ? sql`finished_at = ${p.finishedAt.toISOString()}::timestamptz` : null,
     ].filter((s) => s !== null);
     if (!sets.length) return;
@@ -744,7 +766,8 @@ export const pricingRepository = {
     queryOne<FeedRunRow>(
       q,
       sql`SELECT id, store_id AS "storeId", format, mode, status, rows_read AS "rowsRead", rows_accepted AS "rowsAccepted", rows_rejected AS "rowsRejected",
-            offers_created AS "offersCreated", prices_changed AS "pricesChanged", offers_unknown AS "offersUnknown", errors, failure, started_at AS "startedAt", finished_at AS "finishedAt"
+            offers_created AS "offersCreated", prices_changed AS "pricesChanged", offers_unknown AS "offersUnknown", errors, failure,
+            job_id AS "jobId", attempts, log, started_at AS "startedAt", finished_at AS "finishedAt"
           FROM pricing_feed_runs WHERE tenant_id = ${tenantId} AND id = ${id}`,
     ),
 

@@ -49,6 +49,20 @@ export const feedRunSchema = z.object({
   offers_unknown: z.number(),
   errors: z.array(z.object({ row: z.number(), field: z.string(), message: z.string(), level: z.string() })),
   failure: z.string().nullable(),
+  /** Attempts started (2: the first retry after an error) of `max_attempts`. */
+  attempt: z.number(),
+  max_attempts: z.number(),
+  progress: z
+    .object({
+      fraction: z.number().nullable().describe('0..1 of the run done (reading pages, then writing); null before it starts'),
+      pages_read: z.number().nullable(),
+      rows_read: z.number().nullable(),
+      total: z.number().nullable().describe('what the network says there is: pages (Rakuten) or products (CJ)'),
+    })
+    .nullable(),
+  log: z
+    .array(z.object({ at: z.string(), level: z.enum(['info', 'warning', 'error']), message: z.string() }))
+    .describe('What happened, in order: started, pages and rows read, rejected rows with their reason, retries, finished or failed'),
   started_at: z.string(),
   finished_at: z.string().nullable(),
 });

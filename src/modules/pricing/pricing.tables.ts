@@ -167,6 +167,12 @@ export const pricingFeedRuns = pgTable(
     /** The first 100 row errors: [{ row, field, message }]. */
     errors: jsonb('errors').notNull().default(sql`'[]'::jsonb`),
     failure: text('failure'),
+    /** The job that runs it (its progress is the run's), written when the job starts: null while queued. */
+    jobId: uuid('job_id'),
+    /** Attempts started so far (the job's retries after an error: 2 is the first retry). */
+    attempts: integer('attempts').notNull().default(0),
+    /** What an operator reads: [{ at, level, message }] in order (started, pages read, rejected rows, retries, the end). */
+    log: jsonb('log').notNull().default(sql`'[]'::jsonb`),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },

@@ -17,6 +17,7 @@ import { FeedFetchError, type FeedValidators, feedUrlProblem, fetchFeed } from '
 import type { FeedsService, ImportMode } from './feeds.service.ts';
 import { NetworkAuthError, type NetworkHttpOptions, type NetworkPage, cjClient, rakutenClient } from './networks.client.ts';
 import { pricingRepository as repo } from './pricing.repository.ts';
+import { RUN_MAX_ATTEMPTS, type RunLog, createRunLog, logRetry } from './runs.service.ts';
 import { type SourceRow, sourcesRepository as sources } from './sources.repository.ts';
 
 export const NETWORK_JOB = 'pricing.network';
@@ -26,7 +27,9 @@ const payload = z.object({
   /** 'prices': a price-only run (absent in jobs queued before it existed: a full import). */
   mode: z.enum(['full', 'prices']).default('full'),
 });
-const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = RUN_MAX_ATTEMPTS;
+/** The share of a network run's progress that reading the pages takes (the import takes the rest). */
+const READ_SHARE = 0.4;
 /** Records one network import keeps in memory at most (everything is read before anything is written). */
 const MAX_RECORDS = 1_000_000;
 
@@ -49,6 +52,16 @@ const shownUrl = (raw: string) => {
 
 const secretContext = (tenantId: string, id: string) => `pricing-source:${tenantId}:${id}`;
 
+const NETWORK_NAMES = { rakuten: 'Rakuten Advertising', cj: 'CJ', feed: 'the feed URL' } as const;
+
+/** What an operator does after a run failed for good (the last line of its log). */
+function nextStep(err: unknown, src: SourceRow): string {
+  if (err instanceof NetworkAuthError)
+    return `Next: renew the credentials at ${NETWORK_NAMES[src.network]} and connect the store again (Networks page, or PUT /api/v1/pricing/stores/${src.storeId}/network); until then every import of this store fails the same way.`;
+  const next = src.schedule !== 'off' && src.nextRunAt ? ` The next scheduled import starts at ${src.nextRunAt.toISOString()}.` : '';
+  return `Next: check that ${NETWORK_NAMES[src.network]} answers, then import again (Import now).${next}`;
+}
+
 export interface SourcesDeps {
   platform: PlatformServices;
   feeds: Pick<FeedsService, 'importRecords' | 'importPrices'>;
@@ -66,9 +79,13 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
   const { db, jobs, clock, secrets, config } = platform;
   const transport: NetworkHttpOptions = { baseDelayMs: config.pricing.networkRetryBaseMs, ...http };
 
-  function clientFor(src: SourceRow, tenantId: string) {
+  function clientFor(src: SourceRow, tenantId: string, log: RunLog) {
     const cred = JSON.parse(secrets.open(src.credentials, secretContext(tenantId, src.id))) as Record<string, string>;
     const a = src.account as Record<string, unknown>;
+    const onRetry: NetworkHttpOptions['onRetry'] = (i) => {
+      transport.onRetry?.(i);
+      log.warn(`${i.what}: ${i.reason}; asking again in ${(i.delayMs / 1000).toFixed(1)} s (call ${i.attempt + 1})`);
+    };
     if (src.network === 'rakuten')
       return rakutenClient(
         {
@@ -79,7 +96,7 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
           mid: String(a.mid ?? ''),
           keyword: typeof a.keyword === 'string' ? a.keyword : null,
         },
-        transport,
+        { ...transport, onRetry },
       );
     return cjClient(
       {
@@ -88,7 +105,7 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
         companyId: String(a.company_id ?? ''),
         partnerIds: Array.isArray(a.partner_ids) ? a.partner_ids.map(String) : [],
       },
-      transport,
+      { ...transport, onRetry },
     );
   }
 
@@ -136,20 +153,29 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
     payload,
     maxAttempts: MAX_ATTEMPTS,
     maxRunningPerTenant: 1,
+    onRetry: logRetry(platform),
     async handle(run) {
       const { runId, sourceId, mode } = run.payload;
       const tenantId = run.tenantId;
+      const log = createRunLog(platform, tenantId, runId);
       const [src] = await sources.list(db, tenantId, sourceId);
-      const fail = async (failure: string) => {
+      const fail = async (failure: string, next: string) => {
+        log.error(`failed: ${failure}. ${next}`);
+        await log.flush();
         await repo.updateRun(db, tenantId, runId, { status: 'failed', failure, finishedAt: clock() });
         if (src) await sources.recordRun(db, tenantId, src.id, { runId, status: 'failed', error: failure }, clock());
       };
       if (!src) {
-        await fail('the network connection was removed');
+        await fail('the network connection was removed', 'Next: connect the store again to import it.');
         throw new PermanentJobError('the network connection was removed');
       }
-      await repo.updateRun(db, tenantId, runId, { status: 'running' });
+      await repo.updateRun(db, tenantId, runId, { status: 'running', attempts: run.attempt, jobId: run.id });
       await sources.recordRun(db, tenantId, src.id, { runId, status: 'running', error: null }, clock());
+      // A retry starts over: its progress too.
+      await run.progress({ fraction: 0, pages_read: 0, rows_read: 0 }, true);
+      log.info(
+        `attempt ${run.attempt} of ${MAX_ATTEMPTS} started: ${mode === 'prices' ? 'a price-only update' : 'a full import'} from ${NETWORK_NAMES[src.network]}`,
+      );
       let records: FeedRecord[] = [];
       let validators: FeedValidators | null = null;
       try {
@@ -157,42 +183,64 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
           const got = await fetchFeedRecords(src, tenantId);
           if (!got) {
             // 304: the feed is the one last imported; its prices stand confirmed (a success), nothing is written.
+            log.info('finished: the feed is unchanged since the last import (HTTP 304); its prices stand confirmed');
+            await log.flush();
             await repo.updateRun(db, tenantId, runId, { status: 'succeeded', rowsRead: 0, finishedAt: clock() });
             await sources.recordRun(db, tenantId, src.id, { runId, status: 'succeeded', error: null }, clock());
+            await run.progress({ fraction: 1 });
             return { mode, not_modified: true, rows_read: 0 };
           }
           if (got.records.length > MAX_RECORDS) throw new PermanentJobError(`the feed has more than ${MAX_RECORDS} products`);
           records = got.records;
           validators = got.validators;
-          await run.progress({ rows_read: records.length, fraction: 0.05 });
+          log.info(`feed read: ${records.length} rows`);
+          await run.progress({ rows_read: records.length, fraction: READ_SHARE });
         } else {
           let pages = 0;
-          for await (const page of clientFor(src, tenantId).pages() as AsyncGenerator<NetworkPage>) {
+          for await (const page of clientFor(src, tenantId, log).pages() as AsyncGenerator<NetworkPage>) {
             pages++;
             records.push(...page.records);
             if (records.length > MAX_RECORDS) throw new PermanentJobError(`the network answered more than ${MAX_RECORDS} products`);
-            await run.progress({ pages_read: pages, rows_read: records.length, total: page.total, fraction: 0.05 });
+            // Rakuten's total counts pages, CJ's products.
+            const share = page.total ? Math.min(1, (src.network === 'rakuten' ? pages : records.length) / page.total) : 0;
+            const of = page.total ? (src.network === 'rakuten' ? ` of ${page.total}` : '') : '';
+            const sofar = page.total && src.network !== 'rakuten' ? `${records.length} of ${page.total}` : `${records.length}`;
+            log.info(`page ${pages}${of} read: ${page.records.length} products (${sofar} so far)`);
+            await run.progress({ pages_read: pages, rows_read: records.length, total: page.total, fraction: READ_SHARE * share });
           }
         }
       } catch (err) {
         const permanent =
           err instanceof NetworkAuthError || err instanceof PermanentJobError || (err instanceof FeedFetchError && err.permanent);
-        const failure = `${(err as Error).message.slice(0, 400)}; the last good prices are kept`;
+        const message = (err as Error).message.slice(0, 400);
+        const failure = `${message}; the last good prices are kept`;
         if (permanent || run.attempt >= MAX_ATTEMPTS) {
-          await fail(failure);
+          await fail(failure, nextStep(err, src));
           throw err instanceof PermanentJobError ? err : new PermanentJobError(failure);
         }
+        await log.flush();
         await sources.recordRun(db, tenantId, src.id, { runId, status: 'retrying', error: failure }, clock());
-        throw err;
+        // Nothing is written before every page is read: the retry (the queue's, logged by logRetry) starts over.
+        throw new Error(`${message} (nothing was written: the last good prices stand)`);
       }
       try {
         const importer = mode === 'prices' ? feeds.importPrices : feeds.importRecords;
-        const result = await importer(run.ctx, runId, src.storeId, records, (p) => run.progress(p));
+        const result = await importer(
+          run.ctx,
+          runId,
+          src.storeId,
+          records,
+          (p) => run.progress(typeof p.fraction === 'number' ? { ...p, fraction: READ_SHARE + (1 - READ_SHARE) * p.fraction } : p),
+          log,
+        );
         if (validators) await sources.saveValidators(db, tenantId, src.id, validators);
         await sources.recordRun(db, tenantId, src.id, { runId, status: 'succeeded', error: null }, clock());
+        await run.progress({ fraction: 1 });
         return result;
       } catch (err) {
-        if (err instanceof PermanentJobError || run.attempt >= MAX_ATTEMPTS) await fail('the import failed; the last good prices are kept');
+        if (err instanceof PermanentJobError || run.attempt >= MAX_ATTEMPTS)
+          await fail('the import failed; the last good prices are kept', nextStep(err, src));
+        else await log.flush();
         throw err;
       }
     },

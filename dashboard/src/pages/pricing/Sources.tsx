@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Card, Group, NativeSelect, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Card, Code, Group, NativeSelect, Progress, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { ConnectPricingSourceBody, PricingSourceList, PricingStoreList } from '../../api/types.ts';
+import type { ConnectPricingSourceBody, FeedRun, PricingSourceList, PricingStoreList } from '../../api/types.ts';
 import { api, get } from '../../api/client.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
@@ -34,6 +34,75 @@ function csv(rows: Source[]) {
   a.download = 'pricing-networks.csv';
   a.click();
   URL.revokeObjectURL(a.href);
+}
+
+const logColor = (level: string) => (level === 'error' ? 'red' : level === 'warning' ? 'orange' : undefined);
+
+/**
+ * One run as an operator follows it: status, attempt, progress while it goes, and its log (started, pages read,
+ * rejected rows, retries, the end and what to do next). Re-read every second while queued or running.
+ */
+function RunLog({ runId, store, onClose }: { runId: string; store: string; onClose: () => void }) {
+  const { tenantId } = useSession();
+  const q = useQuery({
+    queryKey: ['pricing-run', tenantId, runId],
+    queryFn: ({ signal }) => get<FeedRun>(`/api/v1/pricing/feed-runs/${runId}`, undefined, signal),
+    refetchInterval: (query) => {
+      const st = query.state.data?.status;
+      return st === 'queued' || st === 'running' ? 1000 : false;
+    },
+  });
+  const run = q.data;
+  const fraction = run?.status === 'succeeded' ? 1 : (run?.progress?.fraction ?? 0);
+  return (
+    <Card withBorder data-testid="run-log">
+      <Stack gap="xs">
+        <Group justify="space-between">
+          <Title order={5}>Last import of {store}</Title>
+          <Button size="xs" variant="subtle" onClick={onClose}>
+            Close
+          </Button>
+        </Group>
+        {q.isLoading ? (
+          <Loading label="Loading the run" />
+        ) : q.error ? (
+          <ErrorState error={q.error} feature="Pricing" />
+        ) : run ? (
+          <>
+            <Group gap="xs">
+              <Badge color={statusColor(run.status)}>{run.status}</Badge>
+              <Text size="sm">
+                {run.mode === 'prices' ? 'price-only update' : 'full import'}, attempt {run.attempt} of {run.max_attempts}
+              </Text>
+              <Text size="sm" c="dimmed">
+                {run.rows_read} rows read, {run.rows_rejected} rejected, {run.offers_created} offers created, {run.prices_changed} prices
+                changed
+              </Text>
+            </Group>
+            <Progress
+              value={Math.round(100 * fraction)}
+              color={run.status === 'failed' ? 'red' : undefined}
+              aria-label={`Progress ${Math.round(100 * fraction)}%`}
+            />
+            {run.failure && <Alert color="red">{run.failure}</Alert>}
+            <Stack gap={2} data-testid="run-log-lines">
+              {run.log.length ? (
+                run.log.map((l, i) => (
+                  <Text key={`${l.at}-${i}`} size="xs" c={logColor(l.level)}>
+                    <Code>{new Date(l.at).toLocaleTimeString()}</Code> {l.message}
+                  </Text>
+                ))
+              ) : (
+                <Text size="xs" c="dimmed">
+                  Nothing logged yet.
+                </Text>
+              )}
+            </Stack>
+          </>
+        ) : null}
+      </Stack>
+    </Card>
+  );
 }
 
 /** Connects a store to Rakuten Advertising or CJ; the secrets are sent once and never shown again. */
@@ -118,9 +187,11 @@ export function PricingSources() {
     queryFn: ({ signal }) => get<PricingSourceList>('/api/v1/pricing/sources', undefined, signal),
   });
   const refresh = () => client.invalidateQueries({ queryKey: ['pricing-sources', tenantId] });
+  const [shown, setShown] = useState<{ runId: string; store: string } | null>(null);
   const run = useMutation({
-    mutationFn: (v: { id: string; prices: boolean }) =>
-      api('POST', `/api/v1/pricing/sources/${v.id}/runs${v.prices ? '?mode=prices' : ''}`),
+    mutationFn: (v: { id: string; prices: boolean; store: string }) =>
+      api<{ run_id: string }>('POST', `/api/v1/pricing/sources/${v.id}/runs${v.prices ? '?mode=prices' : ''}`),
+    onSuccess: (out, v) => setShown({ runId: out.run_id, store: v.store }),
     onSettled: refresh,
   });
   const rows = q.data?.data ?? [];
@@ -144,6 +215,7 @@ export function PricingSources() {
             </Button>
           </Group>
           {run.error && <Alert color="red">{(run.error as Error).message}</Alert>}
+          {shown && <RunLog key={shown.runId} runId={shown.runId} store={shown.store} onClose={() => setShown(null)} />}
           <DataTable
             testId="sources-table"
             rows={rows}
@@ -189,7 +261,7 @@ export function PricingSources() {
                     <Button
                       size="xs"
                       variant="light"
-                      onClick={() => run.mutate({ id: r.id, prices: false })}
+                      onClick={() => run.mutate({ id: r.id, prices: false, store: r.store })}
                       loading={run.isPending && run.variables?.id === r.id && !run.variables.prices}
                     >
                       Import now
@@ -197,11 +269,16 @@ export function PricingSources() {
                     <Button
                       size="xs"
                       variant="subtle"
-                      onClick={() => run.mutate({ id: r.id, prices: true })}
+                      onClick={() => run.mutate({ id: r.id, prices: true, store: r.store })}
                       loading={run.isPending && run.variables?.id === r.id && run.variables.prices}
                     >
                       Update prices
                     </Button>
+                    {r.last_run && (
+                      <Button size="xs" variant="subtle" onClick={() => setShown({ runId: r.last_run!.id, store: r.store })}>
+                        Log
+                      </Button>
+                    )}
                   </Group>
                 ),
               },
