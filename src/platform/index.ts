@@ -31,7 +31,7 @@ export type { TenantRateLimits } from './rate-limit.ts';
 export { tenantRateLimitsOf } from './rate-limit.ts';
 export { countryCode, errorBody, errorResponses, jobSchema } from './schemas.ts';
 // ISO 3166-1 alpha-2 country codes (session countries, the reports' country filter).
-export { countryOf, isCountryCode } from './countries.ts';
+export { countryOf } from './countries.ts';
 export type { ObjectStorage } from './storage.ts';
 export type { ScheduledTask } from './scheduler.ts';
 export { abortableSleep, backoffMs, createRetryingFetch } from './http.retry.ts';
