@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { feedSettingsPatch } from '../../dashboard/src/pages/Newsfeed.tsx';
+import { feedSettingsPatch } from '../../dashboard/src/lib/feed-settings.ts';
 
 describe('the newsfeed settings form', () => {
   it('saves window rules at settings.newsfeed, the repeat and damping rules under newsfeed.rules, keeping the rest', () => {

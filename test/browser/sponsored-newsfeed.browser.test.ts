@@ -122,6 +122,8 @@ describe.skipIf(!HAS_CHROMIUM)('sponsored and newsfeed dashboard in chromium', (
     const config = page.getByTestId('feed-config');
     await config.waitFor();
     expect(await config.getByTestId('rule-category_window').textContent()).toBe('5');
+    expect(await config.getByTestId('rule-not_shown_within_days').textContent()).toBe('7');
+    expect(await config.getByTestId('rule-popularity_damping').textContent()).toBe('0');
     expect(await config.getByTestId('sponsored-positions').textContent()).toBe('3, 8');
     await page.getByTestId('empty-state').getByText('Pick a shopper').waitFor();
     await page.getByLabel('Shopper id').fill('preview-shopper');
