@@ -89,6 +89,31 @@ describe('createTestDatabase', { timeout: 240_000 }, () => {
     }
   });
 
+  it('a second database opened again beside the first starts empty after the last holder wrote rows and settings', async () => {
+    const a = await createTestDatabase();
+    try {
+      const tz = await queryOne<{ tz: string }>(a.db, sql`SELECT current_setting('TimeZone') AS tz`);
+      const b = await createTestDatabase();
+      await b.db.execute(jobRow());
+      await b.db.execute(sql`SET TIME ZONE 'Asia/Tokyo'`);
+      await b.close();
+      await expect(b.db.execute(sql`SELECT 1`)).rejects.toThrow();
+      // On PGlite the pool lends b's instance again (reset); on PostgreSQL this is a new clone.
+      const c = await createTestDatabase();
+      try {
+        expect(await queryOne<{ n: number }>(c.db, sql`SELECT count(*)::int AS n FROM jobs`)).toEqual({ n: 0 });
+        expect(await queryOne<{ tz: string }>(c.db, sql`SELECT current_setting('TimeZone') AS tz`)).toEqual(tz);
+        await c.db.execute(jobRow());
+        // and a is still its own database
+        expect(await queryOne<{ n: number }>(a.db, sql`SELECT count(*)::int AS n FROM jobs`)).toEqual({ n: 0 });
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await a.close();
+    }
+  });
+
   it('a file that changed the schema leaves none of it to the next', async () => {
     const a = await createTestDatabase();
     await a.db.execute(sql`CREATE TABLE helpers_leftover (id int)`);
