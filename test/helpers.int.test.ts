@@ -7,7 +7,7 @@ import { createTestDatabase, testDatabasesDropped } from './helpers.ts';
 
 /**
  * The test database every file gets (test/helpers.ts): in the template's state whatever the file before it did.
- * On PGlite one instance per process is lent and reset between files; these checks hold on both targets.
+ * On PGlite a process keeps up to three instances, each lent to one holder and reset before the next; these checks hold on both targets.
  */
 describe('createTestDatabase', { timeout: 240_000 }, () => {
   const jobRow = () =>
