@@ -7,7 +7,7 @@ import { createTestDatabase, testDatabasesDropped } from './helpers.ts';
 
 /**
  * The test database every file gets (test/helpers.ts): in the template's state whatever the file before it did.
- * On PGlite one instance per process is lent and reset between files; these checks hold on both targets.
+ * On PGlite a process keeps up to three instances, each lent to one holder and reset before the next; these checks hold on both targets.
  */
 describe('createTestDatabase', { timeout: 240_000 }, () => {
   const jobRow = () =>
@@ -85,6 +85,31 @@ describe('createTestDatabase', { timeout: 240_000 }, () => {
       expect(await queryOne<{ n: number }>(b.db, sql`SELECT count(*)::int AS n FROM jobs`)).toEqual({ n: 0 });
     } finally {
       await b.close();
+      await a.close();
+    }
+  });
+
+  it('a second database opened again beside the first starts empty after the last holder wrote rows and settings', async () => {
+    const a = await createTestDatabase();
+    try {
+      const tz = await queryOne<{ tz: string }>(a.db, sql`SELECT current_setting('TimeZone') AS tz`);
+      const b = await createTestDatabase();
+      await b.db.execute(jobRow());
+      await b.db.execute(sql`SET TIME ZONE 'Asia/Tokyo'`);
+      await b.close();
+      await expect(b.db.execute(sql`SELECT 1`)).rejects.toThrow();
+      // On PGlite the pool lends b's instance again (reset); on PostgreSQL this is a new clone.
+      const c = await createTestDatabase();
+      try {
+        expect(await queryOne<{ n: number }>(c.db, sql`SELECT count(*)::int AS n FROM jobs`)).toEqual({ n: 0 });
+        expect(await queryOne<{ tz: string }>(c.db, sql`SELECT current_setting('TimeZone') AS tz`)).toEqual(tz);
+        await c.db.execute(jobRow());
+        // and a is still its own database
+        expect(await queryOne<{ n: number }>(a.db, sql`SELECT count(*)::int AS n FROM jobs`)).toEqual({ n: 0 });
+      } finally {
+        await c.close();
+      }
+    } finally {
       await a.close();
     }
   });

@@ -17,13 +17,14 @@ import { openDatabase, tenantScopedPglite, type Database } from '../src/platform
  * PostgreSQL: a new database per call (CREATE DATABASE ... TEMPLATE is fast there), dropped in the background once
  * closed (dropLater); `onStatement` sees every statement its pools send (the *.statements tests count them).
  *
- * Embedded: loading the 44 MB template into a new PGlite costs about 2 s of CPU, so each test process keeps ONE
- * instance and lends it to one file at a time (the files of a process run one after another: isolate: false).
+ * Embedded: loading the 44 MB template into a new PGlite costs about 2 s of CPU, so each test process keeps its
+ * instances (up to three) and lends each to one holder at a time (the files of a process run one after another:
+ * isolate: false; a file that opens a second database while its first is lent gets another instance of the pool).
  * close() revokes the lender's handle (a late query from leaked work fails as on a closed database, and never
- * reaches the next file's data), empties every table but the migrations table (TRUNCATE ... RESTART IDENTITY,
- * every sequence restarted, session settings reset) and checks the schema is the template's; a file that
- * changed the schema, or a reset that fails, retires the instance and the next file loads a fresh one. A file
- * that opens a second database while the shared one is lent gets a fresh instance of its own.
+ * reaches the next holder's data), empties every table but the migrations table (TRUNCATE ... RESTART IDENTITY,
+ * every sequence restarted, session settings reset) and checks the schema is the template's; a holder that
+ * changed the schema, or a reset that fails, retires the instance and the next asker loads a fresh one. A file
+ * holding more than three at once gets a fresh instance of its own for the fourth.
  */
 export async function createTestDatabase(opts: { onStatement?: (text: string) => void } = {}): Promise<Database> {
   if (inject('dbTarget') === 'postgres') {
@@ -50,16 +51,18 @@ export async function createTestDatabase(opts: { onStatement?: (text: string) =>
     };
   }
   if (process.env.LOUPE_TEST_FRESH_PGLITE === '1') return freshPglite();
-  if (!shared) {
-    const database = await freshPglite();
-    const client = database.pglite!;
-    const empty = (await client.query<{ n: number }>(SEEDED_ROWS_SQL)).rows[0]?.n === 0;
-    // A migration that seeds rows would lose them to the reset: then every file gets its own instance.
-    if (!empty) return database;
-    shared = { database, client, fingerprint: await schemaFingerprint(client), lent: false };
-  }
-  if (shared.lent) return freshPglite();
-  return lend(shared);
+  const idle = pool.find((s) => !s.lent);
+  if (idle) return lend(idle);
+  const database = await freshPglite();
+  // Past the pool's size (a file holding several databases at once), the extra one is the file's own.
+  if (pool.length >= POOL_SIZE) return database;
+  const client = database.pglite!;
+  const empty = (await client.query<{ n: number }>(SEEDED_ROWS_SQL)).rows[0]?.n === 0;
+  // A migration that seeds rows would lose them to the reset: then every file gets its own instance.
+  if (!empty) return database;
+  const s: SharedPglite = { database, client, fingerprint: await schemaFingerprint(client), lent: false };
+  pool.push(s);
+  return lend(s);
 }
 
 /**
@@ -98,7 +101,14 @@ interface SharedPglite {
   fingerprint: string;
   lent: boolean;
 }
-let shared: SharedPglite | undefined;
+/**
+ * This process's lendable instances. Most files hold one database; some open a second app or database beside
+ * their own for one test (another configuration: rate limits, admin networks, a statement count), one after
+ * another. Each such open loaded the template anew (about 2 s of CPU) and threw it away; kept here, the next
+ * one is a reset instead. Three: no file holds more than that at once for long; a fourth is the file's own.
+ */
+const POOL_SIZE = 3;
+const pool: SharedPglite[] = [];
 
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drizzle') AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'`;
 
@@ -180,7 +190,8 @@ function lend(s: SharedPglite): Database {
         s.lent = false;
       } catch {
         // Retire it: the next file loads a fresh instance.
-        if (shared === s) shared = undefined;
+        const i = pool.indexOf(s);
+        if (i >= 0) pool.splice(i, 1);
         await s.client.close().catch(() => undefined);
       }
     },
