@@ -29,7 +29,7 @@ export { iso, paginate, paginationQuery } from './pagination.ts';
 export { toJob } from './platform.routes.ts';
 export type { TenantRateLimits } from './rate-limit.ts';
 export { tenantRateLimitsOf } from './rate-limit.ts';
-export { countryCode, errorBody, errorResponses, jobSchema } from './schemas.ts';
+export { errorBody, errorResponses, jobSchema } from './schemas.ts';
 // ISO 3166-1 alpha-2 country codes (session countries, the reports' country filter).
 export { countryOf } from './countries.ts';
 export type { ObjectStorage } from './storage.ts';

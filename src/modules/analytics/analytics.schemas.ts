@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryCode } from '../../platform/index.ts';
+import { countryCode } from '../../platform/schemas.ts';
 
 /**
  * Seed 000's reports (`GET /api/v1/analytics/*`). Every report takes `from`, `to` (ISO 8601 dates or times;

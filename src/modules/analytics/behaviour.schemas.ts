@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryCode } from '../../platform/index.ts';
+import { countryCode } from '../../platform/schemas.ts';
 import { UNSAFE_TEXT_MESSAGE, unsafeTextReason } from '../../platform/text.ts';
 import { FUNNEL_STEP_RE } from './analytics.schemas.ts';
 
