@@ -43,7 +43,7 @@ if (file) {
         s.over++;
         appendFileSync(
           file,
-          `${JSON.stringify({ at: Math.round(t), ms: Math.round(ms * 10) / 10, cpuMs: Math.round((used.user + used.system) / 100) / 10, bytes: message.length, text })}\n`,
+          `${JSON.stringify({ pid: process.pid, at: Math.round(t), ms: Math.round(ms * 10) / 10, cpuMs: Math.round((used.user + used.system) / 100) / 10, bytes: message.length, text })}\n`,
         );
       }
       byText.set(text, s);
@@ -54,7 +54,7 @@ if (file) {
     for (const [text, s] of rows)
       appendFileSync(
         file,
-        `${JSON.stringify({ summary: text, n: s.n, totalMs: Math.round(s.totalMs), maxMs: Math.round(s.maxMs * 10) / 10, overSlow: s.over })}\n`,
+        `${JSON.stringify({ pid: process.pid, summary: text, n: s.n, totalMs: Math.round(s.totalMs), maxMs: Math.round(s.maxMs * 10) / 10, overSlow: s.over })}\n`,
       );
   });
 }
