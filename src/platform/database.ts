@@ -465,10 +465,10 @@ const ANALYZE_TARGET_EMBEDDED = 10;
  * The sample is ANALYZE_TARGET_EMBEDDED's 3,000 rows a table, not the default 30,000: at 30,000 one table held every
  * request for 120-170 ms (a Yelp-size recs tenant, recs_served, interactions: six such stalls in the first round,
  * 30 s after start, and recs_served again every 5 minutes while serving logs its responses); at 3,000 those tables took
- * 2-3x less CPU (45-70 ms: part of the cost does not shrink with the sample), a 300,000-row recs_served 6-9x less. Row counts are extrapolated from the sampled pages as before (299,952 for 300,000 rows); what is coarser is
- * the value distributions (10 most common values and 10 histogram buckets a column), ample for what the planner
- * chooses here (an index or not, by tenant).
- * Returns a function that stops the refresh.
+ * 2-3x less CPU (45-70 ms: part of the cost does not shrink with the sample), a 300,000-row recs_served 6-9x less.
+ * Row counts are extrapolated from the sampled pages as before (299,952 for 300,000 rows); what is coarser is the
+ * value distributions (10 most common values and 10 histogram buckets a column), ample for what the planner chooses
+ * here (an index or not, by tenant). Returns a function that stops the refresh.
  */
 export function keepStatisticsFresh(
   database: Database,
