@@ -17,6 +17,9 @@
  * at 50 connections needs well over 10,000 req/s, about what the hello-world itself reaches here.
  * The server runs with `loop-monitor.mjs` preloaded: after the table, per scenario, its CPU ms per request, event-loop
  * delay, GC pauses and stalls over 20 ms (with how many a GC explains), i.e. what held requests when the tail grew.
+ * BENCH_BASELINE=/path/to/another/checkout (e.g. `git worktree add /tmp/base main`, node_modules linked): after this
+ * checkout's server, that checkout's `loupe serve` is measured the same way on the same tenant (PGlite: on a copy of
+ * the database as it was before the first server ran), so the two compare side by side under the same load.
  * Goals: p99 < 25 ms (recommendations), p99 < 5 ms (similar). Skips with a message when
  * ../shared/datasets/yelp2018 is absent.
  */
@@ -226,100 +229,133 @@ try {
 } finally {
   await stopServer(bare);
 }
-const port = await freePort();
-const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const server = await startServer(
-  'node',
-  ['--import', path.join(import.meta.dirname, 'loop-monitor.mjs'), ...nodeArgs, path.join(root, 'bin/loupe.mjs'), 'serve', '--no-worker'],
-  { ...env, PORT: String(port), HOST: '127.0.0.1', BENCH_LOOP_FILE: LOOP_FILE },
-  `http://127.0.0.1:${port}/health/ready`,
-  180_000,
-);
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+const DB_DIR = path.join(scratch.dataDir, 'db');
+// the database as prepared, for the baseline's server (PGlite: a folder; PostgreSQL: both servers share the database)
+if (BASELINE && !scratch.databaseUrl) await fs.cp(DB_DIR, `${DB_DIR}.prepared`, { recursive: true });
+
+/** One server (of the checkout at `checkout`) through every scenario; rows land in `rows` with `suffix` on their names. */
+async function serveAndMeasure(checkout: string, suffix: string): Promise<void> {
+  const port = await freePort();
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = await startServer(
+    'node',
+    [
+      '--import',
+      path.join(import.meta.dirname, 'loop-monitor.mjs'),
+      ...nodeArgs,
+      path.join(checkout, 'bin/loupe.mjs'),
+      'serve',
+      '--no-worker',
+    ],
+    { ...env, PORT: String(port), HOST: '127.0.0.1', BENCH_LOOP_FILE: LOOP_FILE },
+    `http://127.0.0.1:${port}/health/ready`,
+    180_000,
+  );
+  try {
+    const url = `http://127.0.0.1:${port}/api/v1/recommendations`;
+    const recsBody = () => JSON.stringify({ user_id: users[Math.floor(rand() * users.length)]!.id, count: 10 });
+    const similarBody = () => JSON.stringify({ item_id: itemIds[Math.floor(rand() * itemIds.length)], count: 10 });
+    const pid = server.pid!;
+    rows.push(await measure(`/recommendations/similar${suffix}`, `${url}/similar`, similarBody, undefined, pid));
+    // The first recommendation requests of a tenant start reading its users' histories ahead (on PGlite that work
+    // shares the server's thread): measured once the server is idle again, i.e. in the steady state.
+    await autocannon({
+      url,
+      connections: CONNECTIONS,
+      duration: 3,
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: recsBody() }) }],
+    });
+    const settled = await settle(server.pid!);
+    console.log(`histories read ahead${suffix}: server idle again ${settled.toFixed(1)} s after the first recommendation requests ended`);
+    rows.push(await measure(`/recommendations${suffix}`, url, recsBody, undefined, pid));
+    if (RATE > 0) {
+      // A fixed offered load, open loop (bench/lib/paced.ts), and beside it autocannon's `overallRate`, which sends
+      // each connection's share at the top of every second (a burst of 50 clients) and pads its latencies.
+      const paced = async (scenario: string, target: string, body: () => string) => {
+        const row = await runPaced({
+          scenario,
+          url: target,
+          rate: RATE,
+          seconds: SECONDS,
+          connections: CONNECTIONS,
+          warmupSeconds: 3,
+          headers: { authorization: `Bearer ${apiKey}` },
+          body,
+          pid,
+          afterWarmup: async () => void (await loopReport(pid)),
+        });
+        loops.set(scenario, await loopReport(pid));
+        senderLag.set(scenario, row);
+        return row;
+      };
+      rows.push(await paced(`/recommendations @ ${RATE}/s${suffix}`, url, recsBody));
+      rows.push(await paced(`/similar @ ${RATE}/s${suffix}`, `${url}/similar`, similarBody));
+      rows.push(await measure(`/recommendations @ ${RATE}/s ac${suffix}`, url, recsBody, RATE, pid));
+      rows.push(await measure(`/similar @ ${RATE}/s ac${suffix}`, `${url}/similar`, similarBody, RATE, pid));
+    }
+  } finally {
+    await stopServer(server);
+  }
+}
 try {
-  const url = `http://127.0.0.1:${port}/api/v1/recommendations`;
-  const recsBody = () => JSON.stringify({ user_id: users[Math.floor(rand() * users.length)]!.id, count: 10 });
-  const similarBody = () => JSON.stringify({ item_id: itemIds[Math.floor(rand() * itemIds.length)], count: 10 });
-  const pid = server.pid!;
-  rows.push(await measure('/recommendations/similar', `${url}/similar`, similarBody, undefined, pid));
-  // The first recommendation requests of a tenant start reading its users' histories ahead (on PGlite that work
-  // shares the server's thread): measured once the server is idle again, i.e. in the steady state.
-  await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: 3,
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: recsBody() }) }],
-  });
-  const settled = await settle(server.pid!);
-  console.log(`histories read ahead: server idle again ${settled.toFixed(1)} s after the first recommendation requests ended`);
-  rows.push(await measure('/recommendations', url, recsBody, undefined, pid));
-  if (RATE > 0) {
-    // A fixed offered load, open loop (bench/lib/paced.ts), and beside it autocannon's `overallRate`, which sends
-    // each connection's share at the top of every second (a burst of 50 clients) and pads its latencies.
-    const paced = async (scenario: string, target: string, body: () => string) => {
-      const row = await runPaced({
-        scenario,
-        url: target,
-        rate: RATE,
-        seconds: SECONDS,
-        connections: CONNECTIONS,
-        warmupSeconds: 3,
-        headers: { authorization: `Bearer ${apiKey}` },
-        body,
-        pid,
-        afterWarmup: async () => void (await loopReport(pid)),
-      });
-      loops.set(scenario, await loopReport(pid));
-      senderLag.set(scenario, row);
-      return row;
-    };
-    rows.push(await paced(`/recommendations @ ${RATE}/s`, url, recsBody));
-    rows.push(await paced(`/similar @ ${RATE}/s`, `${url}/similar`, similarBody));
-    rows.push(await measure(`/recommendations @ ${RATE}/s ac`, url, recsBody, RATE, pid));
-    rows.push(await measure(`/similar @ ${RATE}/s ac`, `${url}/similar`, similarBody, RATE, pid));
+  await serveAndMeasure(root, '');
+  if (BASELINE) {
+    if (!scratch.databaseUrl) {
+      await fs.rm(DB_DIR, { recursive: true, force: true });
+      await fs.rename(`${DB_DIR}.prepared`, DB_DIR);
+    }
+    seed = 1; // the same requests in the same order
+    await serveAndMeasure(BASELINE, ' [base]');
   }
 } finally {
-  await stopServer(server);
   await cleanup();
 }
 
-const [hello, similar, recs, ...paced] = rows as [LoadRow, LoadRow, LoadRow, ...LoadRow[]];
+const [hello, similar, recs] = rows as [LoadRow, LoadRow, LoadRow, ...LoadRow[]];
+const base = (scenario: string) => scenario.replace(/ \[base\]$/, '');
+const goalOf = (scenario: string) =>
+  base(scenario) === '/recommendations/similar'
+    ? 'p99 < 5 ms'
+    : base(scenario) === '/recommendations'
+      ? 'p99 < 25 ms'
+      : base(scenario).endsWith(' ac')
+        ? 'autocannon overallRate'
+        : 'paced, p99 < 15 ms (not saturated)';
+const W = BASELINE ? 33 : 26;
 console.log(
-  `\n${scratch.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${modelType} model, ${CONNECTIONS} connections, ${SECONDS} s per scenario`,
+  `\n${scratch.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${modelType} model, ${CONNECTIONS} connections, ${SECONDS} s per scenario${BASELINE ? `; [base]: ${BASELINE}` : ''}`,
 );
-console.log('scenario                     req/s   p50 ms  p90 ms  p99 ms  errors  ratio  goal                         load average');
-for (const [r, goal] of [
-  [hello, '-'],
-  [similar, 'p99 < 5 ms'],
-  [recs, 'p99 < 25 ms'],
-  ...paced.map((r) => [r, r.scenario.endsWith(' ac') ? 'autocannon overallRate' : 'paced, p99 < 15 ms (not saturated)'] as const),
-] as const) {
+console.log(`${'scenario'.padEnd(W)}   req/s   p50 ms  p90 ms  p99 ms  errors  ratio  goal                         load average`);
+for (const r of rows) {
+  const goal = r === hello ? '-' : goalOf(r.scenario);
   console.log(
-    `${r.scenario.padEnd(26)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(8)} ${String(r.p90).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.rps / hello.rps).toFixed(2).padStart(5)}  ${goal.padEnd(27)}  ${r.load}`,
+    `${r.scenario.padEnd(W)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(8)} ${String(r.p90).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.rps / hello.rps).toFixed(2).padStart(5)}  ${goal.padEnd(27)}  ${r.load}`,
   );
 }
 console.log('\nthe server during each scenario (loop-monitor.mjs): CPU per request, event-loop delay, GC pauses, stalls over 20 ms');
 console.log(
-  'scenario                   cpu ms/req  loop p50  loop p99  loop max  major GC n/total/max ms  minor GC n/total ms  stalls n/max/by GC  heap MB',
+  `${'scenario'.padEnd(W)} cpu ms/req  loop p50  loop p99  loop max  major GC n/total/max ms  minor GC n/total ms  stalls n/max/by GC  heap MB`,
 );
 for (const r of rows.slice(1)) {
   const l = loops.get(r.scenario);
   if (!l) {
-    console.log(`${r.scenario.padEnd(26)} ${String(r.cpuMs).padStart(10)}  (no loop report)`);
+    console.log(`${r.scenario.padEnd(W)} ${String(r.cpuMs).padStart(10)}  (no loop report)`);
     continue;
   }
   const major = l.gc.major ?? { count: 0, totalMs: 0, maxMs: 0 };
   const minor = l.gc.minor ?? { count: 0, totalMs: 0, maxMs: 0 };
   console.log(
-    `${r.scenario.padEnd(26)} ${String(r.cpuMs).padStart(10)} ${String(l.loopDelayMs.p50).padStart(9)} ${String(l.loopDelayMs.p99).padStart(9)} ${String(l.loopDelayMs.max).padStart(9)}  ${`${major.count}/${Math.round(major.totalMs)}/${Math.round(major.maxMs)}`.padStart(23)}  ${`${minor.count}/${Math.round(minor.totalMs)}`.padStart(19)}  ${`${l.stallsOver20ms.count}/${l.stallsOver20ms.maxMs}/${l.stallsOver20ms.byGc}`.padStart(18)}  ${String(l.heapUsedMb).padStart(7)}`,
+    `${r.scenario.padEnd(W)} ${String(r.cpuMs).padStart(10)} ${String(l.loopDelayMs.p50).padStart(9)} ${String(l.loopDelayMs.p99).padStart(9)} ${String(l.loopDelayMs.max).padStart(9)}  ${`${major.count}/${Math.round(major.totalMs)}/${Math.round(major.maxMs)}`.padStart(23)}  ${`${minor.count}/${Math.round(minor.totalMs)}`.padStart(19)}  ${`${l.stallsOver20ms.count}/${l.stallsOver20ms.maxMs}/${l.stallsOver20ms.byGc}`.padStart(18)}  ${String(l.heapUsedMb).padStart(7)}`,
   );
 }
 for (const [scenario, c] of senderLag) {
   console.log(`${scenario}: this process sent ${c.senderLagP99} ms late at p99 (its own loop delay p99 ${c.clientLoopP99} ms)`);
 }
 const met = (r: LoadRow, ms: number) => (r.rps > 0 && r.errors === 0 && r.p99 < ms ? 'met' : 'NOT met');
-const pacedRows = paced.filter((r) => !r.scenario.endsWith(' ac'));
+const pacedRows = rows.filter((r) => r !== hello && goalOf(r.scenario).startsWith('paced') && !r.scenario.endsWith('[base]'));
 console.log(
   `goals: recommendations p99 ${met(recs, 25)}; similar p99 ${met(similar, 5)}${pacedRows.map((r) => `; ${r.scenario} p99 ${met(r, 15)}`).join('')}`,
 );

@@ -33,6 +33,12 @@ describe('planner statistics on the embedded database', () => {
         ))!.n;
       }
       expect(after).toBe(20000);
+      // sampled at the embedded target (10): 11 histogram bounds for a unique column, not the default 101
+      const bounds = await queryOne<{ n: number }>(
+        database.db,
+        sql`SELECT array_length(histogram_bounds::text::text[], 1) AS n FROM pg_stats WHERE tablename = 'stats_probe' AND attname = 'id'`,
+      );
+      expect(bounds!.n).toBe(11);
       // A later round analyzes only what changed size: the probe again once it has grown, not an untouched table.
       await database.db.execute(sql`CREATE TABLE stats_still (id int PRIMARY KEY)`);
       await database.db.execute(sql`INSERT INTO stats_still SELECT generate_series(1, 5000)`);

@@ -73,7 +73,9 @@ describe('serving cache', () => {
     items.push(row('new'));
     cache.itemsChanged('t1', null);
     const second = await cache.catalog('t1');
-    expect(calls.servingItems).toBe(2);
+    // two full reads (a page each time from the start), nothing else
+    expect(calls.pages.filter((after) => after === '')).toHaveLength(2);
+    expect(calls.servingItems).toBe(calls.pages.length);
     expect(second).not.toBe(first);
     expect(second.revision).toBe(first.revision + 1);
     expect(second.ids.length).toBe(4501);
@@ -105,12 +107,62 @@ describe('serving cache', () => {
   it('reads a full catalog in keyset pages, one statement per page, so other reads interleave', async () => {
     const items = Array.from({ length: 12_001 }, (_, k) => row(`i${String(k).padStart(5, '0')}`));
     const { repo, calls } = fakeRepo(items);
-    const cache = createServingCache({ repo, shared: false, log, historyLength: 10, warmUsers: 0 });
+    const cache = createServingCache({ repo, shared: true, log, historyLength: 10, warmUsers: 0 });
     const s = await cache.catalog('t1');
-    // 5,000 per page: three pages, each after the last id of the one before
+    // PostgreSQL: 5,000 per page, three pages, each after the last id of the one before
     expect(calls.pages).toEqual(['', 'i04999', 'i09999']);
     expect(s.ids.length).toBe(12_001);
     expect(s.present).toBe(12_001);
+  });
+
+  it('on PGlite reads the catalog in pages of 500 (a statement there holds the serving thread), with a turn of the loop between them', async () => {
+    const items = Array.from({ length: 1201 }, (_, k) => row(`i${String(k).padStart(5, '0')}`));
+    const { repo, calls } = fakeRepo(items);
+    const served = repo.servingItems;
+    // each page queues a callback for the next turn of the loop (as a request would be): it runs before the next page
+    let ran = 0;
+    const seen: number[] = [];
+    repo.servingItems = (async (...args: Parameters<typeof served>) => {
+      seen.push(ran);
+      setImmediate(() => ran++);
+      return served(...args);
+    }) as typeof served;
+    const cache = createServingCache({ repo, shared: false, log, historyLength: 10, warmUsers: 0 });
+    const s = await cache.catalog('t1');
+    expect(calls.pages).toEqual(['', 'i00499', 'i00999']);
+    expect(seen).toEqual([0, 1, 2]);
+    expect(s.ids.length).toBe(1201);
+  });
+
+  it('on PGlite reads histories ahead in pages of about 500 rows, every recent user once', async () => {
+    const users = Array.from({ length: 40 }, (_, k) => `u${k}`);
+    // 100 interactions each: after a first page of 10 users, pages of 5
+    const histories = users.flatMap((userId) =>
+      Array.from({ length: 100 }, (_, n) => ({
+        userId,
+        itemId: `i${n}`,
+        type: 'view',
+        id: `0000-${userId}-${String(n).padStart(3, '0')}`,
+      })),
+    );
+    const { repo } = fakeRepo([row('i1')], histories);
+    const pages: string[][] = [];
+    const read = repo.userHistories;
+    repo.userHistories = (async (t: string, ids: readonly string[], limit: number) => {
+      pages.push([...ids]);
+      return read(t, ids, limit);
+    }) as typeof read;
+    repo.recentUsers = (async () => users) as typeof repo.recentUsers;
+    const cache = createServingCache({ repo, shared: false, log, historyLength: 200 });
+    await cache.history('t1', 'someone');
+    for (let k = 0; k < 200 && pages.flat().filter((u) => u !== 'someone').length < users.length; k++)
+      await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 30)); // the last page is kept after its pause
+    const warmed = pages.filter((p) => !p.includes('someone'));
+    expect(warmed.map((p) => p.length)).toEqual([10, 5, 5, 5, 5, 5, 5]);
+    expect(warmed.flat()).toEqual(users);
+    expect((await cache.history('t1', 'u39')).itemIds).toHaveLength(100);
+    expect(pages.filter((p) => p.includes('u39'))).toHaveLength(1);
   });
 
   it("a user's history does not wait for the tenant's first catalog load, which starts beside it", async () => {

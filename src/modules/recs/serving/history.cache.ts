@@ -26,6 +26,12 @@ const RESYNC_MS = 5 * 60_000;
 /** Users per read-ahead query: small enough that requests interleave between pages. */
 const WARM_PAGE = 50;
 /**
+ * PGlite runs the read-ahead query on the serving thread: 50 users' histories (about 2,500 rows on Yelp2018 data,
+ * up to 10,000) held every request for 25-70 ms. There the users per query follow the rows the last page returned,
+ * aiming at WARM_ROWS_EMBEDDED rows (a few ms) a statement.
+ */
+const WARM_ROWS_EMBEDDED = 500;
+/**
  * Catalog rows applied per turn of the event loop in a full reload: a Yelp2018-size catalog (38k items) built in
  * one go held the loop for tens of ms, every request arriving meanwhile waiting behind it (the tail at a fixed rate).
  */
@@ -35,6 +41,8 @@ const RELOAD_CHUNK = 2000;
  * statement held the embedded database's one connection for 10-15 s, every other request's reads queued behind it.
  */
 const RELOAD_PAGE = 5000;
+/** The same on PGlite, whose statements run on the serving thread: 5,000 rows held it for 60-270 ms, 500 about 6-25. */
+const RELOAD_PAGE_EMBEDDED = 500;
 /** Distinct interaction types kept as shared strings (built-in ones and a tenant's custom ones; beyond: as read). */
 const MAX_TYPES = 1000;
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -135,14 +143,16 @@ export function createServingCache(deps: ServingCacheDeps) {
     const fresh = emptySnapshot();
     let after = '';
     let pages = 0;
+    const pageSize = deps.shared ? RELOAD_PAGE : RELOAD_PAGE_EMBEDDED;
     for (;;) {
-      const rows = await repo.servingItems(tenantId, { page: { after, limit: RELOAD_PAGE } });
+      if (pages > 0) await yieldToLoop();
+      const rows = await repo.servingItems(tenantId, { page: { after, limit: pageSize } });
       pages++;
       for (let at = 0; at < rows.length; at += RELOAD_CHUNK) {
         if (at > 0) await yieldToLoop();
         applyItemRows(fresh, rows.slice(at, at + RELOAD_CHUNK));
       }
-      if (rows.length < RELOAD_PAGE) break;
+      if (rows.length < pageSize) break;
       after = rows[rows.length - 1]!.itemId;
     }
     // Pages read at different times: an item changed in another process after its page was read may be older than
@@ -264,17 +274,26 @@ export function createServingCache(deps: ServingCacheDeps) {
   }
 
   /**
-   * Reads histories ahead: the most recently active users (up to `warmUsers`), a page of users per query, and
-   * idle as long as each page took, so requests keep at least half of the time. Users announced during the pass, or read on demand meanwhile, are left
-   * alone. (The per-user reads are index lookups whatever the planner's statistics: PGlite never analyzes.)
+   * Reads histories ahead: the most recently active users (up to `warmUsers`), a page of users per query (on PGlite
+   * sized to about WARM_ROWS_EMBEDDED rows), and idle as long as each page took, so requests keep at least half of
+   * the time. Users announced during the pass, or read on demand meanwhile, are left alone. (The per-user reads are index lookups whatever the planner's statistics: PGlite never analyzes.)
    */
   async function warm(tenantId: string, t: TenantCache): Promise<void> {
     const users = await repo.recentUsers(tenantId, Math.min(warmUsers, maxUsers));
-    for (let start = 0; start < users.length && tenants.get(tenantId) === t; start += WARM_PAGE) {
-      const page = users.slice(start, start + WARM_PAGE).filter((u) => !t.users.has(u) && !t.userLoads.has(u));
+    // PGlite: users per query follow the rows per user seen so far (WARM_ROWS_EMBEDDED); PostgreSQL: WARM_PAGE
+    let pageUsers = deps.shared ? WARM_PAGE : Math.min(WARM_PAGE, 10);
+    for (let start = 0; start < users.length && tenants.get(tenantId) === t; ) {
+      const end = start + pageUsers;
+      const page = users.slice(start, end).filter((u) => !t.users.has(u) && !t.userLoads.has(u));
+      start = end;
       if (!page.length) continue;
       const started = now();
       const read = await readHistories(tenantId, t, page);
+      if (!deps.shared) {
+        let rows = 0;
+        for (const h of read.values()) rows += h.itemIds.length;
+        pageUsers = Math.max(1, Math.min(WARM_PAGE, Math.floor((page.length * WARM_ROWS_EMBEDDED) / Math.max(rows, 1))));
+      }
       // at most half of the time reading ahead: on PGlite the reads and their parsing share the serving thread
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, now() - started)));
       // most recent users first in `users`: inserted in reverse so they end up last in the LRU order

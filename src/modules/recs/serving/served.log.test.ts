@@ -62,4 +62,33 @@ describe('served log', () => {
     await log.flush();
     expect(written).toEqual(['4']);
   });
+
+  it('writes at most rowsPerWrite rows per statement, every row once, and lets the event loop turn between statements', async () => {
+    const writes: [string, string[]][] = [];
+    // each statement queues a callback for the next turn of the loop (as a request's I/O would be): it must run
+    // before the next statement starts
+    let ran = 0;
+    const seen: number[] = [];
+    const log = createServedLog({
+      write: async (tenantId, rows) => {
+        seen.push(ran);
+        setImmediate(() => ran++);
+        writes.push([tenantId, rows.map((r) => r.id)]);
+      },
+      log: console,
+      flushMs: 60_000,
+      maxRows: 1000,
+      rowsPerWrite: 2,
+    });
+    for (let k = 0; k < 5; k++) log.record('t1', served(`a${k}`));
+    log.record('t2', served('b0'));
+    await log.flush();
+    expect(writes).toEqual([
+      ['t1', ['a0', 'a1']],
+      ['t1', ['a2', 'a3']],
+      ['t1', ['a4']],
+      ['t2', ['b0']],
+    ]);
+    expect(seen).toEqual([0, 1, 2, 3]);
+  });
 });
