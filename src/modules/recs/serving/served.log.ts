@@ -5,8 +5,9 @@
  * written in set-based statements per tenant, at most `rowsPerWrite` rows each, with a turn of the event loop
  * before each one. `flush()` resolves once every row recorded before it is written; `close()` flushes on shutdown.
  *
- * On PGlite the statement runs on the serving thread: about 0.8 ms plus 25 us per row (bench/recs-serving/
- * served-insert.bench.ts), so 5,000 rows held every request for 120 ms or more. Small statements with a turn of the
+ * On PGlite the statement runs on the serving thread: about 0.8 ms plus 25 us per row (measured 2026-12-06 on a
+ * table of 200,000 rows; in a served tenant bench/recs-serving/pglite-timing.mjs shows each statement's engine time),
+ * so 5,000 rows held every request for 120 ms or more. Small statements with a turn of the
  * loop between them let requests through; the commits they add cost under a millisecond each.
  */
 import type { ServedRow } from '../recs.repository.ts';
