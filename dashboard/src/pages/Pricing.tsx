@@ -15,6 +15,7 @@ import { api, get } from '../api/client.ts';
 import { DataTable } from '../components/DataTable.tsx';
 import { LineChart } from '../components/LineChart.tsx';
 import { EmptyState, ErrorState, Loading } from '../components/states.tsx';
+import { downloadCsv } from '../lib/download.ts';
 import { useSession } from '../session.tsx';
 import { PriceAlerts } from './pricing/Alerts.tsx';
 import { PricingSources } from './pricing/Sources.tsx';
@@ -56,20 +57,6 @@ export default function PricingPage() {
       </Routes>
     </Stack>
   );
-}
-
-/** Downloads rows as a CSV file (RFC 4180 quoting). */
-function downloadCsv(name: string, header: string[], rows: (string | number | null)[][]) {
-  const cell = (v: string | number | null) => {
-    const s = v === null ? '' : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const text = [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n');
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
-  a.download = name;
-  a.click();
-  URL.revokeObjectURL(a.href);
 }
 
 function Stores() {

@@ -5,19 +5,17 @@ import type { ConnectPricingSourceBody, FeedRun, PricingSourceList, PricingStore
 import { api, get } from '../../api/client.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { EmptyState, ErrorState, Loading } from '../../components/states.tsx';
+import { downloadCsv } from '../../lib/download.ts';
 import { useSession } from '../../session.tsx';
 
 type Source = PricingSourceList['data'][number];
 const statusColor = (s: string) => (s === 'succeeded' ? 'green' : s === 'failed' ? 'red' : s === 'retrying' ? 'orange' : 'blue');
 
 function csv(rows: Source[]) {
-  const cell = (v: string | null) => {
-    const s = v ?? '';
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const lines = [
+  downloadCsv(
+    'pricing-networks.csv',
     ['store', 'network', 'schedule', 'next_run_at', 'price_schedule', 'next_price_run_at', 'last_status', 'last_run_at', 'last_error'],
-    ...rows.map((r) => [
+    rows.map((r) => [
       r.store,
       r.network,
       r.schedule,
@@ -28,12 +26,7 @@ function csv(rows: Source[]) {
       r.last_run?.at ?? null,
       r.last_run?.error ?? null,
     ]),
-  ];
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([lines.map((l) => l.map(cell).join(',')).join('\r\n')], { type: 'text/csv' }));
-  a.download = 'pricing-networks.csv';
-  a.click();
-  URL.revokeObjectURL(a.href);
+  );
 }
 
 const logColor = (level: string) => (level === 'error' ? 'red' : level === 'warning' ? 'orange' : undefined);
