@@ -1,4 +1,16 @@
-import { bigint, boolean, customType, doublePrecision, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /** A snapshot (`pg_current_snapshot()`), as its text form. */
 const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' });
@@ -24,10 +36,13 @@ export const analyticsSessionMarks = pgTable(
   'analytics_session_marks',
   {
     tenantId: uuid('tenant_id').notNull(),
+    /** A row key (the attribute columns may be null): the primary key with tenant_id, which Citus needs. */
+    id: uuid('id').notNull().defaultRandom(),
     sessionId: text('session_id').notNull(),
     hour: timestamp('hour', { withTimezone: true }).notNull(),
   },
   (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
     index('analytics_session_marks_session_idx').on(t.tenantId, t.sessionId),
     index('analytics_session_marks_hour_idx').on(t.tenantId, t.hour),
   ],
@@ -48,6 +63,8 @@ export const analyticsSessionHours = pgTable(
   'analytics_session_hours',
   {
     tenantId: uuid('tenant_id').notNull(),
+    /** A row key (the attribute columns may be null): the primary key with tenant_id, which Citus needs. */
+    id: uuid('id').notNull().defaultRandom(),
     hour: timestamp('hour', { withTimezone: true }).notNull(),
     ...attrs,
     sessions: integer('sessions').notNull(),
@@ -60,7 +77,7 @@ export const analyticsSessionHours = pgTable(
     convertedSessions: integer('converted_sessions').notNull(),
     persons: int8Array('persons').notNull(),
   },
-  (t) => [index('analytics_session_hours_hour_idx').on(t.tenantId, t.hour)],
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('analytics_session_hours_hour_idx').on(t.tenantId, t.hour)],
 );
 
 /** Page views per UTC hour, page, page type and session attributes, with the hashed sessions that viewed it. */
@@ -68,6 +85,8 @@ export const analyticsPageHours = pgTable(
   'analytics_page_hours',
   {
     tenantId: uuid('tenant_id').notNull(),
+    /** A row key (the attribute columns may be null): the primary key with tenant_id, which Citus needs. */
+    id: uuid('id').notNull().defaultRandom(),
     hour: timestamp('hour', { withTimezone: true }).notNull(),
     page: text('page').notNull(),
     pageType: text('page_type'),
@@ -79,7 +98,7 @@ export const analyticsPageHours = pgTable(
     scrollCount: integer('scroll_count').notNull(),
     sessions: int8Array('sessions').notNull(),
   },
-  (t) => [index('analytics_page_hours_hour_idx').on(t.tenantId, t.hour)],
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('analytics_page_hours_hour_idx').on(t.tenantId, t.hour)],
 );
 
 /**
@@ -91,6 +110,8 @@ export const analyticsCartHours = pgTable(
   'analytics_cart_hours',
   {
     tenantId: uuid('tenant_id').notNull(),
+    /** A row key (the attribute columns may be null): the primary key with tenant_id, which Citus needs. */
+    id: uuid('id').notNull().defaultRandom(),
     hour: timestamp('hour', { withTimezone: true }).notNull(),
     sessionKey: bigint('session_key', { mode: 'bigint' }).notNull(),
     ...attrs,
@@ -99,5 +120,5 @@ export const analyticsCartHours = pgTable(
     itemsAdded: doublePrecision('items_added').notNull(),
     itemsRemoved: doublePrecision('items_removed').notNull(),
   },
-  (t) => [index('analytics_cart_hours_hour_idx').on(t.tenantId, t.hour)],
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('analytics_cart_hours_hour_idx').on(t.tenantId, t.hour)],
 );
