@@ -3,7 +3,7 @@
 // piece of work held the event loop without a turn in between. Each run is named by the frames most often on its
 // stacks (this project's own functions first, then the rest).
 //   node bench/lib/cpu-profile-spans.mjs server.cpuprofile [minMs=20] [pattern]
-import fs from 'node:fs';
+import { label, readProfile } from './cpu-profile.mjs';
 
 const [file, minArg, pattern] = process.argv.slice(2);
 if (!file) {
@@ -12,18 +12,7 @@ if (!file) {
 }
 const minMs = Number(minArg ?? 20);
 const re = new RegExp(pattern ?? 'pglite|/src/');
-const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
-const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-const parent = new Map();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const label = (n) => {
-  const f = n.callFrame;
-  const url = f.url
-    .replace(/^file:\/\//, '')
-    .replace(/.*\/node_modules\//, 'npm:')
-    .replace(/.*\/(src|bench|bin)\//, '$1/');
-  return `${f.functionName || '(anonymous)'} ${url}:${f.lineNumber + 1}`;
-};
+const { profile, nodes, parent } = readProfile(file);
 const stackCache = new Map();
 const stackOf = (id) => {
   let s = stackCache.get(id);

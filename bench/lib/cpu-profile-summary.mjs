@@ -1,7 +1,7 @@
 // Summarises a .cpuprofile (V8 sampling profile, JSON): self time by function and by file/package, and the
 // inclusive time of functions whose name or file matches a filter.
 //   node bench/lib/cpu-profile-summary.mjs server.cpuprofile [top=40] [filter-regexp]
-import fs from 'node:fs';
+import { label, readProfile } from './cpu-profile.mjs';
 
 const [file, topArg, filter] = process.argv.slice(2);
 if (!file) {
@@ -9,21 +9,10 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topArg ?? 40);
-const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
-const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-const parent = new Map();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const { profile, nodes, parent } = readProfile(file);
 const selfUs = new Map();
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
-const label = (n) => {
-  const f = n.callFrame;
-  const url = f.url
-    .replace(/^file:\/\//, '')
-    .replace(/.*\/node_modules\//, 'npm:')
-    .replace(/.*\/(src|bench|bin)\//, '$1/');
-  return `${f.functionName || '(anonymous)'} ${url}:${f.lineNumber + 1}`;
-};
 const area = (n) => {
   const url = n.callFrame.url;
   if (!url) return n.callFrame.functionName.startsWith('(') ? n.callFrame.functionName : '(native/V8)';
