@@ -511,3 +511,25 @@ export function referenceFunnelModes(
   for (const x of found) byDevice.set(valueOf(x), [...(byDevice.get(valueOf(x)) ?? []), x]);
   return { steps: stepsOf(found), byDevice: new Map([...byDevice].map(([d, g]) => [d, stepsOf(g)])) };
 }
+
+/** The tracking API's body for a simulated page view (`POST /api/v1/analytics/page-view`). */
+export const pageViewBody = (p: SimPage) => ({
+  session_id: p.sessionId,
+  page_view_id: p.pageViewId,
+  ...(p.userId ? { user_id: p.userId } : {}),
+  page_url: `https://shop.example${p.path}?ref=x`,
+  type: p.pageType,
+  viewed_at: new Date(p.at).toISOString(),
+});
+
+/** The tracking API's body for a simulated cart event (`POST /api/v1/analytics/cart-event`). */
+export const cartEventBody = (c: SimCart) => ({
+  session_id: c.sessionId,
+  event_id: c.eventId,
+  type: c.type,
+  ...(c.userId ? { user_id: c.userId } : {}),
+  ...(c.productId ? { product_id: c.productId } : {}),
+  ...(c.quantity !== null ? { quantity: c.quantity } : {}),
+  ...(c.valueCents !== null ? { value_cents: c.valueCents, currency: c.currency } : {}),
+  occurred_at: new Date(c.at).toISOString(),
+});

@@ -17,6 +17,8 @@ import {
   type Simulation,
   simulate,
   type Window,
+  pageViewBody,
+  cartEventBody,
 } from '../../../test/analytics-simulation.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
 import { medianBound } from './funnel-histogram.core.ts';
@@ -55,14 +57,7 @@ async function sendSimulation(s: Simulation, seed: number): Promise<void> {
   const jobs: (() => Promise<void>)[] = [];
   for (const p of s.pages) {
     jobs.push(async () => {
-      await send('/api/v1/analytics/page-view', {
-        session_id: p.sessionId,
-        page_view_id: p.pageViewId,
-        ...(p.userId ? { user_id: p.userId } : {}),
-        page_url: `https://shop.example${p.path}?ref=x`,
-        type: p.pageType,
-        viewed_at: iso(p.at),
-      });
+      await send('/api/v1/analytics/page-view', pageViewBody(p));
       if (p.timeOnPage !== null)
         await send('/api/v1/analytics/page-view/end', {
           page_view_id: p.pageViewId,
@@ -82,19 +77,7 @@ async function sendSimulation(s: Simulation, seed: number): Promise<void> {
         reached_at: iso(f.at),
       }),
     );
-  for (const c of s.cart)
-    jobs.push(() =>
-      send('/api/v1/analytics/cart-event', {
-        session_id: c.sessionId,
-        event_id: c.eventId,
-        type: c.type,
-        ...(c.userId ? { user_id: c.userId } : {}),
-        ...(c.productId ? { product_id: c.productId } : {}),
-        ...(c.quantity !== null ? { quantity: c.quantity } : {}),
-        ...(c.valueCents !== null ? { value_cents: c.valueCents, currency: c.currency } : {}),
-        occurred_at: iso(c.at),
-      }),
-    );
+  for (const c of s.cart) jobs.push(() => send('/api/v1/analytics/cart-event', cartEventBody(c)));
   for (const x of s.sessions)
     if (x.endedAt !== null) jobs.push(() => send('/api/v1/analytics/session/end', { session_id: x.sessionId, ended_at: iso(x.endedAt!) }));
   const rnd = rngMulberry32(seed);

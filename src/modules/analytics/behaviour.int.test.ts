@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
-import { referencePaths, referenceRetention, type Simulation, simulate, type Window } from '../../../test/analytics-simulation.ts';
+import {
+  referencePaths,
+  referenceRetention,
+  type Simulation,
+  simulate,
+  type Window,
+  pageViewBody,
+} from '../../../test/analytics-simulation.ts';
 
 let t: TestApp;
 let write: string;
@@ -46,15 +53,7 @@ beforeAll(async () => {
       started_at: iso(x.startedAt),
     });
   // Events after their sessions, newest first: arrival order must not matter.
-  for (const p of [...sim.pages].reverse())
-    await send('page-view', {
-      session_id: p.sessionId,
-      page_view_id: p.pageViewId,
-      ...(p.userId ? { user_id: p.userId } : {}),
-      page_url: `https://shop.example${p.path}?ref=x`,
-      type: p.pageType,
-      viewed_at: iso(p.at),
-    });
+  for (const p of [...sim.pages].reverse()) await send('page-view', pageViewBody(p));
   for (const f of [...sim.funnel].reverse())
     await send('funnel', {
       session_id: f.sessionId,

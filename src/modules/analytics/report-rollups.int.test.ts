@@ -9,7 +9,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
-import { type Simulation, simulate } from '../../../test/analytics-simulation.ts';
+import { type Simulation, simulate, pageViewBody, cartEventBody } from '../../../test/analytics-simulation.ts';
 import { rngMulberry32 } from '../../ml/random.ts';
 import { queryOne } from '../../platform/index.ts';
 import { createAnalyticsSourceRepository, createReportRollupSources } from '../events/index.ts';
@@ -57,18 +57,7 @@ async function sendSimulation(s: Simulation, seed: number, token: string): Promi
   const jobs: (() => Promise<void>)[] = [];
   for (const p of s.pages)
     jobs.push(async () => {
-      await post(
-        '/api/v1/analytics/page-view',
-        {
-          session_id: p.sessionId,
-          page_view_id: p.pageViewId,
-          ...(p.userId ? { user_id: p.userId } : {}),
-          page_url: `https://shop.example${p.path}?ref=x`,
-          type: p.pageType,
-          viewed_at: iso(p.at),
-        },
-        token,
-      );
+      await post('/api/v1/analytics/page-view', pageViewBody(p), token);
       if (p.timeOnPage !== null)
         await post(
           '/api/v1/analytics/page-view/end',
@@ -78,20 +67,7 @@ async function sendSimulation(s: Simulation, seed: number, token: string): Promi
     });
   for (const c of s.cart)
     jobs.push(async () => {
-      await post(
-        '/api/v1/analytics/cart-event',
-        {
-          session_id: c.sessionId,
-          event_id: c.eventId,
-          type: c.type,
-          ...(c.userId ? { user_id: c.userId } : {}),
-          ...(c.productId ? { product_id: c.productId } : {}),
-          ...(c.quantity !== null ? { quantity: c.quantity } : {}),
-          ...(c.valueCents !== null ? { value_cents: c.valueCents, currency: c.currency } : {}),
-          occurred_at: iso(c.at),
-        },
-        token,
-      );
+      await post('/api/v1/analytics/cart-event', cartEventBody(c), token);
     });
   for (const f of s.funnel)
     jobs.push(async () => {
