@@ -232,15 +232,25 @@ try {
   for (let i = 0; i < allRows.length; i += 1000) {
     const chunk = allRows.slice(i, i + 1000);
     const col = <T>(f: (e: Ev) => T) => arrayParam(chunk.map(f));
+    // As the write path stores them (migration 0058): the dedupe key claimed in interaction_keys, the row written
+    // only where the claim was new, in one statement.
     await database.db.execute(
-      sql`INSERT INTO interactions (tenant_id, id, dedupe_key, user_id, anonymous_id, item_id, type, quantity, price_minor, currency, order_id, source, occurred_at)
-          SELECT ${rawTenant}::uuid, gen_random_uuid(), t.* FROM unnest(
-            ${col((e) => `e:${e.event_id}`)}::text[], ${col((e) => e.user_id ?? null)}::text[], ${col((e) => e.anonymous_id ?? null)}::text[], ${col((e) => e.item_id)}::text[],
-            ${col((e) => e.interaction_type)}::text[], ${col((e) => e.metadata?.quantity ?? null)}::int[],
-            ${col((e) => (e.metadata ? String(Math.round(Number(e.metadata.price) * 100)) : null))}::bigint[], ${col((e) => e.metadata?.currency ?? null)}::text[],
-            ${col((e) => e.metadata?.order_id ?? null)}::text[], ${col(() => 'api')}::text[], ${col((e) => e.timestamp)}::timestamptz[]
-          ) AS t
-          ON CONFLICT (tenant_id, dedupe_key) DO NOTHING`,
+      sql`WITH t AS (
+            SELECT gen_random_uuid() AS id, u.* FROM unnest(
+              ${col((e) => `e:${e.event_id}`)}::text[], ${col((e) => e.user_id ?? null)}::text[], ${col((e) => e.anonymous_id ?? null)}::text[], ${col((e) => e.item_id)}::text[],
+              ${col((e) => e.interaction_type)}::text[], ${col((e) => e.metadata?.quantity ?? null)}::int[],
+              ${col((e) => (e.metadata ? String(Math.round(Number(e.metadata.price) * 100)) : null))}::bigint[], ${col((e) => e.metadata?.currency ?? null)}::text[],
+              ${col((e) => e.metadata?.order_id ?? null)}::text[], ${col(() => 'api')}::text[], ${col((e) => e.timestamp)}::timestamptz[]
+            ) AS u(dedupe_key, user_id, anonymous_id, item_id, type, quantity, price_minor, currency, order_id, source, occurred_at)
+          ), k AS (
+            INSERT INTO interaction_keys (tenant_id, dedupe_key, id, occurred_at)
+            SELECT ${rawTenant}::uuid, t.dedupe_key, t.id, t.occurred_at FROM t
+            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING dedupe_key
+          )
+          INSERT INTO interactions (tenant_id, id, dedupe_key, user_id, anonymous_id, item_id, type, quantity, price_minor, currency, order_id, source, occurred_at)
+          SELECT ${rawTenant}::uuid, t.id, t.dedupe_key, t.user_id, t.anonymous_id, t.item_id, t.type, t.quantity, t.price_minor, t.currency, t.order_id,
+                 t.source, t.occurred_at
+          FROM t JOIN k USING (dedupe_key)`,
     );
   }
   rawSeconds = (performance.now() - t0) / 1000;
