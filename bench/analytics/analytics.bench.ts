@@ -304,18 +304,105 @@ try {
       `report rollups: refresh after a tail of ${absorbed} raw rows (recounting ${recounted} hours) p50 ${p50.toFixed(0)} ms, p95 ${pct(refreshMs, 95).toFixed(0)} ms: ` +
         `${Math.round((absorbed / p50) * 1000).toLocaleString('en-US')} new raw rows/s absorbed (an hour's rows recounted each time)`,
     );
-    const readAll = (m: typeof source | typeof reportRollups) => {
-      const call = (g: Parameters<typeof source.sessionMeasures>[4]) =>
-        m === source ? source.sessionMeasures(db, tenantId, w, {}, g) : reportRollups.sessionMeasures(tenantId, w, {}, g);
-      return Promise.all([
-        call({ kind: 'total' }),
-        call({ kind: 'time', granularity: 'day' }),
-        call({ kind: 'dimension', dimension: 'device', limit: 10 }),
-      ]);
+    // The four reports as the service reads them (total + day series, and the breakdown when asked), from the hour rows
+    // and from the raw rows, alternated in one loop, over 7 days, 30 days and 12 weeks ending at the load's clock (its
+    // partial first and last hours read raw, as a request's).
+    type Filters = Parameters<typeof source.sessionMeasures>[3];
+    type Read = (ww: typeof w, f: Filters, breakdown: boolean) => Promise<unknown>;
+    const dim = { kind: 'dimension', dimension: 'utm_source', limit: 10 } as const;
+    const series = { kind: 'time', granularity: 'day' } as const;
+    const total = { kind: 'total' } as const;
+    // BENCH_BASELINE_ROOT: main's hour-rollup reads (its repository over the same hour rows) in the same loop.
+    const mainRollups = base
+      ? base.analytics.createReportRollupsService({
+          db,
+          reader: db,
+          repo: base.analytics.createReportRollupsRepository(base.events.createReportRollupSources()),
+          clock: () => new Date(),
+        })
+      : null;
+    const reports: [string, Read, Read][] = [
+      [
+        '/sessions',
+        (ww, f, b) =>
+          Promise.all([
+            reportRollups.sessionMeasures(tenantId, ww, f, total),
+            reportRollups.sessionMeasures(tenantId, ww, f, series),
+            b ? reportRollups.sessionMeasures(tenantId, ww, f, dim) : null,
+          ]),
+        (ww, f, b) =>
+          Promise.all([
+            source.sessionMeasures(db, tenantId, ww, f, total),
+            source.sessionMeasures(db, tenantId, ww, f, series),
+            b ? source.sessionMeasures(db, tenantId, ww, f, dim) : null,
+          ]),
+      ],
+      [
+        '/page-views',
+        (ww, f, b) =>
+          Promise.all([
+            reportRollups.pageMeasures(tenantId, ww, f, null, total),
+            reportRollups.pageMeasures(tenantId, ww, f, null, series),
+            b ? reportRollups.pageMeasures(tenantId, ww, f, null, dim) : null,
+          ]),
+        (ww, f, b) =>
+          Promise.all([
+            source.pageMeasures(db, tenantId, ww, f, null, total),
+            source.pageMeasures(db, tenantId, ww, f, null, series),
+            b ? source.pageMeasures(db, tenantId, ww, f, null, dim) : null,
+          ]),
+      ],
+      [
+        '/top-pages',
+        (ww, f) => reportRollups.pageMeasures(tenantId, ww, f, null, { kind: 'page', limit: 10 }),
+        (ww, f) => source.pageMeasures(db, tenantId, ww, f, null, { kind: 'page', limit: 10 }),
+      ],
+      [
+        '/cart',
+        (ww, f, b) =>
+          Promise.all([
+            reportRollups.cartMeasures(tenantId, ww, f, total),
+            reportRollups.cartMeasures(tenantId, ww, f, series),
+            b ? reportRollups.cartMeasures(tenantId, ww, f, dim) : null,
+          ]),
+        (ww, f, b) =>
+          Promise.all([
+            source.cartMeasures(db, tenantId, ww, f, total),
+            source.cartMeasures(db, tenantId, ww, f, series),
+            b ? source.cartMeasures(db, tenantId, ww, f, dim) : null,
+          ]),
+      ],
+    ];
+    /** The same reads through main's rollup service. */
+    const mainRead = (name: string, m: typeof reportRollups, ww: typeof w, f: Filters, b: boolean) => {
+      const grouped = <T>(one: (g: typeof total | typeof series | typeof dim) => Promise<T>) =>
+        Promise.all([one(total), one(series), b ? one(dim) : null]);
+      if (name === '/sessions') return grouped((g) => m.sessionMeasures(tenantId, ww, f, g));
+      if (name === '/page-views') return grouped((g) => m.pageMeasures(tenantId, ww, f, null, g));
+      if (name === '/cart') return grouped((g) => m.cartMeasures(tenantId, ww, f, g));
+      return m.pageMeasures(tenantId, ww, f, null, { kind: 'page', limit: 10 });
     };
-    const [fromRollup, fromRaw] = await timeAlternating([() => readAll(reportRollups), () => readAll(source)]);
-    rows.push(['GET /sessions measures, 12 weeks (total, days, by device): hour rollups', fromRollup!, fromRaw!, null]);
-    rows.push(['  the same from the raw rows (alternated)', fromRaw!, null, null]);
+    const variants: [string, Filters, boolean][] = [
+      ['unfiltered', {}, false],
+      ['device=mobile', { device: 'mobile' }, false],
+      ['by utm_source', {}, true],
+    ];
+    const windows = (process.env.BENCH_DAYS ?? '7,30,84').split(',').map(Number);
+    const only = process.env.BENCH_REPORTS?.split(',');
+    for (const days of windows)
+      for (const [name, rolled, raw] of reports) {
+        if (only && !only.includes(name)) continue;
+        for (const [label, f, b] of variants) {
+          if (name === '/top-pages' && b) continue;
+          const ww = { from: new Date(now.getTime() - days * DAY), to: now, tz: 'UTC' };
+          const fns = [() => rolled(ww, f, b), () => raw(ww, f, b)];
+          if (mainRollups) fns.push(() => mainRead(name, mainRollups, ww, f, b));
+          const [fromRollup, fromRaw, fromMain] = await timeAlternating(fns);
+          rows.push([`${name} ${days} d, ${label}: hour rollups`, fromRollup!, fromRaw!, null]);
+          rows.push([`${name} ${days} d, ${label}: raw rows (alternated)`, fromRaw!, null, null]);
+          if (fromMain) rows.push([`${name} ${days} d, ${label}: main's hour rollups`, fromMain, fromRaw!, null]);
+        }
+      }
   }
 
   if (part('funnel')) {
@@ -419,7 +506,7 @@ try {
 
   const goalScale = target === 'postgres' ? 1 : 3;
   for (const [name, r, baseT, goal] of rows) {
-    const ratio = baseT ? ` ${(r.p95 / baseT.p95).toFixed(1)}x baseline` : '';
+    const ratio = baseT ? ` ${(r.p95 / baseT.p95).toFixed(2)}x ${name.includes('rollups') ? 'raw' : 'baseline'}` : '';
     const g =
       goal === null
         ? ''

@@ -125,5 +125,9 @@ export interface ReportRollupSources {
   pageRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
   /** + event_type, quantity: cart events in the pick. */
   cartRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /** session_id, first_hour, last_hour: the UTC hours of the first and last page view of each session with a page view in the pick. */
+  pageSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /** session_id, first_hour, last_hour: the same over cart events. */
+  cartSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
 }
 export type ReportRowsPick = { hours: readonly string[] } | { from: Date; to: Date } | 'all';
