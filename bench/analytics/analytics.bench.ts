@@ -9,7 +9,9 @@
  *   BENCH_BASELINE_ROOT=/tmp/main-checkout ...               # main's code and schema beside this tree's, alternated
  *
  * Parts (BENCH_ONLY, default all): refresh (rollup first builds and refreshes of a new 1 % tail), funnel, byperson,
- * retention, paths, realtime.
+ * retention, paths, realtime, reports (the report rollups' first build and refresh, then /sessions, /page-views,
+ * /top-pages and /cart raw vs hour rollups, unfiltered, with one filter and with a breakdown, over BENCH_DAYS days,
+ * default 7,30,84; BENCH_REPORTS=/cart,... picks reports; BENCH_REPORTS_READS=1 on a reused load times the reads only).
  * Loads sessions, page views (18 per session), funnel stages (browse 90 %, then 70/50/40/30 %) and cart events
  * (3 per session) over the last 12 weeks with set-based SQL, then times, `BENCH_RUNS` times each after one
  * warm-up, the reports as the services run them (events' repositories, and for funnels and paths analytics' pure
@@ -274,14 +276,16 @@ try {
   if (part('reports')) {
     // Report rollups (session, page and cart hours): the first build, then refreshes after a tail written in the current
     // hour (the rate they keep up with: raw rows recounted per second), then /sessions' three reads from them and raw.
-    await db.execute(sql`UPDATE analytics_report_rollups SET watermark = NULL WHERE tenant_id = ${tenantId}`);
+    // BENCH_REPORTS_READS=1: the reads only, on a reused load's rollup as last refreshed (a first build at 5M events takes minutes).
+    const readsOnly = process.env.BENCH_REPORTS_READS === '1' && REUSE !== undefined;
+    if (!readsOnly) await db.execute(sql`UPDATE analytics_report_rollups SET watermark = NULL WHERE tenant_id = ${tenantId}`);
     let t0 = performance.now();
     await reportRollups.refresh(tenantId);
-    log(`report rollups: first build ${(performance.now() - t0).toFixed(0)} ms`);
+    log(`report rollups: ${readsOnly ? 'refresh before the reads' : 'first build'} ${(performance.now() - t0).toFixed(0)} ms`);
     const refreshMs: number[] = [];
     let absorbed = 0;
     let recounted = 0;
-    for (let r = 0; r < Math.max(2, RUNS); r++) {
+    for (let r = 0; r < (readsOnly ? 0 : Math.max(2, RUNS)); r++) {
       const prefix = `rt${run}-${r}-`;
       const n = Math.max(1, Math.floor(SESSIONS / 200));
       const at = new Date(now.getTime() - 30 * 60_000).toISOString();
@@ -299,8 +303,8 @@ try {
       recounted = (await reportRollups.refresh(tenantId)).hours;
       refreshMs.push(performance.now() - t0);
     }
-    const p50 = pct(refreshMs, 50);
-    log(
+    const p50 = refreshMs.length ? pct(refreshMs, 50) : 0;
+    if (refreshMs.length) log(
       `report rollups: refresh after a tail of ${absorbed} raw rows (recounting ${recounted} hours) p50 ${p50.toFixed(0)} ms, p95 ${pct(refreshMs, 95).toFixed(0)} ms: ` +
         `${Math.round((absorbed / p50) * 1000).toLocaleString('en-US')} new raw rows/s absorbed (an hour's rows recounted each time)`,
     );
@@ -396,8 +400,14 @@ try {
           if (name === '/top-pages' && b) continue;
           const ww = { from: new Date(now.getTime() - days * DAY), to: now, tz: 'UTC' };
           const fns = [() => rolled(ww, f, b), () => raw(ww, f, b)];
-          if (mainRollups) fns.push(() => mainRead(name, mainRollups, ww, f, b));
+          // Main's reads differ from this tree's only where no filter nor breakdown applies (the rows without attributes).
+          if (mainRollups && label === 'unfiltered' && name !== '/top-pages') fns.push(() => mainRead(name, mainRollups, ww, f, b));
           const [fromRollup, fromRaw, fromMain] = await timeAlternating(fns);
+          const shown = (what: string, r: Timing) =>
+            log(`${`${name} ${days} d, ${label}: ${what}`.padEnd(58)} p50 ${r.p50.toFixed(0).padStart(6)} ms  p95 ${r.p95.toFixed(0).padStart(6)} ms`);
+          shown('hour rollups', fromRollup!);
+          shown('raw rows', fromRaw!);
+          if (fromMain) shown("main's hour rollups", fromMain);
           rows.push([`${name} ${days} d, ${label}: hour rollups`, fromRollup!, fromRaw!, null]);
           rows.push([`${name} ${days} d, ${label}: raw rows (alternated)`, fromRaw!, null, null]);
           if (fromMain) rows.push([`${name} ${days} d, ${label}: main's hour rollups`, fromMain, fromRaw!, null]);

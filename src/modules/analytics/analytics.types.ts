@@ -78,9 +78,9 @@ export interface AnalyticsPorts {
   /** Report rollups' SQL pieces (absent: the session, page and cart reports read the raw rows). */
   reportRollups?: ReportRollupSources | undefined;
   /**
-   * Whether reports read the report rollups when the window allows (config LOUPE_ANALYTICS_ROLLUP_READS). Off: the raw
-   * rows, which measured faster at ~10 sessions an hour (the hour rows barely compress and exact distinct counts
-   * unnest every hash); the rollups' tables, refresh and erasure stay in place for when they pay.
+   * Whether unfiltered reports read the report rollups when the window allows (config LOUPE_ANALYTICS_ROLLUP_READS,
+   * default on; index.ts defaults to off for callers that wire none). Filtered and broken-down reads stay raw
+   * (`shapeMisfit`): the hour rows by attribute barely compress at a few sessions an hour.
    */
   rollupReads?: boolean | undefined;
   orders: AnalyticsOrdersPort;

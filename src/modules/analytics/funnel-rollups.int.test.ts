@@ -441,10 +441,11 @@ describe('funnel rollups equal the raw ordered funnel', () => {
         out[table] = [await n(table, true), await n(table, false)];
       return out;
     };
-    const before = await rowsOf(A.tenantId);
+    const olds = async (tenantId: string) => Object.values(await rowsOf(tenantId)).map((x) => x[0]);
     // A refresh of a built rollup is not a build: nothing of the old version goes yet.
     expect((await t.modules.analytics.funnelRollups.refresh(A.tenantId, STAGES))?.rebuilt).toBe(false);
-    expect(await rowsOf(A.tenantId)).toEqual(before);
+    expect(await olds(A.tenantId)).toEqual([1, 1, 1]);
+    const before = await rowsOf(A.tenantId);
     // A build of a steps list never built before: A's f1 rows go, its current rollups stay, B's f1 rows stay.
     expect((await t.modules.analytics.funnelRollups.refresh(A.tenantId, ['browse', 'checkout', 'browse']))?.rebuilt).toBe(true);
     const after = await rowsOf(A.tenantId);
@@ -452,6 +453,6 @@ describe('funnel rollups equal the raw ordered funnel', () => {
       expect(after[table]![0], table).toBe(0);
       expect(after[table]![1], table).toBeGreaterThanOrEqual(before[table]![1]);
     }
-    expect(Object.values(await rowsOf(B.tenantId)).map((x) => x[0])).toEqual([1, 1, 1]);
+    expect(await olds(B.tenantId)).toEqual([1, 1, 1]);
   }, 120_000);
 });
