@@ -304,10 +304,11 @@ try {
       refreshMs.push(performance.now() - t0);
     }
     const p50 = refreshMs.length ? pct(refreshMs, 50) : 0;
-    if (refreshMs.length) log(
-      `report rollups: refresh after a tail of ${absorbed} raw rows (recounting ${recounted} hours) p50 ${p50.toFixed(0)} ms, p95 ${pct(refreshMs, 95).toFixed(0)} ms: ` +
-        `${Math.round((absorbed / p50) * 1000).toLocaleString('en-US')} new raw rows/s absorbed (an hour's rows recounted each time)`,
-    );
+    if (refreshMs.length)
+      log(
+        `report rollups: refresh after a tail of ${absorbed} raw rows (recounting ${recounted} hours) p50 ${p50.toFixed(0)} ms, p95 ${pct(refreshMs, 95).toFixed(0)} ms: ` +
+          `${Math.round((absorbed / p50) * 1000).toLocaleString('en-US')} new raw rows/s absorbed (an hour's rows recounted each time)`,
+      );
     // The four reports as the service reads them (total + day series, and the breakdown when asked), from the hour rows
     // and from the raw rows, alternated in one loop, over 7 days, 30 days and 12 weeks ending at the load's clock (its
     // partial first and last hours read raw, as a request's).
@@ -404,7 +405,9 @@ try {
           if (mainRollups && label === 'unfiltered' && name !== '/top-pages') fns.push(() => mainRead(name, mainRollups, ww, f, b));
           const [fromRollup, fromRaw, fromMain] = await timeAlternating(fns);
           const shown = (what: string, r: Timing) =>
-            log(`${`${name} ${days} d, ${label}: ${what}`.padEnd(58)} p50 ${r.p50.toFixed(0).padStart(6)} ms  p95 ${r.p95.toFixed(0).padStart(6)} ms`);
+            log(
+              `${`${name} ${days} d, ${label}: ${what}`.padEnd(58)} p50 ${r.p50.toFixed(0).padStart(6)} ms  p95 ${r.p95.toFixed(0).padStart(6)} ms`,
+            );
           shown('hour rollups', fromRollup!);
           shown('raw rows', fromRaw!);
           if (fromMain) shown("main's hour rollups", fromMain);

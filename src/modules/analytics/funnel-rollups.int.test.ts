@@ -424,7 +424,9 @@ describe('funnel rollups equal the raw ordered funnel', () => {
     const db = t.database.db;
     // Rows as an older version left them (f1: never read nor rebuilt again), for both tenants.
     for (const tenantId of [A.tenantId, B.tenantId]) {
-      await db.execute(sql`INSERT INTO analytics_funnel_rollups (tenant_id, funnel_key, steps) VALUES (${tenantId}, 'f1:old', ARRAY['browse'])`);
+      await db.execute(
+        sql`INSERT INTO analytics_funnel_rollups (tenant_id, funnel_key, steps) VALUES (${tenantId}, 'f1:old', ARRAY['browse'])`,
+      );
       await db.execute(sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at)
         VALUES (${tenantId}, 'f1:old', 's-old', gen_random_uuid(), now(), now(), ARRAY[now()])`);
       await db.execute(sql`INSERT INTO analytics_funnel_days (tenant_id, funnel_key, first_day, last_day, dimension, value, sessions, cells, counts)

@@ -109,8 +109,7 @@ export function createFunnelRollupsService(deps: FunnelRollupsServiceDeps) {
         // A build: rollups of older key versions are never read again, so their rows go in the same transaction.
         await deps.repo.dropOtherVersions(tx, tenantId, `${FUNNEL_KEY_VERSION}:`);
         await deps.repo.rebuild(tx, tenantId, t);
-      }
-      else out = { rebuilt: false, sessions: await deps.repo.applyChanges(tx, tenantId, t, since) };
+      } else out = { rebuilt: false, sessions: await deps.repo.applyChanges(tx, tenantId, t, since) };
       await deps.repo.setWatermark(tx, tenantId, t, horizon, deps.clock());
       return out;
     });
