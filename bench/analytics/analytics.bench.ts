@@ -9,7 +9,9 @@
  *   BENCH_BASELINE_ROOT=/tmp/main-checkout ...               # main's code and schema beside this tree's, alternated
  *
  * Parts (BENCH_ONLY, default all): refresh (rollup first builds and refreshes of a new 1 % tail), funnel, byperson,
- * retention, paths, realtime.
+ * retention, paths, realtime, reports (the report rollups' first build and refresh, then /sessions, /page-views,
+ * /top-pages and /cart raw vs hour rollups, unfiltered, with one filter and with a breakdown, over BENCH_DAYS days,
+ * default 7,30,84; BENCH_REPORTS=/cart,... picks reports; BENCH_REPORTS_READS=1 on a reused load times the reads only).
  * Loads sessions, page views (18 per session), funnel stages (browse 90 %, then 70/50/40/30 %) and cart events
  * (3 per session) over the last 12 weeks with set-based SQL, then times, `BENCH_RUNS` times each after one
  * warm-up, the reports as the services run them (events' repositories, and for funnels and paths analytics' pure
@@ -274,14 +276,16 @@ try {
   if (part('reports')) {
     // Report rollups (session, page and cart hours): the first build, then refreshes after a tail written in the current
     // hour (the rate they keep up with: raw rows recounted per second), then /sessions' three reads from them and raw.
-    await db.execute(sql`UPDATE analytics_report_rollups SET watermark = NULL WHERE tenant_id = ${tenantId}`);
+    // BENCH_REPORTS_READS=1: the reads only, on a reused load's rollup as last refreshed (a first build at 5M events takes minutes).
+    const readsOnly = process.env.BENCH_REPORTS_READS === '1' && REUSE !== undefined;
+    if (!readsOnly) await db.execute(sql`UPDATE analytics_report_rollups SET watermark = NULL WHERE tenant_id = ${tenantId}`);
     let t0 = performance.now();
     await reportRollups.refresh(tenantId);
-    log(`report rollups: first build ${(performance.now() - t0).toFixed(0)} ms`);
+    log(`report rollups: ${readsOnly ? 'refresh before the reads' : 'first build'} ${(performance.now() - t0).toFixed(0)} ms`);
     const refreshMs: number[] = [];
     let absorbed = 0;
     let recounted = 0;
-    for (let r = 0; r < Math.max(2, RUNS); r++) {
+    for (let r = 0; r < (readsOnly ? 0 : Math.max(2, RUNS)); r++) {
       const prefix = `rt${run}-${r}-`;
       const n = Math.max(1, Math.floor(SESSIONS / 200));
       const at = new Date(now.getTime() - 30 * 60_000).toISOString();
@@ -299,23 +303,119 @@ try {
       recounted = (await reportRollups.refresh(tenantId)).hours;
       refreshMs.push(performance.now() - t0);
     }
-    const p50 = pct(refreshMs, 50);
-    log(
-      `report rollups: refresh after a tail of ${absorbed} raw rows (recounting ${recounted} hours) p50 ${p50.toFixed(0)} ms, p95 ${pct(refreshMs, 95).toFixed(0)} ms: ` +
-        `${Math.round((absorbed / p50) * 1000).toLocaleString('en-US')} new raw rows/s absorbed (an hour's rows recounted each time)`,
-    );
-    const readAll = (m: typeof source | typeof reportRollups) => {
-      const call = (g: Parameters<typeof source.sessionMeasures>[4]) =>
-        m === source ? source.sessionMeasures(db, tenantId, w, {}, g) : reportRollups.sessionMeasures(tenantId, w, {}, g);
-      return Promise.all([
-        call({ kind: 'total' }),
-        call({ kind: 'time', granularity: 'day' }),
-        call({ kind: 'dimension', dimension: 'device', limit: 10 }),
-      ]);
+    const p50 = refreshMs.length ? pct(refreshMs, 50) : 0;
+    if (refreshMs.length)
+      log(
+        `report rollups: refresh after a tail of ${absorbed} raw rows (recounting ${recounted} hours) p50 ${p50.toFixed(0)} ms, p95 ${pct(refreshMs, 95).toFixed(0)} ms: ` +
+          `${Math.round((absorbed / p50) * 1000).toLocaleString('en-US')} new raw rows/s absorbed (an hour's rows recounted each time)`,
+      );
+    // The four reports as the service reads them (total + day series, and the breakdown when asked), from the hour rows
+    // and from the raw rows, alternated in one loop, over 7 days, 30 days and 12 weeks ending at the load's clock (its
+    // partial first and last hours read raw, as a request's).
+    type Filters = Parameters<typeof source.sessionMeasures>[3];
+    type Read = (ww: typeof w, f: Filters, breakdown: boolean) => Promise<unknown>;
+    const dim = { kind: 'dimension', dimension: 'utm_source', limit: 10 } as const;
+    const series = { kind: 'time', granularity: 'day' } as const;
+    const total = { kind: 'total' } as const;
+    // BENCH_BASELINE_ROOT: main's hour-rollup reads (its repository over the same hour rows) in the same loop.
+    const mainRollups = base
+      ? base.analytics.createReportRollupsService({
+          db,
+          reader: db,
+          repo: base.analytics.createReportRollupsRepository(base.events.createReportRollupSources()),
+          clock: () => new Date(),
+        })
+      : null;
+    const reports: [string, Read, Read][] = [
+      [
+        '/sessions',
+        (ww, f, b) =>
+          Promise.all([
+            reportRollups.sessionMeasures(tenantId, ww, f, total),
+            reportRollups.sessionMeasures(tenantId, ww, f, series),
+            b ? reportRollups.sessionMeasures(tenantId, ww, f, dim) : null,
+          ]),
+        (ww, f, b) =>
+          Promise.all([
+            source.sessionMeasures(db, tenantId, ww, f, total),
+            source.sessionMeasures(db, tenantId, ww, f, series),
+            b ? source.sessionMeasures(db, tenantId, ww, f, dim) : null,
+          ]),
+      ],
+      [
+        '/page-views',
+        (ww, f, b) =>
+          Promise.all([
+            reportRollups.pageMeasures(tenantId, ww, f, null, total),
+            reportRollups.pageMeasures(tenantId, ww, f, null, series),
+            b ? reportRollups.pageMeasures(tenantId, ww, f, null, dim) : null,
+          ]),
+        (ww, f, b) =>
+          Promise.all([
+            source.pageMeasures(db, tenantId, ww, f, null, total),
+            source.pageMeasures(db, tenantId, ww, f, null, series),
+            b ? source.pageMeasures(db, tenantId, ww, f, null, dim) : null,
+          ]),
+      ],
+      [
+        '/top-pages',
+        (ww, f) => reportRollups.pageMeasures(tenantId, ww, f, null, { kind: 'page', limit: 10 }),
+        (ww, f) => source.pageMeasures(db, tenantId, ww, f, null, { kind: 'page', limit: 10 }),
+      ],
+      [
+        '/cart',
+        (ww, f, b) =>
+          Promise.all([
+            reportRollups.cartMeasures(tenantId, ww, f, total),
+            reportRollups.cartMeasures(tenantId, ww, f, series),
+            b ? reportRollups.cartMeasures(tenantId, ww, f, dim) : null,
+          ]),
+        (ww, f, b) =>
+          Promise.all([
+            source.cartMeasures(db, tenantId, ww, f, total),
+            source.cartMeasures(db, tenantId, ww, f, series),
+            b ? source.cartMeasures(db, tenantId, ww, f, dim) : null,
+          ]),
+      ],
+    ];
+    /** The same reads through main's rollup service. */
+    const mainRead = (name: string, m: typeof reportRollups, ww: typeof w, f: Filters, b: boolean) => {
+      const grouped = <T>(one: (g: typeof total | typeof series | typeof dim) => Promise<T>) =>
+        Promise.all([one(total), one(series), b ? one(dim) : null]);
+      if (name === '/sessions') return grouped((g) => m.sessionMeasures(tenantId, ww, f, g));
+      if (name === '/page-views') return grouped((g) => m.pageMeasures(tenantId, ww, f, null, g));
+      if (name === '/cart') return grouped((g) => m.cartMeasures(tenantId, ww, f, g));
+      return m.pageMeasures(tenantId, ww, f, null, { kind: 'page', limit: 10 });
     };
-    const [fromRollup, fromRaw] = await timeAlternating([() => readAll(reportRollups), () => readAll(source)]);
-    rows.push(['GET /sessions measures, 12 weeks (total, days, by device): hour rollups', fromRollup!, fromRaw!, null]);
-    rows.push(['  the same from the raw rows (alternated)', fromRaw!, null, null]);
+    const variants: [string, Filters, boolean][] = [
+      ['unfiltered', {}, false],
+      ['device=mobile', { device: 'mobile' }, false],
+      ['by utm_source', {}, true],
+    ];
+    const windows = (process.env.BENCH_DAYS ?? '7,30,84').split(',').map(Number);
+    const only = process.env.BENCH_REPORTS?.split(',');
+    for (const days of windows)
+      for (const [name, rolled, raw] of reports) {
+        if (only && !only.includes(name)) continue;
+        for (const [label, f, b] of variants) {
+          if (name === '/top-pages' && b) continue;
+          const ww = { from: new Date(now.getTime() - days * DAY), to: now, tz: 'UTC' };
+          const fns = [() => rolled(ww, f, b), () => raw(ww, f, b)];
+          // Main's reads differ from this tree's only where no filter nor breakdown applies (the rows without attributes).
+          if (mainRollups && label === 'unfiltered' && name !== '/top-pages') fns.push(() => mainRead(name, mainRollups, ww, f, b));
+          const [fromRollup, fromRaw, fromMain] = await timeAlternating(fns);
+          const shown = (what: string, r: Timing) =>
+            log(
+              `${`${name} ${days} d, ${label}: ${what}`.padEnd(58)} p50 ${r.p50.toFixed(0).padStart(6)} ms  p95 ${r.p95.toFixed(0).padStart(6)} ms`,
+            );
+          shown('hour rollups', fromRollup!);
+          shown('raw rows', fromRaw!);
+          if (fromMain) shown("main's hour rollups", fromMain);
+          rows.push([`${name} ${days} d, ${label}: hour rollups`, fromRollup!, fromRaw!, null]);
+          rows.push([`${name} ${days} d, ${label}: raw rows (alternated)`, fromRaw!, null, null]);
+          if (fromMain) rows.push([`${name} ${days} d, ${label}: main's hour rollups`, fromMain, fromRaw!, null]);
+        }
+      }
   }
 
   if (part('funnel')) {
@@ -419,7 +519,7 @@ try {
 
   const goalScale = target === 'postgres' ? 1 : 3;
   for (const [name, r, baseT, goal] of rows) {
-    const ratio = baseT ? ` ${(r.p95 / baseT.p95).toFixed(1)}x baseline` : '';
+    const ratio = baseT ? ` ${(r.p95 / baseT.p95).toFixed(2)}x ${name.includes('rollups') ? 'raw' : 'baseline'}` : '';
     const g =
       goal === null
         ? ''

@@ -114,9 +114,9 @@ const envSchema = z.object({
   LOUPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   // A proxy's country header for tracked sessions; unset: none is read (a client can send any header).
   LOUPE_TRUSTED_COUNTRY_HEADER: z.enum(['cf-ipcountry', 'cloudfront-viewer-country', 'x-vercel-ip-country']).optional(),
-  // Session, page and cart reports read the UTC-hour rollups (true) or the raw rows (false: faster at the densities
-  // measured so far, see README "Analytics"); the rollups are kept either way once read, and erasures reach them.
-  LOUPE_ANALYTICS_ROLLUP_READS: z.enum(['true', 'false']).default('false'),
+  // Unfiltered session, page and cart reports read the UTC-hour rollups (true) or the raw rows (false); filtered and
+  // broken-down reads stay raw either way (see README "Analytics"); erasures reach the rollups either way.
+  LOUPE_ANALYTICS_ROLLUP_READS: z.enum(['true', 'false']).default('true'),
   // Platform and tenant administration only from these networks (comma-separated CIDRs or addresses); unset: from anywhere.
   LOUPE_ADMIN_NETWORKS: z
     .string()

@@ -3,7 +3,7 @@ import { MAX_BUCKETS, bucketCountEstimate, bucketLabels, funnelSteps, isTimeZone
 import * as s from './analytics.schemas.ts';
 import { computeFunnel, type FunnelCountRow } from './funnel.core.ts';
 import { type FunnelRollupsService, isRolledUpFunnel } from './funnel-rollups.service.ts';
-import { type ReportRollupsService, rollupMisfit } from './report-rollups.service.ts';
+import { type ReportRollupsService, type ReportShape, rollupMisfit, shapeMisfit } from './report-rollups.service.ts';
 import type {
   AnalyticsEventsPort,
   CartMeasures,
@@ -175,13 +175,13 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
    * Where the window's session, page and cart measures come from: the hour rollups (refreshed first) when the zone
    * is whole hours from UTC over the window, else events' raw statements; `source` says which and why.
    */
-  async function measuresOf(tenantId: string, w: ReportWindow) {
+  async function measuresOf(tenantId: string, w: ReportWindow, shape: ReportShape) {
     const rollups = deps.reportRollups;
     let misfit = !rollups
       ? 'no rollups configured'
       : !deps.rollupReads
-        ? 'rollup reads are off (LOUPE_ANALYTICS_ROLLUP_READS): the raw rows answer faster at this scale'
-        : rollupMisfit(w);
+        ? 'rollup reads are off (LOUPE_ANALYTICS_ROLLUP_READS)'
+        : (rollupMisfit(w) ?? shapeMisfit(shape));
     if (rollups && misfit === null) {
       await rollups.refresh(tenantId);
       if (!(await rollups.ready(tenantId))) misfit = 'the rollups are not built on the reader yet: read from the raw rows';
@@ -208,7 +208,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const { w, labels } = await windowOf(ctx, q, q.granularity);
       const f = filtersOf(q);
       const after = q.cursor ? decodeCursor(q.cursor) : null;
-      const m = await measuresOf(ctx.tenantId, w);
+      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: q.breakdown !== undefined });
       const [total, bySeries, byDim, revenue, list] = await Promise.all([
         m.sessions(f, { kind: 'total' }),
         m.sessions(f, { kind: 'time', granularity: q.granularity }),
@@ -234,7 +234,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const { w, labels } = await windowOf(ctx, q, q.granularity);
       const f = filtersOf(q);
       const pageType = q.page_type ?? null;
-      const m = await measuresOf(ctx.tenantId, w);
+      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: q.breakdown !== undefined, pageType });
       const [total, bySeries, byDim] = await Promise.all([
         m.pages(f, pageType, { kind: 'total' }),
         m.pages(f, pageType, { kind: 'time', granularity: q.granularity }),
@@ -251,8 +251,9 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
 
     async topPages(ctx: TenantContext, q: s.TopPagesQuery): Promise<s.TopPagesResponse> {
       const { w } = await windowOf(ctx, q);
-      const m = await measuresOf(ctx.tenantId, w);
-      const rows = await m.pages(filtersOf(q), q.page_type ?? null, { kind: 'page', limit: q.limit });
+      const f = filtersOf(q);
+      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: true, pageType: q.page_type ?? null });
+      const rows = await m.pages(f, q.page_type ?? null, { kind: 'page', limit: q.limit });
       return { range: rangeOut(w), data: rows.map((x) => ({ page: x.key, ...pageStats(x) })), ...m.source };
     },
 
@@ -335,7 +336,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     async cart(ctx: TenantContext, q: s.CartQuery): Promise<s.CartResponse> {
       const { w, labels } = await windowOf(ctx, q, q.granularity);
       const f = filtersOf(q);
-      const m = await measuresOf(ctx.tenantId, w);
+      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: q.breakdown !== undefined });
       const [total, bySeries, byDim, revenue] = await Promise.all([
         m.carts(f, { kind: 'total' }),
         m.carts(f, { kind: 'time', granularity: q.granularity }),

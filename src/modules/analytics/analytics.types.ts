@@ -78,9 +78,9 @@ export interface AnalyticsPorts {
   /** Report rollups' SQL pieces (absent: the session, page and cart reports read the raw rows). */
   reportRollups?: ReportRollupSources | undefined;
   /**
-   * Whether reports read the report rollups when the window allows (config LOUPE_ANALYTICS_ROLLUP_READS). Off: the raw
-   * rows, which measured faster at ~10 sessions an hour (the hour rows barely compress and exact distinct counts
-   * unnest every hash); the rollups' tables, refresh and erasure stay in place for when they pay.
+   * Whether unfiltered reports read the report rollups when the window allows (config LOUPE_ANALYTICS_ROLLUP_READS,
+   * default on; index.ts defaults to off for callers that wire none). Filtered and broken-down reads stay raw
+   * (`shapeMisfit`): the hour rows by attribute barely compress at a few sessions an hour.
    */
   rollupReads?: boolean | undefined;
   orders: AnalyticsOrdersPort;
@@ -125,5 +125,9 @@ export interface ReportRollupSources {
   pageRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
   /** + event_type, quantity: cart events in the pick. */
   cartRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /** session_id, first_hour, last_hour: the UTC hours of the first and last page view of each session with a page view in the pick. */
+  pageSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /** session_id, first_hour, last_hour: the same over cart events. */
+  cartSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
 }
 export type ReportRowsPick = { hours: readonly string[] } | { from: Date; to: Date } | 'all';

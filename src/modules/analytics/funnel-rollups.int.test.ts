@@ -419,4 +419,42 @@ describe('funnel rollups equal the raw ordered funnel', () => {
     // A few rows a stage event at most (the sessions' ~5,600 events: grouped, unnested per step, probed).
     expect(large).toBeLessThan(40 * 3.5 * N);
   }, 120_000);
+
+  it("a tenant's first build of a key version deletes its rollups of other versions (rollup, session and day rows), not another tenant's", async () => {
+    const db = t.database.db;
+    // Rows as an older version left them (f1: never read nor rebuilt again), for both tenants.
+    for (const tenantId of [A.tenantId, B.tenantId]) {
+      await db.execute(
+        sql`INSERT INTO analytics_funnel_rollups (tenant_id, funnel_key, steps) VALUES (${tenantId}, 'f1:old', ARRAY['browse'])`,
+      );
+      await db.execute(sql`INSERT INTO analytics_funnel_sessions (tenant_id, funnel_key, session_id, anchor_id, first_at, last_at, step_at)
+        VALUES (${tenantId}, 'f1:old', 's-old', gen_random_uuid(), now(), now(), ARRAY[now()])`);
+      await db.execute(sql`INSERT INTO analytics_funnel_days (tenant_id, funnel_key, first_day, last_day, dimension, value, sessions, cells, counts)
+        VALUES (${tenantId}, 'f1:old', '2026-03-02', '2026-03-02', '', '', 1, '{0}', '{1}')`);
+    }
+    const rowsOf = async (tenantId: string) => {
+      const n = async (table: string, old: boolean) =>
+        (await queryOne<{ n: number }>(
+          db,
+          sql`SELECT count(*)::int AS n FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId} AND starts_with(funnel_key, 'f1:') = ${old}`,
+        ))!.n;
+      const out: Record<string, [number, number]> = {};
+      for (const table of ['analytics_funnel_rollups', 'analytics_funnel_sessions', 'analytics_funnel_days'])
+        out[table] = [await n(table, true), await n(table, false)];
+      return out;
+    };
+    const olds = async (tenantId: string) => Object.values(await rowsOf(tenantId)).map((x) => x[0]);
+    // A refresh of a built rollup is not a build: nothing of the old version goes yet.
+    expect((await t.modules.analytics.funnelRollups.refresh(A.tenantId, STAGES))?.rebuilt).toBe(false);
+    expect(await olds(A.tenantId)).toEqual([1, 1, 1]);
+    const before = await rowsOf(A.tenantId);
+    // A build of a steps list never built before: A's f1 rows go, its current rollups stay, B's f1 rows stay.
+    expect((await t.modules.analytics.funnelRollups.refresh(A.tenantId, ['browse', 'checkout', 'browse']))?.rebuilt).toBe(true);
+    const after = await rowsOf(A.tenantId);
+    for (const table of Object.keys(after)) {
+      expect(after[table]![0], table).toBe(0);
+      expect(after[table]![1], table).toBeGreaterThanOrEqual(before[table]![1]);
+    }
+    expect(await olds(B.tenantId)).toEqual([1, 1, 1]);
+  }, 120_000);
 });

@@ -150,6 +150,22 @@ export function createFunnelRollupsRepository(src: FunnelRollupSources) {
       return row?.n ?? 0;
     },
 
+    /**
+     * Deletes the tenant's rollups whose key does not start with `prefix` (an older key version: never read again), their
+     * session and day rows with them. Returns the keys dropped.
+     */
+    async dropOtherVersions(q: Q, tenantId: string, prefix: string): Promise<string[]> {
+      const old = await queryRows<{ key: string }>(
+        q,
+        sql`DELETE FROM analytics_funnel_rollups WHERE tenant_id = ${tenantId} AND NOT starts_with(funnel_key, ${prefix}) RETURNING funnel_key AS key`,
+      );
+      if (!old.length) return [];
+      const keys = arrayParam(old.map((r) => r.key));
+      for (const table of ['analytics_funnel_sessions', 'analytics_funnel_days'])
+        await q.execute(sql`DELETE FROM ${sql.raw(table)} WHERE tenant_id = ${tenantId} AND funnel_key = ANY(${keys}::text[])`);
+      return old.map((r) => r.key);
+    },
+
     /** Locks the rollup's row (made on first use): concurrent refreshes take turns. Returns its watermark. */
     async lock(q: Q, tenantId: string, t: FunnelTrack): Promise<string | null> {
       await q.execute(sql`INSERT INTO analytics_funnel_rollups (tenant_id, funnel_key, steps)

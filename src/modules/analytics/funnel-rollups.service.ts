@@ -105,8 +105,11 @@ export function createFunnelRollupsService(deps: FunnelRollupsServiceDeps) {
       const horizon = await deps.repo.horizon(tx);
       const since = await deps.repo.lock(tx, tenantId, t);
       let out = { rebuilt: true, sessions: 0 };
-      if (since === null) await deps.repo.rebuild(tx, tenantId, t);
-      else out = { rebuilt: false, sessions: await deps.repo.applyChanges(tx, tenantId, t, since) };
+      if (since === null) {
+        // A build: rollups of older key versions are never read again, so their rows go in the same transaction.
+        await deps.repo.dropOtherVersions(tx, tenantId, `${FUNNEL_KEY_VERSION}:`);
+        await deps.repo.rebuild(tx, tenantId, t);
+      } else out = { rebuilt: false, sessions: await deps.repo.applyChanges(tx, tenantId, t, since) };
       await deps.repo.setWatermark(tx, tenantId, t, horizon, deps.clock());
       return out;
     });

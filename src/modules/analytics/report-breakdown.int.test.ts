@@ -22,7 +22,7 @@ let A: Awaited<ReturnType<TestApp['createTenant']>>;
 let readA: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ LOUPE_ANALYTICS_ROLLUP_READS: 'true' });
+  t = await createTestApp();
   A = await t.createTenant('Many campaigns');
   readA = await A.apiKey(['analytics:read']);
   // One session per campaign, spread over 10 hours, then the extra sessions of the five largest.
@@ -55,17 +55,31 @@ describe('a breakdown by a UTM campaign with 100,000 values', () => {
     const refreshStarted = performance.now();
     await t.modules.analytics.reportRollups!.refresh(A.tenantId);
     const buildMs = performance.now() - refreshStarted;
-    const fromRollup = await timed('UTC');
+    // A breakdown is served from the raw rows (the hour rows by attribute answer it slower); the rollup's own breakdown
+    // is read directly and must say the same.
+    const fromHttp = await timed('UTC');
     const again = await timed('UTC');
     const fromRaw = await timed('Asia/Kolkata');
-    expect(fromRollup.body.source).toBe('rollup');
+    expect(fromHttp.body.source).toBe('raw');
+    expect(fromHttp.body.source_reason).toMatch(/breakdowns/);
     expect(fromRaw.body.source).toBe('raw');
+    const w = { from: new Date(T0), to: new Date(T0 + 86_400_000), tz: 'UTC' };
+    const rollupStarted = performance.now();
+    const rolled = t.modules.analytics.reportRollups!;
+    const [total, split] = await Promise.all([
+      rolled.sessionMeasures(A.tenantId, w, {}, { kind: 'total' }),
+      rolled.sessionMeasures(A.tenantId, w, {}, { kind: 'dimension', dimension: 'utm_campaign', limit: TOP }),
+    ]);
+    const fromRollup = {
+      ms: performance.now() - rollupStarted,
+      body: { summary: total[0], breakdown: split.map((x) => ({ ...x, value: x.key })) },
+    };
 
     const want = [
       ...Array.from({ length: TOP }, (_, k) => ({ value: campaign(k), sessions: sizeOf(k), users: sizeOf(k), bounces: sizeOf(k) })),
       { value: 'other', sessions: CAMPAIGNS - TOP, users: CAMPAIGNS - TOP, bounces: CAMPAIGNS - TOP },
     ];
-    for (const r of [fromRollup, fromRaw]) {
+    for (const r of [fromRollup, fromHttp, fromRaw]) {
       const got = r.body.breakdown.map((b: { value: string; sessions: number; users: number; bounces: number }) => ({
         value: b.value,
         sessions: b.sessions,
@@ -81,7 +95,7 @@ describe('a breakdown by a UTM campaign with 100,000 values', () => {
       .join(' ');
     console.log(
       `[breakdown 100k campaigns, ${TOTAL} sessions] rollup build ${buildMs.toFixed(0)} ms; /sessions?breakdown=utm_campaign&top=${TOP}: ` +
-        `rollup ${fromRollup.ms.toFixed(0)} ms (again ${again.ms.toFixed(0)} ms), raw ${fromRaw.ms.toFixed(0)} ms; load average ${load} (loaded machine)`,
+        `rollup reads ${fromRollup.ms.toFixed(0)} ms, HTTP (raw) ${fromHttp.ms.toFixed(0)} ms (again ${again.ms.toFixed(0)} ms), raw in India's zone ${fromRaw.ms.toFixed(0)} ms; load average ${load} (loaded machine)`,
     );
   }, 300_000);
 });

@@ -65,11 +65,16 @@ function otherLast<T extends { key: string }>(rows: T[], g: RollupGrouping): T[]
   return [...rows.filter((r) => r.key !== 'other'), ...rows.filter((r) => r.key === 'other')];
 }
 
+/** Whether a read can use the rows without attributes: no filter, and totals or a time series. */
+function totalsFit(f: SessionFilters, g: RollupGrouping): g is { kind: 'total' } | { kind: 'time'; granularity: Granularity } {
+  return (g.kind === 'total' || g.kind === 'time') && DIMENSIONS.every((d) => f[d] === undefined);
+}
+
 export function createReportRollupsRepository(src: ReportRollupSources) {
   /** Rollup rows of `table` in the cut's whole hours (none without), as `cols`. */
-  const innerRows = (tenantId: string, table: string, cut: RollupCut, cols: SQL) =>
+  const innerRows = (tenantId: string, table: string, cut: RollupCut, cols: SQL, and: SQL = sql`true`) =>
     cut.inner
-      ? sql`SELECT ${cols} FROM ${sql.raw(table)} r WHERE r.tenant_id = ${tenantId} AND r.hour >= ${cut.inner.from.toISOString()} AND r.hour < ${cut.inner.to.toISOString()}`
+      ? sql`SELECT ${cols} FROM ${sql.raw(table)} r WHERE r.tenant_id = ${tenantId} AND r.hour >= ${cut.inner.from.toISOString()} AND r.hour < ${cut.inner.to.toISOString()} AND ${and}`
       : sql`SELECT ${cols} FROM ${sql.raw(table)} r WHERE false`;
   /** Raw rows of each edge, as `cols` over alias x. */
   const edgeRows = (rows: (pick: ReportRowsPick) => SQL, cut: RollupCut, cols: SQL) =>
@@ -79,7 +84,13 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
   async function recount(q: Q, tenantId: string, hours: readonly string[] | 'all'): Promise<void> {
     const inHours = hours === 'all' ? sql`true` : sql`r.hour = ANY(${arrayParam(hours)}::timestamptz[])`;
     const pick: ReportRowsPick = hours === 'all' ? 'all' : { hours };
-    for (const table of ['analytics_session_marks', 'analytics_session_hours', 'analytics_page_hours', 'analytics_cart_hours'])
+    for (const table of [
+      'analytics_session_marks',
+      'analytics_session_hours',
+      'analytics_page_hours',
+      'analytics_cart_hours',
+      'analytics_report_hour_totals',
+    ])
       await q.execute(sql`DELETE FROM ${sql.raw(table)} r WHERE r.tenant_id = ${tenantId} AND ${inHours}`);
     await q.execute(sql`INSERT INTO analytics_session_marks (tenant_id, session_id, hour)
       SELECT ${tenantId}::uuid, x.session_id, x.hour FROM ${src.sessionRowsSql(tenantId, pick)} x`);
@@ -98,6 +109,55 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
              coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_added'), 0),
              coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_removed'), 0)
       FROM ${src.cartRowsSql(tenantId, pick)} x GROUP BY x.hour, x.session_id, ${ATTRS_OF('x')}`);
+    await recountTotals(q, tenantId, pick);
+  }
+
+  /**
+   * The hours' rows without attributes (`analytics_report_hour_totals`): a session whose page views (cart events) all
+   * fall in one UTC hour is a count there, one spanning hours keeps its hash in each of its hours (its span from events'
+   * `pageSpansSql` / `cartSpansSql`, over all its rows).
+   */
+  async function recountTotals(q: Q, tenantId: string, pick: ReportRowsPick): Promise<void> {
+    const bigints = sql`'{}'::bigint[]`;
+    await q.execute(sql`INSERT INTO analytics_report_hour_totals (tenant_id, hour, sessions, bounces, duration_sum, duration_count, page_views, cart_adds,
+        purchases, converted_sessions, persons, views, time_sum, time_count, scroll_sum, scroll_count, page_sessions_single, page_sessions_multi,
+        cart_sessions_single, carts_single, converted_carts_single, conversions_single, items_added_single, items_removed_single, cart_multi_keys,
+        cart_multi_flags, cart_multi_added, cart_multi_removed)
+      WITH s AS (
+        SELECT x.hour, count(*) AS sessions, count(*) FILTER (WHERE x.pages_viewed <= 1) AS bounces, coalesce(sum(x.duration_seconds), 0) AS duration_sum,
+               count(x.duration_seconds) AS duration_count, coalesce(sum(x.pages_viewed), 0) AS page_views, coalesce(sum(x.cart_adds), 0) AS cart_adds,
+               coalesce(sum(x.purchases), 0) AS purchases, count(*) FILTER (WHERE x.purchases > 0) AS converted_sessions,
+               array_agg(DISTINCT ${hashOf(sql`x.person`)}) AS persons
+        FROM ${src.sessionRowsSql(tenantId, pick)} x GROUP BY x.hour
+      ), p AS (
+        SELECT x.hour, count(*) AS views, coalesce(sum(x.time_on_page_seconds), 0) AS time_sum, count(x.time_on_page_seconds) AS time_count,
+               coalesce(sum(x.scroll_depth_percent), 0) AS scroll_sum, count(x.scroll_depth_percent) AS scroll_count,
+               count(DISTINCT x.session_id) FILTER (WHERE sp.first_hour = sp.last_hour) AS single,
+               coalesce(array_agg(DISTINCT ${hashOf(sql`x.session_id`)}) FILTER (WHERE sp.first_hour <> sp.last_hour), ${bigints}) AS multi
+        FROM ${src.pageRowsSql(tenantId, pick)} x JOIN ${src.pageSpansSql(tenantId, pick)} sp ON sp.session_id = x.session_id GROUP BY x.hour
+      ), cs AS (
+        SELECT x.hour, ${hashOf(sql`x.session_id`)} AS k, bool_or(x.event_type = 'item_added') AS added, bool_or(x.event_type = 'converted') AS converted,
+               coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_added'), 0)::float8 AS items_added,
+               coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_removed'), 0)::float8 AS items_removed,
+               min(sp.first_hour) = min(sp.last_hour) AS single
+        FROM ${src.cartRowsSql(tenantId, pick)} x JOIN ${src.cartSpansSql(tenantId, pick)} sp ON sp.session_id = x.session_id GROUP BY x.hour, x.session_id
+      ), c AS (
+        SELECT cs.hour, count(*) FILTER (WHERE cs.single) AS sessions, count(*) FILTER (WHERE cs.single AND cs.added) AS carts,
+               count(*) FILTER (WHERE cs.single AND cs.added AND cs.converted) AS converted_carts, count(*) FILTER (WHERE cs.single AND cs.converted) AS conversions,
+               coalesce(sum(cs.items_added) FILTER (WHERE cs.single), 0) AS items_added, coalesce(sum(cs.items_removed) FILTER (WHERE cs.single), 0) AS items_removed,
+               coalesce(array_agg(cs.k ORDER BY cs.k) FILTER (WHERE NOT cs.single), ${bigints}) AS keys,
+               coalesce(array_agg((cs.added::int + 2 * cs.converted::int)::smallint ORDER BY cs.k) FILTER (WHERE NOT cs.single), '{}') AS flags,
+               coalesce(array_agg(cs.items_added ORDER BY cs.k) FILTER (WHERE NOT cs.single), '{}') AS added,
+               coalesce(array_agg(cs.items_removed ORDER BY cs.k) FILTER (WHERE NOT cs.single), '{}') AS removed
+        FROM cs GROUP BY cs.hour
+      ), hs AS (SELECT hour FROM s UNION SELECT hour FROM p UNION SELECT hour FROM c)
+      SELECT ${tenantId}::uuid, hs.hour, coalesce(s.sessions, 0), coalesce(s.bounces, 0), coalesce(s.duration_sum, 0), coalesce(s.duration_count, 0),
+             coalesce(s.page_views, 0), coalesce(s.cart_adds, 0), coalesce(s.purchases, 0), coalesce(s.converted_sessions, 0), coalesce(s.persons, ${bigints}),
+             coalesce(p.views, 0), coalesce(p.time_sum, 0), coalesce(p.time_count, 0), coalesce(p.scroll_sum, 0), coalesce(p.scroll_count, 0),
+             coalesce(p.single, 0), coalesce(p.multi, ${bigints}), coalesce(c.sessions, 0), coalesce(c.carts, 0), coalesce(c.converted_carts, 0),
+             coalesce(c.conversions, 0), coalesce(c.items_added, 0), coalesce(c.items_removed, 0), coalesce(c.keys, ${bigints}),
+             coalesce(c.flags, '{}'::smallint[]), coalesce(c.added, '{}'::float8[]), coalesce(c.removed, '{}'::float8[])
+      FROM hs LEFT JOIN s ON s.hour = hs.hour LEFT JOIN p ON p.hour = hs.hour LEFT JOIN c ON c.hour = hs.hour`);
   }
 
   return {
@@ -167,6 +227,24 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
     /** Session measures of sessions started in the window (events' `sessionMeasures`, same rows): whole hours from the rollup, edges raw. */
     async sessionMeasures(q: Q, tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<SessionMeasures[]> {
       const cut = cutWindow(w);
+      if (totalsFit(f, g)) {
+        const cols = sql`r.hour AS at, r.sessions, r.bounces, r.duration_sum, r.duration_count, r.page_views, r.cart_adds, r.purchases, r.converted_sessions, r.persons`;
+        const raw = sql`x.at, 1, (x.pages_viewed <= 1)::int, coalesce(x.duration_seconds, 0)::float8, (x.duration_seconds IS NOT NULL)::int,
+          x.pages_viewed::float8, x.cart_adds::float8, x.purchases::float8, (x.purchases > 0)::int, ARRAY[${hashOf(sql`x.person`)}]`;
+        return queryRows<SessionMeasures>(
+          q,
+          sql`WITH b AS (${innerRows(tenantId, 'analytics_report_hour_totals', cut, cols, sql`r.sessions > 0`)}${sql.join(
+            edgeRows((p) => src.sessionRowsSql(tenantId, p), cut, raw),
+            sql``,
+          )}),
+            k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b),
+            u AS (SELECT k.key, count(DISTINCT p.h)::int AS users FROM k CROSS JOIN LATERAL unnest(k.persons) AS p(h) GROUP BY 1)
+          SELECT k.key, sum(k.sessions)::int AS sessions, max(u.users)::int AS users, sum(k.bounces)::int AS bounces,
+                 sum(k.duration_sum)::float8 AS "durationSum", sum(k.duration_count)::int AS "durationCount", sum(k.page_views)::float8 AS "pageViews",
+                 sum(k.cart_adds)::float8 AS "cartAdds", sum(k.purchases)::float8 AS purchases, sum(k.converted_sessions)::int AS "convertedSessions"
+          FROM k JOIN u ON u.key = k.key GROUP BY 1 ORDER BY 1`,
+        );
+      }
       const cols = sql`r.hour AS at, ${ATTRS_OF('r')}, r.sessions, r.bounces, r.duration_sum, r.duration_count, r.page_views, r.cart_adds, r.purchases,
         r.converted_sessions, r.persons`;
       const raw = sql`x.at, ${ATTRS_OF('x')}, 1, (x.pages_viewed <= 1)::int, coalesce(x.duration_seconds, 0)::float8, (x.duration_seconds IS NOT NULL)::int,
@@ -199,6 +277,24 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
       g: RollupGrouping,
     ): Promise<PageMeasures[]> {
       const cut = cutWindow(w);
+      if (pageType === null && totalsFit(f, g)) {
+        // Distinct sessions: those whose views fall in one hour are counted there; the rest (and the edges') by hash.
+        const cols = sql`r.hour AS at, r.views, r.time_sum, r.time_count, r.scroll_sum, r.scroll_count, r.page_sessions_single AS single, r.page_sessions_multi AS multi`;
+        const raw = sql`x.at, 1, coalesce(x.time_on_page_seconds, 0)::float8, (x.time_on_page_seconds IS NOT NULL)::int,
+          coalesce(x.scroll_depth_percent, 0)::float8, (x.scroll_depth_percent IS NOT NULL)::int, 0, ARRAY[${hashOf(sql`x.session_id`)}]`;
+        return queryRows<PageMeasures>(
+          q,
+          sql`WITH b AS (${innerRows(tenantId, 'analytics_report_hour_totals', cut, cols, sql`r.views > 0`)}${sql.join(
+            edgeRows((p) => src.pageRowsSql(tenantId, p), cut, raw),
+            sql``,
+          )}),
+            k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b),
+            m AS (SELECT k.key, count(DISTINCT s.h)::int AS multi FROM k CROSS JOIN LATERAL unnest(k.multi) AS s(h) GROUP BY 1)
+          SELECT k.key, sum(k.views)::int AS views, (sum(k.single) + coalesce(max(m.multi), 0))::int AS sessions, sum(k.time_sum)::float8 AS "timeSum",
+                 sum(k.time_count)::int AS "timeCount", sum(k.scroll_sum)::float8 AS "scrollSum", sum(k.scroll_count)::int AS "scrollCount"
+          FROM k LEFT JOIN m ON m.key = k.key GROUP BY 1 ORDER BY 2 DESC, 1`,
+        );
+      }
       const cols = sql`r.hour AS at, r.page, r.page_type, ${ATTRS_OF('r')}, r.views, r.time_sum, r.time_count, r.scroll_sum, r.scroll_count, r.sessions`;
       const raw = sql`x.at, x.page, x.page_type, ${ATTRS_OF('x')}, 1, coalesce(x.time_on_page_seconds, 0)::float8, (x.time_on_page_seconds IS NOT NULL)::int,
         coalesce(x.scroll_depth_percent, 0)::float8, (x.scroll_depth_percent IS NOT NULL)::int, ARRAY[${hashOf(sql`x.session_id`)}]`;
@@ -225,6 +321,36 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
      */
     async cartMeasures(q: Q, tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<CartMeasures[]> {
       const cut = cutWindow(w);
+      if (totalsFit(f, g)) {
+        // Sessions whose cart events fall in one hour are counts of that hour; the rest (and the edges') are grouped by
+        // session, their first hour in the window their bucket.
+        const single = sql`r.hour AS at, r.cart_sessions_single AS n, r.carts_single AS carts, r.converted_carts_single AS converted_carts,
+          r.conversions_single AS conversions, r.items_added_single AS items_added, r.items_removed_single AS items_removed`;
+        const multi = sql`r.hour AS at, m.k, m.flags, m.added, m.removed`;
+        const inner = cut.inner
+          ? sql`SELECT ${multi} FROM analytics_report_hour_totals r CROSS JOIN LATERAL unnest(r.cart_multi_keys, r.cart_multi_flags, r.cart_multi_added, r.cart_multi_removed) AS m(k, flags, added, removed)
+              WHERE r.tenant_id = ${tenantId} AND r.hour >= ${cut.inner.from.toISOString()} AND r.hour < ${cut.inner.to.toISOString()} AND cardinality(r.cart_multi_keys) > 0`
+          : sql`SELECT NULL::timestamptz AS at, NULL::bigint AS k, NULL::smallint AS flags, NULL::float8 AS added, NULL::float8 AS removed WHERE false`;
+        const raw = sql`x.at, ${hashOf(sql`x.session_id`)}, ((x.event_type = 'item_added')::int + 2 * (x.event_type = 'converted')::int)::smallint,
+          CASE WHEN x.event_type = 'item_added' THEN coalesce(x.quantity, 1) ELSE 0 END::float8,
+          CASE WHEN x.event_type = 'item_removed' THEN coalesce(x.quantity, 1) ELSE 0 END::float8`;
+        const rows = await queryRows<CartMeasures>(
+          q,
+          sql`WITH m0 AS (${inner}${sql.join(
+            edgeRows((p) => src.cartRowsSql(tenantId, p), cut, raw),
+            sql``,
+          )}),
+            m AS (SELECT min(m0.at) AS at, bool_or(m0.flags & 1 = 1) AS added, bool_or(m0.flags & 2 = 2) AS converted, sum(m0.added) AS items_added,
+                         sum(m0.removed) AS items_removed FROM m0 GROUP BY m0.k),
+            b AS (${innerRows(tenantId, 'analytics_report_hour_totals', cut, single, sql`r.cart_sessions_single > 0`)}
+              UNION ALL SELECT m.at, 1, m.added::int, (m.added AND m.converted)::int, m.converted::int, m.items_added, m.items_removed FROM m),
+            k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b)
+          SELECT k.key, sum(k.carts)::int AS carts, sum(k.converted_carts)::int AS "convertedCarts", sum(k.conversions)::int AS conversions,
+                 coalesce(sum(k.items_added), 0)::float8 AS "itemsAdded", coalesce(sum(k.items_removed), 0)::float8 AS "itemsRemoved"
+          FROM k GROUP BY 1 ORDER BY 1`,
+        );
+        return rows;
+      }
       const cols = sql`r.hour AS at, r.session_key, ${ATTRS_OF('r')}, r.added, r.converted, r.items_added, r.items_removed`;
       const raw = sql`x.at, ${hashOf(sql`x.session_id`)}, ${ATTRS_OF('x')}, x.event_type = 'item_added', x.event_type = 'converted',
         CASE WHEN x.event_type = 'item_added' THEN coalesce(x.quantity, 1) ELSE 0 END::float8,

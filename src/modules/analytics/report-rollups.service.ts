@@ -34,6 +34,25 @@ export function rollupMisfit(w: ReportWindow): string | null {
   return null;
 }
 
+/** What a report reads: its filters, whether it groups by an attribute or a page (a breakdown, top pages), its page type. */
+export interface ReportShape {
+  filters: SessionFilters;
+  breakdown: boolean;
+  pageType?: string | null;
+}
+
+/**
+ * Why a report is read from the raw rows rather than the hour rows (null: the hour rows without attributes answer it).
+ * Reads by attribute (a filter, a breakdown, top pages, a page type) would read the hour rows split by every combination
+ * of attributes, which barely compress at a few sessions an hour: measured slower than the raw rows for page views
+ * (PostgreSQL, 200,000 sessions, 12 weeks: 25 s against 9 s), so those stay raw.
+ */
+export function shapeMisfit(s: ReportShape): string | null {
+  const filtered = Object.values(s.filters).some((v) => v !== undefined);
+  if (!filtered && !s.breakdown && (s.pageType ?? null) === null) return null;
+  return 'filters, breakdowns, top pages and page types read the raw rows: the hour rows by attribute answer them slower';
+}
+
 export function createReportRollupsService(deps: ReportRollupsServiceDeps) {
   const { repo } = deps;
 

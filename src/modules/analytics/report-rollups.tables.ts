@@ -15,6 +15,8 @@ import {
 /** A snapshot (`pg_current_snapshot()`), as its text form. */
 const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' });
 const int8Array = customType<{ data: string[] }>({ dataType: () => 'bigint[]' });
+const int2Array = customType<{ data: number[] }>({ dataType: () => 'smallint[]' });
+const float8Array = customType<{ data: number[] }>({ dataType: () => 'double precision[]' });
 
 /**
  * Seed 000's daily views as UTC-hour rollups (report-rollups.service.ts): session stats, page performance and cart
@@ -121,4 +123,48 @@ export const analyticsCartHours = pgTable(
     itemsRemoved: doublePrecision('items_removed').notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('analytics_cart_hours_hour_idx').on(t.tenantId, t.hour)],
+);
+
+/**
+ * The hour rows without session attributes, for the unfiltered reads (most reads): one row per (tenant, UTC hour) with
+ * the session measures (`persons`: the hour's distinct hashed people), the page measures and the cart measures. Distinct
+ * sessions over many hours stay exact without keeping every member: a session whose page views (cart events) all fall in
+ * one UTC hour is counted in that hour (`page_sessions_single`, `carts_single`, ...); only sessions spanning hours keep
+ * their hash (`page_sessions_multi`; for carts `cart_multi_keys` with, in the same order, the hour's `cart_multi_flags`
+ * (1 added, 2 converted) and items), and a read counts those distinct (a cart's items go to its first hour in the window,
+ * as the raw report's). Recounted with the other hour rows.
+ */
+export const analyticsReportHourTotals = pgTable(
+  'analytics_report_hour_totals',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true }).notNull(),
+    sessions: integer('sessions').notNull(),
+    bounces: integer('bounces').notNull(),
+    durationSum: doublePrecision('duration_sum').notNull(),
+    durationCount: integer('duration_count').notNull(),
+    pageViews: doublePrecision('page_views').notNull(),
+    cartAdds: doublePrecision('cart_adds').notNull(),
+    purchases: doublePrecision('purchases').notNull(),
+    convertedSessions: integer('converted_sessions').notNull(),
+    persons: int8Array('persons').notNull(),
+    views: integer('views').notNull(),
+    timeSum: doublePrecision('time_sum').notNull(),
+    timeCount: integer('time_count').notNull(),
+    scrollSum: doublePrecision('scroll_sum').notNull(),
+    scrollCount: integer('scroll_count').notNull(),
+    pageSessionsSingle: integer('page_sessions_single').notNull(),
+    pageSessionsMulti: int8Array('page_sessions_multi').notNull(),
+    cartSessionsSingle: integer('cart_sessions_single').notNull(),
+    cartsSingle: integer('carts_single').notNull(),
+    convertedCartsSingle: integer('converted_carts_single').notNull(),
+    conversionsSingle: integer('conversions_single').notNull(),
+    itemsAddedSingle: doublePrecision('items_added_single').notNull(),
+    itemsRemovedSingle: doublePrecision('items_removed_single').notNull(),
+    cartMultiKeys: int8Array('cart_multi_keys').notNull(),
+    cartMultiFlags: int2Array('cart_multi_flags').notNull(),
+    cartMultiAdded: float8Array('cart_multi_added').notNull(),
+    cartMultiRemoved: float8Array('cart_multi_removed').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.hour] })],
 );

@@ -77,5 +77,34 @@ export function createReportRollupSources() {
         FROM ${t.from} LEFT JOIN tracking_sessions s ON s.tenant_id = ${tenantId} AND s.session_id = c.session_id
         WHERE c.tenant_id = ${tenantId} AND ${t.where})`;
     },
+
+    /**
+     * One row per session with a page view in the pick: session_id, and the UTC hours of its first and last page view
+     * over all its page views (not only the pick's), so a rollup knows whether the session's views span hours.
+     */
+    pageSpansSql(tenantId: string, pick: ReportRowsPick): SQL {
+      return spans('page_views', 'started_at', tenantId, pick);
+    },
+
+    /** One row per session with a cart event in the pick: session_id, first_hour, last_hour over all its cart events. */
+    cartSpansSql(tenantId: string, pick: ReportRowsPick): SQL {
+      return spans('cart_events', 'occurred_at', tenantId, pick);
+    },
   };
+}
+
+/**
+ * Per session with a row of `table` in the pick, the UTC hours of its first and last row. A pick of hours probes each of
+ * its sessions through the (tenant, session) index (a join was planned as a scan of every row of the tenant: 2.3 s at
+ * 3.6M page views for one hour's 3,000 sessions).
+ */
+function spans(table: string, col: string, tenantId: string, pick: ReportRowsPick): SQL {
+  if (pick === 'all')
+    return sql`(SELECT x.session_id, ${utcHour(`min(x.${col})`)} AS first_hour, ${utcHour(`max(x.${col})`)} AS last_hour
+      FROM ${sql.raw(table)} x WHERE x.tenant_id = ${tenantId} GROUP BY x.session_id)`;
+  const inPick = from(`${table} y`, `y.${col}`, pick);
+  return sql`(SELECT d.session_id, ${utcHour('m.first_at')} AS first_hour, ${utcHour('m.last_at')} AS last_hour
+    FROM (SELECT DISTINCT y.session_id FROM ${inPick.from} WHERE y.tenant_id = ${tenantId} AND ${inPick.where}) d
+    CROSS JOIN LATERAL (SELECT min(x.${sql.raw(col)}) AS first_at, max(x.${sql.raw(col)}) AS last_at FROM ${sql.raw(table)} x
+                        WHERE x.tenant_id = ${tenantId} AND x.session_id = d.session_id) m)`;
 }
