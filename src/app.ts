@@ -298,6 +298,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<LoupeApp>
     // Session, page and cart hour rollups read events' tracking rows (SQL pieces events builds).
     reportRollups: createReportRollupSources(),
     rollupReads: platform.config.analyticsRollupReads,
+    rollupBuildWaitMs: platform.config.analyticsRollupBuildWaitMs,
   });
   // Pricing reads catalog items through catalog's public entry and the tenant's name through tenancy.
   const pricing = createPricingModule(platform, {

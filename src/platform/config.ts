@@ -117,6 +117,8 @@ const envSchema = z.object({
   // Unfiltered session, page and cart reports read the UTC-hour rollups (true) or the raw rows (false); filtered and
   // broken-down reads stay raw either way (see README "Analytics"); erasures reach the rollups either way.
   LOUPE_ANALYTICS_ROLLUP_READS: z.enum(['true', 'false']).default('true'),
+  // How long a report waits for a rollup's first build before answering from the raw rows (the build goes on).
+  LOUPE_ANALYTICS_ROLLUP_BUILD_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   // Platform and tenant administration only from these networks (comma-separated CIDRs or addresses); unset: from anywhere.
   LOUPE_ADMIN_NETWORKS: z
     .string()
@@ -327,6 +329,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Session, page and cart reports read the hour rollups (LOUPE_ANALYTICS_ROLLUP_READS). */
   readonly analyticsRollupReads: boolean;
+  /** How long a report waits for a rollup's first build before reading raw (LOUPE_ANALYTICS_ROLLUP_BUILD_WAIT_MS). */
+  readonly analyticsRollupBuildWaitMs: number;
   /**
    * The request header a trusted proxy sets to the visitor's country (lower case), read for tracked sessions without
    * a country of their own; undefined: no header is read (the default: a client could send any value).
@@ -508,6 +512,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     uploadLimitBytes: e.LOUPE_UPLOAD_LIMIT_BYTES,
     trustProxy: e.LOUPE_TRUST_PROXY === 'true',
     analyticsRollupReads: e.LOUPE_ANALYTICS_ROLLUP_READS === 'true',
+    analyticsRollupBuildWaitMs: e.LOUPE_ANALYTICS_ROLLUP_BUILD_WAIT_MS,
     trustedCountryHeader: e.LOUPE_TRUSTED_COUNTRY_HEADER,
     adminNetworks: e.LOUPE_ADMIN_NETWORKS,
     rateLimits: {

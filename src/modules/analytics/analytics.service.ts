@@ -183,8 +183,9 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
         ? 'rollup reads are off (LOUPE_ANALYTICS_ROLLUP_READS)'
         : (rollupMisfit(w) ?? shapeMisfit(shape));
     if (rollups && misfit === null) {
-      await rollups.refresh(tenantId);
-      if (!(await rollups.ready(tenantId))) misfit = 'the rollups are not built on the reader yet: read from the raw rows';
+      if (!(await rollups.refreshForRead(tenantId)))
+        misfit = 'the rollups are being built (a first build reads every tracking row): read from the raw rows until it ends';
+      else if (!(await rollups.ready(tenantId))) misfit = 'the rollups are not built on the reader yet: read from the raw rows';
     }
     if (!rollups || misfit !== null)
       return {

@@ -83,6 +83,11 @@ export interface AnalyticsPorts {
    * (`shapeMisfit`): the hour rows by attribute barely compress at a few sessions an hour.
    */
   rollupReads?: boolean | undefined;
+  /**
+   * Longest a report waits for a rollup's first build before answering from the raw rows while the build goes on
+   * (config LOUPE_ANALYTICS_ROLLUP_BUILD_WAIT_MS; default 2,000 ms).
+   */
+  rollupBuildWaitMs?: number | undefined;
   orders: AnalyticsOrdersPort;
   /** The tenant's settings (read-only; `{}` for an unknown tenant): `timezone` is the reports' default zone. */
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;

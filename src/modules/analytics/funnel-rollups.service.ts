@@ -19,6 +19,7 @@ import type { Db, Q } from '../../platform/index.ts';
 import type { FunnelCountRow } from './funnel.core.ts';
 import type { ReportWindow, SessionFilters } from './analytics.types.ts';
 import type { FunnelDimension, FunnelRollupsRepository, FunnelTrack } from './funnel-rollups.repository.ts';
+import type { RollupBuilds } from './rollup-builds.queue.ts';
 import { addCells, type FunnelCells, funnelRowsFromCells } from './funnel-histogram.core.ts';
 
 /** Funnel rollups a tenant may have; a funnel past them is sequenced raw (a client cannot make rollups without end). */
@@ -31,6 +32,8 @@ export interface FunnelRollupsServiceDeps {
   reader: Db;
   repo: FunnelRollupsRepository;
   clock: () => Date;
+  /** First builds off the read path when long (rollup-builds.queue.ts); without it a read waits for the build. */
+  builds?: RollupBuilds | undefined;
 }
 
 /**
@@ -166,8 +169,9 @@ export function createFunnelRollupsService(deps: FunnelRollupsServiceDeps) {
     read,
     readPerSession,
     /**
-     * The ordered per-session funnel (events' `funnel` rows' shape): refresh, then read. Null when over the cap or
-     * the reader does not have the rollup yet: the caller sequences raw.
+     * The ordered per-session funnel (events' `funnel` rows' shape): refresh, then read. Null when over the cap, the
+     * first build has not ended within the builds' wait, or the reader does not have the rollup yet: the caller
+     * sequences raw.
      */
     async funnel(
       tenantId: string,
@@ -176,7 +180,11 @@ export function createFunnelRollupsService(deps: FunnelRollupsServiceDeps) {
       f: SessionFilters,
       breakdown?: { dimension: keyof SessionFilters; limit: number },
     ): Promise<FunnelCountRow[] | null> {
-      if (!(await refresh(tenantId, steps))) return null;
+      const key = funnelKey(steps);
+      if (deps.builds && typeof (await deps.repo.watermark(deps.db, tenantId, key)) !== 'string') {
+        // a first build: within the builds' wait, else in the background while this read is sequenced raw
+        if (!(await deps.builds.within(`funnel:${tenantId}:${key}`, () => refresh(tenantId, steps)))) return null;
+      } else if (!(await refresh(tenantId, steps))) return null;
       return read(tenantId, steps, w, f, breakdown);
     },
     /** Erasure step (identity.onErasure), in the erasure's transaction: renamed sessions' rows take the new ids. */

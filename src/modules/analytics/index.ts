@@ -17,15 +17,19 @@ import { createFunnelRollupsRepository } from './funnel-rollups.repository.ts';
 import { createFunnelRollupsService } from './funnel-rollups.service.ts';
 import { createReportRollupsRepository } from './report-rollups.repository.ts';
 import { createReportRollupsService } from './report-rollups.service.ts';
+import { createRollupBuilds } from './rollup-builds.queue.ts';
 
 /** Every report is a read that may lag by the replica's bound: all of them read through `platform.reader`. */
 export function createAnalyticsModule(platform: PlatformServices, deps: AnalyticsPorts) {
-  // Refreshes write on the primary; reads go through the reader like every report.
+  // Refreshes write on the primary; reads go through the reader like every report. A first build that outlasts the
+  // wait goes on in the background (rollup-builds.queue.ts).
+  const builds = createRollupBuilds({ waitMs: deps.rollupBuildWaitMs ?? 2000, log: platform.log });
   const funnelRollups = createFunnelRollupsService({
     db: platform.db,
     reader: platform.reader,
     repo: createFunnelRollupsRepository(deps.funnelRollups),
     clock: platform.clock,
+    builds,
   });
   const reportRollups = deps.reportRollups
     ? createReportRollupsService({
@@ -33,6 +37,7 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
         reader: platform.reader,
         repo: createReportRollupsRepository(deps.reportRollups),
         clock: platform.clock,
+        builds,
       })
     : undefined;
   const analytics = createAnalyticsService({
@@ -92,6 +97,8 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     funnelRollups,
     /** Session, page and cart hour rollups (`refresh`, reads), for benches and tests; undefined when not wired. */
     reportRollups,
+    /** Resolves when the first builds running in the background have ended (tests; shutdown does not wait for them). */
+    rollupBuildsIdle: builds.idle,
     /**
      * Erasure step (identity.onErasure): funnel rollup rows of the person's renamed sessions take the new ids; the
      * report rollups recount the hours of the renamed sessions.

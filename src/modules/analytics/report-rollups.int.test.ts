@@ -349,6 +349,53 @@ describe('the reports read the rollups when the window allows, and say so', () =
       await plain.close();
     }
   }, 120_000);
+
+  it('a first build that outlasts LOUPE_ANALYTICS_ROLLUP_BUILD_WAIT_MS goes on in the background: reads are raw and say so until it ends, then read the rollup', async () => {
+    const app = await createTestApp({ LOUPE_ANALYTICS_ROLLUP_BUILD_WAIT_MS: '0' });
+    try {
+      const tenant = await app.createTenant('Building');
+      const write = await tenant.apiKey(['interactions:write']);
+      const read = await tenant.apiKey(['analytics:read']);
+      for (let i = 0; i < 3; i++) {
+        const started = await app.request('POST', '/api/v1/analytics/session/start', {
+          token: write,
+          body: { session_id: `b-${i}`, anonymous_id: `a-${i}`, device_type: 'mobile', started_at: iso(T0 + (i + 1) * HOUR) },
+        });
+        expect(started.status, JSON.stringify(started.body)).toBeLessThan(300);
+        const stage = await app.request('POST', '/api/v1/analytics/funnel', {
+          token: write,
+          body: { session_id: `b-${i}`, stage: 'browse', reached_at: iso(T0 + (i + 1) * HOUR + 60_000) },
+        });
+        expect(stage.status, JSON.stringify(stage.body)).toBeLessThan(300);
+      }
+      const range = `from=${iso(T0)}&to=${iso(T1)}&tz=UTC`;
+      const first = await app.request('GET', `/api/v1/analytics/sessions?${range}`, { token: read });
+      expect(first.status, JSON.stringify(first.body)).toBe(200);
+      expect(first.body.source).toBe('raw');
+      expect(first.body.source_reason).toMatch(/being built/);
+      expect(first.body.summary.sessions).toBe(3);
+      // The funnel's first build goes the same way: the report is sequenced raw meanwhile, with the same answer.
+      const funnel = await app.request('GET', `/api/v1/analytics/funnel?${range}`, { token: read });
+      expect(funnel.status, JSON.stringify(funnel.body)).toBe(200);
+      expect(funnel.body.steps[0]).toMatchObject({ name: 'browse', count: 3 });
+      await app.modules.analytics.rollupBuildsIdle();
+      const after = await app.request('GET', `/api/v1/analytics/sessions?${range}`, { token: read });
+      expect(after.body.source).toBe('rollup');
+      expect(after.body.summary).toEqual(first.body.summary);
+      const funnelAfter = await app.request('GET', `/api/v1/analytics/funnel?${range}`, { token: read });
+      expect(funnelAfter.body.steps).toEqual(funnel.body.steps);
+      expect(
+        await app.modules.analytics.funnelRollups.read(
+          tenant.tenantId,
+          ['browse', 'view_product', 'add_to_cart', 'view_cart', 'checkout'],
+          { from: new Date(T0), to: new Date(T1), tz: 'UTC' },
+          {},
+        ),
+      ).not.toBeNull();
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
 });
 
 describe('country', () => {

@@ -17,6 +17,7 @@ import type { Db, Q } from '../../platform/index.ts';
 import { hourAlignedZone } from './analytics.core.ts';
 import type { CartMeasures, PageMeasures, ReportWindow, SessionFilters, SessionMeasures } from './analytics.types.ts';
 import type { ReportRollupsRepository, RollupGrouping } from './report-rollups.repository.ts';
+import type { RollupBuilds } from './rollup-builds.queue.ts';
 
 export interface ReportRollupsServiceDeps {
   /** The primary: refreshes write. */
@@ -25,6 +26,8 @@ export interface ReportRollupsServiceDeps {
   reader: Db;
   repo: ReportRollupsRepository;
   clock: () => Date;
+  /** First builds off the read path when long (rollup-builds.queue.ts); without it a read waits for the build. */
+  builds?: RollupBuilds | undefined;
 }
 
 /** Why a window cannot be read from the hour rows (null: it can). */
@@ -77,6 +80,16 @@ export function createReportRollupsService(deps: ReportRollupsServiceDeps) {
 
   return {
     refresh,
+    /**
+     * A report's refresh: the changes since the watermark now; a first build within the builds' wait, else in the
+     * background (false: not built yet, read the raw rows).
+     */
+    async refreshForRead(tenantId: string): Promise<boolean> {
+      if (deps.builds && typeof (await repo.watermark(deps.db, tenantId)) !== 'string')
+        return deps.builds.within(`report:${tenantId}`, () => refresh(tenantId));
+      await refresh(tenantId);
+      return true;
+    },
     /** Whether the reader has the tenant's rollup built (a replica may not have replayed its first build yet). */
     ready: async (tenantId: string): Promise<boolean> => typeof (await repo.watermark(deps.reader, tenantId)) === 'string',
     /** Session measures from the hour rows (refresh first). */
