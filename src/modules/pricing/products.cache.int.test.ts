@@ -43,7 +43,6 @@ const page = async (app: LoupeApp, id: string, key = a.key) => {
 const api = (method: string, url: string, body?: unknown, key = a.key) =>
   t.request(method, url, { token: key, ...(body !== undefined ? { body } : {}) });
 const stats = (app: LoupeApp) => app.modules.pricing.productPageCacheStats();
-const settle = () => new Promise((r) => setTimeout(r, CHECK_MS + 100));
 
 async function createStore(name: string): Promise<string> {
   const r = await api('POST', '/api/v1/pricing/stores', { name, network: 'feed' });
@@ -112,7 +111,11 @@ describe('product page cache', () => {
 
   it('a price-only run drops the page at once in its process and within the bound in another', async () => {
     await page(other, group); // kept in the other app
-    await importFeed(storeA, [header, `A1,Sony Headphones,Sony,${EAN},WH1,70.00 USD,in stock,https://alpha.example/1`].join('\n'), 'prices');
+    await importFeed(
+      storeA,
+      [header, `A1,Sony Headphones,Sony,${EAN},WH1,70.00 USD,in stock,https://alpha.example/1`].join('\n'),
+      'prices',
+    );
     expect((await page(t, group)).json.pricing.best_offer.price_amount).toBe('70.00');
     const took = await within(other, group, (p) => p.json.pricing.best_offer.price_amount === '70.00', 5000);
     expect(took).toBeLessThan(CHECK_MS + 1500);
@@ -147,7 +150,9 @@ describe('product page cache', () => {
     expect((await page(t, group, b.key)).status).toBe(404); // A's page is kept: B's request never reaches it
     // B gets a group with the very same id (its own store and offer), summarized through the door.
     const store = newId();
-    await t.database.db.execute(sql`INSERT INTO pricing_stores (tenant_id, id, name, network) VALUES (${b.tenantId}, ${store}, 'Gamma', 'feed')`);
+    await t.database.db.execute(
+      sql`INSERT INTO pricing_stores (tenant_id, id, name, network) VALUES (${b.tenantId}, ${store}, 'Gamma', 'feed')`,
+    );
     await t.database.db.execute(
       sql`INSERT INTO pricing_match_groups (tenant_id, id, canonical_name) VALUES (${b.tenantId}, ${group}, 'B product')`,
     );

@@ -89,7 +89,10 @@ describe('product page cache', () => {
     const { get, changed, tick } = setup(1 << 20);
     await get('a', 'g');
     await get('b', 'g');
-    changed.set('a', Array.from({ length: 2001 }, (_, i) => `x${i}`));
+    changed.set(
+      'a',
+      Array.from({ length: 2001 }, (_, i) => `x${i}`),
+    );
     tick(300);
     expect((await get('a', 'g', 'new')).value.v).toBe('new');
     expect((await get('b', 'g', 'new')).value.v).toBe('b/g');

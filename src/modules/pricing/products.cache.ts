@@ -173,4 +173,3 @@ export function createProductPageCache<V extends object>(deps: ProductPageCacheD
     stats: () => ({ pages: pages?.size ?? 0, bytes: pages?.calculatedSize ?? 0, maxBytes, hits, misses }),
   };
 }
-export type ProductPageCache<V extends object> = ReturnType<typeof createProductPageCache<V>>;
