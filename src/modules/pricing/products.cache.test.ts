@@ -5,13 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { createProductPageCache } from './products.cache.ts';
 
-function setup(maxBytes: number) {
+function setup(maxBytes: number, lookMs = 0) {
   let clock = 0;
   const changed = new Map<string, string[]>();
   let looks = 0;
   const cache = createProductPageCache<{ v: string }>({
     changedGroups: async (tenantId) => {
       looks++;
+      clock += lookMs;
       const ids = changed.get(tenantId) ?? [];
       changed.delete(tenantId);
       return { snapshot: `${looks}:${looks}:`, groupIds: ids };
@@ -83,6 +84,14 @@ describe('product page cache', () => {
     release2();
     expect((await slow2)!.value.v).toBe('h1');
     expect((await cache.page('a', 'h', async () => ({ value: { v: 'h2' }, keep: true, bytes: 10 })))!.value.v).toBe('h2');
+  });
+
+  it('a request waits for one look, even one slower than the bound (a loaded database)', async () => {
+    const { get, looks } = setup(1 << 20, 400);
+    await get('a', 'g');
+    expect(looks()).toBe(1);
+    expect((await get('a', 'g')).hit).toBe(true);
+    expect(looks()).toBe(2);
   });
 
   it('a bulk change (more than 2,000 groups in one look) drops the tenant’s pages', async () => {

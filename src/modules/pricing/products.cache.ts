@@ -8,7 +8,7 @@
  * cache looks, at most every CHECK_MS (250 ms) and before serving anything when its last look is older, for the rows
  * written by transactions its last look's snapshot did not see (`summaryRepository.changedGroups`: one statement, an
  * index range) and drops those groups; more than MAX_CHANGED at once drops the tenant's whole cache. So a change
- * committed in any process (`loupe worker`, another `loupe serve`) is served within CHECK_MS plus one look. In this
+ * committed in any process (`loupe worker`, another `loupe serve`) is served within CHECK_MS plus one look's time. In this
  * process, the writers' announcement after their commit (`onOffersChanged`) makes the next request look at once.
  * A page read that a look with drops (or an announcement) overlapped is answered but not kept: it may hold rows
  * from before the change that look dropped.
@@ -121,17 +121,19 @@ export function createProductPageCache<V extends object>(deps: ProductPageCacheD
     to.checkedAt = s.announced === announced ? started : Number.NEGATIVE_INFINITY;
   }
 
-  /** The tenant's state after a look no older than checkMs (one look at a time per tenant; callers share it). */
+  /**
+   * The tenant's state after a look that started at most checkMs ago, or after the look this call waited for (one
+   * look at a time per tenant, shared by its callers; waiting for one look only: on a loaded database a look can take
+   * longer than checkMs, and looking again until one is quick starved every request).
+   */
   async function current(tenantId: string): Promise<TenantState> {
-    for (;;) {
-      const s = stateOf(tenantId);
-      if (now() - s.checkedAt < checkMs) return s;
-      s.looking ??= look(tenantId, s).finally(() => {
-        s.looking = undefined;
-      });
-      await s.looking;
-      if (tenants.get(tenantId) === s && now() - s.checkedAt < checkMs) return s;
-    }
+    const s = stateOf(tenantId);
+    if (now() - s.checkedAt < checkMs) return s;
+    s.looking ??= look(tenantId, s).finally(() => {
+      s.looking = undefined;
+    });
+    await s.looking;
+    return stateOf(tenantId);
   }
 
   return {
