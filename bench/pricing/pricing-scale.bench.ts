@@ -51,6 +51,12 @@ const MATCH_NEW = Number(process.env.BENCH_MATCH_NEW ?? 100_000);
 const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
+ * The hot set of the second page measurement: requests cycle over the first BENCH_HOT_GROUPS products (5,000; a shop's
+ * traffic is skewed) where the first measurement spreads them over all (every page read once per cycle: a per-process
+ * page cache of ~7,000 pages mostly misses there, and that measures its cost on a miss).
+ */
+const HOT = Math.min(GROUPS, Number(process.env.BENCH_HOT_GROUPS ?? 5000));
+/**
  * A uuid from md5(text) in SQL with the version (4) and variant (8) nibbles set: the API checks ids as RFC 4122 uuids,
  * and a bare md5 passes that check for about one id in five (the rest answered 404 in the first smoke runs).
  */
@@ -175,6 +181,109 @@ async function matchPhase(tenantId: string, owner: string): Promise<string> {
   }
 }
 
+/**
+ * The page measurements on the seeded products: hello-world, GET /products/:id and its price history, then (with
+ * BENCH_BASELINE_ROOT) this checkout and the baseline in turns.
+ */
+async function measurePages(key: string): Promise<void> {
+  // Group ids as the seed derived them (md5 of 'g' || n as a uuid), computed here the same way.
+  const { createHash } = await import('node:crypto');
+  const groupId = (n: number) => {
+    const h = createHash('md5').update(`g${n}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20)}`;
+  };
+  const probe = await fetch(`${base}/api/v1/products/${groupId(1)}`, { headers: { authorization: `Bearer ${key}` } });
+  if (!probe.ok) throw new Error(`GET /products/:id: ${probe.status} ${await probe.text()}`);
+
+  /**
+   * CPU time (ms) of each PostgreSQL backend serving the bench's database, by pid (a local server: /proc). A backend
+   * that started during a run counts from zero; one that ended is lost (the pools keep theirs open under load).
+   */
+  const dbCpuMs = async (): Promise<Map<number, number>> => {
+    const c = new pg.Client({ connectionString: scratch.databaseUrl });
+    await c.connect();
+    try {
+      const { rows: r } = await c.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      const out = new Map<number, number>();
+      for (const { pid } of r) {
+        const ms = await processCpuMs(pid);
+        if (Number.isFinite(ms)) out.set(pid, ms);
+      }
+      return out;
+    } finally {
+      await c.end();
+    }
+  };
+
+  let n = 0;
+  const measure = async (label: string, path: (g: string) => string, among = GROUPS) => {
+    const opts = {
+      url: base,
+      connections: CONNECTIONS,
+      headers: { authorization: `Bearer ${key}` },
+      requests: [{ method: 'GET' as const, setupRequest: (req: object) => ({ ...req, path: path(groupId(((n++ * 7919) % among) + 1)) }) }],
+    };
+    await autocannon({ ...opts, duration: 2 });
+    const d0 = await dbCpuMs();
+    const c0 = await processCpuMs(server.pid);
+    const r = await autocannon({ ...opts, duration: DURATION });
+    const cpu = ((await processCpuMs(server.pid)) - c0) / Math.max(1, r.requests.total);
+    const d1 = await dbCpuMs();
+    let dbMs = 0;
+    for (const [pid, ms] of d1) dbMs += ms - (d0.get(pid) ?? 0);
+    const dbCpu = dbMs / Math.max(1, r.requests.total);
+    const statuses = Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})
+      .map(([code, v]) => `${code}: ${v.count}`)
+      .join(', ');
+    rows.push(
+      `${label.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx} (${statuses})  errors ${r.errors}  server CPU ${cpu.toFixed(2)} + DB CPU ${dbCpu.toFixed(2)} ms/request  load ${load()}`,
+    );
+  };
+  // The machine's floor in the same run: a bare Fastify hello-world (bench/http/bare-server.ts) at the same connections.
+  {
+    const barePort = await freePort();
+    const bare = await startServer(
+      process.execPath,
+      ['--import', 'tsx', path.resolve(import.meta.dirname, '../http/bare-server.ts'), String(barePort)],
+      {},
+      `http://127.0.0.1:${barePort}/`,
+    );
+    try {
+      const opts = { url: `http://127.0.0.1:${barePort}/`, connections: CONNECTIONS };
+      await autocannon({ ...opts, duration: 2 });
+      const r = await autocannon({ ...opts, duration: DURATION });
+      rows.push(
+        `${'bare Fastify hello-world (same run)'.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  load ${load()}`,
+      );
+    } finally {
+      await stopServer(bare);
+    }
+  }
+  await measure('GET /products/:id (summary row)', (g) => `/api/v1/products/${g}`);
+  await measure(`GET /products/:id (hot ${HOT.toLocaleString()})`, (g) => `/api/v1/products/${g}`, HOT);
+  await measure('GET /products/:id/price-history?days=365', (g) => `/api/v1/products/${g}/price-history?days=365`);
+  if (BASELINE_ROOT) {
+    // Side by side on the same database: this checkout and the baseline in turns, each on a fresh server.
+    for (let round = 1; round <= ROUNDS; round++)
+      for (const [label, root] of [
+        ['baseline', BASELINE_ROOT],
+        ['this', undefined],
+      ] as const) {
+        await stopServer(server);
+        ({ server, base } = await startLoupe({
+          dataDir: scratch.dataDir,
+          env: scratch.env,
+          timeoutMs: 300_000,
+          ...(root ? { root } : {}),
+        }));
+        await measure(`GET /products/:id ${label} (round ${round})`, (g) => `/api/v1/products/${g}`);
+        await measure(`GET /products/:id hot ${HOT.toLocaleString()} ${label} (round ${round})`, (g) => `/api/v1/products/${g}`, HOT);
+      }
+  }
+}
+
 try {
   if (REUSE) {
     const owner = (await postJson(base, '/api/v1/auth/login', { email: 'owner@bench.local', password: 'Owner-Password-1' }))
@@ -183,10 +292,19 @@ try {
     await c.connect();
     const tenantId = (await c.query<{ id: string }>(`SELECT id FROM tenants WHERE name = 'Pricing scale'`)).rows[0]!.id;
     await c.end();
-    rows.push(await matchPhase(tenantId, owner));
+    if (MATCH_NEW > 0) {
+      rows.push(await matchPhase(tenantId, owner));
+      process.stdout.write(`\nbench/pricing-scale (reused seed ${REUSE}): ${os.cpus().length} cores, PostgreSQL\n${rows.join('\n')}\n`);
+      await stopServer(server);
+      process.exit(0); // the seed stays for the next reuse
+    }
+    // BENCH_MATCH_NEW=0 on a reused seed: the page measurements below, on the kept products.
+    const key = (await postJson(base, '/api/v1/api-keys', { name: 'bench', scopes: ['catalog:read', 'catalog:write'] }, owner))
+      .api_key as string;
+    await measurePages(key);
     process.stdout.write(`\nbench/pricing-scale (reused seed ${REUSE}): ${os.cpus().length} cores, PostgreSQL\n${rows.join('\n')}\n`);
     await stopServer(server);
-    process.exit(0); // the seed stays for the next reuse
+    process.exit(0);
   }
   const adminToken = (await postJson(base, '/api/v1/auth/login', BENCH_ADMIN)).access_token as string;
   const tenant = await postJson(base, '/api/v1/admin/tenants', { name: 'Pricing scale' }, adminToken);
@@ -273,101 +391,7 @@ try {
       await stopServer(worker);
     }
   }
-  // Group ids as the seed derived them (md5 of 'g' || n as a uuid), computed here the same way.
-  const { createHash } = await import('node:crypto');
-  const groupId = (n: number) => {
-    const h = createHash('md5').update(`g${n}`).digest('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20)}`;
-  };
-  const probe = await fetch(`${base}/api/v1/products/${groupId(1)}`, { headers: { authorization: `Bearer ${key}` } });
-  if (!probe.ok) throw new Error(`GET /products/:id: ${probe.status} ${await probe.text()}`);
-
-  /**
-   * CPU time (ms) of each PostgreSQL backend serving the bench's database, by pid (a local server: /proc). A backend
-   * that started during a run counts from zero; one that ended is lost (the pools keep theirs open under load).
-   */
-  const dbCpuMs = async (): Promise<Map<number, number>> => {
-    const c = new pg.Client({ connectionString: scratch.databaseUrl });
-    await c.connect();
-    try {
-      const { rows: r } = await c.query<{ pid: number }>(
-        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-      );
-      const out = new Map<number, number>();
-      for (const { pid } of r) {
-        const ms = await processCpuMs(pid);
-        if (Number.isFinite(ms)) out.set(pid, ms);
-      }
-      return out;
-    } finally {
-      await c.end();
-    }
-  };
-
-  let n = 0;
-  const measure = async (label: string, path: (g: string) => string) => {
-    const opts = {
-      url: base,
-      connections: CONNECTIONS,
-      headers: { authorization: `Bearer ${key}` },
-      requests: [{ method: 'GET' as const, setupRequest: (req: object) => ({ ...req, path: path(groupId(((n++ * 7919) % GROUPS) + 1)) }) }],
-    };
-    await autocannon({ ...opts, duration: 2 });
-    const d0 = await dbCpuMs();
-    const c0 = await processCpuMs(server.pid);
-    const r = await autocannon({ ...opts, duration: DURATION });
-    const cpu = ((await processCpuMs(server.pid)) - c0) / Math.max(1, r.requests.total);
-    const d1 = await dbCpuMs();
-    let dbMs = 0;
-    for (const [pid, ms] of d1) dbMs += ms - (d0.get(pid) ?? 0);
-    const dbCpu = dbMs / Math.max(1, r.requests.total);
-    const statuses = Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})
-      .map(([code, v]) => `${code}: ${v.count}`)
-      .join(', ');
-    rows.push(
-      `${label.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx} (${statuses})  errors ${r.errors}  server CPU ${cpu.toFixed(2)} + DB CPU ${dbCpu.toFixed(2)} ms/request  load ${load()}`,
-    );
-  };
-  // The machine's floor in the same run: a bare Fastify hello-world (bench/http/bare-server.ts) at the same connections.
-  {
-    const barePort = await freePort();
-    const bare = await startServer(
-      process.execPath,
-      ['--import', 'tsx', path.resolve(import.meta.dirname, '../http/bare-server.ts'), String(barePort)],
-      {},
-      `http://127.0.0.1:${barePort}/`,
-    );
-    try {
-      const opts = { url: `http://127.0.0.1:${barePort}/`, connections: CONNECTIONS };
-      await autocannon({ ...opts, duration: 2 });
-      const r = await autocannon({ ...opts, duration: DURATION });
-      rows.push(
-        `${'bare Fastify hello-world (same run)'.padEnd(44)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1)} ms  p99 ${r.latency.p99.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  load ${load()}`,
-      );
-    } finally {
-      await stopServer(bare);
-    }
-  }
-  await measure('GET /products/:id (summary row)', (g) => `/api/v1/products/${g}`);
-  await measure('GET /products/:id/price-history?days=365', (g) => `/api/v1/products/${g}/price-history?days=365`);
-  if (BASELINE_ROOT) {
-    // Side by side on the same database: this checkout and the baseline in turns, each on a fresh server.
-    for (let round = 1; round <= ROUNDS; round++)
-      for (const [label, root] of [
-        ['baseline', BASELINE_ROOT],
-        ['this', undefined],
-      ] as const) {
-        await stopServer(server);
-        ({ server, base } = await startLoupe({
-          dataDir: scratch.dataDir,
-          env: scratch.env,
-          timeoutMs: 300_000,
-          ...(root ? { root } : {}),
-        }));
-        await measure(`GET /products/:id ${label} (round ${round})`, (g) => `/api/v1/products/${g}`);
-      }
-  }
-
+  await measurePages(key);
   process.stdout.write(`${rows.join('\n')}\n`);
   if (MATCH_NEW > 0) rows.push(await matchPhase(tenant.id as string, owner));
 } finally {

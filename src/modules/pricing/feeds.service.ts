@@ -258,7 +258,10 @@ export function createFeedsService({
     const importedIds: string[] = [];
     const unplaced: string[] = [];
     const previousGroups = new Map<string, string | null>();
-    /** Groups whose offers changed price or left or joined them: their summaries are refreshed before commit. */
+    /**
+     * Groups whose offers changed price, link or image, or left or joined them: their summaries are refreshed before
+     * commit (which also tells product page caches of every process: products.cache.ts).
+     */
     const touched = new Set<string | null>();
     const scorer = matcher();
     // One transaction writes the offers, their keys and what identifiers place: a failure rolls it all back
@@ -292,7 +295,7 @@ export function createFeedsService({
         for (const u of up) {
           importedIds.push(u.id);
           if (u.identityChanged) previousGroups.set(u.id, u.previousGroupId);
-          if (u.priceChanged || u.identityChanged) touched.add(u.previousGroupId).add(u.groupId);
+          if (u.priceChanged || u.identityChanged || u.shownChanged) touched.add(u.previousGroupId).add(u.groupId);
         }
         // Every offer of the feed is passed: those with a group are skipped, so a retry places what a failed run left.
         const placed = await matchByIdentifiers(

@@ -13,6 +13,7 @@ import { createPricingService } from './pricing.service.ts';
 import { createRefreshService } from './refresh.service.ts';
 import { createSourcesService } from './sources.service.ts';
 import { backfillGroupSummaries } from './summary.service.ts';
+import { DEFAULT_MAX_BYTES } from './products.cache.ts';
 import { type CatalogItemView, createProductsService } from './products.service.ts';
 
 export interface PricingDeps {
@@ -58,7 +59,10 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     findCatalogItem: deps.findCatalogItem,
     tenantName: deps.tenantName,
     freshness: refresh.onOpen,
+    pageCacheBytes: DEFAULT_MAX_BYTES,
   });
+  // After every committed change in this process the page cache looks for the changed groups before its next page.
+  listeners.push((tenantId) => products.offersChanged(tenantId));
   const best = createBestOffersService({ db: platform.db, clock: platform.clock, catalogGtins: deps.catalogGtins });
   return {
     /** Best current store offer per catalog item id, batched (the newsfeed's price enrichment). */
@@ -73,6 +77,8 @@ export function createPricingModule(platform: PlatformServices, deps: PricingDep
     onOffersChanged(listener: OffersChangedListener): void {
       listeners.push(listener);
     },
+    /** The product page cache's counts (tests: a page served from it). */
+    productPageCacheStats: () => products.cacheStats(),
     /** Identity's erasure step: a person's price alerts and their history. */
     eraseUsers: alerts.eraseUsers,
     /** The scheduler's task: queues the imports of the network connections that are due (hourly, daily). */

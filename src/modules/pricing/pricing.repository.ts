@@ -114,6 +114,8 @@ export interface UpsertedOffer {
   identityChanged: boolean;
   /** New, or its title or MPN changed: its blocking keys are rewritten. */
   keysChanged: boolean;
+  /** Its affiliate link or image changed (a product page shows them): its group's page changed. */
+  shownChanged: boolean;
   previousGroupId: string | null;
   /** The offer's group after the write (null: none, or it left its group to be matched again). */
   groupId: string | null;
@@ -243,7 +245,8 @@ export const pricingRepository = {
                 AS s(id, external_id, title, brand_id, gtin, mpn, mpn_norm, price_minor, currency, availability, affiliate_url, image_url, attributes)
             ),
             prev AS (
-              SELECT o.external_id, o.price_minor, o.currency, o.availability, o.gtin, o.brand_id, o.mpn_norm, o.match_group_id, o.title, o.mpn
+              SELECT o.external_id, o.price_minor, o.currency, o.availability, o.gtin, o.brand_id, o.mpn_norm, o.match_group_id, o.title, o.mpn,
+                o.affiliate_url, o.image_url
               FROM pricing_offers o JOIN s ON o.external_id = s.external_id
               WHERE o.tenant_id = ${tenantId} AND o.store_id = ${storeId}
             ),
@@ -275,7 +278,8 @@ export const pricingRepository = {
               (prev.external_id IS NOT NULL AND (prev.price_minor, prev.currency, prev.availability) IS DISTINCT FROM (up.price_minor, up.currency, up.availability)) AS "priceChanged",
               (prev.external_id IS NOT NULL AND (prev.gtin, prev.brand_id, prev.mpn_norm) IS DISTINCT FROM (s.gtin, s.brand_id, s.mpn_norm)) AS "identityChanged",
               prev.match_group_id AS "previousGroupId", up.match_group_id AS "groupId",
-              (prev.external_id IS NULL OR (prev.title, prev.mpn) IS DISTINCT FROM (s.title, s.mpn)) AS "keysChanged"
+              (prev.external_id IS NULL OR (prev.title, prev.mpn) IS DISTINCT FROM (s.title, s.mpn)) AS "keysChanged",
+              (prev.external_id IS NOT NULL AND (prev.affiliate_url, prev.image_url) IS DISTINCT FROM (s.affiliate_url, s.image_url)) AS "shownChanged"
             FROM up JOIN s ON s.external_id = up.external_id LEFT JOIN prev ON prev.external_id = up.external_id`,
       );
       out.push(...res);
@@ -693,11 +697,20 @@ export const pricingRepository = {
     if (!links.length) return 0;
     const rows = await queryRows<{ id: string }>(
       q,
-      sql`UPDATE pricing_match_groups g SET catalog_item_id = l.item_id, updated_at = ${now.toISOString()}::timestamptz
-          FROM unnest(${arrayParam(links.map((l) => l.groupId))}::uuid[], ${arrayParam(links.map((l) => l.itemId))}::text[]) AS l(group_id, item_id)
-          WHERE g.tenant_id = ${tenantId} AND g.id = l.group_id AND g.catalog_item_id IS NULL
-            AND NOT EXISTS (SELECT 1 FROM pricing_match_groups x WHERE x.tenant_id = ${tenantId} AND x.catalog_item_id = l.item_id)
-          RETURNING g.id`,
+      // The linked groups' summary rows are stamped with this transaction: product page caches see the link (pages
+      // show catalog_item_id; products.cache.ts).
+      sql`WITH linked AS (
+            UPDATE pricing_match_groups g SET catalog_item_id = l.item_id, updated_at = ${now.toISOString()}::timestamptz
+            FROM unnest(${arrayParam(links.map((l) => l.groupId))}::uuid[], ${arrayParam(links.map((l) => l.itemId))}::text[]) AS l(group_id, item_id)
+            WHERE g.tenant_id = ${tenantId} AND g.id = l.group_id AND g.catalog_item_id IS NULL
+              AND NOT EXISTS (SELECT 1 FROM pricing_match_groups x WHERE x.tenant_id = ${tenantId} AND x.catalog_item_id = l.item_id)
+            RETURNING g.id
+          ),
+          stamped AS (
+            UPDATE pricing_group_summaries s SET write_xid = pg_current_xact_id()
+            FROM linked WHERE s.tenant_id = ${tenantId} AND s.group_id = linked.id
+          )
+          SELECT id FROM linked`,
     );
     return rows.length;
   },

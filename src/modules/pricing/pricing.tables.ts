@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -13,6 +14,9 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+
+/** A 64-bit transaction id (`pg_current_xact_id()`): which transaction wrote a row (platform/snapshots.ts). */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 
 /**
  * Pricing tables (seed 000's aggregator): stores and their affiliate network, brands, offers (one store's
@@ -363,6 +367,13 @@ export const pricingGroupSummaries = pgTable(
     savingsMinor: bigint('savings_minor', { mode: 'bigint' }).notNull().default(sql`0`),
     offerCount: integer('offer_count').notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The transaction that last wrote the row: every change a product page shows of the group stamps it (the one door
+     * recomputes the row; a catalog link only stamps it). Product page caches of other processes drop the groups whose
+     * rows were written by transactions their last look did not see (`products.cache.ts`). No default: adding the
+     * column rewrites nothing; null (rows from before it) is never "changed".
+     */
+    writeXid: xid8('write_xid'),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.groupId] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.groupId] }), index('pricing_group_summaries_write_xid_idx').on(t.tenantId, t.writeXid)],
 );

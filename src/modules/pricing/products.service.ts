@@ -4,6 +4,7 @@ import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, summarizePric
 import { type GroupOfferRow, pricingRepository as repo } from './pricing.repository.ts';
 import { historySince } from './summary.core.ts';
 import { type PageGroupRow, summaryRepository } from './summary.repository.ts';
+import { type StoreSource, createProductPageCache } from './products.cache.ts';
 import { display } from './pricing.mappers.ts';
 import type { PriceHistoryResponse, ProductOffer, ProductResponse } from './pricing.schemas.ts';
 
@@ -30,7 +31,30 @@ export interface ProductsDeps {
   tenantName(tenantId: string): Promise<string>;
   /** Stale-price refresh: how fresh these store offers are; queues refreshes of stale ones in the background. */
   freshness(tenantId: string, offers: readonly GroupOfferRow[]): Promise<{ stale: boolean; refreshedAt: Date | null }>;
+  /** Bound of the product page cache (`products.cache.ts`) in estimated bytes; 0 keeps no page. */
+  pageCacheBytes: number;
 }
+
+/** A match group's page as kept: its rows, and (for the group's own page) the response built of them but freshness. */
+interface KeptPage {
+  group: PageGroupRow;
+  offers: GroupOfferRow[];
+  body?: ProductResponse;
+}
+
+/** Estimated bytes a kept page holds (rows, strings, the built response): object headers and fields per offer. */
+function pageBytes(p: { group: PageGroupRow; offers: readonly GroupOfferRow[] }): number {
+  let n = 2048 + 2 * (p.group.canonicalName.length + (p.group.brand?.length ?? 0));
+  for (const o of p.offers) n += 1536 + 4 * (o.storeName.length + (o.affiliateUrl?.length ?? 0) + (o.imageUrl?.length ?? 0));
+  return n;
+}
+
+/** The offers with their store's network source as of the cache's last look (what the page's statement reads). */
+const withSources = (offers: readonly GroupOfferRow[], sources: ReadonlyMap<string, StoreSource>): GroupOfferRow[] =>
+  offers.map((o) => {
+    const src = sources.get(o.storeId);
+    return { ...o, sourceId: src?.sourceId ?? null, sourceLastSuccessAt: src?.lastSuccessAt ?? null };
+  });
 
 /** An offer as the pricing rules see it: a store's listing, or the tenant's own catalog price (`storeId` null). */
 interface Priced {
@@ -54,20 +78,40 @@ const OWN = 'own-catalog';
  */
 export function createProductsService(deps: ProductsDeps) {
   const { db, clock } = deps.platform;
+  const cache = createProductPageCache<KeptPage>({
+    changedGroups: (tenantId, since, limit) => summaryRepository.changedGroups(db, tenantId, since, limit),
+    sourcesOf: (tenantId) => summaryRepository.sourcesOf(db, tenantId),
+    maxBytes: deps.pageCacheBytes,
+  });
+
+  /** A match group's page (one statement: group, summary row, offers), through the cache; `offers` carry fresh sources. */
+  async function pageOf(tenantId: string, groupId: string) {
+    const r = await cache.page(tenantId, groupId, async () => {
+      const page = await summaryRepository.pageWithOffers(db, tenantId, groupId);
+      return page && { value: page, keep: page.group.summary !== null, bytes: pageBytes(page) };
+    });
+    if (!r) return undefined;
+    return { kept: r.value, offers: r.hit ? withSources(r.value.offers, r.sources) : r.value.offers };
+  }
 
   async function resolve(ctx: TenantContext, id: string) {
-    // A match group's page is one statement (group, summary row, offers); a catalog item's adds its lookups.
-    let page = isUuid(id) ? await summaryRepository.pageWithOffers(db, ctx.tenantId, id) : undefined;
+    // A match group's page is one statement (group, summary row, offers), or none when kept; a catalog item's adds its lookups.
+    let page = isUuid(id) ? await pageOf(ctx.tenantId, id) : undefined;
     let item: CatalogItemView | null = null;
     if (!page) {
       item = await deps.findCatalogItem(ctx.tenantId, id);
       if (!item) throw notFound('PRODUCT_NOT_FOUND', 'The product');
       const g = item.gtin ? normalizeGtin(item.gtin) : null;
       const link = await repo.groupForCatalogItem(db, ctx.tenantId, item.itemId, g?.ok ? g.gtin14 : null);
-      if (link) page = await summaryRepository.pageWithOffers(db, ctx.tenantId, link.id);
+      if (link) page = await pageOf(ctx.tenantId, link.id);
     }
-    const group: PageGroupRow | undefined = page?.group;
+    const group: PageGroupRow | undefined = page?.kept.group;
     const offers: GroupOfferRow[] = page?.offers ?? [];
+    return { group, item, offers, kept: page?.kept };
+  }
+
+  /** The page's offers as the pricing rules see them: the stores' and the tenant's own catalog price, if any. */
+  async function pricedOf(ctx: TenantContext, item: CatalogItemView | null, offers: readonly GroupOfferRow[]): Promise<Priced[]> {
     const priced: Priced[] = offers.map((o: GroupOfferRow) => ({
       id: o.id,
       storeId: o.storeId,
@@ -92,7 +136,7 @@ export function createProductsService(deps: ProductsDeps) {
         priceUpdatedAt: item.updatedAt,
       });
     }
-    return { group, item, offers, priced };
+    return priced;
   }
 
   /**
@@ -126,74 +170,103 @@ export function createProductsService(deps: ProductsDeps) {
     return out;
   }
 
+  /** The page's response but freshness (`stale` false, `refreshed_at` null: the caller sets them per request). */
+  async function build(
+    ctx: TenantContext,
+    group: PageGroupRow | undefined,
+    item: CatalogItemView | null,
+    offers: readonly GroupOfferRow[],
+  ): Promise<ProductResponse> {
+    const priced = await pricedOf(ctx, item, offers);
+    const s = await priceOf(ctx, group, item, priced);
+    const best = s.best?.offer;
+    const view = (o: Priced): ProductOffer => ({
+      offer_id: o.id,
+      store: o.storeName,
+      store_id: o.realStoreId,
+      price: display(o.priceMinor, o.currency),
+      price_amount: formatMoney(o.priceMinor, o.currency),
+      price_minor: o.priceMinor.toString(),
+      currency: o.currency,
+      availability: o.availability,
+      affiliate_link: o.affiliateUrl,
+      is_best_price: !!best && o.currency === best.currency && o.priceMinor === best.priceMinor && !s.priceErrorIds.has(o.id),
+      price_error: s.priceErrorIds.has(o.id),
+      price_updated_at: o.priceUpdatedAt ? o.priceUpdatedAt.toISOString() : null,
+    });
+    const cur = s.currency;
+    const first = offers[0];
+    return {
+      product: {
+        id: group?.id ?? item!.id,
+        kind: item ? 'catalog_item' : 'match_group',
+        name: item?.name ?? group!.canonicalName,
+        brand: item?.brand ?? group?.brand ?? null,
+        gtin: group?.gtin ?? item?.gtin ?? null,
+        mpn: group?.mpn ?? item?.mpn ?? null,
+        image_link: item?.imageUrl ?? first?.imageUrl ?? null,
+        match_group_id: group?.id ?? null,
+        catalog_item_id: item?.itemId ?? group?.catalogItemId ?? null,
+      },
+      pricing: {
+        currency: cur,
+        best_offer:
+          s.best && cur
+            ? {
+                ...view(s.best.offer),
+                savings: display(s.best.savingsMinor, cur),
+                savings_minor: s.best.savingsMinor.toString(),
+                was_price: s.best.wasMinor === null ? null : display(s.best.wasMinor, cur),
+              }
+            : null,
+        other_offers: s.others.map(view),
+        price_range:
+          s.minMinor !== null && s.maxMinor !== null && cur
+            ? {
+                min: display(s.minMinor, cur),
+                max: display(s.maxMinor, cur),
+                min_minor: s.minMinor.toString(),
+                max_minor: s.maxMinor.toString(),
+              }
+            : null,
+        offers_in_other_currencies: s.otherCurrency.map(view),
+        offer_count: priced.length,
+        stale: false,
+        refreshed_at: null,
+      },
+    };
+  }
+
   return {
+    /**
+     * The product page. A match group's own page is built once per kept page and served with this request's freshness
+     * (`stale`, `refreshed_at`: the only fields that move with time; the stale-price refresh is queued as uncached).
+     */
     async get(ctx: TenantContext, id: string): Promise<ProductResponse> {
-      const { group, item, offers, priced } = await resolve(ctx, id);
-      const [s, fresh] = await Promise.all([priceOf(ctx, group, item, priced), deps.freshness(ctx.tenantId, offers)]);
-      const best = s.best?.offer;
-      const view = (o: Priced): ProductOffer => ({
-        offer_id: o.id,
-        store: o.storeName,
-        store_id: o.realStoreId,
-        price: display(o.priceMinor, o.currency),
-        price_amount: formatMoney(o.priceMinor, o.currency),
-        price_minor: o.priceMinor.toString(),
-        currency: o.currency,
-        availability: o.availability,
-        affiliate_link: o.affiliateUrl,
-        is_best_price: !!best && o.currency === best.currency && o.priceMinor === best.priceMinor && !s.priceErrorIds.has(o.id),
-        price_error: s.priceErrorIds.has(o.id),
-        price_updated_at: o.priceUpdatedAt ? o.priceUpdatedAt.toISOString() : null,
-      });
-      const cur = s.currency;
-      const first = offers[0];
+      const { group, item, offers, kept } = await resolve(ctx, id);
+      const [body, fresh] = await Promise.all([kept?.body ?? build(ctx, group, item, offers), deps.freshness(ctx.tenantId, offers)]);
+      if (kept && !item) kept.body = body;
       return {
-        product: {
-          id: group?.id ?? item!.id,
-          kind: item ? 'catalog_item' : 'match_group',
-          name: item?.name ?? group!.canonicalName,
-          brand: item?.brand ?? group?.brand ?? null,
-          gtin: group?.gtin ?? item?.gtin ?? null,
-          mpn: group?.mpn ?? item?.mpn ?? null,
-          image_link: item?.imageUrl ?? first?.imageUrl ?? null,
-          match_group_id: group?.id ?? null,
-          catalog_item_id: item?.itemId ?? group?.catalogItemId ?? null,
-        },
-        pricing: {
-          currency: cur,
-          best_offer:
-            s.best && cur
-              ? {
-                  ...view(s.best.offer),
-                  savings: display(s.best.savingsMinor, cur),
-                  savings_minor: s.best.savingsMinor.toString(),
-                  was_price: s.best.wasMinor === null ? null : display(s.best.wasMinor, cur),
-                }
-              : null,
-          other_offers: s.others.map(view),
-          price_range:
-            s.minMinor !== null && s.maxMinor !== null && cur
-              ? {
-                  min: display(s.minMinor, cur),
-                  max: display(s.maxMinor, cur),
-                  min_minor: s.minMinor.toString(),
-                  max_minor: s.maxMinor.toString(),
-                }
-              : null,
-          offers_in_other_currencies: s.otherCurrency.map(view),
-          offer_count: priced.length,
-          stale: fresh.stale,
-          refreshed_at: fresh.refreshedAt ? fresh.refreshedAt.toISOString() : null,
-        },
+        ...body,
+        pricing: { ...body.pricing, stale: fresh.stale, refreshed_at: fresh.refreshedAt ? fresh.refreshedAt.toISOString() : null },
       };
     },
+
+    /** A writer of this process committed a change of the tenant's offers or groups (after its commit). */
+    offersChanged(tenantId: string): void {
+      cache.changed(tenantId);
+    },
+
+    /** The page cache's size (tests). */
+    cacheStats: () => cache.stats(),
 
     /**
      * Chart-ready history: one series per store offer in the product's currency and the best (lowest) price,
      * each at most `points` buckets over the last `days` days (the lowest price in effect in each bucket).
      */
     async history(ctx: TenantContext, id: string, days: number, points: number): Promise<PriceHistoryResponse> {
-      const { group, item, offers, priced } = await resolve(ctx, id);
+      const { group, item, offers } = await resolve(ctx, id);
+      const priced = await pricedOf(ctx, item, offers);
       const to = clock();
       const from = daysAgo(to, days);
       const s = summarizePricing(priced, { preferredCurrency: item?.currency ?? null, history: new Map() });

@@ -11,6 +11,7 @@ import type { FakeProduct } from '../../../test/fakes/affiliate-networks.ts';
 import { pollUntil, type TestApp } from '../../../test/helpers.ts';
 import { type NetworksApp, RAKUTEN, startNetworksApp } from '../../../test/pricing-networks.ts';
 import { queryRows } from '../../platform/index.ts';
+import { CHECK_MS } from './products.cache.ts';
 
 let fake: NetworksApp['fake'];
 let t: TestApp;
@@ -68,11 +69,20 @@ async function store(mid: string, price: string, k = key) {
   return { storeId: s.body.id as string, sourceId: c.body.id as string, groupId };
 }
 
-/** Ages the store's prices and its last successful run by `hours`. */
+/**
+ * Ages the store's prices and its last successful run by `hours` (in SQL, as if that time had passed). The groups'
+ * summary rows are stamped as a write through the door would, and the product page cache's bound is waited for: it
+ * keeps the offers' price times (time passing moves nothing it keeps, but this edit does).
+ */
 async function age(storeId: string, hours: number) {
   const at = new Date(Date.now() - hours * 3_600_000).toISOString();
   await t.database.db.execute(sql`UPDATE pricing_offers SET price_updated_at = ${at}::timestamptz WHERE store_id = ${storeId}`);
   await t.database.db.execute(sql`UPDATE pricing_network_sources SET last_success_at = ${at}::timestamptz WHERE store_id = ${storeId}`);
+  await t.database.db.execute(
+    sql`UPDATE pricing_group_summaries SET write_xid = pg_current_xact_id()
+        WHERE group_id IN (SELECT match_group_id FROM pricing_offers WHERE store_id = ${storeId})`,
+  );
+  await new Promise((r) => setTimeout(r, CHECK_MS + 50));
 }
 
 const settled = (storeId: string) =>

@@ -47,6 +47,7 @@ beforeAll(async () => {
     findCatalogItem: async () => null,
     tenantName: async () => 'Tenant',
     freshness: async () => ({ stale: false, refreshedAt: null }),
+    pageCacheBytes: 0,
   });
 }, 60_000);
 afterAll(async () => database?.close());

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { arrayParam, queryRows } from '../../platform/index.ts';
+import { arrayParam, queryRows, unseenBy } from '../../platform/index.ts';
 import type { PricePoint } from './pricing.core.ts';
 import type { GroupOfferRow, GroupRow, Q } from './pricing.repository.ts';
 import type { GroupSummary, SummaryOffer } from './summary.core.ts';
@@ -76,8 +76,8 @@ export const summaryRepository = {
     const money = (f: (r: GroupSummary) => bigint | null) => col((r) => f(r)?.toString() ?? null);
     await q.execute(
       sql`INSERT INTO pricing_group_summaries AS x (tenant_id, group_id, currency, best_offer_id, best_price_minor, next_price_minor,
-            min_price_minor, max_price_minor, was_minor, savings_minor, offer_count, updated_at)
-          SELECT ${tenantId}::uuid, s.* , ${now.toISOString()}::timestamptz
+            min_price_minor, max_price_minor, was_minor, savings_minor, offer_count, updated_at, write_xid)
+          SELECT ${tenantId}::uuid, s.* , ${now.toISOString()}::timestamptz, pg_current_xact_id()
           FROM unnest(${col((r) => r.groupId)}::uuid[], ${col((r) => r.currency)}::text[], ${col((r) => r.bestOfferId)}::uuid[],
             ${money((r) => r.bestPriceMinor)}::bigint[], ${money((r) => r.nextPriceMinor)}::bigint[], ${money((r) => r.minPriceMinor)}::bigint[],
             ${money((r) => r.maxPriceMinor)}::bigint[], ${money((r) => r.wasMinor)}::bigint[], ${money((r) => r.savingsMinor)}::bigint[],
@@ -86,7 +86,8 @@ export const summaryRepository = {
           ON CONFLICT (tenant_id, group_id) DO UPDATE SET currency = EXCLUDED.currency, best_offer_id = EXCLUDED.best_offer_id,
             best_price_minor = EXCLUDED.best_price_minor, next_price_minor = EXCLUDED.next_price_minor,
             min_price_minor = EXCLUDED.min_price_minor, max_price_minor = EXCLUDED.max_price_minor, was_minor = EXCLUDED.was_minor,
-            savings_minor = EXCLUDED.savings_minor, offer_count = EXCLUDED.offer_count, updated_at = EXCLUDED.updated_at`,
+            savings_minor = EXCLUDED.savings_minor, offer_count = EXCLUDED.offer_count, updated_at = EXCLUDED.updated_at,
+            write_xid = EXCLUDED.write_xid`,
     );
   },
 
@@ -195,6 +196,36 @@ export const summaryRepository = {
         });
     return { group, offers };
   },
+
+  /**
+   * The product page cache's look (`products.cache.ts`), one statement so both parts share its snapshot: the current
+   * snapshot (text; the next look's `since`) and the tenant's groups whose rows were written by transactions `since` did
+   * not see (at most `limit`; none when `since` is null). Through the (tenant, write_xid) index: a range from the
+   * snapshot's xmax plus a probe per transaction it saw running (platform/snapshots.ts).
+   */
+  async changedGroups(q: Q, tenantId: string, since: string | null, limit: number): Promise<{ snapshot: string; groupIds: string[] }> {
+    const rows = await queryRows<{ snapshot: string | null; groupId: string | null }>(
+      q,
+      sql`SELECT pg_current_snapshot()::text AS snapshot, NULL::uuid AS "groupId"
+          ${
+            since
+              ? sql`UNION ALL (SELECT NULL, s.group_id FROM pricing_group_summaries s
+                  WHERE s.tenant_id = ${tenantId} AND ${unseenBy(sql`s.write_xid`, since)} LIMIT ${limit})`
+              : sql``
+          }`,
+    );
+    const snapshot = rows.find((r) => r.snapshot !== null)?.snapshot;
+    if (!snapshot) throw new Error('pg_current_snapshot() gave no row');
+    return { snapshot, groupIds: rows.flatMap((r) => (r.groupId === null ? [] : [r.groupId])) };
+  },
+
+  /** The tenant's network sources by store (the product page's freshness inputs, as `pageWithOffers` reads them). */
+  sourcesOf: (q: Q, tenantId: string) =>
+    queryRows<{ storeId: string; sourceId: string; lastSuccessAt: Date | null }>(
+      q,
+      sql`SELECT store_id AS "storeId", id AS "sourceId", last_success_at AS "lastSuccessAt"
+          FROM pricing_network_sources WHERE tenant_id = ${tenantId}`,
+    ),
 
   /**
    * Groups of any tenant without a summary row, after (tenantId, groupId) in that order (system work of the scheduled

@@ -1,0 +1,2 @@
+ALTER TABLE "pricing_group_summaries" ADD COLUMN "write_xid" "xid8";--> statement-breakpoint
+CREATE INDEX "pricing_group_summaries_write_xid_idx" ON "pricing_group_summaries" USING btree ("tenant_id","write_xid");
