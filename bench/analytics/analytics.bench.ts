@@ -12,7 +12,7 @@
  *
  * Parts (BENCH_ONLY, default all): refresh (rollup first builds and refreshes of a new 1 % tail), funnel, byperson,
  * retention, paths, realtime, reports, upkeep (rollup refreshes beside tracking writes at BENCH_UPKEEP_RATE events/s
- * for BENCH_UPKEEP_SECONDS through the API, upkeep.ts).
+ * for BENCH_UPKEEP_SECONDS through the API, or BENCH_UPKEEP_WRITER=sql as rows inserted set-based: upkeep.ts).
  * Loads sessions, page views (18 per session), funnel stages (browse 90 %, then 70/50/40/30 %) and cart events
  * (3 per session) over the last 12 weeks with set-based SQL, then times, `BENCH_RUNS` times each after one
  * warm-up, the reports as the services run them (events' repositories, and for funnels and paths analytics' pure
@@ -446,6 +446,7 @@ try {
       seconds: Number(process.env.BENCH_UPKEEP_SECONDS ?? 60),
       connections: Number(process.env.BENCH_UPKEEP_CONNECTIONS ?? 16),
       intervalMs: Number(process.env.BENCH_UPKEEP_INTERVAL_MS ?? 1000),
+      writer: process.env.BENCH_UPKEEP_WRITER === 'sql' ? 'sql' : 'api',
       steps,
       refresh: async () => ({
         sessions: (await rollups.refresh(tenantId, steps))?.sessions ?? 0,
