@@ -264,9 +264,19 @@ export async function runUpkeep(o: UpkeepOptions): Promise<boolean> {
       const rs = rounds.filter((r) => r.at / 1000 >= lo && r.at / 1000 < hi);
       const lag = Math.max(0, ...inSlice.map((s) => s.lag));
       maxLag.push(lag);
-      console.log(
-        `${`${lo.toFixed(0)}-${hi.toFixed(0)}`.padEnd(12)} ${((lastAcked - prevAcked) / width).toFixed(0).padStart(10)} ${String(lag).padStart(17)} ${Math.max(0, ...inSlice.map((s) => s.age)).toFixed(1).padStart(12)} ${String(rs.length).padStart(10)} ${(rs.length ? rs.reduce((a, r) => a + r.ms, 0) / rs.length : 0).toFixed(0).padStart(8)} ${`${rs.reduce((a, r) => a + r.sessions, 0)}/${rs.reduce((a, r) => a + r.hours, 0)}`.padStart(15)}`,
-      );
+      const age = Math.max(0, ...inSlice.map((s) => s.age));
+      const meanMs = rs.length ? rs.reduce((a, r) => a + r.ms, 0) / rs.length : 0;
+      const recomputed = `${rs.reduce((a, r) => a + r.sessions, 0)}/${rs.reduce((a, r) => a + r.hours, 0)}`;
+      const cells = [
+        `${lo.toFixed(0)}-${hi.toFixed(0)}`.padEnd(12),
+        ((lastAcked - prevAcked) / width).toFixed(0).padStart(10),
+        String(lag).padStart(17),
+        age.toFixed(1).padStart(12),
+        String(rs.length).padStart(10),
+        meanMs.toFixed(0).padStart(8),
+        recomputed.padStart(15),
+      ];
+      console.log(cells.join(' '));
       prevAcked = lastAcked;
     }
     const written = acked / writeSeconds;
