@@ -448,10 +448,13 @@ try {
       intervalMs: Number(process.env.BENCH_UPKEEP_INTERVAL_MS ?? 1000),
       writer: process.env.BENCH_UPKEEP_WRITER === 'sql' ? 'sql' : 'api',
       steps,
-      refresh: async () => ({
-        sessions: (await rollups.refresh(tenantId, steps))?.sessions ?? 0,
-        hours: (await reportRollups.refresh(tenantId)).hours,
-      }),
+      refresh: async () => {
+        const t0 = performance.now();
+        const sessions = (await rollups.refresh(tenantId, steps))?.sessions ?? 0;
+        const t1 = performance.now();
+        const hours = (await reportRollups.refresh(tenantId)).hours;
+        return { sessions, hours, funnelMs: t1 - t0, reportMs: performance.now() - t1 };
+      },
     });
   }
 
