@@ -7,11 +7,15 @@
  *   BENCH_KEEP=1 BENCH_ONLY=load ...                         # load only, keep the rows; prints a BENCH_REUSE value
  *   BENCH_REUSE=<tenant>:<now> BENCH_ONLY=funnel,refresh,retention,realtime ...   # measure again on kept rows
  *   BENCH_BASELINE_ROOT=/tmp/main-checkout ...               # main's code and schema beside this tree's, alternated
+ *   BENCH_PGLITE_DIR=/tmp/p5m BENCH_KEEP=1 ...               # PGlite on disk (default: in memory, gone at exit):
+ *                                                            # with BENCH_REUSE a later process measures the same rows
  *
  * Parts (BENCH_ONLY, default all): refresh (rollup first builds and refreshes of a new 1 % tail), funnel, byperson,
  * retention, paths, realtime, reports (the report rollups' first build and refresh, then /sessions, /page-views,
  * /top-pages and /cart raw vs hour rollups, unfiltered, with one filter and with a breakdown, over BENCH_DAYS days,
- * default 7,30,84; BENCH_REPORTS=/cart,... picks reports; BENCH_REPORTS_READS=1 on a reused load times the reads only).
+ * default 7,30,84; BENCH_REPORTS=/cart,... picks reports; BENCH_REPORTS_READS=1 on a reused load times the reads only),
+ * upkeep (rollup refreshes beside tracking writes at BENCH_UPKEEP_RATE events/s for BENCH_UPKEEP_SECONDS through the
+ * API, or BENCH_UPKEEP_WRITER=sql as rows inserted set-based: upkeep.ts).
  * Loads sessions, page views (18 per session), funnel stages (browse 90 %, then 70/50/40/30 %) and cart events
  * (3 per session) over the last 12 weeks with set-based SQL, then times, `BENCH_RUNS` times each after one
  * warm-up, the reports as the services run them (events' repositories, and for funnels and paths analytics' pure
@@ -40,21 +44,28 @@ import {
   createFunnelRollupSources,
   createReportRollupSources,
 } from '../../src/modules/events/index.ts';
-import { type Db, migrateDatabase, openDatabase, type Q, queryOne } from '../../src/platform/index.ts';
+import { type Db, migrateDatabase, openDatabase, type Q, queryOne, queryRows } from '../../src/platform/index.ts';
+import { runUpkeep } from './upkeep.ts';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PAGES = 18;
 const DAY = 86_400_000;
 
-const database = await openDatabase(process.env.DATABASE_URL ? { kind: 'postgres', url: process.env.DATABASE_URL } : { kind: 'pglite' });
+/** PGlite's data folder: unset, the embedded database lives in memory and its rows die with the process. */
+const PGLITE_DIR = process.env.BENCH_PGLITE_DIR;
+const database = await openDatabase(
+  process.env.DATABASE_URL
+    ? { kind: 'postgres', url: process.env.DATABASE_URL }
+    : { kind: 'pglite', ...(PGLITE_DIR ? { dataDir: path.resolve(PGLITE_DIR) } : {}) },
+);
 await migrateDatabase(database);
 const db = database.db;
 const target = database.kind;
 /** `<tenant>:<load time ISO>` of a BENCH_KEEP run: its rows are measured again without a reload (and kept). */
 const REUSE = process.env.BENCH_REUSE?.match(/^([0-9a-f-]{36}):(.+)$/);
 const KEEP = process.env.BENCH_KEEP === '1' || REUSE !== undefined;
-/** Parts to run (default all): load, funnel, refresh, byperson, retention, paths, realtime, reports. */
+/** Parts to run (default all): load, funnel, refresh, byperson, retention, paths, realtime, reports, upkeep. */
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const part = (name: string) => !ONLY || ONLY.includes(name);
 const tenantId = REUSE?.[1] ?? randomUUID();
@@ -197,6 +208,16 @@ const cleanup = async () => {
     'analytics_cart_hours',
   ])
     await db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
+  if (!part('upkeep')) return;
+  // The upkeep part wrote through the app: its tenant row, owner, key, interactions and profiles go too.
+  const owned = await queryRows<{ name: string }>(
+    db,
+    sql`SELECT c.relname AS name FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relnamespace = 'public'::regnamespace`,
+  );
+  for (const { name } of owned) await db.execute(sql`DELETE FROM ${sql.identifier(name)} WHERE tenant_id = ${tenantId}`);
+  await db.execute(sql`DELETE FROM tenants WHERE id = ${tenantId}`);
+  await db.execute(sql`DELETE FROM users WHERE email LIKE 'upkeep-%@bench.local'`);
 };
 const rows: [string, Timing, Timing | null, number | null][] = [];
 const log = (line: string) => console.log(`${line}  (load ${loadavg()[0]!.toFixed(1)})`);
@@ -515,6 +536,27 @@ try {
     const [mine, mainT] = await timeAlternating(variants);
     rows.push(['realtime (last 5 minutes: counts + top pages)', mine!, null, 50]);
     if (mainT) rows.push(['  the same on main (alternated)', mainT, null, 50]);
+  }
+
+  if (part('upkeep')) {
+    // Rollup upkeep beside live writes (upkeep.ts): BENCH_UPKEEP_RATE should be bench:ingest's measured events/s.
+    await runUpkeep({
+      database,
+      tenantId,
+      rate: Number(process.env.BENCH_UPKEEP_RATE ?? 500),
+      seconds: Number(process.env.BENCH_UPKEEP_SECONDS ?? 60),
+      connections: Number(process.env.BENCH_UPKEEP_CONNECTIONS ?? 16),
+      intervalMs: Number(process.env.BENCH_UPKEEP_INTERVAL_MS ?? 1000),
+      writer: process.env.BENCH_UPKEEP_WRITER === 'sql' ? 'sql' : 'api',
+      steps,
+      refresh: async () => {
+        const t0 = performance.now();
+        const sessions = (await rollups.refresh(tenantId, steps))?.sessions ?? 0;
+        const t1 = performance.now();
+        const hours = (await reportRollups.refresh(tenantId)).hours;
+        return { sessions, hours, funnelMs: t1 - t0, reportMs: performance.now() - t1 };
+      },
+    });
   }
 
   const goalScale = target === 'postgres' ? 1 : 3;

@@ -143,26 +143,41 @@ export function createAnalyticsBehaviourRepository() {
       f: AnalyticsSessionFilters,
       query: { startEvent: string; returnEvent: string; period: RetentionPeriod; periods: number },
     ) {
-      const label = sql`to_char(date_trunc(${query.period}, c.first_at AT TIME ZONE ${w.tz}), 'YYYY-MM-DD')`;
+      const label = sql`to_char(date_trunc(${query.period}, p.first_at AT TIME ZONE ${w.tz}), 'YYYY-MM-DD')`;
+      // One grouping per person (first start, return times as an array), then each person's distinct return periods
+      // from that small array: no join of every return event back to its person's cohort and no sort of the pairs
+      // (PostgreSQL, 200,000 sessions, 180k start events: 2.8 s against 3.7-5.6 s, load 20).
+      // Without session filters only the events lacking a user id look up their session: hashing every session of
+      // the tenant to name people who already carry a user id was ~0.9 s of PGlite's 4.2 s at 200,000 sessions.
+      const filtered = (Object.keys(SESSION_COLUMN) as (keyof AnalyticsSessionFilters)[]).some((d) => f[d] !== undefined);
+      const joined = sql`LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id`;
+      const people = filtered
+        ? sql`SELECT coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id) AS person, x.name, x.at
+              FROM raw x ${joined} WHERE true ${sessionFilter(f)}`
+        : sql`SELECT x.user_id AS person, x.name, x.at FROM raw x WHERE x.user_id IS NOT NULL
+              UNION ALL SELECT coalesce(s.user_id, s.anonymous_id, 's:' || x.session_id), x.name, x.at
+              FROM raw x ${joined} WHERE x.user_id IS NULL`;
       return queryRows<RetentionRow>(
         q,
         sql`WITH raw AS (${occurrences(tenantId, w, [...new Set([query.startEvent, query.returnEvent])])}),
-            ev AS (
-              SELECT coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id) AS person, x.name, x.at
-              FROM raw x LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id
-              WHERE true ${sessionFilter(f)}
+            per AS (
+              SELECT e.person, min(e.at) FILTER (WHERE e.name = ${query.startEvent}) AS first_at,
+                     array_agg(e.at) FILTER (WHERE e.name = ${query.returnEvent}) AS returns
+              FROM (${people}) e
+              GROUP BY 1
             ),
-            c AS (SELECT person, min(at) AS first_at FROM ev WHERE name = ${query.startEvent} GROUP BY person),
-            r AS (
-              SELECT DISTINCT c.person, ${label} AS cohort, ${periodDiff(sql`e.at`, sql`c.first_at`, w.tz, query.period)} AS period
-              FROM c JOIN ev e ON e.person = c.person AND e.name = ${query.returnEvent} AND e.at > c.first_at
-            ),
-            kept AS (SELECT * FROM r WHERE period BETWEEN 1 AND ${query.periods})
-            SELECT ${label} AS cohort, 0 AS period, 'size' AS kind, count(*)::int AS count FROM c GROUP BY 1
-            UNION ALL SELECT cohort, period, 'on', count(*)::int FROM kept GROUP BY 1, 2
+            c AS MATERIALIZED (
+              SELECT ${label} AS cohort, r.periods, r.last
+              FROM per p CROSS JOIN LATERAL (
+                SELECT array_agg(DISTINCT d.period) FILTER (WHERE d.period BETWEEN 1 AND ${query.periods}) AS periods, max(d.period) AS last
+                FROM (SELECT ${periodDiff(sql`u.at`, sql`p.first_at`, w.tz, query.period)} AS period FROM unnest(p.returns) AS u(at) WHERE u.at > p.first_at) d
+              ) r
+              WHERE p.first_at IS NOT NULL
+            )
+            SELECT cohort, 0 AS period, 'size' AS kind, count(*)::int AS count FROM c GROUP BY 1
+            UNION ALL SELECT c.cohort, k.period, 'on', count(*)::int FROM c CROSS JOIN LATERAL unnest(c.periods) AS k(period) GROUP BY 1, 2
             -- A return past the last reported period still counts "on or after" every reported one.
-            UNION ALL SELECT cohort, period, 'last', count(*)::int
-              FROM (SELECT person, cohort, least(max(period), ${query.periods}) AS period FROM r WHERE period >= 1 GROUP BY 1, 2) l GROUP BY 1, 2`,
+            UNION ALL SELECT cohort, least(last, ${query.periods}), 'last', count(*)::int FROM c WHERE last >= 1 GROUP BY 1, 2`,
       );
     },
 
