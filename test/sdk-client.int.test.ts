@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient, LoupePaginationError, type Client } from '../sdk/src/client.ts';
 import { createServerTracker } from '../sdk/src/node.ts';
+import { createTracker } from '../sdk/src/tracker.ts';
+import { queryRows } from '../src/platform/index.ts';
 import { createTestApp, type TestApp } from './helpers.ts';
 
 /**
@@ -107,6 +110,49 @@ describe('SDK typed client against a real server', () => {
     const other: unknown[] = [];
     for await (const p of b.profiles.all({ limit: 2, sort: 'first_seen_at' })) other.push(p);
     expect(other).toEqual([]);
+  });
+
+  it("starts sessions with the visitor's country, from the typed client and from the tracker with a site key", async () => {
+    const started = await a.analytics.startSession({
+      session_id: 'client-session-1',
+      country: 'fr',
+      landing_url: 'https://shop.test/?utm_source=news',
+    });
+    expect(started).toMatchObject({ ok: true, data: { session_id: 'client-session-1', country: 'FR', utm_source: 'news' } });
+    expect(await a.analytics.startSession({ session_id: 'client-session-2', country: 'France' })).toMatchObject({
+      ok: false,
+      error: { status: 400 },
+    });
+
+    // The tracker as a store's page runs it: a site key, the page's origin (the browser adds it), a stand-in page.
+    const site = await t.request('POST', '/api/v1/api-keys', {
+      token: A.ownerToken,
+      body: { name: 'site', kind: 'publishable', allowed_origins: ['https://shop.test'] },
+    });
+    expect(site.status, JSON.stringify(site.body)).toBe(201);
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal('location', { href: 'https://shop.test/lamps', pathname: '/lamps', search: '', protocol: 'https:' });
+    vi.stubGlobal('document', { cookie: '', referrer: 'https://search.test/', title: 'Lamps' });
+    vi.stubGlobal('navigator', { language: 'de-AT', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0', onLine: true });
+    vi.stubGlobal('localStorage', undefined);
+    vi.stubGlobal('fetch', (url: string, init: RequestInit) =>
+      realFetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), origin: 'https://shop.test' } }),
+    );
+    try {
+      const tracker = createTracker({ writeKey: site.body.api_key, host, country: 'at' });
+      expect(await tracker.startSession()).toBe(true);
+      expect(await createTracker({ writeKey: site.body.api_key, host }).startSession()).toBe(true); // no country given
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    const rows = await queryRows<{ session_id: string; country: string | null; locale: string | null; landing_url: string | null }>(
+      t.database.db,
+      sql`SELECT session_id, country, locale, landing_url FROM tracking_sessions WHERE tenant_id = ${A.tenantId} ORDER BY started_at, session_id`,
+    );
+    expect(rows.find((r) => r.session_id === 'client-session-1')?.country).toBe('FR');
+    const fromTracker = rows.filter((r) => r.landing_url === 'https://shop.test/lamps');
+    expect(fromTracker.map((r) => r.country).sort()).toEqual(['AT', null]);
+    expect(fromTracker.every((r) => r.locale === 'de-AT')).toBe(true);
   });
 
   it('tracks from a server in batches of 100, each event stored once even when a flush is repeated', async () => {

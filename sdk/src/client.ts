@@ -80,6 +80,14 @@ export function createClient(opts: ClientOptions) {
         post<{ results: C.InteractionBatchResult[] }>('/api/v1/interactions/batch', { events: events.map(withEventId) }),
     },
 
+    analytics: {
+      /**
+       * Starts a visitor's session (device, UTM, referrer, landing page). `country`: ISO 3166-1 alpha-2, sent only
+       * when you know it (a geo lookup of your own); the server otherwise uses its trusted proxy's header, if any.
+       */
+      startSession: (body: C.SessionStartBody) => post<C.Session>('/api/v1/analytics/session/start', body),
+    },
+
     // ---- catalog (secret key) ----
     items: {
       ...listing<Omit<C.ItemListQuery, 'cursor'>, C.Item>('/api/v1/items'),

@@ -50,6 +50,8 @@ export type {
   RecommendResponse,
   SearchQuery,
   SearchResponse,
+  Session,
+  SessionStartBody,
   ShopperChange,
   ShopperPreferences,
   ShopperPreferencesBody,

@@ -26,6 +26,17 @@ export interface TrackerOptions {
   requireConsent?: boolean;
   /** Local storage and cookie name prefix (default `loupe`). */
   storagePrefix?: string;
+  /**
+   * The visitor's country, ISO 3166-1 alpha-2 (`FR`), when the site knows it (its own geo lookup, the shipping
+   * address): sent by `startSession`. Never guessed: without it (or `countryFromLocale`) no country is sent, and the
+   * server uses its trusted proxy's country header if one is configured. A value that is not two letters is ignored.
+   */
+  country?: string;
+  /**
+   * Opt-in: without `country`, use the region of the browser's language (`fr-CA` -> `CA`). That is a language
+   * setting, not where the visitor is; a language without a region (`fr`) sends no country.
+   */
+  countryFromLocale?: boolean;
 }
 
 export interface CallOptions {
@@ -41,6 +52,12 @@ const SESSION_IDLE_MS = 30 * 60 * 1000;
 const BEACON_MAX_BYTES = 60_000;
 const BATCH_MAX_EVENTS = 100;
 const UTM = ['source', 'medium', 'campaign', 'term', 'content'] as const;
+
+/** An ISO 3166-1 alpha-2 code, upper-cased, or undefined when `v` is not two letters. */
+const countryCode = (v: string | undefined): string | undefined => (v && /^[a-z]{2}$/i.test(v) ? v.toUpperCase() : undefined);
+/** The region of a BCP 47 language tag (`fr-CA` -> `CA`, `zh-Hant-TW` -> `TW`), if it has one. */
+const localeRegion = (tag: string | undefined): string | undefined =>
+  countryCode(tag?.split('-').find((p, i) => i > 0 && p.length === 2));
 
 /** A random id (UUID v4 where crypto.randomUUID exists). */
 export function uuid(): string {
@@ -71,7 +88,8 @@ export function createTracker(opts: TrackerOptions) {
   const prefix = opts.storagePrefix ?? 'loupe';
   const flushAt = opts.flushAt ?? 10;
   const flushInterval = opts.flushInterval ?? 5000;
-  const endpoint = `${opts.host.replace(/\/+$/, '')}/v1/batch?write_key=${encodeURIComponent(opts.writeKey)}`;
+  const host = opts.host.replace(/\/+$/, '');
+  const endpoint = `${host}/v1/batch?write_key=${encodeURIComponent(opts.writeKey)}`;
   const granted = new Set<string>();
   let consentRequired = !!opts.requireConsent;
   let userId: string | null = null;
@@ -265,6 +283,36 @@ export function createTracker(opts: TrackerOptions) {
       enqueue('alias', { userId: newId, previousId: previousId ?? userId ?? anonId() }, o),
     ),
     group: safe((groupId: string, traits: Dict = {}, o?: CallOptions) => enqueue('group', { groupId, traits }, o)),
+    /**
+     * Records the current session's start in Loupe's analytics (`POST /api/v1/analytics/session/start`): its id,
+     * the visitor's ids, landing page, referrer, language and country (`country` here, else the tracker's
+     * option, else the locale's region when `countryFromLocale`). Needs `analytics` consent; resolves whether the
+     * server stored it, never throws. The server reads device, browser and UTM from the request and landing page.
+     */
+    startSession: async (o: { country?: string } = {}): Promise<boolean> => {
+      try {
+        if (!allowed('analytics')) return false;
+        const country =
+          countryCode(o.country) ?? countryCode(opts.country) ?? (opts.countryFromLocale ? localeRegion(navigator.language) : undefined);
+        const res = await fetch(`${host}/api/v1/analytics/session/start`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${opts.writeKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            session_id: sessionId(Date.now()),
+            anonymous_id: anonId(),
+            ...(userId ? { user_id: userId } : {}),
+            landing_url: location.href,
+            ...(document.referrer ? { referrer: document.referrer } : {}),
+            locale: navigator.language,
+            ...(country ? { country } : {}),
+          }),
+          keepalive: true,
+        });
+        return res.ok;
+      } catch {
+        return false;
+      }
+    },
     /** Signs the visitor out: a new anonymous id, no user id. */
     reset: safe(() => {
       userId = null;

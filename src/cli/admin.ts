@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { buildApp } from '../app.ts';
 import { loadConfig } from '../platform/config.ts';
 import { randomToken } from '../platform/ids.ts';
 import { openForCommand } from './shared.ts';
@@ -15,6 +14,7 @@ export function registerAdmin(program: Command): void {
     .action(async (opts: { email: string; password?: string }) => {
       const config = loadConfig();
       const opened = await openForCommand(config, 'admin');
+      const { buildApp } = await import('../app.ts');
       const loupe = await buildApp(config, { database: opened.database });
       const password = opts.password ?? randomToken(20);
       try {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { formatCitusPlan, planCitus } from '../platform/citus-plan.core.ts';
-import { readSchema } from '../platform/citus-plan.repository.ts';
 import { loadConfig } from '../platform/config.ts';
 import { openForCommand } from './shared.ts';
 
@@ -20,6 +19,7 @@ export function registerCitusPlan(program: Command): void {
       const config = loadConfig(process.env);
       const opened = await openForCommand(config, 'citus-plan');
       try {
+        const { readSchema } = await import('../platform/citus-plan.repository.ts');
         process.stdout.write(formatCitusPlan(planCitus(await readSchema(opened.database.db)), { problems: opts.problems }));
       } finally {
         await opened.close();

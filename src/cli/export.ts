@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { buildApp } from '../app.ts';
 import { loadConfig } from '../platform/config.ts';
 import { DataDirBusyError } from '../platform/data-dir.lock.ts';
-import { EXPORT_TABLES, type ExportProgress, type ExportTable } from '../modules/warehouse/index.ts';
+import type { ExportProgress, ExportTable } from '../modules/warehouse/index.ts';
+// The schema file (the module's public contract), not the module's index: that loads the database code (shared.ts).
+import { EXPORT_TABLES } from '../modules/warehouse/warehouse.schemas.ts';
 import { openForCommand } from './shared.ts';
 
 interface ExportOpts {
@@ -52,6 +53,7 @@ export function registerExport(program: Command): void {
           );
         throw err;
       }
+      const { buildApp } = await import('../app.ts');
       const loupe = await buildApp({ ...config, logLevel: 'warn' }, { database: opened.database });
       try {
         const tenantId = await loupe.tenancy.findTenantId(opts.tenant);

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { restoreBackup } from '../platform/backup.ts';
 import { loadConfig } from '../platform/config.ts';
 import { LOCK_FILES, lockDataDir } from '../platform/data-dir.lock.ts';
-import { openDatabase } from '../platform/database.ts';
 
 /**
  * `loupe restore FILE`: brings a `loupe backup` archive back into the data folder. Refused while any Loupe
@@ -42,6 +41,7 @@ export function registerRestore(program: Command): void {
           for (const name of present) await fs.rename(path.join(config.dataDir, name), path.join(movedTo, name));
         }
         const started = Date.now();
+        const { openDatabase } = await import('../platform/database.ts');
         const out = await restoreBackup(source, config.dataDir, async (dbDir, dump) => {
           await fs.mkdir(dbDir, { recursive: true, mode: 0o700 });
           const database = await openDatabase({ kind: 'pglite', dataDir: dbDir, loadDataDir: new Blob([new Uint8Array(dump)]) });

@@ -1,8 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type Command, Option } from 'commander';
-import { buildApp, VERSION } from '../app.ts';
 import { loadConfig } from '../platform/config.ts';
-import { keepStatisticsFresh } from '../platform/database.ts';
+import { VERSION } from '../version.ts';
 import { onShutdown, openForCommand, startScheduler } from './shared.ts';
 
 /** `loupe serve`: the API, the docs and the dashboard, with job workers in-process unless --no-worker. */
@@ -16,6 +15,7 @@ export function registerServe(program: Command): void {
       const config = loadConfig(opts.port ? { ...process.env, PORT: opts.port } : process.env);
       const opened = await openForCommand(config, 'serve');
       const { database, lock } = opened;
+      const [{ buildApp }, { keepStatisticsFresh }] = await Promise.all([import('../app.ts'), import('../platform/database.ts')]);
       const loupe = await buildApp(config, { database, ...(lock ? { localSecret: lock.owner.secret } : {}) });
       const admin = await loupe.tenancy.ensurePlatformAdmin(config.admin.email, config.admin.password);
       if (opts.worker) loupe.jobs.start({ concurrency: config.jobs.concurrency });

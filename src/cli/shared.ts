@@ -1,8 +1,14 @@
 import type { LoupeApp } from '../app.ts';
 import type { Config } from '../platform/config.ts';
 import { type DataDirLock, lockDataDir } from '../platform/data-dir.lock.ts';
-import { migrateDatabase, openDatabase, type Database } from '../platform/database.ts';
+import type { Database } from '../platform/database.ts';
 import { createScheduler, exclusiveLeaderLock, postgresLeaderLock, type Scheduler } from '../platform/scheduler.ts';
+
+/*
+ * Commands load the database code (PGlite, drizzle) and the app only after the data-folder lock is theirs:
+ * a command refused because a server holds the folder exits in about the time of `loupe --version`, not after
+ * seconds of loading what it will never run (test/cli-refusals.test.ts).
+ */
 
 /** An open database and, on the embedded default, the data-folder lock that guards it. */
 interface Opened {
@@ -20,6 +26,7 @@ interface Opened {
 export async function openForCommand(config: Config, command: string, opts: { migrate?: boolean } = {}): Promise<Opened> {
   const lock = config.database.kind === 'pglite' ? await lockDataDir(config.dataDir, { command }) : undefined;
   try {
+    const { migrateDatabase, openDatabase } = await import('../platform/database.ts');
     const database = await openDatabase(
       config.database.kind === 'pglite'
         ? { kind: 'pglite', dataDir: config.database.dataDir, readScope: config.database.readScope }

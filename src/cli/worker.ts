@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { buildApp } from '../app.ts';
 import { loadConfig } from '../platform/config.ts';
 import { onShutdown, openForCommand, startScheduler } from './shared.ts';
 
@@ -17,6 +16,7 @@ export function registerWorker(program: Command): void {
         );
       }
       const opened = await openForCommand(config, 'worker');
+      const { buildApp } = await import('../app.ts');
       const loupe = await buildApp(config, { database: opened.database });
       loupe.jobs.start({ concurrency: config.jobs.concurrency });
       const scheduler = startScheduler(config, loupe);

@@ -30,6 +30,7 @@ import type { CONNECTOR_TYPES } from '../modules/events/integrations.schemas.ts'
 import type * as integrations from '../modules/events/integrations.schemas.ts';
 import type * as eventsRetention from '../modules/events/retention.schemas.ts';
 import type * as interactions from '../modules/events/interactions.schemas.ts';
+import type * as tracking from '../modules/events/tracking.schemas.ts';
 import type * as webhookSchemas from '../modules/webhooks/webhooks.schemas.ts';
 import type * as marts from '../modules/warehouse/marts.schemas.ts';
 import type * as warehouse from '../modules/warehouse/warehouse.schemas.ts';
@@ -166,6 +167,9 @@ export type CategoryTreeNode = catalog.CategoryTreeJson;
 
 // ---- events: the tracking API (the SDK's client and the install page's live check) ----
 export type InteractionBody = z.input<typeof interactions.interactionBody>;
+/** POST /api/v1/analytics/session/start (the SDK's `analytics.startSession` and the tracker's `startSession`). */
+export type SessionStartBody = z.input<typeof tracking.sessionStartBody>;
+export type Session = z.infer<typeof tracking.sessionResponse>;
 export type InteractionResponse = z.infer<typeof interactions.interactionResponse>;
 export type InteractionBatchResult = z.infer<typeof interactions.batchResultSchema>;
 export type Arrivals = z.infer<typeof interactions.arrivalsResponse>;

@@ -262,6 +262,8 @@ const envSchema = z.object({
   RAKUTEN_API_URL: z.url().default('https://api.linksynergy.com'),
   CJ_API_URL: z.url().default('https://ads.api.cj.com'),
   PRICING_NETWORK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
+  // The wait before a failed feed or network run's next attempt (the job queue's retry): this, then twice it, ±20%.
+  PRICING_RUN_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(2000),
   // Retailer feeds by URL (pricing): private/loopback/link-local hosts are refused as for webhooks unless allowed here
   // ("true", or comma-separated CIDRs); the size limit of one feed and the time one fetch may take (all redirects).
   PRICING_FEEDS_ALLOW_PRIVATE: allowPrivateEnv.optional(),
@@ -436,6 +438,8 @@ export interface Config {
     readonly rakutenApiUrl: string;
     readonly cjApiUrl: string;
     readonly networkRetryBaseMs: number;
+    /** First wait before a failed feed or network run's next attempt, in ms (doubled per attempt). */
+    readonly runRetryBaseMs: number;
     /** Feed URLs: true: any private host; a CIDR list: those networks; false: public hosts only. */
     readonly feedsAllowPrivate: boolean | string;
     readonly feedMaxBytes: number;
@@ -588,6 +592,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rakutenApiUrl: e.RAKUTEN_API_URL,
       cjApiUrl: e.CJ_API_URL,
       networkRetryBaseMs: e.PRICING_NETWORK_RETRY_BASE_MS,
+      runRetryBaseMs: e.PRICING_RUN_RETRY_BASE_MS,
       feedsAllowPrivate:
         e.PRICING_FEEDS_ALLOW_PRIVATE === undefined || e.PRICING_FEEDS_ALLOW_PRIVATE === 'false'
           ? false

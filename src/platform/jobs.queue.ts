@@ -62,6 +62,8 @@ export interface JobDefinition<P> {
   readonly type: string;
   readonly payload: z.ZodType<P>;
   readonly maxAttempts?: number;
+  /** First step of the retry backoff in ms (default 2000): see retryDelayMs. */
+  readonly retryBaseMs?: number;
   /** Jobs of this type one tenant may have waiting; beyond it enqueue is refused (default: the queue's). */
   readonly maxQueuedPerTenant?: number;
   /** Jobs of this type one tenant may have running at once (default: the queue's). */
@@ -161,6 +163,7 @@ const SELECT = sql`id, tenant_id AS "tenantId", type, status, payload, attempts,
   started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
 
 const DEFAULT_LEASE_SECONDS = 60;
+const DEFAULT_RETRY_BASE_MS = 2000;
 /**
  * Workers polling at once rank the same due jobs first; each picks this many times its free slots and locks what
  * the others have not (SKIP LOCKED), in rank order, so a second worker claims the next jobs instead of nothing.
@@ -169,9 +172,12 @@ const DEFAULT_LEASE_SECONDS = 60;
 const CLAIM_OVERPICK = 4;
 const isShutdown = (signal: AbortSignal): boolean => signal.aborted && (signal.reason as Error | undefined)?.message === 'shutdown';
 
-/** Backoff before attempt n+1 after n failed attempts: 2 s, 4 s, 8 s ... capped at 10 minutes, ±20% jitter. */
-export function retryDelayMs(attempts: number, random: number): number {
-  const base = Math.min(600_000, 2000 * 2 ** Math.max(0, attempts - 1));
+/**
+ * Backoff before attempt n+1 after n failed attempts: `baseMs`, twice it, four times ... (2 s, 4 s, 8 s by default)
+ * capped at 10 minutes, ±20% jitter; `random` in [0, 1).
+ */
+export function retryDelayMs(attempts: number, random: number, baseMs = DEFAULT_RETRY_BASE_MS): number {
+  const base = Math.min(600_000, baseMs * 2 ** Math.max(0, attempts - 1));
   return Math.round(base * (0.8 + 0.4 * random));
 }
 
@@ -373,7 +379,7 @@ export function createJobQueue(deps: JobQueueDeps) {
         await finish(job, 'failed', { error: message.slice(0, 2000) }).catch(() => undefined);
       } else {
         status = 'queued';
-        const delay = retryDelayMs(job.attempts, Math.random());
+        const delay = retryDelayMs(job.attempts, Math.random(), def?.retryBaseMs);
         logger.info({ jobId: job.id, type: job.type, attempt: job.attempts, retryInMs: delay }, 'job attempt failed; retrying');
         await finish(job, 'queued', { error: message.slice(0, 2000), runAt: new Date(Date.now() + delay) }).catch(() => undefined);
         const parsed = def?.onRetry ? def.payload.safeParse(job.payload) : null;

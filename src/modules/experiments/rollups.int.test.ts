@@ -60,9 +60,10 @@ describe('experiment rollups', () => {
   const totalN = (rep: any) => rep.units.reduce((s: number, u: { n: number }) => s + u.n, 0);
 
   beforeAll(async () => {
-    // Refresh batches of 200 changed units (builds: 2,000 units): the after-change case crosses batch boundaries with
-    // 620 bulk units, the last rebuild with 2,771.
-    t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '200' });
+    // Refresh batches of 20 changed units (builds: 200 units): the after-change case crosses batch boundaries with
+    // 62 bulk units, the backlog case has eleven batches of new units and its rebuild two (323 units). Small batches
+    // prove the batching with few rows: every raw report below reads them all.
+    t = await createTestApp({ LOUPE_EXPERIMENTS_REFRESH_BATCH: '20' });
     a = await t.createTenant('Rollups A');
     b = await t.createTenant('Rollups B');
     key = await a.apiKey(['interactions:write', 'analytics:read', 'experiments:manage']);
@@ -354,7 +355,7 @@ describe('experiment rollups', () => {
       sql`SELECT DISTINCT unit_id FROM experiment_unit_metrics WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId} AND unit_id IN ('u:shopper-8')`,
     );
     expect(erased).toEqual([]);
-    // More changed units than one refresh batch (200 here): new units with events, and late events for old ones.
+    // More changed units than one refresh batch (20 here): new units with events, and late events for old ones.
     const [control, treatment] = (
       await queryRows<{ id: string }>(
         db,
@@ -364,12 +365,12 @@ describe('experiment rollups', () => {
     await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
       SELECT ${a.tenantId}, 'u:bulk-' || i, ARRAY[${expId}::uuid], ARRAY[CASE WHEN i % 2 = 0 THEN ${control}::uuid ELSE ${treatment}::uuid END],
              ARRAY[now() - interval '1 hour'], ARRAY[now()], ARRAY[1 + i % 3]
-      FROM generate_series(1, 620) i`);
+      FROM generate_series(1, 62) i`);
     await db.execute(sql`INSERT INTO experiment_metric_events (tenant_id, id, unit_id, event, value, currency, dedupe_key, occurred_at)
       SELECT ${a.tenantId}, gen_random_uuid(), 'u:bulk-' || i, 'purchase', 5 + i % 100, 'USD', 'bulk:' || i, now() - interval '30 minutes'
-      FROM generate_series(1, 620, 3) i`);
+      FROM generate_series(1, 62, 3) i`);
     const bulk = await same(key, expId);
-    expect(totalN(bulk)).toBe(51 + 620);
+    expect(totalN(bulk)).toBe(51 + 62);
   }, 120_000);
 
   it("the scheduled task takes tenants in turns: one tenant's backlog of many batches does not hold another's refresh", async () => {
@@ -383,10 +384,10 @@ describe('experiment rollups', () => {
       )
     ).map((v) => v.id);
     const base = totalN(await report(key, expId, '?source=raw'));
-    // A: 2,100 new units, eleven batches of 200 (the bulk insert of a busy tenant). B: a click before each run.
+    // A: 210 new units, eleven batches of 20 (the bulk insert of a busy tenant). B: a click before each run.
     await db.execute(sql`INSERT INTO experiment_assignments (tenant_id, unit_id, experiment_ids, variant_ids, first_exposed_at, last_exposed_at, exposures)
       SELECT ${a.tenantId}, 'u:backlog-' || i, ARRAY[${expId}::uuid], ARRAY[${control}::uuid], ARRAY[now() - interval '1 hour'], ARRAY[now()], ARRAY[1]
-      FROM generate_series(1, 2100) i`);
+      FROM generate_series(1, 210) i`);
     // Two runs of two batches: each run starts its rounds one tenant further on, so A goes first in one of them;
     // draining a tenant's backlog before the next tenant's would then leave B behind.
     for (const round of [1, 2]) {
@@ -398,11 +399,11 @@ describe('experiment rollups', () => {
     // A is part-way (two batches of eleven): its committed batches are in, the rest pending; the next run goes on from its cursor.
     const part = await report(key, expId);
     expect(part.freshness).toMatchObject({ pending: true, refreshing: true });
-    expect(totalN(part)).toBe(base + 400);
+    expect(totalN(part)).toBe(base + 40);
     expect(await experiments.refreshRollups()).toMatchObject({ failed: 0, behind: 0 });
     const caughtUp = await same(key, expId);
-    expect(totalN(caughtUp)).toBe(base + 2100);
-    // Built again from nothing, in batches of 2,000 units over unit id ranges (each its own transaction): the same report.
+    expect(totalN(caughtUp)).toBe(base + 210);
+    // Built again from nothing, in batches of 200 units over unit id ranges (each its own transaction): the same report.
     await t.database.db.execute(
       sql`UPDATE experiment_rollup_watermarks SET watermark = NULL WHERE tenant_id = ${a.tenantId} AND experiment_id = ${expId}`,
     );

@@ -3,7 +3,8 @@
  * imported by the scheduler's sweep with a conditional GET (200 imports and keeps the validators, 304 writes nothing);
  * 404, 500 (retried), an oversize body, a slow server and redirects beyond the bound or to a private address fail
  * the run and keep the last good prices; URLs that are not http(s) or point to a refused host are refused on save;
- * the URL is sealed and answered without its query; another tenant's stores and sources are not found.
+ * the URL is sealed and answered without its query; another tenant's stores and sources are not found. Runs retry
+ * after PRICING_RUN_RETRY_BASE_MS (100 ms here instead of 2 s), and one test holds the next attempt to that wait.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,7 @@ let server: http.Server;
 const feed = { body: '', etag: '"v1"', lastModified: 'Sat, 05 Dec 2026 10:00:00 GMT' };
 const seen: { path: string; ifNoneMatch: string | null; ifModifiedSince: string | null }[] = [];
 const hits = new Map<string, number>();
+const hitTimes = new Map<string, number[]>();
 
 const csv = (prices: [string, string][]) =>
   `id,title,price,brand,mpn\n${prices.map(([id, p]) => `${id},Lamp ${id},${p} USD,Lumo,L-${id}`).join('\n')}\n`;
@@ -26,6 +28,7 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
+    hitTimes.set(path, [...(hitTimes.get(path) ?? []), Date.now()]);
     seen.push({
       path,
       ifNoneMatch: (req.headers['if-none-match'] as string | undefined) ?? null,
@@ -61,6 +64,7 @@ beforeAll(async () => {
     PRICING_FEEDS_ALLOW_PRIVATE: '127.0.0.1/32',
     PRICING_FEED_MAX_BYTES: '20000',
     PRICING_FEED_TIMEOUT_MS: '1500',
+    PRICING_RUN_RETRY_BASE_MS: '100',
   });
   key = await (await t.createTenant('Feeds')).apiKey(['catalog:read', 'catalog:write']);
   otherKey = await (await t.createTenant('Other')).apiKey(['catalog:read', 'catalog:write']);
@@ -76,6 +80,7 @@ const api = (method: string, url: string, body?: unknown, k = key) =>
 
 type Run = {
   id: string;
+  log: { level: string; message: string }[];
   status: string;
   mode: string;
   failure: string | null;
@@ -171,6 +176,24 @@ describe('retailer feeds by URL', () => {
     expect(r.failure).toMatch(/last good prices are kept/);
     expect(hits.get(path)).toBe(calls); // 5xx and timeouts are retried, the rest is not
     expect(await prices(storeId)).toEqual(good);
+  });
+
+  it("a failed attempt's next one waits the run backoff (100 ms, then 200 ms, ±20%) that its log states", async () => {
+    hitTimes.delete('/broken.csv');
+    await connect(storeId, '/broken.csv');
+    const r = await runNow(sourceId);
+    expect(r.status).toBe('failed');
+    const waits = r.log.flatMap((l) => /Retrying in (\d+) ms/.exec(l.message)?.[1] ?? []).map(Number);
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeGreaterThanOrEqual(80);
+    expect(waits[0]).toBeLessThanOrEqual(120);
+    expect(waits[1]).toBeGreaterThanOrEqual(160);
+    expect(waits[1]).toBeLessThanOrEqual(240);
+    const at = hitTimes.get('/broken.csv')!;
+    expect(at).toHaveLength(3);
+    // Each fetch came no sooner than the stated wait after the one before (2 ms: the clocks' rounding).
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(waits[0]! - 2);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(waits[1]! - 2);
   });
 
   it('follows a bounded redirect; a reconnect forgets the validators', async () => {

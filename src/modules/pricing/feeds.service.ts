@@ -384,6 +384,7 @@ export function createFeedsService({
     type: FEED_JOB,
     payload: feedPayload,
     maxAttempts: RUN_MAX_ATTEMPTS,
+    retryBaseMs: platform.config.pricing.runRetryBaseMs,
     // One import per store at a time is held by the runs table; a tenant gets one running feed job at a time.
     maxRunningPerTenant: 1,
     onRetry: logRetry(platform),

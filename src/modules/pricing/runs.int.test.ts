@@ -106,7 +106,7 @@ describe('network runs: retries, log and progress', () => {
       expect(log).toContain('info: page 1 of 3 read: 100 products (100 so far)');
       expect(log.filter((l) => /^warning: Rakuten product search page 2: HTTP 500; asking again in [\d.]+ s/.test(l))).toHaveLength(4);
       const retry = log.findIndex((l) =>
-        /^warning: attempt 1 of 3 failed: Rakuten product search page 2: HTTP 500 \(gave up after 5 attempts\) \(nothing was written: the last good prices stand\)\. Retrying in \d+ s \(attempt 2 of 3\)\.$/.test(
+        /^warning: attempt 1 of 3 failed: Rakuten product search page 2: HTTP 500 \(gave up after 5 attempts\) \(nothing was written: the last good prices stand\)\. Retrying in (\d+ ms|\d+\.\d s) \(attempt 2 of 3\)\.$/.test(
           l,
         ),
       );

@@ -58,7 +58,7 @@ export function logRetry(deps: Pick<PlatformServices, 'db' | 'clock' | 'log'>) {
   ): Promise<void> => {
     const log = createRunLog(deps, job.tenantId, job.payload.runId);
     log.warn(
-      `attempt ${job.attempt} of ${job.maxAttempts} failed: ${error.slice(0, 400)}. Retrying in ${Math.max(1, Math.round(delayMs / 1000))} s (attempt ${job.attempt + 1} of ${job.maxAttempts}).`,
+      `attempt ${job.attempt} of ${job.maxAttempts} failed: ${error.slice(0, 400)}. Retrying in ${delayMs < 1000 ? `${delayMs} ms` : `${(delayMs / 1000).toFixed(1)} s`} (attempt ${job.attempt + 1} of ${job.maxAttempts}).`,
     );
     await log.flush();
   };

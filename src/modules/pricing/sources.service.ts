@@ -152,6 +152,7 @@ export function createSourcesService({ platform, feeds, http }: SourcesDeps) {
     type: NETWORK_JOB,
     payload,
     maxAttempts: MAX_ATTEMPTS,
+    retryBaseMs: config.pricing.runRetryBaseMs,
     maxRunningPerTenant: 1,
     onRetry: logRetry(platform),
     async handle(run) {

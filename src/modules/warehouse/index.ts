@@ -122,6 +122,5 @@ export function createWarehouseModule(platform: PlatformServices, deps: Warehous
     },
   };
 }
-export { EXPORT_TABLES } from './warehouse.types.ts';
 export type { EventQualitySource, ExportTable, MartSources } from './warehouse.types.ts';
 export type { ExportProgress } from './warehouse.service.ts';
