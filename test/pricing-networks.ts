@@ -1,5 +1,5 @@
 import { startAffiliateNetworks } from './fakes/affiliate-networks.ts';
-import { createTestApp, type TestApp } from './helpers.ts';
+import { createTestApp, multipartBody, pollUntil, type TestApp } from './helpers.ts';
 
 /** The Rakuten credentials the pricing tests connect with (the fake network accepts exactly these). */
 export const RAKUTEN = { clientId: 'client-1', clientSecret: 'secret-1', sid: '3111111' };
@@ -35,3 +35,29 @@ export async function startNetworksApp(cjToken: string) {
   };
 }
 export type NetworksApp = Awaited<ReturnType<typeof startNetworksApp>>;
+
+/**
+ * Uploads `csv` as a store's feed (`mode` full or prices-only) and waits for its run to succeed (the job workers must
+ * be running).
+ */
+export async function importFeedCsv(
+  t: TestApp,
+  token: string,
+  storeId: string,
+  csv: string,
+  mode: 'full' | 'prices' = 'full',
+): Promise<void> {
+  const m = multipartBody(csv, {}, 'feed.csv');
+  const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds?mode=${mode}`, {
+    token,
+    body: m.body as unknown as string,
+    headers: { 'content-type': m.contentType },
+  });
+  if (up.status !== 202) throw new Error(`feed upload answered ${up.status}: ${JSON.stringify(up.body)}`);
+  const run = await pollUntil(
+    'feed import',
+    () => t.request('GET', up.body.status_url, { token }),
+    (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+  );
+  if (run.body.status !== 'succeeded') throw new Error(`feed import ${run.body.status}: ${JSON.stringify(run.body)}`);
+}

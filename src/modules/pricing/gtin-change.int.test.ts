@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, multipartBody, pollUntil, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { importFeedCsv } from '../../../test/pricing-networks.ts';
 
 /**
  * Bad input of issue 13: an offer that changes its GTIN. The store's listing keeps its offer id (and price history)
@@ -20,22 +21,6 @@ afterAll(async () => {
 const api = (method: string, url: string, body?: unknown) =>
   t.request(method, url, { token: key, ...(body !== undefined ? { body } : {}) });
 
-async function importCsv(storeId: string, csv: string) {
-  const m = multipartBody(csv, {}, 'feed.csv');
-  const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds`, {
-    token: key,
-    body: m.body as unknown as string,
-    headers: { 'content-type': m.contentType },
-  });
-  expect(up.status).toBe(202);
-  const run = await pollUntil(
-    'feed import',
-    () => api('GET', up.body.status_url),
-    (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
-  );
-  expect(run.body.status).toBe('succeeded');
-}
-
 const offer = async (q: string) => (await api('GET', `/api/v1/pricing/offers?q=${q}`)).body.data[0];
 const EAN = '4006381333931';
 const UPC = '036000291452';
@@ -44,15 +29,15 @@ describe('an offer that changes its GTIN', () => {
   it('moves from the group of its old GTIN to the group of its new one, keeping its id', async () => {
     const x = (await api('POST', '/api/v1/pricing/stores', { name: 'Store X' })).body.id;
     const y = (await api('POST', '/api/v1/pricing/stores', { name: 'Store Y' })).body.id;
-    await importCsv(y, `id,title,gtin,price\nY1,Headphones studio,${EAN},50.00 USD\nY2,Speaker outdoor,${UPC},80.00 USD\n`);
-    await importCsv(x, `id,title,gtin,price\nX1,Headphones studio,${EAN},48.00 USD\n`);
+    await importFeedCsv(t, key, y, `id,title,gtin,price\nY1,Headphones studio,${EAN},50.00 USD\nY2,Speaker outdoor,${UPC},80.00 USD\n`);
+    await importFeedCsv(t, key, x, `id,title,gtin,price\nX1,Headphones studio,${EAN},48.00 USD\n`);
     const before = await offer('X1');
     const [y1, y2] = [await offer('Y1'), await offer('Y2')];
     expect(before.match_group_id).toBe(y1.match_group_id);
     expect(y2.match_group_id).not.toBe(y1.match_group_id);
 
     // the store corrects X1's GTIN: it is the speaker
-    await importCsv(x, `id,title,gtin,price\nX1,Headphones studio,${UPC},48.00 USD\n`);
+    await importFeedCsv(t, key, x, `id,title,gtin,price\nX1,Headphones studio,${UPC},48.00 USD\n`);
     const after = await offer('X1');
     expect(after.id).toBe(before.id);
     expect(after.match_group_id).toBe(y2.match_group_id);

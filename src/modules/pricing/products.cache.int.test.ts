@@ -8,7 +8,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type LoupeApp } from '../../app.ts';
-import { createTestApp, multipartBody, pollUntil, type TestApp } from '../../../test/helpers.ts';
+import { createTestApp, type TestApp } from '../../../test/helpers.ts';
+import { importFeedCsv } from '../../../test/pricing-networks.ts';
 import { type PlatformServices, newId } from '../../platform/index.ts';
 import { CHECK_MS } from './products.cache.ts';
 import { createProductsService } from './products.service.ts';
@@ -49,21 +50,6 @@ async function createStore(name: string): Promise<string> {
   expect(r.status).toBe(201);
   return r.body.id;
 }
-async function importFeed(storeId: string, csv: string, mode: 'full' | 'prices' = 'full') {
-  const m = multipartBody(csv, {}, 'feed.csv');
-  const up = await t.request('POST', `/api/v1/pricing/stores/${storeId}/feeds?mode=${mode}`, {
-    token: a.key,
-    body: m.body as unknown as string,
-    headers: { 'content-type': m.contentType },
-  });
-  expect(up.status).toBe(202);
-  const run = await pollUntil(
-    'feed import',
-    () => api('GET', up.body.status_url),
-    (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
-  );
-  expect(run.body.status).toBe('succeeded');
-}
 /** Pages through `app` until `ok` holds or `ms` passed; answers how long it took. */
 async function within(app: LoupeApp, id: string, ok: (p: Awaited<ReturnType<typeof page>>) => boolean, ms: number) {
   const started = Date.now();
@@ -87,8 +73,15 @@ describe('product page cache', () => {
   it('serves a kept page byte for byte as read, in each app', async () => {
     storeA = await createStore('Alpha');
     storeB = await createStore('Beta');
-    await importFeed(storeA, [header, `A1,Sony Headphones,Sony,${EAN},WH1,75.00 USD,in stock,https://alpha.example/1`].join('\n'));
-    await importFeed(
+    await importFeedCsv(
+      t,
+      a.key,
+      storeA,
+      [header, `A1,Sony Headphones,Sony,${EAN},WH1,75.00 USD,in stock,https://alpha.example/1`].join('\n'),
+    );
+    await importFeedCsv(
+      t,
+      a.key,
       storeB,
       [
         header,
@@ -111,7 +104,9 @@ describe('product page cache', () => {
 
   it('a price-only run drops the page at once in its process and within the bound in another', async () => {
     await page(other, group); // kept in the other app
-    await importFeed(
+    await importFeedCsv(
+      t,
+      a.key,
       storeA,
       [header, `A1,Sony Headphones,Sony,${EAN},WH1,70.00 USD,in stock,https://alpha.example/1`].join('\n'),
       'prices',
