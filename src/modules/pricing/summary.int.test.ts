@@ -39,6 +39,8 @@ beforeAll(async () => {
     log: quiet,
     jobs: { register() {} },
     databaseKind: database.kind,
+    // what the services read of the configuration (the feed jobs' retry wait)
+    config: { pricing: { runRetryBaseMs: 2000 } },
   } as unknown as PlatformServices;
   feeds = createFeedsService({ platform, catalogItemsByGtin: async () => [], offload: null });
   pricing = createPricingService({ platform });
