@@ -268,10 +268,21 @@ export interface RollupCut {
 
 const HOUR_MS = 3_600_000;
 
-/** [from, to) as its whole UTC hours and the raw edges around them. */
-export function cutWindow(w: { from: Date; to: Date }): RollupCut {
+/** The start of the UTC hour holding `at`. */
+export function floorHour(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+/**
+ * [from, to) as its whole UTC hours and the raw edges around them. `closedThrough`: the rollup holds only the hours
+ * before it (the open hours after it are read raw, with the partial last hour).
+ */
+export function cutWindow(w: { from: Date; to: Date }, closedThrough?: Date): RollupCut {
   const a = Math.ceil(w.from.getTime() / HOUR_MS) * HOUR_MS;
-  const b = Math.floor(w.to.getTime() / HOUR_MS) * HOUR_MS;
+  const b = Math.min(
+    Math.floor(w.to.getTime() / HOUR_MS) * HOUR_MS,
+    closedThrough ? floorHour(closedThrough).getTime() : Number.POSITIVE_INFINITY,
+  );
   if (a >= b) return { inner: null, edges: w.from < w.to ? [{ from: w.from, to: w.to }] : [] };
   const edges: { from: Date; to: Date }[] = [];
   if (w.from.getTime() < a) edges.push({ from: w.from, to: new Date(a) });

@@ -15,6 +15,7 @@ import { queryOne } from '../../platform/index.ts';
 import { createAnalyticsSourceRepository, createReportRollupSources } from '../events/index.ts';
 import type { ReportWindow, SessionFilters } from './analytics.types.ts';
 import { createReportRollupsRepository, type RollupGrouping } from './report-rollups.repository.ts';
+import { createReportRollupsService } from './report-rollups.service.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-03-05T00:00:00Z');
@@ -151,6 +152,8 @@ const norm = (rows: object[]) =>
 /** Every case from the rollup (as last refreshed) against the raw statements; returns the rows compared. */
 async function compare(tenantId: string): Promise<{ rows: number; mismatches: string[] }> {
   const db = t.database.db;
+  // The hours the rollup has closed (its last refresh's hour); the simulation's are all long closed.
+  const closed = (await rollupRepo.state(db, tenantId)).closedThrough;
   let rows = 0;
   const mismatches: string[] = [];
   const check = (label: string, got: object[], want: object[]) => {
@@ -163,15 +166,19 @@ async function compare(tenantId: string): Promise<{ rows: number; mismatches: st
       const g = c.g;
       check(
         `sessions ${label}`,
-        await rollupRepo.sessionMeasures(db, tenantId, c.w, c.f, g),
+        await rollupRepo.sessionMeasures(db, tenantId, c.w, c.f, g, closed),
         await raw.sessionMeasures(db, tenantId, c.w, c.f, g),
       );
-      check(`cart ${label}`, await rollupRepo.cartMeasures(db, tenantId, c.w, c.f, g), await raw.cartMeasures(db, tenantId, c.w, c.f, g));
+      check(
+        `cart ${label}`,
+        await rollupRepo.cartMeasures(db, tenantId, c.w, c.f, g, closed),
+        await raw.cartMeasures(db, tenantId, c.w, c.f, g),
+      );
     }
     const pt = c.pageType ?? null;
     check(
       `pages ${label}`,
-      await rollupRepo.pageMeasures(db, tenantId, c.w, c.f, pt, c.g),
+      await rollupRepo.pageMeasures(db, tenantId, c.w, c.f, pt, c.g, closed),
       await raw.pageMeasures(db, tenantId, c.w, c.f, pt, c.g),
     );
   }
@@ -207,7 +214,7 @@ describe('report rollups equal the raw reports', () => {
     expect(rows).toBeGreaterThan(1000);
     // Another tenant's rollup is its own: B's sessions are not in A's hours.
     await refresh(B.tenantId);
-    const a = await rollupRepo.sessionMeasures(t.database.db, A.tenantId, cases()[0]!.w, {}, { kind: 'total' });
+    const a = await rollupRepo.sessionMeasures(t.database.db, A.tenantId, cases()[0]!.w, {}, { kind: 'total' }, null);
     expect(a[0]!.sessions).toBe(sim.sessions.length);
   }, 300_000);
 
@@ -287,6 +294,79 @@ describe('report rollups equal the raw reports', () => {
     await refresh(A.tenantId);
     expect((await compare(A.tenantId)).mismatches).toEqual([]);
   }, 300_000);
+});
+
+describe('the open hour', () => {
+  it('is read raw: a refresh counts only closed hours, and the hour holding now is counted whole once it closes', async () => {
+    const C = await t.createTenant('Rollups open hour');
+    const write = await C.apiKey(['interactions:write']);
+    const rollups = t.modules.analytics.reportRollups!;
+    const db = t.database.db;
+    const now = Date.now();
+    const hourStart = Math.floor(now / HOUR) * HOUR;
+    const inHour = (ms: number) => Math.min(now, hourStart + ms);
+    const visit = async (sessionId: string, startedAt: number, views: number[], cartAt: number) => {
+      await post(
+        '/api/v1/analytics/session/start',
+        { session_id: sessionId, anonymous_id: `anon-${sessionId}`, device_type: 'mobile', started_at: iso(startedAt) },
+        write,
+      );
+      for (const [i, at] of views.entries())
+        await post(
+          '/api/v1/analytics/page-view',
+          {
+            session_id: sessionId,
+            page_view_id: `${sessionId}-pv${i}`,
+            page_url: `https://shop.example/p/${i}`,
+            type: 'product',
+            viewed_at: iso(at),
+          },
+          write,
+        );
+      await post(
+        '/api/v1/analytics/cart-event',
+        { session_id: sessionId, event_id: `${sessionId}-c`, type: 'item_added', occurred_at: iso(cartAt) },
+        write,
+      );
+    };
+    // A session of the previous hour whose views reach into this one; then, after the first build, one of this hour.
+    await visit('spans', hourStart - 2 * 60_000, [hourStart - 60_000, inHour(1000)], inHour(500));
+    expect(await rollups.refresh(C.tenantId)).toMatchObject({ rebuilt: true });
+    await visit('open', inHour(2000), [inHour(3000)], inHour(3000));
+    const w: ReportWindow = { from: new Date(hourStart - 3 * HOUR), to: new Date(Date.now() + 60_000), tz: 'UTC' };
+    const groupings = [{ kind: 'total' }, { kind: 'time', granularity: 'hour' }] as const;
+    const same = async () => {
+      for (const g of groupings) {
+        expect(norm(await rollups.sessionMeasures(C.tenantId, w, {}, g))).toEqual(
+          norm(await raw.sessionMeasures(db, C.tenantId, w, {}, g)),
+        );
+        expect(norm(await rollups.pageMeasures(C.tenantId, w, {}, null, g))).toEqual(
+          norm(await raw.pageMeasures(db, C.tenantId, w, {}, null, g)),
+        );
+        expect(norm(await rollups.cartMeasures(C.tenantId, w, {}, g))).toEqual(norm(await raw.cartMeasures(db, C.tenantId, w, {}, g)));
+      }
+    };
+    await rollups.refresh(C.tenantId);
+    await same();
+    const counted = async () =>
+      (await queryOne<{ n: number }>(
+        db,
+        sql`SELECT coalesce(sum(sessions), 0)::int AS n FROM analytics_report_hour_totals WHERE tenant_id = ${C.tenantId} AND hour = ${iso(hourStart)}`,
+      ))!.n;
+    // Still this hour (unless the clock crossed into the next one meanwhile): the refresh left it as the build counted it.
+    if (Math.floor(Date.now() / HOUR) * HOUR === hourStart) expect(await counted()).toBe(0);
+    // An hour later the refresh counts it whole (a service over the same rows whose clock has moved on).
+    const later = createReportRollupsService({ db, reader: db, repo: rollupRepo, clock: () => new Date(hourStart + HOUR + 1000) });
+    expect(await later.refresh(C.tenantId)).toEqual({ rebuilt: false, hours: 1 });
+    expect((await rollupRepo.state(db, C.tenantId)).closedThrough).toEqual(new Date(hourStart + HOUR));
+    expect(await counted()).toBe(1);
+    const whole: ReportWindow = { from: new Date(hourStart - HOUR), to: new Date(hourStart + HOUR), tz: 'UTC' };
+    for (const g of groupings)
+      expect(norm(await later.pageMeasures(C.tenantId, whole, {}, null, g))).toEqual(
+        norm(await raw.pageMeasures(db, C.tenantId, whole, {}, null, g)),
+      );
+    expect((await later.sessionMeasures(C.tenantId, whole, {}, { kind: 'total' }))[0]).toMatchObject({ sessions: 2 });
+  }, 120_000);
 });
 
 describe('the reports read the rollups when the window allows, and say so', () => {

@@ -10,7 +10,7 @@ import type {
   SessionFilters,
   SessionMeasures,
 } from './analytics.types.ts';
-import { type RollupCut, cutWindow } from './analytics.core.ts';
+import { type RollupCut, cutWindow, floorHour } from './analytics.core.ts';
 
 /**
  * The report rollups' I/O (tables `analytics_report_rollups`, `analytics_session_marks`, `analytics_session_hours`,
@@ -173,14 +173,28 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
       return row ? row.watermark : undefined;
     },
 
-    /** Locks the tenant's rollup row (made on first use): refreshes take turns. Returns its watermark. */
-    async lock(q: Q, tenantId: string): Promise<string | null> {
-      await q.execute(sql`INSERT INTO analytics_report_rollups (tenant_id) VALUES (${tenantId}) ON CONFLICT DO NOTHING`);
-      const row = await queryOne<{ watermark: string | null }>(
+    /**
+     * The tenant's watermark and the hours its rollup holds: those before `closedThrough` (the UTC hour of its last
+     * refresh; null: never built).
+     */
+    async state(q: Q, tenantId: string): Promise<{ watermark: string | null; closedThrough: Date | null }> {
+      const row = await queryOne<{ watermark: string | null; refreshedAt: Date | string | null }>(
         q,
-        sql`SELECT watermark::text AS watermark FROM analytics_report_rollups WHERE tenant_id = ${tenantId} FOR UPDATE`,
+        sql`SELECT watermark::text AS watermark, refreshed_at AS "refreshedAt" FROM analytics_report_rollups WHERE tenant_id = ${tenantId}`,
       );
-      return row?.watermark ?? null;
+      const at = row?.watermark ? row.refreshedAt : null;
+      return { watermark: row?.watermark ?? null, closedThrough: at ? floorHour(new Date(at)) : null };
+    },
+
+    /** Locks the tenant's rollup row (made on first use): refreshes take turns. Returns its state (`state`). */
+    async lock(q: Q, tenantId: string): Promise<{ watermark: string | null; closedThrough: Date | null }> {
+      await q.execute(sql`INSERT INTO analytics_report_rollups (tenant_id) VALUES (${tenantId}) ON CONFLICT DO NOTHING`);
+      const row = await queryOne<{ watermark: string | null; refreshedAt: Date | string | null }>(
+        q,
+        sql`SELECT watermark::text AS watermark, refreshed_at AS "refreshedAt" FROM analytics_report_rollups WHERE tenant_id = ${tenantId} FOR UPDATE`,
+      );
+      const at = row?.watermark ? row.refreshedAt : null;
+      return { watermark: row?.watermark ?? null, closedThrough: at ? floorHour(new Date(at)) : null };
     },
 
     async setWatermark(q: Q, tenantId: string, watermark: string, now: Date): Promise<void> {
@@ -204,29 +218,38 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
     },
 
     /**
-     * Recounts every UTC hour the sessions touch: their start's, their page views' and cart events' hours now, and the
-     * hour each was last counted in (a start that moved). Recounting, not adding, makes it idempotent. Returns the hours.
+     * Recounts every closed UTC hour (before `closeTo`) the sessions touch: their start's, their page views' and cart
+     * events' hours now, and the hour each was last counted in (a start that moved), with the hours `closing` (those
+     * that closed since the last refresh: counted whole now that they are over). Open hours are not counted: reads
+     * take them raw. Recounting, not adding, makes it idempotent. Returns the hours.
      */
-    async applyChanges(q: Q, tenantId: string, sessions: readonly string[]): Promise<number> {
-      if (!sessions.length) return 0;
-      const list = sql`SELECT unnest(${arrayParam(sessions)}::text[])`;
-      const rows = await queryRows<{ h: string }>(
-        q,
-        sql`SELECT to_char(h AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"') AS h FROM ${src.hoursOfSessionsSql(tenantId, list)} hs
-          UNION SELECT to_char(m.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"') FROM analytics_session_marks m WHERE m.tenant_id = ${tenantId} AND m.session_id = ANY(${arrayParam(sessions)}::text[])`,
-      );
-      if (!rows.length) return 0;
-      await recount(
-        q,
-        tenantId,
-        rows.map((r) => r.h),
-      );
-      return rows.length;
+    async applyChanges(q: Q, tenantId: string, sessions: readonly string[], closeTo: Date, closing: readonly Date[] = []): Promise<number> {
+      const hours = new Set(closing.map((h) => h.toISOString()));
+      if (sessions.length) {
+        const list = sql`SELECT unnest(${arrayParam(sessions)}::text[])`;
+        const rows = await queryRows<{ h: Date | string }>(
+          q,
+          sql`SELECT x.h FROM (SELECT h FROM ${src.hoursOfSessionsSql(tenantId, list)} hs
+            UNION SELECT m.hour FROM analytics_session_marks m WHERE m.tenant_id = ${tenantId} AND m.session_id = ANY(${arrayParam(sessions)}::text[])) x(h)
+            WHERE x.h < ${closeTo.toISOString()}`,
+        );
+        for (const r of rows) hours.add(new Date(r.h).toISOString());
+      }
+      if (!hours.size) return 0;
+      await recount(q, tenantId, [...hours]);
+      return hours.size;
     },
 
     /** Session measures of sessions started in the window (events' `sessionMeasures`, same rows): whole hours from the rollup, edges raw. */
-    async sessionMeasures(q: Q, tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<SessionMeasures[]> {
-      const cut = cutWindow(w);
+    async sessionMeasures(
+      q: Q,
+      tenantId: string,
+      w: ReportWindow,
+      f: SessionFilters,
+      g: RollupGrouping,
+      closedThrough: Date | null,
+    ): Promise<SessionMeasures[]> {
+      const cut = cutWindow(w, closedThrough ?? undefined);
       if (totalsFit(f, g)) {
         const cols = sql`r.hour AS at, r.sessions, r.bounces, r.duration_sum, r.duration_count, r.page_views, r.cart_adds, r.purchases, r.converted_sessions, r.persons`;
         const raw = sql`x.at, 1, (x.pages_viewed <= 1)::int, coalesce(x.duration_seconds, 0)::float8, (x.duration_seconds IS NOT NULL)::int,
@@ -275,8 +298,9 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
       f: SessionFilters,
       pageType: string | null,
       g: RollupGrouping,
+      closedThrough: Date | null,
     ): Promise<PageMeasures[]> {
-      const cut = cutWindow(w);
+      const cut = cutWindow(w, closedThrough ?? undefined);
       if (pageType === null && totalsFit(f, g)) {
         // Distinct sessions: those whose views fall in one hour are counted there; the rest (and the edges') by hash.
         const cols = sql`r.hour AS at, r.views, r.time_sum, r.time_count, r.scroll_sum, r.scroll_count, r.page_sessions_single AS single, r.page_sessions_multi AS multi`;
@@ -319,8 +343,15 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
      * Cart measures per session with cart events in the window (events' `cartMeasures`): the session's rows of the
      * window's hours grouped by session, its first hour in the window its bucket.
      */
-    async cartMeasures(q: Q, tenantId: string, w: ReportWindow, f: SessionFilters, g: RollupGrouping): Promise<CartMeasures[]> {
-      const cut = cutWindow(w);
+    async cartMeasures(
+      q: Q,
+      tenantId: string,
+      w: ReportWindow,
+      f: SessionFilters,
+      g: RollupGrouping,
+      closedThrough: Date | null,
+    ): Promise<CartMeasures[]> {
+      const cut = cutWindow(w, closedThrough ?? undefined);
       if (totalsFit(f, g)) {
         // Sessions whose cart events fall in one hour are counts of that hour; the rest (and the edges') are grouped by
         // session, their first hour in the window their bucket.
