@@ -141,9 +141,10 @@ export function createReportRollupsService(deps: ReportRollupsServiceDeps) {
     async erasePerson(tx: Q, tenantId: string): Promise<void> {
       if (typeof (await repo.watermark(tx, tenantId)) !== 'string') return;
       const since = await repo.lock(tx, tenantId);
-      if (since.watermark === null || since.closedThrough === null) return;
-      // The closed hours the renamed sessions touch; open hours hold nothing that is read (reads take them raw).
-      await repo.applyChanges(tx, tenantId, await repo.changedSessions(tx, tenantId, since.watermark), since.closedThrough);
+      if (since.watermark === null) return;
+      // Every hour the renamed sessions touch, open ones too: no read uses an open hour's row, but a first build may
+      // have counted it, with the person's hashed id.
+      await repo.applyChanges(tx, tenantId, await repo.changedSessions(tx, tenantId, since.watermark), new Date('9999-01-01T00:00:00Z'));
     },
   };
 }
