@@ -150,7 +150,7 @@ export function createAnalyticsBehaviourRepository() {
       // Without session filters only the events lacking a user id look up their session: hashing every session of
       // the tenant to name people who already carry a user id was ~0.9 s of PGlite's 4.2 s at 200,000 sessions.
       const filtered = (Object.keys(SESSION_COLUMN) as (keyof AnalyticsSessionFilters)[]).some((d) => f[d] !== undefined);
-      const joined = sql`LEFT JOIN tracking_sessions s ON s.tenant_id = x.tenant_id AND s.session_id = x.session_id`;
+      const joined = sql`LEFT JOIN tracking_sessions s ON s.tenant_id = ${tenantId} AND s.session_id = x.session_id`;
       const people = filtered
         ? sql`SELECT coalesce(x.user_id, s.user_id, s.anonymous_id, 's:' || x.session_id) AS person, x.name, x.at
               FROM raw x ${joined} WHERE true ${sessionFilter(f)}`
