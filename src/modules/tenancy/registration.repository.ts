@@ -45,7 +45,13 @@ export function createRegistrationRepository() {
       queryOne<PendingRegistrationRow>(q, sql`SELECT ${ROW} FROM pending_registrations WHERE token_hash = ${tokenHash}`),
     /** Once an address has its account, its other pending links stop working (they would only answer "taken"). */
     async closeOthers(q: Q, email: string, now: Date): Promise<void> {
-      await q.execute(sql`UPDATE pending_registrations SET used_at = ${now.toISOString()} WHERE email = ${email} AND used_at IS NULL`);
+      // SKIP LOCKED: another link of this address being used right now is locked by its own claim. Waiting for it while
+      // that verification waits for this one's new user row (the e-mail's unique key) was a deadlock (a 500 to one of
+      // two racing links); skipped, that verification finds the account taken (409) and its link stays unused.
+      await q.execute(
+        sql`UPDATE pending_registrations SET used_at = ${now.toISOString()} WHERE id IN (
+          SELECT id FROM pending_registrations WHERE email = ${email} AND used_at IS NULL FOR UPDATE SKIP LOCKED)`,
+      );
     },
     /** Forgets sign-ups used or expired before `before`. Returns rows deleted. */
     prune: async (q: Q, before: Date): Promise<number> =>
