@@ -70,6 +70,18 @@ function totalsFit(f: SessionFilters, g: RollupGrouping): g is { kind: 'total' }
   return (g.kind === 'total' || g.kind === 'time') && DIMENSIONS.every((d) => f[d] === undefined);
 }
 
+/** A rollup's watermark and the end of its closed hours (the UTC hour of its last refresh; null: never built). */
+export interface RollupState {
+  watermark: string | null;
+  closedThrough: Date | null;
+}
+type StateRow = { watermark: string | null; refreshedAt: Date | string | null };
+const STATE = sql`watermark::text AS watermark, refreshed_at AS "refreshedAt" FROM analytics_report_rollups`;
+function stateOf(row: StateRow | undefined): RollupState {
+  const at = row?.watermark ? row.refreshedAt : null;
+  return { watermark: row?.watermark ?? null, closedThrough: at ? floorHour(new Date(at)) : null };
+}
+
 export function createReportRollupsRepository(src: ReportRollupSources) {
   /** Rollup rows of `table` in the cut's whole hours (none without), as `cols`. */
   const innerRows = (tenantId: string, table: string, cut: RollupCut, cols: SQL, and: SQL = sql`true`) =>
@@ -177,24 +189,13 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
      * The tenant's watermark and the hours its rollup holds: those before `closedThrough` (the UTC hour of its last
      * refresh; null: never built).
      */
-    async state(q: Q, tenantId: string): Promise<{ watermark: string | null; closedThrough: Date | null }> {
-      const row = await queryOne<{ watermark: string | null; refreshedAt: Date | string | null }>(
-        q,
-        sql`SELECT watermark::text AS watermark, refreshed_at AS "refreshedAt" FROM analytics_report_rollups WHERE tenant_id = ${tenantId}`,
-      );
-      const at = row?.watermark ? row.refreshedAt : null;
-      return { watermark: row?.watermark ?? null, closedThrough: at ? floorHour(new Date(at)) : null };
-    },
+    state: async (q: Q, tenantId: string): Promise<RollupState> =>
+      stateOf(await queryOne<StateRow>(q, sql`SELECT ${STATE} WHERE tenant_id = ${tenantId}`)),
 
     /** Locks the tenant's rollup row (made on first use): refreshes take turns. Returns its state (`state`). */
-    async lock(q: Q, tenantId: string): Promise<{ watermark: string | null; closedThrough: Date | null }> {
+    async lock(q: Q, tenantId: string): Promise<RollupState> {
       await q.execute(sql`INSERT INTO analytics_report_rollups (tenant_id) VALUES (${tenantId}) ON CONFLICT DO NOTHING`);
-      const row = await queryOne<{ watermark: string | null; refreshedAt: Date | string | null }>(
-        q,
-        sql`SELECT watermark::text AS watermark, refreshed_at AS "refreshedAt" FROM analytics_report_rollups WHERE tenant_id = ${tenantId} FOR UPDATE`,
-      );
-      const at = row?.watermark ? row.refreshedAt : null;
-      return { watermark: row?.watermark ?? null, closedThrough: at ? floorHour(new Date(at)) : null };
+      return stateOf(await queryOne<StateRow>(q, sql`SELECT ${STATE} WHERE tenant_id = ${tenantId} FOR UPDATE`));
     },
 
     async setWatermark(q: Q, tenantId: string, watermark: string, now: Date): Promise<void> {
