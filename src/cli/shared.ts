@@ -36,6 +36,7 @@ export async function openForCommand(config: Config, command: string, opts: { mi
             poolSize: config.database.poolSize,
             readScope: config.database.readScope,
             connectTimeoutMs: config.database.connectTimeoutMs,
+            jit: config.database.jit,
             ...(config.database.replica ? { replica: config.database.replica } : {}),
           },
     );

@@ -56,6 +56,9 @@ const envSchema = z.object({
   // A pool waits this long for a new connection (TCP, TLS, startup) before the request fails with 503: a blackholed
   // database host must not hold requests until the kernel's TCP timeout (minutes).
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  // PostgreSQL's JIT for Loupe's connections: off by default (platform/database.ts `jitOff`: it cost the analytics
+  // statements seconds of compiling); `on` leaves the server's own setting.
+  DATABASE_JIT: z.enum(['on', 'off']).default('off'),
   // A streaming replica for reads that may lag (reports): used while its replay is within DATABASE_REPLICA_MAX_LAG_MS
   // of the primary, checked every DATABASE_REPLICA_CHECK_MS; the primary serves them otherwise (platform/database.replica.ts).
   DATABASE_REPLICA_URL: z
@@ -300,6 +303,8 @@ export interface Config {
         readonly poolSize: number;
         readonly readScope: 'session' | 'transaction';
         readonly connectTimeoutMs: number;
+        /** Whether PostgreSQL may JIT-compile Loupe's statements (DATABASE_JIT; default off). */
+        readonly jit: boolean;
         /** The streaming replica reports read from while it keeps up (undefined: everything on the primary). */
         readonly replica: { readonly url: string; readonly maxLagMs: number; readonly checkMs: number } | undefined;
       };
@@ -484,6 +489,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           poolSize: e.DATABASE_POOL_SIZE,
           readScope: e.DATABASE_READ_SCOPE,
           connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+          jit: e.DATABASE_JIT === 'on',
           replica: e.DATABASE_REPLICA_URL
             ? { url: e.DATABASE_REPLICA_URL, maxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS, checkMs: e.DATABASE_REPLICA_CHECK_MS }
             : undefined,

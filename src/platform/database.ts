@@ -77,6 +77,8 @@ export type DatabaseOptions =
       connectTimeoutMs?: number;
       /** A streaming replica for `Database.reader` (platform/database.replica.ts). */
       replica?: Omit<ReplicaOptions, 'connectTimeoutMs'>;
+      /** PostgreSQL's JIT compilation for this process's connections (default off: see `jitOff`). */
+      jit?: boolean;
       /**
        * Told every statement the pools' connections send (a replica's too), with its bound values, before it is sent (the Citus
        * conformance check records them to EXPLAIN later: test/scale.conformance.int.test.ts). Must not throw.
@@ -150,6 +152,7 @@ function openPools(
     readScope?: ReadScopeMode;
     connectTimeoutMs?: number;
     onStatement?: StatementObserver;
+    jit?: boolean;
   },
 ): { pool: pg.Pool; close(): Promise<void> } {
   const poolSize = opts.poolSize ?? 10;
@@ -159,6 +162,7 @@ function openPools(
     /* idle client errors are surfaced on the next query; never crash the process here */
   };
   pool.on('error', ignoreIdleError);
+  if (!opts.jit) jitOff(pool);
   if (opts.onStatement) observeStatements(pool, opts.onStatement);
   traceQueries(pool);
   // Named statements only in `session` mode: in `transaction` mode (behind PgBouncer in transaction mode) the next
@@ -175,11 +179,29 @@ function openPools(
     connectionTimeoutMillis,
   });
   scopedPool.on('error', ignoreIdleError);
+  if (!opts.jit) jitOff(scopedPool);
   if (opts.onStatement) observeStatements(scopedPool, opts.onStatement);
   traceQueries(scopedPool);
   allowNamedStatements(scopedPool);
   scopePoolQueriesBySession(pool, scopedPool);
   return { pool, close: async () => void (await Promise.all([pool.end(), scopedPool.end()])) };
+}
+
+/**
+ * `SET jit = off` on each new connection of `pool`, before anything else it runs (registered before the statement
+ * observers and tracing, so they never see it). PostgreSQL compiles a statement whose estimated cost passes
+ * `jit_above_cost` (100,000), with inlining and optimization past 500,000: the analytics statements (rollup refreshes,
+ * funnels, retention) are estimated far above that whatever they really read, because their CTEs and arrays have no
+ * statistics, and compiling them costs seconds. bench:analytics, PostgreSQL, load 12-15: the round that closes a
+ * report rollup's hour 9.5 s with JIT (136 functions compiled) against 0.3 s without; 50,000 sessions: the 5-step
+ * funnel raw 1.8-1.9 s against 1.1-1.2, retention 458-826 ms against 290-392; paths, a sort of a million page views,
+ * is the one report JIT helped (6.0-6.4 s against 7.7-8.5). DATABASE_JIT=on gives the server's own setting back.
+ * A failed SET (a server without the setting) leaves the connection as it was.
+ */
+function jitOff(pool: pg.Pool): void {
+  pool.on('connect', (client) => {
+    client.query('SET jit = off').catch(() => undefined);
+  });
 }
 
 /**

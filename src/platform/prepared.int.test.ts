@@ -17,10 +17,17 @@ let admin: pg.Client | undefined;
 let dbName = '';
 const opened: Database[] = [];
 
-async function open(readScope: 'session' | 'transaction'): Promise<Database> {
+async function open(readScope: 'session' | 'transaction', jit?: boolean): Promise<Database> {
   const url = new URL(inject('pgUrl'));
   url.pathname = `/${dbName}`;
-  const d = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 1, scopedPoolSize: 1, readScope } as never);
+  const d = await openDatabase({
+    kind: 'postgres',
+    url: url.toString(),
+    poolSize: 1,
+    scopedPoolSize: 1,
+    readScope,
+    ...(jit === undefined ? {} : { jit }),
+  } as never);
   opened.push(d);
   return d;
 }
@@ -78,5 +85,27 @@ describe('prepared statements', () => {
     const d = await open('transaction');
     expect(await queryRows(d.db, answer(5), { prepare: true })).toEqual([{ n: 6, t: 'same text' }]);
     expect((await prepared(d)).filter((n) => n.startsWith('loupe_'))).toEqual([]);
+  });
+});
+
+describe('connection settings', () => {
+  const jitOf = async (d: Database) => (await queryRows<{ jit: string }>(d.db, sql`SELECT current_setting('jit') AS jit`))[0]?.jit;
+
+  it.runIf(onPostgres)('JIT is off on every connection by default, in both read scopes and on the scoped pool', async () => {
+    for (const scope of ['session', 'transaction'] as const) {
+      const d = await open(scope);
+      expect(await jitOf(d)).toBe('off');
+      await inTenant(d.db, TENANT, async (tx) => {
+        expect((await queryRows<{ jit: string }>(tx, sql`SELECT current_setting('jit') AS jit`))[0]?.jit).toBe('off');
+      });
+      expect(await runInTenantScope(TENANT, () => jitOf(d))).toBe('off');
+    }
+  });
+
+  it.runIf(onPostgres)("jit: true (DATABASE_JIT=on) leaves the server's setting", async () => {
+    const server = (await admin!.query<{ jit: string }>(`SELECT current_setting('jit') AS jit`)).rows[0]?.jit;
+    expect(server).toBe('on'); // PostgreSQL's default: the test would pass vacuously if the server had it off
+    const d = await open('session', true);
+    expect(await jitOf(d)).toBe(server);
   });
 });
