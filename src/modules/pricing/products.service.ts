@@ -74,11 +74,7 @@ function textOf(body: ProductResponse, serialize: SerializeProduct): PageText {
 }
 
 /** The response: the page's text with this request's freshness (ISO timestamps need no JSON escaping). */
-function withFreshness(
-  text: PageText,
-  fresh: { stale: boolean; refreshedAt: Date | null },
-  serialize: SerializeProduct,
-): ProductPageJson {
+function withFreshness(text: PageText, fresh: { stale: boolean; refreshedAt: Date | null }, serialize: SerializeProduct): ProductPageJson {
   const at = fresh.refreshedAt ? fresh.refreshedAt.toISOString() : null;
   if ('body' in text) {
     const json = serialize({ ...text.body, pricing: { ...text.body.pricing, stale: fresh.stale, refreshed_at: at } });
