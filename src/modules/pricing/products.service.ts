@@ -86,7 +86,7 @@ function withFreshness(text: PageText, fresh: { stale: boolean; refreshedAt: Dat
   };
 }
 
-/** Estimated bytes a kept page holds (rows, strings, the built response): object headers and fields per offer. */
+/** Estimated bytes a kept page holds (rows, strings, the page's text): object headers and fields per offer. */
 function pageBytes(p: { group: PageGroupRow; offers: readonly GroupOfferRow[] }): number {
   let n = 2048 + 2 * (p.group.canonicalName.length + (p.group.brand?.length ?? 0));
   for (const o of p.offers) n += 1536 + 4 * (o.storeName.length + (o.affiliateUrl?.length ?? 0) + (o.imageUrl?.length ?? 0));
