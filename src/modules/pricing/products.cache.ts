@@ -23,8 +23,8 @@
  * Admission. While the bound has room every page read is kept. Once full, a page is kept only at its second read within
  * the last `maxBytes / 8 KiB` pages read and not kept (a doorkeeper set): keeping a page read once evicted one that might
  * be read again, and each kept page outlives the young generation, so a scan over more products than the bound holds
- * (every read a miss) paid the copying and old-generation collection of pages nobody read again (measured: ~30-100 us of
- * CPU and GC per miss, the misses' 10-15 % of bench:pricing-scale); a cyclic scan now keeps hitting what it kept.
+ * (every read a miss) paid the copying and old-generation collection of pages nobody read again (in-process: ~30-100 us
+ * of CPU and GC per miss); a cyclic scan now keeps hitting what it kept. Filling the bound still keeps every page read.
  */
 import { LRUCache } from 'lru-cache';
 
