@@ -6,7 +6,7 @@ import type { FeedFormat } from './feed.core.ts';
 import type { AlertsService } from './alerts.service.ts';
 import type { FeedsService } from './feeds.service.ts';
 import type { PricingService } from './pricing.service.ts';
-import type { ProductsService } from './products.service.ts';
+import type { ProductsService, SerializeProduct } from './products.service.ts';
 import type { RefreshService } from './refresh.service.ts';
 import type { SourcesService } from './sources.service.ts';
 import * as s from './pricing.schemas.ts';
@@ -49,6 +49,15 @@ async function receiveFeed(request: FastifyRequest) {
     }
   }
   throw new AppError('validation', 'PRICING_FILE_REQUIRED', 'No file was sent: add the feed in a multipart field named "file".');
+}
+
+/** Matches an If-None-Match header against an ETag (a list, weak validators and `*` included: weak comparison, RFC 9110). */
+function notModified(header: string | string[] | undefined, etag: string): boolean {
+  if (typeof header !== 'string' || header.length > 2000) return false;
+  return header
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .some((t) => t === '*' || t === etag);
 }
 
 export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps): Promise<void> {
@@ -520,13 +529,30 @@ export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps
     {
       schema: {
         tags,
-        summary: 'A product (match group or catalog item) with its best offer, savings, other offers and price range (seed 000)',
+        summary:
+          'A product (match group or catalog item) with its best offer, savings, other offers and price range (seed 000); ETag / If-None-Match',
         params: idParams,
-        response: { 200: s.productResponse, ...errorResponses },
+        response: {
+          200: s.productResponse,
+          304: z.null().describe('Not modified: the page still has the ETag sent in If-None-Match'),
+          ...errorResponses,
+        },
       },
       config: shopRead,
     },
-    async (request) => deps.products.get(tenantContext(request), request.params.id),
+    async (request, reply) => {
+      // The page's JSON is made by this route's own serializer, once per kept page (products.service.ts `page`).
+      const serialize = reply.getSerializationFunction('200') as SerializeProduct;
+      const page = await deps.products.page(tenantContext(request), request.params.id, serialize);
+      // Prices change at any moment and the page depends on the caller's tenant: private, revalidated on every use.
+      reply.header('etag', page.etag).header('cache-control', 'private, no-cache');
+      if (notModified(request.headers['if-none-match'], page.etag)) return reply.code(304).send(null);
+      // Already JSON: sent as is.
+      return reply
+        .type('application/json; charset=utf-8')
+        .serializer((x: unknown) => x as string)
+        .send(page.json as unknown as z.infer<typeof s.productResponse>);
+    },
   );
   r.get(
     '/api/v1/products/:id/price-history',

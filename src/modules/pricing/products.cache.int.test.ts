@@ -3,7 +3,9 @@
  * the uncached read answered; a price-only run, a merge and a split drop the pages they touch, at once in the writing
  * process and within the look's bound in another app on the same database (another process: nothing announced to
  * it); a catalog link shows; tenants with the same group id never see each other's page; a kept page turns stale
- * with time alone and still hands its offers' sources to the stale-price refresh.
+ * with time alone and still hands its offers' sources to the stale-price refresh. The text served, kept or read, fresh
+ * or stale, is what the route's serializer writes of the page; its ETag answers If-None-Match with a 304 until the page
+ * changes, in either app.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,8 @@ import { buildApp, type LoupeApp } from '../../app.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers.ts';
 import { importFeedCsv } from '../../../test/pricing-networks.ts';
 import { type PlatformServices, newId } from '../../platform/index.ts';
+import { createResponseSerializers } from '../../platform/serializer.ts';
+import { productResponse } from './pricing.schemas.ts';
 import { CHECK_MS } from './products.cache.ts';
 import { createProductsService } from './products.service.ts';
 import { refreshGroupSummaries } from './summary.service.ts';
@@ -37,10 +41,28 @@ afterAll(async () => {
 });
 
 /** The raw answer (bytes compared, not parsed JSON). */
-const page = async (app: LoupeApp, id: string, key = a.key) => {
-  const r = await app.app.inject({ method: 'GET', url: `/api/v1/products/${id}`, headers: { authorization: `Bearer ${key}` } });
-  return { status: r.statusCode, text: r.body, json: r.statusCode === 200 ? JSON.parse(r.body) : undefined };
+const page = async (app: LoupeApp, id: string, key = a.key, ifNoneMatch?: string) => {
+  const r = await app.app.inject({
+    method: 'GET',
+    url: `/api/v1/products/${id}`,
+    headers: { authorization: `Bearer ${key}`, ...(ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {}) },
+  });
+  return {
+    status: r.statusCode,
+    text: r.body,
+    json: r.statusCode === 200 ? JSON.parse(r.body) : undefined,
+    etag: r.headers.etag as string | undefined,
+    cacheControl: r.headers['cache-control'],
+    type: r.headers['content-type'],
+  };
 };
+/** What the app's serializer of the route (fast-json-stringify from `productResponse`) writes of a page. */
+const serialize = createResponseSerializers().compiler({
+  schema: productResponse,
+  method: 'GET',
+  url: '/api/v1/products/:id',
+  httpStatus: '200',
+}) as (body: unknown) => string;
 const api = (method: string, url: string, body?: unknown, key = a.key) =>
   t.request(method, url, { token: key, ...(body !== undefined ? { body } : {}) });
 const stats = (app: LoupeApp) => app.modules.pricing.productPageCacheStats();
@@ -99,6 +121,39 @@ describe('product page cache', () => {
       const second = await page(app, group);
       expect(second.text).toBe(first.text);
       expect(stats(app)).toMatchObject({ misses: s0.misses + 1, hits: s0.hits + 1, pages: s0.pages + 1 });
+      // byte for byte what the route's serializer writes of the page, kept or read; one ETag for one text
+      expect(first.json.pricing.refreshed_at).not.toBeNull();
+      expect(first.text).toBe(serialize(first.json));
+      expect(first).toMatchObject({ type: 'application/json; charset=utf-8', cacheControl: 'private, no-cache' });
+      expect(second.etag).toMatch(/^"[\w.-]+"$/);
+      expect(second.etag).toBe(first.etag);
+    }
+    // the app and the other "process" give the same text the same ETag
+    expect((await page(other, group)).etag).toBe((await page(t, group)).etag);
+  }, 120_000);
+
+  it('answers If-None-Match with 304 until the page changes, in this app and in another', async () => {
+    const tag = (await page(t, group)).etag!;
+    for (const app of [t, other]) {
+      const same = await page(app, group, a.key, `W/"nope", ${tag}`);
+      expect([same.status, same.text, same.etag, same.cacheControl]).toEqual([304, '', tag, 'private, no-cache']);
+      expect((await page(app, group, a.key, '"nope"')).status).toBe(200);
+    }
+    // another tenant's key never gets a 304 for A's page (it is not found there)
+    expect((await page(t, group, b.key, tag)).status).toBe(404);
+    await importFeedCsv(
+      t,
+      a.key,
+      storeA,
+      [header, `A1,Sony Headphones,Sony,${EAN},WH1,74.00 USD,in stock,https://alpha.example/1`].join('\n'),
+      'prices',
+    );
+    for (const app of [t, other]) {
+      await within(app, group, (p) => p.json.pricing.best_offer.price_amount === '74.00', 5000);
+      const changed = await page(app, group, a.key, tag);
+      expect(changed.status).toBe(200);
+      expect(changed.etag).not.toBe(tag);
+      expect(changed.text).toBe(serialize(changed.json));
     }
   }, 120_000);
 
@@ -205,6 +260,16 @@ describe('kept pages and time', () => {
     expect(products.cacheStats().hits).toBeGreaterThanOrEqual(1);
     expect(later.pricing.stale).toBe(true);
     expect({ ...later, pricing: { ...later.pricing, stale: false } }).toEqual(first);
+    // the kept text turns stale too: byte for byte the serializer's, kept (second call) or made, with another ETag
+    const made = await products.page(ctx, groupId, serialize);
+    const kept = await products.page(ctx, groupId, serialize);
+    expect(made.json).toBe(serialize(later));
+    expect(kept).toEqual(made);
+    now = new Date(now.getTime() - 2 * 3_600_000);
+    const fresh = await products.page(ctx, groupId, serialize);
+    expect(fresh.json).toBe(serialize(first));
+    expect(fresh.etag).not.toBe(made.etag);
+    now = new Date(now.getTime() + 2 * 3_600_000);
     // a network run confirming the prices (no price change, no group stamped) is seen by the next look
     const inGroup = await api('GET', `/api/v1/pricing/offers?group_id=${groupId}`);
     for (const storeId of new Set((inGroup.body.data as { store_id: string }[]).map((o) => o.store_id)))

@@ -1,6 +1,7 @@
 /**
- * The product page cache alone (fake looks): its byte bound holds, a look's changed groups are dropped, a read that a
- * look with drops overlapped is not kept, a bulk change starts the tenant over, tenants' pages are apart.
+ * The product page cache alone (fake looks): its byte bound holds, once full a page read once is not kept, a look's
+ * changed groups are dropped, a read that a look with drops overlapped is not kept, a bulk change starts the tenant over,
+ * tenants' pages are apart.
  */
 import { describe, expect, it } from 'vitest';
 import { createProductPageCache } from './products.cache.ts';
@@ -27,16 +28,33 @@ function setup(maxBytes: number, lookMs = 0) {
 }
 
 describe('product page cache', () => {
-  it('holds its byte bound: the least recently served pages go first', async () => {
+  it('holds its byte bound: once full, a page read twice evicts the least recently served', async () => {
     const { cache, get } = setup(10_000);
-    for (let i = 0; i < 50; i++) await get('t', `g${i}`);
+    for (let i = 0; i < 50; i++) await get('t', `g${i}`); // g0..g9 fill the bound; the rest are read once
     expect(cache.stats().bytes).toBeLessThanOrEqual(10_000);
     expect(cache.stats().pages).toBe(10);
+    expect((await get('t', 'g9')).hit).toBe(true);
+    expect((await get('t', 'g49')).hit).toBe(false); // its second read: kept, g0 (least recently served) goes
     expect((await get('t', 'g49')).hit).toBe(true);
+    expect(cache.stats()).toMatchObject({ pages: 10, bytes: 10_000 });
     expect((await get('t', 'g0')).hit).toBe(false);
+    expect((await get('t', 'g1')).hit).toBe(true);
     // a page larger than the bound is answered, never kept
     expect((await get('t', 'big', 'x', 20_000)).value.v).toBe('x');
     expect((await get('t', 'big', 'y', 20_000)).value.v).toBe('y');
+  });
+
+  it('once full, a page read once is not kept: a scan over more pages than the bound holds keeps hitting the first', async () => {
+    const { cache, get } = setup(10_000);
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 100; i++) await get('t', `g${i}`);
+    // each round reads 100 pages; the doorkeeper (64 keys at this bound) forgets a page before its next read
+    expect(cache.stats()).toMatchObject({ pages: 10, hits: 20, misses: 280 });
+    expect((await get('t', 'g0')).hit).toBe(true);
+    // kept at its second read (the least recently served goes), served at its third
+    expect((await get('t', 'g50')).hit).toBe(false);
+    expect((await get('t', 'g50')).hit).toBe(false);
+    expect((await get('t', 'g50')).hit).toBe(true);
+    expect(cache.stats().pages).toBe(10);
   });
 
   it('looks at most every 250 ms and drops the changed groups; tenants never share a page', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type PlatformServices, type TenantContext, formatMoney, isUuid, minorToMajor, notFound } from '../../platform/index.ts';
 import { normalizeGtin } from './gtin.core.ts';
 import { type PricePoint, daysAgo, downsampleSeries, lowestSeries, summarizePricing } from './pricing.core.ts';
@@ -35,14 +36,57 @@ export interface ProductsDeps {
   pageCacheBytes: number;
 }
 
-/** A match group's page as kept: its rows, and (for the group's own page) the response built of them but freshness. */
+/**
+ * The page's response but freshness as the route's serializer writes it (the serializer is the route's: what it writes
+ * is what the page answers), cut where freshness goes: `head` ends with `"offer_count":n,` and the response is `head`
+ * plus this request's `stale` and `refreshed_at` (the schema's last fields) and the closing braces. `tag` is a digest
+ * of `head`. When the serializer does not end with the unset freshness (another schema), `body` is kept instead and
+ * each request serializes it whole.
+ */
+type PageText = { head: string; tag: string } | { body: ProductResponse };
+
+/** A match group's page as kept: its rows, and (for the group's own page) its text but freshness, made once. */
 interface KeptPage {
   group: PageGroupRow;
   offers: GroupOfferRow[];
-  body?: ProductResponse;
+  text?: PageText;
 }
 
-/** Estimated bytes a kept page holds (rows, strings, the built response): object headers and fields per offer. */
+/** The product page as sent: the JSON text and its strong entity tag (a digest of the text's parts). */
+export interface ProductPageJson {
+  json: string;
+  etag: string;
+}
+
+/** The route's response serializer (fastify's, compiled from `productResponse`). */
+export type SerializeProduct = (body: ProductResponse) => string;
+
+/** What the serializer writes last when freshness is unset (`build` leaves it so). */
+const UNSET_FRESHNESS = '"stale":false,"refreshed_at":null}}';
+
+const digest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
+
+function textOf(body: ProductResponse, serialize: SerializeProduct): PageText {
+  const json = serialize(body);
+  if (!json.endsWith(UNSET_FRESHNESS)) return { body };
+  const head = json.slice(0, json.length - UNSET_FRESHNESS.length);
+  return { head, tag: digest(head) };
+}
+
+/** The response: the page's text with this request's freshness (ISO timestamps need no JSON escaping). */
+function withFreshness(text: PageText, fresh: { stale: boolean; refreshedAt: Date | null }, serialize: SerializeProduct): ProductPageJson {
+  const at = fresh.refreshedAt ? fresh.refreshedAt.toISOString() : null;
+  if ('body' in text) {
+    const json = serialize({ ...text.body, pricing: { ...text.body.pricing, stale: fresh.stale, refreshed_at: at } });
+    return { json, etag: `"${digest(json)}"` };
+  }
+  return {
+    json: `${text.head}"stale":${fresh.stale},"refreshed_at":${at === null ? 'null' : `"${at}"`}}}`,
+    etag: `"${text.tag}.${fresh.stale ? 1 : 0}${fresh.refreshedAt ? fresh.refreshedAt.getTime().toString(36) : ''}"`,
+  };
+}
+
+/** Estimated bytes a kept page holds (rows, strings, the page's text): object headers and fields per offer. */
 function pageBytes(p: { group: PageGroupRow; offers: readonly GroupOfferRow[] }): number {
   let n = 2048 + 2 * (p.group.canonicalName.length + (p.group.brand?.length ?? 0));
   for (const o of p.offers) n += 1536 + 4 * (o.storeName.length + (o.affiliateUrl?.length ?? 0) + (o.imageUrl?.length ?? 0));
@@ -239,17 +283,27 @@ export function createProductsService(deps: ProductsDeps) {
 
   return {
     /**
-     * The product page. A match group's own page is built once per kept page and served with this request's freshness
-     * (`stale`, `refreshed_at`: the only fields that move with time; the stale-price refresh is queued as uncached).
+     * The product page as JSON text, byte for byte what `serialize` writes of the response. A match group's own page is
+     * built and serialized once per kept page and served with this request's freshness (`stale`, `refreshed_at`: the
+     * only fields that move with time; the stale-price refresh is queued as uncached).
      */
-    async get(ctx: TenantContext, id: string): Promise<ProductResponse> {
+    async page(ctx: TenantContext, id: string, serialize: SerializeProduct): Promise<ProductPageJson> {
       const { group, item, offers, kept } = await resolve(ctx, id);
-      const [body, fresh] = await Promise.all([kept?.body ?? build(ctx, group, item, offers), deps.freshness(ctx.tenantId, offers)]);
-      if (kept && !item) kept.body = body;
-      return {
-        ...body,
-        pricing: { ...body.pricing, stale: fresh.stale, refreshed_at: fresh.refreshedAt ? fresh.refreshedAt.toISOString() : null },
-      };
+      const own = kept && !item ? kept : undefined;
+      const [text, fresh] = await Promise.all([
+        own?.text ?? build(ctx, group, item, offers).then((body) => textOf(body, serialize)),
+        deps.freshness(ctx.tenantId, offers),
+      ]);
+      if (own) own.text = text;
+      return withFreshness(text, fresh, serialize);
+    },
+
+    /** The product page as an object, built on each call from the (kept) rows (in-process readers and tests). */
+    async get(ctx: TenantContext, id: string): Promise<ProductResponse> {
+      const { group, item, offers } = await resolve(ctx, id);
+      const [body, fresh] = await Promise.all([build(ctx, group, item, offers), deps.freshness(ctx.tenantId, offers)]);
+      const refreshedAt = fresh.refreshedAt ? fresh.refreshedAt.toISOString() : null;
+      return { ...body, pricing: { ...body.pricing, stale: fresh.stale, refreshed_at: refreshedAt } };
     },
 
     /** A writer of this process committed a change of the tenant's offers or groups (after its commit). */
