@@ -203,9 +203,8 @@ const cleanup = async () => {
     'analytics_funnel_rollups',
     'analytics_report_rollups',
     'analytics_session_marks',
-    'analytics_session_hours',
-    'analytics_page_hours',
-    'analytics_cart_hours',
+    'analytics_report_hour_totals',
+    'analytics_page_hour_totals',
   ])
     await db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
   if (!part('upkeep')) return;

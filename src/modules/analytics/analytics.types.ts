@@ -132,6 +132,11 @@ export interface ReportRollupSources {
   cartRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
   /** session_id, first_hour, last_hour: the UTC hours of the first and last page view of each session with a page view in the pick. */
   pageSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /**
+   * session_id, page, first_hour, last_hour, types (distinct page types, null one of them): per (session, page) over all
+   * the page views of each session with a page view in the pick.
+   */
+  pageKeySpansSql(tenantId: string, pick: ReportRowsPick): SQL;
   /** session_id, first_hour, last_hour: the same over cart events. */
   cartSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
 }
