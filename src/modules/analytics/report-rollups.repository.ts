@@ -106,33 +106,31 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
     await q.execute(sql`INSERT INTO analytics_session_marks (tenant_id, session_id, hour)
       SELECT ${tenantId}::uuid, x.session_id, x.hour FROM ${src.sessionRowsSql(tenantId, pick)} x`);
     await recountTotals(q, tenantId, pick);
-    await recountPages(q, tenantId, pick);
+    await recountPages(q, tenantId, pick, inHours);
   }
 
   /**
-   * The hours' rows per page and page type (`analytics_page_hour_totals`): a session whose views of the page (over all
-   * its page views, events' `pageKeySpansSql`) fall in one hour and one page type is a count in that row, else a hash in
-   * each row it touches; the same over all its views for reads over several pages.
+   * The hours' rows per page and page type (`analytics_page_hour_totals`), from every page view of the hours' sessions
+   * (events' `sessionPagesSql`): a session whose views of the page fall in one (hour, page type) is a count in that row,
+   * else a hash in each row it touches; the same over all its views for reads over several pages. One pass: the
+   * sessions' rows per (hour, page, page type), then window counts per session and page.
    */
-  async function recountPages(q: Q, tenantId: string, pick: ReportRowsPick): Promise<void> {
+  async function recountPages(q: Q, tenantId: string, pick: ReportRowsPick, inHours: SQL): Promise<void> {
     const bigints = sql`'{}'::bigint[]`;
     await q.execute(sql`INSERT INTO analytics_page_hour_totals (tenant_id, hour, page, page_type, views, time_sum, time_count, scroll_sum, scroll_count,
         page_sessions_single, page_sessions_multi, sessions_single, sessions_multi)
-      WITH sp AS (
-        SELECT ks.session_id, ks.page, ks.first_hour = ks.last_hour AND ks.types = 1 AS page_one,
-               count(*) OVER (PARTITION BY ks.session_id) = 1 AND ks.first_hour = ks.last_hour AND ks.types = 1 AS all_one
-        FROM ${src.pageKeySpansSql(tenantId, pick)} ks
-      ), v AS (
+      WITH v AS (
         SELECT x.hour, x.page, x.page_type, x.session_id, count(*) AS views, coalesce(sum(x.time_on_page_seconds), 0) AS time_sum,
                count(x.time_on_page_seconds) AS time_count, coalesce(sum(x.scroll_depth_percent), 0) AS scroll_sum,
-               count(x.scroll_depth_percent) AS scroll_count, bool_and(sp.page_one) AS page_one, bool_and(sp.all_one) AS all_one
-        FROM ${src.pageRowsSql(tenantId, pick)} x JOIN sp ON sp.session_id = x.session_id AND sp.page = x.page
-        GROUP BY x.hour, x.page, x.page_type, x.session_id
+               count(x.scroll_depth_percent) AS scroll_count
+        FROM ${src.sessionPagesSql(tenantId, pick)} x GROUP BY x.hour, x.page, x.page_type, x.session_id
+      ), r AS (
+        SELECT v.*, count(*) OVER (PARTITION BY v.session_id, v.page) = 1 AS page_one, count(*) OVER (PARTITION BY v.session_id) = 1 AS all_one FROM v
       )
-      SELECT ${tenantId}::uuid, v.hour, v.page, v.page_type, sum(v.views), sum(v.time_sum), sum(v.time_count), sum(v.scroll_sum), sum(v.scroll_count),
-             count(*) FILTER (WHERE v.page_one), coalesce(array_agg(${hashOf(sql`v.session_id`)}) FILTER (WHERE NOT v.page_one), ${bigints}),
-             count(*) FILTER (WHERE v.all_one), coalesce(array_agg(${hashOf(sql`v.session_id`)}) FILTER (WHERE NOT v.all_one), ${bigints})
-      FROM v GROUP BY v.hour, v.page, v.page_type`);
+      SELECT ${tenantId}::uuid, r.hour, r.page, r.page_type, sum(r.views), sum(r.time_sum), sum(r.time_count), sum(r.scroll_sum), sum(r.scroll_count),
+             count(*) FILTER (WHERE r.page_one), coalesce(array_agg(${hashOf(sql`r.session_id`)}) FILTER (WHERE NOT r.page_one), ${bigints}),
+             count(*) FILTER (WHERE r.all_one), coalesce(array_agg(${hashOf(sql`r.session_id`)}) FILTER (WHERE NOT r.all_one), ${bigints})
+      FROM r WHERE ${inHours} GROUP BY r.hour, r.page, r.page_type`);
   }
 
   /**

@@ -87,22 +87,18 @@ export function createReportRollupSources() {
     },
 
     /**
-     * One row per (session, page) of every session with a page view in the pick, over all the session's page views (not
-     * only the pick's, every page it viewed): session_id, page (path, else URL), first_hour and last_hour of its views of
-     * the page, types (the distinct page types they carried, a null one of them), so a rollup by page knows whether a
-     * session's views of a page, or all its views, fall in one (hour, page, page type).
+     * Every page view (any hour) of each session with a page view in the pick: hour, session_id, page (path, else URL),
+     * page_type, time on page, scroll. A rollup by page sees all of a session's views, so it knows whether those of a
+     * page, or all of them, fall in one (hour, page, page type). A pick of hours probes each of its sessions through the
+     * (tenant, session) index, as `spans`.
      */
-    pageKeySpansSql(tenantId: string, pick: ReportRowsPick): SQL {
-      const page = sql`coalesce(x.page_path, x.page_url)`;
-      const cols = sql`${page} AS page, min(x.started_at) AS first_at, max(x.started_at) AS last_at,
-        (count(DISTINCT x.page_type) + max((x.page_type IS NULL)::int))::int AS types`;
-      if (pick === 'all')
-        return sql`(SELECT m.session_id, m.page, ${utcHour('m.first_at')} AS first_hour, ${utcHour('m.last_at')} AS last_hour, m.types
-          FROM (SELECT x.session_id, ${cols} FROM page_views x WHERE x.tenant_id = ${tenantId} GROUP BY x.session_id, ${page}) m)`;
+    sessionPagesSql(tenantId: string, pick: ReportRowsPick): SQL {
+      const cols = sql`${utcHour('x.started_at')} AS hour, x.session_id, coalesce(x.page_path, x.page_url) AS page, x.page_type, x.time_on_page_seconds,
+        x.scroll_depth_percent`;
+      if (pick === 'all') return sql`(SELECT ${cols} FROM page_views x WHERE x.tenant_id = ${tenantId})`;
       const inPick = from('page_views y', 'y.started_at', pick);
-      return sql`(SELECT d.session_id, m.page, ${utcHour('m.first_at')} AS first_hour, ${utcHour('m.last_at')} AS last_hour, m.types
-        FROM (SELECT DISTINCT y.session_id FROM ${inPick.from} WHERE y.tenant_id = ${tenantId} AND ${inPick.where}) d
-        CROSS JOIN LATERAL (SELECT ${cols} FROM page_views x WHERE x.tenant_id = ${tenantId} AND x.session_id = d.session_id GROUP BY ${page}) m)`;
+      return sql`(SELECT m.* FROM (SELECT DISTINCT y.session_id FROM ${inPick.from} WHERE y.tenant_id = ${tenantId} AND ${inPick.where}) d
+        CROSS JOIN LATERAL (SELECT ${cols} FROM page_views x WHERE x.tenant_id = ${tenantId} AND x.session_id = d.session_id) m)`;
     },
 
     /** One row per session with a cart event in the pick: session_id, first_hour, last_hour over all its cart events. */
