@@ -209,7 +209,10 @@ describe('GET /page-views and /top-pages', () => {
     // Read from the rows per hour and page: 'other' counts each session of its pages once, however many it viewed.
     expect([top.source, product.source]).toEqual(['rollup', 'rollup']);
     const listed = new Set(top.data.slice(0, 3).map((r: { page: string }) => r.page));
-    expect(top.data[3]).toEqual({ page: 'other', ...referencePages(sim, W_NY, (p) => (listed.has(p.path) ? p.path : 'other')).get('other') });
+    expect(top.data[3]).toEqual({
+      page: 'other',
+      ...referencePages(sim, W_NY, (p) => (listed.has(p.path) ? p.path : 'other')).get('other'),
+    });
     const topProduct = await ok(`top-pages?${NY_QUERY}&limit=2&page_type=product`);
     const products = referencePages(sim, W_NY, (p) => (p.pageType === 'product' ? p.path : `not ${p.pageType}`));
     for (const r of topProduct.data.slice(0, 2)) expect(r).toEqual({ page: r.page, ...products.get(r.page) });

@@ -365,7 +365,9 @@ describe('the open hour', () => {
         );
       }
       const top = { kind: 'page', limit: 1 } as const;
-      expect(norm(await rollups.pageMeasures(C.tenantId, w, {}, null, top))).toEqual(norm(await raw.pageMeasures(db, C.tenantId, w, {}, null, top)));
+      expect(norm(await rollups.pageMeasures(C.tenantId, w, {}, null, top))).toEqual(
+        norm(await raw.pageMeasures(db, C.tenantId, w, {}, null, top)),
+      );
     };
     await rollups.refresh(C.tenantId);
     await same();
@@ -427,7 +429,7 @@ describe('the reports read the rollups when the window allows, and say so', () =
     }
   }, 120_000);
 
-  it('top pages, with or without a page type, and a page type\'s page views read the rows per hour and page, equal to the raw rows', async () => {
+  it("top pages, with or without a page type, and a page type's page views read the rows per hour and page, equal to the raw rows", async () => {
     const w: ReportWindow = { from: new Date(T0 + 7 * 60_000), to: new Date(T1), tz: 'Asia/Tokyo' };
     const range = `from=${iso(w.from.getTime())}&to=${iso(T1)}&tz=${w.tz}`;
     for (const pageType of [null, 'product']) {
