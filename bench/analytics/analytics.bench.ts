@@ -13,7 +13,7 @@
  * Parts (BENCH_ONLY, default all): refresh (rollup first builds and refreshes of a new 1 % tail), funnel, byperson,
  * retention, paths, realtime, reports (the report rollups' first build and refresh, then /sessions, /page-views,
  * /top-pages and /cart raw vs hour rollups, unfiltered, with one filter and with a breakdown, over BENCH_DAYS days,
- * default 7,30,84; BENCH_REPORTS=/cart,... picks reports; BENCH_REPORTS_READS=1 on a reused load times the reads only),
+ * default 7,30,84; BENCH_REPORTS=/cart,... picks reports, BENCH_VARIANTS=unfiltered,page_type=product the variants; BENCH_REPORTS_READS=1 on a reused load times the reads only),
  * upkeep (rollup refreshes beside tracking writes at BENCH_UPKEEP_RATE events/s for BENCH_UPKEEP_SECONDS through the
  * API, or BENCH_UPKEEP_WRITER=sql as rows inserted set-based: upkeep.ts).
  * Loads sessions, page views (18 per session), funnel stages (browse 90 %, then 70/50/40/30 %) and cart events
@@ -203,9 +203,8 @@ const cleanup = async () => {
     'analytics_funnel_rollups',
     'analytics_report_rollups',
     'analytics_session_marks',
-    'analytics_session_hours',
-    'analytics_page_hours',
-    'analytics_cart_hours',
+    'analytics_report_hour_totals',
+    'analytics_page_hour_totals',
   ])
     await db.execute(sql`DELETE FROM ${sql.identifier(table)} WHERE tenant_id = ${tenantId}`);
   if (!part('upkeep')) return;
@@ -334,7 +333,7 @@ try {
     // and from the raw rows, alternated in one loop, over 7 days, 30 days and 12 weeks ending at the load's clock (its
     // partial first and last hours read raw, as a request's).
     type Filters = Parameters<typeof source.sessionMeasures>[3];
-    type Read = (ww: typeof w, f: Filters, breakdown: boolean) => Promise<unknown>;
+    type Read = (ww: typeof w, f: Filters, breakdown: boolean, pageType: string | null) => Promise<unknown>;
     const dim = { kind: 'dimension', dimension: 'utm_source', limit: 10 } as const;
     const series = { kind: 'time', granularity: 'day' } as const;
     const total = { kind: 'total' } as const;
@@ -365,23 +364,23 @@ try {
       ],
       [
         '/page-views',
-        (ww, f, b) =>
+        (ww, f, b, pt) =>
           Promise.all([
-            reportRollups.pageMeasures(tenantId, ww, f, null, total),
-            reportRollups.pageMeasures(tenantId, ww, f, null, series),
-            b ? reportRollups.pageMeasures(tenantId, ww, f, null, dim) : null,
+            reportRollups.pageMeasures(tenantId, ww, f, pt, total),
+            reportRollups.pageMeasures(tenantId, ww, f, pt, series),
+            b ? reportRollups.pageMeasures(tenantId, ww, f, pt, dim) : null,
           ]),
-        (ww, f, b) =>
+        (ww, f, b, pt) =>
           Promise.all([
-            source.pageMeasures(db, tenantId, ww, f, null, total),
-            source.pageMeasures(db, tenantId, ww, f, null, series),
-            b ? source.pageMeasures(db, tenantId, ww, f, null, dim) : null,
+            source.pageMeasures(db, tenantId, ww, f, pt, total),
+            source.pageMeasures(db, tenantId, ww, f, pt, series),
+            b ? source.pageMeasures(db, tenantId, ww, f, pt, dim) : null,
           ]),
       ],
       [
         '/top-pages',
-        (ww, f) => reportRollups.pageMeasures(tenantId, ww, f, null, { kind: 'page', limit: 10 }),
-        (ww, f) => source.pageMeasures(db, tenantId, ww, f, null, { kind: 'page', limit: 10 }),
+        (ww, f, _b, pt) => reportRollups.pageMeasures(tenantId, ww, f, pt, { kind: 'page', limit: 10 }),
+        (ww, f, _b, pt) => source.pageMeasures(db, tenantId, ww, f, pt, { kind: 'page', limit: 10 }),
       ],
       [
         '/cart',
@@ -408,20 +407,26 @@ try {
       if (name === '/cart') return grouped((g) => m.cartMeasures(tenantId, ww, f, g));
       return m.pageMeasures(tenantId, ww, f, null, { kind: 'page', limit: 10 });
     };
-    const variants: [string, Filters, boolean][] = [
-      ['unfiltered', {}, false],
-      ['device=mobile', { device: 'mobile' }, false],
-      ['by utm_source', {}, true],
+    // Filtered and broken-down reads are raw in the service (shapeMisfit); their "hour rollups" line is the
+    // repository reading the window's raw rows through events' pieces. A page type reads the rows per hour and page.
+    const variants: [string, Filters, boolean, string | null][] = [
+      ['unfiltered', {}, false, null],
+      ['page_type=product', {}, false, 'product'],
+      ['device=mobile', { device: 'mobile' }, false, null],
+      ['by utm_source', {}, true, null],
     ];
+    /** BENCH_VARIANTS=unfiltered,page_type=product: only those variants (default all). */
+    const pickedVariants = process.env.BENCH_VARIANTS?.split(',');
     const windows = (process.env.BENCH_DAYS ?? '7,30,84').split(',').map(Number);
     const only = process.env.BENCH_REPORTS?.split(',');
     for (const days of windows)
       for (const [name, rolled, raw] of reports) {
         if (only && !only.includes(name)) continue;
-        for (const [label, f, b] of variants) {
-          if (name === '/top-pages' && b) continue;
+        for (const [label, f, b, pt] of variants) {
+          if (pickedVariants && !pickedVariants.includes(label)) continue;
+          if ((name === '/top-pages' && b) || (pt !== null && name !== '/top-pages' && name !== '/page-views')) continue;
           const ww = { from: new Date(now.getTime() - days * DAY), to: now, tz: 'UTC' };
-          const fns = [() => rolled(ww, f, b), () => raw(ww, f, b)];
+          const fns = [() => rolled(ww, f, b, pt), () => raw(ww, f, b, pt)];
           // Main's reads differ from this tree's only where no filter nor breakdown applies (the rows without attributes).
           if (mainRollups && label === 'unfiltered' && name !== '/top-pages') fns.push(() => mainRead(name, mainRollups, ww, f, b));
           const [fromRollup, fromRaw, fromMain] = await timeAlternating(fns);

@@ -206,6 +206,19 @@ describe('GET /page-views and /top-pages', () => {
     // The rest is one "other" row holding every remaining view.
     expect(top.data[3].page).toBe('other');
     expect(top.data.reduce((a: number, r: { views: number }) => a + r.views, 0)).toBe(body.summary.views);
+    // Read from the rows per hour and page: 'other' counts each session of its pages once, however many it viewed.
+    expect([top.source, product.source]).toEqual(['rollup', 'rollup']);
+    const listed = new Set(top.data.slice(0, 3).map((r: { page: string }) => r.page));
+    expect(top.data[3]).toEqual({
+      page: 'other',
+      ...referencePages(sim, W_NY, (p) => (listed.has(p.path) ? p.path : 'other')).get('other'),
+    });
+    const topProduct = await ok(`top-pages?${NY_QUERY}&limit=2&page_type=product`);
+    const products = referencePages(sim, W_NY, (p) => (p.pageType === 'product' ? p.path : `not ${p.pageType}`));
+    for (const r of topProduct.data.slice(0, 2)) expect(r).toEqual({ page: r.page, ...products.get(r.page) });
+    const shown = new Set(topProduct.data.slice(0, 2).map((r: { page: string }) => r.page));
+    const rest = referencePages(sim, W_NY, (p) => (p.pageType !== 'product' ? 'skip' : shown.has(p.path) ? p.path : 'other')).get('other');
+    expect(topProduct.data[2]).toEqual({ page: 'other', ...rest });
   });
 });
 

@@ -253,7 +253,8 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     async topPages(ctx: TenantContext, q: s.TopPagesQuery): Promise<s.TopPagesResponse> {
       const { w } = await windowOf(ctx, q);
       const f = filtersOf(q);
-      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: true, pageType: q.page_type ?? null });
+      // Pages are not a session attribute: unfiltered top pages read the rows per hour and page.
+      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: false, pageType: q.page_type ?? null });
       const rows = await m.pages(f, q.page_type ?? null, { kind: 'page', limit: q.limit });
       return { range: rangeOut(w), data: rows.map((x) => ({ page: x.key, ...pageStats(x) })), ...m.source };
     },

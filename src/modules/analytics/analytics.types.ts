@@ -80,7 +80,7 @@ export interface AnalyticsPorts {
   /**
    * Whether unfiltered reports read the report rollups when the window allows (config LOUPE_ANALYTICS_ROLLUP_READS,
    * default on; index.ts defaults to off for callers that wire none). Filtered and broken-down reads stay raw
-   * (`shapeMisfit`): the hour rows by attribute barely compress at a few sessions an hour.
+   * (`shapeMisfit`): no hour row keeps session attributes.
    */
   rollupReads?: boolean | undefined;
   /**
@@ -132,6 +132,8 @@ export interface ReportRollupSources {
   cartRowsSql(tenantId: string, pick: ReportRowsPick): SQL;
   /** session_id, first_hour, last_hour: the UTC hours of the first and last page view of each session with a page view in the pick. */
   pageSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
+  /** hour, session_id, page, page_type, time_on_page_seconds, scroll_depth_percent: every page view of the pick's sessions. */
+  sessionPagesSql(tenantId: string, pick: ReportRowsPick): SQL;
   /** session_id, first_hour, last_hour: the same over cart events. */
   cartSpansSql(tenantId: string, pick: ReportRowsPick): SQL;
 }

@@ -13,11 +13,12 @@ import type {
 import { type RollupCut, cutWindow, floorHour } from './analytics.core.ts';
 
 /**
- * The report rollups' I/O (tables `analytics_report_rollups`, `analytics_session_marks`, `analytics_session_hours`,
- * `analytics_page_hours`, `analytics_cart_hours`): per tenant, seed 000's session, page and cart measures per UTC hour
- * and session attributes, refreshed from a snapshot watermark (platform/snapshots.ts) by recounting every hour a
- * changed session touches. Events' rows are read only through `ReportRollupSources`' SQL pieces. Every method takes
- * the query handle first, then the tenant.
+ * The report rollups' I/O (tables `analytics_report_rollups`, `analytics_session_marks`, `analytics_report_hour_totals`,
+ * `analytics_page_hour_totals`): per tenant, seed 000's session, page and cart measures per UTC hour, and page measures
+ * per UTC hour x page x page type, refreshed from a snapshot watermark (platform/snapshots.ts) by recounting every hour
+ * a changed session touches. Reads by session attribute (a filter, a breakdown) take the window's raw rows through the
+ * same pieces: no hour row keeps attributes (report-rollups.service.ts `shapeMisfit`). Events' rows are read only
+ * through `ReportRollupSources`' SQL pieces. Every method takes the query handle first, then the tenant.
  */
 
 /** A report's grouping, as events' raw statements take it (`AnalyticsGrouping`), plus pages. */
@@ -28,7 +29,6 @@ export type RollupGrouping =
   | { kind: 'page'; limit: number };
 
 const DIMENSIONS = ['device', 'browser', 'os', 'country', 'utm_source', 'utm_medium', 'utm_campaign'] as const;
-const ATTRS = sql.raw(DIMENSIONS.join(', '));
 const ATTRS_OF = (x: string) => sql.raw(DIMENSIONS.map((d) => `${x}.${d}`).join(', '));
 /** A 64-bit hash of a text member (distinct counts over hours; a collision needs ~4e9 members to be likely). */
 const hashOf = (x: SQL) => sql`hashtextextended(${x}, 0)`;
@@ -65,9 +65,11 @@ function otherLast<T extends { key: string }>(rows: T[], g: RollupGrouping): T[]
   return [...rows.filter((r) => r.key !== 'other'), ...rows.filter((r) => r.key === 'other')];
 }
 
+const unfiltered = (f: SessionFilters) => DIMENSIONS.every((d) => f[d] === undefined);
+
 /** Whether a read can use the rows without attributes: no filter, and totals or a time series. */
 function totalsFit(f: SessionFilters, g: RollupGrouping): g is { kind: 'total' } | { kind: 'time'; granularity: Granularity } {
-  return (g.kind === 'total' || g.kind === 'time') && DIMENSIONS.every((d) => f[d] === undefined);
+  return (g.kind === 'total' || g.kind === 'time') && unfiltered(f);
 }
 
 /** A rollup's watermark and the end of its closed hours (the UTC hour of its last refresh; null: never built). */
@@ -91,37 +93,44 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
   /** Raw rows of each edge, as `cols` over alias x. */
   const edgeRows = (rows: (pick: ReportRowsPick) => SQL, cut: RollupCut, cols: SQL) =>
     cut.edges.map((e) => sql` UNION ALL SELECT ${cols} FROM ${rows(e)} x`);
+  /** Raw rows of the whole window as `cols` (named) over alias x: reads by session attribute, which no hour row keeps. */
+  const windowRows = (rows: (pick: ReportRowsPick) => SQL, w: ReportWindow, cols: SQL) =>
+    sql`SELECT ${cols} FROM ${rows({ from: w.from, to: w.to })} x`;
 
   /** Rewrites the tenant's rows of the UTC hours `hours` (distinct ISO hour starts) from the raw rows. */
   async function recount(q: Q, tenantId: string, hours: readonly string[] | 'all'): Promise<void> {
     const inHours = hours === 'all' ? sql`true` : sql`r.hour = ANY(${arrayParam(hours)}::timestamptz[])`;
     const pick: ReportRowsPick = hours === 'all' ? 'all' : { hours };
-    for (const table of [
-      'analytics_session_marks',
-      'analytics_session_hours',
-      'analytics_page_hours',
-      'analytics_cart_hours',
-      'analytics_report_hour_totals',
-    ])
+    for (const table of ['analytics_session_marks', 'analytics_report_hour_totals', 'analytics_page_hour_totals'])
       await q.execute(sql`DELETE FROM ${sql.raw(table)} r WHERE r.tenant_id = ${tenantId} AND ${inHours}`);
     await q.execute(sql`INSERT INTO analytics_session_marks (tenant_id, session_id, hour)
       SELECT ${tenantId}::uuid, x.session_id, x.hour FROM ${src.sessionRowsSql(tenantId, pick)} x`);
-    await q.execute(sql`INSERT INTO analytics_session_hours (tenant_id, hour, ${ATTRS}, sessions, bounces, duration_sum, duration_count,
-        page_views, cart_adds, purchases, converted_sessions, persons)
-      SELECT ${tenantId}::uuid, x.hour, ${ATTRS_OF('x')}, count(*), count(*) FILTER (WHERE x.pages_viewed <= 1), coalesce(sum(x.duration_seconds), 0),
-             count(x.duration_seconds), coalesce(sum(x.pages_viewed), 0), coalesce(sum(x.cart_adds), 0), coalesce(sum(x.purchases), 0),
-             count(*) FILTER (WHERE x.purchases > 0), array_agg(DISTINCT ${hashOf(sql`x.person`)})
-      FROM ${src.sessionRowsSql(tenantId, pick)} x GROUP BY x.hour, ${ATTRS_OF('x')}`);
-    await q.execute(sql`INSERT INTO analytics_page_hours (tenant_id, hour, page, page_type, ${ATTRS}, views, time_sum, time_count, scroll_sum, scroll_count, sessions)
-      SELECT ${tenantId}::uuid, x.hour, x.page, x.page_type, ${ATTRS_OF('x')}, count(*), coalesce(sum(x.time_on_page_seconds), 0), count(x.time_on_page_seconds),
-             coalesce(sum(x.scroll_depth_percent), 0), count(x.scroll_depth_percent), array_agg(DISTINCT ${hashOf(sql`x.session_id`)})
-      FROM ${src.pageRowsSql(tenantId, pick)} x GROUP BY x.hour, x.page, x.page_type, ${ATTRS_OF('x')}`);
-    await q.execute(sql`INSERT INTO analytics_cart_hours (tenant_id, hour, session_key, ${ATTRS}, added, converted, items_added, items_removed)
-      SELECT ${tenantId}::uuid, x.hour, ${hashOf(sql`x.session_id`)}, ${ATTRS_OF('x')}, bool_or(x.event_type = 'item_added'), bool_or(x.event_type = 'converted'),
-             coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_added'), 0),
-             coalesce(sum(coalesce(x.quantity, 1)) FILTER (WHERE x.event_type = 'item_removed'), 0)
-      FROM ${src.cartRowsSql(tenantId, pick)} x GROUP BY x.hour, x.session_id, ${ATTRS_OF('x')}`);
     await recountTotals(q, tenantId, pick);
+    await recountPages(q, tenantId, pick, inHours);
+  }
+
+  /**
+   * The hours' rows per page and page type (`analytics_page_hour_totals`), from every page view of the hours' sessions
+   * (events' `sessionPagesSql`): a session whose views of the page fall in one (hour, page type) is a count in that row,
+   * else a hash in each row it touches; the same over all its views for reads over several pages. One pass: the
+   * sessions' rows per (hour, page, page type), then window counts per session and page.
+   */
+  async function recountPages(q: Q, tenantId: string, pick: ReportRowsPick, inHours: SQL): Promise<void> {
+    const bigints = sql`'{}'::bigint[]`;
+    await q.execute(sql`INSERT INTO analytics_page_hour_totals (tenant_id, hour, page, page_type, views, time_sum, time_count, scroll_sum, scroll_count,
+        page_sessions_single, page_sessions_multi, sessions_single, sessions_multi)
+      WITH v AS (
+        SELECT x.hour, x.page, x.page_type, x.session_id, count(*) AS views, coalesce(sum(x.time_on_page_seconds), 0) AS time_sum,
+               count(x.time_on_page_seconds) AS time_count, coalesce(sum(x.scroll_depth_percent), 0) AS scroll_sum,
+               count(x.scroll_depth_percent) AS scroll_count
+        FROM ${src.sessionPagesSql(tenantId, pick)} x GROUP BY x.hour, x.page, x.page_type, x.session_id
+      ), r AS (
+        SELECT v.*, count(*) OVER (PARTITION BY v.session_id, v.page) = 1 AS page_one, count(*) OVER (PARTITION BY v.session_id) = 1 AS all_one FROM v
+      )
+      SELECT ${tenantId}::uuid, r.hour, r.page, r.page_type, sum(r.views), sum(r.time_sum), sum(r.time_count), sum(r.scroll_sum), sum(r.scroll_count),
+             count(*) FILTER (WHERE r.page_one), coalesce(array_agg(${hashOf(sql`r.session_id`)}) FILTER (WHERE NOT r.page_one), ${bigints}),
+             count(*) FILTER (WHERE r.all_one), coalesce(array_agg(${hashOf(sql`r.session_id`)}) FILTER (WHERE NOT r.all_one), ${bigints})
+      FROM r WHERE ${inHours} GROUP BY r.hour, r.page, r.page_type`);
   }
 
   /**
@@ -170,6 +179,53 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
              coalesce(c.conversions, 0), coalesce(c.items_added, 0), coalesce(c.items_removed, 0), coalesce(c.keys, ${bigints}),
              coalesce(c.flags, '{}'::smallint[]), coalesce(c.added, '{}'::float8[]), coalesce(c.removed, '{}'::float8[])
       FROM hs LEFT JOIN s ON s.hour = hs.hour LEFT JOIN p ON p.hour = hs.hour LEFT JOIN c ON c.hour = hs.hour`);
+  }
+
+  /**
+   * Page measures without a session filter from the rows per hour and page (`analytics_page_hour_totals`): top pages
+   * (a page's sessions are its rows' counts plus its distinct hashes; the folded 'other' row's, over many pages, the
+   * counts of sessions whose every view is in one row plus the distinct hashes of the others), or one page type's totals
+   * and series (the latter, per bucket). The cut's edges read raw, every session there a hash.
+   */
+  async function pageTotals(
+    q: Q,
+    tenantId: string,
+    w: ReportWindow,
+    pageType: string | null,
+    g: Exclude<RollupGrouping, { kind: 'dimension' }>,
+    cut: RollupCut,
+  ): Promise<PageMeasures[]> {
+    const cols = sql`r.hour AS at, r.page, r.page_type, r.views, r.time_sum, r.time_count, r.scroll_sum, r.scroll_count,
+      r.page_sessions_single AS page_single, r.page_sessions_multi AS page_multi, r.sessions_single AS single, r.sessions_multi AS multi`;
+    const hashed = sql`ARRAY[${hashOf(sql`x.session_id`)}]`;
+    const raw = sql`x.at, x.page, x.page_type, 1, coalesce(x.time_on_page_seconds, 0)::float8, (x.time_on_page_seconds IS NOT NULL)::int,
+      coalesce(x.scroll_depth_percent, 0)::float8, (x.scroll_depth_percent IS NOT NULL)::int, 0, ${hashed}, 0, ${hashed}`;
+    const typed = pageType === null ? sql`true` : sql`b.page_type = ${pageType}`;
+    const b = sql`b AS (${innerRows(tenantId, 'analytics_page_hour_totals', cut, cols)}${sql.join(
+      edgeRows((p) => src.pageRowsSql(tenantId, p), cut, raw),
+      sql``,
+    )}), k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b WHERE ${typed})`;
+    const measures = sql`sum(k.time_sum)::float8 AS "timeSum", sum(k.time_count)::int AS "timeCount", sum(k.scroll_sum)::float8 AS "scrollSum",
+      sum(k.scroll_count)::int AS "scrollCount"`;
+    if (g.kind !== 'page')
+      return queryRows<PageMeasures>(
+        q,
+        sql`WITH ${b}, m AS (SELECT k.key, count(DISTINCT s.h)::int AS multi FROM k CROSS JOIN LATERAL unnest(k.multi) AS s(h) GROUP BY 1)
+          SELECT k.key, sum(k.views)::int AS views, (sum(k.single) + coalesce(max(m.multi), 0))::int AS sessions, ${measures}
+          FROM k LEFT JOIN m ON m.key = k.key GROUP BY 1 ORDER BY 2 DESC, 1`,
+      );
+    const rows = await queryRows<PageMeasures>(
+      q,
+      sql`WITH ${b}, top AS (SELECT key FROM k GROUP BY key ORDER BY sum(views) DESC, key LIMIT ${g.limit}),
+        t AS (SELECT k.key IN (SELECT key FROM top) AS listed, k.* FROM k),
+        m AS (SELECT t.key, count(DISTINCT s.h)::int AS multi FROM t CROSS JOIN LATERAL unnest(t.page_multi) AS s(h) WHERE t.listed GROUP BY 1
+              UNION ALL SELECT 'other', count(DISTINCT s.h)::int FROM t CROSS JOIN LATERAL unnest(t.multi) AS s(h) WHERE NOT t.listed),
+        f AS (SELECT CASE WHEN t.listed THEN t.key ELSE 'other' END AS key, CASE WHEN t.listed THEN t.page_single ELSE t.single END AS single, t.views,
+                     t.time_sum, t.time_count, t.scroll_sum, t.scroll_count FROM t)
+      SELECT k.key, sum(k.views)::int AS views, (sum(k.single) + coalesce(max(m.multi), 0))::int AS sessions, ${measures}
+      FROM f k LEFT JOIN m ON m.key = k.key GROUP BY 1 ORDER BY 2 DESC, 1`,
+    );
+    return otherLast(rows, g);
   }
 
   return {
@@ -269,17 +325,13 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
           FROM k JOIN u ON u.key = k.key GROUP BY 1 ORDER BY 1`,
         );
       }
-      const cols = sql`r.hour AS at, ${ATTRS_OF('r')}, r.sessions, r.bounces, r.duration_sum, r.duration_count, r.page_views, r.cart_adds, r.purchases,
-        r.converted_sessions, r.persons`;
-      const raw = sql`x.at, ${ATTRS_OF('x')}, 1, (x.pages_viewed <= 1)::int, coalesce(x.duration_seconds, 0)::float8, (x.duration_seconds IS NOT NULL)::int,
-        x.pages_viewed::float8, x.cart_adds::float8, x.purchases::float8, (x.purchases > 0)::int, ARRAY[${hashOf(sql`x.person`)}]`;
+      const raw = sql`x.at, ${ATTRS_OF('x')}, 1 AS sessions, (x.pages_viewed <= 1)::int AS bounces, coalesce(x.duration_seconds, 0)::float8 AS duration_sum,
+        (x.duration_seconds IS NOT NULL)::int AS duration_count, x.pages_viewed::float8 AS page_views, x.cart_adds::float8 AS cart_adds,
+        x.purchases::float8 AS purchases, (x.purchases > 0)::int AS converted_sessions, ARRAY[${hashOf(sql`x.person`)}] AS persons`;
       const fo = fold(g, sql`sum(sessions)`);
       const rows = await queryRows<SessionMeasures>(
         q,
-        sql`WITH b AS (${innerRows(tenantId, 'analytics_session_hours', cut, cols)}${sql.join(
-          edgeRows((p) => src.sessionRowsSql(tenantId, p), cut, raw),
-          sql``,
-        )}),
+        sql`WITH b AS (${windowRows((p) => src.sessionRowsSql(tenantId, p), w, raw)}),
           k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b WHERE true ${filtersSql(f)})${fo.cte},
           fk AS (SELECT ${fo.key} AS fkey, k.* FROM k),
           u AS (SELECT fk.fkey, count(DISTINCT p.h)::int AS users FROM fk CROSS JOIN LATERAL unnest(fk.persons) AS p(h) GROUP BY 1)
@@ -320,16 +372,14 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
           FROM k LEFT JOIN m ON m.key = k.key GROUP BY 1 ORDER BY 2 DESC, 1`,
         );
       }
-      const cols = sql`r.hour AS at, r.page, r.page_type, ${ATTRS_OF('r')}, r.views, r.time_sum, r.time_count, r.scroll_sum, r.scroll_count, r.sessions`;
-      const raw = sql`x.at, x.page, x.page_type, ${ATTRS_OF('x')}, 1, coalesce(x.time_on_page_seconds, 0)::float8, (x.time_on_page_seconds IS NOT NULL)::int,
-        coalesce(x.scroll_depth_percent, 0)::float8, (x.scroll_depth_percent IS NOT NULL)::int, ARRAY[${hashOf(sql`x.session_id`)}]`;
+      if (g.kind !== 'dimension' && unfiltered(f)) return pageTotals(q, tenantId, w, pageType, g, cut);
+      const raw = sql`x.at, x.page, x.page_type, ${ATTRS_OF('x')}, 1 AS views, coalesce(x.time_on_page_seconds, 0)::float8 AS time_sum,
+        (x.time_on_page_seconds IS NOT NULL)::int AS time_count, coalesce(x.scroll_depth_percent, 0)::float8 AS scroll_sum,
+        (x.scroll_depth_percent IS NOT NULL)::int AS scroll_count, ARRAY[${hashOf(sql`x.session_id`)}] AS sessions`;
       const fo = fold(g, sql`sum(views)`);
       const rows = await queryRows<PageMeasures>(
         q,
-        sql`WITH b AS (${innerRows(tenantId, 'analytics_page_hours', cut, cols)}${sql.join(
-          edgeRows((p) => src.pageRowsSql(tenantId, p), cut, raw),
-          sql``,
-        )}),
+        sql`WITH b AS (${windowRows((p) => src.pageRowsSql(tenantId, p), w, raw)}),
           k AS (SELECT ${keyOf(g, w.tz)} AS key, b.* FROM b WHERE true ${filtersSql(f)}${pageType === null ? sql`` : sql` AND b.page_type = ${pageType}`})${fo.cte},
           fk AS (SELECT ${fo.key} AS fkey, k.* FROM k),
           u AS (SELECT fk.fkey, count(DISTINCT s.h)::int AS sessions FROM fk CROSS JOIN LATERAL unnest(fk.sessions) AS s(h) GROUP BY 1)
@@ -383,17 +433,13 @@ export function createReportRollupsRepository(src: ReportRollupSources) {
         );
         return rows;
       }
-      const cols = sql`r.hour AS at, r.session_key, ${ATTRS_OF('r')}, r.added, r.converted, r.items_added, r.items_removed`;
-      const raw = sql`x.at, ${hashOf(sql`x.session_id`)}, ${ATTRS_OF('x')}, x.event_type = 'item_added', x.event_type = 'converted',
-        CASE WHEN x.event_type = 'item_added' THEN coalesce(x.quantity, 1) ELSE 0 END::float8,
-        CASE WHEN x.event_type = 'item_removed' THEN coalesce(x.quantity, 1) ELSE 0 END::float8`;
+      const raw = sql`x.at, ${hashOf(sql`x.session_id`)} AS session_key, ${ATTRS_OF('x')}, x.event_type = 'item_added' AS added,
+        x.event_type = 'converted' AS converted, CASE WHEN x.event_type = 'item_added' THEN coalesce(x.quantity, 1) ELSE 0 END::float8 AS items_added,
+        CASE WHEN x.event_type = 'item_removed' THEN coalesce(x.quantity, 1) ELSE 0 END::float8 AS items_removed`;
       const fo = fold(g, sql`count(*)`);
       const rows = await queryRows<CartMeasures>(
         q,
-        sql`WITH r0 AS (${innerRows(tenantId, 'analytics_cart_hours', cut, cols)}${sql.join(
-          edgeRows((p) => src.cartRowsSql(tenantId, p), cut, raw),
-          sql``,
-        )}),
+        sql`WITH r0 AS (${windowRows((p) => src.cartRowsSql(tenantId, p), w, raw)}),
           b AS (SELECT min(r0.at) AS at, ${sql.raw(DIMENSIONS.map((d) => `max(r0.${d}) AS ${d}`).join(', '))}, bool_or(r0.added) AS added,
                        bool_or(r0.converted) AS converted, sum(r0.items_added) AS items_added, sum(r0.items_removed) AS items_removed
                 FROM r0 GROUP BY r0.session_key),

@@ -86,6 +86,21 @@ export function createReportRollupSources() {
       return spans('page_views', 'started_at', tenantId, pick);
     },
 
+    /**
+     * Every page view (any hour) of each session with a page view in the pick: hour, session_id, page (path, else URL),
+     * page_type, time on page, scroll. A rollup by page sees all of a session's views, so it knows whether those of a
+     * page, or all of them, fall in one (hour, page, page type). A pick of hours probes each of its sessions through the
+     * (tenant, session) index, as `spans`.
+     */
+    sessionPagesSql(tenantId: string, pick: ReportRowsPick): SQL {
+      const cols = sql`${utcHour('x.started_at')} AS hour, x.session_id, coalesce(x.page_path, x.page_url) AS page, x.page_type, x.time_on_page_seconds,
+        x.scroll_depth_percent`;
+      if (pick === 'all') return sql`(SELECT ${cols} FROM page_views x WHERE x.tenant_id = ${tenantId})`;
+      const inPick = from('page_views y', 'y.started_at', pick);
+      return sql`(SELECT m.* FROM (SELECT DISTINCT y.session_id FROM ${inPick.from} WHERE y.tenant_id = ${tenantId} AND ${inPick.where}) d
+        CROSS JOIN LATERAL (SELECT ${cols} FROM page_views x WHERE x.tenant_id = ${tenantId} AND x.session_id = d.session_id) m)`;
+    },
+
     /** One row per session with a cart event in the pick: session_id, first_hour, last_hour over all its cart events. */
     cartSpansSql(tenantId: string, pick: ReportRowsPick): SQL {
       return spans('cart_events', 'occurred_at', tenantId, pick);
