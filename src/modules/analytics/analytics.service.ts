@@ -27,6 +27,8 @@ export interface AnalyticsServiceDeps {
   reportRollups?: ReportRollupsService | undefined;
   /** Read the report rollups when the window allows (false: always the raw rows, `source_reason` says why). */
   rollupReads?: boolean | undefined;
+  /** Top pages and page types from the rows per hour and page (default true; false on the embedded database: `shapeMisfit`). */
+  pageRollupReads?: boolean | undefined;
   tenantSettings(tenantId: string): Promise<Record<string, unknown>>;
   clock: () => Date;
 }
@@ -181,7 +183,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       ? 'no rollups configured'
       : !deps.rollupReads
         ? 'rollup reads are off (LOUPE_ANALYTICS_ROLLUP_READS)'
-        : (rollupMisfit(w) ?? shapeMisfit(shape));
+        : (rollupMisfit(w) ?? shapeMisfit(shape, deps.pageRollupReads ?? true));
     if (rollups && misfit === null) {
       if (!(await rollups.refreshForRead(tenantId)))
         misfit = 'the rollups are being built (a first build reads every tracking row): read from the raw rows until it ends';
@@ -254,7 +256,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const { w } = await windowOf(ctx, q);
       const f = filtersOf(q);
       // Pages are not a session attribute: unfiltered top pages read the rows per hour and page.
-      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: false, pageType: q.page_type ?? null });
+      const m = await measuresOf(ctx.tenantId, w, { filters: f, breakdown: false, pageType: q.page_type ?? null, pages: true });
       const rows = await m.pages(f, q.page_type ?? null, { kind: 'page', limit: q.limit });
       return { range: rangeOut(w), data: rows.map((x) => ({ page: x.key, ...pageStats(x) })), ...m.source };
     },

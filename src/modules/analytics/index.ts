@@ -46,6 +46,7 @@ export function createAnalyticsModule(platform: PlatformServices, deps: Analytic
     funnelRollups,
     reportRollups,
     rollupReads: deps.rollupReads ?? false,
+    pageRollupReads: platform.databaseKind === 'postgres',
     tenantSettings: deps.tenantSettings,
     clock: platform.clock,
   });
