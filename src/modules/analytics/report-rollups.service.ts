@@ -72,7 +72,8 @@ export function shapeMisfit(s: ReportShape, pageRows = true): string | null {
  * the exact 'other' row and page-type sessions unnest a hash for nearly every view). On PostgreSQL (50,000 sessions)
  * they are at parity unfiltered and 0.5-0.6x raw for a page type, so there they are read.
  */
-const PAGE_ROWS_OFF = 'on the embedded database top pages and page types read the raw page views: the rows per hour and page measured slower there';
+const PAGE_ROWS_OFF =
+  'on the embedded database top pages and page types read the raw page views: the rows per hour and page measured slower there';
 
 /** A refresh that finds more hours closed than this since the last one (a month) rebuilds instead. */
 const MAX_CLOSING_HOURS = 24 * 31;
