@@ -5,7 +5,7 @@ import { createParquetThread, type ParquetEncoder } from './parquet.thread.ts';
 import { encodeParquet } from './warehouse.parquet.ts';
 import type { ExportLease, PendingJournal, WarehouseRepository } from './warehouse.repository.ts';
 import type { ExportStore } from './warehouse.store.ts';
-import { EXPORT_TABLES, type ExportKey, type ExportTable, type WarehouseSources } from './warehouse.types.ts';
+import { EXPORT_TABLES, type ExportKey, type ExportRow, type ExportTable, type WarehouseSources } from './warehouse.types.ts';
 
 export interface WarehouseServiceDeps {
   db: Db;
@@ -154,50 +154,75 @@ export function createWarehouseService(deps: WarehouseServiceDeps) {
     const rowsTotal = opts.countPending ? await source.countPending(db, tenantId, keyOf(), until) : 0;
     const result: ExportTableResult = { table, rows: 0, files: 0, batches: 0 };
     opts.onProgress?.({ table, rowsDone: 0, rowsTotal, files: 0 });
-    while (!opts.signal?.aborted) {
-      const rows = await source.readBatch(db, tenantId, keyOf(), until, batchRows);
-      if (rows.length === 0) break;
-      // Renewed (and checked) before each batch's files: a holder taken over stops before writing any.
-      if (!(await repo.renewLease(db, tenantId, lease, leaseMs))) throw running('This export lost its lease to another exporter.');
-      const seq = wm.batches + 1;
-      const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq, lease.token) }));
-      const journal: PendingJournal = { seq, token: lease.token, files: groups.map((g) => g.rel) };
-      await opts.beforeJournal?.();
-      // In the database under the lease's lock, not a file: a writer fenced off after the check above cannot
-      // overwrite its taker's journal (the taker's files would be orphans if it then crashed).
-      if (!(await db.transaction((tx) => repo.writeJournal(tx, tenantId, table, lease, journal))))
-        throw running('This export lost its lease to another exporter.');
-      const written: Array<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>> = [];
-      for (const g of groups) {
-        const columns = toColumns(table, g.group);
-        const bytes =
-          g.group.length >= offThreadRows
-            ? await encodeOff(columns, `loupe ${deps.version}`)
-            : encodeParquet(columns, `loupe ${deps.version}`);
-        await opts.beforeFileWrite?.(g.rel);
-        const out = await store.write(tenantId, g.rel, bytes);
-        written.push({ partitionDate: g.date, path: g.rel, rowCount: g.group.length, bytes: out.bytes, sha256: out.sha256 });
+    const read = (after: ExportKey | null) => source.readBatch(db, tenantId, after, until, batchRows);
+    // The next batch is read while this one's files are encoded on the thread (its key is this batch's last row,
+    // known before any file is written), so the reads and the encoding overlap instead of taking turns.
+    let next: Promise<ExportRow[]> | null = read(keyOf());
+    try {
+      while (next && !opts.signal?.aborted) {
+        const rows = await next;
+        next = null;
+        if (rows.length === 0) break;
+        // Renewed (and checked) before each batch's files: a holder taken over stops before writing any.
+        if (!(await repo.renewLease(db, tenantId, lease, leaseMs))) throw running('This export lost its lease to another exporter.');
+        const seq = wm.batches + 1;
+        const groups = byPartition(rows).map(([date, group]) => ({ date, group, rel: filePath(tenantId, table, date, seq, lease.token) }));
+        const journal: PendingJournal = { seq, token: lease.token, files: groups.map((g) => g.rel) };
+        await opts.beforeJournal?.();
+        // In the database under the lease's lock, not a file: a writer fenced off after the check above cannot
+        // overwrite its taker's journal (the taker's files would be orphans if it then crashed).
+        if (!(await db.transaction((tx) => repo.writeJournal(tx, tenantId, table, lease, journal))))
+          throw running('This export lost its lease to another exporter.');
+        // Every large file of the batch is queued on the thread at once (it encodes them in order); small ones are
+        // encoded inline when their turn to be written comes.
+        const createdBy = `loupe ${deps.version}`;
+        const offThread = groups.map((g) => {
+          if (g.group.length < offThreadRows) return null;
+          const p = encodeOff(toColumns(table, g.group), createdBy);
+          p.catch(() => undefined); // awaited below; a failure after an earlier file's must not go unhandled
+          return p;
+        });
+        const last = rows[rows.length - 1]!;
+        if (rows.length >= batchRows) next = read({ ts: last.key_ts, id: last.key_id });
+        // Each file is written (temporary file, fsync, rename, folder fsync) as soon as it is encoded, while the next
+        // ones encode: a batch's fsyncs wait on the disk together, not one after another. All have settled before
+        // the commit, and the first failure (in file order) fails the batch.
+        const writes: Array<Promise<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>>> = [];
+        for (const [i, g] of groups.entries()) {
+          const bytes = (await offThread[i]) ?? encodeParquet(toColumns(table, g.group), createdBy);
+          await opts.beforeFileWrite?.(g.rel);
+          const w = store
+            .write(tenantId, g.rel, bytes)
+            .then((out) => ({ partitionDate: g.date, path: g.rel, rowCount: g.group.length, bytes: out.bytes, sha256: out.sha256 }));
+          w.catch(() => undefined); // settled below
+          writes.push(w);
+        }
+        const settled = await Promise.allSettled(writes);
+        const failed = settled.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        const written = settled.map((r) => (r as PromiseFulfilledResult<Omit<ManifestFile, 'table' | 'seq' | 'createdAt'>>).value);
+        const committed = await db.transaction((tx) =>
+          repo.commitBatch(tx, tenantId, table, seq, { ts: last.key_ts, id: last.key_id }, rows.length, written, lease),
+        );
+        if (!committed) {
+          // Fenced off: the files carry this lease's token, so they are this run's alone (no taker wrote them).
+          await store
+            .remove(
+              tenantId,
+              written.map((w) => w.path),
+            )
+            .catch(() => undefined);
+          throw running('Another export took over or committed this batch first; run again.');
+        }
+        wm = { ...wm, keyTs: last.key_ts, keyId: last.key_id, batches: seq, rowsExported: wm.rowsExported + rows.length };
+        result.rows += rows.length;
+        result.files += written.length;
+        result.batches += 1;
+        opts.onProgress?.({ table, rowsDone: result.rows, rowsTotal: Math.max(rowsTotal, result.rows), files: result.files });
       }
-      const last = rows[rows.length - 1]!;
-      const committed = await db.transaction((tx) =>
-        repo.commitBatch(tx, tenantId, table, seq, { ts: last.key_ts, id: last.key_id }, rows.length, written, lease),
-      );
-      if (!committed) {
-        // Fenced off: the files carry this lease's token, so they are this run's alone (no taker wrote them).
-        await store
-          .remove(
-            tenantId,
-            written.map((w) => w.path),
-          )
-          .catch(() => undefined);
-        throw running('Another export took over or committed this batch first; run again.');
-      }
-      wm = { ...wm, keyTs: last.key_ts, keyId: last.key_id, batches: seq, rowsExported: wm.rowsExported + rows.length };
-      result.rows += rows.length;
-      result.files += written.length;
-      result.batches += 1;
-      opts.onProgress?.({ table, rowsDone: result.rows, rowsTotal: Math.max(rowsTotal, result.rows), files: result.files });
-      if (rows.length < batchRows) break;
+    } finally {
+      // A read still in flight (a failed or aborted batch) ends before the run releases its lease.
+      await next?.catch(() => undefined);
     }
     return result;
   }
