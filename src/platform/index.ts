@@ -35,6 +35,7 @@ export { countryOf } from './countries.ts';
 export type { ObjectStorage } from './storage.ts';
 export type { ScheduledTask } from './scheduler.ts';
 export { abortableSleep, backoffMs, createRetryingFetch } from './http.retry.ts';
+export { notModified } from './conditional.ts';
 export type { RetryInfo, RetryOptions } from './http.retry.ts';
 export { createMailer } from './mail.ts';
 export type { Mailer } from './mail.ts';

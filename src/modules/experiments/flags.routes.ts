@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, errorBody, errorResponses, tenantContext } from '../../platform/index.ts';
+import { AppError, errorBody, errorResponses, notModified, tenantContext } from '../../platform/index.ts';
 import type { FlagPrerequisite, FlagRule } from './flags.core.ts';
 import type { FlagRow } from './flags.repository.ts';
 import * as s from './flags.schemas.ts';
@@ -60,15 +60,6 @@ const unknownClientKey = () =>
     'CLIENT_KEY_NOT_FOUND',
     'No such SDK client key. Create one under Experiments → Flags (POST /api/v1/admin/flags/client-keys).',
   );
-
-/** Matches an If-None-Match header against an ETag (a list, weak validators and `*` included). */
-function notModified(header: string | string[] | undefined, etag: string): boolean {
-  if (typeof header !== 'string' || header.length > 2000) return false;
-  return header
-    .split(',')
-    .map((t) => t.trim().replace(/^W\//, ''))
-    .some((t) => t === '*' || t === etag);
-}
 
 export async function flagsRoutes(app: FastifyInstance, flags: FlagsService): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, errorBody, errorResponses, paginate, tenantContext } from '../../platform/index.ts';
+import { AppError, errorBody, errorResponses, notModified, paginate, tenantContext } from '../../platform/index.ts';
 import type { FeedFormat } from './feed.core.ts';
 import type { AlertsService } from './alerts.service.ts';
 import type { FeedsService } from './feeds.service.ts';
@@ -49,15 +49,6 @@ async function receiveFeed(request: FastifyRequest) {
     }
   }
   throw new AppError('validation', 'PRICING_FILE_REQUIRED', 'No file was sent: add the feed in a multipart field named "file".');
-}
-
-/** Matches an If-None-Match header against an ETag (a list, weak validators and `*` included: weak comparison, RFC 9110). */
-function notModified(header: string | string[] | undefined, etag: string): boolean {
-  if (typeof header !== 'string' || header.length > 2000) return false;
-  return header
-    .split(',')
-    .map((t) => t.trim().replace(/^W\//, ''))
-    .some((t) => t === '*' || t === etag);
 }
 
 export async function pricingRoutes(app: FastifyInstance, deps: PricingRouteDeps): Promise<void> {
