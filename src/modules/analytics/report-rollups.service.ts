@@ -50,6 +50,16 @@ export interface ReportShape {
 }
 
 /**
+ * Top pages and a page type's page views on the embedded database (`pageRows` false): the rows per hour and page read
+ * slower there than the raw page views (PGlite, 20,000 sessions, load 10-13, p50 rollup against raw: top pages 7 / 30 /
+ * 84 days 285 / 1,657 / 7,151 ms against 227 / 858 / 2,850; a page type's page views over 84 days 4,995 against 1,566:
+ * the exact 'other' row and page-type sessions unnest a hash for nearly every view). On PostgreSQL (50,000 sessions)
+ * they are at parity unfiltered and 0.5-0.6x raw for a page type, so there they are read.
+ */
+const PAGE_ROWS_OFF =
+  'on the embedded database top pages and page types read the raw page views: the rows per hour and page measured slower there';
+
+/**
  * Why a report is read from the raw rows rather than the hour rows (null: the hour rows answer it: per hour, and per
  * hour x page x page type for top pages and a page type). Reads by session attribute (a filter, a breakdown) read the
  * window's raw rows. The hour rows split by every combination of attributes that answered them once barely compressed
@@ -64,16 +74,6 @@ export function shapeMisfit(s: ReportShape, pageRows = true): string | null {
   if (!pageRows && (s.pages || (s.pageType ?? null) !== null)) return PAGE_ROWS_OFF;
   return null;
 }
-
-/**
- * Top pages and a page type's page views on the embedded database (`pageRows` false): the rows per hour and page read
- * slower there than the raw page views (PGlite, 20,000 sessions, load 10-13, p50 rollup against raw: top pages 7 / 30 /
- * 84 days 285 / 1,657 / 7,151 ms against 227 / 858 / 2,850; a page type's page views over 84 days 4,995 against 1,566:
- * the exact 'other' row and page-type sessions unnest a hash for nearly every view). On PostgreSQL (50,000 sessions)
- * they are at parity unfiltered and 0.5-0.6x raw for a page type, so there they are read.
- */
-const PAGE_ROWS_OFF =
-  'on the embedded database top pages and page types read the raw page views: the rows per hour and page measured slower there';
 
 /** A refresh that finds more hours closed than this since the last one (a month) rebuilds instead. */
 const MAX_CLOSING_HOURS = 24 * 31;
